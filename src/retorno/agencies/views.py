@@ -1,0 +1,52 @@
+"""HTTP handlers for tokens, the acting user, and user administration."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from retorno.agencies import service
+from retorno.web.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["agencies"])
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=200)
+    token_name: str = Field(default="api", max_length=80)
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=3, max_length=80)
+    full_name: str = Field(min_length=1, max_length=200)
+    agency: str
+    role: Literal["viewer", "officer", "supervisor"]
+    password: str = Field(min_length=10, max_length=200)
+
+
+@router.post("/auth/token", status_code=201)
+def token(body: Credentials, session: SessionDep) -> Any:
+    """Exchange a username and password for a bearer token (for system-to-system calls)."""
+    user = service.authenticate(session, body.username, body.password)
+    return {"token": service.create_token(session, user, name=body.token_name), "token_type": "bearer"}
+
+
+@router.get("/me")
+def me(user: CurrentUser) -> Any:
+    return {"username": user.username, "full_name": user.full_name, "role": user.role,
+            "agency": {"code": user.agency.code, "name": user.agency.name, "kind": user.agency.kind,
+                       "country": user.agency.country}}
+
+
+@router.post("/users", status_code=201)
+def add_user(body: UserIn, session: SessionDep, user: CurrentUser) -> Any:
+    created = service.create_user(session, user, username=body.username, full_name=body.full_name,
+                                  agency_code=body.agency, role=body.role, password=body.password)
+    return {"username": created.username, "agency": created.agency.code, "role": created.role}

@@ -1,0 +1,43 @@
+"""The append-only, hash-chained audit log (SPEC.md section 4.7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from retorno.db import Base
+
+
+class AuditRecord(Base):
+    """One change or sensitive read; `hash` chains it to the record before it."""
+
+    __tablename__ = "audit_records"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None]
+    actor: Mapped[str] = mapped_column(sa.String(80))
+    agency: Mapped[str] = mapped_column(sa.String(40))
+    action: Mapped[str] = mapped_column(sa.String(60), index=True)
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    object_id: Mapped[str] = mapped_column(sa.String(60))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+    __table_args__ = (sa.Index("ix_audit_records_object", "object_type", "object_id"),)
+
+
+class AuditHead(Base):
+    """The single row holding the chain's last sequence number and hash; locked by every writer."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(sa.String(64))

@@ -1,0 +1,37 @@
+"""HTTP handlers for reading and verifying the audit trail (monitors and administrators)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+
+from retorno.agencies.permissions import require
+from retorno.audit.models import AuditRecord
+from retorno.audit.service import verify_chain
+from retorno.web.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+@router.get("")
+def read(session: SessionDep, user: CurrentUser, action: str | None = None,
+         limit: int = Query(100, ge=1, le=1000), before_seq: int | None = None) -> Any:
+    require(user, "audit.read")
+    query = sa.select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    if before_seq:
+        query = query.where(AuditRecord.seq < before_seq)
+    return [{"seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency, "action": r.action,
+             "object_type": r.object_type, "object_id": r.object_id, "before": r.before, "after": r.after,
+             "reason": r.reason, "hash": r.hash} for r in session.execute(query).scalars()]
+
+
+@router.get("/verify")
+def verify(session: SessionDep, user: CurrentUser) -> Any:
+    require(user, "audit.read")
+    report = verify_chain(session)
+    return {"ok": report.ok, "records": report.records, "first_broken_seq": report.first_broken_seq,
+            "problem": report.problem}

@@ -1,0 +1,51 @@
+"""The case lifecycle of SPEC.md section 3 as an explicit state machine."""
+
+from __future__ import annotations
+
+from retorno.errors import InvalidTransition
+
+MAIN_LINE = ("registered", "screened", "verification_requested", "verified", "documented", "ready",
+             "manifested", "boarded", "arrived", "reintegration_intake", "matched", "placed", "closed")
+EXITS = ("withdrawn", "not_national", "unfit_to_fly", "no_show")
+STATES = MAIN_LINE + EXITS
+BEFORE_BOARDING = MAIN_LINE[: MAIN_LINE.index("boarded")]
+
+_EXIT_BEFORE_BOARDING = {"withdrawn", "unfit_to_fly"}
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "registered": frozenset({"screened"} | _EXIT_BEFORE_BOARDING),
+    # Screened again later keeps the state; a concern raised after manifesting sends the case back.
+    "screened": frozenset({"verification_requested"} | _EXIT_BEFORE_BOARDING),
+    "verification_requested": frozenset({"verified", "not_national"} | _EXIT_BEFORE_BOARDING),
+    "verified": frozenset({"documented"} | _EXIT_BEFORE_BOARDING),
+    "documented": frozenset({"ready"} | _EXIT_BEFORE_BOARDING),
+    # ready → documented: a guard stopped holding (new concern, document expired).
+    "ready": frozenset({"manifested", "documented"} | _EXIT_BEFORE_BOARDING),
+    # manifested → ready: taken off a manifest; → documented: pulled by a protection concern.
+    "manifested": frozenset({"boarded", "no_show", "ready", "documented"} | _EXIT_BEFORE_BOARDING),
+    "boarded": frozenset({"arrived"}),
+    "arrived": frozenset({"reintegration_intake", "closed"}),
+    "reintegration_intake": frozenset({"matched", "closed"}),
+    # matched → reintegration_intake: the offer was declined, the person waits for the next round.
+    "matched": frozenset({"placed", "reintegration_intake", "closed"}),
+    "placed": frozenset({"closed", "reintegration_intake"}),
+    "closed": frozenset(),
+    "withdrawn": frozenset(),
+    "not_national": frozenset(),
+    "unfit_to_fly": frozenset(),
+    # A no-show is taken off the flight; the sending side may put the case back in line.
+    "no_show": frozenset({"ready"}),
+}
+
+# Consent withdrawal moves a returnee out of reintegration without losing where they were.
+REINTEGRATION_STATES = frozenset({"reintegration_intake", "matched", "placed"})
+
+
+def check_transition(reference: str, current: str, target: str) -> None:
+    """Refuse a step the state machine does not allow, naming the case and both states."""
+    if target not in TRANSITIONS.get(current, frozenset()):
+        allowed = ", ".join(sorted(TRANSITIONS.get(current, frozenset()))) or "none (final state)"
+        raise InvalidTransition(
+            f"case {reference}: cannot go from '{current}' to '{target}'; allowed from '{current}': {allowed}",
+            code="invalid_transition.case",
+        )

@@ -1,0 +1,80 @@
+"""Cases (one person each) and households (who must travel together)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from retorno.agencies.models import Agency
+from retorno.db import Base, utcnow
+
+
+class Household(Base):
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    reference: Mapped[str] = mapped_column(sa.String(60))
+
+    __table_args__ = (sa.UniqueConstraint("agency_id", "reference", name="uq_households_agency_reference"),)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The public reference every agency uses in messages, e.g. MX-2023-000123.
+    reference: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    # The sending agency's own reference, the key of idempotent imports.
+    agency_reference: Mapped[str] = mapped_column(sa.String(60))
+    household_id: Mapped[int | None] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    relationship_to_head: Mapped[str | None] = mapped_column(sa.String(20))
+    given_names: Mapped[str] = mapped_column(sa.String(120))
+    first_surname: Mapped[str] = mapped_column(sa.String(80))
+    second_surname: Mapped[str | None] = mapped_column(sa.String(80))
+    # Folded "given first second" for accent-insensitive search.
+    search_name: Mapped[str] = mapped_column(sa.String(300), index=True)
+    sex: Mapped[str] = mapped_column(sa.String(1))
+    birth_date: Mapped[date]
+    place_of_birth: Mapped[str | None] = mapped_column(sa.String(120))
+    country_of_birth: Mapped[str | None] = mapped_column(sa.String(3))
+    nationality: Mapped[str] = mapped_column(sa.String(3), index=True)
+    national_id: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    held_at: Mapped[str] = mapped_column(sa.String(120))
+    nearest_airport: Mapped[str | None] = mapped_column(sa.String(3))
+    detained_since: Mapped[date]
+    language: Mapped[str] = mapped_column(sa.String(3), default="es")
+    contact: Mapped[str | None] = mapped_column(sa.String(120))
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    state: Mapped[str] = mapped_column(sa.String(30), index=True)
+    state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    household: Mapped[Household | None] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("agency_id", "agency_reference", name="uq_cases_agency_reference"),
+    )
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.given_names, self.first_surname, self.second_surname) if p)
+
+
+class PossibleDuplicate(Base):
+    """Two cases that may be the same person, for a person to decide; never merged automatically."""
+
+    __tablename__ = "possible_duplicates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    other_case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    score: Mapped[float]
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    decision: Mapped[str | None] = mapped_column(sa.String(20))
+    decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

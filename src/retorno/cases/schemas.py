@@ -1,0 +1,110 @@
+"""API shapes of a case: what comes in, and what each kind of agency may see of it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from retorno.agencies.models import User
+from retorno.cases.models import Case
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    agency_reference: str = Field(min_length=1, max_length=60)
+    given_names: str = Field(min_length=1, max_length=120)
+    first_surname: str = Field(min_length=1, max_length=80)
+    second_surname: str | None = Field(default=None, max_length=80)
+    sex: Literal["M", "F", "X"]
+    birth_date: date
+    place_of_birth: str | None = Field(default=None, max_length=120)
+    country_of_birth: str | None = Field(default=None, min_length=3, max_length=3)
+    nationality: str = Field(min_length=3, max_length=3)
+    national_id: str | None = Field(default=None, max_length=20)
+    held_at: str = Field(min_length=1, max_length=120)
+    nearest_airport: str | None = Field(default=None, min_length=3, max_length=3)
+    detained_since: date
+    household_reference: str | None = Field(default=None, max_length=60)
+    relationship_to_head: str | None = Field(default=None, max_length=20)
+    language: str = Field(default="es", max_length=3)
+    contact: str | None = Field(default=None, max_length=120)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class CaseIdentity(BaseModel):
+    """What the receiving authority needs to verify and approve: identity, not detention details."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    reference: str
+    state: str
+    given_names: str
+    first_surname: str
+    second_surname: str | None
+    sex: str
+    birth_date: date
+    place_of_birth: str | None
+    nationality: str
+    national_id: str | None
+    household: str | None = None
+
+
+class CaseFull(CaseIdentity):
+    """The sending authority's view of its own case (protection details are a separate, audited read)."""
+
+    agency: str
+    agency_reference: str
+    country_of_birth: str | None
+    held_at: str
+    nearest_airport: str | None
+    detained_since: date
+    language: str
+    contact: str | None
+    notes: str | None
+    relationship_to_head: str | None
+    registered_at: datetime
+    state_changed_at: datetime
+
+
+class Returnee(BaseModel):
+    """A reintegration operator's view: an arrived returnee who consented, without travel or protection data."""
+
+    reference: str
+    state: str
+    given_names: str
+    first_surname: str
+    second_surname: str | None
+    sex: str
+    birth_date: date
+    contact: str | None
+
+
+def case_out(user: User, case: Case) -> CaseIdentity | CaseFull | Returnee:
+    """The view of `case` that `user`'s agency kind is allowed (SPEC.md section 4.6)."""
+    household = case.household.reference if case.household else None
+    kind = user.agency.kind
+    if kind == "sending_authority":
+        return CaseFull.model_validate({**_attrs(case, CaseFull), "agency": case.agency.code,
+                                        "household": household})
+    if kind == "reintegration_operator":
+        return Returnee.model_validate(_attrs(case, Returnee))
+    return CaseIdentity.model_validate({**_attrs(case, CaseIdentity), "household": household})
+
+
+def _attrs(case: Case, schema: type[BaseModel]) -> dict[str, object]:
+    return {name: getattr(case, name) for name in schema.model_fields if hasattr(case, name)
+            and name not in ("household", "agency")}
+
+
+class CasePage(BaseModel):
+    total: int
+    items: list[CaseFull] | list[CaseIdentity] | list[Returnee]
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)

@@ -1,0 +1,51 @@
+"""HTTP handlers for cases: thin, they call the actions in `service`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from retorno.agencies.permissions import require
+from retorno.audit.service import history
+from retorno.cases import service
+from retorno.cases.schemas import CaseCreate, Reason, case_out
+from retorno.web.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+
+@router.post("", status_code=201)
+def register(body: CaseCreate, session: SessionDep, user: CurrentUser) -> Any:
+    case = service.register_case(session, user, service.CaseInput(**body.model_dump()))
+    return case_out(user, case)
+
+
+@router.get("")
+def search(session: SessionDep, user: CurrentUser, q: str | None = None, state: str | None = None,
+           limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Any:
+    require(user, "returnee.read" if user.agency.kind == "reintegration_operator" else "case.read")
+    cases, total = service.search_cases(session, user, text=q, state=state, limit=limit, offset=offset)
+    return {"total": total, "items": [case_out(user, c) for c in cases]}
+
+
+@router.get("/{reference}")
+def read(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    return case_out(user, service.get_case(session, user, reference))
+
+
+@router.get("/{reference}/timeline")
+def timeline(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    case = service.get_case(session, user, reference)
+    require(user, "case.register")
+    return [{"seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency, "action": r.action,
+             "before": r.before, "after": r.after, "reason": r.reason}
+            for r in history(session, "case", case.reference)]
+
+
+@router.post("/{reference}/withdraw")
+def withdraw(reference: str, body: Reason, session: SessionDep, user: CurrentUser) -> Any:
+    case = service.get_case(session, user, reference)
+    service.withdraw(session, user, case, reason=body.reason)
+    return case_out(user, case)
+

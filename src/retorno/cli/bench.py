@@ -1,0 +1,53 @@
+"""`retorno bench NAME`: each benchmark prints its figures as one JSON object on its last line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from retorno.cli.main import DatabaseUrl, print_figures
+
+
+def register(bench_app: typer.Typer) -> None:
+    @bench_app.command("plan")
+    def bench_plan(people: int = 5000, households: int = 1500, flights: int = 30, days: int = 30,
+                   seed: int = 1, time_limit: float = 30.0,
+                   oversubscribed: Annotated[bool, typer.Option(help="twice as many people as seats")] = False
+                   ) -> None:
+        """Manifest planning on a synthetic instance (HiGHS MIP against the greedy baseline)."""
+        from retorno.flights.bench import run
+        print_figures(run(people=people, households=households, flights=flights, days=days, seed=seed,
+                          time_limit=time_limit, oversubscribed=oversubscribed))
+
+    @bench_app.command("match")
+    def bench_match(returnees: int = 100_000, opportunities: int = 10_000, prefs: int = 10,
+                    seat_ratio: float = 0.6, seed: int = 1, database_url: DatabaseUrl = None,
+                    end_to_end: Annotated[bool, typer.Option(help="also load from and store into the database")]
+                    = True) -> None:
+        """Stable and welfare-optimal matching of returnees to opportunities."""
+        from retorno.reintegration.bench import run
+        figures = run(returnees=returnees, opportunities=opportunities, prefs=prefs, seat_ratio=seat_ratio,
+                      seed=seed)
+        if end_to_end:
+            from retorno.cli.common import settings
+            from retorno.reintegration.bench_db import end_to_end_seconds
+            figures.update(end_to_end_seconds(settings(database_url), returnees=returnees,
+                                              opportunities=opportunities, prefs=prefs, seat_ratio=seat_ratio,
+                                              seed=seed))
+        print_figures(figures)
+
+    @bench_app.command("linkage")
+    def bench_linkage(registry: int = 1_000_000, requests: int = 10_000, seed: int = 1,
+                      work_dir: str | None = None) -> None:
+        """Identity verification by record linkage against a synthetic registry."""
+        from retorno.verification.bench import run
+        print_figures(run(registry=registry, requests=requests, seed=seed, work_dir=work_dir))
+
+    @bench_app.command("import")
+    def bench_import(rows: int = 100_000, seed: int = 1, database_url: DatabaseUrl = None,
+                     bad_row: Annotated[bool, typer.Option(help="put one bad row in the middle")] = False) -> None:
+        """Validate and import a generated case list into a fresh database."""
+        from retorno.cases.bench import run
+        from retorno.cli.common import settings
+        print_figures(run(settings(database_url), rows=rows, seed=seed, bad_row=bad_row))

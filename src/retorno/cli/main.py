@@ -1,0 +1,151 @@
+"""The `retorno` command line for operators: serve, demo, db, users, audit, import, bench, and more."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Annotated
+
+import typer
+
+from retorno.cli.common import console, err_console, settings, unit_of_work
+from retorno.errors import RetornoError
+
+app = typer.Typer(help="Retorno: coordinated return flights and reintegration programmes.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks: each prints its figures as one JSON object on its last line.",
+                        no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(bench_app, name="bench")
+
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="RETORNO_DATABASE_URL",
+                                                 help="SQLAlchemy URL; default: SQLite under the data directory")]
+
+
+def _run(func: object) -> None:
+    """Run a command body, turning refusals into one clear line and exit code 2."""
+    try:
+        func()  # type: ignore[operator]
+    except RetornoError as exc:
+        err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+        raise typer.Exit(2) from exc
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Create or migrate the schema to the latest version."""
+    from retorno.migrations import upgrade
+    config = settings(database_url)
+    upgrade(config.database_url)
+    console.print(f"database at [bold]{_safe_url(config.database_url)}[/bold] is up to date")
+
+
+@db_app.command("check")
+def db_check(database_url: DatabaseUrl = None) -> None:
+    """Fail if the models and the migrations disagree."""
+    from retorno.migrations import check
+    check(settings(database_url).database_url)
+    console.print("models and migrations agree")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@users_app.command("add")
+def users_add(username: str, agency: Annotated[str, typer.Option(help="agency code")],
+              role: Annotated[str, typer.Option(help="viewer, officer or supervisor")],
+              full_name: Annotated[str, typer.Option()] = "",
+              password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+              database_url: DatabaseUrl = None) -> None:
+    """Add a user to an agency (an operator's bootstrap action, audited as 'system')."""
+    from retorno.agencies.service import create_user
+
+    def body() -> None:
+        with unit_of_work(settings(database_url)) as session:
+            create_user(session, None, username=username, full_name=full_name or username, agency_code=agency,
+                        role=role, password=password)
+        console.print(f"user [bold]{username}[/bold] added to {agency} as {role}")
+    _run(body)
+
+
+@users_app.command("token")
+def users_token(username: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+                name: str = "cli", database_url: DatabaseUrl = None) -> None:
+    """Issue a bearer token for system-to-system calls."""
+    from retorno.agencies.service import authenticate, create_token
+
+    def body() -> None:
+        with unit_of_work(settings(database_url)) as session:
+            token = create_token(session, authenticate(session, username, password), name=name)
+        console.print(token)
+    _run(body)
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: DatabaseUrl = None) -> None:
+    """Recompute the audit chain and report the first broken link."""
+    from retorno.audit.service import verify_chain
+    with unit_of_work(settings(database_url)) as session:
+        report = verify_chain(session)
+    if report.ok:
+        console.print(f"[green]audit chain intact[/green]: {report.records} records")
+        return
+    err_console.print(f"[red]audit chain broken[/red] at record {report.first_broken_seq}: {report.problem}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def demo(database_url: DatabaseUrl = None, cases: int = 2000, seed: int = 2023,
+         serve: Annotated[bool, typer.Option(help="start the service afterwards")] = False,
+         host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Build a fresh database with the scenario of SPEC.md section 1, print the logins, optionally serve."""
+    from retorno.demo import build_demo
+    config = settings(database_url)
+    logins = build_demo(config, cases=cases, seed=seed)
+    console.print(f"[bold]Retorno demo[/bold] ready: {_safe_url(config.database_url)}")
+    from rich.table import Table
+    table = Table("usuario / user", "contraseña / password", "agencia / agency", "rol / role")
+    for login in logins:
+        table.add_row(login.username, login.password, login.agency, login.role)
+    console.print(table)
+    console.print("These demo passwords exist only in this demo database.")
+    if serve:
+        _serve(config, host, port)
+
+
+def _serve(config: object, host: str, port: int) -> None:
+    import uvicorn
+
+    from retorno.web.app import create_app
+    console.print(f"Retorno is at [bold]http://{host}:{port}/[/bold] (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")  # type: ignore[arg-type]
+
+
+@app.command()
+def serve(database_url: DatabaseUrl = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the web interface and the REST API."""
+    from retorno.migrations import upgrade
+    config = settings(database_url)
+    upgrade(config.database_url)
+    _serve(config, host, port)
+
+
+def print_figures(figures: Mapping[str, object]) -> None:
+    """Benchmarks end with their figures as one JSON object on the last line."""
+    print(json.dumps(figures, default=str))
+
+
+def register_subcommands() -> None:
+    """Attach the commands that live next to their domains."""
+    from retorno.cli import bench
+    bench.register(bench_app)
+
+
+register_subcommands()

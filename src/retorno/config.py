@@ -1,0 +1,61 @@
+"""Settings of one Retorno installation, read once by the entry point and passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("RETORNO_DATA_DIR", Path.cwd() / "var"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an installation can configure; nothing here is read at import time."""
+
+    database_url: str = ""
+    data_dir: Path = field(default_factory=_default_data_dir)
+    secret_key: str = ""
+    # Escort ratio of SPEC.md section 4.5: one escort for every N passengers.
+    passengers_per_escort: int = 10
+    # The manifest locks this many hours before departure (SPEC.md section 6).
+    lock_hours_before_departure: int = 24
+    session_max_age_seconds: int = 8 * 3600
+    verification_upper_threshold: float = 0.99
+    verification_lower_threshold: float = 0.2
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Build settings from RETORNO_* environment variables, then apply `overrides`."""
+        data_dir = Path(os.environ.get("RETORNO_DATA_DIR", Path.cwd() / "var"))
+        values: dict[str, object] = {
+            "data_dir": data_dir,
+            "database_url": os.environ.get("RETORNO_DATABASE_URL", ""),
+            "secret_key": os.environ.get("RETORNO_SECRET_KEY", ""),
+        }
+        if "RETORNO_PASSENGERS_PER_ESCORT" in os.environ:
+            values["passengers_per_escort"] = int(os.environ["RETORNO_PASSENGERS_PER_ESCORT"])
+        if "RETORNO_LOCK_HOURS" in os.environ:
+            values["lock_hours_before_departure"] = int(os.environ["RETORNO_LOCK_HOURS"])
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        return settings.resolved()
+
+    def resolved(self) -> Settings:
+        """Fill in the defaults that depend on the data directory."""
+        url = self.database_url or f"sqlite:///{Path(self.data_dir) / 'retorno.sqlite3'}"
+        key = self.secret_key or _stored_secret(Path(self.data_dir))
+        return Settings(**{**self.__dict__, "database_url": url, "secret_key": key})
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """Keep one random signing key per data directory so sessions survive restarts."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

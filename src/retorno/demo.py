@@ -1,0 +1,299 @@
+"""The demo scenario of SPEC.md section 1, built through the same actions officials use.
+
+Mexico's migration institute and foreign ministry and the US enforcement agency hold
+Venezuelan nationals in Tapachula, Villahermosa, Mexico City and Harlingen; Venezuela's
+identity service verifies them; flights TAP→CCS, VSA→CCS and HRL→CCS carry them home;
+reintegration operators offer projects and internships. Past flights are replayed with
+the clock set to their dates, so the audit trail, states and counts are all real.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.service import create_agency, create_user
+from retorno.cases.models import Case
+from retorno.cases.service import CaseInput, register_case
+from retorno.config import Settings
+from retorno.db import clock_at, make_engine, make_sessionmaker, transaction, utcnow
+from retorno.documents import mrz
+from retorno.documents.service import add_document, issue_emergency_document
+from retorno.flights import service as flights
+from retorno.migrations import alembic_config
+from retorno.reference.population import PopulationSampler
+from retorno.screening.service import record_best_interests, record_screening, resolve_screening
+from retorno.verification.service import record_decision, request_verification
+
+AGENCIES = [
+    ("MX-INM", "Instituto Nacional de Migración", "sending_authority", "MEX", None, "inm"),
+    ("MX-SRE", "Secretaría de Relaciones Exteriores", "sending_authority", "MEX", None, "sre"),
+    ("US-ICE", "U.S. Immigration and Customs Enforcement", "sending_authority", "USA", None, "ice"),
+    ("VE-SAIME", "Servicio Administrativo de Identificación, Migración y Extranjería", "receiving_authority",
+     "VEN", None, "saime"),
+    ("VE-MPPT", "Ministerio del Poder Popular para el Transporte", "receiving_authority", "VEN", None, "mppt"),
+    ("CONVIASA", "Consorcio Venezolano de Industrias Aeronáuticas y Servicios Aéreos", "carrier", "VEN", "V0",
+     "conviasa"),
+    ("VE-VUELTA", "Plan Vuelta a la Patria — programa de reinserción", "reintegration_operator", "VEN", None,
+     "vuelta"),
+    ("VE-FUNDAPRO", "Fundación Emprende Retorno (ONG)", "reintegration_operator", "VEN", None, "fundapro"),
+    ("MON-DDP", "Defensoría del Pueblo (observador)", "monitor", "VEN", None, "monitor"),
+    ("RET-ADMIN", "Operación del sistema Retorno", "administrator", "VEN", None, "admin"),
+]
+
+# (facility, airport, sending agency, share of cases)
+FACILITIES = [
+    ("Estación Migratoria Siglo XXI, Tapachula", "TAP", "MX-INM", 0.35),
+    ("Estación Migratoria Villahermosa", "VSA", "MX-INM", 0.25),
+    ("Estación Migratoria Las Agujas, Ciudad de México", "MEX", "MX-INM", 0.20),
+    ("Port Isabel Service Processing Center, Harlingen", "HRL", "US-ICE", 0.20),
+]
+HOUSEHOLD_SIZES = [(1, 0.45), (2, 0.15), (3, 0.15), (4, 0.12), (5, 0.08), (6, 0.05)]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    agency: str
+    role: str
+
+
+def _reset_schema(url: str) -> None:
+    from alembic import command
+    config = alembic_config(url)
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+
+
+def _users(session: Session) -> tuple[list[DemoLogin], dict[str, User]]:
+    logins, users = [], {}
+    for code, name, kind, country, carrier_code, short in AGENCIES:
+        create_agency(session, None, code=code, name=name, kind=kind, country=country, carrier_code=carrier_code)
+        roles = ("supervisor",) if kind == "administrator" else ("viewer", "officer", "supervisor")
+        for role in roles:
+            username = f"{short}.{ {'viewer': 'consulta', 'officer': 'oficial', 'supervisor': 'supervisor'}[role] }"
+            password = secrets.token_urlsafe(9)
+            users[username] = create_user(session, None, username=username, full_name=f"{name} ({role})",
+                                          agency_code=code, role=role, password=password)
+            logins.append(DemoLogin(username, password, code, role))
+    return logins, users
+
+
+def _people(rng: random.Random, sampler: PopulationSampler, count: int, today: date) -> list[dict[str, object]]:
+    """Venezuelan-looking people grouped in households, each with a facility and a detention date."""
+    drawn = sampler.sample_people(count)
+    people: list[dict[str, object]] = []
+    household_no = 0
+    index = 0
+    while index < count:
+        size = rng.choices([s for s, _ in HOUSEHOLD_SIZES], [w for _, w in HOUSEHOLD_SIZES])[0]
+        size = min(size, count - index)
+        facility, airport, agency, _ = rng.choices(FACILITIES, [f[3] for f in FACILITIES])[0]
+        detained = today - timedelta(days=rng.randint(1, 90))
+        household_no += 1
+        head = drawn[index]
+        for member in range(size):
+            person = dict(drawn[index])
+            if member == 0:
+                age = rng.randint(19, 55)
+            elif member == 1 and size > 2:
+                age = rng.randint(19, 50)
+            else:
+                age = rng.randint(0, 17)
+                person["first_surname"] = head["first_surname"]
+            person["birth_date"] = today - timedelta(days=age * 365 + rng.randint(0, 364))
+            person.update(facility=facility, airport=airport, agency=agency, detained=detained,
+                          household=f"H{household_no:05d}" if size > 1 else None,
+                          relationship="titular" if member == 0 else ("conyuge" if member == 1 and size > 2
+                                                                      else "hijo"))
+            people.append(person)
+            index += 1
+    return people
+
+
+def _register(session: Session, users: dict[str, User], people: list[dict[str, object]]) -> list[Case]:
+    officer = {"MX-INM": users["inm.oficial"], "US-ICE": users["ice.oficial"]}
+    cases = []
+    for n, p in enumerate(people, start=1):
+        agency = str(p["agency"])
+        cases.append(register_case(session, officer[agency], CaseInput(
+            agency_reference=f"{'INM' if agency == 'MX-INM' else 'A'}-{n:06d}",
+            given_names=str(p["given_names"]).title(), first_surname=str(p["first_surname"]).title(),
+            second_surname=str(p["second_surname"]).title(), sex=str(p["sex"]),
+            birth_date=p["birth_date"],  # type: ignore[arg-type]
+            place_of_birth=str(p["birth_state"]), country_of_birth="VEN", nationality="VEN",
+            national_id=str(p["cedula"]).replace("-", ""), held_at=str(p["facility"]),
+            nearest_airport=str(p["airport"]), detained_since=p["detained"],  # type: ignore[arg-type]
+            household_reference=p["household"], relationship_to_head=str(p["relationship"]),  # type: ignore[arg-type]
+        )))
+    return cases
+
+
+CONCERN_MIX = [("pending_asylum_claim", 0.35), ("medical_condition", 0.25), ("pregnancy", 0.15),
+               ("trafficking_victim", 0.1), ("disability", 0.15)]
+
+
+def _by_household(cases: list[Case]) -> list[list[Case]]:
+    groups: dict[object, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.household_id or f"single-{case.id}", []).append(case)
+    return list(groups.values())
+
+
+def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases: list[Case],
+             today: date) -> None:
+    """Screen, verify and document most households, leaving a realistic spread of states and concerns."""
+    saime = users["saime.oficial"]
+    for household in _by_household(cases):
+        roll = rng.random()
+        if roll < 0.08:
+            continue  # just registered
+        for case in household:
+            officer = users["inm.oficial" if case.agency.code == "MX-INM" else "ice.oficial"]
+            supervisor = users["inm.supervisor" if case.agency.code == "MX-INM" else "ice.supervisor"]
+            concerns: list[str] = []
+            if rng.random() < 0.06:
+                concerns = [rng.choices([c for c, _ in CONCERN_MIX], [w for _, w in CONCERN_MIX])[0]]
+            adult = (today - case.birth_date).days >= 18 * 365
+            if not adult and len(household) == 1:
+                concerns = ["unaccompanied_child"]
+            record_screening(session, officer, case, concerns=concerns,
+                             notes="Entrevista de protección en la estación migratoria." if concerns else None,
+                             medical_escorts=1 if concerns == ["medical_condition"] else 0)
+            if concerns and rng.random() < 0.5 and concerns != ["pending_asylum_claim"]:
+                if concerns == ["unaccompanied_child"]:
+                    record_best_interests(session, supervisor, case,
+                                          summary="Determinación del interés superior: reunificación familiar.",
+                                          receiving_guardian="Consejo de Protección de Niños, Niñas y "
+                                                             "Adolescentes, Caracas")
+                resolve_screening(session, supervisor, case, decision="travel_permitted",
+                                  reason="Revisado por supervisión: el retorno voluntario es seguro.")
+        if roll < 0.16:
+            continue  # screened only
+        for case in household:
+            if case.state == "screened":
+                request_verification(session, users["inm.oficial" if case.agency.code == "MX-INM"
+                                                     else "ice.oficial"], case)
+        if roll < 0.30:
+            continue  # waiting in the receiving side's queue
+        for case in household:
+            if case.state != "verification_requested":
+                continue
+            if rng.random() < 0.01:
+                record_decision(session, saime, case, outcome="rejected",
+                                reason="Sin registro de nacimiento ni cédula en el registro civil.")
+                continue
+            record_decision(session, saime, case, outcome="verified", method="manual",
+                            registry_record=case.national_id or f"REG-{case.id}")
+            if rng.random() < 0.55 and (today - case.birth_date).days >= 18 * 365:
+                number = f"{rng.randint(100000000, 199999999)}"
+                text = mrz.build_td3(document_code="P", issuing_state="VEN",
+                                     surnames=f"{case.first_surname} {case.second_surname or ''}".strip(),
+                                     given_names=case.given_names, document_number=number, nationality="VEN",
+                                     birth_date=case.birth_date, sex=case.sex,
+                                     expiry_date=today + timedelta(days=rng.randint(60, 3000)))
+                add_document(session, users["inm.oficial" if case.agency.code == "MX-INM" else "ice.oficial"],
+                             case, mrz_text=text)
+            else:
+                issue_emergency_document(session, saime, case)
+
+
+def _flight(session: Session, users: dict[str, User], settings: Settings, *, origin: str, number: str,
+            departure: datetime, sender: str) -> flights.Flight:
+    return flights.propose_flight(session, users[sender], flights.FlightInput(
+        flight_number=number, receiving_agency="VE-SAIME", carrier="CONVIASA", seats=180, origin=origin,
+        destination="CCS", departure_utc=departure, arrival_utc=departure + timedelta(hours=5), escorts=20,
+        medical_staff=2))
+
+
+def _ready_households(session: Session, airport: str, limit: int) -> list[Case]:
+    """Whole households, every member ready, held near `airport`, longest-waiting first, up to `limit`."""
+    ready = session.execute(sa.select(Case).where(Case.state == "ready", Case.nearest_airport == airport)
+                            .order_by(Case.detained_since, Case.id)).scalars().all()
+    groups = _by_household(list(ready))
+    chosen: list[Case] = []
+    for group in groups:
+        if group[0].household_id is not None:
+            members = session.execute(sa.select(sa.func.count()).select_from(Case).where(
+                Case.household_id == group[0].household_id,
+                Case.state.not_in(("withdrawn", "not_national", "unfit_to_fly")))).scalar_one()
+            if members != len(group):
+                continue
+        adults = [c for c in group if (utcnow().date() - c.birth_date).days >= 18 * 365]
+        if not adults and any((utcnow().date() - c.birth_date).days < 18 * 365 for c in group):
+            continue
+        if len(chosen) + len(group) > limit:
+            break
+        chosen.extend(group)
+    return chosen
+
+
+def _fly(session: Session, users: dict[str, User], settings: Settings, flight: flights.Flight,
+         cases: list[Case], *, arrive: bool) -> None:
+    """Take a flight through approval, locking, boarding, departure and (optionally) arrival."""
+    ppe = settings.passengers_per_escort
+    flights.accept_flight(session, users["saime.oficial"], flight)
+    sender = users["inm.oficial" if flight.origin != "HRL" else "ice.oficial"]
+    flights.add_passengers(session, sender, flight, cases, passengers_per_escort=ppe, lock_hours=0)
+    flights.propose_manifest(session, sender, flight, passengers_per_escort=ppe)
+    for case in cases:
+        flights.decide_passenger(session, users["saime.oficial"], flight, case, approve=True)
+    flights.lock_manifest(session, users["saime.oficial"], flight, passengers_per_escort=ppe)
+    if not arrive:
+        return
+    for case in cases:
+        flights.record_boarding(session, sender, flight, case, status="boarded")
+    flights.depart(session, sender, flight)
+    flights.record_landing(session, users["saime.oficial"], flight)
+    for case in cases:
+        flights.confirm_arrival(session, users["saime.oficial"], flight, case)
+
+
+def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> list[DemoLogin]:
+    """Build a fresh demo database and return the demo logins (printed once, used only here)."""
+    _reset_schema(settings.database_url)
+    rng = random.Random(seed)
+    sampler = PopulationSampler(seed)
+    engine = make_engine(settings.database_url)
+    now = utcnow()
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            logins, users = _users(session)
+            # History first: a flight five months ago and one twelve days ago, replayed at their dates.
+            for days_ago, origin, number, count in ((150, "TAP", "V0 3101", 150), (12, "VSA", "V0 3102", 140)):
+                past = now - timedelta(days=days_ago + 3)
+                with clock_at(past):
+                    people = _people(rng, sampler, count + 40, past.date())
+                    batch = _register(session, users, [dict(p, airport=origin, agency="MX-INM") for p in people])
+                    _prepare(session, rng, users, batch, past.date())
+                departure = datetime.combine(past.date() + timedelta(days=3), time(14, 0), tzinfo=UTC)
+                with clock_at(departure - timedelta(days=2)):
+                    flight = _flight(session, users, settings, origin=origin, number=number, departure=departure,
+                                     sender="inm.oficial")
+                    passengers = _ready_households(session, origin, count)
+                with clock_at(departure - timedelta(hours=2)):
+                    _fly(session, users, settings, flight, passengers, arrive=True)
+            current = _register(session, users, _people(rng, sampler, cases, now.date()))
+            _prepare(session, rng, users, current, now.date())
+            departure = datetime.combine(now.date() + timedelta(days=6), time(15, 0), tzinfo=UTC)
+            tap = _flight(session, users, settings, origin="TAP", number="V0 3103", departure=departure,
+                          sender="inm.oficial")
+            flights.accept_flight(session, users["saime.oficial"], tap)
+            ready_tap = _ready_households(session, "TAP", 120)
+            flights.add_passengers(session, users["inm.oficial"], tap, ready_tap,
+                                   passengers_per_escort=settings.passengers_per_escort,
+                                   lock_hours=settings.lock_hours_before_departure)
+            _flight(session, users, settings, origin="VSA", number="V0 3104",
+                    departure=departure + timedelta(days=2), sender="inm.oficial")
+            _flight(session, users, settings, origin="HRL", number="V0 3105",
+                    departure=departure + timedelta(days=4), sender="ice.oficial")
+    finally:
+        engine.dispose()
+    return logins

@@ -1,0 +1,121 @@
+"""Travel documents on file: MRZ checked on entry; emergency travel documents issued by the receiving side."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.permissions import require
+from retorno.audit.service import record
+from retorno.cases.models import Case
+from retorno.cases.service import advance, can_see, ensure_owner
+from retorno.db import utcnow
+from retorno.documents import mrz as mrz_checker
+from retorno.documents.models import EmergencyDocumentCounter, TravelDocument
+from retorno.documents.pdf import EmergencyDocumentPrint, render_emergency_document
+from retorno.errors import Forbidden, InvalidInput, NotFound
+
+# An emergency travel document is for the one journey home: valid for this long.
+EMERGENCY_VALIDITY = timedelta(days=90)
+
+
+def _check_access(session: Session, actor: User, case: Case) -> None:
+    require(actor, "document.add")
+    if actor.agency.kind == "sending_authority":
+        ensure_owner(actor, case)
+    elif not can_see(session, actor, case):
+        raise Forbidden(f"case {case.reference} is not one your agency may document")
+
+
+def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) -> TravelDocument:
+    """File a travel document from its machine readable zone; problems are kept and shown, never hidden."""
+    _check_access(session, actor, case)
+    try:
+        parsed = mrz_checker.parse_mrz(mrz_text, today=utcnow().date())
+    except mrz_checker.MrzFormatError as exc:
+        raise InvalidInput(f"the machine readable zone cannot be read: {exc}", code="mrz_unreadable") from exc
+    problems = list(parsed.problems)
+    mismatch = mrz_checker.compare_name(parsed, " ".join(filter(None, (case.first_surname, case.second_surname))),
+                                        case.given_names)
+    if mismatch:
+        problems.append(mismatch)
+    if parsed.birth_date and parsed.birth_date != case.birth_date:
+        problems.append(mrz_checker.MrzProblem("birth_date_mismatch", "birth_date",
+                                               f"the MRZ birth date {parsed.birth_date} differs from the declared "
+                                               f"{case.birth_date}"))
+    document = TravelDocument(
+        case_id=case.id, document_type=parsed.document_code.replace("<", "") or "P",
+        number=parsed.document_number, issuing_state=parsed.issuing_state, nationality=parsed.nationality,
+        expiry_date=parsed.expiry_date, mrz="\n".join(parsed.lines), mrz_valid=not problems,
+        problems=[{"code": p.code, "field": p.field, "message": p.message} for p in problems],
+    )
+    session.add(document)
+    session.flush()
+    record(session, actor, "document.add", "case", case.reference,
+           after={"document": document.number, "type": document.document_type, "valid": document.mrz_valid,
+                  "problems": [p["code"] for p in document.problems]})
+    advance(session, actor, case)
+    return document
+
+
+def issue_emergency_document(session: Session, actor: User, case: Case, *, issued_on: date | None = None
+                             ) -> TravelDocument:
+    """The receiving authority issues an emergency travel document: number assigned, MRZ generated."""
+    require(actor, "document.issue_emergency")
+    if not can_see(session, actor, case) or case.nationality != actor.agency.country:
+        raise Forbidden(f"case {case.reference} is not a national your agency may document")
+    if case.state not in ("verified", "documented", "ready"):
+        raise InvalidInput(f"case {case.reference}: an emergency travel document is issued once nationality is "
+                           f"verified (the case is '{case.state}')", code="not_verified")
+    issued = issued_on or utcnow().date()
+    counter = session.execute(
+        sa.select(EmergencyDocumentCounter).where(EmergencyDocumentCounter.agency_id == actor.agency_id,
+                                                  EmergencyDocumentCounter.year == issued.year).with_for_update()
+    ).scalar_one_or_none()
+    if counter is None:
+        counter = EmergencyDocumentCounter(agency_id=actor.agency_id, year=issued.year, last=0)
+        session.add(counter)
+    counter.last += 1
+    number = mrz_checker.emergency_document_number(issued.year, counter.last)
+    surnames = " ".join(filter(None, (case.first_surname, case.second_surname)))
+    text = mrz_checker.build_emergency_mrz(
+        number=number, surnames=surnames, given_names=case.given_names, birth_date=case.birth_date,
+        sex=case.sex, expiry_date=issued + EMERGENCY_VALIDITY, nationality=case.nationality,
+        issuing_state=actor.agency.country)
+    document = TravelDocument(
+        case_id=case.id, document_type=mrz_checker.EMERGENCY_DOCUMENT_CODE, number=number,
+        issuing_state=actor.agency.country, nationality=case.nationality,
+        expiry_date=issued + EMERGENCY_VALIDITY, mrz=text, mrz_valid=True, problems=[], emergency=True,
+        issued_by_agency_id=actor.agency_id)
+    session.add(document)
+    session.flush()
+    record(session, actor, "document.issue_emergency", "case", case.reference,
+           after={"document": number, "expires": document.expiry_date})
+    advance(session, actor, case)
+    return document
+
+
+def emergency_document_pdf(session: Session, actor: User, number: str, *, locale: str = "es") -> bytes:
+    """The printable emergency travel document, for the issuing agency."""
+    require(actor, "document.issue_emergency")
+    row = session.execute(sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id).where(
+        TravelDocument.number == number, TravelDocument.emergency,
+        TravelDocument.issued_by_agency_id == actor.agency_id)).first()
+    if row is None:
+        raise NotFound(f"no emergency travel document {number} issued by your agency")
+    document, case = row
+    assert document.expiry_date is not None
+    return render_emergency_document(EmergencyDocumentPrint(
+        number=document.number, surnames=" ".join(filter(None, (case.first_surname, case.second_surname))),
+        given_names=case.given_names, nationality=case.nationality, birth_date=case.birth_date, sex=case.sex,
+        place_of_birth=case.place_of_birth or "", issue_date=document.created_at.date(),
+        expiry_date=document.expiry_date, issuing_authority=actor.agency.name, case_reference=case.reference,
+        mrz=document.mrz), locale=locale)
+
+
+def documents_of(session: Session, case: Case) -> list[TravelDocument]:
+    return list(session.execute(sa.select(TravelDocument).where(TravelDocument.case_id == case.id)
+                                .order_by(TravelDocument.id)).scalars())

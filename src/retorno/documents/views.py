@@ -1,0 +1,54 @@
+"""HTTP handlers for travel documents and emergency travel documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from retorno.cases.service import get_case
+from retorno.documents import service
+from retorno.documents.models import TravelDocument
+from retorno.web.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["documents"])
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mrz: str = Field(min_length=60, max_length=200, description="the machine readable zone, lines separated by \\n")
+
+
+def document_out(document: TravelDocument) -> dict[str, Any]:
+    return {"number": document.number, "type": document.document_type, "issuing_state": document.issuing_state,
+            "expiry_date": document.expiry_date, "valid": document.mrz_valid, "problems": document.problems,
+            "emergency": document.emergency, "mrz": document.mrz}
+
+
+@router.post("/cases/{reference}/documents", status_code=201)
+def add(reference: str, body: DocumentIn, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    document = service.add_document(session, user, case, mrz_text=body.mrz)
+    return {**document_out(document), "case_state": case.state}
+
+
+@router.get("/cases/{reference}/documents")
+def list_documents(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    return [document_out(d) for d in service.documents_of(session, get_case(session, user, reference))]
+
+
+@router.post("/cases/{reference}/emergency-document", status_code=201)
+def issue(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    document = service.issue_emergency_document(session, user, case)
+    return {**document_out(document), "case_state": case.state}
+
+
+@router.get("/emergency-documents/{number}.pdf")
+def emergency_pdf(number: str, session: SessionDep, user: CurrentUser, lang: str = "es") -> Response:
+    pdf = service.emergency_document_pdf(session, user, number, locale=lang)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})

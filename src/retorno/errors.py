@@ -1,0 +1,59 @@
+"""Errors every entry point turns into a clear message: HTTP 4xx, a CLI line, a form error."""
+
+from __future__ import annotations
+
+
+class RetornoError(Exception):
+    """A refusal a user can act on: a stable `code` and a human `message`."""
+
+    status = 400
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details
+
+
+class NotFound(RetornoError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(RetornoError):
+    status = 403
+    code = "forbidden"
+
+
+class NotAuthenticated(RetornoError):
+    status = 401
+    code = "not_authenticated"
+
+
+class InvalidInput(RetornoError):
+    status = 422
+    code = "invalid_input"
+
+
+class InvalidTransition(RetornoError):
+    """A lifecycle step that the state machine does not allow from the current state."""
+
+    status = 409
+    code = "invalid_transition"
+
+
+class SafeguardViolation(RetornoError):
+    """An action refused because it would break a rule of SPEC.md section 4."""
+
+    status = 409
+    code = "safeguard"
+
+    def __init__(self, violations: list) -> None:  # list[safeguards.Violation]
+        self.violations = violations
+        message = "; ".join(str(v) for v in violations)
+        rules = sorted({v.rule for v in violations})
+        super().__init__(message, code="safeguard." + rules[0] if len(rules) == 1 else "safeguard.multiple",
+                         details=[{"rule": v.rule, "case": v.case_reference, "message": str(v)}
+                                  for v in violations])

@@ -1,0 +1,126 @@
+"""Airport reference: names, countries and time zones by IATA code, from the `airportsdata` package.
+
+Flights are stored in UTC and shown in each airport's local time; documents name airports
+the way people of the mechanism do ("Maiquetía", not "Simon Bolivar International").
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import airportsdata
+
+# Names people use for the airports of this mechanism, where airportsdata's city is not
+# it (CCS serves Caracas but is known by its town, Maiquetía) or has lost its accents.
+# Keyed by language; a missing language falls back to Spanish, since these are places
+# in Spanish-speaking countries whose names English texts keep.
+_PLACE_NAMES: dict[str, dict[str, str]] = {
+    "CCS": {"es": "Maiquetía"},
+    "MAR": {"es": "Maracaibo"},
+    "VLN": {"es": "Valencia"},
+    "BLA": {"es": "Barcelona"},
+    "BRM": {"es": "Barquisimeto"},
+    "PZO": {"es": "Puerto Ordaz"},
+    "MUN": {"es": "Maturín"},
+    "SVZ": {"es": "San Antonio del Táchira"},
+    "PMV": {"es": "Porlamar"},
+    "LSP": {"es": "Las Piedras"},
+    "VSA": {"es": "Villahermosa"},
+    "TAP": {"es": "Tapachula"},
+    "MEX": {"es": "Ciudad de México", "en": "Mexico City"},
+    "NLU": {"es": "Santa Lucía"},
+    "CUN": {"es": "Cancún"},
+    "CJS": {"es": "Ciudad Juárez"},
+    "MTY": {"es": "Monterrey"},
+    "TIJ": {"es": "Tijuana"},
+    "HRL": {"es": "Harlingen"},
+    "BRO": {"es": "Brownsville"},
+    "ELP": {"es": "El Paso"},
+    "SAT": {"es": "San Antonio"},
+    "AEX": {"es": "Alexandria"},
+    "MIA": {"es": "Miami"},
+    "IAH": {"es": "Houston"},
+}
+
+
+class UnknownAirport(ValueError):
+    """An IATA code that the airport reference does not know."""
+
+
+@dataclass(frozen=True)
+class Airport:
+    """One airport as the flight documents need it."""
+
+    iata: str
+    name: str
+    city: str
+    country: str  # ISO 3166-1 alpha-2
+    tz: str  # IANA time zone, e.g. "America/Caracas"
+
+
+@functools.cache
+def _airports_by_iata() -> dict[str, airportsdata.Airport]:
+    # Loading parses a ~30k-row CSV; do it once per process, on first use only.
+    return airportsdata.load("IATA")
+
+
+def airport(iata: str) -> Airport:
+    """Look up an airport by IATA code (case and surrounding spaces ignored)."""
+    code = iata.strip().upper()
+    record = _airports_by_iata().get(code)
+    if record is None:
+        raise UnknownAirport(f"unknown airport code {iata!r}: expected a three-letter IATA code such as CCS")
+    return Airport(
+        iata=code, name=record["name"], city=record["city"], country=record["country"], tz=record["tz"]
+    )
+
+
+def _zone(iata: str) -> ZoneInfo:
+    return ZoneInfo(airport(iata).tz)
+
+
+def to_local(utc: datetime, iata: str) -> datetime:
+    """Convert an instant (aware, or naive meaning UTC) to the airport's local time, as an aware datetime."""
+    instant = utc.replace(tzinfo=UTC) if utc.tzinfo is None else utc
+    return instant.astimezone(_zone(iata))
+
+
+def to_utc(local_naive: datetime, iata: str) -> datetime:
+    """Convert a wall-clock time at the airport to an aware UTC datetime.
+
+    A time that the clocks skip (the spring daylight-saving gap) is refused; a time they
+    pass twice (the autumn change) is read as the first of the two.
+    """
+    if local_naive.tzinfo is not None:
+        raise ValueError(f"expected a wall-clock time without a time zone, got {local_naive.isoformat()}")
+    zone = _zone(iata)
+    instant = local_naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) != local_naive:
+        raise ValueError(
+            f"{local_naive:%Y-%m-%d %H:%M} does not exist at {iata.upper()} ({zone.key}): "
+            "the clocks skip it for daylight saving time"
+        )
+    return instant
+
+
+def zone_abbreviation(local: datetime) -> str:
+    """Short name of the time zone of an aware local time, e.g. "CST", or "UTC-04" where the zone has none."""
+    name = local.tzname() or "UTC"
+    # The tz database writes zones without a customary abbreviation (Caracas, Bogotá) as "-04".
+    if name[0] in "+-":
+        sign, digits = name[0], name[1:]
+        return f"UTC{sign}{digits[:2]}" + (f":{digits[2:]}" if digits[2:] else "")
+    return name
+
+
+def display_name(iata: str, locale: str) -> str:
+    """Name people use for the airport in the given locale ("Maiquetía" for CCS), else airportsdata's city."""
+    found = airport(iata)
+    language = locale.replace("-", "_").split("_")[0].lower()
+    names = _PLACE_NAMES.get(found.iata)
+    if names:
+        return names.get(language, names["es"])
+    return found.city or found.name

@@ -1,0 +1,78 @@
+"""Loads a locked manifest into the plain types the PAXLST, PDF, CSV and bulletin writers take."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.permissions import require
+from retorno.audit.service import record
+from retorno.cases.facts import current_documents, protection_status
+from retorno.cases.models import Case, Household
+from retorno.db import utcnow
+from retorno.errors import InvalidTransition
+from retorno.flights import airports, bulletin, paxlst, printing
+from retorno.flights.documents import FlightManifest
+from retorno.flights.documents import Passenger as PaxRecord
+from retorno.flights.models import Flight, Passenger
+from retorno.flights.service import arrival_count
+
+
+def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManifest:
+    """The approved passengers of a locked (or flown) flight, with only the passenger-list fields."""
+    require(actor, "paxlst.read")
+    if flight.state not in ("manifest_locked", "departed", "arrived"):
+        raise InvalidTransition(f"flight {flight.reference}: passenger lists exist once the manifest is locked "
+                                f"(it is '{flight.state}')", code="manifest_not_locked")
+    rows = session.execute(
+        sa.select(Passenger, Case, Household.reference).join(Case, Case.id == Passenger.case_id)
+        .outerjoin(Household, Household.id == Case.household_id)
+        .where(Passenger.flight_id == flight.id, Passenger.approval == "approved").order_by(Passenger.seat)
+    ).all()
+    ids = [c.id for _, c, _ in rows]
+    documents = current_documents(session, ids)
+    medical = {cid: status[2] for cid, status in protection_status(session, ids).items()}
+    passengers = []
+    for passenger, case, household in rows:
+        doc = documents.get(case.id)
+        passengers.append(PaxRecord(
+            case_reference=case.reference,
+            surnames=" ".join(filter(None, (case.first_surname, case.second_surname))),
+            given_names=case.given_names, sex=case.sex, birth_date=case.birth_date, nationality=case.nationality,
+            document_type=doc.document_type if doc else "", document_number=doc.number if doc else "",
+            document_expiry=doc.expiry_date if doc else None,
+            document_issuing_state=doc.issuing_state if doc else "", seat=passenger.seat,
+            household_reference=household, escort_needs="medical" if medical.get(case.id) else ""))
+    record(session, actor, "manifest.read", "flight", flight.reference, after={"passengers": len(passengers)})
+    return FlightManifest(
+        flight_number=flight.flight_number, carrier_code=flight.carrier.carrier_code or "ZZ",
+        carrier_name=flight.carrier.name, origin=flight.origin, destination=flight.destination,
+        departure_utc=flight.departure_utc, arrival_utc=flight.arrival_utc,
+        sending_authority=flight.sending_agency.name, receiving_authority=flight.receiving_agency.name,
+        passengers=passengers, escorts=flight.escorts, medical_staff=flight.medical_staff)
+
+
+def paxlst_message(session: Session, actor: User, flight: Flight) -> str:
+    """The UN/EDIFACT PAXLST passenger list of a locked flight."""
+    manifest = load_manifest(session, actor, flight)
+    return paxlst.build_paxlst(manifest, sender=flight.carrier.carrier_code or flight.carrier.code,
+                               recipient=flight.receiving_agency.code.replace("-", ""),
+                               interchange_reference=str(flight.id), prepared_at=utcnow())
+
+
+def manifest_pdf(session: Session, actor: User, flight: Flight, locale: str) -> bytes:
+    return printing.render_manifest_pdf(load_manifest(session, actor, flight), locale=locale)
+
+
+def manifest_csv(session: Session, actor: User, flight: Flight, locale: str) -> str:
+    return printing.manifest_csv(load_manifest(session, actor, flight), locale=locale)
+
+
+def flight_bulletin(session: Session, flight: Flight, locale: str) -> str:
+    """The public sentence for an arrived flight, counting the people confirmed received."""
+    if flight.state != "arrived":
+        raise InvalidTransition(f"flight {flight.reference} has not arrived", code="not_arrived")
+    count = arrival_count(session, flight)
+    local = airports.to_local(flight.arrival_utc, flight.destination).date()
+    return bulletin.arrival_bulletin(count.received, flight.origin, flight.destination, local, locale)

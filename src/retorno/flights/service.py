@@ -1,0 +1,520 @@
+"""Flight and manifest actions: propose, accept, manifest, approve, lock, board, depart, arrive.
+
+Every action re-asks `retorno.safeguards` about the people it touches, so a rule that
+stopped holding (a protection concern raised after manifesting) is caught at the next step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno import safeguards
+from retorno.agencies.models import Agency, User
+from retorno.agencies.permissions import require
+from retorno.agencies.service import agency_by_code
+from retorno.audit.service import record
+from retorno.cases.facts import household_key, traveller_facts
+from retorno.cases.models import Case, Household
+from retorno.cases.service import transition
+from retorno.db import utcnow
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, SafeguardViolation
+from retorno.flights import airports, lifecycle
+from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeApproval, Passenger
+
+ACTIVE = ("proposed", "approved")
+NOT_YET_FLOWN = ("proposed", "accepted", "manifest_locked")
+
+
+@dataclass
+class FlightInput:
+    flight_number: str
+    receiving_agency: str
+    carrier: str
+    seats: int
+    origin: str
+    destination: str
+    departure_utc: datetime
+    arrival_utc: datetime
+    escorts: int
+    medical_staff: int = 0
+
+
+def _side(actor: User, flight: Flight) -> str | None:
+    """Which party of this flight the actor's agency is, if any."""
+    if actor.agency.kind == "sending_authority" and actor.agency.country == flight.sending_agency.country:
+        return "sending"
+    if actor.agency.kind == "receiving_authority" and actor.agency.country == flight.receiving_agency.country:
+        return "receiving"
+    if actor.agency.kind == "carrier" and actor.agency_id == flight.carrier_agency_id:
+        return "carrier"
+    return None
+
+
+def _require_side(actor: User, flight: Flight, capability: str, *sides: str) -> str:
+    require(actor, capability)
+    side = _side(actor, flight)
+    if side not in sides:
+        raise Forbidden(f"flight {flight.reference} is not one your agency takes part in as "
+                        f"{' or '.join(sides)}", code="forbidden." + capability)
+    return side
+
+
+def visible_flights(actor: User) -> sa.Select[Flight]:
+    require(actor, "flight.read")
+    kind, country = actor.agency.kind, actor.agency.country
+    same_country = sa.select(Agency.id).where(Agency.country == country)
+    if kind == "sending_authority":
+        return sa.select(Flight).where(Flight.sending_agency_id.in_(same_country))
+    if kind == "receiving_authority":
+        return sa.select(Flight).where(Flight.receiving_agency_id.in_(same_country))
+    return sa.select(Flight).where(Flight.carrier_agency_id == actor.agency_id)
+
+
+def get_flight(session: Session, actor: User, reference: str) -> Flight:
+    flight = session.execute(visible_flights(actor).where(Flight.reference == reference)).scalar_one_or_none()
+    if flight is None:
+        raise NotFound(f"no flight {reference} that you may see")
+    return flight
+
+
+def _snapshot(flight: Flight) -> dict[str, object]:
+    return {"state": flight.state, "manifest": flight.manifest_state, "seats": flight.seats,
+            "escorts": flight.escorts, "medical_staff": flight.medical_staff,
+            "departure_utc": flight.departure_utc}
+
+
+def _flight_transition(session: Session, actor: User | None, flight: Flight, target: str, action: str,
+                       reason: str | None = None) -> None:
+    lifecycle.check_transition(flight.reference, flight.state, target)
+    before = _snapshot(flight)
+    flight.state = target
+    session.flush()
+    record(session, actor, action, "flight", flight.reference, before=before, after=_snapshot(flight),
+           reason=reason)
+
+
+def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
+    """The sending side proposes a return flight to the receiving side."""
+    require(actor, "flight.propose")
+    receiving = agency_by_code(session, data.receiving_agency)
+    carrier = agency_by_code(session, data.carrier)
+    problems = []
+    if receiving.kind != "receiving_authority":
+        problems.append(f"{receiving.code} is not a receiving authority")
+    if carrier.kind != "carrier":
+        problems.append(f"{carrier.code} is not a carrier")
+    for label, code in (("origin", data.origin), ("destination", data.destination)):
+        try:
+            airports.airport(code)
+        except ValueError:
+            problems.append(f"{label} '{code}' is not a known IATA airport code")
+    if not 1 <= data.seats <= 900:
+        problems.append("seats must be between 1 and 900")
+    if data.escorts < 0 or data.medical_staff < 0:
+        problems.append("escorts and medical staff cannot be negative")
+    if data.arrival_utc <= data.departure_utc:
+        problems.append("arrival must be after departure")
+    if data.departure_utc.tzinfo is None:
+        problems.append("departure must carry a time zone")
+    if problems:
+        raise InvalidInput("; ".join(problems), code="invalid_flight")
+    year = data.departure_utc.year
+    count = session.execute(sa.select(sa.func.count()).select_from(Flight)
+                            .where(Flight.reference.like(f"RF-{year}-%"))).scalar_one()
+    flight = Flight(
+        reference=f"RF-{year}-{count + 1:04d}", flight_number=data.flight_number.upper(),
+        sending_agency_id=actor.agency_id, receiving_agency_id=receiving.id, carrier_agency_id=carrier.id,
+        seats=data.seats, origin=data.origin.upper(), destination=data.destination.upper(),
+        departure_utc=data.departure_utc, arrival_utc=data.arrival_utc, escorts=data.escorts,
+        medical_staff=data.medical_staff, state="proposed")
+    session.add(flight)
+    session.flush()
+    session.refresh(flight)
+    record(session, actor, "flight.propose", "flight", flight.reference, after=_snapshot(flight))
+    return flight
+
+
+def accept_flight(session: Session, actor: User, flight: Flight) -> None:
+    """The receiving side grants landing permission."""
+    _require_side(actor, flight, "flight.accept", "receiving")
+    _flight_transition(session, actor, flight, "accepted", "flight.accept")
+
+
+def cancel_flight(session: Session, actor: User, flight: Flight, *, reason: str) -> None:
+    """Either side cancels a flight before departure; its passengers go back to ready."""
+    _require_side(actor, flight, "flight.cancel", "sending", "receiving")
+    if not reason.strip():
+        raise InvalidInput("a cancellation needs a reason", code="reason_required")
+    for passenger, case in active_passengers(session, flight):
+        _take_off(session, actor, flight, passenger, case, "removed", reason, back_to="ready")
+    _flight_transition(session, actor, flight, "cancelled", "flight.cancel", reason=reason)
+
+
+def active_passengers(session: Session, flight: Flight) -> list[tuple[Passenger, Case]]:
+    return list(session.execute(
+        sa.select(Passenger, Case).join(Case, Case.id == Passenger.case_id)
+        .where(Passenger.flight_id == flight.id, Passenger.approval.in_(ACTIVE)).order_by(Passenger.id)
+    ))
+
+
+def _manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
+                    passengers_per_escort: int) -> safeguards.ManifestFacts:
+    facts = traveller_facts(session, cases)
+    household_ids = {c.household_id for c in cases if c.household_id}
+    members: list[safeguards.HouseholdMember] = []
+    splits: set[str] = set()
+    if household_ids:
+        rows = session.execute(
+            sa.select(Case, Household.reference, Flight.reference)
+            .join(Household, Household.id == Case.household_id)
+            .outerjoin(Passenger, sa.and_(Passenger.case_id == Case.id, Passenger.approval.in_(ACTIVE)))
+            .outerjoin(Flight, sa.and_(Flight.id == Passenger.flight_id, Flight.state.in_(NOT_YET_FLOWN)))
+            .where(Case.household_id.in_(household_ids),
+                   Case.state.in_(("registered", "screened", "verification_requested", "verified",
+                                   "documented", "ready", "manifested")))
+        ).all()
+        on_this = {c.id for c in cases}
+        for member, hh_ref, flight_ref in rows:
+            where = flight.reference if member.id in on_this else flight_ref
+            members.append(safeguards.HouseholdMember(member.reference, household_key(member.agency.code, hh_ref),
+                                                      where, member.birth_date))
+        for hh_id, hh_ref, code in session.execute(
+            sa.select(HouseholdSplit.household_id, Household.reference, Agency.code)
+            .join(Household, Household.id == HouseholdSplit.household_id)
+            .join(Agency, Agency.id == Household.agency_id)
+            .where(HouseholdSplit.household_id.in_(household_ids))
+        ):
+            del hh_id
+            splits.add(household_key(code, hh_ref))
+    return safeguards.ManifestFacts(
+        flight=safeguards.FlightFacts(flight.reference, flight.seats, flight.escorts, flight.medical_staff,
+                                      flight.departure_utc.date(), passengers_per_escort),
+        passengers=[facts[c.id] for c in cases], household_members=members, split_households=frozenset(splits))
+
+
+def _lock_time_passed(flight: Flight, lock_hours: int) -> bool:
+    return utcnow() >= flight.departure_utc - timedelta(hours=lock_hours)
+
+
+def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequence[Case], *,
+                   passengers_per_escort: int, lock_hours: int) -> list[Passenger]:
+    """Put ready cases on a flight's manifest (before it is proposed to the receiving side or locked)."""
+    _require_side(actor, flight, "manifest.propose", "sending")
+    if flight.state not in ("proposed", "accepted"):
+        raise InvalidTransition(f"flight {flight.reference} is '{flight.state}': its manifest can no longer be "
+                                "changed by one side", code="manifest_locked")
+    if _lock_time_passed(flight, lock_hours):
+        raise InvalidTransition(f"flight {flight.reference}: the manifest locks {lock_hours} h before departure; "
+                                "changes now need a supervisor of each side", code="manifest_locked")
+    not_ready = [c.reference for c in cases if c.state != "ready"]
+    if not_ready:
+        raise InvalidTransition(f"cases not ready to be manifested: {', '.join(not_ready)}",
+                                code="invalid_transition.case")
+    current = [c for _, c in active_passengers(session, flight)]
+    facts = _manifest_facts(session, flight, current + list(cases), passengers_per_escort)
+    violations = [v for p in facts.passengers[len(current):] for v in safeguards.may_be_manifested(p)]
+    violations += safeguards.capacity(facts.flight, facts.passengers)
+    if violations:
+        raise SafeguardViolation(violations)
+    added = []
+    for case in cases:
+        passenger = Passenger(flight_id=flight.id, case_id=case.id)
+        session.add(passenger)
+        added.append(passenger)
+        transition(session, actor, case, "manifested", action="manifest.add", extra={"flight": flight.reference})
+    if flight.manifest_state == "proposed":
+        flight.manifest_state = "draft"
+    session.flush()
+    return added
+
+
+def _take_off(session: Session, actor: User | None, flight: Flight, passenger: Passenger, case: Case,
+              approval: str, reason: str, *, back_to: str) -> None:
+    passenger.approval = approval
+    passenger.approval_reason = reason
+    if case.state == "manifested":
+        transition(session, actor, case, back_to, action="manifest." + approval, reason=reason,
+                   extra={"flight": flight.reference})
+    session.flush()
+
+
+def _passenger_of(session: Session, flight: Flight, case: Case) -> Passenger:
+    passenger = session.execute(sa.select(Passenger).where(
+        Passenger.flight_id == flight.id, Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE))
+    ).scalar_one_or_none()
+    if passenger is None:
+        raise NotFound(f"case {case.reference} is not on the manifest of flight {flight.reference}")
+    return passenger
+
+
+def _use_locked_change(session: Session, flight: Flight, case: Case, change: str) -> None:
+    approvals = session.execute(sa.select(LockedChangeApproval).where(
+        LockedChangeApproval.flight_id == flight.id, LockedChangeApproval.case_id == case.id,
+        LockedChangeApproval.change == change, sa.not_(LockedChangeApproval.used))).scalars().all()
+    sides = {a.side for a in approvals}
+    if not {"sending", "receiving"} <= sides:
+        missing = {"sending", "receiving"} - sides
+        raise Forbidden(f"flight {flight.reference} is locked: to {change} case {case.reference} a supervisor of "
+                        f"each side must approve; missing: {', '.join(sorted(missing))}",
+                        code="locked_change_needs_both_sides")
+    for approval in approvals:
+        approval.used = True
+
+
+def authorise_locked_change(session: Session, actor: User, flight: Flight, case: Case, *, change: str,
+                            reason: str) -> None:
+    """A supervisor of one side consents to changing a locked manifest; the change needs both sides."""
+    side = _require_side(actor, flight, "manifest.change_locked", "sending", "receiving")
+    if change not in ("remove",):
+        raise InvalidInput("a locked manifest can only have passengers removed (change='remove')")
+    if not reason.strip():
+        raise InvalidInput("a change to a locked manifest needs a written reason", code="reason_required")
+    session.add(LockedChangeApproval(flight_id=flight.id, case_id=case.id, change=change, side=side,
+                                     approved_by=actor.id, reason=reason.strip()))
+    record(session, actor, "manifest.authorise_change", "flight", flight.reference,
+           after={"case": case.reference, "change": change, "side": side}, reason=reason.strip())
+
+
+def remove_passenger(session: Session, actor: User, flight: Flight, case: Case, *, reason: str,
+                     lock_hours: int) -> None:
+    """Take a case off a manifest; after locking this needs a supervisor of each side."""
+    _require_side(actor, flight, "manifest.propose", "sending")
+    if not reason.strip():
+        raise InvalidInput("removing a passenger needs a reason", code="reason_required")
+    passenger = _passenger_of(session, flight, case)
+    if flight.state == "manifest_locked" or _lock_time_passed(flight, lock_hours):
+        _use_locked_change(session, flight, case, "remove")
+    elif flight.state not in ("proposed", "accepted"):
+        raise InvalidTransition(f"flight {flight.reference} has {flight.state}")
+    _take_off(session, actor, flight, passenger, case, "removed", reason, back_to="ready")
+
+
+def propose_manifest(session: Session, actor: User, flight: Flight, *, passengers_per_escort: int) -> None:
+    """The sending side sends the manifest to the receiving side for approval, passenger by passenger."""
+    _require_side(actor, flight, "manifest.propose", "sending")
+    if flight.state != "accepted":
+        raise InvalidTransition(f"flight {flight.reference} must be accepted by the receiving side before its "
+                                f"manifest is proposed (it is '{flight.state}')", code="invalid_transition.flight")
+    cases = [c for _, c in active_passengers(session, flight)]
+    if not cases:
+        raise InvalidInput(f"flight {flight.reference} has no passengers to propose")
+    violations = safeguards.manifest(_manifest_facts(session, flight, cases, passengers_per_escort))
+    if violations:
+        raise SafeguardViolation(violations)
+    flight.manifest_state = "proposed"
+    session.flush()
+    record(session, actor, "manifest.propose", "flight", flight.reference,
+           after={"passengers": [c.reference for c in cases]})
+
+
+def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, *, approve: bool,
+                     reason: str | None = None) -> None:
+    """The receiving side approves or rejects one passenger, with a reason for a rejection."""
+    _require_side(actor, flight, "manifest.decide", "receiving")
+    if flight.manifest_state != "proposed" or flight.state != "accepted":
+        raise InvalidTransition(f"flight {flight.reference}: passengers are approved while the manifest is "
+                                f"proposed and not locked (manifest '{flight.manifest_state}', flight "
+                                f"'{flight.state}')", code="invalid_transition.manifest")
+    passenger = _passenger_of(session, flight, case)
+    if approve:
+        facts = traveller_facts(session, [case])[case.id]
+        violations = safeguards.may_be_approved(facts, flight.departure_utc.date())
+        if violations:
+            raise SafeguardViolation(violations)
+        passenger.approval, passenger.decided_by, passenger.approval_reason = "approved", actor.id, reason
+        session.flush()
+        record(session, actor, "manifest.approve", "case", case.reference, after={"flight": flight.reference},
+               reason=reason)
+    else:
+        if not reason or not reason.strip():
+            raise InvalidInput("rejecting a passenger needs a reason", code="reason_required")
+        passenger.decided_by = actor.id
+        _take_off(session, actor, flight, passenger, case, "rejected", reason.strip(), back_to="ready")
+
+
+def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passengers_per_escort: int) -> None:
+    """Lock the manifest: every passenger decided, and every safeguard holds for the approved set.
+
+    `actor` is None when the scheduled lock runs on its own at the configured time before departure.
+    """
+    if actor is not None:
+        _require_side(actor, flight, "manifest.lock", "sending", "receiving")
+    if flight.state != "accepted" or flight.manifest_state != "proposed":
+        raise InvalidTransition(f"flight {flight.reference}: only an accepted flight with a proposed manifest can "
+                                "be locked", code="invalid_transition.flight")
+    rows = active_passengers(session, flight)
+    undecided = [c.reference for p, c in rows if p.approval == "proposed"]
+    if undecided:
+        raise InvalidTransition(f"flight {flight.reference}: the receiving side has not decided on "
+                                f"{', '.join(undecided)}", code="undecided_passengers")
+    cases = [c for _, c in rows]
+    violations = safeguards.approved_manifest(_manifest_facts(session, flight, cases, passengers_per_escort))
+    if violations:
+        raise SafeguardViolation(violations)
+    flight.manifest_state = "locked"
+    flight.manifest_locked_at = utcnow()
+    for index, (passenger, _) in enumerate(rows):
+        passenger.seat = f"{index // 6 + 1}{'ABCDEF'[index % 6]}"
+    _flight_transition(session, actor, flight, "manifest_locked", "manifest.lock")
+
+
+def pull_for_protection(session: Session, actor: User, case: Case, *, concerns: Sequence[str]) -> None:
+    """A protection concern raised after manifesting takes the person off, with an alert to both sides."""
+    row = session.execute(
+        sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state.in_(NOT_YET_FLOWN))
+    ).first()
+    if row is None:
+        return
+    passenger, flight = row
+    reason = "protection concern raised after manifesting"
+    _take_off(session, actor, flight, passenger, case, "removed", reason, back_to="documented")
+    session.add(Alert(flight_id=flight.id, case_id=case.id, kind="protection_pull",
+                      message=f"case {case.reference} was taken off flight {flight.reference}: {reason}"))
+    record(session, actor, "alert.protection_pull", "flight", flight.reference, after={"case": case.reference})
+
+
+def release_from_manifest(session: Session, actor: User, case: Case, *, reason: str) -> None:
+    """Take a case being withdrawn off any flight not yet flown."""
+    row = session.execute(
+        sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state.in_(NOT_YET_FLOWN))
+    ).first()
+    if row is not None:
+        passenger, flight = row
+        passenger.approval, passenger.approval_reason = "removed", reason
+        session.add(Alert(flight_id=flight.id, case_id=case.id, kind="withdrawn",
+                          message=f"case {case.reference} was withdrawn and taken off flight {flight.reference}"))
+        session.flush()
+
+
+def split_household(session: Session, actor: User, household: Household, *, reason: str) -> HouseholdSplit:
+    """A supervisor lets a household travel on more than one flight, with a written reason."""
+    require(actor, "household.split")
+    if len(reason.strip()) < 10:
+        raise InvalidInput("splitting a household needs a written reason (at least 10 characters)",
+                           code="reason_required")
+    split = HouseholdSplit(household_id=household.id, authorised_by=actor.id, reason=reason.strip())
+    session.add(split)
+    session.flush()
+    record(session, actor, "household.split", "household", household.reference, reason=reason.strip())
+    return split
+
+
+def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *, status: str,
+                    reason: str | None = None) -> None:
+    """At the aircraft door: boarded, no-show, or refused boarding."""
+    _require_side(actor, flight, "boarding.record", "sending", "carrier")
+    if status not in ("boarded", "no_show", "refused"):
+        raise InvalidInput("boarding status must be boarded, no_show or refused")
+    if flight.state != "manifest_locked":
+        raise InvalidTransition(f"flight {flight.reference}: boarding is recorded on a locked manifest "
+                                f"(it is '{flight.state}')", code="invalid_transition.flight")
+    passenger = _passenger_of(session, flight, case)
+    if passenger.approval != "approved":
+        raise InvalidTransition(f"case {case.reference} was not approved by the receiving side")
+    if passenger.boarding != "pending":
+        raise InvalidTransition(f"case {case.reference}: boarding already recorded as '{passenger.boarding}'")
+    if status == "boarded":
+        facts = traveller_facts(session, [case])[case.id]
+        violations = safeguards.may_board(facts)
+        if facts.is_minor(flight.departure_utc.date()) and not facts.unaccompanied_cleared:
+            boarded = [c for p, c in active_passengers(session, flight) if p.boarding == "boarded"]
+            violations += safeguards.children([*traveller_facts(session, boarded).values(), facts],
+                                              flight.departure_utc.date())
+        if violations:
+            raise SafeguardViolation(violations)
+        passenger.boarding = "boarded"
+        transition(session, actor, case, "boarded", action="boarding.boarded", extra={"flight": flight.reference})
+    elif status == "no_show":
+        passenger.boarding = "no_show"
+        transition(session, actor, case, "no_show", action="boarding.no_show", reason=reason)
+    else:
+        if not reason:
+            raise InvalidInput("refusing boarding needs a reason", code="reason_required")
+        passenger.boarding = "refused"
+        transition(session, actor, case, "ready", action="boarding.refused", reason=reason)
+
+
+def depart(session: Session, actor: User, flight: Flight) -> None:
+    """Close the door: every approved passenger has a boarding status and the boarded set is safe."""
+    _require_side(actor, flight, "flight.depart", "sending", "carrier")
+    rows = [(p, c) for p, c in active_passengers(session, flight) if p.approval == "approved"]
+    pending = [c.reference for p, c in rows if p.boarding == "pending"]
+    if pending:
+        raise InvalidTransition(f"flight {flight.reference}: boarding not recorded for {', '.join(pending)}",
+                                code="boarding_incomplete")
+    boarded = [c for p, c in rows if p.boarding == "boarded"]
+    facts = list(traveller_facts(session, boarded).values())
+    violations = [v for f in facts for v in safeguards.may_board(f)]
+    violations += safeguards.children(facts, flight.departure_utc.date())
+    if violations:
+        raise SafeguardViolation(violations)
+    _flight_transition(session, actor, flight, "departed", "flight.depart")
+
+
+def record_landing(session: Session, actor: User, flight: Flight) -> None:
+    """The receiving side records that the aircraft landed; reception is then confirmed person by person."""
+    _require_side(actor, flight, "arrival.confirm", "receiving")
+    _flight_transition(session, actor, flight, "arrived", "flight.arrive")
+
+
+def confirm_arrival(session: Session, actor: User, flight: Flight, case: Case) -> None:
+    """The receiving side confirms one passenger received at the destination airport."""
+    _require_side(actor, flight, "arrival.confirm", "receiving")
+    if flight.state not in ("departed", "arrived"):
+        raise InvalidTransition(f"flight {flight.reference} has not departed (it is '{flight.state}')",
+                                code="invalid_transition.flight")
+    passenger = _passenger_of(session, flight, case)
+    if passenger.boarding != "boarded":
+        raise InvalidTransition(f"case {case.reference} did not board flight {flight.reference}")
+    if passenger.arrival == "received":
+        raise InvalidTransition(f"case {case.reference} is already confirmed received")
+    passenger.arrival, passenger.received_at = "received", utcnow()
+    transition(session, actor, case, "arrived", action="arrival.confirm", extra={"flight": flight.reference})
+
+
+@dataclass(frozen=True)
+class ArrivalCount:
+    boarded: int
+    received: int
+    explanation: str | None
+
+    @property
+    def difference(self) -> int:
+        return self.boarded - self.received
+
+    @property
+    def flagged(self) -> bool:
+        return self.difference != 0 and not self.explanation
+
+
+def arrival_count(session: Session, flight: Flight) -> ArrivalCount:
+    counts = dict(session.execute(
+        sa.select(Passenger.boarding, sa.func.count()).where(Passenger.flight_id == flight.id,
+                                                             Passenger.approval == "approved")
+        .group_by(Passenger.boarding)).all())
+    received = session.execute(sa.select(sa.func.count()).select_from(Passenger).where(
+        Passenger.flight_id == flight.id, Passenger.arrival == "received")).scalar_one()
+    return ArrivalCount(counts.get("boarded", 0), received, flight.arrival_discrepancy_explanation)
+
+
+def explain_discrepancy(session: Session, actor: User, flight: Flight, *, explanation: str) -> None:
+    """Record why the count received differs from the count boarded."""
+    _require_side(actor, flight, "arrival.confirm", "receiving")
+    if not explanation.strip():
+        raise InvalidInput("an explanation is required", code="reason_required")
+    flight.arrival_discrepancy_explanation = explanation.strip()
+    session.flush()
+    record(session, actor, "arrival.explain", "flight", flight.reference, reason=explanation.strip())
+
+
+def alerts_for(session: Session, actor: User, *, limit: int = 50) -> list[Alert]:
+    flights = visible_flights(actor).with_only_columns(Flight.id)
+    return list(session.execute(sa.select(Alert).where(Alert.flight_id.in_(flights))
+                                .order_by(Alert.id.desc()).limit(limit)).scalars())

@@ -1,0 +1,256 @@
+"""HTTP handlers for flights, manifests, boarding, arrival and the documents of a flight."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from retorno.cases.models import Household
+from retorno.cases.service import get_case
+from retorno.errors import NotFound
+from retorno.flights import outputs, service
+from retorno.flights.models import Flight
+from retorno.web.deps import CurrentUser, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1", tags=["flights"])
+
+
+class FlightIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    flight_number: str = Field(min_length=2, max_length=12)
+    receiving_agency: str
+    carrier: str
+    seats: int = Field(ge=1, le=900)
+    origin: str = Field(min_length=3, max_length=3)
+    destination: str = Field(min_length=3, max_length=3)
+    departure_utc: AwareDatetime
+    arrival_utc: AwareDatetime
+    escorts: int = Field(ge=0)
+    medical_staff: int = Field(default=0, ge=0)
+
+
+class CasesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cases: list[str] = Field(min_length=1, max_length=900)
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class BoardingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["boarded", "no_show", "refused"]
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class LockedChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case: str
+    change: Literal["remove"] = "remove"
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _local(moment: datetime, iata: str) -> str:
+    return service.airports.to_local(moment, iata).isoformat()
+
+
+def flight_out(session: SessionDep, flight: Flight) -> dict[str, Any]:
+    count = service.arrival_count(session, flight)
+    return {
+        "reference": flight.reference, "flight_number": flight.flight_number, "state": flight.state,
+        "manifest_state": flight.manifest_state, "sending_agency": flight.sending_agency.code,
+        "receiving_agency": flight.receiving_agency.code, "carrier": flight.carrier.code, "seats": flight.seats,
+        "origin": flight.origin, "destination": flight.destination, "departure_utc": flight.departure_utc,
+        "departure_local": _local(flight.departure_utc, flight.origin), "arrival_utc": flight.arrival_utc,
+        "arrival_local": _local(flight.arrival_utc, flight.destination), "escorts": flight.escorts,
+        "medical_staff": flight.medical_staff, "boarded": count.boarded, "received": count.received,
+        "arrival_difference": count.difference, "arrival_flagged": count.flagged,
+    }
+
+
+@router.post("/flights", status_code=201)
+def propose(body: FlightIn, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.propose_flight(session, user, service.FlightInput(**body.model_dump()))
+    return flight_out(session, flight)
+
+
+@router.get("/flights")
+def list_flights(session: SessionDep, user: CurrentUser) -> Any:
+    flights = session.execute(service.visible_flights(user).order_by(Flight.departure_utc)).scalars().all()
+    return [flight_out(session, f) for f in flights]
+
+
+@router.get("/flights/{reference}")
+def read(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    return flight_out(session, service.get_flight(session, user, reference))
+
+
+@router.get("/flights/{reference}/passengers")
+def passengers(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    if user.agency.kind == "carrier":
+        return outputs.load_manifest(session, user, flight).passengers
+    return [{"case": c.reference, "name": c.full_name, "approval": p.approval, "reason": p.approval_reason,
+             "boarding": p.boarding, "arrival": p.arrival, "seat": p.seat}
+            for p, c in service.active_passengers(session, flight)]
+
+
+@router.post("/flights/{reference}/accept")
+def accept(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.accept_flight(session, user, flight)
+    return flight_out(session, flight)
+
+
+@router.post("/flights/{reference}/cancel")
+def cancel(reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.cancel_flight(session, user, flight, reason=body.reason)
+    return flight_out(session, flight)
+
+
+@router.post("/flights/{reference}/passengers", status_code=201)
+def add(reference: str, body: CasesIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
+    flight = service.get_flight(session, user, reference)
+    cases = [get_case(session, user, ref) for ref in body.cases]
+    service.add_passengers(session, user, flight, cases, passengers_per_escort=settings.passengers_per_escort,
+                           lock_hours=settings.lock_hours_before_departure)
+    return flight_out(session, flight)
+
+
+@router.post("/flights/{reference}/passengers/{case_ref}/remove")
+def remove(reference: str, case_ref: str, body: ReasonIn, session: SessionDep, user: CurrentUser,
+           settings: SettingsDep) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.remove_passenger(session, user, flight, get_case(session, user, case_ref), reason=body.reason,
+                             lock_hours=settings.lock_hours_before_departure)
+    return flight_out(session, flight)
+
+
+@router.post("/flights/{reference}/manifest/propose")
+def propose_manifest(reference: str, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.propose_manifest(session, user, flight, passengers_per_escort=settings.passengers_per_escort)
+    return flight_out(session, flight)
+
+
+@router.post("/flights/{reference}/passengers/{case_ref}/decision")
+def decide(reference: str, case_ref: str, body: DecisionIn, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.decide_passenger(session, user, flight, get_case(session, user, case_ref), approve=body.approve,
+                             reason=body.reason)
+    return flight_out(session, flight)
+
+
+@router.post("/flights/{reference}/manifest/lock")
+def lock(reference: str, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.lock_manifest(session, user, flight, passengers_per_escort=settings.passengers_per_escort)
+    return flight_out(session, flight)
+
+
+@router.post("/flights/{reference}/locked-changes", status_code=201)
+def authorise_change(reference: str, body: LockedChangeIn, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.authorise_locked_change(session, user, flight, get_case(session, user, body.case), change=body.change,
+                                    reason=body.reason)
+    return {"flight": flight.reference, "case": body.case}
+
+
+@router.post("/flights/{reference}/passengers/{case_ref}/boarding")
+def board(reference: str, case_ref: str, body: BoardingIn, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.record_boarding(session, user, flight, _manifest_case(session, user, flight, case_ref),
+                            status=body.status, reason=body.reason)
+    return flight_out(session, flight)
+
+
+def _manifest_case(session: SessionDep, user: CurrentUser, flight: Flight, case_ref: str) -> Any:
+    """Carriers reach a passenger through the flight's manifest, not through the case list."""
+    if user.agency.kind == "carrier":
+        for _, case in service.active_passengers(session, flight):
+            if case.reference == case_ref:
+                return case
+        raise NotFound(f"case {case_ref} is not on flight {flight.reference}")
+    return get_case(session, user, case_ref)
+
+
+@router.post("/flights/{reference}/depart")
+def depart(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.depart(session, user, flight)
+    return flight_out(session, flight)
+
+
+@router.post("/flights/{reference}/landing")
+def landing(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.record_landing(session, user, flight)
+    return flight_out(session, flight)
+
+
+@router.post("/flights/{reference}/passengers/{case_ref}/arrival")
+def arrival(reference: str, case_ref: str, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.confirm_arrival(session, user, flight, get_case(session, user, case_ref))
+    return flight_out(session, flight)
+
+
+@router.post("/flights/{reference}/arrival-discrepancy")
+def discrepancy(reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    service.explain_discrepancy(session, user, flight, explanation=body.reason)
+    return flight_out(session, flight)
+
+
+@router.get("/flights/{reference}/paxlst", response_class=PlainTextResponse)
+def paxlst(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    return PlainTextResponse(outputs.paxlst_message(session, user, flight), media_type="application/edifact")
+
+
+@router.get("/flights/{reference}/manifest.pdf")
+def manifest_pdf(reference: str, session: SessionDep, user: CurrentUser, lang: str = "es") -> Response:
+    flight = service.get_flight(session, user, reference)
+    return Response(outputs.manifest_pdf(session, user, flight, lang), media_type="application/pdf")
+
+
+@router.get("/flights/{reference}/manifest.csv")
+def manifest_csv(reference: str, session: SessionDep, user: CurrentUser, lang: str = "es") -> Response:
+    flight = service.get_flight(session, user, reference)
+    return Response(outputs.manifest_csv(session, user, flight, lang), media_type="text/csv; charset=utf-8")
+
+
+@router.get("/flights/{reference}/bulletin")
+def bulletin(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    flight = service.get_flight(session, user, reference)
+    return {"es": outputs.flight_bulletin(session, flight, "es"), "en": outputs.flight_bulletin(session, flight, "en")}
+
+
+@router.post("/households/{agency_reference}/split", status_code=201)
+def split(agency_reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
+    household = session.execute(sa.select(Household).where(
+        Household.agency_id == user.agency_id, Household.reference == agency_reference)).scalar_one_or_none()
+    if household is None:
+        raise NotFound(f"your agency has no household '{agency_reference}'")
+    service.split_household(session, user, household, reason=body.reason)
+    return {"household": agency_reference}

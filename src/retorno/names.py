@@ -1,0 +1,33 @@
+"""Name folding shared by imports, MRZ checks, duplicate detection and record linkage.
+
+ICAO Doc 9303 transliteration drops accents and writes Ñ as N; sending-side lists do the
+same inconsistently, so every comparison of names goes through `fold` first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Particles that Spanish surnames carry ("DE LA CRUZ", "DEL VALLE"): kept in the folded
+# name but ignored when a comparison key is built, because lists drop them at random.
+PARTICLES = frozenset({"DE", "DEL", "LA", "LAS", "LOS", "Y", "E", "DA", "DI", "VAN", "VON", "MC", "MAC"})
+
+_NON_LETTER = re.compile(r"[^A-Z]+")
+
+
+def fold(text: str | None) -> str:
+    """Upper-case `text`, drop accents (Ñ becomes N), and turn anything not A-Z into single spaces."""
+    if not text:
+        return ""
+    # Decompose first so that accents become separate marks we can drop; removing
+    # non-letters before this step would turn MUÑOZ into MUOZ.
+    decomposed = unicodedata.normalize("NFKD", text.upper())
+    ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    ascii_only = ascii_only.replace("ß", "SS").replace("Æ", "AE").replace("Ø", "O").replace("Œ", "OE")
+    return _NON_LETTER.sub(" ", ascii_only).strip()
+
+
+def key(text: str | None) -> str:
+    """Comparison key of a name: folded, particles removed, words joined by single spaces."""
+    return " ".join(word for word in fold(text).split() if word not in PARTICLES)

@@ -1,0 +1,104 @@
+"""Opportunities, consented intake profiles, matching runs, placements and follow-ups."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from retorno.db import Base, utcnow
+
+
+class Opportunity(Base):
+    __tablename__ = "opportunities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    operator_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    # productive_project or internship
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    workplace: Mapped[str] = mapped_column(sa.String(200))
+    sector: Mapped[str] = mapped_column(sa.String(80))
+    isco_code: Mapped[str] = mapped_column(sa.String(4))
+    state_code: Mapped[str] = mapped_column(sa.String(6))
+    municipality: Mapped[str] = mapped_column(sa.String(120))
+    seats: Mapped[int]
+    tutors: Mapped[int] = mapped_column(default=1)
+    monthly_amount: Mapped[Decimal] = mapped_column(sa.Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    start_date: Mapped[date]
+    duration_months: Mapped[int]
+    min_age: Mapped[int] = mapped_column(default=18)
+    min_education: Mapped[str | None] = mapped_column(sa.String(20))
+    required_skills: Mapped[list[Any]]
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class IntakeProfile(Base):
+    """What a returnee told the programme after arrival, held only while they consent."""
+
+    __tablename__ = "intake_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
+    consent: Mapped[bool]
+    consent_recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    consent_withdrawn_at: Mapped[datetime | None]
+    home_state: Mapped[str | None] = mapped_column(sa.String(6))
+    municipality: Mapped[str | None] = mapped_column(sa.String(120))
+    education: Mapped[str | None] = mapped_column(sa.String(20))
+    occupations: Mapped[list[Any]]
+    skills: Mapped[list[Any]]
+    languages: Mapped[list[Any]]
+    work_history: Mapped[str | None] = mapped_column(sa.Text)
+    # Opportunity references or sectors, best first.
+    preferences: Mapped[list[Any]]
+    needs: Mapped[list[Any]]
+    recorded_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class MatchingRun(Base):
+    __tablename__ = "matching_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    mode: Mapped[str] = mapped_column(sa.String(20))
+    run_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    summary: Mapped[dict[str, Any]]
+
+
+PLACEMENT_STATES = ("offered", "accepted", "declined", "started", "completed", "dropped")
+
+
+class Placement(Base):
+    __tablename__ = "placements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    opportunity_id: Mapped[int] = mapped_column(sa.ForeignKey("opportunities.id"), index=True)
+    matching_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("matching_runs.id"))
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    explanation: Mapped[dict[str, Any] | None]
+    offered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    responded_at: Mapped[datetime | None]
+    started_on: Mapped[date | None]
+    ended_on: Mapped[date | None]
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(sa.ForeignKey("placements.id"), index=True)
+    months_after_start: Mapped[int]
+    due_on: Mapped[date] = mapped_column(index=True)
+    done_at: Mapped[datetime | None]
+    answers: Mapped[dict[str, Any] | None]
+    score: Mapped[float | None]
+    recorded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -1,0 +1,114 @@
+"""Protection screening, its supervisor resolution, and best-interests determinations."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.permissions import require
+from retorno.audit.service import record
+from retorno.cases import lifecycle
+from retorno.cases.models import Case
+from retorno.cases.service import advance, ensure_owner, transition
+from retorno.errors import InvalidInput, InvalidTransition
+from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
+
+SCREENABLE = frozenset(lifecycle.BEFORE_BOARDING)
+
+
+def record_screening(session: Session, actor: User, case: Case, *, concerns: list[str], notes: str | None = None,
+                     medical_escorts: int = 0) -> Screening:
+    """Record a protection screening; any concern blocks travel, and pulls the person off a manifest."""
+    require(actor, "screening.record")
+    ensure_owner(actor, case)
+    unknown = sorted(set(concerns) - set(CONCERNS))
+    if unknown:
+        raise InvalidInput(f"unknown protection concerns {unknown}; known: {', '.join(CONCERNS)}",
+                           code="invalid_concern")
+    if case.state not in SCREENABLE:
+        raise InvalidTransition(f"case {case.reference}: cannot be screened in state '{case.state}'")
+    if not 0 <= medical_escorts <= 3:
+        raise InvalidInput("medical_escorts must be between 0 and 3")
+    screening = Screening(case_id=case.id, screened_by=actor.id, concerns=sorted(set(concerns)), notes=notes,
+                          medical_escorts=medical_escorts)
+    session.add(screening)
+    session.flush()
+    # Only the fact of a concern goes on the audit trail; details stay in the screening record.
+    record(session, actor, "screening.record", "case", case.reference,
+           after={"screening": screening.id, "concerns": screening.concerns, "medical_escorts": medical_escorts})
+    if case.state == "registered":
+        transition(session, actor, case, "screened", action="case.screened")
+    if screening.concerns and case.state == "manifested":
+        from retorno.flights.service import pull_for_protection
+        pull_for_protection(session, actor, case, concerns=screening.concerns)
+    advance(session, actor, case)
+    return screening
+
+
+def resolve_screening(session: Session, actor: User, case: Case, *, decision: str, reason: str) -> ScreeningResolution:
+    """A supervisor's written resolution of the latest screening's concerns."""
+    require(actor, "screening.resolve")
+    ensure_owner(actor, case)
+    if decision not in ("travel_permitted", "withdrawn"):
+        raise InvalidInput("decision must be 'travel_permitted' or 'withdrawn'")
+    if not reason or len(reason.strip()) < 10:
+        raise InvalidInput("a resolution needs a written reason (at least 10 characters)", code="reason_required")
+    screening = session.execute(sa.select(Screening).where(Screening.case_id == case.id)
+                                .order_by(Screening.id.desc()).limit(1)).scalar_one_or_none()
+    if screening is None or not screening.concerns:
+        raise InvalidInput(f"case {case.reference} has no screening concern to resolve")
+    if session.execute(sa.select(ScreeningResolution.id)
+                       .where(ScreeningResolution.screening_id == screening.id)).first():
+        raise InvalidInput(f"the latest screening of case {case.reference} is already resolved")
+    resolution = ScreeningResolution(screening_id=screening.id, resolved_by=actor.id, decision=decision,
+                                     reason=reason.strip())
+    session.add(resolution)
+    session.flush()
+    record(session, actor, "screening.resolve", "case", case.reference,
+           after={"screening": screening.id, "decision": decision}, reason=reason.strip())
+    if decision == "withdrawn":
+        transition(session, actor, case, "withdrawn", action="case.withdrawn", reason=reason.strip())
+    else:
+        advance(session, actor, case)
+    return resolution
+
+
+def screening_details(session: Session, actor: User, case: Case) -> list[dict[str, object]]:
+    """The sensitive screening history of a case; every read is written to the audit log."""
+    require(actor, "screening.read_details")
+    ensure_owner(actor, case)
+    rows = session.execute(
+        sa.select(Screening, ScreeningResolution).outerjoin(
+            ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
+        .where(Screening.case_id == case.id).order_by(Screening.id)
+    ).all()
+    record(session, actor, "screening.read", "case", case.reference)
+    return [{
+        "id": s.id, "screened_at": s.screened_at, "concerns": s.concerns, "notes": s.notes,
+        "medical_escorts": s.medical_escorts,
+        "resolution": None if r is None else {"decision": r.decision, "reason": r.reason,
+                                              "resolved_at": r.resolved_at},
+    } for s, r in rows]
+
+
+def record_best_interests(session: Session, actor: User, case: Case, *, summary: str,
+                          receiving_guardian: str) -> BestInterestsDetermination:
+    """Let an unaccompanied child travel: a supervisor's determination naming the receiving guardian."""
+    require(actor, "child.decide")
+    ensure_owner(actor, case)
+    if not summary.strip() or not receiving_guardian.strip():
+        raise InvalidInput("a best-interests determination needs a summary and a named receiving guardian",
+                           code="reason_required")
+    existing = session.execute(sa.select(BestInterestsDetermination)
+                               .where(BestInterestsDetermination.case_id == case.id)).scalar_one_or_none()
+    if existing is not None:
+        raise InvalidInput(f"case {case.reference} already has a best-interests determination")
+    determination = BestInterestsDetermination(case_id=case.id, decided_by=actor.id, summary=summary.strip(),
+                                               receiving_guardian=receiving_guardian.strip())
+    session.add(determination)
+    session.flush()
+    record(session, actor, "child.best_interests", "case", case.reference,
+           after={"receiving_guardian": receiving_guardian.strip()}, reason=summary.strip())
+    return determination
+

@@ -1,0 +1,65 @@
+"""HTTP handlers for protection screening and best-interests determinations."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from retorno.cases.service import get_case
+from retorno.screening import service
+from retorno.web.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/v1/cases/{reference}", tags=["screening"])
+
+
+class ScreeningIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    concerns: list[str] = Field(default_factory=list, description="empty for 'cleared'")
+    notes: str | None = Field(default=None, max_length=4000)
+    medical_escorts: int = Field(default=0, ge=0, le=3)
+
+
+class ResolutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["travel_permitted", "withdrawn"]
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class BestInterestsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str = Field(min_length=1, max_length=4000)
+    receiving_guardian: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/screenings", status_code=201)
+def record_screening(reference: str, body: ScreeningIn, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    screening = service.record_screening(session, user, case, concerns=body.concerns, notes=body.notes,
+                                         medical_escorts=body.medical_escorts)
+    return {"screening": screening.id, "case": case.reference, "state": case.state,
+            "cleared": not screening.concerns}
+
+
+@router.get("/screenings")
+def read_screenings(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    return service.screening_details(session, user, get_case(session, user, reference))
+
+
+@router.post("/screenings/resolution", status_code=201)
+def resolve(reference: str, body: ResolutionIn, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    service.resolve_screening(session, user, case, decision=body.decision, reason=body.reason)
+    return {"case": case.reference, "state": case.state}
+
+
+@router.post("/best-interests", status_code=201)
+def best_interests(reference: str, body: BestInterestsIn, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    service.record_best_interests(session, user, case, summary=body.summary,
+                                  receiving_guardian=body.receiving_guardian)
+    return {"case": case.reference}

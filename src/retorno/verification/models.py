@@ -1,0 +1,41 @@
+"""Requests to the receiving authority to verify identity and nationality, and its decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from retorno.db import Base, utcnow
+
+
+class VerificationRequest(Base):
+    __tablename__ = "verification_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A stable identifier so two installations can exchange the request as a document.
+    reference: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    receiving_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    requested_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # pending → review (linkage unsure) → decided
+    status: Mapped[str] = mapped_column(sa.String(20), index=True, default="pending")
+
+
+class VerificationDecision(Base):
+    __tablename__ = "verification_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("verification_requests.id"), index=True)
+    # verified / rejected are final; review / not_found are proposals a person confirms.
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    method: Mapped[str] = mapped_column(sa.String(20))
+    registry_record: Mapped[str | None] = mapped_column(sa.String(40))
+    match_probability: Mapped[float | None]
+    candidates: Mapped[list[Any] | None]
+    decided_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -1,0 +1,96 @@
+"""Verification requests to the receiving authority, its decisions, and the review queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.permissions import require
+from retorno.agencies.service import receiving_authority_for
+from retorno.audit.service import record
+from retorno.cases.models import Case
+from retorno.cases.service import advance, ensure_owner, transition
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from retorno.verification.models import VerificationDecision, VerificationRequest
+
+OUTCOMES = ("verified", "rejected", "review", "not_found")
+
+
+def request_verification(session: Session, actor: User, case: Case) -> VerificationRequest:
+    """Ask the receiving authority of the declared nationality to verify identity and nationality."""
+    require(actor, "verification.request")
+    ensure_owner(actor, case)
+    if case.state != "screened":
+        raise InvalidTransition(f"case {case.reference}: verification is requested once the case is screened "
+                                f"(it is '{case.state}')", code="invalid_transition.case")
+    receiving = receiving_authority_for(session, case.nationality)
+    request = VerificationRequest(reference=f"VR-{case.reference}", case_id=case.id,
+                                  receiving_agency_id=receiving.id, requested_by=actor.id)
+    session.add(request)
+    session.flush()
+    transition(session, actor, case, "verification_requested", action="verification.request",
+               extra={"request": request.reference, "to": receiving.code})
+    return request
+
+
+def open_request(session: Session, actor: User, case: Case) -> VerificationRequest:
+    request = session.execute(
+        sa.select(VerificationRequest).where(VerificationRequest.case_id == case.id,
+                                             VerificationRequest.status != "decided")
+        .order_by(VerificationRequest.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if request is None:
+        raise NotFound(f"case {case.reference} has no open verification request")
+    if request.receiving_agency_id != actor.agency_id:
+        raise Forbidden(f"the verification request of case {case.reference} is addressed to another agency")
+    return request
+
+
+def record_decision(session: Session, actor: User, case: Case, *, outcome: str, method: str = "manual",
+                    registry_record: str | None = None, probability: float | None = None,
+                    candidates: list[dict[str, Any]] | None = None, reason: str | None = None) -> VerificationDecision:
+    """Record the receiving side's decision; 'review' and 'not_found' leave the case for a person to decide."""
+    require(actor, "verification.decide")
+    if outcome not in OUTCOMES:
+        raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}")
+    if outcome == "verified" and not registry_record:
+        raise InvalidInput("a verified decision names the registry record it matched", code="registry_record_required")
+    if outcome == "rejected" and not (reason and reason.strip()):
+        raise InvalidInput("a rejection needs a reason", code="reason_required")
+    request = open_request(session, actor, case)
+    decision = VerificationDecision(request_id=request.id, outcome=outcome, method=method,
+                                    registry_record=registry_record, match_probability=probability,
+                                    candidates=candidates, decided_by=actor.id, reason=reason)
+    session.add(decision)
+    request.status = "decided" if outcome in ("verified", "rejected") else "review"
+    session.flush()
+    record(session, actor, "verification." + outcome, "case", case.reference,
+           after={"request": request.reference, "method": method, "registry_record": registry_record,
+                  "probability": probability}, reason=reason)
+    if outcome == "verified":
+        transition(session, actor, case, "verified", action="case.verified")
+        advance(session, actor, case)
+    elif outcome == "rejected":
+        transition(session, actor, case, "not_national", action="case.not_national", reason=reason)
+    return decision
+
+
+def review_queue(session: Session, actor: User, *, limit: int = 100) -> list[tuple[VerificationRequest, Case,
+                                                                                 VerificationDecision | None]]:
+    """Requests to this receiving authority still waiting for a person, oldest first, with the latest proposal."""
+    require(actor, "verification.decide")
+    latest = (sa.select(VerificationDecision.request_id, sa.func.max(VerificationDecision.id).label("did"))
+              .group_by(VerificationDecision.request_id).subquery())
+    rows = session.execute(
+        sa.select(VerificationRequest, Case, VerificationDecision)
+        .join(Case, Case.id == VerificationRequest.case_id)
+        .outerjoin(latest, latest.c.request_id == VerificationRequest.id)
+        .outerjoin(VerificationDecision, VerificationDecision.id == latest.c.did)
+        .where(VerificationRequest.receiving_agency_id == actor.agency_id,
+               VerificationRequest.status != "decided")
+        .order_by(VerificationRequest.requested_at, VerificationRequest.id).limit(limit)
+    ).all()
+    return list(rows)

@@ -1,0 +1,47 @@
+"""HTTP handlers for verification requests, decisions and the review queue."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from retorno.cases.schemas import case_out
+from retorno.cases.service import get_case
+from retorno.verification import service
+from retorno.web.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["verification"])
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["verified", "rejected", "review", "not_found"]
+    registry_record: str | None = Field(default=None, max_length=40)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/cases/{reference}/verification-request", status_code=201)
+def request(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    req = service.request_verification(session, user, case)
+    return {"request": req.reference, "case": case.reference, "state": case.state}
+
+
+@router.post("/cases/{reference}/verification-decision", status_code=201)
+def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    service.record_decision(session, user, case, outcome=body.outcome, registry_record=body.registry_record,
+                            reason=body.reason)
+    return {"case": case.reference, "state": case.state}
+
+
+@router.get("/verification/queue")
+def queue(session: SessionDep, user: CurrentUser, limit: int = 100) -> Any:
+    return [{"request": r.reference, "requested_at": r.requested_at, "status": r.status,
+             "case": case_out(user, c),
+             "proposal": None if d is None else {"outcome": d.outcome, "probability": d.match_probability,
+                                                  "candidates": d.candidates}}
+            for r, c, d in service.review_queue(session, user, limit=min(limit, 500))]

@@ -1,0 +1,59 @@
+"""The application factory: one FastAPI app serving the REST API and the officials' pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from retorno.config import Settings
+from retorno.db import make_engine, make_sessionmaker
+from retorno.errors import RetornoError
+
+
+def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app for `settings`; the engine is created here, never at import time."""
+    from retorno.agencies.views import router as agencies_router
+    from retorno.audit.views import router as audit_router
+    from retorno.cases.views import router as cases_router
+    from retorno.documents.views import router as documents_router
+    from retorno.flights.views import router as flights_router
+    from retorno.screening.views import router as screening_router
+    from retorno.verification.views import router as verification_router
+
+    app = FastAPI(title="Retorno", version="0.1.0",
+                  description="Coordinated return flights and reintegration programmes (SPEC.md).")
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+
+    @app.exception_handler(RetornoError)
+    async def _retorno_error(_request: Request, exc: RetornoError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
+                   for err in exc.errors()]
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return _error(422, "invalid_request", message, details)
+
+    for router in (agencies_router, cases_router, screening_router, verification_router, documents_router,
+                   flights_router, audit_router):
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

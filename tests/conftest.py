@@ -1,0 +1,109 @@
+"""Test databases built by the real migrations, on SQLite and PostgreSQL; each test rolled back."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from retorno.config import Settings
+from retorno.db import make_engine
+from retorno.migrations import upgrade
+from retorno.web.app import create_app
+from tests.factories import World, build_world
+
+PG_ADMIN_URL = os.environ.get("RETORNO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DATABASES = ("sqlite", "postgresql")
+
+
+def _postgres_url(worker: str) -> str:
+    """A database of this test worker's own on the test server, created empty."""
+    name = f"retorno_test_{worker}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        tuple[str, Engine, World]]:
+    """One migrated database per kind, with the agencies and users every test uses."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    else:
+        url = _postgres_url(worker)
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        world = build_world(session)
+        session.commit()
+    yield url, engine, world
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(database: tuple[str, Engine, World]) -> Iterator[Connection]:
+    """A connection whose outer transaction is rolled back after the test: nothing leaks between tests."""
+    _, engine, _ = database
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    # Each "commit" of the code under test only releases a savepoint inside the test's transaction.
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as s:
+        yield s
+
+
+@pytest.fixture
+def world(database: tuple[str, Engine, World], session: Session) -> World:
+    return database[2].bind(session)
+
+
+@pytest.fixture
+def settings(database: tuple[str, Engine, World], tmp_path: Path) -> Settings:
+    return Settings(database_url=database[0], data_dir=tmp_path, secret_key="test-" + uuid.uuid4().hex,
+                    lock_hours_before_departure=24).resolved()
+
+
+@pytest.fixture
+def client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    app = create_app(settings)
+    app.state.sessionmaker = session_factory
+    with TestClient(app, raise_server_exceptions=True) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran on each database, so CI shows the PostgreSQL half ran."""
+    counts = {db: {"passed": 0, "failed": 0} for db in DATABASES}
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") != "call":
+                continue
+            for db in DATABASES:
+                if f"[{db}" in report.nodeid or f"-{db}]" in report.nodeid or f"-{db}-" in report.nodeid:
+                    counts[db][outcome] += 1
+    for db, c in counts.items():
+        terminalreporter.write_line(f"tests on {db}: {c['passed']} passed, {c['failed']} failed")

@@ -1,0 +1,144 @@
+"""Test data: the agencies and users of a small world, and cases driven along through the API."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.service import create_agency, create_token, create_user
+from retorno.documents import mrz
+
+PASSWORD = "correct horse battery"
+
+AGENCIES = [
+    ("MX-INM", "Instituto Nacional de Migración", "sending_authority", "MEX", None),
+    ("MX-SRE", "Secretaría de Relaciones Exteriores", "sending_authority", "MEX", None),
+    ("US-ICE", "U.S. Immigration and Customs Enforcement", "sending_authority", "USA", None),
+    ("VE-SAIME", "SAIME", "receiving_authority", "VEN", None),
+    ("CO-MIG", "Migración Colombia", "receiving_authority", "COL", None),
+    ("CONVIASA", "Conviasa", "carrier", "VEN", "V0"),
+    ("AVIOR", "Avior Airlines", "carrier", "VEN", "9V"),
+    ("VE-VUELTA", "Plan Vuelta a la Patria", "reintegration_operator", "VEN", None),
+    ("VE-FUNDAPRO", "Fundación Emprende Retorno", "reintegration_operator", "VEN", None),
+    ("MON-DDP", "Defensoría del Pueblo", "monitor", "VEN", None),
+    ("RET-ADMIN", "Administración", "administrator", "VEN", None),
+]
+USERS = [
+    ("inm.officer", "MX-INM", "officer"), ("inm.supervisor", "MX-INM", "supervisor"),
+    ("inm.viewer", "MX-INM", "viewer"), ("sre.officer", "MX-SRE", "officer"),
+    ("ice.officer", "US-ICE", "officer"), ("ice.supervisor", "US-ICE", "supervisor"),
+    ("saime.officer", "VE-SAIME", "officer"), ("saime.supervisor", "VE-SAIME", "supervisor"),
+    ("saime.viewer", "VE-SAIME", "viewer"), ("col.officer", "CO-MIG", "officer"),
+    ("carrier.officer", "CONVIASA", "officer"), ("avior.officer", "AVIOR", "officer"),
+    ("op.officer", "VE-VUELTA", "officer"), ("op.supervisor", "VE-VUELTA", "supervisor"),
+    ("op2.officer", "VE-FUNDAPRO", "officer"), ("monitor.viewer", "MON-DDP", "viewer"),
+    ("admin", "RET-ADMIN", "supervisor"),
+]
+
+
+@dataclass
+class World:
+    tokens: dict[str, str]
+    users: dict[str, User] = field(default_factory=dict)
+
+    def bind(self, session: Session) -> World:
+        """The same world with its users loaded in `session`."""
+        rows = session.execute(sa.select(User).where(User.username.in_(self.tokens))).scalars()
+        return World(self.tokens, {u.username: u for u in rows})
+
+    def headers(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+
+def build_world(session: Session) -> World:
+    for code, name, kind, country, carrier_code in AGENCIES:
+        create_agency(session, None, code=code, name=name, kind=kind, country=country, carrier_code=carrier_code)
+    tokens = {}
+    for username, agency, role in USERS:
+        user = create_user(session, None, username=username, full_name=username, agency_code=agency, role=role,
+                           password=PASSWORD)
+        tokens[username] = create_token(session, user, name="tests")
+    return World(tokens)
+
+
+_counter = itertools.count(1)
+
+
+def case_payload(**overrides: Any) -> dict[str, Any]:
+    n = next(_counter)
+    payload: dict[str, Any] = {
+        "agency_reference": f"T-{n:07d}", "given_names": "María José", "first_surname": "Peña",
+        "second_surname": "Rodríguez", "sex": "F", "birth_date": "1990-05-17", "nationality": "VEN",
+        "national_id": f"V{10_000_000 + n}", "held_at": "Estación Migratoria Siglo XXI, Tapachula",
+        "nearest_airport": "TAP", "detained_since": (date.today() - timedelta(days=30)).isoformat(),
+    }
+    payload.update(overrides)
+    return payload
+
+
+def ok(response: Any, status: int | tuple[int, ...] = (200, 201)) -> Any:
+    expected = status if isinstance(status, tuple) else (status,)
+    assert response.status_code in expected, response.text
+    return response.json()
+
+
+class Api:
+    """Drives cases and flights through the REST API as each agency's user would."""
+
+    def __init__(self, client: TestClient, world: World) -> None:
+        self.client = client
+        self.world = world
+
+    def post(self, user: str, path: str, body: Any = None) -> Any:
+        return self.client.post(path, json=body, headers=self.world.headers(user))
+
+    def get(self, user: str, path: str) -> Any:
+        return self.client.get(path, headers=self.world.headers(user))
+
+    def register(self, user: str = "inm.officer", **overrides: Any) -> dict[str, Any]:
+        return ok(self.post(user, "/api/v1/cases", case_payload(**overrides)), 201)
+
+    def screen(self, ref: str, concerns: list[str] | None = None, user: str = "inm.officer",
+               medical_escorts: int = 0) -> Any:
+        return ok(self.post(user, f"/api/v1/cases/{ref}/screenings",
+                            {"concerns": concerns or [], "medical_escorts": medical_escorts}), 201)
+
+    def verify(self, ref: str, sender: str = "inm.officer") -> None:
+        ok(self.post(sender, f"/api/v1/cases/{ref}/verification-request"), 201)
+        ok(self.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
+                     {"outcome": "verified", "registry_record": f"REG-{ref}"}), 201)
+
+    def passport(self, case: dict[str, Any], expiry: date | None = None, user: str = "inm.officer") -> Any:
+        text = mrz.build_td3(document_code="P", issuing_state="VEN",
+                             surnames=f"{case['first_surname']} {case['second_surname'] or ''}".strip(),
+                             given_names=case["given_names"], document_number=f"1{next(_counter):08d}",
+                             nationality="VEN", birth_date=date.fromisoformat(case["birth_date"]), sex=case["sex"],
+                             expiry_date=expiry or date.today() + timedelta(days=1000))
+        return ok(self.post(user, f"/api/v1/cases/{case['reference']}/documents", {"mrz": text}), 201)
+
+    def ready_case(self, sender: str = "inm.officer", **overrides: Any) -> dict[str, Any]:
+        case = self.register(sender, **overrides)
+        self.screen(case["reference"], user=sender)
+        self.verify(case["reference"], sender)
+        result = self.passport(case, user=sender)
+        assert result["case_state"] == "ready", result
+        return case
+
+    def flight(self, origin: str = "TAP", seats: int = 180, escorts: int = 10, medical_staff: int = 1,
+               days_ahead: int = 10, user: str = "inm.officer", accept: bool = True) -> dict[str, Any]:
+        departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days_ahead)
+        flight = ok(self.post(user, "/api/v1/flights", {
+            "flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": seats,
+            "origin": origin, "destination": "CCS", "departure_utc": departure.isoformat(),
+            "arrival_utc": (departure + timedelta(hours=5)).isoformat(), "escorts": escorts,
+            "medical_staff": medical_staff}), 201)
+        if accept:
+            flight = ok(self.post("saime.officer", f"/api/v1/flights/{flight['reference']}/accept"))
+        return flight
