@@ -108,7 +108,8 @@ def _people(rng: random.Random, sampler: PopulationSampler, count: int, today: d
             else:
                 age = rng.randint(0, 17)
                 person["first_surname"] = head["first_surname"]
-            person["birth_date"] = today - timedelta(days=age * 365 + rng.randint(0, 364))
+            # Born before the family was detained (detention started at most 90 days ago).
+            person["birth_date"] = today - timedelta(days=age * 365 + rng.randint(100, 364))
             person.update(facility=facility, airport=airport, agency=agency, detained=detained,
                           household=f"H{household_no:05d}" if size > 1 else None,
                           relationship="titular" if member == 0 else ("conyuge" if member == 1 and size > 2
@@ -121,7 +122,8 @@ def _people(rng: random.Random, sampler: PopulationSampler, count: int, today: d
 def _register(session: Session, users: dict[str, User], people: list[dict[str, object]]) -> list[Case]:
     officer = {"MX-INM": users["inm.oficial"], "US-ICE": users["ice.oficial"]}
     cases = []
-    for n, p in enumerate(people, start=1):
+    first = session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() + 1
+    for n, p in enumerate(people, start=first):
         agency = str(p["agency"])
         cases.append(register_case(session, officer[agency], CaseInput(
             agency_reference=f"{'INM' if agency == 'MX-INM' else 'A'}-{n:06d}",
@@ -271,7 +273,9 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
                 past = now - timedelta(days=days_ago + 3)
                 with clock_at(past):
                     people = _people(rng, sampler, count + 40, past.date())
-                    batch = _register(session, users, [dict(p, airport=origin, agency="MX-INM") for p in people])
+                    facility = next(f[0] for f in FACILITIES if f[1] == origin)
+                    batch = _register(session, users, [dict(p, airport=origin, agency="MX-INM", facility=facility)
+                                                       for p in people])
                     _prepare(session, rng, users, batch, past.date())
                 departure = datetime.combine(past.date() + timedelta(days=3), time(14, 0), tzinfo=UTC)
                 with clock_at(departure - timedelta(days=2)):

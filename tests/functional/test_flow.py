@@ -47,3 +47,61 @@ def test_return_flow_from_registration_to_arrival_bulletin(client: TestClient, w
     assert ok(api.get("inm.officer", f"/api/v1/cases/{single['reference']}"))["state"] == "arrived"
     verified = ok(api.get("monitor.viewer", "/api/v1/audit/verify"))
     assert verified["ok"] and verified["records"] > 30
+
+
+def arrive(api: Api, count: int = 1) -> list[dict[str, object]]:
+    """Cases taken through a whole flight to 'arrived'."""
+    cases = [api.ready_case(given_names=f"Returnee {i}") for i in range(count)]
+    ref = api.flight()["reference"]
+    refs = [c["reference"] for c in cases]
+    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/passengers", {"cases": refs}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/manifest/propose"))
+    for case_ref in refs:
+        ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/decision", {"approve": True}))
+    ok(api.post("saime.officer", f"/api/v1/flights/{ref}/manifest/lock"))
+    for case_ref in refs:
+        ok(api.post("inm.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/boarding", {"status": "boarded"}))
+    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/depart"))
+    for case_ref in refs:
+        ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/arrival"))
+    return cases
+
+
+OPPORTUNITY = {"kind": "internship", "title": "Pasantía en mantenimiento", "workplace": "Taller Los Andes",
+               "sector": "manufactura", "isco_code": "7233", "state_code": "VE-L", "municipality": "Libertador",
+               "seats": 2, "monthly_amount": "130.00", "currency": "USD", "start_date": "2027-01-15",
+               "duration_months": 6, "tutors": 1}
+
+
+def test_reintegration_from_consent_to_follow_up(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    first, second = arrive(api, 2)
+    # Before consent the operator cannot see the returnee at all.
+    assert api.get("op.officer", f"/api/v1/cases/{first['reference']}").status_code == 404
+    ok(api.post("saime.officer", f"/api/v1/cases/{first['reference']}/consent", {}), 201)
+    ok(api.post("op.officer", f"/api/v1/cases/{second['reference']}/consent",
+                {"birth_date": second["birth_date"]}), 201)
+    opportunity = ok(api.post("op.officer", "/api/v1/opportunities", OPPORTUNITY), 201)
+    for case in (first, second):
+        ok(client.put(f"/api/v1/cases/{case['reference']}/intake", headers=world.headers("op.officer"), json={
+            "home_state": "VE-L", "municipality": "Libertador", "education": "3", "occupations": ["7233"],
+            "skills": ["soldadura"], "preferences": [opportunity["reference"]]}))
+    preview = ok(api.get("op.officer", "/api/v1/matching/preview"))
+    assert set(preview) == {"stable", "welfare"} and preview["stable"]["blocking_pairs"] == 0
+    run = ok(api.post("op.officer", "/api/v1/matching/runs?mode=stable"), 201)
+    assert run["summary"]["offers"] == 2
+    placement = ok(api.get("op.officer", f"/api/v1/cases/{first['reference']}/placements"))[0]
+    assert placement["explanation"]["assigned"]["code"] == "assigned"
+    ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "accepted"}))
+    ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "started", "on": "2027-01-15"}))
+    due = ok(api.get("op.officer", "/api/v1/follow-ups"))
+    assert [(f["months"], f["due_on"]) for f in due] == [(3, "2027-04-15"), (6, "2027-07-15"), (12, "2028-01-15")]
+    answers = {"work": "in_placement", "income": "minimum", "housing": "stable", "household": "together",
+               "wellbeing": 4, "intends_to_migrate": "no"}
+    scored = ok(api.post("op.officer", f"/api/v1/follow-ups/{due[0]['id']}", answers), 201)
+    assert scored["score"] == round(((1 + 2 / 3) / 2 + 1 + (0.75 + 1) / 2) / 3, 3)
+    assert ok(api.get("op.officer", f"/api/v1/cases/{first['reference']}"))["state"] == "placed"
+    # Withdrawing consent takes the returnee out of the operator's view.
+    ok(api.post("saime.officer", f"/api/v1/cases/{second['reference']}/consent/withdraw", {"reason": "ya no desea"}))
+    assert api.get("op.officer", f"/api/v1/cases/{second['reference']}").status_code == 404
+    assert [r["reference"] for r in ok(api.get("op.officer", "/api/v1/returnees"))] == [first["reference"]]

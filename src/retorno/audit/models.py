@@ -28,7 +28,7 @@ class AuditRecord(Base):
     after: Mapped[dict[str, Any] | None]
     reason: Mapped[str | None] = mapped_column(sa.Text)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
-    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    hash: Mapped[str] = mapped_column(sa.String(64))
 
     __table_args__ = (sa.Index("ix_audit_records_object", "object_type", "object_id"),)
 

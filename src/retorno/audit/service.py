@@ -7,13 +7,14 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditHead, AuditRecord
-from retorno.db import utcnow
+from retorno.db import bulk_insert, utcnow
 
 if TYPE_CHECKING:
     from retorno.agencies.models import User
@@ -21,28 +22,30 @@ if TYPE_CHECKING:
 GENESIS = "0" * 64
 
 
-def _jsonable(value: Any) -> Any:
+def _json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    return value
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to the audit log")
 
 
-def record_digest(prev_hash: str, fields: dict[str, Any]) -> str:
-    """SHA-256 over the previous hash and the record's canonical JSON."""
-    canonical = json.dumps(_jsonable(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+def canonical_json(value: Any) -> str:
+    """The one serialisation of a value that is both stored and hashed (keys sorted, no spaces)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
-def _fields(rec: AuditRecord) -> dict[str, Any]:
-    return {
-        "seq": rec.seq, "at": rec.at.isoformat(), "actor_id": rec.actor_id, "actor": rec.actor,
-        "agency": rec.agency, "action": rec.action, "object_type": rec.object_type,
-        "object_id": rec.object_id, "before": rec.before, "after": rec.after, "reason": rec.reason,
-    }
+def record_digest(prev_hash: str, head: list[Any], before_json: str, after_json: str) -> str:
+    """SHA-256 over the previous hash and the record: its header fields, then before and after."""
+    text = "\x1f".join((prev_hash, canonical_json(head), before_json, after_json))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _head(seq: int, at: datetime, actor_id: int | None, actor: str, agency: str, action: str, object_type: str,
+          object_id: str, reason: str | None) -> list[Any]:
+    return [seq, at.isoformat(), actor_id, actor, agency, action, object_type, object_id, reason]
 
 
 @dataclass(frozen=True)
@@ -70,26 +73,27 @@ def record_many(session: Session, actor: User | None, entries: Iterable[Entry]) 
     """Append `entries` to the chain in order, holding the chain head's lock; returns how many."""
     head = _lock_head(session)
     at = utcnow()
+    actor_id = actor.id if actor else None
     actor_name = actor.username if actor else "system"
     agency = actor.agency.code if actor else "system"
     rows = []
     seq, prev = head.seq, head.hash
     for entry in entries:
         seq += 1
-        rec = AuditRecord(
-            seq=seq, at=at, actor_id=actor.id if actor else None, actor=actor_name, agency=agency,
-            action=entry.action, object_type=entry.object_type, object_id=str(entry.object_id),
-            before=_jsonable(entry.before), after=_jsonable(entry.after), reason=entry.reason,
-            prev_hash=prev, hash="",
-        )
-        rec.hash = record_digest(prev, _fields(rec))
-        prev = rec.hash
-        rows.append(rec)
+        object_id = str(entry.object_id)
+        before_json, after_json = canonical_json(entry.before), canonical_json(entry.after)
+        digest = record_digest(prev, _head(seq, at, actor_id, actor_name, agency, entry.action, entry.object_type,
+                                           object_id, entry.reason), before_json, after_json)
+        rows.append({"seq": seq, "at": at, "actor_id": actor_id, "actor": actor_name, "agency": agency,
+                     "action": entry.action, "object_type": entry.object_type, "object_id": object_id,
+                     "before": before_json, "after": after_json, "reason": entry.reason, "prev_hash": prev,
+                     "hash": digest})
+        prev = digest
     if not rows:
         return 0
-    session.execute(sa.insert(AuditRecord), [
-        {**_fields(r), "at": r.at, "prev_hash": r.prev_hash, "hash": r.hash} for r in rows
-    ])
+    # One COPY or executemany for the whole batch (an import writes one record per case); the JSON
+    # columns get, unchanged, the canonical text that was hashed.
+    bulk_insert(session, AuditRecord.__table__, rows, raw_columns=("before", "after"))
     head.seq, head.hash = seq, prev
     session.flush()
     return len(rows)
@@ -123,7 +127,8 @@ def _iter_records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
             return
         yield from rows
         last = rows[-1].seq
-        session.expunge_all()
+        for row in rows:
+            session.expunge(row)
 
 
 def verify_chain(session: Session) -> ChainReport:
@@ -135,7 +140,9 @@ def verify_chain(session: Session) -> ChainReport:
             return ChainReport(count, expected_seq, f"record {expected_seq} is missing")
         if rec.prev_hash != prev:
             return ChainReport(count, rec.seq, f"record {rec.seq} does not point at the hash of record {rec.seq - 1}")
-        digest = record_digest(prev, _fields(rec))
+        digest = record_digest(prev, _head(rec.seq, rec.at, rec.actor_id, rec.actor, rec.agency, rec.action,
+                                           rec.object_type, rec.object_id, rec.reason),
+                               canonical_json(rec.before), canonical_json(rec.after))
         if digest != rec.hash:
             return ChainReport(count, rec.seq, f"record {rec.seq} was altered after it was written")
         prev, expected_seq = rec.hash, expected_seq + 1

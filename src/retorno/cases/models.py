@@ -35,14 +35,17 @@ class Case(Base):
     given_names: Mapped[str] = mapped_column(sa.String(120))
     first_surname: Mapped[str] = mapped_column(sa.String(80))
     second_surname: Mapped[str | None] = mapped_column(sa.String(80))
-    # Folded "given first second" for accent-insensitive search.
-    search_name: Mapped[str] = mapped_column(sa.String(300), index=True)
+    # Folded "given first second" for accent-insensitive search (a LIKE scan: no B-tree index helps).
+    search_name: Mapped[str] = mapped_column(sa.String(300))
     sex: Mapped[str] = mapped_column(sa.String(1))
     birth_date: Mapped[date]
     place_of_birth: Mapped[str | None] = mapped_column(sa.String(120))
     country_of_birth: Mapped[str | None] = mapped_column(sa.String(3))
     nationality: Mapped[str] = mapped_column(sa.String(3), index=True)
     national_id: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    # A travel document as declared on intake; the checked one (with its MRZ) is a TravelDocument.
+    declared_document_type: Mapped[str | None] = mapped_column(sa.String(4))
+    declared_document_number: Mapped[str | None] = mapped_column(sa.String(20))
     held_at: Mapped[str] = mapped_column(sa.String(120))
     nearest_airport: Mapped[str | None] = mapped_column(sa.String(3))
     detained_since: Mapped[date]

@@ -26,7 +26,8 @@ from retorno.safeguards import protection
 RECEIVING_VISIBLE = frozenset(lifecycle.STATES) - {"registered", "screened", "withdrawn", "unfit_to_fly"}
 OPERATOR_VISIBLE = frozenset({"arrived", "reintegration_intake", "matched", "placed", "closed"})
 AUDITED_FIELDS = ("given_names", "first_surname", "second_surname", "sex", "birth_date", "place_of_birth",
-                  "country_of_birth", "nationality", "national_id", "held_at", "nearest_airport",
+                  "country_of_birth", "nationality", "national_id", "declared_document_type",
+                  "declared_document_number", "held_at", "nearest_airport",
                   "detained_since", "language", "contact", "notes", "relationship_to_head")
 
 
@@ -46,6 +47,8 @@ class CaseInput:
     place_of_birth: str | None = None
     country_of_birth: str | None = None
     national_id: str | None = None
+    declared_document_type: str | None = None
+    declared_document_number: str | None = None
     nearest_airport: str | None = None
     household_reference: str | None = None
     relationship_to_head: str | None = None
@@ -81,7 +84,9 @@ def search_name(given: str, first: str, second: str | None) -> str:
 
 
 def reference_prefix(user: User, year: int) -> str:
-    return f"{user.agency.country[:2]}-{year}-"
+    """Public references start with the registering country's ISO alpha-2 code and the year: MX-2023-."""
+    country = pycountry.countries.get(alpha_3=user.agency.country)
+    return f"{country.alpha_2 if country else user.agency.country}-{year}-"
 
 
 def next_references(session: Session, user: User, count: int) -> list[str]:

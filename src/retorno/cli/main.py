@@ -144,8 +144,9 @@ def print_figures(figures: Mapping[str, object]) -> None:
 
 def register_subcommands() -> None:
     """Attach the commands that live next to their domains."""
-    from retorno.cli import bench
+    from retorno.cli import bench, operations
     bench.register(bench_app)
+    operations.register(app)
 
 
 register_subcommands()

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.middleware.sessions import SessionMiddleware
 
 from retorno.config import Settings
 from retorno.db import make_engine, make_sessionmaker
@@ -27,8 +28,11 @@ def create_app(settings: Settings) -> FastAPI:
     from retorno.cases.views import router as cases_router
     from retorno.documents.views import router as documents_router
     from retorno.flights.views import router as flights_router
+    from retorno.reintegration.views import router as reintegration_router
     from retorno.screening.views import router as screening_router
     from retorno.verification.views import router as verification_router
+    from retorno.web.pages import install as install_pages
+    from retorno.web.pages.common import error_page
 
     app = FastAPI(title="Retorno", version="0.1.0",
                   description="Coordinated return flights and reintegration programmes (SPEC.md).")
@@ -38,7 +42,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
 
     @app.exception_handler(RetornoError)
-    async def _retorno_error(_request: Request, exc: RetornoError) -> JSONResponse:
+    async def _retorno_error(request: Request, exc: RetornoError) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return error_page(request, exc)
         return _error(exc.status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
@@ -49,8 +55,14 @@ def create_app(settings: Settings) -> FastAPI:
         return _error(422, "invalid_request", message, details)
 
     for router in (agencies_router, cases_router, screening_router, verification_router, documents_router,
-                   flights_router, audit_router):
+                   flights_router, reintegration_router, audit_router):
         app.include_router(router)
+
+    install_pages(app)
+    # People's login sessions: a signed cookie that expires after the configured idle time. Not
+    # https-only, so the demo works on http://127.0.0.1; a production proxy terminates TLS in front.
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="retorno_session",
+                       max_age=settings.session_max_age_seconds, same_site="lax", https_only=False)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,18 +1,17 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-28 18:07:57.315591
+Revises:
+Create Date: 2026-11-28 18:19:03.720299
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import retorno.db
-
+from sqlalchemy.dialects import postgresql
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -51,8 +50,7 @@ def upgrade() -> None:
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_records')),
-    sa.UniqueConstraint('hash', name=op.f('uq_audit_records_hash'))
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_records'))
     )
     with op.batch_alter_table('audit_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_records_action'), ['action'], unique=False)
@@ -188,6 +186,8 @@ def upgrade() -> None:
     sa.Column('country_of_birth', sa.String(length=3), nullable=True),
     sa.Column('nationality', sa.String(length=3), nullable=False),
     sa.Column('national_id', sa.String(length=20), nullable=True),
+    sa.Column('declared_document_type', sa.String(length=4), nullable=True),
+    sa.Column('declared_document_number', sa.String(length=20), nullable=True),
     sa.Column('held_at', sa.String(length=120), nullable=False),
     sa.Column('nearest_airport', sa.String(length=3), nullable=True),
     sa.Column('detained_since', sa.Date(), nullable=False),
@@ -208,7 +208,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_national_id'), ['national_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_nationality'), ['nationality'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cases_search_name'), ['search_name'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_state'), ['state'], unique=False)
 
     op.create_table('household_splits',
@@ -525,7 +524,6 @@ def downgrade() -> None:
     op.drop_table('household_splits')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_state'))
-        batch_op.drop_index(batch_op.f('ix_cases_search_name'))
         batch_op.drop_index(batch_op.f('ix_cases_nationality'))
         batch_op.drop_index(batch_op.f('ix_cases_national_id'))
         batch_op.drop_index(batch_op.f('ix_cases_household_id'))

@@ -1,0 +1,31 @@
+"""What every database benchmark shares: a fresh database, peak memory, and the kind of database."""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy.engine import make_url
+
+from retorno.config import Settings
+from retorno.migrations import alembic_config
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def fresh_database(settings: Settings) -> tuple[str, str]:
+    """A newly migrated, empty database: a temporary SQLite file, or the given server database emptied.
+
+    Never the installation's own SQLite file: a benchmark must not wipe the data it runs beside.
+    """
+    url = settings.database_url
+    if make_url(url).get_backend_name() == "sqlite":
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='retorno-bench-')) / 'bench.sqlite3'}"
+    config = alembic_config(url)
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+    return url, make_url(url).get_backend_name()

@@ -1,0 +1,51 @@
+"""The follow-up questionnaire at 3, 6 and 12 months and the reintegration sustainability score.
+
+The score follows the three dimensions used in reintegration monitoring (economic, social,
+psychosocial), each in [0, 1], and is their plain mean:
+
+- economic = mean(work, income): work is 1 if still in the placement or in other work, 0.5 in
+  training or studying, 0 otherwise; income band none/below_minimum/minimum/above_minimum → 0,
+  1/3, 2/3, 1;
+- social = mean(housing, household): housing stable/temporary/none → 1, 0.5, 0; household
+  together/partly/separated → 1, 0.5, 0;
+- psychosocial = mean(well-being, intention): well-being 1-5 → (w - 1) / 4; intention to
+  migrate again no/unsure/yes → 1, 0.5, 0.
+
+The result is rounded to 3 decimals; 1 means fully sustainable reintegration on these measures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retorno.errors import InvalidInput
+
+WORK = {"in_placement": 1.0, "other_work": 1.0, "training": 0.5, "no_work": 0.0}
+INCOME = {"none": 0.0, "below_minimum": 1 / 3, "minimum": 2 / 3, "above_minimum": 1.0}
+HOUSING = {"stable": 1.0, "temporary": 0.5, "none": 0.0}
+HOUSEHOLD = {"together": 1.0, "partly": 0.5, "separated": 0.0}
+INTENTION = {"no": 1.0, "unsure": 0.5, "yes": 0.0}
+CHOICES = {"work": WORK, "income": INCOME, "housing": HOUSING, "household": HOUSEHOLD,
+           "intends_to_migrate": INTENTION}
+
+
+def validate_answers(answers: dict[str, Any]) -> None:
+    """Refuse an incomplete or out-of-range questionnaire, naming every bad answer."""
+    problems = [f"{name}: one of {', '.join(options)}" for name, options in CHOICES.items()
+                if answers.get(name) not in options]
+    wellbeing = answers.get("wellbeing")
+    if not isinstance(wellbeing, int) or isinstance(wellbeing, bool) or not 1 <= wellbeing <= 5:
+        problems.append("wellbeing: a whole number from 1 to 5")
+    unknown = set(answers) - set(CHOICES) - {"wellbeing", "notes"}
+    if unknown:
+        problems.append(f"unknown answers {sorted(unknown)}")
+    if problems:
+        raise InvalidInput("follow-up answers: " + "; ".join(problems), code="invalid_follow_up")
+
+
+def score_answers(answers: dict[str, Any]) -> float:
+    """The sustainability score of a complete questionnaire (see the module docstring)."""
+    economic = (WORK[answers["work"]] + INCOME[answers["income"]]) / 2
+    social = (HOUSING[answers["housing"]] + HOUSEHOLD[answers["household"]]) / 2
+    psychosocial = ((answers["wellbeing"] - 1) / 4 + INTENTION[answers["intends_to_migrate"]]) / 2
+    return round((economic + social + psychosocial) / 3, 3)

@@ -1,0 +1,405 @@
+"""Reintegration actions: consent, intake, opportunities, matching runs, placements and follow-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.permissions import require
+from retorno.audit.service import record
+from retorno.cases.models import Case
+from retorno.cases.service import can_see, transition
+from retorno.db import utcnow
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from retorno.reintegration import places
+from retorno.reintegration.fitscore import OpportunityProfile, ReturneeProfile, build_problem
+from retorno.reintegration.followup import score_answers, validate_answers
+from retorno.reintegration.matching import (
+    MatchingResult,
+    blocking_pairs,
+    compute_cutoffs,
+    explain,
+    stable_match,
+    welfare_match,
+)
+from retorno.reintegration.models import FollowUp, IntakeProfile, MatchingRun, Opportunity, Placement
+
+EDUCATION_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "7", "8")  # ISCED 2011
+OPEN_PLACEMENTS = ("offered", "accepted", "started")
+FOLLOW_UP_MONTHS = (3, 6, 12)
+
+
+def find_arrived(session: Session, actor: User, reference: str, birth_date: date) -> Case:
+    """An arrived returnee, found by the code given at arrival and their birth date (before any consent)."""
+    require(actor, "intake.record")
+    case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
+    if case is None or case.birth_date != birth_date or case.state not in ("arrived", "reintegration_intake",
+                                                                              "matched", "placed"):
+        raise NotFound(f"no arrived returnee {reference} with that birth date")
+    return case
+
+
+def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
+    """Record that the returnee agrees to take part in reintegration (voluntary; can be withdrawn)."""
+    if actor.agency.kind == "receiving_authority":
+        require(actor, "arrival.confirm")
+        if not can_see(session, actor, case):
+            raise Forbidden(f"case {case.reference} is not one your agency received")
+    else:
+        require(actor, "intake.record")
+    if case.state != "arrived":
+        raise InvalidTransition(f"case {case.reference}: consent is recorded after arrival (it is '{case.state}')",
+                                code="invalid_transition.case")
+    profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
+    if profile is None:
+        profile = IntakeProfile(case_id=case.id, consent=True, occupations=[], skills=[], languages=[],
+                                preferences=[], needs=[], recorded_by=actor.id)
+        session.add(profile)
+    profile.consent, profile.consent_recorded_at, profile.consent_withdrawn_at = True, utcnow(), None
+    session.flush()
+    record(session, actor, "consent.give", "case", case.reference, after={"consent": True})
+    transition(session, actor, case, "reintegration_intake", action="case.reintegration_intake")
+    return profile
+
+
+def _profile(session: Session, case: Case) -> IntakeProfile:
+    profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
+    if profile is None or not profile.consent:
+        raise Forbidden(f"case {case.reference}: the returnee has not consented to reintegration",
+                        code="consent_required")
+    return profile
+
+
+@dataclass
+class IntakeInput:
+    home_state: str
+    municipality: str
+    education: str
+    occupations: list[str] = field(default_factory=list)
+    skills: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=lambda: ["es"])
+    work_history: str | None = None
+    preferences: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+
+
+INTAKE_FIELDS = ("home_state", "municipality", "education", "occupations", "skills", "languages", "work_history",
+                 "preferences", "needs")
+
+
+def record_intake(session: Session, actor: User, case: Case, data: IntakeInput) -> IntakeProfile:
+    """The intake interview after arrival; only with the returnee's recorded consent."""
+    require(actor, "intake.record")
+    profile = _profile(session, case)
+    problems = []
+    if not places.is_state(data.home_state):
+        problems.append(f"home_state '{data.home_state}' is not an ISO 3166-2 code of a Venezuelan state")
+    if data.education not in EDUCATION_LEVELS:
+        problems.append(f"education must be an ISCED 2011 level 0-8, not '{data.education}'")
+    bad_isco = [code for code in data.occupations if not (len(code) == 4 and code.isdigit())]
+    if bad_isco:
+        problems.append(f"occupations must be 4-digit ISCO-08 codes: {', '.join(bad_isco)}")
+    if problems:
+        raise InvalidInput("; ".join(problems), code="invalid_intake")
+    before = {f: getattr(profile, f) for f in INTAKE_FIELDS}
+    for name in INTAKE_FIELDS:
+        setattr(profile, name, getattr(data, name))
+    profile.recorded_by = actor.id
+    session.flush()
+    record(session, actor, "intake.record", "case", case.reference, before=before,
+           after={f: getattr(profile, f) for f in INTAKE_FIELDS})
+    return profile
+
+
+def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) -> None:
+    """The returnee withdraws consent: their intake data is erased and they leave every operator's view."""
+    if actor.agency.kind != "receiving_authority":
+        require(actor, "intake.record")
+    profile = _profile(session, case)
+    profile.consent, profile.consent_withdrawn_at = False, utcnow()
+    for name in ("home_state", "municipality", "education", "work_history"):
+        setattr(profile, name, None)
+    profile.occupations, profile.skills, profile.languages, profile.preferences, profile.needs = [], [], [], [], []
+    for placement in session.execute(sa.select(Placement).where(
+            Placement.case_id == case.id, Placement.status.in_(("offered", "accepted")))).scalars():
+        placement.status, placement.reason = "declined", "consent withdrawn"
+    session.flush()
+    record(session, actor, "consent.withdraw", "case", case.reference, after={"consent": False}, reason=reason)
+    if case.state in ("reintegration_intake", "matched", "placed"):
+        transition(session, actor, case, "closed", action="case.closed", reason="consent withdrawn")
+
+
+@dataclass
+class OpportunityInput:
+    kind: str
+    title: str
+    workplace: str
+    sector: str
+    isco_code: str
+    state_code: str
+    municipality: str
+    seats: int
+    monthly_amount: Decimal
+    currency: str
+    start_date: date
+    duration_months: int
+    tutors: int = 1
+    min_age: int = 18
+    min_education: str | None = None
+    required_skills: list[str] = field(default_factory=list)
+
+
+def _check_opportunity(data: OpportunityInput) -> None:
+    problems = []
+    if data.kind not in ("productive_project", "internship"):
+        problems.append("kind must be productive_project or internship")
+    if not (len(data.isco_code) == 4 and data.isco_code.isdigit()):
+        problems.append(f"isco_code must be a 4-digit ISCO-08 code, not '{data.isco_code}'")
+    if not places.is_state(data.state_code):
+        problems.append(f"state_code '{data.state_code}' is not an ISO 3166-2 code of a Venezuelan state")
+    if data.seats < 1 or data.tutors < 1 or data.duration_months < 1:
+        problems.append("seats, tutors and duration_months must be at least 1")
+    if data.monthly_amount < 0:
+        problems.append("monthly_amount cannot be negative")
+    if data.min_education is not None and data.min_education not in EDUCATION_LEVELS:
+        problems.append("min_education must be an ISCED 2011 level 0-8")
+    if problems:
+        raise InvalidInput("; ".join(problems), code="invalid_opportunity")
+
+
+def create_opportunity(session: Session, actor: User, data: OpportunityInput) -> Opportunity:
+    require(actor, "opportunity.manage")
+    _check_opportunity(data)
+    count = session.execute(sa.select(sa.func.count()).select_from(Opportunity)).scalar_one()
+    opportunity = Opportunity(reference=f"OP-{count + 1:05d}", operator_agency_id=actor.agency_id,
+                              **data.__dict__)
+    session.add(opportunity)
+    session.flush()
+    record(session, actor, "opportunity.create", "opportunity", opportunity.reference, after=dict(data.__dict__))
+    return opportunity
+
+
+def update_opportunity(session: Session, actor: User, opportunity: Opportunity, changes: dict[str, Any]) -> None:
+    require(actor, "opportunity.manage")
+    if opportunity.operator_agency_id != actor.agency_id:
+        raise Forbidden(f"opportunity {opportunity.reference} belongs to another operator")
+    current = OpportunityInput(**{k: getattr(opportunity, k) for k in OpportunityInput.__dataclass_fields__})
+    unknown = set(changes) - set(OpportunityInput.__dataclass_fields__) - {"active"}
+    if unknown:
+        raise InvalidInput(f"unknown fields {sorted(unknown)}")
+    updated = OpportunityInput(**{**current.__dict__, **{k: v for k, v in changes.items() if k != "active"}})
+    _check_opportunity(updated)
+    before = {k: getattr(opportunity, k) for k in changes}
+    for key, value in changes.items():
+        setattr(opportunity, key, value)
+    session.flush()
+    record(session, actor, "opportunity.update", "opportunity", opportunity.reference, before=before, after=changes)
+
+
+def get_opportunity(session: Session, reference: str) -> Opportunity:
+    opportunity = session.execute(sa.select(Opportunity).where(Opportunity.reference == reference)
+                                  ).scalar_one_or_none()
+    if opportunity is None:
+        raise NotFound(f"no opportunity {reference}")
+    return opportunity
+
+
+def returnees(session: Session, actor: User) -> list[tuple[Case, IntakeProfile]]:
+    """Arrived returnees who consented: the only people an operator sees."""
+    require(actor, "returnee.read")
+    return list(session.execute(
+        sa.select(Case, IntakeProfile).join(IntakeProfile, IntakeProfile.case_id == Case.id)
+        .where(IntakeProfile.consent).order_by(Case.reference)).all())
+
+
+@dataclass
+class MatchingPreview:
+    """Both modes side by side, so an operator sees the trade-off before choosing."""
+
+    returnee_ids: list[int]
+    opportunity_ids: list[int]
+    results: dict[str, MatchingResult]
+    summary: dict[str, dict[str, float]]
+    problem: Any
+    exclusions: list[Any]
+
+
+def _age(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, workplace_cap: int = 20
+                     ) -> MatchingPreview:
+    """Load waiting returnees and this operator's open seats into the matching algorithms; store nothing."""
+    require(actor, "matching.run")
+    today = utcnow().date()
+    opportunities = list(session.execute(sa.select(Opportunity).where(
+        Opportunity.operator_agency_id == actor.agency_id, Opportunity.active).order_by(Opportunity.id)).scalars())
+    taken = dict(session.execute(sa.select(Placement.opportunity_id, sa.func.count()).where(
+        Placement.status.in_(OPEN_PLACEMENTS)).group_by(Placement.opportunity_id)).all())
+    waiting = session.execute(
+        sa.select(Case, IntakeProfile).join(IntakeProfile, IntakeProfile.case_id == Case.id)
+        .where(IntakeProfile.consent, Case.state == "reintegration_intake").order_by(Case.id)).all()
+    by_reference = {o.reference: o for o in opportunities}
+    by_sector: dict[str, list[Opportunity]] = {}
+    for o in opportunities:
+        by_sector.setdefault(o.sector.lower(), []).append(o)
+    opp_profiles = [OpportunityProfile(
+        id=o.id, workplace=o.workplace, seats=max(0, o.seats - taken.get(o.id, 0)), occupation=o.isco_code,
+        location=places.coordinates(o.state_code), tutors=o.tutors, required_skills=frozenset(o.required_skills),
+        min_age=o.min_age, min_education=int(o.min_education or 0)) for o in opportunities]
+    profiles = []
+    for case, intake in waiting:
+        ranked: list[int] = []
+        for wish in intake.preferences:
+            if wish in by_reference:
+                ranked.append(by_reference[wish].id)
+            else:
+                ranked.extend(o.id for o in by_sector.get(str(wish).lower(), []))
+        ranked = list(dict.fromkeys(ranked))
+        profiles.append(ReturneeProfile(
+            id=case.id, age=_age(case.birth_date, today), education=int(intake.education or 0),
+            occupations=tuple(intake.occupations), skills=frozenset(intake.skills),
+            home=places.coordinates(intake.home_state),
+            waiting_days=(today - case.state_changed_at.date()).days, preferences=tuple(ranked)))
+    problem, exclusions = build_problem(profiles, opp_profiles, per_tutor_cap=per_tutor_cap,
+                                        workplace_cap=workplace_cap)
+    results = {"stable": stable_match(problem), "welfare": welfare_match(problem)}
+    summary = {mode: {"matched_share": round(r.matched_share(), 4), "mean_rank": round(r.mean_rank(), 3),
+                      "blocking_pairs": blocking_pairs(problem, r), "seconds": round(r.seconds, 4)}
+               for mode, r in results.items()}
+    return MatchingPreview([int(p.id) for p in profiles], [o.id for o in opportunities], results, summary,
+                           problem, exclusions)
+
+
+def run_matching(session: Session, actor: User, *, mode: str = "stable") -> MatchingRun:
+    """Run matching, store the run with both modes' figures, and offer each matched returnee their seat."""
+    if mode not in ("stable", "welfare"):
+        raise InvalidInput("mode must be stable or welfare")
+    preview = preview_matching(session, actor)
+    run = MatchingRun(operator_agency_id=actor.agency_id, mode=mode, run_by=actor.id,
+                      summary={"modes": preview.summary, "returnees": len(preview.returnee_ids),
+                               "opportunities": len(preview.opportunity_ids)})
+    session.add(run)
+    session.flush()
+    result = preview.results[mode]
+    cutoffs = compute_cutoffs(preview.problem, result)
+    cases = {c.id: c for c in session.execute(sa.select(Case).where(Case.id.in_(preview.returnee_ids))).scalars()}
+    offers = 0
+    for index, case_id in enumerate(preview.returnee_ids):
+        why = explain(preview.problem, result, index, preview.exclusions, cutoffs)
+        if result.assigned[index] < 0:
+            continue
+        opportunity_id = preview.opportunity_ids[int(result.assigned[index])]
+        session.add(Placement(case_id=case_id, opportunity_id=opportunity_id, matching_run_id=run.id,
+                              status="offered", explanation=_explanation_json(why, preview.opportunity_ids)))
+        transition(session, actor, cases[case_id], "matched", action="matching.offer",
+                   extra={"run": run.id, "opportunity": opportunity_id})
+        offers += 1
+    run.summary = {**run.summary, "offers": offers}
+    session.flush()
+    record(session, actor, "matching.run", "matching_run", run.id, after=run.summary)
+    return run
+
+
+def _explanation_json(why: Any, opportunity_ids: Sequence[int]) -> dict[str, Any]:
+    def reason(r: Any) -> dict[str, Any]:
+        return {"opportunity": opportunity_ids[r.opportunity], "code": r.code, "choice": r.choice,
+                "score": r.score, "cutoff": r.cutoff, "requirement": r.requirement, "es": r.message_es,
+                "en": r.message_en}
+    return {"assigned": reason(why.assigned) if why.assigned else None,
+            "passed_over": [reason(r) for r in why.passed_over]}
+
+
+def _placement(session: Session, actor: User, placement_id: int) -> Placement:
+    require(actor, "placement.manage")
+    placement = session.get(Placement, placement_id)
+    if placement is None:
+        raise NotFound(f"no placement {placement_id}")
+    opportunity = session.get(Opportunity, placement.opportunity_id)
+    if opportunity is None or opportunity.operator_agency_id != actor.agency_id:
+        raise Forbidden(f"placement {placement_id} is with another operator's opportunity")
+    return placement
+
+
+PLACEMENT_STEPS = {"offered": {"accepted", "declined"}, "accepted": {"started", "dropped"},
+                   "started": {"completed", "dropped"}}
+
+
+def update_placement(session: Session, actor: User, placement_id: int, *, status: str, on: date | None = None,
+                     reason: str | None = None) -> Placement:
+    """offered → accepted | declined → started → completed | dropped; starting schedules the follow-ups."""
+    placement = _placement(session, actor, placement_id)
+    if status not in PLACEMENT_STEPS.get(placement.status, set()):
+        raise InvalidTransition(f"placement {placement_id} cannot go from '{placement.status}' to '{status}'",
+                                code="invalid_transition.placement")
+    case = session.get(Case, placement.case_id)
+    assert case is not None
+    before = placement.status
+    placement.status = status
+    day = on or utcnow().date()
+    if status in ("accepted", "declined"):
+        placement.responded_at = utcnow()
+    if status == "accepted":
+        transition(session, actor, case, "placed", action="placement.accepted")
+    elif status == "declined":
+        placement.reason = reason
+        transition(session, actor, case, "reintegration_intake", action="placement.declined", reason=reason)
+    elif status == "started":
+        placement.started_on = day
+        for months in FOLLOW_UP_MONTHS:
+            session.add(FollowUp(placement_id=placement.id, months_after_start=months,
+                                 due_on=_add_months(day, months)))
+    else:
+        placement.ended_on, placement.reason = day, reason
+    session.flush()
+    record(session, actor, "placement." + status, "case", case.reference,
+           before={"placement": placement.id, "status": before}, after={"status": status, "on": day},
+           reason=reason)
+    return placement
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    last = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31,
+            30, 31][month - 1]
+    return date(year, month, min(day.day, last))
+
+
+def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: dict[str, Any]) -> FollowUp:
+    """Record a 3/6/12-month follow-up questionnaire and its reintegration sustainability score."""
+    require(actor, "followup.record")
+    follow_up = session.get(FollowUp, follow_up_id)
+    if follow_up is None:
+        raise NotFound(f"no follow-up {follow_up_id}")
+    _placement(session, actor, follow_up.placement_id)
+    if follow_up.done_at is not None:
+        raise InvalidTransition(f"follow-up {follow_up_id} is already recorded")
+    validate_answers(answers)
+    follow_up.answers = answers
+    follow_up.score = score_answers(answers)
+    follow_up.done_at, follow_up.recorded_by = utcnow(), actor.id
+    session.flush()
+    record(session, actor, "followup.record", "follow_up", follow_up.id,
+           after={"months": follow_up.months_after_start, "score": follow_up.score})
+    return follow_up
+
+
+def follow_ups_due(session: Session, actor: User, *, overdue_only: bool = False) -> list[tuple[FollowUp, Case]]:
+    """The follow-ups of this operator's placements still to do, oldest due first."""
+    require(actor, "followup.record")
+    query = (sa.select(FollowUp, Case).join(Placement, Placement.id == FollowUp.placement_id)
+             .join(Opportunity, Opportunity.id == Placement.opportunity_id).join(Case, Case.id == Placement.case_id)
+             .where(Opportunity.operator_agency_id == actor.agency_id, FollowUp.done_at.is_(None))
+             .order_by(FollowUp.due_on))
+    if overdue_only:
+        query = query.where(FollowUp.due_on < utcnow().date())
+    return list(session.execute(query).all())

@@ -1,0 +1,175 @@
+"""HTTP handlers for consent, intake, opportunities, matching, placements and follow-ups."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from retorno.agencies.permissions import require
+from retorno.cases.service import get_case
+from retorno.errors import InvalidInput
+from retorno.reintegration import service
+from retorno.reintegration.models import Opportunity, Placement
+from retorno.web.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["reintegration"])
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    birth_date: date | None = Field(default=None, description="operators confirm the returnee with it")
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class IntakeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    home_state: str
+    municipality: str = Field(max_length=120)
+    education: str
+    occupations: list[str] = Field(default_factory=list, max_length=10)
+    skills: list[str] = Field(default_factory=list, max_length=30)
+    languages: list[str] = Field(default_factory=lambda: ["es"], max_length=10)
+    work_history: str | None = Field(default=None, max_length=4000)
+    preferences: list[str] = Field(default_factory=list, max_length=20)
+    needs: list[str] = Field(default_factory=list, max_length=10)
+
+
+class OpportunityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Literal["productive_project", "internship"]
+    title: str = Field(min_length=1, max_length=200)
+    workplace: str = Field(min_length=1, max_length=200)
+    sector: str = Field(min_length=1, max_length=80)
+    isco_code: str = Field(pattern=r"^\d{4}$")
+    state_code: str
+    municipality: str = Field(max_length=120)
+    seats: int = Field(ge=1, le=10000)
+    monthly_amount: Decimal = Field(ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    start_date: date
+    duration_months: int = Field(ge=1, le=60)
+    tutors: int = Field(default=1, ge=1)
+    min_age: int = Field(default=18, ge=14, le=99)
+    min_education: str | None = None
+    required_skills: list[str] = Field(default_factory=list)
+
+
+class PlacementStepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["accepted", "declined", "started", "completed", "dropped"]
+    on: date | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+def opportunity_out(o: Opportunity) -> dict[str, Any]:
+    return {k: getattr(o, k) for k in ("reference", "kind", "title", "workplace", "sector", "isco_code",
+                                       "state_code", "municipality", "seats", "tutors", "monthly_amount",
+                                       "currency", "start_date", "duration_months", "min_age", "min_education",
+                                       "required_skills", "active")}
+
+
+def placement_out(p: Placement) -> dict[str, Any]:
+    return {"id": p.id, "opportunity_id": p.opportunity_id, "status": p.status, "explanation": p.explanation,
+            "started_on": p.started_on, "ended_on": p.ended_on}
+
+
+@router.post("/cases/{reference}/consent", status_code=201)
+def consent(reference: str, body: ConsentIn, session: SessionDep, user: CurrentUser) -> Any:
+    if user.agency.kind == "reintegration_operator":
+        if body.birth_date is None:
+            raise InvalidInput("an operator confirms the returnee with their birth_date")
+        case = service.find_arrived(session, user, reference, body.birth_date)
+    else:
+        case = get_case(session, user, reference)
+    service.record_consent(session, user, case)
+    return {"case": case.reference, "state": case.state}
+
+
+@router.post("/cases/{reference}/consent/withdraw")
+def withdraw(reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    service.withdraw_consent(session, user, case, reason=body.reason)
+    return {"case": case.reference, "state": case.state}
+
+
+@router.put("/cases/{reference}/intake")
+def intake(reference: str, body: IntakeIn, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    service.record_intake(session, user, case, service.IntakeInput(**body.model_dump()))
+    return {"case": case.reference, **body.model_dump()}
+
+
+@router.get("/returnees")
+def returnees(session: SessionDep, user: CurrentUser) -> Any:
+    return [{"reference": c.reference, "name": c.full_name, "state": c.state, "home_state": p.home_state,
+             "education": p.education, "occupations": p.occupations, "preferences": p.preferences}
+            for c, p in service.returnees(session, user)]
+
+
+@router.post("/opportunities", status_code=201)
+def create_opportunity(body: OpportunityIn, session: SessionDep, user: CurrentUser) -> Any:
+    return opportunity_out(service.create_opportunity(session, user, service.OpportunityInput(**body.model_dump())))
+
+
+@router.patch("/opportunities/{reference}")
+def update_opportunity(reference: str, body: dict[str, Any], session: SessionDep, user: CurrentUser) -> Any:
+    opportunity = service.get_opportunity(session, reference)
+    service.update_opportunity(session, user, opportunity, body)
+    return opportunity_out(opportunity)
+
+
+@router.get("/opportunities")
+def list_opportunities(session: SessionDep, user: CurrentUser) -> Any:
+    require(user, "returnee.read")
+    return [opportunity_out(o) for o in session.execute(sa.select(Opportunity).order_by(Opportunity.id)).scalars()]
+
+
+@router.get("/matching/preview")
+def preview(session: SessionDep, user: CurrentUser) -> Any:
+    """Both modes side by side (stable and welfare-optimal), without making offers."""
+    return service.preview_matching(session, user).summary
+
+
+@router.post("/matching/runs", status_code=201)
+def run(session: SessionDep, user: CurrentUser, mode: Literal["stable", "welfare"] = "stable") -> Any:
+    matching_run = service.run_matching(session, user, mode=mode)
+    return {"run": matching_run.id, "mode": matching_run.mode, "summary": matching_run.summary}
+
+
+@router.get("/cases/{reference}/placements")
+def placements(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    return [placement_out(p) for p in session.execute(
+        sa.select(Placement).where(Placement.case_id == case.id).order_by(Placement.id)).scalars()]
+
+
+@router.post("/placements/{placement_id}")
+def step(placement_id: int, body: PlacementStepIn, session: SessionDep, user: CurrentUser) -> Any:
+    return placement_out(service.update_placement(session, user, placement_id, status=body.status, on=body.on,
+                                                  reason=body.reason))
+
+
+@router.get("/follow-ups")
+def follow_ups(session: SessionDep, user: CurrentUser, overdue: bool = False) -> Any:
+    return [{"id": f.id, "case": c.reference, "months": f.months_after_start, "due_on": f.due_on}
+            for f, c in service.follow_ups_due(session, user, overdue_only=overdue)]
+
+
+@router.post("/follow-ups/{follow_up_id}", status_code=201)
+def record_follow_up(follow_up_id: int, body: dict[str, Any], session: SessionDep, user: CurrentUser) -> Any:
+    follow_up = service.record_follow_up(session, user, follow_up_id, body)
+    return {"id": follow_up.id, "score": follow_up.score}
