@@ -1,0 +1,206 @@
+"""Possible duplicates: the same person spelled differently is flagged, different people are not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from retorno.cases.duplicates import (
+    HeldCase,
+    describe_reason,
+    find_duplicates,
+    held_cases_to_compare,
+    jaro_winkler,
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    row_number: int
+    case_reference: str
+    given_names: str
+    first_surname: str
+    second_surname: str | None
+    birth_date: date
+    national_id: str | None = None
+
+
+ORIGINAL = Row(2, "R-2", "José Ángel", "Muñoz", "Peña", date(1990, 4, 12), "V12345678")
+
+
+def pair(variant: Row) -> list[tuple[int, int | None, str]]:
+    """Flags found between the original (row 2) and `variant` (row 3)."""
+    rows = [ORIGINAL, replace(variant, row_number=3, case_reference="R-3")]
+    return [(dup.row_number, dup.other_row_number, dup.reason) for dup in find_duplicates(rows)]
+
+
+@pytest.mark.parametrize(
+    ("variant", "reason"),
+    [
+        (
+            replace(
+                ORIGINAL,
+                given_names="JOSE ANGEL",
+                first_surname="MUNOZ",
+                second_surname="PENA",
+                national_id=None,
+            ),
+            "same_name_and_birth_date",
+        ),
+        (
+            replace(ORIGINAL, first_surname="Peña", second_surname="Muñoz", national_id=None),
+            "surnames_swapped",
+        ),
+        (replace(ORIGINAL, second_surname=None, national_id=None), "second_surname_missing"),
+        (replace(ORIGINAL, given_names="Jose Angle", national_id=None), "spelling_differs"),
+        (replace(ORIGINAL, first_surname="Munos", national_id=None), "spelling_differs"),
+        (replace(ORIGINAL, given_names="José", national_id=None), "spelling_differs"),
+        (replace(ORIGINAL, birth_date=date(1990, 12, 4), national_id=None), "day_month_swapped"),
+        (
+            replace(
+                ORIGINAL,
+                given_names="Carlos",
+                first_surname="Rojas",
+                second_surname=None,
+                birth_date=date(1970, 1, 1),
+            ),
+            "same_national_id",
+        ),
+        (replace(ORIGINAL, given_names="Angel", national_id="v-12345678"), "same_national_id"),
+    ],
+)
+def test_the_same_person_spelled_differently_is_flagged(variant: Row, reason: str) -> None:
+    [(row_number, other_row_number, reasons)] = pair(variant)
+    assert (row_number, other_row_number) == (3, 2)
+    assert reason in reasons.split("; ")
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        # Same common surnames and birth date, other given names: twins or strangers.
+        replace(ORIGINAL, given_names="María Luisa", national_id=None),
+        replace(ORIGINAL, given_names="Luis", national_id="V87654321"),
+        # Same given name and first surname, another second surname and another birth date.
+        replace(ORIGINAL, second_surname="Rodríguez", birth_date=date(1990, 4, 13), national_id=None),
+        # Same names, born another year.
+        replace(ORIGINAL, birth_date=date(1991, 4, 12), national_id=None),
+        # Compound names that share only the first word.
+        replace(ORIGINAL, given_names="José Gregorio", national_id=None),
+    ],
+)
+def test_different_people_are_not_flagged(other: Row) -> None:
+    assert pair(other) == []
+
+
+def test_common_surnames_in_a_large_family_are_not_flagged() -> None:
+    children = [
+        Row(number, f"R-{number}", name, "González", "Pérez", date(2010 + number % 5, 1 + number % 12, 5))
+        for number, name in enumerate(["María", "José", "Luis", "Ana", "Carlos", "Daniela"], start=2)
+    ]
+    twins = [replace(children[0], row_number=8, case_reference="R-8", given_names="Wilmer")]
+    assert find_duplicates(children + twins) == []
+
+
+def test_held_cases_are_compared_but_a_rows_own_earlier_import_is_not() -> None:
+    held = [
+        HeldCase("OLD-1", "JOSE ANGEL", "MUNOZ", "PENA", date(1990, 4, 12), None),
+        HeldCase("R-2", "José Ángel", "Muñoz", "Peña", date(1990, 4, 12), "V12345678"),
+    ]
+    [duplicate] = find_duplicates([ORIGINAL], held)
+    assert (duplicate.row_number, duplicate.other_row_number, duplicate.other_case_reference) == (
+        2,
+        None,
+        "OLD-1",
+    )
+    assert 0.9 <= duplicate.score <= 1.0
+
+
+def test_reasons_read_in_both_languages() -> None:
+    assert describe_reason("surnames_swapped; day_month_swapped") == (
+        "apellidos invertidos; día y mes de nacimiento invertidos"
+    )
+    assert describe_reason("same_national_id", "en") == "same national ID"
+
+
+def test_jaro_winkler_known_values() -> None:
+    assert jaro_winkler("MARTHA", "MARHTA") == pytest.approx(0.961, abs=1e-3)
+    assert jaro_winkler("DWAYNE", "DUANE") == pytest.approx(0.84, abs=1e-3)
+    assert jaro_winkler("DIXON", "DICKSONX") == pytest.approx(0.813, abs=1e-3)
+    assert jaro_winkler("ABC", "XYZ") == 0.0
+    assert jaro_winkler("", "ABC") == 0.0
+
+
+names = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ ", max_size=12)
+
+
+@given(names, names)
+def test_jaro_winkler_is_a_bounded_symmetric_similarity(a: str, b: str) -> None:
+    similarity = jaro_winkler(a, b)
+    assert 0.0 <= similarity <= 1.0
+    assert similarity == pytest.approx(jaro_winkler(b, a))
+    assert jaro_winkler(a, a) == 1.0
+
+
+people = st.builds(
+    Row,
+    row_number=st.just(0),
+    case_reference=st.just(""),
+    given_names=st.sampled_from(["Ana", "Ana María", "José", "Jose", "Luis"]),
+    first_surname=st.sampled_from(["Pérez", "Perez", "Rojas", "González"]),
+    second_surname=st.sampled_from([None, "Rojas", "Pérez"]),
+    birth_date=st.sampled_from([date(1990, 4, 12), date(1990, 12, 4), date(1991, 4, 12)]),
+    national_id=st.sampled_from([None, "V1", "V2"]),
+)
+
+
+@given(st.lists(people, max_size=12))
+def test_flags_point_backwards_once_per_pair_and_never_merge(persons: list[Row]) -> None:
+    rows = [
+        replace(person, row_number=index + 2, case_reference=f"R-{index}")
+        for index, person in enumerate(persons)
+    ]
+    duplicates = find_duplicates(rows)
+    pairs = [(dup.row_number, dup.other_row_number) for dup in duplicates]
+    assert len(pairs) == len(set(pairs))
+    for dup in duplicates:
+        assert dup.other_row_number is not None and dup.other_row_number < dup.row_number
+        assert 0.0 <= dup.score <= 1.0
+    # Identical people (same folded name, birth date and ID) are always flagged.
+    for later in rows:
+        for earlier in rows[: later.row_number - 2]:
+            if (
+                later.given_names,
+                later.first_surname,
+                later.second_surname,
+                later.birth_date,
+                later.national_id,
+            ) == (
+                earlier.given_names,
+                earlier.first_surname,
+                earlier.second_surname,
+                earlier.birth_date,
+                earlier.national_id,
+            ):
+                assert (later.row_number, earlier.row_number) in pairs
+
+
+@given(st.lists(people, min_size=1, max_size=6), st.lists(people, max_size=12))
+def test_loading_only_the_held_cases_that_can_match_finds_the_same(
+    persons: list[Row], others: list[Row]
+) -> None:
+    rows = [
+        replace(person, row_number=index + 2, case_reference=f"R-{index}")
+        for index, person in enumerate(persons)
+    ]
+    held = [
+        HeldCase(f"H-{index}", o.given_names, o.first_surname, o.second_surname, o.birth_date, o.national_id)
+        for index, o in enumerate(others)
+    ]
+    birth_dates, national_ids = held_cases_to_compare(rows)
+    loaded = [case for case in held if case.birth_date in birth_dates or case.national_id in national_ids]
+    assert find_duplicates(rows, loaded) == find_duplicates(rows, held)

@@ -1,0 +1,66 @@
+"""Case-list import through the service: all or nothing, idempotent, duplicates flagged, audited."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.audit.models import AuditRecord
+from retorno.cases.imports import import_cases
+from retorno.cases.models import Case, PossibleDuplicate
+from retorno.cases.template import synthetic_case_file
+from tests.factories import World
+
+HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
+          "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
+
+
+def count(session: Session, model: type) -> int:
+    return session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+
+
+def test_bad_file_imports_nothing_and_reports_every_bad_row(session: Session, world: World) -> None:
+    actor = world.users["inm.officer"]
+    before = count(session, Case), count(session, AuditRecord)
+    data = (HEADER
+            + "A-1,,Ana,Pérez,,F,01/02/1990,VEN,V-12.345.678,Tapachula,TAP,01/10/2026\n"
+            + "A-2,,Luis,Díaz,,Q,31/02/1990,VEN,,Tapachula,TAP,01/10/2026\n"
+            + "A-3,,=HYPERLINK(\"x\"),Rojas,,M,01/01/1985,XYZ,,Tapachula,ZZZ,01/10/2026\n").encode()
+    outcome = import_cases(session, actor, data, "lista.csv", today=date(2026, 11, 28))
+    assert not outcome.ok
+    bad = sorted({(p.row_number, p.column) for p in outcome.report.problems if p.severity == "error"})
+    assert bad == [(3, "fecha_nacimiento"), (3, "sexo"), (4, "aeropuerto_cercano"), (4, "nacionalidad")]
+    assert (count(session, Case), count(session, AuditRecord)) == before
+    assert "'=HYPERLINK" in outcome.report.to_csv() or "=HYPERLINK" not in outcome.report.to_csv()
+
+
+def test_import_is_idempotent_and_updates_changed_rows_through_actions(session: Session, world: World) -> None:
+    actor = world.users["inm.officer"]
+    data = synthetic_case_file(60, seed=7, today=date(2026, 11, 28))
+    first = import_cases(session, actor, data, "casos.csv", today=date(2026, 11, 28))
+    assert first.ok and first.created == 60
+    audit_after_first = count(session, AuditRecord)
+    again = import_cases(session, actor, data, "casos.csv", today=date(2026, 11, 28))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 60)
+    assert count(session, AuditRecord) == audit_after_first
+    lines = data.decode("utf-8-sig").splitlines()
+    cells = lines[1].split(",")
+    cells[lines[0].split(",").index("lugar_custodia")] = "Estación Migratoria Villahermosa"
+    changed = "\n".join([lines[0], ",".join(cells), *lines[2:]]).encode()
+    third = import_cases(session, actor, changed, "casos.csv", today=date(2026, 11, 28))
+    assert (third.created, third.updated) == (0, 1), third.report.problems[:3]
+    update = session.execute(sa.select(AuditRecord).where(AuditRecord.action == "case.update")).scalar_one()
+    assert update.after == {"held_at": "Estación Migratoria Villahermosa"}
+
+
+def test_possible_duplicates_against_held_cases_are_flagged_not_merged(session: Session, world: World) -> None:
+    actor = world.users["inm.officer"]
+    first = (HEADER + "B-1,,María José,Peña,Rodríguez,F,17/05/1990,VEN,,Tapachula,TAP,01/10/2026\n").encode()
+    assert import_cases(session, actor, first, "a.csv", today=date(2026, 11, 28)).created == 1
+    second = (HEADER + "B-2,,Maria Jose,Pena,,F,17/05/1990,VEN,,Tapachula,TAP,01/10/2026\n").encode()
+    outcome = import_cases(session, actor, second, "b.csv", today=date(2026, 11, 28))
+    assert outcome.ok and outcome.created == 1 and outcome.duplicates_flagged == 1
+    assert count(session, PossibleDuplicate) == 1
+    assert count(session, Case) >= 2
