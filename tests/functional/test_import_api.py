@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
@@ -64,3 +65,20 @@ def test_possible_duplicates_against_held_cases_are_flagged_not_merged(session: 
     assert outcome.ok and outcome.created == 1 and outcome.duplicates_flagged == 1
     assert count(session, PossibleDuplicate) == 1
     assert count(session, Case) >= 2
+
+
+def test_import_endpoint_refuses_a_bad_file_with_every_bad_row(client: TestClient, world: World) -> None:
+    bad = (HEADER + "C-1,,Ana,Pérez,,F,01/02/1990,VEN,,Tapachula,TAP,01/10/2026\n"
+           + "C-2,,Luis,,,M,01/02/1990,VEN,,Tapachula,TAP,01/10/2030\n").encode("latin-1")
+    response = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                           files={"file": ("lista.csv", bad, "text/csv")})
+    assert response.status_code == 422, response.text
+    assert {(d["row"], d["column"]) for d in response.json()["error"]["details"]} == {
+        (3, "primer_apellido"), (3, "fecha_ingreso")}
+    assert client.get("/api/v1/cases?q=Ana", headers=world.headers("inm.officer")).json()["total"] == 0
+    good = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                       files={"file": ("lista.csv", bad.split(b"\n")[0] + b"\n" + bad.split(b"\n")[1], "text/csv")})
+    assert good.status_code == 201 and good.json()["created"] == 1
+    denied = client.post("/api/v1/cases/import", headers=world.headers("saime.officer"),
+                         files={"file": ("lista.csv", bad, "text/csv")})
+    assert denied.status_code == 403

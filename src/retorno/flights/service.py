@@ -450,9 +450,11 @@ def depart(session: Session, actor: User, flight: Flight) -> None:
         raise InvalidTransition(f"flight {flight.reference}: boarding not recorded for {', '.join(pending)}",
                                 code="boarding_incomplete")
     boarded = [c for p, c in rows if p.boarding == "boarded"]
-    facts = list(traveller_facts(session, boarded).values())
-    violations = [v for f in facts for v in safeguards.may_board(f)]
-    violations += safeguards.children(facts, flight.departure_utc.date())
+    manifest = _manifest_facts(session, flight, boarded, passengers_per_escort=1)
+    violations = [v for f in manifest.passengers for v in safeguards.may_board(f)]
+    violations += safeguards.children(manifest.passengers, flight.departure_utc.date())
+    # A member pulled off after locking (a protection concern) must not leave the family split silently.
+    violations += safeguards.family_unity(flight.reference, manifest.household_members, manifest.split_households)
     if violations:
         raise SafeguardViolation(violations)
     _flight_transition(session, actor, flight, "departed", "flight.depart")

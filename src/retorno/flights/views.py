@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from retorno.cases.models import Household
 from retorno.cases.service import get_case
 from retorno.errors import NotFound
-from retorno.flights import outputs, service
+from retorno.flights import outputs, planning, service
 from retorno.flights.models import Flight
 from retorno.web.deps import CurrentUser, SessionDep, SettingsDep
 
@@ -254,3 +254,38 @@ def split(agency_reference: str, body: ReasonIn, session: SessionDep, user: Curr
         raise NotFound(f"your agency has no household '{agency_reference}'")
     service.split_household(session, user, household, reason=body.reason)
     return {"household": agency_reference}
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    flights: list[str] = Field(min_length=1, max_length=200)
+    time_limit: float = Field(default=20.0, gt=0, le=120)
+
+
+class ApplyPlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    manifests: dict[str, list[str]]
+
+
+def plan_out(view: planning.PlanView) -> dict[str, Any]:
+    result = view.result
+    return {"objective": result.objective, "bound": result.bound, "gap": result.gap, "status": result.status,
+            "greedy_objective": result.greedy_objective, "seconds": round(result.seconds, 3),
+            "objective_description": result.objective_description, "manifests": view.manifests,
+            "escorts": view.escorts, "medical_staff": view.medical_staff,
+            "left_off": {ref: {"code": code, "message": message} for ref, (code, message) in view.left_off.items()}}
+
+
+@router.post("/plans")
+def propose_plan(body: PlanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
+    """Run the manifest planner (HiGHS) over the ready cases and the given accepted flights; nothing is stored."""
+    return plan_out(planning.propose_plan(session, user, body.flights, settings, time_limit=body.time_limit))
+
+
+@router.post("/plans/apply")
+def apply_plan(body: ApplyPlanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
+    """Put a (possibly edited) plan on the flights' manifests, every safeguard checked."""
+    planning.apply_plan(session, user, body.manifests, settings)
+    return [flight_out(session, service.get_flight(session, user, ref)) for ref in body.manifests]

@@ -1,0 +1,33 @@
+"""Manifest planning through the API: the plan keeps households together and applies through the actions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fastapi.testclient import TestClient
+
+from tests.factories import Api, World, ok
+
+
+def test_plan_and_apply(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    old = (date.today() - timedelta(days=80)).isoformat()
+    family = [api.ready_case(household_reference="P-1", given_names=f"Fam {i}", detained_since=old)
+              for i in range(3)]
+    single = api.ready_case(given_names="Solo")
+    elsewhere = api.ready_case(given_names="Lejos", nearest_airport="HRL")
+    waiting_member = api.register(household_reference="P-2", given_names="Espera")
+    blocked_family = api.ready_case(household_reference="P-2", given_names="Lista")
+    flight = api.flight(seats=4, escorts=0, medical_staff=0)["reference"]
+    plan = ok(api.post("inm.officer", "/api/v1/plans", {"flights": [flight], "time_limit": 10}))
+    assert sorted(plan["manifests"][flight]) == sorted(c["reference"] for c in family)
+    assert plan["escorts"][flight] == 1 and plan["gap"] <= 0.001
+    assert plan["left_off"][single["reference"]]["code"] == "no_seat"
+    assert plan["left_off"][elsewhere["reference"]]["code"] == "no_reachable_flight"
+    assert plan["left_off"][blocked_family["reference"]]["code"] == "household_not_ready"
+    assert waiting_member["reference"] not in plan["left_off"]
+    applied = ok(api.post("inm.officer", "/api/v1/plans/apply", {"manifests": plan["manifests"]}))
+    assert applied[0]["escorts"] == 1
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
+    refused = api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {flight: [single["reference"]]}})
+    assert refused.status_code == 409  # 4 passengers and an escort do not fit in 4 seats

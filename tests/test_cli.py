@@ -1,0 +1,76 @@
+"""The operator's command line, on a database of its own: demo, db, audit verify, import, template."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from retorno.cases.template import synthetic_case_file
+from retorno.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    url = f"sqlite:///{path}"
+    result = runner.invoke(app, ["demo", "--cases", "120", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert "inm.oficial" in result.output and "saime.supervisor" in result.output
+    return url
+
+
+def test_demo_builds_the_scenario_and_the_audit_chain_verifies(demo_db: str) -> None:
+    result = runner.invoke(app, ["audit", "verify", "--database-url", demo_db])
+    assert result.exit_code == 0, result.output
+    assert "intact" in result.output
+    with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as conn:
+        states = dict(conn.execute("select state, count(*) from cases group by state").fetchall())
+        flights = dict(conn.execute("select flight_number, state from flights").fetchall())
+    assert states.get("arrived", 0) + states.get("reintegration_intake", 0) + states.get("matched", 0) \
+        + states.get("placed", 0) + states.get("closed", 0) > 100
+    assert {"registered", "screened", "verification_requested", "ready"} <= set(states)
+    assert sorted(flights.values()).count("arrived") == 2
+
+
+def test_audit_verify_fails_on_a_tampered_row(demo_db: str, tmp_path: Path) -> None:
+    copy = tmp_path / "tampered.sqlite3"
+    with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with sqlite3.connect(copy) as conn:
+        conn.execute("update audit_records set reason = 'nada' where seq = 40")
+    result = runner.invoke(app, ["audit", "verify", "--database-url", f"sqlite:///{copy}"])
+    assert result.exit_code == 1
+    assert "record 40" in result.output
+
+
+def test_import_command_refuses_a_bad_file_and_writes_the_report(demo_db: str, tmp_path: Path) -> None:
+    bad = tmp_path / "lista.csv"
+    bad.write_bytes(synthetic_case_file(50, seed=3, bad_row=20))
+    result = runner.invoke(app, ["import", "cases", str(bad), "--agency", "MX-INM", "--as", "inm.oficial",
+                                 "--database-url", demo_db])
+    assert result.exit_code == 1, result.output
+    report = (tmp_path / "lista.informe.csv").read_text(encoding="utf-8-sig")
+    assert report.splitlines()[1].startswith("20,")
+    good = tmp_path / "buena.csv"
+    good.write_bytes(synthetic_case_file(50, seed=4))
+    ok = runner.invoke(app, ["import", "cases", str(good), "--agency", "MX-INM", "--as", "inm.oficial",
+                             "--database-url", demo_db])
+    assert ok.exit_code == 0, ok.output
+    assert "50 created" in ok.output
+    wrong = runner.invoke(app, ["import", "cases", str(good), "--agency", "MX-INM", "--as", "saime.oficial",
+                                "--database-url", demo_db])
+    assert wrong.exit_code != 0
+
+
+def test_template_and_db_check(tmp_path: Path) -> None:
+    out = tmp_path / "casos.xlsx"
+    assert runner.invoke(app, ["template", "cases", "--format", "xlsx", "--output", str(out)]).exit_code == 0
+    assert out.read_bytes()[:2] == b"PK"
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    assert runner.invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
+    assert runner.invoke(app, ["db", "check", "--database-url", url]).exit_code == 0

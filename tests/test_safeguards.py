@@ -1,0 +1,86 @@
+"""The safeguards module on its own: each rule against an independent statement of it (hypothesis)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from retorno import safeguards
+from retorno.safeguards import FlightFacts, HouseholdMember, ManifestFacts, TravellerFacts
+
+FLIGHT_DAY = date(2026, 12, 10)
+
+
+@st.composite
+def travellers(draw: st.DrawFn) -> TravellerFacts:
+    n = draw(st.integers(0, 10_000))
+    age_days = draw(st.integers(0, 80 * 365))
+    return TravellerFacts(
+        reference=f"MX-2026-{n:06d}", household=draw(st.sampled_from([None, "A/H1", "A/H2", "A/H3"])),
+        birth_date=FLIGHT_DAY - timedelta(days=age_days),
+        open_concerns=tuple(draw(st.lists(st.sampled_from(["pending asylum claim", "pregnancy"]), max_size=2))),
+        screened=draw(st.booleans()), nationality_verified=draw(st.booleans()),
+        document_expiry=draw(st.none() | st.dates(date(2026, 1, 1), date(2030, 1, 1))),
+        document_valid=draw(st.booleans()), unaccompanied_cleared=draw(st.booleans()),
+        medical_escorts=draw(st.integers(0, 2)))
+
+
+@given(st.lists(travellers(), max_size=12), st.integers(1, 20), st.integers(0, 4), st.integers(0, 3),
+       st.integers(1, 10))
+def test_capacity_rule(passengers: list[TravellerFacts], seats: int, escorts: int, medical: int, ratio: int) -> None:
+    flight = FlightFacts("RF-1", seats, escorts, medical, FLIGHT_DAY, ratio)
+    found = safeguards.capacity(flight, passengers)
+    over_seats = len(passengers) + escorts + medical > seats
+    too_few_escorts = escorts < math.ceil(len(passengers) / ratio)
+    too_few_medics = sum(p.medical_escorts for p in passengers) > medical
+    assert bool(found) == (over_seats or too_few_escorts or too_few_medics)
+    assert all(v.rule in ("capacity", "medical_escort") for v in found)
+
+
+@given(st.lists(travellers(), max_size=12))
+def test_children_rule(passengers: list[TravellerFacts]) -> None:
+    flagged = {v.case_reference for v in safeguards.children(passengers, FLIGHT_DAY)}
+    for p in passengers:
+        minor = (FLIGHT_DAY - p.birth_date).days < 18 * 365.25 - 1 and p.is_minor(FLIGHT_DAY)
+        accompanied = p.household is not None and any(
+            q.household == p.household and not q.is_minor(FLIGHT_DAY) for q in passengers)
+        if p.is_minor(FLIGHT_DAY) and not accompanied and not p.unaccompanied_cleared:
+            assert p.reference in flagged
+        elif not any(q.reference == p.reference and q.is_minor(FLIGHT_DAY) and not q.unaccompanied_cleared
+                     and not (q.household and any(r.household == q.household and not r.is_minor(FLIGHT_DAY)
+                                                  for r in passengers)) for q in passengers):
+            assert p.reference not in flagged
+        del minor
+
+
+@given(st.lists(travellers(), max_size=8))
+def test_non_refoulement_and_approval(passengers: list[TravellerFacts]) -> None:
+    for p in passengers:
+        blocked = not p.screened or bool(p.open_concerns)
+        assert bool(safeguards.may_be_manifested(p)) == blocked
+        assert bool(safeguards.may_board(p)) == blocked
+        document_ok = p.document_valid and (p.document_expiry is None or p.document_expiry >= FLIGHT_DAY)
+        assert bool(safeguards.may_be_approved(p, FLIGHT_DAY)) == (blocked or not p.nationality_verified
+                                                                    or not document_ok)
+        for v in safeguards.may_board(p):
+            assert v.rule == "non_refoulement" and p.reference in str(v)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["A/H1", "A/H2"]), st.sampled_from([None, "RF-1", "RF-2"])),
+                max_size=8), st.frozensets(st.sampled_from(["A/H1", "A/H2"])))
+def test_family_unity_rule(members: list[tuple[str, str | None]], splits: frozenset[str]) -> None:
+    facts = [HouseholdMember(f"C{i}", household, flight, date(1990, 1, 1))
+             for i, (household, flight) in enumerate(members)]
+    flagged = {v.case_reference for v in safeguards.family_unity("RF-1", facts, splits)}
+    expected = {m.reference for m in facts if m.flight != "RF-1" and m.household not in splits}
+    assert flagged == expected
+
+
+def test_refusal_names_rule_and_case() -> None:
+    person = TravellerFacts("MX-2023-000123", None, date(1990, 1, 1), ("pending asylum claim",), True, True, None,
+                            True)
+    (violation,) = safeguards.manifest(ManifestFacts(FlightFacts("RF-1", 10, 1, 0, FLIGHT_DAY, 10), [person]))
+    assert str(violation) == "case MX-2023-000123: protection concern 'pending asylum claim' is not resolved"
