@@ -109,7 +109,14 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]], *,
+def _decorator_step(column_type: sa.types.TypeEngine[Any]) -> Any:
+    """The Python-side bind step of a TypeDecorator column (UTCDateTime), which runs before the dialect's."""
+    if isinstance(column_type, sa.types.TypeDecorator):
+        return column_type.process_bind_param
+    return None
+
+
+def bulk_insert(session: Session, table: sa.FromClause, rows: list[dict[str, Any]], *,
                 raw_columns: tuple[str, ...] = ()) -> None:
     """Insert many rows in the session's transaction as fast as the database allows.
 
@@ -127,8 +134,7 @@ def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]], *
         column_type = table.c[name].type
         processors.append(None if name in raw_columns else column_type.dialect_impl(dialect).bind_processor(dialect))
     # Some types (UTCDateTime) have their own bind step before the dialect's.
-    decorators = [table.c[name].type.process_bind_param if isinstance(table.c[name].type, sa.types.TypeDecorator)
-                  else None for name in columns]
+    decorators = [_decorator_step(table.c[name].type) for name in columns]
 
     def prepared(row: dict[str, Any]) -> tuple[Any, ...]:
         values = []
@@ -140,9 +146,11 @@ def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]], *
         return tuple(values)
 
     raw = connection.connection.driver_connection
+    assert raw is not None
+    name = table.name  # type: ignore[attr-defined]  # a Table: every mapped class's __table__ is one
     if dialect.name == "postgresql":
         quoted = ", ".join(f'"{c}"' for c in columns)
-        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(prepared(row))
         return
@@ -150,6 +158,6 @@ def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]], *
     quoted = ", ".join(f'"{c}"' for c in columns)
     cursor = raw.cursor()
     try:
-        cursor.executemany(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})', map(prepared, rows))
+        cursor.executemany(f'INSERT INTO "{name}" ({quoted}) VALUES ({placeholders})', map(prepared, rows))
     finally:
         cursor.close()

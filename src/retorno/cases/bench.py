@@ -22,8 +22,9 @@ def run(settings: Settings, *, rows: int = 100_000, seed: int = 1, bad_row: bool
         create_agency(session, None, code="MX-INM", name="INM", kind="sending_authority", country="MEX")
         create_user(session, None, username="bench", full_name="bench", agency_code="MX-INM", role="officer",
                     password="bench-password")
-    from retorno.agencies.models import User
     import sqlalchemy as sa
+
+    from retorno.agencies.models import User
     started = time.perf_counter()
     with transaction(factory) as session:
         actor = session.execute(sa.select(User).where(User.username == "bench")).scalar_one()

@@ -110,8 +110,7 @@ def _insert_new(session: Session, actor: User, rows: list[CaseRow]) -> dict[int,
     households = dict(session.execute(agency_households).all()) if wanted else {}
     missing = sorted(wanted - households.keys())
     if missing:
-        session.connection().execute(Household.__table__.insert(),
-                                     [{"agency_id": actor.agency_id, "reference": r} for r in missing])
+        bulk_insert(session, Household.__table__, [{"agency_id": actor.agency_id, "reference": r} for r in missing])
         households = dict(session.execute(agency_households).all())
     references = next_references(session, actor, len(rows))
     now = utcnow()
@@ -126,7 +125,7 @@ def _insert_new(session: Session, actor: User, rows: list[CaseRow]) -> dict[int,
         })
     bulk_insert(session, Case.__table__, values)
     record_many(session, actor, (
-        Entry("case.register", "case", v["reference"],
+        Entry("case.register", "case", str(v["reference"]),
               after={**{k: v.get(k) for k in AUDITED_FIELDS}, "state": "registered", "import": True})
         for v in values))
     return {row.row_number: ref for row, ref in zip(rows, references, strict=True)}

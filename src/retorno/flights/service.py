@@ -117,6 +117,9 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
         problems.append("seats must be between 1 and 900")
     if data.escorts < 0 or data.medical_staff < 0:
         problems.append("escorts and medical staff cannot be negative")
+    elif data.escorts + data.medical_staff >= data.seats:
+        problems.append(f"escorts ({data.escorts}) and medical staff ({data.medical_staff}) leave no seat of "
+                        f"{data.seats} for passengers")
     if data.arrival_utc <= data.departure_utc:
         problems.append("arrival must be after departure")
     if data.departure_utc.tzinfo is None:

@@ -1,0 +1,291 @@
+"""Synthetic identity registry and verification requests with a stated error model.
+
+`make_registry` writes a receiving-side registry drawn from `PopulationSampler`.
+`make_requests` draws people from it and corrupts them as sending-side lists do, and adds
+people who are not in the registry at all (non-nationals, who must never be verified).
+Every request carries its ground truth (`true_registry_id`, null for non-nationals) and
+the list of errors applied to it (`errors`), so benchmarks and tests can score linkage.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from retorno.reference.population import PopulationSampler
+
+REGISTRY_SCHEMA = pa.schema([
+    ("registry_id", pa.int64()),
+    ("given_names", pa.string()),
+    ("first_surname", pa.string()),
+    ("second_surname", pa.string()),
+    ("sex", pa.string()),
+    ("birth_date", pa.date32()),
+    ("birth_place", pa.string()),
+    ("cedula", pa.string()),
+])
+REQUEST_SCHEMA = pa.schema([
+    ("request_id", pa.string()),
+    ("given_names", pa.string()),
+    ("first_surname", pa.string()),
+    ("second_surname", pa.string()),
+    ("sex", pa.string()),
+    ("birth_date", pa.date32()),
+    ("birth_place", pa.string()),
+    ("cedula", pa.string()),
+    ("true_registry_id", pa.int64()),
+    ("errors", pa.string()),
+])
+NAME_FIELDS = ("given_names", "first_surname", "second_surname")
+# Seed offset for the people who are not in the registry, so they are not registry people.
+NON_NATIONAL_SEED_OFFSET = 1_000_003
+
+
+@dataclass
+class ErrorModel:
+    """Rates at which a sending-side list corrupts a person's record; all settable.
+
+    Each rate is the probability, per request, that the error is applied; errors are
+    drawn independently. Defaults are what we take as typical of lists typed by hand
+    from interviews and foreign documents.
+
+    - non_national_share 0.10: requests for people not in the registry at all.
+    - non_national_namesake 0.05: of those, the share who carry the full name (given
+      names and both surnames) of someone in the registry but are someone else.
+    - non_national_cedula 0.30: of those, the share who declare some cédula number.
+    - accents_lost 0.50: accents dropped and Ñ written N, in every name.
+    - case_changed 0.20: names written in title case ("Gonzalez") instead of upper case.
+    - second_surname_dropped 0.15: only the first surname written.
+    - surnames_swapped 0.05: the two surnames in the wrong order.
+    - given_names_cut 0.30: a compound given name ("MARÍA JOSÉ") cut to its first name;
+      applies only to people with two given names.
+    - one_typo 0.15 / two_typos 0.05: one or two keyboard typos (substitution, deletion,
+      insertion, transposition) in the given names or surnames.
+    - dob_day_month_swapped 0.05: day and month exchanged; applies only where that still
+      makes a date (day 12 or less, different from the month).
+    - dob_typo 0.02: one digit of the birth date wrong (still a valid date).
+    - dob_missing 0.01: no birth date.
+    - cedula_missing 0.30: no cédula number declared.
+    - cedula_typo 0.05: one digit of the cédula wrong, or two neighbouring digits swapped.
+    - sex_missing 0.02: sex not recorded.
+    - birth_place_missing 0.30: state of birth not recorded.
+    """
+
+    non_national_share: float = 0.10
+    non_national_namesake: float = 0.05
+    non_national_cedula: float = 0.30
+    accents_lost: float = 0.50
+    case_changed: float = 0.20
+    second_surname_dropped: float = 0.15
+    surnames_swapped: float = 0.05
+    given_names_cut: float = 0.30
+    one_typo: float = 0.15
+    two_typos: float = 0.05
+    dob_day_month_swapped: float = 0.05
+    dob_typo: float = 0.02
+    dob_missing: float = 0.01
+    cedula_missing: float = 0.30
+    cedula_typo: float = 0.05
+    sex_missing: float = 0.02
+    birth_place_missing: float = 0.30
+
+    def __post_init__(self) -> None:
+        for rate in fields(self):
+            value = getattr(self, rate.name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"error rate {rate.name} must be between 0 and 1, got {value}")
+        if self.one_typo + self.two_typos > 1.0:
+            raise ValueError("one_typo + two_typos must not exceed 1")
+
+
+def make_registry(size: int, seed: int, path: str | Path) -> Path:
+    """Write a synthetic registry of `size` people to Parquet at `path` and return the path."""
+    columns = PopulationSampler(seed).sample_columns(size)
+    cedulas = pc.binary_join_element_wise("V-", pc.cast(pa.array(columns["cedula"]), pa.string()), "")
+    table = pa.table(
+        {
+            "registry_id": pa.array(np.arange(1, size + 1, dtype=np.int64)),
+            "given_names": pa.array(columns["given_names"], pa.string()),
+            "first_surname": pa.array(columns["first_surname"], pa.string()),
+            "second_surname": pa.array(columns["second_surname"], pa.string()),
+            "sex": pa.array(columns["sex"], pa.string()),
+            "birth_date": pa.array(columns["birth_date"]).cast(pa.date32()),
+            "birth_place": pa.array(columns["birth_state"], pa.string()),
+            "cedula": cedulas,
+        },
+        schema=REGISTRY_SCHEMA,
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Row groups of DuckDB's own size let it read the registry on every core.
+    pq.write_table(table, path, row_group_size=122_880)
+    return path
+
+
+def make_requests(
+    registry_path: str | Path, size: int, seed: int, error_model: ErrorModel, path: str | Path
+) -> Path:
+    """Write `size` corrupted verification requests drawn from a registry to Parquet at `path`."""
+    rng = random.Random(seed)
+    registry = pq.read_table(registry_path)
+    non_nationals = sum(rng.random() < error_model.non_national_share for _ in range(size))
+    nationals = min(size - non_nationals, registry.num_rows)
+    picked = np.random.default_rng(seed).choice(registry.num_rows, nationals, replace=False)
+    people = registry.take(pa.array(picked)).to_pylist()
+    outsiders = PopulationSampler(seed + NON_NATIONAL_SEED_OFFSET).sample_people(size - nationals)
+    namesake_rows = np.random.default_rng(seed + 1).integers(0, registry.num_rows, len(outsiders))
+    namesakes = registry.take(pa.array(namesake_rows))
+    rows: list[dict[str, Any]] = []
+    for person in people:
+        rows.append(_corrupt(dict(person), rng, error_model, true_id=person["registry_id"]))
+    for outsider, namesake in zip(outsiders, namesakes.to_pylist(), strict=True):
+        person = {**outsider, "birth_place": outsider["birth_state"], "cedula": None}
+        kind = []
+        if rng.random() < error_model.non_national_namesake:
+            person.update({name: namesake[name] for name in (*NAME_FIELDS, "sex")})
+            kind.append("namesake")
+        if rng.random() < error_model.non_national_cedula:
+            person["cedula"] = str(rng.randrange(1_000_000, 33_000_000))
+        row = _corrupt(person, rng, error_model, true_id=None)
+        row["errors"] = ",".join(["non_national", *kind, *filter(None, [row["errors"]])])
+        rows.append(row)
+    rng.shuffle(rows)
+    for number, row in enumerate(rows, start=1):
+        row["request_id"] = f"R{seed}-{number:07d}"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=REQUEST_SCHEMA), path)
+    return path
+
+
+def _corrupt(
+    person: dict[str, Any], rng: random.Random, model: ErrorModel, *, true_id: int | None
+) -> dict[str, Any]:
+    """Apply the error model to one person's record; returns the request row."""
+    errors: list[str] = []
+
+    def happens(name: str, rate: float) -> bool:
+        if rng.random() < rate:
+            errors.append(name)
+            return True
+        return False
+
+    record = {name: person.get(name) for name in (*NAME_FIELDS, "sex", "birth_date", "birth_place", "cedula")}
+    given = str(record["given_names"] or "")
+    if " " in given and happens("given_names_cut", model.given_names_cut):
+        record["given_names"] = given.split(" ")[0]
+    if happens("surnames_swapped", model.surnames_swapped):
+        record["first_surname"], record["second_surname"] = record["second_surname"], record["first_surname"]
+    if happens("second_surname_dropped", model.second_surname_dropped):
+        record["second_surname"] = None
+    typo_draw = rng.random()
+    typos = 2 if typo_draw < model.two_typos else 1 if typo_draw < model.two_typos + model.one_typo else 0
+    if typos:
+        errors.append("two_typos" if typos == 2 else "one_typo")
+    for _ in range(typos):
+        _typo(record, rng)
+    if happens("accents_lost", model.accents_lost):
+        for name in NAME_FIELDS:
+            record[name] = _strip_accents(record[name])
+    if happens("case_changed", model.case_changed):
+        for name in NAME_FIELDS:
+            record[name] = str(record[name]).title() if record[name] else record[name]
+    born = record["birth_date"]
+    if isinstance(born, date):
+        swappable = born.day <= 12 and born.day != born.month
+        if swappable and happens("dob_day_month_swapped", model.dob_day_month_swapped):
+            born = date(born.year, born.day, born.month)
+        if happens("dob_typo", model.dob_typo):
+            born = _date_typo(born, rng)
+        if happens("dob_missing", model.dob_missing):
+            born = None
+        record["birth_date"] = born
+    if record["cedula"]:
+        if happens("cedula_missing", model.cedula_missing):
+            record["cedula"] = None
+        elif happens("cedula_typo", model.cedula_typo):
+            record["cedula"] = _digit_typo(str(record["cedula"]), rng)
+        if record["cedula"]:
+            record["cedula"] = _cedula_format(str(record["cedula"]), rng)
+    if happens("sex_missing", model.sex_missing):
+        record["sex"] = None
+    if happens("birth_place_missing", model.birth_place_missing):
+        record["birth_place"] = None
+    return {**record, "true_registry_id": true_id, "errors": ",".join(errors)}
+
+
+def _strip_accents(text: str | None) -> str | None:
+    if not text:
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_KEYBOARD_NEIGHBOURS = {
+    "A": "QSZ", "B": "VNG", "C": "XVD", "D": "SFE", "E": "WRD", "F": "DGR", "G": "FHT", "H": "GJY",
+    "I": "UOK", "J": "HKU", "K": "JLI", "L": "KO", "M": "N", "N": "MB", "O": "IPL", "P": "O",
+    "Q": "WA", "R": "ETF", "S": "ADW", "T": "RYG", "U": "YIJ", "V": "CB", "W": "QES", "X": "ZC",
+    "Y": "TUH", "Z": "XA",
+}
+
+
+def _typo(record: dict[str, Any], rng: random.Random) -> None:
+    """One keyboard typo in a randomly chosen name field (longer fields are likelier)."""
+    present = [name for name in NAME_FIELDS if record[name]]
+    if not present:
+        return
+    name = rng.choices(present, weights=[len(record[n]) for n in present])[0]
+    text: str = record[name]
+    letters = [i for i, ch in enumerate(text) if ch.isalpha()]
+    i = rng.choice(letters)
+    kind = rng.choice(("substitute", "delete", "insert", "transpose"))
+    neighbour = rng.choice(_KEYBOARD_NEIGHBOURS.get(unicodedata.normalize("NFD", text[i])[0].upper(), "E"))
+    if kind == "substitute":
+        text = text[:i] + neighbour + text[i + 1:]
+    elif kind == "delete" and len(letters) > 2:
+        text = text[:i] + text[i + 1:]
+    elif kind == "transpose" and i + 1 < len(text) and text[i + 1].isalpha() and text[i] != text[i + 1]:
+        text = text[:i] + text[i + 1] + text[i] + text[i + 2:]
+    else:
+        text = text[:i] + neighbour + text[i:]
+    record[name] = text
+
+
+def _date_typo(born: date, rng: random.Random) -> date:
+    """Change one digit of a date written YYYYMMDD, keeping it a valid past date."""
+    digits = born.strftime("%Y%m%d")
+    for _ in range(50):
+        i = rng.randrange(2, 8)  # the century is never mistyped
+        candidate = digits[:i] + str(rng.randrange(10)) + digits[i + 1:]
+        try:
+            changed = date(int(candidate[:4]), int(candidate[4:6]), int(candidate[6:]))
+        except ValueError:
+            continue
+        if changed != born and changed.year <= date.today().year:
+            return changed
+    return born
+
+
+def _digit_typo(number: str, rng: random.Random) -> str:
+    """Mistype a cédula: one digit replaced, or two neighbouring digits swapped."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    i = rng.randrange(len(digits))
+    if rng.random() < 0.5 and i + 1 < len(digits) and digits[i] != digits[i + 1]:
+        return digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:]
+    return digits[:i] + rng.choice([d for d in "0123456789" if d != digits[i]]) + digits[i + 1:]
+
+
+def _cedula_format(number: str, rng: random.Random) -> str:
+    """Write a cédula the way some sending-side list does: V-12345678, 12345678, V12.345.678."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    dotted = f"{int(digits):,}".replace(",", ".")
+    return rng.choice((f"V-{digits}", digits, f"V{dotted}", dotted))

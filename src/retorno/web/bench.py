@@ -1,0 +1,204 @@
+"""Page speed: server time of the main pages over a database holding many cases (`retorno bench web`).
+
+The database is filled in bulk through SQLAlchemy Core (a benchmark fixture, not an import:
+no audit records per case); the pages are then requested in-process, as a logged-in official
+of each side, and timed from request to response.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import statistics
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno import names
+from retorno.agencies.models import User
+from retorno.agencies.service import create_agency, create_user
+from retorno.cases.models import Case
+from retorno.config import Settings
+from retorno.db import make_engine, utcnow
+from retorno.migrations import upgrade
+from retorno.verification.models import VerificationRequest
+from retorno.web.app import create_app
+
+PASSWORD = "bench password 1"
+GIVEN = ("María José", "José Ángel", "Ana Lucía", "Luis Alberto", "Carmen", "Andrés", "Yusmary", "Yorman")
+SURNAMES = ("Peña", "Rodríguez", "Muñoz", "Pérez", "González", "Hernández", "Ávila", "Díaz", "Núñez", "Gómez")
+# Most cases wait early in the lifecycle, as in a real backlog.
+STATE_WEIGHTS = {
+    "registered": 30,
+    "screened": 20,
+    "verification_requested": 15,
+    "verified": 5,
+    "documented": 5,
+    "ready": 10,
+    "arrived": 10,
+    "withdrawn": 5,
+}
+QUEUE_SIZE = 300
+
+
+def _people(session: Session) -> dict[str, User]:
+    for code, name, kind, country in (
+        ("MX-INM", "Instituto Nacional de Migración", "sending_authority", "MEX"),
+        ("VE-SAIME", "SAIME", "receiving_authority", "VEN"),
+        ("MON-DDP", "Defensoría del Pueblo", "monitor", "VEN"),
+    ):
+        create_agency(session, None, code=code, name=name, kind=kind, country=country)
+    return {
+        username: create_user(
+            session,
+            None,
+            username=username,
+            full_name=username,
+            agency_code=agency,
+            role="officer" if agency != "MON-DDP" else "viewer",
+            password=PASSWORD,
+        )
+        for username, agency in (
+            ("inm.officer", "MX-INM"),
+            ("saime.officer", "VE-SAIME"),
+            ("monitor.viewer", "MON-DDP"),
+        )
+    }
+
+
+def fill(session: Session, count: int, *, seed: int = 1) -> dict[str, Any]:
+    """Insert `count` cases of one sending agency in bulk, and a verification queue; returns sample keys."""
+    users = _people(session)
+    sender, receiver = users["inm.officer"], users["saime.officer"]
+    rng = random.Random(seed)
+    states = rng.choices(list(STATE_WEIGHTS), weights=list(STATE_WEIGHTS.values()), k=count)
+    now, today = utcnow(), utcnow().date()
+    year = now.year
+    for start in range(0, count, 10_000):
+        rows = []
+        for n in range(start, min(count, start + 10_000)):
+            given, first, second = rng.choice(GIVEN), rng.choice(SURNAMES), rng.choice(SURNAMES)
+            rows.append(
+                {
+                    "reference": f"ME-{year}-{n + 1:06d}",
+                    "agency_id": sender.agency_id,
+                    "agency_reference": f"B-{n}",
+                    "given_names": given,
+                    "first_surname": first,
+                    "second_surname": second,
+                    "search_name": " ".join(names.fold(p) for p in (given, first, second)),
+                    "sex": rng.choice("MF"),
+                    "birth_date": date(1960, 1, 1) + timedelta(days=rng.randrange(16_000)),
+                    "nationality": "VEN",
+                    "national_id": f"V{10_000_000 + n}",
+                    "held_at": "Estación Migratoria Siglo XXI",
+                    "nearest_airport": "TAP",
+                    "detained_since": today - timedelta(days=rng.randrange(1, 300)),
+                    "language": "es",
+                    "state": states[n],
+                    "state_changed_at": now,
+                    "registered_at": now,
+                }
+            )
+        session.execute(sa.insert(Case), rows)
+    waiting = session.execute(
+        sa.select(Case.id, Case.reference).where(Case.state == "verification_requested").limit(QUEUE_SIZE)
+    ).all()
+    if waiting:
+        session.execute(
+            sa.insert(VerificationRequest),
+            [
+                {
+                    "reference": f"VR-{ref}",
+                    "case_id": cid,
+                    "receiving_agency_id": receiver.agency_id,
+                    "requested_by": sender.id,
+                    "requested_at": now - timedelta(days=rng.randrange(20)),
+                    "status": "pending",
+                }
+                for cid, ref in waiting
+            ],
+        )
+    return {"case_reference": f"ME-{year}-{count // 2:06d}", "national_id": f"V{10_000_000 + count // 3}"}
+
+
+def _login(client: TestClient, username: str) -> None:
+    page = client.get("/login").text
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def _time_pages(client: TestClient, paths: dict[str, str], repeat: int) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {}
+    for label, path in paths.items():
+        client.get(path)  # warm caches and the connection pool
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = client.get(path)
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+        timings[label] = samples
+    return timings
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1)}
+
+
+def run(settings: Settings, cases: int = 100_000, repeat: int = 30, seed: int = 1) -> dict[str, Any]:
+    """Fill a fresh database with `cases` cases, then time each main page `repeat` times."""
+    started = time.perf_counter()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        if session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one():
+            raise ValueError(f"the benchmark needs an empty database, not {settings.database_url}")
+        sample = fill(session, cases, seed=seed)
+        session.commit()
+    engine.dispose()
+    fill_seconds = time.perf_counter() - started
+    app = create_app(settings)
+    timings: dict[str, list[float]] = {}
+    pages = {
+        "inm.officer": {
+            "dashboard": "/",
+            "case_list": "/cases",
+            "case_list_page_900": "/cases?page=900",
+            "search_name": "/cases?q=jose%20pena",
+            "search_cedula": f"/cases?q={sample['national_id']}",
+            "search_state": "/cases?state=ready&q=munoz",
+            "case_page": f"/cases/{sample['case_reference']}",
+            "flights": "/flights",
+        },
+        "saime.officer": {"receiving_dashboard": "/", "verification_queue": "/verification"},
+        "monitor.viewer": {"monitor": "/monitor"},
+    }
+    for username, paths in pages.items():
+        with TestClient(app) as client:
+            _login(client, username)
+            timings.update(_time_pages(client, paths, repeat))
+    app.state.engine.dispose()
+    everything = [t for samples in timings.values() for t in samples]
+    return {
+        "benchmark": "web",
+        "database": settings.database_url.split(":", 1)[0],
+        "cases": cases,
+        "requests_per_page": repeat,
+        "fill_seconds": round(fill_seconds, 1),
+        "pages": {label: _summary(s) for label, s in timings.items()},
+        "overall": _summary(everything),
+        "target_p95_ms": 200,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }

@@ -1,0 +1,143 @@
+"""Server-rendered SVG charts for the pages: pure functions from plain data to SVG text.
+
+No script and no CDN: the SVG is inlined in the page, carries a <title> and a <desc> that
+states every figure for screen readers, and uses colours that keep 4.5:1 contrast on white.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+
+WIDTH = 640
+LABEL_WIDTH = 200
+BAR_HEIGHT = 22
+GAP = 8
+# Dark, distinguishable colours with at least 4.5:1 contrast against white.
+PALETTE = ("#1f4e79", "#8a3b12", "#2d6a2e", "#6b2c91", "#7a5c00", "#00616b")
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: its label, its value, and optionally the total it is a part of (seats of a flight)."""
+
+    label: str
+    value: float
+    total: float | None = None
+
+
+# Characters XML 1.0 forbids; a label pasted from a spreadsheet may carry them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: str) -> str:
+    """Text safe inside SVG: escaped, without the control characters XML cannot hold."""
+    return escape(_NOT_XML.sub("", value))
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if value != int(value) else str(int(value))
+
+
+def _svg(title: str, description: str, height: int, body: list[str]) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {WIDTH} {height}" '
+        f'width="100%" preserveAspectRatio="xMinYMin meet" aria-label="{_text(title)}">'
+        f"<title>{_text(title)}</title><desc>{_text(description)}</desc>{''.join(body)}</svg>"
+    )
+
+
+def _empty(title: str, empty_text: str) -> str:
+    body = [f'<text x="8" y="28" font-size="14" fill="#222">{_text(empty_text)}</text>']
+    return _svg(title, empty_text, 44, body)
+
+
+def bar_chart(title: str, bars: Sequence[Bar], *, empty_text: str = "sin datos") -> str:
+    """Horizontal bars; a bar with a total is drawn as its share of that total, with 'value / total'."""
+    if not bars:
+        return _empty(title, empty_text)
+    plot = WIDTH - LABEL_WIDTH - 90
+    largest = max((b.value for b in bars if b.total is None), default=0.0) or 1.0
+    body: list[str] = []
+    described = []
+    for index, bar in enumerate(bars):
+        y = GAP + index * (BAR_HEIGHT + GAP)
+        share = (
+            (bar.value / bar.total if bar.total else 0.0) if bar.total is not None else bar.value / largest
+        )
+        width = max(0.0, min(1.0, share)) * plot
+        figure = _number(bar.value) if bar.total is None else f"{_number(bar.value)} / {_number(bar.total)}"
+        described.append(f"{bar.label}: {figure}")
+        body.append(
+            f'<text x="{LABEL_WIDTH - 6}" y="{y + 16}" font-size="13" text-anchor="end" fill="#222">'
+            f"{_text(bar.label)}</text>"
+        )
+        if bar.total is not None:
+            body.append(
+                f'<rect x="{LABEL_WIDTH}" y="{y}" width="{plot}" height="{BAR_HEIGHT}" fill="#e6e6e6"/>'
+            )
+        body.append(
+            f'<rect class="bar" x="{LABEL_WIDTH}" y="{y}" width="{width:.1f}" height="{BAR_HEIGHT}" '
+            f'fill="{PALETTE[0]}"/>'
+        )
+        body.append(
+            f'<text x="{LABEL_WIDTH + width + 6:.1f}" y="{y + 16}" font-size="13" fill="#222">'
+            f"{_text(figure)}</text>"
+        )
+    height = GAP + len(bars) * (BAR_HEIGHT + GAP)
+    return _svg(title, "; ".join(described), height, body)
+
+
+def week_chart(
+    title: str,
+    weeks: Sequence[date],
+    series: Mapping[str, Sequence[int]],
+    *,
+    week_label: str = "semana del",
+    empty_text: str = "sin datos",
+) -> str:
+    """One line per series (a route) over consecutive weeks, with a legend and labelled axes."""
+    if not weeks or not series:
+        return _empty(title, empty_text)
+    left, top, plot_w, plot_h = 48, 12, WIDTH - 48 - 16, 200
+    largest = max((max(values, default=0) for values in series.values()), default=0) or 1
+    step = plot_w / max(1, len(weeks) - 1)
+    body = [
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#222"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#222"/>',
+        f'<text x="{left - 6}" y="{top + 10}" font-size="12" text-anchor="end" fill="#222">{largest}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" font-size="12" text-anchor="end" fill="#222">0</text>',
+    ]
+    for index, week in enumerate(weeks):
+        if index in (0, len(weeks) - 1) or len(weeks) <= 8:
+            x = left + index * step
+            body.append(
+                f'<text x="{x:.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle" '
+                f'fill="#222">{week.isoformat()}</text>'
+            )
+    described = []
+    for number, (name, values) in enumerate(series.items()):
+        colour = PALETTE[number % len(PALETTE)]
+        points = " ".join(
+            f"{left + i * step:.1f},{top + plot_h - (v / largest) * plot_h:.1f}" for i, v in enumerate(values)
+        )
+        body.append(
+            f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="3" points="{points}"/>'
+        )
+        for i, v in enumerate(values):
+            body.append(
+                f'<circle cx="{left + i * step:.1f}" cy="{top + plot_h - (v / largest) * plot_h:.1f}" '
+                f'r="3.5" fill="{colour}"/>'
+            )
+        legend_y = top + plot_h + 36 + number * 18
+        body.append(f'<rect x="{left}" y="{legend_y - 10}" width="14" height="4" fill="{colour}"/>')
+        body.append(f'<text x="{left + 20}" y="{legend_y}" font-size="13" fill="#222">{_text(name)}</text>')
+        described.append(
+            f"{name}: "
+            + ", ".join(f"{week_label} {w.isoformat()} {v}" for w, v in zip(weeks, values, strict=False))
+        )
+    height = top + plot_h + 36 + len(series) * 18
+    return _svg(title, "; ".join(described), height, body)

@@ -1,0 +1,102 @@
+"""Languages of the officials' pages: Spanish first, English by a remembered switch.
+
+Message ids are the Spanish text itself, so a page with a missing translation still reads
+in Spanish; the English catalog translates them. The .po files are the source; the .mo
+files are compiled from them when the app starts, so nothing generated is committed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+from babel.support import NullTranslations, Translations
+
+from retorno.flights import airports
+
+LOCALES = ("es", "en")
+DEFAULT_LOCALE = "es"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+
+
+def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> list[Path]:
+    """Compile every messages.po whose .mo is missing or older; returns the .mo files written."""
+    written = []
+    for po_path in sorted(locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as source:
+            catalog = read_po(source, locale=po_path.parent.parent.name)
+        # Written next to the .po then renamed, so a concurrent start-up never reads half a file.
+        partial = mo_path.with_suffix(".mo.partial")
+        with partial.open("wb") as target:
+            write_mo(target, catalog)
+        partial.replace(mo_path)
+        written.append(mo_path)
+    return written
+
+
+@functools.cache
+def translations(locale: str) -> NullTranslations:
+    """The compiled catalog of `locale` (Spanish falls back to the message ids themselves)."""
+    return Translations.load(str(LOCALE_DIR), [locale], DOMAIN)
+
+
+def negotiate(requested: str | None) -> str:
+    """The supported locale for a cookie value or header, else Spanish."""
+    if requested:
+        language = requested.replace("-", "_").split("_")[0].lower()
+        if language in LOCALES:
+            return language
+    return DEFAULT_LOCALE
+
+
+def gettext_for(locale: str) -> Callable[..., str]:
+    """The `_()` a template of `locale` uses; `%(name)s` placeholders are filled by keyword."""
+    catalog = translations(locale)
+
+    def _(message: str, **values: object) -> str:
+        text = catalog.gettext(message)
+        return text % values if values else text
+
+    return _
+
+
+def format_day(value: date | None, locale: str) -> str:
+    """A calendar date as the reader writes it ("17 may 1990" / "May 17, 1990")."""
+    return "" if value is None else babel_format_date(value, "medium", locale=locale)
+
+
+def format_moment(value: datetime | None, locale: str) -> str:
+    """A moment in UTC (for the audit trail and timelines), in the reader's format."""
+    if value is None:
+        return ""
+    return babel_format_datetime(value, "medium", tzinfo=None, locale=locale) + " UTC"
+
+
+def format_at_airport(value: datetime | None, iata: str, locale: str) -> str:
+    """A moment in the local time of an airport, with the zone's abbreviation and the airport code."""
+    if value is None:
+        return ""
+    local = airports.to_local(value, iata)
+    text = f"{babel_format_date(local.date(), 'medium', locale=locale)}, {local:%H:%M}"
+    return f"{text} {airports.zone_abbreviation(local)} ({iata})"
+
+
+def format_number(value: float | int, locale: str) -> str:
+    """A count or measure with the reader's digit grouping ("100.000" / "100,000")."""
+    return format_decimal(value, locale=locale)
+
+
+def format_share(value: float, locale: str) -> str:
+    """A share between 0 and 1 as a percentage."""
+    return format_percent(value, locale=locale)

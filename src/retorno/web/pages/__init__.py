@@ -1,0 +1,29 @@
+"""The officials' pages: server-rendered HTML over the same actions and permission checks as the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from retorno.web import i18n
+from retorno.web.pages.common import LoginRequired, login_redirect, make_environment
+
+STATIC_DIR = Path(__file__).parent.parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their templates and static files, and the login redirect to `app`."""
+    from retorno.web.pages import auth, carrier, flights, monitor, receiving, sending
+
+    i18n.compile_catalogs()
+    app.state.templates = make_environment()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (auth, sending, receiving, flights, carrier, monitor):
+        app.include_router(module.pages)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(_request: Request, exc: LoginRequired) -> RedirectResponse:
+        return login_redirect(exc.next_path)

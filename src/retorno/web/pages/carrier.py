@@ -1,0 +1,99 @@
+"""The carrier's part of a flight (also open to the sending side): passenger lists, boarding, departure."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from retorno.agencies.models import User
+from retorno.cases.models import Case
+from retorno.cases.service import get_case
+from retorno.errors import NotFound, RetornoError
+from retorno.flights import outputs
+from retorno.flights import service as flights
+from retorno.flights.models import Flight
+from retorno.web.deps import SessionDep, SettingsDep
+from retorno.web.pages.common import FormDep, PageUser, form_text, locale_of, router
+from retorno.web.pages.flights import flight_action_failed, flight_done
+
+pages = router()
+
+
+def _download(content: bytes | str, media_type: str, filename: str) -> Response:
+    return Response(
+        content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@pages.get("/flights/{reference}/paxlst")
+def paxlst(session: SessionDep, user: PageUser, reference: str) -> Response:
+    flight = flights.get_flight(session, user, reference)
+    return _download(
+        outputs.paxlst_message(session, user, flight), "application/edifact", f"{flight.reference}-PAXLST.edi"
+    )
+
+
+@pages.get("/flights/{reference}/manifest.pdf")
+def manifest_pdf(request: Request, session: SessionDep, user: PageUser, reference: str) -> Response:
+    flight = flights.get_flight(session, user, reference)
+    return _download(
+        outputs.manifest_pdf(session, user, flight, locale_of(request)),
+        "application/pdf",
+        f"{flight.reference}-manifiesto.pdf",
+    )
+
+
+@pages.get("/flights/{reference}/manifest.csv")
+def manifest_csv(request: Request, session: SessionDep, user: PageUser, reference: str) -> Response:
+    flight = flights.get_flight(session, user, reference)
+    return _download(
+        outputs.manifest_csv(session, user, flight, locale_of(request)),
+        "text/csv; charset=utf-8",
+        f"{flight.reference}-manifiesto.csv",
+    )
+
+
+def _manifest_case(session: SessionDep, user: User, flight: Flight, case_reference: str) -> Case:
+    """A carrier reaches a passenger through the flight's manifest, never through the case list."""
+    if user.agency.kind == "carrier":
+        for _, case in flights.active_passengers(session, flight):
+            if case.reference == case_reference:
+                return case
+        raise NotFound(f"case {case_reference} is not on flight {flight.reference}")
+    return get_case(session, user, case_reference)
+
+
+@pages.post("/flights/{reference}/boarding/{case_reference}", response_model=None)
+def board(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    settings: SettingsDep,
+    form: FormDep,
+    reference: str,
+    case_reference: str,
+) -> Response:
+    try:
+        flight = flights.get_flight(session, user, reference)
+        flights.record_boarding(
+            session,
+            user,
+            flight,
+            _manifest_case(session, user, flight, case_reference),
+            status=form_text(form, "status"),
+            reason=form_text(form, "reason") or None,
+        )
+    except RetornoError as exc:
+        return flight_action_failed(request, session, user, reference, exc, settings)
+    return flight_done(request, reference, "Embarque de %(ref)s registrado.", ref=case_reference)
+
+
+@pages.post("/flights/{reference}/depart", response_model=None)
+def depart(
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
+) -> Response:
+    try:
+        flights.depart(session, user, flights.get_flight(session, user, reference))
+    except RetornoError as exc:
+        return flight_action_failed(request, session, user, reference, exc, settings)
+    return flight_done(request, reference, "Salida del vuelo registrada.")

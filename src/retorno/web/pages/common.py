@@ -1,0 +1,284 @@
+"""What every page shares: the acting user, CSRF, language, rendering, errors and the navigation."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from retorno.agencies.models import User
+from retorno.agencies.permissions import CAPABILITIES, can
+from retorno.errors import Forbidden, RetornoError
+from retorno.web import i18n
+from retorno.web.deps import SessionDep
+
+TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
+LANGUAGE_COOKIE = "retorno_lang"
+PAGE_SIZE = 50
+
+# Spanish labels of the lifecycle states; the English catalog translates them.
+CASE_STATES = {
+    "registered": "registrado",
+    "screened": "evaluado",
+    "verification_requested": "verificación solicitada",
+    "verified": "verificado",
+    "documented": "documentado",
+    "ready": "listo",
+    "manifested": "en manifiesto",
+    "boarded": "embarcado",
+    "arrived": "llegó",
+    "reintegration_intake": "admisión a reintegración",
+    "matched": "emparejado",
+    "placed": "colocado",
+    "closed": "cerrado",
+    "withdrawn": "retirado",
+    "not_national": "no nacional",
+    "unfit_to_fly": "no apto para volar",
+    "no_show": "no se presentó",
+}
+FLIGHT_STATES = {
+    "proposed": "propuesto",
+    "accepted": "aceptado",
+    "manifest_locked": "manifiesto cerrado",
+    "departed": "despegó",
+    "arrived": "llegó",
+    "cancelled": "cancelado",
+}
+KINDS = {
+    "sending_authority": "autoridad de envío",
+    "receiving_authority": "autoridad receptora",
+    "carrier": "aerolínea",
+    "reintegration_operator": "operador de reintegración",
+    "monitor": "observador",
+    "administrator": "administración",
+}
+# Passenger approval, boarding and arrival statuses, and import problem severities.
+STATUSES = {
+    "pending": "pendiente",
+    "proposed": "propuesto",
+    "approved": "aprobado",
+    "rejected": "rechazado",
+    "removed": "retirado",
+    "boarded": "embarcado",
+    "no_show": "no se presentó",
+    "refused": "embarque rechazado",
+    "received": "recibido",
+    "error": "error",
+    "warning": "aviso",
+}
+ROLES = {"viewer": "consulta", "officer": "funcionario", "supervisor": "supervisor"}
+
+# The navigation: each entry shows only to users holding its capability.
+NAVIGATION = (
+    ("reports.aggregate", "/", "Inicio"),
+    ("case.read", "/cases", "Casos"),
+    ("returnee.read", "/cases", "Retornados"),
+    ("case.register", "/cases/new", "Nuevo caso"),
+    ("case.register", "/cases/import", "Importar"),
+    ("verification.decide", "/verification", "Verificación"),
+    ("flight.read", "/flights", "Vuelos"),
+    ("flight.propose", "/flights/new", "Proponer vuelo"),
+    ("audit.read", "/monitor", "Seguimiento"),
+    ("audit.read", "/audit", "Auditoría"),
+)
+
+
+class LoginRequired(Exception):
+    """A page asked for without a live login session; answered by a redirect to the login form."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class CsrfFailed(RetornoError):
+    status = 403
+    code = "csrf"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the header and navigation show of the acting user, kept apart from the database session."""
+
+    username: str
+    full_name: str
+    agency_code: str
+    agency_name: str
+    kind: str
+    role: str
+    capabilities: frozenset[str]
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(
+            user.username,
+            user.full_name,
+            user.agency.code,
+            user.agency.name,
+            user.agency.kind,
+            user.role,
+            frozenset(cap for cap in CAPABILITIES if can(user, cap)),
+        )
+
+
+class Formatter:
+    """Dates, times and numbers in one locale, for the templates."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+
+    def day(self, value: Any) -> str:
+        return i18n.format_day(value, self.locale)
+
+    def moment(self, value: Any) -> str:
+        return i18n.format_moment(value, self.locale)
+
+    def at(self, value: Any, iata: str) -> str:
+        return i18n.format_at_airport(value, iata, self.locale)
+
+    def num(self, value: float | int) -> str:
+        return i18n.format_number(value, self.locale)
+
+    def share(self, value: float) -> str:
+        return i18n.format_share(value, self.locale)
+
+
+def make_environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def locale_of(request: Request) -> str:
+    return i18n.negotiate(request.cookies.get(LANGUAGE_COOKIE))
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use; every form of the pages carries it."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a form POST whose hidden token does not match the session's (a forged cross-site request)."""
+    if request.method != "POST":
+        return
+    form = await request.form()
+    sent = form.get("csrf_token")
+    expected = request.session.get("csrf")
+    if not isinstance(sent, str) or not expected or not secrets.compare_digest(sent, str(expected)):
+        raise CsrfFailed("the form has expired or did not come from this site; reload the page and try again")
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
+
+
+def page_user(request: Request, session: SessionDep) -> User:
+    """The logged-in official; without a live login the page redirects to the login form."""
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None or not user.active:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    request.state.viewer = Viewer.of(user)
+    return user
+
+
+PageUser = Annotated[User, Depends(page_user)]
+
+
+def router() -> APIRouter:
+    """A router for pages: out of the API description, every POST checked for its CSRF token."""
+    return APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+
+
+def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page in the reader's language with the header, navigation and any flash message."""
+    locale = locale_of(request)
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    _ = i18n.gettext_for(locale)
+    nav = (
+        []
+        if viewer is None
+        else [(path, _(label)) for cap, path, label in NAVIGATION if cap in viewer.capabilities]
+    )
+    flash = request.session.pop("flash", None) if "session" in request.scope else None
+    environment: Environment = request.app.state.templates
+    html = environment.get_template(template).render(
+        request=request,
+        _=_,
+        locale=locale,
+        viewer=viewer,
+        nav=list(dict.fromkeys(nav)),
+        fmt=Formatter(locale),
+        csrf_token=csrf_token(request),
+        flash=flash,
+        path=request.url.path,
+        case_states=CASE_STATES,
+        flight_states=FLIGHT_STATES,
+        statuses=STATUSES,
+        kinds=KINDS,
+        roles=ROLES,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def redirect(request: Request, path: str, flash: str | None = None) -> RedirectResponse:
+    """Post/redirect/get: after a change, show the page again with a message of what was done."""
+    if flash:
+        request.session["flash"] = flash
+    return RedirectResponse(path, status_code=303)
+
+
+def refuse(
+    session: Session, request: Request, template: str, exc: RetornoError, **context: Any
+) -> HTMLResponse:
+    """Undo everything the failed action wrote and show the form again with the service's message."""
+    session.rollback()
+    return render(request, template, status=exc.status, error=exc.message, **context)
+
+
+def require_page(user: User, *capabilities: str) -> None:
+    """Refuse the page (by URL too, not only by hiding its link) unless the user holds one capability."""
+    if not any(can(user, cap) for cap in capabilities):
+        raise Forbidden(
+            f"{user.username} ({user.agency.code}, {user.role}) may not open this page", code="forbidden.page"
+        )
+
+
+def error_page(request: Request, exc: RetornoError) -> Response:
+    """A clear page for a refusal reached by URL: what happened, and the way back."""
+    return render(request, "error.html", status=exc.status, error=exc.message, code=exc.code)
+
+
+def login_redirect(next_path: str) -> RedirectResponse:
+    return RedirectResponse("/login?next=" + quote(next_path, safe="/"), status_code=303)
+
+
+def form_text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def form_values(form: FormData) -> dict[str, str]:
+    """The text fields as typed, to show them again after a refusal (never the CSRF token or a password)."""
+    return {k: v for k, v in form.multi_items() if isinstance(v, str) and k not in ("csrf_token", "password")}

@@ -1,0 +1,215 @@
+"""Flight pages every party of a flight shares: the list, the flight with its manifest, and its actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.permissions import can
+from retorno.cases.service import get_case, search_cases
+from retorno.config import Settings
+from retorno.errors import InvalidInput, RetornoError
+from retorno.flights import outputs
+from retorno.flights import service as flights
+from retorno.web.deps import SessionDep, SettingsDep
+from retorno.web.i18n import gettext_for
+from retorno.web.pages import queries
+from retorno.web.pages.common import (
+    FormDep,
+    PageUser,
+    form_text,
+    locale_of,
+    redirect,
+    render,
+    require_page,
+    router,
+)
+
+pages = router()
+LISTED_FLOWN = ("manifest_locked", "departed", "arrived")
+
+
+@pages.get("/flights", response_class=HTMLResponse)
+def flight_list(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    require_page(user, "flight.read")
+    return render(request, "flights.html", flights=queries.all_flights(session, user))
+
+
+def flight_context(session: Session, user: User, reference: str, settings: Settings) -> dict[str, Any]:
+    """The flight page: a carrier sees only passenger-list fields, the two authorities the whole manifest."""
+    flight = flights.get_flight(session, user, reference)
+    context: dict[str, Any] = {
+        "flight": flight,
+        "count": flights.arrival_count(session, flight),
+        "lock_hours": settings.lock_hours_before_departure,
+        "form": {},
+    }
+    if user.agency.kind == "carrier":
+        context["manifest"] = (
+            outputs.load_manifest(session, user, flight).passengers if flight.state in LISTED_FLOWN else None
+        )
+        context["boarding"] = {c.reference: p.boarding for p, c in flights.active_passengers(session, flight)}
+    else:
+        context["passengers"] = flights.active_passengers(session, flight)
+    if can(user, "manifest.propose") and flight.state in ("proposed", "accepted"):
+        ready, ready_total = search_cases(session, user, state="ready", limit=200)
+        context["ready"], context["ready_total"] = ready, ready_total
+    return context
+
+
+@pages.get("/flights/{reference}", response_class=HTMLResponse)
+def flight_page(
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
+) -> HTMLResponse:
+    require_page(user, "flight.read")
+    return render(request, "flight.html", **flight_context(session, user, reference, settings))
+
+
+def flight_action_failed(
+    request: Request, session: Session, user: User, reference: str, exc: RetornoError, settings: Settings
+) -> HTMLResponse:
+    """Roll back, then show the flight as it was with the service's message."""
+    session.rollback()
+    return render(
+        request,
+        "flight.html",
+        status=exc.status,
+        error=exc.message,
+        **flight_context(session, user, reference, settings),
+    )
+
+
+def flight_done(request: Request, reference: str, message: str, **values: object) -> Response:
+    return redirect(request, f"/flights/{reference}", gettext_for(locale_of(request))(message, **values))
+
+
+@pages.post("/flights/{reference}/accept", response_model=None)
+def accept(
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
+) -> Response:
+    try:
+        flights.accept_flight(session, user, flights.get_flight(session, user, reference))
+    except RetornoError as exc:
+        return flight_action_failed(request, session, user, reference, exc, settings)
+    return flight_done(request, reference, "Vuelo aceptado.")
+
+
+@pages.post("/flights/{reference}/cancel", response_model=None)
+def cancel(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    settings: SettingsDep,
+    form: FormDep,
+    reference: str,
+) -> Response:
+    try:
+        flights.cancel_flight(
+            session, user, flights.get_flight(session, user, reference), reason=form_text(form, "reason")
+        )
+    except RetornoError as exc:
+        return flight_action_failed(request, session, user, reference, exc, settings)
+    return flight_done(request, reference, "Vuelo cancelado.")
+
+
+@pages.post("/flights/{reference}/passengers", response_model=None)
+def add_passengers(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    settings: SettingsDep,
+    form: FormDep,
+    reference: str,
+) -> Response:
+    typed = form_text(form, "references").replace(",", " ").split()
+    chosen = [c for c in form.getlist("cases") if isinstance(c, str)] + [t.upper() for t in typed]
+    try:
+        if not chosen:
+            raise InvalidInput("choose at least one ready case", code="no_cases")
+        flight = flights.get_flight(session, user, reference)
+        cases = [get_case(session, user, ref) for ref in dict.fromkeys(chosen)]
+        flights.add_passengers(
+            session,
+            user,
+            flight,
+            cases,
+            passengers_per_escort=settings.passengers_per_escort,
+            lock_hours=settings.lock_hours_before_departure,
+        )
+    except RetornoError as exc:
+        return flight_action_failed(request, session, user, reference, exc, settings)
+    return flight_done(request, reference, "%(n)s pasajeros añadidos al manifiesto.", n=len(cases))
+
+
+@pages.post("/flights/{reference}/passengers/{case_reference}/remove", response_model=None)
+def remove_passenger(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    settings: SettingsDep,
+    form: FormDep,
+    reference: str,
+    case_reference: str,
+) -> Response:
+    try:
+        flight = flights.get_flight(session, user, reference)
+        flights.remove_passenger(
+            session,
+            user,
+            flight,
+            get_case(session, user, case_reference),
+            reason=form_text(form, "reason"),
+            lock_hours=settings.lock_hours_before_departure,
+        )
+    except RetornoError as exc:
+        return flight_action_failed(request, session, user, reference, exc, settings)
+    return flight_done(request, reference, "%(ref)s retirado del manifiesto.", ref=case_reference)
+
+
+@pages.post("/flights/{reference}/manifest/propose", response_model=None)
+def propose_manifest(
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
+) -> Response:
+    try:
+        flights.propose_manifest(
+            session,
+            user,
+            flights.get_flight(session, user, reference),
+            passengers_per_escort=settings.passengers_per_escort,
+        )
+    except RetornoError as exc:
+        return flight_action_failed(request, session, user, reference, exc, settings)
+    return flight_done(request, reference, "Manifiesto propuesto a la autoridad receptora.")
+
+
+@pages.post("/flights/{reference}/manifest/lock", response_model=None)
+def lock(
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
+) -> Response:
+    try:
+        flights.lock_manifest(
+            session,
+            user,
+            flights.get_flight(session, user, reference),
+            passengers_per_escort=settings.passengers_per_escort,
+        )
+    except RetornoError as exc:
+        return flight_action_failed(request, session, user, reference, exc, settings)
+    return flight_done(request, reference, "Manifiesto cerrado.")
+
+
+@pages.post("/flights/{reference}/landing", response_model=None)
+def landing(
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
+) -> Response:
+    try:
+        flights.record_landing(session, user, flights.get_flight(session, user, reference))
+    except RetornoError as exc:
+        return flight_action_failed(request, session, user, reference, exc, settings)
+    return redirect(
+        request, f"/flights/{reference}/arrivals", gettext_for(locale_of(request))("Aterrizaje registrado.")
+    )

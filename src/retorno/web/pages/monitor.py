@@ -1,0 +1,81 @@
+"""Pages of monitors (and administrators): aggregates, safeguard exceptions, the audit trail and its check."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from retorno.audit.service import verify_chain
+from retorno.web import charts
+from retorno.web.deps import SessionDep
+from retorno.web.i18n import gettext_for
+from retorno.web.pages import queries
+from retorno.web.pages.common import (
+    CASE_STATES,
+    FLIGHT_STATES,
+    PageUser,
+    locale_of,
+    render,
+    require_page,
+    router,
+)
+
+pages = router()
+
+
+@pages.get("/monitor", response_class=HTMLResponse)
+def overview(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    require_page(user, "audit.read")
+    _ = gettext_for(locale_of(request))
+    by_state = queries.all_cases_by_state(session)
+    weeks, series = queries.returns_by_week(session)
+    chart_list = [
+        charts.bar_chart(
+            _("Casos por estado"),
+            [charts.Bar(_(CASE_STATES.get(s, s)), n) for s, n in by_state.items()],
+            empty_text=_("sin datos"),
+        ),
+        charts.bar_chart(
+            _("Vuelos por estado"),
+            [charts.Bar(_(FLIGHT_STATES.get(s, s)), n) for s, n in queries.flights_by_state(session).items()],
+            empty_text=_("sin datos"),
+        ),
+        charts.week_chart(
+            _("Retornos por semana y ruta"),
+            weeks,
+            series,
+            week_label=_("semana del"),
+            empty_text=_("sin datos"),
+        ),
+    ]
+    return render(
+        request,
+        "monitor.html",
+        charts=chart_list,
+        total=sum(by_state.values()),
+        exceptions=queries.safeguard_exceptions(session),
+        alerts=queries.recent_alerts(session),
+        differences=queries.arrival_differences(session),
+    )
+
+
+@pages.get("/audit", response_class=HTMLResponse)
+def audit_trail(
+    request: Request, session: SessionDep, user: PageUser, action: str = "", before_seq: int | None = None
+) -> HTMLResponse:
+    require_page(user, "audit.read")
+    records = queries.audit_page(session, action=action or None, before_seq=before_seq)
+    return render(
+        request,
+        "audit.html",
+        records=records,
+        action=action,
+        older=records[-1].seq if len(records) == 50 else None,
+        report=None,
+    )
+
+
+@pages.get("/audit/verify", response_class=HTMLResponse)
+def audit_verify(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    require_page(user, "audit.read")
+    return render(request, "audit.html", records=[], action="", older=None, report=verify_chain(session))

@@ -1,0 +1,244 @@
+"""Pages of the receiving authority: verification queue, emergency documents, manifests, arrival desk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from retorno import names
+from retorno.agencies.models import User
+from retorno.cases.facts import current_documents
+from retorno.cases.schemas import case_out
+from retorno.cases.service import get_case
+from retorno.documents import mrz
+from retorno.documents.service import issue_emergency_document
+from retorno.errors import RetornoError
+from retorno.flights import service as flights
+from retorno.verification.service import record_decision, review_queue
+from retorno.web.deps import SessionDep, SettingsDep
+from retorno.web.i18n import gettext_for
+from retorno.web.pages.common import (
+    FormDep,
+    PageUser,
+    form_text,
+    locale_of,
+    redirect,
+    render,
+    require_page,
+    router,
+)
+from retorno.web.pages.flights import flight_action_failed
+from retorno.web.pages.sending import FIELD_LABELS, case_action_failed, done
+
+pages = router()
+
+
+def _queue_context(session: Session, user: User) -> dict[str, Any]:
+    rows = review_queue(session, user, limit=100)
+    items = []
+    for request_row, case, decision in rows:
+        declared = [
+            (FIELD_LABELS.get(k, k), v)
+            for k, v in case_out(user, case).model_dump().items()
+            if k not in ("state", "household")
+        ]
+        candidates = (decision.candidates or []) if decision is not None else []
+        best = candidates[0] if candidates else {}
+        items.append(
+            {
+                "request": request_row,
+                "case": case,
+                "declared": declared,
+                "decision": decision,
+                "candidates": candidates,
+                "suggested_record": (
+                    decision.registry_record
+                    if decision and decision.registry_record
+                    else str(best.get("registry_record") or best.get("id") or "")
+                ),
+            }
+        )
+    return {"items": items}
+
+
+@pages.get("/verification", response_class=HTMLResponse)
+def queue(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    require_page(user, "verification.decide")
+    return render(request, "verification.html", **_queue_context(session, user))
+
+
+@pages.post("/verification/{reference}", response_model=None)
+def decide(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Response:
+    require_page(user, "verification.decide")
+    try:
+        record_decision(
+            session,
+            user,
+            get_case(session, user, reference),
+            outcome=form_text(form, "outcome"),
+            registry_record=form_text(form, "registry_record") or None,
+            reason=form_text(form, "reason") or None,
+        )
+    except RetornoError as exc:
+        session.rollback()
+        return render(
+            request,
+            "verification.html",
+            status=exc.status,
+            error=exc.message,
+            failed=reference,
+            form=dict(form.multi_items()),
+            **_queue_context(session, user),
+        )
+    _ = gettext_for(locale_of(request))
+    return redirect(request, "/verification", _("Decisión sobre %(ref)s registrada.", ref=reference))
+
+
+@pages.post("/cases/{reference}/verification-decision", response_model=None)
+def decide_from_case(
+    request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
+) -> Response:
+    try:
+        record_decision(
+            session,
+            user,
+            get_case(session, user, reference),
+            outcome=form_text(form, "outcome"),
+            registry_record=form_text(form, "registry_record") or None,
+            reason=form_text(form, "reason") or None,
+        )
+    except RetornoError as exc:
+        return case_action_failed(request, session, user, reference, exc, form)
+    return done(request, reference, "Decisión de verificación registrada.")
+
+
+@pages.post("/cases/{reference}/emergency-document", response_model=None)
+def emergency_document(
+    request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
+) -> Response:
+    try:
+        document = issue_emergency_document(session, user, get_case(session, user, reference))
+    except RetornoError as exc:
+        return case_action_failed(request, session, user, reference, exc, form)
+    return done(
+        request, reference, "Documento de viaje de emergencia %(number)s emitido.", number=document.number
+    )
+
+
+def _arrival_context(
+    session: Session, user: User, reference: str, *, q: str = "", scanned: str = ""
+) -> dict[str, Any]:
+    """The arrival desk: every approved passenger, those matching the search, and the two counts."""
+    flight = flights.get_flight(session, user, reference)
+    require_page(user, "arrival.confirm")
+    rows = [(p, c) for p, c in flights.active_passengers(session, flight) if p.approval == "approved"]
+    documents = current_documents(session, [c.id for _, c in rows])
+    notice = None
+    wanted_number, wanted_words = "", names.fold(q).split()
+    if scanned:
+        try:
+            parsed = mrz.parse_mrz(scanned)
+            wanted_number = parsed.document_number
+            wanted_words = names.fold(f"{parsed.given_names} {parsed.surnames}").split()
+        except mrz.MrzFormatError as exc:
+            notice = str(exc)
+    matches = []
+    if wanted_number or wanted_words:
+        for passenger, case in rows:
+            document = documents.get(case.id)
+            by_number = bool(wanted_number) and document is not None and document.number == wanted_number
+            by_name = bool(wanted_words) and all(w in case.search_name for w in wanted_words)
+            if by_number or by_name or case.reference == q.strip().upper():
+                matches.append((passenger, case))
+    return {
+        "flight": flight,
+        "rows": rows,
+        "matches": matches,
+        "searched": bool(q or scanned),
+        "q": q,
+        "scanned": scanned,
+        "notice": notice,
+        "count": flights.arrival_count(session, flight),
+        "documents": documents,
+    }
+
+
+@pages.get("/flights/{reference}/arrivals", response_class=HTMLResponse)
+def arrival_desk(
+    request: Request, session: SessionDep, user: PageUser, reference: str, q: str = "", mrz_text: str = ""
+) -> HTMLResponse:
+    return render(
+        request, "arrivals.html", **_arrival_context(session, user, reference, q=q, scanned=mrz_text)
+    )
+
+
+def _arrival_failed(
+    request: Request, session: Session, user: User, reference: str, exc: RetornoError
+) -> HTMLResponse:
+    session.rollback()
+    return render(
+        request,
+        "arrivals.html",
+        status=exc.status,
+        error=exc.message,
+        **_arrival_context(session, user, reference),
+    )
+
+
+@pages.post("/flights/{reference}/arrivals/{case_reference}", response_model=None)
+def confirm(
+    request: Request, session: SessionDep, user: PageUser, reference: str, case_reference: str
+) -> Response:
+    try:
+        flight = flights.get_flight(session, user, reference)
+        flights.confirm_arrival(session, user, flight, get_case(session, user, case_reference))
+    except RetornoError as exc:
+        return _arrival_failed(request, session, user, reference, exc)
+    _ = gettext_for(locale_of(request))
+    return redirect(request, f"/flights/{reference}/arrivals", _("%(ref)s recibido.", ref=case_reference))
+
+
+@pages.post("/flights/{reference}/discrepancy", response_model=None)
+def explain(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Response:
+    try:
+        flights.explain_discrepancy(
+            session,
+            user,
+            flights.get_flight(session, user, reference),
+            explanation=form_text(form, "explanation"),
+        )
+    except RetornoError as exc:
+        return _arrival_failed(request, session, user, reference, exc)
+    _ = gettext_for(locale_of(request))
+    return redirect(request, f"/flights/{reference}/arrivals", _("Explicación registrada."))
+
+
+@pages.post("/flights/{reference}/decisions/{case_reference}", response_model=None)
+def decide_passenger(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    form: FormDep,
+    reference: str,
+    case_reference: str,
+    settings: SettingsDep,
+) -> Response:
+    try:
+        flight = flights.get_flight(session, user, reference)
+        flights.decide_passenger(
+            session,
+            user,
+            flight,
+            get_case(session, user, case_reference),
+            approve=form_text(form, "decision") == "approve",
+            reason=form_text(form, "reason") or None,
+        )
+    except RetornoError as exc:
+        return flight_action_failed(request, session, user, reference, exc, settings)
+    _ = gettext_for(locale_of(request))
+    return redirect(
+        request, f"/flights/{reference}#manifest", _("Decisión sobre %(ref)s registrada.", ref=case_reference)
+    )

@@ -1,0 +1,116 @@
+"""A real server on a free port over a fresh migrated database, and headless Debian Chromium to drive it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from retorno.config import Settings
+from retorno.db import make_engine
+from retorno.migrations import upgrade
+from retorno.web.app import create_app
+from tests.conftest import PG_ADMIN_URL
+from tests.factories import PASSWORD, build_world
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path("test-output/screenshots")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _fresh_database(kind: str, tmp: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'browser.sqlite3'}"
+    # A database of its own, apart from the one the rolled-back tests of this worker use.
+    name = f"retorno_browser_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The whole app served by uvicorn in a thread; the module's tests share its database, in order."""
+    tmp = tmp_path_factory.mktemp("browser")
+    url = _fresh_database(request.param, tmp)
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        build_world(session)
+        session.commit()
+    engine.dispose()
+    app = create_app(
+        Settings(database_url=url, data_dir=tmp, secret_key="browser-tests-" + "k" * 32).resolved()
+    )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: str, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context per test; its last page is saved as a screenshot named after the test."""
+    context = browser.new_context(
+        base_url=server, accept_downloads=True, viewport={"width": 1280, "height": 900}
+    )
+    opened = context.new_page()
+    yield opened
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = request.node.name.replace("[", "-").replace("]", "")
+    opened.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    context.close()
+
+
+def log_in(page: Page, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Usuario").fill(username)
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Entrar").click()
+    page.wait_for_url("**/*")

@@ -1,0 +1,171 @@
+"""The whole return flow in real Chromium, each agency on its own pages, in the order the work happens."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from retorno.flights import airports
+from tests.browser.conftest import log_in
+
+pytestmark = pytest.mark.browser
+
+HEADER = (
+    "referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
+    "lugar_custodia,fecha_ingreso,aeropuerto_cercano\n"
+)
+CASE_LIST = (
+    HEADER
+    + """INM-B-1,José Ángel,Muñoz,Pérez,M,12/03/1985,VEN,V12345678,E.M. Tapachula,01/10/2023,TAP
+INM-B-2,Ana Lucía,Peña,Rodríguez,F,01/02/1990,VEN,V23456789,Estación Migratoria Siglo XXI,05/10/2023,TAP
+"""
+)
+NAMES = ("José Ángel Muñoz Pérez", "Ana Lucía Peña Rodríguez")
+
+
+def _open_case(page: Page, name: str) -> None:
+    page.goto("/cases?q=" + name.split()[0])
+    page.get_by_role("link", name=re.compile(r"^[A-Z]{2}-\d{4}-")).first.click()
+
+
+def test_sending_officer_imports_a_case_list_and_screens(page: Page, tmp_path: Path) -> None:
+    log_in(page, "inm.officer")
+    expect(page.locator("#who")).to_contain_text("MX-INM")
+    bad = tmp_path / "casos-malos.csv"
+    bad.write_text(CASE_LIST.replace("12/03/1985", "31/02/1985"), encoding="utf-8")
+    page.get_by_role("link", name="Importar").click()
+    page.get_by_label("Archivo").set_input_files(str(bad))
+    page.get_by_role("button", name="Importar").click()
+    expect(page.get_by_role("alert")).to_contain_text("No se importó nada")
+    expect(page.locator("table")).to_contain_text("31/02/1985")
+    good = tmp_path / "casos.csv"
+    good.write_text(CASE_LIST, encoding="utf-8")
+    page.get_by_label("Archivo").set_input_files(str(good))
+    page.get_by_role("button", name="Importar").click()
+    expect(page.get_by_role("status").first).to_contain_text("2 creados")
+    for name in NAMES:
+        # Search without accents finds the accented name.
+        page.goto("/cases?q=" + name.split()[0].replace("é", "e"))
+        page.get_by_role("link", name=re.compile(r"^[A-Z]{2}-\d{4}-")).first.click()
+        expect(page.locator("h1")).to_contain_text(name)
+        page.get_by_role("button", name="Registrar evaluación").click()
+        expect(page.get_by_role("status").first).to_contain_text("Evaluación de protección registrada")
+        page.get_by_role("button", name="Solicitar verificación de identidad y nacionalidad").click()
+        expect(page.locator(".state")).to_contain_text("verificación solicitada")
+
+
+def test_receiving_officer_verifies_side_by_side_and_issues_documents(page: Page) -> None:
+    log_in(page, "saime.officer")
+    page.get_by_role("link", name="Verificación").click()
+    expect(page.locator("h1")).to_contain_text("Cola de verificación")
+    for index in range(2):
+        review = page.locator("section.review").first
+        expect(review).to_contain_text("Declarado por la autoridad de envío")
+        review.get_by_label("Registro coincidente").fill(f"VE-REG-{index}")
+        review.get_by_role("button", name="Verificar").click()
+        expect(page.get_by_role("status").first).to_contain_text("registrada")
+    expect(page.get_by_text("No hay solicitudes pendientes.")).to_be_visible()
+    for name in NAMES:
+        _open_case(page, name)
+        page.get_by_role("button", name="Emitir documento de viaje de emergencia").click()
+        expect(page.locator(".state")).to_contain_text("listo")
+
+
+def test_planner_proposes_a_flight_and_builds_the_manifest_with_the_receiving_side(page: Page) -> None:
+    log_in(page, "inm.officer")
+    page.get_by_role("link", name="Proponer vuelo").click()
+    departure = airports.to_local(datetime.now(UTC) + timedelta(days=10), "TAP").replace(
+        second=0, microsecond=0
+    )
+    arrival = airports.to_local(departure + timedelta(hours=5), "CCS")
+    page.get_by_label("Número de vuelo").fill("V0 3101")
+    page.get_by_label("Autoridad receptora").select_option("VE-SAIME")
+    page.get_by_label("Aerolínea").select_option("CONVIASA")
+    page.get_by_label("Asientos").fill("180")
+    page.get_by_label("Origen (IATA)").fill("TAP")
+    page.get_by_label("Destino (IATA)").fill("CCS")
+    page.get_by_label("Salida, hora local del origen").fill(departure.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Llegada, hora local del destino").fill(arrival.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Escoltas", exact=True).fill("4")
+    page.get_by_role("button", name="Proponer vuelo").click()
+    expect(page.get_by_role("status").first).to_contain_text("propuesto")
+    flight_url = page.url
+    for name in NAMES:
+        page.get_by_label(re.compile(name)).check()
+    page.get_by_role("button", name="Añadir al manifiesto").click()
+    expect(page.get_by_role("status").first).to_contain_text("2 pasajeros añadidos")
+
+    log_in(page, "saime.officer")
+    page.goto(flight_url)
+    page.get_by_role("button", name="Aceptar el vuelo (permiso de aterrizaje)").click()
+    expect(page.locator("dl.fields")).to_contain_text("aceptado")
+
+    log_in(page, "inm.officer")
+    page.goto(flight_url)
+    page.get_by_role("button", name="Proponer el manifiesto").click()
+    expect(page.get_by_role("status").first).to_contain_text("Manifiesto propuesto")
+
+    log_in(page, "saime.officer")
+    page.goto(flight_url)
+    # A rejection without a reason is refused with the service's message, and changes nothing.
+    page.get_by_role("button", name="Rechazar").first.click()
+    expect(page.get_by_role("alert")).to_contain_text("needs a reason")
+    for _ in NAMES:
+        page.get_by_role("button", name="Aprobar").first.click()
+        expect(page.get_by_role("status").first).to_contain_text("registrada")
+    page.get_by_role("button", name="Cerrar el manifiesto").click()
+    expect(page.locator("dl.fields")).to_contain_text("manifiesto cerrado")
+
+
+def test_carrier_downloads_the_paxlst_and_records_boarding(page: Page, tmp_path: Path) -> None:
+    log_in(page, "carrier.officer")
+    expect(page.locator("h1")).to_contain_text("Vuelos")
+    page.get_by_role("link", name=re.compile(r"^RF-")).first.click()
+    expect(page.locator("table")).to_contain_text("Muñoz Pérez")
+    expect(page.locator("main")).not_to_contain_text("Estación Migratoria")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Descargar PAXLST").click()
+    saved = tmp_path / "paxlst.edi"
+    download.value.save_as(saved)
+    assert saved.read_text().startswith("UNA") and "MUNOZ" in saved.read_text()
+    with page.expect_download() as pdf:
+        page.get_by_role("link", name="Descargar manifiesto (PDF)").click()
+    assert pdf.value.suggested_filename.endswith(".pdf")
+    for _ in NAMES:
+        page.get_by_role("button", name="Registrar", exact=True).first.click()
+        expect(page.get_by_role("status").first).to_contain_text("Embarque de")
+    page.get_by_role("button", name="Registrar la salida").click()
+    expect(page.locator("dl.fields")).to_contain_text("despegó")
+
+
+def test_arrival_desk_confirms_each_passenger_and_the_counts_agree(page: Page) -> None:
+    log_in(page, "saime.officer")
+    page.get_by_role("link", name="Vuelos").click()
+    page.get_by_role("link", name=re.compile(r"^RF-")).first.click()
+    page.get_by_role("button", name="Registrar el aterrizaje").click()
+    expect(page.locator("h1")).to_contain_text("Mesa de llegadas")
+    page.get_by_label("Nombre o referencia").fill("munoz")
+    page.get_by_role("button", name="Buscar").click()
+    page.get_by_role("button", name="Confirmar recepción de José Ángel Muñoz Pérez").first.click()
+    expect(page.locator(".counts")).to_contain_text("Diferencia: 1")
+    page.get_by_role("button", name=re.compile("Confirmar recepción de Ana")).first.click()
+    expect(page.locator(".counts")).to_contain_text("Recibidos: 2")
+    expect(page.locator(".counts")).not_to_contain_text("Diferencia")
+
+
+def test_monitor_sees_aggregates_and_an_intact_audit_chain(page: Page) -> None:
+    log_in(page, "monitor.viewer")
+    expect(page.locator("h1")).to_contain_text("Seguimiento del mecanismo")
+    expect(page.locator("svg").first).to_be_visible()
+    expect(page.locator("main")).not_to_contain_text("Muñoz")
+    page.get_by_role("link", name="Verificar la cadena de auditoría").click()
+    expect(page.locator("#verify-status")).to_contain_text("La cadena está íntegra")
+    page.goto("/cases")
+    expect(page.locator("h1")).to_contain_text("Acceso denegado")
+    page.goto("/monitor")
+    page.get_by_role("button", name="EN").click()
+    expect(page.locator("h1")).to_contain_text("Monitoring the mechanism")

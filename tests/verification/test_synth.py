@@ -1,0 +1,129 @@
+"""Synthetic population, registry and requests: distributions, uniqueness and the error model's rates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retorno.reference.population import STATES, PopulationSampler
+from retorno.verification.synth import ErrorModel, _date_typo, _digit_typo, make_registry, make_requests
+
+REQUESTS = 4_000
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_registry(20_000, 3, tmp_path_factory.mktemp("synth") / "registry.parquet")
+
+
+@pytest.fixture(scope="module")
+def requests(registry: Path) -> list[dict[str, object]]:
+    path = make_requests(registry, REQUESTS, 5, ErrorModel(), registry.with_name("requests.parquet"))
+    return pq.read_table(path).to_pylist()
+
+
+def test_sample_people_has_the_documented_shape() -> None:
+    people = PopulationSampler(1).sample_people(500)
+    assert set(people[0]) == {
+        "given_names", "first_surname", "second_surname", "sex", "birth_date", "birth_state", "cedula"
+    }
+    assert all(isinstance(person["birth_date"], dt.date) for person in people)
+    assert all(str(person["cedula"]).startswith("V-") for person in people)
+    assert {person["birth_state"] for person in people} <= set(STATES)
+    assert any(" " in str(person["given_names"]) for person in people)
+    assert PopulationSampler(1).sample_people(500) == people
+
+
+def test_population_follows_venezuelan_name_frequencies() -> None:
+    columns = PopulationSampler(2).sample_columns(50_000)
+    surnames = Counter(columns["first_surname"])
+    assert surnames.most_common(1)[0][0] == "GONZÁLEZ"
+    assert surnames["GONZÁLEZ"] > surnames["PÉREZ"] > surnames["MUÑOZ"] > 0
+    assert 0.45 < float(np.mean(columns["sex"] == "F")) < 0.56
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 3_000))
+def test_cedulas_are_unique_and_rise_with_age(seed: int, n: int) -> None:
+    columns = PopulationSampler(seed).sample_columns(n)
+    cedulas = columns["cedula"]
+    assert len(set(cedulas.tolist())) == n
+    assert cedulas.min() >= 1_000_000 and cedulas.max() < 33_000_000
+    order = np.argsort(columns["birth_date"], kind="stable")
+    assert np.all(np.diff(cedulas[order]) > 0)
+
+
+def test_registry_ids_and_cedulas_are_unique(registry: Path) -> None:
+    table = pq.read_table(registry)
+    assert table.num_rows == 20_000
+    assert len(set(table.column("registry_id").to_pylist())) == 20_000
+    assert len(set(table.column("cedula").to_pylist())) == 20_000
+
+
+def _share(rows: list[dict[str, object]], error: str) -> float:
+    return sum(1 for row in rows if error in str(row["errors"]).split(",")) / len(rows)
+
+
+@pytest.mark.parametrize(
+    "error", ["accents_lost", "second_surname_dropped", "surnames_swapped", "one_typo", "two_typos",
+              "dob_typo", "dob_missing", "sex_missing", "birth_place_missing", "case_changed"],
+)
+def test_error_rates_are_honoured(requests: list[dict[str, object]], error: str) -> None:
+    rate = getattr(ErrorModel(), error)
+    tolerance = 4 * (rate * (1 - rate) / len(requests)) ** 0.5 + 0.002
+    assert abs(_share(requests, error) - rate) < tolerance
+
+
+def test_conditional_rates_and_their_effects(requests: list[dict[str, object]]) -> None:
+    nationals = [row for row in requests if row["true_registry_id"] is not None]
+    assert abs(1 - len(nationals) / REQUESTS - ErrorModel().non_national_share) < 0.03
+    # Cédula errors apply to nationals, who all have one in the registry.
+    assert abs(_share(nationals, "cedula_missing") - ErrorModel().cedula_missing) < 0.04
+    assert sum(1 for row in nationals if row["cedula"] is None) == sum(
+        1 for row in nationals if "cedula_missing" in str(row["errors"])
+    )
+    dropped = [row for row in requests if "second_surname_dropped" in str(row["errors"])]
+    assert all(row["second_surname"] is None for row in dropped)
+    swapped = [row for row in requests if "dob_day_month_swapped" in str(row["errors"])]
+    assert swapped and all(row["birth_date"] is None or isinstance(row["birth_date"], dt.date) for row in swapped)
+
+
+def test_rates_are_settable(registry: Path, tmp_path: Path) -> None:
+    model = ErrorModel(non_national_share=0.0, cedula_missing=1.0, one_typo=0.0, two_typos=0.0)
+    rows = pq.read_table(make_requests(registry, 300, 9, model, tmp_path / "r.parquet")).to_pylist()
+    assert all(row["true_registry_id"] is not None for row in rows)
+    assert all(row["cedula"] is None for row in rows)
+    assert not any("typo" in str(row["errors"]).replace("dob_typo", "") for row in rows)
+
+
+def test_error_model_rejects_impossible_rates() -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        ErrorModel(dob_typo=1.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1_000_000, 99_999_999), st.integers(0, 2**32 - 1))
+def test_cedula_typo_changes_one_digit_or_swaps_two(number: int, seed: int) -> None:
+    typed = _digit_typo(str(number), random.Random(seed))
+    original = str(number)
+    assert typed != original and len(typed) == len(original)
+    differences = [i for i, (a, b) in enumerate(zip(typed, original, strict=True)) if a != b]
+    assert len(differences) == 1 or (
+        len(differences) == 2 and differences[1] == differences[0] + 1 and sorted(typed) == sorted(original)
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(dt.date(1920, 1, 1), dt.date(2015, 12, 31)), st.integers(0, 2**32 - 1))
+def test_date_typo_changes_one_digit(born: dt.date, seed: int) -> None:
+    typed = _date_typo(born, random.Random(seed))
+    differences = sum(a != b for a, b in zip(typed.strftime("%Y%m%d"), born.strftime("%Y%m%d"), strict=True))
+    assert differences <= 1
