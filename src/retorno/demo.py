@@ -23,6 +23,7 @@ from retorno.cases.models import Case
 from retorno.cases.service import CaseInput, register_case
 from retorno.config import Settings
 from retorno.db import clock_at, make_engine, make_sessionmaker, transaction, utcnow
+from retorno.demo_reintegration import build_reintegration
 from retorno.documents import mrz
 from retorno.documents.service import add_document, issue_emergency_document
 from retorno.flights import service as flights
@@ -298,6 +299,7 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
                     departure=departure + timedelta(days=2), sender="inm.oficial")
             _flight(session, users, settings, origin="HRL", number="V0 3105",
                     departure=departure + timedelta(days=4), sender="ice.oficial")
+            build_reintegration(session, rng, users)
     finally:
         engine.dispose()
     return logins

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import pycountry
 import sqlalchemy as sa
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from retorno import names
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import require
-from retorno.audit.service import record
+from retorno.audit.service import Entry, record, record_many
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household
@@ -169,6 +171,23 @@ def transition(session: Session, actor: User | None, case: Case, target: str, *,
            before={"state": before}, after={"state": target, **(extra or {})}, reason=reason)
 
 
+def transition_many(session: Session, actor: User | None, cases: Sequence[Case], target: str, *, action: str,
+                    extras: Sequence[dict[str, Any]] | None = None) -> None:
+    """Move many cases at once (a matching run's offers): each step checked, one UPDATE, one audit batch."""
+    for case in cases:
+        lifecycle.check_transition(case.reference, case.state, target)
+    now = utcnow()
+    ids = [case.id for case in cases]
+    for start in range(0, len(ids), 5000):
+        session.execute(sa.update(Case).where(Case.id.in_(ids[start:start + 5000]))
+                        .values(state=target, state_changed_at=now).execution_options(synchronize_session=False))
+    entries = [Entry(action, "case", case.reference, before={"state": case.state},
+                     after={"state": target, **(extras[i] if extras else {})}) for i, case in enumerate(cases)]
+    record_many(session, actor, entries)
+    for case in cases:
+        case.state, case.state_changed_at = target, now
+
+
 def ensure_owner(actor: User, case: Case) -> None:
     """Sending-side actions are for agencies of the country that registered the case."""
     if actor.agency.kind != "sending_authority" or case.agency.country != actor.agency.country:
@@ -215,23 +234,90 @@ def get_case(session: Session, user: User, reference: str) -> Case:
     return case
 
 
+# Counting stops here: past it the list says "more than 10 000", so a count never scans everything.
+COUNT_CAP = 10_000
+# Separators people type inside a cédula or a reference ("V-12.345.678").
+_SEPARATORS = re.compile(r"[\s.\-]")
+
+
+class CasePage(NamedTuple):
+    """One page of a case search; `total` is exact up to COUNT_CAP, past it COUNT_CAP + 1 ("more than")."""
+
+    cases: list[Case]
+    total: int
+
+    @property
+    def total_capped(self) -> bool:
+        return self.total > COUNT_CAP
+
+
+def visible_case_conditions(session: Session, user: User) -> list[sa.ColumnElement[bool]]:
+    """The conditions of `visible_cases(user)` with literal values, so that planners pick the indexes."""
+    kind = user.agency.kind
+    if kind == "sending_authority":
+        agency_ids = session.execute(
+            sa.select(Agency.id).where(Agency.country == user.agency.country).order_by(Agency.id)).scalars().all()
+        return [Case.agency_id.in_(agency_ids)]
+    if kind == "receiving_authority":
+        return [Case.nationality == user.agency.country, Case.state.in_(sorted(RECEIVING_VISIBLE))]
+    if kind == "reintegration_operator":
+        consented = sa.select(IntakeProfile.case_id).where(IntakeProfile.consent)
+        return [Case.state.in_(sorted(OPERATOR_VISIBLE)), Case.id.in_(consented)]
+    raise Forbidden(f"a {kind} does not see individual cases", code="forbidden.case.read")
+
+
+def _identifier_matches(session: Session, user: User, text: str) -> list[int]:
+    """Ids of cases whose reference, cédula or (for the sending side) agency reference equals `text`.
+
+    Each lookup is an equality on a column with its own index, run alone so no planner is tempted
+    to scan; the caller then applies visibility to these few ids.
+    """
+    typed = text.strip()
+    compact = _SEPARATORS.sub("", typed.upper())
+    national_ids = {compact, typed.upper()}
+    if compact.isdigit():
+        # A cédula typed without its letter: Venezuelan (V) or foreign resident (E).
+        national_ids |= {"V" + compact, "E" + compact}
+    lookups = [sa.select(Case.id).where(Case.reference == typed.upper()),
+               sa.select(Case.id).where(Case.national_id.in_(sorted(national_ids)))]
+    if user.agency.kind == "sending_authority":
+        # The agency's own reference means something only to the sending side, whose
+        # (agency_id, agency_reference) unique index answers it.
+        visible = visible_case_conditions(session, user)
+        lookups.append(sa.select(Case.id).where(*visible, Case.agency_reference == typed))
+    found: set[int] = set()
+    for lookup in lookups:
+        found.update(session.execute(lookup).scalars())
+    return sorted(found)
+
+
 def search_cases(session: Session, user: User, *, text: str | None = None, state: str | None = None,
-                 limit: int = 50, offset: int = 0) -> tuple[list[Case], int]:
-    """A page of visible cases matching a name (accents optional), a reference or a cédula."""
-    query = visible_cases(user)
+                 limit: int = 50, offset: int = 0) -> CasePage:
+    """A page of visible cases matching a name (accents optional), a reference or a cédula, newest first.
+
+    Text with a digit in it is an identifier (case reference, agency reference, cédula) and is
+    looked up by equality on indexed columns only; other text is a name, every word of which must
+    appear in the folded name. Ordering is by id alone, so a page is read off the index (the ids
+    first, then the page's rows), and the count stops at COUNT_CAP.
+    """
+    conditions = visible_case_conditions(session, user)
     if state:
-        query = query.where(Case.state == state)
-    if text:
-        folded = names.fold(text)
-        needle = text.strip().upper()
-        clauses = [Case.reference == needle, Case.agency_reference == text.strip(),
-                   Case.national_id == needle.replace("-", "").replace(".", "")]
-        if folded:
-            clauses.append(sa.and_(*[Case.search_name.like(f"%{word}%") for word in folded.split()]))
-        query = query.where(sa.or_(*clauses))
-    total = session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(Case.id.desc()).limit(limit).offset(offset)).scalars().all()
-    return list(rows), total
+        conditions.append(Case.state == state)
+    if text and text.strip():
+        if any(ch.isdigit() for ch in text):
+            conditions.append(Case.id.in_(_identifier_matches(session, user, text)))
+        else:
+            conditions.extend(Case.search_name.like(f"%{word}%") for word in names.fold(text).split())
+    capped = sa.select(sa.literal(1)).select_from(Case).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    total = session.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
+    if total == 0 or (total <= COUNT_CAP and offset >= total):
+        return CasePage([], total)
+    page_ids = session.execute(sa.select(Case.id).where(*conditions).order_by(Case.id.desc())
+                               .limit(limit).offset(offset)).scalars().all()
+    if not page_ids:
+        return CasePage([], total)
+    rows = session.execute(sa.select(Case).where(Case.id.in_(page_ids)).order_by(Case.id.desc())).scalars().all()
+    return CasePage(list(rows), total)
 
 
 def withdraw(session: Session, actor: User, case: Case, *, reason: str, target: str = "withdrawn") -> None:

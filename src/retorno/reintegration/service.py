@@ -15,8 +15,8 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import require
 from retorno.audit.service import record
 from retorno.cases.models import Case
-from retorno.cases.service import can_see, transition
-from retorno.db import utcnow
+from retorno.cases.service import can_see, transition, transition_many
+from retorno.db import bulk_insert, utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from retorno.reintegration import places
 from retorno.reintegration.fitscore import OpportunityProfile, ReturneeProfile, build_problem
@@ -244,8 +244,12 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
         Opportunity.operator_agency_id == actor.agency_id, Opportunity.active).order_by(Opportunity.id)).scalars())
     taken = dict(session.execute(sa.select(Placement.opportunity_id, sa.func.count()).where(
         Placement.status.in_(OPEN_PLACEMENTS)).group_by(Placement.opportunity_id)).all())
+    # Plain columns, not ORM objects: a national programme matches 100,000 returnees in one run.
     waiting = session.execute(
-        sa.select(Case, IntakeProfile).join(IntakeProfile, IntakeProfile.case_id == Case.id)
+        sa.select(Case.id, Case.birth_date, Case.state_changed_at, IntakeProfile.education,
+                  IntakeProfile.occupations, IntakeProfile.skills, IntakeProfile.home_state,
+                  IntakeProfile.preferences)
+        .join(IntakeProfile, IntakeProfile.case_id == Case.id)
         .where(IntakeProfile.consent, Case.state == "reintegration_intake").order_by(Case.id)).all()
     by_reference = {o.reference: o for o in opportunities}
     by_sector: dict[str, list[Opportunity]] = {}
@@ -256,19 +260,17 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
         location=places.coordinates(o.state_code), tutors=o.tutors, required_skills=frozenset(o.required_skills),
         min_age=o.min_age, min_education=int(o.min_education or 0)) for o in opportunities]
     profiles = []
-    for case, intake in waiting:
+    for case_id, birth_date, waiting_since, education, occupations, skills, home_state, preferences in waiting:
         ranked: list[int] = []
-        for wish in intake.preferences:
+        for wish in preferences:
             if wish in by_reference:
                 ranked.append(by_reference[wish].id)
             else:
                 ranked.extend(o.id for o in by_sector.get(str(wish).lower(), []))
-        ranked = list(dict.fromkeys(ranked))
         profiles.append(ReturneeProfile(
-            id=case.id, age=_age(case.birth_date, today), education=int(intake.education or 0),
-            occupations=tuple(intake.occupations), skills=frozenset(intake.skills),
-            home=places.coordinates(intake.home_state),
-            waiting_days=(today - case.state_changed_at.date()).days, preferences=tuple(ranked)))
+            id=case_id, age=_age(birth_date, today), education=int(education or 0), occupations=tuple(occupations),
+            skills=frozenset(skills), home=places.coordinates(home_state),
+            waiting_days=(today - waiting_since.date()).days, preferences=tuple(dict.fromkeys(ranked))))
     problem, exclusions = build_problem(profiles, opp_profiles, per_tutor_cap=per_tutor_cap,
                                         workplace_cap=workplace_cap)
     results = {"stable": stable_match(problem), "welfare": welfare_match(problem)}
@@ -291,18 +293,22 @@ def run_matching(session: Session, actor: User, *, mode: str = "stable") -> Matc
     session.flush()
     result = preview.results[mode]
     cutoffs = compute_cutoffs(preview.problem, result)
-    cases = {c.id: c for c in session.execute(sa.select(Case).where(Case.id.in_(preview.returnee_ids))).scalars()}
-    offers = 0
-    for index, case_id in enumerate(preview.returnee_ids):
-        why = explain(preview.problem, result, index, preview.exclusions, cutoffs)
-        if result.assigned[index] < 0:
-            continue
+    matched = [i for i, assigned in enumerate(result.assigned) if assigned >= 0]
+    ids = [preview.returnee_ids[i] for i in matched]
+    cases = {c.id: c for start in range(0, len(ids), 5000) for c in session.execute(
+        sa.select(Case).where(Case.id.in_(ids[start:start + 5000]))).scalars()}
+    now = utcnow()
+    rows, extras = [], []
+    for index in matched:
         opportunity_id = preview.opportunity_ids[int(result.assigned[index])]
-        session.add(Placement(case_id=case_id, opportunity_id=opportunity_id, matching_run_id=run.id,
-                              status="offered", explanation=_explanation_json(why, preview.opportunity_ids)))
-        transition(session, actor, cases[case_id], "matched", action="matching.offer",
-                   extra={"run": run.id, "opportunity": opportunity_id})
-        offers += 1
+        why = explain(preview.problem, result, index, preview.exclusions, cutoffs)
+        rows.append({"case_id": preview.returnee_ids[index], "opportunity_id": opportunity_id,
+                     "matching_run_id": run.id, "status": "offered", "offered_at": now,
+                     "explanation": _explanation_json(why, preview.opportunity_ids)})
+        extras.append({"run": run.id, "opportunity": opportunity_id})
+    bulk_insert(session, Placement.__table__, rows)
+    transition_many(session, actor, [cases[i] for i in ids], "matched", action="matching.offer", extras=extras)
+    offers = len(rows)
     run.summary = {**run.summary, "offers": offers}
     session.flush()
     record(session, actor, "matching.run", "matching_run", run.id, after=run.summary)
