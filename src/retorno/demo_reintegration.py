@@ -81,8 +81,8 @@ def build_reintegration(session: Session, rng: random.Random, users: dict[str, U
     with clock_at(past):
         opportunities = _opportunities(session, rng, users, past.date() + timedelta(days=7))
         _intake(session, rng, users, _arrived_cases(session, "V0 3101"), opportunities)
-        for operator in ("vuelta.oficial", "fundapro.oficial"):
-            service.run_matching(session, users[operator], mode="stable")
+        for username in ("vuelta.oficial", "fundapro.oficial"):
+            service.run_matching(session, users[username], mode="stable")
     start = past.date() + timedelta(days=7)
     with clock_at(datetime.combine(start, time(10), tzinfo=UTC)):
         offered = session.execute(sa.select(Placement).where(Placement.status == "offered")).scalars().all()
@@ -98,10 +98,10 @@ def build_reintegration(session: Session, rng: random.Random, users: dict[str, U
     for follow_up in due:
         if rng.random() < 0.3:
             continue  # left overdue, for the operators' list
-        placement = session.get(Placement, follow_up.placement_id)
-        assert placement is not None
+        followed = session.get(Placement, follow_up.placement_id)
+        assert followed is not None
         with clock_at(datetime.combine(follow_up.due_on, time(11), tzinfo=UTC)):
-            service.record_follow_up(session, _operator_of(session, users, placement), follow_up.id, {
+            service.record_follow_up(session, _operator_of(session, users, followed), follow_up.id, {
                 "work": rng.choice(["in_placement", "in_placement", "in_placement", "other_work", "no_work"]),
                 "income": rng.choice(["below_minimum", "minimum", "minimum", "above_minimum"]),
                 "housing": rng.choice(["stable", "stable", "temporary"]),
