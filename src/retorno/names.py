@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Particles that Spanish surnames carry ("DE LA CRUZ", "DEL VALLE"): kept in the folded
 # name but ignored when a comparison key is built, because lists drop them at random.
@@ -16,16 +17,20 @@ PARTICLES = frozenset({"DE", "DEL", "LA", "LAS", "LOS", "Y", "E", "DA", "DI", "V
 _NON_LETTER = re.compile(r"[^A-Z]+")
 
 
-def fold(text: str | None) -> str:
-    """Upper-case `text`, drop accents (Ñ becomes N), and turn anything not A-Z into single spaces."""
-    if not text:
-        return ""
+@lru_cache(maxsize=200_000)
+def _fold(text: str) -> str:
     # Decompose first so that accents become separate marks we can drop; removing
     # non-letters before this step would turn MUÑOZ into MUOZ.
     decomposed = unicodedata.normalize("NFKD", text.upper())
     ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     ascii_only = ascii_only.replace("ß", "SS").replace("Æ", "AE").replace("Ø", "O").replace("Œ", "OE")
     return _NON_LETTER.sub(" ", ascii_only).strip()
+
+
+def fold(text: str | None) -> str:
+    """Upper-case `text`, drop accents (Ñ becomes N), and turn anything not A-Z into single spaces."""
+    # Cached: a case list repeats the same given names and surnames thousands of times.
+    return _fold(text) if text else ""
 
 
 def key(text: str | None) -> str:
