@@ -131,7 +131,7 @@ def _register(session: Session, users: dict[str, User], people: list[dict[str, o
             given_names=str(p["given_names"]).title(), first_surname=str(p["first_surname"]).title(),
             second_surname=str(p["second_surname"]).title(), sex=str(p["sex"]),
             birth_date=p["birth_date"],  # type: ignore[arg-type]
-            place_of_birth=str(p["birth_state"]), country_of_birth="VEN", nationality="VEN",
+            place_of_birth=str(p["birth_state"]).title(), country_of_birth="VEN", nationality="VEN",
             national_id=str(p["cedula"]).replace("-", ""), held_at=str(p["facility"]),
             nearest_airport=str(p["airport"]), detained_since=p["detained"],  # type: ignore[arg-type]
             household_reference=p["household"], relationship_to_head=str(p["relationship"]),  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from retorno.config import Settings
@@ -29,6 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
     from retorno.documents.views import router as documents_router
     from retorno.flights.views import router as flights_router
     from retorno.reintegration.views import router as reintegration_router
+    from retorno.reporting.views import router as reporting_router
     from retorno.screening.views import router as screening_router
     from retorno.verification.views import router as verification_router
     from retorno.web.pages import install as install_pages
@@ -47,6 +49,16 @@ def create_app(settings: Settings) -> FastAPI:
             return error_page(request, exc)
         return _error(exc.status, exc.code, exc.message, exc.details)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Unknown addresses and wrong methods: a page for people, JSON for systems.
+        message = "esta dirección no existe / this address does not exist" if exc.status_code == 404 else str(exc.detail)
+        error = RetornoError(message, code="not_found" if exc.status_code == 404 else "http_error")
+        error.status = exc.status_code
+        if not request.url.path.startswith("/api/") and request.url.path not in ("/docs", "/openapi.json"):
+            return error_page(request, error)
+        return _error(exc.status_code, error.code, error.message)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [{"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
@@ -55,7 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
         return _error(422, "invalid_request", message, details)
 
     for router in (agencies_router, cases_router, screening_router, verification_router, documents_router,
-                   flights_router, reintegration_router, audit_router):
+                   flights_router, reintegration_router, reporting_router, audit_router):
         app.include_router(router)
 
     install_pages(app)
