@@ -52,7 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # Unknown addresses and wrong methods: a page for people, JSON for systems.
-        message = "esta dirección no existe / this address does not exist" if exc.status_code == 404 else str(exc.detail)
+        missing = "esta dirección no existe / this address does not exist"
+        message = missing if exc.status_code == 404 else str(exc.detail)
         error = RetornoError(message, code="not_found" if exc.status_code == 404 else "http_error")
         error.status = exc.status_code
         if not request.url.path.startswith("/api/") and request.url.path not in ("/docs", "/openapi.json"):
