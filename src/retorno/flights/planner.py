@@ -39,505 +39,54 @@ household x flight binary model with OR-Tools CP-SAT from the greedy hint instea
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import date
 
-import highspy
-import numpy as np
-from ortools.sat.python import cp_model
-
-
-@dataclass(frozen=True)
-class PlanCase:
-    """One ready case as the planner sees it."""
-
-    case_id: str
-    household_id: str
-    adult: bool
-    detention_start: date
-    medical_escorts: int
-    airports: frozenset[str]
-    unaccompanied_cleared: bool = False
-
-
-@dataclass(frozen=True)
-class PlanFlight:
-    """One accepted flight; `booked_medical` is the medical-escort need of its booked passengers."""
-
-    flight_id: str
-    origin: str
-    departure: date
-    seats: int
-    medical_staff: int = 0
-    booked: int = 0
-    booked_medical: int = 0
-
-
-@dataclass(frozen=True)
-class PlanSettings:
-    """Planner knobs; `solver` is "highs" (default, measured faster) or "cpsat"."""
-
-    passengers_per_escort: int = 10
-    time_limit: float = 30.0
-    mip_rel_gap: float = 1e-4
-    today: date | None = None
-    solver: str = "highs"
-    workers: int = 2
-
-
-@dataclass(frozen=True)
-class LeftOff:
-    """Why a case is not on any flight: a stable code and a message naming the case."""
-
-    code: str
-    message: str
-
-
-@dataclass
-class PlanResult:
-    """A proposed set of manifests with its objective, proven bound and reasons for cases left off."""
-
-    assignments: dict[str, str]
-    escorts: dict[str, int]
-    medical_escorts: dict[str, int]
-    objective: float
-    bound: float
-    gap: float
-    greedy_objective: float
-    status: str
-    seconds: float
-    left_off: dict[str, LeftOff]
-    objective_description: str
-
-
-OBJECTIVE_DESCRIPTION = (
-    "Weighted person-days still to be spent in detention: for every person, (1 + days already in "
-    "detention) x (days from today until their flight departs); a person left off counts as leaving "
-    "the day after the last flight. Lower is better."
+from retorno.flights.plan_model import (
+    OBJECTIVE_DESCRIPTION,
+    SEARCH_SHARE,
+    Assignment,
+    Instance,
+    LeftOff,
+    PlanCase,
+    PlanFlight,
+    PlanResult,
+    PlanSettings,
+    class_counts,
+    fill_classes,
+    first_fit,
+    household_classes,
+    loads,
+    objective_value,
+    prepare,
+    seats_used,
+)
+from retorno.flights.plan_solvers import (
+    improve,
+    lp_bound,
+    round_lp,
+    solve_cpsat,
+    solve_highs,
 )
 
-
-@dataclass(frozen=True)
-class _Household:
-    household_id: str
-    case_ids: tuple[str, ...]
-    size: int
-    medical: int
-    weight: int
-    airports: frozenset[str]
-    reachable: tuple[int, ...]
-    flights: tuple[int, ...]
+__all__ = ["OBJECTIVE_DESCRIPTION", "LeftOff", "PlanCase", "PlanFlight", "PlanResult", "PlanSettings", "check_plan",
+           "greedy_plan", "plan"]
 
 
-@dataclass
-class _Instance:
-    flights: Sequence[PlanFlight]
-    days: list[int]
-    horizon: int
-    per_escort: int
-    households: list[_Household]
-    left_off: dict[str, LeftOff]
-    fixed: int = 0
-
-
-def _seats_used(flight: PlanFlight, pax: int, medical: int, per_escort: int) -> int:
-    """Seats a flight needs when `pax` new passengers with `medical` needs join its booked load."""
-    on_board = flight.booked + pax
-    return (
-        on_board
-        + math.ceil(on_board / per_escort)
-        + max(flight.medical_staff, flight.booked_medical + medical)
-    )
-
-
-def _prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: PlanSettings) -> _Instance:
-    """Group cases into households, apply the minor rule and find each household's flights."""
-    today = settings.today or date.today()
-    per_escort = settings.passengers_per_escort
-    days = [(f.departure - today).days for f in flights]
-    order = sorted((i for i in range(len(flights)) if days[i] >= 0), key=lambda i: (days[i], flights[i].flight_id))
-    horizon = max((days[i] for i in order), default=0)
-    members: dict[str, list[PlanCase]] = defaultdict(list)
-    for case in cases:
-        members[case.household_id].append(case)
-    households: list[_Household] = []
-    left_off: dict[str, LeftOff] = {}
-    for household_id, group in sorted(members.items()):
-        group.sort(key=lambda c: c.case_id)
-        alone = [c for c in group if not c.adult and not c.unaccompanied_cleared]
-        if alone and not any(c.adult for c in group):
-            for case in group:
-                if case in alone:
-                    text = (f"is a minor with no adult in household {household_id} and no recorded "
-                            "best-interests determination and guardian, so cannot travel")
-                else:
-                    text = (f"stays with household {household_id}, whose minor {alone[0].case_id} "
-                            "cannot travel without an adult")
-                left_off[case.case_id] = LeftOff("no_adult", f"Case {case.case_id} {text}.")
-            continue
-        airports = frozenset.intersection(*(c.airports for c in group))
-        reachable = tuple(i for i in order if flights[i].origin in airports)
-        if not reachable:
-            where = ", ".join(sorted(airports)) or "no airport common to all its members"
-            for case in group:
-                left_off[case.case_id] = LeftOff(
-                    "no_reachable_flight",
-                    f"Case {case.case_id} (household {household_id}) can reach no flight departing on or "
-                    f"after {today.isoformat()}: its household can reach {where}.",
-                )
-            continue
-        size, medical = len(group), sum(c.medical_escorts for c in group)
-        fits = tuple(i for i in reachable if _seats_used(flights[i], size, medical, per_escort) <= flights[i].seats)
-        weight = sum(1 + max(0, (today - c.detention_start).days) for c in group)
-        households.append(_Household(household_id, tuple(c.case_id for c in group), size, medical, weight,
-                                     airports, reachable, fits))
-    # People who cannot be planned still wait: they count as leaving after the horizon.
-    fixed = sum((1 + max(0, (today - c.detention_start).days)) * (horizon + 1)
-                for c in cases if c.case_id in left_off)
-    return _Instance(flights, days, horizon, per_escort, households, left_off, fixed)
-
-
-def _most_passengers(flight: PlanFlight, per_escort: int, medical_seats: int) -> int:
-    """Most new passengers that fit with their escorts when `medical_seats` extra medical escorts fly (-1: none)."""
-    limit = flight.seats - flight.medical_staff - medical_seats
-    on_board = limit * per_escort // (per_escort + 1) + 1
-    while on_board > 0 and on_board + math.ceil(on_board / per_escort) > limit:
-        on_board -= 1
-    return on_board - flight.booked if on_board >= flight.booked else -1
-
-
-def _capacity_cuts(flight: PlanFlight, per_escort: int, most_medical: int) -> tuple[list[tuple[float, float]], int]:
-    """Facets pax + a * m <= c of the integer hull of (new passengers, extra medical escorts) on a flight.
-
-    Escorts are rounded up per flight, which the LP relaxation would otherwise spread fractionally,
-    carrying almost one passenger too many on every full flight; these cuts remove that slack.
-    Returns the (a, c) pairs and the largest number of extra medical escorts that can still fly.
-    """
-    points: list[tuple[int, int]] = []
-    for medical_seats in range(most_medical + 1):
-        pax = _most_passengers(flight, per_escort, medical_seats)
-        if pax < 0:
-            break
-        while len(points) >= 2 and ((points[-1][1] - points[-2][1]) * (medical_seats - points[-2][0])
-                                    <= (pax - points[-2][1]) * (points[-1][0] - points[-2][0])):
-            points.pop()
-        points.append((medical_seats, pax))
-    if len(points) == 1:
-        return [(0.0, float(points[0][1]))], 0
-    cuts = []
-    for (m1, p1), (m2, p2) in itertools.pairwise(points):
-        slope = (p1 - p2) / (m2 - m1)
-        cuts.append((slope, p1 + slope * m1))
-    return cuts, points[-1][0]
-
-
-Assignment = dict[int, int]
-# Flights re-planned together by the local search, and the time one such window may take.
-_WINDOW = 4
-_WINDOW_SECONDS = 5.0
-# Share of the time limit given to the local search; the rest goes to the full MIP, which proves the bound.
-_SEARCH_SHARE = 0.6
-
-
-def _objective(inst: _Instance, assign: Assignment) -> int:
-    """Exact objective of an assignment (household index -> flight index)."""
-    return inst.fixed + sum(h.weight * (inst.days[assign[i]] if i in assign else inst.horizon + 1)
-                            for i, h in enumerate(inst.households))
-
-
-def _loads(inst: _Instance, assign: Assignment) -> tuple[list[int], list[int]]:
-    """New passengers and new medical needs per flight."""
-    pax, medical = [0] * len(inst.flights), [0] * len(inst.flights)
-    for i, f in assign.items():
-        pax[f] += inst.households[i].size
-        medical[f] += inst.households[i].medical
-    return pax, medical
-
-
-def _priority(h: _Household) -> tuple[float, str]:
-    """Most days in detention per person first."""
-    return (-h.weight / h.size, h.household_id)
-
-
-def _first_fit(inst: _Instance, start: Assignment) -> Assignment:
-    """Add each unassigned household, longest-waiting first, to the earliest flight it fits on."""
-    assign = dict(start)
-    pax, medical = _loads(inst, assign)
-    for i in sorted(range(len(inst.households)), key=lambda i: _priority(inst.households[i])):
-        if i in assign:
-            continue
-        h = inst.households[i]
-        for f in h.flights:
-            flight = inst.flights[f]
-            if _seats_used(flight, pax[f] + h.size, medical[f] + h.medical, inst.per_escort) <= flight.seats:
-                assign[i] = f
-                pax[f] += h.size
-                medical[f] += h.medical
-                break
-    return assign
-
-
-def _classes(inst: _Instance) -> list[list[int]]:
-    """Households interchangeable in the constraints, each class sorted by weight, heaviest first."""
-    groups: dict[tuple[int, int, tuple[int, ...]], list[int]] = defaultdict(list)
-    for i, h in enumerate(inst.households):
-        if h.flights:
-            groups[(h.size, h.medical, h.flights)].append(i)
-    ordered = [sorted(g, key=lambda i: (-inst.households[i].weight, inst.households[i].household_id))
-               for _, g in sorted(groups.items())]
-    return ordered
-
-
-def _fill_classes(inst: _Instance, classes: list[list[int]], counts: dict[tuple[int, int], int]) -> Assignment:
-    """Give each class's places, earliest flight first, to its heaviest households (optimal for fixed counts)."""
-    assign: Assignment = {}
-    for k, group in enumerate(classes):
-        slots = [f for f in inst.households[group[0]].flights for _ in range(counts.get((k, f), 0))]
-        assign.update(zip(group, slots, strict=False))
-    return assign
-
-
-def _counts(classes: list[list[int]], assign: Assignment) -> dict[tuple[int, int], int]:
-    """Households of each class on each flight."""
-    counts: dict[tuple[int, int], int] = defaultdict(int)
-    for k, group in enumerate(classes):
-        for i in group:
-            if i in assign:
-                counts[(k, assign[i])] += 1
-    return counts
-
-
-def _build_highs(inst: _Instance, classes: list[list[int]], integral: bool) -> tuple[highspy.Highs, dict]:
-    """The class-aggregated model of the module docstring, passed to a fresh HiGHS instance."""
-    hh, per_escort = inst.households, inst.per_escort
-    leave = inst.horizon + 1
-    n_rows = len(hh)
-    link: dict[tuple[int, int], int] = {}
-    for k, group in enumerate(classes):
-        for f in hh[group[0]].flights:
-            link[(k, f)] = n_rows
-            n_rows += 1
-    used = sorted({f for _, f in link})
-    cap, esc, med = ({f: n_rows + j * 3 + r for j, f in enumerate(used)} for r in range(3))
-    n_rows += 3 * len(used)
-    need: dict[int, int] = defaultdict(int)
-    for h in hh:
-        for f in h.flights:
-            need[f] += h.medical
-    cuts: dict[int, list[tuple[int, float, float]]] = {}
-    most_medical: dict[int, int] = {}
-    for f in used:
-        flight = inst.flights[f]
-        facets, most_medical[f] = _capacity_cuts(
-            flight, per_escort, max(0, flight.booked_medical + need[f] - flight.medical_staff))
-        cuts[f] = [(n_rows + j, slope, limit) for j, (slope, limit) in enumerate(facets)]
-        n_rows += len(facets)
-    starts, index, value, cost, upper, integer = [0], [], [], [], [], []
-
-    def column(rows: list[int], coefs: list[float], c: float, ub: float, is_int: bool) -> int:
-        index.extend(rows)
-        value.extend(coefs)
-        starts.append(len(index))
-        cost.append(c)
-        upper.append(ub)
-        integer.append(1 if is_int and integral else 0)
-        return len(cost) - 1
-
-    columns: dict = {"x": {}, "n": {}, "e": {}, "m": {}}
-    for k, group in enumerate(classes):
-        for i in group:
-            for f in hh[i].flights:
-                columns["x"][(i, f)] = column([i, link[(k, f)]], [1.0, 1.0],
-                                              hh[i].weight * (inst.days[f] - leave), 1.0, False)
-    for (k, f), row in link.items():
-        h = hh[classes[k][0]]
-        rows = [row, cap[f], esc[f], *(r for r, _, _ in cuts[f])]
-        coefs = [-1.0, float(h.size), float(h.size), *(float(h.size) for _ in cuts[f])]
-        if h.medical:
-            rows.append(med[f])
-            coefs.append(float(h.medical))
-        columns["n"][(k, f)] = column(rows, coefs, 0.0, float(len(classes[k])), True)
-    for f in used:
-        columns["e"][f] = column([cap[f], esc[f]], [1.0, -float(per_escort)], 0.0, highspy.kHighsInf, True)
-        columns["m"][f] = column([cap[f], med[f], *(r for r, _, _ in cuts[f])],
-                                 [1.0, -1.0, *(slope for _, slope, _ in cuts[f])], 0.0, most_medical[f], False)
-    row_upper = np.ones(n_rows)
-    row_upper[len(hh):] = 0.0
-    for f in used:
-        flight = inst.flights[f]
-        row_upper[cap[f]] = flight.seats - flight.booked - flight.medical_staff
-        row_upper[esc[f]] = -flight.booked
-        row_upper[med[f]] = flight.medical_staff - flight.booked_medical
-        for row, _, limit in cuts[f]:
-            row_upper[row] = limit
-    row_lower = np.full(n_rows, -highspy.kHighsInf)
-    row_lower[len(hh):len(hh) + len(link)] = 0.0
-    solver = highspy.Highs()
-    solver.setOptionValue("output_flag", False)
-    solver.passModel(len(cost), n_rows, len(index), 1, 1, float(sum(h.weight for h in hh) * leave + inst.fixed),
-                     np.array(cost), np.zeros(len(cost)), np.array(upper), row_lower, row_upper,
-                     np.array(starts[:-1], dtype=np.int32), np.array(index, dtype=np.int32),
-                     np.array(value), np.array(integer, dtype=np.int32))
-    return solver, columns
-
-
-def _highs_start(inst: _Instance, columns: dict, classes: list[list[int]], warm: Assignment) -> np.ndarray:
-    """Column values of the warm-start assignment."""
-    values = np.zeros(sum(len(c) for c in columns.values()))
-    for key, col in columns["x"].items():
-        values[col] = 1.0 if warm.get(key[0]) == key[1] else 0.0
-    for key, count in _counts(classes, warm).items():
-        values[columns["n"][key]] = count
-    pax, medical = _loads(inst, warm)
-    for f, col in columns["e"].items():
-        flight = inst.flights[f]
-        values[col] = math.ceil((flight.booked + pax[f]) / inst.per_escort)
-        values[columns["m"][f]] = max(0, flight.booked_medical + medical[f] - flight.medical_staff)
-    return values
-
-
-def _solve_highs(inst: _Instance, warm: Assignment, rel_gap: float,
-                 seconds: float) -> tuple[Assignment | None, float, str]:
-    """Solve the MIP from the warm start; return its best assignment, proven bound and status."""
-    classes = _classes(inst)
-    solver, columns = _build_highs(inst, classes, integral=True)
-    solver.setOptionValue("time_limit", max(seconds, 0.1))
-    solver.setOptionValue("mip_rel_gap", rel_gap)
-    start = highspy.HighsSolution()
-    start.col_value = list(_highs_start(inst, columns, classes, warm))
-    start.value_valid = True
-    solver.setSolution(start)
-    solver.run()
-    info = solver.getInfo()
-    status = solver.modelStatusToString(solver.getModelStatus()).lower().replace(" ", "_")
-    if info.primal_solution_status != 2:
-        return None, info.mip_dual_bound, status
-    values = solver.getSolution().col_value
-    counts = {key: round(values[col]) for key, col in columns["n"].items()}
-    return _fill_classes(inst, classes, counts), info.mip_dual_bound, status
-
-
-def _round_lp(inst: _Instance, classes: list[list[int]], until: float) -> tuple[Assignment | None, float]:
-    """Solve the LP, then the MIP with each class count held between the floor and ceiling of its LP value.
-
-    This keeps the LP's global choices (who waits for which airport, who is left off), which the
-    windows of the local search cannot see, and costs about a second. Also returns the LP's value,
-    a certified bound even when the full MIP runs out of time before its root.
-    """
-    relaxed, columns = _build_highs(inst, classes, integral=False)
-    relaxed.run()
-    if relaxed.getInfo().primal_solution_status != 2:
-        return None, -math.inf
-    lp_bound = float(relaxed.getInfo().objective_function_value)
-    lp_values = relaxed.getSolution().col_value
-    solver, _ = _build_highs(inst, classes, integral=True)
-    for col in columns["n"].values():
-        value = lp_values[col]
-        solver.changeColBounds(col, math.floor(value + 1e-6), math.ceil(value - 1e-6))
-    solver.setOptionValue("time_limit", max(until - time.perf_counter(), 0.1))
-    solver.run()
-    if solver.getInfo().primal_solution_status != 2:
-        return None, lp_bound
-    values = solver.getSolution().col_value
-    counts = {key: round(values[col]) for key, col in columns["n"].items()}
-    return _first_fit(inst, _fill_classes(inst, classes, counts)), lp_bound
-
-
-def _improve(inst: _Instance, assign: Assignment, until: float) -> Assignment:
-    """Large-neighbourhood search: re-solve windows of consecutive flights exactly, the rest held fixed.
-
-    The MIP's own heuristics stall far from the optimum on full-size instances, because filling a
-    flight well means moving many small households at once; a window of a few flights (and the
-    households on them or left off that could take them) is small enough to solve to optimality.
-    """
-    flights = sorted({f for h in inst.households for f in h.flights}, key=lambda f: (inst.days[f], f))
-    # Windows along each origin's timeline, where households trade places, then across origins by
-    # date, where households that can reach two airports move between them.
-    lines = [[f for f in flights if inst.flights[f].origin == origin]
-             for origin in sorted({inst.flights[f].origin for f in flights})]
-    windows = [set(line[first:first + _WINDOW]) for line in [*lines, flights]
-               for first in range(0, max(1, len(line) - _WINDOW + 1), max(1, _WINDOW // 2))]
-    improved = True
-    while improved and time.perf_counter() < until:
-        improved = False
-        for window in windows:
-            if time.perf_counter() >= until:
-                break
-            free = [i for i, h in enumerate(inst.households)
-                    if assign.get(i) in window or (i not in assign and window.intersection(h.flights))]
-            sub = _Instance(inst.flights, inst.days, inst.horizon, inst.per_escort,
-                            [replace(inst.households[i], flights=tuple(f for f in inst.households[i].flights
-                                                                       if f in window)) for i in free], {})
-            warm = {j: assign[i] for j, i in enumerate(free) if i in assign}
-            found, _, _ = _solve_highs(sub, warm, 1e-5, min(_WINDOW_SECONDS, until - time.perf_counter()))
-            if found is not None and _objective(sub, found) < _objective(sub, warm):
-                assign = {i: f for i, f in assign.items() if f not in window}
-                assign.update((free[j], f) for j, f in found.items())
-                improved = True
-    return assign
-
-
-def _lp_bound(inst: _Instance) -> float:
-    """Value of the LP relaxation: a certified lower bound on the objective."""
-    solver, _ = _build_highs(inst, _classes(inst), integral=False)
-    solver.run()
-    return float(solver.getInfo().objective_function_value)
-
-
-def _solve_cpsat(inst: _Instance, warm: Assignment, settings: PlanSettings,
-                 seconds: float) -> tuple[Assignment | None, float, str]:
-    """The household x flight binary model in CP-SAT, hinted with the warm start on every variable."""
-    hh, leave = inst.households, inst.horizon + 1
-    model = cp_model.CpModel()
-    x = {(i, f): model.new_bool_var(f"x{i}_{f}") for i, h in enumerate(hh) for f in h.flights}
-    on_flight: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for i, h in enumerate(hh):
-        model.add_at_most_one(x[(i, f)] for f in h.flights)
-        for f in h.flights:
-            on_flight[f].append((i, f))
-    pax, medical = _loads(inst, warm)
-    for f, keys in on_flight.items():
-        flight = inst.flights[f]
-        e, m = model.new_int_var(0, flight.seats, f"e{f}"), model.new_int_var(0, flight.seats, f"m{f}")
-        new_pax = sum(hh[key[0]].size * x[key] for key in keys)
-        new_medical = sum(hh[key[0]].medical * x[key] for key in keys)
-        model.add(inst.per_escort * e >= flight.booked + new_pax)
-        model.add(m >= flight.booked_medical - flight.medical_staff + new_medical)
-        model.add(new_pax + e + m <= flight.seats - flight.booked - flight.medical_staff)
-        model.add_hint(e, math.ceil((flight.booked + pax[f]) / inst.per_escort))
-        model.add_hint(m, max(0, flight.booked_medical + medical[f] - flight.medical_staff))
-    for (i, f), var in x.items():
-        model.add_hint(var, warm.get(i) == f)
-    offset = sum(h.weight for h in hh) * leave + inst.fixed
-    model.minimize(offset + sum(hh[i].weight * (inst.days[f] - leave) * var for (i, f), var in x.items()))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(seconds, 0.1)
-    solver.parameters.num_workers = settings.workers
-    solver.parameters.relative_gap_limit = settings.mip_rel_gap
-    result = solver.solve(model)
-    status = solver.status_name(result).lower()
-    if result not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, solver.best_objective_bound, status
-    assign = {i: f for (i, f), var in x.items() if solver.boolean_value(var)}
-    return assign, solver.best_objective_bound, status
-
-
-def _reasons(inst: _Instance, assign: Assignment) -> dict[str, LeftOff]:
+def _reasons(inst: Instance, assign: Assignment) -> dict[str, LeftOff]:
     """Why each household not in `assign` could not be placed, given the flights as planned."""
-    pax, medical = _loads(inst, assign)
+    pax, medical = loads(inst, assign)
     reasons = dict(inst.left_off)
     for i, h in enumerate(inst.households):
         if i in assign:
             continue
-        free = {f: inst.flights[f].seats - _seats_used(inst.flights[f], pax[f], medical[f], inst.per_escort)
+        free = {f: inst.flights[f].seats - seats_used(inst.flights[f], pax[f], medical[f], inst.per_escort)
                 for f in h.reachable}
         takes_one = [f for f in h.reachable
-                     if _seats_used(inst.flights[f], pax[f] + 1, medical[f], inst.per_escort)
+                     if seats_used(inst.flights[f], pax[f] + 1, medical[f], inst.per_escort)
                      <= inst.flights[f].seats]
         roomiest = max(h.reachable, key=lambda f: (free[f], -f))
         flight = inst.flights[roomiest]
@@ -559,10 +108,10 @@ def _reasons(inst: _Instance, assign: Assignment) -> dict[str, LeftOff]:
     return reasons
 
 
-def _result(inst: _Instance, assign: Assignment, bound: float, greedy_objective: int, status: str,
+def _result(inst: Instance, assign: Assignment, bound: float, greedy_objective: int, status: str,
             started: float) -> PlanResult:
     """Turn a household assignment into the public result."""
-    pax, medical = _loads(inst, assign)
+    pax, medical = loads(inst, assign)
     assignments = {case_id: inst.flights[f].flight_id
                    for i, f in sorted(assign.items()) for case_id in inst.households[i].case_ids}
     escorts, medical_escorts = {}, {}
@@ -570,7 +119,7 @@ def _result(inst: _Instance, assign: Assignment, bound: float, greedy_objective:
         flight = inst.flights[f]
         escorts[flight.flight_id] = math.ceil((flight.booked + pax[f]) / inst.per_escort)
         medical_escorts[flight.flight_id] = max(0, flight.booked_medical + medical[f] - flight.medical_staff)
-    objective = float(_objective(inst, assign))
+    objective = float(objective_value(inst, assign))
     return PlanResult(
         assignments=assignments,
         escorts=escorts,
@@ -589,10 +138,10 @@ def _result(inst: _Instance, assign: Assignment, bound: float, greedy_objective:
 def greedy_plan(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: PlanSettings) -> PlanResult:
     """Baseline plan: first fit, most days in detention per person first; bound from the LP relaxation."""
     started = time.perf_counter()
-    inst = _prepare(cases, flights, settings)
-    assign = _first_fit(inst, {})
-    objective = _objective(inst, assign)
-    bound = _lp_bound(inst) if inst.households else float(objective)
+    inst = prepare(cases, flights, settings)
+    assign = first_fit(inst, {})
+    objective = objective_value(inst, assign)
+    bound = lp_bound(inst) if inst.households else float(objective)
     return _result(inst, assign, bound, objective, "greedy", started)
 
 
@@ -601,37 +150,37 @@ def plan(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: Pla
     started = time.perf_counter()
     if settings.solver not in ("highs", "cpsat"):
         raise ValueError(f"unknown solver {settings.solver!r}: expected 'highs' or 'cpsat'")
-    inst = _prepare(cases, flights, settings)
-    greedy = _first_fit(inst, {})
-    greedy_objective = _objective(inst, greedy)
-    classes = _classes(inst)
+    inst = prepare(cases, flights, settings)
+    greedy = first_fit(inst, {})
+    greedy_objective = objective_value(inst, greedy)
+    classes = household_classes(inst)
     # Re-ranking within classes keeps every load and can only lower the objective.
-    warm = _fill_classes(inst, classes, _counts(classes, greedy))
+    warm = fill_classes(inst, classes, class_counts(classes, greedy))
     if not any(h.flights for h in inst.households):
-        return _result(inst, warm, float(_objective(inst, warm)), greedy_objective, "optimal", started)
+        return _result(inst, warm, float(objective_value(inst, warm)), greedy_objective, "optimal", started)
     if settings.solver == "cpsat":
-        found, bound, status = _solve_cpsat(inst, warm, settings, started + settings.time_limit - time.perf_counter())
+        found, bound, status = solve_cpsat(inst, warm, settings, started + settings.time_limit - time.perf_counter())
     else:
-        search_until = started + _SEARCH_SHARE * settings.time_limit
+        search_until = started + SEARCH_SHARE * settings.time_limit
         # The margin leaves time to build the final model and explain the cases left off.
         deadline = started + settings.time_limit - min(2.0, 0.05 * settings.time_limit)
         lp_started = time.perf_counter()
-        rounded, lp_bound = _round_lp(inst, classes, search_until)
+        rounded, lp_bound = round_lp(inst, classes, search_until)
         lp_seconds = time.perf_counter() - lp_started
-        if rounded is not None and _objective(inst, rounded) < _objective(inst, warm):
+        if rounded is not None and objective_value(inst, rounded) < objective_value(inst, warm):
             warm = rounded
-        warm = _improve(inst, warm, search_until)
+        warm = improve(inst, warm, search_until)
         found, bound, status = None, lp_bound, "time_limit_reached"
         # On very large instances the full MIP would not get past its root before the deadline;
         # the local search makes better use of the time, and the LP value stands as the bound.
         if deadline - time.perf_counter() > 3 * lp_seconds:
-            found, bound, status = _solve_highs(inst, warm, settings.mip_rel_gap, deadline - time.perf_counter())
+            found, bound, status = solve_highs(inst, warm, settings.mip_rel_gap, deadline - time.perf_counter())
             bound = max(bound, lp_bound)
         else:
-            warm = _improve(inst, warm, deadline)
-    best = warm if found is None or _objective(inst, found) > _objective(inst, warm) else found
-    best = _first_fit(inst, best)
-    best = _fill_classes(inst, classes, _counts(classes, best))
+            warm = improve(inst, warm, deadline)
+    best = warm if found is None or objective_value(inst, found) > objective_value(inst, warm) else found
+    best = first_fit(inst, best)
+    best = fill_classes(inst, classes, class_counts(classes, best))
     return _result(inst, best, bound, greedy_objective, status, started)
 
 
