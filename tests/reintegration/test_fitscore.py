@@ -8,6 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retorno.reintegration.explanations import (
+    BELOW_MIN_AGE,
+    BELOW_MIN_EDUCATION,
+    MISSING_REQUIRED_SKILLS,
+    RANKED_OTHERS_HIGHER,
+    REQUIREMENT_NOT_MET,
+    WORKPLACE_CAP,
+    explain,
+)
 from retorno.reintegration.fitscore import (
     MANUAL_RANK_BASE,
     OpportunityProfile,
@@ -21,14 +30,7 @@ from retorno.reintegration.fitscore import (
     occupation_match,
 )
 from retorno.reintegration.matching import (
-    BELOW_MIN_AGE,
-    BELOW_MIN_EDUCATION,
-    MISSING_REQUIRED_SKILLS,
-    RANKED_OTHERS_HIGHER,
-    REQUIREMENT_NOT_MET,
-    WORKPLACE_CAP,
     blocking_pairs,
-    explain,
     stable_match,
 )
 

@@ -11,18 +11,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retorno.reintegration.bench import run, synthetic_problem
-from retorno.reintegration.matching import (
+from retorno.reintegration.explanations import (
     ASSIGNED,
     FULL,
-    NO_CAP,
     RANKED_OTHERS_HIGHER,
     WELFARE_TRADEOFF,
     WORKPLACE_CAP,
+    explain,
+)
+from retorno.reintegration.matching import (
+    NO_CAP,
     MatchingProblem,
     MatchingResult,
     blocking_pairs,
     compute_cutoffs,
-    explain,
     find_blocking_pairs,
     stable_match,
     welfare_match,

@@ -31,12 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from retorno.reintegration.matching import (
+from retorno.reintegration.explanations import (
     BELOW_MIN_AGE,
     BELOW_MIN_EDUCATION,
     MISSING_REQUIRED_SKILLS,
-    NO_CAP,
     Exclusion,
+)
+from retorno.reintegration.matching import (
+    NO_CAP,
     MatchingProblem,
 )
 

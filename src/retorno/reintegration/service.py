@@ -19,13 +19,15 @@ from retorno.cases.service import can_see, transition, transition_many
 from retorno.db import bulk_insert, utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from retorno.reintegration import places
+from retorno.reintegration.explanations import (
+    explain,
+)
 from retorno.reintegration.fitscore import OpportunityProfile, ReturneeProfile, build_problem
 from retorno.reintegration.followup import score_answers, validate_answers
 from retorno.reintegration.matching import (
     MatchingResult,
     blocking_pairs,
     compute_cutoffs,
-    explain,
     stable_match,
     welfare_match,
 )
