@@ -25,7 +25,7 @@ class Settings:
     lock_hours_before_departure: int = 24
     session_max_age_seconds: int = 8 * 3600
     verification_upper_threshold: float = 0.99
-    verification_lower_threshold: float = 0.2
+    verification_lower_threshold: float = 0.05
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -28,7 +28,8 @@ def search(session: SessionDep, user: CurrentUser, q: str | None = None, state: 
            limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Any:
     require(user, "returnee.read" if user.agency.kind == "reintegration_operator" else "case.read")
     cases, total = service.search_cases(session, user, text=q, state=state, limit=limit, offset=offset)
-    return {"total": total, "items": [case_out(user, c) for c in cases]}
+    # Counting stops past COUNT_CAP: then `total` is COUNT_CAP + 1 and `total_capped` says "more than".
+    return {"total": total, "total_capped": total > service.COUNT_CAP, "items": [case_out(user, c) for c in cases]}
 
 
 @router.get("/{reference}")

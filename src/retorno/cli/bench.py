@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from retorno.cli.main import DatabaseUrl, print_figures
+from retorno.cli.common import DatabaseUrl, print_figures
 
 
 def register(bench_app: typer.Typer) -> None:
@@ -30,7 +30,7 @@ def register(bench_app: typer.Typer) -> None:
         figures = run(returnees=returnees, opportunities=opportunities, prefs=prefs, seat_ratio=seat_ratio,
                       seed=seed)
         if end_to_end:
-            from retorno.cli.common import settings
+            from retorno.cli.common import print_figures, settings
             from retorno.reintegration.bench_db import end_to_end_seconds
             figures.update(end_to_end_seconds(settings(database_url), returnees=returnees,
                                               opportunities=opportunities, prefs=prefs, seat_ratio=seat_ratio,

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Annotated
 
 import sqlalchemy as sa
+import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
@@ -43,6 +48,29 @@ def acting_user(session: Session, username: str | None) -> User:
     return user
 
 
-def fail(exc: RetornoError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    raise SystemExit(2)
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="RETORNO_DATABASE_URL",
+                                                 help="SQLAlchemy URL; default: SQLite under the data directory")]
+ActAs = Annotated[str | None, typer.Option("--as", envvar="RETORNO_USER",
+                                           help="the official acting (audited as them)")]
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """A refusal becomes one line `error (code): message` and exit code 2 (the transaction is rolled back)."""
+    try:
+        yield
+    except RetornoError as exc:
+        err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def key_value_table(title: str, values: dict[str, object]) -> Table:
+    table = Table("campo / field", "valor / value", title=title, title_justify="left")
+    for name, value in values.items():
+        table.add_row(name, "" if value is None else str(value))
+    return table
+
+
+def print_figures(figures: Mapping[str, object]) -> None:
+    """Benchmarks end with their figures as one JSON object on the last line."""
+    print(json.dumps(figures, default=str))

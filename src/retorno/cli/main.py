@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from typing import Annotated
 
 import typer
 
-from retorno.cli.common import console, err_console, settings, unit_of_work
-from retorno.errors import RetornoError
+from retorno.cli.common import DatabaseUrl, console, err_console, refusals, settings, unit_of_work
 
 app = typer.Typer(help="Retorno: coordinated return flights and reintegration programmes.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -22,19 +19,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(bench_app, name="bench")
-
-DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="RETORNO_DATABASE_URL",
-                                                 help="SQLAlchemy URL; default: SQLite under the data directory")]
-
-
-def _run(func: object) -> None:
-    """Run a command body, turning refusals into one clear line and exit code 2."""
-    try:
-        func()  # type: ignore[operator]
-    except RetornoError as exc:
-        err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-        raise typer.Exit(2) from exc
-
 
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
@@ -72,7 +56,8 @@ def users_add(username: str, agency: Annotated[str, typer.Option(help="agency co
             create_user(session, None, username=username, full_name=full_name or username, agency_code=agency,
                         role=role, password=password)
         console.print(f"user [bold]{username}[/bold] added to {agency} as {role}")
-    _run(body)
+    with refusals():
+        body()
 
 
 @users_app.command("token")
@@ -85,7 +70,8 @@ def users_token(username: str, password: Annotated[str, typer.Option(prompt=True
         with unit_of_work(settings(database_url)) as session:
             token = create_token(session, authenticate(session, username, password), name=name)
         console.print(token)
-    _run(body)
+    with refusals():
+        body()
 
 
 @audit_app.command("verify")
@@ -137,16 +123,16 @@ def serve(database_url: DatabaseUrl = None, host: str = "127.0.0.1", port: int =
     _serve(config, host, port)
 
 
-def print_figures(figures: Mapping[str, object]) -> None:
-    """Benchmarks end with their figures as one JSON object on the last line."""
-    print(json.dumps(figures, default=str))
-
-
 def register_subcommands() -> None:
     """Attach the commands that live next to their domains."""
-    from retorno.cli import bench, operations
+    from retorno.cli import bench, cases, flights, operations, reintegration, reporting, verification
     bench.register(bench_app)
     operations.register(app)
+    verification.register(app)
+    reporting.register(app, bench_app)
+    cases.register(app)
+    flights.register(app)
+    reintegration.register(app)
 
 
 register_subcommands()

@@ -8,16 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from retorno.cli.common import acting_user, console, err_console, settings, unit_of_work
-from retorno.cli.main import DatabaseUrl
+from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, settings, unit_of_work
 from retorno.errors import RetornoError
 
 import_app = typer.Typer(help="Import spreadsheets agencies already use (CSV, XLSX).", no_args_is_help=True)
 template_app = typer.Typer(help="Blank spreadsheets to fill in, with a sheet documenting each column.",
                            no_args_is_help=True)
 
-ActAs = Annotated[str | None, typer.Option("--as", envvar="RETORNO_USER",
-                                           help="the official acting (audited as them)")]
 
 
 def register(app: typer.Typer) -> None:

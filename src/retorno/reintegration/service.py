@@ -406,7 +406,10 @@ def follow_ups_due(session: Session, actor: User, *, overdue_only: bool = False)
     require(actor, "followup.record")
     query = (sa.select(FollowUp, Case).join(Placement, Placement.id == FollowUp.placement_id)
              .join(Opportunity, Opportunity.id == Placement.opportunity_id).join(Case, Case.id == Placement.case_id)
-             .where(Opportunity.operator_agency_id == actor.agency_id, FollowUp.done_at.is_(None))
+             .join(IntakeProfile, IntakeProfile.case_id == Case.id)
+             # A returnee who withdrew consent leaves the operators' view, follow-ups included.
+             .where(Opportunity.operator_agency_id == actor.agency_id, FollowUp.done_at.is_(None),
+                    IntakeProfile.consent)
              .order_by(FollowUp.due_on))
     if overdue_only:
         query = query.where(FollowUp.due_on < utcnow().date())

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 18:19:03.720299
+Create Date: 2026-11-28 19:01:07.977690
 """
 
 from __future__ import annotations
@@ -204,10 +204,10 @@ def upgrade() -> None:
     sa.UniqueConstraint('reference', name=op.f('uq_cases_reference'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_cases_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index('ix_cases_agency_state_detained', ['agency_id', 'state', 'detained_since'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_national_id'), ['national_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cases_nationality'), ['nationality'], unique=False)
+        batch_op.create_index('ix_cases_nationality_state', ['nationality', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_state'), ['state'], unique=False)
 
     op.create_table('household_splits',
@@ -524,10 +524,10 @@ def downgrade() -> None:
     op.drop_table('household_splits')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_state'))
-        batch_op.drop_index(batch_op.f('ix_cases_nationality'))
+        batch_op.drop_index('ix_cases_nationality_state')
         batch_op.drop_index(batch_op.f('ix_cases_national_id'))
         batch_op.drop_index(batch_op.f('ix_cases_household_id'))
-        batch_op.drop_index(batch_op.f('ix_cases_agency_id'))
+        batch_op.drop_index('ix_cases_agency_state_detained')
 
     op.drop_table('cases')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:

@@ -16,12 +16,12 @@ STATIC_DIR = Path(__file__).parent.parent / "static"
 
 def install(app: FastAPI) -> None:
     """Add the pages, their templates and static files, and the login redirect to `app`."""
-    from retorno.web.pages import auth, carrier, flights, monitor, receiving, sending
+    from retorno.web.pages import auth, carrier, flights, monitor, operator, planning, receiving, sending, statistics
 
     i18n.compile_catalogs()
     app.state.templates = make_environment()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, sending, receiving, flights, carrier, monitor):
+    for module in (auth, sending, receiving, flights, carrier, monitor, operator, planning, statistics):
         app.include_router(module.pages)
 
     @app.exception_handler(LoginRequired)

@@ -76,18 +76,24 @@ STATUSES = {
 }
 ROLES = {"viewer": "consulta", "officer": "funcionario", "supervisor": "supervisor"}
 
-# The navigation: each entry shows only to users holding its capability.
+# The navigation: each entry shows only to users holding its capability; one without is public.
 NAVIGATION = (
     ("reports.aggregate", "/", "Inicio"),
     ("case.read", "/cases", "Casos"),
-    ("returnee.read", "/cases", "Retornados"),
+    ("returnee.read", "/reintegration/returnees", "Retornados"),
+    ("returnee.read", "/reintegration/opportunities", "Oportunidades"),
+    ("matching.run", "/reintegration/matching", "Emparejamiento"),
+    ("returnee.read", "/reintegration/placements", "Colocaciones"),
+    ("followup.record", "/reintegration/follow-ups", "Seguimientos"),
     ("case.register", "/cases/new", "Nuevo caso"),
     ("case.register", "/cases/import", "Importar"),
     ("verification.decide", "/verification", "Verificación"),
     ("flight.read", "/flights", "Vuelos"),
     ("flight.propose", "/flights/new", "Proponer vuelo"),
+    ("manifest.propose", "/planning", "Planificar manifiestos"),
     ("audit.read", "/monitor", "Seguimiento"),
     ("audit.read", "/audit", "Auditoría"),
+    (None, "/estadisticas", "Estadísticas"),
 )
 
 
@@ -215,11 +221,8 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     locale = locale_of(request)
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     _ = i18n.gettext_for(locale)
-    nav = (
-        []
-        if viewer is None
-        else [(path, _(label)) for cap, path, label in NAVIGATION if cap in viewer.capabilities]
-    )
+    held = viewer.capabilities if viewer is not None else frozenset()
+    nav = [(path, _(label)) for cap, path, label in NAVIGATION if cap is None or cap in held]
     flash = request.session.pop("flash", None) if "session" in request.scope else None
     environment: Environment = request.app.state.templates
     html = environment.get_template(template).render(

@@ -15,9 +15,9 @@ from retorno.config import Settings
 from retorno.errors import InvalidInput, RetornoError
 from retorno.flights import outputs
 from retorno.flights import service as flights
+from retorno.reporting import service as reports
 from retorno.web.deps import SessionDep, SettingsDep
 from retorno.web.i18n import gettext_for
-from retorno.web.pages import queries
 from retorno.web.pages.common import (
     FormDep,
     PageUser,
@@ -31,12 +31,14 @@ from retorno.web.pages.common import (
 
 pages = router()
 LISTED_FLOWN = ("manifest_locked", "departed", "arrived")
+# Manifest states in Spanish; the English catalog translates them.
+MANIFEST_STATES = {"draft": "borrador", "proposed": "propuesto", "locked": "cerrado"}
 
 
 @pages.get("/flights", response_class=HTMLResponse)
 def flight_list(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
     require_page(user, "flight.read")
-    return render(request, "flights.html", flights=queries.all_flights(session, user))
+    return render(request, "flights.html", flights=reports.all_flights(session, user))
 
 
 def flight_context(session: Session, user: User, reference: str, settings: Settings) -> dict[str, Any]:
@@ -47,6 +49,7 @@ def flight_context(session: Session, user: User, reference: str, settings: Setti
         "count": flights.arrival_count(session, flight),
         "lock_hours": settings.lock_hours_before_departure,
         "form": {},
+        "manifest_states": MANIFEST_STATES,
     }
     if user.agency.kind == "carrier":
         context["manifest"] = (

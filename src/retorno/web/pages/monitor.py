@@ -6,10 +6,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from retorno.audit.service import verify_chain
+from retorno.reporting import service as reports
 from retorno.web import charts
 from retorno.web.deps import SessionDep
 from retorno.web.i18n import gettext_for
-from retorno.web.pages import queries
 from retorno.web.pages.common import (
     CASE_STATES,
     FLIGHT_STATES,
@@ -27,8 +27,8 @@ pages = router()
 def overview(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
     require_page(user, "audit.read")
     _ = gettext_for(locale_of(request))
-    by_state = queries.all_cases_by_state(session)
-    weeks, series = queries.returns_by_week(session)
+    by_state = reports.cases_by_state(session, user)
+    weeks, series = reports.returns_by_week(session, user)
     chart_list = [
         charts.bar_chart(
             _("Casos por estado"),
@@ -37,7 +37,7 @@ def overview(request: Request, session: SessionDep, user: PageUser) -> HTMLRespo
         ),
         charts.bar_chart(
             _("Vuelos por estado"),
-            [charts.Bar(_(FLIGHT_STATES.get(s, s)), n) for s, n in queries.flights_by_state(session).items()],
+            [charts.Bar(_(FLIGHT_STATES.get(s, s)), n) for s, n in reports.flights_by_state(session, user).items()],
             empty_text=_("sin datos"),
         ),
         charts.week_chart(
@@ -53,9 +53,9 @@ def overview(request: Request, session: SessionDep, user: PageUser) -> HTMLRespo
         "monitor.html",
         charts=chart_list,
         total=sum(by_state.values()),
-        exceptions=queries.safeguard_exceptions(session),
-        alerts=queries.recent_alerts(session),
-        differences=queries.arrival_differences(session),
+        exceptions=reports.safeguard_exceptions(session, user),
+        alerts=reports.recent_alerts(session, user),
+        differences=reports.arrival_differences(session, user),
     )
 
 
@@ -64,7 +64,7 @@ def audit_trail(
     request: Request, session: SessionDep, user: PageUser, action: str = "", before_seq: int | None = None
 ) -> HTMLResponse:
     require_page(user, "audit.read")
-    records = queries.audit_page(session, action=action or None, before_seq=before_seq)
+    records = reports.audit_page(session, user, action=action or None, before_seq=before_seq)
     return render(
         request,
         "audit.html",

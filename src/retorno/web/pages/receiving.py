@@ -54,6 +54,7 @@ def _queue_context(session: Session, user: User) -> dict[str, Any]:
                 "declared": declared,
                 "decision": decision,
                 "candidates": candidates,
+                "comparison": _comparison(request_row, case, candidates),
                 "suggested_record": (
                     decision.registry_record
                     if decision and decision.registry_record
@@ -62,6 +63,30 @@ def _queue_context(session: Session, user: User) -> dict[str, Any]:
             }
         )
     return {"items": items}
+
+
+# Labels of the linkage fields, by the case field each one is declared in.
+_LINKAGE_LABELS = {"birth_place": "place_of_birth", "cedula": "national_id"}
+
+
+def _comparison(request_row: Any, case: Any, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of the side-by-side table: each identity field as declared and in every registry candidate."""
+    if not any(isinstance(c, dict) and "agreement" in c for c in candidates):
+        return []
+    # Linkage brings DuckDB along: loaded only when a page has candidates to show.
+    from retorno.verification.jobs import identity
+    from retorno.verification.linkage import FIELDS
+
+    declared = identity(request_row, case)
+    return [
+        {
+            "label": FIELD_LABELS.get(_LINKAGE_LABELS.get(name, name), name),
+            "declared": declared[name],
+            "cells": [((c.get("record") or {}).get(name), (c.get("agreement") or {}).get(name, "missing"))
+                      for c in candidates],
+        }
+        for name in FIELDS
+    ]
 
 
 @pages.get("/verification", response_class=HTMLResponse)

@@ -21,7 +21,8 @@ from retorno.db import utcnow
 from retorno.documents.service import add_document, documents_of
 from retorno.errors import InvalidInput, RetornoError
 from retorno.flights import airports
-from retorno.flights.service import FlightInput, propose_flight, visible_flights
+from retorno.flights.service import FlightInput, propose_flight
+from retorno.reporting import service as reports
 from retorno.screening.models import CONCERNS
 from retorno.screening.service import (
     record_best_interests,
@@ -33,7 +34,6 @@ from retorno.verification.service import request_verification, review_queue
 from retorno.web import charts
 from retorno.web.deps import SessionDep
 from retorno.web.i18n import gettext_for
-from retorno.web.pages import queries
 from retorno.web.pages.common import (
     CASE_STATES,
     PAGE_SIZE,
@@ -120,8 +120,7 @@ def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response
     figures: dict[str, Any] = {}
     chart_list: list[str] = []
     if can(user, "case.read") or can(user, "returnee.read"):
-        cases = service.visible_cases(user)
-        by_state = queries.cases_by_state(session, cases)
+        by_state = reports.cases_by_state(session, user)
         figures["cases_total"] = sum(by_state.values())
         chart_list.append(
             charts.bar_chart(
@@ -131,7 +130,7 @@ def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response
             )
         )
         if user.agency.kind == "sending_authority":
-            bands = queries.detention_bands(session, cases, utcnow().date())
+            bands = reports.detention_bands(session, user, utcnow().date())
             chart_list.append(
                 charts.bar_chart(
                     _("Días en detención de quienes esperan vuelo"),
@@ -140,7 +139,7 @@ def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response
                 )
             )
         if can(user, "screening.read_details"):
-            figures["open_concerns"] = queries.open_concerns(session, cases)
+            figures["open_concerns"] = reports.open_concerns(session, user)
     if can(user, "verification.decide"):
         waiting = review_queue(session, user, limit=500)
         figures["queue"] = len(waiting)
@@ -149,14 +148,14 @@ def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response
                 _("Antigüedad de la cola de verificación (días)"),
                 [
                     charts.Bar(label, n)
-                    for label, n in queries.queue_ages([r.requested_at for r, _c, _d in waiting], utcnow())
+                    for label, n in reports.queue_ages([r.requested_at for r, _c, _d in waiting], utcnow())
                 ],
                 empty_text=_("sin datos"),
             )
         )
-    upcoming: list[queries.FlightFill] = []
+    upcoming: list[reports.FlightFill] = []
     if can(user, "flight.read"):
-        upcoming = queries.upcoming_flights(session, user)
+        upcoming = reports.upcoming_flights(session, user)
         chart_list.append(
             charts.bar_chart(
                 _("Ocupación de los próximos vuelos"),
@@ -164,7 +163,7 @@ def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response
                 empty_text=_("sin datos"),
             )
         )
-        weeks, series = queries.returns_by_week(session, visible_flights(user))
+        weeks, series = reports.returns_by_week(session, user)
         chart_list.append(
             charts.week_chart(
                 _("Retornos por semana y ruta"),
@@ -186,6 +185,7 @@ def case_list(
     cases, total = service.search_cases(
         session, user, text=q or None, state=state or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
+    capped = total > service.COUNT_CAP
     pages_count = max(1, -(-total // PAGE_SIZE))
 
     def link(number: int) -> str:
@@ -201,7 +201,9 @@ def case_list(
         page=page,
         pages_count=pages_count,
         previous=link(page - 1) if page > 1 else None,
-        next_link=link(page + 1) if page < pages_count else None,
+        next_link=link(page + 1) if page < pages_count or capped else None,
+        capped=capped,
+        count_cap=service.COUNT_CAP,
         states=lifecycle.STATES,
     )
 

@@ -1,0 +1,299 @@
+"""`retorno verify` (run on the receiving side) and `retorno synth` (synthetic registries and requests)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, settings, unit_of_work
+from retorno.errors import RetornoError
+
+verify_app = typer.Typer(help="Identity and nationality verification against the receiving side's registry.")
+synth_app = typer.Typer(help="Synthetic registries and verification requests with a stated error model.",
+                        no_args_is_help=True)
+
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(verify_app, name="verify")
+    app.add_typer(synth_app, name="synth")
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Turn a refusal into one clear line (and every bad line of a file) with exit code 2."""
+    from retorno.verification.exchange import DecisionFileError
+    try:
+        yield
+    except DecisionFileError as exc:
+        err_console.print(f"[red]nothing imported[/red]: {len(exc.problems)} bad lines")
+        for number, problem in exc.problems:
+            err_console.print(f"  line {number}: {problem}")
+        raise typer.Exit(2) from exc
+    except RetornoError as exc:
+        err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+        raise typer.Exit(2) from exc
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err_console)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table("verificados / verified", "a revisión / review", "no encontrados / not found",
+                  "omitidos / skipped")
+    table.add_row(*(str(summary[name]) for name in ("verified", "review", "not_found", "skipped")))
+    console.print(table)
+
+
+@verify_app.callback(invoke_without_command=True)
+def verify(
+    ctx: typer.Context,
+    registry: Annotated[str | None, typer.Option(
+        help="the registry: a Parquet or CSV file, or a database table as URL#TABLE")] = None,
+    model: Annotated[Path | None, typer.Option(
+        help="the trained linkage model (JSON); default: verification-model.json in the data directory")] = None,
+    train: Annotated[bool, typer.Option("--train", help="train the model on the registry first and save it")]
+    = False,
+    upper: Annotated[float | None, typer.Option(
+        help="at or above this match probability: verified (default: the installation's setting, 0.99)")] = None,
+    lower: Annotated[float | None, typer.Option(
+        help="below this match probability: not found (default: the installation's setting, 0.2)")] = None,
+    requests: Annotated[Path | None, typer.Option(
+        help="offline: an exported requests file (JSON lines) instead of the service's database")] = None,
+    decisions_out: Annotated[Path | None, typer.Option(
+        help="offline: where to write the decisions file to import on the service")] = None,
+    include_review: Annotated[bool, typer.Option(help="also link again requests already sent to review")]
+    = False,
+    work_dir: Annotated[Path | None, typer.Option(
+        help="scratch folder on disk for registries that do not fit in memory")] = None,
+    memory_limit: Annotated[str | None, typer.Option(help="memory limit of the linkage engine, e.g. 4GB")] = None,
+    act_as: ActAs = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Link the cases awaiting verification to the registry and record a decision for each.
+
+    Above the upper threshold a case is verified (with the registry record it matched), below
+    the lower one it is not found, in between it goes to the review queue. The registry stays
+    here: only decisions are written. Subcommands: export-requests, import-decisions, sample.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if registry is None:
+        console.print(ctx.get_help())
+        err_console.print("[red]error[/red]: say which registry to verify against with --registry")
+        raise typer.Exit(2)
+    if (requests is None) != (decisions_out is None):
+        raise typer.BadParameter("--requests and --decisions-out go together (the offline path)")
+    from retorno.verification.linkage import Thresholds
+
+    config = settings(database_url)
+    try:
+        thresholds = Thresholds(upper=config.verification_upper_threshold if upper is None else upper,
+                                lower=config.verification_lower_threshold if lower is None else lower)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    model_path = model or config.data_dir / "verification-model.json"
+    with _refusals():
+        if requests is not None and decisions_out is not None:
+            summary = _verify_offline(registry, model_path, train, thresholds, requests, decisions_out,
+                                      work_dir, memory_limit)
+        else:
+            summary = _verify_online(registry, model_path, train, thresholds, include_review, work_dir,
+                                     memory_limit, act_as, database_url)
+    _print_summary(summary)
+
+
+def _linked(identities: list[dict[str, Any]], registry: str, model_path: Path, train: bool, thresholds: Any,
+            work_dir: Path | None, memory_limit: str | None, progress: Progress) -> list[dict[str, Any]]:
+    """Train if asked, link the identities, and return one decision document per request."""
+    from retorno.errors import NotFound
+    from retorno.verification import jobs, linkage
+
+    with jobs.registry_file(registry, work_dir) as registry_path:
+        if train:
+            task = progress.add_task(f"training the model on {registry_path.name}", total=None)
+            model_path.parent.mkdir(parents=True, exist_ok=True)
+            linkage.train(registry_path, model_path)
+            progress.update(task, total=1, completed=1)
+        elif not model_path.is_file():
+            raise NotFound(f"no linkage model at {model_path}: train one with --train (or give --model)")
+        if not identities:
+            return []
+        task = progress.add_task(f"linking {len(identities)} requests to the registry", total=None)
+        decisions = linkage.link(jobs.link_rows(identities), registry_path, model_path, thresholds,
+                                 work_dir=work_dir, memory_limit=memory_limit)
+        progress.update(task, total=len(identities), completed=len(identities))
+    cases = {row["request"]: row.get("case") for row in identities}
+    return [jobs.decision_document(decision, cases[decision.request_id]) for decision in decisions]
+
+
+def _verify_offline(registry: str, model_path: Path, train: bool, thresholds: Any, requests: Path,
+                    decisions_out: Path, work_dir: Path | None, memory_limit: str | None) -> dict[str, Any]:
+    from retorno.verification.exchange import read_requests, write_decisions
+
+    identities = read_requests(requests)
+    with _progress() as progress:
+        documents = _linked(identities, registry, model_path, train, thresholds, work_dir, memory_limit, progress)
+    partial = decisions_out.with_name(decisions_out.name + ".partial")
+    with partial.open("w", encoding="utf-8") as out:
+        write_decisions(documents, out)
+    partial.replace(decisions_out)
+    console.print(f"{len(documents)} decisions written to {decisions_out}; "
+                  f"import them on the service with `retorno verify import-decisions {decisions_out.name}`")
+    counts = {outcome: sum(d["outcome"] == outcome for d in documents) for outcome in ("verified", "review",
+                                                                                       "not_found")}
+    return {**counts, "skipped": 0}
+
+
+def _verify_online(registry: str, model_path: Path, train: bool, thresholds: Any, include_review: bool,
+                   work_dir: Path | None, memory_limit: str | None, act_as: str | None,
+                   database_url: str | None) -> dict[str, Any]:
+    from retorno.verification import jobs
+
+    config = settings(database_url)
+    # Reading, linking and recording are separate: no transaction stays open while the registry is linked.
+    with unit_of_work(config) as session:
+        actor = acting_user(session, act_as)
+        identities = [jobs.identity(request, case)
+                      for request, case in jobs.open_requests(session, actor, include_review=include_review)]
+    with _progress() as progress:
+        documents = _linked(identities, registry, model_path, train, thresholds, work_dir, memory_limit,
+                            progress)
+        task = progress.add_task("recording decisions", total=len(documents))
+        with unit_of_work(config) as session:
+            actor = acting_user(session, act_as)
+            summary = jobs.record_linkage(session, actor, documents,
+                                          progress=lambda n: progress.advance(task, n))
+    for reference, why in summary.skipped:
+        err_console.print(f"skipped {reference}: {why}")
+    return summary.as_dict()
+
+
+@verify_app.command("export-requests")
+def export_requests_command(
+    out: Annotated[Path, typer.Option(help="the requests file to write (JSON lines)")],
+    include_review: Annotated[bool, typer.Option(help="also export requests already sent to review")] = False,
+    act_as: ActAs = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Export the requests addressed to your authority, for an installation offline from the service."""
+    from retorno.verification.exchange import export_requests
+
+    with _refusals(), unit_of_work(settings(database_url)) as session:
+        actor = acting_user(session, act_as)
+        partial = out.with_name(out.name + ".partial")
+        with partial.open("w", encoding="utf-8") as handle:
+            count = export_requests(session, actor, handle, include_review=include_review)
+        partial.replace(out)
+    console.print(f"{count} requests written to {out}")
+
+
+@verify_app.command("import-decisions")
+def import_decisions_command(
+    file: Annotated[Path, typer.Argument(help="a decisions file written by `retorno verify --decisions-out`")],
+    act_as: ActAs = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Record the decisions of a file; a file with any bad line records nothing and lists every bad line."""
+    from retorno.verification.exchange import import_decisions
+
+    with _refusals(), unit_of_work(settings(database_url)) as session, file.open(encoding="utf-8") as lines:
+        summary = import_decisions(session, acting_user(session, act_as), lines)
+    _print_summary(summary.as_dict())
+
+
+@verify_app.command("sample")
+def sample_command(
+    share: Annotated[float, typer.Option(help="share of the auto-verified decisions to draw, e.g. 0.05")] = 0.05,
+    seed: Annotated[int, typer.Option(help="the draw's seed, to reproduce it")] = 1,
+    act_as: ActAs = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Draw auto-verified decisions for a person to re-check (the draw is on the audit trail)."""
+    from retorno.verification.jobs import sample_for_audit
+
+    with _refusals(), unit_of_work(settings(database_url)) as session:
+        drawn = sample_for_audit(session, acting_user(session, act_as), share, seed)
+        table = Table("caso / case", "solicitud / request", "registro / record", "probabilidad / probability",
+                      "decidido / decided")
+        for decision, request, case in drawn:
+            table.add_row(case.reference, request.reference, decision.registry_record or "",
+                          f"{decision.match_probability:.4f}" if decision.match_probability is not None else "",
+                          decision.decided_at.isoformat(timespec="minutes"))
+    console.print(table)
+    console.print(f"{len(drawn)} decisions drawn for a re-check")
+
+
+def _error_rates(values: list[str]) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for value in values:
+        name, sep, rate = value.partition("=")
+        try:
+            rates[name.strip()] = float(rate)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise typer.BadParameter(f"--error takes NAME=RATE, e.g. one_typo=0.3, not {value!r}")
+    return rates
+
+
+def _write(path: Path, write_parquet: Callable[[Path], Path]) -> None:
+    """Write Parquet, or CSV when the path ends in .csv (through a Parquet file next to it)."""
+    if path.suffix.lower() != ".csv":
+        write_parquet(path)
+        return
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    scratch = path.with_name(path.name + ".parquet.partial")
+    try:
+        write_parquet(scratch)
+        pacsv.write_csv(pq.read_table(scratch), path)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+@synth_app.command("registry")
+def synth_registry(size: Annotated[int, typer.Option(min=1, help="number of people")],
+                   out: Annotated[Path, typer.Option(help="file to write (.parquet, or .csv)")],
+                   seed: int = 1) -> None:
+    """Write a synthetic civil registry drawn from the reference population."""
+    from retorno.verification.synth import make_registry
+
+    with console.status(f"drawing {size:,} people…"):
+        _write(out, lambda path: make_registry(size, seed, path))
+    console.print(f"registry of {size:,} people written to {out}")
+
+
+@synth_app.command("requests")
+def synth_requests(
+    size: Annotated[int, typer.Option(min=1, help="number of requests")],
+    registry: Annotated[Path, typer.Option("--from", help="the registry to draw people from (Parquet)")],
+    out: Annotated[Path, typer.Option(help="file to write (.parquet, or .csv)")],
+    seed: int = 1,
+    error: Annotated[list[str] | None, typer.Option(
+        help="an error rate NAME=RATE, repeatable (e.g. --error one_typo=0.3); see ErrorModel")] = None,
+) -> None:
+    """Write verification requests drawn from a registry, corrupted as sending-side lists are."""
+    from dataclasses import asdict
+
+    from retorno.verification.synth import ErrorModel, make_requests
+
+    rates = _error_rates(error or [])
+    known = asdict(ErrorModel())
+    unknown = sorted(set(rates) - set(known))
+    if unknown:
+        raise typer.BadParameter(f"unknown error rates {', '.join(unknown)}; known: {', '.join(known)}")
+    try:
+        model = ErrorModel(**rates)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    with console.status(f"drawing {size:,} requests…"):
+        _write(out, lambda path: make_requests(registry, size, seed, model, path))
+    console.print(f"{size:,} requests written to {out}; error model: {json.dumps(asdict(model))}")

@@ -1,0 +1,528 @@
+"""Read-only figures for the dashboards, the monitor's page and the public statistics (no action, no audit).
+
+Every figure starts from what its reader may see (`scope_of`): a sending authority its country's
+cases and flights, a receiving authority its nationals from the verification request on and the
+flights it receives, a reintegration operator the returnees who consented, a monitor or an
+administrator everything, as aggregates only — never a row about one person. The public
+statistics take the whole installation and are suppressed in `reporting.public` before anyone
+sees them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import Agency, User
+from retorno.agencies.permissions import can, require
+from retorno.audit.models import AuditRecord
+from retorno.cases import lifecycle
+from retorno.cases.models import Case
+from retorno.cases.service import visible_case_conditions
+from retorno.db import utcnow
+from retorno.errors import InvalidInput
+from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeApproval, Passenger
+from retorno.flights.service import visible_flights
+from retorno.reintegration.models import PLACEMENT_STATES, FollowUp, Opportunity, Placement
+from retorno.reporting import public
+from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
+
+# Actions that bend a rule with a written reason, or report one bent: what a monitor watches.
+EXCEPTION_ACTIONS = (
+    "screening.resolve",
+    "household.split",
+    "manifest.authorise_change",
+    "child.best_interests",
+    "alert.protection_pull",
+    "arrival.explain",
+    "manifest.rejected",
+    "login.failed",
+)
+DETENTION_BANDS = ((0, 30), (30, 90), (90, 180), (180, None))
+AGE_GROUPS = ((0, 11), (12, 17), (18, 29), (30, 44), (45, 59), (60, None))
+FOLLOW_UP_MONTHS = (3, 6, 12)
+SEXES = ("F", "M", "X")
+UPCOMING_STATES = ("proposed", "accepted", "manifest_locked")
+FLOWN_STATES = ("departed", "arrived")
+
+Query = TypeVar("Query", bound="sa.Select[*tuple[Any, ...]]")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a reader's figures count: conditions on cases and on flights; None means everything."""
+
+    cases: list[sa.ColumnElement[bool]] | None
+    flights: list[sa.ColumnElement[bool]] | None
+    sees_flights: bool = True
+    placements: list[sa.ColumnElement[bool]] | None = field(default=None)
+
+
+def scope_of(session: Session, user: User) -> Scope:
+    """The reader's scope; refused to users without aggregate reports (carriers)."""
+    require(user, "reports.aggregate")
+    kind = user.agency.kind
+    if kind in ("monitor", "administrator"):
+        return Scope(None, None)
+    cases = visible_case_conditions(session, user)
+    same_country = sa.select(Agency.id).where(Agency.country == user.agency.country)
+    if kind == "sending_authority":
+        return Scope(cases, [Flight.sending_agency_id.in_(same_country)])
+    if kind == "receiving_authority":
+        return Scope(cases, [Flight.receiving_agency_id.in_(same_country)])
+    # A reintegration operator: its consented returnees and its own opportunities' placements.
+    own = sa.select(Opportunity.id).where(Opportunity.operator_agency_id == user.agency_id)
+    return Scope(cases, [sa.false()], sees_flights=False, placements=[Placement.opportunity_id.in_(own)])
+
+
+def _where(query: Query, *conditions: list[sa.ColumnElement[bool]] | None) -> Query:
+    for group in conditions:
+        if group is not None:
+            query = query.where(*group)
+    return query
+
+
+# ----- cases -----------------------------------------------------------------------------------------
+
+
+def cases_by_state(session: Session, user: User) -> dict[str, int]:
+    """How many visible cases are in each lifecycle state, in lifecycle order (one GROUP BY)."""
+    scope = scope_of(session, user)
+    query = _where(sa.select(Case.state, sa.func.count()).group_by(Case.state), scope.cases)
+    counts: dict[str, int] = dict(session.execute(query).all())
+    return {state: counts[state] for state in lifecycle.STATES if counts.get(state)}
+
+
+def detention_bands(session: Session, user: User, today: date) -> list[tuple[str, int]]:
+    """People still waiting to fly, by how many days they have been detained.
+
+    Counted by (state, detained_since), the order of the index on (agency_id, state, detained_since):
+    a few hundred groups read off the index, binned here, instead of an expression on every row.
+    """
+    scope = scope_of(session, user)
+    query = _where(
+        sa.select(Case.detained_since, sa.func.count())
+        .where(Case.state.in_(lifecycle.BEFORE_BOARDING))
+        .group_by(Case.state, Case.detained_since),
+        scope.cases,
+    )
+    counts = dict.fromkeys(range(len(DETENTION_BANDS)), 0)
+    for detained_since, n in session.execute(query):
+        days = (today - detained_since).days
+        # The bands are contiguous from 0 days: the first whose upper edge is past `days`.
+        band = next(i for i, (_low, high) in enumerate(DETENTION_BANDS) if high is None or days < high)
+        counts[band] += n
+    labels = [f"{low}–{high}" if high is not None else f"{low}+" for low, high in DETENTION_BANDS]
+    return list(zip(labels, counts.values(), strict=True))
+
+
+def open_concerns(session: Session, user: User) -> int:
+    """Cases whose latest screening has a concern not yet resolved by a supervisor (travel blocked)."""
+    scope = scope_of(session, user)
+    latest = _where(
+        sa.select(sa.func.max(Screening.id)).join(Case, Case.id == Screening.case_id).group_by(Screening.case_id),
+        scope.cases,
+    )
+    return session.execute(
+        sa.select(sa.func.count())
+        .select_from(Screening)
+        .outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
+        .where(
+            Screening.id.in_(latest),
+            ScreeningResolution.id.is_(None),
+            # An empty list of concerns is a cleared screening.
+            sa.cast(Screening.concerns, sa.String) != "[]",
+        )
+    ).scalar_one()
+
+
+def queue_ages(requested: list[datetime], now: datetime) -> list[tuple[str, int]]:
+    """Verification requests waiting, by age in days."""
+    bands = {"0–2": 0, "3–7": 0, "8–14": 0, "15+": 0}
+    for moment in requested:
+        days = (now - moment).days
+        key = "0–2" if days <= 2 else "3–7" if days <= 7 else "8–14" if days <= 14 else "15+"
+        bands[key] += 1
+    return list(bands.items())
+
+
+# ----- flights ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlightFill:
+    flight: Flight
+    passengers: int
+
+
+def _flights(session: Session, user: User) -> sa.Select[Flight]:
+    """The flights a party of them sees (carriers included); otherwise those of the reader's scope."""
+    if can(user, "flight.read"):
+        return visible_flights(user)
+    return _where(sa.select(Flight), scope_of(session, user).flights)
+
+
+def upcoming_flights(session: Session, user: User, limit: int = 10) -> list[FlightFill]:
+    """Flights not yet flown, soonest first, with how many passengers are on each manifest."""
+    query = _flights(session, user).where(Flight.state.in_(UPCOMING_STATES)).order_by(Flight.departure_utc)
+    return _with_passengers(session, list(session.execute(query.limit(limit)).scalars().all()))
+
+
+def all_flights(session: Session, user: User) -> list[FlightFill]:
+    query = _flights(session, user).order_by(Flight.departure_utc.desc())
+    return _with_passengers(session, list(session.execute(query).scalars()))
+
+
+def _with_passengers(session: Session, flights: list[Flight]) -> list[FlightFill]:
+    if not flights:
+        return []
+    counts = dict(
+        session.execute(
+            sa.select(Passenger.flight_id, sa.func.count())
+            .where(Passenger.flight_id.in_([f.id for f in flights]), Passenger.approval.in_(("proposed", "approved")))
+            .group_by(Passenger.flight_id)
+        ).all()
+    )
+    return [FlightFill(f, counts.get(f.id, 0)) for f in flights]
+
+
+def flights_by_state(session: Session, user: User) -> dict[str, int]:
+    query = _where(sa.select(Flight.state, sa.func.count()).group_by(Flight.state), scope_of(session, user).flights)
+    return dict(session.execute(query).all())
+
+
+def arrival_differences(session: Session, user: User) -> list[tuple[str, int, int, str | None]]:
+    """Flown flights whose count received differs from the count boarded, with any explanation."""
+    boarded = sa.func.sum(sa.case((Passenger.boarding == "boarded", 1), else_=0))
+    received = sa.func.sum(sa.case((Passenger.arrival == "received", 1), else_=0))
+    query = _where(
+        sa.select(Flight.reference, boarded, received, Flight.arrival_discrepancy_explanation)
+        .join(Passenger, Passenger.flight_id == Flight.id)
+        .where(Flight.state.in_(FLOWN_STATES))
+        .group_by(Flight.id, Flight.reference, Flight.arrival_discrepancy_explanation)
+        .order_by(Flight.id),
+        scope_of(session, user).flights,
+    )
+    rows = session.execute(query).all()
+    return [(ref, int(b or 0), int(r or 0), why) for ref, b, r, why in rows if (b or 0) != (r or 0)]
+
+
+# ----- returns ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Returnee:
+    """One person received, reduced to what the statistics count (no name, no reference)."""
+
+    origin: str
+    destination: str
+    received_on: date
+    sex: str
+    age: int
+
+    @property
+    def week(self) -> str:
+        year, week, _ = self.received_on.isocalendar()
+        return f"{year}-W{week:02d}"
+
+    @property
+    def age_group(self) -> str:
+        return age_group(self.age)
+
+
+def age_group(age: int) -> str:
+    for low, high in AGE_GROUPS:
+        if high is None or age <= high:
+            return f"{low}-{high}" if high is not None else f"{low}+"
+    raise AssertionError("unreachable: the last age group is open")
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def _returnees(session: Session, scope: Scope) -> list[Returnee]:
+    query = _where(
+        sa.select(Flight.origin, Flight.destination, Passenger.received_at, Case.sex, Case.birth_date)
+        .join(Passenger, Passenger.flight_id == Flight.id)
+        .join(Case, Case.id == Passenger.case_id)
+        .where(Passenger.arrival == "received", Passenger.received_at.is_not(None)),
+        scope.cases,
+        scope.flights if scope.sees_flights else None,
+    )
+    people = []
+    for origin, destination, received_at, sex, birth in session.execute(query):
+        if received_at is None:
+            continue
+        day = received_at.date()
+        people.append(Returnee(origin, destination, day, sex, age_on(birth, day)))
+    return people
+
+
+def returnees(session: Session, user: User | None) -> list[Returnee]:
+    """Everyone received whom `user` may count (None: the whole installation, for the public statistics)."""
+    return _returnees(session, Scope(None, None) if user is None else scope_of(session, user))
+
+
+def returns_by_week(session: Session, user: User, weeks: int = 12) -> tuple[list[date], dict[str, list[int]]]:
+    """People received per week (Monday) and route, for the last `weeks` weeks: the dashboards' chart."""
+    today = utcnow().date()
+    first = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    starts = [first + timedelta(weeks=i) for i in range(weeks)]
+    series: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
+    scope = scope_of(session, user)
+    since = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    query = _where(
+        sa.select(Flight.origin, Flight.destination, Passenger.received_at)
+        .join(Passenger, Passenger.flight_id == Flight.id)
+        .join(Case, Case.id == Passenger.case_id)
+        .where(Passenger.arrival == "received", Passenger.received_at >= since),
+        scope.cases,
+        scope.flights if scope.sees_flights else None,
+    )
+    for origin, destination, received_at in session.execute(query):
+        if received_at is None:
+            continue
+        index = (received_at.date() - first).days // 7
+        if 0 <= index < weeks:
+            series[f"{origin} → {destination}"][index] += 1
+    return starts, dict(sorted(series.items()))
+
+
+@dataclass
+class ReturnsRow:
+    returnees: int = 0
+    by_sex: Counter[str] = field(default_factory=Counter)
+    children: int = 0
+
+    def add(self, person: Returnee) -> None:
+        self.returnees += 1
+        self.by_sex[person.sex if person.sex in SEXES else "X"] += 1
+        self.children += person.age < 18
+
+
+def returns_by_week_and_route(people: list[Returnee]) -> dict[tuple[str, str, str], ReturnsRow]:
+    """People received by ISO week and route (origin → destination airport), with sex and children."""
+    rows: dict[tuple[str, str, str], ReturnsRow] = defaultdict(ReturnsRow)
+    for person in people:
+        rows[(person.week, person.origin, person.destination)].add(person)
+    return dict(sorted(rows.items()))
+
+
+def returns_by_age_and_sex(people: list[Returnee]) -> dict[str, Counter[str]]:
+    """People received by age group at arrival (0-11, 12-17, 18-29, 30-44, 45-59, 60+) and sex."""
+    groups: dict[str, Counter[str]] = {age_group(low): Counter() for low, _high in AGE_GROUPS}
+    for person in people:
+        groups[person.age_group][person.sex if person.sex in SEXES else "X"] += 1
+    return groups
+
+
+# ----- reintegration ---------------------------------------------------------------------------------
+
+
+def _placements(scope: Scope, query: Query) -> Query:
+    return _where(query.join(Case, Case.id == Placement.case_id), scope.cases, scope.placements)
+
+
+def placements_by_status(session: Session, user: User | None) -> dict[str, int]:
+    scope = Scope(None, None) if user is None else scope_of(session, user)
+    query = _placements(scope, sa.select(Placement.status, sa.func.count()).group_by(Placement.status))
+    return dict(session.execute(query).all())
+
+
+@dataclass(frozen=True)
+class FollowUpOutcome:
+    """The follow-ups done at one point (3, 6 or 12 months after the start) of started placements."""
+
+    months: int
+    done: int
+    still_placed: int
+    mean_score: float | None
+
+    @property
+    def share_still_placed(self) -> float | None:
+        return self.still_placed / self.done if self.done else None
+
+
+def follow_up_outcomes(session: Session, user: User | None) -> list[FollowUpOutcome]:
+    """The programme's headline figure: among started placements whose N-month follow-up is done, the share
+    whose answer to "work" is still "in_placement"; with the mean sustainability score."""
+    scope = Scope(None, None) if user is None else scope_of(session, user)
+    query = _placements(
+        scope,
+        sa.select(FollowUp.months_after_start, FollowUp.answers, FollowUp.score)
+        .join(Placement, Placement.id == FollowUp.placement_id)
+        .where(Placement.started_on.is_not(None), FollowUp.done_at.is_not(None)),
+    )
+    done: Counter[int] = Counter()
+    still: Counter[int] = Counter()
+    scores: dict[int, list[float]] = defaultdict(list)
+    for months, answers, score in session.execute(query):
+        done[months] += 1
+        still[months] += (answers or {}).get("work") == "in_placement"
+        if score is not None:
+            scores[months].append(score)
+    return [
+        FollowUpOutcome(m, done[m], still[m], round(sum(scores[m]) / len(scores[m]), 3) if scores[m] else None)
+        for m in FOLLOW_UP_MONTHS
+    ]
+
+
+# ----- safeguard exceptions --------------------------------------------------------------------------
+
+
+def exception_counts(session: Session, user: User) -> dict[str, int]:
+    """How often a safeguard was bent with a written reason, or something was flagged, in the reader's scope."""
+    scope = scope_of(session, user)
+
+    def count(query: sa.Select[Any], *groups: list[sa.ColumnElement[bool]] | None) -> int:
+        return int(session.execute(_where(query, *groups)).scalar_one())
+
+    flights = scope.flights if scope.sees_flights else None
+    resolutions = (sa.select(sa.func.count()).select_from(ScreeningResolution)
+                   .join(Screening, Screening.id == ScreeningResolution.screening_id)
+                   .join(Case, Case.id == Screening.case_id))
+    figures = {
+        "screening_resolutions": count(resolutions, scope.cases),
+        "best_interests_determinations": count(
+            sa.select(sa.func.count()).select_from(BestInterestsDetermination)
+            .join(Case, Case.id == BestInterestsDetermination.case_id), scope.cases),
+        "household_splits": count(
+            sa.select(sa.func.count(sa.distinct(HouseholdSplit.id))).select_from(HouseholdSplit)
+            .join(Case, Case.household_id == HouseholdSplit.household_id), scope.cases),
+        "locked_manifest_changes": count(
+            sa.select(sa.func.count()).select_from(LockedChangeApproval)
+            .join(Flight, Flight.id == LockedChangeApproval.flight_id)
+            .join(Case, Case.id == LockedChangeApproval.case_id), scope.cases, flights),
+        "protection_pulls": count(
+            sa.select(sa.func.count()).select_from(Alert).join(Case, Case.id == Alert.case_id)
+            .where(Alert.kind == "protection_pull"), scope.cases),
+    }
+    figures["arrival_differences"] = len(arrival_differences(session, user)) if scope.sees_flights else 0
+    return figures
+
+
+def recent_alerts(session: Session, user: User, limit: int = 20) -> list[Alert]:
+    """The latest alerts both sides see (monitors: every alert)."""
+    require(user, "audit.read")
+    return list(session.execute(sa.select(Alert).order_by(Alert.id.desc()).limit(limit)).scalars())
+
+
+def safeguard_exceptions(session: Session, user: User, limit: int = 50) -> list[AuditRecord]:
+    """The latest overrides and exceptions, from the audit trail (who, when, why): for monitors."""
+    require(user, "audit.read")
+    return list(
+        session.execute(
+            sa.select(AuditRecord)
+            .where(AuditRecord.action.in_(EXCEPTION_ACTIONS))
+            .order_by(AuditRecord.seq.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def audit_page(
+    session: Session, user: User, *, action: str | None, before_seq: int | None, limit: int = 50
+) -> list[AuditRecord]:
+    require(user, "audit.read")
+    query = sa.select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    if before_seq:
+        query = query.where(AuditRecord.seq < before_seq)
+    return list(session.execute(query).scalars())
+
+
+# ----- the dashboard as one object (the API) ---------------------------------------------------------
+
+
+def dashboard(session: Session, user: User) -> dict[str, Any]:
+    """Every dashboard figure the reader may see, as plain data."""
+    figures: dict[str, Any] = {"agency": user.agency.code, "kind": user.agency.kind}
+    by_state = cases_by_state(session, user)
+    figures["cases_by_state"] = by_state
+    figures["cases_total"] = sum(by_state.values())
+    if user.agency.kind == "sending_authority":
+        figures["detention_days"] = dict(detention_bands(session, user, utcnow().date()))
+    if can(user, "screening.read_details") or can(user, "audit.read"):
+        figures["open_concerns"] = open_concerns(session, user)
+    if scope_of(session, user).sees_flights:
+        figures["flights_by_state"] = flights_by_state(session, user)
+    if can(user, "flight.read"):
+        figures["upcoming_flights"] = [
+            {"reference": f.flight.reference, "departure_utc": f.flight.departure_utc, "origin": f.flight.origin,
+             "destination": f.flight.destination, "seats": f.flight.seats, "passengers": f.passengers}
+            for f in upcoming_flights(session, user)
+        ]
+    weeks, series = returns_by_week(session, user)
+    figures["returns_by_week"] = {"weeks": weeks, "routes": series}
+    figures["placements_by_status"] = placements_by_status(session, user)
+    figures["follow_up"] = [
+        {"months": o.months, "done": o.done, "still_placed": o.still_placed,
+         "share_still_placed": o.share_still_placed, "mean_score": o.mean_score}
+        for o in follow_up_outcomes(session, user)
+    ]
+    figures["safeguard_exceptions"] = exception_counts(session, user)
+    return figures
+
+
+# ----- public statistics -----------------------------------------------------------------------------
+
+TABLES = ("returns", "age_sex", "placements", "follow_up")
+
+
+@dataclass
+class PublicReport:
+    """The public statistics of the whole installation, suppressed (see `reporting.public`)."""
+
+    generated_at: datetime
+    returns: public.Table
+    age_sex: public.Table
+    placements: public.Table
+    follow_up: list[public.FollowUpFigures]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at,
+            "suppressed_marker": public.MARKER,
+            "tables": {
+                "returns": self.returns.as_dicts(),
+                "age_sex": self.age_sex.as_dicts(),
+                "placements": self.placements.as_dicts(),
+                "follow_up": [dict(zip((c.name for c in public.FOLLOW_UP_COLUMNS), row, strict=True))
+                              for row in public.follow_up_rows(self.follow_up)],
+            },
+        }
+
+    def csv(self, table: str) -> str:
+        """One table as HXL-tagged CSV."""
+        if table == "follow_up":
+            return public.follow_up_csv(self.follow_up)
+        if table not in TABLES:
+            raise InvalidInput(f"no public table '{table}'; one of {', '.join(TABLES)}", code="unknown_table")
+        chosen: public.Table = getattr(self, table)
+        return chosen.csv()
+
+
+def public_report(session: Session) -> PublicReport:
+    """Returns by week and route, by age group and sex, placements and follow-up outcomes, suppressed."""
+    people = returnees(session, None)
+    by_route = {
+        key: (row.returnees, row.by_sex["F"], row.by_sex["M"], row.by_sex["X"], row.children,
+              row.returnees - row.children)
+        for key, row in returns_by_week_and_route(people).items()
+    }
+    by_age = {group: (sexes["F"], sexes["M"], sexes["X"]) for group, sexes in returns_by_age_and_sex(people).items()}
+    returns, age_sex = public.returns_table(by_route), public.age_sex_table(by_age)
+    # Both end with the same grand total: returnees, women, men, sex not stated.
+    public.suppress_together([returns, age_sex], [len(returns.rows) - 1, len(age_sex.rows) - 1], columns=4)
+    statuses = placements_by_status(session, None)
+    placements = public.placements_table({s: statuses.get(s, 0) for s in PLACEMENT_STATES}).suppress()
+    follow_up = [public.FollowUpFigures(o.months, o.done, o.still_placed, o.mean_score)
+                 for o in follow_up_outcomes(session, None)]
+    return PublicReport(utcnow(), returns, age_sex, placements, follow_up)

@@ -1,0 +1,266 @@
+"""Verification runs on the receiving side: link the open requests to the registry and record the decisions.
+
+The registry is read where it lies (a Parquet or CSV file, or a table of the receiving side's
+own database) and never stored in the service: only the decisions are, each through
+`record_decision`, with the best candidates and the field-by-field agreement the review
+screen shows. 'review' and 'not_found' leave the request open for a person.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.permissions import require
+from retorno.audit.service import record
+from retorno.cases.models import Case
+from retorno.errors import InvalidInput, NotFound, RetornoError
+from retorno.verification.linkage import FIELDS, Candidate, LinkDecision, Thresholds, link
+from retorno.verification.models import VerificationDecision, VerificationRequest
+from retorno.verification.service import record_decision
+
+LINKAGE_METHOD = "linkage"
+# Rows read from a registry table per batch when it is copied to Parquet for the run.
+REGISTRY_BATCH = 100_000
+_QUERY_CHUNK = 500
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class RunSummary:
+    """What a verification run recorded: decisions by outcome, and requests it left alone."""
+
+    verified: int = 0
+    review: int = 0
+    not_found: int = 0
+    rejected: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verified": self.verified, "review": self.review, "not_found": self.not_found,
+                "rejected": self.rejected, "skipped": len(self.skipped)}
+
+
+def open_requests(session: Session, actor: User, *, include_review: bool = False
+                  ) -> list[tuple[VerificationRequest, Case]]:
+    """Requests addressed to the actor's receiving authority that await linkage, oldest first.
+
+    Requests already proposed for review wait for a person; `include_review` links them again
+    (after a registry update, say).
+    """
+    require(actor, "verification.decide")
+    statuses = ("pending", "review") if include_review else ("pending",)
+    rows = session.execute(
+        sa.select(VerificationRequest, Case).join(Case, Case.id == VerificationRequest.case_id)
+        .where(VerificationRequest.receiving_agency_id == actor.agency_id,
+               VerificationRequest.status.in_(statuses), Case.state == "verification_requested")
+        .order_by(VerificationRequest.requested_at, VerificationRequest.id)
+    ).all()
+    return [(request, case) for request, case in rows]
+
+
+def identity(request: VerificationRequest, case: Case) -> dict[str, Any]:
+    """The stable identifiers and identity fields of a request: all that linkage (or an export) needs."""
+    return {
+        "request": request.reference, "case": case.reference,
+        "given_names": case.given_names, "first_surname": case.first_surname,
+        "second_surname": case.second_surname, "sex": case.sex,
+        "birth_date": case.birth_date.isoformat() if case.birth_date else None,
+        "birth_place": case.place_of_birth, "cedula": case.national_id,
+    }
+
+
+def link_rows(identities: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Identity documents as the rows `linkage.link` reads (its id column is `request_id`)."""
+    return [{"request_id": row["request"], **{name: row.get(name) for name in FIELDS}} for row in identities]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def candidate_document(candidate: Candidate) -> dict[str, Any]:
+    """A registry candidate as stored with the decision: its identity fields only, and the agreement."""
+    return {
+        "registry_record": _text(candidate.registry_id),
+        "probability": round(candidate.probability, 6),
+        "record": {name: _text(candidate.record.get(name)) for name in FIELDS},
+        "agreement": {name: candidate.agreement.get(name, "missing") for name in FIELDS},
+    }
+
+
+def decision_document(decision: LinkDecision, case_reference: str | None) -> dict[str, Any]:
+    """A proposed decision as a document with the request's stable identifiers (one line of a decisions file)."""
+    return {
+        "request": decision.request_id, "case": case_reference, "outcome": decision.outcome,
+        "method": LINKAGE_METHOD, "registry_record": _text(decision.registry_id),
+        "probability": round(decision.probability, 6),
+        "candidates": [candidate_document(c) for c in decision.candidates],
+    }
+
+
+def apply_decision(session: Session, actor: User, case: Case, document: dict[str, Any]) -> VerificationDecision:
+    """Record one decision document through the normal action."""
+    return record_decision(
+        session, actor, case, outcome=document["outcome"], method=document.get("method") or "manual",
+        registry_record=document.get("registry_record"), probability=document.get("probability"),
+        candidates=document.get("candidates"), reason=document.get("reason"),
+    )
+
+
+def requests_by_reference(session: Session, references: Sequence[str]
+                          ) -> dict[str, tuple[VerificationRequest, Case]]:
+    """Requests and their cases by request reference, read in chunks."""
+    found: dict[str, tuple[VerificationRequest, Case]] = {}
+    for start in range(0, len(references), _QUERY_CHUNK):
+        chunk = list(references[start:start + _QUERY_CHUNK])
+        rows = session.execute(
+            sa.select(VerificationRequest, Case).join(Case, Case.id == VerificationRequest.case_id)
+            .where(VerificationRequest.reference.in_(chunk))
+        ).all()
+        found.update({request.reference: (request, case) for request, case in rows})
+    return found
+
+
+def record_linkage(session: Session, actor: User, documents: Sequence[dict[str, Any]], *,
+                   progress: Progress | None = None) -> RunSummary:
+    """Record the decisions of a linkage run; requests decided or withdrawn meanwhile are skipped.
+
+    Linking takes minutes on a national registry, and an officer may decide a case in that
+    time: each decision goes in its own savepoint, so one refused decision leaves the others.
+    """
+    require(actor, "verification.decide")
+    summary = RunSummary()
+    found = requests_by_reference(session, [document["request"] for document in documents])
+    for document in documents:
+        pair = found.get(document["request"])
+        if pair is None or pair[0].status == "decided" or pair[0].receiving_agency_id != actor.agency_id:
+            summary.skipped.append((document["request"], "no longer open"))
+        else:
+            try:
+                with session.begin_nested():
+                    apply_decision(session, actor, pair[1], document)
+                summary.count(document["outcome"])
+            except RetornoError as exc:
+                summary.skipped.append((document["request"], exc.message))
+        if progress is not None:
+            progress(1)
+    return summary
+
+
+def verify_open_requests(
+    session: Session, actor: User, registry: str | Path, model: str | Path,
+    thresholds: Thresholds = Thresholds(), *, include_review: bool = False,
+    work_dir: str | Path | None = None, memory_limit: str | None = None,
+) -> RunSummary:
+    """Link every open request of the actor's authority to the registry with a saved model and record it."""
+    identities = [identity(request, case) for request, case in open_requests(
+        session, actor, include_review=include_review)]
+    if not identities:
+        return RunSummary()
+    with registry_file(registry, work_dir) as registry_path:
+        decisions = link(link_rows(identities), registry_path, model, thresholds,
+                         work_dir=work_dir, memory_limit=memory_limit)
+    cases = {row["request"]: row["case"] for row in identities}
+    return record_linkage(session, actor, [decision_document(d, cases[d.request_id]) for d in decisions])
+
+
+@contextmanager
+def registry_file(source: str | Path, work_dir: str | Path | None = None) -> Iterator[Path]:
+    """The registry as a file linkage reads: a Parquet or CSV file as is, or `URL#TABLE` copied to Parquet.
+
+    A table is read with SQLAlchemy in batches into a temporary Parquet file on the
+    receiving side (in `work_dir` if given) that is deleted when the run ends. It needs a
+    `registry_id` column and the identity columns given_names, first_surname,
+    second_surname, sex, birth_date, birth_place, cedula.
+    """
+    text = str(source)
+    if "://" not in text:
+        path = Path(text)
+        if not path.is_file():
+            raise NotFound(f"registry file {path} does not exist")
+        if path.suffix.lower() not in (".parquet", ".csv"):
+            raise InvalidInput(f"registry {path}: a Parquet (.parquet) or CSV (.csv) file, or URL#TABLE")
+        yield path
+        return
+    url, _, table_name = text.rpartition("#")
+    if not url or not table_name:
+        raise InvalidInput("a registry in a database is given as URL#TABLE, e.g. postgresql://host/db#registry")
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="registry-", dir=work_dir) as folder:
+        target = Path(folder) / "registry.parquet"
+        _copy_table(url, table_name, target)
+        yield target
+
+
+def _copy_table(url: str, table_name: str, target: Path) -> None:
+    schema_name, _, name = table_name.rpartition(".")
+    engine = sa.create_engine(url)
+    try:
+        try:
+            table = sa.Table(name, sa.MetaData(), schema=schema_name or None, autoload_with=engine)
+        except sa.exc.NoSuchTableError as exc:
+            raise NotFound(f"registry table {table_name} does not exist") from exc
+        wanted = ("registry_id", *FIELDS)
+        missing = [column for column in wanted if column not in table.c]
+        if missing:
+            raise InvalidInput(f"registry table {table_name} lacks the columns {', '.join(missing)}")
+        # Text throughout: linkage normalises every field itself, and one schema fits every batch.
+        schema = pa.schema([(column, pa.string()) for column in wanted])
+        with engine.connect() as conn, pq.ParquetWriter(target, schema) as writer:
+            result = conn.execution_options(stream_results=True, yield_per=REGISTRY_BATCH).execute(
+                sa.select(*(table.c[column] for column in wanted)))
+            for rows in result.partitions():
+                writer.write_table(pa.Table.from_pylist(
+                    [{column: _text(value) for column, value in zip(wanted, row, strict=True)} for row in rows],
+                    schema=schema))
+    finally:
+        engine.dispose()
+
+
+def sample_for_audit(session: Session, actor: User, share: float, seed: int, *,
+                     since: datetime | None = None) -> list[tuple[VerificationDecision, VerificationRequest, Case]]:
+    """Draw a share of the authority's auto-verified decisions for a person to re-check; the draw is audited.
+
+    The same seed over the same decisions draws the same sample, so an auditor can reproduce it.
+    """
+    require(actor, "verification.decide")
+    if not 0.0 < share <= 1.0:
+        raise InvalidInput(f"the audit share must be above 0 and at most 1, got {share}")
+    query = (
+        sa.select(VerificationDecision, VerificationRequest, Case)
+        .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+        .join(Case, Case.id == VerificationRequest.case_id)
+        .where(VerificationRequest.receiving_agency_id == actor.agency_id,
+               VerificationDecision.method == LINKAGE_METHOD, VerificationDecision.outcome == "verified")
+        .order_by(VerificationDecision.id)
+    )
+    if since is not None:
+        query = query.where(VerificationDecision.decided_at >= since)
+    population = [(decision, request, case) for decision, request, case in session.execute(query).all()]
+    size = math.ceil(share * len(population))
+    drawn = sorted(random.Random(seed).sample(population, size), key=lambda row: row[0].id)
+    record(session, actor, "verification.audit_sample", "agency", actor.agency.code,
+           after={"share": share, "seed": seed, "since": since, "population": len(population),
+                  "cases": [case.reference for _, _, case in drawn]})
+    return drawn

@@ -1,0 +1,228 @@
+"""Manifest planning for the sending authority: run the planner, review, remove households, apply, propose.
+
+The proposal is not stored: the page carries it (flight → case references, escorts, figures,
+and the codes of the cases left off) in one hidden field, and the officer's removals as
+checkboxes. Applying goes through `apply_plan`, which checks every safeguard again, so a
+plan edited or forged in the browser can do no more than the flight page's own form.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.cases.models import Case
+from retorno.cases.service import visible_cases
+from retorno.db import utcnow
+from retorno.errors import InvalidInput, RetornoError
+from retorno.flights import service as flights
+from retorno.flights.models import Flight
+from retorno.flights.planning import PlanView, apply_plan, propose_plan
+from retorno.web.deps import SessionDep, SettingsDep
+from retorno.web.i18n import gettext_for
+from retorno.web.pages.common import (
+    FormDep,
+    PageUser,
+    form_text,
+    locale_of,
+    redirect,
+    render,
+    require_page,
+    router,
+)
+
+pages = router()
+DEFAULT_TIME_LIMIT = 10.0
+MAX_TIME_LIMIT = 60.0
+
+# Why a ready case is on no flight of the plan, in Spanish; the English catalog translates them.
+LEFT_OFF = {
+    "household_not_ready": "otros miembros del hogar aún no están listos",
+    "no_adult": "un menor del hogar no tiene un adulto con quien viajar",
+    "no_reachable_flight": "ningún vuelo elegido sale de un aeropuerto al que pueda llegar",
+    "household_too_large": "ningún vuelo tiene sitio para el hogar entero con sus escoltas",
+    "no_seat": "los vuelos a los que puede llegar están llenos",
+}
+
+
+def accepted_flights(session: Session, user: User) -> list[Flight]:
+    """The accepted flights of the officer's country that have not left yet, soonest first."""
+    return list(session.execute(
+        flights.visible_flights(user).where(Flight.state == "accepted", Flight.departure_utc > utcnow())
+        .order_by(Flight.departure_utc)).scalars())
+
+
+def plan_data(view: PlanView) -> dict[str, Any]:
+    """What the page carries of a proposal between the review and the apply."""
+    result = view.result
+    return {
+        "manifests": view.manifests,
+        "escorts": view.escorts,
+        "medical_staff": view.medical_staff,
+        "left_off": {ref: [code, message] for ref, (code, message) in view.left_off.items()},
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "greedy": result.greedy_objective,
+        "status": result.status,
+        "seconds": result.seconds,
+    }
+
+
+def read_plan(text: str) -> dict[str, Any]:
+    """The proposal carried by the form, checked for shape (its content is checked again by apply_plan)."""
+    try:
+        data = json.loads(text)
+        manifests = {str(f): [str(c) for c in refs] for f, refs in data["manifests"].items()}
+        figures = {k: float(data[k]) for k in ("objective", "bound", "gap", "greedy", "seconds")}
+        left_off = {str(ref): [str(why[0]), str(why[1]) if len(why) > 1 else ""]
+                    for ref, why in data.get("left_off", {}).items()}
+        escorts = {str(f): int(n) for f, n in data.get("escorts", {}).items()}
+        medical = {str(f): int(n) for f, n in data.get("medical_staff", {}).items()}
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        raise InvalidInput("the proposed plan in the form is damaged; run the planner again",
+                           code="invalid_plan") from None
+    return {**figures, "manifests": manifests, "left_off": left_off, "escorts": escorts, "medical_staff": medical,
+            "status": str(data.get("status", ""))}
+
+
+def review(session: Session, user: User, data: dict[str, Any], removed: set[str]) -> dict[str, Any]:
+    """The proposal as the officer reviews it: per flight its households (with names), then every case left off."""
+    refs = {ref for refs in data["manifests"].values() for ref in refs} | set(data["left_off"])
+    cases: dict[str, Case] = {}
+    listed = sorted(refs)
+    for start in range(0, len(listed), 5000):
+        for case in session.execute(visible_cases(user).where(Case.reference.in_(listed[start : start + 5000]))
+                                    ).scalars():
+            cases[case.reference] = case
+    today = utcnow().date()
+    planned = []
+    for flight_ref, case_refs in sorted(data["manifests"].items()):
+        flight = session.execute(flights.visible_flights(user).where(Flight.reference == flight_ref)
+                                 ).scalar_one_or_none()
+        households: dict[str, list[str]] = {}
+        for ref in case_refs:
+            member = cases.get(ref)
+            key = member.household.reference if member is not None and member.household is not None else ref
+            households.setdefault(key, []).append(ref)
+        rows: list[dict[str, Any]] = []
+        for key, members in households.items():
+            value = f"{flight_ref}|{' '.join(members)}"
+            people = [cases.get(ref) for ref in members]
+            waited = max(((today - c.detained_since).days for c in people if c is not None and c.detained_since),
+                         default=0)
+            rows.append({"value": value, "household": key if len(members) > 1 or key not in members else None,
+                         "members": [(ref, cases.get(ref)) for ref in members], "waited": waited,
+                         "removed": value in removed})
+        rows.sort(key=lambda row: -row["waited"])
+        booked = len(flights.active_passengers(session, flight)) if flight is not None else 0
+        planned.append({"reference": flight_ref, "flight": flight, "households": rows, "passengers": len(case_refs),
+                        "booked": booked, "escorts": data["escorts"].get(flight_ref, 0),
+                        "medical_staff": data["medical_staff"].get(flight_ref, 0)})
+    left = sorted(((ref, cases.get(ref), code, message) for ref, (code, message) in data["left_off"].items()),
+                  key=lambda row: (row[2], row[0]))
+    return {"plan": data, "planned": planned, "left": left, "plan_json": json.dumps(data, default=str),
+            "optimal": data["gap"] <= 1e-4}
+
+
+def planning_context(session: Session, user: User, chosen: list[str], time_limit: float) -> dict[str, Any]:
+    return {"flights": accepted_flights(session, user), "chosen": set(chosen), "time_limit": time_limit,
+            "left_off_reasons": LEFT_OFF, "plan": None}
+
+
+@pages.get("/planning", response_class=HTMLResponse)
+def planning_page(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    require_page(user, "manifest.propose")
+    available = accepted_flights(session, user)
+    return render(request, "planning.html",
+                  **planning_context(session, user, [f.reference for f in available], DEFAULT_TIME_LIMIT))
+
+
+def parse_time_limit(text: str) -> float:
+    try:
+        value = float(text.replace(",", ".")) if text else DEFAULT_TIME_LIMIT
+    except ValueError:
+        raise InvalidInput(f"time limit: '{text}' is not a number of seconds", code="invalid_number") from None
+    if not 1 <= value <= MAX_TIME_LIMIT:
+        raise InvalidInput(f"time limit: between 1 and {MAX_TIME_LIMIT:g} seconds", code="invalid_number")
+    return value
+
+
+@pages.post("/planning", response_class=HTMLResponse)
+def run_planner(
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep
+) -> HTMLResponse:
+    require_page(user, "manifest.propose")
+    chosen = list(dict.fromkeys(f for f in form.getlist("flights") if isinstance(f, str) and f))
+    context = planning_context(session, user, chosen, DEFAULT_TIME_LIMIT)
+    try:
+        time_limit = parse_time_limit(form_text(form, "time_limit"))
+        context["time_limit"] = time_limit
+        view = propose_plan(session, user, chosen, settings, time_limit=time_limit)
+    except RetornoError as exc:
+        session.rollback()
+        return render(request, "planning.html", status=exc.status, error=exc.message, **context)
+    context.update(review(session, user, plan_data(view), set()))
+    return render(request, "planning.html", **context)
+
+
+def kept_manifests(data: dict[str, Any], removed: set[str]) -> dict[str, list[str]]:
+    """The proposal without the households the officer removed."""
+    gone: dict[str, set[str]] = {}
+    for value in removed:
+        flight_ref, _, members = value.partition("|")
+        gone.setdefault(flight_ref, set()).update(members.split())
+    kept = {flight_ref: [ref for ref in refs if ref not in gone.get(flight_ref, set())]
+            for flight_ref, refs in data["manifests"].items()}
+    return {flight_ref: refs for flight_ref, refs in kept.items() if refs}
+
+
+@pages.post("/planning/apply", response_model=None)
+def apply(
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep
+) -> Response:
+    require_page(user, "manifest.propose")
+    removed = {v for v in form.getlist("remove") if isinstance(v, str)}
+    chosen = list(dict.fromkeys(f for f in form.getlist("flights") if isinstance(f, str) and f))
+    data: dict[str, Any] | None = None
+    try:
+        data = read_plan(form_text(form, "plan"))
+        manifests = kept_manifests(data, removed)
+        if not manifests:
+            raise InvalidInput("every household was removed from the plan: nothing to apply", code="empty_plan")
+        apply_plan(session, user, manifests, settings)
+        if form_text(form, "propose") == "on":
+            for flight_ref in manifests:
+                flights.propose_manifest(session, user, flights.get_flight(session, user, flight_ref),
+                                         passengers_per_escort=settings.passengers_per_escort)
+    except RetornoError as exc:
+        return refused(request, session, user, exc, data, removed, chosen)
+    _ = gettext_for(locale_of(request))
+    passengers = sum(len(refs) for refs in manifests.values())
+    message = _("Plan aplicado. Pasajeros: %(n)s; vuelos: %(f)s.", n=passengers, f=len(manifests))
+    if form_text(form, "propose") == "on":
+        message += " " + _("Manifiestos propuestos a la autoridad receptora.")
+    target = f"/flights/{next(iter(manifests))}" if len(manifests) == 1 else "/flights"
+    return redirect(request, target, message)
+
+
+def refused(
+    request: Request,
+    session: Session,
+    user: User,
+    exc: RetornoError,
+    data: dict[str, Any] | None,
+    removed: set[str],
+    chosen: list[str],
+) -> HTMLResponse:
+    """Undo the partly applied plan and show the same proposal, with the officer's removals, and the refusal."""
+    session.rollback()
+    context = planning_context(session, user, chosen, DEFAULT_TIME_LIMIT)
+    if data is not None:
+        context.update(review(session, user, data, removed))
+    return render(request, "planning.html", status=exc.status, error=exc.message, **context)

@@ -1,0 +1,48 @@
+"""`retorno report public|bulletin` on a demo database of their own."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from retorno.cli.main import app
+from retorno.reporting import public
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
+    result = runner.invoke(app, ["demo", "--cases", "120", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    return url
+
+
+def test_public_statistics_as_hxl_csv_and_json(demo_db: str) -> None:
+    result = runner.invoke(app, ["report", "public", "--format", "csv", "--database-url", demo_db])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[1][:3] == ["#date+week", "#loc+origin+code", "#loc+destination+code"]
+    assert not [cell for row in rows[2:] for cell in row if cell.isdigit() and 0 < int(cell) < 5]
+    as_json = json.loads(runner.invoke(app, ["report", "public", "--format", "json", "--database-url", demo_db]).stdout)
+    assert set(as_json["tables"]) == {"returns", "age_sex", "placements", "follow_up"}
+    assert as_json["tables"]["returns"][-1]["returnees"] not in (1, 2, 3, 4)
+    assert as_json["suppressed_marker"] == public.MARKER
+    bad = runner.invoke(app, ["report", "public", "--format", "xlsx", "--database-url", demo_db])
+    assert bad.exit_code != 0
+
+
+def test_bulletin_of_an_arrived_flight_and_of_an_unknown_one(demo_db: str) -> None:
+    with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as conn:
+        reference, origin = conn.execute("select reference, origin from flights where state = 'arrived'").fetchone()
+    result = runner.invoke(app, ["report", "bulletin", reference, "--lang", "en", "--database-url", demo_db])
+    assert result.exit_code == 0, result.output
+    assert "nationals landed at Maiquetía (CCS)" in result.stdout and f"({origin})" in result.stdout
+    missing = runner.invoke(app, ["report", "bulletin", "NO-SUCH-FLIGHT", "--database-url", demo_db])
+    assert missing.exit_code == 2 and "no flight NO-SUCH-FLIGHT" in missing.output

@@ -1,0 +1,293 @@
+"""The whole flow through the operator's command line only, on a fresh SQLite file database.
+
+A household (a mother and her child), a man and a girl travelling alone are imported, screened,
+verified and documented; a flight goes from proposal to the arrival bulletin with its refusals
+(a minor alone at propose-manifest, a child boarding before her mother, a concern raised after
+locking that pulls a passenger), then the mother goes through consent, intake, matching,
+placement and follow-up.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from retorno.agencies.service import create_agency
+from retorno.cli.common import console, err_console, settings, unit_of_work
+from retorno.cli.main import app
+from retorno.documents import mrz
+from tests.factories import AGENCIES, PASSWORD
+from tests.reintegration.test_opportunity_import import BAD_CELLS, bad_file, good_file
+
+runner = CliRunner()
+
+USERS = [("inm.officer", "MX-INM", "officer"), ("inm.supervisor", "MX-INM", "supervisor"),
+         ("saime.officer", "VE-SAIME", "officer"), ("saime.supervisor", "VE-SAIME", "supervisor"),
+         ("carrier.officer", "CONVIASA", "officer"), ("op.officer", "VE-VUELTA", "officer")]
+CASES = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
+         "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n"
+         "A-1,H-1,Ana María,Pérez,Gómez,F,17/05/1990,VEN,V-12.345.678,Siglo XXI,TAP,01/09/2023\n"
+         "A-2,H-1,Lucía,Pérez,Gómez,F,02/03/2015,VEN,,Siglo XXI,TAP,01/09/2023\n"
+         "A-3,,Carlos,Rojas,,M,11/11/1985,VEN,V-9.876.543,Siglo XXI,TAP,15/08/2023\n"
+         "A-4,,Sofía,Díaz,,F,20/01/2012,VEN,,Siglo XXI,TAP,20/08/2023\n")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def wide_console() -> Iterator[None]:
+    """Tables as wide as they need, whatever terminal the tests run in, so cells are not wrapped."""
+    widths = console.width, err_console.width
+    console.width = err_console.width = 250
+    yield
+    console.width, err_console.width = widths
+
+
+@dataclass
+class Flow:
+    url: str
+    tmp: Path
+    refs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, Result] = field(default_factory=dict)
+
+    def run(self, *args: str, user: str | None = None, code: int = 0, stdin: str | None = None) -> Result:
+        full = [*args, "--database-url", self.url] if args[0] not in ("mrz",) else list(args)
+        if user:
+            full += ["--as", user]
+        result = runner.invoke(app, full, input=stdin)
+        assert result.exit_code == code, f"{full}: {result.output}"
+        return result
+
+    def query(self, sql: str, *params: object) -> list[tuple]:
+        with sqlite3.connect(self.url.removeprefix("sqlite:///")) as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+def said(result: Result) -> str:
+    """The output with the console's line wrapping and table column rules undone."""
+    return " ".join(result.output.replace("│", " ").replace("┃", " ").split())
+
+
+def _passport(flow: Flow, key: str, surnames: str, given: str, born: date, sex: str) -> None:
+    text = mrz.build_td3(document_code="P", issuing_state="VEN", surnames=surnames, given_names=given,
+                         document_number=f"12345678{key[-1]}", nationality="VEN", birth_date=born, sex=sex,
+                         expiry_date=date.today() + timedelta(days=1000))
+    out = said(flow.run("documents", "add", flow.refs[key], "--mrz", text, user="inm.officer"))
+    assert "valid" in out and "not valid" not in out and "case state ready" in out
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
+    """Everything up to four cases ready to travel, through the CLI (agencies through the service)."""
+    tmp = tmp_path_factory.mktemp("cli-flow")
+    flow = Flow(f"sqlite:///{tmp / 'retorno.sqlite3'}", tmp)
+    flow.run("db", "upgrade")
+    with unit_of_work(settings(flow.url)) as session:
+        for code, name, kind, country, carrier_code in AGENCIES:
+            create_agency(session, None, code=code, name=name, kind=kind, country=country, carrier_code=carrier_code)
+    for username, agency, role in USERS:
+        flow.run("users", "add", username, "--agency", agency, "--role", role, "--password", PASSWORD)
+    cases_file = tmp / "casos.csv"
+    cases_file.write_text(CASES, encoding="utf-8")
+    out = flow.run("import", "cases", str(cases_file), "--agency", "MX-INM", user="inm.officer")
+    assert "4 created" in said(out)
+    flow.refs = dict(flow.query("select agency_reference, reference from cases"))
+    for key in ("A-1", "A-2", "A-3", "A-4"):
+        assert "cleared" in said(flow.run("cases", "screen", flow.refs[key], user="inm.officer"))
+        flow.run("cases", "request-verification", flow.refs[key], user="inm.officer")
+    decisions = tmp / "decisiones.jsonl"
+    decisions.write_text("".join(json.dumps({"request": f"VR-{flow.refs[k]}", "outcome": "verified",
+                                             "registry_record": f"REG-{k}"}) + "\n" for k in flow.refs))
+    flow.run("verify", "import-decisions", str(decisions), user="saime.officer")
+    _passport(flow, "A-1", "Pérez Gómez", "Ana María", date(1990, 5, 17), "F")
+    _passport(flow, "A-3", "Rojas", "Carlos", date(1985, 11, 11), "M")
+    pdf = tmp / "emergencia.pdf"
+    out = flow.run("documents", "issue-emergency", flow.refs["A-2"], "--pdf", str(pdf), user="saime.officer")
+    assert "case state ready" in said(out) and pdf.read_bytes()[:4] == b"%PDF"
+    flow.run("documents", "issue-emergency", flow.refs["A-4"], user="saime.officer")
+    show = said(flow.run("cases", "show", flow.refs["A-1"], user="inm.officer"))
+    assert "ready" in show and "Ana María" in show and "sí / yes" in show
+    yield flow
+
+
+@pytest.fixture(scope="module")
+def flown(flow: Flow) -> Flow:
+    fly(flow)
+    return flow
+
+
+def fly(flow: Flow) -> None:
+    """Propose a flight and take it to its arrival bulletin, checking every step and refusal on the way."""
+    refs = flow.refs
+    day = (date.today() + timedelta(days=10)).isoformat()
+    out = flow.run("flights", "propose", "--number", "V0 3101", "--receiving", "VE-SAIME", "--carrier", "CONVIASA",
+                   "--seats", "40", "--origin", "TAP", "--destination", "CCS", "--departure", f"{day}T09:00",
+                   "--arrival", f"{day}T15:00", "--escorts", "2", user="inm.officer")
+    flight = flow.query("select reference from flights")[0][0]
+    assert f"flight {flight}" in said(out) and "proposed" in said(out)
+    flow.run("flights", "accept", flight, user="saime.officer")
+
+    # A girl alone goes on the draft manifest, but the manifest cannot be proposed with her on it.
+    flow.run("flights", "add", flight, refs["A-4"], user="inm.officer")
+    refused = said(flow.run("flights", "propose-manifest", flight, user="inm.officer", code=2))
+    assert "error (safeguard.children)" in refused and refs["A-4"] in refused
+    flow.run("flights", "remove", flight, refs["A-4"], "--reason", "travels alone without a determination",
+             user="inm.officer")
+
+    # The planner puts the household and the man on the flight and says why the girl is left off.
+    planned = said(flow.run("plan", "--flights", flight, "--apply", "--time-limit", "5", user="inm.officer"))
+    assert "objective" in planned and "bound" in planned and "gap" in planned
+    assert f"H-1: {refs['A-1']}, {refs['A-2']}" in planned and refs["A-3"] in planned
+    assert refs["A-4"] in planned.split("left off", 1)[1]
+    assert "applied: 3 cases put on 1 manifests" in planned
+
+    flow.run("flights", "propose-manifest", flight, user="inm.officer")
+    refused = said(flow.run("flights", "decide", flight, refs["A-3"], "--reject", user="saime.officer", code=2))
+    assert "error (reason_required)" in refused
+    for key in ("A-1", "A-2", "A-3"):
+        flow.run("flights", "decide", flight, refs[key], "--approve", user="saime.officer")
+    assert "manifest_locked" in said(flow.run("flights", "lock", flight, user="saime.officer"))
+
+    # Once locked, taking someone off needs a supervisor of each side; one side is not enough.
+    flow.run("flights", "authorise-change", flight, refs["A-1"], "--reason", "family request", user="inm.supervisor")
+    refused = said(flow.run("flights", "remove", flight, refs["A-1"], "--reason", "family request",
+                            user="inm.officer", code=2))
+    assert "error (locked_change_needs_both_sides)" in refused and "missing: receiving" in refused
+
+    # A concern raised after locking pulls the man off; boarding him is then refused.
+    flow.run("cases", "screen", refs["A-3"], "--concern", "pending_asylum_claim", user="inm.officer")
+    refused = said(flow.run("flights", "board", flight, refs["A-3"], user="inm.officer", code=2))
+    assert "error (not_found)" in refused and "not on the manifest" in refused
+    refused = said(flow.run("flights", "board", flight, refs["A-3"], user="carrier.officer", code=2))
+    assert "error (not_found)" in refused
+    # Only a supervisor resolves the concern; he is ready again, for a later flight.
+    refused = said(flow.run("cases", "resolve", refs["A-3"], "--decision", "travel_permitted", "--reason",
+                            "claim withdrawn in writing", user="inm.officer", code=2))
+    assert "error (forbidden.screening.resolve)" in refused
+    flow.run("cases", "resolve", refs["A-3"], "--decision", "travel_permitted", "--reason",
+             "claim withdrawn in writing", user="inm.supervisor")
+    # The child cannot board before her mother.
+    refused = said(flow.run("flights", "board", flight, refs["A-2"], user="carrier.officer", code=2))
+    assert "error (safeguard.children)" in refused
+    flow.run("flights", "board", flight, refs["A-1"], user="carrier.officer")
+    flow.run("flights", "board", flight, refs["A-2"], user="carrier.officer")
+
+    paxlst = flow.tmp / "vuelo.edi"
+    flow.run("flights", "paxlst", flight, "--out", str(paxlst), user="carrier.officer")
+    message = paxlst.read_text()
+    assert message.startswith("UNA") and "PAXLST" in message and "PEREZ" in message and "ROJAS" not in message
+    pdf, csv = flow.tmp / "manifiesto.pdf", flow.tmp / "manifest.csv"
+    flow.run("flights", "manifest", flight, "--pdf", str(pdf), "--csv", str(csv), "--lang", "en",
+             user="inm.officer")
+    assert pdf.read_bytes()[:4] == b"%PDF" and refs["A-2"] in csv.read_text(encoding="utf-8-sig")
+
+    flow.run("flights", "depart", flight, user="carrier.officer")
+    flow.run("flights", "land", flight, user="saime.officer")
+    out = said(flow.run("flights", "arrive", flight, refs["A-1"], user="saime.officer"))
+    assert "1 of 2 boarded" in out
+    shown = said(flow.run("flights", "show", flight, user="saime.officer"))
+    assert "boarded 2, received 1, difference 1: FLAGGED" in shown
+    flow.run("flights", "explain-difference", flight, "--reason", "the child was taken to hospital from the ramp",
+             user="saime.officer")
+    shown = said(flow.run("flights", "show", flight, user="saime.officer"))
+    assert "explained: the child was taken to hospital" in shown and "FLAGGED" not in shown
+    flow.run("flights", "arrive", flight, refs["A-2"], user="saime.officer")
+    shown = said(flow.run("flights", "show", flight, user="inm.officer"))
+    assert "boarded 2, received 2, difference 0: ok" in shown and "arrived" in shown
+
+    bulletin = said(flow.run("flights", "bulletin", flight, user="saime.officer"))
+    assert "2 nacionales aterrizaron en Maiquetía (CCS) procedentes de Tapachula (TAP)" in bulletin
+    assert "2 nationals landed at Maiquetía (CCS) from Tapachula (TAP)" in bulletin
+
+
+def test_a_flight_from_proposal_to_bulletin_through_the_cli(flown: Flow) -> None:
+    """`fly` ran every step; the trail it left is whole and the cases are where the flight left them."""
+    states = dict(flown.query("select agency_reference, state from cases"))
+    assert states == {"A-1": "arrived", "A-2": "arrived", "A-3": "ready", "A-4": "ready"}
+    alerts = flown.query("select kind, message from alerts")
+    assert [kind for kind, _ in alerts] == ["protection_pull"] and flown.refs["A-3"] in alerts[0][1]
+    assert "intact" in said(flown.run("audit", "verify"))
+
+
+def test_mrz_check_on_the_icao_specimen_and_a_broken_one(tmp_path: Path) -> None:
+    specimen = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
+    path = tmp_path / "td3.txt"
+    path.write_text(specimen)
+    ok = runner.invoke(app, ["mrz", "check", str(path), "--on", "2010-01-01"])
+    assert ok.exit_code == 0, ok.output
+    assert "ERIKSSON" in ok.output and "L898902C3" in ok.output and "valid" in ok.output
+    expired = runner.invoke(app, ["mrz", "check", str(path)])
+    assert expired.exit_code == 1 and "expired (expiry_date)" in expired.output
+    broken = specimen.replace("L898902C36", "L898902C37").replace("7408122F", "7408132F")
+    bad = runner.invoke(app, ["mrz", "check", "-", "--on", "2010-01-01"], input=broken)
+    assert bad.exit_code == 1, bad.output
+    text = " ".join(bad.output.split())
+    assert "check_digit (document_number)" in text and "check_digit (birth_date)" in text
+    assert "composite_check_digit (composite)" in text and "not valid: 3 problems" in text
+    shapeless = runner.invoke(app, ["mrz", "check", "-"], input="P<UTOERIKSSON\n")
+    assert shapeless.exit_code == 1 and "not a machine readable zone" in " ".join(shapeless.output.split())
+
+
+def test_reintegration_through_the_cli(flown: Flow) -> None:
+    flow, refs = flown, flown.refs
+    bad = flow.tmp / "oportunidades.csv"
+    bad.write_bytes(bad_file())
+    refused = flow.run("opportunities", "import", str(bad), user="op.officer", code=1)
+    assert "nothing imported: 8 bad rows" in said(refused)
+    report = (flow.tmp / "oportunidades.informe.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert [(int(line.split(",")[0]), line.split(",")[1]) for line in report if line.endswith(",error")] == BAD_CELLS
+    assert flow.query("select count(*) from opportunities") == [(0,)]
+    good = flow.tmp / "buenas.csv"
+    good.write_bytes(good_file())
+    assert "2 created" in said(flow.run("opportunities", "import", str(good), user="op.officer"))
+    assert flow.query("select count(*) from opportunities") == [(2,)]
+    welding = flow.query("select reference from opportunities where isco_code = '7212' order by id")[0][0]
+    flow.run("opportunities", "edit", welding, "--seats", "5", user="op.officer")
+    refused = said(flow.run("opportunities", "edit", welding, "--state", "VE-Q", user="op.officer", code=2))
+    assert "error (invalid_opportunity)" in refused
+    assert "Ayudante de soldadura" in said(flow.run("opportunities", "list", user="op.officer"))
+
+    refused = said(flow.run("returnees", "consent", refs["A-1"], "--birth-date", "1990-05-18", user="op.officer",
+                            code=2))
+    assert "error (not_found)" in refused
+    flow.run("returnees", "consent", refs["A-1"], "--birth-date", "1990-05-17", user="op.officer")
+    flow.run("returnees", "intake", refs["A-1"], "--home-state", "VE-V", "--municipality", "Maracaibo",
+             "--education", "3", "--occupation", "7212", "--skill", "soldadura", "--skill", "lectura de planos",
+             "--preference", welding,
+             user="op.officer")
+    flow.run("returnees", "consent", refs["A-2"], user="saime.officer")
+    out = said(flow.run("returnees", "withdraw-consent", refs["A-2"], "--reason", "her mother asked",
+                        user="op.officer"))
+    assert "state closed" in out
+    assert refs["A-2"] not in said(flow.run("returnees", "list", user="op.officer"))
+
+    preview = said(flow.run("match", "preview", user="op.officer"))
+    assert "stable / estable" in preview and "welfare / bienestar" in preview and "blocking pairs" in preview
+    ran = said(flow.run("match", "run", "--mode", "stable", user="op.officer"))
+    assert f"{refs['A-1']} {welding}" in ran and "1 offers made" in ran
+    placement = flow.query("select id from placements")[0][0]
+    explained = said(flow.run("match", "explain", refs["A-1"], "--lang", "en", user="op.officer"))
+    assert welding in explained and f"placement {placement} (offered)" in explained
+    flow.run("placements", "step", str(placement), "--status", "accepted", user="op.officer")
+    started = (date.today() - timedelta(days=100)).isoformat()
+    flow.run("placements", "step", str(placement), "--status", "started", "--on", started, user="op.officer")
+    refused = said(flow.run("placements", "step", str(placement), "--status", "accepted", user="op.officer", code=2))
+    assert "error (invalid_transition.placement)" in refused
+    overdue = said(flow.run("follow-ups", "list", "--overdue", user="op.officer"))
+    follow_up = flow.query("select id from follow_ups where months_after_start = 3")[0][0]
+    # Started 100 days ago: the 3-month follow-up is overdue, the 6 and 12-month ones are not.
+    assert f"{follow_up} {refs['A-1']} 3" in overdue and overdue.count(refs["A-1"]) == 1
+    out = said(flow.run("follow-ups", "record", str(follow_up), "--work", "in_placement", "--income", "minimum",
+                        "--housing", "stable", "--household", "together", "--wellbeing", "4",
+                        "--intends-to-migrate", "no", user="op.officer"))
+    assert "score 0.903" in out
+    refused = said(flow.run("follow-ups", "record", str(follow_up), "--work", "in_placement", "--income", "minimum",
+                            "--housing", "stable", "--household", "together", "--wellbeing", "4",
+                            "--intends-to-migrate", "no", user="op.officer", code=2))
+    assert "error (invalid_transition)" in refused
+    assert "intact" in said(flow.run("audit", "verify"))
