@@ -18,10 +18,10 @@ from retorno.cases.importer import (
     InvalidValue,
     normalise_cedula,
     parse_date,
-    read_table,
     validate,
 )
 from retorno.exports import FORMULA_PREFIXES
+from retorno.spreadsheets import read_table
 
 TODAY = date(2024, 1, 10)
 HEADER_ES = [

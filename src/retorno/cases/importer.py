@@ -12,23 +12,22 @@ import csv
 import gc
 import io
 import re
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import cache, lru_cache
 from typing import Literal
 
 import airportsdata
-import openpyxl
 import pycountry
 from openpyxl.utils import get_column_letter
 
 from retorno.cases.duplicates import Person, PossibleDuplicate, describe_reason, find_duplicates
 from retorno.exports import safe_cell
 from retorno.names import fold, key
+from retorno.spreadsheets import UnreadableFileError, read_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +191,6 @@ class ImportReport:
         return "\ufeff" + out.getvalue()
 
 
-class UnreadableFileError(ValueError):
-    """The file is not a CSV or XLSX table with a header row."""
-
-
 class InvalidValue(ValueError):
     """A cell value failed a check; carries the message code (a key of MESSAGES) and its parameters."""
 
@@ -203,88 +198,6 @@ class InvalidValue(ValueError):
         super().__init__(code)
         self.code = code
         self.params = params
-
-
-def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[list[str]]]:
-    """Read a CSV or XLSX file into its header and an iterator over the following rows, as text cells."""
-    lowered = filename.lower()
-    if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data)
-    if lowered.endswith((".xlsx", ".xlsm", ".xls", ".ods")) or b"\x00" in data[:4096]:
-        raise UnreadableFileError(filename)
-    return _read_csv(data)
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    # Files saved by spreadsheet programs as "Latin-1" are in practice Windows-1252 (the
-    # euro sign, curly quotes); fall back to strict Latin-1 for the bytes it leaves undefined.
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def _read_csv(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
-    text = _decode(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, None)
-    if not header or not any(cell.strip() for cell in header):
-        raise UnreadableFileError("header")
-    return header, reader
-
-
-def _cell_text(value: object) -> str:
-    """Text of an XLSX cell: dates as ISO, whole numbers without '.0', formulas as their literal text."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    # Array formulas come back as objects whose `text` is the formula as typed.
-    text = getattr(value, "text", None)
-    return text if isinstance(text, str) else str(value)
-
-
-def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
-    try:
-        with warnings.catch_warnings():
-            # openpyxl warns about styles and extensions that other programs write; they
-            # do not change the values we read.
-            warnings.simplefilter("ignore")
-            # data_only=False: a formula cell is read as its text and never as a value an
-            # attacker computed, which is what keeps formula injection inert.
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:
-        raise UnreadableFileError("xlsx") from exc
-    by_name = {fold(name): name for name in book.sheetnames}
-    sheet_name = by_name.get("CASOS") or by_name.get("CASES") or book.sheetnames[0]
-    sheet = book[sheet_name]
-    # Read-only mode trusts the size the writing program recorded, and some record it wrong;
-    # forgetting it makes openpyxl read every row and cell that is really there.
-    sheet.reset_dimensions()
-    rows = sheet.iter_rows(values_only=True)
-    header_cells = next(rows, None)
-    if not header_cells or not any(cell is not None and str(cell).strip() for cell in header_cells):
-        book.close()
-        raise UnreadableFileError("header")
-
-    def records() -> Iterator[list[str]]:
-        try:
-            for cells in rows:
-                yield [_cell_text(cell) for cell in cells]
-        finally:
-            book.close()
-
-    return [_cell_text(cell) for cell in header_cells], records()
 
 
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
@@ -645,7 +558,7 @@ def validate(data: bytes, filename: str, *, today: date,
     say = _say(locale)
     problems: list[RowProblem] = []
     try:
-        header, records = read_table(data, filename)
+        header, records = read_table(data, filename, sheets=("CASOS", "CASES"))
     except UnreadableFileError:
         return ImportReport([], [RowProblem(1, "", filename, say("unreadable"))])
     checker = _RowChecker(header, today, locale, problems)

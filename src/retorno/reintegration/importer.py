@@ -20,9 +20,10 @@ from functools import cache
 import pycountry
 from openpyxl.utils import get_column_letter
 
-from retorno.cases.importer import ImportReport, InvalidValue, RowProblem, UnreadableFileError, parse_date, read_table
+from retorno.cases.importer import ImportReport, InvalidValue, RowProblem, parse_date
 from retorno.names import fold, key
 from retorno.reintegration import places
+from retorno.spreadsheets import UnreadableFileError, read_table
 
 EDUCATION_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "7", "8")  # ISCED 2011, as the service stores them
 
@@ -342,7 +343,7 @@ def validate_opportunities(data: bytes, filename: str, *, today: date,
     opportunities; without it, any reference is refused.
     """
     try:
-        header, records = read_table(data, filename)
+        header, records = read_table(data, filename, sheets=("OPORTUNIDADES", "OPPORTUNITIES"))
     except UnreadableFileError:
         return OpportunityReport([], [RowProblem(1, "", filename, MESSAGES["unreadable"][1 if locale == "en" else 0])])
     checker = _Checker(header, today, locale, known_reference)
