@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retorno.names import fold, key
-from retorno.verification.linkage import install_macros
+from retorno.verification.normalise import install_macros
 
 HARD_NAMES = [
     "Muñoz", "PEÑA", "José", "María José", "de la Cruz", "DEL VALLE", "Pérez-Rojas", "D'Angelo",

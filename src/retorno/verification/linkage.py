@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from retorno.names import PARTICLES
+from retorno.verification.normalise import install_macros, prepare_table, registry_source_sql
 
 Outcome = Literal["verified", "review", "not_found"]
 Agreement = Literal["agree", "partial", "disagree", "missing"]
@@ -83,102 +83,6 @@ class LinkDecision:
 
 
 # --- normalisation in SQL -------------------------------------------------------------
-
-def _collapse_doubles(expr: str) -> str:
-    """SQL that turns doubled letters into one; RE2 has no back-references, so one replace per letter."""
-    for letter in "ABCDEFGIJKMNOPRSTUXZ":
-        expr = f"replace({expr}, '{letter}{letter}', '{letter}')"
-    return expr
-
-
-# Spanish phonetic key for blocking: silent H, QU→K, G before E/I→J (GU before E/I keeps G),
-# C before E/I→S, C/Q→K, Z→S, V→B, W→U, X→S, LL→Y, Y not before a vowel→I, doubles single.
-_PHONETIC_SQL = (
-    "nullif(regexp_replace("
-    + _collapse_doubles(
-        "replace(translate(regexp_replace(replace(replace(replace(replace("
-        "regexp_replace(regexp_replace(replace(k, ' ', ''),"
-        " 'G([EI])', 'J\\1', 'g'), 'GU([EI])', 'G\\1', 'g'),"
-        " 'QU', 'K'), 'CH', '#'), 'PH', 'F'), 'H', ''), 'C([EI])', 'S\\1', 'g'),"
-        " 'CQZVWX', 'KKSBUS'), 'LL', 'Y')"
-    )
-    + ", 'Y([^AEIOU]|$)', 'I\\1', 'g'), '')"
-)
-_PARTICLE_LIST = "[" + ", ".join(f"'{p}'" for p in sorted(PARTICLES)) + "]"
-# Upper first, then fold accents, then drop non-letters: dropping first would make MUÑOZ "MUOZ".
-# DuckDB upper-cases ß to ẞ where Python writes SS, and strip_accents leaves Ø, Æ, Œ alone.
-# Python's NFKD also unfolds ligatures and full-width letters (ﬁ, Ｊ), which DuckDB cannot;
-# neither occurs in civil-registry or sending-side name lists.
-_MACROS = f"""
-CREATE OR REPLACE MACRO rt_fold(t) AS nullif(trim(regexp_replace(strip_accents(
-    replace(replace(replace(replace(replace(upper(t), 'ß', 'SS'), 'ẞ', 'SS'), 'Æ', 'AE'),
-    'Ø', 'O'), 'Œ', 'OE')), '[^A-Z]+', ' ', 'g')), '');
-CREATE OR REPLACE MACRO rt_key(t) AS nullif(array_to_string(list_filter(string_split(rt_fold(t), ' '),
-    lambda w: w <> '' AND NOT list_contains({_PARTICLE_LIST}, w)), ' '), '');
-CREATE OR REPLACE MACRO rt_phonetic(k) AS {_PHONETIC_SQL};
-"""
-
-
-def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Define the rt_fold / rt_key / rt_phonetic SQL macros on a DuckDB connection."""
-    con.execute(_MACROS)
-
-
-def _prepare(con: duckdb.DuckDBPyConnection, source: str, target: str) -> None:
-    """Normalise a table of people (`source`, numbered by `rt_row`) into the columns the model compares.
-
-    Names are folded once per distinct spelling and joined back: a national registry has
-    tens of millions of rows but only tens of thousands of different names. The spellings
-    table is materialised first, or the optimiser computes the keys after the joins, per row.
-    """
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {target}_spellings AS
-        SELECT spelling, key, first_word,
-            rt_phonetic(key) AS phonetic, rt_phonetic(first_word) AS first_phonetic
-        FROM (
-            SELECT spelling, key, nullif(split_part(key, ' ', 1), '') AS first_word
-            FROM (SELECT spelling, rt_key(spelling) AS key FROM (
-                SELECT given_names AS spelling FROM {source} UNION SELECT first_surname FROM {source}
-                UNION SELECT second_surname FROM {source} UNION SELECT birth_place FROM {source}))
-        )""")
-    con.execute(f"""CREATE OR REPLACE TABLE {target} AS
-    SELECT *,
-        -- The surnames as a set, so that swapped surnames share one term frequency.
-        least(surname1, surname2) || ' ' || greatest(surname1, surname2) AS surname_set,
-        strftime(dob, '%Y%m%d') AS dob_s, year(dob) AS birth_year,
-        year(dob) * 100 + month(dob) AS birth_year_month, year(dob) * 100 + day(dob) AS birth_year_day,
-        year(dob) * 10000 + least(month(dob), day(dob)) * 100 + greatest(month(dob), day(dob)) AS dob_sorted,
-        left(given1, 1) || left(surname1, 1) AS initials
-    FROM (
-        SELECT p.rt_row AS unique_id,
-            g.key AS given_names, g.first_word AS given1,
-            g.phonetic AS given_ph, g.first_phonetic AS given1_ph,
-            s1.key AS surname1, s1.phonetic AS surname1_ph, s2.key AS surname2, s2.phonetic AS surname2_ph,
-            TRY_CAST(CAST(p.birth_date AS VARCHAR) AS DATE) AS dob,
-            nullif(regexp_replace(CAST(p.cedula AS VARCHAR), '[^0-9]', '', 'g'), '') AS cedula,
-            CASE WHEN upper(trim(p.sex)) IN ('F', 'FEMENINO', 'FEMALE', 'MUJER') THEN 'F'
-                 WHEN upper(trim(p.sex)) IN ('M', 'MASCULINO', 'MALE', 'HOMBRE', 'H') THEN 'M' END AS sex,
-            b.key AS birth_place
-        FROM {source} p
-        LEFT JOIN {target}_spellings g ON g.spelling = p.given_names
-        LEFT JOIN {target}_spellings s1 ON s1.spelling = p.first_surname
-        LEFT JOIN {target}_spellings s2 ON s2.spelling = p.second_surname
-        LEFT JOIN {target}_spellings b ON b.spelling = p.birth_place
-    )""")
-    con.execute(f"DROP TABLE {target}_spellings")
-
-
-def registry_source_sql(registry_path: str | Path) -> str:
-    """SQL reading a registry file (Parquet or CSV) with a stable row number `rt_row`."""
-    path = str(registry_path).replace("'", "''")
-    if path.endswith(".csv"):
-        return f"(SELECT *, row_number() OVER () - 1 AS rt_row FROM read_csv_auto('{path}'))"
-    return (
-        "(SELECT * EXCLUDE (file_row_number), file_row_number AS rt_row"
-        f" FROM read_parquet('{path}', file_row_number = true))"
-    )
-
-
-# --- the model -------------------------------------------------------------------------
 
 def _level(sql: str, label: str, tf: str | None = None, *, null: bool = False) -> dict[str, Any]:
     level: dict[str, Any] = {"sql_condition": sql, "label_for_charts": label}
@@ -356,14 +260,14 @@ def _register_requests(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, 
     }
     columns["rt_row"] = list(range(len(rows)))
     con.register("rt_requests_raw", pa.Table.from_pydict(columns, schema=_REQUEST_SCHEMA))
-    _prepare(con, "rt_requests_raw", "rt_requests")
+    prepare_table(con, "rt_requests_raw", "rt_requests")
 
 
 def _register_registry(con: duckdb.DuckDBPyConnection, registry_path: str | Path) -> int:
     """Normalise the registry into `rt_registry`; returns its number of records."""
     source = registry_source_sql(registry_path)
     con.execute(f"CREATE OR REPLACE VIEW rt_registry_raw AS SELECT * FROM {source}")
-    _prepare(con, "rt_registry_raw", "rt_registry")
+    prepare_table(con, "rt_registry_raw", "rt_registry")
     (rows,) = con.execute("SELECT count(*) FROM rt_registry").fetchall()[0]
     return int(rows)
 
