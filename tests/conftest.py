@@ -17,15 +17,16 @@ from retorno.config import Settings
 from retorno.db import make_engine
 from retorno.migrations import upgrade
 from retorno.web.app import create_app
+from tests.databases import private_name
 from tests.factories import World, build_world
 
 PG_ADMIN_URL = os.environ.get("RETORNO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASES = ("sqlite", "postgresql")
 
 
-def _postgres_url(worker: str) -> str:
-    """A database of this test worker's own on the test server, created empty."""
-    name = f"retorno_test_{worker}"
+def _postgres_url() -> str:
+    """A database of this test worker and run alone on the test server, created empty."""
+    name = private_name("retorno_test")
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -34,15 +35,21 @@ def _postgres_url(worker: str) -> str:
     return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def _drop_postgres(url: str) -> None:
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    admin.dispose()
+
+
 @pytest.fixture(scope="session", params=DATABASES)
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         tuple[str, Engine, World]]:
     """One migrated database per kind, with the agencies and users every test uses."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     else:
-        url = _postgres_url(worker)
+        url = _postgres_url()
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session:
@@ -50,6 +57,8 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         session.commit()
     yield url, engine, world
     engine.dispose()
+    if request.param == "postgresql":
+        _drop_postgres(url)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -21,6 +20,7 @@ from retorno.db import make_engine
 from retorno.migrations import upgrade
 from retorno.web.app import create_app
 from tests.conftest import PG_ADMIN_URL
+from tests.databases import private_name
 from tests.factories import PASSWORD, build_world
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,7 +45,7 @@ def _fresh_database(kind: str, tmp: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp / 'browser.sqlite3'}"
     # A database of its own, apart from the one the rolled-back tests of this worker use.
-    name = f"retorno_browser_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    name = private_name("retorno_browser")
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -82,12 +82,18 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     server.should_exit = True
     thread.join(10)
     app.state.engine.dispose()
+    if request.param == "postgresql":
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        # Never skipped: the browser tests are part of every run (scripts/setup dev installs it).
+        pytest.fail("Debian's chromium is not installed: run scripts/setup dev (apt-get install chromium)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

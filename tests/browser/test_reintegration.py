@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any, cast
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
@@ -27,7 +27,7 @@ USERS = ("inm.officer", "saime.officer", "op.officer")
 @pytest.fixture(scope="module")
 def api(server: str) -> Iterator[Api]:
     """The REST API of the served app, with a bearer token per user."""
-    with httpx.Client(base_url=server, timeout=60) as http:
+    with httpx2.Client(base_url=server, timeout=60) as http:
         tokens = {
             user: ok(http.post("/api/v1/auth/token", json={"username": user, "password": PASSWORD}), 201)["token"]
             for user in USERS

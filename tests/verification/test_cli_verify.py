@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from retorno.migrations import upgrade
 from retorno.verification.linkage import FIELDS
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from tests.conftest import PG_ADMIN_URL
+from tests.databases import private_name
 from tests.factories import World, build_world
 from tests.verification.test_jobs import _person, corrupted, namesake, open_case
 
@@ -76,7 +76,7 @@ def service(database: tuple[str, Engine, World], tmp_path_factory: pytest.TempPa
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('cli-db') / 'service.sqlite3'}"
     else:
-        name = f"retorno_cli_verify_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+        name = private_name("retorno_cli_verify")
         admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
