@@ -16,12 +16,23 @@ STATIC_DIR = Path(__file__).parent.parent / "static"
 
 def install(app: FastAPI) -> None:
     """Add the pages, their templates and static files, and the login redirect to `app`."""
-    from retorno.web.pages import auth, carrier, flights, monitor, operator, planning, receiving, sending, statistics
+    from retorno.web.pages import (
+        auth,
+        carrier,
+        flights,
+        monitor,
+        operator,
+        planning,
+        programme,
+        receiving,
+        sending,
+        statistics,
+    )
 
     i18n.compile_catalogs()
     app.state.templates = make_environment()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, sending, receiving, flights, carrier, monitor, operator, planning, statistics):
+    for module in (auth, sending, receiving, flights, carrier, monitor, operator, programme, planning, statistics):
         app.include_router(module.pages)
 
     @app.exception_handler(LoginRequired)

@@ -1,0 +1,363 @@
+"""Pages of the reintegration operators' programme: opportunities, matching, placements and follow-ups.
+
+The returnees themselves (consent, intake, withdrawal) are in `operator.py`, with the helpers both share.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from retorno.agencies.models import User
+from retorno.cases.models import Case
+from retorno.db import utcnow
+from retorno.errors import InvalidInput, NotFound, RetornoError
+from retorno.reintegration import service
+from retorno.reintegration.models import FollowUp, Opportunity, Placement
+from retorno.web import charts
+from retorno.web.deps import SessionDep
+from retorno.web.i18n import format_number, gettext_for
+from retorno.web.pages.common import (
+    FormDep,
+    PageUser,
+    form_text,
+    form_values,
+    locale_of,
+    redirect,
+    require_page,
+    router,
+)
+from retorno.web.pages.operator import (
+    BASE,
+    LISTED,
+    MODES,
+    OPPORTUNITY_NUMBERS,
+    OPPORTUNITY_TEXT,
+    PLACEMENT_STATUSES,
+    QUESTIONS,
+    SCORE_BANDS,
+    check_lengths,
+    consented_ids,
+    done,
+    failed,
+    page,
+    returnee_context,
+    split_list,
+)
+from retorno.web.pages.sending import parse_date, parse_int
+
+pages = router()
+
+
+# --- Opportunities -----------------------------------------------------------------------------------
+
+
+def opportunities_context(session: Session, user: User) -> dict[str, Any]:
+    own = list(session.execute(sa.select(Opportunity).where(Opportunity.operator_agency_id == user.agency_id)
+                               .order_by(Opportunity.active.desc(), Opportunity.reference)).scalars())
+    taken = dict(session.execute(
+        sa.select(Placement.opportunity_id, sa.func.count())
+        .where(Placement.status.in_(service.OPEN_PLACEMENTS), Placement.opportunity_id.in_([o.id for o in own]))
+        .group_by(Placement.opportunity_id)).all()) if own else {}
+    return {"opportunities": own, "taken": taken}
+
+
+@pages.get(f"{BASE}/opportunities", response_class=HTMLResponse)
+def opportunity_list(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    require_page(user, "returnee.read")
+    return page(request, "opportunities.html", **opportunities_context(session, user))
+
+
+def opportunity_input(form: FormData) -> service.OpportunityInput:
+    """The opportunity as typed, every field checked for its type; the service checks the codes and ranges."""
+    text = {k: form_text(form, k) for k in (*OPPORTUNITY_TEXT, *OPPORTUNITY_NUMBERS, "monthly_amount",
+                                             "start_date", "min_education", "required_skills")}
+    missing = [k for k in ("title", "workplace", "sector", "isco_code", "municipality") if not text[k]]
+    if missing:
+        raise InvalidInput(f"these fields are needed: {', '.join(missing)}", code="missing_fields")
+    check_lengths(text)
+    currency = text["currency"].upper()
+    if not (len(currency) == 3 and currency.isalpha() and currency.isascii()):
+        raise InvalidInput(f"currency: '{text['currency']}' is not a 3-letter ISO 4217 code", code="invalid_currency")
+    try:
+        amount = Decimal(text["monthly_amount"].replace(",", "."))
+    except InvalidOperation:
+        raise InvalidInput(f"monthly_amount: '{text['monthly_amount']}' is not an amount",
+                           code="invalid_number") from None
+    if not amount.is_finite() or amount >= Decimal("1e10"):
+        raise InvalidInput(f"monthly_amount: '{text['monthly_amount']}' is not an amount", code="invalid_number")
+    numbers = {k: parse_int(text[k], k) for k in OPPORTUNITY_NUMBERS}
+    if any(not 0 <= value <= 100_000 for value in numbers.values()):
+        raise InvalidInput("seats, tutors, duration_months and min_age must be between 0 and 100000",
+                           code="invalid_number")
+    return service.OpportunityInput(
+        kind=text["kind"], title=text["title"], workplace=text["workplace"], sector=text["sector"],
+        isco_code=text["isco_code"], state_code=text["state_code"], municipality=text["municipality"],
+        monthly_amount=amount.quantize(Decimal("0.01")), currency=currency,
+        start_date=parse_date(text["start_date"], "start_date"), min_education=text["min_education"] or None,
+        required_skills=split_list(text["required_skills"]), **numbers)
+
+
+NEW_OPPORTUNITY = {"kind": "internship", "currency": "USD", "tutors": "1", "min_age": "18", "duration_months": "6",
+                   "seats": "1"}
+
+
+@pages.get(f"{BASE}/opportunities/new", response_class=HTMLResponse)
+def new_opportunity_form(request: Request, user: PageUser) -> HTMLResponse:
+    require_page(user, "opportunity.manage")
+    return page(request, "opportunity_form.html", opportunity=None, form=NEW_OPPORTUNITY)
+
+
+@pages.post(f"{BASE}/opportunities/new", response_model=None)
+def new_opportunity(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
+    require_page(user, "opportunity.manage")
+    try:
+        opportunity = service.create_opportunity(session, user, opportunity_input(form))
+    except RetornoError as exc:
+        return failed(request, session, "opportunity_form.html", exc,
+                      lambda: {"opportunity": None, "form": form_values(form)})
+    return done(request, f"{BASE}/opportunities", "Oportunidad %(ref)s creada.", ref=opportunity.reference)
+
+
+def own_opportunity(session: Session, user: User, reference: str) -> Opportunity:
+    opportunity = service.get_opportunity(session, reference)
+    if opportunity.operator_agency_id != user.agency_id:
+        raise NotFound(f"no opportunity {reference} of your agency")
+    return opportunity
+
+
+def opportunity_form_values(o: Opportunity) -> dict[str, str]:
+    values = {k: str(getattr(o, k)) for k in (*OPPORTUNITY_TEXT, *OPPORTUNITY_NUMBERS, "monthly_amount")}
+    values.update(start_date=o.start_date.isoformat(), min_education=o.min_education or "",
+                  required_skills=", ".join(o.required_skills), active="on" if o.active else "")
+    return values
+
+
+@pages.get(BASE + "/opportunities/{reference}", response_class=HTMLResponse)
+def edit_opportunity_form(request: Request, session: SessionDep, user: PageUser, reference: str) -> HTMLResponse:
+    require_page(user, "opportunity.manage")
+    opportunity = own_opportunity(session, user, reference)
+    return page(request, "opportunity_form.html", opportunity=opportunity, form=opportunity_form_values(opportunity))
+
+
+@pages.post(BASE + "/opportunities/{reference}", response_model=None)
+def edit_opportunity(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
+                     ) -> Response:
+    require_page(user, "opportunity.manage")
+    opportunity = own_opportunity(session, user, reference)
+    try:
+        changes = dict(opportunity_input(form).__dict__)
+        changes["active"] = form_text(form, "active") == "on"
+        service.update_opportunity(session, user, opportunity, changes)
+    except RetornoError as exc:
+        session.rollback()
+        return page(request, "opportunity_form.html", status=exc.status, error=exc.message,
+                    opportunity=own_opportunity(session, user, reference), form=form_values(form))
+    return done(request, f"{BASE}/opportunities", "Oportunidad %(ref)s actualizada.", ref=reference)
+
+
+# --- Matching ----------------------------------------------------------------------------------------
+
+
+def matching_context(session: Session, user: User) -> dict[str, Any]:
+    """Both modes side by side on today's data, with who would get what in each; nothing is stored."""
+    preview = service.preview_matching(session, user)
+    cases = {c.id: c for c in session.execute(
+        sa.select(Case).where(Case.id.in_(preview.returnee_ids[:LISTED]))).scalars()}
+    opportunities = {o.id: o for o in session.execute(
+        sa.select(Opportunity).where(Opportunity.id.in_(preview.opportunity_ids))).scalars()}
+    counts = {mode: int((result.assigned >= 0).sum()) for mode, result in preview.results.items()}
+
+    def got(mode: str, index: int) -> Opportunity | None:
+        assigned = int(preview.results[mode].assigned[index])
+        return opportunities[preview.opportunity_ids[assigned]] if assigned >= 0 else None
+
+    rows = [(cases[case_id], got("stable", i), got("welfare", i))
+            for i, case_id in enumerate(preview.returnee_ids[:LISTED])]
+    return {
+        "summary": preview.summary,
+        "counts": counts,
+        "waiting": len(preview.returnee_ids),
+        "open_opportunities": len(preview.opportunity_ids),
+        "rows": rows,
+        "difference": counts["welfare"] - counts["stable"],
+    }
+
+
+@pages.get(f"{BASE}/matching", response_class=HTMLResponse)
+def matching_page(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    require_page(user, "matching.run")
+    return page(request, "matching.html", **matching_context(session, user))
+
+
+@pages.post(f"{BASE}/matching/run", response_model=None)
+def run_matching(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
+    require_page(user, "matching.run")
+    mode = form_text(form, "mode") or "stable"
+    try:
+        run = service.run_matching(session, user, mode=mode)
+    except RetornoError as exc:
+        return failed(request, session, "matching.html", exc, lambda: matching_context(session, user))
+    _ = gettext_for(locale_of(request))
+    return done(request, f"{BASE}/placements", "Emparejamiento %(mode)s ejecutado. Ofertas hechas: %(n)s.",
+                mode=_(MODES[mode]), n=run.summary.get("offers", 0))
+
+
+# --- Placements --------------------------------------------------------------------------------------
+
+
+def own_placements(user: User) -> sa.Select[Placement, Case, Opportunity]:
+    """This operator's placements of returnees who still consent."""
+    return (sa.select(Placement, Case, Opportunity).join(Opportunity, Opportunity.id == Placement.opportunity_id)
+            .join(Case, Case.id == Placement.case_id)
+            .where(Opportunity.operator_agency_id == user.agency_id, Case.id.in_(consented_ids())))
+
+
+def placements_context(session: Session, user: User, status: str, locale: str) -> dict[str, Any]:
+    _ = gettext_for(locale)
+    query = own_placements(user)
+    if status:
+        query = query.where(Placement.status == status)
+    rows = session.execute(query.order_by(Placement.id.desc()).limit(LISTED)).all()
+    by_status = dict(session.execute(
+        sa.select(Placement.status, sa.func.count()).join(Opportunity, Opportunity.id == Placement.opportunity_id)
+        .where(Opportunity.operator_agency_id == user.agency_id).group_by(Placement.status)).all())
+    title = _("Colocaciones por estado")
+    chart = charts.bar_chart(
+        title,
+        [charts.Bar(_(label), by_status[code]) for code, label in PLACEMENT_STATUSES.items() if by_status.get(code)],
+        empty_text=_("sin datos"),
+    )
+    return {"rows": rows, "status_filter": status, "counts": by_status, "total": sum(by_status.values()),
+            "charts": [(title, chart)], "today": utcnow().date()}
+
+
+@pages.get(f"{BASE}/placements", response_class=HTMLResponse)
+def placement_list(request: Request, session: SessionDep, user: PageUser, status: str = "") -> HTMLResponse:
+    require_page(user, "returnee.read")
+    status = status if status in PLACEMENT_STATUSES else ""
+    return page(request, "placements.html", **placements_context(session, user, status, locale_of(request)))
+
+
+@pages.post(BASE + "/placements/{placement_id}", response_model=None)
+def placement_step(request: Request, session: SessionDep, user: PageUser, form: FormDep, placement_id: int
+                   ) -> Response:
+    require_page(user, "returnee.read")
+    back = form_text(form, "next")
+    if not back.startswith(BASE + "/") or "//" in back:
+        back = f"{BASE}/placements"
+    on_text = form_text(form, "on")
+    try:
+        placement = service.update_placement(
+            session, user, placement_id, status=form_text(form, "status"),
+            on=parse_date(on_text, "on") if on_text else None, reason=form_text(form, "reason") or None)
+    except RetornoError as exc:
+        session.rollback()
+        locale = locale_of(request)
+        if back.startswith(f"{BASE}/returnees/"):
+            reference = back.removeprefix(f"{BASE}/returnees/").split("#")[0]
+            return page(request, "reintegration_returnee.html", status=exc.status, error=exc.message,
+                        **returnee_context(session, user, reference, locale))
+        return page(request, "placements.html", status=exc.status, error=exc.message,
+                    **placements_context(session, user, "", locale))
+    _ = gettext_for(locale_of(request))
+    return redirect(request, back, _("Colocación %(id)s: %(status)s.", id=placement.id,
+                                     status=_(PLACEMENT_STATUSES[placement.status])))
+
+
+# --- Follow-ups --------------------------------------------------------------------------------------
+
+
+def band_of(score: float) -> str:
+    return next(label for limit, label in SCORE_BANDS if score < limit)
+
+
+def follow_ups_context(session: Session, user: User, locale: str) -> dict[str, Any]:
+    _ = gettext_for(locale)
+    today = utcnow().date()
+    due = service.follow_ups_due(session, user)
+    consenting = set(session.execute(consented_ids()).scalars()) if due else set()
+    due = [(f, c) for f, c in due if c.id in consenting]
+    done_rows = session.execute(
+        sa.select(FollowUp.months_after_start, FollowUp.score).join(Placement, Placement.id == FollowUp.placement_id)
+        .join(Opportunity, Opportunity.id == Placement.opportunity_id)
+        .where(Opportunity.operator_agency_id == user.agency_id, FollowUp.score.is_not(None))).all()
+    bands = Counter(band_of(float(score or 0.0)) for _months, score in done_rows)
+    by_months: dict[int, list[float]] = {}
+    for months, score in done_rows:
+        by_months.setdefault(int(months), []).append(float(score or 0.0))
+    by_band = _("Seguimientos por puntuación de sostenibilidad")
+    by_point = _("Puntuación media por momento del seguimiento (de 0 a 100)")
+    chart_list = [
+        (by_band, charts.bar_chart(
+            by_band,
+            [charts.Bar(_(label), bands[label]) for _limit, label in SCORE_BANDS if bands[label]],
+            empty_text=_("sin datos"),
+        )),
+        (by_point, charts.bar_chart(
+            by_point,
+            [charts.Bar(_("%(n)s meses", n=months), round(100 * sum(v) / len(v)), 100)
+             for months, v in sorted(by_months.items())],
+            empty_text=_("sin datos"),
+        )),
+    ]
+    return {"due": due, "today": today, "overdue": sum(1 for f, _c in due if f.due_on < today),
+            "charts": chart_list, "recorded": len(done_rows)}
+
+
+@pages.get(f"{BASE}/follow-ups", response_class=HTMLResponse)
+def follow_up_list(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    require_page(user, "followup.record")
+    return page(request, "follow_ups.html", **follow_ups_context(session, user, locale_of(request)))
+
+
+def follow_up_context(session: Session, user: User, follow_up_id: int, form: dict[str, str] | None = None
+                      ) -> dict[str, Any]:
+    row = session.execute(
+        sa.select(FollowUp, Placement, Opportunity, Case).join(Placement, Placement.id == FollowUp.placement_id)
+        .join(Opportunity, Opportunity.id == Placement.opportunity_id).join(Case, Case.id == Placement.case_id)
+        .where(FollowUp.id == follow_up_id, Opportunity.operator_agency_id == user.agency_id,
+               Case.id.in_(consented_ids()))).one_or_none()
+    if row is None:
+        raise NotFound(f"no follow-up {follow_up_id} of your agency")
+    follow_up, placement, opportunity, case = row
+    return {"follow_up": follow_up, "placement": placement, "opportunity": opportunity, "case": case,
+            "questions": QUESTIONS, "form": form or {}, "today": utcnow().date()}
+
+
+@pages.get(BASE + "/follow-ups/{follow_up_id}", response_class=HTMLResponse)
+def follow_up_form(request: Request, session: SessionDep, user: PageUser, follow_up_id: int) -> HTMLResponse:
+    require_page(user, "followup.record")
+    return page(request, "follow_up.html", **follow_up_context(session, user, follow_up_id))
+
+
+def answers_of(form: FormData) -> dict[str, Any]:
+    answers: dict[str, Any] = {name: form_text(form, name) for name in QUESTIONS}
+    wellbeing = form_text(form, "wellbeing")
+    answers["wellbeing"] = int(wellbeing) if wellbeing.isdigit() else wellbeing
+    notes = form_text(form, "notes")
+    if notes:
+        answers["notes"] = notes[:2000]
+    return answers
+
+
+@pages.post(BASE + "/follow-ups/{follow_up_id}", response_model=None)
+def record_follow_up(request: Request, session: SessionDep, user: PageUser, form: FormDep, follow_up_id: int
+                     ) -> Response:
+    require_page(user, "followup.record")
+    try:
+        follow_up_context(session, user, follow_up_id)
+        recorded = service.record_follow_up(session, user, follow_up_id, answers_of(form))
+    except RetornoError as exc:
+        return failed(request, session, "follow_up.html", exc,
+                      lambda: follow_up_context(session, user, follow_up_id, form_values(form)))
+    score = recorded.score if recorded.score is not None else 0.0
+    return done(request, f"{BASE}/follow-ups", "Seguimiento registrado: puntuación de sostenibilidad %(score)s.",
+                score=format_number(round(score, 2), locale_of(request)))
