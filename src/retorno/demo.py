@@ -13,8 +13,10 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
@@ -27,7 +29,7 @@ from retorno.demo_reintegration import build_reintegration
 from retorno.documents import mrz
 from retorno.documents.service import add_document, issue_emergency_document
 from retorno.flights import service as flights
-from retorno.migrations import alembic_config
+from retorno.migrations import upgrade
 from retorno.reference.population import PopulationSampler
 from retorno.screening.service import record_best_interests, record_screening, resolve_screening
 from retorno.verification.service import record_decision, request_verification
@@ -67,10 +69,18 @@ class DemoLogin:
 
 
 def _reset_schema(url: str) -> None:
-    from alembic import command
-    config = alembic_config(url)
-    command.downgrade(config, "base")
-    command.upgrade(config, "head")
+    """Start the demo from nothing: the SQLite file removed, or the server database's schema emptied."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        for suffix in ("", "-wal", "-shm"):
+            Path(parsed.database + suffix).unlink(missing_ok=True)
+    elif parsed.get_backend_name() == "postgresql":
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+        engine.dispose()
+    upgrade(url)
 
 
 def _users(session: Session) -> tuple[list[DemoLogin], dict[str, User]]:
