@@ -57,3 +57,25 @@ class SafeguardViolation(RetornoError):
         super().__init__(message, code="safeguard." + rules[0] if len(rules) == 1 else "safeguard.multiple",
                          details=[{"rule": v.rule, "case": v.case_reference, "message": str(v)}
                                   for v in violations])
+
+
+class ImportRefused(RetornoError):
+    """A spreadsheet with at least one bad row: nothing was imported; `details` lists every problem."""
+
+    status = 422
+    code = "import_refused"
+
+
+def problems_of(report: object) -> list[dict[str, object]]:
+    """The rows of an import report (cases or opportunities) as plain dicts for an API answer."""
+    return [{"row": p.row_number, "column": p.column, "value": p.value, "expected": p.expected,
+             "severity": p.severity} for p in report.problems]  # type: ignore[attr-defined]
+
+
+def refuse_bad_import(report: object) -> list[dict[str, object]]:
+    """Raise ImportRefused (the caller's transaction then writes nothing) unless the report has no error."""
+    problems = problems_of(report)
+    bad_rows = {p["row"] for p in problems if p["severity"] == "error"}
+    if bad_rows:
+        raise ImportRefused(f"nothing imported: {len(bad_rows)} bad rows", details=problems)
+    return problems

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, UploadFile
-from fastapi.responses import JSONResponse
 
 from retorno.agencies.permissions import require
 from retorno.audit.service import history
 from retorno.cases import service
 from retorno.cases.imports import import_cases
 from retorno.cases.schemas import CaseCreate, Reason, case_out
+from retorno.errors import refuse_bad_import
 from retorno.web.deps import CurrentUser, SessionDep
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -58,12 +58,6 @@ def withdraw(reference: str, body: Reason, session: SessionDep, user: CurrentUse
 def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: str = "es") -> Any:
     """Import a case list (CSV or XLSX); a file with any bad row imports nothing (422 with every bad row)."""
     outcome = import_cases(session, user, file.file.read(), file.filename or "upload.csv", locale=lang)
-    problems = [{"row": p.row_number, "column": p.column, "value": p.value, "expected": p.expected,
-                 "severity": p.severity} for p in outcome.report.problems]
-    if not outcome.ok:
-        session.rollback()
-        bad_rows = len({p["row"] for p in problems if p["severity"] == "error"})
-        return JSONResponse(status_code=422, content={"error": {
-            "code": "import_refused", "message": f"nothing imported: {bad_rows} bad rows", "details": problems}})
+    problems = refuse_bad_import(outcome.report)
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
             "possible_duplicates": outcome.duplicates_flagged, "warnings": problems}

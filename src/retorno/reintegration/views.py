@@ -8,12 +8,11 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, UploadFile
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.permissions import require
 from retorno.cases.service import get_case
-from retorno.errors import InvalidInput
+from retorno.errors import InvalidInput, refuse_bad_import
 from retorno.reintegration import service
 from retorno.reintegration.imports import import_opportunities
 from retorno.reintegration.models import Opportunity, Placement
@@ -131,13 +130,7 @@ def create_opportunity(body: OpportunityIn, session: SessionDep, user: CurrentUs
 def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: str = "es") -> Any:
     """Import an opportunity list (CSV or XLSX); a file with any bad row imports nothing (422 with every bad row)."""
     outcome = import_opportunities(session, user, file.file.read(), file.filename or "upload.csv", locale=lang)
-    problems = [{"row": p.row_number, "column": p.column, "value": p.value, "expected": p.expected,
-                 "severity": p.severity} for p in outcome.report.problems]
-    if not outcome.ok:
-        session.rollback()
-        bad_rows = len({p["row"] for p in problems if p["severity"] == "error"})
-        return JSONResponse(status_code=422, content={"error": {
-            "code": "import_refused", "message": f"nothing imported: {bad_rows} bad rows", "details": problems}})
+    problems = refuse_bad_import(outcome.report)
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
             "references": outcome.created_references, "warnings": problems}
 
