@@ -94,3 +94,11 @@ def review_queue(session: Session, actor: User, *, limit: int = 100) -> list[tup
         .order_by(VerificationRequest.requested_at, VerificationRequest.id).limit(limit)
     ).all()
     return list(rows)
+
+
+def review_queue_size(session: Session, actor: User) -> int:
+    """How many requests to this receiving authority still wait for a person."""
+    require(actor, "verification.decide")
+    return session.execute(sa.select(sa.func.count()).select_from(VerificationRequest).where(
+        VerificationRequest.receiving_agency_id == actor.agency_id,
+        VerificationRequest.status != "decided")).scalar_one()

@@ -17,7 +17,7 @@ from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
 from retorno.errors import RetornoError
 from retorno.flights import service as flights
-from retorno.verification.service import record_decision, review_queue
+from retorno.verification.service import record_decision, review_queue, review_queue_size
 from retorno.web.deps import SessionDep, SettingsDep
 from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
@@ -36,8 +36,12 @@ from retorno.web.pages.sending import FIELD_LABELS, case_action_failed, done
 pages = router()
 
 
+# The review page shows the oldest few requests in full; deciding one brings the next up.
+QUEUE_SHOWN = 10
+
+
 def _queue_context(session: Session, user: User) -> dict[str, Any]:
-    rows = review_queue(session, user, limit=100)
+    rows = review_queue(session, user, limit=QUEUE_SHOWN)
     items = []
     for request_row, case, decision in rows:
         declared = [
@@ -62,7 +66,7 @@ def _queue_context(session: Session, user: User) -> dict[str, Any]:
                 ),
             }
         )
-    return {"items": items}
+    return {"items": items, "waiting": review_queue_size(session, user)}
 
 
 # Labels of the linkage fields, by the case field each one is declared in.
