@@ -89,9 +89,10 @@ def _users(session: Session) -> tuple[list[DemoLogin], dict[str, User]]:
         create_agency(session, None, code=code, name=name, kind=kind, country=country, carrier_code=carrier_code)
         roles = ("supervisor",) if kind == "administrator" else ("viewer", "officer", "supervisor")
         for role in roles:
-            username = f"{short}.{ {'viewer': 'consulta', 'officer': 'oficial', 'supervisor': 'supervisor'}[role] }"
+            label = {"viewer": "consulta", "officer": "oficial", "supervisor": "supervisor"}[role]
+            username = f"{short}.{label}"
             password = secrets.token_urlsafe(9)
-            users[username] = create_user(session, None, username=username, full_name=f"{name} ({role})",
+            users[username] = create_user(session, None, username=username, full_name=f"{short.upper()} {label}",
                                           agency_code=code, role=role, password=password)
             logins.append(DemoLogin(username, password, code, role))
     return logins, users
