@@ -9,11 +9,12 @@ import csv
 import io
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import openpyxl
 
-from retorno.names import fold
+from retorno.names import fold, key
 
 
 class UnreadableFileError(ValueError):
@@ -103,3 +104,68 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...]) -> tuple[list[str], Iterato
             book.close()
 
     return [_cell_text(cell) for cell in header_cells], records()
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of an import: the field it fills, its headers in Spanish and English, and if required."""
+
+    field: str
+    es: str
+    en: str
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderProblem:
+    """A problem with the header row: a message code of the importer's table and its parameters."""
+
+    column: str
+    value: str
+    code: str
+    params: dict[str, object]
+
+
+@dataclass
+class Header:
+    """Where each field is in the file, the label to name it by, and what is wrong with the header."""
+
+    labels: dict[str, str]
+    position_of: dict[str, int]
+    problems: list[HeaderProblem]
+    complete: bool
+
+
+def map_header(header: list[str], columns: tuple[Column, ...]) -> Header:
+    """Match a header row to the import's columns (Spanish or English, case and accents ignored).
+
+    Unknown and repeated columns are problems (codes `unknown_column`, `repeated_column`); a missing
+    required column is too (`missing_column`), named in the language most of the header is in.
+    """
+    by_header = {key(name): column for column in columns for name in (column.es, column.en)}
+    header_keys = {key(cell) for cell in header}
+    english = len(header_keys & {key(c.en) for c in columns}) > len(header_keys & {key(c.es) for c in columns})
+    accepted = ", ".join(f"{c.es} / {c.en}" for c in columns)
+    labels: dict[str, str] = {}
+    position_of: dict[str, int] = {}
+    problems: list[HeaderProblem] = []
+    for position, cell in enumerate(header):
+        if not cell.strip():
+            continue
+        column = by_header.get(key(cell))
+        if column is None:
+            problems.append(HeaderProblem(cell.strip(), cell, "unknown_column", {"columns": accepted}))
+        elif column.field in labels:
+            problems.append(HeaderProblem(cell.strip(), cell, "repeated_column", {}))
+        else:
+            labels[column.field] = cell.strip()
+            position_of[column.field] = position
+    complete = True
+    for column in columns:
+        if column.field not in labels:
+            labels[column.field] = column.en if english else column.es
+            if column.required:
+                complete = False
+                problems.append(HeaderProblem(labels[column.field], "", "missing_column",
+                                              {"column": labels[column.field]}))
+    return Header(labels, position_of, problems, complete)

@@ -26,19 +26,8 @@ from openpyxl.utils import get_column_letter
 
 from retorno.cases.duplicates import Person, PossibleDuplicate, describe_reason, find_duplicates
 from retorno.exports import safe_cell
-from retorno.names import fold, key
-from retorno.spreadsheets import UnreadableFileError, read_table
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of the case list: the CaseRow field, its headers in Spanish and English, and if required."""
-
-    field: str
-    es: str
-    en: str
-    required: bool
-
+from retorno.names import fold
+from retorno.spreadsheets import Column, UnreadableFileError, map_header, read_table
 
 COLUMNS: tuple[Column, ...] = (
     Column("case_reference", "referencia", "case_reference", True),
@@ -352,7 +341,6 @@ def _say(locale: str) -> Callable[..., str]:
     return say
 
 
-_BY_HEADER = {key(name): column for column in COLUMNS for name in (column.es, column.en)}
 
 
 class _RowChecker:
@@ -363,40 +351,19 @@ class _RowChecker:
         self.locale = locale
         self.say = _say(locale)
         self.problems = problems
-        self.labels: dict[str, str] = {}
-        self.position_of: dict[str, int] = {}
         self.first_row_of: dict[str, int] = {}
         self.household_rows: list[tuple[int, str]] = []
-        # Columns missing from the file are named in the language of the headers it has.
-        header_keys = {key(cell) for cell in header}
-        english = len(header_keys & {key(col.en) for col in COLUMNS}) > len(
-            header_keys & {key(col.es) for col in COLUMNS})
-        accepted = ", ".join(f"{col.es} / {col.en}" for col in COLUMNS)
-        for position, cell in enumerate(header):
-            if not cell.strip():
-                continue
-            column = _BY_HEADER.get(key(cell))
-            if column is None:
-                self.problem(1, cell.strip(), cell, "unknown_column", columns=accepted)
-            elif column.field in self.labels:
-                self.problem(1, cell.strip(), cell, "repeated_column")
-            else:
-                self.labels[column.field] = cell.strip()
-                self.position_of[column.field] = position
+        mapped = map_header(header, COLUMNS)
+        self.labels, self.position_of = mapped.labels, mapped.position_of
+        for header_problem in mapped.problems:
+            self.problem(1, header_problem.column, header_problem.value, header_problem.code, **header_problem.params)
         self.width = len(header)
         # What check() runs per column present: field, position, required, longest text, parser.
         self.plan = [(column.field, self.position_of[column.field], column.required,
                       _MAX_LENGTH.get(column.field, _DEFAULT_MAX_LENGTH), _PARSERS[column.field])
                      for column in COLUMNS if column.field in self.position_of]
         self.defaults: dict[str, object] = {column.field: None for column in COLUMNS} | {"language": "es"}
-        self.complete = True
-        for column in COLUMNS:
-            if column.field not in self.labels:
-                self.labels[column.field] = column.en if english else column.es
-                if column.required:
-                    self.complete = False
-                    self.problem(1, self.labels[column.field], "", "missing_column",
-                                 column=self.labels[column.field])
+        self.complete = mapped.complete
 
     def problem(self, row: int, column: str, value: str, code: str, /, **params: object) -> None:
         """Record an error: the file will not be imported."""

@@ -21,19 +21,11 @@ import pycountry
 from openpyxl.utils import get_column_letter
 
 from retorno.cases.importer import ImportReport, InvalidValue, RowProblem, parse_date
-from retorno.names import fold, key
+from retorno.names import fold
 from retorno.reintegration import places
-from retorno.spreadsheets import UnreadableFileError, read_table
+from retorno.spreadsheets import Column, UnreadableFileError, map_header, read_table
 
 EDUCATION_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "7", "8")  # ISCED 2011, as the service stores them
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    field: str
-    es: str
-    en: str
-    required: bool
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -55,7 +47,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("min_education", "educacion_minima", "min_education", False),
     Column("required_skills", "habilidades", "required_skills", False),
 )
-_BY_HEADER = {key(name): column for column in COLUMNS for name in (column.es, column.en)}
 _MAX_LENGTH = {"title": 200, "workplace": 200, "sector": 80, "municipality": 120, "reference": 40}
 _DEFAULT_MAX_LENGTH = 2000
 _SKILL_MAX_LENGTH = 80
@@ -235,33 +226,13 @@ class _Checker:
         self.english = locale == "en"
         self.known_reference = known_reference
         self.problems: list[RowProblem] = []
-        self.labels: dict[str, str] = {}
-        self.position_of: dict[str, int] = {}
         self.first_row_of: dict[str, int] = {}
         self.rows_seen = 0
-        accepted = ", ".join(f"{col.es} / {col.en}" for col in COLUMNS)
-        header_keys = {key(cell) for cell in header}
-        english_headers = (len(header_keys & {key(c.en) for c in COLUMNS})
-                           > len(header_keys & {key(c.es) for c in COLUMNS}))
-        for position, cell in enumerate(header):
-            if not cell.strip():
-                continue
-            column = _BY_HEADER.get(key(cell))
-            if column is None:
-                self.error(1, cell.strip(), cell, "unknown_column", columns=accepted)
-            elif column.field in self.labels:
-                self.error(1, cell.strip(), cell, "repeated_column")
-            else:
-                self.labels[column.field] = cell.strip()
-                self.position_of[column.field] = position
+        mapped = map_header(header, COLUMNS)
+        self.labels, self.position_of, self.complete = mapped.labels, mapped.position_of, mapped.complete
+        for header_problem in mapped.problems:
+            self.error(1, header_problem.column, header_problem.value, header_problem.code, **header_problem.params)
         self.width = len(header)
-        self.complete = True
-        for column in COLUMNS:
-            if column.field not in self.labels:
-                self.labels[column.field] = column.en if english_headers else column.es
-                if column.required:
-                    self.complete = False
-                    self.error(1, self.labels[column.field], "", "missing_column", column=self.labels[column.field])
 
     def say(self, code: str, **params: object) -> str:
         return MESSAGES[code][1 if self.english else 0].format(**params)
