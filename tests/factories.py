@@ -142,3 +142,26 @@ class Api:
         if accept:
             flight = ok(self.post("saime.officer", f"/api/v1/flights/{flight['reference']}/accept"))
         return flight
+
+    def fly_to_arrival(self, cases: list[dict[str, Any]], origin: str = "TAP") -> list[dict[str, Any]]:
+        """Ready cases taken through one whole flight from `origin` to 'arrived'."""
+        ref = self.flight(origin=origin)["reference"]
+        refs = [c["reference"] for c in cases]
+        ok(self.post("inm.officer", f"/api/v1/flights/{ref}/passengers", {"cases": refs}), 201)
+        ok(self.post("inm.officer", f"/api/v1/flights/{ref}/manifest/propose"))
+        for case_ref in refs:
+            ok(self.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/decision",
+                         {"approve": True}))
+        ok(self.post("saime.officer", f"/api/v1/flights/{ref}/manifest/lock"))
+        for case_ref in refs:
+            ok(self.post("inm.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/boarding",
+                         {"status": "boarded"}))
+        ok(self.post("inm.officer", f"/api/v1/flights/{ref}/depart"))
+        for case_ref in refs:
+            ok(self.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/arrival"))
+        return cases
+
+    def arrive(self, count: int = 1, *, name: str = "Returnee", **overrides: Any) -> list[dict[str, Any]]:
+        """`count` new cases, made ready and flown to 'arrived'."""
+        return self.fly_to_arrival([self.ready_case(**{"given_names": f"{name} {i}", **overrides})
+                                    for i in range(count)])

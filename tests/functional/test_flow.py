@@ -49,24 +49,6 @@ def test_return_flow_from_registration_to_arrival_bulletin(client: TestClient, w
     assert verified["ok"] and verified["records"] > 30
 
 
-def arrive(api: Api, count: int = 1) -> list[dict[str, object]]:
-    """Cases taken through a whole flight to 'arrived'."""
-    cases = [api.ready_case(given_names=f"Returnee {i}") for i in range(count)]
-    ref = api.flight()["reference"]
-    refs = [c["reference"] for c in cases]
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/passengers", {"cases": refs}), 201)
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/manifest/propose"))
-    for case_ref in refs:
-        ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/decision", {"approve": True}))
-    ok(api.post("saime.officer", f"/api/v1/flights/{ref}/manifest/lock"))
-    for case_ref in refs:
-        ok(api.post("inm.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/boarding", {"status": "boarded"}))
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/depart"))
-    for case_ref in refs:
-        ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/arrival"))
-    return cases
-
-
 OPPORTUNITY = {"kind": "internship", "title": "Pasantía en mantenimiento", "workplace": "Taller Los Andes",
                "sector": "manufactura", "isco_code": "7233", "state_code": "VE-L", "municipality": "Libertador",
                "seats": 2, "monthly_amount": "130.00", "currency": "USD", "start_date": "2027-01-15",
@@ -75,7 +57,7 @@ OPPORTUNITY = {"kind": "internship", "title": "Pasantía en mantenimiento", "wor
 
 def test_reintegration_from_consent_to_follow_up(client: TestClient, world: World) -> None:
     api = Api(client, world)
-    first, second = arrive(api, 2)
+    first, second = api.arrive(2)
     # Before consent the operator cannot see the returnee at all.
     assert api.get("op.officer", f"/api/v1/cases/{first['reference']}").status_code == 404
     ok(api.post("saime.officer", f"/api/v1/cases/{first['reference']}/consent", {}), 201)

@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
 from tests.factories import Api, World, case_payload, ok
-from tests.functional.test_flow import arrive
 
 
 def test_each_agency_sees_only_its_cases_and_fields(client: TestClient, world: World, session: Session) -> None:
@@ -74,7 +73,7 @@ def test_roles_within_an_agency(client: TestClient, world: World) -> None:
 def test_operator_sees_only_arrived_consented_returnees_and_monitor_only_aggregates(client: TestClient,
                                                                                    world: World) -> None:
     api = Api(client, world)
-    (returnee,) = arrive(api, 1)
+    (returnee,) = api.arrive(1)
     waiting = api.register()
     assert api.get("op.officer", f"/api/v1/cases/{waiting['reference']}").status_code == 404
     assert ok(api.get("op.officer", "/api/v1/returnees")) == []

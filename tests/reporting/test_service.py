@@ -20,31 +20,14 @@ from retorno.reporting import service as reports
 from tests.factories import Api, World, ok
 
 
-def fly(api: Api, people: list[dict[str, Any]], origin: str = "TAP") -> list[dict[str, Any]]:
-    """Cases taken through one whole flight from `origin` to 'arrived'."""
-    cases = [api.ready_case(**person) for person in people]
-    ref = api.flight(origin=origin)["reference"]
-    refs = [c["reference"] for c in cases]
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/passengers", {"cases": refs}), 201)
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/manifest/propose"))
-    for case_ref in refs:
-        ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/decision", {"approve": True}))
-    ok(api.post("saime.officer", f"/api/v1/flights/{ref}/manifest/lock"))
-    for case_ref in refs:
-        ok(api.post("inm.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/boarding", {"status": "boarded"}))
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/depart"))
-    for case_ref in refs:
-        ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/arrival"))
-    return cases
-
-
 @pytest.fixture
 def flown(client: TestClient, world: World) -> dict[str, Any]:
     """11 people received: 4 women and 2 men from Tapachula, 5 women from Villahermosa; one open concern,
     one resolved."""
     api = Api(client, world)
-    tap = fly(api, [{"sex": "F"}] * 4 + [{"sex": "M", "given_names": "José Ángel"}] * 2)
-    vsa = fly(api, [{"sex": "F", "birth_date": "1960-03-01"}] * 5, origin="VSA")
+    tap = api.fly_to_arrival([api.ready_case(**person) for person in
+                              [{"sex": "F"}] * 4 + [{"sex": "M", "given_names": "José Ángel"}] * 2])
+    vsa = api.fly_to_arrival([api.ready_case(sex="F", birth_date="1960-03-01") for _ in range(5)], origin="VSA")
     concern = api.register()
     api.screen(concern["reference"], ["medical_condition"])
     resolved = api.register()

@@ -51,27 +51,9 @@ def audit_count(session: Session) -> int:
     return session.execute(sa.select(sa.func.count()).select_from(AuditRecord)).scalar_one()
 
 
-def arrive(api: Api, count: int = 1, **overrides: Any) -> list[dict[str, Any]]:
-    """Cases taken through a whole flight to 'arrived'."""
-    cases = [api.ready_case(**{"given_names": f"Retornada {i}", **overrides}) for i in range(count)]
-    ref = api.flight()["reference"]
-    refs = [c["reference"] for c in cases]
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/passengers", {"cases": refs}), 201)
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/manifest/propose"))
-    for case_ref in refs:
-        ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/decision", {"approve": True}))
-    ok(api.post("saime.officer", f"/api/v1/flights/{ref}/manifest/lock"))
-    for case_ref in refs:
-        ok(api.post("inm.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/boarding", {"status": "boarded"}))
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/depart"))
-    for case_ref in refs:
-        ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/arrival"))
-    return cases
-
-
 def consented(api: Api, client: TestClient, world: World, count: int, preferences: list[str]) -> list[dict[str, Any]]:
     """Arrived returnees whose consent the receiving authority recorded, with their intake done by the operator."""
-    cases = arrive(api, count)
+    cases = api.arrive(name="Retornada", count=count)
     for case in cases:
         ok(api.post("saime.officer", f"/api/v1/cases/{case['reference']}/consent", {}), 201)
         ok(client.put(f"/api/v1/cases/{case['reference']}/intake", headers=world.headers("op.officer"), json={
@@ -84,7 +66,7 @@ def test_operator_records_consent_then_intake_with_refusals_that_write_nothing(
     client: TestClient, world: World, session: Session
 ) -> None:
     api = Api(client, world)
-    (case,) = arrive(api)
+    (case,) = api.arrive(name="Retornada")
     ref = case["reference"]
     login(client, "op.officer")
     # Before consent the person is nowhere on the operator's pages.
@@ -119,7 +101,7 @@ def test_operator_records_consent_then_intake_with_refusals_that_write_nothing(
 def test_intake_without_consent_is_refused_and_writes_nothing(
     client: TestClient, world: World, session: Session
 ) -> None:
-    (case,) = arrive(Api(client, world))
+    (case,) = Api(client, world).arrive(name="Retornada")
     login(client, "op.officer")
     before = audit_count(session)
     response = send(client, f"/reintegration/returnees/{case['reference']}/intake", INTAKE_FORM)
