@@ -18,7 +18,6 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, Api, World, ok
-from tests.web.test_operator_pages import arrive
 
 pytestmark = pytest.mark.browser
 USERS = ("inm.officer", "saime.officer", "op.officer")
@@ -40,7 +39,7 @@ def flash(page: Page) -> Any:
 
 
 def test_operator_takes_a_returnee_from_consent_to_a_follow_up(page: Page, api: Api) -> None:
-    (case,) = arrive(api, given_names="Browser Retorno")
+    (case,) = api.arrive(given_names="Browser Retorno")
     start = (date.today() + timedelta(days=30)).isoformat()
     nursing = ok(api.post("op.officer", "/api/v1/opportunities", {
         "kind": "internship", "title": "Pasantía de enfermería", "workplace": "Hospital Central", "sector": "salud",
