@@ -24,12 +24,16 @@ class Settings:
     # The manifest locks this many hours before departure (SPEC.md section 6).
     lock_hours_before_departure: int = 24
     session_max_age_seconds: int = 8 * 3600
-    verification_upper_threshold: float = 0.99
+    verification_upper_threshold: float = 0.997
     verification_lower_threshold: float = 0.05
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Build settings from RETORNO_* environment variables, then apply `overrides`."""
+    def from_env(cls, *, resolve: bool = True, **overrides: object) -> Settings:
+        """Build settings from RETORNO_* environment variables, then apply `overrides`.
+
+        `resolve=False` leaves the defaults that need the data directory (database URL,
+        secret key) unset instead of creating it, for commands that use neither.
+        """
         data_dir = Path(os.environ.get("RETORNO_DATA_DIR", Path.cwd() / "var"))
         values: dict[str, object] = {
             "data_dir": data_dir,
@@ -40,9 +44,13 @@ class Settings:
             values["passengers_per_escort"] = int(os.environ["RETORNO_PASSENGERS_PER_ESCORT"])
         if "RETORNO_LOCK_HOURS" in os.environ:
             values["lock_hours_before_departure"] = int(os.environ["RETORNO_LOCK_HOURS"])
+        if "RETORNO_VERIFICATION_UPPER" in os.environ:
+            values["verification_upper_threshold"] = float(os.environ["RETORNO_VERIFICATION_UPPER"])
+        if "RETORNO_VERIFICATION_LOWER" in os.environ:
+            values["verification_lower_threshold"] = float(os.environ["RETORNO_VERIFICATION_LOWER"])
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
-        return settings.resolved()
+        return settings.resolved() if resolve else settings
 
     def resolved(self) -> Settings:
         """Fill in the defaults that depend on the data directory."""

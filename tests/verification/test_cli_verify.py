@@ -30,7 +30,7 @@ from retorno.verification.models import VerificationDecision, VerificationReques
 from tests.conftest import PG_ADMIN_URL
 from tests.databases import private_name
 from tests.factories import World, build_world
-from tests.verification.test_jobs import _person, corrupted, namesake, open_case
+from tests.verification.test_jobs import _person, misdated, namesake, open_case
 
 runner = CliRunner()
 
@@ -157,7 +157,7 @@ def test_offline_run_on_synthetic_requests_verifies_no_non_national(files: Files
 def test_verify_records_decisions_with_the_saved_model(files: Files, service: tuple[str, Engine, World]) -> None:
     people = records(files)
     clean, twin, written_badly = register(service, [_person(people[42]), namesake(people[314]),
-                                                    corrupted(people[1000])])
+                                                    misdated(people[1000])])
     url = service[0]
     model_stamp = files.model.stat().st_mtime_ns
     result = cli(files.folder, "verify", "--registry", str(files.registry), "--model", str(files.model),
@@ -173,7 +173,7 @@ def test_verify_records_decisions_with_the_saved_model(files: Files, service: tu
     assert all(set(c["agreement"]) == set(FIELDS) for c in candidates)
 
     # Thresholds from the command line: with both at 1, a review is no longer possible.
-    (again,) = register(service, [corrupted(people[1000])])
+    (again,) = register(service, [misdated(people[1000])])
     strict = cli(files.folder, "verify", "--registry", str(files.registry), "--model", str(files.model),
                  "--upper", "1", "--lower", "1", "--as", "saime.officer", "--database-url", url)
     assert strict.exit_code == 0, strict.output
@@ -202,7 +202,7 @@ def test_verify_refuses_without_a_model_or_the_right_official(files: Files,
 def test_export_link_offline_and_import_round_trip(files: Files, service: tuple[str, Engine, World],
                                                    tmp_path: Path) -> None:
     people = records(files)
-    clean, written_badly = register(service, [_person(people[1500]), corrupted(people[2000])])
+    clean, written_badly = register(service, [_person(people[1500]), misdated(people[2000])])
     url, requests, decisions = service[0], tmp_path / "requests.jsonl", tmp_path / "decisions.jsonl"
     exported = cli(files.folder, "verify", "export-requests", "--out", str(requests), "--as", "saime.officer",
                    "--database-url", url)

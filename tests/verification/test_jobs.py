@@ -73,6 +73,17 @@ def corrupted(record: dict[str, Any]) -> dict[str, Any]:
                    birth_date=born.replace(year=year, day=min(born.day, 28)), cedula=None, birth_place=None)
 
 
+def misdated(record: dict[str, Any]) -> dict[str, Any]:
+    """The right names and place of birth, but the year of birth eleven off and no cédula.
+
+    Eleven years off changes two digits: neither the birth date nor the cédula anchors the
+    match, so however alike the names, a person decides.
+    """
+    born: dt.date = record["birth_date"]
+    year = born.year - 11 if born.year % 100 >= 11 else born.year + 11
+    return _person(record, birth_date=born.replace(year=year, day=min(born.day, 28)), cedula=None)
+
+
 def open_case(session: Session, sender: User, person: dict[str, Any]) -> Case:
     """Register, screen and send for verification one person, through the actions."""
     data = CaseInput(
@@ -200,7 +211,9 @@ def test_thresholds_are_honoured(session: Session, world: World, registry: Regis
     # Linked again with no lower threshold, every request with a candidate is proposed.
     jobs.verify_open_requests(session, saime, registry.path, registry.model, Thresholds(upper=0.0, lower=0.0),
                               include_review=True)
-    assert decision_of(session, cases.corrupted).outcome == "review"  # proposed, but anchored by nothing
+    # Proposed, and anchored by a birth date one digit off: verified at an upper threshold of 0.
+    assert decision_of(session, cases.corrupted).outcome == "verified"
+    # Proposed, but anchored by nothing (another birth date, no cédula): for a person to decide.
     assert decision_of(session, cases.namesake).outcome == "review"
     assert decision_of(session, cases.outsider).outcome in ("not_found", "review")
     if decision_of(session, cases.outsider).outcome == "not_found":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,72 @@ def test_thresholds_move_decisions(setup: Setup) -> None:
     assert sum(d.outcome == "verified" for d in strict) < verified <= lenient_verified
     with pytest.raises(ValueError, match="lower"):
         Thresholds(upper=0.2, lower=0.5)
+
+
+def _one_digit_off(born: dt.date) -> dt.date:
+    """The same date with the last digit of the day changed (one digit of YYYYMMDD)."""
+    day = born.day + 1 if born.day % 10 in (0, 1) else born.day - 1
+    return born.replace(day=day)
+
+
+def test_only_a_birth_date_or_cedula_anchors_a_verification(setup: Setup) -> None:
+    person = setup.records[123]
+    born: dt.date = person["birth_date"]
+    eleven_off = born.replace(year=born.year - 11, day=min(born.day, 28))
+    requests = [
+        _request(person, "date-one-digit-off", birth_date=_one_digit_off(born), cedula=None),
+        _request(person, "date-swapped", birth_date=born.replace(month=born.day, day=born.month)
+                 if born.day <= 12 else born, cedula=None),
+        _request(person, "cedula-one-digit-off", birth_date=None,
+                 cedula=str(person["cedula"])[:-1] + str((int(str(person["cedula"])[-1]) + 1) % 10)),
+        _request(person, "date-two-digits-off", birth_date=eleven_off, cedula=None),
+        _request(person, "neither", birth_date=None, cedula=None),
+    ]
+    # With an upper threshold of 0 every proposal that is anchored is verified: the rest wait
+    # for a person, however alike the names.
+    decisions = {d.request_id: d for d in link(requests, setup.registry, setup.model, Thresholds(0.0, 0.0))}
+    for anchored in ("date-one-digit-off", "date-swapped", "cedula-one-digit-off"):
+        assert (decisions[anchored].outcome, decisions[anchored].registry_id) == ("verified", person["registry_id"])
+    for unanchored in ("date-two-digits-off", "neither"):
+        assert decisions[unanchored].outcome == "review"
+        assert decisions[unanchored].candidates[0].registry_id == person["registry_id"]
+
+
+def test_a_mistyped_second_surname_is_more_evidence_than_none(setup: Setup) -> None:
+    # The second surname's typo level is weighed by how common the pair of surnames is, not
+    # by the first surname alone: for someone with a common first surname and a pair nobody
+    # else has (no siblings registered), one wrong letter says more than a blank.
+    pairs = Counter((r["first_surname"], r["second_surname"]) for r in setup.records)
+    firsts = Counter(r["first_surname"] for r in setup.records)
+    person = next(r for r in setup.records
+                  if pairs[r["first_surname"], r["second_surname"]] == 1 and firsts[r["first_surname"]] >= 20
+                  and len(r["second_surname"]) >= 5 and r["second_surname"].isascii()
+                  and r["second_surname"].isalpha())
+    surname = person["second_surname"]
+    typo = surname[:2] + ("X" if surname[2] != "X" else "Z") + surname[3:]
+    born: dt.date = person["birth_date"]
+    # Same year and month, another day (both digits differ): the date says little either way.
+    other_day = born.replace(day=born.day + 13 if born.day <= 15 else born.day - 13)
+    weak = {"birth_date": other_day, "cedula": None, "birth_place": None}
+    mistyped, blank = link([_request(person, "typo", second_surname=typo, **weak),
+                            _request(person, "blank", second_surname=None, **weak)],
+                           setup.registry, setup.model, Thresholds(0.0, 0.0))
+    assert mistyped.candidates[0].registry_id == person["registry_id"]
+    assert mistyped.probability > blank.probability
+    assert mistyped.candidates[0].agreement["second_surname"] == "partial"
+
+
+def test_every_scaled_frequency_level_has_its_exact_baseline() -> None:
+    # Splink scales a term-frequency level against the comparison's plain exact level on the
+    # same column; without one there is nothing to scale against.
+    from retorno.verification.linkage import COMPARISONS
+
+    for comparison in COMPARISONS:
+        exact = {level["sql_condition"] for level in comparison["comparison_levels"]}
+        for level in comparison["comparison_levels"]:
+            column = level.get("tf_adjustment_column")
+            if column and not level.get("disable_tf_exact_match_detection"):
+                assert f"{column}_l = {column}_r" in exact, level["label_for_charts"]
 
 
 def test_saved_model_is_loaded_not_retrained(setup: Setup, tmp_path: Path) -> None:

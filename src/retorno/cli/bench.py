@@ -38,11 +38,28 @@ def register(bench_app: typer.Typer) -> None:
         print_figures(figures)
 
     @bench_app.command("linkage")
-    def bench_linkage(registry: int = 1_000_000, requests: int = 10_000, seed: int = 1,
-                      work_dir: str | None = None) -> None:
+    def bench_linkage(
+        registry: int = 1_000_000, requests: int = 10_000, seed: int = 1,
+        work_dir: Annotated[str | None, typer.Option(
+            help="folder for the generated data (and the on-disk scratch database)")] = None,
+        memory_limit: Annotated[str | None, typer.Option(
+            help="link in a scratch database on disk within this memory, e.g. 6GB (for 10 million)")] = None,
+        upper: Annotated[float | None, typer.Option(help="upper threshold (default: the installation's)")] = None,
+        lower: Annotated[float | None, typer.Option(help="lower threshold (default: the installation's)")] = None,
+    ) -> None:
         """Identity verification by record linkage against a synthetic registry."""
+        from retorno.config import Settings
         from retorno.verification.bench import run
-        print_figures(run(registry=registry, requests=requests, seed=seed, work_dir=work_dir))
+        from retorno.verification.linkage import Thresholds
+
+        config = Settings.from_env(resolve=False)
+        try:
+            thresholds = Thresholds(upper=config.verification_upper_threshold if upper is None else upper,
+                                    lower=config.verification_lower_threshold if lower is None else lower)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        print_figures(run(registry=registry, requests=requests, seed=seed, work_dir=work_dir,
+                          memory_limit=memory_limit, thresholds=thresholds))
 
     @bench_app.command("import")
     def bench_import(rows: int = 100_000, seed: int = 1, database_url: DatabaseUrl = None,

@@ -24,7 +24,7 @@ err_console = Console(stderr=True)
 
 
 def settings(database_url: str | None = None) -> Settings:
-    return Settings.from_env(**({"database_url": database_url} if database_url else {}))
+    return Settings.from_env(database_url=database_url) if database_url else Settings.from_env()
 
 
 @contextmanager

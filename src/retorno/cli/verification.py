@@ -64,9 +64,9 @@ def verify(
     train: Annotated[bool, typer.Option("--train", help="train the model on the registry first and save it")]
     = False,
     upper: Annotated[float | None, typer.Option(
-        help="at or above this match probability: verified (default: the installation's setting, 0.99)")] = None,
+        help="at or above this match probability: verified (default: RETORNO_VERIFICATION_UPPER, else 0.997)")] = None,
     lower: Annotated[float | None, typer.Option(
-        help="below this match probability: not found (default: the installation's setting, 0.2)")] = None,
+        help="below this match probability: not found (default: RETORNO_VERIFICATION_LOWER, else 0.05)")] = None,
     requests: Annotated[Path | None, typer.Option(
         help="offline: an exported requests file (JSON lines) instead of the service's database")] = None,
     decisions_out: Annotated[Path | None, typer.Option(

@@ -53,7 +53,7 @@ _REQUEST_SCHEMA = pa.schema(
 class Thresholds:
     """Posterior match probabilities that split decisions: verified ≥ upper > review ≥ lower > not found."""
 
-    upper: float = 0.99
+    upper: float = 0.997
     lower: float = 0.05
 
     def __post_init__(self) -> None:
@@ -84,14 +84,28 @@ class LinkDecision:
 
 # --- normalisation in SQL -------------------------------------------------------------
 
-def _level(sql: str, label: str, tf: str | None = None, *, null: bool = False) -> dict[str, Any]:
+def _level(
+    sql: str, label: str, tf: str | None = None, *, scale: bool = False, null: bool = False
+) -> dict[str, Any]:
+    """A comparison level; `tf` names the column whose term frequency adjusts its u.
+
+    Two ways of adjusting, chosen per level for what a coincidence needs:
+    - `scale=False`: u becomes the frequency of the value itself, tf(value) (the larger of
+      the two sides'). Right where the level pins the registry value down: exact matches,
+      swaps, a typo of a name (a random person is one edit from GONZALES about as often as
+      they are GONZÁLEZ).
+    - `scale=True`: u is the level's own u scaled by tf(value) / u(exact level on the column)
+      — Splink's default, for an exact match combined with a condition that does not
+      depend on the value (the first surname equal and one second surname missing: as
+      likely for PÉREZ as for a rare surname). The comparison must then have a plain
+      exact level on that column, which Splink takes as the baseline.
+    """
     level: dict[str, Any] = {"sql_condition": sql, "label_for_charts": label}
     if null:
         level["is_null_level"] = True
     if tf:
-        # The level's own u is the baseline the term frequency adjusts (not an exact-match level's).
         level.update(tf_adjustment_column=tf, tf_adjustment_weight=1.0, tf_minimum_u_value=1e-5,
-                     disable_tf_exact_match_detection=True)
+                     disable_tf_exact_match_detection=not scale)
     return level
 
 
@@ -112,41 +126,47 @@ COMPARISONS: list[dict[str, Any]] = [
         # Typos come before "same first name": a second given name that is merely mistyped
         # must not count as a different second name, which is evidence against.
         _level(f"{_dl('given_names')} <= 1 OR ({_dl('given_names')} <= 2 AND length(given_names_l) >= 7)",
-               "one or two typos"),
+               "one or two typos", "given_names"),
         _level("given1_l = given1_r", "first given name, second differs", "given1"),
-        _level(f"{_dl('given1')} <= 1", "first given name one edit apart"),
+        # LIS is one edit from LUIS, which many people are called: the frequency tempers it.
+        _level(f"{_dl('given1')} <= 1", "first given name one edit apart", "given1"),
         _level("contains(' ' || given_names_r || ' ', ' ' || given1_l || ' ')"
                " OR contains(' ' || given_names_l || ' ', ' ' || given1_r || ' ')", "crosswise"),
         _else(),
     ]},
     {"output_column_name": "surnames", "comparison_levels": [
         _level("surname1_l IS NULL OR surname1_r IS NULL", "missing", null=True),
-        _level("surname1_l = surname1_r AND surname2_l = surname2_r", "both exact", "surname_set"),
-        _level("surname1_l = surname2_r AND surname2_l = surname1_r", "swapped", "surname_set"),
+        # `surnames` is both surnames in order: its frequency is how many people a request's
+        # pair of surnames (or a typo of it) could coincide with.
+        _level("surnames_l = surnames_r", "both exact", "surnames"),
+        _level("surname1_l = surname2_r AND surname2_l = surname1_r", "swapped", "surnames"),
         _level("surname1_l = surname1_r AND (surname2_l IS NULL OR surname2_r IS NULL)",
-               "first exact, second missing", "surname1"),
+               "first exact, second missing", "surname1", scale=True),
         # One typo in one surname is the commonest error, but common surnames are often one
-        # edit apart (FERNÁNDEZ, HERNÁNDEZ): the exact one's frequency tempers the weight.
+        # edit apart (FERNÁNDEZ, HERNÁNDEZ): the frequency of the pair tempers the weight.
         _level(f"surname1_l = surname1_r AND {_dl('surname2')} <= 1", "first exact, second one edit",
-               "surname1"),
+               "surnames"),
         _level(f"surname2_l = surname2_r AND {_dl('surname1')} <= 1", "second exact, first one edit",
-               "surname2"),
+               "surnames"),
         _level(f"({_dl('surname1')} <= 1 AND {_dl('surname2')} <= 1)"
                f" OR ({_dl('surname1', 'surname2')} <= 1 AND {_dl('surname2', 'surname1')} <= 1)",
-               "both within one edit, straight or swapped"),
+               "both within one edit, straight or swapped", "surnames"),
         # Two edits turn short surnames into other surnames (GÓMEZ, LÓPEZ): long ones only.
         _level(f"(surname1_l = surname1_r AND {_dl('surname2')} <= 2 AND length(surname2_l) >= 7)"
                f" OR (surname2_l = surname2_r AND {_dl('surname1')} <= 2 AND length(surname1_l) >= 7)",
-               "one exact, other two edits"),
+               "one exact, other two edits", "surnames"),
+        # The plain exact level on the first surname, also the baseline of the scaled levels.
         _level("surname1_l = surname1_r", "first exact, second differs", "surname1"),
+        _level("surname2_l = surname2_r", "second exact, first differs", "surname2"),
         _level(f"{_dl('surname1')} <= 2 AND length(surname1_l) >= 7"
                " AND (surname2_l IS NULL OR surname2_r IS NULL)", "first close, second missing"),
         # A list that swaps the surnames and drops one keeps the other; a different person
-        # who shares one surname has a different second one.
+        # who shares one surname has a different second one. PÉREZ in common says less than
+        # a rare surname in common (the first surnames' frequency stands for it).
         _level("(surname1_l = surname2_r OR surname2_l = surname1_r)"
-               " AND (surname2_l IS NULL OR surname2_r IS NULL)", "one surname in common, other missing"),
-        _level("surname1_l = surname2_r OR surname2_l = surname1_r OR surname2_l = surname2_r",
-               "one surname in common, other different"),
+               " AND (surname2_l IS NULL OR surname2_r IS NULL)", "one surname in common, other missing",
+               "surname1", scale=True),
+        _level("surname1_l = surname2_r OR surname2_l = surname1_r", "one surname in common, crosswise"),
         _else(),
     ]},
     {"output_column_name": "birth_date", "comparison_levels": [
@@ -154,6 +174,8 @@ COMPARISONS: list[dict[str, Any]] = [
         # Births crowd into some years: a shared birthday from a crowded year says less.
         _level("dob_s_l = dob_s_r", "exact", "dob_s"),
         _level("dob_sorted_l = dob_sorted_r", "day and month swapped", "dob_s"),
+        # Dates are dense: a date has some thirty valid one-digit neighbours, each about as
+        # frequent, so the level's average u fits better than one date's frequency.
         _level(f"{_dl('dob_s')} <= 1", "one digit apart"),
         _level("abs(birth_year_l - birth_year_r) <= 1", "within a year"),
         _else(),
@@ -389,8 +411,10 @@ _AGREEMENT_SQL = """
          WHEN q.cedula = g.cedula THEN 'agree'
          WHEN damerau_levenshtein(q.cedula, g.cedula) <= 1 THEN 'partial' ELSE 'disagree' END AS a_cedula,
     -- Auto-verification needs a hard identifier to agree, not only the name: the date of
-    -- birth (exactly, or with day and month swapped) or the cédula.
-    coalesce(q.dob_sorted = g.dob_sorted, false) OR coalesce(q.cedula = g.cedula, false) AS anchored
+    -- birth or the cédula, exactly or with the sending side's usual slip (day and month
+    -- swapped, one digit wrong). A name alone, however rare, is never enough.
+    coalesce(q.dob_sorted = g.dob_sorted OR damerau_levenshtein(q.dob_s, g.dob_s) <= 1, false)
+        OR coalesce(damerau_levenshtein(q.cedula, g.cedula) <= 1, false) AS anchored
 """
 
 
@@ -493,7 +517,12 @@ def _top_candidates(
 def _decide(
     request_id: Any, candidates: list[tuple[Candidate, bool]], thresholds: Thresholds
 ) -> LinkDecision:
-    """Turn a request's ranked candidates into verified / review / not found."""
+    """Turn a request's ranked candidates into verified / review / not found.
+
+    Verified needs both a posterior at or above the upper threshold and an anchor (birth
+    date or cédula agreeing, see `_AGREEMENT_SQL`); a strong posterior without one goes to
+    review. Below the lower threshold, or with no candidate at all, the case is not found.
+    """
     if not candidates or candidates[0][0].probability < thresholds.lower:
         outcome: Outcome = "not_found"
     elif candidates[0][0].probability >= thresholds.upper and candidates[0][1]:

@@ -73,8 +73,8 @@ def prepare_table(con: duckdb.DuckDBPyConnection, source: str, target: str) -> N
         )""")
     con.execute(f"""CREATE OR REPLACE TABLE {target} AS
     SELECT *,
-        -- The surnames as a set, so that swapped surnames share one term frequency.
-        least(surname1, surname2) || ' ' || greatest(surname1, surname2) AS surname_set,
+        -- Both surnames in order: the column their exact level and its term frequency use.
+        surname1 || ' ' || surname2 AS surnames,
         strftime(dob, '%Y%m%d') AS dob_s, year(dob) AS birth_year,
         year(dob) * 100 + month(dob) AS birth_year_month, year(dob) * 100 + day(dob) AS birth_year_day,
         year(dob) * 10000 + least(month(dob), day(dob)) * 100 + greatest(month(dob), day(dob)) AS dob_sorted,

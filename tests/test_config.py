@@ -1,0 +1,32 @@
+"""Settings from RETORNO_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from retorno.cli.main import app
+from retorno.config import Settings
+
+
+def test_verification_thresholds_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RETORNO_DATA_DIR", str(tmp_path / "data"))
+    assert (Settings().verification_upper_threshold, Settings().verification_lower_threshold) == (0.997, 0.05)
+    monkeypatch.setenv("RETORNO_VERIFICATION_UPPER", "0.999")
+    monkeypatch.setenv("RETORNO_VERIFICATION_LOWER", "0.1")
+    settings = Settings.from_env(resolve=False)
+    assert (settings.verification_upper_threshold, settings.verification_lower_threshold) == (0.999, 0.1)
+    # Unresolved settings create nothing: no data directory, no secret key.
+    assert not (tmp_path / "data").exists()
+    assert Settings.from_env().database_url.endswith("retorno.sqlite3")
+    assert (tmp_path / "data" / "secret_key").exists()
+
+
+def test_the_linkage_benchmark_refuses_thresholds_out_of_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETORNO_VERIFICATION_UPPER", "0.2")
+    monkeypatch.setenv("RETORNO_VERIFICATION_LOWER", "0.5")
+    result = CliRunner().invoke(app, ["bench", "linkage", "--registry", "10", "--requests", "5"])
+    assert result.exit_code == 2
+    assert "lower" in result.output
