@@ -24,6 +24,9 @@ class Settings:
     # The manifest locks this many hours before departure (SPEC.md section 6).
     lock_hours_before_departure: int = 24
     session_max_age_seconds: int = 8 * 3600
+    # Behind TLS (any real installation) cookies must only travel over https; off by default
+    # so that the demo works on http://127.0.0.1.
+    secure_cookies: bool = False
     verification_upper_threshold: float = 0.997
     verification_lower_threshold: float = 0.05
 
@@ -44,6 +47,8 @@ class Settings:
             values["passengers_per_escort"] = int(os.environ["RETORNO_PASSENGERS_PER_ESCORT"])
         if "RETORNO_LOCK_HOURS" in os.environ:
             values["lock_hours_before_departure"] = int(os.environ["RETORNO_LOCK_HOURS"])
+        if "RETORNO_SECURE_COOKIES" in os.environ:
+            values["secure_cookies"] = os.environ["RETORNO_SECURE_COOKIES"].strip().lower() in ("1", "true", "yes")
         if "RETORNO_VERIFICATION_UPPER" in os.environ:
             values["verification_upper_threshold"] = float(os.environ["RETORNO_VERIFICATION_UPPER"])
         if "RETORNO_VERIFICATION_LOWER" in os.environ:

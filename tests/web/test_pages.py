@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
+from retorno.config import Settings
+from retorno.web.app import create_app
 from tests.factories import Api, World, case_payload, ok
 from tests.web.pages_helpers import alert, csrf, login, post_form
 
@@ -26,6 +30,23 @@ def test_login_shows_agency_and_role_and_logout_ends_the_session(client: TestCli
     assert "MX-INM" in home.text and "funcionario" in home.text and "autoridad de envío" in home.text
     post_form(client, "/logout", {})
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_cookies_are_https_only_when_the_installation_says_so(
+    client: TestClient, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    assert "secure" not in login(client, "inm.officer").headers["set-cookie"].lower()  # the demo, on http
+    app = create_app(dataclasses.replace(settings, secure_cookies=True))
+    app.state.sessionmaker = session_factory
+    with TestClient(app, base_url="https://testserver") as secure:
+        logged_in = login(secure, "inm.officer")
+        assert logged_in.status_code == 303
+        assert "retorno_session=" in logged_in.headers["set-cookie"]
+        assert "secure" in logged_in.headers["set-cookie"].lower()
+        switched = post_form(secure, "/language", {"lang": "en", "next": "/"})
+        assert "retorno_lang=en" in switched.headers["set-cookie"].replace('"', "")
+        assert "secure" in switched.headers["set-cookie"].lower()
+    app.state.engine.dispose()
 
 
 def test_failed_logins_are_refused_audited_and_throttled(client: TestClient, session: Session) -> None:

@@ -72,10 +72,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
 
     install_pages(app)
-    # People's login sessions: a signed cookie that expires after the configured idle time. Not
-    # https-only, so the demo works on http://127.0.0.1; a production proxy terminates TLS in front.
+    # People's login sessions: a signed cookie that expires after the configured idle time,
+    # https-only when RETORNO_SECURE_COOKIES is set (the demo runs on http://127.0.0.1).
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="retorno_session",
-                       max_age=settings.session_max_age_seconds, same_site="lax", https_only=False)
+                       max_age=settings.session_max_age_seconds, same_site="lax",
+                       https_only=settings.secure_cookies)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

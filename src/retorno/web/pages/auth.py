@@ -54,5 +54,6 @@ def logout(request: Request, session: SessionDep, user: PageUser) -> RedirectRes
 def switch_language(request: Request, form: FormDep) -> RedirectResponse:
     locale = i18n.negotiate(form_text(form, "lang"))
     response = redirect(request, _safe_next(form_text(form, "next") or "/"))
-    response.set_cookie(LANGUAGE_COOKIE, locale, max_age=LANGUAGE_MAX_AGE, samesite="lax", httponly=True)
+    response.set_cookie(LANGUAGE_COOKIE, locale, max_age=LANGUAGE_MAX_AGE, samesite="lax", httponly=True,
+                        secure=request.app.state.settings.secure_cookies)
     return response
