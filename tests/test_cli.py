@@ -16,11 +16,14 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    url = f"sqlite:///{path}"
-    result = runner.invoke(app, ["demo", "--cases", "120", "--database-url", url])
+    folder = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{folder / 'demo.sqlite3'}"
+    result = runner.invoke(app, ["demo", "--cases", "120", "--database-url", url],
+                           env={"RETORNO_DATA_DIR": str(folder)})
     assert result.exit_code == 0, result.output
     assert "inm.oficial" in result.output and "saime.supervisor" in result.output
+    # The receiving side's registry and trained model are left for `retorno verify`.
+    assert (folder / "registro-civil-demo.parquet").is_file() and (folder / "verification-model.json").is_file()
     return url
 
 
@@ -34,6 +37,11 @@ def test_demo_builds_the_scenario_and_the_audit_chain_verifies(demo_db: str) -> 
     assert states.get("arrived", 0) + states.get("reintegration_intake", 0) + states.get("matched", 0) \
         + states.get("placed", 0) + states.get("closed", 0) > 100
     assert {"registered", "screened", "verification_requested", "ready"} <= set(states)
+    with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as conn:
+        linked = dict(conn.execute("select outcome, count(*) from verification_decisions"
+                                   " where method = 'linkage' group by outcome").fetchall())
+    # The waiting requests were linked against the registry: most verified, some for review.
+    assert linked.get("verified", 0) > 0 and linked.get("review", 0) + linked.get("not_found", 0) > 0
     assert sorted(flights.values()).count("arrived") == 2
 
 

@@ -26,12 +26,14 @@ from retorno.cases.service import CaseInput, register_case
 from retorno.config import Settings
 from retorno.db import clock_at, make_engine, make_sessionmaker, transaction, utcnow
 from retorno.demo_reintegration import build_reintegration
+from retorno.demo_verification import link_waiting_requests
 from retorno.documents import mrz
 from retorno.documents.service import add_document, issue_emergency_document
 from retorno.flights import service as flights
 from retorno.migrations import upgrade
 from retorno.reference.population import PopulationSampler
 from retorno.screening.service import record_best_interests, record_screening, resolve_screening
+from retorno.verification.linkage import Thresholds
 from retorno.verification.service import record_decision, request_verification
 
 AGENCIES = [
@@ -298,6 +300,10 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
                     _fly(session, users, settings, flight, passengers, arrive=True)
             current = _register(session, users, _people(rng, sampler, cases, now.date()))
             _prepare(session, rng, users, current, now.date())
+            # The receiving side links the requests still waiting against its civil registry.
+            link_waiting_requests(session, rng, users["saime.oficial"], Path(settings.data_dir),
+                                  Thresholds(settings.verification_upper_threshold,
+                                             settings.verification_lower_threshold), seed=seed * 31 + 17)
             departure = datetime.combine(now.date() + timedelta(days=6), time(15, 0), tzinfo=UTC)
             tap = _flight(session, users, settings, origin="TAP", number="V0 3103", departure=departure,
                           sender="inm.oficial")

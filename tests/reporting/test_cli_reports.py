@@ -18,8 +18,10 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite3'}"
-    result = runner.invoke(app, ["demo", "--cases", "120", "--database-url", url])
+    folder = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{folder / 'demo.sqlite3'}"
+    result = runner.invoke(app, ["demo", "--cases", "120", "--database-url", url],
+                           env={"RETORNO_DATA_DIR": str(folder)})
     assert result.exit_code == 0, result.output
     return url
 

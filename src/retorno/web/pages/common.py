@@ -73,6 +73,10 @@ STATUSES = {
     "received": "recibido",
     "error": "error",
     "warning": "aviso",
+    # Verification decisions (proposed by linkage, or a person's).
+    "verified": "verificado",
+    "review": "a revisión",
+    "not_found": "no encontrado",
 }
 ROLES = {"viewer": "consulta", "officer": "funcionario", "supervisor": "supervisor"}
 
