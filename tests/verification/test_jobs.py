@@ -22,7 +22,7 @@ from retorno.cases.models import Case
 from retorno.cases.service import CaseInput, register_case, withdraw
 from retorno.errors import Forbidden, InvalidInput, NotFound
 from retorno.screening.service import record_screening
-from retorno.verification import exchange, jobs
+from retorno.verification import exchange, jobs, service
 from retorno.verification.linkage import FIELDS, Thresholds, link, train
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.service import request_verification, review_queue
@@ -264,14 +264,14 @@ def test_a_registry_table_in_a_database(session: Session, world: World, registry
 
 
 def test_auto_verified_decisions_are_sampled_for_audit(session: Session, world: World,
-                                                       registry: Registry) -> None:
+                                                       registry: Registry, client: TestClient) -> None:
     sender, saime = world.users["inm.officer"], world.users["saime.officer"]
     clean = [open_case(session, sender, _person(registry.records[n])) for n in range(5, 3_000, 250)]
     jobs.verify_open_requests(session, saime, registry.path, registry.model)
     assert all(case.state == "verified" for case in clean)
     mine = {case.reference for case in clean}
 
-    drawn = jobs.sample_for_audit(session, saime, 0.5, seed=9)
+    drawn = service.sample_for_audit(session, saime, 0.5, seed=9)
     population = session.execute(
         sa.select(sa.func.count()).select_from(VerificationDecision).join(VerificationRequest)
         .where(VerificationDecision.method == "linkage", VerificationDecision.outcome == "verified",
@@ -279,13 +279,25 @@ def test_auto_verified_decisions_are_sampled_for_audit(session: Session, world: 
     assert population >= len(mine)
     assert len(drawn) == -(-population // 2)
     assert all(d.outcome == "verified" and d.method == "linkage" for d, _, _ in drawn)
-    assert [d.id for d, _, _ in jobs.sample_for_audit(session, saime, 0.5, seed=9)] == [d.id for d, _, _ in drawn]
+    assert [d.id for d, _, _ in service.sample_for_audit(session, saime, 0.5, seed=9)] == [d.id for d, _, _ in drawn]
     entry = session.execute(sa.select(AuditRecord).where(AuditRecord.action == "verification.audit_sample")
                             .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one()
     after = entry.after if isinstance(entry.after, dict) else json.loads(entry.after)
     assert after["cases"] == [case.reference for _, _, case in drawn] and after["population"] == population
     with pytest.raises(InvalidInput):
-        jobs.sample_for_audit(session, saime, 0.0, seed=1)
+        service.sample_for_audit(session, saime, 0.0, seed=1)
+
+    # The same draw through the API; the sending side may not draw, and a share of 0 is refused.
+    session.commit()
+    response = client.post("/api/v1/verification/audit-sample", json={"share": 0.5, "seed": 9},
+                           headers=world.headers("saime.officer"))
+    assert response.status_code == 201, response.text
+    assert [row["case"] for row in response.json()] == [case.reference for _, _, case in drawn]
+    assert client.post("/api/v1/verification/audit-sample", json={"share": 0.5},
+                       headers=world.headers("inm.officer")).status_code == 403
+    refused = client.post("/api/v1/verification/audit-sample", json={"share": 0},
+                          headers=world.headers("saime.officer"))
+    assert refused.status_code == 422 and "share" in refused.text
 
 
 def _counts(session: Session) -> tuple[int, int]:

@@ -216,7 +216,7 @@ def sample_command(
     act_as: ActAs = None, database_url: DatabaseUrl = None,
 ) -> None:
     """Draw auto-verified decisions for a person to re-check (the draw is on the audit trail)."""
-    from retorno.verification.jobs import sample_for_audit
+    from retorno.verification.service import sample_for_audit
 
     with _refusals(), unit_of_work(settings(database_url)) as session:
         drawn = sample_for_audit(session, acting_user(session, act_as), share, seed)

@@ -8,13 +8,10 @@ screen shows. 'review' and 'not_found' leave the request open for a person.
 
 from __future__ import annotations
 
-import math
-import random
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +22,12 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import require
-from retorno.audit.service import record
 from retorno.cases.models import Case
 from retorno.errors import InvalidInput, NotFound, RetornoError
 from retorno.verification.linkage import FIELDS, Candidate, LinkDecision, Thresholds, link
 from retorno.verification.models import VerificationDecision, VerificationRequest
-from retorno.verification.service import record_decision
+from retorno.verification.service import LINKAGE_METHOD, record_decision
 
-LINKAGE_METHOD = "linkage"
 # Rows read from a registry table per batch when it is copied to Parquet for the run.
 REGISTRY_BATCH = 100_000
 _QUERY_CHUNK = 500
@@ -236,31 +231,3 @@ def _copy_table(url: str, table_name: str, target: Path) -> None:
                     schema=schema))
     finally:
         engine.dispose()
-
-
-def sample_for_audit(session: Session, actor: User, share: float, seed: int, *,
-                     since: datetime | None = None) -> list[tuple[VerificationDecision, VerificationRequest, Case]]:
-    """Draw a share of the authority's auto-verified decisions for a person to re-check; the draw is audited.
-
-    The same seed over the same decisions draws the same sample, so an auditor can reproduce it.
-    """
-    require(actor, "verification.decide")
-    if not 0.0 < share <= 1.0:
-        raise InvalidInput(f"the audit share must be above 0 and at most 1, got {share}")
-    query = (
-        sa.select(VerificationDecision, VerificationRequest, Case)
-        .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
-        .join(Case, Case.id == VerificationRequest.case_id)
-        .where(VerificationRequest.receiving_agency_id == actor.agency_id,
-               VerificationDecision.method == LINKAGE_METHOD, VerificationDecision.outcome == "verified")
-        .order_by(VerificationDecision.id)
-    )
-    if since is not None:
-        query = query.where(VerificationDecision.decided_at >= since)
-    population = [(decision, request, case) for decision, request, case in session.execute(query).all()]
-    size = math.ceil(share * len(population))
-    drawn = sorted(random.Random(seed).sample(population, size), key=lambda row: row[0].id)
-    record(session, actor, "verification.audit_sample", "agency", actor.agency.code,
-           after={"share": share, "seed": seed, "since": since, "population": len(population),
-                  "cases": [case.reference for _, _, case in drawn]})
-    return drawn

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import random
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +20,8 @@ from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 OUTCOMES = ("verified", "rejected", "review", "not_found")
+# The method of decisions proposed by record linkage (`retorno verify`), as against "manual".
+LINKAGE_METHOD = "linkage"
 
 
 def request_verification(session: Session, actor: User, case: Case) -> VerificationRequest:
@@ -102,3 +107,31 @@ def review_queue_size(session: Session, actor: User) -> int:
     return session.execute(sa.select(sa.func.count()).select_from(VerificationRequest).where(
         VerificationRequest.receiving_agency_id == actor.agency_id,
         VerificationRequest.status != "decided")).scalar_one()
+
+
+def sample_for_audit(session: Session, actor: User, share: float, seed: int, *,
+                     since: datetime | None = None) -> list[tuple[VerificationDecision, VerificationRequest, Case]]:
+    """Draw a share of the authority's auto-verified decisions for a person to re-check; the draw is audited.
+
+    The same seed over the same decisions draws the same sample, so an auditor can reproduce it.
+    """
+    require(actor, "verification.decide")
+    if not 0.0 < share <= 1.0:
+        raise InvalidInput(f"the audit share must be above 0 and at most 1, got {share}")
+    query = (
+        sa.select(VerificationDecision, VerificationRequest, Case)
+        .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+        .join(Case, Case.id == VerificationRequest.case_id)
+        .where(VerificationRequest.receiving_agency_id == actor.agency_id,
+               VerificationDecision.method == LINKAGE_METHOD, VerificationDecision.outcome == "verified")
+        .order_by(VerificationDecision.id)
+    )
+    if since is not None:
+        query = query.where(VerificationDecision.decided_at >= since)
+    population = [(decision, request, case) for decision, request, case in session.execute(query).all()]
+    size = math.ceil(share * len(population))
+    drawn = sorted(random.Random(seed).sample(population, size), key=lambda row: row[0].id)
+    record(session, actor, "verification.audit_sample", "agency", actor.agency.code,
+           after={"share": share, "seed": seed, "since": since, "population": len(population),
+                  "cases": [case.reference for _, _, case in drawn]})
+    return drawn

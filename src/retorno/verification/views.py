@@ -45,3 +45,19 @@ def queue(session: SessionDep, user: CurrentUser, limit: int = 100) -> Any:
              "proposal": None if d is None else {"outcome": d.outcome, "probability": d.match_probability,
                                                   "candidates": d.candidates}}
             for r, c, d in service.review_queue(session, user, limit=min(limit, 500))]
+
+
+class AuditSampleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    share: float = Field(gt=0.0, le=1.0, description="share of the auto-verified decisions to draw")
+    seed: int = Field(default=1, description="the draw's seed: the same seed over the same decisions draws the same")
+
+
+@router.post("/verification/audit-sample", status_code=201)
+def audit_sample(body: AuditSampleIn, session: SessionDep, user: CurrentUser) -> Any:
+    """Draw auto-verified decisions for a person to re-check; the draw is on the audit trail."""
+    drawn = service.sample_for_audit(session, user, body.share, body.seed)
+    return [{"case": case.reference, "request": request.reference, "registry_record": decision.registry_record,
+             "probability": decision.match_probability, "decided_at": decision.decided_at}
+            for decision, request, case in drawn]
