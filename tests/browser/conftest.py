@@ -54,8 +54,14 @@ def _fresh_database(kind: str, tmp: Path) -> str:
     return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+class Served(str):
+    """The served app's base URL; `database_url` is the database behind it, for a test's own set-up."""
+
+    database_url: str
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The whole app served by uvicorn in a thread; the module's tests share its database, in order."""
     tmp = tmp_path_factory.mktemp("browser")
     url = _fresh_database(request.param, tmp)
@@ -78,7 +84,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     while not server.started:
         assert time.monotonic() < deadline, "the test server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    served = Served(f"http://127.0.0.1:{port}")
+    served.database_url = url
+    yield served
     server.should_exit = True
     thread.join(10)
     app.state.engine.dispose()

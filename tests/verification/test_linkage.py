@@ -212,3 +212,13 @@ def test_tiny_benchmark_run(tmp_path: Path) -> None:
     assert figures["registry"] == 2_000 and figures["requests"] == 100
     assert figures["false_verified_non_nationals"] == 0
     json.dumps(figures)
+
+
+def test_the_anchor_rule_needs_a_birth_date_or_cedula_not_a_name() -> None:
+    from retorno.verification.anchors import is_anchored
+
+    names_only = {"given_names": "agree", "first_surname": "agree", "second_surname": "agree", "sex": "agree"}
+    assert not is_anchored({**names_only, "birth_date": "disagree", "cedula": "missing"})
+    assert not is_anchored(names_only)
+    assert is_anchored({**names_only, "birth_date": "partial", "cedula": "disagree"})
+    assert is_anchored({"birth_date": "missing", "cedula": "agree"})

@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from retorno.verification.anchors import is_anchored
 from retorno.verification.normalise import install_macros, prepare_table, registry_source_sql
 
 Outcome = Literal["verified", "review", "not_found"]
@@ -409,12 +410,7 @@ _AGREEMENT_SQL = """
          WHEN q.birth_place = g.birth_place THEN 'agree' ELSE 'disagree' END AS a_birth_place,
     CASE WHEN q.cedula IS NULL OR g.cedula IS NULL THEN 'missing'
          WHEN q.cedula = g.cedula THEN 'agree'
-         WHEN damerau_levenshtein(q.cedula, g.cedula) <= 1 THEN 'partial' ELSE 'disagree' END AS a_cedula,
-    -- Auto-verification needs a hard identifier to agree, not only the name: the date of
-    -- birth or the cédula, exactly or with the sending side's usual slip (day and month
-    -- swapped, one digit wrong). A name alone, however rare, is never enough.
-    coalesce(q.dob_sorted = g.dob_sorted OR damerau_levenshtein(q.dob_s, g.dob_s) <= 1, false)
-        OR coalesce(damerau_levenshtein(q.cedula, g.cedula) <= 1, false) AS anchored
+         WHEN damerau_levenshtein(q.cedula, g.cedula) <= 1 THEN 'partial' ELSE 'disagree' END AS a_cedula
 """
 
 
@@ -473,10 +469,8 @@ def link_with_stats(
     return decisions, stats | {name: round(value, 3) for name, value in timings.items()}
 
 
-def _top_candidates(
-    con: duckdb.DuckDBPyConnection, predictions: str
-) -> dict[int, list[tuple[Candidate, bool]]]:
-    """The best candidates of every request, with their posterior and whether they are anchored."""
+def _top_candidates(con: duckdb.DuckDBPyConnection, predictions: str) -> dict[int, list[Candidate]]:
+    """The best candidates of every request, with their posterior and field-by-field agreement."""
     # Posterior that candidate i is the person: its odds over the odds of all candidates
     # plus the prior odds of a non-national, (1 - prior) : the prior is inside match_weight.
     # Splink orders the two datasets by name, so read which side each pair's request is on.
@@ -500,8 +494,8 @@ def _top_candidates(
         JOIN rt_registry g ON g.unique_id = t.g_row
         JOIN rt_registry_raw raw ON raw.rt_row = t.g_row
         ORDER BY t.q_row, t.posterior DESC""").to_arrow_table()
-    found: dict[int, list[tuple[Candidate, bool]]] = {}
-    record_columns = [name for name in result.column_names if name not in ("q_row", "posterior", "anchored")
+    found: dict[int, list[Candidate]] = {}
+    record_columns = [name for name in result.column_names if name not in ("q_row", "posterior")
                       and not name.startswith("a_")]
     for row in result.to_pylist():
         candidate = Candidate(
@@ -510,30 +504,28 @@ def _top_candidates(
             record={name: row[name] for name in record_columns},
             agreement={name: row[f"a_{name}"] for name in FIELDS},
         )
-        found.setdefault(row["q_row"], []).append((candidate, bool(row["anchored"])))
+        found.setdefault(row["q_row"], []).append(candidate)
     return found
 
 
-def _decide(
-    request_id: Any, candidates: list[tuple[Candidate, bool]], thresholds: Thresholds
-) -> LinkDecision:
+def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds) -> LinkDecision:
     """Turn a request's ranked candidates into verified / review / not found.
 
-    Verified needs both a posterior at or above the upper threshold and an anchor (birth
-    date or cédula agreeing, see `_AGREEMENT_SQL`); a strong posterior without one goes to
-    review. Below the lower threshold, or with no candidate at all, the case is not found.
+    Verified needs both a posterior at or above the upper threshold and an anchor (the birth
+    date or the cédula agreeing, `anchors.is_anchored`); a strong posterior without one goes
+    to review. Below the lower threshold, or with no candidate at all, the case is not found.
     """
-    if not candidates or candidates[0][0].probability < thresholds.lower:
+    best = candidates[0] if candidates else None
+    if best is None or best.probability < thresholds.lower:
         outcome: Outcome = "not_found"
-    elif candidates[0][0].probability >= thresholds.upper and candidates[0][1]:
+    elif best.probability >= thresholds.upper and is_anchored(best.agreement):
         outcome = "verified"
     else:
         outcome = "review"
-    best = candidates[0][0] if candidates else None
     return LinkDecision(
         request_id=request_id,
         outcome=outcome,
         probability=best.probability if best else 0.0,
         registry_id=best.registry_id if best and outcome != "not_found" else None,
-        candidates=[candidate for candidate, _ in candidates],
+        candidates=candidates,
     )

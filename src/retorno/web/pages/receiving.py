@@ -17,6 +17,7 @@ from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
 from retorno.errors import RetornoError
 from retorno.flights import service as flights
+from retorno.verification.anchors import is_anchored
 from retorno.verification.service import record_decision, review_queue, review_queue_size
 from retorno.web.deps import SessionDep, SettingsDep
 from retorno.web.i18n import gettext_for
@@ -59,6 +60,9 @@ def _queue_context(session: Session, user: User) -> dict[str, Any]:
                 "decision": decision,
                 "candidates": candidates,
                 "comparison": _comparison(request_row, case, candidates),
+                # A likely match that linkage could not verify: no birth date or cédula agrees.
+                "unanchored": bool(decision is not None and decision.outcome == "review" and best
+                                   and not is_anchored(best.get("agreement") or {})),
                 "suggested_record": (
                     decision.registry_record
                     if decision and decision.registry_record
