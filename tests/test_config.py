@@ -30,3 +30,13 @@ def test_the_linkage_benchmark_refuses_thresholds_out_of_order(monkeypatch: pyte
     result = CliRunner().invoke(app, ["bench", "linkage", "--registry", "10", "--requests", "5"])
     assert result.exit_code == 2
     assert "lower" in result.output
+
+
+def test_the_verification_policy_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from retorno.verification.linkage import Thresholds
+
+    monkeypatch.setenv("RETORNO_VERIFICATION_NATIONAL_SHARE", "0.6")
+    policy = Thresholds.from_settings(Settings.from_env(resolve=False), lower=0.2)
+    assert (policy.upper, policy.lower, policy.national_share) == (0.997, 0.2, 0.6)
+    with pytest.raises(ValueError, match="national share"):
+        Thresholds(national_share=1.0)

@@ -29,6 +29,8 @@ class Settings:
     secure_cookies: bool = False
     verification_upper_threshold: float = 0.997
     verification_lower_threshold: float = 0.05
+    # Share of verification requests expected to be nationals: the prior of the match probability.
+    verification_national_share: float = 0.9
 
     @classmethod
     def from_env(cls, *, resolve: bool = True, **overrides: object) -> Settings:
@@ -53,6 +55,8 @@ class Settings:
             values["verification_upper_threshold"] = float(os.environ["RETORNO_VERIFICATION_UPPER"])
         if "RETORNO_VERIFICATION_LOWER" in os.environ:
             values["verification_lower_threshold"] = float(os.environ["RETORNO_VERIFICATION_LOWER"])
+        if "RETORNO_VERIFICATION_NATIONAL_SHARE" in os.environ:
+            values["verification_national_share"] = float(os.environ["RETORNO_VERIFICATION_NATIONAL_SHARE"])
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         return settings.resolved() if resolve else settings

@@ -302,8 +302,7 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
             _prepare(session, rng, users, current, now.date())
             # The receiving side links the requests still waiting against its civil registry.
             link_waiting_requests(session, rng, users["saime.oficial"], Path(settings.data_dir),
-                                  Thresholds(settings.verification_upper_threshold,
-                                             settings.verification_lower_threshold), seed=seed * 31 + 17)
+                                  Thresholds.from_settings(settings), seed=seed * 31 + 17)
             departure = datetime.combine(now.date() + timedelta(days=6), time(15, 0), tzinfo=UTC)
             tap = _flight(session, users, settings, origin="TAP", number="V0 3103", departure=departure,
                           sender="inm.oficial")

@@ -185,6 +185,15 @@ def test_every_scaled_frequency_level_has_its_exact_baseline() -> None:
                 assert f"{column}_l = {column}_r" in exact, level["label_for_charts"]
 
 
+def test_fewer_expected_nationals_make_every_posterior_warier(setup: Setup) -> None:
+    person = setup.records[321]
+    request = _request(person, "no-cedula", cedula=None, birth_place=None)
+    (usual,) = link([request], setup.registry, setup.model, Thresholds(0.0, 0.0))
+    (wary,) = link([request], setup.registry, setup.model, Thresholds(0.0, 0.0, national_share=0.3))
+    assert usual.registry_id == wary.registry_id == person["registry_id"]
+    assert wary.probability < usual.probability
+
+
 def test_saved_model_is_loaded_not_retrained(setup: Setup, tmp_path: Path) -> None:
     before = setup.model.read_bytes()
     requests = pq.read_table(setup.requests).to_pylist()[:40]

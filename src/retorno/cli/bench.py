@@ -54,8 +54,7 @@ def register(bench_app: typer.Typer) -> None:
 
         config = Settings.from_env(resolve=False)
         try:
-            thresholds = Thresholds(upper=config.verification_upper_threshold if upper is None else upper,
-                                    lower=config.verification_lower_threshold if lower is None else lower)
+            thresholds = Thresholds.from_settings(config, upper=upper, lower=lower)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
         print_figures(run(registry=registry, requests=requests, seed=seed, work_dir=work_dir,

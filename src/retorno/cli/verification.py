@@ -67,6 +67,9 @@ def verify(
         help="at or above this match probability: verified (default: RETORNO_VERIFICATION_UPPER, else 0.997)")] = None,
     lower: Annotated[float | None, typer.Option(
         help="below this match probability: not found (default: RETORNO_VERIFICATION_LOWER, else 0.05)")] = None,
+    national_share: Annotated[float | None, typer.Option(
+        help="share of requests expected to be nationals, the prior of the match probability "
+             "(default: RETORNO_VERIFICATION_NATIONAL_SHARE, else 0.9)")] = None,
     requests: Annotated[Path | None, typer.Option(
         help="offline: an exported requests file (JSON lines) instead of the service's database")] = None,
     decisions_out: Annotated[Path | None, typer.Option(
@@ -97,8 +100,7 @@ def verify(
 
     config = settings(database_url)
     try:
-        thresholds = Thresholds(upper=config.verification_upper_threshold if upper is None else upper,
-                                lower=config.verification_lower_threshold if lower is None else lower)
+        thresholds = Thresholds.from_settings(config, upper=upper, lower=lower, national_share=national_share)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     model_path = model or config.data_dir / "verification-model.json"

@@ -8,7 +8,7 @@ loaded from its JSON file for every run (`link`).
 
 A request's candidates compete: the probability reported for a candidate is the posterior
 that it is the person, given all the candidates found and the prior that a request is a
-national (`NATIONAL_PRIOR`), so two near-identical registry records (twins, namesakes)
+national (`Thresholds.national_share`), so two near-identical registry records (twins, namesakes)
 share the probability and the case goes to review instead of being verified.
 """
 
@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from retorno.config import Settings
 from retorno.verification.anchors import is_anchored
 from retorno.verification.normalise import install_macros, prepare_table, registry_source_sql
 
@@ -52,14 +53,31 @@ _REQUEST_SCHEMA = pa.schema(
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Posterior match probabilities that split decisions: verified ≥ upper > review ≥ lower > not found."""
+    """How decisions are drawn from the posterior match probability.
+
+    Verified ≥ upper > review ≥ lower > not found; `national_share` is the share of requests
+    expected to be nationals, the prior the posterior is computed with: an installation
+    whose requests hold more non-nationals lowers it, and every posterior becomes warier.
+    """
 
     upper: float = 0.997
     lower: float = 0.05
+    national_share: float = NATIONAL_PRIOR
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, upper: float | None = None, lower: float | None = None,
+                      national_share: float | None = None) -> Thresholds:
+        """The installation's settings (RETORNO_VERIFICATION_*), overridden where a value is given."""
+        return cls(upper=settings.verification_upper_threshold if upper is None else upper,
+                   lower=settings.verification_lower_threshold if lower is None else lower,
+                   national_share=settings.verification_national_share if national_share is None
+                   else national_share)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.lower <= self.upper <= 1.0:
             raise ValueError(f"thresholds must satisfy 0 ≤ lower ≤ upper ≤ 1, got {self.lower}, {self.upper}")
+        if not 0.0 < self.national_share < 1.0:
+            raise ValueError(f"the national share must be strictly between 0 and 1, got {self.national_share}")
 
 
 @dataclass(frozen=True)
@@ -456,11 +474,11 @@ def link_with_stats(
         registry_rows = _register_registry(con, registry_path)
         timings["prepare_seconds"] = time.perf_counter() - clock
         # The prior depends on the registry linked against, not the one trained on.
-        model["probability_two_random_records_match"] = NATIONAL_PRIOR / max(registry_rows, 1)
+        model["probability_two_random_records_match"] = thresholds.national_share / max(registry_rows, 1)
         predictions = _linker(con, model).inference.predict(warning_mode="never")
         timings["predict_seconds"] = time.perf_counter() - clock - timings["prepare_seconds"]
         (pairs,) = con.execute(f"SELECT count(*) FROM {predictions.physical_name}").fetchall()[0]
-        candidates = _top_candidates(con, predictions.physical_name)
+        candidates = _top_candidates(con, predictions.physical_name, thresholds.national_share)
     finally:
         _close(con, database)
     decisions = [_decide(row["request_id"], candidates.get(i, []), thresholds) for i, row in enumerate(rows)]
@@ -469,7 +487,9 @@ def link_with_stats(
     return decisions, stats | {name: round(value, 3) for name, value in timings.items()}
 
 
-def _top_candidates(con: duckdb.DuckDBPyConnection, predictions: str) -> dict[int, list[Candidate]]:
+def _top_candidates(
+    con: duckdb.DuckDBPyConnection, predictions: str, national_share: float
+) -> dict[int, list[Candidate]]:
     """The best candidates of every request, with their posterior and field-by-field agreement."""
     # Posterior that candidate i is the person: its odds over the odds of all candidates
     # plus the prior odds of a non-national, (1 - prior) : the prior is inside match_weight.
@@ -483,7 +503,7 @@ def _top_candidates(con: duckdb.DuckDBPyConnection, predictions: str) -> dict[in
         )
         SELECT q_row, g_row,
             pow(2, match_weight)
-                / ({1 - NATIONAL_PRIOR} + sum(pow(2, match_weight)) OVER (PARTITION BY q_row)) AS posterior
+                / ({1 - national_share!r} + sum(pow(2, match_weight)) OVER (PARTITION BY q_row)) AS posterior
         FROM pairs
         QUALIFY row_number() OVER (PARTITION BY q_row ORDER BY match_weight DESC, g_row)
             <= {TOP_CANDIDATES}""")
