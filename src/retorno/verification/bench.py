@@ -76,7 +76,8 @@ def run(
         "prepare_seconds": stats["prepare_seconds"],
         "predict_seconds": stats["predict_seconds"],
         "labelled_pairs": training["labelled_pairs"],
-        "thresholds": {"upper": thresholds.upper, "lower": thresholds.lower},
+        "thresholds": {"upper": thresholds.upper, "lower": thresholds.lower,
+                       "national_share": thresholds.national_share},
     }
 
 
