@@ -1,6 +1,6 @@
 """Imports every domain's tables so that `Base.metadata` is complete (for Alembic and tests)."""
 
-from retorno.agencies.models import Agency, ApiToken, LoginAttempt, User
+from retorno.agencies.models import Agency, ApiToken, LoginAttempt, LoginSession, User
 from retorno.audit.models import AuditHead, AuditRecord
 from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.db import Base
@@ -13,7 +13,7 @@ from retorno.verification.models import VerificationDecision, VerificationReques
 __all__ = [
     "Agency", "Alert", "ApiToken", "AuditHead", "AuditRecord", "Base", "BestInterestsDetermination", "Case",
     "EmergencyDocumentCounter", "Flight", "FollowUp", "Household", "HouseholdSplit", "IntakeProfile",
-    "LockedChangeApproval", "LoginAttempt", "MatchingRun", "Opportunity", "Passenger", "Placement",
+    "LockedChangeApproval", "LoginAttempt", "LoginSession", "MatchingRun", "Opportunity", "Passenger", "Placement",
     "PossibleDuplicate", "Screening", "ScreeningResolution", "TravelDocument", "User", "VerificationDecision",
     "VerificationRequest",
 ]

@@ -58,10 +58,29 @@ class ApiToken(Base):
 
 
 class LoginAttempt(Base):
-    """Failed logins, kept to throttle guessing (and audited)."""
+    """Each login's outcome by account and client address: failures slow further guessing down."""
 
     __tablename__ = "login_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(80), index=True)
+    # The client's address as the server saw it ("local" for the command line).
+    address: Mapped[str] = mapped_column(sa.String(64), index=True, server_default="")
+    succeeded: Mapped[bool] = mapped_column(server_default=sa.false())
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginSession(Base):
+    """A person's login in a browser; the cookie holds a random id of which only the SHA-256 is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    address: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
