@@ -14,7 +14,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.config import Settings
-from retorno.db import make_engine
+from retorno.datakeys import DataKeyring, keyring_for
+from retorno.db import make_engine, use_data_keys
 from retorno.migrations import upgrade
 from retorno.web.app import create_app
 from tests.databases import private_name
@@ -42,9 +43,15 @@ def _drop_postgres(url: str) -> None:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def data_keys(tmp_path_factory: pytest.TempPathFactory) -> DataKeyring:
+    """The test run's data keys: the test databases' engines and every test's settings share them."""
+    return keyring_for(Settings(data_dir=tmp_path_factory.mktemp("keys")))
+
+
 @pytest.fixture(scope="session", params=DATABASES)
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-        tuple[str, Engine, World]]:
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             data_keys: DataKeyring) -> Iterator[tuple[str, Engine, World]]:
     """One migrated database per kind, with the agencies and users every test uses."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
@@ -52,6 +59,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         url = _postgres_url()
     upgrade(url)
     engine = make_engine(url)
+    use_data_keys(engine, data_keys)
     with Session(engine) as session:
         world = build_world(session)
         session.commit()
@@ -90,9 +98,9 @@ def world(database: tuple[str, Engine, World], session: Session) -> World:
 
 
 @pytest.fixture
-def settings(database: tuple[str, Engine, World], tmp_path: Path) -> Settings:
+def settings(database: tuple[str, Engine, World], tmp_path: Path, data_keys: DataKeyring) -> Settings:
     return Settings(database_url=database[0], data_dir=tmp_path, secret_key="test-" + uuid.uuid4().hex,
-                    lock_hours_before_departure=24).resolved()
+                    lock_hours_before_departure=24, data_key_file=data_keys.path).resolved()
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ class Settings:
     verification_lower_threshold: float = 0.05
     # Share of verification requests expected to be nationals: the prior of the match probability.
     verification_national_share: float = 0.9
+    # The AES keys of sensitive text at rest (retorno.datakeys); None: `data_keys` in the data directory.
+    data_key_file: Path | None = None
 
     @classmethod
     def from_env(cls, *, resolve: bool = True, **overrides: object) -> Settings:
@@ -45,6 +47,8 @@ class Settings:
             "database_url": os.environ.get("RETORNO_DATABASE_URL", ""),
             "secret_key": os.environ.get("RETORNO_SECRET_KEY", ""),
         }
+        if os.environ.get("RETORNO_DATA_KEY_FILE"):
+            values["data_key_file"] = Path(os.environ["RETORNO_DATA_KEY_FILE"])
         if "RETORNO_PASSENGERS_PER_ESCORT" in os.environ:
             values["passengers_per_escort"] = int(os.environ["RETORNO_PASSENGERS_PER_ESCORT"])
         if "RETORNO_LOCK_HOURS" in os.environ:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from retorno.datakeys import DataKeyError, DataKeyring, is_ciphertext, key_id_of
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,6 +47,86 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+# The keyring of each engine, found through the dialect: the one thing a column type is given.
+_data_keys: WeakKeyDictionary[Dialect, DataKeyring] = WeakKeyDictionary()
+
+
+def use_data_keys(engine: Engine, keyring: DataKeyring) -> None:
+    """Encrypt and decrypt this engine's sensitive columns with `keyring` (set by whoever makes the engine)."""
+    _data_keys[engine.dialect] = keyring
+
+
+def _keyring(dialect: Dialect) -> DataKeyring:
+    keyring = _data_keys.get(dialect)
+    if keyring is None:
+        raise DataKeyError("sensitive text needs the data keys, and none were given to this database engine "
+                           "(use_data_keys)")
+    return keyring
+
+
+class EncryptedText(sa.types.TypeDecorator[str]):
+    """Free text encrypted at rest with AES-GCM (SPEC.md section 4.6): a database dump alone shows none of it.
+
+    Rows written before encryption hold plain text and read as it is; `retorno keys rotate-data`
+    encrypts them. Nothing may filter or sort on these columns in SQL.
+    """
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else _keyring(dialect).encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None or not is_ciphertext(value):
+            return value
+        return _keyring(dialect).decrypt(value)
+
+
+class EncryptedJSON(sa.types.TypeDecorator[Any]):
+    """A JSON value (a list of needs, for instance) encrypted at rest like EncryptedText."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return _keyring(dialect).encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(_keyring(dialect).decrypt(value) if is_ciphertext(value) else value)
+
+
+def reencrypt_sensitive_text(session: Session, metadata: sa.MetaData) -> dict[str, int]:
+    """Re-encrypt every encrypted column's values not yet under the newest key (plain text included).
+
+    Runs in the caller's transaction, so a rotation moves every row or none. Returns how many
+    values moved, per `table.column`.
+    """
+    connection = session.connection()
+    keyring = _keyring(connection.dialect)
+    newest = keyring.newest_id
+    moved: dict[str, int] = {}
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            if not isinstance(column.type, EncryptedText | EncryptedJSON):
+                continue
+            (key,) = table.primary_key.columns
+            stored = sa.type_coerce(column, sa.Text)
+            rows = connection.execute(sa.select(key, stored).where(column.is_not(None))).all()
+            stale = [(pk, value) for pk, value in rows if key_id_of(value) != newest]
+            if stale:
+                update = (sa.update(table).where(key == sa.bindparam("row_key"))
+                          .values({column.name: sa.bindparam("text", type_=column.type)}))
+                connection.execute(update, [{"row_key": pk, "text": column.type.process_result_value(value,
+                                                                                                   connection.dialect)}
+                                            for pk, value in stale])
+            moved[f"{table.name}.{column.name}"] = len(stale)
+    return moved
 
 
 class Base(DeclarativeBase):
@@ -109,13 +193,6 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def _decorator_step(column_type: sa.types.TypeEngine[Any]) -> Any:
-    """The Python-side bind step of a TypeDecorator column (UTCDateTime), which runs before the dialect's."""
-    if isinstance(column_type, sa.types.TypeDecorator):
-        return column_type.process_bind_param
-    return None
-
-
 def bulk_insert(session: Session, table: sa.FromClause, rows: list[dict[str, Any]], *,
                 raw_columns: tuple[str, ...] = ()) -> None:
     """Insert many rows in the session's transaction as fast as the database allows.
@@ -129,19 +206,15 @@ def bulk_insert(session: Session, table: sa.FromClause, rows: list[dict[str, Any
     connection = session.connection()
     dialect = connection.dialect
     columns = list(rows[0].keys())
-    processors = []
-    for name in columns:
-        column_type = table.c[name].type
-        processors.append(None if name in raw_columns else column_type.dialect_impl(dialect).bind_processor(dialect))
-    # Some types (UTCDateTime) have their own bind step before the dialect's.
-    decorators = [_decorator_step(table.c[name].type) for name in columns]
+    # A TypeDecorator's processor (UTCDateTime, EncryptedText) already includes its own bind step:
+    # applying that step again would encrypt twice.
+    processors = [None if name in raw_columns else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                  for name in columns]
 
     def prepared(row: dict[str, Any]) -> tuple[Any, ...]:
         values = []
-        for name, decorate, process in zip(columns, decorators, processors, strict=True):
+        for name, process in zip(columns, processors, strict=True):
             value = row[name]
-            if decorate is not None:
-                value = decorate(value, dialect)
             values.append(process(value) if process is not None and value is not None else value)
         return tuple(values)
 

@@ -24,7 +24,8 @@ from retorno.agencies.service import create_agency, create_user
 from retorno.cases.models import Case
 from retorno.cases.service import CaseInput, register_case
 from retorno.config import Settings
-from retorno.db import clock_at, make_engine, make_sessionmaker, transaction, utcnow
+from retorno.datakeys import keyring_for
+from retorno.db import clock_at, make_engine, make_sessionmaker, transaction, use_data_keys, utcnow
 from retorno.demo_reintegration import build_reintegration
 from retorno.demo_verification import link_waiting_requests
 from retorno.documents import mrz
@@ -278,6 +279,7 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
     rng = random.Random(seed)
     sampler = PopulationSampler(seed)
     engine = make_engine(settings.database_url)
+    use_data_keys(engine, keyring_for(settings))
     now = utcnow()
     try:
         with transaction(make_sessionmaker(engine)) as session:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.config import Settings
-from retorno.db import make_engine, make_sessionmaker, transaction
+from retorno.datakeys import keyring_for
+from retorno.db import make_engine, make_sessionmaker, transaction, use_data_keys
 from retorno.errors import NotAuthenticated, RetornoError
 
 console = Console()
@@ -31,6 +32,7 @@ def settings(database_url: str | None = None) -> Settings:
 def unit_of_work(config: Settings) -> Iterator[Session]:
     """One command, one transaction: committed when the command succeeds."""
     engine = make_engine(config.database_url)
+    use_data_keys(engine, keyring_for(config))
     try:
         with transaction(make_sessionmaker(engine)) as session:
             yield session

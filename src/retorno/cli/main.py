@@ -125,7 +125,7 @@ def serve(database_url: DatabaseUrl = None, host: str = "127.0.0.1", port: int =
 
 def register_subcommands() -> None:
     """Attach the commands that live next to their domains."""
-    from retorno.cli import bench, cases, flights, operations, reintegration, reporting, verification
+    from retorno.cli import bench, cases, flights, keys, operations, reintegration, reporting, verification
     bench.register(bench_app)
     operations.register(app)
     verification.register(app)
@@ -133,6 +133,7 @@ def register_subcommands() -> None:
     cases.register(app)
     flights.register(app)
     reintegration.register(app)
+    keys.register(app)
 
 
 register_subcommands()

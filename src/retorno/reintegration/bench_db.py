@@ -15,7 +15,8 @@ from retorno.agencies.service import create_agency, create_user
 from retorno.benchmarks import fresh_database
 from retorno.cases.models import Case
 from retorno.config import Settings
-from retorno.db import bulk_insert, make_engine, make_sessionmaker, transaction, utcnow
+from retorno.datakeys import keyring_for
+from retorno.db import bulk_insert, make_engine, make_sessionmaker, transaction, use_data_keys, utcnow
 from retorno.reintegration.models import IntakeProfile, Opportunity
 from retorno.reintegration.places import CAPITALS
 from retorno.reintegration.service import run_matching
@@ -62,6 +63,7 @@ def end_to_end_seconds(settings: Settings, *, returnees: int, opportunities: int
     """Time a whole matching run through the service: load, both algorithms, explanations, offers stored."""
     url, backend = fresh_database(settings)
     engine = make_engine(url)
+    use_data_keys(engine, keyring_for(settings))
     factory = make_sessionmaker(engine)
     with transaction(factory) as session:
         create_agency(session, None, code="MX-INM", name="INM", kind="sending_authority", country="MEX")

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from retorno.db import Base, utcnow
+from retorno.db import Base, EncryptedJSON, utcnow
 
 
 class Opportunity(Base):
@@ -57,7 +57,8 @@ class IntakeProfile(Base):
     work_history: Mapped[str | None] = mapped_column(sa.Text)
     # Opportunity references or sectors, best first.
     preferences: Mapped[list[Any]]
-    needs: Mapped[list[Any]]
+    # Health, psychosocial and other needs in the returnee's words: encrypted at rest (SPEC.md section 4.6).
+    needs: Mapped[list[Any]] = mapped_column(EncryptedJSON)
     recorded_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
 
 

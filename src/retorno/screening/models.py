@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from retorno.db import Base, utcnow
+from retorno.db import Base, EncryptedText, utcnow
 
 # SPEC.md section 3: anything but "cleared" blocks travel until a supervisor resolves it.
 CONCERNS = {
@@ -31,7 +31,8 @@ class Screening(Base):
     screened_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Empty list: cleared.
     concerns: Mapped[list[Any]]
-    notes: Mapped[str | None] = mapped_column(sa.Text)
+    # Protection details: encrypted at rest (SPEC.md section 4.6), like the resolution's reason.
+    notes: Mapped[str | None] = mapped_column(EncryptedText)
     # Medical escorts the person's condition requires on a flight (SPEC.md section 4.5).
     medical_escorts: Mapped[int] = mapped_column(default=0)
 
@@ -47,7 +48,7 @@ class ScreeningResolution(Base):
     resolved_at: Mapped[datetime] = mapped_column(default=utcnow)
     # travel_permitted lifts the block; withdrawn ends the case (e.g. protection granted).
     decision: Mapped[str] = mapped_column(sa.String(20))
-    reason: Mapped[str] = mapped_column(sa.Text)
+    reason: Mapped[str] = mapped_column(EncryptedText)
 
 
 class BestInterestsDetermination(Base):
@@ -59,5 +60,5 @@ class BestInterestsDetermination(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
     decided_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
-    summary: Mapped[str] = mapped_column(sa.Text)
-    receiving_guardian: Mapped[str] = mapped_column(sa.String(200))
+    summary: Mapped[str] = mapped_column(EncryptedText)
+    receiving_guardian: Mapped[str] = mapped_column(EncryptedText)

@@ -11,7 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from retorno.config import Settings
-from retorno.db import make_engine, make_sessionmaker
+from retorno.datakeys import keyring_for
+from retorno.db import make_engine, make_sessionmaker, use_data_keys
 from retorno.errors import RetornoError
 
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Retorno", version="0.1.0",
                   description="Coordinated return flights and reintegration programmes (SPEC.md).")
     engine = make_engine(settings.database_url)
+    use_data_keys(engine, keyring_for(settings))
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)

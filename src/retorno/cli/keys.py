@@ -1,0 +1,37 @@
+"""Keys held outside the database: `retorno keys rotate-data` for the keys of sensitive text at rest."""
+
+from __future__ import annotations
+
+import typer
+
+from retorno.audit.service import record
+from retorno.cli.common import DatabaseUrl, console, refusals, settings, unit_of_work
+from retorno.datakeys import add_data_key, key_file_of
+from retorno.db import reencrypt_sensitive_text
+from retorno.models import Base
+
+keys_app = typer.Typer(help="Keys held outside the database (back them up with it).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate-data")
+def rotate_data(database_url: DatabaseUrl = None) -> None:
+    """Add a new data key and re-encrypt all sensitive text with it, plain text left by older versions included.
+
+    The key file (RETORNO_DATA_KEY_FILE, or `data_keys` in the data directory) keeps the old
+    keys, so a backup taken before the rotation still reads; the re-encryption is one transaction.
+    """
+    config = settings(database_url)
+    path = key_file_of(config)
+    with refusals():
+        # The key is saved before any row is encrypted with it, so no committed row needs an unsaved key.
+        key_id = add_data_key(path)
+        with unit_of_work(config) as session:
+            moved = reencrypt_sensitive_text(session, Base.metadata)
+            record(session, None, "data_keys.rotate", "data_keys", key_id, after={"reencrypted": moved})
+    console.print(f"data key [bold]{key_id}[/bold] added to {path}; {sum(moved.values())} values re-encrypted")
+    for column, count in moved.items():
+        console.print(f"  {column}: {count}")
