@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from retorno.audit.checkpoints import sign_audit_commits
+from retorno.audit.signing import KeyFile
 from retorno.config import Settings
 from retorno.datakeys import DataKeyring, keyring_for
 from retorno.db import make_engine, use_data_keys
@@ -49,9 +51,15 @@ def data_keys(tmp_path_factory: pytest.TempPathFactory) -> DataKeyring:
     return keyring_for(Settings(data_dir=tmp_path_factory.mktemp("keys")))
 
 
+@pytest.fixture(scope="session")
+def audit_key(tmp_path_factory: pytest.TempPathFactory) -> KeyFile:
+    """The test run's audit signing key: the test databases' engines and every test's settings share it."""
+    return KeyFile(tmp_path_factory.mktemp("audit-key") / "audit_signing_key")
+
+
 @pytest.fixture(scope="session", params=DATABASES)
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-             data_keys: DataKeyring) -> Iterator[tuple[str, Engine, World]]:
+             data_keys: DataKeyring, audit_key: KeyFile) -> Iterator[tuple[str, Engine, World]]:
     """One migrated database per kind, with the agencies and users every test uses."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
@@ -60,6 +68,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     upgrade(url)
     engine = make_engine(url)
     use_data_keys(engine, data_keys)
+    sign_audit_commits(engine, audit_key)
     with Session(engine) as session:
         world = build_world(session)
         session.commit()
@@ -98,9 +107,11 @@ def world(database: tuple[str, Engine, World], session: Session) -> World:
 
 
 @pytest.fixture
-def settings(database: tuple[str, Engine, World], tmp_path: Path, data_keys: DataKeyring) -> Settings:
+def settings(database: tuple[str, Engine, World], tmp_path: Path, data_keys: DataKeyring,
+             audit_key: KeyFile) -> Settings:
     return Settings(database_url=database[0], data_dir=tmp_path, secret_key="test-" + uuid.uuid4().hex,
-                    lock_hours_before_departure=24, data_key_file=data_keys.path).resolved()
+                    lock_hours_before_departure=24, data_key_file=data_keys.path,
+                    audit_key_file=audit_key.path).resolved()
 
 
 @pytest.fixture

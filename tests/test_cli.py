@@ -15,8 +15,13 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    folder = tmp_path_factory.mktemp("demo")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.fixture(scope="module")
+def demo_db(demo_folder: Path) -> str:
+    folder = demo_folder
     url = f"sqlite:///{folder / 'demo.sqlite3'}"
     result = runner.invoke(app, ["demo", "--cases", "120", "--database-url", url],
                            env={"RETORNO_DATA_DIR": str(folder)})
@@ -27,8 +32,10 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def test_demo_builds_the_scenario_and_the_audit_chain_verifies(demo_db: str) -> None:
-    result = runner.invoke(app, ["audit", "verify", "--database-url", demo_db])
+def test_demo_builds_the_scenario_and_the_audit_chain_verifies(demo_db: str, demo_folder: Path) -> None:
+    # The demo's audit key lives in its data directory, beside the database.
+    result = runner.invoke(app, ["audit", "verify", "--database-url", demo_db],
+                           env={"RETORNO_DATA_DIR": str(demo_folder)})
     assert result.exit_code == 0, result.output
     assert "intact" in result.output
     with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as conn:
@@ -45,13 +52,18 @@ def test_demo_builds_the_scenario_and_the_audit_chain_verifies(demo_db: str) -> 
     assert sorted(flights.values()).count("arrived") == 2
 
 
-def test_audit_verify_fails_on_a_tampered_row(demo_db: str, tmp_path: Path) -> None:
+def test_audit_verify_fails_on_a_tampered_row(demo_db: str, demo_folder: Path, tmp_path: Path) -> None:
     copy = tmp_path / "tampered.sqlite3"
     with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     with sqlite3.connect(copy) as conn:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("update audit_records set reason = 'nada' where seq = 40")
+        # As the database's administrator could: drop the trigger first.
+        conn.execute("drop trigger audit_records_no_update")
         conn.execute("update audit_records set reason = 'nada' where seq = 40")
-    result = runner.invoke(app, ["audit", "verify", "--database-url", f"sqlite:///{copy}"])
+    result = runner.invoke(app, ["audit", "verify", "--database-url", f"sqlite:///{copy}"],
+                           env={"RETORNO_DATA_DIR": str(demo_folder)})
     assert result.exit_code == 1
     assert "record 40" in result.output
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from retorno import safeguards
 from retorno.agencies.models import User
-from retorno.audit.service import verify_chain
+from retorno.audit.verify import verify_chain
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household

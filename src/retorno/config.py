@@ -31,6 +31,9 @@ class Settings:
     verification_lower_threshold: float = 0.05
     # Share of verification requests expected to be nationals: the prior of the match probability.
     verification_national_share: float = 0.9
+    # The Ed25519 key that signs audit checkpoints, kept outside the database (README "Audit trail
+    # keys"); unset: `audit_signing_key` in the data directory, created on first use.
+    audit_key_file: Path | None = None
     # The AES keys of sensitive text at rest (retorno.datakeys); None: `data_keys` in the data directory.
     data_key_file: Path | None = None
 
@@ -61,6 +64,8 @@ class Settings:
             values["verification_lower_threshold"] = float(os.environ["RETORNO_VERIFICATION_LOWER"])
         if "RETORNO_VERIFICATION_NATIONAL_SHARE" in os.environ:
             values["verification_national_share"] = float(os.environ["RETORNO_VERIFICATION_NATIONAL_SHARE"])
+        if os.environ.get("RETORNO_AUDIT_KEY_FILE"):
+            values["audit_key_file"] = Path(os.environ["RETORNO_AUDIT_KEY_FILE"])
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         return settings.resolved() if resolve else settings

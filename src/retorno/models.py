@@ -1,7 +1,7 @@
 """Imports every domain's tables so that `Base.metadata` is complete (for Alembic and tests)."""
 
 from retorno.agencies.models import Agency, ApiToken, LoginAttempt, LoginSession, User
-from retorno.audit.models import AuditHead, AuditRecord
+from retorno.audit.models import AuditCheckpoint, AuditHead, AuditRecord
 from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.db import Base
 from retorno.documents.models import EmergencyDocumentCounter, TravelDocument
@@ -11,7 +11,8 @@ from retorno.screening.models import BestInterestsDetermination, Screening, Scre
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 __all__ = [
-    "Agency", "Alert", "ApiToken", "AuditHead", "AuditRecord", "Base", "BestInterestsDetermination", "Case",
+    "Agency", "Alert", "ApiToken", "AuditCheckpoint", "AuditHead", "AuditRecord", "Base",
+    "BestInterestsDetermination", "Case",
     "EmergencyDocumentCounter", "Flight", "FollowUp", "Household", "HouseholdSplit", "IntakeProfile",
     "LockedChangeApproval", "LoginAttempt", "LoginSession", "MatchingRun", "Opportunity", "Passenger", "Placement",
     "PossibleDuplicate", "Screening", "ScreeningResolution", "TravelDocument", "User", "VerificationDecision",

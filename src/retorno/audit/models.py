@@ -41,3 +41,23 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int]
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed statement that records `first_seq`..`seq` were written with these hashes, `hash` the last.
+
+    Written in the same transaction as the records it covers, with a key held outside the
+    database, so whoever can write to the database still cannot vouch for a record.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_seq: Mapped[int]
+    seq: Mapped[int] = mapped_column(index=True)
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    # The hashes of records first_seq..seq, 64 hex characters each, so `verify` names the altered one.
+    record_hashes: Mapped[str] = mapped_column(sa.Text)
+    signed_at: Mapped[datetime]
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    signature: Mapped[str] = mapped_column(sa.String(128))

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from retorno.agencies.models import User
 
 GENESIS = "0" * 64
+# session.info key: (the transaction, the first record it wrote), until its checkpoint is signed.
+UNSIGNED = "retorno.audit.unsigned"
 
 
 def _json_default(value: Any) -> Any:
@@ -69,9 +71,30 @@ def _lock_head(session: Session) -> AuditHead:
     return head
 
 
+def _mark_unsigned(session: Session, first_seq: int) -> None:
+    """Remember where this transaction's records start, for the checkpoint signed when it commits."""
+    transaction = session.get_transaction()
+    pending = session.info.get(UNSIGNED)
+    if pending is None or pending[0] is not transaction:
+        session.info[UNSIGNED] = (transaction, first_seq)
+
+
+def unsigned_from(session: Session) -> int | None:
+    """The first record this session's open transaction wrote and no checkpoint covers yet, if any."""
+    pending = session.info.get(UNSIGNED)
+    if pending is None or pending[0] is not session.get_transaction():
+        return None
+    return int(pending[1])
+
+
+def forget_unsigned(session: Session) -> None:
+    session.info.pop(UNSIGNED, None)
+
+
 def record_many(session: Session, actor: User | None, entries: Iterable[Entry]) -> int:
     """Append `entries` to the chain in order, holding the chain head's lock; returns how many."""
     head = _lock_head(session)
+    _mark_unsigned(session, head.seq + 1)
     at = utcnow()
     actor_id = actor.id if actor else None
     actor_name = actor.username if actor else "system"
@@ -106,18 +129,8 @@ def record(session: Session, actor: User | None, action: str, object_type: str, 
     record_many(session, actor, [Entry(action, object_type, str(object_id), before, after, reason)])
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    records: int
-    first_broken_seq: int | None
-    problem: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.first_broken_seq is None
-
-
-def _iter_records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
+def iter_records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
+    """Every record in order, read in batches so a long chain does not fill the memory."""
     last = 0
     while True:
         rows = session.execute(
@@ -131,25 +144,11 @@ def _iter_records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
             session.expunge(row)
 
 
-def verify_chain(session: Session) -> ChainReport:
-    """Recompute every hash in order; report the first record whose link or content does not hold."""
-    prev, count, expected_seq = GENESIS, 0, 1
-    for rec in _iter_records(session):
-        count += 1
-        if rec.seq != expected_seq:
-            return ChainReport(count, expected_seq, f"record {expected_seq} is missing")
-        if rec.prev_hash != prev:
-            return ChainReport(count, rec.seq, f"record {rec.seq} does not point at the hash of record {rec.seq - 1}")
-        digest = record_digest(prev, _head(rec.seq, rec.at, rec.actor_id, rec.actor, rec.agency, rec.action,
-                                           rec.object_type, rec.object_id, rec.reason),
-                               canonical_json(rec.before), canonical_json(rec.after))
-        if digest != rec.hash:
-            return ChainReport(count, rec.seq, f"record {rec.seq} was altered after it was written")
-        prev, expected_seq = rec.hash, expected_seq + 1
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != count or head.hash != prev):
-        return ChainReport(count, count + 1, f"the chain ends at record {count} but its head says {head.seq}")
-    return ChainReport(count, None, None)
+def recomputed_hash(rec: AuditRecord, prev_hash: str) -> str:
+    """The hash `rec` must have if neither it nor the chain before it was changed."""
+    return record_digest(prev_hash, _head(rec.seq, rec.at, rec.actor_id, rec.actor, rec.agency, rec.action,
+                                          rec.object_type, rec.object_id, rec.reason),
+                         canonical_json(rec.before), canonical_json(rec.after))
 
 
 def history(session: Session, object_type: str, object_id: object) -> list[AuditRecord]:

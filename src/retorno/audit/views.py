@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from retorno.agencies.permissions import require
+from retorno.audit.checkpoints import latest_checkpoint
 from retorno.audit.models import AuditRecord
-from retorno.audit.service import verify_chain
+from retorno.audit.signing import KeyFile
+from retorno.audit.verify import verify_chain
 from retorno.web.deps import CurrentUser, SessionDep
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -30,8 +33,18 @@ def read(session: SessionDep, user: CurrentUser, action: str | None = None,
 
 
 @router.get("/verify")
-def verify(session: SessionDep, user: CurrentUser) -> Any:
+def verify(request: Request, session: SessionDep, user: CurrentUser) -> Any:
     require(user, "audit.read")
-    report = verify_chain(session)
+    signer: KeyFile = request.app.state.audit_signer
+    report = verify_chain(session, signer.keyring())
     return {"ok": report.ok, "records": report.records, "first_broken_seq": report.first_broken_seq,
-            "problem": report.problem}
+            "problem": report.problem, "checkpoints": report.checkpoints, "last_signed_seq": report.last_signed_seq,
+            "problems": [{"seq": p.seq, "message": p.message} for p in report.problems]}
+
+
+@router.get("/checkpoint")
+def checkpoint(request: Request, session: SessionDep, user: CurrentUser) -> Any:
+    """The latest signed head, in the format of `retorno audit checkpoint` (for `verify --against`)."""
+    require(user, "audit.read")
+    signer: KeyFile = request.app.state.audit_signer
+    return asdict(latest_checkpoint(session, signer.keyring()))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from retorno.cli.common import DatabaseUrl, console, err_console, refusals, settings, unit_of_work
+from retorno.cli.common import DatabaseUrl, console, refusals, settings, unit_of_work
 
 app = typer.Typer(help="Retorno: coordinated return flights and reintegration programmes.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -74,19 +74,6 @@ def users_token(username: str, password: Annotated[str, typer.Option(prompt=True
         body()
 
 
-@audit_app.command("verify")
-def audit_verify(database_url: DatabaseUrl = None) -> None:
-    """Recompute the audit chain and report the first broken link."""
-    from retorno.audit.service import verify_chain
-    with unit_of_work(settings(database_url)) as session:
-        report = verify_chain(session)
-    if report.ok:
-        console.print(f"[green]audit chain intact[/green]: {report.records} records")
-        return
-    err_console.print(f"[red]audit chain broken[/red] at record {report.first_broken_seq}: {report.problem}")
-    raise typer.Exit(1)
-
-
 @app.command()
 def demo(database_url: DatabaseUrl = None, cases: int = 2000, seed: int = 2023,
          serve: Annotated[bool, typer.Option(help="start the service afterwards")] = False,
@@ -125,7 +112,8 @@ def serve(database_url: DatabaseUrl = None, host: str = "127.0.0.1", port: int =
 
 def register_subcommands() -> None:
     """Attach the commands that live next to their domains."""
-    from retorno.cli import bench, cases, flights, keys, operations, reintegration, reporting, verification
+    from retorno.cli import audit, bench, cases, flights, keys, operations, reintegration, reporting, verification
+    audit.register(audit_app)
     bench.register(bench_app)
     operations.register(app)
     verification.register(app)

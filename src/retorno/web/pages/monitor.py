@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
-from retorno.audit.service import verify_chain
+from retorno.audit.checkpoints import ExportedCheckpoint, latest_checkpoint
+from retorno.audit.signing import KeyFile
+from retorno.audit.verify import verify_chain
+from retorno.errors import NotFound
 from retorno.reporting import service as reports
 from retorno.web import charts
 from retorno.web.deps import SessionDep
@@ -56,7 +60,19 @@ def overview(request: Request, session: SessionDep, user: PageUser) -> HTMLRespo
         exceptions=reports.safeguard_exceptions(session, user),
         alerts=reports.recent_alerts(session, user),
         differences=reports.arrival_differences(session, user),
+        signed_head=_signed_head(request, session),
     )
+
+
+def _signed_head(request: Request, session: Session) -> ExportedCheckpoint | None:
+    """The latest signed checkpoint, for a monitor to write down (None before anything was signed)."""
+    signer: KeyFile = request.app.state.audit_signer
+    try:
+        return latest_checkpoint(session, signer.keyring())
+    except NotFound:
+        return None
+
+
 
 
 @pages.get("/audit", response_class=HTMLResponse)
@@ -78,4 +94,6 @@ def audit_trail(
 @pages.get("/audit/verify", response_class=HTMLResponse)
 def audit_verify(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
     require_page(user, "audit.read")
-    return render(request, "audit.html", records=[], action="", older=None, report=verify_chain(session))
+    signer: KeyFile = request.app.state.audit_signer
+    report = verify_chain(session, signer.keyring())
+    return render(request, "audit.html", records=[], action="", older=None, report=report)

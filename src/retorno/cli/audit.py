@@ -1,0 +1,76 @@
+"""`retorno audit`: verify the trail, export its signed head for monitors, rotate the signing key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from retorno.audit.checkpoints import ExportedCheckpoint, latest_checkpoint, rotate_signing_key
+from retorno.audit.signing import KeyFile, key_file
+from retorno.audit.verify import verify_chain
+from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, refusals, settings, unit_of_work
+
+
+def register(audit_app: typer.Typer) -> None:
+    audit_app.command("verify")(audit_verify)
+    audit_app.command("checkpoint")(audit_checkpoint)
+    audit_app.command("rotate-key")(audit_rotate_key)
+
+
+def audit_verify(
+    against: Annotated[list[Path] | None, typer.Option(
+        "--against", help="a checkpoint exported earlier (`retorno audit checkpoint`); repeatable")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Check the hash chain and every signed checkpoint; with --against, that the log extends each export."""
+    with refusals():
+        exported = {str(path): ExportedCheckpoint.load(path) for path in against or []}
+        with unit_of_work(settings(database_url)) as session:
+            report = verify_chain(session, against=exported)
+    if report.ok:
+        console.print(f"[green]audit chain intact[/green]: {report.records} records, {report.checkpoints} signed"
+                      f" checkpoints, signed up to record {report.last_signed_seq}"
+                      + (f"; it extends {len(exported)} exported checkpoint(s)" if exported else ""))
+        return
+    err_console.print(f"[red]audit chain broken[/red] at record {report.first_broken_seq}:"
+                      f" {escape(report.problem or '')}", highlight=False)
+    for problem in report.problems[1:]:
+        err_console.print(f"  record {problem.seq}: {escape(problem.message)}", highlight=False)
+    raise typer.Exit(1)
+
+
+def audit_checkpoint(
+    out: Annotated[Path | None, typer.Option("--out", help="write the JSON here (default: print it)")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Export the latest signed head (sequence, hash, time, key id, public key, signature) for a monitor to keep."""
+    config = settings(database_url)
+    with refusals(), unit_of_work(config) as session:
+        exported = latest_checkpoint(session, KeyFile(key_file(config)).keyring())
+    if out is None:
+        print(exported.to_json(), end="")
+        return
+    out.write_text(exported.to_json(), encoding="utf-8")
+    console.print(f"signed head of record {exported.seq} (key {exported.key_id}) written to {out}")
+
+
+def audit_rotate_key(act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
+    """Replace the signing key: the new public key is announced in a record signed with the old key."""
+    config = settings(database_url)
+    signer = KeyFile(key_file(config))
+    old_id: str | None = None
+    try:
+        with refusals(), unit_of_work(config) as session:
+            actor = acting_user(session, act_as) if act_as else None
+            old, new = rotate_signing_key(session, actor, signer)
+            old_id = old.key_id
+    except BaseException:
+        if old_id is not None:
+            signer.demote(old_id)
+        raise
+    signer.forget_retired(old.key_id)
+    console.print(f"signing key {old.key_id} retired (public key kept at {signer.retired_public_path(old.key_id)});"
+                  f" now signing with {new.key_id}")
