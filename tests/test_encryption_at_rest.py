@@ -28,7 +28,8 @@ from retorno.db import reencrypt_sensitive_text, use_data_keys
 from retorno.models import Base
 from retorno.reintegration.models import IntakeProfile
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
-from retorno.screening.service import record_screening, resolve_screening
+from retorno.screening.service import resolve_screening
+from retorno.travel.service import record_screening
 from tests.factories import Api, World, build_world, ok
 
 runner = CliRunner()

@@ -34,11 +34,11 @@ from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household
 from retorno.cases.service import CaseInput, register_case
 from retorno.documents import mrz
-from retorno.documents.service import add_document
 from retorno.errors import RetornoError
 from retorno.flights import service as flights
 from retorno.flights.models import Flight, Passenger
-from retorno.screening.service import record_best_interests, record_screening, resolve_screening
+from retorno.screening.service import record_best_interests, resolve_screening
+from retorno.travel.service import add_document, record_screening
 from retorno.verification.service import record_decision, request_verification
 from tests.factories import World
 

@@ -60,7 +60,7 @@ def test_children_rule(passengers: list[TravellerFacts]) -> None:
 def test_non_refoulement_and_approval(passengers: list[TravellerFacts]) -> None:
     for p in passengers:
         blocked = not p.screened or bool(p.open_concerns)
-        assert bool(safeguards.may_be_manifested(p)) == blocked
+        assert bool(safeguards.protection(p)) == blocked
         assert bool(safeguards.may_board(p)) == blocked
         document_ok = p.document_valid and (p.document_expiry is None or p.document_expiry >= FLIGHT_DAY)
         assert bool(safeguards.may_be_approved(p, FLIGHT_DAY)) == (blocked or not p.nationality_verified

@@ -31,11 +31,13 @@ from retorno.db import clock_at, make_engine, make_sessionmaker, transaction, us
 from retorno.demo_reintegration import build_reintegration
 from retorno.demo_verification import link_waiting_requests
 from retorno.documents import mrz
-from retorno.documents.service import add_document, issue_emergency_document
+from retorno.documents.service import issue_emergency_document
 from retorno.flights import service as flights
 from retorno.migrations import upgrade
 from retorno.reference.population import PopulationSampler
-from retorno.screening.service import record_best_interests, record_screening, resolve_screening
+from retorno.safeguards import is_minor
+from retorno.screening.service import record_best_interests, resolve_screening
+from retorno.travel.service import add_document, record_screening
 from retorno.verification.linkage import Thresholds
 from retorno.verification.service import record_decision, request_verification
 
@@ -180,7 +182,7 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
             concerns: list[str] = []
             if rng.random() < 0.06:
                 concerns = [rng.choices([c for c, _ in CONCERN_MIX], [w for _, w in CONCERN_MIX])[0]]
-            adult = (today - case.birth_date).days >= 18 * 365
+            adult = not is_minor(case.birth_date, today)
             if not adult and len(household) == 1:
                 concerns = ["unaccompanied_child"]
             record_screening(session, officer, case, concerns=concerns,
@@ -211,7 +213,7 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
                 continue
             record_decision(session, saime, case, outcome="verified", method="manual",
                             registry_record=case.national_id or f"REG-{case.id}")
-            if rng.random() < 0.55 and (today - case.birth_date).days >= 18 * 365:
+            if rng.random() < 0.55 and not is_minor(case.birth_date, today):
                 number = f"{rng.randint(100000000, 199999999)}"
                 text = mrz.build_td3(document_code="P", issuing_state="VEN",
                                      surnames=f"{case.first_surname} {case.second_surname or ''}".strip(),
@@ -245,8 +247,8 @@ def _ready_households(session: Session, airport: str, limit: int) -> list[Case]:
                 Case.state.not_in(("withdrawn", "not_national", "unfit_to_fly")))).scalar_one()
             if members != len(group):
                 continue
-        adults = [c for c in group if (utcnow().date() - c.birth_date).days >= 18 * 365]
-        if not adults and any((utcnow().date() - c.birth_date).days < 18 * 365 for c in group):
+        adults = [c for c in group if not is_minor(c.birth_date, utcnow().date())]
+        if not adults and any(is_minor(c.birth_date, utcnow().date()) for c in group):
             continue
         if len(chosen) + len(group) > limit:
             break

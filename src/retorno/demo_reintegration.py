@@ -20,6 +20,7 @@ from retorno.db import clock_at, utcnow
 from retorno.flights.models import Flight, Passenger
 from retorno.reintegration import service
 from retorno.reintegration.models import FollowUp, Opportunity, Placement
+from retorno.safeguards import is_minor
 
 # (sector, ISCO-08 code, title, kind)
 OFFERS = [
@@ -62,7 +63,7 @@ def _arrived_cases(session: Session, flight_number: str) -> list[Case]:
 def _intake(session: Session, rng: random.Random, users: dict[str, User], cases: list[Case],
             opportunities: list[str]) -> None:
     for case in cases:
-        if rng.random() > 0.7 or (utcnow().date() - case.birth_date).days < 18 * 365:
+        if rng.random() > 0.7 or is_minor(case.birth_date, utcnow().date()):
             continue  # no consent (children are not enrolled on their own)
         service.record_consent(session, users["saime.oficial"], case)
         sector, isco, *_ = OFFERS[rng.randrange(len(OFFERS))]

@@ -9,9 +9,11 @@ case, e.g. ``case MX-2023-000123: protection concern 'pending asylum claim' is n
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -22,6 +24,13 @@ VERIFIED_NATIONALITY = "verified_nationality"
 VALID_DOCUMENT = "valid_document"
 CAPACITY = "capacity"
 MEDICAL_ESCORT = "medical_escort"
+VERIFIED_IDENTITY = "verified_identity"
+
+ADULT_AGE = 18
+# The identity the receiving side verifies and approves (SPEC.md section 4.4): any change to one
+# of these fields after a verification request re-opens verification.
+IDENTITY_FIELDS = ("given_names", "first_surname", "second_surname", "sex", "birth_date", "place_of_birth",
+                   "national_id", "declared_document_number")
 
 
 @dataclass(frozen=True)
@@ -49,14 +58,54 @@ class TravellerFacts:
     document_valid: bool
     unaccompanied_cleared: bool = False
     medical_escorts: int = 0
+    # The identity as it is now, and the travel document on file (its number is part of what is approved).
+    identity_fingerprint: str = ""
+    document_number: str | None = None
+    # A verification was recorded, but for identity fields that have changed since.
+    identity_changed_since_verification: bool = False
 
     def is_minor(self, on: date) -> bool:
-        return age_on(self.birth_date, on) < 18
+        return is_minor(self.birth_date, on)
+
+    @property
+    def approval_fingerprint(self) -> str:
+        """What a per-passenger approval is bound to: the identity and the document it travels on."""
+        return approval_fingerprint(self.identity_fingerprint, self.document_number)
 
 
 def age_on(birth: date, on: date) -> int:
-    """Age in whole years on a given date."""
+    """Age in whole years on a given date (someone born on 29 February turns a year older on 1 March)."""
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def is_minor(birth: date, on: date) -> bool:
+    """The one definition of a minor: under 18 on the given date (for travel: the departure date)."""
+    return age_on(birth, on) < ADULT_AGE
+
+
+def identity_fingerprint(values: Mapping[str, object]) -> str:
+    """A digest of the identity fields, so a decision can say which identity it was about."""
+    canonical = json.dumps([str(values.get(name) or "").strip() for name in IDENTITY_FIELDS], ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def approval_fingerprint(identity: str, document_number: str | None) -> str:
+    return hashlib.sha256(f"{identity}\x1f{document_number or ''}".encode()).hexdigest()
+
+
+def document_usable(person: TravellerFacts, on: date) -> bool:
+    """A travel document with a valid machine readable zone that has not expired by `on`."""
+    return person.document_valid and (person.document_expiry is None or person.document_expiry >= on)
+
+
+def escorts_needed(passengers: int, passengers_per_escort: int) -> int:
+    """Safeguard 5: one escort for every `passengers_per_escort` passengers (none for an empty flight)."""
+    return math.ceil(passengers / passengers_per_escort) if passengers else 0
+
+
+def medical_staff_needed(passengers: Iterable[TravellerFacts]) -> int:
+    """Safeguard 5: medical cases get the escorts their condition requires."""
+    return sum(p.medical_escorts for p in passengers)
 
 
 def protection(person: TravellerFacts) -> list[Violation]:
@@ -68,9 +117,13 @@ def protection(person: TravellerFacts) -> list[Violation]:
 
 
 def nationality_and_document(person: TravellerFacts, travel_date: date) -> list[Violation]:
-    """Safeguard 4: verified nationality and a valid, unexpired document before approval."""
+    """Safeguard 4: nationality verified for the identity as it is now, and a document valid on the travel date."""
     found = []
-    if not person.nationality_verified:
+    if person.identity_changed_since_verification:
+        found.append(Violation(VERIFIED_IDENTITY, person.reference,
+                               "the identity changed after the receiving authority verified it; verification is "
+                               "re-opened"))
+    elif not person.nationality_verified:
         found.append(Violation(VERIFIED_NATIONALITY, person.reference,
                                "nationality has not been verified by the receiving authority"))
     if not person.document_valid:
@@ -81,11 +134,6 @@ def nationality_and_document(person: TravellerFacts, travel_date: date) -> list[
                                f"the travel document expires on {person.document_expiry.isoformat()}, "
                                f"before the flight on {travel_date.isoformat()}"))
     return found
-
-
-def may_be_manifested(person: TravellerFacts) -> list[Violation]:
-    """Whether one person may be put on (or kept on) a manifest."""
-    return protection(person)
 
 
 def may_be_approved(person: TravellerFacts, travel_date: date) -> list[Violation]:
@@ -132,17 +180,17 @@ def capacity(flight: FlightFacts, passengers: Sequence[TravellerFacts]) -> list[
     """Safeguard 5: passengers + escorts + medical staff within seats; escort ratio; medical escorts."""
     found = []
     count = len(passengers)
-    escorts_needed = math.ceil(count / flight.passengers_per_escort) if count else 0
-    if flight.escorts < escorts_needed:
+    escorts = escorts_needed(count, flight.passengers_per_escort)
+    if flight.escorts < escorts:
         found.append(Violation(CAPACITY, None,
-                               f"flight {flight.reference}: {count} passengers need {escorts_needed} escorts "
+                               f"flight {flight.reference}: {count} passengers need {escorts} escorts "
                                f"(one per {flight.passengers_per_escort}), only {flight.escorts} are assigned"))
     total = count + flight.escorts + flight.medical_staff
     if total > flight.seats:
         found.append(Violation(CAPACITY, None,
                                f"flight {flight.reference}: {count} passengers + {flight.escorts} escorts + "
                                f"{flight.medical_staff} medical staff = {total} exceeds {flight.seats} seats"))
-    medical_needed = sum(p.medical_escorts for p in passengers)
+    medical_needed = medical_staff_needed(passengers)
     if medical_needed > flight.medical_staff:
         found.append(Violation(MEDICAL_ESCORT, None,
                                f"flight {flight.reference}: medical cases need {medical_needed} medical escorts, "
@@ -184,19 +232,27 @@ def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
 
 
 def manifest(facts: ManifestFacts) -> list[Violation]:
-    """Every safeguard that applies to a whole manifest: the check before proposing, locking and departing."""
+    """Every safeguard a manifest must satisfy in every state it can rest in: draft, proposed, locked.
+
+    Checked when a person is added or taken off, and again before proposing, locking and
+    departing, so that no state a manifest rests in holds what no manifest may hold.
+    """
     found: list[Violation] = []
     for p in facts.passengers:
         found.extend(protection(p))
+        found.extend(nationality_and_document(p, facts.flight.departure))
     found.extend(children(facts.passengers, facts.flight.departure))
     found.extend(family_unity(facts.flight.reference, facts.household_members, facts.split_households))
     found.extend(capacity(facts.flight, facts.passengers))
     return found
 
 
-def approved_manifest(facts: ManifestFacts) -> list[Violation]:
-    """The whole-manifest check plus verified nationality and a valid document for everyone: before locking."""
-    found = manifest(facts)
-    for p in facts.passengers:
-        found.extend(nationality_and_document(p, facts.flight.departure))
-    return found
+def approvals_current(passengers: Sequence[TravellerFacts], approved: Mapping[str, str | None]) -> list[Violation]:
+    """Safeguard 4: each approved passenger is still the identity, with the document, the receiving side approved.
+
+    `approved` maps the references of approved passengers to the fingerprint their approval was bound to.
+    """
+    return [Violation(VERIFIED_IDENTITY, p.reference,
+                      "the identity or travel document changed after the receiving side approved this passenger; "
+                      "approval must be given again")
+            for p in passengers if p.reference in approved and approved[p.reference] != p.approval_fingerprint]

@@ -53,13 +53,13 @@ def test_carrier_sees_only_passenger_list_fields_of_its_own_locked_flights(clien
                                   "document_type", "document_number", "document_expiry", "document_issuing_state",
                                   "seat", "household_reference", "escort_needs"}
     assert api.get("avior.officer", f"/api/v1/flights/{flight}/paxlst").status_code == 404
-    assert api.get("carrier.officer", f"/api/v1/cases/{case['reference']}").status_code == 404
+    assert api.get("carrier.officer", f"/api/v1/cases/{case['reference']}").status_code == 403
 
 
 def test_roles_within_an_agency(client: TestClient, world: World) -> None:
     api = Api(client, world)
     assert api.post("inm.viewer", "/api/v1/cases", case_payload()).status_code == 403
-    assert api.post("saime.viewer", "/api/v1/flights/RF-2099-0001/accept").status_code == 404
+    assert api.post("saime.viewer", "/api/v1/flights/RF-2099-0001/accept").status_code == 403
     flight = api.flight(accept=False)["reference"]
     assert api.post("saime.viewer", f"/api/v1/flights/{flight}/accept").status_code == 403
     assert api.post("inm.officer", f"/api/v1/flights/{flight}/accept").status_code == 403

@@ -64,14 +64,17 @@ def test_concern_raised_after_locking_pulls_passenger_and_boarding_is_refused(cl
 def test_unaccompanied_minor_needs_best_interests_determination(client: TestClient, world: World) -> None:
     api = Api(client, world)
     child = api.ready_case(birth_date=(date.today() - timedelta(days=365 * 12)).isoformat(), given_names="Luis")
-    flight = manifest(api, [child["reference"]])
-    error = refused(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"), 409, "safeguard.children")
+    flight = api.flight()["reference"]
+    add = f"/api/v1/flights/{flight}/passengers"
+    # Refused when added, not only later: no state of a manifest holds an unaccompanied minor.
+    error = refused(api.post("inm.officer", add, {"cases": [child["reference"]]}), 409, "safeguard.children")
     assert child["reference"] in str(error["message"])
     refused(api.post("inm.officer", f"/api/v1/cases/{child['reference']}/best-interests",
                      {"summary": "x", "receiving_guardian": "y"}), 403, "forbidden")
     ok(api.post("inm.supervisor", f"/api/v1/cases/{child['reference']}/best-interests",
                 {"summary": "Reunificación con la abuela, evaluada por el DIF.",
                  "receiving_guardian": "Consejo de Protección de NNA, Caracas"}), 201)
+    ok(api.post("inm.officer", add, {"cases": [child["reference"]]}), 201)
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
 
 
@@ -79,12 +82,15 @@ def test_household_travels_together_unless_a_supervisor_splits_it(client: TestCl
     api = Api(client, world)
     one = api.ready_case(household_reference="FAM-9", given_names="Pedro")
     api.ready_case(household_reference="FAM-9", given_names="Carmen")
-    flight = manifest(api, [one["reference"]])
-    refused(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"), 409, "safeguard.family_unity")
+    flight = api.flight()["reference"]
+    add = f"/api/v1/flights/{flight}/passengers"
+    error = refused(api.post("inm.officer", add, {"cases": [one["reference"]]}), 409, "safeguard.family_unity")
+    assert "FAM-9" in str(error["message"])
     refused(api.post("inm.officer", "/api/v1/households/FAM-9/split", {"reason": "Carmen viaja después"}), 403,
             "forbidden")
     ok(api.post("inm.supervisor", "/api/v1/households/FAM-9/split",
                 {"reason": "Carmen espera la resolución de su audiencia; Pedro viaja primero."}), 201)
+    ok(api.post("inm.officer", add, {"cases": [one["reference"]]}), 201)
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
 
 
@@ -93,8 +99,9 @@ def test_minor_with_parent_left_behind_is_refused(client: TestClient, world: Wor
     api.ready_case(household_reference="FAM-7", given_names="Madre")
     child = api.ready_case(household_reference="FAM-7", given_names="Hija",
                            birth_date=(date.today() - timedelta(days=365 * 6)).isoformat())
-    flight = manifest(api, [child["reference"]])
-    error = refused(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"), 409, "safeguard.multiple")
+    flight = api.flight()["reference"]
+    error = refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [child["reference"]]}),
+                    409, "safeguard.multiple")
     rules = {d["rule"] for d in error["details"]}  # type: ignore[union-attr]
     assert rules == {"children", "family_unity"}
 
@@ -105,13 +112,11 @@ def test_approval_needs_a_document_valid_on_the_flight_date(client: TestClient, 
     api.screen(case["reference"])
     api.verify(case["reference"])
     api.passport(case, expiry=date.today() + timedelta(days=3))
-    flight = manifest(api, [case["reference"]], days_ahead=10)
-    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
-    error = refused(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{case['reference']}/decision",
-                             {"approve": True}), 409, "safeguard.valid_document")
+    flight = api.flight(days_ahead=10)["reference"]
+    # A document expiring before the flight is refused when the person is added to the manifest.
+    error = refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [case["reference"]]}),
+                    409, "safeguard.valid_document")
     assert "expires" in str(error["message"])
-    refused(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{case['reference']}/decision",
-                     {"approve": False}), 422, "reason_required")
 
 
 def test_document_with_a_bad_check_digit_does_not_make_a_case_ready(client: TestClient, world: World) -> None:

@@ -192,7 +192,7 @@ def test_verify_refuses_without_a_model_or_the_right_official(files: Files,
     assert not (tmp_path / "no.json").exists()
     sender = cli(files.folder, "verify", "--registry", str(files.registry), "--model", str(files.model),
                  "--as", "inm.officer", "--database-url", url)
-    assert sender.exit_code == 2 and "verification.decide" in sender.output
+    assert sender.exit_code == 2 and "forbidden.verification" in sender.output
     bad_thresholds = cli(files.folder, "verify", "--registry", str(files.registry), "--upper", "0.1",
                          "--lower", "0.5", "--as", "saime.officer", "--database-url", url)
     assert bad_thresholds.exit_code != 0

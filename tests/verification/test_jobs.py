@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
-from retorno.cases.service import CaseInput, register_case, withdraw
+from retorno.cases.service import CaseInput, register_case
 from retorno.errors import Forbidden, InvalidInput, NotFound
-from retorno.screening.service import record_screening
+from retorno.travel.service import record_screening, withdraw
 from retorno.verification import exchange, jobs, service
 from retorno.verification.linkage import FIELDS, Thresholds, link, train
 from retorno.verification.models import VerificationDecision, VerificationRequest

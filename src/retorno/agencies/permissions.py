@@ -1,79 +1,172 @@
-"""Who may do what: the one table that maps agency kind and role to capabilities (SPEC.md section 2)."""
+"""Who may do what: the one declaration that maps agency kind and role to capabilities (SPEC.md section 2).
+
+Every action of every `service.py` declares the capability it needs with `@action` (a change)
+or `@reader` (a read); the check runs in the decorator, in one place, before the action's body,
+whichever door (page, API, CLI, import, plan) called it. Deny by default: a capability not in
+`CAPABILITIES` cannot be declared, a viewer holds no capability that changes anything, and a
+test fails on any public service function taking an `actor` without a declaration.
+"""
 
 from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
 
 from retorno.agencies.models import User
 from retorno.errors import Forbidden
 
-# Capability → agency kinds that hold it; the minimum role is in ROLE_NEEDED.
-CAPABILITIES: dict[str, frozenset[str]] = {
-    "case.register": frozenset({"sending_authority"}),
-    "case.read": frozenset({"sending_authority", "receiving_authority"}),
-    "case.withdraw": frozenset({"sending_authority"}),
-    "screening.record": frozenset({"sending_authority"}),
-    "screening.resolve": frozenset({"sending_authority"}),
-    "screening.read_details": frozenset({"sending_authority"}),
-    "child.decide": frozenset({"sending_authority"}),
-    "verification.request": frozenset({"sending_authority"}),
-    "verification.decide": frozenset({"receiving_authority"}),
-    "document.add": frozenset({"sending_authority", "receiving_authority"}),
-    "document.issue_emergency": frozenset({"receiving_authority"}),
-    "flight.read": frozenset({"sending_authority", "receiving_authority", "carrier"}),
-    "flight.propose": frozenset({"sending_authority"}),
-    "flight.accept": frozenset({"receiving_authority"}),
-    "flight.cancel": frozenset({"sending_authority", "receiving_authority"}),
-    "manifest.propose": frozenset({"sending_authority"}),
-    "manifest.decide": frozenset({"receiving_authority"}),
-    "manifest.lock": frozenset({"sending_authority", "receiving_authority"}),
-    "manifest.change_locked": frozenset({"sending_authority", "receiving_authority"}),
-    "household.split": frozenset({"sending_authority"}),
-    "boarding.record": frozenset({"sending_authority", "carrier"}),
-    "flight.depart": frozenset({"sending_authority", "carrier"}),
-    "arrival.confirm": frozenset({"receiving_authority"}),
-    "paxlst.read": frozenset({"sending_authority", "receiving_authority", "carrier"}),
-    "returnee.read": frozenset({"reintegration_operator"}),
-    "intake.record": frozenset({"reintegration_operator"}),
-    "opportunity.manage": frozenset({"reintegration_operator"}),
-    "matching.run": frozenset({"reintegration_operator"}),
-    "placement.manage": frozenset({"reintegration_operator"}),
-    "followup.record": frozenset({"reintegration_operator"}),
-    "reports.aggregate": frozenset({"sending_authority", "receiving_authority", "reintegration_operator",
-                                    "monitor", "administrator"}),
-    "audit.read": frozenset({"monitor", "administrator"}),
-    "admin.users": frozenset({"administrator"}),
-}
+SENDING = "sending_authority"
+RECEIVING = "receiving_authority"
+CARRIER = "carrier"
+OPERATOR = "reintegration_operator"
+MONITOR = "monitor"
+ADMINISTRATOR = "administrator"
 
 ROLE_RANK = {"viewer": 0, "officer": 1, "supervisor": 2}
 
-# Reading is open to viewers; doing the work needs an officer; these need a supervisor.
-SUPERVISOR_ONLY = frozenset({"screening.resolve", "household.split", "manifest.change_locked", "child.decide"})
-VIEWER_OK = frozenset({"case.read", "flight.read", "paxlst.read", "returnee.read", "reports.aggregate",
-                       "audit.read"})
+
+@dataclass(frozen=True)
+class Capability:
+    """Agency kinds that hold a capability, the least role within them, and whether it only reads."""
+
+    kinds: frozenset[str]
+    role: str
+    reads: bool = False
+
+    def __post_init__(self) -> None:
+        # A viewer changes nothing: only reading capabilities may be open to viewers.
+        if not self.reads and self.role == "viewer":
+            raise ValueError("a capability that changes data needs at least an officer")
+
+
+def _change(*kinds: str, role: str = "officer") -> Capability:
+    return Capability(frozenset(kinds), role)
+
+
+def _read(*kinds: str, role: str = "viewer") -> Capability:
+    return Capability(frozenset(kinds), role, reads=True)
+
+
+CAPABILITIES: dict[str, Capability] = {
+    "case.register": _change(SENDING),
+    "case.update": _change(SENDING),
+    "case.read": _read(SENDING, RECEIVING),
+    "case.timeline": _read(SENDING),
+    "case.withdraw": _change(SENDING),
+    "screening.record": _change(SENDING),
+    "screening.resolve": _change(SENDING, role="supervisor"),
+    "screening.read_details": _read(SENDING, role="officer"),
+    "child.decide": _change(SENDING, role="supervisor"),
+    "verification.request": _change(SENDING),
+    "verification.decide": _change(RECEIVING),
+    "verification.queue": _read(RECEIVING, role="officer"),
+    "verification.export": _read(RECEIVING, role="officer"),
+    "document.read": _read(SENDING, RECEIVING),
+    "document.add": _change(SENDING, RECEIVING),
+    "document.issue_emergency": _change(RECEIVING),
+    "flight.read": _read(SENDING, RECEIVING, CARRIER),
+    "flight.propose": _change(SENDING),
+    "flight.accept": _change(RECEIVING),
+    "flight.cancel": _change(SENDING, RECEIVING),
+    # Cancelling a flight the receiving side has accepted, or whose manifest is locked.
+    "flight.cancel_accepted": _change(SENDING, RECEIVING, role="supervisor"),
+    "manifest.propose": _change(SENDING),
+    "manifest.plan": _read(SENDING, role="officer"),
+    "manifest.decide": _change(RECEIVING),
+    "manifest.lock": _change(SENDING, RECEIVING),
+    "manifest.change_locked": _change(SENDING, RECEIVING, role="supervisor"),
+    "household.split": _change(SENDING, role="supervisor"),
+    "boarding.record": _change(SENDING, CARRIER),
+    "flight.depart": _change(SENDING, CARRIER),
+    "arrival.confirm": _change(RECEIVING),
+    "paxlst.read": _read(SENDING, RECEIVING, CARRIER),
+    "consent.record": _change(RECEIVING, OPERATOR),
+    "consent.withdraw": _change(RECEIVING, OPERATOR),
+    "returnee.read": _read(OPERATOR),
+    "intake.record": _change(OPERATOR),
+    "opportunity.read": _read(OPERATOR),
+    "opportunity.manage": _change(OPERATOR),
+    "matching.run": _change(OPERATOR),
+    "placement.manage": _change(OPERATOR),
+    "followup.record": _change(OPERATOR),
+    "reports.aggregate": _read(SENDING, RECEIVING, OPERATOR, MONITOR, ADMINISTRATOR),
+    "audit.read": _read(MONITOR, ADMINISTRATOR),
+    "admin.users": _change(ADMINISTRATOR),
+}
 
 
 def role_needed(capability: str) -> str:
-    if capability in SUPERVISOR_ONLY:
-        return "supervisor"
-    if capability in VIEWER_OK:
-        return "viewer"
-    return "officer"
+    return CAPABILITIES[capability].role
 
 
 def can(user: User, capability: str) -> bool:
-    """Whether `user` holds `capability` by their agency's kind and their role."""
-    kinds = CAPABILITIES[capability]
-    if user.agency.kind not in kinds or not user.active:
+    """Whether `user` holds `capability` by their agency's kind and their role (deny by default)."""
+    declared = CAPABILITIES.get(capability)
+    if declared is None or not user.active or user.agency.kind not in declared.kinds:
         return False
-    if capability == "screening.read_details" and user.role == "viewer":
+    if user.role == "viewer" and not declared.reads:
         return False
-    return ROLE_RANK[user.role] >= ROLE_RANK[role_needed(capability)]
+    return ROLE_RANK.get(user.role, -1) >= ROLE_RANK[declared.role]
+
+
+def can_any(user: User, capabilities: tuple[str, ...]) -> bool:
+    return any(can(user, c) for c in capabilities)
 
 
 def require(user: User, capability: str) -> None:
     """Refuse with a clear message unless `user` holds `capability`."""
     if not can(user, capability):
+        declared = CAPABILITIES[capability]
         raise Forbidden(
             f"{user.username} ({user.agency.code}, {user.agency.kind} {user.role}) may not {capability}; "
-            f"it needs a {role_needed(capability)} of a {' or '.join(sorted(CAPABILITIES[capability]))}",
+            f"it needs a {declared.role} of a {' or '.join(sorted(declared.kinds))}",
             code="forbidden." + capability,
         )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _declare(capability: str, *, reads: bool, system: bool) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    declared = CAPABILITIES[capability]
+    if declared.reads != reads:
+        raise ValueError(f"capability {capability} is declared as {'a read' if declared.reads else 'a change'}")
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        names = list(inspect.signature(function).parameters)
+        if "actor" not in names:
+            raise TypeError(f"{function.__qualname__} declares {capability} but takes no 'actor'")
+        position = names.index("actor")
+
+        @functools.wraps(function)
+        def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+            actor: Any = kwargs["actor"] if "actor" in kwargs else args[position]
+            if actor is None:
+                if not system:
+                    raise Forbidden(f"{capability} needs an acting official", code="forbidden." + capability)
+            else:
+                require(actor, capability)
+            return function(*args, **kwargs)
+
+        checked.__capability__ = capability  # type: ignore[attr-defined]
+        return checked
+
+    return decorate
+
+
+def action(capability: str, *, system: bool = False) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare that a service function changes data and needs `capability` of its `actor`.
+
+    `system=True` lets the function run with `actor=None` (the installation itself, e.g. the
+    scheduled manifest lock or bootstrapping the first administrator).
+    """
+    return _declare(capability, reads=False, system=system)
+
+
+def reader(capability: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare that a service function reads data and needs `capability` of its `actor`."""
+    return _declare(capability, reads=True, system=False)

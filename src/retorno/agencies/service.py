@@ -1,38 +1,30 @@
-"""Agencies, users, passwords, login throttling and API tokens."""
+"""Agencies, users, passwords and API tokens (logging in is in `logins`)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from sqlalchemy.orm import Session
 
-from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, LoginAttempt, User
-from retorno.agencies.permissions import require
+from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, User
+from retorno.agencies.permissions import action
 from retorno.audit.service import record
-from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotAuthenticated, NotFound
 
 _hasher = PasswordHasher()
-# Failed logins allowed per username in the window before further tries are refused.
-MAX_FAILED_LOGINS = 5
-THROTTLE_WINDOW = timedelta(minutes=15)
-_DUMMY_HASH = _hasher.hash("not-a-password")
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@action("admin.users", system=True)
 def create_agency(session: Session, actor: User | None, *, code: str, name: str, kind: str, country: str,
                   carrier_code: str | None = None) -> Agency:
     """Add an agency (an administrator's action; `actor` None only while bootstrapping)."""
-    if actor is not None:
-        require(actor, "admin.users")
     if kind not in AGENCY_KINDS:
         raise InvalidInput(f"agency kind must be one of {', '.join(AGENCY_KINDS)}, not '{kind}'")
     agency = Agency(code=code, name=name, kind=kind, country=country.upper(), carrier_code=carrier_code)
@@ -43,11 +35,10 @@ def create_agency(session: Session, actor: User | None, *, code: str, name: str,
     return agency
 
 
+@action("admin.users", system=True)
 def create_user(session: Session, actor: User | None, *, username: str, full_name: str, agency_code: str,
                 role: str, password: str, locale: str = "es") -> User:
     """Add a user to an agency with an argon2-hashed password."""
-    if actor is not None:
-        require(actor, "admin.users")
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not '{role}'")
     if len(password) < 10:
@@ -66,39 +57,15 @@ def create_user(session: Session, actor: User | None, *, username: str, full_nam
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
-    """Check a username and password; failed attempts are audited and throttled per username."""
-    since = utcnow() - THROTTLE_WINDOW
-    failures = session.execute(
-        sa.select(sa.func.count()).select_from(LoginAttempt)
-        .where(LoginAttempt.username == username, LoginAttempt.at >= since)
-    ).scalar_one()
-    if failures >= MAX_FAILED_LOGINS:
-        raise NotAuthenticated("too many failed logins for this user; try again in 15 minutes",
-                               code="login_throttled")
-    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-        ok = user is not None and user.active
-    except VerificationError:
-        ok = False
-    if not ok or user is None:
-        session.add(LoginAttempt(username=username))
-        record(session, None, "login.failed", "user", username)
-        raise NotAuthenticated("wrong username or password", code="login_failed")
-    record(session, user, "login", "user", username)
-    return user
-
-
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, actor: User, *, name: str) -> str:
-    """Issue a bearer token for `actor` (shown once; only its digest is kept)."""
+def create_token(session: Session, user: User, *, name: str) -> str:
+    """Issue a bearer token for `user` themselves (shown once; only its digest is kept)."""
     token = "rt_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=actor.id, name=name, token_hash=_token_digest(token)))
-    record(session, actor, "token.create", "user", actor.username, after={"name": name})
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token)))
+    record(session, user, "token.create", "user", user.username, after={"name": name})
     return token
 
 

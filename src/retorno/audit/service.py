@@ -91,14 +91,14 @@ def forget_unsigned(session: Session) -> None:
     session.info.pop(UNSIGNED, None)
 
 
-def record_many(session: Session, actor: User | None, entries: Iterable[Entry]) -> int:
+def record_many(session: Session, by: User | None, entries: Iterable[Entry]) -> int:
     """Append `entries` to the chain in order, holding the chain head's lock; returns how many."""
     head = _lock_head(session)
     _mark_unsigned(session, head.seq + 1)
     at = utcnow()
-    actor_id = actor.id if actor else None
-    actor_name = actor.username if actor else "system"
-    agency = actor.agency.code if actor else "system"
+    actor_id = by.id if by else None
+    actor_name = by.username if by else "system"
+    agency = by.agency.code if by else "system"
     rows = []
     seq, prev = head.seq, head.hash
     for entry in entries:
@@ -122,11 +122,11 @@ def record_many(session: Session, actor: User | None, entries: Iterable[Entry]) 
     return len(rows)
 
 
-def record(session: Session, actor: User | None, action: str, object_type: str, object_id: object,
+def record(session: Session, by: User | None, action: str, object_type: str, object_id: object,
            *, before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            reason: str | None = None) -> None:
     """Append one record to the audit chain."""
-    record_many(session, actor, [Entry(action, object_type, str(object_id), before, after, reason)])
+    record_many(session, by, [Entry(action, object_type, str(object_id), before, after, reason)])
 
 
 def iter_records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:

@@ -9,27 +9,29 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 
 from retorno.agencies.permissions import require
+from retorno.agencies.visibility import cut
 from retorno.audit.checkpoints import latest_checkpoint
 from retorno.audit.models import AuditRecord
 from retorno.audit.signing import KeyFile
 from retorno.audit.verify import verify_chain
-from retorno.web.deps import CurrentUser, SessionDep
+from retorno.web.deps import CurrentUser, SeqQuery, SessionDep
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
 @router.get("")
 def read(session: SessionDep, user: CurrentUser, action: str | None = None,
-         limit: int = Query(100, ge=1, le=1000), before_seq: int | None = None) -> Any:
+         limit: int = Query(100, ge=1, le=1000), before_seq: SeqQuery = None) -> Any:
     require(user, "audit.read")
     query = sa.select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
     if action:
         query = query.where(AuditRecord.action == action)
     if before_seq:
         query = query.where(AuditRecord.seq < before_seq)
-    return [{"seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency, "action": r.action,
-             "object_type": r.object_type, "object_id": r.object_id, "before": r.before, "after": r.after,
-             "reason": r.reason, "hash": r.hash} for r in session.execute(query).scalars()]
+    return [cut(user, "audit", {
+        "seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency, "action": r.action,
+        "object_type": r.object_type, "object_id": r.object_id, "before": r.before, "after": r.after,
+        "reason": r.reason, "hash": r.hash}) for r in session.execute(query).scalars()]
 
 
 @router.get("/verify")

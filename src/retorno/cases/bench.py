@@ -7,10 +7,10 @@ from typing import Any
 
 from retorno.agencies.service import create_agency, create_user
 from retorno.benchmarks import fresh_database, peak_rss_mb
-from retorno.cases.imports import import_cases
 from retorno.cases.template import synthetic_case_file
 from retorno.config import Settings
 from retorno.db import make_engine, make_sessionmaker, transaction
+from retorno.travel.imports import import_cases
 
 
 def run(settings: Settings, *, rows: int = 100_000, seed: int = 1, bad_row: bool = False) -> dict[str, Any]:

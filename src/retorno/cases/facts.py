@@ -9,44 +9,76 @@ from sqlalchemy.orm import Session
 
 from retorno.cases.models import Case, Household
 from retorno.documents.models import TravelDocument
-from retorno.safeguards import TravellerFacts
+from retorno.safeguards import IDENTITY_FIELDS, TravellerFacts, identity_fingerprint
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 
 def protection_status(session: Session, case_ids: Sequence[int]) -> dict[int, tuple[bool, tuple[str, ...], int]]:
-    """Per case: (screened at all, labels of unresolved concerns of the latest screening, medical escorts)."""
-    latest = (
-        sa.select(Screening.case_id, sa.func.max(Screening.id).label("sid"))
-        .where(Screening.case_id.in_(case_ids)).group_by(Screening.case_id).subquery()
-    )
+    """Per case: (screened at all, labels of open concerns, medical escorts of the latest screening).
+
+    Clearance is derived from the whole screening history (SPEC.md section 4.1): a concern raised by
+    any screening stays open until a supervisor's resolution of that screening permits travel; a
+    later screening can add concerns, never remove one.
+    """
+    if not case_ids:
+        return {}
     rows = session.execute(
-        sa.select(Screening, ScreeningResolution.decision)
-        .join(latest, latest.c.sid == Screening.id)
+        sa.select(Screening.id, Screening.case_id, Screening.concerns, Screening.medical_escorts,
+                  ScreeningResolution.decision)
         .outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
+        .where(Screening.case_id.in_(case_ids)).order_by(Screening.id)
     ).all()
     status: dict[int, tuple[bool, tuple[str, ...], int]] = {cid: (False, (), 0) for cid in case_ids}
-    for screening, decision in rows:
-        open_labels: tuple[str, ...] = ()
-        if screening.concerns and decision != "travel_permitted":
-            open_labels = tuple(CONCERNS.get(c, (c, c))[1] for c in screening.concerns)
-        status[screening.case_id] = (True, open_labels, screening.medical_escorts)
+    open_codes: dict[int, list[str]] = {}
+    for _sid, case_id, concerns, medical, decision in rows:
+        codes = open_codes.setdefault(case_id, [])
+        if concerns and decision != "travel_permitted":
+            codes.extend(c for c in concerns if c not in codes)
+        status[case_id] = (True, (), medical)
+    for case_id, codes in open_codes.items():
+        screened, _, medical = status[case_id]
+        status[case_id] = (screened, tuple(CONCERNS.get(c, (c, c))[1] for c in codes), medical)
     return status
 
 
-def verified_cases(session: Session, case_ids: Sequence[int]) -> set[int]:
-    """Cases whose latest final verification decision is 'verified'."""
+def open_concern_codes(session: Session, case_id: int) -> list[str]:
+    """Codes of the concerns of one case that no supervisor's resolution has closed."""
     rows = session.execute(
-        sa.select(VerificationRequest.case_id, VerificationDecision.outcome)
+        sa.select(Screening.concerns, ScreeningResolution.decision)
+        .outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
+        .where(Screening.case_id == case_id).order_by(Screening.id)).all()
+    codes: list[str] = []
+    for concerns, decision in rows:
+        if concerns and decision != "travel_permitted":
+            codes.extend(c for c in concerns if c not in codes)
+    return codes
+
+
+def case_fingerprint(case: Case) -> str:
+    """The identity fingerprint of a case as it is now."""
+    return identity_fingerprint({name: getattr(case, name) for name in IDENTITY_FIELDS})
+
+
+def verified_fingerprints(session: Session, case_ids: Sequence[int]) -> dict[int, str | None]:
+    """Per case whose latest final verification decision is 'verified': the identity it verified."""
+    rows = session.execute(
+        sa.select(VerificationRequest.case_id, VerificationDecision.outcome, VerificationDecision.identity_fingerprint)
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
         .where(VerificationRequest.case_id.in_(case_ids),
                VerificationDecision.outcome.in_(("verified", "rejected")))
         .order_by(VerificationDecision.id)
     ).all()
-    latest: dict[int, str] = {}
-    for case_id, outcome in rows:
-        latest[case_id] = outcome
-    return {cid for cid, outcome in latest.items() if outcome == "verified"}
+    latest: dict[int, tuple[str, str | None]] = {}
+    for case_id, outcome, fingerprint in rows:
+        latest[case_id] = (outcome, fingerprint)
+    return {cid: fingerprint for cid, (outcome, fingerprint) in latest.items() if outcome == "verified"}
+
+
+def verified_cases(session: Session, cases: Sequence[Case]) -> set[int]:
+    """Cases whose latest final verification decision verified the identity they have now."""
+    verified = verified_fingerprints(session, [c.id for c in cases])
+    return {c.id for c in cases if c.id in verified and verified[c.id] == case_fingerprint(c)}
 
 
 def current_documents(session: Session, case_ids: Sequence[int]) -> dict[int, TravelDocument]:
@@ -69,8 +101,13 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     if not ids:
         return {}
     protection = protection_status(session, ids)
-    verified = verified_cases(session, ids)
-    documents = current_documents(session, ids)
+    verified = verified_fingerprints(session, ids)
+    fingerprints = {case.id: case_fingerprint(case) for case in cases}
+    # A document counts only for the identity it was checked against: a changed name or birth
+    # date needs a document that carries them.
+    documents = {doc.case_id: doc for doc in session.execute(
+        sa.select(TravelDocument).where(TravelDocument.case_id.in_(ids), TravelDocument.mrz_valid)
+        .order_by(TravelDocument.id)).scalars() if doc.identity_fingerprint == fingerprints[doc.case_id]}
     cleared_children = set(session.execute(
         sa.select(BestInterestsDetermination.case_id).where(BestInterestsDetermination.case_id.in_(ids))
     ).scalars())
@@ -82,16 +119,20 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     for case in cases:
         screened, open_concerns, medical = protection[case.id]
         doc = documents.get(case.id)
+        fingerprint = fingerprints[case.id]
         facts[case.id] = TravellerFacts(
             reference=case.reference,
             household=household_key(case.agency.code, households[case.household_id]) if case.household_id else None,
             birth_date=case.birth_date,
             open_concerns=open_concerns,
             screened=screened,
-            nationality_verified=case.id in verified,
+            nationality_verified=case.id in verified and verified[case.id] == fingerprint,
             document_expiry=doc.expiry_date if doc else None,
             document_valid=doc is not None,
             unaccompanied_cleared=case.id in cleared_children,
             medical_escorts=medical,
+            identity_fingerprint=fingerprint,
+            document_number=doc.number if doc else None,
+            identity_changed_since_verification=case.id in verified and verified[case.id] != fingerprint,
         )
     return facts

@@ -27,6 +27,7 @@ from openpyxl.utils import get_column_letter
 from retorno.cases.duplicates import Person, PossibleDuplicate, describe_reason, find_duplicates
 from retorno.exports import safe_cell
 from retorno.names import fold
+from retorno.safeguards import is_minor
 from retorno.spreadsheets import Column, UnreadableFileError, map_header, read_table
 
 COLUMNS: tuple[Column, ...] = (
@@ -402,9 +403,8 @@ class _RowChecker:
             return None
         born = values["birth_date"]
         assert isinstance(born, date)
-        adult_from = date(born.year + 18, born.month, 28 if (born.month, born.day) == (2, 29) else born.day)
         fields = self.defaults | values
-        return CaseRow(row_number=row_number, is_minor=self.today < adult_from, **fields)  # type: ignore[arg-type]
+        return CaseRow(row_number=row_number, is_minor=is_minor(born, self.today), **fields)  # type: ignore[arg-type]
 
     def _check_reference(self, row_number: int, values: dict[str, object]) -> None:
         reference = values.get("case_reference")

@@ -9,6 +9,8 @@ MAIN_LINE = ("registered", "screened", "verification_requested", "verified", "do
 EXITS = ("withdrawn", "not_national", "unfit_to_fly", "no_show")
 STATES = MAIN_LINE + EXITS
 BEFORE_BOARDING = MAIN_LINE[: MAIN_LINE.index("boarded")]
+# From the verification request until boarding, an identity change re-opens verification.
+IDENTITY_BOUND = MAIN_LINE[MAIN_LINE.index("verification_requested"): MAIN_LINE.index("boarded")]
 
 _EXIT_BEFORE_BOARDING = {"withdrawn", "unfit_to_fly"}
 
@@ -17,12 +19,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # Screened again later keeps the state; a concern raised after manifesting sends the case back.
     "screened": frozenset({"verification_requested"} | _EXIT_BEFORE_BOARDING),
     "verification_requested": frozenset({"verified", "not_national"} | _EXIT_BEFORE_BOARDING),
-    "verified": frozenset({"documented"} | _EXIT_BEFORE_BOARDING),
-    "documented": frozenset({"ready"} | _EXIT_BEFORE_BOARDING),
+    # → verification_requested, from here to manifested: the identity changed, verification is re-opened.
+    "verified": frozenset({"documented", "verification_requested"} | _EXIT_BEFORE_BOARDING),
+    "documented": frozenset({"ready", "verification_requested"} | _EXIT_BEFORE_BOARDING),
     # ready → documented: a guard stopped holding (new concern, document expired).
-    "ready": frozenset({"manifested", "documented"} | _EXIT_BEFORE_BOARDING),
+    "ready": frozenset({"manifested", "documented", "verification_requested"} | _EXIT_BEFORE_BOARDING),
     # manifested → ready: taken off a manifest; → documented: pulled by a protection concern.
-    "manifested": frozenset({"boarded", "no_show", "ready", "documented"} | _EXIT_BEFORE_BOARDING),
+    "manifested": frozenset({"boarded", "no_show", "ready", "documented", "verification_requested"}
+                            | _EXIT_BEFORE_BOARDING),
     "boarded": frozenset({"arrived"}),
     "arrived": frozenset({"reintegration_intake", "closed"}),
     "reintegration_intake": frozenset({"matched", "closed"}),

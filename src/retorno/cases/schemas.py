@@ -8,7 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.models import User
+from retorno.agencies.visibility import cut
 from retorno.cases.models import Case
+from retorno.errors import Forbidden
 
 
 class CaseCreate(BaseModel):
@@ -30,6 +32,23 @@ class CaseCreate(BaseModel):
     household_reference: str | None = Field(default=None, max_length=60)
     relationship_to_head: str | None = Field(default=None, max_length=20)
     language: str = Field(default="es", max_length=3)
+    contact: str | None = Field(default=None, max_length=120)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class CaseUpdate(BaseModel):
+    """Declared fields an official corrects; a change to an identity field re-opens verification."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    given_names: str | None = Field(default=None, min_length=1, max_length=120)
+    first_surname: str | None = Field(default=None, min_length=1, max_length=80)
+    second_surname: str | None = Field(default=None, max_length=80)
+    sex: Literal["M", "F", "X"] | None = None
+    birth_date: date | None = None
+    place_of_birth: str | None = Field(default=None, max_length=120)
+    national_id: str | None = Field(default=None, max_length=20)
+    held_at: str | None = Field(default=None, min_length=1, max_length=120)
     contact: str | None = Field(default=None, max_length=120)
     notes: str | None = Field(default=None, max_length=2000)
 
@@ -82,21 +101,19 @@ class Returnee(BaseModel):
     contact: str | None
 
 
+_SCHEMAS: dict[str, type[BaseModel]] = {"sending_authority": CaseFull, "receiving_authority": CaseIdentity,
+                                         "reintegration_operator": Returnee}
+
+
 def case_out(user: User, case: Case) -> CaseIdentity | CaseFull | Returnee:
-    """The view of `case` that `user`'s agency kind is allowed (SPEC.md section 4.6)."""
-    household = case.household.reference if case.household else None
-    kind = user.agency.kind
-    if kind == "sending_authority":
-        return CaseFull.model_validate({**_attrs(case, CaseFull), "agency": case.agency.code,
-                                        "household": household})
-    if kind == "reintegration_operator":
-        return Returnee.model_validate(_attrs(case, Returnee))
-    return CaseIdentity.model_validate({**_attrs(case, CaseIdentity), "household": household})
-
-
-def _attrs(case: Case, schema: type[BaseModel]) -> dict[str, object]:
-    return {name: getattr(case, name) for name in schema.model_fields if hasattr(case, name)
-            and name not in ("household", "agency")}
+    """The view of `case` that `user`'s agency kind is allowed (SPEC.md section 4.6), cut by `visibility`."""
+    schema = _SCHEMAS.get(user.agency.kind)
+    if schema is None:
+        raise Forbidden(f"a {user.agency.kind} does not see individual cases", code="forbidden.case.read")
+    values = {name: getattr(case, name) for name in schema.model_fields
+              if hasattr(case, name) and name not in ("household", "agency")}
+    values.update(household=case.household.reference if case.household else None, agency=case.agency.code)
+    return schema.model_validate(cut(user, "case", values))  # type: ignore[return-value]
 
 
 class CasePage(BaseModel):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from retorno import names
 from retorno.agencies.models import Agency, User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action
 from retorno.audit.service import Entry, record, record_many
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
@@ -22,7 +22,7 @@ from retorno.cases.models import Case, Household
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, NotFound
 from retorno.reintegration.models import IntakeProfile
-from retorno.safeguards import protection
+from retorno.safeguards import IDENTITY_FIELDS, document_usable, protection
 
 # The receiving authority's work starts with the verification request.
 RECEIVING_VISIBLE = frozenset(lifecycle.STATES) - {"registered", "screened", "withdrawn", "unfit_to_fly"}
@@ -118,9 +118,9 @@ def snapshot(case: Case) -> dict[str, Any]:
     return {f: getattr(case, f) for f in AUDITED_FIELDS}
 
 
+@action("case.register")
 def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     """Register one person declared by the acting sending authority."""
-    require(actor, "case.register")
     validate_input(data, utcnow().date())
     exists = session.execute(sa.select(Case.reference).where(
         Case.agency_id == actor.agency_id, Case.agency_reference == data.agency_reference)).scalar_one_or_none()
@@ -142,24 +142,30 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     return case
 
 
-def update_case(session: Session, actor: User, case: Case, changes: dict[str, Any]) -> bool:
-    """Change declared fields of a case; returns whether anything changed (imports stay idempotent)."""
-    require(actor, "case.register")
-    ensure_owner(actor, case)
+def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any]) -> dict[str, Any]:
+    """Write changed declared fields with their before/after audit record; returns what changed.
+
+    A step of `travel.service.update_case`, the action every door uses: a change to the identity
+    fields has consequences beyond the case (verification re-opened, the person off every manifest).
+    """
     before = snapshot(case)
     changed = {k: v for k, v in changes.items() if k in AUDITED_FIELDS and before.get(k) != v}
     if not changed:
-        return False
+        return {}
     for key, value in changed.items():
         setattr(case, key, value)
     case.search_name = search_name(case.given_names, case.first_surname, case.second_surname)
     session.flush()
-    record(session, actor, "case.update", "case", case.reference,
+    record(session, by, "case.update", "case", case.reference,
            before={k: before[k] for k in changed}, after=changed)
-    return True
+    return changed
 
 
-def transition(session: Session, actor: User | None, case: Case, target: str, *, action: str,
+def identity_changed(changed: dict[str, Any]) -> bool:
+    return any(name in IDENTITY_FIELDS for name in changed)
+
+
+def transition(session: Session, by: User | None, case: Case, target: str, *, action: str,
                reason: str | None = None, extra: dict[str, Any] | None = None) -> None:
     """Move a case to `target` if the state machine allows it, with its audit record."""
     lifecycle.check_transition(case.reference, case.state, target)
@@ -167,11 +173,11 @@ def transition(session: Session, actor: User | None, case: Case, target: str, *,
     case.state = target
     case.state_changed_at = utcnow()
     session.flush()
-    record(session, actor, action, "case", case.reference,
+    record(session, by, action, "case", case.reference,
            before={"state": before}, after={"state": target, **(extra or {})}, reason=reason)
 
 
-def transition_many(session: Session, actor: User | None, cases: Sequence[Case], target: str, *, action: str,
+def transition_many(session: Session, by: User | None, cases: Sequence[Case], target: str, *, action: str,
                     extras: Sequence[dict[str, Any]] | None = None) -> None:
     """Move many cases at once (a matching run's offers): each step checked, one UPDATE, one audit batch."""
     for case in cases:
@@ -183,14 +189,14 @@ def transition_many(session: Session, actor: User | None, cases: Sequence[Case],
                         .values(state=target, state_changed_at=now).execution_options(synchronize_session=False))
     entries = [Entry(action, "case", case.reference, before={"state": case.state},
                      after={"state": target, **(extras[i] if extras else {})}) for i, case in enumerate(cases)]
-    record_many(session, actor, entries)
+    record_many(session, by, entries)
     for case in cases:
         case.state, case.state_changed_at = target, now
 
 
-def ensure_owner(actor: User, case: Case) -> None:
+def ensure_owner(user: User, case: Case) -> None:
     """Sending-side actions are for agencies of the country that registered the case."""
-    if actor.agency.kind != "sending_authority" or case.agency.country != actor.agency.country:
+    if user.agency.kind != "sending_authority" or case.agency.country != user.agency.country:
         raise Forbidden(f"case {case.reference} belongs to another country's sending authority")
 
 
@@ -328,31 +334,19 @@ def search_cases(session: Session, user: User, *, text: str | None = None, state
     return CasePage(list(rows), total)
 
 
-def withdraw(session: Session, actor: User, case: Case, *, reason: str, target: str = "withdrawn") -> None:
-    """Take a case out before boarding: released, protection granted, left by other means, unfit to fly."""
-    require(actor, "case.withdraw")
-    ensure_owner(actor, case)
-    if not reason.strip():
-        raise InvalidInput("a reason is required to withdraw a case")
-    from retorno.flights.service import release_from_manifest
-    release_from_manifest(session, actor, case, reason=reason)
-    transition(session, actor, case, target, action="case." + target, reason=reason)
-
-
 def household_members(session: Session, household_id: int) -> list[Case]:
     return list(session.execute(sa.select(Case).where(Case.household_id == household_id)
                                 .order_by(Case.id)).scalars())
 
 
-def advance(session: Session, actor: User | None, case: Case) -> None:
+def advance(session: Session, by: User | None, case: Case) -> None:
     """Move a case along as far as its guards allow (verified → documented → ready), or back from ready."""
     facts = traveller_facts(session, [case])[case.id]
-    today = utcnow().date()
-    document_ok = facts.document_valid and (facts.document_expiry is None or facts.document_expiry >= today)
+    document_ok = document_usable(facts, utcnow().date())
     if case.state == "verified" and document_ok:
-        transition(session, actor, case, "documented", action="case.documented")
+        transition(session, by, case, "documented", action="case.documented")
     if case.state == "documented" and document_ok and facts.nationality_verified and not protection(facts):
-        transition(session, actor, case, "ready", action="case.ready")
-    elif case.state == "ready" and (protection(facts) or not document_ok):
-        transition(session, actor, case, "documented", action="case.not_ready",
+        transition(session, by, case, "ready", action="case.ready")
+    elif case.state == "ready" and (protection(facts) or not document_ok or not facts.nationality_verified):
+        transition(session, by, case, "documented", action="case.not_ready",
                    reason="; ".join(str(v) for v in protection(facts)) or "travel document not valid")

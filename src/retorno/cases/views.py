@@ -7,12 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Query, UploadFile
 
 from retorno.agencies.permissions import require
+from retorno.agencies.visibility import cut
 from retorno.audit.service import history
 from retorno.cases import service
-from retorno.cases.imports import import_cases
-from retorno.cases.schemas import CaseCreate, Reason, case_out
-from retorno.errors import refuse_bad_import
-from retorno.web.deps import CurrentUser, SessionDep
+from retorno.cases.schemas import CaseCreate, CaseUpdate, Reason, case_out
+from retorno.db import utcnow
+from retorno.errors import InvalidInput, problem_summary, refuse_bad_import
+from retorno.travel import service as travel
+from retorno.travel.imports import import_cases
+from retorno.web.deps import CurrentUser, LangQuery, SessionDep
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -25,7 +28,7 @@ def register(body: CaseCreate, session: SessionDep, user: CurrentUser) -> Any:
 
 @router.get("")
 def search(session: SessionDep, user: CurrentUser, q: str | None = None, state: str | None = None,
-           limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Any:
+           limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=2**31 - 1)) -> Any:
     require(user, "returnee.read" if user.agency.kind == "reintegration_operator" else "case.read")
     cases, total = service.search_cases(session, user, text=q, state=state, limit=limit, offset=offset)
     # Counting stops past COUNT_CAP: then `total` is COUNT_CAP + 1 and `total_capped` says "more than".
@@ -37,27 +40,46 @@ def read(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     return case_out(user, service.get_case(session, user, reference))
 
 
+@router.patch("/{reference}")
+def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentUser) -> Any:
+    """Correct declared fields; an identity change after the verification request re-opens verification."""
+    case = service.get_case(session, user, reference)
+    changes = body.model_dump(exclude_unset=True)
+    cleared = sorted(k for k in ("given_names", "first_surname", "sex", "birth_date", "held_at")
+                     if k in changes and changes[k] is None)
+    if cleared:
+        raise InvalidInput(f"{', '.join(cleared)} cannot be emptied", code="invalid_case")
+    if changes.get("birth_date") is not None and changes["birth_date"] > utcnow().date():
+        raise InvalidInput(f"birth_date {changes['birth_date']} is in the future", code="invalid_case")
+    travel.update_case(session, user, case, changes)
+    return case_out(user, case)
+
+
 @router.get("/{reference}/timeline")
 def timeline(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    require(user, "case.timeline")
     case = service.get_case(session, user, reference)
-    require(user, "case.register")
-    return [{"seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency, "action": r.action,
-             "before": r.before, "after": r.after, "reason": r.reason}
+    return [cut(user, "timeline", {"seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency,
+                                   "action": r.action, "before": r.before, "after": r.after, "reason": r.reason})
             for r in history(session, "case", case.reference)]
 
 
 @router.post("/{reference}/withdraw")
 def withdraw(reference: str, body: Reason, session: SessionDep, user: CurrentUser) -> Any:
     case = service.get_case(session, user, reference)
-    service.withdraw(session, user, case, reason=body.reason)
+    travel.withdraw(session, user, case, reason=body.reason)
     return case_out(user, case)
 
 
 
 @router.post("/import", status_code=201)
-def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: str = "es") -> Any:
-    """Import a case list (CSV or XLSX); a file with any bad row imports nothing (422 with every bad row)."""
+def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Any:
+    """Import a case list (CSV or XLSX); a file with any bad row imports nothing.
+
+    The refusal (422) lists the first 1,000 problems and counts all of them by kind (`summary`).
+    """
     outcome = import_cases(session, user, file.file.read(), file.filename or "upload.csv", locale=lang)
     problems = refuse_bad_import(outcome.report)
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
-            "possible_duplicates": outcome.duplicates_flagged, "warnings": problems}
+            "possible_duplicates": outcome.duplicates_flagged, "warnings": problems,
+            "summary": problem_summary(outcome.report)}

@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
 @cases_app.command("show")
 def show(reference: str, act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """Show a case as your agency may see it, with its travel documents."""
+    from retorno.agencies.permissions import can
     from retorno.cases.schemas import case_out
     from retorno.cases.service import get_case
     from retorno.documents.service import documents_of
@@ -46,7 +47,7 @@ def show(reference: str, act_as: ActAs = None, database_url: DatabaseUrl = None)
         actor = acting_user(session, act_as)
         case = get_case(session, actor, reference)
         console.print(key_value_table(f"caso / case {case.reference}", case_out(actor, case).model_dump()))
-        documents = documents_of(session, case) if actor.agency.kind != "reintegration_operator" else []
+        documents = documents_of(session, actor, case) if can(actor, "document.read") else []
         if documents:
             table = Table("documento / document", "tipo / type", "vence / expires", "válido / valid",
                           "problemas / problems")
@@ -66,7 +67,7 @@ def screen(reference: str,
            act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """Record a protection screening; any concern blocks travel until a supervisor resolves it."""
     from retorno.cases.service import get_case
-    from retorno.screening.service import record_screening
+    from retorno.travel.service import record_screening
 
     with refusals(), unit_of_work(settings(database_url)) as session:
         actor = acting_user(session, act_as)
@@ -122,7 +123,7 @@ def add_document(reference: str,
                  act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """File a travel document from its machine readable zone; every problem found is shown and kept."""
     from retorno.cases.service import get_case
-    from retorno.documents.service import add_document as add
+    from retorno.travel.service import add_document as add
 
     if (mrz_file is None) == (mrz is None):
         raise typer.BadParameter("give exactly one of --mrz-file and --mrz")

@@ -27,7 +27,7 @@ def import_cases_command(file: Path, agency: Annotated[str, typer.Option(help="t
                         act_as: ActAs = None, database_url: DatabaseUrl = None,
                         lang: Annotated[str, typer.Option(help="language of the report: es or en")] = "es") -> None:
     """Import a case list; a file with any bad row imports nothing and gets a report CSV next to it."""
-    from retorno.cases.imports import import_cases
+    from retorno.travel.imports import import_cases
     data = file.read_bytes()
     try:
         with unit_of_work(settings(database_url)) as session:

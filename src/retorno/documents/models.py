@@ -27,6 +27,8 @@ class TravelDocument(Base):
     problems: Mapped[list[Any]]
     emergency: Mapped[bool] = mapped_column(default=False)
     issued_by_agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
+    # The identity the document was checked against; it counts only while the case still has it.
+    identity_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
+from retorno.cases.facts import case_fingerprint
 from retorno.cases.models import Case
 from retorno.cases.service import advance, can_see, ensure_owner
 from retorno.db import utcnow
@@ -23,15 +24,19 @@ EMERGENCY_VALIDITY = timedelta(days=90)
 
 
 def _check_access(session: Session, actor: User, case: Case) -> None:
-    require(actor, "document.add")
     if actor.agency.kind == "sending_authority":
         ensure_owner(actor, case)
     elif not can_see(session, actor, case):
         raise Forbidden(f"case {case.reference} is not one your agency may document")
 
 
+@action("document.add")
 def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) -> TravelDocument:
-    """File a travel document from its machine readable zone; problems are kept and shown, never hidden."""
+    """File a travel document from its machine readable zone; problems are kept and shown, never hidden.
+
+    The domain step of `travel.service.add_document`, which first takes a manifested person off the
+    manifest (what the receiving side approved included the document on file).
+    """
     _check_access(session, actor, case)
     try:
         parsed = mrz_checker.parse_mrz(mrz_text, today=utcnow().date())
@@ -51,6 +56,7 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
         number=parsed.document_number, issuing_state=parsed.issuing_state, nationality=parsed.nationality,
         expiry_date=parsed.expiry_date, mrz="\n".join(parsed.lines), mrz_valid=not problems,
         problems=[{"code": p.code, "field": p.field, "message": p.message} for p in problems],
+        identity_fingerprint=case_fingerprint(case),
     )
     session.add(document)
     session.flush()
@@ -61,10 +67,10 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
     return document
 
 
+@action("document.issue_emergency")
 def issue_emergency_document(session: Session, actor: User, case: Case, *, issued_on: date | None = None
                              ) -> TravelDocument:
     """The receiving authority issues an emergency travel document: number assigned, MRZ generated."""
-    require(actor, "document.issue_emergency")
     if not can_see(session, actor, case) or case.nationality != actor.agency.country:
         raise Forbidden(f"case {case.reference} is not a national your agency may document")
     if case.state not in ("verified", "documented", "ready"):
@@ -89,7 +95,7 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
         case_id=case.id, document_type=mrz_checker.EMERGENCY_DOCUMENT_CODE, number=number,
         issuing_state=actor.agency.country, nationality=case.nationality,
         expiry_date=issued + EMERGENCY_VALIDITY, mrz=text, mrz_valid=True, problems=[], emergency=True,
-        issued_by_agency_id=actor.agency_id)
+        issued_by_agency_id=actor.agency_id, identity_fingerprint=case_fingerprint(case))
     session.add(document)
     session.flush()
     record(session, actor, "document.issue_emergency", "case", case.reference,
@@ -98,9 +104,9 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
     return document
 
 
+@reader("document.read")
 def emergency_document_pdf(session: Session, actor: User, number: str, *, locale: str = "es") -> bytes:
     """The printable emergency travel document, for the issuing agency."""
-    require(actor, "document.issue_emergency")
     row = session.execute(sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id).where(
         TravelDocument.number == number, TravelDocument.emergency,
         TravelDocument.issued_by_agency_id == actor.agency_id)).first()
@@ -116,6 +122,10 @@ def emergency_document_pdf(session: Session, actor: User, number: str, *, locale
         mrz=document.mrz), locale=locale)
 
 
-def documents_of(session: Session, case: Case) -> list[TravelDocument]:
+@reader("document.read")
+def documents_of(session: Session, actor: User, case: Case) -> list[TravelDocument]:
+    """The travel documents on file for a case the actor may see."""
+    if not can_see(session, actor, case):
+        raise NotFound(f"no case {case.reference} that you may see")
     return list(session.execute(sa.select(TravelDocument).where(TravelDocument.case_id == case.id)
                                 .order_by(TravelDocument.id)).scalars())

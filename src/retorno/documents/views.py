@@ -8,10 +8,13 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from retorno.agencies.models import User
+from retorno.agencies.visibility import cut
 from retorno.cases.service import get_case
 from retorno.documents import service
 from retorno.documents.models import TravelDocument
-from retorno.web.deps import CurrentUser, SessionDep
+from retorno.travel import service as travel
+from retorno.web.deps import CurrentUser, LangQuery, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 
@@ -22,7 +25,12 @@ class DocumentIn(BaseModel):
     mrz: str = Field(min_length=60, max_length=200, description="the machine readable zone, lines separated by \\n")
 
 
-def document_out(document: TravelDocument) -> dict[str, Any]:
+def document_out(user: User, document: TravelDocument, **extra: Any) -> dict[str, Any]:
+    """A travel document as the reader's agency may see it (an operator sees none)."""
+    return cut(user, "document", {**_document_fields(document), **extra})
+
+
+def _document_fields(document: TravelDocument) -> dict[str, Any]:
     return {"number": document.number, "type": document.document_type, "issuing_state": document.issuing_state,
             "expiry_date": document.expiry_date, "valid": document.mrz_valid, "problems": document.problems,
             "emergency": document.emergency, "mrz": document.mrz}
@@ -31,24 +39,24 @@ def document_out(document: TravelDocument) -> dict[str, Any]:
 @router.post("/cases/{reference}/documents", status_code=201)
 def add(reference: str, body: DocumentIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
-    document = service.add_document(session, user, case, mrz_text=body.mrz)
-    return {**document_out(document), "case_state": case.state}
+    document = travel.add_document(session, user, case, mrz_text=body.mrz)
+    return document_out(user, document, case_state=case.state)
 
 
 @router.get("/cases/{reference}/documents")
 def list_documents(reference: str, session: SessionDep, user: CurrentUser) -> Any:
-    return [document_out(d) for d in service.documents_of(session, get_case(session, user, reference))]
+    return [document_out(user, d) for d in service.documents_of(session, user, get_case(session, user, reference))]
 
 
 @router.post("/cases/{reference}/emergency-document", status_code=201)
 def issue(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     document = service.issue_emergency_document(session, user, case)
-    return {**document_out(document), "case_state": case.state}
+    return document_out(user, document, case_state=case.state)
 
 
 @router.get("/emergency-documents/{number}.pdf")
-def emergency_pdf(number: str, session: SessionDep, user: CurrentUser, lang: str = "es") -> Response:
+def emergency_pdf(number: str, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Response:
     pdf = service.emergency_document_pdf(session, user, number, locale=lang)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})

@@ -54,6 +54,8 @@ class Passenger(Base):
     approval: Mapped[str] = mapped_column(sa.String(20), default="proposed")
     approval_reason: Mapped[str | None] = mapped_column(sa.Text)
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # What the receiving side approved: the identity and the travel document (safeguards.approval_fingerprint).
+    approved_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     seat: Mapped[str | None] = mapped_column(sa.String(5))
     # pending → boarded | no_show | refused
     boarding: Mapped[str] = mapped_column(sa.String(20), default="pending")
@@ -82,7 +84,8 @@ class LockedChangeApproval(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     flight_id: Mapped[int] = mapped_column(sa.ForeignKey("flights.id"), index=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    # None for a change to the whole flight (cancelling it once locked).
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     change: Mapped[str] = mapped_column(sa.String(20))
     side: Mapped[str] = mapped_column(sa.String(30))
     approved_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))

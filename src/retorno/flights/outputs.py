@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import reader
 from retorno.audit.service import record
 from retorno.cases.facts import current_documents, protection_status
 from retorno.cases.models import Case, Household
@@ -19,9 +19,9 @@ from retorno.flights.models import Flight, Passenger
 from retorno.flights.service import arrival_count
 
 
+@reader("paxlst.read")
 def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManifest:
     """The approved passengers of a locked (or flown) flight, with only the passenger-list fields."""
-    require(actor, "paxlst.read")
     if flight.state not in ("manifest_locked", "departed", "arrived"):
         raise InvalidTransition(f"flight {flight.reference}: passenger lists exist once the manifest is locked "
                                 f"(it is '{flight.state}')", code="manifest_not_locked")
@@ -53,6 +53,7 @@ def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManife
         passengers=passengers, escorts=flight.escorts, medical_staff=flight.medical_staff)
 
 
+@reader("paxlst.read")
 def paxlst_message(session: Session, actor: User, flight: Flight) -> str:
     """The UN/EDIFACT PAXLST passenger list of a locked flight."""
     manifest = load_manifest(session, actor, flight)
@@ -61,10 +62,12 @@ def paxlst_message(session: Session, actor: User, flight: Flight) -> str:
                                interchange_reference=str(flight.id), prepared_at=utcnow())
 
 
+@reader("paxlst.read")
 def manifest_pdf(session: Session, actor: User, flight: Flight, locale: str) -> bytes:
     return printing.render_manifest_pdf(load_manifest(session, actor, flight), locale=locale)
 
 
+@reader("paxlst.read")
 def manifest_csv(session: Session, actor: User, flight: Flight, locale: str) -> str:
     return printing.manifest_csv(load_manifest(session, actor, flight), locale=locale)
 

@@ -7,7 +7,6 @@ when the sending side accepts a plan, puts the households on the flights through
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action
 from retorno.audit.service import record
-from retorno.cases.facts import protection_status
+from retorno.cases.facts import protection_status, traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.service import visible_cases
 from retorno.config import Settings
@@ -26,7 +25,7 @@ from retorno.errors import InvalidInput
 from retorno.flights import planner
 from retorno.flights.models import Flight
 from retorno.flights.service import active_passengers, add_passengers, get_flight
-from retorno.safeguards import age_on
+from retorno.safeguards import escorts_needed, is_minor, medical_staff_needed
 from retorno.screening.models import BestInterestsDetermination
 
 STILL_TO_TRAVEL = ("registered", "screened", "verification_requested", "verified", "documented", "ready",
@@ -62,10 +61,10 @@ def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[s
     return chosen, left
 
 
+@action("manifest.propose")
 def propose_plan(session: Session, actor: User, flight_references: Sequence[str], settings: Settings, *,
                  time_limit: float = 20.0) -> PlanView:
     """Run the planner over the sending side's ready cases and the given accepted flights."""
-    require(actor, "manifest.propose")
     flights = [get_flight(session, actor, ref) for ref in flight_references]
     not_accepted = [f.reference for f in flights if f.state != "accepted"]
     if not_accepted or not flights:
@@ -77,7 +76,8 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id)).scalars())
     plan_cases = [planner.PlanCase(
         case_id=c.reference, household_id=f"H{c.household_id}" if c.household_id else f"C{c.id}",
-        adult=age_on(c.birth_date, today) >= 18, detention_start=c.detained_since,
+        adult=not any(is_minor(c.birth_date, f.departure_utc.date()) for f in flights),
+        detention_start=c.detained_since,
         medical_escorts=medical.get(c.id, 0), airports=frozenset({c.nearest_airport} if c.nearest_airport else ()),
         unaccompanied_cleared=c.id in cleared) for c in cases]
     plan_flights = []
@@ -100,22 +100,21 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     return view
 
 
+@action("manifest.propose")
 def apply_plan(session: Session, actor: User, manifests: dict[str, list[str]], settings: Settings) -> None:
     """Put the planned households on their flights (escorts raised to what the plan needs), all safeguards checked."""
-    require(actor, "manifest.propose")
     for flight_ref, case_refs in manifests.items():
         flight: Flight = get_flight(session, actor, flight_ref)
         cases = list(session.execute(visible_cases(actor).where(Case.reference.in_(case_refs))).scalars())
         if len(cases) != len(set(case_refs)):
             raise InvalidInput(f"flight {flight_ref}: some planned cases are unknown or not yours")
-        count = len(active_passengers(session, flight)) + len(cases)
-        needed = math.ceil(count / settings.passengers_per_escort)
+        booked = [c for _, c in active_passengers(session, flight)]
+        needed = escorts_needed(len(booked) + len(cases), settings.passengers_per_escort)
         if needed > flight.escorts:
             record(session, actor, "flight.escorts", "flight", flight.reference, before={"escorts": flight.escorts},
                    after={"escorts": needed}, reason="raised to the escort ratio by the manifest plan")
             flight.escorts = needed
-        medical_needed = sum(s[2] for s in protection_status(session, [c.id for c in cases]).values()) + sum(
-            s[2] for s in protection_status(session, [c.id for _, c in active_passengers(session, flight)]).values())
+        medical_needed = medical_staff_needed(traveller_facts(session, booked + cases).values())
         if medical_needed > flight.medical_staff:
             record(session, actor, "flight.medical_staff", "flight", flight.reference,
                    before={"medical_staff": flight.medical_staff}, after={"medical_staff": medical_needed},

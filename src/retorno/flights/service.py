@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from retorno import safeguards
 from retorno.agencies.models import Agency, User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action, reader, require
 from retorno.agencies.service import agency_by_code
 from retorno.audit.service import record
 from retorno.cases.facts import household_key, traveller_facts
@@ -25,6 +25,7 @@ from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, SafeguardViolation
 from retorno.flights import airports, lifecycle
 from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeApproval, Passenger
+from retorno.screening.models import BestInterestsDetermination
 
 ACTIVE = ("proposed", "approved")
 NOT_YET_FLOWN = ("proposed", "accepted", "manifest_locked")
@@ -56,6 +57,7 @@ def _side(actor: User, flight: Flight) -> str | None:
 
 
 def _require_side(actor: User, flight: Flight, capability: str, *sides: str) -> str:
+    """The side the actor takes in this flight, if it is one of `sides` (the capability is the action's own)."""
     require(actor, capability)
     side = _side(actor, flight)
     if side not in sides:
@@ -64,8 +66,8 @@ def _require_side(actor: User, flight: Flight, capability: str, *sides: str) -> 
     return side
 
 
+@reader("flight.read")
 def visible_flights(actor: User) -> sa.Select[Flight]:
-    require(actor, "flight.read")
     kind, country = actor.agency.kind, actor.agency.country
     same_country = sa.select(Agency.id).where(Agency.country == country)
     if kind == "sending_authority":
@@ -75,6 +77,7 @@ def visible_flights(actor: User) -> sa.Select[Flight]:
     return sa.select(Flight).where(Flight.carrier_agency_id == actor.agency_id)
 
 
+@reader("flight.read")
 def get_flight(session: Session, actor: User, reference: str) -> Flight:
     flight = session.execute(visible_flights(actor).where(Flight.reference == reference)).scalar_one_or_none()
     if flight is None:
@@ -98,9 +101,9 @@ def _flight_transition(session: Session, actor: User | None, flight: Flight, tar
            reason=reason)
 
 
+@action("flight.propose")
 def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
     """The sending side proposes a return flight to the receiving side."""
-    require(actor, "flight.propose")
     receiving = agency_by_code(session, data.receiving_agency)
     carrier = agency_by_code(session, data.carrier)
     problems = []
@@ -142,20 +145,44 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
     return flight
 
 
+@action("flight.accept")
 def accept_flight(session: Session, actor: User, flight: Flight) -> None:
     """The receiving side grants landing permission."""
     _require_side(actor, flight, "flight.accept", "receiving")
     _flight_transition(session, actor, flight, "accepted", "flight.accept")
 
 
-def cancel_flight(session: Session, actor: User, flight: Flight, *, reason: str) -> None:
-    """Either side cancels a flight before departure; its passengers go back to ready."""
-    _require_side(actor, flight, "flight.cancel", "sending", "receiving")
+@action("flight.cancel")
+def cancel_flight(session: Session, actor: User, flight: Flight, *, reason: str) -> bool:
+    """Cancel a flight before departure; its passengers go back to ready. Returns whether it is cancelled.
+
+    A proposed flight: an officer of either side. Once the receiving side accepted it: a
+    supervisor. Once its manifest is locked: a supervisor of each side, one after the other
+    (the first consents, the second cancels).
+    """
+    side = _require_side(actor, flight, "flight.cancel", "sending", "receiving")
     if not reason.strip():
         raise InvalidInput("a cancellation needs a reason", code="reason_required")
+    lifecycle.check_transition(flight.reference, flight.state, "cancelled")
+    if flight.state != "proposed":
+        require(actor, "flight.cancel_accepted")
+    if flight.state == "manifest_locked":
+        session.add(LockedChangeApproval(flight_id=flight.id, case_id=None, change="cancel", side=side,
+                                         approved_by=actor.id, reason=reason.strip()))
+        session.flush()
+        consents = session.execute(sa.select(LockedChangeApproval).where(
+            LockedChangeApproval.flight_id == flight.id, LockedChangeApproval.change == "cancel",
+            sa.not_(LockedChangeApproval.used))).scalars().all()
+        if not {"sending", "receiving"} <= {c.side for c in consents}:
+            record(session, actor, "flight.cancel_consent", "flight", flight.reference, after={"side": side},
+                   reason=reason.strip())
+            return False
+        for consent in consents:
+            consent.used = True
     for passenger, case in active_passengers(session, flight):
         _take_off(session, actor, flight, passenger, case, "removed", reason, back_to="ready")
     _flight_transition(session, actor, flight, "cancelled", "flight.cancel", reason=reason)
+    return True
 
 
 def active_passengers(session: Session, flight: Flight) -> list[tuple[Passenger, Case]]:
@@ -204,9 +231,15 @@ def _lock_time_passed(flight: Flight, lock_hours: int) -> bool:
     return utcnow() >= flight.departure_utc - timedelta(hours=lock_hours)
 
 
+@action("manifest.propose")
 def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequence[Case], *,
                    passengers_per_escort: int, lock_hours: int) -> list[Passenger]:
-    """Put ready cases on a flight's manifest (before it is proposed to the receiving side or locked)."""
+    """Put ready cases on a flight's manifest (before it is proposed to the receiving side or locked).
+
+    The manifest that results must satisfy every safeguard (`safeguards.manifest`): a household
+    goes on together (or a supervisor has split it), a minor with an adult of the household or a
+    best-interests determination, documents valid on the departure date, seats and escorts.
+    """
     _require_side(actor, flight, "manifest.propose", "sending")
     if flight.state not in ("proposed", "accepted"):
         raise InvalidTransition(f"flight {flight.reference} is '{flight.state}': its manifest can no longer be "
@@ -219,9 +252,11 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
         raise InvalidTransition(f"cases not ready to be manifested: {', '.join(not_ready)}",
                                 code="invalid_transition.case")
     current = [c for _, c in active_passengers(session, flight)]
-    facts = _manifest_facts(session, flight, current + list(cases), passengers_per_escort)
-    violations = [v for p in facts.passengers[len(current):] for v in safeguards.may_be_manifested(p)]
-    violations += safeguards.capacity(facts.flight, facts.passengers)
+    adding = {c.id for c in cases}
+    if len(adding) != len(cases) or adding & {c.id for c in current}:
+        raise InvalidInput(f"flight {flight.reference}: a case is listed twice or is already on this manifest",
+                           code="already_on_manifest")
+    violations = safeguards.manifest(_manifest_facts(session, flight, current + list(cases), passengers_per_escort))
     if violations:
         raise SafeguardViolation(violations)
     added = []
@@ -236,14 +271,65 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
     return added
 
 
-def _take_off(session: Session, actor: User | None, flight: Flight, passenger: Passenger, case: Case,
-              approval: str, reason: str, *, back_to: str) -> None:
+def _take_off(session: Session, by: User | None, flight: Flight, passenger: Passenger, case: Case,
+              approval: str, reason: str, *, back_to: str | None) -> None:
     passenger.approval = approval
     passenger.approval_reason = reason
-    if case.state == "manifested":
-        transition(session, actor, case, back_to, action="manifest." + approval, reason=reason,
+    if case.state == "manifested" and back_to is not None:
+        transition(session, by, case, back_to, action="manifest." + approval, reason=reason,
                    extra={"flight": flight.reference})
     session.flush()
+
+
+def _with_household(session: Session, flight: Flight, named: Sequence[Case]) -> list[tuple[Passenger, Case]]:
+    """Who leaves this flight's manifest with `named` so that what stays satisfies family unity and children.
+
+    A household goes off together unless a supervisor split it; even then, a minor of it left
+    without an adult of the household (and without a best-interests determination) goes too.
+    """
+    rows = active_passengers(session, flight)
+    leaving = {c.id for c in named}
+    households = {c.household_id for c in named if c.household_id}
+    if not households:
+        return [(p, c) for p, c in rows if c.id in leaving]
+    split = set(session.execute(sa.select(HouseholdSplit.household_id)
+                                .where(HouseholdSplit.household_id.in_(households))).scalars())
+    for _, case in rows:
+        if case.household_id in households and case.household_id not in split:
+            leaving.add(case.id)
+    departure = flight.departure_utc.date()
+    cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
+        BestInterestsDetermination.case_id.in_([c.id for _, c in rows]))).scalars()) if rows else set()
+    for household in households & split:
+        staying = [c for _, c in rows if c.household_id == household and c.id not in leaving]
+        if not any(not safeguards.is_minor(c.birth_date, departure) for c in staying):
+            leaving.update(c.id for c in staying if c.id not in cleared)
+    return [(p, c) for p, c in rows if c.id in leaving]
+
+
+def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: str, reason: str,
+                       back_to: str | None) -> list[str]:
+    """Take a person off every manifest of a flight not yet flown, with their household, and alert both sides.
+
+    Used when something about the person changed (a protection concern, their identity, their
+    document, a withdrawal): the person goes to `back_to` (None: the caller moves them), the
+    household members taken off with them go back to 'ready'. Returns the references taken off.
+    """
+    rows = session.execute(
+        sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state.in_(NOT_YET_FLOWN))
+    ).all()
+    taken: list[str] = []
+    for _, flight in rows:
+        for passenger, member in _with_household(session, flight, [case]):
+            is_named = member.id == case.id
+            why = reason if is_named else f"{reason} (household member {case.reference})"
+            _take_off(session, by, flight, passenger, member, "removed", why, back_to=back_to if is_named else "ready")
+            session.add(Alert(flight_id=flight.id, case_id=member.id, kind=kind,
+                              message=f"case {member.reference} was taken off flight {flight.reference}: {why}"))
+            record(session, by, "alert." + kind, "flight", flight.reference, after={"case": member.reference})
+            taken.append(member.reference)
+    return taken
 
 
 def _passenger_of(session: Session, flight: Flight, case: Case) -> Passenger:
@@ -269,6 +355,7 @@ def _use_locked_change(session: Session, flight: Flight, case: Case, change: str
         approval.used = True
 
 
+@action("manifest.change_locked")
 def authorise_locked_change(session: Session, actor: User, flight: Flight, case: Case, *, change: str,
                             reason: str) -> None:
     """A supervisor of one side consents to changing a locked manifest; the change needs both sides."""
@@ -283,20 +370,29 @@ def authorise_locked_change(session: Session, actor: User, flight: Flight, case:
            after={"case": case.reference, "change": change, "side": side}, reason=reason.strip())
 
 
+@action("manifest.propose")
 def remove_passenger(session: Session, actor: User, flight: Flight, case: Case, *, reason: str,
-                     lock_hours: int) -> None:
-    """Take a case off a manifest; after locking this needs a supervisor of each side."""
+                     lock_hours: int) -> list[str]:
+    """Take a case off a manifest, with its household (family unity); after locking both sides must agree.
+
+    Returns the references taken off (the case and the household members who go with it).
+    """
     _require_side(actor, flight, "manifest.propose", "sending")
     if not reason.strip():
         raise InvalidInput("removing a passenger needs a reason", code="reason_required")
-    passenger = _passenger_of(session, flight, case)
+    _passenger_of(session, flight, case)
     if flight.state == "manifest_locked" or _lock_time_passed(flight, lock_hours):
         _use_locked_change(session, flight, case, "remove")
     elif flight.state not in ("proposed", "accepted"):
         raise InvalidTransition(f"flight {flight.reference} has {flight.state}")
-    _take_off(session, actor, flight, passenger, case, "removed", reason, back_to="ready")
+    leaving = _with_household(session, flight, [case])
+    for passenger, member in leaving:
+        why = reason if member.id == case.id else f"{reason} (household member {case.reference})"
+        _take_off(session, actor, flight, passenger, member, "removed", why, back_to="ready")
+    return [member.reference for _, member in leaving]
 
 
+@action("manifest.propose")
 def propose_manifest(session: Session, actor: User, flight: Flight, *, passengers_per_escort: int) -> None:
     """The sending side sends the manifest to the receiving side for approval, passenger by passenger."""
     _require_side(actor, flight, "manifest.propose", "sending")
@@ -315,8 +411,9 @@ def propose_manifest(session: Session, actor: User, flight: Flight, *, passenger
            after={"passengers": [c.reference for c in cases]})
 
 
+@action("manifest.decide")
 def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, *, approve: bool,
-                     reason: str | None = None) -> None:
+                     reason: str | None = None) -> list[str]:
     """The receiving side approves or rejects one passenger, with a reason for a rejection."""
     _require_side(actor, flight, "manifest.decide", "receiving")
     if flight.manifest_state != "proposed" or flight.state != "accepted":
@@ -330,16 +427,24 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
         if violations:
             raise SafeguardViolation(violations)
         passenger.approval, passenger.decided_by, passenger.approval_reason = "approved", actor.id, reason
+        passenger.approved_fingerprint = facts.approval_fingerprint
         session.flush()
         record(session, actor, "manifest.approve", "case", case.reference, after={"flight": flight.reference},
                reason=reason)
-    else:
-        if not reason or not reason.strip():
-            raise InvalidInput("rejecting a passenger needs a reason", code="reason_required")
-        passenger.decided_by = actor.id
-        _take_off(session, actor, flight, passenger, case, "rejected", reason.strip(), back_to="ready")
+        return [case.reference]
+    if not reason or not reason.strip():
+        raise InvalidInput("rejecting a passenger needs a reason", code="reason_required")
+    # A rejected person leaves with the household members the manifest cannot keep without them.
+    leaving = _with_household(session, flight, [case])
+    for member_passenger, member in leaving:
+        member_passenger.decided_by = actor.id
+        why = reason.strip() if member.id == case.id else f"{reason.strip()} (household member {case.reference})"
+        _take_off(session, actor, flight, member_passenger, member, "rejected" if member.id == case.id else "removed",
+                  why, back_to="ready")
+    return [member.reference for _, member in leaving]
 
 
+@action("manifest.lock", system=True)
 def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passengers_per_escort: int) -> None:
     """Lock the manifest: every passenger decided, and every safeguard holds for the approved set.
 
@@ -356,7 +461,8 @@ def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passe
         raise InvalidTransition(f"flight {flight.reference}: the receiving side has not decided on "
                                 f"{', '.join(undecided)}", code="undecided_passengers")
     cases = [c for _, c in rows]
-    violations = safeguards.approved_manifest(_manifest_facts(session, flight, cases, passengers_per_escort))
+    facts = _manifest_facts(session, flight, cases, passengers_per_escort)
+    violations = safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, _approvals(rows))
     if violations:
         raise SafeguardViolation(violations)
     flight.manifest_state = "locked"
@@ -366,39 +472,15 @@ def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passe
     _flight_transition(session, actor, flight, "manifest_locked", "manifest.lock")
 
 
-def pull_for_protection(session: Session, actor: User, case: Case, *, concerns: Sequence[str]) -> None:
-    """A protection concern raised after manifesting takes the person off, with an alert to both sides."""
-    row = session.execute(
-        sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
-        .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state.in_(NOT_YET_FLOWN))
-    ).first()
-    if row is None:
-        return
-    passenger, flight = row
-    reason = "protection concern raised after manifesting"
-    _take_off(session, actor, flight, passenger, case, "removed", reason, back_to="documented")
-    session.add(Alert(flight_id=flight.id, case_id=case.id, kind="protection_pull",
-                      message=f"case {case.reference} was taken off flight {flight.reference}: {reason}"))
-    record(session, actor, "alert.protection_pull", "flight", flight.reference, after={"case": case.reference})
+def _approvals(rows: Sequence[tuple[Passenger, Case]]) -> dict[str, str | None]:
+    """Approved passengers' references and the fingerprint each approval was bound to."""
+    return {case.reference: passenger.approved_fingerprint for passenger, case in rows
+            if passenger.approval == "approved"}
 
 
-def release_from_manifest(session: Session, actor: User, case: Case, *, reason: str) -> None:
-    """Take a case being withdrawn off any flight not yet flown."""
-    row = session.execute(
-        sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
-        .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state.in_(NOT_YET_FLOWN))
-    ).first()
-    if row is not None:
-        passenger, flight = row
-        passenger.approval, passenger.approval_reason = "removed", reason
-        session.add(Alert(flight_id=flight.id, case_id=case.id, kind="withdrawn",
-                          message=f"case {case.reference} was withdrawn and taken off flight {flight.reference}"))
-        session.flush()
-
-
+@action("household.split")
 def split_household(session: Session, actor: User, household: Household, *, reason: str) -> HouseholdSplit:
     """A supervisor lets a household travel on more than one flight, with a written reason."""
-    require(actor, "household.split")
     if len(reason.strip()) < 10:
         raise InvalidInput("splitting a household needs a written reason (at least 10 characters)",
                            code="reason_required")
@@ -409,6 +491,7 @@ def split_household(session: Session, actor: User, household: Household, *, reas
     return split
 
 
+@action("boarding.record")
 def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *, status: str,
                     reason: str | None = None) -> None:
     """At the aircraft door: boarded, no-show, or refused boarding."""
@@ -426,6 +509,7 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
     if status == "boarded":
         facts = traveller_facts(session, [case])[case.id]
         violations = safeguards.may_board(facts)
+        violations += safeguards.approvals_current([facts], {case.reference: passenger.approved_fingerprint})
         if facts.is_minor(flight.departure_utc.date()) and not facts.unaccompanied_cleared:
             boarded = [c for p, c in active_passengers(session, flight) if p.boarding == "boarded"]
             violations += safeguards.children([*traveller_facts(session, boarded).values(), facts],
@@ -444,6 +528,7 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         transition(session, actor, case, "ready", action="boarding.refused", reason=reason)
 
 
+@action("flight.depart")
 def depart(session: Session, actor: User, flight: Flight) -> None:
     """Close the door: every approved passenger has a boarding status and the boarded set is safe."""
     _require_side(actor, flight, "flight.depart", "sending", "carrier")
@@ -455,6 +540,7 @@ def depart(session: Session, actor: User, flight: Flight) -> None:
     boarded = [c for p, c in rows if p.boarding == "boarded"]
     manifest = _manifest_facts(session, flight, boarded, passengers_per_escort=1)
     violations = [v for f in manifest.passengers for v in safeguards.may_board(f)]
+    violations += safeguards.approvals_current(manifest.passengers, _approvals(rows))
     violations += safeguards.children(manifest.passengers, flight.departure_utc.date())
     # A member pulled off after locking (a protection concern) must not leave the family split silently.
     violations += safeguards.family_unity(flight.reference, manifest.household_members, manifest.split_households)
@@ -463,12 +549,14 @@ def depart(session: Session, actor: User, flight: Flight) -> None:
     _flight_transition(session, actor, flight, "departed", "flight.depart")
 
 
+@action("arrival.confirm")
 def record_landing(session: Session, actor: User, flight: Flight) -> None:
     """The receiving side records that the aircraft landed; reception is then confirmed person by person."""
     _require_side(actor, flight, "arrival.confirm", "receiving")
     _flight_transition(session, actor, flight, "arrived", "flight.arrive")
 
 
+@action("arrival.confirm")
 def confirm_arrival(session: Session, actor: User, flight: Flight, case: Case) -> None:
     """The receiving side confirms one passenger received at the destination airport."""
     _require_side(actor, flight, "arrival.confirm", "receiving")
@@ -509,6 +597,7 @@ def arrival_count(session: Session, flight: Flight) -> ArrivalCount:
     return ArrivalCount(counts.get("boarded", 0), received, flight.arrival_discrepancy_explanation)
 
 
+@action("arrival.confirm")
 def explain_discrepancy(session: Session, actor: User, flight: Flight, *, explanation: str) -> None:
     """Record why the count received differs from the count boarded."""
     _require_side(actor, flight, "arrival.confirm", "receiving")
@@ -519,6 +608,7 @@ def explain_discrepancy(session: Session, actor: User, flight: Flight, *, explan
     record(session, actor, "arrival.explain", "flight", flight.reference, reason=explanation.strip())
 
 
+@reader("flight.read")
 def alerts_for(session: Session, actor: User, *, limit: int = 50) -> list[Alert]:
     flights = visible_flights(actor).with_only_columns(Flight.id)
     return list(session.execute(sa.select(Alert).where(Alert.flight_id.in_(flights))

@@ -15,7 +15,7 @@ from retorno.cases.service import get_case
 from retorno.errors import NotFound
 from retorno.flights import outputs, planning, service
 from retorno.flights.models import Flight
-from retorno.web.deps import CurrentUser, SessionDep, SettingsDep
+from retorno.web.deps import CurrentUser, LangQuery, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["flights"])
 
@@ -31,8 +31,8 @@ class FlightIn(BaseModel):
     destination: str = Field(min_length=3, max_length=3)
     departure_utc: AwareDatetime
     arrival_utc: AwareDatetime
-    escorts: int = Field(ge=0)
-    medical_staff: int = Field(default=0, ge=0)
+    escorts: int = Field(ge=0, le=900)
+    medical_staff: int = Field(default=0, ge=0, le=900)
 
 
 class CasesIn(BaseModel):
@@ -124,8 +124,9 @@ def accept(reference: str, session: SessionDep, user: CurrentUser) -> Any:
 @router.post("/flights/{reference}/cancel")
 def cancel(reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
-    service.cancel_flight(session, user, flight, reason=body.reason)
-    return flight_out(session, flight)
+    # Once locked, the first side's supervisor consents and the other side's cancels.
+    cancelled = service.cancel_flight(session, user, flight, reason=body.reason)
+    return {**flight_out(session, flight), "cancelled": cancelled}
 
 
 @router.post("/flights/{reference}/passengers", status_code=201)
@@ -141,9 +142,9 @@ def add(reference: str, body: CasesIn, session: SessionDep, user: CurrentUser, s
 def remove(reference: str, case_ref: str, body: ReasonIn, session: SessionDep, user: CurrentUser,
            settings: SettingsDep) -> Any:
     flight = service.get_flight(session, user, reference)
-    service.remove_passenger(session, user, flight, get_case(session, user, case_ref), reason=body.reason,
-                             lock_hours=settings.lock_hours_before_departure)
-    return flight_out(session, flight)
+    removed = service.remove_passenger(session, user, flight, get_case(session, user, case_ref), reason=body.reason,
+                                       lock_hours=settings.lock_hours_before_departure)
+    return {**flight_out(session, flight), "removed": removed}
 
 
 @router.post("/flights/{reference}/manifest/propose")
@@ -156,9 +157,9 @@ def propose_manifest(reference: str, session: SessionDep, user: CurrentUser, set
 @router.post("/flights/{reference}/passengers/{case_ref}/decision")
 def decide(reference: str, case_ref: str, body: DecisionIn, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
-    service.decide_passenger(session, user, flight, get_case(session, user, case_ref), approve=body.approve,
-                             reason=body.reason)
-    return flight_out(session, flight)
+    decided = service.decide_passenger(session, user, flight, get_case(session, user, case_ref),
+                                       approve=body.approve, reason=body.reason)
+    return {**flight_out(session, flight), "decided": decided}
 
 
 @router.post("/flights/{reference}/manifest/lock")
@@ -229,13 +230,13 @@ def paxlst(reference: str, session: SessionDep, user: CurrentUser) -> Any:
 
 
 @router.get("/flights/{reference}/manifest.pdf")
-def manifest_pdf(reference: str, session: SessionDep, user: CurrentUser, lang: str = "es") -> Response:
+def manifest_pdf(reference: str, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Response:
     flight = service.get_flight(session, user, reference)
     return Response(outputs.manifest_pdf(session, user, flight, lang), media_type="application/pdf")
 
 
 @router.get("/flights/{reference}/manifest.csv")
-def manifest_csv(reference: str, session: SessionDep, user: CurrentUser, lang: str = "es") -> Response:
+def manifest_csv(reference: str, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Response:
     flight = service.get_flight(session, user, reference)
     return Response(outputs.manifest_csv(session, user, flight, lang), media_type="text/csv; charset=utf-8")
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action
 from retorno.audit.service import record
 from retorno.db import utcnow
 from retorno.reintegration.importer import OpportunityReport, validate_opportunities
@@ -37,10 +37,10 @@ class OpportunityImportOutcome:
         return self.report.ok
 
 
+@action("opportunity.manage")
 def import_opportunities(session: Session, actor: User, data: bytes, filename: str, *, today: date | None = None,
                          locale: str = "es") -> OpportunityImportOutcome:
     """Check an opportunity list and, only if every row is good, create or update its opportunities."""
-    require(actor, "opportunity.manage")
     today = today or utcnow().date()
     own = {o.reference: o for o in session.execute(
         sa.select(Opportunity).where(Opportunity.operator_agency_id == actor.agency_id)).scalars()}

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action, reader, require
 from retorno.audit.service import record
 from retorno.cases.models import Case
 from retorno.cases.service import can_see, transition, transition_many
@@ -32,15 +32,16 @@ from retorno.reintegration.matching import (
     welfare_match,
 )
 from retorno.reintegration.models import FollowUp, IntakeProfile, MatchingRun, Opportunity, Placement
+from retorno.safeguards import age_on
 
 EDUCATION_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "7", "8")  # ISCED 2011
 OPEN_PLACEMENTS = ("offered", "accepted", "started")
 FOLLOW_UP_MONTHS = (3, 6, 12)
 
 
+@action("intake.record")
 def find_arrived(session: Session, actor: User, reference: str, birth_date: date) -> Case:
     """An arrived returnee, found by the code given at arrival and their birth date (before any consent)."""
-    require(actor, "intake.record")
     case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
     if case is None or case.birth_date != birth_date or case.state not in ("arrived", "reintegration_intake",
                                                                               "matched", "placed"):
@@ -48,14 +49,16 @@ def find_arrived(session: Session, actor: User, reference: str, birth_date: date
     return case
 
 
+def _check_consent_party(session: Session, actor: User, case: Case) -> None:
+    """The receiving authority that received the returnee, or a reintegration operator, records consent."""
+    if actor.agency.kind == "receiving_authority" and not can_see(session, actor, case):
+        raise Forbidden(f"case {case.reference} is not one your agency received")
+
+
+@action("consent.record")
 def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
     """Record that the returnee agrees to take part in reintegration (voluntary; can be withdrawn)."""
-    if actor.agency.kind == "receiving_authority":
-        require(actor, "arrival.confirm")
-        if not can_see(session, actor, case):
-            raise Forbidden(f"case {case.reference} is not one your agency received")
-    else:
-        require(actor, "intake.record")
+    _check_consent_party(session, actor, case)
     if case.state != "arrived":
         raise InvalidTransition(f"case {case.reference}: consent is recorded after arrival (it is '{case.state}')",
                                 code="invalid_transition.case")
@@ -96,9 +99,9 @@ INTAKE_FIELDS = ("home_state", "municipality", "education", "occupations", "skil
                  "preferences", "needs")
 
 
+@action("intake.record")
 def record_intake(session: Session, actor: User, case: Case, data: IntakeInput) -> IntakeProfile:
     """The intake interview after arrival; only with the returnee's recorded consent."""
-    require(actor, "intake.record")
     profile = _profile(session, case)
     problems = []
     if not places.is_state(data.home_state):
@@ -120,10 +123,15 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput) 
     return profile
 
 
+@action("consent.withdraw")
 def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) -> None:
-    """The returnee withdraws consent: their intake data is erased and they leave every operator's view."""
-    if actor.agency.kind != "receiving_authority":
-        require(actor, "intake.record")
+    """The returnee withdraws consent: their intake data is erased and they leave every operator's view.
+
+    Done by the returnee's operator or by the receiving authority's officer or supervisor; never a viewer.
+    """
+    _check_consent_party(session, actor, case)
+    if not reason or not reason.strip():
+        raise InvalidInput("withdrawing consent needs the returnee's stated reason", code="reason_required")
     profile = _profile(session, case)
     profile.consent, profile.consent_withdrawn_at = False, utcnow()
     for name in ("home_state", "municipality", "education", "work_history"):
@@ -176,8 +184,8 @@ def _check_opportunity(data: OpportunityInput) -> None:
         raise InvalidInput("; ".join(problems), code="invalid_opportunity")
 
 
+@action("opportunity.manage")
 def create_opportunity(session: Session, actor: User, data: OpportunityInput) -> Opportunity:
-    require(actor, "opportunity.manage")
     _check_opportunity(data)
     count = session.execute(sa.select(sa.func.count()).select_from(Opportunity)).scalar_one()
     opportunity = Opportunity(reference=f"OP-{count + 1:05d}", operator_agency_id=actor.agency_id,
@@ -188,8 +196,8 @@ def create_opportunity(session: Session, actor: User, data: OpportunityInput) ->
     return opportunity
 
 
+@action("opportunity.manage")
 def update_opportunity(session: Session, actor: User, opportunity: Opportunity, changes: dict[str, Any]) -> None:
-    require(actor, "opportunity.manage")
     if opportunity.operator_agency_id != actor.agency_id:
         raise Forbidden(f"opportunity {opportunity.reference} belongs to another operator")
     current = OpportunityInput(**{k: getattr(opportunity, k) for k in OpportunityInput.__dataclass_fields__})
@@ -213,9 +221,9 @@ def get_opportunity(session: Session, reference: str) -> Opportunity:
     return opportunity
 
 
+@reader("returnee.read")
 def returnees(session: Session, actor: User) -> list[tuple[Case, IntakeProfile]]:
     """Arrived returnees who consented: the only people an operator sees."""
-    require(actor, "returnee.read")
     return list(session.execute(
         sa.select(Case, IntakeProfile).join(IntakeProfile, IntakeProfile.case_id == Case.id)
         .where(IntakeProfile.consent).order_by(Case.reference)).all())
@@ -233,14 +241,10 @@ class MatchingPreview:
     exclusions: list[Any]
 
 
-def _age(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
+@action("matching.run")
 def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, workplace_cap: int = 20
                      ) -> MatchingPreview:
     """Load waiting returnees and this operator's open seats into the matching algorithms; store nothing."""
-    require(actor, "matching.run")
     today = utcnow().date()
     opportunities = list(session.execute(sa.select(Opportunity).where(
         Opportunity.operator_agency_id == actor.agency_id, Opportunity.active).order_by(Opportunity.id)).scalars())
@@ -270,7 +274,7 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
             else:
                 ranked.extend(o.id for o in by_sector.get(str(wish).lower(), []))
         profiles.append(ReturneeProfile(
-            id=case_id, age=_age(birth_date, today), education=int(education or 0), occupations=tuple(occupations),
+            id=case_id, age=age_on(birth_date, today), education=int(education or 0), occupations=tuple(occupations),
             skills=frozenset(skills), home=places.coordinates(home_state),
             waiting_days=(today - waiting_since.date()).days, preferences=tuple(dict.fromkeys(ranked))))
     problem, exclusions = build_problem(profiles, opp_profiles, per_tutor_cap=per_tutor_cap,
@@ -283,6 +287,7 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
                            problem, exclusions)
 
 
+@action("matching.run")
 def run_matching(session: Session, actor: User, *, mode: str = "stable") -> MatchingRun:
     """Run matching, store the run with both modes' figures, and offer each matched returnee their seat."""
     if mode not in ("stable", "welfare"):
@@ -341,6 +346,7 @@ PLACEMENT_STEPS = {"offered": {"accepted", "declined"}, "accepted": {"started", 
                    "started": {"completed", "dropped"}}
 
 
+@action("placement.manage")
 def update_placement(session: Session, actor: User, placement_id: int, *, status: str, on: date | None = None,
                      reason: str | None = None) -> Placement:
     """offered → accepted | declined → started → completed | dropped; starting schedules the follow-ups."""
@@ -382,9 +388,9 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, last))
 
 
+@action("followup.record")
 def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: dict[str, Any]) -> FollowUp:
     """Record a 3/6/12-month follow-up questionnaire and its reintegration sustainability score."""
-    require(actor, "followup.record")
     follow_up = session.get(FollowUp, follow_up_id)
     if follow_up is None:
         raise NotFound(f"no follow-up {follow_up_id}")
@@ -401,9 +407,9 @@ def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: 
     return follow_up
 
 
+@action("followup.record")
 def follow_ups_due(session: Session, actor: User, *, overdue_only: bool = False) -> list[tuple[FollowUp, Case]]:
     """The follow-ups of this operator's placements still to do, oldest due first."""
-    require(actor, "followup.record")
     query = (sa.select(FollowUp, Case).join(Placement, Placement.id == FollowUp.placement_id)
              .join(Opportunity, Opportunity.id == Placement.opportunity_id).join(Case, Case.id == Placement.case_id)
              .join(IntakeProfile, IntakeProfile.case_id == Case.id)

@@ -30,6 +30,7 @@ from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeAp
 from retorno.flights.service import visible_flights
 from retorno.reintegration.models import PLACEMENT_STATES, FollowUp, Opportunity, Placement
 from retorno.reporting import public
+from retorno.safeguards import ADULT_AGE, age_on
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
 
 # Actions that bend a rule with a written reason, or report one bent: what a monitor watches.
@@ -242,10 +243,6 @@ def age_group(age: int) -> str:
     raise AssertionError("unreachable: the last age group is open")
 
 
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
 def _returnees(session: Session, scope: Scope) -> list[Returnee]:
     query = _where(
         sa.select(Flight.origin, Flight.destination, Passenger.received_at, Case.sex, Case.birth_date)
@@ -303,7 +300,7 @@ class ReturnsRow:
     def add(self, person: Returnee) -> None:
         self.returnees += 1
         self.by_sex[person.sex if person.sex in SEXES else "X"] += 1
-        self.children += person.age < 18
+        self.children += person.age < ADULT_AGE
 
 
 def returns_by_week_and_route(people: list[Returnee]) -> dict[tuple[str, str, str], ReturnsRow]:
@@ -407,10 +404,13 @@ def exception_counts(session: Session, user: User) -> dict[str, int]:
     return figures
 
 
-def recent_alerts(session: Session, user: User, limit: int = 20) -> list[Alert]:
-    """The latest alerts both sides see (monitors: every alert)."""
+def recent_alerts(session: Session, user: User, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest alerts, for monitors: when, what kind, which flight; never the person or the reason."""
     require(user, "audit.read")
-    return list(session.execute(sa.select(Alert).order_by(Alert.id.desc()).limit(limit)).scalars())
+    rows = session.execute(sa.select(Alert.created_at, Alert.kind, Flight.reference)
+                           .outerjoin(Flight, Flight.id == Alert.flight_id)
+                           .order_by(Alert.id.desc()).limit(limit)).all()
+    return [{"created_at": at, "kind": kind, "flight": flight} for at, kind, flight in rows]
 
 
 def safeguard_exceptions(session: Session, user: User, limit: int = 50) -> list[AuditRecord]:

@@ -5,22 +5,28 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from retorno import safeguards
 from retorno.agencies.models import User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
 from retorno.cases import lifecycle
+from retorno.cases.facts import open_concern_codes
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
-from retorno.errors import InvalidInput, InvalidTransition
+from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 
 SCREENABLE = frozenset(lifecycle.BEFORE_BOARDING)
 
 
+@action("screening.record")
 def record_screening(session: Session, actor: User, case: Case, *, concerns: list[str], notes: str | None = None,
                      medical_escorts: int = 0) -> Screening:
-    """Record a protection screening; any concern blocks travel, and pulls the person off a manifest."""
-    require(actor, "screening.record")
+    """Record a protection screening: it adds concerns, never removes one (only a resolution closes them).
+
+    The domain step of `travel.service.record_screening`, which also takes a person with a new
+    concern off any manifest.
+    """
     ensure_owner(actor, case)
     unknown = sorted(set(concerns) - set(CONCERNS))
     if unknown:
@@ -30,6 +36,13 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
         raise InvalidTransition(f"case {case.reference}: cannot be screened in state '{case.state}'")
     if not 0 <= medical_escorts <= 3:
         raise InvalidInput("medical_escorts must be between 0 and 3")
+    still_open = open_concern_codes(session, case.id)
+    if still_open and not concerns:
+        labels = ", ".join(CONCERNS.get(c, (c, c))[1] for c in still_open)
+        raise SafeguardViolation([safeguards.Violation(
+            safeguards.NON_REFOULEMENT, case.reference,
+            f"a screening with no concerns cannot close the open concern(s) {labels}; only a supervisor's "
+            "written resolution closes a concern")])
     screening = Screening(case_id=case.id, screened_by=actor.id, concerns=sorted(set(concerns)), notes=notes,
                           medical_escorts=medical_escorts)
     session.add(screening)
@@ -39,44 +52,43 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
            after={"screening": screening.id, "concerns": screening.concerns, "medical_escorts": medical_escorts})
     if case.state == "registered":
         transition(session, actor, case, "screened", action="case.screened")
-    if screening.concerns and case.state == "manifested":
-        from retorno.flights.service import pull_for_protection
-        pull_for_protection(session, actor, case, concerns=screening.concerns)
-    advance(session, actor, case)
     return screening
 
 
+@action("screening.resolve")
 def resolve_screening(session: Session, actor: User, case: Case, *, decision: str, reason: str) -> ScreeningResolution:
-    """A supervisor's written resolution of the latest screening's concerns."""
-    require(actor, "screening.resolve")
+    """A supervisor's written resolution of every concern still open, whichever screening raised it."""
     ensure_owner(actor, case)
     if decision not in ("travel_permitted", "withdrawn"):
         raise InvalidInput("decision must be 'travel_permitted' or 'withdrawn'")
     if not reason or len(reason.strip()) < 10:
         raise InvalidInput("a resolution needs a written reason (at least 10 characters)", code="reason_required")
-    screening = session.execute(sa.select(Screening).where(Screening.case_id == case.id)
-                                .order_by(Screening.id.desc()).limit(1)).scalar_one_or_none()
-    if screening is None or not screening.concerns:
-        raise InvalidInput(f"case {case.reference} has no screening concern to resolve")
-    if session.execute(sa.select(ScreeningResolution.id)
-                       .where(ScreeningResolution.screening_id == screening.id)).first():
-        raise InvalidInput(f"the latest screening of case {case.reference} is already resolved")
-    resolution = ScreeningResolution(screening_id=screening.id, resolved_by=actor.id, decision=decision,
-                                     reason=reason.strip())
-    session.add(resolution)
+    unresolved = list(session.execute(
+        sa.select(Screening).outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
+        .where(Screening.case_id == case.id, ScreeningResolution.id.is_(None)).order_by(Screening.id)).scalars())
+    unresolved = [s for s in unresolved if s.concerns]
+    if not unresolved:
+        raise InvalidInput(f"case {case.reference} has no open screening concern to resolve",
+                           code="nothing_to_resolve")
+    resolution = None
+    for screening in unresolved:
+        resolution = ScreeningResolution(screening_id=screening.id, resolved_by=actor.id, decision=decision,
+                                         reason=reason.strip())
+        session.add(resolution)
     session.flush()
     record(session, actor, "screening.resolve", "case", case.reference,
-           after={"screening": screening.id, "decision": decision}, reason=reason.strip())
+           after={"screenings": [s.id for s in unresolved], "decision": decision}, reason=reason.strip())
     if decision == "withdrawn":
         transition(session, actor, case, "withdrawn", action="case.withdrawn", reason=reason.strip())
     else:
         advance(session, actor, case)
+    assert resolution is not None
     return resolution
 
 
+@reader("screening.read_details")
 def screening_details(session: Session, actor: User, case: Case) -> list[dict[str, object]]:
     """The sensitive screening history of a case; every read is written to the audit log."""
-    require(actor, "screening.read_details")
     ensure_owner(actor, case)
     rows = session.execute(
         sa.select(Screening, ScreeningResolution).outerjoin(
@@ -92,10 +104,10 @@ def screening_details(session: Session, actor: User, case: Case) -> list[dict[st
     } for s, r in rows]
 
 
+@action("child.decide")
 def record_best_interests(session: Session, actor: User, case: Case, *, summary: str,
                           receiving_guardian: str) -> BestInterestsDetermination:
     """Let an unaccompanied child travel: a supervisor's determination naming the receiving guardian."""
-    require(actor, "child.decide")
     ensure_owner(actor, case)
     if not summary.strip() or not receiving_guardian.strip():
         raise InvalidInput("a best-interests determination needs a summary and a named receiving guardian",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.cases.service import get_case
 from retorno.screening import service
+from retorno.travel import service as travel
 from retorno.web.deps import CurrentUser, SessionDep
 
 router = APIRouter(prefix="/api/v1/cases/{reference}", tags=["screening"])
@@ -39,7 +40,7 @@ class BestInterestsIn(BaseModel):
 @router.post("/screenings", status_code=201)
 def record_screening(reference: str, body: ScreeningIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
-    screening = service.record_screening(session, user, case, concerns=body.concerns, notes=body.notes,
+    screening = travel.record_screening(session, user, case, concerns=body.concerns, notes=body.notes,
                                          medical_escorts=body.medical_escorts)
     return {"screening": screening.id, "case": case.reference, "state": case.state,
             "cleared": not screening.concerns}

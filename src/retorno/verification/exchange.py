@@ -18,7 +18,7 @@ from typing import IO, Any
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
 from retorno.errors import InvalidInput, RetornoError
 from retorno.verification.jobs import (
@@ -46,6 +46,7 @@ class DecisionFileError(InvalidInput):
                          details=[{"line": number, "problem": problem} for number, problem in problems])
 
 
+@reader("verification.export")
 def export_requests(session: Session, actor: User, out: IO[str], *, include_review: bool = False) -> int:
     """Write the open requests addressed to the actor's authority as JSON lines; returns how many.
 
@@ -122,6 +123,7 @@ def _problem(document: Any) -> str | None:
     return None
 
 
+@action("verification.decide")
 def import_decisions(session: Session, actor: User, lines: Iterable[str]) -> RunSummary:
     """Record every decision of a decisions file, or none: any bad line refuses the whole file.
 
@@ -129,7 +131,6 @@ def import_decisions(session: Session, actor: User, lines: Iterable[str]) -> Run
     actor's authority, still open, the same case) before anything is written; the writes then
     run in one savepoint, so a refusal by the action itself also leaves nothing behind.
     """
-    require(actor, "verification.decide")
     problems: list[tuple[int, str]] = []
     parsed: list[tuple[int, dict[str, Any]]] = []
     for number, line in enumerate(lines, start=1):
@@ -156,6 +157,8 @@ def import_decisions(session: Session, actor: User, lines: Iterable[str]) -> Run
             problems.append((number, f"no request {reference} addressed to {actor.agency.code}"))
         elif pair[0].status == "decided":
             problems.append((number, f"request {reference} is already decided"))
+        elif pair[0].status == "superseded":
+            problems.append((number, f"request {reference} was superseded: the identity changed after it was sent"))
         elif document.get("case") is not None and document["case"] != pair[1].reference:
             problems.append((number, f"request {reference} is for case {pair[1].reference}, "
                                      f"not {document['case']}"))

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action, reader
 from retorno.cases.models import Case
 from retorno.errors import InvalidInput, NotFound, RetornoError
 from retorno.verification.linkage import FIELDS, Candidate, LinkDecision, Thresholds, link
@@ -53,6 +53,7 @@ class RunSummary:
                 "rejected": self.rejected, "skipped": len(self.skipped)}
 
 
+@reader("verification.queue")
 def open_requests(session: Session, actor: User, *, include_review: bool = False
                   ) -> list[tuple[VerificationRequest, Case]]:
     """Requests addressed to the actor's receiving authority that await linkage, oldest first.
@@ -60,7 +61,6 @@ def open_requests(session: Session, actor: User, *, include_review: bool = False
     Requests already proposed for review wait for a person; `include_review` links them again
     (after a registry update, say).
     """
-    require(actor, "verification.decide")
     statuses = ("pending", "review") if include_review else ("pending",)
     rows = session.execute(
         sa.select(VerificationRequest, Case).join(Case, Case.id == VerificationRequest.case_id)
@@ -113,12 +113,14 @@ def decision_document(decision: LinkDecision, case_reference: str | None) -> dic
     }
 
 
+@action("verification.decide")
 def apply_decision(session: Session, actor: User, case: Case, document: dict[str, Any]) -> VerificationDecision:
-    """Record one decision document through the normal action."""
+    """Record one decision document through the normal action, bound to the request it answers."""
     return record_decision(
         session, actor, case, outcome=document["outcome"], method=document.get("method") or "manual",
         registry_record=document.get("registry_record"), probability=document.get("probability"),
         candidates=document.get("candidates"), reason=document.get("reason"),
+        request_reference=document.get("request"),
     )
 
 
@@ -136,6 +138,7 @@ def requests_by_reference(session: Session, references: Sequence[str]
     return found
 
 
+@action("verification.decide")
 def record_linkage(session: Session, actor: User, documents: Sequence[dict[str, Any]], *,
                    progress: Progress | None = None) -> RunSummary:
     """Record the decisions of a linkage run; requests decided or withdrawn meanwhile are skipped.
@@ -143,12 +146,12 @@ def record_linkage(session: Session, actor: User, documents: Sequence[dict[str, 
     Linking takes minutes on a national registry, and an officer may decide a case in that
     time: each decision goes in its own savepoint, so one refused decision leaves the others.
     """
-    require(actor, "verification.decide")
     summary = RunSummary()
     found = requests_by_reference(session, [document["request"] for document in documents])
     for document in documents:
         pair = found.get(document["request"])
-        if pair is None or pair[0].status == "decided" or pair[0].receiving_agency_id != actor.agency_id:
+        still_open = pair is not None and pair[0].status in ("pending", "review")
+        if pair is None or not still_open or pair[0].receiving_agency_id != actor.agency_id:
             summary.skipped.append((document["request"], "no longer open"))
         else:
             try:
@@ -162,6 +165,7 @@ def record_linkage(session: Session, actor: User, documents: Sequence[dict[str, 
     return summary
 
 
+@action("verification.decide")
 def verify_open_requests(
     session: Session, actor: User, registry: str | Path, model: str | Path,
     thresholds: Thresholds = Thresholds(), *, include_review: bool = False,

@@ -21,8 +21,10 @@ class VerificationRequest(Base):
     receiving_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     requested_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # pending → review (linkage unsure) → decided
+    # pending → review (linkage unsure) → decided; superseded when the identity changed before a decision.
     status: Mapped[str] = mapped_column(sa.String(20), index=True, default="pending")
+    # The identity sent for verification (safeguards.identity_fingerprint of the case's identity fields).
+    identity_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class VerificationDecision(Base):
@@ -39,3 +41,5 @@ class VerificationDecision(Base):
     decided_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The identity this decision is about: a verification counts only while the case still has it.
+    identity_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action, reader
 from retorno.agencies.service import receiving_authority_for
 from retorno.audit.service import record
+from retorno.cases.facts import case_fingerprint
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
@@ -24,41 +25,75 @@ OUTCOMES = ("verified", "rejected", "review", "not_found")
 LINKAGE_METHOD = "linkage"
 
 
+@action("verification.request")
 def request_verification(session: Session, actor: User, case: Case) -> VerificationRequest:
     """Ask the receiving authority of the declared nationality to verify identity and nationality."""
-    require(actor, "verification.request")
     ensure_owner(actor, case)
     if case.state != "screened":
         raise InvalidTransition(f"case {case.reference}: verification is requested once the case is screened "
                                 f"(it is '{case.state}')", code="invalid_transition.case")
     receiving = receiving_authority_for(session, case.nationality)
-    request = VerificationRequest(reference=f"VR-{case.reference}", case_id=case.id,
-                                  receiving_agency_id=receiving.id, requested_by=actor.id)
-    session.add(request)
-    session.flush()
+    request = _new_request(session, actor, case, receiving.id)
     transition(session, actor, case, "verification_requested", action="verification.request",
                extra={"request": request.reference, "to": receiving.code})
     return request
 
 
-def open_request(session: Session, actor: User, case: Case) -> VerificationRequest:
+def _new_request(session: Session, by: User, case: Case, receiving_agency_id: int) -> VerificationRequest:
+    earlier = session.execute(sa.select(sa.func.count()).select_from(VerificationRequest)
+                              .where(VerificationRequest.case_id == case.id)).scalar_one()
+    suffix = f"-{earlier + 1}" if earlier else ""
+    request = VerificationRequest(reference=f"VR-{case.reference}{suffix}", case_id=case.id,
+                                  receiving_agency_id=receiving_agency_id, requested_by=by.id,
+                                  identity_fingerprint=case_fingerprint(case))
+    session.add(request)
+    session.flush()
+    return request
+
+
+def reopen(session: Session, by: User, case: Case) -> VerificationRequest:
+    """The identity changed after a verification request: supersede what is open and ask again.
+
+    A step of `travel.service.update_case`; the case goes back to 'verification_requested' (the
+    caller has already taken it off any manifest).
+    """
+    for request in session.execute(sa.select(VerificationRequest).where(
+            VerificationRequest.case_id == case.id, VerificationRequest.status != "decided")).scalars():
+        request.status = "superseded"
+    request = _new_request(session, by, case, receiving_authority_for(session, case.nationality).id)
+    if case.state != "verification_requested":
+        transition(session, by, case, "verification_requested", action="verification.reopen",
+                   reason="identity fields changed after the verification request",
+                   extra={"request": request.reference})
+    else:
+        record(session, by, "verification.reopen", "case", case.reference, after={"request": request.reference},
+               reason="identity fields changed after the verification request")
+    return request
+
+
+def open_request(session: Session, user: User, case: Case) -> VerificationRequest:
     request = session.execute(
         sa.select(VerificationRequest).where(VerificationRequest.case_id == case.id,
-                                             VerificationRequest.status != "decided")
+                                             VerificationRequest.status.in_(("pending", "review")))
         .order_by(VerificationRequest.id.desc()).limit(1)
     ).scalar_one_or_none()
     if request is None:
         raise NotFound(f"case {case.reference} has no open verification request")
-    if request.receiving_agency_id != actor.agency_id:
+    if request.receiving_agency_id != user.agency_id:
         raise Forbidden(f"the verification request of case {case.reference} is addressed to another agency")
     return request
 
 
+@action("verification.decide")
 def record_decision(session: Session, actor: User, case: Case, *, outcome: str, method: str = "manual",
                     registry_record: str | None = None, probability: float | None = None,
-                    candidates: list[dict[str, Any]] | None = None, reason: str | None = None) -> VerificationDecision:
-    """Record the receiving side's decision; 'review' and 'not_found' leave the case for a person to decide."""
-    require(actor, "verification.decide")
+                    candidates: list[dict[str, Any]] | None = None, reason: str | None = None,
+                    request_reference: str | None = None) -> VerificationDecision:
+    """Record the receiving side's decision; 'review' and 'not_found' leave the case for a person to decide.
+
+    The decision is bound to the identity the request carried; a decision sent for an earlier
+    request (`request_reference`, from an exchanged file) whose identity has since changed is refused.
+    """
     if outcome not in OUTCOMES:
         raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}")
     if outcome == "verified" and not registry_record:
@@ -66,9 +101,17 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     if outcome == "rejected" and not (reason and reason.strip()):
         raise InvalidInput("a rejection needs a reason", code="reason_required")
     request = open_request(session, actor, case)
+    if request_reference is not None and request_reference != request.reference:
+        raise InvalidTransition(f"case {case.reference}: request {request_reference} was superseded by "
+                                f"{request.reference} after the identity changed; decide on the new request",
+                                code="request_superseded")
+    if request.identity_fingerprint != case_fingerprint(case):
+        raise InvalidTransition(f"case {case.reference}: the identity changed after request {request.reference} "
+                                "was sent", code="request_superseded")
     decision = VerificationDecision(request_id=request.id, outcome=outcome, method=method,
                                     registry_record=registry_record, match_probability=probability,
-                                    candidates=candidates, decided_by=actor.id, reason=reason)
+                                    candidates=candidates, decided_by=actor.id, reason=reason,
+                                    identity_fingerprint=request.identity_fingerprint)
     session.add(decision)
     request.status = "decided" if outcome in ("verified", "rejected") else "review"
     session.flush()
@@ -83,10 +126,10 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     return decision
 
 
+@reader("verification.queue")
 def review_queue(session: Session, actor: User, *, limit: int = 100) -> list[tuple[VerificationRequest, Case,
                                                                                  VerificationDecision | None]]:
     """Requests to this receiving authority still waiting for a person, oldest first, with the latest proposal."""
-    require(actor, "verification.decide")
     latest = (sa.select(VerificationDecision.request_id, sa.func.max(VerificationDecision.id).label("did"))
               .group_by(VerificationDecision.request_id).subquery())
     rows = session.execute(
@@ -95,27 +138,27 @@ def review_queue(session: Session, actor: User, *, limit: int = 100) -> list[tup
         .outerjoin(latest, latest.c.request_id == VerificationRequest.id)
         .outerjoin(VerificationDecision, VerificationDecision.id == latest.c.did)
         .where(VerificationRequest.receiving_agency_id == actor.agency_id,
-               VerificationRequest.status != "decided")
+               VerificationRequest.status.in_(("pending", "review")))
         .order_by(VerificationRequest.requested_at, VerificationRequest.id).limit(limit)
     ).all()
     return list(rows)
 
 
+@reader("verification.queue")
 def review_queue_size(session: Session, actor: User) -> int:
     """How many requests to this receiving authority still wait for a person."""
-    require(actor, "verification.decide")
     return session.execute(sa.select(sa.func.count()).select_from(VerificationRequest).where(
         VerificationRequest.receiving_agency_id == actor.agency_id,
-        VerificationRequest.status != "decided")).scalar_one()
+        VerificationRequest.status.in_(("pending", "review")))).scalar_one()
 
 
+@action("verification.decide")
 def sample_for_audit(session: Session, actor: User, share: float, seed: int, *,
                      since: datetime | None = None) -> list[tuple[VerificationDecision, VerificationRequest, Case]]:
     """Draw a share of the authority's auto-verified decisions for a person to re-check; the draw is audited.
 
     The same seed over the same decisions draws the same sample, so an auditor can reproduce it.
     """
-    require(actor, "verification.decide")
     if not 0.0 < share <= 1.0:
         raise InvalidInput(f"the audit share must be above 0 and at most 1, got {share}")
     query = (

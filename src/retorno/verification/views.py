@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.cases.schemas import case_out
@@ -39,19 +39,20 @@ def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentU
 
 
 @router.get("/verification/queue")
-def queue(session: SessionDep, user: CurrentUser, limit: int = 100) -> Any:
+def queue(session: SessionDep, user: CurrentUser, limit: int = Query(100, ge=1, le=500)) -> Any:
     return [{"request": r.reference, "requested_at": r.requested_at, "status": r.status,
              "case": case_out(user, c),
              "proposal": None if d is None else {"outcome": d.outcome, "probability": d.match_probability,
                                                   "candidates": d.candidates}}
-            for r, c, d in service.review_queue(session, user, limit=min(limit, 500))]
+            for r, c, d in service.review_queue(session, user, limit=limit)]
 
 
 class AuditSampleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     share: float = Field(gt=0.0, le=1.0, description="share of the auto-verified decisions to draw")
-    seed: int = Field(default=1, description="the draw's seed: the same seed over the same decisions draws the same")
+    seed: int = Field(default=1, ge=0, le=2**31 - 1,
+                      description="the draw's seed: the same seed over the same decisions draws the same")
 
 
 @router.post("/verification/audit-sample", status_code=201)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -15,13 +15,16 @@ from retorno.audit.signing import KeyFile, key_file
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, use_data_keys
-from retorno.errors import RetornoError
+from retorno.errors import RetornoError, TooManyAttempts
+from retorno.web.security import REFUSAL, BodyLimit, SecurityHeaders
 
 
-def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def _error(status: int, code: str, message: str, details: Any = None, summary: Any = None) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
+    if summary is not None:
+        body["summary"] = summary
     return JSONResponse({"error": body}, status_code=status)
 
 
@@ -36,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     from retorno.reporting.views import router as reporting_router
     from retorno.screening.views import router as screening_router
     from retorno.verification.views import router as verification_router
+    from retorno.web.access import enforce_declared_access
     from retorno.web.pages import install as install_pages
     from retorno.web.pages.common import error_page
 
@@ -54,10 +58,16 @@ def create_app(settings: Settings) -> FastAPI:
     async def _retorno_error(request: Request, exc: RetornoError) -> Response:
         if not request.url.path.startswith("/api/"):
             return error_page(request, exc)
-        return _error(exc.status, exc.code, exc.message, exc.details)
+        response = _error(exc.status, exc.code, exc.message, exc.details, getattr(exc, "summary", None))
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if REFUSAL in request.scope:
+            # A body over the limit, which the form parser reports as a mere 400.
+            return await _retorno_error(request, request.scope[REFUSAL])
         # Unknown addresses and wrong methods: a page for people, JSON for systems.
         missing = "esta dirección no existe / this address does not exist"
         message = missing if exc.status_code == 404 else str(exc.detail)
@@ -76,14 +86,16 @@ def create_app(settings: Settings) -> FastAPI:
 
     for router in (agencies_router, cases_router, screening_router, verification_router, documents_router,
                    flights_router, reintegration_router, reporting_router, audit_router):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(enforce_declared_access)])
 
-    install_pages(app)
-    # People's login sessions: a signed cookie that expires after the configured idle time,
-    # https-only when RETORNO_SECURE_COOKIES is set (the demo runs on http://127.0.0.1).
+    install_pages(app, dependencies=[Depends(enforce_declared_access)])
+    # The browser session (a signed cookie) holds the CSRF token and the flash message; who is logged in
+    # is kept on the server (agencies.logins). https-only when RETORNO_SECURE_COOKIES is set.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="retorno_session",
                        max_age=settings.session_max_age_seconds, same_site="lax",
                        https_only=settings.secure_cookies)
+    app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_bytes, body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
@@ -14,7 +16,7 @@ from retorno.web.pages.common import LoginRequired, login_redirect, make_environ
 STATIC_DIR = Path(__file__).parent.parent / "static"
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, dependencies: Sequence[Any] = ()) -> None:
     """Add the pages, their templates and static files, and the login redirect to `app`."""
     from retorno.web.pages import (
         auth,
@@ -33,7 +35,7 @@ def install(app: FastAPI) -> None:
     app.state.templates = make_environment()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, sending, receiving, flights, carrier, monitor, operator, programme, planning, statistics):
-        app.include_router(module.pages)
+        app.include_router(module.pages, dependencies=list(dependencies))
 
     @app.exception_handler(LoginRequired)
     async def _login_required(_request: Request, exc: LoginRequired) -> RedirectResponse:

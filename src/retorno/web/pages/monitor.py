@@ -6,13 +6,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from retorno.agencies.visibility import cut
 from retorno.audit.checkpoints import ExportedCheckpoint, latest_checkpoint
 from retorno.audit.signing import KeyFile
 from retorno.audit.verify import verify_chain
 from retorno.errors import NotFound
 from retorno.reporting import service as reports
 from retorno.web import charts
-from retorno.web.deps import SessionDep
+from retorno.web.deps import SeqQuery, SessionDep
 from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
     CASE_STATES,
@@ -57,7 +58,9 @@ def overview(request: Request, session: SessionDep, user: PageUser) -> HTMLRespo
         "monitor.html",
         charts=chart_list,
         total=sum(by_state.values()),
-        exceptions=reports.safeguard_exceptions(session, user),
+        exceptions=[cut(user, "audit", {"at": r.at, "action": r.action, "agency": r.agency,
+                                        "object_type": r.object_type, "object_id": r.object_id})
+                    for r in reports.safeguard_exceptions(session, user)],
         alerts=reports.recent_alerts(session, user),
         differences=reports.arrival_differences(session, user),
         signed_head=_signed_head(request, session),
@@ -73,20 +76,21 @@ def _signed_head(request: Request, session: Session) -> ExportedCheckpoint | Non
         return None
 
 
-
-
 @pages.get("/audit", response_class=HTMLResponse)
 def audit_trail(
-    request: Request, session: SessionDep, user: PageUser, action: str = "", before_seq: int | None = None
+    request: Request, session: SessionDep, user: PageUser, action: str = "", before_seq: SeqQuery = None
 ) -> HTMLResponse:
     require_page(user, "audit.read")
-    records = reports.audit_page(session, user, action=action or None, before_seq=before_seq)
+    rows = reports.audit_page(session, user, action=action or None, before_seq=before_seq)
+    records = [cut(user, "audit", {"seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency,
+                                   "action": r.action, "object_type": r.object_type, "object_id": r.object_id})
+               for r in rows]
     return render(
         request,
         "audit.html",
         records=records,
         action=action,
-        older=records[-1].seq if len(records) == 50 else None,
+        older=rows[-1].seq if len(rows) == 50 else None,
         report=None,
     )
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -15,24 +15,24 @@ from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
 from retorno.audit.service import history
 from retorno.cases import lifecycle, service
-from retorno.cases.imports import import_cases
 from retorno.cases.schemas import case_out
 from retorno.db import utcnow
-from retorno.documents.service import add_document, documents_of
-from retorno.errors import InvalidInput, RetornoError
+from retorno.documents.service import documents_of
+from retorno.errors import PROBLEMS_LISTED, InvalidInput, RetornoError, problem_summary
 from retorno.flights import airports
 from retorno.flights.service import FlightInput, propose_flight
 from retorno.reporting import service as reports
 from retorno.screening.models import CONCERNS
 from retorno.screening.service import (
     record_best_interests,
-    record_screening,
     resolve_screening,
     screening_details,
 )
+from retorno.travel import service as travel
+from retorno.travel.imports import import_cases
 from retorno.verification.service import request_verification, review_queue
 from retorno.web import charts
-from retorno.web.deps import SessionDep
+from retorno.web.deps import MAX_ID, SessionDep
 from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
     CASE_STATES,
@@ -105,9 +105,12 @@ def parse_date(value: str, label: str) -> date:
 
 def parse_int(value: str, label: str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise InvalidInput(f"{label}: '{value}' is not a whole number", code="invalid_number") from None
+    if abs(number) > MAX_ID:
+        raise InvalidInput(f"{label}: {value} is far too large", code="invalid_number")
+    return number
 
 
 @pages.get("/", response_class=HTMLResponse, response_model=None)
@@ -178,7 +181,8 @@ def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response
 
 @pages.get("/cases", response_class=HTMLResponse)
 def case_list(
-    request: Request, session: SessionDep, user: PageUser, q: str = "", state: str = "", page: int = 1
+    request: Request, session: SessionDep, user: PageUser, q: str = "", state: str = "",
+    page: Annotated[int, Query(le=1_000_000)] = 1,
 ) -> HTMLResponse:
     require_page(user, "case.read", "returnee.read")
     page = max(1, page)
@@ -266,7 +270,11 @@ def import_upload(request: Request, session: SessionDep, user: PageUser, form: F
     outcome = import_cases(session, user, content, upload.filename, locale=locale)
     if not outcome.ok:
         session.rollback()
-    report_csv = "data:text/csv;charset=utf-8," + quote(outcome.report.to_csv(locale))
+    problems = outcome.report.problems
+    # A short report travels inside the page; a long one (over the listed 1,000 problems) is
+    # downloaded by sending the file again to /cases/import/report, so the page stays small.
+    report_csv = ("data:text/csv;charset=utf-8," + quote(outcome.report.to_csv(locale))
+                  if len(problems) <= PROBLEMS_LISTED else None)
     return render(
         request,
         "case_import.html",
@@ -274,7 +282,26 @@ def import_upload(request: Request, session: SessionDep, user: PageUser, form: F
         outcome=outcome,
         filename=upload.filename,
         report_csv=report_csv,
+        listed=problems[:PROBLEMS_LISTED],
+        summary=problem_summary(outcome.report),
     )
+
+
+@pages.post("/cases/import/report", response_model=None)
+def import_report(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
+    """Check a file without importing anything and download its whole problem report (CSV)."""
+    require_page(user, "case.register")
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return render(request, "case_import.html", status=422, outcome=None,
+                      error=gettext_for(locale_of(request))("Elija un archivo CSV o XLSX."))
+    locale = locale_of(request)
+    with upload.file as uploaded:
+        content = uploaded.read()
+    report = import_cases(session, user, content, upload.filename, locale=locale).report
+    session.rollback()
+    return Response(report.to_csv(locale), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="informe-importacion.csv"'})
 
 
 def case_context(session: Session, user: User, reference: str, *, protection: bool = False) -> dict[str, Any]:
@@ -290,7 +317,7 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     if can(user, "case.register"):
         context["timeline"] = history(session, "case", case.reference)
     if can(user, "document.add") or can(user, "document.issue_emergency"):
-        context["documents"] = documents_of(session, case)
+        context["documents"] = documents_of(session, user, case)
     if protection:
         context["screenings"] = screening_details(session, user, case)
     context["screenable"] = case.state in lifecycle.BEFORE_BOARDING
@@ -325,7 +352,7 @@ def screen(request: Request, session: SessionDep, user: PageUser, form: FormDep,
         case = service.get_case(session, user, reference)
         concerns = [c for c in form.getlist("concerns") if isinstance(c, str)]
         escorts = parse_int(form_text(form, "medical_escorts") or "0", "medical_escorts")
-        record_screening(
+        travel.record_screening(
             session,
             user,
             case,
@@ -384,7 +411,7 @@ def add_travel_document(
     request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
 ) -> Response:
     try:
-        document = add_document(
+        document = travel.add_document(
             session, user, service.get_case(session, user, reference), mrz_text=form_text(form, "mrz")
         )
     except RetornoError as exc:
@@ -405,7 +432,7 @@ def withdraw(
     try:
         if target not in ("withdrawn", "unfit_to_fly"):
             raise InvalidInput("target must be 'withdrawn' or 'unfit_to_fly'")
-        service.withdraw(
+        travel.withdraw(
             session,
             user,
             service.get_case(session, user, reference),

@@ -3,7 +3,8 @@
 The file is validated row by row first (`importer.validate`, pure); only a file without a
 single bad row is written, in the caller's one transaction. New cases are inserted in bulk
 with one audit record each; a row whose case already exists (same agency reference) and
-changed goes through `update_case`, the same action an official's edit uses.
+changed goes through `travel.service.update_case`, the same action an official's edit uses (so an
+identity changed by a re-import re-opens verification and takes the person off every manifest).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency, User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action
 from retorno.audit.service import Entry, record, record_many
 from retorno.cases.duplicates import HeldCase
 from retorno.cases.importer import CaseRow, ImportReport, validate
 from retorno.cases.models import Case, Household, PossibleDuplicate
-from retorno.cases.service import AUDITED_FIELDS, next_references, search_name, update_case
+from retorno.cases.service import AUDITED_FIELDS, next_references, search_name
 from retorno.db import bulk_insert, utcnow
+from retorno.travel.service import update_case
 
 _ROW_TO_CASE = {"relationship": "relationship_to_head", "document_type": "declared_document_type",
                 "document_number": "declared_document_number"}
@@ -70,10 +72,10 @@ def _held_cases(session: Session, actor: User) -> tuple[dict[str, Case], list[He
     return own, held, ids
 
 
+@action("case.register")
 def import_cases(session: Session, actor: User, data: bytes, filename: str, *, today: date | None = None,
                  locale: str = "es") -> ImportOutcome:
     """Validate a case list and, only if every row is good, create or update its cases."""
-    require(actor, "case.register")
     today = today or utcnow().date()
     own, held, held_ids = _held_cases(session, actor)
     report = validate(data, filename, today=today, known_case_reference=lambda ref: ref in held_ids,

@@ -1,0 +1,94 @@
+"""Actions whose consequences cross domains: the one way in for each of them, from every door.
+
+A new protection concern, a changed identity, a new travel document or a withdrawal all
+change whether a person may stay on a manifest. The domain packages below record the change
+itself (`screening`, `cases`, `documents`, `verification`); this module, above them and above
+`flights`, owns the consequence: the person (with their household) taken off every manifest
+of a flight not yet flown, with an alert to both sides. Imports run the same actions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.permissions import action
+from retorno.cases import lifecycle
+from retorno.cases.facts import traveller_facts
+from retorno.cases.models import Case
+from retorno.cases.service import advance, change_fields, ensure_owner, identity_changed, transition
+from retorno.documents import service as documents
+from retorno.documents.models import TravelDocument
+from retorno.errors import InvalidInput, InvalidTransition
+from retorno.flights.service import take_off_manifests
+from retorno.screening import service as screening
+from retorno.screening.models import Screening
+from retorno.verification.service import reopen
+
+
+@action("screening.record")
+def record_screening(session: Session, actor: User, case: Case, *, concerns: list[str], notes: str | None = None,
+                     medical_escorts: int = 0) -> Screening:
+    """Record a protection screening; a person with an open concern leaves every manifest at once."""
+    medical_before = traveller_facts(session, [case])[case.id].medical_escorts
+    recorded = screening.record_screening(session, actor, case, concerns=concerns, notes=notes,
+                                          medical_escorts=medical_escorts)
+    if case.state == "manifested":
+        facts = traveller_facts(session, [case])[case.id]
+        if facts.open_concerns:
+            take_off_manifests(session, actor, case, kind="protection_pull", back_to="documented",
+                               reason="protection concern raised after manifesting")
+        elif facts.medical_escorts > medical_before:
+            # The flight's medical staff were counted for the needs known then: it is approved anew.
+            take_off_manifests(session, actor, case, kind="medical_needs", back_to="ready",
+                               reason="medical escort needs changed after manifesting")
+    advance(session, actor, case)
+    return recorded
+
+
+@action("case.update")
+def update_case(session: Session, actor: User, case: Case, changes: dict[str, Any]) -> bool:
+    """Change declared fields of a case (edit, API or import); returns whether anything changed.
+
+    A change to an identity field after the verification request re-opens verification and takes
+    the person off every manifest: the identity that travels is the identity verified (SPEC.md 4.4).
+    """
+    ensure_owner(actor, case)
+    reopens = case.state in lifecycle.IDENTITY_BOUND
+    if case.state not in lifecycle.BEFORE_BOARDING and case.state not in lifecycle.EXITS:
+        proposed = {k: v for k, v in changes.items() if getattr(case, k, v) != v}
+        if identity_changed(proposed):
+            raise InvalidTransition(f"case {case.reference}: the identity of a person who has boarded cannot be "
+                                    f"changed (the case is '{case.state}')", code="identity_locked")
+    changed = change_fields(session, actor, case, changes)
+    if not changed or not reopens or not identity_changed(changed):
+        return bool(changed)
+    if case.state == "manifested":
+        take_off_manifests(session, actor, case, kind="identity_changed", back_to=None,
+                           reason="identity changed after verification")
+    reopen(session, actor, case)
+    return True
+
+
+@action("document.add")
+def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) -> TravelDocument:
+    """File a travel document; a manifested person leaves the manifest, since approval covers the document."""
+    if case.state == "manifested":
+        take_off_manifests(session, actor, case, kind="document_changed", back_to="ready",
+                           reason="a new travel document was filed after manifesting")
+    return documents.add_document(session, actor, case, mrz_text=mrz_text)
+
+
+@action("case.withdraw")
+def withdraw(session: Session, actor: User, case: Case, *, reason: str, target: str = "withdrawn") -> None:
+    """Take a case out before boarding: released, protection granted, left by other means, unfit to fly."""
+    ensure_owner(actor, case)
+    if not reason.strip():
+        raise InvalidInput("a reason is required to withdraw a case", code="reason_required")
+    if target not in ("withdrawn", "unfit_to_fly"):
+        raise InvalidInput("a case is withdrawn or found unfit to fly", code="invalid_input")
+    lifecycle.check_transition(case.reference, case.state, target)
+    take_off_manifests(session, actor, case, kind="withdrawn", back_to=None, reason=f"withdrawn: {reason.strip()}")
+    transition(session, actor, case, target, action="case." + target, reason=reason.strip())

@@ -1,0 +1,210 @@
+"""Who may call each address: every API route and page, declared once, enforced in one place.
+
+`enforce_declared_access` runs before every handler of every router the app includes: an
+address missing from `ROUTES` is refused to everyone (deny by default), one declared with
+capabilities needs a signed-in user holding at least one of them (`permissions.can`). The
+actions behind the handlers check their own capability again (`permissions.action`), so the
+CLI and imports, which have no route, are held to the same declaration. A test calls every
+route as a user of every agency kind and role and compares the answer with this table.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.agencies.permissions import can_any
+from retorno.agencies.service import user_for_token
+from retorno.errors import Forbidden, NotAuthenticated
+from retorno.web.deps import SessionDep, session_user
+from retorno.web.pages.common import LoginRequired
+
+PUBLIC: Final = "public"
+SIGNED_IN: Final = "signed_in"
+Access = tuple[str, ...] | str
+
+CASE_READERS = ("case.read", "returnee.read")
+
+ROUTES: dict[tuple[str, str], Access] = {
+    # ---- API: accounts
+    ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("GET", "/api/v1/me"): SIGNED_IN,
+    ("POST", "/api/v1/users"): ("admin.users",),
+    ("POST", "/api/v1/users/{username}/disable"): ("admin.users",),
+    # ---- API: audit
+    ("GET", "/api/v1/audit"): ("audit.read",),
+    ("GET", "/api/v1/audit/verify"): ("audit.read",),
+    ("GET", "/api/v1/audit/checkpoint"): ("audit.read",),
+    # ---- API: cases, screening, documents, verification
+    ("POST", "/api/v1/cases"): ("case.register",),
+    ("GET", "/api/v1/cases"): CASE_READERS,
+    ("GET", "/api/v1/cases/{reference}"): CASE_READERS,
+    ("PATCH", "/api/v1/cases/{reference}"): ("case.update",),
+    ("GET", "/api/v1/cases/{reference}/timeline"): ("case.timeline",),
+    ("POST", "/api/v1/cases/{reference}/withdraw"): ("case.withdraw",),
+    ("POST", "/api/v1/cases/import"): ("case.register",),
+    ("POST", "/api/v1/cases/{reference}/documents"): ("document.add",),
+    ("GET", "/api/v1/cases/{reference}/documents"): ("document.read",),
+    ("POST", "/api/v1/cases/{reference}/emergency-document"): ("document.issue_emergency",),
+    ("GET", "/api/v1/emergency-documents/{number}.pdf"): ("document.issue_emergency",),
+    ("POST", "/api/v1/cases/{reference}/screenings"): ("screening.record",),
+    ("GET", "/api/v1/cases/{reference}/screenings"): ("screening.read_details",),
+    ("POST", "/api/v1/cases/{reference}/screenings/resolution"): ("screening.resolve",),
+    ("POST", "/api/v1/cases/{reference}/best-interests"): ("child.decide",),
+    ("POST", "/api/v1/cases/{reference}/verification-request"): ("verification.request",),
+    ("POST", "/api/v1/cases/{reference}/verification-decision"): ("verification.decide",),
+    ("GET", "/api/v1/verification/queue"): ("verification.queue",),
+    ("POST", "/api/v1/verification/audit-sample"): ("verification.decide",),
+    # ---- API: flights and manifests
+    ("POST", "/api/v1/flights"): ("flight.propose",),
+    ("GET", "/api/v1/flights"): ("flight.read",),
+    ("GET", "/api/v1/flights/{reference}"): ("flight.read",),
+    ("GET", "/api/v1/flights/{reference}/passengers"): ("paxlst.read",),
+    ("POST", "/api/v1/flights/{reference}/accept"): ("flight.accept",),
+    ("POST", "/api/v1/flights/{reference}/cancel"): ("flight.cancel",),
+    ("POST", "/api/v1/flights/{reference}/passengers"): ("manifest.propose",),
+    ("POST", "/api/v1/flights/{reference}/passengers/{case_ref}/remove"): ("manifest.propose",),
+    ("POST", "/api/v1/flights/{reference}/manifest/propose"): ("manifest.propose",),
+    ("POST", "/api/v1/flights/{reference}/passengers/{case_ref}/decision"): ("manifest.decide",),
+    ("POST", "/api/v1/flights/{reference}/manifest/lock"): ("manifest.lock",),
+    ("POST", "/api/v1/flights/{reference}/locked-changes"): ("manifest.change_locked",),
+    ("POST", "/api/v1/flights/{reference}/passengers/{case_ref}/boarding"): ("boarding.record",),
+    ("POST", "/api/v1/flights/{reference}/depart"): ("flight.depart",),
+    ("POST", "/api/v1/flights/{reference}/landing"): ("arrival.confirm",),
+    ("POST", "/api/v1/flights/{reference}/passengers/{case_ref}/arrival"): ("arrival.confirm",),
+    ("POST", "/api/v1/flights/{reference}/arrival-discrepancy"): ("arrival.confirm",),
+    ("GET", "/api/v1/flights/{reference}/paxlst"): ("paxlst.read",),
+    ("GET", "/api/v1/flights/{reference}/manifest.pdf"): ("paxlst.read",),
+    ("GET", "/api/v1/flights/{reference}/manifest.csv"): ("paxlst.read",),
+    ("GET", "/api/v1/flights/{reference}/bulletin"): ("flight.read",),
+    ("POST", "/api/v1/households/{agency_reference}/split"): ("household.split",),
+    ("POST", "/api/v1/plans"): ("manifest.propose",),
+    ("POST", "/api/v1/plans/apply"): ("manifest.propose",),
+    # ---- API: reintegration
+    ("POST", "/api/v1/cases/{reference}/consent"): ("consent.record",),
+    ("POST", "/api/v1/cases/{reference}/consent/withdraw"): ("consent.withdraw",),
+    ("PUT", "/api/v1/cases/{reference}/intake"): ("intake.record",),
+    ("GET", "/api/v1/returnees"): ("returnee.read",),
+    ("POST", "/api/v1/opportunities"): ("opportunity.manage",),
+    ("POST", "/api/v1/opportunities/import"): ("opportunity.manage",),
+    ("PATCH", "/api/v1/opportunities/{reference}"): ("opportunity.manage",),
+    ("GET", "/api/v1/opportunities"): ("returnee.read",),
+    ("GET", "/api/v1/matching/preview"): ("matching.run",),
+    ("POST", "/api/v1/matching/runs"): ("matching.run",),
+    ("GET", "/api/v1/cases/{reference}/placements"): ("returnee.read",),
+    ("POST", "/api/v1/placements/{placement_id}"): ("placement.manage",),
+    ("GET", "/api/v1/follow-ups"): ("followup.record",),
+    ("POST", "/api/v1/follow-ups/{follow_up_id}"): ("followup.record",),
+    # ---- API: reports
+    ("GET", "/api/v1/reports/dashboard"): SIGNED_IN,
+    ("GET", "/api/v1/reports/public"): PUBLIC,
+    ("GET", "/api/v1/reports/public.csv"): PUBLIC,
+    # ---- pages: sign-in, language, public statistics, the dashboard
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("POST", "/language"): PUBLIC,
+    ("GET", "/estadisticas"): PUBLIC,
+    ("GET", "/"): SIGNED_IN,
+    # ---- pages: the sending side
+    ("GET", "/cases"): ("case.read",),
+    ("GET", "/cases/new"): ("case.register",),
+    ("POST", "/cases/new"): ("case.register",),
+    ("GET", "/cases/import"): ("case.register",),
+    ("POST", "/cases/import"): ("case.register",),
+    ("POST", "/cases/import/report"): ("case.register",),
+    ("GET", "/cases/{reference}"): ("case.read",),
+    ("POST", "/cases/{reference}/screening"): ("screening.record",),
+    ("POST", "/cases/{reference}/resolution"): ("screening.resolve",),
+    ("POST", "/cases/{reference}/best-interests"): ("child.decide",),
+    ("POST", "/cases/{reference}/verification-request"): ("verification.request",),
+    ("POST", "/cases/{reference}/documents"): ("document.add",),
+    ("POST", "/cases/{reference}/withdraw"): ("case.withdraw",),
+    ("GET", "/flights/new"): ("flight.propose",),
+    ("POST", "/flights/new"): ("flight.propose",),
+    ("GET", "/planning"): ("manifest.plan",),
+    ("POST", "/planning"): ("manifest.plan",),
+    ("POST", "/planning/apply"): ("manifest.propose",),
+    # ---- pages: flights, both sides and the carrier
+    ("GET", "/flights"): ("flight.read",),
+    ("GET", "/flights/{reference}"): ("flight.read",),
+    ("POST", "/flights/{reference}/accept"): ("flight.accept",),
+    ("POST", "/flights/{reference}/cancel"): ("flight.cancel",),
+    ("POST", "/flights/{reference}/passengers"): ("manifest.propose",),
+    ("POST", "/flights/{reference}/passengers/{case_reference}/remove"): ("manifest.propose",),
+    ("POST", "/flights/{reference}/manifest/propose"): ("manifest.propose",),
+    ("POST", "/flights/{reference}/manifest/lock"): ("manifest.lock",),
+    ("POST", "/flights/{reference}/landing"): ("arrival.confirm",),
+    ("GET", "/flights/{reference}/paxlst"): ("paxlst.read",),
+    ("GET", "/flights/{reference}/manifest.pdf"): ("paxlst.read",),
+    ("GET", "/flights/{reference}/manifest.csv"): ("paxlst.read",),
+    ("POST", "/flights/{reference}/boarding/{case_reference}"): ("boarding.record",),
+    ("POST", "/flights/{reference}/depart"): ("flight.depart",),
+    # ---- pages: the receiving side
+    ("GET", "/verification"): ("verification.queue",),
+    ("POST", "/verification/{reference}"): ("verification.decide",),
+    ("POST", "/cases/{reference}/verification-decision"): ("verification.decide",),
+    ("POST", "/cases/{reference}/emergency-document"): ("document.issue_emergency",),
+    ("GET", "/flights/{reference}/arrivals"): ("flight.read",),
+    ("POST", "/flights/{reference}/arrivals/{case_reference}"): ("arrival.confirm",),
+    ("POST", "/flights/{reference}/discrepancy"): ("arrival.confirm",),
+    ("POST", "/flights/{reference}/decisions/{case_reference}"): ("manifest.decide",),
+    # ---- pages: monitors
+    ("GET", "/monitor"): ("audit.read",),
+    ("GET", "/audit"): ("audit.read",),
+    ("GET", "/audit/verify"): ("audit.read",),
+    # ---- pages: reintegration operators
+    ("GET", "/reintegration/returnees"): ("returnee.read",),
+    ("POST", "/reintegration/consent"): ("consent.record",),
+    ("GET", "/reintegration/returnees/{reference}"): ("returnee.read",),
+    ("POST", "/reintegration/returnees/{reference}/intake"): ("intake.record",),
+    ("POST", "/reintegration/returnees/{reference}/withdraw"): ("consent.withdraw",),
+    ("GET", "/reintegration/opportunities"): ("returnee.read",),
+    ("GET", "/reintegration/opportunities/new"): ("opportunity.manage",),
+    ("POST", "/reintegration/opportunities/new"): ("opportunity.manage",),
+    ("GET", "/reintegration/opportunities/{reference}"): ("opportunity.manage",),
+    ("POST", "/reintegration/opportunities/{reference}"): ("opportunity.manage",),
+    ("GET", "/reintegration/matching"): ("matching.run",),
+    ("POST", "/reintegration/matching/run"): ("matching.run",),
+    ("GET", "/reintegration/placements"): ("returnee.read",),
+    ("POST", "/reintegration/placements/{placement_id}"): ("placement.manage",),
+    ("GET", "/reintegration/follow-ups"): ("followup.record",),
+    ("GET", "/reintegration/follow-ups/{follow_up_id}"): ("followup.record",),
+    ("POST", "/reintegration/follow-ups/{follow_up_id}"): ("followup.record",),
+}
+
+
+def declared_access(method: str, path: str) -> Access | None:
+    method = method.upper()
+    return ROUTES.get(("GET" if method == "HEAD" else method, path))
+
+
+def _caller(request: Request, session: Session) -> User | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return user_for_token(session, header[7:].strip())
+    return session_user(request, session)
+
+
+def enforce_declared_access(request: Request, session: SessionDep) -> None:
+    """Refuse a request whose route is undeclared, or whose caller holds none of its capabilities."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    declared = declared_access(request.method, path) if path else None
+    if declared is None:
+        raise Forbidden(f"{request.method} {path} has no declared access", code="forbidden.undeclared_route")
+    if declared == PUBLIC:
+        return
+    user = _caller(request, session)
+    if user is None:
+        if request.url.path.startswith("/api/"):
+            raise NotAuthenticated("log in, or send 'Authorization: Bearer <token>'")
+        raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if declared == SIGNED_IN or can_any(user, tuple(declared)):
+        return
+    raise Forbidden(f"{user.username} ({user.agency.code}, {user.agency.kind} {user.role}) may not "
+                    f"{request.method} {path}; it needs one of: {', '.join(declared)}",
+                    code="forbidden." + declared[0])

@@ -1,0 +1,195 @@
+"""The findings of issue 11, each tried again through the REST API as the demo's users tried them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from fastapi.testclient import TestClient
+
+from tests.factories import Api, World, ok
+
+HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
+          "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
+
+
+def refused(response: object, status: int, code_prefix: str) -> dict[str, object]:
+    assert response.status_code == status, response.text  # type: ignore[attr-defined]
+    error = response.json()["error"]  # type: ignore[attr-defined]
+    assert error["code"].startswith(code_prefix), error
+    return error
+
+
+def state(api: Api, ref: str) -> str:
+    return str(ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))["state"])
+
+
+def locked_flight(api: Api, refs: list[str]) -> str:
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": refs}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
+    for ref in refs:
+        ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{ref}/decision", {"approve": True}))
+    ok(api.post("saime.officer", f"/api/v1/flights/{flight}/manifest/lock"))
+    return flight
+
+
+def test_an_officer_cannot_erase_an_open_concern_with_a_new_screening(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    case = api.ready_case()
+    ref = case["reference"]
+    api.screen(ref, ["pending_asylum_claim"])
+    assert state(api, ref) == "documented"
+    error = refused(api.post("inm.officer", f"/api/v1/cases/{ref}/screenings", {"concerns": []}), 409,
+                    "safeguard.non_refoulement")
+    assert "pending asylum" in str(error["message"])
+    # Another concern can be added; the first one stays open all the same.
+    api.screen(ref, ["pregnancy"])
+    flight = api.flight()["reference"]
+    refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 409,
+            "invalid_transition")
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{ref}/screenings/resolution",
+                {"decision": "travel_permitted", "reason": "Desistió por escrito; embarazo apto para volar."}), 201)
+    assert state(api, ref) == "ready"
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 201)
+
+
+def test_a_concern_raised_on_a_locked_manifest_cannot_be_erased_either(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    case = api.ready_case()
+    ref = case["reference"]
+    flight = locked_flight(api, [ref])
+    api.screen(ref, ["trafficking_victim"])
+    assert state(api, ref) == "documented"
+    refused(api.post("inm.officer", f"/api/v1/cases/{ref}/screenings", {"concerns": []}), 409,
+            "safeguard.non_refoulement")
+    assert state(api, ref) == "documented"
+    passengers = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
+    assert ref not in [p["case"] for p in passengers if p["approval"] in ("proposed", "approved")]
+
+
+def test_a_reimported_identity_reopens_verification_and_leaves_the_manifest(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    row = "IMP-1,,María José,Peña,Rodríguez,F,17/05/1990,VEN,V-20.111.222,Tapachula,TAP,01/10/2026\n"
+    upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
+    ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
+    ref = ok(api.get("inm.officer", "/api/v1/cases?q=IMP-1"))["items"][0]["reference"]
+    case = ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))
+    api.screen(ref)
+    api.verify(ref)
+    api.passport(case)
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
+    other = "IMP-1,,Pedro Luis,Gómez,Salas,M,03/11/1985,VEN,V-9.876.543,Tapachula,TAP,01/10/2026\n"
+    upload = {"file": ("lista.csv", (HEADER + other).encode(), "text/csv")}
+    outcome = ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
+    assert outcome["updated"] == 1
+    assert state(api, ref) == "verification_requested"
+    passengers = ok(api.get("saime.officer", f"/api/v1/flights/{flight}/passengers"))
+    assert ref not in [p["case"] for p in passengers if p["approval"] in ("proposed", "approved")]
+    refused(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{ref}/decision", {"approve": True}),
+            404, "not_found")
+    # The receiving side is asked again, about the identity as it is now.
+    assert ok(api.get("saime.officer", f"/api/v1/cases/{ref}"))["given_names"] == "Pedro Luis"
+    ok(api.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
+                {"outcome": "verified", "registry_record": "REG-NEW"}), 201)
+    assert state(api, ref) in ("verified", "documented")
+
+
+def test_an_edited_identity_after_approval_is_caught_before_it_travels(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    case = api.ready_case()
+    ref = case["reference"]
+    flight = locked_flight(api, [ref])
+    ok(client.patch(f"/api/v1/cases/{ref}", json={"national_id": "V99999999"}, headers=world.headers("inm.officer")))
+    assert state(api, ref) == "verification_requested"
+    refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding",
+                     {"status": "boarded"}), 404, "not_found")
+    timeline = ok(api.get("inm.officer", f"/api/v1/cases/{ref}/timeline"))
+    update = next(r for r in timeline if r["action"] == "case.update")
+    assert update["before"]["national_id"] != update["after"]["national_id"] == "V99999999"
+    # Fields that are not the identity change nothing about verification.
+    other = api.ready_case()
+    ok(client.patch(f"/api/v1/cases/{other['reference']}", json={"held_at": "Siglo XXI"},
+                    headers=world.headers("inm.officer")))
+    assert state(api, other["reference"]) == "ready"
+
+
+def test_a_draft_manifest_refuses_what_no_manifest_may_hold(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    flight = api.flight(days_ahead=10)["reference"]
+    add = f"/api/v1/flights/{flight}/passengers"
+    child = api.ready_case(birth_date=(date.today() - timedelta(days=365 * 9)).isoformat())
+    error = refused(api.post("inm.officer", add, {"cases": [child["reference"]]}), 409, "safeguard.children")
+    assert child["reference"] in str(error["message"])
+    mother = api.ready_case(household_reference="FAM-G1", given_names="Madre")
+    api.ready_case(household_reference="FAM-G1", given_names="Padre")
+    error = refused(api.post("inm.officer", add, {"cases": [mother["reference"]]}), 409, "safeguard.family_unity")
+    assert "FAM-G1" in str(error["message"])
+    short = api.register()
+    api.screen(short["reference"])
+    api.verify(short["reference"])
+    api.passport(short, expiry=date.today() + timedelta(days=5))
+    error = refused(api.post("inm.officer", add, {"cases": [short["reference"]]}), 409, "safeguard.valid_document")
+    assert "expires" in str(error["message"])
+    passengers = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
+    assert passengers == []
+
+
+def test_roles_cannot_do_what_their_role_may_not(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    returnee = api.arrive(1)[0]
+    ref = returnee["reference"]
+    ok(api.post("saime.officer", f"/api/v1/cases/{ref}/consent", {}), 201)
+    refused(api.post("saime.viewer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": "no quiere"}), 403,
+            "forbidden")
+    assert state_of_returnee(api, ref) == "reintegration_intake"
+    # An operator never reads document numbers or the MRZ.
+    refused(api.get("op.officer", f"/api/v1/cases/{ref}/documents"), 403, "forbidden")
+    seen = ok(api.get("op.officer", f"/api/v1/cases/{ref}"))
+    assert set(seen) <= {"reference", "state", "given_names", "first_surname", "second_surname", "sex",
+                         "birth_date", "contact"}
+    # A receiving officer cannot cancel a locked flight; supervisors of both sides can, in turn.
+    other = api.ready_case()
+    flight = locked_flight(api, [other["reference"]])
+    cancel = f"/api/v1/flights/{flight}/cancel"
+    refused(api.post("saime.officer", cancel, {"reason": "mal tiempo"}), 403, "forbidden")
+    first = ok(api.post("saime.supervisor", cancel, {"reason": "Cierre del aeropuerto de destino."}))
+    assert first["cancelled"] is False and first["state"] == "manifest_locked"
+    second = ok(api.post("inm.supervisor", cancel, {"reason": "Cierre del aeropuerto de destino."}))
+    assert second["cancelled"] is True and second["state"] == "cancelled"
+    assert state(api, other["reference"]) == "ready"
+
+
+def state_of_returnee(api: Api, ref: str) -> str:
+    return str(ok(api.get("saime.officer", f"/api/v1/cases/{ref}"))["state"])
+
+
+def test_an_accepted_flight_needs_a_supervisor_to_cancel(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    flight = api.flight()["reference"]
+    refused(api.post("inm.officer", f"/api/v1/flights/{flight}/cancel", {"reason": "sin avión"}), 403, "forbidden")
+    ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/cancel", {"reason": "sin avión"}))
+    proposed = api.flight(accept=False)["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{proposed}/cancel", {"reason": "sin avión"}))
+
+
+def test_a_monitor_reads_the_audit_trail_without_personal_fields(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    case = api.ready_case(given_names="Yusmary", national_id="V31415926")
+    api.screen(case["reference"], ["trafficking_victim"])
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{case['reference']}/screenings/resolution",
+                {"decision": "travel_permitted", "reason": "Entrevista confidencial con la fiscalía de trata."}), 201)
+    for user in ("monitor.viewer", "admin"):
+        records = ok(api.get(user, "/api/v1/audit?limit=1000"))
+        assert records and all(set(r) <= {"seq", "at", "actor", "agency", "action", "object_type", "object_id",
+                                          "hash"} for r in records)
+        text = str(records)
+        for secret in ("Yusmary", "V31415926", "fiscalía", "trafficking", "trata", "Tapachula"):
+            assert secret not in text, (user, secret)
+    page = client.get("/monitor", headers=world.headers("monitor.viewer"))
+    assert page.status_code == 200
+    for secret in ("fiscalía", "trafficking", "trata", "Yusmary"):
+        assert secret not in page.text
+    audit_page = client.get("/audit", headers=world.headers("monitor.viewer"))
+    assert audit_page.status_code == 200 and "fiscalía" not in audit_page.text
