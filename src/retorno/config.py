@@ -23,7 +23,16 @@ class Settings:
     passengers_per_escort: int = 10
     # The manifest locks this many hours before departure (SPEC.md section 6).
     lock_hours_before_departure: int = 24
+    # A login session ends after this long without a request (idle) and this long after login (absolute).
+    session_idle_seconds: int = 30 * 60
     session_max_age_seconds: int = 8 * 3600
+    # Login throttling: after this many failures, each further one doubles the wait (1 s, 2 s, 4 s...)
+    # up to the cap; never a lock-out (README "Sessions and login throttling").
+    login_free_failures: int = 3
+    login_delay_cap_seconds: int = 300
+    # Largest request body: a multipart upload (spreadsheets) and anything else (JSON, forms).
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
     # Behind TLS (any real installation) cookies must only travel over https; off by default
     # so that the demo works on http://127.0.0.1.
     secure_cookies: bool = False
@@ -58,6 +67,10 @@ class Settings:
             values["lock_hours_before_departure"] = int(os.environ["RETORNO_LOCK_HOURS"])
         if "RETORNO_SECURE_COOKIES" in os.environ:
             values["secure_cookies"] = os.environ["RETORNO_SECURE_COOKIES"].strip().lower() in ("1", "true", "yes")
+        for name in _INTEGER_SETTINGS:
+            variable = "RETORNO_" + name.upper()
+            if variable in os.environ:
+                values[name] = int(os.environ[variable])
         if "RETORNO_VERIFICATION_UPPER" in os.environ:
             values["verification_upper_threshold"] = float(os.environ["RETORNO_VERIFICATION_UPPER"])
         if "RETORNO_VERIFICATION_LOWER" in os.environ:
@@ -75,6 +88,11 @@ class Settings:
         url = self.database_url or f"sqlite:///{Path(self.data_dir) / 'retorno.sqlite3'}"
         key = self.secret_key or _stored_secret(Path(self.data_dir))
         return Settings(**{**self.__dict__, "database_url": url, "secret_key": key})
+
+
+# Settings read from RETORNO_<NAME> as they are named here (RETORNO_SESSION_IDLE_SECONDS...).
+_INTEGER_SETTINGS = ("session_idle_seconds", "session_max_age_seconds", "login_free_failures",
+                     "login_delay_cap_seconds", "max_upload_bytes", "max_body_bytes")
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -32,6 +32,22 @@ class NotAuthenticated(RetornoError):
     code = "not_authenticated"
 
 
+class TooManyAttempts(RetornoError):
+    """Refused for now, not for good: the client may try again after `retry_after` seconds."""
+
+    status = 429
+    code = "login_throttled"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class TooLarge(RetornoError):
+    status = 413
+    code = "too_large"
+
+
 class InvalidInput(RetornoError):
     status = 422
     code = "invalid_input"
@@ -60,22 +76,54 @@ class SafeguardViolation(RetornoError):
 
 
 class ImportRefused(RetornoError):
-    """A spreadsheet with at least one bad row: nothing was imported; `details` lists every problem."""
+    """A spreadsheet with at least one bad row: nothing was imported.
+
+    `details` lists the first PROBLEMS_LISTED problems; `summary` counts them all by kind.
+    """
 
     status = 422
     code = "import_refused"
 
+    def __init__(self, message: str, *, details: list[dict[str, object]], summary: dict[str, object]) -> None:
+        super().__init__(message, details=details)
+        self.summary = summary
+
+
+# A report lists at most this many problems: a file of 100,000 bad rows must not answer with 50 MB.
+# The whole report stays available as a file (the CLI's FILE.informe.csv, the page's download).
+PROBLEMS_LISTED = 1000
+
 
 def problems_of(report: object) -> list[dict[str, object]]:
-    """The rows of an import report (cases or opportunities) as plain dicts for an API answer."""
+    """The first PROBLEMS_LISTED rows of an import report (cases or opportunities) as plain dicts."""
+    problems = report.problems[:PROBLEMS_LISTED]  # type: ignore[attr-defined]
     return [{"row": p.row_number, "column": p.column, "value": p.value, "expected": p.expected,
-             "severity": p.severity} for p in report.problems]  # type: ignore[attr-defined]
+             "severity": p.severity} for p in problems]
+
+
+def problem_summary(report: object) -> dict[str, object]:
+    """How many problems an import report has, how many are listed, and how many of each kind."""
+    problems = report.problems  # type: ignore[attr-defined]
+    kinds: dict[tuple[str, str, str], int] = {}
+    for p in problems:
+        key = (p.severity, p.column, p.expected)
+        kinds[key] = kinds.get(key, 0) + 1
+    ranked = sorted(kinds.items(), key=lambda item: (-item[1], item[0]))[:PROBLEMS_LISTED]
+    return {"problems": len(problems), "listed": min(len(problems), PROBLEMS_LISTED),
+            "bad_rows": len({p.row_number for p in problems if p.severity == "error"}),
+            "by_kind": [{"severity": severity, "column": column, "expected": expected, "count": count}
+                        for (severity, column, expected), count in ranked]}
 
 
 def refuse_bad_import(report: object) -> list[dict[str, object]]:
-    """Raise ImportRefused (the caller's transaction then writes nothing) unless the report has no error."""
-    problems = problems_of(report)
-    bad_rows = {p["row"] for p in problems if p["severity"] == "error"}
-    if bad_rows:
-        raise ImportRefused(f"nothing imported: {len(bad_rows)} bad rows", details=problems)
-    return problems
+    """Raise ImportRefused (the caller's transaction then writes nothing) unless the report has no error.
+
+    Returns the warnings (at most PROBLEMS_LISTED) of an acceptable file.
+    """
+    summary = problem_summary(report)
+    total = len(report.problems)  # type: ignore[attr-defined]
+    if summary["bad_rows"]:
+        listed = f"; the first {PROBLEMS_LISTED:,} of {total:,} problems are listed" if total > PROBLEMS_LISTED else ""
+        raise ImportRefused(f"nothing imported: {summary['bad_rows']:,} bad rows{listed}",
+                            details=problems_of(report), summary=summary)
+    return problems_of(report)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from retorno.agencies.models import LoginAttempt
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.config import Settings
@@ -49,12 +51,17 @@ def test_cookies_are_https_only_when_the_installation_says_so(
     app.state.engine.dispose()
 
 
-def test_failed_logins_are_refused_audited_and_throttled(client: TestClient, session: Session) -> None:
+def test_failed_logins_are_refused_audited_and_slowed_down(client: TestClient, session: Session) -> None:
     for _ in range(5):
+        # An hour apart: none is refused, and the last one was just now.
+        for attempt in session.execute(sa.select(LoginAttempt)).scalars():
+            attempt.at -= timedelta(hours=1)
+        session.flush()
         response = login(client, "inm.officer", "wrong password!")
         assert response.status_code == 401 and "wrong username or password" in alert(response.text)
     throttled = login(client, "inm.officer")
-    assert throttled.status_code == 401 and "too many failed logins" in alert(throttled.text)
+    assert throttled.status_code == 429 and "too many failed logins" in alert(throttled.text)
+    assert throttled.headers["retry-after"] in ("3", "4")
     failures = session.execute(
         sa.select(sa.func.count())
         .select_from(AuditRecord)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from retorno.agencies import service
-from retorno.web.deps import CurrentUser, SessionDep
+from retorno.agencies import logins, service
+from retorno.web.deps import CurrentUser, SessionDep, client_address, login_policy
 
 router = APIRouter(prefix="/api/v1", tags=["agencies"])
 
@@ -32,9 +32,13 @@ class UserIn(BaseModel):
 
 
 @router.post("/auth/token", status_code=201)
-def token(body: Credentials, session: SessionDep) -> Any:
-    """Exchange a username and password for a bearer token (for system-to-system calls)."""
-    user = service.authenticate(session, body.username, body.password)
+def token(body: Credentials, request: Request, session: SessionDep) -> Any:
+    """Exchange a username and password for a bearer token (for system-to-system calls).
+
+    Throttled like the login page (429 with Retry-After after repeated failures).
+    """
+    user = logins.authenticate(session, body.username, body.password, address=client_address(request),
+                               policy=login_policy(request))
     return {"token": service.create_token(session, user, name=body.token_name), "token_type": "bearer"}
 
 
@@ -50,3 +54,16 @@ def add_user(body: UserIn, session: SessionDep, user: CurrentUser) -> Any:
     created = service.create_user(session, user, username=body.username, full_name=body.full_name,
                                   agency_code=body.agency, role=body.role, password=body.password)
     return {"username": created.username, "agency": created.agency.code, "role": created.role}
+
+
+class DisableIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=500)
+
+
+@router.post("/users/{username}/disable")
+def disable_user(username: str, body: DisableIn, session: SessionDep, user: CurrentUser) -> Any:
+    """Disable a user (administrators): their login sessions and API tokens stop working at once."""
+    disabled = logins.disable_user(session, user, username, reason=body.reason)
+    return {"username": disabled.username, "active": disabled.active}

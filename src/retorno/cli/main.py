@@ -63,13 +63,45 @@ def users_add(username: str, agency: Annotated[str, typer.Option(help="agency co
 @users_app.command("token")
 def users_token(username: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
                 name: str = "cli", database_url: DatabaseUrl = None) -> None:
-    """Issue a bearer token for system-to-system calls."""
-    from retorno.agencies.service import authenticate, create_token
+    """Issue a bearer token for system-to-system calls (throttled like the login page)."""
+    from retorno.agencies.logins import LoginPolicy, authenticate
+    from retorno.agencies.service import create_token
+
+    def body() -> None:
+        config = settings(database_url)
+        with unit_of_work(config) as session:
+            user = authenticate(session, username, password, address="local", policy=LoginPolicy.of(config))
+            token = create_token(session, user, name=name)
+        console.print(token)
+    with refusals():
+        body()
+
+
+@users_app.command("disable")
+def users_disable(username: str, reason: Annotated[str, typer.Option(help="why, for the audit trail")] = "",
+                  database_url: DatabaseUrl = None) -> None:
+    """Disable a user: their login sessions and API tokens stop working at once (audited as 'system')."""
+    from retorno.agencies.logins import disable_user
 
     def body() -> None:
         with unit_of_work(settings(database_url)) as session:
-            token = create_token(session, authenticate(session, username, password), name=name)
-        console.print(token)
+            disable_user(session, None, username, reason=reason)
+        console.print(f"user [bold]{username}[/bold] disabled; their sessions and tokens are revoked")
+    with refusals():
+        body()
+
+
+@users_app.command("password")
+def users_password(username: str,
+                   password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+                   database_url: DatabaseUrl = None) -> None:
+    """Set a user's password; every login session of theirs ends (audited as 'system')."""
+    from retorno.agencies.logins import change_password
+
+    def body() -> None:
+        with unit_of_work(settings(database_url)) as session:
+            change_password(session, None, username, password)
+        console.print(f"password of [bold]{username}[/bold] changed; their login sessions are ended")
     with refusals():
         body()
 
@@ -98,7 +130,9 @@ def _serve(config: object, host: str, port: int) -> None:
 
     from retorno.web.app import create_app
     console.print(f"Retorno is at [bold]http://{host}:{port}/[/bold] (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")  # type: ignore[arg-type]
+    # No "server: uvicorn" banner: what runs behind the service is nobody else's business.
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning",  # type: ignore[arg-type]
+                server_header=False)
 
 
 @app.command()

@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.permissions import require
 from retorno.cases.service import get_case
-from retorno.errors import InvalidInput, refuse_bad_import
+from retorno.errors import InvalidInput, problem_summary, refuse_bad_import
 from retorno.reintegration import service
 from retorno.reintegration.imports import import_opportunities
 from retorno.reintegration.models import Opportunity, Placement
-from retorno.web.deps import CurrentUser, SessionDep
+from retorno.web.deps import CurrentUser, IdPath, LangQuery, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["reintegration"])
 
@@ -62,7 +62,7 @@ class OpportunityIn(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     start_date: date
     duration_months: int = Field(ge=1, le=60)
-    tutors: int = Field(default=1, ge=1)
+    tutors: int = Field(default=1, ge=1, le=1000)
     min_age: int = Field(default=18, ge=14, le=99)
     min_education: str | None = None
     required_skills: list[str] = Field(default_factory=list)
@@ -127,12 +127,16 @@ def create_opportunity(body: OpportunityIn, session: SessionDep, user: CurrentUs
 
 
 @router.post("/opportunities/import", status_code=201)
-def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: str = "es") -> Any:
-    """Import an opportunity list (CSV or XLSX); a file with any bad row imports nothing (422 with every bad row)."""
+def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Any:
+    """Import an opportunity list (CSV or XLSX); a file with any bad row imports nothing.
+
+    The refusal (422) lists the first 1,000 problems and counts all of them by kind (`summary`).
+    """
     outcome = import_opportunities(session, user, file.file.read(), file.filename or "upload.csv", locale=lang)
     problems = refuse_bad_import(outcome.report)
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
-            "references": outcome.created_references, "warnings": problems}
+            "references": outcome.created_references, "warnings": problems,
+            "summary": problem_summary(outcome.report)}
 
 
 @router.patch("/opportunities/{reference}")
@@ -168,7 +172,7 @@ def placements(reference: str, session: SessionDep, user: CurrentUser) -> Any:
 
 
 @router.post("/placements/{placement_id}")
-def step(placement_id: int, body: PlacementStepIn, session: SessionDep, user: CurrentUser) -> Any:
+def step(placement_id: IdPath, body: PlacementStepIn, session: SessionDep, user: CurrentUser) -> Any:
     return placement_out(service.update_placement(session, user, placement_id, status=body.status, on=body.on,
                                                   reason=body.reason))
 
@@ -180,6 +184,6 @@ def follow_ups(session: SessionDep, user: CurrentUser, overdue: bool = False) ->
 
 
 @router.post("/follow-ups/{follow_up_id}", status_code=201)
-def record_follow_up(follow_up_id: int, body: dict[str, Any], session: SessionDep, user: CurrentUser) -> Any:
+def record_follow_up(follow_up_id: IdPath, body: dict[str, Any], session: SessionDep, user: CurrentUser) -> Any:
     follow_up = service.record_follow_up(session, user, follow_up_id, body)
     return {"id": follow_up.id, "score": follow_up.score}

@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
+from retorno.agencies.logins import LoginPolicy, user_for_session
 from retorno.agencies.models import User
 from retorno.agencies.service import user_for_token
 from retorno.config import Settings
-from retorno.errors import NotAuthenticated
+from retorno.errors import Forbidden, NotAuthenticated
+from retorno.web.i18n import negotiate
+
+# The login session's random id; the server keeps its digest (agencies.logins). Starlette's signed
+# session cookie holds only the CSRF token and the flash message.
+LOGIN_COOKIE = "retorno_login"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Database ids and counts fit a signed 32-bit integer on every database we run on.
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+# An audit sequence number to page back from.
+SeqQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+
+
+def document_language(lang: str = Query("es", max_length=35, description="es or en; any other falls back to es")
+                      ) -> str:
+    """The language asked for a download or a report: a supported one, else Spanish."""
+    return negotiate(lang)
+
+
+LangQuery = Annotated[str, Depends(document_language)]
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf"
 
 
 def get_settings(request: Request) -> Settings:
@@ -37,17 +66,58 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+def client_address(request: Request) -> str:
+    """The client's address as the server saw it (behind a proxy, uvicorn's forwarded-for handling sets it)."""
+    return request.client.host if request.client else "unknown"
+
+
+def login_policy(request: Request) -> LoginPolicy:
+    return LoginPolicy.of(request.app.state.settings)
+
+
+def session_user(request: Request, session: Session) -> User | None:
+    """The user of the request's live login session, if its cookie names one."""
+    token = request.cookies.get(LOGIN_COOKIE)
+    return user_for_session(session, token, login_policy(request)) if token else None
+
+
+def csrf_matches(request: Request, sent: object) -> bool:
+    """Whether `sent` is the CSRF token of this browser session (the pages' forms and the API share it)."""
+    expected = request.session.get("csrf") if "session" in request.scope else None
+    return isinstance(sent, str) and bool(expected) and secrets.compare_digest(sent, str(expected))
+
+
+def foreign_origin(request: Request, *, required: bool) -> bool:
+    """Whether the request came from another site, by its Origin (or Referer) header.
+
+    `required`: a request naming neither counts as foreign (the API, where browsers always send Origin).
+    """
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source or source == "null":
+        return required or source == "null"
+    parts = urlsplit(source)
+    return (parts.scheme, parts.netloc) != (request.url.scheme, request.url.netloc)
+
+
 def current_user(request: Request, session: SessionDep) -> User:
-    """The user behind a bearer token (systems) or a login session cookie (people)."""
+    """The user behind a bearer token (systems) or a login session cookie (people).
+
+    A change asked for with the cookie must also carry the session's CSRF token in X-CSRF-Token and
+    come from this site: a browser sends the cookie along with another site's requests too.
+    """
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return user_for_token(session, header[7:].strip())
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if user_id is not None:
-        user = session.get(User, user_id)
-        if user is not None and user.active:
-            return user
-    raise NotAuthenticated("log in, or send 'Authorization: Bearer <token>'")
+    user = session_user(request, session)
+    if user is None:
+        raise NotAuthenticated("log in, or send 'Authorization: Bearer <token>'")
+    if request.method in UNSAFE_METHODS:
+        if foreign_origin(request, required=True):
+            raise CsrfFailed("a change through the API with the login cookie must come from this site", code="csrf")
+        if not csrf_matches(request, request.headers.get("x-csrf-token")):
+            raise CsrfFailed("a change through the API with the login cookie needs the page's token in "
+                             "the X-CSRF-Token header", code="csrf")
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

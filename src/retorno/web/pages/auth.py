@@ -5,11 +5,10 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from retorno.agencies.service import authenticate
-from retorno.audit.service import record
-from retorno.errors import NotAuthenticated
+from retorno.agencies.logins import authenticate, end_session, start_session
+from retorno.errors import NotAuthenticated, TooManyAttempts
 from retorno.web import i18n
-from retorno.web.deps import SessionDep
+from retorno.web.deps import LOGIN_COOKIE, SessionDep, client_address, login_policy
 from retorno.web.pages.common import LANGUAGE_COOKIE, FormDep, PageUser, form_text, redirect, render, router
 
 pages = router()
@@ -32,22 +31,31 @@ def login(request: Request, session: SessionDep, form: FormDep) -> Response:
     username, target = form_text(form, "username"), _safe_next(form_text(form, "next") or "/")
     password = form.get("password")
     try:
-        user = authenticate(session, username, password if isinstance(password, str) else "")
+        user = authenticate(session, username, password if isinstance(password, str) else "",
+                            address=client_address(request), policy=login_policy(request))
+    except TooManyAttempts as exc:
+        slowed = render(request, "login.html", status=429, error=exc.message, next=target, username=username)
+        slowed.headers["Retry-After"] = str(exc.retry_after)
+        return slowed
     except NotAuthenticated as exc:
-        # No rollback: the failed attempt and its audit record must be kept, or throttling would not count it.
         return render(request, "login.html", status=401, error=exc.message, next=target, username=username)
-    csrf = request.session.get("csrf")
-    # A fresh session on login, keeping only the CSRF token of the form just used.
+    token = start_session(session, user, client_address(request), replacing=request.cookies.get(LOGIN_COOKIE))
+    # A fresh browser session too: a new CSRF token, nothing kept from before the login.
     request.session.clear()
-    request.session.update({"user_id": user.id, "csrf": csrf})
-    return RedirectResponse(target, status_code=303)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="lax",
+                        secure=request.app.state.settings.secure_cookies)
+    return response
 
 
 @pages.post("/logout")
 def logout(request: Request, session: SessionDep, user: PageUser) -> RedirectResponse:
-    record(session, user, "logout", "user", user.username)
+    end_session(session, user, request.cookies.get(LOGIN_COOKIE, ""))
     request.session.clear()
-    return RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(LOGIN_COOKIE, httponly=True, samesite="lax",
+                           secure=request.app.state.settings.secure_cookies)
+    return response
 
 
 @pages.post("/language")

@@ -18,7 +18,7 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import CAPABILITIES, can
 from retorno.errors import Forbidden, RetornoError
 from retorno.web import i18n
-from retorno.web.deps import SessionDep
+from retorno.web.deps import CsrfFailed, SessionDep, csrf_matches, foreign_origin, session_user
 
 TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
 LANGUAGE_COOKIE = "retorno_lang"
@@ -109,11 +109,6 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
-class CsrfFailed(RetornoError):
-    status = 403
-    code = "csrf"
-
-
 @dataclass(frozen=True)
 class Viewer:
     """What the header and navigation show of the acting user, kept apart from the database session."""
@@ -184,13 +179,11 @@ def csrf_token(request: Request) -> str:
 
 
 async def check_csrf(request: Request) -> None:
-    """Refuse a form POST whose hidden token does not match the session's (a forged cross-site request)."""
+    """Refuse a form POST from another site: its hidden token must match the session's, its Origin this site."""
     if request.method != "POST":
         return
     form = await request.form()
-    sent = form.get("csrf_token")
-    expected = request.session.get("csrf")
-    if not isinstance(sent, str) or not expected or not secrets.compare_digest(sent, str(expected)):
+    if not csrf_matches(request, form.get("csrf_token")) or foreign_origin(request, required=False):
         raise CsrfFailed("the form has expired or did not come from this site; reload the page and try again")
 
 
@@ -203,9 +196,8 @@ FormDep = Annotated[FormData, Depends(form_data)]
 
 def page_user(request: Request, session: SessionDep) -> User:
     """The logged-in official; without a live login the page redirects to the login form."""
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.active:
+    user = session_user(request, session)
+    if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     request.state.viewer = Viewer.of(user)

@@ -22,7 +22,7 @@ from retorno.errors import InvalidInput, NotFound, RetornoError
 from retorno.reintegration import service
 from retorno.reintegration.models import FollowUp, Opportunity, Placement
 from retorno.web import charts
-from retorno.web.deps import SessionDep
+from retorno.web.deps import IdPath, SessionDep
 from retorno.web.i18n import format_number, gettext_for
 from retorno.web.pages.common import (
     FormDep,
@@ -247,7 +247,7 @@ def placement_list(request: Request, session: SessionDep, user: PageUser, status
 
 
 @pages.post(BASE + "/placements/{placement_id}", response_model=None)
-def placement_step(request: Request, session: SessionDep, user: PageUser, form: FormDep, placement_id: int
+def placement_step(request: Request, session: SessionDep, user: PageUser, form: FormDep, placement_id: IdPath
                    ) -> Response:
     require_page(user, "returnee.read")
     back = form_text(form, "next")
@@ -333,7 +333,7 @@ def follow_up_context(session: Session, user: User, follow_up_id: int, form: dic
 
 
 @pages.get(BASE + "/follow-ups/{follow_up_id}", response_class=HTMLResponse)
-def follow_up_form(request: Request, session: SessionDep, user: PageUser, follow_up_id: int) -> HTMLResponse:
+def follow_up_form(request: Request, session: SessionDep, user: PageUser, follow_up_id: IdPath) -> HTMLResponse:
     require_page(user, "followup.record")
     return page(request, "follow_up.html", **follow_up_context(session, user, follow_up_id))
 
@@ -349,7 +349,7 @@ def answers_of(form: FormData) -> dict[str, Any]:
 
 
 @pages.post(BASE + "/follow-ups/{follow_up_id}", response_model=None)
-def record_follow_up(request: Request, session: SessionDep, user: PageUser, form: FormDep, follow_up_id: int
+def record_follow_up(request: Request, session: SessionDep, user: PageUser, form: FormDep, follow_up_id: IdPath
                      ) -> Response:
     require_page(user, "followup.record")
     try:

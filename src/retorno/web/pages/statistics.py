@@ -7,11 +7,10 @@ from datetime import date, timedelta
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from retorno.agencies.models import User
 from retorno.reporting import public
 from retorno.reporting import service as reports
 from retorno.web import charts
-from retorno.web.deps import SessionDep
+from retorno.web.deps import SessionDep, session_user
 from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import Viewer, locale_of, render, router
 
@@ -55,9 +54,8 @@ def _week_series(table: public.Table) -> tuple[list[date], dict[str, list[int]]]
 
 @pages.get("/estadisticas", response_class=HTMLResponse)
 def statistics(request: Request, session: SessionDep) -> HTMLResponse:
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if user_id is not None else None
-    if user is not None and user.active:
+    user = session_user(request, session)
+    if user is not None:
         # A logged-in official keeps the navigation; anyone else sees the page without it.
         request.state.viewer = Viewer.of(user)
     _ = gettext_for(locale_of(request))

@@ -1,0 +1,235 @@
+"""Logging in and out: throttled password checks, server-side login sessions, and revoking them.
+
+Throttling slows guessing down instead of locking accounts, so nobody can lock a named official
+out by typing wrong passwords for them (README, "Sessions and login throttling"). Three counts
+each ask for a wait of 2^(n - free) seconds after their latest failure, capped:
+
+- the account from this address (`free` = the `login_free_failures` setting);
+- the account from anywhere (10 free), except from an address it logged in from within 30 days,
+  so guessing spread over many addresses is slowed without slowing the official at their desk;
+- the distinct accounts failed from this address (5 free): one password sprayed over many users.
+
+A success forgets the failures before it for that account and address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import ApiToken, LoginAttempt, LoginSession, User
+from retorno.agencies.permissions import require
+from retorno.agencies.service import hash_password
+from retorno.audit.service import record
+from retorno.config import Settings
+from retorno.db import utcnow
+from retorno.errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-password")
+# Failures older than this no longer count.
+FAILURE_MEMORY = timedelta(hours=24)
+# Failures of one account from all addresses before the account-wide wait starts.
+ACCOUNT_FREE_FAILURES = 10
+# Distinct accounts failed from one address before the spraying wait starts.
+ADDRESS_FREE_ACCOUNTS = 5
+# An address the account logged in from within this time is the official's own: exempt from the account-wide wait.
+KNOWN_ADDRESS_MEMORY = timedelta(days=30)
+# A session's last-seen time is written at most this often (not on every request).
+SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """The installation's session timeouts and throttling figures."""
+
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=8)
+    free_failures: int = 3
+    delay_cap: timedelta = timedelta(minutes=5)
+
+    @classmethod
+    def of(cls, settings: Settings) -> LoginPolicy:
+        return cls(idle=timedelta(seconds=settings.session_idle_seconds),
+                   absolute=timedelta(seconds=settings.session_max_age_seconds),
+                   free_failures=settings.login_free_failures,
+                   delay_cap=timedelta(seconds=settings.login_delay_cap_seconds))
+
+
+def _wait(failures: int, free: int, cap: timedelta) -> timedelta:
+    """2^(failures - free) seconds from `free` failures on, never more than `cap`."""
+    if failures < free:
+        return timedelta(0)
+    return min(timedelta(seconds=2.0 ** min(failures - free, 30)), cap)
+
+
+def retry_after(session: Session, username: str, address: str, policy: LoginPolicy) -> timedelta:
+    """How long this account may not try again from this address (zero: it may try now)."""
+    now = utcnow()
+    attempts = session.execute(
+        sa.select(LoginAttempt.username, LoginAttempt.address, LoginAttempt.succeeded, LoginAttempt.at)
+        .where(sa.or_(LoginAttempt.username == username, LoginAttempt.address == address),
+               LoginAttempt.at >= now - FAILURE_MEMORY)
+        .order_by(LoginAttempt.at, LoginAttempt.id)
+    ).all()
+    # A success clears the failures before it of the same account from the same address (and,
+    # for the account-wide count, from anywhere).
+    cleared_at: dict[tuple[str, str], datetime] = {}
+    account_cleared_at: datetime | None = None
+    for row in attempts:
+        if row.succeeded:
+            cleared_at[(row.username, row.address)] = row.at
+            if row.username == username:
+                account_cleared_at = row.at
+    failures = [row for row in attempts if not row.succeeded
+                and ((row.username, row.address) not in cleared_at or row.at > cleared_at[(row.username, row.address)])]
+    pair = [row.at for row in failures if row.username == username and row.address == address]
+    account = [row.at for row in failures if row.username == username
+               and (account_cleared_at is None or row.at > account_cleared_at)]
+    sprayed = [row for row in failures if row.address == address]
+    known = session.execute(
+        sa.select(LoginAttempt.id).where(LoginAttempt.username == username, LoginAttempt.address == address,
+                                         LoginAttempt.succeeded, LoginAttempt.at >= now - KNOWN_ADDRESS_MEMORY)
+        .limit(1)
+    ).first() is not None
+    waits = [timedelta(0)]
+    if pair:
+        waits.append(max(pair) + _wait(len(pair), policy.free_failures, policy.delay_cap) - now)
+    if account and not known:
+        waits.append(max(account) + _wait(len(account), ACCOUNT_FREE_FAILURES, policy.delay_cap) - now)
+    if sprayed:
+        accounts = len({row.username for row in sprayed})
+        waits.append(max(row.at for row in sprayed) + _wait(accounts, ADDRESS_FREE_ACCOUNTS, policy.delay_cap) - now)
+    return max(waits)
+
+
+def authenticate(session: Session, username: str, password: str, *, address: str,
+                 policy: LoginPolicy | None = None) -> User:
+    """Check a username and password, slowed down after failures; the same for pages, API and CLI.
+
+    A failure is written in a transaction of its own, committed at once: the caller's transaction
+    is rolled back with the refusal, and a failure that vanished with it would never be counted.
+    """
+    policy = policy or LoginPolicy()
+    wait = retry_after(session, username, address, policy)
+    if wait > timedelta(0):
+        seconds = math.ceil(wait.total_seconds())
+        raise TooManyAttempts(f"too many failed logins; try again in {seconds} s", retry_after=seconds)
+    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = user is not None and user.active
+    except VerificationError:
+        ok = False
+    if not ok or user is None:
+        _record_failure(session, username, address)
+        raise NotAuthenticated("wrong username or password", code="login_failed")
+    session.add(LoginAttempt(username=username, address=address, succeeded=True, at=utcnow()))
+    record(session, user, "login", "user", username, after={"address": address})
+    return user
+
+
+def _record_failure(session: Session, username: str, address: str) -> None:
+    """Count and audit a failed login in its own committed transaction (see `authenticate`)."""
+    # The caller's transaction has only read so far; ending it frees SQLite's write lock for ours.
+    session.rollback()
+    with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as separate:
+        separate.add(LoginAttempt(username=username[:80], address=address[:64], succeeded=False, at=utcnow()))
+        record(separate, None, "login.failed", "user", username[:80], after={"address": address})
+        separate.commit()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User, address: str, *, replacing: str | None = None) -> str:
+    """Open a login session for `user`; returns the random id for the cookie (only its digest is kept).
+
+    Every login gets a new id, and the session the browser held before (`replacing`) ends, so an id
+    planted in a browser before login is worth nothing after it.
+    """
+    if replacing:
+        session.execute(sa.update(LoginSession).where(LoginSession.token_hash == _digest(replacing),
+                                                      LoginSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(LoginSession(token_hash=_digest(token), user_id=user.id, address=address[:64], created_at=now,
+                             last_seen_at=now))
+    return token
+
+
+def user_for_session(session: Session, token: str, policy: LoginPolicy) -> User | None:
+    """The user of a live login session: not revoked, not idle too long, not older than the absolute limit."""
+    row = session.execute(
+        sa.select(LoginSession).where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if row is None or not row.user.active:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > policy.idle or now - row.created_at > policy.absolute:
+        return None
+    if now - row.last_seen_at > SEEN_GRANULARITY:
+        row.last_seen_at = now
+    return row.user
+
+
+def end_session(session: Session, user: User, token: str) -> None:
+    """Log out: the session is revoked on the server, so a copy of the cookie no longer works."""
+    session.execute(sa.update(LoginSession).where(LoginSession.token_hash == _digest(token),
+                                                  LoginSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    record(session, user, "logout", "user", user.username)
+
+
+def revoke_sessions(session: Session, user: User) -> int:
+    """End every open login session of `user` at once; returns how many were open."""
+    result = session.execute(sa.update(LoginSession).where(LoginSession.user_id == user.id,
+                                                           LoginSession.revoked_at.is_(None))
+                             .values(revoked_at=utcnow()))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _user_named(session: Session, username: str) -> User:
+    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user '{username}'", code="user_not_found")
+    return user
+
+
+def change_password(session: Session, actor: User | None, username: str, new_password: str) -> User:
+    """Set a user's password (the user themself, an administrator, or the operator's CLI when `actor` is None).
+
+    Every login session of the user ends: whoever held one must log in with the new password.
+    """
+    user = _user_named(session, username)
+    if actor is not None and actor.id != user.id:
+        require(actor, "admin.users")
+    if len(new_password) < 10:
+        raise InvalidInput("a password needs at least 10 characters", code="password_too_short")
+    user.password_hash = hash_password(new_password)
+    ended = revoke_sessions(session, user)
+    record(session, actor, "user.password", "user", username, after={"sessions_ended": ended})
+    return user
+
+
+def disable_user(session: Session, actor: User | None, username: str, *, reason: str) -> User:
+    """Disable a user (an administrator, or the operator's CLI): their sessions and API tokens end at once."""
+    if actor is not None:
+        require(actor, "admin.users")
+    user = _user_named(session, username)
+    user.active = False
+    ended = revoke_sessions(session, user)
+    tokens = session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=utcnow()))
+    record(session, actor, "user.disable", "user", username, reason=reason or None,
+           after={"active": False, "sessions_ended": ended,
+                  "tokens_revoked": int(tokens.rowcount or 0)})  # type: ignore[attr-defined]
+    return user

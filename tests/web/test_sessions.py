@@ -1,0 +1,122 @@
+"""Server-side login sessions: logout, password change and disabling end them; idle and absolute timeouts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from retorno.agencies.logins import change_password, disable_user
+from retorno.agencies.models import ApiToken, LoginSession, User
+from retorno.cli.main import app as cli
+from retorno.config import Settings
+from retorno.db import utcnow
+from retorno.web.deps import LOGIN_COOKIE
+from tests.factories import World
+from tests.web.pages_helpers import login, post_form
+
+
+def _logged_in(client: TestClient, username: str = "inm.officer") -> str:
+    response = login(client, username)
+    assert response.status_code == 303
+    return str(client.cookies.get(LOGIN_COOKIE))
+
+
+def _works(client: TestClient, cookie: str) -> bool:
+    client.cookies.clear()
+    client.cookies.set(LOGIN_COOKIE, cookie, domain="testserver.local")
+    return client.get("/api/v1/me").status_code == 200
+
+
+def test_a_cookie_copied_before_logout_no_longer_works_after_it(client: TestClient) -> None:
+    copied = _logged_in(client)
+    everything = dict(client.cookies.items())
+    assert client.get("/api/v1/me").json()["username"] == "inm.officer"
+    assert post_form(client, "/logout", {}).status_code == 303
+    for name, value in everything.items():
+        client.cookies.set(name, value)
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/cases", follow_redirects=False).status_code == 303
+    assert not _works(client, copied)
+
+
+def test_the_cookie_holds_only_a_random_id_whose_digest_the_server_keeps(client: TestClient,
+                                                                         session: Session) -> None:
+    cookie = _logged_in(client)
+    stored = session.execute(sa.select(LoginSession.token_hash)).scalars().all()
+    assert len(cookie) >= 40 and cookie not in stored and len(stored) == 1
+
+
+def test_the_session_id_rotates_at_login_and_the_one_held_before_ends(client: TestClient) -> None:
+    first = _logged_in(client)
+    second = _logged_in(client, "inm.supervisor")
+    assert first != second
+    assert client.get("/api/v1/me").json()["username"] == "inm.supervisor"
+    assert not _works(client, first)
+
+
+def test_a_password_change_ends_every_session_of_the_user(client: TestClient, session: Session,
+                                                           world: World) -> None:
+    cookie = _logged_in(client)
+    change_password(session, None, "inm.officer", "a brand new password")
+    session.flush()
+    assert not _works(client, cookie)
+    other = _logged_in(client, "inm.supervisor")
+    assert _works(client, other)
+
+
+def test_disabling_a_user_ends_their_sessions_and_revokes_their_tokens(client: TestClient, session: Session,
+                                                                       world: World) -> None:
+    cookie = _logged_in(client)
+    response = client.post("/api/v1/users/inm.officer/disable", json={"reason": "left the agency"},
+                           headers=world.headers("admin"))
+    assert response.status_code == 200, response.text
+    assert not _works(client, cookie)
+    client.cookies.clear()
+    assert client.get("/api/v1/me", headers=world.headers("inm.officer")).status_code == 401
+    revoked = session.execute(sa.select(ApiToken.revoked_at).join(User).where(User.username == "inm.officer"))
+    assert all(at is not None for at in revoked.scalars())
+
+
+def test_only_an_administrator_disables_users(client: TestClient, world: World) -> None:
+    response = client.post("/api/v1/users/inm.viewer/disable", json={}, headers=world.headers("inm.supervisor"))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("field", "age"), [("last_seen_at", timedelta(minutes=31)),
+                                            ("created_at", timedelta(hours=8, minutes=1))])
+def test_a_session_ends_when_idle_30_minutes_or_8_hours_after_login(client: TestClient, session: Session,
+                                                                    field: str, age: timedelta) -> None:
+    cookie = _logged_in(client)
+    assert _works(client, cookie)
+    session.execute(sa.update(LoginSession).values({field: utcnow() - age}))
+    assert not _works(client, cookie)
+
+
+def test_activity_keeps_a_session_alive(client: TestClient, session: Session) -> None:
+    cookie = _logged_in(client)
+    session.execute(sa.update(LoginSession).values(last_seen_at=utcnow() - timedelta(minutes=29),
+                                                   created_at=utcnow() - timedelta(hours=7)))
+    assert _works(client, cookie)
+    seen = session.execute(sa.select(LoginSession.last_seen_at)).scalar_one()
+    assert utcnow() - seen < timedelta(minutes=1)
+
+
+def test_the_timeouts_are_settings(settings: Settings) -> None:
+    assert (settings.session_idle_seconds, settings.session_max_age_seconds) == (30 * 60, 8 * 3600)
+
+
+def test_the_cli_has_a_disable_command(settings: Settings) -> None:
+    # Run against the test database for real, so only with a user that does not exist (nothing is written).
+    result = CliRunner().invoke(cli, ["users", "disable", "nobody.here", "--database-url", settings.database_url],
+                                env={"RETORNO_DATA_DIR": str(settings.data_dir)})
+    assert result.exit_code != 0 and "no user 'nobody.here'" in result.output
+
+
+def test_disable_user_is_a_service_action_with_an_audit_record(session: Session, world: World) -> None:
+    disable_user(session, world.users["admin"], "saime.viewer", reason="retired")
+    assert session.execute(sa.select(User.active).where(User.username == "saime.viewer")).scalar_one() is False
