@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.audit.checkpoints import (
     KEY_ROTATED,
+    ExportedCheckpoint,
     latest_checkpoint,
     records_digest,
     rotate_signing_key,
@@ -31,7 +33,8 @@ from retorno.audit.verify import verify_chain
 from retorno.config import Settings
 from retorno.db import utcnow
 from retorno.web.app import create_app
-from tests.factories import World
+from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login
 
 PROTECTED = ("audit_records", "audit_checkpoints")
 
@@ -298,3 +301,18 @@ def test_latest_checkpoint_carries_what_a_monitor_needs(session: Session, world:
     assert exported.seq == head(session).seq and exported.hash == head(session).hash
     assert exported.signature_holds()
     assert abs(utcnow() - datetime.fromisoformat(exported.signed_at)) < timedelta(minutes=5)
+
+
+def test_the_api_and_the_monitor_page_show_the_latest_signed_head(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    api.register()
+    signed = ok(api.get("monitor.viewer", "/api/v1/audit/checkpoint"))
+    held = ExportedCheckpoint(**signed)
+    assert held.signature_holds() and held.public_key
+    assert api.get("inm.officer", "/api/v1/audit/checkpoint").status_code == 403
+    verified = ok(api.get("monitor.viewer", "/api/v1/audit/verify"))
+    assert verified["ok"] and verified["last_signed_seq"] == held.seq
+    login(client, "monitor.viewer")  # audited, so signed anew
+    page = client.get("/monitor").text
+    held = ExportedCheckpoint(**ok(api.get("monitor.viewer", "/api/v1/audit/checkpoint")))
+    assert f'<dd id="signed-head-seq">{held.seq}</dd>' in page and held.key_id in page and held.hash in page
