@@ -40,6 +40,11 @@ USERS = [
     ("op.officer", "VE-VUELTA", "officer"), ("op.supervisor", "VE-VUELTA", "supervisor"),
     ("op2.officer", "VE-FUNDAPRO", "officer"), ("monitor.viewer", "MON-DDP", "viewer"),
     ("admin", "RET-ADMIN", "supervisor"),
+    # Every role of every kind, for the route × role matrix.
+    ("carrier.viewer", "CONVIASA", "viewer"), ("carrier.supervisor", "CONVIASA", "supervisor"),
+    ("op.viewer", "VE-VUELTA", "viewer"), ("monitor.officer", "MON-DDP", "officer"),
+    ("monitor.supervisor", "MON-DDP", "supervisor"), ("admin.viewer", "RET-ADMIN", "viewer"),
+    ("admin.officer", "RET-ADMIN", "officer"),
 ]
 
 
