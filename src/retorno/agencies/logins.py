@@ -26,7 +26,7 @@ from argon2.exceptions import VerificationError
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import ApiToken, LoginAttempt, LoginSession, User
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import action, require
 from retorno.agencies.service import hash_password
 from retorno.audit.service import record
 from retorno.config import Settings
@@ -204,26 +204,26 @@ def _user_named(session: Session, username: str) -> User:
     return user
 
 
-def change_password(session: Session, actor: User | None, username: str, new_password: str) -> User:
-    """Set a user's password (the user themself, an administrator, or the operator's CLI when `actor` is None).
+def change_password(session: Session, by: User | None, username: str, new_password: str) -> User:
+    """Set a user's password (the user themself, an administrator, or the operator's CLI when `by` is None).
 
-    Every login session of the user ends: whoever held one must log in with the new password.
+    Every login session of the user ends: whoever held one must log in with the new password. Not an
+    `@action`: any official, a viewer too, may change their own password; another's needs admin.users.
     """
     user = _user_named(session, username)
-    if actor is not None and actor.id != user.id:
-        require(actor, "admin.users")
+    if by is not None and by.id != user.id:
+        require(by, "admin.users")
     if len(new_password) < 10:
         raise InvalidInput("a password needs at least 10 characters", code="password_too_short")
     user.password_hash = hash_password(new_password)
     ended = revoke_sessions(session, user)
-    record(session, actor, "user.password", "user", username, after={"sessions_ended": ended})
+    record(session, by, "user.password", "user", username, after={"sessions_ended": ended})
     return user
 
 
+@action("admin.users", system=True)
 def disable_user(session: Session, actor: User | None, username: str, *, reason: str) -> User:
     """Disable a user (an administrator, or the operator's CLI): their sessions and API tokens end at once."""
-    if actor is not None:
-        require(actor, "admin.users")
     user = _user_named(session, username)
     user.active = False
     ended = revoke_sessions(session, user)

@@ -94,6 +94,7 @@ CAPABILITIES: dict[str, Capability] = {
     "followup.record": _change(OPERATOR),
     "reports.aggregate": _read(SENDING, RECEIVING, OPERATOR, MONITOR, ADMINISTRATOR),
     "audit.read": _read(MONITOR, ADMINISTRATOR),
+    "audit.keys": _change(ADMINISTRATOR, role="supervisor"),
     "admin.users": _change(ADMINISTRATOR),
 }
 

@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from retorno.agencies.permissions import action
 from retorno.audit.models import AuditCheckpoint, AuditHead, AuditRecord
 from retorno.audit.service import forget_unsigned, record, unsigned_from
 from retorno.audit.signing import KeyFile, Keyring, PublicKey, checkpoint_payload
@@ -144,6 +145,7 @@ def latest_checkpoint(session: Session, keyring: Keyring) -> ExportedCheckpoint:
                               signature=checkpoint.signature)
 
 
+@action("audit.keys", system=True)
 def rotate_signing_key(session: Session, actor: User | None, signer: KeyFile) -> tuple[PublicKey, PublicKey]:
     """Announce a new key in a record whose checkpoint the old key signs, then sign with the new one.
 

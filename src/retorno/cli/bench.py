@@ -64,6 +64,6 @@ def register(bench_app: typer.Typer) -> None:
     def bench_import(rows: int = 100_000, seed: int = 1, database_url: DatabaseUrl = None,
                      bad_row: Annotated[bool, typer.Option(help="put one bad row in the middle")] = False) -> None:
         """Validate and import a generated case list into a fresh database."""
-        from retorno.cases.bench import run
         from retorno.cli.common import settings
+        from retorno.travel.bench import run
         print_figures(run(settings(database_url), rows=rows, seed=seed, bad_row=bad_row))

@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import sqlalchemy as sa
+
+from retorno.agencies.models import User
 from retorno.agencies.service import create_agency, create_user
 from retorno.benchmarks import fresh_database, peak_rss_mb
+from retorno.cases.models import Case
 from retorno.cases.template import synthetic_case_file
 from retorno.config import Settings
 from retorno.db import make_engine, make_sessionmaker, transaction
@@ -22,16 +26,12 @@ def run(settings: Settings, *, rows: int = 100_000, seed: int = 1, bad_row: bool
         create_agency(session, None, code="MX-INM", name="INM", kind="sending_authority", country="MEX")
         create_user(session, None, username="bench", full_name="bench", agency_code="MX-INM", role="officer",
                     password="bench-password")
-    import sqlalchemy as sa
-
-    from retorno.agencies.models import User
     started = time.perf_counter()
     with transaction(factory) as session:
         actor = session.execute(sa.select(User).where(User.username == "bench")).scalar_one()
         outcome = import_cases(session, actor, data, "bench.csv")
     seconds = time.perf_counter() - started
     with factory() as session:
-        from retorno.cases.models import Case
         stored = session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one()
     engine.dispose()
     errors = [p for p in outcome.report.problems if p.severity == "error"]
