@@ -41,7 +41,7 @@ def test_sending_officer_imports_a_case_list_and_screens(page: Page, tmp_path: P
     page.get_by_label("Archivo").set_input_files(str(bad))
     page.get_by_role("button", name="Importar").click()
     expect(page.get_by_role("alert")).to_contain_text("No se importó nada")
-    expect(page.locator("table")).to_contain_text("31/02/1985")
+    expect(page.locator("table#problems")).to_contain_text("31/02/1985")
     good = tmp_path / "casos.csv"
     good.write_text(CASE_LIST, encoding="utf-8")
     page.get_by_label("Archivo").set_input_files(str(good))

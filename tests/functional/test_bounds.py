@@ -151,3 +151,12 @@ def test_the_import_page_shows_1000_problems_and_offers_the_whole_report(client:
     report = client.post("/cases/import/report", files=upload, data={"csrf_token": csrf(client, "/cases/import")})
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
     assert len(report.text.strip().splitlines()) == 3000 + 1
+
+
+def test_an_upload_over_the_limit_on_the_import_page_is_a_413_page(small_limits: TestClient) -> None:
+    login(small_limits, "inm.officer")
+    token = csrf(small_limits, "/cases/import")
+    response = small_limits.post("/cases/import", files={"file": ("l.csv", bad_rows(1000), "text/csv")},
+                                 data={"csrf_token": token})
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("text/html") and "50000 bytes" in response.text
