@@ -15,6 +15,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from retorno.audit.checkpoints import sign_audit_commits
+from retorno.audit.signing import KeyFile, key_file
 from retorno.config import Settings
 from retorno.db import make_engine
 from retorno.migrations import upgrade
@@ -66,14 +68,15 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     tmp = tmp_path_factory.mktemp("browser")
     url = _fresh_database(request.param, tmp)
     upgrade(url)
+    settings = Settings(database_url=url, data_dir=tmp, secret_key="browser-tests-" + "k" * 32).resolved()
     engine = make_engine(url)
+    # The world's records are signed with the key the served app then uses, as on a real installation.
+    sign_audit_commits(engine, KeyFile(key_file(settings)))
     with Session(engine) as session:
         build_world(session)
         session.commit()
     engine.dispose()
-    app = create_app(
-        Settings(database_url=url, data_dir=tmp, secret_key="browser-tests-" + "k" * 32).resolved()
-    )
+    app = create_app(settings)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
