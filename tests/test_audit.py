@@ -250,7 +250,7 @@ def test_key_rotation_is_announced_under_the_old_key(session: Session, world: Wo
     write(session, world, 1, 1)
     leaked = KeyFile(tmp_path / "leaked")
     shutil.copy(own_key.path, leaked.path)
-    old, new = rotate_signing_key(session, world.users["inm.supervisor"], own_key)
+    old, new = rotate_signing_key(session, world.users["admin"], own_key)
     session.commit()
     own_key.forget_retired(old.key_id)
     announcement = session.execute(sa.select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1)).scalar_one()
