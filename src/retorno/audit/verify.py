@@ -139,20 +139,23 @@ class _Walk:
             return
         self.active = key
         self.used[key.key_id] = key
+        last = cp.seq
         if cp.seq > chain.length:
-            if not late:  # a late checkpoint was committed after the records were read
-                self.beyond = cp if self.beyond is None or cp.seq > self.beyond.seq else self.beyond
-            return
-        self._compare(cp)
-        self.covered.append((cp.first_seq, cp.seq))
-        for seq in range(cp.first_seq, cp.seq + 1):
+            if late:  # committed after the records were read: its records were not read
+                return
+            self.beyond = cp if self.beyond is None or cp.seq > self.beyond.seq else self.beyond
+            # The records of it that remain are still vouched for.
+            last = chain.length
+        self._compare(cp, last)
+        self.covered.append((cp.first_seq, last))
+        for seq in range(cp.first_seq, last + 1):
             if seq in chain.announcements:
                 self._rotate(seq, chain.announcements[seq])
 
-    def _compare(self, cp: AuditCheckpoint) -> None:
+    def _compare(self, cp: AuditCheckpoint, last: int) -> None:
         if self.altered:
             return  # the records after an altered one were re-hashed by whoever altered it
-        for offset, seq in enumerate(range(cp.first_seq, cp.seq + 1)):
+        for offset, seq in enumerate(range(cp.first_seq, last + 1)):
             if cp.record_hashes[HASH_HEX * offset:HASH_HEX * (offset + 1)] != self.chain.hash_at(seq):
                 self.altered = True
                 self.problems.append(Problem(seq, f"record {seq} was altered after it was signed (checkpoint"
