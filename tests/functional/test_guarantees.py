@@ -193,3 +193,30 @@ def test_a_monitor_reads_the_audit_trail_without_personal_fields(client: TestCli
         assert secret not in page.text
     audit_page = client.get("/audit", headers=world.headers("monitor.viewer"))
     assert audit_page.status_code == 200 and "fiscalía" not in audit_page.text
+
+
+def test_a_new_household_member_takes_the_household_off_its_manifest(client: TestClient, world: World) -> None:
+    """Found by the HTTP state machine: registering a member into a manifested household split it silently."""
+    api = Api(client, world)
+    first = api.ready_case(household_reference="FAM-N1", given_names="Padre")
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [first["reference"]]}), 201)
+    api.register(household_reference="FAM-N1", given_names="Hija")
+    assert state(api, first["reference"]) == "ready"
+    passengers = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
+    assert all(p["approval"] == "removed" for p in passengers)
+    # The same through an import: the newcomer names the head's reference as their household.
+    head = "IMP-H1,IMP-H1,Carmen,Peña,Rodríguez,F,17/05/1980,VEN,V-20.333.444,Tapachula,TAP,01/10/2026\n"
+    upload = {"file": ("lista.csv", (HEADER + head).encode(), "text/csv")}
+    ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
+    ref = ok(api.get("inm.officer", "/api/v1/cases?q=IMP-H1"))["items"][0]["reference"]
+    carmen = ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))
+    api.screen(ref)
+    api.verify(ref)
+    api.passport(carmen)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 201)
+    assert state(api, ref) == "manifested"
+    son = "IMP-H2,IMP-H1,Luis,Peña,Rodríguez,M,17/05/2001,VEN,V-20.333.445,Tapachula,TAP,01/10/2026\n"
+    upload = {"file": ("lista.csv", (HEADER + son).encode(), "text/csv")}
+    ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
+    assert state(api, ref) == "ready"

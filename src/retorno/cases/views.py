@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 @router.post("", status_code=201)
 def register(body: CaseCreate, session: SessionDep, user: CurrentUser) -> Any:
-    case = service.register_case(session, user, service.CaseInput(**body.model_dump()))
+    case = travel.register_case(session, user, service.CaseInput(**body.model_dump()))
     return case_out(user, case)
 
 

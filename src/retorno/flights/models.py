@@ -13,6 +13,11 @@ from retorno.db import Base, utcnow
 FLIGHT_STATES = ("proposed", "accepted", "manifest_locked", "departed", "arrived", "cancelled")
 
 
+# Passengers still on a manifest, and flights whose manifest can still change hands.
+ACTIVE_APPROVALS = ("proposed", "approved")
+NOT_YET_FLOWN_STATES = ("proposed", "accepted", "manifest_locked")
+
+
 class Flight(Base):
     __tablename__ = "flights"
 

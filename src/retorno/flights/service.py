@@ -24,11 +24,19 @@ from retorno.cases.service import transition
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, SafeguardViolation
 from retorno.flights import airports, lifecycle
-from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeApproval, Passenger
+from retorno.flights.models import (
+    ACTIVE_APPROVALS,
+    NOT_YET_FLOWN_STATES,
+    Alert,
+    Flight,
+    HouseholdSplit,
+    LockedChangeApproval,
+    Passenger,
+)
 from retorno.screening.models import BestInterestsDetermination
 
-ACTIVE = ("proposed", "approved")
-NOT_YET_FLOWN = ("proposed", "accepted", "manifest_locked")
+ACTIVE = ACTIVE_APPROVALS
+NOT_YET_FLOWN = NOT_YET_FLOWN_STATES
 
 
 @dataclass

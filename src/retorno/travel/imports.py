@@ -23,7 +23,7 @@ from retorno.cases.importer import CaseRow, ImportReport, validate
 from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.cases.service import AUDITED_FIELDS, next_references, search_name
 from retorno.db import bulk_insert, utcnow
-from retorno.travel.service import update_case
+from retorno.travel.service import household_grew, update_case
 
 _ROW_TO_CASE = {"relationship": "relationship_to_head", "document_type": "declared_document_type",
                 "document_number": "declared_document_number"}
@@ -93,6 +93,13 @@ def import_cases(session: Session, actor: User, data: bytes, filename: str, *, t
         else:
             outcome.unchanged += 1
     references = _insert_new(session, actor, new_rows)
+    wanted = sorted({row.household_reference for row in new_rows if row.household_reference})
+    if wanted:
+        # New members of households that may already be on a manifest (family unity holds for them too).
+        for start in range(0, len(wanted), 5000):
+            joined = list(session.execute(sa.select(Household.id).where(
+                Household.agency_id == actor.agency_id, Household.reference.in_(wanted[start:start + 5000]))).scalars())
+            household_grew(session, actor, joined)
     outcome.created = len(references)
     outcome.created_references = list(references.values())
     outcome.duplicates_flagged = _flag_duplicates(session, report, references, held_ids)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
@@ -18,14 +19,48 @@ from retorno.agencies.permissions import action
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case
-from retorno.cases.service import advance, change_fields, ensure_owner, identity_changed, transition
+from retorno.cases.service import CaseInput, advance, change_fields, ensure_owner, identity_changed, transition
+from retorno.cases.service import register_case as register_in_cases
 from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, InvalidTransition
+from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import take_off_manifests
 from retorno.screening import service as screening
 from retorno.screening.models import Screening
 from retorno.verification.service import reopen
+
+
+@action("case.register")
+def register_case(session: Session, actor: User, data: CaseInput) -> Case:
+    """Register one person; joining a household already on a manifest takes that household off it."""
+    case = register_in_cases(session, actor, data)
+    if case.household_id is not None:
+        household_grew(session, actor, [case.household_id])
+    return case
+
+
+def household_grew(session: Session, by: User, household_ids: list[int]) -> list[str]:
+    """New members joined these households: members on a manifest not yet flown leave it, with an alert.
+
+    Family unity (SPEC.md 4.3) holds for the household as it is now: the newcomer must travel with
+    the others, so the manifest is planned again (or a supervisor splits the household).
+    """
+    split = set(session.execute(sa.select(HouseholdSplit.household_id)
+                                .where(HouseholdSplit.household_id.in_(household_ids))).scalars())
+    waiting = [h for h in household_ids if h not in split]
+    if not waiting:
+        return []
+    members = list(session.execute(
+        sa.select(Case).join(Passenger, Passenger.case_id == Case.id).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Case.household_id.in_(waiting), Passenger.approval.in_(ACTIVE_APPROVALS),
+               Flight.state.in_(NOT_YET_FLOWN_STATES)).order_by(Case.id)).scalars())
+    taken: list[str] = []
+    for member in members:
+        if member.reference not in taken:
+            taken += take_off_manifests(session, by, member, kind="household_changed", back_to="ready",
+                                        reason="a new member joined the household")
+    return taken
 
 
 @action("screening.record")

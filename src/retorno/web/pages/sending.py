@@ -235,7 +235,7 @@ def new_case(request: Request, session: SessionDep, user: PageUser, form: FormDe
             detained_since=parse_date(text["detained_since"], "detained_since"),
             **{k: text[k] or None for k in OPTIONAL_CASE_FIELDS},
         )
-        case = service.register_case(session, user, data)
+        case = travel.register_case(session, user, data)
     except RetornoError as exc:
         return refuse(session, request, "case_new.html", exc, form=form_values(form))
     return redirect(
