@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import shutil
 import sqlite3
@@ -71,6 +72,12 @@ def test_the_api_writes_ciphertext_and_reads_back_the_text(client: TestClient, w
         match = STORED.match(value)
         assert match and match.group(1) == data_keys.newest_id, value
         assert text not in value and "Maracaibo" not in value
+    # Nor does the audit trail keep a readable copy: only each text's digest, so it cannot change unnoticed.
+    audit_text = " ".join(str(v) for row in connection.execute(sa.text(
+        "select before, after, reason from audit_records where object_id = :ref"), {"ref": ref}) for v in row)
+    for text in (NOTES, REASON, SUMMARY, GUARDIAN):
+        assert text not in audit_text, text
+    assert hashlib.sha256(REASON.encode()).hexdigest() in audit_text
     # Two encryptions of one text differ (a fresh nonce each time): equal texts cannot be spotted in a dump.
     assert data_keys.encrypt(NOTES) != data_keys.encrypt(NOTES)
 

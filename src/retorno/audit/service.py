@@ -50,6 +50,12 @@ def _head(seq: int, at: datetime, actor_id: int | None, actor: str, agency: str,
     return [seq, at.isoformat(), actor_id, actor, agency, action, object_type, object_id, reason]
 
 
+def text_digest(text: str) -> str:
+    """What the audit trail keeps of a sensitive free text: its SHA-256, so the text (kept encrypted
+    with its record) cannot be changed unnoticed, while a copy of the audit trail does not reveal it."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Entry:
     """What an action wants written: the object it touched and the fields before and after."""

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from retorno import safeguards
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
-from retorno.audit.service import record
+from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
 from retorno.cases.facts import open_concern_codes
 from retorno.cases.models import Case
@@ -77,9 +77,11 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
         session.add(resolution)
     session.flush()
     record(session, actor, "screening.resolve", "case", case.reference,
-           after={"screenings": [s.id for s in unresolved], "decision": decision}, reason=reason.strip())
+           after={"screenings": [s.id for s in unresolved], "decision": decision,
+                  "reason_sha256": text_digest(reason.strip())})
     if decision == "withdrawn":
-        transition(session, actor, case, "withdrawn", action="case.withdrawn", reason=reason.strip())
+        transition(session, actor, case, "withdrawn", action="case.withdrawn",
+                   reason="protection resolution (reason kept encrypted with the resolution)")
     else:
         advance(session, actor, case)
     assert resolution is not None
@@ -121,6 +123,7 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
     session.add(determination)
     session.flush()
     record(session, actor, "child.best_interests", "case", case.reference,
-           after={"receiving_guardian": receiving_guardian.strip()}, reason=summary.strip())
+           after={"determination": determination.id, "summary_sha256": text_digest(summary.strip()),
+                  "receiving_guardian_sha256": text_digest(receiving_guardian.strip())})
     return determination
 
