@@ -171,3 +171,15 @@ def test_the_key_file_setting_points_outside_the_data_directory(site: Installati
     result = runner.invoke(app, ["audit", "verify", "--database-url", site.url])
     # A different key than the one that signed: verify says so rather than vouching for the log.
     assert result.exit_code == 1 and "not among this installation's public keys" in said(result)
+
+
+def test_a_missing_configured_key_refuses_to_write_rather_than_making_a_new_one(site: Installation,
+                                                                               tmp_path: Path) -> None:
+    missing = tmp_path / "vault" / "audit.key"
+    config = Settings(database_url=site.url, data_dir=site.folder, audit_key_file=missing).resolved()
+    before = site.run("audit", "verify").output
+    with pytest.raises(Exception, match="does not exist"), unit_of_work(config) as session:
+        record(session, None, "case.update", "case", "lost-key", after={"n": 1})
+    assert not missing.exists()
+    # Nothing was written: the log is as it was, and still verifies.
+    assert site.run("audit", "verify").output == before

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.agencies.service import create_agency, create_user
 from retorno.audit.checkpoints import sign_audit_commits
-from retorno.audit.signing import KeyFile, key_file
+from retorno.audit.signing import signing_key
 from retorno.cases.models import Case
 from retorno.cases.service import CaseInput, register_case
 from retorno.config import Settings
@@ -284,7 +284,7 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
     sampler = PopulationSampler(seed)
     engine = make_engine(settings.database_url)
     use_data_keys(engine, keyring_for(settings))
-    sign_audit_commits(engine, KeyFile(key_file(settings)))
+    sign_audit_commits(engine, signing_key(settings))
     now = utcnow()
     try:
         with transaction(make_sessionmaker(engine)) as session:

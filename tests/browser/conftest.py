@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from retorno.audit.checkpoints import sign_audit_commits
-from retorno.audit.signing import KeyFile, key_file
+from retorno.audit.signing import signing_key
 from retorno.config import Settings
 from retorno.db import make_engine
 from retorno.migrations import upgrade
@@ -71,7 +71,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     settings = Settings(database_url=url, data_dir=tmp, secret_key="browser-tests-" + "k" * 32).resolved()
     engine = make_engine(url)
     # The world's records are signed with the key the served app then uses, as on a real installation.
-    sign_audit_commits(engine, KeyFile(key_file(settings)))
+    sign_audit_commits(engine, signing_key(settings))
     with Session(engine) as session:
         build_world(session)
         session.commit()

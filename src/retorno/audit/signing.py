@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from retorno.config import Settings
+from retorno.errors import RetornoError
 
 KEY_FILE_NAME = "audit_signing_key"
 PAYLOAD_VERSION = "retorno-audit-checkpoint/1"
@@ -29,6 +30,13 @@ PAYLOAD_VERSION = "retorno-audit-checkpoint/1"
 def key_file(settings: Settings) -> Path:
     """Where this installation's signing key lives: RETORNO_AUDIT_KEY_FILE, or the data directory."""
     return Path(settings.audit_key_file) if settings.audit_key_file else Path(settings.data_dir) / KEY_FILE_NAME
+
+
+def signing_key(settings: Settings) -> KeyFile:
+    """The installation's signing key. Created on first use only in the data directory (the demo):
+    a key file named by RETORNO_AUDIT_KEY_FILE must exist, so a lost production key is noticed at
+    once instead of being silently replaced by a new, unannounced one."""
+    return KeyFile(key_file(settings), create=not settings.audit_key_file)
 
 
 def checkpoint_payload(key_id: str, first_seq: int, seq: int, head_hash: str, signed_at: datetime,
@@ -115,11 +123,19 @@ class Keyring:
         return self.keys.get(key_id)
 
 
+class AuditKeyMissing(RetornoError):
+    """The configured signing key file is missing: nothing is written unsigned."""
+
+    status = 503
+    code = "audit_key_missing"
+
+
 class KeyFile:
     """The signing key at `path`, created on first use; re-read whenever the file changes (a rotation)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = Path(path)
+        self.create = create
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
         self._key: Ed25519PrivateKey | None = None
@@ -141,6 +157,10 @@ class KeyFile:
     def _private(self) -> Ed25519PrivateKey:
         with self._lock:
             if not self.path.exists():
+                if not self.create:
+                    raise AuditKeyMissing(f"the audit signing key {self.path} does not exist: restore it from the "
+                                          "backup, or announce a new key with 'retorno audit rotate-key' from the "
+                                          "old one")
                 _write_new(self.path, _private_pem(Ed25519PrivateKey.generate()), 0o600)
             info = self.path.stat()
             stamp = (info.st_ino, info.st_mtime_ns, info.st_size)

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from retorno.audit.checkpoints import ExportedCheckpoint, latest_checkpoint, rotate_signing_key
-from retorno.audit.signing import KeyFile, key_file
+from retorno.audit.signing import signing_key
 from retorno.audit.verify import verify_chain
 from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, refusals, settings, unit_of_work
 
@@ -49,7 +49,7 @@ def audit_checkpoint(
     """Export the latest signed head (sequence, hash, time, key id, public key, signature) for a monitor to keep."""
     config = settings(database_url)
     with refusals(), unit_of_work(config) as session:
-        exported = latest_checkpoint(session, KeyFile(key_file(config)).keyring())
+        exported = latest_checkpoint(session, signing_key(config).keyring())
     if out is None:
         print(exported.to_json(), end="")
         return
@@ -60,7 +60,7 @@ def audit_checkpoint(
 def audit_rotate_key(act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """Replace the signing key: the new public key is announced in a record signed with the old key."""
     config = settings(database_url)
-    signer = KeyFile(key_file(config))
+    signer = signing_key(config)
     old_id: str | None = None
     try:
         with refusals(), unit_of_work(config) as session:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.audit.checkpoints import sign_audit_commits
-from retorno.audit.signing import KeyFile, key_file
+from retorno.audit.signing import signing_key
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, transaction, use_data_keys
@@ -35,7 +35,7 @@ def unit_of_work(config: Settings) -> Iterator[Session]:
     """One command, one transaction: committed when the command succeeds."""
     engine = make_engine(config.database_url)
     use_data_keys(engine, keyring_for(config))
-    sign_audit_commits(engine, KeyFile(key_file(config)))
+    sign_audit_commits(engine, signing_key(config))
     try:
         with transaction(make_sessionmaker(engine)) as session:
             yield session

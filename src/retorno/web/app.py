@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from retorno.audit.checkpoints import sign_audit_commits
-from retorno.audit.signing import KeyFile, key_file
+from retorno.audit.signing import signing_key
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, use_data_keys
@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings.database_url)
     use_data_keys(engine, keyring_for(settings))
     # Every transaction that writes audit records signs a checkpoint with this key (README "Audit trail keys").
-    app.state.audit_signer = KeyFile(key_file(settings))
+    app.state.audit_signer = signing_key(settings)
     sign_audit_commits(engine, app.state.audit_signer)
     app.state.settings = settings
     app.state.engine = engine
