@@ -183,3 +183,12 @@ def test_a_missing_configured_key_refuses_to_write_rather_than_making_a_new_one(
     assert not missing.exists()
     # Nothing was written: the log is as it was, and still verifies.
     assert site.run("audit", "verify").output == before
+
+
+def test_new_key_creates_the_first_key_once(tmp_path: Path) -> None:
+    path = tmp_path / "vault" / "audit.key"
+    first = runner.invoke(app, ["audit", "new-key", str(path)])
+    assert first.exit_code == 0 and path.exists() and path.with_name("audit.key.pub").exists()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    again = runner.invoke(app, ["audit", "new-key", str(path)])
+    assert again.exit_code == 2 and "rotate-key" in said(again)

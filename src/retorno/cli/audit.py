@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from retorno.audit.checkpoints import ExportedCheckpoint, latest_checkpoint, rotate_signing_key
-from retorno.audit.signing import signing_key
+from retorno.audit.signing import KeyFile, signing_key
 from retorno.audit.verify import verify_chain
 from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, refusals, settings, unit_of_work
 
@@ -18,6 +18,17 @@ def register(audit_app: typer.Typer) -> None:
     audit_app.command("verify")(audit_verify)
     audit_app.command("checkpoint")(audit_checkpoint)
     audit_app.command("rotate-key")(audit_rotate_key)
+    audit_app.command("new-key")(audit_new_key)
+
+
+def audit_new_key(path: Annotated[Path, typer.Argument(help="where to create the signing key (must not exist)")]
+                  ) -> None:
+    """Create an installation's first signing key (and its .pub) for RETORNO_AUDIT_KEY_FILE."""
+    if path.exists():
+        raise typer.BadParameter(f"{path} exists; a key is replaced only by 'retorno audit rotate-key'")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    public = KeyFile(path).public()
+    console.print(f"signing key {public.key_id} written to {path} (public half {path}.pub)")
 
 
 def audit_verify(
