@@ -36,14 +36,16 @@ VISIBLE: dict[str, dict[str, frozenset[str]]] = {
     # A case's own timeline, for the sending side that owns the case.
     "timeline": {SENDING: _AUDIT_FULL},
     "audit": {MONITOR: _AUDIT_REDUCED, ADMINISTRATOR: _AUDIT_REDUCED},
+    # A manifest's rows for the two states: who, and where each stands in approval, boarding, arrival.
     "passenger": {
-        SENDING: frozenset({"case", "approval", "approval_reason", "boarding", "arrival", "seat", "name", "birth_date",
-                            "household", "sex", "document_number", "nationality"}),
-        RECEIVING: frozenset({"case", "approval", "approval_reason", "boarding", "arrival", "seat", "name",
-                              "birth_date", "household", "sex", "document_number", "nationality"}),
-        # The carrier's passenger list: what PAXLST carries, nothing about protection or detention.
-        CARRIER: frozenset({"case", "approval", "boarding", "seat", "name", "birth_date", "household", "sex",
-                            "document_number", "nationality"}),
+        SENDING: frozenset({"case", "name", "approval", "reason", "boarding", "arrival", "seat"}),
+        RECEIVING: frozenset({"case", "name", "approval", "reason", "boarding", "arrival", "seat"}),
+    },
+    # The carrier's passenger list: what PAXLST carries, nothing about protection or detention.
+    "passenger_list": {
+        CARRIER: frozenset({"case_reference", "surnames", "given_names", "sex", "birth_date", "nationality",
+                            "document_type", "document_number", "document_expiry", "document_issuing_state",
+                            "seat", "household_reference", "escort_needs"}),
     },
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from retorno.agencies.visibility import cut
 from retorno.cases.models import Household
 from retorno.cases.service import get_case
 from retorno.errors import NotFound
@@ -108,9 +110,10 @@ def read(reference: str, session: SessionDep, user: CurrentUser) -> Any:
 def passengers(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     if user.agency.kind == "carrier":
-        return outputs.load_manifest(session, user, flight).passengers
-    return [{"case": c.reference, "name": c.full_name, "approval": p.approval, "reason": p.approval_reason,
-             "boarding": p.boarding, "arrival": p.arrival, "seat": p.seat}
+        return [cut(user, "passenger_list", asdict(p)) for p in outputs.load_manifest(session, user, flight).passengers]
+    return [cut(user, "passenger", {"case": c.reference, "name": c.full_name, "approval": p.approval,
+                                    "reason": p.approval_reason, "boarding": p.boarding, "arrival": p.arrival,
+                                    "seat": p.seat})
             for p, c in service.active_passengers(session, flight)]
 
 
