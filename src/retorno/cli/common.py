@@ -65,7 +65,7 @@ def refusals() -> Iterator[None]:
     try:
         yield
     except RetornoError as exc:
-        err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", highlight=False)
+        err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
 
 
