@@ -8,7 +8,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies import logins, service
+from retorno.agencies.schemas import MeOut, TokenOut, UserCreated, UserDisabled
 from retorno.web.deps import CurrentUser, SessionDep, client_address, login_policy
+from retorno.web.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["agencies"])
 
@@ -31,7 +33,7 @@ class UserIn(BaseModel):
     password: str = Field(min_length=10, max_length=200)
 
 
-@router.post("/auth/token", status_code=201)
+@router.post("/auth/token", status_code=201, response_model=TokenOut, responses=errors(401, 429))
 def token(body: Credentials, request: Request, session: SessionDep) -> Any:
     """Exchange a username and password for a bearer token (for system-to-system calls).
 
@@ -42,14 +44,14 @@ def token(body: Credentials, request: Request, session: SessionDep) -> Any:
     return {"token": service.create_token(session, user, name=body.token_name), "token_type": "bearer"}
 
 
-@router.get("/me")
+@router.get("/me", response_model=MeOut)
 def me(user: CurrentUser) -> Any:
     return {"username": user.username, "full_name": user.full_name, "role": user.role,
             "agency": {"code": user.agency.code, "name": user.agency.name, "kind": user.agency.kind,
                        "country": user.agency.country}}
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=UserCreated, responses=errors(404))
 def add_user(body: UserIn, session: SessionDep, user: CurrentUser) -> Any:
     created = service.create_user(session, user, username=body.username, full_name=body.full_name,
                                   agency_code=body.agency, role=body.role, password=body.password)
@@ -62,7 +64,7 @@ class DisableIn(BaseModel):
     reason: str = Field(default="", max_length=500)
 
 
-@router.post("/users/{username}/disable")
+@router.post("/users/{username}/disable", response_model=UserDisabled)
 def disable_user(username: str, body: DisableIn, session: SessionDep, user: CurrentUser) -> Any:
     """Disable a user (administrators): their login sessions and API tokens stop working at once."""
     disabled = logins.disable_user(session, user, username, reason=body.reason)

@@ -12,14 +12,16 @@ from retorno.agencies.permissions import require
 from retorno.agencies.visibility import cut
 from retorno.audit.checkpoints import latest_checkpoint
 from retorno.audit.models import AuditRecord
+from retorno.audit.schemas import AuditEntry, ChainVerification, SignedHead
 from retorno.audit.signing import KeyFile
 from retorno.audit.verify import verify_chain
 from retorno.web.deps import CurrentUser, SeqQuery, SessionDep
+from retorno.web.openapi import errors
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
-@router.get("")
+@router.get("", response_model=list[AuditEntry], response_model_exclude_unset=True)
 def read(session: SessionDep, user: CurrentUser, action: str | None = None,
          limit: int = Query(100, ge=1, le=1000), before_seq: SeqQuery = None) -> Any:
     require(user, "audit.read")
@@ -34,7 +36,7 @@ def read(session: SessionDep, user: CurrentUser, action: str | None = None,
         "reason": r.reason, "hash": r.hash}) for r in session.execute(query).scalars()]
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=ChainVerification)
 def verify(request: Request, session: SessionDep, user: CurrentUser) -> Any:
     require(user, "audit.read")
     signer: KeyFile = request.app.state.audit_signer
@@ -44,7 +46,7 @@ def verify(request: Request, session: SessionDep, user: CurrentUser) -> Any:
             "problems": [{"seq": p.seq, "message": p.message} for p in report.problems]}
 
 
-@router.get("/checkpoint")
+@router.get("/checkpoint", response_model=SignedHead, responses=errors(404))
 def checkpoint(request: Request, session: SessionDep, user: CurrentUser) -> Any:
     """The latest signed head, in the format of `retorno audit checkpoint` (for `verify --against`)."""
     require(user, "audit.read")

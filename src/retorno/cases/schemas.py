@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -116,9 +116,66 @@ def case_out(user: User, case: Case) -> CaseIdentity | CaseFull | Returnee:
     return schema.model_validate(cut(user, "case", values))  # type: ignore[return-value]
 
 
+# A case as the reader's agency kind sees it: the sending authority's full view, the receiving
+# authority's identity view, or a reintegration operator's returnee view (never more than `case_out` gives).
+CaseView = CaseFull | CaseIdentity | Returnee
+
+
 class CasePage(BaseModel):
-    total: int
-    items: list[CaseFull] | list[CaseIdentity] | list[Returnee]
+    total: int = Field(description="how many match; past the count cap, the cap + 1 (see total_capped)")
+    total_capped: bool
+    items: list[CaseView]
+
+
+class CaseState(BaseModel):
+    """A step taken on a case: its reference and the state it is in now."""
+
+    case: str
+    state: str
+
+
+class TimelineEntry(BaseModel):
+    """One audit record of a case's own history (the sending side that owns the case)."""
+
+    seq: int
+    at: datetime
+    actor: str
+    agency: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+
+
+class ImportProblem(BaseModel):
+    row: int
+    column: str
+    value: str
+    expected: str
+    severity: str
+
+
+class ProblemKind(BaseModel):
+    severity: str
+    column: str
+    expected: str
+    count: int
+
+
+class ProblemSummary(BaseModel):
+    problems: int
+    listed: int
+    bad_rows: int
+    by_kind: list[ProblemKind]
+
+
+class CaseImportOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    possible_duplicates: int
+    warnings: list[ImportProblem] = Field(description="at most the first 1,000")
+    summary: ProblemSummary
 
 
 class Reason(BaseModel):

@@ -10,23 +10,33 @@ from retorno.agencies.permissions import require
 from retorno.agencies.visibility import cut
 from retorno.audit.service import history
 from retorno.cases import service
-from retorno.cases.schemas import CaseCreate, CaseUpdate, Reason, case_out
+from retorno.cases.schemas import (
+    CaseCreate,
+    CaseImportOut,
+    CasePage,
+    CaseUpdate,
+    CaseView,
+    Reason,
+    TimelineEntry,
+    case_out,
+)
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, problem_summary, refuse_bad_import
 from retorno.travel import service as travel
 from retorno.travel.imports import import_cases
 from retorno.web.deps import CurrentUser, LangQuery, SessionDep
+from retorno.web.openapi import errors
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=CaseView, responses=errors(409))
 def register(body: CaseCreate, session: SessionDep, user: CurrentUser) -> Any:
     case = travel.register_case(session, user, service.CaseInput(**body.model_dump()))
     return case_out(user, case)
 
 
-@router.get("")
+@router.get("", response_model=CasePage)
 def search(session: SessionDep, user: CurrentUser, q: str | None = None, state: str | None = None,
            limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=2**31 - 1)) -> Any:
     require(user, "returnee.read" if user.agency.kind == "reintegration_operator" else "case.read")
@@ -35,12 +45,12 @@ def search(session: SessionDep, user: CurrentUser, q: str | None = None, state: 
     return {"total": total, "total_capped": total > service.COUNT_CAP, "items": [case_out(user, c) for c in cases]}
 
 
-@router.get("/{reference}")
+@router.get("/{reference}", response_model=CaseView)
 def read(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     return case_out(user, service.get_case(session, user, reference))
 
 
-@router.patch("/{reference}")
+@router.patch("/{reference}", response_model=CaseView, responses=errors(409))
 def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentUser) -> Any:
     """Correct declared fields; an identity change after the verification request re-opens verification."""
     case = service.get_case(session, user, reference)
@@ -55,7 +65,7 @@ def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentU
     return case_out(user, case)
 
 
-@router.get("/{reference}/timeline")
+@router.get("/{reference}/timeline", response_model=list[TimelineEntry])
 def timeline(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     require(user, "case.timeline")
     case = service.get_case(session, user, reference)
@@ -64,7 +74,7 @@ def timeline(reference: str, session: SessionDep, user: CurrentUser) -> Any:
             for r in history(session, "case", case.reference)]
 
 
-@router.post("/{reference}/withdraw")
+@router.post("/{reference}/withdraw", response_model=CaseView, responses=errors(409))
 def withdraw(reference: str, body: Reason, session: SessionDep, user: CurrentUser) -> Any:
     case = service.get_case(session, user, reference)
     travel.withdraw(session, user, case, reason=body.reason)
@@ -72,7 +82,7 @@ def withdraw(reference: str, body: Reason, session: SessionDep, user: CurrentUse
 
 
 
-@router.post("/import", status_code=201)
+@router.post("/import", status_code=201, response_model=CaseImportOut, responses=errors(409))
 def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Any:
     """Import a case list (CSV or XLSX); a file with any bad row imports nothing.
 

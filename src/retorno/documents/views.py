@@ -6,23 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.models import User
 from retorno.agencies.visibility import cut
 from retorno.cases.service import get_case
 from retorno.documents import service
 from retorno.documents.models import TravelDocument
+from retorno.documents.schemas import DocumentIn, DocumentOut
 from retorno.travel import service as travel
 from retorno.web.deps import CurrentUser, LangQuery, SessionDep
+from retorno.web.openapi import errors, media
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
-
-
-class DocumentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    mrz: str = Field(min_length=60, max_length=200, description="the machine readable zone, lines separated by \\n")
 
 
 def document_out(user: User, document: TravelDocument, **extra: Any) -> dict[str, Any]:
@@ -36,26 +31,29 @@ def _document_fields(document: TravelDocument) -> dict[str, Any]:
             "emergency": document.emergency, "mrz": document.mrz}
 
 
-@router.post("/cases/{reference}/documents", status_code=201)
+@router.post("/cases/{reference}/documents", status_code=201, response_model=DocumentOut,
+             response_model_exclude_unset=True, responses=errors(409))
 def add(reference: str, body: DocumentIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     document = travel.add_document(session, user, case, mrz_text=body.mrz)
     return document_out(user, document, case_state=case.state)
 
 
-@router.get("/cases/{reference}/documents")
+@router.get("/cases/{reference}/documents", response_model=list[DocumentOut], response_model_exclude_unset=True)
 def list_documents(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     return [document_out(user, d) for d in service.documents_of(session, user, get_case(session, user, reference))]
 
 
-@router.post("/cases/{reference}/emergency-document", status_code=201)
+@router.post("/cases/{reference}/emergency-document", status_code=201, response_model=DocumentOut,
+             response_model_exclude_unset=True, responses=errors(409))
 def issue(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     document = service.issue_emergency_document(session, user, case)
     return document_out(user, document, case_state=case.state)
 
 
-@router.get("/emergency-documents/{number}.pdf")
+@router.get("/emergency-documents/{number}.pdf", response_class=Response,
+            responses=media("application/pdf", "The emergency travel document, printable.", binary=True))
 def emergency_pdf(number: str, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Response:
     pdf = service.emergency_document_pdf(session, user, number, locale=lang)
     return Response(pdf, media_type="application/pdf",

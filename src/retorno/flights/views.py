@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from retorno.agencies.visibility import cut
@@ -17,7 +17,20 @@ from retorno.cases.service import get_case
 from retorno.errors import NotFound
 from retorno.flights import outputs, planning, service
 from retorno.flights.models import Flight
+from retorno.flights.schemas import (
+    Bulletin,
+    FlightCancelled,
+    FlightOut,
+    HouseholdSplit,
+    LockedChangeAuthorised,
+    ManifestPassenger,
+    PassengerDecided,
+    PassengerOut,
+    PassengerRemoved,
+    PlanOut,
+)
 from retorno.web.deps import CurrentUser, LangQuery, SessionDep, SettingsDep
+from retorno.web.openapi import errors, media
 
 router = APIRouter(prefix="/api/v1", tags=["flights"])
 
@@ -89,24 +102,25 @@ def flight_out(session: SessionDep, flight: Flight) -> dict[str, Any]:
     }
 
 
-@router.post("/flights", status_code=201)
+@router.post("/flights", status_code=201, response_model=FlightOut, responses=errors(404, 409))
 def propose(body: FlightIn, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.propose_flight(session, user, service.FlightInput(**body.model_dump()))
     return flight_out(session, flight)
 
 
-@router.get("/flights")
+@router.get("/flights", response_model=list[FlightOut])
 def list_flights(session: SessionDep, user: CurrentUser) -> Any:
     flights = session.execute(service.visible_flights(user).order_by(Flight.departure_utc)).scalars().all()
     return [flight_out(session, f) for f in flights]
 
 
-@router.get("/flights/{reference}")
+@router.get("/flights/{reference}", response_model=FlightOut)
 def read(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     return flight_out(session, service.get_flight(session, user, reference))
 
 
-@router.get("/flights/{reference}/passengers")
+@router.get("/flights/{reference}/passengers", response_model=list[PassengerOut] | list[ManifestPassenger],
+            response_model_exclude_unset=True, responses=errors(409))
 def passengers(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     if user.agency.kind == "carrier":
@@ -117,14 +131,14 @@ def passengers(reference: str, session: SessionDep, user: CurrentUser) -> Any:
             for p, c in service.active_passengers(session, flight)]
 
 
-@router.post("/flights/{reference}/accept")
+@router.post("/flights/{reference}/accept", response_model=FlightOut, responses=errors(409))
 def accept(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     service.accept_flight(session, user, flight)
     return flight_out(session, flight)
 
 
-@router.post("/flights/{reference}/cancel")
+@router.post("/flights/{reference}/cancel", response_model=FlightCancelled, responses=errors(409))
 def cancel(reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     # Once locked, the first side's supervisor consents and the other side's cancels.
@@ -132,7 +146,7 @@ def cancel(reference: str, body: ReasonIn, session: SessionDep, user: CurrentUse
     return {**flight_out(session, flight), "cancelled": cancelled}
 
 
-@router.post("/flights/{reference}/passengers", status_code=201)
+@router.post("/flights/{reference}/passengers", status_code=201, response_model=FlightOut, responses=errors(409))
 def add(reference: str, body: CasesIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
     flight = service.get_flight(session, user, reference)
     cases = [get_case(session, user, ref) for ref in body.cases]
@@ -141,7 +155,8 @@ def add(reference: str, body: CasesIn, session: SessionDep, user: CurrentUser, s
     return flight_out(session, flight)
 
 
-@router.post("/flights/{reference}/passengers/{case_ref}/remove")
+@router.post("/flights/{reference}/passengers/{case_ref}/remove", response_model=PassengerRemoved,
+             responses=errors(409))
 def remove(reference: str, case_ref: str, body: ReasonIn, session: SessionDep, user: CurrentUser,
            settings: SettingsDep) -> Any:
     flight = service.get_flight(session, user, reference)
@@ -150,14 +165,15 @@ def remove(reference: str, case_ref: str, body: ReasonIn, session: SessionDep, u
     return {**flight_out(session, flight), "removed": removed}
 
 
-@router.post("/flights/{reference}/manifest/propose")
+@router.post("/flights/{reference}/manifest/propose", response_model=FlightOut, responses=errors(409))
 def propose_manifest(reference: str, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
     flight = service.get_flight(session, user, reference)
     service.propose_manifest(session, user, flight, passengers_per_escort=settings.passengers_per_escort)
     return flight_out(session, flight)
 
 
-@router.post("/flights/{reference}/passengers/{case_ref}/decision")
+@router.post("/flights/{reference}/passengers/{case_ref}/decision", response_model=PassengerDecided,
+             responses=errors(409))
 def decide(reference: str, case_ref: str, body: DecisionIn, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     decided = service.decide_passenger(session, user, flight, get_case(session, user, case_ref),
@@ -165,14 +181,15 @@ def decide(reference: str, case_ref: str, body: DecisionIn, session: SessionDep,
     return {**flight_out(session, flight), "decided": decided}
 
 
-@router.post("/flights/{reference}/manifest/lock")
+@router.post("/flights/{reference}/manifest/lock", response_model=FlightOut, responses=errors(409))
 def lock(reference: str, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
     flight = service.get_flight(session, user, reference)
     service.lock_manifest(session, user, flight, passengers_per_escort=settings.passengers_per_escort)
     return flight_out(session, flight)
 
 
-@router.post("/flights/{reference}/locked-changes", status_code=201)
+@router.post("/flights/{reference}/locked-changes", status_code=201, response_model=LockedChangeAuthorised,
+             responses=errors(409))
 def authorise_change(reference: str, body: LockedChangeIn, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     service.authorise_locked_change(session, user, flight, get_case(session, user, body.case), change=body.change,
@@ -180,7 +197,7 @@ def authorise_change(reference: str, body: LockedChangeIn, session: SessionDep, 
     return {"flight": flight.reference, "case": body.case}
 
 
-@router.post("/flights/{reference}/passengers/{case_ref}/boarding")
+@router.post("/flights/{reference}/passengers/{case_ref}/boarding", response_model=FlightOut, responses=errors(409))
 def board(reference: str, case_ref: str, body: BoardingIn, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     service.record_boarding(session, user, flight, _manifest_case(session, user, flight, case_ref),
@@ -198,59 +215,64 @@ def _manifest_case(session: SessionDep, user: CurrentUser, flight: Flight, case_
     return get_case(session, user, case_ref)
 
 
-@router.post("/flights/{reference}/depart")
+@router.post("/flights/{reference}/depart", response_model=FlightOut, responses=errors(409))
 def depart(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     service.depart(session, user, flight)
     return flight_out(session, flight)
 
 
-@router.post("/flights/{reference}/landing")
+@router.post("/flights/{reference}/landing", response_model=FlightOut, responses=errors(409))
 def landing(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     service.record_landing(session, user, flight)
     return flight_out(session, flight)
 
 
-@router.post("/flights/{reference}/passengers/{case_ref}/arrival")
+@router.post("/flights/{reference}/passengers/{case_ref}/arrival", response_model=FlightOut, responses=errors(409))
 def arrival(reference: str, case_ref: str, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     service.confirm_arrival(session, user, flight, get_case(session, user, case_ref))
     return flight_out(session, flight)
 
 
-@router.post("/flights/{reference}/arrival-discrepancy")
+@router.post("/flights/{reference}/arrival-discrepancy", response_model=FlightOut, responses=errors(409))
 def discrepancy(reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     service.explain_discrepancy(session, user, flight, explanation=body.reason)
     return flight_out(session, flight)
 
 
-@router.get("/flights/{reference}/paxlst", response_class=PlainTextResponse)
-def paxlst(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+# UN/EDIFACT interchanges have their registered type, application/EDIFACT (RFC 1767); the page serves the same.
+@router.get("/flights/{reference}/paxlst", response_class=Response, responses={
+    **media("application/edifact", "The UN/EDIFACT PAXLST passenger list of the locked manifest."), **errors(409)})
+def paxlst(reference: str, session: SessionDep, user: CurrentUser) -> Response:
     flight = service.get_flight(session, user, reference)
-    return PlainTextResponse(outputs.paxlst_message(session, user, flight), media_type="application/edifact")
+    return Response(outputs.paxlst_message(session, user, flight), media_type="application/edifact")
 
 
-@router.get("/flights/{reference}/manifest.pdf")
+@router.get("/flights/{reference}/manifest.pdf", response_class=Response, responses={
+    **media("application/pdf", "The printable manifest.", binary=True), **errors(409)})
 def manifest_pdf(reference: str, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Response:
     flight = service.get_flight(session, user, reference)
     return Response(outputs.manifest_pdf(session, user, flight, lang), media_type="application/pdf")
 
 
-@router.get("/flights/{reference}/manifest.csv")
+@router.get("/flights/{reference}/manifest.csv", response_class=Response, responses={
+    **media("text/csv", "The manifest as CSV."), **errors(409)})
 def manifest_csv(reference: str, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Response:
     flight = service.get_flight(session, user, reference)
     return Response(outputs.manifest_csv(session, user, flight, lang), media_type="text/csv; charset=utf-8")
 
 
-@router.get("/flights/{reference}/bulletin")
+@router.get("/flights/{reference}/bulletin", response_model=Bulletin, responses=errors(409))
 def bulletin(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     flight = service.get_flight(session, user, reference)
     return {"es": outputs.flight_bulletin(session, flight, "es"), "en": outputs.flight_bulletin(session, flight, "en")}
 
 
-@router.post("/households/{agency_reference}/split", status_code=201)
+@router.post("/households/{agency_reference}/split", status_code=201, response_model=HouseholdSplit,
+             responses=errors(409))
 def split(agency_reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
     household = session.execute(sa.select(Household).where(
         Household.agency_id == user.agency_id, Household.reference == agency_reference)).scalar_one_or_none()
@@ -282,13 +304,13 @@ def plan_out(view: planning.PlanView) -> dict[str, Any]:
             "left_off": {ref: {"code": code, "message": message} for ref, (code, message) in view.left_off.items()}}
 
 
-@router.post("/plans")
+@router.post("/plans", response_model=PlanOut, responses=errors(404, 409))
 def propose_plan(body: PlanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
     """Run the manifest planner (HiGHS) over the ready cases and the given accepted flights; nothing is stored."""
     return plan_out(planning.propose_plan(session, user, body.flights, settings, time_limit=body.time_limit))
 
 
-@router.post("/plans/apply")
+@router.post("/plans/apply", response_model=list[FlightOut], responses=errors(404, 409))
 def apply_plan(body: ApplyPlanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
     """Put a (possibly edited) plan on the flights' manifests, every safeguard checked."""
     planning.apply_plan(session, user, body.manifests, settings)

@@ -11,12 +11,25 @@ from fastapi import APIRouter, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.permissions import require
+from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case
 from retorno.errors import InvalidInput, problem_summary, refuse_bad_import
 from retorno.reintegration import service
 from retorno.reintegration.imports import import_opportunities
 from retorno.reintegration.models import Opportunity, Placement
+from retorno.reintegration.schemas import (
+    FollowUpDue,
+    FollowUpRecorded,
+    IntakeOut,
+    MatchingRunOut,
+    ModeFigures,
+    OpportunityImportOut,
+    OpportunityOut,
+    PlacementOut,
+    ReturneeOut,
+)
 from retorno.web.deps import CurrentUser, IdPath, LangQuery, SessionDep
+from retorno.web.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["reintegration"])
 
@@ -88,7 +101,7 @@ def placement_out(p: Placement) -> dict[str, Any]:
             "started_on": p.started_on, "ended_on": p.ended_on}
 
 
-@router.post("/cases/{reference}/consent", status_code=201)
+@router.post("/cases/{reference}/consent", status_code=201, response_model=CaseState, responses=errors(409))
 def consent(reference: str, body: ConsentIn, session: SessionDep, user: CurrentUser) -> Any:
     if user.agency.kind == "reintegration_operator":
         if body.birth_date is None:
@@ -100,33 +113,33 @@ def consent(reference: str, body: ConsentIn, session: SessionDep, user: CurrentU
     return {"case": case.reference, "state": case.state}
 
 
-@router.post("/cases/{reference}/consent/withdraw")
+@router.post("/cases/{reference}/consent/withdraw", response_model=CaseState, responses=errors(409))
 def withdraw(reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     service.withdraw_consent(session, user, case, reason=body.reason)
     return {"case": case.reference, "state": case.state}
 
 
-@router.put("/cases/{reference}/intake")
+@router.put("/cases/{reference}/intake", response_model=IntakeOut, responses=errors(409))
 def intake(reference: str, body: IntakeIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     service.record_intake(session, user, case, service.IntakeInput(**body.model_dump()))
     return {"case": case.reference, **body.model_dump()}
 
 
-@router.get("/returnees")
+@router.get("/returnees", response_model=list[ReturneeOut])
 def returnees(session: SessionDep, user: CurrentUser) -> Any:
     return [{"reference": c.reference, "name": c.full_name, "state": c.state, "home_state": p.home_state,
              "education": p.education, "occupations": p.occupations, "preferences": p.preferences}
             for c, p in service.returnees(session, user)]
 
 
-@router.post("/opportunities", status_code=201)
+@router.post("/opportunities", status_code=201, response_model=OpportunityOut)
 def create_opportunity(body: OpportunityIn, session: SessionDep, user: CurrentUser) -> Any:
     return opportunity_out(service.create_opportunity(session, user, service.OpportunityInput(**body.model_dump())))
 
 
-@router.post("/opportunities/import", status_code=201)
+@router.post("/opportunities/import", status_code=201, response_model=OpportunityImportOut)
 def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Any:
     """Import an opportunity list (CSV or XLSX); a file with any bad row imports nothing.
 
@@ -139,51 +152,51 @@ def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: 
             "summary": problem_summary(outcome.report)}
 
 
-@router.patch("/opportunities/{reference}")
+@router.patch("/opportunities/{reference}", response_model=OpportunityOut)
 def update_opportunity(reference: str, body: dict[str, Any], session: SessionDep, user: CurrentUser) -> Any:
     opportunity = service.get_opportunity(session, reference)
     service.update_opportunity(session, user, opportunity, body)
     return opportunity_out(opportunity)
 
 
-@router.get("/opportunities")
+@router.get("/opportunities", response_model=list[OpportunityOut])
 def list_opportunities(session: SessionDep, user: CurrentUser) -> Any:
     require(user, "returnee.read")
     return [opportunity_out(o) for o in session.execute(sa.select(Opportunity).order_by(Opportunity.id)).scalars()]
 
 
-@router.get("/matching/preview")
+@router.get("/matching/preview", response_model=dict[str, ModeFigures])
 def preview(session: SessionDep, user: CurrentUser) -> Any:
     """Both modes side by side (stable and welfare-optimal), without making offers."""
     return service.preview_matching(session, user).summary
 
 
-@router.post("/matching/runs", status_code=201)
+@router.post("/matching/runs", status_code=201, response_model=MatchingRunOut, responses=errors(409))
 def run(session: SessionDep, user: CurrentUser, mode: Literal["stable", "welfare"] = "stable") -> Any:
     matching_run = service.run_matching(session, user, mode=mode)
     return {"run": matching_run.id, "mode": matching_run.mode, "summary": matching_run.summary}
 
 
-@router.get("/cases/{reference}/placements")
+@router.get("/cases/{reference}/placements", response_model=list[PlacementOut])
 def placements(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     return [placement_out(p) for p in session.execute(
         sa.select(Placement).where(Placement.case_id == case.id).order_by(Placement.id)).scalars()]
 
 
-@router.post("/placements/{placement_id}")
+@router.post("/placements/{placement_id}", response_model=PlacementOut, responses=errors(409))
 def step(placement_id: IdPath, body: PlacementStepIn, session: SessionDep, user: CurrentUser) -> Any:
     return placement_out(service.update_placement(session, user, placement_id, status=body.status, on=body.on,
                                                   reason=body.reason))
 
 
-@router.get("/follow-ups")
+@router.get("/follow-ups", response_model=list[FollowUpDue])
 def follow_ups(session: SessionDep, user: CurrentUser, overdue: bool = False) -> Any:
     return [{"id": f.id, "case": c.reference, "months": f.months_after_start, "due_on": f.due_on}
             for f, c in service.follow_ups_due(session, user, overdue_only=overdue)]
 
 
-@router.post("/follow-ups/{follow_up_id}", status_code=201)
+@router.post("/follow-ups/{follow_up_id}", status_code=201, response_model=FollowUpRecorded, responses=errors(409))
 def record_follow_up(follow_up_id: IdPath, body: dict[str, Any], session: SessionDep, user: CurrentUser) -> Any:
     follow_up = service.record_follow_up(session, user, follow_up_id, body)
     return {"id": follow_up.id, "score": follow_up.score}

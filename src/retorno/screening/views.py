@@ -7,10 +7,13 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case
 from retorno.screening import service
+from retorno.screening.schemas import BestInterestsRecorded, ScreeningDetails, ScreeningRecorded
 from retorno.travel import service as travel
 from retorno.web.deps import CurrentUser, SessionDep
+from retorno.web.openapi import errors
 
 router = APIRouter(prefix="/api/v1/cases/{reference}", tags=["screening"])
 
@@ -37,7 +40,7 @@ class BestInterestsIn(BaseModel):
     receiving_guardian: str = Field(min_length=1, max_length=200)
 
 
-@router.post("/screenings", status_code=201)
+@router.post("/screenings", status_code=201, response_model=ScreeningRecorded, responses=errors(409))
 def record_screening(reference: str, body: ScreeningIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     screening = travel.record_screening(session, user, case, concerns=body.concerns, notes=body.notes,
@@ -46,19 +49,19 @@ def record_screening(reference: str, body: ScreeningIn, session: SessionDep, use
             "cleared": not screening.concerns}
 
 
-@router.get("/screenings")
+@router.get("/screenings", response_model=list[ScreeningDetails])
 def read_screenings(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     return service.screening_details(session, user, get_case(session, user, reference))
 
 
-@router.post("/screenings/resolution", status_code=201)
+@router.post("/screenings/resolution", status_code=201, response_model=CaseState, responses=errors(409))
 def resolve(reference: str, body: ResolutionIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     service.resolve_screening(session, user, case, decision=body.decision, reason=body.reason)
     return {"case": case.reference, "state": case.state}
 
 
-@router.post("/best-interests", status_code=201)
+@router.post("/best-interests", status_code=201, response_model=BestInterestsRecorded, responses=errors(409))
 def best_interests(reference: str, body: BestInterestsIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     service.record_best_interests(session, user, case, summary=body.summary,

@@ -7,10 +7,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from retorno.cases.schemas import case_out
+from retorno.cases.schemas import CaseState, case_out
 from retorno.cases.service import get_case
 from retorno.verification import service
+from retorno.verification.schemas import QueueEntry, SampledDecision, VerificationRequested
 from retorno.web.deps import CurrentUser, SessionDep
+from retorno.web.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["verification"])
 
@@ -23,14 +25,16 @@ class DecisionIn(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/cases/{reference}/verification-request", status_code=201)
+@router.post("/cases/{reference}/verification-request", status_code=201, response_model=VerificationRequested,
+             responses=errors(409))
 def request(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     req = service.request_verification(session, user, case)
     return {"request": req.reference, "case": case.reference, "state": case.state}
 
 
-@router.post("/cases/{reference}/verification-decision", status_code=201)
+@router.post("/cases/{reference}/verification-decision", status_code=201, response_model=CaseState,
+             responses=errors(409))
 def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     service.record_decision(session, user, case, outcome=body.outcome, registry_record=body.registry_record,
@@ -38,7 +42,7 @@ def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentU
     return {"case": case.reference, "state": case.state}
 
 
-@router.get("/verification/queue")
+@router.get("/verification/queue", response_model=list[QueueEntry])
 def queue(session: SessionDep, user: CurrentUser, limit: int = Query(100, ge=1, le=500)) -> Any:
     return [{"request": r.reference, "requested_at": r.requested_at, "status": r.status,
              "case": case_out(user, c),
@@ -51,11 +55,12 @@ class AuditSampleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     share: float = Field(gt=0.0, le=1.0, description="share of the auto-verified decisions to draw")
-    seed: int = Field(default=1, ge=0, le=2**31 - 1,
+    # Strict: JSON's true/false (and "1" or 1.0) are not a seed.
+    seed: int = Field(default=1, ge=0, le=2**31 - 1, strict=True,
                       description="the draw's seed: the same seed over the same decisions draws the same")
 
 
-@router.post("/verification/audit-sample", status_code=201)
+@router.post("/verification/audit-sample", status_code=201, response_model=list[SampledDecision])
 def audit_sample(body: AuditSampleIn, session: SessionDep, user: CurrentUser) -> Any:
     """Draw auto-verified decisions for a person to re-check; the draw is on the audit trail."""
     drawn = service.sample_for_audit(session, user, body.share, body.seed)

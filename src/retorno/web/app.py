@@ -16,6 +16,7 @@ from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, use_data_keys
 from retorno.errors import RetornoError, TooManyAttempts
+from retorno.web import openapi
 from retorno.web.security import REFUSAL, BodyLimit, SecurityHeaders
 
 
@@ -89,6 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, dependencies=[Depends(enforce_declared_access)])
 
     install_pages(app, dependencies=[Depends(enforce_declared_access)])
+    # Every API operation's refusals documented with the one error body (web.openapi).
+    openapi.install(app)
     # The browser session (a signed cookie) holds the CSRF token and the flash message; who is logged in
     # is kept on the server (agencies.logins). https-only when RETORNO_SECURE_COOKIES is set.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="retorno_session",

@@ -1,0 +1,36 @@
+"""API shapes of travel documents and emergency travel documents."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mrz: str = Field(min_length=60, max_length=200, description="the machine readable zone, lines separated by \\n")
+
+
+class DocumentProblem(BaseModel):
+    code: str
+    field: str
+    message: str
+
+
+class DocumentOut(BaseModel):
+    """A travel document as the reader's agency may see it (`agencies.visibility`, record type "document").
+
+    Answered with `response_model_exclude_unset`: a field the reader may not see is absent.
+    """
+
+    number: str | None = None
+    type: str | None = Field(default=None, description="P passport, PE emergency travel document, ...")
+    issuing_state: str | None = None
+    expiry_date: date | None = None
+    valid: bool | None = None
+    problems: list[DocumentProblem] | None = None
+    emergency: bool | None = None
+    mrz: str | None = None
+    case_state: str | None = Field(default=None, description="the case's state after the document was filed")

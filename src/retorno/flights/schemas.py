@@ -1,0 +1,120 @@
+"""API shapes of flights, manifests, passengers and plans."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FlightOut(BaseModel):
+    reference: str
+    flight_number: str
+    state: str
+    manifest_state: str
+    sending_agency: str
+    receiving_agency: str
+    carrier: str
+    seats: int
+    origin: str
+    destination: str
+    departure_utc: datetime
+    departure_local: str = Field(description="local time at the origin airport, ISO 8601 with offset")
+    arrival_utc: datetime
+    arrival_local: str = Field(description="local time at the destination airport, ISO 8601 with offset")
+    escorts: int
+    medical_staff: int
+    boarded: int
+    received: int
+    arrival_difference: int
+    arrival_flagged: bool
+
+
+class FlightCancelled(FlightOut):
+    cancelled: bool = Field(description="false while the other side's supervisor has still to consent")
+
+
+class PassengerRemoved(FlightOut):
+    removed: list[str] = Field(description="the cases taken off: the one named and its household on the flight")
+
+
+class PassengerDecided(FlightOut):
+    decided: list[str] = Field(description="the cases decided: a rejection takes the household with it")
+
+
+class PassengerOut(BaseModel):
+    """A row of a flight's manifest as the sending or receiving authority follows it.
+
+    Cut by `agencies.visibility` (record type "passenger") and answered with `response_model_exclude_unset`:
+    a field the reader may not see is absent, not null.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    case: str | None = None
+    name: str | None = None
+    approval: str | None = None
+    reason: str | None = None
+    boarding: str | None = None
+    arrival: str | None = None
+    seat: str | None = None
+
+
+class ManifestPassenger(BaseModel):
+    """A passenger of a locked manifest as the carrier gets it: the passenger-list (PAXLST) fields only.
+
+    Cut by `agencies.visibility` (record type "passenger_list"), absent fields omitted like PassengerOut's.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_reference: str | None = None
+    surnames: str | None = None
+    given_names: str | None = None
+    sex: str | None = None
+    birth_date: date | None = None
+    nationality: str | None = None
+    document_type: str | None = None
+    document_number: str | None = None
+    document_expiry: date | None = None
+    document_issuing_state: str | None = None
+    seat: str | None = None
+    household_reference: str | None = None
+    escort_needs: str | None = None
+
+
+class LockedChangeAuthorised(BaseModel):
+    flight: str
+    case: str
+
+
+class Bulletin(BaseModel):
+    """The public sentence of an arrived flight, in both languages."""
+
+    es: str
+    en: str
+
+
+class HouseholdSplit(BaseModel):
+    household: str
+
+
+class LeftOffReason(BaseModel):
+    code: str
+    message: str
+
+
+class PlanOut(BaseModel):
+    """A proposed plan (nothing stored): manifests by flight reference, and why each case was left off."""
+
+    objective: float
+    bound: float
+    gap: float
+    status: str
+    greedy_objective: float
+    seconds: float
+    objective_description: str
+    manifests: dict[str, list[str]]
+    escorts: dict[str, int]
+    medical_staff: dict[str, int]
+    left_off: dict[str, LeftOffReason]

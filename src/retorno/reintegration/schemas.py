@@ -1,0 +1,99 @@
+"""API shapes of consent, intake, opportunities, matching, placements and follow-ups."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from retorno.cases.schemas import ImportProblem, ProblemSummary
+
+
+class IntakeOut(BaseModel):
+    case: str
+    home_state: str
+    municipality: str
+    education: str
+    occupations: list[str]
+    skills: list[str]
+    languages: list[str]
+    work_history: str | None
+    preferences: list[str]
+    needs: list[str]
+
+
+class ReturneeOut(BaseModel):
+    """An arrived returnee who consented, as the operators see them (no travel, protection or document data)."""
+
+    reference: str
+    name: str
+    state: str
+    home_state: str | None
+    education: str | None
+    occupations: list[str]
+    preferences: list[str]
+
+
+class OpportunityOut(BaseModel):
+    reference: str
+    kind: str
+    title: str
+    workplace: str
+    sector: str
+    isco_code: str
+    state_code: str
+    municipality: str
+    seats: int
+    tutors: int
+    monthly_amount: float
+    currency: str
+    start_date: date
+    duration_months: int
+    min_age: int
+    min_education: str | None
+    required_skills: list[str]
+    active: bool
+
+
+class OpportunityImportOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    references: list[str]
+    warnings: list[ImportProblem] = Field(description="at most the first 1,000")
+    summary: ProblemSummary
+
+
+class ModeFigures(BaseModel):
+    matched_share: float
+    mean_rank: float
+    blocking_pairs: int
+    seconds: float
+
+
+class MatchingRunOut(BaseModel):
+    run: int
+    mode: str
+    summary: dict[str, Any] = Field(description="both modes' figures, how many returnees, opportunities and offers")
+
+
+class PlacementOut(BaseModel):
+    id: int
+    opportunity_id: int
+    status: str
+    explanation: dict[str, Any] | None = Field(description="why this returnee was offered this seat")
+    started_on: date | None
+    ended_on: date | None
+
+
+class FollowUpDue(BaseModel):
+    id: int
+    case: str
+    months: int
+    due_on: date
+
+
+class FollowUpRecorded(BaseModel):
+    id: int
+    score: float | None
