@@ -19,6 +19,7 @@ from retorno.config import Settings
 from retorno.datakeys import DataKeyring, keyring_for
 from retorno.db import make_engine, use_data_keys
 from retorno.migrations import upgrade
+from retorno.travel.invariants import guard_manifests
 from retorno.web.app import create_app
 from tests.databases import private_name
 from tests.factories import World, build_world
@@ -69,6 +70,8 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     engine = make_engine(url)
     use_data_keys(engine, data_keys)
     sign_audit_commits(engine, audit_key)
+    # Tests use the default escort ratio of Settings, as the `settings` fixture does.
+    guard_manifests(engine, Settings().passengers_per_escort)
     with Session(engine) as session:
         world = build_world(session)
         session.commit()

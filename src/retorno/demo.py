@@ -37,6 +37,7 @@ from retorno.migrations import upgrade
 from retorno.reference.population import PopulationSampler
 from retorno.safeguards import is_minor
 from retorno.screening.service import record_best_interests, resolve_screening
+from retorno.travel.invariants import guard_manifests
 from retorno.travel.service import add_document, record_screening
 from retorno.verification.linkage import Thresholds
 from retorno.verification.service import record_decision, request_verification
@@ -285,6 +286,7 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
     engine = make_engine(settings.database_url)
     use_data_keys(engine, keyring_for(settings))
     sign_audit_commits(engine, signing_key(settings))
+    guard_manifests(engine, settings.passengers_per_escort)
     now = utcnow()
     try:
         with transaction(make_sessionmaker(engine)) as session:

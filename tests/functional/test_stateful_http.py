@@ -256,7 +256,7 @@ class ApiFlows(RuleBasedStateMachine):
         for flight, rows in self._active():
             if flight.state in ("proposed", "accepted", "manifest_locked"):
                 cases = [c for _, c in rows]
-                facts = flights._manifest_facts(self.session, flight, cases, PPE)
+                facts = flights.manifest_facts(self.session, flight, cases, PPE)
                 assert safeguards.manifest(facts) == [], (flight.reference, safeguards.manifest(facts))
                 approved = {c.reference: p.approved_fingerprint for p, c in rows if p.approval == "approved"}
                 assert safeguards.approvals_current(facts.passengers, approved) == []

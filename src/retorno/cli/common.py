@@ -21,6 +21,7 @@ from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, transaction, use_data_keys
 from retorno.errors import NotAuthenticated, RetornoError
+from retorno.travel.invariants import guard_manifests
 
 console = Console()
 err_console = Console(stderr=True)
@@ -36,6 +37,7 @@ def unit_of_work(config: Settings) -> Iterator[Session]:
     engine = make_engine(config.database_url)
     use_data_keys(engine, keyring_for(config))
     sign_audit_commits(engine, signing_key(config))
+    guard_manifests(engine, config.passengers_per_escort)
     try:
         with transaction(make_sessionmaker(engine)) as session:
             yield session

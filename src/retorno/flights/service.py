@@ -200,7 +200,7 @@ def active_passengers(session: Session, flight: Flight) -> list[tuple[Passenger,
     ))
 
 
-def _manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
+def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
                     passengers_per_escort: int) -> safeguards.ManifestFacts:
     facts = traveller_facts(session, cases)
     household_ids = {c.household_id for c in cases if c.household_id}
@@ -264,7 +264,7 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
     if len(adding) != len(cases) or adding & {c.id for c in current}:
         raise InvalidInput(f"flight {flight.reference}: a case is listed twice or is already on this manifest",
                            code="already_on_manifest")
-    violations = safeguards.manifest(_manifest_facts(session, flight, current + list(cases), passengers_per_escort))
+    violations = safeguards.manifest(manifest_facts(session, flight, current + list(cases), passengers_per_escort))
     if violations:
         raise SafeguardViolation(violations)
     added = []
@@ -410,7 +410,7 @@ def propose_manifest(session: Session, actor: User, flight: Flight, *, passenger
     cases = [c for _, c in active_passengers(session, flight)]
     if not cases:
         raise InvalidInput(f"flight {flight.reference} has no passengers to propose")
-    violations = safeguards.manifest(_manifest_facts(session, flight, cases, passengers_per_escort))
+    violations = safeguards.manifest(manifest_facts(session, flight, cases, passengers_per_escort))
     if violations:
         raise SafeguardViolation(violations)
     flight.manifest_state = "proposed"
@@ -469,7 +469,7 @@ def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passe
         raise InvalidTransition(f"flight {flight.reference}: the receiving side has not decided on "
                                 f"{', '.join(undecided)}", code="undecided_passengers")
     cases = [c for _, c in rows]
-    facts = _manifest_facts(session, flight, cases, passengers_per_escort)
+    facts = manifest_facts(session, flight, cases, passengers_per_escort)
     violations = safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, _approvals(rows))
     if violations:
         raise SafeguardViolation(violations)
@@ -546,7 +546,7 @@ def depart(session: Session, actor: User, flight: Flight) -> None:
         raise InvalidTransition(f"flight {flight.reference}: boarding not recorded for {', '.join(pending)}",
                                 code="boarding_incomplete")
     boarded = [c for p, c in rows if p.boarding == "boarded"]
-    manifest = _manifest_facts(session, flight, boarded, passengers_per_escort=1)
+    manifest = manifest_facts(session, flight, boarded, passengers_per_escort=1)
     violations = [v for f in manifest.passengers for v in safeguards.may_board(f)]
     violations += safeguards.approvals_current(manifest.passengers, _approvals(rows))
     violations += safeguards.children(manifest.passengers, flight.departure_utc.date())

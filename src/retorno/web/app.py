@@ -39,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     from retorno.reintegration.views import router as reintegration_router
     from retorno.reporting.views import router as reporting_router
     from retorno.screening.views import router as screening_router
+    from retorno.travel.invariants import guard_manifests
     from retorno.verification.views import router as verification_router
     from retorno.web.access import enforce_declared_access
     from retorno.web.pages import install as install_pages
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Every transaction that writes audit records signs a checkpoint with this key (README "Audit trail keys").
     app.state.audit_signer = signing_key(settings)
     sign_audit_commits(engine, app.state.audit_signer)
+    guard_manifests(engine, settings.passengers_per_escort)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
