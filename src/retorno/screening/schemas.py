@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ScreeningRecorded(BaseModel):
@@ -18,17 +18,18 @@ class ResolutionOut(BaseModel):
     decision: str
     reason: str
     resolved_at: datetime
+    concerns: list[str] = Field(description="the concerns this resolution closed")
 
 
 class ScreeningDetails(BaseModel):
-    """One screening of a case with its resolution: sensitive, every read is audited."""
+    """One screening of a case with the resolutions of its concerns: sensitive, every read is audited."""
 
     id: int
     screened_at: datetime
     concerns: list[str]
     notes: str | None
     medical_escorts: int
-    resolution: ResolutionOut | None
+    resolutions: list[ResolutionOut]
 
 
 class BestInterestsRecorded(BaseModel):
