@@ -82,7 +82,7 @@ def test_the_api_writes_ciphertext_and_reads_back_the_text(client: TestClient, w
     assert data_keys.encrypt(NOTES) != data_keys.encrypt(NOTES)
 
     details = ok(api.get("inm.supervisor", f"/api/v1/cases/{ref}/screenings"))
-    assert details[0]["notes"] == NOTES and details[0]["resolution"]["reason"] == REASON
+    assert details[0]["notes"] == NOTES and details[0]["resolutions"][0]["reason"] == REASON
 
 
 def test_intake_needs_are_encrypted_and_read_back(session: Session, world: World, connection: Connection) -> None:

@@ -30,7 +30,7 @@ ADULT_AGE = 18
 # The identity the receiving side verifies and approves (SPEC.md section 4.4): any change to one
 # of these fields after a verification request re-opens verification.
 IDENTITY_FIELDS = ("given_names", "first_surname", "second_surname", "sex", "birth_date", "place_of_birth",
-                   "national_id", "declared_document_number")
+                   "country_of_birth", "nationality", "national_id", "declared_document_number")
 
 
 @dataclass(frozen=True)

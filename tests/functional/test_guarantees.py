@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -24,13 +24,8 @@ def state(api: Api, ref: str) -> str:
 
 
 def locked_flight(api: Api, refs: list[str]) -> str:
-    flight = api.flight()["reference"]
-    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": refs}), 201)
-    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
-    for ref in refs:
-        ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{ref}/decision", {"approve": True}))
-    ok(api.post("saime.officer", f"/api/v1/flights/{flight}/manifest/lock"))
-    return flight
+    """A manifest locked two days ago for a departure two hours from now: boarding is open."""
+    return api.build_manifest(refs, departure=datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2))
 
 
 def test_an_officer_cannot_erase_an_open_concern_with_a_new_screening(client: TestClient, world: World) -> None:
@@ -47,8 +42,16 @@ def test_an_officer_cannot_erase_an_open_concern_with_a_new_screening(client: Te
     flight = api.flight()["reference"]
     refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 409,
             "invalid_transition")
-    ok(api.post("inm.supervisor", f"/api/v1/cases/{ref}/screenings/resolution",
-                {"decision": "travel_permitted", "reason": "Desistió por escrito; embarazo apto para volar."}), 201)
+    resolution = f"/api/v1/cases/{ref}/screenings/resolution"
+    # A reason written for one concern never closes another unseen: with two open, name them.
+    refused(api.post("inm.supervisor", resolution,
+                     {"decision": "travel_permitted", "reason": "Embarazo apto para volar, certificado."}), 422,
+            "concerns_required")
+    ok(api.post("inm.supervisor", resolution, {"decision": "travel_permitted", "concerns": ["pregnancy"],
+                                               "reason": "Embarazo apto para volar, certificado."}), 201)
+    assert state(api, ref) == "documented"
+    ok(api.post("inm.supervisor", resolution, {"decision": "travel_permitted",
+                                               "reason": "Desistió por escrito de la solicitud de asilo."}), 201)
     assert state(api, ref) == "ready"
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 201)
 
@@ -220,3 +223,106 @@ def test_a_new_household_member_takes_the_household_off_its_manifest(client: Tes
     upload = {"file": ("lista.csv", (HEADER + son).encode(), "text/csv")}
     ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
     assert state(api, ref) == "ready"
+
+
+def test_a_claim_at_the_aircraft_door_takes_the_person_off_before_departure(client: TestClient,
+                                                                          world: World) -> None:
+    """Red team: a boarded passenger could not be screened, and was removed without audit, stuck 'boarded'."""
+    api = Api(client, world)
+    case = api.ready_case()
+    ref = case["reference"]
+    flight = locked_flight(api, [ref])
+    ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding", {"status": "boarded"}))
+    api.screen(ref, ["pending_asylum_claim"])
+    assert state(api, ref) == "documented"
+    passengers = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
+    assert ref not in [p["case"] for p in passengers]
+    records = ok(api.get("admin", "/api/v1/audit?limit=50"))
+    assert any(r["action"].startswith("manifest.removed") and r["object_id"] == ref for r in records)
+
+
+def test_a_boarded_passenger_removed_by_both_sides_is_audited_and_back_in_line(client: TestClient,
+                                                                              world: World) -> None:
+    api = Api(client, world)
+    case = api.ready_case()
+    ref = case["reference"]
+    flight = locked_flight(api, [ref])
+    ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding", {"status": "boarded"}))
+    change = {"case": ref, "reason": "Indisposición certificada en la puerta."}
+    ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/locked-changes", change), 201)
+    ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/locked-changes", change), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{ref}/remove", {"reason": "indispuesto"}))
+    assert state(api, ref) == "ready"
+    timeline = ok(api.get("inm.officer", f"/api/v1/cases/{ref}/timeline"))
+    removed = [r for r in timeline if r["action"] == "manifest.removed"]
+    assert len(removed) == 1 and removed[0]["after"]["deboarded"] is True and removed[0]["after"]["state"] == "ready"
+
+
+def test_a_changed_nationality_reopens_verification(client: TestClient, world: World) -> None:
+    """Red team: a re-import changing nationality kept the approval and the person boarded."""
+    api = Api(client, world)
+    row = "NAT-1,,María José,Peña,Rodríguez,F,17/05/1990,VEN,V-20.555.666,Tapachula,TAP,01/10/2026\n"
+    upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
+    ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
+    ref = ok(api.get("inm.officer", "/api/v1/cases?q=NAT-1"))["items"][0]["reference"]
+    api.screen(ref)
+    api.verify(ref)
+    api.passport(ok(api.get("inm.officer", f"/api/v1/cases/{ref}")))
+    locked_flight(api, [ref])
+    upload = {"file": ("lista.csv", (HEADER + row.replace(",VEN,", ",COL,")).encode(), "text/csv")}
+    ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
+    assert state(api, ref) == "verification_requested"
+
+
+def test_a_viewer_cannot_read_protection_history_and_officers_reads_are_audited(client: TestClient,
+                                                                               world: World) -> None:
+    """Red team: viewers read concern labels through the timeline, unaudited."""
+    api = Api(client, world)
+    ref = api.register()["reference"]
+    api.screen(ref, ["medical_condition"])
+    refused(api.get("inm.viewer", f"/api/v1/cases/{ref}/timeline"), 403, "forbidden")
+    ok(api.get("inm.officer", f"/api/v1/cases/{ref}/timeline"))
+    records = ok(api.get("admin", "/api/v1/audit?action=case.timeline_read"))
+    assert [r["object_id"] for r in records] == [ref]
+
+
+def test_an_operator_cannot_search_by_a_cedula_it_may_not_see(client: TestClient, world: World) -> None:
+    """Red team: an operator confirmed a cédula by searching for it."""
+    api = Api(client, world)
+    returnee = api.arrive(1, national_id="V27182818")[0]
+    ok(api.post("op.officer", f"/api/v1/cases/{returnee['reference']}/consent",
+                {"birth_date": returnee["birth_date"]}), 201)
+    assert ok(api.get("op.officer", "/api/v1/cases?q=V27182818"))["total"] == 0
+    assert ok(api.get("op.officer", f"/api/v1/cases?q={returnee['reference']}"))["total"] == 1
+    assert ok(api.get("inm.officer", "/api/v1/cases?q=V27182818"))["total"] == 1
+    # Only the operator that took the returnee in (or the receiving authority) records a withdrawal.
+    refused(api.post("op2.officer", f"/api/v1/cases/{returnee['reference']}/consent/withdraw",
+                     {"reason": "no desea seguir"}), 403, "forbidden")
+    ok(api.post("op.officer", f"/api/v1/cases/{returnee['reference']}/consent/withdraw",
+                {"reason": "no desea seguir"}))
+
+
+def test_a_second_record_of_the_same_person_carries_the_open_concern(client: TestClient, world: World) -> None:
+    """Red team: registering the same person again (same cédula) laundered an open asylum concern."""
+    api = Api(client, world)
+    first = api.register(national_id="V-15.204.931")
+    api.screen(first["reference"], ["pending_asylum_claim"])
+    again = api.register(national_id="V15204931", agency_reference="INM-RT-DUP1")
+    api.screen(again["reference"])
+    api.verify(again["reference"])
+    assert api.passport(again)["case_state"] == "documented"
+    flight = api.flight()["reference"]
+    error = refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [again["reference"]]}),
+                    409, "invalid_transition")
+    assert again["reference"] in str(error["message"])
+    # The same when the receiving side verified both records as one registry person.
+    other = api.register(national_id=None, given_names="Elena")
+    api.screen(other["reference"], ["trafficking_victim"])
+    api.verify(other["reference"])
+    copy = api.register(national_id=None, given_names="Elena María")
+    api.screen(copy["reference"])
+    ok(api.post("inm.officer", f"/api/v1/cases/{copy['reference']}/verification-request"), 201)
+    ok(api.post("saime.officer", f"/api/v1/cases/{copy['reference']}/verification-decision",
+                {"outcome": "verified", "registry_record": f"REG-{other['reference']}"}), 201)
+    api.passport(ok(api.get("inm.officer", f"/api/v1/cases/{copy['reference']}")))
+    assert state(api, copy["reference"]) == "documented"

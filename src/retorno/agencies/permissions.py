@@ -54,7 +54,8 @@ CAPABILITIES: dict[str, Capability] = {
     "case.register": _change(SENDING),
     "case.update": _change(SENDING),
     "case.read": _read(SENDING, RECEIVING),
-    "case.timeline": _read(SENDING),
+    # A case's audit history holds protection concerns and reasons: officers, and every read audited.
+    "case.timeline": _read(SENDING, role="officer"),
     "case.withdraw": _change(SENDING),
     "screening.record": _change(SENDING),
     "screening.resolve": _change(SENDING, role="supervisor"),
@@ -81,6 +82,8 @@ CAPABILITIES: dict[str, Capability] = {
     "household.split": _change(SENDING, role="supervisor"),
     "boarding.record": _change(SENDING, CARRIER),
     "flight.depart": _change(SENDING, CARRIER),
+    # Boarding or departing outside the window around the scheduled departure, with a written reason.
+    "flight.depart_off_schedule": _change(SENDING, CARRIER, role="supervisor"),
     "arrival.confirm": _change(RECEIVING),
     "paxlst.read": _read(SENDING, RECEIVING, CARRIER),
     "consent.record": _change(RECEIVING, OPERATOR),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import Session
 
 from retorno.cases.models import Case, Household
@@ -14,45 +16,93 @@ from retorno.screening.models import CONCERNS, BestInterestsDetermination, Scree
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 
+def _open_codes(rows: Sequence[Any]) -> tuple[dict[int, list[str]], dict[int, int]]:
+    """Per case, the concern codes no resolution closed, and the medical escorts of the latest screening.
+
+    `rows`: (screening id, case id, concerns, medical escorts, resolution decision, concerns it closed),
+    one per screening and resolution, in screening order.
+    """
+    raised: dict[int, tuple[int, list[str]]] = {}
+    closed: dict[int, set[str]] = {}
+    medical: dict[int, int] = {}
+    for sid, case_id, concerns, escorts, decision, resolved in rows:
+        raised[sid] = (case_id, list(concerns or []))
+        medical[case_id] = escorts
+        if decision == "travel_permitted":
+            closed.setdefault(sid, set()).update(resolved if resolved is not None else concerns or [])
+    open_codes: dict[int, list[str]] = {}
+    for sid, (case_id, concerns) in raised.items():
+        codes = open_codes.setdefault(case_id, [])
+        codes.extend(c for c in concerns if c not in closed.get(sid, set()) and c not in codes)
+    return open_codes, medical
+
+
+def _screening_rows(session: Session, condition: sa.ColumnElement[bool]) -> Sequence[Any]:
+    return session.execute(
+        sa.select(Screening.id, Screening.case_id, Screening.concerns, Screening.medical_escorts,
+                  ScreeningResolution.decision, ScreeningResolution.concerns)
+        .outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
+        .where(condition).order_by(Screening.id, ScreeningResolution.id)).all()
+
+
+def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, str]]:
+    """Per case, the other cases that are the same person: the same cédula, or the same registry record verified.
+
+    A person registered twice (by two agencies, or again under another reference) is one person:
+    a protection concern open on either record protects both.
+    """
+    links: dict[int, dict[int, str]] = {}
+    mine, other = sa.orm.aliased(Case), sa.orm.aliased(Case)
+    for chunk in (case_ids[i:i + 5000] for i in range(0, len(case_ids), 5000)):
+        for case_id, other_id, other_ref in session.execute(
+                sa.select(mine.id, other.id, other.reference)
+                .join(other, sa.and_(other.national_id == mine.national_id, other.id != mine.id))
+                .where(mine.id.in_(chunk), mine.national_id.is_not(None))):
+            links.setdefault(case_id, {})[other_id] = other_ref
+        verified = (sa.select(VerificationRequest.case_id, VerificationDecision.registry_record)
+                    .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+                    .where(VerificationDecision.outcome == "verified",
+                           VerificationDecision.registry_record.is_not(None))
+                    .subquery())
+        theirs = sa.orm.aliased(verified)
+        for case_id, other_id, other_ref in session.execute(
+                sa.select(verified.c.case_id, theirs.c.case_id, Case.reference)
+                .join(theirs, sa.and_(theirs.c.registry_record == verified.c.registry_record,
+                                      theirs.c.case_id != verified.c.case_id))
+                .join(Case, Case.id == theirs.c.case_id)
+                .where(verified.c.case_id.in_(chunk))):
+            links.setdefault(case_id, {})[other_id] = other_ref
+    return links
+
+
 def protection_status(session: Session, case_ids: Sequence[int]) -> dict[int, tuple[bool, tuple[str, ...], int]]:
     """Per case: (screened at all, labels of open concerns, medical escorts of the latest screening).
 
     Clearance is derived from the whole screening history (SPEC.md section 4.1): a concern raised by
-    any screening stays open until a supervisor's resolution of that screening permits travel; a
-    later screening can add concerns, never remove one.
+    any screening stays open until a supervisor's resolution closes that concern; a later screening
+    can add concerns, never remove one. Concerns open on another record of the same person
+    (`same_person`) count too, naming that record.
     """
     if not case_ids:
         return {}
-    rows = session.execute(
-        sa.select(Screening.id, Screening.case_id, Screening.concerns, Screening.medical_escorts,
-                  ScreeningResolution.decision)
-        .outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
-        .where(Screening.case_id.in_(case_ids)).order_by(Screening.id)
-    ).all()
+    links = same_person(session, list(case_ids))
+    linked = sorted({other for others in links.values() for other in others} - set(case_ids))
+    everyone = list(case_ids) + linked
+    open_codes, medical = _open_codes(_screening_rows(session, Screening.case_id.in_(everyone)))
     status: dict[int, tuple[bool, tuple[str, ...], int]] = {cid: (False, (), 0) for cid in case_ids}
-    open_codes: dict[int, list[str]] = {}
-    for _sid, case_id, concerns, medical, decision in rows:
-        codes = open_codes.setdefault(case_id, [])
-        if concerns and decision != "travel_permitted":
-            codes.extend(c for c in concerns if c not in codes)
-        status[case_id] = (True, (), medical)
-    for case_id, codes in open_codes.items():
-        screened, _, medical = status[case_id]
-        status[case_id] = (screened, tuple(CONCERNS.get(c, (c, c))[1] for c in codes), medical)
+    for case_id in case_ids:
+        labels = [CONCERNS.get(c, (c, c))[1] for c in open_codes.get(case_id, [])]
+        for other_id, other_ref in sorted(links.get(case_id, {}).items()):
+            labels += [f"{CONCERNS.get(c, (c, c))[1]} (open on {other_ref}, the same person)"
+                       for c in open_codes.get(other_id, [])]
+        if case_id in medical or labels:
+            status[case_id] = (case_id in medical, tuple(labels), medical.get(case_id, 0))
     return status
 
 
 def open_concern_codes(session: Session, case_id: int) -> list[str]:
     """Codes of the concerns of one case that no supervisor's resolution has closed."""
-    rows = session.execute(
-        sa.select(Screening.concerns, ScreeningResolution.decision)
-        .outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
-        .where(Screening.case_id == case_id).order_by(Screening.id)).all()
-    codes: list[str] = []
-    for concerns, decision in rows:
-        if concerns and decision != "travel_permitted":
-            codes.extend(c for c in concerns if c not in codes)
-    return codes
+    return _open_codes(_screening_rows(session, Screening.case_id == case_id))[0].get(case_id, [])
 
 
 def case_fingerprint(case: Case) -> str:

@@ -27,7 +27,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # manifested → ready: taken off a manifest; → documented: pulled by a protection concern.
     "manifested": frozenset({"boarded", "no_show", "ready", "documented", "verification_requested"}
                             | _EXIT_BEFORE_BOARDING),
-    "boarded": frozenset({"arrived"}),
+    # boarded → ready/documented: taken off the aircraft before departure (both sides agreed, or a
+    # protection concern raised at the door).
+    "boarded": frozenset({"arrived", "ready", "documented"}),
     "arrived": frozenset({"reintegration_intake", "closed"}),
     "reintegration_intake": frozenset({"matched", "closed"}),
     # matched → reintegration_intake: the offer was declined, the person waits for the next round.

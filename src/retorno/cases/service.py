@@ -14,10 +14,13 @@ from sqlalchemy.orm import Session
 
 from retorno import names
 from retorno.agencies.models import Agency, User
-from retorno.agencies.permissions import action
-from retorno.audit.service import Entry, record, record_many
+from retorno.agencies.permissions import action, reader
+from retorno.agencies.visibility import visible_fields
+from retorno.audit.models import AuditRecord
+from retorno.audit.service import Entry, history, record, record_many
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
+from retorno.cases.importer import InvalidValue, normalise_cedula
 from retorno.cases.models import Case, Household
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, NotFound
@@ -57,6 +60,19 @@ class CaseInput:
     language: str = "es"
     contact: str | None = None
     notes: str | None = None
+
+
+def normal_national_id(national_id: str | None, nationality: str) -> str | None:
+    """A cédula as stored ('V-12.345.678' → 'V12345678'), so one person's number matches across doors."""
+    if not national_id or not national_id.strip():
+        return None
+    if nationality != "VEN":
+        return national_id.strip().upper()
+    try:
+        return normalise_cedula(national_id)
+    except InvalidValue as exc:
+        raise InvalidInput(f"national_id '{national_id}' is not a Venezuelan cédula (V or E and its digits)",
+                           code="invalid_case") from exc
 
 
 def validate_input(data: CaseInput, today: date) -> None:
@@ -129,6 +145,7 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
                            code="duplicate_reference")
     household = household_for(session, actor.agency_id, data.household_reference)
     fields = {k: v for k, v in asdict(data).items() if k not in ("household_reference",)}
+    fields["national_id"] = normal_national_id(data.national_id, data.nationality)
     case = Case(
         reference=next_references(session, actor, 1)[0], agency_id=actor.agency_id,
         household_id=household.id if household else None,
@@ -149,6 +166,9 @@ def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any
     fields has consequences beyond the case (verification re-opened, the person off every manifest).
     """
     before = snapshot(case)
+    if changes.get("national_id") is not None:
+        changes = {**changes, "national_id": normal_national_id(changes["national_id"],
+                                                                 str(changes.get("nationality") or case.nationality))}
     changed = {k: v for k, v in changes.items() if k in AUDITED_FIELDS and before.get(k) != v}
     if not changed:
         return {}
@@ -293,8 +313,10 @@ def _identifier_matches(session: Session, user: User, text: str) -> list[int]:
     if compact.isdigit():
         # A cédula typed without its letter: Venezuelan (V) or foreign resident (E).
         national_ids |= {"V" + compact, "E" + compact}
-    lookups = [sa.select(Case.id).where(Case.reference == typed.upper()),
-               sa.select(Case.id).where(Case.national_id.in_(sorted(national_ids)))]
+    lookups = [sa.select(Case.id).where(Case.reference == typed.upper())]
+    # A field the reader may not see is no search key either: it would confirm what it hides.
+    if "national_id" in visible_fields(user, "case"):
+        lookups.append(sa.select(Case.id).where(Case.national_id.in_(sorted(national_ids))))
     if user.agency.kind == "sending_authority":
         # The agency's own reference means something only to the sending side, whose
         # (agency_id, agency_reference) unique index answers it.
@@ -350,3 +372,12 @@ def advance(session: Session, by: User | None, case: Case) -> None:
     elif case.state == "ready" and (protection(facts) or not document_ok or not facts.nationality_verified):
         transition(session, by, case, "documented", action="case.not_ready",
                    reason="; ".join(str(v) for v in protection(facts)) or "travel document not valid")
+
+
+@reader("case.timeline")
+def case_timeline(session: Session, actor: User, case: Case) -> list[AuditRecord]:
+    """A case's audit history, for the sending side that owns it; the read itself is audited."""
+    ensure_owner(actor, case)
+    records = history(session, "case", case.reference)
+    record(session, actor, "case.timeline_read", "case", case.reference)
+    return records

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, UploadFile
 
 from retorno.agencies.permissions import require
 from retorno.agencies.visibility import cut
-from retorno.audit.service import history
 from retorno.cases import service
 from retorno.cases.schemas import (
     CaseCreate,
@@ -67,11 +66,10 @@ def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentU
 
 @router.get("/{reference}/timeline", response_model=list[TimelineEntry])
 def timeline(reference: str, session: SessionDep, user: CurrentUser) -> Any:
-    require(user, "case.timeline")
     case = service.get_case(session, user, reference)
     return [cut(user, "timeline", {"seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency,
                                    "action": r.action, "before": r.before, "after": r.after, "reason": r.reason})
-            for r in history(session, "case", case.reference)]
+            for r in service.case_timeline(session, user, case)]
 
 
 @router.post("/{reference}/withdraw", response_model=CaseView, responses=errors(409))

@@ -82,15 +82,17 @@ def screen(reference: str,
 def resolve(reference: str,
             decision: Annotated[str, typer.Option(help="travel_permitted or withdrawn")],
             reason: Annotated[str, typer.Option(help="the supervisor's written reason")],
+            concern: Annotated[list[str] | None, typer.Option(
+                help="an open concern this resolution closes (repeat; needed when several are open)")] = None,
             act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
-    """A supervisor's written resolution of the latest screening's concerns."""
+    """A supervisor's written resolution of open protection concerns."""
     from retorno.cases.service import get_case
     from retorno.screening.service import resolve_screening
 
     with refusals(), unit_of_work(settings(database_url)) as session:
         actor = acting_user(session, act_as)
         case = get_case(session, actor, reference)
-        resolve_screening(session, actor, case, decision=decision, reason=reason)
+        resolve_screening(session, actor, case, decision=decision, reason=reason, concerns=concern or None)
         console.print(f"case [bold]{case.reference}[/bold]: {decision}; state {case.state}")
 
 

@@ -96,7 +96,8 @@ def get_flight(session: Session, actor: User, reference: str) -> Flight:
 def _snapshot(flight: Flight) -> dict[str, object]:
     return {"state": flight.state, "manifest": flight.manifest_state, "seats": flight.seats,
             "escorts": flight.escorts, "medical_staff": flight.medical_staff,
-            "departure_utc": flight.departure_utc}
+            "departure_utc": flight.departure_utc, "actual_departure_utc": flight.actual_departure_utc,
+            "actual_arrival_utc": flight.actual_arrival_utc}
 
 
 def _flight_transition(session: Session, actor: User | None, flight: Flight, target: str, action: str,
@@ -137,6 +138,9 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
         problems.append("departure must carry a time zone")
     if problems:
         raise InvalidInput("; ".join(problems), code="invalid_flight")
+    if data.departure_utc <= utcnow():
+        raise InvalidInput(f"the departure {data.departure_utc.isoformat()} has already passed: a flight is "
+                           "proposed before it departs", code="flow.departure_in_past")
     year = data.departure_utc.year
     count = session.execute(sa.select(sa.func.count()).select_from(Flight)
                             .where(Flight.reference.like(f"RF-{year}-%"))).scalar_one()
@@ -281,11 +285,21 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
 
 def _take_off(session: Session, by: User | None, flight: Flight, passenger: Passenger, case: Case,
               approval: str, reason: str, *, back_to: str | None) -> None:
+    """Take one passenger off a manifest (off the aircraft too, before departure); always audited."""
+    if flight.state not in NOT_YET_FLOWN:
+        raise InvalidTransition(f"flight {flight.reference} has {flight.state}: its manifest no longer changes",
+                                code="invalid_transition.flight")
     passenger.approval = approval
     passenger.approval_reason = reason
-    if case.state == "manifested" and back_to is not None:
+    was_boarded = passenger.boarding == "boarded"
+    if was_boarded:
+        passenger.boarding = "deboarded"
+    if case.state in ("manifested", "boarded") and back_to is not None:
         transition(session, by, case, back_to, action="manifest." + approval, reason=reason,
-                   extra={"flight": flight.reference})
+                   extra={"flight": flight.reference, "deboarded": was_boarded})
+    else:
+        record(session, by, "manifest." + approval, "case", case.reference,
+               after={"flight": flight.reference, "deboarded": was_boarded}, reason=reason)
     session.flush()
 
 
@@ -501,14 +515,20 @@ def split_household(session: Session, actor: User, household: Household, *, reas
 
 @action("boarding.record")
 def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *, status: str,
-                    reason: str | None = None) -> None:
-    """At the aircraft door: boarded, no-show, or refused boarding."""
+                    window: lifecycle.DepartureWindow, reason: str | None = None) -> None:
+    """At the aircraft door: boarded, no-show, or refused boarding.
+
+    The door opens when the departure window does (`window.early` before the scheduled departure);
+    before that, only a supervisor with a written reason (`reason`) records boarding.
+    """
     _require_side(actor, flight, "boarding.record", "sending", "carrier")
     if status not in ("boarded", "no_show", "refused"):
         raise InvalidInput("boarding status must be boarded, no_show or refused")
     if flight.state != "manifest_locked":
         raise InvalidTransition(f"flight {flight.reference}: boarding is recorded on a locked manifest "
                                 f"(it is '{flight.state}')", code="invalid_transition.flight")
+    _check_window(actor, flight, utcnow(), window, reason, step="boards", code="flow.boarding_window",
+                  closes=False)
     passenger = _passenger_of(session, flight, case)
     if passenger.approval != "approved":
         raise InvalidTransition(f"case {case.reference} was not approved by the receiving side")
@@ -525,21 +545,52 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         if violations:
             raise SafeguardViolation(violations)
         passenger.boarding = "boarded"
-        transition(session, actor, case, "boarded", action="boarding.boarded", extra={"flight": flight.reference})
-    elif status == "no_show":
-        passenger.boarding = "no_show"
-        transition(session, actor, case, "no_show", action="boarding.no_show", reason=reason)
+        transition(session, actor, case, "boarded", action="boarding.boarded", reason=reason,
+                   extra={"flight": flight.reference})
     else:
-        if not reason:
+        if status == "refused" and not reason:
             raise InvalidInput("refusing boarding needs a reason", code="reason_required")
-        passenger.boarding = "refused"
-        transition(session, actor, case, "ready", action="boarding.refused", reason=reason)
+        # Whoever does not fly leaves the manifest, with the household members who cannot fly without
+        # them (family unity, children): none of them stays on a flight they will not take.
+        why = reason or ("did not show up at the door" if status == "no_show" else "")
+        for member_passenger, member in _with_household(session, flight, [case]):
+            named = member.id == case.id
+            if named:
+                member_passenger.boarding = status
+            _take_off(session, actor, flight, member_passenger, member, "removed",
+                      why if named else f"{why} (household member {case.reference})",
+                      back_to=("no_show" if status == "no_show" else "ready") if named else "ready")
+
+
+def _check_window(actor: User, flight: Flight, moment: datetime, window: lifecycle.DepartureWindow,
+                  reason: str | None, *, step: str, code: str, closes: bool = True) -> str | None:
+    """Refuse a step outside the departure window unless a supervisor gives a written reason (returned)."""
+    opens_at, closes_at = window.opens(flight.departure_utc), window.closes(flight.departure_utc)
+    if opens_at <= moment and (moment <= closes_at or not closes):
+        return None
+    if not reason or len(reason.strip()) < 10:
+        until = f" until {closes_at:%Y-%m-%d %H:%M} UTC" if closes else ""
+        raise InvalidTransition(
+            f"flight {flight.reference} {step} from {opens_at:%Y-%m-%d %H:%M} UTC{until} (scheduled departure "
+            f"{flight.departure_utc:%Y-%m-%d %H:%M} UTC), not at {moment:%Y-%m-%d %H:%M} UTC; outside that window "
+            "only a supervisor records it, with a written reason (at least 10 characters)", code=code)
+    require(actor, "flight.depart_off_schedule")
+    return reason.strip()
 
 
 @action("flight.depart")
-def depart(session: Session, actor: User, flight: Flight) -> None:
-    """Close the door: every approved passenger has a boarding status and the boarded set is safe."""
+def depart(session: Session, actor: User, flight: Flight, *, window: lifecycle.DepartureWindow,
+           at: datetime | None = None, reason: str | None = None) -> None:
+    """Close the door: every approved passenger has a boarding status and the boarded set is safe.
+
+    `at` is when the aircraft left (default now, never in the future); it must fall in the departure
+    window around the scheduled time, or a supervisor gives a written `reason`, kept on the audit trail.
+    """
     _require_side(actor, flight, "flight.depart", "sending", "carrier")
+    lifecycle.check_transition(flight.reference, flight.state, "departed")
+    departed_at = lifecycle.actual_time(at, utcnow(), "departure")
+    why = _check_window(actor, flight, departed_at, window, reason, step="departs",
+                        code="flow.departure_window")
     rows = [(p, c) for p, c in active_passengers(session, flight) if p.approval == "approved"]
     pending = [c.reference for p, c in rows if p.boarding == "pending"]
     if pending:
@@ -554,29 +605,49 @@ def depart(session: Session, actor: User, flight: Flight) -> None:
     violations += safeguards.family_unity(flight.reference, manifest.household_members, manifest.split_households)
     if violations:
         raise SafeguardViolation(violations)
-    _flight_transition(session, actor, flight, "departed", "flight.depart")
+    flight.actual_departure_utc = departed_at
+    _flight_transition(session, actor, flight, "departed", "flight.depart", reason=why)
 
 
 @action("arrival.confirm")
-def record_landing(session: Session, actor: User, flight: Flight) -> None:
-    """The receiving side records that the aircraft landed; reception is then confirmed person by person."""
+def record_landing(session: Session, actor: User, flight: Flight, *, at: datetime | None = None) -> None:
+    """The receiving side records that the aircraft landed; reception is then confirmed person by person.
+
+    `at` is when it landed (default now, never in the future), no sooner after the recorded departure
+    than `lifecycle.shortest_flight` allows.
+    """
     _require_side(actor, flight, "arrival.confirm", "receiving")
+    if flight.state in NOT_YET_FLOWN:
+        raise InvalidTransition(f"flight {flight.reference} has not departed (it is '{flight.state}'): a landing "
+                                "is recorded after the departure", code="flow.not_departed")
+    lifecycle.check_transition(flight.reference, flight.state, "arrived")
+    landed_at = lifecycle.actual_time(at, utcnow(), "landing")
+    # A flight that departed before these times were recorded counts from its scheduled departure.
+    departed_at = flight.actual_departure_utc or flight.departure_utc
+    earliest = departed_at + lifecycle.shortest_flight(flight.departure_utc, flight.arrival_utc)
+    if landed_at < earliest:
+        raise InvalidTransition(
+            f"flight {flight.reference} departed at {departed_at:%Y-%m-%d %H:%M} UTC and is scheduled to fly "
+            f"{flight.arrival_utc - flight.departure_utc}; it cannot have landed before {earliest:%Y-%m-%d %H:%M} "
+            f"UTC (half its flight time), not at {landed_at:%Y-%m-%d %H:%M} UTC", code="flow.landing_too_soon")
+    flight.actual_arrival_utc = landed_at
     _flight_transition(session, actor, flight, "arrived", "flight.arrive")
 
 
 @action("arrival.confirm")
 def confirm_arrival(session: Session, actor: User, flight: Flight, case: Case) -> None:
-    """The receiving side confirms one passenger received at the destination airport."""
+    """The receiving side confirms one passenger received at the destination airport, once it has landed."""
     _require_side(actor, flight, "arrival.confirm", "receiving")
-    if flight.state not in ("departed", "arrived"):
-        raise InvalidTransition(f"flight {flight.reference} has not departed (it is '{flight.state}')",
-                                code="invalid_transition.flight")
+    if flight.state != "arrived":
+        raise InvalidTransition(f"flight {flight.reference} has not landed (it is '{flight.state}'): people are "
+                                "received after the landing is recorded", code="flow.not_landed")
     passenger = _passenger_of(session, flight, case)
     if passenger.boarding != "boarded":
         raise InvalidTransition(f"case {case.reference} did not board flight {flight.reference}")
     if passenger.arrival == "received":
         raise InvalidTransition(f"case {case.reference} is already confirmed received")
-    passenger.arrival, passenger.received_at = "received", utcnow()
+    # A landing recorded up to a minute ahead of this clock: nobody is received before it.
+    passenger.arrival, passenger.received_at = "received", max(utcnow(), flight.actual_arrival_utc or utcnow())
     transition(session, actor, case, "arrived", action="arrival.confirm", extra={"flight": flight.reference})
 
 
@@ -585,6 +656,8 @@ class ArrivalCount:
     boarded: int
     received: int
     explanation: str | None
+    # Reception has begun (the flight landed): before that, fewer received than boarded is no discrepancy.
+    under_way: bool
 
     @property
     def difference(self) -> int:
@@ -592,7 +665,7 @@ class ArrivalCount:
 
     @property
     def flagged(self) -> bool:
-        return self.difference != 0 and not self.explanation
+        return self.under_way and self.difference != 0 and not self.explanation
 
 
 def arrival_count(session: Session, flight: Flight) -> ArrivalCount:
@@ -602,7 +675,8 @@ def arrival_count(session: Session, flight: Flight) -> ArrivalCount:
         .group_by(Passenger.boarding)).all())
     received = session.execute(sa.select(sa.func.count()).select_from(Passenger).where(
         Passenger.flight_id == flight.id, Passenger.arrival == "received")).scalar_one()
-    return ArrivalCount(counts.get("boarded", 0), received, flight.arrival_discrepancy_explanation)
+    return ArrivalCount(counts.get("boarded", 0), received, flight.arrival_discrepancy_explanation,
+                        under_way=flight.state == "arrived")
 
 
 @action("arrival.confirm")

@@ -133,6 +133,12 @@ def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) 
     if not reason or not reason.strip():
         raise InvalidInput("withdrawing consent needs the returnee's stated reason", code="reason_required")
     profile = _profile(session, case)
+    if actor.agency.kind == "reintegration_operator":
+        recorder = session.get(User, profile.recorded_by) if profile.recorded_by else None
+        if recorder is None or recorder.agency_id != actor.agency_id:
+            raise Forbidden(f"case {case.reference} is not a returnee of {actor.agency.code}: the operator that took "
+                            "the intake, or the receiving authority, records the withdrawal",
+                            code="forbidden.consent.withdraw")
     profile.consent, profile.consent_withdrawn_at = False, utcnow()
     for name in ("home_state", "municipality", "education", "work_history"):
         setattr(profile, name, None)

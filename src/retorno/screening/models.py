@@ -43,12 +43,14 @@ class ScreeningResolution(Base):
     __tablename__ = "screening_resolutions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    screening_id: Mapped[int] = mapped_column(sa.ForeignKey("screenings.id"), unique=True)
+    screening_id: Mapped[int] = mapped_column(sa.ForeignKey("screenings.id"), index=True)
     resolved_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     resolved_at: Mapped[datetime] = mapped_column(default=utcnow)
     # travel_permitted lifts the block; withdrawn ends the case (e.g. protection granted).
     decision: Mapped[str] = mapped_column(sa.String(20))
     reason: Mapped[str] = mapped_column(EncryptedText)
+    # The concern codes of the screening this resolution closes (None, in older rows: all of them).
+    concerns: Mapped[list[Any] | None]
 
 
 class BestInterestsDetermination(Base):

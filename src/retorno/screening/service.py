@@ -16,7 +16,9 @@ from retorno.cases.service import advance, ensure_owner, transition
 from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 
-SCREENABLE = frozenset(lifecycle.BEFORE_BOARDING)
+# A claim raised at the aircraft door is recorded too (travel.record_screening then takes the person
+# off the aircraft, as long as it has not departed).
+SCREENABLE = frozenset(lifecycle.BEFORE_BOARDING) | {"boarded"}
 
 
 @action("screening.record")
@@ -56,28 +58,45 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
 
 
 @action("screening.resolve")
-def resolve_screening(session: Session, actor: User, case: Case, *, decision: str, reason: str) -> ScreeningResolution:
-    """A supervisor's written resolution of every concern still open, whichever screening raised it."""
+def resolve_screening(session: Session, actor: User, case: Case, *, decision: str, reason: str,
+                      concerns: list[str] | None = None) -> ScreeningResolution:
+    """A supervisor's written resolution of named open concerns, whichever screenings raised them.
+
+    With one kind of concern open, `concerns` may be left out; with several, the resolution names
+    those it closes, so a reason written for one concern (a medical escort arranged) never closes
+    another (a pending asylum claim) unseen.
+    """
     ensure_owner(actor, case)
     if decision not in ("travel_permitted", "withdrawn"):
         raise InvalidInput("decision must be 'travel_permitted' or 'withdrawn'")
     if not reason or len(reason.strip()) < 10:
         raise InvalidInput("a resolution needs a written reason (at least 10 characters)", code="reason_required")
-    unresolved = list(session.execute(
-        sa.select(Screening).outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
-        .where(Screening.case_id == case.id, ScreeningResolution.id.is_(None)).order_by(Screening.id)).scalars())
-    unresolved = [s for s in unresolved if s.concerns]
-    if not unresolved:
+    still_open = open_concern_codes(session, case.id)
+    if not still_open:
         raise InvalidInput(f"case {case.reference} has no open screening concern to resolve",
                            code="nothing_to_resolve")
+    if concerns is None:
+        if len(still_open) > 1 and decision == "travel_permitted":
+            raise InvalidInput(f"case {case.reference} has several open concerns ({', '.join(still_open)}): name "
+                               "the ones this resolution closes", code="concerns_required")
+        concerns = still_open
+    named = sorted(set(concerns))
+    unknown = [c for c in named if c not in still_open]
+    if unknown or not named:
+        raise InvalidInput(f"case {case.reference}: {', '.join(unknown) or 'no concern'} is not an open concern; "
+                           f"open: {', '.join(still_open)}", code="invalid_concern")
+    screenings = [sc for sc in session.execute(sa.select(Screening).where(Screening.case_id == case.id)
+                                               .order_by(Screening.id)).scalars()
+                  if set(sc.concerns or []) & set(named)]
     resolution = None
-    for screening in unresolved:
+    for screening in screenings:
         resolution = ScreeningResolution(screening_id=screening.id, resolved_by=actor.id, decision=decision,
-                                         reason=reason.strip())
+                                         reason=reason.strip(),
+                                         concerns=sorted(set(screening.concerns) & set(named)))
         session.add(resolution)
     session.flush()
     record(session, actor, "screening.resolve", "case", case.reference,
-           after={"screenings": [s.id for s in unresolved], "decision": decision,
+           after={"screenings": [sc.id for sc in screenings], "concerns": named, "decision": decision,
                   "reason_sha256": text_digest(reason.strip())})
     if decision == "withdrawn":
         transition(session, actor, case, "withdrawn", action="case.withdrawn",
@@ -92,18 +111,21 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
 def screening_details(session: Session, actor: User, case: Case) -> list[dict[str, object]]:
     """The sensitive screening history of a case; every read is written to the audit log."""
     ensure_owner(actor, case)
-    rows = session.execute(
-        sa.select(Screening, ScreeningResolution).outerjoin(
-            ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
-        .where(Screening.case_id == case.id).order_by(Screening.id)
-    ).all()
+    screenings = list(session.execute(sa.select(Screening).where(Screening.case_id == case.id)
+                                      .order_by(Screening.id)).scalars())
+    resolutions: dict[int, list[ScreeningResolution]] = {}
+    for resolution in session.execute(sa.select(ScreeningResolution).where(
+            ScreeningResolution.screening_id.in_([s.id for s in screenings])).order_by(ScreeningResolution.id)
+    ).scalars():
+        resolutions.setdefault(resolution.screening_id, []).append(resolution)
     record(session, actor, "screening.read", "case", case.reference)
     return [{
         "id": s.id, "screened_at": s.screened_at, "concerns": s.concerns, "notes": s.notes,
         "medical_escorts": s.medical_escorts,
-        "resolution": None if r is None else {"decision": r.decision, "reason": r.reason,
-                                              "resolved_at": r.resolved_at},
-    } for s, r in rows]
+        "resolutions": [{"decision": r.decision, "reason": r.reason, "resolved_at": r.resolved_at,
+                         "concerns": r.concerns if r.concerns is not None else s.concerns}
+                        for r in resolutions.get(s.id, [])],
+    } for s in screenings]
 
 
 @action("child.decide")

@@ -31,6 +31,8 @@ class ResolutionIn(BaseModel):
 
     decision: Literal["travel_permitted", "withdrawn"]
     reason: str = Field(min_length=1, max_length=4000)
+    # The open concerns this resolution closes; required when more than one kind is open.
+    concerns: list[str] | None = Field(default=None, max_length=10)
 
 
 class BestInterestsIn(BaseModel):
@@ -57,7 +59,8 @@ def read_screenings(reference: str, session: SessionDep, user: CurrentUser) -> A
 @router.post("/screenings/resolution", status_code=201, response_model=CaseState, responses=errors(409))
 def resolve(reference: str, body: ResolutionIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
-    service.resolve_screening(session, user, case, decision=body.decision, reason=body.reason)
+    service.resolve_screening(session, user, case, decision=body.decision, reason=body.reason,
+                              concerns=body.concerns)
     return {"case": case.reference, "state": case.state}
 
 

@@ -66,11 +66,20 @@ def household_grew(session: Session, by: User, household_ids: list[int]) -> list
 @action("screening.record")
 def record_screening(session: Session, actor: User, case: Case, *, concerns: list[str], notes: str | None = None,
                      medical_escorts: int = 0) -> Screening:
-    """Record a protection screening; a person with an open concern leaves every manifest at once."""
+    """Record a protection screening; a person with an open concern leaves every manifest at once.
+
+    Also at the aircraft door: a boarded person whose flight has not departed is taken off it.
+    """
+    if case.state == "boarded" and not session.execute(
+            sa.select(Passenger.id).join(Flight, Flight.id == Passenger.flight_id).where(
+                Passenger.case_id == case.id, Passenger.boarding == "boarded",
+                Flight.state.in_(NOT_YET_FLOWN_STATES))).first():
+        raise InvalidTransition(f"case {case.reference}: the flight has departed; a protection claim is now for the "
+                                "receiving side to hear", code="invalid_transition.case")
     medical_before = traveller_facts(session, [case])[case.id].medical_escorts
     recorded = screening.record_screening(session, actor, case, concerns=concerns, notes=notes,
                                           medical_escorts=medical_escorts)
-    if case.state == "manifested":
+    if case.state in ("manifested", "boarded"):
         facts = traveller_facts(session, [case])[case.id]
         if facts.open_concerns:
             take_off_manifests(session, actor, case, kind="protection_pull", back_to="documented",

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
-from retorno.audit.service import history
 from retorno.cases import lifecycle, service
 from retorno.cases.schemas import case_out
 from retorno.db import utcnow
@@ -314,8 +313,8 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
         "concerns": CONCERNS,
         "form": {},
     }
-    if can(user, "case.register"):
-        context["timeline"] = history(session, "case", case.reference)
+    if can(user, "case.timeline"):
+        context["timeline"] = service.case_timeline(session, user, case)
     if can(user, "document.add") or can(user, "document.issue_emergency"):
         context["documents"] = documents_of(session, user, case)
     if protection:
@@ -369,8 +368,10 @@ def screen(request: Request, session: SessionDep, user: PageUser, form: FormDep,
 def resolve(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Response:
     try:
         case = service.get_case(session, user, reference)
+        named = [str(c) for c in form.getlist("concerns")]
         resolve_screening(
-            session, user, case, decision=form_text(form, "decision"), reason=form_text(form, "reason")
+            session, user, case, decision=form_text(form, "decision"), reason=form_text(form, "reason"),
+            concerns=named or None,
         )
     except RetornoError as exc:
         return case_action_failed(request, session, user, reference, exc, form)
