@@ -43,14 +43,28 @@ def test_a_share_bar_never_overflows_its_total(value: int, total: int) -> None:
     assert f"{value} / {total}" in (root.findtext(f"{SVG}desc") or "")
 
 
-@given(st.dictionaries(labels, st.lists(st.integers(0, 500), min_size=4, max_size=4), max_size=5))
-def test_week_chart_has_one_line_per_route(series: dict[str, list[int]]) -> None:
+@given(st.dictionaries(labels, st.lists(st.one_of(st.integers(0, 500), st.none()), min_size=4, max_size=4),
+                       max_size=5))
+def test_week_chart_has_one_line_per_route_and_a_gap_for_each_suppressed_week(
+    series: dict[str, list[int | None]]
+) -> None:
     weeks = [date(2023, 12, 4) + timedelta(weeks=i) for i in range(4)]
     root = ET.fromstring(charts.week_chart("Retornos", weeks, series))
-    lines = [p for p in root.iter(f"{SVG}polyline") if p.get("class") == "series"]
+    lines = [p for p in root.iter(f"{SVG}path") if p.get("class") == "series"]
     assert len(lines) == len(series)
     if not series:
         assert "sin datos" in ET.tostring(root, encoding="unicode")
+    bottom = 12 + 200
+    for line, values in zip(lines, series.values(), strict=True):
+        # One point per published week, none for a suppressed one; the line starts again after each gap.
+        points = (line.get("d") or "").replace("M", " M").replace("L", " L").split()
+        assert len(points) == sum(v is not None for v in values)
+        assert sum(p.startswith("M") for p in points) == sum(
+            1 for i, v in enumerate(values) if v is not None and (i == 0 or values[i - 1] is None))
+        # A suppressed week is never drawn at the bottom of the chart as a 0.
+        assert sum(float(p[1:].split(",")[1]) == bottom for p in points) == sum(v == 0 for v in values)
+    description = root.findtext(f"{SVG}desc") or ""
+    assert description.count("suprimido") >= sum(v is None for values in series.values() for v in values)
 
 
 def test_every_text_of_the_templates_has_an_english_translation() -> None:

@@ -1,24 +1,10 @@
-"""Public statistics: small-count suppression and HXL-tagged CSV (pure functions over plain data).
+"""Public statistics: the public tables, their suppression and HXL-tagged CSV (pure, over plain data).
 
-Suppression rule (so that nobody can be singled out):
-
-1. Primary: every count cell holding 1, 2, 3 or 4 people is replaced by the marker "<5". Zero is
-   published (it singles out nobody) and so is every count of 5 or more.
-2. Secondary: a table declares its additive relations — in a row, a total column equals the sum
-   of its part columns (returnees = women + men + sex not stated); across rows, a total row equals
-   the sum of its part rows (a route's total = the sum of its weeks). Whenever exactly one cell of a
-   relation is suppressed, the others would give it back by subtraction, so one more cell of that
-   relation is suppressed: the smallest non-zero published part (the total only when no part is
-   left; a zero only when nothing else is), ties going to the first. This repeats until no relation
-   has exactly one suppressed cell.
-3. Figures derived from counts (a share, a mean) are published only when every count they come
-   from is published.
-
-Tables that repeat the same grand totals (returns by route, by age and sex) are suppressed together:
-a total suppressed in one is suppressed in the other. The rule protects against recomputing a cell
-from one row or column; it does not audit every combination of relations (a linear-programming
-audit, as statistical offices run with τ-ARGUS, would), which these small, shallow tables do not need
-for the figures published here.
+Which cells are hidden is `reporting.suppression`'s rule: every count of 1 to 4 people, then the
+fewest, smallest other cells that stop anyone working those out from the published rows, columns and
+totals. Every hidden cell is published as the one mark `MARKER`, whatever its value, never as "<5";
+a figure derived from counts (a share, a mean) is published only when every count it comes from is.
+Tables that repeat the same grand totals (returns by route, by age and sex) are suppressed as one.
 """
 
 from __future__ import annotations
@@ -29,74 +15,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from retorno.exports import safe_cell
+from retorno.reporting import suppression
+from retorno.reporting.suppression import Relation
 
-MARKER = "<5"
-SMALLEST_PUBLISHED = 5
+MARKER = "suppressed"
+SMALLEST_PUBLISHED = suppression.THRESHOLD
 TOTAL = "total"
 
 Cell = tuple[int, int]
 
 
-@dataclass(frozen=True)
-class Relation:
-    """`total` equals the sum of `parts` (cells as (row, column) of the count matrix)."""
-
-    total: Cell
-    parts: tuple[Cell, ...]
-
-    @property
-    def cells(self) -> tuple[Cell, ...]:
-        return (self.total, *self.parts)
-
-
 def relations(rows: int, columns: int, row_sums: Sequence[tuple[int, Sequence[int]]] = (),
-              column_sums: Sequence[tuple[int, Sequence[int]]] = ()) -> list[Relation]:
+              column_sums: Sequence[tuple[int, Sequence[int]]] = ()) -> list[Relation[Cell]]:
     """The relations of a count matrix: `row_sums` as (total column, part columns), applied to every row;
-    `column_sums` as (total row, part rows), applied to every column."""
+    `column_sums` as (total row, part rows), applied to every column. Cells are (row, column)."""
     found = [Relation((r, total), tuple((r, c) for c in parts)) for r in range(rows) for total, parts in row_sums]
     found += [Relation((total, c), tuple((r, c) for r in parts))
               for c in range(columns) for total, parts in column_sums]
     return found
 
 
-def primary(counts: Sequence[Sequence[int]]) -> set[Cell]:
-    return {(r, c) for r, row in enumerate(counts) for c, v in enumerate(row) if 0 < v < SMALLEST_PUBLISHED}
-
-
-def suppress(counts: Sequence[Sequence[int]], table_relations: Sequence[Relation],
-             forced: Iterable[Cell] = ()) -> set[Cell]:
-    """The cells to hide: primary suppression, `forced` cells, then secondary suppression to a fixpoint."""
-    hidden = primary(counts) | set(forced)
-    changed = True
-    while changed:
-        changed = False
-        for relation in table_relations:
-            if sum(cell in hidden for cell in relation.cells) != 1:
-                continue
-            hidden.add(_next_to_hide(counts, relation, hidden))
-            changed = True
-    return hidden
-
-
-def _next_to_hide(counts: Sequence[Sequence[int]], relation: Relation, hidden: set[Cell]) -> Cell:
-    def value(cell: Cell) -> int:
-        return counts[cell[0]][cell[1]]
-
-    open_parts = [cell for cell in relation.parts if cell not in hidden]
-    for candidates in ([c for c in open_parts if value(c) > 0], open_parts, [relation.total]):
-        if candidates:
-            return min(candidates, key=value)
-    raise AssertionError("a relation with one hidden cell has another cell to hide")
-
-
-def recoverable(counts: Sequence[Sequence[int]], table_relations: Sequence[Relation], hidden: set[Cell]) -> set[Cell]:
-    """Hidden cells that one relation would give back by subtraction (empty after `suppress`)."""
-    found = set()
-    for relation in table_relations:
-        inside = [cell for cell in relation.cells if cell in hidden]
-        if len(inside) == 1:
-            found.add(inside[0])
-    return found
+def cells_of(counts: Sequence[Sequence[int]]) -> dict[Cell, int]:
+    """A count matrix as the cell values `suppression.suppress` takes, keyed (row, column)."""
+    return {(r, c): v for r, row in enumerate(counts) for c, v in enumerate(row)}
 
 
 # ----- tables ----------------------------------------------------------------------------------------
@@ -127,8 +68,8 @@ class Table:
     def relations(self) -> list[Relation]:
         return relations(len(self.rows), len(self.counts), self.row_sums, self.column_sums)
 
-    def suppress(self, forced: Iterable[Cell] = ()) -> Table:
-        self.hidden = suppress(self.matrix, self.relations(), forced)
+    def suppress(self) -> Table:
+        suppress_together([self], [], 0)
         return self
 
     def published(self) -> list[list[str | int]]:
@@ -147,16 +88,18 @@ class Table:
 
 def suppress_together(tables: Sequence[Table], total_rows: Sequence[int], columns: int) -> None:
     """Suppress tables that repeat one grand total (row `total_rows[i]` of table i, in their first `columns`
-    count columns): a total cell hidden in one table is hidden in all, then each is suppressed again."""
-    forced: set[int] = set()
-    while True:
-        for table, row in zip(tables, total_rows, strict=True):
-            table.suppress({(row, c) for c in forced})
-        hidden = {c for table, row in zip(tables, total_rows, strict=True)
-                  for r, c in table.hidden if r == row and c < columns}
-        if hidden == forced:
-            return
-        forced = hidden
+    count columns) as one: the repeated cells are equal, so a cell hidden in one is hidden in all."""
+    values: dict[tuple[int, int, int], int] = {}
+    linked: list[Relation[tuple[int, int, int]]] = []
+    for number, table in enumerate(tables):
+        values.update({(number, r, c): v for (r, c), v in cells_of(table.matrix).items()})
+        linked += [Relation((number, *relation.total), tuple((number, *part) for part in relation.parts))
+                   for relation in table.relations()]
+    for number, row in enumerate(total_rows[1:], start=1):
+        linked += [Relation((0, total_rows[0], c), ((number, row, c),)) for c in range(columns)]
+    hidden = suppression.suppress(values, linked)
+    for number, table in enumerate(tables):
+        table.hidden = {(r, c) for t, r, c in hidden if t == number}
 
 
 def hxl_csv(headers: Sequence[str], tags: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

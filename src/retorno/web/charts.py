@@ -94,16 +94,21 @@ def bar_chart(title: str, bars: Sequence[Bar], *, empty_text: str = "sin datos")
 def week_chart(
     title: str,
     weeks: Sequence[date],
-    series: Mapping[str, Sequence[int]],
+    series: Mapping[str, Sequence[int | None]],
     *,
     week_label: str = "semana del",
     empty_text: str = "sin datos",
+    gap_text: str = "suprimido",
 ) -> str:
-    """One line per series (a route) over consecutive weeks, with a legend and labelled axes."""
+    """One line per series (a route) over consecutive weeks, with a legend and labelled axes.
+
+    A week whose value is None (a suppressed figure) is left out: the line breaks there and the
+    description says `gap_text`, never 0, which would be a figure nobody counted.
+    """
     if not weeks or not series:
         return _empty(title, empty_text)
     left, top, plot_w, plot_h = 48, 12, WIDTH - 48 - 16, 200
-    largest = max((max(values, default=0) for values in series.values()), default=0) or 1
+    largest = max((v for values in series.values() for v in values if v is not None), default=0) or 1
     step = plot_w / max(1, len(weeks) - 1)
     body = [
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#222"/>',
@@ -121,23 +126,22 @@ def week_chart(
     described = []
     for number, (name, values) in enumerate(series.items()):
         colour = PALETTE[number % len(PALETTE)]
-        points = " ".join(
-            f"{left + i * step:.1f},{top + plot_h - (v / largest) * plot_h:.1f}" for i, v in enumerate(values)
-        )
-        body.append(
-            f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="3" points="{points}"/>'
-        )
-        for i, v in enumerate(values):
-            body.append(
-                f'<circle cx="{left + i * step:.1f}" cy="{top + plot_h - (v / largest) * plot_h:.1f}" '
-                f'r="3.5" fill="{colour}"/>'
-            )
+        points = [(left + i * step, top + plot_h - (v / largest) * plot_h) if v is not None else None
+                  for i, v in enumerate(values)]
+        # A move-to after each gap: the line stops at a suppressed week and starts again after it.
+        path = "".join(f"{'L' if i and points[i - 1] else 'M'}{point[0]:.1f},{point[1]:.1f}"
+                       for i, point in enumerate(points) if point)
+        body.append(f'<path class="series" fill="none" stroke="{colour}" stroke-width="3" d="{path}"/>')
+        for point in points:
+            if point:
+                body.append(f'<circle cx="{point[0]:.1f}" cy="{point[1]:.1f}" r="3.5" fill="{colour}"/>')
         legend_y = top + plot_h + 36 + number * 18
         body.append(f'<rect x="{left}" y="{legend_y - 10}" width="14" height="4" fill="{colour}"/>')
         body.append(f'<text x="{left + 20}" y="{legend_y}" font-size="13" fill="#222">{_text(name)}</text>')
         described.append(
             f"{name}: "
-            + ", ".join(f"{week_label} {w.isoformat()} {v}" for w, v in zip(weeks, values, strict=False))
+            + ", ".join(f"{week_label} {w.isoformat()} {gap_text if v is None else v}"
+                        for w, v in zip(weeks, values, strict=False))
         )
     height = top + plot_h + 36 + len(series) * 18
     return _svg(title, "; ".join(described), height, body)

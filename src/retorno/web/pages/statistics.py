@@ -33,8 +33,8 @@ def _published(value: object) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _week_series(table: public.Table) -> tuple[list[date], dict[str, list[int]]]:
-    """Published weekly counts per route; a suppressed week is drawn as 0 (the table says "<5")."""
+def _week_series(table: public.Table) -> tuple[list[date], dict[str, list[int | None]]]:
+    """Published weekly counts per route: a week without a flight is 0, a suppressed week None (a gap)."""
     weekly = [(keys, row[3]) for keys, row in zip((k for k, _c in table.rows), table.published(), strict=True)
               if keys[0] != public.TOTAL]
     if not weekly:
@@ -43,12 +43,12 @@ def _week_series(table: public.Table) -> tuple[list[date], dict[str, list[int]]]
     last = max(mondays.values())
     first = max(min(mondays.values()), last - timedelta(weeks=CHART_WEEKS - 1))
     starts = [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
-    series: dict[str, list[int]] = {}
+    series: dict[str, list[int | None]] = {}
     for keys, value in weekly:
         line = series.setdefault(f"{keys[1]} → {keys[2]}", [0] * len(starts))
         index = (mondays[keys[0]] - first).days // 7
         if index >= 0:
-            line[index] = _published(value) or 0
+            line[index] = _published(value)
     return starts, series
 
 
@@ -67,7 +67,7 @@ def statistics(request: Request, session: SessionDep) -> HTMLResponse:
     weeks, series = _week_series(report.returns)
     chart_list = [
         charts.week_chart(_("Retornos por semana y ruta"), weeks, series, week_label=_("semana del"),
-                          empty_text=_("sin datos")),
+                          empty_text=_("sin datos"), gap_text=_("suprimido")),
         charts.bar_chart(_("Retornos por ruta"),
                          [charts.Bar(f"{r[1]} → {r[2]}", v) for r in route_rows if (v := _published(r[3]))],
                          empty_text=_("sin datos")),
