@@ -336,7 +336,6 @@ def test_flight_page_shows_the_manifest_state_translated(client: TestClient, wor
 
 
 def test_every_label_of_the_operator_and_planning_pages_has_an_english_translation() -> None:
-    i18n.compile_catalogs()  # as the app does when it starts
     i18n.translations.cache_clear()
     english = i18n.translations("en")
     labels = [*operator.EDUCATION.values(), *operator.NEEDS, *operator.OPPORTUNITY_KINDS.values(),

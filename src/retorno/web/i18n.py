@@ -1,13 +1,15 @@
 """Languages of the officials' pages: Spanish first, English by a remembered switch.
 
 Message ids are the Spanish text itself, so a page with a missing translation still reads
-in Spanish; the English catalog translates them. The .po files are the source; the .mo
-files are compiled from them when the app starts, so nothing generated is committed.
+in Spanish; the English catalog translates them. The .po files are the source, compiled in
+memory when a language is first used: nothing is written into the installed package, which may
+be read-only (a system package, a container image).
 """
 
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -27,28 +29,21 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 
 
-def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> list[Path]:
-    """Compile every messages.po whose .mo is missing or older; returns the .mo files written."""
-    written = []
-    for po_path in sorted(locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as source:
-            catalog = read_po(source, locale=po_path.parent.parent.name)
-        # Written next to the .po then renamed, so a concurrent start-up never reads half a file.
-        partial = mo_path.with_suffix(".mo.partial")
-        with partial.open("wb") as target:
-            write_mo(target, catalog)
-        partial.replace(mo_path)
-        written.append(mo_path)
-    return written
+def compile_catalog(po_path: Path) -> NullTranslations:
+    """The catalog of one messages.po, compiled in memory."""
+    with po_path.open("rb") as source:
+        catalog = read_po(source, locale=po_path.parent.parent.name)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, DOMAIN)
 
 
 @functools.cache
 def translations(locale: str) -> NullTranslations:
-    """The compiled catalog of `locale` (Spanish falls back to the message ids themselves)."""
-    return Translations.load(str(LOCALE_DIR), [locale], DOMAIN)
+    """The catalog of `locale` (Spanish falls back to the message ids themselves)."""
+    po_path = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return compile_catalog(po_path) if po_path.exists() else NullTranslations()
 
 
 def negotiate(requested: str | None) -> str:

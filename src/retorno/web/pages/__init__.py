@@ -10,7 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from retorno.web import i18n
 from retorno.web.pages.common import LoginRequired, login_redirect, make_environment
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -31,7 +30,6 @@ def install(app: FastAPI, *, dependencies: Sequence[Any] = ()) -> None:
         statistics,
     )
 
-    i18n.compile_catalogs()
     app.state.templates = make_environment()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, sending, receiving, flights, carrier, monitor, operator, programme, planning, statistics):
