@@ -32,6 +32,11 @@ def test_public_statistics_as_hxl_csv_and_json(demo_db: str) -> None:
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[1][:3] == ["#date+week", "#loc+origin+code", "#loc+destination+code"]
     assert not [cell for row in rows[2:] for cell in row if cell.isdigit() and 0 < int(cell) < 5]
+    # A suppressed count reads as suppressed whatever its value, never "<5" (issue 13, finding 4).
+    assert "<5" not in result.stdout
+    for table in ("age_sex", "placements", "follow_up"):
+        other = runner.invoke(app, ["report", "public", "--table", table, "--database-url", demo_db])
+        assert other.exit_code == 0 and "<5" not in other.stdout, other.output
     as_json = json.loads(runner.invoke(app, ["report", "public", "--format", "json", "--database-url", demo_db]).stdout)
     assert set(as_json["tables"]) == {"returns", "age_sex", "placements", "follow_up"}
     assert as_json["tables"]["returns"][-1]["returnees"] not in (1, 2, 3, 4)
