@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.service import create_agency, create_token, create_user
+from retorno.db import clock_at
 from retorno.documents import mrz
 
 PASSWORD = "correct horse battery"
@@ -95,11 +98,17 @@ def ok(response: Any, status: int | tuple[int, ...] = (200, 201)) -> Any:
 
 
 class Api:
-    """Drives cases and flights through the REST API as each agency's user would."""
+    """Drives cases and flights through the REST API as each agency's user would.
 
-    def __init__(self, client: TestClient, world: World) -> None:
+    `clock` runs requests as if it were another moment: `clock_at` for an app in this thread's
+    context (the TestClient), the served app's own clock for a server in another thread.
+    """
+
+    def __init__(self, client: TestClient, world: World,
+                 clock: Callable[[datetime], AbstractContextManager[None]] = clock_at) -> None:
         self.client = client
         self.world = world
+        self.clock = clock
 
     def post(self, user: str, path: str, body: Any = None) -> Any:
         return self.client.post(path, json=body, headers=self.world.headers(user))
@@ -137,8 +146,9 @@ class Api:
         return case
 
     def flight(self, origin: str = "TAP", seats: int = 180, escorts: int = 10, medical_staff: int = 1,
-               days_ahead: int = 10, user: str = "inm.officer", accept: bool = True) -> dict[str, Any]:
-        departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days_ahead)
+               days_ahead: int = 10, user: str = "inm.officer", accept: bool = True,
+               departure: datetime | None = None) -> dict[str, Any]:
+        departure = departure or datetime.now(UTC).replace(microsecond=0) + timedelta(days=days_ahead)
         flight = ok(self.post(user, "/api/v1/flights", {
             "flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": seats,
             "origin": origin, "destination": "CCS", "departure_utc": departure.isoformat(),
@@ -148,20 +158,35 @@ class Api:
             flight = ok(self.post("saime.officer", f"/api/v1/flights/{flight['reference']}/accept"))
         return flight
 
+    def build_manifest(self, refs: list[str], *, departure: datetime, origin: str = "TAP") -> str:
+        """A flight departing at `departure` with `refs` approved and locked, built two days before it."""
+        with self.clock(departure - timedelta(days=2)):
+            ref: str = self.flight(origin=origin, departure=departure)["reference"]
+            ok(self.post("inm.officer", f"/api/v1/flights/{ref}/passengers", {"cases": refs}), 201)
+            ok(self.post("inm.officer", f"/api/v1/flights/{ref}/manifest/propose"))
+            for case_ref in refs:
+                ok(self.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/decision",
+                             {"approve": True}))
+            ok(self.post("saime.officer", f"/api/v1/flights/{ref}/manifest/lock"))
+        return ref
+
     def fly_to_arrival(self, cases: list[dict[str, Any]], origin: str = "TAP") -> list[dict[str, Any]]:
-        """Ready cases taken through one whole flight from `origin` to 'arrived'."""
-        ref = self.flight(origin=origin)["reference"]
+        """Ready cases taken through one whole flight from `origin` to 'arrived', each step at its time.
+
+        The flight was scheduled to leave three hours ago on a five-hour flight: its manifest was
+        built two days before, boarding an hour before departure, which was on time; it lands and
+        its passengers are received now (SPEC.md section 4.9).
+        """
+        departure = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
         refs = [c["reference"] for c in cases]
-        ok(self.post("inm.officer", f"/api/v1/flights/{ref}/passengers", {"cases": refs}), 201)
-        ok(self.post("inm.officer", f"/api/v1/flights/{ref}/manifest/propose"))
-        for case_ref in refs:
-            ok(self.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/decision",
-                         {"approve": True}))
-        ok(self.post("saime.officer", f"/api/v1/flights/{ref}/manifest/lock"))
-        for case_ref in refs:
-            ok(self.post("inm.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/boarding",
-                         {"status": "boarded"}))
-        ok(self.post("inm.officer", f"/api/v1/flights/{ref}/depart"))
+        ref = self.build_manifest(refs, departure=departure, origin=origin)
+        with self.clock(departure - timedelta(hours=1)):
+            for case_ref in refs:
+                ok(self.post("inm.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/boarding",
+                             {"status": "boarded"}))
+        with self.clock(departure):
+            ok(self.post("inm.officer", f"/api/v1/flights/{ref}/depart"))
+        ok(self.post("saime.officer", f"/api/v1/flights/{ref}/landing"))
         for case_ref in refs:
             ok(self.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/arrival"))
         return cases

@@ -13,7 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,9 @@ from typer.testing import CliRunner, Result
 from retorno.agencies.service import create_agency
 from retorno.cli.common import console, err_console, settings, unit_of_work
 from retorno.cli.main import app
+from retorno.db import clock_at
 from retorno.documents import mrz
+from retorno.flights import airports
 from tests.factories import AGENCIES, PASSWORD
 from tests.reintegration.test_opportunity_import import BAD_CELLS, bad_file, good_file
 
@@ -124,71 +126,94 @@ def flown(flow: Flow) -> Flow:
 def fly(flow: Flow) -> None:
     """Propose a flight and take it to its arrival bulletin, checking every step and refusal on the way."""
     refs = flow.refs
-    day = (date.today() + timedelta(days=10)).isoformat()
-    out = flow.run("flights", "propose", "--number", "V0 3101", "--receiving", "VE-SAIME", "--carrier", "CONVIASA",
-                   "--seats", "40", "--origin", "TAP", "--destination", "CCS", "--departure", f"{day}T09:00",
-                   "--arrival", f"{day}T15:00", "--escorts", "2", user="inm.officer")
-    flight = flow.query("select reference from flights")[0][0]
-    assert f"flight {flight}" in said(out) and "proposed" in said(out)
-    flow.run("flights", "accept", flight, user="saime.officer")
+    # Each step at its time (SPEC.md section 4.9): the flight is proposed ten days before a departure six
+    # hours ago, boards two hours before it and leaves 30 minutes late; it lands and is received now.
+    departure = (datetime.now(UTC) - timedelta(hours=6)).replace(second=0, microsecond=0)
+    local_departure = airports.to_local(departure, "TAP").strftime("%Y-%m-%dT%H:%M")
+    local_arrival = airports.to_local(departure + timedelta(hours=6), "CCS").strftime("%Y-%m-%dT%H:%M")
+    with clock_at(departure - timedelta(days=10)):
+        out = flow.run("flights", "propose", "--number", "V0 3101", "--receiving", "VE-SAIME", "--carrier",
+                       "CONVIASA", "--seats", "40", "--origin", "TAP", "--destination", "CCS", "--departure",
+                       local_departure, "--arrival", local_arrival, "--escorts", "2", user="inm.officer")
+        flight = flow.query("select reference from flights")[0][0]
+        assert f"flight {flight}" in said(out) and "proposed" in said(out)
+        flow.run("flights", "accept", flight, user="saime.officer")
 
-    # A girl alone cannot go even on the draft manifest.
-    refused = said(flow.run("flights", "add", flight, refs["A-4"], user="inm.officer", code=2))
-    assert "error (safeguard.children)" in refused and refs["A-4"] in refused
+        # A girl alone cannot go even on the draft manifest.
+        refused = said(flow.run("flights", "add", flight, refs["A-4"], user="inm.officer", code=2))
+        assert "error (safeguard.children)" in refused and refs["A-4"] in refused
 
-    # The planner puts the household and the man on the flight and says why the girl is left off.
-    planned = said(flow.run("plan", "--flights", flight, "--apply", "--time-limit", "5", user="inm.officer"))
-    assert "objective" in planned and "bound" in planned and "gap" in planned
-    assert f"H-1: {refs['A-1']}, {refs['A-2']}" in planned and refs["A-3"] in planned
-    assert refs["A-4"] in planned.split("left off", 1)[1]
-    assert "applied: 3 cases put on 1 manifests" in planned
+        # The planner puts the household and the man on the flight and says why the girl is left off.
+        planned = said(flow.run("plan", "--flights", flight, "--apply", "--time-limit", "5", user="inm.officer"))
+        assert "objective" in planned and "bound" in planned and "gap" in planned
+        assert f"H-1: {refs['A-1']}, {refs['A-2']}" in planned and refs["A-3"] in planned
+        assert refs["A-4"] in planned.split("left off", 1)[1]
+        assert "applied: 3 cases put on 1 manifests" in planned
 
-    flow.run("flights", "propose-manifest", flight, user="inm.officer")
-    refused = said(flow.run("flights", "decide", flight, refs["A-3"], "--reject", user="saime.officer", code=2))
-    assert "error (reason_required)" in refused
-    for key in ("A-1", "A-2", "A-3"):
-        flow.run("flights", "decide", flight, refs[key], "--approve", user="saime.officer")
-    assert "manifest_locked" in said(flow.run("flights", "lock", flight, user="saime.officer"))
+        flow.run("flights", "propose-manifest", flight, user="inm.officer")
+        refused = said(flow.run("flights", "decide", flight, refs["A-3"], "--reject", user="saime.officer", code=2))
+        assert "error (reason_required)" in refused
+        for key in ("A-1", "A-2", "A-3"):
+            flow.run("flights", "decide", flight, refs[key], "--approve", user="saime.officer")
+        assert "manifest_locked" in said(flow.run("flights", "lock", flight, user="saime.officer"))
 
-    # Once locked, taking someone off needs a supervisor of each side; one side is not enough.
-    flow.run("flights", "authorise-change", flight, refs["A-1"], "--reason", "family request", user="inm.supervisor")
-    refused = said(flow.run("flights", "remove", flight, refs["A-1"], "--reason", "family request",
-                            user="inm.officer", code=2))
-    assert "error (locked_change_needs_both_sides)" in refused and "missing: receiving" in refused
+        # Once locked, taking someone off needs a supervisor of each side; one side is not enough.
+        flow.run("flights", "authorise-change", flight, refs["A-1"], "--reason", "family request",
+                 user="inm.supervisor")
+        refused = said(flow.run("flights", "remove", flight, refs["A-1"], "--reason", "family request",
+                                user="inm.officer", code=2))
+        assert "error (locked_change_needs_both_sides)" in refused and "missing: receiving" in refused
 
-    # A concern raised after locking pulls the man off; boarding him is then refused.
-    flow.run("cases", "screen", refs["A-3"], "--concern", "pending_asylum_claim", user="inm.officer")
-    refused = said(flow.run("flights", "board", flight, refs["A-3"], user="inm.officer", code=2))
-    assert "error (not_found)" in refused and "not on the manifest" in refused
-    refused = said(flow.run("flights", "board", flight, refs["A-3"], user="carrier.officer", code=2))
-    assert "error (not_found)" in refused
-    # Only a supervisor resolves the concern; he is ready again, for a later flight.
-    refused = said(flow.run("cases", "resolve", refs["A-3"], "--decision", "travel_permitted", "--reason",
-                            "claim withdrawn in writing", user="inm.officer", code=2))
-    assert "error (forbidden.screening.resolve)" in refused
-    flow.run("cases", "resolve", refs["A-3"], "--decision", "travel_permitted", "--reason",
-             "claim withdrawn in writing", user="inm.supervisor")
-    # The child cannot board before her mother.
-    refused = said(flow.run("flights", "board", flight, refs["A-2"], user="carrier.officer", code=2))
-    assert "error (safeguard.children)" in refused
-    flow.run("flights", "board", flight, refs["A-1"], user="carrier.officer")
-    flow.run("flights", "board", flight, refs["A-2"], user="carrier.officer")
+        # Boarding opens six hours before the scheduled departure, not ten days.
+        refused = said(flow.run("flights", "board", flight, refs["A-1"], user="carrier.officer", code=2))
+        assert "error (flow.boarding_window)" in refused
 
-    paxlst = flow.tmp / "vuelo.edi"
-    flow.run("flights", "paxlst", flight, "--out", str(paxlst), user="carrier.officer")
-    message = paxlst.read_text()
-    assert message.startswith("UNA") and "PAXLST" in message and "PEREZ" in message and "ROJAS" not in message
-    pdf, csv = flow.tmp / "manifiesto.pdf", flow.tmp / "manifest.csv"
-    flow.run("flights", "manifest", flight, "--pdf", str(pdf), "--csv", str(csv), "--lang", "en",
-             user="inm.officer")
-    assert pdf.read_bytes()[:4] == b"%PDF" and refs["A-2"] in csv.read_text(encoding="utf-8-sig")
+    with clock_at(departure - timedelta(hours=2)):
+        # A concern raised after locking pulls the man off; boarding him is then refused.
+        flow.run("cases", "screen", refs["A-3"], "--concern", "pending_asylum_claim", user="inm.officer")
+        refused = said(flow.run("flights", "board", flight, refs["A-3"], user="inm.officer", code=2))
+        assert "error (not_found)" in refused and "not on the manifest" in refused
+        refused = said(flow.run("flights", "board", flight, refs["A-3"], user="carrier.officer", code=2))
+        assert "error (not_found)" in refused
+        # Only a supervisor resolves the concern; he is ready again, for a later flight.
+        refused = said(flow.run("cases", "resolve", refs["A-3"], "--decision", "travel_permitted", "--reason",
+                                "claim withdrawn in writing", user="inm.officer", code=2))
+        assert "error (forbidden.screening.resolve)" in refused
+        flow.run("cases", "resolve", refs["A-3"], "--decision", "travel_permitted", "--reason",
+                 "claim withdrawn in writing", user="inm.supervisor")
+        # The child cannot board before her mother.
+        refused = said(flow.run("flights", "board", flight, refs["A-2"], user="carrier.officer", code=2))
+        assert "error (safeguard.children)" in refused
+        flow.run("flights", "board", flight, refs["A-1"], user="carrier.officer")
+        flow.run("flights", "board", flight, refs["A-2"], user="carrier.officer")
 
-    flow.run("flights", "depart", flight, user="carrier.officer")
-    flow.run("flights", "land", flight, user="saime.officer")
+        paxlst = flow.tmp / "vuelo.edi"
+        flow.run("flights", "paxlst", flight, "--out", str(paxlst), user="carrier.officer")
+        message = paxlst.read_text()
+        assert message.startswith("UNA") and "PAXLST" in message and "PEREZ" in message and "ROJAS" not in message
+        pdf, csv = flow.tmp / "manifiesto.pdf", flow.tmp / "manifest.csv"
+        flow.run("flights", "manifest", flight, "--pdf", str(pdf), "--csv", str(csv), "--lang", "en",
+                 user="inm.officer")
+        assert pdf.read_bytes()[:4] == b"%PDF" and refs["A-2"] in csv.read_text(encoding="utf-8-sig")
+
+        # Nobody is received before the landing; a departure is recorded when it has happened.
+        refused = said(flow.run("flights", "arrive", flight, refs["A-1"], user="saime.officer", code=2))
+        assert "error (flow.not_landed)" in refused
+        late = airports.to_local(departure + timedelta(minutes=30), "TAP").strftime("%Y-%m-%dT%H:%M")
+        refused = said(flow.run("flights", "depart", flight, "--at", late, user="carrier.officer", code=2))
+        assert "error (flow.future_time)" in refused
+    with clock_at(departure + timedelta(hours=1)):
+        flow.run("flights", "depart", flight, "--at", late, user="carrier.officer")
+        # A six-hour flight that left half an hour ago has not landed.
+        refused = said(flow.run("flights", "land", flight, user="saime.officer", code=2))
+        assert "error (flow.landing_too_soon)" in refused
+    landed = airports.to_local(departure + timedelta(hours=6, minutes=-10), "CCS").strftime("%Y-%m-%dT%H:%M")
+    flow.run("flights", "land", flight, "--at", landed, user="saime.officer")
     out = said(flow.run("flights", "arrive", flight, refs["A-1"], user="saime.officer"))
     assert "1 of 2 boarded" in out
     shown = said(flow.run("flights", "show", flight, user="saime.officer"))
     assert "boarded 2, received 1, difference 1: FLAGGED" in shown
+    assert f"departed (local) {late}-06:00" in shown and f"landed (local) {landed}-04:00" in shown
     flow.run("flights", "explain-difference", flight, "--reason", "the child was taken to hospital from the ramp",
              user="saime.officer")
     shown = said(flow.run("flights", "show", flight, user="saime.officer"))

@@ -33,9 +33,12 @@ from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household
 from retorno.cases.service import CaseInput, register_case
+from retorno.config import Settings
+from retorno.db import clock_at
 from retorno.documents import mrz
 from retorno.errors import RetornoError
 from retorno.flights import service as flights
+from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight, Passenger
 from retorno.screening.service import record_best_interests, resolve_screening
 from retorno.travel.service import add_document, record_screening
@@ -43,6 +46,7 @@ from retorno.verification.service import record_decision, request_verification
 from tests.factories import World
 
 TODAY = datetime.now(UTC).date()
+WINDOW = DepartureWindow.of(Settings())
 PPE = 3
 
 
@@ -195,7 +199,7 @@ class ReturnFlows(RuleBasedStateMachine):
         flight = self.flight(ref)
         for _, case in flights.active_passengers(self.session, flight):
             self.attempt(lambda c=case: flights.record_boarding(self.session, self.users["carrier.officer"], flight,
-                                                                c, status=status))
+                                                                c, status=status, window=WINDOW))
 
     @rule(ref=flights)
     def fly(self, ref: str) -> None:
@@ -203,18 +207,22 @@ class ReturnFlows(RuleBasedStateMachine):
         self.propose(ref)
         self.decide_all(ref, True)
         self.lock(ref)
-        self.board_all(ref, "boarded")
-        self.depart(ref)
         flight = self.flight(ref)
-        if self.attempt(lambda: flights.record_landing(self.session, self.users["saime.officer"], flight)):
-            for passenger, case in flights.active_passengers(self.session, flight):
-                if passenger.boarding == "boarded":
-                    self.attempt(lambda c=case: flights.confirm_arrival(self.session, self.users["saime.officer"],
-                                                                        flight, c))
+        # Each step at its time around the schedule (SPEC.md section 4.9).
+        with clock_at(flight.departure_utc - timedelta(hours=1)):
+            self.board_all(ref, "boarded")
+        with clock_at(flight.departure_utc):
+            self.depart(ref)
+        with clock_at(flight.arrival_utc):
+            if self.attempt(lambda: flights.record_landing(self.session, self.users["saime.officer"], flight)):
+                for passenger, case in flights.active_passengers(self.session, flight):
+                    if passenger.boarding == "boarded":
+                        self.attempt(lambda c=case: flights.confirm_arrival(
+                            self.session, self.users["saime.officer"], flight, c))
 
     @rule(ref=flights)
     def depart(self, ref: str) -> None:
-        self.attempt(lambda: flights.depart(self.session, self.users["inm.officer"], self.flight(ref)))
+        self.attempt(lambda: flights.depart(self.session, self.users["inm.officer"], self.flight(ref), window=WINDOW))
 
     @rule(ref=cases)
     def split(self, ref: str) -> None:

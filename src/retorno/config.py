@@ -23,6 +23,10 @@ class Settings:
     passengers_per_escort: int = 10
     # The manifest locks this many hours before departure (SPEC.md section 6).
     lock_hours_before_departure: int = 24
+    # A flight departs (and boards) from this many hours before its scheduled departure until this many
+    # after; outside that window only a supervisor with a written reason (SPEC.md section 4.9).
+    departure_early_hours: int = 6
+    departure_late_hours: int = 48
     # A login session ends after this long without a request (idle) and this long after login (absolute).
     session_idle_seconds: int = 30 * 60
     session_max_age_seconds: int = 8 * 3600
@@ -92,7 +96,8 @@ class Settings:
 
 # Settings read from RETORNO_<NAME> as they are named here (RETORNO_SESSION_IDLE_SECONDS...).
 _INTEGER_SETTINGS = ("session_idle_seconds", "session_max_age_seconds", "login_free_failures",
-                     "login_delay_cap_seconds", "max_upload_bytes", "max_body_bytes")
+                     "login_delay_cap_seconds", "max_upload_bytes", "max_body_bytes", "departure_early_hours",
+                     "departure_late_hours")
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -33,6 +33,7 @@ from retorno.demo_verification import link_waiting_requests
 from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
 from retorno.flights import service as flights
+from retorno.flights.lifecycle import DepartureWindow
 from retorno.migrations import upgrade
 from retorno.reference.population import PopulationSampler
 from retorno.safeguards import is_minor
@@ -259,7 +260,11 @@ def _ready_households(session: Session, airport: str, limit: int) -> list[Case]:
 
 def _fly(session: Session, users: dict[str, User], settings: Settings, flight: flights.Flight,
          cases: list[Case], *, arrive: bool) -> None:
-    """Take a flight through approval, locking, boarding, departure and (optionally) arrival."""
+    """Take a flight through approval, locking, boarding, departure and (optionally) arrival.
+
+    Run under `clock_at` a little before the scheduled departure; boarding, departure and landing
+    then happen at their own times around it, as they did (SPEC.md section 4.9).
+    """
     ppe = settings.passengers_per_escort
     flights.accept_flight(session, users["saime.oficial"], flight)
     sender = users["inm.oficial" if flight.origin != "HRL" else "ice.oficial"]
@@ -270,12 +275,17 @@ def _fly(session: Session, users: dict[str, User], settings: Settings, flight: f
     flights.lock_manifest(session, users["saime.oficial"], flight, passengers_per_escort=ppe)
     if not arrive:
         return
+    window = DepartureWindow.of(settings)
     for case in cases:
-        flights.record_boarding(session, sender, flight, case, status="boarded")
-    flights.depart(session, sender, flight)
-    flights.record_landing(session, users["saime.oficial"], flight)
-    for case in cases:
-        flights.confirm_arrival(session, users["saime.oficial"], flight, case)
+        flights.record_boarding(session, sender, flight, case, status="boarded", window=window)
+    with clock_at(flight.departure_utc + timedelta(minutes=20)):
+        flights.depart(session, sender, flight, window=window)
+    landed = flight.arrival_utc + timedelta(minutes=10)
+    with clock_at(landed):
+        flights.record_landing(session, users["saime.oficial"], flight)
+    with clock_at(landed + timedelta(minutes=40)):
+        for case in cases:
+            flights.confirm_arrival(session, users["saime.oficial"], flight, case)
 
 
 def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> list[DemoLogin]:

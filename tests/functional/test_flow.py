@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi.testclient import TestClient
 
+from retorno.db import clock_at
 from retorno.flights.paxlst import parse_paxlst
 from tests.factories import Api, World, ok
 
@@ -13,28 +16,39 @@ def test_return_flow_from_registration_to_arrival_bulletin(client: TestClient, w
     mother = api.ready_case(household_reference="HH-1", given_names="Ana Lucía", birth_date="1988-02-01")
     child = api.ready_case(household_reference="HH-1", given_names="Sofía", birth_date="2015-07-09")
     single = api.ready_case(given_names="José Ángel", first_surname="Muñoz", sex="M")
-    flight = api.flight()
-    ref = flight["reference"]
+    # Each step at its time: the manifest two days before a departure three hours ago, boarding an hour
+    # before it, the door closed 15 minutes late, the landing and the reception now.
+    departure = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     cases = [mother["reference"], child["reference"], single["reference"]]
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/passengers", {"cases": cases}), 201)
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/manifest/propose"))
-    for case_ref in cases:
-        ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/decision", {"approve": True}))
-    locked = ok(api.post("saime.officer", f"/api/v1/flights/{ref}/manifest/lock"))
-    assert locked["state"] == "manifest_locked"
+    with clock_at(departure - timedelta(days=2)):
+        flight = api.flight(departure=departure)
+        ref = flight["reference"]
+        ok(api.post("inm.officer", f"/api/v1/flights/{ref}/passengers", {"cases": cases}), 201)
+        ok(api.post("inm.officer", f"/api/v1/flights/{ref}/manifest/propose"))
+        for case_ref in cases:
+            ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/decision",
+                        {"approve": True}))
+        locked = ok(api.post("saime.officer", f"/api/v1/flights/{ref}/manifest/lock"))
+        assert locked["state"] == "manifest_locked"
 
-    edifact = api.client.get(f"/api/v1/flights/{ref}/paxlst", headers=world.headers("carrier.officer"))
-    assert edifact.status_code == 200, edifact.text
-    parsed = parse_paxlst(edifact.text)
-    assert sorted(p.surnames for p in parsed.passengers) == ["MUNOZ RODRIGUEZ", "PENA RODRIGUEZ", "PENA RODRIGUEZ"]
-    pdf = api.client.get(f"/api/v1/flights/{ref}/manifest.pdf", headers=world.headers("carrier.officer"))
-    assert pdf.content.startswith(b"%PDF")
+        edifact = api.client.get(f"/api/v1/flights/{ref}/paxlst", headers=world.headers("carrier.officer"))
+        assert edifact.status_code == 200, edifact.text
+        parsed = parse_paxlst(edifact.text)
+        assert sorted(p.surnames for p in parsed.passengers) == ["MUNOZ RODRIGUEZ", "PENA RODRIGUEZ",
+                                                                  "PENA RODRIGUEZ"]
+        pdf = api.client.get(f"/api/v1/flights/{ref}/manifest.pdf", headers=world.headers("carrier.officer"))
+        assert pdf.content.startswith(b"%PDF")
 
-    for case_ref in (mother["reference"], child["reference"], single["reference"]):
-        ok(api.post("carrier.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/boarding",
-                    {"status": "boarded"}))
-    ok(api.post("inm.officer", f"/api/v1/flights/{ref}/depart"))
-    ok(api.post("saime.officer", f"/api/v1/flights/{ref}/landing"))
+    with clock_at(departure - timedelta(hours=1)):
+        for case_ref in cases:
+            ok(api.post("carrier.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/boarding",
+                        {"status": "boarded"}))
+    with clock_at(departure + timedelta(minutes=15)):
+        flown = ok(api.post("inm.officer", f"/api/v1/flights/{ref}/depart"))
+    assert flown["actual_departure_utc"] == (departure + timedelta(minutes=15)).isoformat().replace("+00:00", "Z")
+    assert flown["arrival_difference"] is None  # nobody is missing from a flight still in the air
+    landed = ok(api.post("saime.officer", f"/api/v1/flights/{ref}/landing"))
+    assert landed["state"] == "arrived" and landed["actual_arrival_local"].endswith("-04:00")  # Caracas
     for case_ref in cases[:2]:
         ok(api.post("saime.officer", f"/api/v1/flights/{ref}/passengers/{case_ref}/arrival"))
     flagged = ok(api.get("saime.officer", f"/api/v1/flights/{ref}"))

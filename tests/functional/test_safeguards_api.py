@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -46,11 +46,9 @@ def test_concern_raised_after_locking_pulls_passenger_and_boarding_is_refused(cl
                                                                              world: World) -> None:
     api = Api(client, world)
     stays, goes = api.ready_case(), api.ready_case()
-    flight = manifest(api, [stays["reference"], goes["reference"]])
-    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
-    for ref in (stays["reference"], goes["reference"]):
-        ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{ref}/decision", {"approve": True}))
-    ok(api.post("saime.officer", f"/api/v1/flights/{flight}/manifest/lock"))
+    # Locked two days before a departure two hours from now: the door is open (SPEC.md section 4.9).
+    flight = api.build_manifest([stays["reference"], goes["reference"]],
+                                departure=datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2))
     api.screen(stays["reference"], ["trafficking_victim"])
     assert ok(api.get("inm.officer", f"/api/v1/cases/{stays['reference']}"))["state"] == "documented"
     refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{stays['reference']}/boarding",

@@ -23,6 +23,7 @@ from retorno.agencies.visibility import visible_fields
 from retorno.audit.verify import verify_chain
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case
+from retorno.db import clock_at
 from retorno.documents import mrz
 from retorno.flights import service as flights
 from retorno.flights.models import Flight, Passenger
@@ -43,6 +44,8 @@ class ApiFlows(RuleBasedStateMachine):
         self.world = world
         self.session = factory()
         self.count = 0
+        # The world's clock: it moves only when the `time_passes` rule says so (SPEC.md section 4.9).
+        self.now = datetime.now(UTC).replace(microsecond=0)
 
     def teardown(self) -> None:
         self.session.close()
@@ -50,7 +53,8 @@ class ApiFlows(RuleBasedStateMachine):
     # ----- calling the API as someone
 
     def call(self, method: str, path: str, who: str, body: Any = None) -> Any:
-        response = self.client.request(method, path, json=body, headers=self.world.headers(who))
+        with clock_at(self.now):
+            response = self.client.request(method, path, json=body, headers=self.world.headers(who))
         user = self.world.users[who]
         assert response.status_code < 500, (method, path, who, response.text)
         if method != "GET" and user.role == "viewer":
@@ -142,9 +146,14 @@ class ApiFlows(RuleBasedStateMachine):
 
     # ----- flights and manifests
 
+    @rule(hours=st.sampled_from([1, 3, 24, 234]))
+    def time_passes(self, hours: int) -> None:
+        """Hours go by; 234 of them bring a flight proposed now to its departure window."""
+        self.now += timedelta(hours=hours)
+
     @rule(target=flights, seats=st.sampled_from([5, 40]), accept=st.booleans())
     def propose_flight(self, seats: int, accept: bool) -> str:
-        departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+        departure = self.now + timedelta(days=10)
         response = self.call("POST", "/api/v1/flights", "inm.officer", {
             "flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": seats,
             "origin": "TAP", "destination": "CCS", "departure_utc": departure.isoformat(),
@@ -266,6 +275,25 @@ class ApiFlows(RuleBasedStateMachine):
                 for case in boarded:
                     assert not safeguards.protection(facts_by_id[case.id]), case.reference
                 assert not safeguards.children(list(facts_by_id.values()), flight.departure_utc.date())
+
+    @invariant()
+    def the_flow_follows_the_clock(self) -> None:
+        """Departed around the schedule (or with a supervisor's reason), landed after, received after."""
+        for flight, rows in self._active():
+            if flight.state in ("departed", "arrived"):
+                departed = flight.actual_departure_utc
+                assert departed is not None and departed <= self.now + timedelta(minutes=1), flight.reference
+                assert flight.departure_utc - timedelta(hours=6) <= departed <= flight.departure_utc + \
+                    timedelta(hours=48), flight.reference  # nobody here holds the supervisor's override
+            if flight.state == "arrived":
+                assert flight.actual_arrival_utc is not None and flight.actual_departure_utc is not None
+                assert flight.actual_arrival_utc >= flight.actual_departure_utc + \
+                    (flight.arrival_utc - flight.departure_utc) / 2, flight.reference
+            received = [p for p, _ in rows if p.arrival == "received"]
+            assert not received or flight.state == "arrived", flight.reference
+            for passenger in received:
+                assert passenger.received_at is not None and flight.actual_arrival_utc is not None
+                assert passenger.received_at >= flight.actual_arrival_utc, flight.reference
 
     @invariant()
     def manifested_means_on_a_manifest(self) -> None:

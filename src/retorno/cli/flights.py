@@ -111,9 +111,10 @@ def list_flights(act_as: ActAs = None, database_url: DatabaseUrl = None) -> None
         console.print(table)
 
 
-def _flight_step(reference: str, act_as: str | None, database_url: str | None, step: str) -> None:
-    """Run one whole-flight action that needs nothing but the flight and the settings."""
-    from retorno.flights import service
+def _flight_step(reference: str, act_as: str | None, database_url: str | None, step: str, *,
+                 at: str | None = None, reason: str | None = None) -> None:
+    """Run one whole-flight action that needs nothing but the flight, the settings and when it happened."""
+    from retorno.flights import lifecycle, service
 
     config = settings(database_url)
     with refusals(), unit_of_work(config) as session:
@@ -126,9 +127,11 @@ def _flight_step(reference: str, act_as: str | None, database_url: str | None, s
         elif step == "lock":
             service.lock_manifest(session, actor, flight, passengers_per_escort=config.passengers_per_escort)
         elif step == "depart":
-            service.depart(session, actor, flight)
+            service.depart(session, actor, flight, window=lifecycle.DepartureWindow.of(config), reason=reason,
+                           at=_instant(at, flight.origin, "--at") if at else None)
         else:
-            service.record_landing(session, actor, flight)
+            service.record_landing(session, actor, flight,
+                                   at=_instant(at, flight.destination, "--at") if at else None)
         console.print(_state_line(flight))
 
 
@@ -150,16 +153,23 @@ def lock(flight: str, act_as: ActAs = None, database_url: DatabaseUrl = None) ->
     _flight_step(flight, act_as, database_url, "lock")
 
 
+At = Annotated[str | None, typer.Option(
+    "--at", help="when it happened, ISO time (without an offset: local time at the airport); default now")]
+
+
 @flights_app.command("depart")
-def depart(flight: str, act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
+def depart(flight: str, at: At = None,
+           reason: Annotated[str | None, typer.Option(
+               help="a supervisor's written reason to depart outside the window around the scheduled time")] = None,
+           act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """Close the door: every approved passenger has a boarding status and the boarded set is safe."""
-    _flight_step(flight, act_as, database_url, "depart")
+    _flight_step(flight, act_as, database_url, "depart", at=at, reason=reason)
 
 
 @flights_app.command("land")
-def land(flight: str, act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
-    """The receiving side records that the aircraft landed."""
-    _flight_step(flight, act_as, database_url, "land")
+def land(flight: str, at: At = None, act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
+    """The receiving side records that the aircraft landed (at the destination airport)."""
+    _flight_step(flight, act_as, database_url, "land", at=at)
 
 
 @flights_app.command("add")
@@ -231,16 +241,20 @@ def authorise_change(flight: str, case: str, reason: Reason, act_as: ActAs = Non
 @flights_app.command("board")
 def board(flight: str, case: str,
           status: Annotated[str, typer.Option(help="boarded, no_show or refused")] = "boarded",
-          reason: Annotated[str | None, typer.Option(help="required when boarding is refused")] = None,
+          reason: Annotated[str | None, typer.Option(
+              help="required when boarding is refused, and a supervisor's reason to board before the window "
+                   "opens")] = None,
           act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """At the aircraft door: boarded, no-show or refused boarding (protection is checked again)."""
-    from retorno.flights import service
+    from retorno.flights import lifecycle, service
 
-    with refusals(), unit_of_work(settings(database_url)) as session:
+    config = settings(database_url)
+    with refusals(), unit_of_work(config) as session:
         actor = acting_user(session, act_as)
         target = service.get_flight(session, actor, flight)
         passenger = _case(session, actor, target, case)
-        service.record_boarding(session, actor, target, passenger, status=status, reason=reason)
+        service.record_boarding(session, actor, target, passenger, status=status, reason=reason,
+                                window=lifecycle.DepartureWindow.of(config))
         console.print(f"case {passenger.reference}: {status} on {target.reference}")
 
 
@@ -282,7 +296,7 @@ def show(flight: str, act_as: ActAs = None, database_url: DatabaseUrl = None) ->
         actor = acting_user(session, act_as)
         target = service.get_flight(session, actor, flight)
         count = service.arrival_count(session, target)
-        flag = ("[red]FLAGGED[/red]" if count.flagged
+        flag = ("not landed yet" if not count.under_way else "[red]FLAGGED[/red]" if count.flagged
                 else f"explained: {escape(count.explanation or '')}" if count.difference else "ok")
         console.print(key_value_table(f"vuelo / flight {target.reference}", {
             "flight_number": target.flight_number, "state": target.state, "manifest": target.manifest_state,
@@ -290,6 +304,10 @@ def show(flight: str, act_as: ActAs = None, database_url: DatabaseUrl = None) ->
             "departure (local)": airports.to_local(target.departure_utc, target.origin).isoformat(timespec="minutes"),
             "arrival (local)": airports.to_local(target.arrival_utc, target.destination).isoformat(
                 timespec="minutes"),
+            "departed (local)": airports.to_local(target.actual_departure_utc, target.origin).isoformat(
+                timespec="minutes") if target.actual_departure_utc else "—",
+            "landed (local)": airports.to_local(target.actual_arrival_utc, target.destination).isoformat(
+                timespec="minutes") if target.actual_arrival_utc else "—",
             "sending / receiving / carrier": f"{target.sending_agency.code} / {target.receiving_agency.code} / "
                                              f"{target.carrier.code}",
             "seats / escorts / medical staff": f"{target.seats} / {target.escorts} / {target.medical_staff}",

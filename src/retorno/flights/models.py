@@ -32,6 +32,9 @@ class Flight(Base):
     destination: Mapped[str] = mapped_column(sa.String(3))
     departure_utc: Mapped[datetime]
     arrival_utc: Mapped[datetime]
+    # What happened, as recorded at departure and landing (SPEC.md section 4.9); the two above are the schedule.
+    actual_departure_utc: Mapped[datetime | None]
+    actual_arrival_utc: Mapped[datetime | None]
     escorts: Mapped[int]
     medical_staff: Mapped[int]
     state: Mapped[str] = mapped_column(sa.String(20), index=True)

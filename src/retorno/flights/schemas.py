@@ -22,11 +22,15 @@ class FlightOut(BaseModel):
     departure_local: str = Field(description="local time at the origin airport, ISO 8601 with offset")
     arrival_utc: datetime
     arrival_local: str = Field(description="local time at the destination airport, ISO 8601 with offset")
+    actual_departure_utc: datetime | None = Field(description="when it departed, as recorded; null before")
+    actual_departure_local: str | None = Field(description="the actual departure in the origin's local time")
+    actual_arrival_utc: datetime | None = Field(description="when it landed, as recorded; null before")
+    actual_arrival_local: str | None = Field(description="the actual landing in the destination's local time")
     escorts: int
     medical_staff: int
     boarded: int
     received: int
-    arrival_difference: int
+    arrival_difference: int | None = Field(description="boarded minus received; null until the flight has landed")
     arrival_flagged: bool
 
 

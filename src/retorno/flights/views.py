@@ -16,6 +16,7 @@ from retorno.cases.models import Household
 from retorno.cases.service import get_case
 from retorno.errors import NotFound
 from retorno.flights import outputs, planning, service
+from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
 from retorno.flights.schemas import (
     Bulletin,
@@ -69,6 +70,20 @@ class DecisionIn(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class DepartureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime | None = Field(default=None, description="when the aircraft left; default now, never later")
+    reason: str | None = Field(default=None, max_length=2000, description=(
+        "a supervisor's written reason to depart outside the window around the scheduled departure"))
+
+
+class LandingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime | None = Field(default=None, description="when the aircraft landed; default now, never later")
+
+
 class BoardingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -88,6 +103,10 @@ def _local(moment: datetime, iata: str) -> str:
     return service.airports.to_local(moment, iata).isoformat()
 
 
+def _local_or_none(moment: datetime | None, iata: str) -> str | None:
+    return None if moment is None else _local(moment, iata)
+
+
 def flight_out(session: SessionDep, flight: Flight) -> dict[str, Any]:
     count = service.arrival_count(session, flight)
     return {
@@ -96,9 +115,14 @@ def flight_out(session: SessionDep, flight: Flight) -> dict[str, Any]:
         "receiving_agency": flight.receiving_agency.code, "carrier": flight.carrier.code, "seats": flight.seats,
         "origin": flight.origin, "destination": flight.destination, "departure_utc": flight.departure_utc,
         "departure_local": _local(flight.departure_utc, flight.origin), "arrival_utc": flight.arrival_utc,
-        "arrival_local": _local(flight.arrival_utc, flight.destination), "escorts": flight.escorts,
-        "medical_staff": flight.medical_staff, "boarded": count.boarded, "received": count.received,
-        "arrival_difference": count.difference, "arrival_flagged": count.flagged,
+        "arrival_local": _local(flight.arrival_utc, flight.destination),
+        "actual_departure_utc": flight.actual_departure_utc,
+        "actual_departure_local": _local_or_none(flight.actual_departure_utc, flight.origin),
+        "actual_arrival_utc": flight.actual_arrival_utc,
+        "actual_arrival_local": _local_or_none(flight.actual_arrival_utc, flight.destination),
+        "escorts": flight.escorts, "medical_staff": flight.medical_staff, "boarded": count.boarded,
+        "received": count.received, "arrival_difference": count.difference if count.under_way else None,
+        "arrival_flagged": count.flagged,
     }
 
 
@@ -198,10 +222,11 @@ def authorise_change(reference: str, body: LockedChangeIn, session: SessionDep, 
 
 
 @router.post("/flights/{reference}/passengers/{case_ref}/boarding", response_model=FlightOut, responses=errors(409))
-def board(reference: str, case_ref: str, body: BoardingIn, session: SessionDep, user: CurrentUser) -> Any:
+def board(reference: str, case_ref: str, body: BoardingIn, session: SessionDep, user: CurrentUser,
+          settings: SettingsDep) -> Any:
     flight = service.get_flight(session, user, reference)
     service.record_boarding(session, user, flight, _manifest_case(session, user, flight, case_ref),
-                            status=body.status, reason=body.reason)
+                            status=body.status, reason=body.reason, window=DepartureWindow.of(settings))
     return flight_out(session, flight)
 
 
@@ -216,16 +241,18 @@ def _manifest_case(session: SessionDep, user: CurrentUser, flight: Flight, case_
 
 
 @router.post("/flights/{reference}/depart", response_model=FlightOut, responses=errors(409))
-def depart(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+def depart(reference: str, session: SessionDep, user: CurrentUser, settings: SettingsDep,
+           body: DepartureIn | None = None) -> Any:
     flight = service.get_flight(session, user, reference)
-    service.depart(session, user, flight)
+    given = body or DepartureIn()
+    service.depart(session, user, flight, window=DepartureWindow.of(settings), at=given.at, reason=given.reason)
     return flight_out(session, flight)
 
 
 @router.post("/flights/{reference}/landing", response_model=FlightOut, responses=errors(409))
-def landing(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+def landing(reference: str, session: SessionDep, user: CurrentUser, body: LandingIn | None = None) -> Any:
     flight = service.get_flight(session, user, reference)
-    service.record_landing(session, user, flight)
+    service.record_landing(session, user, flight, at=(body or LandingIn()).at)
     return flight_out(session, flight)
 
 

@@ -49,7 +49,6 @@ AGE_GROUPS = ((0, 11), (12, 17), (18, 29), (30, 44), (45, 59), (60, None))
 FOLLOW_UP_MONTHS = (3, 6, 12)
 SEXES = ("F", "M", "X")
 UPCOMING_STATES = ("proposed", "accepted", "manifest_locked")
-FLOWN_STATES = ("departed", "arrived")
 
 Query = TypeVar("Query", bound="sa.Select[*tuple[Any, ...]]")
 
@@ -198,13 +197,16 @@ def flights_by_state(session: Session, user: User) -> dict[str, int]:
 
 
 def arrival_differences(session: Session, user: User) -> list[tuple[str, int, int, str | None]]:
-    """Flown flights whose count received differs from the count boarded, with any explanation."""
+    """Landed flights whose count received differs from the count boarded, with any explanation.
+
+    A flight in the air has received nobody yet: that is no difference (SPEC.md section 4.9).
+    """
     boarded = sa.func.sum(sa.case((Passenger.boarding == "boarded", 1), else_=0))
     received = sa.func.sum(sa.case((Passenger.arrival == "received", 1), else_=0))
     query = _where(
         sa.select(Flight.reference, boarded, received, Flight.arrival_discrepancy_explanation)
         .join(Passenger, Passenger.flight_id == Flight.id)
-        .where(Flight.state.in_(FLOWN_STATES))
+        .where(Flight.state == "arrived")
         .group_by(Flight.id, Flight.reference, Flight.arrival_discrepancy_explanation)
         .order_by(Flight.id),
         scope_of(session, user).flights,

@@ -11,10 +11,11 @@ from retorno.cases.service import get_case
 from retorno.errors import NotFound, RetornoError
 from retorno.flights import outputs
 from retorno.flights import service as flights
+from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
 from retorno.web.deps import SessionDep, SettingsDep
 from retorno.web.pages.common import FormDep, PageUser, form_text, locale_of, router
-from retorno.web.pages.flights import flight_action_failed, flight_done
+from retorno.web.pages.flights import flight_action_failed, flight_done, when_form_says
 
 pages = router()
 
@@ -82,6 +83,7 @@ def board(
             _manifest_case(session, user, flight, case_reference),
             status=form_text(form, "status"),
             reason=form_text(form, "reason") or None,
+            window=DepartureWindow.of(settings),
         )
     except RetornoError as exc:
         return flight_action_failed(request, session, user, reference, exc, settings)
@@ -90,10 +92,12 @@ def board(
 
 @pages.post("/flights/{reference}/depart", response_model=None)
 def depart(
-    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep, reference: str
 ) -> Response:
     try:
-        flights.depart(session, user, flights.get_flight(session, user, reference))
+        flight = flights.get_flight(session, user, reference)
+        flights.depart(session, user, flight, window=DepartureWindow.of(settings),
+                       at=when_form_says(form, flight.origin), reason=form_text(form, "reason") or None)
     except RetornoError as exc:
         return flight_action_failed(request, session, user, reference, exc, settings)
     return flight_done(request, reference, "Salida del vuelo registrada.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -13,7 +14,7 @@ from retorno.agencies.permissions import can
 from retorno.cases.service import get_case, search_cases
 from retorno.config import Settings
 from retorno.errors import InvalidInput, RetornoError
-from retorno.flights import outputs
+from retorno.flights import airports, outputs
 from retorno.flights import service as flights
 from retorno.reporting import service as reports
 from retorno.web.deps import SessionDep, SettingsDep
@@ -84,6 +85,17 @@ def flight_action_failed(
         error=exc.message,
         **flight_context(session, user, reference, settings),
     )
+
+
+def when_form_says(form: Any, iata: str) -> datetime | None:
+    """The optional `at` field: a wall-clock time at `iata` as typed, or None (meaning now)."""
+    typed = form_text(form, "at")
+    if not typed:
+        return None
+    try:
+        return airports.to_utc(datetime.fromisoformat(typed), iata)
+    except ValueError as exc:
+        raise InvalidInput(f"time: {exc}", code="invalid_time") from None
 
 
 def flight_done(request: Request, reference: str, message: str, **values: object) -> Response:
@@ -207,10 +219,11 @@ def lock(
 
 @pages.post("/flights/{reference}/landing", response_model=None)
 def landing(
-    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
+    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep, reference: str
 ) -> Response:
     try:
-        flights.record_landing(session, user, flights.get_flight(session, user, reference))
+        flight = flights.get_flight(session, user, reference)
+        flights.record_landing(session, user, flight, at=when_form_says(form, flight.destination))
     except RetornoError as exc:
         return flight_action_failed(request, session, user, reference, exc, settings)
     return redirect(
