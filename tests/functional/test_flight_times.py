@@ -1,0 +1,170 @@
+"""The flow follows the world (SPEC.md section 4.9, issue 13 item 1): through the REST API, on both databases.
+
+A flight boards and departs only in the window around its scheduled departure (6 h before to 48 h
+after; outside it a supervisor with a written reason), lands no sooner than half its flight time
+after the recorded departure, and its people are received only once it has landed. Each refusal
+names its rule; each step records its actual time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.audit.models import AuditRecord
+from retorno.db import clock_at
+from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login, post_form
+
+FLIGHT_TIME = timedelta(hours=5)  # Api.flight schedules five hours from TAP to CCS
+
+
+def refused(response: Any, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code, error
+    return str(error["message"])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def locked(api: Api, departure: datetime, count: int = 1) -> tuple[str, list[str]]:
+    """A flight departing at `departure` whose manifest of `count` ready cases was locked two days before."""
+    refs = [api.ready_case(given_names=f"Viajera {i}")["reference"] for i in range(count)]
+    return api.build_manifest(refs, departure=departure), refs
+
+
+def board(api: Api, flight: str, refs: list[str], user: str = "carrier.officer", **body: Any) -> None:
+    for ref in refs:
+        ok(api.post(user, f"/api/v1/flights/{flight}/passengers/{ref}/boarding", {"status": "boarded", **body}))
+
+
+def test_a_flight_scheduled_a_day_ahead_neither_boards_nor_departs_now(client: TestClient, world: World) -> None:
+    """Red team: a flight 24 h ahead was locked, boarded and recorded as departed at once."""
+    api = Api(client, world)
+    departure = _now() + timedelta(hours=24)
+    flight, (ref,) = locked(api, departure)
+    message = refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding",
+                               {"status": "boarded"}), 409, "flow.boarding_window")
+    assert "only a supervisor" in message
+    refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/depart"), 409, "flow.departure_window")
+    # An officer's reason is not a supervisor's.
+    refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding",
+                     {"status": "boarded", "reason": "El vuelo se adelantó un día."}), 403,
+            "forbidden.flight.depart_off_schedule")
+    shown = ok(api.get("inm.officer", f"/api/v1/flights/{flight}"))
+    assert shown["state"] == "manifest_locked" and shown["boarded"] == 0 and shown["actual_departure_utc"] is None
+
+    # Six hours before, the door opens; the departure is recorded at its actual time, never ahead of the clock.
+    with clock_at(departure - timedelta(hours=5, minutes=59)):
+        board(api, flight, [ref])
+        refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/depart", {"at": _iso(departure)}), 422,
+                "flow.future_time")
+        flown = ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/depart",
+                            {"at": _iso(departure - timedelta(hours=6, minutes=1))}), (409,))
+        assert flown["error"]["code"] == "flow.departure_window"
+        left = departure - timedelta(hours=6)
+        flown = ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/depart", {"at": _iso(left)}))
+    assert flown["state"] == "departed" and flown["actual_departure_utc"] == _iso(left)
+    assert flown["actual_departure_local"] == (left - timedelta(hours=6)).replace(tzinfo=None).isoformat() + "-06:00"
+
+
+def test_late_departure_needs_a_supervisor_and_a_written_reason(client: TestClient, world: World,
+                                                                session: Session) -> None:
+    api = Api(client, world)
+    departure = _now() - timedelta(hours=49)
+    with clock_at(departure - timedelta(days=2)):
+        flight, refs = locked(api, departure)
+    with clock_at(departure - timedelta(hours=1)):
+        board(api, flight, refs)
+    path = f"/api/v1/flights/{flight}/depart"
+    refused(api.post("carrier.officer", path), 409, "flow.departure_window")
+    refused(api.post("inm.supervisor", path, {"reason": "tarde"}), 409, "flow.departure_window")
+    refused(api.post("carrier.officer", path, {"reason": "Avería de la aeronave, repuesto llegó hoy."}), 403,
+            "forbidden.flight.depart_off_schedule")
+    why = "Avería de la aeronave, repuesto llegó hoy."
+    flown = ok(api.post("carrier.supervisor", path, {"reason": why}))
+    assert flown["state"] == "departed"
+    (record,) = session.execute(sa.select(AuditRecord).where(AuditRecord.action == "flight.depart",
+                                                             AuditRecord.object_id == flight)).scalars()
+    assert record.reason == why and str(record.after["actual_departure_utc"])[:16] == flown["actual_departure_utc"][:16]
+
+
+def test_landing_only_after_departure_and_not_within_half_the_flight_time(client: TestClient,
+                                                                         world: World) -> None:
+    """Red team: a landing was accepted seconds after the departure of a five-hour flight."""
+    api = Api(client, world)
+    departure = _now() - timedelta(hours=2)
+    with clock_at(departure - timedelta(days=2)):
+        flight, refs = locked(api, departure)
+    path = f"/api/v1/flights/{flight}/landing"
+    refused(api.post("saime.officer", path), 409, "flow.not_departed")
+    with clock_at(departure - timedelta(hours=1)):
+        board(api, flight, refs)
+    with clock_at(departure):
+        ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/depart"))
+    with clock_at(departure + timedelta(seconds=30)):
+        refused(api.post("saime.officer", path), 409, "flow.landing_too_soon")
+    # Two hours into a five-hour flight is still too soon; so is a time before the departure itself.
+    refused(api.post("saime.officer", path), 409, "flow.landing_too_soon")
+    refused(api.post("saime.officer", path, {"at": _iso(departure - timedelta(minutes=5))}), 409,
+            "flow.landing_too_soon")
+    refused(api.post("saime.officer", path, {"at": _iso(_now() + timedelta(hours=1))}), 422, "flow.future_time")
+    touchdown = departure + FLIGHT_TIME / 2 + timedelta(minutes=5)
+    with clock_at(departure + FLIGHT_TIME):
+        landed = ok(api.post("saime.officer", path, {"at": _iso(touchdown)}))
+    assert landed["state"] == "arrived" and landed["actual_arrival_utc"] == _iso(touchdown)
+    # Caracas keeps UTC-4 all year.
+    assert landed["actual_arrival_local"] == (touchdown - timedelta(hours=4)).replace(tzinfo=None).isoformat() \
+        + "-04:00"
+
+
+def test_nobody_is_received_before_the_landing_and_no_difference_shows_in_the_air(client: TestClient,
+                                                                                  world: World) -> None:
+    """Red team: reception was confirmed while the flight was only 'departed', shown as a red discrepancy."""
+    api = Api(client, world)
+    departure = _now() - timedelta(hours=4)
+    with clock_at(departure - timedelta(days=2)):
+        flight, refs = locked(api, departure, count=2)
+    with clock_at(departure - timedelta(hours=1)):
+        board(api, flight, refs)
+    with clock_at(departure):
+        ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/depart"))
+    message = refused(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{refs[0]}/arrival"), 409,
+                      "flow.not_landed")
+    assert "has not landed" in message
+    in_the_air = ok(api.get("saime.officer", f"/api/v1/flights/{flight}"))
+    assert (in_the_air["boarded"], in_the_air["arrival_difference"], in_the_air["arrival_flagged"]) == (2, None, False)
+    login(client, "saime.officer")
+    desk = client.get(f"/flights/{flight}/arrivals").text
+    assert "Diferencia" not in desk and "Confirmar recepción" not in desk and "aterrizaje" in desk
+    page = client.get(f"/flights/{flight}").text
+    assert "diferencia sin explicar" not in page
+
+    landed = post_form(client, f"/flights/{flight}/landing", {"at": ""}, page=f"/flights/{flight}")
+    assert landed.status_code == 303, landed.text
+    ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{refs[0]}/arrival"))
+    counted = ok(api.get("saime.officer", f"/api/v1/flights/{flight}"))
+    assert (counted["received"], counted["arrival_difference"], counted["arrival_flagged"]) == (1, 1, True)
+    page = client.get(f"/flights/{flight}").text
+    assert "diferencia sin explicar" in page and "Aterrizaje real" in page and "Salida real" in page
+
+
+def test_a_flight_is_never_proposed_for_a_time_already_past(client: TestClient, world: World) -> None:
+    """Red team: POST /api/v1/flights accepted a departure in 2020."""
+    api = Api(client, world)
+    message = refused(api.post("inm.officer", "/api/v1/flights", {
+        "flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 180,
+        "origin": "TAP", "destination": "CCS", "departure_utc": "2020-03-01T15:00:00Z",
+        "arrival_utc": "2020-03-01T20:00:00Z", "escorts": 10}), 422, "flow.departure_in_past")
+    assert "already passed" in message
