@@ -178,8 +178,15 @@ class ManifestFacts:
 
 def capacity(flight: FlightFacts, passengers: Sequence[TravellerFacts]) -> list[Violation]:
     """Safeguard 5: passengers + escorts + medical staff within seats; escort ratio; medical escorts."""
+    return capacity_counts(flight, len(passengers), medical_staff_needed(passengers))
+
+
+def capacity_counts(flight: FlightFacts, count: int, medical_needed: int) -> list[Violation]:
+    """Safeguard 5 over counts: `count` passengers whose conditions need `medical_needed` medical escorts.
+
+    The one capacity rule, for callers that hold counts rather than people (the manifest planner).
+    """
     found = []
-    count = len(passengers)
     escorts = escorts_needed(count, flight.passengers_per_escort)
     if flight.escorts < escorts:
         found.append(Violation(CAPACITY, None,
@@ -190,7 +197,6 @@ def capacity(flight: FlightFacts, passengers: Sequence[TravellerFacts]) -> list[
         found.append(Violation(CAPACITY, None,
                                f"flight {flight.reference}: {count} passengers + {flight.escorts} escorts + "
                                f"{flight.medical_staff} medical staff = {total} exceeds {flight.seats} seats"))
-    medical_needed = medical_staff_needed(passengers)
     if medical_needed > flight.medical_staff:
         found.append(Violation(MEDICAL_ESCORT, None,
                                f"flight {flight.reference}: medical cases need {medical_needed} medical escorts, "

@@ -33,9 +33,11 @@ def case(case_id: str, household: str, waited: int, adult: bool = True, medical:
                     frozenset(airports.split(",")), cleared)
 
 
-def flight(flight_id: str, days: int, seats: int, origin: str = "MEX", staff: int = 0, booked: int = 0) -> PlanFlight:
-    """A flight departing `days` after TODAY."""
-    return PlanFlight(flight_id, origin, TODAY + timedelta(days=days), seats, staff, booked)
+def flight(flight_id: str, days: int, seats: int, origin: str = "MEX", staff: int = 0, booked: int = 0,
+           escorts: int = 0, fixed: bool = False) -> PlanFlight:
+    """A flight departing `days` after TODAY (`fixed`: accepted, its escorts and medical staff may not rise)."""
+    return PlanFlight(flight_id, origin, TODAY + timedelta(days=days), seats, staff, booked,
+                      escorts=escorts, fixed_staff=fixed)
 
 
 def objective_of(cases: list[PlanCase], flights: list[PlanFlight], assignments: dict[str, str]) -> int:
@@ -61,11 +63,12 @@ def brute_force(cases: list[PlanCase], flights: list[PlanFlight], options: PlanS
         for f in flights:
             aboard = pax.get(f.flight_id, [])
             if aboard:
-                escorts[f.flight_id] = math.ceil((f.booked + len(aboard)) / options.passengers_per_escort)
-                medical[f.flight_id] = max(0, sum(c.medical_escorts for c in aboard) - f.medical_staff)
+                escorts[f.flight_id] = max(f.escorts,
+                                           math.ceil((f.booked + len(aboard)) / options.passengers_per_escort))
+                medical[f.flight_id] = max(f.medical_staff, sum(c.medical_escorts for c in aboard))
         left = {c.case_id for c in cases} - assignments.keys()
-        candidate = PlanResult(assignments, escorts, medical, 0.0, 0.0, 0.0, 0.0, "", 0.0,
-                               {c: LeftOff("no_seat", c) for c in left}, "")
+        candidate = PlanResult(assignments, escorts, {}, 0.0, 0.0, 0.0, 0.0, "", 0.0,
+                               {c: LeftOff("no_seat", c) for c in left}, "", medical)
         if not check_plan(cases, flights, options, candidate):
             best = min(best, objective_of(cases, flights, assignments))
     return int(best)
@@ -74,9 +77,10 @@ def brute_force(cases: list[PlanCase], flights: list[PlanFlight], options: PlanS
 @st.composite
 def instances(draw: st.DrawFn, max_households: int = 6,
               max_flights: int = 3) -> tuple[list[PlanCase], list[PlanFlight]]:
-    """Small random instances with minors, medical needs, two airports and booked seats."""
+    """Small random instances with minors, medical needs, two airports, booked seats and staff already assigned."""
     flights = [flight(f"F{n}", draw(st.integers(-1, 6)), draw(st.integers(2, 12)),
-                      draw(st.sampled_from(["MEX", "VSA"])), draw(st.integers(0, 1)), draw(st.integers(0, 2)))
+                      draw(st.sampled_from(["MEX", "VSA"])), draw(st.integers(0, 1)), draw(st.integers(0, 2)),
+                      escorts=draw(st.integers(0, 2)), fixed=draw(st.booleans()))
                for n in range(draw(st.integers(1, max_flights)))]
     cases = []
     for h in range(draw(st.integers(1, max_households))):
@@ -179,7 +183,9 @@ def test_check_plan_reports_each_broken_rule() -> None:
                         {}, 0.0, 0.0, 0.0, 0.0, "", 0.0, {}, "")
     problems = "\n".join(check_plan(cases, flights, EXACT, broken))
     for expected in ("Household H1 is split", "Minor child", "Minor lone", "cannot reach MEX",
-                     "Flight F1 has 0 escorts", "covers 0 of 1 medical", "Flight F1 needs 2 seats"):
+                     "flight F1: 2 passengers need 1 escorts (one per 3), only 0 are assigned",
+                     "medical cases need 1 medical escorts, only 0 medical staff",
+                     "flight F1: 2 passengers + 0 escorts + 0 medical staff = 2 exceeds 1 seats"):
         assert expected in problems
 
 
@@ -206,3 +212,28 @@ def test_tiny_benchmark_run() -> None:
     assert 0.0 <= figures["gap"] <= 0.01
     for key in ("seconds", "bound", "assigned", "peak_rss_mb"):
         assert key in figures
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_plan_counts_the_escorts_already_assigned(fixed: bool) -> None:
+    """Issue 13 finding 3: 161 passengers + 20 escorts + 2 medical staff = 183 on 180 seats was proposed."""
+    cases = [case(f"C{n:03d}", f"H{n:03d}", 30) for n in range(170)]
+    flights = [flight("F1", 3, seats=180, staff=2, escorts=20, fixed=fixed)]
+    options = PlanSettings(passengers_per_escort=10, time_limit=10.0, today=TODAY)
+    result = plan(cases, flights, options)
+    assert len(result.assignments) == 180 - 20 - 2
+    assert result.escorts == {"F1": 20} and result.medical_staff == {"F1": 2}
+    assert check_plan(cases, flights, options, result) == []
+
+
+def test_fixed_staff_limits_passengers_to_the_escorts_and_medical_staff_accepted() -> None:
+    cases = [*(case(f"C{n}", f"H{n}", 30 + n) for n in range(8)), case("sick", "HS", 90, medical=1)]
+    flights = [flight("F1", 3, seats=20, escorts=2, fixed=True)]
+    result = plan(cases, flights, EXACT)
+    # Two escorts at one per three passengers: six passengers, none needing a medical escort.
+    assert len(result.assignments) == 6 and "sick" not in result.assignments
+    assert result.escorts == {"F1": 2} and result.medical_staff == {"F1": 0}
+    assert check_plan(cases, flights, EXACT, result) == []
+    raised = PlanResult({**result.assignments, "sick": "F1"}, {"F1": 3}, {}, 0.0, 0.0, 0.0, 0.0, "", 0.0, {}, "",
+                        {"F1": 1})
+    assert any("its staff is fixed" in p for p in check_plan(cases, flights, EXACT, raised))

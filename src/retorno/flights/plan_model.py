@@ -6,11 +6,12 @@ See `retorno.flights.planner` for the rules, the objective and the search.
 from __future__ import annotations
 
 import itertools
-import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+
+from retorno.safeguards import escorts_needed
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,12 @@ class PlanCase:
 
 @dataclass(frozen=True)
 class PlanFlight:
-    """One accepted flight; `booked_medical` is the medical-escort need of its booked passengers."""
+    """One flight; `booked_medical` is the medical-escort need of its booked passengers.
+
+    `escorts` and `medical_staff` are the staff assigned now: a plan never lowers them. With
+    `fixed_staff` (a flight the receiving side has accepted) the plan keeps them as they are, so
+    every passenger it adds must fit the escorts and medical staff already accepted.
+    """
 
     flight_id: str
     origin: str
@@ -37,6 +43,8 @@ class PlanFlight:
     medical_staff: int = 0
     booked: int = 0
     booked_medical: int = 0
+    escorts: int = 0
+    fixed_staff: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,8 @@ class PlanResult:
     """A proposed set of manifests with its objective, proven bound and reasons for cases left off."""
 
     assignments: dict[str, str]
+    # The staff the plan assumes on each flight it puts people on: total escorts, and medical
+    # escorts beyond the flight's medical staff (`medical_staff` holds the total).
     escorts: dict[str, int]
     medical_escorts: dict[str, int]
     objective: float
@@ -74,6 +84,7 @@ class PlanResult:
     seconds: float
     left_off: dict[str, LeftOff]
     objective_description: str
+    medical_staff: dict[str, int] = field(default_factory=dict)
 
 
 OBJECTIVE_DESCRIPTION = (
@@ -106,14 +117,27 @@ class Instance:
     fixed: int = 0
 
 
+def staff(flight: PlanFlight, pax: int, medical: int, per_escort: int) -> tuple[int, int]:
+    """Escorts and medical staff a flight flies with when `pax` new passengers with `medical` needs join it.
+
+    The escort ratio is the safeguards' own (`escorts_needed`); staff already assigned is never lowered.
+    """
+    return (max(flight.escorts, escorts_needed(flight.booked + pax, per_escort)),
+            max(flight.medical_staff, flight.booked_medical + medical))
+
+
 def seats_used(flight: PlanFlight, pax: int, medical: int, per_escort: int) -> int:
     """Seats a flight needs when `pax` new passengers with `medical` needs join its booked load."""
-    on_board = flight.booked + pax
-    return (
-        on_board
-        + math.ceil(on_board / per_escort)
-        + max(flight.medical_staff, flight.booked_medical + medical)
-    )
+    escorts, medical_staff = staff(flight, pax, medical, per_escort)
+    return flight.booked + pax + escorts + medical_staff
+
+
+def fits(flight: PlanFlight, pax: int, medical: int, per_escort: int) -> bool:
+    """Whether `pax` new passengers with `medical` needs fit on a flight with the staff they need."""
+    escorts, medical_staff = staff(flight, pax, medical, per_escort)
+    if flight.fixed_staff and (escorts, medical_staff) != (flight.escorts, flight.medical_staff):
+        return False
+    return flight.booked + pax + escorts + medical_staff <= flight.seats
 
 
 def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: PlanSettings) -> Instance:
@@ -153,10 +177,10 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
                 )
             continue
         size, medical = len(group), sum(c.medical_escorts for c in group)
-        fits = tuple(i for i in reachable if seats_used(flights[i], size, medical, per_escort) <= flights[i].seats)
+        fitting = tuple(i for i in reachable if fits(flights[i], size, medical, per_escort))
         weight = sum(1 + max(0, (today - c.detention_start).days) for c in group)
         households.append(Household(household_id, tuple(c.case_id for c in group), size, medical, weight,
-                                     airports, reachable, fits))
+                                     airports, reachable, fitting))
     # People who cannot be planned still wait: they count as leaving after the horizon.
     fixed = sum((1 + max(0, (today - c.detention_start).days)) * (horizon + 1)
                 for c in cases if c.case_id in left_off)
@@ -167,7 +191,9 @@ def most_passengers(flight: PlanFlight, per_escort: int, medical_seats: int) -> 
     """Most new passengers that fit with their escorts when `medical_seats` extra medical escorts fly (-1: none)."""
     limit = flight.seats - flight.medical_staff - medical_seats
     on_board = limit * per_escort // (per_escort + 1) + 1
-    while on_board > 0 and on_board + math.ceil(on_board / per_escort) > limit:
+    if flight.fixed_staff:
+        on_board = min(on_board, flight.escorts * per_escort)
+    while on_board > 0 and on_board + max(flight.escorts, escorts_needed(on_board, per_escort)) > limit:
         on_board -= 1
     return on_board - flight.booked if on_board >= flight.booked else -1
 
@@ -235,7 +261,7 @@ def first_fit(inst: Instance, start: Assignment) -> Assignment:
         h = inst.households[i]
         for f in h.flights:
             flight = inst.flights[f]
-            if seats_used(flight, pax[f] + h.size, medical[f] + h.medical, inst.per_escort) <= flight.seats:
+            if fits(flight, pax[f] + h.size, medical[f] + h.medical, inst.per_escort):
                 assign[i] = f
                 pax[f] += h.size
                 medical[f] += h.medical

@@ -27,6 +27,7 @@ from retorno.flights.plan_model import (
     household_classes,
     loads,
     objective_value,
+    staff,
 )
 
 
@@ -52,16 +53,18 @@ def build_highs(inst: Instance, classes: list[list[int]], integral: bool) -> tup
     for f in used:
         flight = inst.flights[f]
         facets, most_medical[f] = capacity_cuts(
-            flight, per_escort, max(0, flight.booked_medical + need[f] - flight.medical_staff))
+            flight, per_escort,
+            0 if flight.fixed_staff else max(0, flight.booked_medical + need[f] - flight.medical_staff))
         cuts[f] = [(n_rows + j, slope, limit) for j, (slope, limit) in enumerate(facets)]
         n_rows += len(facets)
-    starts, index, value, cost, upper, integer = [0], [], [], [], [], []
+    starts, index, value, cost, lower, upper, integer = [0], [], [], [], [], [], []
 
-    def column(rows: list[int], coefs: list[float], c: float, ub: float, is_int: bool) -> int:
+    def column(rows: list[int], coefs: list[float], c: float, ub: float, is_int: bool, lb: float = 0.0) -> int:
         index.extend(rows)
         value.extend(coefs)
         starts.append(len(index))
         cost.append(c)
+        lower.append(lb)
         upper.append(ub)
         integer.append(1 if is_int and integral else 0)
         return len(cost) - 1
@@ -81,7 +84,11 @@ def build_highs(inst: Instance, classes: list[list[int]], integral: bool) -> tup
             coefs.append(float(h.medical))
         columns["n"][(k, f)] = column(rows, coefs, 0.0, float(len(classes[k])), True)
     for f in used:
-        columns["e"][f] = column([cap[f], esc[f]], [1.0, -float(per_escort)], 0.0, highspy.kHighsInf, True)
+        # Escorts never drop below those assigned; on a flight whose staff is fixed they stay as they are.
+        flight = inst.flights[f]
+        columns["e"][f] = column([cap[f], esc[f]], [1.0, -float(per_escort)], 0.0,
+                                 float(flight.escorts) if flight.fixed_staff else highspy.kHighsInf, True,
+                                 float(flight.escorts))
         columns["m"][f] = column([cap[f], med[f], *(r for r, _, _ in cuts[f])],
                                  [1.0, -1.0, *(slope for _, slope, _ in cuts[f])], 0.0, most_medical[f], False)
     row_upper = np.ones(n_rows)
@@ -98,7 +105,7 @@ def build_highs(inst: Instance, classes: list[list[int]], integral: bool) -> tup
     solver = highspy.Highs()
     solver.setOptionValue("output_flag", False)
     solver.passModel(len(cost), n_rows, len(index), 1, 1, float(sum(h.weight for h in hh) * leave + inst.fixed),
-                     np.array(cost), np.zeros(len(cost)), np.array(upper), row_lower, row_upper,
+                     np.array(cost), np.array(lower), np.array(upper), row_lower, row_upper,
                      np.array(starts[:-1], dtype=np.int32), np.array(index, dtype=np.int32),
                      np.array(value), np.array(integer, dtype=np.int32))
     return solver, columns
@@ -114,8 +121,8 @@ def highs_start(inst: Instance, columns: dict, classes: list[list[int]], warm: A
     pax, medical = loads(inst, warm)
     for f, col in columns["e"].items():
         flight = inst.flights[f]
-        values[col] = math.ceil((flight.booked + pax[f]) / inst.per_escort)
-        values[columns["m"][f]] = max(0, flight.booked_medical + medical[f] - flight.medical_staff)
+        values[col], medical_staff = staff(flight, pax[f], medical[f], inst.per_escort)
+        values[columns["m"][f]] = medical_staff - flight.medical_staff
     return values
 
 
@@ -221,14 +228,17 @@ def solve_cpsat(inst: Instance, warm: Assignment, settings: PlanSettings,
     pax, medical = loads(inst, warm)
     for f, keys in on_flight.items():
         flight = inst.flights[f]
-        e, m = model.new_int_var(0, flight.seats, f"e{f}"), model.new_int_var(0, flight.seats, f"m{f}")
+        fixed = flight.fixed_staff
+        e = model.new_int_var(flight.escorts, flight.escorts if fixed else max(flight.seats, flight.escorts), f"e{f}")
+        m = model.new_int_var(0, 0 if fixed else flight.seats, f"m{f}")
         new_pax = sum(hh[key[0]].size * x[key] for key in keys)
         new_medical = sum(hh[key[0]].medical * x[key] for key in keys)
         model.add(inst.per_escort * e >= flight.booked + new_pax)
         model.add(m >= flight.booked_medical - flight.medical_staff + new_medical)
         model.add(new_pax + e + m <= flight.seats - flight.booked - flight.medical_staff)
-        model.add_hint(e, math.ceil((flight.booked + pax[f]) / inst.per_escort))
-        model.add_hint(m, max(0, flight.booked_medical + medical[f] - flight.medical_staff))
+        escorts, medical_staff = staff(flight, pax[f], medical[f], inst.per_escort)
+        model.add_hint(e, escorts)
+        model.add_hint(m, medical_staff - flight.medical_staff)
     for (i, f), var in x.items():
         model.add_hint(var, warm.get(i) == f)
     offset = sum(h.weight for h in hh) * leave + inst.fixed

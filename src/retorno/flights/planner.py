@@ -3,9 +3,12 @@
 Rules (SPEC section 4): a household is never split; a minor flies only with an adult of the
 household unless cleared to travel unaccompanied; a case flies only from an airport it can reach;
 on each flight, booked passengers + new passengers + escorts + medical seats never exceed the seats,
-where escorts = ceil((booked + new passengers) / N) and medical seats = max(medical staff on board,
-medical-escort needs of booked and new passengers) (staff cover needs one for one; any need beyond
-them takes an extra medical escort's seat).
+where escorts = max(escorts assigned, ceil((booked + new passengers) / N)) (`safeguards.escorts_needed`)
+and medical seats = max(medical staff on board, medical-escort needs of booked and new passengers)
+(staff cover needs one for one; any need beyond them takes an extra medical escort's seat). On a
+flight with `fixed_staff` (accepted by the receiving side) neither may rise: the escorts and medical
+staff assigned must cover everyone. The result states the staff each flight flies with, and
+`check_plan` verifies it with the safeguards' own capacity rule (`safeguards.capacity_counts`).
 
 Objective (minimised), in weighted person-days still to be spent in detention:
 
@@ -39,12 +42,12 @@ household x flight binary model with OR-Tools CP-SAT from the greedy hint instea
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
+from retorno import safeguards
 from retorno.flights.plan_model import (
     OBJECTIVE_DESCRIPTION,
     SEARCH_SHARE,
@@ -58,11 +61,13 @@ from retorno.flights.plan_model import (
     class_counts,
     fill_classes,
     first_fit,
+    fits,
     household_classes,
     loads,
     objective_value,
     prepare,
     seats_used,
+    staff,
 )
 from retorno.flights.plan_solvers import (
     improve,
@@ -85,9 +90,7 @@ def _reasons(inst: Instance, assign: Assignment) -> dict[str, LeftOff]:
             continue
         free = {f: inst.flights[f].seats - seats_used(inst.flights[f], pax[f], medical[f], inst.per_escort)
                 for f in h.reachable}
-        takes_one = [f for f in h.reachable
-                     if seats_used(inst.flights[f], pax[f] + 1, medical[f], inst.per_escort)
-                     <= inst.flights[f].seats]
+        takes_one = [f for f in h.reachable if fits(inst.flights[f], pax[f] + 1, medical[f], inst.per_escort)]
         roomiest = max(h.reachable, key=lambda f: (free[f], -f))
         flight = inst.flights[roomiest]
         where = ", ".join(sorted(h.airports))
@@ -114,11 +117,11 @@ def _result(inst: Instance, assign: Assignment, bound: float, greedy_objective: 
     pax, medical = loads(inst, assign)
     assignments = {case_id: inst.flights[f].flight_id
                    for i, f in sorted(assign.items()) for case_id in inst.households[i].case_ids}
-    escorts, medical_escorts = {}, {}
+    escorts, medical_escorts, medical_staff = {}, {}, {}
     for f in sorted(set(assign.values())):
         flight = inst.flights[f]
-        escorts[flight.flight_id] = math.ceil((flight.booked + pax[f]) / inst.per_escort)
-        medical_escorts[flight.flight_id] = max(0, flight.booked_medical + medical[f] - flight.medical_staff)
+        escorts[flight.flight_id], medical_staff[flight.flight_id] = staff(flight, pax[f], medical[f], inst.per_escort)
+        medical_escorts[flight.flight_id] = medical_staff[flight.flight_id] - flight.medical_staff
     objective = float(objective_value(inst, assign))
     return PlanResult(
         assignments=assignments,
@@ -132,6 +135,7 @@ def _result(inst: Instance, assign: Assignment, bound: float, greedy_objective: 
         seconds=time.perf_counter() - started,
         left_off=_reasons(inst, assign),
         objective_description=OBJECTIVE_DESCRIPTION,
+        medical_staff=medical_staff,
     )
 
 
@@ -222,18 +226,18 @@ def check_plan(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], setting
     for flight_id in sorted(set(result.assignments.values()) & by_flight.keys()):
         flight = by_flight[flight_id]
         aboard = [by_case[c] for c, f in result.assignments.items() if f == flight_id and c in by_case]
-        on_board = flight.booked + len(aboard)
         escorts = result.escorts.get(flight_id, 0)
-        extra_medical = result.medical_escorts.get(flight_id, 0)
-        if escorts * settings.passengers_per_escort < on_board:
-            problems.append(f"Flight {flight_id} has {escorts} escorts for {on_board} passengers; "
-                            f"at least {math.ceil(on_board / settings.passengers_per_escort)} are required.")
+        medical_staff = result.medical_staff.get(flight_id,
+                                                 flight.medical_staff + result.medical_escorts.get(flight_id, 0))
+        if escorts < flight.escorts or medical_staff < flight.medical_staff:
+            problems.append(f"Flight {flight_id}: the plan lowers its staff to {escorts} escorts and "
+                            f"{medical_staff} medical staff.")
+        elif flight.fixed_staff and (escorts, medical_staff) != (flight.escorts, flight.medical_staff):
+            problems.append(f"Flight {flight_id}: its staff is fixed at {flight.escorts} escorts and "
+                            f"{flight.medical_staff} medical staff; the plan needs {escorts} and {medical_staff}.")
+        # The rule applying the plan is checked against: the safeguards' own, with the staff the plan states.
+        facts = safeguards.FlightFacts(flight_id, flight.seats, escorts, medical_staff, flight.departure,
+                                       settings.passengers_per_escort)
         needs = flight.booked_medical + sum(c.medical_escorts for c in aboard)
-        if flight.medical_staff + extra_medical < needs:
-            problems.append(f"Flight {flight_id} covers {flight.medical_staff + extra_medical} of {needs} "
-                            "medical-escort needs.")
-        total = on_board + escorts + flight.medical_staff + extra_medical
-        if total > flight.seats:
-            problems.append(f"Flight {flight_id} needs {total} seats (passengers, escorts, medical) "
-                            f"but has {flight.seats}.")
+        problems.extend(v.message for v in safeguards.capacity_counts(facts, flight.booked + len(aboard), needs))
     return problems
