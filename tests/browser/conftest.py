@@ -6,7 +6,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +21,7 @@ from sqlalchemy.orm import Session
 from retorno.audit.checkpoints import sign_audit_commits
 from retorno.audit.signing import signing_key
 from retorno.config import Settings
-from retorno.db import make_engine
+from retorno.db import clock_at, make_engine
 from retorno.migrations import upgrade
 from retorno.web.app import create_app
 from tests.conftest import PG_ADMIN_URL
@@ -56,10 +59,40 @@ def _fresh_database(kind: str, tmp: Path) -> str:
     return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+class ServerClock:
+    """The served app's clock: the real one, or a moment a test sets (what `clock_at` does in-process).
+
+    The server runs in another thread, so a test cannot set its context; the app is wrapped instead.
+    """
+
+    def __init__(self) -> None:
+        self.moment: datetime | None = None
+
+    @contextmanager
+    def at(self, moment: datetime) -> Iterator[None]:
+        previous, self.moment = self.moment, moment
+        try:
+            yield
+        finally:
+            self.moment = previous
+
+    def wrap(self, app: Any) -> Any:
+        async def clocked(scope: Any, receive: Any, send: Any) -> None:
+            if self.moment is None:
+                await app(scope, receive, send)
+                return
+            with clock_at(self.moment):
+                await app(scope, receive, send)
+
+        return clocked
+
+
 class Served(str):
-    """The served app's base URL; `database_url` is the database behind it, for a test's own set-up."""
+    """The served app's base URL; `database_url` is the database behind it, for a test's own set-up;
+    `clock` sets the time the app lives in."""
 
     database_url: str
+    clock: ServerClock
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -78,8 +111,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     engine.dispose()
     app = create_app(settings)
     port = _free_port()
+    clock = ServerClock()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(clock.wrap(app), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -89,6 +123,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         time.sleep(0.05)
     served = Served(f"http://127.0.0.1:{port}")
     served.database_url = url
+    served.clock = clock
     yield served
     server.should_exit = True
     thread.join(10)

@@ -7,10 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
 
+from retorno.db import make_engine
 from retorno.flights import airports
-from tests.browser.conftest import log_in
+from retorno.flights.models import Flight
+from tests.browser.conftest import Served, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -121,7 +125,16 @@ def test_planner_proposes_a_flight_and_builds_the_manifest_with_the_receiving_si
     expect(page.locator("dl.fields")).to_contain_text("manifiesto cerrado")
 
 
-def test_carrier_downloads_the_paxlst_and_records_boarding(page: Page, tmp_path: Path) -> None:
+def _scheduled_departure(server: Served) -> datetime:
+    """The scheduled departure of the module's one flight (proposed on the planner's page)."""
+    engine = make_engine(server.database_url)
+    with Session(engine) as session:
+        departure = session.execute(sa.select(Flight.departure_utc)).scalar_one()
+    engine.dispose()
+    return departure
+
+
+def test_carrier_downloads_the_paxlst_and_records_boarding(page: Page, tmp_path: Path, server: Served) -> None:
     log_in(page, "carrier.officer")
     expect(page.locator("h1")).to_contain_text("Vuelos")
     page.get_by_role("link", name=re.compile(r"^RF-")).first.click()
@@ -135,26 +148,54 @@ def test_carrier_downloads_the_paxlst_and_records_boarding(page: Page, tmp_path:
     with page.expect_download() as pdf:
         page.get_by_role("link", name="Descargar manifiesto (PDF)").click()
     assert pdf.value.suggested_filename.endswith(".pdf")
-    for _ in NAMES:
-        page.get_by_role("button", name="Registrar", exact=True).first.click()
-        expect(page.get_by_role("status").first).to_contain_text("Embarque de")
-    page.get_by_role("button", name="Registrar la salida").click()
-    expect(page.locator("dl.fields")).to_contain_text("despegó")
+    # Ten days before the flight the door is shut: boarding is refused, with the rule named.
+    flight_url = page.url
+    page.get_by_role("button", name="Registrar", exact=True).first.click()
+    expect(page.get_by_role("alert")).to_contain_text("boards from")
+    # An hour before the scheduled departure, the door is open.
+    with server.clock.at(_scheduled_departure(server) - timedelta(hours=1)):
+        log_in(page, "carrier.officer")
+        page.goto(flight_url)
+        for _ in NAMES:
+            page.get_by_role("button", name="Registrar", exact=True).first.click()
+            expect(page.get_by_role("status").first).to_contain_text("Embarque de")
+        page.get_by_role("button", name="Registrar la salida").click()
+        expect(page.locator("dl.fields")).to_contain_text("despegó")
+        expect(page.locator("dl.fields")).to_contain_text("Salida real")
 
 
-def test_arrival_desk_confirms_each_passenger_and_the_counts_agree(page: Page) -> None:
-    log_in(page, "saime.officer")
-    page.get_by_role("link", name="Vuelos").click()
-    page.get_by_role("link", name=re.compile(r"^RF-")).first.click()
-    page.get_by_role("button", name="Registrar el aterrizaje").click()
-    expect(page.locator("h1")).to_contain_text("Mesa de llegadas")
-    page.get_by_label("Nombre o referencia").fill("munoz")
-    page.get_by_role("button", name="Buscar").click()
-    page.get_by_role("button", name="Confirmar recepción de José Ángel Muñoz Pérez").first.click()
-    expect(page.locator(".counts")).to_contain_text("Diferencia: 1")
-    page.get_by_role("button", name=re.compile("Confirmar recepción de Ana")).first.click()
-    expect(page.locator(".counts")).to_contain_text("Recibidos: 2")
-    expect(page.locator(".counts")).not_to_contain_text("Diferencia")
+def test_arrival_desk_confirms_each_passenger_and_the_counts_agree(page: Page, server: Served) -> None:
+    departure = _scheduled_departure(server)
+    # Two hours after it left, a five-hour flight is in the air: nobody to receive, no landing yet, no difference.
+    with server.clock.at(departure + timedelta(hours=1)):
+        log_in(page, "saime.officer")
+        page.get_by_role("link", name="Vuelos").click()
+        page.get_by_role("link", name=re.compile(r"^RF-")).first.click()
+        flight_url = page.url
+        expect(page.locator("dl.fields")).not_to_contain_text("diferencia")
+        page.get_by_role("link", name="Mesa de llegadas").click()
+        expect(page.locator(".counts")).to_contain_text("La recepción empieza cuando se registra el aterrizaje")
+        expect(page.get_by_role("button", name=re.compile("Confirmar recepción"))).to_have_count(0)
+        page.goto(flight_url)
+        page.get_by_role("button", name="Registrar el aterrizaje").click()
+        expect(page.get_by_role("alert")).to_contain_text("cannot have landed before")
+    landing = departure + timedelta(hours=5)
+    with server.clock.at(landing):
+        log_in(page, "saime.officer")
+        page.goto(flight_url)
+        page.get_by_role("button", name="Registrar el aterrizaje").click()
+        expect(page.locator("h1")).to_contain_text("Mesa de llegadas")
+        page.get_by_label("Nombre o referencia").fill("munoz")
+        page.get_by_role("button", name="Buscar").click()
+        page.get_by_role("button", name="Confirmar recepción de José Ángel Muñoz Pérez").first.click()
+        expect(page.locator(".counts")).to_contain_text("Diferencia: 1")
+        page.get_by_role("button", name=re.compile("Confirmar recepción de Ana")).first.click()
+        expect(page.locator(".counts")).to_contain_text("Recibidos: 2")
+        expect(page.locator(".counts")).not_to_contain_text("Diferencia")
+        page.goto(flight_url)
+        local = airports.to_local(landing, "CCS").strftime("%H:%M")
+        expect(page.locator("dl.fields")).to_contain_text("Aterrizaje real")
+        expect(page.locator("dl.fields")).to_contain_text(local)
 
 
 def test_monitor_sees_aggregates_and_an_intact_audit_chain(page: Page) -> None:

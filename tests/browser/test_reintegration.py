@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import Served, log_in
 from tests.factories import PASSWORD, Api, World, ok
 
 pytestmark = pytest.mark.browser
@@ -24,14 +24,14 @@ USERS = ("inm.officer", "saime.officer", "op.officer")
 
 
 @pytest.fixture(scope="module")
-def api(server: str) -> Iterator[Api]:
-    """The REST API of the served app, with a bearer token per user."""
+def api(server: Served) -> Iterator[Api]:
+    """The REST API of the served app, with a bearer token per user, living in the served app's time."""
     with httpx2.Client(base_url=server, timeout=60) as http:
         tokens = {
             user: ok(http.post("/api/v1/auth/token", json={"username": user, "password": PASSWORD}), 201)["token"]
             for user in USERS
         }
-        yield Api(cast(TestClient, http), World(tokens))
+        yield Api(cast(TestClient, http), World(tokens), clock=server.clock.at)
 
 
 def flash(page: Page) -> Any:
