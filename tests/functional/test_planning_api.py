@@ -18,7 +18,8 @@ def test_plan_and_apply(client: TestClient, world: World) -> None:
     elsewhere = api.ready_case(given_names="Lejos", nearest_airport="HRL")
     waiting_member = api.register(household_reference="P-2", given_names="Espera")
     blocked_family = api.ready_case(household_reference="P-2", given_names="Lista")
-    flight = api.flight(seats=4, escorts=0, medical_staff=0)["reference"]
+    # An accepted flight's staff is fixed: its one escort accompanies up to 10 passengers.
+    flight = api.flight(seats=4, escorts=1, medical_staff=0)["reference"]
     plan = ok(api.post("inm.officer", "/api/v1/plans", {"flights": [flight], "time_limit": 10}))
     assert sorted(plan["manifests"][flight]) == sorted(c["reference"] for c in family)
     assert plan["escorts"][flight] == 1 and plan["gap"] <= 0.001
@@ -26,7 +27,9 @@ def test_plan_and_apply(client: TestClient, world: World) -> None:
     assert plan["left_off"][elsewhere["reference"]]["code"] == "no_reachable_flight"
     assert plan["left_off"][blocked_family["reference"]]["code"] == "household_not_ready"
     assert waiting_member["reference"] not in plan["left_off"]
-    applied = ok(api.post("inm.officer", "/api/v1/plans/apply", {"manifests": plan["manifests"]}))
+    applied = ok(api.post("inm.officer", "/api/v1/plans/apply", {"manifests": plan["manifests"],
+                                                                "escorts": plan["escorts"],
+                                                                "medical_staff": plan["medical_staff"]}))
     assert applied[0]["escorts"] == 1
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
     refused = api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {flight: [single["reference"]]}})

@@ -270,7 +270,7 @@ def planning_world(api: Api) -> tuple[list[dict[str, Any]], dict[str, Any], str]
     family = [api.ready_case(household_reference="PL-1", given_names=f"Familia {i}", detained_since=old)
               for i in range(3)]
     single = api.ready_case(given_names="Solitario")
-    flight = api.flight(seats=4, escorts=0, medical_staff=0)["reference"]
+    flight = api.flight(seats=4, escorts=1, medical_staff=0)["reference"]
     return family, single, flight
 
 

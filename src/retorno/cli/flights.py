@@ -407,7 +407,8 @@ def plan(flights: Annotated[str, typer.Option(help="accepted flight references, 
                 left.add_row(case_ref, code, message)
             console.print(left)
         if apply:
-            planning.apply_plan(session, actor, view.manifests, config)
+            planning.apply_plan(session, actor, view.manifests, config, escorts=view.escorts,
+                                medical_staff=view.medical_staff)
             console.print(f"[green]applied[/green]: {sum(len(c) for c in view.manifests.values())} cases put on "
                           f"{len(view.manifests)} manifests")
 

@@ -1,13 +1,16 @@
 """Manifest planning for officials: loads ready cases and accepted flights into the planner, applies the plan.
 
-The planner (`planner.py`) is pure; this module gathers its inputs from the database and,
-when the sending side accepts a plan, puts the households on the flights through
-`add_passengers`, the same action a hand-built manifest uses, so every safeguard is checked.
+The planner (`planner.py`) is pure; this module gathers its inputs from the database (a fixed
+number of queries, however many people are ready or booked) and, when the sending side accepts a
+plan, puts the households on the flights through `add_passengers`, the same action a hand-built
+manifest uses, so every safeguard is checked. A plan states the escorts and medical staff it
+assumes; the flights are accepted ones, whose staff the receiving side accepted and the planner
+keeps, so a plan applies unchanged. A staff change a plan states goes through `set_flight_staff`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -15,17 +18,16 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action
-from retorno.audit.service import record
-from retorno.cases.facts import protection_status, traveller_facts
+from retorno.cases.facts import protection_status
 from retorno.cases.models import Case
 from retorno.cases.service import visible_cases
 from retorno.config import Settings
 from retorno.db import utcnow
-from retorno.errors import InvalidInput
+from retorno.errors import InvalidInput, NotFound
 from retorno.flights import planner
-from retorno.flights.models import Flight
-from retorno.flights.service import active_passengers, add_passengers, get_flight
-from retorno.safeguards import escorts_needed, is_minor, medical_staff_needed
+from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
+from retorno.flights.service import add_passengers, get_flight, set_flight_staff, visible_flights
+from retorno.safeguards import is_minor
 from retorno.screening.models import BestInterestsDetermination
 
 STILL_TO_TRAVEL = ("registered", "screened", "verification_requested", "verified", "documented", "ready",
@@ -61,64 +63,86 @@ def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[s
     return chosen, left
 
 
+def _flights(session: Session, actor: User, references: Sequence[str]) -> list[Flight]:
+    """The flights named, in the order named, in one query."""
+    found = {f.reference: f for f in session.execute(
+        visible_flights(actor).where(Flight.reference.in_(references))).scalars()}
+    missing = [ref for ref in references if ref not in found]
+    if missing:
+        raise NotFound(f"no flight {', '.join(missing)} that you may see")
+    return [found[ref] for ref in dict.fromkeys(references)]
+
+
+def _booked(session: Session, flights: Sequence[Flight]) -> dict[int, list[Case]]:
+    """The cases on each flight's manifest, for all the flights in one query."""
+    booked: dict[int, list[Case]] = {f.id: [] for f in flights}
+    for flight_id, case in session.execute(
+            sa.select(Passenger.flight_id, Case).join(Case, Case.id == Passenger.case_id)
+            .where(Passenger.flight_id.in_(booked), Passenger.approval.in_(ACTIVE_APPROVALS))
+            .order_by(Passenger.id)):
+        booked[flight_id].append(case)
+    return booked
+
+
 @action("manifest.propose")
 def propose_plan(session: Session, actor: User, flight_references: Sequence[str], settings: Settings, *,
                  time_limit: float = 20.0) -> PlanView:
     """Run the planner over the sending side's ready cases and the given accepted flights."""
-    flights = [get_flight(session, actor, ref) for ref in flight_references]
+    flights = _flights(session, actor, flight_references)
     not_accepted = [f.reference for f in flights if f.state != "accepted"]
     if not_accepted or not flights:
         raise InvalidInput(f"plans are made for accepted flights; not accepted: {', '.join(not_accepted) or '-'}",
                            code="flights_not_accepted")
     cases, left = _ready_households(session, actor)
+    booked = _booked(session, flights)
     today = utcnow().date()
-    medical = {cid: status[2] for cid, status in protection_status(session, [c.id for c in cases]).items()}
-    cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id)).scalars())
+    # Protection status (and with it medical needs) of everyone ready or booked, in one call.
+    status = protection_status(session, [c.id for c in cases] + [c.id for on in booked.values() for c in on])
+    medical = {cid: facts[2] for cid, facts in status.items()}
+    cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
+        BestInterestsDetermination.case_id.in_([c.id for c in cases]))).scalars())
     plan_cases = [planner.PlanCase(
         case_id=c.reference, household_id=f"H{c.household_id}" if c.household_id else f"C{c.id}",
         adult=not any(is_minor(c.birth_date, f.departure_utc.date()) for f in flights),
         detention_start=c.detained_since,
         medical_escorts=medical.get(c.id, 0), airports=frozenset({c.nearest_airport} if c.nearest_airport else ()),
         unaccompanied_cleared=c.id in cleared) for c in cases]
-    plan_flights = []
-    for f in flights:
-        booked = [c for _, c in active_passengers(session, f)]
-        booked_medical = sum(protection_status(session, [c.id for c in booked]).get(c.id, (False, (), 0))[2]
-                             for c in booked) if booked else 0
-        plan_flights.append(planner.PlanFlight(
-            flight_id=f.reference, origin=f.origin, departure=f.departure_utc.date(), seats=f.seats,
-            medical_staff=f.medical_staff, booked=len(booked), booked_medical=booked_medical))
+    # The receiving side accepted each flight with its staff: the plan fits within it.
+    plan_flights = [planner.PlanFlight(
+        flight_id=f.reference, origin=f.origin, departure=f.departure_utc.date(), seats=f.seats,
+        medical_staff=f.medical_staff, booked=len(booked[f.id]),
+        booked_medical=sum(medical.get(c.id, 0) for c in booked[f.id]), escorts=f.escorts, fixed_staff=True)
+        for f in flights]
     result = planner.plan(plan_cases, plan_flights, planner.PlanSettings(
         passengers_per_escort=settings.passengers_per_escort, time_limit=time_limit, today=today))
     view = PlanView(result)
     for case_ref, flight_ref in sorted(result.assignments.items()):
         view.manifests.setdefault(flight_ref, []).append(case_ref)
     for f in flights:
-        view.escorts[f.reference] = max(f.escorts, result.escorts.get(f.reference, 0))
-        view.medical_staff[f.reference] = f.medical_staff + result.medical_escorts.get(f.reference, 0)
+        view.escorts[f.reference] = result.escorts.get(f.reference, f.escorts)
+        view.medical_staff[f.reference] = result.medical_staff.get(f.reference, f.medical_staff)
     view.left_off = {**left, **{ref: (why.code, why.message) for ref, why in result.left_off.items()}}
     return view
 
 
 @action("manifest.propose")
-def apply_plan(session: Session, actor: User, manifests: dict[str, list[str]], settings: Settings) -> None:
-    """Put the planned households on their flights (escorts raised to what the plan needs), all safeguards checked."""
+def apply_plan(session: Session, actor: User, manifests: dict[str, list[str]], settings: Settings, *,
+               escorts: Mapping[str, int] | None = None, medical_staff: Mapping[str, int] | None = None) -> None:
+    """Put the planned households on their flights, with the staff the plan states, all safeguards checked.
+
+    A flight whose staff the plan does not state keeps its own; a stated change goes through
+    `set_flight_staff` (which refuses raising an accepted flight's staff) before anyone is added.
+    """
     for flight_ref, case_refs in manifests.items():
         flight: Flight = get_flight(session, actor, flight_ref)
         cases = list(session.execute(visible_cases(actor).where(Case.reference.in_(case_refs))).scalars())
         if len(cases) != len(set(case_refs)):
             raise InvalidInput(f"flight {flight_ref}: some planned cases are unknown or not yours")
-        booked = [c for _, c in active_passengers(session, flight)]
-        needed = escorts_needed(len(booked) + len(cases), settings.passengers_per_escort)
-        if needed > flight.escorts:
-            record(session, actor, "flight.escorts", "flight", flight.reference, before={"escorts": flight.escorts},
-                   after={"escorts": needed}, reason="raised to the escort ratio by the manifest plan")
-            flight.escorts = needed
-        medical_needed = medical_staff_needed(traveller_facts(session, booked + cases).values())
-        if medical_needed > flight.medical_staff:
-            record(session, actor, "flight.medical_staff", "flight", flight.reference,
-                   before={"medical_staff": flight.medical_staff}, after={"medical_staff": medical_needed},
-                   reason="raised to the medical-escort needs by the manifest plan")
-            flight.medical_staff = medical_needed
+        stated = ((escorts or {}).get(flight_ref, flight.escorts),
+                  (medical_staff or {}).get(flight_ref, flight.medical_staff))
+        if stated != (flight.escorts, flight.medical_staff):
+            set_flight_staff(session, actor, flight, escorts=stated[0], medical_staff=stated[1],
+                             passengers_per_escort=settings.passengers_per_escort,
+                             reason="the staff the manifest plan assumes")
         add_passengers(session, actor, flight, cases, passengers_per_escort=settings.passengers_per_escort,
                        lock_hours=settings.lock_hours_before_departure)

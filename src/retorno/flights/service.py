@@ -695,3 +695,42 @@ def alerts_for(session: Session, actor: User, *, limit: int = 50) -> list[Alert]
     flights = visible_flights(actor).with_only_columns(Flight.id)
     return list(session.execute(sa.select(Alert).where(Alert.flight_id.in_(flights))
                                 .order_by(Alert.id.desc()).limit(limit)).scalars())
+
+
+@action("manifest.propose")
+def set_flight_staff(session: Session, actor: User, flight: Flight, *, escorts: int, medical_staff: int,
+                     passengers_per_escort: int, reason: str | None = None) -> None:
+    """The sending side changes a flight's escorts and medical staff: checked, then changed, then audited.
+
+    While the flight is proposed, the staff is part of what the receiving side accepts (or not).
+    Once it has accepted, the staff may be lowered as far as the manifest allows, never raised: the
+    receiving side gave landing permission for that many people on board, and a plan for an accepted
+    flight fits within its staff (`retorno.flights.planner`, `fixed_staff`).
+    """
+    _require_side(actor, flight, "manifest.propose", "sending")
+    if flight.state not in ("proposed", "accepted"):
+        raise InvalidTransition(f"flight {flight.reference} is '{flight.state}': its staff no longer changes",
+                                code="invalid_transition.flight")
+    if escorts < 0 or medical_staff < 0:
+        raise InvalidInput("escorts and medical staff cannot be negative", code="invalid_flight")
+    if flight.state == "accepted" and (escorts > flight.escorts or medical_staff > flight.medical_staff):
+        raise InvalidTransition(
+            f"flight {flight.reference} was accepted by the receiving side with {flight.escorts} escorts and "
+            f"{flight.medical_staff} medical staff; the sending side cannot raise them to {escorts} and "
+            f"{medical_staff} on its own: plan within that staff, or propose another flight",
+            code="flight.staff_accepted")
+    cases = [c for _, c in active_passengers(session, flight)]
+    facts = safeguards.FlightFacts(flight.reference, flight.seats, escorts, medical_staff,
+                                   flight.departure_utc.date(), passengers_per_escort)
+    violations = safeguards.capacity(facts, list(traveller_facts(session, cases).values()))
+    if escorts + medical_staff >= flight.seats:
+        violations.append(safeguards.Violation(
+            safeguards.CAPACITY, None, f"flight {flight.reference}: escorts ({escorts}) and medical staff "
+            f"({medical_staff}) leave no seat of {flight.seats} for passengers"))
+    if violations:
+        raise SafeguardViolation(violations)
+    before = _snapshot(flight)
+    flight.escorts, flight.medical_staff = escorts, medical_staff
+    session.flush()
+    record(session, actor, "flight.staff", "flight", flight.reference, before=before, after=_snapshot(flight),
+           reason=reason)

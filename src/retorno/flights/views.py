@@ -320,6 +320,9 @@ class ApplyPlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     manifests: dict[str, list[str]]
+    # The staff the plan states per flight (as `POST /plans` returns it); a flight left out keeps its own.
+    escorts: dict[str, int] = Field(default_factory=dict)
+    medical_staff: dict[str, int] = Field(default_factory=dict)
 
 
 def plan_out(view: planning.PlanView) -> dict[str, Any]:
@@ -340,5 +343,6 @@ def propose_plan(body: PlanIn, session: SessionDep, user: CurrentUser, settings:
 @router.post("/plans/apply", response_model=list[FlightOut], responses=errors(404, 409))
 def apply_plan(body: ApplyPlanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
     """Put a (possibly edited) plan on the flights' manifests, every safeguard checked."""
-    planning.apply_plan(session, user, body.manifests, settings)
+    planning.apply_plan(session, user, body.manifests, settings, escorts=body.escorts,
+                        medical_staff=body.medical_staff)
     return [flight_out(session, service.get_flight(session, user, ref)) for ref in body.manifests]

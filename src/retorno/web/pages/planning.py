@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from retorno.agencies.models import User
 from retorno.cases.models import Case
@@ -21,7 +22,7 @@ from retorno.cases.service import visible_cases
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, RetornoError
 from retorno.flights import service as flights
-from retorno.flights.models import Flight
+from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
 from retorno.flights.planning import PlanView, apply_plan, propose_plan
 from retorno.web.deps import SessionDep, SettingsDep
 from retorno.web.i18n import gettext_for
@@ -98,13 +99,19 @@ def review(session: Session, user: User, data: dict[str, Any], removed: set[str]
     listed = sorted(refs)
     for start in range(0, len(listed), 5000):
         for case in session.execute(visible_cases(user).where(Case.reference.in_(listed[start : start + 5000]))
-                                    ).scalars():
+                                    .options(selectinload(Case.household))).scalars():
             cases[case.reference] = case
     today = utcnow().date()
+    # The flights and their booked counts in one query each, however many flights and passengers.
+    shown = {f.reference: f for f in session.execute(
+        flights.visible_flights(user).where(Flight.reference.in_(list(data["manifests"])))).scalars()}
+    booked_counts = dict(session.execute(
+        sa.select(Passenger.flight_id, sa.func.count())
+        .where(Passenger.flight_id.in_([f.id for f in shown.values()]), Passenger.approval.in_(ACTIVE_APPROVALS))
+        .group_by(Passenger.flight_id)).all())
     planned = []
     for flight_ref, case_refs in sorted(data["manifests"].items()):
-        flight = session.execute(flights.visible_flights(user).where(Flight.reference == flight_ref)
-                                 ).scalar_one_or_none()
+        flight = shown.get(flight_ref)
         households: dict[str, list[str]] = {}
         for ref in case_refs:
             member = cases.get(ref)
@@ -120,7 +127,7 @@ def review(session: Session, user: User, data: dict[str, Any], removed: set[str]
                          "members": [(ref, cases.get(ref)) for ref in members], "waited": waited,
                          "removed": value in removed})
         rows.sort(key=lambda row: -row["waited"])
-        booked = len(flights.active_passengers(session, flight)) if flight is not None else 0
+        booked = booked_counts.get(flight.id, 0) if flight is not None else 0
         planned.append({"reference": flight_ref, "flight": flight, "households": rows, "passengers": len(case_refs),
                         "booked": booked, "escorts": data["escorts"].get(flight_ref, 0),
                         "medical_staff": data["medical_staff"].get(flight_ref, 0)})
@@ -195,7 +202,7 @@ def apply(
         manifests = kept_manifests(data, removed)
         if not manifests:
             raise InvalidInput("every household was removed from the plan: nothing to apply", code="empty_plan")
-        apply_plan(session, user, manifests, settings)
+        apply_plan(session, user, manifests, settings, escorts=data["escorts"], medical_staff=data["medical_staff"])
         if form_text(form, "propose") == "on":
             for flight_ref in manifests:
                 flights.propose_manifest(session, user, flights.get_flight(session, user, flight_ref),
