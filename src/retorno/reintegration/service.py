@@ -355,7 +355,10 @@ PLACEMENT_STEPS = {"offered": {"accepted", "declined"}, "accepted": {"started", 
 @action("placement.manage")
 def update_placement(session: Session, actor: User, placement_id: int, *, status: str, on: date | None = None,
                      reason: str | None = None) -> Placement:
-    """offered → accepted | declined → started → completed | dropped; starting schedules the follow-ups."""
+    """offered → accepted | declined → started → completed | dropped; starting schedules the follow-ups.
+
+    One audit record per step: accepting or declining moves the case too, and that one record says both.
+    """
     placement = _placement(session, actor, placement_id)
     if status not in PLACEMENT_STEPS.get(placement.status, set()):
         raise InvalidTransition(f"placement {placement_id} cannot go from '{placement.status}' to '{status}'",
@@ -365,13 +368,15 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     before = placement.status
     placement.status = status
     day = on or utcnow().date()
+    step = {"placement": placement.id, "status": status, "on": day}
     if status in ("accepted", "declined"):
         placement.responded_at = utcnow()
     if status == "accepted":
-        transition(session, actor, case, "placed", action="placement.accepted")
+        transition(session, actor, case, "placed", action="placement.accepted", extra=step)
     elif status == "declined":
         placement.reason = reason
-        transition(session, actor, case, "reintegration_intake", action="placement.declined", reason=reason)
+        transition(session, actor, case, "reintegration_intake", action="placement.declined", reason=reason,
+                   extra=step)
     elif status == "started":
         placement.started_on = day
         for months in FOLLOW_UP_MONTHS:
@@ -380,9 +385,10 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     else:
         placement.ended_on, placement.reason = day, reason
     session.flush()
-    record(session, actor, "placement." + status, "case", case.reference,
-           before={"placement": placement.id, "status": before}, after={"status": status, "on": day},
-           reason=reason)
+    if status not in ("accepted", "declined"):
+        record(session, actor, "placement." + status, "case", case.reference,
+               before={"placement": placement.id, "status": before}, after={"status": status, "on": day},
+               reason=reason)
     return placement
 
 

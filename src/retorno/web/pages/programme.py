@@ -268,7 +268,11 @@ def placement_step(request: Request, session: SessionDep, user: PageUser, form: 
         return page(request, "placements.html", status=exc.status, error=exc.message,
                     **placements_context(session, user, "", locale))
     _ = gettext_for(locale_of(request))
-    return redirect(request, back, _("Colocación %(id)s: %(status)s.", id=placement.id,
+    # Named by what the reader knows: the returnee's case and the opportunity, never the internal id.
+    case, opportunity = session.get(Case, placement.case_id), session.get(Opportunity, placement.opportunity_id)
+    return redirect(request, back, _("Colocación de %(case)s en %(opportunity)s: %(status)s.",
+                                     case=case.reference if case else "",
+                                     opportunity=opportunity.reference if opportunity else "",
                                      status=_(PLACEMENT_STATUSES[placement.status])))
 
 
