@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from retorno.cli.common import DatabaseUrl, console, refusals, settings, unit_of_work
+from retorno.config import Settings
 
 app = typer.Typer(help="Retorno: coordinated return flights and reintegration programmes.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -125,23 +126,54 @@ def demo(database_url: DatabaseUrl = None, cases: int = 2000, seed: int = 2023,
         _serve(config, host, port)
 
 
-def _serve(config: object, host: str, port: int) -> None:
+def _serve(config: Settings, host: str, port: int, *, workers: int = 1, graceful_seconds: int = 30,
+           forwarded_allow_ips: str | None = None, log_level: str = "info") -> None:
+    import os
+    import shutil
+    import tempfile
+
     import uvicorn
 
-    from retorno.web.app import create_app
+    from retorno.web.observability import MULTIPROCESS_DIR, log_config
     console.print(f"Retorno is at [bold]http://{host}:{port}/[/bold] (API docs: http://{host}:{port}/docs)")
-    # No "server: uvicorn" banner: what runs behind the service is nobody else's business.
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning",  # type: ignore[arg-type]
-                server_header=False)
+    # Each worker builds its own app from the environment (web.app.app_from_env), so the settings
+    # given on this command line travel there.
+    os.environ["RETORNO_DATABASE_URL"] = config.database_url
+    os.environ["RETORNO_DATA_DIR"] = str(config.data_dir)
+    metrics_dir = None
+    if workers > 1:
+        # Prometheus figures of every worker, summed by whichever worker is scraped.
+        metrics_dir = tempfile.mkdtemp(prefix="retorno-metrics-")
+        os.environ[MULTIPROCESS_DIR] = metrics_dir
+    try:
+        # No "server: uvicorn" banner: what runs behind the service is nobody else's business. On SIGTERM
+        # uvicorn stops accepting, lets requests in flight finish for up to `graceful_seconds`, then cancels
+        # the rest (their transactions roll back: nothing is committed half).
+        uvicorn.run("retorno.web.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    timeout_graceful_shutdown=graceful_seconds, log_config=log_config(log_level),
+                    log_level=log_level, access_log=False, server_header=False,
+                    forwarded_allow_ips=forwarded_allow_ips)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command()
-def serve(database_url: DatabaseUrl = None, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the web interface and the REST API."""
+def serve(database_url: DatabaseUrl = None, host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(min=1, help="worker processes (about one per core)")] = 1,
+          graceful_timeout: Annotated[int, typer.Option(
+              min=0, help="seconds requests in flight may take to finish on shutdown (SIGTERM)")] = 30,
+          forwarded_allow_ips: Annotated[str | None, typer.Option(
+              envvar="FORWARDED_ALLOW_IPS",
+              help="addresses of the reverse proxies whose X-Forwarded-For/-Proto are trusted (default 127.0.0.1)")
+          ] = None,
+          log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info") -> None:
+    """Serve the web interface and the REST API (JSON log lines on standard error)."""
     from retorno.migrations import upgrade
     config = settings(database_url)
     upgrade(config.database_url)
-    _serve(config, host, port)
+    _serve(config, host, port, workers=workers, graceful_seconds=graceful_timeout,
+           forwarded_allow_ips=forwarded_allow_ips, log_level=log_level)
 
 
 def register_subcommands() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -16,17 +18,19 @@ from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, use_data_keys
 from retorno.errors import RetornoError, TooManyAttempts
-from retorno.web import openapi
+from retorno.web import observability, openapi
 from retorno.web.security import REFUSAL, BodyLimit, SecurityHeaders
+
+logger = logging.getLogger(__name__)
 
 
 def _error(status: int, code: str, message: str, details: Any = None, summary: Any = None) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    if summary is not None:
-        body["summary"] = summary
-    return JSONResponse({"error": body}, status_code=status)
+    return observability.error_response(status, code, message, details, summary)
+
+
+def app_from_env() -> FastAPI:
+    """The app of the installation configured by RETORNO_* variables: what each `retorno serve` worker runs."""
+    return create_app(Settings.from_env())
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -56,6 +60,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # Read through app.state at scrape time: tests swap the sessionmaker for one on their connection.
+    metrics = observability.Metrics(lambda: app.state.sessionmaker())
 
     @app.exception_handler(RetornoError)
     async def _retorno_error(request: Request, exc: RetornoError) -> Response:
@@ -80,6 +86,17 @@ def create_app(settings: Settings) -> FastAPI:
             return error_page(request, error)
         return _error(exc.status_code, error.code, error.message)
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DisconnectionError)
+    async def _database_unavailable(request: Request, exc: Exception) -> Response:
+        # A PostgreSQL restart or a cut connection: the pool reconnects (pre-ping) once it is back.
+        logger.warning("database unavailable: %s", exc.__class__.__name__, exc_info=exc)
+        error = observability.DatabaseUnavailable("the database is not answering right now; try again in a few "
+                                                  "seconds")
+        response = await _retorno_error(request, error)
+        response.headers["Retry-After"] = str(observability.RETRY_AFTER_SECONDS)
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [{"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
@@ -101,9 +118,9 @@ def create_app(settings: Settings) -> FastAPI:
                        https_only=settings.secure_cookies)
     app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_bytes, body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    # Outermost: the request id is set before anything else runs, and every answer is counted.
+    app.add_middleware(observability.RequestObservation, metrics=metrics)
+    # /healthz, /readyz and /metrics: outside the access gate (README "Running in production").
+    observability.install(app, metrics, engine)
 
     return app

@@ -42,6 +42,7 @@ class ErrorDetail(BaseModel):
     message: str = Field(description="for people: what was refused and what to do")
     details: Any = Field(default=None, description="what exactly: the invalid fields, the safeguards, the bad rows")
     summary: dict[str, Any] | None = Field(default=None, description="an import's problems counted by kind")
+    request_id: str | None = Field(default=None, description="the request's X-Request-ID, also on its log lines")
 
 
 class ErrorBody(BaseModel):
