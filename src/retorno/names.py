@@ -33,6 +33,20 @@ def fold(text: str | None) -> str:
     return _fold(text) if text else ""
 
 
+# Apostrophes, straight or typographic, that ICAO Doc 9303 Part 3 omits from a name (O'BRIEN -> OBRIEN).
+APOSTROPHES = "'\u2019\u2018\u02bc\u0060\u00b4"
+_APOSTROPHE = re.compile(f"[{APOSTROPHES}]")
+
+
+def icao_words(text: str | None) -> list[str]:
+    """A name's words transliterated as ICAO Doc 9303 Part 3 writes them in a machine readable zone.
+
+    Apostrophes are omitted; every other punctuation mark (hyphen, comma, full stop...) separates
+    words; letters are folded (`fold`). The MRZ and the PAXLST both write names this way.
+    """
+    return fold(_APOSTROPHE.sub("", text or "")).split()
+
+
 def key(text: str | None) -> str:
     """Comparison key of a name: folded, particles removed, words joined by single spaces."""
     return " ".join(word for word in fold(text).split() if word not in PARTICLES)

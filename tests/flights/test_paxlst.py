@@ -8,7 +8,7 @@ from pydifact.segmentcollection import Interchange
 
 from retorno.flights.documents import FlightManifest, Passenger
 from retorno.flights.paxlst import UNOA_CHARACTERS, PaxlstError, build_paxlst, parse_paxlst
-from retorno.names import fold
+from retorno.names import icao_words
 
 DEPARTURE = datetime(2023, 12, 30, 14, 15, tzinfo=UTC)  # 08:15 at Villahermosa
 PREPARED = datetime(2023, 12, 29, 18, 0, tzinfo=UTC)
@@ -133,10 +133,29 @@ def test_unt_counts_the_segments_from_unh_to_unt():
     assert declared == tags.index("UNT") - tags.index("UNH") + 1
 
 
-def test_separators_in_names_are_released_with_the_question_mark():
+def test_names_are_written_as_the_mrz_writes_them_other_text_released_with_the_question_mark():
+    """Issue 13 finding 6: a curly apostrophe became a space while a straight one was kept."""
     text = write()
-    assert "NAD+FL+++O?'BRIEN D?'AVILA:MARIA?+JOSE?::ANA??'" in text
+    assert "NAD+FL+++OBRIEN DAVILA:MARIA:JOSE ANA'" in text
     assert "DOC+P:110:111+V-12.345.678'" in text
+    curly = [dataclasses.replace(PASSENGERS[1], surnames="O\u2019Connor D\u2019Ávila-Pérez", given_names="Ana")]
+    assert "NAD+FL+++OCONNOR DAVILA PEREZ:ANA'" in write(passengers=curly)
+    assert icao_words("O\u2019Connor") == icao_words("O'Connor") == ["OCONNOR"]
+    released = build_paxlst(dataclasses.replace(manifest(PASSENGERS), sending_authority="Migración+Extranjería: 'A'"),
+                            sender="INM MEX", recipient="SAIME VEN", interchange_reference="7", prepared_at=PREPARED)
+    assert "NAD+MS+++MIGRACION?+EXTRANJERIA?: ?'A?''" in released
+
+
+def test_interchange_and_message_references_are_the_ones_given():
+    """Issue 13 finding 6: the writer takes a fresh reference for the interchange and for the message."""
+    text = build_paxlst(manifest(PASSENGERS), sender="INM MEX", recipient="SAIME VEN",
+                        interchange_reference="A1B2C3D4E5F601", message_reference="0F1E2D3C4B5A69",
+                        prepared_at=PREPARED)
+    assert "+A1B2C3D4E5F601'UNH+0F1E2D3C4B5A69+" in text
+    assert text.endswith("UNT+32+0F1E2D3C4B5A69'UNZ+1+A1B2C3D4E5F601'")
+    with pytest.raises(PaxlstError):
+        build_paxlst(manifest(PASSENGERS), sender="A", recipient="B", interchange_reference="1",
+                     message_reference="X" * 15, prepared_at=PREPARED)
 
 
 def test_output_is_upper_case_syntax_level_a_only():
@@ -165,8 +184,8 @@ def test_manifest_round_trips_to_the_same_passengers_after_icao_folding():
     assert parsed.declared_segment_count == 32
     assert len(parsed.passengers) == len(PASSENGERS)
     for read, sent in zip(parsed.passengers, PASSENGERS, strict=True):
-        assert fold(read.surnames) == fold(sent.surnames)
-        assert fold(read.given_names) == fold(sent.given_names)
+        assert read.surnames.split() == icao_words(sent.surnames)
+        assert read.given_names.split() == icao_words(sent.given_names)
         assert (read.sex, read.birth_date, read.nationality) == (sent.sex, sent.birth_date, sent.nationality)
         assert (read.document_type, read.document_number, read.document_expiry) == (
             sent.document_type,
@@ -174,8 +193,8 @@ def test_manifest_round_trips_to_the_same_passengers_after_icao_folding():
             sent.document_expiry,
         )
         assert (read.document_issuing_state, read.seat) == (sent.document_issuing_state, sent.seat)
-    assert parsed.passengers[1].surnames == "O'BRIEN D'AVILA"
-    assert parsed.passengers[1].given_names == "MARIA+JOSE: ANA?"  # ¿ is not in UNOA
+    assert parsed.passengers[1].surnames == "OBRIEN DAVILA"
+    assert parsed.passengers[1].given_names == "MARIA JOSE ANA"
     assert parsed.passengers[2].given_names == ""
 
 
@@ -265,8 +284,8 @@ def test_any_manifest_round_trips(passengers):
     parsed = parse_paxlst(text)
     assert parsed.declared_passenger_count == len(passengers)
     for read, sent in zip(parsed.passengers, passengers, strict=True):
-        assert fold(read.surnames) == fold(sent.surnames)
-        assert fold(read.given_names) == fold(sent.given_names)
+        assert read.surnames.split() == icao_words(sent.surnames)
+        assert read.given_names.split() == icao_words(sent.given_names)
         assert (read.birth_date, read.document_expiry, read.document_number, read.seat, read.sex) == (
             sent.birth_date,
             sent.document_expiry,

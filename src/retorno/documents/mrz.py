@@ -16,7 +16,7 @@ from functools import cache
 
 import pycountry
 
-from retorno.names import fold
+from retorno.names import icao_words
 
 FILLER = "<"
 MRZ_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
@@ -106,7 +106,7 @@ def country_codes() -> frozenset[str]:
 
 def _icao_words(text: str) -> list[str]:
     # Doc 9303 omits apostrophes (O'BRIEN -> OBRIEN) rather than turning them into fillers.
-    return fold(text.replace("'", "").replace("’", "")).split()
+    return icao_words(text)
 
 
 def _full_name(surnames: str, given_names: str) -> str:

@@ -33,6 +33,14 @@ class Passenger:
     escort_needs: str  # "" or e.g. "medical"
 
 
+def seat_order(seat: str | None) -> tuple[int, int, str]:
+    """Sort key of a seat such as "12A": by row number, then letter (1A, 2A, ... 10A); no seat last."""
+    if not seat:
+        return (1, 0, "")
+    row = "".join(ch for ch in seat if ch.isdigit())
+    return (0, int(row) if row else 0, seat)
+
+
 @dataclass(frozen=True)
 class FlightManifest:
     """A locked flight and its passengers; times are instants in UTC (naive values are read as UTC)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -13,7 +15,7 @@ from retorno.cases.models import Case, Household
 from retorno.db import utcnow
 from retorno.errors import InvalidTransition
 from retorno.flights import airports, bulletin, paxlst, printing
-from retorno.flights.documents import FlightManifest
+from retorno.flights.documents import FlightManifest, seat_order
 from retorno.flights.documents import Passenger as PaxRecord
 from retorno.flights.models import Flight, Passenger
 from retorno.flights.service import arrival_count
@@ -28,8 +30,10 @@ def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManife
     rows = session.execute(
         sa.select(Passenger, Case, Household.reference).join(Case, Case.id == Passenger.case_id)
         .outerjoin(Household, Household.id == Case.household_id)
-        .where(Passenger.flight_id == flight.id, Passenger.approval == "approved").order_by(Passenger.seat)
+        .where(Passenger.flight_id == flight.id, Passenger.approval == "approved").order_by(Passenger.id)
     ).all()
+    # Seats in the order of the cabin (1A, 2A, ... 10A), which the database's text order is not.
+    rows = sorted(rows, key=lambda row: seat_order(row[0].seat))
     ids = [c.id for _, c, _ in rows]
     documents = current_documents(session, ids)
     medical = {cid: status[2] for cid, status in protection_status(session, ids).items()}
@@ -55,11 +59,21 @@ def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManife
 
 @reader("paxlst.read")
 def paxlst_message(session: Session, actor: User, flight: Flight) -> str:
-    """The UN/EDIFACT PAXLST passenger list of a locked flight."""
+    """The UN/EDIFACT PAXLST passenger list of a locked flight.
+
+    Every message written is a new interchange: a border system tells messages apart by their
+    references, so a re-issued list gets fresh ones (random, never the flight's database id).
+    """
     manifest = load_manifest(session, actor, flight)
     return paxlst.build_paxlst(manifest, sender=flight.carrier.carrier_code or flight.carrier.code,
                                recipient=flight.receiving_agency.code.replace("-", ""),
-                               interchange_reference=str(flight.id), prepared_at=utcnow())
+                               interchange_reference=fresh_reference(), message_reference=fresh_reference(),
+                               prepared_at=utcnow())
+
+
+def fresh_reference() -> str:
+    """A new EDIFACT control reference: 14 upper-case hexadecimal characters (an..14), random."""
+    return secrets.token_hex(7).upper()
 
 
 @reader("paxlst.read")

@@ -27,8 +27,10 @@ and the crew variant (BGM+250). Each interchange is complete in itself (UNH stat
 
 Text is written in syntax level A (UNOA): upper case letters, digits, space and
 . , - ( ) / = ' + : ? ! " % & * ; < >. Letters are transliterated as ICAO Doc 9303 does
-(`retorno.names.fold`: accents dropped, Ñ as N); the punctuation UNOA allows is kept, so
-O'Brien travels as O?'BRIEN with the release character, the way the API guide expects.
+(`retorno.names.fold`: accents dropped, Ñ as N). Names are written as the travel document's
+machine readable zone writes them (`retorno.names.icao_words`, ICAO Doc 9303 Part 3): apostrophes
+omitted, other punctuation a space, so O'Brien and O’Brien both travel as OBRIEN, as in the MRZ.
+Elsewhere the punctuation UNOA allows is kept, released with the question mark (?' ?+ ?: ??).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from pydifact.segments import Segment
 
 from retorno.flights.airports import to_local
 from retorno.flights.documents import FlightManifest, Passenger
-from retorno.names import fold
+from retorno.names import fold, icao_words
 
 MESSAGE_TYPE = ("PAXLST", "D", "05B", "UN", "IATA")
 # The guide's service string advice uses a full stop as decimal mark; pydifact's default is a comma.
@@ -115,10 +117,10 @@ def _yymmdd(day: date) -> str:
 
 
 def _passenger_segments(passenger: Passenger) -> list[Segment]:
-    surnames = unoa(passenger.surnames)
+    surnames = " ".join(icao_words(passenger.surnames))
     if not surnames:
         raise PaxlstError(f"passenger {passenger.case_reference}: surnames are empty once written in UNOA")
-    given = unoa(passenger.given_names).split(" ", 1)
+    given = " ".join(icao_words(passenger.given_names)).split(" ", 1)
     # Family name, first given name, other given names: the guide's three name components.
     name: list[str] = [surnames, *given]
     segments = [
@@ -144,12 +146,19 @@ def build_paxlst(
     recipient: str,
     interchange_reference: str,
     prepared_at: datetime,
+    message_reference: str | None = None,
 ) -> str:
-    """Write the manifest as a PAXLST interchange (UNA to UNZ, no line breaks)."""
+    """Write the manifest as a PAXLST interchange (UNA to UNZ, no line breaks).
+
+    `interchange_reference` (UNB/UNZ) and `message_reference` (UNH/UNT, by default the same) must be
+    new for every message written: receivers tell messages apart by them.
+    """
     reference = unoa(interchange_reference)
-    if not 0 < len(reference) <= 14:
-        # UNB 0020 and UNH 0062 are an..14; a longer reference would be cut by receivers.
-        raise PaxlstError(f"interchange reference {interchange_reference!r} must be 1 to 14 characters")
+    message_ref = unoa(message_reference) if message_reference is not None else reference
+    for given, written in ((interchange_reference, reference), (message_reference, message_ref)):
+        if not 0 < len(written) <= 14:
+            # UNB 0020 and UNH 0062 are an..14; a longer reference would be cut by receivers.
+            raise PaxlstError(f"interchange reference {given!r} must be 1 to 14 characters")
     flight_id = unoa(manifest.flight_number).replace(" ", "")
     departure = to_local(manifest.departure_utc, manifest.origin)
     arrival = to_local(manifest.arrival_utc, manifest.destination)
@@ -164,7 +173,7 @@ def build_paxlst(
     )
     interchange.has_una_segment = True
     message = Message(
-        reference,
+        message_ref,
         list(MESSAGE_TYPE),
         extra_header_elements=[f"{flight_id}/{departure:%y%m%d/%H%M}", ["01", "F"]],
         characters=CHARACTERS,

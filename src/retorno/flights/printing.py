@@ -61,6 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
         "signed_on": "Fecha",
         "page": "Vuelo {flight} · {route} · página {page} de {pages}",
         "expires": "vence",
+        "escort_needs.medical": "médica",
     },
     "en": {
         "title": "Passenger manifest",
@@ -96,6 +97,7 @@ LABELS: dict[str, dict[str, str]] = {
         "signed_on": "Date",
         "page": "Flight {flight} · {route} · page {page} of {pages}",
         "expires": "expires",
+        "escort_needs.medical": "medical",
     },
 }
 
@@ -190,8 +192,13 @@ def _passenger_row(index: int, passenger: Passenger, locale: Locale, style: Para
         format_date(passenger.birth_date, "medium", locale=locale),
         Paragraph(escape(document), style),
         Paragraph(escape(passenger.household_reference or ""), style),
-        Paragraph(escape(passenger.escort_needs), style),
+        Paragraph(escape(_escort_needs(passenger, text)), style),
     ]
+
+
+def _escort_needs(passenger: Passenger, text: dict[str, str]) -> str:
+    """The escort need in the document's language (the manifest carries its code, e.g. "medical")."""
+    return text.get(f"escort_needs.{passenger.escort_needs}", passenger.escort_needs) if passenger.escort_needs else ""
 
 
 def _passenger_table(manifest: FlightManifest, locale: Locale, styles: dict[str, ParagraphStyle]) -> Table:
@@ -337,7 +344,7 @@ def manifest_csv(manifest: FlightManifest, *, locale: str = "es") -> str:
             _iso(passenger.document_expiry),
             passenger.document_issuing_state,
             passenger.household_reference or "",
-            passenger.escort_needs,
+            _escort_needs(passenger, text),
         )
         writer.writerow([safe_cell(value) for value in row])
     return buffer.getvalue()

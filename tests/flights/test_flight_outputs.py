@@ -1,0 +1,48 @@
+"""The documents of a locked flight (issue 13 finding 6): fresh PAXLST references, seats in cabin order, translated."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.flights import outputs, service
+from retorno.flights.documents import seat_order
+from retorno.flights.models import Flight
+from retorno.flights.paxlst import parse_paxlst
+from tests.factories import Api, World
+
+
+def test_paxlst_references_seat_order_and_translated_escort_needs(
+    client: TestClient, world: World, session: Session
+) -> None:
+    api = Api(client, world)
+    cases = [api.ready_case(given_names=f"Persona {n}") for n in range(12)]
+    api.screen(cases[0]["reference"], medical_escorts=1)
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    reference = api.build_manifest([c["reference"] for c in cases], departure=departure)
+    flight = session.execute(sa.select(Flight).where(Flight.reference == reference)).scalar_one()
+    carrier = world.users["carrier.officer"]
+    # One passenger per row, as on a flight with room: rows 1 to 12, where text order would put 10A before 2A.
+    for row, (passenger, _) in enumerate(service.active_passengers(session, flight), start=1):
+        passenger.seat = f"{row}A"
+    session.flush()
+    first, second = (outputs.paxlst_message(session, carrier, flight) for _ in range(2))
+    references = [(parse_paxlst(text).interchange_reference, text.split("UNH+")[1].split("+")[0])
+                  for text in (first, second)]
+    assert references[0] != references[1]
+    assert all(str(flight.id) not in pair for pair in references)
+    assert all(len(set(pair)) == 2 for pair in references)
+    seats = [p.seat for p in outputs.load_manifest(session, carrier, flight).passengers]
+    assert seats == [f"{row}A" for row in range(1, 13)]
+    assert [p.seat for p in parse_paxlst(first).passengers] == seats
+    csv_es = outputs.manifest_csv(session, carrier, flight, "es")
+    assert [line.split(",")[1] for line in csv_es.splitlines()[1:]] == seats
+    assert "médica" in csv_es and ",medical" not in csv_es
+    assert "medical" in outputs.manifest_csv(session, carrier, flight, "en")
+
+
+def test_seats_sort_by_row_number() -> None:
+    assert sorted(["10A", "1A", "20A", "2A", "19F", None], key=seat_order) == ["1A", "2A", "10A", "19F", "20A", None]
