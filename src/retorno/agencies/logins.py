@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import ApiToken, LoginAttempt, LoginSession, User
 from retorno.agencies.permissions import action, require
-from retorno.agencies.service import hash_password
+from retorno.agencies.service import agency_by_code, hash_password
 from retorno.audit.service import record
 from retorno.config import Settings
 from retorno.db import utcnow
@@ -195,6 +195,25 @@ def revoke_sessions(session: Session, user: User) -> int:
                                                            LoginSession.revoked_at.is_(None))
                              .values(revoked_at=utcnow()))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@action("admin.users", system=True)
+def disable_agency(session: Session, actor: User | None, code: str, *, reason: str) -> list[User]:
+    """Disable every user of an agency at once (their sessions and tokens end); the agency stays on record.
+
+    Its cases, flights and audit records keep naming it; a user added to it later is active again.
+    An administrator cannot disable their own agency (nobody would be left to undo it).
+    """
+    agency = agency_by_code(session, code)
+    if actor is not None and actor.agency_id == agency.id:
+        raise InvalidInput("an administrator cannot disable their own agency", code="agency.own")
+    users = list(session.execute(sa.select(User).where(User.agency_id == agency.id, User.active.is_(True))
+                                 .order_by(User.username)).scalars())
+    for user in users:
+        disable_user(session, actor, user.username, reason=reason)
+    record(session, actor, "agency.disable", "agency", code, reason=reason or None,
+           after={"users_disabled": [u.username for u in users]})
+    return users
 
 
 def _user_named(session: Session, username: str) -> User:

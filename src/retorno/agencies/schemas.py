@@ -35,3 +35,18 @@ class UserCreated(BaseModel):
 class UserDisabled(BaseModel):
     username: str
     active: bool
+
+
+class AgencyListed(BaseModel):
+    code: str
+    name: str
+    kind: str
+    country: str
+    carrier_code: str | None
+    users: int
+    active_users: int
+
+
+class AgencyDisabled(BaseModel):
+    code: str
+    users_disabled: list[str]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from dataclasses import dataclass
 
+import pycountry
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
@@ -21,18 +24,57 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}\Z")
+# IATA airline designator: two letters or digits (PAXLST names the carrier by it).
+CARRIER_CODE = re.compile(r"[A-Z0-9]{2}\Z")
+
+
+@dataclass(frozen=True)
+class AgencyListing:
+    agency: Agency
+    users: int
+    active_users: int
+
+
 @action("admin.users", system=True)
 def create_agency(session: Session, actor: User | None, *, code: str, name: str, kind: str, country: str,
                   carrier_code: str | None = None) -> Agency:
-    """Add an agency (an administrator's action; `actor` None only while bootstrapping)."""
+    """Add an agency (an administrator's action; `actor` None for the operator's CLI, which bootstraps)."""
     if kind not in AGENCY_KINDS:
-        raise InvalidInput(f"agency kind must be one of {', '.join(AGENCY_KINDS)}, not '{kind}'")
-    agency = Agency(code=code, name=name, kind=kind, country=country.upper(), carrier_code=carrier_code)
+        raise InvalidInput(f"agency kind must be one of {', '.join(AGENCY_KINDS)}, not '{kind}'",
+                           code="agency.kind")
+    if not AGENCY_CODE.match(code):
+        raise InvalidInput(f"an agency code is 2 to 40 capital letters, digits and hyphens (like VE-SAIME), "
+                           f"not '{code}'", code="agency.code")
+    if not name.strip():
+        raise InvalidInput("an agency needs a name", code="agency.name")
+    if pycountry.countries.get(alpha_3=country.upper()) is None:
+        raise InvalidInput(f"country is an ISO 3166 three-letter code (VEN, MEX, USA...), not '{country}'",
+                           code="agency.country")
+    carrier_code = carrier_code.upper() if carrier_code else None
+    if kind == "carrier" and (carrier_code is None or not CARRIER_CODE.match(carrier_code)):
+        raise InvalidInput("a carrier needs its two-character IATA airline designator (--carrier-code, like V0)",
+                           code="agency.carrier_code")
+    if kind != "carrier" and carrier_code is not None:
+        raise InvalidInput("only a carrier has an airline designator", code="agency.carrier_code")
+    if session.execute(sa.select(Agency.id).where(Agency.code == code)).first():
+        raise InvalidInput(f"the agency code '{code}' is taken", code="agency.code_taken")
+    agency = Agency(code=code, name=name.strip(), kind=kind, country=country.upper(), carrier_code=carrier_code)
     session.add(agency)
     session.flush()
     record(session, actor, "agency.create", "agency", code,
-           after={"code": code, "name": name, "kind": kind, "country": country})
+           after={"code": code, "name": agency.name, "kind": kind, "country": agency.country,
+                  "carrier_code": carrier_code})
     return agency
+
+
+def list_agencies(session: Session) -> list[AgencyListing]:
+    """Every agency by code, with how many users it has and how many of them are active."""
+    rows = session.execute(
+        sa.select(Agency, sa.func.count(User.id), sa.func.count(User.id).filter(User.active.is_(True)))
+        .outerjoin(User, User.agency_id == Agency.id).group_by(Agency.id).order_by(Agency.code)
+    ).all()
+    return [AgencyListing(agency, users, active) for agency, users, active in rows]
 
 
 @action("admin.users", system=True)

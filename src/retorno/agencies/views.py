@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies import logins, service
-from retorno.agencies.schemas import MeOut, TokenOut, UserCreated, UserDisabled
+from retorno.agencies.models import AGENCY_KINDS
+from retorno.agencies.schemas import AgencyDisabled, AgencyListed, MeOut, TokenOut, UserCreated, UserDisabled
 from retorno.web.deps import CurrentUser, SessionDep, client_address, login_policy
 from retorno.web.openapi import errors
 
@@ -69,3 +70,43 @@ def disable_user(username: str, body: DisableIn, session: SessionDep, user: Curr
     """Disable a user (administrators): their login sessions and API tokens stop working at once."""
     disabled = logins.disable_user(session, user, username, reason=body.reason)
     return {"username": disabled.username, "active": disabled.active}
+
+
+AgencyKind = Literal[AGENCY_KINDS]  # type: ignore[valid-type]
+
+
+class AgencyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$", description="short code in capitals: VE-SAIME")
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+    kind: AgencyKind
+    country: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 3166 three-letter code: VEN")
+    carrier_code: str | None = Field(default=None, pattern=r"^[A-Z0-9]{2}$",
+                                     description="a carrier's IATA airline designator (carriers only)")
+
+
+def _listed(agency: Any, users: int = 0, active_users: int = 0) -> dict[str, Any]:
+    return {"code": agency.code, "name": agency.name, "kind": agency.kind, "country": agency.country,
+            "carrier_code": agency.carrier_code, "users": users, "active_users": active_users}
+
+
+@router.get("/agencies", response_model=list[AgencyListed])
+def agencies(session: SessionDep, user: CurrentUser) -> Any:
+    """Every agency (administrators), with its users: all of them and those active."""
+    return [_listed(row.agency, row.users, row.active_users) for row in service.list_agencies(session)]
+
+
+@router.post("/agencies", status_code=201, response_model=AgencyListed, responses=errors(422))
+def add_agency(body: AgencyIn, session: SessionDep, user: CurrentUser) -> Any:
+    """Add an agency (administrators; audited). Its users are added with POST /api/v1/users."""
+    created = service.create_agency(session, user, code=body.code, name=body.name, kind=body.kind,
+                                    country=body.country, carrier_code=body.carrier_code)
+    return _listed(created)
+
+
+@router.post("/agencies/{code}/disable", response_model=AgencyDisabled, responses=errors(422))
+def disable_agency(code: str, body: DisableIn, session: SessionDep, user: CurrentUser) -> Any:
+    """Disable every user of an agency (administrators; audited): their sessions and tokens end at once."""
+    disabled = logins.disable_agency(session, user, code, reason=body.reason)
+    return {"code": code, "users_disabled": [u.username for u in disabled]}

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from retorno.cli import agencies
+from retorno.cli.agencies import PasswordFile, PasswordOption, password_from
 from retorno.cli.common import DatabaseUrl, console, refusals, settings, unit_of_work
 from retorno.config import Settings
 
@@ -47,22 +49,23 @@ def _safe_url(url: str) -> str:
 def users_add(username: str, agency: Annotated[str, typer.Option(help="agency code")],
               role: Annotated[str, typer.Option(help="viewer, officer or supervisor")],
               full_name: Annotated[str, typer.Option()] = "",
-              password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+              password: PasswordOption = None, password_file: PasswordFile = None,
               database_url: DatabaseUrl = None) -> None:
-    """Add a user to an agency (an operator's bootstrap action, audited as 'system')."""
+    """Add a user to an agency (an operator's bootstrap action, audited as 'system'); asks for the password."""
     from retorno.agencies.service import create_user
 
     def body() -> None:
+        secret = password_from(password, password_file)
         with unit_of_work(settings(database_url)) as session:
             create_user(session, None, username=username, full_name=full_name or username, agency_code=agency,
-                        role=role, password=password)
+                        role=role, password=secret)
         console.print(f"user [bold]{username}[/bold] added to {agency} as {role}")
     with refusals():
         body()
 
 
 @users_app.command("token")
-def users_token(username: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+def users_token(username: str, password: PasswordOption = None, password_file: PasswordFile = None,
                 name: str = "cli", database_url: DatabaseUrl = None) -> None:
     """Issue a bearer token for system-to-system calls (throttled like the login page)."""
     from retorno.agencies.logins import LoginPolicy, authenticate
@@ -70,8 +73,9 @@ def users_token(username: str, password: Annotated[str, typer.Option(prompt=True
 
     def body() -> None:
         config = settings(database_url)
+        secret = password_from(password, password_file, confirm=False)
         with unit_of_work(config) as session:
-            user = authenticate(session, username, password, address="local", policy=LoginPolicy.of(config))
+            user = authenticate(session, username, secret, address="local", policy=LoginPolicy.of(config))
             token = create_token(session, user, name=name)
         console.print(token)
     with refusals():
@@ -93,15 +97,15 @@ def users_disable(username: str, reason: Annotated[str, typer.Option(help="why, 
 
 
 @users_app.command("password")
-def users_password(username: str,
-                   password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+def users_password(username: str, password: PasswordOption = None, password_file: PasswordFile = None,
                    database_url: DatabaseUrl = None) -> None:
-    """Set a user's password; every login session of theirs ends (audited as 'system')."""
+    """Set a user's password (asked for); every login session of theirs ends (audited as 'system')."""
     from retorno.agencies.logins import change_password
 
     def body() -> None:
+        secret = password_from(password, password_file)
         with unit_of_work(settings(database_url)) as session:
-            change_password(session, None, username, password)
+            change_password(session, None, username, secret)
         console.print(f"password of [bold]{username}[/bold] changed; their login sessions are ended")
     with refusals():
         body()
@@ -179,6 +183,7 @@ def serve(database_url: DatabaseUrl = None, host: str = "127.0.0.1", port: int =
 def register_subcommands() -> None:
     """Attach the commands that live next to their domains."""
     from retorno.cli import audit, bench, cases, flights, keys, operations, reintegration, reporting, verification
+    agencies.register(app)
     audit.register(audit_app)
     bench.register(bench_app)
     operations.register(app)

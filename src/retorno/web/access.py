@@ -34,6 +34,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/me"): SIGNED_IN,
     ("POST", "/api/v1/users"): ("admin.users",),
     ("POST", "/api/v1/users/{username}/disable"): ("admin.users",),
+    ("GET", "/api/v1/agencies"): ("admin.users",),
+    ("POST", "/api/v1/agencies"): ("admin.users",),
+    ("POST", "/api/v1/agencies/{code}/disable"): ("admin.users",),
     # ---- API: audit
     ("GET", "/api/v1/audit"): ("audit.read",),
     ("GET", "/api/v1/audit/verify"): ("audit.read",),
