@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from retorno.cli import agencies
+from retorno.cli import agencies, backups
 from retorno.cli.agencies import PasswordFile, PasswordOption, password_from
 from retorno.cli.common import DatabaseUrl, console, refusals, settings, unit_of_work
 from retorno.config import Settings
@@ -184,6 +184,7 @@ def register_subcommands() -> None:
     """Attach the commands that live next to their domains."""
     from retorno.cli import audit, bench, cases, flights, keys, operations, reintegration, reporting, verification
     agencies.register(app)
+    backups.register(db_app)
     audit.register(audit_app)
     bench.register(bench_app)
     operations.register(app)
