@@ -283,8 +283,12 @@ def test_reintegration_through_the_cli(flown: Flow) -> None:
              "--preference", welding,
              user="op.officer")
     flow.run("returnees", "consent", refs["A-2"], user="saime.officer")
+    # Her consent was taken by the receiving authority, not by this operator: it records the withdrawal.
+    refused = said(flow.run("returnees", "withdraw-consent", refs["A-2"], "--reason", "her mother asked",
+                            user="op.officer", code=2))
+    assert "forbidden.consent.withdraw" in refused
     out = said(flow.run("returnees", "withdraw-consent", refs["A-2"], "--reason", "her mother asked",
-                        user="op.officer"))
+                        user="saime.officer"))
     assert "state closed" in out
     assert refs["A-2"] not in said(flow.run("returnees", "list", user="op.officer"))
 
