@@ -114,7 +114,7 @@ class Metrics:
     def __init__(self, sessions: Callable[[], Session] | None = None) -> None:
         self.multiprocess = bool(os.environ.get(MULTIPROCESS_DIR))
         # In multi-process mode the values live in files; the metrics join no registry of ours.
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()
         target = None if self.multiprocess else self.registry
         self.requests = Counter("retorno_http_requests", "HTTP requests answered, by route template and status",
                                 ("method", "route", "status"), registry=target)
@@ -142,8 +142,16 @@ class Metrics:
 class AuditChainCollector(Collector):
     """The audit chain's length, read from its head row when scraped (the same in every worker)."""
 
+    NAME = "retorno_audit_chain_length"
+    HELP = "Records in the audit chain (its head's sequence)"
+
     def __init__(self, sessions: Callable[[], Session] | None) -> None:
         self.sessions = sessions
+
+    def describe(self) -> Iterable[Metric]:
+        # Registering asks for the names: answered without reading the database (creating an app never waits
+        # for it).
+        return [GaugeMetricFamily(self.NAME, self.HELP)]
 
     def collect(self) -> Iterable[Metric]:
         if self.sessions is None:
@@ -153,7 +161,7 @@ class AuditChainCollector(Collector):
                 seq = session.execute(sa.select(AuditHead.seq).where(AuditHead.id == 1)).scalar_one_or_none()
         except sa.exc.SQLAlchemyError:
             return []  # the database is down: /readyz says so; the other figures still count
-        gauge = GaugeMetricFamily("retorno_audit_chain_length", "Records in the audit chain (its head's sequence)")
+        gauge = GaugeMetricFamily(self.NAME, self.HELP)
         gauge.add_metric([], float(seq or 0))
         return [gauge]
 
