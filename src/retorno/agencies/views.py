@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies import logins, service
@@ -62,23 +63,26 @@ def add_user(body: UserIn, session: SessionDep, user: CurrentUser) -> Any:
 class DisableIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="", max_length=500)
+    # No NUL: PostgreSQL text cannot hold it.
+    reason: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$")
 
 
 @router.post("/users/{username}/disable", response_model=UserDisabled)
-def disable_user(username: str, body: DisableIn, session: SessionDep, user: CurrentUser) -> Any:
+def disable_user(username: Annotated[str, PathParam(pattern=r"^[^\x00]+$")], body: DisableIn, session: SessionDep,
+                 user: CurrentUser) -> Any:
     """Disable a user (administrators): their login sessions and API tokens stop working at once."""
     disabled = logins.disable_user(session, user, username, reason=body.reason)
     return {"username": disabled.username, "active": disabled.active}
 
 
 AgencyKind = Literal[AGENCY_KINDS]  # type: ignore[valid-type]
+AGENCY_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
 
 
 class AgencyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$", description="short code in capitals: VE-SAIME")
+    code: str = Field(pattern=AGENCY_CODE_PATTERN, description="short code in capitals: VE-SAIME")
     name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
     kind: AgencyKind
     country: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 3166 three-letter code: VEN")
@@ -106,7 +110,8 @@ def add_agency(body: AgencyIn, session: SessionDep, user: CurrentUser) -> Any:
 
 
 @router.post("/agencies/{code}/disable", response_model=AgencyDisabled, responses=errors(422))
-def disable_agency(code: str, body: DisableIn, session: SessionDep, user: CurrentUser) -> Any:
+def disable_agency(code: Annotated[str, PathParam(pattern=AGENCY_CODE_PATTERN)], body: DisableIn,
+                   session: SessionDep, user: CurrentUser) -> Any:
     """Disable every user of an agency (administrators; audited): their sessions and tokens end at once."""
     disabled = logins.disable_agency(session, user, code, reason=body.reason)
     return {"code": code, "users_disabled": [u.username for u in disabled]}
