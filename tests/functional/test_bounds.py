@@ -160,3 +160,11 @@ def test_an_upload_over_the_limit_on_the_import_page_is_a_413_page(small_limits:
                                  data={"csrf_token": token})
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("text/html") and "50000 bytes" in response.text
+
+
+def test_a_nul_character_is_a_422_not_a_500(client: TestClient, world: World) -> None:
+    """PostgreSQL text cannot hold NUL: found by schemathesis on GET /cases and POST /plans."""
+    headers = world.headers("inm.officer")
+    # SQLite stores it (no match, 200); PostgreSQL cannot (a clear 422): never a 500.
+    assert client.get("/api/v1/cases", params={"state": "a\x00b"}, headers=headers).status_code in (200, 422)
+    assert client.post("/api/v1/plans", json={"flights": ["RF\x00"]}, headers=headers).status_code in (404, 422)

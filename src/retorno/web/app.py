@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DataError, DisconnectionError, OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -17,7 +17,7 @@ from retorno.audit.signing import signing_key
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, use_data_keys
-from retorno.errors import RetornoError, TooManyAttempts
+from retorno.errors import InvalidInput, RetornoError, TooManyAttempts
 from retorno.web import observability, openapi
 from retorno.web.security import REFUSAL, BodyLimit, SecurityHeaders
 
@@ -96,6 +96,16 @@ def create_app(settings: Settings) -> FastAPI:
         response = await _retorno_error(request, error)
         response.headers["Retry-After"] = str(observability.RETRY_AFTER_SECONDS)
         return response
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(StatementError)
+    async def _unstorable_value(request: Request, exc: Exception) -> Response:
+        # A value the database cannot hold (a NUL character in text, for PostgreSQL): the request's fault.
+        if isinstance(exc, StatementError) and not isinstance(exc, DataError) and not (
+                isinstance(exc.orig, ValueError) and "NUL" in str(exc.orig)):
+            raise exc
+        return await _retorno_error(request, InvalidInput(
+            "a value in the request cannot be stored (text may not contain NUL characters)", code="invalid_value"))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
