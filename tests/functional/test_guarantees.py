@@ -315,14 +315,3 @@ def test_a_second_record_of_the_same_person_carries_the_open_concern(client: Tes
     error = refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [again["reference"]]}),
                     409, "invalid_transition")
     assert again["reference"] in str(error["message"])
-    # The same when the receiving side verified both records as one registry person.
-    other = api.register(national_id=None, given_names="Elena")
-    api.screen(other["reference"], ["trafficking_victim"])
-    api.verify(other["reference"])
-    copy = api.register(national_id=None, given_names="Elena María")
-    api.screen(copy["reference"])
-    ok(api.post("inm.officer", f"/api/v1/cases/{copy['reference']}/verification-request"), 201)
-    ok(api.post("saime.officer", f"/api/v1/cases/{copy['reference']}/verification-decision",
-                {"outcome": "verified", "registry_record": f"REG-{other['reference']}"}), 201)
-    api.passport(ok(api.get("inm.officer", f"/api/v1/cases/{copy['reference']}")))
-    assert state(api, copy["reference"]) == "documented"

@@ -46,7 +46,7 @@ def _screening_rows(session: Session, condition: sa.ColumnElement[bool]) -> Sequ
 
 
 def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, str]]:
-    """Per case, the other cases that are the same person: the same cédula, or the same registry record verified.
+    """Per case, the other cases that are the same person: the same cédula.
 
     A person registered twice (by two agencies, or again under another reference) is one person:
     a protection concern open on either record protects both.
@@ -58,19 +58,6 @@ def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int
                 sa.select(mine.id, other.id, other.reference)
                 .join(other, sa.and_(other.national_id == mine.national_id, other.id != mine.id))
                 .where(mine.id.in_(chunk), mine.national_id.is_not(None))):
-            links.setdefault(case_id, {})[other_id] = other_ref
-        verified = (sa.select(VerificationRequest.case_id, VerificationDecision.registry_record)
-                    .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
-                    .where(VerificationDecision.outcome == "verified",
-                           VerificationDecision.registry_record.is_not(None))
-                    .subquery())
-        theirs = sa.orm.aliased(verified)
-        for case_id, other_id, other_ref in session.execute(
-                sa.select(verified.c.case_id, theirs.c.case_id, Case.reference)
-                .join(theirs, sa.and_(theirs.c.registry_record == verified.c.registry_record,
-                                      theirs.c.case_id != verified.c.case_id))
-                .join(Case, Case.id == theirs.c.case_id)
-                .where(verified.c.case_id.in_(chunk))):
             links.setdefault(case_id, {})[other_id] = other_ref
     return links
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action
 from retorno.cases import lifecycle
-from retorno.cases.facts import traveller_facts
+from retorno.cases.facts import same_person, traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.service import CaseInput, advance, change_fields, ensure_owner, identity_changed, transition
 from retorno.cases.service import register_case as register_in_cases
@@ -88,6 +88,15 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
             # The flight's medical staff were counted for the needs known then: it is approved anew.
             take_off_manifests(session, actor, case, kind="medical_needs", back_to="ready",
                                reason="medical escort needs changed after manifesting")
+    if recorded.concerns:
+        # The same person's other records carry the concern too: none of them stays on a manifest.
+        for other_id in same_person(session, [case.id]).get(case.id, {}):
+            other = session.get(Case, other_id)
+            if other is not None and other.state in ("manifested", "boarded"):
+                take_off_manifests(session, actor, other, kind="protection_pull", back_to="documented",
+                                   reason="protection concern raised on another record of the same person")
+            if other is not None:
+                advance(session, actor, other)
     advance(session, actor, case)
     return recorded
 
