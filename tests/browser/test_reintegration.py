@@ -128,7 +128,8 @@ def test_sending_officer_plans_adjusts_and_applies_a_manifest(page: Page, api: A
     family = [api.ready_case(household_reference="BR-PLAN", given_names=f"Familia Plan {i}", detained_since=old)
               for i in range(2)]
     single = api.ready_case(given_names="Sola Plan")
-    flight = api.flight(seats=12, escorts=0, medical_staff=0)["reference"]
+    # An accepted flight keeps the staff both sides agreed: one escort covers these three passengers.
+    flight = api.flight(seats=12, escorts=1, medical_staff=0)["reference"]
 
     log_in(page, "inm.officer")
     page.get_by_role("link", name="Planificar manifiestos").click()
