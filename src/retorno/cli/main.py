@@ -116,7 +116,7 @@ def demo(database_url: DatabaseUrl = None, cases: int = 2000, seed: int = 2023,
          serve: Annotated[bool, typer.Option(help="start the service afterwards")] = False,
          host: str = "127.0.0.1", port: int = 8000) -> None:
     """Build a fresh database with the scenario of SPEC.md section 1, print the logins, optionally serve."""
-    from retorno.demo import build_demo
+    from retorno.demo.build import build_demo
     config = settings(database_url)
     logins = build_demo(config, cases=cases, seed=seed)
     console.print(f"[bold]Retorno demo[/bold] ready: {_safe_url(config.database_url)}")

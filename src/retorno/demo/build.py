@@ -28,8 +28,8 @@ from retorno.cases.service import CaseInput, register_case
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import clock_at, make_engine, make_sessionmaker, transaction, use_data_keys, utcnow
-from retorno.demo_reintegration import build_reintegration
-from retorno.demo_verification import link_waiting_requests
+from retorno.demo.reintegration import build_reintegration
+from retorno.demo.verification import link_waiting_requests
 from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
 from retorno.flights import service as flights
