@@ -13,8 +13,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retorno.names import key
 from retorno.reference.population import STATES, PopulationSampler
-from retorno.verification.synth import ErrorModel, _date_typo, _digit_typo, make_registry, make_requests
+from retorno.verification.normalise import REGIONS, region_of
+from retorno.verification.synth import (
+    ERROR_MODELS,
+    SHAPES,
+    ErrorModel,
+    _date_typo,
+    _digit_typo,
+    error_model,
+    make_registry,
+    make_requests,
+)
 
 REQUESTS = 4_000
 
@@ -127,3 +138,98 @@ def test_date_typo_changes_one_digit(born: dt.date, seed: int) -> None:
     typed = _date_typo(born, random.Random(seed))
     differences = sum(a != b for a, b in zip(typed.strftime("%Y%m%d"), born.strftime("%Y%m%d"), strict=True))
     assert differences <= 1
+
+
+@pytest.fixture(scope="module")
+def shifted(registry: Path) -> list[dict[str, object]]:
+    path = make_requests(registry, REQUESTS, 6, ERROR_MODELS["shifted"], registry.with_name("shifted.parquet"))
+    return pq.read_table(path).to_pylist()
+
+
+@pytest.mark.parametrize(
+    "error", ["given_surname_swapped", "sex_flipped", "birth_place_region", "dob_partial", "second_surname_dropped"],
+)
+def test_the_shifted_model_honours_its_rates_and_kinds(shifted: list[dict[str, object]], error: str) -> None:
+    rate = getattr(ERROR_MODELS["shifted"], error)
+    nationals = [row for row in shifted if row["true_registry_id"] is not None]
+    if error == "birth_place_region":  # only a place still written, and not another state, can be a region
+        nationals = [row for row in nationals if not {"birth_place_missing", "birth_place_wrong"}
+                     & set(str(row["errors"]).split(","))]
+    tolerance = 4 * (rate * (1 - rate) / len(nationals)) ** 0.5 + 0.01
+    assert abs(_share(nationals, error) - rate) < tolerance
+
+
+def test_new_kinds_change_what_they_say(registry: Path, shifted: list[dict[str, object]]) -> None:
+    people = {row["registry_id"]: row for row in pq.read_table(registry).to_pylist()}
+    regions = set(REGIONS)
+    seen = Counter[str]()
+    for row in shifted:
+        errors = str(row["errors"]).split(",")
+        person = people.get(row["true_registry_id"])  # type: ignore[arg-type]
+        if person is None:
+            continue
+        if "given_surname_swapped" in errors and "one_typo" not in errors and "two_typos" not in errors:
+            given = key(str(person["given_names"]))
+            assert key(str(row["first_surname"])) in {given, given.split(" ")[0]}
+            assert key(str(row["given_names"])) in {key(str(person["first_surname"])),
+                                                    key(str(person["second_surname"]))}
+            seen["swap"] += 1
+        if "birth_place_region" in errors:
+            assert row["birth_place"] in regions and row["birth_place"] == region_of(str(person["birth_place"]))
+            seen["region"] += 1
+        if "dob_partial" in errors:
+            text = str(row["birth_date"])
+            assert len(text) == 10 and ("-00" in text) and text[:4] == str(person["birth_date"])[:4]
+            seen["partial"] += 1
+        if "sex_flipped" in errors:
+            assert row["sex"] != person["sex"]
+            seen["sex"] += 1
+    assert min(seen[kind] for kind in ("swap", "region", "partial", "sex")) > 0
+
+
+def test_the_default_model_makes_none_of_the_new_kinds(requests: list[dict[str, object]]) -> None:
+    for error in ("given_surname_swapped", "sex_flipped", "birth_place_wrong", "birth_place_region", "dob_partial"):
+        assert _share(requests, error) == 0
+    assert all(row["birth_date"] is None or isinstance(row["birth_date"], dt.date) for row in requests)
+
+
+def test_error_models_are_named_presets_with_overrides() -> None:
+    assert error_model("default") == ErrorModel()
+    assert error_model("shifted,one_typo=0.3").one_typo == 0.3
+    assert error_model("shifted,one_typo=0.3").accents_lost == ERROR_MODELS["shifted"].accents_lost
+    assert error_model("one_typo=0.3") == ErrorModel(one_typo=0.3)
+    with pytest.raises(ValueError, match="unknown error model"):
+        error_model("nonsense")
+    with pytest.raises(ValueError, match="unknown error rate"):
+        error_model("default,typos=0.1")
+    with pytest.raises(ValueError, match="NAME=RATE"):
+        error_model("default,one_typo=lots")
+
+
+def test_registry_shapes(tmp_path: Path) -> None:
+    single = pq.read_table(make_registry(3_000, 4, tmp_path / "single.parquet", "single-surname")).to_pylist()
+    assert all(row["second_surname"] is None and row["first_surname"] for row in single)
+    sparse = pq.read_table(make_registry(3_000, 4, tmp_path / "sparse.parquet", "sparse")).to_pylist()
+    assert all(row["sex"] is None and row["birth_place"] is None for row in sparse)
+    no_day = sum(str(row["birth_date"]).endswith("-00") for row in sparse) / len(sparse)
+    no_month = sum(str(row["birth_date"])[5:7] == "00" for row in sparse) / len(sparse)
+    assert 0.2 < no_day < 0.3 and 0.2 < no_month < 0.3
+    full = [row for row in sparse if "-00" not in str(row["birth_date"])]
+    assert all(dt.date.fromisoformat(str(row["birth_date"])) for row in full)
+    # Requests from a shaped registry keep its shape, the people not in it too.
+    requests = pq.read_table(make_requests(tmp_path / "sparse.parquet", 400, 5, ErrorModel(),
+                                           tmp_path / "q.parquet", "sparse")).to_pylist()
+    assert all(row["sex"] is None and row["birth_place"] is None for row in requests)
+    outsiders = [row for row in requests if row["true_registry_id"] is None]
+    assert outsiders and any("-00" in str(row["birth_date"]) for row in outsiders)
+    single_requests = pq.read_table(make_requests(tmp_path / "single.parquet", 400, 5, ErrorModel(),
+                                                  tmp_path / "s.parquet", "single-surname")).to_pylist()
+    assert all(row["second_surname"] is None for row in single_requests)
+    assert not any("surnames_swapped" in str(row["errors"]) for row in single_requests)
+
+
+def test_the_swapped_shape_swaps_a_share_of_requests(registry: Path, tmp_path: Path) -> None:
+    rows = pq.read_table(make_requests(registry, 2_000, 8, ErrorModel(), tmp_path / "w.parquet",
+                                       SHAPES["swapped"])).to_pylist()
+    nationals = [row for row in rows if row["true_registry_id"] is not None]
+    assert abs(_share(nationals, "given_surname_swapped") - SHAPES["swapped"].swapped_requests) < 0.04

@@ -12,7 +12,34 @@ from pathlib import Path
 
 import duckdb
 
-from retorno.names import PARTICLES
+from retorno.names import PARTICLES, key
+
+# Venezuela's administrative regions and their states, as lists write them. A list that
+# writes the region instead of the state agrees with each of its states at the region level.
+REGIONS: dict[str, tuple[str, ...]] = {
+    "CAPITAL": ("DISTRITO CAPITAL", "MIRANDA", "LA GUAIRA"),
+    "CENTRAL": ("ARAGUA", "CARABOBO", "COJEDES"),
+    "LOS LLANOS": ("APURE", "GUÁRICO"),
+    "CENTRO-OCCIDENTAL": ("FALCÓN", "LARA", "PORTUGUESA", "YARACUY"),
+    "ZULIANA": ("ZULIA",),
+    "LOS ANDES": ("BARINAS", "MÉRIDA", "TÁCHIRA", "TRUJILLO"),
+    "NOR-ORIENTAL": ("ANZOÁTEGUI", "MONAGAS", "SUCRE"),
+    "INSULAR": ("NUEVA ESPARTA", "DEPENDENCIAS FEDERALES"),
+    "GUAYANA": ("AMAZONAS", "BOLÍVAR", "DELTA AMACURO"),
+}
+
+
+def region_of(state: str) -> str:
+    """The region a state (written as the registry writes it) belongs to; the state itself if none."""
+    wanted = key(state)
+    return next((region for region, states in REGIONS.items() if wanted in {key(s) for s in states}), state)
+
+
+def _region_sql() -> str:
+    """SQL CASE from a place's key (a state, or a region written with or without REGION) to its region's key."""
+    cases = [f"WHEN '{key(state)}' THEN '{key(region)}'" for region, states in REGIONS.items() for state in states]
+    cases += [f"WHEN '{key(region)}' THEN '{key(region)}'" for region in REGIONS]
+    return f"CASE regexp_replace(k, '^REGION ', '') {' '.join(cases)} END"
 
 
 def _collapse_doubles(expr: str) -> str:
@@ -47,6 +74,7 @@ CREATE OR REPLACE MACRO rt_fold(t) AS nullif(trim(regexp_replace(strip_accents(
 CREATE OR REPLACE MACRO rt_key(t) AS nullif(array_to_string(list_filter(string_split(rt_fold(t), ' '),
     lambda w: w <> '' AND NOT list_contains({_PARTICLE_LIST}, w)), ' '), '');
 CREATE OR REPLACE MACRO rt_phonetic(k) AS {_PHONETIC_SQL};
+CREATE OR REPLACE MACRO rt_region(k) AS {_region_sql()};
 """
 
 
@@ -71,20 +99,39 @@ def prepare_table(con: duckdb.DuckDBPyConnection, source: str, target: str) -> N
                 SELECT given_names AS spelling FROM {source} UNION SELECT first_surname FROM {source}
                 UNION SELECT second_surname FROM {source} UNION SELECT birth_place FROM {source}))
         )""")
+    # A birth date is a date, or text YYYY-MM-DD where 00 (or nothing) stands for an unknown
+    # day or month: `dob` is the full date where there is one, and the year, month and day
+    # are kept apart so that a date without its day still agrees on what it has.
     con.execute(f"""CREATE OR REPLACE TABLE {target} AS
     SELECT *,
         -- Both surnames in order: the column their exact level and its term frequency use.
         surname1 || ' ' || surname2 AS surnames,
-        strftime(dob, '%Y%m%d') AS dob_s, year(dob) AS birth_year,
-        year(dob) * 100 + month(dob) AS birth_year_month, year(dob) * 100 + day(dob) AS birth_year_day,
+        strftime(dob, '%Y%m%d') AS dob_s,
+        birth_year * 100 + birth_month AS birth_year_month, birth_year * 100 + birth_day AS birth_year_day,
         year(dob) * 10000 + least(month(dob), day(dob)) * 100 + greatest(month(dob), day(dob)) AS dob_sorted,
-        left(given1, 1) || left(surname1, 1) AS initials
+        left(given1, 1) || left(surname1, 1) AS initials,
+        -- The initials of a list that wrote the surname as the given name and the other way round.
+        left(surname1, 1) || left(given1, 1) AS initials_swapped,
+        least(birth_month, birth_day) * 100 + greatest(birth_month, birth_day) AS md_sorted,
+        -- Blocking keys for a person without a birth date: only such records carry the second.
+        given_ph || ' ' || surname1_ph AS name_key,
+        CASE WHEN birth_year IS NULL THEN given_ph || ' ' || surname1_ph END AS name_key_undated,
+        rt_region(birth_place) AS birth_region
     FROM (
+        SELECT *, CASE WHEN birth_month IS NOT NULL AND birth_day IS NOT NULL
+                       THEN TRY_CAST(date_text AS DATE) END AS dob
+        FROM (
+        SELECT *, nullif(TRY_CAST(substr(date_text, 1, 4) AS INTEGER), 0) AS birth_year,
+            CASE WHEN date_text ~ '^[0-9]{{4}}-[0-9]{{2}}' AND TRY_CAST(substr(date_text, 6, 2) AS INTEGER)
+                 BETWEEN 1 AND 12 THEN TRY_CAST(substr(date_text, 6, 2) AS INTEGER) END AS birth_month,
+            CASE WHEN date_text ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}' AND TRY_CAST(substr(date_text, 9, 2) AS INTEGER)
+                 BETWEEN 1 AND 31 THEN TRY_CAST(substr(date_text, 9, 2) AS INTEGER) END AS birth_day
+        FROM (
         SELECT p.rt_row AS unique_id,
             g.key AS given_names, g.first_word AS given1,
             g.phonetic AS given_ph, g.first_phonetic AS given1_ph,
             s1.key AS surname1, s1.phonetic AS surname1_ph, s2.key AS surname2, s2.phonetic AS surname2_ph,
-            TRY_CAST(CAST(p.birth_date AS VARCHAR) AS DATE) AS dob,
+            nullif(substr(trim(CAST(p.birth_date AS VARCHAR)), 1, 10), '') AS date_text,
             nullif(regexp_replace(CAST(p.cedula AS VARCHAR), '[^0-9]', '', 'g'), '') AS cedula,
             CASE WHEN upper(trim(p.sex)) IN ('F', 'FEMENINO', 'FEMALE', 'MUJER') THEN 'F'
                  WHEN upper(trim(p.sex)) IN ('M', 'MASCULINO', 'MALE', 'HOMBRE', 'H') THEN 'M' END AS sex,
@@ -94,7 +141,7 @@ def prepare_table(con: duckdb.DuckDBPyConnection, source: str, target: str) -> N
         LEFT JOIN {target}_spellings s1 ON s1.spelling = p.first_surname
         LEFT JOIN {target}_spellings s2 ON s2.spelling = p.second_surname
         LEFT JOIN {target}_spellings b ON b.spelling = p.birth_place
-    )""")
+    )))""")
     con.execute(f"DROP TABLE {target}_spellings")
 
 

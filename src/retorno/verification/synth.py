@@ -1,17 +1,20 @@
 """Synthetic identity registry and verification requests with a stated error model.
 
-`make_registry` writes a receiving-side registry drawn from `PopulationSampler`.
-`make_requests` draws people from it and corrupts them as sending-side lists do, and adds
-people who are not in the registry at all (non-nationals, who must never be verified).
-Every request carries its ground truth (`true_registry_id`, null for non-nationals) and
-the list of errors applied to it (`errors`), so benchmarks and tests can score linkage.
+`make_registry` writes a receiving-side registry drawn from `PopulationSampler`, in one of
+several shapes (`SHAPES`: how a registry records people — one surname or two, sex and place
+of birth recorded or not, birth dates without a day or month). `make_requests` draws people
+from it and corrupts them as sending-side lists do (`ErrorModel`, with named presets in
+`ERROR_MODELS`), and adds people who are not in the registry at all (non-nationals, who
+must never be verified). Every request carries its ground truth (`true_registry_id`, null
+for non-nationals) and the list of errors applied to it (`errors`), so benchmarks and tests
+can score linkage.
 """
 
 from __future__ import annotations
 
 import random
 import unicodedata
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from retorno.reference.population import PopulationSampler
+from retorno.reference.population import STATES, PopulationSampler
+from retorno.verification.normalise import region_of
 
 REGISTRY_SCHEMA = pa.schema([
     ("registry_id", pa.int64()),
@@ -78,6 +82,14 @@ class ErrorModel:
     - cedula_typo 0.05: one digit of the cédula wrong, or two neighbouring digits swapped.
     - sex_missing 0.02: sex not recorded.
     - birth_place_missing 0.30: state of birth not recorded.
+
+    Kinds at 0 by default (presets in `ERROR_MODELS` turn them on):
+    - given_surname_swapped: given names and first surname exchanged (a list written
+      surname first: GROENIER BLAKE for BLAKE GROENIER).
+    - sex_flipped: the other sex recorded.
+    - birth_place_wrong: another state of birth recorded (where the person lived, say).
+    - birth_place_region: the region written instead of the state ("LOS ANDES" for MÉRIDA).
+    - dob_partial: the day or the month of birth not written (YYYY-MM-00 or YYYY-00-DD).
     """
 
     non_national_share: float = 0.10
@@ -97,6 +109,12 @@ class ErrorModel:
     cedula_typo: float = 0.05
     sex_missing: float = 0.02
     birth_place_missing: float = 0.30
+    # Kinds the default leaves out (rate 0 draws nothing, so the default's requests stay as they were).
+    given_surname_swapped: float = 0.0
+    sex_flipped: float = 0.0
+    birth_place_wrong: float = 0.0
+    birth_place_region: float = 0.0
+    dob_partial: float = 0.0
 
     def __post_init__(self) -> None:
         for rate in fields(self):
@@ -107,10 +125,115 @@ class ErrorModel:
             raise ValueError("one_typo + two_typos must not exceed 1")
 
 
-def make_registry(size: int, seed: int, path: str | Path) -> Path:
-    """Write a synthetic registry of `size` people to Parquet at `path` and return the path."""
-    columns = PopulationSampler(seed).sample_columns(size)
+ERROR_MODELS: dict[str, ErrorModel] = {
+    # Today's sending-side lists, as `ErrorModel()` describes them.
+    "default": ErrorModel(),
+    # What `linkage.train` corrupts its synthetic labelled pairs with: the default, plus a
+    # little of every kind a list is known to make, so that training observes every level
+    # a true pair can reach (a level it never observes gets no evidence either way).
+    "training": ErrorModel(given_surname_swapped=0.02, sex_flipped=0.005, birth_place_wrong=0.02,
+                           dob_partial=0.02),
+    # Lists unlike the training's: other rates for every kind, and places written as
+    # regions, a kind the training never sees.
+    "shifted": ErrorModel(
+        non_national_share=0.15, non_national_namesake=0.10, non_national_cedula=0.40, accents_lost=0.80,
+        case_changed=0.50, second_surname_dropped=0.25, surnames_swapped=0.08, given_names_cut=0.45,
+        one_typo=0.20, two_typos=0.06, dob_day_month_swapped=0.08, dob_typo=0.03, dob_missing=0.02,
+        cedula_missing=0.40, cedula_typo=0.08, sex_missing=0.10, birth_place_missing=0.45,
+        given_surname_swapped=0.05, sex_flipped=0.01, birth_place_wrong=0.04, birth_place_region=0.10,
+        dob_partial=0.05,
+    ),
+}
+
+
+def error_model(spec: str) -> ErrorModel:
+    """An error model from a preset name, optionally followed by NAME=RATE overrides.
+
+    "shifted", "default,one_typo=0.3", "one_typo=0.3" (the default with one rate changed).
+    """
+    parts = [part.strip() for part in spec.split(",") if part.strip()]
+    base = ERROR_MODELS["default"]
+    if parts and "=" not in parts[0]:
+        name = parts.pop(0)
+        if name not in ERROR_MODELS:
+            raise ValueError(f"unknown error model {name!r}; presets: {', '.join(ERROR_MODELS)}")
+        base = ERROR_MODELS[name]
+    rates: dict[str, float] = {}
+    known = {rate.name for rate in fields(ErrorModel)}
+    for part in parts:
+        name, _, value = part.partition("=")
+        if name.strip() not in known:
+            raise ValueError(f"unknown error rate {name.strip()!r}; known: {', '.join(sorted(known))}")
+        try:
+            rates[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"an error rate is NAME=RATE, e.g. one_typo=0.3, not {part!r}") from None
+    return replace(base, **rates)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How a registry records people, and so how the requests drawn from it look.
+
+    - second_surname: whether people carry a second surname (a registry of people with one
+      surname only, as most countries' are, has none).
+    - sex, birth_place: whether the registry records them (a request drawn from a registry
+      that does not cannot carry them either).
+    - partial_dates: share of birth dates recorded without a day or without a month, half
+      each, written YYYY-MM-00 or YYYY-00-DD (the column is then text).
+    - swapped_requests: share of requests whose given names and first surname are
+      exchanged, on top of whatever the error model does.
+    """
+
+    name: str
+    second_surname: bool = True
+    sex: bool = True
+    birth_place: bool = True
+    partial_dates: float = 0.0
+    swapped_requests: float = 0.0
+
+    def requests(self, model: ErrorModel) -> ErrorModel:
+        """The error model the requests of this shape are drawn with."""
+        if self.swapped_requests:
+            return replace(model, given_surname_swapped=max(model.given_surname_swapped, self.swapped_requests))
+        return model
+
+
+SHAPES: dict[str, Shape] = {
+    "venezuelan": Shape("venezuelan"),
+    "single-surname": Shape("single-surname", second_surname=False),
+    "sparse": Shape("sparse", sex=False, birth_place=False, partial_dates=0.5),
+    "swapped": Shape("swapped", swapped_requests=0.2),
+}
+
+
+def _shape_columns(columns: dict[str, Any], shape: Shape, rng: np.random.Generator) -> dict[str, Any]:
+    """Apply a registry shape to people drawn as columns (birth_date datetime64[D] in, text out if partial)."""
+    n = len(columns["given_names"])
+    shaped = dict(columns)
+    if not shape.second_surname:
+        shaped["second_surname"] = np.full(n, None, dtype=object)
+    if not shape.sex:
+        shaped["sex"] = np.full(n, None, dtype=object)
+    if not shape.birth_place:
+        shaped["birth_state"] = np.full(n, None, dtype=object)
+    if shape.partial_dates:
+        text = np.datetime_as_string(columns["birth_date"], unit="D").astype(object)
+        draw = rng.random(n)
+        no_day, no_month = draw < shape.partial_dates / 2, (draw >= shape.partial_dates / 2) & (
+            draw < shape.partial_dates)
+        shaped["birth_date"] = np.where(no_day, [t[:8] + "00" for t in text],
+                                        np.where(no_month, [t[:5] + "00" + t[7:] for t in text], text))
+    return shaped
+
+
+def make_registry(size: int, seed: int, path: str | Path, shape: Shape | str = "venezuelan") -> Path:
+    """Write a synthetic registry of `size` people of a `shape` to Parquet at `path`; return the path."""
+    shape = SHAPES[shape] if isinstance(shape, str) else shape
+    columns = _shape_columns(PopulationSampler(seed).sample_columns(size), shape,
+                             np.random.default_rng(seed + NON_NATIONAL_SEED_OFFSET))
     cedulas = pc.binary_join_element_wise("V-", pc.cast(pa.array(columns["cedula"]), pa.string()), "")
+    schema = _registry_schema(shape)
     table = pa.table(
         {
             "registry_id": pa.array(np.arange(1, size + 1, dtype=np.int64)),
@@ -118,11 +241,11 @@ def make_registry(size: int, seed: int, path: str | Path) -> Path:
             "first_surname": pa.array(columns["first_surname"], pa.string()),
             "second_surname": pa.array(columns["second_surname"], pa.string()),
             "sex": pa.array(columns["sex"], pa.string()),
-            "birth_date": pa.array(columns["birth_date"]).cast(pa.date32()),
+            "birth_date": pa.array(columns["birth_date"]).cast(schema.field("birth_date").type),
             "birth_place": pa.array(columns["birth_state"], pa.string()),
             "cedula": cedulas,
         },
-        schema=REGISTRY_SCHEMA,
+        schema=schema,
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,17 +254,54 @@ def make_registry(size: int, seed: int, path: str | Path) -> Path:
     return path
 
 
+def _registry_schema(shape: Shape) -> pa.Schema:
+    if not shape.partial_dates:
+        return REGISTRY_SCHEMA
+    return REGISTRY_SCHEMA.set(REGISTRY_SCHEMA.get_field_index("birth_date"), pa.field("birth_date", pa.string()))
+
+
+def _request_schema(shape: Shape, model: ErrorModel) -> pa.Schema:
+    """Birth dates are text where some may lack a day or a month, dates otherwise."""
+    if not (shape.partial_dates or model.dob_partial):
+        return REQUEST_SCHEMA
+    return REQUEST_SCHEMA.set(REQUEST_SCHEMA.get_field_index("birth_date"), pa.field("birth_date", pa.string()))
+
+
+def _outsiders(seed: int, n: int, shape: Shape) -> list[dict[str, Any]]:
+    """People not in the registry, recorded the way the registry's shape records people."""
+    sampler = PopulationSampler(seed + NON_NATIONAL_SEED_OFFSET)
+    if shape == SHAPES["venezuelan"]:
+        return sampler.sample_people(n)
+    columns = _shape_columns(sampler.sample_columns(n), shape, np.random.default_rng(seed))
+    born = pa.array(columns["birth_date"])
+    born = born if pa.types.is_string(born.type) else born.cast(pa.date32())
+    return pa.table({
+        "given_names": pa.array(columns["given_names"], pa.string()),
+        "first_surname": pa.array(columns["first_surname"], pa.string()),
+        "second_surname": pa.array(columns["second_surname"], pa.string()),
+        "sex": pa.array(columns["sex"], pa.string()), "birth_date": born,
+        "birth_state": pa.array(columns["birth_state"], pa.string()),
+    }).to_pylist()
+
+
 def make_requests(
-    registry_path: str | Path, size: int, seed: int, error_model: ErrorModel, path: str | Path
+    registry_path: str | Path, size: int, seed: int, error_model: ErrorModel, path: str | Path,
+    shape: Shape | str = "venezuelan",
 ) -> Path:
-    """Write `size` corrupted verification requests drawn from a registry to Parquet at `path`."""
+    """Write `size` corrupted verification requests drawn from a registry to Parquet at `path`.
+
+    `shape` is the registry's (`make_registry`): the people who are not in it are recorded
+    the same way, and its `swapped_requests` share is added to the error model's.
+    """
+    shape = SHAPES[shape] if isinstance(shape, str) else shape
+    error_model = shape.requests(error_model)
     rng = random.Random(seed)
     registry = pq.read_table(registry_path)
     non_nationals = sum(rng.random() < error_model.non_national_share for _ in range(size))
     nationals = min(size - non_nationals, registry.num_rows)
     picked = np.random.default_rng(seed).choice(registry.num_rows, nationals, replace=False)
     people = registry.take(pa.array(picked)).to_pylist()
-    outsiders = PopulationSampler(seed + NON_NATIONAL_SEED_OFFSET).sample_people(size - nationals)
+    outsiders = _outsiders(seed, size - nationals, shape)
     namesake_rows = np.random.default_rng(seed + 1).integers(0, registry.num_rows, len(outsiders))
     namesakes = registry.take(pa.array(namesake_rows))
     rows: list[dict[str, Any]] = []
@@ -161,10 +321,20 @@ def make_requests(
     rng.shuffle(rows)
     for number, row in enumerate(rows, start=1):
         row["request_id"] = f"R{seed}-{number:07d}"
+    schema = _request_schema(shape, error_model)
+    if pa.types.is_string(schema.field("birth_date").type):
+        for row in rows:
+            row["birth_date"] = _date_text(row["birth_date"])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=REQUEST_SCHEMA), path)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
     return path
+
+
+def _date_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value.isoformat())
 
 
 def _corrupt(
@@ -179,12 +349,18 @@ def _corrupt(
             return True
         return False
 
+    def rarely(name: str, rate: float) -> bool:
+        """`happens` for the kinds the default leaves out: at rate 0 it draws nothing."""
+        return rate > 0 and happens(name, rate)
+
     record = {name: person.get(name) for name in (*NAME_FIELDS, "sex", "birth_date", "birth_place", "cedula")}
     given = str(record["given_names"] or "")
     if " " in given and happens("given_names_cut", model.given_names_cut):
         record["given_names"] = given.split(" ")[0]
-    if happens("surnames_swapped", model.surnames_swapped):
+    if record["second_surname"] and happens("surnames_swapped", model.surnames_swapped):
         record["first_surname"], record["second_surname"] = record["second_surname"], record["first_surname"]
+    if rarely("given_surname_swapped", model.given_surname_swapped):
+        record["given_names"], record["first_surname"] = record["first_surname"], record["given_names"]
     if happens("second_surname_dropped", model.second_surname_dropped):
         record["second_surname"] = None
     typo_draw = rng.random()
@@ -200,6 +376,8 @@ def _corrupt(
         for name in NAME_FIELDS:
             record[name] = str(record[name]).title() if record[name] else record[name]
     born = record["birth_date"]
+    if isinstance(born, str) and "-00" not in born:
+        born = date.fromisoformat(born)  # a registry whose dates are text (some without a day or month)
     if isinstance(born, date):
         swappable = born.day <= 12 and born.day != born.month
         if swappable and happens("dob_day_month_swapped", model.dob_day_month_swapped):
@@ -208,7 +386,12 @@ def _corrupt(
             born = _date_typo(born, rng)
         if happens("dob_missing", model.dob_missing):
             born = None
+        elif rarely("dob_partial", model.dob_partial):
+            text = born.isoformat()
+            born = text[:8] + "00" if rng.random() < 0.5 else text[:5] + "00" + text[7:]
         record["birth_date"] = born
+    elif born and happens("dob_missing", model.dob_missing):
+        record["birth_date"] = None
     if record["cedula"]:
         if happens("cedula_missing", model.cedula_missing):
             record["cedula"] = None
@@ -218,8 +401,14 @@ def _corrupt(
             record["cedula"] = _cedula_format(str(record["cedula"]), rng)
     if happens("sex_missing", model.sex_missing):
         record["sex"] = None
+    elif record["sex"] and rarely("sex_flipped", model.sex_flipped):
+        record["sex"] = "M" if record["sex"] == "F" else "F"
     if happens("birth_place_missing", model.birth_place_missing):
         record["birth_place"] = None
+    elif record["birth_place"] and rarely("birth_place_wrong", model.birth_place_wrong):
+        record["birth_place"] = rng.choice([str(state) for state in STATES if state != record["birth_place"]])
+    elif record["birth_place"] and rarely("birth_place_region", model.birth_place_region):
+        record["birth_place"] = region_of(str(record["birth_place"]))
     return {**record, "true_registry_id": true_id, "errors": ",".join(errors)}
 
 
