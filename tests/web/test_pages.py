@@ -202,7 +202,7 @@ def test_dashboards_render_for_every_role_that_has_one(client: TestClient, world
         ("monitor.viewer", "Seguimiento del mecanismo"),
     ):
         login(client, username)
-        page = client.get("/")
+        page = client.get("/dashboard")
         assert page.status_code == 200 and marker in page.text and "<svg" in page.text, username
     login(client, "monitor.viewer")
     verified = client.get("/audit/verify")

@@ -36,6 +36,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(sa.String(20))
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set when an administrator or supervisor resets the password: until the user sets their own,
+    # they can do nothing but that (web.access).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     locale: Mapped[str] = mapped_column(sa.String(5), default="es")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

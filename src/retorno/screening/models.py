@@ -36,6 +36,14 @@ class Screening(Base):
     # Medical escorts the person's condition requires on a flight (SPEC.md section 4.5).
     medical_escorts: Mapped[int] = mapped_column(default=0)
 
+    __table_args__ = (
+        # The few screenings that raised a concern, for the supervisors' queue (inbox.service): a
+        # partial index, which the queue's condition repeats word for word so both databases use it.
+        sa.Index("ix_screenings_raised_concerns", "case_id",
+                 postgresql_where=sa.text("jsonb_array_length(concerns) > 0"),
+                 sqlite_where=sa.text("json_array_length(concerns) > 0")),
+    )
+
 
 class ScreeningResolution(Base):
     """A supervisor's written decision on a screening's concerns."""

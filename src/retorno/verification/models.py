@@ -26,6 +26,9 @@ class VerificationRequest(Base):
     # The identity sent for verification (safeguards.identity_fingerprint of the case's identity fields).
     identity_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
 
+    # The review queue and each official's work queue: an authority's open requests, oldest first.
+    __table_args__ = (sa.Index("ix_verification_requests_queue", "receiving_agency_id", "status", "requested_at"),)
+
 
 class VerificationDecision(Base):
     __tablename__ = "verification_decisions"

@@ -32,6 +32,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     # ---- API: accounts
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/api/v1/me"): SIGNED_IN,
+    # What waits for the caller: each kind holds only what their capabilities let them act on.
+    ("GET", "/api/v1/inbox"): SIGNED_IN,
     ("POST", "/api/v1/users"): ("admin.users",),
     ("POST", "/api/v1/users/{username}/disable"): ("admin.users",),
     ("GET", "/api/v1/agencies"): ("admin.users",),
@@ -111,7 +113,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/logout"): PUBLIC,
     ("POST", "/language"): PUBLIC,
     ("GET", "/estadisticas"): PUBLIC,
+    # Each official's work queue; the figures and charts of their agency on the dashboard.
     ("GET", "/"): SIGNED_IN,
+    ("GET", "/dashboard"): SIGNED_IN,
     # ---- pages: the sending side
     ("GET", "/cases"): ("case.read",),
     ("GET", "/cases/new"): ("case.register",),

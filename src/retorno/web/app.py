@@ -40,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
     from retorno.cases.views import router as cases_router
     from retorno.documents.views import router as documents_router
     from retorno.flights.views import router as flights_router
+    from retorno.inbox.views import router as inbox_router
     from retorno.reintegration.views import router as reintegration_router
     from retorno.reporting.views import router as reporting_router
     from retorno.screening.views import router as screening_router
@@ -115,7 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
         return _error(422, "invalid_request", message, details)
 
     for router in (agencies_router, cases_router, screening_router, verification_router, documents_router,
-                   flights_router, reintegration_router, reporting_router, audit_router):
+                   flights_router, reintegration_router, reporting_router, audit_router, inbox_router):
         app.include_router(router, dependencies=[Depends(enforce_declared_access)])
 
     install_pages(app, dependencies=[Depends(enforce_declared_access)])

@@ -28,11 +28,13 @@ def install(app: FastAPI, *, dependencies: Sequence[Any] = ()) -> None:
         receiving,
         sending,
         statistics,
+        work,
     )
 
     app.state.templates = make_environment()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, sending, receiving, flights, carrier, monitor, operator, programme, planning, statistics):
+    for module in (auth, work, sending, receiving, flights, carrier, monitor, operator, programme, planning,
+                   statistics):
         app.include_router(module.pages, dependencies=list(dependencies))
 
     @app.exception_handler(LoginRequired)

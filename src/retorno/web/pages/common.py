@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -17,6 +18,7 @@ from starlette.datastructures import FormData
 from retorno.agencies.models import User
 from retorno.agencies.permissions import CAPABILITIES, can
 from retorno.errors import Forbidden, RetornoError
+from retorno.inbox import service as inbox
 from retorno.web import i18n
 from retorno.web.deps import CsrfFailed, SessionDep, csrf_matches, foreign_origin, session_user
 
@@ -80,9 +82,11 @@ STATUSES = {
 }
 ROLES = {"viewer": "consulta", "officer": "funcionario", "supervisor": "supervisor"}
 
-# The navigation: each entry shows only to users holding its capability; one without is public.
+# The navigation: each entry shows only to users holding its capability ("signed_in": every
+# signed-in user); one without is public.
 NAVIGATION = (
-    ("reports.aggregate", "/", "Inicio"),
+    ("signed_in", "/", "Mi trabajo"),
+    ("reports.aggregate", "/dashboard", "Panel"),
     ("case.read", "/cases", "Casos"),
     ("returnee.read", "/reintegration/returnees", "Retornados"),
     ("returnee.read", "/reintegration/opportunities", "Oportunidades"),
@@ -201,7 +205,24 @@ def page_user(request: Request, session: SessionDep) -> User:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     request.state.viewer = Viewer.of(user)
+    # Counted only when a page is rendered (a form post that redirects never counts).
+    request.state.work_counts = lambda: work_counts(session, user)
     return user
+
+
+def work_counts(session: Session, user: User) -> dict[str, int]:
+    """How many items wait for `user`, by the navigation path of the page listing them ("/": all).
+
+    Nothing on an error page drawn after the request's transaction ended (the user is no longer loaded).
+    """
+    if sa.inspect(user).detached:
+        return {}
+    queue = inbox.inbox(session, user, limit=1)
+    counts = {"/": queue.total}
+    for kind in queue.kinds:
+        path = kind.href.split("?")[0]
+        counts[path] = counts.get(path, 0) + kind.total
+    return counts
 
 
 PageUser = Annotated[User, Depends(page_user)]
@@ -218,7 +239,11 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     _ = i18n.gettext_for(locale)
     held = viewer.capabilities if viewer is not None else frozenset()
-    nav = [(path, _(label)) for cap, path, label in NAVIGATION if cap is None or cap in held]
+    if viewer is not None:
+        held |= {"signed_in"}
+    counter = getattr(request.state, "work_counts", None)
+    counts = counter() if counter is not None else {}
+    nav = [(path, _(label), counts.get(path, 0)) for cap, path, label in NAVIGATION if cap is None or cap in held]
     flash = request.session.pop("flash", None) if "session" in request.scope else None
     environment: Environment = request.app.state.templates
     html = environment.get_template(template).render(

@@ -112,7 +112,7 @@ def parse_int(value: str, label: str) -> int:
     return number
 
 
-@pages.get("/", response_class=HTMLResponse, response_model=None)
+@pages.get("/dashboard", response_class=HTMLResponse, response_model=None)
 def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response:
     if not can(user, "reports.aggregate"):
         return RedirectResponse("/flights", status_code=303)

@@ -1,0 +1,375 @@
+"""What waits for an official's action, by kind, oldest first: one query per kind (SPEC.md section 9).
+
+A kind is listed only to users who may act on it (`permissions.can` with the capability of the
+action that clears it) and holds only records their agency may see: the sending side its
+country's cases and flights, the receiving side the requests sent to it and the flights it
+receives, a carrier its own flights, an operator its own opportunities' placements and the
+returnees who consented. A viewer acts on nothing, so their queue is empty.
+
+Each kind is one SQL statement that returns the oldest `limit` items together with how many
+there are (a window count), served by an index (migration 0008); `retorno bench web` times the
+whole queue at 100,000 cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
+
+from retorno.agencies.models import Agency, User
+from retorno.agencies.permissions import can
+from retorno.agencies.visibility import visible_fields
+from retorno.cases import lifecycle
+from retorno.cases.models import Case
+from retorno.db import utcnow
+from retorno.flights.models import NOT_YET_FLOWN_STATES, Alert, Flight, Passenger
+from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
+from retorno.screening.models import Screening, ScreeningResolution
+from retorno.verification.models import VerificationRequest
+
+# Items of each kind shown on the page and in the API answer; the count covers them all.
+SHOWN = 10
+# A landed flight's receptions are the desk's work for this long; a difference left after it is to explain.
+RECEPTION_HOURS = 6
+# Where a concern can still be resolved: before boarding, or raised at the aircraft door.
+SCREENABLE = (*lifecycle.BEFORE_BOARDING, "boarded")
+
+# Each kind: its Spanish and English name, in the order the queue shows them.
+KINDS: dict[str, tuple[str, str]] = {
+    "concerns": ("Preocupaciones de protección por resolver", "Protection concerns to resolve"),
+    "verifications": ("Verificaciones por revisar", "Verifications to review"),
+    "flights_to_accept": ("Vuelos por aceptar", "Flights to accept"),
+    "manifests_to_propose": ("Manifiestos por proponer", "Manifests to propose"),
+    "manifests_to_approve": ("Manifiestos por aprobar", "Manifests to approve"),
+    "manifests_to_lock": ("Manifiestos por cerrar", "Manifests to lock"),
+    "boarding": ("Pasajeros por embarcar", "Passengers to board"),
+    "arrivals": ("Llegadas por confirmar", "Arrivals to confirm"),
+    "discrepancies": ("Diferencias por explicar", "Differences to explain"),
+    "intakes": ("Retornados por admitir", "Returnees to take in"),
+    "offers": ("Ofertas por responder", "Offers to answer"),
+    "follow_ups": ("Seguimientos pendientes", "Follow-ups due"),
+    "alerts": ("Alertas", "Alerts"),
+}
+
+
+class json_length(GenericFunction[int]):
+    """The number of elements of a JSON array column, on either database (named as SQL functions are)."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(json_length, "postgresql")
+def _json_length_postgresql(element: json_length, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"jsonb_array_length({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_length, "sqlite")
+def _json_length_sqlite(element: json_length, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_array_length({compiler.process(element.clauses, **kw)})"
+
+
+# The condition of the partial index on screenings that raised concerns (migration 0008): the
+# queries below repeat it word for word, so that both databases use the index.
+RAISED_CONCERNS = json_length(Screening.concerns) > sa.literal_column("0")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to do: what it is about, since when it waits, and the page where it is done."""
+
+    reference: str
+    title: str
+    since: datetime
+    href: str
+    # How many people on it wait (passengers to approve, to board, to receive), where that applies.
+    count: int | None = None
+    # What kind of alert it is (alerts.kind: protection_pull, identity_changed, ...), for alerts.
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of work: how many items wait, the oldest of them, and the page listing them all."""
+
+    code: str
+    total: int
+    items: list[Item]
+    href: str
+
+
+@dataclass(frozen=True)
+class Inbox:
+    kinds: list[Kind]
+
+    @property
+    def total(self) -> int:
+        return sum(kind.total for kind in self.kinds)
+
+
+def _moment(value: datetime | date) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time(), tzinfo=UTC)
+
+
+def _country_agencies(session: Session, user: User) -> list[int]:
+    return list(session.execute(sa.select(Agency.id).where(Agency.country == user.agency.country)
+                                .order_by(Agency.id)).scalars())
+
+
+class _Queue:
+    """The queries of one user's kinds; each returns (total, items) from one statement."""
+
+    def __init__(self, session: Session, user: User, limit: int) -> None:
+        self.session, self.user, self.limit = session, user, limit
+        self.names = "given_names" in visible_fields(user, "case")
+        self._agencies: list[int] | None = None
+
+    @property
+    def country_agencies(self) -> list[int]:
+        if self._agencies is None:
+            self._agencies = _country_agencies(self.session, self.user)
+        return self._agencies
+
+    def _run(self, query: sa.Select[*tuple[Any, ...]], item: Callable[[Any], Item]) -> tuple[int, list[Item]]:
+        rows = self.session.execute(query.add_columns(sa.func.count().over().label("total"))
+                                    .limit(self.limit)).all()
+        return (rows[0].total if rows else 0), [item(row) for row in rows]
+
+    def _who(self, row: Any) -> str:
+        if not self.names:
+            return row.reference
+        return " ".join(p for p in (row.given_names, row.first_surname, row.second_surname) if p)
+
+    def _flight_side(self) -> sa.ColumnElement[bool]:
+        """The flights the user's agency takes part in, on the side that does the work."""
+        kind = self.user.agency.kind
+        if kind == "sending_authority":
+            return Flight.sending_agency_id.in_(self.country_agencies)
+        if kind == "receiving_authority":
+            return Flight.receiving_agency_id.in_(self.country_agencies)
+        return Flight.carrier_agency_id == self.user.agency_id
+
+    def _flight_item(self, href: str, since: str = "since", count: str | None = None) -> Callable[[Any], Item]:
+        def item(row: Any) -> Item:
+            return Item(row.reference, f"{row.origin} → {row.destination} · {row.flight_number}",
+                        _moment(getattr(row, since)), href.format(ref=row.reference),
+                        getattr(row, count) if count else None)
+        return item
+
+    def _flights(self, *columns: Any) -> sa.Select[*tuple[Any, ...]]:
+        return sa.select(Flight.id, Flight.reference, Flight.origin, Flight.destination, Flight.flight_number,
+                         *columns).where(self._flight_side())
+
+    # ---- the sending side's supervisors --------------------------------------------------------
+
+    def concerns(self) -> tuple[int, list[Item]]:
+        """Cases with a concern no supervisor's resolution closed, by when the oldest open one was raised.
+
+        Resolutions close named concerns of one screening, never the same one twice, so a screening
+        is open while its resolutions permitting travel name fewer concerns than it raised.
+        """
+        closed = (sa.select(sa.func.coalesce(sa.func.sum(sa.case(
+            (ScreeningResolution.concerns.is_(None), json_length(Screening.concerns)),
+            else_=json_length(ScreeningResolution.concerns))), 0))
+            .where(ScreeningResolution.screening_id == Screening.id,
+                   ScreeningResolution.decision == "travel_permitted")
+            .correlate(Screening).scalar_subquery())
+        since = sa.func.min(Screening.screened_at).label("since")
+        query = (sa.select(Case.id, Case.reference, Case.given_names, Case.first_surname, Case.second_surname, since)
+                 .select_from(Screening).join(Case, Case.id == Screening.case_id)
+                 .where(RAISED_CONCERNS, json_length(Screening.concerns) > closed,
+                        Case.agency_id.in_(self.country_agencies), Case.state.in_(SCREENABLE))
+                 .group_by(Case.id, Case.reference, Case.given_names, Case.first_surname, Case.second_surname)
+                 .order_by(since, Case.id))
+        return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.since),
+                                                 f"/cases/{row.reference}#h-resolve"))
+
+    # ---- the receiving side --------------------------------------------------------------------
+
+    def verifications(self) -> tuple[int, list[Item]]:
+        """Verification requests to this authority waiting for a person, as the review queue orders them."""
+        query = (sa.select(Case.reference, Case.given_names, Case.first_surname, Case.second_surname,
+                           VerificationRequest.requested_at)
+                 .join(Case, Case.id == VerificationRequest.case_id)
+                 .where(VerificationRequest.receiving_agency_id == self.user.agency_id,
+                        VerificationRequest.status.in_(("pending", "review")))
+                 .order_by(VerificationRequest.requested_at, VerificationRequest.id))
+        return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.requested_at),
+                                                 f"/verification#h-{row.reference}"))
+
+    def flights_to_accept(self) -> tuple[int, list[Item]]:
+        query = self._flights(Flight.created_at.label("since")).where(Flight.state == "proposed") \
+            .order_by(Flight.created_at, Flight.id)
+        return self._run(query, self._flight_item("/flights/{ref}"))
+
+    def manifests_to_approve(self) -> tuple[int, list[Item]]:
+        """Proposed manifests with passengers the receiving side has not decided on, and how many."""
+        since = sa.func.min(Passenger.added_at).label("since")
+        waiting = sa.func.count(Passenger.id).label("waiting")
+        query = (self._flights(since, waiting)
+                 .join(Passenger, sa.and_(Passenger.flight_id == Flight.id, Passenger.approval == "proposed"))
+                 .where(Flight.state == "accepted", Flight.manifest_state == "proposed")
+                 .group_by(Flight.id, Flight.reference, Flight.origin, Flight.destination, Flight.flight_number)
+                 .order_by(since, Flight.id))
+        return self._run(query, self._flight_item("/flights/{ref}#manifest", count="waiting"))
+
+    def arrivals(self) -> tuple[int, list[Item]]:
+        """Flights in the air (a landing to record) or landed within RECEPTION_HOURS with people to receive."""
+        return self._landed(recent=True)
+
+    def discrepancies(self) -> tuple[int, list[Item]]:
+        """Flights landed over RECEPTION_HOURS ago with boarded people not received, and no explanation."""
+        return self._landed(recent=False)
+
+    def _landed(self, *, recent: bool) -> tuple[int, list[Item]]:
+        cutoff = utcnow() - timedelta(hours=RECEPTION_HOURS)
+        pending = (sa.select(sa.func.count(Passenger.id))
+                   .where(Passenger.flight_id == Flight.id, Passenger.approval == "approved",
+                          Passenger.boarding == "boarded", Passenger.arrival == "pending")
+                   .correlate(Flight).scalar_subquery())
+        landed = sa.and_(Flight.state == "arrived", Flight.arrival_discrepancy_explanation.is_(None), pending > 0)
+        if recent:
+            condition = sa.or_(Flight.state == "departed", sa.and_(landed, Flight.actual_arrival_utc > cutoff))
+            since = sa.func.coalesce(Flight.actual_departure_utc, Flight.departure_utc)
+            href = "/flights/{ref}/arrivals"
+        else:
+            condition = sa.and_(landed, sa.func.coalesce(Flight.actual_arrival_utc, Flight.arrival_utc) <= cutoff)
+            since = sa.func.coalesce(Flight.actual_arrival_utc, Flight.arrival_utc)
+            href = "/flights/{ref}/arrivals#explanation"
+        query = (self._flights(since.label("since"), pending.label("waiting"))
+                 .where(Flight.state.in_(("departed", "arrived")), condition).order_by(since, Flight.id))
+        return self._run(query, self._flight_item(href, count="waiting"))
+
+    # ---- either authority ----------------------------------------------------------------------
+
+    def manifests_to_propose(self) -> tuple[int, list[Item]]:
+        """Accepted flights whose manifest the sending side has not proposed yet, with its passengers."""
+        onboard = (sa.select(sa.func.count(Passenger.id))
+                   .where(Passenger.flight_id == Flight.id, Passenger.approval.in_(("proposed", "approved")))
+                   .correlate(Flight).scalar_subquery())
+        query = (self._flights(Flight.created_at.label("since"), onboard.label("waiting"))
+                 .where(Flight.state == "accepted", Flight.manifest_state == "draft")
+                 .order_by(Flight.created_at, Flight.id))
+        return self._run(query, self._flight_item("/flights/{ref}#manifest", count="waiting"))
+
+    def manifests_to_lock(self) -> tuple[int, list[Item]]:
+        """Proposed manifests every passenger of which the receiving side has decided on."""
+        undecided = sa.exists().where(Passenger.flight_id == Flight.id, Passenger.approval == "proposed")
+        approved = (sa.select(sa.func.count(Passenger.id))
+                    .where(Passenger.flight_id == Flight.id, Passenger.approval == "approved")
+                    .correlate(Flight).scalar_subquery())
+        query = (self._flights(Flight.departure_utc.label("since"), approved.label("waiting"))
+                 .where(Flight.state == "accepted", Flight.manifest_state == "proposed", ~undecided)
+                 .order_by(Flight.departure_utc, Flight.id))
+        return self._run(query, self._flight_item("/flights/{ref}#manifest", count="waiting"))
+
+    def boarding(self) -> tuple[int, list[Item]]:
+        """Locked manifests with approved passengers whose boarding is not recorded, and how many."""
+        since = sa.func.coalesce(Flight.manifest_locked_at, Flight.created_at)
+        waiting = sa.func.count(Passenger.id).label("waiting")
+        query = (self._flights(since.label("since"), waiting)
+                 .join(Passenger, sa.and_(Passenger.flight_id == Flight.id, Passenger.approval == "approved",
+                                          Passenger.boarding == "pending"))
+                 .where(Flight.state == "manifest_locked")
+                 .group_by(Flight.id, Flight.reference, Flight.origin, Flight.destination, Flight.flight_number,
+                           Flight.manifest_locked_at, Flight.created_at)
+                 .order_by(since, Flight.id))
+        return self._run(query, self._flight_item("/flights/{ref}#manifest", count="waiting"))
+
+    def alerts(self) -> tuple[int, list[Item]]:
+        """People taken off a manifest of a flight not yet flown: the manifest needs a look from both sides."""
+        query = (sa.select(Alert.id, Alert.kind, Alert.created_at, Flight.reference.label("flight"),
+                           Case.reference)
+                 .join(Flight, Flight.id == Alert.flight_id).outerjoin(Case, Case.id == Alert.case_id)
+                 .where(self._flight_side(), Flight.state.in_(NOT_YET_FLOWN_STATES))
+                 .order_by(Alert.created_at, Alert.id))
+        return self._run(query, lambda row: Item(row.reference or row.flight, row.flight, _moment(row.created_at),
+                                                 f"/flights/{row.flight}#manifest", note=row.kind))
+
+    # ---- reintegration operators ---------------------------------------------------------------
+
+    def intakes(self) -> tuple[int, list[Item]]:
+        """Returnees who consented and whose intake interview is not recorded yet."""
+        query = (sa.select(Case.reference, Case.given_names, Case.first_surname, Case.second_surname,
+                           IntakeProfile.consent_recorded_at)
+                 .join(Case, Case.id == IntakeProfile.case_id)
+                 .where(IntakeProfile.consent, IntakeProfile.home_state.is_(None),
+                        Case.state == "reintegration_intake")
+                 .order_by(IntakeProfile.consent_recorded_at, IntakeProfile.id))
+        return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.consent_recorded_at),
+                                                 f"/reintegration/returnees/{row.reference}#intake"))
+
+    def _own_placements(self, query: sa.Select[*tuple[Any, ...]]) -> sa.Select[*tuple[Any, ...]]:
+        return (query.join(Opportunity, Opportunity.id == Placement.opportunity_id)
+                .join(Case, Case.id == Placement.case_id)
+                .join(IntakeProfile, IntakeProfile.case_id == Case.id)
+                # A returnee who withdrew consent leaves the operators' view.
+                .where(Opportunity.operator_agency_id == self.user.agency_id, IntakeProfile.consent))
+
+    def offers(self) -> tuple[int, list[Item]]:
+        query = self._own_placements(
+            sa.select(Placement.id, Placement.offered_at, Case.reference, Case.given_names, Case.first_surname,
+                      Case.second_surname).where(Placement.status == "offered")
+        ).order_by(Placement.offered_at, Placement.id)
+        return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.offered_at),
+                                                 f"/reintegration/returnees/{row.reference}#placement-{row.id}"))
+
+    def follow_ups(self) -> tuple[int, list[Item]]:
+        """Follow-ups of this operator's placements due today or earlier and not recorded."""
+        query = self._own_placements(
+            sa.select(FollowUp.id, FollowUp.due_on, Case.reference, Case.given_names, Case.first_surname,
+                      Case.second_surname)
+            .select_from(FollowUp).join(Placement, Placement.id == FollowUp.placement_id)
+            .where(FollowUp.done_at.is_(None), FollowUp.due_on <= utcnow().date())
+        ).order_by(FollowUp.due_on, FollowUp.id)
+        return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.due_on),
+                                                 f"/reintegration/follow-ups/{row.id}"))
+
+
+# Each kind: the capabilities any one of which lets a user act on it, and the page listing them all.
+_DECLARED: dict[str, tuple[tuple[str, ...], str]] = {
+    "concerns": (("screening.resolve",), "/cases?concern=open"),
+    "verifications": (("verification.decide",), "/verification"),
+    "flights_to_accept": (("flight.accept",), "/flights"),
+    "manifests_to_propose": (("manifest.propose",), "/flights"),
+    "manifests_to_approve": (("manifest.decide",), "/flights"),
+    "manifests_to_lock": (("manifest.lock",), "/flights"),
+    "boarding": (("boarding.record",), "/flights"),
+    "arrivals": (("arrival.confirm",), "/flights"),
+    "discrepancies": (("arrival.confirm",), "/flights"),
+    "intakes": (("intake.record",), "/reintegration/returnees"),
+    "offers": (("placement.manage",), "/reintegration/placements?status=offered"),
+    "follow_ups": (("followup.record",), "/reintegration/follow-ups"),
+    "alerts": (("manifest.propose", "manifest.decide"), "/flights"),
+}
+
+
+def kinds_for(user: User) -> list[str]:
+    """The kinds of work `user` can act on, in the queue's order."""
+    return [code for code, (capabilities, _) in _DECLARED.items() if any(can(user, c) for c in capabilities)]
+
+
+def inbox(session: Session, user: User, *, limit: int = SHOWN, kinds: Sequence[str] | None = None) -> Inbox:
+    """What waits for `user`: for each kind they can act on, how many items and the oldest `limit`.
+
+    Not an `@reader`: every signed-in user has a queue, which holds only what their capabilities
+    let them act on; an empty one for those who act on nothing.
+    """
+    queue = _Queue(session, user, max(1, limit))
+    found = []
+    for code in kinds_for(user):
+        if kinds is not None and code not in kinds:
+            continue
+        total, items = getattr(queue, code)()
+        found.append(Kind(code, total, items[:limit], _DECLARED[code][1]))
+    return Inbox(found)
