@@ -8,7 +8,7 @@ import typer
 
 from retorno.cli import agencies, backups
 from retorno.cli.agencies import PasswordFile, PasswordOption, password_from
-from retorno.cli.common import DatabaseUrl, console, refusals, settings, unit_of_work
+from retorno.cli.common import DatabaseUrl, console, err_console, refusals, settings, unit_of_work
 from retorno.config import Settings
 
 app = typer.Typer(help="Retorno: coordinated return flights and reintegration programmes.",
@@ -111,14 +111,20 @@ def users_password(username: str, password: PasswordOption = None, password_file
         body()
 
 
-@app.command()
-def demo(database_url: DatabaseUrl = None, cases: int = 2000, seed: int = 2023,
+demo_app = typer.Typer(help="The demo: build it (the default), or check a database it built.")
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.callback(invoke_without_command=True)
+def demo(ctx: typer.Context, database_url: DatabaseUrl = None, cases: int = 2000, seed: int = 2023,
          serve: Annotated[bool, typer.Option(help="start the service afterwards")] = False,
          host: str = "127.0.0.1", port: int = 8000) -> None:
     """Build a fresh database with the scenario of SPEC.md section 1, print the logins, optionally serve."""
+    if ctx.invoked_subcommand is not None:
+        return
     from retorno.demo.build import build_demo
     config = settings(database_url)
-    logins = build_demo(config, cases=cases, seed=seed)
+    logins, summary = build_demo(config, cases=cases, seed=seed)
     console.print(f"[bold]Retorno demo[/bold] ready: {_safe_url(config.database_url)}")
     from rich.table import Table
     table = Table("usuario / user", "contraseña / password", "agencia / agency", "rol / role")
@@ -126,8 +132,26 @@ def demo(database_url: DatabaseUrl = None, cases: int = 2000, seed: int = 2023,
         table.add_row(login.username, login.password, login.agency, login.role)
     console.print(table)
     console.print("These demo passwords exist only in this demo database.")
+    console.print("[bold]What the demo holds[/bold] (as built; `retorno demo check` checks it):")
+    for label, value in summary.figures().items():
+        console.print(f"  {label}: {value}", highlight=False, markup=False, soft_wrap=True)
     if serve:
         _serve(config, host, port)
+
+
+@demo_app.command("check")
+def demo_check(database_url: DatabaseUrl = None) -> None:
+    """Check a demo database independently: families together, one head per household, minors with an adult,
+    everyone travelling cleared and verified, states that agree with the flights, the audit chain."""
+    from retorno.demo.check import check_demo, format_report
+    with unit_of_work(settings(database_url)) as session:
+        report = check_demo(session)
+    for line in format_report(report):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if not report.ok:
+        err_console.print(f"demo check failed: {len(report.findings)} problem(s)")
+        raise typer.Exit(1)
+    console.print("demo check passed")
 
 
 def _serve(config: Settings, host: str, port: int, *, workers: int = 1, graceful_seconds: int = 30,

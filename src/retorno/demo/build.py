@@ -29,6 +29,7 @@ from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import clock_at, make_engine, make_sessionmaker, transaction, use_data_keys, utcnow
 from retorno.demo.reintegration import build_reintegration
+from retorno.demo.summary import DemoSummary, FlightFigures
 from retorno.demo.verification import link_waiting_requests
 from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
@@ -107,42 +108,54 @@ def _users(session: Session) -> tuple[list[DemoLogin], dict[str, User]]:
     return logins, users
 
 
-def _people(rng: random.Random, sampler: PopulationSampler, count: int, today: date) -> list[dict[str, object]]:
-    """Venezuelan-looking people grouped in households, each with a facility and a detention date."""
+def _people(rng: random.Random, sampler: PopulationSampler, count: int, today: date,
+            numbers: dict[str, int], held: tuple[str, str, str] | None = None) -> list[dict[str, object]]:
+    """Venezuelan-looking people grouped in households, each with a facility and a detention date.
+
+    A family is detained together: same facility, same day. `held` (facility, airport, agency)
+    places the whole batch; otherwise each household draws its facility. `numbers` holds the last
+    household number used per agency, so that numbers never repeat from one batch to the next.
+    """
     drawn = sampler.sample_people(count)
     people: list[dict[str, object]] = []
-    household_no = 0
     index = 0
     while index < count:
         size = rng.choices([s for s, _ in HOUSEHOLD_SIZES], [w for _, w in HOUSEHOLD_SIZES])[0]
         size = min(size, count - index)
-        facility, airport, agency, _ = rng.choices(FACILITIES, [f[3] for f in FACILITIES])[0]
+        facility, airport, agency = held or rng.choices([f[:3] for f in FACILITIES], [f[3] for f in FACILITIES])[0]
         detained = today - timedelta(days=rng.randint(1, 90))
-        household_no += 1
+        household = None
+        if size > 1:
+            numbers[agency] = numbers.get(agency, 0) + 1
+            household = f"H{numbers[agency]:05d}"
+        # The head, a spouse in households of three or more, and children born at least 17 years after
+        # the younger parent.
+        parents = [rng.randint(19, 55)] + ([rng.randint(19, 50)] if size > 2 else [])
         head = drawn[index]
         for member in range(size):
             person = dict(drawn[index])
-            if member == 0:
-                age = rng.randint(19, 55)
-            elif member == 1 and size > 2:
-                age = rng.randint(19, 50)
+            if member < len(parents):
+                age = parents[member]
             else:
-                age = rng.randint(0, 17)
+                age = rng.randint(0, min(17, min(parents) - 18))
                 person["first_surname"] = head["first_surname"]
             # Born before the family was detained (detention started at most 90 days ago).
             person["birth_date"] = today - timedelta(days=age * 365 + rng.randint(100, 364))
-            person.update(facility=facility, airport=airport, agency=agency, detained=detained,
-                          household=f"H{household_no:05d}" if size > 1 else None,
-                          relationship="titular" if member == 0 else ("conyuge" if member == 1 and size > 2
-                                                                      else "hijo"))
+            person.update(facility=facility, airport=airport, agency=agency, detained=detained, household=household,
+                          relationship=("titular", "conyuge")[member] if member < len(parents) else "hijo")
             people.append(person)
             index += 1
     return people
 
 
-def _register(session: Session, users: dict[str, User], people: list[dict[str, object]]) -> list[Case]:
+def _register(session: Session, users: dict[str, User], people: list[dict[str, object]],
+              summary: DemoSummary) -> list[Case]:
     officer = {"MX-INM": users["inm.oficial"], "US-ICE": users["ice.oficial"]}
     cases = []
+    households = {(p["agency"], p["household"]) for p in people if p["household"] is not None}
+    summary.households.update(str(agency) for agency, _ in households)
+    summary.household_members.update(str(p["agency"]) for p in people if p["household"] is not None)
+    summary.cases.update(str(p["agency"]) for p in people)
     first = session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() + 1
     for n, p in enumerate(people, start=first):
         agency = str(p["agency"])
@@ -171,8 +184,14 @@ def _by_household(cases: list[Case]) -> list[list[Case]]:
 
 
 def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases: list[Case],
-             today: date) -> None:
-    """Screen, verify and document most households, leaving a realistic spread of states and concerns."""
+             today: date, summary: DemoSummary) -> None:
+    """Screen, verify and document most households, leaving a realistic spread of states and concerns.
+
+    A household moves as one: its members are screened, sent for verification and documented
+    together, and a member whose concern stays open keeps the whole household off the flights
+    (`_ready_households`). The receiving side rejects only people who are alone: a family with
+    one member found not to be a national would stay together, which the demo does not show.
+    """
     saime = users["saime.oficial"]
     for household in _by_household(cases):
         roll = rng.random()
@@ -190,6 +209,8 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
             record_screening(session, officer, case, concerns=concerns,
                              notes="Entrevista de protección en la estación migratoria." if concerns else None,
                              medical_escorts=1 if concerns == ["medical_condition"] else 0)
+            summary.screened += 1
+            summary.screened_with_concern += bool(concerns)
             if concerns and rng.random() < 0.5 and concerns != ["pending_asylum_claim"]:
                 if concerns == ["unaccompanied_child"]:
                     record_best_interests(session, supervisor, case,
@@ -198,6 +219,7 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
                                                              "Adolescentes, Caracas")
                 resolve_screening(session, supervisor, case, decision="travel_permitted",
                                   reason="Revisado por supervisión: el retorno voluntario es seguro.")
+                summary.concerns_resolved += 1
         if roll < 0.16:
             continue  # screened only
         for case in household:
@@ -209,12 +231,14 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
         for case in household:
             if case.state != "verification_requested":
                 continue
-            if rng.random() < 0.01:
+            if len(household) == 1 and rng.random() < 0.02:
                 record_decision(session, saime, case, outcome="rejected",
                                 reason="Sin registro de nacimiento ni cédula en el registro civil.")
+                summary.rejected += 1
                 continue
             record_decision(session, saime, case, outcome="verified", method="manual",
                             registry_record=case.national_id or f"REG-{case.id}")
+            summary.verified_by_hand += 1
             if rng.random() < 0.55 and not is_minor(case.birth_date, today):
                 number = f"{rng.randint(100000000, 199999999)}"
                 text = mrz.build_td3(document_code="P", issuing_state="VEN",
@@ -224,8 +248,10 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
                                      expiry_date=today + timedelta(days=rng.randint(60, 3000)))
                 add_document(session, users["inm.oficial" if case.agency.code == "MX-INM" else "ice.oficial"],
                              case, mrz_text=text)
+                summary.passports += 1
             else:
                 issue_emergency_document(session, saime, case)
+                summary.emergency_documents += 1
 
 
 def _flight(session: Session, users: dict[str, User], settings: Settings, *, origin: str, number: str,
@@ -244,9 +270,9 @@ def _ready_households(session: Session, airport: str, limit: int) -> list[Case]:
     chosen: list[Case] = []
     for group in groups:
         if group[0].household_id is not None:
+            # Every member, whatever their state: a family whose member is held back stays together.
             members = session.execute(sa.select(sa.func.count()).select_from(Case).where(
-                Case.household_id == group[0].household_id,
-                Case.state.not_in(("withdrawn", "not_national", "unfit_to_fly")))).scalar_one()
+                Case.household_id == group[0].household_id)).scalar_one()
             if members != len(group):
                 continue
         adults = [c for c in group if not is_minor(c.birth_date, utcnow().date())]
@@ -288,8 +314,14 @@ def _fly(session: Session, users: dict[str, User], settings: Settings, flight: f
             flights.confirm_arrival(session, users["saime.oficial"], flight, case)
 
 
-def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> list[DemoLogin]:
-    """Build a fresh demo database and return the demo logins (printed once, used only here)."""
+def _figures(flight: flights.Flight, manifested: int, *, flown: bool) -> FlightFigures:
+    return FlightFigures(flight.reference, flight.flight_number, flight.origin, flight.destination,
+                         flight.departure_utc.date(), flight.state, manifested, manifested if flown else 0,
+                         manifested if flown else 0)
+
+
+def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> tuple[list[DemoLogin], DemoSummary]:
+    """Build a fresh demo database; return the demo logins (printed once, used only here) and what was built."""
     _reset_schema(settings.database_url)
     rng = random.Random(seed)
     sampler = PopulationSampler(seed)
@@ -298,6 +330,9 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
     sign_audit_commits(engine, signing_key(settings))
     guard_manifests(engine, settings.passengers_per_escort)
     now = utcnow()
+    summary = DemoSummary()
+    # The last household number of each agency: numbers never restart from one batch to the next.
+    numbers: dict[str, int] = {}
     try:
         with transaction(make_sessionmaker(engine)) as session:
             logins, users = _users(session)
@@ -305,11 +340,10 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
             for days_ago, origin, number, count in ((150, "TAP", "V0 3101", 150), (12, "VSA", "V0 3102", 140)):
                 past = now - timedelta(days=days_ago + 3)
                 with clock_at(past):
-                    people = _people(rng, sampler, count + 40, past.date())
                     facility = next(f[0] for f in FACILITIES if f[1] == origin)
-                    batch = _register(session, users, [dict(p, airport=origin, agency="MX-INM", facility=facility)
-                                                       for p in people])
-                    _prepare(session, rng, users, batch, past.date())
+                    people = _people(rng, sampler, count + 40, past.date(), numbers, (facility, origin, "MX-INM"))
+                    batch = _register(session, users, people, summary)
+                    _prepare(session, rng, users, batch, past.date(), summary)
                 departure = datetime.combine(past.date() + timedelta(days=3), time(14, 0), tzinfo=UTC)
                 with clock_at(departure - timedelta(days=2)):
                     flight = _flight(session, users, settings, origin=origin, number=number, departure=departure,
@@ -317,11 +351,14 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
                     passengers = _ready_households(session, origin, count)
                 with clock_at(departure - timedelta(hours=2)):
                     _fly(session, users, settings, flight, passengers, arrive=True)
-            current = _register(session, users, _people(rng, sampler, cases, now.date()))
-            _prepare(session, rng, users, current, now.date())
+                summary.flights.append(_figures(flight, len(passengers), flown=True))
+            current = _register(session, users, _people(rng, sampler, cases, now.date(), numbers), summary)
+            _prepare(session, rng, users, current, now.date(), summary)
             # The receiving side links the requests still waiting against its civil registry.
-            link_waiting_requests(session, rng, users["saime.oficial"], Path(settings.data_dir),
-                                  Thresholds.from_settings(settings), seed=seed * 31 + 17)
+            linked = link_waiting_requests(session, rng, users["saime.oficial"], Path(settings.data_dir),
+                                           Thresholds.from_settings(settings), seed=seed * 31 + 17)
+            summary.linkage.update({"verified": linked.verified, "review": linked.review,
+                                    "not_found": linked.not_found})
             departure = datetime.combine(now.date() + timedelta(days=6), time(15, 0), tzinfo=UTC)
             tap = _flight(session, users, settings, origin="TAP", number="V0 3103", departure=departure,
                           sender="inm.oficial")
@@ -330,11 +367,13 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> li
             flights.add_passengers(session, users["inm.oficial"], tap, ready_tap,
                                    passengers_per_escort=settings.passengers_per_escort,
                                    lock_hours=settings.lock_hours_before_departure)
-            _flight(session, users, settings, origin="VSA", number="V0 3104",
-                    departure=departure + timedelta(days=2), sender="inm.oficial")
-            _flight(session, users, settings, origin="HRL", number="V0 3105",
-                    departure=departure + timedelta(days=4), sender="ice.oficial")
-            build_reintegration(session, rng, users)
+            summary.flights.append(_figures(tap, len(ready_tap), flown=False))
+            for origin, number, sender, days in (("VSA", "V0 3104", "inm.oficial", 2),
+                                                 ("HRL", "V0 3105", "ice.oficial", 4)):
+                later = _flight(session, users, settings, origin=origin, number=number,
+                                departure=departure + timedelta(days=days), sender=sender)
+                summary.flights.append(_figures(later, 0, flown=False))
+            build_reintegration(session, rng, users, summary)
     finally:
         engine.dispose()
-    return logins
+    return logins, summary

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.db import clock_at, utcnow
+from retorno.demo.summary import DemoSummary
 from retorno.flights.models import Flight, Passenger
 from retorno.reintegration import service
 from retorno.reintegration.models import FollowUp, Opportunity, Placement
@@ -61,11 +62,14 @@ def _arrived_cases(session: Session, flight_number: str) -> list[Case]:
 
 
 def _intake(session: Session, rng: random.Random, users: dict[str, User], cases: list[Case],
-            opportunities: list[str]) -> None:
+            opportunities: list[str]) -> int:
+    """Consent and intake for about seven in ten adults among `cases`; returns how many consented."""
+    consented = 0
     for case in cases:
         if rng.random() > 0.7 or is_minor(case.birth_date, utcnow().date()):
             continue  # no consent (children are not enrolled on their own)
         service.record_consent(session, users["saime.oficial"], case)
+        consented += 1
         sector, isco, *_ = OFFERS[rng.randrange(len(OFFERS))]
         wishes = [*rng.sample(opportunities, 3), sector]
         operator = users["vuelta.oficial"]
@@ -73,15 +77,17 @@ def _intake(session: Session, rng: random.Random, users: dict[str, User], cases:
             home_state=rng.choice(STATES), municipality="Capital", education=str(rng.choice([1, 2, 3, 3, 4, 6])),
             occupations=[isco] if rng.random() < 0.6 else [], skills=[], preferences=wishes,
             needs=["transporte"] if rng.random() < 0.2 else []))
+    return consented
 
 
-def build_reintegration(session: Session, rng: random.Random, users: dict[str, User]) -> None:
+def build_reintegration(session: Session, rng: random.Random, users: dict[str, User], summary: DemoSummary) -> None:
     """Opportunities, intakes, one past matching run with placements and follow-ups, one cohort waiting."""
     now = utcnow()
     past = now - timedelta(days=140)
     with clock_at(past):
         opportunities = _opportunities(session, rng, users, past.date() + timedelta(days=7))
-        _intake(session, rng, users, _arrived_cases(session, "V0 3101"), opportunities)
+        summary.opportunities += len(opportunities)
+        summary.consents += _intake(session, rng, users, _arrived_cases(session, "V0 3101"), opportunities)
         for username in ("vuelta.oficial", "fundapro.oficial"):
             service.run_matching(session, users[username], mode="stable")
     start = past.date() + timedelta(days=7)
@@ -92,12 +98,15 @@ def build_reintegration(session: Session, rng: random.Random, users: dict[str, U
             if rng.random() < 0.15:
                 service.update_placement(session, operator, placement.id, status="declined",
                                          reason="Prefiere trabajar cerca de su familia.")
+                summary.placements_declined += 1
                 continue
             service.update_placement(session, operator, placement.id, status="accepted")
             service.update_placement(session, operator, placement.id, status="started", on=start)
+            summary.placements_started += 1
     due = session.execute(sa.select(FollowUp).where(FollowUp.months_after_start == 3)).scalars().all()
     for follow_up in due:
         if rng.random() < 0.3:
+            summary.follow_ups_overdue += 1
             continue  # left overdue, for the operators' list
         followed = session.get(Placement, follow_up.placement_id)
         assert followed is not None
@@ -108,7 +117,8 @@ def build_reintegration(session: Session, rng: random.Random, users: dict[str, U
                 "housing": rng.choice(["stable", "stable", "temporary"]),
                 "household": rng.choice(["together", "together", "partly"]),
                 "wellbeing": rng.randint(2, 5), "intends_to_migrate": rng.choice(["no", "no", "unsure", "yes"])})
-    _intake(session, rng, users, _arrived_cases(session, "V0 3102"), opportunities)
+        summary.follow_ups_recorded += 1
+    summary.consents += _intake(session, rng, users, _arrived_cases(session, "V0 3102"), opportunities)
 
 
 def _operator_of(session: Session, users: dict[str, User], placement: Placement) -> User:

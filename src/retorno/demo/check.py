@@ -1,0 +1,357 @@
+"""An independent check of a demo database: is what the demo shows true?
+
+It reads the tables with queries of its own and decides every rule again here, in plain Python
+over plain rows, without calling the safeguard functions or the fact-gathering code
+(`cases/facts.py`, `flights/service.manifest_facts`) that allowed the data in: a bug there cannot
+hide itself here. What it checks, each rule named in the report:
+
+- `one_head`: every household has exactly one head (relationship ``titular``);
+- `one_family`: a household's members were detained the same day at the same place (a
+  household number reused by another batch merges two families, which this catches), and a
+  household's number appears once in its agency;
+- `families_on_manifests`: on every flight not yet flown, a household with someone on the manifest
+  has every member on it;
+- `families_on_flown_flights`: on every flight that departed, a household with someone aboard had
+  every member aboard: nobody of it flew elsewhere, stayed behind or is still waiting. Stricter
+  than the manifest safeguard, which lets the others go when one member leaves the process: in
+  the demo a family whose member is held back stays together, off the flight;
+  the one exception for both rules is a supervisor's recorded split (`household_splits`);
+- `minors_with_an_adult`: every minor on a manifest or aboard a flight has an adult of their
+  household on the same flight, or a best-interests determination; every minor still waiting
+  belongs to a household with an adult, or has a determination or an unaccompanied-child
+  concern on record;
+- `cleared_and_verified`: everyone on a manifest or aboard a flight was screened, has no concern
+  open (on this record or another record with the same cédula), was verified by the receiving
+  side for the identity they have now, and holds a travel document for that identity, with a
+  valid machine readable zone, not expired on the day of the flight;
+- `states_agree`: a case is ``manifested`` exactly when it is on a manifest of a flight not yet
+  flown; everyone aboard a flown flight has left the waiting states, and everyone whose state says
+  they arrived was received from an arrived flight;
+- `audit_chain`: the hash chain and its signed checkpoints verify.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import Agency
+from retorno.audit.verify import verify_chain
+from retorno.cases.models import Case, Household
+from retorno.db import utcnow
+from retorno.documents.models import TravelDocument
+from retorno.flights.models import Flight, HouseholdSplit, Passenger
+from retorno.safeguards import IDENTITY_FIELDS, identity_fingerprint
+from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
+from retorno.verification.models import VerificationDecision, VerificationRequest
+
+CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
+          "cleared_and_verified", "states_agree", "audit_chain")
+# Written out here rather than imported, so that the check states its own reading of the lifecycle.
+WAITING = ("registered", "screened", "verification_requested", "verified", "documented", "ready", "manifested")
+ARRIVED = ("arrived", "reintegration_intake", "matched", "placed", "closed")
+ON_MANIFEST = ("proposed", "approved")
+FLOWN = ("departed", "arrived")
+NOT_YET_FLOWN = ("proposed", "accepted", "manifest_locked")
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.check}] {self.subject}: {self.message}"
+
+
+@dataclass
+class CheckReport:
+    """Per rule, how many things it examined; and every finding, naming the rule and what it is about."""
+
+    examined: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHECKS, 0))
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def problems(self, check: str) -> list[Finding]:
+        return [f for f in self.findings if f.check == check]
+
+    def add(self, check: str, subject: str, message: str) -> None:
+        self.findings.append(Finding(check, subject, message))
+
+
+def adult_on(birth: date, on: date) -> bool:
+    """Whether someone born on `birth` is 18 on `on`: their eighteenth birthday has come.
+
+    Written here, as a birthday rather than as an age, so the check does not lean on
+    `safeguards.is_minor`; someone born on 29 February comes of age on 1 March.
+    """
+    try:
+        eighteenth = birth.replace(year=birth.year + 18)
+    except ValueError:
+        eighteenth = date(birth.year + 18, 3, 1)
+    return on >= eighteenth
+
+
+@dataclass(frozen=True)
+class _Person:
+    id: int
+    reference: str
+    household: int | None
+    head: bool
+    birth_date: date
+    state: str
+    held_at: str
+    detained_since: date
+    national_id: str | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class _Flight:
+    id: int
+    reference: str
+    state: str
+    day: date
+
+
+class _Demo:
+    """The rows the rules are decided on, read once."""
+
+    def __init__(self, session: Session) -> None:
+        self.people = {p.id: p for p in self._people(session)}
+        self.households = {hid: f"{code}/{ref}" for hid, code, ref in session.execute(
+            sa.select(Household.id, Agency.code, Household.reference).join(Agency, Agency.id == Household.agency_id))}
+        self.members: dict[int, list[_Person]] = defaultdict(list)
+        for person in self.people.values():
+            if person.household is not None:
+                self.members[person.household].append(person)
+        self.flights = {row.id: _Flight(row.id, row.reference, row.state, row.departure_utc.date())
+                        for row in session.execute(sa.select(Flight.id, Flight.reference, Flight.state,
+                                                             Flight.departure_utc))}
+        self.passengers = session.execute(
+            sa.select(Passenger.flight_id, Passenger.case_id, Passenger.approval, Passenger.boarding,
+                      Passenger.arrival)).all()
+        self.splits = set(session.execute(sa.select(HouseholdSplit.household_id)).scalars())
+        self.determinations = set(session.execute(sa.select(BestInterestsDetermination.case_id)).scalars())
+        self.open_concerns = self._open_concerns(session)
+        self.screened = set(session.execute(sa.select(Screening.case_id)).scalars())
+        self.verified_as = self._verified_as(session)
+        self.documents: dict[int, list[tuple[str | None, date | None]]] = defaultdict(list)
+        for case_id, fingerprint, expiry in session.execute(
+                sa.select(TravelDocument.case_id, TravelDocument.identity_fingerprint, TravelDocument.expiry_date)
+                .where(TravelDocument.mrz_valid)):
+            self.documents[case_id].append((fingerprint, expiry))
+
+    @staticmethod
+    def _people(session: Session) -> Iterable[_Person]:
+        """Each case, with the digest of its identity as it is now.
+
+        The digest is `safeguards.identity_fingerprint`: it is the format in which the database
+        stores which identity a verification and a document were about, not a rule, so reading a
+        stored decision needs it; a copy of it here would only be a second copy of the format.
+        """
+        identity = [getattr(Case, name) for name in IDENTITY_FIELDS]
+        rows = session.execute(sa.select(Case.id, Case.reference, Case.household_id, Case.relationship_to_head,
+                                         Case.birth_date, Case.state, Case.held_at, Case.detained_since, *identity))
+        for row in rows:
+            values = dict(zip(IDENTITY_FIELDS, row[8:], strict=True))
+            yield _Person(row.id, row.reference, row.household_id, row.relationship_to_head == "titular",
+                          row.birth_date, row.state, row.held_at, row.detained_since, row.national_id,
+                          identity_fingerprint(values))
+
+    def _open_concerns(self, session: Session) -> dict[int, set[str]]:
+        """Per case, the concerns a screening raised that no 'travel permitted' resolution of it closed.
+
+        A resolution that names no concerns (older rows) closes all of its screening's concerns;
+        a concern open on another record with the same cédula counts for this one too.
+        """
+        closed: dict[int, set[str]] = defaultdict(set)
+        for screening_id, screening_concerns, resolved in session.execute(
+                sa.select(Screening.id, Screening.concerns, ScreeningResolution.concerns)
+                .join(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
+                .where(ScreeningResolution.decision == "travel_permitted")):
+            closed[screening_id].update(resolved if resolved is not None else screening_concerns or [])
+        own: dict[int, set[str]] = defaultdict(set)
+        for screening_id, case_id, concerns in session.execute(
+                sa.select(Screening.id, Screening.case_id, Screening.concerns)):
+            own[case_id].update(set(concerns or []) - closed[screening_id])
+        by_cedula: dict[str, set[str]] = defaultdict(set)
+        for person in self.people.values():
+            if person.national_id:
+                by_cedula[person.national_id].update(own.get(person.id, set()))
+        return {pid: own.get(pid, set()) | (by_cedula[p.national_id] if p.national_id else set())
+                for pid, p in self.people.items()}
+
+    @staticmethod
+    def _verified_as(session: Session) -> dict[int, str | None]:
+        """Per case whose latest final decision (verified or rejected) verified it: the identity verified."""
+        latest: dict[int, tuple[str, str | None]] = {}
+        for case_id, outcome, fingerprint in session.execute(
+                sa.select(VerificationRequest.case_id, VerificationDecision.outcome,
+                          VerificationDecision.identity_fingerprint)
+                .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+                .where(VerificationDecision.outcome.in_(("verified", "rejected")))
+                .order_by(VerificationDecision.id)):
+            latest[case_id] = (outcome, fingerprint)
+        return {cid: fp for cid, (outcome, fp) in latest.items() if outcome == "verified"}
+
+    def travelling(self) -> dict[int, tuple[str, set[int]]]:
+        """Per flight, who travels on it: aboard, once it has flown; on the manifest, before."""
+        groups: dict[int, tuple[str, set[int]]] = {}
+        for row in self.passengers:
+            flight = self.flights[row.flight_id]
+            if flight.state in FLOWN and row.boarding == "boarded":
+                groups.setdefault(flight.id, ("aboard", set()))[1].add(row.case_id)
+            elif flight.state in NOT_YET_FLOWN and row.approval in ON_MANIFEST:
+                groups.setdefault(flight.id, ("on the manifest", set()))[1].add(row.case_id)
+        return groups
+
+
+def check_demo(session: Session) -> CheckReport:
+    """Every rule of the module's docstring, over the whole database."""
+    demo = _Demo(session)
+    report = CheckReport()
+    _households(demo, report)
+    travelling = demo.travelling()
+    for flight_id, (how, cases) in sorted(travelling.items()):
+        flight = demo.flights[flight_id]
+        _families(demo, report, flight, how, cases)
+        _minors_aboard(demo, report, flight, how, cases)
+        _cleared_and_verified(demo, report, flight, how, cases)
+    _minors_waiting(demo, report)
+    _states(demo, report, travelling)
+    chain = verify_chain(session)
+    report.examined["audit_chain"] = chain.records
+    for problem in chain.problems:
+        report.add("audit_chain", f"audit record {problem.seq}", problem.message)
+    return report
+
+
+def _households(demo: _Demo, report: CheckReport) -> None:
+    for hid, name in sorted(demo.households.items(), key=lambda item: item[1]):
+        members = demo.members.get(hid, [])
+        report.examined["one_head"] += 1
+        report.examined["one_family"] += 1
+        heads = [p.reference for p in members if p.head]
+        if len(heads) != 1:
+            report.add("one_head", f"household {name}",
+                       f"{len(heads)} heads ({', '.join(heads) or 'none'}) among {len(members)} members")
+        places = {(p.held_at, p.detained_since) for p in members}
+        if len(places) > 1:
+            report.add("one_family", f"household {name}",
+                       "members detained at different places or on different days: " + "; ".join(
+                           f"{place} since {day.isoformat()}" for place, day in sorted(places)))
+    names = sorted(demo.households.values())
+    for repeated in sorted({n for n in names if names.count(n) > 1}):
+        report.add("one_family", f"household {repeated}", "the number is used more than once in its agency")
+
+
+def _families(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases: set[int]) -> None:
+    rule = "families_on_flown_flights" if flight.state in FLOWN else "families_on_manifests"
+    households = {demo.people[c].household for c in cases} - {None}
+    for hid in sorted(h for h in households if h is not None):
+        report.examined[rule] += 1
+        if hid in demo.splits:
+            continue
+        members = demo.members[hid]
+        missing = [p for p in members if p.id not in cases]
+        if missing:
+            report.add(rule, f"household {demo.households[hid]} on {flight.reference}",
+                       f"{len(members) - len(missing)} of {len(members)} members {how}; not: " + ", ".join(
+                           f"{p.reference} ({p.state})" for p in sorted(missing, key=lambda p: p.reference))
+                       + "; no recorded split")
+
+
+def _minors_aboard(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases: set[int]) -> None:
+    people = [demo.people[c] for c in cases]
+    with_adult = {p.household for p in people if p.household is not None and adult_on(p.birth_date, flight.day)}
+    for person in sorted(people, key=lambda p: p.reference):
+        if adult_on(person.birth_date, flight.day):
+            continue
+        report.examined["minors_with_an_adult"] += 1
+        if person.household not in with_adult and person.id not in demo.determinations:
+            report.add("minors_with_an_adult", f"case {person.reference} on {flight.reference}",
+                       f"a minor {how} with no adult of their household on the flight and no best-interests "
+                       "determination")
+
+
+def _minors_waiting(demo: _Demo, report: CheckReport) -> None:
+    today = utcnow().date()
+    for person in sorted(demo.people.values(), key=lambda p: p.reference):
+        if person.state not in WAITING or adult_on(person.birth_date, today):
+            continue
+        report.examined["minors_with_an_adult"] += 1
+        family = demo.members.get(person.household, []) if person.household is not None else []
+        if any(adult_on(m.birth_date, today) and m.state in WAITING for m in family):
+            continue
+        if person.id in demo.determinations or "unaccompanied_child" in demo.open_concerns[person.id]:
+            continue
+        report.add("minors_with_an_adult", f"case {person.reference}",
+                   "a minor waiting with no adult of their household waiting with them, no best-interests "
+                   "determination and no unaccompanied-child concern on record")
+
+
+def _cleared_and_verified(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases: set[int]) -> None:
+    rule = "cleared_and_verified"
+    for person in sorted((demo.people[c] for c in cases), key=lambda p: p.reference):
+        report.examined[rule] += 1
+        subject = f"case {person.reference} {how} {flight.reference}"
+        if person.id not in demo.screened:
+            report.add(rule, subject, "never screened")
+        if demo.open_concerns[person.id]:
+            report.add(rule, subject, "open protection concern(s): " + ", ".join(sorted(demo.open_concerns[person.id])))
+        if person.id not in demo.verified_as:
+            report.add(rule, subject, "not verified by the receiving side")
+        elif demo.verified_as[person.id] != person.fingerprint:
+            report.add(rule, subject, "verified for an identity other than the one the case has now")
+        usable = [expiry for fingerprint, expiry in demo.documents.get(person.id, [])
+                  if fingerprint == person.fingerprint and (expiry is None or expiry >= flight.day)]
+        if not usable:
+            report.add(rule, subject, f"no travel document for this identity valid on {flight.day.isoformat()}")
+
+
+def _states(demo: _Demo, report: CheckReport, travelling: dict[int, tuple[str, set[int]]]) -> None:
+    manifested: dict[int, list[str]] = defaultdict(list)
+    aboard: set[int] = set()
+    received: set[int] = set()
+    for flight_id, (_, cases) in travelling.items():
+        flight = demo.flights[flight_id]
+        for case_id in cases:
+            if flight.state in FLOWN:
+                aboard.add(case_id)
+            else:
+                manifested[case_id].append(flight.reference)
+    for row in demo.passengers:
+        if demo.flights[row.flight_id].state == "arrived" and row.arrival == "received":
+            received.add(row.case_id)
+    for person in sorted(demo.people.values(), key=lambda p: p.reference):
+        report.examined["states_agree"] += 1
+        flights = manifested.get(person.id, [])
+        subject = f"case {person.reference}"
+        if len(flights) > 1:
+            report.add("states_agree", subject, f"on the manifests of {len(flights)} flights: {', '.join(flights)}")
+        if (person.state == "manifested") != bool(flights):
+            report.add("states_agree", subject, f"state '{person.state}' but on the manifest of "
+                                                f"{', '.join(flights) or 'no flight'}")
+        if person.id in aboard and person.state in WAITING:
+            report.add("states_agree", subject, f"aboard a flight that departed but still '{person.state}'")
+        if person.state in ARRIVED and person.id not in received:
+            report.add("states_agree", subject, f"state '{person.state}' but never received from an arrived flight")
+
+
+def format_report(report: CheckReport) -> list[str]:
+    """The report as lines: one per rule (examined, problems), then every finding."""
+    lines = [f"{'ok' if not report.problems(check) else 'FAIL':4} {check}: {report.examined[check]} examined, "
+             f"{len(report.problems(check))} problem(s)" for check in CHECKS]
+    lines += [str(finding) for finding in report.findings]
+    return lines
+

@@ -1,0 +1,285 @@
+"""The demo tells the truth (issue 13, finding 5): built on SQLite and PostgreSQL, checked by `retorno demo check`,
+and every figure it prints recomputed here from its database.
+
+The check (`retorno.demo.check`) is independent of the code that built the data; this module is
+independent of both: it reads the printed figures and counts the same things with its own queries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from retorno.agencies.models import Agency
+from retorno.audit.checkpoints import sign_audit_commits
+from retorno.audit.models import AuditRecord
+from retorno.audit.signing import signing_key
+from retorno.cases.models import Case, Household
+from retorno.cli.main import app
+from retorno.config import Settings
+from retorno.datakeys import keyring_for
+from retorno.db import make_engine, use_data_keys
+from retorno.demo.check import CHECKS, CheckReport, adult_on, check_demo
+from retorno.documents.models import TravelDocument
+from retorno.flights.models import Flight, Passenger
+from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
+from retorno.screening.models import Screening, ScreeningResolution
+from retorno.verification.models import VerificationDecision
+from tests.scratch import empty_database
+
+runner = CliRunner()
+# The size of the current batch (the two past flights' batches are fixed): small enough for the suite.
+CASES = "120"
+HEADER = "What the demo holds"
+
+
+@dataclass
+class Demo:
+    url: str
+    folder: Path
+    output: str
+
+    def env(self) -> dict[str, str]:
+        return {"RETORNO_DATA_DIR": str(self.folder), "RETORNO_DATABASE_URL": ""}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`retorno demo` as an operator runs it, on a database of its own."""
+    folder = tmp_path_factory.mktemp(f"demo-{request.param}")
+    with empty_database(request.param, folder, "demo") as url:
+        built = runner.invoke(app, ["demo", "--cases", CASES, "--database-url", url],
+                              env={"RETORNO_DATA_DIR": str(folder), "RETORNO_DATABASE_URL": ""})
+        assert built.exit_code == 0, built.output
+        yield Demo(url, folder, built.stdout)
+
+
+def printed_figures(output: str) -> dict[str, str]:
+    """The `label: value` lines `retorno demo` prints after its header, as printed."""
+    lines = output.split(HEADER, 1)[1].splitlines()[1:]
+    figures = dict(line.strip().split(": ", 1) for line in lines if line.startswith("  "))
+    assert len(figures) == len([line for line in lines if line.startswith("  ")]), "a label printed twice"
+    return figures
+
+
+def recomputed_figures(engine: Engine) -> dict[str, str]:
+    """Every figure the demo prints, counted again from its tables."""
+    figures: dict[str, str] = {}
+    with Session(engine) as s:
+        def one(query: sa.Select[Any]) -> str:
+            return str(s.execute(query).scalar_one())
+
+        sizes: Counter[int] = Counter(dict(s.execute(sa.select(Case.household_id, sa.func.count())
+                                       .where(Case.household_id.is_not(None)).group_by(Case.household_id)).all()))
+        for code, agency_id in s.execute(sa.select(Agency.code, Agency.id).order_by(Agency.code)):
+            cases = s.execute(sa.select(Case.household_id).where(Case.agency_id == agency_id)).scalars().all()
+            if not cases:
+                continue
+            households = {h for h in cases if h is not None}
+            figures[f"cases {code}"] = str(len(cases))
+            figures[f"households {code} (two people or more)"] = str(sum(sizes[h] >= 2 for h in households))
+            figures[f"people in households {code}"] = str(sum(h is not None for h in cases))
+        screenings = s.execute(sa.select(Screening.case_id, Screening.concerns)).all()
+        figures["people screened"] = str(len({case for case, _ in screenings}))
+        figures["people screened with a protection concern"] = str(len({case for case, c in screenings if c}))
+        figures["concerns resolved by a supervisor"] = one(
+            sa.select(sa.func.count()).select_from(ScreeningResolution)
+            .where(ScreeningResolution.decision == "travel_permitted"))
+        decisions = Counter((outcome, method) for outcome, method in s.execute(
+            sa.select(VerificationDecision.outcome, VerificationDecision.method)))
+        figures["identities verified by hand"] = str(decisions["verified", "manual"])
+        figures["identities rejected (not nationals)"] = str(sum(n for (o, _), n in decisions.items()
+                                                                 if o == "rejected"))
+        figures["identities verified by record linkage"] = str(decisions["verified", "linkage"])
+        figures["linkage proposals for review"] = str(decisions["review", "linkage"])
+        figures["linkage proposals not found"] = str(decisions["not_found", "linkage"])
+        documents = Counter(s.execute(sa.select(TravelDocument.emergency)).scalars())
+        figures["passports on file"] = str(documents[False])
+        figures["emergency travel documents issued"] = str(documents[True])
+        for flight in s.execute(sa.select(Flight).order_by(Flight.reference)).scalars():
+            rows = s.execute(sa.select(Passenger.approval, Passenger.boarding, Passenger.arrival)
+                             .where(Passenger.flight_id == flight.id)).all()
+            label = (f"flight {flight.reference} ({flight.flight_number} {flight.origin}-{flight.destination}, "
+                     f"{flight.departure_utc.date().isoformat()})")
+            figures[label] = (f"{flight.state}; {sum(a in ('proposed', 'approved') for a, _, _ in rows)} on the "
+                              f"manifest, {sum(b == 'boarded' for _, b, _ in rows)} aboard, "
+                              f"{sum(r == 'received' for _, _, r in rows)} received")
+        figures["reintegration opportunities"] = one(sa.select(sa.func.count()).select_from(Opportunity))
+        figures["returnees who consented to reintegration"] = one(
+            sa.select(sa.func.count()).select_from(IntakeProfile).where(IntakeProfile.consent))
+        placements = Counter(s.execute(sa.select(Placement.status)).scalars())
+        figures["placements started"] = str(placements["started"])
+        figures["placements declined"] = str(placements["declined"])
+        today = datetime.now(UTC).date()
+        follow_ups = s.execute(sa.select(FollowUp.done_at, FollowUp.due_on)).all()
+        figures["follow-ups recorded"] = str(sum(done is not None for done, _ in follow_ups))
+        figures["follow-ups overdue"] = str(sum(done is None and due < today for done, due in follow_ups))
+    return figures
+
+
+def test_every_figure_the_demo_prints_is_recomputed_from_its_database(demo: Demo) -> None:
+    printed = printed_figures(demo.output)
+    engine = make_engine(demo.url)
+    try:
+        assert printed == recomputed_figures(engine)
+    finally:
+        engine.dispose()
+    # Something happened: families flew and arrived, and one flight is being filled.
+    flown = [v for k, v in printed.items() if k.startswith("flight ") and v.startswith("arrived")]
+    assert len(flown) == 2 and all(not v.startswith("arrived; 0 ") for v in flown)
+    assert int(printed["households MX-INM (two people or more)"]) > 50
+
+
+def test_the_independent_check_passes_on_the_demo(demo: Demo) -> None:
+    result = runner.invoke(app, ["demo", "check", "--database-url", demo.url], env=demo.env())
+    assert result.exit_code == 0, result.output
+    examined = {m[1]: int(m[2]) for m in re.finditer(r"^ok +(\w+): (\d+) examined, 0 problem", result.stdout, re.M)}
+    assert set(examined) == set(CHECKS)
+    # None of the rules held vacuously.
+    assert all(examined[check] > 0 for check in CHECKS), examined
+
+
+# What the first demo got wrong, and what else must be seen: each change is made inside a transaction
+# the check reads and then rolled back.
+
+def _checked(demo: Demo, change: Callable[[Session], str]) -> tuple[CheckReport, str]:
+    """Run the check on the demo after `change` (which returns what it changed), then roll the change back."""
+    settings = Settings(database_url=demo.url, data_dir=demo.folder)
+    engine = make_engine(demo.url)
+    use_data_keys(engine, keyring_for(settings))
+    sign_audit_commits(engine, signing_key(settings))
+    connection: Connection
+    try:
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            session = Session(bind=connection)
+            changed = change(session)
+            session.flush()
+            report = check_demo(session)
+            session.close()
+            transaction.rollback()
+    finally:
+        engine.dispose()
+    return report, changed
+
+
+def _households(session: Session) -> list[tuple[int, str, list[Case]]]:
+    """Every household with two people or more: id, agency/reference, members."""
+    found = []
+    for hid, code, ref in session.execute(sa.select(Household.id, Agency.code, Household.reference)
+                                          .join(Agency, Agency.id == Household.agency_id).order_by(Household.id)):
+        members = list(session.execute(sa.select(Case).where(Case.household_id == hid).order_by(Case.id)).scalars())
+        found.append((hid, f"{code}/{ref}", members))
+    return found
+
+
+def _aboard(session: Session, flight_state: str = "arrived") -> list[tuple[int, str, list[Case]]]:
+    """Households with two people or more, all aboard a flight in `flight_state`."""
+    aboard = set(session.execute(sa.select(Passenger.case_id).join(Flight, Flight.id == Passenger.flight_id)
+                                 .where(Flight.state == flight_state, Passenger.boarding == "boarded")).scalars())
+    return [h for h in _households(session) if len(h[2]) >= 2 and all(m.id in aboard for m in h[2])]
+
+
+def test_a_second_head_in_a_household_is_found(demo: Demo) -> None:
+    def change(session: Session) -> str:
+        _, name, members = next(h for h in _households(session) if len(h[2]) >= 2)
+        next(m for m in members if m.relationship_to_head != "titular").relationship_to_head = "titular"
+        return name
+
+    report, household = _checked(demo, change)
+    assert [f.subject for f in report.problems("one_head")] == [f"household {household}"]
+
+
+def test_two_families_under_one_household_number_are_found(demo: Demo) -> None:
+    """The first demo restarted its household numbers for every batch: families from two batches shared one."""
+    def change(session: Session) -> str:
+        households = _aboard(session)
+        first = next(h for h in households if h[2][0].held_at.endswith("Tapachula"))
+        second = next(h for h in households if not h[2][0].held_at.endswith("Tapachula"))
+        for member in second[2]:
+            member.household_id = first[0]
+        return first[1]
+
+    report, household = _checked(demo, change)
+    assert f"household {household}" in [f.subject for f in report.problems("one_head")]
+    assert f"household {household}" in [f.subject for f in report.problems("one_family")]
+    # Half of the merged household flew on one flight, half on the other.
+    assert len(report.problems("families_on_flown_flights")) == 2
+
+
+def test_a_household_partly_flown_is_found(demo: Demo) -> None:
+    def change(session: Session) -> str:
+        _, name, members = _aboard(session)[0]
+        passenger = session.execute(sa.select(Passenger).where(Passenger.case_id == members[-1].id)).scalar_one()
+        passenger.boarding = "no_show"
+        members[-1].state = "ready"
+        return name
+
+    report, household = _checked(demo, change)
+    problems = report.problems("families_on_flown_flights")
+    assert len(problems) == 1 and problems[0].subject.startswith(f"household {household} on RF-")
+
+
+def test_a_minor_aboard_without_an_adult_of_the_household_is_found(demo: Demo) -> None:
+    def change(session: Session) -> str:
+        for _, _, members in _aboard(session):
+            flight = session.execute(sa.select(Flight).join(Passenger, Passenger.flight_id == Flight.id)
+                                     .where(Passenger.case_id == members[0].id)).scalar_one()
+            day = flight.departure_utc.date()
+            minors = [m for m in members if not adult_on(m.birth_date, day)]
+            if not minors:
+                continue
+            for adult in (m for m in members if adult_on(m.birth_date, day)):
+                session.execute(sa.update(Passenger).where(Passenger.case_id == adult.id)
+                                .values(boarding="no_show"))
+            return minors[0].reference
+        raise AssertionError("no household with a minor flew")
+
+    report, minor = _checked(demo, change)
+    assert any(f.subject.startswith(f"case {minor} on RF-") for f in report.problems("minors_with_an_adult"))
+
+
+def test_an_open_concern_on_a_manifest_is_found(demo: Demo) -> None:
+    def change(session: Session) -> str:
+        passenger = session.execute(sa.select(Passenger).join(Flight, Flight.id == Passenger.flight_id)
+                                    .where(Flight.state == "accepted").order_by(Passenger.id).limit(1)).scalar_one()
+        case = session.get(Case, passenger.case_id)
+        assert case is not None
+        session.add(Screening(case_id=case.id, screened_by=1, concerns=["pending_asylum_claim"]))
+        return case.reference
+
+    report, reference = _checked(demo, change)
+    problems = report.problems("cleared_and_verified")
+    assert [(f.subject.split()[1], f.message) for f in problems] == [
+        (reference, "open protection concern(s): pending_asylum_claim")]
+
+
+def test_a_record_outside_the_audit_chain_is_found(demo: Demo) -> None:
+    def change(session: Session) -> str:
+        last = session.execute(sa.select(sa.func.max(AuditRecord.seq))).scalar_one()
+        session.add(AuditRecord(seq=last + 1, at=datetime.now(UTC), actor_id=None, actor="system", agency="",
+                                action="case.register", object_type="case", object_id="MX-2026-999999",
+                                before=None, after=None, reason=None, prev_hash="0" * 64, hash="0" * 64))
+        return str(last + 1)
+
+    report, seq = _checked(demo, change)
+    assert f"audit record {seq}" in [f.subject for f in report.problems("audit_chain")]
+
+
+def test_a_birthday_decides_who_is_an_adult() -> None:
+    assert not adult_on(date(2008, 3, 2), date(2026, 3, 1))
+    assert adult_on(date(2008, 3, 1), date(2026, 3, 1))
+    # Born on 29 February: of age on 1 March, not on 28 February.
+    assert not adult_on(date(2008, 2, 29), date(2026, 2, 28))
+    assert adult_on(date(2008, 2, 29), date(2026, 3, 1))
