@@ -21,6 +21,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
+from retorno.errors import RetornoError
 from retorno.flights import airports
 
 LOCALES = ("es", "en")
@@ -64,6 +65,11 @@ def gettext_for(locale: str) -> Callable[..., str]:
         return text % values if values else text
 
     return _
+
+
+def describe(refusal: RetornoError, locale: str) -> str:
+    """A refusal as the reader of `locale` reads it."""
+    return refusal.message
 
 
 def format_day(value: date | None, locale: str) -> str:

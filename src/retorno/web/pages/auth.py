@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from retorno.agencies.logins import authenticate, end_session, start_session
-from retorno.errors import NotAuthenticated, TooManyAttempts
 from retorno.web import i18n
 from retorno.web.deps import LOGIN_COOKIE, SessionDep, client_address, login_policy
 from retorno.web.pages.common import LANGUAGE_COOKIE, FormDep, PageUser, form_text, redirect, render, router
+from retorno.web.pages.posts import Page, form_post
 
 pages = router()
 # The language choice outlives the login session: a year, like any site's preference.
@@ -26,19 +27,19 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
     return render(request, "login.html", next=_safe_next(next), username="")
 
 
+def login_again(form: FormData) -> Page:
+    """The login form again, with the name typed (never the password) and where it was going."""
+    return Page("login.html",
+                {"next": _safe_next(form_text(form, "next") or "/"), "username": form_text(form, "username")})
+
+
 @pages.post("/login", response_model=None)
+@form_post(login_again)
 def login(request: Request, session: SessionDep, form: FormDep) -> Response:
     username, target = form_text(form, "username"), _safe_next(form_text(form, "next") or "/")
     password = form.get("password")
-    try:
-        user = authenticate(session, username, password if isinstance(password, str) else "",
-                            address=client_address(request), policy=login_policy(request))
-    except TooManyAttempts as exc:
-        slowed = render(request, "login.html", status=429, error=exc.message, next=target, username=username)
-        slowed.headers["Retry-After"] = str(exc.retry_after)
-        return slowed
-    except NotAuthenticated as exc:
-        return render(request, "login.html", status=401, error=exc.message, next=target, username=username)
+    user = authenticate(session, username, password if isinstance(password, str) else "",
+                        address=client_address(request), policy=login_policy(request))
     token = start_session(session, user, client_address(request), replacing=request.cookies.get(LOGIN_COOKIE))
     # A fresh browser session too: a new CSRF token, nothing kept from before the login.
     request.session.clear()

@@ -8,14 +8,15 @@ from fastapi.responses import Response
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.cases.service import get_case
-from retorno.errors import NotFound, RetornoError
+from retorno.errors import NotFound
 from retorno.flights import outputs
 from retorno.flights import service as flights
 from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
 from retorno.web.deps import SessionDep, SettingsDep
 from retorno.web.pages.common import FormDep, PageUser, form_text, locale_of, router
-from retorno.web.pages.flights import flight_action_failed, flight_done, when_form_says
+from retorno.web.pages.flights import flight_again, flight_done, when_form_says
+from retorno.web.pages.posts import Done, form_post
 
 pages = router()
 
@@ -65,6 +66,7 @@ def _manifest_case(session: SessionDep, user: User, flight: Flight, case_referen
 
 
 @pages.post("/flights/{reference}/boarding/{case_reference}", response_model=None)
+@form_post(flight_again)
 def board(
     request: Request,
     session: SessionDep,
@@ -73,31 +75,26 @@ def board(
     form: FormDep,
     reference: str,
     case_reference: str,
-) -> Response:
-    try:
-        flight = flights.get_flight(session, user, reference)
-        flights.record_boarding(
-            session,
-            user,
-            flight,
-            _manifest_case(session, user, flight, case_reference),
-            status=form_text(form, "status"),
-            reason=form_text(form, "reason") or None,
-            window=DepartureWindow.of(settings),
-        )
-    except RetornoError as exc:
-        return flight_action_failed(request, session, user, reference, exc, settings)
-    return flight_done(request, reference, "Embarque de %(ref)s registrado.", ref=case_reference)
+) -> Done:
+    flight = flights.get_flight(session, user, reference)
+    flights.record_boarding(
+        session,
+        user,
+        flight,
+        _manifest_case(session, user, flight, case_reference),
+        status=form_text(form, "status"),
+        reason=form_text(form, "reason") or None,
+        window=DepartureWindow.of(settings),
+    )
+    return flight_done(reference, "Embarque de %(ref)s registrado.", ref=case_reference)
 
 
 @pages.post("/flights/{reference}/depart", response_model=None)
+@form_post(flight_again)
 def depart(
     request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep, reference: str
-) -> Response:
-    try:
-        flight = flights.get_flight(session, user, reference)
-        flights.depart(session, user, flight, window=DepartureWindow.of(settings),
-                       at=when_form_says(form, flight.origin), reason=form_text(form, "reason") or None)
-    except RetornoError as exc:
-        return flight_action_failed(request, session, user, reference, exc, settings)
-    return flight_done(request, reference, "Salida del vuelo registrada.")
+) -> Done:
+    flight = flights.get_flight(session, user, reference)
+    flights.depart(session, user, flight, window=DepartureWindow.of(settings),
+                   at=when_form_says(form, flight.origin), reason=form_text(form, "reason") or None)
+    return flight_done(reference, "Salida del vuelo registrada.")

@@ -273,14 +273,6 @@ def redirect(request: Request, path: str, flash: str | None = None) -> RedirectR
     return RedirectResponse(path, status_code=303)
 
 
-def refuse(
-    session: Session, request: Request, template: str, exc: RetornoError, **context: Any
-) -> HTMLResponse:
-    """Undo everything the failed action wrote and show the form again with the service's message."""
-    session.rollback()
-    return render(request, template, status=exc.status, error=exc.message, **context)
-
-
 def require_page(user: User, *capabilities: str) -> None:
     """Refuse the page (by URL too, not only by hiding its link) unless the user holds one capability."""
     if not any(can(user, cap) for cap in capabilities):

@@ -6,29 +6,27 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
 from retorno.cases.service import get_case, search_cases
 from retorno.config import Settings
-from retorno.errors import InvalidInput, RetornoError
+from retorno.errors import InvalidInput
 from retorno.flights import airports, outputs
 from retorno.flights import service as flights
 from retorno.reporting import service as reports
 from retorno.web.deps import SessionDep, SettingsDep
-from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
     FormDep,
     PageUser,
     form_text,
-    locale_of,
-    redirect,
     render,
     require_page,
     router,
 )
+from retorno.web.pages.posts import Done, Page, done, form_post
 
 pages = router()
 LISTED_FLOWN = ("manifest_locked", "departed", "arrived")
@@ -73,18 +71,9 @@ def flight_page(
     return render(request, "flight.html", **flight_context(session, user, reference, settings))
 
 
-def flight_action_failed(
-    request: Request, session: Session, user: User, reference: str, exc: RetornoError, settings: Settings
-) -> HTMLResponse:
-    """Roll back, then show the flight as it was with the service's message."""
-    session.rollback()
-    return render(
-        request,
-        "flight.html",
-        status=exc.status,
-        error=exc.message,
-        **flight_context(session, user, reference, settings),
-    )
+def flight_again(session: Session, user: User, reference: str, settings: Settings) -> Page:
+    """The flight page as it is after the undo."""
+    return Page("flight.html", flight_context(session, user, reference, settings))
 
 
 def when_form_says(form: Any, iata: str) -> datetime | None:
@@ -98,22 +87,21 @@ def when_form_says(form: Any, iata: str) -> datetime | None:
         raise InvalidInput(f"time: {exc}", code="invalid_time") from None
 
 
-def flight_done(request: Request, reference: str, message: str, **values: object) -> Response:
-    return redirect(request, f"/flights/{reference}", gettext_for(locale_of(request))(message, **values))
+def flight_done(reference: str, message: str, **values: object) -> Done:
+    return done(f"/flights/{reference}", message, **values)
 
 
 @pages.post("/flights/{reference}/accept", response_model=None)
+@form_post(flight_again)
 def accept(
     request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
-) -> Response:
-    try:
-        flights.accept_flight(session, user, flights.get_flight(session, user, reference))
-    except RetornoError as exc:
-        return flight_action_failed(request, session, user, reference, exc, settings)
-    return flight_done(request, reference, "Vuelo aceptado.")
+) -> Done:
+    flights.accept_flight(session, user, flights.get_flight(session, user, reference))
+    return flight_done(reference, "Vuelo aceptado.")
 
 
 @pages.post("/flights/{reference}/cancel", response_model=None)
+@form_post(flight_again)
 def cancel(
     request: Request,
     session: SessionDep,
@@ -121,17 +109,15 @@ def cancel(
     settings: SettingsDep,
     form: FormDep,
     reference: str,
-) -> Response:
-    try:
-        flights.cancel_flight(
-            session, user, flights.get_flight(session, user, reference), reason=form_text(form, "reason")
-        )
-    except RetornoError as exc:
-        return flight_action_failed(request, session, user, reference, exc, settings)
-    return flight_done(request, reference, "Vuelo cancelado.")
+) -> Done:
+    flights.cancel_flight(
+        session, user, flights.get_flight(session, user, reference), reason=form_text(form, "reason")
+    )
+    return flight_done(reference, "Vuelo cancelado.")
 
 
 @pages.post("/flights/{reference}/passengers", response_model=None)
+@form_post(flight_again)
 def add_passengers(
     request: Request,
     session: SessionDep,
@@ -139,28 +125,26 @@ def add_passengers(
     settings: SettingsDep,
     form: FormDep,
     reference: str,
-) -> Response:
+) -> Done:
     typed = form_text(form, "references").replace(",", " ").split()
     chosen = [c for c in form.getlist("cases") if isinstance(c, str)] + [t.upper() for t in typed]
-    try:
-        if not chosen:
-            raise InvalidInput("choose at least one ready case", code="no_cases")
-        flight = flights.get_flight(session, user, reference)
-        cases = [get_case(session, user, ref) for ref in dict.fromkeys(chosen)]
-        flights.add_passengers(
-            session,
-            user,
-            flight,
-            cases,
-            passengers_per_escort=settings.passengers_per_escort,
-            lock_hours=settings.lock_hours_before_departure,
-        )
-    except RetornoError as exc:
-        return flight_action_failed(request, session, user, reference, exc, settings)
-    return flight_done(request, reference, "%(n)s pasajeros añadidos al manifiesto.", n=len(cases))
+    if not chosen:
+        raise InvalidInput("choose at least one ready case", code="no_cases")
+    flight = flights.get_flight(session, user, reference)
+    cases = [get_case(session, user, ref) for ref in dict.fromkeys(chosen)]
+    flights.add_passengers(
+        session,
+        user,
+        flight,
+        cases,
+        passengers_per_escort=settings.passengers_per_escort,
+        lock_hours=settings.lock_hours_before_departure,
+    )
+    return flight_done(reference, "%(n)s pasajeros añadidos al manifiesto.", n=len(cases))
 
 
 @pages.post("/flights/{reference}/passengers/{case_reference}/remove", response_model=None)
+@form_post(flight_again)
 def remove_passenger(
     request: Request,
     session: SessionDep,
@@ -169,63 +153,52 @@ def remove_passenger(
     form: FormDep,
     reference: str,
     case_reference: str,
-) -> Response:
-    try:
-        flight = flights.get_flight(session, user, reference)
-        flights.remove_passenger(
-            session,
-            user,
-            flight,
-            get_case(session, user, case_reference),
-            reason=form_text(form, "reason"),
-            lock_hours=settings.lock_hours_before_departure,
-        )
-    except RetornoError as exc:
-        return flight_action_failed(request, session, user, reference, exc, settings)
-    return flight_done(request, reference, "%(ref)s retirado del manifiesto.", ref=case_reference)
+) -> Done:
+    flight = flights.get_flight(session, user, reference)
+    flights.remove_passenger(
+        session,
+        user,
+        flight,
+        get_case(session, user, case_reference),
+        reason=form_text(form, "reason"),
+        lock_hours=settings.lock_hours_before_departure,
+    )
+    return flight_done(reference, "%(ref)s retirado del manifiesto.", ref=case_reference)
 
 
 @pages.post("/flights/{reference}/manifest/propose", response_model=None)
+@form_post(flight_again)
 def propose_manifest(
     request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
-) -> Response:
-    try:
-        flights.propose_manifest(
-            session,
-            user,
-            flights.get_flight(session, user, reference),
-            passengers_per_escort=settings.passengers_per_escort,
-        )
-    except RetornoError as exc:
-        return flight_action_failed(request, session, user, reference, exc, settings)
-    return flight_done(request, reference, "Manifiesto propuesto a la autoridad receptora.")
+) -> Done:
+    flights.propose_manifest(
+        session,
+        user,
+        flights.get_flight(session, user, reference),
+        passengers_per_escort=settings.passengers_per_escort,
+    )
+    return flight_done(reference, "Manifiesto propuesto a la autoridad receptora.")
 
 
 @pages.post("/flights/{reference}/manifest/lock", response_model=None)
+@form_post(flight_again)
 def lock(
     request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, reference: str
-) -> Response:
-    try:
-        flights.lock_manifest(
-            session,
-            user,
-            flights.get_flight(session, user, reference),
-            passengers_per_escort=settings.passengers_per_escort,
-        )
-    except RetornoError as exc:
-        return flight_action_failed(request, session, user, reference, exc, settings)
-    return flight_done(request, reference, "Manifiesto cerrado.")
+) -> Done:
+    flights.lock_manifest(
+        session,
+        user,
+        flights.get_flight(session, user, reference),
+        passengers_per_escort=settings.passengers_per_escort,
+    )
+    return flight_done(reference, "Manifiesto cerrado.")
 
 
 @pages.post("/flights/{reference}/landing", response_model=None)
+@form_post(flight_again)
 def landing(
     request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep, reference: str
-) -> Response:
-    try:
-        flight = flights.get_flight(session, user, reference)
-        flights.record_landing(session, user, flight, at=when_form_says(form, flight.destination))
-    except RetornoError as exc:
-        return flight_action_failed(request, session, user, reference, exc, settings)
-    return redirect(
-        request, f"/flights/{reference}/arrivals", gettext_for(locale_of(request))("Aterrizaje registrado.")
-    )
+) -> Done:
+    flight = flights.get_flight(session, user, reference)
+    flights.record_landing(session, user, flight, at=when_form_says(form, flight.destination))
+    return done(f"/flights/{reference}/arrivals", "Aterrizaje registrado.")

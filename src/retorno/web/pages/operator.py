@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -23,22 +23,21 @@ from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.cases.service import get_case
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, NotFound, RetornoError
+from retorno.errors import InvalidInput, NotFound
 from retorno.reintegration import followup, places, service
 from retorno.reintegration.models import IntakeProfile, Opportunity, Placement
 from retorno.web.deps import SessionDep
-from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
     FormDep,
     PageUser,
     form_text,
     form_values,
     locale_of,
-    redirect,
     render,
     require_page,
     router,
 )
+from retorno.web.pages.posts import Done, Page, done, form_post
 from retorno.web.pages.sending import parse_date
 
 pages = router()
@@ -186,16 +185,9 @@ def page(request: Request, template: str, *, status: int = 200, **context: Any) 
     return render(request, template, status=status, **common_context(request), **context)
 
 
-def failed(
-    request: Request, session: Session, template: str, exc: RetornoError, build: Any, **extra: Any
-) -> HTMLResponse:
-    """Undo what the failed action wrote, then show the page again as it is with the service's message."""
-    session.rollback()
-    return page(request, template, status=exc.status, error=exc.message, **{**build(), **extra})
-
-
-def done(request: Request, path: str, message: str, **values: object) -> Response:
-    return redirect(request, path, gettext_for(locale_of(request))(message, **values))
+def again_page(request: Request, template: str, context: dict[str, Any]) -> Page:
+    """An operator page shown again after a refusal, with the labels every operator page uses."""
+    return Page(template, {**common_context(request), **context})
 
 
 def consented_ids() -> sa.Select[int]:
@@ -243,21 +235,20 @@ def returnees_context(session: Session, user: User, q: str, form: dict[str, str]
     return {"rows": rows[:LISTED], "total": len(rows), "q": q, "form": form or {}}
 
 
+def consent_again(request: Request, session: Session, user: User, form: FormData) -> Page:
+    return again_page(request, "reintegration_returnees.html", returnees_context(session, user, "", form_values(form)))
+
+
 @pages.post(f"{BASE}/consent", response_model=None)
-def consent(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
+@form_post(consent_again)
+def consent(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Done:
     require_page(user, "returnee.read")
     reference = form_text(form, "reference").upper()
-    try:
-        if not reference:
-            raise InvalidInput("the reference given at arrival is needed", code="missing_reference")
-        case = service.find_arrived(session, user, reference, parse_date(form_text(form, "birth_date"), "birth_date"))
-        service.record_consent(session, user, case)
-    except RetornoError as exc:
-        return failed(
-            request, session, "reintegration_returnees.html", exc,
-            lambda: returnees_context(session, user, "", form_values(form)),
-        )
-    return done(request, f"{BASE}/returnees/{case.reference}#intake",
+    if not reference:
+        raise InvalidInput("the reference given at arrival is needed", code="missing_reference")
+    case = service.find_arrived(session, user, reference, parse_date(form_text(form, "birth_date"), "birth_date"))
+    service.record_consent(session, user, case)
+    return done(f"{BASE}/returnees/{case.reference}#intake",
                 "Consentimiento de %(ref)s registrado. Complete la admisión.", ref=case.reference)
 
 
@@ -366,32 +357,30 @@ def intake_input(form: FormData) -> service.IntakeInput:
         needs=list(dict.fromkeys(needs + split_list(text["other_needs"]))))
 
 
+def returnee_again(request: Request, session: Session, user: User, reference: str,
+                   form: FormData | None = None) -> Page:
+    """The returnee's page as it is after the undo (with the intake as typed, when that was the form)."""
+    typed = posted_intake(form) if form is not None and "home_state" in form else None
+    return again_page(request, "reintegration_returnee.html",
+                      returnee_context(session, user, reference, locale_of(request), typed))
+
+
 @pages.post(BASE + "/returnees/{reference}/intake", response_model=None)
-def intake(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Response:
+@form_post(returnee_again)
+def intake(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
     require_page(user, "returnee.read")
-    try:
-        case = get_case(session, user, reference)
-        service.record_intake(session, user, case, intake_input(form))
-    except RetornoError as exc:
-        return failed(
-            request, session, "reintegration_returnee.html", exc,
-            lambda: returnee_context(session, user, reference, locale_of(request), posted_intake(form)),
-        )
-    return done(request, f"{BASE}/returnees/{case.reference}", "Admisión de %(ref)s registrada.", ref=case.reference)
+    case = get_case(session, user, reference)
+    service.record_intake(session, user, case, intake_input(form))
+    return done(f"{BASE}/returnees/{case.reference}", "Admisión de %(ref)s registrada.", ref=case.reference)
 
 
 @pages.post(BASE + "/returnees/{reference}/withdraw", response_model=None)
-def withdraw(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Response:
+@form_post(returnee_again)
+def withdraw(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
     require_page(user, "returnee.read")
-    try:
-        reason = form_text(form, "reason")
-        if not reason:
-            raise InvalidInput("withdrawing consent needs the returnee's reason", code="missing_reason")
-        service.withdraw_consent(session, user, get_case(session, user, reference), reason=reason)
-    except RetornoError as exc:
-        return failed(
-            request, session, "reintegration_returnee.html", exc,
-            lambda: returnee_context(session, user, reference, locale_of(request)),
-        )
-    return done(request, f"{BASE}/returnees",
-                "Consentimiento de %(ref)s retirado: sus datos de admisión se borraron.", ref=reference)
+    reason = form_text(form, "reason")
+    if not reason:
+        raise InvalidInput("withdrawing consent needs the returnee's reason", code="missing_reason")
+    service.withdraw_consent(session, user, get_case(session, user, reference), reason=reason)
+    return done(f"{BASE}/returnees", "Consentimiento de %(ref)s retirado: sus datos de admisión se borraron.",
+                ref=reference)

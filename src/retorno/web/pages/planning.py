@@ -13,29 +13,28 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session, selectinload
+from starlette.datastructures import FormData
 
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.cases.service import visible_cases
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, RetornoError
+from retorno.errors import InvalidInput
 from retorno.flights import service as flights
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
 from retorno.flights.planning import PlanView, apply_plan, propose_plan
 from retorno.web.deps import SessionDep, SettingsDep
-from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
     FormDep,
     PageUser,
     form_text,
-    locale_of,
-    redirect,
     render,
     require_page,
     router,
 )
+from retorno.web.pages.posts import Done, Page, form_post
 
 pages = router()
 DEFAULT_TIME_LIMIT = 10.0
@@ -160,20 +159,30 @@ def parse_time_limit(text: str) -> float:
     return value
 
 
-@pages.post("/planning", response_class=HTMLResponse)
+def chosen_flights(form: FormData) -> list[str]:
+    return list(dict.fromkeys(f for f in form.getlist("flights") if isinstance(f, str) and f))
+
+
+def planner_again(session: Session, user: User, form: FormData) -> Page:
+    """The planning form as it was filled in (the time limit as typed when it was a number)."""
+    try:
+        time_limit = parse_time_limit(form_text(form, "time_limit"))
+    except InvalidInput:
+        time_limit = DEFAULT_TIME_LIMIT
+    return Page("planning.html", planning_context(session, user, chosen_flights(form), time_limit))
+
+
+@pages.post("/planning", response_model=None)
+@form_post(planner_again)
 def run_planner(
     request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep
 ) -> HTMLResponse:
+    """Run the planner and show its proposal for review (nothing is stored until it is applied)."""
     require_page(user, "manifest.propose")
-    chosen = list(dict.fromkeys(f for f in form.getlist("flights") if isinstance(f, str) and f))
-    context = planning_context(session, user, chosen, DEFAULT_TIME_LIMIT)
-    try:
-        time_limit = parse_time_limit(form_text(form, "time_limit"))
-        context["time_limit"] = time_limit
-        view = propose_plan(session, user, chosen, settings, time_limit=time_limit)
-    except RetornoError as exc:
-        session.rollback()
-        return render(request, "planning.html", status=exc.status, error=exc.message, **context)
+    chosen = chosen_flights(form)
+    time_limit = parse_time_limit(form_text(form, "time_limit"))
+    view = propose_plan(session, user, chosen, settings, time_limit=time_limit)
+    context = planning_context(session, user, chosen, time_limit)
     context.update(review(session, user, plan_data(view), set()))
     return render(request, "planning.html", **context)
 
@@ -189,47 +198,36 @@ def kept_manifests(data: dict[str, Any], removed: set[str]) -> dict[str, list[st
     return {flight_ref: refs for flight_ref, refs in kept.items() if refs}
 
 
-@pages.post("/planning/apply", response_model=None)
-def apply(
-    request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep
-) -> Response:
-    require_page(user, "manifest.propose")
-    removed = {v for v in form.getlist("remove") if isinstance(v, str)}
-    chosen = list(dict.fromkeys(f for f in form.getlist("flights") if isinstance(f, str) and f))
-    data: dict[str, Any] | None = None
+def removed_households(form: FormData) -> set[str]:
+    return {v for v in form.getlist("remove") if isinstance(v, str)}
+
+
+def apply_again(session: Session, user: User, form: FormData) -> Page:
+    """The same proposal as the officer reviewed it, with their removals (the partly applied plan is undone)."""
+    context = planning_context(session, user, chosen_flights(form), DEFAULT_TIME_LIMIT)
     try:
         data = read_plan(form_text(form, "plan"))
-        manifests = kept_manifests(data, removed)
-        if not manifests:
-            raise InvalidInput("every household was removed from the plan: nothing to apply", code="empty_plan")
-        apply_plan(session, user, manifests, settings, escorts=data["escorts"], medical_staff=data["medical_staff"])
-        if form_text(form, "propose") == "on":
-            for flight_ref in manifests:
-                flights.propose_manifest(session, user, flights.get_flight(session, user, flight_ref),
-                                         passengers_per_escort=settings.passengers_per_escort)
-    except RetornoError as exc:
-        return refused(request, session, user, exc, data, removed, chosen)
-    _ = gettext_for(locale_of(request))
-    passengers = sum(len(refs) for refs in manifests.values())
-    message = _("Plan aplicado. Pasajeros: %(n)s; vuelos: %(f)s.", n=passengers, f=len(manifests))
-    if form_text(form, "propose") == "on":
-        message += " " + _("Manifiestos propuestos a la autoridad receptora.")
+    except InvalidInput:
+        return Page("planning.html", context)
+    context.update(review(session, user, data, removed_households(form)))
+    return Page("planning.html", context)
+
+
+@pages.post("/planning/apply", response_model=None)
+@form_post(apply_again)
+def apply(request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep) -> Done:
+    require_page(user, "manifest.propose")
+    data = read_plan(form_text(form, "plan"))
+    manifests = kept_manifests(data, removed_households(form))
+    if not manifests:
+        raise InvalidInput("every household was removed from the plan: nothing to apply", code="empty_plan")
+    apply_plan(session, user, manifests, settings, escorts=data["escorts"], medical_staff=data["medical_staff"])
+    proposed = form_text(form, "propose") == "on"
+    if proposed:
+        for flight_ref in manifests:
+            flights.propose_manifest(session, user, flights.get_flight(session, user, flight_ref),
+                                     passengers_per_escort=settings.passengers_per_escort)
     target = f"/flights/{next(iter(manifests))}" if len(manifests) == 1 else "/flights"
-    return redirect(request, target, message)
-
-
-def refused(
-    request: Request,
-    session: Session,
-    user: User,
-    exc: RetornoError,
-    data: dict[str, Any] | None,
-    removed: set[str],
-    chosen: list[str],
-) -> HTMLResponse:
-    """Undo the partly applied plan and show the same proposal, with the officer's removals, and the refusal."""
-    session.rollback()
-    context = planning_context(session, user, chosen, DEFAULT_TIME_LIMIT)
-    if data is not None:
-        context.update(review(session, user, data, removed))
-    return render(request, "planning.html", status=exc.status, error=exc.message, **context)
+    return Done(target, "Plan aplicado. Pasajeros: %(n)s; vuelos: %(f)s.",
+                {"n": sum(len(refs) for refs in manifests.values()), "f": len(manifests)},
+                ("Manifiestos propuestos a la autoridad receptora.",) if proposed else ())

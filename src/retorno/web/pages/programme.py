@@ -11,14 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, NotFound, RetornoError
+from retorno.errors import InvalidInput, NotFound
 from retorno.reintegration import service
 from retorno.reintegration.models import FollowUp, Opportunity, Placement
 from retorno.web import charts
@@ -30,7 +30,6 @@ from retorno.web.pages.common import (
     form_text,
     form_values,
     locale_of,
-    redirect,
     require_page,
     router,
 )
@@ -43,14 +42,14 @@ from retorno.web.pages.operator import (
     PLACEMENT_STATUSES,
     QUESTIONS,
     SCORE_BANDS,
+    again_page,
     check_lengths,
     consented_ids,
-    done,
-    failed,
     page,
-    returnee_context,
+    returnee_again,
     split_list,
 )
+from retorno.web.pages.posts import Done, Page, done, form_post
 from retorno.web.pages.sending import parse_date, parse_int
 
 pages = router()
@@ -115,15 +114,16 @@ def new_opportunity_form(request: Request, user: PageUser) -> HTMLResponse:
     return page(request, "opportunity_form.html", opportunity=None, form=NEW_OPPORTUNITY)
 
 
+def new_opportunity_again(request: Request, form: FormData) -> Page:
+    return again_page(request, "opportunity_form.html", {"opportunity": None, "form": form_values(form)})
+
+
 @pages.post(f"{BASE}/opportunities/new", response_model=None)
-def new_opportunity(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
+@form_post(new_opportunity_again)
+def new_opportunity(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Done:
     require_page(user, "opportunity.manage")
-    try:
-        opportunity = service.create_opportunity(session, user, opportunity_input(form))
-    except RetornoError as exc:
-        return failed(request, session, "opportunity_form.html", exc,
-                      lambda: {"opportunity": None, "form": form_values(form)})
-    return done(request, f"{BASE}/opportunities", "Oportunidad %(ref)s creada.", ref=opportunity.reference)
+    opportunity = service.create_opportunity(session, user, opportunity_input(form))
+    return done(f"{BASE}/opportunities", "Oportunidad %(ref)s creada.", ref=opportunity.reference)
 
 
 def own_opportunity(session: Session, user: User, reference: str) -> Opportunity:
@@ -147,20 +147,20 @@ def edit_opportunity_form(request: Request, session: SessionDep, user: PageUser,
     return page(request, "opportunity_form.html", opportunity=opportunity, form=opportunity_form_values(opportunity))
 
 
+def edit_opportunity_again(request: Request, session: Session, user: User, form: FormData, reference: str) -> Page:
+    return again_page(request, "opportunity_form.html",
+                      {"opportunity": own_opportunity(session, user, reference), "form": form_values(form)})
+
+
 @pages.post(BASE + "/opportunities/{reference}", response_model=None)
-def edit_opportunity(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
-                     ) -> Response:
+@form_post(edit_opportunity_again)
+def edit_opportunity(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
     require_page(user, "opportunity.manage")
     opportunity = own_opportunity(session, user, reference)
-    try:
-        changes = dict(opportunity_input(form).__dict__)
-        changes["active"] = form_text(form, "active") == "on"
-        service.update_opportunity(session, user, opportunity, changes)
-    except RetornoError as exc:
-        session.rollback()
-        return page(request, "opportunity_form.html", status=exc.status, error=exc.message,
-                    opportunity=own_opportunity(session, user, reference), form=form_values(form))
-    return done(request, f"{BASE}/opportunities", "Oportunidad %(ref)s actualizada.", ref=reference)
+    changes = dict(opportunity_input(form).__dict__)
+    changes["active"] = form_text(form, "active") == "on"
+    service.update_opportunity(session, user, opportunity, changes)
+    return done(f"{BASE}/opportunities", "Oportunidad %(ref)s actualizada.", ref=reference)
 
 
 # --- Matching ----------------------------------------------------------------------------------------
@@ -197,16 +197,18 @@ def matching_page(request: Request, session: SessionDep, user: PageUser) -> HTML
     return page(request, "matching.html", **matching_context(session, user))
 
 
+def matching_again(request: Request, session: Session, user: User) -> Page:
+    return again_page(request, "matching.html", matching_context(session, user))
+
+
 @pages.post(f"{BASE}/matching/run", response_model=None)
-def run_matching(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
+@form_post(matching_again)
+def run_matching(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Done:
     require_page(user, "matching.run")
     mode = form_text(form, "mode") or "stable"
-    try:
-        run = service.run_matching(session, user, mode=mode)
-    except RetornoError as exc:
-        return failed(request, session, "matching.html", exc, lambda: matching_context(session, user))
+    run = service.run_matching(session, user, mode=mode)
     _ = gettext_for(locale_of(request))
-    return done(request, f"{BASE}/placements", "Emparejamiento %(mode)s ejecutado. Ofertas hechas: %(n)s.",
+    return done(f"{BASE}/placements", "Emparejamiento %(mode)s ejecutado. Ofertas hechas: %(n)s.",
                 mode=_(MODES[mode]), n=run.summary.get("offers", 0))
 
 
@@ -246,34 +248,35 @@ def placement_list(request: Request, session: SessionDep, user: PageUser, status
     return page(request, "placements.html", **placements_context(session, user, status, locale_of(request)))
 
 
-@pages.post(BASE + "/placements/{placement_id}", response_model=None)
-def placement_step(request: Request, session: SessionDep, user: PageUser, form: FormDep, placement_id: IdPath
-                   ) -> Response:
-    require_page(user, "returnee.read")
+def placement_back(form: FormData) -> str:
+    """The page the placement form came from: the returnee's or the placements list (never another site's)."""
     back = form_text(form, "next")
-    if not back.startswith(BASE + "/") or "//" in back:
-        back = f"{BASE}/placements"
+    return back if back.startswith(BASE + "/") and "//" not in back else f"{BASE}/placements"
+
+
+def placement_again(request: Request, session: Session, user: User, form: FormData) -> Page:
+    back = placement_back(form)
+    if back.startswith(f"{BASE}/returnees/"):
+        reference = back.removeprefix(f"{BASE}/returnees/").split("#")[0]
+        return returnee_again(request, session, user, reference)
+    return again_page(request, "placements.html", placements_context(session, user, "", locale_of(request)))
+
+
+@pages.post(BASE + "/placements/{placement_id}", response_model=None)
+@form_post(placement_again)
+def placement_step(request: Request, session: SessionDep, user: PageUser, form: FormDep, placement_id: IdPath
+                   ) -> Done:
+    require_page(user, "returnee.read")
     on_text = form_text(form, "on")
-    try:
-        placement = service.update_placement(
-            session, user, placement_id, status=form_text(form, "status"),
-            on=parse_date(on_text, "on") if on_text else None, reason=form_text(form, "reason") or None)
-    except RetornoError as exc:
-        session.rollback()
-        locale = locale_of(request)
-        if back.startswith(f"{BASE}/returnees/"):
-            reference = back.removeprefix(f"{BASE}/returnees/").split("#")[0]
-            return page(request, "reintegration_returnee.html", status=exc.status, error=exc.message,
-                        **returnee_context(session, user, reference, locale))
-        return page(request, "placements.html", status=exc.status, error=exc.message,
-                    **placements_context(session, user, "", locale))
+    placement = service.update_placement(
+        session, user, placement_id, status=form_text(form, "status"),
+        on=parse_date(on_text, "on") if on_text else None, reason=form_text(form, "reason") or None)
     _ = gettext_for(locale_of(request))
     # Named by what the reader knows: the returnee's case and the opportunity, never the internal id.
     case, opportunity = session.get(Case, placement.case_id), session.get(Opportunity, placement.opportunity_id)
-    return redirect(request, back, _("Colocación de %(case)s en %(opportunity)s: %(status)s.",
-                                     case=case.reference if case else "",
-                                     opportunity=opportunity.reference if opportunity else "",
-                                     status=_(PLACEMENT_STATUSES[placement.status])))
+    return done(placement_back(form), "Colocación de %(case)s en %(opportunity)s: %(status)s.",
+                case=case.reference if case else "", opportunity=opportunity.reference if opportunity else "",
+                status=_(PLACEMENT_STATUSES[placement.status]))
 
 
 # --- Follow-ups --------------------------------------------------------------------------------------
@@ -352,16 +355,17 @@ def answers_of(form: FormData) -> dict[str, Any]:
     return answers
 
 
+def follow_up_again(request: Request, session: Session, user: User, form: FormData, follow_up_id: int) -> Page:
+    return again_page(request, "follow_up.html", follow_up_context(session, user, follow_up_id, form_values(form)))
+
+
 @pages.post(BASE + "/follow-ups/{follow_up_id}", response_model=None)
+@form_post(follow_up_again)
 def record_follow_up(request: Request, session: SessionDep, user: PageUser, form: FormDep, follow_up_id: IdPath
-                     ) -> Response:
+                     ) -> Done:
     require_page(user, "followup.record")
-    try:
-        follow_up_context(session, user, follow_up_id)
-        recorded = service.record_follow_up(session, user, follow_up_id, answers_of(form))
-    except RetornoError as exc:
-        return failed(request, session, "follow_up.html", exc,
-                      lambda: follow_up_context(session, user, follow_up_id, form_values(form)))
+    follow_up_context(session, user, follow_up_id)
+    recorded = service.record_follow_up(session, user, follow_up_id, answers_of(form))
     score = recorded.score if recorded.score is not None else 0.0
-    return done(request, f"{BASE}/follow-ups", "Seguimiento registrado: puntuación de sostenibilidad %(score)s.",
+    return done(f"{BASE}/follow-ups", "Seguimiento registrado: puntuación de sostenibilidad %(score)s.",
                 score=format_number(round(score, 2), locale_of(request)))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from retorno import names
 from retorno.agencies.models import User
@@ -15,24 +16,21 @@ from retorno.cases.schemas import case_out
 from retorno.cases.service import get_case
 from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
-from retorno.errors import RetornoError
 from retorno.flights import service as flights
 from retorno.verification.anchors import is_anchored
 from retorno.verification.service import record_decision, review_queue, review_queue_size
 from retorno.web.deps import SessionDep, SettingsDep
-from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
     FormDep,
     PageUser,
     form_text,
-    locale_of,
-    redirect,
     render,
     require_page,
     router,
 )
-from retorno.web.pages.flights import flight_action_failed
-from retorno.web.pages.sending import FIELD_LABELS, case_action_failed, done
+from retorno.web.pages.flights import flight_again
+from retorno.web.pages.posts import Done, Page, done, form_post
+from retorno.web.pages.sending import FIELD_LABELS, case_again, case_done
 
 pages = router()
 
@@ -103,62 +101,45 @@ def queue(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse
     return render(request, "verification.html", **_queue_context(session, user))
 
 
+def queue_again(session: Session, user: User, form: FormData, reference: str) -> Page:
+    """The queue as it is after the undo, the refused request's form as it was typed."""
+    return Page("verification.html",
+                {"failed": reference, "form": dict(form.multi_items()), **_queue_context(session, user)})
+
+
+def decide_on(session: Session, user: User, form: FormData, reference: str) -> None:
+    record_decision(
+        session,
+        user,
+        get_case(session, user, reference),
+        outcome=form_text(form, "outcome"),
+        registry_record=form_text(form, "registry_record") or None,
+        reason=form_text(form, "reason") or None,
+    )
+
+
 @pages.post("/verification/{reference}", response_model=None)
-def decide(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Response:
+@form_post(queue_again)
+def decide(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
     require_page(user, "verification.decide")
-    try:
-        record_decision(
-            session,
-            user,
-            get_case(session, user, reference),
-            outcome=form_text(form, "outcome"),
-            registry_record=form_text(form, "registry_record") or None,
-            reason=form_text(form, "reason") or None,
-        )
-    except RetornoError as exc:
-        session.rollback()
-        return render(
-            request,
-            "verification.html",
-            status=exc.status,
-            error=exc.message,
-            failed=reference,
-            form=dict(form.multi_items()),
-            **_queue_context(session, user),
-        )
-    _ = gettext_for(locale_of(request))
-    return redirect(request, "/verification", _("Decisión sobre %(ref)s registrada.", ref=reference))
+    decide_on(session, user, form, reference)
+    return done("/verification", "Decisión sobre %(ref)s registrada.", ref=reference)
 
 
 @pages.post("/cases/{reference}/verification-decision", response_model=None)
-def decide_from_case(
-    request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
-) -> Response:
-    try:
-        record_decision(
-            session,
-            user,
-            get_case(session, user, reference),
-            outcome=form_text(form, "outcome"),
-            registry_record=form_text(form, "registry_record") or None,
-            reason=form_text(form, "reason") or None,
-        )
-    except RetornoError as exc:
-        return case_action_failed(request, session, user, reference, exc, form)
-    return done(request, reference, "Decisión de verificación registrada.")
+@form_post(case_again)
+def decide_from_case(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    decide_on(session, user, form, reference)
+    return case_done(reference, "Decisión de verificación registrada.")
 
 
 @pages.post("/cases/{reference}/emergency-document", response_model=None)
+@form_post(case_again)
 def emergency_document(
     request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
-) -> Response:
-    try:
-        document = issue_emergency_document(session, user, get_case(session, user, reference))
-    except RetornoError as exc:
-        return case_action_failed(request, session, user, reference, exc, form)
-    return done(
-        request, reference, "Documento de viaje de emergencia %(number)s emitido.", number=document.number
-    )
+) -> Done:
+    document = issue_emergency_document(session, user, get_case(session, user, reference))
+    return case_done(reference, "Documento de viaje de emergencia %(number)s emitido.", number=document.number)
 
 
 def _arrival_context(
@@ -208,48 +189,32 @@ def arrival_desk(
     )
 
 
-def _arrival_failed(
-    request: Request, session: Session, user: User, reference: str, exc: RetornoError
-) -> HTMLResponse:
-    session.rollback()
-    return render(
-        request,
-        "arrivals.html",
-        status=exc.status,
-        error=exc.message,
-        **_arrival_context(session, user, reference),
-    )
+def arrivals_again(session: Session, user: User, reference: str) -> Page:
+    return Page("arrivals.html", _arrival_context(session, user, reference))
 
 
 @pages.post("/flights/{reference}/arrivals/{case_reference}", response_model=None)
-def confirm(
-    request: Request, session: SessionDep, user: PageUser, reference: str, case_reference: str
-) -> Response:
-    try:
-        flight = flights.get_flight(session, user, reference)
-        flights.confirm_arrival(session, user, flight, get_case(session, user, case_reference))
-    except RetornoError as exc:
-        return _arrival_failed(request, session, user, reference, exc)
-    _ = gettext_for(locale_of(request))
-    return redirect(request, f"/flights/{reference}/arrivals", _("%(ref)s recibido.", ref=case_reference))
+@form_post(arrivals_again)
+def confirm(request: Request, session: SessionDep, user: PageUser, reference: str, case_reference: str) -> Done:
+    flight = flights.get_flight(session, user, reference)
+    flights.confirm_arrival(session, user, flight, get_case(session, user, case_reference))
+    return done(f"/flights/{reference}/arrivals", "%(ref)s recibido.", ref=case_reference)
 
 
 @pages.post("/flights/{reference}/discrepancy", response_model=None)
-def explain(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Response:
-    try:
-        flights.explain_discrepancy(
-            session,
-            user,
-            flights.get_flight(session, user, reference),
-            explanation=form_text(form, "explanation"),
-        )
-    except RetornoError as exc:
-        return _arrival_failed(request, session, user, reference, exc)
-    _ = gettext_for(locale_of(request))
-    return redirect(request, f"/flights/{reference}/arrivals", _("Explicación registrada."))
+@form_post(arrivals_again)
+def explain(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    flights.explain_discrepancy(
+        session,
+        user,
+        flights.get_flight(session, user, reference),
+        explanation=form_text(form, "explanation"),
+    )
+    return done(f"/flights/{reference}/arrivals", "Explicación registrada.")
 
 
 @pages.post("/flights/{reference}/decisions/{case_reference}", response_model=None)
+@form_post(flight_again)
 def decide_passenger(
     request: Request,
     session: SessionDep,
@@ -258,20 +223,14 @@ def decide_passenger(
     reference: str,
     case_reference: str,
     settings: SettingsDep,
-) -> Response:
-    try:
-        flight = flights.get_flight(session, user, reference)
-        flights.decide_passenger(
-            session,
-            user,
-            flight,
-            get_case(session, user, case_reference),
-            approve=form_text(form, "decision") == "approve",
-            reason=form_text(form, "reason") or None,
-        )
-    except RetornoError as exc:
-        return flight_action_failed(request, session, user, reference, exc, settings)
-    _ = gettext_for(locale_of(request))
-    return redirect(
-        request, f"/flights/{reference}#manifest", _("Decisión sobre %(ref)s registrada.", ref=case_reference)
+) -> Done:
+    flight = flights.get_flight(session, user, reference)
+    flights.decide_passenger(
+        session,
+        user,
+        flight,
+        get_case(session, user, case_reference),
+        approve=form_text(form, "decision") == "approve",
+        reason=form_text(form, "reason") or None,
     )
+    return done(f"/flights/{reference}#manifest", "Decisión sobre %(ref)s registrada.", ref=case_reference)

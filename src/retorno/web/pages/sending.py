@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
@@ -17,10 +18,10 @@ from retorno.cases import lifecycle, service
 from retorno.cases.schemas import case_out
 from retorno.db import utcnow
 from retorno.documents.service import documents_of
-from retorno.errors import PROBLEMS_LISTED, InvalidInput, RetornoError, problem_summary
+from retorno.errors import PROBLEMS_LISTED, InvalidInput, problem_summary
 from retorno.flights import airports
 from retorno.flights.service import FlightInput, propose_flight
-from retorno.reporting import service as reports
+from retorno.reporting import dashboard as home
 from retorno.screening.models import CONCERNS
 from retorno.screening.service import (
     record_best_interests,
@@ -28,8 +29,8 @@ from retorno.screening.service import (
     screening_details,
 )
 from retorno.travel import service as travel
-from retorno.travel.imports import import_cases
-from retorno.verification.service import request_verification, review_queue
+from retorno.travel.imports import ImportOutcome, import_cases
+from retorno.verification.service import request_verification
 from retorno.web import charts
 from retorno.web.deps import MAX_ID, SessionDep
 from retorno.web.i18n import gettext_for
@@ -41,12 +42,11 @@ from retorno.web.pages.common import (
     form_text,
     form_values,
     locale_of,
-    redirect,
-    refuse,
     render,
     require_page,
     router,
 )
+from retorno.web.pages.posts import Done, Page, done, form_post
 
 pages = router()
 
@@ -114,68 +114,20 @@ def parse_int(value: str, label: str) -> int:
 
 @pages.get("/dashboard", response_class=HTMLResponse, response_model=None)
 def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response:
-    if not can(user, "reports.aggregate"):
-        return RedirectResponse("/flights", status_code=303)
-    if can(user, "audit.read") and not can(user, "case.read"):
-        return RedirectResponse("/monitor", status_code=303)
+    view = home.dashboard(session, user, utcnow())
+    if view.elsewhere:
+        return RedirectResponse(view.elsewhere, status_code=303)
     _ = gettext_for(locale_of(request))
-    figures: dict[str, Any] = {}
-    chart_list: list[str] = []
-    if can(user, "case.read") or can(user, "returnee.read"):
-        by_state = reports.cases_by_state(session, user)
-        figures["cases_total"] = sum(by_state.values())
-        chart_list.append(
-            charts.bar_chart(
-                _("Casos por estado"),
-                [charts.Bar(_(CASE_STATES.get(s, s)), n) for s, n in by_state.items()],
-                empty_text=_("sin datos"),
-            )
-        )
-        if user.agency.kind == "sending_authority":
-            bands = reports.detention_bands(session, user, utcnow().date())
-            chart_list.append(
-                charts.bar_chart(
-                    _("Días en detención de quienes esperan vuelo"),
-                    [charts.Bar(label, n) for label, n in bands],
-                    empty_text=_("sin datos"),
-                )
-            )
-        if can(user, "screening.read_details"):
-            figures["open_concerns"] = reports.open_concerns(session, user)
-    if can(user, "verification.decide"):
-        waiting = review_queue(session, user, limit=500)
-        figures["queue"] = len(waiting)
-        chart_list.append(
-            charts.bar_chart(
-                _("Antigüedad de la cola de verificación (días)"),
-                [
-                    charts.Bar(label, n)
-                    for label, n in reports.queue_ages([r.requested_at for r, _c, _d in waiting], utcnow())
-                ],
-                empty_text=_("sin datos"),
-            )
-        )
-    upcoming: list[reports.FlightFill] = []
-    if can(user, "flight.read"):
-        upcoming = reports.upcoming_flights(session, user)
-        chart_list.append(
-            charts.bar_chart(
-                _("Ocupación de los próximos vuelos"),
-                [charts.Bar(f.flight.reference, f.passengers, f.flight.seats) for f in upcoming],
-                empty_text=_("sin datos"),
-            )
-        )
-        weeks, series = reports.returns_by_week(session, user)
-        chart_list.append(
-            charts.week_chart(
-                _("Retornos por semana y ruta"),
-                weeks,
-                series,
-                week_label=_("semana del"),
-                empty_text=_("sin datos"),
-            )
-        )
-    return render(request, "dashboard.html", figures=figures, charts=chart_list, upcoming=upcoming)
+    drawn = []
+    for chart in view.charts:
+        if isinstance(chart, home.WeekChart):
+            drawn.append(charts.week_chart(_(chart.title), chart.weeks, chart.series, week_label=_("semana del"),
+                                           empty_text=_("sin datos")))
+            continue
+        bars = [charts.Bar(_(CASE_STATES.get(label, label)) if chart.labels_are_states else label, value, total)
+                for label, value, total in chart.bars]
+        drawn.append(charts.bar_chart(_(chart.title), bars, empty_text=_("sin datos")))
+    return render(request, "dashboard.html", figures=view.figures, charts=drawn, upcoming=view.upcoming)
 
 
 @pages.get("/cases", response_class=HTMLResponse)
@@ -217,31 +169,29 @@ def new_case_form(request: Request, user: PageUser) -> HTMLResponse:
     return render(request, "case_new.html", form={"nationality": "VEN", "language": "es"})
 
 
+def new_case_again(form: FormData) -> Page:
+    return Page("case_new.html", {"form": form_values(form)})
+
+
 @pages.post("/cases/new", response_model=None)
-def new_case(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
+@form_post(new_case_again)
+def new_case(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Done:
     require_page(user, "case.register")
     text = {k: form_text(form, k) for k in CASE_TEXT_FIELDS + OPTIONAL_CASE_FIELDS + DATE_AND_CODE_FIELDS}
-    try:
-        data = service.CaseInput(
-            agency_reference=text["agency_reference"],
-            given_names=text["given_names"],
-            first_surname=text["first_surname"],
-            sex=text["sex"],
-            held_at=text["held_at"],
-            nationality=text["nationality"].upper(),
-            language=text["language"] or "es",
-            birth_date=parse_date(text["birth_date"], "birth_date"),
-            detained_since=parse_date(text["detained_since"], "detained_since"),
-            **{k: text[k] or None for k in OPTIONAL_CASE_FIELDS},
-        )
-        case = travel.register_case(session, user, data)
-    except RetornoError as exc:
-        return refuse(session, request, "case_new.html", exc, form=form_values(form))
-    return redirect(
-        request,
-        f"/cases/{case.reference}",
-        gettext_for(locale_of(request))("Caso %(ref)s registrado.", ref=case.reference),
+    data = service.CaseInput(
+        agency_reference=text["agency_reference"],
+        given_names=text["given_names"],
+        first_surname=text["first_surname"],
+        sex=text["sex"],
+        held_at=text["held_at"],
+        nationality=text["nationality"].upper(),
+        language=text["language"] or "es",
+        birth_date=parse_date(text["birth_date"], "birth_date"),
+        detained_since=parse_date(text["detained_since"], "detained_since"),
+        **{k: text[k] or None for k in OPTIONAL_CASE_FIELDS},
     )
+    case = travel.register_case(session, user, data)
+    return done(f"/cases/{case.reference}", "Caso %(ref)s registrado.", ref=case.reference)
 
 
 @pages.get("/cases/import", response_class=HTMLResponse)
@@ -250,25 +200,28 @@ def import_form(request: Request, user: PageUser) -> HTMLResponse:
     return render(request, "case_import.html", outcome=None)
 
 
-@pages.post("/cases/import", response_class=HTMLResponse)
-def import_upload(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> HTMLResponse:
+def import_again() -> Page:
+    return Page("case_import.html", {"outcome": None})
+
+
+def checked_upload(session: Session, user: User, form: FormData, locale: str) -> tuple[str, ImportOutcome]:
+    """The form's file by name, checked (and imported when every row is good)."""
     require_page(user, "case.register")
     upload = form.get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
-        return render(
-            request,
-            "case_import.html",
-            status=422,
-            outcome=None,
-            error=gettext_for(locale_of(request))("Elija un archivo CSV o XLSX."),
-        )
-    locale = locale_of(request)
+        raise InvalidInput("choose a CSV or XLSX file", code="no_file")
     # Read and closed here: the spooled temporary file of an upload is not closed for us.
     with upload.file as uploaded:
         content = uploaded.read()
-    outcome = import_cases(session, user, content, upload.filename, locale=locale)
-    if not outcome.ok:
-        session.rollback()
+    return upload.filename, import_cases(session, user, content, upload.filename, locale=locale)
+
+
+@pages.post("/cases/import", response_model=None)
+@form_post(import_again)
+def import_upload(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> HTMLResponse:
+    """Import a case list; a file with a bad row writes nothing and answers with its problem report (422)."""
+    locale = locale_of(request)
+    filename, outcome = checked_upload(session, user, form, locale)
     problems = outcome.report.problems
     # A short report travels inside the page; a long one (over the listed 1,000 problems) is
     # downloaded by sending the file again to /cases/import/report, so the page stays small.
@@ -279,7 +232,7 @@ def import_upload(request: Request, session: SessionDep, user: PageUser, form: F
         "case_import.html",
         status=200 if outcome.ok else 422,
         outcome=outcome,
-        filename=upload.filename,
+        filename=filename,
         report_csv=report_csv,
         listed=problems[:PROBLEMS_LISTED],
         summary=problem_summary(outcome.report),
@@ -287,17 +240,12 @@ def import_upload(request: Request, session: SessionDep, user: PageUser, form: F
 
 
 @pages.post("/cases/import/report", response_model=None)
+@form_post(import_again)
 def import_report(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
     """Check a file without importing anything and download its whole problem report (CSV)."""
-    require_page(user, "case.register")
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str) or not upload.filename:
-        return render(request, "case_import.html", status=422, outcome=None,
-                      error=gettext_for(locale_of(request))("Elija un archivo CSV o XLSX."))
     locale = locale_of(request)
-    with upload.file as uploaded:
-        content = uploaded.read()
-    report = import_cases(session, user, content, upload.filename, locale=locale).report
+    report = checked_upload(session, user, form, locale)[1].report
+    # Only checked: whatever a good file would have written is undone before the commit.
     session.rollback()
     return Response(report.to_csv(locale), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="informe-importacion.csv"'})
@@ -331,118 +279,96 @@ def case_page(
     return render(request, "case.html", **case_context(session, user, reference, protection=protection))
 
 
-def case_action_failed(
-    request: Request, session: Session, user: User, reference: str, exc: RetornoError, form: Any
-) -> HTMLResponse:
-    """Roll back, then show the case page as it was with the message and the values typed."""
-    session.rollback()
+def case_again(session: Session, user: User, reference: str, form: FormData) -> Page:
+    """The case page as it is after the undo, with the values typed."""
     context = case_context(session, user, reference)
     context["form"] = form_values(form)
-    return render(request, "case.html", status=exc.status, error=exc.message, **context)
+    return Page("case.html", context)
 
 
-def done(request: Request, reference: str, message: str, **values: object) -> RedirectResponse:
-    return redirect(request, f"/cases/{reference}", gettext_for(locale_of(request))(message, **values))
+def case_done(reference: str, message: str, **values: object) -> Done:
+    return done(f"/cases/{reference}", message, **values)
 
 
 @pages.post("/cases/{reference}/screening", response_model=None)
-def screen(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Response:
-    try:
-        case = service.get_case(session, user, reference)
-        concerns = [c for c in form.getlist("concerns") if isinstance(c, str)]
-        escorts = parse_int(form_text(form, "medical_escorts") or "0", "medical_escorts")
-        travel.record_screening(
-            session,
-            user,
-            case,
-            concerns=concerns,
-            notes=form_text(form, "notes") or None,
-            medical_escorts=escorts,
-        )
-    except RetornoError as exc:
-        return case_action_failed(request, session, user, reference, exc, form)
-    return done(request, reference, "Evaluación de protección registrada.")
+@form_post(case_again)
+def screen(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    case = service.get_case(session, user, reference)
+    concerns = [c for c in form.getlist("concerns") if isinstance(c, str)]
+    escorts = parse_int(form_text(form, "medical_escorts") or "0", "medical_escorts")
+    travel.record_screening(
+        session,
+        user,
+        case,
+        concerns=concerns,
+        notes=form_text(form, "notes") or None,
+        medical_escorts=escorts,
+    )
+    return case_done(reference, "Evaluación de protección registrada.")
 
 
 @pages.post("/cases/{reference}/resolution", response_model=None)
-def resolve(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Response:
-    try:
-        case = service.get_case(session, user, reference)
-        named = [str(c) for c in form.getlist("concerns")]
-        resolve_screening(
-            session, user, case, decision=form_text(form, "decision"), reason=form_text(form, "reason"),
-            concerns=named or None,
-        )
-    except RetornoError as exc:
-        return case_action_failed(request, session, user, reference, exc, form)
-    return done(request, reference, "Resolución registrada.")
+@form_post(case_again)
+def resolve(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    case = service.get_case(session, user, reference)
+    named = [str(c) for c in form.getlist("concerns")]
+    resolve_screening(
+        session, user, case, decision=form_text(form, "decision"), reason=form_text(form, "reason"),
+        concerns=named or None,
+    )
+    return case_done(reference, "Resolución registrada.")
 
 
 @pages.post("/cases/{reference}/best-interests", response_model=None)
-def best_interests(
-    request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
-) -> Response:
-    try:
-        case = service.get_case(session, user, reference)
-        record_best_interests(
-            session,
-            user,
-            case,
-            summary=form_text(form, "summary"),
-            receiving_guardian=form_text(form, "receiving_guardian"),
-        )
-    except RetornoError as exc:
-        return case_action_failed(request, session, user, reference, exc, form)
-    return done(request, reference, "Determinación del interés superior registrada.")
+@form_post(case_again)
+def best_interests(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    record_best_interests(
+        session,
+        user,
+        service.get_case(session, user, reference),
+        summary=form_text(form, "summary"),
+        receiving_guardian=form_text(form, "receiving_guardian"),
+    )
+    return case_done(reference, "Determinación del interés superior registrada.")
 
 
 @pages.post("/cases/{reference}/verification-request", response_model=None)
-def ask_verification(
-    request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
-) -> Response:
-    try:
-        request_verification(session, user, service.get_case(session, user, reference))
-    except RetornoError as exc:
-        return case_action_failed(request, session, user, reference, exc, form)
-    return done(request, reference, "Verificación solicitada.")
+@form_post(case_again)
+def ask_verification(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    request_verification(session, user, service.get_case(session, user, reference))
+    return case_done(reference, "Verificación solicitada.")
 
 
 @pages.post("/cases/{reference}/documents", response_model=None)
+@form_post(case_again)
 def add_travel_document(
     request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
-) -> Response:
-    try:
-        document = travel.add_document(
-            session, user, service.get_case(session, user, reference), mrz_text=form_text(form, "mrz")
-        )
-    except RetornoError as exc:
-        return case_action_failed(request, session, user, reference, exc, form)
+) -> Done:
+    document = travel.add_document(
+        session, user, service.get_case(session, user, reference), mrz_text=form_text(form, "mrz")
+    )
     message = (
         "Documento %(number)s archivado."
         if document.mrz_valid
         else "Documento %(number)s archivado con problemas en la zona de lectura mecánica."
     )
-    return done(request, reference, message, number=document.number)
+    return case_done(reference, message, number=document.number)
 
 
 @pages.post("/cases/{reference}/withdraw", response_model=None)
-def withdraw(
-    request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str
-) -> Response:
+@form_post(case_again)
+def withdraw(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
     target = form_text(form, "target") or "withdrawn"
-    try:
-        if target not in ("withdrawn", "unfit_to_fly"):
-            raise InvalidInput("target must be 'withdrawn' or 'unfit_to_fly'")
-        travel.withdraw(
-            session,
-            user,
-            service.get_case(session, user, reference),
-            reason=form_text(form, "reason"),
-            target=target,
-        )
-    except RetornoError as exc:
-        return case_action_failed(request, session, user, reference, exc, form)
-    return done(request, reference, "Caso retirado.")
+    if target not in ("withdrawn", "unfit_to_fly"):
+        raise InvalidInput("target must be 'withdrawn' or 'unfit_to_fly'")
+    travel.withdraw(
+        session,
+        user,
+        service.get_case(session, user, reference),
+        reason=form_text(form, "reason"),
+        target=target,
+    )
+    return case_done(reference, "Caso retirado.")
 
 
 def _flight_form_context(session: Session) -> dict[str, Any]:
@@ -478,36 +404,26 @@ def _local_time(value: str, iata: str, label: str) -> datetime:
         raise InvalidInput(f"{label}: {exc}", code="invalid_time") from None
 
 
+def new_flight_again(session: Session, form: FormData) -> Page:
+    return Page("flight_new.html", {"form": form_values(form), **_flight_form_context(session)})
+
+
 @pages.post("/flights/new", response_model=None)
-def new_flight(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
+@form_post(new_flight_again)
+def new_flight(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Done:
     require_page(user, "flight.propose")
     origin, destination = form_text(form, "origin").upper(), form_text(form, "destination").upper()
-    try:
-        data = FlightInput(
-            flight_number=form_text(form, "flight_number"),
-            receiving_agency=form_text(form, "receiving_agency"),
-            carrier=form_text(form, "carrier"),
-            seats=parse_int(form_text(form, "seats"), "seats"),
-            origin=origin,
-            destination=destination,
-            departure_utc=_local_time(form_text(form, "departure_local"), origin, "departure"),
-            arrival_utc=_local_time(form_text(form, "arrival_local"), destination, "arrival"),
-            escorts=parse_int(form_text(form, "escorts") or "0", "escorts"),
-            medical_staff=parse_int(form_text(form, "medical_staff") or "0", "medical_staff"),
-        )
-        flight = propose_flight(session, user, data)
-    except RetornoError as exc:
-        session.rollback()
-        return render(
-            request,
-            "flight_new.html",
-            status=exc.status,
-            error=exc.message,
-            form=form_values(form),
-            **_flight_form_context(session),
-        )
-    return redirect(
-        request,
-        f"/flights/{flight.reference}",
-        gettext_for(locale_of(request))("Vuelo %(ref)s propuesto.", ref=flight.reference),
+    data = FlightInput(
+        flight_number=form_text(form, "flight_number"),
+        receiving_agency=form_text(form, "receiving_agency"),
+        carrier=form_text(form, "carrier"),
+        seats=parse_int(form_text(form, "seats"), "seats"),
+        origin=origin,
+        destination=destination,
+        departure_utc=_local_time(form_text(form, "departure_local"), origin, "departure"),
+        arrival_utc=_local_time(form_text(form, "arrival_local"), destination, "arrival"),
+        escorts=parse_int(form_text(form, "escorts") or "0", "escorts"),
+        medical_staff=parse_int(form_text(form, "medical_staff") or "0", "medical_staff"),
     )
+    flight = propose_flight(session, user, data)
+    return done(f"/flights/{flight.reference}", "Vuelo %(ref)s propuesto.", ref=flight.reference)
