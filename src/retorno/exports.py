@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+import openpyxl
+
 # A cell that starts with one of these is run as a formula by spreadsheet programs
 # (CSV/formula injection); OWASP's advice is to prefix such cells with a quote.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -12,3 +18,25 @@ def safe_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def table_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A table as CSV text (UTF-8 with a byte order mark, so spreadsheet programs read the accents)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([safe_cell("" if value is None else value) for value in row])
+    return "\ufeff" + out.getvalue()
+
+
+def table_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet: str) -> bytes:
+    """A table as an XLSX workbook of one sheet; text a spreadsheet would run is quoted, as in CSV."""
+    book = openpyxl.Workbook(write_only=True)
+    worksheet = book.create_sheet(title=sheet[:31])
+    worksheet.append([safe_cell(h) for h in header])
+    for row in rows:
+        worksheet.append([safe_cell(value) for value in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

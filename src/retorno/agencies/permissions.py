@@ -57,6 +57,8 @@ CAPABILITIES: dict[str, Capability] = {
     # A case's audit history holds protection concerns and reasons: officers, and every read audited.
     "case.timeline": _read(SENDING, role="officer"),
     "case.withdraw": _change(SENDING),
+    # Giving cases to an official of one's own agency to work (a queue, not a safeguard).
+    "case.assign": _change(SENDING),
     "screening.record": _change(SENDING),
     "screening.resolve": _change(SENDING, role="supervisor"),
     "screening.read_details": _read(SENDING, role="officer"),

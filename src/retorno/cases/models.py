@@ -55,6 +55,8 @@ class Case(Base):
     state: Mapped[str] = mapped_column(sa.String(30), index=True)
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The official of the sending side who works this case now (set by `cases.service.assign_case`).
+    assigned_to: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
 
     agency: Mapped[Agency] = relationship(lazy="joined")
     household: Mapped[Household | None] = relationship()
@@ -84,3 +86,19 @@ class PossibleDuplicate(Base):
     decision: Mapped[str | None] = mapped_column(sa.String(20))
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SavedSearch(Base):
+    """A search of a list an official named to run again: the list's query string, per user."""
+
+    __tablename__ = "saved_searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    # Which list the search is of ("cases"), so other lists can keep theirs in the same table.
+    list_name: Mapped[str] = mapped_column(sa.String(40))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    query: Mapped[str] = mapped_column(sa.String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "list_name", "name", name="uq_saved_searches_user_list_name"),)

@@ -121,6 +121,31 @@ def case_out(user: User, case: Case) -> CaseIdentity | CaseFull | Returnee:
 CaseView = CaseFull | CaseIdentity | Returnee
 
 
+class CaseListQuery(BaseModel):
+    """The filters of the case list (every one optional, all must hold) and its order."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    q: str | None = Field(default=None, max_length=200,
+                          description="a name (accents optional), a reference or a cédula")
+    state: str | None = Field(default=None, max_length=30)
+    concern: Literal["open", "none"] | None = Field(default=None, description=(
+        "whether a protection concern of the case is open (officers who read screenings)"))
+    held: str | None = Field(default=None, max_length=120, description="part of where the person is held")
+    days_min: int | None = Field(default=None, ge=0, le=36_500, description="detained at least this many days")
+    days_max: int | None = Field(default=None, ge=0, le=36_500, description="detained at most this many days")
+    verification: Literal["none", "pending", "review", "verified", "rejected"] | None = None
+    household: str | None = Field(default=None, max_length=60, description="the household's reference")
+    flight: str | None = Field(default=None, max_length=40, description="on the manifest of this flight")
+    airport: str | None = Field(default=None, min_length=3, max_length=3, description="nearest airport (IATA)")
+    assigned: str | None = Field(default=None, max_length=80, description="'me', 'none' or a username")
+    sort: str = Field(default="-reference", max_length=20, description=(
+        "reference, name, birth_date, national_id, state, held_at, detained, household or assigned; "
+        "a leading '-' for descending"))
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
 class CasePage(BaseModel):
     total: int = Field(description="how many match; past the count cap, the cap + 1 (see total_capped)")
     total_capped: bool

@@ -214,6 +214,28 @@ def transition_many(session: Session, by: User | None, cases: Sequence[Case], ta
         case.state, case.state_changed_at = target, now
 
 
+@action("case.assign")
+def assign_case(session: Session, actor: User, case: Case, officer: User | None) -> bool:
+    """Give a case to an official of the actor's agency to work (None: to nobody); returns whether it changed."""
+    ensure_owner(actor, case)
+    if officer is not None and (officer.agency_id != actor.agency_id or not officer.active
+                                or officer.role not in ("officer", "supervisor")):
+        raise InvalidInput(f"{officer.username} is not an active officer or supervisor of {actor.agency.code}",
+                           code="invalid_assignee")
+    before = case.assigned_to
+    new = officer.id if officer is not None else None
+    if before == new:
+        return False
+    names_of = dict(session.execute(sa.select(User.id, User.username).where(
+        User.id.in_([i for i in (before, new) if i is not None]))).all())
+    case.assigned_to = new
+    session.flush()
+    record(session, actor, "case.assign", "case", case.reference,
+           before={"assigned_to": names_of.get(before) if before else None},
+           after={"assigned_to": names_of.get(new) if new else None})
+    return True
+
+
 def ensure_owner(user: User, case: Case) -> None:
     """Sending-side actions are for agencies of the country that registered the case."""
     if user.agency.kind != "sending_authority" or case.agency.country != user.agency.country:
@@ -301,7 +323,7 @@ def visible_case_conditions(session: Session, user: User, *, use_indexes: bool =
     raise Forbidden(f"a {kind} does not see individual cases", code="forbidden.case.read")
 
 
-def _identifier_matches(session: Session, user: User, text: str) -> list[int]:
+def identifier_matches(session: Session, user: User, text: str) -> list[int]:
     """Ids of cases whose reference, cédula or (for the sending side) agency reference equals `text`.
 
     Each lookup is an equality on a column with its own index, run alone so no planner is tempted
@@ -342,7 +364,7 @@ def search_cases(session: Session, user: User, *, text: str | None = None, state
     if state:
         conditions.append(Case.state == state)
     if text and text.strip() and not words:
-        conditions.append(Case.id.in_(_identifier_matches(session, user, text)))
+        conditions.append(Case.id.in_(identifier_matches(session, user, text)))
     conditions.extend(Case.search_name.like(f"%{word}%") for word in words)
     count_query = sa.select(sa.literal(1)).select_from(Case).where(*conditions).limit(COUNT_CAP + 1)
     page_query = sa.select(Case.id).where(*conditions).order_by(Case.id.desc()).limit(limit).offset(offset)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile
 
@@ -12,6 +12,7 @@ from retorno.cases import service
 from retorno.cases.schemas import (
     CaseCreate,
     CaseImportOut,
+    CaseListQuery,
     CasePage,
     CaseUpdate,
     CaseView,
@@ -21,6 +22,7 @@ from retorno.cases.schemas import (
 )
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, problem_summary, refuse_bad_import
+from retorno.reporting.caselist import CaseFilter, list_cases
 from retorno.travel import service as travel
 from retorno.travel.imports import import_cases
 from retorno.web.deps import CurrentUser, LangQuery, SessionDep
@@ -36,12 +38,17 @@ def register(body: CaseCreate, session: SessionDep, user: CurrentUser) -> Any:
 
 
 @router.get("", response_model=CasePage)
-def search(session: SessionDep, user: CurrentUser, q: str | None = None, state: str | None = None,
-           limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=2**31 - 1)) -> Any:
+def search(session: SessionDep, user: CurrentUser, filters: Annotated[CaseListQuery, Query()]) -> Any:
+    """The cases you may see matching every filter given, in the order `sort` asks (the case list's filters).
+
+    A filter over what your agency may not see (where a person is held, for the receiving side) is
+    refused with 422, code `filter_not_available`.
+    """
     require(user, "returnee.read" if user.agency.kind == "reintegration_operator" else "case.read")
-    cases, total = service.search_cases(session, user, text=q, state=state, limit=limit, offset=offset)
+    wanted = CaseFilter(**filters.model_dump(exclude={"q", "sort", "limit", "offset"}), text=filters.q)
+    found = list_cases(session, user, wanted, sort=filters.sort, limit=filters.limit, offset=filters.offset)
     # Counting stops past COUNT_CAP: then `total` is COUNT_CAP + 1 and `total_capped` says "more than".
-    return {"total": total, "total_capped": total > service.COUNT_CAP, "items": [case_out(user, c) for c in cases]}
+    return {"total": found.total, "total_capped": found.capped, "items": [case_out(user, c) for c in found.cases]}
 
 
 @router.get("/{reference}", response_model=CaseView)

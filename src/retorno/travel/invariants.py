@@ -11,12 +11,13 @@ leaving a family split or a person with an open concern on a flight.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from retorno import safeguards
 from retorno.cases.models import Case
@@ -38,8 +39,7 @@ def guard_manifests(engine: Engine, passengers_per_escort: int) -> None:
     if not event.contains(Session, "before_flush", _note_touched):
         event.listen(Session, "before_flush", _note_touched)
         event.listen(Session, "before_commit", _check_touched)
-        event.listen(Session, "after_rollback", _forget)
-        event.listen(Session, "after_commit", _forget)
+        event.listen(Session, "after_transaction_end", _forget)
 
 
 def _ratio(session: Session) -> int | None:
@@ -67,9 +67,23 @@ def _note_touched(session: Session, _flush: UOWTransaction, _instances: object) 
             continue
 
 
-def _forget(session: Session) -> None:
-    session.info.pop(_TOUCHED_CASES, None)
-    session.info.pop(_TOUCHED_FLIGHTS, None)
+@contextmanager
+def rolled_back_after(session: Session) -> Iterator[None]:
+    """Work the caller rolls back afterwards (a dry run): what it touches is not for the commit to check."""
+    cases = set(session.info.get(_TOUCHED_CASES, set()))
+    flights = set(session.info.get(_TOUCHED_FLIGHTS, set()))
+    try:
+        yield
+    finally:
+        session.info[_TOUCHED_CASES], session.info[_TOUCHED_FLIGHTS] = cases, flights
+
+
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    # Only when the session's own transaction ends: a savepoint rolled back (one refused person of a
+    # bulk action) must not make the guard forget what the transaction touched before it.
+    if transaction.parent is None:
+        session.info.pop(_TOUCHED_CASES, None)
+        session.info.pop(_TOUCHED_FLIGHTS, None)
 
 
 def _check_touched(session: Session) -> None:
@@ -87,16 +101,19 @@ def _check_touched(session: Session) -> None:
         return
     flights = session.execute(sa.select(Flight).where(Flight.id.in_(sorted(flight_ids)),
                                                       Flight.state.in_(NOT_YET_FLOWN_STATES))).scalars().all()
-    found: list[safeguards.Violation] = []
-    for flight in flights:
-        rows = active_passengers(session, flight)
-        if not rows:
-            continue
-        facts = manifest_facts(session, flight, [c for _, c in rows], ratio)
-        approved = {c.reference: p.approved_fingerprint for p, c in rows if p.approval == "approved"}
-        found += safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, approved)
+    found = [v for flight in flights for v in manifest_violations(session, flight, ratio)]
     if found:
         raise SafeguardViolation(found)
+
+
+def manifest_violations(session: Session, flight: Flight, passengers_per_escort: int) -> list[safeguards.Violation]:
+    """What the manifest of `flight` breaks as it stands in this transaction (what the guard checks at commit)."""
+    rows = active_passengers(session, flight)
+    if not rows:
+        return []
+    facts = manifest_facts(session, flight, [c for _, c in rows], passengers_per_escort)
+    approved = {c.reference: p.approved_fingerprint for p, c in rows if p.approval == "approved"}
+    return safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, approved)
 
 
 def _chunks(values: list[int], size: int) -> Iterable[list[int]]:

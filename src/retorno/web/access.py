@@ -88,6 +88,12 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/households/{agency_reference}/split"): ("household.split",),
     ("POST", "/api/v1/plans"): ("manifest.propose",),
     ("POST", "/api/v1/plans/apply"): ("manifest.propose",),
+    # ---- API: bulk actions (each person still one action: `travel.bulk`)
+    ("POST", "/api/v1/flights/{reference}/approvals"): ("manifest.decide",),
+    ("POST", "/api/v1/flights/{reference}/rejections"): ("manifest.decide",),
+    ("POST", "/api/v1/flights/{reference}/boardings"): ("boarding.record",),
+    ("POST", "/api/v1/flights/{reference}/selection"): ("manifest.propose",),
+    ("POST", "/api/v1/cases/assignments"): ("case.assign",),
     # ---- API: reintegration
     ("POST", "/api/v1/cases/{reference}/consent"): ("consent.record",),
     ("POST", "/api/v1/cases/{reference}/consent/withdraw"): ("consent.withdraw",),

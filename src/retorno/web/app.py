@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     from retorno.reporting.views import router as reporting_router
     from retorno.screening.views import router as screening_router
     from retorno.travel.invariants import guard_manifests
+    from retorno.travel.views import router as bulk_router
     from retorno.verification.views import router as verification_router
     from retorno.web.access import enforce_declared_access
     from retorno.web.pages import install as install_pages
@@ -118,6 +119,8 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (agencies_router, cases_router, screening_router, verification_router, documents_router,
                    flights_router, reintegration_router, reporting_router, audit_router, inbox_router):
         app.include_router(router, dependencies=[Depends(enforce_declared_access)])
+    # The bulk actions (many people, one request), above the domains whose actions they run.
+    app.include_router(bulk_router, dependencies=[Depends(enforce_declared_access)])
 
     install_pages(app, dependencies=[Depends(enforce_declared_access)])
     # Every API operation's refusals documented with the one error body (web.openapi).

@@ -1,0 +1,272 @@
+"""The case list an official works from: filters, sorting and pages over what the reader may see.
+
+Every filter narrows `visible_case_conditions(user)`, so nothing outside the reader's cases is
+listed, counted or exported. A filter on a field the reader may not see (the receiving side's
+officers do not see where a person is held, nor whether a protection concern is open) is no search
+key for them: it would confirm what it hides, so it is refused (`filters_for`).
+
+Ordering is by one column and then the case id, so every page is stable; the page's ids are read
+first and their rows after, and the count stops at COUNT_CAP, as in `cases.service.search_cases`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from retorno import names
+from retorno.agencies.models import User
+from retorno.agencies.permissions import can
+from retorno.agencies.visibility import visible_fields
+from retorno.audit.service import record
+from retorno.cases import lifecycle
+from retorno.cases.facts import cases_with_open_concerns
+from retorno.cases.models import Case, Household
+from retorno.cases.service import COUNT_CAP, identifier_matches, visible_case_conditions
+from retorno.db import utcnow
+from retorno.errors import InvalidInput
+from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
+from retorno.flights.service import visible_flights
+from retorno.verification.models import VerificationDecision, VerificationRequest
+
+VERIFICATION_STATUSES = ("none", "pending", "review", "verified", "rejected")
+CONCERN_FILTERS = ("open", "none")
+# Sortable columns of the list: name → the case (or household) columns it orders by.
+SORTS = ("reference", "name", "birth_date", "national_id", "state", "held_at", "detained", "household",
+         "assigned")
+DEFAULT_SORT = "-reference"
+# A case field each filter reads: without it in the reader's visible fields, the filter is theirs to miss.
+_NEEDS_FIELD = {"held": "held_at", "days_min": "detained_since", "days_max": "detained_since",
+                "household": "household", "national_id": "national_id"}
+_SORT_NEEDS_FIELD = {"held_at": "held_at", "detained": "detained_since", "household": "household",
+                     "national_id": "national_id", "birth_date": "birth_date"}
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """What an official asks of the case list; every field optional, all of them must hold."""
+
+    text: str | None = None
+    state: str | None = None
+    concern: str | None = None
+    held: str | None = None
+    days_min: int | None = None
+    days_max: int | None = None
+    verification: str | None = None
+    household: str | None = None
+    flight: str | None = None
+    assigned: str | None = None
+    airport: str | None = None
+
+    def used(self) -> dict[str, Any]:
+        """The filters given (for a link, a saved search, an audit record)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) not in (None, "")}
+
+
+def available_filters(user: User) -> frozenset[str]:
+    """The filters `user` may use: those over fields and facts their agency kind may see."""
+    seen = visible_fields(user, "case")
+    names_ = {f.name for f in fields(CaseFilter)} - {"concern", "assigned", "airport"}
+    allowed = {name for name in names_ if _NEEDS_FIELD.get(name, "reference") in seen}
+    if user.agency.kind == "reintegration_operator":
+        allowed -= {"verification", "flight"}
+    if can(user, "screening.read_details"):
+        # Whether a concern is open is protection information: the few who read screenings.
+        allowed.add("concern")
+    if user.agency.kind == "sending_authority":
+        allowed |= {"assigned", "airport"}
+    return frozenset(allowed)
+
+
+def available_sorts(user: User) -> tuple[str, ...]:
+    seen = visible_fields(user, "case")
+    return tuple(s for s in SORTS if _SORT_NEEDS_FIELD.get(s, "reference") in seen
+                 and (s != "assigned" or user.agency.kind == "sending_authority"))
+
+
+def check_filter(user: User, wanted: CaseFilter, sort: str = DEFAULT_SORT) -> None:
+    """Refuse a filter or sort over what `user` may not see, or a value no list holds."""
+    given = set(wanted.used())
+    if not_yours := sorted(given - available_filters(user)):
+        raise InvalidInput(f"these filters are not available to your agency: {', '.join(not_yours)}",
+                           code="filter_not_available", details={"filters": not_yours})
+    if wanted.state is not None and wanted.state not in lifecycle.STATES:
+        raise InvalidInput(f"state '{wanted.state}' is not a case state", code="invalid_filter")
+    if wanted.concern is not None and wanted.concern not in CONCERN_FILTERS:
+        raise InvalidInput("concern is 'open' or 'none'", code="invalid_filter")
+    if wanted.verification is not None and wanted.verification not in VERIFICATION_STATUSES:
+        raise InvalidInput(f"verification is one of {', '.join(VERIFICATION_STATUSES)}", code="invalid_filter")
+    for value in (wanted.days_min, wanted.days_max):
+        if value is not None and not 0 <= value <= 36_500:
+            raise InvalidInput("days detained run from 0 to 36500", code="invalid_filter")
+    if sort.removeprefix("-") not in available_sorts(user):
+        raise InvalidInput(f"sort is one of {', '.join(available_sorts(user))} (a leading '-' for descending)",
+                           code="invalid_sort")
+
+
+def _verification_condition(status: str) -> sa.ColumnElement[bool]:
+    def requests(*conditions: sa.ColumnElement[bool]) -> sa.Exists:
+        return sa.exists().where(VerificationRequest.case_id == Case.id, *conditions)
+
+    def decided(outcome: str) -> sa.Exists:
+        return sa.exists().where(VerificationRequest.case_id == Case.id, VerificationRequest.status == "decided",
+                                 VerificationDecision.request_id == VerificationRequest.id,
+                                 VerificationDecision.outcome == outcome)
+
+    if status == "none":
+        return ~requests()
+    if status in ("pending", "review"):
+        return requests(VerificationRequest.status == status)
+    if status == "verified":
+        # Verified for the identity it has now: a changed identity re-opens a request.
+        return sa.and_(decided("verified"), ~requests(VerificationRequest.status.in_(("pending", "review"))))
+    return decided("rejected")
+
+
+def _conditions(session: Session, user: User, wanted: CaseFilter, today: date) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions for the filter, within what `user` may see."""
+    words = names.fold(wanted.text).split() if wanted.text and not any(ch.isdigit() for ch in wanted.text) else []
+    narrowed = bool(wanted.state or wanted.verification or wanted.household or wanted.flight or wanted.assigned
+                    or wanted.concern == "open")
+    conditions = visible_case_conditions(session, user, use_indexes=not words or narrowed)
+    if wanted.text and wanted.text.strip() and not words:
+        conditions.append(Case.id.in_(identifier_matches(session, user, wanted.text)))
+    conditions.extend(Case.search_name.like(f"%{word}%") for word in words)
+    if wanted.state:
+        conditions.append(Case.state == wanted.state)
+    if wanted.held:
+        conditions.append(Case.held_at.icontains(wanted.held.strip(), autoescape=True))
+    if wanted.days_min is not None:
+        conditions.append(Case.detained_since <= today - timedelta(days=wanted.days_min))
+    if wanted.days_max is not None:
+        conditions.append(Case.detained_since >= today - timedelta(days=wanted.days_max))
+    if wanted.verification:
+        conditions.append(_verification_condition(wanted.verification))
+    if wanted.household:
+        # Uncorrelated: the household table may also be joined for sorting.
+        conditions.append(Case.household_id.in_(sa.select(Household.id).where(
+            Household.reference == wanted.household.strip()).correlate(None)))
+    if wanted.flight:
+        on_flight = visible_flights(user).with_only_columns(Flight.id).where(Flight.reference == wanted.flight.strip())
+        conditions.append(Case.id.in_(sa.select(Passenger.case_id).where(
+            Passenger.flight_id.in_(on_flight), Passenger.approval.in_(ACTIVE_APPROVALS))))
+    if wanted.airport:
+        conditions.append(Case.nearest_airport == wanted.airport.strip().upper())
+    if wanted.assigned:
+        if wanted.assigned == "none":
+            conditions.append(Case.assigned_to.is_(None))
+        else:
+            username = user.username if wanted.assigned == "me" else wanted.assigned
+            conditions.append(Case.assigned_to.in_(sa.select(User.id).where(User.username == username)
+                                                   .correlate(None)))
+    if wanted.concern:
+        flagged = cases_with_open_concerns(session, conditions)
+        conditions.append(Case.id.in_(sorted(flagged)) if wanted.concern == "open" else Case.id.not_in(sorted(flagged)))
+    return conditions
+
+
+def _order(sort: str) -> tuple[list[sa.ColumnElement[Any]], bool]:
+    """ORDER BY columns for a sort key, and whether it needs the household (or assignee) joined."""
+    descending = sort.startswith("-")
+    key = sort.removeprefix("-")
+    columns: dict[str, list[Any]] = {
+        "reference": [Case.reference], "name": [Case.first_surname, Case.second_surname, Case.given_names],
+        "birth_date": [Case.birth_date], "national_id": [Case.national_id], "state": [Case.state],
+        "held_at": [Case.held_at],
+        # Days detained: the longest first when descending, i.e. the earliest date first.
+        "detained": [Case.detained_since], "household": [Household.reference], "assigned": [User.username],
+    }
+    chosen = columns[key] + [Case.id]
+    if key == "detained":
+        descending = not descending
+    ordered = [c.desc().nulls_last() if descending else c.asc().nulls_last() for c in chosen]
+    return ordered, key in ("household", "assigned")
+
+
+@dataclass(frozen=True)
+class CaseListPage:
+    """One page of the filtered list; `total` is exact up to COUNT_CAP, past it COUNT_CAP + 1."""
+
+    cases: list[Case]
+    total: int
+    assignees: Mapping[int, str]
+
+    @property
+    def capped(self) -> bool:
+        return self.total > COUNT_CAP
+
+
+def _query(base: sa.Select[Any], sort: str) -> sa.Select[Any]:
+    ordered, joins = _order(sort)
+    if joins:
+        base = (base.outerjoin(Household, Household.id == Case.household_id)
+                .outerjoin(User, User.id == Case.assigned_to))
+    return base.order_by(*ordered)
+
+
+def list_cases(session: Session, user: User, wanted: CaseFilter, *, sort: str = DEFAULT_SORT, limit: int = 50,
+               offset: int = 0) -> CaseListPage:
+    """A page of the cases `user` may see that match `wanted`, in the order `sort` asks."""
+    check_filter(user, wanted, sort)
+    conditions = _conditions(session, user, wanted, utcnow().date())
+    counted = sa.select(sa.literal(1)).select_from(Case).where(*conditions).limit(COUNT_CAP + 1)
+    total = session.execute(sa.select(sa.func.count()).select_from(counted.subquery())).scalar_one()
+    if total == 0 or (total <= COUNT_CAP and offset >= total):
+        return CaseListPage([], total, {})
+    page_ids = list(session.execute(_query(sa.select(Case.id).where(*conditions), sort).limit(limit).offset(offset)
+                                    ).scalars())
+    return CaseListPage(load_cases(session, page_ids), total, assignee_names(session, page_ids))
+
+
+def load_cases(session: Session, ids: Sequence[int]) -> list[Case]:
+    """The cases of `ids`, in that order, with their households loaded in one more query."""
+    if not ids:
+        return []
+    by_id = {c.id: c for c in session.execute(sa.select(Case).where(Case.id.in_(ids))
+                                              .options(selectinload(Case.household))).scalars()}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def assignee_names(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
+    if not case_ids:
+        return {}
+    return dict(session.execute(sa.select(Case.id, User.username).join(User, User.id == Case.assigned_to)
+                                .where(Case.id.in_(case_ids))).all())
+
+
+def matching_ids(session: Session, user: User, wanted: CaseFilter, *, sort: str = DEFAULT_SORT,
+                 limit: int | None = None) -> list[int]:
+    """Every matching case id in list order (for an export or a bulk action), at most `limit`."""
+    check_filter(user, wanted, sort)
+    query = _query(sa.select(Case.id).where(*_conditions(session, user, wanted, utcnow().date())), sort)
+    return list(session.execute(query.limit(limit) if limit is not None else query).scalars())
+
+
+def export_cases(session: Session, user: User, wanted: CaseFilter, *, sort: str, limit: int,
+                 file_format: str) -> list[Case]:
+    """The cases of the filtered list for a file, at most `limit`; who took how many is on the audit trail."""
+    ids = matching_ids(session, user, wanted, sort=sort, limit=limit)
+    record(session, user, "cases.export", "case_list", user.agency.code,
+           after={"rows": len(ids), "format": file_format, "filters": wanted.used(), "sort": sort})
+    return [case for start in range(0, len(ids), 2000) for case in load_cases(session, ids[start:start + 2000])]
+
+
+def filter_from(values: Mapping[str, str]) -> CaseFilter:
+    """A filter from the text of a query string or a form (empty fields are no filter)."""
+    text = {f.name: (values.get(f.name) or "").strip() for f in fields(CaseFilter)}
+
+    def number(name: str) -> int | None:
+        if not text[name]:
+            return None
+        try:
+            return int(text[name])
+        except ValueError:
+            raise InvalidInput(f"{name}: '{text[name]}' is not a whole number of days", code="invalid_filter") from None
+
+    words: dict[str, Any] = {k: v or None for k, v in text.items() if k not in ("days_min", "days_max")}
+    return CaseFilter(**words, days_min=number("days_min"), days_max=number("days_max"))

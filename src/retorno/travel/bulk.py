@@ -1,0 +1,288 @@
+"""Bulk actions: many people in one confirmation, each still one action through the service layer.
+
+Each bulk action runs, once per person (or per household), the very action a single form runs, in
+a savepoint of its own: the same safeguards decide and each person gets their own audit record.
+`dry_run` runs it all and rolls it all back: a page states what will happen before it happens by
+reading the outcome of the actions its confirmation will run. `all_or_nothing` refuses the whole
+(`BulkRefused`, nothing written) when one person is refused; without it, the others go ahead and
+each refusal is listed with the rule that stopped it.
+
+A flight's manifest must rest in a state the rules allow after the whole run (the commit-time
+guard, `travel.invariants`): a run that would leave it otherwise is refused as one, and its
+preview says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from retorno import safeguards
+from retorno.agencies.models import User
+from retorno.agencies.permissions import action, can
+from retorno.cases.facts import traveller_facts
+from retorno.cases.models import Case
+from retorno.cases.service import assign_case, household_members
+from retorno.errors import RetornoError, SafeguardViolation
+from retorno.flights import lifecycle as flight_lifecycle
+from retorno.flights.models import Flight
+from retorno.flights.service import active_passengers, add_passengers, decide_passenger, record_boarding
+from retorno.travel.invariants import manifest_violations, rolled_back_after
+
+Item = TypeVar("Item")
+
+# People of a household still to travel: members in these states go on the manifest together.
+STILL_TO_TRAVEL = ("registered", "screened", "verification_requested", "verified", "documented", "ready",
+                   "manifested")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the action did for one person (or household): done, or refused and why.
+
+    `also` names the others the action moved with them (household members taken off or added);
+    `along_with` the person whose action already took this one along; `instead` what was done
+    instead of the action for a person it refused ("rejected").
+    """
+
+    reference: str
+    done: bool
+    refusal: RetornoError | None = None
+    also: tuple[str, ...] = ()
+    along_with: str | None = None
+    instead: str | None = None
+
+
+@dataclass
+class BulkResult:
+    """The outcome of a bulk action, person by person, and whether anything was written."""
+
+    action: str
+    outcomes: list[Outcome]
+    dry_run: bool
+    all_or_nothing: bool
+    # What the flight's manifest would still break after the run (then nothing is written).
+    blocking: list[safeguards.Violation] = field(default_factory=list)
+
+    @property
+    def done(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.done]
+
+    @property
+    def refused(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.done]
+
+    @property
+    def would_apply(self) -> bool:
+        """Whether the run writes anything when confirmed as it is."""
+        return not self.blocking and not (self.all_or_nothing and self.refused)
+
+    @property
+    def applied(self) -> bool:
+        return not self.dry_run and self.would_apply
+
+
+class BulkRefused(RetornoError):
+    """An all-or-nothing bulk action with a refusal (or a manifest left breaking a rule): nothing was written."""
+
+    status = 409
+    code = "bulk_refused"
+
+    def __init__(self, result: BulkResult) -> None:
+        refused = result.refused
+        parts = [f"{o.reference}: {o.refusal.message}" for o in refused if o.refusal is not None]
+        parts += [str(v) for v in result.blocking]
+        super().__init__(f"nothing was done: {'; '.join(parts)}",
+                         details={"refused": [o.reference for o in refused],
+                                  "blocking": [str(v) for v in result.blocking]})
+        self.result = result
+
+
+def _run(session: Session, name: str, items: Sequence[Item], act: Callable[[Item], Outcome], *, dry_run: bool,
+         all_or_nothing: bool, flight: Flight | None = None, passengers_per_escort: int = 0) -> BulkResult:
+    """Run `act` on each item in its own savepoint; roll everything back for a dry run or a refused whole."""
+    outcomes: list[Outcome] = []
+    with ExitStack() as stack:
+        if dry_run:
+            stack.enter_context(rolled_back_after(session))
+        whole = session.begin_nested()
+        for item in items:
+            try:
+                with session.begin_nested():
+                    outcomes.append(act(item))
+            except RetornoError as exc:
+                outcomes.append(_refused(item, exc))
+        result = BulkResult(name, outcomes, dry_run, all_or_nothing)
+        if flight is not None and result.done:
+            result.blocking = manifest_violations(session, flight, passengers_per_escort)
+        if dry_run or not result.applied:
+            whole.rollback()
+        else:
+            whole.commit()
+    if not dry_run and not result.applied:
+        if result.blocking and not (all_or_nothing and result.refused):
+            raise SafeguardViolation(result.blocking)
+        raise BulkRefused(result)
+    return result
+
+
+def _refused(item: object, exc: RetornoError) -> Outcome:
+    reference = item.reference if isinstance(item, Case) else str(getattr(item, "key", item))
+    return Outcome(reference, False, exc)
+
+
+@action("manifest.decide")
+def approve_all(session: Session, actor: User, flight: Flight, *, passengers_per_escort: int,
+                cases: Sequence[Case] | None = None, reject_reason: str | None = None,
+                all_or_nothing: bool = False, dry_run: bool = False) -> BulkResult:
+    """The receiving side approves every proposed passenger who can be approved (or those of `cases`).
+
+    Who cannot be approved is found by the rule approval itself applies (`safeguards.may_be_approved`)
+    and is never approved; with `reject_reason` they are rejected with it in the same run (with the
+    household members who cannot travel without them), so the manifest rests in a state the rules allow.
+    """
+    chosen = None if cases is None else {c.id for c in cases}
+    rows = [(p, c) for p, c in active_passengers(session, flight)
+            if p.approval == "proposed" and (chosen is None or c.id in chosen)]
+    facts = traveller_facts(session, [c for _, c in rows])
+    departure = flight.departure_utc.date()
+    stopped = {c.id for _, c in rows if safeguards.may_be_approved(facts[c.id], departure)}
+    order = [c for _, c in rows if c.id in stopped] + [c for _, c in rows if c.id not in stopped]
+    gone: dict[str, str] = {}
+
+    def decide(case: Case) -> Outcome:
+        if case.reference in gone:
+            return Outcome(case.reference, False, None, along_with=gone[case.reference])
+        if case.id in stopped and reject_reason:
+            # The refusal approval gives is what the reader is told; then the rejection.
+            refusal = SafeguardViolation(safeguards.may_be_approved(facts[case.id], departure))
+            leaving = decide_passenger(session, actor, flight, case, approve=False, reason=reject_reason)
+            gone.update({ref: case.reference for ref in leaving if ref != case.reference})
+            return Outcome(case.reference, False, refusal, tuple(r for r in leaving if r != case.reference),
+                           instead="rejected")
+        decide_passenger(session, actor, flight, case, approve=True)
+        return Outcome(case.reference, True)
+
+    return _run(session, "approve", order, decide, dry_run=dry_run, all_or_nothing=all_or_nothing, flight=flight,
+                passengers_per_escort=passengers_per_escort)
+
+
+@action("manifest.decide")
+def reject_selection(session: Session, actor: User, flight: Flight, cases: Sequence[Case], *, reason: str,
+                     passengers_per_escort: int, all_or_nothing: bool = True, dry_run: bool = False) -> BulkResult:
+    """The receiving side rejects the chosen passengers with one reason, each a decision of its own."""
+    gone: dict[str, str] = {}
+
+    def reject(case: Case) -> Outcome:
+        if case.reference in gone:
+            return Outcome(case.reference, True, along_with=gone[case.reference])
+        leaving = decide_passenger(session, actor, flight, case, approve=False, reason=reason)
+        gone.update({ref: case.reference for ref in leaving if ref != case.reference})
+        return Outcome(case.reference, True, also=tuple(r for r in leaving if r != case.reference))
+
+    return _run(session, "reject", list(cases), reject, dry_run=dry_run, all_or_nothing=all_or_nothing,
+                flight=flight, passengers_per_escort=passengers_per_escort)
+
+
+@action("boarding.record")
+def board_together(session: Session, actor: User, flight: Flight, cases: Sequence[Case], *,
+                   window: flight_lifecycle.DepartureWindow, reason: str | None = None,
+                   dry_run: bool = False) -> BulkResult:
+    """Board a household (or any group) together: adults first, so a child boards with them; all or nothing."""
+    departure = flight.departure_utc.date()
+    ordered = sorted(cases, key=lambda c: (safeguards.is_minor(c.birth_date, departure), c.birth_date, c.id))
+
+    def board(case: Case) -> Outcome:
+        record_boarding(session, actor, flight, case, status="boarded", window=window, reason=reason)
+        return Outcome(case.reference, True)
+
+    return _run(session, "board", ordered, board, dry_run=dry_run, all_or_nothing=True)
+
+
+@action("case.assign")
+def assign(session: Session, actor: User, cases: Sequence[Case], officer: User | None, *,
+           all_or_nothing: bool = False, dry_run: bool = False) -> BulkResult:
+    """Give the chosen cases to an official of the actor's agency (None: to nobody), one audit record each."""
+
+    def give(case: Case) -> Outcome:
+        assign_case(session, actor, case, officer)
+        return Outcome(case.reference, True)
+
+    return _run(session, "assign", list(cases), give, dry_run=dry_run, all_or_nothing=all_or_nothing)
+
+
+@dataclass(frozen=True)
+class HouseholdGroup:
+    """The people who go on a manifest together: a household's members still to travel, or one person."""
+
+    key: str
+    cases: tuple[Case, ...]
+
+
+def households_of(session: Session, cases: Sequence[Case], *, limit: int | None = None) -> list[HouseholdGroup]:
+    """The selection as whole households, in the selection's order, up to about `limit` people.
+
+    A household is taken whole (every member still to travel, chosen or not), or not at all once the
+    limit is reached; a member who is not ready stays in the group, for the safeguards to name.
+    """
+    groups: list[HouseholdGroup] = []
+    seen: set[int] = set()
+    people = 0
+    for case in cases:
+        if case.id in seen:
+            continue
+        if case.household_id is None:
+            members = [case]
+            key = case.reference
+        else:
+            members = [m for m in household_members(session, case.household_id) if m.state in STILL_TO_TRAVEL]
+            key = case.household.reference if case.household is not None else case.reference
+        if limit is not None and people + len(members) > limit:
+            continue
+        seen.update(m.id for m in members)
+        people += len(members)
+        groups.append(HouseholdGroup(key, tuple(members)))
+    return groups
+
+
+@action("manifest.propose")
+def add_households(session: Session, actor: User, flight: Flight, groups: Sequence[HouseholdGroup], *,
+                   passengers_per_escort: int, lock_hours: int, all_or_nothing: bool = False,
+                   dry_run: bool = False) -> BulkResult:
+    """Put whole households on a flight's manifest, one `add_passengers` (and one audit record a person) each."""
+    on_board = {c.id for _, c in active_passengers(session, flight)}
+
+    def add(group: HouseholdGroup) -> Outcome:
+        # Members not ready stay off: the safeguards then name the household they would split.
+        adding = [c for c in group.cases if c.id not in on_board and c.state == "ready"]
+        if adding:
+            add_passengers(session, actor, flight, adding, passengers_per_escort=passengers_per_escort,
+                           lock_hours=lock_hours)
+        return Outcome(group.key, True, also=tuple(c.reference for c in adding))
+
+    return _run(session, "add", list(groups), add, dry_run=dry_run, all_or_nothing=all_or_nothing,
+                flight=flight, passengers_per_escort=passengers_per_escort)
+
+
+def told(reader: User, violation: safeguards.Violation) -> str:
+    """A broken rule as `reader` may read it: protection details only to those who read screenings
+    (the receiving state learns that the screening is not cleared, never why)."""
+    if violation.rule == safeguards.NON_REFOULEMENT and not can(reader, "screening.read_details"):
+        return f"case {violation.case_reference}: the sending side's protection screening is not cleared"
+    return str(violation)
+
+
+def reasons_told(reader: User, refusal: RetornoError) -> list[tuple[str, str]]:
+    """(rule, message) of each reason of a refusal, as `reader` may read them."""
+    if isinstance(refusal, SafeguardViolation) and refusal.violations:
+        return [(v.rule, told(reader, v)) for v in refusal.violations]
+    return [(refusal.code, refusal.message)]
+
+
+def seats_left(session: Session, flight: Flight) -> int:
+    """Seats of `flight` not taken by its staff or by a passenger already on its manifest."""
+    return max(0, flight.seats - flight.escorts - flight.medical_staff - len(active_passengers(session, flight)))
