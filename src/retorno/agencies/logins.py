@@ -235,6 +235,8 @@ def change_password(session: Session, by: User | None, username: str, new_passwo
     if len(new_password) < 10:
         raise InvalidInput("a password needs at least 10 characters", code="password_too_short")
     user.password_hash = hash_password(new_password)
+    # A password the user chose (or the operator set at the console) is theirs: no change is pending.
+    user.must_change_password = False
     ended = revoke_sessions(session, user)
     record(session, by, "user.password", "user", username, after={"sessions_ended": ended})
     return user
@@ -243,12 +245,20 @@ def change_password(session: Session, by: User | None, username: str, new_passwo
 @action("admin.users", system=True)
 def disable_user(session: Session, actor: User | None, username: str, *, reason: str) -> User:
     """Disable a user (an administrator, or the operator's CLI): their sessions and API tokens end at once."""
-    user = _user_named(session, username)
-    user.active = False
-    ended = revoke_sessions(session, user)
+    return end_access(session, actor, _user_named(session, username), reason=reason)
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    """Revoke every API token of `user` at once; returns how many were live."""
     tokens = session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                              .values(revoked_at=utcnow()))
-    record(session, actor, "user.disable", "user", username, reason=reason or None,
-           after={"active": False, "sessions_ended": ended,
-                  "tokens_revoked": int(tokens.rowcount or 0)})  # type: ignore[attr-defined]
+    return int(tokens.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def end_access(session: Session, by: User | None, user: User, *, reason: str) -> User:
+    """The step `disable_user` and `accounts.disable` share, audited as `by`'s; each checks who may call it."""
+    user.active = False
+    ended = revoke_sessions(session, user)
+    record(session, by, "user.disable", "user", user.username, reason=reason or None,
+           after={"active": False, "sessions_ended": ended, "tokens_revoked": revoke_tokens(session, user)})
     return user

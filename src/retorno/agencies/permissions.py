@@ -101,6 +101,10 @@ CAPABILITIES: dict[str, Capability] = {
     "audit.read": _read(MONITOR, ADMINISTRATOR),
     "audit.keys": _change(ADMINISTRATOR, role="supervisor"),
     "admin.users": _change(ADMINISTRATOR),
+    # User administration in the pages: an administrator's supervisors for every agency, each other
+    # agency's supervisors for their own (agencies.accounts); monitors change nothing, their users too.
+    "users.read": _read(SENDING, RECEIVING, CARRIER, OPERATOR, ADMINISTRATOR, role="supervisor"),
+    "users.manage": _change(SENDING, RECEIVING, CARRIER, OPERATOR, ADMINISTRATOR, role="supervisor"),
 }
 
 

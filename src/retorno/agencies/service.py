@@ -81,6 +81,13 @@ def list_agencies(session: Session) -> list[AgencyListing]:
 def create_user(session: Session, actor: User | None, *, username: str, full_name: str, agency_code: str,
                 role: str, password: str, locale: str = "es") -> User:
     """Add a user to an agency with an argon2-hashed password."""
+    return add_account(session, actor, username=username, full_name=full_name, agency_code=agency_code, role=role,
+                       password=password, locale=locale)
+
+
+def add_account(session: Session, by: User | None, *, username: str, full_name: str, agency_code: str, role: str,
+                password: str, locale: str = "es", must_change_password: bool = False) -> User:
+    """The step `create_user` and `accounts.add_user` share, audited as `by`'s; each checks who may call it."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not '{role}'")
     if len(password) < 10:
@@ -91,10 +98,10 @@ def create_user(session: Session, actor: User | None, *, username: str, full_nam
     if session.execute(sa.select(User.id).where(User.username == username)).first():
         raise InvalidInput(f"the username '{username}' is taken")
     user = User(username=username, full_name=full_name, agency=agency, role=role,
-                password_hash=hash_password(password), locale=locale)
+                password_hash=hash_password(password), locale=locale, must_change_password=must_change_password)
     session.add(user)
     session.flush()
-    record(session, actor, "user.create", "user", username,
+    record(session, by, "user.create", "user", username,
            after={"username": username, "agency": agency_code, "role": role})
     return user
 

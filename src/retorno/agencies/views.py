@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from retorno.agencies import logins, service
 from retorno.agencies.models import AGENCY_KINDS
 from retorno.agencies.schemas import AgencyDisabled, AgencyListed, MeOut, TokenOut, UserCreated, UserDisabled
+from retorno.errors import Forbidden
 from retorno.web.deps import CurrentUser, SessionDep, client_address, login_policy
 from retorno.web.openapi import errors
 
@@ -35,7 +36,7 @@ class UserIn(BaseModel):
     password: str = Field(min_length=10, max_length=200)
 
 
-@router.post("/auth/token", status_code=201, response_model=TokenOut, responses=errors(401, 429))
+@router.post("/auth/token", status_code=201, response_model=TokenOut, responses=errors(401, 403, 429))
 def token(body: Credentials, request: Request, session: SessionDep) -> Any:
     """Exchange a username and password for a bearer token (for system-to-system calls).
 
@@ -43,6 +44,9 @@ def token(body: Credentials, request: Request, session: SessionDep) -> Any:
     """
     user = logins.authenticate(session, body.username, body.password, address=client_address(request),
                                policy=login_policy(request))
+    if user.must_change_password:
+        raise Forbidden(f"{user.username} must first choose a new password on the page /account/password: the "
+                        "current one was set by someone else", code="password_change_required")
     return {"token": service.create_token(session, user, name=body.token_name), "token_type": "bearer"}
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
@@ -176,21 +177,32 @@ class _Queue:
         """Cases with a concern no supervisor's resolution closed, by when the oldest open one was raised.
 
         Resolutions close named concerns of one screening, never the same one twice, so a screening
-        is open while its resolutions permitting travel name fewer concerns than it raised.
+        is open while its resolutions permitting travel name fewer concerns than it raised. The few
+        open screenings come off their partial index first; each one's case is then looked up by
+        its key (on PostgreSQL a LATERAL join, so the planner does not read every case to hash them).
         """
-        closed = (sa.select(sa.func.coalesce(sa.func.sum(sa.case(
-            (ScreeningResolution.concerns.is_(None), json_length(Screening.concerns)),
-            else_=json_length(ScreeningResolution.concerns))), 0))
-            .where(ScreeningResolution.screening_id == Screening.id,
-                   ScreeningResolution.decision == "travel_permitted")
-            .correlate(Screening).scalar_subquery())
-        since = sa.func.min(Screening.screened_at).label("since")
-        query = (sa.select(Case.id, Case.reference, Case.given_names, Case.first_surname, Case.second_surname, since)
-                 .select_from(Screening).join(Case, Case.id == Screening.case_id)
-                 .where(RAISED_CONCERNS, json_length(Screening.concerns) > closed,
-                        Case.agency_id.in_(self.country_agencies), Case.state.in_(SCREENABLE))
-                 .group_by(Case.id, Case.reference, Case.given_names, Case.first_surname, Case.second_surname)
-                 .order_by(since, Case.id))
+        closed = (sa.select(ScreeningResolution.screening_id, sa.func.sum(sa.case(
+            (ScreeningResolution.concerns.is_(None), sa.literal_column("0")),
+            else_=json_length(ScreeningResolution.concerns))).label("closed"),
+            sa.func.count().filter(ScreeningResolution.concerns.is_(None)).label("all_closed"))
+            .where(ScreeningResolution.decision == "travel_permitted")
+            .group_by(ScreeningResolution.screening_id).subquery())
+        still_open = (sa.select(Screening.case_id, sa.func.min(Screening.screened_at).label("since"))
+                      .outerjoin(closed, closed.c.screening_id == Screening.id)
+                      .where(RAISED_CONCERNS, sa.func.coalesce(closed.c.all_closed, 0) == 0,
+                             json_length(Screening.concerns) > sa.func.coalesce(closed.c.closed, 0))
+                      .group_by(Screening.case_id).subquery())
+        person = sa.select(Case.id, Case.reference, Case.given_names, Case.first_surname, Case.second_surname).where(
+            Case.id == still_open.c.case_id, Case.agency_id.in_(self.country_agencies), Case.state.in_(SCREENABLE))
+        case: NamedFromClause
+        if self.session.get_bind().dialect.name == "postgresql":
+            case = person.limit(1).lateral()
+            joined = still_open.join(case, sa.true())
+        else:
+            case = person.subquery()
+            joined = still_open.join(case, case.c.id == still_open.c.case_id)
+        query = (sa.select(case.c.reference, case.c.given_names, case.c.first_surname, case.c.second_surname,
+                           still_open.c.since).select_from(joined).order_by(still_open.c.since, case.c.id))
         return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.since),
                                                  f"/cases/{row.reference}#h-resolve"))
 

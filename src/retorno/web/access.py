@@ -20,6 +20,7 @@ from retorno.agencies.permissions import can_any
 from retorno.agencies.service import user_for_token
 from retorno.errors import Forbidden, NotAuthenticated
 from retorno.web.deps import SessionDep, session_user
+from retorno.web.pages.accounts import PASSWORD_PAGE, PasswordChangeRequired
 from retorno.web.pages.common import LoginRequired
 
 PUBLIC: Final = "public"
@@ -122,6 +123,16 @@ ROUTES: dict[tuple[str, str], Access] = {
     # Each official's work queue; the figures and charts of their agency on the dashboard.
     ("GET", "/"): SIGNED_IN,
     ("GET", "/dashboard"): SIGNED_IN,
+    # ---- pages: one's own password; user administration (web.pages.accounts)
+    ("GET", "/account/password"): SIGNED_IN,
+    ("POST", "/account/password"): SIGNED_IN,
+    ("GET", "/users"): ("users.read",),
+    ("POST", "/users"): ("users.manage",),
+    ("GET", "/users/{username}"): ("users.read",),
+    ("POST", "/users/{username}/role"): ("users.manage",),
+    ("POST", "/users/{username}/password-reset"): ("users.manage",),
+    ("POST", "/users/{username}/disable"): ("users.manage",),
+    ("POST", "/users/{username}/enable"): ("users.manage",),
     # ---- pages: the sending side
     ("GET", "/cases"): ("case.read",),
     ("GET", "/cases/new"): ("case.register",),
@@ -190,6 +201,10 @@ ROUTES: dict[tuple[str, str], Access] = {
 }
 
 
+# What a user whose password someone else set may still do (public addresses aside, logging out among them).
+PENDING_PASSWORD = frozenset({("GET", PASSWORD_PAGE), ("POST", PASSWORD_PAGE)})
+
+
 def declared_access(method: str, path: str) -> Access | None:
     method = method.upper()
     return ROUTES.get(("GET" if method == "HEAD" else method, path))
@@ -216,6 +231,12 @@ def enforce_declared_access(request: Request, session: SessionDep) -> None:
         if request.url.path.startswith("/api/"):
             raise NotAuthenticated("log in, or send 'Authorization: Bearer <token>'")
         raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if user.must_change_password and (request.method, path) not in PENDING_PASSWORD:
+        # A password someone else set: nothing but choosing one's own until then.
+        if request.url.path.startswith("/api/"):
+            raise Forbidden(f"{user.username} must choose a new password on the page {PASSWORD_PAGE} first",
+                            code="password_change_required")
+        raise PasswordChangeRequired()
     if declared == SIGNED_IN or can_any(user, tuple(declared)):
         return
     raise Forbidden(f"{user.username} ({user.agency.code}, {user.agency.kind} {user.role}) may not "

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from retorno.web.pages.accounts import PASSWORD_PAGE, PasswordChangeRequired
 from retorno.web.pages.common import LoginRequired, login_redirect, make_environment
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -18,6 +19,7 @@ STATIC_DIR = Path(__file__).parent.parent / "static"
 def install(app: FastAPI, *, dependencies: Sequence[Any] = ()) -> None:
     """Add the pages, their templates and static files, and the login redirect to `app`."""
     from retorno.web.pages import (
+        accounts,
         auth,
         carrier,
         flights,
@@ -33,9 +35,13 @@ def install(app: FastAPI, *, dependencies: Sequence[Any] = ()) -> None:
 
     app.state.templates = make_environment()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, work, sending, receiving, flights, carrier, monitor, operator, programme, planning,
-                   statistics):
+    for module in (auth, work, accounts, sending, receiving, flights, carrier, monitor, operator, programme,
+                   planning, statistics):
         app.include_router(module.pages, dependencies=list(dependencies))
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _password_change_required(_request: Request, _exc: PasswordChangeRequired) -> RedirectResponse:
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(_request: Request, exc: LoginRequired) -> RedirectResponse:

@@ -101,6 +101,7 @@ NAVIGATION = (
     ("manifest.propose", "/planning", "Planificar manifiestos"),
     ("audit.read", "/monitor", "Seguimiento"),
     ("audit.read", "/audit", "Auditoría"),
+    ("users.read", "/users", "Usuarios"),
     (None, "/estadisticas", "Estadísticas"),
 )
 
@@ -217,7 +218,11 @@ def work_counts(session: Session, user: User) -> dict[str, int]:
     """
     if sa.inspect(user).detached:
         return {}
-    queue = inbox.inbox(session, user, limit=1)
+    return counts_of(inbox.inbox(session, user, limit=1))
+
+
+def counts_of(queue: inbox.Inbox) -> dict[str, int]:
+    """A queue's counts by the navigation path of the page listing each kind ("/": all of them)."""
     counts = {"/": queue.total}
     for kind in queue.kinds:
         path = kind.href.split("?")[0]

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from retorno.db import utcnow
 from retorno.inbox import service as inbox
 from retorno.web.deps import SessionDep
-from retorno.web.pages.common import PageUser, locale_of, render, router
+from retorno.web.pages.common import PageUser, counts_of, locale_of, render, router
 
 pages = router()
 
@@ -38,6 +38,8 @@ def my_work(request: Request, session: SessionDep, user: PageUser) -> HTMLRespon
 
     which = 0 if locale == "es" else 1
     queue = inbox.inbox(session, user)
+    # The navigation counts what this page counted already.
+    request.state.work_counts = lambda: counts_of(queue)
     return render(request, "inbox.html", queue=queue, kind_names={c: n[which] for c, n in inbox.KINDS.items()},
                   waiting=[k for k in queue.kinds if k.total], clear=[k for k in queue.kinds if not k.total],
                   waited=waited, alert_kinds={c: n[which] for c, n in ALERT_KINDS.items()})

@@ -1,0 +1,170 @@
+"""User administration in the pages: add, disable and enable, reset a password, change a role; each audited.
+
+An administrator's supervisors manage the users of every agency; each other agency's supervisors
+(`users.manage`) those of their own agency only: a user of another agency does not exist for them.
+Nobody changes their own account here (they would be locked out with nobody left to undo it); their
+own password they change on the password page, which is also where a reset password leads.
+
+A new user, or one whose password was reset, gets a temporary password shown once to the person who
+made it, and must choose their own at the next login before doing anything else (`web.access`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy.orm import Session
+
+from retorno.agencies.logins import change_password, end_access, revoke_sessions, revoke_tokens
+from retorno.agencies.models import ROLES, Agency, User
+from retorno.agencies.permissions import ADMINISTRATOR, action, reader
+from retorno.agencies.service import add_account, agency_by_code, hash_password
+from retorno.audit.service import record
+from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+
+# Letters and digits nobody confuses when reading a temporary password aloud (no 0/O, 1/l/I).
+_READABLE = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+TEMPORARY_LENGTH = 14
+USERNAME = r"[a-z0-9][a-z0-9._-]{2,79}"
+
+_hasher = PasswordHasher()
+
+
+def temporary_password() -> str:
+    """A random password to hand over once; the user replaces it at their next login."""
+    return "".join(secrets.choice(_READABLE) for _ in range(TEMPORARY_LENGTH))
+
+
+def _manages_all(actor: User) -> bool:
+    return actor.agency.kind == ADMINISTRATOR
+
+
+def _in_scope(actor: User, agency: Agency) -> None:
+    if not _manages_all(actor) and agency.id != actor.agency_id:
+        raise Forbidden(f"{actor.username} manages the users of {actor.agency.code} only",
+                        code="forbidden.users.manage")
+
+
+def _managed(session: Session, actor: User, username: str) -> User:
+    """Another user `actor` may manage; one of another agency does not exist for an agency's supervisor."""
+    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not (_manages_all(actor) or user.agency_id == actor.agency_id):
+        raise NotFound(f"no user '{username}' that you manage", code="user_not_found")
+    if user.id == actor.id:
+        raise InvalidInput("you cannot change your own account here; your password is changed on its own page",
+                           code="user.own_account")
+    return user
+
+
+@reader("users.read")
+def managed_users(session: Session, actor: User, *, agency_code: str | None = None) -> list[User]:
+    """The users `actor` manages, by agency and username: every agency's for an administrator."""
+    query = sa.select(User).join(Agency, Agency.id == User.agency_id).order_by(Agency.code, User.username)
+    if not _manages_all(actor):
+        query = query.where(User.agency_id == actor.agency_id)
+    elif agency_code:
+        query = query.where(Agency.code == agency_code)
+    return list(session.execute(query).scalars())
+
+
+@reader("users.read")
+def managed_agencies(session: Session, actor: User) -> list[Agency]:
+    """The agencies whose users `actor` manages."""
+    if not _manages_all(actor):
+        return [actor.agency]
+    return list(session.execute(sa.select(Agency).order_by(Agency.code)).scalars())
+
+
+@reader("users.read")
+def managed_user(session: Session, actor: User, username: str) -> User:
+    """One user `actor` manages (themselves included, to see their own account)."""
+    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not (_manages_all(actor) or user.agency_id == actor.agency_id):
+        raise NotFound(f"no user '{username}' that you manage", code="user_not_found")
+    return user
+
+
+@action("users.manage")
+def add_user(session: Session, actor: User, *, username: str, full_name: str, agency_code: str,
+             role: str) -> tuple[User, str]:
+    """Add a user with a temporary password (returned, to hand over once); they choose their own at login."""
+    if not re.fullmatch(USERNAME, username):
+        raise InvalidInput(f"a username is 3 to 80 lower-case letters, digits, dots, hyphens or underscores, not "
+                           f"'{username}'", code="user.username")
+    if not full_name.strip():
+        raise InvalidInput("a user needs a full name", code="user.full_name")
+    _in_scope(actor, agency_by_code(session, agency_code))
+    password = temporary_password()
+    user = add_account(session, actor, username=username, full_name=full_name.strip(), agency_code=agency_code,
+                       role=role, password=password, must_change_password=True)
+    return user, password
+
+
+@action("users.manage")
+def disable(session: Session, actor: User, username: str, *, reason: str) -> User:
+    """Disable a user: their login sessions and API tokens end at once."""
+    user = _managed(session, actor, username)
+    if not user.active:
+        raise InvalidInput(f"user '{username}' is already disabled", code="user.disabled")
+    return end_access(session, actor, user, reason=reason)
+
+
+@action("users.manage")
+def enable(session: Session, actor: User, username: str) -> User:
+    """Let a disabled user log in again (with the password they had, or a reset one)."""
+    user = _managed(session, actor, username)
+    if user.active:
+        raise InvalidInput(f"user '{username}' is already enabled", code="user.enabled")
+    user.active = True
+    session.flush()
+    record(session, actor, "user.enable", "user", username, after={"active": True})
+    return user
+
+
+@action("users.manage")
+def reset_password(session: Session, actor: User, username: str) -> str:
+    """Give a user a temporary password (returned, to hand over once); every session and token of theirs ends."""
+    user = _managed(session, actor, username)
+    password = temporary_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    ended, revoked = revoke_sessions(session, user), revoke_tokens(session, user)
+    session.flush()
+    record(session, actor, "user.password_reset", "user", username,
+           after={"must_change_password": True, "sessions_ended": ended, "tokens_revoked": revoked})
+    return password
+
+
+@action("users.manage")
+def change_role(session: Session, actor: User, username: str, role: str) -> User:
+    """Make a user a viewer, an officer or a supervisor of their agency."""
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not '{role}'", code="user.role")
+    user = _managed(session, actor, username)
+    if user.role == role:
+        raise InvalidInput(f"user '{username}' is already a {role}", code="user.same_role")
+    before = user.role
+    user.role = role
+    session.flush()
+    record(session, actor, "user.role", "user", username, before={"role": before}, after={"role": role})
+    return user
+
+
+def change_own_password(session: Session, user: User, *, current: str, new: str, repeated: str) -> User:
+    """A user sets their own password, knowing the current one (any role, a viewer too).
+
+    Every login session of theirs ends (`logins.change_password`); the page then opens a new one.
+    """
+    try:
+        _hasher.verify(user.password_hash, current)
+    except VerificationError:
+        raise NotAuthenticated("the current password is wrong", code="password_wrong") from None
+    if new != repeated:
+        raise InvalidInput("the new password and its repetition differ", code="password_mismatch")
+    if new == current:
+        raise InvalidInput("the new password must differ from the current one", code="password_unchanged")
+    return change_password(session, user, user.username, new)
