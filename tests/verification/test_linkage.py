@@ -12,9 +12,21 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from retorno.errors import InvalidInput
 from retorno.verification import bench
-from retorno.verification.linkage import FIELDS, LinkDecision, Thresholds, link, train
-from retorno.verification.synth import ErrorModel, make_registry, make_requests
+from retorno.verification.linkage import (
+    FIELDS,
+    LEVEL_ORDERS,
+    LinkDecision,
+    ModelRefused,
+    Thresholds,
+    link,
+    train,
+    train_em,
+    train_from_labels,
+)
+from retorno.verification.synth import ErrorModel, Shape, make_registry, make_requests
+from retorno.verification.weights import check, order_pairs, weight
 
 
 @dataclasses.dataclass
@@ -231,3 +243,123 @@ def test_the_anchor_rule_needs_a_birth_date_or_cedula_not_a_name() -> None:
     assert not is_anchored(names_only)
     assert is_anchored({**names_only, "birth_date": "partial", "cedula": "disagree"})
     assert is_anchored({"birth_date": "missing", "cedula": "agree"})
+
+
+def test_the_saved_model_keeps_its_rules(setup: Setup) -> None:
+    # No disagreement level weighs for a match, every comparison is monotone, and the
+    # weight table is what the training returned.
+    model = json.loads(setup.model.read_text(encoding="utf-8"))
+    assert check(model, LEVEL_ORDERS) == []
+    for comparison in model["comparisons"]:
+        order = LEVEL_ORDERS[comparison["output_column_name"]]
+        levels = {lv["label_for_charts"]: weight(lv) for lv in comparison["comparison_levels"]
+                  if not lv.get("is_null_level")}
+        for label in order.disagreement:
+            assert levels[label] <= 0, (comparison["output_column_name"], label)
+        for high, low in order_pairs(comparison, order):
+            assert levels[high] >= levels[low] - 1e-6, (comparison["output_column_name"], high, low)
+    assert setup.training["match_weights"]["sex"]["all other"] < 0
+
+
+def test_a_model_that_breaks_the_rules_is_refused_naming_the_level(setup: Setup, tmp_path: Path) -> None:
+    model = json.loads(setup.model.read_text(encoding="utf-8"))
+    sex = next(c for c in model["comparisons"] if c["output_column_name"] == "sex")
+    sex["comparison_levels"][-1].update(m_probability=1e-3, u_probability=1e-8)  # the old floors: +16.6 bits
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(model), encoding="utf-8")
+    with pytest.raises(ModelRefused, match="sex / all other"):
+        link([_request(setup.records[1], "x")], setup.registry, broken)
+
+
+def test_given_name_and_surname_written_the_other_way_round_are_found(setup: Setup) -> None:
+    person = next(r for r in setup.records if " " not in r["given_names"])
+    swapped = _request(person, "swapped", given_names=person["first_surname"], first_surname=person["given_names"],
+                       second_surname=None, cedula=None)
+    (decision,) = link([swapped], setup.registry, setup.model, Thresholds(0.0, 0.0))
+    assert decision.candidates and decision.candidates[0].registry_id == person["registry_id"]
+    assert decision.candidates[0].agreement["given_names"] == "partial"
+
+
+def test_a_date_without_its_day_agrees_where_both_are_known(setup: Setup) -> None:
+    person = setup.records[500]
+    born: dt.date = person["birth_date"]
+    (decision,) = link([_request(person, "no-day", birth_date=f"{born.year:04d}-{born.month:02d}-00", cedula=None)],
+                       setup.registry, setup.model, Thresholds(0.0, 0.0))
+    assert decision.candidates[0].registry_id == person["registry_id"]
+    assert decision.candidates[0].agreement["birth_date"] == "partial"
+
+
+@dataclasses.dataclass
+class Single:
+    registry: Path
+    model: Path
+    records: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory) -> Single:
+    """A registry of people with one surname and no sex recorded, and a model trained on it as `train` does."""
+    folder = tmp_path_factory.mktemp("single")
+    shape = Shape("single-no-sex", second_surname=False, sex=False)
+    registry = make_registry(5_000, 21, folder / "registry.parquet", shape)
+    model = folder / "model.json"
+    train(registry, model, seed=22, u_pairs=2e5)
+    return Single(registry, model, pq.read_table(registry).to_pylist())
+
+
+def test_exact_agreement_on_every_field_there_is_verifies_with_single_surnames_and_no_sex(single: Single) -> None:
+    # The old model scaled the first surname's frequency against a level no pair could reach
+    # (−20 bits for a common surname) and weighed the unseen sex disagreement at +16.6 bits.
+    model = json.loads(single.model.read_text(encoding="utf-8"))
+    assert check(model, LEVEL_ORDERS) == []
+    weights = {c["output_column_name"]: {lv["label_for_charts"]: weight(lv) for lv in c["comparison_levels"]
+                                         if not lv.get("is_null_level")} for c in model["comparisons"]}
+    assert weights["sex"] == {"exact": 0.0, "all other": 0.0}
+    surnames = Counter(r["first_surname"] for r in single.records)
+    common = [r for r in single.records if surnames[r["first_surname"]] >= 30][:20]
+    rare = [r for r in single.records if surnames[r["first_surname"]] <= 2][:20]
+    assert len(common) == len(rare) == 20
+    requests = [_request(person, f"q{i}", cedula=None) for i, person in enumerate(common + rare)]
+    decisions = link(requests, single.registry, single.model)
+    for person, decision in zip(common + rare, decisions, strict=True):
+        assert (decision.outcome, decision.registry_id) == ("verified", person["registry_id"]), decision.probability
+    swapped = [_request(person, f"w{i}", given_names=person["first_surname"], first_surname=person["given_names"],
+                        cedula=None) for i, person in enumerate(rare[:5])]
+    for person, decision in zip(rare, link(swapped, single.registry, single.model, Thresholds(0.0, 0.0)),
+                                strict=False):
+        assert decision.candidates[0].registry_id == person["registry_id"]
+
+
+def test_a_request_without_a_birth_date_is_blocked_by_its_names(single: Single) -> None:
+    names = Counter((r["given_names"].split(" ")[0], r["first_surname"]) for r in single.records)
+    person = next(r for r in single.records if names[r["given_names"].split(" ")[0], r["first_surname"]] == 1)
+    (decision,) = link([_request(person, "undated", birth_date=None, cedula=None)], single.registry, single.model,
+                       Thresholds(0.0, 0.0))
+    assert [c.registry_id for c in decision.candidates] == [person["registry_id"]]
+    assert decision.outcome == "review"  # no birth date, no cédula: a person decides
+
+
+def test_the_em_path_trains_without_labels(setup: Setup, tmp_path: Path) -> None:
+    unlabelled = [{k: v for k, v in row.items() if k != "true_registry_id"}
+                  for row in pq.read_table(setup.requests).to_pylist()]
+    model = tmp_path / "em.json"
+    summary = train_em(setup.registry, unlabelled, model, start_model=setup.model, u_pairs=2e5)
+    assert summary["sessions"] >= 2 and summary["requests"] == len(unlabelled)
+    trained = json.loads(model.read_text(encoding="utf-8"))
+    assert check(trained, LEVEL_ORDERS) == []
+    assert summary["match_weights"] != summary["weights_before"]
+    truth = {row["request_id"]: row["true_registry_id"] for row in pq.read_table(setup.requests).to_pylist()}
+    scores = bench.score(link(setup.requests, setup.registry, model), truth)
+    assert scores["false_verified_non_nationals"] == 0 and scores["auto_recall"] > 0.85
+
+
+def test_officers_decisions_update_m_as_labels(setup: Setup, tmp_path: Path) -> None:
+    rows = pq.read_table(setup.requests).to_pylist()
+    labelled = [row for row in rows if row["true_registry_id"] is not None][:80]
+    model = tmp_path / "decided.json"
+    summary = train_from_labels(setup.registry, labelled, model, start_model=setup.model)
+    assert summary["labelled_pairs"] == 80
+    assert check(json.loads(model.read_text(encoding="utf-8")), LEVEL_ORDERS) == []
+    with pytest.raises(InvalidInput, match="names a record"):
+        train_from_labels(setup.registry, [{**labelled[0], "true_registry_id": -5}], tmp_path / "x.json",
+                          start_model=setup.model)

@@ -179,7 +179,8 @@ def test_new_kinds_change_what_they_say(registry: Path, shifted: list[dict[str, 
             seen["region"] += 1
         if "dob_partial" in errors:
             text = str(row["birth_date"])
-            assert len(text) == 10 and ("-00" in text) and text[:4] == str(person["birth_date"])[:4]
+            assert len(text) == 10 and "-00" in text
+            assert "dob_typo" in errors or text[:4] == str(person["birth_date"])[:4]
             seen["partial"] += 1
         if "sex_flipped" in errors:
             assert row["sex"] != person["sex"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,8 @@ from retorno.errors import RetornoError
 verify_app = typer.Typer(help="Identity and nationality verification against the receiving side's registry.")
 synth_app = typer.Typer(help="Synthetic registries and verification requests with a stated error model.",
                         no_args_is_help=True)
+# Expectation maximisation needs enough requests to tell matches from non-matches.
+EM_MINIMUM = 200
 
 
 
@@ -61,8 +64,14 @@ def verify(
         help="the registry: a Parquet or CSV file, or a database table as URL#TABLE")] = None,
     model: Annotated[Path | None, typer.Option(
         help="the trained linkage model (JSON); default: verification-model.json in the data directory")] = None,
-    train: Annotated[bool, typer.Option("--train", help="train the model on the registry first and save it")]
+    train: Annotated[bool, typer.Option("--train", help="train the model on the registry first and save it "
+                                        "(prints the weight table; a model that breaks its rules is not saved)")]
     = False,
+    em: Annotated[bool, typer.Option("--em", help="then re-estimate it by expectation maximisation on the "
+                                     f"requests being linked, without labels (at least {EM_MINIMUM} of them)")]
+    = False,
+    from_decisions: Annotated[bool, typer.Option("--from-decisions", help="then learn from the officers' own "
+                                                 "decisions on this authority's cases, as labels")] = False,
     upper: Annotated[float | None, typer.Option(
         help="at or above this match probability: verified (default: RETORNO_VERIFICATION_UPPER, else 0.997)")] = None,
     lower: Annotated[float | None, typer.Option(
@@ -86,7 +95,8 @@ def verify(
 
     Above the upper threshold a case is verified (with the registry record it matched), below
     the lower one it is not found, in between it goes to the review queue. The registry stays
-    here: only decisions are written. Subcommands: export-requests, import-decisions, sample.
+    here: only decisions are written. Subcommands: export-requests, import-decisions, sample,
+    calibration.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -103,31 +113,89 @@ def verify(
         thresholds = Thresholds.from_settings(config, upper=upper, lower=lower, national_share=national_share)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if from_decisions and requests is not None:
+        raise typer.BadParameter("--from-decisions reads the service's decisions: not with --requests")
     model_path = model or config.data_dir / "verification-model.json"
+    training = Training(train, em, from_decisions)
     with _refusals():
         if requests is not None and decisions_out is not None:
-            summary = _verify_offline(registry, model_path, train, thresholds, requests, decisions_out,
+            summary = _verify_offline(registry, model_path, training, thresholds, requests, decisions_out,
                                       work_dir, memory_limit)
         else:
-            summary = _verify_online(registry, model_path, train, thresholds, include_review, work_dir,
+            summary = _verify_online(registry, model_path, training, thresholds, include_review, work_dir,
                                      memory_limit, act_as, database_url)
     _print_summary(summary)
 
 
-def _linked(identities: list[dict[str, Any]], registry: str, model_path: Path, train: bool, thresholds: Any,
-            work_dir: Path | None, memory_limit: str | None, progress: Progress) -> list[dict[str, Any]]:
-    """Train if asked, link the identities, and return one decision document per request."""
+@dataclass(frozen=True)
+class Training:
+    """What to train before linking: from the synthetic error model, then by EM, then from decisions."""
+
+    synthetic: bool = False
+    em: bool = False
+    from_decisions: bool = False
+    labels: tuple[tuple[dict[str, Any], ...], int] | None = None
+
+
+def _print_weights(weights: dict[str, dict[str, float | None]],
+                   before: dict[str, dict[str, float | None]] | None = None) -> None:
+    """The model's weight table (bits), with the weights before this training where there were some."""
+    columns = ["comparación / comparison", "nivel / level", "peso / weight"]
+    table = Table(*columns, *(["antes / before"] if before else []), title="pesos del modelo / model weights")
+    for comparison, levels in weights.items():
+        for level, value in levels.items():
+            row = [comparison, level, "" if value is None else f"{value:+.2f}"]
+            if before:
+                old = before.get(comparison, {}).get(level)
+                row.append("" if old is None else f"{old:+.2f}")
+            table.add_row(*row)
+    console.print(table)
+
+
+def _train(training: Training, identities: list[dict[str, Any]], registry_path: Path, model_path: Path,
+           thresholds: Any, progress: Progress) -> None:
+    """Train as asked and print the weight table after each step."""
     from retorno.errors import NotFound
     from retorno.verification import jobs, linkage
 
-    with jobs.registry_file(registry, work_dir) as registry_path:
-        if train:
-            task = progress.add_task(f"training the model on {registry_path.name}", total=None)
-            model_path.parent.mkdir(parents=True, exist_ok=True)
-            linkage.train(registry_path, model_path)
+    if training.synthetic:
+        task = progress.add_task(f"training the model on {registry_path.name}", total=None)
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        _print_weights(linkage.train(registry_path, model_path)["match_weights"])
+        progress.update(task, total=1, completed=1)
+    elif not model_path.is_file():
+        raise NotFound(f"no linkage model at {model_path}: train one with --train (or give --model)")
+    if training.em:
+        if len(identities) < EM_MINIMUM:
+            err_console.print(f"EM skipped: {len(identities)} requests to learn from, fewer than {EM_MINIMUM}")
+        else:
+            task = progress.add_task(f"EM on {len(identities)} requests", total=None)
+            learned = linkage.train_em(registry_path, jobs.link_rows(identities), model_path, start_model=model_path,
+                                       national_share=thresholds.national_share)
             progress.update(task, total=1, completed=1)
-        elif not model_path.is_file():
-            raise NotFound(f"no linkage model at {model_path}: train one with --train (or give --model)")
+            console.print(f"EM: {learned['sessions']} sessions on {learned['requests']} requests")
+            _print_weights(learned["match_weights"], learned["weights_before"])
+    if training.labels is not None:
+        labels, decisions = training.labels
+        if not labels:
+            err_console.print(f"no officer's decision to learn from ({decisions} decisions, none a verification "
+                              "of an unchanged identity): model kept")
+            return
+        task = progress.add_task(f"learning from {len(labels)} decisions", total=None)
+        learned = linkage.train_from_labels(registry_path, list(labels), model_path, start_model=model_path)
+        progress.update(task, total=1, completed=1)
+        console.print(f"decisions used: {learned['labelled_pairs']} of {decisions} "
+                      f"({learned['labelled_pairs'] / max(decisions, 1):.0%})")
+        _print_weights(learned["match_weights"], learned["weights_before"])
+
+
+def _linked(identities: list[dict[str, Any]], registry: str, model_path: Path, training: Training, thresholds: Any,
+            work_dir: Path | None, memory_limit: str | None, progress: Progress) -> list[dict[str, Any]]:
+    """Train if asked, link the identities, and return one decision document per request."""
+    from retorno.verification import jobs, linkage
+
+    with jobs.registry_file(registry, work_dir) as registry_path:
+        _train(training, identities, registry_path, model_path, thresholds, progress)
         if not identities:
             return []
         task = progress.add_task(f"linking {len(identities)} requests to the registry", total=None)
@@ -138,13 +206,14 @@ def _linked(identities: list[dict[str, Any]], registry: str, model_path: Path, t
     return [jobs.decision_document(decision, cases[decision.request_id]) for decision in decisions]
 
 
-def _verify_offline(registry: str, model_path: Path, train: bool, thresholds: Any, requests: Path,
+def _verify_offline(registry: str, model_path: Path, training: Training, thresholds: Any, requests: Path,
                     decisions_out: Path, work_dir: Path | None, memory_limit: str | None) -> dict[str, Any]:
     from retorno.verification.exchange import read_requests, write_decisions
 
     identities = read_requests(requests)
     with _progress() as progress:
-        documents = _linked(identities, registry, model_path, train, thresholds, work_dir, memory_limit, progress)
+        documents = _linked(identities, registry, model_path, training, thresholds, work_dir, memory_limit,
+                            progress)
     partial = decisions_out.with_name(decisions_out.name + ".partial")
     with partial.open("w", encoding="utf-8") as out:
         write_decisions(documents, out)
@@ -156,7 +225,7 @@ def _verify_offline(registry: str, model_path: Path, train: bool, thresholds: An
     return {**counts, "skipped": 0}
 
 
-def _verify_online(registry: str, model_path: Path, train: bool, thresholds: Any, include_review: bool,
+def _verify_online(registry: str, model_path: Path, training: Training, thresholds: Any, include_review: bool,
                    work_dir: Path | None, memory_limit: str | None, act_as: str | None,
                    database_url: str | None) -> dict[str, Any]:
     from retorno.verification import jobs
@@ -167,8 +236,11 @@ def _verify_online(registry: str, model_path: Path, train: bool, thresholds: Any
         actor = acting_user(session, act_as)
         identities = [jobs.identity(request, case)
                       for request, case in jobs.open_requests(session, actor, include_review=include_review)]
+        if training.from_decisions:
+            labels, decisions = jobs.decision_labels(session, actor)
+            training = replace(training, labels=(tuple(labels), decisions))
     with _progress() as progress:
-        documents = _linked(identities, registry, model_path, train, thresholds, work_dir, memory_limit,
+        documents = _linked(identities, registry, model_path, training, thresholds, work_dir, memory_limit,
                             progress)
         task = progress.add_task("recording decisions", total=len(documents))
         with unit_of_work(config) as session:
@@ -232,6 +304,38 @@ def sample_command(
     console.print(f"{len(drawn)} decisions drawn for a re-check")
 
 
+@verify_app.command("calibration")
+def calibration_command(
+    last: Annotated[int, typer.Option(min=1, help="the last N requests a person decided after a proposal")] = 500,
+    bins: Annotated[int, typer.Option(min=1, max=50, help="probability bins")] = 10,
+    max_ece: Annotated[float, typer.Option(help="above this expected calibration error the model has drifted")]
+    = 0.05,
+    act_as: ActAs = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Compare the model's match probabilities with the officers' review decisions: is it time to retrain?"""
+    from retorno.verification.calibration import MIN_OUTCOMES, calibration, drifted
+    from retorno.verification.jobs import calibration_outcomes
+
+    with _refusals(), unit_of_work(settings(database_url)) as session:
+        outcomes = calibration_outcomes(session, acting_user(session, act_as), last=last)
+    report = calibration(outcomes, bins)
+    table = Table("probabilidad / probability", "casos / cases", "media / mean", "verificados / verified")
+    for row in report.bins:
+        table.add_row(f"{row.low:.1f}–{row.high:.1f}", str(row.count), f"{row.mean_probability:.3f}",
+                      f"{row.observed:.3f}")
+    console.print(table)
+    console.print(f"{report.count} decisions; Brier score {report.brier:.4f}; "
+                  f"expected calibration error {report.ece:.4f} (limit {max_ece})")
+    verdict = drifted(report, max_ece)
+    if verdict is None:
+        console.print(f"too few decisions to tell (fewer than {MIN_OUTCOMES})")
+    elif verdict:
+        console.print("[red]the model has drifted[/red]: retrain it (retorno verify --train, with --em or "
+                      "--from-decisions)")
+    else:
+        console.print("the model is calibrated")
+
+
 def _error_rates(values: list[str]) -> dict[str, float]:
     rates: dict[str, float] = {}
     for value in values:
@@ -261,16 +365,27 @@ def _write(path: Path, write_parquet: Callable[[Path], Path]) -> None:
         scratch.unlink(missing_ok=True)
 
 
+def _shape(name: str) -> str:
+    from retorno.verification.synth import SHAPES
+
+    if name not in SHAPES:
+        raise typer.BadParameter(f"unknown shape {name!r}; shapes: {', '.join(SHAPES)}")
+    return name
+
+
 @synth_app.command("registry")
 def synth_registry(size: Annotated[int, typer.Option(min=1, help="number of people")],
                    out: Annotated[Path, typer.Option(help="file to write (.parquet, or .csv)")],
-                   seed: int = 1) -> None:
+                   seed: int = 1,
+                   shape: Annotated[str, typer.Option(help="venezuelan, single-surname, sparse or swapped")]
+                   = "venezuelan") -> None:
     """Write a synthetic civil registry drawn from the reference population."""
     from retorno.verification.synth import make_registry
 
+    shape = _shape(shape)
     with console.status(f"drawing {size:,} people…"):
-        _write(out, lambda path: make_registry(size, seed, path))
-    console.print(f"registry of {size:,} people written to {out}")
+        _write(out, lambda path: make_registry(size, seed, path, shape))
+    console.print(f"registry of {size:,} people ({shape}) written to {out}")
 
 
 @synth_app.command("requests")
@@ -281,21 +396,28 @@ def synth_requests(
     seed: int = 1,
     error: Annotated[list[str] | None, typer.Option(
         help="an error rate NAME=RATE, repeatable (e.g. --error one_typo=0.3); see ErrorModel")] = None,
+    errors: Annotated[str, typer.Option(help="the error model the rates start from: default, training, "
+                                        "shifted or harsh")] = "default",
+    shape: Annotated[str, typer.Option(help="the registry's shape (venezuelan, single-surname, sparse, "
+                                       "swapped)")] = "venezuelan",
 ) -> None:
     """Write verification requests drawn from a registry, corrupted as sending-side lists are."""
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
-    from retorno.verification.synth import ErrorModel, make_requests
+    from retorno.verification.synth import ERROR_MODELS, ErrorModel, make_requests
 
     rates = _error_rates(error or [])
     known = asdict(ErrorModel())
     unknown = sorted(set(rates) - set(known))
     if unknown:
         raise typer.BadParameter(f"unknown error rates {', '.join(unknown)}; known: {', '.join(known)}")
+    if errors not in ERROR_MODELS:
+        raise typer.BadParameter(f"unknown error model {errors!r}; presets: {', '.join(ERROR_MODELS)}")
+    shape = _shape(shape)
     try:
-        model = ErrorModel(**rates)
+        model = replace(ERROR_MODELS[errors], **rates)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     with console.status(f"drawing {size:,} requests…"):
-        _write(out, lambda path: make_requests(registry, size, seed, model, path))
+        _write(out, lambda path: make_requests(registry, size, seed, model, path, shape))
     console.print(f"{size:,} requests written to {out}; error model: {json.dumps(asdict(model))}")

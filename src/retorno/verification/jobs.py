@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
+from retorno.cases.facts import case_fingerprint
 from retorno.cases.models import Case
 from retorno.errors import InvalidInput, NotFound, RetornoError
 from retorno.verification.linkage import FIELDS, Candidate, LinkDecision, Thresholds, link
@@ -85,6 +86,62 @@ def identity(request: VerificationRequest, case: Case) -> dict[str, Any]:
 def link_rows(identities: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Identity documents as the rows `linkage.link` reads (its id column is `request_id`)."""
     return [{"request_id": row["request"], **{name: row.get(name) for name in FIELDS}} for row in identities]
+
+
+@reader("verification.queue")
+def decision_labels(session: Session, actor: User) -> tuple[list[dict[str, Any]], int]:
+    """The officers' own decisions as labelled pairs to train on, and how many decisions there were.
+
+    A label is a person's verification naming the registry record, on a case that still has
+    the identity decided on (a changed identity is no longer that pair). The count is every
+    decision a person made for the actor's authority, so the caller can say what share was used.
+    """
+    rows = session.execute(
+        sa.select(VerificationDecision, VerificationRequest, Case)
+        .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+        .join(Case, Case.id == VerificationRequest.case_id)
+        .where(VerificationRequest.receiving_agency_id == actor.agency_id,
+               VerificationDecision.method != LINKAGE_METHOD)
+        .order_by(VerificationDecision.id)
+    ).all()
+    labels = []
+    for decision, request, case in rows:
+        if (decision.outcome == "verified" and decision.registry_record
+                and decision.identity_fingerprint == case_fingerprint(case)):
+            labels.append({**link_rows([identity(request, case)])[0], "true_registry_id": decision.registry_record})
+    return labels, len(rows)
+
+
+@reader("verification.queue")
+def calibration_outcomes(session: Session, actor: User, *, last: int = 500) -> list[tuple[float, bool]]:
+    """What linkage proposed against what a person then decided, for the last `last` such requests.
+
+    Each pair is the probability of the record a linkage run proposed for review (or its best
+    candidate, when it proposed "not found") and whether an officer then verified that very
+    record: the outcomes `calibration.calibration` bins.
+    """
+    rows = session.execute(
+        sa.select(VerificationDecision)
+        .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+        .where(VerificationRequest.receiving_agency_id == actor.agency_id)
+        .order_by(VerificationDecision.id)
+    ).scalars().all()
+    proposals: dict[int, VerificationDecision] = {}
+    outcomes: list[tuple[float, bool]] = []
+    for decision in rows:
+        if decision.method == LINKAGE_METHOD:
+            if decision.outcome in ("review", "not_found") and decision.match_probability is not None:
+                proposals[decision.request_id] = decision
+            continue
+        proposal = proposals.pop(decision.request_id, None)
+        if proposal is None or decision.outcome not in ("verified", "rejected"):
+            continue
+        proposed = proposal.registry_record or next(
+            (c.get("registry_record") for c in proposal.candidates or [] if isinstance(c, dict)), None)
+        outcomes.append((float(proposal.match_probability or 0.0),
+                         decision.outcome == "verified" and proposed is not None
+                         and decision.registry_record == proposed))
+    return outcomes[-last:] if last > 0 else outcomes
 
 
 def _text(value: Any) -> str | None:

@@ -14,8 +14,10 @@ share the probability and the case goes to review instead of being verified.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import re
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -28,8 +30,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from retorno.config import Settings
+from retorno.errors import InvalidInput
 from retorno.verification.anchors import is_anchored
 from retorno.verification.normalise import install_macros, prepare_table, registry_source_sql
+from retorno.verification.weights import LevelOrder, Seen, check, regularise, weight_table
 
 Outcome = Literal["verified", "review", "not_found"]
 Agreement = Literal["agree", "partial", "disagree", "missing"]
@@ -40,9 +44,6 @@ FIELDS = ("given_names", "first_surname", "second_surname", "sex", "birth_date",
 NATIONAL_PRIOR = 0.9
 # Candidates kept per request for the review screen.
 TOP_CANDIDATES = 3
-# Floors for m and u probabilities a training run did not observe, so that no level gets
-# an infinite weight; 1e-8 is below any u a million-row registry can show in sampling.
-M_FLOOR, U_FLOOR = 1e-3, 1e-8
 TRAINING_REQUESTS = 5_000
 U_SAMPLE_PAIRS = 5e6
 
@@ -149,6 +150,11 @@ COMPARISONS: list[dict[str, Any]] = [
         _level("given1_l = given1_r", "first given name, second differs", "given1"),
         # LIS is one edit from LUIS, which many people are called: the frequency tempers it.
         _level(f"{_dl('given1')} <= 1", "first given name one edit apart", "given1"),
+        # A list written surname first puts the surname in the given-name field: the
+        # request's given name is the registry's first surname (give or take a typo). Only
+        # this half of the exchange; the surnames comparison weighs the other half.
+        _level(f"CASE WHEN is_request_l THEN {_dl('given_names', 'surname1')}"
+               f" ELSE {_dl('surname1', 'given_names')} END <= 1", "written as the first surname"),
         _level("contains(' ' || given_names_r || ' ', ' ' || given1_l || ' ')"
                " OR contains(' ' || given_names_l || ' ', ' ' || given1_r || ' ')", "crosswise"),
         _else(),
@@ -174,10 +180,19 @@ COMPARISONS: list[dict[str, Any]] = [
         _level(f"(surname1_l = surname1_r AND {_dl('surname2')} <= 2 AND length(surname2_l) >= 7)"
                f" OR (surname2_l = surname2_r AND {_dl('surname1')} <= 2 AND length(surname1_l) >= 7)",
                "one exact, other two edits", "surnames"),
+        # The other half of a given name and surname exchanged: the request's first surname
+        # is the registry's given name, and the second surname, if both have one, agrees
+        # (before the levels on one surname alone).
+        _level(f"CASE WHEN is_request_l THEN {_dl('surname1', 'given_names')}"
+               f" ELSE {_dl('given_names', 'surname1')} END <= 1"
+               " AND (surname2_l IS NULL OR surname2_r IS NULL OR surname2_l = surname2_r)",
+               "first surname written as the given name"),
         # The plain exact level on the first surname, also the baseline of the scaled levels.
         _level("surname1_l = surname1_r", "first exact, second differs", "surname1"),
         _level("surname2_l = surname2_r", "second exact, first differs", "surname2"),
-        _level(f"{_dl('surname1')} <= 2 AND length(surname1_l) >= 7"
+        # With one surname only (or the second dropped) a typo in the first is the commonest
+        # error: one edit, or two in a long surname.
+        _level(f"({_dl('surname1')} <= 1 OR ({_dl('surname1')} <= 2 AND length(surname1_l) >= 7))"
                " AND (surname2_l IS NULL OR surname2_r IS NULL)", "first close, second missing"),
         # A list that swaps the surnames and drops one keeps the other; a different person
         # who shares one surname has a different second one. PÉREZ in common says less than
@@ -189,10 +204,17 @@ COMPARISONS: list[dict[str, Any]] = [
         _else(),
     ]},
     {"output_column_name": "birth_date", "comparison_levels": [
-        _level("dob_s_l IS NULL OR dob_s_r IS NULL", "missing", null=True),
+        _level("birth_year_l IS NULL OR birth_year_r IS NULL", "missing", null=True),
         # Births crowd into some years: a shared birthday from a crowded year says less.
         _level("dob_s_l = dob_s_r", "exact", "dob_s"),
         _level("dob_sorted_l = dob_sorted_r", "day and month swapped", "dob_s"),
+        # A date without its day or month (either side) agreeing on the year and on the
+        # month or the day that both have.
+        _level("(dob_s_l IS NULL OR dob_s_r IS NULL) AND birth_year_l = birth_year_r"
+               " AND (birth_month_l = birth_month_r OR birth_day_l = birth_day_r)"
+               " AND (birth_month_l IS NULL OR birth_month_r IS NULL OR birth_month_l = birth_month_r)"
+               " AND (birth_day_l IS NULL OR birth_day_r IS NULL OR birth_day_l = birth_day_r)",
+               "agrees where both are known"),
         # Dates are dense: a date has some thirty valid one-digit neighbours, each about as
         # frequent, so the level's average u fits better than one date's frequency.
         _level(f"{_dl('dob_s')} <= 1", "one digit apart"),
@@ -213,15 +235,58 @@ COMPARISONS: list[dict[str, Any]] = [
     {"output_column_name": "birth_place", "comparison_levels": [
         _level("birth_place_l IS NULL OR birth_place_r IS NULL", "missing", null=True),
         _level("birth_place_l = birth_place_r", "exact", "birth_place"),
+        # A list that writes the region ("LOS ANDES") for the state (MÉRIDA).
+        _level("birth_place_l = birth_region_r OR birth_region_l = birth_place_r", "region for the state"),
+        _level("birth_region_l = birth_region_r", "another state of the same region"),
         _else(),
     ]},
 ]
 
+# Which levels agree more than which (beyond the first level of each comparison over all
+# others and every level over ELSE), and which levels are disagreements: `weights.regularise`
+# keeps trained models to this order and `weights.check` refuses one that breaks it.
+LEVEL_ORDERS: dict[str, LevelOrder] = {
+    "given_names": LevelOrder(
+        above=(("compound name cut short", "first given name, second differs"),
+               ("one or two typos", "first given name one edit apart")),
+        disagreement=frozenset({"all other"}),
+    ),
+    "surnames": LevelOrder(
+        above=(("first exact, second one edit", "one exact, other two edits"),
+               ("second exact, first one edit", "one exact, other two edits"),
+               ("one exact, other two edits", "first exact, second differs"),
+               ("one exact, other two edits", "second exact, first differs"),
+               ("first exact, second one edit", "first exact, second differs"),
+               ("second exact, first one edit", "second exact, first differs"),
+               ("first exact, second missing", "first close, second missing"),
+               ("first exact, second missing", "one surname in common, other missing"),
+               ("first close, second missing", "one surname in common, other missing"),
+               ("swapped", "one surname in common, crosswise"),
+               ("first exact, second differs", "one surname in common, crosswise"),
+               ("second exact, first differs", "one surname in common, crosswise")),
+        disagreement=frozenset({"one surname in common, crosswise", "all other"}),
+    ),
+    "birth_date": LevelOrder(
+        above=(("day and month swapped", "within a year"), ("agrees where both are known", "within a year"),
+               ("one digit apart", "within a year")),
+        disagreement=frozenset({"within a year", "all other"}),
+    ),
+    "cedula": LevelOrder(disagreement=frozenset({"all other"})),
+    "sex": LevelOrder(disagreement=frozenset({"all other"})),
+    "birth_place": LevelOrder(disagreement=frozenset({"all other"})),
+}
+
 # Each rule survives a different error: a cédula survives any name or date error; a date
 # with day and month sorted survives a swap and, with a given name or either surname (or
-# the initials, which typos rarely touch), the other names' errors; given names plus both
-# surnames survive any date error, and a given name, first surname and two thirds of the
-# date survive a mistyped day or month when the second surname is missing too.
+# the initials, which typos rarely touch, straight or exchanged), the other names' errors;
+# given names plus both surnames survive any date error. With one surname only (most
+# registries but Spanish-speaking ones), or a date without its day or month, a given name
+# or first surname with the other's initial and the year survive a mistyped or missing day
+# or month and a typo in the other name, the two names with the day and month a mistyped
+# year, both surnames and the year a mistyped or cut given name, and two of the three
+# names alone a missing date; a date without its day (or month)
+# meets the full dates of its year and month (or day) with either initial; a given name
+# and surname written the other way round are found by the same pair exchanged.
 BLOCKING_RULES = [
     "l.cedula = r.cedula",
     "l.dob_sorted = r.dob_sorted AND l.given1_ph = r.given1_ph",
@@ -229,11 +294,22 @@ BLOCKING_RULES = [
     "l.dob_sorted = r.dob_sorted AND l.surname1_ph = r.surname2_ph",
     "l.dob_sorted = r.dob_sorted AND l.surname2_ph = r.surname1_ph",
     "l.dob_sorted = r.dob_sorted AND l.surname2_ph = r.surname2_ph",
-    "l.dob_sorted = r.dob_sorted AND l.initials = r.initials",
-    "l.given_ph = r.given_ph AND l.surname1_ph = r.surname1_ph AND l.surname2_ph = r.surname2_ph",
-    "l.given_ph = r.given_ph AND l.surname1_ph = r.surname2_ph AND l.surname2_ph = r.surname1_ph",
-    "l.given1_ph = r.given1_ph AND l.surname1_ph = r.surname1_ph AND l.birth_year_month = r.birth_year_month",
-    "l.given1_ph = r.given1_ph AND l.surname1_ph = r.surname1_ph AND l.birth_year_day = r.birth_year_day",
+    "l.dob_sorted = r.dob_sorted AND l.given_initial = r.given_initial",
+    "l.dob_sorted = r.dob_sorted AND l.surname_initial = r.surname_initial",
+    "l.dob_sorted = r.dob_sorted AND l.initials = r.initials_swapped",
+    "l.given1_ph = r.given1_ph AND l.surname1_ph = r.surname1_ph AND l.surname2_ph = r.surname2_ph",
+    "l.given1_ph = r.given1_ph AND l.surname1_ph = r.surname2_ph AND l.surname2_ph = r.surname1_ph",
+    "l.surname1_ph = r.surname1_ph AND l.surname2_ph = r.surname2_ph AND l.birth_year = r.birth_year",
+    "l.birth_year = r.birth_year AND l.given1_ph = r.given1_ph AND l.surname_initial = r.surname_initial",
+    "l.birth_year = r.birth_year AND l.surname1_ph = r.surname1_ph AND l.given_initial = r.given_initial",
+    "l.given1_ph = r.given1_ph AND l.surname1_ph = r.surname1_ph AND l.md_sorted = r.md_sorted",
+    "l.given1_ph = r.surname1_ph AND l.surname1_first_ph = r.given1_ph AND l.birth_year = r.birth_year",
+    "r.given1_ph = l.surname1_ph AND r.surname1_first_ph = l.given1_ph AND l.birth_year = r.birth_year",
+    *(f"l.{key}_undated = r.{key}" for key in ("name_key", "name2_key", "surnames_key")),
+    *(f"l.{key} = r.{key}_undated" for key in ("name_key", "name2_key", "surnames_key")),
+    *(f"{side}.{partial} = {other}.{full} AND l.{initial} = r.{initial}"
+      for partial, full in (("year_month_undayed", "birth_year_month"), ("year_day_unmonthed", "birth_year_day"))
+      for side, other in (("l", "r"), ("r", "l")) for initial in ("given_initial", "surname_initial")),
 ]
 
 
@@ -302,6 +378,8 @@ def _register_requests(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, 
     columns["rt_row"] = list(range(len(rows)))
     con.register("rt_requests_raw", pa.Table.from_pydict(columns, schema=_REQUEST_SCHEMA))
     prepare_table(con, "rt_requests_raw", "rt_requests")
+    # Which side a record is on, for the levels that compare one side's field with the other's.
+    con.execute("ALTER TABLE rt_requests ADD COLUMN is_request BOOLEAN DEFAULT true")
 
 
 def _register_registry(con: duckdb.DuckDBPyConnection, registry_path: str | Path) -> int:
@@ -309,6 +387,7 @@ def _register_registry(con: duckdb.DuckDBPyConnection, registry_path: str | Path
     source = registry_source_sql(registry_path)
     con.execute(f"CREATE OR REPLACE VIEW rt_registry_raw AS SELECT * FROM {source}")
     prepare_table(con, "rt_registry_raw", "rt_registry")
+    con.execute("ALTER TABLE rt_registry ADD COLUMN is_request BOOLEAN DEFAULT false")
     (rows,) = con.execute("SELECT count(*) FROM rt_registry").fetchall()[0]
     return int(rows)
 
@@ -323,17 +402,106 @@ def _linker(con: duckdb.DuckDBPyConnection, model: dict[str, Any]) -> Any:
     return Linker([requests, registry], model, log_level=logging.WARNING)
 
 
-def _apply_floors(model: dict[str, Any]) -> dict[str, Any]:
-    """Give levels a training run never observed a small m or u instead of none."""
+class ModelRefused(InvalidInput):
+    """A trained or loaded model breaks the rules of `weights.check`; `problems` names each level."""
+
+    code = "model_refused"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("the linkage model breaks its rules: " + "; ".join(problems), details=problems)
+        self.problems = problems
+
+
+def _pairs_view(con: duckdb.DuckDBPyConnection, name: str, pairs_from: str) -> None:
+    """A view of pairs with every compared column as `col_l` (alias l) and `col_r` (alias r) of `pairs_from`."""
+    columns = [row[0] for row in con.execute("DESCRIBE rt_registry").fetchall()]
+    select = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select} FROM {pairs_from}")
+
+
+def _not_null_shares(con: duckdb.DuckDBPyConnection, pairs: str, model: dict[str, Any]) -> dict[str, float]:
+    """Per comparison, the share of the pairs in `pairs` in which it is not null."""
+    shares = {}
     for comparison in model["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            if level.get("is_null_level"):
-                continue
-            if not level.get("m_probability"):
-                level["m_probability"] = M_FLOOR
-            if not level.get("u_probability"):
-                level["u_probability"] = U_FLOOR
+        null = [level["sql_condition"] for level in comparison["comparison_levels"] if level.get("is_null_level")]
+        where = f"NOT coalesce(({null[0]}), false)" if null else "true"
+        (share,) = con.execute(f"SELECT coalesce(avg(CASE WHEN {where} THEN 1 ELSE 0 END), 0) FROM {pairs}"
+                               ).fetchall()[0]
+        shares[comparison["output_column_name"]] = float(share)
+    return shares
+
+
+def _random_pair_shares(con: duckdb.DuckDBPyConnection, model: dict[str, Any], seed: int) -> dict[str, float]:
+    """The not-null shares of random request × registry pairs (a sample of each side, crossed)."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE rt_sample_q AS
+        SELECT * FROM rt_requests ORDER BY hash(unique_id + {seed}) LIMIT 1500""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE rt_sample_g AS
+        SELECT * FROM rt_registry ORDER BY hash(unique_id + {seed}) LIMIT 1500""")
+    _pairs_view(con, "rt_random_pairs", "rt_sample_q l CROSS JOIN rt_sample_g r")
+    return _not_null_shares(con, "rt_random_pairs", model)
+
+
+def _tf_baselines(con: duckdb.DuckDBPyConnection, model: dict[str, Any]) -> dict[str, float]:
+    """Chance agreement sum(tf^2) of every term-frequency column, over requests and registry as Splink counts tf."""
+    columns = {level["tf_adjustment_column"] for comparison in model["comparisons"]
+               for level in comparison["comparison_levels"] if level.get("tf_adjustment_column")}
+    baselines = {}
+    for column in sorted(columns):
+        (value,) = con.execute(f"""SELECT sum(p * p) FROM (
+            SELECT count(*) / sum(count(*)) OVER () AS p FROM (
+                SELECT {column} AS v FROM rt_requests UNION ALL SELECT {column} FROM rt_registry)
+            WHERE v IS NOT NULL GROUP BY v)""").fetchall()[0]
+        if value:
+            baselines[column] = float(value)
+    return baselines
+
+
+def _finish(con: duckdb.DuckDBPyConnection, raw: dict[str, Any], m_pairs: dict[str, float], u_pairs: float,
+            seed: int) -> dict[str, Any]:
+    """Regularise a model Splink trained (`weights.regularise`) and check it; refuse it if it breaks a rule."""
+    random_shares = _random_pair_shares(con, raw, seed)
+    seen = {name: Seen(m_pairs.get(name, 0.0), u_pairs * share) for name, share in random_shares.items()}
+    model = regularise(raw, seen, LEVEL_ORDERS, _tf_baselines(con, raw))
+    problems = check(model, LEVEL_ORDERS)
+    if problems:
+        raise ModelRefused(problems)
     return model
+
+
+def _save(model: dict[str, Any], model_path: str | Path) -> None:
+    problems = check(model, LEVEL_ORDERS)
+    if problems:
+        raise ModelRefused(problems)
+    path = Path(model_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(model, indent=2), encoding="utf-8")
+    partial.replace(path)
+
+
+def load_model(model_path: str | Path) -> dict[str, Any]:
+    """A saved model, refused (naming the level) if it breaks the rules of `weights.check`."""
+    model: dict[str, Any] = json.loads(Path(model_path).read_text(encoding="utf-8"))
+    problems = check(model, LEVEL_ORDERS)
+    if problems:
+        raise ModelRefused([f"{model_path}: {problem}" for problem in problems])
+    return model
+
+
+def _register_labels(con: duckdb.DuckDBPyConnection, requests: Sequence[dict[str, Any]]) -> int:
+    """Labelled pairs (request row, registry row) from the requests' `true_registry_id`; their number."""
+    con.register("rt_truth", pa.table({
+        "rt_row": pa.array(range(len(requests)), pa.int64()),
+        "true_registry_id": pa.array([_text(row.get("true_registry_id")) for row in requests], pa.string()),
+    }))
+    con.execute("""CREATE OR REPLACE TABLE rt_labels AS
+        SELECT 'requests' AS source_dataset_l, t.rt_row AS unique_id_l,
+               'registry' AS source_dataset_r, r.rt_row AS unique_id_r
+        FROM rt_truth t JOIN rt_registry_raw r ON CAST(r.registry_id AS VARCHAR) = t.true_registry_id""")
+    _pairs_view(con, "rt_label_pairs", "rt_labels b JOIN rt_requests l ON l.unique_id = b.unique_id_l"
+                " JOIN rt_registry r ON r.unique_id = b.unique_id_r")
+    (labelled,) = con.execute("SELECT count(*) FROM rt_labels").fetchall()[0]
+    return int(labelled)
 
 
 def train(
@@ -343,15 +511,19 @@ def train(
     sample_requests: str | Path | None = None,
     seed: int = 7,
     u_pairs: float = U_SAMPLE_PAIRS,
+    error_model: Any = None,
 ) -> dict[str, Any]:
     """Train the linkage model on a registry and save it as Splink model JSON at `model_path`.
 
     u probabilities come from random request × registry pairs; m probabilities from
     labelled pairs: `sample_requests` (Parquet with `true_registry_id`), or, if none is
-    given, requests drawn from the registry itself and corrupted with the default
-    `ErrorModel`. Returns a summary with the match weight of every comparison level.
+    given, requests drawn from the registry itself and corrupted with `error_model` (by
+    default the "training" preset of `synth.ERROR_MODELS`: today's errors plus a little of
+    every other kind). The raw estimates are then made sane (`weights.regularise`) and the
+    model is refused if it still breaks a rule (`weights.check`). Returns a summary with the
+    weight table.
     """
-    from retorno.verification.synth import ErrorModel, make_requests
+    from retorno.verification.synth import ERROR_MODELS, make_requests
 
     started = time.perf_counter()
     con, database = _connect(None, None)
@@ -361,71 +533,180 @@ def train(
             if sample_requests is None:
                 sample_requests = Path(scratch) / "training_requests.parquet"
                 size = min(TRAINING_REQUESTS, rows)
-                make_requests(registry_path, size, seed, ErrorModel(), sample_requests)
+                make_requests(registry_path, size, seed, error_model or ERROR_MODELS["training"], sample_requests)
             requests = _load_requests(sample_requests)
         _register_requests(con, requests)
-        con.register("rt_truth", pa.table({
-            "rt_row": pa.array(range(len(requests)), pa.int64()),
-            "true_registry_id": [row.get("true_registry_id") for row in requests],
-        }))
-        con.execute("""CREATE TABLE rt_labels AS
-            SELECT 'requests' AS source_dataset_l, t.rt_row AS unique_id_l,
-                   'registry' AS source_dataset_r, r.rt_row AS unique_id_r
-            FROM rt_truth t JOIN rt_registry_raw r ON r.registry_id = t.true_registry_id""")
-        (labelled,) = con.execute("SELECT count(*) FROM rt_labels").fetchall()[0]
-        linker = _linker(con, settings(rows))
+        labelled = _register_labels(con, requests)
+        raw_linker = _linker(con, settings(rows))
         # A small registry needs (and has) fewer random pairs; a twentieth of them is plenty.
         u_pairs = min(u_pairs, 0.05 * rows * len(requests))
-        linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
-        linker.training.estimate_m_from_pairwise_labels(linker._db_api.register("rt_labels"))
-        model = _apply_floors(linker.misc.save_model_to_json())
+        raw_linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
+        raw_linker.training.estimate_m_from_pairwise_labels(raw_linker._db_api.register("rt_labels"))
+        raw = raw_linker.misc.save_model_to_json()
+        shares = _not_null_shares(con, "rt_label_pairs", raw)
+        model = _finish(con, raw, {name: share * labelled for name, share in shares.items()}, u_pairs, seed)
     finally:
         _close(con, database)
-    Path(model_path).write_text(json.dumps(model, indent=2), encoding="utf-8")
+    _save(model, model_path)
     return {
         "registry": rows,
-        "labelled_pairs": int(labelled),
+        "labelled_pairs": labelled,
         "u_pairs": int(u_pairs),
         "seconds": round(time.perf_counter() - started, 3),
         "match_weights": _match_weights(model),
+        "raw_match_weights": _match_weights(raw),
     }
 
 
-def _match_weights(model: dict[str, Any]) -> dict[str, dict[str, float]]:
+# Expectation maximisation sessions: each blocks on some fields and estimates m for the
+# comparisons that do not use them. A cédula pairs almost only true pairs; a birth date
+# with day and month sorted, or a given name with a first surname and a year, pair a
+# request with a few dozen registry records, of which one may be the person.
+EM_BLOCKING_RULES = [
+    "l.cedula = r.cedula",
+    "l.dob_sorted = r.dob_sorted",
+    "l.birth_year = r.birth_year AND l.given1_ph = r.given1_ph AND l.surname_initial = r.surname_initial",
+    "l.birth_year = r.birth_year AND l.surname1_ph = r.surname1_ph AND l.given_initial = r.given_initial",
+]
+EM_REQUESTS = 5_000
+
+
+def train_em(
+    registry_path: str | Path,
+    requests: Iterable[dict[str, Any]] | str | Path,
+    model_path: str | Path,
+    *,
+    start_model: str | Path,
+    national_share: float = NATIONAL_PRIOR,
+    seed: int = 7,
+    u_pairs: float = U_SAMPLE_PAIRS,
+) -> dict[str, Any]:
+    """Re-estimate m by expectation maximisation on an installation's own requests (no labels).
+
+    Starts from `start_model` (trained by `train` on the synthetic error model), re-estimates
+    u from random pairs of these requests and the registry, then m by Splink's EM over
+    `EM_BLOCKING_RULES` (each session leaves out the fields it blocks on), and makes the
+    result sane as `train` does. Saves to `model_path`; returns the weights before and after.
+    """
+    started = time.perf_counter()
+    start = load_model(start_model)
+    rows = _load_requests(requests)[:EM_REQUESTS]
+    con, database = _connect(None, None)
+    try:
+        registry_rows = _register_registry(con, registry_path)
+        _register_requests(con, rows)
+        model = {**start, "probability_two_random_records_match": national_share / max(registry_rows, 1)}
+        linker = _linker(con, model)
+        u_pairs = min(u_pairs, 0.05 * registry_rows * len(rows))
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
+        sessions = 0
+        for rule in EM_BLOCKING_RULES:
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, fix_u_probabilities=True, estimate_without_term_frequencies=True)
+                sessions += 1
+            except Exception as exc:  # a session with no pairs (no cédula at all, say) teaches nothing
+                logging.getLogger(__name__).warning("EM session on %s skipped: %s", rule, exc)
+        raw = linker.misc.save_model_to_json()
+        random_shares = _random_pair_shares(con, raw, seed)
+        # EM's matches are expected, not counted: about one per national request.
+        expected = national_share * len(rows)
+        trained = _finish(con, raw, {name: expected * share for name, share in random_shares.items()},
+                          u_pairs, seed)
+    finally:
+        _close(con, database)
+    _save(trained, model_path)
+    return {"registry": registry_rows, "requests": len(rows), "sessions": sessions,
+            "seconds": round(time.perf_counter() - started, 3),
+            "weights_before": _match_weights(start), "match_weights": _match_weights(trained)}
+
+
+def train_from_labels(
+    registry_path: str | Path,
+    labelled_requests: Sequence[dict[str, Any]],
+    model_path: str | Path,
+    *,
+    start_model: str | Path,
+    prior_pairs: float = 500.0,
+    seed: int = 7,
+) -> dict[str, Any]:
+    """Update m from labelled pairs an installation's officers decided (`true_registry_id`).
+
+    Officers decide the cases the model was unsure of, so their pairs hold more errors than
+    the installation's requests at large: their counts are added to the start model's m
+    taken as `prior_pairs` pseudo-pairs, not put in its place. u stays the start model's.
+    """
+    started = time.perf_counter()
+    start = load_model(start_model)
+    con, database = _connect(None, None)
+    try:
+        registry_rows = _register_registry(con, registry_path)
+        _register_requests(con, list(labelled_requests))
+        labelled = _register_labels(con, list(labelled_requests))
+        if not labelled:
+            raise InvalidInput("none of the decisions names a record of this registry: nothing to learn from")
+        linker = _linker(con, {**start, "probability_two_random_records_match":
+                               NATIONAL_PRIOR / max(registry_rows, 1)})
+        linker.training.estimate_m_from_pairwise_labels(linker._db_api.register("rt_labels"))
+        learned = linker.misc.save_model_to_json()
+        shares = _not_null_shares(con, "rt_label_pairs", learned)
+        model = copy.deepcopy(start)
+        for comparison, new in zip(model["comparisons"], learned["comparisons"], strict=True):
+            pairs = shares[comparison["output_column_name"]] * labelled
+            for level, new_level in zip(comparison["comparison_levels"], new["comparison_levels"], strict=True):
+                if level.get("is_null_level"):
+                    continue
+                counted = float(new_level.get("m_probability") or 0.0) * pairs
+                level["m_probability"] = (counted + prior_pairs * level["m_probability"]) / (pairs + prior_pairs)
+        random_shares = {c["output_column_name"]: 1.0 for c in model["comparisons"]}
+        seen = {name: Seen(prior_pairs + shares[name] * labelled, U_SAMPLE_PAIRS * share)
+                for name, share in random_shares.items()}
+        model = regularise(model, seen, LEVEL_ORDERS, _tf_baselines(con, model))
+        problems = check(model, LEVEL_ORDERS)
+        if problems:
+            raise ModelRefused(problems)
+    finally:
+        _close(con, database)
+    _save(model, model_path)
+    return {"labelled_pairs": labelled, "seconds": round(time.perf_counter() - started, 3),
+            "weights_before": _match_weights(start), "match_weights": _match_weights(model)}
+
+
+def _match_weights(model: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     """Match weight (log2 m/u) of every non-null level, by comparison and level label."""
-    import math
-
-    return {
-        comparison["output_column_name"]: {
-            level["label_for_charts"]: round(math.log2(level["m_probability"] / level["u_probability"]), 2)
-            for level in comparison["comparison_levels"]
-            if not level.get("is_null_level")
-        }
-        for comparison in model["comparisons"]
-    }
+    table: dict[str, dict[str, float | None]] = {}
+    for row in weight_table(model):
+        table.setdefault(row["comparison"], {})[row["level"]] = row["weight"]
+    return table
 
 
 _AGREEMENT_SQL = """
     CASE WHEN q.given_names IS NULL OR g.given_names IS NULL THEN 'missing'
          WHEN q.given_names = g.given_names THEN 'agree'
          WHEN q.given1 = g.given1 OR jaro_winkler_similarity(q.given_names, g.given_names) >= 0.88
-              THEN 'partial' ELSE 'disagree' END AS a_given_names,
+              OR q.given_names = g.surname1 THEN 'partial' ELSE 'disagree' END AS a_given_names,
     CASE WHEN q.surname1 IS NULL OR g.surname1 IS NULL THEN 'missing'
          WHEN q.surname1 = g.surname1 THEN 'agree'
          WHEN damerau_levenshtein(q.surname1, g.surname1) <= 2 OR q.surname1 = g.surname2
-              THEN 'partial' ELSE 'disagree' END AS a_first_surname,
+              OR q.surname1 = g.given_names THEN 'partial' ELSE 'disagree' END AS a_first_surname,
     CASE WHEN q.surname2 IS NULL OR g.surname2 IS NULL THEN 'missing'
          WHEN q.surname2 = g.surname2 THEN 'agree'
          WHEN damerau_levenshtein(q.surname2, g.surname2) <= 2 OR q.surname2 = g.surname1
               THEN 'partial' ELSE 'disagree' END AS a_second_surname,
     CASE WHEN q.sex IS NULL OR g.sex IS NULL THEN 'missing'
          WHEN q.sex = g.sex THEN 'agree' ELSE 'disagree' END AS a_sex,
-    CASE WHEN q.dob IS NULL OR g.dob IS NULL THEN 'missing'
+    CASE WHEN q.birth_year IS NULL OR g.birth_year IS NULL THEN 'missing'
          WHEN q.dob = g.dob THEN 'agree'
-         WHEN q.dob_sorted = g.dob_sorted OR damerau_levenshtein(q.dob_s, g.dob_s) <= 1
+         WHEN q.dob_sorted = g.dob_sorted OR damerau_levenshtein(q.dob_s, g.dob_s) <= 1 THEN 'partial'
+         -- A date without its day or month agreeing on the year and all else both have.
+         WHEN (q.dob IS NULL OR g.dob IS NULL) AND q.birth_year = g.birth_year
+              AND (q.birth_month = g.birth_month OR q.birth_day = g.birth_day)
+              AND coalesce(q.birth_month = g.birth_month, true) AND coalesce(q.birth_day = g.birth_day, true)
               THEN 'partial' ELSE 'disagree' END AS a_birth_date,
     CASE WHEN q.birth_place IS NULL OR g.birth_place IS NULL THEN 'missing'
-         WHEN q.birth_place = g.birth_place THEN 'agree' ELSE 'disagree' END AS a_birth_place,
+         WHEN q.birth_place = g.birth_place THEN 'agree'
+         WHEN q.birth_place = g.birth_region OR q.birth_region = g.birth_place THEN 'partial'
+         ELSE 'disagree' END AS a_birth_place,
     CASE WHEN q.cedula IS NULL OR g.cedula IS NULL THEN 'missing'
          WHEN q.cedula = g.cedula THEN 'agree'
          WHEN damerau_levenshtein(q.cedula, g.cedula) <= 1 THEN 'partial' ELSE 'disagree' END AS a_cedula
@@ -464,7 +745,7 @@ def link_with_stats(
     memory_limit: str | None = None,
 ) -> tuple[list[LinkDecision], dict[str, Any]]:
     """`link`, plus figures about the run: registry size, pairs scored, seconds per stage."""
-    model = json.loads(Path(model_path).read_text(encoding="utf-8"))
+    model = load_model(model_path)
     rows = _load_requests(requests)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -473,8 +754,11 @@ def link_with_stats(
         _register_requests(con, rows)
         registry_rows = _register_registry(con, registry_path)
         timings["prepare_seconds"] = time.perf_counter() - clock
-        # The prior depends on the registry linked against, not the one trained on.
+        # The prior depends on the registry linked against, not the one trained on; the
+        # blocking rules are this version's, not those saved with the model.
         model["probability_two_random_records_match"] = thresholds.national_share / max(registry_rows, 1)
+        model["blocking_rules_to_generate_predictions"] = settings(registry_rows)[
+            "blocking_rules_to_generate_predictions"]
         predictions = _linker(con, model).inference.predict(warning_mode="never")
         timings["predict_seconds"] = time.perf_counter() - clock - timings["prepare_seconds"]
         (pairs,) = con.execute(f"SELECT count(*) FROM {predictions.physical_name}").fetchall()[0]
@@ -549,3 +833,29 @@ def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds
         registry_id=best.registry_id if best and outcome != "not_found" else None,
         candidates=candidates,
     )
+
+
+def blocked_true_pairs(requests: Iterable[dict[str, Any]] | str | Path, registry_path: str | Path
+                       ) -> dict[Any, bool]:
+    """For every request that names its `true_registry_id`, whether a blocking rule pairs it with that record.
+
+    The blocking recall of an evaluation: a true pair no rule proposes is lost whatever the
+    model says. Each rule is tried both ways round, as Splink may put either dataset on the left.
+    """
+    rows = _load_requests(requests)
+    con, database = _connect(None, None)
+    try:
+        _register_requests(con, rows)
+        _register_registry(con, registry_path)
+        _register_labels(con, rows)
+        rules = " OR ".join(f"({rule})" for rule in BLOCKING_RULES)
+        flipped = re.sub(r"\b([lr])\.", lambda side: ("r" if side.group(1) == "l" else "l") + ".", rules)
+        found = con.execute(f"""
+            SELECT l.unique_id, coalesce({rules}, false) OR coalesce({flipped}, false) AS blocked
+            FROM rt_labels b JOIN rt_requests l ON l.unique_id = b.unique_id_l
+            JOIN rt_registry r ON r.unique_id = b.unique_id_r""").fetchall()
+    finally:
+        _close(con, database)
+    blocked = {int(unique_id): bool(value) for unique_id, value in found}
+    return {row["request_id"]: blocked.get(i, False) for i, row in enumerate(rows)
+            if row.get("true_registry_id") is not None}

@@ -113,9 +113,17 @@ def prepare_table(con: duckdb.DuckDBPyConnection, source: str, target: str) -> N
         -- The initials of a list that wrote the surname as the given name and the other way round.
         left(surname1, 1) || left(given1, 1) AS initials_swapped,
         least(birth_month, birth_day) * 100 + greatest(birth_month, birth_day) AS md_sorted,
+        left(given1, 1) AS given_initial, left(surname1, 1) AS surname_initial,
         -- Blocking keys for a person without a birth date: only such records carry the second.
-        given_ph || ' ' || surname1_ph AS name_key,
-        CASE WHEN birth_year IS NULL THEN given_ph || ' ' || surname1_ph END AS name_key_undated,
+        given1_ph || ' ' || surname1_ph AS name_key,
+        CASE WHEN birth_year IS NULL THEN given1_ph || ' ' || surname1_ph END AS name_key_undated,
+        given1_ph || ' ' || surname2_ph AS name2_key,
+        CASE WHEN birth_year IS NULL THEN given1_ph || ' ' || surname2_ph END AS name2_key_undated,
+        surname1_ph || ' ' || surname2_ph AS surnames_key,
+        CASE WHEN birth_year IS NULL THEN surname1_ph || ' ' || surname2_ph END AS surnames_key_undated,
+        -- A date without its day (or month) meets full dates of the same year and month (or day).
+        CASE WHEN birth_day IS NULL THEN birth_year * 100 + birth_month END AS year_month_undayed,
+        CASE WHEN birth_month IS NULL THEN birth_year * 100 + birth_day END AS year_day_unmonthed,
         rt_region(birth_place) AS birth_region
     FROM (
         SELECT *, CASE WHEN birth_month IS NOT NULL AND birth_day IS NOT NULL
@@ -130,7 +138,8 @@ def prepare_table(con: duckdb.DuckDBPyConnection, source: str, target: str) -> N
         SELECT p.rt_row AS unique_id,
             g.key AS given_names, g.first_word AS given1,
             g.phonetic AS given_ph, g.first_phonetic AS given1_ph,
-            s1.key AS surname1, s1.phonetic AS surname1_ph, s2.key AS surname2, s2.phonetic AS surname2_ph,
+            s1.key AS surname1, s1.phonetic AS surname1_ph, s1.first_phonetic AS surname1_first_ph,
+            s2.key AS surname2, s2.phonetic AS surname2_ph,
             nullif(substr(trim(CAST(p.birth_date AS VARCHAR)), 1, 10), '') AS date_text,
             nullif(regexp_replace(CAST(p.cedula AS VARCHAR), '[^0-9]', '', 'g'), '') AS cedula,
             CASE WHEN upper(trim(p.sex)) IN ('F', 'FEMENINO', 'FEMALE', 'MUJER') THEN 'F'

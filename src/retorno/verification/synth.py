@@ -133,9 +133,19 @@ ERROR_MODELS: dict[str, ErrorModel] = {
     # a true pair can reach (a level it never observes gets no evidence either way).
     "training": ErrorModel(given_surname_swapped=0.02, sex_flipped=0.005, birth_place_wrong=0.02,
                            dob_partial=0.02),
-    # Lists unlike the training's: other rates for every kind, and places written as
-    # regions, a kind the training never sees.
+    # Lists unlike the training's: other rates for every kind (some higher, some lower),
+    # more non-nationals and namesakes among them, and places written as regions, a kind
+    # the training never sees.
     "shifted": ErrorModel(
+        non_national_share=0.15, non_national_namesake=0.10, non_national_cedula=0.40, accents_lost=0.80,
+        case_changed=0.50, second_surname_dropped=0.25, surnames_swapped=0.10, given_names_cut=0.20,
+        one_typo=0.10, two_typos=0.08, dob_day_month_swapped=0.08, dob_typo=0.03, dob_missing=0.01,
+        cedula_missing=0.40, cedula_typo=0.08, sex_missing=0.05, birth_place_missing=0.20,
+        given_surname_swapped=0.05, sex_flipped=0.01, birth_place_wrong=0.04, birth_place_region=0.10,
+        dob_partial=0.05,
+    ),
+    # Worse lists than the training's on every count: to see where the model gives way.
+    "harsh": ErrorModel(
         non_national_share=0.15, non_national_namesake=0.10, non_national_cedula=0.40, accents_lost=0.80,
         case_changed=0.50, second_surname_dropped=0.25, surnames_swapped=0.08, given_names_cut=0.45,
         one_typo=0.20, two_typos=0.06, dob_day_month_swapped=0.08, dob_typo=0.03, dob_missing=0.02,
@@ -361,7 +371,7 @@ def _corrupt(
         record["first_surname"], record["second_surname"] = record["second_surname"], record["first_surname"]
     if rarely("given_surname_swapped", model.given_surname_swapped):
         record["given_names"], record["first_surname"] = record["first_surname"], record["given_names"]
-    if happens("second_surname_dropped", model.second_surname_dropped):
+    if record["second_surname"] and happens("second_surname_dropped", model.second_surname_dropped):
         record["second_surname"] = None
     typo_draw = rng.random()
     typos = 2 if typo_draw < model.two_typos else 1 if typo_draw < model.two_typos + model.one_typo else 0
