@@ -150,6 +150,28 @@ def test_the_independent_check_passes_on_the_demo(demo: Demo) -> None:
     assert all(examined[check] > 0 for check in CHECKS), examined
 
 
+def test_the_check_fails_and_names_the_problem(demo: Demo) -> None:
+    """A second head, committed: `retorno demo check` exits 1 and names the household; then undone."""
+    engine = make_engine(demo.url)
+    try:
+        with engine.begin() as conn:
+            member, was, household = conn.execute(
+                sa.select(Case.id, Case.relationship_to_head, Agency.code + "/" + Household.reference)
+                .join(Household, Household.id == Case.household_id).join(Agency, Agency.id == Household.agency_id)
+                .where(Case.relationship_to_head != "titular").order_by(Case.id).limit(1)).one()
+            conn.execute(sa.update(Case).where(Case.id == member).values(relationship_to_head="titular"))
+        try:
+            result = runner.invoke(app, ["demo", "check", "--database-url", demo.url], env=demo.env())
+        finally:
+            with engine.begin() as conn:
+                conn.execute(sa.update(Case).where(Case.id == member).values(relationship_to_head=was))
+    finally:
+        engine.dispose()
+    assert result.exit_code == 1
+    assert re.search(r"^FAIL one_head: \d+ examined, 1 problem", result.stdout, re.M)
+    assert f"[one_head] household {household}: 2 heads" in result.stdout
+
+
 # What the first demo got wrong, and what else must be seen: each change is made inside a transaction
 # the check reads and then rolled back.
 

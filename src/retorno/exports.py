@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 import openpyxl
 
@@ -36,7 +37,14 @@ def table_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
     worksheet = book.create_sheet(title=sheet[:31])
     worksheet.append([safe_cell(h) for h in header])
     for row in rows:
-        worksheet.append([safe_cell(value) for value in row])
+        worksheet.append([_in_utc(safe_cell(value)) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _in_utc(value: object) -> object:
+    """A spreadsheet holds no time zone: an aware moment is written as its UTC wall-clock time."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value

@@ -141,8 +141,11 @@ def demo(ctx: typer.Context, database_url: DatabaseUrl = None, cases: int = 2000
 
 @demo_app.command("check")
 def demo_check(database_url: DatabaseUrl = None) -> None:
-    """Check a demo database independently: families together, one head per household, minors with an adult,
-    everyone travelling cleared and verified, states that agree with the flights, the audit chain."""
+    """Check a demo database independently; exits 1 on any problem.
+
+    Families together, one head per household, minors with an adult, everyone travelling cleared
+    and verified, states that agree with the flights, the audit chain (retorno.demo.check).
+    """
     from retorno.demo.check import check_demo, format_report
     with unit_of_work(settings(database_url)) as session:
         report = check_demo(session)

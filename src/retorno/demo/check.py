@@ -27,7 +27,10 @@ hide itself here. What it checks, each rule named in the report:
 - `states_agree`: a case is ``manifested`` exactly when it is on a manifest of a flight not yet
   flown; everyone aboard a flown flight has left the waiting states, and everyone whose state says
   they arrived was received from an arrived flight;
-- `audit_chain`: the hash chain and its signed checkpoints verify.
+- `audit_chain`: the hash chain and its signed checkpoints verify. This rule calls the trail's
+  own verifier (`audit.verify.verify_chain`, as `retorno audit verify` does): it is not the code
+  that wrote the records but the one that re-derives every hash and signature from them, and a
+  second copy of the hashing format here would check nothing more.
 """
 
 from __future__ import annotations

@@ -127,8 +127,8 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
 
 
 @reader("verification.queue")
-def review_queue(session: Session, actor: User, *, limit: int = 100) -> list[tuple[VerificationRequest, Case,
-                                                                                 VerificationDecision | None]]:
+def review_queue(session: Session, actor: User, *, limit: int = 100, offset: int = 0
+                 ) -> list[tuple[VerificationRequest, Case, VerificationDecision | None]]:
     """Requests to this receiving authority still waiting for a person, oldest first, with the latest proposal."""
     latest = (sa.select(VerificationDecision.request_id, sa.func.max(VerificationDecision.id).label("did"))
               .group_by(VerificationDecision.request_id).subquery())
@@ -139,7 +139,7 @@ def review_queue(session: Session, actor: User, *, limit: int = 100) -> list[tup
         .outerjoin(VerificationDecision, VerificationDecision.id == latest.c.did)
         .where(VerificationRequest.receiving_agency_id == actor.agency_id,
                VerificationRequest.status.in_(("pending", "review")))
-        .order_by(VerificationRequest.requested_at, VerificationRequest.id).limit(limit)
+        .order_by(VerificationRequest.requested_at, VerificationRequest.id).limit(limit).offset(offset)
     ).all()
     return list(rows)
 

@@ -135,6 +135,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/users/{username}/enable"): ("users.manage",),
     # ---- pages: the sending side
     ("GET", "/cases"): ("case.read",),
+    ("GET", "/cases.{fmt}"): ("case.read",),
+    ("POST", "/cases/searches"): ("case.read",),
+    ("POST", "/cases/searches/{search_id}/delete"): ("case.read",),
+    ("POST", "/cases/assignments"): ("case.assign",),
     ("GET", "/cases/new"): ("case.register",),
     ("POST", "/cases/new"): ("case.register",),
     ("GET", "/cases/import"): ("case.register",),
@@ -151,6 +155,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/flights/new"): ("flight.propose",),
     ("GET", "/planning"): ("manifest.plan",),
     ("POST", "/planning"): ("manifest.plan",),
+    ("POST", "/planning/review"): ("manifest.plan",),
     ("POST", "/planning/apply"): ("manifest.propose",),
     # ---- pages: flights, both sides and the carrier
     ("GET", "/flights"): ("flight.read",),
@@ -167,8 +172,16 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/flights/{reference}/manifest.csv"): ("paxlst.read",),
     ("POST", "/flights/{reference}/boarding/{case_reference}"): ("boarding.record",),
     ("POST", "/flights/{reference}/depart"): ("flight.depart",),
+    # Bulk actions on a flight: a preview, then the confirmation (web.pages.bulkpages).
+    ("POST", "/flights/{reference}/approvals"): ("manifest.decide",),
+    ("POST", "/flights/{reference}/rejections"): ("manifest.decide",),
+    ("POST", "/flights/{reference}/boardings"): ("boarding.record",),
+    ("GET", "/flights/{reference}/add"): ("manifest.propose",),
+    ("POST", "/flights/{reference}/selection"): ("manifest.propose",),
+    ("GET", "/flights/{reference}/passengers.{fmt}"): ("flight.read",),
     # ---- pages: the receiving side
     ("GET", "/verification"): ("verification.queue",),
+    ("GET", "/verification.{fmt}"): ("verification.queue",),
     ("POST", "/verification/{reference}"): ("verification.decide",),
     ("POST", "/cases/{reference}/verification-decision"): ("verification.decide",),
     ("POST", "/cases/{reference}/emergency-document"): ("document.issue_emergency",),
@@ -182,6 +195,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/audit/verify"): ("audit.read",),
     # ---- pages: reintegration operators
     ("GET", "/reintegration/returnees"): ("returnee.read",),
+    ("GET", "/reintegration/returnees.{fmt}"): ("returnee.read",),
+    ("GET", "/reintegration/placements.{fmt}"): ("returnee.read",),
+    ("GET", "/reintegration/follow-ups.{fmt}"): ("followup.record",),
     ("POST", "/reintegration/consent"): ("consent.record",),
     ("GET", "/reintegration/returnees/{reference}"): ("returnee.read",),
     ("POST", "/reintegration/returnees/{reference}/intake"): ("intake.record",),

@@ -35,6 +35,11 @@ def install(app: FastAPI, *, dependencies: Sequence[Any] = ()) -> None:
 
     app.state.templates = make_environment()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # The worked lists and the bulk actions come first: /cases/assignments before any /cases/{reference}.
+    from retorno.web.pages import bulkpages, listexports, worklists
+
+    for module in (worklists, bulkpages, listexports):
+        app.include_router(module.pages, dependencies=list(dependencies))
     for module in (auth, work, accounts, sending, receiving, flights, carrier, monitor, operator, programme,
                    planning, statistics):
         app.include_router(module.pages, dependencies=list(dependencies))

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
-from retorno.cases.service import get_case, search_cases
+from retorno.cases.service import get_case
 from retorno.config import Settings
 from retorno.errors import InvalidInput
 from retorno.flights import airports, outputs
 from retorno.flights import service as flights
 from retorno.reporting import service as reports
 from retorno.web.deps import SessionDep, SettingsDep
+from retorno.web.pages.manifests import manifest_context, ready_near
 from retorno.web.pages.common import (
     FormDep,
     PageUser,
@@ -57,9 +58,10 @@ def flight_context(session: Session, user: User, reference: str, settings: Setti
         context["boarding"] = {c.reference: p.boarding for p, c in flights.active_passengers(session, flight)}
     else:
         context["passengers"] = flights.active_passengers(session, flight)
+    context.update(manifest_context(session, user, flight, context.get("manifest"), context.get("boarding")))
     if can(user, "manifest.propose") and flight.state in ("proposed", "accepted"):
-        ready, ready_total = search_cases(session, user, state="ready", limit=200)
-        context["ready"], context["ready_total"] = ready, ready_total
+        # Ready cases are chosen on a page of their own, filtered by the departure airport and paged.
+        context["ready_near"] = ready_near(session, user, flight)
     return context
 
 

@@ -38,6 +38,8 @@ from retorno.web.pages.posts import Done, Page, form_post
 
 pages = router()
 DEFAULT_TIME_LIMIT = 10.0
+# Cases left off shown per reason and page.
+LEFT_PAGE = 25
 MAX_TIME_LIMIT = 60.0
 
 # Why a ready case is on no flight of the plan, in Spanish; the English catalog translates them.
@@ -91,9 +93,38 @@ def read_plan(text: str) -> dict[str, Any]:
             "status": str(data.get("status", ""))}
 
 
-def review(session: Session, user: User, data: dict[str, Any], removed: set[str]) -> dict[str, Any]:
-    """The proposal as the officer reviews it: per flight its households (with names), then every case left off."""
-    refs = {ref for refs in data["manifests"].values() for ref in refs} | set(data["left_off"])
+def left_off_groups(data: dict[str, Any], pages: dict[str, int]) -> list[dict[str, Any]]:
+    """The cases left off, by reason (the most common first), each reason a page of LEFT_PAGE at a time."""
+    by_code: dict[str, list[tuple[str, str]]] = {}
+    for ref, (code, message) in sorted(data["left_off"].items()):
+        by_code.setdefault(code, []).append((ref, message))
+    groups = []
+    for code, rows in sorted(by_code.items(), key=lambda item: (-len(item[1]), item[0])):
+        pages_count = max(1, -(-len(rows) // LEFT_PAGE))
+        page = min(max(1, pages.get(code, 1)), pages_count)
+        groups.append({"code": code, "count": len(rows), "page": page, "pages_count": pages_count,
+                       "rows": rows[(page - 1) * LEFT_PAGE: page * LEFT_PAGE]})
+    return groups
+
+
+def left_pages_of(form: FormData) -> dict[str, int]:
+    """Which page of each reason's list the form asks for: its hidden pages, then the button pressed."""
+    pages: dict[str, int] = {}
+    for value in [*form.getlist("left_pages"), form.get("left_page")]:
+        if isinstance(value, str) and ":" in value:
+            code, _, number = value.rpartition(":")
+            if number.isdigit():
+                pages[code] = int(number)
+    return pages
+
+
+def review(session: Session, user: User, data: dict[str, Any], removed: set[str],
+           left_pages: dict[str, int] | None = None) -> dict[str, Any]:
+    """The proposal as the officer reviews it: per flight its households (with names), then the cases left
+    off by reason, a page of each reason at a time."""
+    left_groups = left_off_groups(data, left_pages or {})
+    shown_left = {ref for group in left_groups for ref, _message in group["rows"]}
+    refs = {ref for refs in data["manifests"].values() for ref in refs} | shown_left
     cases: dict[str, Case] = {}
     listed = sorted(refs)
     for start in range(0, len(listed), 5000):
@@ -130,10 +161,10 @@ def review(session: Session, user: User, data: dict[str, Any], removed: set[str]
         planned.append({"reference": flight_ref, "flight": flight, "households": rows, "passengers": len(case_refs),
                         "booked": booked, "escorts": data["escorts"].get(flight_ref, 0),
                         "medical_staff": data["medical_staff"].get(flight_ref, 0)})
-    left = sorted(((ref, cases.get(ref), code, message) for ref, (code, message) in data["left_off"].items()),
-                  key=lambda row: (row[2], row[0]))
-    return {"plan": data, "planned": planned, "left": left, "plan_json": json.dumps(data, default=str),
-            "optimal": data["gap"] <= 1e-4}
+    for group in left_groups:
+        group["rows"] = [(ref, cases.get(ref), message) for ref, message in group["rows"]]
+    return {"plan": data, "planned": planned, "left_groups": left_groups, "left_count": len(data["left_off"]),
+            "plan_json": json.dumps(data, default=str), "optimal": data["gap"] <= 1e-4}
 
 
 def planning_context(session: Session, user: User, chosen: list[str], time_limit: float) -> dict[str, Any]:
@@ -209,8 +240,19 @@ def apply_again(session: Session, user: User, form: FormData) -> Page:
         data = read_plan(form_text(form, "plan"))
     except InvalidInput:
         return Page("planning.html", context)
-    context.update(review(session, user, data, removed_households(form)))
+    context.update(review(session, user, data, removed_households(form), left_pages_of(form)))
     return Page("planning.html", context)
+
+
+@pages.post("/planning/review", response_model=None)
+@form_post(apply_again)
+def review_again(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> HTMLResponse:
+    """The same proposal, with the officer's removals, at the pages of the left-off lists they asked for."""
+    require_page(user, "manifest.propose")
+    context = planning_context(session, user, chosen_flights(form), DEFAULT_TIME_LIMIT)
+    context.update(review(session, user, read_plan(form_text(form, "plan")), removed_households(form),
+                          left_pages_of(form)))
+    return render(request, "planning.html", **context)
 
 
 @pages.post("/planning/apply", response_model=None)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -39,8 +39,8 @@ pages = router()
 QUEUE_SHOWN = 10
 
 
-def _queue_context(session: Session, user: User) -> dict[str, Any]:
-    rows = review_queue(session, user, limit=QUEUE_SHOWN)
+def _queue_context(session: Session, user: User, page: int = 1) -> dict[str, Any]:
+    rows = review_queue(session, user, limit=QUEUE_SHOWN, offset=(page - 1) * QUEUE_SHOWN)
     items = []
     for request_row, case, decision in rows:
         declared = [
@@ -68,7 +68,12 @@ def _queue_context(session: Session, user: User) -> dict[str, Any]:
                 ),
             }
         )
-    return {"items": items, "waiting": review_queue_size(session, user)}
+    waiting = review_queue_size(session, user)
+    pages_count = max(1, -(-waiting // QUEUE_SHOWN))
+    return {"items": items, "waiting": waiting, "page": page, "pages_count": pages_count,
+            "first_shown": (page - 1) * QUEUE_SHOWN + 1,
+            "previous": f"/verification?page={page - 1}" if page > 1 else None,
+            "next_link": f"/verification?page={page + 1}" if page < pages_count else None}
 
 
 # Labels of the linkage fields, by the case field each one is declared in.
@@ -96,9 +101,10 @@ def _comparison(request_row: Any, case: Any, candidates: list[dict[str, Any]]) -
 
 
 @pages.get("/verification", response_class=HTMLResponse)
-def queue(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+def queue(request: Request, session: SessionDep, user: PageUser,
+          page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> HTMLResponse:
     require_page(user, "verification.decide")
-    return render(request, "verification.html", **_queue_context(session, user))
+    return render(request, "verification.html", **_queue_context(session, user, page))
 
 
 def queue_again(session: Session, user: User, form: FormData, reference: str) -> Page:

@@ -1,0 +1,281 @@
+"""Bulk actions on a flight's pages: a preview of what will happen, then one confirmation.
+
+Each form posts twice to the same address: first without `step=confirm`, and the page answers with
+what the action would do to each person (the actions themselves run and are rolled back,
+`travel.bulk`); then with `step=confirm` and the people the preview listed, and the action runs
+for them. A refusal of the whole shows the flight again with it (`posts.form_post`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from fastapi import Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from retorno import safeguards
+from retorno.agencies.models import User
+from retorno.cases.models import Case
+from retorno.cases.service import can_see
+from retorno.db import utcnow
+from retorno.errors import InvalidInput
+from retorno.flights import service as flights
+from retorno.flights.lifecycle import DepartureWindow
+from retorno.flights.models import Flight
+from retorno.reporting import caselist
+from retorno.travel import bulk
+from retorno.travel.views import on_manifest
+from retorno.web.deps import SessionDep, SettingsDep
+from retorno.web.i18n import describe, gettext_for
+from retorno.web.pages.common import (
+    PAGE_SIZE,
+    FormDep,
+    PageUser,
+    form_text,
+    locale_of,
+    render,
+    require_page,
+    router,
+)
+from retorno.web.pages.flights import flight_again
+from retorno.web.pages.manifests import RULES
+from retorno.web.pages.posts import Done, form_post
+
+pages = router()
+
+# Per action: its title, what happens to those it will act on, and to those it cannot.
+ACTIONS = {
+    "approve": ("Aprobar el manifiesto", "%(n)s serán aprobados", "%(n)s no pueden aprobarse"),
+    "reject": ("Rechazar pasajeros", "%(n)s serán rechazados", "%(n)s no pueden rechazarse"),
+    "board": ("Embarcar un hogar", "%(n)s embarcarán juntos", "%(n)s no pueden embarcar"),
+    "assign": ("Asignar casos", "%(n)s casos serán asignados", "%(n)s no pueden asignarse"),
+    "add": ("Añadir hogares al manifiesto", "%(n)s hogares entrarán en el manifiesto",
+            "%(n)s hogares no pueden entrar"),
+}
+DONE = {
+    "approve": "%(n)s pasajeros aprobados.",
+    "reject": "%(n)s pasajeros rechazados.",
+    "board": "%(n)s pasajeros embarcados juntos.",
+    "add": "%(n)s hogares añadidos al manifiesto.",
+}
+
+
+def confirmed(form: FormData) -> bool:
+    return form_text(form, "step") == "confirm"
+
+
+def chosen_references(form: FormData) -> list[str]:
+    """The case references a form carries (checkboxes or hidden fields named `cases`), once each."""
+    return list(dict.fromkeys(c.strip().upper() for c in form.getlist("cases") if isinstance(c, str) and c.strip()))
+
+
+def _reasons(user: User, outcome: bulk.Outcome, locale: str) -> list[tuple[str, str]]:
+    """(rule, text) of a refusal: the rule named in the reader's language, and what stopped this person."""
+    if outcome.refusal is None:
+        return []
+    _ = gettext_for(locale)
+    told = bulk.reasons_told(user, outcome.refusal)
+    if len(told) == 1 and told[0][0] == outcome.refusal.code and told[0][0] not in RULES:
+        return [("", describe(outcome.refusal, locale))]
+    return [(_(RULES.get(rule, rule)), message) for rule, message in told]
+
+
+def bulk_context(request: Request, user: User, result: bulk.BulkResult, *, action: str, back: str,
+                 keep: Mapping[str, str], title: str | None = None, subject: str | None = None,
+                 names: Mapping[str, str] | None = None, confirm_cases: list[str] | None = None) -> dict[str, Any]:
+    """The preview page: who the action will act on, who it cannot and why, and the confirmation form."""
+    locale = locale_of(request)
+    heading, will, cannot = ACTIONS[result.action]
+    named = names or {}
+    rows: list[dict[str, Any]] = [
+        {"outcome": o, "name": named.get(o.reference, ""), "reasons": _reasons(user, o, locale),
+         "also": [(ref, named.get(ref, "")) for ref in o.also]} for o in result.outcomes]
+    return {
+        "title": title or heading,
+        "subject": subject,
+        "result": result,
+        "will": will,
+        "cannot": cannot,
+        "done_rows": [r for r in rows if r["outcome"].done],
+        "refused_rows": [r for r in rows if not r["outcome"].done],
+        "blocking": [(gettext_for(locale)(RULES.get(v.rule, v.rule)), bulk.told(user, v)) for v in result.blocking],
+        "action": action,
+        "back": back,
+        "keep": dict(keep),
+        "confirm_cases": confirm_cases if confirm_cases is not None else [o.reference for o in result.outcomes],
+    }
+
+
+def case_names(session: Session, references: list[str]) -> dict[str, str]:
+    """Full names of the cases named (the caller has already reached them through what the reader may see)."""
+    if not references:
+        return {}
+    return {c.reference: c.full_name for c in session.execute(
+        sa.select(Case).where(Case.reference.in_(references))).scalars()}
+
+
+def finished(path: str, user: User, result: bulk.BulkResult, locale: str) -> Done:
+    """After a confirmation: how many were done, and who was not, with the rule that stopped each."""
+    _ = gettext_for(locale)
+    refused = []
+    for outcome in result.refused:
+        if outcome.refusal is not None:
+            rules = ", ".join(_(RULES[rule]) if rule in RULES else rule
+                              for rule, _message in bulk.reasons_told(user, outcome.refusal))
+            refused.append(f"{outcome.reference} ({rules})")
+    more = (_("No: %(list)s.", list="; ".join(refused)),) if refused else ()
+    return Done(path, DONE[result.action], {"n": len(result.done)}, more)
+
+
+def preview(request: Request, user: User, result: bulk.BulkResult, *, back: str, keep: Mapping[str, str],
+            names: Mapping[str, str], subject: str, confirm_cases: list[str] | None = None) -> Response:
+    """The page that says what a bulk action will do, with its confirmation form (nothing written yet)."""
+    return render(request, "bulk.html", **bulk_context(
+        request, user, result, action=request.url.path, back=back, keep=keep, names=names, subject=subject,
+        confirm_cases=confirm_cases))
+
+
+@pages.post("/flights/{reference}/approvals", response_model=None)
+@form_post(flight_again)
+def approve_all(request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep,
+                reference: str) -> Done | Response:
+    """Approve every proposed passenger who can be approved; the preview lists who cannot and why."""
+    flight = flights.get_flight(session, user, reference)
+    cases = on_manifest(session, flight, chosen_references(form)) if confirmed(form) else None
+    result = bulk.approve_all(
+        session, user, flight, cases=cases, reject_reason=form_text(form, "reject_reason") or None,
+        all_or_nothing=form_text(form, "all_or_nothing") == "on", dry_run=not confirmed(form),
+        passengers_per_escort=settings.passengers_per_escort)
+    if not confirmed(form):
+        refs = [o.reference for o in result.outcomes]
+        return preview(request, user, result, back=f"/flights/{reference}#manifest", keep={},
+                       names=case_names(session, refs), subject=reference)
+    return finished(f"/flights/{reference}#manifest", user, result, locale_of(request))
+
+
+@pages.post("/flights/{reference}/rejections", response_model=None)
+@form_post(flight_again)
+def reject_chosen(request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep,
+                  reference: str) -> Done | Response:
+    """Reject the passengers ticked in the manifest with one reason: a preview (and who leaves with them), then it."""
+    flight = flights.get_flight(session, user, reference)
+    chosen = chosen_references(form)
+    if not chosen:
+        raise InvalidInput("tick at least one passenger to reject", code="no_cases")
+    reason = form_text(form, "reason")
+    if not reason:
+        raise InvalidInput("a rejection needs a reason", code="reason_required")
+    result = bulk.reject_selection(session, user, flight, on_manifest(session, flight, chosen), reason=reason,
+                                   passengers_per_escort=settings.passengers_per_escort, dry_run=not confirmed(form))
+    if not confirmed(form):
+        refs = [o.reference for o in result.outcomes] + [r for o in result.outcomes for r in o.also]
+        return preview(request, user, result, back=f"/flights/{reference}#manifest", keep={"reason": reason},
+                       names=case_names(session, refs), subject=reference)
+    return finished(f"/flights/{reference}#manifest", user, result, locale_of(request))
+
+
+@pages.post("/flights/{reference}/boardings", response_model=None)
+@form_post(flight_again)
+def board_household(request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep,
+                    reference: str) -> Done | Response:
+    """Board a household together (adults first): a preview naming each person, then all of them or none."""
+    flight = flights.get_flight(session, user, reference)
+    chosen = chosen_references(form)
+    if not chosen:
+        raise InvalidInput("choose the household to board", code="no_cases")
+    cases = on_manifest(session, flight, chosen)
+    reason = form_text(form, "reason") or None
+    result = bulk.board_together(session, user, flight, cases, window=DepartureWindow.of(settings), reason=reason,
+                                 dry_run=not confirmed(form))
+    if not confirmed(form):
+        departure = flight.departure_utc.date()
+        _ = gettext_for(locale_of(request))
+        names = {c.reference: _("%(name)s, %(age)s años", name=c.full_name,
+                                age=safeguards.age_on(c.birth_date, departure)) for c in cases}
+        return preview(request, user, result, back=f"/flights/{reference}#manifest",
+                       keep={"reason": reason or ""}, names=names, subject=reference)
+    return finished(f"/flights/{reference}#manifest", user, result, locale_of(request))
+
+
+# --- Adding ready cases to a manifest ----------------------------------------------------------------
+
+SELECTION_FIELDS = ("q", "held", "days_min", "days_max", "household", "verification", "airport")
+
+
+def _selection_query(values: Mapping[str, str], flight: Flight) -> dict[str, str]:
+    query = {name: str(values.get(name, "")).strip() for name in SELECTION_FIELDS}
+    if "airport" not in values:
+        # Cases near the flight's departure airport, unless the officer asks for every airport.
+        query["airport"] = flight.origin
+    return {k: v for k, v in query.items() if v}
+
+
+def picker_context(session: Session, user: User, flight: Flight, query: dict[str, str], page: int
+                   ) -> dict[str, Any]:
+    """The ready cases a flight can take, filtered (by default by its departure airport) and paged."""
+    wanted = replace(caselist.filter_from({**query, "text": query.get("q", "")}), state="ready")
+    found = caselist.list_cases(session, user, wanted, sort="-detained", limit=PAGE_SIZE,
+                                offset=(page - 1) * PAGE_SIZE)
+    pages_count = max(1, -(-found.total // PAGE_SIZE))
+
+    def link(number: int) -> str:
+        return f"/flights/{flight.reference}/add?" + urlencode({**query, "page": number})
+
+    return {"flight": flight, "found": found, "query": query, "page": page, "pages_count": pages_count,
+            "previous": link(page - 1) if page > 1 else None,
+            "next_link": link(page + 1) if page < pages_count else None,
+            "seats_left": bulk.seats_left(session, flight), "today": utcnow().date(),
+            "verification_labels": {"verified": "verificada"}, "count_cap": caselist.COUNT_CAP}
+
+
+@pages.get("/flights/{reference}/add", response_class=HTMLResponse)
+def ready_picker(request: Request, session: SessionDep, user: PageUser, reference: str,
+                 page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> HTMLResponse:
+    require_page(user, "manifest.propose")
+    flight = flights.get_flight(session, user, reference)
+    query = _selection_query(request.query_params, flight)
+    try:
+        context = picker_context(session, user, flight, query, page)
+    except InvalidInput as exc:
+        return render(request, "flight_add.html", status=exc.status, error=exc.message,
+                      **picker_context(session, user, flight, {"airport": flight.origin}, 1))
+    return render(request, "flight_add.html", **context)
+
+
+@pages.post("/flights/{reference}/selection", response_model=None)
+@form_post(flight_again)
+def add_selection(request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep,
+                  reference: str) -> Done | Response:
+    """Put the filtered ready cases on the manifest as whole households: a preview, then the confirmation."""
+    flight = flights.get_flight(session, user, reference)
+    query = _selection_query({k: v for k, v in form.items() if isinstance(v, str)}, flight)
+    if confirmed(form):
+        refs = chosen_references(form)
+        reachable = {c.reference: c.id for c in session.execute(sa.select(Case).where(Case.reference.in_(refs)))
+                     .scalars() if can_see(session, user, c)}
+        cases = caselist.load_cases(session, [reachable[r] for r in refs if r in reachable])
+        groups = bulk.households_of(session, cases)
+    else:
+        typed_limit = form_text(form, "limit")
+        limit = int(typed_limit) if typed_limit.isdigit() else bulk.seats_left(session, flight)
+        wanted = replace(caselist.filter_from({**query, "text": query.get("q", "")}), state="ready")
+        cases = caselist.load_cases(session, caselist.matching_ids(session, user, wanted, sort="-detained",
+                                                                   limit=limit))
+        groups = bulk.households_of(session, cases, limit=limit)
+    result = bulk.add_households(
+        session, user, flight, groups, passengers_per_escort=settings.passengers_per_escort,
+        lock_hours=settings.lock_hours_before_departure, all_or_nothing=form_text(form, "all_or_nothing") == "on",
+        dry_run=not confirmed(form))
+    if not confirmed(form):
+        names = {c.reference: c.full_name for g in groups for c in g.cases}
+        names.update({g.key: ", ".join(c.full_name for c in g.cases) for g in groups})
+        return preview(request, user, result, back=f"/flights/{reference}/add?{urlencode(query)}", keep={},
+                       names=names, subject=reference,
+                       confirm_cases=[c.reference for g in groups for c in g.cases])
+    return finished(f"/flights/{reference}#manifest", user, result, locale_of(request))
