@@ -18,7 +18,6 @@ from retorno.flights import airports, outputs
 from retorno.flights import service as flights
 from retorno.reporting import service as reports
 from retorno.web.deps import SessionDep, SettingsDep
-from retorno.web.pages.manifests import manifest_context, ready_near
 from retorno.web.pages.common import (
     FormDep,
     PageUser,
@@ -27,6 +26,7 @@ from retorno.web.pages.common import (
     require_page,
     router,
 )
+from retorno.web.pages.manifests import manifest_context, ready_near
 from retorno.web.pages.posts import Done, Page, done, form_post
 
 pages = router()
