@@ -27,6 +27,7 @@ from retorno.db import make_engine
 from retorno.migrations import upgrade
 from retorno.verification.linkage import FIELDS
 from retorno.verification.models import VerificationDecision, VerificationRequest
+from retorno.verification.service import record_decision
 from tests.conftest import PG_ADMIN_URL
 from tests.databases import private_name
 from tests.factories import World, build_world
@@ -249,3 +250,55 @@ def test_a_bad_decisions_file_writes_nothing(files: Files, service: tuple[str, E
     assert "nothing imported" in result.output and "line 2" in result.output and first in result.output
     assert decision_count(service) == before
     assert state_of(service, first)[0] == "verification_requested"
+
+
+def test_training_prints_the_weight_table_and_a_broken_model_is_refused(files: Files, tmp_path: Path) -> None:
+    model = tmp_path / "model.json"
+    trained = cli(tmp_path, "verify", "--registry", str(files.registry), "--model", str(model), "--train", "--em",
+                  "--requests", str(files.requests), "--decisions-out", str(tmp_path / "d.jsonl"))
+    assert trained.exit_code == 0, trained.output
+    assert "model weights" in trained.output and "all other" in trained.output
+    assert "EM skipped: 60 requests" in trained.output  # too few to learn from without labels
+    broken = json.loads(model.read_text(encoding="utf-8"))
+    sex = next(c for c in broken["comparisons"] if c["output_column_name"] == "sex")
+    sex["comparison_levels"][-1].update(m_probability=1e-3, u_probability=1e-8)
+    model.write_text(json.dumps(broken), encoding="utf-8")
+    refused = cli(tmp_path, "verify", "--registry", str(files.registry), "--model", str(model),
+                  "--requests", str(files.requests), "--decisions-out", str(tmp_path / "e.jsonl"))
+    assert refused.exit_code == 2 and "sex / all other: weighs +16.61 bits" in " ".join(refused.output.split())
+    assert not (tmp_path / "e.jsonl").exists()
+
+
+def test_officers_decisions_train_the_model_and_say_how_calibrated_it_is(
+        files: Files, service: tuple[str, Engine, World], tmp_path: Path) -> None:
+    url, engine, world = service
+    people = records(files)
+    chosen = [people[i] for i in (2100, 2200, 2300, 2400)]
+    references = register(service, [misdated(person) for person in chosen])
+    model = tmp_path / "model.json"
+    model.write_bytes(files.model.read_bytes())
+    linked = cli(files.folder, "verify", "--registry", str(files.registry), "--model", str(model),
+                 "--as", "saime.officer", "--database-url", url)
+    assert linked.exit_code == 0, linked.output
+    assert all(state_of(service, reference)[1] == "review" for reference in references)
+    quiet = cli(files.folder, "verify", "calibration", "--as", "saime.officer", "--database-url", url)
+    assert quiet.exit_code == 0 and "too few decisions" in quiet.output
+    # An officer verifies three (the right record) and rejects one.
+    with Session(engine) as session:
+        officer = world.bind(session).users["saime.officer"]
+        for reference, person in zip(references[:3], chosen, strict=False):
+            case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one()
+            record_decision(session, officer, case, outcome="verified", registry_record=str(person["registry_id"]))
+        case = session.execute(sa.select(Case).where(Case.reference == references[3])).scalar_one()
+        record_decision(session, officer, case, outcome="rejected", reason="not the person: another mother")
+        session.commit()
+    report = cli(files.folder, "verify", "calibration", "--as", "saime.officer", "--database-url", url,
+                 "--bins", "5")
+    assert report.exit_code == 0, report.output
+    assert "4 decisions" in report.output and "Brier score" in report.output
+    before = model.read_bytes()
+    learned = cli(files.folder, "verify", "--registry", str(files.registry), "--model", str(model),
+                  "--from-decisions", "--as", "saime.officer", "--database-url", url)
+    assert learned.exit_code == 0, learned.output
+    assert "decisions used: 3 of 4" in learned.output and "before" in learned.output
+    assert model.read_bytes() != before

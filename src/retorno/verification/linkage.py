@@ -278,15 +278,15 @@ LEVEL_ORDERS: dict[str, LevelOrder] = {
 
 # Each rule survives a different error: a cédula survives any name or date error; a date
 # with day and month sorted survives a swap and, with a given name or either surname (or
-# the initials, which typos rarely touch, straight or exchanged), the other names' errors;
-# given names plus both surnames survive any date error. With one surname only (most
-# registries but Spanish-speaking ones), or a date without its day or month, a given name
-# or first surname with the other's initial and the year survive a mistyped or missing day
-# or month and a typo in the other name, the two names with the day and month a mistyped
-# year, both surnames and the year a mistyped or cut given name, and two of the three
-# names alone a missing date; a date without its day (or month)
-# meets the full dates of its year and month (or day) with either initial; a given name
-# and surname written the other way round are found by the same pair exchanged.
+# the initial of one, which typos rarely touch, or both initials exchanged), the other
+# names' errors; the given names plus both surnames survive any date error, and both
+# surnames with the year a cut or mistyped given name. With one surname only (most
+# registries but Spanish-speaking ones), the given name or first surname with the other's
+# initial and the year and month (or year and day) survive a typo in one name and one in
+# the date, the two names with the day and month a mistyped year, and the names alone a
+# missing date; a date without its day (or month) meets the full dates of its year and
+# month (or day) with either name; a given name and surname written the other way round
+# are found by the same pair exchanged.
 BLOCKING_RULES = [
     "l.cedula = r.cedula",
     "l.dob_sorted = r.dob_sorted AND l.given1_ph = r.given1_ph",
@@ -297,19 +297,20 @@ BLOCKING_RULES = [
     "l.dob_sorted = r.dob_sorted AND l.given_initial = r.given_initial",
     "l.dob_sorted = r.dob_sorted AND l.surname_initial = r.surname_initial",
     "l.dob_sorted = r.dob_sorted AND l.initials = r.initials_swapped",
-    "l.given1_ph = r.given1_ph AND l.surname1_ph = r.surname1_ph AND l.surname2_ph = r.surname2_ph",
-    "l.given1_ph = r.given1_ph AND l.surname1_ph = r.surname2_ph AND l.surname2_ph = r.surname1_ph",
+    "l.given_ph = r.given_ph AND l.surname1_ph = r.surname1_ph AND l.surname2_ph = r.surname2_ph",
+    "l.given_ph = r.given_ph AND l.surname1_ph = r.surname2_ph AND l.surname2_ph = r.surname1_ph",
     "l.surname1_ph = r.surname1_ph AND l.surname2_ph = r.surname2_ph AND l.birth_year = r.birth_year",
-    "l.birth_year = r.birth_year AND l.given1_ph = r.given1_ph AND l.surname_initial = r.surname_initial",
-    "l.birth_year = r.birth_year AND l.surname1_ph = r.surname1_ph AND l.given_initial = r.given_initial",
+    *(f"l.{date} = r.{date} AND l.{name}_ph = r.{name}_ph AND l.{initial} = r.{initial}"
+      for date in ("birth_year_month", "birth_year_day")
+      for name, initial in (("given1", "surname_initial"), ("surname1", "given_initial"))),
     "l.given1_ph = r.given1_ph AND l.surname1_ph = r.surname1_ph AND l.md_sorted = r.md_sorted",
     "l.given1_ph = r.surname1_ph AND l.surname1_first_ph = r.given1_ph AND l.birth_year = r.birth_year",
     "r.given1_ph = l.surname1_ph AND r.surname1_first_ph = l.given1_ph AND l.birth_year = r.birth_year",
-    *(f"l.{key}_undated = r.{key}" for key in ("name_key", "name2_key", "surnames_key")),
-    *(f"l.{key} = r.{key}_undated" for key in ("name_key", "name2_key", "surnames_key")),
-    *(f"{side}.{partial} = {other}.{full} AND l.{initial} = r.{initial}"
+    "l.name_key_undated = r.name_key",
+    "l.name_key = r.name_key_undated",
+    *(f"{side}.{partial} = {other}.{full} AND l.{name}_ph = r.{name}_ph"
       for partial, full in (("year_month_undayed", "birth_year_month"), ("year_day_unmonthed", "birth_year_day"))
-      for side, other in (("l", "r"), ("r", "l")) for initial in ("given_initial", "surname_initial")),
+      for side, other in (("l", "r"), ("r", "l")) for name in ("given1", "surname1")),
 ]
 
 

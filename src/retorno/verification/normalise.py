@@ -115,12 +115,9 @@ def prepare_table(con: duckdb.DuckDBPyConnection, source: str, target: str) -> N
         least(birth_month, birth_day) * 100 + greatest(birth_month, birth_day) AS md_sorted,
         left(given1, 1) AS given_initial, left(surname1, 1) AS surname_initial,
         -- Blocking keys for a person without a birth date: only such records carry the second.
-        given1_ph || ' ' || surname1_ph AS name_key,
-        CASE WHEN birth_year IS NULL THEN given1_ph || ' ' || surname1_ph END AS name_key_undated,
-        given1_ph || ' ' || surname2_ph AS name2_key,
-        CASE WHEN birth_year IS NULL THEN given1_ph || ' ' || surname2_ph END AS name2_key_undated,
-        surname1_ph || ' ' || surname2_ph AS surnames_key,
-        CASE WHEN birth_year IS NULL THEN surname1_ph || ' ' || surname2_ph END AS surnames_key_undated,
+        given1_ph || ' ' || surname1_ph || ' ' || coalesce(surname2_ph, '') AS name_key,
+        CASE WHEN birth_year IS NULL THEN given1_ph || ' ' || surname1_ph || ' ' || coalesce(surname2_ph, '')
+             END AS name_key_undated,
         -- A date without its day (or month) meets full dates of the same year and month (or day).
         CASE WHEN birth_day IS NULL THEN birth_year * 100 + birth_month END AS year_month_undayed,
         CASE WHEN birth_month IS NULL THEN birth_year * 100 + birth_day END AS year_day_unmonthed,
