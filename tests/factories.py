@@ -116,6 +116,18 @@ class Api:
     def get(self, user: str, path: str) -> Any:
         return self.client.get(path, headers=self.world.headers(user))
 
+    def edit(self, method: str, user: str, path: str, body: Any) -> Any:
+        """PATCH or PUT `path` as a client should: read it first, and send its ETag back in If-Match."""
+        etag = self.get(user, path).headers.get("etag")
+        headers = {**self.world.headers(user), **({"If-Match": etag} if etag else {})}
+        return self.client.request(method, path, json=body, headers=headers)
+
+    def patch(self, user: str, path: str, body: Any) -> Any:
+        return self.edit("PATCH", user, path, body)
+
+    def put(self, user: str, path: str, body: Any) -> Any:
+        return self.edit("PUT", user, path, body)
+
     def register(self, user: str = "inm.officer", **overrides: Any) -> dict[str, Any]:
         return ok(self.post(user, "/api/v1/cases", case_payload(**overrides)), 201)
 

@@ -60,6 +60,30 @@ class InvalidTransition(RetornoError):
     code = "invalid_transition"
 
 
+class EditConflict(RetornoError):
+    """An edit made from a version of a record that has changed since it was read (If-Match, a form's version).
+
+    `details` names who changed it and when, the version the edit was made from and the current one.
+    """
+
+    status = 412
+    code = "edit_conflict"
+
+
+class PreconditionRequired(RetornoError):
+    """An overwriting edit sent without the version it was made from (the API's If-Match)."""
+
+    status = 428
+    code = "precondition_required"
+
+
+class ConcurrentEdit(RetornoError):
+    """Two transactions changed one record at the same moment; the later one is refused, nothing written."""
+
+    status = 409
+    code = "edit_conflict.concurrent"
+
+
 class SafeguardViolation(RetornoError):
     """An action refused because it would break a rule of SPEC.md section 4."""
 

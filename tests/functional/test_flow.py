@@ -79,7 +79,7 @@ def test_reintegration_from_consent_to_follow_up(client: TestClient, world: Worl
                 {"birth_date": second["birth_date"]}), 201)
     opportunity = ok(api.post("op.officer", "/api/v1/opportunities", OPPORTUNITY), 201)
     for case in (first, second):
-        ok(client.put(f"/api/v1/cases/{case['reference']}/intake", headers=world.headers("op.officer"), json={
+        ok(api.put("op.officer", f"/api/v1/cases/{case['reference']}/intake", {
             "home_state": "VE-L", "municipality": "Libertador", "education": "3", "occupations": ["7233"],
             "skills": ["soldadura"], "preferences": [opportunity["reference"]]}))
     preview = ok(api.get("op.officer", "/api/v1/matching/preview"))

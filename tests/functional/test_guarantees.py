@@ -104,7 +104,7 @@ def test_an_edited_identity_after_approval_is_caught_before_it_travels(client: T
     case = api.ready_case()
     ref = case["reference"]
     flight = locked_flight(api, [ref])
-    ok(client.patch(f"/api/v1/cases/{ref}", json={"national_id": "V99999999"}, headers=world.headers("inm.officer")))
+    ok(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"national_id": "V99999999"}))
     assert state(api, ref) == "verification_requested"
     refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding",
                      {"status": "boarded"}), 404, "not_found")
@@ -113,8 +113,7 @@ def test_an_edited_identity_after_approval_is_caught_before_it_travels(client: T
     assert update["before"]["national_id"] != update["after"]["national_id"] == "V99999999"
     # Fields that are not the identity change nothing about verification.
     other = api.ready_case()
-    ok(client.patch(f"/api/v1/cases/{other['reference']}", json={"held_at": "Siglo XXI"},
-                    headers=world.headers("inm.officer")))
+    ok(api.patch("inm.officer", f"/api/v1/cases/{other['reference']}", {"held_at": "Siglo XXI"}))
     assert state(api, other["reference"]) == "ready"
 
 

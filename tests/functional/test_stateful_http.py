@@ -52,9 +52,10 @@ class ApiFlows(RuleBasedStateMachine):
 
     # ----- calling the API as someone
 
-    def call(self, method: str, path: str, who: str, body: Any = None) -> Any:
+    def call(self, method: str, path: str, who: str, body: Any = None, *, if_match: str | None = None) -> Any:
+        headers = {**self.world.headers(who), **({"If-Match": if_match} if if_match else {})}
         with clock_at(self.now):
-            response = self.client.request(method, path, json=body, headers=self.world.headers(who))
+            response = self.client.request(method, path, json=body, headers=headers)
         user = self.world.users[who]
         assert response.status_code < 500, (method, path, who, response.text)
         if method != "GET" and user.role == "viewer":
@@ -105,7 +106,10 @@ class ApiFlows(RuleBasedStateMachine):
     def edit(self, ref: str, data: st.DataObject, field: str) -> None:
         self.count += 1
         value = f"V{70_000_000 + self.count}" if field == "national_id" else f"Otro {self.count}"
-        self.call("PATCH", f"/api/v1/cases/{ref}", self.pick(data, "inm.officer"), {field: value})
+        who = self.pick(data, "inm.officer")
+        # As a client edits: read the case, then send its ETag back (one who may not read it sends `*`).
+        etag = self.call("GET", f"/api/v1/cases/{ref}", who).headers.get("etag")
+        self.call("PATCH", f"/api/v1/cases/{ref}", who, {field: value}, if_match=etag or "*")
 
     @rule(ref=cases, data=st.data())
     def request_verification(self, ref: str, data: st.DataObject) -> None:

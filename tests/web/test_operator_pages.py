@@ -42,6 +42,13 @@ def send(client: TestClient, path: str, data: dict[str, Any]) -> Any:
     return post_form(client, path, data, page="/login")
 
 
+def opened_version(html: str, action: str) -> str:
+    """The version of the record the form posting to `action` was opened at (its hidden field)."""
+    match = re.search(rf'action="{re.escape(action)}".*?name="version" value="(\d+)"', html, re.S)
+    assert match, f"no version in the form to {action}"
+    return match.group(1)
+
+
 def alert(html: str) -> str:
     """The error box's text as the reader sees it."""
     return unescape(raw_alert(html))
@@ -56,7 +63,7 @@ def consented(api: Api, client: TestClient, world: World, count: int, preference
     cases = api.arrive(name="Retornada", count=count)
     for case in cases:
         ok(api.post("saime.officer", f"/api/v1/cases/{case['reference']}/consent", {}), 201)
-        ok(client.put(f"/api/v1/cases/{case['reference']}/intake", headers=world.headers("op.officer"), json={
+        ok(api.put("op.officer", f"/api/v1/cases/{case['reference']}/intake", {
             "home_state": "VE-L", "municipality": "Libertador", "education": "3", "occupations": ["7233"],
             "skills": ["soldadura"], "preferences": preferences}))
     return cases
@@ -83,11 +90,13 @@ def test_operator_records_consent_then_intake_with_refusals_that_write_nothing(
     assert 'id="home_state"' in page.text and "Mérida" in page.text and "Educación secundaria alta" in page.text
     # A bad ISCO code is refused with the service's message; what was typed is kept; nothing is written.
     before = audit_count(session)
-    bad = send(client, f"/reintegration/returnees/{ref}/intake", {**INTAKE_FORM, "occupation_1": "72"})
+    version = opened_version(page.text, f"/reintegration/returnees/{ref}/intake")
+    bad = send(client, f"/reintegration/returnees/{ref}/intake",
+               {**INTAKE_FORM, "occupation_1": "72", "version": version})
     assert bad.status_code == 422 and "4-digit ISCO-08" in alert(bad.text)
     assert 'value="Libertador"' in bad.text and 'value="vivienda" checked' in bad.text
     assert audit_count(session) == before
-    saved = send(client, f"/reintegration/returnees/{ref}/intake", INTAKE_FORM)
+    saved = send(client, f"/reintegration/returnees/{ref}/intake", {**INTAKE_FORM, "version": version})
     assert saved.status_code == 303
     profile = session.execute(sa.select(IntakeProfile)).scalars().one()
     session.refresh(profile)
@@ -149,7 +158,8 @@ def test_opportunity_form_refuses_bad_values_then_creates_and_edits(
     edit = client.get(f"/reintegration/opportunities/{opportunity.reference}")
     assert 'value="Pasantía en soldadura"' in edit.text and "checked" in edit.text
     changed = send(client, f"/reintegration/opportunities/{opportunity.reference}",
-                        {**OPPORTUNITY_FORM, "title": "Pasantía de soldadura naval", "seats": "3"})
+                   {**OPPORTUNITY_FORM, "title": "Pasantía de soldadura naval", "seats": "3",
+                    "version": opened_version(edit.text, f"/reintegration/opportunities/{opportunity.reference}")})
     assert changed.status_code == 303
     session.refresh(opportunity)
     assert (opportunity.title, opportunity.seats, opportunity.active) == ("Pasantía de soldadura naval", 3, False)

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from retorno.agencies.models import Agency
-from retorno.db import Base, utcnow
+from retorno.db import Base, Versioned, utcnow
 
 
-class Household(Base):
+class Household(Versioned, Base):
     __tablename__ = "households"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -21,7 +21,7 @@ class Household(Base):
     __table_args__ = (sa.UniqueConstraint("agency_id", "reference", name="uq_households_agency_reference"),)
 
 
-class Case(Base):
+class Case(Versioned, Base):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(primary_key=True)

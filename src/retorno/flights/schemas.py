@@ -101,6 +101,16 @@ class Bulletin(BaseModel):
 
 class HouseholdSplit(BaseModel):
     household: str
+    version: int = Field(description="the household's version after the split")
+
+
+class HouseholdOut(BaseModel):
+    """A household of the caller's agency: its members, whether it may travel split, and its version."""
+
+    household: str
+    members: list[str] = Field(description="the public references of its cases")
+    split: bool = Field(description="a supervisor has let it travel on more than one flight")
+    version: int = Field(description="the version, to send back in If-Match when splitting it")
 
 
 class LeftOffReason(BaseModel):

@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from retorno import safeguards
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, reader, require
 from retorno.agencies.service import agency_by_code
 from retorno.audit.service import record
+from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.facts import household_key, traveller_facts
 from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
@@ -501,13 +503,21 @@ def _approvals(rows: Sequence[tuple[Passenger, Case]]) -> dict[str, str | None]:
 
 
 @action("household.split")
-def split_household(session: Session, actor: User, household: Household, *, reason: str) -> HouseholdSplit:
-    """A supervisor lets a household travel on more than one flight, with a written reason."""
+def split_household(session: Session, actor: User, household: Household, *, reason: str,
+                    expected_version: int | None = None) -> HouseholdSplit:
+    """A supervisor lets a household travel on more than one flight, with a written reason.
+
+    The split is a change of the household: its version moves, and a split decided on a version of
+    the household that has changed since (`expected_version`, another split) is refused.
+    """
+    check_version(session, household, expected_version, label=f"household {household.reference}",
+                  audited=AuditObject("household", household.reference))
     if len(reason.strip()) < 10:
         raise InvalidInput("splitting a household needs a written reason (at least 10 characters)",
                            code="reason_required")
     split = HouseholdSplit(household_id=household.id, authorised_by=actor.id, reason=reason.strip())
     session.add(split)
+    flag_modified(household, "reference")
     session.flush()
     record(session, actor, "household.split", "household", household.reference, reason=reason.strip())
     return split

@@ -10,18 +10,22 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
+from retorno.agencies.models import User
 from retorno.agencies.visibility import cut
 from retorno.cases.models import Household
-from retorno.cases.service import get_case
+from retorno.cases.service import get_case, household_members
 from retorno.errors import NotFound
 from retorno.flights import outputs, planning, service
 from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
+from retorno.flights.models import HouseholdSplit as HouseholdSplitRecord
 from retorno.flights.schemas import (
     Bulletin,
     FlightCancelled,
     FlightOut,
+    HouseholdOut,
     HouseholdSplit,
     LockedChangeAuthorised,
     ManifestPassenger,
@@ -32,6 +36,7 @@ from retorno.flights.schemas import (
 )
 from retorno.web.deps import CurrentUser, LangQuery, SessionDep, SettingsDep
 from retorno.web.openapi import errors, media
+from retorno.web.preconditions import IF_MATCH_OPTIONAL, IfMatchOptional, set_etag, with_etag
 
 router = APIRouter(prefix="/api/v1", tags=["flights"])
 
@@ -298,15 +303,35 @@ def bulletin(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     return {"es": outputs.flight_bulletin(session, flight, "es"), "en": outputs.flight_bulletin(session, flight, "en")}
 
 
-@router.post("/households/{agency_reference}/split", status_code=201, response_model=HouseholdSplit,
-             responses=errors(409))
-def split(agency_reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
+def own_household(session: Session, user: User, agency_reference: str) -> Household:
     household = session.execute(sa.select(Household).where(
         Household.agency_id == user.agency_id, Household.reference == agency_reference)).scalar_one_or_none()
     if household is None:
         raise NotFound(f"your agency has no household '{agency_reference}'")
-    service.split_household(session, user, household, reason=body.reason)
-    return {"household": agency_reference}
+    return household
+
+
+@router.get("/households/{agency_reference}", response_model=HouseholdOut, responses=with_etag())
+def household(agency_reference: str, session: SessionDep, user: CurrentUser, response: Response) -> Any:
+    """A household of the caller's agency; its ETag is what a split may send back in If-Match."""
+    found = own_household(session, user, agency_reference)
+    split_ids = session.execute(sa.select(HouseholdSplitRecord.id).where(
+        HouseholdSplitRecord.household_id == found.id).limit(1)).first()
+    set_etag(response, session, found)
+    return {"household": found.reference, "members": [c.reference for c in household_members(session, found.id)],
+            "split": split_ids is not None, "version": found.version}
+
+
+@router.post("/households/{agency_reference}/split", status_code=201, response_model=HouseholdSplit,
+             responses=with_etag(201, 409, 412), openapi_extra=IF_MATCH_OPTIONAL)
+def split(agency_reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser,
+          if_match: IfMatchOptional, response: Response) -> Any:
+    """Let the household travel on more than one flight; an If-Match (its ETag) is honoured, not required."""
+    found = own_household(session, user, agency_reference)
+    service.split_household(session, user, found, reason=body.reason,
+                            expected_version=if_match.expected_version(found.version) if if_match else None)
+    set_etag(response, session, found)
+    return {"household": agency_reference, "version": found.version}
 
 
 class PlanIn(BaseModel):

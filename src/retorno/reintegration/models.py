@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from retorno.db import Base, EncryptedJSON, utcnow
+from retorno.db import Base, EncryptedJSON, Versioned, utcnow
 
 
-class Opportunity(Base):
+class Opportunity(Versioned, Base):
     __tablename__ = "opportunities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,7 +38,7 @@ class Opportunity(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
 
-class IntakeProfile(Base):
+class IntakeProfile(Versioned, Base):
     """What a returnee told the programme after arrival, held only while they consent."""
 
     __tablename__ = "intake_profiles"
@@ -76,7 +76,7 @@ class MatchingRun(Base):
 PLACEMENT_STATES = ("offered", "accepted", "declined", "started", "completed", "dropped")
 
 
-class Placement(Base):
+class Placement(Versioned, Base):
     __tablename__ = "placements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,7 +92,7 @@ class Placement(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
 
 
-class FollowUp(Base):
+class FollowUp(Versioned, Base):
     __tablename__ = "follow_ups"
 
     id: Mapped[int] = mapped_column(primary_key=True)

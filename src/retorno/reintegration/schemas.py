@@ -11,10 +11,12 @@ from retorno.cases.schemas import ImportProblem, ProblemSummary
 
 
 class IntakeOut(BaseModel):
+    """A returnee's intake; its three main answers are empty until the intake is first recorded."""
+
     case: str
-    home_state: str
-    municipality: str
-    education: str
+    home_state: str | None
+    municipality: str | None
+    education: str | None
     occupations: list[str]
     skills: list[str]
     languages: list[str]
@@ -54,6 +56,7 @@ class OpportunityOut(BaseModel):
     min_education: str | None
     required_skills: list[str]
     active: bool
+    version: int = Field(description="the version, to send back in If-Match when changing it")
 
 
 class OpportunityImportOut(BaseModel):
@@ -85,6 +88,7 @@ class PlacementOut(BaseModel):
     explanation: dict[str, Any] | None = Field(description="why this returnee was offered this seat")
     started_on: date | None
     ended_on: date | None
+    version: int = Field(description="the version, to send back in If-Match when changing it")
 
 
 class FollowUpDue(BaseModel):
@@ -92,8 +96,10 @@ class FollowUpDue(BaseModel):
     case: str
     months: int
     due_on: date
+    version: int = Field(description="the version, to send back in If-Match when changing it")
 
 
 class FollowUpRecorded(BaseModel):
     id: int
     score: float | None
+    version: int = Field(description="the version, to send back in If-Match when changing it")

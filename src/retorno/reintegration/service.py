@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader, require
+from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
+from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.models import Case
 from retorno.cases.service import can_see, transition, transition_many
 from retorno.db import bulk_insert, utcnow
@@ -100,9 +102,28 @@ INTAKE_FIELDS = ("home_state", "municipality", "education", "occupations", "skil
 
 
 @action("intake.record")
-def record_intake(session: Session, actor: User, case: Case, data: IntakeInput) -> IntakeProfile:
-    """The intake interview after arrival; only with the returnee's recorded consent."""
+def intake_profile(session: Session, actor: User, case: Case) -> IntakeProfile:
+    """The intake as it stands, to change it (the API's GET before a PUT): the read of its needs is audited."""
     profile = _profile(session, case)
+    record(session, actor, "intake.read", "case", case.reference)
+    return profile
+
+
+def intake_audit(case: Case) -> AuditObject:
+    return AuditObject("case", case.reference, actions=("intake.", "consent."))
+
+
+@action("intake.record")
+def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, *,
+                  expected_version: int | None = None) -> IntakeProfile:
+    """The intake interview after arrival; only with the returnee's recorded consent.
+
+    It replaces the profile's answers: made from a version of the profile that has changed since
+    (`expected_version`), it is refused with who changed it and when.
+    """
+    profile = _profile(session, case)
+    check_version(session, profile, expected_version, label=f"the intake of case {case.reference}",
+                  audited=intake_audit(case))
     problems = []
     if not places.is_state(data.home_state):
         problems.append(f"home_state '{data.home_state}' is not an ISO 3166-2 code of a Venezuelan state")
@@ -203,9 +224,13 @@ def create_opportunity(session: Session, actor: User, data: OpportunityInput) ->
 
 
 @action("opportunity.manage")
-def update_opportunity(session: Session, actor: User, opportunity: Opportunity, changes: dict[str, Any]) -> None:
+def update_opportunity(session: Session, actor: User, opportunity: Opportunity, changes: dict[str, Any], *,
+                       expected_version: int | None = None) -> None:
+    """Change an opportunity's fields; an edit made from a version changed since is refused (`expected_version`)."""
     if opportunity.operator_agency_id != actor.agency_id:
         raise Forbidden(f"opportunity {opportunity.reference} belongs to another operator")
+    check_version(session, opportunity, expected_version, label=f"opportunity {opportunity.reference}",
+                  audited=AuditObject("opportunity", opportunity.reference))
     current = OpportunityInput(**{k: getattr(opportunity, k) for k in OpportunityInput.__dataclass_fields__})
     unknown = set(changes) - set(OpportunityInput.__dataclass_fields__) - {"active"}
     if unknown:
@@ -352,19 +377,30 @@ PLACEMENT_STEPS = {"offered": {"accepted", "declined"}, "accepted": {"started", 
                    "started": {"completed", "dropped"}}
 
 
+def placement_audit(case: Case, placement_id: int) -> AuditObject:
+    """A placement's steps are written on its case's audit object, each naming the placement."""
+    def about(row: AuditRecord) -> bool:
+        named = {(row.before or {}).get("placement"), (row.after or {}).get("placement")}
+        return placement_id in named or row.action == "consent.withdraw"
+    return AuditObject("case", case.reference, actions=("placement.", "consent.withdraw"), about=about)
+
+
 @action("placement.manage")
 def update_placement(session: Session, actor: User, placement_id: int, *, status: str, on: date | None = None,
-                     reason: str | None = None) -> Placement:
+                     reason: str | None = None, expected_version: int | None = None) -> Placement:
     """offered → accepted | declined → started → completed | dropped; starting schedules the follow-ups.
 
     One audit record per step: accepting or declining moves the case too, and that one record says both.
+    A step taken from a version of the placement that has changed since (`expected_version`) is refused.
     """
     placement = _placement(session, actor, placement_id)
+    case = session.get(Case, placement.case_id)
+    assert case is not None
+    check_version(session, placement, expected_version, label=f"the placement of case {case.reference}",
+                  audited=placement_audit(case, placement_id))
     if status not in PLACEMENT_STEPS.get(placement.status, set()):
         raise InvalidTransition(f"placement {placement_id} cannot go from '{placement.status}' to '{status}'",
                                 code="invalid_transition.placement")
-    case = session.get(Case, placement.case_id)
-    assert case is not None
     before = placement.status
     placement.status = status
     day = on or utcnow().date()
@@ -401,12 +437,19 @@ def _add_months(day: date, months: int) -> date:
 
 
 @action("followup.record")
-def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: dict[str, Any]) -> FollowUp:
-    """Record a 3/6/12-month follow-up questionnaire and its reintegration sustainability score."""
+def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: dict[str, Any], *,
+                     expected_version: int | None = None) -> FollowUp:
+    """Record a 3/6/12-month follow-up questionnaire and its reintegration sustainability score.
+
+    Recorded once: made from a version of the follow-up that has changed since (`expected_version`),
+    it is refused with who recorded it and when; without one, a second recording is still refused.
+    """
     follow_up = session.get(FollowUp, follow_up_id)
     if follow_up is None:
         raise NotFound(f"no follow-up {follow_up_id}")
     _placement(session, actor, follow_up.placement_id)
+    check_version(session, follow_up, expected_version, label=f"follow-up {follow_up_id}",
+                  audited=AuditObject("follow_up", str(follow_up_id)))
     if follow_up.done_at is not None:
         raise InvalidTransition(f"follow-up {follow_up_id} is already recorded")
     validate_answers(answers)

@@ -16,10 +16,18 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action
+from retorno.audit.versions import AuditObject, check_version
 from retorno.cases import lifecycle
 from retorno.cases.facts import same_person, traveller_facts
 from retorno.cases.models import Case
-from retorno.cases.service import CaseInput, advance, change_fields, ensure_owner, identity_changed, transition
+from retorno.cases.service import (
+    CaseInput,
+    advance,
+    change_fields,
+    ensure_owner,
+    identity_changed,
+    transition,
+)
 from retorno.cases.service import register_case as register_in_cases
 from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
@@ -102,13 +110,18 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
 
 
 @action("case.update")
-def update_case(session: Session, actor: User, case: Case, changes: dict[str, Any]) -> bool:
+def update_case(session: Session, actor: User, case: Case, changes: dict[str, Any], *,
+                expected_version: int | None = None) -> bool:
     """Change declared fields of a case (edit, API or import); returns whether anything changed.
 
     A change to an identity field after the verification request re-opens verification and takes
     the person off every manifest: the identity that travels is the identity verified (SPEC.md 4.4).
+    An official's edit names the version they opened (`expected_version`): if the case changed since,
+    it is refused before anything is written. An import updates the case as it is now.
     """
     ensure_owner(actor, case)
+    check_version(session, case, expected_version, label=f"case {case.reference}",
+                  audited=AuditObject("case", case.reference))
     reopens = case.state in lifecycle.IDENTITY_BOUND
     if case.state not in lifecycle.BEFORE_BOARDING and case.state not in lifecycle.EXITS:
         proposed = {k: v for k, v in changes.items() if getattr(case, k, v) != v}

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DisconnectionError, OperationalError, StatementError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -17,7 +18,7 @@ from retorno.audit.signing import signing_key
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, use_data_keys
-from retorno.errors import InvalidInput, RetornoError, TooManyAttempts
+from retorno.errors import ConcurrentEdit, InvalidInput, RetornoError, TooManyAttempts
 from retorno.web import observability, openapi
 from retorno.web.security import REFUSAL, BodyLimit, SecurityHeaders
 
@@ -98,6 +99,13 @@ def create_app(settings: Settings) -> FastAPI:
         response = await _retorno_error(request, error)
         response.headers["Retry-After"] = str(observability.RETRY_AFTER_SECONDS)
         return response
+
+    @app.exception_handler(StaleDataError)
+    async def _concurrent_edit(request: Request, exc: StaleDataError) -> Response:
+        # Two transactions changed one versioned record at once (`db.Versioned`): the later one is undone.
+        return await _retorno_error(request, ConcurrentEdit(
+            "the record was changed by someone else at the same moment; nothing was saved: read it again and "
+            "make your change on the current version"))
 
     @app.exception_handler(DataError)
     @app.exception_handler(StatementError)

@@ -6,7 +6,8 @@ to the document here rather than repeated on each handler: 401 and 403 from the 
 (an address naming nothing), 400, 413 and 422 from a request body (400: one that is not JSON, or a
 malformed upload). A handler declares the refusals of its own action with `errors(...)`: 409 for a step
 its record's state does not allow or a safeguard refuses, 404 for a record named in the body, 429 for
-a throttled login.
+a throttled login, 412 and 428 for an edit's If-Match (`web.preconditions`, which also documents the
+If-Match header and the ETag of the answer).
 """
 
 from __future__ import annotations
@@ -28,9 +29,15 @@ DESCRIPTIONS = {
     401: "No valid bearer token or login session.",
     403: "The caller's agency or role may not do this (or a cookie-authenticated change without CSRF token).",
     404: "Nothing of that name that the caller may see.",
-    409: "The record's state does not allow this step now, or a safeguard refuses it.",
+    409: "The record's state does not allow this step now, or a safeguard refuses it (or another request "
+         "changed the record at the same moment: edit_conflict.concurrent).",
+    412: "The If-Match names a version of the record that is no longer current: someone changed it since it "
+         "was read. `details` names who and when (changed_by, agency, changed_at) and the versions; nothing "
+         "was written.",
     413: "The request body or upload is over the size limit.",
     422: "A parameter or a field of the body is invalid; `details` names each one.",
+    428: "An If-Match header is required (the ETag a GET of the record answered with): an edit without one "
+         "could overwrite a change the client has not seen.",
     429: "Too many failed logins: try again after the Retry-After seconds.",
 }
 

@@ -23,7 +23,7 @@ from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.cases.service import get_case
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, NotFound
+from retorno.errors import InvalidInput, NotFound, RetornoError
 from retorno.reintegration import followup, places, service
 from retorno.reintegration.models import IntakeProfile, Opportunity, Placement
 from retorno.web.deps import SessionDep
@@ -37,6 +37,7 @@ from retorno.web.pages.common import (
     require_page,
     router,
 )
+from retorno.web.pages.conflicts import conflict_of, form_version, reopened
 from retorno.web.pages.posts import Done, Page, done, form_post
 from retorno.web.pages.sending import parse_date
 
@@ -275,7 +276,27 @@ def intake_form(profile: IntakeProfile) -> dict[str, Any]:
         values[f"occupation_{slot}"] = code
     for slot, wish in enumerate(profile.preferences[:PREFERENCE_SLOTS], 1):
         values[f"preference_{slot}"] = wish
+    values["version"] = str(profile.version)
     return values
+
+
+# The intake's answers as a refused save compares them (typed and current), with the form's labels.
+INTAKE_LABELS = {
+    "home_state": "Estado de origen", "municipality": "Municipio", "education": "Nivel educativo (CINE 2011)",
+    "occupations": "Ocupaciones (códigos CIUO-08 de 4 cifras)", "skills": "Habilidades, separadas por comas",
+    "languages": "Idiomas (códigos ISO 639-1, separados por comas)", "work_history": "Experiencia laboral",
+    "preferences": "Preferencias, de la más deseada a la menos (oportunidades o sectores)", "needs": "Necesidades",
+}
+
+
+def intake_answers(values: dict[str, Any]) -> dict[str, object]:
+    """An intake form's values (as typed or as `intake_form` shows them) answer by answer."""
+    def slots(name: str, count: int) -> list[str]:
+        return [str(values[f"{name}_{n}"]) for n in range(1, count + 1) if values.get(f"{name}_{n}")]
+    answers: dict[str, object] = {name: values.get(name, "") for name in INTAKE_LABELS}
+    answers.update(occupations=slots("occupation", OCCUPATION_SLOTS), preferences=slots("preference", PREFERENCE_SLOTS),
+                   needs=[*values.get("needs", []), *split_list(str(values.get("other_needs", "")))])
+    return answers
 
 
 def posted_intake(form: FormData) -> dict[str, Any]:
@@ -358,11 +379,18 @@ def intake_input(form: FormData) -> service.IntakeInput:
 
 
 def returnee_again(request: Request, session: Session, user: User, reference: str,
-                   form: FormData | None = None) -> Page:
-    """The returnee's page as it is after the undo (with the intake as typed, when that was the form)."""
+                   form: FormData | None = None, exc: RetornoError | None = None) -> Page:
+    """The returnee's page as it is after the undo (with the intake as typed, when that was the form).
+
+    An intake saved from a version changed since shows the answers typed beside the current ones.
+    """
     typed = posted_intake(form) if form is not None and "home_state" in form else None
-    return again_page(request, "reintegration_returnee.html",
-                      returnee_context(session, user, reference, locale_of(request), typed))
+    context = returnee_context(session, user, reference, locale_of(request), typed)
+    if typed is not None and exc is not None:
+        conflict = conflict_of(exc, INTAKE_LABELS, intake_answers(typed),
+                               intake_answers(intake_form(context["profile"])))
+        context.update(conflict=conflict, form=reopened(typed, conflict))
+    return again_page(request, "reintegration_returnee.html", context)
 
 
 @pages.post(BASE + "/returnees/{reference}/intake", response_model=None)
@@ -370,7 +398,7 @@ def returnee_again(request: Request, session: Session, user: User, reference: st
 def intake(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
     require_page(user, "returnee.read")
     case = get_case(session, user, reference)
-    service.record_intake(session, user, case, intake_input(form))
+    service.record_intake(session, user, case, intake_input(form), expected_version=form_version(form, required=True))
     return done(f"{BASE}/returnees/{case.reference}", "Admisión de %(ref)s registrada.", ref=case.reference)
 
 

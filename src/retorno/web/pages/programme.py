@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, NotFound
+from retorno.errors import InvalidInput, NotFound, RetornoError
 from retorno.reintegration import service
 from retorno.reintegration.models import FollowUp, Opportunity, Placement
 from retorno.web import charts
@@ -33,10 +33,12 @@ from retorno.web.pages.common import (
     require_page,
     router,
 )
+from retorno.web.pages.conflicts import conflict_of, form_version, reopened
 from retorno.web.pages.operator import (
     BASE,
     LISTED,
     MODES,
+    OPPORTUNITY_KINDS,
     OPPORTUNITY_NUMBERS,
     OPPORTUNITY_TEXT,
     PLACEMENT_STATUSES,
@@ -136,8 +138,21 @@ def own_opportunity(session: Session, user: User, reference: str) -> Opportunity
 def opportunity_form_values(o: Opportunity) -> dict[str, str]:
     values = {k: str(getattr(o, k)) for k in (*OPPORTUNITY_TEXT, *OPPORTUNITY_NUMBERS, "monthly_amount")}
     values.update(start_date=o.start_date.isoformat(), min_education=o.min_education or "",
-                  required_skills=", ".join(o.required_skills), active="on" if o.active else "")
+                  required_skills=", ".join(o.required_skills), active="on" if o.active else "",
+                  version=str(o.version))
     return values
+
+
+# An opportunity's fields as a refused save compares them (typed and current), with the form's labels.
+OPPORTUNITY_LABELS = {
+    "kind": "Tipo", "title": "Título", "workplace": "Lugar de trabajo", "sector": "Sector de actividad",
+    "isco_code": "Ocupación (código CIUO-08 de 4 cifras)", "state_code": "Estado (región)", "municipality": "Municipio",
+    "seats": "Plazas", "tutors": "Tutores", "monthly_amount": "Monto mensual", "currency": "Moneda (ISO 4217)",
+    "start_date": "Fecha de inicio", "duration_months": "Duración en meses", "min_age": "Edad mínima",
+    "min_education": "Nivel educativo mínimo (CINE 2011)",
+    "required_skills": "Habilidades requeridas, separadas por comas",
+    "active": "Activa: se ofrece en los próximos emparejamientos",
+}
 
 
 @pages.get(BASE + "/opportunities/{reference}", response_class=HTMLResponse)
@@ -147,9 +162,19 @@ def edit_opportunity_form(request: Request, session: SessionDep, user: PageUser,
     return page(request, "opportunity_form.html", opportunity=opportunity, form=opportunity_form_values(opportunity))
 
 
-def edit_opportunity_again(request: Request, session: Session, user: User, form: FormData, reference: str) -> Page:
+def edit_opportunity_again(request: Request, session: Session, user: User, form: FormData, reference: str,
+                           exc: RetornoError) -> Page:
+    """The form as typed; after a save from a version changed since, beside the opportunity as it is now."""
+    opportunity = own_opportunity(session, user, reference)
+    typed = form_values(form)
+
+    def shown(values: dict[str, str]) -> dict[str, str]:
+        kind = values.get("kind", "")
+        return {**values, "kind": OPPORTUNITY_KINDS.get(kind, kind), "active": "sí" if values.get("active") else "no"}
+    conflict = conflict_of(exc, OPPORTUNITY_LABELS, shown(typed), shown(opportunity_form_values(opportunity)),
+                           translated=("kind", "active"))
     return again_page(request, "opportunity_form.html",
-                      {"opportunity": own_opportunity(session, user, reference), "form": form_values(form)})
+                      {"opportunity": opportunity, "form": reopened(typed, conflict), "conflict": conflict})
 
 
 @pages.post(BASE + "/opportunities/{reference}", response_model=None)
@@ -159,7 +184,7 @@ def edit_opportunity(request: Request, session: SessionDep, user: PageUser, form
     opportunity = own_opportunity(session, user, reference)
     changes = dict(opportunity_input(form).__dict__)
     changes["active"] = form_text(form, "active") == "on"
-    service.update_opportunity(session, user, opportunity, changes)
+    service.update_opportunity(session, user, opportunity, changes, expected_version=form_version(form, required=True))
     return done(f"{BASE}/opportunities", "Oportunidad %(ref)s actualizada.", ref=reference)
 
 
@@ -254,12 +279,21 @@ def placement_back(form: FormData) -> str:
     return back if back.startswith(BASE + "/") and "//" not in back else f"{BASE}/placements"
 
 
-def placement_again(request: Request, session: Session, user: User, form: FormData) -> Page:
+def placement_again(request: Request, session: Session, user: User, form: FormData, placement_id: int,
+                    exc: RetornoError) -> Page:
     back = placement_back(form)
     if back.startswith(f"{BASE}/returnees/"):
         reference = back.removeprefix(f"{BASE}/returnees/").split("#")[0]
-        return returnee_again(request, session, user, reference)
-    return again_page(request, "placements.html", placements_context(session, user, "", locale_of(request)))
+        shown = returnee_again(request, session, user, reference)
+    else:
+        shown = again_page(request, "placements.html", placements_context(session, user, "", locale_of(request)))
+    # A step asked from a version of the placement changed since: the step asked beside the state it is in now.
+    current = session.get(Placement, placement_id)
+    asked = form_text(form, "status")
+    shown.context["conflict"] = conflict_of(
+        exc, {"status": "Estado"}, {"status": PLACEMENT_STATUSES.get(asked, asked)},
+        {"status": PLACEMENT_STATUSES.get(current.status, current.status) if current else ""}, translated=("status",))
+    return shown
 
 
 @pages.post(BASE + "/placements/{placement_id}", response_model=None)
@@ -270,7 +304,8 @@ def placement_step(request: Request, session: SessionDep, user: PageUser, form: 
     on_text = form_text(form, "on")
     placement = service.update_placement(
         session, user, placement_id, status=form_text(form, "status"),
-        on=parse_date(on_text, "on") if on_text else None, reason=form_text(form, "reason") or None)
+        on=parse_date(on_text, "on") if on_text else None, reason=form_text(form, "reason") or None,
+        expected_version=form_version(form, required=False))
     _ = gettext_for(locale_of(request))
     # Named by what the reader knows: the returnee's case and the opportunity, never the internal id.
     case, opportunity = session.get(Case, placement.case_id), session.get(Opportunity, placement.opportunity_id)
@@ -355,8 +390,25 @@ def answers_of(form: FormData) -> dict[str, Any]:
     return answers
 
 
-def follow_up_again(request: Request, session: Session, user: User, form: FormData, follow_up_id: int) -> Page:
-    return again_page(request, "follow_up.html", follow_up_context(session, user, follow_up_id, form_values(form)))
+def follow_up_answers(answers: dict[str, Any]) -> dict[str, object]:
+    """A follow-up's answers as the form labels them (the choices' Spanish labels)."""
+    shown: dict[str, object] = {name: choices.get(str(answers.get(name, "")), answers.get(name, ""))
+                                for name, (_question, choices) in QUESTIONS.items()}
+    shown.update(wellbeing=answers.get("wellbeing", ""), notes=answers.get("notes", ""))
+    return shown
+
+
+FOLLOW_UP_LABELS = {**{name: question for name, (question, _choices) in QUESTIONS.items()},
+                    "wellbeing": "Bienestar (1 = muy mal, 5 = muy bien)", "notes": "Notas"}
+
+
+def follow_up_again(request: Request, session: Session, user: User, form: FormData, follow_up_id: int,
+                    exc: RetornoError) -> Page:
+    """The form as answered; after it was recorded by someone else since, beside the answers recorded."""
+    context = follow_up_context(session, user, follow_up_id, form_values(form))
+    context["conflict"] = conflict_of(exc, FOLLOW_UP_LABELS, follow_up_answers(form_values(form)),
+                                      follow_up_answers(context["follow_up"].answers or {}), translated=QUESTIONS)
+    return again_page(request, "follow_up.html", context)
 
 
 @pages.post(BASE + "/follow-ups/{follow_up_id}", response_model=None)
@@ -365,7 +417,8 @@ def record_follow_up(request: Request, session: SessionDep, user: PageUser, form
                      ) -> Done:
     require_page(user, "followup.record")
     follow_up_context(session, user, follow_up_id)
-    recorded = service.record_follow_up(session, user, follow_up_id, answers_of(form))
+    recorded = service.record_follow_up(session, user, follow_up_id, answers_of(form),
+                                        expected_version=form_version(form, required=False))
     score = recorded.score if recorded.score is not None else 0.0
     return done(f"{BASE}/follow-ups", "Seguimiento registrado: puntuación de sostenibilidad %(score)s.",
                 score=format_number(round(score, 2), locale_of(request)))

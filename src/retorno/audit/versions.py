@@ -1,0 +1,84 @@
+"""Edits made from an older version of a record are refused, naming who changed it since and when.
+
+Every record people edit carries a version (`db.Versioned`). A page's form holds the version it
+showed, the API's If-Match the ETag it read; the action compares it with the record's version before
+writing anything. Who changed the record and when is read from the audit trail, which every change
+writes to: the newest change recorded on the record's audit object is one made since the editor
+opened it, since the version moved after they read it and every move writes a record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.audit.models import AuditRecord
+from retorno.db import Versioned
+from retorno.errors import EditConflict
+
+# The newest records of an object searched for the change that `about` picks out.
+SEARCHED = 200
+
+
+@dataclass(frozen=True)
+class AuditObject:
+    """Where the changes of a record are written in the audit trail, and which of its records they are.
+
+    `actions`: prefixes of the actions that change it (empty: any action but a read); `about`: for a
+    record audited under another object (a placement under its case), whether an audit record is about it.
+    """
+
+    object_type: str
+    object_id: str
+    actions: tuple[str, ...] = ()
+    about: Callable[[AuditRecord], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """Who last changed a record, and when."""
+
+    actor: str
+    agency: str
+    at: datetime
+    action: str
+
+
+def last_change(session: Session, audited: AuditObject) -> Change | None:
+    """The newest change the audit trail holds for `audited` (reads are not changes)."""
+    query = sa.select(AuditRecord).where(AuditRecord.object_type == audited.object_type,
+                                         AuditRecord.object_id == audited.object_id,
+                                         ~AuditRecord.action.endswith("read"))
+    if audited.actions:
+        query = query.where(sa.or_(*(AuditRecord.action.startswith(prefix) for prefix in audited.actions)))
+    for row in session.execute(query.order_by(AuditRecord.seq.desc()).limit(SEARCHED)).scalars():
+        if audited.about is None or audited.about(row):
+            return Change(row.actor, row.agency, row.at, row.action)
+    return None
+
+
+def check_version(session: Session, record: Versioned, expected: int | None, *, label: str,
+                  audited: AuditObject) -> None:
+    """Refuse (EditConflict) an edit made from version `expected` of `record` if it is no longer current.
+
+    `expected` None: the caller states no version (a step whose state machine refuses stale steps).
+    `label` names the record in the message ("case MX-2023-000123").
+    """
+    if expected is None or expected == record.version:
+        return
+    change = last_change(session, audited)
+    if change is None:
+        by, when, at = "another user", "an unknown time", None
+    else:
+        by, at = f"{change.actor} ({change.agency})", change.at
+        when = f"{at:%Y-%m-%d %H:%M:%S} UTC"
+    raise EditConflict(
+        f"{label} was changed by {by} at {when} since you opened it (you opened version {expected}; it is now "
+        f"at version {record.version}): nothing was saved; read it again and make your change on the current version",
+        details={"changed_by": change.actor if change else None, "agency": change.agency if change else None,
+                 "changed_at": at.isoformat() if at else None, "action": change.action if change else None,
+                 "your_version": expected, "current_version": record.version})

@@ -1,0 +1,97 @@
+"""Conditional requests of the API: the ETag of a versioned record, and the If-Match an edit returns with it.
+
+A GET of a record people edit answers with its version as a strong entity tag (`ETag: "7"`). An
+edit that overwrites fields (PATCH, PUT) must send it back in `If-Match`: without it the answer is
+428 Precondition Required, since the edit could silently overwrite a change the client never saw.
+A step of a state machine (a POST: a placement step, a follow-up, a household split) honours an
+If-Match it is sent but does not require one: the state machine already refuses a step taken from a
+state that has moved on. Either way an If-Match naming another version is answered 412 with the
+error body, naming who changed the record and when (`audit.versions.check_version`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
+
+from retorno.db import Versioned
+from retorno.errors import PreconditionRequired
+from retorno.web.openapi import errors
+
+# How many entity tags one If-Match may list; more is no client's honest request.
+MOST_TAGS = 20
+
+
+@dataclass(frozen=True)
+class IfMatch:
+    """The entity tags an If-Match header lists."""
+
+    tags: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, header: str) -> IfMatch:
+        return cls(tuple(tag.strip() for tag in header.split(",") if tag.strip())[:MOST_TAGS])
+
+    def expected_version(self, current: int) -> int | None:
+        """The version the client edits from, for the action to check against `current`.
+
+        None for `*` (any current version). A listed strong tag naming `current` gives `current`;
+        otherwise the first version listed, or 0 (no record has it) when no tag names a version: weak
+        tags (`W/"7"`) never match, since If-Match compares strongly (RFC 9110 section 13.1.1).
+        """
+        if "*" in self.tags:
+            return None
+        versions = [int(tag[1:-1]) for tag in self.tags
+                    if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit()
+                    and len(tag) <= 22]
+        if current in versions:
+            return current
+        return versions[0] if versions else 0
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def set_etag(response: Response, session: Session, record: Versioned) -> None:
+    """Answer with `record`'s version as it will be committed (pending changes flushed first)."""
+    session.flush()
+    response.headers["ETag"] = etag(record.version)
+
+
+def required_if_match(request: Request) -> IfMatch:
+    header = request.headers.get("if-match", "").strip()
+    if not header:
+        raise PreconditionRequired(
+            "this change needs an If-Match header with the ETag of the record as you read it (GET it first): "
+            "without one it could overwrite a change you have not seen")
+    return IfMatch.parse(header)
+
+
+def optional_if_match(request: Request) -> IfMatch | None:
+    header = request.headers.get("if-match", "").strip()
+    return IfMatch.parse(header) if header else None
+
+
+IfMatchRequired = Annotated[IfMatch, Depends(required_if_match)]
+IfMatchOptional = Annotated[IfMatch | None, Depends(optional_if_match)]
+
+_IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string"}}
+_TAG = ("the ETag of the record as you read it (GET); `*` edits whatever version is current. A tag naming "
+        "another version is answered 412, naming who changed the record since and when.")
+# The header as the OpenAPI document describes it (it is read from the request, so that a missing
+# one is a 428 and not a validation error).
+IF_MATCH_REQUIRED: dict[str, Any] = {"parameters": [{
+    **_IF_MATCH, "required": True, "description": f"Required: {_TAG} Without it: 428."}]}
+IF_MATCH_OPTIONAL: dict[str, Any] = {"parameters": [{
+    **_IF_MATCH, "required": False, "description": f"Optional (the step's state machine refuses stale steps): {_TAG}"}]}
+ETAG = {"ETag": {"description": "the record's version, to send back in If-Match when changing it",
+                 "schema": {"type": "string"}}}
+
+
+def with_etag(status: int = 200, *refusals: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route answering a versioned record: its ETag header, and its own refusals."""
+    return {status: {"headers": ETAG}, **errors(*refusals)}
