@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import httpx2
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -26,7 +28,7 @@ from retorno.migrations import upgrade
 from retorno.web.app import create_app
 from tests.conftest import PG_ADMIN_URL
 from tests.databases import private_name
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, Api, World, build_world, ok
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -166,3 +168,14 @@ def log_in(page: Page, username: str) -> None:
     page.get_by_label("Contraseña").fill(PASSWORD)
     page.get_by_role("button", name="Entrar").click()
     page.wait_for_url("**/*")
+
+
+@contextmanager
+def served_api(server: Served, users: tuple[str, ...]) -> Iterator[Api]:
+    """The REST API of the served app, with a bearer token per user, living in the served app's time."""
+    with httpx2.Client(base_url=server, timeout=60) as http:
+        tokens = {
+            user: ok(http.post("/api/v1/auth/token", json={"username": user, "password": PASSWORD}), 201)["token"]
+            for user in users
+        }
+        yield Api(cast(TestClient, http), World(tokens), clock=server.clock.at)

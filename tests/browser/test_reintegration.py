@@ -9,15 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
 
-import httpx2
 import pytest
-from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Served, log_in
-from tests.factories import PASSWORD, Api, World, ok
+from tests.browser.conftest import Served, log_in, served_api
+from tests.factories import Api, ok
 
 pytestmark = pytest.mark.browser
 USERS = ("inm.officer", "saime.officer", "op.officer")
@@ -25,13 +23,8 @@ USERS = ("inm.officer", "saime.officer", "op.officer")
 
 @pytest.fixture(scope="module")
 def api(server: Served) -> Iterator[Api]:
-    """The REST API of the served app, with a bearer token per user, living in the served app's time."""
-    with httpx2.Client(base_url=server, timeout=60) as http:
-        tokens = {
-            user: ok(http.post("/api/v1/auth/token", json={"username": user, "password": PASSWORD}), 201)["token"]
-            for user in USERS
-        }
-        yield Api(cast(TestClient, http), World(tokens), clock=server.clock.at)
+    with served_api(server, USERS) as client:
+        yield client
 
 
 def flash(page: Page) -> Any:

@@ -8,6 +8,7 @@ passenger-list fields grouped by household, with ages, so that a household board
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -41,7 +42,8 @@ def manifest_context(session: Session, user: User, flight: Flight, carrier_list:
     """What the manifest table shows: for the two states, what to decide on; for the carrier, households."""
     departure = flight.departure_utc.date()
     if user.agency.kind == "carrier":
-        return {"departure": departure, "carrier_groups": carrier_groups(carrier_list or [], boarding or {})}
+        return {"departure": departure,
+                "carrier_groups": carrier_groups(carrier_list or [], boarding or {}, departure)}
     rows = flights.active_passengers(session, flight)
     facts = traveller_facts(session, [c for _, c in rows])
     deciding = flight.manifest_state == "proposed" and flight.state == "accepted"
@@ -63,14 +65,15 @@ def manifest_context(session: Session, user: User, flight: Flight, carrier_list:
             "verification_states": VERIFICATION_STATES}
 
 
-def carrier_groups(passengers: list[Any], boarding: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The carrier's list by household (in seat order of each household's first seat), with who is still to board."""
+def carrier_groups(passengers: list[Any], boarding: Mapping[str, str], departure: date) -> list[dict[str, Any]]:
+    """The carrier's list by household (in seat order of each household's first seat): each passenger with
+    their age on the departure date, and who is still to board."""
     groups: dict[str, dict[str, Any]] = {}
     for passenger in passengers:
         key = passenger.household_reference or passenger.case_reference
         group = groups.setdefault(key, {"household": passenger.household_reference, "passengers": [],
                                         "pending": []})
-        group["passengers"].append(passenger)
+        group["passengers"].append((passenger, safeguards.age_on(passenger.birth_date, departure)))
         if boarding.get(passenger.case_reference, "pending") == "pending":
             group["pending"].append(passenger.case_reference)
     return list(groups.values())
