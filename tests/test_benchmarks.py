@@ -19,12 +19,18 @@ def last_json(args: list[str]) -> dict[str, object]:
 
 
 @pytest.mark.bench
-def test_bench_import_tiny() -> None:
-    figures = last_json(["import", "--rows", "300", "--database-url", "sqlite://"])
-    assert {"rows", "seconds", "rows_per_second", "peak_rss_mb", "database"} <= set(figures)
-    assert figures["created"] == 300 and figures["database"] == "sqlite"
-    refused = last_json(["import", "--rows", "300", "--bad-row", "--database-url", "sqlite://"])
-    assert refused["cases_stored"] == 0 and refused["error_rows"] == [150]
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_bench_import_tiny(fmt: str) -> None:
+    figures = last_json(["import", "--rows", "300", "--format", fmt, "--database-url", "sqlite://"])
+    assert (figures["database"], figures["format"], figures["imported"]) == ("sqlite", fmt, True)
+    assert figures["created"] == figures["cases_stored"] == 300
+    # One record per case, the import's own, and the two that created the benchmark's agency and user.
+    assert figures["audit_records"] == 300 + 1 + 2 and figures["audit_chain_ok"] is True
+    assert figures["rows_per_second"] == round(300 / figures["seconds"])  # type: ignore[operator]
+    assert figures["cpu_seconds"] > 0 and figures["peak_rss_mb"] >= figures["rss_before_import_mb"] > 0  # type: ignore[operator]
+    refused = last_json(["import", "--rows", "300", "--bad-row", "--format", fmt, "--database-url", "sqlite://"])
+    assert (refused["imported"], refused["created"], refused["cases_stored"]) == (False, 0, 0)
+    assert refused["error_rows"] == [150] and refused["audit_records"] == 2 and refused["audit_chain_ok"] is True
 
 
 @pytest.mark.bench

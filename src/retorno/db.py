@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
 
 from retorno.datakeys import DataKeyError, DataKeyring, is_ciphertext, key_id_of
 
@@ -134,6 +135,22 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType, list[Any]: JSONType}
 
 
+class Versioned:
+    """A record people edit: its `version` goes up by one with every UPDATE of its row through the ORM.
+
+    SQLAlchemy's `version_id_col`: the UPDATE names the version the session read, so a row another
+    transaction changed in between matches nothing and the flush is refused (StaleDataError) instead
+    of overwriting it. Rows written in bulk without the ORM start at 1 (the server default). An edit a
+    person made from an older version is refused earlier, by `audit.versions.check_version`.
+    """
+
+    version: Mapped[int] = mapped_column(server_default=sa.text("1"))
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]  # a mapped class
+
+
 _frozen_now: ContextVar[datetime | None] = ContextVar("retorno_frozen_now", default=None)
 
 
@@ -195,42 +212,94 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def bulk_insert(session: Session, table: sa.FromClause, rows: list[dict[str, Any]], *,
                 raw_columns: tuple[str, ...] = ()) -> None:
-    """Insert many rows in the session's transaction as fast as the database allows.
+    """Insert many rows (dictionaries with the same keys) as `insert_columns` does."""
+    if rows:
+        insert_columns(session, table, {name: [row[name] for row in rows] for name in rows[0]},
+                       raw_columns=raw_columns)
 
-    PostgreSQL gets COPY; other databases one executemany. Values go through each column
-    type's own bind processor, so what is stored is exactly what an ORM insert would store;
-    `raw_columns` hold values already in their stored form (JSON text, for instance).
+
+# Types whose equal values are stored alike, so that a column's bind processor can run once per
+# distinct value (not Decimal or float: Decimal("1.0") == 1 but is written differently).
+_MEMO_TYPES = frozenset({str, type(None), int, date, datetime})
+_NO_VALUE = r"\N"
+
+
+def _stored(values: Sequence[Any], process: Callable[[Any], Any] | None) -> Sequence[Any]:
+    """A column's values in their stored form: through the type's bind processor, None left None."""
+    if process is None:
+        return values
+    types = set(map(type, values))
+    if types <= _MEMO_TYPES and not (int in types and len(types - {type(None)}) > 1):
+        memo = {value: None if value is None else process(value) for value in set(values)}
+        return list(map(memo.__getitem__, values))
+    return [None if value is None else process(value) for value in values]
+
+
+def _copy_text(values: Sequence[Any]) -> Sequence[str] | None:
+    """A column as the text of PostgreSQL's COPY format, or None for a type written no other way here."""
+    types = set(map(type, values)) - {type(None)}
+    if types <= {str}:
+        joined = "".join(filter(None, values))
+        if any(mark in joined for mark in "\\\t\n\r"):
+            memo = {value: value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                    .replace("\r", "\\r") for value in set(values) - {None}}
+            return [_NO_VALUE if value is None else memo[value] for value in values]
+        return [_NO_VALUE if value is None else value for value in values] if None in values else values
+    if types in ({bool}, {int}, {date}, {datetime}):
+        # Equal values are written alike in these types (not in Decimal: 1.0 and 1.00 keep their scale).
+        (kind,) = types
+        write: Callable[[Any], str] = ((lambda value: "t" if value else "f") if kind is bool else str if kind is int
+                                       else kind.isoformat)  # type: ignore[attr-defined]  # date or datetime
+        memo = {value: _NO_VALUE if value is None else write(value) for value in set(values)}
+        return list(map(memo.__getitem__, values))
+    if types <= {int, float, Decimal}:
+        return [_NO_VALUE if value is None else str(value) for value in values]
+    return None
+
+
+def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str, Sequence[Any]], *,
+                   raw_columns: tuple[str, ...] = ()) -> None:
+    """Insert rows given column by column (sequences of one length) in the session's transaction.
+
+    As fast as the database allows: PostgreSQL gets COPY, its text built here column by column
+    and sent in large pieces; other databases one executemany. Values go through each column
+    type's own bind processor (once per distinct value where values repeat), so what is stored
+    is exactly what an ORM insert would store; `raw_columns` hold values already in their stored
+    form (JSON text, for instance).
     """
-    if not rows:
+    names = list(columns)
+    count = len(columns[names[0]]) if names else 0
+    if not count:
         return
     connection = session.connection()
     dialect = connection.dialect
-    columns = list(rows[0].keys())
     # A TypeDecorator's processor (UTCDateTime, EncryptedText) already includes its own bind step:
     # applying that step again would encrypt twice.
-    processors = [None if name in raw_columns else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                  for name in columns]
-
-    def prepared(row: dict[str, Any]) -> tuple[Any, ...]:
-        values = []
-        for name, process in zip(columns, processors, strict=True):
-            value = row[name]
-            values.append(process(value) if process is not None and value is not None else value)
-        return tuple(values)
-
+    stored = [columns[name] if name in raw_columns else
+              _stored(columns[name], table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+              for name in names]
     raw = connection.connection.driver_connection
     assert raw is not None
-    name = table.name  # type: ignore[attr-defined]  # a Table: every mapped class's __table__ is one
+    table_name = table.name  # type: ignore[attr-defined]  # a Table: every mapped class's __table__ is one
+    quoted = ", ".join(f'"{name}"' for name in names)
     if dialect.name == "postgresql":
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        with raw.cursor() as cursor, cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(prepared(row))
+        texts = [_copy_text(values) for values in stored]
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table_name}" ({quoted}) FROM STDIN') as copy:
+            if any(text is None for text in texts):
+                for row in zip(*stored, strict=True):
+                    copy.write_row(row)
+                return
+            for start in range(0, count, _COPY_ROWS):
+                piece = zip(*(text[start:start + _COPY_ROWS] for text in texts if text is not None), strict=True)
+                copy.write("\n".join(map("\t".join, piece)) + "\n")
         return
-    placeholders = ", ".join("?" for _ in columns)
-    quoted = ", ".join(f'"{c}"' for c in columns)
+    placeholders = ", ".join("?" for _ in names)
     cursor = raw.cursor()
     try:
-        cursor.executemany(f'INSERT INTO "{name}" ({quoted}) VALUES ({placeholders})', map(prepared, rows))
+        cursor.executemany(f'INSERT INTO "{table_name}" ({quoted}) VALUES ({placeholders})', zip(*stored, strict=True))
     finally:
         cursor.close()
+
+
+# Rows sent to COPY at a time: large enough that the server works while the next piece is built.
+_COPY_ROWS = 20_000

@@ -13,15 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from retorno.cases.duplicates import HeldCase
-from retorno.cases.importer import (
-    COLUMNS,
-    InvalidValue,
-    normalise_cedula,
-    parse_date,
-    validate,
-)
+from retorno.cases.rows import COLUMNS, normalise_cedula, validate
 from retorno.exports import FORMULA_PREFIXES
-from retorno.spreadsheets import read_table
+from retorno.imports.reading import read_table
+from retorno.imports.rows import InvalidValue, parse_date
 
 TODAY = date(2024, 1, 10)
 HEADER_ES = [

@@ -9,8 +9,8 @@ from datetime import date
 import openpyxl
 import pytest
 
-from retorno.cases.importer import COLUMNS, validate
-from retorno.cases.template import FileFormat, bench_import, case_template, synthetic_case_file
+from retorno.cases.rows import COLUMNS, validate
+from retorno.cases.template import FileFormat, case_template, synthetic_case_file
 
 TODAY = date(2024, 1, 10)
 
@@ -69,11 +69,3 @@ def test_one_bad_row_in_the_middle_refuses_the_file_with_that_row(fmt: FileForma
         (201, "fecha_nacimiento", "31/02/1990")
     ]
 
-
-@pytest.mark.bench
-def test_tiny_benchmark_run() -> None:
-    figures = bench_import(300, seed=2)
-    assert figures["rows"] == figures["valid_rows"] == 300
-    assert figures["ok"] is True and figures["bad_file_refused"] is True
-    assert figures["bad_rows_reported"] == [figures["bad_row_expected"]]
-    assert isinstance(figures["validate_s"], float) and isinstance(figures["peak_rss_mb"], float)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case, PossibleDuplicate
 from retorno.cases.template import synthetic_case_file
-from retorno.travel.imports import import_cases
+from retorno.travel.load import import_cases
 from tests.factories import World
 
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"

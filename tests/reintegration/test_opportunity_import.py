@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
-from retorno.reintegration.importer import validate_opportunities
-from retorno.reintegration.imports import import_opportunities
+from retorno.reintegration.load import import_opportunities
 from retorno.reintegration.models import Opportunity
+from retorno.reintegration.rows import validate_opportunities
 from tests.factories import World
 
 HEADER = ("referencia,tipo,titulo,lugar_de_trabajo,sector,ocupacion_ciuo,estado,municipio,cupos,tutores,"

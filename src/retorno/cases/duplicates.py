@@ -14,12 +14,13 @@ scored with Jaro-Winkler similarity.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections import Counter
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from typing import Protocol
+from itertools import compress, repeat
+from operator import attrgetter
+from typing import NamedTuple, Protocol
 
 from retorno.names import key
 
@@ -81,9 +82,8 @@ class FileRow(Person, Protocol):
     def row_number(self) -> int: ...
 
 
-@dataclass(frozen=True, slots=True)
-class HeldCase:
-    """A case already in the system, as duplicate detection needs it."""
+class HeldCase(NamedTuple):
+    """A case already in the system, as duplicate detection needs it (a tuple: cheap by the 100,000)."""
 
     case_reference: str
     given_names: str
@@ -104,8 +104,9 @@ class PossibleDuplicate:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Folded:
+class _Folded(NamedTuple):
+    """A person folded for comparison; a tuple of plain values, which the garbage collector stops tracking."""
+
     given: str
     first: str
     second: str
@@ -149,33 +150,80 @@ def jaro_winkler(a: str, b: str) -> float:
     return jaro + prefix * 0.1 * (1 - jaro)
 
 
-def _folder() -> Callable[[Person], _Folded]:
-    """A function folding people for comparison; names repeat a lot, so each is folded once per call."""
-    name_key = cache(key)
-
-    def fold_person(person: Person) -> _Folded:
-        national_id = _NOT_ALPHANUMERIC.sub("", person.national_id.upper()) if person.national_id else ""
-        return _Folded(
-            name_key(person.given_names), name_key(person.first_surname), name_key(person.second_surname),
-            person.birth_date, national_id,
-        )
-
-    return fold_person
+def _national_id(value: str | None) -> str:
+    """A national ID as compared: upper-case letters and digits only."""
+    if not value:
+        return ""
+    upper = value.upper()
+    return upper if upper.isascii() and upper.isalnum() else _NOT_ALPHANUMERIC.sub("", upper)
 
 
-def _blocking_keys(person: _Folded) -> list[Hashable]:
-    born = person.birth_date
-    keys: list[Hashable] = []
-    if person.national_id:
-        keys.append(("id", person.national_id))
-    # Any surname word with the birth date: catches swapped and missing surnames.
-    keys.extend(("bs", born, word) for word in {*person.first.split(), *person.second.split()})
-    # The first given name with the birth date: catches a typo in the surnames.
-    if person.given:
-        keys.append(("bg", born, person.given.split()[0]))
-    # Day and month unordered: catches a swapped day and month when the surname agrees.
-    keys.append(("dm", person.first, born.year, frozenset((born.day, born.month))))
-    return keys
+class _Columns(NamedTuple):
+    """People folded for comparison, column by column (index i of each column is person i)."""
+
+    given: list[str]
+    first: list[str]
+    second: list[str]
+    births: list[date]
+    ids: list[str]
+
+    def person(self, index: int) -> _Folded:
+        return _Folded(self.given[index], self.first[index], self.second[index], self.births[index], self.ids[index])
+
+
+def _fold_people(people: Sequence[Person]) -> _Columns:
+    """Fold people for comparison; names repeat a lot, so each distinct name is folded once."""
+    names = []
+    for attribute in ("given_names", "first_surname", "second_surname"):
+        column = list(map(attrgetter(attribute), people))
+        folded = {name: key(name) for name in set(column)}
+        names.append(list(map(folded.__getitem__, column)))
+    given, first, second = names
+    return _Columns(given, first, second, list(map(attrgetter("birth_date"), people)),
+                    list(map(_national_id, map(attrgetter("national_id"), people))))
+
+
+def _blocks(people: _Columns) -> list[list[int]]:
+    """The blocks of two or more people sharing a blocking key, each in the order of `people`.
+
+    The keys: the national ID; any surname word with the birth date (catches swapped and missing
+    surnames); the first given name with the birth date (catches a typo in the surnames); the
+    first surname with the birth year and the day and month unordered (catches them swapped).
+    Each kind of key is built for everyone at once and counted first, so that only the keys
+    two people share get a list of members.
+    """
+    given, first, second, births, ids = people
+    count = len(births)
+    words = {name: tuple(dict.fromkeys(name.split())) for name in {*first, *second}}
+    first_words, second_words = list(map(words.__getitem__, first)), list(map(words.__getitem__, second))
+    days = {born: (born.year, min(born.day, born.month), max(born.day, born.month)) for born in set(births)}
+    everyone = range(count)
+    # (indexes, keys): one key per index.
+    sources: list[tuple[Sequence[int], Sequence[Hashable]]] = [
+        (everyone, [("id", national_id) if national_id else None for national_id in ids]),
+        (everyone, [("bg", born, name.split()[0]) if name else None for born, name in zip(births, given, strict=True)]),
+        (everyone, list(zip(repeat("dm"), first, map(days.__getitem__, births)))),
+    ]
+    # Surname words: most people have one word per surname; the others are taken one by one.
+    simple = [len(f) <= 1 and len(s) <= 1 for f, s in zip(first_words, second_words, strict=True)]
+    single = [index for index in compress(everyone, simple) if first_words[index]]
+    sources.append((single, [("bs", births[index], first_words[index][0]) for index in single]))
+    seconds = [index for index in compress(everyone, simple)
+               if second_words[index] and second_words[index] != first_words[index]]
+    sources.append((seconds, [("bs", births[index], second_words[index][0]) for index in seconds]))
+    for index in compress(everyone, [not flag for flag in simple]):
+        surnames = dict.fromkeys((*first_words[index], *second_words[index]))
+        sources.append(([index] * len(surnames), [("bs", births[index], word) for word in surnames]))
+    counts: Counter[Hashable] = Counter()
+    for _, keys in sources:
+        counts.update(keys)
+    shared = {block_key for block_key, members in counts.items() if members > 1 and block_key is not None}
+    blocks: dict[Hashable, list[int]] = {}
+    for indexes, keys in sources:
+        mask = list(map(shared.__contains__, keys))
+        for index, block_key in zip(compress(indexes, mask), compress(keys, mask), strict=True):
+            blocks.setdefault(block_key, []).append(index)
+    return [sorted(members) for members in blocks.values()]
 
 
 def _given_similarity(a: str, b: str) -> float:
@@ -267,16 +315,11 @@ def find_duplicates(rows: Sequence[FileRow], held: Sequence[Person] = ()) -> lis
     held case). A held case with the same case reference as the row is that row's own earlier
     import, not a duplicate. Results come in row order, best match first.
     """
-    fold_person = _folder()
-    people = [fold_person(row) for row in rows] + [fold_person(case) for case in held]
-    blocks: defaultdict[Hashable, list[int]] = defaultdict(list)
-    for index, person in enumerate(people):
-        for block_key in _blocking_keys(person):
-            blocks[block_key].append(index)
+    people = _fold_people([*rows, *held])
     file_count = len(rows)
     candidates: set[tuple[int, int]] = set()
-    for members in blocks.values():
-        if len(members) < 2 or len(members) > _MAX_BLOCK or members[0] >= file_count:
+    for members in _blocks(people):
+        if len(members) > _MAX_BLOCK or members[0] >= file_count:
             continue
         for position, first in enumerate(members):
             if first >= file_count:
@@ -286,7 +329,7 @@ def find_duplicates(rows: Sequence[FileRow], held: Sequence[Person] = ()) -> lis
     for first, second in candidates:
         if second >= file_count and held[second - file_count].case_reference == rows[first].case_reference:
             continue
-        scored = _score(people[first], people[second])
+        scored = _score(people.person(first), people.person(second))
         if scored is None:
             continue
         score, reason = scored

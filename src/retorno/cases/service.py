@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import pycountry
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from retorno import names
 from retorno.agencies.models import Agency, User
@@ -20,10 +21,11 @@ from retorno.audit.models import AuditRecord
 from retorno.audit.service import Entry, history, record, record_many
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
-from retorno.cases.importer import InvalidValue, normalise_cedula
 from retorno.cases.models import Case, Household
+from retorno.cases.rows import normalise_cedula
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, NotFound
+from retorno.imports.rows import InvalidValue
 from retorno.reintegration.models import IntakeProfile
 from retorno.safeguards import IDENTITY_FIELDS, document_usable, protection
 
@@ -99,6 +101,15 @@ def validate_input(data: CaseInput, today: date) -> None:
 
 def search_name(given: str, first: str, second: str | None) -> str:
     return " ".join(p for p in (names.fold(given), names.fold(first), names.fold(second)) if p)
+
+
+def search_names(given: Sequence[str], first: Sequence[str], second: Sequence[str | None]) -> list[str]:
+    """`search_name` of many people (an import), each distinct name folded once."""
+    folded = []
+    for column in (given, first, second):
+        fold = {name: names.fold(name) for name in set(column)}
+        folded.append(map(fold.__getitem__, column))
+    return [" ".join(filter(None, parts)) for parts in zip(*folded, strict=True)]
 
 
 def reference_prefix(user: User, year: int) -> str:
@@ -181,6 +192,19 @@ def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any
     return changed
 
 
+# Declared fields a correction may change but never empty.
+REQUIRED_FIELDS = ("given_names", "first_surname", "sex", "birth_date", "held_at")
+
+
+def check_changes(changes: dict[str, Any], today: date) -> None:
+    """The checks every door applies to a correction of declared fields (the API's PATCH, the edit page)."""
+    cleared = sorted(k for k in REQUIRED_FIELDS if k in changes and changes[k] is None)
+    if cleared:
+        raise InvalidInput(f"{', '.join(cleared)} cannot be emptied", code="invalid_case")
+    if changes.get("birth_date") is not None and changes["birth_date"] > today:
+        raise InvalidInput(f"birth_date {changes['birth_date']} is in the future", code="invalid_case")
+
+
 def identity_changed(changed: dict[str, Any]) -> bool:
     return any(name in IDENTITY_FIELDS for name in changed)
 
@@ -204,14 +228,21 @@ def transition_many(session: Session, by: User | None, cases: Sequence[Case], ta
         lifecycle.check_transition(case.reference, case.state, target)
     now = utcnow()
     ids = [case.id for case in cases]
+    session.flush()
     for start in range(0, len(ids), 5000):
+        # The version moves as an ORM update would move it (`Versioned`): an edit opened before this step
+        # is refused, not applied over it.
         session.execute(sa.update(Case).where(Case.id.in_(ids[start:start + 5000]))
-                        .values(state=target, state_changed_at=now).execution_options(synchronize_session=False))
+                        .values(state=target, state_changed_at=now, version=Case.version + 1)
+                        .execution_options(synchronize_session=False))
     entries = [Entry(action, "case", case.reference, before={"state": case.state},
                      after={"state": target, **(extras[i] if extras else {})}) for i, case in enumerate(cases)]
     record_many(session, by, entries)
     for case in cases:
-        case.state, case.state_changed_at = target, now
+        # What the UPDATE wrote, as the session's own copy: nothing left to flush again.
+        set_committed_value(case, "state", target)
+        set_committed_value(case, "state_changed_at", now)
+        set_committed_value(case, "version", case.version + 1)
 
 
 @action("case.assign")

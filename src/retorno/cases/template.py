@@ -1,7 +1,7 @@
 """Case-list files in the import format: the blank template officials fill in, and synthetic lists.
 
 The template documents every column on a second sheet, so an official never needs this
-code to fill it in. The synthetic lists feed the tests and the import benchmark.
+code to fill it in. The synthetic lists feed the tests and the import benchmark (`retorno bench import`).
 """
 
 from __future__ import annotations
@@ -9,15 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import random
-import resource
-import time
 from datetime import date, timedelta
 from typing import Literal
 
 import openpyxl
 from faker.providers.person import es_CO, es_ES, es_MX
 
-from retorno.cases.importer import COLUMNS, validate
+from retorno.cases.rows import COLUMNS
 
 FileFormat = Literal["csv", "xlsx"]
 
@@ -218,36 +216,3 @@ def synthetic_case_file(n: int, *, seed: int, fmt: FileFormat = "csv", bad_row: 
     book.save(out_bytes)
     return out_bytes.getvalue()
 
-
-def bench_import(n: int = 100_000, *, seed: int = 1, fmt: FileFormat = "csv") -> dict[str, object]:
-    """Benchmark of the pure import: build a synthetic list, validate it, then the same with one bad row."""
-    today = date.today()
-    started = time.perf_counter()
-    good = synthetic_case_file(n, seed=seed, fmt=fmt, today=today)
-    bad_row = n // 2 + 1
-    bad = synthetic_case_file(n, seed=seed, fmt=fmt, bad_row=bad_row, today=today)
-    generate_s = time.perf_counter() - started
-    started = time.perf_counter()
-    report = validate(good, f"cases.{fmt}", today=today)
-    validate_s = time.perf_counter() - started
-    started = time.perf_counter()
-    refused = validate(bad, f"cases.{fmt}", today=today)
-    validate_bad_s = time.perf_counter() - started
-    errors = [problem for problem in refused.problems if problem.severity == "error"]
-    return {
-        "rows": n,
-        "format": fmt,
-        "file_mb": round(len(good) / 2**20, 1),
-        "generate_both_s": round(generate_s, 2),
-        "validate_s": round(validate_s, 2),
-        "valid_rows": len(report.rows),
-        "ok": report.ok,
-        "warnings": len(report.problems),
-        "possible_duplicates": len(report.duplicates),
-        "minors": sum(row.is_minor for row in report.rows),
-        "validate_bad_file_s": round(validate_bad_s, 2),
-        "bad_file_refused": not refused.ok,
-        "bad_rows_reported": sorted({problem.row_number for problem in errors}),
-        "bad_row_expected": bad_row,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Query, Response, UploadFile
 
 from retorno.agencies.permissions import require
 from retorno.agencies.visibility import cut
@@ -21,12 +21,13 @@ from retorno.cases.schemas import (
     case_out,
 )
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, problem_summary, refuse_bad_import
+from retorno.errors import problem_summary, refuse_bad_import
 from retorno.reporting.caselist import CaseFilter, list_cases
 from retorno.travel import service as travel
-from retorno.travel.imports import import_cases
+from retorno.travel.load import import_cases
 from retorno.web.deps import CurrentUser, LangQuery, SessionDep
 from retorno.web.openapi import errors
+from retorno.web.preconditions import IF_MATCH_REQUIRED, IfMatchRequired, set_etag, with_etag
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -51,23 +52,28 @@ def search(session: SessionDep, user: CurrentUser, filters: Annotated[CaseListQu
     return {"total": found.total, "total_capped": found.capped, "items": [case_out(user, c) for c in found.cases]}
 
 
-@router.get("/{reference}", response_model=CaseView)
-def read(reference: str, session: SessionDep, user: CurrentUser) -> Any:
-    return case_out(user, service.get_case(session, user, reference))
+@router.get("/{reference}", response_model=CaseView, responses=with_etag())
+def read(reference: str, session: SessionDep, user: CurrentUser, response: Response) -> Any:
+    """One case as the reader's agency may see it; its ETag is what a PATCH sends back in If-Match."""
+    case = service.get_case(session, user, reference)
+    set_etag(response, session, case)
+    return case_out(user, case)
 
 
-@router.patch("/{reference}", response_model=CaseView, responses=errors(409))
-def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentUser) -> Any:
-    """Correct declared fields; an identity change after the verification request re-opens verification."""
+@router.patch("/{reference}", response_model=CaseView, responses=with_etag(200, 409, 412, 428),
+              openapi_extra=IF_MATCH_REQUIRED)
+def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentUser, if_match: IfMatchRequired,
+           response: Response) -> Any:
+    """Correct declared fields; an identity change after the verification request re-opens verification.
+
+    If-Match is required: the ETag of the case as read. If the case changed since, 412 names who changed
+    it and when, and nothing is written.
+    """
     case = service.get_case(session, user, reference)
     changes = body.model_dump(exclude_unset=True)
-    cleared = sorted(k for k in ("given_names", "first_surname", "sex", "birth_date", "held_at")
-                     if k in changes and changes[k] is None)
-    if cleared:
-        raise InvalidInput(f"{', '.join(cleared)} cannot be emptied", code="invalid_case")
-    if changes.get("birth_date") is not None and changes["birth_date"] > utcnow().date():
-        raise InvalidInput(f"birth_date {changes['birth_date']} is in the future", code="invalid_case")
-    travel.update_case(session, user, case, changes)
+    service.check_changes(changes, utcnow().date())
+    travel.update_case(session, user, case, changes, expected_version=if_match.expected_version(case.version))
+    set_etag(response, session, case)
     return case_out(user, case)
 
 

@@ -46,24 +46,48 @@ def register(bench_app: typer.Typer) -> None:
             help="link in a scratch database on disk within this memory, e.g. 6GB (for 10 million)")] = None,
         upper: Annotated[float | None, typer.Option(help="upper threshold (default: the installation's)")] = None,
         lower: Annotated[float | None, typer.Option(help="lower threshold (default: the installation's)")] = None,
+        shape: Annotated[str, typer.Option(
+            help="the registry's shape: venezuelan, single-surname, sparse, swapped, or all")] = "venezuelan",
+        train_error: Annotated[str, typer.Option(
+            help="error model of the training pairs: a preset (default, training, shifted, harsh), "
+                 "optionally with NAME=RATE overrides, e.g. training,one_typo=0.2")] = "training",
+        eval_error: Annotated[str, typer.Option(help="error model of the requests scored, the same way")]
+        = "default",
+        cedula: Annotated[str, typer.Option(
+            help="cédulas in the requests scored: model (as the error model says), half, none, or both "
+                 "(two runs, figures for each and the targets)")] = "model",
+        em: Annotated[bool, typer.Option(help="also train by EM without labels and score that model")] = False,
     ) -> None:
         """Identity verification by record linkage against a synthetic registry."""
         from retorno.config import Settings
-        from retorno.verification.bench import run
+        from retorno.verification.bench import CEDULA_VARIANTS, run
         from retorno.verification.linkage import Thresholds
+        from retorno.verification.synth import SHAPES, error_model
 
         config = Settings.from_env(resolve=False)
         try:
             thresholds = Thresholds.from_settings(config, upper=upper, lower=lower)
+            error_model(train_error), error_model(eval_error)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
-        print_figures(run(registry=registry, requests=requests, seed=seed, work_dir=work_dir,
-                          memory_limit=memory_limit, thresholds=thresholds))
+        if shape != "all" and shape not in SHAPES:
+            raise typer.BadParameter(f"unknown shape {shape!r}; shapes: {', '.join(SHAPES)}, or all")
+        if cedula not in CEDULA_VARIANTS:
+            raise typer.BadParameter(f"--cedula is one of {', '.join(CEDULA_VARIANTS)}")
+        shapes = list(SHAPES) if shape == "all" else [shape]
+        figures = {name: run(registry=registry, requests=requests, seed=seed, work_dir=work_dir,
+                             memory_limit=memory_limit, thresholds=thresholds, shape=name, train_error=train_error,
+                             eval_error=eval_error, cedula=cedula, em=em) for name in shapes}
+        print_figures(figures[shape] if shape != "all" else {"shapes": figures})
 
     @bench_app.command("import")
     def bench_import(rows: int = 100_000, seed: int = 1, database_url: DatabaseUrl = None,
-                     bad_row: Annotated[bool, typer.Option(help="put one bad row in the middle")] = False) -> None:
-        """Validate and import a generated case list into a fresh database."""
+                     bad_row: Annotated[bool, typer.Option(help="put one bad row in the middle")] = False,
+                     fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv") -> None:
+        """Check and import a generated case list into a fresh database (the audit chain verified after)."""
         from retorno.cli.common import settings
         from retorno.travel.bench import run
-        print_figures(run(settings(database_url), rows=rows, seed=seed, bad_row=bad_row))
+        if fmt not in ("csv", "xlsx"):
+            raise typer.BadParameter("--format is csv or xlsx")
+        print_figures(run(settings(database_url), rows=rows, seed=seed, bad_row=bad_row,
+                          fmt=fmt))  # type: ignore[arg-type]  # checked just above

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 import typer
@@ -21,6 +22,7 @@ from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, transaction, use_data_keys
 from retorno.errors import NotAuthenticated, RetornoError
+from retorno.imports.rows import ImportOutcome
 from retorno.travel.invariants import guard_manifests
 
 console = Console()
@@ -81,3 +83,24 @@ def key_value_table(title: str, values: dict[str, object]) -> Table:
 def print_figures(figures: Mapping[str, object]) -> None:
     """Benchmarks end with their figures as one JSON object on the last line."""
     print(json.dumps(figures, default=str))
+
+
+def report_import(file: Path, outcome: ImportOutcome[Any], lang: str, summary: str) -> None:
+    """Say how an import went: the report CSV beside the file if it has problems; the bad rows and exit
+    code 1 when nothing was imported; else `summary` (what was created, updated, ...)."""
+    report_path = file.with_name(file.stem + (".informe.csv" if lang == "es" else ".report.csv"))
+    problems = outcome.report.problems
+    if problems:
+        report_path.write_text(outcome.report.to_csv(lang), encoding="utf-8")
+    if not outcome.ok:
+        errors = [p for p in problems if p.severity == "error"]
+        table = Table("fila/row", "columna/column", "valor/value", "esperado/expected")
+        for p in errors[:30]:
+            table.add_row(escape(str(p.row_number)), escape(p.column), escape(p.value), escape(p.expected))
+        err_console.print(table)
+        err_console.print(f"[red]nothing imported[/red]: {len({p.row_number for p in errors})} bad rows; "
+                          f"full report: {escape(str(report_path))}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"[green]imported[/green] {escape(file.name)}: {escape(summary)}", highlight=False)
+    if problems:
+        console.print(f"warnings written to {escape(str(report_path))}", highlight=False)

@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, settings, unit_of_work
-from retorno.errors import RetornoError
+from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, refusals, report_import, settings, unit_of_work
 
 import_app = typer.Typer(help="Import spreadsheets agencies already use (CSV, XLSX).", no_args_is_help=True)
 template_app = typer.Typer(help="Blank spreadsheets to fill in, with a sheet documenting each column.",
@@ -27,38 +25,19 @@ def import_cases_command(file: Path, agency: Annotated[str, typer.Option(help="t
                         act_as: ActAs = None, database_url: DatabaseUrl = None,
                         lang: Annotated[str, typer.Option(help="language of the report: es or en")] = "es") -> None:
     """Import a case list; a file with any bad row imports nothing and gets a report CSV next to it."""
-    from retorno.travel.imports import import_cases
+    from retorno.travel.load import import_cases
     data = file.read_bytes()
-    try:
-        with unit_of_work(settings(database_url)) as session:
-            actor = acting_user(session, act_as)
-            if actor.agency.code != agency:
-                raise typer.BadParameter(f"{actor.username} belongs to {actor.agency.code}, not {agency}")
-            with console.status(f"checking and importing {file.name}…"):
-                outcome = import_cases(session, actor, data, file.name, locale=lang)
-            if not outcome.ok:
-                # Leave the transaction with nothing written, then report.
-                session.rollback()
-    except RetornoError as exc:
-        err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-        raise typer.Exit(2) from exc
-    report_path = file.with_name(file.stem + (".informe.csv" if lang == "es" else ".report.csv"))
-    problems = outcome.report.problems
-    if problems:
-        report_path.write_text(outcome.report.to_csv(lang), encoding="utf-8")
-    if not outcome.ok:
-        errors = [p for p in problems if p.severity == "error"]
-        table = Table("fila/row", "columna/column", "valor/value", "esperado/expected")
-        for p in errors[:30]:
-            table.add_row(str(p.row_number), p.column, p.value, p.expected)
-        err_console.print(table)
-        err_console.print(f"[red]nothing imported[/red]: {len({p.row_number for p in errors})} bad rows; "
-                          f"full report: {report_path}")
-        raise typer.Exit(1)
-    console.print(f"[green]imported[/green] {file.name}: {outcome.created} created, {outcome.updated} updated, "
+    with refusals(), unit_of_work(settings(database_url)) as session:
+        actor = acting_user(session, act_as)
+        if actor.agency.code != agency:
+            raise typer.BadParameter(f"{actor.username} belongs to {actor.agency.code}, not {agency}")
+        with console.status(f"checking and importing {file.name}…"):
+            outcome = import_cases(session, actor, data, file.name, locale=lang)
+        if not outcome.ok:
+            # Leave the transaction with nothing written, then report.
+            session.rollback()
+    report_import(file, outcome, lang, f"{outcome.created} created, {outcome.updated} updated, "
                   f"{outcome.unchanged} unchanged, {outcome.duplicates_flagged} possible duplicates flagged")
-    if problems:
-        console.print(f"warnings written to {report_path}")
 
 
 @template_app.command("cases")

@@ -10,7 +10,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, refusals, settings, unit_of_work
+from retorno.cli.common import (
+    ActAs,
+    DatabaseUrl,
+    acting_user,
+    console,
+    refusals,
+    report_import,
+    settings,
+    unit_of_work,
+)
 
 opportunities_app = typer.Typer(help="Productive projects and paid internships.", no_args_is_help=True)
 returnees_app = typer.Typer(help="Arrived returnees: consent, intake, withdrawal of consent.", no_args_is_help=True)
@@ -150,7 +159,7 @@ def import_opportunities_command(
     lang: Annotated[str, typer.Option(help="language of the report: es or en")] = "es",
 ) -> None:
     """Import an opportunity list; a file with any bad row imports nothing and gets a report CSV next to it."""
-    from retorno.reintegration.imports import import_opportunities
+    from retorno.reintegration.load import import_opportunities
 
     data = file.read_bytes()
     with refusals(), unit_of_work(settings(database_url)) as session:
@@ -159,25 +168,9 @@ def import_opportunities_command(
         if not outcome.ok:
             # Leave the transaction with nothing written, then report.
             session.rollback()
-    report_path = file.with_name(file.stem + (".informe.csv" if lang == "es" else ".report.csv"))
-    problems = outcome.report.problems
-    if problems:
-        report_path.write_text(outcome.report.to_csv(lang), encoding="utf-8")
-    if not outcome.ok:
-        errors = [p for p in problems if p.severity == "error"]
-        table = Table("fila/row", "columna/column", "valor/value", "esperado/expected")
-        for p in errors[:30]:
-            table.add_row(str(p.row_number), p.column, p.value, p.expected)
-        err_console.print(table)
-        err_console.print(f"[red]nothing imported[/red]: {len({p.row_number for p in errors})} bad rows; "
-                          f"full report: {report_path}", highlight=False)
-        raise typer.Exit(1)
-    console.print(f"[green]imported[/green] {file.name}: {outcome.created} created, {outcome.updated} updated, "
-                  f"{outcome.unchanged} unchanged", highlight=False)
-    if outcome.created_references:
-        console.print("created: " + ", ".join(outcome.created_references), highlight=False)
-    if problems:
-        console.print(f"warnings written to {report_path}")
+    created = f"; created: {', '.join(outcome.created_references)}" if outcome.created_references else ""
+    report_import(file, outcome, lang, f"{outcome.created} created, {outcome.updated} updated, "
+                  f"{outcome.unchanged} unchanged{created}")
 
 
 @returnees_app.command("list")

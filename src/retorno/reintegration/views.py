@@ -7,16 +7,17 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, UploadFile
+from fastapi import APIRouter, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.permissions import require
+from retorno.cases.models import Case
 from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case
 from retorno.errors import InvalidInput, problem_summary, refuse_bad_import
 from retorno.reintegration import service
-from retorno.reintegration.imports import import_opportunities
-from retorno.reintegration.models import Opportunity, Placement
+from retorno.reintegration.load import import_opportunities
+from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
 from retorno.reintegration.schemas import (
     FollowUpDue,
     FollowUpRecorded,
@@ -30,6 +31,14 @@ from retorno.reintegration.schemas import (
 )
 from retorno.web.deps import CurrentUser, IdPath, LangQuery, SessionDep
 from retorno.web.openapi import errors
+from retorno.web.preconditions import (
+    IF_MATCH_OPTIONAL,
+    IF_MATCH_REQUIRED,
+    IfMatchOptional,
+    IfMatchRequired,
+    set_etag,
+    with_etag,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["reintegration"])
 
@@ -93,12 +102,12 @@ def opportunity_out(o: Opportunity) -> dict[str, Any]:
     return {k: getattr(o, k) for k in ("reference", "kind", "title", "workplace", "sector", "isco_code",
                                        "state_code", "municipality", "seats", "tutors", "monthly_amount",
                                        "currency", "start_date", "duration_months", "min_age", "min_education",
-                                       "required_skills", "active")}
+                                       "required_skills", "active", "version")}
 
 
 def placement_out(p: Placement) -> dict[str, Any]:
     return {"id": p.id, "opportunity_id": p.opportunity_id, "status": p.status, "explanation": p.explanation,
-            "started_on": p.started_on, "ended_on": p.ended_on}
+            "started_on": p.started_on, "ended_on": p.ended_on, "version": p.version}
 
 
 @router.post("/cases/{reference}/consent", status_code=201, response_model=CaseState, responses=errors(409))
@@ -120,11 +129,30 @@ def withdraw(reference: str, body: ReasonIn, session: SessionDep, user: CurrentU
     return {"case": case.reference, "state": case.state}
 
 
-@router.put("/cases/{reference}/intake", response_model=IntakeOut, responses=errors(409))
-def intake(reference: str, body: IntakeIn, session: SessionDep, user: CurrentUser) -> Any:
+def intake_out(case: Case, profile: IntakeProfile) -> dict[str, Any]:
+    return {"case": case.reference, **{name: getattr(profile, name) for name in service.INTAKE_FIELDS}}
+
+
+@router.get("/cases/{reference}/intake", response_model=IntakeOut, responses=with_etag(200, 409))
+def read_intake(reference: str, session: SessionDep, user: CurrentUser, response: Response) -> Any:
+    """The returnee's intake as it stands (the read is audited); its ETag is what a PUT sends back in If-Match."""
     case = get_case(session, user, reference)
-    service.record_intake(session, user, case, service.IntakeInput(**body.model_dump()))
-    return {"case": case.reference, **body.model_dump()}
+    profile = service.intake_profile(session, user, case)
+    set_etag(response, session, profile)
+    return intake_out(case, profile)
+
+
+@router.put("/cases/{reference}/intake", response_model=IntakeOut, responses=with_etag(200, 409, 412, 428),
+            openapi_extra=IF_MATCH_REQUIRED)
+def intake(reference: str, body: IntakeIn, session: SessionDep, user: CurrentUser, if_match: IfMatchRequired,
+           response: Response) -> Any:
+    """Record the intake, replacing the answers given before: If-Match (the ETag of GET) is required."""
+    case = get_case(session, user, reference)
+    current = session.execute(sa.select(IntakeProfile.version).where(IntakeProfile.case_id == case.id)).scalar()
+    profile = service.record_intake(session, user, case, service.IntakeInput(**body.model_dump()),
+                                    expected_version=if_match.expected_version(current or 0))
+    set_etag(response, session, profile)
+    return intake_out(case, profile)
 
 
 @router.get("/returnees", response_model=list[ReturneeOut])
@@ -152,10 +180,24 @@ def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: 
             "summary": problem_summary(outcome.report)}
 
 
-@router.patch("/opportunities/{reference}", response_model=OpportunityOut)
-def update_opportunity(reference: str, body: dict[str, Any], session: SessionDep, user: CurrentUser) -> Any:
+@router.get("/opportunities/{reference}", response_model=OpportunityOut, responses=with_etag())
+def read_opportunity(reference: str, session: SessionDep, user: CurrentUser, response: Response) -> Any:
+    """One opportunity; its ETag is what a PATCH sends back in If-Match."""
+    require(user, "returnee.read")
     opportunity = service.get_opportunity(session, reference)
-    service.update_opportunity(session, user, opportunity, body)
+    set_etag(response, session, opportunity)
+    return opportunity_out(opportunity)
+
+
+@router.patch("/opportunities/{reference}", response_model=OpportunityOut,
+              responses=with_etag(200, 409, 412, 428), openapi_extra=IF_MATCH_REQUIRED)
+def update_opportunity(reference: str, body: dict[str, Any], session: SessionDep, user: CurrentUser,
+                       if_match: IfMatchRequired, response: Response) -> Any:
+    """Change fields of the caller's own opportunity: If-Match (the ETag of GET) is required."""
+    opportunity = service.get_opportunity(session, reference)
+    service.update_opportunity(session, user, opportunity, body,
+                               expected_version=if_match.expected_version(opportunity.version))
+    set_etag(response, session, opportunity)
     return opportunity_out(opportunity)
 
 
@@ -184,19 +226,32 @@ def placements(reference: str, session: SessionDep, user: CurrentUser) -> Any:
         sa.select(Placement).where(Placement.case_id == case.id).order_by(Placement.id)).scalars()]
 
 
-@router.post("/placements/{placement_id}", response_model=PlacementOut, responses=errors(409))
-def step(placement_id: IdPath, body: PlacementStepIn, session: SessionDep, user: CurrentUser) -> Any:
-    return placement_out(service.update_placement(session, user, placement_id, status=body.status, on=body.on,
-                                                  reason=body.reason))
+@router.post("/placements/{placement_id}", response_model=PlacementOut, responses=with_etag(200, 409, 412),
+             openapi_extra=IF_MATCH_OPTIONAL)
+def step(placement_id: IdPath, body: PlacementStepIn, session: SessionDep, user: CurrentUser,
+         if_match: IfMatchOptional, response: Response) -> Any:
+    """A placement's next step; an If-Match (its `version` as listed) is honoured, not required."""
+    current = session.get(Placement, placement_id)
+    expected = if_match.expected_version(current.version) if if_match and current else None
+    placement = service.update_placement(session, user, placement_id, status=body.status, on=body.on,
+                                         reason=body.reason, expected_version=expected)
+    set_etag(response, session, placement)
+    return placement_out(placement)
 
 
 @router.get("/follow-ups", response_model=list[FollowUpDue])
 def follow_ups(session: SessionDep, user: CurrentUser, overdue: bool = False) -> Any:
-    return [{"id": f.id, "case": c.reference, "months": f.months_after_start, "due_on": f.due_on}
-            for f, c in service.follow_ups_due(session, user, overdue_only=overdue)]
+    return [{"id": f.id, "case": c.reference, "months": f.months_after_start, "due_on": f.due_on,
+             "version": f.version} for f, c in service.follow_ups_due(session, user, overdue_only=overdue)]
 
 
-@router.post("/follow-ups/{follow_up_id}", status_code=201, response_model=FollowUpRecorded, responses=errors(409))
-def record_follow_up(follow_up_id: IdPath, body: dict[str, Any], session: SessionDep, user: CurrentUser) -> Any:
-    follow_up = service.record_follow_up(session, user, follow_up_id, body)
-    return {"id": follow_up.id, "score": follow_up.score}
+@router.post("/follow-ups/{follow_up_id}", status_code=201, response_model=FollowUpRecorded,
+             responses=with_etag(201, 409, 412), openapi_extra=IF_MATCH_OPTIONAL)
+def record_follow_up(follow_up_id: IdPath, body: dict[str, Any], session: SessionDep, user: CurrentUser,
+                     if_match: IfMatchOptional, response: Response) -> Any:
+    """Record a follow-up (once); an If-Match (its `version` as listed) is honoured, not required."""
+    current = session.get(FollowUp, follow_up_id)
+    expected = if_match.expected_version(current.version) if if_match and current else None
+    follow_up = service.record_follow_up(session, user, follow_up_id, body, expected_version=expected)
+    set_etag(response, session, follow_up)
+    return {"id": follow_up.id, "score": follow_up.score, "version": follow_up.version}

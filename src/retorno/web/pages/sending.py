@@ -29,7 +29,7 @@ from retorno.screening.service import (
     screening_details,
 )
 from retorno.travel import service as travel
-from retorno.travel.imports import ImportOutcome, import_cases
+from retorno.travel.load import CaseImportOutcome, import_cases
 from retorno.verification.service import request_verification
 from retorno.web import charts
 from retorno.web.deps import MAX_ID, SessionDep
@@ -47,6 +47,7 @@ from retorno.web.pages.common import (
     router,
 )
 from retorno.web.pages.posts import Done, Page, done, form_post
+from retorno.web.pages.protection import protection_context
 
 pages = router()
 
@@ -121,12 +122,16 @@ def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response
     drawn = []
     for chart in view.charts:
         if isinstance(chart, home.WeekChart):
-            drawn.append(charts.week_chart(_(chart.title), chart.weeks, chart.series, week_label=_("semana del"),
-                                           empty_text=_("sin datos")))
+            drawn.append((_(chart.title), charts.week_chart(
+                _(chart.title), chart.weeks, chart.series, week_label=_("semana del"), empty_text=_("sin datos"),
+                value_label=_(chart.counted), axis_label=_(chart.axis))))
             continue
         bars = [charts.Bar(_(CASE_STATES.get(label, label)) if chart.labels_are_states else label, value, total)
                 for label, value, total in chart.bars]
-        drawn.append(charts.bar_chart(_(chart.title), bars, empty_text=_("sin datos")))
+        drawn.append((_(chart.title), charts.bar_chart(
+            _(chart.title), bars, empty_text=_("sin datos"),
+            category_label=_(chart.category) if chart.category else None,
+            value_label=_(chart.counted) if chart.counted else None)))
     return render(request, "dashboard.html", figures=view.figures, charts=drawn, upcoming=view.upcoming)
 
 
@@ -204,7 +209,7 @@ def import_again() -> Page:
     return Page("case_import.html", {"outcome": None})
 
 
-def checked_upload(session: Session, user: User, form: FormData, locale: str) -> tuple[str, ImportOutcome]:
+def checked_upload(session: Session, user: User, form: FormData, locale: str) -> tuple[str, CaseImportOutcome]:
     """The form's file by name, checked (and imported when every row is good)."""
     require_page(user, "case.register")
     upload = form.get("file")
@@ -268,6 +273,7 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     if protection:
         context["screenings"] = screening_details(session, user, case)
     context["screenable"] = case.state in lifecycle.BEFORE_BOARDING
+    context.update(protection_context(session, user, case))
     return context
 
 
@@ -282,6 +288,13 @@ def case_page(
 def case_again(session: Session, user: User, reference: str, form: FormData) -> Page:
     """The case page as it is after the undo, with the values typed."""
     context = case_context(session, user, reference)
+    context["form"] = form_values(form)
+    return Page("case.html", context)
+
+
+def resolution_again(session: Session, user: User, reference: str, form: FormData) -> Page:
+    """The case page with its protection details (an audited read), where the resolution form lists what is open."""
+    context = case_context(session, user, reference, protection=True)
     context["form"] = form_values(form)
     return Page("case.html", context)
 
@@ -308,7 +321,7 @@ def screen(request: Request, session: SessionDep, user: PageUser, form: FormDep,
 
 
 @pages.post("/cases/{reference}/resolution", response_model=None)
-@form_post(case_again)
+@form_post(resolution_again)
 def resolve(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
     case = service.get_case(session, user, reference)
     named = [str(c) for c in form.getlist("concerns")]

@@ -1,15 +1,15 @@
-"""Importing an operator's opportunity list: all or nothing, each opportunity through the service's action.
+"""Writing a checked opportunity list: all or nothing, each opportunity through the service's action.
 
-The file is checked row by row first (`importer.validate_opportunities`, pure); only a file
-without a single bad row is written, in the caller's one transaction. A row without a reference
-creates an opportunity through `create_opportunity`; a row naming one of the operator's
-opportunities changes only the fields that differ, through `update_opportunity`, so importing
-the same file twice changes nothing the second time.
+The file is checked first (`rows.validate_opportunities`, pure); only a file without a single
+bad row is written, in the caller's one transaction. A row without a reference creates an
+opportunity through `create_opportunity`; a row naming one of the operator's opportunities
+changes only the fields that differ, through `update_opportunity`, so importing the same file
+twice changes nothing the second time. An operator's list holds tens of opportunities, not
+100,000 cases: each row keeps the service's own action and audit record.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
@@ -19,22 +19,12 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action
 from retorno.audit.service import record
 from retorno.db import utcnow
-from retorno.reintegration.importer import OpportunityReport, validate_opportunities
+from retorno.imports.rows import ImportOutcome
 from retorno.reintegration.models import Opportunity
-from retorno.reintegration.service import OpportunityInput, create_opportunity, update_opportunity
+from retorno.reintegration.rows import OpportunityRow, validate_opportunities
+from retorno.reintegration.service import create_opportunity, update_opportunity
 
-
-@dataclass
-class OpportunityImportOutcome:
-    report: OpportunityReport
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    created_references: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.report.ok
+OpportunityImportOutcome = ImportOutcome[OpportunityRow]
 
 
 @action("opportunity.manage")
@@ -44,19 +34,17 @@ def import_opportunities(session: Session, actor: User, data: bytes, filename: s
     today = today or utcnow().date()
     own = {o.reference: o for o in session.execute(
         sa.select(Opportunity).where(Opportunity.operator_agency_id == actor.agency_id)).scalars()}
-    report = validate_opportunities(data, filename, today=today, known_reference=lambda ref: ref in own,
-                                    locale=locale)
+    report = validate_opportunities(data, filename, today=today, known_reference=own.__contains__, locale=locale)
     outcome = OpportunityImportOutcome(report)
     if not report.ok:
         return outcome
     for row in report.rows:
-        values = row.opportunity_fields()
+        opportunity = row.opportunity()
         existing = own.get(row.reference) if row.reference else None
         if existing is None:
-            created = create_opportunity(session, actor, OpportunityInput(**values))  # type: ignore[arg-type]
-            outcome.created_references.append(created.reference)
+            outcome.created_references.append(create_opportunity(session, actor, opportunity).reference)
             continue
-        changes = {name: value for name, value in values.items() if getattr(existing, name) != value}
+        changes = {name: value for name, value in opportunity.__dict__.items() if getattr(existing, name) != value}
         if changes:
             update_opportunity(session, actor, existing, changes)
             outcome.updated += 1

@@ -1,20 +1,27 @@
 """Reading the spreadsheets agencies already use (CSV in UTF-8 or Latin-1, XLSX) as rows of text cells.
 
-Shared by every import (case lists, opportunities); validation is the importer's business.
+XLSX is read by calamine (a compiled reader, about ten times openpyxl's read-only mode) unless
+a worksheet holds a formula: calamine gives a formula's cached value, the value a program
+computed, and an import must read a formula as the text typed (`=HYPERLINK(...)`), which then
+fails validation or is stored as text and quoted on export. Such a workbook is read by openpyxl
+with `data_only=False`, which gives exactly that text.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+import zipfile
+from collections.abc import Generator, Iterator
 from datetime import date, datetime
+from typing import Any
 
 import openpyxl
+import python_calamine
 
-from retorno.names import fold, key
+from retorno.names import fold
 
 
 class UnreadableFileError(ValueError):
@@ -62,6 +69,8 @@ def _cell_text(value: object) -> str:
     """Text of an XLSX cell: dates as ISO, whole numbers without '.0', formulas as their literal text."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
@@ -73,7 +82,57 @@ def _cell_text(value: object) -> str:
     return text if isinstance(text, str) else str(value)
 
 
+# A formula element in a worksheet's XML (`<f>`, `<f t="shared" .../>`, or with a namespace prefix).
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(book: zipfile.ZipFile) -> bool:
+    return any(_FORMULA.search(book.read(name)) for name in book.namelist()
+               if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+
+
 def _read_xlsx(data: bytes, sheets: tuple[str, ...]) -> tuple[list[str], Iterator[list[str]]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if "xl/workbook.xml" not in archive.namelist():
+                raise UnreadableFileError("not a workbook")
+            formulas = _has_formulas(archive)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnreadableFileError("xlsx") from exc
+    rows = _openpyxl_rows(data, sheets) if formulas else _calamine_rows(data, sheets)
+    header_cells = next(rows, None)
+    if not header_cells or not any(cell.strip() for cell in header_cells):
+        rows.close()  # the workbook with it
+        raise UnreadableFileError("header")
+    return header_cells, rows
+
+
+def _sheet_name(names: list[str], sheets: tuple[str, ...]) -> str:
+    by_name = {fold(name): name for name in names}
+    return next((by_name[name] for name in sheets if name in by_name), names[0])
+
+
+def _calamine_rows(data: bytes, sheets: tuple[str, ...]) -> Generator[list[str], None, None]:
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        # From A1, empty leading rows and columns included, as the official numbers them.
+        cells = book.get_sheet_by_name(_sheet_name(book.sheet_names, sheets)).to_python(skip_empty_area=False)
+        book.close()
+    except Exception as exc:
+        raise UnreadableFileError("xlsx") from exc
+    return (_trimmed(row if all(type(cell) is str for cell in row) else [_cell_text(cell) for cell in row])
+            for row in cells)
+
+
+def _trimmed(row: list[Any]) -> list[str]:
+    """A row without the empty cells calamine pads it with up to the sheet's width (openpyxl gives none)."""
+    end = len(row)
+    while end and row[end - 1] == "":
+        end -= 1
+    return row if end == len(row) else row[:end]
+
+
+def _openpyxl_rows(data: bytes, sheets: tuple[str, ...]) -> Generator[list[str], None, None]:
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions that other programs write; they
@@ -84,88 +143,16 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...]) -> tuple[list[str], Iterato
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:
         raise UnreadableFileError("xlsx") from exc
-    by_name = {fold(name): name for name in book.sheetnames}
-    sheet_name = next((by_name[name] for name in sheets if name in by_name), book.sheetnames[0])
-    sheet = book[sheet_name]
+    sheet = book[_sheet_name(book.sheetnames, sheets)]
     # Read-only mode trusts the size the writing program recorded, and some record it wrong;
     # forgetting it makes openpyxl read every row and cell that is really there.
     sheet.reset_dimensions()
-    rows = sheet.iter_rows(values_only=True)
-    header_cells = next(rows, None)
-    if not header_cells or not any(cell is not None and str(cell).strip() for cell in header_cells):
-        book.close()
-        raise UnreadableFileError("header")
 
-    def records() -> Iterator[list[str]]:
+    def records() -> Generator[list[str], None, None]:
         try:
-            for cells in rows:
+            for cells in sheet.iter_rows(values_only=True):
                 yield [_cell_text(cell) for cell in cells]
         finally:
             book.close()
 
-    return [_cell_text(cell) for cell in header_cells], records()
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of an import: the field it fills, its headers in Spanish and English, and if required."""
-
-    field: str
-    es: str
-    en: str
-    required: bool
-
-
-@dataclass(frozen=True, slots=True)
-class HeaderProblem:
-    """A problem with the header row: a message code of the importer's table and its parameters."""
-
-    column: str
-    value: str
-    code: str
-    params: dict[str, object]
-
-
-@dataclass
-class Header:
-    """Where each field is in the file, the label to name it by, and what is wrong with the header."""
-
-    labels: dict[str, str]
-    position_of: dict[str, int]
-    problems: list[HeaderProblem]
-    complete: bool
-
-
-def map_header(header: list[str], columns: tuple[Column, ...]) -> Header:
-    """Match a header row to the import's columns (Spanish or English, case and accents ignored).
-
-    Unknown and repeated columns are problems (codes `unknown_column`, `repeated_column`); a missing
-    required column is too (`missing_column`), named in the language most of the header is in.
-    """
-    by_header = {key(name): column for column in columns for name in (column.es, column.en)}
-    header_keys = {key(cell) for cell in header}
-    english = len(header_keys & {key(c.en) for c in columns}) > len(header_keys & {key(c.es) for c in columns})
-    accepted = ", ".join(f"{c.es} / {c.en}" for c in columns)
-    labels: dict[str, str] = {}
-    position_of: dict[str, int] = {}
-    problems: list[HeaderProblem] = []
-    for position, cell in enumerate(header):
-        if not cell.strip():
-            continue
-        column = by_header.get(key(cell))
-        if column is None:
-            problems.append(HeaderProblem(cell.strip(), cell, "unknown_column", {"columns": accepted}))
-        elif column.field in labels:
-            problems.append(HeaderProblem(cell.strip(), cell, "repeated_column", {}))
-        else:
-            labels[column.field] = cell.strip()
-            position_of[column.field] = position
-    complete = True
-    for column in columns:
-        if column.field not in labels:
-            labels[column.field] = column.en if english else column.es
-            if column.required:
-                complete = False
-                problems.append(HeaderProblem(labels[column.field], "", "missing_column",
-                                              {"column": labels[column.field]}))
-    return Header(labels, position_of, problems, complete)
+    return records()

@@ -1,0 +1,403 @@
+"""The rows of a case list (CSV or XLSX, the spreadsheets agencies use): its columns and their checks.
+
+The import is all or nothing: `validate` reads the whole file and reports every bad row (row
+number as the official sees it, column, value, what was expected); only a report without
+errors may be stored. The file is read and each column parsed by the import framework
+(`retorno.imports.rows`); this module adds what is particular to case lists: the columns and
+their parsers, the checks that need more than one cell (dates against each other and today,
+cédulas by nationality, a document's type against its number), households (every household
+reference resolves; a minor has an adult in the household) and possible duplicates. Nothing
+here touches the database: `travel.load` stores `CaseReport.rows`, keyed by the sending
+agency's case reference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from itertools import compress, repeat
+from typing import Any, NamedTuple
+
+import airportsdata
+import pycountry
+
+from retorno.cases.duplicates import Person, PossibleDuplicate, describe_reason, find_duplicates
+from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
+from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
+from retorno.names import fold
+from retorno.safeguards import is_minor
+
+MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
+    "letters": ("un nombre con letras", "a name with letters"),
+    "date_future": ("una fecha que no esté en el futuro (hoy es {today})",
+                    "a date that is not in the future (today is {today})"),
+    "date_1900": ("una fecha desde el 01/01/1900", "a date from 1900-01-01 on"),
+    "before_birth": ("una fecha no anterior al nacimiento ({birth})", "a date not before birth ({birth})"),
+    "sex": ("M, F o X (también H, hombre, mujer)", "M, F or X (also male, female)"),
+    "country": ("un código de país ISO 3166-1 de 2 o 3 letras (p. ej. VE o VEN)",
+                "an ISO 3166-1 country code of 2 or 3 letters (e.g. VE or VEN)"),
+    "cedula": ("una cédula venezolana: V o E opcional y de 1 a 9 dígitos sin cero inicial "
+               "(p. ej. V-12.345.678)",
+               "a Venezuelan cédula: optional V or E, then 1 to 9 digits without a leading zero "
+               "(e.g. V-12.345.678)"),
+    "relationship": ("titular, conyuge, hijo, padre, hermano u otro",
+                     "head, spouse, child, parent, sibling or other"),
+    "document_type": ("P (pasaporte), PE (documento de emergencia), ID o ninguno",
+                      "P (passport), PE (emergency document), ID or none"),
+    "passport_number": ("un número de pasaporte de hasta 9 letras (A-Z) y dígitos",
+                        "a passport number of up to 9 letters (A-Z) and digits"),
+    "document_number": ("un número de documento de hasta 20 letras (A-Z) y dígitos",
+                        "a document number of up to 20 letters (A-Z) and digits"),
+    "number_without_type": ("un tipo de documento en {column} para este número",
+                            "a document type in {column} for this number"),
+    "type_without_number": ("el número del documento en {column}", "the document number in {column}"),
+    "airport": ("un código IATA de aeropuerto de 3 letras (p. ej. TAP)",
+                "a 3-letter IATA airport code (e.g. TAP)"),
+    "language": ("un código de idioma ISO 639 (p. ej. es)", "an ISO 639 language code (e.g. es)"),
+    "household_unresolved": ("la referencia de un caso del archivo o ya registrado, o un código de hogar "
+                             "compartido por los miembros de la familia",
+                             "the reference of a case in the file or already held, or a household code "
+                             "shared by the members of the family"),
+    "minor_alone": ("un adulto del mismo hogar (un menor solo requiere determinación del interés superior)",
+                    "an adult of the same household (a minor alone needs a best-interests determination)"),
+    "duplicate": ("otra persona (posible duplicado de {other}: {reason}); lo decide una persona",
+                  "a different person (possible duplicate of {other}: {reason}); a person decides"),
+    "row": ("la fila {row}", "row {row}"),
+    "held_case": ("el caso registrado {reference}", "held case {reference}"),
+    "no_rows": ("al menos una fila de casos", "at least one case row"),
+}
+
+
+class CaseRow(NamedTuple):
+    """A valid row of the case list, normalised (dates parsed, codes as stored, names as typed).
+
+    A tuple, so that a list of 100,000 costs the garbage collector nothing; its fields after
+    `row_number` are the columns' (`COLUMNS`, in that order), then `is_minor`.
+    """
+
+    row_number: int
+    case_reference: str
+    household_reference: str | None
+    relationship: str | None
+    given_names: str
+    first_surname: str
+    second_surname: str | None
+    sex: str
+    birth_date: date
+    place_of_birth: str | None
+    country_of_birth: str | None
+    nationality: str
+    national_id: str | None
+    document_type: str | None
+    document_number: str | None
+    held_at: str
+    nearest_airport: str | None
+    detained_since: date
+    language: str
+    contact: str | None
+    notes: str | None
+    is_minor: bool
+
+
+@dataclass
+class CaseReport(ImportReport[CaseRow]):
+    """A checked case list: its rows, every problem, and the possible duplicates (each also a warning)."""
+
+    duplicates: list[PossibleDuplicate] = field(default_factory=list)
+
+
+_EARLIEST = date(1900, 1, 1)
+_CEDULA = re.compile(r"(?:([VE])\s*-?\s*)?([1-9]\d{0,8}|[1-9]\d{0,2}(?:\.\d{3}){1,2})")
+_DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{1,20}")
+_PASSPORT_NUMBER = re.compile(r"[A-Z0-9]{1,9}")
+_LETTER = re.compile(r"[^\W\d_]")
+
+_SEX = {"M": "M", "H": "M", "HOMBRE": "M", "MASCULINO": "M", "MALE": "M", "F": "F", "MUJER": "F",
+        "FEMENINO": "F", "FEMALE": "F", "X": "X"}
+_RELATIONSHIP = {"TITULAR": "head", "HEAD": "head", "CONYUGE": "spouse", "ESPOSO": "spouse",
+                 "ESPOSA": "spouse", "SPOUSE": "spouse", "HIJO": "child", "HIJA": "child", "CHILD": "child",
+                 "PADRE": "parent", "MADRE": "parent", "PARENT": "parent", "HERMANO": "sibling",
+                 "HERMANA": "sibling", "SIBLING": "sibling", "OTRO": "other", "OTRA": "other",
+                 "OTHER": "other"}
+_DOCUMENT_TYPE: dict[str, str | None] = {
+    "P": "P", "PASAPORTE": "P", "PASSPORT": "P", "PE": "PE", "EMERGENCIA": "PE", "EMERGENCY": "PE",
+    "ID": "ID", "NONE": None, "NINGUNO": None, "NINGUNA": None}
+
+
+@cache
+def _country_codes() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 and alpha-3 codes, each mapped to alpha-3."""
+    codes: dict[str, str] = {}
+    for country in pycountry.countries:
+        codes[country.alpha_2] = codes[country.alpha_3] = country.alpha_3
+    return codes
+
+
+@cache
+def _language_codes() -> dict[str, str]:
+    """ISO 639 codes (alpha-2 and alpha-3), each mapped to the shortest code of the language."""
+    codes: dict[str, str] = {}
+    for language in pycountry.languages:
+        short = getattr(language, "alpha_2", None) or language.alpha_3
+        codes[language.alpha_3] = short
+        codes[short] = short
+    return codes
+
+
+@cache
+def _airport_codes() -> frozenset[str]:
+    return frozenset(airportsdata.load("IATA"))
+
+
+def _name(value: str) -> str:
+    if not _LETTER.search(value):
+        raise InvalidValue("letters")
+    return " ".join(value.split())
+
+
+def _code(table: dict[str, str], message: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        code = table.get(value.upper()) or table.get(fold(value))
+        if code is None:
+            raise InvalidValue(message)
+        return code
+
+    return parse
+
+
+def _country(value: str) -> str:
+    try:
+        return _country_codes()[value.upper()]
+    except KeyError:
+        raise InvalidValue("country") from None
+
+
+def _language(value: str) -> str:
+    try:
+        return _language_codes()[value.lower()]
+    except KeyError:
+        raise InvalidValue("language") from None
+
+
+def _airport(value: str) -> str:
+    code = value.upper()
+    if len(code) != 3 or code not in _airport_codes():
+        raise InvalidValue("airport")
+    return code
+
+
+def _document_type(value: str) -> str | None:
+    try:
+        return _DOCUMENT_TYPE[fold(value).replace(" ", "")]
+    except KeyError:
+        raise InvalidValue("document_type") from None
+
+
+def _document_number(value: str) -> str:
+    number = re.sub(r"[\s-]", "", value).upper()
+    if not _DOCUMENT_NUMBER.fullmatch(number):
+        raise InvalidValue("document_number")
+    return number
+
+
+def normalise_cedula(value: str) -> str:
+    """The Venezuelan cédula as stored: prefix V or E then the digits ('V-12.345.678' -> 'V12345678')."""
+    match = _CEDULA.fullmatch(value.strip().upper())
+    if not match:
+        raise InvalidValue("cedula")
+    prefix, digits = match.groups()
+    return (prefix or "V") + digits.replace(".", "")
+
+
+COLUMNS: tuple[Column, ...] = (
+    # Longest texts: anything longer is almost always two cells run together.
+    Column("case_reference", "referencia", "case_reference", True, max_length=64),
+    Column("household_reference", "hogar", "household_reference", False, max_length=64),
+    Column("relationship", "parentesco", "relationship", False, _code(_RELATIONSHIP, "relationship")),
+    Column("given_names", "nombres", "given_names", True, _name),
+    Column("first_surname", "primer_apellido", "first_surname", True, _name),
+    Column("second_surname", "segundo_apellido", "second_surname", False, _name),
+    Column("sex", "sexo", "sex", True, _code(_SEX, "sex")),
+    Column("birth_date", "fecha_nacimiento", "birth_date", True, parse_date),
+    Column("place_of_birth", "lugar_nacimiento", "place_of_birth", False),
+    Column("country_of_birth", "pais_nacimiento", "country_of_birth", False, _country),
+    Column("nationality", "nacionalidad", "nationality", True, _country),
+    # Checked against the nationality once every column is read (a cédula is Venezuelan).
+    Column("national_id", "cedula", "national_id", False),
+    Column("document_type", "tipo_documento", "document_type", False, _document_type),
+    Column("document_number", "numero_documento", "document_number", False, _document_number),
+    Column("held_at", "lugar_custodia", "held_at", True),
+    Column("nearest_airport", "aeropuerto_cercano", "nearest_airport", False, _airport),
+    Column("detained_since", "fecha_ingreso", "detained_since", True, parse_date),
+    Column("language", "idioma", "language", False, _language, default="es"),
+    Column("contact", "telefono", "contact", False),
+    Column("notes", "observaciones", "notes", False, text, max_length=2000),
+)
+
+
+def _check_dates(sheet: Sheet, today: date) -> None:
+    """No date in the future or before 1900; detention not before birth."""
+    births = sheet.values["birth_date"]
+    for name in ("birth_date", "detained_since"):
+        column = sheet.values[name]
+        wrong = {day for day in set(column) if isinstance(day, date) and (day > today or day < _EARLIEST)}
+        for index in [i for i, day in enumerate(column) if day in wrong] if wrong else ():
+            day = column[index]
+            assert isinstance(day, date)
+            sheet.drop(index, name)
+            if day > today:
+                sheet.error(index, name, "date_future", today=sheet.date_text(today))
+            else:
+                sheet.error(index, name, "date_1900")
+    detained = sheet.values["detained_since"]
+    for index, (since, born) in enumerate(zip(detained, births, strict=True)):
+        if since is not None and born is not None and since < born:  # type: ignore[operator]
+            assert isinstance(born, date)
+            sheet.drop(index, "detained_since")
+            sheet.error(index, "detained_since", "before_birth", birth=sheet.date_text(born))
+
+
+def _check_national_ids(sheet: Sheet) -> None:
+    """A Venezuelan's national ID is a cédula, stored as prefix and digits; others as typed, upper-case."""
+    ids, nationalities = sheet.values["national_id"], sheet.values["nationality"]
+    for index, (national_id, nationality) in enumerate(zip(ids, nationalities, strict=True)):
+        if national_id is None:
+            continue
+        assert isinstance(national_id, str)
+        if nationality != "VEN":
+            ids[index] = national_id.upper()
+            continue
+        try:
+            ids[index] = normalise_cedula(national_id)
+        except InvalidValue as invalid:
+            sheet.error(index, "national_id", invalid.code, national_id)
+
+
+def _check_documents(sheet: Sheet) -> None:
+    """A document number needs its type, a type needs its number; a passport number has at most 9 characters."""
+    numbers, kinds = sheet.values["document_number"], sheet.values["document_type"]
+    typed = sheet.cells.get("document_number")
+    bad_numbers, bad_kinds = sheet.invalid.get("document_number", set()), sheet.invalid.get("document_type", set())
+    kind_label, number_label = sheet.labels["document_type"], sheet.labels["document_number"]
+    for index, (number, kind) in enumerate(zip(numbers, kinds, strict=True)):
+        if number is None and kind is None:
+            continue
+        # An unreadable document type has been reported already; the number alone says nothing more.
+        if isinstance(number, str) and kind is None and index not in bad_kinds:
+            sheet.error(index, "document_number", "number_without_type", column=kind_label)
+        elif kind == "P" and isinstance(number, str) and not _PASSPORT_NUMBER.fullmatch(number):
+            sheet.error(index, "document_number", "passport_number")
+        elif isinstance(kind, str) and number is None and index not in bad_numbers and not (
+                typed is not None and typed[index].strip()):
+            sheet.error(index, "document_number", "type_without_number", "", column=number_label)
+
+
+def _rows(sheet: Sheet, today: date) -> list[CaseRow]:
+    """The rows without an error so far, as CaseRows."""
+    births = sheet.values["birth_date"]
+    minor: dict[object, bool] = {born: is_minor(born, today) for born in set(births) if isinstance(born, date)}
+    columns: list[list[Any]] = [sheet.row_numbers, *(sheet.values[column.field] for column in COLUMNS),
+                                [minor.get(born) for born in births]]
+    valid = set(sheet.valid())
+    cells: Iterable[tuple[Any, ...]] = zip(*columns, strict=True)
+    if len(valid) < len(sheet):
+        cells = compress(cells, [index in valid for index in range(len(sheet))])
+    # tuple.__new__ straight from C: a hundred thousand rows without a Python call each.
+    return list(map(tuple.__new__, repeat(CaseRow), cells))
+
+
+def _linked(rows: list[CaseRow]) -> Callable[[str], str]:
+    """The groups that household references make: a row joins the group of the code or case it names."""
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for row in rows:
+        if row.household_reference is not None:
+            parent[root(row.case_reference)] = root(row.household_reference)
+    return root
+
+
+def _check_households(sheet: Sheet, rows: list[CaseRow], first_row_of: dict[str, int],
+                      known_case_reference: Callable[[str], bool] | None) -> None:
+    """Every household reference resolves; every minor has an adult in the household (a warning).
+
+    A household reference is a code the members share, or the reference of a case in the file or
+    already held; a household is the rows these references link.
+    """
+    households = sheet.values["household_reference"]
+    uses = Counter(households)
+    uses.pop(None, None)
+    reaches_held: set[str] = set()
+    unresolved: set[object] = set()
+    for household, count in uses.items():
+        if count > 1 or household in first_row_of:
+            continue
+        if known_case_reference is not None and known_case_reference(str(household)):
+            reaches_held.add(str(household))
+        else:
+            unresolved.add(household)
+    for index in [i for i, household in enumerate(households) if household in unresolved] if unresolved else ():
+        sheet.error(index, "household_reference", "household_unresolved", str(households[index]))
+    # When no row names another row's case, a household is its code and a row without one is alone.
+    root = _linked(rows) if not first_row_of.keys().isdisjoint(uses) else str
+    # Households with an adult, in the file or among the cases held.
+    cared_for = {root(row.household_reference or row.case_reference) for row in rows if not row.is_minor}
+    cared_for.update(map(root, reaches_held))
+    index_of: dict[int, int] | None = None
+    for row in rows:
+        if not row.is_minor or root(row.household_reference or row.case_reference) in cared_for:
+            continue
+        if index_of is None:
+            index_of = {row_number: index for index, row_number in enumerate(sheet.row_numbers)}
+        sheet.warning(index_of[row.row_number], "household_reference", "minor_alone", row.household_reference or "")
+
+
+def _flag_duplicates(sheet: Sheet, rows: list[CaseRow], held: Sequence[Person], locale: str
+                     ) -> list[PossibleDuplicate]:
+    """Possible duplicates among the rows and against held cases, each a warning on its row."""
+    duplicates = find_duplicates(rows, held)
+    if not duplicates:
+        return duplicates
+    index_of = {row_number: index for index, row_number in enumerate(sheet.row_numbers)}
+    reference_on_row = {row.row_number: row.case_reference for row in rows}
+    for duplicate in duplicates:
+        if duplicate.other_row_number is not None:
+            other = (sheet.say("row", row=duplicate.other_row_number)
+                     + f" ({duplicate.other_case_reference})")
+        else:
+            other = sheet.say("held_case", reference=duplicate.other_case_reference)
+        sheet.warning(index_of[duplicate.row_number], "case_reference", "duplicate",
+                      reference_on_row[duplicate.row_number], other=other,
+                      reason=describe_reason(duplicate.reason, locale))
+    return duplicates
+
+
+def validate(data: bytes, filename: str, *, today: date,
+             known_case_reference: Callable[[str], bool] | None = None,
+             held: Sequence[Person] = (), locale: str = "es") -> CaseReport:
+    """Read and check a whole case list; the report says which rows are bad and why (never raises).
+
+    `known_case_reference` tells whether a case reference is already held (so a household may
+    point at it); `held` are the cases already held, for duplicate detection; `locale` is
+    the language of the `expected` texts. Import `report.rows` only when `report.ok`.
+    """
+    sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES, sheets=("CASOS", "CASES"))
+    if not sheet.readable:
+        return CaseReport([], sheet.finish())
+    _check_dates(sheet, today)
+    _check_national_ids(sheet)
+    _check_documents(sheet)
+    first_row_of = sheet.unique("case_reference")
+    rows = _rows(sheet, today)
+    _check_households(sheet, rows, first_row_of, known_case_reference)
+    duplicates = _flag_duplicates(sheet, rows, held, locale)
+    return CaseReport(rows, sheet.finish(), duplicates)

@@ -1,0 +1,405 @@
+"""Checking the rows of an import: the file read once, each column parsed once per distinct value.
+
+An import declares its columns (headers in Spanish and English, required or not, longest text,
+parser) and the messages of its own checks; `read_sheet` reads the file, matches the header, and
+parses every column. Names, dates, places and codes repeat from row to row, so each distinct cell
+is parsed once and a bad value is reported on every row that holds it. What needs more than one
+cell (a date against another, a reference unique in the file) is the import's own check, run over
+the parsed columns, recording problems with `Sheet.error` and `Sheet.warning`.
+
+The outcome is an `ImportReport`: the valid rows and every problem (row as the official sees it,
+column, value as typed, what was expected, in Spanish or English). Only a report without errors
+may be stored. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import compress
+from operator import itemgetter
+from typing import Generic, Literal, TypeVar
+
+from openpyxl.utils import get_column_letter
+
+from retorno.exports import safe_cell
+from retorno.imports.reading import UnreadableFileError, read_table
+from retorno.names import key
+
+# The messages every import shares; an import adds those of its own checks (`messages=`).
+MESSAGES: dict[str, tuple[str, str]] = {
+    "required": ("un valor (columna obligatoria)", "a value (required column)"),
+    "too_long": ("como máximo {n} caracteres", "at most {n} characters"),
+    "nul": ("un texto sin el carácter nulo (NUL)", "text without the NUL character"),
+    "date_format": ("una fecha DD/MM/AAAA o AAAA-MM-DD", "a date as DD/MM/YYYY or YYYY-MM-DD"),
+    "date_exists": ("una fecha que exista en el calendario", "a date that exists in the calendar"),
+    "reference_unique": ("una referencia única en el archivo (ya usada en la fila {row})",
+                         "a reference unique in the file (already used on row {row})"),
+    "unknown_column": ("una de las columnas aceptadas: {columns}", "one of the accepted columns: {columns}"),
+    "repeated_column": ("cada columna una sola vez", "each column only once"),
+    "missing_column": ("la columna obligatoria {column}", "the required column {column}"),
+    "extra_cells": ("ningún valor fuera de las columnas con encabezado",
+                    "no value outside the headed columns"),
+    "unreadable": ("un archivo CSV (UTF-8 o Latin-1) o XLSX con los encabezados en la fila 1",
+                   "a CSV (UTF-8 or Latin-1) or XLSX file with the headers on row 1"),
+    "no_rows": ("al menos una fila de datos", "at least one data row"),
+}
+
+Severity = Literal["error", "warning"]
+Row = TypeVar("Row")
+
+
+class InvalidValue(ValueError):
+    """A cell value failed a check; carries the message code and its parameters."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """One thing wrong in the file: row as the official sees it, column, value, and what was expected."""
+
+    row_number: int
+    column: str
+    value: str
+    expected: str
+    severity: Severity = "error"
+
+
+@dataclass
+class ImportReport(Generic[Row]):
+    """Outcome of checking a file: the rows read and every problem found."""
+
+    rows: list[Row]
+    problems: list[RowProblem]
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem is an error, so the whole file may be imported."""
+        return not any(problem.severity == "error" for problem in self.problems)
+
+    def to_csv(self, locale: str = "es") -> str:
+        """The report as CSV text (with a BOM so spreadsheet programs read UTF-8), every cell escaped."""
+        english = locale == "en"
+        header = ("row", "column", "value", "expected", "severity") if english else (
+            "fila", "columna", "valor", "esperado", "gravedad")
+        severity_words = {"error": "error", "warning": "warning" if english else "aviso"}
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(header)
+        for problem in sorted(self.problems, key=lambda p: p.row_number):
+            cells = (problem.row_number, problem.column, problem.value, problem.expected,
+                     severity_words[problem.severity])
+            writer.writerow([safe_cell(cell) for cell in cells])
+        return "\ufeff" + out.getvalue()
+
+
+@dataclass
+class ImportOutcome(Generic[Row]):
+    """What an import did: its report, and how many records it created, updated and left as they were."""
+
+    report: ImportReport[Row]
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    created_references: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the file was good, so its rows were written."""
+        return self.report.ok
+
+
+def text(value: str) -> str:
+    """Free text with its runs of spaces, tabs and line breaks made single spaces."""
+    return " ".join(value.split())
+
+
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def parse_date(value: str) -> date:
+    """Parse DD/MM/YYYY (also with - or .) or YYYY-MM-DD; raise InvalidValue naming what is wrong."""
+    match = _DMY.fullmatch(value)
+    if match:
+        day, month, year = (int(part) for part in match.groups())
+    else:
+        match = _ISO.fullmatch(value)
+        if not match:
+            raise InvalidValue("date_format")
+        year, month, day = (int(part) for part in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise InvalidValue("date_exists") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of an import: the field it fills, its headers in Spanish and English, and how it is read.
+
+    `parse` turns the cell's text (stripped, never empty) into the value or raises InvalidValue;
+    `default` is the value of an empty cell or an absent optional column.
+    """
+
+    field: str
+    es: str
+    en: str
+    required: bool
+    parse: Callable[[str], object] = text
+    max_length: int = 200
+    default: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Bad:
+    """A cell value that failed: the message code and parameters, and the text as typed."""
+
+    code: str
+    params: Mapping[str, object]
+    typed: str
+
+
+
+class Sheet:
+    """A file's rows, column by column: the cells as typed, the parsed values, and the problems so far.
+
+    Rows are addressed by index (0 = the first non-blank row after the header); `row_numbers`
+    gives each its spreadsheet row number. `values[field]` holds the parsed value of every row
+    (the column's default for an empty cell, None for an invalid one); `invalid[field]` the rows
+    whose cell did not parse. `complete` is False when a required column is missing: no row is
+    then valid, but every row is still checked and reported; `readable` is False when the file
+    could not be read at all (its one problem says so).
+    """
+
+    def __init__(self, header: list[str], columns: Sequence[Column], messages: Mapping[str, tuple[str, str]],
+                 locale: str) -> None:
+        self.header = header
+        self.columns = columns
+        self.english = locale == "en"
+        self.messages = messages
+        self.problems: list[RowProblem] = []
+        self.bad: set[int] = set()
+        self.row_numbers: list[int] = []
+        self.cells: dict[str, list[str]] = {}
+        self.values: dict[str, list[object]] = {}
+        self.invalid: dict[str, set[int]] = {}
+        self.labels: dict[str, str] = {}
+        self.position_of: dict[str, int] = {}
+        self.complete = True
+        self.readable = True
+        self._match_header()
+
+    # Messages and problems.
+
+    def say(self, code: str, **params: object) -> str:
+        """The message `code` in the report's language."""
+        return self.messages[code][1 if self.english else 0].format(**params)
+
+    def date_text(self, value: date) -> str:
+        """A date as the report's reader writes it."""
+        return value.isoformat() if self.english else value.strftime("%d/%m/%Y")
+
+    def typed(self, index: int, name: str) -> str:
+        """The cell of field `name` on row `index` as typed (stripped), for a problem report."""
+        column = self.cells.get(name)
+        return column[index].strip() if column is not None else ""
+
+    def error(self, index: int, name: str, code: str, /, value: str | None = None, **params: object) -> None:
+        """Record an error on row `index`, column `name`: the file will not be imported."""
+        self.bad.add(index)
+        self._add(self.row_numbers[index], self.labels[name], self.typed(index, name) if value is None else value,
+                  code, params, "error")
+
+    def warning(self, index: int, name: str, code: str, /, value: str | None = None, **params: object) -> None:
+        """Record a warning: a person should look, but the file may be imported."""
+        self._add(self.row_numbers[index], self.labels[name], self.typed(index, name) if value is None else value,
+                  code, params, "warning")
+
+    def _add(self, row: int, column: str, value: str, code: str, params: Mapping[str, object],
+             severity: Severity) -> None:
+        self.problems.append(RowProblem(row, column, value, self.say(code, **params), severity))
+
+    # Reading.
+
+    def _match_header(self) -> None:
+        """Match the header row to the columns (Spanish or English, case and accents ignored).
+
+        Unknown and repeated columns are problems; so is a missing required column, named in the
+        language most of the header is in.
+        """
+        columns = self.columns
+        by_header = {key(name): column for column in columns for name in (column.es, column.en)}
+        header_keys = {key(cell) for cell in self.header}
+        english = len(header_keys & {key(c.en) for c in columns}) > len(header_keys & {key(c.es) for c in columns})
+        accepted = ", ".join(f"{c.es} / {c.en}" for c in columns)
+        for position, cell in enumerate(self.header):
+            if not cell.strip():
+                continue
+            column = by_header.get(key(cell))
+            if column is None:
+                self._add(1, cell.strip(), cell, "unknown_column", {"columns": accepted}, "error")
+            elif column.field in self.labels:
+                self._add(1, cell.strip(), cell, "repeated_column", {}, "error")
+            else:
+                self.labels[column.field] = cell.strip()
+                self.position_of[column.field] = position
+        for column in columns:
+            if column.field not in self.labels:
+                self.labels[column.field] = column.en if english else column.es
+                if column.required:
+                    self.complete = False
+                    self._add(1, self.labels[column.field], "", "missing_column",
+                              {"column": self.labels[column.field]}, "error")
+
+    def read(self, records: Iterable[list[str]]) -> None:
+        """Take the rows after the header (blank rows skipped) and parse every column."""
+        rows: list[list[str]] = []
+        try:
+            rows.extend(records)
+        except csv.Error:
+            # The rows before the one that could not be read are kept, and checked too.
+            self._add(len(rows) + 2, "", "", "unreadable", {}, "error")
+        filled = list(map(str.strip, map("".join, rows)))
+        self.row_numbers = list(compress(range(2, len(rows) + 2), filled))
+        if len(self.row_numbers) < len(rows):
+            rows = list(compress(rows, filled))
+        width = len(self.header)
+        lengths = set(map(len, rows))
+        if lengths and (min(lengths) < width or max(lengths) > width):
+            self._fit(rows, width)
+        for column in self.columns:
+            position = self.position_of.get(column.field)
+            if position is None:
+                self.values[column.field] = [column.default] * len(rows)
+            else:
+                self.cells[column.field] = list(map(itemgetter(position), rows))
+                self._parse(column)
+        if not rows and self.complete and not self.problems:
+            self._add(2, "", "", "no_rows", {}, "error")
+
+    def _fit(self, rows: list[list[str]], width: int) -> None:
+        """Pad short rows with empty cells; a value beyond the headed columns is an error."""
+        for index, cells in enumerate(rows):
+            if len(cells) < width:
+                cells.extend([""] * (width - len(cells)))
+            elif len(cells) > width:
+                if any(cell.strip() for cell in cells[width:]):
+                    self.bad.add(index)
+                    self._add(self.row_numbers[index], get_column_letter(width + 1), "", "extra_cells", {}, "error")
+                del cells[width:]
+
+    def _parse(self, column: Column) -> None:
+        cells = self.cells[column.field]
+        limit = column.max_length
+        if column.parse is text and max(map(len, cells), default=0) <= limit and "\x00" not in "".join(cells):
+            # Free text: one pass in C for the whole column (an empty cell becomes "").
+            values: list[object] = list(map(" ".join, map(str.split, cells)))
+            if "" in values:
+                self._empty(column, values)
+            self.values[column.field] = values
+            self.invalid[column.field] = set()
+            return
+        outcome: dict[str, object] = {}
+        flagged: set[str] = set()
+        for raw in set(cells):
+            typed = raw.strip()
+            if not typed:
+                outcome[raw] = ""
+                flagged.add(raw)
+            elif "\x00" in typed:
+                outcome[raw] = _Bad("nul", {}, typed)
+                flagged.add(raw)
+            elif len(typed) > limit:
+                outcome[raw] = _Bad("too_long", {"n": limit}, typed)
+                flagged.add(raw)
+            else:
+                try:
+                    outcome[raw] = column.parse(typed)
+                except InvalidValue as refused:
+                    outcome[raw] = _Bad(refused.code, refused.params, typed)
+                    flagged.add(raw)
+        values = list(map(outcome.__getitem__, cells))
+        invalid: set[int] = set()
+        if flagged:
+            for index in [i for i, raw in enumerate(cells) if raw in flagged]:
+                value = values[index]
+                if isinstance(value, _Bad):
+                    values[index] = None
+                    invalid.add(index)
+                    self.error(index, column.field, value.code, value.typed, **value.params)
+            if "" in flagged:
+                self._empty(column, values)
+        self.values[column.field] = values
+        self.invalid[column.field] = invalid
+
+    def _empty(self, column: Column, values: list[object]) -> None:
+        """Empty cells (now "") become the column's default, or an error where the column is required."""
+        if not column.required:
+            default = column.default
+            values[:] = [default if value == "" else value for value in values]
+            return
+        for index in [i for i, value in enumerate(values) if value == ""]:
+            values[index] = None
+            self.error(index, column.field, "required", "")
+
+    # What the import's own checks use.
+
+    def __len__(self) -> int:
+        return len(self.row_numbers)
+
+    def drop(self, index: int, name: str) -> None:
+        """Forget a parsed value that a later check refused (so checks after it do not use it)."""
+        self.values[name][index] = None
+
+    def unique(self, name: str) -> dict[str, int]:
+        """Refuse a value of column `name` used on an earlier row; returns the first row number of each value."""
+        first_row_of: dict[str, int] = {}
+        for index, (value, row_number) in enumerate(zip(self.values[name], self.row_numbers, strict=True)):
+            if isinstance(value, str):
+                first = first_row_of.setdefault(value, row_number)
+                if first != row_number:
+                    self.error(index, name, "reference_unique", value, row=first)
+        return first_row_of
+
+    def valid(self) -> Iterator[int]:
+        """The indexes of the rows without an error so far (none while a required column is missing)."""
+        if not self.complete:
+            return iter(())
+        if not self.bad:
+            return iter(range(len(self)))
+        return (index for index in range(len(self)) if index not in self.bad)
+
+    def finish(self) -> list[RowProblem]:
+        """The problems of the file in reading order: by row, then in the order of the file's columns."""
+        position_of = {label.strip(): position for position, label in enumerate(self.header)}
+        width = len(self.header)
+        self.problems.sort(key=lambda problem: (problem.row_number, position_of.get(problem.column, width)))
+        return self.problems
+
+
+def read_sheet(data: bytes, filename: str, columns: Sequence[Column], *, locale: str = "es",
+               messages: Mapping[str, tuple[str, str]] = MESSAGES, sheets: tuple[str, ...] = ()) -> Sheet:
+    """Read a CSV or XLSX file and parse its columns (never raises: an unreadable file is one problem).
+
+    `messages` is the import's catalogue (this module's MESSAGES and its own); `sheets` the names
+    of the workbook sheet to read, in order of preference.
+    """
+    try:
+        header, records = read_table(data, filename, sheets=sheets)
+    except UnreadableFileError:
+        sheet = Sheet([], (), messages, locale)
+        sheet._add(1, "", filename, "unreadable", {}, "error")
+        sheet.complete = sheet.readable = False
+        return sheet
+    sheet = Sheet(header, columns, messages, locale)
+    sheet.read(records)
+    return sheet

@@ -1,0 +1,208 @@
+"""The rows of an opportunity list (CSV or XLSX, the spreadsheets operators use): its columns and checks.
+
+Pure, and read by the same import framework as case lists (`retorno.imports.rows`): the whole
+file is read, every bad row reported (row as the official sees it, column, value, what was
+expected), and only a report without errors may be stored (`load.import_opportunities`).
+Headers may be Spanish or English; a `referencia` naming one of the operator's opportunities
+updates it, so a re-imported file changes nothing that did not change. A row is the
+opportunity as `OpportunityInput` takes it, with its row number and reference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+import pycountry
+
+from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
+from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
+from retorno.names import fold
+from retorno.reintegration import places
+from retorno.reintegration.service import EDUCATION_LEVELS, OpportunityInput
+
+_SKILL_MAX_LENGTH = 80
+# Dates a programme could really start on; anything else is a typo (a wrong century, a swapped field).
+_EARLIEST_START = date(2000, 1, 1)
+_YEARS_AHEAD = 10
+
+MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
+    "kind": ("proyecto_productivo o pasantia", "productive_project or internship"),
+    "isco": ("un código CIUO-08 de 4 dígitos (p. ej. 7212)", "a 4-digit ISCO-08 code (e.g. 7212)"),
+    "state": ("un código ISO 3166-2 de un estado de Venezuela (p. ej. VE-A) o su nombre",
+              "an ISO 3166-2 code of a Venezuelan state (e.g. VE-A) or its name"),
+    "whole": ("un número entero entre {low} y {high}", "a whole number from {low} to {high}"),
+    "amount": ("un monto no negativo con hasta 2 decimales (p. ej. 1500,00)",
+               "a non-negative amount with at most 2 decimals (e.g. 1500.00)"),
+    "currency": ("un código de moneda ISO 4217 (p. ej. VES o USD)", "an ISO 4217 currency code (e.g. VES or USD)"),
+    "date_range": ("una fecha entre {low} y {high}", "a date from {low} to {high}"),
+    "date_past": ("una fecha de inicio no pasada (hoy es {today})", "a start date not in the past (today is {today})"),
+    "education": ("un nivel CINE 2011 de 0 a 8", "an ISCED 2011 level from 0 to 8"),
+    "skills": ("habilidades separadas por ';', cada una de hasta {n} caracteres",
+               "skills separated by ';', each at most {n} characters"),
+    "reference_unknown": ("la referencia de una de sus oportunidades (vacía para crear una nueva)",
+                          "the reference of one of your opportunities (empty to create a new one)"),
+    "no_rows": ("al menos una fila de oportunidades", "at least one opportunity row"),
+}
+
+
+@dataclass
+class OpportunityRow(OpportunityInput):
+    """A valid row: the opportunity as `OpportunityInput` takes it, its row number, and the reference it updates."""
+
+    row_number: int = 0
+    reference: str | None = None
+
+    def opportunity(self) -> OpportunityInput:
+        """The opportunity alone, as the service's actions take it."""
+        return OpportunityInput(**{f.name: getattr(self, f.name) for f in fields(OpportunityInput)})
+
+
+OpportunityReport = ImportReport[OpportunityRow]
+
+_KINDS = {"PROYECTO PRODUCTIVO": "productive_project", "PROYECTO": "productive_project",
+          "PRODUCTIVE PROJECT": "productive_project", "PASANTIA": "internship",
+          "PASANTIA REMUNERADA": "internship", "INTERNSHIP": "internship", "PAID INTERNSHIP": "internship"}
+_AMOUNT = re.compile(r"\d{1,10}(?:[.,]\d{1,2})?")
+
+
+def _kind(value: str) -> str:
+    try:
+        return _KINDS[fold(value)]
+    except KeyError:
+        raise InvalidValue("kind") from None
+
+
+def _isco(value: str) -> str:
+    if not re.fullmatch(r"\d{4}", value):
+        raise InvalidValue("isco")
+    return value
+
+
+@cache
+def _states() -> dict[str, str]:
+    """State codes and folded state names → ISO 3166-2 code."""
+    table: dict[str, str] = {}
+    for code, name in places.state_names().items():
+        table[code] = table[fold(name)] = code
+    return table
+
+
+def _state(value: str) -> str:
+    code = _states().get(value.upper()) or _states().get(fold(value))
+    if code is None:
+        raise InvalidValue("state")
+    return code
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
+            raise InvalidValue("whole", low=low, high=high)
+        return int(value)
+    return parse
+
+
+def _amount(value: str) -> Decimal:
+    compact = value.replace(" ", "")
+    if not _AMOUNT.fullmatch(compact):
+        raise InvalidValue("amount")
+    try:
+        return Decimal(compact.replace(",", "."))
+    except InvalidOperation:
+        raise InvalidValue("amount") from None
+
+
+def _currency(value: str) -> str:
+    code = value.upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise InvalidValue("currency")
+    return code
+
+
+def _education(value: str) -> str:
+    if value not in EDUCATION_LEVELS:
+        raise InvalidValue("education")
+    return value
+
+
+def _skills(value: str) -> list[str]:
+    skills = [text(part) for part in value.split(";") if part.strip()]
+    if any(len(skill) > _SKILL_MAX_LENGTH for skill in skills):
+        raise InvalidValue("skills", n=_SKILL_MAX_LENGTH)
+    return list(dict.fromkeys(skills))
+
+
+# Bounds as the API's OpportunityIn sets them, so a file accepts exactly what a form does.
+COLUMNS: tuple[Column, ...] = (
+    Column("reference", "referencia", "reference", False, lambda value: value.strip().upper(), max_length=40),
+    Column("kind", "tipo", "kind", True, _kind, max_length=2000),
+    Column("title", "titulo", "title", True, max_length=200),
+    Column("workplace", "lugar_de_trabajo", "workplace", True, max_length=200),
+    Column("sector", "sector", "sector", True, max_length=80),
+    Column("isco_code", "ocupacion_ciuo", "isco_code", True, _isco, max_length=2000),
+    Column("state_code", "estado", "state_code", True, _state, max_length=2000),
+    Column("municipality", "municipio", "municipality", True, max_length=120),
+    Column("seats", "cupos", "seats", True, _whole(1, 10_000), max_length=2000),
+    Column("tutors", "tutores", "tutors", False, _whole(1, 1_000), max_length=2000),
+    Column("monthly_amount", "monto_mensual", "monthly_amount", True, _amount, max_length=2000),
+    Column("currency", "moneda", "currency", True, _currency, max_length=2000),
+    Column("start_date", "fecha_inicio", "start_date", True, parse_date, max_length=2000),
+    Column("duration_months", "duracion_meses", "duration_months", True, _whole(1, 60), max_length=2000),
+    Column("min_age", "edad_minima", "min_age", False, _whole(14, 99), max_length=2000),
+    Column("min_education", "educacion_minima", "min_education", False, _education, max_length=2000),
+    Column("required_skills", "habilidades", "required_skills", False, _skills, max_length=2000),
+)
+
+
+def _check_references(sheet: Sheet, known_reference: Callable[[str], bool] | None) -> None:
+    """A reference is used once in the file and names one of the operator's opportunities."""
+    first_row_of = sheet.unique("reference")
+    for index, (reference, row_number) in enumerate(zip(sheet.values["reference"], sheet.row_numbers, strict=True)):
+        if isinstance(reference, str) and first_row_of[reference] == row_number and (
+                known_reference is None or not known_reference(reference)):
+            sheet.error(index, "reference", "reference_unknown", reference)
+
+
+def _check_start(sheet: Sheet, today: date) -> None:
+    """A start date within the years a programme could start; a new opportunity's not in the past (a warning)."""
+    latest = date(today.year + _YEARS_AHEAD, 12, 31)
+    starts, references = sheet.values["start_date"], sheet.values["reference"]
+    for index, (start, reference) in enumerate(zip(starts, references, strict=True)):
+        if not isinstance(start, date):
+            continue
+        if not _EARLIEST_START <= start <= latest:
+            sheet.drop(index, "start_date")
+            sheet.error(index, "start_date", "date_range", low=sheet.date_text(_EARLIEST_START),
+                        high=sheet.date_text(latest))
+        elif start < today and reference is None:
+            # A new opportunity that already started is usually a typo; an update of a running one is not.
+            sheet.warning(index, "start_date", "date_past", today=sheet.date_text(today))
+
+
+def validate_opportunities(data: bytes, filename: str, *, today: date,
+                           known_reference: Callable[[str], bool] | None = None,
+                           locale: str = "es") -> OpportunityReport:
+    """Read and check a whole opportunity list (never raises); `locale` is the language of the report.
+
+    `known_reference` tells whether a reference names one of the importing operator's
+    opportunities; without it, any reference is refused.
+    """
+    sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES,
+                       sheets=("OPORTUNIDADES", "OPPORTUNITIES"))
+    if not sheet.readable:
+        return OpportunityReport([], sheet.finish())
+    _check_references(sheet, known_reference)
+    _check_start(sheet, today)
+    names = [column.field for column in COLUMNS]
+    rows = []
+    for index in sheet.valid():
+        # An empty optional cell leaves the opportunity's own default.
+        values: dict[str, Any] = {name: value for name in names if (value := sheet.values[name][index]) is not None}
+        rows.append(OpportunityRow(row_number=sheet.row_numbers[index], **values))
+    return OpportunityReport(rows, sheet.finish())

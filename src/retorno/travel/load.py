@@ -1,0 +1,210 @@
+"""Writing a checked case list: all or nothing, idempotent, duplicates flagged for a person.
+
+The file is checked first (`cases.rows.validate`, pure); only a file without a single bad row is
+written, in the caller's one transaction. New cases are written in bulk, column by column
+(`db.insert_columns`: COPY on PostgreSQL, one executemany elsewhere), with their audit records in
+one batch of the chain (`audit.service.record_columns`): one `case.register` record per case with
+its declared fields, `state` and `import: true`, as the import always wrote them.
+
+A row whose case already exists (same agency reference) is compared with the stored case; one
+that changed goes, one row at a time, through `travel.service.update_case`, the action an
+official's edit uses: an identity changed after verification re-opens verification and takes the
+person off every manifest, audited before and after. Such rows are few (a corrected list), so
+they keep that path; unchanged rows cost one comparison each. New members of a household that
+may already be on a manifest take it off (`household_grew`), and the commit-time guard
+(`travel.invariants`) re-checks every manifest the import touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import Agency, User
+from retorno.agencies.permissions import action
+from retorno.audit.service import record, record_columns
+from retorno.cases.duplicates import HeldCase
+from retorno.cases.models import Case, Household, PossibleDuplicate
+from retorno.cases.rows import CaseReport, CaseRow, validate
+from retorno.cases.service import AUDITED_FIELDS, next_references, search_names
+from retorno.db import insert_columns, utcnow
+from retorno.imports.rows import ImportOutcome
+from retorno.travel.service import household_grew, update_case
+
+# Where each audited field of a case comes from in a row (the same name unless said here).
+_ROW_FIELD = {name: name for name in AUDITED_FIELDS} | {
+    "relationship_to_head": "relationship", "declared_document_type": "document_type",
+    "declared_document_number": "document_number"}
+_CHUNK = 5000
+
+
+@dataclass
+class CaseImportOutcome(ImportOutcome[CaseRow]):
+    """What a case-list import did, and how many possible duplicates it kept for a person to decide."""
+
+    report: CaseReport
+    duplicates_flagged: int = 0
+
+
+@dataclass
+class _Held:
+    """The cases already held that an import needs: the agency's own by its reference, and the country's."""
+
+    own: dict[str, int]
+    people: list[HeldCase]
+    ids: dict[str, int]
+
+
+def _held_cases(session: Session, actor: User) -> _Held:
+    """This agency's cases by its own reference, and every case of the country for duplicate checks.
+
+    Our own cases are named by our own reference, so a row re-importing one is recognised as
+    that case (an update), not as a possible duplicate of itself; others by their public reference.
+    """
+    country_agencies = sa.select(Agency.id).where(Agency.country == actor.agency.country)
+    rows = session.execute(sa.select(
+        Case.id, Case.agency_id, Case.agency_reference, Case.reference, Case.given_names, Case.first_surname,
+        Case.second_surname, Case.birth_date, Case.national_id).where(Case.agency_id.in_(country_agencies))).all()
+    held = _Held({}, [], {})
+    for case_id, agency_id, agency_reference, reference, given, first, second, born, national_id in rows:
+        mine = agency_id == actor.agency_id
+        name = agency_reference if mine else reference
+        if mine:
+            held.own[agency_reference] = case_id
+        held.ids[name] = case_id
+        held.people.append(HeldCase(name, given, first, second, born, national_id))
+    return held
+
+
+def _case_fields(row: CaseRow) -> dict[str, Any]:
+    """The audited fields of a case as the row declares them."""
+    return {name: getattr(row, source) for name, source in _ROW_FIELD.items()}
+
+
+def _changed_rows(session: Session, rows: list[CaseRow], own: dict[str, int]) -> tuple[list[tuple[int, CaseRow]], int]:
+    """The rows naming a held case whose declared fields differ from it (with its id); and how many do not."""
+    ids = [own[row.case_reference] for row in rows]
+    stored: dict[int, tuple[Any, ...]] = {}
+    columns = [getattr(Case, name) for name in AUDITED_FIELDS]
+    for start in range(0, len(ids), _CHUNK):
+        for case_id, *values in session.execute(
+                sa.select(Case.id, *columns).where(Case.id.in_(ids[start:start + _CHUNK]))).all():
+            stored[case_id] = tuple(values)
+    changed = []
+    for case_id, row in zip(ids, rows, strict=True):
+        if stored[case_id] != tuple(getattr(row, _ROW_FIELD[name]) for name in AUDITED_FIELDS):
+            changed.append((case_id, row))
+    return changed, len(rows) - len(changed)
+
+
+@action("case.register")
+def import_cases(session: Session, actor: User, data: bytes, filename: str, *, today: date | None = None,
+                 locale: str = "es") -> CaseImportOutcome:
+    """Validate a case list and, only if every row is good, create or update its cases."""
+    today = today or utcnow().date()
+    held = _held_cases(session, actor)
+    report = validate(data, filename, today=today, known_case_reference=held.ids.__contains__, held=held.people,
+                      locale=locale)
+    outcome = CaseImportOutcome(report)
+    if not report.ok:
+        return outcome
+    new_rows = [row for row in report.rows if row.case_reference not in held.own]
+    again = [row for row in report.rows if row.case_reference in held.own]
+    changed, outcome.unchanged = _changed_rows(session, again, held.own) if again else ([], 0)
+    for case_id, row in changed:
+        case = session.get(Case, case_id)
+        assert case is not None
+        if update_case(session, actor, case, _case_fields(row)):
+            outcome.updated += 1
+        else:
+            outcome.unchanged += 1
+    references, joined = _insert_new(session, actor, new_rows)
+    # New members of households held before, which may be on a manifest (family unity holds for them too).
+    for start in range(0, len(joined), _CHUNK):
+        household_grew(session, actor, joined[start:start + _CHUNK])
+    outcome.created = len(references)
+    outcome.created_references = references
+    created = {row.row_number: reference for row, reference in zip(new_rows, references, strict=True)}
+    outcome.duplicates_flagged = _flag_duplicates(session, report, created, held.ids)
+    if outcome.created or outcome.updated:
+        record(session, actor, "import.cases", "import", filename,
+               after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
+                      "possible_duplicates": outcome.duplicates_flagged})
+    return outcome
+
+
+def _initial_version(table: sa.FromClause, count: int) -> dict[str, list[int]]:
+    """A record people edit starts at version 1 (`db.Versioned`), written in bulk as the ORM would."""
+    return {"version": [1] * count} if "version" in table.c else {}
+
+
+def _households(session: Session, actor: User, rows: Sequence[CaseRow]) -> tuple[dict[str, int], list[int]]:
+    """The ids of the households the rows name (those not held yet created), and of those held before."""
+    wanted = {row.household_reference for row in rows if row.household_reference}
+    if not wanted:
+        return {}, []
+    agency_households = sa.select(Household.reference, Household.id).where(Household.agency_id == actor.agency_id)
+    households: dict[str, int] = dict(session.execute(agency_households).all())
+    joined = sorted(households[reference] for reference in wanted if reference in households)
+    missing = sorted(wanted - households.keys())
+    if missing:
+        table = Household.__table__
+        insert_columns(session, table, {"agency_id": [actor.agency_id] * len(missing), "reference": missing,
+                                        **_initial_version(table, len(missing))})
+        households = dict(session.execute(agency_households).all())
+    return households, joined
+
+
+def _insert_new(session: Session, actor: User, rows: list[CaseRow]) -> tuple[list[str], list[int]]:
+    """Insert new cases in bulk, column by column, each with its audit record.
+
+    Returns their references, and the households held before that they joined.
+    """
+    if not rows:
+        return [], []
+    count = len(rows)
+    households, joined = _households(session, actor, rows)
+    references = next_references(session, actor, count)
+    now = utcnow()
+    cells: dict[str, Sequence[Any]] = dict(zip(CaseRow._fields, zip(*rows, strict=True), strict=True))
+    declared = {name: cells[source] for name, source in _ROW_FIELD.items()}
+    table = Case.__table__
+    insert_columns(session, table, {
+        **declared, "reference": references, "agency_id": [actor.agency_id] * count,
+        "agency_reference": cells["case_reference"],
+        "household_id": list(map(households.get, cells["household_reference"])),
+        "search_name": search_names(cells["given_names"], cells["first_surname"], cells["second_surname"]),
+        "state": ["registered"] * count, "state_changed_at": [now] * count, "registered_at": [now] * count,
+        **_initial_version(table, count),
+    })
+    record_columns(session, actor, "case.register", "case", references,
+                   after={**declared, "state": ["registered"] * count, "import": [True] * count})
+    return references, joined
+
+
+def _flag_duplicates(session: Session, report: CaseReport, created: dict[int, str], held_ids: dict[str, int]) -> int:
+    """Keep the possible duplicates among cases now held, for a person to decide."""
+    involved = sorted({created[n] for dup in report.duplicates for n in (dup.row_number, dup.other_row_number)
+                       if n in created})
+    new_ids: dict[str, int] = {}
+    for start in range(0, len(involved), _CHUNK):
+        new_ids.update(session.execute(sa.select(Case.reference, Case.id).where(
+            Case.reference.in_(involved[start:start + _CHUNK]))).all())
+    rows = []
+    for dup in report.duplicates:
+        mine = new_ids.get(created.get(dup.row_number, ""))
+        if dup.other_row_number is not None:
+            other = new_ids.get(created.get(dup.other_row_number, ""))
+        else:
+            other = held_ids.get(dup.other_case_reference or "")
+        if mine and other:
+            rows.append({"case_id": mine, "other_case_id": other, "score": dup.score, "reason": dup.reason[:200],
+                         "created_at": utcnow()})
+    if rows:
+        session.execute(sa.insert(PossibleDuplicate), rows)
+    return len(rows)
