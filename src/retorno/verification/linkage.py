@@ -153,8 +153,9 @@ COMPARISONS: list[dict[str, Any]] = [
         # A list written surname first puts the surname in the given-name field: the
         # request's given name is the registry's first surname (give or take a typo). Only
         # this half of the exchange; the surnames comparison weighs the other half.
+        # How many registry records carry that surname tempers it (GONZÁLEZ is no clue).
         _level(f"CASE WHEN is_request_l THEN {_dl('given_names', 'surname1')}"
-               f" ELSE {_dl('surname1', 'given_names')} END <= 1", "written as the first surname"),
+               f" ELSE {_dl('surname1', 'given_names')} END <= 1", "written as the first surname", "surname1"),
         _level("contains(' ' || given_names_r || ' ', ' ' || given1_l || ' ')"
                " OR contains(' ' || given_names_l || ' ', ' ' || given1_r || ' ')", "crosswise"),
         _else(),
@@ -186,14 +187,14 @@ COMPARISONS: list[dict[str, Any]] = [
         _level(f"CASE WHEN is_request_l THEN {_dl('surname1', 'given_names')}"
                f" ELSE {_dl('given_names', 'surname1')} END <= 1"
                " AND (surname2_l IS NULL OR surname2_r IS NULL OR surname2_l = surname2_r)",
-               "first surname written as the given name"),
+               "first surname written as the given name", "given_names"),
         # The plain exact level on the first surname, also the baseline of the scaled levels.
         _level("surname1_l = surname1_r", "first exact, second differs", "surname1"),
         _level("surname2_l = surname2_r", "second exact, first differs", "surname2"),
         # With one surname only (or the second dropped) a typo in the first is the commonest
         # error: one edit, or two in a long surname.
         _level(f"({_dl('surname1')} <= 1 OR ({_dl('surname1')} <= 2 AND length(surname1_l) >= 7))"
-               " AND (surname2_l IS NULL OR surname2_r IS NULL)", "first close, second missing"),
+               " AND (surname2_l IS NULL OR surname2_r IS NULL)", "first close, second missing", "surname1"),
         # A list that swaps the surnames and drops one keeps the other; a different person
         # who shares one surname has a different second one. PÉREZ in common says less than
         # a rare surname in common (the first surnames' frequency stands for it).
