@@ -363,3 +363,28 @@ def test_officers_decisions_update_m_as_labels(setup: Setup, tmp_path: Path) -> 
     with pytest.raises(InvalidInput, match="names a record"):
         train_from_labels(setup.registry, [{**labelled[0], "true_registry_id": -5}], tmp_path / "x.json",
                           start_model=setup.model)
+
+
+@pytest.mark.bench
+def test_tiny_benchmark_by_shape_with_em_through_the_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from retorno.cli.main import app
+
+    result = CliRunner().invoke(app, ["bench", "linkage", "--registry", "1500", "--requests", "80", "--seed", "5",
+                                      "--shape", "sparse", "--eval-error", "shifted", "--cedula", "both", "--em",
+                                      "--work-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["shape"] == "sparse" and figures["eval_error"] == "shifted"
+    for variant in ("cedula_half", "cedula_none"):
+        run = figures[variant]
+        assert run["false_verified_non_nationals"] == 0
+        assert 0 < run["blocking_recall"] <= 1 and run["recall_with_review"] <= run["blocking_recall"]
+        assert {"nationals", "by_fields"} <= set(run["no_candidate"]) and {"brier", "ece"} <= set(run["calibration"])
+        assert figures["em"][variant]["false_verified_non_nationals"] == 0
+    assert set(figures["targets"]) == {"no_non_national_verified", "auto_precision", "auto_recall_half_cedula",
+                                       "auto_recall_no_cedula", "recall_with_review", "review_share"}
+    assert figures["match_weights"]["sex"] == {"exact": 0.0, "all other": 0.0}  # a registry without sex
+    refused = CliRunner().invoke(app, ["bench", "linkage", "--shape", "round", "--work-dir", str(tmp_path)])
+    assert refused.exit_code != 0 and "unknown shape" in refused.output
