@@ -121,7 +121,10 @@ def test_planner_proposes_a_flight_and_builds_the_manifest_with_the_receiving_si
     for _ in NAMES:
         page.get_by_role("button", name="Aprobar").first.click()
         expect(page.get_by_role("status").first).to_contain_text("registrada")
-    page.get_by_role("button", name="Cerrar el manifiesto").click()
+    # Locking cannot be undone: the page asks once more, saying what it does.
+    page.get_by_text("Cerrar el manifiesto…").click()
+    expect(page.locator("#confirm-lock")).to_contain_text("No se puede deshacer")
+    page.get_by_role("button", name="Sí, cerrar el manifiesto").click()
     expect(page.locator("dl.fields")).to_contain_text("manifiesto cerrado")
 
 
@@ -159,7 +162,8 @@ def test_carrier_downloads_the_paxlst_and_records_boarding(page: Page, tmp_path:
         for _ in NAMES:
             page.get_by_role("button", name="Registrar", exact=True).first.click()
             expect(page.get_by_role("status").first).to_contain_text("Embarque de")
-        page.get_by_role("button", name="Registrar la salida").click()
+        page.get_by_text("Registrar la salida…").click()
+        page.get_by_role("button", name="Sí, registrar la salida").click()
         expect(page.locator("dl.fields")).to_contain_text("despegó")
         expect(page.locator("dl.fields")).to_contain_text("Salida real")
 

@@ -44,7 +44,8 @@ def test_a_supervisor_sees_open_concerns_oldest_first_and_resolving_one_clears_i
     assert refs(supervisor["concerns"]) == [older["reference"], newer["reference"]]
     assert supervisor["concerns"]["total"] == 2 and supervisor["concerns"]["href"] == "/cases?concern=open"
     first = supervisor["concerns"]["items"][0]
-    assert first["title"] == "Ana Peña Rodríguez" and first["href"] == f"/cases/{older['reference']}#h-resolve"
+    assert first["title"] == "Ana Peña Rodríguez"
+    assert first["href"] == f"/cases/{older['reference']}?protection=1#h-resolve"
     # Closing one of two concerns leaves the case in the queue; closing the other takes it out.
     resolution = f"/api/v1/cases/{older['reference']}/screenings/resolution"
     ok(api.post("inm.supervisor", resolution, {"decision": "travel_permitted", "reason": "control prenatal hecho",
@@ -136,7 +137,7 @@ def test_an_operator_sees_intakes_offers_and_follow_ups_due(client: TestClient, 
         "isco_code": "7212", "state_code": "VE-L", "municipality": "Libertador", "seats": 2,
         "monthly_amount": "100", "currency": "USD", "start_date": "2027-01-01", "duration_months": 6}), 201)
     for case in arrived:
-        ok(client.put(f"/api/v1/cases/{case['reference']}/intake", headers=world.headers("op.officer"), json={
+        ok(api.put("op.officer", f"/api/v1/cases/{case['reference']}/intake", {
             "home_state": "VE-L", "municipality": "Libertador", "education": "3",
             "preferences": [opportunity["reference"]]}))
     assert kinds(api, "op.officer")["intakes"]["total"] == 0
@@ -164,7 +165,8 @@ def test_the_queue_page_lists_the_work_with_counts_in_the_navigation(client: Tes
     page = client.get("/")
     assert page.status_code == 200 and "Mi trabajo" in page.text
     assert "Preocupaciones de protección por resolver" in page.text
-    assert f'href="/cases/{case["reference"]}#h-resolve"' in page.text and "Dolores Peña Rodríguez" in page.text
+    assert f'href="/cases/{case["reference"]}?protection=1#h-resolve"' in page.text
+    assert "Dolores Peña Rodríguez" in page.text
     # The navigation counts what waits: everything beside "Mi trabajo", the concerns beside the cases.
     assert '<a href="/" aria-current="page">Mi trabajo <span class="count"><span aria-hidden="true">1</span>' \
         in page.text

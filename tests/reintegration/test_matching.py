@@ -238,6 +238,17 @@ def check_explanations(problem: MatchingProblem, result: MatchingResult) -> None
             assert explanation.assigned.choice == rank + 1
         else:
             assert explanation.assigned is None
+        asked = {o: sorted((priority(score, other) for other, ranked_by in enumerate(lists_of(problem))
+                            for opp, score in ranked_by if opp == o), reverse=True)
+                 for o, _ in ranked}
+        for reason, (o, score) in zip([*explanation.passed_over, *([explanation.assigned] if rank >= 0 else [])],
+                                      [*above, *([ranked[rank]] if rank >= 0 else [])], strict=True):
+            # Where the returnee stood, by the definition's own order, and never a score in the words.
+            assert reason.applicants == len(asked[o]) and reason.seats == problem.capacity[o]
+            assert reason.place == asked[o].index(priority(score, r)) + 1
+            assert f"{reason.place}" in reason.message_es or reason.code in ("requirement_not_met",) \
+                or problem.capacity[o] == 0 or "plazas libres" in reason.message_es
+            assert "puntu" not in reason.message_es and "score" not in reason.message_en
         for reason, (o, score) in zip(explanation.passed_over, above, strict=True):
             mine = priority(score, r)
             w = int(problem.workplace[o])

@@ -25,7 +25,7 @@ def test_bars_are_drawn_to_scale_and_every_figure_is_described(bars: list[tuple[
     widths = [float(r.get("width", "0")) for r in root.iter(f"{SVG}rect") if r.get("class") == "bar"]
     assert len(widths) == len(bars)
     largest = max(v for _, v in bars)
-    plot = charts.WIDTH - charts.LABEL_WIDTH - 90
+    plot = charts.WIDTH - charts.label_width([label for label, _ in bars]) - charts.VALUE_ROOM
     for width, (_, value) in zip(widths, bars, strict=True):
         assert 0 <= width <= plot
         if largest:
@@ -39,7 +39,7 @@ def test_bars_are_drawn_to_scale_and_every_figure_is_described(bars: list[tuple[
 def test_a_share_bar_never_overflows_its_total(value: int, total: int) -> None:
     root = ET.fromstring(charts.bar_chart("Ocupación", [charts.Bar("RF-1", value, total)]))
     bar = next(r for r in root.iter(f"{SVG}rect") if r.get("class") == "bar")
-    assert float(bar.get("width", "0")) <= charts.WIDTH - charts.LABEL_WIDTH - 90
+    assert float(bar.get("width", "0")) <= charts.WIDTH - charts.label_width(["RF-1"]) - charts.VALUE_ROOM
     assert f"{value} / {total}" in (root.findtext(f"{SVG}desc") or "")
 
 
@@ -54,7 +54,7 @@ def test_week_chart_has_one_line_per_route_and_a_gap_for_each_suppressed_week(
     assert len(lines) == len(series)
     if not series:
         assert "sin datos" in ET.tostring(root, encoding="unicode")
-    bottom = 12 + 200
+    bottom = charts.WEEK_TOP + charts.WEEK_PLOT_HEIGHT
     for line, values in zip(lines, series.values(), strict=True):
         # One point per published week, none for a suppressed one; the line starts again after each gap.
         points = (line.get("d") or "").replace("M", " M").replace("L", " L").split()

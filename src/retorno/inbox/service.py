@@ -204,7 +204,7 @@ class _Queue:
         query = (sa.select(case.c.reference, case.c.given_names, case.c.first_surname, case.c.second_surname,
                            still_open.c.since).select_from(joined).order_by(still_open.c.since, case.c.id))
         return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.since),
-                                                 f"/cases/{row.reference}#h-resolve"))
+                                                 f"/cases/{row.reference}?protection=1#h-resolve"))
 
     # ---- the receiving side --------------------------------------------------------------------
 

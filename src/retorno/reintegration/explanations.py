@@ -38,45 +38,48 @@ REQUIREMENT_MESSAGES: dict[str, tuple[str, str]] = {
 }
 """Requirement codes (see fitscore.eligibility) with their Spanish and English wording."""
 
+# Where the returnee stood among those who asked for the opportunity, never the scores behind it: a
+# score has no scale anyone outside the algorithm knows. What the opportunity asked for is shown
+# beside each reason (the opportunity's occupation, skills, education, age and place).
 _MESSAGES: dict[str, tuple[str, str]] = {
     "assigned": (
-        "Tu opción n.º {choice}: la oportunidad te puntuó {score:.1f}, igual o por encima de su corte de "
-        "{cutoff:.1f}.",
-        "Your choice no. {choice}: the opportunity scored you {score:.1f}, at or above its cut-off of "
-        "{cutoff:.1f}.",
+        "Tu opción n.º {choice}: la pidieron {applicants} personas y quedaste en el puesto {place}, dentro de "
+        "sus {seats} plazas.",
+        "Your choice no. {choice}: {applicants} people asked for it and you came {place}, within its {seats} "
+        "seats.",
     ),
     "assigned_free": (
-        "Tu opción n.º {choice}: la oportunidad te puntuó {score:.1f} y tenía plazas libres.",
-        "Your choice no. {choice}: the opportunity scored you {score:.1f} and had free seats.",
+        "Tu opción n.º {choice}: la pidieron {applicants} personas y tenía plazas libres para ti.",
+        "Your choice no. {choice}: {applicants} people asked for it and it had a free seat for you.",
     ),
-    "full_no_seats": ("Opción n.º {choice}: no tiene plazas.", "Choice no. {choice}: it has no seats."),
+    "full_no_seats": ("Opción n.º {choice}: no le quedan plazas.", "Choice no. {choice}: it has no seats left."),
     "full": (
-        "Opción n.º {choice}: todas sus plazas fueron para personas con tu puntuación ({score:.1f}) o más "
-        "que iban antes en el orden de desempate.",
-        "Choice no. {choice}: all its seats went to people scored at least your {score:.1f} who came "
-        "before you in the tie-break order.",
+        "Opción n.º {choice}: sus {seats} plazas fueron para personas que se ajustaban tanto como tú a lo que "
+        "pedía y que iban antes en el orden de desempate; quedaste en el puesto {place} de {applicants}.",
+        "Choice no. {choice}: its {seats} seats went to people who fitted what it asked for as well as you and "
+        "came before you in the tie-break order; you came {place} of {applicants}.",
     ),
     RANKED_OTHERS_HIGHER: (
-        "Opción n.º {choice}: prefirió a otras personas; su corte fue {cutoff:.1f} y tu puntuación "
-        "{score:.1f}.",
-        "Choice no. {choice}: it ranked others higher; its cut-off was {cutoff:.1f} and your score "
-        "{score:.1f}.",
+        "Opción n.º {choice}: la pidieron {applicants} personas y quedaste en el puesto {place}; sus {seats} "
+        "plazas fueron para quienes se ajustaban mejor a lo que pedía.",
+        "Choice no. {choice}: {applicants} people asked for it and you came {place}; its {seats} seats went "
+        "to those who fitted what it asked for better.",
     ),
     WORKPLACE_CAP: (
-        "Opción n.º {choice}: su centro de trabajo llegó a su tope con personas puntuadas desde "
-        "{cutoff:.1f}; tu puntuación {score:.1f}.",
-        "Choice no. {choice}: its workplace reached its cap with people scored from {cutoff:.1f}; your "
-        "score {score:.1f}.",
+        "Opción n.º {choice}: su centro de trabajo llegó a su tope de personas con quienes se ajustaban mejor; "
+        "quedaste en el puesto {place} de {applicants}.",
+        "Choice no. {choice}: its workplace reached its cap with people who fitted better; you came {place} of "
+        "{applicants}.",
     ),
     REQUIREMENT_NOT_MET: (
         "Opción n.º {choice}: no cumples un requisito ({requirement_es}).",
         "Choice no. {choice}: a requirement is not met ({requirement_en}).",
     ),
     WELFARE_TRADEOFF: (
-        "Opción n.º {choice}: te habría aceptado (puntuación {score:.1f}), pero la plaza se dio a otra "
-        "persona para ubicar a más personas en conjunto.",
-        "Choice no. {choice}: it would have taken you (score {score:.1f}), but the seat went to someone "
-        "else to place more people better overall.",
+        "Opción n.º {choice}: te habría aceptado (quedaste en el puesto {place} de {applicants}), pero la plaza "
+        "se dio a otra persona para ubicar a más personas en conjunto.",
+        "Choice no. {choice}: it would have taken you (you came {place} of {applicants}), but the seat went "
+        "to someone else to place more people better overall.",
     ),
 }
 
@@ -105,6 +108,10 @@ class Reason:
     requirement: str | None
     message_es: str
     message_en: str
+    # Where the returnee stood among those who asked for it (1: first), how many did, and its seats.
+    place: int | None = None
+    applicants: int | None = None
+    seats: int | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,20 @@ class Explanation:
     passed_over: tuple[Reason, ...]
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Where a returnee stood at one opportunity: their place among its applicants, how many, its seats."""
+
+    place: int | None = None
+    applicants: int | None = None
+    seats: int | None = None
+
+
+def _standing(problem: MatchingProblem, cutoffs: Cutoffs, entry: int) -> Standing:
+    opp = int(problem.pref_opp[entry])
+    return Standing(int(cutoffs.entry_place[entry]), int(cutoffs.applicants[opp]), int(problem.capacity[opp]))
+
+
 def _reason(
     opportunity: int,
     code: str,
@@ -125,19 +146,22 @@ def _reason(
     score: float | None = None,
     cutoff: float | None = None,
     requirement: str | None = None,
+    standing: Standing = Standing(),
 ) -> Reason:
     """Build a reason with its Spanish and English messages."""
     req_es, req_en = REQUIREMENT_MESSAGES.get(requirement or "", (requirement, requirement))
     values = {
         "choice": choice,
-        "score": score,
-        "cutoff": cutoff,
+        "place": standing.place,
+        "applicants": standing.applicants,
+        "seats": standing.seats,
         "requirement_es": req_es,
         "requirement_en": req_en,
     }
     es, en = _MESSAGES[variant]
     return Reason(
-        opportunity, code, choice, score, cutoff, requirement, es.format(**values), en.format(**values)
+        opportunity, code, choice, score, cutoff, requirement, es.format(**values), en.format(**values),
+        standing.place, standing.applicants, standing.seats,
     )
 
 
@@ -183,11 +207,12 @@ def explain(
     if rank >= 0:
         opp = int(result.assigned[returnee])
         score = float(problem.pref_score[start + rank])
+        standing = _standing(problem, cutoffs, start + rank)
         if cutoffs.opp_count[opp] >= problem.capacity[opp]:
             cutoff = float(cutoffs.opp_low_score[opp])
-            assigned = _reason(opp, ASSIGNED, "assigned", choices[rank], score, cutoff)
+            assigned = _reason(opp, ASSIGNED, "assigned", choices[rank], score, cutoff, standing=standing)
         else:
-            assigned = _reason(opp, ASSIGNED, "assigned_free", choices[rank], score)
+            assigned = _reason(opp, ASSIGNED, "assigned_free", choices[rank], score, standing=standing)
     return Explanation(returnee, result.mode, assigned, tuple(reasons))
 
 
@@ -198,13 +223,15 @@ def _passed_over(
     opp = int(problem.pref_opp[entry])
     wp = int(problem.workplace[opp])
     score = float(problem.pref_score[entry])
+    standing = _standing(problem, cutoffs, entry)
     if blocking_mask(problem, cutoffs, np.array([entry]), np.array([returnee]))[0]:
-        return _reason(opp, WELFARE_TRADEOFF, WELFARE_TRADEOFF, choice, score)
+        return _reason(opp, WELFARE_TRADEOFF, WELFARE_TRADEOFF, choice, score, standing=standing)
     if problem.capacity[opp] == 0:
-        return _reason(opp, FULL, "full_no_seats", choice, score)
+        return _reason(opp, FULL, "full_no_seats", choice, score, standing=standing)
     if cutoffs.opp_count[opp] >= problem.capacity[opp]:
         cutoff = float(cutoffs.opp_low_score[opp])
         if score < cutoff:
-            return _reason(opp, RANKED_OTHERS_HIGHER, RANKED_OTHERS_HIGHER, choice, score, cutoff)
-        return _reason(opp, FULL, FULL, choice, score, cutoff)
-    return _reason(opp, WORKPLACE_CAP, WORKPLACE_CAP, choice, score, float(cutoffs.wp_low_score[wp]))
+            return _reason(opp, RANKED_OTHERS_HIGHER, RANKED_OTHERS_HIGHER, choice, score, cutoff, standing=standing)
+        return _reason(opp, FULL, FULL, choice, score, cutoff, standing=standing)
+    return _reason(opp, WORKPLACE_CAP, WORKPLACE_CAP, choice, score, float(cutoffs.wp_low_score[wp]),
+                   standing=standing)

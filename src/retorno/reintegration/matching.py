@@ -295,6 +295,11 @@ class Cutoffs:
     wp_count: np.ndarray
     wp_low_score: np.ndarray
     wp_low_returnee: np.ndarray
+    # Each preference entry's place among everyone who asked for its opportunity (1: first), in the
+    # opportunity's own order (score, then returnee index), and how many asked for each opportunity:
+    # how explanations tell a returnee where they stood without showing scores.
+    entry_place: np.ndarray
+    applicants: np.ndarray
 
     def opp_full(self, problem: MatchingProblem, opp: np.ndarray) -> np.ndarray:
         """Whether each given opportunity has no free seat."""
@@ -341,7 +346,20 @@ def compute_cutoffs(problem: MatchingProblem, result: MatchingResult) -> Cutoffs
     wp_count, wp_low_s, wp_low_r = _lowest(wp, scores, holders, problem.workplace_cap.size)
     if np.any(opp_count > problem.capacity) or np.any(wp_count > problem.workplace_cap):
         raise ValueError("result exceeds an opportunity's seats or a workplace's cap")
-    return Cutoffs(opp_count, opp_low_s, opp_low_r, wp_count, wp_low_s, wp_low_r)
+    places, applicants = applicant_places(problem)
+    return Cutoffs(opp_count, opp_low_s, opp_low_r, wp_count, wp_low_s, wp_low_r, places, applicants)
+
+
+def applicant_places(problem: MatchingProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Each entry's place among the entries of its opportunity (best score first, lower returnee on a tie),
+    and how many entries each opportunity has."""
+    returnee = np.repeat(np.arange(problem.n_returnees, dtype=np.int64), np.diff(problem.pref_ptr))
+    order = np.lexsort((returnee, -problem.pref_score, problem.pref_opp))
+    grouped = problem.pref_opp[order]
+    first = np.searchsorted(grouped, grouped, side="left")
+    places = np.empty(order.size, dtype=np.int64)
+    places[order] = np.arange(order.size, dtype=np.int64) - first + 1
+    return places, np.bincount(problem.pref_opp, minlength=problem.n_opportunities)
 
 
 def outranks(

@@ -29,6 +29,9 @@ class BarChart:
     bars: list[tuple[str, int, int | None]]
     # The labels are lifecycle states, which the page names in the reader's language.
     labels_are_states: bool = False
+    # What the bars are and what they count (Spanish message ids), written over the labels and the values.
+    category: str | None = None
+    counted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class WeekChart:
     title: str
     weeks: list[date]
     series: dict[str, list[int]]
+    counted: str = "Personas recibidas"
+    axis: str = "Semana (desde el lunes)"
 
 
 @dataclass
@@ -59,11 +64,12 @@ def dashboard(session: Session, user: User, now: datetime) -> Dashboard:
         by_state = reports.cases_by_state(session, user)
         view.figures["cases_total"] = sum(by_state.values())
         view.charts.append(BarChart("Casos por estado", [(s, n, None) for s, n in by_state.items()],
-                                    labels_are_states=True))
+                                    labels_are_states=True, category="Estado", counted="Casos"))
         if user.agency.kind == "sending_authority":
             bands = reports.detention_bands(session, user, now.date())
             view.charts.append(BarChart("Días en detención de quienes esperan vuelo",
-                                        [(label, n, None) for label, n in bands]))
+                                        [(label, n, None) for label, n in bands], category="Días detenido",
+                                        counted="Personas"))
         if can(user, "screening.read_details"):
             view.figures["open_concerns"] = reports.open_concerns(session, user)
     if can(user, "verification.decide"):
@@ -71,11 +77,13 @@ def dashboard(session: Session, user: User, now: datetime) -> Dashboard:
         view.figures["queue"] = len(waiting)
         ages = reports.queue_ages([request.requested_at for request, _case, _decision in waiting], now)
         view.charts.append(BarChart("Antigüedad de la cola de verificación (días)",
-                                    [(label, n, None) for label, n in ages]))
+                                    [(label, n, None) for label, n in ages], category="Días en cola",
+                                    counted="Solicitudes"))
     if can(user, "flight.read"):
         view.upcoming = reports.upcoming_flights(session, user)
         view.charts.append(BarChart("Ocupación de los próximos vuelos",
-                                    [(f.flight.reference, f.passengers, f.flight.seats) for f in view.upcoming]))
+                                    [(f.flight.reference, f.passengers, f.flight.seats) for f in view.upcoming],
+                                    category="Vuelo", counted="Pasajeros / asientos"))
         weeks, series = reports.returns_by_week(session, user)
         view.charts.append(WeekChart("Retornos por semana y ruta", weeks, series))
     return view

@@ -144,6 +144,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/cases/import"): ("case.register",),
     ("POST", "/cases/import"): ("case.register",),
     ("POST", "/cases/import/report"): ("case.register",),
+    ("GET", "/cases/import/template.{fmt}"): ("case.register",),
     ("GET", "/cases/{reference}"): ("case.read",),
     ("POST", "/cases/{reference}/screening"): ("screening.record",),
     ("POST", "/cases/{reference}/resolution"): ("screening.resolve",),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
+from babel.core import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
@@ -99,5 +100,8 @@ def format_number(value: float | int, locale: str) -> str:
 
 
 def format_share(value: float, locale: str) -> str:
-    """A share between 0 and 1 as a percentage."""
+    """A share between 0 and 1 as a percentage; near the ends with two decimals, never a rounded 0 % or 100 %."""
+    if 0 < value < 0.01 or 0.99 < value < 1:
+        whole, symbol = Locale.parse(locale).percent_formats[None].pattern.rsplit("0", 1)
+        return format_percent(value, f"{whole}0.00######{symbol}", locale=locale)
     return format_percent(value, locale=locale)

@@ -19,8 +19,9 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import CAPABILITIES, can
 from retorno.errors import Forbidden, RetornoError
 from retorno.inbox import service as inbox
-from retorno.web import i18n
+from retorno.web import dates, i18n
 from retorno.web.deps import CsrfFailed, SessionDep, csrf_matches, foreign_origin, session_user
+from retorno.web.pages.reviews import review_reasons
 
 TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
 LANGUAGE_COOKIE = "retorno_lang"
@@ -160,14 +161,31 @@ class Formatter:
     def share(self, value: float) -> str:
         return i18n.format_share(value, self.locale)
 
+    def day_field(self, value: Any) -> str:
+        """A day as a date field of this language shows it (dd/mm/aaaa, mm/dd/yyyy)."""
+        return dates.shown_day(value, self.locale)
+
+    def moment_field(self, value: Any) -> str:
+        return dates.shown_moment(value, self.locale)
+
+    @property
+    def day_hint(self) -> str:
+        return dates.day_hint(self.locale)
+
+    @property
+    def moment_hint(self) -> str:
+        return dates.moment_hint(self.locale)
+
 
 def make_environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["review_reasons"] = review_reasons
+    return environment
 
 
 def locale_of(request: Request) -> str:
@@ -193,7 +211,8 @@ async def check_csrf(request: Request) -> None:
 
 
 async def form_data(request: Request) -> FormData:
-    return await request.form()
+    """The posted form, its date fields typed in the interface's language rewritten as ISO (`web.dates`)."""
+    return dates.as_iso(await request.form(), locale_of(request))
 
 
 FormDep = Annotated[FormData, Depends(form_data)]

@@ -35,23 +35,25 @@ def overview(request: Request, session: SessionDep, user: PageUser) -> HTMLRespo
     by_state = reports.cases_by_state(session, user)
     weeks, series = reports.returns_by_week(session, user)
     chart_list = [
-        charts.bar_chart(
+        (_("Casos por estado"), charts.bar_chart(
             _("Casos por estado"),
             [charts.Bar(_(CASE_STATES.get(s, s)), n) for s, n in by_state.items()],
-            empty_text=_("sin datos"),
-        ),
-        charts.bar_chart(
+            empty_text=_("sin datos"), category_label=_("Estado"), value_label=_("Casos"),
+        )),
+        (_("Vuelos por estado"), charts.bar_chart(
             _("Vuelos por estado"),
             [charts.Bar(_(FLIGHT_STATES.get(s, s)), n) for s, n in reports.flights_by_state(session, user).items()],
-            empty_text=_("sin datos"),
-        ),
-        charts.week_chart(
+            empty_text=_("sin datos"), category_label=_("Estado"), value_label=_("Vuelos"),
+        )),
+        (_("Retornos por semana y ruta"), charts.week_chart(
             _("Retornos por semana y ruta"),
             weeks,
             series,
             week_label=_("semana del"),
             empty_text=_("sin datos"),
-        ),
+            value_label=_("Personas recibidas"),
+            axis_label=_("Semana (desde el lunes)"),
+        )),
     ]
     return render(
         request,

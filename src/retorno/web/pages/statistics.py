@@ -66,22 +66,27 @@ def statistics(request: Request, session: SessionDep) -> HTMLResponse:
     follow_up = public.follow_up_rows(report.follow_up)
     weeks, series = _week_series(report.returns)
     chart_list = [
-        charts.week_chart(_("Retornos por semana y ruta"), weeks, series, week_label=_("semana del"),
-                          empty_text=_("sin datos"), gap_text=_("suprimido")),
-        charts.bar_chart(_("Retornos por ruta"),
-                         [charts.Bar(f"{r[1]} → {r[2]}", v) for r in route_rows if (v := _published(r[3]))],
-                         empty_text=_("sin datos")),
-        charts.bar_chart(_("Retornos por grupo de edad"),
-                         [charts.Bar(str(r[0]), v) for r in age_rows[:-1] if (v := _published(r[1]))],
-                         empty_text=_("sin datos")),
-        charts.bar_chart(_("Colocaciones por estado"),
-                         [charts.Bar(_(PLACEMENT_LABELS.get(str(r[0]), str(r[0]))), v)
-                          for r in placement_rows[:-1] if (v := _published(r[1]))],
-                         empty_text=_("sin datos")),
-        charts.bar_chart(_("Siguen en su colocación, por meses desde el inicio"),
-                         [charts.Bar(_("%(n)s meses", n=r[0]), s, d) for r in follow_up
-                          if (s := _published(r[2])) is not None and (d := _published(r[1]))],
-                         empty_text=_("sin datos")),
+        (_("Retornos por semana y ruta"), charts.week_chart(
+            _("Retornos por semana y ruta"), weeks, series, week_label=_("semana del"), empty_text=_("sin datos"),
+            gap_text=_("suprimido"), value_label=_("Personas recibidas"), axis_label=_("Semana (desde el lunes)"))),
+        (_("Retornos por ruta"), charts.bar_chart(
+            _("Retornos por ruta"), [charts.Bar(f"{r[1]} → {r[2]}", v) for r in route_rows if (v := _published(r[3]))],
+            empty_text=_("sin datos"), category_label=_("Ruta"), value_label=_("Personas recibidas"))),
+        (_("Retornos por grupo de edad"), charts.bar_chart(
+            _("Retornos por grupo de edad"),
+            [charts.Bar(str(r[0]), v) for r in age_rows[:-1] if (v := _published(r[1]))],
+            empty_text=_("sin datos"), category_label=_("Edad"), value_label=_("Personas recibidas"))),
+        (_("Colocaciones por estado"), charts.bar_chart(
+            _("Colocaciones por estado"),
+            [charts.Bar(_(PLACEMENT_LABELS.get(str(r[0]), str(r[0]))), v)
+             for r in placement_rows[:-1] if (v := _published(r[1]))],
+            empty_text=_("sin datos"), category_label=_("Estado"), value_label=_("Colocaciones"))),
+        (_("Siguen en su colocación, por meses desde el inicio"), charts.bar_chart(
+            _("Siguen en su colocación, por meses desde el inicio"),
+            [charts.Bar(_("%(n)s meses", n=r[0]), s, d) for r in follow_up
+             if (s := _published(r[2])) is not None and (d := _published(r[1]))],
+            empty_text=_("sin datos"), category_label=_("Desde el inicio"),
+            value_label=_("Siguen / seguimientos hechos"))),
     ]
     return render(
         request,

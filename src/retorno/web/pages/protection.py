@@ -1,0 +1,38 @@
+"""What the case page says about protection: the open-concern banner and which protection forms apply.
+
+Only for the sending side's officers and supervisors (`screening.read_details`): whether a concern is
+open is protection information. The banner counts the concerns and names the other records of the
+same person where one is open; which concerns they are is read with the protection details, an
+audited read, which is also where a supervisor resolves them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno import safeguards
+from retorno.agencies.models import User
+from retorno.agencies.permissions import can
+from retorno.cases.facts import open_concern_codes, same_person
+from retorno.cases.models import Case
+from retorno.db import utcnow
+from retorno.screening.models import BestInterestsDetermination
+
+
+def protection_context(session: Session, user: User, case: Case) -> dict[str, Any]:
+    """`open_concerns` (codes open on this record), `open_elsewhere` (references of the same person's other
+    records with one open) and `needs_best_interests` (a minor with no determination yet)."""
+    if not can(user, "screening.read_details"):
+        return {"open_concerns": [], "open_elsewhere": [], "needs_best_interests": False}
+    others = same_person(session, [case.id]).get(case.id, {})
+    decided = session.execute(sa.select(BestInterestsDetermination.id)
+                              .where(BestInterestsDetermination.case_id == case.id)).first() is not None
+    return {
+        "open_concerns": open_concern_codes(session, case.id),
+        "open_elsewhere": [reference for other, reference in sorted(others.items(), key=lambda item: item[1])
+                           if open_concern_codes(session, other)],
+        "needs_best_interests": safeguards.is_minor(case.birth_date, utcnow().date()) and not decided,
+    }

@@ -1,0 +1,61 @@
+"""The verification review in words: what the match probability means, and why a person decides this one.
+
+Each sentence is a Spanish message id with its values already written in the reader's format; the
+review page translates and shows them above the side-by-side comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from retorno.config import Settings
+from retorno.verification.models import VerificationDecision
+
+# A second candidate at least this likely is worth comparing with the first.
+RIVAL_SHARE = 0.05
+
+Sentence = tuple[str, dict[str, str]]
+
+
+class Shares(Protocol):
+    def share(self, value: float) -> str: ...
+
+
+def _record(candidate: Mapping[str, Any]) -> str:
+    return str(candidate.get("registry_record") or candidate.get("id") or "?")
+
+
+def review_reasons(decision: VerificationDecision | None, candidates: Sequence[Mapping[str, Any]], unanchored: bool,
+                   settings: Settings, fmt: Shares) -> list[Sentence]:
+    """Why this request waits for a person, in sentences: the probability, the rule, what stopped it."""
+    upper, lower = fmt.share(settings.verification_upper_threshold), fmt.share(settings.verification_lower_threshold)
+    if decision is None:
+        return [("La comparación automática con el registro aún no se ha hecho: compare usted los datos con el "
+                 "registro civil.", {})]
+    sentences: list[Sentence] = []
+    best = candidates[0] if candidates else None
+    probability = decision.match_probability
+    if best is not None and probability is not None:
+        sentences.append((
+            "Probabilidad de que el registro %(record)s sea esta persona: %(p)s. Se calcula comparando nombres, "
+            "apellidos, sexo, fecha y lugar de nacimiento y cédula, y se reparte entre todos los registros "
+            "parecidos que se encontraron.", {"record": _record(best), "p": fmt.share(probability)}))
+    sentences.append((
+        "El sistema verifica sin una persona solo con una probabilidad de %(upper)s o más y si coincide la fecha "
+        "de nacimiento o la cédula; por debajo de %(lower)s propone «no encontrado».",
+        {"upper": upper, "lower": lower}))
+    if decision.outcome == "not_found" or best is None:
+        sentences.append(("Aquí ningún registro llega a %(lower)s: confirme que no está en el registro civil o "
+                          "busque con otros datos.", {"lower": lower}))
+    elif unanchored:
+        sentences.append(("Aquí la probabilidad es alta, pero ni la fecha de nacimiento ni la cédula coinciden, y "
+                          "un nombre, por raro que sea, no basta: decide una persona.", {}))
+    elif probability is not None and probability < settings.verification_upper_threshold:
+        sentences.append(("Aquí queda por debajo de %(upper)s: los datos se parecen, pero no lo bastante para "
+                          "afirmarlo sin una persona.", {"upper": upper}))
+    rivals = [c for c in candidates[1:] if float(c.get("probability") or 0) >= RIVAL_SHARE]
+    for rival in rivals:
+        sentences.append(("Otro registro, %(record)s, también podría ser esta persona (%(p)s): compárelos en la "
+                          "tabla.", {"record": _record(rival), "p": fmt.share(float(rival.get("probability") or 0))}))
+    return sentences
