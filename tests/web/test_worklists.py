@@ -17,10 +17,12 @@ from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case, SavedSearch
 from retorno.cases.service import get_case
 from retorno.flights.models import Passenger
+from retorno.reintegration.models import Opportunity, Placement
 from retorno.screening.models import Screening
 from retorno.verification.service import record_decision
 from tests.factories import Api, World, ok
 from tests.web.pages_helpers import alert, login, post_form
+from tests.web.test_operator_pages import OPPORTUNITY_FORM, consented, send
 
 REFERENCE = re.compile(r'href="/cases/([A-Z]{2}-\d{4}-\d{6})"')
 
@@ -44,7 +46,16 @@ def test_the_case_list_filters_by_each_field_sorts_by_each_column_and_pages(
     screened = api.register(held_at=place, detained_since=detained(50))["reference"]
     api.screen(screened, ["pending_asylum_claim"])
     ready = api.ready_case(held_at=place, detained_since=detained(60))["reference"]
+    # A concern a supervisor resolved is no longer open; one of two raised, resolved alone, still is.
+    resolved = api.register(held_at="Estación Resueltas", detained_since=detained(5))["reference"]
+    half = api.register(held_at="Estación Resueltas", detained_since=detained(6))["reference"]
+    api.screen(resolved, ["pregnancy"])
+    api.screen(half, ["pregnancy", "disability"])
+    for ref in (resolved, half):
+        ok(api.post("inm.supervisor", f"/api/v1/cases/{ref}/screenings/resolution",
+                    {"decision": "travel_permitted", "reason": "valorado en persona", "concerns": ["pregnancy"]}))
     login(client, "inm.supervisor")
+    assert listed(client.get("/cases", params={"concern": "open", "held": "resueltas"}).text) == [half]
 
     assert set(listed(client.get("/cases", params={"held": "filtros norte"}).text)) == {
         long_wait, short_wait, screened, ready}
@@ -270,3 +281,35 @@ def test_the_planning_result_groups_the_left_off_by_reason_and_pages_each_group(
     second = post_form(client, "/planning/review", {"plan": json.dumps(plan), "left_pages": ["no_seat:1", "no_adult:1"],
                                                    "left_page": "no_seat:2"}, page="/planning")
     assert second.text.count('href="/cases/MX-2026-9') == 5 and "MX-2026-900029" in second.text
+
+
+def test_placements_and_follow_ups_list_with_filters_and_a_form_opening_per_row(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    login(client, "op.officer")
+    refs = []
+    for title in ("Taller Filtro A", "Taller Filtro B"):
+        send(client, "/reintegration/opportunities/new",
+             {**OPPORTUNITY_FORM, "title": title, "seats": "2", "workplace": title, "required_skills": ""})
+        refs.append(session.execute(sa.select(Opportunity.reference).where(Opportunity.title == title)).scalar_one())
+    people = consented(api, client, world, 3, refs)
+    assert send(client, "/reintegration/matching/run", {"mode": "stable"}).status_code == 303
+    everyone = client.get("/reintegration/placements").text
+    assert "3 colocaciones coinciden" in everyone and everyone.count('<details class="row-form">') == 3
+    one = client.get("/reintegration/placements", params={"q": people[1]["reference"]}).text
+    assert "1 colocaciones coinciden" in one and people[1]["reference"] in one
+    by_opportunity = client.get("/reintegration/placements", params={"opportunity": refs[1]}).text
+    placed = session.execute(sa.select(sa.func.count()).select_from(Placement).join(
+        Opportunity, Opportunity.id == Placement.opportunity_id).where(Opportunity.reference == refs[1])).scalar_one()
+    assert f"{placed} colocaciones coinciden" in by_opportunity
+    placement = session.execute(sa.select(Placement).order_by(Placement.id)).scalars().first()
+    assert placement is not None
+    for step in ("accepted", "started"):
+        assert send(client, f"/reintegration/placements/{placement.id}",
+                    {"status": step, "on": "2027-02-01", "version": str(placement.version)}).status_code == 303
+        session.refresh(placement)
+    due = client.get("/reintegration/follow-ups").text
+    assert due.count('<details class="row-form">') == 3 and 'name="wellbeing"' in due
+    six = client.get("/reintegration/follow-ups", params={"months": "6"}).text
+    assert "1 coinciden" in six and "6 meses" in six
+    assert "Ningún seguimiento pendiente." in client.get("/reintegration/follow-ups", params={"due": "overdue"}).text

@@ -45,18 +45,6 @@ def _screening_rows(session: Session, condition: sa.ColumnElement[bool]) -> Sequ
         .where(condition).order_by(Screening.id, ScreeningResolution.id)).all()
 
 
-def cases_with_open_concerns(session: Session, conditions: Sequence[sa.ColumnElement[bool]]) -> set[int]:
-    """Ids of the cases matching `conditions` (on `Case`) with a concern of their own no resolution closed.
-
-    Only cases with a screening that raised anything are read, so the cost follows the concerns
-    raised, not the cases listed.
-    """
-    raised = sa.select(Screening.case_id).where(sa.cast(Screening.concerns, sa.String) != "[]")
-    chosen = sa.select(Case.id).where(*conditions, Case.id.in_(raised))
-    open_codes, _medical = _open_codes(_screening_rows(session, Screening.case_id.in_(chosen)))
-    return {case_id for case_id, codes in open_codes.items() if codes}
-
-
 def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, str]]:
     """Per case, the other cases that are the same person: the same cédula.
 

@@ -25,13 +25,14 @@ from retorno.agencies.permissions import can
 from retorno.agencies.visibility import visible_fields
 from retorno.audit.service import record
 from retorno.cases import lifecycle
-from retorno.cases.facts import cases_with_open_concerns
 from retorno.cases.models import Case, Household
 from retorno.cases.service import COUNT_CAP, identifier_matches, visible_case_conditions
 from retorno.db import utcnow
 from retorno.errors import InvalidInput
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
 from retorno.flights.service import visible_flights
+from retorno.inbox.service import RAISED_CONCERNS, json_length
+from retorno.screening.models import Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 VERIFICATION_STATUSES = ("none", "pending", "review", "verified", "rejected")
@@ -165,9 +166,27 @@ def _conditions(session: Session, user: User, wanted: CaseFilter, today: date) -
             conditions.append(Case.assigned_to.in_(sa.select(User.id).where(User.username == username)
                                                    .correlate(None)))
     if wanted.concern:
-        flagged = cases_with_open_concerns(session, conditions)
-        conditions.append(Case.id.in_(sorted(flagged)) if wanted.concern == "open" else Case.id.not_in(sorted(flagged)))
+        conditions.append(Case.id.in_(open_concern_cases()) if wanted.concern == "open"
+                          else Case.id.not_in(open_concern_cases()))
     return conditions
+
+
+def open_concern_cases() -> sa.Select[int]:
+    """Ids of the cases with a protection concern no supervisor's resolution closed, in one query.
+
+    As the supervisors' queue counts them (`inbox.service`): resolutions close named concerns of one
+    screening, never the same one twice, so a screening is open while its resolutions permitting
+    travel name fewer concerns than it raised; the screenings that raised any come off their partial index.
+    """
+    closed = (sa.select(ScreeningResolution.screening_id,
+                        sa.func.sum(sa.case((ScreeningResolution.concerns.is_(None), sa.literal_column("0")),
+                                            else_=json_length(ScreeningResolution.concerns))).label("named"),
+                        sa.func.count().filter(ScreeningResolution.concerns.is_(None)).label("all_closed"))
+              .where(ScreeningResolution.decision == "travel_permitted")
+              .group_by(ScreeningResolution.screening_id).subquery())
+    return (sa.select(Screening.case_id).outerjoin(closed, closed.c.screening_id == Screening.id)
+            .where(RAISED_CONCERNS, sa.func.coalesce(closed.c.all_closed, 0) == 0,
+                   json_length(Screening.concerns) > sa.func.coalesce(closed.c.named, 0)))
 
 
 def _order(sort: str) -> tuple[list[sa.ColumnElement[Any]], bool]:

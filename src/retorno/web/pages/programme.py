@@ -6,15 +6,18 @@ The returnees themselves (consent, intake, withdrawal) are in `operator.py`, wit
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from retorno import names
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.db import utcnow
@@ -25,6 +28,7 @@ from retorno.web import charts
 from retorno.web.deps import IdPath, SessionDep
 from retorno.web.i18n import format_number, gettext_for
 from retorno.web.pages.common import (
+    PAGE_SIZE,
     FormDep,
     PageUser,
     form_text,
@@ -247,12 +251,43 @@ def own_placements(user: User) -> sa.Select[Placement, Case, Opportunity]:
             .where(Opportunity.operator_agency_id == user.agency_id, Case.id.in_(consented_ids())))
 
 
-def placements_context(session: Session, user: User, status: str, locale: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ListFilter:
+    """What an operator asks of the placements or follow-ups list: every field optional, all of them hold."""
+
+    q: str = ""
+    status: str = ""
+    opportunity: str = ""
+    months: str = ""
+    due: str = ""
+    page: int = 1
+
+    def link(self, path: str, **changes: object) -> str:
+        values = {k: str(v) for k, v in {**asdict(self), **changes}.items() if v not in ("", 1, "1")}
+        return path + ("?" + urlencode(values) if values else "")
+
+    def who(self, case: Case) -> bool:
+        words = names.fold(self.q).split()
+        return not words or case.reference == self.q.strip().upper() or all(w in case.search_name for w in words)
+
+
+def placements_context(session: Session, user: User, status: str, locale: str,
+                       wanted: ListFilter | None = None) -> dict[str, Any]:
     _ = gettext_for(locale)
+    wanted = wanted or ListFilter(status=status)
     query = own_placements(user)
-    if status:
-        query = query.where(Placement.status == status)
-    rows = session.execute(query.order_by(Placement.id.desc()).limit(LISTED)).all()
+    if wanted.status:
+        query = query.where(Placement.status == wanted.status)
+    if wanted.opportunity:
+        query = query.where(Opportunity.reference == wanted.opportunity)
+    if wanted.q.strip():
+        words = names.fold(wanted.q).split()
+        query = query.where(sa.or_(Case.reference == wanted.q.strip().upper(),
+                                   sa.and_(*(Case.search_name.like(f"%{w}%") for w in words))))
+    found = session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    pages_count = max(1, -(-found // PAGE_SIZE))
+    page = min(max(1, wanted.page), pages_count)
+    rows = session.execute(query.order_by(Placement.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     by_status = dict(session.execute(
         sa.select(Placement.status, sa.func.count()).join(Opportunity, Opportunity.id == Placement.opportunity_id)
         .where(Opportunity.operator_agency_id == user.agency_id).group_by(Placement.status)).all())
@@ -262,15 +297,26 @@ def placements_context(session: Session, user: User, status: str, locale: str) -
         [charts.Bar(_(label), by_status[code]) for code, label in PLACEMENT_STATUSES.items() if by_status.get(code)],
         empty_text=_("sin datos"),
     )
-    return {"rows": rows, "status_filter": status, "counts": by_status, "total": sum(by_status.values()),
-            "charts": [(title, chart)], "today": utcnow().date()}
+    path = f"{BASE}/placements"
+    return {"rows": rows, "status_filter": wanted.status, "counts": by_status, "total": sum(by_status.values()),
+            "charts": [(title, chart)], "today": utcnow().date(), "wanted": wanted, "found": found,
+            "page": page, "pages_count": pages_count,
+            "previous": wanted.link(path, page=page - 1) if page > 1 else None,
+            "next_link": wanted.link(path, page=page + 1) if page < pages_count else None,
+            "this_list": wanted.link(path, page=page),
+            "opportunity_choices": session.execute(sa.select(Opportunity.reference, Opportunity.title).where(
+                Opportunity.operator_agency_id == user.agency_id).order_by(Opportunity.reference)).all()}
 
 
 @pages.get(f"{BASE}/placements", response_class=HTMLResponse)
-def placement_list(request: Request, session: SessionDep, user: PageUser, status: str = "") -> HTMLResponse:
+def placement_list(request: Request, session: SessionDep, user: PageUser, status: str = "", q: str = "",
+                   opportunity: str = "", number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1
+                   ) -> HTMLResponse:
     require_page(user, "returnee.read")
-    status = status if status in PLACEMENT_STATUSES else ""
-    return page(request, "placements.html", **placements_context(session, user, status, locale_of(request)))
+    wanted = ListFilter(q=q[:200], status=status if status in PLACEMENT_STATUSES else "",
+                        opportunity=opportunity[:40], page=number)
+    return page(request, "placements.html",
+                   **placements_context(session, user, wanted.status, locale_of(request), wanted))
 
 
 def placement_back(form: FormData) -> str:
@@ -321,12 +367,25 @@ def band_of(score: float) -> str:
     return next(label for limit, label in SCORE_BANDS if score < limit)
 
 
-def follow_ups_context(session: Session, user: User, locale: str) -> dict[str, Any]:
+def follow_ups_context(session: Session, user: User, locale: str, wanted: ListFilter | None = None
+                       ) -> dict[str, Any]:
+    """The follow-ups still to do (filtered and paged, a form opening on each row) and what the done ones show."""
     _ = gettext_for(locale)
+    wanted = wanted or ListFilter()
     today = utcnow().date()
     due = service.follow_ups_due(session, user)
     consenting = set(session.execute(consented_ids()).scalars()) if due else set()
     due = [(f, c) for f, c in due if c.id in consenting]
+    overdue = sum(1 for f, _c in due if f.due_on < today)
+    all_due = len(due)
+    due = [(f, c) for f, c in due if wanted.who(c)
+           and (not wanted.months or str(f.months_after_start) == wanted.months)
+           and (wanted.due != "overdue" or f.due_on < today) and (wanted.due != "upcoming" or f.due_on >= today)]
+    found = len(due)
+    pages_count = max(1, -(-found // PAGE_SIZE))
+    page = min(max(1, wanted.page), pages_count)
+    due = due[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    path = f"{BASE}/follow-ups"
     done_rows = session.execute(
         sa.select(FollowUp.months_after_start, FollowUp.score).join(Placement, Placement.id == FollowUp.placement_id)
         .join(Opportunity, Opportunity.id == Placement.opportunity_id)
@@ -350,14 +409,21 @@ def follow_ups_context(session: Session, user: User, locale: str) -> dict[str, A
             empty_text=_("sin datos"),
         )),
     ]
-    return {"due": due, "today": today, "overdue": sum(1 for f, _c in due if f.due_on < today),
-            "charts": chart_list, "recorded": len(done_rows)}
+    return {"due": due, "today": today, "overdue": overdue, "all_due": all_due, "found": found,
+            "charts": chart_list, "recorded": len(done_rows), "wanted": wanted, "page": page,
+            "pages_count": pages_count, "questions": QUESTIONS, "form": {},
+            "previous": wanted.link(path, page=page - 1) if page > 1 else None,
+            "next_link": wanted.link(path, page=page + 1) if page < pages_count else None}
 
 
 @pages.get(f"{BASE}/follow-ups", response_class=HTMLResponse)
-def follow_up_list(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+def follow_up_list(request: Request, session: SessionDep, user: PageUser, q: str = "", months: str = "",
+                   due: str = "", number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1
+                   ) -> HTMLResponse:
     require_page(user, "followup.record")
-    return page(request, "follow_ups.html", **follow_ups_context(session, user, locale_of(request)))
+    wanted = ListFilter(q=q[:200], months=months if months in ("3", "6", "12") else "",
+                        due=due if due in ("overdue", "upcoming") else "", page=number)
+    return page(request, "follow_ups.html", **follow_ups_context(session, user, locale_of(request), wanted))
 
 
 def follow_up_context(session: Session, user: User, follow_up_id: int, form: dict[str, str] | None = None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
-from fastapi import Query, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -36,7 +36,6 @@ from retorno.web.deps import MAX_ID, SessionDep
 from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
     CASE_STATES,
-    PAGE_SIZE,
     FormDep,
     PageUser,
     form_text,
@@ -133,39 +132,6 @@ def dashboard(request: Request, session: SessionDep, user: PageUser) -> Response
             category_label=_(chart.category) if chart.category else None,
             value_label=_(chart.counted) if chart.counted else None)))
     return render(request, "dashboard.html", figures=view.figures, charts=drawn, upcoming=view.upcoming)
-
-
-@pages.get("/cases", response_class=HTMLResponse)
-def case_list(
-    request: Request, session: SessionDep, user: PageUser, q: str = "", state: str = "",
-    page: Annotated[int, Query(le=1_000_000)] = 1,
-) -> HTMLResponse:
-    require_page(user, "case.read", "returnee.read")
-    page = max(1, page)
-    cases, total = service.search_cases(
-        session, user, text=q or None, state=state or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    capped = total > service.COUNT_CAP
-    pages_count = max(1, -(-total // PAGE_SIZE))
-
-    def link(number: int) -> str:
-        return "/cases?" + urlencode({k: v for k, v in (("q", q), ("state", state), ("page", number)) if v})
-
-    return render(
-        request,
-        "cases.html",
-        cases=cases,
-        total=total,
-        q=q,
-        state=state,
-        page=page,
-        pages_count=pages_count,
-        previous=link(page - 1) if page > 1 else None,
-        next_link=link(page + 1) if page < pages_count or capped else None,
-        capped=capped,
-        count_cap=service.COUNT_CAP,
-        states=lifecycle.STATES,
-    )
 
 
 @pages.get("/cases/new", response_class=HTMLResponse)
