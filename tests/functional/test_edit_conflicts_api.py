@@ -261,3 +261,18 @@ def test_two_transactions_racing_on_one_case_the_later_update_matches_nothing(
         with late.no_autoflush:
             row = late.execute(sa.select(Case.held_at, Case.version).where(Case.id == stale.id)).one()
         assert tuple(row) == ("Primero", 2)
+
+
+def test_an_emergency_document_issued_before_a_name_correction_is_refused_not_printed(
+    client: TestClient, world: World
+) -> None:
+    """Found by the contract test once edits carried If-Match: the old document's PDF was a 500."""
+    api = Api(client, world)
+    ref = api.register()["reference"]
+    api.screen(ref)
+    api.verify(ref)
+    number = ok(api.post("saime.officer", f"/api/v1/cases/{ref}/emergency-document"), 201)["number"]
+    assert api.get("saime.officer", f"/api/v1/emergency-documents/{number}.pdf").status_code == 200
+    ok(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"given_names": "María"}))
+    outdated = api.get("saime.officer", f"/api/v1/emergency-documents/{number}.pdf")
+    assert outdated.status_code == 409 and outdated.json()["error"]["code"] == "document_outdated"

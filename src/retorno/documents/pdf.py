@@ -42,6 +42,10 @@ _PHOTO_WIDTH, _PHOTO_HEIGHT = 35 * mm, 45 * mm
 _MRZ_FONT_SIZE = 13
 
 
+class UnprintableDocument(ValueError):
+    """The document's MRZ is invalid or no longer describes the person as declared (a corrected name)."""
+
+
 @dataclass(frozen=True)
 class EmergencyDocumentPrint:
     """Everything printed on an emergency travel document."""
@@ -92,7 +96,7 @@ def _check_mrz(doc: EmergencyDocumentPrint) -> list[str]:
     if mrz.document_number != doc.number:
         problems.append(f"MRZ document number {mrz.document_number!r} is not {doc.number!r}")
     if problems:
-        raise ValueError("the MRZ cannot be printed on this document: " + "; ".join(problems))
+        raise UnprintableDocument("the MRZ cannot be printed on this document: " + "; ".join(problems))
     return list(mrz.lines)
 
 

@@ -16,8 +16,8 @@ from retorno.cases.service import advance, can_see, ensure_owner
 from retorno.db import utcnow
 from retorno.documents import mrz as mrz_checker
 from retorno.documents.models import EmergencyDocumentCounter, TravelDocument
-from retorno.documents.pdf import EmergencyDocumentPrint, render_emergency_document
-from retorno.errors import Forbidden, InvalidInput, NotFound
+from retorno.documents.pdf import EmergencyDocumentPrint, UnprintableDocument, render_emergency_document
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 
 # An emergency travel document is for the one journey home: valid for this long.
 EMERGENCY_VALIDITY = timedelta(days=90)
@@ -114,12 +114,17 @@ def emergency_document_pdf(session: Session, actor: User, number: str, *, locale
         raise NotFound(f"no emergency travel document {number} issued by your agency")
     document, case = row
     assert document.expiry_date is not None
-    return render_emergency_document(EmergencyDocumentPrint(
-        number=document.number, surnames=" ".join(filter(None, (case.first_surname, case.second_surname))),
-        given_names=case.given_names, nationality=case.nationality, birth_date=case.birth_date, sex=case.sex,
-        place_of_birth=case.place_of_birth or "", issue_date=document.created_at.date(),
-        expiry_date=document.expiry_date, issuing_authority=actor.agency.name, case_reference=case.reference,
-        mrz=document.mrz), locale=locale)
+    try:
+        return render_emergency_document(EmergencyDocumentPrint(
+            number=document.number, surnames=" ".join(filter(None, (case.first_surname, case.second_surname))),
+            given_names=case.given_names, nationality=case.nationality, birth_date=case.birth_date, sex=case.sex,
+            place_of_birth=case.place_of_birth or "", issue_date=document.created_at.date(),
+            expiry_date=document.expiry_date, issuing_authority=actor.agency.name, case_reference=case.reference,
+            mrz=document.mrz), locale=locale)
+    except UnprintableDocument as exc:
+        # The case's identity was corrected after the document was issued: a new document is needed.
+        raise InvalidTransition(f"emergency travel document {number} no longer matches case {case.reference}: "
+                                f"{exc}; issue a new one", code="document_outdated") from None
 
 
 @reader("document.read")

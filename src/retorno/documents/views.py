@@ -53,7 +53,8 @@ def issue(reference: str, session: SessionDep, user: CurrentUser) -> Any:
 
 
 @router.get("/emergency-documents/{number}.pdf", response_class=Response,
-            responses=media("application/pdf", "The emergency travel document, printable.", binary=True))
+            responses={**media("application/pdf", "The emergency travel document, printable.", binary=True),
+                       **errors(409)})
 def emergency_pdf(number: str, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Response:
     pdf = service.emergency_document_pdf(session, user, number, locale=lang)
     return Response(pdf, media_type="application/pdf",
