@@ -22,6 +22,7 @@ def install(app: FastAPI, *, dependencies: Sequence[Any] = ()) -> None:
         accounts,
         auth,
         carrier,
+        case_edit,
         downloads,
         flights,
         monitor,
@@ -41,8 +42,8 @@ def install(app: FastAPI, *, dependencies: Sequence[Any] = ()) -> None:
 
     for module in (worklists, bulkpages, listexports):
         app.include_router(module.pages, dependencies=list(dependencies))
-    for module in (auth, work, accounts, downloads, sending, receiving, flights, carrier, monitor, operator,
-                   programme, planning, statistics):
+    for module in (auth, work, accounts, downloads, sending, case_edit, receiving, flights, carrier, monitor,
+                   operator, programme, planning, statistics):
         app.include_router(module.pages, dependencies=list(dependencies))
 
     @app.exception_handler(PasswordChangeRequired)
