@@ -313,3 +313,40 @@ def test_placements_and_follow_ups_list_with_filters_and_a_form_opening_per_row(
     six = client.get("/reintegration/follow-ups", params={"months": "6"}).text
     assert "1 coinciden" in six and "6 meses" in six
     assert "Ningún seguimiento pendiente." in client.get("/reintegration/follow-ups", params={"due": "overdue"}).text
+
+
+def test_rejecting_the_ticked_and_assigning_cases_from_the_pages_preview_then_confirm(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    refs = [api.ready_case(given_names=f"Marcada {i}")["reference"] for i in range(3)]
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": refs}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
+    login(client, "saime.officer")
+    page = client.get(f"/flights/{flight}").text
+    assert 'form="reject-form" name="cases"' in page
+    preview = post_form(client, f"/flights/{flight}/rejections", {"cases": refs[:2], "reason": "documento dudoso"},
+                        page=f"/flights/{flight}")
+    assert preview.status_code == 200 and "2 serán rechazados" in preview.text
+    assert post_form(client, f"/flights/{flight}/rejections", {"cases": refs[:2], "reason": ""},
+                     page=f"/flights/{flight}").status_code == 422
+    done = post_form(client, f"/flights/{flight}/rejections",
+                     {"step": "confirm", "cases": refs[:2], "reason": "documento dudoso"}, page=f"/flights/{flight}")
+    assert done.status_code == 303
+    with session_factory() as session:
+        approvals = dict(session.execute(sa.select(Case.reference, Passenger.approval)
+                                         .join(Passenger, Passenger.case_id == Case.id)).all())
+    assert approvals == {refs[0]: "rejected", refs[1]: "rejected", refs[2]: "proposed"}
+
+    login(client, "inm.supervisor")
+    listing = client.get("/cases", params={"q": "marcada"}).text
+    assert 'id="assign-form"' in listing and 'value="inm.officer"' in listing
+    preview = post_form(client, "/cases/assignments", {"cases": refs, "officer": "inm.officer", "query": "q=marcada"},
+                        page="/cases")
+    assert preview.status_code == 200 and "3 casos serán asignados" in preview.text
+    confirmed = post_form(client, "/cases/assignments",
+                          {"step": "confirm", "cases": refs, "officer": "inm.officer", "query": "q=marcada"},
+                          page="/cases")
+    assert confirmed.status_code == 303 and confirmed.headers["location"] == "/cases?q=marcada"
+    login(client, "inm.officer")
+    assert set(listed(client.get("/cases", params={"assigned": "me"}).text)) == set(refs)
