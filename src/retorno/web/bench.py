@@ -44,6 +44,9 @@ STATE_WEIGHTS = {
     "withdrawn": 5,
 }
 QUEUE_SIZE = 300
+# Where the cases are held, so that the filtered case list filters something.
+PLACES = ("Estación Migratoria Siglo XXI, Tapachula", "Estación Migratoria Iztapalapa, Ciudad de México",
+          "Estación Migratoria Acayucan", "Estancia Provisional Villahermosa", "Estación Migratoria Tijuana")
 
 
 def _people(session: Session) -> dict[str, User]:
@@ -96,7 +99,7 @@ def fill(session: Session, count: int, *, seed: int = 1) -> dict[str, Any]:
                     "birth_date": date(1960, 1, 1) + timedelta(days=rng.randrange(16_000)),
                     "nationality": "VEN",
                     "national_id": f"V{10_000_000 + n}",
-                    "held_at": "Estación Migratoria Siglo XXI",
+                    "held_at": PLACES[n % len(PLACES)],
                     "nearest_airport": "TAP",
                     "detained_since": today - timedelta(days=rng.randrange(1, 300)),
                     "language": "es",
@@ -183,6 +186,11 @@ def run(settings: Settings, cases: int = 100_000, repeat: int = 30, seed: int = 
             "search_name": "/cases?q=jose%20pena",
             "search_cedula": f"/cases?q={sample['national_id']}",
             "search_state": "/cases?state=ready&q=munoz",
+            # The case list worked as issue 14 asks: filters over several fields, sorted by a column.
+            "case_list_filtered": "/cases?state=ready&held=tapachula&days_min=30&sort=-detained",
+            "case_list_filtered_page_5": "/cases?held=tapachula&days_min=30&sort=-detained&page=5",
+            "case_list_open_concerns": "/cases?concern=open&sort=-detained",
+            "case_list_verification_by_name": "/cases?verification=pending&sort=name",
             "case_page": f"/cases/{sample['case_reference']}",
             "flights": "/flights",
         },
