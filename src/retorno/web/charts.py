@@ -6,6 +6,7 @@ states every figure for screen readers, and uses colours that keep 4.5:1 contras
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -67,12 +68,12 @@ def _empty(title: str, empty_text: str) -> str:
 def label_width(labels: Sequence[str]) -> int:
     """Room for the longest bar label at FONT, between a sixth and 45 % of the chart."""
     longest = max((len(label) for label in labels), default=0)
-    return int(min(max(longest * CHAR_WIDTH + 12, WIDTH / 6), WIDTH * 0.45))
+    return math.ceil(min(max(longest * CHAR_WIDTH + 12, WIDTH / 6), WIDTH * 0.45))
 
 
 def _fit(label: str, room: float) -> str:
     """A label that fits `room` (an ellipsis past it): a chart never cuts a word off at its edge."""
-    most = int((room - 12) // CHAR_WIDTH)
+    most = int((room - 12) / CHAR_WIDTH + 1e-9)
     return label if len(label) <= most else label[: max(1, most - 1)] + "…"
 
 
@@ -85,7 +86,7 @@ def bar_chart(title: str, bars: Sequence[Bar], *, empty_text: str = "sin datos",
     """
     if not bars:
         return _empty(title, empty_text)
-    labels_room = label_width([b.label for b in bars])
+    labels_room = label_width([b.label for b in bars] + ([category_label] if category_label else []))
     plot = WIDTH - labels_room - VALUE_ROOM
     largest = max((b.value for b in bars if b.total is None), default=0.0) or 1.0
     top = 24 if value_label or category_label else 0
