@@ -25,7 +25,9 @@ from retorno.agencies.service import create_agency, create_user
 from retorno.benchmarks import fresh_database
 from retorno.cases.models import Case
 from retorno.config import Settings
-from retorno.db import make_engine, utcnow
+from retorno.datakeys import keyring_for
+from retorno.db import make_engine, use_data_keys, utcnow
+from retorno.inbox.bench import fill_work
 from retorno.verification.models import VerificationRequest
 from retorno.web.app import create_app
 
@@ -54,8 +56,11 @@ def _people(session: Session) -> dict[str, User]:
         ("MX-INM", "Instituto Nacional de Migración", "sending_authority", "MEX"),
         ("VE-SAIME", "SAIME", "receiving_authority", "VEN"),
         ("MON-DDP", "Defensoría del Pueblo", "monitor", "VEN"),
+        ("CONVIASA", "Conviasa", "carrier", "VEN"),
+        ("VE-VUELTA", "Plan Vuelta a la Patria", "reintegration_operator", "VEN"),
     ):
-        create_agency(session, None, code=code, name=name, kind=kind, country=country)
+        create_agency(session, None, code=code, name=name, kind=kind, country=country,
+                      carrier_code="V0" if kind == "carrier" else None)
     return {
         username: create_user(
             session,
@@ -63,19 +68,23 @@ def _people(session: Session) -> dict[str, User]:
             username=username,
             full_name=username,
             agency_code=agency,
-            role="officer" if agency != "MON-DDP" else "viewer",
+            role=username.split(".")[1],
             password=PASSWORD,
         )
         for username, agency in (
             ("inm.officer", "MX-INM"),
+            ("inm.supervisor", "MX-INM"),
             ("saime.officer", "VE-SAIME"),
             ("monitor.viewer", "MON-DDP"),
+            ("carrier.officer", "CONVIASA"),
+            ("op.officer", "VE-VUELTA"),
         )
     }
 
 
 def fill(session: Session, count: int, *, seed: int = 1) -> dict[str, Any]:
-    """Insert `count` cases of one sending agency in bulk, and a verification queue; returns sample keys."""
+    """Insert `count` cases of one sending agency in bulk, a verification queue and the work of every other
+    queue (`inbox.bench`); returns sample keys."""
     users = _people(session)
     sender, receiver = users["inm.officer"], users["saime.officer"]
     rng = random.Random(seed)
@@ -127,6 +136,7 @@ def fill(session: Session, count: int, *, seed: int = 1) -> dict[str, Any]:
                 for cid, ref in waiting
             ],
         )
+    fill_work(session, users, rng, now)
     return {"case_reference": f"ME-{year}-{count // 2:06d}", "national_id": f"V{10_000_000 + count // 3}"}
 
 
@@ -167,6 +177,7 @@ def run(settings: Settings, cases: int = 100_000, repeat: int = 30, seed: int = 
     url, backend = fresh_database(settings)
     settings = dataclasses.replace(settings, database_url=url)
     engine = make_engine(url)
+    use_data_keys(engine, keyring_for(settings))
     with Session(engine) as session:
         sample = fill(session, cases, seed=seed)
         session.commit()
@@ -180,7 +191,8 @@ def run(settings: Settings, cases: int = 100_000, repeat: int = 30, seed: int = 
     timings: dict[str, list[float]] = {}
     pages = {
         "inm.officer": {
-            "dashboard": "/",
+            "inbox": "/",
+            "dashboard": "/dashboard",
             "case_list": "/cases",
             "case_list_page_900": "/cases?page=900",
             "search_name": "/cases?q=jose%20pena",
@@ -194,7 +206,11 @@ def run(settings: Settings, cases: int = 100_000, repeat: int = 30, seed: int = 
             "case_page": f"/cases/{sample['case_reference']}",
             "flights": "/flights",
         },
-        "saime.officer": {"receiving_dashboard": "/", "verification_queue": "/verification"},
+        "inm.supervisor": {"inbox_sending_supervisor": "/", "inbox_api": "/api/v1/inbox"},
+        "saime.officer": {"inbox_receiving": "/", "receiving_dashboard": "/dashboard",
+                          "verification_queue": "/verification"},
+        "carrier.officer": {"inbox_carrier": "/"},
+        "op.officer": {"inbox_operator": "/"},
         "monitor.viewer": {"monitor": "/monitor"},
     }
     for username, paths in pages.items():

@@ -1,0 +1,138 @@
+"""Work for every queue, in bulk, beside the cases of `retorno bench web`: what an installation holds.
+
+Screenings for every screened case (a few with concerns, some of them resolved), flights in every
+state with their manifests, alerts, and a reintegration programme with offers and follow-ups. A
+benchmark fixture written through SQLAlchemy Core (no audit records, no safeguard checks): the
+queue's queries must find their few items among many rows, not among none.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.cases.models import Case
+from retorno.flights.models import Alert, Flight, Passenger
+from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
+from retorno.screening.models import CONCERNS, Screening, ScreeningResolution
+
+# Shares of the screened cases with a concern, and of those concerns a supervisor resolved.
+CONCERN_SHARE = 0.08
+RESOLVED_SHARE = 0.5
+# (flight state, manifest state, passengers' approval, boarding, arrival) and how many flights of each.
+FLIGHT_KINDS = (
+    ("proposed", "draft", None, None, None, 4),
+    ("accepted", "draft", "proposed", "pending", "pending", 4),
+    ("accepted", "proposed", "proposed", "pending", "pending", 4),
+    ("accepted", "proposed", "approved", "pending", "pending", 3),
+    ("manifest_locked", "locked", "approved", "pending", "pending", 4),
+    ("departed", "locked", "approved", "boarded", "pending", 2),
+    ("arrived", "locked", "approved", "boarded", "received", 30),
+)
+PASSENGERS = 150
+
+
+def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 10_000):
+        session.execute(sa.insert(model), rows[start:start + 10_000])
+
+
+def fill_work(session: Session, users: dict[str, User], rng: random.Random, now: datetime) -> None:
+    """Screenings, flights, alerts and a programme over the cases already in the database."""
+    sender, receiver = users["inm.officer"], users["saime.officer"]
+    cases = session.execute(sa.select(Case.id, Case.state).order_by(Case.id)).all()
+    screened = [cid for cid, state in cases if state != "registered"]
+    screenings: list[dict[str, Any]] = []
+    for cid in screened:
+        concerns = [rng.choice(list(CONCERNS))] if rng.random() < CONCERN_SHARE else []
+        screenings.append({"case_id": cid, "screened_by": sender.id, "concerns": concerns, "medical_escorts": 0,
+                           "screened_at": now - timedelta(days=rng.randrange(1, 200))})
+    _insert(session, Screening, screenings)
+    raised = session.execute(sa.select(Screening.id, Screening.concerns)
+                             .where(sa.cast(Screening.concerns, sa.String) != "[]")).all()
+    _insert(session, ScreeningResolution, [
+        {"screening_id": sid, "resolved_by": users["inm.supervisor"].id, "decision": "travel_permitted",
+         "reason": "resolución de prueba del banco", "concerns": concerns, "resolved_at": now}
+        for sid, concerns in raised if rng.random() < RESOLVED_SHARE])
+    _fill_flights(session, users, rng, now, [cid for cid, state in cases if state == "ready"],
+                  [cid for cid, state in cases if state == "arrived"])
+    _fill_programme(session, users["op.officer"], receiver, rng, now, [cid for cid, s in cases if s == "arrived"])
+
+
+def _fill_flights(session: Session, users: dict[str, User], rng: random.Random, now: datetime,
+                  ready: list[int], arrived: list[int]) -> None:
+    sender, receiver, carrier = users["inm.officer"], users["saime.officer"], users["carrier.officer"]
+    flights: list[dict[str, Any]] = []
+    manifests: list[tuple[str | None, str | None, str | None, bool]] = []
+    number = 0
+    for state, manifest_state, approval, boarding, arrival, count in FLIGHT_KINDS:
+        for _ in range(count):
+            number += 1
+            in_the_air = state in ("departed", "arrived")
+            departure = now + timedelta(days=rng.randrange(1, 30)) if not in_the_air else now - timedelta(
+                hours=3 if state == "departed" else rng.randrange(24, 2000))
+            flights.append({
+                "reference": f"BENCH-{number:04d}", "flight_number": f"V0 {3000 + number}",
+                "sending_agency_id": sender.agency_id, "receiving_agency_id": receiver.agency_id,
+                "carrier_agency_id": carrier.agency_id, "seats": 180, "origin": "TAP", "destination": "CCS",
+                "departure_utc": departure, "arrival_utc": departure + timedelta(hours=5),
+                "actual_departure_utc": departure if in_the_air else None,
+                "actual_arrival_utc": departure + timedelta(hours=5) if state == "arrived" else None,
+                "escorts": 10, "medical_staff": 1, "state": state, "manifest_state": manifest_state,
+                "manifest_locked_at": departure - timedelta(days=1) if manifest_state == "locked" else None,
+                "created_at": departure - timedelta(days=20)})
+            manifests.append((approval, boarding, arrival, in_the_air))
+    _insert(session, Flight, flights)
+    ids = session.execute(sa.select(Flight.id).where(Flight.reference.like("BENCH-%")).order_by(Flight.id)
+                          ).scalars().all()
+    waiting, flown = iter(ready), iter(arrived)
+    passengers: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
+    for flight_id, (approval, boarding, arrival, has_flown) in zip(ids, manifests, strict=True):
+        if approval is None:
+            continue
+        for _ in range(PASSENGERS):
+            case_id = next(flown if has_flown else waiting, None)
+            if case_id is None:
+                break
+            passengers.append({"flight_id": flight_id, "case_id": case_id, "approval": approval,
+                               "boarding": boarding, "arrival": arrival, "added_at": now - timedelta(days=3)})
+        if not has_flown:
+            alerts.extend({"flight_id": flight_id, "case_id": None, "kind": "protection_pull",
+                           "message": "bench", "created_at": now - timedelta(hours=n)} for n in range(5))
+    _insert(session, Passenger, passengers)
+    _insert(session, Alert, alerts)
+
+
+def _fill_programme(session: Session, operator: User, receiver: User, rng: random.Random, now: datetime,
+                    arrived: list[int]) -> None:
+    """Consent for most arrived returnees, intake for most of them, offers, placements and follow-ups."""
+    _insert(session, Opportunity, [{
+        "reference": f"OP-BENCH-{n:03d}", "operator_agency_id": operator.agency_id, "kind": "internship",
+        "title": f"Pasantía {n}", "workplace": f"Taller {n}", "sector": "manufactura", "isco_code": "7212",
+        "state_code": "VE-L", "municipality": "Libertador", "seats": 50, "tutors": 5, "monthly_amount": 100,
+        "currency": "USD", "start_date": now.date(), "duration_months": 6, "min_age": 18,
+        "required_skills": [], "active": True} for n in range(40)])
+    opportunities = session.execute(sa.select(Opportunity.id).where(Opportunity.operator_agency_id
+                                                                    == operator.agency_id)).scalars().all()
+    consented = [cid for cid in arrived if rng.random() < 0.8]
+    _insert(session, IntakeProfile, [{
+        "case_id": cid, "consent": True, "consent_recorded_at": now - timedelta(days=rng.randrange(1, 300)),
+        "home_state": None if rng.random() < 0.1 else "VE-L", "education": "3", "occupations": [], "skills": [],
+        "languages": ["es"], "preferences": [], "needs": [], "recorded_by": receiver.id} for cid in consented])
+    session.execute(sa.update(Case).where(Case.id.in_(consented)).values(state="reintegration_intake"))
+    placements = [{"case_id": cid, "opportunity_id": rng.choice(opportunities),
+                   "status": "offered" if rng.random() < 0.3 else "started",
+                   "offered_at": now - timedelta(days=rng.randrange(1, 400))} for cid in consented[::2]]
+    _insert(session, Placement, placements)
+    started = session.execute(sa.select(Placement.id, Placement.offered_at).where(Placement.status == "started")
+                              ).all()
+    _insert(session, FollowUp, [
+        {"placement_id": pid, "months_after_start": months, "due_on": (offered + timedelta(days=30 * months)).date(),
+         "done_at": None if rng.random() < 0.5 else now}
+        for pid, offered in started for months in (3, 6, 12)])
