@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import compress, repeat
+from itertools import compress
 from operator import attrgetter
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from retorno.names import key
 
@@ -171,16 +171,25 @@ class _Columns(NamedTuple):
         return _Folded(self.given[index], self.first[index], self.second[index], self.births[index], self.ids[index])
 
 
-def _fold_people(people: Sequence[Person]) -> _Columns:
+def _attribute(groups: Sequence[Sequence[Person]], attribute: str) -> list[Any]:
+    """One attribute of every person of `groups`, in order: straight from a group held as columns."""
+    values: list[Any] = []
+    for people in groups:
+        column = getattr(people, "column", None)
+        values.extend(column(attribute) if column is not None else map(attrgetter(attribute), people))
+    return values
+
+
+def _fold_people(groups: Sequence[Sequence[Person]]) -> _Columns:
     """Fold people for comparison; names repeat a lot, so each distinct name is folded once."""
     names = []
     for attribute in ("given_names", "first_surname", "second_surname"):
-        column = list(map(attrgetter(attribute), people))
+        column = _attribute(groups, attribute)
         folded = {name: key(name) for name in set(column)}
         names.append(list(map(folded.__getitem__, column)))
     given, first, second = names
-    return _Columns(given, first, second, list(map(attrgetter("birth_date"), people)),
-                    list(map(_national_id, map(attrgetter("national_id"), people))))
+    return _Columns(given, first, second, _attribute(groups, "birth_date"),
+                    list(map(_national_id, _attribute(groups, "national_id"))))
 
 
 def _blocks(people: _Columns) -> list[list[int]]:
@@ -196,33 +205,38 @@ def _blocks(people: _Columns) -> list[list[int]]:
     count = len(births)
     words = {name: tuple(dict.fromkeys(name.split())) for name in {*first, *second}}
     first_words, second_words = list(map(words.__getitem__, first)), list(map(words.__getitem__, second))
-    days = {born: (born.year, min(born.day, born.month), max(born.day, born.month)) for born in set(births)}
+    # Keys are text, "kind|date|word": folded names hold only A-Z and spaces, national IDs only letters and
+    # digits. Text keys keep their hash and are not followed by the garbage collector, as tuples would be.
+    day_text = {born: born.isoformat() for born in set(births)}
+    born = list(map(day_text.__getitem__, births))
+    days = {day: f"{day.year}|{min(day.day, day.month)}|{max(day.day, day.month)}" for day in day_text}
+    first_given = {name: name.split()[0] for name in set(given) if name}
     everyone = range(count)
     # (indexes, keys): one key per index.
-    sources: list[tuple[Sequence[int], Sequence[Hashable]]] = [
-        (everyone, [("id", national_id) if national_id else None for national_id in ids]),
-        (everyone, [("bg", born, name.split()[0]) if name else None for born, name in zip(births, given, strict=True)]),
-        (everyone, list(zip(repeat("dm"), first, map(days.__getitem__, births)))),
+    sources: list[tuple[Sequence[int], Sequence[str | None]]] = [
+        (everyone, ["id|" + national_id if national_id else None for national_id in ids]),
+        (everyone, [f"bg|{day}|{first_given[name]}" if name else None for day, name in zip(born, given, strict=True)]),
+        (everyone, list(map("dm|{}|{}".format, first, map(days.__getitem__, births)))),
     ]
     # Surname words: most people have one word per surname; the others are taken one by one.
     simple = [len(f) <= 1 and len(s) <= 1 for f, s in zip(first_words, second_words, strict=True)]
     single = [index for index in compress(everyone, simple) if first_words[index]]
-    sources.append((single, [("bs", births[index], first_words[index][0]) for index in single]))
+    sources.append((single, [f"bs|{born[index]}|{first_words[index][0]}" for index in single]))
     seconds = [index for index in compress(everyone, simple)
                if second_words[index] and second_words[index] != first_words[index]]
-    sources.append((seconds, [("bs", births[index], second_words[index][0]) for index in seconds]))
+    sources.append((seconds, [f"bs|{born[index]}|{second_words[index][0]}" for index in seconds]))
     for index in compress(everyone, [not flag for flag in simple]):
         surnames = dict.fromkeys((*first_words[index], *second_words[index]))
-        sources.append(([index] * len(surnames), [("bs", births[index], word) for word in surnames]))
-    counts: Counter[Hashable] = Counter()
+        sources.append(([index] * len(surnames), [f"bs|{born[index]}|{word}" for word in surnames]))
+    counts: Counter[str] = Counter()
     for _, keys in sources:
-        counts.update(keys)
-    shared = {block_key for block_key, members in counts.items() if members > 1 and block_key is not None}
-    blocks: dict[Hashable, list[int]] = {}
+        counts.update(filter(None, keys))
+    shared = {block_key for block_key, members in counts.items() if members > 1}
+    blocks: dict[str, list[int]] = {}
     for indexes, keys in sources:
         mask = list(map(shared.__contains__, keys))
         for index, block_key in zip(compress(indexes, mask), compress(keys, mask), strict=True):
-            blocks.setdefault(block_key, []).append(index)
+            blocks.setdefault(cast(str, block_key), []).append(index)  # a shared key, never None
     return [sorted(members) for members in blocks.values()]
 
 
@@ -315,7 +329,7 @@ def find_duplicates(rows: Sequence[FileRow], held: Sequence[Person] = ()) -> lis
     held case). A held case with the same case reference as the row is that row's own earlier
     import, not a duplicate. Results come in row order, best match first.
     """
-    people = _fold_people([*rows, *held])
+    people = _fold_people([rows, held])
     file_count = len(rows)
     candidates: set[tuple[int, int]] = set()
     for members in _blocks(people):

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from itertools import compress, repeat
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 import airportsdata
 import pycountry
@@ -75,8 +75,7 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
 class CaseRow(NamedTuple):
     """A valid row of the case list, normalised (dates parsed, codes as stored, names as typed).
 
-    A tuple, so that a list of 100,000 costs the garbage collector nothing; its fields after
-    `row_number` are the columns' (`COLUMNS`, in that order), then `is_minor`.
+    Its fields after `row_number` are the columns' (`COLUMNS`, in that order), then `is_minor`.
     """
 
     row_number: int
@@ -101,6 +100,49 @@ class CaseRow(NamedTuple):
     contact: str | None
     notes: str | None
     is_minor: bool
+
+
+class CaseRows(Sequence[CaseRow]):
+    """The valid rows of a case list, held column by column; a CaseRow is made when a row is read.
+
+    A hundred thousand row objects alive at once would be followed by the garbage collector at
+    every pass; lists of plain values are not. Writers take the columns (`column`) as they are.
+    """
+
+    def __init__(self, columns: dict[str, list[Any]]) -> None:
+        self._columns = columns
+        self._ordered = [columns[name] for name in CaseRow._fields]
+
+    def column(self, name: str) -> list[Any]:
+        """The values of field `name`, one per row."""
+        return self._columns[name]
+
+    def select(self, keep: Sequence[bool]) -> CaseRows:
+        """The rows whose flag in `keep` is true."""
+        return CaseRows({name: list(compress(values, keep)) for name, values in self._columns.items()})
+
+    def __len__(self) -> int:
+        return len(self._ordered[0])
+
+    @overload
+    def __getitem__(self, index: int) -> CaseRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[CaseRow]: ...
+    def __getitem__(self, index: int | slice) -> CaseRow | list[CaseRow]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        return CaseRow._make(values[index] for values in self._ordered)
+
+    def __iter__(self) -> Iterator[CaseRow]:
+        # tuple.__new__ straight from C: no Python call per row.
+        return map(tuple.__new__, repeat(CaseRow), zip(*self._ordered, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CaseRows):
+            return self._columns == other._columns
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -296,21 +338,19 @@ def _check_documents(sheet: Sheet) -> None:
             sheet.error(index, "document_number", "type_without_number", "", column=number_label)
 
 
-def _rows(sheet: Sheet, today: date) -> list[CaseRow]:
-    """The rows without an error so far, as CaseRows."""
+def _rows(sheet: Sheet, today: date) -> CaseRows:
+    """The rows without an error so far."""
     births = sheet.values["birth_date"]
     minor: dict[object, bool] = {born: is_minor(born, today) for born in set(births) if isinstance(born, date)}
-    columns: list[list[Any]] = [sheet.row_numbers, *(sheet.values[column.field] for column in COLUMNS),
-                                [minor.get(born) for born in births]]
+    columns = {column.field: sheet.values[column.field] for column in COLUMNS}
+    rows = CaseRows({"row_number": sheet.row_numbers, **columns, "is_minor": [minor.get(born) for born in births]})
     valid = set(sheet.valid())
-    cells: Iterable[tuple[Any, ...]] = zip(*columns, strict=True)
     if len(valid) < len(sheet):
-        cells = compress(cells, [index in valid for index in range(len(sheet))])
-    # tuple.__new__ straight from C: a hundred thousand rows without a Python call each.
-    return list(map(tuple.__new__, repeat(CaseRow), cells))
+        rows = rows.select([index in valid for index in range(len(sheet))])
+    return rows
 
 
-def _linked(rows: list[CaseRow]) -> Callable[[str], str]:
+def _linked(households: list[str | None], references: list[str]) -> Callable[[str], str]:
     """The groups that household references make: a row joins the group of the code or case it names."""
     parent: dict[str, str] = {}
 
@@ -320,21 +360,21 @@ def _linked(rows: list[CaseRow]) -> Callable[[str], str]:
             node = parent[node]
         return node
 
-    for row in rows:
-        if row.household_reference is not None:
-            parent[root(row.case_reference)] = root(row.household_reference)
+    for household, reference in zip(households, references, strict=True):
+        if household is not None:
+            parent[root(reference)] = root(household)
     return root
 
 
-def _check_households(sheet: Sheet, rows: list[CaseRow], first_row_of: dict[str, int],
+def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int],
                       known_case_reference: Callable[[str], bool] | None) -> None:
     """Every household reference resolves; every minor has an adult in the household (a warning).
 
     A household reference is a code the members share, or the reference of a case in the file or
     already held; a household is the rows these references link.
     """
-    households = sheet.values["household_reference"]
-    uses = Counter(households)
+    named = sheet.values["household_reference"]
+    uses = Counter(named)
     uses.pop(None, None)
     reaches_held: set[str] = set()
     unresolved: set[object] = set()
@@ -345,23 +385,25 @@ def _check_households(sheet: Sheet, rows: list[CaseRow], first_row_of: dict[str,
             reaches_held.add(str(household))
         else:
             unresolved.add(household)
-    for index in [i for i, household in enumerate(households) if household in unresolved] if unresolved else ():
-        sheet.error(index, "household_reference", "household_unresolved", str(households[index]))
+    for index in [i for i, household in enumerate(named) if household in unresolved] if unresolved else ():
+        sheet.error(index, "household_reference", "household_unresolved", str(named[index]))
+    households, references = rows.column("household_reference"), rows.column("case_reference")
     # When no row names another row's case, a household is its code and a row without one is alone.
-    root = _linked(rows) if not first_row_of.keys().isdisjoint(uses) else str
+    root = _linked(households, references) if not first_row_of.keys().isdisjoint(uses) else str
+    groups = [root(household or reference) for household, reference in zip(households, references, strict=True)]
+    minors = rows.column("is_minor")
     # Households with an adult, in the file or among the cases held.
-    cared_for = {root(row.household_reference or row.case_reference) for row in rows if not row.is_minor}
+    cared_for = set(compress(groups, [not minor for minor in minors]))
     cared_for.update(map(root, reaches_held))
-    index_of: dict[int, int] | None = None
-    for row in rows:
-        if not row.is_minor or root(row.household_reference or row.case_reference) in cared_for:
-            continue
-        if index_of is None:
-            index_of = {row_number: index for index, row_number in enumerate(sheet.row_numbers)}
-        sheet.warning(index_of[row.row_number], "household_reference", "minor_alone", row.household_reference or "")
+    alone = [index for index in compress(range(len(rows)), minors) if groups[index] not in cared_for]
+    if alone:
+        index_of = {row_number: index for index, row_number in enumerate(sheet.row_numbers)}
+        for index in alone:
+            sheet.warning(index_of[rows.column("row_number")[index]], "household_reference", "minor_alone",
+                          households[index] or "")
 
 
-def _flag_duplicates(sheet: Sheet, rows: list[CaseRow], held: Sequence[Person], locale: str
+def _flag_duplicates(sheet: Sheet, rows: Sequence[CaseRow], held: Sequence[Person], locale: str
                      ) -> list[PossibleDuplicate]:
     """Possible duplicates among the rows and against held cases, each a warning on its row."""
     duplicates = find_duplicates(rows, held)

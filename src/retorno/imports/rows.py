@@ -77,7 +77,7 @@ class RowProblem:
 class ImportReport(Generic[Row]):
     """Outcome of checking a file: the rows read and every problem found."""
 
-    rows: list[Row]
+    rows: Sequence[Row]
     problems: list[RowProblem]
 
     @property

@@ -17,9 +17,9 @@ may already be on a manifest take it off (`household_grew`), and the commit-time
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import compress
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,7 +30,7 @@ from retorno.agencies.permissions import action
 from retorno.audit.service import record, record_columns
 from retorno.cases.duplicates import HeldCase
 from retorno.cases.models import Case, Household, PossibleDuplicate
-from retorno.cases.rows import CaseReport, CaseRow, validate
+from retorno.cases.rows import CaseReport, CaseRow, CaseRows, validate
 from retorno.cases.service import AUDITED_FIELDS, next_references, search_names
 from retorno.db import insert_columns, utcnow
 from retorno.imports.rows import ImportOutcome
@@ -113,8 +113,11 @@ def import_cases(session: Session, actor: User, data: bytes, filename: str, *, t
     outcome = CaseImportOutcome(report)
     if not report.ok:
         return outcome
-    new_rows = [row for row in report.rows if row.case_reference not in held.own]
-    again = [row for row in report.rows if row.case_reference in held.own]
+    rows = report.rows
+    assert isinstance(rows, CaseRows)
+    known = [reference in held.own for reference in rows.column("case_reference")]
+    new_rows = rows.select([not held_before for held_before in known])
+    again = list(compress(rows, known)) if any(known) else []
     changed, outcome.unchanged = _changed_rows(session, again, held.own) if again else ([], 0)
     for case_id, row in changed:
         case = session.get(Case, case_id)
@@ -129,7 +132,7 @@ def import_cases(session: Session, actor: User, data: bytes, filename: str, *, t
         household_grew(session, actor, joined[start:start + _CHUNK])
     outcome.created = len(references)
     outcome.created_references = references
-    created = {row.row_number: reference for row, reference in zip(new_rows, references, strict=True)}
+    created = dict(zip(new_rows.column("row_number"), references, strict=True))
     outcome.duplicates_flagged = _flag_duplicates(session, report, created, held.ids)
     if outcome.created or outcome.updated:
         record(session, actor, "import.cases", "import", filename,
@@ -143,9 +146,9 @@ def _initial_version(table: sa.FromClause, count: int) -> dict[str, list[int]]:
     return {"version": [1] * count} if "version" in table.c else {}
 
 
-def _households(session: Session, actor: User, rows: Sequence[CaseRow]) -> tuple[dict[str, int], list[int]]:
+def _households(session: Session, actor: User, rows: CaseRows) -> tuple[dict[str, int], list[int]]:
     """The ids of the households the rows name (those not held yet created), and of those held before."""
-    wanted = {row.household_reference for row in rows if row.household_reference}
+    wanted = set(filter(None, rows.column("household_reference")))
     if not wanted:
         return {}, []
     agency_households = sa.select(Household.reference, Household.id).where(Household.agency_id == actor.agency_id)
@@ -160,7 +163,7 @@ def _households(session: Session, actor: User, rows: Sequence[CaseRow]) -> tuple
     return households, joined
 
 
-def _insert_new(session: Session, actor: User, rows: list[CaseRow]) -> tuple[list[str], list[int]]:
+def _insert_new(session: Session, actor: User, rows: CaseRows) -> tuple[list[str], list[int]]:
     """Insert new cases in bulk, column by column, each with its audit record.
 
     Returns their references, and the households held before that they joined.
@@ -171,14 +174,14 @@ def _insert_new(session: Session, actor: User, rows: list[CaseRow]) -> tuple[lis
     households, joined = _households(session, actor, rows)
     references = next_references(session, actor, count)
     now = utcnow()
-    cells: dict[str, Sequence[Any]] = dict(zip(CaseRow._fields, zip(*rows, strict=True), strict=True))
-    declared = {name: cells[source] for name, source in _ROW_FIELD.items()}
+    declared = {name: rows.column(source) for name, source in _ROW_FIELD.items()}
     table = Case.__table__
     insert_columns(session, table, {
         **declared, "reference": references, "agency_id": [actor.agency_id] * count,
-        "agency_reference": cells["case_reference"],
-        "household_id": list(map(households.get, cells["household_reference"])),
-        "search_name": search_names(cells["given_names"], cells["first_surname"], cells["second_surname"]),
+        "agency_reference": rows.column("case_reference"),
+        "household_id": list(map(households.get, rows.column("household_reference"))),
+        "search_name": search_names(rows.column("given_names"), rows.column("first_surname"),
+                                    rows.column("second_surname")),
         "state": ["registered"] * count, "state_changed_at": [now] * count, "registered_at": [now] * count,
         **_initial_version(table, count),
     })
