@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from retorno.cases.facts import RAISED_CONCERNS
 from retorno.db import clock_at
 from retorno.inbox import service as inbox
 from retorno.screening.models import Screening
@@ -54,12 +55,14 @@ def test_a_supervisor_sees_open_concerns_oldest_first_and_resolving_one_clears_i
     ok(api.post("inm.supervisor", resolution, {"decision": "travel_permitted", "reason": "asilo desistido por escrito",
                                                 "concerns": ["pending_asylum_claim"]}), 201)
     assert refs(kinds(api, "inm.supervisor")["concerns"]) == [newer["reference"]]
+    # The dashboard counts the same cases, closed concern by closed concern.
+    assert ok(api.get("inm.officer", "/api/v1/reports/dashboard"))["open_concerns"] == 1
     # Only a supervisor resolves; another country's supervisor never sees these cases; a viewer acts on nothing.
     assert "concerns" not in kinds(api, "inm.officer")
     assert kinds(api, "ice.supervisor")["concerns"]["total"] == 0
     assert queue(api, "inm.viewer") == {"total": 0, "kinds": []}
     # The supervisors' queue reads the few screenings that raised a concern through their own index.
-    assert session.execute(sa.select(sa.func.count()).select_from(Screening).where(inbox.RAISED_CONCERNS)
+    assert session.execute(sa.select(sa.func.count()).select_from(Screening).where(RAISED_CONCERNS)
                            ).scalar_one() == 2
 
 

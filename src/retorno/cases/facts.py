@@ -7,7 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from retorno.cases.models import Case, Household
 from retorno.documents.models import TravelDocument
@@ -43,6 +47,61 @@ def _screening_rows(session: Session, condition: sa.ColumnElement[bool]) -> Sequ
                   ScreeningResolution.decision, ScreeningResolution.concerns)
         .outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
         .where(condition).order_by(Screening.id, ScreeningResolution.id)).all()
+
+
+class json_length(GenericFunction[int]):
+    """The number of elements of a JSON array column, on either database (named as SQL functions are)."""
+
+    type = sa.Integer()
+    inherit_cache = True
+
+
+@compiles(json_length, "postgresql")
+def _json_length_postgresql(element: json_length, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"jsonb_array_length({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_length, "sqlite")
+def _json_length_sqlite(element: json_length, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_array_length({compiler.process(element.clauses, **kw)})"
+
+
+# The condition of the partial index on the screenings that raised a concern (migration 0008): the
+# queries repeat it word for word, so that both databases use the index.
+RAISED_CONCERNS = json_length(Screening.concerns) > sa.literal_column("0")
+
+
+def open_concern_cases(session: Session, conditions: Sequence[sa.ColumnElement[bool]],
+                       *columns: sa.orm.InstrumentedAttribute[Any]) -> sa.Select[Any]:
+    """`columns` of the cases matching `conditions` with a concern of their own no resolution closed, and
+    `since`, when the oldest of their open concerns was raised: one statement, for queues and counts.
+
+    The SQL form of `_open_codes`: resolutions close named concerns of one screening, never the same
+    one twice, so a screening is open while those permitting travel name fewer concerns than it raised
+    (an older resolution naming none closed them all). The few screenings that raised anything come
+    off their partial index; each one's case is then read by its key (on PostgreSQL a LATERAL join,
+    so the planner does not read every case to hash them).
+    """
+    closed = (sa.select(ScreeningResolution.screening_id, sa.func.sum(sa.case(
+        (ScreeningResolution.concerns.is_(None), sa.literal_column("0")),
+        else_=json_length(ScreeningResolution.concerns))).label("closed"),
+        sa.func.count().filter(ScreeningResolution.concerns.is_(None)).label("all_closed"))
+        .where(ScreeningResolution.decision == "travel_permitted")
+        .group_by(ScreeningResolution.screening_id).subquery())
+    still_open = (sa.select(Screening.case_id, sa.func.min(Screening.screened_at).label("since"))
+                  .outerjoin(closed, closed.c.screening_id == Screening.id)
+                  .where(RAISED_CONCERNS, sa.func.coalesce(closed.c.all_closed, 0) == 0,
+                         json_length(Screening.concerns) > sa.func.coalesce(closed.c.closed, 0))
+                  .group_by(Screening.case_id).subquery())
+    person = sa.select(Case.id, *columns).where(Case.id == still_open.c.case_id, *conditions)
+    case: NamedFromClause
+    if session.get_bind().dialect.name == "postgresql":
+        case = person.limit(1).lateral()
+        joined = still_open.join(case, sa.true())
+    else:
+        case = person.subquery()
+        joined = still_open.join(case, case.c.id == still_open.c.case_id)
+    return sa.select(*(case.c[c.key] for c in columns), case.c.id, still_open.c.since).select_from(joined)
 
 
 def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, str]]:

@@ -19,21 +19,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import GenericFunction
-from sqlalchemy.sql.selectable import NamedFromClause
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
 from retorno.agencies.visibility import visible_fields
 from retorno.cases import lifecycle
+from retorno.cases.facts import open_concern_cases
 from retorno.cases.models import Case
 from retorno.db import utcnow
 from retorno.flights.models import NOT_YET_FLOWN_STATES, Alert, Flight, Passenger
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
-from retorno.screening.models import Screening, ScreeningResolution
 from retorno.verification.models import VerificationRequest
 
 # Items of each kind shown on the page and in the API answer; the count covers them all.
@@ -59,28 +55,6 @@ KINDS: dict[str, tuple[str, str]] = {
     "follow_ups": ("Seguimientos pendientes", "Follow-ups due"),
     "alerts": ("Alertas", "Alerts"),
 }
-
-
-class json_length(GenericFunction[int]):
-    """The number of elements of a JSON array column, on either database (named as SQL functions are)."""
-
-    type = sa.Integer()
-    inherit_cache = True
-
-
-@compiles(json_length, "postgresql")
-def _json_length_postgresql(element: json_length, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"jsonb_array_length({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_length, "sqlite")
-def _json_length_sqlite(element: json_length, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_array_length({compiler.process(element.clauses, **kw)})"
-
-
-# The condition of the partial index on screenings that raised concerns (migration 0008): the
-# queries below repeat it word for word, so that both databases use the index.
-RAISED_CONCERNS = json_length(Screening.concerns) > sa.literal_column("0")
 
 
 @dataclass(frozen=True)
@@ -174,37 +148,13 @@ class _Queue:
     # ---- the sending side's supervisors --------------------------------------------------------
 
     def concerns(self) -> tuple[int, list[Item]]:
-        """Cases with a concern no supervisor's resolution closed, by when the oldest open one was raised.
-
-        Resolutions close named concerns of one screening, never the same one twice, so a screening
-        is open while its resolutions permitting travel name fewer concerns than it raised. The few
-        open screenings come off their partial index first; each one's case is then looked up by
-        its key (on PostgreSQL a LATERAL join, so the planner does not read every case to hash them).
-        """
-        closed = (sa.select(ScreeningResolution.screening_id, sa.func.sum(sa.case(
-            (ScreeningResolution.concerns.is_(None), sa.literal_column("0")),
-            else_=json_length(ScreeningResolution.concerns))).label("closed"),
-            sa.func.count().filter(ScreeningResolution.concerns.is_(None)).label("all_closed"))
-            .where(ScreeningResolution.decision == "travel_permitted")
-            .group_by(ScreeningResolution.screening_id).subquery())
-        still_open = (sa.select(Screening.case_id, sa.func.min(Screening.screened_at).label("since"))
-                      .outerjoin(closed, closed.c.screening_id == Screening.id)
-                      .where(RAISED_CONCERNS, sa.func.coalesce(closed.c.all_closed, 0) == 0,
-                             json_length(Screening.concerns) > sa.func.coalesce(closed.c.closed, 0))
-                      .group_by(Screening.case_id).subquery())
-        person = sa.select(Case.id, Case.reference, Case.given_names, Case.first_surname, Case.second_surname).where(
-            Case.id == still_open.c.case_id, Case.agency_id.in_(self.country_agencies), Case.state.in_(SCREENABLE))
-        case: NamedFromClause
-        if self.session.get_bind().dialect.name == "postgresql":
-            case = person.limit(1).lateral()
-            joined = still_open.join(case, sa.true())
-        else:
-            case = person.subquery()
-            joined = still_open.join(case, case.c.id == still_open.c.case_id)
-        query = (sa.select(case.c.reference, case.c.given_names, case.c.first_surname, case.c.second_surname,
-                           still_open.c.since).select_from(joined).order_by(still_open.c.since, case.c.id))
-        return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.since),
-                                                 f"/cases/{row.reference}?protection=1#h-resolve"))
+        """Cases with a concern no supervisor's resolution closed, by when the oldest open one was raised."""
+        query = open_concern_cases(self.session, [Case.agency_id.in_(self.country_agencies),
+                                                  Case.state.in_(SCREENABLE)],
+                                   Case.reference, Case.given_names, Case.first_surname, Case.second_surname)
+        return self._run(query.order_by(sa.column("since"), sa.column("id")),
+                         lambda row: Item(row.reference, self._who(row), _moment(row.since),
+                                          f"/cases/{row.reference}?protection=1#h-resolve"))
 
     # ---- the receiving side --------------------------------------------------------------------
 

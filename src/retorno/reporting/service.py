@@ -22,6 +22,7 @@ from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can, require
 from retorno.audit.models import AuditRecord
 from retorno.cases import lifecycle
+from retorno.cases.facts import open_concern_cases
 from retorno.cases.models import Case
 from retorno.cases.service import visible_case_conditions
 from retorno.db import utcnow
@@ -122,23 +123,13 @@ def detention_bands(session: Session, user: User, today: date) -> list[tuple[str
 
 
 def open_concerns(session: Session, user: User) -> int:
-    """Cases whose latest screening has a concern not yet resolved by a supervisor (travel blocked)."""
+    """Visible cases with a protection concern of their own no supervisor's resolution closed (travel blocked).
+
+    The same cases as the case list's `concern=open` filter, which the dashboard's figure opens.
+    """
     scope = scope_of(session, user)
-    latest = _where(
-        sa.select(sa.func.max(Screening.id)).join(Case, Case.id == Screening.case_id).group_by(Screening.case_id),
-        scope.cases,
-    )
-    return session.execute(
-        sa.select(sa.func.count())
-        .select_from(Screening)
-        .outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
-        .where(
-            Screening.id.in_(latest),
-            ScreeningResolution.id.is_(None),
-            # An empty list of concerns is a cleared screening.
-            sa.cast(Screening.concerns, sa.String) != "[]",
-        )
-    ).scalar_one()
+    query = open_concern_cases(session, scope.cases or [])
+    return session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
 
 
 def queue_ages(requested: list[datetime], now: datetime) -> list[tuple[str, int]]:
