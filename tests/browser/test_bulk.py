@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from retorno.cases.models import Case
 from retorno.db import make_engine
 from retorno.screening.models import Screening
-from tests.browser.conftest import Served, log_in, served_api
+from tests.browser.conftest import SCREENSHOTS, Served, log_in, served_api
 from tests.factories import Api, ok
 
 pytestmark = pytest.mark.browser
@@ -29,6 +29,10 @@ USERS = ("inm.officer", "saime.officer", "carrier.officer")
 def api(server: Served) -> Iterator[Api]:
     with served_api(server, USERS) as client:
         yield client
+
+
+def _backend(server: Served) -> str:
+    return server.database_url.split(":")[0].split("+")[0]
 
 
 def _concern_behind_the_guard(server: Served, reference: str) -> None:
@@ -68,6 +72,8 @@ def test_receiving_officer_approves_a_manifest_in_one_step_with_the_exceptions_l
     expect(refused).to_contain_text("No devolución")
     # The receiving state learns that screening is not cleared, never which concern.
     expect(page.locator("main")).not_to_contain_text("asilo")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"approval-preview-{_backend(server)}.png"), full_page=True)
     page.get_by_label("Rechazar con este motivo a quienes no pueden aprobarse").fill(
         "La evaluación de protección no está resuelta")
     page.get_by_role("button", name="Confirmar").click()
@@ -105,6 +111,7 @@ def test_the_carrier_boards_a_household_together(page: Page, api: Api, server: S
         expect(page.locator("h1")).to_contain_text("Embarcar un hogar")
         expect(page.get_by_role("status").first).to_contain_text("2 embarcarán juntos")
         expect(page.locator("ul.bulk-done")).to_contain_text("6 años")
+        page.screenshot(path=str(SCREENSHOTS / f"boarding-preview-{_backend(server)}.png"), full_page=True)
         page.get_by_role("button", name="Confirmar").click()
 
         expect(page.locator("p.flash")).to_contain_text("2 pasajeros embarcados juntos")
