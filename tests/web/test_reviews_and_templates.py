@@ -1,0 +1,75 @@
+"""The verification review says in words why a person decides; the import page's templates download."""
+
+from __future__ import annotations
+
+import csv
+import io
+from types import SimpleNamespace
+from typing import Any
+
+import openpyxl
+from fastapi.testclient import TestClient
+
+from retorno.config import Settings
+from retorno.web.pages.common import Formatter
+from retorno.web.pages.reviews import review_reasons
+from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login
+
+SETTINGS = Settings()
+ES = Formatter("es")
+
+
+def reasons(outcome: str | None, probability: float | None, candidates: list[dict[str, Any]],
+            unanchored: bool = False) -> list[str]:
+    decision = None if outcome is None else SimpleNamespace(outcome=outcome, match_probability=probability)
+    # Spanish writes a percentage with a no-break space before the sign.
+    return [(text % values).replace("\xa0", " ")
+            for text, values in review_reasons(decision, candidates, unanchored,  # type: ignore[arg-type]
+                                               SETTINGS, ES)]
+
+
+def test_a_near_certain_match_without_an_anchor_says_so_and_never_shows_a_rounded_100() -> None:
+    said = " ".join(reasons("review", 0.9996, [{"registry_record": "VE-1", "probability": 0.9996}], unanchored=True))
+    assert "99,96 %" in said and "100 %" not in said
+    assert "VE-1" in said and "ni la fecha de nacimiento ni la cédula coinciden" in said
+    assert "99,70 %" in said  # the rule: verified without a person from the upper threshold on
+
+
+def test_a_match_below_the_threshold_and_a_rival_record_are_explained() -> None:
+    said = " ".join(reasons("review", 0.62, [{"registry_record": "VE-1", "probability": 0.62},
+                                            {"registry_record": "VE-2", "probability": 0.35}]))
+    assert "62 %" in said and "queda por debajo de 99,70 %" in said
+    assert "Otro registro, VE-2, también podría ser esta persona (35 %)" in said
+
+
+def test_nothing_found_and_nothing_compared_yet() -> None:
+    assert "ningún registro llega a 5 %" in " ".join(reasons("not_found", 0.01, []))
+    assert reasons(None, None, []) == ["La comparación automática con el registro aún no se ha hecho: compare usted "
+                                       "los datos con el registro civil."]
+
+
+def test_the_import_page_links_to_both_templates_and_they_download(client: TestClient) -> None:
+    login(client, "inm.officer")
+    page = client.get("/cases/import").text
+    assert 'href="/cases/import/template.xlsx"' in page and 'href="/cases/import/template.csv"' in page
+    workbook = client.get("/cases/import/template.xlsx")
+    assert workbook.status_code == 200 and "spreadsheetml" in workbook.headers["content-type"]
+    assert 'filename="casos-plantilla.xlsx"' in workbook.headers["content-disposition"]
+    sheets = openpyxl.load_workbook(io.BytesIO(workbook.content)).sheetnames
+    assert len(sheets) >= 2  # the list to fill, and the columns explained
+    table = client.get("/cases/import/template.csv")
+    header = next(csv.reader(io.StringIO(table.content.decode("utf-8-sig"))))
+    assert "primer_apellido" in header and "fecha_nacimiento" in header
+    login(client, "saime.officer")
+    assert client.get("/cases/import/template.csv").status_code == 403
+
+
+def test_the_review_page_says_why_each_request_waits(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    case = api.register()
+    api.screen(case["reference"])
+    ok(api.post("inm.officer", f"/api/v1/cases/{case['reference']}/verification-request"), 201)
+    login(client, "saime.officer")
+    page = client.get("/verification").text
+    assert "La comparación automática con el registro aún no se ha hecho" in page
