@@ -24,7 +24,12 @@ from retorno.reintegration.service import run_matching
 ISCO = ["6111", "7112", "7233", "5223", "7512", "5321", "8322", "5120", "3512", "9312"]
 
 
-def _fill(session: Any, returnees: int, opportunities: int, prefs: int, seat_ratio: float, seed: int) -> None:
+def fill_returnees(session: Any, returnees: int, opportunities: int, prefs: int, seat_ratio: float,
+                   seed: int) -> None:
+    """Returnees waiting for matching (consented, profiled) and opportunities of agency VE-OP, written in bulk.
+
+    Needs the agencies MX-INM and VE-OP. Used by the end-to-end benchmark and the crash tests.
+    """
     rng = np.random.default_rng(seed)
     sending = session.execute(sa.select(Agency).where(Agency.code == "MX-INM")).scalar_one()
     operator = session.execute(sa.select(Agency).where(Agency.code == "VE-OP")).scalar_one()
@@ -70,7 +75,7 @@ def end_to_end_seconds(settings: Settings, *, returnees: int, opportunities: int
         create_agency(session, None, code="VE-OP", name="Operador", kind="reintegration_operator", country="VEN")
         create_user(session, None, username="bench", full_name="bench", agency_code="VE-OP", role="officer",
                     password="bench-password")
-        _fill(session, returnees, opportunities, prefs, seat_ratio, seed)
+        fill_returnees(session, returnees, opportunities, prefs, seat_ratio, seed)
     started = time.perf_counter()
     with transaction(factory) as session:
         actor = session.execute(sa.select(User).where(User.username == "bench")).scalar_one()

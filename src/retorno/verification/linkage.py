@@ -793,13 +793,15 @@ def _top_candidates(
         FROM pairs
         QUALIFY row_number() OVER (PARTITION BY q_row ORDER BY match_weight DESC, g_row)
             <= {TOP_CANDIDATES}""")
+    # Candidates with equal posteriors (the same agreement pattern) in registry order, as they were chosen:
+    # without it DuckDB's parallel sort orders them differently from one run to the next.
     result = con.sql(f"""
         SELECT t.q_row, t.posterior, {_AGREEMENT_SQL}, raw.* EXCLUDE (rt_row)
         FROM rt_top t
         JOIN rt_requests q ON q.unique_id = t.q_row
         JOIN rt_registry g ON g.unique_id = t.g_row
         JOIN rt_registry_raw raw ON raw.rt_row = t.g_row
-        ORDER BY t.q_row, t.posterior DESC""").to_arrow_table()
+        ORDER BY t.q_row, t.posterior DESC, t.g_row""").to_arrow_table()
     found: dict[int, list[Candidate]] = {}
     record_columns = [name for name in result.column_names if name not in ("q_row", "posterior")
                       and not name.startswith("a_")]

@@ -16,6 +16,7 @@ from retorno.agencies.service import user_for_token
 from retorno.config import Settings
 from retorno.errors import Forbidden, NotAuthenticated
 from retorno.web.i18n import negotiate
+from retorno.web.testpause import pause_before_commit
 
 # The login session's random id; the server keeps its digest (agencies.logins). Starlette's signed
 # session cookie holds only the CSRF token and the flash message.
@@ -53,6 +54,7 @@ def get_session(request: Request) -> Iterator[Session]:
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
+        pause_before_commit(request, session)
         session.commit()
     except BaseException:
         session.rollback()
