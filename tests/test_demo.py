@@ -272,6 +272,32 @@ def test_a_minor_aboard_without_an_adult_of_the_household_is_found(demo: Demo) -
     assert any(f.subject.startswith(f"case {minor} on RF-") for f in report.problems("minors_with_an_adult"))
 
 
+def test_a_flight_boarding_now_agrees_and_a_boarded_state_elsewhere_is_found(demo: Demo) -> None:
+    """Someone the door recorded aboard a flight not yet departed is 'boarded' (as `retorno bench load` leaves
+    flights); the same record still 'manifested', or 'boarded' on no flight at all, is found."""
+    def change(session: Session) -> str:
+        flight = session.execute(sa.select(Flight).where(Flight.flight_number == "V0 3103")).scalar_one()
+        flight.state, flight.manifest_state = "manifest_locked", "locked"
+        at_the_door, forgotten = session.execute(sa.select(Passenger).where(Passenger.flight_id == flight.id)
+                                                 .order_by(Passenger.id).limit(2)).scalars().all()
+        for passenger in (at_the_door, forgotten):
+            passenger.approval, passenger.boarding = "approved", "boarded"
+        boarded = session.get(Case, at_the_door.case_id)
+        assert boarded is not None
+        boarded.state = "boarded"
+        stray = session.execute(sa.select(Case).where(Case.state == "ready").limit(1)).scalar_one()
+        stray.state = "boarded"
+        forgotten_case = session.get(Case, forgotten.case_id)
+        assert forgotten_case is not None
+        return f"{forgotten_case.reference} {stray.reference} {flight.reference}"
+
+    report, changed = _checked(demo, change)
+    forgotten, stray, flight = changed.split()
+    assert sorted((f.subject, f.message) for f in report.problems("states_agree")) == sorted([
+        (f"case {forgotten}", f"state 'manifested' but on the manifest of {flight} and boarded at its door"),
+        (f"case {stray}", "state 'boarded' but aboard no flight")])
+
+
 def test_an_open_concern_on_a_manifest_is_found(demo: Demo) -> None:
     def change(session: Session) -> str:
         passenger = session.execute(sa.select(Passenger).join(Flight, Flight.id == Passenger.flight_id)

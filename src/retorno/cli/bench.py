@@ -91,3 +91,31 @@ def register(bench_app: typer.Typer) -> None:
             raise typer.BadParameter("--format is csv or xlsx")
         print_figures(run(settings(database_url), rows=rows, seed=seed, bad_row=bad_row,
                           fmt=fmt))  # type: ignore[arg-type]  # checked just above
+
+    @bench_app.command("load")
+    def bench_load(
+        cases: int = 100_000, users: int = 50,
+        duration: Annotated[int, typer.Option(min=1, help="seconds the officials work")] = 120,
+        database_url: Annotated[str | None, typer.Option(
+            "--database-url", help="a PostgreSQL database to empty and use (default: a fresh database "
+                                   "retorno_bench_load on 127.0.0.1:5432 as postgres, dropped after)")] = None,
+        workers: Annotated[int, typer.Option(min=1, help="worker processes of `retorno serve`")] = 2,
+        spawn_rate: Annotated[float | None, typer.Option(help="officials started per second (default users/5)")]
+        = None,
+        wait: Annotated[str, typer.Option(help="seconds an official waits between two actions: LOW,HIGH")]
+        = "0.5,2",
+        seed: int = 1,
+        keep: Annotated[bool, typer.Option(help="keep the default database after the run")] = False,
+    ) -> None:
+        """Officials of every role at once against `retorno serve` over loopback HTTP, driven by Locust."""
+        from retorno.web.loadbench import print_load, run
+        try:
+            low, high = (float(x) for x in wait.split(","))
+        except ValueError as exc:
+            raise typer.BadParameter("--wait is LOW,HIGH in seconds, e.g. 0.5,2") from exc
+        figures = run(database_url, cases=cases, users=users, duration=duration, spawn_rate=spawn_rate,
+                      wait=(low, high), workers=workers, seed=seed, keep=keep, progress=typer.echo)
+        print_load(figures, typer.echo)
+        print_figures(figures)
+        if figures["errors"] or not figures["invariants_ok"]:
+            raise typer.Exit(1)

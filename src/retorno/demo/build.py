@@ -189,7 +189,7 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
 
     A household moves as one: its members are screened, sent for verification and documented
     together, and a member whose concern stays open keeps the whole household off the flights
-    (`_ready_households`). The receiving side rejects only people who are alone: a family with
+    (`ready_households`). The receiving side rejects only people who are alone: a family with
     one member found not to be a national would stay together, which the demo does not show.
     """
     saime = users["saime.oficial"]
@@ -254,7 +254,7 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
                 summary.emergency_documents += 1
 
 
-def _flight(session: Session, users: dict[str, User], settings: Settings, *, origin: str, number: str,
+def propose(session: Session, users: dict[str, User], settings: Settings, *, origin: str, number: str,
             departure: datetime, sender: str) -> flights.Flight:
     return flights.propose_flight(session, users[sender], flights.FlightInput(
         flight_number=number, receiving_agency="VE-SAIME", carrier="CONVIASA", seats=180, origin=origin,
@@ -262,7 +262,7 @@ def _flight(session: Session, users: dict[str, User], settings: Settings, *, ori
         medical_staff=2))
 
 
-def _ready_households(session: Session, airport: str, limit: int) -> list[Case]:
+def ready_households(session: Session, airport: str, limit: int) -> list[Case]:
     """Whole households, every member ready, held near `airport`, longest-waiting first, up to `limit`."""
     ready = session.execute(sa.select(Case).where(Case.state == "ready", Case.nearest_airport == airport)
                             .order_by(Case.detained_since, Case.id)).scalars().all()
@@ -284,28 +284,38 @@ def _ready_households(session: Session, airport: str, limit: int) -> list[Case]:
     return chosen
 
 
-def _fly(session: Session, users: dict[str, User], settings: Settings, flight: flights.Flight,
-         cases: list[Case], *, arrive: bool) -> None:
-    """Take a flight through approval, locking, boarding, departure and (optionally) arrival.
+# How far `fly` takes a flight: its manifest proposed, locked, the flight departed, or arrived.
+FLIGHT_STEPS = ("proposed", "locked", "departed", "arrived")
+
+
+def fly(session: Session, users: dict[str, User], settings: Settings, flight: flights.Flight,
+        cases: list[Case], *, until: str = "arrived") -> None:
+    """Take a flight through approval, locking, boarding, departure and arrival, or up to step `until`.
 
     Run under `clock_at` a little before the scheduled departure; boarding, departure and landing
     then happen at their own times around it, as they did (SPEC.md section 4.9).
     """
+    if until not in FLIGHT_STEPS:
+        raise ValueError(f"until is one of {', '.join(FLIGHT_STEPS)}")
     ppe = settings.passengers_per_escort
     flights.accept_flight(session, users["saime.oficial"], flight)
     sender = users["inm.oficial" if flight.origin != "HRL" else "ice.oficial"]
     flights.add_passengers(session, sender, flight, cases, passengers_per_escort=ppe, lock_hours=0)
     flights.propose_manifest(session, sender, flight, passengers_per_escort=ppe)
+    if until == "proposed":
+        return
     for case in cases:
         flights.decide_passenger(session, users["saime.oficial"], flight, case, approve=True)
     flights.lock_manifest(session, users["saime.oficial"], flight, passengers_per_escort=ppe)
-    if not arrive:
+    if until == "locked":
         return
     window = DepartureWindow.of(settings)
     for case in cases:
         flights.record_boarding(session, sender, flight, case, status="boarded", window=window)
     with clock_at(flight.departure_utc + timedelta(minutes=20)):
         flights.depart(session, sender, flight, window=window)
+    if until == "departed":
+        return
     landed = flight.arrival_utc + timedelta(minutes=10)
     with clock_at(landed):
         flights.record_landing(session, users["saime.oficial"], flight)
@@ -346,11 +356,11 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> tu
                     _prepare(session, rng, users, batch, past.date(), summary)
                 departure = datetime.combine(past.date() + timedelta(days=3), time(14, 0), tzinfo=UTC)
                 with clock_at(departure - timedelta(days=2)):
-                    flight = _flight(session, users, settings, origin=origin, number=number, departure=departure,
+                    flight = propose(session, users, settings, origin=origin, number=number, departure=departure,
                                      sender="inm.oficial")
-                    passengers = _ready_households(session, origin, count)
+                    passengers = ready_households(session, origin, count)
                 with clock_at(departure - timedelta(hours=2)):
-                    _fly(session, users, settings, flight, passengers, arrive=True)
+                    fly(session, users, settings, flight, passengers)
                 summary.flights.append(_figures(flight, len(passengers), flown=True))
             current = _register(session, users, _people(rng, sampler, cases, now.date(), numbers), summary)
             _prepare(session, rng, users, current, now.date(), summary)
@@ -360,17 +370,17 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> tu
             summary.linkage.update({"verified": linked.verified, "review": linked.review,
                                     "not_found": linked.not_found})
             departure = datetime.combine(now.date() + timedelta(days=6), time(15, 0), tzinfo=UTC)
-            tap = _flight(session, users, settings, origin="TAP", number="V0 3103", departure=departure,
+            tap = propose(session, users, settings, origin="TAP", number="V0 3103", departure=departure,
                           sender="inm.oficial")
             flights.accept_flight(session, users["saime.oficial"], tap)
-            ready_tap = _ready_households(session, "TAP", 120)
+            ready_tap = ready_households(session, "TAP", 120)
             flights.add_passengers(session, users["inm.oficial"], tap, ready_tap,
                                    passengers_per_escort=settings.passengers_per_escort,
                                    lock_hours=settings.lock_hours_before_departure)
             summary.flights.append(_figures(tap, len(ready_tap), flown=False))
             for origin, number, sender, days in (("VSA", "V0 3104", "inm.oficial", 2),
                                                  ("HRL", "V0 3105", "ice.oficial", 4)):
-                later = _flight(session, users, settings, origin=origin, number=number,
+                later = propose(session, users, settings, origin=origin, number=number,
                                 departure=departure + timedelta(days=days), sender=sender)
                 summary.flights.append(_figures(later, 0, flown=False))
             build_reintegration(session, rng, users, summary)

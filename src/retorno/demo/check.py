@@ -25,8 +25,9 @@ hide itself here. What it checks, each rule named in the report:
   side for the identity they have now, and holds a travel document for that identity, with a
   valid machine readable zone, not expired on the day of the flight;
 - `states_agree`: a case is ``manifested`` exactly when it is on a manifest of a flight not yet
-  flown; everyone aboard a flown flight has left the waiting states, and everyone whose state says
-  they arrived was received from an arrived flight;
+  flown, or ``boarded`` once the door recorded them aboard such a flight (a flight boarding now), and
+  ``boarded`` only then or aboard a flown flight; everyone aboard a flown flight has left the waiting
+  states, and everyone whose state says they arrived was received from an arrived flight;
 - `audit_chain`: the hash chain and its signed checkpoints verify. This rule calls the trail's
   own verifier (`audit.verify.verify_chain`, as `retorno audit verify` does): it is not the code
   that wrote the records but the one that re-derives every hash and signature from them, and a
@@ -333,18 +334,26 @@ def _states(demo: _Demo, report: CheckReport, travelling: dict[int, tuple[str, s
                 aboard.add(case_id)
             else:
                 manifested[case_id].append(flight.reference)
+    at_the_door: set[int] = set()
     for row in demo.passengers:
-        if demo.flights[row.flight_id].state == "arrived" and row.arrival == "received":
+        flight = demo.flights[row.flight_id]
+        if flight.state == "arrived" and row.arrival == "received":
             received.add(row.case_id)
+        if flight.state in NOT_YET_FLOWN and row.approval in ON_MANIFEST and row.boarding == "boarded":
+            at_the_door.add(row.case_id)
     for person in sorted(demo.people.values(), key=lambda p: p.reference):
         report.examined["states_agree"] += 1
         flights = manifested.get(person.id, [])
         subject = f"case {person.reference}"
         if len(flights) > 1:
             report.add("states_agree", subject, f"on the manifests of {len(flights)} flights: {', '.join(flights)}")
-        if (person.state == "manifested") != bool(flights):
+        expected = ("boarded" if person.id in at_the_door else "manifested") if flights else None
+        if person.state != expected and (flights or person.state == "manifested"):
             report.add("states_agree", subject, f"state '{person.state}' but on the manifest of "
-                                                f"{', '.join(flights) or 'no flight'}")
+                                                f"{', '.join(flights) or 'no flight'}"
+                                                + (" and boarded at its door" if person.id in at_the_door else ""))
+        if person.state == "boarded" and not flights and person.id not in aboard:
+            report.add("states_agree", subject, "state 'boarded' but aboard no flight")
         if person.id in aboard and person.state in WAITING:
             report.add("states_agree", subject, f"aboard a flight that departed but still '{person.state}'")
         if person.state in ARRIVED and person.id not in received:

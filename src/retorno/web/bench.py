@@ -12,6 +12,7 @@ import random
 import resource
 import statistics
 import time
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -86,9 +87,17 @@ def fill(session: Session, count: int, *, seed: int = 1) -> dict[str, Any]:
     """Insert `count` cases of one sending agency in bulk, a verification queue and the work of every other
     queue (`inbox.bench`); returns sample keys."""
     users = _people(session)
-    sender, receiver = users["inm.officer"], users["saime.officer"]
     rng = random.Random(seed)
-    states = rng.choices(list(STATE_WEIGHTS), weights=list(STATE_WEIGHTS.values()), k=count)
+    sample = fill_cases(session, users["inm.officer"], users["saime.officer"], count, rng)
+    fill_work(session, users, rng, utcnow())
+    return sample
+
+
+def fill_cases(session: Session, sender: User, receiver: User, count: int, rng: random.Random, *,
+               states: Mapping[str, int] = STATE_WEIGHTS) -> dict[str, Any]:
+    """Insert `count` cases of `sender`'s agency in bulk, in states drawn with the weights `states`, and
+    the receiving side's queue of verification requests for them; returns sample keys."""
+    drawn = rng.choices(list(states), weights=list(states.values()), k=count)
     now, today = utcnow(), utcnow().date()
     year = now.year
     for start in range(0, count, 10_000):
@@ -112,14 +121,15 @@ def fill(session: Session, count: int, *, seed: int = 1) -> dict[str, Any]:
                     "nearest_airport": "TAP",
                     "detained_since": today - timedelta(days=rng.randrange(1, 300)),
                     "language": "es",
-                    "state": states[n],
+                    "state": drawn[n],
                     "state_changed_at": now,
                     "registered_at": now,
                 }
             )
         session.execute(sa.insert(Case), rows)
     waiting = session.execute(
-        sa.select(Case.id, Case.reference).where(Case.state == "verification_requested").limit(QUEUE_SIZE)
+        sa.select(Case.id, Case.reference).where(Case.state == "verification_requested",
+                                                  Case.reference.like(f"ME-{year}-%")).limit(QUEUE_SIZE)
     ).all()
     if waiting:
         session.execute(
@@ -136,7 +146,6 @@ def fill(session: Session, count: int, *, seed: int = 1) -> dict[str, Any]:
                 for cid, ref in waiting
             ],
         )
-    fill_work(session, users, rng, now)
     return {"case_reference": f"ME-{year}-{count // 2:06d}", "national_id": f"V{10_000_000 + count // 3}"}
 
 
