@@ -192,9 +192,11 @@ COMPARISONS: list[dict[str, Any]] = [
         _level("surname1_l = surname1_r", "first exact, second differs", "surname1"),
         _level("surname2_l = surname2_r", "second exact, first differs", "surname2"),
         # With one surname only (or the second dropped) a typo in the first is the commonest
-        # error: one edit, or two in a long surname.
+        # error: one edit, or two in a long surname. Scaled like "first exact, second
+        # missing": how common the surname is, not the chance of a missing second surname.
         _level(f"({_dl('surname1')} <= 1 OR ({_dl('surname1')} <= 2 AND length(surname1_l) >= 7))"
-               " AND (surname2_l IS NULL OR surname2_r IS NULL)", "first close, second missing", "surname1"),
+               " AND (surname2_l IS NULL OR surname2_r IS NULL)", "first close, second missing", "surname1",
+               scale=True),
         # A list that swaps the surnames and drops one keeps the other; a different person
         # who shares one surname has a different second one. PÉREZ in common says less than
         # a rare surname in common (the first surnames' frequency stands for it).
@@ -567,8 +569,7 @@ def train(
 EM_BLOCKING_RULES = [
     "l.cedula = r.cedula",
     "l.dob_sorted = r.dob_sorted",
-    "l.birth_year = r.birth_year AND l.given1_ph = r.given1_ph AND l.surname_initial = r.surname_initial",
-    "l.birth_year = r.birth_year AND l.surname1_ph = r.surname1_ph AND l.given_initial = r.given_initial",
+    "l.given1_ph = r.given1_ph AND l.surname1_ph = r.surname1_ph AND l.birth_year = r.birth_year",
 ]
 EM_REQUESTS = 5_000
 
@@ -604,16 +605,22 @@ def train_em(
         sessions = 0
         for rule in EM_BLOCKING_RULES:
             try:
+                # The share of true pairs among a session's pairs follows from the prior (one
+                # national in `national_share` of requests), not from EM's own guess, which
+                # drifts towards whatever cluster of look-alikes the blocking gathers.
                 linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule, fix_u_probabilities=True, estimate_without_term_frequencies=True)
+                    rule, fix_u_probabilities=True, fix_probability_two_random_records_match=True,
+                    estimate_without_term_frequencies=True)
                 sessions += 1
             except Exception as exc:  # a session with no pairs (no cédula at all, say) teaches nothing
                 logging.getLogger(__name__).warning("EM session on %s skipped: %s", rule, exc)
-        raw = linker.misc.save_model_to_json()
-        random_shares = _random_pair_shares(con, raw, seed)
-        # EM's matches are expected, not counted: about one per national request.
-        expected = national_share * len(rows)
-        trained = _finish(con, raw, {name: expected * share for name, share in random_shares.items()},
+        learned = linker.misc.save_model_to_json()
+        random_shares = _random_pair_shares(con, learned, seed)
+        # EM's matches are expected, not counted: about one per national request. The start
+        # (the synthetic error model) stays in as EM_PRIOR_PAIRS pseudo-pairs.
+        expected = {name: national_share * len(rows) * share for name, share in random_shares.items()}
+        raw = _blend(start, learned, expected, EM_PRIOR_PAIRS)
+        trained = _finish(con, raw, {name: pairs + EM_PRIOR_PAIRS for name, pairs in expected.items()},
                           u_pairs, seed)
     finally:
         _close(con, database)
@@ -621,6 +628,30 @@ def train_em(
     return {"registry": registry_rows, "requests": len(rows), "sessions": sessions,
             "seconds": round(time.perf_counter() - started, 3),
             "weights_before": _match_weights(start), "match_weights": _match_weights(trained)}
+
+
+# How many true pairs the synthetic start model counts for against what EM estimates.
+EM_PRIOR_PAIRS = 1_000.0
+
+
+def _blend(start: dict[str, Any], learned: dict[str, Any], pairs: dict[str, float], prior_pairs: float
+           ) -> dict[str, Any]:
+    """The learned model with each m its counts added to the start's, the start worth `prior_pairs` pairs.
+
+    `pairs` is how many pairs the learned m of each comparison was estimated over.
+    """
+    model = copy.deepcopy(learned)
+    prior = {(c["output_column_name"], level["label_for_charts"]): level.get("m_probability")
+             for c in start["comparisons"] for level in c["comparison_levels"]}
+    for comparison in model["comparisons"]:
+        n = pairs.get(comparison["output_column_name"], 0.0)
+        for level in comparison["comparison_levels"]:
+            before = prior.get((comparison["output_column_name"], level["label_for_charts"]))
+            if level.get("is_null_level") or not isinstance(before, int | float):
+                continue
+            counted = float(level.get("m_probability") or 0.0) * n
+            level["m_probability"] = (counted + prior_pairs * float(before)) / (n + prior_pairs)
+    return model
 
 
 def train_from_labels(
@@ -652,14 +683,7 @@ def train_from_labels(
         linker.training.estimate_m_from_pairwise_labels(linker._db_api.register("rt_labels"))
         learned = linker.misc.save_model_to_json()
         shares = _not_null_shares(con, "rt_label_pairs", learned)
-        model = copy.deepcopy(start)
-        for comparison, new in zip(model["comparisons"], learned["comparisons"], strict=True):
-            pairs = shares[comparison["output_column_name"]] * labelled
-            for level, new_level in zip(comparison["comparison_levels"], new["comparison_levels"], strict=True):
-                if level.get("is_null_level"):
-                    continue
-                counted = float(new_level.get("m_probability") or 0.0) * pairs
-                level["m_probability"] = (counted + prior_pairs * level["m_probability"]) / (pairs + prior_pairs)
+        model = _blend(start, learned, {name: share * labelled for name, share in shares.items()}, prior_pairs)
         random_shares = {c["output_column_name"]: 1.0 for c in model["comparisons"]}
         seen = {name: Seen(prior_pairs + shares[name] * labelled, U_SAMPLE_PAIRS * share)
                 for name, share in random_shares.items()}
