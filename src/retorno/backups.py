@@ -89,14 +89,14 @@ def _manifest(engine: str, connection: Connection) -> Manifest:
 def engine_of(url: str) -> str:
     backend = make_url(url).get_backend_name()
     if backend not in ("postgresql", "sqlite"):
-        raise InvalidInput(f"backups know PostgreSQL and SQLite, not {backend}")
+        raise InvalidInput("backups know PostgreSQL and SQLite, not %(backend)s", backend=backend)
     return backend
 
 
 def backup(url: str, out: Path) -> Manifest:
     """Copy the database at `url` to `out` (and its manifest beside it); consistent while the service runs."""
     if out.exists():
-        raise InvalidInput(f"{out} exists; a backup never overwrites a file")
+        raise InvalidInput("%(out)s exists; a backup never overwrites a file", out=out)
     out.parent.mkdir(parents=True, exist_ok=True)
     manifest = _backup_postgresql(url, out) if engine_of(url) == "postgresql" else _backup_sqlite(url, out)
     manifest.save(out)
@@ -109,9 +109,11 @@ def restore(backup_file: Path, url: str) -> None:
     head = backup_file.read_bytes()[:16] if backup_file.is_file() else b""
     kind = "sqlite" if head.startswith(SQLITE_MAGIC) else "postgresql" if head.startswith(PG_CUSTOM_MAGIC) else None
     if kind is None:
-        raise InvalidInput(f"{backup_file} is neither a SQLite database nor a pg_dump custom-format archive")
+        raise InvalidInput("%(backup_file)s is neither a SQLite database nor a pg_dump custom-format archive",
+                           backup_file=backup_file)
     if kind != engine:
-        raise InvalidInput(f"{backup_file} is a {kind} backup; restore it into a {kind} database, not {engine}")
+        raise InvalidInput("%(backup_file)s is a %(kind)s backup; restore it into a %(kind)s database, not "
+                           "%(engine)s", backup_file=backup_file, kind=kind, engine=engine)
     if engine == "postgresql":
         _restore_postgresql(backup_file, url)
     else:
@@ -134,22 +136,24 @@ def _client(program: str, connection: Connection) -> str:
     """The path of `pg_dump`/`pg_restore`, refused if older than the server (it could not read or write it)."""
     path = shutil.which(program)
     if path is None:
-        raise BackupFailed(f"{program} is not installed: install the PostgreSQL client of the server's version "
-                           "(Debian: postgresql-client)")
+        raise BackupFailed("%(program)s is not installed: install the PostgreSQL client of the server's version"
+                           " (Debian: postgresql-client)", program=program)
     version = subprocess.run([path, "--version"], capture_output=True, text=True, check=True).stdout
     found = re.search(r"(\d+)(?:\.\d+)?", version)
     client_major = int(found.group(1)) if found else 0
     server_major = int(connection.exec_driver_sql("SHOW server_version_num").scalar_one()) // 10000
     if client_major < server_major:
-        raise BackupFailed(f"{program} {client_major} is older than the PostgreSQL {server_major} server; install "
-                           f"the client of version {server_major} or later")
+        raise BackupFailed("%(program)s %(client_major)s is older than the PostgreSQL %(server_major)s server; "
+                           "install the client of version %(server_major)s or later", program=program,
+                           client_major=client_major, server_major=server_major)
     return path
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise BackupFailed(f"{Path(command[0]).name} failed: {done.stderr.strip()[-2000:]}")
+        raise BackupFailed("%(program)s failed: %(output)s", program=Path(command[0]).name,
+                           output=done.stderr.strip()[-2000:])
 
 
 def _backup_postgresql(url: str, out: Path) -> Manifest:
@@ -173,8 +177,8 @@ def _restore_postgresql(backup_file: Path, url: str) -> None:
     try:
         with engine.connect() as connection:
             if sa.inspect(connection).get_table_names():
-                raise InvalidInput(f"{make_url(url).render_as_string()} is not empty; restore into a new database "
-                                   "(createdb), never over one")
+                raise InvalidInput("%(database)s is not empty; restore into a new database (createdb), never over one",
+                                   database=make_url(url).render_as_string())
             pg_restore = _client("pg_restore", connection)
     finally:
         engine.dispose()
@@ -196,7 +200,7 @@ def _sqlite_path(url: str) -> Path:
 def _backup_sqlite(url: str, out: Path) -> Manifest:
     source_path = _sqlite_path(url)
     if not source_path.is_file():
-        raise InvalidInput(f"no SQLite database at {source_path}")
+        raise InvalidInput("no SQLite database at %(source_path)s", source_path=source_path)
     source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
     copy = sqlite3.connect(out)
     try:
@@ -216,7 +220,8 @@ def _backup_sqlite(url: str, out: Path) -> Manifest:
 def _restore_sqlite(backup_file: Path, url: str) -> None:
     target_path = _sqlite_path(url)
     if target_path.exists() and target_path.stat().st_size > 0:
-        raise InvalidInput(f"{target_path} exists and is not empty; restore into a new file, never over one")
+        raise InvalidInput("%(target_path)s exists and is not empty; restore into a new file, never over one",
+                           target_path=target_path)
     target_path.parent.mkdir(parents=True, exist_ok=True)
     source = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
     target = sqlite3.connect(target_path)

@@ -68,21 +68,23 @@ class DataKeyring:
             stat = self.path.stat()
             text = self.path.read_text()
         except FileNotFoundError:
-            raise DataKeyError(f"the data key file {self.path} does not exist; restore it from the backup kept "
-                               "with the database, or create the first key with `retorno keys rotate-data`") from None
+            raise DataKeyError("the data key file %(path)s does not exist; restore it from the backup kept with"
+                               " the database, or create the first key with `retorno keys rotate-data`",
+                               path=self.path) from None
         except OSError as error:
-            raise DataKeyError(f"the data key file {self.path} cannot be read: {error.strerror}") from None
+            raise DataKeyError("the data key file %(path)s cannot be read: %(strerror)s", path=self.path,
+                               strerror=error.strerror) from None
         by_id: dict[str, bytes] = {}
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip() or line.startswith("#"):
                 continue
             match = _KEY_LINE.match(line.strip())
             if match is None:
-                raise DataKeyError(f"the data key file {self.path} line {number} is not '<8 hex digits> "
-                                   "<base64 of 32 bytes>'")
+                raise DataKeyError("the data key file %(path)s line %(number)s is not '<8 hex digits> <base64 "
+                                   "of 32 bytes>'", path=self.path, number=number)
             by_id[match.group(1)] = base64.b64decode(match.group(2))
         if not by_id:
-            raise DataKeyError(f"the data key file {self.path} holds no key")
+            raise DataKeyError("the data key file %(path)s holds no key", path=self.path)
         return _Keys(by_id, list(by_id)[-1], _version(stat))
 
     def _current(self) -> _Keys:
@@ -116,14 +118,16 @@ class DataKeyring:
         key_id, payload = match.groups()
         key = self._current().by_id.get(key_id)
         if key is None:
-            raise DataKeyError(f"a sensitive value was encrypted with data key '{key_id}', which the key file "
-                               f"{self.path} does not hold; restore the key file kept with the database backup")
+            raise DataKeyError("a sensitive value was encrypted with data key '%(key_id)s', which the key file "
+                               "%(path)s does not hold; restore the key file kept with the database backup",
+                               key_id=key_id, path=self.path)
         raw = base64.b64decode(payload)
         try:
             return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None).decode()
         except InvalidTag:
-            raise DataKeyError(f"a sensitive value does not decrypt with data key '{key_id}' of {self.path}: "
-                               "the file holds a different key under that id, or the stored value was altered"
+            raise DataKeyError("a sensitive value does not decrypt with data key '%(key_id)s' of %(path)s: the "
+                               "file holds a different key under that id, or the stored value was altered",
+                               key_id=key_id, path=self.path
                                ) from None
 
 

@@ -1,20 +1,119 @@
-"""Errors every entry point turns into a clear message: HTTP 4xx, a CLI line, a form error."""
+"""Errors every entry point turns into a clear message: HTTP 4xx, a CLI line, a form error.
+
+A refusal is said in words by its template and parameters: the template is the English sentence
+with `%(name)s` for each value (the API's and the CLI's message), and the key of its translation
+in the Spanish catalog (`web/locale/es/LC_MESSAGES/messages.po`), from which the pages and the
+API's `Accept-Language: es` say it in Spanish. Templates are literal strings at the place that
+raises, so a test finds every one in the source and fails on any without a translation.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Term:
+    """A value from a fixed vocabulary (a case state, a protection concern, a role) named in a message.
+
+    `vocabulary` says which: the pages name the code in the reader's language; the English
+    message says `english` (the code itself when there is no other English name).
+    """
+
+    vocabulary: str
+    code: str
+    english: str | None = None
+
+    def __str__(self) -> str:
+        return self.english or self.code
+
+
+@dataclass(frozen=True)
+class Message:
+    """One sentence a person reads: an English template and the values it names.
+
+    A value may be a Term, another Message, a sequence of Messages (said one after the other,
+    separated by semicolons) or of Terms (separated by commas); each is said in the language of the
+    sentence around it.
+    """
+
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def say(self, translate: Translate) -> str:
+        """The sentence in a language: `translate` gives a template's or a term's words in it."""
+        return translate(self.template) % {name: say_value(value, translate) for name, value in self.params.items()}
+
+    def __str__(self) -> str:
+        return self.say(english)
+
+
+class Translate:
+    """How a language says templates and terms; English is the templates as written and the terms' own words."""
+
+    def __call__(self, template: str) -> str:
+        return template
+
+    def term(self, value: Term) -> str:
+        return str(value)
+
+
+english = Translate()
+
+
+def say_value(value: object, translate: Translate) -> object:
+    """A message's parameter as said in a language (numbers and plain text as they are)."""
+    if isinstance(value, Message):
+        return value.say(translate)
+    if isinstance(value, Term):
+        return translate.term(value)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, Message) for v in value):
+        return "; ".join(v.say(translate) for v in value)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, Term) for v in value):
+        return ", ".join(translate.term(v) for v in value)
+    return value
+
+
+def plain(value: object) -> object:
+    """A message's parameter as programs read it in the API: codes for terms, English for messages."""
+    if isinstance(value, Term):
+        return value.code
+    if isinstance(value, Message):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
 
 class RetornoError(Exception):
-    """A refusal a user can act on: a stable `code` and a human `message`."""
+    """A refusal a user can act on: a stable `code`, its parameters, and the message they make.
+
+    `message` is an English template whose `%(name)s` are filled from the keyword parameters, or
+    a sequence of Messages when one refusal has several reasons (each said in turn).
+    """
 
     status = 400
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, details: object = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Sequence[Message], *, code: str | None = None, details: object = None,
+                 **params: object) -> None:
+        self.parts: tuple[Message, ...] = (
+            (Message(message, params),) if isinstance(message, str) else tuple(message))
+        self.params = params
+        self.message = "; ".join(str(part) for part in self.parts)
+        super().__init__(self.message)
         if code:
             self.code = code
         self.details = details
+
+    def say(self, translate: Translate) -> str:
+        """The refusal in a language."""
+        return "; ".join(part.say(translate) for part in self.parts)
 
 
 class NotFound(RetornoError):
@@ -38,8 +137,8 @@ class TooManyAttempts(RetornoError):
     status = 429
     code = "login_throttled"
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message, details={"retry_after": retry_after})
+    def __init__(self, message: str, *, retry_after: int, **params: Any) -> None:
+        super().__init__(message, details={"retry_after": retry_after}, retry_after=retry_after, **params)
         self.retry_after = retry_after
 
 
@@ -92,9 +191,9 @@ class SafeguardViolation(RetornoError):
 
     def __init__(self, violations: list) -> None:  # list[safeguards.Violation]
         self.violations = violations
-        message = "; ".join(str(v) for v in violations)
         rules = sorted({v.rule for v in violations})
-        super().__init__(message, code="safeguard." + rules[0] if len(rules) == 1 else "safeguard.multiple",
+        super().__init__([v.sentence for v in violations],
+                         code="safeguard." + rules[0] if len(rules) == 1 else "safeguard.multiple",
                          details=[{"rule": v.rule, "case": v.case_reference, "message": str(v)}
                                   for v in violations])
 
@@ -108,8 +207,9 @@ class ImportRefused(RetornoError):
     status = 422
     code = "import_refused"
 
-    def __init__(self, message: str, *, details: list[dict[str, object]], summary: dict[str, object]) -> None:
-        super().__init__(message, details=details)
+    def __init__(self, message: str, *, details: list[dict[str, object]], summary: dict[str, object],
+                 **params: Any) -> None:
+        super().__init__(message, details=details, **params)
         self.summary = summary
 
 
@@ -147,7 +247,10 @@ def refuse_bad_import(report: object) -> list[dict[str, object]]:
     summary = problem_summary(report)
     total = len(report.problems)  # type: ignore[attr-defined]
     if summary["bad_rows"]:
-        listed = f"; the first {PROBLEMS_LISTED:,} of {total:,} problems are listed" if total > PROBLEMS_LISTED else ""
-        raise ImportRefused(f"nothing imported: {summary['bad_rows']:,} bad rows{listed}",
-                            details=problems_of(report), summary=summary)
+        if total > PROBLEMS_LISTED:
+            raise ImportRefused("nothing imported: %(bad_rows)s bad rows; the first %(listed)s of %(total)s problems "
+                                "are listed", details=problems_of(report), summary=summary,
+                                bad_rows=f"{summary['bad_rows']:,}", listed=f"{PROBLEMS_LISTED:,}", total=f"{total:,}")
+        raise ImportRefused("nothing imported: %(bad_rows)s bad rows", details=problems_of(report), summary=summary,
+                            bad_rows=f"{summary['bad_rows']:,}")
     return problems_of(report)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from retorno.errors import Message, Term
+
 NON_REFOULEMENT = "non_refoulement"
 CHILDREN = "children"
 FAMILY_UNITY = "family_unity"
@@ -35,12 +37,26 @@ IDENTITY_FIELDS = ("given_names", "first_surname", "second_surname", "sex", "bir
 
 @dataclass(frozen=True)
 class Violation:
+    """A rule broken, by whom, and in words: an English template and its values (see `errors.Message`)."""
+
     rule: str
     case_reference: str | None
-    message: str
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    @property
+    def message(self) -> str:
+        return str(Message(self.template, self.params))
+
+    @property
+    def sentence(self) -> Message:
+        """The violation as a person reads it, naming the case when there is one."""
+        what = Message(self.template, self.params)
+        return Message("case %(case)s: %(what)s", {"case": self.case_reference, "what": what}) \
+            if self.case_reference else what
 
     def __str__(self) -> str:
-        return f"case {self.case_reference}: {self.message}" if self.case_reference else self.message
+        return str(self.sentence)
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,7 @@ class TravellerFacts:
     household: str | None
     birth_date: date
     # Labels of protection concerns not yet resolved by a supervisor; empty when cleared.
-    open_concerns: tuple[str, ...]
+    open_concerns: tuple[str | Term | Message, ...]
     screened: bool
     nationality_verified: bool
     document_expiry: date | None
@@ -112,8 +128,8 @@ def protection(person: TravellerFacts) -> list[Violation]:
     """Non-refoulement: nobody travels without a screening whose concerns are all resolved."""
     if not person.screened:
         return [Violation(NON_REFOULEMENT, person.reference, "no protection screening is recorded")]
-    return [Violation(NON_REFOULEMENT, person.reference, f"protection concern '{label}' is not resolved")
-            for label in person.open_concerns]
+    return [Violation(NON_REFOULEMENT, person.reference, "protection concern '%(concern)s' is not resolved",
+                      {"concern": concern}) for concern in person.open_concerns]
 
 
 def nationality_and_document(person: TravellerFacts, travel_date: date) -> list[Violation]:
@@ -131,8 +147,8 @@ def nationality_and_document(person: TravellerFacts, travel_date: date) -> list[
                                "no travel document with a valid machine readable zone is on file"))
     elif person.document_expiry is not None and person.document_expiry < travel_date:
         found.append(Violation(VALID_DOCUMENT, person.reference,
-                               f"the travel document expires on {person.document_expiry.isoformat()}, "
-                               f"before the flight on {travel_date.isoformat()}"))
+                               "the travel document expires on %(expiry)s, before the flight on %(departure)s",
+                               {"expiry": person.document_expiry, "departure": travel_date}))
     return found
 
 
@@ -190,17 +206,22 @@ def capacity_counts(flight: FlightFacts, count: int, medical_needed: int) -> lis
     escorts = escorts_needed(count, flight.passengers_per_escort)
     if flight.escorts < escorts:
         found.append(Violation(CAPACITY, None,
-                               f"flight {flight.reference}: {count} passengers need {escorts} escorts "
-                               f"(one per {flight.passengers_per_escort}), only {flight.escorts} are assigned"))
+                               "flight %(flight)s: %(count)s passengers need %(needed)s escorts (one per %(ratio)s), "
+                               "only %(escorts)s are assigned",
+                               {"flight": flight.reference, "count": count, "needed": escorts,
+                                "ratio": flight.passengers_per_escort, "escorts": flight.escorts}))
     total = count + flight.escorts + flight.medical_staff
     if total > flight.seats:
         found.append(Violation(CAPACITY, None,
-                               f"flight {flight.reference}: {count} passengers + {flight.escorts} escorts + "
-                               f"{flight.medical_staff} medical staff = {total} exceeds {flight.seats} seats"))
+                               "flight %(flight)s: %(count)s passengers + %(escorts)s escorts + %(medical)s medical "
+                               "staff = %(total)s exceeds %(seats)s seats",
+                               {"flight": flight.reference, "count": count, "escorts": flight.escorts,
+                                "medical": flight.medical_staff, "total": total, "seats": flight.seats}))
     if medical_needed > flight.medical_staff:
         found.append(Violation(MEDICAL_ESCORT, None,
-                               f"flight {flight.reference}: medical cases need {medical_needed} medical escorts, "
-                               f"only {flight.medical_staff} medical staff are assigned"))
+                               "flight %(flight)s: medical cases need %(needed)s medical escorts, only %(medical)s "
+                               "medical staff are assigned",
+                               {"flight": flight.reference, "needed": medical_needed, "medical": flight.medical_staff}))
     return found
 
 
@@ -229,11 +250,16 @@ def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
     for m in members:
         if m.household in split_households or m.flight == flight_reference:
             continue
-        where = f"on flight {m.flight}" if m.flight else "not on this flight"
-        found.append(Violation(
-            FAMILY_UNITY, m.reference,
-            f"household {m.household} would be split: this member is {where}; a supervisor must record a reason "
-            "to split it"))
+        if m.flight:
+            found.append(Violation(
+                FAMILY_UNITY, m.reference,
+                "household %(household)s would be split: this member is on flight %(flight)s; a supervisor must "
+                "record a reason to split it", {"household": m.household, "flight": m.flight}))
+        else:
+            found.append(Violation(
+                FAMILY_UNITY, m.reference,
+                "household %(household)s would be split: this member is not on this flight; a supervisor must "
+                "record a reason to split it", {"household": m.household}))
     return found
 
 

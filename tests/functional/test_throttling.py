@@ -83,7 +83,7 @@ def test_the_right_password_gets_in_once_the_wait_is_over(client: TestClient, se
 def test_the_login_page_and_the_token_endpoint_share_the_count(client: TestClient, session: Session) -> None:
     fail(client, session, "inm.officer", 5)
     page = login(client, "inm.officer")
-    assert page.status_code == 429 and "too many failed logins" in alert(page.text)
+    assert page.status_code == 429 and "demasiados intentos fallidos" in alert(page.text)
     assert page.headers["retry-after"] in ("3", "4")
 
 

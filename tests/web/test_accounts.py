@@ -61,7 +61,7 @@ def test_an_administrator_adds_a_user_who_must_choose_a_password_before_anything
     assert "Su contraseña la puso otra persona" in form.text
     wrong = send(client, "/account/password", {"current": "not it at all", "new": "mi clave propia 1",
                                                "repeated": "mi clave propia 1"})
-    assert wrong.status_code == 401 and "current password is wrong" in alert(wrong.text)
+    assert wrong.status_code == 401 and "la contraseña actual no es correcta" in alert(wrong.text)
     differ = send(client, "/account/password", {"current": password, "new": "mi clave propia 1",
                                                 "repeated": "mi clave propia 2"})
     assert differ.status_code == 422
@@ -96,7 +96,7 @@ def test_a_supervisor_manages_the_users_of_their_own_agency_only(
     assert send(client, "/users/saime.viewer/role", {"role": "jefe"}).status_code == 422
     # Nobody changes their own account here.
     own = send(client, "/users/saime.supervisor/disable", {"reason": "me voy"})
-    assert own.status_code == 422 and "your own account" in alert(own.text)
+    assert own.status_code == 422 and "aquí no puede cambiar su propia cuenta" in alert(own.text)
 
 
 def test_a_reset_password_ends_every_session_and_token_and_disabling_locks_the_user_out(

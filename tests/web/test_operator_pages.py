@@ -81,7 +81,7 @@ def test_operator_records_consent_then_intake_with_refusals_that_write_nothing(
     assert client.get(f"/reintegration/returnees/{ref}").status_code == 404
     before = audit_count(session)
     wrong = send(client, "/reintegration/consent", {"reference": ref, "birth_date": "1991-01-01"})
-    assert wrong.status_code == 404 and "no arrived returnee" in alert(wrong.text)
+    assert wrong.status_code == 404 and "no hay ninguna persona llegada" in alert(wrong.text)
     assert 'value="1991-01-01"' in wrong.text and audit_count(session) == before
     response = send(client, "/reintegration/consent", {"reference": ref.lower(), "birth_date": case["birth_date"]})
     assert response.status_code == 303 and response.headers["location"] == f"/reintegration/returnees/{ref}#intake"
@@ -93,7 +93,7 @@ def test_operator_records_consent_then_intake_with_refusals_that_write_nothing(
     version = opened_version(page.text, f"/reintegration/returnees/{ref}/intake")
     bad = send(client, f"/reintegration/returnees/{ref}/intake",
                {**INTAKE_FORM, "occupation_1": "72", "version": version})
-    assert bad.status_code == 422 and "4-digit ISCO-08" in alert(bad.text)
+    assert bad.status_code == 422 and "códigos CIUO-08 de 4 cifras: 72" in alert(bad.text)
     assert 'value="Libertador"' in bad.text and 'value="vivienda" checked' in bad.text
     assert audit_count(session) == before
     saved = send(client, f"/reintegration/returnees/{ref}/intake", {**INTAKE_FORM, "version": version})
@@ -114,7 +114,7 @@ def test_intake_without_consent_is_refused_and_writes_nothing(
     login(client, "op.officer")
     before = audit_count(session)
     response = send(client, f"/reintegration/returnees/{case['reference']}/intake", INTAKE_FORM)
-    assert response.status_code == 404 and "no case" in alert(response.text)
+    assert response.status_code == 404 and "no hay ningún caso" in alert(response.text)
     assert session.execute(sa.select(sa.func.count()).select_from(IntakeProfile)).scalar_one() == 0
     assert audit_count(session) == before
 
@@ -126,7 +126,7 @@ def test_withdrawing_consent_needs_a_reason_and_takes_the_person_out_of_view(
     ref = case["reference"]
     login(client, "op.officer")
     refused = send(client, f"/reintegration/returnees/{ref}/withdraw", {"reason": ""})
-    assert refused.status_code == 422 and "reason" in alert(refused.text)
+    assert refused.status_code == 422 and "necesita el motivo" in alert(refused.text)
     done = send(client, f"/reintegration/returnees/{ref}/withdraw", {"reason": "ya no desea participar"})
     assert done.status_code == 303
     assert "retirado" in client.get(done.headers["location"]).text
@@ -140,9 +140,12 @@ def test_opportunity_form_refuses_bad_values_then_creates_and_edits(
     page = client.get("/reintegration/opportunities/new")
     assert page.status_code == 200 and "7212 · Soldadores y oxicortadores" in page.text
     count = session.execute(sa.select(sa.func.count()).select_from(Opportunity)).scalar_one()
-    for change, message in (({"seats": "tres"}, "not a whole number"), ({"isco_code": "72"}, "4-digit ISCO-08"),
-                            ({"start_date": "31/02/2027"}, "is not a date"), ({"title": ""}, "title"),
-                            ({"monthly_amount": "mucho"}, "not an amount"), ({"currency": "dólar"}, "ISO 4217")):
+    for change, message in (({"seats": "tres"}, "Plazas: 'tres' no es un número entero"),
+                            ({"isco_code": "72"}, "código CIUO-08 de 4 cifras, no '72'"),
+                            ({"start_date": "31/02/2027"}, "Fecha de inicio: '31/02/2027' no es una fecha"),
+                            ({"title": ""}, "faltan estos campos: Título"),
+                            ({"monthly_amount": "mucho"}, "'mucho' no es un importe"),
+                            ({"currency": "dólar"}, "no es un código ISO 4217")):
         refused = send(client, "/reintegration/opportunities/new", {**OPPORTUNITY_FORM, **change})
         assert refused.status_code == 422 and message in alert(refused.text), change
         assert 'value="Astillero del Lago"' in refused.text
@@ -185,7 +188,7 @@ def test_matching_preview_run_explanation_placement_steps_and_follow_up(
     assert "Personas que esperan una oferta: 2" in preview.text and first["reference"] in preview.text
     assert session.execute(sa.select(sa.func.count()).select_from(Placement)).scalar_one() == 0
     bad_mode = send(client, "/reintegration/matching/run", {"mode": "azar"})
-    assert bad_mode.status_code == 422 and "stable or welfare" in alert(bad_mode.text)
+    assert bad_mode.status_code == 422 and "el modo debe ser estable o bienestar" in alert(bad_mode.text)
     run = send(client, "/reintegration/matching/run", {"mode": "stable"})
     assert run.status_code == 303 and run.headers["location"] == "/reintegration/placements"
     listing = client.get(run.headers["location"])
@@ -202,7 +205,7 @@ def test_matching_preview_run_explanation_placement_steps_and_follow_up(
     # An impossible step is refused with the service's message; allowed steps go through.
     refused = send(client, f"/reintegration/placements/{passed.id}",
                         {"status": "completed", "next": f"/reintegration/returnees/{loser.reference}"})
-    assert refused.status_code == 409 and "cannot go from 'offered' to 'completed'" in alert(refused.text)
+    assert refused.status_code == 409 and "no puede pasar de 'ofrecida' a 'completada'" in alert(refused.text)
     accepted = send(client, f"/reintegration/placements/{passed.id}", {"status": "accepted", "next": "//evil"})
     assert accepted.status_code == 303 and accepted.headers["location"] == "/reintegration/placements"
     back = f"/reintegration/returnees/{loser.reference}"
@@ -218,7 +221,8 @@ def test_matching_preview_run_explanation_placement_steps_and_follow_up(
     answers = {"work": "in_placement", "income": "minimum", "housing": "stable", "household": "together",
                "wellbeing": "4", "intends_to_migrate": "no"}
     incomplete = send(client, f"/reintegration/follow-ups/{follow_up.id}", {**answers, "housing": ""})
-    assert incomplete.status_code == 422 and "housing" in alert(incomplete.text)
+    assert incomplete.status_code == 422
+    assert "Vivienda: elija una de estas respuestas: vivienda estable" in alert(incomplete.text)
     assert 'value="in_placement" checked' in incomplete.text
     recorded = send(client, f"/reintegration/follow-ups/{follow_up.id}", {**answers, "notes": "Bien"})
     assert recorded.status_code == 303
@@ -294,9 +298,9 @@ def test_planning_page_runs_the_planner_and_applies_and_proposes_the_plan(
     page = client.get("/planning")
     assert page.status_code == 200 and flight in page.text and proposed not in page.text
     refused = send(client, "/planning", {"flights": [proposed], "time_limit": "5"})
-    assert refused.status_code == 422 and "accepted flights" in alert(refused.text)
+    assert refused.status_code == 422 and "los planes se hacen para vuelos aceptados" in alert(refused.text)
     bad_limit = send(client, "/planning", {"flights": [flight], "time_limit": "600"})
-    assert bad_limit.status_code == 422 and "time limit" in alert(bad_limit.text)
+    assert bad_limit.status_code == 422 and "tiempo límite: entre 1 y 60 segundos" in alert(bad_limit.text)
     review = send(client, "/planning", {"flights": [flight], "time_limit": "5"})
     assert review.status_code == 200, alert(review.text)
     text = review.text
@@ -323,7 +327,7 @@ def test_planning_apply_refusals_are_shown_and_roll_everything_back(
     plan = carried_plan(review.text)
     everyone = f"{flight}|{' '.join(plan['manifests'][flight])}"
     emptied = send(client, "/planning/apply", {"plan": json.dumps(plan), "remove": [everyone]})
-    assert emptied.status_code == 422 and "nothing to apply" in alert(emptied.text)
+    assert emptied.status_code == 422 and "no hay nada que aplicar" in alert(emptied.text)
     assert 'checked' in emptied.text and "Familia 1" in emptied.text
     # A plan forged to put the single case too on the 4-seat flight is refused by the safeguards: nothing stays.
     plan["manifests"][flight].append(single["reference"])
@@ -334,7 +338,7 @@ def test_planning_apply_refusals_are_shown_and_roll_everything_back(
     assert session.execute(sa.select(sa.func.count()).select_from(Passenger)).scalar_one() == 0
     assert audit_count(session) == before
     damaged = send(client, "/planning/apply", {"plan": "{no es json"})
-    assert damaged.status_code == 422 and "damaged" in alert(damaged.text)
+    assert damaged.status_code == 422 and "está dañado" in alert(damaged.text)
 
 
 def test_flight_page_shows_the_manifest_state_translated(client: TestClient, world: World) -> None:

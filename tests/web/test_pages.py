@@ -58,9 +58,9 @@ def test_failed_logins_are_refused_audited_and_slowed_down(client: TestClient, s
             attempt.at -= timedelta(hours=1)
         session.flush()
         response = login(client, "inm.officer", "wrong password!")
-        assert response.status_code == 401 and "wrong username or password" in alert(response.text)
+        assert response.status_code == 401 and "usuario o contraseña incorrectos" in alert(response.text)
     throttled = login(client, "inm.officer")
-    assert throttled.status_code == 429 and "too many failed logins" in alert(throttled.text)
+    assert throttled.status_code == 429 and "demasiados intentos fallidos" in alert(throttled.text)
     assert throttled.headers["retry-after"] in ("3", "4")
     failures = session.execute(
         sa.select(sa.func.count())
@@ -77,7 +77,7 @@ def test_a_post_without_the_session_csrf_token_is_refused_and_changes_nothing(
     before = session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one()
     form = {**case_payload(), "csrf_token": "forged"}
     response = client.post("/cases/new", data=form, follow_redirects=False)
-    assert response.status_code == 403 and "did not come from this site" in alert(response.text)
+    assert response.status_code == 403 and "no vino de este sitio" in alert(response.text)
     assert client.post("/cases/new", data=case_payload(), follow_redirects=False).status_code == 403
     assert session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() == before
 
@@ -105,7 +105,7 @@ def test_a_refused_form_keeps_what_was_typed_and_writes_nothing(client: TestClie
     payload = case_payload(given_names="Perla Futura", birth_date="2999-01-01")
     response = post_form(client, "/cases/new", payload, page="/cases/new")
     assert response.status_code == 422
-    assert "is in the future" in alert(response.text)
+    assert "la fecha de nacimiento 2999-01-01 está en el futuro" in alert(response.text)
     assert 'value="Perla Futura"' in response.text
     after = session.execute(sa.select(sa.func.count()).select_from(AuditRecord)).scalar_one()
     assert after == before

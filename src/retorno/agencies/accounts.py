@@ -24,7 +24,7 @@ from retorno.agencies.models import ROLES, Agency, User
 from retorno.agencies.permissions import ADMINISTRATOR, action, reader
 from retorno.agencies.service import add_account, agency_by_code, hash_password
 from retorno.audit.service import record
-from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Term
 
 # Letters and digits nobody confuses when reading a temporary password aloud (no 0/O, 1/l/I).
 _READABLE = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -45,15 +45,15 @@ def _manages_all(actor: User) -> bool:
 
 def _in_scope(actor: User, agency: Agency) -> None:
     if not _manages_all(actor) and agency.id != actor.agency_id:
-        raise Forbidden(f"{actor.username} manages the users of {actor.agency.code} only",
-                        code="forbidden.users.manage")
+        raise Forbidden("%(username)s manages the users of %(agency)s only",
+                        code="forbidden.users.manage", username=actor.username, agency=actor.agency.code)
 
 
 def _managed(session: Session, actor: User, username: str) -> User:
     """Another user `actor` may manage; one of another agency does not exist for an agency's supervisor."""
     user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not (_manages_all(actor) or user.agency_id == actor.agency_id):
-        raise NotFound(f"no user '{username}' that you manage", code="user_not_found")
+        raise NotFound("no user '%(username)s' that you manage", code="user_not_found", username=username)
     if user.id == actor.id:
         raise InvalidInput("you cannot change your own account here; your password is changed on its own page",
                            code="user.own_account")
@@ -84,7 +84,7 @@ def managed_user(session: Session, actor: User, username: str) -> User:
     """One user `actor` manages (themselves included, to see their own account)."""
     user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not (_manages_all(actor) or user.agency_id == actor.agency_id):
-        raise NotFound(f"no user '{username}' that you manage", code="user_not_found")
+        raise NotFound("no user '%(username)s' that you manage", code="user_not_found", username=username)
     return user
 
 
@@ -93,8 +93,8 @@ def add_user(session: Session, actor: User, *, username: str, full_name: str, ag
              role: str) -> tuple[User, str]:
     """Add a user with a temporary password (returned, to hand over once); they choose their own at login."""
     if not re.fullmatch(USERNAME, username):
-        raise InvalidInput(f"a username is 3 to 80 lower-case letters, digits, dots, hyphens or underscores, not "
-                           f"'{username}'", code="user.username")
+        raise InvalidInput("a username is 3 to 80 lower-case letters, digits, dots, hyphens or underscores, not"
+                           " '%(username)s'", code="user.username", username=username)
     if not full_name.strip():
         raise InvalidInput("a user needs a full name", code="user.full_name")
     _in_scope(actor, agency_by_code(session, agency_code))
@@ -109,7 +109,7 @@ def disable(session: Session, actor: User, username: str, *, reason: str) -> Use
     """Disable a user: their login sessions and API tokens end at once."""
     user = _managed(session, actor, username)
     if not user.active:
-        raise InvalidInput(f"user '{username}' is already disabled", code="user.disabled")
+        raise InvalidInput("user '%(username)s' is already disabled", code="user.disabled", username=username)
     return end_access(session, actor, user, reason=reason)
 
 
@@ -118,7 +118,7 @@ def enable(session: Session, actor: User, username: str) -> User:
     """Let a disabled user log in again (with the password they had, or a reset one)."""
     user = _managed(session, actor, username)
     if user.active:
-        raise InvalidInput(f"user '{username}' is already enabled", code="user.enabled")
+        raise InvalidInput("user '%(username)s' is already enabled", code="user.enabled", username=username)
     user.active = True
     session.flush()
     record(session, actor, "user.enable", "user", username, after={"active": True})
@@ -143,10 +143,12 @@ def reset_password(session: Session, actor: User, username: str) -> str:
 def change_role(session: Session, actor: User, username: str, role: str) -> User:
     """Make a user a viewer, an officer or a supervisor of their agency."""
     if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not '{role}'", code="user.role")
+        raise InvalidInput("role must be one of %(roles)s, not '%(role)s'", code="user.role", roles=", ".join(ROLES),
+                           role=role)
     user = _managed(session, actor, username)
     if user.role == role:
-        raise InvalidInput(f"user '{username}' is already a {role}", code="user.same_role")
+        raise InvalidInput("user '%(username)s' is already a %(role)s", code="user.same_role", username=username,
+                           role=Term("role", role))
     before = user.role
     user.role = role
     session.flush()

@@ -122,7 +122,7 @@ def authenticate(session: Session, username: str, password: str, *, address: str
     wait = retry_after(session, username, address, policy)
     if wait > timedelta(0):
         seconds = math.ceil(wait.total_seconds())
-        raise TooManyAttempts(f"too many failed logins; try again in {seconds} s", retry_after=seconds)
+        raise TooManyAttempts("too many failed logins; try again in %(retry_after)s s", retry_after=seconds)
     user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -219,7 +219,7 @@ def disable_agency(session: Session, actor: User | None, code: str, *, reason: s
 def _user_named(session: Session, username: str) -> User:
     user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"no user '{username}'", code="user_not_found")
+        raise NotFound("no user '%(username)s'", code="user_not_found", username=username)
     return user
 
 

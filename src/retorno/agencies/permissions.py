@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from retorno.agencies.models import User
-from retorno.errors import Forbidden
+from retorno.errors import Forbidden, Term
 
 SENDING = "sending_authority"
 RECEIVING = "receiving_authority"
@@ -131,9 +131,11 @@ def require(user: User, capability: str) -> None:
     if not can(user, capability):
         declared = CAPABILITIES[capability]
         raise Forbidden(
-            f"{user.username} ({user.agency.code}, {user.agency.kind} {user.role}) may not {capability}; "
-            f"it needs a {declared.role} of a {' or '.join(sorted(declared.kinds))}",
-            code="forbidden." + capability,
+            "%(username)s (%(agency)s, %(kind)s %(role)s) may not %(capability)s; it needs a %(needed)s of one of: "
+            "%(kinds)s",
+            code="forbidden." + capability, username=user.username, agency=user.agency.code,
+            kind=Term("agency_kind", user.agency.kind), role=Term("role", user.role), capability=capability,
+            needed=Term("role", declared.role), kinds=[Term("agency_kind", k) for k in sorted(declared.kinds)],
         )
 
 
@@ -157,7 +159,8 @@ def _declare(capability: str, *, reads: bool, system: bool) -> Callable[[Callabl
             actor: Any = kwargs["actor"] if "actor" in kwargs else args[position]
             if actor is None:
                 if not system:
-                    raise Forbidden(f"{capability} needs an acting official", code="forbidden." + capability)
+                    raise Forbidden("%(capability)s needs an acting official", code="forbidden." + capability,
+                                    capability=capability)
             else:
                 require(actor, capability)
             return function(*args, **kwargs)

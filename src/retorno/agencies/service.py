@@ -41,16 +41,16 @@ def create_agency(session: Session, actor: User | None, *, code: str, name: str,
                   carrier_code: str | None = None) -> Agency:
     """Add an agency (an administrator's action; `actor` None for the operator's CLI, which bootstraps)."""
     if kind not in AGENCY_KINDS:
-        raise InvalidInput(f"agency kind must be one of {', '.join(AGENCY_KINDS)}, not '{kind}'",
-                           code="agency.kind")
+        raise InvalidInput("agency kind must be one of %(kinds)s, not '%(kind)s'",
+                           code="agency.kind", kinds=", ".join(AGENCY_KINDS), kind=kind)
     if not AGENCY_CODE.match(code):
-        raise InvalidInput(f"an agency code is 2 to 40 capital letters, digits and hyphens (like VE-SAIME), "
-                           f"not '{code}'", code="agency.code")
+        raise InvalidInput("an agency code is 2 to 40 capital letters, digits and hyphens (like VE-SAIME), not "
+                           "'%(agency)s'", code="agency.code", agency=code)
     if not name.strip():
         raise InvalidInput("an agency needs a name", code="agency.name")
     if pycountry.countries.get(alpha_3=country.upper()) is None:
-        raise InvalidInput(f"country is an ISO 3166 three-letter code (VEN, MEX, USA...), not '{country}'",
-                           code="agency.country")
+        raise InvalidInput("country is an ISO 3166 three-letter code (VEN, MEX, USA...), not '%(country)s'",
+                           code="agency.country", country=country)
     carrier_code = carrier_code.upper() if carrier_code else None
     if kind == "carrier" and (carrier_code is None or not CARRIER_CODE.match(carrier_code)):
         raise InvalidInput("a carrier needs its two-character IATA airline designator (--carrier-code, like V0)",
@@ -58,7 +58,7 @@ def create_agency(session: Session, actor: User | None, *, code: str, name: str,
     if kind != "carrier" and carrier_code is not None:
         raise InvalidInput("only a carrier has an airline designator", code="agency.carrier_code")
     if session.execute(sa.select(Agency.id).where(Agency.code == code)).first():
-        raise InvalidInput(f"the agency code '{code}' is taken", code="agency.code_taken")
+        raise InvalidInput("the agency code '%(agency)s' is taken", code="agency.code_taken", agency=code)
     agency = Agency(code=code, name=name.strip(), kind=kind, country=country.upper(), carrier_code=carrier_code)
     session.add(agency)
     session.flush()
@@ -89,14 +89,15 @@ def add_account(session: Session, by: User | None, *, username: str, full_name: 
                 password: str, locale: str = "es", must_change_password: bool = False) -> User:
     """The step `create_user` and `accounts.add_user` share, audited as `by`'s; each checks who may call it."""
     if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not '{role}'")
+        raise InvalidInput("role must be one of %(roles)s, not '%(role)s'", code="user.role", roles=", ".join(ROLES),
+                           role=role)
     if len(password) < 10:
         raise InvalidInput("a password needs at least 10 characters")
     agency = session.execute(sa.select(Agency).where(Agency.code == agency_code)).scalar_one_or_none()
     if agency is None:
-        raise NotFound(f"no agency with code '{agency_code}'")
+        raise NotFound("no agency with code '%(agency_code)s'", agency_code=agency_code)
     if session.execute(sa.select(User.id).where(User.username == username)).first():
-        raise InvalidInput(f"the username '{username}' is taken")
+        raise InvalidInput("the username '%(username)s' is taken", username=username)
     user = User(username=username, full_name=full_name, agency=agency, role=role,
                 password_hash=hash_password(password), locale=locale, must_change_password=must_change_password)
     session.add(user)
@@ -130,7 +131,7 @@ def user_for_token(session: Session, token: str) -> User:
 def agency_by_code(session: Session, code: str) -> Agency:
     agency = session.execute(sa.select(Agency).where(Agency.code == code)).scalar_one_or_none()
     if agency is None:
-        raise NotFound(f"no agency with code '{code}'")
+        raise NotFound("no agency with code '%(agency)s'", agency=code)
     return agency
 
 
@@ -141,5 +142,5 @@ def receiving_authority_for(session: Session, country: str) -> Agency:
         .order_by(Agency.id).limit(1)
     ).scalar_one_or_none()
     if agency is None:
-        raise NotFound(f"no receiving authority is registered for {country}")
+        raise NotFound("no receiving authority is registered for %(country)s", country=country)
     return agency

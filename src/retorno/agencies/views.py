@@ -45,8 +45,8 @@ def token(body: Credentials, request: Request, session: SessionDep) -> Any:
     user = logins.authenticate(session, body.username, body.password, address=client_address(request),
                                policy=login_policy(request))
     if user.must_change_password:
-        raise Forbidden(f"{user.username} must first choose a new password on the page /account/password: the "
-                        "current one was set by someone else", code="password_change_required")
+        raise Forbidden("%(username)s must first choose a new password on the page /account/password: the "
+                        "current one was set by someone else", code="password_change_required", username=user.username)
     return {"token": service.create_token(session, user, name=body.token_name), "token_type": "bearer"}
 
 

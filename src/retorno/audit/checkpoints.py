@@ -120,8 +120,8 @@ class ExportedCheckpoint:
                        public_key=str(data["public_key"]), records_digest=str(data["records_digest"]),
                        signature=str(data["signature"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput(f"{path}: not an exported audit checkpoint ({exc})",
-                               code="audit.checkpoint_file") from exc
+            raise InvalidInput("%(path)s: not an exported audit checkpoint (%(problem)s)",
+                               code="audit.checkpoint_file", path=str(path), problem=str(exc)) from exc
 
 
 def announced_keys(session: Session) -> dict[str, str]:

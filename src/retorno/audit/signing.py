@@ -158,9 +158,9 @@ class KeyFile:
         with self._lock:
             if not self.path.exists():
                 if not self.create:
-                    raise AuditKeyMissing(f"the audit signing key {self.path} does not exist: restore it from the "
-                                          "backup, or announce a new key with 'retorno audit rotate-key' from the "
-                                          "old one")
+                    raise AuditKeyMissing("the audit signing key %(path)s does not exist: restore it from the "
+                                          "backup, or announce a new key with 'retorno audit rotate-key' from "
+                                          "the old one", path=self.path)
                 _write_new(self.path, _private_pem(Ed25519PrivateKey.generate()), 0o600)
             info = self.path.stat()
             stamp = (info.st_ino, info.st_mtime_ns, info.st_size)

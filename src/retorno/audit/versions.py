@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
 from retorno.db import Versioned
-from retorno.errors import EditConflict
+from retorno.errors import EditConflict, Message
 
 # The newest records of an object searched for the change that `about` picks out.
 SEARCHED = 200
@@ -61,24 +61,27 @@ def last_change(session: Session, audited: AuditObject) -> Change | None:
     return None
 
 
-def check_version(session: Session, record: Versioned, expected: int | None, *, label: str,
+def check_version(session: Session, record: Versioned, expected: int | None, *, label: Message,
                   audited: AuditObject) -> None:
     """Refuse (EditConflict) an edit made from version `expected` of `record` if it is no longer current.
 
     `expected` None: the caller states no version (a step whose state machine refuses stale steps).
-    `label` names the record in the message ("case MX-2023-000123").
+    `label` names the record in the message ("case %(case)s").
     """
     if expected is None or expected == record.version:
         return
     change = last_change(session, audited)
+    details = {"changed_by": change.actor if change else None, "agency": change.agency if change else None,
+               "changed_at": change.at.isoformat() if change else None, "action": change.action if change else None,
+               "your_version": expected, "current_version": record.version}
     if change is None:
-        by, when, at = "another user", "an unknown time", None
-    else:
-        by, at = f"{change.actor} ({change.agency})", change.at
-        when = f"{at:%Y-%m-%d %H:%M:%S} UTC"
+        raise EditConflict(
+            "%(label)s was changed by another user since you opened it (you opened version %(expected)s; it is now "
+            "at version %(version)s): nothing was saved; read it again and make your change on the current version",
+            details=details, label=label, expected=expected, version=record.version)
     raise EditConflict(
-        f"{label} was changed by {by} at {when} since you opened it (you opened version {expected}; it is now "
-        f"at version {record.version}): nothing was saved; read it again and make your change on the current version",
-        details={"changed_by": change.actor if change else None, "agency": change.agency if change else None,
-                 "changed_at": at.isoformat() if at else None, "action": change.action if change else None,
-                 "your_version": expected, "current_version": record.version})
+        "%(label)s was changed by %(by)s (%(agency)s) at %(when)s UTC since you opened it (you opened version "
+        "%(expected)s; it is now at version %(version)s): nothing was saved; read it again and make your change on "
+        "the current version",
+        details=details, label=label, by=change.actor, agency=change.agency, when=f"{change.at:%Y-%m-%d %H:%M:%S}",
+        expected=expected, version=record.version)

@@ -15,6 +15,7 @@ from sqlalchemy.sql.selectable import NamedFromClause
 
 from retorno.cases.models import Case, Household
 from retorno.documents.models import TravelDocument
+from retorno.errors import Message, Term
 from retorno.safeguards import IDENTITY_FIELDS, TravellerFacts, identity_fingerprint
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
@@ -121,8 +122,14 @@ def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int
     return links
 
 
-def protection_status(session: Session, case_ids: Sequence[int]) -> dict[int, tuple[bool, tuple[str, ...], int]]:
-    """Per case: (screened at all, labels of open concerns, medical escorts of the latest screening).
+def concern_term(code: str) -> Term:
+    """A protection concern as messages name it (its English label in the API)."""
+    return Term("concern", code, CONCERNS.get(code, (code, code))[1])
+
+
+def protection_status(session: Session, case_ids: Sequence[int]
+                      ) -> dict[int, tuple[bool, tuple[Term | Message, ...], int]]:
+    """Per case: (screened at all, the open concerns as messages name them, medical escorts of the latest screening).
 
     Clearance is derived from the whole screening history (SPEC.md section 4.1): a concern raised by
     any screening stays open until a supervisor's resolution closes that concern; a later screening
@@ -135,11 +142,12 @@ def protection_status(session: Session, case_ids: Sequence[int]) -> dict[int, tu
     linked = sorted({other for others in links.values() for other in others} - set(case_ids))
     everyone = list(case_ids) + linked
     open_codes, medical = _open_codes(_screening_rows(session, Screening.case_id.in_(everyone)))
-    status: dict[int, tuple[bool, tuple[str, ...], int]] = {cid: (False, (), 0) for cid in case_ids}
+    status: dict[int, tuple[bool, tuple[Term | Message, ...], int]] = {cid: (False, (), 0) for cid in case_ids}
     for case_id in case_ids:
-        labels = [CONCERNS.get(c, (c, c))[1] for c in open_codes.get(case_id, [])]
+        labels: list[Term | Message] = [concern_term(c) for c in open_codes.get(case_id, [])]
         for other_id, other_ref in sorted(links.get(case_id, {}).items()):
-            labels += [f"{CONCERNS.get(c, (c, c))[1]} (open on {other_ref}, the same person)"
+            labels += [Message("%(concern)s (open on %(other)s, the same person)",
+                               {"concern": concern_term(c), "other": other_ref})
                        for c in open_codes.get(other_id, [])]
         if case_id in medical or labels:
             status[case_id] = (case_id in medical, tuple(labels), medical.get(case_id, 0))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retorno.errors import InvalidTransition
+from retorno.errors import InvalidTransition, Term
 
 MAIN_LINE = ("registered", "screened", "verification_requested", "verified", "documented", "ready",
              "manifested", "boarded", "arrived", "reintegration_intake", "matched", "placed", "closed")
@@ -50,8 +50,15 @@ REINTEGRATION_STATES = frozenset({"reintegration_intake", "matched", "placed"})
 def check_transition(reference: str, current: str, target: str) -> None:
     """Refuse a step the state machine does not allow, naming the case and both states."""
     if target not in TRANSITIONS.get(current, frozenset()):
-        allowed = ", ".join(sorted(TRANSITIONS.get(current, frozenset()))) or "none (final state)"
+        allowed = [Term("case_state", state) for state in sorted(TRANSITIONS.get(current, frozenset()))]
+        if not allowed:
+            raise InvalidTransition(
+                "case %(reference)s: cannot go from '%(current)s' to '%(target)s'; '%(current)s' is a final state",
+                code="invalid_transition.case", reference=reference, current=Term("case_state", current),
+                target=Term("case_state", target))
         raise InvalidTransition(
-            f"case {reference}: cannot go from '{current}' to '{target}'; allowed from '{current}': {allowed}",
-            code="invalid_transition.case",
+            "case %(reference)s: cannot go from '%(current)s' to '%(target)s'; allowed from '%(current)s': "
+            "%(allowed)s",
+            code="invalid_transition.case", reference=reference, current=Term("case_state", current),
+            target=Term("case_state", target), allowed=allowed,
         )

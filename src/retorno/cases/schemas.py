@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from retorno.agencies.models import User
 from retorno.agencies.visibility import cut
 from retorno.cases.models import Case
-from retorno.errors import Forbidden
+from retorno.errors import Forbidden, Term
 
 
 class CaseCreate(BaseModel):
@@ -109,7 +109,8 @@ def case_out(user: User, case: Case) -> CaseIdentity | CaseFull | Returnee:
     """The view of `case` that `user`'s agency kind is allowed (SPEC.md section 4.6), cut by `visibility`."""
     schema = _SCHEMAS.get(user.agency.kind)
     if schema is None:
-        raise Forbidden(f"a {user.agency.kind} does not see individual cases", code="forbidden.case.read")
+        raise Forbidden("a %(kind)s does not see individual cases", code="forbidden.case.read",
+                        kind=Term("agency_kind", user.agency.kind))
     values = {name: getattr(case, name) for name in schema.model_fields
               if hasattr(case, name) and name not in ("household", "agency")}
     values.update(household=case.household.reference if case.household else None, agency=case.agency.code)

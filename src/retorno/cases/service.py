@@ -24,7 +24,7 @@ from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household
 from retorno.cases.rows import normalise_cedula
 from retorno.db import utcnow
-from retorno.errors import Forbidden, InvalidInput, NotFound
+from retorno.errors import Forbidden, InvalidInput, Message, NotFound, Term
 from retorno.imports.rows import InvalidValue
 from retorno.reintegration.models import IntakeProfile
 from retorno.safeguards import IDENTITY_FIELDS, document_usable, protection
@@ -73,30 +73,32 @@ def normal_national_id(national_id: str | None, nationality: str) -> str | None:
     try:
         return normalise_cedula(national_id)
     except InvalidValue as exc:
-        raise InvalidInput(f"national_id '{national_id}' is not a Venezuelan cédula (V or E and its digits)",
-                           code="invalid_case") from exc
+        raise InvalidInput("national_id '%(national_id)s' is not a Venezuelan cédula (V or E and its digits)",
+                           code="invalid_case", national_id=national_id) from exc
 
 
 def validate_input(data: CaseInput, today: date) -> None:
     """The checks every entry point shares; imports run the same rules row by row first."""
-    problems = []
+    problems: list[Message] = []
     if not data.agency_reference.strip():
-        problems.append("agency_reference is required")
+        problems.append(Message("agency_reference is required"))
     if not data.given_names.strip() or not data.first_surname.strip():
-        problems.append("given_names and first_surname are required")
+        problems.append(Message("given_names and first_surname are required"))
     if data.sex not in ("M", "F", "X"):
-        problems.append(f"sex must be M, F or X, not '{data.sex}'")
+        problems.append(Message("sex must be M, F or X, not '%(sex)s'", {"sex": data.sex}))
     if data.birth_date > today:
-        problems.append(f"birth_date {data.birth_date} is in the future")
+        problems.append(Message("birth_date %(birth_date)s is in the future", {"birth_date": data.birth_date}))
     if data.detained_since > today:
-        problems.append(f"detained_since {data.detained_since} is in the future")
+        problems.append(Message("detained_since %(detained_since)s is in the future",
+                                {"detained_since": data.detained_since}))
     if data.detained_since < data.birth_date:
-        problems.append("detained_since is before birth_date")
+        problems.append(Message("detained_since is before birth_date"))
     for label, code in (("nationality", data.nationality), ("country_of_birth", data.country_of_birth)):
         if code and pycountry.countries.get(alpha_3=code) is None:
-            problems.append(f"{label} must be an ISO 3166-1 alpha-3 code, not '{code}'")
+            problems.append(Message("%(label)s must be an ISO 3166-1 alpha-3 code, not '%(code)s'",
+                                    {"label": Term("field", label), "code": code}))
     if problems:
-        raise InvalidInput("; ".join(problems), code="invalid_case")
+        raise InvalidInput(problems, code="invalid_case")
 
 
 def search_name(given: str, first: str, second: str | None) -> str:
@@ -152,8 +154,8 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     exists = session.execute(sa.select(Case.reference).where(
         Case.agency_id == actor.agency_id, Case.agency_reference == data.agency_reference)).scalar_one_or_none()
     if exists:
-        raise InvalidInput(f"your agency already registered '{data.agency_reference}' as case {exists}",
-                           code="duplicate_reference")
+        raise InvalidInput("your agency already registered '%(agency_reference)s' as case %(exists)s",
+                           code="duplicate_reference", agency_reference=data.agency_reference, exists=exists)
     household = household_for(session, actor.agency_id, data.household_reference)
     fields = {k: v for k, v in asdict(data).items() if k not in ("household_reference",)}
     fields["national_id"] = normal_national_id(data.national_id, data.nationality)
@@ -200,9 +202,11 @@ def check_changes(changes: dict[str, Any], today: date) -> None:
     """The checks every door applies to a correction of declared fields (the API's PATCH, the edit page)."""
     cleared = sorted(k for k in REQUIRED_FIELDS if k in changes and changes[k] is None)
     if cleared:
-        raise InvalidInput(f"{', '.join(cleared)} cannot be emptied", code="invalid_case")
+        raise InvalidInput("%(cleared)s cannot be emptied", code="invalid_case",
+                           cleared=[Term("field", name) for name in cleared])
     if changes.get("birth_date") is not None and changes["birth_date"] > today:
-        raise InvalidInput(f"birth_date {changes['birth_date']} is in the future", code="invalid_case")
+        raise InvalidInput("birth_date %(birth_date)s is in the future", code="invalid_case",
+                           birth_date=changes["birth_date"])
 
 
 def identity_changed(changed: dict[str, Any]) -> bool:
@@ -251,8 +255,8 @@ def assign_case(session: Session, actor: User, case: Case, officer: User | None)
     ensure_owner(actor, case)
     if officer is not None and (officer.agency_id != actor.agency_id or not officer.active
                                 or officer.role not in ("officer", "supervisor")):
-        raise InvalidInput(f"{officer.username} is not an active officer or supervisor of {actor.agency.code}",
-                           code="invalid_assignee")
+        raise InvalidInput("%(username)s is not an active officer or supervisor of %(agency)s",
+                           code="invalid_assignee", username=officer.username, agency=actor.agency.code)
     before = case.assigned_to
     new = officer.id if officer is not None else None
     if before == new:
@@ -270,7 +274,7 @@ def assign_case(session: Session, actor: User, case: Case, officer: User | None)
 def ensure_owner(user: User, case: Case) -> None:
     """Sending-side actions are for agencies of the country that registered the case."""
     if user.agency.kind != "sending_authority" or case.agency.country != user.agency.country:
-        raise Forbidden(f"case {case.reference} belongs to another country's sending authority")
+        raise Forbidden("case %(case)s belongs to another country's sending authority", case=case.reference)
 
 
 def can_see(session: Session, user: User, case: Case) -> bool:
@@ -302,14 +306,15 @@ def visible_cases(user: User) -> sa.Select[Case]:
     if kind == "reintegration_operator":
         consented = sa.select(IntakeProfile.case_id).where(IntakeProfile.consent)
         return query.where(Case.state.in_(OPERATOR_VISIBLE), Case.id.in_(consented))
-    raise Forbidden(f"a {kind} does not see individual cases", code="forbidden.case.read")
+    raise Forbidden("a %(kind)s does not see individual cases", code="forbidden.case.read",
+                    kind=Term("agency_kind", kind))
 
 
 def get_case(session: Session, user: User, reference: str) -> Case:
     """One case by its public reference, if `user` may see it (otherwise it does not exist for them)."""
     case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
     if case is None or not can_see(session, user, case):
-        raise NotFound(f"no case {reference} that you may see")
+        raise NotFound("no case %(reference)s that you may see", reference=reference)
     return case
 
 
@@ -351,7 +356,8 @@ def visible_case_conditions(session: Session, user: User, *, use_indexes: bool =
     if kind == "reintegration_operator":
         consented = sa.select(IntakeProfile.case_id).where(IntakeProfile.consent)
         return [state.in_(sorted(OPERATOR_VISIBLE)), Case.id.in_(consented)]
-    raise Forbidden(f"a {kind} does not see individual cases", code="forbidden.case.read")
+    raise Forbidden("a %(kind)s does not see individual cases", code="forbidden.case.read",
+                    kind=Term("agency_kind", kind))
 
 
 def identifier_matches(session: Session, user: User, text: str) -> list[int]:

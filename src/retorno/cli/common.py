@@ -53,7 +53,7 @@ def acting_user(session: Session, username: str | None) -> User:
         raise NotAuthenticated("say who is acting with --as USERNAME (or RETORNO_USER)")
     user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:
-        raise NotAuthenticated(f"no active user '{username}'")
+        raise NotAuthenticated("no active user '%(username)s'", username=username)
     return user
 
 

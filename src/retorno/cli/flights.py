@@ -58,7 +58,7 @@ def _case(session: Session, actor: User, flight: Flight, reference: str) -> Case
         for _, case in active_passengers(session, flight):
             if case.reference == reference:
                 return case
-        raise NotFound(f"case {reference} is not on flight {flight.reference}")
+        raise NotFound("case %(reference)s is not on flight %(flight)s", reference=reference, flight=flight.reference)
     return get_case(session, actor, reference)
 
 

@@ -320,7 +320,8 @@ def explain(case: str, lang: Annotated[str, typer.Option(help="es or en")] = "es
                    Opportunity.operator_agency_id == actor.agency_id)
             .order_by(Placement.id.desc()).limit(1)).scalar_one_or_none()
         if placement is None or not placement.explanation:
-            raise NotFound(f"case {returnee.reference} has no matching offer of your agency to explain")
+            raise NotFound("case %(returnee)s has no matching offer of your agency to explain",
+                           returnee=returnee.reference)
         why = placement.explanation
         reasons = ([why["assigned"]] if why.get("assigned") else []) + list(why.get("passed_over", []))
         ids = {r["opportunity"] for r in reasons}

@@ -59,7 +59,7 @@ def report_bulletin(flight: str, lang: Annotated[str, typer.Option(help="es or e
         with unit_of_work(settings(database_url)) as session:
             found = session.execute(sa.select(Flight).where(Flight.reference == flight)).scalar_one_or_none()
             if found is None:
-                raise NotFound(f"no flight {flight}")
+                raise NotFound("no flight %(flight)s", flight=flight)
             typer.echo(flight_bulletin(session, found, lang))
     with refusals():
         body()

@@ -164,7 +164,8 @@ def _train(training: Training, identities: list[dict[str, Any]], registry_path: 
         _print_weights(linkage.train(registry_path, model_path)["match_weights"])
         progress.update(task, total=1, completed=1)
     elif not model_path.is_file():
-        raise NotFound(f"no linkage model at {model_path}: train one with --train (or give --model)")
+        raise NotFound("no linkage model at %(model_path)s: train one with --train (or give --model)",
+                       model_path=model_path)
     if training.em:
         if len(identities) < EM_MINIMUM:
             err_console.print(f"EM skipped: {len(identities)} requests to learn from, fewer than {EM_MINIMUM}")

@@ -23,7 +23,8 @@ class TravelDocument(Base):
     expiry_date: Mapped[date | None]
     mrz: Mapped[str] = mapped_column(sa.Text)
     mrz_valid: Mapped[bool]
-    # MRZ problems (check digits, name mismatch, expiry) as [{code, field, message}].
+    # MRZ problems (check digits, name mismatch, expiry) as [{code, field, message, template, params}]:
+    # the English message, and its template and values to say it in the reader's language.
     problems: Mapped[list[Any]]
     emergency: Mapped[bool] = mapped_column(default=False)
     issued_by_agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))

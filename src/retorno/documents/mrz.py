@@ -9,13 +9,16 @@ text that is not shaped like any MRZ raises `MrzFormatError`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
 import pycountry
 
+from retorno.errors import Message, Term, plain
 from retorno.names import icao_words
 
 FILLER = "<"
@@ -38,16 +41,35 @@ _BIRTH_DATE = re.compile(r"\d{6}|\d{4}<<|\d{2}<{4}|<{6}")  # Doc 9303 writes unk
 
 
 class MrzFormatError(ValueError):
-    """The text is not shaped like any Doc 9303 machine readable zone."""
+    """The text is not shaped like any Doc 9303 machine readable zone; `sentence` says what was found."""
+
+    def __init__(self, sentence: Message) -> None:
+        super().__init__(str(sentence))
+        self.sentence = sentence
 
 
 @dataclass(frozen=True)
 class MrzProblem:
-    """One thing wrong with an MRZ: a stable `code`, the `field` it concerns, and a readable message."""
+    """One thing wrong with an MRZ: a stable `code`, the `field` it concerns, and in words an English
+    template with its values (see `errors.Message`)."""
 
     code: str
     field: str
-    message: str
+    template: str
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
+
+    @property
+    def sentence(self) -> Message:
+        return Message(self.template, self.params)
+
+    @property
+    def message(self) -> str:
+        return str(self.sentence)
+
+    def stored(self) -> dict[str, object]:
+        """As a document keeps it: the code, the field, the English message, and what to say it again with."""
+        return {"code": self.code, "field": self.field, "message": self.message, "template": self.template,
+                "params": {name: plain(value) for name, value in self.params.items()}}
 
 
 @dataclass(frozen=True)
@@ -221,15 +243,20 @@ def _normalise(text: str) -> tuple[str, tuple[str, ...]]:
             if len(joined) == count * width:
                 lines = tuple(joined[i * width:(i + 1) * width] for i in range(count))
     if lines is None:
-        found = ", ".join(str(len(token)) for token in tokens) or "none"
-        raise MrzFormatError(
+        found = ", ".join(str(len(token)) for token in tokens) or "0"
+        raise MrzFormatError(Message(
             "not a machine readable zone: expected 3 lines of 30 characters (TD1), 2 of 36 (TD2, MRV-B) "
-            f"or 2 of 44 (TD3, MRV-A); found {len(tokens)} line(s) of length {found}"
-        )
+            "or 2 of 44 (TD3, MRV-A); found %(count)s line(s) of length %(found)s",
+            {"count": len(tokens), "found": found}))
     kind = _SHAPES[(len(lines), len(lines[0]))]
     if lines[0].startswith("V") and kind in _VISA_OF:
         kind = _VISA_OF[kind]
     return kind, lines
+
+
+def mrz_field(name: str) -> Term:
+    """A field of the machine readable zone as messages name it ("document number")."""
+    return Term("mrz_field", name, name.replace("_", " "))
 
 
 class _Findings:
@@ -238,8 +265,8 @@ class _Findings:
     def __init__(self) -> None:
         self.problems: list[MrzProblem] = []
 
-    def flag(self, code: str, field: str, message: str) -> None:
-        self.problems.append(MrzProblem(code, field, message))
+    def flag(self, code: str, field: str, template: str, **params: object) -> None:
+        self.problems.append(MrzProblem(code, field, template, params))
 
     def check(self, field: str, data: str, digit: str, *, code: str = "check_digit",
               filler_when_empty: bool = False) -> None:
@@ -249,21 +276,21 @@ class _Findings:
             return
         expected = check_digit(data)
         if digit != expected:
-            label = field.replace("_", " ")
-            self.flag(code, field, f"{label} check digit is {digit!r}, expected {expected!r}")
+            self.flag(code, field, "%(name)s check digit is %(digit)s, expected %(expected)s",
+                      name=mrz_field(field), digit=repr(digit), expected=repr(expected))
 
     def country(self, field: str, raw: str) -> str:
         code = raw.rstrip(FILLER)
         if not (raw == "D<<" or (re.fullmatch(r"[A-Z]{3}", raw) and raw in country_codes())):
-            self.flag("country_code", field, f"{field.replace('_', ' ')} {raw!r} is not an ICAO country code")
+            self.flag("country_code", field, "%(name)s %(raw)s is not an ICAO country code", name=mrz_field(field),
+                      raw=repr(raw))
         return code
 
     def date(self, field: str, raw: str, *, today: date, birth: bool) -> date | None:
-        label = field.replace("_", " ")
         if birth and FILLER in raw and _BIRTH_DATE.fullmatch(raw):
             return None  # partly unknown date of birth, written as Doc 9303 allows
         if not re.fullmatch(r"\d{6}", raw):
-            self.flag("date", field, f"{label} {raw!r} is not a date (YYMMDD)")
+            self.flag("date", field, "%(name)s %(raw)s is not a date (YYMMDD)", name=mrz_field(field), raw=repr(raw))
             return None
         year, month, day = int(raw[0:2]), int(raw[2:4]), int(raw[4:6])
         # Birth dates are never in the future, so the century is the latest that keeps them in the
@@ -276,7 +303,7 @@ class _Findings:
                 continue
             if not birth or found <= today:
                 return found
-        self.flag("date", field, f"{label} {raw!r} is not a valid date")
+        self.flag("date", field, "%(name)s %(raw)s is not a valid date", name=mrz_field(field), raw=repr(raw))
         return None
 
 
@@ -291,15 +318,16 @@ def parse_mrz(text: str, *, today: date | None = None) -> Mrz:
     kind, lines = _normalise(text)
     findings = _Findings()
     for number, line in enumerate(lines, start=1):
-        bad = [f"{char!r} at {at}" for at, char in enumerate(line, start=1) if char not in MRZ_ALPHABET]
+        bad = [f"{char!r} ({at})" for at, char in enumerate(line, start=1) if char not in MRZ_ALPHABET]
         if bad:
-            findings.flag("charset", f"line_{number}",
-                          f"line {number} has characters outside A-Z, 0-9 and <: {', '.join(bad)}")
+            findings.flag("charset", f"line_{number}", "line %(number)s has characters outside A-Z, 0-9 and <: %(bad)s",
+                          number=number, bad=", ".join(bad))
     raw = _cut(kind, lines)
 
     if raw.code[0] not in _FIRST_LETTERS[kind] or raw.code[1] not in MRZ_ALPHABET.replace("0123456789", ""):
-        findings.flag("format", "document_code", f"document code {raw.code!r} is not valid for a {kind} "
-                      f"document (it must start with {' or '.join(_FIRST_LETTERS[kind])})")
+        findings.flag("format", "document_code", "document code %(document_code)s is not valid for a %(kind)s "
+                      "document (it must start with one of %(letters)s)", document_code=repr(raw.code), kind=kind,
+                      letters=", ".join(_FIRST_LETTERS[kind]))
     if any(char.isdigit() for char in raw.name):
         findings.flag("charset", "name", "the name field contains digits")
     surnames, given_names = _split_name(raw.name)
@@ -318,13 +346,13 @@ def parse_mrz(text: str, *, today: date | None = None) -> Mrz:
     birth_date = findings.date("birth_date", raw.birth, today=today, birth=True)
     expiry_date = findings.date("expiry_date", raw.expiry, today=today, birth=False)
     if expiry_date is not None and expiry_date < today:
-        findings.flag("expired", "expiry_date", f"the document expired on {expiry_date.isoformat()}")
+        findings.flag("expired", "expiry_date", "the document expired on %(expiry)s", expiry=expiry_date)
     if raw.sex in "MF":
         sex = raw.sex
     else:
         sex = "X"
         if raw.sex not in "<X":
-            findings.flag("sex", "sex", f"sex {raw.sex!r} is not M, F or < (unspecified)")
+            findings.flag("sex", "sex", "sex %(sex)s is not M, F or < (unspecified)", sex=repr(raw.sex))
 
     return Mrz(
         kind=kind, document_code=raw.code.rstrip(FILLER), issuing_state=issuing_state, surnames=surnames,
@@ -355,8 +383,8 @@ def compare_name(mrz: Mrz, declared_surnames: str, declared_given_names: str) ->
         ):
             return None
     shown, declared = mrz.name_field.rstrip(FILLER), expected.rstrip(FILLER)
-    message = f"MRZ name {shown!r} does not match the declared name {declared!r}"
-    return MrzProblem("name_mismatch", "name", message)
+    return MrzProblem("name_mismatch", "name", "MRZ name %(shown)s does not match the declared name %(declared)s",
+                      {"shown": repr(shown), "declared": repr(declared)})
 
 
 def _code_field(value: str, what: str) -> str:

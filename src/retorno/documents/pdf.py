@@ -14,6 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from retorno.documents.mrz import compare_name, parse_mrz
+from retorno.errors import Message
 
 LOCALES = ("es", "en")
 
@@ -43,7 +44,14 @@ _MRZ_FONT_SIZE = 13
 
 
 class UnprintableDocument(ValueError):
-    """The document's MRZ is invalid or no longer describes the person as declared (a corrected name)."""
+    """The document's MRZ is invalid or no longer describes the person as declared (a corrected name).
+
+    `problems` says what is wrong, each in words a page translates.
+    """
+
+    def __init__(self, problems: list[Message]) -> None:
+        super().__init__("the MRZ cannot be printed on this document: " + "; ".join(str(p) for p in problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -89,14 +97,15 @@ def _check_mrz(doc: EmergencyDocumentPrint) -> list[str]:
     """The MRZ lines to print, after checking that they are valid and describe this document."""
     mrz = parse_mrz(doc.mrz, today=doc.issue_date)
     # A copy of an expired document may still be printed for the file; anything else wrong may not.
-    problems = [problem.message for problem in mrz.problems if problem.code != "expired"]
+    problems = [problem.sentence for problem in mrz.problems if problem.code != "expired"]
     mismatch = compare_name(mrz, doc.surnames, doc.given_names)
     if mismatch:
-        problems.append(mismatch.message)
+        problems.append(mismatch.sentence)
     if mrz.document_number != doc.number:
-        problems.append(f"MRZ document number {mrz.document_number!r} is not {doc.number!r}")
+        problems.append(Message("MRZ document number %(mrz)s is not %(number)s",
+                                {"mrz": repr(mrz.document_number), "number": repr(doc.number)}))
     if problems:
-        raise UnprintableDocument("the MRZ cannot be printed on this document: " + "; ".join(problems))
+        raise UnprintableDocument(problems)
     return list(mrz.lines)
 
 

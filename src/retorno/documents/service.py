@@ -17,7 +17,7 @@ from retorno.db import utcnow
 from retorno.documents import mrz as mrz_checker
 from retorno.documents.models import EmergencyDocumentCounter, TravelDocument
 from retorno.documents.pdf import EmergencyDocumentPrint, UnprintableDocument, render_emergency_document
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
 
 # An emergency travel document is for the one journey home: valid for this long.
 EMERGENCY_VALIDITY = timedelta(days=90)
@@ -27,7 +27,7 @@ def _check_access(session: Session, actor: User, case: Case) -> None:
     if actor.agency.kind == "sending_authority":
         ensure_owner(actor, case)
     elif not can_see(session, actor, case):
-        raise Forbidden(f"case {case.reference} is not one your agency may document")
+        raise Forbidden("case %(case)s is not one your agency may document", case=case.reference)
 
 
 @action("document.add")
@@ -41,7 +41,8 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
     try:
         parsed = mrz_checker.parse_mrz(mrz_text, today=utcnow().date())
     except mrz_checker.MrzFormatError as exc:
-        raise InvalidInput(f"the machine readable zone cannot be read: {exc}", code="mrz_unreadable") from exc
+        raise InvalidInput("the machine readable zone cannot be read: %(problem)s", code="mrz_unreadable",
+                           problem=exc.sentence) from exc
     problems = list(parsed.problems)
     mismatch = mrz_checker.compare_name(parsed, " ".join(filter(None, (case.first_surname, case.second_surname))),
                                         case.given_names)
@@ -49,13 +50,13 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
         problems.append(mismatch)
     if parsed.birth_date and parsed.birth_date != case.birth_date:
         problems.append(mrz_checker.MrzProblem("birth_date_mismatch", "birth_date",
-                                               f"the MRZ birth date {parsed.birth_date} differs from the declared "
-                                               f"{case.birth_date}"))
+                                               "the MRZ birth date %(mrz)s differs from the declared %(declared)s",
+                                               {"mrz": parsed.birth_date, "declared": case.birth_date}))
     document = TravelDocument(
         case_id=case.id, document_type=parsed.document_code.replace("<", "") or "P",
         number=parsed.document_number, issuing_state=parsed.issuing_state, nationality=parsed.nationality,
         expiry_date=parsed.expiry_date, mrz="\n".join(parsed.lines), mrz_valid=not problems,
-        problems=[{"code": p.code, "field": p.field, "message": p.message} for p in problems],
+        problems=[p.stored() for p in problems],
         identity_fingerprint=case_fingerprint(case),
     )
     session.add(document)
@@ -72,10 +73,11 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
                              ) -> TravelDocument:
     """The receiving authority issues an emergency travel document: number assigned, MRZ generated."""
     if not can_see(session, actor, case) or case.nationality != actor.agency.country:
-        raise Forbidden(f"case {case.reference} is not a national your agency may document")
+        raise Forbidden("case %(case)s is not a national your agency may document", case=case.reference)
     if case.state not in ("verified", "documented", "ready"):
-        raise InvalidInput(f"case {case.reference}: an emergency travel document is issued once nationality is "
-                           f"verified (the case is '{case.state}')", code="not_verified")
+        raise InvalidInput("case %(case)s: an emergency travel document is issued once nationality is verified "
+                           "(the case is '%(state)s')", code="not_verified", case=case.reference,
+                           state=Term("case_state", case.state))
     issued = issued_on or utcnow().date()
     counter = session.execute(
         sa.select(EmergencyDocumentCounter).where(EmergencyDocumentCounter.agency_id == actor.agency_id,
@@ -111,7 +113,7 @@ def emergency_document_pdf(session: Session, actor: User, number: str, *, locale
         TravelDocument.number == number, TravelDocument.emergency,
         TravelDocument.issued_by_agency_id == actor.agency_id)).first()
     if row is None:
-        raise NotFound(f"no emergency travel document {number} issued by your agency")
+        raise NotFound("no emergency travel document %(number)s issued by your agency", number=number)
     document, case = row
     assert document.expiry_date is not None
     try:
@@ -123,14 +125,16 @@ def emergency_document_pdf(session: Session, actor: User, number: str, *, locale
             mrz=document.mrz), locale=locale)
     except UnprintableDocument as exc:
         # The case's identity was corrected after the document was issued: a new document is needed.
-        raise InvalidTransition(f"emergency travel document {number} no longer matches case {case.reference}: "
-                                f"{exc}; issue a new one", code="document_outdated") from None
+        raise InvalidTransition("emergency travel document %(number)s no longer matches case %(case)s: the MRZ cannot "
+                                "be printed on this document: %(problems)s; issue a new one",
+                                code="document_outdated", number=number, case=case.reference,
+                                problems=exc.problems) from None
 
 
 @reader("document.read")
 def documents_of(session: Session, actor: User, case: Case) -> list[TravelDocument]:
     """The travel documents on file for a case the actor may see."""
     if not can_see(session, actor, case):
-        raise NotFound(f"no case {case.reference} that you may see")
+        raise NotFound("no case %(case)s that you may see", case=case.reference)
     return list(session.execute(sa.select(TravelDocument).where(TravelDocument.case_id == case.id)
                                 .order_by(TravelDocument.id)).scalars())

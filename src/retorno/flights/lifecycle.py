@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from retorno.config import Settings
-from retorno.errors import InvalidInput, InvalidTransition
+from retorno.errors import InvalidInput, InvalidTransition, Term
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "proposed": frozenset({"accepted", "cancelled"}),
@@ -21,10 +21,17 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 def check_transition(reference: str, current: str, target: str) -> None:
     """Refuse a flight step the state machine does not allow."""
     if target not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final state)"
+        allowed = [Term("flight_state", state) for state in sorted(TRANSITIONS[current])]
+        if not allowed:
+            raise InvalidTransition(
+                "flight %(reference)s: cannot go from '%(current)s' to '%(target)s'; '%(current)s' is a final state",
+                code="invalid_transition.flight", reference=reference, current=Term("flight_state", current),
+                target=Term("flight_state", target))
         raise InvalidTransition(
-            f"flight {reference}: cannot go from '{current}' to '{target}'; allowed from '{current}': {allowed}",
-            code="invalid_transition.flight",
+            "flight %(reference)s: cannot go from '%(current)s' to '%(target)s'; allowed from '%(current)s': "
+            "%(allowed)s",
+            code="invalid_transition.flight", reference=reference, current=Term("flight_state", current),
+            target=Term("flight_state", target), allowed=allowed,
         )
 
 
@@ -55,10 +62,11 @@ def actual_time(at: datetime | None, now: datetime, what: str) -> datetime:
     if at is None:
         return now
     if at.tzinfo is None:
-        raise InvalidInput(f"the {what} time must carry a time zone", code="flow.time_zone")
+        raise InvalidInput("the %(what)s time must carry a time zone", code="flow.time_zone",
+                           what=Term("moment", what))
     if at > now + CLOCK_TOLERANCE:
-        raise InvalidInput(f"the {what} time {at.isoformat()} is in the future: record it when it has happened",
-                           code="flow.future_time")
+        raise InvalidInput("the %(what)s time %(at)s is in the future: record it when it has happened",
+                           code="flow.future_time", what=Term("moment", what), at=at.isoformat())
     return at.astimezone(now.tzinfo)
 
 

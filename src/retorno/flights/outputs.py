@@ -13,7 +13,7 @@ from retorno.audit.service import record
 from retorno.cases.facts import current_documents, protection_status
 from retorno.cases.models import Case, Household
 from retorno.db import utcnow
-from retorno.errors import InvalidTransition
+from retorno.errors import InvalidTransition, Term
 from retorno.flights import airports, bulletin, paxlst, printing
 from retorno.flights.documents import FlightManifest, seat_order
 from retorno.flights.documents import Passenger as PaxRecord
@@ -25,8 +25,9 @@ from retorno.flights.service import arrival_count
 def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManifest:
     """The approved passengers of a locked (or flown) flight, with only the passenger-list fields."""
     if flight.state not in ("manifest_locked", "departed", "arrived"):
-        raise InvalidTransition(f"flight {flight.reference}: passenger lists exist once the manifest is locked "
-                                f"(it is '{flight.state}')", code="manifest_not_locked")
+        raise InvalidTransition("flight %(flight)s: passenger lists exist once the manifest is locked (it is "
+                                "'%(state)s')", code="manifest_not_locked", flight=flight.reference,
+                                state=Term("flight_state", flight.state))
     rows = session.execute(
         sa.select(Passenger, Case, Household.reference).join(Case, Case.id == Passenger.case_id)
         .outerjoin(Household, Household.id == Case.household_id)
@@ -89,7 +90,7 @@ def manifest_csv(session: Session, actor: User, flight: Flight, locale: str) -> 
 def flight_bulletin(session: Session, flight: Flight, locale: str) -> str:
     """The public sentence for an arrived flight, counting the people confirmed received."""
     if flight.state != "arrived":
-        raise InvalidTransition(f"flight {flight.reference} has not arrived", code="not_arrived")
+        raise InvalidTransition("flight %(flight)s has not arrived", code="not_arrived", flight=flight.reference)
     count = arrival_count(session, flight)
     local = airports.to_local(flight.arrival_utc, flight.destination).date()
     return bulletin.arrival_bulletin(count.received, flight.origin, flight.destination, local, locale)

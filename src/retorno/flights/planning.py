@@ -69,7 +69,7 @@ def _flights(session: Session, actor: User, references: Sequence[str]) -> list[F
         visible_flights(actor).where(Flight.reference.in_(references))).scalars()}
     missing = [ref for ref in references if ref not in found]
     if missing:
-        raise NotFound(f"no flight {', '.join(missing)} that you may see")
+        raise NotFound("no flight %(missing)s that you may see", missing=', '.join(missing))
     return [found[ref] for ref in dict.fromkeys(references)]
 
 
@@ -91,8 +91,8 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     flights = _flights(session, actor, flight_references)
     not_accepted = [f.reference for f in flights if f.state != "accepted"]
     if not_accepted or not flights:
-        raise InvalidInput(f"plans are made for accepted flights; not accepted: {', '.join(not_accepted) or '-'}",
-                           code="flights_not_accepted")
+        raise InvalidInput("plans are made for accepted flights; not accepted: %(not_accepted)s",
+                           code="flights_not_accepted", not_accepted=', '.join(not_accepted) or '-')
     cases, left = _ready_households(session, actor)
     booked = _booked(session, flights)
     today = utcnow().date()
@@ -137,7 +137,8 @@ def apply_plan(session: Session, actor: User, manifests: dict[str, list[str]], s
         flight: Flight = get_flight(session, actor, flight_ref)
         cases = list(session.execute(visible_cases(actor).where(Case.reference.in_(case_refs))).scalars())
         if len(cases) != len(set(case_refs)):
-            raise InvalidInput(f"flight {flight_ref}: some planned cases are unknown or not yours")
+            raise InvalidInput("flight %(flight_ref)s: some planned cases are unknown or not yours",
+                               flight_ref=flight_ref)
         stated = ((escorts or {}).get(flight_ref, flight.escorts),
                   (medical_staff or {}).get(flight_ref, flight.medical_staff))
         if stated != (flight.escorts, flight.medical_staff):

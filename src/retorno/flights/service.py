@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,10 +21,11 @@ from retorno.agencies.service import agency_by_code
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.facts import household_key, traveller_facts
+from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
 from retorno.db import utcnow
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, SafeguardViolation
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, SafeguardViolation, Term
 from retorno.flights import airports, lifecycle
 from retorno.flights.models import (
     ACTIVE_APPROVALS,
@@ -71,8 +72,9 @@ def _require_side(actor: User, flight: Flight, capability: str, *sides: str) -> 
     require(actor, capability)
     side = _side(actor, flight)
     if side not in sides:
-        raise Forbidden(f"flight {flight.reference} is not one your agency takes part in as "
-                        f"{' or '.join(sides)}", code="forbidden." + capability)
+        raise Forbidden("flight %(flight)s is not one your agency takes part in as %(sides)s",
+                        code="forbidden." + capability, flight=flight.reference,
+                        sides=[Term("side", s) for s in sides])
     return side
 
 
@@ -91,7 +93,7 @@ def visible_flights(actor: User) -> sa.Select[Flight]:
 def get_flight(session: Session, actor: User, reference: str) -> Flight:
     flight = session.execute(visible_flights(actor).where(Flight.reference == reference)).scalar_one_or_none()
     if flight is None:
-        raise NotFound(f"no flight {reference} that you may see")
+        raise NotFound("no flight %(reference)s that you may see", reference=reference)
     return flight
 
 
@@ -117,32 +119,34 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
     """The sending side proposes a return flight to the receiving side."""
     receiving = agency_by_code(session, data.receiving_agency)
     carrier = agency_by_code(session, data.carrier)
-    problems = []
+    problems: list[Message] = []
     if receiving.kind != "receiving_authority":
-        problems.append(f"{receiving.code} is not a receiving authority")
+        problems.append(Message("%(receiving)s is not a receiving authority", {"receiving": receiving.code}))
     if carrier.kind != "carrier":
-        problems.append(f"{carrier.code} is not a carrier")
+        problems.append(Message("%(carrier)s is not a carrier", {"carrier": carrier.code}))
     for label, code in (("origin", data.origin), ("destination", data.destination)):
         try:
             airports.airport(code)
         except ValueError:
-            problems.append(f"{label} '{code}' is not a known IATA airport code")
+            problems.append(Message("%(label)s '%(code)s' is not a known IATA airport code",
+                                    {"label": Term("field", label), "code": code}))
     if not 1 <= data.seats <= 900:
-        problems.append("seats must be between 1 and 900")
+        problems.append(Message("seats must be between 1 and 900"))
     if data.escorts < 0 or data.medical_staff < 0:
-        problems.append("escorts and medical staff cannot be negative")
+        problems.append(Message("escorts and medical staff cannot be negative"))
     elif data.escorts + data.medical_staff >= data.seats:
-        problems.append(f"escorts ({data.escorts}) and medical staff ({data.medical_staff}) leave no seat of "
-                        f"{data.seats} for passengers")
+        problems.append(Message("escorts (%(escorts)s) and medical staff (%(medical_staff)s) leave no seat of "
+                                "%(seats)s for passengers",
+                                {"escorts": data.escorts, "medical_staff": data.medical_staff, "seats": data.seats}))
     if data.arrival_utc <= data.departure_utc:
-        problems.append("arrival must be after departure")
+        problems.append(Message("arrival must be after departure"))
     if data.departure_utc.tzinfo is None:
-        problems.append("departure must carry a time zone")
+        problems.append(Message("departure must carry a time zone"))
     if problems:
-        raise InvalidInput("; ".join(problems), code="invalid_flight")
+        raise InvalidInput(problems, code="invalid_flight")
     if data.departure_utc <= utcnow():
-        raise InvalidInput(f"the departure {data.departure_utc.isoformat()} has already passed: a flight is "
-                           "proposed before it departs", code="flow.departure_in_past")
+        raise InvalidInput("the departure %(departure_utc)s has already passed: a flight is proposed before it "
+                           "departs", code="flow.departure_in_past", departure_utc=data.departure_utc.isoformat())
     year = data.departure_utc.year
     count = session.execute(sa.select(sa.func.count()).select_from(Flight)
                             .where(Flight.reference.like(f"RF-{year}-%"))).scalar_one()
@@ -245,6 +249,20 @@ def _lock_time_passed(flight: Flight, lock_hours: int) -> bool:
     return utcnow() >= flight.departure_utc - timedelta(hours=lock_hours)
 
 
+def not_ready_reasons(session: Session, cases: Sequence[Case], travel_date: date) -> list[Message]:
+    """Why each case is not ready to fly: the safeguards that block it (an open protection concern names the
+    concern), or else the step of its lifecycle it is at."""
+    facts = traveller_facts(session, cases)
+    reasons = []
+    for case in cases:
+        waiting = case.state in BEFORE_BOARDING
+        blocking = safeguards.may_be_approved(facts[case.id], travel_date) if waiting else []
+        reasons += [v.sentence for v in blocking] or [
+            Message("case %(case)s is '%(state)s', not ready to fly",
+                    {"case": case.reference, "state": Term("case_state", case.state)})]
+    return reasons
+
+
 @action("manifest.propose")
 def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequence[Case], *,
                    passengers_per_escort: int, lock_hours: int) -> list[Passenger]:
@@ -256,20 +274,22 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
     """
     _require_side(actor, flight, "manifest.propose", "sending")
     if flight.state not in ("proposed", "accepted"):
-        raise InvalidTransition(f"flight {flight.reference} is '{flight.state}': its manifest can no longer be "
-                                "changed by one side", code="manifest_locked")
+        raise InvalidTransition("flight %(flight)s is '%(state)s': its manifest can no longer be changed by one "
+                                "side", code="manifest_locked", flight=flight.reference,
+                                state=Term("flight_state", flight.state))
     if _lock_time_passed(flight, lock_hours):
-        raise InvalidTransition(f"flight {flight.reference}: the manifest locks {lock_hours} h before departure; "
-                                "changes now need a supervisor of each side", code="manifest_locked")
-    not_ready = [c.reference for c in cases if c.state != "ready"]
+        raise InvalidTransition("flight %(flight)s: the manifest locks %(lock_hours)s h before departure; "
+                                "changes now need a supervisor of each side", code="manifest_locked",
+                                flight=flight.reference, lock_hours=lock_hours)
+    not_ready = [c for c in cases if c.state != "ready"]
     if not_ready:
-        raise InvalidTransition(f"cases not ready to be manifested: {', '.join(not_ready)}",
-                                code="invalid_transition.case")
+        raise InvalidTransition("cases not ready to be manifested: %(reasons)s", code="invalid_transition.case",
+                                reasons=not_ready_reasons(session, not_ready, flight.departure_utc.date()))
     current = [c for _, c in active_passengers(session, flight)]
     adding = {c.id for c in cases}
     if len(adding) != len(cases) or adding & {c.id for c in current}:
-        raise InvalidInput(f"flight {flight.reference}: a case is listed twice or is already on this manifest",
-                           code="already_on_manifest")
+        raise InvalidInput("flight %(flight)s: a case is listed twice or is already on this manifest",
+                           code="already_on_manifest", flight=flight.reference)
     violations = safeguards.manifest(manifest_facts(session, flight, current + list(cases), passengers_per_escort))
     if violations:
         raise SafeguardViolation(violations)
@@ -289,8 +309,9 @@ def _take_off(session: Session, by: User | None, flight: Flight, passenger: Pass
               approval: str, reason: str, *, back_to: str | None) -> None:
     """Take one passenger off a manifest (off the aircraft too, before departure); always audited."""
     if flight.state not in NOT_YET_FLOWN:
-        raise InvalidTransition(f"flight {flight.reference} has {flight.state}: its manifest no longer changes",
-                                code="invalid_transition.flight")
+        raise InvalidTransition("flight %(flight)s has %(state)s: its manifest no longer changes",
+                                code="invalid_transition.flight", flight=flight.reference,
+                                state=Term("flight_state", flight.state))
     passenger.approval = approval
     passenger.approval_reason = reason
     was_boarded = passenger.boarding == "boarded"
@@ -361,7 +382,8 @@ def _passenger_of(session: Session, flight: Flight, case: Case) -> Passenger:
         Passenger.flight_id == flight.id, Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE))
     ).scalar_one_or_none()
     if passenger is None:
-        raise NotFound(f"case {case.reference} is not on the manifest of flight {flight.reference}")
+        raise NotFound("case %(case)s is not on the manifest of flight %(flight)s", case=case.reference,
+                       flight=flight.reference)
     return passenger
 
 
@@ -372,9 +394,11 @@ def _use_locked_change(session: Session, flight: Flight, case: Case, change: str
     sides = {a.side for a in approvals}
     if not {"sending", "receiving"} <= sides:
         missing = {"sending", "receiving"} - sides
-        raise Forbidden(f"flight {flight.reference} is locked: to {change} case {case.reference} a supervisor of "
-                        f"each side must approve; missing: {', '.join(sorted(missing))}",
-                        code="locked_change_needs_both_sides")
+        raise Forbidden("flight %(flight)s is locked: to %(change)s case %(case)s a supervisor of each side "
+                        "must approve; missing: %(missing)s",
+                        code="locked_change_needs_both_sides", flight=flight.reference,
+                        change=Term("locked_change", change), case=case.reference,
+                        missing=[Term("side", s) for s in sorted(missing)])
     for approval in approvals:
         approval.used = True
 
@@ -408,7 +432,8 @@ def remove_passenger(session: Session, actor: User, flight: Flight, case: Case, 
     if flight.state == "manifest_locked" or _lock_time_passed(flight, lock_hours):
         _use_locked_change(session, flight, case, "remove")
     elif flight.state not in ("proposed", "accepted"):
-        raise InvalidTransition(f"flight {flight.reference} has {flight.state}")
+        raise InvalidTransition("flight %(flight)s has %(state)s", flight=flight.reference,
+                                state=Term("flight_state", flight.state))
     leaving = _with_household(session, flight, [case])
     for passenger, member in leaving:
         why = reason if member.id == case.id else f"{reason} (household member {case.reference})"
@@ -421,11 +446,12 @@ def propose_manifest(session: Session, actor: User, flight: Flight, *, passenger
     """The sending side sends the manifest to the receiving side for approval, passenger by passenger."""
     _require_side(actor, flight, "manifest.propose", "sending")
     if flight.state != "accepted":
-        raise InvalidTransition(f"flight {flight.reference} must be accepted by the receiving side before its "
-                                f"manifest is proposed (it is '{flight.state}')", code="invalid_transition.flight")
+        raise InvalidTransition("flight %(flight)s must be accepted by the receiving side before its manifest "
+                                "is proposed (it is '%(state)s')", code="invalid_transition.flight",
+                                flight=flight.reference, state=Term("flight_state", flight.state))
     cases = [c for _, c in active_passengers(session, flight)]
     if not cases:
-        raise InvalidInput(f"flight {flight.reference} has no passengers to propose")
+        raise InvalidInput("flight %(flight)s has no passengers to propose", flight=flight.reference)
     violations = safeguards.manifest(manifest_facts(session, flight, cases, passengers_per_escort))
     if violations:
         raise SafeguardViolation(violations)
@@ -441,9 +467,11 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
     """The receiving side approves or rejects one passenger, with a reason for a rejection."""
     _require_side(actor, flight, "manifest.decide", "receiving")
     if flight.manifest_state != "proposed" or flight.state != "accepted":
-        raise InvalidTransition(f"flight {flight.reference}: passengers are approved while the manifest is "
-                                f"proposed and not locked (manifest '{flight.manifest_state}', flight "
-                                f"'{flight.state}')", code="invalid_transition.manifest")
+        raise InvalidTransition("flight %(flight)s: passengers are approved while the manifest is proposed and "
+                                "not locked (manifest '%(manifest_state)s', flight '%(state)s')",
+                                code="invalid_transition.manifest", flight=flight.reference,
+                                manifest_state=Term("manifest_state", flight.manifest_state),
+                                state=Term("flight_state", flight.state))
     passenger = _passenger_of(session, flight, case)
     if approve:
         facts = traveller_facts(session, [case])[case.id]
@@ -477,13 +505,13 @@ def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passe
     if actor is not None:
         _require_side(actor, flight, "manifest.lock", "sending", "receiving")
     if flight.state != "accepted" or flight.manifest_state != "proposed":
-        raise InvalidTransition(f"flight {flight.reference}: only an accepted flight with a proposed manifest can "
-                                "be locked", code="invalid_transition.flight")
+        raise InvalidTransition("flight %(flight)s: only an accepted flight with a proposed manifest can be "
+                                "locked", code="invalid_transition.flight", flight=flight.reference)
     rows = active_passengers(session, flight)
     undecided = [c.reference for p, c in rows if p.approval == "proposed"]
     if undecided:
-        raise InvalidTransition(f"flight {flight.reference}: the receiving side has not decided on "
-                                f"{', '.join(undecided)}", code="undecided_passengers")
+        raise InvalidTransition("flight %(flight)s: the receiving side has not decided on %(undecided)s",
+                                code="undecided_passengers", flight=flight.reference, undecided=", ".join(undecided))
     cases = [c for _, c in rows]
     facts = manifest_facts(session, flight, cases, passengers_per_escort)
     violations = safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, _approvals(rows))
@@ -510,7 +538,8 @@ def split_household(session: Session, actor: User, household: Household, *, reas
     The split is a change of the household: its version moves, and a split decided on a version of
     the household that has changed since (`expected_version`, another split) is refused.
     """
-    check_version(session, household, expected_version, label=f"household {household.reference}",
+    check_version(session, household, expected_version, label=Message("household %(household)s",
+                                                                      {"household": household.reference}),
                   audited=AuditObject("household", household.reference))
     if len(reason.strip()) < 10:
         raise InvalidInput("splitting a household needs a written reason (at least 10 characters)",
@@ -535,15 +564,16 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
     if status not in ("boarded", "no_show", "refused"):
         raise InvalidInput("boarding status must be boarded, no_show or refused")
     if flight.state != "manifest_locked":
-        raise InvalidTransition(f"flight {flight.reference}: boarding is recorded on a locked manifest "
-                                f"(it is '{flight.state}')", code="invalid_transition.flight")
-    _check_window(actor, flight, utcnow(), window, reason, step="boards", code="flow.boarding_window",
-                  closes=False)
+        raise InvalidTransition("flight %(flight)s: boarding is recorded on a locked manifest (it is "
+                                "'%(state)s')", code="invalid_transition.flight", flight=flight.reference,
+                                state=Term("flight_state", flight.state))
+    _check_window(actor, flight, utcnow(), window, reason, step="boards", code="flow.boarding_window")
     passenger = _passenger_of(session, flight, case)
     if passenger.approval != "approved":
-        raise InvalidTransition(f"case {case.reference} was not approved by the receiving side")
+        raise InvalidTransition("case %(case)s was not approved by the receiving side", case=case.reference)
     if passenger.boarding != "pending":
-        raise InvalidTransition(f"case {case.reference}: boarding already recorded as '{passenger.boarding}'")
+        raise InvalidTransition("case %(case)s: boarding already recorded as '%(boarding)s'", case=case.reference,
+                                boarding=Term("boarding", passenger.boarding))
     if status == "boarded":
         facts = traveller_facts(session, [case])[case.id]
         violations = safeguards.may_board(facts)
@@ -573,17 +603,27 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
 
 
 def _check_window(actor: User, flight: Flight, moment: datetime, window: lifecycle.DepartureWindow,
-                  reason: str | None, *, step: str, code: str, closes: bool = True) -> str | None:
-    """Refuse a step outside the departure window unless a supervisor gives a written reason (returned)."""
+                  reason: str | None, *, step: str, code: str) -> str | None:
+    """Refuse a step outside the departure window unless a supervisor gives a written reason (returned).
+
+    Boarding (`step` "boards") only opens; the departure ("departs") also closes.
+    """
     opens_at, closes_at = window.opens(flight.departure_utc), window.closes(flight.departure_utc)
-    if opens_at <= moment and (moment <= closes_at or not closes):
+    if opens_at <= moment and (moment <= closes_at or step == "boards"):
         return None
     if not reason or len(reason.strip()) < 10:
-        until = f" until {closes_at:%Y-%m-%d %H:%M} UTC" if closes else ""
+        times = {"flight": flight.reference, "opens_at": f"{opens_at:%Y-%m-%d %H:%M}",
+                 "closes_at": f"{closes_at:%Y-%m-%d %H:%M}", "moment": f"{moment:%Y-%m-%d %H:%M}",
+                 "departure_utc": f"{flight.departure_utc:%Y-%m-%d %H:%M}"}
+        if step == "boards":
+            raise InvalidTransition(
+                "flight %(flight)s boards from %(opens_at)s UTC (scheduled departure %(departure_utc)s UTC), not at "
+                "%(moment)s UTC; outside that window only a supervisor records it, with a written reason (at least "
+                "10 characters)", code=code, **times)
         raise InvalidTransition(
-            f"flight {flight.reference} {step} from {opens_at:%Y-%m-%d %H:%M} UTC{until} (scheduled departure "
-            f"{flight.departure_utc:%Y-%m-%d %H:%M} UTC), not at {moment:%Y-%m-%d %H:%M} UTC; outside that window "
-            "only a supervisor records it, with a written reason (at least 10 characters)", code=code)
+            "flight %(flight)s departs from %(opens_at)s UTC until %(closes_at)s UTC (scheduled departure "
+            "%(departure_utc)s UTC), not at %(moment)s UTC; outside that window only a supervisor records it, with "
+            "a written reason (at least 10 characters)", code=code, **times)
     require(actor, "flight.depart_off_schedule")
     return reason.strip()
 
@@ -604,8 +644,8 @@ def depart(session: Session, actor: User, flight: Flight, *, window: lifecycle.D
     rows = [(p, c) for p, c in active_passengers(session, flight) if p.approval == "approved"]
     pending = [c.reference for p, c in rows if p.boarding == "pending"]
     if pending:
-        raise InvalidTransition(f"flight {flight.reference}: boarding not recorded for {', '.join(pending)}",
-                                code="boarding_incomplete")
+        raise InvalidTransition("flight %(flight)s: boarding not recorded for %(pending)s",
+                                code="boarding_incomplete", flight=flight.reference, pending=", ".join(pending))
     boarded = [c for p, c in rows if p.boarding == "boarded"]
     manifest = manifest_facts(session, flight, boarded, passengers_per_escort=1)
     violations = [v for f in manifest.passengers for v in safeguards.may_board(f)]
@@ -628,8 +668,9 @@ def record_landing(session: Session, actor: User, flight: Flight, *, at: datetim
     """
     _require_side(actor, flight, "arrival.confirm", "receiving")
     if flight.state in NOT_YET_FLOWN:
-        raise InvalidTransition(f"flight {flight.reference} has not departed (it is '{flight.state}'): a landing "
-                                "is recorded after the departure", code="flow.not_departed")
+        raise InvalidTransition("flight %(flight)s has not departed (it is '%(state)s'): a landing is recorded "
+                                "after the departure", code="flow.not_departed", flight=flight.reference,
+                                state=Term("flight_state", flight.state))
     lifecycle.check_transition(flight.reference, flight.state, "arrived")
     landed_at = lifecycle.actual_time(at, utcnow(), "landing")
     # A flight that departed before these times were recorded counts from its scheduled departure.
@@ -637,9 +678,11 @@ def record_landing(session: Session, actor: User, flight: Flight, *, at: datetim
     earliest = departed_at + lifecycle.shortest_flight(flight.departure_utc, flight.arrival_utc)
     if landed_at < earliest:
         raise InvalidTransition(
-            f"flight {flight.reference} departed at {departed_at:%Y-%m-%d %H:%M} UTC and is scheduled to fly "
-            f"{flight.arrival_utc - flight.departure_utc}; it cannot have landed before {earliest:%Y-%m-%d %H:%M} "
-            f"UTC (half its flight time), not at {landed_at:%Y-%m-%d %H:%M} UTC", code="flow.landing_too_soon")
+            "flight %(flight)s departed at %(departed_at)s UTC and is scheduled to fly %(duration)s; it cannot have "
+            "landed before %(earliest)s UTC (half its flight time), not at %(landed_at)s UTC",
+            code="flow.landing_too_soon", flight=flight.reference, departed_at=f"{departed_at:%Y-%m-%d %H:%M}",
+            duration=str(flight.arrival_utc - flight.departure_utc), earliest=f"{earliest:%Y-%m-%d %H:%M}",
+            landed_at=f"{landed_at:%Y-%m-%d %H:%M}")
     flight.actual_arrival_utc = landed_at
     _flight_transition(session, actor, flight, "arrived", "flight.arrive")
 
@@ -649,13 +692,15 @@ def confirm_arrival(session: Session, actor: User, flight: Flight, case: Case) -
     """The receiving side confirms one passenger received at the destination airport, once it has landed."""
     _require_side(actor, flight, "arrival.confirm", "receiving")
     if flight.state != "arrived":
-        raise InvalidTransition(f"flight {flight.reference} has not landed (it is '{flight.state}'): people are "
-                                "received after the landing is recorded", code="flow.not_landed")
+        raise InvalidTransition("flight %(flight)s has not landed (it is '%(state)s'): people are received "
+                                "after the landing is recorded", code="flow.not_landed", flight=flight.reference,
+                                state=Term("flight_state", flight.state))
     passenger = _passenger_of(session, flight, case)
     if passenger.boarding != "boarded":
-        raise InvalidTransition(f"case {case.reference} did not board flight {flight.reference}")
+        raise InvalidTransition("case %(case)s did not board flight %(flight)s", case=case.reference,
+                                flight=flight.reference)
     if passenger.arrival == "received":
-        raise InvalidTransition(f"case {case.reference} is already confirmed received")
+        raise InvalidTransition("case %(case)s is already confirmed received", case=case.reference)
     # A landing recorded up to a minute ahead of this clock: nobody is received before it.
     passenger.arrival, passenger.received_at = "received", max(utcnow(), flight.actual_arrival_utc or utcnow())
     transition(session, actor, case, "arrived", action="arrival.confirm", extra={"flight": flight.reference})
@@ -719,24 +764,27 @@ def set_flight_staff(session: Session, actor: User, flight: Flight, *, escorts: 
     """
     _require_side(actor, flight, "manifest.propose", "sending")
     if flight.state not in ("proposed", "accepted"):
-        raise InvalidTransition(f"flight {flight.reference} is '{flight.state}': its staff no longer changes",
-                                code="invalid_transition.flight")
+        raise InvalidTransition("flight %(flight)s is '%(state)s': its staff no longer changes",
+                                code="invalid_transition.flight", flight=flight.reference,
+                                state=Term("flight_state", flight.state))
     if escorts < 0 or medical_staff < 0:
         raise InvalidInput("escorts and medical staff cannot be negative", code="invalid_flight")
     if flight.state == "accepted" and (escorts > flight.escorts or medical_staff > flight.medical_staff):
         raise InvalidTransition(
-            f"flight {flight.reference} was accepted by the receiving side with {flight.escorts} escorts and "
-            f"{flight.medical_staff} medical staff; the sending side cannot raise them to {escorts} and "
-            f"{medical_staff} on its own: plan within that staff, or propose another flight",
-            code="flight.staff_accepted")
+            "flight %(flight)s was accepted by the receiving side with %(escorts)s escorts and "
+            "%(medical_staff)s medical staff; the sending side cannot raise them to %(wanted_escorts)s and "
+            "%(wanted_medical)s on its own: plan within that staff, or propose another flight",
+            code="flight.staff_accepted", flight=flight.reference, escorts=flight.escorts,
+            medical_staff=flight.medical_staff, wanted_escorts=escorts, wanted_medical=medical_staff)
     cases = [c for _, c in active_passengers(session, flight)]
     facts = safeguards.FlightFacts(flight.reference, flight.seats, escorts, medical_staff,
                                    flight.departure_utc.date(), passengers_per_escort)
     violations = safeguards.capacity(facts, list(traveller_facts(session, cases).values()))
     if escorts + medical_staff >= flight.seats:
         violations.append(safeguards.Violation(
-            safeguards.CAPACITY, None, f"flight {flight.reference}: escorts ({escorts}) and medical staff "
-            f"({medical_staff}) leave no seat of {flight.seats} for passengers"))
+            safeguards.CAPACITY, None, "flight %(flight)s: escorts (%(escorts)s) and medical staff (%(medical)s) "
+            "leave no seat of %(seats)s for passengers",
+            {"flight": flight.reference, "escorts": escorts, "medical": medical_staff, "seats": flight.seats}))
     if violations:
         raise SafeguardViolation(violations)
     before = _snapshot(flight)

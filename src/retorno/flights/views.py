@@ -241,7 +241,7 @@ def _manifest_case(session: SessionDep, user: CurrentUser, flight: Flight, case_
         for _, case in service.active_passengers(session, flight):
             if case.reference == case_ref:
                 return case
-        raise NotFound(f"case {case_ref} is not on flight {flight.reference}")
+        raise NotFound("case %(case_ref)s is not on flight %(flight)s", case_ref=case_ref, flight=flight.reference)
     return get_case(session, user, case_ref)
 
 
@@ -307,7 +307,7 @@ def own_household(session: Session, user: User, agency_reference: str) -> Househ
     household = session.execute(sa.select(Household).where(
         Household.agency_id == user.agency_id, Household.reference == agency_reference)).scalar_one_or_none()
     if household is None:
-        raise NotFound(f"your agency has no household '{agency_reference}'")
+        raise NotFound("your agency has no household '%(agency_reference)s'", agency_reference=agency_reference)
     return household
 
 

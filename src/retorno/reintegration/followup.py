@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from retorno.errors import InvalidInput
+from retorno.errors import InvalidInput, Message, Term
 
 WORK = {"in_placement": 1.0, "other_work": 1.0, "training": 0.5, "no_work": 0.0}
 INCOME = {"none": 0.0, "below_minimum": 1 / 3, "minimum": 2 / 3, "above_minimum": 1.0}
@@ -31,16 +31,18 @@ CHOICES = {"work": WORK, "income": INCOME, "housing": HOUSING, "household": HOUS
 
 def validate_answers(answers: dict[str, Any]) -> None:
     """Refuse an incomplete or out-of-range questionnaire, naming every bad answer."""
-    problems = [f"{name}: one of {', '.join(options)}" for name, options in CHOICES.items()
-                if answers.get(name) not in options]
+    problems = [Message("%(question)s: one of %(options)s",
+                        {"question": Term("followup_question", name),
+                         "options": [Term("followup_choice", f"{name}.{option}", option) for option in options]})
+                for name, options in CHOICES.items() if answers.get(name) not in options]
     wellbeing = answers.get("wellbeing")
     if not isinstance(wellbeing, int) or isinstance(wellbeing, bool) or not 1 <= wellbeing <= 5:
-        problems.append("wellbeing: a whole number from 1 to 5")
+        problems.append(Message("wellbeing: a whole number from 1 to 5"))
     unknown = set(answers) - set(CHOICES) - {"wellbeing", "notes"}
     if unknown:
-        problems.append(f"unknown answers {sorted(unknown)}")
+        problems.append(Message("unknown answers %(unknown)s", {"unknown": ", ".join(sorted(unknown))}))
     if problems:
-        raise InvalidInput("follow-up answers: " + "; ".join(problems), code="invalid_follow_up")
+        raise InvalidInput("follow-up answers: %(problems)s", code="invalid_follow_up", problems=problems)
 
 
 def score_answers(answers: dict[str, Any]) -> float:

@@ -19,7 +19,7 @@ from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.models import Case
 from retorno.cases.service import can_see, transition, transition_many
 from retorno.db import bulk_insert, utcnow
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term
 from retorno.reintegration import places
 from retorno.reintegration.explanations import (
     explain,
@@ -47,14 +47,14 @@ def find_arrived(session: Session, actor: User, reference: str, birth_date: date
     case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
     if case is None or case.birth_date != birth_date or case.state not in ("arrived", "reintegration_intake",
                                                                               "matched", "placed"):
-        raise NotFound(f"no arrived returnee {reference} with that birth date")
+        raise NotFound("no arrived returnee %(reference)s with that birth date", reference=reference)
     return case
 
 
 def _check_consent_party(session: Session, actor: User, case: Case) -> None:
     """The receiving authority that received the returnee, or a reintegration operator, records consent."""
     if actor.agency.kind == "receiving_authority" and not can_see(session, actor, case):
-        raise Forbidden(f"case {case.reference} is not one your agency received")
+        raise Forbidden("case %(case)s is not one your agency received", case=case.reference)
 
 
 @action("consent.record")
@@ -62,8 +62,9 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
     """Record that the returnee agrees to take part in reintegration (voluntary; can be withdrawn)."""
     _check_consent_party(session, actor, case)
     if case.state != "arrived":
-        raise InvalidTransition(f"case {case.reference}: consent is recorded after arrival (it is '{case.state}')",
-                                code="invalid_transition.case")
+        raise InvalidTransition("case %(case)s: consent is recorded after arrival (it is '%(state)s')",
+                                code="invalid_transition.case", case=case.reference, state=Term("case_state",
+                                                                                                case.state))
     profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
     if profile is None:
         profile = IntakeProfile(case_id=case.id, consent=True, occupations=[], skills=[], languages=[],
@@ -79,8 +80,8 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
 def _profile(session: Session, case: Case) -> IntakeProfile:
     profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
     if profile is None or not profile.consent:
-        raise Forbidden(f"case {case.reference}: the returnee has not consented to reintegration",
-                        code="consent_required")
+        raise Forbidden("case %(case)s: the returnee has not consented to reintegration",
+                        code="consent_required", case=case.reference)
     return profile
 
 
@@ -122,18 +123,22 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, 
     (`expected_version`), it is refused with who changed it and when.
     """
     profile = _profile(session, case)
-    check_version(session, profile, expected_version, label=f"the intake of case {case.reference}",
+    check_version(session, profile, expected_version, label=Message("the intake of case %(case)s",
+                                                                    {"case": case.reference}),
                   audited=intake_audit(case))
-    problems = []
+    problems: list[Message] = []
     if not places.is_state(data.home_state):
-        problems.append(f"home_state '{data.home_state}' is not an ISO 3166-2 code of a Venezuelan state")
+        problems.append(Message("home_state '%(home_state)s' is not an ISO 3166-2 code of a Venezuelan state",
+                                {"home_state": data.home_state}))
     if data.education not in EDUCATION_LEVELS:
-        problems.append(f"education must be an ISCED 2011 level 0-8, not '{data.education}'")
+        problems.append(Message("education must be an ISCED 2011 level 0-8, not '%(education)s'",
+                                {"education": data.education}))
     bad_isco = [code for code in data.occupations if not (len(code) == 4 and code.isdigit())]
     if bad_isco:
-        problems.append(f"occupations must be 4-digit ISCO-08 codes: {', '.join(bad_isco)}")
+        problems.append(Message("occupations must be 4-digit ISCO-08 codes: %(bad_isco)s",
+                                {"bad_isco": ', '.join(bad_isco)}))
     if problems:
-        raise InvalidInput("; ".join(problems), code="invalid_intake")
+        raise InvalidInput(problems, code="invalid_intake")
     before = {f: getattr(profile, f) for f in INTAKE_FIELDS}
     for name in INTAKE_FIELDS:
         setattr(profile, name, getattr(data, name))
@@ -157,9 +162,9 @@ def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) 
     if actor.agency.kind == "reintegration_operator":
         recorder = session.get(User, profile.recorded_by) if profile.recorded_by else None
         if recorder is None or recorder.agency_id != actor.agency_id:
-            raise Forbidden(f"case {case.reference} is not a returnee of {actor.agency.code}: the operator that took "
-                            "the intake, or the receiving authority, records the withdrawal",
-                            code="forbidden.consent.withdraw")
+            raise Forbidden("case %(case)s is not a returnee of %(agency)s: the operator that took the intake, "
+                            "or the receiving authority, records the withdrawal",
+                            code="forbidden.consent.withdraw", case=case.reference, agency=actor.agency.code)
     profile.consent, profile.consent_withdrawn_at = False, utcnow()
     for name in ("home_state", "municipality", "education", "work_history"):
         setattr(profile, name, None)
@@ -194,21 +199,23 @@ class OpportunityInput:
 
 
 def _check_opportunity(data: OpportunityInput) -> None:
-    problems = []
+    problems: list[Message] = []
     if data.kind not in ("productive_project", "internship"):
-        problems.append("kind must be productive_project or internship")
+        problems.append(Message("kind must be productive_project or internship"))
     if not (len(data.isco_code) == 4 and data.isco_code.isdigit()):
-        problems.append(f"isco_code must be a 4-digit ISCO-08 code, not '{data.isco_code}'")
+        problems.append(Message("isco_code must be a 4-digit ISCO-08 code, not '%(isco_code)s'",
+                                {"isco_code": data.isco_code}))
     if not places.is_state(data.state_code):
-        problems.append(f"state_code '{data.state_code}' is not an ISO 3166-2 code of a Venezuelan state")
+        problems.append(Message("state_code '%(state_code)s' is not an ISO 3166-2 code of a Venezuelan state",
+                                {"state_code": data.state_code}))
     if data.seats < 1 or data.tutors < 1 or data.duration_months < 1:
-        problems.append("seats, tutors and duration_months must be at least 1")
+        problems.append(Message("seats, tutors and duration_months must be at least 1"))
     if data.monthly_amount < 0:
-        problems.append("monthly_amount cannot be negative")
+        problems.append(Message("monthly_amount cannot be negative"))
     if data.min_education is not None and data.min_education not in EDUCATION_LEVELS:
-        problems.append("min_education must be an ISCED 2011 level 0-8")
+        problems.append(Message("min_education must be an ISCED 2011 level 0-8"))
     if problems:
-        raise InvalidInput("; ".join(problems), code="invalid_opportunity")
+        raise InvalidInput(problems, code="invalid_opportunity")
 
 
 @action("opportunity.manage")
@@ -228,13 +235,14 @@ def update_opportunity(session: Session, actor: User, opportunity: Opportunity, 
                        expected_version: int | None = None) -> None:
     """Change an opportunity's fields; an edit made from a version changed since is refused (`expected_version`)."""
     if opportunity.operator_agency_id != actor.agency_id:
-        raise Forbidden(f"opportunity {opportunity.reference} belongs to another operator")
-    check_version(session, opportunity, expected_version, label=f"opportunity {opportunity.reference}",
+        raise Forbidden("opportunity %(opportunity)s belongs to another operator", opportunity=opportunity.reference)
+    check_version(session, opportunity, expected_version, label=Message("opportunity %(opportunity)s",
+                                                                        {"opportunity": opportunity.reference}),
                   audited=AuditObject("opportunity", opportunity.reference))
     current = OpportunityInput(**{k: getattr(opportunity, k) for k in OpportunityInput.__dataclass_fields__})
     unknown = set(changes) - set(OpportunityInput.__dataclass_fields__) - {"active"}
     if unknown:
-        raise InvalidInput(f"unknown fields {sorted(unknown)}")
+        raise InvalidInput("unknown fields %(unknown)s", unknown=sorted(unknown))
     updated = OpportunityInput(**{**current.__dict__, **{k: v for k, v in changes.items() if k != "active"}})
     _check_opportunity(updated)
     before = {k: getattr(opportunity, k) for k in changes}
@@ -248,7 +256,7 @@ def get_opportunity(session: Session, reference: str) -> Opportunity:
     opportunity = session.execute(sa.select(Opportunity).where(Opportunity.reference == reference)
                                   ).scalar_one_or_none()
     if opportunity is None:
-        raise NotFound(f"no opportunity {reference}")
+        raise NotFound("no opportunity %(reference)s", reference=reference)
     return opportunity
 
 
@@ -366,10 +374,10 @@ def _placement(session: Session, actor: User, placement_id: int) -> Placement:
     require(actor, "placement.manage")
     placement = session.get(Placement, placement_id)
     if placement is None:
-        raise NotFound(f"no placement {placement_id}")
+        raise NotFound("no placement %(placement_id)s", placement_id=placement_id)
     opportunity = session.get(Opportunity, placement.opportunity_id)
     if opportunity is None or opportunity.operator_agency_id != actor.agency_id:
-        raise Forbidden(f"placement {placement_id} is with another operator's opportunity")
+        raise Forbidden("placement %(placement_id)s is with another operator's opportunity", placement_id=placement_id)
     return placement
 
 
@@ -396,11 +404,14 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     placement = _placement(session, actor, placement_id)
     case = session.get(Case, placement.case_id)
     assert case is not None
-    check_version(session, placement, expected_version, label=f"the placement of case {case.reference}",
+    check_version(session, placement, expected_version, label=Message("the placement of case %(case)s",
+                                                                      {"case": case.reference}),
                   audited=placement_audit(case, placement_id))
     if status not in PLACEMENT_STEPS.get(placement.status, set()):
-        raise InvalidTransition(f"placement {placement_id} cannot go from '{placement.status}' to '{status}'",
-                                code="invalid_transition.placement")
+        raise InvalidTransition("placement %(placement_id)s cannot go from '%(current)s' to '%(target)s'",
+                                code="invalid_transition.placement", placement_id=placement_id,
+                                current=Term("placement_status", placement.status),
+                                target=Term("placement_status", status))
     before = placement.status
     placement.status = status
     day = on or utcnow().date()
@@ -446,12 +457,13 @@ def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: 
     """
     follow_up = session.get(FollowUp, follow_up_id)
     if follow_up is None:
-        raise NotFound(f"no follow-up {follow_up_id}")
+        raise NotFound("no follow-up %(follow_up_id)s", follow_up_id=follow_up_id)
     _placement(session, actor, follow_up.placement_id)
-    check_version(session, follow_up, expected_version, label=f"follow-up {follow_up_id}",
+    check_version(session, follow_up, expected_version, label=Message("follow-up %(follow_up)s",
+                                                                      {"follow_up": follow_up_id}),
                   audited=AuditObject("follow_up", str(follow_up_id)))
     if follow_up.done_at is not None:
-        raise InvalidTransition(f"follow-up {follow_up_id} is already recorded")
+        raise InvalidTransition("follow-up %(follow_up_id)s is already recorded", follow_up_id=follow_up_id)
     validate_answers(answers)
     follow_up.answers = answers
     follow_up.score = score_answers(answers)

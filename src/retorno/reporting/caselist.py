@@ -93,20 +93,21 @@ def check_filter(user: User, wanted: CaseFilter, sort: str = DEFAULT_SORT) -> No
     """Refuse a filter or sort over what `user` may not see, or a value no list holds."""
     given = set(wanted.used())
     if not_yours := sorted(given - available_filters(user)):
-        raise InvalidInput(f"these filters are not available to your agency: {', '.join(not_yours)}",
-                           code="filter_not_available", details={"filters": not_yours})
+        raise InvalidInput("these filters are not available to your agency: %(not_yours)s",
+                           code="filter_not_available", details={"filters": not_yours}, not_yours=", ".join(not_yours))
     if wanted.state is not None and wanted.state not in lifecycle.STATES:
-        raise InvalidInput(f"state '{wanted.state}' is not a case state", code="invalid_filter")
+        raise InvalidInput("state '%(state)s' is not a case state", code="invalid_filter", state=wanted.state)
     if wanted.concern is not None and wanted.concern not in CONCERN_FILTERS:
         raise InvalidInput("concern is 'open' or 'none'", code="invalid_filter")
     if wanted.verification is not None and wanted.verification not in VERIFICATION_STATUSES:
-        raise InvalidInput(f"verification is one of {', '.join(VERIFICATION_STATUSES)}", code="invalid_filter")
+        raise InvalidInput("verification is one of %(statuses)s", code="invalid_filter",
+                           statuses=", ".join(VERIFICATION_STATUSES))
     for value in (wanted.days_min, wanted.days_max):
         if value is not None and not 0 <= value <= 36_500:
             raise InvalidInput("days detained run from 0 to 36500", code="invalid_filter")
     if sort.removeprefix("-") not in available_sorts(user):
-        raise InvalidInput(f"sort is one of {', '.join(available_sorts(user))} (a leading '-' for descending)",
-                           code="invalid_sort")
+        raise InvalidInput("sort is one of %(sorts)s (a leading '-' for descending)", code="invalid_sort",
+                           sorts=", ".join(available_sorts(user)))
 
 
 def _verification_condition(status: str) -> sa.ColumnElement[bool]:
@@ -274,7 +275,8 @@ def filter_from(values: Mapping[str, str]) -> CaseFilter:
         try:
             return int(text[name])
         except ValueError:
-            raise InvalidInput(f"{name}: '{text[name]}' is not a whole number of days", code="invalid_filter") from None
+            raise InvalidInput("%(name)s: '%(value)s' is not a whole number of days", code="invalid_filter",
+                               name=name, value=text[name]) from None
 
     words: dict[str, Any] = {k: v or None for k, v in text.items() if k not in ("days_min", "days_max")}
     return CaseFilter(**words, days_min=number("days_min"), days_max=number("days_max"))

@@ -497,7 +497,8 @@ class PublicReport:
         if table == "follow_up":
             return public.follow_up_csv(self.follow_up)
         if table not in TABLES:
-            raise InvalidInput(f"no public table '{table}'; one of {', '.join(TABLES)}", code="unknown_table")
+            raise InvalidInput("no public table '%(table)s'; one of %(tables)s", code="unknown_table", table=table,
+                               tables=", ".join(TABLES))
         chosen: public.Table = getattr(self, table)
         return chosen.csv()
 

@@ -10,10 +10,10 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
-from retorno.cases.facts import open_concern_codes
+from retorno.cases.facts import concern_term, open_concern_codes
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
-from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation
+from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, Term
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 
 # A claim raised at the aircraft door is recorded too (travel.record_screening then takes the person
@@ -32,19 +32,19 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
     ensure_owner(actor, case)
     unknown = sorted(set(concerns) - set(CONCERNS))
     if unknown:
-        raise InvalidInput(f"unknown protection concerns {unknown}; known: {', '.join(CONCERNS)}",
-                           code="invalid_concern")
+        raise InvalidInput("unknown protection concerns %(unknown)s; known: %(known)s",
+                           code="invalid_concern", unknown=", ".join(unknown), known=", ".join(CONCERNS))
     if case.state not in SCREENABLE:
-        raise InvalidTransition(f"case {case.reference}: cannot be screened in state '{case.state}'")
+        raise InvalidTransition("case %(case)s: cannot be screened in state '%(state)s'", case=case.reference,
+                                state=Term("case_state", case.state))
     if not 0 <= medical_escorts <= 3:
         raise InvalidInput("medical_escorts must be between 0 and 3")
     still_open = open_concern_codes(session, case.id)
     if still_open and not concerns:
-        labels = ", ".join(CONCERNS.get(c, (c, c))[1] for c in still_open)
         raise SafeguardViolation([safeguards.Violation(
             safeguards.NON_REFOULEMENT, case.reference,
-            f"a screening with no concerns cannot close the open concern(s) {labels}; only a supervisor's "
-            "written resolution closes a concern")])
+            "a screening with no concerns cannot close the open concern(s) %(concerns)s; only a supervisor's "
+            "written resolution closes a concern", {"concerns": [concern_term(c) for c in still_open]})])
     screening = Screening(case_id=case.id, screened_by=actor.id, concerns=sorted(set(concerns)), notes=notes,
                           medical_escorts=medical_escorts)
     session.add(screening)
@@ -73,18 +73,21 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
         raise InvalidInput("a resolution needs a written reason (at least 10 characters)", code="reason_required")
     still_open = open_concern_codes(session, case.id)
     if not still_open:
-        raise InvalidInput(f"case {case.reference} has no open screening concern to resolve",
-                           code="nothing_to_resolve")
+        raise InvalidInput("case %(case)s has no open screening concern to resolve",
+                           code="nothing_to_resolve", case=case.reference)
     if concerns is None:
         if len(still_open) > 1 and decision == "travel_permitted":
-            raise InvalidInput(f"case {case.reference} has several open concerns ({', '.join(still_open)}): name "
-                               "the ones this resolution closes", code="concerns_required")
+            raise InvalidInput("case %(case)s has several open concerns (%(still_open)s): name the ones this "
+                               "resolution closes", code="concerns_required", case=case.reference,
+                               still_open=[concern_term(c) for c in still_open])
         concerns = still_open
     named = sorted(set(concerns))
     unknown = [c for c in named if c not in still_open]
     if unknown or not named:
-        raise InvalidInput(f"case {case.reference}: {', '.join(unknown) or 'no concern'} is not an open concern; "
-                           f"open: {', '.join(still_open)}", code="invalid_concern")
+        raise InvalidInput("case %(case)s: %(unknown)s is not an open concern; open: %(still_open)s",
+                           code="invalid_concern", case=case.reference,
+                           unknown=[concern_term(c) for c in unknown] or Term("concern", "", "no concern"),
+                           still_open=[concern_term(c) for c in still_open])
     screenings = [sc for sc in session.execute(sa.select(Screening).where(Screening.case_id == case.id)
                                                .order_by(Screening.id)).scalars()
                   if set(sc.concerns or []) & set(named)]
@@ -139,7 +142,7 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
     existing = session.execute(sa.select(BestInterestsDetermination)
                                .where(BestInterestsDetermination.case_id == case.id)).scalar_one_or_none()
     if existing is not None:
-        raise InvalidInput(f"case {case.reference} already has a best-interests determination")
+        raise InvalidInput("case %(case)s already has a best-interests determination", case=case.reference)
     determination = BestInterestsDetermination(case_id=case.id, decided_by=actor.id, summary=summary.strip(),
                                                receiving_guardian=receiving_guardian.strip())
     session.add(determination)

@@ -27,7 +27,7 @@ from retorno.agencies.permissions import action, can
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.service import assign_case, household_members
-from retorno.errors import RetornoError, SafeguardViolation
+from retorno.errors import Message, RetornoError, SafeguardViolation
 from retorno.flights import lifecycle as flight_lifecycle
 from retorno.flights.models import Flight
 from retorno.flights.service import active_passengers, add_passengers, decide_passenger, record_boarding
@@ -94,11 +94,12 @@ class BulkRefused(RetornoError):
 
     def __init__(self, result: BulkResult) -> None:
         refused = result.refused
-        parts = [f"{o.reference}: {o.refusal.message}" for o in refused if o.refusal is not None]
-        parts += [str(v) for v in result.blocking]
-        super().__init__(f"nothing was done: {'; '.join(parts)}",
+        parts = [Message("case %(case)s: %(refusal)s", {"case": o.reference, "refusal": list(o.refusal.parts)})
+                 for o in refused if o.refusal is not None]
+        parts += [v.sentence for v in result.blocking]
+        super().__init__("nothing was done: %(reasons)s",
                          details={"refused": [o.reference for o in refused],
-                                  "blocking": [str(v) for v in result.blocking]})
+                                  "blocking": [str(v) for v in result.blocking]}, reasons=parts)
         self.result = result
 
 

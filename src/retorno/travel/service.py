@@ -31,7 +31,7 @@ from retorno.cases.service import (
 from retorno.cases.service import register_case as register_in_cases
 from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
-from retorno.errors import InvalidInput, InvalidTransition
+from retorno.errors import InvalidInput, InvalidTransition, Message, Term
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import take_off_manifests
 from retorno.screening import service as screening
@@ -82,8 +82,8 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
             sa.select(Passenger.id).join(Flight, Flight.id == Passenger.flight_id).where(
                 Passenger.case_id == case.id, Passenger.boarding == "boarded",
                 Flight.state.in_(NOT_YET_FLOWN_STATES))).first():
-        raise InvalidTransition(f"case {case.reference}: the flight has departed; a protection claim is now for the "
-                                "receiving side to hear", code="invalid_transition.case")
+        raise InvalidTransition("case %(case)s: the flight has departed; a protection claim is now for the "
+                                "receiving side to hear", code="invalid_transition.case", case=case.reference)
     medical_before = traveller_facts(session, [case])[case.id].medical_escorts
     recorded = screening.record_screening(session, actor, case, concerns=concerns, notes=notes,
                                           medical_escorts=medical_escorts)
@@ -120,14 +120,15 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
     it is refused before anything is written. An import updates the case as it is now.
     """
     ensure_owner(actor, case)
-    check_version(session, case, expected_version, label=f"case {case.reference}",
+    check_version(session, case, expected_version, label=Message("case %(case)s", {"case": case.reference}),
                   audited=AuditObject("case", case.reference))
     reopens = case.state in lifecycle.IDENTITY_BOUND
     if case.state not in lifecycle.BEFORE_BOARDING and case.state not in lifecycle.EXITS:
         proposed = {k: v for k, v in changes.items() if getattr(case, k, v) != v}
         if identity_changed(proposed):
-            raise InvalidTransition(f"case {case.reference}: the identity of a person who has boarded cannot be "
-                                    f"changed (the case is '{case.state}')", code="identity_locked")
+            raise InvalidTransition("case %(case)s: the identity of a person who has boarded cannot be changed "
+                                    "(the case is '%(state)s')", code="identity_locked", case=case.reference,
+                                    state=Term("case_state", case.state))
     changed = change_fields(session, actor, case, changes)
     if not changed or not reopens or not identity_changed(changed):
         return bool(changed)

@@ -44,8 +44,8 @@ def on_manifest(session: SessionDep, flight: Flight, references: Sequence[str]) 
     by_reference = {c.reference: c for _, c in flights.active_passengers(session, flight)}
     missing = [r for r in dict.fromkeys(references) if r not in by_reference]
     if missing:
-        raise NotFound(f"not on the manifest of flight {flight.reference}: {', '.join(missing)}",
-                       details={"cases": missing})
+        raise NotFound("not on the manifest of flight %(flight)s: %(missing)s",
+                       details={"cases": missing}, flight=flight.reference, missing=', '.join(missing))
     return [by_reference[r] for r in dict.fromkeys(references)]
 
 
@@ -112,7 +112,7 @@ def assign(body: AssignmentIn, session: SessionDep, user: CurrentUser) -> Any:
     if body.officer is not None:
         officer = session.execute(sa.select(User).where(User.username == body.officer)).scalar_one_or_none()
         if officer is None or officer.agency_id != user.agency_id:
-            raise NotFound(f"no user '{body.officer}' in your agency")
+            raise NotFound("no user '%(officer)s' in your agency", officer=body.officer)
     cases = [get_case(session, user, ref) for ref in dict.fromkeys(body.cases)]
     return answered(user, lambda: bulk.assign(session, user, cases, officer, all_or_nothing=body.all_or_nothing,
                                               dry_run=body.dry_run))

@@ -40,10 +40,16 @@ class DecisionFileError(InvalidInput):
 
     def __init__(self, problems: list[tuple[int, str]]) -> None:
         self.problems = problems
+        # The lines' problems are the operator's, read on the command line: said in English.
         shown = "; ".join(f"line {number}: {problem}" for number, problem in problems[:20])
-        more = f"; and {len(problems) - 20} more" if len(problems) > 20 else ""
-        super().__init__(f"nothing imported: {len(problems)} bad lines: {shown}{more}", code="bad_decisions_file",
-                         details=[{"line": number, "problem": problem} for number, problem in problems])
+        details = [{"line": number, "problem": problem} for number, problem in problems]
+        if len(problems) > 20:
+            super().__init__("nothing imported: %(count)s bad lines: %(shown)s; and %(more)s more",
+                             code="bad_decisions_file", details=details, count=len(problems), shown=shown,
+                             more=len(problems) - 20)
+        else:
+            super().__init__("nothing imported: %(count)s bad lines: %(shown)s", code="bad_decisions_file",
+                             details=details, count=len(problems), shown=shown)
 
 
 @reader("verification.export")
@@ -75,9 +81,11 @@ def read_requests(path: str | Path) -> list[dict[str, Any]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InvalidInput(f"{path} line {number}: not JSON ({exc.msg})") from exc
+                raise InvalidInput("%(path)s line %(number)s: not JSON (%(msg)s)", path=path, number=number,
+                                   msg=exc.msg) from exc
             if not isinstance(row, dict) or not isinstance(row.get("request"), str):
-                raise InvalidInput(f"{path} line {number}: a request needs its 'request' reference")
+                raise InvalidInput("%(path)s line %(number)s: a request needs its 'request' reference", path=path,
+                                   number=number)
             identities.append({"request": row["request"], "case": row.get("case"),
                                **{name: row.get(name) for name in FIELDS}})
     return identities

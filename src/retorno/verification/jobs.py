@@ -253,9 +253,9 @@ def registry_file(source: str | Path, work_dir: str | Path | None = None) -> Ite
     if "://" not in text:
         path = Path(text)
         if not path.is_file():
-            raise NotFound(f"registry file {path} does not exist")
+            raise NotFound("registry file %(path)s does not exist", path=path)
         if path.suffix.lower() not in (".parquet", ".csv"):
-            raise InvalidInput(f"registry {path}: a Parquet (.parquet) or CSV (.csv) file, or URL#TABLE")
+            raise InvalidInput("registry %(path)s: a Parquet (.parquet) or CSV (.csv) file, or URL#TABLE", path=path)
         yield path
         return
     url, _, table_name = text.rpartition("#")
@@ -276,11 +276,12 @@ def _copy_table(url: str, table_name: str, target: Path) -> None:
         try:
             table = sa.Table(name, sa.MetaData(), schema=schema_name or None, autoload_with=engine)
         except sa.exc.NoSuchTableError as exc:
-            raise NotFound(f"registry table {table_name} does not exist") from exc
+            raise NotFound("registry table %(table_name)s does not exist", table_name=table_name) from exc
         wanted = ("registry_id", *FIELDS)
         missing = [column for column in wanted if column not in table.c]
         if missing:
-            raise InvalidInput(f"registry table {table_name} lacks the columns {', '.join(missing)}")
+            raise InvalidInput("registry table %(table_name)s lacks the columns %(missing)s", table_name=table_name,
+                               missing=', '.join(missing))
         # Text throughout: linkage normalises every field itself, and one schema fits every batch.
         schema = pa.schema([(column, pa.string()) for column in wanted])
         with engine.connect() as conn, pq.ParquetWriter(target, schema) as writer:

@@ -412,7 +412,9 @@ class ModelRefused(InvalidInput):
     code = "model_refused"
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("the linkage model breaks its rules: " + "; ".join(problems), details=problems)
+        # The levels' problems are the operator's, read on the command line: said in English.
+        super().__init__("the linkage model breaks its rules: %(problems)s", details=problems,
+                         problems="; ".join(problems))
         self.problems = problems
 
 

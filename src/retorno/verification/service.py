@@ -17,7 +17,7 @@ from retorno.audit.service import record
 from retorno.cases.facts import case_fingerprint
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 OUTCOMES = ("verified", "rejected", "review", "not_found")
@@ -30,8 +30,9 @@ def request_verification(session: Session, actor: User, case: Case) -> Verificat
     """Ask the receiving authority of the declared nationality to verify identity and nationality."""
     ensure_owner(actor, case)
     if case.state != "screened":
-        raise InvalidTransition(f"case {case.reference}: verification is requested once the case is screened "
-                                f"(it is '{case.state}')", code="invalid_transition.case")
+        raise InvalidTransition("case %(case)s: verification is requested once the case is screened (it is "
+                                "'%(state)s')", code="invalid_transition.case", case=case.reference,
+                                state=Term("case_state", case.state))
     receiving = receiving_authority_for(session, case.nationality)
     request = _new_request(session, actor, case, receiving.id)
     transition(session, actor, case, "verification_requested", action="verification.request",
@@ -78,9 +79,9 @@ def open_request(session: Session, user: User, case: Case) -> VerificationReques
         .order_by(VerificationRequest.id.desc()).limit(1)
     ).scalar_one_or_none()
     if request is None:
-        raise NotFound(f"case {case.reference} has no open verification request")
+        raise NotFound("case %(case)s has no open verification request", case=case.reference)
     if request.receiving_agency_id != user.agency_id:
-        raise Forbidden(f"the verification request of case {case.reference} is addressed to another agency")
+        raise Forbidden("the verification request of case %(case)s is addressed to another agency", case=case.reference)
     return request
 
 
@@ -95,19 +96,20 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     request (`request_reference`, from an exchanged file) whose identity has since changed is refused.
     """
     if outcome not in OUTCOMES:
-        raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}")
+        raise InvalidInput("outcome must be one of %(outcomes)s", outcomes=", ".join(OUTCOMES))
     if outcome == "verified" and not registry_record:
         raise InvalidInput("a verified decision names the registry record it matched", code="registry_record_required")
     if outcome == "rejected" and not (reason and reason.strip()):
         raise InvalidInput("a rejection needs a reason", code="reason_required")
     request = open_request(session, actor, case)
     if request_reference is not None and request_reference != request.reference:
-        raise InvalidTransition(f"case {case.reference}: request {request_reference} was superseded by "
-                                f"{request.reference} after the identity changed; decide on the new request",
-                                code="request_superseded")
+        raise InvalidTransition("case %(case)s: request %(request_reference)s was superseded by %(request)s "
+                                "after the identity changed; decide on the new request",
+                                code="request_superseded", case=case.reference, request_reference=request_reference,
+                                request=request.reference)
     if request.identity_fingerprint != case_fingerprint(case):
-        raise InvalidTransition(f"case {case.reference}: the identity changed after request {request.reference} "
-                                "was sent", code="request_superseded")
+        raise InvalidTransition("case %(case)s: the identity changed after request %(request)s was sent",
+                                code="request_superseded", case=case.reference, request=request.reference)
     decision = VerificationDecision(request_id=request.id, outcome=outcome, method=method,
                                     registry_record=registry_record, match_probability=probability,
                                     candidates=candidates, decided_by=actor.id, reason=reason,
@@ -160,7 +162,7 @@ def sample_for_audit(session: Session, actor: User, share: float, seed: int, *,
     The same seed over the same decisions draws the same sample, so an auditor can reproduce it.
     """
     if not 0.0 < share <= 1.0:
-        raise InvalidInput(f"the audit share must be above 0 and at most 1, got {share}")
+        raise InvalidInput("the audit share must be above 0 and at most 1, got %(share)s", share=share)
     query = (
         sa.select(VerificationDecision, VerificationRequest, Case)
         .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)

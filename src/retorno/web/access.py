@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can_any
 from retorno.agencies.service import user_for_token
-from retorno.errors import Forbidden, NotAuthenticated
+from retorno.errors import Forbidden, NotAuthenticated, Term
 from retorno.web.deps import SessionDep, session_user
 from retorno.web.pages.accounts import PASSWORD_PAGE, PasswordChangeRequired
 from retorno.web.pages.common import LoginRequired
@@ -245,7 +245,8 @@ def enforce_declared_access(request: Request, session: SessionDep) -> None:
     path = getattr(route, "path", None)
     declared = declared_access(request.method, path) if path else None
     if declared is None:
-        raise Forbidden(f"{request.method} {path} has no declared access", code="forbidden.undeclared_route")
+        raise Forbidden("%(method)s %(path)s has no declared access", code="forbidden.undeclared_route",
+                        method=request.method, path=path)
     if declared == PUBLIC:
         return
     user = _caller(request, session)
@@ -256,11 +257,14 @@ def enforce_declared_access(request: Request, session: SessionDep) -> None:
     if user.must_change_password and (request.method, path) not in PENDING_PASSWORD:
         # A password someone else set: nothing but choosing one's own until then.
         if request.url.path.startswith("/api/"):
-            raise Forbidden(f"{user.username} must choose a new password on the page {PASSWORD_PAGE} first",
-                            code="password_change_required")
+            raise Forbidden("%(username)s must choose a new password on the page %(page)s first",
+                            code="password_change_required", username=user.username, page=PASSWORD_PAGE)
         raise PasswordChangeRequired()
     if declared == SIGNED_IN or can_any(user, tuple(declared)):
         return
-    raise Forbidden(f"{user.username} ({user.agency.code}, {user.agency.kind} {user.role}) may not "
-                    f"{request.method} {path}; it needs one of: {', '.join(declared)}",
-                    code="forbidden." + declared[0])
+    raise Forbidden("%(username)s (%(agency)s, %(kind)s %(role)s) may not %(method)s %(path)s; it needs one of:"
+                    " %(declared)s",
+                    code="forbidden." + declared[0], username=user.username, agency=user.agency.code,
+                    kind=Term("agency_kind", user.agency.kind), role=Term("role", user.role), method=request.method,
+                    path=path,
+                    declared=', '.join(declared))

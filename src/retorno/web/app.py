@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -18,15 +19,22 @@ from retorno.audit.signing import signing_key
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, use_data_keys
-from retorno.errors import ConcurrentEdit, InvalidInput, RetornoError, TooManyAttempts
+from retorno.errors import ConcurrentEdit, InvalidInput, RetornoError, TooManyAttempts, plain
 from retorno.web import observability, openapi
+from retorno.web.refusals import accepted_language, say, validation_summary
 from retorno.web.security import REFUSAL, BodyLimit, SecurityHeaders
 
 logger = logging.getLogger(__name__)
 
 
-def _error(status: int, code: str, message: str, details: Any = None, summary: Any = None) -> JSONResponse:
-    return observability.error_response(status, code, message, details, summary)
+def _refusal(request: Request, exc: RetornoError) -> JSONResponse:
+    """The API's body of a refusal: its code, parameters and English message, and the message in the language
+    the client asked for when that is another one (Accept-Language)."""
+    language = accepted_language(request.headers.get("accept-language"))
+    return observability.error_response(
+        exc.status, exc.code, exc.message, exc.details, getattr(exc, "summary", None),
+        params={name: plain(value) for name, value in exc.params.items()} or None,
+        localized={"language": language, "message": say(exc, language)} if language not in (None, "en") else None)
 
 
 def app_from_env() -> FastAPI:
@@ -70,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def _retorno_error(request: Request, exc: RetornoError) -> Response:
         if not request.url.path.startswith("/api/"):
             return error_page(request, exc)
-        response = _error(exc.status, exc.code, exc.message, exc.details, getattr(exc, "summary", None))
+        response = _refusal(request, exc)
         if isinstance(exc, TooManyAttempts):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -81,13 +89,16 @@ def create_app(settings: Settings) -> FastAPI:
             # A body over the limit, which the form parser reports as a mere 400.
             return await _retorno_error(request, request.scope[REFUSAL])
         # Unknown addresses and wrong methods: a page for people, JSON for systems.
-        missing = "esta dirección no existe / this address does not exist"
-        message = missing if exc.status_code == 404 else str(exc.detail)
-        error = RetornoError(message, code="not_found" if exc.status_code == 404 else "http_error")
+        if exc.status_code == 404:
+            error = RetornoError("this address does not exist", code="not_found")
+        elif exc.status_code == 405:
+            error = RetornoError("this address does not answer to %(method)s", code="http_error", method=request.method)
+        else:
+            error = RetornoError("the request was refused (%(detail)s)", code="http_error", detail=str(exc.detail))
         error.status = exc.status_code
         if not request.url.path.startswith("/api/") and request.url.path not in ("/docs", "/openapi.json"):
             return error_page(request, error)
-        return _error(exc.status_code, error.code, error.message)
+        return _refusal(request, error)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DisconnectionError)
@@ -118,11 +129,18 @@ def create_app(settings: Settings) -> FastAPI:
             "a value in the request cannot be stored (text may not contain NUL characters)", code="invalid_value"))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
-                   for err in exc.errors()]
-        message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
-        return _error(422, "invalid_request", message, details)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        def field(error: Mapping[str, Any]) -> str:
+            return ".".join(str(p) for p in error.get("loc", ()))
+
+        errors = exc.errors()
+        details = [{"field": field(err), "message": err.get("msg", "")} for err in errors]
+        language = accepted_language(request.headers.get("accept-language"))
+        localized = None
+        if language not in (None, "en"):
+            localized = {"language": language, "message": validation_summary(errors, language, field)}
+        return observability.error_response(422, "invalid_request", validation_summary(errors, "en", field), details,
+                                            localized=localized)
 
     for router in (agencies_router, cases_router, screening_router, verification_router, documents_router,
                    flights_router, reintegration_router, reporting_router, audit_router, inbox_router):

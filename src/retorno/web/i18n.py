@@ -22,7 +22,6 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
-from retorno.errors import RetornoError
 from retorno.flights import airports
 
 LOCALES = ("es", "en")
@@ -66,11 +65,6 @@ def gettext_for(locale: str) -> Callable[..., str]:
         return text % values if values else text
 
     return _
-
-
-def describe(refusal: RetornoError, locale: str) -> str:
-    """A refusal as the reader of `locale` reads it."""
-    return refusal.message
 
 
 def format_day(value: date | None, locale: str) -> str:

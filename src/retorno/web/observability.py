@@ -223,9 +223,14 @@ class RequestObservation:
                                "duration_ms": round(seconds * 1000, 1), "client": client[0] if client else None})
 
 
-def error_response(status: int, code: str, message: str, details: Any = None, summary: Any = None) -> JSONResponse:
+def error_response(status: int, code: str, message: str, details: Any = None, summary: Any = None, *,
+                   params: dict[str, Any] | None = None, localized: dict[str, str] | None = None) -> JSONResponse:
     """The one error body of the API, `{"error": {"code", "message", ..., "request_id"}}`."""
     body: dict[str, Any] = {"code": code, "message": message}
+    if params:
+        body["params"] = params
+    if localized is not None:
+        body["localized"] = localized
     if details is not None:
         body["details"] = details
     if summary is not None:

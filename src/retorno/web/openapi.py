@@ -42,11 +42,23 @@ DESCRIPTIONS = {
 }
 
 
+class LocalizedMessage(BaseModel):
+    model_config = ConfigDict(title="LocalizedMessage")
+
+    language: str = Field(description="the language of `message`: es")
+    message: str
+
+
 class ErrorDetail(BaseModel):
     model_config = ConfigDict(title="ErrorDetail")
 
     code: str = Field(description="stable, for programs: not_found, invalid_request, safeguard.children, ...")
-    message: str = Field(description="for people: what was refused and what to do")
+    message: str = Field(description="for people, in English: what was refused and what to do")
+    params: dict[str, Any] | None = Field(
+        default=None, description="the values the message names (a case reference, a state code, a date...)")
+    localized: LocalizedMessage | None = Field(
+        default=None, description="the message in the language the request asked for with Accept-Language, when "
+                                  "that is a supported one other than English (es)")
     details: Any = Field(default=None, description="what exactly: the invalid fields, the safeguards, the bad rows")
     summary: dict[str, Any] | None = Field(default=None, description="an import's problems counted by kind")
     request_id: str | None = Field(default=None, description="the request's X-Request-ID, also on its log lines")

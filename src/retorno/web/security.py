@@ -85,9 +85,12 @@ class BodyLimit:
         received = 0
 
         def refusal() -> TooLarge:
-            what = "an upload" if multipart else "a request body"
             size = f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit} bytes"
-            return TooLarge(f"{what} may be at most {size}; send a smaller one", details={"limit_bytes": limit})
+            if multipart:
+                return TooLarge("an upload may be at most %(size)s; send a smaller one",
+                                details={"limit_bytes": limit}, size=size)
+            return TooLarge("a request body may be at most %(size)s; send a smaller one",
+                            details={"limit_bytes": limit}, size=size)
 
         def refuse() -> TooLarge:
             scope[REFUSAL] = refusal()

@@ -32,7 +32,7 @@ from retorno.reporting import caselist
 from retorno.travel import bulk
 from retorno.travel.views import on_manifest
 from retorno.web.deps import SessionDep, SettingsDep
-from retorno.web.i18n import describe, gettext_for
+from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
     PAGE_SIZE,
     FormDep,
@@ -46,6 +46,7 @@ from retorno.web.pages.common import (
 from retorno.web.pages.flights import flight_again
 from retorno.web.pages.manifests import RULES
 from retorno.web.pages.posts import Done, form_post
+from retorno.web.refusals import describe
 
 pages = router()
 

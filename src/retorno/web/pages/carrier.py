@@ -61,7 +61,8 @@ def _manifest_case(session: SessionDep, user: User, flight: Flight, case_referen
         for _, case in flights.active_passengers(session, flight):
             if case.reference == case_reference:
                 return case
-        raise NotFound(f"case {case_reference} is not on flight {flight.reference}")
+        raise NotFound("case %(case_reference)s is not on flight %(flight)s", case_reference=case_reference,
+                       flight=flight.reference)
     return get_case(session, user, case_reference)
 
 

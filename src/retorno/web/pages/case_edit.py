@@ -66,7 +66,8 @@ def changes_of(form: FormData) -> dict[str, Any]:
         checked = CaseUpdate.model_validate(typed)
     except ValidationError as exc:
         fields = sorted({".".join(str(p) for p in error["loc"]) for error in exc.errors()})
-        raise InvalidInput(f"these fields are not valid: {', '.join(fields)}", code="invalid_case") from None
+        raise InvalidInput("these fields are not valid: %(fields)s", code="invalid_case",
+                           fields=', '.join(fields)) from None
     changes = checked.model_dump()
     service.check_changes(changes, utcnow().date())
     return changes

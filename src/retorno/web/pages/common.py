@@ -17,11 +17,12 @@ from starlette.datastructures import FormData
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import CAPABILITIES, can
-from retorno.errors import Forbidden, RetornoError
+from retorno.errors import Forbidden, Message, RetornoError, Term
 from retorno.inbox import service as inbox
 from retorno.web import dates, i18n
 from retorno.web.deps import CsrfFailed, SessionDep, csrf_matches, foreign_origin, session_user
 from retorno.web.pages.reviews import review_reasons
+from retorno.web.refusals import describe, say, say_stored
 
 TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
 LANGUAGE_COOKIE = "retorno_lang"
@@ -176,6 +177,10 @@ class Formatter:
     def moment_hint(self) -> str:
         return dates.moment_hint(self.locale)
 
+    def said(self, problem: Message | dict[str, Any]) -> str:
+        """A message, or a problem kept with a record (a document's MRZ problems), in the reader's language."""
+        return say(problem, self.locale) if isinstance(problem, Message) else say_stored(problem, self.locale)
+
 
 def make_environment() -> Environment:
     environment = Environment(
@@ -301,13 +306,16 @@ def require_page(user: User, *capabilities: str) -> None:
     """Refuse the page (by URL too, not only by hiding its link) unless the user holds one capability."""
     if not any(can(user, cap) for cap in capabilities):
         raise Forbidden(
-            f"{user.username} ({user.agency.code}, {user.role}) may not open this page", code="forbidden.page"
+            "%(username)s (%(agency)s, %(role)s) may not open this page", code="forbidden.page",
+                        username=user.username, agency=user.agency.code, role=Term("role", user.role)
         )
 
 
 def error_page(request: Request, exc: RetornoError) -> Response:
-    """A clear page for a refusal reached by URL: what happened, and the way back."""
-    return render(request, "error.html", status=exc.status, error=exc.message, code=exc.code)
+    """A clear page for a refusal reached by URL: a plain sentence of what happened, the refusal itself (who
+    may not do what) below it, and the way back."""
+    return render(request, "error.html", status=exc.status, detail=describe(exc, locale_of(request)), code=exc.code,
+                  viewing=request.method == "GET")
 
 
 def login_redirect(next_path: str) -> RedirectResponse:

@@ -17,7 +17,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8",
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise NotFound(f"no export as '{fmt}': csv or xlsx")
+        raise NotFound("no export as '%(fmt)s': csv or xlsx", fmt=fmt)
     return fmt
 
 

@@ -85,8 +85,10 @@ def when_form_says(form: Any, iata: str) -> datetime | None:
         return None
     try:
         return airports.to_utc(datetime.fromisoformat(typed), iata)
-    except ValueError as exc:
-        raise InvalidInput(f"time: {exc}", code="invalid_time") from None
+    except ValueError:
+        raise InvalidInput("time: '%(value)s' is not a local date and time at %(airport)s (day, month, year, hour and "
+                           "minute, at a time the clocks there show)", code="invalid_time", value=typed,
+                           airport=iata) from None
 
 
 def flight_done(reference: str, message: str, **values: object) -> Done:

@@ -23,7 +23,7 @@ from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.cases.service import get_case
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, NotFound, RetornoError
+from retorno.errors import InvalidInput, Message, NotFound, RetornoError, Term
 from retorno.reintegration import followup, places, service
 from retorno.reintegration.models import IntakeProfile, Opportunity, Placement
 from retorno.web.deps import SessionDep
@@ -161,10 +161,10 @@ def split_list(text: str) -> list[str]:
 
 
 def check_lengths(values: dict[str, str]) -> None:
-    long = [f"{name} (at most {limit} characters)" for name, limit in MAX_LENGTHS.items()
-            if len(values.get(name, "")) > limit]
+    long = [Message("%(field)s (at most %(limit)s characters)", {"field": Term("field", name), "limit": limit})
+            for name, limit in MAX_LENGTHS.items() if len(values.get(name, "")) > limit]
     if long:
-        raise InvalidInput("too long: " + ", ".join(long), code="too_long")
+        raise InvalidInput("too long: %(fields)s", code="too_long", fields=long)
 
 
 def common_context(request: Request) -> dict[str, Any]:
@@ -329,7 +329,7 @@ def returnee_context(
         sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id, IntakeProfile.consent)
     ).scalar_one_or_none()
     if profile is None:
-        raise NotFound(f"no case {reference} that you may see")
+        raise NotFound("no case %(reference)s that you may see", reference=reference)
     placed = session.execute(
         sa.select(Placement, Opportunity).join(Opportunity, Opportunity.id == Placement.opportunity_id)
         .where(Placement.case_id == case.id).order_by(Placement.id.desc())).all()

@@ -184,9 +184,11 @@ def parse_time_limit(text: str) -> float:
     try:
         value = float(text.replace(",", ".")) if text else DEFAULT_TIME_LIMIT
     except ValueError:
-        raise InvalidInput(f"time limit: '{text}' is not a number of seconds", code="invalid_number") from None
+        raise InvalidInput("time limit: '%(text)s' is not a number of seconds", code="invalid_number",
+                           text=text) from None
     if not 1 <= value <= MAX_TIME_LIMIT:
-        raise InvalidInput(f"time limit: between 1 and {MAX_TIME_LIMIT:g} seconds", code="invalid_number")
+        raise InvalidInput("time limit: between 1 and %(most)s seconds", code="invalid_number",
+                           most=f"{MAX_TIME_LIMIT:g}")
     return value
 
 

@@ -28,8 +28,9 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from retorno.errors import RetornoError, TooManyAttempts
-from retorno.web.i18n import describe, gettext_for
+from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import locale_of, redirect, render
+from retorno.web.refusals import describe
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from retorno import names
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, NotFound, RetornoError
+from retorno.errors import InvalidInput, NotFound, RetornoError, Term
 from retorno.reintegration import service
 from retorno.reintegration.models import FollowUp, Opportunity, Placement
 from retorno.web import charts
@@ -86,18 +86,21 @@ def opportunity_input(form: FormData) -> service.OpportunityInput:
                                              "start_date", "min_education", "required_skills")}
     missing = [k for k in ("title", "workplace", "sector", "isco_code", "municipality") if not text[k]]
     if missing:
-        raise InvalidInput(f"these fields are needed: {', '.join(missing)}", code="missing_fields")
+        raise InvalidInput("these fields are needed: %(missing)s", code="missing_fields",
+                           missing=[Term("field", name) for name in missing])
     check_lengths(text)
     currency = text["currency"].upper()
     if not (len(currency) == 3 and currency.isalpha() and currency.isascii()):
-        raise InvalidInput(f"currency: '{text['currency']}' is not a 3-letter ISO 4217 code", code="invalid_currency")
+        raise InvalidInput("currency: '%(currency)s' is not a 3-letter ISO 4217 code", code="invalid_currency",
+                           currency=text["currency"])
     try:
         amount = Decimal(text["monthly_amount"].replace(",", "."))
     except InvalidOperation:
-        raise InvalidInput(f"monthly_amount: '{text['monthly_amount']}' is not an amount",
-                           code="invalid_number") from None
+        raise InvalidInput("monthly_amount: '%(monthly_amount)s' is not an amount",
+                           code="invalid_number", monthly_amount=text["monthly_amount"]) from None
     if not amount.is_finite() or amount >= Decimal("1e10"):
-        raise InvalidInput(f"monthly_amount: '{text['monthly_amount']}' is not an amount", code="invalid_number")
+        raise InvalidInput("monthly_amount: '%(monthly_amount)s' is not an amount", code="invalid_number",
+                           monthly_amount=text["monthly_amount"])
     numbers = {k: parse_int(text[k], k) for k in OPPORTUNITY_NUMBERS}
     if any(not 0 <= value <= 100_000 for value in numbers.values()):
         raise InvalidInput("seats, tutors, duration_months and min_age must be between 0 and 100000",
@@ -135,7 +138,7 @@ def new_opportunity(request: Request, session: SessionDep, user: PageUser, form:
 def own_opportunity(session: Session, user: User, reference: str) -> Opportunity:
     opportunity = service.get_opportunity(session, reference)
     if opportunity.operator_agency_id != user.agency_id:
-        raise NotFound(f"no opportunity {reference} of your agency")
+        raise NotFound("no opportunity %(reference)s of your agency", reference=reference)
     return opportunity
 
 
@@ -434,7 +437,7 @@ def follow_up_context(session: Session, user: User, follow_up_id: int, form: dic
         .where(FollowUp.id == follow_up_id, Opportunity.operator_agency_id == user.agency_id,
                Case.id.in_(consented_ids()))).one_or_none()
     if row is None:
-        raise NotFound(f"no follow-up {follow_up_id} of your agency")
+        raise NotFound("no follow-up %(follow_up_id)s of your agency", follow_up_id=follow_up_id)
     follow_up, placement, opportunity, case = row
     return {"follow_up": follow_up, "placement": placement, "opportunity": opportunity, "case": case,
             "questions": QUESTIONS, "form": form or {}, "today": utcnow().date()}

@@ -164,7 +164,7 @@ def _arrival_context(
             wanted_number = parsed.document_number
             wanted_words = names.fold(f"{parsed.given_names} {parsed.surnames}").split()
         except mrz.MrzFormatError as exc:
-            notice = str(exc)
+            notice = exc.sentence
     matches = []
     if wanted_number or wanted_words:
         for passenger, case in rows:

@@ -18,7 +18,7 @@ from retorno.cases import lifecycle, service
 from retorno.cases.schemas import case_out
 from retorno.db import utcnow
 from retorno.documents.service import documents_of
-from retorno.errors import PROBLEMS_LISTED, InvalidInput, problem_summary
+from retorno.errors import PROBLEMS_LISTED, InvalidInput, Term, problem_summary
 from retorno.flights import airports
 from retorno.flights.service import FlightInput, propose_flight
 from retorno.reporting import dashboard as home
@@ -97,18 +97,19 @@ def parse_date(value: str, label: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(
-            f"{label}: '{value}' is not a date (expected YYYY-MM-DD)", code="invalid_date"
-        ) from None
+        raise InvalidInput("%(label)s: '%(value)s' is not a date (expected YYYY-MM-DD)", code="invalid_date",
+                           label=Term("field", label), value=value) from None
 
 
 def parse_int(value: str, label: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise InvalidInput(f"{label}: '{value}' is not a whole number", code="invalid_number") from None
+        raise InvalidInput("%(label)s: '%(value)s' is not a whole number", code="invalid_number",
+                           label=Term("field", label), value=value) from None
     if abs(number) > MAX_ID:
-        raise InvalidInput(f"{label}: {value} is far too large", code="invalid_number")
+        raise InvalidInput("%(label)s: %(value)s is far too large", code="invalid_number", label=Term("field", label),
+                           value=value)
     return number
 
 
@@ -339,7 +340,7 @@ def add_travel_document(
 def withdraw(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
     target = form_text(form, "target") or "withdrawn"
     if target not in ("withdrawn", "unfit_to_fly"):
-        raise InvalidInput("target must be 'withdrawn' or 'unfit_to_fly'")
+        raise InvalidInput("target must be 'withdrawn' or 'unfit_to_fly'", code="invalid_target")
     travel.withdraw(
         session,
         user,
@@ -379,8 +380,10 @@ def _local_time(value: str, iata: str, label: str) -> datetime:
     """A wall-clock time typed for an airport, as an aware UTC moment."""
     try:
         return airports.to_utc(datetime.fromisoformat(value), iata)
-    except ValueError as exc:
-        raise InvalidInput(f"{label}: {exc}", code="invalid_time") from None
+    except ValueError:
+        raise InvalidInput("%(label)s: '%(value)s' is not a local date and time at %(airport)s (day, month, year, hour "
+                           "and minute, at a time the clocks there show)", code="invalid_time",
+                           label=Term("field", label), value=value, airport=iata) from None
 
 
 def new_flight_again(session: Session, form: FormData) -> Page:

@@ -177,7 +177,8 @@ def save_search(request: Request, session: SessionDep, user: PageUser, form: For
     if existing is not None:
         existing.query = query
     elif len(saved_searches(session, user)) >= MAX_SAVED:
-        raise InvalidInput(f"you already have {MAX_SAVED} saved searches: delete one", code="too_many_searches")
+        raise InvalidInput("you already have %(most)s saved searches: delete one", code="too_many_searches",
+                           most=MAX_SAVED)
     else:
         session.add(SavedSearch(user_id=user.id, list_name=LIST, name=name, query=query))
     session.flush()
@@ -190,7 +191,7 @@ def delete_search(request: Request, session: SessionDep, user: PageUser, search_
     require_page(user, "case.read", "returnee.read")
     saved = session.get(SavedSearch, search_id)
     if saved is None or saved.user_id != user.id:
-        raise NotFound(f"no saved search {search_id} of yours")
+        raise NotFound("no saved search %(search_id)s of yours", search_id=search_id)
     name = saved.name
     session.delete(saved)
     session.flush()
@@ -209,7 +210,7 @@ def assign_cases(request: Request, session: SessionDep, user: PageUser, form: Fo
         officer = session.execute(sa.select(User).where(
             User.username == username, User.agency_id == user.agency_id)).scalar_one_or_none()
         if officer is None:
-            raise NotFound(f"no user '{username}' in your agency")
+            raise NotFound("no user '%(username)s' in your agency", username=username)
     references = chosen_references(form)
     if not references:
         raise InvalidInput("choose at least one case", code="no_cases")

@@ -1,0 +1,106 @@
+"""In Chromium, a Spanish page says every kind of refusal in Spanish: no English sentence reaches the official.
+
+Each refusal is met as an official meets it: a wrong password at the login form, a case with an open
+protection concern put on a manifest (the concern is named), a verification rejected without a reason,
+a date that does not exist and a code that is no country in the new-case form, and a page the
+official's agency may not open (a plain sentence about the page first, who was refused below it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Served, log_in, served_api
+
+# Words of English sentences that no Spanish sentence uses; case references, codes and names never hold them.
+ENGLISH = {"the", "is", "not", "cannot", "must", "needs", "need", "with", "and", "of", "to", "may", "has", "was",
+           "be", "are", "or", "your", "this", "that", "only", "case", "flight", "wrong", "password", "required",
+           "reason", "concern", "resolved", "date", "code", "page", "open", "rejection"}
+
+
+def english_words(text: str) -> set[str]:
+    """The English words of `text`, leaving out the codes it names (a capability like case.read)."""
+    prose = re.sub(r"\b[\w-]+(\.[\w-]+)+\b", " ", text)
+    return {word for word in re.findall(r"[A-Za-z]+", prose.lower())} & ENGLISH
+
+
+def said(page: Page) -> str:
+    """The refusal the page shows, checked to be Spanish through and through."""
+    alert = page.get_by_role("alert").first
+    expect(alert).to_be_visible()
+    text = alert.inner_text()
+    assert english_words(text) == set(), text
+    return text
+
+
+@pytest.fixture(scope="module")
+def cases(server: Served) -> Iterator[dict[str, Any]]:
+    """A case picked for a flight whose concern is raised before it is added, and a verification to decide."""
+    with served_api(server, ("inm.officer", "saime.officer")) as api:
+        flight = api.flight()
+        concerned = api.ready_case(given_names="Ana Concerned")
+        waiting = api.register(given_names="Berta Waiting")
+        api.screen(waiting["reference"])
+        api.post("inm.officer", f"/api/v1/cases/{waiting['reference']}/verification-request")
+        yield {"flight": flight["reference"], "concerned": concerned["reference"], "waiting": waiting["reference"],
+               "api": api}
+
+
+def test_a_wrong_password_is_said_in_spanish(page: Page) -> None:
+    page.goto("/login")
+    page.get_by_label("Usuario").fill("inm.officer")
+    page.get_by_label("Contraseña").fill("not the password")
+    page.get_by_role("button", name="Entrar").click()
+    assert "usuario o contraseña incorrectos" in said(page)
+
+
+def test_manifesting_a_case_with_an_open_concern_names_the_concern_in_spanish(
+    page: Page, cases: dict[str, Any]
+) -> None:
+    log_in(page, "inm.officer")
+    page.goto(f"/flights/{cases['flight']}/add?q={cases['concerned']}")
+    page.get_by_label("Ana Concerned", exact=False).check()
+    # Between picking and adding, a protection concern is raised on the person.
+    cases["api"].screen(cases["concerned"], concerns=["pending_asylum_claim"])
+    page.get_by_role("button", name="Añadir al manifiesto").click()
+    text = said(page)
+    assert cases["concerned"] in text and "solicitud de asilo o protección pendiente" in text
+
+
+def test_a_rejection_without_a_reason_is_said_in_spanish(page: Page, cases: dict[str, Any]) -> None:
+    log_in(page, "saime.officer")
+    page.goto("/verification")
+    page.locator(f"form:has(#reason-{cases['waiting']})").get_by_role("button", name="Rechazar").click()
+    assert "un rechazo necesita un motivo" in said(page)
+
+
+def test_bad_values_in_a_form_are_said_in_spanish(page: Page) -> None:
+    log_in(page, "inm.officer")
+    page.goto("/cases/new")
+    for label, value in (("Referencia de la agencia", "CHROMIUM-1"), ("Nombres", "Carla"),
+                         ("Primer apellido", "Pérez"), ("Fecha de nacimiento", "31/02/1990"),
+                         ("Nacionalidad (ISO alfa-3)", "VEN"), ("Lugar de custodia", "Tapachula"),
+                         ("Detenido desde", "01/01/2026")):
+        page.get_by_label(label, exact=False).first.fill(value)
+    page.get_by_role("button", name="Registrar caso").click()
+    assert "31/02/1990" in said(page)
+    page.get_by_label("Fecha de nacimiento", exact=False).first.fill("12/03/1990")
+    page.get_by_label("Nacionalidad (ISO alfa-3)", exact=False).fill("XXX")
+    page.get_by_role("button", name="Registrar caso").click()
+    assert "XXX" in said(page) and "código ISO 3166-1 alfa-3" in said(page)
+
+
+def test_a_page_the_agency_may_not_open_leads_with_a_plain_spanish_sentence(page: Page) -> None:
+    log_in(page, "carrier.officer")
+    page.goto("/cases")
+    lead = page.locator("#refusal-lead").inner_text()
+    detail = page.locator("#refusal-detail").inner_text()
+    assert lead == "Su agencia o su función no permiten ver esta página."
+    # Who was refused, and where, comes second, in Spanish too.
+    assert "carrier.officer (CONVIASA, aerolínea, funcionario) no puede" in detail and "/cases" in detail
+    assert english_words(lead + " " + detail) == set()
