@@ -11,12 +11,15 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from babel.core import Locale
+import pycountry
+from babel.core import Locale, get_global
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import get_timezone, get_timezone_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -86,6 +89,26 @@ def format_at_airport(value: datetime | None, iata: str, locale: str) -> str:
     local = airports.to_local(value, iata)
     text = f"{babel_format_date(local.date(), 'medium', locale=locale)}, {local:%H:%M}"
     return f"{text} {airports.zone_abbreviation(local)} ({iata})"
+
+
+def country_zone(alpha3: str) -> str | None:
+    """The time zone of a country that has only one (Venezuela, Colombia), else None (Mexico, the United States)."""
+    country = pycountry.countries.get(alpha_3=alpha3)
+    zones = get_global("territory_zones").get(country.alpha_2, []) if country else []
+    return zones[0] if len(zones) == 1 else None
+
+
+def format_in_zone(value: datetime | None, zone: str | None, locale: str) -> str:
+    """A moment in the local time of a zone, with its abbreviation and its name ("hora de Venezuela"); in UTC
+    when there is no zone."""
+    if value is None:
+        return ""
+    if zone is None:
+        return format_moment(value, locale)
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
+    text = f"{babel_format_date(local.date(), 'medium', locale=locale)}, {local:%H:%M}"
+    name = get_timezone_name(get_timezone(zone), "long", locale=locale)
+    return f"{text} {airports.zone_abbreviation(local)} ({name})"
 
 
 def format_number(value: float | int, locale: str) -> str:

@@ -156,6 +156,9 @@ class Formatter:
     def at(self, value: Any, iata: str) -> str:
         return i18n.format_at_airport(value, iata, self.locale)
 
+    def in_zone(self, value: Any, zone: str | None) -> str:
+        return i18n.format_in_zone(value, zone, self.locale)
+
     def num(self, value: float | int) -> str:
         return i18n.format_number(value, self.locale)
 

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
 from retorno.cases import lifecycle, service
+from retorno.cases.models import Case
 from retorno.cases.schemas import case_out
 from retorno.db import utcnow
 from retorno.documents.service import documents_of
@@ -32,8 +33,9 @@ from retorno.travel import service as travel
 from retorno.travel.load import CaseImportOutcome, import_cases
 from retorno.verification.service import request_verification
 from retorno.web import charts
+from retorno.web.actions import action_label
 from retorno.web.deps import MAX_ID, SessionDep
-from retorno.web.i18n import gettext_for
+from retorno.web.i18n import country_zone, gettext_for
 from retorno.web.pages.common import (
     CASE_STATES,
     FormDep,
@@ -223,6 +225,16 @@ def import_report(request: Request, session: SessionDep, user: PageUser, form: F
                     headers={"Content-Disposition": 'attachment; filename="informe-importacion.csv"'})
 
 
+def timeline_zone(case: Case, user: User) -> dict[str, str | None]:
+    """Where the timeline's times are told: at the case's nearest airport, else in the zone of the reader's
+    country when it has only one, else in UTC."""
+    try:
+        iata = airports.airport(case.nearest_airport).iata if case.nearest_airport else None
+    except airports.UnknownAirport:
+        iata = None
+    return {"timeline_airport": iata, "timeline_zone": None if iata else country_zone(user.agency.country)}
+
+
 def case_context(session: Session, user: User, reference: str, *, protection: bool = False) -> dict[str, Any]:
     """Everything the case page shows, each part only to the roles that may see it."""
     case = service.get_case(session, user, reference)
@@ -235,6 +247,8 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     }
     if can(user, "case.timeline"):
         context["timeline"] = service.case_timeline(session, user, case)
+        context["action_label"] = action_label
+        context.update(timeline_zone(case, user))
     if can(user, "document.add") or can(user, "document.issue_emergency"):
         context["documents"] = documents_of(session, user, case)
     if protection:

@@ -1,0 +1,97 @@
+"""What each audited action is called on the pages (the case timeline), in Spanish; the English catalog translates.
+
+The audit trail keeps stable action codes (`case.register`, `screening.record`); people read these
+labels. An action of a family (`case.<state>`, `manifest.<decision>`, `verification.<outcome>`,
+`placement.<status>`) takes the family's label when it has none of its own.
+"""
+
+from __future__ import annotations
+
+ACTIONS = {
+    "agency.create": "Agencia creada",
+    "agency.disable": "Agencia desactivada",
+    "arrival.confirm": "Llegada confirmada",
+    "arrival.explain": "Diferencia de llegada explicada",
+    "audit.key_rotated": "Clave de firma de la auditoría renovada",
+    "boarding.boarded": "Embarcó",
+    "case.assign": "Caso asignado",
+    "case.register": "Caso registrado",
+    "case.timeline_read": "Historial consultado",
+    "case.update": "Datos del caso corregidos",
+    "case.withdrawn": "Caso retirado",
+    "cases.export": "Lista de casos exportada",
+    "child.best_interests": "Determinación del interés superior registrada",
+    "consent.give": "Consentimiento registrado",
+    "consent.withdraw": "Consentimiento retirado",
+    "data_keys.rotate": "Claves de datos renovadas",
+    "document.add": "Documento de viaje archivado",
+    "document.issue_emergency": "Documento de viaje de emergencia emitido",
+    "flight.accept": "Vuelo aceptado",
+    "flight.arrive": "Aterrizaje registrado",
+    "flight.cancel": "Vuelo cancelado",
+    "flight.cancel_consent": "Cancelación del vuelo aprobada por una parte",
+    "flight.depart": "Salida del vuelo registrada",
+    "flight.propose": "Vuelo propuesto",
+    "flight.staff": "Personal del vuelo cambiado",
+    "followup.record": "Seguimiento registrado",
+    "household.split": "Separación del hogar autorizada",
+    "import.cases": "Casos importados",
+    "import.opportunities": "Oportunidades importadas",
+    "intake.read": "Admisión consultada",
+    "intake.record": "Admisión registrada",
+    "list.export": "Lista exportada",
+    "login": "Inicio de sesión",
+    "login.failed": "Inicio de sesión fallido",
+    "logout": "Cierre de sesión",
+    "manifest.add": "Añadido al manifiesto",
+    "manifest.approve": "Pasajero aprobado",
+    "manifest.authorise_change": "Cambio en el manifiesto cerrado autorizado",
+    "manifest.lock": "Manifiesto cerrado",
+    "manifest.propose": "Manifiesto propuesto",
+    "manifest.read": "Manifiesto consultado",
+    "manifest.rejected": "Pasajero rechazado",
+    "manifest.removed": "Retirado del manifiesto",
+    "matching.offer": "Oferta de emparejamiento",
+    "matching.run": "Emparejamiento ejecutado",
+    "opportunity.create": "Oportunidad creada",
+    "opportunity.update": "Oportunidad actualizada",
+    "placement.accepted": "Colocación aceptada",
+    "placement.completed": "Colocación completada",
+    "placement.declined": "Colocación rechazada",
+    "placement.dropped": "Colocación abandonada",
+    "placement.started": "Colocación iniciada",
+    "screening.read": "Evaluación de protección consultada",
+    "screening.record": "Evaluación de protección registrada",
+    "screening.resolve": "Preocupación de protección resuelta",
+    "token.create": "Token de acceso creado",
+    "user.create": "Usuario creado",
+    "user.disable": "Usuario desactivado",
+    "user.enable": "Usuario activado",
+    "user.password": "Contraseña cambiada",
+    "user.password_reset": "Contraseña restablecida",
+    "user.role": "Función cambiada",
+    "verification.audit_sample": "Muestra de auditoría de verificaciones",
+    "verification.export": "Solicitudes de verificación exportadas",
+    "verification.not_found": "Verificación: no encontrado en el registro",
+    "verification.rejected": "Verificación rechazada",
+    "verification.reopen": "Verificación reabierta",
+    "verification.request": "Verificación solicitada",
+    "verification.review": "Verificación enviada a revisión",
+    "verification.verified": "Nacionalidad verificada",
+}
+# The label of an action of a family that has none of its own.
+FAMILIES = {
+    "case.": "Cambio de estado",
+    "manifest.": "Cambio en el manifiesto",
+    "verification.": "Decisión de verificación",
+    "placement.": "Paso de la colocación",
+    "alert.": "Aviso",
+}
+
+
+def action_label(code: str) -> str | None:
+    """The Spanish label of an audited action (a message id of the catalogs), or None for an unknown code."""
+    if code in ACTIONS:
+        return ACTIONS[code]
+    family = code.partition(".")[0] + "."
+    return FAMILIES.get(family)
