@@ -15,14 +15,13 @@ import re
 import secrets
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy.orm import Session
 
 from retorno.agencies.logins import change_password, end_access, revoke_sessions, revoke_tokens
 from retorno.agencies.models import ROLES, Agency, User
 from retorno.agencies.permissions import ADMINISTRATOR, action, reader
-from retorno.agencies.service import add_account, agency_by_code, hash_password
+from retorno.agencies.service import add_account, agency_by_code, hash_password, verify_password
 from retorno.audit.service import record
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Term
 
@@ -30,8 +29,6 @@ from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, 
 _READABLE = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 TEMPORARY_LENGTH = 14
 USERNAME = r"[a-z0-9][a-z0-9._-]{2,79}"
-
-_hasher = PasswordHasher()
 
 
 def temporary_password() -> str:
@@ -162,7 +159,7 @@ def change_own_password(session: Session, user: User, *, current: str, new: str,
     Every login session of theirs ends (`logins.change_password`); the page then opens a new one.
     """
     try:
-        _hasher.verify(user.password_hash, current)
+        verify_password(user.password_hash, current)
     except VerificationError:
         raise NotAuthenticated("the current password is wrong", code="password_wrong") from None
     if new != repeated:

@@ -21,20 +21,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import ApiToken, LoginAttempt, LoginSession, User
 from retorno.agencies.permissions import action, require
-from retorno.agencies.service import agency_by_code, hash_password
+from retorno.agencies.service import agency_by_code, hash_password, verify_password
 from retorno.audit.service import record
 from retorno.config import Settings
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 
-_hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not-a-password")
+_DUMMY_HASH = hash_password("not-a-password")
 # Failures older than this no longer count.
 FAILURE_MEMORY = timedelta(hours=24)
 # Failures of one account from all addresses before the account-wide wait starts.
@@ -125,7 +123,7 @@ def authenticate(session: Session, username: str, password: str, *, address: str
         raise TooManyAttempts("too many failed logins; try again in %(retry_after)s s", retry_after=seconds)
     user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        verify_password(user.password_hash if user else _DUMMY_HASH, password)
         ok = user is not None and user.active
     except VerificationError:
         ok = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 
 import pycountry
@@ -18,10 +19,22 @@ from retorno.audit.service import record
 from retorno.errors import InvalidInput, NotAuthenticated, NotFound
 
 _hasher = PasswordHasher()
+# Argon2 is slow and memory-hard on purpose (64 MiB, four lanes each): a crowd logging in at the start of a
+# shift must queue for it, not run fifty at once and starve every other request of the same worker process
+# (measured by `retorno bench load`: fifty logins at once took 10 to 40 s each and got a worker killed
+# by its supervisor's health check). Two at a time per process keeps both cores busy.
+_hashing = threading.BoundedSemaphore(2)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> None:
+    """Raise argon2's VerificationError unless `password` is the one `password_hash` was made from."""
+    with _hashing:
+        _hasher.verify(password_hash, password)
 
 
 AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}\Z")

@@ -157,6 +157,9 @@ def demo_check(database_url: DatabaseUrl = None) -> None:
     console.print("demo check passed")
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def _serve(config: Settings, host: str, port: int, *, workers: int = 1, graceful_seconds: int = 30,
            forwarded_allow_ips: str | None = None, log_level: str = "info") -> None:
     import os
@@ -179,11 +182,14 @@ def _serve(config: Settings, host: str, port: int, *, workers: int = 1, graceful
     try:
         # No "server: uvicorn" banner: what runs behind the service is nobody else's business. On SIGTERM
         # uvicorn stops accepting, lets requests in flight finish for up to `graceful_seconds`, then cancels
-        # the rest (their transactions roll back: nothing is committed half).
+        # the rest (their transactions roll back: nothing is committed half). The supervisor of several
+        # workers kills one that does not answer its ping in time, cutting every request it serves: 5 s
+        # (uvicorn's default) is what a busy worker on a loaded machine took at startup and under a crowd
+        # of logins (`retorno bench load`); only a worker hung for a minute is killed.
         uvicorn.run("retorno.web.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                     timeout_graceful_shutdown=graceful_seconds, log_config=log_config(log_level),
                     log_level=log_level, access_log=False, server_header=False,
-                    forwarded_allow_ips=forwarded_allow_ips)
+                    forwarded_allow_ips=forwarded_allow_ips, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -22,6 +22,7 @@ import dataclasses
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -401,8 +402,11 @@ def run(database_url: str | None, *, cases: int = 100_000, users: int = 50, dura
     load_before = os.getloadavg()
     # The database given (the demo's build empties it), or a fresh one on the local server.
     database = contextlib.nullcontext(database_url) if database_url else server_database(DEFAULT_DATABASE, keep=keep)
-    with tempfile.TemporaryDirectory(prefix="retorno-load-") as scratch, database as url:
-        work = Path(scratch)
+    # The plan, Locust's statistics, the service's log and the data directory (keys): kept with the database.
+    work = Path(tempfile.mkdtemp(prefix="retorno-load-"))
+    with contextlib.ExitStack() as cleanup, database as url:
+        if not keep:
+            cleanup.callback(shutil.rmtree, work, ignore_errors=True)
         settings = Settings.from_env(data_dir=work / "data", database_url=url)
         started = time.perf_counter()
         progress(f"building {cases} cases, the work of the day and {users} accounts...")
@@ -458,6 +462,7 @@ def run(database_url: str | None, *, cases: int = 100_000, users: int = 50, dura
         "targets_met": {"errors": errors == 0, "read_p95": read_p95 <= READ_P95_MS,
                         "write_p95": write_p95 <= WRITE_P95_MS, "invariants": invariants["ok"]},
         "locust_exit_code": locust.returncode,
+        "kept": {"database": make_url(url).render_as_string(), "folder": str(work)} if keep else None,
         "load_average": {"before_build": [round(x, 2) for x in load_before],
                          "run_start": [round(x, 2) for x in load_start],
                          "run_end": [round(x, 2) for x in load_end]},

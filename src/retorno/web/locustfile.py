@@ -23,12 +23,14 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from locust import HttpUser, between, task
+from locust.exception import StopUser
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["RETORNO_LOAD_PLAN"]).read_text(encoding="utf-8"))
 _LOW, _HIGH = (float(x) for x in os.environ.get("RETORNO_LOAD_WAIT", "0.5,2").split(","))
@@ -102,10 +104,16 @@ class Official(HttpUser):
     wait_time = between(_LOW, _HIGH)
 
     def on_start(self) -> None:
+        """Log in for a bearer token; a failed login (an error) is tried again twice, as a person would."""
         self.username, password = next(LOGINS[self.role])
-        answer = self.client.post("/api/v1/auth/token", json={"username": self.username, "password": password,
-                                                               "token_name": "load"}, name="POST /auth/token")
-        self.client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+        for _ in range(3):
+            answer = self.write("POST", "/api/v1/auth/token", "POST /auth/token",
+                                {"username": self.username, "password": password, "token_name": "load"})
+            if answer is not None:
+                self.client.headers["Authorization"] = f"Bearer {answer['token']}"
+                return
+            time.sleep(random.uniform(1, 3))
+        raise StopUser()
 
     def get(self, path: str, name: str, **kwargs: Any) -> Any:
         with self.client.get(path, name=name, catch_response=True, **kwargs) as answer:
