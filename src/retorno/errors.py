@@ -51,6 +51,22 @@ class Message:
         return self.say(english)
 
 
+class Worded:
+    """A record that says itself (a problem, a reason): its `template` and `params` fields make its sentence."""
+
+    template: str
+    params: Mapping[str, object]
+
+    @property
+    def sentence(self) -> Message:
+        return Message(self.template, self.params)
+
+    @property
+    def message(self) -> str:
+        """In English."""
+        return str(self.sentence)
+
+
 class Translate:
     """How a language says templates and terms; English is the templates as written and the terms' own words."""
 

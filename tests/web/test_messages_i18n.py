@@ -29,7 +29,7 @@ from tests.factories import World
 ROOT = Path(retorno.__file__).parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # Positional argument holding the template, by the name of what is called.
-TEMPLATE_ARGUMENT = {"Message": 0, "Violation": 2, "MrzProblem": 2, "flag": 2}
+TEMPLATE_ARGUMENT = {"Message": 0, "Violation": 2, "MrzProblem": 2, "flag": 2, "LeftOff": 1}
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,8 @@ def found_in_source() -> list[Found]:
                     found.append(Found(where, _code_of(node, default), None))
             elif name in TEMPLATE_ARGUMENT and len(node.args) > TEMPLATE_ARGUMENT[name]:
                 argument = node.args[TEMPLATE_ARGUMENT[name]]
-                if isinstance(argument, ast.Constant | ast.JoinedStr | ast.BinOp):
+                if not isinstance(argument, ast.Name | ast.Attribute):
+                    # A literal, or anything else (an f-string, a choice between two), which fails the walk.
                     found.append(Found(where, name, _template(argument)))
     return found
 

@@ -308,6 +308,8 @@ def test_planning_page_runs_the_planner_and_applies_and_proposes_the_plan(
     assert "Es el mejor plan posible" in text and "PL-1" in text and "Familia 0" in text
     assert "Casos que quedan fuera (1)" in text and single["reference"] in text
     assert "los vuelos a los que puede llegar están llenos" in text
+    # The detail of why, in Spanish too: no English sentence of the planner on the page.
+    assert f"<td>El caso {single['reference']} (hogar " in text and "<td>Case " not in text
     plan = carried_plan(text)
     assert sorted(plan["manifests"][flight]) == sorted(c["reference"] for c in family)
     assert session.execute(sa.select(sa.func.count()).select_from(Passenger)).scalar_one() == 0

@@ -404,7 +404,7 @@ def plan(flights: Annotated[str, typer.Option(help="accepted flight references, 
             left = Table("caso / case", "motivo / reason", "detalle / detail", title="left off / fuera del plan",
                          title_justify="left")
             for case_ref, (code, message) in sorted(view.left_off.items()):
-                left.add_row(case_ref, code, message)
+                left.add_row(case_ref, code, str(message))
             console.print(left)
         if apply:
             planning.apply_plan(session, actor, view.manifests, config, escorts=view.escorts,

@@ -18,7 +18,7 @@ from functools import cache
 
 import pycountry
 
-from retorno.errors import Message, Term, plain
+from retorno.errors import Message, Term, Worded, plain
 from retorno.names import icao_words
 
 FILLER = "<"
@@ -49,7 +49,7 @@ class MrzFormatError(ValueError):
 
 
 @dataclass(frozen=True)
-class MrzProblem:
+class MrzProblem(Worded):
     """One thing wrong with an MRZ: a stable `code`, the `field` it concerns, and in words an English
     template with its values (see `errors.Message`)."""
 
@@ -57,14 +57,6 @@ class MrzProblem:
     field: str
     template: str
     params: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
-
-    @property
-    def sentence(self) -> Message:
-        return Message(self.template, self.params)
-
-    @property
-    def message(self) -> str:
-        return str(self.sentence)
 
     def stored(self) -> dict[str, object]:
         """As a document keeps it: the code, the field, the English message, and what to say it again with."""

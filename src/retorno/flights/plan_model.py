@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from retorno.errors import Worded
 from retorno.safeguards import escorts_needed
 
 
@@ -60,11 +61,13 @@ class PlanSettings:
 
 
 @dataclass(frozen=True)
-class LeftOff:
-    """Why a case is not on any flight: a stable code and a message naming the case."""
+class LeftOff(Worded):
+    """Why a case is not on any flight: a stable code, and in words an English template naming the case with
+    its values (see `errors.Message`)."""
 
     code: str
-    message: str
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict, hash=False)
 
 
 @dataclass
@@ -158,23 +161,30 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
         if alone and not any(c.adult for c in group):
             for case in group:
                 if case in alone:
-                    text = (f"is a minor with no adult in household {household_id} and no recorded "
-                            "best-interests determination and guardian, so cannot travel")
+                    left_off[case.case_id] = LeftOff(
+                        "no_adult", "Case %(case)s is a minor with no adult in household %(household)s and no "
+                        "recorded best-interests determination and guardian, so cannot travel.",
+                        {"case": case.case_id, "household": household_id})
                 else:
-                    text = (f"stays with household {household_id}, whose minor {alone[0].case_id} "
-                            "cannot travel without an adult")
-                left_off[case.case_id] = LeftOff("no_adult", f"Case {case.case_id} {text}.")
+                    left_off[case.case_id] = LeftOff(
+                        "no_adult", "Case %(case)s stays with household %(household)s, whose minor %(minor)s "
+                        "cannot travel without an adult.",
+                        {"case": case.case_id, "household": household_id, "minor": alone[0].case_id})
             continue
         airports = frozenset.intersection(*(c.airports for c in group))
         reachable = tuple(i for i in order if flights[i].origin in airports)
         if not reachable:
-            where = ", ".join(sorted(airports)) or "no airport common to all its members"
             for case in group:
-                left_off[case.case_id] = LeftOff(
-                    "no_reachable_flight",
-                    f"Case {case.case_id} (household {household_id}) can reach no flight departing on or "
-                    f"after {today.isoformat()}: its household can reach {where}.",
-                )
+                values = {"case": case.case_id, "household": household_id, "today": today,
+                          "airports": ", ".join(sorted(airports))}
+                if airports:
+                    left_off[case.case_id] = LeftOff(
+                        "no_reachable_flight", "Case %(case)s (household %(household)s) can reach no flight departing "
+                        "on or after %(today)s: its household can reach %(airports)s.", values)
+                else:
+                    left_off[case.case_id] = LeftOff(
+                        "no_reachable_flight", "Case %(case)s (household %(household)s) can reach no flight departing "
+                        "on or after %(today)s: its members have no airport in common.", values)
             continue
         size, medical = len(group), sum(c.medical_escorts for c in group)
         fitting = tuple(i for i in reachable if fits(flights[i], size, medical, per_escort))

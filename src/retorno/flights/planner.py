@@ -95,18 +95,20 @@ def _reasons(inst: Instance, assign: Assignment) -> dict[str, LeftOff]:
         flight = inst.flights[roomiest]
         where = ", ".join(sorted(h.airports))
         for case_id in h.case_ids:
-            who = f"Case {case_id} (household {h.household_id}, {h.size} people)"
+            who = {"case": case_id, "household": h.household_id, "size": h.size}
             if takes_one:
                 reasons[case_id] = LeftOff(
                     "household_too_large",
-                    f"{who}: no flight it can reach has room for the whole household with its escorts "
-                    f"(the roomiest, {flight.flight_id} on {flight.departure.isoformat()}, has "
-                    f"{max(free[roomiest], 0)} seats left).",
+                    "Case %(case)s (household %(household)s, %(size)s people): no flight it can reach has room for "
+                    "the whole household with its escorts (the roomiest, %(flight)s on %(departure)s, has "
+                    "%(free)s seats left).",
+                    {**who, "flight": flight.flight_id, "departure": flight.departure, "free": max(free[roomiest], 0)},
                 )
             else:
                 reasons[case_id] = LeftOff(
                     "no_seat",
-                    f"{who}: all {len(h.reachable)} flights from {where} that it can reach are full.",
+                    "Case %(case)s (household %(household)s, %(size)s people): all %(count)s flights from %(where)s "
+                    "that it can reach are full.", {**who, "count": len(h.reachable), "where": where},
                 )
     return reasons
 

@@ -23,7 +23,7 @@ from retorno.cases.models import Case
 from retorno.cases.service import visible_cases
 from retorno.config import Settings
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, NotFound
+from retorno.errors import InvalidInput, Message, NotFound
 from retorno.flights import planner
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
 from retorno.flights.service import add_passengers, get_flight, set_flight_staff, visible_flights
@@ -42,10 +42,10 @@ class PlanView:
     manifests: dict[str, list[str]] = field(default_factory=dict)
     escorts: dict[str, int] = field(default_factory=dict)
     medical_staff: dict[str, int] = field(default_factory=dict)
-    left_off: dict[str, tuple[str, str]] = field(default_factory=dict)
+    left_off: dict[str, tuple[str, Message]] = field(default_factory=dict)
 
 
-def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[str, tuple[str, str]]]:
+def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[str, tuple[str, Message]]]:
     """Ready cases whose whole household is ready; the others are left off with the reason."""
     ready = list(session.execute(visible_cases(actor).where(Case.state == "ready").order_by(Case.id)).scalars())
     households = {c.household_id for c in ready if c.household_id}
@@ -57,7 +57,8 @@ def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[s
     for case in ready:
         if case.household_id in waiting:
             left[case.reference] = ("household_not_ready",
-                                    f"case {case.reference}: other members of the household are not ready yet")
+                                    Message("case %(case)s: other members of the household are not ready yet",
+                                            {"case": case.reference}))
         else:
             chosen.append(case)
     return chosen, left
@@ -121,7 +122,7 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     for f in flights:
         view.escorts[f.reference] = result.escorts.get(f.reference, f.escorts)
         view.medical_staff[f.reference] = result.medical_staff.get(f.reference, f.medical_staff)
-    view.left_off = {**left, **{ref: (why.code, why.message) for ref, why in result.left_off.items()}}
+    view.left_off = {**left, **{ref: (why.code, why.sentence) for ref, why in result.left_off.items()}}
     return view
 
 

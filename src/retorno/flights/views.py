@@ -356,7 +356,8 @@ def plan_out(view: planning.PlanView) -> dict[str, Any]:
             "greedy_objective": result.greedy_objective, "seconds": round(result.seconds, 3),
             "objective_description": result.objective_description, "manifests": view.manifests,
             "escorts": view.escorts, "medical_staff": view.medical_staff,
-            "left_off": {ref: {"code": code, "message": message} for ref, (code, message) in view.left_off.items()}}
+            "left_off": {ref: {"code": code, "message": str(message)}
+                         for ref, (code, message) in view.left_off.items()}}
 
 
 @router.post("/plans", response_model=PlanOut, responses=errors(404, 409))

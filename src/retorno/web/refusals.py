@@ -123,8 +123,12 @@ def say_stored(problem: Mapping[str, Any], locale: str) -> str:
     """A problem kept with a record (`{"message", "template", "params"}`) in `locale`; the English message
     when it was kept without its template."""
     template, params = problem.get("template"), problem.get("params")
-    if isinstance(template, str) and isinstance(params, dict):
-        return say(Message(template, params), locale)
+    if isinstance(template, str) and template and isinstance(params, dict):
+        try:
+            return say(Message(template, params), locale)
+        except (KeyError, TypeError, ValueError):
+            # What a page carried back (a plan's reasons) may have been altered in the browser.
+            pass
     return str(problem.get("message", ""))
 
 

@@ -21,7 +21,7 @@ from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.cases.service import visible_cases
 from retorno.db import utcnow
-from retorno.errors import InvalidInput
+from retorno.errors import InvalidInput, plain
 from retorno.flights import service as flights
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
 from retorno.flights.planning import PlanView, apply_plan, propose_plan
@@ -66,7 +66,9 @@ def plan_data(view: PlanView) -> dict[str, Any]:
         "manifests": view.manifests,
         "escorts": view.escorts,
         "medical_staff": view.medical_staff,
-        "left_off": {ref: [code, message] for ref, (code, message) in view.left_off.items()},
+        # Each reason with its English message and what says it again in the reader's language.
+        "left_off": {ref: [code, str(message), message.template, {k: plain(v) for k, v in message.params.items()}]
+                     for ref, (code, message) in view.left_off.items()},
         "objective": result.objective,
         "bound": result.bound,
         "gap": result.gap,
@@ -82,7 +84,8 @@ def read_plan(text: str) -> dict[str, Any]:
         data = json.loads(text)
         manifests = {str(f): [str(c) for c in refs] for f, refs in data["manifests"].items()}
         figures = {k: float(data[k]) for k in ("objective", "bound", "gap", "greedy", "seconds")}
-        left_off = {str(ref): [str(why[0]), str(why[1]) if len(why) > 1 else ""]
+        left_off = {str(ref): [str(why[0]), str(why[1]) if len(why) > 1 else "",
+                               str(why[2]) if len(why) > 2 else "", dict(why[3]) if len(why) > 3 else {}]
                     for ref, why in data.get("left_off", {}).items()}
         escorts = {str(f): int(n) for f, n in data.get("escorts", {}).items()}
         medical = {str(f): int(n) for f, n in data.get("medical_staff", {}).items()}
@@ -95,9 +98,9 @@ def read_plan(text: str) -> dict[str, Any]:
 
 def left_off_groups(data: dict[str, Any], pages: dict[str, int]) -> list[dict[str, Any]]:
     """The cases left off, by reason (the most common first), each reason a page of LEFT_PAGE at a time."""
-    by_code: dict[str, list[tuple[str, str]]] = {}
-    for ref, (code, message) in sorted(data["left_off"].items()):
-        by_code.setdefault(code, []).append((ref, message))
+    by_code: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for ref, (code, message, template, params) in sorted(data["left_off"].items()):
+        by_code.setdefault(code, []).append((ref, {"message": message, "template": template, "params": params}))
     groups = []
     for code, rows in sorted(by_code.items(), key=lambda item: (-len(item[1]), item[0])):
         pages_count = max(1, -(-len(rows) // LEFT_PAGE))
