@@ -178,6 +178,8 @@ def test_the_receiving_officer_approves_a_manifest_in_one_step_from_the_page(
     assert preview.status_code == 200
     assert "2 serán aprobados" in preview.text and "1 no pueden aprobarse" in preview.text
     assert "No devolución" in preview.text and "Viajera 0" in preview.text
+    # In the reader's language, and without saying which concern.
+    assert "la evaluación de protección de la autoridad de envío no está resuelta" in preview.text
     hidden = re.findall(r'name="cases" value="([^"]+)"', preview.text)
     assert sorted(hidden) == sorted(refs)
     done = post_form(client, f"/flights/{flight}/approvals",

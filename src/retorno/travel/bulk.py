@@ -269,19 +269,20 @@ def add_households(session: Session, actor: User, flight: Flight, groups: Sequen
                 flight=flight, passengers_per_escort=passengers_per_escort)
 
 
-def told(reader: User, violation: safeguards.Violation) -> str:
+def told(reader: User, violation: safeguards.Violation) -> Message:
     """A broken rule as `reader` may read it: protection details only to those who read screenings
     (the receiving state learns that the screening is not cleared, never why)."""
     if violation.rule == safeguards.NON_REFOULEMENT and not can(reader, "screening.read_details"):
-        return f"case {violation.case_reference}: the sending side's protection screening is not cleared"
-    return str(violation)
+        return Message("case %(case)s: the sending side's protection screening is not cleared",
+                       {"case": violation.case_reference})
+    return violation.sentence
 
 
-def reasons_told(reader: User, refusal: RetornoError) -> list[tuple[str, str]]:
-    """(rule, message) of each reason of a refusal, as `reader` may read them."""
+def reasons_told(reader: User, refusal: RetornoError) -> list[tuple[str, Message]]:
+    """(rule, sentence) of each reason of a refusal, as `reader` may read them (the code when no rule)."""
     if isinstance(refusal, SafeguardViolation) and refusal.violations:
         return [(v.rule, told(reader, v)) for v in refusal.violations]
-    return [(refusal.code, refusal.message)]
+    return [(refusal.code, part) for part in refusal.parts]
 
 
 def seats_left(session: Session, flight: Flight) -> int:

@@ -97,7 +97,7 @@ class BulkOut(BaseModel):
 def bulk_items(reader: User, result: BulkResult) -> list[dict[str, Any]]:
     return [{"subject": o.reference, "done": o.done, "instead": o.instead, "also": list(o.also),
              "along_with": o.along_with, "refusal": o.refusal.code if o.refusal else None,
-             "reasons": [{"rule": rule, "message": message} for rule, message in reasons_told(reader, o.refusal)]
+             "reasons": [{"rule": rule, "message": str(message)} for rule, message in reasons_told(reader, o.refusal)]
              if o.refusal else []}
             for o in result.outcomes]
 
@@ -105,5 +105,5 @@ def bulk_items(reader: User, result: BulkResult) -> list[dict[str, Any]]:
 def bulk_out(reader: User, result: BulkResult) -> dict[str, Any]:
     return {"action": result.action, "dry_run": result.dry_run, "all_or_nothing": result.all_or_nothing,
             "applied": result.applied, "would_apply": result.would_apply, "done": len(result.done),
-            "refused": len(result.refused), "blocking": [told(reader, v) for v in result.blocking],
+            "refused": len(result.refused), "blocking": [str(told(reader, v)) for v in result.blocking],
             "items": bulk_items(reader, result)}

@@ -46,7 +46,7 @@ from retorno.web.pages.common import (
 from retorno.web.pages.flights import flight_again
 from retorno.web.pages.manifests import RULES
 from retorno.web.pages.posts import Done, form_post
-from retorno.web.refusals import describe
+from retorno.web.refusals import say
 
 pages = router()
 
@@ -77,14 +77,13 @@ def chosen_references(form: FormData) -> list[str]:
 
 
 def _reasons(user: User, outcome: bulk.Outcome, locale: str) -> list[tuple[str, str]]:
-    """(rule, text) of a refusal: the rule named in the reader's language, and what stopped this person."""
+    """(rule, text) of a refusal in the reader's language: the rule by its name (none for a refusal that is
+    no safeguard's), and what stopped this person."""
     if outcome.refusal is None:
         return []
     _ = gettext_for(locale)
-    told = bulk.reasons_told(user, outcome.refusal)
-    if len(told) == 1 and told[0][0] == outcome.refusal.code and told[0][0] not in RULES:
-        return [("", describe(outcome.refusal, locale))]
-    return [(_(RULES.get(rule, rule)), message) for rule, message in told]
+    return [(_(RULES[rule]) if rule in RULES else "", say(message, locale))
+            for rule, message in bulk.reasons_told(user, outcome.refusal)]
 
 
 def bulk_context(request: Request, user: User, result: bulk.BulkResult, *, action: str, back: str,
@@ -105,7 +104,8 @@ def bulk_context(request: Request, user: User, result: bulk.BulkResult, *, actio
         "cannot": cannot,
         "done_rows": [r for r in rows if r["outcome"].done],
         "refused_rows": [r for r in rows if not r["outcome"].done],
-        "blocking": [(gettext_for(locale)(RULES.get(v.rule, v.rule)), bulk.told(user, v)) for v in result.blocking],
+        "blocking": [(gettext_for(locale)(RULES.get(v.rule, v.rule)), say(bulk.told(user, v), locale))
+                     for v in result.blocking],
         "action": action,
         "back": back,
         "keep": dict(keep),
@@ -127,8 +127,8 @@ def finished(path: str, user: User, result: bulk.BulkResult, locale: str) -> Don
     refused = []
     for outcome in result.refused:
         if outcome.refusal is not None:
-            rules = ", ".join(_(RULES[rule]) if rule in RULES else rule
-                              for rule, _message in bulk.reasons_told(user, outcome.refusal))
+            rules = ", ".join(_(RULES[rule]) if rule in RULES else say(message, locale)
+                              for rule, message in bulk.reasons_told(user, outcome.refusal))
             refused.append(f"{outcome.reference} ({rules})")
     more = (_("No: %(list)s.", list="; ".join(refused)),) if refused else ()
     return Done(path, DONE[result.action], {"n": len(result.done)}, more)
