@@ -142,6 +142,15 @@ def preview(request: Request, user: User, result: bulk.BulkResult, *, back: str,
         confirm_cases=confirm_cases))
 
 
+def answer(request: Request, user: User, form: FormData, result: bulk.BulkResult, reference: str, *,
+           names: Mapping[str, str], keep: Mapping[str, str] | None = None) -> Done | Response:
+    """The preview of a flight's bulk action (nothing written), or, once confirmed, back to the flight."""
+    back = f"/flights/{reference}#manifest"
+    if not confirmed(form):
+        return preview(request, user, result, back=back, keep=keep or {}, names=names, subject=reference)
+    return finished(back, user, result, locale_of(request))
+
+
 @pages.post("/flights/{reference}/approvals", response_model=None)
 @form_post(flight_again)
 def approve_all(request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep,
@@ -153,11 +162,8 @@ def approve_all(request: Request, session: SessionDep, user: PageUser, settings:
         session, user, flight, cases=cases, reject_reason=form_text(form, "reject_reason") or None,
         all_or_nothing=form_text(form, "all_or_nothing") == "on", dry_run=not confirmed(form),
         passengers_per_escort=settings.passengers_per_escort)
-    if not confirmed(form):
-        refs = [o.reference for o in result.outcomes]
-        return preview(request, user, result, back=f"/flights/{reference}#manifest", keep={},
-                       names=case_names(session, refs), subject=reference)
-    return finished(f"/flights/{reference}#manifest", user, result, locale_of(request))
+    return answer(request, user, form, result, reference,
+                  names=case_names(session, [o.reference for o in result.outcomes]))
 
 
 @pages.post("/flights/{reference}/rejections", response_model=None)
@@ -174,11 +180,8 @@ def reject_chosen(request: Request, session: SessionDep, user: PageUser, setting
         raise InvalidInput("a rejection needs a reason", code="reason_required")
     result = bulk.reject_selection(session, user, flight, on_manifest(session, flight, chosen), reason=reason,
                                    passengers_per_escort=settings.passengers_per_escort, dry_run=not confirmed(form))
-    if not confirmed(form):
-        refs = [o.reference for o in result.outcomes] + [r for o in result.outcomes for r in o.also]
-        return preview(request, user, result, back=f"/flights/{reference}#manifest", keep={"reason": reason},
-                       names=case_names(session, refs), subject=reference)
-    return finished(f"/flights/{reference}#manifest", user, result, locale_of(request))
+    refs = [o.reference for o in result.outcomes] + [r for o in result.outcomes for r in o.also]
+    return answer(request, user, form, result, reference, names=case_names(session, refs), keep={"reason": reason})
 
 
 @pages.post("/flights/{reference}/boardings", response_model=None)
@@ -194,14 +197,11 @@ def board_household(request: Request, session: SessionDep, user: PageUser, setti
     reason = form_text(form, "reason") or None
     result = bulk.board_together(session, user, flight, cases, window=DepartureWindow.of(settings), reason=reason,
                                  dry_run=not confirmed(form))
-    if not confirmed(form):
-        departure = flight.departure_utc.date()
-        _ = gettext_for(locale_of(request))
-        names = {c.reference: _("%(name)s, %(age)s años", name=c.full_name,
-                                age=safeguards.age_on(c.birth_date, departure)) for c in cases}
-        return preview(request, user, result, back=f"/flights/{reference}#manifest",
-                       keep={"reason": reason or ""}, names=names, subject=reference)
-    return finished(f"/flights/{reference}#manifest", user, result, locale_of(request))
+    departure = flight.departure_utc.date()
+    _ = gettext_for(locale_of(request))
+    names = {c.reference: _("%(name)s, %(age)s años", name=c.full_name, age=safeguards.age_on(c.birth_date, departure))
+             for c in cases}
+    return answer(request, user, form, result, reference, names=names, keep={"reason": reason or ""})
 
 
 # --- Adding ready cases to a manifest ----------------------------------------------------------------
