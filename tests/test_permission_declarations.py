@@ -14,7 +14,7 @@ from retorno.agencies.permissions import CAPABILITIES, Capability, action
 
 # Modules of the domain layer whose public functions are actions or reads by an official.
 DOMAIN_PACKAGES = ("agencies", "cases", "screening", "documents", "verification", "flights", "reintegration",
-                   "reporting", "travel", "audit", "inbox")
+                   "reporting", "travel", "audit", "inbox", "imports", "demo")
 
 
 def _domain_modules() -> list[str]:
