@@ -98,6 +98,8 @@ def test_planner_proposes_a_flight_and_builds_the_manifest_with_the_receiving_si
     page.get_by_role("button", name="Proponer vuelo").click()
     expect(page.get_by_role("status").first).to_contain_text("propuesto")
     flight_url = page.url
+    # Ready cases are picked on a page of their own, near the departure airport.
+    page.get_by_role("link", name="Elegir casos listos").click()
     for name in NAMES:
         page.get_by_label(re.compile(name)).check()
     page.get_by_role("button", name="Añadir al manifiesto").click()
@@ -117,9 +119,9 @@ def test_planner_proposes_a_flight_and_builds_the_manifest_with_the_receiving_si
     page.goto(flight_url)
     # A rejection without a reason is refused with the service's message, and changes nothing.
     page.get_by_role("button", name="Rechazar").first.click()
-    expect(page.get_by_role("alert")).to_contain_text("needs a reason")
+    expect(page.get_by_role("alert")).to_contain_text("necesita un motivo")
     for _ in NAMES:
-        page.get_by_role("button", name="Aprobar").first.click()
+        page.get_by_role("button", name="Aprobar", exact=True).first.click()
         expect(page.get_by_role("status").first).to_contain_text("registrada")
     # Locking cannot be undone: the page asks once more, saying what it does.
     page.get_by_text("Cerrar el manifiesto…").click()
@@ -139,7 +141,10 @@ def _scheduled_departure(server: Served) -> datetime:
 
 def test_carrier_downloads_the_paxlst_and_records_boarding(page: Page, tmp_path: Path, server: Served) -> None:
     log_in(page, "carrier.officer")
-    expect(page.locator("h1")).to_contain_text("Vuelos")
+    # The carrier's home is its queue: the locked flight waits there for boarding.
+    expect(page.locator("h1")).to_contain_text("Mi trabajo")
+    expect(page.locator("section#boarding")).to_contain_text("RF-")
+    page.get_by_role("link", name=re.compile(r"^Vuelos")).click()
     page.get_by_role("link", name=re.compile(r"^RF-")).first.click()
     expect(page.locator("table")).to_contain_text("Muñoz Pérez")
     expect(page.locator("main")).not_to_contain_text("Estación Migratoria")
@@ -154,7 +159,7 @@ def test_carrier_downloads_the_paxlst_and_records_boarding(page: Page, tmp_path:
     # Ten days before the flight the door is shut: boarding is refused, with the rule named.
     flight_url = page.url
     page.get_by_role("button", name="Registrar", exact=True).first.click()
-    expect(page.get_by_role("alert")).to_contain_text("boards from")
+    expect(page.get_by_role("alert")).to_contain_text("el embarque del vuelo")
     # An hour before the scheduled departure, the door is open.
     with server.clock.at(_scheduled_departure(server) - timedelta(hours=1)):
         log_in(page, "carrier.officer")
@@ -182,7 +187,7 @@ def test_arrival_desk_confirms_each_passenger_and_the_counts_agree(page: Page, s
         expect(page.get_by_role("button", name=re.compile("Confirmar recepción"))).to_have_count(0)
         page.goto(flight_url)
         page.get_by_role("button", name="Registrar el aterrizaje").click()
-        expect(page.get_by_role("alert")).to_contain_text("cannot have landed before")
+        expect(page.get_by_role("alert")).to_contain_text("no puede haber aterrizado antes de")
     landing = departure + timedelta(hours=5)
     with server.clock.at(landing):
         log_in(page, "saime.officer")
@@ -204,6 +209,9 @@ def test_arrival_desk_confirms_each_passenger_and_the_counts_agree(page: Page, s
 
 def test_monitor_sees_aggregates_and_an_intact_audit_chain(page: Page) -> None:
     log_in(page, "monitor.viewer")
+    # A monitor acts on nothing: its queue says so, and the menu leads to its pages.
+    expect(page.locator("main")).to_contain_text("Ninguna tarea de su agencia y función espera aquí")
+    page.get_by_role("link", name="Seguimiento", exact=True).click()
     expect(page.locator("h1")).to_contain_text("Seguimiento del mecanismo")
     expect(page.locator("svg").first).to_be_visible()
     expect(page.locator("main")).not_to_contain_text("Muñoz")
