@@ -174,3 +174,23 @@ def test_the_pool_survives_its_connections_being_cut(own_app: tuple[str, Setting
         assert client.post("/api/v1/auth/token", json={"username": "nobody", "password": "x" * 10}
                            ).status_code == 401
     app.state.engine.dispose()
+
+
+def test_no_free_connection_in_the_pool_is_a_503_with_retry_after(client: TestClient,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every pooled connection busy for the pool's whole timeout (a crowd of logins holding them did that under
+    `retorno bench load`): the service is busy, the caller tries again; never a 500."""
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise sa.exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30")
+
+    monkeypatch.setattr("retorno.agencies.logins.retry_after", exhausted)
+    response = client.post("/api/v1/auth/token", json={"username": "inm.officer", "password": PASSWORD},
+                           headers={"X-Request-ID": "busy-1"})
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["error"] == {
+        "code": "service_busy", "request_id": "busy-1",
+        "message": "the service is busy: no database connection came free in time; try again in a few seconds"}
+    spanish = client.post("/api/v1/auth/token", json={"username": "inm.officer", "password": PASSWORD},
+                          headers={"Accept-Language": "es"})
+    assert spanish.status_code == 503 and "el servicio está ocupado" in spanish.text

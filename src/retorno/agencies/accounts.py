@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.logins import change_password, end_access, revoke_sessions, revoke_tokens
 from retorno.agencies.models import ROLES, Agency, User
 from retorno.agencies.permissions import ADMINISTRATOR, action, reader
-from retorno.agencies.service import add_account, agency_by_code, hash_password, verify_password
+from retorno.agencies.service import add_account, agency_by_code, hash_password, password_turn, verify_password
 from retorno.audit.service import record
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Term
 
@@ -159,7 +159,8 @@ def change_own_password(session: Session, user: User, *, current: str, new: str,
     Every login session of theirs ends (`logins.change_password`); the page then opens a new one.
     """
     try:
-        verify_password(user.password_hash, current)
+        with password_turn():
+            verify_password(user.password_hash, current)
     except VerificationError:
         raise NotAuthenticated("the current password is wrong", code="password_wrong") from None
     if new != repeated:

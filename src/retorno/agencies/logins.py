@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import ApiToken, LoginAttempt, LoginSession, User
 from retorno.agencies.permissions import action, require
-from retorno.agencies.service import agency_by_code, hash_password, verify_password
+from retorno.agencies.service import agency_by_code, hash_password, password_turn, verify_password
 from retorno.audit.service import record
 from retorno.config import Settings
 from retorno.db import utcnow
@@ -117,22 +117,25 @@ def authenticate(session: Session, username: str, password: str, *, address: str
     is rolled back with the refusal, and a failure that vanished with it would never be counted.
     """
     policy = policy or LoginPolicy()
-    wait = retry_after(session, username, address, policy)
-    if wait > timedelta(0):
-        seconds = math.ceil(wait.total_seconds())
-        raise TooManyAttempts("too many failed logins; try again in %(retry_after)s s", retry_after=seconds)
-    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
-    try:
-        verify_password(user.password_hash if user else _DUMMY_HASH, password)
-        ok = user is not None and user.active
-    except VerificationError:
-        ok = False
-    if not ok or user is None:
-        _record_failure(session, username, address)
-        raise NotAuthenticated("wrong username or password", code="login_failed")
-    session.add(LoginAttempt(username=username, address=address, succeeded=True, at=utcnow()))
-    record(session, user, "login", "user", username, after={"address": address})
-    return user
+    # A turn at password hashing before the first query: a crowd logging in at once waits here without
+    # holding a connection of the pool, which the other requests need (`service.password_turn`).
+    with password_turn():
+        wait = retry_after(session, username, address, policy)
+        if wait > timedelta(0):
+            seconds = math.ceil(wait.total_seconds())
+            raise TooManyAttempts("too many failed logins; try again in %(retry_after)s s", retry_after=seconds)
+        user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+        try:
+            verify_password(user.password_hash if user else _DUMMY_HASH, password)
+            ok = user is not None and user.active
+        except VerificationError:
+            ok = False
+        if not ok or user is None:
+            _record_failure(session, username, address)
+            raise NotAuthenticated("wrong username or password", code="login_failed")
+        session.add(LoginAttempt(username=username, address=address, succeeded=True, at=utcnow()))
+        record(session, user, "login", "user", username, after={"address": address})
+        return user
 
 
 def _record_failure(session: Session, username: str, address: str) -> None:

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DisconnectionError, OperationalError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -108,6 +109,15 @@ def create_app(settings: Settings) -> FastAPI:
         error = observability.DatabaseUnavailable("the database is not answering right now; try again in a few "
                                                   "seconds")
         response = await _retorno_error(request, error)
+        response.headers["Retry-After"] = str(observability.RETRY_AFTER_SECONDS)
+        return response
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: Exception) -> Response:
+        # Every pooled connection in use for the pool's whole timeout: an overload, not a fault of the request.
+        logger.warning("no database connection free: %s", exc)
+        response = await _retorno_error(request, observability.ServiceBusy(
+            "the service is busy: no database connection came free in time; try again in a few seconds"))
         response.headers["Retry-After"] = str(observability.RETRY_AFTER_SECONDS)
         return response
 

@@ -246,6 +246,13 @@ class DatabaseUnavailable(RetornoError):
     code = "database_unavailable"
 
 
+class ServiceBusy(RetornoError):
+    """Every connection of this worker's pool stayed in use for the pool's whole timeout: try again shortly."""
+
+    status = 503
+    code = "service_busy"
+
+
 # ---- the routes outside the gate
 
 def _from_this_machine(request: Request) -> bool:
