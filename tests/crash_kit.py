@@ -32,9 +32,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+from typer.testing import CliRunner
 
 from retorno.audit.checkpoints import sign_audit_commits
 from retorno.audit.signing import KeyFile
+from retorno.cli.main import app as cli
 from retorno.config import Settings
 from retorno.datakeys import DataKeyring
 from retorno.db import UTCDateTime, make_engine, use_data_keys
@@ -157,10 +159,10 @@ def small_sqlite_cache(installation: Installation) -> None:
         conn.close()
 
 
-def run(installation: Installation, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run(installation: Installation, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     """Run `retorno ARGS` to its end against the installation; it must succeed."""
-    done = subprocess.run([str(RETORNO), *args], env=installation.env(), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    done = subprocess.run([str(RETORNO), *args], env=installation.env(**extra_env), capture_output=True, text=True,
+                          timeout=600, check=False)
     assert done.returncode == 0, f"retorno {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done
 
@@ -172,30 +174,28 @@ def start(installation: Installation, *args: str, log: Path, **extra_env: str) -
                                 stderr=subprocess.STDOUT)
 
 
+def invoke(installation: Installation, *args: str) -> str:
+    """Run `retorno ARGS` to its end in this process (the command's own code, without starting another
+    interpreter); it must succeed. Returns what it printed."""
+    settings = {"RETORNO_DATABASE_URL": installation.url, "RETORNO_DATA_DIR": str(installation.data_dir),
+                "RETORNO_DATA_KEY_FILE": str(installation.data_keys.path),
+                "RETORNO_AUDIT_KEY_FILE": str(installation.audit_key.path)}
+    done = CliRunner().invoke(cli, list(args), env=settings)
+    assert done.exit_code == 0, f"retorno {' '.join(args)} exited {done.exit_code}:\n{done.output}"
+    return done.output
+
+
 def audit_intact(installation: Installation) -> str:
     """`retorno audit verify` passes; its report line."""
-    report = run(installation, "audit", "verify").stdout
+    report = invoke(installation, "audit", "verify")
     assert "audit chain intact" in report, report
     return " ".join(report.split())
 
 
-def written(installation: Installation, tables: tuple[str, ...]) -> int:
-    """Bytes the database holds for the work: the tables' size (PostgreSQL), the file's and its WAL's (SQLite)."""
-    if installation.kind == "sqlite":
-        # A transaction writes into the WAL; once committed and checkpointed, into the file itself.
-        wal = installation.sqlite_path.with_name(installation.sqlite_path.name + "-wal")
-        return installation.sqlite_path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
-    engine = sa.create_engine(installation.url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(sa.text("SELECT " + " + ".join(
-                f"pg_relation_size('{table}')" for table in tables))).scalar_one())
-    finally:
-        engine.dispose()
-
-
-def sqlite_file_size(installation: Installation) -> int:
-    return installation.sqlite_path.stat().st_size
+def sqlite_bytes(installation: Installation) -> int:
+    """What a SQLite database holds: its file and its WAL (a transaction writes into the WAL first)."""
+    wal = installation.sqlite_path.with_name(installation.sqlite_path.name + "-wal")
+    return installation.sqlite_path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
 class Watch:
@@ -209,8 +209,10 @@ class Watch:
         self.baseline = self.size()
 
     def size(self) -> int:
+        """Bytes the database holds for the work: the tables' (PostgreSQL, rows not committed included), the
+        file's and its WAL's (SQLite)."""
         if self.engine is None:
-            return written(self.installation, self.tables)
+            return sqlite_bytes(self.installation)
         with self.engine.connect() as conn:
             return int(conn.execute(sa.text("SELECT " + " + ".join(
                 f"pg_relation_size('{table}')" for table in self.tables))).scalar_one())
@@ -270,6 +272,11 @@ def kill_mid_write(process: subprocess.Popen[bytes], watch: Watch, *, at_bytes: 
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
+    if watch.installation.kind == "sqlite":
+        # The killed transaction's pages are in the WAL without a commit frame: the next connection
+        # to open the file must leave them out.
+        wal = watch.installation.sqlite_path.with_name(watch.installation.sqlite_path.name + "-wal")
+        assert wal.stat().st_size > 0
     wait_until(lambda: watch.backends() == 0, "the killed process's PostgreSQL backend to end")
     return {"bytes_at_kill": grown, "seconds_at_kill": round(time.monotonic() - started, 2)}
 
@@ -282,10 +289,11 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) ->
 
 
 def sqlite_sound(installation: Installation) -> None:
-    """After a crash: the SQLite file opens, its pages and indexes agree, and every foreign key holds."""
+    """After a crash: the SQLite file opens in WAL mode, its pages and indexes agree, every foreign key holds."""
     if installation.kind != "sqlite":
         return
     with sqlite3.connect(installation.sqlite_path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     conn.close()
@@ -299,7 +307,23 @@ ID_KEYS = {"run": "matching_runs"}
 TIMINGS = {"seconds"}
 
 
-def content(installation: Installation) -> dict[str, list[tuple[Any, ...]]]:
+Content = dict[str, list[tuple[Any, ...]]]
+
+
+def compared_columns(table: sa.Table) -> list[sa.Column[Any]]:
+    """The columns `content` reads: all but timestamps, hashes and signatures."""
+    return [c for c in table.columns if not isinstance(c.type, UTCDateTime) and c.name not in UNCOMPARED]
+
+
+def rows(state: Content, table: str) -> list[dict[str, Any]]:
+    """A table's rows of `content` by column name, JSON parsed."""
+    columns = compared_columns(Base.metadata.tables[table])
+    documents = {c.name for c in columns if isinstance(c.type, sa.JSON)}
+    return [{c.name: json.loads(v) if c.name in documents and isinstance(v, str) else v
+             for c, v in zip(columns, row, strict=True)} for row in state[table]]
+
+
+def content(installation: Installation) -> Content:
     """Every table's rows as an uninterrupted run would leave them, whichever run wrote them.
 
     Row ids are replaced by their rank in the table (a rolled-back transaction still used up
@@ -315,19 +339,19 @@ def content(installation: Installation) -> dict[str, list[tuple[Any, ...]]]:
                 ids = conn.execute(sa.select(table.c.id).order_by(table.c.id)).scalars()
                 ranks[table.name] = {row_id: rank for rank, row_id in enumerate(ids)}
         for table in Base.metadata.sorted_tables:
-            kept = [c for c in table.columns if not isinstance(c.type, UTCDateTime) and c.name not in UNCOMPARED]
-            rows = conn.execute(sa.select(*(sa.type_coerce(c, sa.Text).label(c.name) if isinstance(c.type, sa.JSON)
+            kept = compared_columns(table)
+            found = conn.execute(sa.select(*(sa.type_coerce(c, sa.Text).label(c.name) if isinstance(c.type, sa.JSON)
                                             else c for c in kept)).order_by(*table.primary_key.columns)).all()
-            tables[table.name] = _canonical(table, kept, rows, ranks)
+            tables[table.name] = _canonical(table, kept, found, ranks)
     return tables
 
 
-def _canonical(table: sa.Table, kept: list[sa.Column[Any]], rows: Any,
+def _canonical(table: sa.Table, kept: list[sa.Column[Any]], found: Any,
                ranks: dict[str, dict[Any, int]]) -> list[tuple[Any, ...]]:
     """The rows with every id in them replaced by its rank (see `content`), column by column."""
-    if not rows:
+    if not found:
         return []
-    columns = [list(values) for values in zip(*rows, strict=True)]
+    columns = [list(values) for values in zip(*found, strict=True)]
 
     def by_rank(target: str, values: list[Any]) -> list[Any]:
         ranked = ranks.get(target, {})
@@ -367,8 +391,7 @@ def _without_timings(document: Any, ranks: dict[str, dict[Any, int]]) -> Any:
             for key, value in document.items() if key not in TIMINGS}
 
 
-def assert_same_content(found: dict[str, list[tuple[Any, ...]]], expected: dict[str, list[tuple[Any, ...]]],
-                        what: str) -> None:
+def assert_same_content(found: Content, expected: Content, what: str) -> None:
     """The two databases hold the same rows; otherwise name the first table and row that differ."""
     for table in expected:
         mine, theirs = found[table], expected[table]
