@@ -56,7 +56,7 @@ def test_operator_takes_a_returnee_from_consent_to_a_follow_up(page: Page, api: 
     page.locator("form.grid").evaluate("form => form.noValidate = true")
     page.get_by_label("Sector de actividad").fill("")
     page.get_by_role("button", name="Crear la oportunidad").click()
-    expect(page.get_by_role("alert")).to_contain_text("sector")
+    expect(page.get_by_role("alert")).to_contain_text("Sector de actividad")
     page.get_by_label("Sector de actividad").fill("manufactura")
     page.get_by_role("button", name="Crear la oportunidad").click()
     flash(page).to_contain_text("creada")

@@ -64,7 +64,7 @@ def test_receiving_officer_decides_a_linkage_proposal_side_by_side(page: Page, l
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     name = request.node.name.replace("[", "-").replace("]", "")
     review.screenshot(path=str(SCREENSHOTS / f"{name}-queue.png"))
-    review.get_by_role("button", name="Verificar").click()
+    review.get_by_role("button", name="Verificar", exact=True).click()
     expect(page.get_by_role("status").first).to_contain_text("registrada")
     expect(page.locator("section.review", has=page.get_by_role("heading", name=linked["doubtful"]))).to_have_count(0)
     page.goto(f"/cases/{linked['doubtful']}")
