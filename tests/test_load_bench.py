@@ -40,6 +40,7 @@ def test_bench_load_tiny_on_postgresql(postgres_url: str) -> None:
                                       "--database-url", postgres_url])
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert figures["errors"] == 0, figures["failures"]
+    assert figures["server_error_log_lines"] == []
     assert figures["invariants_ok"], figures["invariants"]
     assert result.exit_code == 0, result.output
     assert figures["database"] == "postgresql" and figures["cases"] >= 500

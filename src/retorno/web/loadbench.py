@@ -388,6 +388,18 @@ def check_database(settings: Settings) -> dict[str, Any]:
                              "output": " ".join((verify.stdout + verify.stderr).split())[:600]}}
 
 
+def _logged_errors(log: Path) -> list[str]:
+    """The service's error lines (JSON logs): time, request id and the exception's last line, the first ten."""
+    found = []
+    for line in log.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            entry = json.loads(line)
+            if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
+                last = (entry.get("exception") or entry.get("message") or "").strip().splitlines()[-1:]
+                found.append(f"{entry.get('time')} {entry.get('request_id')}: {' '.join(last)[:300]}")
+    return found[:10]
+
+
 def _p95_worst(kinds: dict[str, dict[str, Any]], kind: str) -> tuple[float, str | None]:
     chosen = [(figures["p95_ms"], name) for name, figures in kinds.items() if figures["kind"] == kind
               and figures["requests"]]
@@ -423,8 +435,7 @@ def run(database_url: str | None, *, cases: int = 100_000, users: int = 50, dura
         if not (work / "locust_stats.csv").exists():
             raise RuntimeError(f"Locust wrote no statistics: {locust.stderr[-3000:]}")
         stats = read_stats(work)
-        server_errors = [line for line in (work / "server.log").read_text(errors="replace").splitlines()
-                         if '"level": "ERROR"' in line or '"levelname": "ERROR"' in line][:5]
+        server_errors = _logged_errors(work / "server.log")
         written = written_since(settings, first_seq)
         invariants = check_database(settings)
     kinds, total = stats["kinds"], stats["total"]
@@ -481,6 +492,8 @@ def print_load(figures: dict[str, Any], echo: Any = print) -> None:
          f"{figures['write_p95_ms_worst']:.0f} ms ({figures['write_p95_worst_kind']})")
     for failure in figures["failures"]:
         echo(f"  error x{failure['occurrences']}: {failure['request']}: {failure['error']}")
+    for line in figures["server_error_log_lines"]:
+        echo(f"  logged by the service: {line}")
     for name, count in figures["expected_refusals"].items():
         echo(f"  refused on purpose, as expected: {name}: {count}")
     echo("writes on the audit trail during the run: "
