@@ -70,7 +70,6 @@ ENGINES = ("sqlite", "postgresql")
 KILL_AT = 0.5
 
 
-
 @dataclass
 class Work:
     """One piece of work three ways: to its end as the reference (may run in this process), killed inside its
