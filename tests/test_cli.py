@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from retorno.cases.template import synthetic_case_file
 from retorno.cli.main import app
+from retorno.synthetic.case_files import synthetic_case_file
 
 runner = CliRunner()
 

@@ -33,12 +33,12 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.service import create_agency, create_user
 from retorno.audit.signing import KeyFile
-from retorno.cases.template import synthetic_case_file
 from retorno.datakeys import DataKeyring
 from retorno.migrations import upgrade
 from retorno.reintegration.bench_db import fill_returnees
+from retorno.synthetic.case_files import synthetic_case_file
+from retorno.synthetic.registry import make_registry
 from retorno.verification.linkage import train
-from retorno.verification.synth import make_registry
 from retorno.web.app import create_app
 from retorno.web.testpause import PAUSE_ROUTE, PAUSED
 from tests.crash_kit import (

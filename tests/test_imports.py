@@ -22,12 +22,12 @@ from retorno.audit.verify import verify_chain
 from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.cases.rows import validate
 from retorno.cases.service import AUDITED_FIELDS, search_name, search_names
-from retorno.cases.template import synthetic_case_file
 from retorno.db import clock_at, insert_columns
 from retorno.imports.reading import _calamine_rows, _openpyxl_rows, read_table
 from retorno.imports.rows import Column, InvalidValue, read_sheet
 from retorno.reintegration.rows import OpportunityRow, validate_opportunities
 from retorno.reintegration.service import OpportunityInput
+from retorno.synthetic.case_files import synthetic_case_file
 from retorno.travel.load import import_cases
 from tests.factories import World
 

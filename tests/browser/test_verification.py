@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.db import make_engine
+from retorno.synthetic.registry import make_registry
 from retorno.verification import jobs
 from retorno.verification.linkage import train
-from retorno.verification.synth import make_registry
 from tests.browser.conftest import SCREENSHOTS, Served, log_in
 from tests.verification.test_jobs import _person, misdated, open_case
 

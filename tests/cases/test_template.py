@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 
 from retorno.cases.rows import COLUMNS, validate
-from retorno.cases.template import FileFormat, case_template, synthetic_case_file
+from retorno.cases.template import FileFormat, case_template
+from retorno.synthetic.case_files import synthetic_case_file
 
 TODAY = date(2024, 1, 10)
 

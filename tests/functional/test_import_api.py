@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case, PossibleDuplicate
-from retorno.cases.template import synthetic_case_file
+from retorno.synthetic.case_files import synthetic_case_file
 from retorno.travel.load import import_cases
 from tests.factories import World
 

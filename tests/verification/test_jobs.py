@@ -21,12 +21,12 @@ from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.cases.service import CaseInput, register_case
 from retorno.errors import Forbidden, InvalidInput, NotFound
+from retorno.synthetic.registry import ErrorModel, make_registry, make_requests
 from retorno.travel.service import record_screening, withdraw
 from retorno.verification import exchange, jobs, service
 from retorno.verification.linkage import FIELDS, Thresholds, link, train
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.service import request_verification, review_queue
-from retorno.verification.synth import ErrorModel, make_registry, make_requests
 from tests.factories import World
 from tests.web.pages_helpers import login
 

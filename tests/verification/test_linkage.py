@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from retorno.errors import InvalidInput
+from retorno.synthetic.registry import ErrorModel, Shape, make_registry, make_requests
 from retorno.verification import bench
 from retorno.verification.linkage import (
     FIELDS,
@@ -25,7 +26,6 @@ from retorno.verification.linkage import (
     train_em,
     train_from_labels,
 )
-from retorno.verification.synth import ErrorModel, Shape, make_registry, make_requests
 from retorno.verification.weights import check, order_pairs, weight
 
 

@@ -14,9 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retorno.names import key
-from retorno.reference.population import STATES, PopulationSampler
-from retorno.verification.normalise import REGIONS, region_of
-from retorno.verification.synth import (
+from retorno.synthetic.people import STATES, PopulationSampler
+from retorno.synthetic.registry import (
     ERROR_MODELS,
     SHAPES,
     ErrorModel,
@@ -26,6 +25,7 @@ from retorno.verification.synth import (
     make_registry,
     make_requests,
 )
+from retorno.verification.normalise import REGIONS, region_of
 
 REQUESTS = 4_000
 

@@ -60,9 +60,9 @@ def register(bench_app: typer.Typer) -> None:
     ) -> None:
         """Identity verification by record linkage against a synthetic registry."""
         from retorno.config import Settings
+        from retorno.synthetic.registry import SHAPES, error_model
         from retorno.verification.bench import CEDULA_VARIANTS, run
         from retorno.verification.linkage import Thresholds
-        from retorno.verification.synth import SHAPES, error_model
 
         config = Settings.from_env(resolve=False)
         try:

@@ -367,7 +367,7 @@ def _write(path: Path, write_parquet: Callable[[Path], Path]) -> None:
 
 
 def _shape(name: str) -> str:
-    from retorno.verification.synth import SHAPES
+    from retorno.synthetic.registry import SHAPES
 
     if name not in SHAPES:
         raise typer.BadParameter(f"unknown shape {name!r}; shapes: {', '.join(SHAPES)}")
@@ -381,7 +381,7 @@ def synth_registry(size: Annotated[int, typer.Option(min=1, help="number of peop
                    shape: Annotated[str, typer.Option(help="venezuelan, single-surname, sparse or swapped")]
                    = "venezuelan") -> None:
     """Write a synthetic civil registry drawn from the reference population."""
-    from retorno.verification.synth import make_registry
+    from retorno.synthetic.registry import make_registry
 
     shape = _shape(shape)
     with console.status(f"drawing {size:,} people…"):
@@ -405,7 +405,7 @@ def synth_requests(
     """Write verification requests drawn from a registry, corrupted as sending-side lists are."""
     from dataclasses import asdict, replace
 
-    from retorno.verification.synth import ERROR_MODELS, ErrorModel, make_requests
+    from retorno.synthetic.registry import ERROR_MODELS, ErrorModel, make_requests
 
     rates = _error_rates(error or [])
     known = asdict(ErrorModel())

@@ -36,9 +36,9 @@ from retorno.documents.service import issue_emergency_document
 from retorno.flights import service as flights
 from retorno.flights.lifecycle import DepartureWindow
 from retorno.migrations import upgrade
-from retorno.reference.population import PopulationSampler
 from retorno.safeguards import is_minor
 from retorno.screening.service import record_best_interests, resolve_screening
+from retorno.synthetic.people import PopulationSampler
 from retorno.travel.invariants import guard_manifests
 from retorno.travel.service import add_document, record_screening
 from retorno.verification.linkage import Thresholds

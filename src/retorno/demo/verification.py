@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.cases.models import Case
+from retorno.synthetic.registry import REGISTRY_SCHEMA, make_registry
 from retorno.verification import jobs
 from retorno.verification.linkage import Thresholds, train
-from retorno.verification.synth import REGISTRY_SCHEMA, make_registry
 
 REGISTRY_FILE = "registro-civil-demo.parquet"
 MODEL_FILE = "verification-model.json"

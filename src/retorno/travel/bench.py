@@ -23,10 +23,11 @@ from retorno.audit.signing import KeyFile
 from retorno.audit.verify import verify_chain
 from retorno.benchmarks import fresh_database, peak_rss_mb
 from retorno.cases.models import Case
-from retorno.cases.template import FileFormat, synthetic_case_file
+from retorno.cases.template import FileFormat
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, transaction, use_data_keys
+from retorno.synthetic.case_files import synthetic_case_file
 from retorno.travel.invariants import guard_manifests
 from retorno.travel.load import import_cases
 

@@ -1,7 +1,7 @@
 """Benchmark of identity verification: synthetic registry and requests, train, link, score.
 
 `run` generates (or reuses, cached by size, shape, error models and seed) a registry of a
-given shape (`synth.SHAPES`) and request lists, trains the model on a separate request
+given shape (`synthetic.registry.SHAPES`) and request lists, trains the model on a separate request
 sample corrupted by the training error model, links requests corrupted by the evaluation
 error model (another, if asked: `train_error` / `eval_error`), timing only the linking, and
 scores the decisions against the ground truth. With `cedula="both"` it links two request
@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from retorno.synthetic.registry import SHAPES, ErrorModel, error_model, make_registry, make_requests
 from retorno.verification.calibration import calibration
 from retorno.verification.linkage import (
     FIELDS,
@@ -33,7 +34,6 @@ from retorno.verification.linkage import (
     train,
     train_em,
 )
-from retorno.verification.synth import SHAPES, ErrorModel, error_model, make_registry, make_requests
 
 # The model is trained on requests drawn with another seed than the ones it is scored on.
 TRAINING_SEED_OFFSET = 7919

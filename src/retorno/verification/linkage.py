@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from retorno.config import Settings
 from retorno.errors import InvalidInput
+from retorno.synthetic.registry import ERROR_MODELS, make_requests
 from retorno.verification.anchors import is_anchored
 from retorno.verification.normalise import install_macros, prepare_table, registry_source_sql
 from retorno.verification.weights import LevelOrder, Seen, check, regularise, weight_table
@@ -524,13 +525,11 @@ def train(
     u probabilities come from random request × registry pairs; m probabilities from
     labelled pairs: `sample_requests` (Parquet with `true_registry_id`), or, if none is
     given, requests drawn from the registry itself and corrupted with `error_model` (by
-    default the "training" preset of `synth.ERROR_MODELS`: today's errors plus a little of
-    every other kind). The raw estimates are then made sane (`weights.regularise`) and the
+    default the "training" preset of `synthetic.registry.ERROR_MODELS`: today's errors plus a
+    little of every other kind). The raw estimates are then made sane (`weights.regularise`) and the
     model is refused if it still breaks a rule (`weights.check`). Returns a summary with the
     weight table.
     """
-    from retorno.verification.synth import ERROR_MODELS, make_requests
-
     started = time.perf_counter()
     con, database = _connect(None, None)
     try:

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from retorno.reference.population import STATES, PopulationSampler
+from retorno.synthetic.people import STATES, PopulationSampler
 from retorno.verification.normalise import region_of
 
 REGISTRY_SCHEMA = pa.schema([
@@ -37,15 +37,10 @@ REGISTRY_SCHEMA = pa.schema([
     ("birth_place", pa.string()),
     ("cedula", pa.string()),
 ])
+# A request carries a registry record's fields, its own id and its ground truth.
 REQUEST_SCHEMA = pa.schema([
     ("request_id", pa.string()),
-    ("given_names", pa.string()),
-    ("first_surname", pa.string()),
-    ("second_surname", pa.string()),
-    ("sex", pa.string()),
-    ("birth_date", pa.date32()),
-    ("birth_place", pa.string()),
-    ("cedula", pa.string()),
+    *(field for field in REGISTRY_SCHEMA if field.name != "registry_id"),
     ("true_registry_id", pa.int64()),
     ("errors", pa.string()),
 ])
