@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.service import create_agency, create_user
-from retorno.benchmarks import fresh_database
+from retorno.benchmarks.database import fresh_database
 from retorno.cases.models import Case
 from retorno.config import Settings
 from retorno.datakeys import keyring_for

@@ -21,7 +21,7 @@ from retorno.audit.checkpoints import sign_audit_commits
 from retorno.audit.models import AuditRecord
 from retorno.audit.signing import KeyFile
 from retorno.audit.verify import verify_chain
-from retorno.benchmarks import fresh_database, peak_rss_mb
+from retorno.benchmarks.database import fresh_database, peak_rss_mb
 from retorno.cases.models import Case
 from retorno.cases.template import FileFormat
 from retorno.config import Settings

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from retorno import names
 from retorno.agencies.models import User
 from retorno.agencies.service import create_agency, create_user
-from retorno.benchmarks import fresh_database
+from retorno.benchmarks.database import fresh_database
 from retorno.cases.models import Case
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
