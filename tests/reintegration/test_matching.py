@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retorno.reintegration.bench import run, synthetic_problem
+from retorno.benchmarks.matching import run, synthetic_problem
 from retorno.reintegration.explanations import (
     ASSIGNED,
     FULL,

@@ -26,7 +26,7 @@ def register(bench_app: typer.Typer) -> None:
                     end_to_end: Annotated[bool, typer.Option(help="also load from and store into the database")]
                     = True) -> None:
         """Stable and welfare-optimal matching of returnees to opportunities."""
-        from retorno.reintegration.bench import run
+        from retorno.benchmarks.matching import run
         figures = run(returnees=returnees, opportunities=opportunities, prefs=prefs, seat_ratio=seat_ratio,
                       seed=seed)
         if end_to_end:
