@@ -35,9 +35,9 @@ from retorno.agencies.service import create_agency, create_user
 from retorno.audit.signing import KeyFile
 from retorno.datakeys import DataKeyring
 from retorno.migrations import upgrade
-from retorno.reintegration.bench_db import fill_returnees
 from retorno.synthetic.case_files import synthetic_case_file
 from retorno.synthetic.registry import make_registry
+from retorno.synthetic.returnees import fill_returnees
 from retorno.verification.linkage import train
 from retorno.web.app import create_app
 from retorno.web.testpause import PAUSE_ROUTE, PAUSED

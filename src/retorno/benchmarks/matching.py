@@ -1,11 +1,23 @@
-"""Benchmark of the two matching modes on a synthetic national-scale instance."""
+"""`retorno bench match`: the two matching modes on a synthetic national-scale instance, and end to end.
+
+`run` times the algorithms on plain arrays; `end_to_end_seconds` times a whole matching run
+through the service, database included, over made-up returnees (`synthetic.returnees`).
+"""
 
 from __future__ import annotations
 
-import resource
+import time
+from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 
+from retorno.agencies.models import User
+from retorno.agencies.service import create_agency, create_user
+from retorno.benchmarks.database import fresh_database, peak_rss_mb
+from retorno.config import Settings
+from retorno.datakeys import keyring_for
+from retorno.db import make_engine, make_sessionmaker, transaction, use_data_keys
 from retorno.reintegration.matching import (
     MatchingProblem,
     MatchingResult,
@@ -13,6 +25,8 @@ from retorno.reintegration.matching import (
     stable_match,
     welfare_match,
 )
+from retorno.reintegration.service import run_matching
+from retorno.synthetic.returnees import fill_returnees
 
 OPPORTUNITIES_PER_WORKPLACE = 2
 WORKPLACE_CAP = 20
@@ -91,5 +105,27 @@ def run(
         "welfare_mean_rank": round(welfare.mean_rank(), 3),
         "welfare_sum_ranks": _sum_ranks(welfare),
         "welfare_blocking_pairs": blocking_pairs(problem, welfare),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def end_to_end_seconds(settings: Settings, *, returnees: int, opportunities: int, prefs: int, seat_ratio: float,
+                       seed: int) -> dict[str, Any]:
+    """Time a whole matching run through the service: load, both algorithms, explanations, offers stored."""
+    url, backend = fresh_database(settings)
+    engine = make_engine(url)
+    use_data_keys(engine, keyring_for(settings))
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as session:
+        create_agency(session, None, code="MX-INM", name="INM", kind="sending_authority", country="MEX")
+        create_agency(session, None, code="VE-OP", name="Operador", kind="reintegration_operator", country="VEN")
+        create_user(session, None, username="bench", full_name="bench", agency_code="VE-OP", role="officer",
+                    password="bench-password")
+        fill_returnees(session, returnees, opportunities, prefs, seat_ratio, seed)
+    started = time.perf_counter()
+    with transaction(factory) as session:
+        actor = session.execute(sa.select(User).where(User.username == "bench")).scalar_one()
+        run = run_matching(session, actor, mode="stable")
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return {"end_to_end_seconds": round(seconds, 2), "database": backend, "offers_stored": run.summary["offers"]}

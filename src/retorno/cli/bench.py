@@ -30,8 +30,8 @@ def register(bench_app: typer.Typer) -> None:
         figures = run(returnees=returnees, opportunities=opportunities, prefs=prefs, seat_ratio=seat_ratio,
                       seed=seed)
         if end_to_end:
+            from retorno.benchmarks.matching import end_to_end_seconds
             from retorno.cli.common import print_figures, settings
-            from retorno.reintegration.bench_db import end_to_end_seconds
             figures.update(end_to_end_seconds(settings(database_url), returnees=returnees,
                                               opportunities=opportunities, prefs=prefs, seat_ratio=seat_ratio,
                                               seed=seed))

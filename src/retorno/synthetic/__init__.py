@@ -6,6 +6,7 @@
   requests drawn from it and corrupted by the error model (`registry.ErrorModel` — the one
   place its rates and presets are stated), each carrying its ground truth.
 - `case_files`: case lists in the import format (CSV or XLSX) with households and minors.
+- `returnees`: returnees waiting for matching and the opportunities they rank, written in bulk.
 
 Nothing here runs at import; every generator takes a seed, so the same seed gives the same data.
 """

@@ -1,8 +1,7 @@
-"""The end-to-end part of `retorno bench match`: a matching run through the service, database included."""
+"""Made-up returnees waiting for matching and the opportunities they choose among, written in bulk."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,16 +9,11 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from retorno.agencies.models import Agency, User
-from retorno.agencies.service import create_agency, create_user
-from retorno.benchmarks.database import fresh_database
+from retorno.agencies.models import Agency
 from retorno.cases.models import Case
-from retorno.config import Settings
-from retorno.datakeys import keyring_for
-from retorno.db import bulk_insert, make_engine, make_sessionmaker, transaction, use_data_keys, utcnow
+from retorno.db import bulk_insert, utcnow
 from retorno.reintegration.models import IntakeProfile, Opportunity
 from retorno.reintegration.places import CAPITALS
-from retorno.reintegration.service import run_matching
 
 ISCO = ["6111", "7112", "7233", "5223", "7512", "5321", "8322", "5120", "3512", "9312"]
 
@@ -61,25 +55,3 @@ def fill_returnees(session: Any, returnees: int, opportunities: int, prefs: int,
         "preferences": [f"OP-{int(j) + 1:05d}" for j in dict.fromkeys(
             rng.choice(popularity, prefs * 2).tolist())][:prefs],
         "needs": [], "recorded_by": 1} for k, case_id in enumerate(ids)])
-
-
-def end_to_end_seconds(settings: Settings, *, returnees: int, opportunities: int, prefs: int, seat_ratio: float,
-                       seed: int) -> dict[str, Any]:
-    """Time a whole matching run through the service: load, both algorithms, explanations, offers stored."""
-    url, backend = fresh_database(settings)
-    engine = make_engine(url)
-    use_data_keys(engine, keyring_for(settings))
-    factory = make_sessionmaker(engine)
-    with transaction(factory) as session:
-        create_agency(session, None, code="MX-INM", name="INM", kind="sending_authority", country="MEX")
-        create_agency(session, None, code="VE-OP", name="Operador", kind="reintegration_operator", country="VEN")
-        create_user(session, None, username="bench", full_name="bench", agency_code="VE-OP", role="officer",
-                    password="bench-password")
-        fill_returnees(session, returnees, opportunities, prefs, seat_ratio, seed)
-    started = time.perf_counter()
-    with transaction(factory) as session:
-        actor = session.execute(sa.select(User).where(User.username == "bench")).scalar_one()
-        run = run_matching(session, actor, mode="stable")
-    seconds = time.perf_counter() - started
-    engine.dispose()
-    return {"end_to_end_seconds": round(seconds, 2), "database": backend, "offers_stored": run.summary["offers"]}
