@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retorno.flights.bench import run
+from retorno.benchmarks.planning import run
 from retorno.flights.planner import (
     LeftOff,
     PlanCase,

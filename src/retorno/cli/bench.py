@@ -16,7 +16,7 @@ def register(bench_app: typer.Typer) -> None:
                    oversubscribed: Annotated[bool, typer.Option(help="twice as many people as seats")] = False
                    ) -> None:
         """Manifest planning on a synthetic instance (HiGHS MIP against the greedy baseline)."""
-        from retorno.flights.bench import run
+        from retorno.benchmarks.planning import run
         print_figures(run(people=people, households=households, flights=flights, days=days, seed=seed,
                           time_limit=time_limit, oversubscribed=oversubscribed))
 
