@@ -85,8 +85,8 @@ def register(bench_app: typer.Typer) -> None:
                      bad_row: Annotated[bool, typer.Option(help="put one bad row in the middle")] = False,
                      fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv") -> None:
         """Check and import a generated case list into a fresh database (the audit chain verified after)."""
+        from retorno.benchmarks.case_import import run
         from retorno.cli.common import settings
-        from retorno.travel.bench import run
         if fmt not in ("csv", "xlsx"):
             raise typer.BadParameter("--format is csv or xlsx")
         print_figures(run(settings(database_url), rows=rows, seed=seed, bad_row=bad_row,
