@@ -7,6 +7,7 @@
   place its rates and presets are stated), each carrying its ground truth.
 - `case_files`: case lists in the import format (CSV or XLSX) with households and minors.
 - `returnees`: returnees waiting for matching and the opportunities they rank, written in bulk.
+- `work`: every official's queue filled in bulk (screenings, flights in every state, a programme).
 
 Nothing here runs at import; every generator takes a seed, so the same seed gives the same data.
 """

@@ -28,7 +28,7 @@ from retorno.cases.models import Case
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, use_data_keys, utcnow
-from retorno.inbox.bench import fill_work
+from retorno.synthetic.work import fill_work
 from retorno.verification.models import VerificationRequest
 from retorno.web.app import create_app
 
@@ -85,7 +85,7 @@ def _people(session: Session) -> dict[str, User]:
 
 def fill(session: Session, count: int, *, seed: int = 1) -> dict[str, Any]:
     """Insert `count` cases of one sending agency in bulk, a verification queue and the work of every other
-    queue (`inbox.bench`); returns sample keys."""
+    queue (`synthetic.work`); returns sample keys."""
     users = _people(session)
     rng = random.Random(seed)
     sample = fill_cases(session, users["inm.officer"], users["saime.officer"], count, rng)
