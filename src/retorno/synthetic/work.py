@@ -1,4 +1,4 @@
-"""Work for every queue, in bulk, beside the registered cases of `retorno bench web` and `bench load`.
+"""Work for every queue, in bulk, beside the registered cases of `retorno bench web`: what an installation holds.
 
 Screenings for every screened case (a few with concerns, some of them resolved), flights in every
 state with their manifests, alerts, and a reintegration programme with offers and follow-ups. A
