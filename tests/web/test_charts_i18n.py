@@ -97,7 +97,7 @@ def test_dates_numbers_and_airport_times_follow_the_locale() -> None:
 
 @pytest.mark.bench
 def test_tiny_page_speed_benchmark(tmp_path: Path) -> None:
-    from retorno.web.bench import run
+    from retorno.benchmarks.work_pages import run
 
     figures = run(Settings(data_dir=tmp_path, secret_key="k" * 40).resolved(), cases=300, repeat=2)
     assert figures["cases"] == 300 and set(figures["overall"]) == {"median_ms", "p95_ms"}

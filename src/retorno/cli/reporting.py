@@ -67,5 +67,5 @@ def report_bulletin(flight: str, lang: Annotated[str, typer.Option(help="es or e
 
 def bench_web(cases: int = 100_000, repeat: int = 30, seed: int = 1, database_url: DatabaseUrl = None) -> None:
     """Server time of the main pages over a fresh database holding `cases` cases (target p95 ≤ 200 ms)."""
-    from retorno.web.bench import run
+    from retorno.benchmarks.work_pages import run
     print_figures(run(settings(database_url), cases=cases, repeat=repeat, seed=seed))
