@@ -9,49 +9,23 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import resource
 import statistics
 import time
-from collections.abc import Mapping
-from datetime import date, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from retorno import names
 from retorno.agencies.models import User
 from retorno.agencies.service import create_agency, create_user
-from retorno.benchmarks.database import fresh_database
-from retorno.cases.models import Case
+from retorno.benchmarks.database import fresh_database, peak_rss_mb
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_engine, use_data_keys, utcnow
-from retorno.synthetic.work import fill_work
-from retorno.verification.models import VerificationRequest
+from retorno.synthetic.work import fill_cases, fill_work
 from retorno.web.app import create_app
 
 PASSWORD = "bench password 1"
-GIVEN = ("María José", "José Ángel", "Ana Lucía", "Luis Alberto", "Carmen", "Andrés", "Yusmary", "Yorman")
-SURNAMES = ("Peña", "Rodríguez", "Muñoz", "Pérez", "González", "Hernández", "Ávila", "Díaz", "Núñez", "Gómez")
-# Most cases wait early in the lifecycle, as in a real backlog.
-STATE_WEIGHTS = {
-    "registered": 30,
-    "screened": 20,
-    "verification_requested": 15,
-    "verified": 5,
-    "documented": 5,
-    "ready": 10,
-    "arrived": 10,
-    "withdrawn": 5,
-}
-QUEUE_SIZE = 300
-# Where the cases are held, so that the filtered case list filters something.
-PLACES = ("Estación Migratoria Siglo XXI, Tapachula", "Estación Migratoria Iztapalapa, Ciudad de México",
-          "Estación Migratoria Acayucan", "Estancia Provisional Villahermosa", "Estación Migratoria Tijuana")
-
-
 def _people(session: Session) -> dict[str, User]:
     for code, name, kind, country in (
         ("MX-INM", "Instituto Nacional de Migración", "sending_authority", "MEX"),
@@ -91,62 +65,6 @@ def fill(session: Session, count: int, *, seed: int = 1) -> dict[str, Any]:
     sample = fill_cases(session, users["inm.officer"], users["saime.officer"], count, rng)
     fill_work(session, users, rng, utcnow())
     return sample
-
-
-def fill_cases(session: Session, sender: User, receiver: User, count: int, rng: random.Random, *,
-               states: Mapping[str, int] = STATE_WEIGHTS) -> dict[str, Any]:
-    """Insert `count` cases of `sender`'s agency in bulk, in states drawn with the weights `states`, and
-    the receiving side's queue of verification requests for them; returns sample keys."""
-    drawn = rng.choices(list(states), weights=list(states.values()), k=count)
-    now, today = utcnow(), utcnow().date()
-    year = now.year
-    for start in range(0, count, 10_000):
-        rows = []
-        for n in range(start, min(count, start + 10_000)):
-            given, first, second = rng.choice(GIVEN), rng.choice(SURNAMES), rng.choice(SURNAMES)
-            rows.append(
-                {
-                    "reference": f"ME-{year}-{n + 1:06d}",
-                    "agency_id": sender.agency_id,
-                    "agency_reference": f"B-{n}",
-                    "given_names": given,
-                    "first_surname": first,
-                    "second_surname": second,
-                    "search_name": " ".join(names.fold(p) for p in (given, first, second)),
-                    "sex": rng.choice("MF"),
-                    "birth_date": date(1960, 1, 1) + timedelta(days=rng.randrange(16_000)),
-                    "nationality": "VEN",
-                    "national_id": f"V{10_000_000 + n}",
-                    "held_at": PLACES[n % len(PLACES)],
-                    "nearest_airport": "TAP",
-                    "detained_since": today - timedelta(days=rng.randrange(1, 300)),
-                    "language": "es",
-                    "state": drawn[n],
-                    "state_changed_at": now,
-                    "registered_at": now,
-                }
-            )
-        session.execute(sa.insert(Case), rows)
-    waiting = session.execute(
-        sa.select(Case.id, Case.reference).where(Case.state == "verification_requested",
-                                                  Case.reference.like(f"ME-{year}-%")).limit(QUEUE_SIZE)
-    ).all()
-    if waiting:
-        session.execute(
-            sa.insert(VerificationRequest),
-            [
-                {
-                    "reference": f"VR-{ref}",
-                    "case_id": cid,
-                    "receiving_agency_id": receiver.agency_id,
-                    "requested_by": sender.id,
-                    "requested_at": now - timedelta(days=rng.randrange(20)),
-                    "status": "pending",
-                }
-                for cid, ref in waiting
-            ],
-        )
-    return {"case_reference": f"ME-{year}-{count // 2:06d}", "national_id": f"V{10_000_000 + count // 3}"}
 
 
 def _login(client: TestClient, username: str) -> None:
@@ -237,5 +155,5 @@ def run(settings: Settings, cases: int = 100_000, repeat: int = 30, seed: int = 
         "pages": {label: _summary(s) for label, s in timings.items()},
         "overall": _summary(everything),
         "target_p95_ms": 200,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
     }

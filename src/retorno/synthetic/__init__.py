@@ -7,7 +7,7 @@
   place its rates and presets are stated), each carrying its ground truth.
 - `case_files`: case lists in the import format (CSV or XLSX) with households and minors.
 - `returnees`: returnees waiting for matching and the opportunities they rank, written in bulk.
-- `work`: every official's queue filled in bulk (screenings, flights in every state, a programme).
+- `work`: a backlog in bulk — registered cases in every state and every official's queue over them.
 
 Nothing here runs at import; every generator takes a seed, so the same seed gives the same data.
 """

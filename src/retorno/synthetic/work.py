@@ -1,6 +1,7 @@
-"""Work for every queue, in bulk, beside the registered cases of `retorno bench web`: what an installation holds.
+"""A backlog in bulk: many registered cases (`fill_cases`) and the work of every queue over them (`fill_work`).
 
-Screenings for every screened case (a few with concerns, some of them resolved), flights in every
+What an installation holds, for `retorno bench web` and `retorno bench load`. `fill_work` adds
+screenings for every screened case (a few with concerns, some of them resolved), flights in every
 state with their manifests, alerts, and a reintegration programme with offers and follow-ups. A
 benchmark fixture written through SQLAlchemy Core (no audit records, no safeguard checks): the
 queue's queries must find their few items among many rows, not among none.
@@ -9,17 +10,21 @@ queue's queries must find their few items among many rows, not among none.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from retorno import names
 from retorno.agencies.models import User
 from retorno.cases.models import Case
+from retorno.db import utcnow
 from retorno.flights.models import Alert, Flight, Passenger
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
 from retorno.screening.models import CONCERNS, Screening, ScreeningResolution
+from retorno.verification.models import VerificationRequest
 
 # Shares of the screened cases with a concern, and of those concerns a supervisor resolved.
 CONCERN_SHARE = 0.08
@@ -35,6 +40,24 @@ FLIGHT_KINDS = (
     ("arrived", "locked", "approved", "boarded", "received", 30),
 )
 PASSENGERS = 150
+# Registered cases' names, drawn at random.
+GIVEN = ("María José", "José Ángel", "Ana Lucía", "Luis Alberto", "Carmen", "Andrés", "Yusmary", "Yorman")
+SURNAMES = ("Peña", "Rodríguez", "Muñoz", "Pérez", "González", "Hernández", "Ávila", "Díaz", "Núñez", "Gómez")
+# Most cases wait early in the lifecycle, as in a real backlog.
+STATE_WEIGHTS = {
+    "registered": 30,
+    "screened": 20,
+    "verification_requested": 15,
+    "verified": 5,
+    "documented": 5,
+    "ready": 10,
+    "arrived": 10,
+    "withdrawn": 5,
+}
+QUEUE_SIZE = 300
+# Where the cases are held, so that the filtered case list filters something.
+PLACES = ("Estación Migratoria Siglo XXI, Tapachula", "Estación Migratoria Iztapalapa, Ciudad de México",
+          "Estación Migratoria Acayucan", "Estancia Provisional Villahermosa", "Estación Migratoria Tijuana")
 
 
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -136,3 +159,59 @@ def _fill_programme(session: Session, operator: User, receiver: User, rng: rando
         {"placement_id": pid, "months_after_start": months, "due_on": (offered + timedelta(days=30 * months)).date(),
          "done_at": None if rng.random() < 0.5 else now}
         for pid, offered in started for months in (3, 6, 12)])
+
+
+def fill_cases(session: Session, sender: User, receiver: User, count: int, rng: random.Random, *,
+               states: Mapping[str, int] = STATE_WEIGHTS) -> dict[str, Any]:
+    """Insert `count` cases of `sender`'s agency in bulk, in states drawn with the weights `states`, and
+    the receiving side's queue of verification requests for them; returns sample keys."""
+    drawn = rng.choices(list(states), weights=list(states.values()), k=count)
+    now, today = utcnow(), utcnow().date()
+    year = now.year
+    for start in range(0, count, 10_000):
+        rows = []
+        for n in range(start, min(count, start + 10_000)):
+            given, first, second = rng.choice(GIVEN), rng.choice(SURNAMES), rng.choice(SURNAMES)
+            rows.append(
+                {
+                    "reference": f"ME-{year}-{n + 1:06d}",
+                    "agency_id": sender.agency_id,
+                    "agency_reference": f"B-{n}",
+                    "given_names": given,
+                    "first_surname": first,
+                    "second_surname": second,
+                    "search_name": " ".join(names.fold(p) for p in (given, first, second)),
+                    "sex": rng.choice("MF"),
+                    "birth_date": date(1960, 1, 1) + timedelta(days=rng.randrange(16_000)),
+                    "nationality": "VEN",
+                    "national_id": f"V{10_000_000 + n}",
+                    "held_at": PLACES[n % len(PLACES)],
+                    "nearest_airport": "TAP",
+                    "detained_since": today - timedelta(days=rng.randrange(1, 300)),
+                    "language": "es",
+                    "state": drawn[n],
+                    "state_changed_at": now,
+                    "registered_at": now,
+                }
+            )
+        session.execute(sa.insert(Case), rows)
+    waiting = session.execute(
+        sa.select(Case.id, Case.reference).where(Case.state == "verification_requested",
+                                                  Case.reference.like(f"ME-{year}-%")).limit(QUEUE_SIZE)
+    ).all()
+    if waiting:
+        session.execute(
+            sa.insert(VerificationRequest),
+            [
+                {
+                    "reference": f"VR-{ref}",
+                    "case_id": cid,
+                    "receiving_agency_id": receiver.agency_id,
+                    "requested_by": sender.id,
+                    "requested_at": now - timedelta(days=rng.randrange(20)),
+                    "status": "pending",
+                }
+                for cid, ref in waiting
+            ],
+        )
+    return {"case_reference": f"ME-{year}-{count // 2:06d}", "national_id": f"V{10_000_000 + count // 3}"}

@@ -2,7 +2,7 @@
 
 The database is the demo (`demo.build`: agencies, households, screenings, verifications, documents, flights
 flown and to come, reintegration, all through the officials' own actions and on the audit trail), grown
-to the size asked with registered cases in bulk (`benchmarks.work_pages.fill_cases`, the generator of `retorno bench
+to the size asked with registered cases in bulk (`synthetic.work.fill_cases`, the generator of `retorno bench
 web`), and the work of the day staged the same way as the demo flies its flights (`demo.build.fly`):
 manifests proposed for the receiving side to decide, a locked flight at the door, a flight in the air;
 returnees waiting to consent and to be enrolled. Each simulated official gets an account of their own.
@@ -43,7 +43,6 @@ from retorno import names
 from retorno.agencies.models import Agency, User
 from retorno.agencies.service import create_user
 from retorno.audit.models import AuditRecord
-from retorno.benchmarks.work_pages import fill_cases
 from retorno.cases.models import Case
 from retorno.cli.common import unit_of_work
 from retorno.config import Settings
@@ -54,6 +53,7 @@ from retorno.flights.models import Flight
 from retorno.reintegration.models import IntakeProfile
 from retorno.reintegration.service import record_consent
 from retorno.safeguards import is_minor
+from retorno.synthetic.work import fill_cases
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
