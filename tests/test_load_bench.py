@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from typer.testing import CliRunner
 
+from retorno.benchmarks.load import role_counts, server_database
 from retorno.cli.main import app
-from retorno.web.loadbench import role_counts, server_database
 from tests.databases import private_name
 
 PG_ADMIN_URL = os.environ.get("RETORNO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -108,7 +108,7 @@ def register(bench_app: typer.Typer) -> None:
         keep: Annotated[bool, typer.Option(help="keep the default database after the run")] = False,
     ) -> None:
         """Officials of every role at once against `retorno serve` over loopback HTTP, driven by Locust."""
-        from retorno.web.loadbench import print_load, run
+        from retorno.benchmarks.load import print_load, run
         try:
             low, high = (float(x) for x in wait.split(","))
         except ValueError as exc:

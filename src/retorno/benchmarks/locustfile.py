@@ -1,6 +1,6 @@
 """The officials of `retorno bench load`: Locust users, one class per role, each logged in with an account of its own.
 
-Locust loads this file in a process of its own (`web.loadbench` starts it); nothing of Retorno is imported
+Locust loads this file in a process of its own (`benchmarks.load` starts it); nothing of Retorno is imported
 here. The benchmark's plan, a JSON file named by `RETORNO_LOAD_PLAN`, holds the logins it created and the
 work it staged through the service's own actions: manifests waiting for the receiving side, a locked flight
 at the door, a flight in the air, returnees to enrol. The simulated officials then do their day's work

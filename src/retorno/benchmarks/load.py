@@ -7,7 +7,7 @@ web`), and the work of the day staged the same way as the demo flies its flights
 manifests proposed for the receiving side to decide, a locked flight at the door, a flight in the air;
 returnees waiting to consent and to be enrolled. Each simulated official gets an account of their own.
 
-Then `retorno serve --workers N` serves it on loopback and Locust (`web.locustfile`, headless, in a process
+Then `retorno serve --workers N` serves it on loopback and Locust (`benchmarks.locustfile`, headless, in a process
 of its own) runs the officials for the time asked, each logged in with a bearer token. Afterwards the
 service is stopped and the database is checked by code that did not write it: `demo.check` re-decides
 every safeguard over the whole database with its own queries, and `retorno audit verify` re-derives the
