@@ -12,9 +12,9 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from retorno.benchmarks import linkage as linkage_bench
 from retorno.errors import InvalidInput
 from retorno.synthetic.registry import ErrorModel, Shape, make_registry, make_requests
-from retorno.verification import bench
 from retorno.verification.linkage import (
     FIELDS,
     LEVEL_ORDERS,
@@ -109,7 +109,7 @@ def test_no_non_national_is_ever_verified(setup: Setup) -> None:
         assert all(set(c.agreement) == set(FIELDS) for c in decision.candidates)
         if decision.outcome == "verified":
             assert decision.registry_id == truth[decision.request_id]
-    scores = bench.score(decisions, truth)
+    scores = linkage_bench.score(decisions, truth)
     assert scores["false_verified_non_nationals"] == 0
     assert scores["auto_recall"] > 0.9
     assert scores["recall_with_review"] > 0.95
@@ -226,7 +226,7 @@ def _summary(decisions: list[LinkDecision]) -> list[tuple[Any, str, Any, float]]
 
 @pytest.mark.bench
 def test_tiny_benchmark_run(tmp_path: Path) -> None:
-    figures = bench.run(2_000, 100, seed=3, work_dir=str(tmp_path))
+    figures = linkage_bench.run(2_000, 100, seed=3, work_dir=str(tmp_path))
     for name in ("registry", "requests", "seconds", "train_seconds", "peak_rss_mb", "auto_precision",
                  "auto_recall", "review_share", "false_verified_non_nationals", "recall_with_review"):
         assert name in figures
@@ -349,7 +349,7 @@ def test_the_em_path_trains_without_labels(setup: Setup, tmp_path: Path) -> None
     assert check(trained, LEVEL_ORDERS) == []
     assert summary["match_weights"] != summary["weights_before"]
     truth = {row["request_id"]: row["true_registry_id"] for row in pq.read_table(setup.requests).to_pylist()}
-    scores = bench.score(link(setup.requests, setup.registry, model), truth)
+    scores = linkage_bench.score(link(setup.requests, setup.registry, model), truth)
     assert scores["false_verified_non_nationals"] == 0 and scores["auto_recall"] > 0.85
 
 

@@ -59,9 +59,9 @@ def register(bench_app: typer.Typer) -> None:
         em: Annotated[bool, typer.Option(help="also train by EM without labels and score that model")] = False,
     ) -> None:
         """Identity verification by record linkage against a synthetic registry."""
+        from retorno.benchmarks.linkage import CEDULA_VARIANTS, run
         from retorno.config import Settings
         from retorno.synthetic.registry import SHAPES, error_model
-        from retorno.verification.bench import CEDULA_VARIANTS, run
         from retorno.verification.linkage import Thresholds
 
         config = Settings.from_env(resolve=False)
