@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from retorno.cli.common import DatabaseUrl, print_figures
+from retorno.cli.common import DatabaseUrl, print_figures, settings
 
 
 def register(bench_app: typer.Typer) -> None:
@@ -31,7 +31,6 @@ def register(bench_app: typer.Typer) -> None:
                       seed=seed)
         if end_to_end:
             from retorno.benchmarks.matching import end_to_end_seconds
-            from retorno.cli.common import print_figures, settings
             figures.update(end_to_end_seconds(settings(database_url), returnees=returnees,
                                               opportunities=opportunities, prefs=prefs, seat_ratio=seat_ratio,
                                               seed=seed))
@@ -86,11 +85,17 @@ def register(bench_app: typer.Typer) -> None:
                      fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv") -> None:
         """Check and import a generated case list into a fresh database (the audit chain verified after)."""
         from retorno.benchmarks.case_import import run
-        from retorno.cli.common import settings
         if fmt not in ("csv", "xlsx"):
             raise typer.BadParameter("--format is csv or xlsx")
         print_figures(run(settings(database_url), rows=rows, seed=seed, bad_row=bad_row,
                           fmt=fmt))  # type: ignore[arg-type]  # checked just above
+
+    @bench_app.command("pages")
+    @bench_app.command("web", hidden=True)
+    def bench_pages(cases: int = 100_000, repeat: int = 30, seed: int = 1, database_url: DatabaseUrl = None) -> None:
+        """Server time of each official's main pages over a fresh database of `cases` cases (p95 ≤ 200 ms)."""
+        from retorno.benchmarks.work_pages import run
+        print_figures(run(settings(database_url), cases=cases, repeat=repeat, seed=seed))
 
     @bench_app.command("load")
     def bench_load(

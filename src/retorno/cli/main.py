@@ -222,7 +222,7 @@ def register_subcommands() -> None:
     bench.register(bench_app)
     operations.register(app)
     verification.register(app)
-    reporting.register(app, bench_app)
+    reporting.register(app)
     cases.register(app)
     flights.register(app)
     reintegration.register(app)

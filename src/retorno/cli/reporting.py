@@ -1,4 +1,4 @@
-"""`retorno report public|bulletin` and `retorno bench web`: the public statistics, bulletins and page speed."""
+"""`retorno report public|bulletin`: the public statistics and the arrival bulletins."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from typing import Annotated
 
 import typer
 
-from retorno.cli.common import DatabaseUrl, console, print_figures, refusals, settings, unit_of_work
+from retorno.cli.common import DatabaseUrl, console, refusals, settings, unit_of_work
 
 report_app = typer.Typer(help="Public statistics and arrival bulletins.", no_args_is_help=True)
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.add_typer(report_app, name="report")
-    bench_app.command("web")(bench_web)
 
 
 @report_app.command("public")
@@ -64,8 +63,3 @@ def report_bulletin(flight: str, lang: Annotated[str, typer.Option(help="es or e
     with refusals():
         body()
 
-
-def bench_web(cases: int = 100_000, repeat: int = 30, seed: int = 1, database_url: DatabaseUrl = None) -> None:
-    """Server time of the main pages over a fresh database holding `cases` cases (target p95 ≤ 200 ms)."""
-    from retorno.benchmarks.work_pages import run
-    print_figures(run(settings(database_url), cases=cases, repeat=repeat, seed=seed))
