@@ -25,7 +25,7 @@ from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.config import Settings
 from retorno.errors import InvalidTransition, SafeguardViolation
-from retorno.flights import planning, service
+from retorno.flights import plan_service, service
 from retorno.flights.models import Flight, Passenger
 from tests.factories import Api, World, ok
 from tests.web.test_operator_pages import carried_plan, login, send
@@ -60,11 +60,11 @@ def test_plan_applies_on_a_flight_that_already_has_more_escorts_than_the_ratio(
         api.ready_case(given_names=f"Persona {n}")
     flight = accepted_flight(session, world, seats=20, escorts=3, medical_staff=1)
     officer = world.users["inm.officer"]
-    view = planning.propose_plan(session, officer, [flight.reference], settings, time_limit=5)
+    view = plan_service.propose_plan(session, officer, [flight.reference], settings, time_limit=5)
     assert len(view.manifests[flight.reference]) == 16
     assert (view.escorts, view.medical_staff) == ({flight.reference: 3}, {flight.reference: 1})
-    planning.apply_plan(session, officer, view.manifests, settings, escorts=view.escorts,
-                        medical_staff=view.medical_staff)
+    plan_service.apply_plan(session, officer, view.manifests, settings, escorts=view.escorts,
+                            medical_staff=view.medical_staff)
     assert len(service.active_passengers(session, flight)) == 16
     assert (flight.escorts, flight.medical_staff) == (3, 1)
 
@@ -78,12 +78,12 @@ def test_an_accepted_flights_staff_is_not_raised_by_the_sending_side_alone(
     flight = accepted_flight(session, world, seats=10, escorts=2, medical_staff=0)
     audits = session.execute(sa.select(sa.func.count()).select_from(AuditRecord)).scalar_one()
     with pytest.raises(InvalidTransition) as raised:
-        planning.apply_plan(session, officer, {flight.reference: refs}, settings, escorts={flight.reference: 3})
+        plan_service.apply_plan(session, officer, {flight.reference: refs}, settings, escorts={flight.reference: 3})
     assert raised.value.code == "flight.staff_accepted"
     assert flight.escorts == 2
     assert session.execute(sa.select(sa.func.count()).select_from(AuditRecord)).scalar_one() == audits
     # Lowering is the sending side's to decide, as long as the manifest still fits: checked, changed, audited.
-    planning.apply_plan(session, officer, {flight.reference: refs}, settings)
+    plan_service.apply_plan(session, officer, {flight.reference: refs}, settings)
     with pytest.raises(SafeguardViolation):
         service.set_flight_staff(session, officer, flight, escorts=0, medical_staff=0, passengers_per_escort=10)
     assert flight.escorts == 2
@@ -150,10 +150,10 @@ def test_every_plan_the_planner_returns_is_accepted_by_the_apply_action_unchange
                 service.add_passengers(session, officer, flights[0], [booked], passengers_per_escort=10,
                                        lock_hours=24)
         staff = {f.reference: (f.escorts, f.medical_staff) for f in flights}
-        view = planning.propose_plan(session, officer, [f.reference for f in flights], settings, time_limit=5)
+        view = plan_service.propose_plan(session, officer, [f.reference for f in flights], settings, time_limit=5)
         assert {ref: (view.escorts[ref], view.medical_staff[ref]) for ref in staff} == staff
-        planning.apply_plan(session, officer, view.manifests, settings, escorts=view.escorts,
-                            medical_staff=view.medical_staff)
+        plan_service.apply_plan(session, officer, view.manifests, settings, escorts=view.escorts,
+                                medical_staff=view.medical_staff)
         for flight in flights:
             on_board = {c.reference for _, c in service.active_passengers(session, flight)}
             assert set(view.manifests.get(flight.reference, [])) <= on_board

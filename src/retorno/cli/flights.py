@@ -378,14 +378,14 @@ def plan(flights: Annotated[str, typer.Option(help="accepted flight references, 
          time_limit: Annotated[float, typer.Option(help="seconds the solver may take")] = 20.0,
          act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """Plan manifests over the ready cases (HiGHS): objective, bound, gap, households per flight, who is left off."""
-    from retorno.flights import planning
+    from retorno.flights import plan_service
 
     references = [ref.strip() for ref in flights.split(",") if ref.strip()]
     config = settings(database_url)
     with refusals(), unit_of_work(config) as session:
         actor = acting_user(session, act_as)
         with console.status("planning manifests…"):
-            view = planning.propose_plan(session, actor, references, config, time_limit=time_limit)
+            view = plan_service.propose_plan(session, actor, references, config, time_limit=time_limit)
         result = view.result
         console.print(f"objective {result.objective:,.0f} (greedy {result.greedy_objective:,.0f}), "
                       f"bound {result.bound:,.0f}, gap {result.gap:.2%}, {result.status}, "
@@ -407,8 +407,8 @@ def plan(flights: Annotated[str, typer.Option(help="accepted flight references, 
                 left.add_row(case_ref, code, str(message))
             console.print(left)
         if apply:
-            planning.apply_plan(session, actor, view.manifests, config, escorts=view.escorts,
-                                medical_staff=view.medical_staff)
+            plan_service.apply_plan(session, actor, view.manifests, config, escorts=view.escorts,
+                                    medical_staff=view.medical_staff)
             console.print(f"[green]applied[/green]: {sum(len(c) for c in view.manifests.values())} cases put on "
                           f"{len(view.manifests)} manifests")
 

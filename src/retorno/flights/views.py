@@ -17,7 +17,7 @@ from retorno.agencies.visibility import cut
 from retorno.cases.models import Household
 from retorno.cases.service import get_case, household_members
 from retorno.errors import NotFound
-from retorno.flights import outputs, planning, service
+from retorno.flights import outputs, plan_service, service
 from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
 from retorno.flights.models import HouseholdSplit as HouseholdSplitRecord
@@ -350,7 +350,7 @@ class ApplyPlanIn(BaseModel):
     medical_staff: dict[str, int] = Field(default_factory=dict)
 
 
-def plan_out(view: planning.PlanView) -> dict[str, Any]:
+def plan_out(view: plan_service.PlanView) -> dict[str, Any]:
     result = view.result
     return {"objective": result.objective, "bound": result.bound, "gap": result.gap, "status": result.status,
             "greedy_objective": result.greedy_objective, "seconds": round(result.seconds, 3),
@@ -363,12 +363,12 @@ def plan_out(view: planning.PlanView) -> dict[str, Any]:
 @router.post("/plans", response_model=PlanOut, responses=errors(404, 409))
 def propose_plan(body: PlanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
     """Run the manifest planner (HiGHS) over the ready cases and the given accepted flights; nothing is stored."""
-    return plan_out(planning.propose_plan(session, user, body.flights, settings, time_limit=body.time_limit))
+    return plan_out(plan_service.propose_plan(session, user, body.flights, settings, time_limit=body.time_limit))
 
 
 @router.post("/plans/apply", response_model=list[FlightOut], responses=errors(404, 409))
 def apply_plan(body: ApplyPlanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
     """Put a (possibly edited) plan on the flights' manifests, every safeguard checked."""
-    planning.apply_plan(session, user, body.manifests, settings, escorts=body.escorts,
-                        medical_staff=body.medical_staff)
+    plan_service.apply_plan(session, user, body.manifests, settings, escorts=body.escorts,
+                            medical_staff=body.medical_staff)
     return [flight_out(session, service.get_flight(session, user, ref)) for ref in body.manifests]

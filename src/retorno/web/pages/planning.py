@@ -24,7 +24,7 @@ from retorno.db import utcnow
 from retorno.errors import InvalidInput, plain
 from retorno.flights import service as flights
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
-from retorno.flights.planning import PlanView, apply_plan, propose_plan
+from retorno.flights.plan_service import PlanView, apply_plan, propose_plan
 from retorno.web.deps import SessionDep, SettingsDep
 from retorno.web.pages.common import (
     FormDep,

@@ -1,4 +1,4 @@
-"""Manifest planning for officials: loads ready cases and accepted flights into the planner, applies the plan.
+"""The planning service: loads ready cases and accepted flights into the planner, and applies a plan officials accept.
 
 The planner (`planner.py`) is pure; this module gathers its inputs from the database (a fixed
 number of queries, however many people are ready or booked) and, when the sending side accepts a
