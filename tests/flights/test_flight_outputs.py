@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.flights import outputs, service
-from retorno.flights.documents import seat_order
+from retorno.flights.manifest_data import seat_order
 from retorno.flights.models import Flight
 from retorno.flights.paxlst import parse_paxlst
 from tests.factories import Api, World

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydifact.segmentcollection import Interchange
 
-from retorno.flights.documents import FlightManifest, Passenger
+from retorno.flights.manifest_data import FlightManifest, Passenger
 from retorno.flights.paxlst import UNOA_CHARACTERS, PaxlstError, build_paxlst, parse_paxlst
 from retorno.names import icao_words
 

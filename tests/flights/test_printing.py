@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from retorno.flights.documents import FlightManifest, Passenger
+from retorno.flights.manifest_data import FlightManifest, Passenger
 from retorno.flights.printing import manifest_csv, render_manifest_pdf
 
 DEPARTURE = datetime(2023, 12, 30, 14, 15, tzinfo=UTC)

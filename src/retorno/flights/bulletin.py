@@ -12,7 +12,7 @@ from datetime import date
 from babel.dates import format_date
 
 from retorno.flights.airports import display_name
-from retorno.flights.documents import document_locale
+from retorno.flights.manifest_data import document_locale
 
 # CLDR plural categories "one" and "other" are the only ones these sentences need; Spanish
 # "many" (a million exactly) takes the plural form like "other".

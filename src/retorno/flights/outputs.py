@@ -15,8 +15,8 @@ from retorno.cases.models import Case, Household
 from retorno.db import utcnow
 from retorno.errors import InvalidTransition, Term
 from retorno.flights import airports, bulletin, paxlst, printing
-from retorno.flights.documents import FlightManifest, seat_order
-from retorno.flights.documents import Passenger as PaxRecord
+from retorno.flights.manifest_data import FlightManifest, seat_order
+from retorno.flights.manifest_data import Passenger as PaxRecord
 from retorno.flights.models import Flight, Passenger
 from retorno.flights.service import arrival_count
 

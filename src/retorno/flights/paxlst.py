@@ -48,7 +48,7 @@ from pydifact.segmentcollection import Interchange, Message
 from pydifact.segments import Segment
 
 from retorno.flights.airports import to_local
-from retorno.flights.documents import FlightManifest, Passenger
+from retorno.flights.manifest_data import FlightManifest, Passenger
 from retorno.names import fold, icao_words
 
 MESSAGE_TYPE = ("PAXLST", "D", "05B", "UN", "IATA")

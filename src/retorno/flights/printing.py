@@ -24,7 +24,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 
 from retorno.exports import safe_cell
 from retorno.flights.airports import display_name, to_local, zone_abbreviation
-from retorno.flights.documents import FlightManifest, Passenger, document_locale
+from retorno.flights.manifest_data import FlightManifest, Passenger, document_locale
 
 LABELS: dict[str, dict[str, str]] = {
     "es": {
