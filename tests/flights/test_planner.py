@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retorno.benchmarks.planning import run
+from retorno.benchmarks.planning import TODAY as BENCH_TODAY
+from retorno.benchmarks.planning import run, synthetic_cases, synthetic_flights
 from retorno.flights.planner import (
     LeftOff,
     PlanCase,
@@ -40,11 +42,12 @@ def flight(flight_id: str, days: int, seats: int, origin: str = "MEX", staff: in
                       escorts=escorts, fixed_staff=fixed)
 
 
-def objective_of(cases: list[PlanCase], flights: list[PlanFlight], assignments: dict[str, str]) -> int:
+def objective_of(cases: list[PlanCase], flights: list[PlanFlight], assignments: dict[str, str],
+                 today: date = TODAY) -> int:
     """The documented objective, computed from its definition."""
-    days = {f.flight_id: (f.departure - TODAY).days for f in flights}
+    days = {f.flight_id: (f.departure - today).days for f in flights}
     leave = max((d for d in days.values() if d >= 0), default=0) + 1
-    return sum((1 + (TODAY - c.detention_start).days) * days.get(assignments.get(c.case_id, ""), leave)
+    return sum((1 + (today - c.detention_start).days) * days.get(assignments.get(c.case_id, ""), leave)
                for c in cases)
 
 
@@ -204,14 +207,25 @@ def test_unknown_solver_is_refused() -> None:
 
 
 @pytest.mark.bench
-def test_tiny_benchmark_run() -> None:
-    figures = run(people=120, households=40, flights=3, days=5, time_limit=5.0)
-    assert figures["people"] == 120 and figures["households"] == 40 and figures["flights"] == 3
-    assert figures["violations"] == 0
-    assert figures["objective"] <= figures["greedy_objective"]
-    assert 0.0 <= figures["gap"] <= 0.01
-    for key in ("seconds", "bound", "assigned", "peak_rss_mb"):
-        assert key in figures
+def test_tiny_benchmark_run_reports_what_a_recount_finds() -> None:
+    figures = run(people=120, households=40, flights=3, days=5, seed=1, time_limit=5.0)
+    rng = random.Random(1)
+    flights = synthetic_flights(3, 5, rng)
+    cases = synthetic_cases(120, 40, rng)
+    options = PlanSettings(time_limit=5.0, today=BENCH_TODAY)
+    result = plan(cases, flights, options)
+    assert (figures["people"], figures["households"], figures["flights"]) == (120, 40, 3)
+    assert figures["seats"] == sum(f.seats for f in flights)
+    assert figures["violations"] == len(check_plan(cases, flights, options, result)) == 0
+    # The objective by its definition, and the greedy plan's by the greedy planner on its own.
+    assert figures["objective"] == objective_of(cases, flights, result.assignments, BENCH_TODAY)
+    assert figures["greedy_objective"] == greedy_plan(cases, flights, options).objective >= figures["objective"]
+    assert figures["bound"] <= figures["objective"]
+    assert figures["gap"] == pytest.approx(abs(figures["objective"] - figures["bound"]) / max(1, figures["objective"]))
+    assert figures["gap"] <= 0.01
+    assert figures["assigned"] + figures["left_off"] == 120
+    assert (figures["assigned"], figures["escorts"]) == (len(result.assignments), sum(result.escorts.values()))
+    assert figures["seconds"] > 0 and figures["peak_rss_mb"] > 0
 
 
 @pytest.mark.parametrize("fixed", [True, False])
