@@ -83,17 +83,7 @@ def open_concern_cases(session: Session, conditions: Sequence[sa.ColumnElement[b
     off their partial index; each one's case is then read by its key (on PostgreSQL a LATERAL join,
     so the planner does not read every case to hash them).
     """
-    closed = (sa.select(ScreeningResolution.screening_id, sa.func.sum(sa.case(
-        (ScreeningResolution.concerns.is_(None), sa.literal_column("0")),
-        else_=json_length(ScreeningResolution.concerns))).label("closed"),
-        sa.func.count().filter(ScreeningResolution.concerns.is_(None)).label("all_closed"))
-        .where(ScreeningResolution.decision == "travel_permitted")
-        .group_by(ScreeningResolution.screening_id).subquery())
-    still_open = (sa.select(Screening.case_id, sa.func.min(Screening.screened_at).label("since"))
-                  .outerjoin(closed, closed.c.screening_id == Screening.id)
-                  .where(RAISED_CONCERNS, sa.func.coalesce(closed.c.all_closed, 0) == 0,
-                         json_length(Screening.concerns) > sa.func.coalesce(closed.c.closed, 0))
-                  .group_by(Screening.case_id).subquery())
+    still_open = _still_open().subquery()
     person = sa.select(Case.id, *columns).where(Case.id == still_open.c.case_id, *conditions)
     case: NamedFromClause
     if session.get_bind().dialect.name == "postgresql":
@@ -103,6 +93,27 @@ def open_concern_cases(session: Session, conditions: Sequence[sa.ColumnElement[b
         case = person.subquery()
         joined = still_open.join(case, case.c.id == still_open.c.case_id)
     return sa.select(*(case.c[c.key] for c in columns), case.c.id, still_open.c.since).select_from(joined)
+
+
+def open_concern_case_ids() -> sa.Select[*tuple[Any, ...]]:
+    """The ids of the cases with a concern no resolution closed, whoever may see them: `open_concern_cases`
+    without reading a case, for a filter that the caller's own query applies to its cases."""
+    return sa.select(_still_open().subquery().c.case_id)
+
+
+def _still_open() -> sa.Select[*tuple[Any, ...]]:
+    """(case_id, since) of the cases with an open concern of their own, from the screenings alone."""
+    closed = (sa.select(ScreeningResolution.screening_id, sa.func.sum(sa.case(
+        (ScreeningResolution.concerns.is_(None), sa.literal_column("0")),
+        else_=json_length(ScreeningResolution.concerns))).label("closed"),
+        sa.func.count().filter(ScreeningResolution.concerns.is_(None)).label("all_closed"))
+        .where(ScreeningResolution.decision == "travel_permitted")
+        .group_by(ScreeningResolution.screening_id).subquery())
+    return (sa.select(Screening.case_id, sa.func.min(Screening.screened_at).label("since"))
+            .outerjoin(closed, closed.c.screening_id == Screening.id)
+            .where(RAISED_CONCERNS, sa.func.coalesce(closed.c.all_closed, 0) == 0,
+                   json_length(Screening.concerns) > sa.func.coalesce(closed.c.closed, 0))
+            .group_by(Screening.case_id))
 
 
 def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, str]]:

@@ -66,6 +66,14 @@ class Case(Versioned, Base):
         # Dashboards count each side's cases by state and detention date; measured to keep pages fast.
         sa.Index("ix_cases_agency_state_detained", "agency_id", "state", "detained_since"),
         sa.Index("ix_cases_nationality_state", "nationality", "state"),
+        # The case list sorted by a column (then the id, as `reporting.caselist` orders) reads its page off
+        # one of these instead of sorting every case (migration 0011; at 500,000 cases 100 ms → 5 ms); days
+        # detained also serves the filter by days. On PostgreSQL the migration also keeps statistics of
+        # lower(held_at), so the planner knows how many a place filter keeps.
+        sa.Index("ix_cases_detained_since_id", "detained_since", "id"),
+        sa.Index("ix_cases_birth_date_id", "birth_date", "id"),
+        sa.Index("ix_cases_name_id", "first_surname", "second_surname", "given_names", "id"),
+        sa.Index("ix_cases_held_at_id", "held_at", "id"),
     )
 
     @property

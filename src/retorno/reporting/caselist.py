@@ -25,7 +25,7 @@ from retorno.agencies.permissions import can
 from retorno.agencies.visibility import visible_fields
 from retorno.audit.service import record
 from retorno.cases import lifecycle
-from retorno.cases.facts import open_concern_cases
+from retorno.cases.facts import open_concern_case_ids
 from retorno.cases.models import Case, Household
 from retorno.cases.service import COUNT_CAP, identifier_matches, visible_case_conditions
 from retorno.db import utcnow
@@ -167,9 +167,9 @@ def _conditions(session: Session, user: User, wanted: CaseFilter, today: date) -
             conditions.append(Case.assigned_to.in_(sa.select(User.id).where(User.username == username)
                                                    .correlate(None)))
     if wanted.concern:
-        # As the supervisors' queue finds them (`cases.facts.open_concern_cases`), in one statement.
-        flagged = open_concern_cases(session, []).subquery()
-        ids = sa.select(flagged.c.id)
+        # As the supervisors' queue finds them (`cases.facts.open_concern_cases`), in one statement; the
+        # screenings alone name the cases, which this query reads once (not once more to name them).
+        ids = open_concern_case_ids()
         conditions.append(Case.id.in_(ids) if wanted.concern == "open" else Case.id.not_in(ids))
     return conditions
 
