@@ -7,11 +7,9 @@ import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retorno.config import Settings
 from retorno.web import charts, i18n
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -93,12 +91,3 @@ def test_dates_numbers_and_airport_times_follow_the_locale() -> None:
     assert i18n.format_at_airport(moment, "VSA", "en") == "Dec 30, 2023, 12:00 CST (VSA)"
     assert i18n.format_number(100000, "es") == "100.000" and i18n.format_number(100000, "en") == "100,000"
     assert i18n.negotiate("en-US") == "en" and i18n.negotiate("fr") == "es" and i18n.negotiate(None) == "es"
-
-
-@pytest.mark.bench
-def test_tiny_page_speed_benchmark(tmp_path: Path) -> None:
-    from retorno.benchmarks.work_pages import run
-
-    figures = run(Settings(data_dir=tmp_path, secret_key="k" * 40).resolved(), cases=300, repeat=2)
-    assert figures["cases"] == 300 and set(figures["overall"]) == {"median_ms", "p95_ms"}
-    assert figures["pages"]["case_list"]["p95_ms"] > 0 and "verification_queue" in figures["pages"]
