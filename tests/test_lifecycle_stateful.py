@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -273,10 +272,8 @@ class ReturnFlows(RuleBasedStateMachine):
         assert manifested <= set(on_flights)
 
 
-@pytest.mark.parametrize("seed", [0])
-def test_random_action_sequences_keep_the_invariants(database: tuple[str, Engine, World], seed: int) -> None:
+def test_random_action_sequences_keep_the_invariants(database: tuple[str, Engine, World]) -> None:
     _, engine, world = database
-    del seed
     run_state_machine_as_test(
         lambda: ReturnFlows(engine, world),
         settings=settings(max_examples=30, stateful_step_count=40, deadline=None,
