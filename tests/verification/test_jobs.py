@@ -155,7 +155,8 @@ def test_a_run_records_a_decision_for_every_open_request(session: Session, world
     assert cases.corrupted.state == "verification_requested"
     assert review.candidates is not None and 1 <= len(review.candidates) <= 3
     for candidate in review.candidates:
-        assert set(candidate) == {"registry_record", "probability", "record", "agreement"}
+        assert set(candidate) == {"registry_record", "probability", "record", "agreement", "deceased"}
+        assert candidate["deceased"] is False
         assert set(candidate["agreement"]) == set(FIELDS) == set(candidate["record"])
         assert set(candidate["agreement"].values()) <= {"agree", "partial", "disagree", "missing"}
     true = next(c for c in review.candidates

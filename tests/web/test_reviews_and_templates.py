@@ -11,6 +11,7 @@ import openpyxl
 from fastapi.testclient import TestClient
 
 from retorno.config import Settings
+from retorno.web import i18n
 from retorno.web.pages.common import Formatter
 from retorno.web.pages.reviews import review_reasons
 from tests.factories import Api, World, ok
@@ -21,8 +22,9 @@ ES = Formatter("es")
 
 
 def reasons(outcome: str | None, probability: float | None, candidates: list[dict[str, Any]],
-            unanchored: bool = False) -> list[str]:
-    decision = None if outcome is None else SimpleNamespace(outcome=outcome, match_probability=probability)
+            unanchored: bool = False, reason: str | None = None) -> list[str]:
+    decision = None if outcome is None else SimpleNamespace(outcome=outcome, match_probability=probability,
+                                                             reason=reason)
     # Spanish writes a percentage with a no-break space before the sign.
     return [(text % values).replace("\xa0", " ")
             for text, values in review_reasons(decision, candidates, unanchored,  # type: ignore[arg-type]
@@ -41,6 +43,17 @@ def test_a_match_below_the_threshold_and_a_rival_record_are_explained() -> None:
                                             {"registry_record": "VE-2", "probability": 0.35}]))
     assert "62 %" in said and "queda por debajo de 99,70 %" in said
     assert "Otro registro, VE-2, también podría ser esta persona (35 %)" in said
+
+
+def test_a_match_with_a_person_the_registry_records_as_deceased_says_why_it_waits() -> None:
+    said = " ".join(reasons("review", 0.9999, [{"registry_record": "VE-9", "probability": 0.9999, "deceased": True}],
+                            reason="deceased"))
+    assert "El registro civil da por fallecida a la persona del registro VE-9" in said
+    assert "queda por debajo" not in said
+    english = i18n.translations("en").gettext(
+        "El registro civil da por fallecida a la persona del registro %(record)s: una solicitud a nombre de una "
+        "persona fallecida nunca se verifica sin una persona. Compruebe quién viaja con esta identidad.")
+    assert english.startswith("The civil registry records the person of record %(record)s as deceased")
 
 
 def test_nothing_found_and_nothing_compared_yet() -> None:

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, settings, unit_of_work
-from retorno.errors import RetornoError
+from retorno.errors import InvalidInput, RetornoError
 
 verify_app = typer.Typer(help="Identity and nationality verification against the receiving side's registry.")
 synth_app = typer.Typer(help="Synthetic registries and verification requests with a stated error model.",
@@ -196,6 +196,10 @@ def _linked(identities: list[dict[str, Any]], registry: str, model_path: Path, t
     from retorno.verification import jobs, linkage
 
     with jobs.registry_file(registry, work_dir) as registry_path:
+        if registry_path.is_dir() and (training.synthetic or training.em or training.labels is not None):
+            raise InvalidInput("training reads the registry's own file, not a prepared folder: train with "
+                               "--registry SOURCE, then link with --registry %(prepared)s",
+                               code="train_on_source", prepared=registry_path)
         _train(training, identities, registry_path, model_path, thresholds, progress)
         if not identities:
             return []
@@ -251,6 +255,43 @@ def _verify_online(registry: str, model_path: Path, training: Training, threshol
     for reference, why in summary.skipped:
         err_console.print(f"skipped {reference}: {why}")
     return summary.as_dict()
+
+
+@verify_app.command("prepare")
+def prepare_command(
+    out: Annotated[Path, typer.Option(help="the prepared registry's folder (created, or the one to update)")],
+    registry: Annotated[Path | None, typer.Option(
+        help="the registry to prepare: a Parquet or CSV file with registry_id and the identity fields "
+             "(and death_date for the deceased)")] = None,
+    update: Annotated[Path | None, typer.Option(
+        help="a file of new, changed and deceased records (by registry_id) to apply to the prepared folder")]
+    = None,
+    partitions: Annotated[int | None, typer.Option(min=1, max=256, help="partitions (default: one per 500,000 "
+                                                   "people)")] = None,
+    memory_limit: Annotated[str | None, typer.Option(help="memory limit of the preparation, e.g. 8GB")] = None,
+) -> None:
+    """Normalise the registry once into partitioned Parquet that `retorno verify --registry DIR` links against.
+
+    With --update, apply a change file and rewrite only the partitions it touches.
+    """
+    from retorno.verification import prepared
+
+    if (registry is None) == (update is None):
+        raise typer.BadParameter("give either --registry SOURCE (prepare) or --update CHANGES (refresh)")
+    with _refusals():
+        if registry is not None:
+            with console.status(f"preparing {registry}…"):
+                figures = prepared.prepare(registry, out, partitions=partitions, memory_limit=memory_limit)
+            console.print(f"{figures['rows']:,} people ({figures['deceased']:,} deceased) prepared in "
+                          f"{figures['partitions']} partitions at {out}: {figures['seconds']} s, "
+                          f"{figures['disk_bytes'] / 1e6:.1f} MB")
+        elif update is not None:
+            with console.status(f"applying {update}…"):
+                figures = prepared.update(out, update, memory_limit=memory_limit)
+            console.print(f"{figures['new']:,} new, {figures['changed']:,} changed, {figures['deceased_reported']:,} "
+                          f"reported deceased; {figures['partitions_rewritten']} of {figures['partitions']} "
+                          f"partitions rewritten in {figures['seconds']} s; {figures['rows']:,} people now")
+    console.print(json.dumps(figures))
 
 
 @verify_app.command("export-requests")

@@ -5,6 +5,9 @@ date or the cédula of the best candidate to agree — exactly, or with the send
 usual slip (day and month swapped, one digit wrong), which the field-by-field agreement
 calls "partial". Linkage decides with it, and the review page uses it to say why a
 likely match still waits for a person.
+
+Nor is a person the registry records as deceased ever verified without a person: a request
+in a dead person's name is a red flag (`linkage._decide` sends it to review, reason DECEASED).
 """
 
 from __future__ import annotations
@@ -17,3 +20,14 @@ ANCHOR_FIELDS = ("birth_date", "cedula")
 def is_anchored(agreement: Mapping[str, str]) -> bool:
     """Whether a candidate's birth date or cédula agrees with the request, fully or partly."""
     return any(agreement.get(name) in ("agree", "partial") for name in ANCHOR_FIELDS)
+
+
+# The reason a decision carries when the registry records the matched person's death.
+DECEASED = "deceased"
+
+
+def is_deceased(record: Mapping[str, object]) -> bool:
+    """Whether a registry record is of a deceased person: a `deceased` flag, or a death date."""
+    flag = record.get("deceased")
+    flagged = flag is True or str(flag).strip().lower() in ("true", "t", "1", "yes", "si", "sí")
+    return flagged or str(record.get("death_date") or "").strip() != ""

@@ -27,6 +27,7 @@ from retorno.cases.models import Case
 from retorno.errors import InvalidInput, NotFound, RetornoError
 from retorno.verification.linkage import FIELDS, Candidate, LinkDecision, Thresholds, link
 from retorno.verification.models import VerificationDecision, VerificationRequest
+from retorno.verification.prepared import is_prepared
 from retorno.verification.service import LINKAGE_METHOD, record_decision
 
 # Rows read from a registry table per batch when it is copied to Parquet for the run.
@@ -157,6 +158,7 @@ def candidate_document(candidate: Candidate) -> dict[str, Any]:
         "probability": round(candidate.probability, 6),
         "record": {name: _text(candidate.record.get(name)) for name in FIELDS},
         "agreement": {name: candidate.agreement.get(name, "missing") for name in FIELDS},
+        "deceased": candidate.deceased,
     }
 
 
@@ -167,6 +169,7 @@ def decision_document(decision: LinkDecision, case_reference: str | None) -> dic
         "method": LINKAGE_METHOD, "registry_record": _text(decision.registry_id),
         "probability": round(decision.probability, 6),
         "candidates": [candidate_document(c) for c in decision.candidates],
+        "reason": decision.reason,
     }
 
 
@@ -242,7 +245,7 @@ def verify_open_requests(
 
 @contextmanager
 def registry_file(source: str | Path, work_dir: str | Path | None = None) -> Iterator[Path]:
-    """The registry as a file linkage reads: a Parquet or CSV file as is, or `URL#TABLE` copied to Parquet.
+    """The registry as linkage reads it: a Parquet or CSV file or a prepared directory as is, or `URL#TABLE` copied.
 
     A table is read with SQLAlchemy in batches into a temporary Parquet file on the
     receiving side (in `work_dir` if given) that is deleted when the run ends. It needs a
@@ -252,6 +255,10 @@ def registry_file(source: str | Path, work_dir: str | Path | None = None) -> Ite
     text = str(source)
     if "://" not in text:
         path = Path(text)
+        if path.is_dir() and is_prepared(path):
+            # A prepared registry (`prepared.prepare`): linkage reads it as it is.
+            yield path
+            return
         if not path.is_file():
             raise NotFound("registry file %(path)s does not exist", path=path)
         if path.suffix.lower() not in (".parquet", ".csv"):

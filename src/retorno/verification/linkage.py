@@ -32,7 +32,8 @@ import pyarrow.parquet as pq
 from retorno.config import Settings
 from retorno.errors import InvalidInput
 from retorno.synthetic.registry import ERROR_MODELS, make_requests
-from retorno.verification.anchors import is_anchored
+from retorno.verification import prepared
+from retorno.verification.anchors import DECEASED, is_anchored, is_deceased
 from retorno.verification.normalise import install_macros, prepare_table, registry_source_sql
 from retorno.verification.weights import LevelOrder, Seen, check, regularise, weight_table
 
@@ -90,6 +91,8 @@ class Candidate:
     probability: float
     record: dict[str, Any]
     agreement: dict[str, Agreement]
+    # The registry records this person's death (`anchors.is_deceased`).
+    deceased: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class LinkDecision:
     probability: float
     registry_id: Any | None
     candidates: list[Candidate] = field(default_factory=list)
+    # Why a likely match waits for a person, where a rule (not the probability) sent it: `anchors.DECEASED`.
+    reason: str | None = None
 
 
 # --- normalisation in SQL -------------------------------------------------------------
@@ -397,14 +402,19 @@ def _register_registry(con: duckdb.DuckDBPyConnection, registry_path: str | Path
     return int(rows)
 
 
-def _linker(con: duckdb.DuckDBPyConnection, model: dict[str, Any]) -> Any:
-    """A Splink linker over the normalised requests (left) and registry (right)."""
+def _linker(con: duckdb.DuckDBPyConnection, model: dict[str, Any], lookups: dict[str, pa.Table] | None = None
+            ) -> Any:
+    """A Splink linker over the normalised requests (left) and registry (right), with any term-frequency lookups."""
     from splink import DuckDBAPI, Linker
 
     db_api = DuckDBAPI(connection=con)
     requests = db_api.register("rt_requests", dataset_display_name="requests")
     registry = db_api.register("rt_registry", dataset_display_name="registry")
-    return Linker([requests, registry], model, log_level=logging.WARNING)
+    linker = Linker([requests, registry], model, log_level=logging.WARNING)
+    for column, table in (lookups or {}).items():
+        linker.table_management.register_term_frequency_lookup(db_api.register(table, table_name=f"rt_tf_{column}"),
+                                                                column)
+    return linker
 
 
 class ModelRefused(InvalidInput):
@@ -779,14 +789,10 @@ def link_with_stats(
     con, database = _connect(work_dir, memory_limit)
     try:
         _register_requests(con, rows)
-        registry_rows = _register_registry(con, registry_path)
+        registry_rows, lookups = _register_any_registry(con, registry_path)
         timings["prepare_seconds"] = time.perf_counter() - clock
-        # The prior depends on the registry linked against, not the one trained on; the
-        # blocking rules are this version's, not those saved with the model.
-        model["probability_two_random_records_match"] = thresholds.national_share / max(registry_rows, 1)
-        model["blocking_rules_to_generate_predictions"] = settings(registry_rows)[
-            "blocking_rules_to_generate_predictions"]
-        predictions = _linker(con, model).inference.predict(warning_mode="never")
+        predictions = _linker(con, linking_model(model, registry_rows, thresholds), lookups
+                              ).inference.predict(warning_mode="never")
         timings["predict_seconds"] = time.perf_counter() - clock - timings["prepare_seconds"]
         (pairs,) = con.execute(f"SELECT count(*) FROM {predictions.physical_name}").fetchall()[0]
         candidates = _top_candidates(con, predictions.physical_name, thresholds.national_share)
@@ -796,6 +802,33 @@ def link_with_stats(
     timings["seconds"] = time.perf_counter() - clock
     stats = {"registry": registry_rows, "requests": len(rows), "pairs_scored": int(pairs)}
     return decisions, stats | {name: round(value, 3) for name, value in timings.items()}
+
+
+def linking_model(model: dict[str, Any], registry_rows: int, thresholds: Thresholds) -> dict[str, Any]:
+    """A saved model as it links against a registry of `registry_rows` records, on any engine.
+
+    The prior depends on the registry linked against, not the one trained on; the blocking
+    rules are this version's, not those saved with the model.
+    """
+    return {**model,
+            "probability_two_random_records_match": thresholds.national_share / max(registry_rows, 1),
+            "blocking_rules_to_generate_predictions": settings(registry_rows)["blocking_rules_to_generate_predictions"]}
+
+
+def _register_any_registry(con: duckdb.DuckDBPyConnection, registry_path: str | Path
+                           ) -> tuple[int, dict[str, pa.Table]]:
+    """A registry file normalised now, or a prepared directory read as it is (with its term frequencies).
+
+    Returns the number of records and the term-frequency lookups to give Splink (none for a
+    file: Splink counts them over the requests and the registry).
+    """
+    if not prepared.is_prepared(registry_path):
+        return _register_registry(con, registry_path), {}
+    manifest = prepared.read_manifest(registry_path)
+    columns = [row[0] for row in con.execute("DESCRIBE rt_requests").fetchall()]
+    con.execute(f"CREATE OR REPLACE VIEW rt_registry AS {prepared.registry_sql(registry_path, columns)}")
+    con.execute(f"CREATE OR REPLACE VIEW rt_registry_raw AS {prepared.source_record_sql(registry_path)}")
+    return manifest.rows, prepared.tf_tables(registry_path)
 
 
 def _top_candidates(
@@ -836,6 +869,7 @@ def _top_candidates(
             probability=float(row["posterior"]),
             record={name: row[name] for name in record_columns},
             agreement={name: row[f"a_{name}"] for name in FIELDS},
+            deceased=is_deceased(row),
         )
         found.setdefault(row["q_row"], []).append(candidate)
     return found
@@ -846,11 +880,17 @@ def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds
 
     Verified needs both a posterior at or above the upper threshold and an anchor (the birth
     date or the cédula agreeing, `anchors.is_anchored`); a strong posterior without one goes
-    to review. Below the lower threshold, or with no candidate at all, the case is not found.
+    to review. A request whose best candidate the registry records as deceased is never
+    verified without a person, however strong the match: it goes to review, with that reason
+    (`anchors.DECEASED`) — someone may be travelling on a dead person's identity. Below the
+    lower threshold, or with no candidate at all, the case is not found.
     """
     best = candidates[0] if candidates else None
+    reason = None
     if best is None or best.probability < thresholds.lower:
         outcome: Outcome = "not_found"
+    elif best.deceased:
+        outcome, reason = "review", DECEASED
     elif best.probability >= thresholds.upper and is_anchored(best.agreement):
         outcome = "verified"
     else:
@@ -861,6 +901,7 @@ def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds
         probability=best.probability if best else 0.0,
         registry_id=best.registry_id if best and outcome != "not_found" else None,
         candidates=candidates,
+        reason=reason,
     )
 
 

@@ -18,6 +18,7 @@ from retorno.cases.facts import case_fingerprint
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
+from retorno.verification.anchors import is_deceased
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 OUTCOMES = ("verified", "rejected", "review", "not_found")
@@ -101,6 +102,12 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         raise InvalidInput("a verified decision names the registry record it matched", code="registry_record_required")
     if outcome == "rejected" and not (reason and reason.strip()):
         raise InvalidInput("a rejection needs a reason", code="reason_required")
+    if method == LINKAGE_METHOD and outcome == "verified" and any(
+            isinstance(c, dict) and c.get("registry_record") == registry_record and is_deceased(c)
+            for c in candidates or []):
+        # Linkage never proposes it (`linkage._decide`); a decisions file that does is refused here.
+        raise InvalidInput("the registry records %(record)s as deceased: a person decides, never linkage alone",
+                           code="deceased_not_auto_verified", record=registry_record)
     request = open_request(session, actor, case)
     if request_reference is not None and request_reference != request.reference:
         raise InvalidTransition("case %(case)s: request %(request_reference)s was superseded by %(request)s "

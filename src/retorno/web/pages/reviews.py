@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from retorno.config import Settings
+from retorno.verification.anchors import DECEASED, is_deceased
 from retorno.verification.models import VerificationDecision
 
 # A second candidate at least this likely is worth comparing with the first.
@@ -45,7 +46,11 @@ def review_reasons(decision: VerificationDecision | None, candidates: Sequence[M
         "El sistema verifica sin una persona solo con una probabilidad de %(upper)s o más y si coincide la fecha "
         "de nacimiento o la cédula; por debajo de %(lower)s propone «no encontrado».",
         {"upper": upper, "lower": lower}))
-    if decision.outcome == "not_found" or best is None:
+    if best is not None and decision.outcome != "not_found" and (decision.reason == DECEASED or is_deceased(best)):
+        sentences.append(("El registro civil da por fallecida a la persona del registro %(record)s: una solicitud "
+                          "a nombre de una persona fallecida nunca se verifica sin una persona. Compruebe quién "
+                          "viaja con esta identidad.", {"record": _record(best)}))
+    elif decision.outcome == "not_found" or best is None:
         sentences.append(("Aquí ningún registro llega a %(lower)s: confirme que no está en el registro civil o "
                           "busque con otros datos.", {"lower": lower}))
     elif unanchored:
