@@ -1,9 +1,10 @@
 """Languages of the officials' pages: Spanish first, English by a remembered switch.
 
 Message ids are the Spanish text itself, so a page with a missing translation still reads
-in Spanish; the English catalog translates them. The .po files are the source, compiled in
-memory when a language is first used: nothing is written into the installed package, which may
-be read-only (a system package, a container image).
+in Spanish; the English catalog translates them. The .po files are the source; building the
+package compiles each into the .mo beside it (setup.py), and an installed Retorno reads that. A
+source checkout has no .mo, and compiles the .po in memory when a language is first used. Nothing
+is ever written into the package, which may be read-only (a system package, a container image).
 """
 
 from __future__ import annotations
@@ -43,11 +44,22 @@ def compile_catalog(po_path: Path) -> NullTranslations:
     return Translations(compiled, DOMAIN)
 
 
+def catalog_path(locale: str) -> Path | None:
+    """Where the catalog of `locale` is read from: the .mo compiled by the build, else its .po source."""
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    return next((path for path in (folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po") if path.exists()), None)
+
+
 @functools.cache
 def translations(locale: str) -> NullTranslations:
     """The catalog of `locale` (Spanish falls back to the message ids themselves)."""
-    po_path = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    return compile_catalog(po_path) if po_path.exists() else NullTranslations()
+    path = catalog_path(locale)
+    if path is None:
+        return NullTranslations()
+    if path.suffix == ".po":
+        return compile_catalog(path)
+    with path.open("rb") as compiled:
+        return Translations(compiled, DOMAIN)
 
 
 def negotiate(requested: str | None) -> str:
