@@ -1,0 +1,48 @@
+"""The case list's pages in the order one sorted statement gives, for the sorts read as two runs (SQLite and
+PostgreSQL): a column that can be empty puts its empty values last either way, past every filled one."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.cases.models import Case, Household
+from retorno.reporting import caselist
+from retorno.synthetic.work import fill_cases
+from tests.factories import World
+
+PAGE = 7
+
+
+@pytest.mark.parametrize("sort", ["national_id", "-national_id", "household", "-household", "assigned",
+                                  "-assigned"])
+def test_every_page_of_a_sort_by_a_column_that_can_be_empty_is_the_sorted_statement_s(
+        session: Session, world: World, sort: str) -> None:
+    officer, supervisor = world.users["inm.officer"], world.users["inm.supervisor"]
+    fill_cases(session, officer, world.users["saime.officer"], 60, random.Random(3))
+    ids = session.execute(sa.select(Case.id).where(Case.agency_id == officer.agency_id, Case.reference.like("ME-%"))
+                          .order_by(Case.id)).scalars().all()
+    households = [session.execute(sa.insert(Household).values(agency_id=officer.agency_id, reference=f"ORD-{n}")
+                                  .returning(Household.id)).scalar_one() for n in (3, 1, 2)]
+    for n, case_id in enumerate(ids):
+        # Some filled and some empty, not in id order; filled values repeat, so the id breaks ties.
+        session.execute(sa.update(Case).where(Case.id == case_id).values(
+            national_id=None if n % 3 == 0 else f"V{(n * 7) % 11:03d}",
+            household_id=households[n % 3] if n % 4 == 1 else None,
+            assigned_to=(officer.id, supervisor.id)[n % 2] if n % 5 < 2 else None))
+    session.flush()
+    wanted = caselist.CaseFilter(text=None)
+    whole = caselist.matching_ids(session, officer, wanted, sort=sort)  # one statement, NULLS LAST
+    assert len(whole) >= len(ids) and len(whole) < len(ids) + 40
+    pages = [[c.id for c in caselist.list_cases(session, officer, wanted, sort=sort, limit=PAGE, offset=start).cases]
+             for start in range(0, len(whole) + PAGE, PAGE)]
+    assert [i for page in pages for i in page] == whole
+    assert all(len(page) == PAGE for page in pages[:len(whole) // PAGE]) and pages[-1] == []
+    empty = {"national_id": Case.national_id, "household": Case.household_id, "assigned": Case.assigned_to}[
+        sort.removeprefix("-")]
+    blank = set(session.execute(sa.select(Case.id).where(Case.id.in_(whole), empty.is_(None))).scalars())
+    assert 0 < len(blank) < len(whole)
+    assert whole[-len(blank):] == sorted(blank, reverse=sort.startswith("-"))
