@@ -1,4 +1,5 @@
-"""The dependency between the domains runs one way: no import cycle, and no import inside a function hiding one."""
+"""The dependency between the parts runs one way: a declared order of layers, no import cycle, and no import
+inside a function hiding one."""
 
 from __future__ import annotations
 
@@ -75,3 +76,76 @@ def test_cases_does_not_depend_on_flights_or_travel() -> None:
         if name.startswith("retorno.cases.") and name != "retorno.cases.views":
             targets = _imports(tree, top_level=True) + _imports(tree, top_level=False)
             assert not [t for t in targets if t.startswith(("retorno.flights", "retorno.travel"))], name
+
+
+# The layers of src/retorno, lowest first. A module may import its own layer and those below it, never
+# one above — at the top of the file or inside a function. Names in one layer may import each other.
+# "tables" is every package's models.py (and the root models.py that gathers them for the migrations):
+# one domain's tables may be read by a lower domain's queries (cases.facts reads screenings), never its
+# services. "http" is every package's views.py, the HTTP handlers, which belong with the web layer.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("config", "errors"),
+    ("datakeys", "names", "safeguards", "exports"),
+    ("db", "imports"),  # imports: the spreadsheet import framework every domain's importer uses
+    ("tables",),
+    ("migrations", "backups"),
+    ("agencies", "audit"),  # each records its actions in the other's terms: users act, the audit names them
+    ("cases",),
+    ("screening", "documents", "reintegration"),
+    ("flights",),
+    # Verification trains on synthetic request pairs; synthetic data is written in the domains' formats.
+    ("verification", "synthetic"),
+    ("travel",),  # what a change to a person means for their travel: above cases, flights and verification
+    ("reporting", "inbox"),  # read across every domain
+    ("demo",),
+    ("web", "http"),
+    ("cli", "benchmarks"),  # `retorno bench` is a command; the benchmarks drive the web app and the CLI's unit of work
+)
+RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")[1:]
+    if parts == ["models"] or parts[1:2] == ["models"]:
+        return "tables"
+    if parts[1:2] == ["views"]:
+        return "http"
+    return parts[0]
+
+
+def _all_targets(tree: ast.Module) -> list[str]:
+    """Every retorno module a source imports, anywhere in it; `from retorno.x import y` names x.y when y is a module."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.startswith("retorno.")]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "retorno":
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                folder = ROOT.parent.joinpath(*candidate.split("."))
+                is_module = folder.with_suffix(".py").exists() or (folder / "__init__.py").exists()
+                found.append(candidate if is_module or node.module == "retorno" else node.module)
+    return found
+
+
+def test_every_part_of_the_package_has_a_declared_layer() -> None:
+    layers = {_layer(name) for name in _sources() if name != "retorno"}
+    assert layers - set(RANK) == set()
+
+
+def test_no_module_imports_a_layer_above_its_own() -> None:
+    upward = []
+    for name, tree in _sources().items():
+        if name == "retorno":
+            continue
+        mine = RANK[_layer(name)]
+        for target in _all_targets(tree):
+            if RANK.get(_layer(target), -1) > mine:
+                upward.append(f"{name} ({_layer(name)}) imports {target} ({_layer(target)})")
+    assert upward == []
+
+
+def test_the_layer_check_sees_an_upward_import() -> None:
+    tree = ast.parse("from retorno.web.app import create_app\nfrom retorno.flights import models\n")
+    assert [_layer(target) for target in _all_targets(tree)] == ["web", "tables"]
+    assert RANK["web"] > RANK["cases"] > RANK["tables"]
