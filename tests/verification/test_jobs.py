@@ -158,7 +158,7 @@ def test_a_run_records_a_decision_for_every_open_request(session: Session, world
         assert set(candidate) == {"registry_record", "probability", "record", "agreement", "deceased"}
         assert candidate["deceased"] is False
         assert set(candidate["agreement"]) == set(FIELDS) == set(candidate["record"])
-        assert set(candidate["agreement"].values()) <= {"agree", "partial", "disagree", "missing"}
+        assert set(candidate["agreement"].values()) <= {"agree", "partial", "incomplete", "disagree", "missing"}
     true = next(c for c in review.candidates
                 if c["registry_record"] == str(cases.corrupted_record["registry_id"]))
     assert true["agreement"]["cedula"] == "missing" and true["agreement"]["first_surname"] == "partial"

@@ -243,6 +243,8 @@ def test_the_anchor_rule_needs_a_birth_date_or_cedula_not_a_name() -> None:
     assert not is_anchored(names_only)
     assert is_anchored({**names_only, "birth_date": "partial", "cedula": "disagree"})
     assert is_anchored({"birth_date": "missing", "cedula": "agree"})
+    assert not is_anchored({**names_only, "birth_date": "incomplete", "cedula": "missing"})
+    assert is_anchored({**names_only, "birth_date": "incomplete", "cedula": "partial"})
 
 
 def test_the_saved_model_keeps_its_rules(setup: Setup) -> None:
@@ -286,7 +288,21 @@ def test_a_date_without_its_day_agrees_where_both_are_known(setup: Setup) -> Non
     (decision,) = link([_request(person, "no-day", birth_date=f"{born.year:04d}-{born.month:02d}-00", cedula=None)],
                        setup.registry, setup.model, Thresholds(0.0, 0.0))
     assert decision.candidates[0].registry_id == person["registry_id"]
-    assert decision.candidates[0].agreement["birth_date"] == "partial"
+    assert decision.candidates[0].agreement["birth_date"] == "incomplete"
+
+
+def test_a_date_without_its_day_never_verifies_alone(setup: Setup) -> None:
+    # A date known only to the month names a month of births, not a person: with no cédula agreeing the
+    # best candidate goes to a person whatever its probability (a non-national was verified this way).
+    person = setup.records[500]
+    born: dt.date = person["birth_date"]
+    no_day = _request(person, "no-day", birth_date=f"{born.year:04d}-{born.month:02d}-00", cedula=None)
+    (decision,) = link([no_day], setup.registry, setup.model, Thresholds(upper=0.0, lower=0.0))
+    assert decision.candidates[0].registry_id == person["registry_id"]
+    assert decision.outcome == "review"
+    (with_cedula,) = link([{**no_day, "cedula": person["cedula"]}], setup.registry, setup.model,
+                          Thresholds(upper=0.0, lower=0.0))
+    assert with_cedula.outcome == "verified" and with_cedula.registry_id == person["registry_id"]
 
 
 @dataclasses.dataclass

@@ -38,6 +38,13 @@ def test_a_near_certain_match_without_an_anchor_says_so_and_never_shows_a_rounde
     assert "99,70 %" in said  # the rule: verified without a person from the upper threshold on
 
 
+def test_a_date_known_only_in_part_is_named_as_why_a_person_decides() -> None:
+    best = {"registry_record": "VE-1", "probability": 0.9999,
+            "agreement": {"birth_date": "incomplete", "cedula": "missing"}}
+    said = " ".join(reasons("review", 0.9999, [best], unanchored=True))
+    assert "consta solo en parte" in said and "ni la fecha de nacimiento ni la cédula coinciden" not in said
+
+
 def test_a_match_below_the_threshold_and_a_rival_record_are_explained() -> None:
     said = " ".join(reasons("review", 0.62, [{"registry_record": "VE-1", "probability": 0.62},
                                             {"registry_record": "VE-2", "probability": 0.35}]))

@@ -38,7 +38,9 @@ from retorno.verification.normalise import install_macros, prepare_table, regist
 from retorno.verification.weights import LevelOrder, Seen, check, regularise, weight_table
 
 Outcome = Literal["verified", "review", "not_found"]
-Agreement = Literal["agree", "partial", "disagree", "missing"]
+# "partial": a slip of a known value (a typo, day and month swapped, another spelling);
+# "incomplete": agrees as far as one side knows it (a birth date without its day or month).
+Agreement = Literal["agree", "partial", "incomplete", "disagree", "missing"]
 
 # Fields a request and a registry record carry, in the order the review screen shows them.
 FIELDS = ("given_names", "first_surname", "second_surname", "sex", "birth_date", "birth_place", "cedula")
@@ -735,11 +737,12 @@ _AGREEMENT_SQL = """
     CASE WHEN q.birth_year IS NULL OR g.birth_year IS NULL THEN 'missing'
          WHEN q.dob = g.dob THEN 'agree'
          WHEN q.dob_sorted = g.dob_sorted OR damerau_levenshtein(q.dob_s, g.dob_s) <= 1 THEN 'partial'
-         -- A date without its day or month agreeing on the year and all else both have.
+         -- A date without its day or month agreeing on the year and all else both have: not a slip of
+         -- a known date but a date known in part, which names a month of births, not a person.
          WHEN (q.dob IS NULL OR g.dob IS NULL) AND q.birth_year = g.birth_year
               AND (q.birth_month = g.birth_month OR q.birth_day = g.birth_day)
               AND coalesce(q.birth_month = g.birth_month, true) AND coalesce(q.birth_day = g.birth_day, true)
-              THEN 'partial' ELSE 'disagree' END AS a_birth_date,
+              THEN 'incomplete' ELSE 'disagree' END AS a_birth_date,
     CASE WHEN q.birth_place IS NULL OR g.birth_place IS NULL THEN 'missing'
          WHEN q.birth_place = g.birth_place THEN 'agree'
          WHEN q.birth_place = g.birth_region OR q.birth_region = g.birth_place THEN 'partial'
