@@ -6,11 +6,10 @@ import resource
 import tempfile
 from pathlib import Path
 
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from retorno.config import Settings
-from retorno.migrations import upgrade
+from retorno.migrations import rebuild_postgresql, upgrade
 
 
 def peak_rss_mb() -> float:
@@ -26,11 +25,7 @@ def fresh_database(settings: Settings) -> tuple[str, str]:
     if make_url(url).get_backend_name() == "sqlite":
         url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='retorno-bench-')) / 'bench.sqlite3'}"
     if make_url(url).get_backend_name() == "postgresql":
-        # Emptied whole, whatever an earlier version left there, then built by the real migrations.
-        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
-        engine.dispose()
-    upgrade(url)
+        rebuild_postgresql(url)
+    else:
+        upgrade(url)
     return url, make_url(url).get_backend_name()

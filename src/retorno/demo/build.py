@@ -35,7 +35,7 @@ from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
 from retorno.flights import service as flights
 from retorno.flights.lifecycle import DepartureWindow
-from retorno.migrations import upgrade
+from retorno.migrations import rebuild_postgresql, upgrade
 from retorno.safeguards import is_minor
 from retorno.screening.service import record_best_interests, resolve_screening
 from retorno.synthetic.people import PopulationSampler
@@ -81,15 +81,12 @@ class DemoLogin:
 def _reset_schema(url: str) -> None:
     """Start the demo from nothing: the SQLite file removed, or the server database's schema emptied."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        rebuild_postgresql(url)
+        return
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         for suffix in ("", "-wal", "-shm"):
             Path(parsed.database + suffix).unlink(missing_ok=True)
-    elif parsed.get_backend_name() == "postgresql":
-        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
-        engine.dispose()
     upgrade(url)
 
 
