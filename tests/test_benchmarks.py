@@ -61,11 +61,12 @@ def test_bench_plan_tiny() -> None:
 @pytest.mark.bench
 def test_bench_match_tiny() -> None:
     """The command prints what the matching benchmark computes (recounted in test_matching), and the run
-    through the service stores an offer for each seat the stable matching fills, never more."""
+    through the service, over returnees of its own (synthetic.returnees: returnees x seat ratio seats in
+    all), stores offers, never more than there are seats."""
     figures = last_json(["match", "--returnees", "400", "--opportunities", "40", "--database-url", "sqlite://"])
     _same_figures(figures, matching.run(returnees=400, opportunities=40, prefs=10, seat_ratio=0.6, seed=1))
     assert figures["blocking_pairs"] == 0 and figures["database"] == "sqlite"
-    assert 0 < figures["offers_stored"] <= figures["seats_within_workplace_caps"]  # type: ignore[operator]
+    assert 0 < figures["offers_stored"] <= int(400 * 0.6)  # type: ignore[operator]
     assert figures["end_to_end_seconds"] > 0  # type: ignore[operator]
 
 
