@@ -132,6 +132,15 @@ def protection(person: TravellerFacts) -> list[Violation]:
                       {"concern": concern}) for concern in person.open_concerns]
 
 
+def as_told(violation: Violation, *, reads_protection: bool) -> Violation:
+    """A broken rule as its reader may be told it (safeguard 6): that a person's protection screening is not
+    cleared is for every party to know; which concern is open, only for those who read screenings."""
+    if violation.rule != NON_REFOULEMENT or reads_protection:
+        return violation
+    return Violation(NON_REFOULEMENT, violation.case_reference, "the sending side's protection screening is not "
+                     "cleared")
+
+
 def nationality_and_document(person: TravellerFacts, travel_date: date) -> list[Violation]:
     """Safeguard 4: nationality verified for the identity as it is now, and a document valid on the travel date."""
     found = []

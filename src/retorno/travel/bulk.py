@@ -92,15 +92,25 @@ class BulkRefused(RetornoError):
     status = 409
     code = "bulk_refused"
 
-    def __init__(self, result: BulkResult) -> None:
+    def __init__(self, result: BulkResult, *, reads_protection: bool = True) -> None:
+        """`reads_protection`: whether the reader may be told which protection concern stops a person."""
         refused = result.refused
-        parts = [Message("case %(case)s: %(refusal)s", {"case": o.reference, "refusal": list(o.refusal.parts)})
-                 for o in refused if o.refusal is not None]
-        parts += [v.sentence for v in result.blocking]
+        parts = [reason for o in refused for reason in _refusal_reasons(o, reads_protection)]
+        blocking = [safeguards.as_told(v, reads_protection=reads_protection).sentence for v in result.blocking]
         super().__init__("nothing was done: %(reasons)s",
-                         details={"refused": [o.reference for o in refused],
-                                  "blocking": [str(v) for v in result.blocking]}, reasons=parts)
+                         details={"refused": [o.reference for o in refused], "blocking": [str(b) for b in blocking]},
+                         reasons=parts + blocking)
         self.result = result
+
+
+def _refusal_reasons(outcome: Outcome, reads_protection: bool) -> list[Message]:
+    """Why one person was refused: each broken rule (naming its case), or the refusal said of the person."""
+    refusal = outcome.refusal
+    if refusal is None:
+        return []
+    if isinstance(refusal, SafeguardViolation) and refusal.violations:
+        return [safeguards.as_told(v, reads_protection=reads_protection).sentence for v in refusal.violations]
+    return [Message("case %(case)s: %(refusal)s", {"case": outcome.reference, "refusal": list(refusal.parts)})]
 
 
 def _run(session: Session, name: str, items: Sequence[Item], act: Callable[[Item], Outcome], *, dry_run: bool,
@@ -272,10 +282,7 @@ def add_households(session: Session, actor: User, flight: Flight, groups: Sequen
 def told(reader: User, violation: safeguards.Violation) -> Message:
     """A broken rule as `reader` may read it: protection details only to those who read screenings
     (the receiving state learns that the screening is not cleared, never why)."""
-    if violation.rule == safeguards.NON_REFOULEMENT and not can(reader, "screening.read_details"):
-        return Message("case %(case)s: the sending side's protection screening is not cleared",
-                       {"case": violation.case_reference})
-    return violation.sentence
+    return safeguards.as_told(violation, reads_protection=can(reader, "screening.read_details")).sentence
 
 
 def reasons_told(reader: User, refusal: RetornoError) -> list[tuple[str, Message]]:

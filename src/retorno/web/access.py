@@ -16,12 +16,13 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.permissions import can_any
+from retorno.agencies.permissions import can, can_any
 from retorno.agencies.service import user_for_token
 from retorno.errors import Forbidden, NotAuthenticated, Term
 from retorno.web.deps import SessionDep, session_user
 from retorno.web.pages.accounts import PASSWORD_PAGE, PasswordChangeRequired
 from retorno.web.pages.common import LoginRequired
+from retorno.web.refusals import READS_PROTECTION
 
 PUBLIC: Final = "public"
 SIGNED_IN: Final = "signed_in"
@@ -260,6 +261,8 @@ def enforce_declared_access(request: Request, session: SessionDep) -> None:
             raise Forbidden("%(username)s must choose a new password on the page %(page)s first",
                             code="password_change_required", username=user.username, page=PASSWORD_PAGE)
         raise PasswordChangeRequired()
+    # What the refusals of this request may tell its caller (`refusals.told_in`).
+    setattr(request.state, READS_PROTECTION, can(user, "screening.read_details"))
     if declared == SIGNED_IN or can_any(user, tuple(declared)):
         return
     raise Forbidden("%(username)s (%(agency)s, %(kind)s %(role)s) may not %(method)s %(path)s; it needs one of:"

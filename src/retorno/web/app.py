@@ -22,7 +22,7 @@ from retorno.datakeys import keyring_for
 from retorno.db import make_engine, make_sessionmaker, use_data_keys
 from retorno.errors import ConcurrentEdit, InvalidInput, RetornoError, TooManyAttempts, plain
 from retorno.web import observability, openapi
-from retorno.web.refusals import accepted_language, say, validation_summary
+from retorno.web.refusals import accepted_language, say, told_in, validation_summary
 from retorno.web.security import REFUSAL, BodyLimit, SecurityHeaders
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def _retorno_error(request: Request, exc: RetornoError) -> Response:
         if not request.url.path.startswith("/api/"):
             return error_page(request, exc)
-        response = _refusal(request, exc)
+        response = _refusal(request, told_in(request, exc))
         if isinstance(exc, TooManyAttempts):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response

@@ -17,9 +17,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic_core._pydantic_core import list_all_errors
+from starlette.requests import Request
 
-from retorno.errors import Message, RetornoError, Term, Translate
+from retorno import safeguards
+from retorno.errors import Message, RetornoError, SafeguardViolation, Term, Translate
 from retorno.screening.models import CONCERNS
+from retorno.travel.bulk import BulkRefused
 from retorno.web import i18n
 
 # The form fields that messages name beyond the case's own, in Spanish (the English catalog translates them).
@@ -114,9 +117,34 @@ def say(message: Message | RetornoError, locale: str) -> str:
     return message.say(Catalog(locale))
 
 
-def describe(refusal: RetornoError, locale: str) -> str:
-    """A refusal as the reader of `locale` reads it on a page."""
-    return say(refusal, locale)
+# Set for each request by the access gate (`web.access`): whether its caller reads protection screenings.
+READS_PROTECTION = "reads_protection"
+
+
+def told_to(refusal: RetornoError, *, reads_protection: bool) -> RetornoError:
+    """The refusal as its reader may be told it, whatever door it came through (SPEC.md 4.6): a broken
+    non-refoulement rule names its concern only to those who read screenings (`safeguards.as_told`)."""
+    if reads_protection:
+        return refusal
+    if isinstance(refusal, BulkRefused):
+        told: RetornoError = BulkRefused(refusal.result, reads_protection=False)
+        if isinstance(refusal.details, dict) and "items" in refusal.details:
+            # The API's items, each already said as this reader may read it (`travel.schemas.bulk_items`).
+            told.details = refusal.details
+        return told
+    if isinstance(refusal, SafeguardViolation) and refusal.violations:
+        return SafeguardViolation([safeguards.as_told(v, reads_protection=False) for v in refusal.violations])
+    return refusal
+
+
+def told_in(request: Request, refusal: RetornoError) -> RetornoError:
+    """The refusal as the caller of `request` may be told it (nobody known: as those who read no screenings)."""
+    return told_to(refusal, reads_protection=bool(getattr(request.state, READS_PROTECTION, False)))
+
+
+def describe(request: Request, refusal: RetornoError, locale: str) -> str:
+    """A refusal as the caller of `request` reads it on a page, in `locale`."""
+    return say(told_in(request, refusal), locale)
 
 
 def say_stored(problem: Mapping[str, Any], locale: str) -> str:

@@ -317,8 +317,8 @@ def require_page(user: User, *capabilities: str) -> None:
 def error_page(request: Request, exc: RetornoError) -> Response:
     """A clear page for a refusal reached by URL: a plain sentence of what happened, the refusal itself (who
     may not do what) below it, and the way back."""
-    return render(request, "error.html", status=exc.status, detail=describe(exc, locale_of(request)), code=exc.code,
-                  viewing=request.method == "GET")
+    return render(request, "error.html", status=exc.status, detail=describe(request, exc, locale_of(request)),
+                  code=exc.code, viewing=request.method == "GET")
 
 
 def login_redirect(next_path: str) -> RedirectResponse:

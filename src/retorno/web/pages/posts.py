@@ -103,7 +103,7 @@ def form_post(again: Again) -> Callable[[Handler], Callable[..., Response]]:
                     # the refusal then has a page of its own.
                     raise exc from None
                 locale = locale_of(request)
-                answer = render(request, page.template, status=exc.status, error=describe(exc, locale),
+                answer = render(request, page.template, status=exc.status, error=describe(request, exc, locale),
                                 **page.context)
                 if isinstance(exc, TooManyAttempts):
                     answer.headers["Retry-After"] = str(exc.retry_after)
