@@ -243,8 +243,10 @@ def test_the_anchor_rule_needs_a_birth_date_or_cedula_not_a_name() -> None:
     assert not is_anchored(names_only)
     assert is_anchored({**names_only, "birth_date": "partial", "cedula": "disagree"})
     assert is_anchored({"birth_date": "missing", "cedula": "agree"})
-    assert not is_anchored({**names_only, "birth_date": "incomplete", "cedula": "missing"})
-    assert is_anchored({**names_only, "birth_date": "incomplete", "cedula": "partial"})
+    assert is_anchored({**names_only, "birth_date": "incomplete", "cedula": "missing"})
+    assert not is_anchored({**names_only, "second_surname": "missing", "birth_date": "incomplete"})
+    assert not is_anchored({**names_only, "given_names": "partial", "birth_date": "incomplete"})
+    assert is_anchored({**names_only, "second_surname": "missing", "birth_date": "incomplete", "cedula": "partial"})
 
 
 def test_the_saved_model_keeps_its_rules(setup: Setup) -> None:
@@ -291,18 +293,20 @@ def test_a_date_without_its_day_agrees_where_both_are_known(setup: Setup) -> Non
     assert decision.candidates[0].agreement["birth_date"] == "incomplete"
 
 
-def test_a_date_without_its_day_never_verifies_alone(setup: Setup) -> None:
-    # A date known only to the month names a month of births, not a person: with no cédula agreeing the
-    # best candidate goes to a person whatever its probability (a non-national was verified this way).
-    person = setup.records[500]
+def test_a_date_without_its_day_verifies_only_with_the_whole_name_or_a_cedula(setup: Setup) -> None:
+    # A date known only to the month names a month of births, not a person: with a surname missing and
+    # no cédula the best candidate goes to a person whatever its probability (a non-national was verified
+    # this way); the whole name exact, or a cédula, anchors it.
+    person = next(r for r in setup.records[500:] if r["second_surname"])
     born: dt.date = person["birth_date"]
     no_day = _request(person, "no-day", birth_date=f"{born.year:04d}-{born.month:02d}-00", cedula=None)
-    (decision,) = link([no_day], setup.registry, setup.model, Thresholds(upper=0.0, lower=0.0))
-    assert decision.candidates[0].registry_id == person["registry_id"]
-    assert decision.outcome == "review"
-    (with_cedula,) = link([{**no_day, "cedula": person["cedula"]}], setup.registry, setup.model,
-                          Thresholds(upper=0.0, lower=0.0))
-    assert with_cedula.outcome == "verified" and with_cedula.registry_id == person["registry_id"]
+    anyway = Thresholds(upper=0.0, lower=0.0)
+    (surname_missing,) = link([{**no_day, "second_surname": None}], setup.registry, setup.model, anyway)
+    assert surname_missing.candidates[0].registry_id == person["registry_id"]
+    assert surname_missing.outcome == "review"
+    for request in (no_day, {**no_day, "second_surname": None, "cedula": person["cedula"]}):
+        (decision,) = link([request], setup.registry, setup.model, anyway)
+        assert decision.outcome == "verified" and decision.registry_id == person["registry_id"], request
 
 
 @dataclasses.dataclass

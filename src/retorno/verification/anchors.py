@@ -4,10 +4,12 @@ A name, however rare, is never enough on its own: auto-verification also needs t
 date or the cédula of the best candidate to agree — exactly, or with the sending side's
 usual slip (day and month swapped, one digit wrong), which the field-by-field agreement
 calls "partial". A birth date known only in part (no day, or no month) that agrees as far
-as it goes ("incomplete") is no anchor: it names a month of births, not a person, and in a
-national registry people with the same name born in the same month and state are common
-enough that it verified a non-national in the 1M-record benchmark. Linkage decides with it,
-and the review page uses it to say why a likely match still waits for a person.
+as it goes ("incomplete") names a month of births, not a person: it anchors only together
+with the whole name agreeing exactly (given names and both surnames). With a name slip or a
+surname missing, people of the same name born in the same month and state are common enough
+in a national registry that it verified a non-national in the 1M-record benchmark (and, with
+the whole name exact, 273 nationals and no one else there). Linkage decides with it, and the
+review page uses it to say why a likely match still waits for a person.
 
 Nor is a person the registry records as deceased ever verified without a person: a request
 in a dead person's name is a red flag (`linkage._decide` sends it to review, reason DECEASED).
@@ -18,14 +20,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 ANCHOR_FIELDS = ("birth_date", "cedula")
+# The name that must agree exactly, whole, for a birth date known only in part to anchor.
+WHOLE_NAME = ("given_names", "first_surname", "second_surname")
 
 
 def is_anchored(agreement: Mapping[str, str]) -> bool:
-    """Whether a candidate's birth date or cédula agrees with the request, exactly or with a slip.
-
-    "incomplete" (a date without its day or month) is deliberately not in the set.
-    """
-    return any(agreement.get(name) in ("agree", "partial") for name in ANCHOR_FIELDS)
+    """Whether a candidate's birth date or cédula agrees with the request, exactly or with a slip,
+    or the birth date agrees as far as it is known and the whole name agrees exactly."""
+    if any(agreement.get(name) in ("agree", "partial") for name in ANCHOR_FIELDS):
+        return True
+    return agreement.get("birth_date") == "incomplete" and all(agreement.get(name) == "agree" for name in WHOLE_NAME)
 
 
 # The reason a decision carries when the registry records the matched person's death.

@@ -55,8 +55,8 @@ def review_reasons(decision: VerificationDecision | None, candidates: Sequence[M
                           "busque con otros datos.", {"lower": lower}))
     elif unanchored and (best.get("agreement") or {}).get("birth_date") == "incomplete":
         sentences.append(("Aquí la probabilidad es alta, pero la fecha de nacimiento consta solo en parte (sin día o "
-                          "sin mes) y ninguna cédula coincide: una fecha incompleta no identifica a una persona, "
-                          "decide una persona.", {}))
+                          "sin mes), ninguna cédula coincide y el nombre no coincide entero: una fecha incompleta "
+                          "solo basta con el nombre completo exacto; decide una persona.", {}))
     elif unanchored:
         sentences.append(("Aquí la probabilidad es alta, pero ni la fecha de nacimiento ni la cédula coinciden, y "
                           "un nombre, por raro que sea, no basta: decide una persona.", {}))
