@@ -70,6 +70,15 @@ def test_case_and_return_figures_follow_each_readers_visibility(flown: dict[str,
     assert reports.cases_by_state(session, users["monitor.viewer"])["arrived"] == 11
     assert reports.open_concerns(session, users["inm.officer"]) == 1
     assert reports.open_concerns(session, users["ice.officer"]) == 0
+    # The dashboard counts states and days detained in one statement: the same figures as each alone.
+    today = date.today()
+    for reader in ("inm.officer", "ice.officer", "saime.officer", "monitor.viewer"):
+        sending = users[reader].agency.kind == "sending_authority"
+        counted = reports.case_counts(session, users[reader], today if sending else None)
+        assert counted.by_state == reports.cases_by_state(session, users[reader]), reader
+        assert counted.detention == (reports.detention_bands(session, users[reader], today) if sending else None)
+    assert reports.case_counts(session, users["inm.officer"], today).detention == [
+        ("0–30", 0), ("30–90", 2), ("90–180", 0), ("180+", 0)]
     for reader in ("inm.officer", "saime.officer", "monitor.viewer"):
         _weeks, series = reports.returns_by_week(session, users[reader])
         assert {route: sum(v) for route, v in series.items()} == {"TAP → CCS": 6, "VSA → CCS": 5}, reader

@@ -61,15 +61,14 @@ def dashboard(session: Session, user: User, now: datetime) -> Dashboard:
         return Dashboard(elsewhere="/monitor")
     view = Dashboard()
     if can(user, "case.read") or can(user, "returnee.read"):
-        by_state = reports.cases_by_state(session, user)
-        view.figures["cases_total"] = sum(by_state.values())
-        view.charts.append(BarChart("Casos por estado", [(s, n, None) for s, n in by_state.items()],
+        counted = reports.case_counts(session, user, now.date() if user.agency.kind == "sending_authority" else None)
+        view.figures["cases_total"] = sum(counted.by_state.values())
+        view.charts.append(BarChart("Casos por estado", [(s, n, None) for s, n in counted.by_state.items()],
                                     labels_are_states=True, category="Estado", counted="Casos"))
-        if user.agency.kind == "sending_authority":
-            bands = reports.detention_bands(session, user, now.date())
+        if counted.detention is not None:
             view.charts.append(BarChart("Días en detención de quienes esperan vuelo",
-                                        [(label, n, None) for label, n in bands], category="Días detenido",
-                                        counted="Personas"))
+                                        [(label, n, None) for label, n in counted.detention],
+                                        category="Días detenido", counted="Personas"))
         if can(user, "screening.read_details"):
             view.figures["open_concerns"] = reports.open_concerns(session, user)
     if can(user, "verification.decide"):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from retorno import names
 from retorno.agencies.models import User
 from retorno.cases.models import Case
-from retorno.db import utcnow
+from retorno.db import insert_columns, utcnow
 from retorno.flights.models import Alert, Flight, Passenger
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
 from retorno.screening.models import CONCERNS, Screening, ScreeningResolution
@@ -61,8 +61,20 @@ PLACES = ("Estación Migratoria Siglo XXI, Tapachula", "Estación Migratoria Izt
 
 
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), 10_000):
-        session.execute(sa.insert(model), rows[start:start + 10_000])
+    """Rows of one shape into `model`'s table through `db.insert_columns` (COPY on PostgreSQL), with the
+    columns' own defaults where a row leaves one out, as an ORM insert would: at 500,000 cases the ORM's
+    statement per row took minutes of the benchmark's fill."""
+    if not rows:
+        return
+    table = model.__table__
+    columns: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in rows[0]}
+    for column in table.c:
+        if column.name not in columns and column.default is not None:
+            default = column.default
+            value = default.arg if default.is_scalar else default.arg(None) if default.is_callable else None
+            if value is not None:
+                columns[column.name] = [value] * len(rows)
+    insert_columns(session, table, columns)
 
 
 def fill_work(session: Session, users: dict[str, User], rng: random.Random, now: datetime) -> None:
@@ -194,14 +206,15 @@ def fill_cases(session: Session, sender: User, receiver: User, count: int, rng: 
                     "registered_at": now,
                 }
             )
-        session.execute(sa.insert(Case), rows)
+        _insert(session, Case, rows)
     waiting = session.execute(
         sa.select(Case.id, Case.reference).where(Case.state == "verification_requested",
                                                   Case.reference.like(f"ME-{year}-%")).limit(QUEUE_SIZE)
     ).all()
     if waiting:
-        session.execute(
-            sa.insert(VerificationRequest),
+        _insert(
+            session,
+            VerificationRequest,
             [
                 {
                     "reference": f"VR-{ref}",
