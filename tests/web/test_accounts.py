@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from retorno.agencies.logins import change_password
 from retorno.agencies.models import ApiToken, User
 from retorno.audit.models import AuditRecord
 from tests.factories import PASSWORD, World
@@ -137,3 +138,27 @@ def test_only_supervisors_of_operational_agencies_and_administrators_reach_user_
         login(client, username)
         assert client.get("/users").status_code == 200, username
     assert csrf(client, "/users")
+
+
+def test_a_password_another_official_set_must_be_replaced_whichever_door_set_it(
+        client: TestClient, session: Session, world: World) -> None:
+    """F-B: the API's user creation, like the pages', leaves the user a password to replace; the console's does not."""
+    chosen = "la clave que puso el admin"
+    ok = client.post("/api/v1/users", json={"username": "inm.api.nuevo", "full_name": "Nuevo", "agency": "MX-INM",
+                                            "role": "supervisor", "password": chosen}, headers=world.headers("admin"))
+    assert ok.status_code == 201, ok.text
+    token = client.post("/api/v1/auth/token", json={"username": "inm.api.nuevo", "password": chosen})
+    assert token.status_code == 403 and token.json()["error"]["code"] == "password_change_required"
+    assert login(client, "inm.api.nuevo", chosen).status_code == 303
+    answer = client.get("/cases", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/account/password"
+    changed = send(client, "/account/password", {"current": chosen, "new": "mi clave propia 1",
+                                                 "repeated": "mi clave propia 1"})
+    assert changed.status_code == 303
+    assert client.post("/api/v1/auth/token", json={"username": "inm.api.nuevo",
+                                                   "password": "mi clave propia 1"}).status_code == 201
+    # An administrator setting another's password in the service leaves it pending too; the console does not.
+    admin = session.execute(sa.select(User).where(User.username == "admin")).scalar_one()
+    user = change_password(session, admin, "inm.api.nuevo", "otra clave de admin")
+    assert user.must_change_password
+    assert not change_password(session, None, "inm.api.nuevo", "la clave de consola").must_change_password

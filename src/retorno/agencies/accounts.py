@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.logins import change_password, end_access, revoke_sessions, revoke_tokens
 from retorno.agencies.models import ROLES, Agency, User
 from retorno.agencies.permissions import ADMINISTRATOR, action, reader
-from retorno.agencies.service import add_account, agency_by_code, hash_password, password_turn, verify_password
+from retorno.agencies.service import add_account, agency_by_code, password_turn, set_password, verify_password
 from retorno.audit.service import record
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Term
 
@@ -97,7 +97,7 @@ def add_user(session: Session, actor: User, *, username: str, full_name: str, ag
     _in_scope(actor, agency_by_code(session, agency_code))
     password = temporary_password()
     user = add_account(session, actor, username=username, full_name=full_name.strip(), agency_code=agency_code,
-                       role=role, password=password, must_change_password=True)
+                       role=role, password=password)
     return user, password
 
 
@@ -127,8 +127,7 @@ def reset_password(session: Session, actor: User, username: str) -> str:
     """Give a user a temporary password (returned, to hand over once); every session and token of theirs ends."""
     user = _managed(session, actor, username)
     password = temporary_password()
-    user.password_hash = hash_password(password)
-    user.must_change_password = True
+    set_password(user, password, by=actor)
     ended, revoked = revoke_sessions(session, user), revoke_tokens(session, user)
     session.flush()
     record(session, actor, "user.password_reset", "user", username,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import ApiToken, LoginAttempt, LoginSession, User
 from retorno.agencies.permissions import action, require
-from retorno.agencies.service import agency_by_code, hash_password, password_turn, verify_password
+from retorno.agencies.service import agency_by_code, hash_password, password_turn, set_password, verify_password
 from retorno.audit.service import record
 from retorno.config import Settings
 from retorno.db import utcnow
@@ -233,11 +233,7 @@ def change_password(session: Session, by: User | None, username: str, new_passwo
     user = _user_named(session, username)
     if by is not None and by.id != user.id:
         require(by, "admin.users")
-    if len(new_password) < 10:
-        raise InvalidInput("a password needs at least 10 characters", code="password_too_short")
-    user.password_hash = hash_password(new_password)
-    # A password the user chose (or the operator set at the console) is theirs: no change is pending.
-    user.must_change_password = False
+    set_password(user, new_password, by=by)
     ended = revoke_sessions(session, user)
     record(session, by, "user.password", "user", username, after={"sessions_ended": ended})
     return user

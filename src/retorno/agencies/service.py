@@ -113,21 +113,34 @@ def create_user(session: Session, actor: User | None, *, username: str, full_nam
                        password=password, locale=locale)
 
 
+def set_password(user: User, password: str, *, by: User | None) -> None:
+    """Give `user` a password: the one place that decides whether they must replace it at their next login.
+
+    A password another official set (an administrator through the API or the pages, a reset) is theirs to
+    know too: the user must choose their own before anything else (`web.access`; no API token is issued).
+    One the user set themself is theirs. So is one set at the operator's console (`by` None: `retorno users
+    add|password`, the installation's first administrator, the demo's printed logins), where the prompt that
+    does not echo is for the person it belongs to to type.
+    """
+    if len(password) < 10:
+        raise InvalidInput("a password needs at least 10 characters", code="password_too_short")
+    user.password_hash = hash_password(password)
+    user.must_change_password = by is not None and by.id != user.id
+
+
 def add_account(session: Session, by: User | None, *, username: str, full_name: str, agency_code: str, role: str,
-                password: str, locale: str = "es", must_change_password: bool = False) -> User:
+                password: str, locale: str = "es") -> User:
     """The step `create_user` and `accounts.add_user` share, audited as `by`'s; each checks who may call it."""
     if role not in ROLES:
         raise InvalidInput("role must be one of %(roles)s, not '%(role)s'", code="user.role", roles=", ".join(ROLES),
                            role=role)
-    if len(password) < 10:
-        raise InvalidInput("a password needs at least 10 characters")
     agency = session.execute(sa.select(Agency).where(Agency.code == agency_code)).scalar_one_or_none()
     if agency is None:
         raise NotFound("no agency with code '%(agency_code)s'", agency_code=agency_code)
     if session.execute(sa.select(User.id).where(User.username == username)).first():
         raise InvalidInput("the username '%(username)s' is taken", username=username)
-    user = User(username=username, full_name=full_name, agency=agency, role=role,
-                password_hash=hash_password(password), locale=locale, must_change_password=must_change_password)
+    user = User(username=username, full_name=full_name, agency=agency, role=role, locale=locale)
+    set_password(user, password, by=by)
     session.add(user)
     session.flush()
     record(session, by, "user.create", "user", username,
