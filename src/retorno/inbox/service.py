@@ -272,30 +272,39 @@ class _Queue:
                                                  f"/reintegration/returnees/{row.reference}#intake"))
 
     def _own_placements(self, query: sa.Select[*tuple[Any, ...]]) -> sa.Select[*tuple[Any, ...]]:
+        # The consent is the returnee's (intake_profiles.case_id): no case is read to find or count them.
         return (query.join(Opportunity, Opportunity.id == Placement.opportunity_id)
-                .join(Case, Case.id == Placement.case_id)
-                .join(IntakeProfile, IntakeProfile.case_id == Case.id)
+                .join(IntakeProfile, IntakeProfile.case_id == Placement.case_id)
                 # A returnee who withdrew consent leaves the operators' view.
                 .where(Opportunity.operator_agency_id == self.user.agency_id, IntakeProfile.consent))
 
+    def _run_named(self, query: sa.Select[*tuple[Any, ...]], order: Sequence[str],
+                   item: Callable[[Any], Item]) -> tuple[int, list[Item]]:
+        """`_run` for a query with a `case_id` column: counted and cut to the oldest without reading a case,
+        whose reference and name are then read for those shown alone (in the same statement)."""
+        shown = query.add_columns(sa.func.count().over().label("total")).limit(self.limit).subquery()
+        named = (sa.select(shown, Case.reference, Case.given_names, Case.first_surname, Case.second_surname)
+                 .join(Case, Case.id == shown.c.case_id).order_by(*(shown.c[name] for name in order)))
+        rows = self.session.execute(named).all()
+        return (rows[0].total if rows else 0), [item(row) for row in rows]
+
     def offers(self) -> tuple[int, list[Item]]:
         query = self._own_placements(
-            sa.select(Placement.id, Placement.offered_at, Case.reference, Case.given_names, Case.first_surname,
-                      Case.second_surname).where(Placement.status == "offered")
+            sa.select(Placement.id, Placement.offered_at, Placement.case_id).where(Placement.status == "offered")
         ).order_by(Placement.offered_at, Placement.id)
-        return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.offered_at),
-                                                 f"/reintegration/returnees/{row.reference}#placement-{row.id}"))
+        return self._run_named(query, ("offered_at", "id"), lambda row: Item(
+            row.reference, self._who(row), _moment(row.offered_at),
+            f"/reintegration/returnees/{row.reference}#placement-{row.id}"))
 
     def follow_ups(self) -> tuple[int, list[Item]]:
         """Follow-ups of this operator's placements due today or earlier and not recorded."""
         query = self._own_placements(
-            sa.select(FollowUp.id, FollowUp.due_on, Case.reference, Case.given_names, Case.first_surname,
-                      Case.second_surname)
+            sa.select(FollowUp.id, FollowUp.due_on, Placement.case_id)
             .select_from(FollowUp).join(Placement, Placement.id == FollowUp.placement_id)
             .where(FollowUp.done_at.is_(None), FollowUp.due_on <= utcnow().date())
         ).order_by(FollowUp.due_on, FollowUp.id)
-        return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.due_on),
-                                                 f"/reintegration/follow-ups/{row.id}"))
+        return self._run_named(query, ("due_on", "id"), lambda row: Item(
+            row.reference, self._who(row), _moment(row.due_on), f"/reintegration/follow-ups/{row.id}"))
 
 
 # Each kind: the capabilities any one of which lets a user act on it, and the page listing them all.
