@@ -314,3 +314,30 @@ def test_a_second_record_of_the_same_person_carries_the_open_concern(client: Tes
     error = refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [again["reference"]]}),
                     409, "invalid_transition")
     assert again["reference"] in str(error["message"])
+
+
+def test_another_agencys_record_of_the_same_person_blocks_without_being_named(client: TestClient,
+                                                                               world: World) -> None:
+    """Red team: ICE, refused a passenger because of a concern on Mexico's record of the same person, was
+    told Mexico's case reference and that the person has a pending asylum claim there (SPEC.md 4.6)."""
+    api = Api(client, world)
+    mexican = api.register(national_id="V-7.780.401")
+    api.screen(mexican["reference"], ["pending_asylum_claim"])
+    american = api.register("ice.officer", national_id="V7780401", agency_reference="ICE-RT-DUP1")
+    api.screen(american["reference"], user="ice.officer")
+    api.verify(american["reference"], sender="ice.officer")
+    assert api.passport(american, user="ice.officer")["case_state"] == "documented"
+    flight = api.flight(user="ice.officer")["reference"]
+    error = refused(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers",
+                             {"cases": [american["reference"]]}), 409, "invalid_transition")
+    said = str(error)
+    assert american["reference"] in said and "another agency" in said
+    assert mexican["reference"] not in said and "asylum" not in said
+    # Mexico's own second record still names its other record and the concern, to its own officers.
+    again = api.register(national_id="V7780401", agency_reference="INM-RT-DUP2")
+    api.screen(again["reference"])
+    api.verify(again["reference"])
+    api.passport(again)
+    error = refused(api.post("inm.officer", f"/api/v1/flights/{api.flight()['reference']}/passengers",
+                             {"cases": [again["reference"]]}), 409, "invalid_transition")
+    assert mexican["reference"] in str(error) and "asylum" in str(error)

@@ -60,6 +60,12 @@ def test_a_concern_open_on_another_record_of_the_same_person_is_named_on_this_on
     login(client, "inm.officer")
     page = client.get(f"/cases/{second['reference']}").text
     assert BANNER in page and first["reference"] in page and "otro registro de la misma persona" in page
+    # Another agency's record of the same person blocks this one too, but is not this agency's to name.
+    american = api.register("ice.officer", national_id="V20111222", agency_reference="ICE-1")
+    login(client, "ice.officer")
+    page = client.get(f"/cases/{american['reference']}").text
+    assert BANNER in page and "Otra agencia tiene abierta" in page
+    assert first["reference"] not in page and second["reference"] not in page
 
 
 def test_the_best_interests_form_is_for_minors_without_a_determination(client: TestClient, world: World) -> None:

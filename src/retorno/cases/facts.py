@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -116,20 +116,29 @@ def _still_open() -> sa.Select[*tuple[Any, ...]]:
             .group_by(Screening.case_id))
 
 
-def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, str]]:
+class OtherRecord(NamedTuple):
+    """Another record of the same person: its reference, and whether the same agency holds it."""
+
+    reference: str
+    same_agency: bool
+
+
+def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, OtherRecord]]:
     """Per case, the other cases that are the same person: the same cédula.
 
     A person registered twice (by two agencies, or again under another reference) is one person:
-    a protection concern open on either record protects both.
+    a protection concern open on either record protects both. Whether the other record is the same
+    agency's decides what may be said of it: another agency's reference and concerns are not this
+    agency's to read (SPEC.md section 4.6), only that one is open.
     """
-    links: dict[int, dict[int, str]] = {}
+    links: dict[int, dict[int, OtherRecord]] = {}
     mine, other = sa.orm.aliased(Case), sa.orm.aliased(Case)
     for chunk in (case_ids[i:i + 5000] for i in range(0, len(case_ids), 5000)):
-        for case_id, other_id, other_ref in session.execute(
-                sa.select(mine.id, other.id, other.reference)
+        for case_id, other_id, other_ref, same_agency in session.execute(
+                sa.select(mine.id, other.id, other.reference, other.agency_id == mine.agency_id)
                 .join(other, sa.and_(other.national_id == mine.national_id, other.id != mine.id))
                 .where(mine.id.in_(chunk), mine.national_id.is_not(None))):
-            links.setdefault(case_id, {})[other_id] = other_ref
+            links.setdefault(case_id, {})[other_id] = OtherRecord(other_ref, bool(same_agency))
     return links
 
 
@@ -145,7 +154,8 @@ def protection_status(session: Session, case_ids: Sequence[int]
     Clearance is derived from the whole screening history (SPEC.md section 4.1): a concern raised by
     any screening stays open until a supervisor's resolution closes that concern; a later screening
     can add concerns, never remove one. Concerns open on another record of the same person
-    (`same_person`) count too, naming that record.
+    (`same_person`) count too: naming the concern and the record when the same agency holds it,
+    and only that another agency holds one open otherwise.
     """
     if not case_ids:
         return {}
@@ -156,10 +166,16 @@ def protection_status(session: Session, case_ids: Sequence[int]
     status: dict[int, tuple[bool, tuple[Term | Message, ...], int]] = {cid: (False, (), 0) for cid in case_ids}
     for case_id in case_ids:
         labels: list[Term | Message] = [concern_term(c) for c in open_codes.get(case_id, [])]
-        for other_id, other_ref in sorted(links.get(case_id, {}).items()):
+        elsewhere = False
+        for other_id, other in sorted(links.get(case_id, {}).items()):
+            if not other.same_agency:
+                elsewhere = elsewhere or bool(open_codes.get(other_id))
+                continue
             labels += [Message("%(concern)s (open on %(other)s, the same person)",
-                               {"concern": concern_term(c), "other": other_ref})
+                               {"concern": concern_term(c), "other": other.reference})
                        for c in open_codes.get(other_id, [])]
+        if elsewhere:
+            labels.append(Message("one another agency holds open for the same person"))
         if case_id in medical or labels:
             status[case_id] = (case_id in medical, tuple(labels), medical.get(case_id, 0))
     return status

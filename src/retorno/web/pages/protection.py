@@ -24,15 +24,18 @@ from retorno.screening.models import BestInterestsDetermination
 
 def protection_context(session: Session, user: User, case: Case) -> dict[str, Any]:
     """`open_concerns` (codes open on this record), `open_elsewhere` (references of the same person's other
-    records with one open) and `needs_best_interests` (a minor with no determination yet)."""
+    records this agency holds with one open), `open_other_agency` (whether another agency holds one: its
+    record is not this agency's to name) and `needs_best_interests` (a minor with no determination yet)."""
     if not can(user, "screening.read_details"):
-        return {"open_concerns": [], "open_elsewhere": [], "needs_best_interests": False}
+        return {"open_concerns": [], "open_elsewhere": [], "open_other_agency": False, "needs_best_interests": False}
     others = same_person(session, [case.id]).get(case.id, {})
     decided = session.execute(sa.select(BestInterestsDetermination.id)
                               .where(BestInterestsDetermination.case_id == case.id)).first() is not None
     return {
         "open_concerns": open_concern_codes(session, case.id),
-        "open_elsewhere": [reference for other, reference in sorted(others.items(), key=lambda item: item[1])
-                           if open_concern_codes(session, other)],
+        "open_elsewhere": sorted(record.reference for other, record in others.items()
+                                 if record.same_agency and open_concern_codes(session, other)),
+        "open_other_agency": any(not record.same_agency and open_concern_codes(session, other)
+                                 for other, record in others.items()),
         "needs_best_interests": safeguards.is_minor(case.birth_date, utcnow().date()) and not decided,
     }
