@@ -52,7 +52,7 @@ class Case(Versioned, Base):
     language: Mapped[str] = mapped_column(sa.String(3), default="es")
     contact: Mapped[str | None] = mapped_column(sa.String(120))
     notes: Mapped[str | None] = mapped_column(sa.Text)
-    state: Mapped[str] = mapped_column(sa.String(30), index=True)
+    state: Mapped[str] = mapped_column(sa.String(30))
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The official of the sending side who works this case now (set by `cases.service.assign_case`).
@@ -74,6 +74,9 @@ class Case(Versioned, Base):
         sa.Index("ix_cases_birth_date_id", "birth_date", "id"),
         sa.Index("ix_cases_name_id", "first_surname", "second_surname", "given_names", "id"),
         sa.Index("ix_cases_held_at_id", "held_at", "id"),
+        # By state, then id: the list sorted by state reads its page off it (migration 0012 replaced the
+        # index on the state alone, whose order within a state sorted hundreds of thousands of cases).
+        sa.Index("ix_cases_state_id", "state", "id"),
     )
 
     @property
