@@ -59,11 +59,9 @@ def test_a_case_edit_cycle_reads_the_etag_and_answers_the_next_one(client: TestC
     assert second != first and api.get("inm.officer", f"/api/v1/cases/{ref}").headers["etag"] == second
     again = send(api, "PATCH", "inm.officer", f"/api/v1/cases/{ref}", {"contact": "+52 961 000 0000"}, second)
     assert again.status_code == 200 and again.headers["etag"] not in (first, second)
-    # `*` edits whatever version is current; a list names it among others.
-    star = send(api, "PATCH", "inm.officer", f"/api/v1/cases/{ref}", {"notes": "revisado"}, "*")
-    assert star.status_code == 200
+    # A list may name the current version among others.
     listed = send(api, "PATCH", "inm.officer", f"/api/v1/cases/{ref}", {"notes": "otra vez"},
-                  f'"99", {star.headers["etag"]}')
+                  f'"99", {again.headers["etag"]}')
     assert listed.status_code == 200 and listed.json()["notes"] == "otra vez"
 
 
@@ -81,6 +79,36 @@ def test_a_patch_without_if_match_is_428_and_a_weak_or_unknown_tag_is_412(
         assert refused.status_code == 412, tag
     assert audit_count(session) == before
     assert session.execute(sa.select(Case.held_at).where(Case.reference == ref)).scalar_one() != "Otro lugar"
+
+
+def test_if_match_star_or_no_tag_is_428_and_a_garbled_tag_412_on_every_record_kind_people_edit(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """F-E: `*` names no version, so it is the blind overwrite If-Match is there to prevent, wherever it is sent."""
+    api = Api(client, world)
+    ref = api.register()["reference"]
+    offer = opportunity(api)["reference"]
+    intake = f"/api/v1/cases/{returnee(api)['reference']}/intake"
+    _case, placement = offered(api)
+    _case, due = follow_up_due(api)
+    api.register(household_reference="H-STAR", relationship_to_head="head")
+    edits = [("PATCH", "inm.officer", f"/api/v1/cases/{ref}", {"notes": "a ciegas"}),
+             ("PATCH", "op.officer", f"/api/v1/opportunities/{offer}", {"seats": 7}),
+             ("PUT", "op.officer", intake, INTAKE),
+             ("POST", "op.officer", f"/api/v1/placements/{placement['id']}", {"status": "accepted"}),
+             ("POST", "op.officer", f"/api/v1/follow-ups/{due['id']}", ANSWERS),
+             ("POST", "inm.supervisor", "/api/v1/households/H-STAR/split",
+              {"reason": "Una razón escrita para separar el hogar."})]
+    before = audit_count(session)
+    for method, user, path, body in edits:
+        for header in ("*", '*, "1"', " , "):
+            refused = send(api, method, user, path, body, header)
+            assert refused.status_code == 428, (path, header, refused.text)
+            assert refused.json()["error"]["code"] == "precondition_required"
+        for header in ('W/"1"', "1", '"abc"', '"1\u0000"'):
+            assert send(api, method, user, path, body, header).status_code == 412, (path, header)
+    assert audit_count(session) == before
+    assert session.execute(sa.select(Case.notes).where(Case.reference == ref)).scalar_one() is None
 
 
 def test_two_case_edits_from_one_version_keep_the_first(client: TestClient, world: World, session: Session) -> None:

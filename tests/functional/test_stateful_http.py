@@ -107,9 +107,9 @@ class ApiFlows(RuleBasedStateMachine):
         self.count += 1
         value = f"V{70_000_000 + self.count}" if field == "national_id" else f"Otro {self.count}"
         who = self.pick(data, "inm.officer")
-        # As a client edits: read the case, then send its ETag back (one who may not read it sends `*`).
+        # As a client edits: read the case, then send its ETag back (one who may not read it guesses one).
         etag = self.call("GET", f"/api/v1/cases/{ref}", who).headers.get("etag")
-        self.call("PATCH", f"/api/v1/cases/{ref}", who, {field: value}, if_match=etag or "*")
+        self.call("PATCH", f"/api/v1/cases/{ref}", who, {field: value}, if_match=etag or '"1"')
 
     @rule(ref=cases, data=st.data())
     def request_verification(self, ref: str, data: st.DataObject) -> None:

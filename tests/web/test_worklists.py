@@ -101,7 +101,8 @@ def test_a_filter_over_what_the_reader_may_not_see_is_refused(client: TestClient
     for params in ({"held": "secreta"}, {"concern": "open"}, {"days_min": "3"}, {"sort": "held_at"}):
         response = client.get("/cases", params=params)
         assert response.status_code == 422, params
-        assert "not available to your agency" in alert(response.text) or "sort is one of" in alert(response.text)
+        assert "no están disponibles para su agencia" in alert(response.text) or "el orden es uno de" in alert(
+            response.text)
     page = client.get("/cases").text
     assert 'id="held"' not in page and 'id="concern"' not in page and 'id="verification"' in page
     assert api.get("saime.officer", "/api/v1/cases?held=secreta").status_code == 422

@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     from retorno.verification.views import router as verification_router
     from retorno.web.access import enforce_declared_access
     from retorno.web.pages import install as install_pages
-    from retorno.web.pages.common import error_page
+    from retorno.web.pages.common import error_page, locale_of
 
     app = FastAPI(title="Retorno", version="0.1.0",
                   description="Coordinated return flights and reintegration programmes (SPEC.md).")
@@ -139,11 +139,16 @@ def create_app(settings: Settings) -> FastAPI:
             "a value in the request cannot be stored (text may not contain NUL characters)", code="invalid_value"))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         def field(error: Mapping[str, Any]) -> str:
             return ".".join(str(p) for p in error.get("loc", ()))
 
         errors = exc.errors()
+        if not request.url.path.startswith("/api/") and request.url.path not in ("/docs", "/openapi.json"):
+            # A page's address with a value of the wrong kind (?page=abc): a page, in the reader's language.
+            return error_page(request, InvalidInput("the address holds a value of the wrong kind",
+                                                    code="invalid_request"),
+                              detail=validation_summary(errors, locale_of(request), field))
         details = [{"field": field(err), "message": err.get("msg", "")} for err in errors]
         language = accepted_language(request.headers.get("accept-language"))
         localized = None

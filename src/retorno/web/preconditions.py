@@ -33,17 +33,28 @@ class IfMatch:
 
     @classmethod
     def parse(cls, header: str) -> IfMatch:
-        return cls(tuple(tag.strip() for tag in header.split(",") if tag.strip())[:MOST_TAGS])
+        """The tags of an If-Match header; one carrying no tag at all, or `*`, is refused as a missing one (428).
 
-    def expected_version(self, current: int) -> int | None:
+        `*` ("whatever is current") is exactly the blind overwrite the header is there to prevent.
+        """
+        tags = tuple(tag.strip() for tag in header.split(",") if tag.strip())[:MOST_TAGS]
+        if not tags:
+            raise PreconditionRequired(
+                "this change needs an If-Match header with the ETag of the record as you read it (GET it first): "
+                "without one it could overwrite a change you have not seen")
+        if "*" in tags:
+            raise PreconditionRequired(
+                "If-Match: * is not accepted: send the ETag of the record as you read it (GET it first), so that "
+                "the change cannot overwrite one you have not seen")
+        return cls(tags)
+
+    def expected_version(self, current: int) -> int:
         """The version the client edits from, for the action to check against `current`.
 
-        None for `*` (any current version). A listed strong tag naming `current` gives `current`;
-        otherwise the first version listed, or 0 (no record has it) when no tag names a version: weak
-        tags (`W/"7"`) never match, since If-Match compares strongly (RFC 9110 section 13.1.1).
+        A listed strong tag naming `current` gives `current`; otherwise the first version listed, or 0
+        (no record has it) when no tag names a version: weak tags (`W/"7"`) and garbled ones never
+        match, since If-Match compares strongly (RFC 9110 section 13.1.1).
         """
-        if "*" in self.tags:
-            return None
         versions = [int(tag[1:-1]) for tag in self.tags
                     if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit()
                     and len(tag) <= 22]
@@ -63,25 +74,21 @@ def set_etag(response: Response, session: Session, record: Versioned) -> None:
 
 
 def required_if_match(request: Request) -> IfMatch:
-    header = request.headers.get("if-match", "").strip()
-    if not header:
-        raise PreconditionRequired(
-            "this change needs an If-Match header with the ETag of the record as you read it (GET it first): "
-            "without one it could overwrite a change you have not seen")
-    return IfMatch.parse(header)
+    return IfMatch.parse(request.headers.get("if-match", ""))
 
 
 def optional_if_match(request: Request) -> IfMatch | None:
-    header = request.headers.get("if-match", "").strip()
-    return IfMatch.parse(header) if header else None
+    """An If-Match the request carries (parsed as a required one: `*` refused); None without the header."""
+    return IfMatch.parse(request.headers["if-match"]) if "if-match" in request.headers else None
 
 
 IfMatchRequired = Annotated[IfMatch, Depends(required_if_match)]
 IfMatchOptional = Annotated[IfMatch | None, Depends(optional_if_match)]
 
 _IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string"}}
-_TAG = ("the ETag of the record as you read it (GET); `*` edits whatever version is current. A tag naming "
-        "another version is answered 412, naming who changed the record since and when.")
+_TAG = ("the ETag of the record as you read it (GET); `*` is refused (428), as is a header with no tag. A tag "
+        "naming another version, a weak or a garbled one is answered 412, naming who changed the record since and "
+        "when.")
 # The header as the OpenAPI document describes it (it is read from the request, so that a missing
 # one is a 428 and not a validation error).
 IF_MATCH_REQUIRED: dict[str, Any] = {"parameters": [{

@@ -46,7 +46,7 @@ from retorno.web.pages.common import (
 from retorno.web.pages.flights import flight_again
 from retorno.web.pages.manifests import RULES
 from retorno.web.pages.posts import Done, form_post
-from retorno.web.refusals import say
+from retorno.web.refusals import describe, say
 
 pages = router()
 
@@ -244,7 +244,7 @@ def ready_picker(request: Request, session: SessionDep, user: PageUser, referenc
     try:
         context = picker_context(session, user, flight, query, page)
     except InvalidInput as exc:
-        return render(request, "flight_add.html", status=exc.status, error=exc.message,
+        return render(request, "flight_add.html", status=exc.status, error=describe(request, exc, locale_of(request)),
                       **picker_context(session, user, flight, {"airport": flight.origin}, 1))
     return render(request, "flight_add.html", **context)
 

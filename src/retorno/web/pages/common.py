@@ -314,10 +314,11 @@ def require_page(user: User, *capabilities: str) -> None:
         )
 
 
-def error_page(request: Request, exc: RetornoError) -> Response:
+def error_page(request: Request, exc: RetornoError, *, detail: str | None = None) -> Response:
     """A clear page for a refusal reached by URL: a plain sentence of what happened, the refusal itself (who
-    may not do what) below it, and the way back."""
-    return render(request, "error.html", status=exc.status, detail=describe(request, exc, locale_of(request)),
+    may not do what; `detail` when it is said otherwise) below it, and the way back."""
+    return render(request, "error.html", status=exc.status,
+                  detail=detail if detail is not None else describe(request, exc, locale_of(request)),
                   code=exc.code, viewing=request.method == "GET")
 
 

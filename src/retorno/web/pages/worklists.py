@@ -40,6 +40,7 @@ from retorno.web.pages.common import (
 from retorno.web.pages.exports import EXPORT_LIMIT, check_format, download, export_table
 from retorno.web.pages.posts import Done, Page, done, form_post
 from retorno.web.pages.sending import FIELD_LABELS
+from retorno.web.refusals import describe
 
 pages = router()
 LIST = "cases"
@@ -139,7 +140,8 @@ def case_list(request: Request, session: SessionDep, user: PageUser,
         context = list_context(session, user, query, max(1, page))
     except InvalidInput as exc:
         context = list_context(session, user, {}, 1)
-        return render(request, "cases.html", status=exc.status, error=exc.message, **context)
+        return render(request, "cases.html", status=exc.status, error=describe(request, exc, locale_of(request)),
+                      **context)
     return render(request, "cases.html", **context)
 
 
