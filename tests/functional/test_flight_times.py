@@ -66,8 +66,9 @@ def test_a_flight_scheduled_a_day_ahead_neither_boards_nor_departs_now(client: T
     assert shown["state"] == "manifest_locked" and shown["boarded"] == 0 and shown["actual_departure_utc"] is None
 
     # Six hours before, the door opens; the departure is recorded at its actual time, never ahead of the clock.
-    with clock_at(departure - timedelta(hours=5, minutes=59)):
+    with clock_at(departure - timedelta(hours=6)):
         board(api, flight, [ref])
+    with clock_at(departure - timedelta(hours=5, minutes=59)):
         refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/depart", {"at": _iso(departure)}), 422,
                 "flow.future_time")
         flown = ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/depart",
@@ -168,3 +169,23 @@ def test_a_flight_is_never_proposed_for_a_time_already_past(client: TestClient, 
         "origin": "TAP", "destination": "CCS", "departure_utc": "2020-03-01T15:00:00Z",
         "arrival_utc": "2020-03-01T20:00:00Z", "escorts": 10}), 422, "flow.departure_in_past")
     assert "already passed" in message
+
+
+def test_no_reason_dates_a_departure_before_the_lock_or_the_boarding(client: TestClient, world: World) -> None:
+    """Red team: a supervisor's reason recorded a departure a day before the manifest was locked and before
+    anyone boarded; the landing was then accepted at once."""
+    api = Api(client, world)
+    departure = _now() + timedelta(hours=3)
+    with clock_at(departure - timedelta(hours=1)):
+        flight, refs = locked(api, departure)
+    board(api, flight, refs)
+    path = f"/api/v1/flights/{flight}/depart"
+    why = "Salió antes por una ventana meteorológica."
+    for at in (departure - timedelta(days=2), _now() - timedelta(minutes=5)):
+        message = refused(api.post("carrier.supervisor", path, {"at": _iso(at), "reason": why}), 409,
+                          "flow.departure_before_boarding")
+        assert "boarded" in message
+    shown = ok(api.get("inm.officer", f"/api/v1/flights/{flight}"))
+    assert shown["state"] == "manifest_locked" and shown["actual_departure_utc"] is None
+    refused(api.post("saime.officer", f"/api/v1/flights/{flight}/landing"), 409, "flow.not_departed")
+    assert ok(api.post("carrier.officer", path))["state"] == "departed"

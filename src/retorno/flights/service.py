@@ -647,6 +647,14 @@ def depart(session: Session, actor: User, flight: Flight, *, window: lifecycle.D
         raise InvalidTransition("flight %(flight)s: boarding not recorded for %(pending)s",
                                 code="boarding_incomplete", flight=flight.reference, pending=", ".join(pending))
     boarded = [c for p, c in rows if p.boarding == "boarded"]
+    # What has already happened bounds the departure whatever the reason: no aircraft leaves before its
+    # manifest was locked and its last passenger boarded (each recorded when it happened).
+    happened = [t for t in (flight.manifest_locked_at, *(c.state_changed_at for c in boarded)) if t is not None]
+    if happened and departed_at < max(happened):
+        raise InvalidTransition(
+            "flight %(flight)s cannot have departed at %(moment)s UTC: its manifest was locked and its last "
+            "passenger boarded at %(earliest)s UTC", code="flow.departure_before_boarding", flight=flight.reference,
+            moment=f"{departed_at:%Y-%m-%d %H:%M}", earliest=f"{max(happened):%Y-%m-%d %H:%M}")
     manifest = manifest_facts(session, flight, boarded, passengers_per_escort=1)
     violations = [v for f in manifest.passengers for v in safeguards.may_board(f)]
     violations += safeguards.approvals_current(manifest.passengers, _approvals(rows))
