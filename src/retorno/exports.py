@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 # A cell that starts with one of these is run as a formula by spreadsheet programs
 # (CSV/formula injection); OWASP's advice is to prefix such cells with a quote.
@@ -37,10 +38,18 @@ def table_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
     worksheet = book.create_sheet(title=sheet[:31])
     worksheet.append([safe_cell(h) for h in header])
     for row in rows:
-        worksheet.append([_in_utc(safe_cell(value)) for value in row])
+        worksheet.append([_in_utc(safe_cell(_storable(value))) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _storable(value: object) -> object:
+    """Text without the control characters an XLSX cell cannot hold (a tab or a line break it can): left out
+    rather than failing the whole file, and before the formula check, so what they hid is quoted too."""
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
 
 
 def _in_utc(value: object) -> object:
