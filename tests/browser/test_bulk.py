@@ -35,7 +35,7 @@ def _backend(server: Served) -> str:
     return server.database_url.split(":")[0].split("+")[0]
 
 
-def _concern_behind_the_guard(server: Served, reference: str) -> None:
+def concern_behind_the_guard(server: Served, reference: str) -> None:
     """A concern written straight to the table (a door without the travel reaction): the person stays on the
     manifest, and approval must still never reach them."""
     engine = make_engine(server.database_url)
@@ -54,7 +54,7 @@ def test_receiving_officer_approves_a_manifest_in_one_step_with_the_exceptions_l
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": refs}), 201)
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
     blocked = refs[2]
-    _concern_behind_the_guard(server, blocked)
+    concern_behind_the_guard(server, blocked)
 
     log_in(page, "saime.officer")
     page.goto(f"/flights/{flight}")
