@@ -341,3 +341,40 @@ def test_another_agencys_record_of_the_same_person_blocks_without_being_named(cl
     error = refused(api.post("inm.officer", f"/api/v1/flights/{api.flight()['reference']}/passengers",
                              {"cases": [again["reference"]]}), 409, "invalid_transition")
     assert mexican["reference"] in str(error) and "asylum" in str(error)
+
+
+def test_an_operator_guessing_a_returnees_birth_date_is_slowed_down_and_audited(client: TestClient,
+                                                                                world: World) -> None:
+    """Red team: an operator enrolled an arrived returnee it could not see by trying birth dates one after
+    another (40 wrong answers, never slowed down), then saw the returnee's name and birth date."""
+    api = Api(client, world)
+    returnee = api.arrive(1)[0]
+    ref, born = returnee["reference"], date.fromisoformat(returnee["birth_date"])
+    path = f"/api/v1/cases/{ref}/consent"
+    answers = []
+    for days in range(1, 7):
+        answers.append(api.post("op.officer", path, {"birth_date": (born + timedelta(days=days)).isoformat()}))
+    assert [r.status_code for r in answers[:3]] == [404, 404, 404]
+    assert answers[-1].status_code == 429 and answers[-1].json()["error"]["code"] == "lookup_throttled"
+    # Even the right answer waits its turn now, and nothing was recorded for the returnee.
+    refused(api.post("op.officer", path, {"birth_date": born.isoformat()}), 429, "lookup_throttled")
+    assert state(api, ref) == "arrived"
+    failed = ok(api.get("admin", "/api/v1/audit?action=intake.lookup_failed"))
+    assert len(failed) >= 3 and {r["object_id"] for r in failed} == {ref}
+    # Another operator official is not held up by this one's guesses.
+    ok(api.post("op2.officer", path, {"birth_date": born.isoformat()}), 201)
+
+
+def test_a_child_is_not_enrolled_on_their_own(client: TestClient, world: World) -> None:
+    """Red team: an operator recorded the consent of a two-year-old, with no adult of the family."""
+    api = Api(client, world)
+    adult = api.ready_case(given_names="Madre", household_reference="H-CONS", relationship_to_head="head")
+    child = api.ready_case(given_names="Niño", household_reference="H-CONS", relationship_to_head="child",
+                           birth_date=(date.today() - timedelta(days=2 * 366)).isoformat())
+    api.fly_to_arrival([adult, child])
+    refused(api.post("saime.officer", f"/api/v1/cases/{child['reference']}/consent", {}), 409,
+            "consent.minor_alone")
+    refused(api.post("op.officer", f"/api/v1/cases/{child['reference']}/consent",
+                     {"birth_date": child["birth_date"]}), 409, "consent.minor_alone")
+    ok(api.post("saime.officer", f"/api/v1/cases/{adult['reference']}/consent", {}), 201)
+    ok(api.post("saime.officer", f"/api/v1/cases/{child['reference']}/consent", {}), 201)

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from retorno.agencies import logins
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader, require
 from retorno.audit.models import AuditRecord
@@ -34,7 +35,7 @@ from retorno.reintegration.matching import (
     welfare_match,
 )
 from retorno.reintegration.models import FollowUp, IntakeProfile, MatchingRun, Opportunity, Placement
-from retorno.safeguards import age_on
+from retorno.safeguards import age_on, is_minor
 
 EDUCATION_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "7", "8")  # ISCED 2011
 OPEN_PLACEMENTS = ("offered", "accepted", "started")
@@ -43,10 +44,20 @@ FOLLOW_UP_MONTHS = (3, 6, 12)
 
 @action("intake.record")
 def find_arrived(session: Session, actor: User, reference: str, birth_date: date) -> Case:
-    """An arrived returnee, found by the code given at arrival and their birth date (before any consent)."""
+    """An arrived returnee, found by the code given at arrival and their birth date (before any consent).
+
+    References are sequential and birth dates few, so a wrong answer counts as a failed login does
+    (`logins.guarded_secret`): an official guessing a returnee's birth date, or trying many references,
+    is slowed down and each wrong answer is on the audit trail.
+    """
+    key = f"arrival:{reference}"
+    logins.guarded_secret(session, actor, key)
     case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
-    if case is None or case.birth_date != birth_date or case.state not in ("arrived", "reintegration_intake",
-                                                                              "matched", "placed"):
+    found = case is not None and case.birth_date == birth_date and case.state in (
+        "arrived", "reintegration_intake", "matched", "placed")
+    logins.record_guess(session, actor, key, right=found, action="intake.lookup_failed", object_type="case",
+                        object_id=reference)
+    if not found or case is None:
         raise NotFound("no arrived returnee %(reference)s with that birth date", reference=reference)
     return case
 
@@ -65,6 +76,10 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
         raise InvalidTransition("case %(case)s: consent is recorded after arrival (it is '%(state)s')",
                                 code="invalid_transition.case", case=case.reference, state=Term("case_state",
                                                                                                 case.state))
+    if is_minor(case.birth_date, utcnow().date()) and not _household_adult_consented(session, case):
+        raise InvalidTransition("case %(case)s is a minor: a child takes part with an adult of their household "
+                                "who has consented, never on their own", code="consent.minor_alone",
+                                case=case.reference)
     profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
     if profile is None:
         profile = IntakeProfile(case_id=case.id, consent=True, occupations=[], skills=[], languages=[],
@@ -75,6 +90,17 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
     record(session, actor, "consent.give", "case", case.reference, after={"consent": True})
     transition(session, actor, case, "reintegration_intake", action="case.reintegration_intake")
     return profile
+
+
+def _household_adult_consented(session: Session, case: Case) -> bool:
+    """Whether an adult of the case's household has consented to reintegration (and not withdrawn)."""
+    if case.household_id is None:
+        return False
+    adults = session.execute(
+        sa.select(Case.birth_date).join(IntakeProfile, IntakeProfile.case_id == Case.id)
+        .where(Case.household_id == case.household_id, Case.id != case.id, IntakeProfile.consent.is_(True))
+    ).scalars().all()
+    return any(not is_minor(born, utcnow().date()) for born in adults)
 
 
 def _profile(session: Session, case: Case) -> IntakeProfile:
