@@ -108,10 +108,6 @@ CAPABILITIES: dict[str, Capability] = {
 }
 
 
-def role_needed(capability: str) -> str:
-    return CAPABILITIES[capability].role
-
-
 def can(user: User, capability: str) -> bool:
     """Whether `user` holds `capability` by their agency's kind and their role (deny by default)."""
     declared = CAPABILITIES.get(capability)

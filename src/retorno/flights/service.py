@@ -753,13 +753,6 @@ def explain_discrepancy(session: Session, actor: User, flight: Flight, *, explan
     record(session, actor, "arrival.explain", "flight", flight.reference, reason=explanation.strip())
 
 
-@reader("flight.read")
-def alerts_for(session: Session, actor: User, *, limit: int = 50) -> list[Alert]:
-    flights = visible_flights(actor).with_only_columns(Flight.id)
-    return list(session.execute(sa.select(Alert).where(Alert.flight_id.in_(flights))
-                                .order_by(Alert.id.desc()).limit(limit)).scalars())
-
-
 @action("manifest.propose")
 def set_flight_staff(session: Session, actor: User, flight: Flight, *, escorts: int, medical_staff: int,
                      passengers_per_escort: int, reason: str | None = None) -> None:
