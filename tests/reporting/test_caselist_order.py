@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from retorno.cases.models import Case, Household
 from retorno.reporting import caselist
+from retorno.screening.models import Screening
 from retorno.synthetic.work import fill_cases
 from tests.factories import World
 
@@ -46,3 +47,24 @@ def test_every_page_of_a_sort_by_a_column_that_can_be_empty_is_the_sorted_statem
     blank = set(session.execute(sa.select(Case.id).where(Case.id.in_(whole), empty.is_(None))).scalars())
     assert 0 < len(blank) < len(whole)
     assert whole[-len(blank):] == sorted(blank, reverse=sort.startswith("-"))
+
+
+@pytest.mark.parametrize("sort", ["-detained", "name", "-reference"])
+def test_the_open_concern_list_counts_and_pages_in_one_statement_as_the_filter_finds_them(
+        session: Session, world: World, sort: str) -> None:
+    officer = world.users["inm.officer"]
+    fill_cases(session, officer, world.users["saime.officer"], 40, random.Random(5))
+    ids = session.execute(sa.select(Case.id).where(Case.agency_id == officer.agency_id, Case.reference.like("ME-%"))
+                          .order_by(Case.id)).scalars().all()
+    for n, case_id in enumerate(ids[:17]):
+        session.execute(sa.insert(Screening).values(case_id=case_id, screened_by=officer.id, medical_escorts=0,
+                                                    concerns=["pending_asylum_claim"] if n % 5 else []))
+    session.flush()
+    wanted = caselist.CaseFilter(concern="open")
+    whole = caselist.matching_ids(session, officer, wanted, sort=sort)
+    assert len(whole) == 13
+    for start in (0, 7, 14, 21):
+        page = caselist.list_cases(session, officer, wanted, sort=sort, limit=7, offset=start)
+        assert ([c.id for c in page.cases], page.total) == (whole[start:start + 7], 13), start
+    none = caselist.list_cases(session, officer, caselist.CaseFilter(concern="open", text="nadie así"), sort=sort)
+    assert (none.cases, none.total) == ([], 0)
