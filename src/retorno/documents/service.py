@@ -27,7 +27,8 @@ def _check_access(session: Session, actor: User, case: Case) -> None:
     if actor.agency.kind == "sending_authority":
         ensure_owner(actor, case)
     elif not can_see(session, actor, case):
-        raise Forbidden("case %(case)s is not one your agency may document", case=case.reference)
+        # A case the agency may not see does not exist for it.
+        raise NotFound("no case %(case)s that you may see", case=case.reference)
 
 
 @action("document.add")

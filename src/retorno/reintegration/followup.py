@@ -25,19 +25,25 @@ INCOME = {"none": 0.0, "below_minimum": 1 / 3, "minimum": 2 / 3, "above_minimum"
 HOUSING = {"stable": 1.0, "temporary": 0.5, "none": 0.0}
 HOUSEHOLD = {"together": 1.0, "partly": 0.5, "separated": 0.0}
 INTENTION = {"no": 1.0, "unsure": 0.5, "yes": 0.0}
+NOTES_LENGTH = 2000
 CHOICES = {"work": WORK, "income": INCOME, "housing": HOUSING, "household": HOUSEHOLD,
            "intends_to_migrate": INTENTION}
 
 
 def validate_answers(answers: dict[str, Any]) -> None:
     """Refuse an incomplete or out-of-range questionnaire, naming every bad answer."""
+    # Whatever a door hands over (JSON of any type, a form's text): an answer is one of the choices' codes.
     problems = [Message("%(question)s: one of %(options)s",
                         {"question": Term("followup_question", name),
                          "options": [Term("followup_choice", f"{name}.{option}", option) for option in options]})
-                for name, options in CHOICES.items() if answers.get(name) not in options]
+                for name, options in CHOICES.items()
+                if not isinstance(answers.get(name), str) or answers.get(name) not in options]
     wellbeing = answers.get("wellbeing")
     if not isinstance(wellbeing, int) or isinstance(wellbeing, bool) or not 1 <= wellbeing <= 5:
         problems.append(Message("wellbeing: a whole number from 1 to 5"))
+    notes = answers.get("notes")
+    if notes is not None and (not isinstance(notes, str) or len(notes) > NOTES_LENGTH):
+        problems.append(Message("notes: a text of at most %(most)s characters", {"most": NOTES_LENGTH}))
     unknown = set(answers) - set(CHOICES) - {"wellbeing", "notes"}
     if unknown:
         problems.append(Message("unknown answers %(unknown)s", {"unknown": ", ".join(sorted(unknown))}))

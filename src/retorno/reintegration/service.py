@@ -269,6 +269,9 @@ def update_opportunity(session: Session, actor: User, opportunity: Opportunity, 
     unknown = set(changes) - set(OpportunityInput.__dataclass_fields__) - {"active"}
     if unknown:
         raise InvalidInput("unknown fields %(unknown)s", unknown=sorted(unknown))
+    cleared = sorted(k for k, value in changes.items() if value is None and k != "min_education")
+    if cleared:
+        raise InvalidInput("%(cleared)s cannot be emptied", code="invalid_opportunity", cleared=", ".join(cleared))
     updated = OpportunityInput(**{**current.__dict__, **{k: v for k, v in changes.items() if k != "active"}})
     _check_opportunity(updated)
     before = {k: getattr(opportunity, k) for k in changes}
@@ -397,13 +400,12 @@ def _explanation_json(why: Any, opportunity_ids: Sequence[int]) -> dict[str, Any
 
 
 def _placement(session: Session, actor: User, placement_id: int) -> Placement:
+    """A placement of `actor`'s own opportunities; another operator's does not exist for them (404)."""
     require(actor, "placement.manage")
     placement = session.get(Placement, placement_id)
-    if placement is None:
+    opportunity = session.get(Opportunity, placement.opportunity_id) if placement is not None else None
+    if placement is None or opportunity is None or opportunity.operator_agency_id != actor.agency_id:
         raise NotFound("no placement %(placement_id)s", placement_id=placement_id)
-    opportunity = session.get(Opportunity, placement.opportunity_id)
-    if opportunity is None or opportunity.operator_agency_id != actor.agency_id:
-        raise Forbidden("placement %(placement_id)s is with another operator's opportunity", placement_id=placement_id)
     return placement
 
 
@@ -481,10 +483,17 @@ def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: 
     Recorded once: made from a version of the follow-up that has changed since (`expected_version`),
     it is refused with who recorded it and when; without one, a second recording is still refused.
     """
-    follow_up = session.get(FollowUp, follow_up_id)
+    require(actor, "placement.manage")
+    # Seen as the due list and the pages see it: of the operator's own placements, while the returnee consents;
+    # any other does not exist for this operator (404, as a missing one).
+    follow_up = session.execute(
+        sa.select(FollowUp).join(Placement, Placement.id == FollowUp.placement_id)
+        .join(Opportunity, Opportunity.id == Placement.opportunity_id)
+        .join(IntakeProfile, IntakeProfile.case_id == Placement.case_id)
+        .where(FollowUp.id == follow_up_id, Opportunity.operator_agency_id == actor.agency_id, IntakeProfile.consent)
+    ).scalar_one_or_none()
     if follow_up is None:
         raise NotFound("no follow-up %(follow_up_id)s", follow_up_id=follow_up_id)
-    _placement(session, actor, follow_up.placement_id)
     check_version(session, follow_up, expected_version, label=Message("follow-up %(follow_up)s",
                                                                       {"follow_up": follow_up_id}),
                   audited=AuditObject("follow_up", str(follow_up_id)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Response, UploadFile
@@ -15,7 +15,7 @@ from retorno.cases.models import Case
 from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case
 from retorno.errors import InvalidInput, problem_summary, refuse_bad_import
-from retorno.reintegration import service
+from retorno.reintegration import followup, service
 from retorno.reintegration.load import import_opportunities
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
 from retorno.reintegration.schemas import (
@@ -69,25 +69,77 @@ class IntakeIn(BaseModel):
     needs: list[str] = Field(default_factory=list, max_length=10)
 
 
+# An opportunity's fields, each with its bounds once: a new opportunity has them all, a change some.
+Kind = Literal["productive_project", "internship"]
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+Sector = Annotated[str, Field(min_length=1, max_length=80)]
+Isco = Annotated[str, Field(pattern=r"^\d{4}$")]
+Municipality = Annotated[str, Field(max_length=120)]
+Seats = Annotated[int, Field(ge=1, le=10000)]
+Amount = Annotated[Decimal, Field(ge=0, lt=Decimal("1e10"), decimal_places=2)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Months = Annotated[int, Field(ge=1, le=60)]
+Tutors = Annotated[int, Field(ge=1, le=1000)]
+MinAge = Annotated[int, Field(ge=14, le=99)]
+
+
 class OpportunityIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    kind: Literal["productive_project", "internship"]
-    title: str = Field(min_length=1, max_length=200)
-    workplace: str = Field(min_length=1, max_length=200)
-    sector: str = Field(min_length=1, max_length=80)
-    isco_code: str = Field(pattern=r"^\d{4}$")
+    kind: Kind
+    title: Title
+    workplace: Title
+    sector: Sector
+    isco_code: Isco
     state_code: str
-    municipality: str = Field(max_length=120)
-    seats: int = Field(ge=1, le=10000)
-    monthly_amount: Decimal = Field(ge=0)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    municipality: Municipality
+    seats: Seats
+    monthly_amount: Amount
+    currency: Currency
     start_date: date
-    duration_months: int = Field(ge=1, le=60)
-    tutors: int = Field(default=1, ge=1, le=1000)
-    min_age: int = Field(default=18, ge=14, le=99)
+    duration_months: Months
+    tutors: Tutors = 1
+    min_age: MinAge = 18
     min_education: str | None = None
     required_skills: list[str] = Field(default_factory=list)
+
+
+class OpportunityChangesIn(BaseModel):
+    """The fields a PATCH changes (those it sends; the service refuses emptying any but min_education), and `active`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Kind | None = None
+    title: Title | None = None
+    workplace: Title | None = None
+    sector: Sector | None = None
+    isco_code: Isco | None = None
+    state_code: str | None = None
+    municipality: Municipality | None = None
+    seats: Seats | None = None
+    monthly_amount: Amount | None = None
+    currency: Currency | None = None
+    start_date: date | None = None
+    duration_months: Months | None = None
+    tutors: Tutors | None = None
+    min_age: MinAge | None = None
+    min_education: str | None = None
+    required_skills: list[str] | None = None
+    active: bool | None = None
+
+
+class FollowUpAnswersIn(BaseModel):
+    """The follow-up questionnaire (`reintegration.followup`): each answer one of its choices' codes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    work: Literal[tuple(followup.WORK)]  # type: ignore[valid-type]
+    income: Literal[tuple(followup.INCOME)]  # type: ignore[valid-type]
+    housing: Literal[tuple(followup.HOUSING)]  # type: ignore[valid-type]
+    household: Literal[tuple(followup.HOUSEHOLD)]  # type: ignore[valid-type]
+    intends_to_migrate: Literal[tuple(followup.INTENTION)]  # type: ignore[valid-type]
+    wellbeing: int = Field(strict=True, ge=1, le=5, description="1 = very bad, 5 = very good")
+    notes: str | None = Field(default=None, max_length=followup.NOTES_LENGTH)
 
 
 class PlacementStepIn(BaseModel):
@@ -191,11 +243,11 @@ def read_opportunity(reference: str, session: SessionDep, user: CurrentUser, res
 
 @router.patch("/opportunities/{reference}", response_model=OpportunityOut,
               responses=with_etag(200, 409, 412, 428), openapi_extra=IF_MATCH_REQUIRED)
-def update_opportunity(reference: str, body: dict[str, Any], session: SessionDep, user: CurrentUser,
+def update_opportunity(reference: str, body: OpportunityChangesIn, session: SessionDep, user: CurrentUser,
                        if_match: IfMatchRequired, response: Response) -> Any:
     """Change fields of the caller's own opportunity: If-Match (the ETag of GET) is required."""
     opportunity = service.get_opportunity(session, reference)
-    service.update_opportunity(session, user, opportunity, body,
+    service.update_opportunity(session, user, opportunity, body.model_dump(exclude_unset=True),
                                expected_version=if_match.expected_version(opportunity.version))
     set_etag(response, session, opportunity)
     return opportunity_out(opportunity)
@@ -247,11 +299,12 @@ def follow_ups(session: SessionDep, user: CurrentUser, overdue: bool = False) ->
 
 @router.post("/follow-ups/{follow_up_id}", status_code=201, response_model=FollowUpRecorded,
              responses=with_etag(201, 409, 412), openapi_extra=IF_MATCH_OPTIONAL)
-def record_follow_up(follow_up_id: IdPath, body: dict[str, Any], session: SessionDep, user: CurrentUser,
+def record_follow_up(follow_up_id: IdPath, body: FollowUpAnswersIn, session: SessionDep, user: CurrentUser,
                      if_match: IfMatchOptional, response: Response) -> Any:
     """Record a follow-up (once); an If-Match (its `version` as listed) is honoured, not required."""
     current = session.get(FollowUp, follow_up_id)
     expected = if_match.expected_version(current.version) if if_match and current else None
-    follow_up = service.record_follow_up(session, user, follow_up_id, body, expected_version=expected)
+    follow_up = service.record_follow_up(session, user, follow_up_id, body.model_dump(exclude_none=True),
+                                         expected_version=expected)
     set_etag(response, session, follow_up)
     return {"id": follow_up.id, "score": follow_up.score, "version": follow_up.version}

@@ -42,6 +42,7 @@ from retorno.web.pages.common import (
     render,
     require_page,
     router,
+    whole_number,
 )
 from retorno.web.pages.flights import flight_again
 from retorno.web.pages.manifests import RULES
@@ -264,7 +265,7 @@ def add_selection(request: Request, session: SessionDep, user: PageUser, setting
         groups = bulk.households_of(session, cases)
     else:
         typed_limit = form_text(form, "limit")
-        limit = int(typed_limit) if typed_limit.isdigit() else bulk.seats_left(session, flight)
+        limit = whole_number(typed_limit, digits=5) or bulk.seats_left(session, flight)
         wanted = replace(caselist.filter_from({**query, "text": query.get("q", "")}), state="ready")
         cases = caselist.load_cases(session, caselist.matching_ids(session, user, wanted, sort="-detained",
                                                                    limit=limit))

@@ -334,3 +334,12 @@ def form_text(form: FormData, name: str) -> str:
 def form_values(form: FormData) -> dict[str, str]:
     """The text fields as typed, to show them again after a refusal (never the CSRF token or a password)."""
     return {k: v for k, v in form.multi_items() if isinstance(v, str) and k not in ("csrf_token", "password")}
+
+
+def whole_number(text: str, *, digits: int = 18) -> int | None:
+    """A non-negative whole number typed in a form, or None when the text is not one of at most `digits` digits.
+
+    Every number a form carries goes through here: `int()` of any text a browser sends could fail on
+    digits of other scripts, or on thousands of them.
+    """
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None

@@ -16,7 +16,7 @@ from datetime import datetime
 from starlette.datastructures import FormData
 
 from retorno.errors import EditConflict, PreconditionRequired, RetornoError
-from retorno.web.pages.common import form_text
+from retorno.web.pages.common import form_text, whole_number
 
 VERSION_FIELD = "version"
 
@@ -28,9 +28,9 @@ def form_version(form: FormData, *, required: bool) -> int | None:
     version it could overwrite a change unseen, so it is refused. A step (a placement, a follow-up)
     is refused by its state machine when stale, and checks the version only when the form has one.
     """
-    text = form_text(form, VERSION_FIELD)
-    if text.isascii() and text.isdigit() and len(text) <= 18:
-        return int(text)
+    version = whole_number(form_text(form, VERSION_FIELD))
+    if version is not None:
+        return version
     if required:
         raise PreconditionRequired("this form does not say which version of the record it was opened at: "
                                    "open the page again and make your change there")

@@ -33,6 +33,7 @@ from retorno.web.pages.common import (
     render,
     require_page,
     router,
+    whole_number,
 )
 from retorno.web.pages.posts import Done, Page, form_post
 
@@ -89,7 +90,7 @@ def read_plan(text: str) -> dict[str, Any]:
                     for ref, why in data.get("left_off", {}).items()}
         escorts = {str(f): int(n) for f, n in data.get("escorts", {}).items()}
         medical = {str(f): int(n) for f, n in data.get("medical_staff", {}).items()}
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError):
         raise InvalidInput("the proposed plan in the form is damaged; run the planner again",
                            code="invalid_plan") from None
     return {**figures, "manifests": manifests, "left_off": left_off, "escorts": escorts, "medical_staff": medical,
@@ -116,8 +117,9 @@ def left_pages_of(form: FormData) -> dict[str, int]:
     for value in [*form.getlist("left_pages"), form.get("left_page")]:
         if isinstance(value, str) and ":" in value:
             code, _, number = value.rpartition(":")
-            if number.isdigit():
-                pages[code] = int(number)
+            page_number = whole_number(number, digits=6)
+            if page_number is not None:
+                pages[code] = page_number
     return pages
 
 

@@ -36,6 +36,7 @@ from retorno.web.pages.common import (
     locale_of,
     require_page,
     router,
+    whole_number,
 )
 from retorno.web.pages.conflicts import conflict_of, form_version, reopened
 from retorno.web.pages.operator import (
@@ -452,7 +453,8 @@ def follow_up_form(request: Request, session: SessionDep, user: PageUser, follow
 def answers_of(form: FormData) -> dict[str, Any]:
     answers: dict[str, Any] = {name: form_text(form, name) for name in QUESTIONS}
     wellbeing = form_text(form, "wellbeing")
-    answers["wellbeing"] = int(wellbeing) if wellbeing.isdigit() else wellbeing
+    number = whole_number(wellbeing, digits=3)
+    answers["wellbeing"] = wellbeing if number is None else number
     notes = form_text(form, "notes")
     if notes:
         answers["notes"] = notes[:2000]
