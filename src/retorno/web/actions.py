@@ -1,4 +1,5 @@
-"""What each audited action is called on the pages (the case timeline), in Spanish; the English catalog translates.
+"""What each audited action is called on the pages (the case timeline, the audit trail), in Spanish; the English
+catalog translates. And what an alert says happened, in both languages.
 
 The audit trail keeps stable action codes (`case.register`, `screening.record`); people read these
 labels. An action of a family (`case.<state>`, `manifest.<decision>`, `verification.<outcome>`,
@@ -86,6 +87,17 @@ FAMILIES = {
     "verification.": "Decisión de verificación",
     "placement.": "Paso de la colocación",
     "alert.": "Aviso",
+}
+
+# What an alert says happened to the person taken off a manifest, in Spanish and English.
+ALERT_KINDS = {
+    "protection_pull": ("retirado por una preocupación de protección", "taken off for a protection concern"),
+    "medical_needs": ("retirado: cambió la escolta médica que necesita", "taken off: their medical escort changed"),
+    "household_changed": ("retirado: cambió su hogar", "taken off: their household changed"),
+    "identity_changed": ("retirado: cambió su identidad, se verifica de nuevo",
+                         "taken off: their identity changed and is verified again"),
+    "document_changed": ("retirado: cambió su documento de viaje", "taken off: their travel document changed"),
+    "withdrawn": ("retirado: el caso se retiró", "taken off: the case was withdrawn"),
 }
 
 

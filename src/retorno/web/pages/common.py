@@ -20,6 +20,7 @@ from retorno.agencies.permissions import CAPABILITIES, can
 from retorno.errors import Forbidden, Message, RetornoError, Term
 from retorno.inbox import service as inbox
 from retorno.web import dates, i18n
+from retorno.web.actions import ALERT_KINDS, action_label
 from retorno.web.deps import CsrfFailed, SessionDep, csrf_matches, foreign_origin, session_user
 from retorno.web.pages.reviews import review_reasons
 from retorno.web.refusals import describe, say, say_stored
@@ -127,6 +128,8 @@ class Viewer:
     kind: str
     role: str
     capabilities: frozenset[str]
+    # The zone a time tied to no place is told in: the agency's country's, when it has only one.
+    zone: str | None = None
 
     @classmethod
     def of(cls, user: User) -> Viewer:
@@ -138,20 +141,33 @@ class Viewer:
             user.agency.kind,
             user.role,
             frozenset(cap for cap in CAPABILITIES if can(user, cap)),
+            i18n.country_zone(user.agency.country),
         )
 
 
 class Formatter:
     """Dates, times and numbers in one locale, for the templates."""
 
-    def __init__(self, locale: str) -> None:
+    def __init__(self, locale: str, zone: str | None = None) -> None:
         self.locale = locale
+        self.zone = zone
 
     def day(self, value: Any) -> str:
         return i18n.format_day(value, self.locale)
 
     def moment(self, value: Any) -> str:
-        return i18n.format_moment(value, self.locale)
+        """A moment tied to no place, in the reader's zone naming it (in UTC, saying so, when there is none)."""
+        return i18n.format_in_zone(value, self.zone, self.locale)
+
+    def action(self, code: str) -> str:
+        """An audited action by its label in this language (its code when it has none)."""
+        label = action_label(code)
+        return i18n.gettext_for(self.locale)(label) if label else code
+
+    def alert(self, kind: str) -> str:
+        """What an alert says happened to the person taken off a manifest."""
+        labels = ALERT_KINDS.get(kind)
+        return labels[0 if self.locale == "es" else 1] if labels else kind
 
     def at(self, value: Any, iata: str) -> str:
         return i18n.format_at_airport(value, iata, self.locale)
@@ -284,7 +300,7 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         locale=locale,
         viewer=viewer,
         nav=list(dict.fromkeys(nav)),
-        fmt=Formatter(locale),
+        fmt=Formatter(locale, viewer.zone if viewer is not None else None),
         csrf_token=csrf_token(request),
         flash=flash,
         path=request.url.path,

@@ -10,21 +10,11 @@ from fastapi.responses import HTMLResponse
 
 from retorno.db import utcnow
 from retorno.inbox import service as inbox
+from retorno.web.actions import ALERT_KINDS
 from retorno.web.deps import SessionDep
 from retorno.web.pages.common import PageUser, counts_of, locale_of, render, router
 
 pages = router()
-
-# What an alert says happened to the person taken off a manifest, in Spanish and English.
-ALERT_KINDS = {
-    "protection_pull": ("retirado por una preocupación de protección", "taken off for a protection concern"),
-    "medical_needs": ("retirado: cambió la escolta médica que necesita", "taken off: their medical escort changed"),
-    "household_changed": ("retirado: cambió su hogar", "taken off: their household changed"),
-    "identity_changed": ("retirado: cambió su identidad, se verifica de nuevo",
-                         "taken off: their identity changed and is verified again"),
-    "document_changed": ("retirado: cambió su documento de viaje", "taken off: their travel document changed"),
-    "withdrawn": ("retirado: el caso se retiró", "taken off: the case was withdrawn"),
-}
 
 
 @pages.get("/", response_class=HTMLResponse)
