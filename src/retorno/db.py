@@ -192,6 +192,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def refresh_statistics(url: str) -> bool:
+    """Give SQLite's planner statistics when it has none for the cases or they have drifted; True if it ran.
+
+    SQLite keeps none on its own: without them it takes an equality on any indexed column for selective
+    and reads the case list off the agency's index, sorting every case (measured: 100,000 cases, a page
+    of the list 0.9-1.3 s → 10 ms after ANALYZE). ANALYZE runs again when the number of cases has moved
+    by over a quarter since the last one (0.6 s at 100,000 cases). PostgreSQL's autovacuum does this.
+    """
+    if not url.startswith("sqlite"):
+        return False
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            tables = set(connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
+            if "cases" not in tables:
+                return False
+            count = connection.exec_driver_sql("SELECT count(*) FROM cases").scalar_one()
+            known = connection.exec_driver_sql(
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'cases' AND idx IS NOT NULL LIMIT 1").scalar() \
+                if "sqlite_stat1" in tables else None
+            if known is not None and abs(count - int(known.split()[0])) * 4 <= int(known.split()[0]):
+                return False
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+            return True
+    finally:
+        engine.dispose()
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -26,7 +26,7 @@ from retorno.benchmarks.database import fresh_database, peak_rss_mb
 from retorno.cases.models import Case
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
-from retorno.db import make_engine, use_data_keys, utcnow
+from retorno.db import make_engine, refresh_statistics, use_data_keys, utcnow
 from retorno.migrations import upgrade
 from retorno.synthetic.work import fill_cases, fill_work
 from retorno.web.app import create_app
@@ -234,6 +234,8 @@ def run(settings: Settings, cases: int = 100_000, repeat: int = 30, seed: int = 
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
+    # What `retorno serve` does on SQLite before it starts serving.
+    refresh_statistics(url)
     fill_seconds = time.perf_counter() - started
     app = create_app(settings)
     statements = _Statements(app.state.engine)

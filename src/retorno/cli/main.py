@@ -206,9 +206,11 @@ def serve(database_url: DatabaseUrl = None, host: str = "127.0.0.1", port: int =
           ] = None,
           log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info") -> None:
     """Serve the web interface and the REST API (JSON log lines on standard error)."""
+    from retorno.db import refresh_statistics
     from retorno.migrations import upgrade
     config = settings(database_url)
     upgrade(config.database_url)
+    refresh_statistics(config.database_url)
     _serve(config, host, port, workers=workers, graceful_seconds=graceful_timeout,
            forwarded_allow_ips=forwarded_allow_ips, log_level=log_level)
 
