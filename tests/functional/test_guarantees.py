@@ -378,3 +378,66 @@ def test_a_child_is_not_enrolled_on_their_own(client: TestClient, world: World) 
                      {"birth_date": child["birth_date"]}), 409, "consent.minor_alone")
     ok(api.post("saime.officer", f"/api/v1/cases/{adult['reference']}/consent", {}), 201)
     ok(api.post("saime.officer", f"/api/v1/cases/{child['reference']}/consent", {}), 201)
+
+
+def _verified_as(api: Api, ref: str, record: str, sender: str = "ice.officer") -> None:
+    if ok(api.get(sender, f"/api/v1/cases/{ref}"))["state"] != "verification_requested":
+        ok(api.post(sender, f"/api/v1/cases/{ref}/verification-request"), 201)
+    ok(api.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
+                {"outcome": "verified", "registry_record": record}), 201)
+
+
+def test_two_records_verified_as_one_registry_record_are_one_person(client: TestClient, world: World) -> None:
+    """Red team: a second record of a person with an open asylum claim, without a cédula, was verified as the
+    same civil-registry record and then manifested, approved, locked, boarded and flown."""
+    api = Api(client, world)
+    claimant = api.register("ice.officer", national_id=None, given_names="Lucía")
+    api.screen(claimant["reference"], ["pending_asylum_claim"], user="ice.officer")
+    _verified_as(api, claimant["reference"], "777001")
+    again = api.register("ice.officer", national_id=None, given_names="Lucía", agency_reference="ICE-RT-REG2")
+    api.screen(again["reference"], user="ice.officer")
+    _verified_as(api, again["reference"], "777001")
+    api.passport(again, user="ice.officer")
+    assert ok(api.get("ice.officer", f"/api/v1/cases/{again['reference']}"))["state"] == "documented"
+    flight = api.flight(user="ice.officer")["reference"]
+    refused(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [again["reference"]]}),
+            409, "invalid_transition")
+
+
+def test_a_record_matched_later_to_a_passengers_registry_record_takes_the_passenger_off(
+        client: TestClient, world: World) -> None:
+    """Red team: a passenger stayed on the manifest after a record of the same person with an open asylum
+    claim was verified as the same registry record."""
+    api = Api(client, world)
+    passenger = api.register("ice.officer", national_id=None, given_names="Marta")
+    api.screen(passenger["reference"], user="ice.officer")
+    _verified_as(api, passenger["reference"], "888002")
+    api.passport(passenger, user="ice.officer")
+    flight = api.flight(user="ice.officer")["reference"]
+    ok(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [passenger["reference"]]}), 201)
+    assert ok(api.get("ice.officer", f"/api/v1/cases/{passenger['reference']}"))["state"] == "manifested"
+    claimant = api.register("ice.officer", national_id=None, given_names="Marta", agency_reference="ICE-RT-REG3")
+    api.screen(claimant["reference"], ["pending_asylum_claim"], user="ice.officer")
+    _verified_as(api, claimant["reference"], "888002")
+    assert ok(api.get("ice.officer", f"/api/v1/cases/{passenger['reference']}"))["state"] == "documented"
+    shown = ok(api.get("ice.officer", f"/api/v1/flights/{flight}"))
+    assert passenger["reference"] not in str(shown.get("passengers", shown))
+
+
+def test_removing_the_cedula_does_not_unmake_the_same_person(client: TestClient, world: World) -> None:
+    """Red team: after the cédula shared with an asylum case was removed, the duplicate went back on a manifest."""
+    api = Api(client, world)
+    claimant = api.register(national_id="V-9.100.200")
+    api.screen(claimant["reference"], ["pending_asylum_claim"])
+    _verified_as(api, claimant["reference"], "999003", sender="inm.officer")
+    again = api.register("ice.officer", national_id="V9100200", agency_reference="ICE-RT-CED")
+    api.screen(again["reference"], user="ice.officer")
+    _verified_as(api, again["reference"], "999003")
+    current = client.get(f"/api/v1/cases/{again['reference']}", headers=world.headers("ice.officer"))
+    ok(client.patch(f"/api/v1/cases/{again['reference']}", json={"national_id": None},
+                    headers={**world.headers("ice.officer"), "If-Match": current.headers["ETag"]}))
+    _verified_as(api, again["reference"], "999004")  # verified anew, even as another record: the old match stands
+    api.passport(ok(api.get("ice.officer", f"/api/v1/cases/{again['reference']}")), user="ice.officer")
+    flight = api.flight(user="ice.officer")["reference"]
+    refused(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [again["reference"]]}),
+            409, "invalid_transition")

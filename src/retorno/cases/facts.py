@@ -124,21 +124,85 @@ class OtherRecord(NamedTuple):
 
 
 def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, OtherRecord]]:
-    """Per case, the other cases that are the same person: the same cédula.
+    """Per case, the other cases that are the same person.
 
     A person registered twice (by two agencies, or again under another reference) is one person:
-    a protection concern open on either record protects both. Whether the other record is the same
-    agency's decides what may be said of it: another agency's reference and concerns are not this
-    agency's to read (SPEC.md section 4.6), only that one is open.
+    a protection concern open on any record protects them all. Records are the same person when
+    they share a cédula, a civil-registry record a verification matched them to (at any time: an
+    identity edited since does not unmake the match), or a travel document (issuing state and
+    number) — and, through those, transitively. Whether the other record is the same agency's
+    decides what may be said of it: another agency's reference and concerns are not this agency's
+    to read (SPEC.md section 4.6), only that one is open.
     """
+    edges: dict[int, set[int]] = {}
+    asked, frontier = set(case_ids), set(case_ids)
+    while frontier:
+        found = _linked_records(session, sorted(frontier))
+        for case_id, others in found.items():
+            edges.setdefault(case_id, set()).update(others)
+            for other in others:
+                edges.setdefault(other, set()).add(case_id)
+        reached = {other for others in found.values() for other in others}
+        frontier = reached - asked
+        asked |= reached
+    components: dict[int, set[int]] = {}
+    for case_id in case_ids:
+        if case_id in components or case_id not in edges:
+            continue
+        component, stack = {case_id}, [case_id]
+        while stack:
+            for other in edges.get(stack.pop(), ()):
+                if other not in component:
+                    component.add(other)
+                    stack.append(other)
+        for member in component:
+            components[member] = component
+    everyone = sorted({m for c in components.values() for m in c})
+    owners: dict[int, tuple[str, int]] = {}
+    for chunk in (everyone[i:i + 5000] for i in range(0, len(everyone), 5000)):
+        owners.update({cid: (ref, agency) for cid, ref, agency in session.execute(
+            sa.select(Case.id, Case.reference, Case.agency_id).where(Case.id.in_(chunk)))})
     links: dict[int, dict[int, OtherRecord]] = {}
+    for case_id in case_ids:
+        if case_id not in components:
+            continue
+        mine = owners[case_id][1]
+        links[case_id] = {other: OtherRecord(owners[other][0], owners[other][1] == mine)
+                          for other in sorted(components[case_id]) if other != case_id}
+    return links
+
+
+def _linked_records(session: Session, case_ids: Sequence[int]) -> dict[int, set[int]]:
+    """Per case, the other cases sharing directly a cédula, a verified registry record or a travel document."""
+    links: dict[int, set[int]] = {}
     mine, other = sa.orm.aliased(Case), sa.orm.aliased(Case)
-    for chunk in (case_ids[i:i + 5000] for i in range(0, len(case_ids), 5000)):
-        for case_id, other_id, other_ref, same_agency in session.execute(
-                sa.select(mine.id, other.id, other.reference, other.agency_id == mine.agency_id)
-                .join(other, sa.and_(other.national_id == mine.national_id, other.id != mine.id))
-                .where(mine.id.in_(chunk), mine.national_id.is_not(None))):
-            links.setdefault(case_id, {})[other_id] = OtherRecord(other_ref, bool(same_agency))
+    my_doc, other_doc = sa.orm.aliased(TravelDocument), sa.orm.aliased(TravelDocument)
+    verified = (sa.select(VerificationRequest.case_id, VerificationRequest.receiving_agency_id,
+                          VerificationDecision.registry_record)
+                .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+                .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record.is_not(None)))
+    for chunk in (case_ids[i:i + 2000] for i in range(0, len(case_ids), 2000)):
+        pairs: set[tuple[int, int]] = {(a, b) for a, b in session.execute(
+            sa.select(mine.id, other.id)
+            .join(other, sa.and_(other.national_id == mine.national_id, other.id != mine.id))
+            .where(mine.id.in_(chunk), mine.national_id.is_not(None)))}
+        pairs |= {(a, b) for a, b in session.execute(
+            sa.select(my_doc.case_id, other_doc.case_id)
+            .join(other_doc, sa.and_(other_doc.number == my_doc.number, other_doc.issuing_state == my_doc.issuing_state,
+                                     other_doc.case_id != my_doc.case_id))
+            .where(my_doc.case_id.in_(chunk)))}
+        matched = session.execute(verified.where(VerificationRequest.case_id.in_(chunk))).all()
+        if matched:
+            by_record = {(agency, record) for _, agency, record in matched}
+            sharing: dict[tuple[int, str | None], set[int]] = {}
+            for case_id, agency, record in session.execute(
+                    verified.where(VerificationDecision.registry_record.in_(sorted({r for _, r in by_record})))):
+                if (agency, record) in by_record:
+                    sharing.setdefault((agency, record), set()).add(case_id)
+            pairs |= {(case_id, other_id) for case_id, agency, record in matched
+                      for other_id in sharing.get((agency, record), ()) if other_id != case_id}
+        for case_id, other_id in pairs:
+            links.setdefault(case_id, set()).add(other_id)
     return links
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -420,8 +420,22 @@ def household_members(session: Session, household_id: int) -> list[Case]:
                                 .order_by(Case.id)).scalars())
 
 
+# Reactions of a higher layer to a change in a case's facts that may concern other records of the same
+# person (a verification matching a registry record, a document, a screening): `travel.service` registers
+# the pull of a linked passenger whose person has an open concern; `advance` runs them. The commit-time
+# guard (`travel.invariants`) refuses any commit that leaves such a passenger, whichever door forgot.
+LINKED_RECORD_REACTIONS: list[Callable[[Session, User | None, Case], None]] = []
+
+
 def advance(session: Session, by: User | None, case: Case) -> None:
-    """Move a case along as far as its guards allow (verified → documented → ready), or back from ready."""
+    """Move a case along as far as its guards allow (verified → documented → ready), or back from ready;
+    then let the other records of the same person react (`LINKED_RECORD_REACTIONS`)."""
+    _advance(session, by, case)
+    for react in LINKED_RECORD_REACTIONS:
+        react(session, by, case)
+
+
+def _advance(session: Session, by: User | None, case: Case) -> None:
     facts = traveller_facts(session, [case])[case.id]
     document_ok = document_usable(facts, utcnow().date())
     if case.state == "verified" and document_ok:

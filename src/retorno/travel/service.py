@@ -18,9 +18,10 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases import lifecycle
-from retorno.cases.facts import same_person, traveller_facts
+from retorno.cases.facts import protection_status, same_person, traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.service import (
+    LINKED_RECORD_REACTIONS,
     CaseInput,
     advance,
     change_fields,
@@ -107,6 +108,33 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
                 advance(session, actor, other)
     advance(session, actor, case)
     return recorded
+
+
+def _pull_linked_records(session: Session, by: User | None, case: Case) -> None:
+    """Take off every manifest the records of `case`'s person that now carry an open concern through a link
+    (a verification or a document that made two records one person): rule 1 across records."""
+    if session.info.get(_PULLING):
+        return
+    links = same_person(session, [case.id]).get(case.id)
+    if not links:
+        return
+    everyone = [case.id, *links]
+    status = protection_status(session, everyone)
+    session.info[_PULLING] = True
+    try:
+        for case_id in everyone:
+            if not status.get(case_id, (False, (), 0))[1]:
+                continue
+            record_ = session.get(Case, case_id)
+            if record_ is not None and record_.state in ("manifested", "boarded"):
+                take_off_manifests(session, by, record_, kind="protection_pull", back_to="documented",
+                                   reason="protection concern open on another record of the same person")
+    finally:
+        session.info.pop(_PULLING, None)
+
+
+_PULLING = "retorno.pulling_linked_records"
+LINKED_RECORD_REACTIONS.append(_pull_linked_records)
 
 
 @action("case.update")
