@@ -68,6 +68,8 @@ def assert_nothing_small_can_be_derived(values: Mapping[Hashable, int], relation
             low, high = bounds(values, relations, set(hidden), cell)
             assert high == math.inf or math.floor(high + 1e-6) > math.ceil(low - 1e-6), \
                 f"{cell} = {value} is pinned to [{low}, {high}]"
+            # Nor bounded below the threshold: "at most 2" of a row known to exist is "1 or 2".
+            assert high >= suppression.THRESHOLD - 1e-6, f"{cell} = {value} is at most {high}"
 
 
 def with_margins(parts: list[list[int]]) -> tuple[dict[Hashable, int], list[Relation[Hashable]]]:
@@ -187,4 +189,18 @@ def test_the_audit_finds_what_single_relations_miss() -> None:
     assert suppression.derivable(values, relations, {"a", "b", "c"}) == {"a", "b", "c"}
     hidden = suppression.suppress(values, relations)
     assert {"a", "b", "c"} < hidden and len(hidden) == 4
+    assert_nothing_small_can_be_derived(values, relations, hidden)
+
+
+def test_two_rows_of_one_cannot_be_bounded_by_the_grand_total() -> None:
+    """Red team: two week rows, one adult woman each, were suppressed, but with men and children published as
+    0 and the grand total published, the two rows summed to 2, so each was exactly one adult woman."""
+    by_week = {("2026-W27", "TAP", "CCS"): (115, 57, 58, 0, 49, 66),
+               ("2026-W27", "VSA", "CCS"): (107, 50, 57, 0, 40, 67),
+               ("2026-W49", "TAP", "CCS"): (1, 1, 0, 0, 0, 1), ("2026-W49", "HRL", "CCS"): (1, 1, 0, 0, 0, 1)}
+    returns, age_sex = the_public_tables(by_week, [(0, 0, 0)] * 6)
+    values, relations, hidden = as_one_system(returns, age_sex)
+    for cell, value in values.items():
+        if 0 < value < suppression.THRESHOLD:
+            assert bounds(values, relations, set(hidden), cell)[1] >= suppression.THRESHOLD, cell
     assert_nothing_small_can_be_derived(values, relations, hidden)

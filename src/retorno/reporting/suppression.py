@@ -16,6 +16,12 @@ adults; a route's total = the sum of its weeks; a figure repeated in two tables 
    column and total would (exact elimination over the rationals): if a cell counting 1 to 4 can
    still be worked out, the cheapest published cell (by the same preference) whose hiding stops it
    is hidden too, and steps 2 and 3 repeat until nothing small can be derived.
+4. Bounds: nor may anyone bound a small cell below the threshold. Exact elimination misses what
+   counts being whole and never negative give away: two hidden rows summing to 2 by the published
+   grand total are each at most 2 (and each 1 if both rows exist). So each hidden cell counting 1 to
+   4 is also maximised by linear programming (HiGHS) over every hidden cell ≥ 0 and the relations;
+   if its largest possible value is below the threshold it counts as worked out, and step 3 hides
+   another cell for it.
 
 Every hidden cell is published as the same mark, whatever its value: a mark saying "below 5" on the
 primary cells only would tell that the other hidden cells are not below 5, and with a published
@@ -29,6 +35,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Generic, TypeVar
+
+import highspy
+import numpy as np
 
 THRESHOLD = 5
 # A cell's key: (row, column) in one table, (table, row, column) across tables.
@@ -90,6 +99,45 @@ def derivable(values: Mapping[K, int], relations: Sequence[Relation[K]],
     return {pivot for pivot, row in pivots.items() if len(row) == 1}
 
 
+def upper_bound(values: Mapping[K, int], relations: Sequence[Relation[K]], hidden: set[K] | frozenset[K],
+                cell: K) -> float:
+    """The largest value hidden `cell` can take given the published cells, the relations and every count ≥ 0."""
+    columns = {c: index for index, c in enumerate(sorted(hidden, key=list(values).index))}
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    infinity = highspy.kHighsInf
+    solver.addVars(len(columns), np.zeros(len(columns)), np.full(len(columns), infinity))
+    for relation in relations:
+        coefficients: dict[int, float] = {}
+        known = 0.0
+        for member, sign in ((relation.total, 1.0), *((part, -1.0) for part in relation.parts)):
+            if member in columns:
+                coefficients[columns[member]] = coefficients.get(columns[member], 0.0) + sign
+            else:
+                known += sign * values[member]
+        coefficients = {i: c for i, c in coefficients.items() if c}
+        if coefficients:
+            solver.addRow(-known, -known, len(coefficients), np.array(list(coefficients), dtype=np.int32),
+                          np.array(list(coefficients.values())))
+    solver.changeColCost(columns[cell], 1.0)
+    solver.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    solver.run()
+    status = solver.getModelStatus()
+    if status == highspy.HighsModelStatus.kOptimal:
+        return float(solver.getInfo().objective_function_value)
+    if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return float("inf")
+    raise ValueError(f"the counts do not add up to their totals around cell {cell!r}")
+
+
+def bounded(values: Mapping[K, int], relations: Sequence[Relation[K]], hidden: set[K] | frozenset[K],
+            threshold: int = THRESHOLD) -> set[K]:
+    """The hidden cells counting 1 to threshold - 1 whose largest possible value is below the threshold."""
+    small: set[K] = primary(values, threshold)
+    return {cell for cell in set(hidden) & small
+            if upper_bound(values, relations, hidden, cell) < threshold - 1e-9}
+
+
 class _Suppression(Generic[K]):
     """The working state of one `suppress` call."""
 
@@ -102,6 +150,7 @@ class _Suppression(Generic[K]):
         for index, relation in enumerate(relations):
             for cell in relation.cells:
                 self.through[cell].append(index)
+        self.threshold = threshold
         self.sensitive = primary(values, threshold)
         self.hidden = set(self.sensitive)
         self.hidden_in = [sum(cell in self.hidden for cell in relation.cells) for relation in relations]
@@ -110,6 +159,8 @@ class _Suppression(Generic[K]):
         while True:
             self.close()
             leaks = derivable(self.values, self.relations, self.hidden) & self.sensitive
+            if not leaks:
+                leaks = bounded(self.values, self.relations, self.hidden, self.threshold)
             if not leaks:
                 return self.hidden
             self.hide(self.protector(min(leaks, key=self.order.__getitem__)))
@@ -161,7 +212,9 @@ class _Suppression(Generic[K]):
         wider = sorted({c for i, n in enumerate(self.hidden_in) if n
                         for c in self.relations[i].cells if c not in self.hidden} - set(near), key=self.cost)
         for cell in (*near, *wider):
-            if leak not in derivable(self.values, self.relations, self.hidden | {cell}):
+            trial = self.hidden | {cell}
+            if leak not in derivable(self.values, self.relations, trial) and (
+                    upper_bound(self.values, self.relations, trial, leak) >= self.threshold - 1e-9):
                 return cell
         if not near and not wider:
             # With every related cell hidden only a count of 0 can be derived: the counts contradict their sums.
