@@ -281,7 +281,13 @@ def revoke_tokens(session: Session, user: User) -> int:
 
 
 def end_access(session: Session, by: User | None, user: User, *, reason: str) -> User:
-    """The step `disable_user` and `accounts.disable` share, audited as `by`'s; each checks who may call it."""
+    """The step `disable_user` and `accounts.disable` share, audited as `by`'s; each checks who may call it.
+
+    Nobody disables their own account, by any door: nobody might be left to enable it again.
+    """
+    if by is not None and by.id == user.id:
+        raise InvalidInput("you cannot change your own account here; your password is changed on its own page",
+                           code="user.own_account")
     user.active = False
     ended = revoke_sessions(session, user)
     record(session, by, "user.disable", "user", user.username, reason=reason or None,

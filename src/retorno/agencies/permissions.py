@@ -100,7 +100,9 @@ CAPABILITIES: dict[str, Capability] = {
     "reports.aggregate": _read(SENDING, RECEIVING, OPERATOR, MONITOR, ADMINISTRATOR),
     "audit.read": _read(MONITOR, ADMINISTRATOR),
     "audit.keys": _change(ADMINISTRATOR, role="supervisor"),
-    "admin.users": _change(ADMINISTRATOR),
+    # Agencies and accounts through the API: an administrator's supervisors, as `users.manage` in the pages
+    # (an officer there could otherwise make themselves a supervisor).
+    "admin.users": _change(ADMINISTRATOR, role="supervisor"),
     # User administration in the pages: an administrator's supervisors for every agency, each other
     # agency's supervisors for their own (agencies.accounts); monitors change nothing, their users too.
     "users.read": _read(SENDING, RECEIVING, CARRIER, OPERATOR, ADMINISTRATOR, role="supervisor"),
