@@ -132,6 +132,12 @@ def test_the_source_holds_the_refusals_it_should() -> None:
     # Enough to know the walk reaches every package: the safeguards, the flight, case and login refusals.
     assert len(FOUND) > 250 and len(codes) > 60
     assert {"invalid_transition.case", "login_failed", "forbidden.page", "reason_required", "Violation"} <= codes
+    # Every door's refusals: the pages' own, accounts, edit conflicts (412, 428), throttling, a password someone
+    # else set, imports, bulk actions, the case list's filters, the service's own overload and outages.
+    assert {"no_cases", "forbidden.users.manage", "user.own_account", "edit_conflict", "edit_conflict.concurrent",
+            "precondition_required", "login_throttled", "password_change_required", "import_refused", "BulkRefused",
+            "filter_not_available", "invalid_sort", "invalid_request", "too_large", "service_busy",
+            "database_unavailable"} <= codes
 
 
 def test_every_message_is_a_template_the_catalog_can_translate() -> None:
