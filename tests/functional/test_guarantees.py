@@ -95,7 +95,7 @@ def test_a_reimported_identity_reopens_verification_and_leaves_the_manifest(clie
     # The receiving side is asked again, about the identity as it is now.
     assert ok(api.get("saime.officer", f"/api/v1/cases/{ref}"))["given_names"] == "Pedro Luis"
     ok(api.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
-                {"outcome": "verified", "registry_record": "REG-NEW"}), 201)
+                {"outcome": "verified", "registry_record": "REG-NEW", "request": api.open_request(ref)}), 201)
     assert state(api, ref) in ("verified", "documented")
 
 
@@ -384,7 +384,7 @@ def _verified_as(api: Api, ref: str, record: str, sender: str = "ice.officer") -
     if ok(api.get(sender, f"/api/v1/cases/{ref}"))["state"] != "verification_requested":
         ok(api.post(sender, f"/api/v1/cases/{ref}/verification-request"), 201)
     ok(api.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
-                {"outcome": "verified", "registry_record": record}), 201)
+                {"outcome": "verified", "registry_record": record, "request": api.open_request(ref)}), 201)
 
 
 def test_two_records_verified_as_one_registry_record_are_one_person(client: TestClient, world: World) -> None:
@@ -441,3 +441,23 @@ def test_removing_the_cedula_does_not_unmake_the_same_person(client: TestClient,
     flight = api.flight(user="ice.officer")["reference"]
     refused(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [again["reference"]]}),
             409, "invalid_transition")
+
+
+def test_an_import_naming_a_held_case_as_household_joins_that_family(client: TestClient, world: World) -> None:
+    """Red team: an import row naming a registered case in its household column (as the template allows)
+    created a new household of that name, so a declared daughter was not in her father's household and the
+    family could fly without her."""
+    api = Api(client, world)
+    father = api.register(agency_reference="INM-RT-PADRE", household_reference="H-RT-FAM", relationship_to_head="head")
+    loner = api.register(agency_reference="INM-RT-SOLO", given_names="Solo")
+    rows = ("RT-HIJA,INM-RT-PADRE,Nueva,Hija,Peña,F,17/07/2016,VEN,,Tapachula,TAP,01/10/2026\n"
+            "RT-HERM,INM-RT-SOLO,Nuevo,Hermano,Peña,M,17/07/1996,VEN,,Tapachula,TAP,01/10/2026\n"
+            "RT-NIETO,RT-HERM,Nuevo,Nieto,Peña,M,17/07/2020,VEN,,Tapachula,TAP,01/10/2026\n")
+    upload = {"file": ("familia.csv", (HEADER + rows).encode(), "text/csv")}
+    assert ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")),
+              201)["created"] == 3
+    family = ok(api.get("inm.officer", "/api/v1/households/H-RT-FAM"))["members"]
+    assert len(family) == 2 and father["reference"] in family
+    # A held case without a household gets one under its own reference, with the rows that name it.
+    brothers = ok(api.get("inm.officer", "/api/v1/households/INM-RT-SOLO"))["members"]
+    assert loner["reference"] in brothers and len(brothers) == 3

@@ -33,6 +33,7 @@ from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.cases.rows import CaseReport, CaseRow, CaseRows, validate
 from retorno.cases.service import AUDITED_FIELDS, next_references, search_names
 from retorno.db import insert_columns, utcnow
+from retorno.errors import InvalidInput
 from retorno.imports.rows import ImportOutcome
 from retorno.travel.service import household_grew, update_case
 
@@ -126,7 +127,7 @@ def import_cases(session: Session, actor: User, data: bytes, filename: str, *, t
             outcome.updated += 1
         else:
             outcome.unchanged += 1
-    references, joined = _insert_new(session, actor, new_rows)
+    references, joined = _insert_new(session, actor, new_rows, held.own)
     # New members of households held before, which may be on a manifest (family unity holds for them too).
     for start in range(0, len(joined), _CHUNK):
         household_grew(session, actor, joined[start:start + _CHUNK])
@@ -146,24 +147,84 @@ def _initial_version(table: sa.FromClause, count: int) -> dict[str, list[int]]:
     return {"version": [1] * count} if "version" in table.c else {}
 
 
-def _households(session: Session, actor: User, rows: CaseRows) -> tuple[dict[str, int], list[int]]:
-    """The ids of the households the rows name (those not held yet created), and of those held before."""
-    wanted = set(filter(None, rows.column("household_reference")))
-    if not wanted:
-        return {}, []
+def _households(session: Session, actor: User, rows: CaseRows, held_own: dict[str, int]
+                ) -> tuple[list[int | None], list[int]]:
+    """Each row's household id, and the ids of the households held before that rows joined.
+
+    A row's household column names a household code, another row's case, or a case already held
+    (as `cases.rows` validates it): the rows these names link are one household — the held case's
+    (a held case without one gets one, under its reference, and joins it), else the code's (created
+    when new), else a new one under the reference of the first row's case.
+    """
+    named, references = rows.column("household_reference"), rows.column("case_reference")
+    if not any(named):
+        return [None] * len(rows), []
+    in_file = set(references)
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for household, reference in zip(named, references, strict=True):
+        if household is None:
+            continue
+        if household in in_file:
+            target = "row:" + household
+        elif household in held_own:
+            target = f"case:{held_own[household]}"
+        else:
+            target = "code:" + household
+        parent[root("row:" + reference)] = root(target)
     agency_households = sa.select(Household.reference, Household.id).where(Household.agency_id == actor.agency_id)
-    households: dict[str, int] = dict(session.execute(agency_households).all())
-    joined = sorted(households[reference] for reference in wanted if reference in households)
-    missing = sorted(wanted - households.keys())
-    if missing:
-        table = Household.__table__
-        insert_columns(session, table, {"agency_id": [actor.agency_id] * len(missing), "reference": missing,
-                                        **_initial_version(table, len(missing))})
-        households = dict(session.execute(agency_households).all())
-    return households, joined
+    codes: dict[str, int] = dict(session.execute(agency_households).all())
+    held_ids = sorted({int(node[5:]) for node in parent if node.startswith("case:")})
+    held_household = dict(session.execute(sa.select(Case.id, Case.household_id).where(Case.id.in_(held_ids))).all()
+                          ) if held_ids else {}
+    members: dict[str, list[str]] = {}
+    for node in list(parent):
+        members.setdefault(root(node), []).append(node)
+    chosen: dict[str, int] = {}
+    joined: set[int] = set()
+    for group, nodes in members.items():
+        existing: set[int] = {h for n in nodes if n.startswith("case:")
+                              if (h := held_household[int(n[5:])]) is not None}
+        existing |= {codes[n[5:]] for n in nodes if n.startswith("code:") and n[5:] in codes}
+        if len(existing) > 1:
+            raise InvalidInput("the household column joins households %(households)s, which are not one family",
+                               code="import_households_conflict",
+                               households=", ".join(sorted(r for r, i in codes.items() if i in existing)))
+        if existing:
+            chosen[group] = existing.pop()
+            joined.add(chosen[group])
+            continue
+        code = next((n[5:] for n in sorted(nodes) if n.startswith("code:")), None)
+        if code is None:
+            held = next((int(n[5:]) for n in sorted(nodes) if n.startswith("case:")), None)
+            code = (session.get(Case, held).agency_reference if held is not None  # type: ignore[union-attr]
+                    else next(n[4:] for n in sorted(nodes) if n.startswith("row:")))
+        household = Household(agency_id=actor.agency_id, reference=code)
+        session.add(household)
+        session.flush()
+        codes[code] = household.id
+        chosen[group] = household.id
+    # Held cases without a household join the one their new members make.
+    for case_id in held_ids:
+        if held_household.get(case_id) is None:
+            case = session.get(Case, case_id)
+            assert case is not None
+            case.household_id = chosen[root(f"case:{case_id}")]
+            joined.add(case.household_id)
+            record(session, actor, "case.household", "case", case.reference, before={"household": None},
+                   after={"household": session.get(Household, case.household_id).reference})  # type: ignore[union-attr]
+    return ([chosen[root("row:" + reference)] if "row:" + reference in parent else None
+             for reference in references], sorted(joined))
 
 
-def _insert_new(session: Session, actor: User, rows: CaseRows) -> tuple[list[str], list[int]]:
+def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[str, int]
+                ) -> tuple[list[str], list[int]]:
     """Insert new cases in bulk, column by column, each with its audit record.
 
     Returns their references, and the households held before that they joined.
@@ -171,7 +232,7 @@ def _insert_new(session: Session, actor: User, rows: CaseRows) -> tuple[list[str
     if not rows:
         return [], []
     count = len(rows)
-    households, joined = _households(session, actor, rows)
+    household_ids, joined = _households(session, actor, rows, held_own)
     references = next_references(session, actor, count)
     now = utcnow()
     declared = {name: rows.column(source) for name, source in _ROW_FIELD.items()}
@@ -179,7 +240,7 @@ def _insert_new(session: Session, actor: User, rows: CaseRows) -> tuple[list[str
     insert_columns(session, table, {
         **declared, "reference": references, "agency_id": [actor.agency_id] * count,
         "agency_reference": rows.column("case_reference"),
-        "household_id": list(map(households.get, rows.column("household_reference"))),
+        "household_id": household_ids,
         "search_name": search_names(rows.column("given_names"), rows.column("first_surname"),
                                     rows.column("second_surname")),
         "state": ["registered"] * count, "state_changed_at": [now] * count, "registered_at": [now] * count,
