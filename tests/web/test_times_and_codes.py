@@ -8,13 +8,19 @@ alert by what happened.
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+import retorno
+from retorno.web import i18n
+from retorno.web.actions import OBJECTS
 from tests.factories import Api, World, ok
 from tests.web.pages_helpers import login
 
+ROOT = Path(retorno.__file__).parent
 UTC_TIME = re.compile(r"\d{1,2}:\d{2}(:\d{2})? UTC(?![+-])")
 
 
@@ -44,9 +50,22 @@ def test_the_audit_trail_and_the_monitor_name_actions_and_alerts_in_words(client
     login(client, "monitor.viewer")
     audit = client.get("/audit", params={"action": "case.register"}).text
     assert "Caso registrado" in audit and "hora de Venezuela" in audit and not UTC_TIME.search(audit)
+    assert f"<td>caso {case['reference']}</td>" in audit
     monitor = client.get("/monitor").text
     assert "retirado: cambió su identidad, se verifica de nuevo" in monitor
     assert "· identity_changed ·" not in monitor and not UTC_TIME.search(monitor)
     client.cookies.set("retorno_lang", "en")
-    assert "Case registered" in client.get("/audit", params={"action": "case.register"}).text
+    english = client.get("/audit", params={"action": "case.register"}).text
+    assert "Case registered" in english and f"<td>case {case['reference']}</td>" in english
     assert "taken off: their identity changed" in client.get("/monitor").text
+
+
+def test_every_kind_of_audited_record_has_a_name_in_both_languages() -> None:
+    """The object types the source writes to the audit trail (`record(session, by, action, object_type, ...)`)."""
+    written = {node.args[3].value for path in ROOT.rglob("*.py") for node in ast.walk(ast.parse(path.read_text()))
+               if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "record"
+               and len(node.args) > 3 and isinstance(node.args[3], ast.Constant)}
+    assert {"case", "flight", "user", "agency"} <= written
+    assert written - set(OBJECTS) == set()
+    english = i18n.translations("en")
+    assert [label for label in OBJECTS.values() if english.gettext(label) == label] == []

@@ -100,6 +100,24 @@ ALERT_KINDS = {
     "withdrawn": ("retirado: el caso se retiró", "taken off: the case was withdrawn"),
 }
 
+# What kind of record an audited action touched (`audit.record`'s object_type), in Spanish.
+OBJECTS = {
+    "agency": "agencia",
+    "audit_key": "clave de auditoría",
+    "case": "caso",
+    "case_list": "lista de casos",
+    "data_keys": "claves de datos",
+    "flight": "vuelo",
+    "follow_up": "seguimiento",
+    "household": "hogar",
+    "import": "importación",
+    "list": "lista",
+    "matching_run": "ronda de emparejamiento",
+    "opportunity": "oportunidad",
+    "placement": "colocación",
+    "user": "usuario",
+}
+
 
 def action_label(code: str) -> str | None:
     """The Spanish label of an audited action (a message id of the catalogs), or None for an unknown code."""

@@ -20,7 +20,7 @@ from retorno.agencies.permissions import CAPABILITIES, can
 from retorno.errors import Forbidden, Message, RetornoError, Term
 from retorno.inbox import service as inbox
 from retorno.web import dates, i18n
-from retorno.web.actions import ALERT_KINDS, action_label
+from retorno.web.actions import ALERT_KINDS, OBJECTS, action_label
 from retorno.web.deps import CsrfFailed, SessionDep, csrf_matches, foreign_origin, session_user
 from retorno.web.pages.reviews import review_reasons
 from retorno.web.refusals import describe, say, say_stored
@@ -163,6 +163,11 @@ class Formatter:
         """An audited action by its label in this language (its code when it has none)."""
         label = action_label(code)
         return i18n.gettext_for(self.locale)(label) if label else code
+
+    def record(self, object_type: str) -> str:
+        """What kind of record an audited action touched, in this language (its code when it has no name)."""
+        label = OBJECTS.get(object_type)
+        return i18n.gettext_for(self.locale)(label) if label else object_type
 
     def alert(self, kind: str) -> str:
         """What an alert says happened to the person taken off a manifest."""
