@@ -461,3 +461,18 @@ def test_an_import_naming_a_held_case_as_household_joins_that_family(client: Tes
     # A held case without a household gets one under its own reference, with the rows that name it.
     brothers = ok(api.get("inm.officer", "/api/v1/households/INM-RT-SOLO"))["members"]
     assert loner["reference"] in brothers and len(brothers) == 3
+
+def test_the_timeline_leaves_out_which_concerns_and_why(client: TestClient, world: World) -> None:
+    """Red team: the case timeline (page and API) showed the concern types and reasons naming them to every
+    officer, without the audited read of the protection record."""
+    api = Api(client, world)
+    ref = api.ready_case()["reference"]
+    api.screen(ref, ["pending_asylum_claim", "medical_condition"])  # ready no more, for a reason naming them
+    said = str(ok(api.get("inm.officer", f"/api/v1/cases/{ref}/timeline")))
+    assert "asylum" not in said and "medical_condition" not in said and "screening.record" in said
+    assert ok(api.get("admin", "/api/v1/audit?action=screening.read")) == []
+    from tests.web.pages_helpers import login
+    login(client, "inm.officer")
+    page = client.get(f"/cases/{ref}").text
+    assert "detalles de protección: se leen en el registro de protección" in page
+    assert "asilo" not in page.split('id="h-timeline"')[1]

@@ -447,10 +447,50 @@ def _advance(session: Session, by: User | None, case: Case) -> None:
                    reason="; ".join(str(v) for v in protection(facts)) or "travel document not valid")
 
 
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One audit record as the timeline shows it: protection details left out (`case_timeline`)."""
+
+    seq: int
+    at: Any
+    actor: str
+    agency: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+
+
+# What a timeline says instead of a protection detail: which concerns, why a person was held back for one.
+PROTECTION_DETAIL = "protection details: read them in the case's protection record (an audited read)"
+_PROTECTION_KEYS = frozenset({"concerns", "medical_escorts", "notes", "summary", "receiving_guardian"})
+_PROTECTION_ACTIONS = ("screening.", "child.")
+
+
+def _without_protection_details(entry: AuditRecord) -> TimelineEntry:
+    """An audit record with the concerns, their notes and the reasons naming them taken out: the timeline
+    is read by every officer of the case's agency, protection details only through `screening.read`."""
+    protection = entry.action.startswith(_PROTECTION_ACTIONS)
+
+    def clean(values: dict[str, Any] | None) -> dict[str, Any] | None:
+        if values is None:
+            return None
+        return {k: (PROTECTION_DETAIL if k in _PROTECTION_KEYS and (protection or k == "concerns") else v)
+                for k, v in values.items()}
+
+    reason = entry.reason
+    if reason is not None and (protection or "protection concern" in reason or "preocupación" in reason):
+        reason = PROTECTION_DETAIL
+    return TimelineEntry(entry.seq, entry.at, entry.actor, entry.agency, entry.action, clean(entry.before),
+                         clean(entry.after), reason)
+
+
 @reader("case.timeline")
-def case_timeline(session: Session, actor: User, case: Case) -> list[AuditRecord]:
-    """A case's audit history, for the sending side that owns it; the read itself is audited."""
+def case_timeline(session: Session, actor: User, case: Case) -> list[TimelineEntry]:
+    """A case's audit history, for the sending side that owns it, without protection details (which
+    concerns, and the reasons naming them: those are read, audited, in the protection record); the read
+    itself is audited."""
     ensure_owner(actor, case)
-    records = history(session, "case", case.reference)
+    records = [_without_protection_details(r) for r in history(session, "case", case.reference)]
     record(session, actor, "case.timeline_read", "case", case.reference)
     return records
