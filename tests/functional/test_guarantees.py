@@ -476,3 +476,23 @@ def test_the_timeline_leaves_out_which_concerns_and_why(client: TestClient, worl
     page = client.get(f"/cases/{ref}").text
     assert "detalles de protección: se leen en el registro de protección" in page
     assert "asilo" not in page.split('id="h-timeline"')[1]
+
+
+def test_an_operator_cannot_take_over_another_operators_returnee_through_the_intake(client: TestClient,
+                                                                                    world: World) -> None:
+    """Red team: an operator overwrote the intake of a returnee another operator had taken in (and, as its
+    recorder, could then withdraw the returnee's consent)."""
+    from tests.edit_helpers import INTAKE, returnee
+    api = Api(client, world)
+    ref = returnee(api)["reference"]
+    path = f"/api/v1/cases/{ref}/intake"
+    etag = api.get("op.officer", path).headers["etag"]
+    ok(client.put(path, json=INTAKE, headers={**world.headers("op.officer"), "If-Match": etag}))
+    etag = api.get("op2.officer", path).headers["etag"]
+    taken = client.put(path, json={**INTAKE, "municipality": "Sucre"},
+                       headers={**world.headers("op2.officer"), "If-Match": etag})
+    assert taken.status_code == 403 and taken.json()["error"]["code"] == "forbidden.intake.other_operator"
+    refused(api.post("op2.officer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": "no desea seguir"}),
+            403, "forbidden.consent.withdraw")
+    # The returnee stays the first operator's.
+    ok(api.post("op.officer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": "no desea seguir"}))

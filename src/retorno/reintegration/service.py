@@ -149,6 +149,7 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, 
     (`expected_version`), it is refused with who changed it and when.
     """
     profile = _profile(session, case)
+    _check_intake_party(session, actor, case, profile)
     check_version(session, profile, expected_version, label=Message("the intake of case %(case)s",
                                                                     {"case": case.reference}),
                   audited=intake_audit(case))
@@ -168,11 +169,33 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, 
     before = {f: getattr(profile, f) for f in INTAKE_FIELDS}
     for name in INTAKE_FIELDS:
         setattr(profile, name, getattr(data, name))
-    profile.recorded_by = actor.id
+    if actor.agency.kind == "reintegration_operator" or _operator_of(session, profile) is None:
+        profile.recorded_by = actor.id
     session.flush()
     record(session, actor, "intake.record", "case", case.reference, before=before,
            after={f: getattr(profile, f) for f in INTAKE_FIELDS})
     return profile
+
+
+def _operator_of(session: Session, profile: IntakeProfile) -> int | None:
+    """The agency of the reintegration operator that took the returnee in (recorded the intake), if one did."""
+    recorder = session.get(User, profile.recorded_by) if profile.recorded_by else None
+    return recorder.agency_id if recorder is not None and recorder.agency.kind == "reintegration_operator" else None
+
+
+def _check_intake_party(session: Session, actor: User, case: Case, profile: IntakeProfile) -> None:
+    """An operator records the intake of a returnee no other operator has taken in, and who holds no open
+    placement with another operator's opportunity; the receiving authority may always."""
+    if actor.agency.kind != "reintegration_operator":
+        return
+    taken_by = _operator_of(session, profile)
+    elsewhere = session.execute(
+        sa.select(Placement.id).join(Opportunity, Opportunity.id == Placement.opportunity_id)
+        .where(Placement.case_id == case.id, Placement.status.in_(OPEN_PLACEMENTS),
+               Opportunity.operator_agency_id != actor.agency_id).limit(1)).first()
+    if (taken_by is not None and taken_by != actor.agency_id) or elsewhere is not None:
+        raise Forbidden("case %(case)s is another operator's returnee: its intake is recorded by that operator "
+                        "or the receiving authority", code="forbidden.intake.other_operator", case=case.reference)
 
 
 @action("consent.withdraw")
