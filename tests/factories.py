@@ -137,17 +137,26 @@ class Api:
                             {"concerns": concerns or [], "medical_escorts": medical_escorts}), 201)
 
     def verify(self, ref: str, sender: str = "inm.officer") -> None:
-        ok(self.post(sender, f"/api/v1/cases/{ref}/verification-request"), 201)
+        request = ok(self.post(sender, f"/api/v1/cases/{ref}/verification-request"), 201)["request"]
         ok(self.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
-                     {"outcome": "verified", "registry_record": f"REG-{ref}"}), 201)
+                     {"outcome": "verified", "registry_record": f"REG-{ref}", "request": request}), 201)
+
+    def open_request(self, ref: str, user: str = "saime.officer") -> str:
+        """The reference of the request about `ref` waiting in `user`'s verification queue."""
+        queue = ok(self.get(user, "/api/v1/verification/queue?limit=500"))
+        return str(next(entry["request"] for entry in queue if entry["case"]["reference"] == ref))
 
     def passport(self, case: dict[str, Any], expiry: date | None = None, user: str = "inm.officer") -> Any:
+        return ok(self.passport_response(case, expiry, user), 201)
+
+    def passport_response(self, case: dict[str, Any], expiry: date | None = None, user: str = "inm.officer") -> Any:
+        """The answer to filing a new valid passport of `case` (whatever its status)."""
         text = mrz.build_td3(document_code="P", issuing_state="VEN",
                              surnames=f"{case['first_surname']} {case['second_surname'] or ''}".strip(),
                              given_names=case["given_names"], document_number=f"1{next(_counter):08d}",
                              nationality="VEN", birth_date=date.fromisoformat(case["birth_date"]), sex=case["sex"],
                              expiry_date=expiry or date.today() + timedelta(days=1000))
-        return ok(self.post(user, f"/api/v1/cases/{case['reference']}/documents", {"mrz": text}), 201)
+        return self.post(user, f"/api/v1/cases/{case['reference']}/documents", {"mrz": text})
 
     def ready_case(self, sender: str = "inm.officer", **overrides: Any) -> dict[str, Any]:
         case = self.register(sender, **overrides)

@@ -85,7 +85,7 @@ def test_cases_does_not_depend_on_flights_or_travel() -> None:
 # services. "http" is every package's views.py, the HTTP handlers, which belong with the web layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("config", "errors"),
-    ("datakeys", "names", "safeguards", "exports"),
+    ("datakeys", "names", "plaintext", "safeguards", "exports"),
     ("db", "imports"),  # imports: the spreadsheet import framework every domain's importer uses
     ("tables",),
     ("migrations", "backups"),
@@ -97,9 +97,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("verification", "synthetic"),
     ("travel",),  # what a change to a person means for their travel: above cases, flights and verification
     ("reporting", "inbox"),  # read across every domain
+    ("installation",),  # the engine every entry point opens: data keys, audit signing, the manifest guard
     ("demo",),
     ("web", "http"),
-    ("cli", "benchmarks"),  # `retorno bench` is a command; the benchmarks drive the web app and the CLI's unit of work
+    ("benchmarks",),  # they drive the web app and the demo
+    ("cli",),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

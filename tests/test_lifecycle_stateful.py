@@ -41,7 +41,7 @@ from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight, Passenger
 from retorno.screening.service import record_best_interests, resolve_screening
 from retorno.travel.service import add_document, record_screening
-from retorno.verification.service import record_decision, request_verification
+from retorno.verification.service import open_request, record_decision, request_verification
 from tests.factories import World
 
 TODAY = datetime.now(UTC).date()
@@ -118,7 +118,9 @@ class ReturnFlows(RuleBasedStateMachine):
     def verify(self, ref: str, outcome: str) -> None:
         self.attempt(lambda: request_verification(self.session, self.users["inm.officer"], self.case(ref)))
         self.attempt(lambda: record_decision(self.session, self.users["saime.officer"], self.case(ref),
-                                             outcome=outcome, registry_record="R-1", reason="sin registro"))
+                                             outcome=outcome, registry_record="R-1", reason="sin registro",
+                                             request_reference=open_request(
+                                                 self.session, self.users["saime.officer"], self.case(ref)).reference))
 
     @rule(ref=cases, days=st.sampled_from([2, 400]))
     def passport(self, ref: str, days: int) -> None:
@@ -261,7 +263,8 @@ class ReturnFlows(RuleBasedStateMachine):
                 facts = list(traveller_facts(self.session, approved).values())
                 assert not [v for v in safeguards.capacity(
                     safeguards.FlightFacts(flight.reference, flight.seats, flight.escorts, flight.medical_staff,
-                                           flight.departure_utc.date(), PPE), facts) if v.rule == "capacity"]
+                                           flight.departure_utc.date(), PPE, flight.receiving_agency.country),
+                    facts) if v.rule == "capacity"]
 
     @invariant()
     def manifested_cases_are_on_exactly_one_flight(self) -> None:

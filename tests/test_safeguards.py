@@ -25,13 +25,13 @@ def travellers(draw: st.DrawFn) -> TravellerFacts:
         screened=draw(st.booleans()), nationality_verified=draw(st.booleans()),
         document_expiry=draw(st.none() | st.dates(date(2026, 1, 1), date(2030, 1, 1))),
         document_valid=draw(st.booleans()), unaccompanied_cleared=draw(st.booleans()),
-        medical_escorts=draw(st.integers(0, 2)))
+        medical_escorts=draw(st.integers(0, 2)), verified_by_state=draw(st.sampled_from(["VEN", "VEN", "COL"])))
 
 
 @given(st.lists(travellers(), max_size=12), st.integers(1, 20), st.integers(0, 4), st.integers(0, 3),
        st.integers(1, 10))
 def test_capacity_rule(passengers: list[TravellerFacts], seats: int, escorts: int, medical: int, ratio: int) -> None:
-    flight = FlightFacts("RF-1", seats, escorts, medical, FLIGHT_DAY, ratio)
+    flight = FlightFacts("RF-1", seats, escorts, medical, FLIGHT_DAY, ratio, "VEN")
     found = safeguards.capacity(flight, passengers)
     over_seats = len(passengers) + escorts + medical > seats
     too_few_escorts = escorts < math.ceil(len(passengers) / ratio)
@@ -60,13 +60,17 @@ def test_children_rule(passengers: list[TravellerFacts]) -> None:
 def test_non_refoulement_and_approval(passengers: list[TravellerFacts]) -> None:
     for p in passengers:
         blocked = not p.screened or bool(p.open_concerns)
+        # Returned to Venezuela: verified by another state's authority is no verification for this flight.
+        elsewhere = p.nationality_verified and p.verified_by_state != "VEN"
         assert bool(safeguards.protection(p)) == blocked
-        assert bool(safeguards.may_board(p)) == blocked
+        assert bool(safeguards.may_board(p, "VEN")) == (blocked or elsewhere)
         document_ok = p.document_valid and (p.document_expiry is None or p.document_expiry >= FLIGHT_DAY)
-        assert bool(safeguards.may_be_approved(p, FLIGHT_DAY)) == (blocked or not p.nationality_verified
-                                                                    or not document_ok)
-        for v in safeguards.may_board(p):
-            assert v.rule == "non_refoulement" and p.reference in str(v)
+        assert bool(safeguards.may_be_approved(p, FLIGHT_DAY, "VEN")) == (blocked or not p.nationality_verified
+                                                                           or not document_ok or elsewhere)
+        for v in safeguards.may_board(p, "VEN"):
+            assert v.rule in ("non_refoulement", "verified_nationality") and p.reference in str(v)
+        assert bool(safeguards.may_board(p, p.verified_by_state or "VEN")) == (
+            blocked or (p.nationality_verified and p.verified_by_state is None))
 
 
 @given(st.lists(st.tuples(st.sampled_from(["A/H1", "A/H2"]), st.sampled_from([None, "RF-1", "RF-2"])),
@@ -81,6 +85,20 @@ def test_family_unity_rule(members: list[tuple[str, str | None]], splits: frozen
 
 def test_refusal_names_rule_and_case() -> None:
     person = TravellerFacts("MX-2023-000123", None, date(1990, 1, 1), ("pending asylum claim",), True, True, None,
-                            True)
-    (violation,) = safeguards.manifest(ManifestFacts(FlightFacts("RF-1", 10, 1, 0, FLIGHT_DAY, 10), [person]))
+                            True, verified_by_state="VEN")
+    (violation,) = safeguards.manifest(ManifestFacts(FlightFacts("RF-1", 10, 1, 0, FLIGHT_DAY, 10, "VEN"), [person]))
     assert str(violation) == "case MX-2023-000123: protection concern 'pending asylum claim' is not resolved"
+
+
+def test_a_person_is_returned_only_to_the_state_that_verified_them() -> None:
+    """Red team F-U: verified by Venezuela's SAIME, put on a flight to Colombia's receiving authority."""
+    person = TravellerFacts("US-2026-000296", None, date(1990, 1, 1), (), True, True, None, True,
+                            verified_by_state="VEN")
+    colombia = FlightFacts("RF-2026-0016", 10, 1, 0, FLIGHT_DAY, 10, "COL")
+    (violation,) = safeguards.manifest(ManifestFacts(colombia, [person]))
+    assert violation.rule == "verified_nationality"
+    assert str(violation) == ("case US-2026-000296: nationality was verified by the receiving authority of VEN, not "
+                              "by that of COL, the state this flight returns the person to")
+    assert safeguards.may_be_approved(person, FLIGHT_DAY, "COL") == [violation]
+    assert safeguards.may_board(person, "COL") == [violation]
+    assert not safeguards.manifest(ManifestFacts(FlightFacts("RF-1", 10, 1, 0, FLIGHT_DAY, 10, "VEN"), [person]))

@@ -79,6 +79,8 @@ class TravellerFacts:
     document_number: str | None = None
     # A verification was recorded, but for identity fields that have changed since.
     identity_changed_since_verification: bool = False
+    # The country of the receiving authority whose decision verified the nationality (None: not verified).
+    verified_by_state: str | None = None
 
     def is_minor(self, on: date) -> bool:
         return is_minor(self.birth_date, on)
@@ -141,8 +143,23 @@ def as_told(violation: Violation, *, reads_protection: bool) -> Violation:
                      "cleared")
 
 
-def nationality_and_document(person: TravellerFacts, travel_date: date) -> list[Violation]:
-    """Safeguard 4: nationality verified for the identity as it is now, and a document valid on the travel date."""
+def returned_to_verifier(person: TravellerFacts, receiving_state: str | None) -> list[Violation]:
+    """Safeguard 4: a person is returned only to the state whose receiving authority verified their nationality.
+
+    `receiving_state` is the country of the flight's receiving authority (None: no flight is concerned).
+    """
+    if receiving_state is None or not person.nationality_verified or person.verified_by_state == receiving_state:
+        return []
+    return [Violation(VERIFIED_NATIONALITY, person.reference,
+                      "nationality was verified by the receiving authority of %(verifier)s, not by that of "
+                      "%(state)s, the state this flight returns the person to",
+                      {"verifier": person.verified_by_state, "state": receiving_state})]
+
+
+def nationality_and_document(person: TravellerFacts, travel_date: date, receiving_state: str | None
+                             ) -> list[Violation]:
+    """Safeguard 4: nationality verified for the identity as it is now, by the authority of the state the flight
+    returns the person to, and a document valid on the travel date."""
     found = []
     if person.identity_changed_since_verification:
         found.append(Violation(VERIFIED_IDENTITY, person.reference,
@@ -151,6 +168,7 @@ def nationality_and_document(person: TravellerFacts, travel_date: date) -> list[
     elif not person.nationality_verified:
         found.append(Violation(VERIFIED_NATIONALITY, person.reference,
                                "nationality has not been verified by the receiving authority"))
+    found.extend(returned_to_verifier(person, receiving_state))
     if not person.document_valid:
         found.append(Violation(VALID_DOCUMENT, person.reference,
                                "no travel document with a valid machine readable zone is on file"))
@@ -161,14 +179,15 @@ def nationality_and_document(person: TravellerFacts, travel_date: date) -> list[
     return found
 
 
-def may_be_approved(person: TravellerFacts, travel_date: date) -> list[Violation]:
-    """Whether the receiving side may approve one passenger."""
-    return protection(person) + nationality_and_document(person, travel_date)
+def may_be_approved(person: TravellerFacts, travel_date: date, receiving_state: str | None) -> list[Violation]:
+    """Whether the receiving side (of `receiving_state`) may approve one passenger."""
+    return protection(person) + nationality_and_document(person, travel_date, receiving_state)
 
 
-def may_board(person: TravellerFacts) -> list[Violation]:
-    """Whether one person may board: protection is checked again at the aircraft door."""
-    return protection(person)
+def may_board(person: TravellerFacts, receiving_state: str) -> list[Violation]:
+    """Whether one person may board a flight to `receiving_state`: protection is checked again at the aircraft
+    door, and that the state the flight goes to is the one that verified them."""
+    return protection(person) + returned_to_verifier(person, receiving_state)
 
 
 @dataclass(frozen=True)
@@ -179,6 +198,9 @@ class FlightFacts:
     medical_staff: int
     departure: date
     passengers_per_escort: int
+    # The country of the flight's receiving authority: the state its passengers are returned to (None only where
+    # capacity alone is checked, as the planner does).
+    receiving_state: str | None
 
 
 @dataclass(frozen=True)
@@ -281,7 +303,7 @@ def manifest(facts: ManifestFacts) -> list[Violation]:
     found: list[Violation] = []
     for p in facts.passengers:
         found.extend(protection(p))
-        found.extend(nationality_and_document(p, facts.flight.departure))
+        found.extend(nationality_and_document(p, facts.flight.departure, facts.flight.receiving_state))
     found.extend(children(facts.passengers, facts.flight.departure))
     found.extend(family_unity(facts.flight.reference, facts.household_members, facts.split_households))
     found.extend(capacity(facts.flight, facts.passengers))

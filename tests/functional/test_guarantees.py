@@ -104,6 +104,12 @@ def test_an_edited_identity_after_approval_is_caught_before_it_travels(client: T
     case = api.ready_case()
     ref = case["reference"]
     flight = locked_flight(api, [ref])
+    # On a locked manifest the change waits for a supervisor of each side to agree to take the person off.
+    refused(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"national_id": "V99999999"}), 409,
+            "locked_change_needs_both_sides")
+    for supervisor in ("inm.supervisor", "saime.supervisor"):
+        ok(api.post(supervisor, f"/api/v1/flights/{flight}/locked-changes",
+                    {"case": ref, "reason": "Cédula corregida."}), 201)
     ok(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"national_id": "V99999999"}))
     assert state(api, ref) == "verification_requested"
     refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding",

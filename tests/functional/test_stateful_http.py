@@ -87,9 +87,9 @@ class ApiFlows(RuleBasedStateMachine):
         """A case taken to 'ready' by the officials whose work each step is, so manifests fill up."""
         ref = self.register(minor, household)
         self.call("POST", f"/api/v1/cases/{ref}/screenings", "inm.officer", {"concerns": []})
-        self.call("POST", f"/api/v1/cases/{ref}/verification-request", "inm.officer")
+        asked = self.call("POST", f"/api/v1/cases/{ref}/verification-request", "inm.officer").json()["request"]
         self.call("POST", f"/api/v1/cases/{ref}/verification-decision", "saime.officer",
-                  {"outcome": "verified", "registry_record": f"REG-{ref}"})
+                  {"outcome": "verified", "registry_record": f"REG-{ref}", "request": asked})
         self.passport_for(ref, "inm.officer", 1000)
         return ref
 
@@ -117,8 +117,11 @@ class ApiFlows(RuleBasedStateMachine):
 
     @rule(ref=cases, data=st.data())
     def decide_verification(self, ref: str, data: st.DataObject) -> None:
+        # On the request the queue lists (the first one when none is open: superseded or decided, refused).
+        queue = self.call("GET", "/api/v1/verification/queue?limit=500", "saime.officer").json()
+        request = next((e["request"] for e in queue if e["case"]["reference"] == ref), f"VR-{ref}")
         self.call("POST", f"/api/v1/cases/{ref}/verification-decision", self.pick(data, "saime.officer"),
-                  {"outcome": "verified", "registry_record": f"REG-{ref}"})
+                  {"outcome": "verified", "registry_record": f"REG-{ref}", "request": request})
 
     @rule(ref=cases, data=st.data(), days=st.sampled_from([1000, 1000, 3]))
     def passport(self, ref: str, data: st.DataObject, days: int) -> None:

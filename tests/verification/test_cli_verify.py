@@ -27,7 +27,7 @@ from retorno.db import make_engine
 from retorno.migrations import upgrade
 from retorno.verification.linkage import FIELDS
 from retorno.verification.models import VerificationDecision, VerificationRequest
-from retorno.verification.service import record_decision
+from retorno.verification.service import open_request, record_decision
 from tests.conftest import PG_ADMIN_URL
 from tests.databases import private_name
 from tests.factories import World, build_world
@@ -288,9 +288,11 @@ def test_officers_decisions_train_the_model_and_say_how_calibrated_it_is(
         officer = world.bind(session).users["saime.officer"]
         for reference, person in zip(references[:3], chosen, strict=False):
             case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one()
-            record_decision(session, officer, case, outcome="verified", registry_record=str(person["registry_id"]))
+            record_decision(session, officer, case, outcome="verified", registry_record=str(person["registry_id"]),
+                            request_reference=open_request(session, officer, case).reference)
         case = session.execute(sa.select(Case).where(Case.reference == references[3])).scalar_one()
-        record_decision(session, officer, case, outcome="rejected", reason="not the person: another mother")
+        record_decision(session, officer, case, outcome="rejected", reason="not the person: another mother",
+                        request_reference=open_request(session, officer, case).reference)
         session.commit()
     report = cli(files.folder, "verify", "calibration", "--as", "saime.officer", "--database-url", url,
                  "--bins", "5")

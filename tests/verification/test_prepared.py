@@ -164,7 +164,8 @@ def test_verify_links_the_prepared_registry_and_sends_the_deceased_to_review(
         assert open_request(session, officer, case).status == "review"
         with pytest.raises(InvalidInput) as refused:
             record_decision(session, officer, case, outcome="verified", method=LINKAGE_METHOD,
-                            registry_record=record, probability=1.0, candidates=candidates)
+                            registry_record=record, probability=1.0, candidates=candidates,
+                            request_reference=open_request(session, officer, case).reference)
         assert refused.value.code == "deceased_not_auto_verified"
     # Training reads the source file: asked of a prepared folder, it says so and changes nothing.
     refused_training = cli(files.folder, "verify", "--registry", str(tmp_path / "prepared"), "--model",

@@ -19,7 +19,7 @@ from retorno.cases.service import get_case
 from retorno.flights.models import Passenger
 from retorno.reintegration.models import Opportunity, Placement
 from retorno.screening.models import Screening
-from retorno.verification.service import record_decision
+from retorno.verification.service import open_request, record_decision
 from tests.factories import Api, World, ok
 from tests.web.pages_helpers import alert, login, post_form
 from tests.web.test_operator_pages import OPPORTUNITY_FORM, consented, send
@@ -228,7 +228,9 @@ def test_the_verification_queue_pages_and_verifies_a_candidate_by_its_button(
         refs.append(case["reference"])
     with session_factory() as session:
         officer = session.merge(world.users["saime.officer"])
-        record_decision(session, officer, get_case(session, officer, refs[0]), outcome="review", method="linkage",
+        first = get_case(session, officer, refs[0])
+        record_decision(session, officer, first, outcome="review", method="linkage",
+                        request_reference=open_request(session, officer, first).reference,
                         candidates=[{"registry_record": "VE-REG-7", "probability": 0.81},
                                     {"registry_record": "VE-REG-9", "probability": 0.4}])
         session.commit()
@@ -238,8 +240,8 @@ def test_the_verification_queue_pages_and_verifies_a_candidate_by_its_button(
     second = client.get("/verification", params={"page": 2}).text
     assert len(set(re.findall(r'id="h-([A-Z]{2}-\d{4}-\d{6})"', second))) == 2
     assert 'name="registry_record" value="VE-REG-9"' in first
-    chosen = post_form(client, f"/verification/{refs[0]}", {"outcome": "verified", "registry_record": "VE-REG-9"},
-                       page="/verification")
+    chosen = post_form(client, f"/verification/{refs[0]}", {"outcome": "verified", "registry_record": "VE-REG-9",
+                                                            "request": f"VR-{refs[0]}"}, page="/verification")
     assert chosen.status_code == 303
     with session_factory() as session:
         assert session.execute(sa.select(Case.state).where(Case.reference == refs[0])).scalar_one() == "verified"

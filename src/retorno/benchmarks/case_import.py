@@ -17,7 +17,6 @@ import sqlalchemy as sa
 
 from retorno.agencies.models import User
 from retorno.agencies.service import create_agency, create_user
-from retorno.audit.checkpoints import sign_audit_commits
 from retorno.audit.models import AuditRecord
 from retorno.audit.signing import KeyFile
 from retorno.audit.verify import verify_chain
@@ -26,9 +25,9 @@ from retorno.cases.models import Case
 from retorno.cases.template import FileFormat
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
-from retorno.db import make_engine, make_sessionmaker, transaction, use_data_keys
+from retorno.db import make_sessionmaker, transaction
+from retorno.installation import installation_engine
 from retorno.synthetic.case_files import synthetic_case_file
-from retorno.travel.invariants import guard_manifests
 from retorno.travel.load import import_cases
 
 
@@ -39,10 +38,8 @@ def run(settings: Settings, *, rows: int = 100_000, seed: int = 1, bad_row: bool
     # A key of the benchmark's own: a benchmark never creates or uses the installation's.
     keys = Path(tempfile.mkdtemp(prefix="retorno-bench-keys-"))
     signer = KeyFile(keys / "audit_signing_key")
-    engine = make_engine(url)
-    use_data_keys(engine, keyring_for(Settings(data_dir=keys)))
-    sign_audit_commits(engine, signer)
-    guard_manifests(engine, settings.passengers_per_escort)
+    engine = installation_engine(url, data_keys=keyring_for(Settings(data_dir=keys)), audit_signer=signer,
+                                 passengers_per_escort=settings.passengers_per_escort)
     factory = make_sessionmaker(engine)
     with transaction(factory) as session:
         create_agency(session, None, code="MX-INM", name="INM", kind="sending_authority", country="MEX")

@@ -44,12 +44,12 @@ from retorno.agencies.models import Agency, User
 from retorno.agencies.service import create_user
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
-from retorno.cli.common import unit_of_work
 from retorno.config import Settings
 from retorno.db import clock_at, utcnow
 from retorno.demo.build import build_demo, fly, propose, ready_households
 from retorno.demo.check import check_demo, format_report
 from retorno.flights.models import Flight
+from retorno.installation import unit_of_work
 from retorno.reintegration.models import IntakeProfile
 from retorno.reintegration.service import record_consent
 from retorno.safeguards import is_minor

@@ -197,9 +197,9 @@ class SendingOfficer(Official):
         ref = WORK["request"].take()
         if ref is None:
             self.open()
-        elif self.write("POST", f"/api/v1/cases/{ref}/verification-request",
-                        "POST /cases/[ref]/verification-request") is not None:
-            WORK["verify"].add(ref)
+        elif (asked := self.write("POST", f"/api/v1/cases/{ref}/verification-request",
+                                  "POST /cases/[ref]/verification-request")) is not None:
+            WORK["verify"].add(ref, (ref, asked["request"]))
 
     @task(1)
     def depart(self) -> None:
@@ -242,17 +242,19 @@ class ReceivingOfficer(Official):
     def queue(self) -> None:
         listed = self.get("/api/v1/verification/queue", "GET /verification/queue", params={"limit": 100})
         for entry in listed.json() if listed is not None else []:
-            WORK["verify"].add(entry["case"]["reference"])
+            WORK["verify"].add(entry["case"]["reference"], (entry["case"]["reference"], entry["request"]))
 
     @task(5)
     def verify(self) -> None:
-        ref = WORK["verify"].take()
-        if ref is None:
+        item = WORK["verify"].take()
+        if item is None:
             self.queue()
             return
+        # A decision names the request it was made on, as the queue or the request's answer gave it.
+        ref, request = item
         self.open_case(ref)
         if self.write("POST", f"/api/v1/cases/{ref}/verification-decision", "POST /cases/[ref]/verification-decision",
-                      {"outcome": "verified", "registry_record": f"RC-{ref}"}) is not None:
+                      {"outcome": "verified", "registry_record": f"RC-{ref}", "request": request}) is not None:
             WORK["document"].add(ref)
 
     @task(2)

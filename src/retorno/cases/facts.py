@@ -13,6 +13,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.sql.selectable import NamedFromClause
 
+from retorno.agencies.models import Agency
 from retorno.cases.models import Case, Household
 from retorno.documents.models import TravelDocument
 from retorno.errors import Message, Term
@@ -257,17 +258,26 @@ def case_fingerprint(case: Case) -> str:
 
 def verified_fingerprints(session: Session, case_ids: Sequence[int]) -> dict[int, str | None]:
     """Per case whose latest final verification decision is 'verified': the identity it verified."""
+    return {cid: fingerprint for cid, (fingerprint, _) in _latest_verified(session, case_ids).items()}
+
+
+def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
+    """Per case whose latest final decision is 'verified': the identity it verified, and the country of the
+    receiving authority that verified it (the only state that person may be returned to, safeguard 4)."""
     rows = session.execute(
-        sa.select(VerificationRequest.case_id, VerificationDecision.outcome, VerificationDecision.identity_fingerprint)
+        sa.select(VerificationRequest.case_id, VerificationDecision.outcome, VerificationDecision.identity_fingerprint,
+                  Agency.country)
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+        .join(Agency, Agency.id == VerificationRequest.receiving_agency_id)
         .where(VerificationRequest.case_id.in_(case_ids),
                VerificationDecision.outcome.in_(("verified", "rejected")))
         .order_by(VerificationDecision.id)
     ).all()
-    latest: dict[int, tuple[str, str | None]] = {}
-    for case_id, outcome, fingerprint in rows:
-        latest[case_id] = (outcome, fingerprint)
-    return {cid: fingerprint for cid, (outcome, fingerprint) in latest.items() if outcome == "verified"}
+    latest: dict[int, tuple[str, str | None, str]] = {}
+    for case_id, outcome, fingerprint, country in rows:
+        latest[case_id] = (outcome, fingerprint, country)
+    return {cid: (fingerprint, country) for cid, (outcome, fingerprint, country) in latest.items()
+            if outcome == "verified"}
 
 
 def verified_cases(session: Session, cases: Sequence[Case]) -> set[int]:
@@ -296,7 +306,8 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     if not ids:
         return {}
     protection = protection_status(session, ids)
-    verified = verified_fingerprints(session, ids)
+    latest_verified = _latest_verified(session, ids)
+    verified = {cid: fingerprint for cid, (fingerprint, _) in latest_verified.items()}
     fingerprints = {case.id: case_fingerprint(case) for case in cases}
     # A document counts only for the identity it was checked against: a changed name or birth
     # date needs a document that carries them.
@@ -329,5 +340,6 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
             identity_fingerprint=fingerprint,
             document_number=doc.number if doc else None,
             identity_changed_since_verification=case.id in verified and verified[case.id] != fingerprint,
+            verified_by_state=latest_verified[case.id][1] if case.id in latest_verified else None,
         )
     return facts

@@ -285,8 +285,28 @@ def can_see(session: Session, user: User, case: Case) -> bool:
     if kind == "receiving_authority":
         return case.nationality == user.agency.country and case.state in RECEIVING_VISIBLE
     if kind == "reintegration_operator":
-        return case.state in OPERATOR_VISIBLE and has_consent(session, case.id)
+        return (case.state in OPERATOR_VISIBLE and received_by_own_state(user, case)
+                and has_consent(session, case.id))
     return False
+
+
+def received_by_own_state(user: User, case: Case) -> bool:
+    """Whether `case` is a returnee received by the receiving authority of `user`'s country (an operator's own).
+
+    A person is returned only to the state whose receiving authority verified their nationality
+    (`safeguards.returned_to_verifier`), and verification is asked of the authority of the nationality
+    declared (`verification.service.request_verification`), whose change re-opens it and takes the person
+    off every manifest: so a returnee's nationality names the state that received them.
+    """
+    return case.nationality == user.agency.country
+
+
+def returnees_of(user: User, nationality: sa.SQLColumnExpression[str] = Case.nationality
+                 ) -> list[sa.ColumnElement[bool]]:
+    """The conditions on cases an operator's returnees meet: received by its own state (`received_by_own_state`),
+    and consenting (the arrival states are for the caller to add). Every operator list and count uses them."""
+    consented = sa.select(IntakeProfile.case_id).where(IntakeProfile.consent)
+    return [nationality == user.agency.country, Case.id.in_(consented)]
 
 
 def has_consent(session: Session, case_id: int) -> bool:
@@ -304,8 +324,7 @@ def visible_cases(user: User) -> sa.Select[Case]:
     if kind == "receiving_authority":
         return query.where(Case.nationality == user.agency.country, Case.state.in_(RECEIVING_VISIBLE))
     if kind == "reintegration_operator":
-        consented = sa.select(IntakeProfile.case_id).where(IntakeProfile.consent)
-        return query.where(Case.state.in_(OPERATOR_VISIBLE), Case.id.in_(consented))
+        return query.where(Case.state.in_(OPERATOR_VISIBLE), *returnees_of(user))
     raise Forbidden("a %(kind)s does not see individual cases", code="forbidden.case.read",
                     kind=Term("agency_kind", kind))
 
@@ -354,8 +373,7 @@ def visible_case_conditions(session: Session, user: User, *, use_indexes: bool =
     if kind == "receiving_authority":
         return [nationality == user.agency.country, state.in_(sorted(RECEIVING_VISIBLE))]
     if kind == "reintegration_operator":
-        consented = sa.select(IntakeProfile.case_id).where(IntakeProfile.consent)
-        return [state.in_(sorted(OPERATOR_VISIBLE)), Case.id.in_(consented)]
+        return [state.in_(sorted(OPERATOR_VISIBLE)), *returnees_of(user, nationality)]
     raise Forbidden("a %(kind)s does not see individual cases", code="forbidden.case.read",
                     kind=Term("agency_kind", kind))
 

@@ -16,14 +16,10 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.audit.checkpoints import sign_audit_commits
-from retorno.audit.signing import signing_key
 from retorno.config import Settings
-from retorno.datakeys import keyring_for
-from retorno.db import make_engine, make_sessionmaker, transaction, use_data_keys
 from retorno.errors import NotAuthenticated, RetornoError
 from retorno.imports.rows import ImportOutcome
-from retorno.travel.invariants import guard_manifests
+from retorno.installation import unit_of_work as unit_of_work  # each command's one transaction, for every CLI module
 
 console = Console()
 err_console = Console(stderr=True)
@@ -31,20 +27,6 @@ err_console = Console(stderr=True)
 
 def settings(database_url: str | None = None) -> Settings:
     return Settings.from_env(database_url=database_url) if database_url else Settings.from_env()
-
-
-@contextmanager
-def unit_of_work(config: Settings) -> Iterator[Session]:
-    """One command, one transaction: committed when the command succeeds."""
-    engine = make_engine(config.database_url)
-    use_data_keys(engine, keyring_for(config))
-    sign_audit_commits(engine, signing_key(config))
-    guard_manifests(engine, config.passengers_per_escort)
-    try:
-        with transaction(make_sessionmaker(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def acting_user(session: Session, username: str | None) -> User:

@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.service import create_agency, create_user
-from retorno.audit.checkpoints import sign_audit_commits
 from retorno.audit.signing import signing_key
 from retorno.cases.models import Case
 from retorno.cases.service import CaseInput, register_case
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
-from retorno.db import clock_at, make_engine, make_sessionmaker, transaction, use_data_keys, utcnow
+from retorno.db import clock_at, make_sessionmaker, transaction, utcnow
 from retorno.demo.reintegration import build_reintegration
 from retorno.demo.summary import DemoSummary, FlightFigures
 from retorno.demo.verification import link_waiting_requests
@@ -35,14 +34,14 @@ from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
 from retorno.flights import service as flights
 from retorno.flights.lifecycle import DepartureWindow
+from retorno.installation import installation_engine
 from retorno.migrations import rebuild_postgresql, upgrade
 from retorno.safeguards import is_minor
 from retorno.screening.service import record_best_interests, resolve_screening
 from retorno.synthetic.people import PopulationSampler
-from retorno.travel.invariants import guard_manifests
 from retorno.travel.service import add_document, record_screening
 from retorno.verification.linkage import Thresholds
-from retorno.verification.service import record_decision, request_verification
+from retorno.verification.service import open_request, record_decision, request_verification
 
 AGENCIES = [
     ("MX-INM", "Instituto Nacional de Migración", "sending_authority", "MEX", None, "inm"),
@@ -228,12 +227,14 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
         for case in household:
             if case.state != "verification_requested":
                 continue
+            # SAIME decides on the request it reads, as its pages and API do.
+            asked = open_request(session, saime, case).reference
             if len(household) == 1 and rng.random() < 0.02:
-                record_decision(session, saime, case, outcome="rejected",
+                record_decision(session, saime, case, outcome="rejected", request_reference=asked,
                                 reason="Sin registro de nacimiento ni cédula en el registro civil.")
                 summary.rejected += 1
                 continue
-            record_decision(session, saime, case, outcome="verified", method="manual",
+            record_decision(session, saime, case, outcome="verified", method="manual", request_reference=asked,
                             registry_record=case.national_id or f"REG-{case.id}")
             summary.verified_by_hand += 1
             if rng.random() < 0.55 and not is_minor(case.birth_date, today):
@@ -332,10 +333,9 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> tu
     _reset_schema(settings.database_url)
     rng = random.Random(seed)
     sampler = PopulationSampler(seed)
-    engine = make_engine(settings.database_url)
-    use_data_keys(engine, keyring_for(settings))
-    sign_audit_commits(engine, signing_key(settings))
-    guard_manifests(engine, settings.passengers_per_escort)
+    engine = installation_engine(settings.database_url, data_keys=keyring_for(settings),
+                                 audit_signer=signing_key(settings),
+                                 passengers_per_escort=settings.passengers_per_escort)
     now = utcnow()
     summary = DemoSummary()
     # The last household number of each agency: numbers never restart from one batch to the next.

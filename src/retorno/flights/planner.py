@@ -239,7 +239,7 @@ def check_plan(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], setting
                             f"{flight.medical_staff} medical staff; the plan needs {escorts} and {medical_staff}.")
         # The rule applying the plan is checked against: the safeguards' own, with the staff the plan states.
         facts = safeguards.FlightFacts(flight_id, flight.seats, escorts, medical_staff, flight.departure,
-                                       settings.passengers_per_escort)
+                                       settings.passengers_per_escort, None)  # capacity only
         needs = flight.booked_medical + sum(c.medical_escorts for c in aboard)
         problems.extend(v.message for v in safeguards.capacity_counts(facts, flight.booked + len(aboard), needs))
     return problems

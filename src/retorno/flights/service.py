@@ -241,7 +241,8 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
             splits.add(household_key(code, hh_ref))
     return safeguards.ManifestFacts(
         flight=safeguards.FlightFacts(flight.reference, flight.seats, flight.escorts, flight.medical_staff,
-                                      flight.departure_utc.date(), passengers_per_escort),
+                                      flight.departure_utc.date(), passengers_per_escort,
+                                      flight.receiving_agency.country),
         passengers=[facts[c.id] for c in cases], household_members=members, split_households=frozenset(splits))
 
 
@@ -249,14 +250,15 @@ def _lock_time_passed(flight: Flight, lock_hours: int) -> bool:
     return utcnow() >= flight.departure_utc - timedelta(hours=lock_hours)
 
 
-def not_ready_reasons(session: Session, cases: Sequence[Case], travel_date: date) -> list[Message]:
+def not_ready_reasons(session: Session, cases: Sequence[Case], travel_date: date,
+                      receiving_state: str | None = None) -> list[Message]:
     """Why each case is not ready to fly: the safeguards that block it (an open protection concern names the
     concern), or else the step of its lifecycle it is at."""
     facts = traveller_facts(session, cases)
     reasons = []
     for case in cases:
         waiting = case.state in BEFORE_BOARDING
-        blocking = safeguards.may_be_approved(facts[case.id], travel_date) if waiting else []
+        blocking = safeguards.may_be_approved(facts[case.id], travel_date, receiving_state) if waiting else []
         reasons += [v.sentence for v in blocking] or [
             Message("case %(case)s is '%(state)s', not ready to fly",
                     {"case": case.reference, "state": Term("case_state", case.state)})]
@@ -284,7 +286,8 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
     not_ready = [c for c in cases if c.state != "ready"]
     if not_ready:
         raise InvalidTransition("cases not ready to be manifested: %(reasons)s", code="invalid_transition.case",
-                                reasons=not_ready_reasons(session, not_ready, flight.departure_utc.date()))
+                                reasons=not_ready_reasons(session, not_ready, flight.departure_utc.date(),
+                                                          flight.receiving_agency.country))
     current = [c for _, c in active_passengers(session, flight)]
     adding = {c.id for c in cases}
     if len(adding) != len(cases) or adding & {c.id for c in current}:
@@ -387,13 +390,38 @@ def _passenger_of(session: Session, flight: Flight, case: Case) -> Passenger:
     return passenger
 
 
-def _use_locked_change(session: Session, flight: Flight, case: Case, change: str) -> None:
+def _locked_change_approvals(session: Session, flight: Flight, case: Case, change: str
+                             ) -> tuple[Sequence[LockedChangeApproval], set[str]]:
+    """The unused consents to `change` `case` on the locked manifest of `flight`, and the sides still missing."""
     approvals = session.execute(sa.select(LockedChangeApproval).where(
         LockedChangeApproval.flight_id == flight.id, LockedChangeApproval.case_id == case.id,
         LockedChangeApproval.change == change, sa.not_(LockedChangeApproval.used))).scalars().all()
-    sides = {a.side for a in approvals}
-    if not {"sending", "receiving"} <= sides:
-        missing = {"sending", "receiving"} - sides
+    return approvals, {"sending", "receiving"} - {a.side for a in approvals}
+
+
+def locked_removal_agreed(session: Session, case: Case, *, what: Message) -> None:
+    """A change by one side that takes `case` off a locked manifest (`what`: their identity, their document, a
+    withdrawal) needs first what removing them needs, a supervisor of each side (SPEC.md 6); their consents
+    are used by it. Refused otherwise, 409 naming the rule. A protection concern never waits for it (rule 1)."""
+    locked = session.execute(
+        sa.select(Flight).join(Passenger, Passenger.flight_id == Flight.id)
+        .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state == "manifest_locked")
+        .order_by(Flight.id)).scalars().all()
+    for flight in locked:
+        approvals, missing = _locked_change_approvals(session, flight, case, "remove")
+        if missing:
+            raise InvalidTransition(
+                "case %(case)s is on the locked manifest of flight %(flight)s: %(what)s takes the person off it, "
+                "which needs a supervisor of each side to approve the removal first; missing: %(missing)s",
+                code="locked_change_needs_both_sides", case=case.reference, flight=flight.reference, what=what,
+                missing=[Term("side", s) for s in sorted(missing)])
+        for approval in approvals:
+            approval.used = True
+
+
+def _use_locked_change(session: Session, flight: Flight, case: Case, change: str) -> None:
+    approvals, missing = _locked_change_approvals(session, flight, case, change)
+    if missing:
         raise Forbidden("flight %(flight)s is locked: to %(change)s case %(case)s a supervisor of each side "
                         "must approve; missing: %(missing)s",
                         code="locked_change_needs_both_sides", flight=flight.reference,
@@ -475,7 +503,7 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
     passenger = _passenger_of(session, flight, case)
     if approve:
         facts = traveller_facts(session, [case])[case.id]
-        violations = safeguards.may_be_approved(facts, flight.departure_utc.date())
+        violations = safeguards.may_be_approved(facts, flight.departure_utc.date(), flight.receiving_agency.country)
         if violations:
             raise SafeguardViolation(violations)
         passenger.approval, passenger.decided_by, passenger.approval_reason = "approved", actor.id, reason
@@ -576,7 +604,7 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
                                 boarding=Term("boarding", passenger.boarding))
     if status == "boarded":
         facts = traveller_facts(session, [case])[case.id]
-        violations = safeguards.may_board(facts)
+        violations = safeguards.may_board(facts, flight.receiving_agency.country)
         violations += safeguards.approvals_current([facts], {case.reference: passenger.approved_fingerprint})
         if facts.is_minor(flight.departure_utc.date()) and not facts.unaccompanied_cleared:
             boarded = [c for p, c in active_passengers(session, flight) if p.boarding == "boarded"]
@@ -656,7 +684,7 @@ def depart(session: Session, actor: User, flight: Flight, *, window: lifecycle.D
             "passenger boarded at %(earliest)s UTC", code="flow.departure_before_boarding", flight=flight.reference,
             moment=f"{departed_at:%Y-%m-%d %H:%M}", earliest=f"{max(happened):%Y-%m-%d %H:%M}")
     manifest = manifest_facts(session, flight, boarded, passengers_per_escort=1)
-    violations = [v for f in manifest.passengers for v in safeguards.may_board(f)]
+    violations = [v for f in manifest.passengers for v in safeguards.may_board(f, flight.receiving_agency.country)]
     violations += safeguards.approvals_current(manifest.passengers, _approvals(rows))
     violations += safeguards.children(manifest.passengers, flight.departure_utc.date())
     # A member pulled off after locking (a protection concern) must not leave the family split silently.
@@ -779,7 +807,7 @@ def set_flight_staff(session: Session, actor: User, flight: Flight, *, escorts: 
             medical_staff=flight.medical_staff, wanted_escorts=escorts, wanted_medical=medical_staff)
     cases = [c for _, c in active_passengers(session, flight)]
     facts = safeguards.FlightFacts(flight.reference, flight.seats, escorts, medical_staff,
-                                   flight.departure_utc.date(), passengers_per_escort)
+                                   flight.departure_utc.date(), passengers_per_escort, flight.receiving_agency.country)
     violations = safeguards.capacity(facts, list(traveller_facts(session, cases).values()))
     if escorts + medical_staff >= flight.seats:
         violations.append(safeguards.Violation(

@@ -27,6 +27,7 @@ from retorno.agencies.visibility import visible_fields
 from retorno.cases import lifecycle
 from retorno.cases.facts import open_concern_cases
 from retorno.cases.models import Case
+from retorno.cases.service import returnees_of
 from retorno.db import utcnow
 from retorno.flights.models import NOT_YET_FLOWN_STATES, Alert, Flight, Passenger
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
@@ -265,7 +266,7 @@ class _Queue:
         query = (sa.select(Case.reference, Case.given_names, Case.first_surname, Case.second_surname,
                            IntakeProfile.consent_recorded_at)
                  .join(Case, Case.id == IntakeProfile.case_id)
-                 .where(IntakeProfile.consent, IntakeProfile.home_state.is_(None),
+                 .where(*returnees_of(self.user), IntakeProfile.home_state.is_(None),
                         Case.state == "reintegration_intake")
                  .order_by(IntakeProfile.consent_recorded_at, IntakeProfile.id))
         return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.consent_recorded_at),

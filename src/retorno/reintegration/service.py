@@ -18,7 +18,7 @@ from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.models import Case
-from retorno.cases.service import can_see, transition, transition_many
+from retorno.cases.service import can_see, received_by_own_state, returnees_of, transition, transition_many
 from retorno.db import bulk_insert, utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term
 from retorno.reintegration import places
@@ -53,8 +53,9 @@ def find_arrived(session: Session, actor: User, reference: str, birth_date: date
     key = f"arrival:{reference}"
     logins.guarded_secret(session, actor, key)
     case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
+    # Only a returnee received by the operator's own state: another state's returnees are not its to enrol.
     found = case is not None and case.birth_date == birth_date and case.state in (
-        "arrived", "reintegration_intake", "matched", "placed")
+        "arrived", "reintegration_intake", "matched", "placed") and received_by_own_state(actor, case)
     logins.record_guess(session, actor, key, right=found, action="intake.lookup_failed", object_type="case",
                         object_id=reference)
     if not found or case is None:
@@ -317,7 +318,7 @@ def returnees(session: Session, actor: User) -> list[tuple[Case, IntakeProfile]]
     """Arrived returnees who consented: the only people an operator sees."""
     return list(session.execute(
         sa.select(Case, IntakeProfile).join(IntakeProfile, IntakeProfile.case_id == Case.id)
-        .where(IntakeProfile.consent).order_by(Case.reference)).all())
+        .where(*returnees_of(actor)).order_by(Case.reference)).all())
 
 
 @dataclass
@@ -347,7 +348,7 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
                   IntakeProfile.occupations, IntakeProfile.skills, IntakeProfile.home_state,
                   IntakeProfile.preferences)
         .join(IntakeProfile, IntakeProfile.case_id == Case.id)
-        .where(IntakeProfile.consent, Case.state == "reintegration_intake").order_by(Case.id)).all()
+        .where(*returnees_of(actor), Case.state == "reintegration_intake").order_by(Case.id)).all()
     by_reference = {o.reference: o for o in opportunities}
     by_sector: dict[str, list[Opportunity]] = {}
     for o in opportunities:

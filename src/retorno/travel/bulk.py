@@ -161,7 +161,8 @@ def approve_all(session: Session, actor: User, flight: Flight, *, passengers_per
             if p.approval == "proposed" and (chosen is None or c.id in chosen)]
     facts = traveller_facts(session, [c for _, c in rows])
     departure = flight.departure_utc.date()
-    stopped = {c.id for _, c in rows if safeguards.may_be_approved(facts[c.id], departure)}
+    state = flight.receiving_agency.country
+    stopped = {c.id for _, c in rows if safeguards.may_be_approved(facts[c.id], departure, state)}
     order = [c for _, c in rows if c.id in stopped] + [c for _, c in rows if c.id not in stopped]
     gone: dict[str, str] = {}
 
@@ -170,7 +171,7 @@ def approve_all(session: Session, actor: User, flight: Flight, *, passengers_per
             return Outcome(case.reference, False, None, along_with=gone[case.reference])
         if case.id in stopped and reject_reason:
             # The refusal approval gives is what the reader is told; then the rejection.
-            refusal = SafeguardViolation(safeguards.may_be_approved(facts[case.id], departure))
+            refusal = SafeguardViolation(safeguards.may_be_approved(facts[case.id], departure, state))
             leaving = decide_passenger(session, actor, flight, case, approve=False, reason=reject_reason)
             gone.update({ref: case.reference for ref in leaving if ref != case.reference})
             return Outcome(case.reference, False, refusal, tuple(r for r in leaving if r != case.reference),

@@ -180,7 +180,7 @@ def apply_decision(session: Session, actor: User, case: Case, document: dict[str
         session, actor, case, outcome=document["outcome"], method=document.get("method") or "manual",
         registry_record=document.get("registry_record"), probability=document.get("probability"),
         candidates=document.get("candidates"), reason=document.get("reason"),
-        request_reference=document.get("request"),
+        request_reference=document["request"],
     )
 
 

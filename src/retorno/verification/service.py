@@ -86,15 +86,26 @@ def open_request(session: Session, user: User, case: Case) -> VerificationReques
     return request
 
 
+def request_to_decide(session: Session, user: User, case: Case) -> str | None:
+    """The reference of the open request of `case` addressed to the user's agency, if there is one."""
+    try:
+        return open_request(session, user, case).reference
+    except (NotFound, Forbidden):
+        return None
+
+
 @action("verification.decide")
 def record_decision(session: Session, actor: User, case: Case, *, outcome: str, method: str = "manual",
                     registry_record: str | None = None, probability: float | None = None,
                     candidates: list[dict[str, Any]] | None = None, reason: str | None = None,
-                    request_reference: str | None = None) -> VerificationDecision:
+                    request_reference: str) -> VerificationDecision:
     """Record the receiving side's decision; 'review' and 'not_found' leave the case for a person to decide.
 
-    The decision is bound to the identity the request carried; a decision sent for an earlier
-    request (`request_reference`, from an exchanged file) whose identity has since changed is refused.
+    A decision names the request it was made on (`request_reference`: the API's `request`, the pages'
+    hidden field, a decisions file's line), so it is bound to the identity that request carried, the
+    one the officer or the linkage saw. Once the sending side changed the identity, that request is
+    superseded and a decision on it is refused (409 request_superseded): it never verifies an identity
+    nobody on the receiving side has seen.
     """
     if outcome not in OUTCOMES:
         raise InvalidInput("outcome must be one of %(outcomes)s", outcomes=", ".join(OUTCOMES))
@@ -109,7 +120,11 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         raise InvalidInput("the registry records %(record)s as deceased: a person decides, never linkage alone",
                            code="deceased_not_auto_verified", record=registry_record)
     request = open_request(session, actor, case)
-    if request_reference is not None and request_reference != request.reference:
+    if request_reference != request.reference:
+        if not session.execute(sa.select(VerificationRequest.id).where(
+                VerificationRequest.case_id == case.id, VerificationRequest.reference == request_reference)).first():
+            raise NotFound("case %(case)s has no verification request %(request_reference)s", case=case.reference,
+                           request_reference=request_reference)
         raise InvalidTransition("case %(case)s: request %(request_reference)s was superseded by %(request)s "
                                 "after the identity changed; decide on the new request",
                                 code="request_superseded", case=case.reference, request_reference=request_reference,

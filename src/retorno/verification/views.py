@@ -21,6 +21,9 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["verified", "rejected", "review", "not_found"]
+    # The decision is about the identity this request carried (the queue's `request`): once the sending
+    # side changed the identity, the request is superseded and the decision is refused, 409 request_superseded.
+    request: str = Field(max_length=60, description="the verification request decided on, as the queue lists it")
     registry_record: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=2000)
 
@@ -38,7 +41,7 @@ def request(reference: str, session: SessionDep, user: CurrentUser) -> Any:
 def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     service.record_decision(session, user, case, outcome=body.outcome, registry_record=body.registry_record,
-                            reason=body.reason)
+                            reason=body.reason, request_reference=body.request)
     return {"case": case.reference, "state": case.state}
 
 

@@ -15,12 +15,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from retorno.audit.checkpoints import sign_audit_commits
 from retorno.audit.signing import signing_key
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
-from retorno.db import make_engine, make_sessionmaker, use_data_keys
+from retorno.db import make_sessionmaker
 from retorno.errors import ConcurrentEdit, InvalidInput, RetornoError, TooManyAttempts, plain
+from retorno.installation import installation_engine
 from retorno.web import observability, openapi
 from retorno.web.refusals import accepted_language, say, told_in, validation_summary
 from retorno.web.security import REFUSAL, BodyLimit, SecurityHeaders
@@ -54,7 +54,6 @@ def create_app(settings: Settings) -> FastAPI:
     from retorno.reintegration.views import router as reintegration_router
     from retorno.reporting.views import router as reporting_router
     from retorno.screening.views import router as screening_router
-    from retorno.travel.invariants import guard_manifests
     from retorno.travel.views import router as bulk_router
     from retorno.verification.views import router as verification_router
     from retorno.web.access import enforce_declared_access
@@ -63,12 +62,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="Retorno", version="0.1.0",
                   description="Coordinated return flights and reintegration programmes (SPEC.md).")
-    engine = make_engine(settings.database_url)
-    use_data_keys(engine, keyring_for(settings))
     # Every transaction that writes audit records signs a checkpoint with this key (README "Audit trail keys").
     app.state.audit_signer = signing_key(settings)
-    sign_audit_commits(engine, app.state.audit_signer)
-    guard_manifests(engine, settings.passengers_per_escort)
+    engine = installation_engine(settings.database_url, data_keys=keyring_for(settings),
+                                 audit_signer=app.state.audit_signer,
+                                 passengers_per_escort=settings.passengers_per_escort)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)

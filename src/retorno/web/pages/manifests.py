@@ -50,7 +50,8 @@ def manifest_context(session: Session, user: User, flight: Flight, carrier_list:
     lines = []
     for passenger, case in rows:
         fact = facts[case.id]
-        stops = safeguards.may_be_approved(fact, departure) if passenger.approval == "proposed" else []
+        stops = (safeguards.may_be_approved(fact, departure, flight.receiving_agency.country)
+                 if passenger.approval == "proposed" else [])
         lines.append({
             "passenger": passenger, "case": case, "age": safeguards.age_on(case.birth_date, departure),
             "household": fact.household.split("/", 1)[1] if fact.household else None,

@@ -121,6 +121,8 @@ def decide_on(session: Session, user: User, form: FormData, reference: str) -> N
         outcome=form_text(form, "outcome"),
         registry_record=form_text(form, "registry_record") or None,
         reason=form_text(form, "reason") or None,
+        # The request the page showed: a decision on an identity changed since is refused.
+        request_reference=form_text(form, "request"),
     )
 
 

@@ -31,7 +31,7 @@ from retorno.screening.service import (
 )
 from retorno.travel import service as travel
 from retorno.travel.load import CaseImportOutcome, import_cases
-from retorno.verification.service import request_verification
+from retorno.verification.service import request_to_decide, request_verification
 from retorno.web import charts
 from retorno.web.actions import action_label
 from retorno.web.deps import MAX_ID, SessionDep
@@ -255,6 +255,9 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     if protection:
         context["screenings"] = screening_details(session, user, case)
     context["screenable"] = case.state in lifecycle.BEFORE_BOARDING
+    if can(user, "verification.decide") and case.state == "verification_requested":
+        # The decision form names the request whose identity the page shows.
+        context["verification_request"] = request_to_decide(session, user, case)
     context.update(protection_context(session, user, case))
     return context
 

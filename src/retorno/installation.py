@@ -1,0 +1,44 @@
+"""How an installation opens its database: the engine every entry point uses, and one transaction on it.
+
+On that engine sensitive text is encrypted with the installation's data keys (`datakeys`), every
+commit that writes audit records signs a checkpoint with its audit key (`audit.checkpoints`), and
+every commit re-checks the manifests it touched (`travel.invariants`). The web app, the command
+line, the demo and the benchmarks all open their databases here, so none of them can forget one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from retorno.audit.checkpoints import sign_audit_commits
+from retorno.audit.signing import KeyFile, signing_key
+from retorno.config import Settings
+from retorno.datakeys import DataKeyring, keyring_for
+from retorno.db import make_engine, make_sessionmaker, transaction, use_data_keys
+from retorno.travel.invariants import guard_manifests
+
+
+def installation_engine(url: str, *, data_keys: DataKeyring, audit_signer: KeyFile,
+                        passengers_per_escort: int) -> Engine:
+    """An engine on `url` with the installation's data keys, audit signing and manifest guard."""
+    engine = make_engine(url)
+    use_data_keys(engine, data_keys)
+    sign_audit_commits(engine, audit_signer)
+    guard_manifests(engine, passengers_per_escort)
+    return engine
+
+
+@contextmanager
+def unit_of_work(config: Settings) -> Iterator[Session]:
+    """One command, one transaction on the installation's database: committed when the command succeeds."""
+    engine = installation_engine(config.database_url, data_keys=keyring_for(config),
+                                 audit_signer=signing_key(config), passengers_per_escort=config.passengers_per_escort)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
