@@ -12,6 +12,7 @@ the labelled one) and scores it the same way.
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import tempfile
@@ -23,7 +24,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from retorno.benchmarks import process_tree
+from retorno.benchmarks.process_tree import PeakMemory
 from retorno.synthetic.registry import SHAPES, ErrorModel, error_model, make_registry, make_requests
+from retorno.verification import prepared
 from retorno.verification.calibration import calibration
 from retorno.verification.linkage import (
     FIELDS,
@@ -34,11 +38,13 @@ from retorno.verification.linkage import (
     train,
     train_em,
 )
+from retorno.verification.spark import SparkEngine
 
 # The model is trained on requests drawn with another seed than the ones it is scored on.
 TRAINING_SEED_OFFSET = 7919
 EM_SEED_OFFSET = 104_729
 TRAINING_REQUESTS = 5_000
+BACKENDS = ("duckdb", "spark")
 # Cédula variants of the evaluation requests: as the error model says, half with one, none.
 CEDULA_VARIANTS = ("model", "half", "none", "both")
 # The issue's targets for every shape (issue 15), checked on the half and none variants.
@@ -71,12 +77,32 @@ def run(
     eval_error: str = "default",
     cedula: str = "model",
     em: bool = False,
+    backend: str = "duckdb",
+    prepared_dir: str | Path | None = None,
+    spark_master: str = "local[*]",
 ) -> dict[str, Any]:
     """Build the instance, train, link, and return the figures as a JSON-serialisable dict.
 
     `work_dir` holds the cached data (and, with `memory_limit`, the on-disk scratch
-    database); by default a folder in the system temp directory.
+    database); by default a folder in the system temp directory. With `prepared_dir` (or
+    the Spark backend, which needs one) the registry is prepared there once (`prepared`;
+    timed, with its disk use) and linked from there, on DuckDB or on Spark (`spark_master`).
+    The peak memory is the whole process tree's (Spark's JVM included), sampled throughout.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend is one of {', '.join(BACKENDS)}, not {backend!r}")
+    with PeakMemory() as memory:
+        figures = _run(registry, requests, seed, work_dir, memory_limit=memory_limit, thresholds=thresholds,
+                       shape=shape, train_error=train_error, eval_error=eval_error, cedula=cedula, em=em,
+                       backend=backend, prepared_dir=prepared_dir, spark_master=spark_master)
+    figures["peak_tree_mb"] = memory.peak_mb
+    figures["load_average"] = [round(value, 2) for value in os.getloadavg()]
+    return figures
+
+
+def _run(registry: int, requests: int, seed: int, work_dir: str | None, *, memory_limit: str | None,
+         thresholds: Thresholds, shape: str, train_error: str, eval_error: str, cedula: str, em: bool,
+         backend: str, prepared_dir: str | Path | None, spark_master: str) -> dict[str, Any]:
     if shape not in SHAPES:
         raise ValueError(f"unknown shape {shape!r}; shapes: {', '.join(SHAPES)}")
     if cedula not in CEDULA_VARIANTS:
@@ -107,14 +133,22 @@ def run(
     started = time.perf_counter()
     training = train(registry_path, model_path, sample_requests=training_path, seed=seed)
     train_seconds = time.perf_counter() - started
+    link_to: Path = registry_path
+    preparation: dict[str, Any] | None = None
+    if prepared_dir is not None or backend == "spark":
+        link_to = Path(prepared_dir or cache / f"prepared-{registry}-{shape}-seed{seed}")
+        preparation = _prepare(registry_path, link_to)
+    engine = SparkEngine(spark_master) if backend == "spark" else None
     figures: dict[str, Any] = {
         "registry": registry, "requests": requests, "shape": shape, "train_error": train_error,
         "eval_error": eval_error, "cedula": cedula, "train_seconds": round(train_seconds, 3),
         "generate_seconds": round(generate_seconds, 3), "labelled_pairs": training["labelled_pairs"],
         "thresholds": {"upper": thresholds.upper, "lower": thresholds.lower,
                        "national_share": thresholds.national_share},
+        "backend": backend, **({"spark_master": spark_master} if engine else {}),
+        **({"prepared": preparation} if preparation else {}),
     }
-    scored = {variant: _evaluate(path, registry_path, model_path, thresholds, cache, memory_limit)
+    scored = {variant: _evaluate(path, registry_path, model_path, thresholds, cache, memory_limit, link_to, engine)
               for variant, path in request_paths.items()}
     if em:
         em_path = cache / f"em-requests-{registry}-{shape}-{_slug(eval_error)}-seed{seed}.parquet"
@@ -129,7 +163,8 @@ def run(
         figures["em"] = {"train_seconds": round(time.perf_counter() - started, 3),
                          "sessions": em_training["sessions"],
                          **{f"cedula_{variant}" if len(variants) > 1 else "figures":
-                            _evaluate(path, registry_path, em_model, thresholds, cache, memory_limit)
+                            _evaluate(path, registry_path, em_model, thresholds, cache, memory_limit, link_to,
+                                      engine)
                             for variant, path in request_paths.items()}}
     if len(variants) == 1:
         figures.update(scored[variants[0]])
@@ -141,19 +176,32 @@ def run(
     return figures
 
 
+def _prepare(registry_path: Path, folder: Path) -> dict[str, Any]:
+    """Prepare the registry in `folder` unless it already holds it; the time it took and the disk it takes."""
+    if prepared.is_prepared(folder):
+        return {"reused": True, "disk_bytes": prepared.disk_bytes(folder)}
+    started, cpu = time.perf_counter(), process_tree.cpu_seconds()
+    figures = prepared.prepare(registry_path, folder)
+    return {"reused": False, "seconds": round(time.perf_counter() - started, 3),
+            "cpu_seconds": round(process_tree.cpu_seconds() - cpu, 3), "partitions": figures["partitions"],
+            "disk_bytes": figures["disk_bytes"]}
+
+
 def _evaluate(requests_path: Path, registry_path: Path, model_path: Path, thresholds: Thresholds, cache: Path,
-              memory_limit: str | None) -> dict[str, Any]:
+              memory_limit: str | None, link_to: Path, engine: Any) -> dict[str, Any]:
     """Link one request list with one model and score it.
 
-    `cpu_seconds` is the processor time of linking (every thread): on a machine shared with
-    other work it says what the linking cost where `seconds` says how long it waited too.
+    `cpu_seconds` is the processor time of linking (every thread, and every process: Spark's
+    JVM too): on a machine shared with other work it says what the linking cost where
+    `seconds` says how long it waited too. `link_to` is the registry file or its prepared
+    folder; the blocking recall is always worked out on the file.
     """
-    started, cpu = time.perf_counter(), _cpu()
+    started, cpu = time.perf_counter(), process_tree.cpu_seconds()
     decisions, stats = link_with_stats(
-        requests_path, registry_path, model_path, thresholds,
-        work_dir=cache / "scratch" if memory_limit else None, memory_limit=memory_limit,
+        requests_path, link_to, model_path, thresholds,
+        work_dir=cache / "scratch" if memory_limit else None, memory_limit=memory_limit, engine=engine,
     )
-    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    seconds, cpu = time.perf_counter() - started, process_tree.cpu_seconds() - cpu
     rows = pq.read_table(requests_path).to_pylist()
     truth = {row["request_id"]: row["true_registry_id"] for row in rows}
     blocked = blocked_true_pairs(rows, registry_path)
@@ -171,11 +219,6 @@ def _evaluate(requests_path: Path, registry_path: Path, model_path: Path, thresh
         "prepare_seconds": stats["prepare_seconds"],
         "predict_seconds": stats["predict_seconds"],
     }
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def score(decisions: list[LinkDecision], truth: dict[Any, Any]) -> dict[str, Any]:

@@ -56,9 +56,14 @@ def register(bench_app: typer.Typer) -> None:
             help="cédulas in the requests scored: model (as the error model says), half, none, or both "
                  "(two runs, figures for each and the targets)")] = "model",
         em: Annotated[bool, typer.Option(help="also train by EM without labels and score that model")] = False,
+        backend: Annotated[str, typer.Option(help="the engine that links: duckdb or spark")] = "duckdb",
+        prepared: Annotated[str | None, typer.Option(
+            help="folder of the prepared registry: prepared there once (timed), then linked from there "
+                 "(the Spark backend always links a prepared registry)")] = None,
+        spark_master: Annotated[str, typer.Option(help="Spark master URL, e.g. local[2]")] = "local[*]",
     ) -> None:
         """Identity verification by record linkage against a synthetic registry."""
-        from retorno.benchmarks.linkage import CEDULA_VARIANTS, run
+        from retorno.benchmarks.linkage import BACKENDS, CEDULA_VARIANTS, run
         from retorno.config import Settings
         from retorno.synthetic.registry import SHAPES, error_model
         from retorno.verification.linkage import Thresholds
@@ -71,12 +76,17 @@ def register(bench_app: typer.Typer) -> None:
             raise typer.BadParameter(str(exc)) from exc
         if shape != "all" and shape not in SHAPES:
             raise typer.BadParameter(f"unknown shape {shape!r}; shapes: {', '.join(SHAPES)}, or all")
+        if backend not in BACKENDS:
+            raise typer.BadParameter(f"--backend is one of {', '.join(BACKENDS)}")
+        if prepared is not None and shape == "all":
+            raise typer.BadParameter("--prepared holds one registry: give one --shape")
         if cedula not in CEDULA_VARIANTS:
             raise typer.BadParameter(f"--cedula is one of {', '.join(CEDULA_VARIANTS)}")
         shapes = list(SHAPES) if shape == "all" else [shape]
         figures = {name: run(registry=registry, requests=requests, seed=seed, work_dir=work_dir,
                              memory_limit=memory_limit, thresholds=thresholds, shape=name, train_error=train_error,
-                             eval_error=eval_error, cedula=cedula, em=em) for name in shapes}
+                             eval_error=eval_error, cedula=cedula, em=em, backend=backend, prepared_dir=prepared,
+                             spark_master=spark_master) for name in shapes}
         print_figures(figures[shape] if shape != "all" else {"shapes": figures})
 
     @bench_app.command("import")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -88,6 +89,14 @@ def verify(
     work_dir: Annotated[Path | None, typer.Option(
         help="scratch folder on disk for registries that do not fit in memory")] = None,
     memory_limit: Annotated[str | None, typer.Option(help="memory limit of the linkage engine, e.g. 4GB")] = None,
+    backend: Annotated[str, typer.Option(help="the engine that scores the pairs: duckdb (this machine), or spark "
+                                         "(a prepared registry; see --spark-master)")] = "duckdb",
+    spark_master: Annotated[str, typer.Option(help="Spark master URL: local[*], spark://HOST:7077, yarn, "
+                                              "k8s://...")] = "local[*]",
+    spark_conf: Annotated[list[str] | None, typer.Option(help="a Spark setting KEY=VALUE, repeatable, e.g. "
+                                                         "spark.executor.memory=8g")] = None,
+    spark_checkpoint_dir: Annotated[str | None, typer.Option(
+        help="where Splink writes its intermediate tables on a cluster (storage every executor reaches)")] = None,
     act_as: ActAs = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -117,14 +126,34 @@ def verify(
         raise typer.BadParameter("--from-decisions reads the service's decisions: not with --requests")
     model_path = model or config.data_dir / "verification-model.json"
     training = Training(train, em, from_decisions)
+    engine = _engine(backend, spark_master, spark_conf or [], spark_checkpoint_dir)
     with _refusals():
         if requests is not None and decisions_out is not None:
             summary = _verify_offline(registry, model_path, training, thresholds, requests, decisions_out,
-                                      work_dir, memory_limit)
+                                      work_dir, memory_limit, engine)
         else:
             summary = _verify_online(registry, model_path, training, thresholds, include_review, work_dir,
-                                     memory_limit, act_as, database_url)
+                                     memory_limit, act_as, database_url, engine)
     _print_summary(summary)
+
+
+def _engine(backend: str, master: str, conf: list[str], checkpoint_dir: str | None) -> Any:
+    """The engine that scores the pairs: None for DuckDB, a `spark.SparkEngine` for Spark."""
+    if backend == "duckdb":
+        return None
+    if backend != "spark":
+        raise typer.BadParameter(f"--backend is duckdb or spark, not {backend!r}")
+    if importlib.util.find_spec("pyspark") is None:  # an optional extra
+        raise typer.BadParameter("the Spark backend needs PySpark: pip install 'retorno[spark]'")
+    from retorno.verification.spark import SparkEngine
+
+    spark_settings = {}
+    for item in conf:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"--spark-conf takes KEY=VALUE, not {item!r}")
+        spark_settings[name.strip()] = value.strip()
+    return SparkEngine(master=master, conf=spark_settings, checkpoint_dir=checkpoint_dir)
 
 
 @dataclass(frozen=True)
@@ -191,7 +220,8 @@ def _train(training: Training, identities: list[dict[str, Any]], registry_path: 
 
 
 def _linked(identities: list[dict[str, Any]], registry: str, model_path: Path, training: Training, thresholds: Any,
-            work_dir: Path | None, memory_limit: str | None, progress: Progress) -> list[dict[str, Any]]:
+            work_dir: Path | None, memory_limit: str | None, progress: Progress, engine: Any = None
+            ) -> list[dict[str, Any]]:
     """Train if asked, link the identities, and return one decision document per request."""
     from retorno.verification import jobs, linkage
 
@@ -205,20 +235,21 @@ def _linked(identities: list[dict[str, Any]], registry: str, model_path: Path, t
             return []
         task = progress.add_task(f"linking {len(identities)} requests to the registry", total=None)
         decisions = linkage.link(jobs.link_rows(identities), registry_path, model_path, thresholds,
-                                 work_dir=work_dir, memory_limit=memory_limit)
+                                 work_dir=work_dir, memory_limit=memory_limit, engine=engine)
         progress.update(task, total=len(identities), completed=len(identities))
     cases = {row["request"]: row.get("case") for row in identities}
     return [jobs.decision_document(decision, cases[decision.request_id]) for decision in decisions]
 
 
 def _verify_offline(registry: str, model_path: Path, training: Training, thresholds: Any, requests: Path,
-                    decisions_out: Path, work_dir: Path | None, memory_limit: str | None) -> dict[str, Any]:
+                    decisions_out: Path, work_dir: Path | None, memory_limit: str | None, engine: Any
+                    ) -> dict[str, Any]:
     from retorno.verification.exchange import read_requests, write_decisions
 
     identities = read_requests(requests)
     with _progress() as progress:
         documents = _linked(identities, registry, model_path, training, thresholds, work_dir, memory_limit,
-                            progress)
+                            progress, engine)
     partial = decisions_out.with_name(decisions_out.name + ".partial")
     with partial.open("w", encoding="utf-8") as out:
         write_decisions(documents, out)
@@ -232,7 +263,7 @@ def _verify_offline(registry: str, model_path: Path, training: Training, thresho
 
 def _verify_online(registry: str, model_path: Path, training: Training, thresholds: Any, include_review: bool,
                    work_dir: Path | None, memory_limit: str | None, act_as: str | None,
-                   database_url: str | None) -> dict[str, Any]:
+                   database_url: str | None, engine: Any) -> dict[str, Any]:
     from retorno.verification import jobs
 
     config = settings(database_url)
@@ -246,7 +277,7 @@ def _verify_online(registry: str, model_path: Path, training: Training, threshol
             training = replace(training, labels=(tuple(labels), decisions))
     with _progress() as progress:
         documents = _linked(identities, registry, model_path, training, thresholds, work_dir, memory_limit,
-                            progress)
+                            progress, engine)
         task = progress.add_task("recording decisions", total=len(documents))
         with unit_of_work(config) as session:
             actor = acting_user(session, act_as)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -83,6 +83,17 @@ class Thresholds:
             raise ValueError(f"thresholds must satisfy 0 ≤ lower ≤ upper ≤ 1, got {self.lower}, {self.upper}")
         if not 0.0 < self.national_share < 1.0:
             raise ValueError(f"the national share must be strictly between 0 and 1, got {self.national_share}")
+
+
+class Engine(Protocol):
+    """Another engine that scores request × registry pairs (Spark): the same model, the same blocking rules."""
+
+    name: str
+
+    def predict(self, requests: pa.Table, prepared_path: str | Path, model: dict[str, Any],
+                lookups: dict[str, pa.Table]) -> pa.Table:
+        """Score the candidate pairs: source_dataset_l, unique_id_l, unique_id_r, match_weight."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -382,13 +393,18 @@ def _load_requests(requests: Iterable[dict[str, Any]] | str | Path) -> list[dict
     return list(requests)
 
 
-def _register_requests(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Load requests into DuckDB as text columns numbered by position (`rt_row`)."""
+def requests_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Requests as text columns numbered by position (`rt_row`), as every engine normalises them."""
     columns: dict[str, list[Any]] = {
         name: [_text(row.get(name)) for row in rows] for name in ("request_id", *FIELDS)
     }
     columns["rt_row"] = list(range(len(rows)))
-    con.register("rt_requests_raw", pa.Table.from_pydict(columns, schema=_REQUEST_SCHEMA))
+    return pa.Table.from_pydict(columns, schema=_REQUEST_SCHEMA)
+
+
+def _register_requests(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Load requests into DuckDB, normalised (`rt_requests`)."""
+    con.register("rt_requests_raw", requests_table(rows))
     prepare_table(con, "rt_requests_raw", "rt_requests")
     # Which side a record is on, for the levels that compare one side's field with the other's.
     con.execute("ALTER TABLE rt_requests ADD COLUMN is_request BOOLEAN DEFAULT true")
@@ -761,17 +777,20 @@ def link(
     *,
     work_dir: str | Path | None = None,
     memory_limit: str | None = None,
+    engine: Engine | None = None,
 ) -> list[LinkDecision]:
     """Link verification requests to the registry with a saved model; one decision per request.
 
     `requests` is a list of dicts or a Parquet path with request_id, given_names,
     first_surname, second_surname, sex, birth_date, birth_place, cedula. The registry
-    (Parquet or CSV) has registry_id and the same person fields. `work_dir` puts the
-    scratch database on disk (with `memory_limit`, e.g. "4GB") for registries that do not
-    fit in memory. Decisions come back in the order of the requests.
+    (Parquet or CSV) has registry_id and the same person fields, or is a prepared directory
+    (`prepared.prepare`). `work_dir` puts the scratch database on disk (with `memory_limit`,
+    e.g. "4GB") for registries that do not fit in memory; `engine` scores the pairs on
+    another engine (Spark). Decisions come back in the order of the requests.
     """
     return link_with_stats(
-        requests, registry_path, model_path, thresholds, work_dir=work_dir, memory_limit=memory_limit
+        requests, registry_path, model_path, thresholds, work_dir=work_dir, memory_limit=memory_limit,
+        engine=engine,
     )[0]
 
 
@@ -783,8 +802,14 @@ def link_with_stats(
     *,
     work_dir: str | Path | None = None,
     memory_limit: str | None = None,
+    engine: Engine | None = None,
 ) -> tuple[list[LinkDecision], dict[str, Any]]:
-    """`link`, plus figures about the run: registry size, pairs scored, seconds per stage."""
+    """`link`, plus figures about the run: registry size, pairs scored, seconds per stage.
+
+    `engine` scores the candidate pairs elsewhere (`spark.SparkEngine`, on a prepared
+    registry); the ranking of candidates and the decisions are drawn here, by the same code
+    whichever engine scored.
+    """
     model = load_model(model_path)
     rows = _load_requests(requests)
     timings: dict[str, float] = {}
@@ -794,11 +819,18 @@ def link_with_stats(
         _register_requests(con, rows)
         registry_rows, lookups = _register_any_registry(con, registry_path)
         timings["prepare_seconds"] = time.perf_counter() - clock
-        predictions = _linker(con, linking_model(model, registry_rows, thresholds), lookups
-                              ).inference.predict(warning_mode="never")
+        scoring = linking_model(model, registry_rows, thresholds)
+        if engine is None:
+            predictions = _linker(con, scoring, lookups).inference.predict(warning_mode="never").physical_name
+        else:
+            if not prepared.is_prepared(registry_path):
+                raise InvalidInput("the %(engine)s engine links a prepared registry: prepare %(path)s first with "
+                                   "`retorno verify prepare`", engine=engine.name, path=registry_path)
+            con.register("rt_predictions", engine.predict(requests_table(rows), registry_path, scoring, lookups))
+            predictions = "rt_predictions"
         timings["predict_seconds"] = time.perf_counter() - clock - timings["prepare_seconds"]
-        (pairs,) = con.execute(f"SELECT count(*) FROM {predictions.physical_name}").fetchall()[0]
-        candidates = _top_candidates(con, predictions.physical_name, thresholds.national_share)
+        (pairs,) = con.execute(f"SELECT count(*) FROM {predictions}").fetchall()[0]
+        candidates = _top_candidates(con, predictions, thresholds.national_share)
     finally:
         _close(con, database)
     decisions = [_decide(row["request_id"], candidates.get(i, []), thresholds) for i, row in enumerate(rows)]
