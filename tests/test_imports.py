@@ -46,7 +46,7 @@ COLUMNS = (
     Column("note", "nota", "note", False),
 )
 MESSAGES = {"required": ("obligatorio", "required"), "too_long": ("máx {n}", "at most {n}"),
-            "nul": ("sin NUL", "no NUL"), "whole": ("entero", "whole number"),
+            "characters": ("sin {characters}", "no {characters}"), "whole": ("entero", "whole number"),
             "extra_cells": ("nada fuera", "nothing outside"), "unreadable": ("ilegible", "unreadable"),
             "unknown_column": ("una de {columns}", "one of {columns}"), "repeated_column": ("una vez", "once"),
             "missing_column": ("falta {column}", "missing {column}"), "no_rows": ("filas", "rows"),
@@ -88,10 +88,11 @@ def test_the_header_is_matched_in_either_language_and_its_problems_are_on_row_1(
     assert [(p.row_number, p.expected) for p in missing.finish()] == [(1, "falta codigo")]
 
 
-def test_a_nul_character_is_refused_where_it_is() -> None:
-    # PostgreSQL cannot store it in text; a NUL near the start makes the file unreadable (binary) instead.
-    sheet = sheet_of("codigo,nota\n" + "A,x\n" * 2000 + "B,n\x00ul\n")
-    assert [(p.row_number, p.column, p.expected) for p in sheet.finish()] == [(2002, "nota", "sin NUL")]
+def test_a_nul_or_bidi_character_is_refused_where_it_is() -> None:
+    # PostgreSQL cannot store NUL in text; a NUL near the start makes the file unreadable (binary) instead.
+    sheet = sheet_of("codigo,nota\n" + "A,x\n" * 2000 + "B,n\x00ul\n" + "C\u202e,ok\u200b\n")
+    assert [(p.row_number, p.column, p.expected) for p in sheet.finish()] == [
+        (2002, "nota", "sin U+0000"), (2003, "codigo", "sin U+202E"), (2003, "nota", "sin U+200B")]
 
 
 def test_an_unreadable_file_and_a_file_without_rows_are_one_problem_each() -> None:

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from retorno import plaintext
 
 # A cell that starts with one of these is run as a formula by spreadsheet programs
 # (CSV/formula injection); OWASP's advice is to prefix such cells with a quote.
@@ -28,7 +29,7 @@ def table_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([safe_cell(h) for h in header])
     for row in rows:
-        writer.writerow([safe_cell("" if value is None else value) for value in row])
+        writer.writerow([safe_cell(_storable("" if value is None else value)) for value in row])
     return "\ufeff" + out.getvalue()
 
 
@@ -45,10 +46,12 @@ def table_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
 
 
 def _storable(value: object) -> object:
-    """Text without the control characters an XLSX cell cannot hold (a tab or a line break it can): left out
-    rather than failing the whole file, and before the formula check, so what they hid is quoted too."""
+    """Text without the characters no input may hold (`plaintext`: control characters an XLSX cell cannot hold,
+    bidirectional controls that make it read otherwise, lone surrogates UTF-8 cannot write; a tab or a line
+    break stays): a value stored before they were refused is left out of them rather than failing the whole
+    file, and before the formula check, so what they hid is quoted too."""
     if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
+        return plaintext.shown(value)
     return value
 
 

@@ -6,19 +6,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from retorno.agencies import logins, service
 from retorno.agencies.models import AGENCY_KINDS
 from retorno.agencies.schemas import AgencyDisabled, AgencyListed, MeOut, TokenOut, UserCreated, UserDisabled
 from retorno.errors import Forbidden
+from retorno.plaintext import Input
 from retorno.web.deps import CurrentUser, SessionDep, client_address, login_policy
 from retorno.web.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["agencies"])
 
 
-class Credentials(BaseModel):
+class Credentials(Input):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=80)
@@ -26,7 +27,7 @@ class Credentials(BaseModel):
     token_name: str = Field(default="api", max_length=80)
 
 
-class UserIn(BaseModel):
+class UserIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=3, max_length=80)
@@ -64,7 +65,7 @@ def add_user(body: UserIn, session: SessionDep, user: CurrentUser) -> Any:
     return {"username": created.username, "agency": created.agency.code, "role": created.role}
 
 
-class DisableIn(BaseModel):
+class DisableIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     # No NUL: PostgreSQL text cannot hold it.
@@ -83,7 +84,7 @@ AgencyKind = Literal[AGENCY_KINDS]  # type: ignore[valid-type]
 AGENCY_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
 
 
-class AgencyIn(BaseModel):
+class AgencyIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(pattern=AGENCY_CODE_PATTERN, description="short code in capitals: VE-SAIME")

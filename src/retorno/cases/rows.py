@@ -195,6 +195,11 @@ def _airport_codes() -> frozenset[str]:
     return frozenset(airportsdata.load("IATA"))
 
 
+def known_airport(code: str) -> bool:
+    """Whether `code` is the IATA code of an airport of the reference (airportsdata), wherever it is entered."""
+    return code in _airport_codes()
+
+
 def _name(value: str) -> str:
     if not _LETTER.search(value):
         raise InvalidValue("letters")
@@ -227,7 +232,7 @@ def _language(value: str) -> str:
 
 def _airport(value: str) -> str:
     code = value.upper()
-    if len(code) != 3 or code not in _airport_codes():
+    if len(code) != 3 or not known_airport(code):
         raise InvalidValue("airport")
     return code
 

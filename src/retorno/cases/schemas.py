@@ -11,9 +11,10 @@ from retorno.agencies.models import User
 from retorno.agencies.visibility import cut
 from retorno.cases.models import Case
 from retorno.errors import Forbidden, Term
+from retorno.plaintext import Input
 
 
-class CaseCreate(BaseModel):
+class CaseCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     agency_reference: str = Field(min_length=1, max_length=60)
@@ -36,7 +37,7 @@ class CaseCreate(BaseModel):
     notes: str | None = Field(default=None, max_length=2000)
 
 
-class CaseUpdate(BaseModel):
+class CaseUpdate(Input):
     """Declared fields an official corrects; a change to an identity field re-opens verification."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -204,7 +205,7 @@ class CaseImportOut(BaseModel):
     summary: ProblemSummary
 
 
-class Reason(BaseModel):
+class Reason(Input):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)

@@ -22,7 +22,7 @@ from retorno.audit.service import Entry, history, record, record_many
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household
-from retorno.cases.rows import normalise_cedula
+from retorno.cases.rows import known_airport, normalise_cedula
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, Message, NotFound, Term
 from retorno.imports.rows import InvalidValue
@@ -97,6 +97,9 @@ def validate_input(data: CaseInput, today: date) -> None:
         if code and pycountry.countries.get(alpha_3=code) is None:
             problems.append(Message("%(label)s must be an ISO 3166-1 alpha-3 code, not '%(code)s'",
                                     {"label": Term("field", label), "code": code}))
+    if data.nearest_airport is not None and not known_airport(data.nearest_airport):
+        problems.append(Message("nearest_airport '%(code)s' is not the IATA code of a known airport",
+                                {"code": data.nearest_airport}))
     if problems:
         raise InvalidInput(problems, code="invalid_case")
 

@@ -6,8 +6,10 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from retorno.plaintext import Input
 
-class DocumentIn(BaseModel):
+
+class DocumentIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     mrz: str = Field(min_length=60, max_length=200, description="the machine readable zone, lines separated by \\n")

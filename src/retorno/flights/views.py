@@ -9,7 +9,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
@@ -34,6 +34,7 @@ from retorno.flights.schemas import (
     PassengerRemoved,
     PlanOut,
 )
+from retorno.plaintext import Input
 from retorno.web.deps import CurrentUser, LangQuery, SessionDep, SettingsDep
 from retorno.web.openapi import errors, media
 from retorno.web.preconditions import IF_MATCH_OPTIONAL, IfMatchOptional, set_etag, with_etag
@@ -41,7 +42,7 @@ from retorno.web.preconditions import IF_MATCH_OPTIONAL, IfMatchOptional, set_et
 router = APIRouter(prefix="/api/v1", tags=["flights"])
 
 
-class FlightIn(BaseModel):
+class FlightIn(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     flight_number: str = Field(min_length=2, max_length=12)
@@ -56,26 +57,26 @@ class FlightIn(BaseModel):
     medical_staff: int = Field(default=0, ge=0, le=900)
 
 
-class CasesIn(BaseModel):
+class CasesIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     cases: list[str] = Field(min_length=1, max_length=900)
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     approve: bool
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class DepartureIn(BaseModel):
+class DepartureIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     at: AwareDatetime | None = Field(default=None, description="when the aircraft left; default now, never later")
@@ -83,20 +84,20 @@ class DepartureIn(BaseModel):
         "a supervisor's written reason to depart outside the window around the scheduled departure"))
 
 
-class LandingIn(BaseModel):
+class LandingIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     at: AwareDatetime | None = Field(default=None, description="when the aircraft landed; default now, never later")
 
 
-class BoardingIn(BaseModel):
+class BoardingIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["boarded", "no_show", "refused"]
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class LockedChangeIn(BaseModel):
+class LockedChangeIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     case: str
@@ -334,14 +335,14 @@ def split(agency_reference: str, body: ReasonIn, session: SessionDep, user: Curr
     return {"household": agency_reference, "version": found.version}
 
 
-class PlanIn(BaseModel):
+class PlanIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     flights: list[str] = Field(min_length=1, max_length=200)
     time_limit: float = Field(default=20.0, gt=0, le=120)
 
 
-class ApplyPlanIn(BaseModel):
+class ApplyPlanIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     manifests: dict[str, list[str]]

@@ -26,6 +26,7 @@ from typing import Generic, Literal, TypeVar
 
 from openpyxl.utils import get_column_letter
 
+from retorno import plaintext
 from retorno.exports import safe_cell
 from retorno.imports.reading import UnreadableFileError, read_table
 from retorno.names import key
@@ -34,7 +35,8 @@ from retorno.names import key
 MESSAGES: dict[str, tuple[str, str]] = {
     "required": ("un valor (columna obligatoria)", "a value (required column)"),
     "too_long": ("como máximo {n} caracteres", "at most {n} characters"),
-    "nul": ("un texto sin el carácter nulo (NUL)", "text without the NUL character"),
+    "characters": ("un texto sin caracteres de control, bidireccionales ni invisibles (hay {characters})",
+                   "text without control, bidirectional or invisible characters (found {characters})"),
     "date_format": ("una fecha DD/MM/AAAA o AAAA-MM-DD", "a date as DD/MM/YYYY or YYYY-MM-DD"),
     "date_exists": ("una fecha que exista en el calendario", "a date that exists in the calendar"),
     "reference_unique": ("una referencia única en el archivo (ya usada en la fila {row})",
@@ -300,7 +302,7 @@ class Sheet:
     def _parse(self, column: Column) -> None:
         cells = self.cells[column.field]
         limit = column.max_length
-        if column.parse is text and max(map(len, cells), default=0) <= limit and "\x00" not in "".join(cells):
+        if column.parse is text and max(map(len, cells), default=0) <= limit and not plaintext.unwanted("".join(cells)):
             # Free text: one pass in C for the whole column (an empty cell becomes "").
             values: list[object] = list(map(" ".join, map(str.split, cells)))
             if "" in values:
@@ -315,8 +317,8 @@ class Sheet:
             if not typed:
                 outcome[raw] = ""
                 flagged.add(raw)
-            elif "\x00" in typed:
-                outcome[raw] = _Bad("nul", {}, typed)
+            elif unwanted := plaintext.unwanted(typed):
+                outcome[raw] = _Bad("characters", {"characters": plaintext.named(unwanted)}, typed)
                 flagged.add(raw)
             elif len(typed) > limit:
                 outcome[raw] = _Bad("too_long", {"n": limit}, typed)

@@ -8,13 +8,14 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Response, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from retorno.agencies.permissions import require
 from retorno.cases.models import Case
 from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case
 from retorno.errors import InvalidInput, problem_summary, refuse_bad_import
+from retorno.plaintext import Input
 from retorno.reintegration import followup, service
 from retorno.reintegration.load import import_opportunities
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
@@ -43,19 +44,19 @@ from retorno.web.preconditions import (
 router = APIRouter(prefix="/api/v1", tags=["reintegration"])
 
 
-class ConsentIn(BaseModel):
+class ConsentIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     birth_date: date | None = Field(default=None, description="operators confirm the returnee with it")
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class IntakeIn(BaseModel):
+class IntakeIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     home_state: str
@@ -83,7 +84,7 @@ Tutors = Annotated[int, Field(ge=1, le=1000)]
 MinAge = Annotated[int, Field(ge=14, le=99)]
 
 
-class OpportunityIn(BaseModel):
+class OpportunityIn(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     kind: Kind
@@ -104,7 +105,7 @@ class OpportunityIn(BaseModel):
     required_skills: list[str] = Field(default_factory=list)
 
 
-class OpportunityChangesIn(BaseModel):
+class OpportunityChangesIn(Input):
     """The fields a PATCH changes (those it sends; the service refuses emptying any but min_education), and `active`."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -128,7 +129,7 @@ class OpportunityChangesIn(BaseModel):
     active: bool | None = None
 
 
-class FollowUpAnswersIn(BaseModel):
+class FollowUpAnswersIn(Input):
     """The follow-up questionnaire (`reintegration.followup`): each answer one of its choices' codes."""
 
     model_config = ConfigDict(extra="forbid")
@@ -142,7 +143,7 @@ class FollowUpAnswersIn(BaseModel):
     notes: str | None = Field(default=None, max_length=followup.NOTES_LENGTH)
 
 
-class PlacementStepIn(BaseModel):
+class PlacementStepIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["accepted", "declined", "started", "completed", "dropped"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case
+from retorno.plaintext import Input
 from retorno.screening import service
 from retorno.screening.schemas import BestInterestsRecorded, ScreeningDetails, ScreeningRecorded
 from retorno.travel import service as travel
@@ -18,7 +19,7 @@ from retorno.web.openapi import errors
 router = APIRouter(prefix="/api/v1/cases/{reference}", tags=["screening"])
 
 
-class ScreeningIn(BaseModel):
+class ScreeningIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     concerns: list[str] = Field(default_factory=list, description="empty for 'cleared'")
@@ -26,7 +27,7 @@ class ScreeningIn(BaseModel):
     medical_escorts: int = Field(default=0, ge=0, le=3)
 
 
-class ResolutionIn(BaseModel):
+class ResolutionIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["travel_permitted", "withdrawn"]
@@ -35,7 +36,7 @@ class ResolutionIn(BaseModel):
     concerns: list[str] | None = Field(default=None, max_length=10)
 
 
-class BestInterestsIn(BaseModel):
+class BestInterestsIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     summary: str = Field(min_length=1, max_length=4000)

@@ -7,10 +7,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.models import User
+from retorno.plaintext import Input
 from retorno.travel.bulk import BulkResult, reasons_told, told
 
 
-class CaseFilterIn(BaseModel):
+class CaseFilterIn(Input):
     """Which ready cases to take: the case list's filters, every one optional, all of them must hold."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -26,7 +27,7 @@ class CaseFilterIn(BaseModel):
     assigned: str | None = Field(default=None, max_length=80, description="'me', 'none' or a username")
 
 
-class DryRun(BaseModel):
+class DryRun(Input):
     model_config = ConfigDict(extra="forbid")
 
     dry_run: bool = Field(default=False, description="say what would happen, and write nothing")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from retorno.cases.schemas import CaseState, case_out
 from retorno.cases.service import get_case
+from retorno.plaintext import Input
 from retorno.verification import service
 from retorno.verification.schemas import QueueEntry, SampledDecision, VerificationRequested
 from retorno.web.deps import CurrentUser, SessionDep
@@ -17,7 +18,7 @@ from retorno.web.openapi import errors
 router = APIRouter(prefix="/api/v1", tags=["verification"])
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["verified", "rejected", "review", "not_found"]
@@ -54,7 +55,7 @@ def queue(session: SessionDep, user: CurrentUser, limit: int = Query(100, ge=1, 
             for r, c, d in service.review_queue(session, user, limit=limit)]
 
 
-class AuditSampleIn(BaseModel):
+class AuditSampleIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     share: float = Field(gt=0.0, le=1.0, description="share of the auto-verified decisions to draw")

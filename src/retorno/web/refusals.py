@@ -19,7 +19,7 @@ from typing import Any
 from pydantic_core._pydantic_core import list_all_errors
 from starlette.requests import Request
 
-from retorno import safeguards
+from retorno import plaintext, safeguards
 from retorno.errors import Message, RetornoError, SafeguardViolation, Term, Translate
 from retorno.screening.models import CONCERNS
 from retorno.travel.bulk import BulkRefused
@@ -204,5 +204,6 @@ def validation_summary(errors: Sequence[Mapping[str, Any]], locale: str,
 
 @functools.cache
 def validation_templates() -> dict[str, str]:
-    """pydantic's message template of each error type (the keys of their translations)."""
-    return {error["type"]: error["message_template_python"] for error in list_all_errors()}
+    """pydantic's message template of each error type (the keys of their translations), and those of our own types."""
+    return {**{error["type"]: error["message_template_python"] for error in list_all_errors()},
+            **plaintext.VALIDATION_TEMPLATES}

@@ -15,9 +15,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from retorno import plaintext
 from retorno.agencies.models import User
 from retorno.agencies.permissions import CAPABILITIES, can
-from retorno.errors import Forbidden, Message, RetornoError, Term
+from retorno.errors import Forbidden, InvalidInput, Message, RetornoError, Term
 from retorno.inbox import service as inbox
 from retorno.web import dates, i18n
 from retorno.web.actions import ALERT_KINDS, OBJECTS, action_label
@@ -240,8 +241,17 @@ async def check_csrf(request: Request) -> None:
 
 
 async def form_data(request: Request) -> FormData:
-    """The posted form, its date fields typed in the interface's language rewritten as ISO (`web.dates`)."""
-    return dates.as_iso(await request.form(), locale_of(request))
+    """The posted form, its date fields typed in the interface's language rewritten as ISO (`web.dates`).
+
+    No field may hold a character no input may hold (`plaintext`): refused here for every form at once.
+    """
+    form = await request.form()
+    for name, value in form.multi_items():
+        if isinstance(value, str) and (found := plaintext.unwanted(value)):
+            raise InvalidInput("%(field)s must not hold control, bidirectional or invisible characters (found "
+                               "%(characters)s)", code="invalid_characters", field=Term("field", name),
+                               characters=plaintext.named(found))
+    return dates.as_iso(form, locale_of(request))
 
 
 FormDep = Annotated[FormData, Depends(form_data)]

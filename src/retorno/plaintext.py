@@ -1,0 +1,95 @@
+"""Text people type: the characters no input may hold, decided once for every door.
+
+A name or a note is read by people, on pages, printed manifests and spreadsheets. Characters that
+do not show or that change how the text around them reads have no place in it: control characters
+(NUL, which PostgreSQL cannot store, and the rest; a tab and a line break are text), bidirectional
+controls (U+202E turns "evil" into "live" on screen), zero-width and other format characters, lone
+surrogates, and the Unicode line and paragraph separators. `unwanted` finds them; the API's bodies
+(`Input`), the pages' forms and the spreadsheet imports refuse text holding any, naming each by its
+code point, and exports leave out whatever an older record still holds (`shown`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+# Control characters that are text: a tab and line breaks, in notes and reasons.
+_TEXT_CONTROLS = frozenset("\t\n\r")
+# Cc control, Cf format (bidirectional controls, zero-width characters, soft hyphen, BOM), Cs lone
+# surrogate, Zl/Zp the line and paragraph separators.
+_UNWANTED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Code points named in one message at most.
+MOST_NAMED = 5
+
+# The API's validation error (pydantic's template syntax); its Spanish is in the catalog like pydantic's own.
+ERROR_TYPE = "text_characters"
+ERROR_TEMPLATE = "Text must not hold control, bidirectional or invisible characters (found {characters})"
+VALIDATION_TEMPLATES = {ERROR_TYPE: ERROR_TEMPLATE}
+
+
+def _unwanted(character: str) -> bool:
+    return character not in _TEXT_CONTROLS and unicodedata.category(character) in _UNWANTED_CATEGORIES
+
+
+@functools.cache
+def _pattern() -> re.Pattern[str]:
+    """One character class of every unwanted code point (built once: a whole imported column is searched in C)."""
+    ranges: list[tuple[int, int]] = []
+    # Planes 0, 1 and 14 hold every control, format, surrogate and separator character Unicode assigns.
+    for point in (*range(0x20000), *range(0xE0000, 0xF0000)):
+        if _unwanted(chr(point)):
+            if ranges and ranges[-1][1] == point - 1:
+                ranges[-1] = (ranges[-1][0], point)
+            else:
+                ranges.append((point, point))
+    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
+
+
+def unwanted(text: str) -> list[str]:
+    """The characters of `text` no input may hold, each once, as code points ('U+202E'), in order of appearance."""
+    if text.isascii() and text.isprintable():
+        return []
+    return list(dict.fromkeys(f"U+{ord(c):04X}" for c in _pattern().findall(text)))
+
+
+def named(codes: Iterable[str]) -> str:
+    """Code points as a message names them: the first few, then how many more."""
+    listed = list(codes)
+    shown = ", ".join(listed[:MOST_NAMED])
+    return shown if len(listed) <= MOST_NAMED else f"{shown} (+{len(listed) - MOST_NAMED})"
+
+
+def shown(text: str) -> str:
+    """`text` without the characters no input may hold: for writing out a value stored before they were refused."""
+    return text if text.isascii() and text.isprintable() else _pattern().sub("", text)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _strings(item)
+
+
+class Input(BaseModel):
+    """Every API request body: no text in it, however nested, holds a character `unwanted` finds (422)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
+        found = [code for text in _strings(value) for code in unwanted(text)]
+        if found:
+            raise PydanticCustomError(ERROR_TYPE, ERROR_TEMPLATE, {"characters": named(dict.fromkeys(found))})
+        return value
