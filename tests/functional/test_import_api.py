@@ -12,7 +12,7 @@ from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case, PossibleDuplicate
 from retorno.synthetic.case_files import synthetic_case_file
 from retorno.travel.load import import_cases
-from tests.factories import World
+from tests.factories import Api, World
 
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
@@ -82,3 +82,31 @@ def test_import_endpoint_refuses_a_bad_file_with_every_bad_row(client: TestClien
     denied = client.post("/api/v1/cases/import", headers=world.headers("saime.officer"),
                          files={"file": ("lista.csv", bad, "text/csv")})
     assert denied.status_code == 403
+
+
+def test_a_row_changing_a_boarded_persons_identity_is_in_the_report_with_every_other_bad_row(
+        client: TestClient, world: World, session: Session) -> None:
+    """F-H: the identity lock is one more row check, reported by row and column with the rest, nothing imported."""
+    (boarded,) = Api(client, world).arrive(1, name="Embarcada")
+    stored = session.execute(sa.select(Case).where(Case.reference == boarded["reference"])).scalar_one()
+    born = stored.birth_date.strftime("%d/%m/%Y")
+    same = f"{stored.agency_reference},,{stored.given_names},{stored.first_surname},{stored.second_surname or ''}"
+    rows = (f"{stored.agency_reference},,Otra Persona,{stored.first_surname},{stored.second_surname or ''},M,"
+            f"{born},VEN,{stored.national_id},Tapachula,TAP,01/10/2026\n"
+            "E-2,NO-SUCH-HOUSEHOLD,Luis,Gómez,,M,01/02/1990,VEN,,Tapachula,TAP,01/10/2026\n"
+            "E-3,,Eva,Ruiz,,F,01/02/1990,VEN,,Tapachula,TAP,01/10/2026\n")
+    answer = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                         files={"file": ("lista.csv", (HEADER + rows).encode(), "text/csv")})
+    assert answer.status_code == 422, answer.text
+    problems = answer.json()["error"]["details"]
+    assert {(d["row"], d["column"]) for d in problems} == {(2, "nombres"), (2, "sexo"), (3, "hogar")}
+    assert all(boarded["reference"] in d["expected"] for d in problems if d["row"] == 2)
+    assert client.get("/api/v1/cases?q=Ruiz", headers=world.headers("inm.officer")).json()["total"] == 0
+    session.refresh(stored)
+    assert stored.given_names != "Otra Persona"
+    # The same row declaring the identity as recorded may change the rest (where the person is held now).
+    unchanged = (f"{same},{stored.sex},{born},VEN,{stored.national_id},Caracas,CCS,"
+                 f"{stored.detained_since.strftime('%d/%m/%Y')}\n")
+    again = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                        files={"file": ("lista.csv", (HEADER + unchanged).encode(), "text/csv")})
+    assert again.status_code == 201 and again.json()["updated"] == 1, again.text

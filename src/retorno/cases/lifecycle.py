@@ -14,6 +14,11 @@ IDENTITY_BOUND = MAIN_LINE[MAIN_LINE.index("verification_requested"): MAIN_LINE.
 
 _EXIT_BEFORE_BOARDING = {"withdrawn", "unfit_to_fly"}
 
+
+def identity_locked(state: str) -> bool:
+    """Whether a case in `state` is of a person who has boarded: their identity can no longer change."""
+    return state not in BEFORE_BOARDING and state not in EXITS
+
 TRANSITIONS: dict[str, frozenset[str]] = {
     "registered": frozenset({"screened"} | _EXIT_BEFORE_BOARDING),
     # Screened again later keeps the state; a concern raised after manifesting sends the case back.

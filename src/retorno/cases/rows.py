@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -29,7 +29,7 @@ from retorno.cases.duplicates import Person, PossibleDuplicate, describe_reason,
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
 from retorno.names import fold
-from retorno.safeguards import is_minor
+from retorno.safeguards import IDENTITY_FIELDS, is_minor
 
 MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "letters": ("un nombre con letras", "a name with letters"),
@@ -55,6 +55,8 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "number_without_type": ("un tipo de documento en {column} para este número",
                             "a document type in {column} for this number"),
     "type_without_number": ("el número del documento en {column}", "the document number in {column}"),
+    "identity_locked": ("la identidad tal como consta: {case} ya embarcó y su identidad no puede cambiar",
+                        "the identity as recorded: {case} has boarded, and their identity cannot change"),
     "airport": ("un código IATA de aeropuerto de 3 letras (p. ej. TAP)",
                 "a 3-letter IATA airport code (e.g. TAP)"),
     "language": ("un código de idioma ISO 639 (p. ej. es)", "an ISO 639 language code (e.g. es)"),
@@ -143,6 +145,18 @@ class CaseRows(Sequence[CaseRow]):
         return isinstance(other, Sequence) and list(self) == list(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class LockedIdentity:
+    """A held case whose person has boarded (`lifecycle.identity_locked`): its reference and identity as stored."""
+
+    reference: str
+    identity: dict[str, Any]  # each of safeguards.IDENTITY_FIELDS
+
+
+# The column of the row that declares each identity field of a case (the same name unless said here).
+_IDENTITY_COLUMN = {name: name for name in IDENTITY_FIELDS} | {"declared_document_number": "document_number"}
 
 
 @dataclass
@@ -343,6 +357,23 @@ def _check_documents(sheet: Sheet) -> None:
             sheet.error(index, "document_number", "type_without_number", "", column=number_label)
 
 
+def _check_locked_identities(sheet: Sheet, locked: Mapping[str, LockedIdentity]) -> None:
+    """A row naming a held case of a person who has boarded may not change their identity: each changed cell is an
+    error, as `travel.service.update_case` would refuse the row (reported with every other bad row)."""
+    if not locked:
+        return
+    for index, reference in enumerate(sheet.values["case_reference"]):
+        held = locked.get(reference) if isinstance(reference, str) else None
+        if held is None:
+            continue
+        for field_name, column in _IDENTITY_COLUMN.items():
+            value = sheet.values[column][index]
+            if value is None and sheet.typed(index, column):
+                continue  # a bad cell, already reported as such
+            if value != held.identity[field_name]:
+                sheet.error(index, column, "identity_locked", case=held.reference)
+
+
 def _rows(sheet: Sheet, today: date) -> CaseRows:
     """The rows without an error so far."""
     births = sheet.values["birth_date"]
@@ -430,12 +461,14 @@ def _flag_duplicates(sheet: Sheet, rows: Sequence[CaseRow], held: Sequence[Perso
 
 def validate(data: bytes, filename: str, *, today: date,
              known_case_reference: Callable[[str], bool] | None = None,
-             held: Sequence[Person] = (), locale: str = "es") -> CaseReport:
+             held: Sequence[Person] = (), locked: Mapping[str, LockedIdentity] | None = None,
+             locale: str = "es") -> CaseReport:
     """Read and check a whole case list; the report says which rows are bad and why (never raises).
 
     `known_case_reference` tells whether a case reference is already held (so a household may
-    point at it); `held` are the cases already held, for duplicate detection; `locale` is
-    the language of the `expected` texts. Import `report.rows` only when `report.ok`.
+    point at it); `held` are the cases already held, for duplicate detection; `locked` the held
+    cases of people who have boarded, by the agency's own reference (a row may not change their
+    identity); `locale` is the language of the `expected` texts. Import `report.rows` only when `report.ok`.
     """
     sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES, sheets=("CASOS", "CASES"))
     if not sheet.readable:
@@ -443,6 +476,7 @@ def validate(data: bytes, filename: str, *, today: date,
     _check_dates(sheet, today)
     _check_national_ids(sheet)
     _check_documents(sheet)
+    _check_locked_identities(sheet, locked or {})
     first_row_of = sheet.unique("case_reference")
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)

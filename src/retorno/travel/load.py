@@ -28,13 +28,15 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action
 from retorno.audit.service import record, record_columns
+from retorno.cases import lifecycle
 from retorno.cases.duplicates import HeldCase
 from retorno.cases.models import Case, Household, PossibleDuplicate
-from retorno.cases.rows import CaseReport, CaseRow, CaseRows, validate
+from retorno.cases.rows import CaseReport, CaseRow, CaseRows, LockedIdentity, validate
 from retorno.cases.service import AUDITED_FIELDS, next_references, search_names
 from retorno.db import insert_columns, utcnow
 from retorno.errors import InvalidInput
 from retorno.imports.rows import ImportOutcome
+from retorno.safeguards import IDENTITY_FIELDS
 from retorno.travel.service import household_grew, update_case
 
 # Where each audited field of a case comes from in a row (the same name unless said here).
@@ -82,6 +84,16 @@ def _held_cases(session: Session, actor: User) -> _Held:
     return held
 
 
+def _locked_identities(session: Session, actor: User) -> dict[str, LockedIdentity]:
+    """This agency's cases of people who have boarded, by its own reference, with their identity as stored."""
+    locked_states = [state for state in lifecycle.STATES if lifecycle.identity_locked(state)]
+    rows = session.execute(sa.select(Case.agency_reference, Case.reference, *(getattr(Case, name) for name in
+                                                                               IDENTITY_FIELDS))
+                           .where(Case.agency_id == actor.agency_id, Case.state.in_(locked_states))).all()
+    return {agency_reference: LockedIdentity(reference, dict(zip(IDENTITY_FIELDS, identity, strict=True)))
+            for agency_reference, reference, *identity in rows}
+
+
 def _case_fields(row: CaseRow) -> dict[str, Any]:
     """The audited fields of a case as the row declares them."""
     return {name: getattr(row, source) for name, source in _ROW_FIELD.items()}
@@ -110,7 +122,7 @@ def import_cases(session: Session, actor: User, data: bytes, filename: str, *, t
     today = today or utcnow().date()
     held = _held_cases(session, actor)
     report = validate(data, filename, today=today, known_case_reference=held.ids.__contains__, held=held.people,
-                      locale=locale)
+                      locked=_locked_identities(session, actor), locale=locale)
     outcome = CaseImportOutcome(report)
     if not report.ok:
         return outcome

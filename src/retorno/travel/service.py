@@ -151,7 +151,7 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
     check_version(session, case, expected_version, label=Message("case %(case)s", {"case": case.reference}),
                   audited=AuditObject("case", case.reference))
     reopens = case.state in lifecycle.IDENTITY_BOUND
-    if case.state not in lifecycle.BEFORE_BOARDING and case.state not in lifecycle.EXITS:
+    if lifecycle.identity_locked(case.state):
         proposed = {k: v for k, v in changes.items() if getattr(case, k, v) != v}
         if identity_changed(proposed):
             raise InvalidTransition("case %(case)s: the identity of a person who has boarded cannot be changed "
