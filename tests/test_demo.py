@@ -158,8 +158,8 @@ def test_the_check_fails_and_names_the_problem(demo: Demo) -> None:
             member, was, household = conn.execute(
                 sa.select(Case.id, Case.relationship_to_head, Agency.code + "/" + Household.reference)
                 .join(Household, Household.id == Case.household_id).join(Agency, Agency.id == Household.agency_id)
-                .where(Case.relationship_to_head != "titular").order_by(Case.id).limit(1)).one()
-            conn.execute(sa.update(Case).where(Case.id == member).values(relationship_to_head="titular"))
+                .where(Case.relationship_to_head.not_in(("head", "titular"))).order_by(Case.id).limit(1)).one()
+            conn.execute(sa.update(Case).where(Case.id == member).values(relationship_to_head="head"))
         try:
             result = runner.invoke(app, ["demo", "check", "--database-url", demo.url], env=demo.env())
         finally:
@@ -216,7 +216,7 @@ def _aboard(session: Session, flight_state: str = "arrived") -> list[tuple[int, 
 def test_a_second_head_in_a_household_is_found(demo: Demo) -> None:
     def change(session: Session) -> str:
         _, name, members = next(h for h in _households(session) if len(h[2]) >= 2)
-        next(m for m in members if m.relationship_to_head != "titular").relationship_to_head = "titular"
+        next(m for m in members if m.relationship_to_head not in ("head", "titular")).relationship_to_head = "head"
         return name
 
     report, household = _checked(demo, change)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, case_payload, ok
 
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
@@ -468,6 +468,7 @@ def test_an_import_naming_a_held_case_as_household_joins_that_family(client: Tes
     brothers = ok(api.get("inm.officer", "/api/v1/households/INM-RT-SOLO"))["members"]
     assert loner["reference"] in brothers and len(brothers) == 3
 
+
 def test_the_timeline_leaves_out_which_concerns_and_why(client: TestClient, world: World) -> None:
     """Red team: the case timeline (page and API) showed the concern types and reasons naming them to every
     officer, without the audited read of the protection record."""
@@ -502,3 +503,22 @@ def test_an_operator_cannot_take_over_another_operators_returnee_through_the_int
             403, "forbidden.consent.withdraw")
     # The returnee stays the first operator's.
     ok(api.post("op.officer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": "no desea seguir"}))
+
+
+def test_a_household_has_one_head_by_every_door(client: TestClient, world: World) -> None:
+    """Red team: a second case registered as 'titular' of a household that had a head made two heads."""
+    api = Api(client, world)
+    api.register(household_reference="H-RT-HEAD", relationship_to_head="titular")
+    refused(api.post("inm.officer", "/api/v1/cases", case_payload(
+        agency_reference="INM-RT-H2", household_reference="H-RT-HEAD", relationship_to_head="head")),
+        422, "household_two_heads")
+    refused(api.post("inm.officer", "/api/v1/cases", case_payload(
+        agency_reference="INM-RT-H3", household_reference="H-RT-HEAD", relationship_to_head="jefe supremo")),
+        422, "invalid_case")
+    son = api.register(agency_reference="INM-RT-H4", household_reference="H-RT-HEAD", relationship_to_head="hijo")
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{son['reference']}"))["relationship_to_head"] == "child"
+    row = ("RT-H5,H-RT-HEAD,Otro,Titular,Peña,M,17/07/1980,VEN,,Tapachula,TAP,01/10/2026,titular\n"
+           "RT-H6,H-RT-HEAD,Otra,Hija,Peña,F,17/07/2010,VEN,,Tapachula,TAP,01/10/2026,hija\n")
+    upload = {"file": ("hogar.csv", (HEADER.rstrip("\n") + ",parentesco\n" + row).encode(), "text/csv")}
+    refused(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 422,
+            "household_two_heads")

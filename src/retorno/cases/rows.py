@@ -482,3 +482,8 @@ def validate(data: bytes, filename: str, *, today: date,
     _check_households(sheet, rows, first_row_of, known_case_reference)
     duplicates = _flag_duplicates(sheet, rows, held, locale)
     return CaseReport(rows, sheet.finish(), duplicates)
+
+
+def parse_relationship(value: str) -> str:
+    """A relationship to the household's head as its code (head, spouse, child, parent, sibling, other)."""
+    return _code(_RELATIONSHIP, "relationship")(value)

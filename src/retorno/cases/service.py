@@ -22,7 +22,7 @@ from retorno.audit.service import Entry, history, record, record_many
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household
-from retorno.cases.rows import known_airport, normalise_cedula
+from retorno.cases.rows import known_airport, normalise_cedula, parse_relationship
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, Message, NotFound, Term
 from retorno.imports.rows import InvalidValue
@@ -161,6 +161,8 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
                            code="duplicate_reference", agency_reference=data.agency_reference, exists=exists)
     household = household_for(session, actor.agency_id, data.household_reference)
     fields = {k: v for k, v in asdict(data).items() if k not in ("household_reference",)}
+    fields["relationship_to_head"] = relationship_code(data.relationship_to_head)
+    one_head(session, household.id if household else None, fields["relationship_to_head"], None)
     fields["national_id"] = normal_national_id(data.national_id, data.nationality)
     case = Case(
         reference=next_references(session, actor, 1)[0], agency_id=actor.agency_id,
@@ -182,6 +184,9 @@ def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any
     fields has consequences beyond the case (verification re-opened, the person off every manifest).
     """
     before = snapshot(case)
+    if "relationship_to_head" in changes:
+        changes = {**changes, "relationship_to_head": relationship_code(changes["relationship_to_head"])}
+        one_head(session, case.household_id, changes["relationship_to_head"], case.id)
     if changes.get("national_id") is not None:
         changes = {**changes, "national_id": normal_national_id(changes["national_id"],
                                                                  str(changes.get("nationality") or case.nationality))}
@@ -195,6 +200,36 @@ def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any
     record(session, by, "case.update", "case", case.reference,
            before={k: before[k] for k in changed}, after=changed)
     return changed
+
+
+# Every door stores the relationship to the head as the import does (`cases.rows`): head, spouse, child...
+HEADS = ("head", "titular")  # "titular": as demos built before this rule stored it
+
+
+def relationship_code(value: str | None) -> str | None:
+    """The relationship to the household's head as one code, from its Spanish or English word; refused if unknown."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return parse_relationship(value.strip())
+    except InvalidValue:
+        raise InvalidInput("relationship_to_head must be one of titular, conyuge, hijo, padre, hermano, otro "
+                           "(or head, spouse, child, parent, sibling, other), not '%(value)s'",
+                           code="invalid_case", value=value) from None
+
+
+def one_head(session: Session, household_id: int | None, relationship: str | None, case_id: int | None) -> None:
+    """A household has one head: refuse making `case_id` (None: a new case) a second one."""
+    if household_id is None or relationship not in HEADS:
+        return
+    head = session.execute(sa.select(Case.reference).where(
+        Case.household_id == household_id, Case.relationship_to_head.in_(HEADS),
+        Case.id != (case_id or 0)).limit(1)).scalar_one_or_none()
+    if head is not None:
+        household = session.get(Household, household_id)
+        raise InvalidInput("household %(household)s already has a head, %(head)s: a household has one",
+                           code="household_two_heads", household=household.reference if household else "",
+                           head=head)
 
 
 # Declared fields a correction may change but never empty.

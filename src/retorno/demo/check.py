@@ -5,7 +5,7 @@ over plain rows, without calling the safeguard functions or the fact-gathering c
 (`cases/facts.py`, `flights/service.manifest_facts`) that allowed the data in: a bug there cannot
 hide itself here. What it checks, each rule named in the report:
 
-- `one_head`: every household has exactly one head (relationship ``titular``);
+- `one_head`: every household has exactly one head (relationship ``head``; ``titular`` in older demos);
 - `one_family`: a household's members were detained the same day at the same place (a
   household number reused by another batch merges two families, which this catches), and a
   household's number appears once in its agency;
@@ -168,7 +168,7 @@ class _Demo:
                                          Case.birth_date, Case.state, Case.held_at, Case.detained_since, *identity))
         for row in rows:
             values = dict(zip(IDENTITY_FIELDS, row[8:], strict=True))
-            yield _Person(row.id, row.reference, row.household_id, row.relationship_to_head == "titular",
+            yield _Person(row.id, row.reference, row.household_id, row.relationship_to_head in ("head", "titular"),
                           row.birth_date, row.state, row.held_at, row.detained_since, row.national_id,
                           identity_fingerprint(values))
 

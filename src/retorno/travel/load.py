@@ -17,6 +17,7 @@ may already be on a manifest take it off (`household_grew`), and the commit-time
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from itertools import compress
@@ -32,7 +33,7 @@ from retorno.cases import lifecycle
 from retorno.cases.duplicates import HeldCase
 from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.cases.rows import CaseReport, CaseRow, CaseRows, LockedIdentity, validate
-from retorno.cases.service import AUDITED_FIELDS, next_references, search_names
+from retorno.cases.service import AUDITED_FIELDS, HEADS, next_references, search_names
 from retorno.db import insert_columns, utcnow
 from retorno.errors import InvalidInput
 from retorno.imports.rows import ImportOutcome
@@ -235,6 +236,22 @@ def _households(session: Session, actor: User, rows: CaseRows, held_own: dict[st
              for reference in references], sorted(joined))
 
 
+def _one_head_each(session: Session, household_ids: list[int | None], relationships: list[str | None]) -> None:
+    """A household has one head: the new rows' heads and those held, together (`cases.service.one_head`)."""
+    heads = Counter(h for h, relationship in zip(household_ids, relationships, strict=True)
+                    if h is not None and relationship in HEADS)
+    if not heads:
+        return
+    held = Counter(session.execute(sa.select(Case.household_id).where(
+        Case.household_id.in_(sorted(heads)), Case.relationship_to_head.in_(HEADS))).scalars())
+    two = sorted(h for h in heads if heads[h] + held[h] > 1)
+    if two:
+        raise InvalidInput("households %(households)s would have more than one head: a household has one",
+                           code="household_two_heads", households=", ".join(
+                               session.execute(sa.select(Household.reference).where(Household.id.in_(two))
+                                               .order_by(Household.reference)).scalars()))
+
+
 def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[str, int]
                 ) -> tuple[list[str], list[int]]:
     """Insert new cases in bulk, column by column, each with its audit record.
@@ -245,6 +262,7 @@ def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[st
         return [], []
     count = len(rows)
     household_ids, joined = _households(session, actor, rows, held_own)
+    _one_head_each(session, household_ids, rows.column("relationship"))
     references = next_references(session, actor, count)
     now = utcnow()
     declared = {name: rows.column(source) for name, source in _ROW_FIELD.items()}
