@@ -273,8 +273,15 @@ def test_a_changed_nationality_reopens_verification(client: TestClient, world: W
     api.screen(ref)
     api.verify(ref)
     api.passport(ok(api.get("inm.officer", f"/api/v1/cases/{ref}")))
-    locked_flight(api, [ref])
+    flight = locked_flight(api, [ref])
     upload = {"file": ("lista.csv", (HEADER + row.replace(",VEN,", ",COL,")).encode(), "text/csv")}
+    # On a locked manifest the change waits for a supervisor of each side to agree to take the person off.
+    refused(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 409,
+            "locked_change_needs_both_sides")
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))["nationality"] == "VEN"
+    for supervisor in ("inm.supervisor", "saime.supervisor"):
+        ok(api.post(supervisor, f"/api/v1/flights/{flight}/locked-changes",
+                    {"case": ref, "reason": "Nacionalidad corregida."}), 201)
     ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
     assert state(api, ref) == "verification_requested"
 
