@@ -324,7 +324,7 @@ def household(agency_reference: str, session: SessionDep, user: CurrentUser, res
 
 
 @router.post("/households/{agency_reference}/split", status_code=201, response_model=HouseholdSplit,
-             responses=with_etag(201, 409, 412), openapi_extra=IF_MATCH_OPTIONAL)
+             responses=with_etag(201, 409, 412, 428), openapi_extra=IF_MATCH_OPTIONAL)
 def split(agency_reference: str, body: ReasonIn, session: SessionDep, user: CurrentUser,
           if_match: IfMatchOptional, response: Response) -> Any:
     """Let the household travel on more than one flight; an If-Match (its ETag) is honoured, not required."""

@@ -279,7 +279,7 @@ def placements(reference: str, session: SessionDep, user: CurrentUser) -> Any:
         sa.select(Placement).where(Placement.case_id == case.id).order_by(Placement.id)).scalars()]
 
 
-@router.post("/placements/{placement_id}", response_model=PlacementOut, responses=with_etag(200, 409, 412),
+@router.post("/placements/{placement_id}", response_model=PlacementOut, responses=with_etag(200, 409, 412, 428),
              openapi_extra=IF_MATCH_OPTIONAL)
 def step(placement_id: IdPath, body: PlacementStepIn, session: SessionDep, user: CurrentUser,
          if_match: IfMatchOptional, response: Response) -> Any:
@@ -299,7 +299,7 @@ def follow_ups(session: SessionDep, user: CurrentUser, overdue: bool = False) ->
 
 
 @router.post("/follow-ups/{follow_up_id}", status_code=201, response_model=FollowUpRecorded,
-             responses=with_etag(201, 409, 412), openapi_extra=IF_MATCH_OPTIONAL)
+             responses=with_etag(201, 409, 412, 428), openapi_extra=IF_MATCH_OPTIONAL)
 def record_follow_up(follow_up_id: IdPath, body: FollowUpAnswersIn, session: SessionDep, user: CurrentUser,
                      if_match: IfMatchOptional, response: Response) -> Any:
     """Record a follow-up (once); an If-Match (its `version` as listed) is honoured, not required."""
