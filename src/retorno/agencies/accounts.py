@@ -22,6 +22,7 @@ from retorno.agencies.logins import change_password, end_access, revoke_sessions
 from retorno.agencies.models import ROLES, Agency, User
 from retorno.agencies.permissions import ADMINISTRATOR, action, reader
 from retorno.agencies.service import add_account, agency_by_code, password_turn, set_password, verify_password
+from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Term
 
@@ -110,12 +111,30 @@ def disable(session: Session, actor: User, username: str, *, reason: str) -> Use
     return end_access(session, actor, user, reason=reason)
 
 
+def _disabled_by_an_administrator(session: Session, user: User) -> bool:
+    """Whether the latest disabling of `user` (alone, or with their whole agency) was an administrator's or
+    the operator's console's (`retorno users disable`, audited as the system)."""
+    latest = session.execute(
+        sa.select(AuditRecord.agency).where(AuditRecord.action == "user.disable", AuditRecord.object_type == "user",
+                                            AuditRecord.object_id == user.username)
+        .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
+    if latest is None:
+        return False
+    if latest == "system":
+        return True
+    kind = session.execute(sa.select(Agency.kind).where(Agency.code == latest)).scalar_one_or_none()
+    return kind == ADMINISTRATOR
+
+
 @action("users.manage")
 def enable(session: Session, actor: User, username: str) -> User:
     """Let a disabled user log in again (with the password they had, or a reset one)."""
     user = _managed(session, actor, username)
     if user.active:
         raise InvalidInput("user '%(username)s' is already enabled", code="user.enabled", username=username)
+    if not _manages_all(actor) and _disabled_by_an_administrator(session, user):
+        raise Forbidden("user '%(username)s' was disabled by an administrator; only an administrator enables them",
+                        code="forbidden.users.enable", username=username)
     user.active = True
     session.flush()
     record(session, actor, "user.enable", "user", username, after={"active": True})
