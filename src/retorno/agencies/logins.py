@@ -138,30 +138,30 @@ def authenticate(session: Session, username: str, password: str, *, address: str
         return user
 
 
-def guarded_secret(session: Session, actor: User, key: str) -> None:
+def guarded_secret(session: Session, by: User, key: str) -> None:
     """Refuse a lookup by a guessable secret (a returnee's birth date with their reference) once `actor` has
     guessed wrong too often: the login throttle's counts, with `key` the thing guessed and the actor's
     username the place guessed from — so the same case guessed at, and many cases guessed at by one
-    official, are slowed down as an account and a sprayed address are."""
-    wait = retry_after(session, key, actor.username, LoginPolicy())
+    official, are slowed down as an account and a sprayed address are. Not an action: the caller's is."""
+    wait = retry_after(session, key, by.username, LoginPolicy())
     if wait > timedelta(0):
         raise TooManyAttempts("too many wrong answers; try again in %(retry_after)s s", code="lookup_throttled",
                               retry_after=math.ceil(wait.total_seconds()))
 
 
-def record_guess(session: Session, actor: User, key: str, *, right: bool, action: str, object_type: str,
+def record_guess(session: Session, by: User, key: str, *, right: bool, action: str, object_type: str,
                  object_id: str) -> None:
     """Count a lookup by a guessable secret: a right one clears the actor's wrong ones (as a login does);
     a wrong one is counted and audited in a transaction of its own, like a failed login."""
-    by, actor_id = actor.username[:64], actor.id
+    address, actor_id = by.username[:64], by.id
     if right:
-        session.add(LoginAttempt(username=key[:80], address=by, succeeded=True, at=utcnow()))
+        session.add(LoginAttempt(username=key[:80], address=address, succeeded=True, at=utcnow()))
         return
     # Nothing of the caller's session is touched after its rollback: reloading the actor would begin its
     # transaction again, and the refusal's rollback would then take this count with it.
     session.rollback()
     with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as separate:
-        separate.add(LoginAttempt(username=key[:80], address=by, succeeded=False, at=utcnow()))
+        separate.add(LoginAttempt(username=key[:80], address=address, succeeded=False, at=utcnow()))
         record(separate, separate.get(User, actor_id), action, object_type, object_id[:60])
         separate.commit()
 
