@@ -3,6 +3,7 @@ languages, and no request body escapes the one validator; an unknown airport is 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,9 +11,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from retorno import plaintext
 from retorno.cases.models import Case
+from retorno.cli.main import app
 from tests.factories import Api, World, case_payload
 from tests.web.pages_helpers import login, post_form
 
@@ -127,3 +130,11 @@ def test_an_import_lists_every_row_holding_such_text_and_imports_nothing(client:
         (2, "nombres"), (3, "primer_apellido"), (4, "aeropuerto_cercano")}
     assert "U+202E" in answer.text and "U+200B" in answer.text
     assert client.get("/api/v1/cases?q=Eva", headers=world.headers("inm.officer")).json()["total"] == 0
+
+
+def test_the_command_line_refuses_such_text_before_any_command_runs(tmp_path: Path) -> None:
+    env = {"RETORNO_DATA_DIR": str(tmp_path), "RETORNO_DATABASE_URL": f"sqlite:///{tmp_path / 'none.sqlite3'}"}
+    refused = CliRunner().invoke(app, ["agencies", "add", "XX-YY", "--kind", "monitor", "--name", "Mal\u202enombre",
+                                       "--country", "VEN"], env=env)
+    assert refused.exit_code == 2 and "U+202E" in refused.output, refused.output
+    assert not (tmp_path / "none.sqlite3").exists()

@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
+from typer.core import TyperGroup
 
+from retorno import plaintext
 from retorno.agencies.models import User
 from retorno.config import Settings
 from retorno.errors import NotAuthenticated, RetornoError
@@ -43,6 +45,18 @@ DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="RETOR
                                                  help="SQLAlchemy URL; default: SQLite under the data directory")]
 ActAs = Annotated[str | None, typer.Option("--as", envvar="RETORNO_USER",
                                            help="the official acting (audited as them)")]
+
+
+class PlainArguments(TyperGroup):
+    """The command line's one door for typed text: an argument holding a character no input may hold
+    (`plaintext`) is refused before any command runs (exit 2), as the API, the pages and imports refuse it."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
+        for position, argument in enumerate(args, start=1):
+            if found := plaintext.unwanted(argument):
+                raise typer.BadParameter(f"argument {position} holds control, bidirectional or invisible characters "
+                                         f"({plaintext.named(found)}): no input may", ctx=ctx)
+        return super().parse_args(ctx, args)
 
 
 @contextmanager

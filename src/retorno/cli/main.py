@@ -8,11 +8,19 @@ import typer
 
 from retorno.cli import agencies, backups
 from retorno.cli.agencies import PasswordFile, PasswordOption, password_from
-from retorno.cli.common import DatabaseUrl, console, err_console, refusals, settings, unit_of_work
+from retorno.cli.common import (
+    DatabaseUrl,
+    PlainArguments,
+    console,
+    err_console,
+    refusals,
+    settings,
+    unit_of_work,
+)
 from retorno.config import Settings
 
 app = typer.Typer(help="Retorno: coordinated return flights and reintegration programmes.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=PlainArguments)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
