@@ -83,7 +83,8 @@ def test_operator_records_consent_then_intake_with_refusals_that_write_nothing(
     wrong = send(client, "/reintegration/consent", {"reference": ref, "birth_date": "1991-01-01"})
     assert wrong.status_code == 404 and "no hay ninguna persona llegada" in alert(wrong.text)
     # The refused form keeps the day typed, shown as a Spanish date field shows it.
-    assert 'value="01/01/1991"' in wrong.text and audit_count(session) == before
+    # Nothing is written but the wrong answer itself, counted and audited as a failed login is.
+    assert 'value="01/01/1991"' in wrong.text and audit_count(session) == before + 1
     response = send(client, "/reintegration/consent", {"reference": ref.lower(), "birth_date": case["birth_date"]})
     assert response.status_code == 303 and response.headers["location"] == f"/reintegration/returnees/{ref}#intake"
     page = client.get(response.headers["location"])
