@@ -529,3 +529,13 @@ def test_a_household_has_one_head_by_every_door(client: TestClient, world: World
     upload = {"file": ("hogar.csv", (HEADER.rstrip("\n") + ",parentesco\n" + row).encode(), "text/csv")}
     refused(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 422,
             "household_two_heads")
+
+
+def test_a_username_that_reads_as_another_is_refused_by_the_api_too(client: TestClient, world: World) -> None:
+    """Red team: the API accepted 'Admin.Supervisor', a trailing space and a Cyrillic 'а', whose actions then read
+    on the audit trail as the real administrator's; the pages refused them."""
+    api = Api(client, world)
+    for username in ("Admin.Supervisor", "admin.supervisor ", "\u0430dmin.supervisor"):
+        refused(api.post("admin", "/api/v1/users", {"username": username, "full_name": "Otra Persona",
+                                                    "agency": "MX-INM", "role": "officer",
+                                                    "password": "Contraseña-larga-1"}), 422, "user.username")

@@ -11,7 +11,6 @@ made it, and must choose their own at the next login before doing anything else 
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import sqlalchemy as sa
@@ -29,7 +28,6 @@ from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, 
 # Letters and digits nobody confuses when reading a temporary password aloud (no 0/O, 1/l/I).
 _READABLE = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 TEMPORARY_LENGTH = 14
-USERNAME = r"[a-z0-9][a-z0-9._-]{2,79}"
 
 
 def temporary_password() -> str:
@@ -90,9 +88,6 @@ def managed_user(session: Session, actor: User, username: str) -> User:
 def add_user(session: Session, actor: User, *, username: str, full_name: str, agency_code: str,
              role: str) -> tuple[User, str]:
     """Add a user with a temporary password (returned, to hand over once); they choose their own at login."""
-    if not re.fullmatch(USERNAME, username):
-        raise InvalidInput("a username is 3 to 80 lower-case letters, digits, dots, hyphens or underscores, not"
-                           " '%(username)s'", code="user.username", username=username)
     if not full_name.strip():
         raise InvalidInput("a user needs a full name", code="user.full_name")
     _in_scope(actor, agency_by_code(session, agency_code))

@@ -128,9 +128,20 @@ def set_password(user: User, password: str, *, by: User | None) -> None:
     user.must_change_password = by is not None and by.id != user.id
 
 
+# What a username may be: lower-case ASCII letters and digits, dots, hyphens and underscores.
+USERNAME = r"[a-z0-9][a-z0-9._-]{2,79}"
+
+
 def add_account(session: Session, by: User | None, *, username: str, full_name: str, agency_code: str, role: str,
                 password: str, locale: str = "es") -> User:
-    """The step `create_user` and `accounts.add_user` share, audited as `by`'s; each checks who may call it."""
+    """The step `create_user` and `accounts.add_user` share, audited as `by`'s; each checks who may call it.
+
+    A username is plain lower-case ASCII at every door (API, pages, console): the audit trail must tell
+    officials apart, and 'Admin.Supervisor', 'admin.supervisor ' or a Cyrillic 'а' would read as another.
+    """
+    if not re.fullmatch(USERNAME, username):
+        raise InvalidInput("a username is 3 to 80 lower-case letters, digits, dots, hyphens or underscores, not"
+                           " '%(username)s'", code="user.username", username=username)
     if role not in ROLES:
         raise InvalidInput("role must be one of %(roles)s, not '%(role)s'", code="user.role", roles=", ".join(ROLES),
                            role=role)
