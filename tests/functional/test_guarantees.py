@@ -539,3 +539,14 @@ def test_a_username_that_reads_as_another_is_refused_by_the_api_too(client: Test
         refused(api.post("admin", "/api/v1/users", {"username": username, "full_name": "Otra Persona",
                                                     "agency": "MX-INM", "role": "officer",
                                                     "password": "Contraseña-larga-1"}), 422, "user.username")
+
+
+def test_a_flight_from_an_airport_to_itself_is_refused(client: TestClient, world: World) -> None:
+    """Red team: a flight HRL→HRL was proposed, accepted and locked, and its PAXLST said so."""
+    api = Api(client, world)
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+    refused(api.post("ice.officer", "/api/v1/flights", {
+        "flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 180,
+        "escorts": 10, "medical_staff": 1, "origin": "HRL", "destination": "hrl",
+        "departure_utc": departure.isoformat(), "arrival_utc": (departure + timedelta(hours=5)).isoformat()}),
+        422, "invalid")

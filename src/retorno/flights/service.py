@@ -130,6 +130,9 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
         except ValueError:
             problems.append(Message("%(label)s '%(code)s' is not a known IATA airport code",
                                     {"label": Term("field", label), "code": code}))
+    if data.origin.strip().upper() == data.destination.strip().upper():
+        problems.append(Message("a return flight leaves from one airport for another, not from %(origin)s to itself",
+                                {"origin": data.origin.upper()}))
     if not 1 <= data.seats <= 900:
         problems.append(Message("seats must be between 1 and 900"))
     if data.escorts < 0 or data.medical_staff < 0:
