@@ -550,3 +550,12 @@ def test_a_flight_from_an_airport_to_itself_is_refused(client: TestClient, world
         "escorts": 10, "medical_staff": 1, "origin": "HRL", "destination": "hrl",
         "departure_utc": departure.isoformat(), "arrival_utc": (departure + timedelta(hours=5)).isoformat()}),
         422, "invalid")
+
+
+def test_a_long_but_plain_password_is_refused(client: TestClient, world: World) -> None:
+    """Red team: 'aaaaaaaaaaaa' was accepted as a new password (only its length was checked)."""
+    api = Api(client, world)
+    for plain in ("aaaaaaaaaaaa", "1212121212"):
+        refused(api.post("admin", "/api/v1/users", {"username": "rt.plain", "full_name": "Otra Persona",
+                                                    "agency": "MX-INM", "role": "officer", "password": plain}),
+                422, "password_too_plain")

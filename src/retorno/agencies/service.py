@@ -124,6 +124,9 @@ def set_password(user: User, password: str, *, by: User | None) -> None:
     """
     if len(password) < 10:
         raise InvalidInput("a password needs at least 10 characters", code="password_too_short")
+    if len(set(password.casefold())) < 5:
+        # 'aaaaaaaaaaaa' or '1212121212' is long but guessed at once.
+        raise InvalidInput("a password needs at least 5 different characters", code="password_too_plain")
     user.password_hash = hash_password(password)
     user.must_change_password = by is not None and by.id != user.id
 
