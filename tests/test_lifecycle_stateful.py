@@ -118,7 +118,7 @@ class ReturnFlows(RuleBasedStateMachine):
     def verify(self, ref: str, outcome: str) -> None:
         self.attempt(lambda: request_verification(self.session, self.users["inm.officer"], self.case(ref)))
         self.attempt(lambda: record_decision(self.session, self.users["saime.officer"], self.case(ref),
-                                             outcome=outcome, registry_record="R-1", reason="sin registro",
+                                             outcome=outcome, registry_record=f"R-{ref}", reason="sin registro",
                                              request_reference=open_request(
                                                  self.session, self.users["saime.officer"], self.case(ref)).reference))
 
@@ -126,7 +126,7 @@ class ReturnFlows(RuleBasedStateMachine):
     def passport(self, ref: str, days: int) -> None:
         case = self.case(ref)
         text = mrz.build_td3(document_code="P", issuing_state="VEN", surnames="PEREZ", given_names="ANA",
-                             document_number=f"1{self.count:08d}", nationality="VEN", birth_date=case.birth_date,
+                             document_number=f"1{case.id:08d}", nationality="VEN", birth_date=case.birth_date,
                              sex="F", expiry_date=TODAY + timedelta(days=days))
         self.attempt(lambda: add_document(self.session, self.users["inm.officer"], case, mrz_text=text))
 
