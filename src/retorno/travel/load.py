@@ -201,6 +201,7 @@ def _households(session: Session, actor: User, rows: CaseRows, held_own: dict[st
         members.setdefault(root(node), []).append(node)
     chosen: dict[str, int] = {}
     joined: set[int] = set()
+    to_create: dict[str, str] = {}
     for group, nodes in members.items():
         existing: set[int] = {h for n in nodes if n.startswith("case:")
                               if (h := held_household[int(n[5:])]) is not None}
@@ -218,11 +219,16 @@ def _households(session: Session, actor: User, rows: CaseRows, held_own: dict[st
             held = next((int(n[5:]) for n in sorted(nodes) if n.startswith("case:")), None)
             code = (session.get(Case, held).agency_reference if held is not None  # type: ignore[union-attr]
                     else next(n[4:] for n in sorted(nodes) if n.startswith("row:")))
-        household = Household(agency_id=actor.agency_id, reference=code)
-        session.add(household)
-        session.flush()
-        codes[code] = household.id
-        chosen[group] = household.id
+        to_create[group] = code
+    # The new households in one batch, as the rows themselves are written.
+    missing = sorted(set(to_create.values()) - codes.keys())
+    if missing:
+        table = Household.__table__
+        insert_columns(session, table, {"agency_id": [actor.agency_id] * len(missing), "reference": missing,
+                                        **_initial_version(table, len(missing))})
+        codes = dict(session.execute(agency_households).all())
+    for group, code in to_create.items():
+        chosen[group] = codes[code]
     # Held cases without a household join the one their new members make.
     for case_id in held_ids:
         if held_household.get(case_id) is None:
