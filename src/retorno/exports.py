@@ -1,11 +1,18 @@
-"""Helpers shared by every export a person may open in a spreadsheet program."""
+"""Helpers shared by every export: the one sanitiser of text written out, and spreadsheet cells.
+
+Every file a person or a border system reads (CSV and XLSX tables, the printed manifest and the
+emergency travel document as PDF, the PAXLST passenger list) writes its text through `exported`
+(or `exported_record` for a whole record), so none of them carries a character no input may hold.
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import openpyxl
 
@@ -15,9 +22,48 @@ from retorno import plaintext
 # (CSV/formula injection); OWASP's advice is to prefix such cells with a quote.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
+Record = TypeVar("Record")
+
+
+def exported(value: object) -> object:
+    """THE sanitiser of every export: text without the characters no input may hold (`plaintext`: control
+    characters an XLSX cell or a PDF cannot hold, bidirectional controls that make it read otherwise,
+    zero-width characters that split a name in a PAXLST, lone surrogates UTF-8 cannot write; a tab or a
+    line break stays). A value stored before they were refused is written without them rather than failing
+    the whole file or reading otherwise; anything but text is returned as it is."""
+    if isinstance(value, str):
+        return plaintext.shown(value)
+    return value
+
+
+def exported_text(text: str | None) -> str:
+    """`exported` for text that may be missing: "" for None."""
+    return plaintext.shown(text) if text else ""
+
+
+def exported_record(record: Record) -> Record:
+    """A frozen dataclass (a manifest, a printed document) with every text in it `exported`, and the records
+    in its lists and tuples likewise: what a writer takes in before it writes anything."""
+    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+        return record
+    changes: dict[str, Any] = {}
+    for item in dataclasses.fields(record):
+        value = getattr(record, item.name)
+        if isinstance(value, str):
+            cleaned: object = plaintext.shown(value)
+        elif isinstance(value, list | tuple):
+            cleaned = type(value)(exported_record(exported(v)) for v in value)
+        else:
+            cleaned = value
+        if cleaned is not value:
+            changes[item.name] = cleaned
+    return dataclasses.replace(record, **changes) if changes else record
+
 
 def safe_cell(value: object) -> object:
-    """Return `value` ready for a CSV/XLSX cell: text that a spreadsheet would run as a formula is quoted."""
+    """Return `value` ready for a CSV/XLSX cell: `exported`, then quoted if a spreadsheet would run it as a
+    formula (after the sanitiser, so that what an invisible character hid is quoted too)."""
+    value = exported(value)
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
@@ -29,7 +75,7 @@ def table_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([safe_cell(h) for h in header])
     for row in rows:
-        writer.writerow([safe_cell(_storable("" if value is None else value)) for value in row])
+        writer.writerow([safe_cell("" if value is None else value) for value in row])
     return "\ufeff" + out.getvalue()
 
 
@@ -39,20 +85,10 @@ def table_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
     worksheet = book.create_sheet(title=sheet[:31])
     worksheet.append([safe_cell(h) for h in header])
     for row in rows:
-        worksheet.append([_in_utc(safe_cell(_storable(value))) for value in row])
+        worksheet.append([_in_utc(safe_cell(value)) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _storable(value: object) -> object:
-    """Text without the characters no input may hold (`plaintext`: control characters an XLSX cell cannot hold,
-    bidirectional controls that make it read otherwise, lone surrogates UTF-8 cannot write; a tab or a line
-    break stays): a value stored before they were refused is left out of them rather than failing the whole
-    file, and before the formula check, so what they hid is quoted too."""
-    if isinstance(value, str):
-        return plaintext.shown(value)
-    return value
 
 
 def _in_utc(value: object) -> object:

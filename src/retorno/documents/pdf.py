@@ -15,6 +15,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from retorno.documents.mrz import compare_name, parse_mrz
 from retorno.errors import Message
+from retorno.exports import exported_record
 
 LOCALES = ("es", "en")
 
@@ -120,6 +121,8 @@ def render_emergency_document(
     """
     if locale not in LOCALES:
         raise ValueError(f"locale {locale!r} is not one of {', '.join(LOCALES)}")
+    # Its text goes through the exports' one sanitiser before it is checked against the MRZ and drawn.
+    doc = exported_record(doc)
     mrz_lines = _check_mrz(doc)
     buffer = io.BytesIO()
     width, height = A4

@@ -47,6 +47,7 @@ from pydifact.parser import Parser
 from pydifact.segmentcollection import Interchange, Message
 from pydifact.segments import Segment
 
+from retorno.exports import exported_record, exported_text
 from retorno.flights.airports import to_local
 from retorno.flights.manifest_data import FlightManifest, Passenger
 from retorno.names import fold, icao_words
@@ -102,7 +103,8 @@ class ParsedPaxlst:
 def unoa(text: str | None) -> str:
     """Write `text` in UNOA: upper case, letters transliterated ICAO-style, allowed punctuation kept."""
     out: list[str] = []
-    for char in text or "":
+    # The export sanitiser first: an invisible character would otherwise become a space inside a word.
+    for char in exported_text(text):
         upper = char.upper()
         if all(c in UNOA_CHARACTERS for c in upper):
             out.append(upper)
@@ -153,6 +155,8 @@ def build_paxlst(
     `interchange_reference` (UNB/UNZ) and `message_reference` (UNH/UNT, by default the same) must be
     new for every message written: receivers tell messages apart by them.
     """
+    # Every text written goes through the exports' one sanitiser (names included, which `icao_words` spells).
+    manifest = exported_record(manifest)
     reference = unoa(interchange_reference)
     message_ref = unoa(message_reference) if message_reference is not None else reference
     for given, written in ((interchange_reference, reference), (message_reference, message_ref)):

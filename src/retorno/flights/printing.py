@@ -22,7 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from retorno.exports import safe_cell
+from retorno.exports import exported_record, safe_cell
 from retorno.flights.airports import display_name, to_local, zone_abbreviation
 from retorno.flights.manifest_data import FlightManifest, Passenger, document_locale
 
@@ -268,7 +268,11 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def render_manifest_pdf(manifest: FlightManifest, *, locale: str = "es") -> bytes:
-    """Render the manifest as a signable PDF: flight details, passenger table, signatures of both sides."""
+    """Render the manifest as a signable PDF: flight details, passenger table, signatures of both sides.
+
+    Its text goes through the exports' one sanitiser (`exports.exported_record`) before anything is drawn.
+    """
+    manifest = exported_record(manifest)
     language = document_locale(locale)
     text = _labels(language)
     styles = _styles()
@@ -324,7 +328,8 @@ def _iso(day: date | None) -> str:
 
 
 def manifest_csv(manifest: FlightManifest, *, locale: str = "es") -> str:
-    """The passenger list as CSV with localized headings; every cell is made safe for spreadsheets."""
+    """The passenger list as CSV with localized headings; every cell is made safe for spreadsheets (`safe_cell`,
+    which sanitises it as every export does)."""
     text = _labels(document_locale(locale))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
