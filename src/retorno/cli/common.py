@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,13 +19,18 @@ from typer.core import TyperGroup
 
 from retorno import plaintext
 from retorno.agencies.models import User
+from retorno.agencies.permissions import can
 from retorno.config import Settings
 from retorno.errors import NotAuthenticated, RetornoError
 from retorno.imports.rows import ImportOutcome
 from retorno.installation import unit_of_work as unit_of_work  # each command's one transaction, for every CLI module
+from retorno.web.refusals import told_to
 
 console = Console()
 err_console = Console(stderr=True)
+# Whether the official acting in this command reads protection screenings (set by `acting_user`, read by
+# `refusals`): until one is known, a refusal is told as to those who do not.
+_READS_PROTECTION: ContextVar[bool] = ContextVar("reads_protection", default=False)
 
 
 def settings(database_url: str | None = None) -> Settings:
@@ -38,6 +44,7 @@ def acting_user(session: Session, username: str | None) -> User:
     user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:
         raise NotAuthenticated("no active user '%(username)s'", username=username)
+    _READS_PROTECTION.set(can(user, "screening.read_details"))
     return user
 
 
@@ -61,12 +68,21 @@ class PlainArguments(TyperGroup):
 
 @contextmanager
 def refusals() -> Iterator[None]:
-    """A refusal becomes one line `error (code): message` and exit code 2 (the transaction is rolled back)."""
+    """A refusal becomes one line `error (code): message` and exit code 2 (the transaction is rolled back).
+
+    It is told as the acting official may be told it, as the pages and the API tell it (`web.refusals.told_to`,
+    `safeguards.as_told`): which protection concern stops a person only to those who read screenings; to
+    anyone else, and before the command knows who acts, that the screening is not cleared.
+    """
+    token = _READS_PROTECTION.set(False)
     try:
         yield
     except RetornoError as exc:
-        err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", highlight=False, soft_wrap=True)
+        told = told_to(exc, reads_protection=_READS_PROTECTION.get())
+        err_console.print(f"[red]error[/red] ({told.code}): {escape(told.message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
+    finally:
+        _READS_PROTECTION.reset(token)
 
 
 def key_value_table(title: str, values: dict[str, object]) -> Table:

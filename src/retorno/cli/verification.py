@@ -14,8 +14,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, settings, unit_of_work
-from retorno.errors import InvalidInput, RetornoError
+from retorno.cli.common import (
+    ActAs,
+    DatabaseUrl,
+    acting_user,
+    console,
+    err_console,
+    refusals,
+    settings,
+    unit_of_work,
+)
+from retorno.errors import InvalidInput
 
 verify_app = typer.Typer(help="Identity and nationality verification against the receiving side's registry.")
 synth_app = typer.Typer(help="Synthetic registries and verification requests with a stated error model.",
@@ -32,18 +41,17 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _refusals() -> Iterator[None]:
-    """Turn a refusal into one clear line (and every bad line of a file) with exit code 2."""
+    """Turn a refusal into one clear line (and every bad line of a file) with exit code 2; any other refusal is
+    told as every command tells it (`common.refusals`: redacted for the acting official)."""
     from retorno.verification.exchange import DecisionFileError
-    try:
-        yield
-    except DecisionFileError as exc:
-        err_console.print(f"[red]nothing imported[/red]: {len(exc.problems)} bad lines")
-        for number, problem in exc.problems:
-            err_console.print(f"  line {number}: {problem}")
-        raise typer.Exit(2) from exc
-    except RetornoError as exc:
-        err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-        raise typer.Exit(2) from exc
+    with refusals():
+        try:
+            yield
+        except DecisionFileError as exc:
+            err_console.print(f"[red]nothing imported[/red]: {len(exc.problems)} bad lines")
+            for number, problem in exc.problems:
+                err_console.print(f"  line {number}: {problem}")
+            raise typer.Exit(2) from exc
 
 
 def _progress() -> Progress:
