@@ -14,8 +14,14 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
+from sqlalchemy.orm import Session
 
 from retorno import migrations
+from retorno.benchmarks.work_pages import fill
+from retorno.cases.facts import OPEN_CONCERN, _still_open
+from retorno.cases.models import Case
+from retorno.datakeys import DataKeyring
+from retorno.db import make_engine, use_data_keys
 from retorno.migrations import alembic_config, check, current_revisions, upgrade
 from tests.conftest import DATABASES
 from tests.scratch import empty_database
@@ -59,3 +65,26 @@ def test_every_revision_after_the_first_downgrades_and_the_chain_comes_back_up(k
         upgrade(url)
         assert _revision(url) == tuple(script.get_heads())
         check(url)
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0013_fills_each_case_s_open_concern_marker_from_its_screenings(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    with empty_database(kind, tmp_path, "marker") as url:
+        upgrade(url)
+        engine = make_engine(url)
+        use_data_keys(engine, data_keys)
+        try:
+            with Session(engine) as session:
+                fill(session, 600, seed=4)
+                session.commit()
+            command.downgrade(alembic_config(url), "0012")
+            upgrade(url)
+            with engine.connect() as connection:
+                marked = {cid: since for cid, since in connection.execute(
+                    sa.select(Case.id, Case.concern_open_since).where(OPEN_CONCERN))}
+                still_open = {cid: since for cid, since in connection.execute(_still_open())}
+        finally:
+            engine.dispose()
+    assert len(marked) > 10
+    assert marked == still_open

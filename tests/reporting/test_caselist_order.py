@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from retorno.cases.facts import mark_open_concerns
 from retorno.cases.models import Case, Household
 from retorno.reporting import caselist
 from retorno.screening.models import Screening
@@ -50,7 +51,7 @@ def test_every_page_of_a_sort_by_a_column_that_can_be_empty_is_the_sorted_statem
 
 
 @pytest.mark.parametrize("sort", ["-detained", "name", "-reference"])
-def test_the_open_concern_list_counts_and_pages_in_one_statement_as_the_filter_finds_them(
+def test_the_open_concern_list_counts_and_pages_as_the_filter_finds_them(
         session: Session, world: World, sort: str) -> None:
     officer = world.users["inm.officer"]
     fill_cases(session, officer, world.users["saime.officer"], 40, random.Random(5))
@@ -59,7 +60,8 @@ def test_the_open_concern_list_counts_and_pages_in_one_statement_as_the_filter_f
     for n, case_id in enumerate(ids[:17]):
         session.execute(sa.insert(Screening).values(case_id=case_id, screened_by=officer.id, medical_escorts=0,
                                                     concerns=["pending_asylum_claim"] if n % 5 else []))
-    session.flush()
+    # Written without the ORM's unit of work, as a bulk write is: the cases' markers follow by hand.
+    mark_open_concerns(session.connection(), ids[:17])
     wanted = caselist.CaseFilter(concern="open")
     whole = caselist.matching_ids(session, officer, wanted, sort=sort)
     assert len(whole) == 13

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm
+import sqlalchemy.orm.attributes
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
-from sqlalchemy.sql.selectable import NamedFromClause
 
 from retorno.agencies.models import Agency
 from retorno.cases.models import Case, Household
@@ -73,37 +74,22 @@ def _json_length_sqlite(element: json_length, compiler: SQLCompiler, **kw: Any) 
 RAISED_CONCERNS = json_length(Screening.concerns) > sa.literal_column("0")
 
 
-def open_concern_cases(session: Session, conditions: Sequence[sa.ColumnElement[bool]],
-                       *columns: sa.orm.InstrumentedAttribute[Any]) -> sa.Select[Any]:
-    """`columns` of the cases matching `conditions` with a concern of their own no resolution closed, and
-    `since`, when the oldest of their open concerns was raised: one statement, for queues and counts.
+# Whether a case has a protection concern of its own that no resolution closed: `cases.concern_open_since`,
+# when the oldest of them was raised. An index for listing and counting only (the supervisors' queue, the
+# case list's concern filter, the dashboard's figure), kept equal to `_still_open` by `mark_open_concerns`
+# in the transaction that writes a screening or a resolution; no safeguard reads it (they decide on
+# `protection_status` and `open_concern_codes`, from the screenings themselves).
+OPEN_CONCERN = Case.concern_open_since.is_not(None)
+
+
+def _still_open() -> sa.Select[*tuple[Any, ...]]:
+    """(case_id, since) of the cases with an open concern of their own, from the screenings alone.
 
     The SQL form of `_open_codes`: resolutions close named concerns of one screening, never the same
     one twice, so a screening is open while those permitting travel name fewer concerns than it raised
     (an older resolution naming none closed them all). The few screenings that raised anything come
-    off their partial index; each one's case is then read by its key (on PostgreSQL a LATERAL join,
-    so the planner does not read every case to hash them).
+    off their partial index.
     """
-    still_open = _still_open().subquery()
-    person = sa.select(Case.id, *columns).where(Case.id == still_open.c.case_id, *conditions)
-    case: NamedFromClause
-    if session.get_bind().dialect.name == "postgresql":
-        case = person.limit(1).lateral()
-        joined = still_open.join(case, sa.true())
-    else:
-        case = person.subquery()
-        joined = still_open.join(case, case.c.id == still_open.c.case_id)
-    return sa.select(*(case.c[c.key] for c in columns), case.c.id, still_open.c.since).select_from(joined)
-
-
-def open_concern_case_ids() -> sa.Select[*tuple[Any, ...]]:
-    """The ids of the cases with a concern no resolution closed, whoever may see them: `open_concern_cases`
-    without reading a case, for a filter that the caller's own query applies to its cases."""
-    return sa.select(_still_open().subquery().c.case_id)
-
-
-def _still_open() -> sa.Select[*tuple[Any, ...]]:
-    """(case_id, since) of the cases with an open concern of their own, from the screenings alone."""
     closed = (sa.select(ScreeningResolution.screening_id, sa.func.sum(sa.case(
         (ScreeningResolution.concerns.is_(None), sa.literal_column("0")),
         else_=json_length(ScreeningResolution.concerns))).label("closed"),
@@ -115,6 +101,57 @@ def _still_open() -> sa.Select[*tuple[Any, ...]]:
             .where(RAISED_CONCERNS, sa.func.coalesce(closed.c.all_closed, 0) == 0,
                    json_length(Screening.concerns) > sa.func.coalesce(closed.c.closed, 0))
             .group_by(Screening.case_id))
+
+
+def mark_open_concerns(connection: sa.Connection, case_ids: Iterable[int] | None = None) -> dict[int, datetime | None]:
+    """Bring the open-concern marker of `case_ids` (None: of every case) to what the screenings say
+    (`_still_open`); returns the markers it changed.
+
+    The cases' rows are locked first (FOR NO KEY UPDATE, which a screening's own foreign-key check does
+    not block), so two transactions changing one case's concerns at once each read the other's committed
+    screenings before writing the marker. Written without the ORM: the marker is no edit of the case,
+    whose version (`db.Versioned`) stays as it was.
+    """
+    cases = cast(sa.Table, Case.__table__)
+    chunks: list[list[int] | None] = [None]
+    if case_ids is not None:
+        ids = sorted(set(case_ids))
+        chunks = [ids[i:i + 5000] for i in range(0, len(ids), 5000)]
+    changed: dict[int, datetime | None] = {}
+    for chunk in chunks:
+        still_open, marked = _still_open(), sa.select(cases.c.id, cases.c.concern_open_since).where(OPEN_CONCERN)
+        if chunk is not None:
+            connection.execute(sa.select(cases.c.id).where(cases.c.id.in_(chunk)).order_by(cases.c.id)
+                               .with_for_update(key_share=True))
+            still_open, marked = still_open.where(Screening.case_id.in_(chunk)), marked.where(cases.c.id.in_(chunk))
+        found: dict[int, datetime] = {cid: since for cid, since in connection.execute(still_open)}
+        now: dict[int, datetime] = {cid: since for cid, since in connection.execute(marked)}
+        changed.update({cid: found.get(cid) for cid in found.keys() | now.keys() if found.get(cid) != now.get(cid)})
+    if changed:
+        connection.execute(sa.update(cases).where(cases.c.id == sa.bindparam("case_id"))
+                           .values(concern_open_since=sa.bindparam("since")),
+                           [{"case_id": cid, "since": since} for cid, since in sorted(changed.items())])
+    return changed
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _mark_after_flush(session: Session, _flush: sa.orm.UOWTransaction) -> None:
+    """Whatever door writes a screening or a resolution through the ORM, the marker of its case follows in
+    the same transaction (bulk writes without the ORM call `mark_open_concerns` themselves)."""
+    written = [obj for obj in (*session.new, *session.dirty, *session.deleted)
+               if isinstance(obj, Screening | ScreeningResolution)]
+    if not written:
+        return
+    case_ids = {obj.case_id for obj in written if isinstance(obj, Screening)}
+    screening_ids = sorted({obj.screening_id for obj in written if isinstance(obj, ScreeningResolution)})
+    connection = session.connection()
+    if screening_ids:
+        case_ids.update(connection.execute(sa.select(Screening.case_id)
+                                           .where(Screening.id.in_(screening_ids))).scalars())
+    for case_id, since in mark_open_concerns(connection, case_ids).items():
+        case = session.identity_map.get(sa.orm.util.identity_key(Case, case_id))
+        if case is not None:
+            sa.orm.attributes.set_committed_value(case, "concern_open_since", since)
 
 
 class OtherRecord(NamedTuple):
@@ -343,3 +380,9 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
             verified_by_state=latest_verified[case.id][1] if case.id in latest_verified else None,
         )
     return facts
+
+
+def verifying_states(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
+    """Per case whose latest final decision verified it: the country of the receiving authority that did, the only
+    state the person may be returned to (safeguard 4), for the manifest planner, which places people in bulk."""
+    return {cid: country for cid, (_, country) in _latest_verified(session, case_ids).items()}

@@ -57,6 +57,11 @@ class Case(Versioned, Base):
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The official of the sending side who works this case now (set by `cases.service.assign_case`).
     assigned_to: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # When the oldest protection concern of this case that no resolution closed was raised; None when none
+    # is open. Only an index for the lists that find such cases among many (`cases.facts.OPEN_CONCERN`),
+    # kept by `cases.facts.mark_open_concerns` in the transaction that writes a screening or a resolution;
+    # the safeguards decide on the screenings themselves.
+    concern_open_since: Mapped[datetime | None]
 
     agency: Mapped[Agency] = relationship(lazy="joined")
     household: Mapped[Household | None] = relationship()
@@ -77,6 +82,11 @@ class Case(Versioned, Base):
         # By state, then id: the list sorted by state reads its page off it (migration 0012 replaced the
         # index on the state alone, whose order within a state sorted hundreds of thousands of cases).
         sa.Index("ix_cases_state_id", "state", "id"),
+        # The few cases with an open protection concern, oldest first, with what the supervisors' queue and the
+        # counts filter them by (migration 0013): a partial index, read alone for a count.
+        sa.Index("ix_cases_open_concern", "concern_open_since", "id", "agency_id", "state",
+                 postgresql_where=sa.text("concern_open_since IS NOT NULL"),
+                 sqlite_where=sa.text("concern_open_since IS NOT NULL")),
     )
 
     @property

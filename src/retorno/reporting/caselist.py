@@ -25,7 +25,7 @@ from retorno.agencies.permissions import can
 from retorno.agencies.visibility import visible_fields
 from retorno.audit.service import record
 from retorno.cases import lifecycle
-from retorno.cases.facts import open_concern_case_ids
+from retorno.cases.facts import OPEN_CONCERN
 from retorno.cases.models import Case, Household
 from retorno.cases.service import COUNT_CAP, identifier_matches, visible_case_conditions
 from retorno.db import utcnow
@@ -167,10 +167,8 @@ def _conditions(session: Session, user: User, wanted: CaseFilter, today: date) -
             conditions.append(Case.assigned_to.in_(sa.select(User.id).where(User.username == username)
                                                    .correlate(None)))
     if wanted.concern:
-        # As the supervisors' queue finds them (`cases.facts.open_concern_cases`), in one statement; the
-        # screenings alone name the cases, which this query reads once (not once more to name them).
-        ids = open_concern_case_ids()
-        conditions.append(Case.id.in_(ids) if wanted.concern == "open" else Case.id.not_in(ids))
+        # As the supervisors' queue finds them: by the open-concern marker (`cases.facts.OPEN_CONCERN`).
+        conditions.append(OPEN_CONCERN if wanted.concern == "open" else sa.not_(OPEN_CONCERN))
     return conditions
 
 
@@ -230,15 +228,6 @@ def list_cases(session: Session, user: User, wanted: CaseFilter, *, sort: str = 
     """A page of the cases `user` may see that match `wanted`, in the order `sort` asks."""
     check_filter(user, wanted, sort)
     conditions = _conditions(session, user, wanted, utcnow().date())
-    if wanted.concern == "open" and sort.removeprefix("-") not in _EMPTY_LAST:
-        # The matches are among the open concerns, which the page's statement finds whole anyway: it counts
-        # them too (a window count), instead of a second statement finding them all again.
-        rows = session.execute(_query(sa.select(Case.id, sa.func.count().over().label("total")).where(*conditions),
-                                      sort).limit(limit).offset(offset)).all()
-        if rows:
-            page_ids = [row.id for row in rows]
-            return CaseListPage(load_cases(session, page_ids), min(rows[0].total, COUNT_CAP + 1),
-                                assignee_names(session, page_ids))
     counted = sa.select(sa.literal(1)).select_from(Case).where(*conditions).limit(COUNT_CAP + 1)
     total = session.execute(sa.select(sa.func.count()).select_from(counted.subquery())).scalar_one()
     if total == 0 or (total <= COUNT_CAP and offset >= total):

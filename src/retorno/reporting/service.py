@@ -23,7 +23,7 @@ from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can, require
 from retorno.audit.models import AuditRecord
 from retorno.cases import lifecycle
-from retorno.cases.facts import open_concern_cases
+from retorno.cases.facts import OPEN_CONCERN
 from retorno.cases.models import Case
 from retorno.cases.service import visible_case_conditions
 from retorno.db import utcnow
@@ -159,8 +159,8 @@ def open_concerns(session: Session, user: User) -> int:
     The same cases as the case list's `concern=open` filter, which the dashboard's figure opens.
     """
     scope = scope_of(session, user)
-    query = open_concern_cases(session, scope.cases or [])
-    return session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    counted = sa.select(sa.func.count()).select_from(Case).where(OPEN_CONCERN, *(scope.cases or []))
+    return session.execute(counted).scalar_one()
 
 
 def queue_ages(requested: list[datetime], now: datetime) -> list[tuple[str, int]]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from retorno import names
 from retorno.agencies.models import User
+from retorno.cases.facts import mark_open_concerns
 from retorno.cases.models import Case
 from retorno.db import insert_columns, utcnow
 from retorno.flights.models import Alert, Flight, Passenger
@@ -94,6 +95,8 @@ def fill_work(session: Session, users: dict[str, User], rng: random.Random, now:
         {"screening_id": sid, "resolved_by": users["inm.supervisor"].id, "decision": "travel_permitted",
          "reason": "resolución de prueba del banco", "concerns": concerns, "resolved_at": now}
         for sid, concerns in raised if rng.random() < RESOLVED_SHARE])
+    # Written without the ORM: the cases' open-concern markers are brought to what was written here.
+    mark_open_concerns(session.connection())
     _fill_flights(session, users, rng, now, [cid for cid, state in cases if state == "ready"],
                   [cid for cid, state in cases if state == "arrived"])
     _fill_programme(session, users["op.officer"], receiver, rng, now, [cid for cid, s in cases if s == "arrived"])

@@ -1,0 +1,143 @@
+"""The open-concern marker on each case (`cases.concern_open_since`) is only an index for the lists: after every
+kind of change to screenings and resolutions it says what the screenings themselves say, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.cases import facts
+from retorno.cases.models import Case
+from retorno.db import clock_at, insert_columns
+from retorno.screening.models import Screening, ScreeningResolution
+from tests.factories import Api, World, ok
+
+
+def _agrees(session: Session) -> dict[int, datetime]:
+    """The markers of every case, checked against the screenings: the same cases as the per-case codes the
+    safeguards decide on, and the same `since` as the SQL form (`_still_open`). Returns them by case id."""
+    marked = {cid: since for cid, since in session.execute(
+        sa.select(Case.id, Case.concern_open_since).where(Case.concern_open_since.is_not(None)))}
+    from_screenings = {cid: since for cid, since in session.execute(facts._still_open())}
+    every_case = session.execute(sa.select(Case.id)).scalars().all()
+    by_codes = {cid for cid in every_case if facts.open_concern_codes(session, cid)}
+    assert marked == from_screenings
+    assert set(marked) == by_codes
+    return marked
+
+
+def _marker(session: Session, reference: str) -> datetime | None:
+    marked = _agrees(session)
+    case_id = session.execute(sa.select(Case.id).where(Case.reference == reference)).scalar_one()
+    return marked.get(case_id)
+
+
+def _resolve(api: Api, reference: str, decision: str, concerns: list[str] | None) -> Any:
+    body: dict[str, Any] = {"decision": decision, "reason": "resolución escrita del supervisor"}
+    if concerns is not None:
+        body["concerns"] = concerns
+    return ok(api.post("inm.supervisor", f"/api/v1/cases/{reference}/screenings/resolution", body), 201)
+
+
+def _same(a: datetime | None, b: datetime) -> bool:
+    return a is not None and a.replace(tzinfo=a.tzinfo or UTC) == b
+
+
+def test_the_marker_follows_every_screening_and_resolution_through_the_api(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
+    first, second, cleared = (api.register(given_names=name) for name in ("Ana", "Berta", "Carla"))
+    assert _marker(session, first["reference"]) is None
+    api.screen(cleared["reference"])
+    assert _marker(session, cleared["reference"]) is None
+    with clock_at(start):
+        api.screen(first["reference"], ["pending_asylum_claim", "pregnancy"])
+    assert _same(_marker(session, first["reference"]), start)
+    # A later screening adds a concern: the oldest open one still dates the case.
+    with clock_at(start + timedelta(days=5)):
+        api.screen(first["reference"], ["trafficking_victim"])
+    assert _same(_marker(session, first["reference"]), start)
+    # Closing one of the first screening's two concerns leaves it open; closing the other leaves the later one.
+    _resolve(api, first["reference"], "travel_permitted", ["pregnancy"])
+    assert _same(_marker(session, first["reference"]), start)
+    _resolve(api, first["reference"], "travel_permitted", ["pending_asylum_claim"])
+    assert _same(_marker(session, first["reference"]), start + timedelta(days=5))
+    _resolve(api, first["reference"], "travel_permitted", None)
+    assert _marker(session, first["reference"]) is None
+    # A resolution naming concerns of two screenings at once.
+    with clock_at(start + timedelta(days=1)):
+        api.screen(second["reference"], ["medical_condition"])
+    with clock_at(start + timedelta(days=2)):
+        api.screen(second["reference"], ["disability"])
+    assert _same(_marker(session, second["reference"]), start + timedelta(days=1))
+    _resolve(api, second["reference"], "travel_permitted", ["disability", "medical_condition"])
+    assert _marker(session, second["reference"]) is None
+    # A withdrawal ends the case but closes no concern: the marker stays, as the screenings say.
+    with clock_at(start + timedelta(days=3)):
+        api.screen(second["reference"], ["recognised_refugee"])
+    _resolve(api, second["reference"], "withdrawn", None)
+    assert _same(_marker(session, second["reference"]), start + timedelta(days=3))
+
+
+def test_a_concern_raised_on_a_passenger_marks_the_case_as_it_leaves_the_manifest(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    case = api.ready_case()
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [case["reference"]]}), 201)
+    assert _marker(session, case["reference"]) is None
+    api.screen(case["reference"], ["trafficking_victim"])
+    assert _marker(session, case["reference"]) is not None
+    listed = ok(api.get("inm.officer", "/api/v1/cases?concern=open"))
+    assert [item["reference"] for item in listed["items"]] == [case["reference"]]
+
+
+def test_a_screening_or_resolution_written_without_the_service_moves_the_marker_too(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    reference = api.register()["reference"]
+    case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one()
+    version = case.version
+    screening = Screening(case_id=case.id, screened_by=world.users["inm.officer"].id,
+                          concerns=["pending_asylum_claim", "pregnancy"], medical_escorts=0)
+    session.add(screening)
+    session.flush()
+    # The case loaded in the session says so too, and the marker is no edit of the case.
+    assert case.concern_open_since is not None and case.version == version
+    assert _marker(session, reference) == case.concern_open_since
+    # A resolution from before resolutions named concerns (SQL NULL, migration 0007) closed all of its screening's.
+    session.add(ScreeningResolution(screening_id=screening.id, resolved_by=world.users["inm.supervisor"].id,
+                                    decision="travel_permitted", reason="resolución anterior", concerns=sa.null()))
+    session.flush()
+    assert _marker(session, reference) is None and case.concern_open_since is None
+
+
+def test_rows_written_in_bulk_are_marked_by_mark_open_concerns_which_also_repairs_a_wrong_marker(
+        world: World, session: Session) -> None:
+    raised = datetime(2024, 3, 1, 12, tzinfo=UTC)
+    case = Case(reference="MX-BULK-1", agency_id=world.users["inm.officer"].agency_id, agency_reference="BULK-1",
+                given_names="Dora", first_surname="Bulk", search_name="dora bulk", sex="F",
+                birth_date=datetime(1990, 1, 1).date(), nationality="VEN", held_at="Tapachula",
+                detained_since=datetime(2024, 1, 1).date(), state="screened")
+    session.add(case)
+    session.flush()
+    connection = session.connection()
+    insert_columns(session, Screening.__table__, {
+        "case_id": [case.id, case.id], "screened_by": [world.users["inm.officer"].id] * 2,
+        "concerns": [["disability"], []], "medical_escorts": [0, 0], "screened_at": [raised, raised]})
+    # Written without the ORM: nothing moved the marker yet.
+    assert session.execute(sa.select(Case.concern_open_since).where(Case.id == case.id)).scalar_one() is None
+    assert facts.mark_open_concerns(connection) == {case.id: raised}
+    assert _same(_marker(session, "MX-BULK-1"), raised)
+    # A marker set wrong (by hand) is brought back to what the screenings say.
+    session.execute(sa.update(Case).where(Case.id == case.id).values(concern_open_since=None))
+    session.execute(sa.update(Case).where(Case.reference != "MX-BULK-1")
+                    .values(concern_open_since=raised))
+    changed = facts.mark_open_concerns(connection)
+    assert changed[case.id] == raised
+    assert _same(_marker(session, "MX-BULK-1"), raised)
