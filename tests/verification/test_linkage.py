@@ -263,6 +263,22 @@ def test_the_anchor_rule_needs_a_birth_date_or_cedula_not_a_name() -> None:
     assert is_anchored({**names_only, "second_surname": "missing", "birth_date": "incomplete", "cedula": "partial"})
 
 
+def test_a_registry_without_second_surnames_has_a_whole_name_without_one() -> None:
+    # A date known in part anchors with the whole name the registry holds: given names and
+    # the one surname when the record has no second; a second surname the request dropped
+    # still leaves the name short.
+    from retorno.verification.anchors import is_anchored
+
+    agreement = {"given_names": "agree", "first_surname": "agree", "second_surname": "missing",
+                 "birth_date": "incomplete", "cedula": "missing"}
+    one_surname = {"given_names": "ANA", "first_surname": "RODRÍGUEZ", "second_surname": None}
+    assert is_anchored(agreement, one_surname)
+    assert not is_anchored(agreement, {**one_surname, "second_surname": "PÉREZ"})
+    assert not is_anchored(agreement)
+    assert not is_anchored({**agreement, "given_names": "partial"}, one_surname)
+    assert not is_anchored({**agreement, "birth_date": "disagree"}, one_surname)
+
+
 def test_the_saved_model_keeps_its_rules(setup: Setup) -> None:
     # No disagreement level weighs for a match, every comparison is monotone, and the
     # weight table is what the training returned.
@@ -277,6 +293,23 @@ def test_the_saved_model_keeps_its_rules(setup: Setup) -> None:
         for high, low in order_pairs(comparison, order):
             assert levels[high] >= levels[low] - 1e-6, (comparison["output_column_name"], high, low)
     assert setup.training["match_weights"]["sex"]["all other"] < 0
+
+
+def test_an_exchange_of_given_name_and_surname_is_charged_once_and_a_name_inside_another_is_evidence_against(
+        setup: Setup) -> None:
+    # Training exchanges given name and first surname in 2 % of its pairs; the given-name
+    # comparison charges that rarity, and the surnames comparison, which sees the given name
+    # in the surname's place only because of it, does not charge it again (its m is the
+    # chance given the exchange, not 2 % once more).
+    model = json.loads(setup.model.read_text(encoding="utf-8"))
+    m = {(c["output_column_name"], lv["label_for_charts"]): lv["m_probability"] for c in model["comparisons"]
+         for lv in c["comparison_levels"] if not lv.get("is_null_level")}
+    exchanged = (m["given_names", "written as the first surname, second surname the same"]
+                 + m["given_names", "written as the first surname"])
+    assert exchanged < 0.05
+    assert m["surnames", "first surname written as the given name"] > 0.5
+    # MARÍA DEL VALLE and FABIOLA MARÍA are two people sharing a common name, not a slip.
+    assert setup.training["match_weights"]["given_names"]["crosswise"] < -3
 
 
 def test_a_model_that_breaks_the_rules_is_refused_naming_the_level(setup: Setup, tmp_path: Path) -> None:
@@ -362,6 +395,20 @@ def test_exact_agreement_on_every_field_there_is_verifies_with_single_surnames_a
     for person, decision in zip(rare, link(swapped, single.registry, single.model, Thresholds(0.0, 0.0)),
                                 strict=False):
         assert decision.candidates[0].registry_id == person["registry_id"]
+
+
+def test_a_date_without_its_day_verifies_with_the_whole_name_a_single_surname_registry_holds(single: Single) -> None:
+    # The registry records one surname: given names and that surname exact are the whole name.
+    surnames = Counter(r["first_surname"] for r in single.records)
+    person = next(r for r in single.records[100:] if surnames[r["first_surname"]] <= 3)
+    born: dt.date = person["birth_date"]
+    no_day = _request(person, "no-day", birth_date=f"{born.year:04d}-{born.month:02d}-00", cedula=None)
+    (decision,) = link([no_day], single.registry, single.model, Thresholds(upper=0.0, lower=0.0))
+    assert decision.candidates[0].agreement["second_surname"] == "missing"
+    assert (decision.outcome, decision.registry_id) == ("verified", person["registry_id"])
+    (typo,) = link([{**no_day, "first_surname": person["first_surname"] + "X"}], single.registry, single.model,
+                   Thresholds(upper=0.0, lower=0.0))
+    assert typo.outcome == "review"
 
 
 def test_a_request_without_a_birth_date_is_blocked_by_its_names(single: Single) -> None:

@@ -107,6 +107,43 @@ def test_a_scaled_level_whose_baseline_no_random_pair_reached_scales_against_cha
     assert check(sane, {}) == []
 
 
+def test_a_level_reached_only_with_another_comparisons_level_counts_the_error_once() -> None:
+    # A given name and surname written the other way round land on a level of each
+    # comparison; each m carries the rarity of the exchange (2 %), which must count once.
+    surnames = LevelOrder(disagreement=frozenset({"all other"}),
+                          conditional=(("given written as surname", "given_names", ("surname written as given",)),))
+    orders = {"given_names": LevelOrder(disagreement=frozenset({"all other"})), "surnames": surnames}
+    raw = _model(("given_names", [_level("exact", 0.9, 0.01), _level("surname written as given", 0.02, 1e-3),
+                                  _level("all other", 0.08, 0.989)]),
+                 ("surnames", [_level("both exact", 0.9, 1e-4), _level("given written as surname", 0.018, 1e-5),
+                               _level("all other", 0.082, 0.9999)]))
+    seen = {"given_names": Seen(5_000, 1e6), "surnames": Seen(5_000, 1e6)}
+    sane = regularise(raw, seen, orders, {})
+    given, alone = _weights(sane, "given_names"), _weights(regularise(raw, seen, {}, {}), "surnames")
+    # The surnames' half is its m given the other half: about 0.018 / 0.02, not 0.018.
+    m = next(lv for lv in sane["comparisons"][1]["comparison_levels"]
+             if lv["label_for_charts"] == "given written as surname")["m_probability"]
+    assert m == pytest.approx(0.9, rel=0.02)
+    weights = _weights(sane, "surnames")
+    assert weights["given written as surname"] > alone["given written as surname"] + 5
+    assert given["surname written as given"] < given["exact"]
+    # Exempt from weighing no more than the first level, bound by the rest; the model may be saved.
+    assert ("both exact", "given written as surname") not in order_pairs(sane["comparisons"][1], surnames)
+    assert check(sane, orders) == []
+    # Never above the first level's m, and untouched when training never saw the other half.
+    raw["comparisons"][1]["comparison_levels"][2]["m_probability"] = 0.5
+    capped = regularise(raw, seen, orders, {})
+    assert next(lv for lv in capped["comparisons"][1]["comparison_levels"]
+                if lv["label_for_charts"] == "given written as surname")["m_probability"] == pytest.approx(
+        next(lv for lv in capped["comparisons"][1]["comparison_levels"]
+             if lv["label_for_charts"] == "both exact")["m_probability"])
+    raw["comparisons"][0]["comparison_levels"][2].pop("m_probability")
+    unseen = regularise(raw, seen, orders, {})
+    assert _weights(unseen, "surnames")["given written as surname"] == pytest.approx(
+        _weights(unseen, "surnames")["both exact"])
+    assert check(unseen, orders) == []
+
+
 def test_check_names_every_broken_level() -> None:
     order = LevelOrder(disagreement=frozenset({"all other"}))
     broken = _model(("sex", [_level("exact", 0.9, 0.5), _level("all other", 0.1, 1e-8)]),

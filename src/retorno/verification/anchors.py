@@ -8,7 +8,10 @@ as it goes ("incomplete") names a month of births, not a person: it anchors only
 with the whole name agreeing exactly (given names and both surnames). With a name slip or a
 surname missing, people of the same name born in the same month and state are common enough
 in a national registry that it verified a non-national in the 1M-record benchmark (and, with
-the whole name exact, 273 nationals and no one else there). Linkage decides with it, and the
+the whole name exact, 273 nationals and no one else there). The whole name is the name the
+registry holds: where the registry record has no second surname (registries of people with
+one surname), given names and first surname exact are the whole name; a request that drops
+a second surname the registry holds does not have it. Linkage decides with it, and the
 review page uses it to say why a likely match still waits for a person.
 
 Nor is a person the registry records as deceased ever verified without a person: a request
@@ -24,12 +27,22 @@ ANCHOR_FIELDS = ("birth_date", "cedula")
 WHOLE_NAME = ("given_names", "first_surname", "second_surname")
 
 
-def is_anchored(agreement: Mapping[str, str]) -> bool:
+def is_anchored(agreement: Mapping[str, str], record: Mapping[str, object] | None = None) -> bool:
     """Whether a candidate's birth date or cédula agrees with the request, exactly or with a slip,
-    or the birth date agrees as far as it is known and the whole name agrees exactly."""
+    or the birth date agrees as far as it is known and the whole name agrees exactly.
+
+    `record` is the candidate's registry record: a name field it leaves empty is no part of
+    the whole name (without it, every name field must agree)."""
     if any(agreement.get(name) in ("agree", "partial") for name in ANCHOR_FIELDS):
         return True
-    return agreement.get("birth_date") == "incomplete" and all(agreement.get(name) == "agree" for name in WHOLE_NAME)
+    return agreement.get("birth_date") == "incomplete" and all(
+        agreement.get(name) == "agree" or (agreement.get(name) == "missing" and _empty(record, name))
+        for name in WHOLE_NAME)
+
+
+def _empty(record: Mapping[str, object] | None, name: str) -> bool:
+    """Whether the registry record is known to hold nothing in a field."""
+    return record is not None and name in record and str(record.get(name) or "").strip() == ""
 
 
 # The reason a decision carries when the registry records the matched person's death.

@@ -172,7 +172,12 @@ COMPARISONS: list[dict[str, Any]] = [
         # A list written surname first puts the surname in the given-name field: the
         # request's given name is the registry's first surname (give or take a typo). Only
         # this half of the exchange; the surnames comparison weighs the other half.
-        # How many registry records carry that surname tempers it (GONZÁLEZ is no clue).
+        # How many registry records carry that surname tempers it (GONZÁLEZ is no clue); with
+        # the second surname the same, how many carry both (the surnames comparison then
+        # weighs the given name, and the exchange weighs the whole name as written straight).
+        _level(f"CASE WHEN is_request_l THEN {_dl('given_names', 'surname1')}"
+               f" ELSE {_dl('surname1', 'given_names')} END <= 1 AND surname2_l = surname2_r",
+               "written as the first surname, second surname the same", "surnames"),
         _level(f"CASE WHEN is_request_l THEN {_dl('given_names', 'surname1')}"
                f" ELSE {_dl('surname1', 'given_names')} END <= 1", "written as the first surname", "surname1"),
         _level("contains(' ' || given_names_r || ' ', ' ' || given1_l || ' ')"
@@ -203,8 +208,9 @@ COMPARISONS: list[dict[str, Any]] = [
         # The other half of a given name and surname exchanged: the request's first surname
         # is the registry's given name, and the second surname, if both have one, agrees
         # (before the levels on one surname alone).
-        _level(f"CASE WHEN is_request_l THEN {_dl('surname1', 'given_names')}"
-               f" ELSE {_dl('given_names', 'surname1')} END <= 1"
+        # A compound given name cut short on the way (OSCAR for OSCAR ALBERTO) is the first given name.
+        _level(f"CASE WHEN is_request_l THEN {_dl('surname1', 'given_names')} <= 1 OR surname1_l = given1_r"
+               f" ELSE {_dl('given_names', 'surname1')} <= 1 OR given1_l = surname1_r END"
                " AND (surname2_l IS NULL OR surname2_r IS NULL OR surname2_l = surname2_r)",
                "first surname written as the given name", "given_names"),
         # The plain exact level on the first surname, also the baseline of the scaled levels.
@@ -270,8 +276,13 @@ COMPARISONS: list[dict[str, Any]] = [
 LEVEL_ORDERS: dict[str, LevelOrder] = {
     "given_names": LevelOrder(
         above=(("compound name cut short", "first given name, second differs"),
-               ("one or two typos", "first given name one edit apart")),
-        disagreement=frozenset({"all other"}),
+               ("one or two typos", "first given name one edit apart"),
+               ("written as the first surname, second surname the same", "written as the first surname")),
+        # A given name found inside the other's (MARÍA DEL VALLE, FABIOLA MARÍA) is no error
+        # a list makes but two people's names sharing a common one: evidence against.
+        disagreement=frozenset({"crosswise", "all other"}),
+        # Weighed by how common the registry's two surnames are, not the given name.
+        apart=frozenset({"written as the first surname, second surname the same"}),
     ),
     "surnames": LevelOrder(
         above=(("first exact, second one edit", "one exact, other two edits"),
@@ -287,6 +298,10 @@ LEVEL_ORDERS: dict[str, LevelOrder] = {
                ("first exact, second differs", "one surname in common, crosswise"),
                ("second exact, first differs", "one surname in common, crosswise")),
         disagreement=frozenset({"one surname in common, crosswise", "all other"}),
+        # The surnames see the given name in the first surname's place only because the list
+        # exchanged them, which the given-name comparison already weighs (`weights` rule 6).
+        conditional=(("first surname written as the given name", "given_names",
+                      ("written as the first surname, second surname the same", "written as the first surname")),),
     ),
     "birth_date": LevelOrder(
         above=(("day and month swapped", "within a year"), ("agrees where both are known", "within a year"),
@@ -308,7 +323,9 @@ LEVEL_ORDERS: dict[str, LevelOrder] = {
 # the date, the two names with the day and month a mistyped year, and the names alone a
 # missing date; a date without its day (or month) meets the full dates of its year and
 # month (or day) with either name; a given name and surname written the other way round
-# are found by the same pair exchanged.
+# are found by the same pair exchanged, or with the day and month when the year is mistyped too; a
+# given name with the surname's initial and the day and month survive a mistyped year and a
+# surname typo.
 BLOCKING_RULES = [
     "l.cedula = r.cedula",
     "l.dob_sorted = r.dob_sorted AND l.given1_ph = r.given1_ph",
@@ -328,6 +345,9 @@ BLOCKING_RULES = [
     "l.given1_ph = r.given1_ph AND l.surname1_ph = r.surname1_ph AND l.md_sorted = r.md_sorted",
     "l.given1_ph = r.surname1_ph AND l.surname1_first_ph = r.given1_ph AND l.birth_year = r.birth_year",
     "r.given1_ph = l.surname1_ph AND r.surname1_first_ph = l.given1_ph AND l.birth_year = r.birth_year",
+    "l.given1_ph = r.surname1_ph AND l.surname1_first_ph = r.given1_ph AND l.md_sorted = r.md_sorted",
+    "r.given1_ph = l.surname1_ph AND r.surname1_first_ph = l.given1_ph AND l.md_sorted = r.md_sorted",
+    "l.given1_ph = r.given1_ph AND l.surname_initial = r.surname_initial AND l.md_sorted = r.md_sorted",
     "l.name_key_undated = r.name_key",
     "l.name_key = r.name_key_undated",
     *(f"{side}.{partial} = {other}.{full} AND l.{name}_ph = r.{name}_ph"
@@ -926,7 +946,7 @@ def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds
         outcome: Outcome = "not_found"
     elif best.deceased:
         outcome, reason = "review", DECEASED
-    elif best.probability >= thresholds.upper and is_anchored(best.agreement):
+    elif best.probability >= thresholds.upper and is_anchored(best.agreement, best.record):
         outcome = "verified"
     else:
         outcome = "review"

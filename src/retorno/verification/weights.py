@@ -34,6 +34,17 @@ is never more confident than its evidence:
    the value the scaling stands for — instead of a smoothed near-zero that would push a
    common surname's adjustment to -20 bits.
 
+6. A level that a true pair reaches only together with a level of another comparison (the
+   second half of a given name and surname written the other way round: the surnames
+   comparison sees the given name only because the given-name comparison saw the surname)
+   would count the rarity of that error twice, once in each comparison's m. Its m becomes
+   the conditional m / m(other levels) — the chance of the level once one of the others is
+   reached — when training observed it and one of them, and never more than its comparison's first level's m: the
+   pair of levels then weighs what the error's rarity and the two agreements are worth,
+   once. Such a level is exempt from weighing no more than the first level (its m is of
+   another kind), not from the rest; so is a level declared `apart`, whose term frequency
+   is another column's than the first level's.
+
 `check` states the rules a saved model must keep (every level estimated, monotone,
 disagreement ≤ 0, every scaled level with a baseline) and names each level that breaks one.
 """
@@ -73,6 +84,12 @@ class LevelOrder:
 
     above: tuple[tuple[str, str], ...] = ()
     disagreement: frozenset[str] = field(default_factory=frozenset)
+    # (label, other comparison, its labels): the level a true pair reaches only with one of those (rule 6).
+    conditional: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    # Levels that weigh another column's agreement than the first level does (a given name
+    # written as the surname, weighed by how common the surnames are): their base weights
+    # are not comparable with the first level's, only with the levels `above` names.
+    apart: frozenset[str] = field(default_factory=frozenset)
 
 
 def _levels(comparison: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -85,7 +102,9 @@ def order_pairs(comparison: Mapping[str, Any], order: LevelOrder) -> list[tuple[
     if not labels:
         return []
     top, bottom = labels[0], labels[-1]
-    pairs = [(top, label) for label in labels[1:]] + [(label, bottom) for label in labels[1:-1]]
+    apart = {label for label, _, _ in order.conditional} | order.apart
+    pairs = [(top, label) for label in labels[1:] if label not in apart]
+    pairs += [(label, bottom) for label in labels[1:-1]]
     pairs += [pair for pair in order.above if pair not in pairs]
     return pairs
 
@@ -124,6 +143,7 @@ def regularise(
     counted over; `baselines` the chance agreement sum(tf^2) of each term-frequency column.
     """
     result = copy.deepcopy(dict(model))
+    observed_m: dict[tuple[str, str], bool] = {}
     for comparison in result["comparisons"]:
         name = comparison["output_column_name"]
         order = orders.get(name, LevelOrder())
@@ -136,6 +156,7 @@ def regularise(
             u_counts[label], u_values[label] = _smoothed(level.get("u_probability"), pairs.u_pairs, len(levels))
             weights[label] = math.log2(m_hat / u_values[label])
         observed = {label for label, count in m_counts.items() if count >= OBSERVED}
+        observed_m.update({(name, label): label in observed for label in m_counts})
         ordered = order_pairs(comparison, order)
         for label in weights:
             if label in observed:
@@ -166,7 +187,35 @@ def regularise(
             m = u_values[label] * 2.0 ** weights[label]
             level["m_probability"], level["u_probability"] = (m, u_values[label]) if m <= 1.0 else (
                 1.0, 2.0 ** -weights[label])
+    _condition(result, orders, observed_m)
     return result
+
+
+def _condition(model: dict[str, Any], orders: Mapping[str, LevelOrder],
+               observed_m: Mapping[tuple[str, str], bool]) -> None:
+    """Rule 6: the m of a level reached only with another comparison's level, given that level."""
+    levels = {(comparison["output_column_name"], level["label_for_charts"]): level
+              for comparison in model["comparisons"] for level in _levels(comparison)}
+    firsts = {comparison["output_column_name"]: _levels(comparison)[0] for comparison in model["comparisons"]
+              if _levels(comparison)}
+    for name, order in orders.items():
+        for label, other_name, other_labels in order.conditional:
+            level = levels.get((name, label))
+            others = [levels[(other_name, other)] for other in other_labels if (other_name, other) in levels]
+            if level is None or not others or name not in firsts:
+                continue
+            if not (observed_m.get((name, label))
+                    and any(observed_m.get((other_name, other)) for other in other_labels)):
+                # Not conditioned: then it weighs no more than the first level, as any other.
+                ceiling = weight(firsts[name])
+                if ceiling is not None and (weight(level) or 0.0) > ceiling:
+                    level["m_probability"] = level["u_probability"] * 2.0 ** ceiling
+                continue
+            m = min(level["m_probability"] / sum(other["m_probability"] for other in others),
+                    firsts[name]["m_probability"])
+            # Never below what it weighed alone: the condition only takes away a rarity counted twice.
+            if m > level["m_probability"]:
+                level["m_probability"] = m
 
 
 def _make_monotone(weights: dict[str, float], ordered: list[tuple[str, str]]) -> None:
