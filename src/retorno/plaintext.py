@@ -5,8 +5,14 @@ do not show or that change how the text around them reads have no place in it: c
 (NUL, which PostgreSQL cannot store, and the rest; a tab and a line break are text), bidirectional
 controls (U+202E turns "evil" into "live" on screen), zero-width and other format characters, lone
 surrogates, and the Unicode line and paragraph separators. `unwanted` finds them; the API's bodies
-(`Input`), the pages' forms and the spreadsheet imports refuse text holding any, naming each by its
-code point, and exports leave out whatever an older record still holds (`shown`).
+(`Input`), the pages' forms, the spreadsheet imports and the command line's arguments refuse text
+holding any, naming each by its code point, and exports leave out whatever an older record still
+holds (`shown`).
+
+A tab and a line break are text only where text runs over several lines: notes, reasons, written
+explanations, an MRZ (`MULTILINE_FIELDS`). A name, a reference or a code is one line
+(`single_line`): a line break in it would make a printed manifest, a PAXLST or a spreadsheet row read
+as two, so every door refuses it there.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ from pydantic_core import PydanticCustomError
 
 # Control characters that are text: a tab and line breaks, in notes and reasons.
 _TEXT_CONTROLS = frozenset("\t\n\r")
+# The fields (by name, at every door: the API's bodies, the pages' forms, the imports' columns, the command
+# line's options) whose text may run over several lines; every other field is one line.
+MULTILINE_FIELDS = frozenset({"notes", "note", "reason", "reject_reason", "explanation", "summary", "work_history",
+                              "mrz", "mrz_text"})
 # Cc control, Cf format (bidirectional controls, zero-width characters, soft hyphen, BOM), Cs lone
 # surrogate, Zl/Zp the line and paragraph separators.
 _UNWANTED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
@@ -34,17 +44,25 @@ ERROR_TEMPLATE = "Text must not hold control, bidirectional or invisible charact
 VALIDATION_TEMPLATES = {ERROR_TYPE: ERROR_TEMPLATE}
 
 
-def _unwanted(character: str) -> bool:
-    return character not in _TEXT_CONTROLS and unicodedata.category(character) in _UNWANTED_CATEGORIES
+def single_line(field: str | None) -> bool:
+    """Whether the field named `field` holds one line (a name, a reference, a code): all but `MULTILINE_FIELDS`."""
+    return (field or "").strip().lstrip("-").replace("-", "_").lower() not in MULTILINE_FIELDS
+
+
+def _unwanted(character: str, one_line: bool = False) -> bool:
+    if character in _TEXT_CONTROLS:
+        return one_line
+    return unicodedata.category(character) in _UNWANTED_CATEGORIES
 
 
 @functools.cache
-def _pattern() -> re.Pattern[str]:
-    """One character class of every unwanted code point (built once: a whole imported column is searched in C)."""
+def _pattern(one_line: bool = False) -> re.Pattern[str]:
+    """One character class of every unwanted code point (built once: a whole imported column is searched in C);
+    with `one_line`, a tab and line breaks too."""
     ranges: list[tuple[int, int]] = []
     # Planes 0, 1 and 14 hold every control, format, surrogate and separator character Unicode assigns.
     for point in (*range(0x20000), *range(0xE0000, 0xF0000)):
-        if _unwanted(chr(point)):
+        if _unwanted(chr(point), one_line):
             if ranges and ranges[-1][1] == point - 1:
                 ranges[-1] = (ranges[-1][0], point)
             else:
@@ -52,11 +70,12 @@ def _pattern() -> re.Pattern[str]:
     return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
 
 
-def unwanted(text: str) -> list[str]:
-    """The characters of `text` no input may hold, each once, as code points ('U+202E'), in order of appearance."""
+def unwanted(text: str, *, one_line: bool = False) -> list[str]:
+    """The characters of `text` no input may hold, each once, as code points ('U+202E'), in order of appearance;
+    with `one_line` (a field `single_line` names) a tab and line breaks too."""
     if text.isascii() and text.isprintable():
         return []
-    return list(dict.fromkeys(f"U+{ord(c):04X}" for c in _pattern().findall(text)))
+    return list(dict.fromkeys(f"U+{ord(c):04X}" for c in _pattern(one_line).findall(text)))
 
 
 def named(codes: Iterable[str]) -> str:
@@ -84,12 +103,14 @@ def _strings(value: Any) -> Iterable[str]:
 
 
 class Input(BaseModel):
-    """Every API request body: no text in it, however nested, holds a character `unwanted` finds (422)."""
+    """Every API request body: no text in it, however nested, holds a character `unwanted` finds (422); nor a
+    tab or a line break, outside the fields that run over several lines (`single_line`)."""
 
     @field_validator("*", mode="after")
     @classmethod
     def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
-        found = [code for text in _strings(value) for code in unwanted(text)]
+        one_line = single_line(info.field_name)
+        found = [code for text in _strings(value) for code in unwanted(text, one_line=one_line)]
         if found:
             raise PydanticCustomError(ERROR_TYPE, ERROR_TEMPLATE, {"characters": named(dict.fromkeys(found))})
         return value

@@ -56,11 +56,18 @@ ActAs = Annotated[str | None, typer.Option("--as", envvar="RETORNO_USER",
 
 class PlainArguments(TyperGroup):
     """The command line's one door for typed text: an argument holding a character no input may hold
-    (`plaintext`) is refused before any command runs (exit 2), as the API, the pages and imports refuse it."""
+    (`plaintext`) is refused before any command runs (exit 2), as the API, the pages and imports refuse it; so is
+    a tab or a line break, except in the value of an option that runs over several lines (`--reason`, `--notes`,
+    `--mrz`: `plaintext.single_line`)."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
+        option: str | None = None
         for position, argument in enumerate(args, start=1):
-            if found := plaintext.unwanted(argument):
+            name, equals, _ = argument.partition("=")
+            # The option a value belongs to: its own name (--reason=...), or the option just before it.
+            field = name if argument.startswith("--") and equals else option
+            option = argument if argument.startswith("--") and not equals else None
+            if found := plaintext.unwanted(argument, one_line=plaintext.single_line(field)):
                 raise typer.BadParameter(f"argument {position} holds control, bidirectional or invisible characters "
                                          f"({plaintext.named(found)}): no input may", ctx=ctx)
         return super().parse_args(ctx, args)

@@ -302,7 +302,10 @@ class Sheet:
     def _parse(self, column: Column) -> None:
         cells = self.cells[column.field]
         limit = column.max_length
-        if column.parse is text and max(map(len, cells), default=0) <= limit and not plaintext.unwanted("".join(cells)):
+        # A tab or a line break inside a name, a reference or a code is refused; notes may run over lines.
+        one_line = plaintext.single_line(column.field)
+        if column.parse is text and max(map(len, cells), default=0) <= limit and not plaintext.unwanted(
+                "".join(cells), one_line=one_line):
             # Free text: one pass in C for the whole column (an empty cell becomes "").
             values: list[object] = list(map(" ".join, map(str.split, cells)))
             if "" in values:
@@ -317,7 +320,7 @@ class Sheet:
             if not typed:
                 outcome[raw] = ""
                 flagged.add(raw)
-            elif unwanted := plaintext.unwanted(typed):
+            elif unwanted := plaintext.unwanted(typed, one_line=one_line):
                 outcome[raw] = _Bad("characters", {"characters": plaintext.named(unwanted)}, typed)
                 flagged.add(raw)
             elif len(typed) > limit:

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
+from retorno import plaintext
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
@@ -105,6 +106,11 @@ def _problem(document: Any) -> str | None:
         return "a decision is a JSON object"
     if not isinstance(document.get("request"), str):
         return "'request' (the request reference) is required"
+    # A decisions file is one more door for typed text: what no input may hold, and no line break or tab but
+    # in the reason (`plaintext.single_line`).
+    for name, value in document.items():
+        if isinstance(value, str) and (found := plaintext.unwanted(value, one_line=plaintext.single_line(name))):
+            return f"'{name}' holds control, bidirectional or invisible characters ({plaintext.named(found)})"
     outcome = document.get("outcome")
     if outcome not in OUTCOMES:
         return f"'outcome' must be one of {', '.join(OUTCOMES)}, not {outcome!r}"

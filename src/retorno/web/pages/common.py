@@ -243,11 +243,12 @@ async def check_csrf(request: Request) -> None:
 async def form_data(request: Request) -> FormData:
     """The posted form, its date fields typed in the interface's language rewritten as ISO (`web.dates`).
 
-    No field may hold a character no input may hold (`plaintext`): refused here for every form at once.
+    No field may hold a character no input may hold (`plaintext`), nor a line break or a tab unless it is one
+    that runs over several lines (`plaintext.single_line`): refused here for every form at once.
     """
     form = await request.form()
     for name, value in form.multi_items():
-        if isinstance(value, str) and (found := plaintext.unwanted(value)):
+        if isinstance(value, str) and (found := plaintext.unwanted(value, one_line=plaintext.single_line(name))):
             raise InvalidInput("%(field)s must not hold control, bidirectional or invisible characters (found "
                                "%(characters)s)", code="invalid_characters", field=Term("field", name),
                                characters=plaintext.named(found))
