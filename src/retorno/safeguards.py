@@ -143,12 +143,23 @@ def as_told(violation: Violation, *, reads_protection: bool) -> Violation:
                      "cleared")
 
 
+def returns_to_verifier(verified_by_state: str | None, receiving_state: str | None) -> bool:
+    """Safeguard 4, the rule itself: a person whose nationality the receiving authority of `verified_by_state`
+    verified may be returned to `receiving_state` only if it is that state. None on either side: nothing to
+    decide (not verified, which `nationality_and_document` refuses on its own; or no flight concerned).
+
+    Asked by every check of a person on a flight (`returned_to_verifier`) and by the manifest planner, which
+    places nobody on a flight this rule would refuse.
+    """
+    return verified_by_state is None or receiving_state is None or verified_by_state == receiving_state
+
+
 def returned_to_verifier(person: TravellerFacts, receiving_state: str | None) -> list[Violation]:
     """Safeguard 4: a person is returned only to the state whose receiving authority verified their nationality.
 
     `receiving_state` is the country of the flight's receiving authority (None: no flight is concerned).
     """
-    if receiving_state is None or not person.nationality_verified or person.verified_by_state == receiving_state:
+    if not person.nationality_verified or returns_to_verifier(person.verified_by_state, receiving_state):
         return []
     return [Violation(VERIFIED_NATIONALITY, person.reference,
                       "nationality was verified by the receiving authority of %(verifier)s, not by that of "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from retorno.errors import Worded
-from retorno.safeguards import escorts_needed
+from retorno.safeguards import escorts_needed, returns_to_verifier
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,9 @@ class PlanCase:
     medical_escorts: int
     airports: frozenset[str]
     unaccompanied_cleared: bool = False
+    # The state whose receiving authority verified the nationality: the only state the case may be returned to
+    # (safeguard 4, `safeguards.returns_to_verifier`); None: no such constraint known.
+    verified_by_state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class PlanFlight:
     booked_medical: int = 0
     escorts: int = 0
     fixed_staff: bool = False
+    # The country of the flight's receiving authority: the state its passengers are returned to (None: any).
+    receiving_state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,27 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
             continue
         airports = frozenset.intersection(*(c.airports for c in group))
         reachable = tuple(i for i in order if flights[i].origin in airports)
+        # Safeguard 4 as a constraint: a household goes only on a flight to the state that verified its members.
+        verifiers = sorted({c.verified_by_state for c in group if c.verified_by_state is not None})
+        if reachable and len(verifiers) > 1:
+            for case in group:
+                left_off[case.case_id] = LeftOff(
+                    "verified_by_different_states", "Case %(case)s (household %(household)s): its members were "
+                    "verified by the receiving authorities of different states (%(states)s), so no one flight may "
+                    "return them all.", {"case": case.case_id, "household": household_id,
+                                         "states": ", ".join(verifiers)})
+            continue
+        by_airport = len(reachable)
+        reachable = tuple(i for i in reachable
+                          if returns_to_verifier(verifiers[0] if verifiers else None, flights[i].receiving_state))
+        if by_airport and not reachable:
+            for case in group:
+                left_off[case.case_id] = LeftOff(
+                    "not_to_verifying_state", "Case %(case)s (household %(household)s) was verified by the receiving "
+                    "authority of %(verifier)s, and none of the %(count)s flights it can reach returns people to "
+                    "%(verifier)s: a person is returned only to the state that verified them.",
+                    {"case": case.case_id, "household": household_id, "verifier": verifiers[0], "count": by_airport})
+            continue
         if not reachable:
             for case in group:
                 values = {"case": case.case_id, "household": household_id, "today": today,

@@ -1,7 +1,9 @@
 """Manifest planning: assign ready households to accepted flights, solved as a mixed-integer program.
 
 Rules (SPEC section 4): a household is never split; a minor flies only with an adult of the
-household unless cleared to travel unaccompanied; a case flies only from an airport it can reach;
+household unless cleared to travel unaccompanied; a case flies only from an airport it can reach, and
+only to the state whose receiving authority verified it (`safeguards.returns_to_verifier`: a household
+no flight may take for that reason is left off saying so, never placed where applying would refuse it);
 on each flight, booked passengers + new passengers + escorts + medical seats never exceed the seats,
 where escorts = max(escorts assigned, ceil((booked + new passengers) / N)) (`safeguards.escorts_needed`)
 and medical seats = max(medical staff on board, medical-escort needs of booked and new passengers)
@@ -204,6 +206,9 @@ def check_plan(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], setting
             continue
         if flight.origin not in case.airports:
             problems.append(f"Case {case_id} cannot reach {flight.origin}, the origin of {flight_id}.")
+        if not safeguards.returns_to_verifier(case.verified_by_state, flight.receiving_state):
+            problems.append(f"Case {case_id} was verified by {case.verified_by_state} and is on {flight_id}, which "
+                            f"returns people to {flight.receiving_state}.")
         if flight.departure < today:
             problems.append(f"Case {case_id} is on {flight_id}, which departed on {flight.departure}.")
         if case_id in result.left_off:
