@@ -35,9 +35,20 @@ def test_bench_import_tiny(fmt: str) -> None:
     assert figures["audit_records"] == 300 + 1 + 2 and figures["audit_chain_ok"] is True
     assert figures["rows_per_second"] == round(300 / figures["seconds"])  # type: ignore[operator]
     assert figures["cpu_seconds"] > 0 and figures["peak_rss_mb"] >= figures["rss_before_import_mb"] > 0  # type: ignore[operator]
+    assert figures["server_cpu_seconds"] is None  # SQLite's work is this process's own
     refused = last_json(["import", "--rows", "300", "--bad-row", "--format", fmt, "--database-url", "sqlite://"])
     assert (refused["imported"], refused["created"], refused["cases_stored"]) == (False, 0, 0)
     assert refused["error_rows"] == [150] and refused["audit_records"] == 2 and refused["audit_chain_ok"] is True
+
+
+@pytest.mark.bench
+def test_bench_import_on_postgresql_counts_the_servers_processor_time(tmp_path: Path) -> None:
+    with empty_database("postgresql", tmp_path, "bench_import") as url:
+        figures = last_json(["import", "--rows", "300", "--database-url", url])
+    assert (figures["database"], figures["imported"], figures["cases_stored"]) == ("postgresql", True, 300)
+    assert figures["audit_records"] == 300 + 1 + 2 and figures["audit_chain_ok"] is True
+    # The server on this machine took the 300 cases, their audit records and the commit: a few hundredths.
+    assert isinstance(figures["server_cpu_seconds"], float) and 0 <= figures["server_cpu_seconds"] < 60
 
 
 # Figures that time or measure memory differ from run to run; the rest must be the module's own.

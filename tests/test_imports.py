@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import openpyxl
+import psycopg
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
@@ -17,7 +19,14 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
-from retorno.audit.service import Entry, canonical_json, canonical_json_rows, record_columns, record_many
+from retorno.audit.service import (
+    Entry,
+    canonical_json,
+    canonical_json_rows,
+    columns_to_record,
+    record_columns,
+    record_many,
+)
 from retorno.audit.verify import verify_chain
 from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.cases.rows import validate
@@ -194,6 +203,49 @@ def test_the_audit_batch_writes_the_records_record_many_writes(session: Session,
                                        .order_by(AuditRecord.seq.desc()).limit(3)).all())
         savepoint.rollback()
     assert written[0] == written[1]
+
+
+def test_records_hashed_while_the_database_takes_rows_are_those_hashed_after(session: Session, world: World) -> None:
+    """`insert_columns(meanwhile=...)` hashes an import's audit records while PostgreSQL takes its rows (a thread sends
+    the COPY): the rows and the chain are those the same steps write one after the other."""
+    actor = world.users["inm.officer"]
+    references = [f"H-MW-{i}" for i in range(60)]
+    written = []
+    for overlapping in (False, True):
+        savepoint = session.begin_nested()
+        with clock_at(datetime(2026, 11, 28, 12, 0, tzinfo=UTC)):
+            records = columns_to_record(session, actor, "household.add", "household", references,
+                                        {"reference": references, "n": list(range(60))})
+            insert_columns(session, Household.__table__, {"agency_id": [actor.agency_id] * 60, "reference": references},
+                           meanwhile=records.chain if overlapping else None)
+            assert records.write() == 60
+        written.append((sorted(session.execute(sa.select(Household.reference).where(
+            Household.reference.in_(references))).scalars()), session.execute(
+            sa.select(AuditRecord.seq, AuditRecord.hash, AuditRecord.object_id, AuditRecord.after)
+            .order_by(AuditRecord.seq.desc()).limit(60)).all()))
+        savepoint.rollback()
+    assert written[0] == written[1] and written[0][0] == sorted(references) and len(written[0][1]) == 60
+
+
+def test_an_error_beside_a_bulk_insert_is_raised_once_the_other_side_is_over(session: Session, world: World) -> None:
+    agency_id = world.users["inm.officer"].agency_id
+    references = [f"H-ERR-{i}" for i in range(30)]
+    columns = {"agency_id": [agency_id] * 30, "reference": references}
+
+    def fail() -> None:
+        raise ValueError("hashing failed")
+
+    with pytest.raises(ValueError, match="hashing failed"):
+        insert_columns(session, Household.__table__, columns, meanwhile=fail)
+    # The rows went in, and the connection is free for the transaction's next statement.
+    assert session.execute(sa.select(sa.func.count()).where(Household.reference.in_(references))).scalar_one() == 30
+    ran = []
+    savepoint = session.begin_nested()
+    with pytest.raises((psycopg.IntegrityError, sqlite3.IntegrityError)):
+        insert_columns(session, Household.__table__, columns, meanwhile=lambda: ran.append(True))
+    savepoint.rollback()
+    # Beside PostgreSQL's COPY the hashing ran to its end; elsewhere it would have come after the insert.
+    assert ran == ([True] if session.get_bind().dialect.name == "postgresql" else [])
 
 
 json_values = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=8),

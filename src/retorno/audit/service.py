@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -113,9 +113,17 @@ def record_columns(session: Session, by: User | None, action: str, object_type: 
     `after` holds each record's fields column by column (`after[name][i]` belongs to `object_ids[i]`);
     the records are exactly those `record_many` would write for the same entries.
     """
+    return columns_to_record(session, by, action, object_type, object_ids, after).write()
+
+
+def columns_to_record(session: Session, by: User | None, action: str, object_type: str,
+                      object_ids: Sequence[str], after: Mapping[str, Sequence[Any]]) -> Batch:
+    """`record_columns` in its three steps: the chain head locked now, the records hashed by `Batch.chain`
+    (which uses no database, so it may run while the database works: `db.insert_columns(meanwhile=...)`),
+    and written by `Batch.write`. Nothing else may be recorded in between."""
     count = len(object_ids)
-    return _append(session, by, [action] * count, [object_type] * count, object_ids, [None] * count,
-                   [canonical_json(None)] * count, canonical_json_rows(after))
+    return Batch(session, by, [action] * count, [object_type] * count, object_ids, [None] * count,
+                 [canonical_json(None)] * count, lambda: canonical_json_rows(after))
 
 
 def _json_column(values: Sequence[Any]) -> list[str]:
@@ -154,40 +162,75 @@ def _append(session: Session, by: User | None, actions: Sequence[str], object_ty
             object_ids: Sequence[str], reasons: Sequence[str | None], befores: Sequence[str],
             afters: Sequence[str]) -> int:
     """Append records (their before and after already canonical JSON) under the chain head's lock."""
-    if not object_ids:
-        return 0
-    head = _lock_head(session)
-    _mark_unsigned(session, head.seq + 1)
-    at = utcnow()
-    actor_id = by.id if by else None
-    actor_name = by.username if by else "system"
-    agency = by.agency.code if by else "system"
-    # Each record's header as canonical_json writes the list `_head` returns; the parts shared by the
-    # batch are written once.
-    shared = canonical_json([at.isoformat(), actor_id, actor_name, agency])[1:-1]
-    words = {word: canonical_json(word) for word in {*actions, *object_types, *reasons}}
-    first = head.seq + 1
-    seqs = range(first, first + len(object_ids))
-    prev_hashes, hashes = [], []
-    prev = head.hash
-    for seq, action, object_type, object_id, reason, before_json, after_json in zip(
-            seqs, actions, object_types, object_ids, reasons, befores, afters, strict=True):
-        text = (f"{prev}\x1f[{seq},{shared},{words[action]},{words[object_type]},{encode_basestring(object_id)},"
-                f"{words[reason]}]\x1f{before_json}\x1f{after_json}")
-        prev_hashes.append(prev)
-        prev = hashlib.sha256(text.encode()).hexdigest()
-        hashes.append(prev)
-    count = len(hashes)
-    # One COPY or executemany for the whole batch (an import writes one record per case); the JSON
-    # columns get, unchanged, the canonical text that was hashed.
-    insert_columns(session, AuditRecord.__table__, {
-        "seq": seqs, "at": [at] * count, "actor_id": [actor_id] * count, "actor": [actor_name] * count,
-        "agency": [agency] * count, "action": actions, "object_type": object_types, "object_id": object_ids,
-        "before": befores, "after": afters, "reason": reasons, "prev_hash": prev_hashes, "hash": hashes,
-    }, raw_columns=("before", "after"))
-    head.seq, head.hash = seqs[-1], prev
-    session.flush()
-    return count
+    return Batch(session, by, actions, object_types, object_ids, reasons, befores, lambda: afters).write()
+
+
+class Batch:
+    """Records appended to the chain at once: the head locked when made, then hashed (`chain`), then written.
+
+    Their before and after are canonical JSON (`afters` gives the after texts when the batch is
+    hashed). What is written is exactly what appending the records one by one would write.
+    """
+
+    def __init__(self, session: Session, by: User | None, actions: Sequence[str], object_types: Sequence[str],
+                 object_ids: Sequence[str], reasons: Sequence[str | None], befores: Sequence[str],
+                 afters: Callable[[], Sequence[str]]) -> None:
+        self._session = session
+        self._fields = (actions, object_types, object_ids, reasons, befores)
+        self._afters = afters
+        self._columns: dict[str, Sequence[Any]] | None = None
+        self._head: AuditHead | None = None
+        if not object_ids:
+            return
+        self._head = _lock_head(session)
+        self._first = self._head.seq + 1
+        _mark_unsigned(session, self._first)
+        self._at = utcnow()
+        self._actor = (by.id if by else None, by.username if by else "system", by.agency.code if by else "system")
+
+    def chain(self) -> None:
+        """Hash the records, each over the one before (no database is used)."""
+        if self._head is None or self._columns is not None:
+            return
+        actions, object_types, object_ids, reasons, befores = self._fields
+        afters = self._afters()
+        at, (actor_id, actor_name, agency) = self._at, self._actor
+        # Each record's header as canonical_json writes the list `_head` returns; the parts shared by the
+        # batch are written once.
+        shared = canonical_json([at.isoformat(), actor_id, actor_name, agency])[1:-1]
+        words = {word: canonical_json(word) for word in {*actions, *object_types, *reasons}}
+        seqs = range(self._first, self._first + len(object_ids))
+        prev_hashes, hashes = [], []
+        prev = self._head.hash
+        for seq, action, object_type, object_id, reason, before_json, after_json in zip(
+                seqs, actions, object_types, object_ids, reasons, befores, afters, strict=True):
+            text = (f"{prev}\x1f[{seq},{shared},{words[action]},{words[object_type]},{encode_basestring(object_id)},"
+                    f"{words[reason]}]\x1f{before_json}\x1f{after_json}")
+            prev_hashes.append(prev)
+            prev = hashlib.sha256(text.encode()).hexdigest()
+            hashes.append(prev)
+        count = len(hashes)
+        self._columns = {
+            "seq": seqs, "at": [at] * count, "actor_id": [actor_id] * count, "actor": [actor_name] * count,
+            "agency": [agency] * count, "action": actions, "object_type": object_types, "object_id": object_ids,
+            "before": befores, "after": afters, "reason": reasons, "prev_hash": prev_hashes, "hash": hashes,
+        }
+
+    def write(self) -> int:
+        """Write the records (hashed first if not yet) and move the chain head past them; returns how many."""
+        if self._head is None:
+            return 0
+        self.chain()
+        assert self._columns is not None
+        head, seqs, hashes = self._head, self._columns["seq"], self._columns["hash"]
+        if head.seq != self._first - 1:
+            raise RuntimeError("the audit chain moved while a batch of records was being hashed")
+        # One COPY or executemany for the whole batch (an import writes one record per case); the JSON
+        # columns get, unchanged, the canonical text that was hashed.
+        insert_columns(self._session, AuditRecord.__table__, self._columns, raw_columns=("before", "after"))
+        head.seq, head.hash = seqs[-1], hashes[-1]
+        self._session.flush()
+        return len(hashes)
 
 
 def record(session: Session, by: User | None, action: str, object_type: str, object_id: object,

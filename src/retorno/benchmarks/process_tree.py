@@ -65,6 +65,13 @@ def cpu_seconds(root: int | None = None) -> float:
     return ticks / _TICKS
 
 
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """Processor time (user and system) one process has used so far; None when it cannot be read here
+    (no such process on this machine, as for a database server elsewhere)."""
+    fields = _stat_fields(pid) if pid is not None else None
+    return None if fields is None else sum(int(value) for value in fields[11:13]) / _TICKS
+
+
 class PeakMemory:
     """Samples the process tree's resident memory while a `with` block runs; `peak_mb` is the largest seen."""
 
