@@ -313,6 +313,24 @@ def test_an_open_concern_on_a_manifest_is_found(demo: Demo) -> None:
         (reference, "open protection concern(s): pending_asylum_claim")]
 
 
+def test_an_open_concern_marker_out_of_step_with_the_screenings_is_found(demo: Demo) -> None:
+    def change(session: Session) -> str:
+        listed, unlisted = (session.execute(sa.select(Case).where(condition).order_by(Case.id).limit(1)).scalar_one()
+                            for condition in (Case.concern_open_since.is_not(None),
+                                              Case.concern_open_since.is_(None)))
+        # Written around the ORM's flush hook, as a hand-made UPDATE would be: the markers swapped.
+        cases = Case.__table__
+        for case, since in ((listed, None), (unlisted, listed.concern_open_since)):
+            session.execute(sa.update(cases).where(cases.c.id == case.id).values(concern_open_since=since))
+        return f"{listed.reference} {unlisted.reference}"
+
+    report, changed = _checked(demo, change)
+    listed, unlisted = changed.split()
+    assert sorted((f.subject, f.message.split(" (")[0].split(",")[0]) for f in report.problems("concerns_listed")) == \
+        sorted([(f"case {listed}", "a concern of its own is open"),
+                (f"case {unlisted}", "listed with an open concern")])
+
+
 def test_a_record_outside_the_audit_chain_is_found(demo: Demo) -> None:
     def change(session: Session) -> str:
         last = session.execute(sa.select(sa.func.max(AuditRecord.seq))).scalar_one()

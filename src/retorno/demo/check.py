@@ -28,6 +28,9 @@ hide itself here. What it checks, each rule named in the report:
   flown, or ``boarded`` once the door recorded them aboard such a flight (a flight boarding now), and
   ``boarded`` only then or aboard a flown flight; everyone aboard a flown flight has left the waiting
   states, and everyone whose state says they arrived was received from an arrived flight;
+- `concerns_listed`: the lists' marker of an open concern on each case (`cases.concern_open_since`, what
+  the supervisors' queue, the case list's filter and the dashboard count by) is set exactly on the cases
+  with a concern of their own still open, and dates it from the oldest such screening;
 - `audit_chain`: the hash chain and its signed checkpoints verify. This rule calls the trail's
   own verifier (`audit.verify.verify_chain`, as `retorno audit verify` does): it is not the code
   that wrote the records but the one that re-derives every hash and signature from them, and a
@@ -39,7 +42,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -55,7 +58,7 @@ from retorno.screening.models import BestInterestsDetermination, Screening, Scre
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
-          "cleared_and_verified", "states_agree", "audit_chain")
+          "cleared_and_verified", "states_agree", "concerns_listed", "audit_chain")
 # Written out here rather than imported, so that the check states its own reading of the lifecycle.
 WAITING = ("registered", "screened", "verification_requested", "verified", "documented", "ready", "manifested")
 ARRIVED = ("arrived", "reintegration_intake", "matched", "placed", "closed")
@@ -146,7 +149,12 @@ class _Demo:
                       Passenger.arrival)).all()
         self.splits = set(session.execute(sa.select(HouseholdSplit.household_id)).scalars())
         self.determinations = set(session.execute(sa.select(BestInterestsDetermination.case_id)).scalars())
+        # Per case, its own open concerns and when the oldest screening still holding one was raised.
+        self.own_concerns: dict[int, set[str]] = defaultdict(set)
+        self.open_since: dict[int, datetime] = {}
         self.open_concerns = self._open_concerns(session)
+        self.listed = {cid: since for cid, since in session.execute(
+            sa.select(Case.id, Case.concern_open_since).where(Case.concern_open_since.is_not(None)))}
         self.screened = set(session.execute(sa.select(Screening.case_id)).scalars())
         self.verified_as = self._verified_as(session)
         self.documents: dict[int, list[tuple[str | None, date | None]]] = defaultdict(list)
@@ -184,10 +192,13 @@ class _Demo:
                 .join(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
                 .where(ScreeningResolution.decision == "travel_permitted")):
             closed[screening_id].update(resolved if resolved is not None else screening_concerns or [])
-        own: dict[int, set[str]] = defaultdict(set)
-        for screening_id, case_id, concerns in session.execute(
-                sa.select(Screening.id, Screening.case_id, Screening.concerns)):
-            own[case_id].update(set(concerns or []) - closed[screening_id])
+        own = self.own_concerns
+        for screening_id, case_id, concerns, screened_at in session.execute(
+                sa.select(Screening.id, Screening.case_id, Screening.concerns, Screening.screened_at)):
+            left = set(concerns or []) - closed[screening_id]
+            own[case_id].update(left)
+            if left and (case_id not in self.open_since or screened_at < self.open_since[case_id]):
+                self.open_since[case_id] = screened_at
         by_cedula: dict[str, set[str]] = defaultdict(set)
         for person in self.people.values():
             if person.national_id:
@@ -233,6 +244,7 @@ def check_demo(session: Session) -> CheckReport:
         _cleared_and_verified(demo, report, flight, how, cases)
     _minors_waiting(demo, report)
     _states(demo, report, travelling)
+    _concerns_listed(demo, report)
     chain = verify_chain(session)
     report.examined["audit_chain"] = chain.records
     for problem in chain.problems:
@@ -321,6 +333,20 @@ def _cleared_and_verified(demo: _Demo, report: CheckReport, flight: _Flight, how
                   if fingerprint == person.fingerprint and (expiry is None or expiry >= flight.day)]
         if not usable:
             report.add(rule, subject, f"no travel document for this identity valid on {flight.day.isoformat()}")
+
+
+def _concerns_listed(demo: _Demo, report: CheckReport) -> None:
+    rule = "concerns_listed"
+    for person in sorted(demo.people.values(), key=lambda p: p.reference):
+        report.examined[rule] += 1
+        subject, listed, since = f"case {person.reference}", demo.listed.get(person.id), demo.open_since.get(person.id)
+        if listed is None and since is not None:
+            report.add(rule, subject, "a concern of its own is open ("
+                       + ", ".join(sorted(demo.own_concerns[person.id])) + ") but the lists do not show it")
+        elif listed is not None and since is None:
+            report.add(rule, subject, "listed with an open concern, but none of its own is open")
+        elif listed != since:
+            report.add(rule, subject, f"listed as open since {listed}, but its oldest open concern was raised {since}")
 
 
 def _states(demo: _Demo, report: CheckReport, travelling: dict[int, tuple[str, set[int]]]) -> None:
