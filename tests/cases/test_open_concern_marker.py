@@ -3,7 +3,11 @@ kind of change to screenings and resolutions it says what the screenings themsel
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,9 +16,13 @@ from sqlalchemy.orm import Session
 
 from retorno.cases import facts
 from retorno.cases.models import Case
-from retorno.db import clock_at, insert_columns
+from retorno.datakeys import DataKeyring
+from retorno.db import clock_at, insert_columns, make_engine, use_data_keys
+from retorno.migrations import upgrade
 from retorno.screening.models import Screening, ScreeningResolution
-from tests.factories import Api, World, ok
+from retorno.synthetic.work import fill_cases
+from tests.factories import Api, World, build_world, ok
+from tests.scratch import empty_database
 
 
 def _agrees(session: Session) -> dict[int, datetime]:
@@ -141,3 +149,56 @@ def test_rows_written_in_bulk_are_marked_by_mark_open_concerns_which_also_repair
     changed = facts.mark_open_concerns(connection)
     assert changed[case.id] == raised
     assert _same(_marker(session, "MX-BULK-1"), raised)
+
+
+def test_two_transactions_changing_one_case_s_concerns_at_once_leave_the_marker_true_on_postgresql(
+        tmp_path: Path, data_keys: DataKeyring) -> None:
+    """One raises a concern while the other closes an older one: the second waits for the first's lock on
+    the case, then reads its screening, instead of writing a marker from before it."""
+    with empty_database("postgresql", tmp_path, "marker_race") as url:
+        upgrade(url)
+        engine = make_engine(url)
+        use_data_keys(engine, data_keys)
+        try:
+            with Session(engine) as session:
+                users = build_world(session).bind(session).users
+                officer, supervisor = users["inm.officer"].id, users["inm.supervisor"].id
+                fill_cases(session, users["inm.officer"], users["saime.officer"], 1, random.Random(1),
+                           states={"screened": 1})
+                case_id = session.execute(sa.select(Case.id)).scalar_one()
+                older = Screening(case_id=case_id, screened_by=officer, concerns=["pregnancy"], medical_escorts=0)
+                session.add(older)
+                session.commit()
+                older_id = older.id
+            raising, closing = Session(engine), Session(engine)
+            raising.add(Screening(case_id=case_id, screened_by=officer, concerns=["trafficking_victim"],
+                                  medical_escorts=0))
+            raising.flush()
+
+            def close() -> None:
+                closing.add(ScreeningResolution(screening_id=older_id, resolved_by=supervisor, concerns=["pregnancy"],
+                                                decision="travel_permitted", reason="control prenatal hecho"))
+                closing.commit()
+
+            worker = threading.Thread(target=close)
+            worker.start()
+            with engine.connect() as watcher:
+                waiting = 0
+                for _ in range(100):
+                    waiting = watcher.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                                      "current_database() AND wait_event_type = 'Lock'")).scalar_one()
+                    if waiting:
+                        break
+                    time.sleep(0.05)
+            raising.commit()
+            worker.join(10)
+            assert waiting == 1 and not worker.is_alive()
+            raising.close()
+            closing.close()
+            with Session(engine) as session:
+                marked = _agrees(session)
+                raised = session.execute(sa.select(Screening.screened_at).where(
+                    Screening.case_id == case_id, Screening.id != older_id)).scalar_one()
+            assert marked == {case_id: raised}
+        finally:
+            engine.dispose()
