@@ -87,6 +87,17 @@ def test_the_sheet_reports_every_bad_cell_on_every_row_and_fills_defaults() -> N
     assert [(p.row_number, p.expected) for p in sheet.problems if p.column == "codigo"][-1] == (6, "única (2)")
 
 
+def test_a_cell_of_spaces_alone_is_empty_in_a_column_of_values_too() -> None:
+    """A required column read by a parser took a cell of spaces for a value ('') when no cell of the column was
+    empty outright: a case list could store a blank sex or birth date. Such a cell is empty: required, or the
+    default."""
+    columns = (*COLUMNS, Column("total", "total", "total", True, _whole))
+    sheet = read_sheet(b'codigo,cantidad,total\nA1,"  ","  "\nA2,4,5\n', "x.csv", columns, messages=MESSAGES)
+    assert sheet.values["count"] == [0, 4] and sheet.values["total"] == [None, 5]
+    assert [(p.row_number, p.column, p.expected) for p in sheet.finish()] == [(2, "total", "obligatorio")]
+    assert list(sheet.valid()) == [1]
+
+
 def test_the_header_is_matched_in_either_language_and_its_problems_are_on_row_1() -> None:
     sheet = sheet_of("Code,COUNT,count,otra\nA,1,2,\n")
     assert sheet.labels["code"] == "Code" and sheet.position_of["count"] == 1

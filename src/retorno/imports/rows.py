@@ -170,6 +170,9 @@ class _Bad:
     typed: str
 
 
+# An empty cell of a required column.
+_REQUIRED = _Bad("required", {}, "")
+
 
 class Sheet:
     """A file's rows, column by column: the cells as typed, the parsed values, and the problems so far.
@@ -313,13 +316,16 @@ class Sheet:
             self.values[column.field] = values
             self.invalid[column.field] = set()
             return
+        # Each distinct cell once: its value, the column's default for an empty cell (spaces alone are
+        # empty), or what is wrong with it (an empty cell of a required column included).
         outcome: dict[str, object] = {}
         flagged: set[str] = set()
         for raw in set(cells):
             typed = raw.strip()
             if not typed:
-                outcome[raw] = ""
-                flagged.add(raw)
+                outcome[raw] = _REQUIRED if column.required else column.default
+                if column.required:
+                    flagged.add(raw)
             elif unwanted := plaintext.unwanted(typed, one_line=one_line):
                 outcome[raw] = _Bad("characters", {"characters": plaintext.named(unwanted)}, typed)
                 flagged.add(raw)
@@ -334,20 +340,20 @@ class Sheet:
                     flagged.add(raw)
         values = list(map(outcome.__getitem__, cells))
         invalid: set[int] = set()
-        if flagged:
-            for index in [i for i, raw in enumerate(cells) if raw in flagged]:
-                value = values[index]
-                if isinstance(value, _Bad):
-                    values[index] = None
-                    invalid.add(index)
-                    self.error(index, column.field, value.code, value.typed, **value.params)
-            if "" in flagged:
-                self._empty(column, values)
+        for index in [i for i, raw in enumerate(cells) if raw in flagged] if flagged else ():
+            value = values[index]
+            assert isinstance(value, _Bad)
+            values[index] = None
+            if value is _REQUIRED:
+                self.error(index, column.field, "required", "")
+            else:
+                invalid.add(index)
+                self.error(index, column.field, value.code, value.typed, **value.params)
         self.values[column.field] = values
         self.invalid[column.field] = invalid
 
     def _empty(self, column: Column, values: list[object]) -> None:
-        """Empty cells (now "") become the column's default, or an error where the column is required."""
+        """Empty free-text cells (now "") become the column's default, or an error where the column is required."""
         if not column.required:
             default = column.default
             values[:] = [default if value == "" else value for value in values]
