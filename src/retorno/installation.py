@@ -19,16 +19,19 @@ from retorno.audit.signing import KeyFile, signing_key
 from retorno.config import Settings
 from retorno.datakeys import DataKeyring, keyring_for
 from retorno.db import make_engine, make_sessionmaker, transaction, use_data_keys
+from retorno.flights.service import use_lock_hours
 from retorno.travel.invariants import guard_manifests
 
 
-def installation_engine(url: str, *, data_keys: DataKeyring, audit_signer: KeyFile,
-                        passengers_per_escort: int) -> Engine:
-    """An engine on `url` with the installation's data keys, audit signing and manifest guard."""
+def installation_engine(url: str, *, data_keys: DataKeyring, audit_signer: KeyFile, passengers_per_escort: int,
+                        lock_hours: int = Settings.lock_hours_before_departure) -> Engine:
+    """An engine on `url` with the installation's data keys, audit signing, manifest guard and lock time (the
+    hours before departure from which a manifest is locked, for every step that would take someone off one)."""
     engine = make_engine(url)
     use_data_keys(engine, data_keys)
     sign_audit_commits(engine, audit_signer)
     guard_manifests(engine, passengers_per_escort)
+    use_lock_hours(engine, lock_hours)
     return engine
 
 
@@ -36,7 +39,8 @@ def installation_engine(url: str, *, data_keys: DataKeyring, audit_signer: KeyFi
 def unit_of_work(config: Settings) -> Iterator[Session]:
     """One command, one transaction on the installation's database: committed when the command succeeds."""
     engine = installation_engine(config.database_url, data_keys=keyring_for(config),
-                                 audit_signer=signing_key(config), passengers_per_escort=config.passengers_per_escort)
+                                 audit_signer=signing_key(config), passengers_per_escort=config.passengers_per_escort,
+                                 lock_hours=config.lock_hours_before_departure)
     try:
         with transaction(make_sessionmaker(engine)) as session:
             yield session

@@ -335,7 +335,8 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> tu
     sampler = PopulationSampler(seed)
     engine = installation_engine(settings.database_url, data_keys=keyring_for(settings),
                                  audit_signer=signing_key(settings),
-                                 passengers_per_escort=settings.passengers_per_escort)
+                                 passengers_per_escort=settings.passengers_per_escort,
+                                 lock_hours=settings.lock_hours_before_departure)
     now = utcnow()
     summary = DemoSummary()
     # The last household number of each agency: numbers never restart from one batch to the next.

@@ -6,11 +6,13 @@ stopped holding (a protection concern raised after manifesting) is caught at the
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -24,6 +26,7 @@ from retorno.cases.facts import household_key, traveller_facts
 from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
+from retorno.config import Settings
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, SafeguardViolation, Term
 from retorno.flights import airports, lifecycle
@@ -178,16 +181,20 @@ def cancel_flight(session: Session, actor: User, flight: Flight, *, reason: str)
     """Cancel a flight before departure; its passengers go back to ready. Returns whether it is cancelled.
 
     A proposed flight: an officer of either side. Once the receiving side accepted it: a
-    supervisor. Once its manifest is locked: a supervisor of each side, one after the other
-    (the first consents, the second cancels).
+    supervisor. Once its manifest is locked (`manifest_locked`: or its lock time has come, with passengers
+    on it): a supervisor of each side, one after the other (the first consents, the second cancels).
     """
     side = _require_side(actor, flight, "flight.cancel", "sending", "receiving")
     if not reason.strip():
         raise InvalidInput("a cancellation needs a reason", code="reason_required")
     lifecycle.check_transition(flight.reference, flight.state, "cancelled")
-    if flight.state != "proposed":
+    # A locked manifest with people on it (`manifest_locked`: locked, or its lock time come) changes hands only
+    # with a supervisor of each side.
+    locked = manifest_locked(flight, lock_hours_of(session)) and (
+        flight.state == "manifest_locked" or bool(active_passengers(session, flight)))
+    if flight.state != "proposed" or locked:
         require(actor, "flight.cancel_accepted")
-    if flight.state == "manifest_locked":
+    if locked:
         session.add(LockedChangeApproval(flight_id=flight.id, case_id=None, change="cancel", side=side,
                                          approved_by=actor.id, reason=reason.strip()))
         session.flush()
@@ -253,6 +260,32 @@ def _lock_time_passed(flight: Flight, lock_hours: int) -> bool:
     return utcnow() >= flight.departure_utc - timedelta(hours=lock_hours)
 
 
+# The installation's lock time (`Settings.lock_hours_before_departure`) per engine, for the steps that take a
+# person off a manifest as a consequence of another change and are not handed the settings (`use_lock_hours`).
+_LOCK_HOURS: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+
+
+def use_lock_hours(engine: Engine, lock_hours: int) -> None:
+    """The entry point says how many hours before departure manifests lock on `engine` (the installation's)."""
+    _LOCK_HOURS[engine] = lock_hours
+
+
+def lock_hours_of(session: Session) -> int:
+    """The lock time of the installation whose database `session` works on (the default setting otherwise)."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    return _LOCK_HOURS.get(engine, Settings.lock_hours_before_departure)
+
+
+def manifest_locked(flight: Flight, lock_hours: int) -> bool:
+    """THE rule of when a manifest is locked (SPEC.md 6), for every step that would change who is on it: once
+    both sides locked it (`manifest_locked`), and as soon as its lock time has come, locked or not (a flight not
+    yet flown whose departure is `lock_hours` away or less). From then on who travels changes only with a
+    supervisor of each side (`locked_removal_agreed`), or at once for a protection concern (rule 1)."""
+    return flight.state == "manifest_locked" or (
+        flight.state in ("proposed", "accepted") and _lock_time_passed(flight, lock_hours))
+
+
 def not_ready_reasons(session: Session, cases: Sequence[Case], travel_date: date,
                       receiving_state: str | None = None) -> list[Message]:
     """Why each case is not ready to fly: the safeguards that block it (an open protection concern names the
@@ -282,7 +315,7 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
         raise InvalidTransition("flight %(flight)s is '%(state)s': its manifest can no longer be changed by one "
                                 "side", code="manifest_locked", flight=flight.reference,
                                 state=Term("flight_state", flight.state))
-    if _lock_time_passed(flight, lock_hours):
+    if manifest_locked(flight, lock_hours):
         raise InvalidTransition("flight %(flight)s: the manifest locks %(lock_hours)s h before departure; "
                                 "changes now need a supervisor of each side", code="manifest_locked",
                                 flight=flight.reference, lock_hours=lock_hours)
@@ -358,13 +391,27 @@ def _with_household(session: Session, flight: Flight, named: Sequence[Case]) -> 
     return [(p, c) for p, c in rows if c.id in leaving]
 
 
+# What takes a person off a manifest, as the refusal to do so on a locked manifest names it; every kind but a
+# protection concern ("protection_pull", rule 1) waits on a locked manifest for a supervisor of each side.
+_LOCKED_REMOVALS = {
+    "identity_changed": Message("changing their identity"),
+    "document_changed": Message("filing another travel document"),
+    "withdrawn": Message("withdrawing the case"),
+    "household_changed": Message("a new member joining their household"),
+    "medical_needs": Message("medical escort needs higher than those the flight was approved with"),
+}
+
+
 def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: str, reason: str,
                        back_to: str | None) -> list[str]:
     """Take a person off every manifest of a flight not yet flown, with their household, and alert both sides.
 
     Used when something about the person changed (a protection concern, their identity, their
-    document, a withdrawal): the person goes to `back_to` (None: the caller moves them), the
-    household members taken off with them go back to 'ready'. Returns the references taken off.
+    document, a withdrawal, a newcomer to their household, their medical needs): the person goes to
+    `back_to` (None: the caller moves them), the household members taken off with them go back to
+    'ready'. Returns the references taken off. Off a locked manifest (`manifest_locked`) every change
+    but a protection concern first needs a supervisor of each side to consent to removing `case`
+    (`locked_removal_agreed`), whichever door it came by.
     """
     rows = session.execute(
         sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
@@ -372,6 +419,9 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
     ).all()
     taken: list[str] = []
     for _, flight in rows:
+        if kind != "protection_pull":
+            # Off a locked manifest only with both sides' supervisors; a protection concern never waits (rule 1).
+            locked_removal_agreed(session, flight, case, what=_LOCKED_REMOVALS[kind])
         for passenger, member in _with_household(session, flight, [case]):
             is_named = member.id == case.id
             why = reason if is_named else f"{reason} (household member {case.reference})"
@@ -402,15 +452,13 @@ def _locked_change_approvals(session: Session, flight: Flight, case: Case, chang
     return approvals, {"sending", "receiving"} - {a.side for a in approvals}
 
 
-def locked_removal_agreed(session: Session, case: Case, *, what: Message) -> None:
-    """A change by one side that takes `case` off a locked manifest (`what`: their identity, their document, a
-    withdrawal) needs first what removing them needs, a supervisor of each side (SPEC.md 6); their consents
-    are used by it. Refused otherwise, 409 naming the rule. A protection concern never waits for it (rule 1)."""
-    locked = session.execute(
-        sa.select(Flight).join(Passenger, Passenger.flight_id == Flight.id)
-        .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state == "manifest_locked")
-        .order_by(Flight.id)).scalars().all()
-    for flight in locked:
+def locked_removal_agreed(session: Session, flight: Flight, case: Case, *, what: Message) -> None:
+    """A change by one side that takes `case` off the manifest of `flight` (`what`: their identity, their
+    document, a withdrawal, a newcomer to their household, higher medical needs) needs first, once that manifest
+    is locked (`manifest_locked`), what removing them needs: a supervisor of each side (SPEC.md 6), whose
+    consents it uses. Refused otherwise, 409 naming the rule. A protection concern never waits for it (rule 1):
+    `take_off_manifests` does not ask."""
+    if manifest_locked(flight, lock_hours_of(session)):
         approvals, missing = _locked_change_approvals(session, flight, case, "remove")
         if missing:
             raise InvalidTransition(
@@ -460,7 +508,7 @@ def remove_passenger(session: Session, actor: User, flight: Flight, case: Case, 
     if not reason.strip():
         raise InvalidInput("removing a passenger needs a reason", code="reason_required")
     _passenger_of(session, flight, case)
-    if flight.state == "manifest_locked" or _lock_time_passed(flight, lock_hours):
+    if manifest_locked(flight, lock_hours):
         _use_locked_change(session, flight, case, "remove")
     elif flight.state not in ("proposed", "accepted"):
         raise InvalidTransition("flight %(flight)s has %(state)s", flight=flight.reference,

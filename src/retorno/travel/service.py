@@ -34,7 +34,7 @@ from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, InvalidTransition, Message, Term
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
-from retorno.flights.service import locked_removal_agreed, take_off_manifests
+from retorno.flights.service import take_off_manifests
 from retorno.screening import service as screening
 from retorno.screening.models import Screening
 from retorno.verification.service import reopen
@@ -161,7 +161,6 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
     if not changed or not reopens or not identity_changed(changed):
         return bool(changed)
     if case.state == "manifested":
-        locked_removal_agreed(session, case, what=Message("changing their identity"))
         take_off_manifests(session, actor, case, kind="identity_changed", back_to=None,
                            reason="identity changed after verification")
     reopen(session, actor, case)
@@ -172,7 +171,6 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
 def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) -> TravelDocument:
     """File a travel document; a manifested person leaves the manifest, since approval covers the document."""
     if case.state == "manifested":
-        locked_removal_agreed(session, case, what=Message("filing another travel document"))
         take_off_manifests(session, actor, case, kind="document_changed", back_to="ready",
                            reason="a new travel document was filed after manifesting")
     return documents.add_document(session, actor, case, mrz_text=mrz_text)
@@ -187,6 +185,5 @@ def withdraw(session: Session, actor: User, case: Case, *, reason: str, target: 
     if target not in ("withdrawn", "unfit_to_fly"):
         raise InvalidInput("a case is withdrawn or found unfit to fly", code="invalid_input")
     lifecycle.check_transition(case.reference, case.state, target)
-    locked_removal_agreed(session, case, what=Message("withdrawing the case"))
     take_off_manifests(session, actor, case, kind="withdrawn", back_to=None, reason=f"withdrawn: {reason.strip()}")
     transition(session, actor, case, target, action="case." + target, reason=reason.strip())

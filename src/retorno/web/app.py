@@ -66,7 +66,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.audit_signer = signing_key(settings)
     engine = installation_engine(settings.database_url, data_keys=keyring_for(settings),
                                  audit_signer=app.state.audit_signer,
-                                 passengers_per_escort=settings.passengers_per_escort)
+                                 passengers_per_escort=settings.passengers_per_escort,
+                                 lock_hours=settings.lock_hours_before_departure)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)

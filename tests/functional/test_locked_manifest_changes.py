@@ -1,0 +1,101 @@
+"""Who is on a locked manifest changes only with a supervisor of each side (red team F-K, SPEC.md 6), whichever
+door changes it: two-sided agreement covered flights in state manifest_locked only, not an accepted flight past
+its lock time; and a newcomer joining a household, or higher medical needs, still took a household off a locked
+manifest with one officer's action. `flights.service.manifest_locked` is the one rule of when a manifest is
+locked, and every step that takes someone off one asks `locked_removal_agreed` (a protection concern never
+waits: rule 1)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from tests.factories import Api, World, ok
+from tests.functional.test_guarantees import locked_flight, refused, state
+
+NEEDS_BOTH = "locked_change_needs_both_sides"
+HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
+          "lugar_custodia,aeropuerto_cercano,fecha_ingreso,parentesco\n")
+
+
+def _aboard(api: Api, flight: str) -> list[str]:
+    rows = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
+    return sorted(p["case"] for p in rows if p["approval"] in ("proposed", "approved"))
+
+
+def _both_supervisors(api: Api, flight: str, ref: str) -> None:
+    for supervisor in ("inm.supervisor", "saime.supervisor"):
+        ok(api.post(supervisor, f"/api/v1/flights/{flight}/locked-changes",
+                    {"case": ref, "reason": "Cambio acordado por ambas partes."}), 201)
+
+
+def test_a_newcomer_to_a_household_on_a_locked_manifest_waits_for_both_sides(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    head = api.ready_case(household_reference="HOGAR-9", relationship_to_head="head")
+    child = api.ready_case(household_reference="HOGAR-9", relationship_to_head="child", birth_date="2015-04-02")
+    flight = locked_flight(api, [head["reference"], child["reference"]])
+    family = sorted([head["reference"], child["reference"]])
+    newcomer = {"agency_reference": "N-1", "given_names": "Nuevo", "first_surname": "Peña", "sex": "M",
+                "birth_date": "1988-02-02", "nationality": "VEN", "held_at": "Tapachula", "nearest_airport": "TAP",
+                "detained_since": "2026-10-01", "household_reference": "HOGAR-9", "relationship_to_head": "spouse"}
+    error = refused(api.post("inm.officer", "/api/v1/cases", newcomer), 409, NEEDS_BOTH)
+    assert head["reference"] in str(error["message"]) and flight in str(error["message"])
+    # An import naming the household is refused the same way, and imports nothing.
+    row = f"N-2,{head['agency_reference']},Otra,Peña,,F,02/02/1989,VEN,,Tapachula,TAP,01/10/2026,conyuge\n"
+    imported = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                           files={"file": ("lista.csv", (HEADER + row).encode(), "text/csv")})
+    refused(imported, 409, NEEDS_BOTH)
+    assert _aboard(api, flight) == family
+    # With a supervisor of each side, the newcomer joins and the household leaves the manifest to be planned again.
+    _both_supervisors(api, flight, head["reference"])
+    ok(api.post("inm.officer", "/api/v1/cases", newcomer), 201)
+    assert _aboard(api, flight) == [] and state(api, head["reference"]) == "ready"
+
+
+def test_higher_medical_needs_wait_for_both_sides_but_a_protection_concern_never_does(
+        client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    cases = [api.ready_case(given_names=f"Persona {n}")["reference"] for n in range(2)]
+    flight = locked_flight(api, cases)
+    refused(api.post("inm.officer", f"/api/v1/cases/{cases[0]}/screenings", {"concerns": [], "medical_escorts": 1}),
+            409, NEEDS_BOTH)
+    assert _aboard(api, flight) == sorted(cases)
+    _both_supervisors(api, flight, cases[0])
+    ok(api.post("inm.officer", f"/api/v1/cases/{cases[0]}/screenings", {"concerns": [], "medical_escorts": 1}), 201)
+    assert _aboard(api, flight) == [cases[1]]
+    # Rule 1: a concern takes the person off at once, with no one's consent.
+    api.screen(cases[1], ["pending_asylum_claim"])
+    assert _aboard(api, flight) == []
+
+
+def test_an_accepted_flight_past_its_lock_time_is_locked_for_every_door(client: TestClient, world: World) -> None:
+    """The manifest was approved but not yet locked by either side when its lock time (24 h) came."""
+    api = Api(client, world)
+    cases = [api.ready_case(given_names=f"Viajero {n}") for n in range(3)]
+    refs = [c["reference"] for c in cases]
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    with api.clock(departure - timedelta(days=2)):
+        flight = api.flight(departure=departure)["reference"]
+        ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": refs}), 201)
+        ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
+        for ref in refs:
+            ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{ref}/decision", {"approve": True}))
+    with api.clock(departure - timedelta(hours=12)):
+        refused(api.patch("inm.officer", f"/api/v1/cases/{refs[0]}", {"given_names": "Otra Persona"}), 409,
+                NEEDS_BOTH)
+        refused(api.post("inm.officer", f"/api/v1/cases/{refs[1]}/withdraw", {"reason": "liberado por el juez"}),
+                409, NEEDS_BOTH)
+        refused(api.passport_response(cases[2]), 409, NEEDS_BOTH)
+        refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{refs[2]}/remove",
+                         {"reason": "cambio de planes"}), 403, NEEDS_BOTH)
+        # Cancelling takes everyone off: a supervisor of one side only consents.
+        first = ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/cancel", {"reason": "Avería del avión."}))
+        assert first["cancelled"] is False
+        assert _aboard(api, flight) == sorted(refs) and state(api, refs[0]) == "manifested"
+        # Both sides agree on one removal: the withdrawal goes through, and only that one.
+        _both_supervisors(api, flight, refs[1])
+        ok(api.post("inm.officer", f"/api/v1/cases/{refs[1]}/withdraw", {"reason": "liberado por el juez"}))
+        assert _aboard(api, flight) == sorted([refs[0], refs[2]])
+        second = ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/cancel", {"reason": "Avería del avión."}))
+        assert second["cancelled"] is True and _aboard(api, flight) == []
