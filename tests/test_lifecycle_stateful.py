@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from retorno import safeguards
 from retorno.agencies.models import User
 from retorno.audit.verify import verify_chain
+from retorno.cases import facts as case_facts
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household
@@ -265,6 +266,14 @@ class ReturnFlows(RuleBasedStateMachine):
                     safeguards.FlightFacts(flight.reference, flight.seats, flight.escorts, flight.medical_staff,
                                            flight.departure_utc.date(), PPE, flight.receiving_agency.country),
                     facts) if v.rule == "capacity"]
+
+    @invariant()
+    def the_lists_open_concern_marker_says_what_the_screenings_say(self) -> None:
+        marked = {cid: since for cid, since in self.session.execute(
+            sa.select(Case.id, Case.concern_open_since).where(Case.concern_open_since.is_not(None)))}
+        assert marked == {cid: since for cid, since in self.session.execute(case_facts._still_open())}
+        every_case = self.session.execute(sa.select(Case.id)).scalars().all()
+        assert set(marked) == {cid for cid in every_case if case_facts.open_concern_codes(self.session, cid)}
 
     @invariant()
     def manifested_cases_are_on_exactly_one_flight(self) -> None:
