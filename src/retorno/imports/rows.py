@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from itertools import compress
 from operator import itemgetter
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar, cast
 
 from openpyxl.utils import get_column_letter
 
@@ -373,8 +373,14 @@ class Sheet:
 
     def unique(self, name: str) -> dict[str, int]:
         """Refuse a value of column `name` used on an earlier row; returns the first row number of each value."""
+        values = self.values[name]
+        if set(map(type, values)) == {str}:
+            # Every cell a value: when none repeats (the usual file), the first row of each is its only row.
+            only_row_of = dict(zip(values, self.row_numbers, strict=True))
+            if len(only_row_of) == len(values):
+                return cast(dict[str, int], only_row_of)
         first_row_of: dict[str, int] = {}
-        for index, (value, row_number) in enumerate(zip(self.values[name], self.row_numbers, strict=True)):
+        for index, (value, row_number) in enumerate(zip(values, self.row_numbers, strict=True)):
             if isinstance(value, str):
                 first = first_row_of.setdefault(value, row_number)
                 if first != row_number:
