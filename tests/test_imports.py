@@ -98,6 +98,14 @@ def test_a_cell_of_spaces_alone_is_empty_in_a_column_of_values_too() -> None:
     assert list(sheet.valid()) == [1]
 
 
+def test_a_repeated_value_is_refused_whether_or_not_the_column_has_gaps() -> None:
+    for text, repeats in (("codigo\nA\nB\nA\nC\nB\n", [(4, "única (2)"), (6, "única (3)")]),
+                          ("codigo\nA\nB\nC\n", [])):
+        sheet = sheet_of(text)
+        assert sheet.unique("code") == {"A": 2, "B": 3, "C": 5 if repeats else 4}
+        assert [(p.row_number, p.expected) for p in sheet.finish()] == repeats
+
+
 def test_the_header_is_matched_in_either_language_and_its_problems_are_on_row_1() -> None:
     sheet = sheet_of("Code,COUNT,count,otra\nA,1,2,\n")
     assert sheet.labels["code"] == "Code" and sheet.position_of["count"] == 1
