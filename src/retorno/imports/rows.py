@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import compress
-from operator import itemgetter
 from typing import Generic, Literal, TypeVar, cast
 
 from openpyxl.utils import get_column_letter
@@ -281,14 +280,17 @@ class Sheet:
         lengths = set(map(len, rows))
         if lengths and (min(lengths) < width or max(lengths) > width):
             self._fit(rows, width)
+        # Every row is now `width` cells long: the columns in one pass (half the time of one pass per column).
+        by_position = list(map(list, zip(*rows, strict=True))) if rows else [[] for _ in range(width)]
+        del rows[:]  # the rows' lists go as the columns are parsed
         for column in self.columns:
             position = self.position_of.get(column.field)
             if position is None:
-                self.values[column.field] = [column.default] * len(rows)
+                self.values[column.field] = [column.default] * len(self.row_numbers)
             else:
-                self.cells[column.field] = list(map(itemgetter(position), rows))
+                self.cells[column.field] = by_position[position]
                 self._parse(column)
-        if not rows and self.complete and not self.problems:
+        if not self.row_numbers and self.complete and not self.problems:
             self._add(2, "", "", "no_rows", {}, "error")
 
     def _fit(self, rows: list[list[str]], width: int) -> None:
