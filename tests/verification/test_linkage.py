@@ -197,6 +197,31 @@ def test_every_scaled_frequency_level_has_its_exact_baseline() -> None:
                 assert f"{column}_l = {column}_r" in exact, level["label_for_charts"]
 
 
+def test_a_typo_is_weighed_by_the_frequency_of_the_spelling_it_is_near() -> None:
+    # A random record is within a typo of RODRIGUEA about as often as it is RODRIGUEZ: a level
+    # of near matches takes the commoner spelling's frequency as its u, never a share of it
+    # (scaled against the exact level, which weighed a typo of a common surname 2.3 bits too sure).
+    from retorno.verification.linkage import COMPARISONS
+
+    near = [level for comparison in COMPARISONS for level in comparison["comparison_levels"]
+            if level.get("tf_adjustment_column") and "damerau_levenshtein" in level["sql_condition"]]
+    assert len(near) >= 8
+    for level in near:
+        assert level.get("disable_tf_exact_match_detection"), level["label_for_charts"]
+
+
+def test_a_given_name_written_where_the_second_surname_was_finds_the_person(setup: Setup) -> None:
+    # Surnames swapped, then the first of them exchanged with the given name: ROMERO FABIOLA
+    # MORENO for FABIOLA MORENO ROMERO.
+    person = next(r for r in setup.records[1000:] if " " not in r["given_names"] and r["second_surname"])
+    rotated = _request(person, "rotated", given_names=person["second_surname"], first_surname=person["given_names"],
+                       second_surname=person["first_surname"], cedula=None)
+    (decision,) = link([rotated], setup.registry, setup.model, Thresholds(0.0, 0.0))
+    assert decision.candidates[0].registry_id == person["registry_id"]
+    assert decision.candidates[0].agreement["given_names"] == "partial"
+    assert decision.probability > 0.5
+
+
 def test_fewer_expected_nationals_make_every_posterior_warier(setup: Setup) -> None:
     person = setup.records[321]
     request = _request(person, "no-cedula", cedula=None, birth_place=None)
@@ -277,6 +302,20 @@ def test_a_registry_without_second_surnames_has_a_whole_name_without_one() -> No
     assert not is_anchored(agreement)
     assert not is_anchored({**agreement, "given_names": "partial"}, one_surname)
     assert not is_anchored({**agreement, "birth_date": "disagree"}, one_surname)
+
+
+def test_a_date_known_in_part_does_not_anchor_a_namesake_born_elsewhere() -> None:
+    # A non-national carrying a national's full name, born the same month in another state.
+    from retorno.verification.anchors import is_anchored
+
+    whole = {"given_names": "agree", "first_surname": "agree", "second_surname": "agree",
+             "birth_date": "incomplete", "cedula": "missing", "sex": "agree", "birth_place": "agree"}
+    assert is_anchored(whole)
+    assert is_anchored({**whole, "birth_place": "missing", "sex": "missing"})
+    assert is_anchored({**whole, "birth_place": "partial"})
+    assert not is_anchored({**whole, "birth_place": "disagree"})
+    assert not is_anchored({**whole, "sex": "disagree"})
+    assert is_anchored({**whole, "birth_place": "disagree", "birth_date": "agree"})
 
 
 def test_the_saved_model_keeps_its_rules(setup: Setup) -> None:
@@ -409,6 +448,15 @@ def test_a_date_without_its_day_verifies_with_the_whole_name_a_single_surname_re
     (typo,) = link([{**no_day, "first_surname": person["first_surname"] + "X"}], single.registry, single.model,
                    Thresholds(upper=0.0, lower=0.0))
     assert typo.outcome == "review"
+
+
+def test_the_exchange_is_charged_once_where_no_one_has_a_second_surname(single: Single) -> None:
+    # The surnames' first level (both exact) is out of reach: the conditional m is bounded by
+    # the level the pairs do reach, not by the unreachable one's.
+    model = json.loads(single.model.read_text(encoding="utf-8"))
+    m = {lv["label_for_charts"]: lv["m_probability"] for c in model["comparisons"]
+         if c["output_column_name"] == "surnames" for lv in c["comparison_levels"] if not lv.get("is_null_level")}
+    assert m["first surname written as the given name"] > 0.5 > m["both exact"]
 
 
 def test_a_request_without_a_birth_date_is_blocked_by_its_names(single: Single) -> None:

@@ -11,8 +11,12 @@ in a national registry that it verified a non-national in the 1M-record benchmar
 the whole name exact, 273 nationals and no one else there). The whole name is the name the
 registry holds: where the registry record has no second surname (registries of people with
 one surname), given names and first surname exact are the whole name; a request that drops
-a second surname the registry holds does not have it. Linkage decides with it, and the
-review page uses it to say why a likely match still waits for a person.
+a second surname the registry holds does not have it. Nor does such a date anchor where the
+place of birth or the sex disagrees: someone of the same full name born the same month is
+what a namesake is (a non-national carrying a national's full name, born in the same month
+and year in another state, was verified at 200k records on the name and that month alone).
+Linkage decides with it, and the review page uses it to say why a likely match still waits
+for a person.
 
 Nor is a person the registry records as deceased ever verified without a person: a request
 in a dead person's name is a red flag (`linkage._decide` sends it to review, reason DECEASED).
@@ -25,19 +29,23 @@ from collections.abc import Mapping
 ANCHOR_FIELDS = ("birth_date", "cedula")
 # The name that must agree exactly, whole, for a birth date known only in part to anchor.
 WHOLE_NAME = ("given_names", "first_surname", "second_surname")
+# Fields that must not disagree for a date known in part to anchor: where a namesake differs.
+NAMESAKE_FIELDS = ("birth_place", "sex")
 
 
 def is_anchored(agreement: Mapping[str, str], record: Mapping[str, object] | None = None) -> bool:
     """Whether a candidate's birth date or cédula agrees with the request, exactly or with a slip,
-    or the birth date agrees as far as it is known and the whole name agrees exactly.
+    or the birth date agrees as far as it is known, the whole name agrees exactly and neither
+    the place of birth nor the sex disagrees.
 
     `record` is the candidate's registry record: a name field it leaves empty is no part of
     the whole name (without it, every name field must agree)."""
     if any(agreement.get(name) in ("agree", "partial") for name in ANCHOR_FIELDS):
         return True
-    return agreement.get("birth_date") == "incomplete" and all(
-        agreement.get(name) == "agree" or (agreement.get(name) == "missing" and _empty(record, name))
-        for name in WHOLE_NAME)
+    return (agreement.get("birth_date") == "incomplete"
+            and all(agreement.get(name) == "agree" or (agreement.get(name) == "missing" and _empty(record, name))
+                    for name in WHOLE_NAME)
+            and not any(agreement.get(name) == "disagree" for name in NAMESAKE_FIELDS))
 
 
 def _empty(record: Mapping[str, object] | None, name: str) -> bool:

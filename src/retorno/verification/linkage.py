@@ -180,6 +180,10 @@ COMPARISONS: list[dict[str, Any]] = [
                "written as the first surname, second surname the same", "surnames"),
         _level(f"CASE WHEN is_request_l THEN {_dl('given_names', 'surname1')}"
                f" ELSE {_dl('surname1', 'given_names')} END <= 1", "written as the first surname", "surname1"),
+        # Surnames swapped and then exchanged with the given name: the given name field holds
+        # the second surname.
+        _level("CASE WHEN is_request_l THEN given_names_l = surname2_r ELSE surname2_l = given_names_r END",
+               "written as the second surname", "surname2"),
         _level("contains(' ' || given_names_r || ' ', ' ' || given1_l || ' ')"
                " OR contains(' ' || given_names_l || ' ', ' ' || given1_r || ' ')", "crosswise"),
         _else(),
@@ -206,22 +210,25 @@ COMPARISONS: list[dict[str, Any]] = [
                f" OR (surname2_l = surname2_r AND {_dl('surname1')} <= 2 AND length(surname1_l) >= 7)",
                "one exact, other two edits", "surnames"),
         # The other half of a given name and surname exchanged: the request's first surname
-        # is the registry's given name, and the second surname, if both have one, agrees
-        # (before the levels on one surname alone).
+        # is the registry's given name, and the second surname, if both have one, agrees or,
+        # the surnames swapped too, is the registry's first (before the levels on one surname alone).
         # A compound given name cut short on the way (OSCAR for OSCAR ALBERTO) is the first given name.
         _level(f"CASE WHEN is_request_l THEN {_dl('surname1', 'given_names')} <= 1 OR surname1_l = given1_r"
                f" ELSE {_dl('given_names', 'surname1')} <= 1 OR given1_l = surname1_r END"
-               " AND (surname2_l IS NULL OR surname2_r IS NULL OR surname2_l = surname2_r)",
+               " AND (surname2_l IS NULL OR surname2_r IS NULL OR surname2_l = surname2_r"
+               " OR CASE WHEN is_request_l THEN surname2_l = surname1_r ELSE surname1_l = surname2_r END)",
                "first surname written as the given name", "given_names"),
         # The plain exact level on the first surname, also the baseline of the scaled levels.
         _level("surname1_l = surname1_r", "first exact, second differs", "surname1"),
         _level("surname2_l = surname2_r", "second exact, first differs", "surname2"),
         # With one surname only (or the second dropped) a typo in the first is the commonest
-        # error: one edit, or two in a long surname. Scaled like "first exact, second
-        # missing": how common the surname is, not the chance of a missing second surname.
+        # error: one edit, or two in a long surname. A random record is within a typo of
+        # RODRIGUEA about as often as it is RODRIGUEZ: u is the commoner spelling's frequency
+        # itself. Scaled against the exact level, a typo of a common surname counted as a
+        # fifth as likely by chance as the surname (a single-surname registry's u of this
+        # level over its chance agreement), 2.3 bits too sure.
         _level(f"({_dl('surname1')} <= 1 OR ({_dl('surname1')} <= 2 AND length(surname1_l) >= 7))"
-               " AND (surname2_l IS NULL OR surname2_r IS NULL)", "first close, second missing", "surname1",
-               scale=True),
+               " AND (surname2_l IS NULL OR surname2_r IS NULL)", "first close, second missing", "surname1"),
         # A list that swaps the surnames and drops one keeps the other; a different person
         # who shares one surname has a different second one. PÉREZ in common says less than
         # a rare surname in common (the first surnames' frequency stands for it).
@@ -282,7 +289,7 @@ LEVEL_ORDERS: dict[str, LevelOrder] = {
         # a list makes but two people's names sharing a common one: evidence against.
         disagreement=frozenset({"crosswise", "all other"}),
         # Weighed by how common the registry's two surnames are, not the given name.
-        apart=frozenset({"written as the first surname, second surname the same"}),
+        apart=frozenset({"written as the first surname, second surname the same", "written as the second surname"}),
     ),
     "surnames": LevelOrder(
         above=(("first exact, second one edit", "one exact, other two edits"),
@@ -301,7 +308,8 @@ LEVEL_ORDERS: dict[str, LevelOrder] = {
         # The surnames see the given name in the first surname's place only because the list
         # exchanged them, which the given-name comparison already weighs (`weights` rule 6).
         conditional=(("first surname written as the given name", "given_names",
-                      ("written as the first surname, second surname the same", "written as the first surname")),),
+                      ("written as the first surname, second surname the same", "written as the first surname",
+                       "written as the second surname")),),
     ),
     "birth_date": LevelOrder(
         above=(("day and month swapped", "within a year"), ("agrees where both are known", "within a year"),
@@ -314,18 +322,18 @@ LEVEL_ORDERS: dict[str, LevelOrder] = {
 }
 
 # Each rule survives a different error: a cédula survives any name or date error; a date
-# with day and month sorted survives a swap and, with a given name or either surname (or
-# the initial of one, which typos rarely touch, or both initials exchanged), the other
-# names' errors; the given names plus both surnames survive any date error, and both
-# surnames with the year a cut or mistyped given name. With one surname only (most
-# registries but Spanish-speaking ones), the given name or first surname with the other's
-# initial and the year and month (or year and day) survive a typo in one name and one in
-# the date, the two names with the day and month a mistyped year, and the names alone a
-# missing date; a date without its day (or month) meets the full dates of its year and
-# month (or day) with either name; a given name and surname written the other way round
-# are found by the same pair exchanged, or with the day and month when the year is mistyped too; a
-# given name with the surname's initial and the day and month survive a mistyped year and a
-# surname typo.
+# with day and month sorted survives a swap and, with a given name or either surname (or the
+# initial of one, which typos rarely touch, or both initials exchanged), the other names'
+# errors (a given name written where the second surname was, too); the given names plus both
+# surnames survive any date error, and both surnames with the year a cut or mistyped given
+# name. With one surname only (most registries but Spanish-speaking ones), the given name or
+# first surname with the other's initial and the year and month (or year and day) survive a
+# typo in one name and one in the date, the two names with the day and month a mistyped
+# year, and the names alone a missing date; a date without its day (or month) meets the full
+# dates of its year and month (or day) with either name; a given name and surname written
+# the other way round are found by the same pair exchanged, or with the day and month when
+# the year is mistyped too; a given name with the surname's initial and the day and month
+# survive a mistyped year and a surname typo.
 BLOCKING_RULES = [
     "l.cedula = r.cedula",
     "l.dob_sorted = r.dob_sorted AND l.given1_ph = r.given1_ph",
@@ -336,6 +344,8 @@ BLOCKING_RULES = [
     "l.dob_sorted = r.dob_sorted AND l.given_initial = r.given_initial",
     "l.dob_sorted = r.dob_sorted AND l.surname_initial = r.surname_initial",
     "l.dob_sorted = r.dob_sorted AND l.initials = r.initials_swapped",
+    "l.dob_sorted = r.dob_sorted AND l.given1_ph = r.surname2_ph",
+    "l.dob_sorted = r.dob_sorted AND r.given1_ph = l.surname2_ph",
     "l.given_ph = r.given_ph AND l.surname1_ph = r.surname1_ph AND l.surname2_ph = r.surname2_ph",
     "l.given_ph = r.given_ph AND l.surname1_ph = r.surname2_ph AND l.surname2_ph = r.surname1_ph",
     "l.surname1_ph = r.surname1_ph AND l.surname2_ph = r.surname2_ph AND l.birth_year = r.birth_year",
@@ -759,7 +769,8 @@ _AGREEMENT_SQL = """
     CASE WHEN q.given_names IS NULL OR g.given_names IS NULL THEN 'missing'
          WHEN q.given_names = g.given_names THEN 'agree'
          WHEN q.given1 = g.given1 OR jaro_winkler_similarity(q.given_names, g.given_names) >= 0.88
-              OR q.given_names = g.surname1 THEN 'partial' ELSE 'disagree' END AS a_given_names,
+              OR q.given_names = g.surname1 OR q.given_names = g.surname2 THEN 'partial' ELSE 'disagree' END
+              AS a_given_names,
     CASE WHEN q.surname1 IS NULL OR g.surname1 IS NULL THEN 'missing'
          WHEN q.surname1 = g.surname1 THEN 'agree'
          WHEN damerau_levenshtein(q.surname1, g.surname1) <= 2 OR q.surname1 = g.surname2

@@ -39,11 +39,13 @@ is never more confident than its evidence:
    comparison sees the given name only because the given-name comparison saw the surname)
    would count the rarity of that error twice, once in each comparison's m. Its m becomes
    the conditional m / m(other levels) — the chance of the level once one of the others is
-   reached — when training observed it and one of them, and never more than its comparison's first level's m: the
-   pair of levels then weighs what the error's rarity and the two agreements are worth,
-   once. Such a level is exempt from weighing no more than the first level (its m is of
-   another kind), not from the rest; so is a level declared `apart`, whose term frequency
-   is another column's than the first level's.
+   reached — when training observed it and one of them, and never more than the largest m
+   training observed in its comparison (the first level's, or, where no pair can reach that
+   one — no second surnames — the level the pairs do reach): the pair of levels then weighs
+   what the error's rarity and the two agreements are worth, once. Such a level is exempt
+   from weighing no more than the first level (its m is of another kind), not from the rest;
+   so is a level declared `apart`, whose term frequency is another column's than the first
+   level's.
 
 `check` states the rules a saved model must keep (every level estimated, monotone,
 disagreement ≤ 0, every scaled level with a baseline) and names each level that breaks one.
@@ -198,6 +200,8 @@ def _condition(model: dict[str, Any], orders: Mapping[str, LevelOrder],
               for comparison in model["comparisons"] for level in _levels(comparison)}
     firsts = {comparison["output_column_name"]: _levels(comparison)[0] for comparison in model["comparisons"]
               if _levels(comparison)}
+    ceilings = {name: max((level["m_probability"] for (other, label), level in levels.items()
+                           if other == name and observed_m.get((name, label))), default=0.0) for name in firsts}
     for name, order in orders.items():
         for label, other_name, other_labels in order.conditional:
             level = levels.get((name, label))
@@ -211,8 +215,7 @@ def _condition(model: dict[str, Any], orders: Mapping[str, LevelOrder],
                 if ceiling is not None and (weight(level) or 0.0) > ceiling:
                     level["m_probability"] = level["u_probability"] * 2.0 ** ceiling
                 continue
-            m = min(level["m_probability"] / sum(other["m_probability"] for other in others),
-                    firsts[name]["m_probability"])
+            m = min(level["m_probability"] / sum(other["m_probability"] for other in others), ceilings[name])
             # Never below what it weighed alone: the condition only takes away a rarity counted twice.
             if m > level["m_probability"]:
                 level["m_probability"] = m
