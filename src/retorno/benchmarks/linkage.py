@@ -131,13 +131,15 @@ def _run(registry: int, requests: int, seed: int, work_dir: str | None, *, memor
     generate_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    training = train(registry_path, model_path, sample_requests=training_path, seed=seed)
+    # With a memory limit the training, too, normalises the registry in a scratch database on disk.
+    training = train(registry_path, model_path, sample_requests=training_path, seed=seed,
+                     work_dir=cache / "scratch" if memory_limit else None, memory_limit=memory_limit)
     train_seconds = time.perf_counter() - started
     link_to: Path = registry_path
     preparation: dict[str, Any] | None = None
     if prepared_dir is not None or backend == "spark":
         link_to = Path(prepared_dir or cache / f"prepared-{registry}-{shape}-seed{seed}")
-        preparation = _prepare(registry_path, link_to)
+        preparation = _prepare(registry_path, link_to, memory_limit)
     engine = SparkEngine(spark_master) if backend == "spark" else None
     figures: dict[str, Any] = {
         "registry": registry, "requests": requests, "shape": shape, "train_error": train_error,
@@ -176,12 +178,12 @@ def _run(registry: int, requests: int, seed: int, work_dir: str | None, *, memor
     return figures
 
 
-def _prepare(registry_path: Path, folder: Path) -> dict[str, Any]:
+def _prepare(registry_path: Path, folder: Path, memory_limit: str | None) -> dict[str, Any]:
     """Prepare the registry in `folder` unless it already holds it; the time it took and the disk it takes."""
     if prepared.is_prepared(folder):
         return {"reused": True, "disk_bytes": prepared.disk_bytes(folder)}
     started, cpu = time.perf_counter(), process_tree.cpu_seconds()
-    figures = prepared.prepare(registry_path, folder)
+    figures = prepared.prepare(registry_path, folder, memory_limit=memory_limit)
     return {"reused": False, "seconds": round(time.perf_counter() - started, 3),
             "cpu_seconds": round(process_tree.cpu_seconds() - cpu, 3), "partitions": figures["partitions"],
             "disk_bytes": figures["disk_bytes"]}
@@ -194,7 +196,8 @@ def _evaluate(requests_path: Path, registry_path: Path, model_path: Path, thresh
     `cpu_seconds` is the processor time of linking (every thread, and every process: Spark's
     JVM too): on a machine shared with other work it says what the linking cost where
     `seconds` says how long it waited too. `link_to` is the registry file or its prepared
-    folder; the blocking recall is always worked out on the file.
+    folder, which the blocking recall is worked out on too (a prepared folder is not
+    normalised again).
     """
     started, cpu = time.perf_counter(), process_tree.cpu_seconds()
     decisions, stats = link_with_stats(
@@ -204,7 +207,7 @@ def _evaluate(requests_path: Path, registry_path: Path, model_path: Path, thresh
     seconds, cpu = time.perf_counter() - started, process_tree.cpu_seconds() - cpu
     rows = pq.read_table(requests_path).to_pylist()
     truth = {row["request_id"]: row["true_registry_id"] for row in rows}
-    blocked = blocked_true_pairs(rows, registry_path)
+    blocked = blocked_true_pairs(rows, link_to)
     nationals = sum(1 for row in rows if row["true_registry_id"] is not None)
     return {
         "seconds": round(seconds, 3),

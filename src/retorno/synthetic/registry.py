@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from retorno.synthetic.people import STATES, PopulationSampler
@@ -297,13 +298,15 @@ def make_requests(
     shape = SHAPES[shape] if isinstance(shape, str) else shape
     error_model = shape.requests(error_model)
     rng = random.Random(seed)
-    registry = pq.read_table(registry_path)
+    # Scanned, not loaded: a registry of tens of millions does not fit in memory as a table.
+    registry = ds.dataset(registry_path, format="parquet")
+    registry_rows = registry.count_rows()
     non_nationals = sum(rng.random() < error_model.non_national_share for _ in range(size))
-    nationals = min(size - non_nationals, registry.num_rows)
-    picked = np.random.default_rng(seed).choice(registry.num_rows, nationals, replace=False)
+    nationals = min(size - non_nationals, registry_rows)
+    picked = np.random.default_rng(seed).choice(registry_rows, nationals, replace=False)
     people = registry.take(pa.array(picked)).to_pylist()
     outsiders = _outsiders(seed, size - nationals, shape)
-    namesake_rows = np.random.default_rng(seed + 1).integers(0, registry.num_rows, len(outsiders))
+    namesake_rows = np.random.default_rng(seed + 1).integers(0, registry_rows, len(outsiders))
     namesakes = registry.take(pa.array(namesake_rows))
     rows: list[dict[str, Any]] = []
     for person in people:

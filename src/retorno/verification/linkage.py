@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from retorno.config import Settings
 from retorno.errors import InvalidInput
 from retorno.synthetic.registry import ERROR_MODELS, make_requests
-from retorno.verification import prepared
+from retorno.verification import narrowing, prepared
 from retorno.verification.anchors import DECEASED, is_anchored, is_deceased
 from retorno.verification.normalise import install_macros, prepare_table, registry_source_sql
 from retorno.verification.weights import LevelOrder, Seen, check, regularise, weight_table
@@ -577,8 +577,13 @@ def train(
     seed: int = 7,
     u_pairs: float = U_SAMPLE_PAIRS,
     error_model: Any = None,
+    work_dir: str | Path | None = None,
+    memory_limit: str | None = None,
 ) -> dict[str, Any]:
     """Train the linkage model on a registry and save it as Splink model JSON at `model_path`.
+
+    `work_dir` and `memory_limit` put the scratch database on disk, as `link` does (a
+    registry of tens of millions does not fit in memory normalised).
 
     u probabilities come from random request × registry pairs; m probabilities from
     labelled pairs: `sample_requests` (Parquet with `true_registry_id`), or, if none is
@@ -589,7 +594,7 @@ def train(
     weight table.
     """
     started = time.perf_counter()
-    con, database = _connect(None, None)
+    con, database = _connect(work_dir, memory_limit)
     try:
         with tempfile.TemporaryDirectory() as scratch:
             rows = _register_registry(con, registry_path)
@@ -834,12 +839,15 @@ def link_with_stats(
     work_dir: str | Path | None = None,
     memory_limit: str | None = None,
     engine: Engine | None = None,
+    narrow: bool = True,
 ) -> tuple[list[LinkDecision], dict[str, Any]]:
     """`link`, plus figures about the run: registry size, pairs scored, seconds per stage.
 
     `engine` scores the candidate pairs elsewhere (`spark.SparkEngine`, on a prepared
     registry); the ranking of candidates and the decisions are drawn here, by the same code
-    whichever engine scored.
+    whichever engine scored. On DuckDB, `narrow` scores the same pairs with less work
+    (`narrowing`: only the candidates of a prepared registry read in full, edit distances
+    bounded first); `narrow=False` is the plain path the tests hold it equal to.
     """
     model = load_model(model_path)
     rows = _load_requests(requests)
@@ -851,7 +859,12 @@ def link_with_stats(
         registry_rows, lookups = _register_any_registry(con, registry_path)
         timings["prepare_seconds"] = time.perf_counter() - clock
         scoring = linking_model(model, registry_rows, thresholds)
-        if engine is None:
+        if engine is None and narrow:
+            linker = _linker(con, narrowing.bound_edit_distances(scoring), lookups)
+            predictions = (narrowing.predict_candidates(con, linker, registry_path)
+                           if prepared.is_prepared(registry_path)
+                           else linker.inference.predict(warning_mode="never").physical_name)
+        elif engine is None:
             predictions = _linker(con, scoring, lookups).inference.predict(warning_mode="never").physical_name
         else:
             if not prepared.is_prepared(registry_path):
@@ -977,12 +990,13 @@ def blocked_true_pairs(requests: Iterable[dict[str, Any]] | str | Path, registry
 
     The blocking recall of an evaluation: a true pair no rule proposes is lost whatever the
     model says. Each rule is tried both ways round, as Splink may put either dataset on the left.
+    `registry_path` is a registry file or a prepared directory (read as it is, not normalised again).
     """
     rows = _load_requests(requests)
     con, database = _connect(None, None)
     try:
         _register_requests(con, rows)
-        _register_registry(con, registry_path)
+        _register_any_registry(con, registry_path)
         _register_labels(con, rows)
         rules = " OR ".join(f"({rule})" for rule in BLOCKING_RULES)
         flipped = re.sub(r"\b([lr])\.", lambda side: ("r" if side.group(1) == "l" else "l") + ".", rules)

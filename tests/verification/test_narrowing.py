@@ -1,0 +1,80 @@
+"""The narrowed path links as the plain one does: the same pairs, decisions, candidates and probabilities.
+
+`narrowing` reads only the candidates of a prepared registry in full and bounds every edit
+distance before computing it; neither may change a pair or a weight.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from retorno.verification import narrowing, prepared
+from retorno.verification.linkage import COMPARISONS, link_with_stats
+from retorno.verification.normalise import install_macros
+from tests.verification import test_cli_verify
+from tests.verification.test_cli_verify import Files
+
+files = test_cli_verify.files
+
+
+def _everything(decisions: list[Any]) -> list[tuple[Any, ...]]:
+    return [(d.request_id, d.outcome, d.registry_id, d.reason,
+             [(c.registry_id, c.deceased, c.record, c.agreement) for c in d.candidates]) for d in decisions]
+
+
+def _probabilities(decisions: list[Any]) -> list[float]:
+    return [c.probability for d in decisions for c in d.candidates]
+
+
+@pytest.mark.parametrize("prepare", [True, False], ids=["prepared", "source file"])
+def test_the_narrowed_path_decides_as_the_plain_one(files: Files, tmp_path: Path, prepare: bool) -> None:
+    registry = files.registry
+    if prepare:
+        registry = tmp_path / "prepared"
+        prepared.prepare(files.registry, registry, partitions=3)
+    narrowed, narrowed_stats = link_with_stats(files.requests, registry, files.model)
+    plain, plain_stats = link_with_stats(files.requests, registry, files.model, narrow=False)
+    assert narrowed_stats["pairs_scored"] == plain_stats["pairs_scored"] > 0
+    assert _everything(narrowed) == _everything(plain)
+    assert _probabilities(narrowed) == pytest.approx(_probabilities(plain), abs=1e-12)
+    # Not a trivial run: requests verified and not found, and candidates that compete.
+    assert {"verified", "not_found"} <= {d.outcome for d in narrowed}
+    assert sum(len(d.candidates) > 1 for d in narrowed) >= 5
+
+
+# Pairs where the bounds decide (lengths apart, Levenshtein within k or beyond 2k) and where they do
+# not (transpositions, which Levenshtein counts twice), empty and missing values among them.
+PAIRS = [("MARIA", "MARIA"), ("MARIA", "MAIRA"), ("MARIA", "AMRIA"), ("MARIA", "MARAI"), ("MARIA", "MARI"),
+         ("MARIA", "MARIAS"), ("MARIA", "MRAI"), ("JOSE", "JSOE"), ("JOSE", "OJSE"), ("GONZALEZ", "GONZALES"),
+         ("GONZALEZ", "GNOZALSE"), ("GONZALEZ", "GOZNALEZ"), ("FERNANDEZ", "HERNANDEZ"), ("FERNANDEZ", "FERNADNEZ"),
+         ("CA", "ABC"), ("AB", "BA"), ("ABCD", "BADC"), ("ABCDEFGH", "BADCFEHG"), ("A", ""), ("", ""),
+         ("PEREZ", None), (None, None), ("MARIA JOSE", "MARIA JSOE"), ("MARIA JOSE", "JOSE MARIA"),
+         ("ALEJANDRO", "ALEJNADOR"), ("ALEJANDRO", "ALJEANDRO"), ("ALEJANDRO", "LAEJANDRO"), ("RODRIGUEZ", "RODRIGUES")]
+
+
+def test_bounded_edit_distances_agree_with_the_distance_itself() -> None:
+    con = duckdb.connect()
+    install_macros(con)
+    con.execute("CREATE TABLE p (a VARCHAR, b VARCHAR)")
+    con.executemany("INSERT INTO p VALUES (?, ?)", [*PAIRS, *((b, a) for a, b in PAIRS)])
+    for k in (0, 1, 2, 3):
+        condition = f"damerau_levenshtein(a, b) <= {k}"
+        bounded = narrowing.bounded_condition(condition)
+        assert "levenshtein(a, b)" in bounded
+        found = con.execute(f"SELECT count(*) FILTER (WHERE ({condition}) IS NOT DISTINCT FROM true),"
+                            f" count(*) FILTER (WHERE coalesce({condition}, false) <> coalesce({bounded}, false))"
+                            " FROM p").fetchall()
+        assert found[0][1] == 0, (k, bounded)
+        assert found[0][0] > 0
+    # Every distance in the model's levels is bounded: none is computed before its bounds.
+    levels = [level["sql_condition"] for comparison in COMPARISONS for level in comparison["comparison_levels"]]
+    rewritten = " ".join(narrowing.bounded_condition(sql) for sql in levels)
+    distances = re.findall(r"damerau_levenshtein\(", rewritten)
+    guarded = re.findall(r"levenshtein\((\w+), (\w+)\) > \d+ THEN false ELSE damerau_levenshtein\(\1, \2\) <= \d+",
+                         rewritten)
+    assert len(distances) == len(guarded) > 5
