@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -202,3 +203,72 @@ def test_two_transactions_changing_one_case_s_concerns_at_once_leave_the_marker_
             assert marked == {case_id: raised}
         finally:
             engine.dispose()
+
+
+def _resolution_row(screening_id: int, supervisor: int, concerns: Any) -> dict[str, Any]:
+    return {"screening_id": screening_id, "resolved_by": supervisor, "decision": "travel_permitted",
+            "reason": "resolución sin conceptos", "resolved_at": datetime.now(UTC), "concerns": concerns}
+
+
+def test_a_resolution_whose_concerns_are_no_list_is_refused_by_the_model_and_the_database(
+        client: TestClient, world: World, session: Session) -> None:
+    """None (which the ORM writes as a JSON null) or concerns left out would be an unknown resolution."""
+    api = Api(client, world)
+    reference = api.register()["reference"]
+    case_id = session.execute(sa.select(Case.id).where(Case.reference == reference)).scalar_one()
+    screening = Screening(case_id=case_id, screened_by=world.users["inm.officer"].id,
+                          concerns=["pregnancy"], medical_escorts=0)
+    session.add(screening)
+    session.flush()
+    supervisor = world.users["inm.supervisor"].id
+    for concerns in ({"concerns": None}, {}):
+        with pytest.raises(ValueError, match="names the concerns it closes as a list"), session.begin_nested():
+            session.add(ScreeningResolution(screening_id=screening.id, resolved_by=supervisor, reason="sin conceptos",
+                                            decision="travel_permitted", **concerns))
+            session.flush()
+    for value in (sa.JSON.NULL, "pregnancy", {"pregnancy": True}):
+        with pytest.raises(sa.exc.IntegrityError, match="ck_screening_resolutions_concerns_array"), \
+                session.begin_nested():
+            session.execute(sa.insert(ScreeningResolution.__table__),
+                                [_resolution_row(screening.id, supervisor, value)])
+    assert _marker(session, reference) is not None
+
+
+def test_a_resolution_whose_concerns_are_a_json_null_closes_nothing_read_either_way(
+        client: TestClient, world: World, session: Session) -> None:
+    """Written around the model and the check (as a database restored from elsewhere might hold it): the
+    safeguards' reading (`open_concern_codes`) and the lists' (`_still_open`, the marker) both keep it open."""
+    api = Api(client, world)
+    reference = api.register()["reference"]
+    case_id = session.execute(sa.select(Case.id).where(Case.reference == reference)).scalar_one()
+    screening = Screening(case_id=case_id, screened_by=world.users["inm.officer"].id,
+                          concerns=["pregnancy", "disability"], medical_escorts=0)
+    session.add(screening)
+    session.flush()
+    supervisor = world.users["inm.supervisor"].id
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # Dropped inside the test's transaction, which is rolled back after it.
+        connection.exec_driver_sql("ALTER TABLE screening_resolutions DROP CONSTRAINT IF EXISTS "
+                                   "ck_screening_resolutions_concerns_array")
+    else:
+        connection.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
+    try:
+        for value in (sa.JSON.NULL, "pregnancy disability"):
+            connection.execute(sa.insert(ScreeningResolution.__table__),
+                               [_resolution_row(screening.id, supervisor, value)])
+    finally:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
+    facts.mark_open_concerns(connection, [case_id])
+    assert facts.open_concern_codes(session, case_id) == ["pregnancy", "disability"]
+    assert _marker(session, reference) is not None
+    # A resolution naming one of them closes that one alone; an older row's SQL NULL closes the rest.
+    session.add(ScreeningResolution(screening_id=screening.id, resolved_by=supervisor, concerns=["disability"],
+                                    decision="travel_permitted", reason="apoyo de movilidad previsto"))
+    session.flush()
+    assert facts.open_concern_codes(session, case_id) == ["pregnancy"] and _marker(session, reference) is not None
+    session.add(ScreeningResolution(screening_id=screening.id, resolved_by=supervisor, concerns=sa.null(),
+                                    decision="travel_permitted", reason="resolución anterior"))
+    session.flush()
+    assert facts.open_concern_codes(session, case_id) == [] and _marker(session, reference) is None

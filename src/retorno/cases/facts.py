@@ -9,34 +9,41 @@ from typing import Any, NamedTuple, cast
 import sqlalchemy as sa
 import sqlalchemy.orm
 import sqlalchemy.orm.attributes
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import GenericFunction
 
 from retorno.agencies.models import Agency
 from retorno.cases.models import Case, Household
 from retorno.documents.models import TravelDocument
 from retorno.errors import Message, Term
 from retorno.safeguards import IDENTITY_FIELDS, TravellerFacts, identity_fingerprint
-from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
+from retorno.screening.models import (
+    CONCERNS,
+    BestInterestsDetermination,
+    Screening,
+    ScreeningResolution,
+    json_kind,
+    json_length,
+)
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 
 def _open_codes(rows: Sequence[Any]) -> tuple[dict[int, list[str]], dict[int, int]]:
     """Per case, the concern codes no resolution closed, and the medical escorts of the latest screening.
 
-    `rows`: (screening id, case id, concerns, medical escorts, resolution decision, concerns it closed),
-    one per screening and resolution, in screening order.
+    `rows`: (screening id, case id, concerns, medical escorts, resolution decision, concerns it closed, whether
+    those are SQL NULL), one per screening and resolution, in screening order. A resolution closes the concerns
+    it lists, or all of them when they are SQL NULL (older rows); anything else (a JSON null, which reads as
+    None too, or a string) is an unknown and closes nothing, as `_still_open` reads it.
     """
     raised: dict[int, tuple[int, list[str]]] = {}
     closed: dict[int, set[str]] = {}
     medical: dict[int, int] = {}
-    for sid, case_id, concerns, escorts, decision, resolved in rows:
+    for sid, case_id, concerns, escorts, decision, resolved, closes_all in rows:
         raised[sid] = (case_id, list(concerns or []))
         medical[case_id] = escorts
         if decision == "travel_permitted":
-            closed.setdefault(sid, set()).update(resolved if resolved is not None else concerns or [])
+            named = (concerns or []) if closes_all else resolved if isinstance(resolved, list) else []
+            closed.setdefault(sid, set()).update(named)
     open_codes: dict[int, list[str]] = {}
     for sid, (case_id, concerns) in raised.items():
         codes = open_codes.setdefault(case_id, [])
@@ -47,26 +54,10 @@ def _open_codes(rows: Sequence[Any]) -> tuple[dict[int, list[str]], dict[int, in
 def _screening_rows(session: Session, condition: sa.ColumnElement[bool]) -> Sequence[Any]:
     return session.execute(
         sa.select(Screening.id, Screening.case_id, Screening.concerns, Screening.medical_escorts,
-                  ScreeningResolution.decision, ScreeningResolution.concerns)
+                  ScreeningResolution.decision, ScreeningResolution.concerns,
+                  ScreeningResolution.concerns.is_(None))
         .outerjoin(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
         .where(condition).order_by(Screening.id, ScreeningResolution.id)).all()
-
-
-class json_length(GenericFunction[int]):
-    """The number of elements of a JSON array column, on either database (named as SQL functions are)."""
-
-    type = sa.Integer()
-    inherit_cache = True
-
-
-@compiles(json_length, "postgresql")
-def _json_length_postgresql(element: json_length, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"jsonb_array_length({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_length, "sqlite")
-def _json_length_sqlite(element: json_length, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_array_length({compiler.process(element.clauses, **kw)})"
 
 
 # The condition of the partial index on the screenings that raised a concern (migration 0008): the
@@ -87,12 +78,13 @@ def _still_open() -> sa.Select[*tuple[Any, ...]]:
 
     The SQL form of `_open_codes`: resolutions close named concerns of one screening, never the same
     one twice, so a screening is open while those permitting travel name fewer concerns than it raised
-    (an older resolution naming none closed them all). The few screenings that raised anything come
-    off their partial index.
+    (an older resolution whose concerns are SQL NULL closed them all; concerns that are no list, such as a
+    JSON null, close nothing, as in `_open_codes`). The few screenings that raised anything come off their
+    partial index.
     """
     closed = (sa.select(ScreeningResolution.screening_id, sa.func.sum(sa.case(
-        (ScreeningResolution.concerns.is_(None), sa.literal_column("0")),
-        else_=json_length(ScreeningResolution.concerns))).label("closed"),
+        (json_kind(ScreeningResolution.concerns) == "array", json_length(ScreeningResolution.concerns)),
+        else_=sa.literal_column("0"))).label("closed"),
         sa.func.count().filter(ScreeningResolution.concerns.is_(None)).label("all_closed"))
         .where(ScreeningResolution.decision == "travel_permitted")
         .group_by(ScreeningResolution.screening_id).subquery())

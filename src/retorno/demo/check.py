@@ -183,15 +183,18 @@ class _Demo:
     def _open_concerns(self, session: Session) -> dict[int, set[str]]:
         """Per case, the concerns a screening raised that no 'travel permitted' resolution of it closed.
 
-        A resolution that names no concerns (older rows) closes all of its screening's concerns;
-        a concern open on another record with the same cédula counts for this one too.
+        A resolution whose concerns are SQL NULL (older rows) closes all of its screening's concerns, one
+        whose concerns are no list (a JSON null) none; a concern open on another record with the same cédula
+        counts for this one too.
         """
         closed: dict[int, set[str]] = defaultdict(set)
-        for screening_id, screening_concerns, resolved in session.execute(
-                sa.select(Screening.id, Screening.concerns, ScreeningResolution.concerns)
+        for screening_id, screening_concerns, resolved, closes_all in session.execute(
+                sa.select(Screening.id, Screening.concerns, ScreeningResolution.concerns,
+                          ScreeningResolution.concerns.is_(None))
                 .join(ScreeningResolution, ScreeningResolution.screening_id == Screening.id)
                 .where(ScreeningResolution.decision == "travel_permitted")):
-            closed[screening_id].update(resolved if resolved is not None else screening_concerns or [])
+            closed[screening_id].update((screening_concerns or []) if closes_all
+                                        else resolved if isinstance(resolved, list) else [])
         own = self.own_concerns
         for screening_id, case_id, concerns, screened_at in session.execute(
                 sa.select(Screening.id, Screening.case_id, Screening.concerns, Screening.screened_at)):

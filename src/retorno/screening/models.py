@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
 
 from retorno.db import Base, EncryptedText, utcnow
 
@@ -57,8 +60,53 @@ class ScreeningResolution(Base):
     # travel_permitted lifts the block; withdrawn ends the case (e.g. protection granted).
     decision: Mapped[str] = mapped_column(sa.String(20))
     reason: Mapped[str] = mapped_column(EncryptedText)
-    # The concern codes of the screening this resolution closes (None, in older rows: all of them).
+    # The concern codes of the screening this resolution closes (SQL NULL, in older rows: all of them). Anything
+    # else that is not a list (a JSON null, a string) closes nothing, read either way (`cases.facts`); the
+    # database refuses it (the check below, migration 0014) and so does the model (`_names_its_concerns`).
     concerns: Mapped[list[Any] | None]
+
+
+class _JSONFunction(GenericFunction[Any]):
+    """A JSON function both databases have under two names (`names`, by dialect)."""
+
+    inherit_cache = True
+    names: ClassVar[dict[str, str]] = {}
+
+
+@compiles(_JSONFunction)
+def _json_function(element: _JSONFunction, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{element.names[compiler.dialect.name]}({compiler.process(element.clauses, **kw)})"
+
+
+class json_length(_JSONFunction):
+    """The number of elements of a JSON array column (named as SQL functions are)."""
+
+    type = sa.Integer()
+    inherit_cache = True
+    names = {"postgresql": "jsonb_array_length", "sqlite": "json_array_length"}
+
+
+class json_kind(_JSONFunction):
+    """The kind of a JSON value: 'array', 'null', 'object', ..."""
+
+    type = sa.String()
+    inherit_cache = True
+    names = {"postgresql": "jsonb_typeof", "sqlite": "json_type"}
+
+
+cast(sa.Table, ScreeningResolution.__table__).append_constraint(sa.CheckConstraint(
+    sa.or_(ScreeningResolution.concerns.is_(None), json_kind(ScreeningResolution.concerns) == "array"),
+    name="concerns_array"))
+
+
+@sa.event.listens_for(ScreeningResolution, "before_insert")
+@sa.event.listens_for(ScreeningResolution, "before_update")
+def _names_its_concerns(_mapper: Mapper[Any], _connection: sa.Connection, target: ScreeningResolution) -> None:
+    """A resolution is written naming the concerns it closes: None (a JSON null) or a resolution left without
+    them would read as an unknown, which closes nothing. SQL NULL, the older rows' "all of them", is written
+    only on purpose (`sa.null()`)."""
+    if not isinstance(target.concerns, list | sa.Null):
+        raise ValueError(f"a screening resolution names the concerns it closes as a list, not {target.concerns!r}")
 
 
 class BestInterestsDetermination(Base):
