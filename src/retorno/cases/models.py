@@ -94,6 +94,14 @@ class Case(Versioned, Base):
         return " ".join(p for p in (self.given_names, self.first_surname, self.second_surname) if p)
 
 
+# By name descending, where the cases without a second surname come last as they do ascending: read backwards,
+# ix_cases_name_id puts them first, so PostgreSQL sorted every case (migration 0015). On SQLite, where NULL is
+# the smallest value, ix_cases_name_id read backwards already has that order; the index is PostgreSQL's alone
+# (`info["dialects"]`, which the migrations' comparison with the models honours too).
+sa.Index("ix_cases_name_desc_id", Case.first_surname.desc(), Case.second_surname.desc().nulls_last(),
+         Case.given_names.desc(), Case.id.desc(), info={"dialects": ("postgresql",)}).ddl_if(dialect="postgresql")
+
+
 class PossibleDuplicate(Base):
     """Two cases that may be the same person, for a person to decide; never merged automatically."""
 

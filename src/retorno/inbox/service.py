@@ -281,10 +281,18 @@ class _Queue:
                 .where(Opportunity.operator_agency_id == self.user.agency_id, IntakeProfile.consent))
 
     def _run_named(self, query: sa.Select[*tuple[Any, ...]], order: Sequence[str],
-                   item: Callable[[Any], Item]) -> tuple[int, list[Item]]:
+                   item: Callable[[Any], Item], *, count_apart: bool = False) -> tuple[int, list[Item]]:
         """`_run` for a query with a `case_id` column: counted and cut to the oldest without reading a case,
-        whose reference and name are then read for those shown alone (in the same statement)."""
-        shown = query.add_columns(sa.func.count().over().label("total")).limit(self.limit).subquery()
+        whose reference and name are then read for those shown alone (in the same statement).
+
+        `count_apart`: counted by a subquery of its own, not `count(*) OVER ()`, for a query whose order an
+        index gives: PostgreSQL planned the window as if the limit spared it the rest, and joined every row
+        one index lookup at a time to count it (the 10,000 follow-ups due at 500,000 cases: 43,000-63,000
+        buffers, 60-100 ms); counted apart, the count hashes its joins and the page stops at its tenth row
+        (454 buffers, 21 ms). A query that sorts its rows anyway (the offers) would join them twice."""
+        total = (sa.select(sa.func.count()).select_from(query.order_by(None).subquery()).scalar_subquery()
+                 if count_apart else sa.func.count().over())
+        shown = query.add_columns(total.label("total")).limit(self.limit).subquery()
         named = (sa.select(shown, Case.reference, Case.given_names, Case.first_surname, Case.second_surname)
                  .join(Case, Case.id == shown.c.case_id).order_by(*(shown.c[name] for name in order)))
         rows = self.session.execute(named).all()
@@ -306,7 +314,8 @@ class _Queue:
             .where(FollowUp.done_at.is_(None), FollowUp.due_on <= utcnow().date())
         ).order_by(FollowUp.due_on, FollowUp.id)
         return self._run_named(query, ("due_on", "id"), lambda row: Item(
-            row.reference, self._who(row), _moment(row.due_on), f"/reintegration/follow-ups/{row.id}"))
+            row.reference, self._who(row), _moment(row.due_on), f"/reintegration/follow-ups/{row.id}"),
+            count_apart=True)
 
 
 # Each kind: the capabilities any one of which lets a user act on it, and the page listing them all.

@@ -61,6 +61,13 @@ class IntakeProfile(Versioned, Base):
     needs: Mapped[list[Any]] = mapped_column(EncryptedJSON)
     recorded_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
 
+    __table_args__ = (
+        # The consenting returnees (cases.service.returnees_of, in every operator list and count), read off
+        # the index alone (migration 0015).
+        sa.Index("ix_intake_profiles_consenting", "case_id", postgresql_where=sa.text("consent"),
+                 sqlite_where=sa.text("consent")),
+    )
+
 
 class MatchingRun(Base):
     __tablename__ = "matching_runs"
@@ -106,7 +113,8 @@ class FollowUp(Versioned, Base):
 
     __table_args__ = (
         # The operators' queue reads the follow-ups due and not recorded, oldest first: off this index it
-        # never reads the recorded ones, which grow with every month of the programme (migration 0012).
-        sa.Index("ix_follow_ups_due_not_done", "due_on", "id", postgresql_where=sa.text("done_at IS NULL"),
-                 sqlite_where=sa.text("done_at IS NULL")),
+        # never reads the recorded ones, which grow with every month of the programme (migration 0012), and
+        # counts them with their placement without reading the table (migration 0015).
+        sa.Index("ix_follow_ups_due_not_done", "due_on", "id", "placement_id",
+                 postgresql_where=sa.text("done_at IS NULL"), sqlite_where=sa.text("done_at IS NULL")),
     )
