@@ -191,6 +191,21 @@ def _write_partition(con: duckdb.DuckDBPyConnection, query: str, folder: Path) -
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _write_partitions(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> None:
+    """Write every partition of `table` (by its `part`) under `folder` in one pass, replacing it whole.
+
+    One pass, not one per partition: a registry of tens of millions is larger than the memory
+    it is prepared in, and each pass would read all of it back from the spill.
+    """
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    target = str(partial).replace("'", "''")
+    con.execute(f"COPY (SELECT * FROM {table}) TO '{target}'"
+                " (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, PARTITION_BY (part))")
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.rename(folder)
+
+
 def _write_tf(con: duckdb.DuckDBPyConnection, out: Path, counts_sql: str, column: str) -> None:
     target = tf_path(out, column)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -228,10 +243,7 @@ def prepare(source: str | Path, out: str | Path, *, partitions: int | None = Non
         count = partitions or min(MAX_PARTITIONS, max(1, -(-int(rows) // PARTITION_ROWS)))
         _normalise(con, "rt_source", "rt_prepared", count)
         _check_unique(con, "rt_prepared", source_path)
-        shutil.rmtree(out_path / "registry", ignore_errors=True)
-        for part in range(count):
-            _write_partition(con, f"SELECT * EXCLUDE (part) FROM rt_prepared WHERE part = {part}",
-                             out_path / "registry" / f"part={part}")
+        _write_partitions(con, "rt_prepared", out_path / "registry")
         for column in TF_COLUMNS:
             _write_tf(con, out_path, f"""SELECT {column} AS value, count(*) AS count FROM rt_prepared
                 WHERE {column} IS NOT NULL GROUP BY {column}""", column)
