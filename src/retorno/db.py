@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
@@ -300,7 +300,9 @@ def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str,
     `meanwhile`, work that does not use the database, runs while the database takes the rows: on
     PostgreSQL the COPY is sent by a thread of its own, so that the server's work (its indexes, its
     checks) and this process's overlap, and either's error is raised once the other is over;
-    elsewhere it runs after the insert (not at all if the insert fails).
+    elsewhere it runs after the insert (not at all if the insert fails). Not beside SQLite's
+    executemany: its library lets go of Python's interpreter lock for every row it writes, and then
+    waits for the other thread's turn to end to take it back (measured: no time gained).
     """
     names = list(columns)
     count = len(columns[names[0]]) if names else 0
@@ -333,14 +335,16 @@ def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str,
     table_name = table.name  # type: ignore[attr-defined]  # a Table: every mapped class's __table__ is one
     quoted = ", ".join(f'"{name}"' for name in names)
     if dialect.name == "postgresql":
-        texts = [_copy_text(values) for values in stored]
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table_name}" ({quoted}) FROM STDIN') as copy:
-            if any(text is None for text in texts):
-                for row in zip(*stored, strict=True):
-                    copy.write_row(row)
-                return
+            # Each piece's text is built as the server takes the one before (not all before the first is sent).
             for start in range(0, count, _COPY_ROWS):
-                piece = zip(*(text[start:start + _COPY_ROWS] for text in texts if text is not None), strict=True)
+                columns_of_piece = [values[start:start + _COPY_ROWS] for values in stored]
+                texts = [_copy_text(values) for values in columns_of_piece]
+                if any(text is None for text in texts):
+                    for row in zip(*columns_of_piece, strict=True):
+                        copy.write_row(row)
+                    continue
+                piece = zip(*cast(list[Sequence[str]], texts), strict=True)
                 copy.write("\n".join(map("\t".join, piece)) + "\n")
         return
     placeholders = ", ".join("?" for _ in names)

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case, PossibleDuplicate
+from retorno.cases.rows import validate
 from retorno.synthetic.case_files import synthetic_case_file
-from retorno.travel.load import import_cases
+from retorno.travel.load import _held_cases, import_cases
 from tests.factories import Api, World
 
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
@@ -65,6 +66,26 @@ def test_possible_duplicates_against_held_cases_are_flagged_not_merged(session: 
     assert outcome.ok and outcome.created == 1 and outcome.duplicates_flagged == 1
     assert count(session, PossibleDuplicate) == 1
     assert count(session, Case) >= 2
+
+
+def test_an_imports_report_is_validates_with_its_possible_duplicates(session: Session, world: World) -> None:
+    """The duplicates are looked for while the cases are written (or after a file is refused): the report
+    is still `validate`'s, every warning in its place, and the pairs kept are those it names."""
+    actor = world.users["inm.officer"]
+    rows = ("D-1,,María José,Peña,Rodríguez,F,17/05/1990,VEN,,Tapachula,TAP,01/10/2026\n"
+            "D-2,,Maria Jose,Pena,,F,17/05/1990,VEN,,Tapachula,TAP,01/10/2026\n"
+            "D-3,,Luis,Díaz,,M,03/04/1980,VEN,,Tapachula,TAP,01/10/2026\n"
+            "D-4,,Luis,Diaz,,M,03/04/1980,VEN,,Tapachula,TAP,01/10/2026\n")
+    today = date(2026, 11, 28)
+    for data, good in (((HEADER + rows + "D-5,,Eva,Ruiz,,Q,01/01/1990,VEN,,Tapachula,TAP,01/10/2026\n").encode(),
+                        False), ((HEADER + rows).encode(), True)):
+        expected = validate(data, "d.csv", today=today, held=_held_cases(session, actor).people)
+        assert len(expected.duplicates) == 2 and expected.ok is good
+        outcome = import_cases(session, actor, data, "d.csv", today=today)
+        assert outcome.ok is good
+        assert outcome.report.problems == expected.problems and outcome.report.duplicates == expected.duplicates
+        assert outcome.duplicates_flagged == (2 if good else 0)
+    assert count(session, PossibleDuplicate) == 2
 
 
 def test_import_endpoint_refuses_a_bad_file_with_every_bad_row(client: TestClient, world: World) -> None:

@@ -470,9 +470,42 @@ def validate(data: bytes, filename: str, *, today: date,
     cases of people who have boarded, by the agency's own reference (a row may not change their
     identity); `locale` is the language of the `expected` texts. Import `report.rows` only when `report.ok`.
     """
+    checked = check(data, filename, today=today, known_case_reference=known_case_reference, held=held,
+                    locked=locked, locale=locale)
+    checked.find_duplicates()
+    return checked.report
+
+
+@dataclass
+class CheckedCases:
+    """A case list checked but for its possible duplicates: `report` says whether it may be stored, and
+    `find_duplicates` completes it (warnings only, so a writer may look for them while the rows are written)."""
+
+    report: CaseReport
+    _sheet: Sheet | None
+    _held: Sequence[Person]
+    _locale: str
+
+    def find_duplicates(self) -> None:
+        """Add the possible duplicates to the report, each a warning on its row (once; no database is used)."""
+        sheet, self._sheet = self._sheet, None
+        if sheet is None:
+            return
+        rows = self.report.rows
+        assert isinstance(rows, CaseRows)
+        self.report.duplicates = _flag_duplicates(sheet, rows, self._held, self._locale)
+        sheet.finish()  # the report's problems, with these warnings, in reading order again
+
+
+def check(data: bytes, filename: str, *, today: date, known_case_reference: Callable[[str], bool] | None = None,
+          held: Sequence[Person] = (), locked: Mapping[str, LockedIdentity] | None = None,
+          locale: str = "es") -> CheckedCases:
+    """`validate` in two steps: every check that decides whether the file may be stored, and then (by
+    `CheckedCases.find_duplicates`) the possible duplicates, which only warn. The report is `validate`'s once
+    both are done."""
     sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES, sheets=("CASOS", "CASES"))
     if not sheet.readable:
-        return CaseReport([], sheet.finish())
+        return CheckedCases(CaseReport([], sheet.finish()), None, held, locale)
     _check_dates(sheet, today)
     _check_national_ids(sheet)
     _check_documents(sheet)
@@ -480,8 +513,7 @@ def validate(data: bytes, filename: str, *, today: date,
     first_row_of = sheet.unique("case_reference")
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)
-    duplicates = _flag_duplicates(sheet, rows, held, locale)
-    return CaseReport(rows, sheet.finish(), duplicates)
+    return CheckedCases(CaseReport(rows, sheet.finish()), sheet, held, locale)
 
 
 def parse_relationship(value: str) -> str:

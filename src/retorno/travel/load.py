@@ -1,6 +1,6 @@
 """Writing a checked case list: all or nothing, idempotent, duplicates flagged for a person.
 
-The file is checked first (`cases.rows.validate`, pure); only a file without a single bad row is
+The file is checked first (`cases.rows.check`, pure); only a file without a single bad row is
 written, in the caller's one transaction. New cases are written in bulk, column by column
 (`db.insert_columns`: COPY on PostgreSQL, one executemany elsewhere), with their audit records in
 one batch of the chain (`audit.service.record_columns`): one `case.register` record per case with
@@ -35,7 +35,7 @@ from retorno.audit.service import columns_to_record, record
 from retorno.cases import lifecycle
 from retorno.cases.duplicates import HeldCase
 from retorno.cases.models import Case, Household, PossibleDuplicate
-from retorno.cases.rows import CaseReport, CaseRow, CaseRows, LockedIdentity, validate
+from retorno.cases.rows import CaseReport, CaseRow, CaseRows, CheckedCases, LockedIdentity, check
 from retorno.cases.service import AUDITED_FIELDS, HEADS, next_references, search_names
 from retorno.db import insert_columns, utcnow
 from retorno.errors import InvalidInput
@@ -144,10 +144,12 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
                   locale: str) -> CaseImportOutcome:
     today = today or utcnow().date()
     held = _held_cases(session, actor)
-    report = validate(data, filename, today=today, known_case_reference=held.ids.__contains__, held=held.people,
-                      locked=_locked_identities(session, actor), locale=locale)
+    checked = check(data, filename, today=today, known_case_reference=held.ids.__contains__, held=held.people,
+                    locked=_locked_identities(session, actor), locale=locale)
+    report = checked.report
     outcome = CaseImportOutcome(report)
     if not report.ok:
+        checked.find_duplicates()  # the whole report, possible duplicates included, for a file refused too
         return outcome
     rows = report.rows
     assert isinstance(rows, CaseRows)
@@ -162,7 +164,9 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
             outcome.updated += 1
         else:
             outcome.unchanged += 1
-    references, joined = _insert_new(session, actor, new_rows, held.own)
+    # The possible duplicates (warnings) are looked for while the database takes the new cases.
+    references, joined = _insert_new(session, actor, new_rows, held.own, checked)
+    checked.find_duplicates()  # done already, unless no case was new
     # New members of households held before, which may be on a manifest (family unity holds for them too).
     for start in range(0, len(joined), _CHUNK):
         household_grew(session, actor, joined[start:start + _CHUNK])
@@ -308,11 +312,12 @@ def _one_head_each(session: Session, household_ids: list[int | None], relationsh
                                                .order_by(Household.reference)).scalars()))
 
 
-def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[str, int]
+def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[str, int], checked: CheckedCases
                 ) -> tuple[list[str], list[int]]:
     """Insert new cases in bulk, column by column, each with its audit record.
 
-    Returns their references, and the households held before that they joined.
+    Returns their references, and the households held before that they joined. The file's possible
+    duplicates (`checked`) are looked for while the database takes the cases.
     """
     if not rows:
         return [], []
@@ -323,9 +328,15 @@ def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[st
     now = utcnow()
     declared = {name: rows.column(source) for name, source in _ROW_FIELD.items()}
     table = Case.__table__
-    # The audit records are hashed while the database takes the cases (the chain head is locked first).
+    # The audit records are hashed, and the possible duplicates found, while the database takes the cases
+    # (the chain head is locked first).
     records = columns_to_record(session, actor, "case.register", "case", references,
                                 after={**declared, "state": ["registered"] * count, "import": [True] * count})
+
+    def meanwhile() -> None:
+        records.chain()
+        checked.find_duplicates()
+
     insert_columns(session, table, {
         **declared, "reference": references, "agency_id": [actor.agency_id] * count,
         "agency_reference": rows.column("case_reference"),
@@ -334,7 +345,7 @@ def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[st
                                     rows.column("second_surname")),
         "state": ["registered"] * count, "state_changed_at": [now] * count, "registered_at": [now] * count,
         **_initial_version(table, count),
-    }, meanwhile=records.chain)
+    }, meanwhile=meanwhile)
     records.write()
     return references, joined
 
