@@ -282,9 +282,9 @@ def test_the_anchor_rule_needs_a_birth_date_or_cedula_not_a_name() -> None:
     assert not is_anchored(names_only)
     assert is_anchored({**names_only, "birth_date": "partial", "cedula": "disagree"})
     assert is_anchored({"birth_date": "missing", "cedula": "agree"})
-    assert is_anchored({**names_only, "birth_date": "incomplete", "cedula": "missing"})
-    assert not is_anchored({**names_only, "second_surname": "missing", "birth_date": "incomplete"})
-    assert not is_anchored({**names_only, "given_names": "partial", "birth_date": "incomplete"})
+    assert is_anchored({**names_only, "birth_date": "incomplete", "cedula": "missing"}, probability=0.9999)
+    assert not is_anchored({**names_only, "second_surname": "missing", "birth_date": "incomplete"}, probability=1.0)
+    assert not is_anchored({**names_only, "given_names": "partial", "birth_date": "incomplete"}, probability=1.0)
     assert is_anchored({**names_only, "second_surname": "missing", "birth_date": "incomplete", "cedula": "partial"})
 
 
@@ -297,11 +297,11 @@ def test_a_registry_without_second_surnames_has_a_whole_name_without_one() -> No
     agreement = {"given_names": "agree", "first_surname": "agree", "second_surname": "missing",
                  "birth_date": "incomplete", "cedula": "missing"}
     one_surname = {"given_names": "ANA", "first_surname": "RODRÍGUEZ", "second_surname": None}
-    assert is_anchored(agreement, one_surname)
-    assert not is_anchored(agreement, {**one_surname, "second_surname": "PÉREZ"})
-    assert not is_anchored(agreement)
-    assert not is_anchored({**agreement, "given_names": "partial"}, one_surname)
-    assert not is_anchored({**agreement, "birth_date": "disagree"}, one_surname)
+    assert is_anchored(agreement, one_surname, 0.9999)
+    assert not is_anchored(agreement, {**one_surname, "second_surname": "PÉREZ"}, 0.9999)
+    assert not is_anchored(agreement, probability=0.9999)
+    assert not is_anchored({**agreement, "given_names": "partial"}, one_surname, 0.9999)
+    assert not is_anchored({**agreement, "birth_date": "disagree"}, one_surname, 0.9999)
 
 
 def test_a_date_known_in_part_does_not_anchor_a_namesake_born_elsewhere() -> None:
@@ -310,12 +310,28 @@ def test_a_date_known_in_part_does_not_anchor_a_namesake_born_elsewhere() -> Non
 
     whole = {"given_names": "agree", "first_surname": "agree", "second_surname": "agree",
              "birth_date": "incomplete", "cedula": "missing", "sex": "agree", "birth_place": "agree"}
-    assert is_anchored(whole)
-    assert is_anchored({**whole, "birth_place": "missing", "sex": "missing"})
-    assert is_anchored({**whole, "birth_place": "partial"})
-    assert not is_anchored({**whole, "birth_place": "disagree"})
-    assert not is_anchored({**whole, "sex": "disagree"})
+    assert is_anchored(whole, probability=0.9999)
+    assert is_anchored({**whole, "birth_place": "missing", "sex": "missing"}, probability=0.9999)
+    assert is_anchored({**whole, "birth_place": "partial"}, probability=0.9999)
+    assert not is_anchored({**whole, "birth_place": "disagree"}, probability=0.9999)
+    assert not is_anchored({**whole, "sex": "disagree"}, probability=0.9999)
     assert is_anchored({**whole, "birth_place": "disagree", "birth_date": "agree"})
+
+
+def test_a_date_known_in_part_anchors_only_a_match_more_certain_than_an_exact_date_needs() -> None:
+    # A common full name born in a given month is no rare coincidence in a national registry:
+    # at 1M records a non-national JUAN SÁNCHEZ ACOSTA scored 0.99927 on it (no sex, no place).
+    from retorno.verification.anchors import INCOMPLETE_DATE_PROBABILITY, is_anchored
+
+    whole = {"given_names": "agree", "first_surname": "agree", "second_surname": "agree",
+             "birth_date": "incomplete", "cedula": "missing", "sex": "missing", "birth_place": "missing"}
+    assert Thresholds().upper < INCOMPLETE_DATE_PROBABILITY
+    assert not is_anchored(whole, probability=0.99927)
+    assert not is_anchored(whole)  # no probability, no anchor from such a date
+    assert is_anchored(whole, probability=INCOMPLETE_DATE_PROBABILITY)
+    # An exact date or a cédula anchors at the installation's threshold, as before.
+    assert is_anchored({**whole, "birth_date": "agree"}, probability=0.997)
+    assert is_anchored({**whole, "cedula": "agree"}, probability=0.997)
 
 
 def test_the_saved_model_keeps_its_rules(setup: Setup) -> None:

@@ -43,6 +43,7 @@ def test_a_date_known_only_in_part_is_named_as_why_a_person_decides() -> None:
             "agreement": {"birth_date": "incomplete", "cedula": "missing"}}
     said = " ".join(reasons("review", 0.9999, [best], unanchored=True))
     assert "consta solo en parte" in said and "ni la fecha de nacimiento ni la cédula coinciden" not in said
+    assert "99,95 %" in said  # the probability such a date needs, above the threshold of an exact date
 
 
 def test_a_match_below_the_threshold_and_a_rival_record_are_explained() -> None:

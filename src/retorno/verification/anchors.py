@@ -15,6 +15,10 @@ a second surname the registry holds does not have it. Nor does such a date ancho
 place of birth or the sex disagrees: someone of the same full name born the same month is
 what a namesake is (a non-national carrying a national's full name, born in the same month
 and year in another state, was verified at 200k records on the name and that month alone).
+And it anchors only a match more certain than the threshold asks of an exact date
+(`INCOMPLETE_DATE_PROBABILITY`): a common full name born in a given month of a year is no
+rare coincidence in a national registry (at 1M records a non-national JUAN SÁNCHEZ ACOSTA,
+whose registry namesake was born that month, scored 0.99927 with no sex or place recorded).
 Linkage decides with it, and the review page uses it to say why a likely match still waits
 for a person.
 
@@ -31,18 +35,23 @@ ANCHOR_FIELDS = ("birth_date", "cedula")
 WHOLE_NAME = ("given_names", "first_surname", "second_surname")
 # Fields that must not disagree for a date known in part to anchor: where a namesake differs.
 NAMESAKE_FIELDS = ("birth_place", "sex")
+# The match probability a date known in part needs to anchor (an exact date: the installation's upper threshold).
+INCOMPLETE_DATE_PROBABILITY = 0.9995
 
 
-def is_anchored(agreement: Mapping[str, str], record: Mapping[str, object] | None = None) -> bool:
+def is_anchored(agreement: Mapping[str, str], record: Mapping[str, object] | None = None,
+                probability: float | None = None) -> bool:
     """Whether a candidate's birth date or cédula agrees with the request, exactly or with a slip,
-    or the birth date agrees as far as it is known, the whole name agrees exactly and neither
-    the place of birth nor the sex disagrees.
+    or the birth date agrees as far as it is known, the whole name agrees exactly, neither
+    the place of birth nor the sex disagrees and the match `probability` is at least
+    `INCOMPLETE_DATE_PROBABILITY` (without one, such a date anchors nothing).
 
     `record` is the candidate's registry record: a name field it leaves empty is no part of
     the whole name (without it, every name field must agree)."""
     if any(agreement.get(name) in ("agree", "partial") for name in ANCHOR_FIELDS):
         return True
     return (agreement.get("birth_date") == "incomplete"
+            and probability is not None and probability >= INCOMPLETE_DATE_PROBABILITY
             and all(agreement.get(name) == "agree" or (agreement.get(name) == "missing" and _empty(record, name))
                     for name in WHOLE_NAME)
             and not any(agreement.get(name) == "disagree" for name in NAMESAKE_FIELDS))

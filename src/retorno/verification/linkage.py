@@ -980,7 +980,7 @@ def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds
         outcome: Outcome = "not_found"
     elif best.deceased:
         outcome, reason = "review", DECEASED
-    elif best.probability >= thresholds.upper and is_anchored(best.agreement, best.record):
+    elif best.probability >= thresholds.upper and is_anchored(best.agreement, best.record, best.probability):
         outcome = "verified"
     else:
         outcome = "review"

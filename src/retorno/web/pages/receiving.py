@@ -60,8 +60,8 @@ def _queue_context(session: Session, user: User, page: int = 1) -> dict[str, Any
                 "comparison": _comparison(request_row, case, candidates),
                 # A likely match that linkage could not verify: no birth date or cédula agrees.
                 "unanchored": bool(decision is not None and decision.outcome == "review" and best
-                                   and not is_anchored(best.get("agreement") or {},
-                                                      best.get("record"))),
+                                   and not is_anchored(best.get("agreement") or {}, best.get("record"),
+                                                      best.get("probability"))),
                 "suggested_record": (
                     decision.registry_record
                     if decision and decision.registry_record

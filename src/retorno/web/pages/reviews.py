@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from retorno.config import Settings
-from retorno.verification.anchors import DECEASED, is_deceased
+from retorno.verification.anchors import DECEASED, INCOMPLETE_DATE_PROBABILITY, is_deceased
 from retorno.verification.models import VerificationDecision
 
 # A second candidate at least this likely is worth comparing with the first.
@@ -55,8 +55,9 @@ def review_reasons(decision: VerificationDecision | None, candidates: Sequence[M
                           "busque con otros datos.", {"lower": lower}))
     elif unanchored and (best.get("agreement") or {}).get("birth_date") == "incomplete":
         sentences.append(("Aquí la probabilidad es alta, pero la fecha de nacimiento consta solo en parte (sin día o "
-                          "sin mes), ninguna cédula coincide y el nombre no coincide entero: una fecha incompleta "
-                          "solo basta con el nombre completo exacto; decide una persona.", {}))
+                          "sin mes) y ninguna cédula coincide: una fecha incompleta solo basta con el nombre completo "
+                          "exacto, sin que discrepen el lugar de nacimiento ni el sexo, y con una probabilidad de "
+                          "%(strict)s o más; decide una persona.", {"strict": fmt.share(INCOMPLETE_DATE_PROBABILITY)}))
     elif unanchored:
         sentences.append(("Aquí la probabilidad es alta, pero ni la fecha de nacimiento ni la cédula coinciden, y "
                           "un nombre, por raro que sea, no basta: decide una persona.", {}))
