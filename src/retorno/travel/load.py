@@ -148,8 +148,11 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
                     locked=_locked_identities(session, actor), locale=locale)
     report = checked.report
     outcome = CaseImportOutcome(report)
+    if not report.ok or session.get_bind().dialect.name != "postgresql":
+        # The whole report, possible duplicates included, for a file refused too; and now where nothing
+        # overlaps with the writing (SQLite's is done in this process), before the rows to write are built.
+        checked.find_duplicates()
     if not report.ok:
-        checked.find_duplicates()  # the whole report, possible duplicates included, for a file refused too
         return outcome
     rows = report.rows
     assert isinstance(rows, CaseRows)
