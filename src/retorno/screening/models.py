@@ -97,6 +97,11 @@ class json_kind(_JSONFunction):
 cast(sa.Table, ScreeningResolution.__table__).append_constraint(sa.CheckConstraint(
     sa.or_(ScreeningResolution.concerns.is_(None), json_kind(ScreeningResolution.concerns) == "array"),
     name="concerns_array"))
+# A screening's concerns are a list (empty: cleared). A JSON null or any other value would read as no concern
+# at all, a person cleared by a value nobody wrote as a decision: the database refuses it (migration 0016) and
+# so does the model (`_lists_its_concerns`).
+cast(sa.Table, Screening.__table__).append_constraint(sa.CheckConstraint(
+    json_kind(Screening.concerns) == "array", name="concerns_array"))
 
 
 @sa.event.listens_for(ScreeningResolution, "before_insert")
@@ -107,6 +112,15 @@ def _names_its_concerns(_mapper: Mapper[Any], _connection: sa.Connection, target
     only on purpose (`sa.null()`)."""
     if not isinstance(target.concerns, list | sa.Null):
         raise ValueError(f"a screening resolution names the concerns it closes as a list, not {target.concerns!r}")
+
+
+@sa.event.listens_for(Screening, "before_insert")
+@sa.event.listens_for(Screening, "before_update")
+def _lists_its_concerns(_mapper: Mapper[Any], _connection: sa.Connection, target: Screening) -> None:
+    """A screening is written with the list of concerns it raised: None or anything else that is no list would
+    read as none raised, a clearance nobody decided."""
+    if not isinstance(target.concerns, list):
+        raise ValueError(f"a screening lists the concerns it raised, not {target.concerns!r}")
 
 
 class BestInterestsDetermination(Base):
