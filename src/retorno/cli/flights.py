@@ -62,9 +62,11 @@ def _case(session: Session, actor: User, flight: Flight, reference: str) -> Case
     return get_case(session, actor, reference)
 
 
-def _state_line(flight: Flight) -> str:
+def _state_line(session: Session, flight: Flight) -> str:
+    from retorno.flights.service import manifest_state_of
+
     return f"flight [bold]{flight.reference}[/bold] ({flight.flight_number}): {flight.state}, manifest " \
-           f"{flight.manifest_state}"
+           f"{manifest_state_of(session, flight)}"
 
 
 @flights_app.command("propose")
@@ -91,14 +93,14 @@ def propose(number: Annotated[str, typer.Option("--number", help="flight number,
                            medical_staff=medical_staff)
         with unit_of_work(settings(database_url)) as session:
             flight = propose_flight(session, acting_user(session, act_as), data)
-            console.print(_state_line(flight))
+            console.print(_state_line(session, flight))
 
 
 @flights_app.command("list")
 def list_flights(act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """The flights your agency takes part in, by departure."""
     from retorno.flights.models import Flight
-    from retorno.flights.service import visible_flights
+    from retorno.flights.service import manifest_state_of, visible_flights
 
     with refusals(), unit_of_work(settings(database_url)) as session:
         flights = session.execute(visible_flights(acting_user(session, act_as))
@@ -107,7 +109,8 @@ def list_flights(act_as: ActAs = None, database_url: DatabaseUrl = None) -> None
                       "estado / state", "manifiesto / manifest", "asientos / seats")
         for f in flights:
             table.add_row(f.reference, f.flight_number, f"{f.origin}-{f.destination}",
-                          f.departure_utc.isoformat(timespec="minutes"), f.state, f.manifest_state, str(f.seats))
+                          f.departure_utc.isoformat(timespec="minutes"), f.state,
+                          manifest_state_of(session, f), str(f.seats))
         console.print(table)
 
 
@@ -132,7 +135,7 @@ def _flight_step(reference: str, act_as: str | None, database_url: str | None, s
         else:
             service.record_landing(session, actor, flight,
                                    at=_instant(at, flight.destination, "--at") if at else None)
-        console.print(_state_line(flight))
+        console.print(_state_line(session, flight))
 
 
 @flights_app.command("accept")
@@ -299,7 +302,8 @@ def show(flight: str, act_as: ActAs = None, database_url: DatabaseUrl = None) ->
         flag = ("not landed yet" if not count.under_way else "[red]FLAGGED[/red]" if count.flagged
                 else f"explained: {escape(count.explanation or '')}" if count.difference else "ok")
         console.print(key_value_table(f"vuelo / flight {target.reference}", {
-            "flight_number": target.flight_number, "state": target.state, "manifest": target.manifest_state,
+            "flight_number": target.flight_number, "state": target.state,
+            "manifest": service.manifest_state_of(session, target),
             "route": f"{target.origin} → {target.destination}",
             "departure (local)": airports.to_local(target.departure_utc, target.origin).isoformat(timespec="minutes"),
             "arrival (local)": airports.to_local(target.arrival_utc, target.destination).isoformat(

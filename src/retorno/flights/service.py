@@ -286,6 +286,12 @@ def manifest_locked(flight: Flight, lock_hours: int) -> bool:
         flight.state in ("proposed", "accepted") and _lock_time_passed(flight, lock_hours))
 
 
+def manifest_state_of(session: Session, flight: Flight) -> str:
+    """The manifest's state as told to people (API, pages, CLI): 'locked' as soon as `manifest_locked` says so,
+    its lock time come even if neither side locked it, so that what is shown and what is enforced are one rule."""
+    return "locked" if manifest_locked(flight, lock_hours_of(session)) else flight.manifest_state
+
+
 def not_ready_reasons(session: Session, cases: Sequence[Case], travel_date: date,
                       receiving_state: str | None = None) -> list[Message]:
     """Why each case is not ready to fly: the safeguards that block it (an open protection concern names the
@@ -565,6 +571,9 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
         return [case.reference]
     if not reason or not reason.strip():
         raise InvalidInput("rejecting a passenger needs a reason", code="reason_required")
+    # Before the lock time a rejection is the receiving side's answer to the proposal; from it on (`manifest_locked`)
+    # it changes who is on a locked manifest, which needs a supervisor of each side like any removal (SPEC.md 6).
+    locked_removal_agreed(session, flight, case, what=Message("rejecting them once the manifest is locked"))
     # A rejected person leaves with the household members the manifest cannot keep without them.
     leaving = _with_household(session, flight, [case])
     for member_passenger, member in leaving:

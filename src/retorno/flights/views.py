@@ -117,7 +117,7 @@ def flight_out(session: SessionDep, flight: Flight) -> dict[str, Any]:
     count = service.arrival_count(session, flight)
     return {
         "reference": flight.reference, "flight_number": flight.flight_number, "state": flight.state,
-        "manifest_state": flight.manifest_state, "sending_agency": flight.sending_agency.code,
+        "manifest_state": service.manifest_state_of(session, flight), "sending_agency": flight.sending_agency.code,
         "receiving_agency": flight.receiving_agency.code, "carrier": flight.carrier.code, "seats": flight.seats,
         "origin": flight.origin, "destination": flight.destination, "departure_utc": flight.departure_utc,
         "departure_local": _local(flight.departure_utc, flight.origin), "arrival_utc": flight.arrival_utc,

@@ -50,6 +50,7 @@ def flight_context(session: Session, user: User, reference: str, settings: Setti
         "lock_hours": settings.lock_hours_before_departure,
         "form": {},
         "manifest_states": MANIFEST_STATES,
+        "manifest_state": flights.manifest_state_of(session, flight),
     }
     if user.agency.kind == "carrier":
         context["manifest"] = (
