@@ -72,3 +72,31 @@ def test_before_the_lock_time_a_rejection_answers_the_proposal(client: TestClien
                     {"approve": False, "reason": "Documento dudoso."}))
     assert _aboard(api, flight) == [refs[1]]
 
+
+def test_no_one_side_empties_a_locked_manifest_days_ahead_by_a_no_show_or_refusal(
+        client: TestClient, world: World) -> None:
+    """Red team: on 30 Nov, for a flight departing 3 Dec, the sending side's supervisor recorded a no-show with a
+    reason and the household left the locked manifest; the carrier's supervisor did the same with a refusal."""
+    api = Api(client, world)
+    family = [api.ready_case(household_reference="HOGAR-R2", relationship_to_head="head"),
+              api.ready_case(household_reference="HOGAR-R2", relationship_to_head="spouse", given_names="Esposa")]
+    other = api.ready_case(given_names="Otra Viajera")
+    refs = sorted([c["reference"] for c in family] + [other["reference"]])
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    flight = api.build_manifest(refs, departure=departure)
+    boarding = f"/api/v1/flights/{flight}/passengers/{{}}/boarding"
+    why = "No se presentó en el centro de detención."
+    with api.clock(departure - timedelta(days=2, hours=-1)):
+        for user, status in (("inm.supervisor", "no_show"), ("carrier.supervisor", "refused"),
+                             ("inm.supervisor", "boarded"), ("carrier.officer", "no_show")):
+            refused(api.post(user, boarding.format(family[0]["reference"]), {"status": status, "reason": why}), 409,
+                    "flow.boarding_window")
+        bulk = api.post("carrier.supervisor", f"/api/v1/flights/{flight}/boardings",
+                        {"cases": [other["reference"]], "reason": why})
+        assert bulk.status_code == 409 and "flow.boarding_window" in bulk.text, bulk.text
+        assert _aboard(api, flight) == refs and ok(api.get("inm.officer", f"/api/v1/flights/{flight}"))["boarded"] == 0
+    # At the door, once it opens, the same no-show is what it is: the household leaves, the other one flies.
+    with api.clock(departure - timedelta(hours=5)):
+        ok(api.post("inm.officer", boarding.format(other["reference"]), {"status": "boarded"}))
+        ok(api.post("inm.supervisor", boarding.format(family[0]["reference"]), {"status": "no_show", "reason": why}))
+    assert _aboard(api, flight) == [other["reference"]]

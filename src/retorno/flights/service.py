@@ -645,8 +645,10 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
                     window: lifecycle.DepartureWindow, reason: str | None = None) -> None:
     """At the aircraft door: boarded, no-show, or refused boarding.
 
-    The door opens when the departure window does (`window.early` before the scheduled departure);
-    before that, only a supervisor with a written reason (`reason`) records boarding.
+    The door opens when the departure window does (`window.early` before the scheduled departure) and nobody,
+    with any reason, records boarding before then: a no-show or a refusal takes a household off a locked
+    manifest, which days before departure would be one side changing it alone (SPEC.md 6). Once open, the door
+    stays open until the flight departs (`reason` is kept on the audit trail).
     """
     _require_side(actor, flight, "boarding.record", "sending", "carrier")
     if status not in ("boarded", "no_show", "refused"):
@@ -694,20 +696,24 @@ def _check_window(actor: User, flight: Flight, moment: datetime, window: lifecyc
                   reason: str | None, *, step: str, code: str) -> str | None:
     """Refuse a step outside the departure window unless a supervisor gives a written reason (returned).
 
-    Boarding (`step` "boards") only opens; the departure ("departs") also closes.
+    Boarding (`step` "boards") only opens, and no reason opens it early; the departure ("departs") also closes.
     """
     opens_at, closes_at = window.opens(flight.departure_utc), window.closes(flight.departure_utc)
     if opens_at <= moment and (moment <= closes_at or step == "boards"):
         return None
+    if step == "boards":
+        # No override opens the door early: boarded, no-show and refused are what happened at the door, and a
+        # no-show or refusal recorded days ahead would take people off a locked manifest with one side alone.
+        raise InvalidTransition(
+            "flight %(flight)s boards from %(opens_at)s UTC (scheduled departure %(departure_utc)s UTC), not at "
+            "%(moment)s UTC; boarded, no-show and refused boarding are recorded at the door, never before it opens "
+            "(a change to the locked manifest before then needs a supervisor of each side)", code=code,
+            flight=flight.reference, opens_at=f"{opens_at:%Y-%m-%d %H:%M}", moment=f"{moment:%Y-%m-%d %H:%M}",
+            departure_utc=f"{flight.departure_utc:%Y-%m-%d %H:%M}")
     if not reason or len(reason.strip()) < 10:
         times = {"flight": flight.reference, "opens_at": f"{opens_at:%Y-%m-%d %H:%M}",
                  "closes_at": f"{closes_at:%Y-%m-%d %H:%M}", "moment": f"{moment:%Y-%m-%d %H:%M}",
                  "departure_utc": f"{flight.departure_utc:%Y-%m-%d %H:%M}"}
-        if step == "boards":
-            raise InvalidTransition(
-                "flight %(flight)s boards from %(opens_at)s UTC (scheduled departure %(departure_utc)s UTC), not at "
-                "%(moment)s UTC; outside that window only a supervisor records it, with a written reason (at least "
-                "10 characters)", code=code, **times)
         raise InvalidTransition(
             "flight %(flight)s departs from %(opens_at)s UTC until %(closes_at)s UTC (scheduled departure "
             "%(departure_utc)s UTC), not at %(moment)s UTC; outside that window only a supervisor records it, with "
