@@ -42,6 +42,10 @@ class Settings:
     secure_cookies: bool = False
     verification_upper_threshold: float = 0.997
     verification_lower_threshold: float = 0.05
+    # A match whose name is not exactly the registry's (given names and surnames as it holds them, in
+    # order) and which no cédula anchors is verified only at this probability or more; below, an officer
+    # reviews it (verification.anchors.needs_a_person_for_the_name). RETORNO_VERIFICATION_INEXACT_NAME.
+    verification_inexact_name_threshold: float = 0.999
     # Share of verification requests expected to be nationals: the prior of the match probability.
     verification_national_share: float = 0.9
     # The Ed25519 key that signs audit checkpoints, kept outside the database (README "Audit trail
@@ -79,6 +83,8 @@ class Settings:
             values["verification_upper_threshold"] = float(os.environ["RETORNO_VERIFICATION_UPPER"])
         if "RETORNO_VERIFICATION_LOWER" in os.environ:
             values["verification_lower_threshold"] = float(os.environ["RETORNO_VERIFICATION_LOWER"])
+        if "RETORNO_VERIFICATION_INEXACT_NAME" in os.environ:
+            values["verification_inexact_name_threshold"] = float(os.environ["RETORNO_VERIFICATION_INEXACT_NAME"])
         if "RETORNO_VERIFICATION_NATIONAL_SHARE" in os.environ:
             values["verification_national_share"] = float(os.environ["RETORNO_VERIFICATION_NATIONAL_SHARE"])
         if os.environ.get("RETORNO_AUDIT_KEY_FILE"):

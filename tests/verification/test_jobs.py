@@ -24,6 +24,7 @@ from retorno.errors import Forbidden, InvalidInput, NotFound
 from retorno.synthetic.registry import ErrorModel, make_registry, make_requests
 from retorno.travel.service import record_screening, withdraw
 from retorno.verification import exchange, jobs, service
+from retorno.verification.anchors import INEXACT_NAME
 from retorno.verification.linkage import FIELDS, Thresholds, link, train
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.service import request_verification, review_queue
@@ -209,10 +210,17 @@ def test_thresholds_are_honoured(session: Session, world: World, registry: Regis
             assert decision.outcome == "not_found" or decision.match_probability >= 1.0
     assert decision_of(session, cases.corrupted).outcome == "not_found"
 
-    # Linked again with no lower threshold, every request with a candidate is proposed.
+    # Linked again with no lower threshold, every request with a candidate is proposed. Anchored by a
+    # birth date one digit off, but with its surnames swapped and no cédula: below the installation's
+    # threshold for a name that is not the registry's, for a person to decide, and saying why.
     jobs.verify_open_requests(session, saime, registry.path, registry.model, Thresholds(upper=0.0, lower=0.0),
                               include_review=True)
-    # Proposed, and anchored by a birth date one digit off: verified at an upper threshold of 0.
+    swapped = decision_of(session, cases.corrupted)
+    assert (swapped.outcome, swapped.reason) == ("review", INEXACT_NAME)
+    assert swapped.match_probability is not None and swapped.match_probability < Thresholds().inexact_name
+    jobs.verify_open_requests(session, saime, registry.path, registry.model,
+                              Thresholds(upper=0.0, lower=0.0, inexact_name=0.0), include_review=True)
+    # Verified at thresholds of 0.
     assert decision_of(session, cases.corrupted).outcome == "verified"
     # Proposed, but anchored by nothing (another birth date, no cédula): for a person to decide.
     assert decision_of(session, cases.namesake).outcome == "review"

@@ -334,6 +334,50 @@ def test_a_date_known_in_part_anchors_only_a_match_more_certain_than_an_exact_da
     assert is_anchored({**whole, "cedula": "agree"}, probability=0.997)
 
 
+def test_a_name_not_exactly_the_registrys_needs_a_cedula_or_a_stricter_probability() -> None:
+    # At 1M records a non-national JOSÉ TORRES PÉREZ was verified at 0.998 against JOSÉ PÉREZ TORRES,
+    # born the same day, no cédula on either side: a near name on the same day is a coincidence a
+    # national registry holds.
+    from retorno.verification.linkage import Candidate, _decide
+
+    record = {"given_names": "JOSÉ", "first_surname": "PÉREZ", "second_surname": "TORRES"}
+    swapped = {"given_names": "agree", "first_surname": "partial", "second_surname": "partial", "sex": "agree",
+               "birth_date": "agree", "birth_place": "agree", "cedula": "missing"}
+    exact = {**swapped, "first_surname": "agree", "second_surname": "agree"}
+
+    def decided(agreement: dict[str, Any], probability: float, thresholds: Thresholds = Thresholds()) -> Any:
+        return _decide("R1", [Candidate("VE-1", probability, record, agreement)], thresholds)  # type: ignore[arg-type]
+
+    coincidence = decided(swapped, 0.998)
+    assert (coincidence.outcome, coincidence.registry_id) == ("review", "VE-1")
+    from retorno.verification.anchors import INEXACT_NAME  # the reason the review page states
+
+    assert coincidence.reason == INEXACT_NAME
+    assert Thresholds().upper < 0.998 < Thresholds().inexact_name == 0.999
+    assert decided(swapped, 0.9991).outcome == "verified"
+    assert decided(swapped, 0.998, Thresholds(inexact_name=0.997)).outcome == "verified"
+    # The exact name at the same probability, and a cédula agreeing with the near name, verify as before.
+    assert (decided(exact, 0.998).outcome, decided(exact, 0.998).reason) == ("verified", None)
+    assert decided({**swapped, "cedula": "agree"}, 0.998).outcome == "verified"
+    assert decided({**swapped, "cedula": "partial", "birth_date": "disagree"}, 0.998).outcome == "verified"
+    # A surname dropped that the registry holds is no exact name; one the registry lacks is.
+    dropped = {**exact, "second_surname": "missing"}
+    assert decided(dropped, 0.998).reason == INEXACT_NAME
+    one_surname = {**record, "second_surname": None}
+    assert _decide("R1", [Candidate("VE-1", 0.998, one_surname, dropped)], Thresholds()).outcome == "verified"  # type: ignore[arg-type]
+    # Below the upper threshold or unanchored, it waits for a person as before, with no name reason.
+    assert (decided(swapped, 0.99).outcome, decided(swapped, 0.99).reason) == ("review", None)
+
+
+def test_the_inexact_name_threshold_is_a_setting() -> None:
+    from retorno.config import Settings
+
+    assert Settings().verification_inexact_name_threshold == 0.999
+    assert Thresholds.from_settings(Settings(verification_inexact_name_threshold=0.9995)).inexact_name == 0.9995
+    with pytest.raises(ValueError):
+        Thresholds(inexact_name=1.5)
+
+
 def test_the_saved_model_keeps_its_rules(setup: Setup) -> None:
     # No disagreement level weighs for a match, every comparison is monotone, and the
     # weight table is what the training returned.

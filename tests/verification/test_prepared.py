@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from retorno.cases.models import Case
 from retorno.errors import InvalidInput
 from retorno.verification import prepared
-from retorno.verification.anchors import DECEASED
-from retorno.verification.linkage import link
+from retorno.verification.anchors import DECEASED, INCOMPLETE_DATE_PROBABILITY
+from retorno.verification.linkage import Thresholds, link
 from retorno.verification.service import LINKAGE_METHOD, open_request, record_decision
 from tests.factories import World
 from tests.verification import test_cli_verify
@@ -42,6 +42,19 @@ def _decided(decisions: list[Any]) -> list[tuple[Any, ...]]:
     return [(d.request_id, d.outcome, d.registry_id, d.reason) for d in decisions]
 
 
+def _decided_alike(these: list[Any], those: list[Any]) -> None:
+    """The same decisions, but where the two probabilities lie on either side of a threshold: the
+    term frequencies they are computed with may move a match across one (a test of its own holds
+    every threshold)."""
+    thresholds = Thresholds()
+    cuts = (thresholds.lower, thresholds.upper, thresholds.inexact_name, INCOMPLETE_DATE_PROBABILITY)
+    for this, that in zip(these, those, strict=True):
+        if _decided([this]) != _decided([that]):
+            low, high = sorted((this.probability, that.probability))
+            assert any(low < cut <= high for cut in cuts), (_decided([this]), this.probability,
+                                                            _decided([that]), that.probability)
+
+
 def _rows(folder: Path) -> set[tuple[Any, ...]]:
     """Every prepared person as a tuple of all its columns, whatever the partition or row order."""
     table = duckdb.sql(f"SELECT * FROM read_parquet('{prepared.registry_glob(folder)}', hive_partitioning = false)")
@@ -56,13 +69,15 @@ def test_a_prepared_registry_links_as_its_source_does(files: Files, tmp_path: Pa
     from_source = link(files.requests, files.registry, files.model)
     from_prepared = link(files.requests, tmp_path / "prepared", files.model)
     # The same decisions; the probabilities differ only by the term frequencies, counted over the
-    # registry alone in the prepared one and over the registry and this run's requests otherwise.
-    assert _decided(from_prepared) == _decided(from_source)
+    # registry alone in the prepared one and over the registry and this run's requests otherwise
+    # (one request here, a near name at 0.99929 prepared and 0.99888 from the source, is on either
+    # side of the threshold a name not exactly the registry's needs).
+    _decided_alike(from_prepared, from_source)
     assert max(abs(a.probability - b.probability) for a, b in zip(from_prepared, from_source, strict=True)) < 0.05
     # The source is not read: linking works with it gone.
     moved = tmp_path / "elsewhere.parquet"
     shutil.copy(files.registry, moved)
-    assert _decided(link(files.requests, tmp_path / "prepared", files.model)) == _decided(from_source)
+    assert _decided(link(files.requests, tmp_path / "prepared", files.model)) == _decided(from_prepared)
 
 
 def _changes(people: list[dict[str, Any]], requests: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[int]]:

@@ -46,6 +46,19 @@ def test_a_date_known_only_in_part_is_named_as_why_a_person_decides() -> None:
     assert "99,95 %" in said  # the probability such a date needs, above the threshold of an exact date
 
 
+def test_a_near_name_without_a_cedula_is_named_as_why_a_person_decides() -> None:
+    best = {"registry_record": "VE-1", "probability": 0.998,
+            "agreement": {"first_surname": "partial", "second_surname": "partial", "birth_date": "agree",
+                          "cedula": "missing"}}
+    said = " ".join(reasons("review", 0.998, [best], reason="inexact_name"))
+    assert "el nombre no es exactamente el del registro" in said and "99,90 %" in said
+    assert "queda por debajo" not in said and "ni la fecha de nacimiento ni la cédula coinciden" not in said
+    english = [i18n.gettext_for("en")(text, **values) for text, values in review_reasons(
+        SimpleNamespace(outcome="review", match_probability=0.998, reason="inexact_name"),  # type: ignore[arg-type]
+        [best], False, SETTINGS, ES)]
+    assert any("the name is not exactly the registry's" in sentence for sentence in english)
+
+
 def test_a_match_below_the_threshold_and_a_rival_record_are_explained() -> None:
     said = " ".join(reasons("review", 0.62, [{"registry_record": "VE-1", "probability": 0.62},
                                             {"registry_record": "VE-2", "probability": 0.35}]))

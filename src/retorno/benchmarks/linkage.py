@@ -146,7 +146,7 @@ def _run(registry: int, requests: int, seed: int, work_dir: str | None, *, memor
         "eval_error": eval_error, "cedula": cedula, "train_seconds": round(train_seconds, 3),
         "generate_seconds": round(generate_seconds, 3), "labelled_pairs": training["labelled_pairs"],
         "thresholds": {"upper": thresholds.upper, "lower": thresholds.lower,
-                       "national_share": thresholds.national_share},
+                       "national_share": thresholds.national_share, "inexact_name": thresholds.inexact_name},
         "backend": backend, **({"spark_master": spark_master} if engine else {}),
         **({"prepared": preparation} if preparation else {}),
     }

@@ -22,6 +22,16 @@ whose registry namesake was born that month, scored 0.99927 with no sex or place
 Linkage decides with it, and the review page uses it to say why a likely match still waits
 for a person.
 
+A name that is not exactly the registry's (given names and surnames as the registry holds them,
+in their order: a surname swapped, misspelt, dropped or written where the given name was) is
+not the person's own name but a near one, and with no cédula agreeing a near name born on the
+same day is a coincidence a national registry holds: at 1M records a non-national JOSÉ TORRES
+PÉREZ was verified at 0.998 against JOSÉ PÉREZ TORRES born the same day. Such a match is
+verified only at a probability of at least the installation's `verification_inexact_name_threshold`
+(0.999; `needs_a_person_for_the_name`), and otherwise goes to review with reason `INEXACT_NAME`,
+which the review page states. An exact name, or a cédula agreeing, is verified at the upper
+threshold as before.
+
 Nor is a person the registry records as deceased ever verified without a person: a request
 in a dead person's name is a red flag (`linkage._decide` sends it to review, reason DECEASED).
 """
@@ -52,9 +62,28 @@ def is_anchored(agreement: Mapping[str, str], record: Mapping[str, object] | Non
         return True
     return (agreement.get("birth_date") == "incomplete"
             and probability is not None and probability >= INCOMPLETE_DATE_PROBABILITY
-            and all(agreement.get(name) == "agree" or (agreement.get(name) == "missing" and _empty(record, name))
-                    for name in WHOLE_NAME)
+            and is_whole_name(agreement, record)
             and not any(agreement.get(name) == "disagree" for name in NAMESAKE_FIELDS))
+
+
+def is_whole_name(agreement: Mapping[str, str], record: Mapping[str, object] | None = None) -> bool:
+    """Whether the request's name is exactly the registry record's: given names and every surname
+    the record holds agree, in their order (see `is_anchored` for `record`)."""
+    return all(agreement.get(name) == "agree" or (agreement.get(name) == "missing" and _empty(record, name))
+               for name in WHOLE_NAME)
+
+
+# The reason a decision carries when a near name with no cédula agreeing stays below `inexact_name`.
+INEXACT_NAME = "inexact_name"
+
+
+def needs_a_person_for_the_name(agreement: Mapping[str, str], record: Mapping[str, object] | None,
+                                probability: float, inexact_name: float) -> bool:
+    """Whether an anchored match still waits for a person because of its name: the name is not
+    exactly the registry's (`is_whole_name`), no cédula agrees, and the match `probability` is
+    below `inexact_name` (the installation's `verification_inexact_name_threshold`)."""
+    return (agreement.get("cedula") not in ("agree", "partial") and not is_whole_name(agreement, record)
+            and probability < inexact_name)
 
 
 def _empty(record: Mapping[str, object] | None, name: str) -> bool:

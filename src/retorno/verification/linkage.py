@@ -33,7 +33,13 @@ from retorno.config import Settings
 from retorno.errors import InvalidInput
 from retorno.synthetic.registry import ERROR_MODELS, make_requests
 from retorno.verification import narrowing, prepared
-from retorno.verification.anchors import DECEASED, is_anchored, is_deceased
+from retorno.verification.anchors import (
+    DECEASED,
+    INEXACT_NAME,
+    is_anchored,
+    is_deceased,
+    needs_a_person_for_the_name,
+)
 from retorno.verification.normalise import install_macros, prepare_table, registry_source_sql
 from retorno.verification.weights import LevelOrder, Seen, check, regularise, weight_table
 
@@ -63,24 +69,31 @@ class Thresholds:
     Verified ≥ upper > review ≥ lower > not found; `national_share` is the share of requests
     expected to be nationals, the prior the posterior is computed with: an installation
     whose requests hold more non-nationals lowers it, and every posterior becomes warier.
+    `inexact_name` is what a match whose name is not exactly the registry's and which no
+    cédula anchors needs to be verified (`anchors.needs_a_person_for_the_name`).
     """
 
     upper: float = 0.997
     lower: float = 0.05
     national_share: float = NATIONAL_PRIOR
+    inexact_name: float = 0.999
 
     @classmethod
     def from_settings(cls, settings: Settings, *, upper: float | None = None, lower: float | None = None,
-                      national_share: float | None = None) -> Thresholds:
+                      national_share: float | None = None, inexact_name: float | None = None) -> Thresholds:
         """The installation's settings (RETORNO_VERIFICATION_*), overridden where a value is given."""
         return cls(upper=settings.verification_upper_threshold if upper is None else upper,
                    lower=settings.verification_lower_threshold if lower is None else lower,
                    national_share=settings.verification_national_share if national_share is None
-                   else national_share)
+                   else national_share,
+                   inexact_name=settings.verification_inexact_name_threshold if inexact_name is None
+                   else inexact_name)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.lower <= self.upper <= 1.0:
             raise ValueError(f"thresholds must satisfy 0 ≤ lower ≤ upper ≤ 1, got {self.lower}, {self.upper}")
+        if not 0.0 <= self.inexact_name <= 1.0:
+            raise ValueError(f"the inexact name threshold must be between 0 and 1, got {self.inexact_name}")
         if not 0.0 < self.national_share < 1.0:
             raise ValueError(f"the national share must be strictly between 0 and 1, got {self.national_share}")
 
@@ -117,7 +130,8 @@ class LinkDecision:
     probability: float
     registry_id: Any | None
     candidates: list[Candidate] = field(default_factory=list)
-    # Why a likely match waits for a person, where a rule (not the probability) sent it: `anchors.DECEASED`.
+    # Why a likely match waits for a person, where a rule (not the probability) sent it: `anchors.DECEASED`,
+    # `anchors.INEXACT_NAME`.
     reason: str | None = None
 
 
@@ -971,7 +985,9 @@ def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds
     date or the cédula agreeing, `anchors.is_anchored`); a strong posterior without one goes
     to review. A request whose best candidate the registry records as deceased is never
     verified without a person, however strong the match: it goes to review, with that reason
-    (`anchors.DECEASED`) — someone may be travelling on a dead person's identity. Below the
+    (`anchors.DECEASED`) — someone may be travelling on a dead person's identity. A name that
+    is not exactly the registry's, with no cédula agreeing, is verified only from
+    `thresholds.inexact_name` on, and below it goes to review (`anchors.INEXACT_NAME`). Below the
     lower threshold, or with no candidate at all, the case is not found.
     """
     best = candidates[0] if candidates else None
@@ -981,7 +997,10 @@ def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds
     elif best.deceased:
         outcome, reason = "review", DECEASED
     elif best.probability >= thresholds.upper and is_anchored(best.agreement, best.record, best.probability):
-        outcome = "verified"
+        if needs_a_person_for_the_name(best.agreement, best.record, best.probability, thresholds.inexact_name):
+            outcome, reason = "review", INEXACT_NAME
+        else:
+            outcome = "verified"
     else:
         outcome = "review"
     return LinkDecision(

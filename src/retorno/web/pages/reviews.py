@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from retorno.config import Settings
-from retorno.verification.anchors import DECEASED, INCOMPLETE_DATE_PROBABILITY, is_deceased
+from retorno.verification.anchors import DECEASED, INCOMPLETE_DATE_PROBABILITY, INEXACT_NAME, is_deceased
 from retorno.verification.models import VerificationDecision
 
 # A second candidate at least this likely is worth comparing with the first.
@@ -53,6 +53,12 @@ def review_reasons(decision: VerificationDecision | None, candidates: Sequence[M
     elif decision.outcome == "not_found" or best is None:
         sentences.append(("Aquí ningún registro llega a %(lower)s: confirme que no está en el registro civil o "
                           "busque con otros datos.", {"lower": lower}))
+    elif decision.reason == INEXACT_NAME:
+        sentences.append(("Aquí la probabilidad es alta y coincide la fecha de nacimiento, pero el nombre no es "
+                          "exactamente el del registro (nombres y apellidos como los tiene, en su orden) y ninguna "
+                          "cédula coincide: sin cédula, un nombre que no es exacto solo basta con una probabilidad "
+                          "de %(strict)s o más; decide una persona.",
+                          {"strict": fmt.share(settings.verification_inexact_name_threshold)}))
     elif unanchored and (best.get("agreement") or {}).get("birth_date") == "incomplete":
         sentences.append(("Aquí la probabilidad es alta, pero la fecha de nacimiento consta solo en parte (sin día o "
                           "sin mes) y ninguna cédula coincide: una fecha incompleta solo basta con el nombre completo "
