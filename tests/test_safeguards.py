@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from retorno import safeguards
+from retorno.errors import Message
 from retorno.safeguards import FlightFacts, HouseholdMember, ManifestFacts, TravellerFacts
 
 FLIGHT_DAY = date(2026, 12, 10)
@@ -71,6 +73,40 @@ def test_non_refoulement_and_approval(passengers: list[TravellerFacts]) -> None:
             assert v.rule in ("non_refoulement", "verified_nationality") and p.reference in str(v)
         assert bool(safeguards.may_board(p, p.verified_by_state or "VEN")) == (
             blocked or (p.nationality_verified and p.verified_by_state is None))
+
+
+@given(travellers(), st.booleans())
+def test_another_agencys_concern_is_told_only_to_a_case_ready_by_its_own_record(person: TravellerFacts,
+                                                                                 changed: bool) -> None:
+    """Red team: a concern another agency holds for the same person was told to a case nothing had confirmed to
+    be that person. It stops the case at every door; it is told only once the case's own record is ready
+    (screening cleared, identity verified by the state returned to, a document on file); until then the refusal
+    names the case's own missing steps, as it would without that concern."""
+    person = replace(person, identity_changed_since_verification=changed and person.nationality_verified)
+    held = replace(person, open_concerns=(*person.open_concerns, Message(safeguards.HELD_ELSEWHERE)))
+    ready = (person.screened and not person.open_concerns and person.nationality_verified and not changed
+             and person.verified_by_state == "VEN" and person.document_valid)
+    assert (not safeguards.own_steps(person, "VEN")) == ready
+    flight = FlightFacts("RF-1", 10, 1, 9, FLIGHT_DAY, 1, "VEN")
+
+    def told(p: TravellerFacts) -> tuple[list[str], list[str], list[str]]:
+        return ([str(v) for v in safeguards.may_be_approved(p, FLIGHT_DAY, "VEN")],
+                [str(v) for v in safeguards.manifest(ManifestFacts(flight, [p]))],
+                [str(v) for v in safeguards.may_board(p, "VEN")])
+
+    approving, manifesting, boarding = told(held)
+    # Refused at every door, whatever is told.
+    assert safeguards.protection(held, "VEN") and approving and manifesting and boarding
+    linked = f"case {person.reference}: protection concern 'one another agency holds open for the same person' " \
+             "is not resolved"
+    if ready:
+        assert linked in approving and linked in manifesting and boarding == [linked]
+    else:
+        assert (approving, manifesting) == told(person)[:2]
+        own = {str(v) for v in safeguards.own_steps(person, "VEN") + safeguards.may_board(person, "VEN")}
+        assert set(boarding) <= own and all("another agency" not in s for s in boarding)
+    for sentences in (approving, manifesting, boarding):
+        assert len(sentences) == len(set(sentences))
 
 
 @given(st.lists(st.tuples(st.sampled_from(["A/H1", "A/H2"]), st.sampled_from([None, "RF-1", "RF-2"])),

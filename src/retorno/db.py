@@ -235,6 +235,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.commit()
     except BaseException:
         session.rollback()
+        from retorno.cases.linked import write_after_rollback
+        write_after_rollback(session)
         raise
     finally:
         session.close()

@@ -126,12 +126,66 @@ def medical_staff_needed(passengers: Iterable[TravellerFacts]) -> int:
     return sum(p.medical_escorts for p in passengers)
 
 
-def protection(person: TravellerFacts) -> list[Violation]:
-    """Non-refoulement: nobody travels without a screening whose concerns are all resolved."""
+# The one word said of another agency's record of the same person (`cases.facts.protection_status`): that it
+# holds a concern open, never which or where (safeguard 6).
+HELD_ELSEWHERE = "one another agency holds open for the same person"
+
+
+def held_elsewhere(concern: str | Term | Message) -> bool:
+    """Whether an open concern is the one drawn from another agency's record of the same person."""
+    return isinstance(concern, Message) and concern.template == HELD_ELSEWHERE
+
+
+def own_steps(person: TravellerFacts, receiving_state: str | None = None) -> list[Violation]:
+    """What the case's own record still lacks to be ready to travel: a cleared screening (its own concerns, and
+    those of the same agency's records of the person, resolved), its identity and nationality verified by the
+    receiving authority (of `receiving_state`, when a flight is concerned) and a travel document on file.
+
+    Until none is missing, nobody has confirmed that this case is the person another agency's record is about,
+    so a refusal tells these steps only, never what that record holds (`protection`).
+    """
+    found = _screening_steps(person)
+    found.extend(_identity_steps(person, receiving_state))
+    if not person.document_valid:
+        found.append(_no_document(person))
+    return found
+
+
+def protection(person: TravellerFacts, receiving_state: str | None = None) -> list[Violation]:
+    """Non-refoulement: nobody travels without a screening whose concerns are all resolved, on this record or on
+    any other record of the same person.
+
+    A concern another agency holds open stops the person whatever else is true, but it is told only once the
+    case is otherwise ready by its own record (`own_steps`): before, the refusal names what the case itself
+    lacks, so that asking about a cédula, with nothing verified, learns nothing of another agency's record.
+    The action is refused either way.
+    """
+    found = _screening_steps(person)
+    elsewhere = [concern for concern in person.open_concerns if held_elsewhere(concern)]
+    if elsewhere and not found:
+        found = own_steps(person, receiving_state) or [_not_resolved(person, concern) for concern in elsewhere]
+    return found
+
+
+def _screening_steps(person: TravellerFacts) -> list[Violation]:
+    """A screening recorded, and every concern of this agency's records of the person resolved."""
     if not person.screened:
         return [Violation(NON_REFOULEMENT, person.reference, "no protection screening is recorded")]
-    return [Violation(NON_REFOULEMENT, person.reference, "protection concern '%(concern)s' is not resolved",
-                      {"concern": concern}) for concern in person.open_concerns]
+    return [_not_resolved(person, concern) for concern in person.open_concerns if not held_elsewhere(concern)]
+
+
+def _not_resolved(person: TravellerFacts, concern: str | Term | Message) -> Violation:
+    return Violation(NON_REFOULEMENT, person.reference, "protection concern '%(concern)s' is not resolved",
+                     {"concern": concern})
+
+
+def _distinct(violations: Iterable[Violation]) -> list[Violation]:
+    """Each violation once, in order (a step the case lacks may be found by two rules)."""
+    seen: list[Violation] = []
+    for v in violations:
+        if v not in seen:
+            seen.append(v)
+    return seen
 
 
 def as_told(violation: Violation, *, reads_protection: bool) -> Violation:
@@ -167,10 +221,8 @@ def returned_to_verifier(person: TravellerFacts, receiving_state: str | None) ->
                       {"verifier": person.verified_by_state, "state": receiving_state})]
 
 
-def nationality_and_document(person: TravellerFacts, travel_date: date, receiving_state: str | None
-                             ) -> list[Violation]:
-    """Safeguard 4: nationality verified for the identity as it is now, by the authority of the state the flight
-    returns the person to, and a document valid on the travel date."""
+def _identity_steps(person: TravellerFacts, receiving_state: str | None) -> list[Violation]:
+    """Safeguard 4's identity part: verified for the identity as it is now, by the state the flight returns to."""
     found = []
     if person.identity_changed_since_verification:
         found.append(Violation(VERIFIED_IDENTITY, person.reference,
@@ -180,9 +232,21 @@ def nationality_and_document(person: TravellerFacts, travel_date: date, receivin
         found.append(Violation(VERIFIED_NATIONALITY, person.reference,
                                "nationality has not been verified by the receiving authority"))
     found.extend(returned_to_verifier(person, receiving_state))
+    return found
+
+
+def _no_document(person: TravellerFacts) -> Violation:
+    return Violation(VALID_DOCUMENT, person.reference, "no travel document with a valid machine readable zone is on "
+                     "file")
+
+
+def nationality_and_document(person: TravellerFacts, travel_date: date, receiving_state: str | None
+                             ) -> list[Violation]:
+    """Safeguard 4: nationality verified for the identity as it is now, by the authority of the state the flight
+    returns the person to, and a document valid on the travel date."""
+    found = _identity_steps(person, receiving_state)
     if not person.document_valid:
-        found.append(Violation(VALID_DOCUMENT, person.reference,
-                               "no travel document with a valid machine readable zone is on file"))
+        found.append(_no_document(person))
     elif person.document_expiry is not None and person.document_expiry < travel_date:
         found.append(Violation(VALID_DOCUMENT, person.reference,
                                "the travel document expires on %(expiry)s, before the flight on %(departure)s",
@@ -192,13 +256,14 @@ def nationality_and_document(person: TravellerFacts, travel_date: date, receivin
 
 def may_be_approved(person: TravellerFacts, travel_date: date, receiving_state: str | None) -> list[Violation]:
     """Whether the receiving side (of `receiving_state`) may approve one passenger."""
-    return protection(person) + nationality_and_document(person, travel_date, receiving_state)
+    return _distinct(protection(person, receiving_state) + nationality_and_document(person, travel_date,
+                                                                                     receiving_state))
 
 
 def may_board(person: TravellerFacts, receiving_state: str) -> list[Violation]:
     """Whether one person may board a flight to `receiving_state`: protection is checked again at the aircraft
     door, and that the state the flight goes to is the one that verified them."""
-    return protection(person) + returned_to_verifier(person, receiving_state)
+    return _distinct(protection(person, receiving_state) + returned_to_verifier(person, receiving_state))
 
 
 @dataclass(frozen=True)
@@ -313,8 +378,8 @@ def manifest(facts: ManifestFacts) -> list[Violation]:
     """
     found: list[Violation] = []
     for p in facts.passengers:
-        found.extend(protection(p))
-        found.extend(nationality_and_document(p, facts.flight.departure, facts.flight.receiving_state))
+        found.extend(_distinct(protection(p, facts.flight.receiving_state)
+                               + nationality_and_document(p, facts.flight.departure, facts.flight.receiving_state)))
     found.extend(children(facts.passengers, facts.flight.departure))
     found.extend(family_unity(facts.flight.reference, facts.household_members, facts.split_households))
     found.extend(capacity(facts.flight, facts.passengers))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
+from retorno.audit.models import AuditRecord
 from tests.factories import Api, World, case_payload, ok
+from tests.web.pages_helpers import login
 
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
@@ -354,6 +358,55 @@ def test_another_agencys_record_of_the_same_person_blocks_without_being_named(cl
     error = refused(api.post("inm.officer", f"/api/v1/flights/{api.flight()['reference']}/passengers",
                              {"cases": [again["reference"]]}), 409, "invalid_transition")
     assert mexican["reference"] in str(error) and "asylum" in str(error)
+
+
+def test_a_case_not_ready_by_its_own_record_learns_nothing_of_another_agencys_record(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team: ICE learnt whether any cédula holder had a concern open with Mexico by registering a case with
+    that cédula, recording a clear screening and asking to put it on a flight, with nothing verified: the 409
+    said 'one another agency holds open for the same person'. Until the receiving state has verified the case
+    and a document is on file, the refusal lists the case's own missing steps only, as it does for a cédula
+    nobody else holds; the attempt is refused all the same, and audited."""
+    api = Api(client, world)
+    mexican = api.register(national_id="V-6.120.337")
+    api.screen(mexican["reference"], ["pending_asylum_claim"])
+    flight = api.flight(user="ice.officer")["reference"]
+
+    def probe(national_id: str, agency_reference: str) -> tuple[str, str]:
+        case = api.register("ice.officer", national_id=national_id, agency_reference=agency_reference)
+        api.screen(case["reference"], user="ice.officer")
+        error = refused(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers",
+                                 {"cases": [case["reference"]]}), 409, "invalid_transition")
+        return case["reference"], str(error["message"])
+
+    held, said = probe("V6120337", "ICE-RT-PROBE1")
+    control, said_of_control = probe("V6120338", "ICE-RT-PROBE2")
+    assert "another agency" not in said and "protection" not in said and mexican["reference"] not in said
+    assert "not been verified" in said
+    assert said.replace(held, "CASE") == said_of_control.replace(control, "CASE")
+    # The same through the page of the case: no banner for a concern the case cannot be told of yet.
+    login(client, "ice.officer")
+    assert "Otra agencia tiene abierta" not in client.get(f"/cases/{held}").text
+    assert audited(session_factory) == [("ice.officer", held, {"action": "manifest.propose",
+                                                               "told_held_elsewhere": False})]
+    # Once the receiving state has verified it and a document is on file, the case is that person: it is told.
+    api.verify(held, sender="ice.officer")
+    assert api.passport(ok(api.get("ice.officer", f"/api/v1/cases/{held}")), user="ice.officer")["case_state"] \
+        == "documented"
+    error = refused(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [held]}), 409,
+                    "invalid_transition")
+    assert "one another agency holds open for the same person" in str(error["message"])
+    assert mexican["reference"] not in str(error) and "asylum" not in str(error)
+    assert "Otra agencia tiene abierta" in client.get(f"/cases/{held}").text
+    assert [told["told_held_elsewhere"] for _, _, told in audited(session_factory)] == [False, True]
+
+
+def audited(session_factory: sessionmaker[Session]) -> list[tuple[str, str, object]]:
+    """The refused attempts on cases another agency's record holds a concern for, as the audit trail has them."""
+    with session_factory() as session:
+        return [(r.actor, r.object_id, r.after) for r in session.execute(
+            sa.select(AuditRecord).where(AuditRecord.action == "safeguard.refused_held_elsewhere")
+            .order_by(AuditRecord.seq)).scalars()]
 
 
 def test_an_operator_guessing_a_returnees_birth_date_is_slowed_down_and_audited(client: TestClient,

@@ -60,9 +60,15 @@ def test_a_concern_open_on_another_record_of_the_same_person_is_named_on_this_on
     login(client, "inm.officer")
     page = client.get(f"/cases/{second['reference']}").text
     assert BANNER in page and first["reference"] in page and "otro registro de la misma persona" in page
-    # Another agency's record of the same person blocks this one too, but is not this agency's to name.
+    # Another agency's record of the same person blocks this one too, but is not this agency's to name; that it
+    # holds a concern is said only once the receiving state has verified this case and a document is on file.
     american = api.register("ice.officer", national_id="V20111222", agency_reference="ICE-1")
+    api.screen(american["reference"], user="ice.officer")
     login(client, "ice.officer")
+    page = client.get(f"/cases/{american['reference']}").text
+    assert BANNER not in page and "Otra agencia tiene abierta" not in page
+    api.verify(american["reference"], sender="ice.officer")
+    api.passport(american, user="ice.officer")
     page = client.get(f"/cases/{american['reference']}").text
     assert BANNER in page and "Otra agencia tiene abierta" in page
     assert first["reference"] not in page and second["reference"] not in page

@@ -299,3 +299,20 @@ def test_a_safeguard_refusal_says_each_violation(violations: int) -> None:
     refusal: RetornoError = SafeguardViolation(found)
     assert refusal.code == "safeguard.children"
     assert say(refusal, "es").count("caso MX-") == violations
+
+
+@pytest.mark.parametrize(("role", "english", "spanish"), [
+    ("viewer", "it needs an officer of one of: sending_authority", "hace falta el rol funcionario en una agencia"),
+    ("officer", "it needs a supervisor of one of: sending_authority", "hace falta el rol supervisor en una agencia"),
+])
+def test_a_refused_role_is_named_with_its_article(role: str, english: str, spanish: str) -> None:
+    """Red team: the command line said 'it needs a officer'; the Spanish said 'hace falta un consulta'."""
+    from types import SimpleNamespace
+
+    from retorno.agencies.permissions import require
+
+    agency = SimpleNamespace(kind="sending", code="MX-INM")
+    user = SimpleNamespace(username="inm.x", agency=agency, role=role, active=True)
+    with pytest.raises(RetornoError) as refused:
+        require(user, "screening.record" if role == "viewer" else "screening.resolve")  # type: ignore[arg-type]
+    assert english in str(refused.value) and spanish in say(refused.value, "es")

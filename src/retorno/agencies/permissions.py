@@ -15,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
+from sqlalchemy.orm import Session
+
 from retorno.agencies.models import User
-from retorno.errors import Forbidden, Term
+from retorno.cases import linked
+from retorno.errors import Forbidden, RetornoError, Term
 
 SENDING = "sending_authority"
 RECEIVING = "receiving_authority"
@@ -128,13 +131,15 @@ def require(user: User, capability: str) -> None:
     """Refuse with a clear message unless `user` holds `capability`."""
     if not can(user, capability):
         declared = CAPABILITIES[capability]
-        raise Forbidden(
-            "%(username)s (%(agency)s, %(kind)s %(role)s) may not %(capability)s; it needs a %(needed)s of one of: "
-            "%(kinds)s",
-            code="forbidden." + capability, username=user.username, agency=user.agency.code,
-            kind=Term("agency_kind", user.agency.kind), role=Term("role", user.role), capability=capability,
-            needed=Term("role", declared.role), kinds=[Term("agency_kind", k) for k in sorted(declared.kinds)],
-        )
+        said: dict[str, Any] = dict(username=user.username, agency=user.agency.code,
+                                    kind=Term("agency_kind", user.agency.kind), role=Term("role", user.role),
+                                    capability=capability, needed=Term("role", declared.role),
+                                    kinds=[Term("agency_kind", k) for k in sorted(declared.kinds)])
+        if declared.role == "officer":  # the article goes with the English word: "an officer"
+            raise Forbidden("%(username)s (%(agency)s, %(kind)s %(role)s) may not %(capability)s; it needs an "
+                            "%(needed)s of one of: %(kinds)s", code="forbidden." + capability, **said)
+        raise Forbidden("%(username)s (%(agency)s, %(kind)s %(role)s) may not %(capability)s; it needs a "
+                        "%(needed)s of one of: %(kinds)s", code="forbidden." + capability, **said)
 
 
 P = ParamSpec("P")
@@ -161,7 +166,18 @@ def _declare(capability: str, *, reads: bool, system: bool) -> Callable[[Callabl
                                     capability=capability)
             else:
                 require(actor, capability)
-            return function(*args, **kwargs)
+            session = next((a for a in (*args, *kwargs.values()) if isinstance(a, Session)), None)
+            if reads or session is None:
+                return function(*args, **kwargs)
+            # A refused action on a case another agency's record holds a concern for is audited (`cases.linked`).
+            outer, refused_by = linked.begin_action(session), None
+            try:
+                return function(*args, **kwargs)
+            except RetornoError:
+                refused_by = actor.id if actor is not None else None
+                raise
+            finally:
+                linked.end_action(session, outer, refused_by=refused_by, capability=capability)
 
         checked.__capability__ = capability  # type: ignore[attr-defined]
         return checked

@@ -12,10 +12,11 @@ import sqlalchemy.orm.attributes
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency
+from retorno.cases import linked
 from retorno.cases.models import Case, Household
 from retorno.documents.models import TravelDocument
 from retorno.errors import Message, Term
-from retorno.safeguards import IDENTITY_FIELDS, TravellerFacts, identity_fingerprint
+from retorno.safeguards import IDENTITY_FIELDS, TravellerFacts, held_elsewhere, identity_fingerprint, own_steps
 from retorno.screening.models import (
     CONCERNS,
     BestInterestsDetermination,
@@ -269,7 +270,7 @@ def protection_status(session: Session, case_ids: Sequence[int]
                                {"concern": concern_term(c), "other": other.reference})
                        for c in open_codes.get(other_id, [])]
         if elsewhere:
-            labels.append(Message("one another agency holds open for the same person"))
+            labels.append(Message("one another agency holds open for the same person"))  # safeguards.HELD_ELSEWHERE
         if case_id in medical or labels:
             status[case_id] = (case_id in medical, tuple(labels), medical.get(case_id, 0))
     return status
@@ -371,6 +372,8 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
             identity_changed_since_verification=case.id in verified and verified[case.id] != fingerprint,
             verified_by_state=latest_verified[case.id][1] if case.id in latest_verified else None,
         )
+        if any(held_elsewhere(concern) for concern in open_concerns):
+            linked.note_seen(session, case.reference, told=not own_steps(facts[case.id]))
     return facts
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from retorno import safeguards
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
-from retorno.cases.facts import open_concern_codes, same_person
+from retorno.cases.facts import open_concern_codes, same_person, traveller_facts
 from retorno.cases.models import Case
 from retorno.db import utcnow
 from retorno.screening.models import BestInterestsDetermination
@@ -25,7 +25,8 @@ from retorno.screening.models import BestInterestsDetermination
 def protection_context(session: Session, user: User, case: Case) -> dict[str, Any]:
     """`open_concerns` (codes open on this record), `open_elsewhere` (references of the same person's other
     records this agency holds with one open), `open_other_agency` (whether another agency holds one: its
-    record is not this agency's to name) and `needs_best_interests` (a minor with no determination yet)."""
+    record is not this agency's to name, and that it holds one is said only of a case otherwise ready) and
+    `needs_best_interests` (a minor with no determination yet)."""
     if not can(user, "screening.read_details"):
         return {"open_concerns": [], "open_elsewhere": [], "open_other_agency": False, "needs_best_interests": False}
     others = same_person(session, [case.id]).get(case.id, {})
@@ -35,7 +36,10 @@ def protection_context(session: Session, user: User, case: Case) -> dict[str, An
         "open_concerns": open_concern_codes(session, case.id),
         "open_elsewhere": sorted(record.reference for other, record in others.items()
                                  if record.same_agency and open_concern_codes(session, other)),
+        # Said only once this case is ready by its own record (verified, documented, cleared): before, nothing
+        # confirms it is the person another agency's record is about (`safeguards.protection`).
         "open_other_agency": any(not record.same_agency and open_concern_codes(session, other)
-                                 for other, record in others.items()),
+                                 for other, record in others.items())
+        and not safeguards.own_steps(traveller_facts(session, [case])[case.id]),
         "needs_best_interests": safeguards.is_minor(case.birth_date, utcnow().date()) and not decided,
     }
