@@ -34,11 +34,11 @@ USERS = [("inm.officer", "MX-INM", "officer"), ("inm.supervisor", "MX-INM", "sup
          ("saime.officer", "VE-SAIME", "officer"), ("saime.supervisor", "VE-SAIME", "supervisor"),
          ("carrier.officer", "CONVIASA", "officer"), ("op.officer", "VE-VUELTA", "officer")]
 CASES = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
-         "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n"
-         "A-1,H-1,Ana María,Pérez,Gómez,F,17/05/1990,VEN,V-12.345.678,Siglo XXI,TAP,01/09/2023\n"
-         "A-2,H-1,Lucía,Pérez,Gómez,F,02/03/2015,VEN,,Siglo XXI,TAP,01/09/2023\n"
-         "A-3,,Carlos,Rojas,,M,11/11/1985,VEN,V-9.876.543,Siglo XXI,TAP,15/08/2023\n"
-         "A-4,,Sofía,Díaz,,F,20/01/2012,VEN,,Siglo XXI,TAP,20/08/2023\n")
+         "lugar_custodia,aeropuerto_cercano,fecha_ingreso,parentesco\n"
+         "A-1,H-1,Ana María,Pérez,Gómez,F,17/05/1990,VEN,V-12.345.678,Siglo XXI,TAP,01/09/2023,titular\n"
+         "A-2,H-1,Lucía,Pérez,Gómez,F,02/03/2015,VEN,,Siglo XXI,TAP,01/09/2023,hija\n"
+         "A-3,,Carlos,Rojas,,M,11/11/1985,VEN,V-9.876.543,Siglo XXI,TAP,15/08/2023,\n"
+         "A-4,,Sofía,Díaz,,F,20/01/2012,VEN,,Siglo XXI,TAP,20/08/2023,\n")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -317,3 +317,4 @@ def test_reintegration_through_the_cli(flown: Flow) -> None:
                             "--intends-to-migrate", "no", user="op.officer", code=2))
     assert "error (invalid_transition)" in refused
     assert "intact" in said(flow.run("audit", "verify"))
+

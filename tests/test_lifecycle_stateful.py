@@ -93,10 +93,14 @@ class ReturnFlows(RuleBasedStateMachine):
     def register(self, minor: bool, household: str | None) -> str:
         self.count += 1
         born = TODAY - timedelta(days=(10 if minor else 30) * 365)
+        # The household's first member heads it (a household has its head).
+        headed = household is not None and self.session.execute(sa.select(Case.id).join(Household).where(
+            Household.reference == household).limit(1)).first() is not None
         case = register_case(self.session, self.users["inm.officer"], CaseInput(
             agency_reference=f"SM-{self.count}", given_names="Ana", first_surname="Pérez", sex="F",
             birth_date=born, nationality="VEN", held_at="Tapachula", detained_since=TODAY - timedelta(days=5),
-            household_reference=household, nearest_airport="TAP"))
+            household_reference=household, nearest_airport="TAP",
+            relationship_to_head=None if household is None else "other" if headed else "head"))
         return case.reference
 
     @rule(ref=cases, concern=st.sampled_from([None, None, "pending_asylum_claim", "medical_condition"]))

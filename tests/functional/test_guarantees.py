@@ -14,6 +14,7 @@ from tests.web.pages_helpers import login
 
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
+RELATED = HEADER.rstrip("\n") + ",parentesco\n"  # a household's rows say who heads it
 
 
 def refused(response: object, status: int, code_prefix: str) -> dict[str, object]:
@@ -218,8 +219,8 @@ def test_a_new_household_member_takes_the_household_off_its_manifest(client: Tes
     passengers = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
     assert all(p["approval"] == "removed" for p in passengers)
     # The same through an import: the newcomer names the head's reference as their household.
-    head = "IMP-H1,IMP-H1,Carmen,Peña,Rodríguez,F,17/05/1980,VEN,V-20.333.444,Tapachula,TAP,01/10/2026\n"
-    upload = {"file": ("lista.csv", (HEADER + head).encode(), "text/csv")}
+    head = "IMP-H1,IMP-H1,Carmen,Peña,Rodríguez,F,17/05/1980,VEN,V-20.333.444,Tapachula,TAP,01/10/2026,titular\n"
+    upload = {"file": ("lista.csv", (RELATED + head).encode(), "text/csv")}
     ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
     ref = ok(api.get("inm.officer", "/api/v1/cases?q=IMP-H1"))["items"][0]["reference"]
     carmen = ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))
@@ -228,8 +229,8 @@ def test_a_new_household_member_takes_the_household_off_its_manifest(client: Tes
     api.passport(carmen)
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 201)
     assert state(api, ref) == "manifested"
-    son = "IMP-H2,IMP-H1,Luis,Peña,Rodríguez,M,17/05/2001,VEN,V-20.333.445,Tapachula,TAP,01/10/2026\n"
-    upload = {"file": ("lista.csv", (HEADER + son).encode(), "text/csv")}
+    son = "IMP-H2,IMP-H1,Luis,Peña,Rodríguez,M,17/05/2001,VEN,V-20.333.445,Tapachula,TAP,01/10/2026,hijo\n"
+    upload = {"file": ("lista.csv", (RELATED + son).encode(), "text/csv")}
     ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
     assert state(api, ref) == "ready"
 
@@ -516,10 +517,11 @@ def test_an_import_naming_a_held_case_as_household_joins_that_family(client: Tes
     api = Api(client, world)
     father = api.register(agency_reference="INM-RT-PADRE", household_reference="H-RT-FAM", relationship_to_head="head")
     loner = api.register(agency_reference="INM-RT-SOLO", given_names="Solo")
-    rows = ("RT-HIJA,INM-RT-PADRE,Nueva,Hija,Peña,F,17/07/2016,VEN,,Tapachula,TAP,01/10/2026\n"
-            "RT-HERM,INM-RT-SOLO,Nuevo,Hermano,Peña,M,17/07/1996,VEN,,Tapachula,TAP,01/10/2026\n"
-            "RT-NIETO,RT-HERM,Nuevo,Nieto,Peña,M,17/07/2020,VEN,,Tapachula,TAP,01/10/2026\n")
-    upload = {"file": ("familia.csv", (HEADER + rows).encode(), "text/csv")}
+    # The brother heads the household the loner had none of (a household has its head).
+    rows = ("RT-HIJA,INM-RT-PADRE,Nueva,Hija,Peña,F,17/07/2016,VEN,,Tapachula,TAP,01/10/2026,hija\n"
+            "RT-HERM,INM-RT-SOLO,Nuevo,Hermano,Peña,M,17/07/1996,VEN,,Tapachula,TAP,01/10/2026,titular\n"
+            "RT-NIETO,RT-HERM,Nuevo,Nieto,Peña,M,17/07/2020,VEN,,Tapachula,TAP,01/10/2026,hijo\n")
+    upload = {"file": ("familia.csv", (RELATED + rows).encode(), "text/csv")}
     assert ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")),
               201)["created"] == 3
     family = ok(api.get("inm.officer", "/api/v1/households/H-RT-FAM"))["members"]

@@ -82,6 +82,9 @@ class ApiFlows(RuleBasedStateMachine):
         born = TODAY - timedelta(days=(9 if minor else 31) * 366)
         payload = case_payload(birth_date=born.isoformat(), household_reference=household,
                                given_names=f"Ana {self.count}")
+        if household is not None:  # the household's first member heads it (a household has its head)
+            held = self.call("GET", f"/api/v1/households/{household}", "inm.officer")
+            payload["relationship_to_head"] = "other" if held.status_code == 200 and held.json()["members"] else "head"
         response = self.call("POST", "/api/v1/cases", "inm.officer", payload)
         if response.status_code == 409 and household is not None:
             assert response.json()["error"]["code"] == "locked_change_needs_both_sides", response.text

@@ -163,6 +163,7 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     fields = {k: v for k, v in asdict(data).items() if k not in ("household_reference",)}
     fields["relationship_to_head"] = relationship_code(data.relationship_to_head)
     one_head(session, household.id if household else None, fields["relationship_to_head"], None)
+    headed(session, household.id if household else None, fields["relationship_to_head"])
     fields["national_id"] = normal_national_id(data.national_id, data.nationality)
     case = Case(
         reference=next_references(session, actor, 1)[0], agency_id=actor.agency_id,
@@ -187,6 +188,9 @@ def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any
     if "relationship_to_head" in changes:
         changes = {**changes, "relationship_to_head": relationship_code(changes["relationship_to_head"])}
         one_head(session, case.household_id, changes["relationship_to_head"], case.id)
+        if (case.household_id is not None and case.relationship_to_head in HEADS
+                and changes["relationship_to_head"] not in HEADS):
+            head_leaves(session, case)
     if changes.get("national_id") is not None:
         changes = {**changes, "national_id": normal_national_id(changes["national_id"],
                                                                  str(changes.get("nationality") or case.nationality))}
@@ -230,6 +234,34 @@ def one_head(session: Session, household_id: int | None, relationship: str | Non
         raise InvalidInput("household %(household)s already has a head, %(head)s: a household has one",
                            code="household_two_heads", household=household.reference if household else "",
                            head=head)
+
+
+def headed(session: Session, household_id: int | None, relationship: str | None) -> None:
+    """A household has its head in every state: someone not its head joins only a household that has one.
+
+    Its head is registered first (or in the same import file, `travel.load`).
+    """
+    if household_id is None or relationship in HEADS:
+        return
+    head = session.execute(sa.select(Case.id).where(
+        Case.household_id == household_id, Case.relationship_to_head.in_(HEADS)).limit(1)).scalar_one_or_none()
+    if head is None:
+        household = session.get(Household, household_id)
+        raise InvalidInput("household %(household)s has no head: register its head first (titular, head), "
+                           "a household has one", code="household_without_head",
+                           household=household.reference if household else "")
+
+
+def head_leaves(session: Session, case: Case) -> None:
+    """Refuse: the head of a household stays its head, since another relationship would leave it without one.
+
+    A withdrawn head stays in the household (and its head): the record is kept, and the others' family ties
+    are still theirs.
+    """
+    household = session.get(Household, case.household_id)
+    raise InvalidInput("%(case)s is the head of household %(household)s: a household has one head, and "
+                       "would have none", code="household_without_head", case=case.reference,
+                       household=household.reference if household else "")
 
 
 # Declared fields a correction may change but never empty.

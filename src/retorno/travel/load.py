@@ -293,26 +293,37 @@ def _coded_households(session: Session, actor: User, named: list[str | None]) ->
 
 def _one_head_each(session: Session, household_ids: list[int | None], relationships: list[str | None],
                    held_before: list[int]) -> None:
-    """A household has one head: the new rows' heads and those held, together (`cases.service.one_head`).
+    """A household has one head: the new rows' heads and those held, together (`cases.service.one_head`);
+    and never none: every household a row (or a held case it names) joins has its head held or in the file
+    (`cases.service.headed`).
 
     Only the households in `held_before` (those the rows joined) can hold cases already; the others
     were made by this import.
     """
     heads = Counter(h for h, relationship in zip(household_ids, relationships, strict=True)
                     if h is not None and relationship in HEADS)
-    if not heads:
+    touched = {h for h in household_ids if h is not None} | set(held_before)
+    if not touched:
         return
-    asked = sorted(set(held_before) & heads.keys())
+    asked = sorted(set(held_before))
     held: Counter[int | None] = Counter()
     for start in range(0, len(asked), _CHUNK):
         held.update(session.execute(sa.select(Case.household_id).where(
             Case.household_id.in_(asked[start:start + _CHUNK]), Case.relationship_to_head.in_(HEADS))).scalars())
+
+    def named(ids: list[int]) -> str:
+        return ", ".join(session.execute(sa.select(Household.reference).where(Household.id.in_(ids))
+                                         .order_by(Household.reference)).scalars())
+
     two = sorted(h for h in heads if heads[h] + held[h] > 1)
     if two:
         raise InvalidInput("households %(households)s would have more than one head: a household has one",
-                           code="household_two_heads", households=", ".join(
-                               session.execute(sa.select(Household.reference).where(Household.id.in_(two))
-                                               .order_by(Household.reference)).scalars()))
+                           code="household_two_heads", households=named(two))
+    none = sorted(h for h in touched if heads[h] + held[h] == 0)
+    if none:
+        raise InvalidInput("households %(households)s would have no head: a household has one, registered "
+                           "before its other members or in the same file", code="household_without_head",
+                           households=named(none[:20]) + (f" (+{len(none) - 20})" if len(none) > 20 else ""))
 
 
 def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[str, int], checked: CheckedCases

@@ -1,0 +1,105 @@
+"""Red team: a household registered without its head (a 'hijo' of a new household number) was accepted, and
+`retorno demo check` found a household with no head. A household has one head in every state, whichever door."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.cases.models import Case, Household
+from tests.factories import Api, World, case_payload, ok
+from tests.web.pages_helpers import csrf, login
+
+HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
+          "lugar_custodia,aeropuerto_cercano,fecha_ingreso,parentesco\n")
+
+
+def refused(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code, error
+    return error
+
+
+def upload(client: TestClient, world: World, rows: str) -> Any:
+    files = {"file": ("hogar.csv", (HEADER + rows).encode(), "text/csv")}
+    return client.post("/api/v1/cases/import", files=files, headers={**world.headers("inm.officer"),
+                                                                     "Accept-Language": "es"})
+
+
+def members(session: Session, household: str) -> list[str | None]:
+    return list(session.execute(sa.select(Case.relationship_to_head).join(Household).where(
+        Household.reference == household).order_by(Case.id)).scalars())
+
+
+def test_a_member_joins_only_a_household_that_has_its_head_by_the_api(client: TestClient, world: World,
+                                                                      session: Session) -> None:
+    api = Api(client, world)
+    for relationship in ("hijo", "spouse", None):
+        error = refused(api.post("inm.officer", "/api/v1/cases", case_payload(
+            household_reference="H-SIN-TITULAR", relationship_to_head=relationship)), 422, "household_without_head")
+        assert "H-SIN-TITULAR" in error["message"] and "head" in error["message"]
+    spanish = client.post("/api/v1/cases", json=case_payload(household_reference="H-SIN-TITULAR",
+                                                             relationship_to_head="hijo"),
+                          headers={**world.headers("inm.officer"), "Accept-Language": "es"})
+    assert "no tiene titular" in refused(spanish, 422, "household_without_head")["localized"]["message"]
+    assert session.execute(sa.select(Household).where(Household.reference == "H-SIN-TITULAR")).first() is None
+    # The head first, then the others.
+    api.register(household_reference="H-SIN-TITULAR", relationship_to_head="titular")
+    api.register(household_reference="H-SIN-TITULAR", relationship_to_head="hijo")
+    assert members(session, "H-SIN-TITULAR") == ["head", "child"]
+
+
+ROW = "{ref},{household},{given},Peña,Ruiz,{sex},{born},VEN,,Tapachula,TAP,01/10/2026,{relationship}\n"
+
+
+def row(ref: str, household: str, relationship: str, given: str = "Ana", born: str = "17/07/1980") -> str:
+    return ROW.format(ref=ref, household=household, given=given, sex="F", born=born, relationship=relationship)
+
+
+def test_an_import_brings_each_household_its_head(client: TestClient, world: World, session: Session) -> None:
+    children = row("RT-IH1", "H-IMP", "hija", "Ana", "17/07/2010") + row("RT-IH2", "H-IMP", "hijo", "Leo", "01/02/2000")
+    error = refused(upload(client, world, children), 422, "household_without_head")
+    assert "H-IMP" in error["message"] and "sin titular" in error["localized"]["message"]
+    assert session.execute(sa.select(Case).where(Case.agency_reference == "RT-IH1")).first() is None
+    # The head in the same file, after the children, is enough.
+    assert ok(upload(client, world, children + row("RT-IH3", "H-IMP", "titular", "Luis")), 201)["created"] == 3
+    assert sorted(m or "" for m in members(session, "H-IMP")) == ["child", "child", "head"]
+    # A household held with its head takes new members from a file without it.
+    more = row("RT-IH4", "H-IMP", "hija", "Eva", "17/07/2012") + row("RT-IH5", "H-IMP", "otro", "Rosa")
+    assert ok(upload(client, world, more), 201)["created"] == 2
+    # A row naming a held case with no household makes a household of the two: headless unless one heads it.
+    api = Api(client, world)
+    alone = api.register(agency_reference="RT-IH6", relationship_to_head="hijo")
+    refused(upload(client, world, row("RT-IH7", "RT-IH6", "hijo", "Leo", "01/02/2001")), 422,
+            "household_without_head")
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{alone['reference']}"))["household"] is None
+    ok(upload(client, world, row("RT-IH7", "RT-IH6", "titular", "Leo", "01/02/1981")), 201)
+
+
+def test_a_reimport_keeps_the_head_the_head(client: TestClient, world: World, session: Session) -> None:
+    family = row("RT-IR1", "H-RE", "titular", "Luis") + row("RT-IR2", "H-RE", "hija", "Ana", "17/07/2010")
+    ok(upload(client, world, family), 201)
+    demoted = row("RT-IR1", "H-RE", "otro", "Luis") + row("RT-IR2", "H-RE", "hija", "Ana", "17/07/2010")
+    error = refused(upload(client, world, demoted), 422, "household_without_head")
+    assert "H-RE" in error["message"] and "se quedaría sin él" in error["localized"]["message"]
+    assert members(session, "H-RE") == ["head", "child"]
+    # Another member may change relationship.
+    ok(upload(client, world, row("RT-IR1", "H-RE", "titular", "Luis") + row("RT-IR2", "H-RE", "otro", "Ana",
+                                                                            "17/07/2010")), 201)
+    assert members(session, "H-RE") == ["head", "other"]
+
+
+def test_the_registration_page_refuses_a_household_without_its_head(client: TestClient, session: Session) -> None:
+    login(client, "inm.officer")
+    client.cookies.set("retorno_lang", "es")
+    data = {k: v for k, v in case_payload(household_reference="H-PAGINA", relationship_to_head="hijo").items()
+            if isinstance(v, str)}
+    response = client.post("/cases/new", data={**data, "csrf_token": csrf(client, "/cases/new")},
+                           follow_redirects=False)
+    assert response.status_code == 422 and "no tiene titular" in response.text
+    assert session.execute(sa.select(Case).where(Case.agency_reference == data["agency_reference"])).first() is None
+
