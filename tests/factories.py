@@ -172,10 +172,12 @@ class Api:
         assert result["case_state"] == "ready", result
         return case
 
-    def flight(self, origin: str = "TAP", seats: int = 180, escorts: int = 10, medical_staff: int = 1,
+    def flight(self, origin: str | None = None, seats: int = 180, escorts: int = 10, medical_staff: int = 1,
                days_ahead: int = 10, user: str = "inm.officer", accept: bool = True,
                departure: datetime | None = None) -> dict[str, Any]:
         departure = departure or datetime.now(UTC).replace(microsecond=0) + timedelta(days=days_ahead)
+        # From an airport of the sending state: Mexico's Tapachula, or Harlingen in the United States.
+        origin = origin or ("HRL" if user.startswith("ice.") else "TAP")
         flight = ok(self.post(user, "/api/v1/flights", {
             "flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": seats,
             "origin": origin, "destination": "CCS", "departure_utc": departure.isoformat(),

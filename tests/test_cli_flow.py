@@ -318,3 +318,17 @@ def test_reintegration_through_the_cli(flown: Flow) -> None:
     assert "error (invalid_transition)" in refused
     assert "intact" in said(flow.run("audit", "verify"))
 
+
+def test_the_cli_refuses_a_flight_from_another_state_or_longer_than_a_day(flow: Flow) -> None:
+    """Red team: a flight JFK→MAD for Venezuela, proposed by Mexico, and one a year long, were accepted."""
+    departure = (datetime.now(UTC) + timedelta(days=20)).replace(second=0, microsecond=0)
+    common = ("flights", "propose", "--number", "V0 3199", "--receiving", "VE-SAIME", "--carrier", "CONVIASA",
+              "--seats", "40", "--escorts", "2", "--departure", departure.isoformat())
+    before = flow.query("select count(*) from flights")
+    refused = said(flow.run(*common, "--origin", "JFK", "--destination", "MAD", "--arrival",
+                            (departure + timedelta(hours=8)).isoformat(), user="inm.officer", code=2))
+    assert "JFK is an airport of US, not of MEX" in refused and "MAD is an airport of ES, not of VEN" in refused
+    refused = said(flow.run(*common, "--origin", "TAP", "--destination", "CCS", "--arrival",
+                            (departure + timedelta(days=365)).isoformat(), user="inm.officer", code=2))
+    assert "a flight lasts at most 24 hours" in refused
+    assert flow.query("select count(*) from flights") == before

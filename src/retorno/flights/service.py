@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import pycountry
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -117,6 +118,10 @@ def _flight_transition(session: Session, actor: User | None, flight: Flight, tar
            reason=reason)
 
 
+# The longest a return flight lasts, departure to arrival (the longest scheduled flights take under 19 hours).
+LONGEST_FLIGHT = timedelta(hours=24)
+
+
 @action("flight.propose")
 def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
     """The sending side proposes a return flight to the receiving side."""
@@ -127,12 +132,21 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
         problems.append(Message("%(receiving)s is not a receiving authority", {"receiving": receiving.code}))
     if carrier.kind != "carrier":
         problems.append(Message("%(carrier)s is not a carrier", {"carrier": carrier.code}))
-    for label, code in (("origin", data.origin), ("destination", data.destination)):
+    # The origin is an airport of the sending state, the destination one of the receiving state.
+    for label, code, state in (("origin", data.origin, actor.agency.country),
+                               ("destination", data.destination, receiving.country)):
         try:
-            airports.airport(code)
+            country = airports.airport(code).country
         except ValueError:
             problems.append(Message("%(label)s '%(code)s' is not a known IATA airport code",
                                     {"label": Term("field", label), "code": code}))
+            continue
+        found = pycountry.countries.get(alpha_2=country)
+        if found is None or found.alpha_3 != state.upper():
+            problems.append(Message("%(label)s %(code)s is an airport of %(country)s, not of %(state)s: a return "
+                                    "flight leaves the sending state for the receiving one",
+                                    {"label": Term("field", label), "code": code.upper(), "country": country,
+                                     "state": state.upper()}))
     if data.origin.strip().upper() == data.destination.strip().upper():
         problems.append(Message("a return flight leaves from one airport for another, not from %(origin)s to itself",
                                 {"origin": data.origin.upper()}))
@@ -146,6 +160,10 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
                                 {"escorts": data.escorts, "medical_staff": data.medical_staff, "seats": data.seats}))
     if data.arrival_utc <= data.departure_utc:
         problems.append(Message("arrival must be after departure"))
+    elif data.arrival_utc - data.departure_utc > LONGEST_FLIGHT:
+        problems.append(Message("a flight lasts at most %(hours)s hours, not %(duration)s",
+                                {"hours": LONGEST_FLIGHT // timedelta(hours=1),
+                                 "duration": str(data.arrival_utc - data.departure_utc)}))
     if data.departure_utc.tzinfo is None:
         problems.append(Message("departure must carry a time zone"))
     if problems:
