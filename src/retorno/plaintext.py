@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+import typing
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
@@ -102,9 +103,47 @@ def _strings(value: Any) -> Iterable[str]:
             yield from _strings(item)
 
 
+def _numbers(annotation: Any) -> set[type]:
+    """The number types (int, float) a field's annotation holds, at any depth, unless it takes a bool too."""
+    found: set[type] = set()
+    for part in (annotation, *typing.get_args(annotation)):
+        if part is bool:
+            return set()
+        if part in (int, float):
+            found.add(part)
+        elif part is not annotation and typing.get_args(part):
+            inner = _numbers(part)
+            if not inner and bool in typing.get_args(part):
+                return set()
+            found |= inner
+    return found
+
+
+def _booleans(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(item, bool) for item in value)
+    if isinstance(value, dict):
+        return any(isinstance(item, bool) for item in value.values())
+    return False
+
+
 class Input(BaseModel):
     """Every API request body: no text in it, however nested, holds a character `unwanted` finds (422); nor a
-    tab or a line break, outside the fields that run over several lines (`single_line`)."""
+    tab or a line break, outside the fields that run over several lines (`single_line`). And its numbers are
+    strict: `true` is no 1 (pydantic's lax mode reads it so), in every int and float field of every body."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is not None and _booleans(value):
+            kinds = _numbers(cls.model_fields[info.field_name].annotation)
+            if int in kinds:
+                raise PydanticCustomError("int_type", "Input should be a valid integer")
+            if float in kinds:
+                raise PydanticCustomError("float_type", "Input should be a valid number")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

@@ -103,3 +103,19 @@ def test_the_registration_page_refuses_a_household_without_its_head(client: Test
     assert response.status_code == 422 and "no tiene titular" in response.text
     assert session.execute(sa.select(Case).where(Case.agency_reference == data["agency_reference"])).first() is None
 
+
+def test_a_reimport_never_ignores_the_household_column(client: TestClient, world: World, session: Session) -> None:
+    """Red team: a case re-imported with another household returned `unchanged: 1`, and stayed where it was."""
+    family = (row("RT-MV1", "H-MV-A", "titular", "Luis") + row("RT-MV2", "H-MV-A", "hija", "Ana", "17/07/2010")
+              + row("RT-MV3", "H-MV-B", "titular", "Eva") + row("RT-MV4", "H-MV-B", "otro", "Rosa"))
+    ok(upload(client, world, family), 201)
+    assert ok(upload(client, world, family), 201)["unchanged"] == 4
+    moved = row("RT-MV2", "H-MV-B", "hija", "Ana", "17/07/2010") + row("RT-MV3", "H-MV-B", "titular", "Eva")
+    error = refused(upload(client, world, moved), 422, "import_household_moved")
+    assert "RT-MV2 (H-MV-A → H-MV-B)" in error["message"] and "no cambia un caso de hogar" in str(error["localized"])
+    refused(upload(client, world, row("RT-MV2", "", "hija", "Ana", "17/07/2010")), 422, "import_household_moved")
+    assert members(session, "H-MV-A") == ["head", "child"]
+    # Naming the household by a member held in it is naming the same household.
+    assert ok(upload(client, world, row("RT-MV2", "RT-MV1", "hija", "Ana", "17/07/2010")), 201)["unchanged"] == 1
+    refused(upload(client, world, row("RT-MV2", "RT-MV3", "hija", "Ana", "17/07/2010")), 422,
+            "import_household_moved")

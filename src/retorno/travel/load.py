@@ -103,6 +103,41 @@ def _case_fields(row: CaseRow) -> dict[str, Any]:
     return {name: getattr(row, source) for name, source in _ROW_FIELD.items()}
 
 
+def _same_households(session: Session, rows: list[CaseRow], own: dict[str, int], named: set[str | None]) -> None:
+    """A row of a case held already names the household the case is in: a re-import never moves a case from
+    one household to another, nor silently ignores its household column (refused, naming the rows).
+
+    The cell names the household by its code or by a held member's reference; an empty cell is the case's
+    household when it was made around the case (under its reference) or another row names the case.
+    """
+    ids = [own[row.case_reference] for row in rows]
+    held: dict[int, tuple[str, int | None, str | None]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        held.update((case_id, (reference, household_id, code)) for case_id, reference, household_id, code in
+                    session.execute(sa.select(Case.id, Case.agency_reference, Case.household_id, Household.reference)
+                                    .outerjoin(Household, Household.id == Case.household_id)
+                                    .where(Case.id.in_(ids[start:start + _CHUNK]))).all())
+    members = [own[row.household_reference] for row in rows if row.household_reference in own]
+    household_of = dict(session.execute(sa.select(Case.id, Case.household_id).where(Case.id.in_(members))).all()
+                        ) if members else {}
+    moved = []
+    for case_id, row in zip(ids, rows, strict=True):
+        reference, household_id, code = held[case_id]
+        cell = row.household_reference
+        if cell is None:
+            same = household_id is None or code == reference or reference in named
+        elif cell in own:
+            same = household_id is not None and household_of.get(own[cell]) == household_id
+        else:
+            same = cell == code
+        if not same:
+            moved.append(f"{row.case_reference} ({code or '-'} → {cell or '-'})")
+    if moved:
+        raise InvalidInput("a re-import does not move a case between households, and the household column "
+                           "of these rows names another than the case's: %(rows)s", code="import_household_moved",
+                           rows=", ".join(moved[:20]) + (f" (+{len(moved) - 20})" if len(moved) > 20 else ""))
+
+
 def _changed_rows(session: Session, rows: list[CaseRow], own: dict[str, int]) -> tuple[list[tuple[int, CaseRow]], int]:
     """The rows naming a held case whose declared fields differ from it (with its id); and how many do not."""
     ids = [own[row.case_reference] for row in rows]
@@ -159,6 +194,8 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
     known = [reference in held.own for reference in rows.column("case_reference")]
     new_rows = rows.select([not held_before for held_before in known])
     again = list(compress(rows, known)) if any(known) else []
+    if again:
+        _same_households(session, again, held.own, set(rows.column("household_reference")))
     changed, outcome.unchanged = _changed_rows(session, again, held.own) if again else ([], 0)
     for case_id, row in changed:
         case = session.get(Case, case_id)
