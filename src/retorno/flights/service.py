@@ -21,6 +21,7 @@ from retorno import safeguards
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, reader, require
 from retorno.agencies.service import agency_by_code
+from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.facts import household_key, traveller_facts
@@ -297,9 +298,10 @@ def lock_hours_of(session: Session) -> int:
 
 def manifest_locked(flight: Flight, lock_hours: int) -> bool:
     """THE rule of when a manifest is locked (SPEC.md 6), for every step that would change who is on it: once
-    both sides locked it (`manifest_locked`), and as soon as its lock time has come, locked or not (a flight not
-    yet flown whose departure is `lock_hours` away or less). From then on who travels changes only with a
-    supervisor of each side (`locked_removal_agreed`), or at once for a protection concern (rule 1)."""
+    either side locked it (`manifest_locked`, after the receiving side decided every passenger), and as soon as
+    its lock time has come, locked or not (a flight not yet flown whose departure is `lock_hours` away or less).
+    From then on who travels changes only with a supervisor of each side (`locked_removal_agreed`), or at once
+    for a protection concern (rule 1)."""
     return flight.state == "manifest_locked" or (
         flight.state in ("proposed", "accepted") and _lock_time_passed(flight, lock_hours))
 
@@ -610,14 +612,28 @@ def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passe
     """
     if actor is not None:
         _require_side(actor, flight, "manifest.lock", "sending", "receiving")
+    if flight.state == "manifest_locked":
+        # Either side locks it, once: a second lock (the other side's, a retry) is told who locked it and when.
+        who = session.execute(
+            sa.select(AuditRecord.actor, AuditRecord.agency).where(
+                AuditRecord.action == "manifest.lock", AuditRecord.object_type == "flight",
+                AuditRecord.object_id == flight.reference).order_by(AuditRecord.seq.desc()).limit(1)).first()
+        raise InvalidTransition("flight %(flight)s: its manifest is already locked, by %(who)s at %(when)s UTC; a "
+                                "change now needs a supervisor of each side", code="manifest_already_locked",
+                                flight=flight.reference, who=f"{who.actor} ({who.agency})" if who else "-",
+                                when=f"{flight.manifest_locked_at:%Y-%m-%d %H:%M}" if flight.manifest_locked_at
+                                else "-")
     if flight.state != "accepted" or flight.manifest_state != "proposed":
         raise InvalidTransition("flight %(flight)s: only an accepted flight with a proposed manifest can be "
                                 "locked", code="invalid_transition.flight", flight=flight.reference)
     rows = active_passengers(session, flight)
     undecided = [c.reference for p, c in rows if p.approval == "proposed"]
     if undecided:
-        raise InvalidTransition("flight %(flight)s: the receiving side has not decided on %(undecided)s",
-                                code="undecided_passengers", flight=flight.reference, undecided=", ".join(undecided))
+        # Locking before the receiving side answered for everyone would pre-empt its decisions (SPEC.md 6).
+        raise InvalidTransition("flight %(flight)s: a manifest is locked only once the receiving side has decided "
+                                "on every passenger; %(count)s await a decision (%(undecided)s)",
+                                code="undecided_passengers", flight=flight.reference, count=len(undecided),
+                                undecided=", ".join(undecided))
     cases = [c for _, c in rows]
     facts = manifest_facts(session, flight, cases, passengers_per_escort)
     violations = safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, _approvals(rows))

@@ -30,6 +30,7 @@ from retorno.cases.models import Case
 from retorno.cases.service import returnees_of
 from retorno.db import utcnow
 from retorno.flights.models import NOT_YET_FLOWN_STATES, Alert, Flight, Passenger
+from retorno.flights.service import lock_hours_of
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
 from retorno.verification.models import VerificationRequest
 
@@ -227,13 +228,16 @@ class _Queue:
         return self._run(query, self._flight_item("/flights/{ref}#manifest", count="waiting"))
 
     def manifests_to_lock(self) -> tuple[int, list[Item]]:
-        """Proposed manifests every passenger of which the receiving side has decided on."""
+        """Proposed manifests every passenger of which the receiving side has decided on, and whose lock time has
+        not come: from it on the manifest is locked (`flights.service.manifest_locked`) and says so."""
         undecided = sa.exists().where(Passenger.flight_id == Flight.id, Passenger.approval == "proposed")
+        lock_time = utcnow() + timedelta(hours=lock_hours_of(self.session))
         approved = (sa.select(sa.func.count(Passenger.id))
                     .where(Passenger.flight_id == Flight.id, Passenger.approval == "approved")
                     .correlate(Flight).scalar_subquery())
         query = (self._flights(Flight.departure_utc.label("since"), approved.label("waiting"))
-                 .where(Flight.state == "accepted", Flight.manifest_state == "proposed", ~undecided)
+                 .where(Flight.state == "accepted", Flight.manifest_state == "proposed", ~undecided,
+                        Flight.departure_utc > lock_time)
                  .order_by(Flight.departure_utc, Flight.id))
         return self._run(query, self._flight_item("/flights/{ref}#manifest", count="waiting"))
 
