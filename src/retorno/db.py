@@ -226,6 +226,11 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+# What a layer above writes after a unit of work is rolled back, in a transaction of its own (the audit of a
+# refused attempt: `audit.refusals`, which registers itself here).
+AFTER_ROLLBACK: list[Callable[[Session], None]] = []
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work owned by the caller (a request, a CLI command): commit on success, roll back on error."""
@@ -235,8 +240,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.commit()
     except BaseException:
         session.rollback()
-        from retorno.cases.linked import write_after_rollback
-        write_after_rollback(session)
+        for after_rollback in AFTER_ROLLBACK:
+            after_rollback(session)
         raise
     finally:
         session.close()

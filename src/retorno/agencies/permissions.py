@@ -18,7 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.cases import linked
+from retorno.audit import refusals as linked
 from retorno.errors import Forbidden, RetornoError, Term
 
 SENDING = "sending_authority"
@@ -169,7 +169,7 @@ def _declare(capability: str, *, reads: bool, system: bool) -> Callable[[Callabl
             session = next((a for a in (*args, *kwargs.values()) if isinstance(a, Session)), None)
             if reads or session is None:
                 return function(*args, **kwargs)
-            # A refused action on a case another agency's record holds a concern for is audited (`cases.linked`).
+            # A refused action on a case another agency's record holds a concern for is audited (`audit.refusals`).
             outer, refused_by = linked.begin_action(session), None
             try:
                 return function(*args, **kwargs)

@@ -12,7 +12,7 @@ import sqlalchemy.orm.attributes
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency
-from retorno.cases import linked
+from retorno.audit import refusals as linked
 from retorno.cases.models import Case, Household
 from retorno.documents.models import TravelDocument
 from retorno.errors import Message, Term

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.logins import LoginPolicy, user_for_session
 from retorno.agencies.models import User
 from retorno.agencies.service import user_for_token
-from retorno.cases.linked import write_after_rollback
+from retorno.audit.refusals import write_after_rollback
 from retorno.config import Settings
 from retorno.errors import Forbidden, NotAuthenticated
 from retorno.web.i18n import negotiate
@@ -59,7 +59,7 @@ def get_session(request: Request) -> Iterator[Session]:
         session.commit()
     except BaseException:
         session.rollback()
-        write_after_rollback(session)  # refused attempts audited whatever the refusal (`cases.linked`)
+        write_after_rollback(session)  # refused attempts audited whatever the refusal (`audit.refusals`)
         raise
     finally:
         session.close()

@@ -15,6 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from retorno import db
+from retorno.agencies.models import User
+from retorno.audit.service import record
+
 # Per reference of a case whose person another agency holds a concern open for: whether the refusal may say
 # so (the case is ready by its own record).
 SEEN = "retorno.held_elsewhere_seen"
@@ -43,9 +47,6 @@ def end_action(session: Session, outer: dict[str, bool], *, refused_by: int | No
 
 
 def _write(session: Session, pending: list[tuple[int, str, str, bool]]) -> None:
-    from retorno.agencies.models import User
-    from retorno.audit.service import record
-
     for actor_id, capability, reference, told in dict.fromkeys(pending):
         record(session, session.get(User, actor_id), ACTION, "case", reference,
                after={"action": capability, "told_held_elsewhere": told})
@@ -58,6 +59,10 @@ def write_after_rollback(session: Session) -> None:
     if pending:
         _write(session, pending)
         session.commit()
+
+
+# `db.transaction` rolls back a refused unit of work, then lets this write what it noted.
+db.AFTER_ROLLBACK.append(write_after_rollback)
 
 
 @sa.event.listens_for(Session, "before_commit")
