@@ -107,8 +107,10 @@ def test_bench_pages_tiny(kind: str, tmp_path: Path) -> None:
         assert set(figures["pages"]) == QUEUES | FILTERED | SORTS | OTHERS
         pages = figures["pages"].values()
         assert all(0 < page["min_ms"] <= page["median_ms"] <= page["p95_ms"] for page in pages)
-        assert all(0 < page["sql_median_ms"] <= page["median_ms"] and page["sql_p95_ms"] <= page["p95_ms"]
+        # A page whose statements take under 0.05 ms on SQLite rounds to 0.0 (seen in CI); some page's do not.
+        assert all(0 <= page["sql_median_ms"] <= page["median_ms"] and page["sql_p95_ms"] <= page["p95_ms"]
                    for page in pages)
+        assert any(page["sql_median_ms"] > 0 for page in pages)
         assert all(1 <= page["statements"] <= 30 for page in pages), {k: p["statements"] for k, p in
                                                                      figures["pages"].items()}
         assert figures["overall"]["p95_ms"] <= max(page["p95_ms"] for page in pages)
