@@ -191,6 +191,8 @@ def test_the_carrier_boards_and_the_desk_receives_on_a_390_px_phone(
             expect(page.locator("p.flash")).to_contain_text("Embarque de")
             page.locator("tbody.household", has_text="FAM-MOVIL").get_by_role(
                 "button", name=re.compile("Embarcar al hogar junto")).click()
+            expect(page.get_by_role("button", name="Confirmar")).to_be_visible()
+            page.wait_for_load_state()
             assert _on_screen(page, "main button") == []
             page.get_by_role("button", name="Confirmar").click()
             expect(page.locator("p.flash")).to_contain_text("2 pasajeros embarcados juntos")
@@ -204,6 +206,8 @@ def test_the_carrier_boards_and_the_desk_receives_on_a_390_px_phone(
         expect(arrivals).to_contain_text(flight)
         _shot(page, "receiving-officer-phone", server)
         arrivals.locator("li", has_text=flight).locator("a").click()
+        expect(page.locator("table.cards").first).to_be_visible()
+        page.wait_for_load_state()
         _shot(page, "arrival-desk-phone", server)
         assert _on_screen(page, "table.cards button") == []
         for name in ("Mateo", "Marta", "Nicolás"):
