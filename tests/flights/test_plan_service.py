@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.config import Settings
-from retorno.errors import InvalidTransition, SafeguardViolation
+from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation
 from retorno.flights import plan_service, service
 from retorno.flights.models import Flight, Passenger
 from tests.factories import Api, World, ok
@@ -199,3 +199,29 @@ def test_planning_page_costs_the_same_queries_however_many_are_ready_or_booked(
     many = count_queries(connection, planning_page)
     assert session.execute(sa.select(sa.func.count()).select_from(Passenger)).scalar_one() == 4
     assert many == few, f"{few} queries with 1 booked and 1 ready, {many} with 4 and 4"
+
+
+def test_no_plan_is_proposed_for_a_flight_whose_lock_time_has_come(
+    client: TestClient, world: World, session: Session, settings: Settings
+) -> None:
+    """A plan for a flight past its manifest lock time (left noticed last session: the planner proposed
+    passengers that applying the plan then refused) is refused at every door, and the planning page does not
+    offer the flight."""
+    from retorno.web.pages.planning import accepted_flights
+
+    api = Api(client, world)
+    api.ready_case(given_names="Persona")
+    officer = world.users["inm.officer"]
+    hours = settings.lock_hours_before_departure / 2
+    soon = accepted_flight(session, world, seats=10, escorts=1, medical_staff=0, days_ahead=hours / 24)
+    later = accepted_flight(session, world, seats=10, escorts=1, medical_staff=0, days_ahead=5)
+    session.commit()
+    with pytest.raises(InvalidInput) as raised:
+        plan_service.propose_plan(session, officer, [later.reference, soon.reference], settings, time_limit=5)
+    assert raised.value.code == "flights_past_lock_time" and soon.reference in str(raised.value)
+    refused = api.post("inm.officer", "/api/v1/plans", {"flights": [soon.reference]})
+    assert refused.status_code == 422, refused.json()
+    assert refused.json()["error"]["code"] == "flights_past_lock_time"
+    assert [f.reference for f in accepted_flights(session, officer)] == [later.reference]
+    view = plan_service.propose_plan(session, officer, [later.reference], settings, time_limit=5)
+    assert view.manifests

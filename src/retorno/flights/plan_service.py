@@ -26,7 +26,7 @@ from retorno.db import utcnow
 from retorno.errors import InvalidInput, Message, NotFound
 from retorno.flights import planner
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
-from retorno.flights.service import add_passengers, get_flight, set_flight_staff, visible_flights
+from retorno.flights.service import add_passengers, get_flight, manifest_locked, set_flight_staff, visible_flights
 from retorno.safeguards import is_minor
 from retorno.screening.models import BestInterestsDetermination
 
@@ -94,6 +94,12 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     if not_accepted or not flights:
         raise InvalidInput("plans are made for accepted flights; not accepted: %(not_accepted)s",
                            code="flights_not_accepted", not_accepted=', '.join(not_accepted) or '-')
+    # A manifest whose lock time has come takes nobody new (`manifest_locked`): a plan never proposes what
+    # applying it would refuse.
+    locked = [f.reference for f in flights if manifest_locked(f, settings.lock_hours_before_departure)]
+    if locked:
+        raise InvalidInput("plans are made for flights whose manifest lock time has not come; past it: "
+                           "%(locked)s", code="flights_past_lock_time", locked=', '.join(locked))
     cases, left = _ready_households(session, actor)
     booked = _booked(session, flights)
     today = utcnow().date()

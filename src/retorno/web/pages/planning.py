@@ -9,6 +9,7 @@ plan edited or forged in the browser can do no more than the flight page's own f
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,9 +55,11 @@ LEFT_OFF = {
 
 
 def accepted_flights(session: Session, user: User) -> list[Flight]:
-    """The accepted flights of the officer's country that have not left yet, soonest first."""
+    """The accepted flights of the officer's country whose manifest lock time has not come, soonest first
+    (a plan for a flight past it would be refused: `propose_plan`)."""
+    lock_time = utcnow() + timedelta(hours=flights.lock_hours_of(session))
     return list(session.execute(
-        flights.visible_flights(user).where(Flight.state == "accepted", Flight.departure_utc > utcnow())
+        flights.visible_flights(user).where(Flight.state == "accepted", Flight.departure_utc > lock_time)
         .order_by(Flight.departure_utc)).scalars())
 
 
