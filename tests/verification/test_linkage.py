@@ -369,6 +369,31 @@ def test_a_name_not_exactly_the_registrys_needs_a_cedula_or_a_stricter_probabili
     assert (decided(swapped, 0.99).outcome, decided(swapped, 0.99).reason) == ("review", None)
 
 
+def test_a_name_with_a_field_disagreeing_outright_needs_a_cedula_or_a_still_stricter_probability() -> None:
+    # At 200k records a non-national MIGUEL LUIS HERNÁNDEZ GONZÁLEZ was verified at 0.99941 against
+    # MIGUEL LUIS GÓMEZ GONZÁLEZ born the same day in the same state: another first surname outright.
+    from retorno.verification.anchors import DISAGREEING_NAME_PROBABILITY, INEXACT_NAME
+    from retorno.verification.linkage import Candidate, _decide
+
+    record = {"given_names": "MIGUEL LUIS", "first_surname": "GÓMEZ", "second_surname": "GONZÁLEZ"}
+    other_surname = {"given_names": "agree", "first_surname": "disagree", "second_surname": "agree", "sex": "agree",
+                     "birth_date": "agree", "birth_place": "agree", "cedula": "missing"}
+
+    def decided(agreement: dict[str, Any], probability: float, thresholds: Thresholds = Thresholds()) -> Any:
+        return _decide("R1", [Candidate("VE-1", probability, record, agreement)], thresholds)  # type: ignore[arg-type]
+
+    seen = decided(other_surname, 0.99941)
+    assert (seen.outcome, seen.reason, seen.registry_id) == ("review", INEXACT_NAME, "VE-1")
+    assert Thresholds().inexact_name < 0.99941 < DISAGREEING_NAME_PROBABILITY == 0.9999
+    assert decided(other_surname, 0.99995).outcome == "verified"
+    # Given names disagreeing likewise; a stricter installation threshold still holds.
+    assert decided({**other_surname, "first_surname": "agree", "given_names": "disagree"}, 0.99941).outcome == "review"
+    assert decided(other_surname, 0.99995, Thresholds(inexact_name=0.99999)).outcome == "review"
+    # A cédula agreeing verifies at the upper threshold as before; a name with slips only needs 0.999.
+    assert decided({**other_surname, "cedula": "agree"}, 0.998).outcome == "verified"
+    assert decided({**other_surname, "first_surname": "partial"}, 0.99941).outcome == "verified"
+
+
 def test_the_inexact_name_threshold_is_a_setting() -> None:
     from retorno.config import Settings
 

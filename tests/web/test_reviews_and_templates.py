@@ -57,6 +57,9 @@ def test_a_near_name_without_a_cedula_is_named_as_why_a_person_decides() -> None
         SimpleNamespace(outcome="review", match_probability=0.998, reason="inexact_name"),  # type: ignore[arg-type]
         [best], False, SETTINGS, ES)]
     assert any("the name is not exactly the registry's" in sentence for sentence in english)
+    # A surname disagreeing outright needs the stricter probability, and the page says which.
+    other = {**best, "agreement": {**best["agreement"], "first_surname": "disagree"}}
+    assert "99,99 %" in " ".join(reasons("review", 0.9994, [other], reason="inexact_name"))
 
 
 def test_a_match_below_the_threshold_and_a_rival_record_are_explained() -> None:

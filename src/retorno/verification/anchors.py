@@ -30,7 +30,14 @@ PÉREZ was verified at 0.998 against JOSÉ PÉREZ TORRES born the same day. Such
 verified only at a probability of at least the installation's `verification_inexact_name_threshold`
 (0.999; `needs_a_person_for_the_name`), and otherwise goes to review with reason `INEXACT_NAME`,
 which the review page states. An exact name, or a cédula agreeing, is verified at the upper
-threshold as before.
+threshold as before. A name one field of which disagrees outright (as the review page shows it:
+no typo, cut, swap or exchange of the registry's) is further from the person's own: a true pair
+reaches it only through errors stacked on one another (a surname swapped and mistyped twice),
+whose rarity the model multiplies as if independent, and a stranger reaches it by sharing the
+rest. It needs `DISAGREEING_NAME_PROBABILITY` (0.9999), or the installation's threshold if that
+is stricter: at 200k records a non-national MIGUEL LUIS HERNÁNDEZ GONZÁLEZ, another first surname
+than the registry's MIGUEL LUIS GÓMEZ GONZÁLEZ born the same day in the same state, was verified
+at 0.99941.
 
 Nor is a person the registry records as deceased ever verified without a person: a request
 in a dead person's name is a red flag (`linkage._decide` sends it to review, reason DECEASED).
@@ -75,15 +82,27 @@ def is_whole_name(agreement: Mapping[str, str], record: Mapping[str, object] | N
 
 # The reason a decision carries when a near name with no cédula agreeing stays below `inexact_name`.
 INEXACT_NAME = "inexact_name"
+# The match probability a name with a field disagreeing outright needs without a cédula agreeing.
+DISAGREEING_NAME_PROBABILITY = 0.9999
 
 
 def needs_a_person_for_the_name(agreement: Mapping[str, str], record: Mapping[str, object] | None,
                                 probability: float, inexact_name: float) -> bool:
     """Whether an anchored match still waits for a person because of its name: the name is not
     exactly the registry's (`is_whole_name`), no cédula agrees, and the match `probability` is
-    below `inexact_name` (the installation's `verification_inexact_name_threshold`)."""
-    return (agreement.get("cedula") not in ("agree", "partial") and not is_whole_name(agreement, record)
-            and probability < inexact_name)
+    below `inexact_name` (the installation's `verification_inexact_name_threshold`), or below
+    `DISAGREEING_NAME_PROBABILITY` where a name field disagrees outright."""
+    if agreement.get("cedula") in ("agree", "partial") or is_whole_name(agreement, record):
+        return False
+    return probability < name_threshold(agreement, inexact_name)
+
+
+def name_threshold(agreement: Mapping[str, str], inexact_name: float) -> float:
+    """What a match whose name is not exactly the registry's needs without a cédula: `inexact_name`, or
+    `DISAGREEING_NAME_PROBABILITY` if stricter where a name field disagrees outright."""
+    if any(agreement.get(name) == "disagree" for name in WHOLE_NAME):
+        return max(inexact_name, DISAGREEING_NAME_PROBABILITY)
+    return inexact_name
 
 
 def _empty(record: Mapping[str, object] | None, name: str) -> bool:

@@ -10,7 +10,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from retorno.config import Settings
-from retorno.verification.anchors import DECEASED, INCOMPLETE_DATE_PROBABILITY, INEXACT_NAME, is_deceased
+from retorno.verification.anchors import (
+    DECEASED,
+    INCOMPLETE_DATE_PROBABILITY,
+    INEXACT_NAME,
+    is_deceased,
+    name_threshold,
+)
 from retorno.verification.models import VerificationDecision
 
 # A second candidate at least this likely is worth comparing with the first.
@@ -58,7 +64,8 @@ def review_reasons(decision: VerificationDecision | None, candidates: Sequence[M
                           "exactamente el del registro (nombres y apellidos como los tiene, en su orden) y ninguna "
                           "cédula coincide: sin cédula, un nombre que no es exacto solo basta con una probabilidad "
                           "de %(strict)s o más; decide una persona.",
-                          {"strict": fmt.share(settings.verification_inexact_name_threshold)}))
+                          {"strict": fmt.share(name_threshold(best.get("agreement") or {},
+                                                              settings.verification_inexact_name_threshold))}))
     elif unanchored and (best.get("agreement") or {}).get("birth_date") == "incomplete":
         sentences.append(("Aquí la probabilidad es alta, pero la fecha de nacimiento consta solo en parte (sin día o "
                           "sin mes) y ninguna cédula coincide: una fecha incompleta solo basta con el nombre completo "
