@@ -49,7 +49,10 @@ def test_no_side_locks_a_manifest_before_the_receiving_side_decided_every_passen
         assert _to_lock(api, "inm.officer") == [] == _to_lock(api, "saime.officer")
 
 
-def test_the_inbox_does_not_ask_to_lock_a_manifest_past_its_lock_time(client: TestClient, world: World) -> None:
+def test_a_manifest_past_its_lock_time_that_no_side_locked_stays_in_both_inboxes_until_locked(
+        client: TestClient, world: World) -> None:
+    """Its lock time holds every change (the manifest reads 'locked'), but the door opens on a manifest a side
+    has locked: left out of every queue (as it was), the flight could be neither boarded nor found."""
     api = Api(client, world)
     ref = api.ready_case()["reference"]
     departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)
@@ -59,4 +62,13 @@ def test_the_inbox_does_not_ask_to_lock_a_manifest_past_its_lock_time(client: Te
         assert _to_lock(api, "saime.officer") == [flight]
     with api.clock(departure - timedelta(hours=1)):
         assert ok(api.get("inm.officer", f"/api/v1/flights/{flight}"))["manifest_state"] == "locked"
+        assert _to_lock(api, "inm.officer") == [flight] == _to_lock(api, "saime.officer")
+        kinds = {k["kind"]: k for k in ok(api.get("inm.officer", "/api/v1/inbox"))["kinds"]}
+        assert kinds["manifests_to_lock"]["items"][0]["note"] == "lock_time_passed"
+        error = refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding",
+                                 {"status": "boarded"}), 409, "manifest_not_locked")
+        assert "neither side has locked" in error["message"], error
+        locked = ok(api.post("saime.officer", f"/api/v1/flights/{flight}/manifest/lock"))
+        assert locked["state"] == "manifest_locked"
         assert _to_lock(api, "inm.officer") == [] == _to_lock(api, "saime.officer")
+        ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding", {"status": "boarded"}))

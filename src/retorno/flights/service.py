@@ -687,6 +687,12 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
     _require_side(actor, flight, "boarding.record", "sending", "carrier")
     if status not in ("boarded", "no_show", "refused"):
         raise InvalidInput("boarding status must be boarded, no_show or refused")
+    if flight.state == "accepted" and manifest_locked(flight, lock_hours_of(session)):
+        # Its lock time holds every change, but the door opens on a manifest a side has locked: the lock checks
+        # every passenger decided and every safeguard again.
+        raise InvalidTransition("flight %(flight)s: its lock time has passed but neither side has locked its "
+                                "manifest; boarding starts once a side locks it (every passenger decided, every "
+                                "safeguard checked)", code="manifest_not_locked", flight=flight.reference)
     if flight.state != "manifest_locked":
         raise InvalidTransition("flight %(flight)s: boarding is recorded on a locked manifest (it is "
                                 "'%(state)s')", code="invalid_transition.flight", flight=flight.reference,

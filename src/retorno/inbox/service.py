@@ -14,7 +14,7 @@ whole queue at 100,000 cases.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -228,18 +228,22 @@ class _Queue:
         return self._run(query, self._flight_item("/flights/{ref}#manifest", count="waiting"))
 
     def manifests_to_lock(self) -> tuple[int, list[Item]]:
-        """Proposed manifests every passenger of which the receiving side has decided on, and whose lock time has
-        not come: from it on the manifest is locked (`flights.service.manifest_locked`) and says so."""
+        """Proposed manifests every passenger of which the receiving side has decided on, not yet locked by either
+        side, soonest departure first. One whose lock time has come is locked for every change
+        (`flights.service.manifest_locked`) but not yet for the door: boarding starts only once a side has locked
+        it, which checks every safeguard again, so it stays here, noted `lock_time_passed`."""
         undecided = sa.exists().where(Passenger.flight_id == Flight.id, Passenger.approval == "proposed")
         lock_time = utcnow() + timedelta(hours=lock_hours_of(self.session))
         approved = (sa.select(sa.func.count(Passenger.id))
                     .where(Passenger.flight_id == Flight.id, Passenger.approval == "approved")
                     .correlate(Flight).scalar_subquery())
-        query = (self._flights(Flight.departure_utc.label("since"), approved.label("waiting"))
-                 .where(Flight.state == "accepted", Flight.manifest_state == "proposed", ~undecided,
-                        Flight.departure_utc > lock_time)
+        query = (self._flights(Flight.departure_utc.label("since"), approved.label("waiting"),
+                               (Flight.departure_utc <= lock_time).label("late"))
+                 .where(Flight.state == "accepted", Flight.manifest_state == "proposed", ~undecided)
                  .order_by(Flight.departure_utc, Flight.id))
-        return self._run(query, self._flight_item("/flights/{ref}#manifest", count="waiting"))
+        listed = self._flight_item("/flights/{ref}#manifest", count="waiting")
+        return self._run(query, lambda row: replace(listed(row), note="lock_time_passed")
+                         if row.late else listed(row))
 
     def boarding(self) -> tuple[int, list[Item]]:
         """Locked manifests with approved passengers whose boarding is not recorded, and how many."""

@@ -100,6 +100,12 @@ ALERT_KINDS = {
     "withdrawn": ("retirado: el caso se retiró", "taken off: the case was withdrawn"),
 }
 
+# What else an inbox item may note about itself, in Spanish and English.
+ITEM_NOTES = {
+    "lock_time_passed": ("su hora de cierre pasó: nadie embarca hasta que un lado lo cierre",
+                         "its lock time has passed: nobody boards until a side locks it"),
+}
+
 # What kind of record an audited action touched (`audit.record`'s object_type), in Spanish.
 OBJECTS = {
     "agency": "agencia",

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from retorno.db import utcnow
 from retorno.inbox import service as inbox
-from retorno.web.actions import ALERT_KINDS
+from retorno.web.actions import ALERT_KINDS, ITEM_NOTES
 from retorno.web.deps import SessionDep
 from retorno.web.pages.common import PageUser, counts_of, locale_of, render, router
 
@@ -32,4 +32,4 @@ def my_work(request: Request, session: SessionDep, user: PageUser) -> HTMLRespon
     request.state.work_counts = lambda: counts_of(queue)
     return render(request, "inbox.html", queue=queue, kind_names={c: n[which] for c, n in inbox.KINDS.items()},
                   waiting=[k for k in queue.kinds if k.total], clear=[k for k in queue.kinds if not k.total],
-                  waited=waited, alert_kinds={c: n[which] for c, n in ALERT_KINDS.items()})
+                  waited=waited, alert_kinds={c: n[which] for c, n in {**ALERT_KINDS, **ITEM_NOTES}.items()})
