@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
 
 from retorno.datakeys import DataKeyError, DataKeyring, is_ciphertext, key_id_of
+
+_log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -241,7 +244,13 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         for after_rollback in AFTER_ROLLBACK:
-            after_rollback(session)
+            try:
+                after_rollback(session)
+            except Exception:
+                # What the caller is told stays the refusal it earned (a 4xx, not a 500 about another write);
+                # the write that failed is logged loudly, with the request's id, for the operator.
+                session.rollback()
+                _log.exception("writing after a rolled-back unit of work failed (%s)", after_rollback.__qualname__)
         raise
     finally:
         session.close()
