@@ -37,6 +37,15 @@ def test_text_people_write_is_left_alone() -> None:
     assert plaintext.named([f"U+{n:04X}" for n in range(8)]) == "U+0000, U+0001, U+0002, U+0003, U+0004 (+3)"
 
 
+def test_the_unwanted_patterns_match_each_character_the_category_rule_names() -> None:
+    """The patterns built in one pass hold exactly the code points `_unwanted` names, one line or not."""
+    for one_line in (False, True):
+        pattern = plaintext._pattern(one_line)
+        for point in (*range(0x20000), *range(0xE0000, 0xF0000)):
+            character = chr(point)
+            assert bool(pattern.fullmatch(character)) == plaintext._unwanted(character, one_line), (point, one_line)
+
+
 def _all_models() -> dict[str, type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {}
     pending: list[type[BaseModel]] = [BaseModel]

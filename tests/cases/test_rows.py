@@ -367,6 +367,25 @@ def test_dates_parse_in_both_formats(day: date) -> None:
     assert parse_date(day.strftime("%d/%m/%Y")) == parse_date(day.isoformat()) == day
 
 
+@pytest.mark.parametrize(("typed", "read"), [
+    ("01/02/2003", date(2003, 2, 1)), ("01.02.2003", date(2003, 2, 1)), ("01-02-2003", date(2003, 2, 1)),
+    ("1/2/2003", date(2003, 2, 1)), ("12/01-2000", date(2000, 1, 12)), ("2003-02-01", date(2003, 2, 1)),
+    ("2003-2-1", date(2003, 2, 1)), ("\u0661\u0662/\u0660\u0661/\u0662\u0660\u0660\u0660", date(2000, 1, 12)),
+    ("31/02/2003", "date_exists"), ("2000-13-01", "date_exists"), ("00/01/2000", "date_exists"),
+    ("0000-01-01", "date_exists"), ("+1/01/2000", "date_format"), ("1_/01/2000", "date_format"),
+    (" 1/01/2000", "date_format"), ("2000/01/01", "date_format"), ("2000-01/01", "date_format"),
+    ("01/02/20035", "date_format"),
+])
+def test_dates_read_the_same_whether_or_not_the_usual_spelling_is_read_without_an_expression(
+        typed: str, read: date | str) -> None:
+    """DD/MM/YYYY and YYYY-MM-DD with two-digit parts are read without the regular expressions: every other spelling
+    (one digit, mixed separators, other digits) still reads as they read it, and the same refusals."""
+    try:
+        assert parse_date(typed) == read
+    except InvalidValue as refused:
+        assert refused.code == read
+
+
 @given(
     st.integers(min_value=1, max_value=999_999_999),
     st.sampled_from(["", "V", "V-", "E-", "v "]),
@@ -402,3 +421,19 @@ def test_possible_duplicates_are_warnings_naming_the_other_row_or_held_case() ->
     )
     assert any(row == 3 and "la fila 2 (R1)" in text for row, text in expected)
     assert any(row == 2 and "el caso registrado OLD-1" in text for row, text in expected)
+
+
+def test_the_codes_read_from_the_reference_tables_are_the_libraries_own() -> None:
+    """Airports and languages are read from airportsdata's and pycountry's tables without their record objects:
+    the same codes as the libraries give."""
+    import airportsdata
+    import pycountry
+
+    from retorno.cases.rows import _airport_codes, _language_codes
+
+    assert _airport_codes() == frozenset(airportsdata.load("IATA"))
+    languages: dict[str, str] = {}
+    for language in pycountry.languages:
+        short = getattr(language, "alpha_2", None) or language.alpha_3
+        languages[language.alpha_3] = languages[short] = short
+    assert _language_codes() == languages

@@ -129,6 +129,14 @@ _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 def parse_date(value: str) -> date:
     """Parse DD/MM/YYYY (also with - or .) or YYYY-MM-DD; raise InvalidValue naming what is wrong."""
+    if len(value) == 10 and value.isascii():
+        # The usual spellings, two-digit day and month, read without a regular expression (a birth date column
+        # holds tens of thousands of distinct dates); anything else as the expressions read it.
+        if value[2] == value[5] and value[2] in "/.-" and value[:2].isdigit() and value[3:5].isdigit() \
+                and value[6:].isdigit():
+            return _date(int(value[6:]), int(value[3:5]), int(value[:2]))
+        if value[4] == value[7] == "-" and value[:4].isdigit() and value[5:7].isdigit() and value[8:].isdigit():
+            return _date(int(value[:4]), int(value[5:7]), int(value[8:]))
     match = _DMY.fullmatch(value)
     if match:
         day, month, year = (int(part) for part in match.groups())
@@ -137,6 +145,10 @@ def parse_date(value: str) -> date:
         if not match:
             raise InvalidValue("date_format")
         year, month, day = (int(part) for part in match.groups())
+    return _date(year, month, day)
+
+
+def _date(year: int, month: int, day: int) -> date:
     try:
         return date(year, month, day)
     except ValueError:
@@ -158,6 +170,15 @@ class Column:
     parse: Callable[[str], object] = text
     max_length: int = 200
     default: object = None
+
+
+def _any_unwanted(cells: list[str], one_line: bool) -> bool:
+    """Whether a column's cells hold a character no input may hold: each distinct cell searched once when the
+    column is not all printable ASCII (names, places: a few thousand values repeated over the rows)."""
+    joined = "".join(cells)
+    if joined.isascii() and joined.isprintable():
+        return False
+    return bool(plaintext.unwanted("".join(set(cells)), one_line=one_line))
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,8 +330,8 @@ class Sheet:
         limit = column.max_length
         # A tab or a line break inside a name, a reference or a code is refused; notes may run over lines.
         one_line = plaintext.single_line(column.field)
-        if column.parse is text and max(map(len, cells), default=0) <= limit and not plaintext.unwanted(
-                "".join(cells), one_line=one_line):
+        suspect = _any_unwanted(cells, one_line)
+        if column.parse is text and max(map(len, cells), default=0) <= limit and not suspect:
             # Free text: one pass in C for the whole column (an empty cell becomes "").
             values: list[object] = list(map(" ".join, map(str.split, cells)))
             if "" in values:
@@ -328,7 +349,7 @@ class Sheet:
                 outcome[raw] = _REQUIRED if column.required else column.default
                 if column.required:
                     flagged.add(raw)
-            elif unwanted := plaintext.unwanted(typed, one_line=one_line):
+            elif suspect and (unwanted := plaintext.unwanted(typed, one_line=one_line)):
                 outcome[raw] = _Bad("characters", {"characters": plaintext.named(unwanted)}, typed)
                 flagged.add(raw)
             elif len(typed) > limit:
