@@ -31,7 +31,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,12 @@ DEMO_SHARE, DEMO_MIN, DEMO_MAX = 50, 120, 2000
 FLIGHT_PASSENGERS, STAGE_CAP = 120, 360
 SENDING_AIRPORTS = ("TAP", "VSA", "MEX")
 READ_P95_MS, WRITE_P95_MS = 300, 500
+# With `reuse`, the world built once is kept in this database and folder and each run works on a copy of it
+# (PostgreSQL's CREATE DATABASE ... TEMPLATE, seconds instead of minutes). The staged flights are timed from
+# when they were built (at the door: departing in two hours; in the air: left four hours ago), so a world
+# older than this is built again.
+WORLD_DATABASE = f"{DEFAULT_DATABASE}_world"
+WORLD_MAX_AGE = timedelta(hours=2)
 PASSWORD_BYTES = 12
 
 
@@ -264,12 +270,15 @@ def _analyze(url: str) -> None:
 
 
 @contextlib.contextmanager
-def server_database(name: str, admin_url: str = ADMIN_URL, *, keep: bool = False) -> Iterator[str]:
-    """A fresh database `name` on the PostgreSQL server of `admin_url`; dropped afterwards unless `keep`."""
+def server_database(name: str, admin_url: str = ADMIN_URL, *, keep: bool = False,
+                    template: str | None = None) -> Iterator[str]:
+    """A fresh database `name` on the PostgreSQL server of `admin_url` (a copy of `template` if named);
+    dropped afterwards unless `keep`."""
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -406,10 +415,77 @@ def _p95_worst(kinds: dict[str, dict[str, Any]], kind: str) -> tuple[float, str 
     return max(chosen) if chosen else (0.0, None)
 
 
+def _world_folder() -> Path:
+    return Path(tempfile.gettempdir()) / "retorno-load-world"
+
+
+def _kept_world(wanted: dict[str, Any], progress: Any) -> World | None:
+    """The world an earlier `reuse` run kept, if it was built with the same figures and is recent enough."""
+    folder = _world_folder()
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        kept = json.loads((folder / "world.json").read_text(encoding="utf-8"))
+        admin = sa.create_engine(ADMIN_URL)
+        try:
+            with admin.connect() as connection:
+                exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                            {"name": WORLD_DATABASE}).first() is not None
+        finally:
+            admin.dispose()
+        age = utcnow() - datetime.fromisoformat(kept["built_at"])
+        if exists and kept["wanted"] == wanted and age < WORLD_MAX_AGE:
+            progress(f"reusing the world built {age.total_seconds() / 60:.0f} minutes ago "
+                     f"({WORLD_DATABASE}, {folder})")
+            return World(kept["plan"], kept["demo_cases"], kept["bulk_cases"], kept["staged"])
+    return None
+
+
+def _keep_world(world: World, wanted: dict[str, Any], settings: Settings) -> None:
+    """The world just built, kept for later `reuse` runs: its database and its keys (the data directory)."""
+    folder = _world_folder()
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(settings.data_dir, folder / "data")
+    (folder / "world.json").write_text(json.dumps({
+        "wanted": wanted, "built_at": utcnow().isoformat(), "plan": world.plan, "demo_cases": world.demo_cases,
+        "bulk_cases": world.bulk_cases, "staged": world.staged}), encoding="utf-8")
+
+
+def _world(settings: Settings, *, cases: int, counts: dict[str, int], seed: int, reuse: bool,
+           progress: Any) -> World:
+    """The world to work on in `settings`' database: built there, or with `reuse` copied from a kept one."""
+    if not reuse:
+        progress(f"building {cases} cases, the work of the day and {sum(counts.values())} "
+                 "accounts...")
+        return build_world(settings, cases=cases, counts=counts, seed=seed)
+    wanted = {"cases": cases, "counts": counts, "seed": seed}
+    world = _kept_world(wanted, progress)
+    if world is None:
+        progress(f"building {cases} cases, the work of the day and {sum(counts.values())} accounts, "
+                 f"kept as {WORLD_DATABASE} for later runs...")
+        with server_database(WORLD_DATABASE, keep=True) as url:
+            built = Settings.from_env(data_dir=settings.data_dir.with_name("world-data"), database_url=url)
+            world = build_world(built, cases=cases, counts=counts, seed=seed)
+            _keep_world(world, wanted, built)
+    # A copy of the kept world (a template may have no other connection while it is copied) and of its keys.
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        name = make_url(settings.database_url).database
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{WORLD_DATABASE}"')
+    admin.dispose()
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    shutil.copytree(_world_folder() / "data", settings.data_dir)
+    return world
+
+
 def run(database_url: str | None, *, cases: int = 100_000, users: int = 50, duration: int = 120,
         spawn_rate: float | None = None, wait: tuple[float, float] = (0.5, 2.0), workers: int = 2, seed: int = 1,
-        keep: bool = False, progress: Any = print) -> dict[str, Any]:
-    """Build, serve, drive, stop and check; every figure the command prints."""
+        keep: bool = False, reuse: bool = False, progress: Any = print) -> dict[str, Any]:
+    """Build, serve, drive, stop and check; every figure the command prints.
+
+    With `reuse` (the default database only), the world is built once, kept, and copied for each run.
+    """
+    if reuse and database_url:
+        raise ValueError("--reuse works on the default database only (it copies a kept one on the local server)")
     counts = role_counts(users)
     load_before = os.getloadavg()
     # The database given (the demo's build empties it), or a fresh one on the local server.
@@ -421,8 +497,7 @@ def run(database_url: str | None, *, cases: int = 100_000, users: int = 50, dura
             cleanup.callback(shutil.rmtree, work, ignore_errors=True)
         settings = Settings.from_env(data_dir=work / "data", database_url=url)
         started = time.perf_counter()
-        progress(f"building {cases} cases, the work of the day and {users} accounts...")
-        world = build_world(settings, cases=cases, counts=counts, seed=seed)
+        world = _world(settings, cases=cases, counts=counts, seed=seed, reuse=reuse, progress=progress)
         setup_seconds = time.perf_counter() - started
         (work / "plan.json").write_text(json.dumps(world.plan), encoding="utf-8")
         first_seq = audit_seq(settings)
@@ -451,6 +526,7 @@ def run(database_url: str | None, *, cases: int = 100_000, users: int = 50, dura
         "bulk_cases": world.bulk_cases,
         "staged": world.staged,
         "setup_seconds": round(setup_seconds, 1),
+        "reused_world": reuse,
         "workers": workers,
         "users": users,
         "roles": counts,

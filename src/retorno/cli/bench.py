@@ -131,6 +131,8 @@ def register(bench_app: typer.Typer) -> None:
         = "0.5,2",
         seed: int = 1,
         keep: Annotated[bool, typer.Option(help="keep the default database after the run")] = False,
+        reuse: Annotated[bool, typer.Option(help="build the world once (kept as retorno_bench_load_world for two "
+                                                 "hours) and run on a fresh copy of it each time")] = False,
     ) -> None:
         """Officials of every role at once against `retorno serve` over loopback HTTP, driven by Locust."""
         from retorno.benchmarks.load import print_load, run
@@ -139,7 +141,7 @@ def register(bench_app: typer.Typer) -> None:
         except ValueError as exc:
             raise typer.BadParameter("--wait is LOW,HIGH in seconds, e.g. 0.5,2") from exc
         figures = run(database_url, cases=cases, users=users, duration=duration, spawn_rate=spawn_rate,
-                      wait=(low, high), workers=workers, seed=seed, keep=keep, progress=typer.echo)
+                      wait=(low, high), workers=workers, seed=seed, keep=keep, reuse=reuse, progress=typer.echo)
         print_load(figures, typer.echo)
         print_figures(figures)
         if figures["errors"] or not figures["invariants_ok"]:
