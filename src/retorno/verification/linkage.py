@@ -890,7 +890,8 @@ def link_with_stats(
         scoring = linking_model(model, registry_rows, thresholds)
         if engine is None and narrow:
             linker = _linker(con, narrowing.bound_edit_distances(scoring), lookups)
-            predictions = (narrowing.predict_candidates(con, linker, registry_path)
+            rules = [rule["blocking_rule"] for rule in scoring["blocking_rules_to_generate_predictions"]]
+            predictions = (narrowing.predict_candidates(con, linker, registry_path, rules)
                            if prepared.is_prepared(registry_path)
                            else linker.inference.predict(warning_mode="never").physical_name)
         elif engine is None:

@@ -1,29 +1,34 @@
 """Linking a prepared registry without reading what cannot be a candidate: the same pairs, the same weights, less work.
 
 A run's requests are few (thousands) and a national registry is large (millions): most of
-its records share no blocking key with any request. Two steps, neither of which changes a
+its records share no blocking key with any request. Three steps, none of which changes a
 pair or a weight:
 
-- `predict_candidates` lets Splink block on the whole registry, which reads only the blocking
-  keys from the prepared Parquet, then reads in full only the records its pairs name (about
-  a quarter of a million people for 10,000 requests), and has Splink score the pairs it
-  blocked (registered, so that it scores only the records they name). Each pair's comparison
-  reads only its own two records, and the term frequencies are the prepared registry's
-  lookups, not counted over the records given to Splink, so the pairs and their match weights
-  are the ones the whole registry gives; the prior comes from the manifest's number of records.
+- `block` finds the pairs of the model's blocking rules on the whole registry, reading only
+  the blocking keys from the prepared Parquet: one plain join per rule, on integer ids, each
+  pair kept once with the number of the first rule that finds it. Splink's blocking gives the
+  same pairs with a chain of "no earlier rule holds" conditions evaluated on every pair each
+  rule finds, and string keys ("registry-__-<id>").
+- `predict_candidates` then reads in full only the records those pairs name (about a third
+  of a million people for 10,000 requests), and `score` has Splink's own SQL for the model
+  score the pairs, joined to their records on the integer ids. Each pair's comparison reads
+  only its own two records, and the term frequencies are the prepared registry's lookups,
+  not counted over the records given to Splink, so the pairs and their match weights are the
+  ones the whole registry gives; the prior comes from the manifest's number of records.
 - `bound_edit_distances` rewrites each `damerau_levenshtein(a, b) <= k` of the model's levels
-  into a CASE that computes that distance only where cheaper bounds leave it open: the lengths
-  differing by more than k rule it out (an edit changes the length by one at most), a
-  Levenshtein distance within k settles it (every Levenshtein edit is a Damerau-Levenshtein
-  one), and one beyond 2k rules it out (a transposition is two Levenshtein edits).
-  Damerau-Levenshtein costs DuckDB about five Levenshtein distances, and most candidate pairs
-  are settled by the bounds: the levels cost a third of what they did. The CASE is true
-  exactly where the original is (a null, where a side is missing, stays not true), so every
-  pair falls in the same level.
+  into a CASE that computes that distance only where cheaper bounds leave it open. Within one
+  edit: strings of one length are within it where their Hamming distance is at most one and
+  not where it is above two (a substitution changes one position, a transposition two), and
+  strings whose lengths differ by one where their Levenshtein distance is one (an insertion).
+  Within k > 1: the lengths differing by more than k rule it out, a Levenshtein distance
+  within k settles it (every Levenshtein edit is a Damerau-Levenshtein one), and one beyond
+  2k rules it out (a transposition is two Levenshtein edits). A length condition after the
+  distance is evaluated first. The CASE has the original's value (null where a side is
+  missing), so every pair falls in the same level.
 
-At a million people and 10,000 requests the two take a run from 8.5-8.9 s of processor time
-to 6.6-6.8 s (load average 10-12). A test links the same requests both ways
-(`link_with_stats(narrow=False)`) and holds the decisions, candidates and probabilities equal.
+A test links the same requests both ways (`link_with_stats(narrow=False)`, Splink's own
+blocking and scoring of the whole registry) and holds the decisions, candidates and
+probabilities equal.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from retorno.verification import prepared
 
 _SIDE = re.compile(r"\b([lr])\.")
 _DISTANCE = re.compile(r"damerau_levenshtein\((\w+), (\w+)\) <= (\d+)")
+_LENGTH_AFTER_DISTANCE = re.compile(r"(damerau_levenshtein\(\w+, \w+\) <= \d+) AND (length\(\w+\) >= \d+)")
 # A level comparing one side's field with the other's, picked by which side the request is on.
 _SIDED_DISTANCE = re.compile(
     r"CASE WHEN (\w+) THEN damerau_levenshtein\((\w+), (\w+)\) ELSE damerau_levenshtein\((\w+), (\w+)\) END <= (\d+)")
@@ -47,17 +53,34 @@ _SIDED_DISTANCE = re.compile(
 def _bounded(a: str, b: str, k: int) -> str:
     # A CASE, not a chain of AND and OR: DuckDB evaluates a branch only for the rows that reach
     # it, and Splink's check of which levels are exact matches does not expand it into clauses.
+    # Where no branch is taken (a side missing) the CASE is null, as the distance is.
+    if k == 1:
+        # One edit keeps the length (a substitution, or a transposition: two positions apart)
+        # or changes it by one (an insertion or deletion, which is Levenshtein's too). The
+        # Hamming distance of strings of one length settles it unless it is exactly two.
+        # (Equal strings first: DuckDB's Hamming distance refuses two empty strings.)
+        return (f"CASE WHEN {a} = {b} THEN true"
+                f" WHEN length({a}) = length({b}) THEN CASE WHEN hamming({a}, {b}) <= 1 THEN true"
+                f" WHEN hamming({a}, {b}) > 2 THEN false ELSE damerau_levenshtein({a}, {b}) <= 1 END"
+                f" WHEN abs(length({a}) - length({b})) = 1 THEN levenshtein({a}, {b}) <= 1"
+                f" WHEN abs(length({a}) - length({b})) > 1 THEN false END")
     return (f"CASE WHEN abs(length({a}) - length({b})) > {k} THEN false"
             f" WHEN levenshtein({a}, {b}) <= {k} THEN true WHEN levenshtein({a}, {b}) > {2 * k} THEN false"
             f" ELSE damerau_levenshtein({a}, {b}) <= {k} END")
 
 
 def bounded_condition(sql: str) -> str:
-    """A level's SQL with every Damerau-Levenshtein threshold computed only where the bounds leave it open."""
+    """A level's SQL with every Damerau-Levenshtein threshold computed only where the bounds leave it open.
+
+    A length condition after a distance in a conjunction (`... <= 2 AND length(x) >= 7`) is
+    moved before it, so the distance is computed only where the length holds: AND is
+    commutative, nulls included.
+    """
     sided = _SIDED_DISTANCE.sub(
         lambda m: (f"CASE WHEN {m[1]} THEN damerau_levenshtein({m[2]}, {m[3]}) <= {m[6]}"
                    f" ELSE damerau_levenshtein({m[4]}, {m[5]}) <= {m[6]} END"), sql)
-    return _DISTANCE.sub(lambda m: _bounded(m[1], m[2], int(m[3])), sided)
+    ordered = _LENGTH_AFTER_DISTANCE.sub(lambda m: f"{m[2]} AND {m[1]}", sided)
+    return _DISTANCE.sub(lambda m: _bounded(m[1], m[2], int(m[3])), ordered)
 
 
 def bound_edit_distances(model: dict[str, Any]) -> dict[str, Any]:
@@ -69,34 +92,82 @@ def bound_edit_distances(model: dict[str, Any]) -> dict[str, Any]:
     return bounded
 
 
-def predict_candidates(con: duckdb.DuckDBPyConnection, linker: Any, path: str | Path) -> str:
+def block(con: duckdb.DuckDBPyConnection, registry: str, requests: str, rules: list[str], into: str) -> None:
+    """The pairs `rules` block, as integers: `into` (g, q, match_key), g the registry's unique id, q the request's.
+
+    The pairs Splink's blocking gives, found with less work: Splink joins on each rule and
+    keeps a pair only where no earlier rule holds (a chain of conditions evaluated on every
+    pair each rule finds), and keys pairs by strings ("registry-__-<id>"); here each rule is a
+    plain join on its keys, and a pair found by several rules is kept once with the first
+    rule's number, Splink's `match_key`. The registry is the left side (`l.`), the requests
+    the right, as Splink orders the two datasets by name.
+    """
+    found = " UNION ALL ".join(f"SELECT {number} AS rule, l.unique_id AS g, r.unique_id AS q"
+                               f" FROM {registry} l JOIN {requests} r ON {rule}"
+                               for number, rule in enumerate(rules))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {into} AS
+        SELECT g, q, CAST(min(rule) AS VARCHAR) AS match_key FROM ({found}) GROUP BY g, q""")
+
+
+def score(linker: Any, pairs: str, registry: str, requests: str) -> Any:
+    """Splink's predictions for the pairs in `pairs` (g, q, match_key): Splink's own scoring SQL, joined on integers.
+
+    `registry` and `requests` are tables (or views) of the compared columns with a
+    `source_dataset` column; the term frequencies are the linker's registered lookups, joined
+    as Splink joins them, and the comparison vectors and match weights are Splink's SQL for
+    the linker's model. Only the join of the pairs to their records is written here, on the
+    integer ids instead of Splink's "<dataset>-__-<id>" strings (a fifth of the scoring's time).
+    """
+    from splink.internals.comparison_vector_values import compute_comparison_vector_values_from_id_pairs_sqls
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+    from splink.internals.term_frequencies import _join_tf_to_input_table_sql, append_term_frequencies_to_pipeline
+
+    db_api, settings = linker._db_api, linker._settings_obj
+    inputs = [db_api.table_to_splink_dataframe(name, name) for name in (pairs, registry, requests)]
+    pipeline = CTEPipeline(inputs)
+    append_term_frequencies_to_pipeline(linker, pipeline)
+    for side, table in (("l", inputs[1]), ("r", inputs[2])):
+        pipeline.enqueue_sql(_join_tf_to_input_table_sql(linker, table.templated_name, table), f"rt_with_tf_{side}")
+    columns = ", ".join([*settings._columns_to_select_for_blocking, "b.match_key"])
+    pipeline.enqueue_sql(f"""SELECT {columns} FROM {pairs} b
+        JOIN rt_with_tf_l l ON l.unique_id = b.g JOIN rt_with_tf_r r ON r.unique_id = b.q""", "blocked_with_cols")
+    vectors = compute_comparison_vector_values_from_id_pairs_sqls(
+        settings._columns_to_select_for_blocking, settings._columns_to_select_for_comparison_vector_values,
+        input_tablename_l="rt_with_tf_l", input_tablename_r="rt_with_tf_r",
+        source_dataset_input_column=settings.column_info_settings.source_dataset_input_column,
+        unique_id_input_column=settings.column_info_settings.unique_id_input_column,
+        link_type=settings._link_type, sql_dialect_str=linker._sql_dialect_str)
+    # Splink's own join of the pairs to their records comes first; the comparison vectors follow it.
+    pipeline.enqueue_list_of_sqls([sql for sql in vectors
+                                   if sql["output_table_name"] == "__splink__df_comparison_vectors"])
+    pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls_using_settings(settings, None, None))
+    return db_api.sql_pipeline_to_splink_dataframe(pipeline)
+
+
+def predict_candidates(con: duckdb.DuckDBPyConnection, linker: Any, path: str | Path, rules: list[str]) -> str:
     """Score a run's pairs against a prepared registry (`path`) reading its records in full only for candidates.
 
     `linker` is a Splink linker over `rt_requests` and `rt_registry` (a view of the prepared
-    Parquet with the compared columns). Splink blocks on the whole registry, which reads only
-    the blocking keys; the records its pairs name are then read once, with the compared and
-    the source's columns, into `rt_candidates`, and `rt_registry` and `rt_registry_raw` are
-    made views of it, so that scoring (which Splink prunes to the records of the pairs it was
-    given) and the ranking read those few. Returns the predictions table's name.
+    Parquet with the compared columns) with the model; `rules` its blocking rules. The pairs
+    are blocked on the registry's keys (`block`), the records they name are then read once,
+    with the compared and the source's columns, into `rt_candidates`, and `rt_registry` and
+    `rt_registry_raw` are made views of it, for the scoring (`score`) and the ranking.
+    Returns the predictions table's name.
     """
-    blocked = linker.inference.compute_blocked_pairs_for_predict()
-    # A pair's join keys are "<dataset>-__-<unique_id>"; the registry is on either side.
-    prefix = "registry-__-"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE rt_candidate_ids AS
-        SELECT DISTINCT CAST(substr(key, {len(prefix) + 1}) AS BIGINT) AS unique_id FROM (
-            SELECT join_key_l AS key FROM {blocked.physical_name}
-            UNION ALL SELECT join_key_r FROM {blocked.physical_name})
-        WHERE starts_with(key, '{prefix}')""")
     columns = [row[0] for row in con.execute("DESCRIBE rt_registry").fetchall()]
+    parquet = f"read_parquet('{prepared.registry_glob(path)}', hive_partitioning = false)"
+    block(con, parquet, "rt_requests", rules, "rt_pairs")
     chosen = ", ".join("false AS is_request" if column == "is_request" else f"g.{column}" for column in columns)
     fields = ", ".join(f"g.src_{name}" for name in prepared.SOURCE_FIELDS)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE rt_candidates AS
-        SELECT {chosen}, g.registry_id, {fields}, g.deceased, g.death_date
-        FROM read_parquet('{prepared.registry_glob(path)}', hive_partitioning = false) g
-        SEMI JOIN rt_candidate_ids c ON c.unique_id = g.unique_id""")
+        SELECT {chosen}, g.registry_id, {fields}, g.deceased, g.death_date FROM {parquet} g
+        SEMI JOIN (SELECT DISTINCT g FROM rt_pairs) c ON c.g = g.unique_id""")
     con.execute(f"CREATE OR REPLACE VIEW rt_registry AS SELECT {', '.join(columns)} FROM rt_candidates")
     source = ", ".join(f"src_{name} AS {name}" for name in prepared.SOURCE_FIELDS)
     con.execute(f"""CREATE OR REPLACE VIEW rt_registry_raw AS
         SELECT unique_id AS rt_row, registry_id, {source}, deceased, death_date FROM rt_candidates""")
-    linker.table_management.register_blocked_pairs_for_predict(blocked)
-    return str(linker.inference.predict(warning_mode="never").physical_name)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW rt_score_g AS SELECT 'registry' AS source_dataset, {', '.join(columns)}"
+                " FROM rt_candidates")
+    con.execute("CREATE OR REPLACE TEMP VIEW rt_score_q AS SELECT 'requests' AS source_dataset, * FROM rt_requests")
+    return str(score(linker, "rt_pairs", "rt_score_g", "rt_score_q").physical_name)
