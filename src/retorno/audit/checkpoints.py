@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.permissions import action
 from retorno.audit.models import AuditCheckpoint, AuditHead, AuditRecord
-from retorno.audit.service import forget_unsigned, record, unsigned_from
+from retorno.audit.service import append_deferred, forget_unsigned, record, unsigned_from
 from retorno.audit.signing import KeyFile, Keyring, PublicKey, checkpoint_payload
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotFound
@@ -52,7 +52,10 @@ def signer_for(session: Session) -> KeyFile | None:
 
 def _sign_before_commit(session: Session) -> None:
     # A savepoint's release is not the end of the transaction: its records are signed with the rest.
-    if session.in_nested_transaction() or unsigned_from(session) is None:
+    if session.in_nested_transaction():
+        return
+    append_deferred(session)
+    if unsigned_from(session) is None:
         return
     signer = signer_for(session)
     if signer is not None:
@@ -65,6 +68,7 @@ def records_digest(record_hashes: str) -> str:
 
 def write_checkpoint(session: Session, signer: KeyFile) -> AuditCheckpoint | None:
     """Sign the records this transaction wrote (first..head) and add the checkpoint to the transaction."""
+    append_deferred(session)
     first = unsigned_from(session)
     forget_unsigned(session)
     if first is None:

@@ -49,7 +49,9 @@ def guard_manifests(engine: Engine, passengers_per_escort: int) -> None:
     _guarded[engine] = passengers_per_escort
     if not event.contains(Session, "before_flush", _note_touched):
         event.listen(Session, "before_flush", _note_touched)
-        event.listen(Session, "before_commit", _check_touched)
+        # First of the steps of a commit: before the audit records join the chain (`audit.service`), so that
+        # the chain head is not held while manifests are checked.
+        event.listen(Session, "before_commit", _check_touched, insert=True)
         event.listen(Session, "after_transaction_end", _forget)
 
 

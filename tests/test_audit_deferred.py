@@ -1,0 +1,64 @@
+"""The records an action makes join the audit chain when its transaction commits (`audit.service.record_many`).
+
+The chain head's lock is then held from the append to the commit, not for the rest of the action; what is
+written is what appending at once would have written: the same order, each record with the time it was made,
+signed with its transaction, gone with a savepoint rolled back, and seen by any read of the audit tables
+inside the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.audit.models import AuditCheckpoint, AuditRecord
+from retorno.audit.service import record
+from retorno.audit.verify import verify_chain
+from retorno.db import clock_at
+from tests.factories import World
+
+
+def _stored_head(session: Session) -> int:
+    """The chain head as the database holds it, read past the session (no ORM execution event)."""
+    return int(session.connection().execute(sa.text("SELECT seq FROM audit_head WHERE id = 1")).scalar_one())
+
+
+def test_records_join_the_chain_at_commit_in_the_order_made_with_the_time_made(session: Session,
+                                                                                 world: World) -> None:
+    actor = world.users["inm.officer"]
+    record(session, actor, "case.update", "case", "warm-up")
+    session.commit()
+    start = _stored_head(session)
+    made = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    with clock_at(made):
+        record(session, actor, "case.update", "case", "first", after={"n": 1})
+    inner = session.begin_nested()
+    record(session, actor, "case.update", "case", "second")
+    inner.commit()
+    dropped = session.begin_nested()
+    record(session, actor, "case.update", "case", "rolled back")
+    dropped.rollback()
+    record(session, actor, "case.update", "case", "third")
+    # Nothing is on the chain, and the head is not locked, before the commit.
+    assert _stored_head(session) == start
+    session.commit()
+    rows = session.execute(sa.select(AuditRecord).where(AuditRecord.seq > start).order_by(AuditRecord.seq)).scalars()
+    written = [(r.seq, r.object_id) for r in rows]
+    assert written == [(start + 1, "first"), (start + 2, "second"), (start + 3, "third")]
+    first = session.execute(sa.select(AuditRecord).where(AuditRecord.seq == start + 1)).scalar_one()
+    assert first.at == made and first.after == {"n": 1}
+    checkpoint = session.execute(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar_one()
+    assert (checkpoint.first_seq, checkpoint.seq) == (start + 1, start + 3)
+    assert verify_chain(session).ok
+
+
+def test_a_read_of_the_audit_tables_inside_the_transaction_sees_its_records(session: Session, world: World) -> None:
+    record(session, world.users["inm.officer"], "case.update", "case", "seen-inside")
+    found = session.execute(sa.select(sa.func.count()).select_from(AuditRecord)
+                            .where(AuditRecord.object_id == "seen-inside")).scalar_one()
+    assert found == 1
+    session.rollback()
+    assert session.execute(sa.select(sa.func.count()).select_from(AuditRecord)
+                           .where(AuditRecord.object_id == "seen-inside")).scalar_one() == 0
