@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import ApiToken, LoginAttempt, LoginSession, User
 from retorno.agencies.permissions import action, require
-from retorno.agencies.service import agency_by_code, hash_password, password_turn, set_password, verify_password
+from retorno.agencies.service import (
+    agency_by_code,
+    hash_password,
+    password_turn,
+    rehash_if_outdated,
+    set_password,
+    verify_password,
+)
 from retorno.audit.service import record
 from retorno.config import Settings
 from retorno.db import utcnow
@@ -133,6 +140,7 @@ def authenticate(session: Session, username: str, password: str, *, address: str
         if not ok or user is None:
             _record_failure(session, username, address)
             raise NotAuthenticated("wrong username or password", code="login_failed")
+        rehash_if_outdated(user, password)
         session.add(LoginAttempt(username=username, address=address, succeeded=True, at=utcnow()))
         record(session, user, "login", "user", username, after={"address": address})
         return user
