@@ -64,3 +64,67 @@ def test_statistics_are_made_when_missing_and_again_when_the_cases_grew_by_a_qua
         assert refresh_statistics(url) is False  # a sixth more: within a quarter
         _more_cases(url, 500, "-c")
         assert refresh_statistics(url) is True  # a third more than when last counted
+
+
+
+def test_a_large_batch_into_a_small_table_builds_its_indexes_again_as_they_were(tmp_path: Path) -> None:
+    """SQLite: `insert_columns` drops a small table's indexes before a large batch and makes them again after, in
+    the batch's transaction: the same definitions, the same planner statistics, every row in every index; and a
+    batch rolled back leaves the indexes and the rows as they were."""
+    from retorno.db import _indexes_to_rebuild, insert_columns
+
+    metadata = sa.MetaData()
+    table = sa.Table("things", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("code", sa.String(20), nullable=False, unique=True),
+                     sa.Column("name", sa.String(40), nullable=False), sa.Column("flag", sa.String(5)),
+                     sa.Index("ix_things_name_id", "name", "id"),
+                     sa.Index("ix_things_flagged", "flag", "id", sqlite_where=sa.text("flag IS NOT NULL")))
+    engine = make_engine(f"sqlite:///{tmp_path / 'things.sqlite3'}")
+    metadata.create_all(engine)
+
+    def batch(start: int, count: int) -> dict[str, list[object]]:
+        numbers = range(start, start + count)
+        return {"code": [f"C{n}" for n in numbers], "name": [f"N{n * 7919 % 1000}" for n in numbers],
+                "flag": ["y" if n % 3 == 0 else None for n in numbers]}
+
+    def state() -> tuple[object, ...]:
+        with engine.connect() as connection:
+            listed = connection.exec_driver_sql(
+                "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'things' ORDER BY name").all()
+            stats = connection.exec_driver_sql("SELECT idx, stat FROM sqlite_stat1 ORDER BY idx").all()
+            count = connection.exec_driver_sql("SELECT count(*) FROM things").scalar_one()
+            assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+            return [tuple(row) for row in listed], [tuple(row) for row in stats], count
+
+    with Session(engine) as session:
+        insert_columns(session, table, batch(0, 100))
+        session.commit()
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+    listed, stats, _ = state()
+    assert {name for _, name, _ in listed} >= {"ix_things_name_id", "ix_things_flagged"}
+    assert any(index == "ix_things_name_id" for index, _ in stats)
+
+    with Session(engine) as session:  # rolled back: nothing changes
+        insert_columns(session, table, batch(100, 20_000))
+        session.rollback()
+    assert state() == (listed, stats, 100)
+    with Session(engine) as session:
+        insert_columns(session, table, batch(100, 20_000))
+        session.commit()
+    assert state() == (listed, stats, 20_100)
+    with engine.connect() as connection:  # the batches above were written this way; one larger than the table is
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        assert {name for name, _ in _indexes_to_rebuild(cursor, "things", 20_100)[0]} == {
+            "ix_things_name_id", "ix_things_flagged"}
+        assert _indexes_to_rebuild(cursor, "things", 20_099) == ([], [])
+    with engine.connect() as connection:  # each index holds every row
+        for index, where in (("ix_things_name_id", "name > ''"), ("ix_things_flagged", "flag = 'y'")):
+            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN SELECT count(*) FROM things INDEXED BY {index} WHERE {where}"))
+            assert index in plan
+            counted = connection.exec_driver_sql(
+                f"SELECT count(*) FROM things INDEXED BY {index} WHERE {where}").scalar_one()
+            assert counted == connection.exec_driver_sql(
+                f"SELECT count(*) FROM things NOT INDEXED WHERE {where}").scalar_one()
+    engine.dispose()

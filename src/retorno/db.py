@@ -366,9 +366,20 @@ def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str,
     placeholders = ", ".join("?" for _ in names)
     cursor = raw.cursor()
     try:
+        rebuilt: list[tuple[str, str]] = []
+        statistics: list[tuple[str, str, str]] = []
         if count >= _LARGE_BATCH:
             _cache_for_a_large_batch(cursor)
+            rebuilt, statistics = _indexes_to_rebuild(cursor, table_name, count)
+            for index_name, _ in rebuilt:
+                cursor.execute(f'DROP INDEX "{index_name}"')
         cursor.executemany(f'INSERT INTO "{table_name}" ({quoted}) VALUES ({placeholders})', zip(*stored, strict=True))
+        for _, definition in rebuilt:
+            cursor.execute(definition)
+        # The planner's statistics of the indexes go with them: they come back as they were (`refresh_statistics`
+        # decides when they are made again).
+        if statistics:
+            cursor.executemany("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", statistics)
     finally:
         cursor.close()
 
@@ -386,6 +397,29 @@ def _cache_for_a_large_batch(cursor: Any) -> None:
     kib = -size if size < 0 else size * cursor.execute("PRAGMA page_size").fetchone()[0] // 1024
     if kib < _LARGE_BATCH_CACHE_KIB:
         cursor.execute(f"PRAGMA cache_size=-{_LARGE_BATCH_CACHE_KIB}")
+
+
+def _indexes_to_rebuild(cursor: Any, table_name: str, count: int
+                        ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """The indexes of a SQLite table that a batch of `count` rows is cheaper to write by dropping them and making
+    them again from all the rows (sorted once), with their names and exact definitions: those the table's own
+    declaration does not make (its primary key and unique constraints stay, and check each row), when the table
+    holds no more rows than the batch brings. Measured, 100,000 cases and their 11 such indexes (load 10-11):
+    2.3-2.5 s of processor time against 3.3-3.6 s into an empty table, 2.5-2.9 against 3.5 over 50,000 cases,
+    3.3-3.6 against 4.2-5.0 over 100,000. The drop and the new index are in the batch's transaction: a
+    rolled-back or interrupted import leaves the indexes as they were, and readers see the old ones until the
+    commit (WAL). Also returned: the planner's statistics of these indexes (sqlite_stat1), to write back."""
+    held = cursor.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{table_name}" LIMIT ?)', (count + 1,)).fetchone()[0]
+    tables = {name for (name,) in cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if held > count or tables & {"sqlite_stat3", "sqlite_stat4"}:  # statistics this would not keep
+        return [], []
+    indexes = [(name, definition) for name, definition in cursor.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+        (table_name,)).fetchall()]
+    statistics = [(table, index, stat) for table, index, stat in cursor.execute(
+        "SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl = ?", (table_name,)).fetchall()
+        if index in dict(indexes)] if "sqlite_stat1" in tables else []
+    return indexes, statistics
 
 
 # Rows sent to COPY at a time: large enough that the server works while the next piece is built.
