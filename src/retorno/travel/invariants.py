@@ -126,8 +126,16 @@ def _check_touched(session: Session) -> None:
         aboard = session.execute(
             sa.select(Passenger.case_id, Passenger.flight_id).join(Flight, Flight.id == Passenger.flight_id)
             .where(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
-        linked = same_person(session, sorted({case_id for case_id, _ in aboard}))
-        flight_ids.update(flight_id for case_id, flight_id in aboard if linked.get(case_id, {}).keys() & cases)
+        aboard_ids = {case_id for case_id, _ in aboard}
+        if len(cases) < len(aboard_ids):
+            # Being the same person is symmetric: the records linked to the touched ones are those aboard
+            # linked to a touched one, found from the fewer side (one or two touched cases against every
+            # passenger not yet flown: at 100,000 cases, 831 of them, which made every write take seconds).
+            linked_to_touched = {other for others in same_person(session, sorted(cases)).values() for other in others}
+            flight_ids.update(flight_id for case_id, flight_id in aboard if case_id in linked_to_touched)
+        else:
+            linked = same_person(session, sorted(aboard_ids))
+            flight_ids.update(flight_id for case_id, flight_id in aboard if linked.get(case_id, {}).keys() & cases)
     if not flight_ids:
         return
     flights = session.execute(sa.select(Flight).where(Flight.id.in_(sorted(flight_ids)),
