@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
@@ -164,6 +164,8 @@ def review_queue(session: Session, actor: User, *, limit: int = 100, offset: int
         .where(VerificationRequest.receiving_agency_id == actor.agency_id,
                VerificationRequest.status.in_(("pending", "review")))
         .order_by(VerificationRequest.requested_at, VerificationRequest.id).limit(limit).offset(offset)
+        # The queue shows each case's household: one query for all (not one per case: 43 at 100,000 cases).
+        .options(selectinload(Case.household))
     ).all()
     return list(rows)
 
