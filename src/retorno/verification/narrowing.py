@@ -115,7 +115,9 @@ def score(linker: Any, pairs: str, registry: str, requests: str) -> Any:
     `registry` and `requests` are tables (or views) of the compared columns with a
     `source_dataset` column; the term frequencies are the linker's registered lookups, joined
     as Splink joins them, and the comparison vectors and match weights are Splink's SQL for
-    the linker's model. Only the join of the pairs to their records is written here, on the
+    the linker's model, with its edit distances bounded (`bounded_condition`, applied to the
+    SQL Splink generates: Splink parses every level to generate it, and the bounded levels are
+    three times as long). Only the join of the pairs to their records is written here, on the
     integer ids instead of Splink's "<dataset>-__-<id>" strings (a fifth of the scoring's time).
     """
     from splink.internals.comparison_vector_values import compute_comparison_vector_values_from_id_pairs_sqls
@@ -139,7 +141,7 @@ def score(linker: Any, pairs: str, registry: str, requests: str) -> Any:
         unique_id_input_column=settings.column_info_settings.unique_id_input_column,
         link_type=settings._link_type, sql_dialect_str=linker._sql_dialect_str)
     # Splink's own join of the pairs to their records comes first; the comparison vectors follow it.
-    pipeline.enqueue_list_of_sqls([sql for sql in vectors
+    pipeline.enqueue_list_of_sqls([{**sql, "sql": bounded_condition(sql["sql"])} for sql in vectors
                                    if sql["output_table_name"] == "__splink__df_comparison_vectors"])
     pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls_using_settings(settings, None, None))
     return db_api.sql_pipeline_to_splink_dataframe(pipeline)
@@ -149,7 +151,7 @@ def predict_candidates(con: duckdb.DuckDBPyConnection, linker: Any, path: str | 
     """Score a run's pairs against a prepared registry (`path`) reading its records in full only for candidates.
 
     `linker` is a Splink linker over `rt_requests` and `rt_registry` (a view of the prepared
-    Parquet with the compared columns) with the model; `rules` its blocking rules. The pairs
+    Parquet with the compared columns) with the model as saved; `rules` its blocking rules. The pairs
     are blocked on the registry's keys (`block`), the records they name are then read once,
     with the compared and the source's columns, into `rt_candidates`, and `rt_registry` and
     `rt_registry_raw` are made views of it, for the scoring (`score`) and the ranking.
