@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -551,6 +551,8 @@ class TimelineEntry:
 
 # What a timeline says instead of a protection detail: which concerns, why a person was held back for one.
 PROTECTION_DETAIL = "protection details: read them in the case's protection record (an audited read)"
+# Who a timeline says acted when it was another sending state's agency, through its record of the same person.
+ANOTHER_AGENCY = "another agency"
 _PROTECTION_KEYS = frozenset({"concerns", "medical_escorts", "notes", "summary", "receiving_guardian"})
 _PROTECTION_ACTIONS = ("screening.", "child.")
 
@@ -579,6 +581,14 @@ def case_timeline(session: Session, actor: User, case: Case) -> list[TimelineEnt
     concerns, and the reasons naming them: those are read, audited, in the protection record); the read
     itself is audited."""
     ensure_owner(actor, case)
+    # Another sending state's agency acts on this case only through its own record of the same person (a
+    # protection concern it holds pulls this one off a manifest): its record is named to nobody, nor who
+    # acted for it (README "The safeguards are guarantees").
+    elsewhere = set(session.execute(sa.select(Agency.code).where(
+        Agency.kind == "sending_authority",
+        Agency.country != sa.select(Agency.country).where(Agency.id == case.agency_id).scalar_subquery())).scalars())
     records = [_without_protection_details(r) for r in history(session, "case", case.reference)]
+    records = [replace(r, actor=ANOTHER_AGENCY, agency=ANOTHER_AGENCY) if r.agency in elsewhere else r
+               for r in records]
     record(session, actor, "case.timeline_read", "case", case.reference)
     return records

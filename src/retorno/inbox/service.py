@@ -73,6 +73,17 @@ class Item:
     note: str | None = None
 
 
+# Alerts that say a protection or health fact of the person: told as a plain removal to whoever may not read
+# protection details (the receiving side: SPEC.md 4, "protection and health details go only to the few roles
+# that need them").
+PROTECTION_ALERTS = frozenset({"protection_pull", "medical_needs"})
+
+
+def alert_told(kind: str) -> str:
+    """An alert's kind as told to a user who may not read protection details."""
+    return "taken_off" if kind in PROTECTION_ALERTS else kind
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of work: how many items wait, the oldest of them, and the page listing them all."""
@@ -265,8 +276,10 @@ class _Queue:
                  .join(Flight, Flight.id == Alert.flight_id).outerjoin(Case, Case.id == Alert.case_id)
                  .where(self._flight_side(), Flight.state.in_(NOT_YET_FLOWN_STATES))
                  .order_by(Alert.created_at, Alert.id))
+        told = can(self.user, "screening.read_details")
         return self._run(query, lambda row: Item(row.reference or row.flight, row.flight, _moment(row.created_at),
-                                                 f"/flights/{row.flight}#manifest", note=row.kind))
+                                                 f"/flights/{row.flight}#manifest",
+                                                 note=row.kind if told else alert_told(row.kind)))
 
     # ---- reintegration operators ---------------------------------------------------------------
 

@@ -98,6 +98,8 @@ ALERT_KINDS = {
                          "taken off: their identity changed and is verified again"),
     "document_changed": ("retirado: cambió su documento de viaje", "taken off: their travel document changed"),
     "withdrawn": ("retirado: el caso se retiró", "taken off: the case was withdrawn"),
+    # What the receiving side is told of a protection or health reason (`inbox.service.alert_told`).
+    "taken_off": ("retirado del manifiesto", "taken off the manifest"),
 }
 
 # What else an inbox item may note about itself, in Spanish and English.

@@ -248,6 +248,7 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     if can(user, "case.timeline"):
         context["timeline"] = service.case_timeline(session, user, case)
         context["protection_detail"] = service.PROTECTION_DETAIL
+        context["another_agency"] = service.ANOTHER_AGENCY
         context["action_label"] = action_label
         context.update(timeline_zone(case, user))
     if can(user, "document.add") or can(user, "document.issue_emergency"):
