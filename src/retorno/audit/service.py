@@ -182,7 +182,13 @@ _AUDIT_TABLES = ("audit_records", "audit_head", "audit_checkpoints")
 @sa.event.listens_for(Session, "do_orm_execute")
 def _append_before_reading(state: ORMExecuteState) -> None:
     """A statement of the transaction that reads the audit tables sees the records it made."""
-    if state.session.info.get(DEFERRED) and any(name in str(state.statement) for name in _AUDIT_TABLES):
+    if not state.session.info.get(DEFERRED):
+        return
+    try:
+        text = str(state.statement)
+    except sa.exc.SQLAlchemyError:
+        text = _AUDIT_TABLES[0]  # a statement only its dialect can write: appended first, to be safe
+    if any(name in text for name in _AUDIT_TABLES):
         append_deferred(state.session)
 
 
