@@ -72,3 +72,19 @@ def test_a_manifest_past_its_lock_time_that_no_side_locked_stays_in_both_inboxes
         assert locked["state"] == "manifest_locked"
         assert _to_lock(api, "inm.officer") == [] == _to_lock(api, "saime.officer")
         ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding", {"status": "boarded"}))
+
+
+def test_an_empty_manifest_is_not_locked(client: TestClient, world: World) -> None:
+    """Red team: the only passenger was taken off (a new passport filed) and the empty manifest still locked,
+    leaving a flight only both sides together could cancel."""
+    api = Api(client, world)
+    ref = api.ready_case()["reference"]
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=5)
+    with api.clock(departure - timedelta(days=2)):
+        flight = _proposed(api, [ref], departure)
+        ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{ref}/decision",
+                    {"approve": False, "reason": "no cabe"}))
+        for user in ("inm.officer", "saime.officer"):
+            error = refused(api.post(user, f"/api/v1/flights/{flight}/manifest/lock"), 409, "manifest_empty")
+            assert "no approved passenger" in error["message"], error
+        assert ok(api.get("inm.officer", f"/api/v1/flights/{flight}"))["state"] == "accepted"

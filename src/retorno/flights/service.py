@@ -634,6 +634,10 @@ def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passe
                                 "on every passenger; %(count)s await a decision (%(undecided)s)",
                                 code="undecided_passengers", flight=flight.reference, count=len(undecided),
                                 undecided=", ".join(undecided))
+    if not any(p.approval == "approved" for p, _ in rows):
+        # A locked manifest with nobody on it holds a flight that only both sides together could then cancel.
+        raise InvalidTransition("flight %(flight)s: its manifest has no approved passenger to lock; add passengers "
+                                "or cancel the flight", code="manifest_empty", flight=flight.reference)
     cases = [c for _, c in rows]
     facts = manifest_facts(session, flight, cases, passengers_per_escort)
     violations = safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, _approvals(rows))
@@ -866,14 +870,24 @@ class ArrivalCount:
 
 
 def arrival_count(session: Session, flight: Flight) -> ArrivalCount:
-    counts = dict(session.execute(
-        sa.select(Passenger.boarding, sa.func.count()).where(Passenger.flight_id == flight.id,
-                                                             Passenger.approval == "approved")
-        .group_by(Passenger.boarding)).all())
-    received = session.execute(sa.select(sa.func.count()).select_from(Passenger).where(
-        Passenger.flight_id == flight.id, Passenger.arrival == "received")).scalar_one()
-    return ArrivalCount(counts.get("boarded", 0), received, flight.arrival_discrepancy_explanation,
-                        under_way=flight.state == "arrived")
+    return arrival_counts(session, [flight])[flight.id]
+
+
+def arrival_counts(session: Session, flights: Sequence[Flight]) -> dict[int, ArrivalCount]:
+    """`arrival_count` of each flight, in two queries for all (a list of flights made two per flight)."""
+    ids = [flight.id for flight in flights]
+    boarded = dict(session.execute(
+        sa.select(Passenger.flight_id, sa.func.count()).where(Passenger.flight_id.in_(ids),
+                                                              Passenger.approval == "approved",
+                                                              Passenger.boarding == "boarded")
+        .group_by(Passenger.flight_id)).all()) if ids else {}
+    received = dict(session.execute(
+        sa.select(Passenger.flight_id, sa.func.count()).where(Passenger.flight_id.in_(ids),
+                                                              Passenger.arrival == "received")
+        .group_by(Passenger.flight_id)).all()) if ids else {}
+    return {flight.id: ArrivalCount(boarded.get(flight.id, 0), received.get(flight.id, 0),
+                                    flight.arrival_discrepancy_explanation, under_way=flight.state == "arrived")
+            for flight in flights}
 
 
 @action("arrival.confirm")
