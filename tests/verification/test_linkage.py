@@ -288,6 +288,22 @@ def test_the_anchor_rule_needs_a_birth_date_or_cedula_not_a_name() -> None:
     assert is_anchored({**names_only, "second_surname": "missing", "birth_date": "incomplete", "cedula": "partial"})
 
 
+def test_a_birth_date_with_a_slip_does_not_anchor_a_namesake_born_elsewhere() -> None:
+    # At 200k records (one surname each) a non-national DANIEL JESÚS FLOR born 2002-11-06 in another
+    # state was verified at 0.9976 against the registry's DANIEL JESÚS FLOR born 2012-11-06.
+    from retorno.verification.anchors import is_anchored
+
+    name = {"given_names": "agree", "first_surname": "agree", "second_surname": "missing", "cedula": "missing"}
+    slip = {**name, "birth_date": "partial", "sex": "agree", "birth_place": "agree"}
+    assert is_anchored(slip)
+    assert not is_anchored({**slip, "birth_place": "disagree"})
+    assert not is_anchored({**slip, "sex": "disagree"})
+    assert is_anchored({**slip, "birth_place": "missing", "sex": "missing"})
+    # An exact date, or a cédula, anchors wherever the person was born.
+    assert is_anchored({**slip, "birth_place": "disagree", "birth_date": "agree"})
+    assert is_anchored({**slip, "birth_place": "disagree", "cedula": "partial"})
+
+
 def test_a_registry_without_second_surnames_has_a_whole_name_without_one() -> None:
     # A date known in part anchors with the whole name the registry holds: given names and
     # the one surname when the record has no second; a second surname the request dropped

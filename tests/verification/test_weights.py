@@ -144,6 +144,23 @@ def test_a_level_reached_only_with_another_comparisons_level_counts_the_error_on
     assert check(unseen, orders) == []
 
 
+def test_a_level_that_carries_no_evidence_weighs_nothing() -> None:
+    # Two records whose given names agree agree on the sex those names carry, match or not: trained
+    # as it comes, the level weighs what the sex of a random pair says (about +1 bit), counted twice.
+    order = LevelOrder(disagreement=frozenset({"all other"}), neutral=(("as the given name says", "exact"),),
+                       apart=frozenset({"exact"}))
+    raw = _model(("sex", [_level("as the given name says", 0.8, 0.01), _level("exact", 0.19, 0.49),
+                          _level("all other", 0.01, 0.5)]))
+    problems = check(raw, {"sex": order})
+    assert any("as the given name says" in problem and "no evidence" in problem for problem in problems)
+    sane = regularise(raw, {"sex": Seen(5_000, 1e6)}, {"sex": order}, {})
+    weights = _weights(sane, "sex")
+    assert weights["as the given name says"] == pytest.approx(0.0, abs=1e-9)
+    # The sex agreeing where the given names do not is evidence still, and a disagreement against.
+    assert weights["exact"] == pytest.approx(math.log2(0.99 / 0.5), abs=0.01) and weights["all other"] < 0
+    assert check(sane, {"sex": order}) == []
+
+
 def test_check_names_every_broken_level() -> None:
     order = LevelOrder(disagreement=frozenset({"all other"}))
     broken = _model(("sex", [_level("exact", 0.9, 0.5), _level("all other", 0.1, 1e-8)]),

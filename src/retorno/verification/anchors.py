@@ -15,7 +15,11 @@ a second surname the registry holds does not have it. Nor does such a date ancho
 place of birth or the sex disagrees: someone of the same full name born the same month is
 what a namesake is (a non-national carrying a national's full name, born in the same month
 and year in another state, was verified at 200k records on the name and that month alone).
-And it anchors only a match more certain than the threshold asks of an exact date
+A birth date with a slip (one digit, day and month swapped) is likewise no anchor where the
+place of birth or the sex disagrees: at 200k records (one surname each) a non-national DANIEL
+JESÚS FLOR born 2002-11-06 in another state was verified at 0.9976 against the registry's
+DANIEL JESÚS FLOR born 2012-11-06.
+And a date known in part anchors only a match more certain than the threshold asks of an exact date
 (`INCOMPLETE_DATE_PROBABILITY`): a common full name born in a given month of a year is no
 rare coincidence in a national registry (at 1M records a non-national JUAN SÁNCHEZ ACOSTA,
 whose registry namesake was born that month, scored 0.99927 with no sex or place recorded).
@@ -58,19 +62,22 @@ INCOMPLETE_DATE_PROBABILITY = 0.9995
 
 def is_anchored(agreement: Mapping[str, str], record: Mapping[str, object] | None = None,
                 probability: float | None = None) -> bool:
-    """Whether a candidate's birth date or cédula agrees with the request, exactly or with a slip,
-    or the birth date agrees as far as it is known, the whole name agrees exactly, neither
+    """Whether a candidate's cédula agrees with the request, exactly or with a slip, or its birth
+    date exactly, or with a slip where neither the place of birth nor the sex disagrees, or
+    the birth date agrees as far as it is known, the whole name agrees exactly, neither
     the place of birth nor the sex disagrees and the match `probability` is at least
     `INCOMPLETE_DATE_PROBABILITY` (without one, such a date anchors nothing).
 
     `record` is the candidate's registry record: a name field it leaves empty is no part of
     the whole name (without it, every name field must agree)."""
-    if any(agreement.get(name) in ("agree", "partial") for name in ANCHOR_FIELDS):
+    namesake = any(agreement.get(name) == "disagree" for name in NAMESAKE_FIELDS)
+    if agreement.get("cedula") in ("agree", "partial") or agreement.get("birth_date") == "agree":
         return True
+    if agreement.get("birth_date") == "partial":
+        return not namesake
     return (agreement.get("birth_date") == "incomplete"
             and probability is not None and probability >= INCOMPLETE_DATE_PROBABILITY
-            and is_whole_name(agreement, record)
-            and not any(agreement.get(name) == "disagree" for name in NAMESAKE_FIELDS))
+            and is_whole_name(agreement, record) and not namesake)
 
 
 def is_whole_name(agreement: Mapping[str, str], record: Mapping[str, object] | None = None) -> bool:

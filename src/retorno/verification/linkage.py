@@ -286,6 +286,10 @@ COMPARISONS: list[dict[str, Any]] = [
     ]},
     {"output_column_name": "sex", "comparison_levels": [
         _level("sex_l IS NULL OR sex_r IS NULL", "missing", null=True),
+        # Where the given names agree (give or take a typo or a second name), so does the sex
+        # they name, match or not: no evidence (`weights` rule 7).
+        _level(f"sex_l = sex_r AND (given1_l = given1_r OR {_dl('given_names')} <= 1)",
+               "same, as the given name says"),
         _level("sex_l = sex_r", "exact"),
         _else(),
     ]},
@@ -340,7 +344,8 @@ LEVEL_ORDERS: dict[str, LevelOrder] = {
         disagreement=frozenset({"within a year", "all other"}),
     ),
     "cedula": LevelOrder(disagreement=frozenset({"all other"})),
-    "sex": LevelOrder(disagreement=frozenset({"all other"})),
+    "sex": LevelOrder(disagreement=frozenset({"all other"}), neutral=(("same, as the given name says", "exact"),),
+                      apart=frozenset({"exact"})),
     "birth_place": LevelOrder(disagreement=frozenset({"all other"})),
 }
 
