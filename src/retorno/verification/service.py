@@ -94,6 +94,33 @@ def request_to_decide(session: Session, user: User, case: Case) -> str | None:
         return None
 
 
+def _same_record_same_person(session: Session, actor: User, case: Case, request: VerificationRequest,
+                             registry_record: str, reason: str | None) -> None:
+    """Refuse verifying a case against a registry record already verified for a case whose cédula or birth date
+    differs, unless a supervisor decides it with a written reason.
+
+    Two cases verified against one record are one person: a protection concern held on either stops both, and
+    takes the other off its manifest at once, locked or not. One officer typing another person's record (red
+    team: a case with a concern verified against a passenger's record pulled the passenger off a locked
+    manifest) would otherwise change who travels alone and unseen.
+    """
+    others = session.execute(
+        sa.select(Case.national_id, Case.birth_date)
+        .join(VerificationRequest, VerificationRequest.case_id == Case.id)
+        .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+        .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record == registry_record,
+               VerificationRequest.receiving_agency_id == request.receiving_agency_id, Case.id != case.id)).all()
+    differs = [row for row in others if row.birth_date != case.birth_date or (
+        row.national_id and case.national_id and row.national_id != case.national_id)]
+    if not differs or (actor.role == "supervisor" and reason and len(reason.strip()) >= 10):
+        return
+    raise InvalidTransition(
+        "case %(case)s: registry record %(record)s is already the verified record of a person whose cédula or "
+        "birth date differs from this case's; verifying against it makes them one person (a protection concern "
+        "on either stops both), so a supervisor decides it, with a written reason (at least 10 characters)",
+        code="registry_record_of_another_person", case=case.reference, record=registry_record)
+
+
 @action("verification.decide")
 def record_decision(session: Session, actor: User, case: Case, *, outcome: str, method: str = "manual",
                     registry_record: str | None = None, probability: float | None = None,
@@ -132,6 +159,8 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     if request.identity_fingerprint != case_fingerprint(case):
         raise InvalidTransition("case %(case)s: the identity changed after request %(request)s was sent",
                                 code="request_superseded", case=case.reference, request=request.reference)
+    if outcome == "verified" and method != LINKAGE_METHOD:
+        _same_record_same_person(session, actor, case, request, registry_record or "", reason)
     decision = VerificationDecision(request_id=request.id, outcome=outcome, method=method,
                                     registry_record=registry_record, match_probability=probability,
                                     candidates=candidates, decided_by=actor.id, reason=reason,

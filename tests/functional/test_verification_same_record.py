@@ -1,0 +1,49 @@
+"""Red team (SPEC.md 6, a locked manifest changes only with both sides): a receiving-side officer alone verified a
+case holding an open concern against the registry record of a passenger on a locked manifest (another person,
+another cédula and birth date), which made them one person and pulled the passenger off at once."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.factories import Api, World, ok
+from tests.functional.test_guarantees import refused
+
+
+def _decide(api: Api, user: str, ref: str, record: str, reason: str | None = None) -> object:
+    request = api.open_request(ref)
+    body = {"outcome": "verified", "registry_record": record, "request": request}
+    if reason:
+        body["reason"] = reason
+    return api.post(user, f"/api/v1/cases/{ref}/verification-decision", body)
+
+
+def test_a_registry_record_of_another_person_is_not_taken_by_one_officer(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    passenger = api.ready_case(national_id="V15267490", birth_date="1980-05-05")["reference"]
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [passenger]}), 201)
+    other = api.register("ice.officer", national_id="V25239107", birth_date="2000-02-02",
+                         agency_reference="ICE-RT-SAME")["reference"]
+    api.screen(other, ["pending_asylum_claim"], user="ice.officer")
+    ok(api.post("ice.officer", f"/api/v1/cases/{other}/verification-request"), 201)
+    error = refused(_decide(api, "saime.officer", other, f"REG-{passenger}"), 409,
+                    "registry_record_of_another_person")
+    assert "a supervisor decides it" in error["message"] and error["message"].count(passenger) == 1, error
+    refused(_decide(api, "saime.supervisor", other, f"REG-{passenger}"), 409, "registry_record_of_another_person")
+    passengers = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
+    assert [p["case"] for p in passengers] == [passenger]
+    # A supervisor who writes why may still decide it (two records of one person with a typo in one).
+    ok(_decide(api, "saime.supervisor", other, f"REG-{passenger}", reason="same person: birth date mistyped"), 201)
+    assert ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers")) == []
+
+
+def test_the_same_person_again_is_verified_against_their_record_by_an_officer(
+        client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    first = api.ready_case(national_id="V9100200", birth_date="1990-01-01")["reference"]
+    again = api.register("ice.officer", national_id="V-9.100.200", birth_date="1990-01-01",
+                         agency_reference="ICE-RT-AGAIN")["reference"]
+    api.screen(again, user="ice.officer")
+    ok(api.post("ice.officer", f"/api/v1/cases/{again}/verification-request"), 201)
+    ok(_decide(api, "saime.officer", again, f"REG-{first}"), 201)
