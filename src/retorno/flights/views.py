@@ -113,8 +113,8 @@ def _local_or_none(moment: datetime | None, iata: str) -> str | None:
     return None if moment is None else _local(moment, iata)
 
 
-def flight_out(session: SessionDep, flight: Flight) -> dict[str, Any]:
-    count = service.arrival_count(session, flight)
+def flight_out(session: SessionDep, flight: Flight, count: service.ArrivalCount | None = None) -> dict[str, Any]:
+    count = count or service.arrival_count(session, flight)
     return {
         "reference": flight.reference, "flight_number": flight.flight_number, "state": flight.state,
         "manifest_state": service.manifest_state_of(session, flight), "sending_agency": flight.sending_agency.code,
@@ -141,7 +141,8 @@ def propose(body: FlightIn, session: SessionDep, user: CurrentUser) -> Any:
 @router.get("/flights", response_model=list[FlightOut])
 def list_flights(session: SessionDep, user: CurrentUser) -> Any:
     flights = session.execute(service.visible_flights(user).order_by(Flight.departure_utc)).scalars().all()
-    return [flight_out(session, f) for f in flights]
+    counts = service.arrival_counts(session, flights)
+    return [flight_out(session, f, counts[f.id]) for f in flights]
 
 
 @router.get("/flights/{reference}", response_model=FlightOut)
