@@ -169,7 +169,7 @@ class CaseReport(ImportReport[CaseRow]):
     duplicates: list[PossibleDuplicate] = field(default_factory=list)
 
 
-_EARLIEST = date(1900, 1, 1)
+_EARLIEST = EARLIEST_DATE = date(1900, 1, 1)
 _CEDULA = re.compile(r"(?:([VE])\s*-?\s*)?([1-9]\d{0,8}|[1-9]\d{0,2}(?:\.\d{3}){1,2})")
 _DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{1,20}")
 _SPACES_AND_HYPHENS = re.compile(r"[\s-]")
@@ -249,6 +249,11 @@ def _country(value: str) -> str:
         return _country_codes()[value.upper()]
     except KeyError:
         raise InvalidValue("country") from None
+
+
+def known_language(code: str) -> bool:
+    """Whether `code` is an ISO 639 code (alpha-2 or alpha-3) of a language, as the import reads it."""
+    return code.lower() in _language_codes()
 
 
 def _language(value: str) -> str:

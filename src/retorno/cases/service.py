@@ -22,7 +22,7 @@ from retorno.audit.service import Entry, history, record, record_many
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household
-from retorno.cases.rows import known_airport, normalise_cedula, parse_relationship
+from retorno.cases.rows import EARLIEST_DATE, known_airport, known_language, normalise_cedula, parse_relationship
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, Message, NotFound, Term
 from retorno.imports.rows import InvalidValue
@@ -88,6 +88,16 @@ def validate_input(data: CaseInput, today: date) -> None:
         problems.append(Message("sex must be M, F or X, not '%(sex)s'", {"sex": data.sex}))
     if data.birth_date > today:
         problems.append(Message("birth_date %(birth_date)s is in the future", {"birth_date": data.birth_date}))
+    # The import's rules (`cases.rows`), at every other door too.
+    if data.birth_date < EARLIEST_DATE:
+        problems.append(Message("birth_date %(birth_date)s is before 1900", {"birth_date": data.birth_date}))
+    if not known_language(data.language):
+        problems.append(Message("language '%(code)s' is not an ISO 639 language code (e.g. es)",
+                                {"code": data.language}))
+    if relationship_code(data.relationship_to_head) not in (None, *HEADS) and not (data.household_reference
+                                                                                     or "").strip():
+        problems.append(Message("relationship_to_head is a relationship within a household: name the household "
+                                "(household_reference) or leave it empty"))
     if data.detained_since > today:
         problems.append(Message("detained_since %(detained_since)s is in the future",
                                 {"detained_since": data.detained_since}))
@@ -276,6 +286,9 @@ def check_changes(changes: dict[str, Any], today: date) -> None:
                            cleared=[Term("field", name) for name in cleared])
     if changes.get("birth_date") is not None and changes["birth_date"] > today:
         raise InvalidInput("birth_date %(birth_date)s is in the future", code="invalid_case",
+                           birth_date=changes["birth_date"])
+    if changes.get("birth_date") is not None and changes["birth_date"] < EARLIEST_DATE:
+        raise InvalidInput("birth_date %(birth_date)s is before 1900", code="invalid_case",
                            birth_date=changes["birth_date"])
 
 
