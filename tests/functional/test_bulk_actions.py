@@ -161,6 +161,10 @@ def test_cases_are_assigned_to_an_officer_one_audit_record_each(
                     {"cases": refs, "officer": "sre.officer"}).status_code == 404
     assert api.post("inm.viewer", "/api/v1/cases/assignments",
                     {"cases": refs, "officer": None}).status_code == 403
+    # Red team: a dry run that would do nothing (a viewer is no officer to assign to) said would_apply: true.
+    nothing = ok(api.post("inm.supervisor", "/api/v1/cases/assignments",
+                          {"cases": refs[:1], "officer": "inm.viewer", "dry_run": True}))
+    assert (nothing["done"], nothing["refused"], nothing["would_apply"]) == (0, 1, False), nothing
 
 
 def test_a_filtered_selection_goes_on_a_manifest_in_whole_households(

@@ -77,13 +77,18 @@ class BulkResult:
         return [o for o in self.outcomes if not o.done]
 
     @property
-    def would_apply(self) -> bool:
-        """Whether the run writes anything when confirmed as it is."""
+    def allowed(self) -> bool:
+        """Whether the run may be written: nothing breaks the manifest, and no refusal stops an all-or-nothing."""
         return not self.blocking and not (self.all_or_nothing and self.refused)
 
     @property
+    def would_apply(self) -> bool:
+        """Whether the run writes anything when confirmed as it is (a dry run that would do nothing says so)."""
+        return bool(self.done) and self.allowed
+
+    @property
     def applied(self) -> bool:
-        return not self.dry_run and self.would_apply
+        return not self.dry_run and self.allowed
 
 
 class BulkRefused(RetornoError):
