@@ -225,3 +225,19 @@ def test_no_plan_is_proposed_for_a_flight_whose_lock_time_has_come(
     assert [f.reference for f in accepted_flights(session, officer)] == [later.reference]
     view = plan_service.propose_plan(session, officer, [later.reference], settings, time_limit=5)
     assert view.manifests
+
+
+def test_staff_stated_for_a_flight_the_plan_does_not_fill_is_refused_not_ignored(
+    client: TestClient, world: World, session: Session, settings: Settings
+) -> None:
+    """Red team: applying {"manifests": {}, "escorts": {FLIGHT: 0}} answered 200 [] and ignored the escorts."""
+    flight = accepted_flight(session, world, seats=10, escorts=2, medical_staff=0)
+    session.commit()
+    api = Api(client, world)
+    refused = api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {}, "escorts": {flight.reference: 0}})
+    assert refused.status_code == 422, refused.json()
+    assert refused.json()["error"]["code"] == "plan_staff_without_manifest"
+    session.refresh(flight)
+    assert flight.escorts == 2
+    # The same staff as the flight has is no change (the planning page states every chosen flight's staff).
+    ok(api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {}, "escorts": {flight.reference: 2}}))

@@ -142,6 +142,15 @@ def apply_plan(session: Session, actor: User, manifests: dict[str, list[str]], s
     A flight whose staff the plan does not state keeps its own; a stated change goes through
     `set_flight_staff` (which refuses raising an accepted flight's staff) before anyone is added.
     """
+    # A staff change is applied with the manifest it is for; one stated for a flight the plan does not fill would
+    # be silently ignored, so it is refused (the same staff as the flight has is no change).
+    unplanned = sorted((set(escorts or {}) | set(medical_staff or {})) - set(manifests))
+    changed = [f.reference for f in (_flights(session, actor, unplanned) if unplanned else [])
+               if ((escorts or {}).get(f.reference, f.escorts), (medical_staff or {}).get(f.reference, f.medical_staff))
+               != (f.escorts, f.medical_staff)]
+    if changed:
+        raise InvalidInput("a plan states staff only for the flights it fills; no manifest given for %(flights)s",
+                           code="plan_staff_without_manifest", flights=", ".join(changed))
     for flight_ref, case_refs in manifests.items():
         flight: Flight = get_flight(session, actor, flight_ref)
         cases = list(session.execute(visible_cases(actor).where(Case.reference.in_(case_refs))).scalars())
