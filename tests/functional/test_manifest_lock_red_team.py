@@ -47,6 +47,10 @@ def test_no_side_locks_a_manifest_before_the_receiving_side_decided_every_passen
         assert "already locked" in error["message"] and "inm.officer" in error["message"], error
         # Neither side's inbox asks for the lock again.
         assert _to_lock(api, "inm.officer") == [] == _to_lock(api, "saime.officer")
+        # A rejection now is told the way a locked manifest changes (red team: it pointed nowhere).
+        error = refused(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{refs[0]}/decision",
+                                 {"approve": False, "reason": "ya no"}), 409, "invalid_transition")
+        assert "a supervisor of each side approves it first" in error["message"], error
 
 
 def test_a_manifest_past_its_lock_time_that_no_side_locked_stays_in_both_inboxes_until_locked(

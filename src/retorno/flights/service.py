@@ -571,6 +571,11 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
                      reason: str | None = None) -> list[str]:
     """The receiving side approves or rejects one passenger, with a reason for a rejection."""
     _require_side(actor, flight, "manifest.decide", "receiving")
+    if flight.state == "manifest_locked" and not approve:
+        # Told the way that exists (red team: the refusal below pointed nowhere).
+        raise InvalidTransition("flight %(flight)s: its manifest is locked, so taking %(case)s off it is a removal: "
+                                "a supervisor of each side approves it first (locked changes), then it is removed",
+                                code="invalid_transition.manifest", flight=flight.reference, case=case.reference)
     if flight.manifest_state != "proposed" or flight.state != "accepted":
         raise InvalidTransition("flight %(flight)s: passengers are approved while the manifest is proposed and "
                                 "not locked (manifest '%(manifest_state)s', flight '%(state)s')",
