@@ -557,7 +557,10 @@ def test_an_operator_cannot_take_over_another_operators_returnee_through_the_int
     path = f"/api/v1/cases/{ref}/intake"
     etag = api.get("op.officer", path).headers["etag"]
     ok(client.put(path, json=INTAKE, headers={**world.headers("op.officer"), "If-Match": etag}))
-    etag = api.get("op2.officer", path).headers["etag"]
+    # Nor does it read it (needs included): the read agrees with the write.
+    read = api.get("op2.officer", path)
+    assert read.status_code == 403 and read.json()["error"]["code"] == "forbidden.intake.other_operator"
+    etag = api.get("op.officer", path).headers["etag"]
     taken = client.put(path, json={**INTAKE, "municipality": "Sucre"},
                        headers={**world.headers("op2.officer"), "If-Match": etag})
     assert taken.status_code == 403 and taken.json()["error"]["code"] == "forbidden.intake.other_operator"

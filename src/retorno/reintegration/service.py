@@ -131,8 +131,12 @@ INTAKE_FIELDS = ("home_state", "municipality", "education", "occupations", "skil
 
 @action("intake.record")
 def intake_profile(session: Session, actor: User, case: Case) -> IntakeProfile:
-    """The intake as it stands, to change it (the API's GET before a PUT): the read of its needs is audited."""
+    """The intake as it stands, to change it (the API's GET before a PUT): the read of its needs is audited.
+
+    Read by whom may record it (`_check_intake_party`): another operator's returnee's intake is not theirs to read.
+    """
     profile = _profile(session, case)
+    _check_intake_party(session, actor, case, profile)
     record(session, actor, "intake.read", "case", case.reference)
     return profile
 
@@ -184,17 +188,21 @@ def _operator_of(session: Session, profile: IntakeProfile) -> int | None:
     return recorder.agency_id if recorder is not None and recorder.agency.kind == "reintegration_operator" else None
 
 
-def _check_intake_party(session: Session, actor: User, case: Case, profile: IntakeProfile) -> None:
-    """An operator records the intake of a returnee no other operator has taken in, and who holds no open
-    placement with another operator's opportunity; the receiving authority may always."""
+def holds_intake(session: Session, actor: User, case: Case, profile: IntakeProfile) -> bool:
+    """Whether `actor` may read and record the intake: an operator, of a returnee no other operator has taken
+    in, and who holds no open placement with another operator's opportunity; the receiving authority always."""
     if actor.agency.kind != "reintegration_operator":
-        return
+        return True
     taken_by = _operator_of(session, profile)
     elsewhere = session.execute(
         sa.select(Placement.id).join(Opportunity, Opportunity.id == Placement.opportunity_id)
         .where(Placement.case_id == case.id, Placement.status.in_(OPEN_PLACEMENTS),
                Opportunity.operator_agency_id != actor.agency_id).limit(1)).first()
-    if (taken_by is not None and taken_by != actor.agency_id) or elsewhere is not None:
+    return (taken_by is None or taken_by == actor.agency_id) and elsewhere is None
+
+
+def _check_intake_party(session: Session, actor: User, case: Case, profile: IntakeProfile) -> None:
+    if not holds_intake(session, actor, case, profile):
         raise Forbidden("case %(case)s is another operator's returnee: its intake is recorded by that operator "
                         "or the receiving authority", code="forbidden.intake.other_operator", case=case.reference)
 
@@ -204,6 +212,9 @@ def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) 
     """The returnee withdraws consent: their intake data is erased and they leave every operator's view.
 
     Done by the returnee's operator or by the receiving authority's officer or supervisor; never a viewer.
+    Withdrawal is never refused for what it leads to: when the last adult of the household who consented
+    withdraws, the children of the household stop taking part with them (a child takes part only with such
+    an adult), each on the audit trail with that reason.
     """
     _check_consent_party(session, actor, case)
     if not reason or not reason.strip():
@@ -215,17 +226,49 @@ def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) 
             raise Forbidden("case %(case)s is not a returnee of %(agency)s: the operator that took the intake, "
                             "or the receiving authority, records the withdrawal",
                             code="forbidden.consent.withdraw", case=case.reference, agency=actor.agency.code)
+    _end_participation(session, actor, case, profile, reason=reason)
+    for child, child_profile in _children_left_alone(session, case):
+        _end_participation(session, actor, child, child_profile, reason=CHILD_LEFT_ALONE % case.reference,
+                           extra={"with": case.reference})
+
+
+CHILD_LEFT_ALONE = "no adult of the household takes part any longer (%s withdrew consent)"
+
+
+def _end_participation(session: Session, actor: User, case: Case, profile: IntakeProfile, *, reason: str,
+                       extra: dict[str, Any] | None = None) -> None:
+    """Consent ends: the intake is erased, offers are declined and placements under way dropped, the case closes."""
+    today = utcnow().date()
     profile.consent, profile.consent_withdrawn_at = False, utcnow()
     for name in ("home_state", "municipality", "education", "work_history"):
         setattr(profile, name, None)
     profile.occupations, profile.skills, profile.languages, profile.preferences, profile.needs = [], [], [], [], []
     for placement in session.execute(sa.select(Placement).where(
-            Placement.case_id == case.id, Placement.status.in_(("offered", "accepted")))).scalars():
-        placement.status, placement.reason = "declined", "consent withdrawn"
+            Placement.case_id == case.id, Placement.status.in_(OPEN_PLACEMENTS))).scalars():
+        # An offer not taken up is declined; a seat taken (accepted or started) is dropped, which frees it.
+        if placement.status == "offered":
+            placement.status = "declined"
+        else:
+            placement.status, placement.ended_on = "dropped", today
+        placement.reason = "consent withdrawn"
     session.flush()
-    record(session, actor, "consent.withdraw", "case", case.reference, after={"consent": False}, reason=reason)
+    record(session, actor, "consent.withdraw", "case", case.reference, after={"consent": False, **(extra or {})},
+           reason=reason)
     if case.state in ("reintegration_intake", "matched", "placed"):
         transition(session, actor, case, "closed", action="case.closed", reason="consent withdrawn")
+
+
+def _children_left_alone(session: Session, case: Case) -> list[tuple[Case, IntakeProfile]]:
+    """The consenting minors of `case`'s household once no adult of it consents any longer (none while one does)."""
+    if case.household_id is None:
+        return []
+    today = utcnow().date()
+    members = session.execute(
+        sa.select(Case, IntakeProfile).join(IntakeProfile, IntakeProfile.case_id == Case.id)
+        .where(Case.household_id == case.household_id, IntakeProfile.consent.is_(True)).order_by(Case.id)).all()
+    if any(not is_minor(member.birth_date, today) for member, _profile in members):
+        return []
+    return [(member, member_profile) for member, member_profile in members]
 
 
 @dataclass
@@ -424,13 +467,35 @@ def _explanation_json(why: Any, opportunity_ids: Sequence[int]) -> dict[str, Any
 
 
 def _placement(session: Session, actor: User, placement_id: int) -> Placement:
-    """A placement of `actor`'s own opportunities; another operator's does not exist for them (404)."""
+    """A placement of `actor`'s own opportunities, of a returnee they see (`sees_placement`); any other does
+    not exist for them (404), as a missing one."""
     require(actor, "placement.manage")
     placement = session.get(Placement, placement_id)
-    opportunity = session.get(Opportunity, placement.opportunity_id) if placement is not None else None
-    if placement is None or opportunity is None or opportunity.operator_agency_id != actor.agency_id:
+    if placement is None or not sees_placement(session, actor, placement):
         raise NotFound("no placement %(placement_id)s", placement_id=placement_id)
     return placement
+
+
+def sees_placement(session: Session, actor: User, placement: Placement) -> bool:
+    """The one rule for a placement and its follow-ups, at every door: of the reader's own opportunity, and of
+    a returnee the reader sees (arrived, received by its state, consenting: `can_see`). A withdrawal of consent
+    takes them out of view with the returnee."""
+    opportunity = session.get(Opportunity, placement.opportunity_id)
+    case = session.get(Case, placement.case_id)
+    return (opportunity is not None and opportunity.operator_agency_id == actor.agency_id and case is not None
+            and can_see(session, actor, case))
+
+
+@reader("returnee.read")
+def placements_of(session: Session, actor: User, case: Case) -> list[Placement]:
+    """The placements of a returnee `actor` sees: those of its own opportunities (another operator's are that
+    operator's, as their steps are)."""
+    if not can_see(session, actor, case):
+        raise NotFound("no case %(reference)s that you may see", reference=case.reference)
+    return list(session.execute(
+        sa.select(Placement).join(Opportunity, Opportunity.id == Placement.opportunity_id)
+        .where(Placement.case_id == case.id, Opportunity.operator_agency_id == actor.agency_id)
+        .order_by(Placement.id)).scalars())
 
 
 PLACEMENT_STEPS = {"offered": {"accepted", "declined"}, "accepted": {"started", "dropped"},
@@ -510,13 +575,9 @@ def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: 
     require(actor, "placement.manage")
     # Seen as the due list and the pages see it: of the operator's own placements, while the returnee consents;
     # any other does not exist for this operator (404, as a missing one).
-    follow_up = session.execute(
-        sa.select(FollowUp).join(Placement, Placement.id == FollowUp.placement_id)
-        .join(Opportunity, Opportunity.id == Placement.opportunity_id)
-        .join(IntakeProfile, IntakeProfile.case_id == Placement.case_id)
-        .where(FollowUp.id == follow_up_id, Opportunity.operator_agency_id == actor.agency_id, IntakeProfile.consent)
-    ).scalar_one_or_none()
-    if follow_up is None:
+    follow_up = session.get(FollowUp, follow_up_id)
+    placement = session.get(Placement, follow_up.placement_id) if follow_up is not None else None
+    if follow_up is None or placement is None or not sees_placement(session, actor, placement):
         raise NotFound("no follow-up %(follow_up_id)s", follow_up_id=follow_up_id)
     check_version(session, follow_up, expected_version, label=Message("follow-up %(follow_up)s",
                                                                       {"follow_up": follow_up_id}),

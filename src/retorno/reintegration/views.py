@@ -274,9 +274,8 @@ def run(session: SessionDep, user: CurrentUser, mode: Literal["stable", "welfare
 
 @router.get("/cases/{reference}/placements", response_model=list[PlacementOut])
 def placements(reference: str, session: SessionDep, user: CurrentUser) -> Any:
-    case = get_case(session, user, reference)
-    return [placement_out(p) for p in session.execute(
-        sa.select(Placement).where(Placement.case_id == case.id).order_by(Placement.id)).scalars()]
+    """The returnee's placements with the caller's own opportunities (another operator's are that operator's)."""
+    return [placement_out(p) for p in service.placements_of(session, user, get_case(session, user, reference))]
 
 
 @router.post("/placements/{placement_id}", response_model=PlacementOut, responses=with_etag(200, 409, 412, 428),

@@ -206,7 +206,8 @@ class ReturneeRow:
 
 
 def returnee_rows(session: Session, user: User, q: str) -> list[ReturneeRow]:
-    """The consented returnees matching a reference or a name (accents optional), with their last placement."""
+    """The consented returnees matching a reference or a name (accents optional), with their last placement
+    with the reader's own opportunities (another operator's placements are that operator's)."""
     folded = names.fold(q)
     rows = [
         (case, profile)
@@ -218,7 +219,8 @@ def returnee_rows(session: Session, user: User, q: str) -> list[ReturneeRow]:
     for start in range(0, len(ids), 5000):
         for case_id, status in session.execute(
             sa.select(Placement.case_id, Placement.status)
-            .where(Placement.case_id.in_(ids[start : start + 5000]))
+            .join(Opportunity, Opportunity.id == Placement.opportunity_id)
+            .where(Placement.case_id.in_(ids[start : start + 5000]), Opportunity.operator_agency_id == user.agency_id)
             .order_by(Placement.id)
         ).all():
             last[case_id] = status
@@ -330,9 +332,12 @@ def returnee_context(
     ).scalar_one_or_none()
     if profile is None:
         raise NotFound("no case %(reference)s that you may see", reference=reference)
-    placed = session.execute(
-        sa.select(Placement, Opportunity).join(Opportunity, Opportunity.id == Placement.opportunity_id)
-        .where(Placement.case_id == case.id).order_by(Placement.id.desc())).all()
+    # The reader's own placements (`service.placements_of`), and the intake only for whom may record it.
+    mine = service.placements_of(session, user, case)[::-1]
+    offered = {o.id: o for o in session.execute(
+        sa.select(Opportunity).where(Opportunity.id.in_({p.opportunity_id for p in mine}))).scalars()}
+    placed = [(p, offered[p.opportunity_id]) for p in mine]
+    holds = service.holds_intake(session, user, case, profile)
     wanted = {int(r["opportunity"]) for p, _ in placed if p.explanation
               for r in [p.explanation.get("assigned") or {}, *(p.explanation.get("passed_over") or [])]
               if "opportunity" in r}
@@ -347,7 +352,8 @@ def returnee_context(
         "needs": NEEDS,
         "preference_slots": range(1, PREFERENCE_SLOTS + 1),
         "occupation_slots": range(1, OCCUPATION_SLOTS + 1),
-        "form": form if form is not None else intake_form(profile),
+        "form": (form if form is not None else intake_form(profile)) if holds else {},
+        "holds_intake": holds,
         "own_agency": user.agency_id,
         "today": utcnow().date(),
     }
