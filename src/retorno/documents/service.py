@@ -53,6 +53,15 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
         problems.append(mrz_checker.MrzProblem("birth_date_mismatch", "birth_date",
                                                "the MRZ birth date %(mrz)s differs from the declared %(declared)s",
                                                {"mrz": parsed.birth_date, "declared": case.birth_date}))
+    # The MRZ writes an unspecified sex as '<' (ICAO 9303); the case as X.
+    if parsed.sex in ("M", "F", "X", "<") and parsed.sex.replace("<", "X") != case.sex:
+        problems.append(mrz_checker.MrzProblem("sex_mismatch", "sex",
+                                               "the MRZ sex %(mrz)s differs from the declared %(declared)s",
+                                               {"mrz": parsed.sex, "declared": case.sex}))
+    if parsed.nationality and parsed.nationality != case.nationality:
+        problems.append(mrz_checker.MrzProblem("nationality_mismatch", "nationality",
+                                               "the MRZ nationality %(mrz)s differs from the declared %(declared)s",
+                                               {"mrz": parsed.nationality, "declared": case.nationality}))
     document = TravelDocument(
         case_id=case.id, document_type=parsed.document_code.replace("<", "") or "P",
         number=parsed.document_number, issuing_state=parsed.issuing_state, nationality=parsed.nationality,
