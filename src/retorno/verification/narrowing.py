@@ -4,7 +4,7 @@ A run's requests are few (thousands) and a national registry is large (millions)
 its records share no blocking key with any request. Three steps, none of which changes a
 pair or a weight:
 
-- `block` finds the pairs of the model's blocking rules on the whole registry, reading only
+- `block_sql` finds the pairs of the model's blocking rules on the whole registry, reading only
   the blocking keys from the prepared Parquet: one plain join per rule, on integer ids, each
   pair kept once with the number of the first rule that finds it. Splink's blocking gives the
   same pairs with a chain of "no earlier rule holds" conditions evaluated on every pair each
@@ -92,21 +92,21 @@ def bound_edit_distances(model: dict[str, Any]) -> dict[str, Any]:
     return bounded
 
 
-def block(con: duckdb.DuckDBPyConnection, registry: str, requests: str, rules: list[str], into: str) -> None:
-    """The pairs `rules` block, as integers: `into` (g, q, match_key), g the registry's unique id, q the request's.
+def block_sql(registry: str, requests: str, rules: list[str]) -> str:
+    """SELECT of the pairs `rules` block, as integers: g the registry's unique id, q the request's, and match_key.
 
     The pairs Splink's blocking gives, found with less work: Splink joins on each rule and
     keeps a pair only where no earlier rule holds (a chain of conditions evaluated on every
     pair each rule finds), and keys pairs by strings ("registry-__-<id>"); here each rule is a
     plain join on its keys, and a pair found by several rules is kept once with the first
     rule's number, Splink's `match_key`. The registry is the left side (`l.`), the requests
-    the right, as Splink orders the two datasets by name.
+    the right, as Splink orders the two datasets by name. DuckDB's SQL (`normalise.to_spark`
+    gives Spark's).
     """
     found = " UNION ALL ".join(f"SELECT {number} AS rule, l.unique_id AS g, r.unique_id AS q"
                                f" FROM {registry} l JOIN {requests} r ON {rule}"
                                for number, rule in enumerate(rules))
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {into} AS
-        SELECT g, q, CAST(min(rule) AS VARCHAR) AS match_key FROM ({found}) GROUP BY g, q""")
+    return f"SELECT g, q, CAST(min(rule) AS VARCHAR) AS match_key FROM ({found}) GROUP BY g, q"
 
 
 def score(linker: Any, pairs: str, registry: str, requests: str) -> Any:
@@ -141,7 +141,9 @@ def score(linker: Any, pairs: str, registry: str, requests: str) -> Any:
         unique_id_input_column=settings.column_info_settings.unique_id_input_column,
         link_type=settings._link_type, sql_dialect_str=linker._sql_dialect_str)
     # Splink's own join of the pairs to their records comes first; the comparison vectors follow it.
-    pipeline.enqueue_list_of_sqls([{**sql, "sql": bounded_condition(sql["sql"])} for sql in vectors
+    # Spark has no Hamming distance, and its costs lie elsewhere: its levels are Splink's as they are.
+    bound = bounded_condition if linker._sql_dialect_str == "duckdb" else str
+    pipeline.enqueue_list_of_sqls([{**sql, "sql": bound(sql["sql"])} for sql in vectors
                                    if sql["output_table_name"] == "__splink__df_comparison_vectors"])
     pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls_using_settings(settings, None, None))
     return db_api.sql_pipeline_to_splink_dataframe(pipeline)
@@ -152,14 +154,14 @@ def predict_candidates(con: duckdb.DuckDBPyConnection, linker: Any, path: str | 
 
     `linker` is a Splink linker over `rt_requests` and `rt_registry` (a view of the prepared
     Parquet with the compared columns) with the model as saved; `rules` its blocking rules. The pairs
-    are blocked on the registry's keys (`block`), the records they name are then read once,
+    are blocked on the registry's keys (`block_sql`), the records they name are then read once,
     with the compared and the source's columns, into `rt_candidates`, and `rt_registry` and
     `rt_registry_raw` are made views of it, for the scoring (`score`) and the ranking.
     Returns the predictions table's name.
     """
     columns = [row[0] for row in con.execute("DESCRIBE rt_registry").fetchall()]
     parquet = f"read_parquet('{prepared.registry_glob(path)}', hive_partitioning = false)"
-    block(con, parquet, "rt_requests", rules, "rt_pairs")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rt_pairs AS {block_sql(parquet, 'rt_requests', rules)}")
     chosen = ", ".join("false AS is_request" if column == "is_request" else f"g.{column}" for column in columns)
     fields = ", ".join(f"g.src_{name}" for name in prepared.SOURCE_FIELDS)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE rt_candidates AS

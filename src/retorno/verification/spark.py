@@ -2,7 +2,9 @@
 
 `SparkEngine` scores the candidate pairs of a run on Spark and hands them back; the ranking
 of candidates and the decisions are then drawn by `linkage.link_with_stats`, the same code as
-on DuckDB, so the two engines cannot decide differently from the same match weights.
+on DuckDB, so the two engines cannot decide differently from the same match weights. The pairs
+are found and scored as on DuckDB (`narrowing`): the same blocking SQL (transpiled), and
+Splink's scoring SQL over the candidates only, joined on integer ids.
 
 On Spark the requests are normalised by the same SQL as on DuckDB (`normalise.spellings_sql`
 and `people_sql`, transpiled by `normalise.to_spark`), the registry is read from a prepared
@@ -21,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from retorno.verification import narrowing
 from retorno.verification.normalise import people_sql, spellings_sql, to_spark
 
 DEFAULT_MASTER = "local[*]"
@@ -91,14 +94,34 @@ class SparkEngine:
             linker.table_management.register_term_frequency_lookup(api.register(table, table_name=f"rt_tf_{column}"),
                                                                     column)
         try:
-            predictions = linker.inference.predict().as_spark_dataframe()
+            predictions = _predict(spark, linker, model, columns).as_spark_dataframe()
             return predictions.select("source_dataset_l", "unique_id_l", "unique_id_r", "match_weight").toArrow()
         finally:
             # The session outlives the run (a service links again): nothing of this run stays in it.
-            for view in ("requests", "registry", "rt_requests_raw", "rt_requests_spellings",
+            for view in ("requests", "registry", "rt_requests_raw", "rt_requests_spellings", *_VIEWS,
                          *(f"rt_tf_{column}" for column in lookups)):
                 spark.catalog.dropTempView(view)
             spark.catalog.clearCache()
+
+
+_VIEWS = ("rt_pairs", "rt_score_g", "rt_score_q")
+
+
+def _predict(spark: Any, linker: Any, model: dict[str, Any], columns: list[str]) -> Any:
+    """The run's pairs scored as on DuckDB (`narrowing`): blocked on integer ids, Splink's SQL scoring them.
+
+    The blocking SQL is DuckDB's, transpiled (`normalise.to_spark`); the pairs are kept in
+    memory until the run's cache is cleared (a run's pairs are few), and the registry's records
+    scored are the candidates only.
+    """
+    rules = [rule["blocking_rule"] for rule in model["blocking_rules_to_generate_predictions"]]
+    pairs = spark.sql(to_spark(narrowing.block_sql("registry", "requests", rules))).persist()
+    pairs.createOrReplaceTempView("rt_pairs")
+    chosen = ", ".join(columns)
+    spark.sql(f"""SELECT 'registry' AS source_dataset, {chosen} FROM registry
+        WHERE unique_id IN (SELECT g FROM rt_pairs)""").createOrReplaceTempView("rt_score_g")
+    spark.sql(f"SELECT 'requests' AS source_dataset, {chosen} FROM requests").createOrReplaceTempView("rt_score_q")
+    return narrowing.score(linker, "rt_pairs", "rt_score_g", "rt_score_q")
 
 
 def _normalise_requests(spark: Any, requests: pa.Table) -> Any:
