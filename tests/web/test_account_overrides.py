@@ -27,6 +27,9 @@ def test_an_agency_supervisor_cannot_enable_a_user_an_administrator_disabled(cli
     refused = _post(client, "/users/inm.officer/enable", {})
     assert refused.status_code == 403, refused.text[:300]
     assert "administrador" in alert(refused.text)
+    # Red team: the user's page offered the button that always answers 403; it says why instead.
+    page = client.get("/users/inm.officer").text
+    assert "/users/inm.officer/enable" not in page and "solo un administrador lo vuelve a activar" in page
     # What the agency's supervisor disabled, they enable again.
     assert _post(client, "/users/inm.viewer/disable", {"reason": "licencia"}).status_code == 303
     assert _post(client, "/users/inm.viewer/enable", {}).status_code == 303

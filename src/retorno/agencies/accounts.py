@@ -121,13 +121,19 @@ def _disabled_by_an_administrator(session: Session, user: User) -> bool:
     return kind == ADMINISTRATOR
 
 
+def may_enable(session: Session, actor: User, user: User) -> bool:
+    """Whether `actor` may let the disabled `user` log in again: a user an administrator disabled, only an
+    administrator enables (the page offers the button only to whom it will work)."""
+    return _manages_all(actor) or not _disabled_by_an_administrator(session, user)
+
+
 @action("users.manage")
 def enable(session: Session, actor: User, username: str) -> User:
     """Let a disabled user log in again (with the password they had, or a reset one)."""
     user = _managed(session, actor, username)
     if user.active:
         raise InvalidInput("user '%(username)s' is already enabled", code="user.enabled", username=username)
-    if not _manages_all(actor) and _disabled_by_an_administrator(session, user):
+    if not may_enable(session, actor, user):
         raise Forbidden("user '%(username)s' was disabled by an administrator; only an administrator enables them",
                         code="forbidden.users.enable", username=username)
     user.active = True

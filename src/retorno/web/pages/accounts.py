@@ -50,7 +50,9 @@ def user_list(request: Request, session: SessionDep, user: PageUser, agency: str
 
 
 def _user_context(session: Session, user: User, username: str, **more: Any) -> dict[str, Any]:
-    return {"account": accounts.managed_user(session, user, username), "role_names": ROLES, "form": {}, **more}
+    account = accounts.managed_user(session, user, username)
+    return {"account": account, "role_names": ROLES, "form": {},
+            "may_enable": not account.active and accounts.may_enable(session, user, account), **more}
 
 
 @pages.get("/users/{username}", response_class=HTMLResponse)
