@@ -77,7 +77,7 @@ def test_the_list_sorted_by_name_either_way_reads_an_index_in_that_order(world: 
                                                                          sort: str) -> None:
     """Cases without a second surname come last both ways; on PostgreSQL an index of its own gives the descending
     order (reading the ascending one backwards puts them first), on SQLite the ascending one read backwards."""
-    ordered, _ = caselist._order(sort)
+    ordered, _ = caselist._order(world.bind(session).users["inm.officer"], sort)
     statement = sa.select(Case.id).order_by(*ordered).limit(50)
     connection = session.connection()
     if connection.dialect.name == "postgresql":

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
+
 from retorno.agencies.models import User
-from retorno.agencies.permissions import ADMINISTRATOR, CARRIER, MONITOR, OPERATOR, RECEIVING, SENDING
+from retorno.agencies.permissions import ADMINISTRATOR, CARRIER, MONITOR, OPERATOR, RECEIVING, SENDING, can
 
 # The receiving side verifies and approves identity: no detention details, contact or notes.
 _CASE_IDENTITY = frozenset({"reference", "state", "given_names", "first_surname", "second_surname", "sex",
@@ -59,3 +61,66 @@ def cut(user: User, record_type: str, values: Mapping[str, Any]) -> dict[str, An
     """`values` reduced to the fields `user` may read."""
     allowed = visible_fields(user, record_type)
     return {name: value for name, value in values.items() if name in allowed}
+
+
+# ----- protection status: held back by a concern, or ready -------------------------------------------------
+#
+# A documented case with a valid document and verified nationality moves on to 'ready' unless a protection
+# concern is open (`cases.service._advance`), and a protection pull takes a manifested case back to
+# 'documented' where any other removal takes it to 'ready': told apart, the two states name who has an open
+# concern. To whoever may not read protection screenings (`sees_protection`) they are one state, 'documented'
+# (a valid document on file, not on a manifest): every door that shows, filters, sorts or counts a case's
+# state asks `state_seen`, `state_condition`, `state_order` or `merged_counts`. The receiving side loses
+# nothing it needs: it approves the passengers the sending side proposes, never picks who is ready.
+
+# Each state those readers see for the states they may not tell apart.
+_STATE_AS_SEEN = {"ready": "documented"}
+
+
+def sees_protection(user: User) -> bool:
+    """Whether `user` may tell a case held back by a protection concern: those who read screenings, the same
+    who may filter by an open concern (`reporting.caselist.available_filters`)."""
+    return can(user, "screening.read_details")
+
+
+def sees_protection_counts(user: User) -> bool:
+    """Whether `user`'s figures may count protection apart: those who see cases' protection, and the monitors
+    and administrators, who are shown how many concerns are open and never a person."""
+    return sees_protection(user) or can(user, "audit.read")
+
+
+def state_seen(user: User, state: str) -> str:
+    """The state of a case as `user` is told it."""
+    return state if sees_protection(user) else _STATE_AS_SEEN.get(state, state)
+
+
+def states_meant(user: User, state: str) -> list[str]:
+    """The stored states a filter on `state` stands for to `user` (both, for a merged one)."""
+    if sees_protection(user):
+        return [state]
+    seen = _STATE_AS_SEEN.get(state, state)
+    return [seen, *sorted(real for real, shown in _STATE_AS_SEEN.items() if shown == seen)]
+
+
+def state_condition(user: User, column: sa.SQLColumnExpression[str], state: str) -> sa.ColumnElement[bool]:
+    """The SQL condition 'the case is in `state`' as `user` means it (`states_meant`)."""
+    meant = states_meant(user, state)
+    return column == meant[0] if len(meant) == 1 else column.in_(meant)
+
+
+def state_order(user: User, column: sa.SQLColumnExpression[str]) -> sa.SQLColumnExpression[str]:
+    """What to sort cases by state on: the state as `user` sees it, so merged states interleave by the next key."""
+    if sees_protection(user):
+        return column
+    return sa.case(*((column == real, seen) for real, seen in _STATE_AS_SEEN.items()), else_=column)
+
+
+def merged_counts(user: User, counts: Mapping[str, int]) -> dict[str, int]:
+    """Counts by state as `user`'s figures may give them (`sees_protection_counts`), in the order of `counts`."""
+    if sees_protection_counts(user):
+        return dict(counts)
+    merged: dict[str, int] = {}
+    for state, n in counts.items():
+        seen = _STATE_AS_SEEN.get(state, state)
+        merged[seen] = merged.get(seen, 0) + n
+    return merged

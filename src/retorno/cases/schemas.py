@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.models import User
-from retorno.agencies.visibility import cut
+from retorno.agencies.visibility import cut, state_seen
 from retorno.cases.models import Case
 from retorno.errors import Forbidden, Term
 from retorno.plaintext import Input
@@ -114,7 +114,8 @@ def case_out(user: User, case: Case) -> CaseIdentity | CaseFull | Returnee:
                         kind=Term("agency_kind", user.agency.kind))
     values = {name: getattr(case, name) for name in schema.model_fields
               if hasattr(case, name) and name not in ("household", "agency")}
-    values.update(household=case.household.reference if case.household else None, agency=case.agency.code)
+    values.update(household=case.household.reference if case.household else None, agency=case.agency.code,
+                  state=state_seen(user, case.state))
     return schema.model_validate(cut(user, "case", values))  # type: ignore[return-value]
 
 

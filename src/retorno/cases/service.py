@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from retorno import names
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, reader
-from retorno.agencies.visibility import visible_fields
+from retorno.agencies.visibility import state_condition, visible_fields
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import Entry, history, record, record_many
 from retorno.cases import lifecycle
@@ -500,7 +500,7 @@ def search_cases(session: Session, user: User, *, text: str | None = None, state
     words = names.fold(text).split() if text and not any(ch.isdigit() for ch in text) else []
     conditions = visible_case_conditions(session, user, use_indexes=not words or bool(state))
     if state:
-        conditions.append(Case.state == state)
+        conditions.append(state_condition(user, Case.state, state))
     if text and text.strip() and not words:
         conditions.append(Case.id.in_(identifier_matches(session, user, text)))
     conditions.extend(Case.search_name.like(f"%{word}%") for word in words)

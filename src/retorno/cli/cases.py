@@ -124,6 +124,7 @@ def add_document(reference: str,
                  mrz: Annotated[str | None, typer.Option(help="the MRZ itself, lines separated by a newline")] = None,
                  act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """File a travel document from its machine readable zone; every problem found is shown and kept."""
+    from retorno.agencies.visibility import state_seen
     from retorno.cases.service import get_case
     from retorno.travel.service import add_document as add
 
@@ -136,7 +137,7 @@ def add_document(reference: str,
         document = add(session, actor, case, mrz_text=text)
         verdict = "[green]valid[/green]" if document.mrz_valid else "[red]not valid[/red]"
         console.print(f"document {document.number} filed for case {case.reference}: {verdict}; "
-                      f"case state {case.state}")
+                      f"case state {state_seen(actor, case.state)}")
         for problem in document.problems:
             console.print(f"  {problem['code']} ({problem['field']}): {problem['message']}", markup=False,
                           highlight=False)
@@ -149,6 +150,7 @@ def issue_emergency(reference: str,
                     lang: Annotated[str, typer.Option(help="language of the PDF: es or en")] = "es",
                     act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """The receiving authority issues an emergency travel document (number assigned, MRZ generated)."""
+    from retorno.agencies.visibility import state_seen
     from retorno.cases.service import get_case
     from retorno.documents.service import emergency_document_pdf, issue_emergency_document
 
@@ -158,7 +160,8 @@ def issue_emergency(reference: str,
         document = issue_emergency_document(session, actor, case)
         printable = emergency_document_pdf(session, actor, document.number, locale=lang) if pdf else None
         console.print(f"emergency travel document [bold]{document.number}[/bold] issued for case "
-                      f"{case.reference}, valid until {document.expiry_date}; case state {case.state}")
+                      f"{case.reference}, valid until {document.expiry_date}; "
+                      f"case state {state_seen(actor, case.state)}")
         console.print(document.mrz, markup=False, highlight=False)
     if pdf and printable is not None:
         pdf.write_bytes(printable)

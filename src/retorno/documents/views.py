@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from retorno.agencies.models import User
-from retorno.agencies.visibility import cut
+from retorno.agencies.visibility import cut, state_seen
 from retorno.cases.service import get_case
 from retorno.documents import service
 from retorno.documents.models import TravelDocument
@@ -36,7 +36,7 @@ def _document_fields(document: TravelDocument) -> dict[str, Any]:
 def add(reference: str, body: DocumentIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     document = travel.add_document(session, user, case, mrz_text=body.mrz)
-    return document_out(user, document, case_state=case.state)
+    return document_out(user, document, case_state=state_seen(user, case.state))
 
 
 @router.get("/cases/{reference}/documents", response_model=list[DocumentOut], response_model_exclude_unset=True)
@@ -49,7 +49,7 @@ def list_documents(reference: str, session: SessionDep, user: CurrentUser) -> An
 def issue(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     document = service.issue_emergency_document(session, user, case)
-    return document_out(user, document, case_state=case.state)
+    return document_out(user, document, case_state=state_seen(user, case.state))
 
 
 @router.get("/emergency-documents/{number}.pdf", response_class=Response,

@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from retorno import names
 from retorno.agencies.models import User
-from retorno.agencies.permissions import can
-from retorno.agencies.visibility import visible_fields
+from retorno.agencies.visibility import sees_protection, state_condition, state_order, visible_fields
 from retorno.audit.service import record
 from retorno.cases import lifecycle
 from retorno.cases.facts import OPEN_CONCERN
@@ -75,7 +74,7 @@ def available_filters(user: User) -> frozenset[str]:
     allowed = {name for name in names_ if _NEEDS_FIELD.get(name, "reference") in seen}
     if user.agency.kind == "reintegration_operator":
         allowed -= {"verification", "flight"}
-    if can(user, "screening.read_details"):
+    if sees_protection(user):
         # Whether a concern is open is protection information: the few who read screenings.
         allowed.add("concern")
     if user.agency.kind == "sending_authority":
@@ -139,7 +138,8 @@ def _conditions(session: Session, user: User, wanted: CaseFilter, today: date) -
         conditions.append(Case.id.in_(identifier_matches(session, user, wanted.text)))
     conditions.extend(Case.search_name.like(f"%{word}%") for word in words)
     if wanted.state:
-        conditions.append(Case.state == wanted.state)
+        # To whoever may not tell a case held back by a protection concern, 'documented' and 'ready' are one.
+        conditions.append(state_condition(user, Case.state, wanted.state))
     if wanted.held:
         # lower() LIKE rather than ILIKE: the same match, a third cheaper per row on PostgreSQL.
         conditions.append(sa.func.lower(Case.held_at).contains(wanted.held.strip().lower(), autoescape=True))
@@ -178,14 +178,15 @@ def _conditions(session: Session, user: User, wanted: CaseFilter, today: date) -
 _EMPTY_LAST = {"national_id": Case.national_id, "household": Case.household_id, "assigned": Case.assigned_to}
 
 
-def _order(sort: str, *, empty_last: bool = True) -> tuple[list[sa.ColumnElement[Any]], bool]:
+def _order(user: User, sort: str, *, empty_last: bool = True) -> tuple[list[sa.ColumnElement[Any]], bool]:
     """ORDER BY columns for a sort key, and whether it needs the household (or assignee) joined; without
-    `empty_last`, for rows whose sort column is never empty."""
+    `empty_last`, for rows whose sort column is never empty. By state, as `user` sees the states."""
     descending = sort.startswith("-")
     key = sort.removeprefix("-")
     columns: dict[str, list[Any]] = {
         "reference": [Case.reference], "name": [Case.first_surname, Case.second_surname, Case.given_names],
-        "birth_date": [Case.birth_date], "national_id": [Case.national_id], "state": [Case.state],
+        "birth_date": [Case.birth_date], "national_id": [Case.national_id],
+        "state": [state_order(user, Case.state)],
         "held_at": [Case.held_at],
         # Days detained: the longest first when descending, i.e. the earliest date first.
         "detained": [Case.detained_since], "household": [Household.reference], "assigned": [User.username],
@@ -215,8 +216,9 @@ class CaseListPage:
         return self.total > COUNT_CAP
 
 
-def _query(base: sa.Select[*tuple[Any, ...]], sort: str, *, empty_last: bool = True) -> sa.Select[*tuple[Any, ...]]:
-    ordered, joins = _order(sort, empty_last=empty_last)
+def _query(user: User, base: sa.Select[*tuple[Any, ...]], sort: str, *, empty_last: bool = True
+           ) -> sa.Select[*tuple[Any, ...]]:
+    ordered, joins = _order(user, sort, empty_last=empty_last)
     if joins:
         base = (base.outerjoin(Household, Household.id == Case.household_id)
                 .outerjoin(User, User.id == Case.assigned_to))
@@ -232,13 +234,13 @@ def list_cases(session: Session, user: User, wanted: CaseFilter, *, sort: str = 
     total = session.execute(sa.select(sa.func.count()).select_from(counted.subquery())).scalar_one()
     if total == 0 or (total <= COUNT_CAP and offset >= total):
         return CaseListPage([], total, {})
-    page_ids = _page_ids(session, conditions, sort, limit, offset)
+    page_ids = _page_ids(session, user, conditions, sort, limit, offset)
     return CaseListPage(load_cases(session, page_ids), total, assignee_names(session, page_ids))
 
 
-def _page_ids(session: Session, conditions: list[sa.ColumnElement[bool]], sort: str, limit: int,
+def _page_ids(session: Session, user: User, conditions: list[sa.ColumnElement[bool]], sort: str, limit: int,
               offset: int) -> list[int]:
-    """The ids of one page in the order `_query(..., sort)` gives, read off indexes.
+    """The ids of one page in the order `_query(user, ..., sort)` gives, read off indexes.
 
     A sort by a column that can be empty reads the rows where it is filled (in order, no NULLS LAST
     to keep from the index) and, past their end, the empty ones by id as that order has them; the
@@ -249,8 +251,8 @@ def _page_ids(session: Session, conditions: list[sa.ColumnElement[bool]], sort: 
 
     empty = _EMPTY_LAST.get(sort.removeprefix("-"))
     if empty is None:
-        return ids(_query(sa.select(Case.id).where(*conditions), sort), offset, limit)
-    filled = ids(_query(sa.select(Case.id).where(*conditions, empty.is_not(None)), sort, empty_last=False),
+        return ids(_query(user, sa.select(Case.id).where(*conditions), sort), offset, limit)
+    filled = ids(_query(user, sa.select(Case.id).where(*conditions, empty.is_not(None)), sort, empty_last=False),
                  offset, limit)
     if len(filled) == limit:
         return filled
@@ -281,7 +283,7 @@ def matching_ids(session: Session, user: User, wanted: CaseFilter, *, sort: str 
                  limit: int | None = None) -> list[int]:
     """Every matching case id in list order (for an export or a bulk action), at most `limit`."""
     check_filter(user, wanted, sort)
-    query = _query(sa.select(Case.id).where(*_conditions(session, user, wanted, utcnow().date())), sort)
+    query = _query(user, sa.select(Case.id).where(*_conditions(session, user, wanted, utcnow().date())), sort)
     return list(session.execute(query.limit(limit) if limit is not None else query).scalars())
 
 

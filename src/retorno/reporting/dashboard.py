@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
+from retorno.agencies.visibility import sees_protection
 from retorno.reporting import service as reports
 from retorno.verification.service import review_queue
 
@@ -69,7 +70,7 @@ def dashboard(session: Session, user: User, now: datetime) -> Dashboard:
             view.charts.append(BarChart("Días en detención de quienes esperan vuelo",
                                         [(label, n, None) for label, n in counted.detention],
                                         category="Días detenido", counted="Personas"))
-        if can(user, "screening.read_details"):
+        if sees_protection(user):
             view.figures["open_concerns"] = reports.open_concerns(session, user)
     if can(user, "verification.decide"):
         waiting = review_queue(session, user, limit=QUEUE_CHARTED)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can, require
+from retorno.agencies.visibility import merged_counts, sees_protection_counts
 from retorno.audit.models import AuditRecord
 from retorno.cases import lifecycle
 from retorno.cases.facts import OPEN_CONCERN
@@ -97,7 +98,7 @@ def cases_by_state(session: Session, user: User) -> dict[str, int]:
     scope = scope_of(session, user)
     query = _where(sa.select(Case.state, sa.func.count()).group_by(Case.state), scope.cases)
     counts: dict[str, int] = dict(session.execute(query).all())
-    return {state: counts[state] for state in lifecycle.STATES if counts.get(state)}
+    return merged_counts(user, {state: counts[state] for state in lifecycle.STATES if counts.get(state)})
 
 
 def detention_bands(session: Session, user: User, today: date) -> list[tuple[str, int]]:
@@ -137,7 +138,7 @@ def case_counts(session: Session, user: User, today: date | None) -> CaseCounts:
     for state, _detained_since, n in rows:
         totals[state] += n
     waiting = set(lifecycle.BEFORE_BOARDING)
-    return CaseCounts({state: totals[state] for state in lifecycle.STATES if totals.get(state)},
+    return CaseCounts(merged_counts(user, {state: totals[state] for state in lifecycle.STATES if totals.get(state)}),
                       _bands(((d, n) for state, d, n in rows if state in waiting), today))
 
 
@@ -425,6 +426,9 @@ def exception_counts(session: Session, user: User) -> dict[str, int]:
             .where(Alert.kind == "protection_pull"), scope.cases),
     }
     figures["arrival_differences"] = len(arrival_differences(session, user)) if scope.sees_flights else 0
+    if not sees_protection_counts(user):
+        # A pull or a resolution counted in the reader's scope dates a protection concern of one of its cases.
+        del figures["screening_resolutions"], figures["protection_pulls"]
     return figures
 
 
@@ -473,7 +477,7 @@ def dashboard(session: Session, user: User) -> dict[str, Any]:
     figures["cases_total"] = sum(counted.by_state.values())
     if counted.detention is not None:
         figures["detention_days"] = dict(counted.detention)
-    if can(user, "screening.read_details") or can(user, "audit.read"):
+    if sees_protection_counts(user):
         figures["open_concerns"] = open_concerns(session, user)
     if scope_of(session, user).sees_flights:
         figures["flights_by_state"] = flights_by_state(session, user)

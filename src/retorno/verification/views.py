@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 
+from retorno.agencies.visibility import state_seen
 from retorno.cases.schemas import CaseState, case_out
 from retorno.cases.service import get_case
 from retorno.plaintext import Input
@@ -34,7 +35,7 @@ class DecisionIn(Input):
 def request(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     req = service.request_verification(session, user, case)
-    return {"request": req.reference, "case": case.reference, "state": case.state}
+    return {"request": req.reference, "case": case.reference, "state": state_seen(user, case.state)}
 
 
 @router.post("/cases/{reference}/verification-decision", status_code=201, response_model=CaseState,
@@ -43,7 +44,7 @@ def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentU
     case = get_case(session, user, reference)
     service.record_decision(session, user, case, outcome=body.outcome, registry_record=body.registry_record,
                             reason=body.reason, request_reference=body.request)
-    return {"case": case.reference, "state": case.state}
+    return {"case": case.reference, "state": state_seen(user, case.state)}
 
 
 @router.get("/verification/queue", response_model=list[QueueEntry])

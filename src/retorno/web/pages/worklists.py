@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
+from retorno.agencies.visibility import state_seen
 from retorno.cases import lifecycle
 from retorno.cases.models import SavedSearch
 from retorno.cases.schemas import case_out
@@ -119,7 +120,9 @@ def list_context(session: Session, user: User, query: dict[str, str], page: int)
         "previous": link(page=page - 1) if page > 1 else None,
         "next_link": link(page=page + 1) if page < pages_count or found.capped else None,
         "count_cap": caselist.COUNT_CAP,
-        "states": lifecycle.STATES,
+        # The states as the reader tells them apart (`agencies.visibility.state_seen`), and each case's.
+        "states": list(dict.fromkeys(state_seen(user, s) for s in lifecycle.STATES)),
+        "state_of": lambda case: state_seen(user, case.state),
         "verification_labels": VERIFICATION_LABELS,
         "concern_labels": CONCERN_LABELS,
         "saved": saved_searches(session, user),
