@@ -521,7 +521,7 @@ def test_exact_agreement_on_every_field_there_is_verifies_with_single_surnames_a
     assert check(model, LEVEL_ORDERS) == []
     weights = {c["output_column_name"]: {lv["label_for_charts"]: weight(lv) for lv in c["comparison_levels"]
                                          if not lv.get("is_null_level")} for c in model["comparisons"]}
-    assert weights["sex"] == {"exact": 0.0, "all other": 0.0}
+    assert weights["sex"] == {"same, as the given name says": 0.0, "exact": 0.0, "all other": 0.0}
     surnames = Counter(r["first_surname"] for r in single.records)
     common = [r for r in single.records if surnames[r["first_surname"]] >= 30][:20]
     rare = [r for r in single.records if surnames[r["first_surname"]] <= 2][:20]
