@@ -104,6 +104,8 @@ def test_the_api_tells_no_one_without_protection_access_who_is_held_back(
     # The concern filter stays refused, and the case's history is not theirs to read.
     assert api.get(user, "/api/v1/cases?concern=open").json()["error"]["code"] == "filter_not_available"
     assert api.get(user, f"/api/v1/cases/{cases.held}/timeline").status_code == 403
+    # No version to watch either: the ETag moves with a concern raised, and only an editor sends it back.
+    assert "etag" not in api.get(user, f"/api/v1/cases/{cases.ready}").headers
 
 
 def test_the_monitor_counts_states_apart_as_it_counts_open_concerns(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
-from retorno.agencies.permissions import require
+from retorno.agencies.permissions import can, require
 from retorno.agencies.visibility import cut
 from retorno.cases import service
 from retorno.cases.schemas import (
@@ -56,7 +56,10 @@ def search(session: SessionDep, user: CurrentUser, filters: Annotated[CaseListQu
 def read(reference: str, session: SessionDep, user: CurrentUser, response: Response) -> Any:
     """One case as the reader's agency may see it; its ETag is what a PATCH sends back in If-Match."""
     case = service.get_case(session, user, reference)
-    set_etag(response, session, case)
+    if can(user, "case.update"):
+        # Only for whoever may send it back: its version moves with changes a reader may not be told of (a
+        # concern raised), so for anyone else it would only signal them.
+        set_etag(response, session, case)
     return case_out(user, case)
 
 
