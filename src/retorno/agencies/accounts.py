@@ -121,10 +121,10 @@ def _disabled_by_an_administrator(session: Session, user: User) -> bool:
     return kind == ADMINISTRATOR
 
 
-def may_enable(session: Session, actor: User, user: User) -> bool:
-    """Whether `actor` may let the disabled `user` log in again: a user an administrator disabled, only an
+def may_enable(session: Session, manager: User, user: User) -> bool:
+    """Whether `manager` may let the disabled `user` log in again: a user an administrator disabled, only an
     administrator enables (the page offers the button only to whom it will work)."""
-    return _manages_all(actor) or not _disabled_by_an_administrator(session, user)
+    return _manages_all(manager) or not _disabled_by_an_administrator(session, user)
 
 
 @action("users.manage")

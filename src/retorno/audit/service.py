@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from json.encoder import encode_basestring  # the C encoder json.dumps itself uses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
@@ -185,9 +185,10 @@ def _append_before_reading(state: ORMExecuteState) -> None:
     if not state.session.info.get(DEFERRED):
         return
     try:
-        text = str(state.statement)
-    except sa.exc.SQLAlchemyError:
-        text = _AUDIT_TABLES[0]  # a statement only its dialect can write: appended first, to be safe
+        statement = cast(sa.ClauseElement, state.statement)
+        text = str(statement.compile(dialect=state.session.get_bind().dialect))
+    except Exception:  # a statement that cannot be written as text here: appended first, to be safe
+        text = _AUDIT_TABLES[0]
     if any(name in text for name in _AUDIT_TABLES):
         append_deferred(state.session)
 

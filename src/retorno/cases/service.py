@@ -94,10 +94,6 @@ def validate_input(data: CaseInput, today: date) -> None:
     if not known_language(data.language):
         problems.append(Message("language '%(code)s' is not an ISO 639 language code (e.g. es)",
                                 {"code": data.language}))
-    if relationship_code(data.relationship_to_head) not in (None, *HEADS) and not (data.household_reference
-                                                                                     or "").strip():
-        problems.append(Message("relationship_to_head is a relationship within a household: name the household "
-                                "(household_reference) or leave it empty"))
     if data.detained_since > today:
         problems.append(Message("detained_since %(detained_since)s is in the future",
                                 {"detained_since": data.detained_since}))

@@ -188,17 +188,17 @@ def _operator_of(session: Session, profile: IntakeProfile) -> int | None:
     return recorder.agency_id if recorder is not None and recorder.agency.kind == "reintegration_operator" else None
 
 
-def holds_intake(session: Session, actor: User, case: Case, profile: IntakeProfile) -> bool:
-    """Whether `actor` may read and record the intake: an operator, of a returnee no other operator has taken
+def holds_intake(session: Session, reader: User, case: Case, profile: IntakeProfile) -> bool:
+    """Whether `reader` may read and record the intake: an operator, of a returnee no other operator has taken
     in, and who holds no open placement with another operator's opportunity; the receiving authority always."""
-    if actor.agency.kind != "reintegration_operator":
+    if reader.agency.kind != "reintegration_operator":
         return True
     taken_by = _operator_of(session, profile)
     elsewhere = session.execute(
         sa.select(Placement.id).join(Opportunity, Opportunity.id == Placement.opportunity_id)
         .where(Placement.case_id == case.id, Placement.status.in_(OPEN_PLACEMENTS),
-               Opportunity.operator_agency_id != actor.agency_id).limit(1)).first()
-    return (taken_by is None or taken_by == actor.agency_id) and elsewhere is None
+               Opportunity.operator_agency_id != reader.agency_id).limit(1)).first()
+    return (taken_by is None or taken_by == reader.agency_id) and elsewhere is None
 
 
 def _check_intake_party(session: Session, actor: User, case: Case, profile: IntakeProfile) -> None:
@@ -476,14 +476,14 @@ def _placement(session: Session, actor: User, placement_id: int) -> Placement:
     return placement
 
 
-def sees_placement(session: Session, actor: User, placement: Placement) -> bool:
+def sees_placement(session: Session, reader: User, placement: Placement) -> bool:
     """The one rule for a placement and its follow-ups, at every door: of the reader's own opportunity, and of
     a returnee the reader sees (arrived, received by its state, consenting: `can_see`). A withdrawal of consent
     takes them out of view with the returnee."""
     opportunity = session.get(Opportunity, placement.opportunity_id)
     case = session.get(Case, placement.case_id)
-    return (opportunity is not None and opportunity.operator_agency_id == actor.agency_id and case is not None
-            and can_see(session, actor, case))
+    return (opportunity is not None and opportunity.operator_agency_id == reader.agency_id and case is not None
+            and can_see(session, reader, case))
 
 
 @reader("returnee.read")
