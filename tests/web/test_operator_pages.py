@@ -367,3 +367,24 @@ def test_every_label_of_the_operator_and_planning_pages_has_an_english_translati
     untranslated = [label for label in labels
                     if english.gettext(label) == label and label not in ("no", "error", "supervisor")]
     assert not untranslated
+
+
+def test_the_returnee_page_showing_the_intake_audits_the_read_of_its_needs(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """The API's read of an intake was audited, the page's showing the same needs was not."""
+    api = Api(client, world)
+    (case,) = consented(api, client, world, 1, [])
+    ref = case["reference"]
+
+    def reads() -> list[str]:
+        return list(session.execute(sa.select(AuditRecord.actor).where(
+            AuditRecord.action == "intake.read", AuditRecord.object_id == ref)).scalars())
+
+    before = len(reads())
+    ok(api.get("op.officer", f"/api/v1/cases/{ref}/intake"))
+    assert len(reads()) == before + 1
+    login(client, "op.officer")
+    page = client.get(f"/reintegration/returnees/{ref}")
+    assert page.status_code == 200 and 'value="Libertador"' in page.text
+    assert reads()[before:] == ["op.officer", "op.officer"]

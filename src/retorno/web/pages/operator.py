@@ -352,7 +352,9 @@ def returnee_context(
         "needs": NEEDS,
         "preference_slots": range(1, PREFERENCE_SLOTS + 1),
         "occupation_slots": range(1, OCCUPATION_SLOTS + 1),
-        "form": (form if form is not None else intake_form(profile)) if holds else {},
+        # The stored intake shown to whom holds it is a read of its needs, audited as the API's read is.
+        "form": (form if form is not None else intake_form(service.intake_profile(session, user, case)))
+        if holds else {},
         "holds_intake": holds,
         "own_agency": user.agency_id,
         "today": utcnow().date(),
