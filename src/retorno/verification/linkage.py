@@ -841,6 +841,10 @@ _AGREEMENT_SQL = """
 """
 
 
+# The registry's normalised columns the field-by-field agreement reads.
+_AGREEMENT_COLUMNS = tuple(sorted(set(re.findall(r"\bg\.(\w+)", _AGREEMENT_SQL))))
+
+
 def link(
     requests: Iterable[dict[str, Any]] | str | Path,
     registry_path: str | Path,
@@ -897,7 +901,8 @@ def link_with_stats(
         scoring = linking_model(model, registry_rows, thresholds)
         if engine is None and narrow and prepared.is_prepared(registry_path):
             rules = [rule["blocking_rule"] for rule in scoring["blocking_rules_to_generate_predictions"]]
-            predictions = narrowing.predict_candidates(con, _linker(con, scoring, lookups), registry_path, rules)
+            predictions = narrowing.predict_candidates(con, _linker(con, scoring, lookups), registry_path, rules,
+                                                       _AGREEMENT_COLUMNS)
         elif engine is None and narrow:
             linker = _linker(con, narrowing.bound_edit_distances(scoring), lookups)
             predictions = linker.inference.predict(warning_mode="never").physical_name

@@ -5,8 +5,9 @@ its records share no blocking key with any request. Three steps, none of which c
 pair or a weight:
 
 - `block_sql` finds the pairs of the model's blocking rules on the whole registry, reading only
-  the blocking keys from the prepared Parquet: one plain join per rule, on integer ids, each
-  pair kept once with the number of the first rule that finds it. Splink's blocking gives the
+  the blocking keys from the prepared Parquet: one plain join per rule (or per condition several
+  rules begin with, `SHARED_CONDITIONS`), on integer ids, each pair kept once with the number of
+  the first rule that finds it. Splink's blocking gives the
   same pairs with a chain of "no earlier rule holds" conditions evaluated on every pair each
   rule finds, and string keys ("registry-__-<id>").
 - `predict_candidates` then reads in full only the records those pairs name (about a third
@@ -92,21 +93,62 @@ def bound_edit_distances(model: dict[str, Any]) -> dict[str, Any]:
     return bounded
 
 
-def block_sql(registry: str, requests: str, rules: list[str]) -> str:
+# Conditions several blocking rules begin with that, on their own, pair a request with few registry
+# records (a birth date with day and month sorted: a few dozen; a given name and surname written the
+# other way round: fewer): the rules beginning with one are one join on it, each pair then kept with the
+# first of them whose remaining conditions hold. A condition shared by rules but not selective on its
+# own (a year and month of birth) is left out, or its join would pair each request with thousands.
+SHARED_CONDITIONS = (
+    "l.dob_sorted = r.dob_sorted",
+    "l.given1_ph = r.surname1_ph AND l.surname1_first_ph = r.given1_ph",
+    "r.given1_ph = l.surname1_ph AND r.surname1_first_ph = l.given1_ph",
+)
+
+
+def _rule_groups(rules: list[str], shared: tuple[str, ...]) -> list[tuple[str, list[tuple[int, str | None]]]]:
+    """The rules as joins: (join condition, [(rule number, condition left to check or None)]), in rule order.
+
+    A rule beginning with a shared condition followed by AND joins with the others that do; the
+    rest of it is checked on the pairs that join.
+    """
+    groups: list[tuple[str, list[tuple[int, str | None]]]] = []
+    by_condition: dict[str, list[tuple[int, str | None]]] = {}
+    for number, rule in enumerate(rules):
+        prefix = next((condition for condition in shared if rule.startswith(condition + " AND ")), None)
+        if prefix is None:
+            groups.append((rule, [(number, None)]))
+            continue
+        if prefix not in by_condition:
+            by_condition[prefix] = []
+            groups.append((prefix, by_condition[prefix]))
+        by_condition[prefix].append((number, rule[len(prefix) + len(" AND "):]))
+    return groups
+
+
+def block_sql(registry: str, requests: str, rules: list[str], shared: tuple[str, ...] = SHARED_CONDITIONS) -> str:
     """SELECT of the pairs `rules` block, as integers: g the registry's unique id, q the request's, and match_key.
 
     The pairs Splink's blocking gives, found with less work: Splink joins on each rule and
     keeps a pair only where no earlier rule holds (a chain of conditions evaluated on every
     pair each rule finds), and keys pairs by strings ("registry-__-<id>"); here each rule is a
     plain join on its keys, and a pair found by several rules is kept once with the first
-    rule's number, Splink's `match_key`. The registry is the left side (`l.`), the requests
-    the right, as Splink orders the two datasets by name. DuckDB's SQL (`normalise.to_spark`
-    gives Spark's).
+    rule's number, Splink's `match_key`. Rules beginning with one of the `shared` conditions
+    are one join on it, each pair numbered by the first of them whose remaining conditions
+    hold (a CASE, in rule order: a condition that is null holds no more than in a join), and
+    dropped if none does. The registry is the left side (`l.`), the requests the right, as
+    Splink orders the two datasets by name. DuckDB's SQL (`normalise.to_spark` gives Spark's).
     """
-    found = " UNION ALL ".join(f"SELECT {number} AS rule, l.unique_id AS g, r.unique_id AS q"
-                               f" FROM {registry} l JOIN {requests} r ON {rule}"
-                               for number, rule in enumerate(rules))
-    return f"SELECT g, q, CAST(min(rule) AS VARCHAR) AS match_key FROM ({found}) GROUP BY g, q"
+    found = []
+    for condition, members in _rule_groups(rules, shared):
+        if len(members) == 1 and members[0][1] is None:
+            found.append(f"SELECT {members[0][0]} AS rule, l.unique_id AS g, r.unique_id AS q"
+                         f" FROM {registry} l JOIN {requests} r ON {condition}")
+            continue
+        first = " ".join(f"WHEN {rest} THEN {number}" for number, rest in members if rest is not None)
+        found.append(f"SELECT rule, g, q FROM (SELECT CASE {first} END AS rule, l.unique_id AS g, r.unique_id AS q"
+                     f" FROM {registry} l JOIN {requests} r ON {condition}) AS joined WHERE rule IS NOT NULL")
+    return (f"SELECT g, q, CAST(min(rule) AS VARCHAR) AS match_key FROM ({' UNION ALL '.join(found)}) AS found"
+            " GROUP BY g, q")
 
 
 def score(linker: Any, pairs: str, registry: str, requests: str) -> Any:
@@ -149,17 +191,23 @@ def score(linker: Any, pairs: str, registry: str, requests: str) -> Any:
     return db_api.sql_pipeline_to_splink_dataframe(pipeline)
 
 
-def predict_candidates(con: duckdb.DuckDBPyConnection, linker: Any, path: str | Path, rules: list[str]) -> str:
+def predict_candidates(con: duckdb.DuckDBPyConnection, linker: Any, path: str | Path, rules: list[str],
+                       shown: tuple[str, ...] = ()) -> str:
     """Score a run's pairs against a prepared registry (`path`) reading its records in full only for candidates.
 
     `linker` is a Splink linker over `rt_requests` and `rt_registry` (a view of the prepared
     Parquet with the compared columns) with the model as saved; `rules` its blocking rules. The pairs
     are blocked on the registry's keys (`block_sql`), the records they name are then read once,
     with the compared and the source's columns, into `rt_candidates`, and `rt_registry` and
-    `rt_registry_raw` are made views of it, for the scoring (`score`) and the ranking.
+    `rt_registry_raw` are made views of it, for the scoring (`score`) and the ranking. Of the
+    normalised columns only those the model compares and those in `shown` (what the ranking
+    reads besides) are read: the blocking keys are most of the rest, and reading them again for a
+    third of the registry cost as much as the blocking's joins on them.
     Returns the predictions table's name.
     """
-    columns = [row[0] for row in con.execute("DESCRIBE rt_registry").fetchall()]
+    compared = set(re.findall(r'"l"\."(\w+)"', " ".join(linker._settings_obj._columns_to_select_for_blocking)))
+    columns = [row[0] for row in con.execute("DESCRIBE rt_registry").fetchall()
+               if row[0] in compared or row[0] in shown or row[0] == "is_request"]
     parquet = f"read_parquet('{prepared.registry_glob(path)}', hive_partitioning = false)"
     con.execute(f"CREATE OR REPLACE TEMP TABLE rt_pairs AS {block_sql(parquet, 'rt_requests', rules)}")
     chosen = ", ".join("false AS is_request" if column == "is_request" else f"g.{column}" for column in columns)
