@@ -128,3 +128,91 @@ def test_a_large_batch_into_a_small_table_builds_its_indexes_again_as_they_were(
             assert counted == connection.exec_driver_sql(
                 f"SELECT count(*) FROM things NOT INDEXED WHERE {where}").scalar_one()
     engine.dispose()
+
+
+def test_a_large_batch_into_a_small_postgresql_table_builds_its_indexes_again_as_they_were(tmp_path: Path) -> None:
+    """PostgreSQL: for a role owning the table, `insert_columns` drops a small table's indexes (not its primary
+    key's, unique constraints' or unique indexes') before a large batch and makes them again after, in the
+    batch's transaction: the same definitions, every row in every index, the unique ones checking each row; a
+    batch rolled back leaves indexes and rows as they were; a table someone else is using, one larger than the
+    batch, and a role not owning the table keep their indexes."""
+    from retorno.db import _pg_indexes_to_rebuild, insert_columns
+
+    metadata = sa.MetaData()
+    table = sa.Table("things", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("code", sa.String(20), nullable=False, unique=True),
+                     sa.Column("name", sa.String(40), nullable=False), sa.Column("flag", sa.String(5)),
+                     sa.Column("other", sa.String(20), nullable=False),
+                     sa.Index("ix_things_name_id", "name", "id"),
+                     sa.Index("ix_things_flagged", "flag", "id", postgresql_where=sa.text("flag IS NOT NULL")),
+                     sa.Index("ux_things_other", "other", unique=True))
+    with empty_database("postgresql", tmp_path, "indexes") as url:
+        engine = make_engine(url)
+        metadata.create_all(engine)
+
+        def batch(start: int, count: int) -> dict[str, list[object]]:
+            numbers = range(start, start + count)
+            return {"code": [f"C{n}" for n in numbers], "name": [f"N{n * 7919 % 1000}" for n in numbers],
+                    "flag": ["y" if n % 3 == 0 else None for n in numbers], "other": [f"O{n}" for n in numbers]}
+
+        def state() -> tuple[object, ...]:
+            with engine.connect() as connection:
+                listed = connection.exec_driver_sql(
+                    "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid), indisvalid FROM pg_index "
+                    "WHERE indrelid = 'things'::regclass ORDER BY 1").all()
+                count = connection.exec_driver_sql("SELECT count(*) FROM things").scalar_one()
+                return [tuple(row) for row in listed], count
+
+        def rebuilt(count: int) -> list[str]:
+            with engine.begin() as connection:
+                cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                return [name for name, _ in _pg_indexes_to_rebuild(cursor, "things", count)]
+
+        with Session(engine) as session:
+            insert_columns(session, table, batch(0, 100))
+            session.commit()
+        listed, _ = state()
+        assert {name for name, _, _ in listed} == {"things_pkey", "things_code_key", "ix_things_name_id",
+                                                   "ix_things_flagged", "ux_things_other"}
+        assert rebuilt(20_000) == ["ix_things_flagged", "ix_things_name_id"]
+
+        with Session(engine) as session:  # rolled back: nothing changes
+            insert_columns(session, table, batch(100, 20_000))
+            session.rollback()
+        assert state() == (listed, 100)
+        with Session(engine) as session:  # a unique index still refuses a repeated value, and nothing is left
+            repeated = batch(100, 20_000)
+            repeated["other"][-1] = "O5"
+            with pytest.raises(Exception, match="ux_things_other"):
+                insert_columns(session, table, repeated)
+            session.rollback()
+        assert state() == (listed, 100)
+        with engine.connect() as reader:  # someone reads the table: it is not taken from them
+            reader.exec_driver_sql("SELECT count(*) FROM things").scalar_one()
+            assert rebuilt(20_000) == []
+            reader.rollback()
+        with Session(engine) as session:
+            insert_columns(session, table, batch(100, 20_000))
+            session.commit()
+        assert state() == (listed, 20_100)
+        assert rebuilt(20_099) == []  # the table is larger than the batch
+        with engine.begin() as connection:  # a role that does not own the table
+            connection.exec_driver_sql("DROP ROLE IF EXISTS retorno_indexes_test")
+            connection.exec_driver_sql("CREATE ROLE retorno_indexes_test")
+            connection.exec_driver_sql("GRANT SELECT, INSERT ON things TO retorno_indexes_test")
+            connection.exec_driver_sql("SET LOCAL ROLE retorno_indexes_test")
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            assert _pg_indexes_to_rebuild(cursor, "things", 1_000_000) == []
+        with engine.connect() as connection:  # each index holds every row
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            for index, where in (("ix_things_name_id", "name > ''"), ("ix_things_flagged", "flag = 'y'")):
+                plan = " ".join(str(row[0]) for row in connection.exec_driver_sql(
+                    f"EXPLAIN SELECT count(*) FROM things WHERE {where}"))
+                assert index in plan, plan
+                counted = connection.exec_driver_sql(f"SELECT count(*) FROM things WHERE {where}").scalar_one()
+                assert counted == sum(1 for n in range(20_100) if (f"N{n * 7919 % 1000}" > "" if index.endswith(
+                    "name_id") else n % 3 == 0))
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP OWNED BY retorno_indexes_test")
+            connection.exec_driver_sql("DROP ROLE retorno_indexes_test")
+        engine.dispose()
