@@ -132,6 +132,31 @@ def test_each_writing_transaction_signs_exactly_its_own_records(session: Session
     assert verify_chain(session).ok
 
 
+def test_a_checkpoint_signs_the_records_as_stored_after_a_savepoint_rolled_back_written_ones(
+        session: Session, world: World) -> None:
+    """A checkpoint takes the hashes of the records its transaction wrote from what it wrote (not read back):
+    records appended in a savepoint rolled back give their seqs to the next ones, and are not signed."""
+    from retorno.audit.service import record_columns
+
+    actor = world.users["inm.officer"]
+    session.commit()
+    start = head(session).seq
+    record_columns(session, actor, "case.register", "case", ["a-1", "a-2"], {"n": [1, 2]})
+    savepoint = session.begin_nested()
+    record_columns(session, actor, "case.register", "case", ["dropped-1", "dropped-2", "dropped-3"],
+                   {"n": [3, 4, 5]})
+    savepoint.rollback()
+    record_columns(session, actor, "case.register", "case", ["b-1"], {"n": [6]})
+    session.commit()
+    checkpoint = session.execute(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar_one()
+    stored = session.execute(sa.select(AuditRecord.object_id, AuditRecord.hash).where(AuditRecord.seq > start)
+                             .order_by(AuditRecord.seq)).all()
+    assert [object_id for object_id, _ in stored] == ["a-1", "a-2", "b-1"]
+    assert (checkpoint.first_seq, checkpoint.seq) == (start + 1, start + 3)
+    assert checkpoint.record_hashes == "".join(hash_ for _, hash_ in stored)
+    assert verify_chain(session).ok
+
+
 def test_a_session_verifying_its_own_unsigned_records_is_not_alarmed(session: Session, world: World) -> None:
     record(session, world.users["inm.officer"], "case.update", "case", "pending")
     session.flush()

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.permissions import action
 from retorno.audit.models import AuditCheckpoint, AuditHead, AuditRecord
-from retorno.audit.service import append_deferred, forget_unsigned, record, unsigned_from
+from retorno.audit.service import append_deferred, forget_unsigned, record, unsigned_from, written_hashes
 from retorno.audit.signing import KeyFile, Keyring, PublicKey, checkpoint_payload
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotFound
@@ -70,13 +70,17 @@ def write_checkpoint(session: Session, signer: KeyFile) -> AuditCheckpoint | Non
     """Sign the records this transaction wrote (first..head) and add the checkpoint to the transaction."""
     append_deferred(session)
     first = unsigned_from(session)
-    forget_unsigned(session)
     if first is None:
+        forget_unsigned(session)
         return None
     head = session.execute(sa.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
     if head is None or head.seq < first:
+        forget_unsigned(session)
         return None  # its records were rolled back with a savepoint
-    hashes = "".join(session.execute(
+    # As this transaction wrote them (an import's hundred thousand are not read back), else as stored.
+    written = written_hashes(session, first, head.seq)
+    forget_unsigned(session)
+    hashes = "".join(written if written is not None else session.execute(
         sa.select(AuditRecord.hash).where(AuditRecord.seq.between(first, head.seq)).order_by(AuditRecord.seq)
     ).scalars())
     signed_at = utcnow()

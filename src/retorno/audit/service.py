@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 GENESIS = "0" * 64
 # session.info key: (the transaction, the first record it wrote), until its checkpoint is signed.
 UNSIGNED = "retorno.audit.unsigned"
+# session.info key: (the transaction, the hash of each record it wrote by its seq), for that checkpoint.
+WRITTEN = "retorno.audit.written"
 # session.info keys: the records made and not yet appended to the chain, each group as (the transaction or
 # savepoint it was made in, the actor, when, the entries); and the transaction whose commit has begun.
 DEFERRED = "retorno.audit.deferred"
@@ -102,6 +104,30 @@ def unsigned_from(session: Session) -> int | None:
 
 def forget_unsigned(session: Session) -> None:
     session.info.pop(UNSIGNED, None)
+    session.info.pop(WRITTEN, None)
+
+
+def _remember_written(session: Session, seqs: Iterable[int], hashes: Iterable[str]) -> None:
+    transaction = session.get_transaction()
+    kept = session.info.get(WRITTEN)
+    hashes_by_seq: dict[int, str] = kept[1] if kept is not None and kept[0] is transaction else {}
+    session.info[WRITTEN] = (transaction, hashes_by_seq)
+    # A record rolled back with a savepoint gives its seq to the next one written, whose hash replaces its own.
+    hashes_by_seq.update(zip(seqs, hashes, strict=True))
+
+
+def written_hashes(session: Session, first: int, last: int) -> list[str] | None:
+    """The hashes of the records `first`..`last` as this session's open transaction wrote them, when it wrote
+    every one of them (else None: read them from the database). What a checkpoint signs is checked against
+    the records as stored by `audit.verify`, which recomputes each record's hash."""
+    kept = session.info.get(WRITTEN)
+    if kept is None or kept[0] is not session.get_transaction():
+        return None
+    hashes: dict[int, str] = kept[1]
+    try:
+        return [hashes[seq] for seq in range(first, last + 1)]
+    except KeyError:
+        return None
 
 
 def record_many(session: Session, by: User | None, entries: Iterable[Entry]) -> int:
@@ -318,6 +344,7 @@ class Batch:
         # One COPY or executemany for the whole batch (an import writes one record per case); the JSON
         # columns get, unchanged, the canonical text that was hashed.
         insert_columns(self._session, AuditRecord.__table__, self._columns, raw_columns=("before", "after"))
+        _remember_written(self._session, seqs, hashes)
         head.seq, head.hash = seqs[-1], hashes[-1]
         self._session.flush()
         return len(hashes)
