@@ -62,3 +62,34 @@ def test_a_read_of_the_audit_tables_inside_the_transaction_sees_its_records(sess
     session.rollback()
     assert session.execute(sa.select(sa.func.count()).select_from(AuditRecord)
                            .where(AuditRecord.object_id == "seen-inside")).scalar_one() == 0
+
+
+def test_every_form_of_a_read_of_the_audit_tables_is_recognised() -> None:
+    """Which statements append the transaction's records first: any naming an audit table, however nested."""
+    from sqlalchemy.orm import aliased
+
+    from retorno.audit.models import AuditHead
+    from retorno.audit.service import _names_audit_table
+    from retorno.cases.models import Case
+
+    reads = [sa.select(AuditRecord), sa.select(AuditRecord.seq).where(AuditRecord.seq > 3),
+             sa.select(sa.func.max(AuditRecord.seq)), sa.select(sa.func.count()).select_from(AuditRecord),
+             sa.select(Case.id).where(Case.id.in_(sa.select(AuditRecord.seq))),
+             sa.select(Case.id).where(sa.exists().where(AuditCheckpoint.id == 1)),
+             sa.select(aliased(AuditRecord).seq), sa.select(sa.select(AuditHead.seq).subquery().c.seq),
+             sa.select(sa.select(AuditHead.seq).subquery().alias("other").c.seq),
+             sa.text("SELECT seq FROM audit_head"), sa.select(sa.literal_column("audit_records.seq")),
+             sa.select(sa.table("audit_checkpoints", sa.column("seq"))), sa.update(AuditHead).values(seq=1)]
+    assert all(_names_audit_table(statement) for statement in reads)
+    others = [sa.select(Case).where(Case.id == 3), sa.select(sa.select(Case.id).subquery().c.id),
+              sa.select(Case.id, sa.func.count()).group_by(Case.id)]
+    assert not any(_names_audit_table(statement) for statement in others)
+
+
+def test_a_read_through_a_subquery_inside_the_transaction_sees_its_records(session: Session, world: World) -> None:
+    record(session, world.users["inm.officer"], "case.update", "case", "seen-through")
+    inner = sa.select(AuditRecord.seq, AuditRecord.object_id).subquery()
+    found = session.execute(sa.select(sa.func.count()).select_from(inner)
+                            .where(inner.c.object_id == "seen-through")).scalar_one()
+    assert found == 1
+    session.rollback()
