@@ -466,7 +466,9 @@ def _flag_duplicates(sheet: Sheet, rows: Sequence[CaseRow], held: Sequence[Perso
     if not duplicates:
         return duplicates
     index_of = {row_number: index for index, row_number in enumerate(sheet.row_numbers)}
-    reference_on_row = {row.row_number: row.case_reference for row in rows}
+    # From the columns when the rows are held so: a hundred thousand row objects are not made for it.
+    reference_on_row = dict(zip(rows.column("row_number"), rows.column("case_reference"), strict=True)) \
+        if isinstance(rows, CaseRows) else {row.row_number: row.case_reference for row in rows}
     for duplicate in duplicates:
         if duplicate.other_row_number is not None:
             other = (sheet.say("row", row=duplicate.other_row_number)
