@@ -901,8 +901,8 @@ def link_with_stats(
         scoring = linking_model(model, registry_rows, thresholds)
         if engine is None and narrow and prepared.is_prepared(registry_path):
             rules = [rule["blocking_rule"] for rule in scoring["blocking_rules_to_generate_predictions"]]
-            predictions = narrowing.predict_candidates(con, _linker(con, scoring, lookups), registry_path, rules,
-                                                       _AGREEMENT_COLUMNS)
+            linker = _linker(con, narrowing.cheap_conditions_first(scoring), lookups)
+            predictions = narrowing.predict_candidates(con, linker, registry_path, rules, _AGREEMENT_COLUMNS)
         elif engine is None and narrow:
             linker = _linker(con, narrowing.bound_edit_distances(scoring), lookups)
             predictions = linker.inference.predict(warning_mode="never").physical_name

@@ -60,13 +60,15 @@ def _bounded(a: str, b: str, k: int) -> str:
         # or changes it by one (an insertion or deletion, which is Levenshtein's too). The
         # Hamming distance of strings of one length settles it unless it is exactly two.
         # (Equal strings first: DuckDB's Hamming distance refuses two empty strings.)
+        # The bound that rules a pair out comes first: most pairs compared are of different people,
+        # and each test computes its distance again.
         return (f"CASE WHEN {a} = {b} THEN true"
-                f" WHEN length({a}) = length({b}) THEN CASE WHEN hamming({a}, {b}) <= 1 THEN true"
-                f" WHEN hamming({a}, {b}) > 2 THEN false ELSE damerau_levenshtein({a}, {b}) <= 1 END"
+                f" WHEN length({a}) = length({b}) THEN CASE WHEN hamming({a}, {b}) > 2 THEN false"
+                f" WHEN hamming({a}, {b}) <= 1 THEN true ELSE damerau_levenshtein({a}, {b}) <= 1 END"
                 f" WHEN abs(length({a}) - length({b})) = 1 THEN levenshtein({a}, {b}) <= 1"
                 f" WHEN abs(length({a}) - length({b})) > 1 THEN false END")
     return (f"CASE WHEN abs(length({a}) - length({b})) > {k} THEN false"
-            f" WHEN levenshtein({a}, {b}) <= {k} THEN true WHEN levenshtein({a}, {b}) > {2 * k} THEN false"
+            f" WHEN levenshtein({a}, {b}) > {2 * k} THEN false WHEN levenshtein({a}, {b}) <= {k} THEN true"
             f" ELSE damerau_levenshtein({a}, {b}) <= {k} END")
 
 
@@ -84,9 +86,55 @@ def bounded_condition(sql: str) -> str:
     return _DISTANCE.sub(lambda m: _bounded(m[1], m[2], int(m[3])), ordered)
 
 
+_COSTLY = re.compile(r"levenshtein\(|jaro|hamming\(")
+
+
+def _top_level(sql: str, word: str) -> list[str]:
+    """`sql` split at `word` (AND, OR) where it is outside every parenthesis and CASE ... END."""
+    parts, depth, start = [], 0, 0
+    tokens = re.finditer(r"\(|\)|'(?:[^']|'')*'|\b(?:CASE|END|AND|OR)\b", sql, re.IGNORECASE)
+    for token in tokens:
+        text = token.group(0).upper()
+        if text in ("(", "CASE"):
+            depth += 1
+        elif text in (")", "END"):
+            depth -= 1
+        elif text == word and depth == 0:
+            parts.append(sql[start:token.start()].strip())
+            start = token.end()
+    return [*parts, sql[start:].strip()]
+
+
+def cheap_first(sql: str) -> str:
+    """A level's condition with the conjuncts that compute no distance before those that do.
+
+    In a CASE a conjunction stops at its first false conjunct, so a cheap condition most
+    pairs fail (a second surname missing, or agreeing) spares the distance. AND is commutative,
+    nulls included (three-valued logic), so the level holds for the same pairs. Only a plain
+    conjunction at the top is reordered: one with an OR (or a BETWEEN) at the top is left as it is.
+    """
+    if "BETWEEN" in sql.upper() or len(_top_level(sql, "OR")) > 1:
+        return sql
+    conjuncts = _top_level(sql, "AND")
+    ordered = sorted(conjuncts, key=lambda conjunct: bool(_COSTLY.search(conjunct)))
+    return sql if ordered == conjuncts else " AND ".join(ordered)
+
+
+def cheap_conditions_first(model: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a Splink model whose levels test their cheap conditions first (`cheap_first`)."""
+    reordered = copy.deepcopy(model)
+    for comparison in reordered["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level["sql_condition"] = cheap_first(level["sql_condition"])
+    return reordered
+
+
 def bound_edit_distances(model: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a Splink model whose levels bound their edit distances (`bounded_condition`)."""
-    bounded = copy.deepcopy(model)
+    """A copy of a Splink model whose levels test cheap conditions first and bound their edit distances.
+
+    (`cheap_first`, then `bounded_condition`.)
+    """
+    bounded = cheap_conditions_first(model)
     for comparison in bounded["comparisons"]:
         for level in comparison["comparison_levels"]:
             level["sql_condition"] = bounded_condition(level["sql_condition"])
