@@ -78,6 +78,14 @@ def test_bounded_edit_distances_agree_with_the_distance_itself() -> None:
         assert found[0][1] == 0, (k, bounded)
         assert found[0][0] > 0
         assert found[0][2] > 0
+    # A word looked for in a name is looked for as a substring first: the same value, null included.
+    padded = "contains(' ' || a || ' ', ' ' || b || ' ')"
+    assert narrowing.bounded_condition(padded) != padded
+    (differ, found) = con.execute(f"SELECT count(*) FILTER (WHERE ({padded}) IS DISTINCT FROM "
+                                  f"({narrowing.bounded_condition(padded)})), count(*) FILTER (WHERE {padded}) FROM"
+                                  " (SELECT * FROM p UNION ALL SELECT 'MARIA JOSE', 'JOSE' UNION ALL SELECT 'JOSEFA',"
+                                  " 'JOSE' UNION ALL SELECT 'ANA JOSE', 'ANA JOS')").fetchall()[0]
+    assert differ == 0 and found >= 3
     # A length condition after a distance is moved before it, and nothing else changes.
     assert narrowing.bounded_condition("x_l = x_r AND damerau_levenshtein(a, b) <= 2 AND length(a) >= 7") == (
         "x_l = x_r AND length(a) >= 7 AND " + narrowing.bounded_condition("damerau_levenshtein(a, b) <= 2"))

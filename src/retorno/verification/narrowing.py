@@ -46,6 +46,7 @@ from retorno.verification import prepared
 _SIDE = re.compile(r"\b([lr])\.")
 _DISTANCE = re.compile(r"damerau_levenshtein\((\w+), (\w+)\) <= (\d+)")
 _LENGTH_AFTER_DISTANCE = re.compile(r"(damerau_levenshtein\(\w+, \w+\) <= \d+) AND (length\(\w+\) >= \d+)")
+_PADDED_CONTAINS = re.compile(r"contains\(' ' \|\| (\w+) \|\| ' ', ' ' \|\| (\w+) \|\| ' '\)")
 # A level comparing one side's field with the other's, picked by which side the request is on.
 _SIDED_DISTANCE = re.compile(
     r"CASE WHEN (\w+) THEN damerau_levenshtein\((\w+), (\w+)\) ELSE damerau_levenshtein\((\w+), (\w+)\) END <= (\d+)")
@@ -77,8 +78,12 @@ def bounded_condition(sql: str) -> str:
 
     A length condition after a distance in a conjunction (`... <= 2 AND length(x) >= 7`) is
     moved before it, so the distance is computed only where the length holds: AND is
-    commutative, nulls included.
+    commutative, nulls included. A word looked for in a name (`contains(' ' || a || ' ', ' ' ||
+    b || ' ')`) is first looked for as a plain substring, which it must be, without building
+    the padded strings (null where a side is missing, as the original).
     """
+    sql = _PADDED_CONTAINS.sub(lambda m: (f"CASE WHEN NOT contains({m[1]}, {m[2]}) THEN false ELSE {m[0]} END"),
+                               sql)
     sided = _SIDED_DISTANCE.sub(
         lambda m: (f"CASE WHEN {m[1]} THEN damerau_levenshtein({m[2]}, {m[3]}) <= {m[6]}"
                    f" ELSE damerau_levenshtein({m[4]}, {m[5]}) <= {m[6]} END"), sql)
