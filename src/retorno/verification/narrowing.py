@@ -204,11 +204,12 @@ def block_sql(registry: str, requests: str, rules: list[str], shared: tuple[str,
             " GROUP BY g, q")
 
 
-def score(linker: Any, pairs: str, registry: str, requests: str) -> Any:
+def score(linker: Any, pairs: str, registry: str, requests: str, columns: list[str] | None = None) -> Any:
     """Splink's predictions for the pairs in `pairs` (g, q, match_key): Splink's own scoring SQL, joined on integers.
 
     `registry` and `requests` are tables (or views) of the compared columns with a
-    `source_dataset` column; the term frequencies are the linker's registered lookups, joined
+    `source_dataset` column (`columns`, if given, the linker's `_columns_to_select_for_blocking`);
+    the term frequencies are the linker's registered lookups, joined
     as Splink joins them, and the comparison vectors and match weights are Splink's SQL for
     the linker's model, with its edit distances bounded (`bounded_condition`, applied to the
     SQL Splink generates: Splink parses every level to generate it, and the bounded levels are
@@ -226,11 +227,12 @@ def score(linker: Any, pairs: str, registry: str, requests: str) -> Any:
     append_term_frequencies_to_pipeline(linker, pipeline)
     for side, table in (("l", inputs[1]), ("r", inputs[2])):
         pipeline.enqueue_sql(_join_tf_to_input_table_sql(linker, table.templated_name, table), f"rt_with_tf_{side}")
-    columns = ", ".join([*settings._columns_to_select_for_blocking, "b.match_key"])
-    pipeline.enqueue_sql(f"""SELECT {columns} FROM {pairs} b
+    # Splink works the columns out by parsing every level (a tenth of a second each time): once here.
+    blocking_columns = settings._columns_to_select_for_blocking if columns is None else columns
+    pipeline.enqueue_sql(f"""SELECT {", ".join([*blocking_columns, "b.match_key"])} FROM {pairs} b
         JOIN rt_with_tf_l l ON l.unique_id = b.g JOIN rt_with_tf_r r ON r.unique_id = b.q""", "blocked_with_cols")
     vectors = compute_comparison_vector_values_from_id_pairs_sqls(
-        settings._columns_to_select_for_blocking, settings._columns_to_select_for_comparison_vector_values,
+        blocking_columns, settings._columns_to_select_for_comparison_vector_values,
         input_tablename_l="rt_with_tf_l", input_tablename_r="rt_with_tf_r",
         source_dataset_input_column=settings.column_info_settings.source_dataset_input_column,
         unique_id_input_column=settings.column_info_settings.unique_id_input_column,
@@ -258,7 +260,8 @@ def predict_candidates(con: duckdb.DuckDBPyConnection, linker: Any, path: str | 
     third of the registry cost as much as the blocking's joins on them.
     Returns the predictions table's name.
     """
-    compared = set(re.findall(r'"l"\."(\w+)"', " ".join(linker._settings_obj._columns_to_select_for_blocking)))
+    blocking_columns = linker._settings_obj._columns_to_select_for_blocking
+    compared = set(re.findall(r'"l"\."(\w+)"', " ".join(blocking_columns)))
     columns = [row[0] for row in con.execute("DESCRIBE rt_registry").fetchall()
                if row[0] in compared or row[0] in shown or row[0] == "is_request"]
     parquet = f"read_parquet('{prepared.registry_glob(path)}', hive_partitioning = false)"
@@ -275,4 +278,4 @@ def predict_candidates(con: duckdb.DuckDBPyConnection, linker: Any, path: str | 
     con.execute(f"CREATE OR REPLACE TEMP VIEW rt_score_g AS SELECT 'registry' AS source_dataset, {', '.join(columns)}"
                 " FROM rt_candidates")
     con.execute("CREATE OR REPLACE TEMP VIEW rt_score_q AS SELECT 'requests' AS source_dataset, * FROM rt_requests")
-    return str(score(linker, "rt_pairs", "rt_score_g", "rt_score_q").physical_name)
+    return str(score(linker, "rt_pairs", "rt_score_g", "rt_score_q", blocking_columns).physical_name)
