@@ -311,9 +311,7 @@ def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str,
     and sent in large pieces; other databases one executemany. Values go through each column
     type's own bind processor (once per distinct value where values repeat), so what is stored
     is exactly what an ORM insert would store; `raw_columns` hold values already in their stored
-    form (JSON text, for instance). A large batch into a table holding no more rows than it brings is
-    written without the table's secondary indexes, made again after it in the same transaction
-    (`_indexes_to_rebuild`, `_pg_indexes_to_rebuild`).
+    form (JSON text, for instance).
 
     `meanwhile`, work that does not use the database, runs while the database takes the rows: on
     PostgreSQL the COPY is sent by a thread of its own, so that the server's work (its indexes, its
@@ -353,23 +351,17 @@ def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str,
     table_name = table.name  # type: ignore[attr-defined]  # a Table: every mapped class's __table__ is one
     quoted = ", ".join(f'"{name}"' for name in names)
     if dialect.name == "postgresql":
-        with raw.cursor() as cursor:
-            remade = _pg_indexes_to_rebuild(cursor, table_name, count) if count >= _LARGE_BATCH else []
-            for index_name, _ in remade:
-                cursor.execute(f"DROP INDEX {index_name}")
-            with cursor.copy(f'COPY "{table_name}" ({quoted}) FROM STDIN') as copy:
-                # Each piece's text is built as the server takes the one before (not all before the first is sent).
-                for start in range(0, count, _COPY_ROWS):
-                    columns_of_piece = [values[start:start + _COPY_ROWS] for values in stored]
-                    texts = [_copy_text(values) for values in columns_of_piece]
-                    if any(text is None for text in texts):
-                        for row in zip(*columns_of_piece, strict=True):
-                            copy.write_row(row)
-                        continue
-                    piece = zip(*cast(list[Sequence[str]], texts), strict=True)
-                    copy.write("\n".join(map("\t".join, piece)) + "\n")
-            for _, definition in remade:
-                cursor.execute(definition)
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table_name}" ({quoted}) FROM STDIN') as copy:
+            # Each piece's text is built as the server takes the one before (not all before the first is sent).
+            for start in range(0, count, _COPY_ROWS):
+                columns_of_piece = [values[start:start + _COPY_ROWS] for values in stored]
+                texts = [_copy_text(values) for values in columns_of_piece]
+                if any(text is None for text in texts):
+                    for row in zip(*columns_of_piece, strict=True):
+                        copy.write_row(row)
+                    continue
+                piece = zip(*cast(list[Sequence[str]], texts), strict=True)
+                copy.write("\n".join(map("\t".join, piece)) + "\n")
         return
     placeholders = ", ".join("?" for _ in names)
     cursor = raw.cursor()
@@ -428,45 +420,6 @@ def _indexes_to_rebuild(cursor: Any, table_name: str, count: int
         "SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl = ?", (table_name,)).fetchall()
         if index in dict(indexes)] if "sqlite_stat1" in tables else []
     return indexes, statistics
-
-
-def _pg_indexes_to_rebuild(cursor: Any, table_name: str, count: int) -> list[tuple[str, str]]:
-    """`_indexes_to_rebuild` on PostgreSQL: the indexes of a table holding no more rows than a batch of `count`
-    brings that are cheaper made again from all its rows than kept up row by row (neither a primary key's, nor
-    a unique or any other constraint's, nor a unique index: those stay and check each row), with their names
-    and exact definitions. Measured, 100,000 cases and their 12 such indexes (load 5-6): 2.4-2.8 s of the
-    server's processor time against 3.5-3.9 s for the COPY alone.
-
-    Only for a role that owns the table (the README's `retorno_app` does not: its imports keep the indexes),
-    and only when no one else is using the table at that moment: the table is locked for the rest of the
-    transaction (readers wait for the commit) and never waited for (NOWAIT; otherwise nothing is dropped).
-    The drop and the new indexes are in the batch's transaction: rolled back or interrupted, the indexes are
-    as they were."""
-    owned = cursor.execute("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = quote_ident(%s)::regclass",
-                           (table_name,)).fetchone()
-    if not owned or not owned[0]:
-        return []
-    held = cursor.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{table_name}" LIMIT %s) AS held',
-                          (count + 1,)).fetchone()[0]
-    if held > count:
-        return []
-    indexes = [(name, definition) for name, definition in cursor.execute(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "WHERE i.indrelid = quote_ident(%s)::regclass AND i.indisvalid AND i.indisready AND NOT i.indisunique "
-        "AND NOT i.indisexclusion AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
-        "ORDER BY 1", (table_name,)).fetchall()]
-    if not indexes:
-        return []
-    cursor.execute("SAVEPOINT retorno_indexes")
-    try:
-        cursor.execute(f'LOCK TABLE "{table_name}" IN ACCESS EXCLUSIVE MODE NOWAIT')
-    except Exception as exc:
-        if getattr(exc, "sqlstate", None) != "55P03":  # lock_not_available: someone reads or writes the table
-            raise
-        cursor.execute("ROLLBACK TO SAVEPOINT retorno_indexes")
-        indexes = []
-    cursor.execute("RELEASE SAVEPOINT retorno_indexes")
-    return indexes
 
 
 # Rows sent to COPY at a time: large enough that the server works while the next piece is built.
