@@ -303,6 +303,17 @@ def _copy_text(values: Sequence[Any]) -> Sequence[str] | None:
     return None
 
 
+# Per table, how many times rows were written on a connection through its driver connection (COPY, executemany),
+# which SQLAlchemy's execution events do not see: a read that keeps its answer for the rest of a transaction
+# (`cases.facts.same_person`) asks whether its tables were written since.
+RAW_WRITES = "retorno.raw_writes"
+
+
+def note_raw_write(connection: sa.Connection, table_name: str) -> None:
+    counts = connection.info.setdefault(RAW_WRITES, {})
+    counts[table_name] = counts.get(table_name, 0) + 1
+
+
 def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str, Sequence[Any]], *,
                    raw_columns: tuple[str, ...] = (), meanwhile: Callable[[], object] | None = None) -> None:
     """Insert rows given column by column (sequences of one length) in the session's transaction.
@@ -340,6 +351,7 @@ def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str,
     if not count:
         return
     connection = session.connection()
+    note_raw_write(connection, table.name)  # type: ignore[attr-defined]  # a Table, as below
     dialect = connection.dialect
     # A TypeDecorator's processor (UTCDateTime, EncryptedText) already includes its own bind step:
     # applying that step again would encrypt twice.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import Agency
 from retorno.audit import refusals as linked
 from retorno.cases.models import Case, Household
+from retorno.db import RAW_WRITES
 from retorno.documents.models import TravelDocument
 from retorno.errors import Message, Term
 from retorno.safeguards import IDENTITY_FIELDS, TravellerFacts, held_elsewhere, identity_fingerprint, own_steps
@@ -154,7 +156,79 @@ class OtherRecord(NamedTuple):
     same_agency: bool
 
 
+# Who is the same person as whom, as a transaction has found it so far (`same_person`): one write, one check and
+# the guard at commit asked it three or four times each for the same case (a fifth of a write's processor time
+# under `retorno bench load`). Kept in the session for its transaction only, and dropped as soon as the
+# transaction writes anything the answer is made of (`_count_linkage_writes`): a case (inserted, deleted, or its
+# cédula, reference or agency changed), a travel document, a verification request or decision.
+_SAME_PERSON = "retorno.same_person"
+_LINKAGE_WRITES = "retorno.linkage_writes"
+_LINKAGE_TABLES = ("cases", "travel_documents", "verification_requests", "verification_decisions")
+_NAMES_LINKAGE_TABLE = re.compile(r'\b"?(cases|travel_documents|verification_requests|verification_decisions)"?\b')
+# An UPDATE of cases alone: its SET list up to the first WHERE, FROM or RETURNING, and the columns it sets.
+_UPDATES_CASES = re.compile(r'\s*update\s+"?cases"?\s+set\s+(.*?)(?:\s+where\s|\s+from\s|\s+returning\s|$)', re.S)
+_SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
+_CASE_LINK_COLUMNS = frozenset(("id", "national_id", "reference", "agency_id"))
+_READS = ("SELECT", "SAVEPO", "RELEAS", "BEGIN", "COMMIT", "ROLLBA", "PRAGMA")
+
+
+def changes_linkage(statement: str) -> bool:
+    """Whether a statement may change who is the same person as whom (conservatively: any statement other than
+    a read that names one of the tables the answer is made of, except an UPDATE of cases that sets none of
+    the columns it is made of)."""
+    if statement.lstrip()[:6].upper().startswith(_READS):
+        return False
+    lowered = statement.lower()
+    named = set(_NAMES_LINKAGE_TABLE.findall(lowered))
+    if not named:
+        return False
+    updated = _UPDATES_CASES.match(lowered)
+    if named != {"cases"} or updated is None or "select" in updated.group(1):
+        return True
+    columns = set(_SET_COLUMN.findall(updated.group(1)))
+    return not columns or bool(columns & _CASE_LINK_COLUMNS)
+
+
+@sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
+def _count_linkage_writes(connection: sa.Connection, _cursor: Any, statement: str, _parameters: Any,
+                          _context: Any, _executemany: bool) -> None:
+    if changes_linkage(statement):
+        connection.info[_LINKAGE_WRITES] = connection.info.get(_LINKAGE_WRITES, 0) + 1
+
+
+def _linkage_writes(session: Session) -> tuple[int, int]:
+    """How many writes that may change the answer of `same_person` the session's connection has made."""
+    info = session.connection().info
+    raw = info.get(RAW_WRITES, {})
+    return info.get(_LINKAGE_WRITES, 0), sum(raw.get(table, 0) for table in _LINKAGE_TABLES)
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_same_person(session: Session, transaction: sa.orm.SessionTransaction) -> None:
+    # The transaction's end, and a savepoint's (one rolled back may take a link away); not the end of the inner
+    # transaction each flush opens, which is no savepoint (rolling it back rolls back the transaction).
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_SAME_PERSON, None)
+
+
 def same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, OtherRecord]]:
+    """Per case, the other cases that are the same person (`_same_person`), as found before in the same
+    transaction if nothing it is made of was written since."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()  # what the first query would do: pending changes are written (and counted) first
+    writes = _linkage_writes(session)
+    held = session.info.get(_SAME_PERSON)
+    if held is None or held[0] != writes:
+        held = session.info[_SAME_PERSON] = (writes, {})
+    known: dict[int, dict[int, OtherRecord] | None] = held[1]
+    missing = [case_id for case_id in dict.fromkeys(case_ids) if case_id not in known]
+    if missing:
+        found = _same_person(session, missing)
+        known.update({case_id: found.get(case_id) for case_id in missing})
+    return {case_id: dict(links) for case_id in case_ids if (links := known[case_id]) is not None}
+
+
+def _same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, OtherRecord]]:
     """Per case, the other cases that are the same person.
 
     A person registered twice (by two agencies, or again under another reference) is one person:
