@@ -36,6 +36,9 @@ def test_paxlst_references_seat_order_and_translated_escort_needs(
     assert all(str(flight.id) not in pair for pair in references)
     assert all(len(set(pair)) == 2 for pair in references)
     seats = [p.seat for p in outputs.load_manifest(session, carrier, flight).passengers]
+    # The medical escort is the one the screened passenger's latest screening asked for, and nobody else's.
+    needs = {p.case_reference: p.escort_needs for p in outputs.load_manifest(session, carrier, flight).passengers}
+    assert needs == {c["reference"]: "medical" if c is cases[0] else "" for c in cases}
     assert seats == [f"{row}A" for row in range(1, 13)]
     assert [p.seat for p in parse_paxlst(first).passengers] == seats
     csv_es = outputs.manifest_csv(session, carrier, flight, "es")

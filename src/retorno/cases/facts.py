@@ -356,6 +356,12 @@ def protection_status(session: Session, case_ids: Sequence[int]
     return status
 
 
+def medical_escorts(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
+    """Per case screened, the medical escorts its latest screening asked for (what `protection_status` tells as its
+    third figure, without finding the person's other records, which a passenger list does not need)."""
+    return _open_codes(_screening_rows(session, Screening.case_id.in_(case_ids)))[1] if case_ids else {}
+
+
 def open_concern_codes(session: Session, case_id: int) -> list[str]:
     """Codes of the concerns of one case that no supervisor's resolution has closed."""
     return _open_codes(_screening_rows(session, Screening.case_id == case_id))[0].get(case_id, [])

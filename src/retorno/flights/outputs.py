@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.agencies.permissions import reader
 from retorno.audit.service import record
-from retorno.cases.facts import current_documents, protection_status
+from retorno.cases.facts import current_documents, medical_escorts
 from retorno.cases.models import Case, Household
 from retorno.db import utcnow
 from retorno.errors import InvalidTransition, Term
@@ -37,7 +37,7 @@ def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManife
     rows = sorted(rows, key=lambda row: seat_order(row[0].seat))
     ids = [c.id for _, c, _ in rows]
     documents = current_documents(session, ids)
-    medical = {cid: status[2] for cid, status in protection_status(session, ids).items()}
+    medical = medical_escorts(session, ids)
     passengers = []
     for passenger, case, household in rows:
         doc = documents.get(case.id)
