@@ -7,9 +7,9 @@ pair or a weight:
 - `block_sql` finds the pairs of the model's blocking rules on the whole registry, reading only
   the blocking keys from the prepared Parquet: one plain join per rule (or per condition several
   rules begin with, `SHARED_CONDITIONS`), on integer ids, each pair kept once with the number of
-  the first rule that finds it. Splink's blocking gives the
-  same pairs with a chain of "no earlier rule holds" conditions evaluated on every pair each
-  rule finds, and string keys ("registry-__-<id>").
+  the first rule that finds it. Splink's blocking gives the same pairs with a chain of "no
+  earlier rule holds" conditions evaluated on every pair each rule finds, and string keys
+  ("registry-__-<id>"). Only the compared columns of the candidates are read, not the keys.
 - `predict_candidates` then reads in full only the records those pairs name (about a third
   of a million people for 10,000 requests), and `score` has Splink's own SQL for the model
   score the pairs, joined to their records on the integer ids. Each pair's comparison reads
@@ -25,7 +25,9 @@ pair or a weight:
   within k settles it (every Levenshtein edit is a Damerau-Levenshtein one), and one beyond
   2k rules it out (a transposition is two Levenshtein edits). A length condition after the
   distance is evaluated first. The CASE has the original's value (null where a side is
-  missing), so every pair falls in the same level.
+  missing), so every pair falls in the same level. Before that, `cheap_first` puts a level's
+  conjuncts that compute no distance before those that do (AND is commutative in three-valued
+  logic), and a word looked for in a name is first looked for as a plain substring.
 
 A test links the same requests both ways (`link_with_stats(narrow=False)`, Splink's own
 blocking and scoring of the whole registry) and holds the decisions, candidates and
