@@ -433,10 +433,10 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     cleared_children = set(session.execute(
         sa.select(BestInterestsDetermination.case_id).where(BestInterestsDetermination.case_id.in_(ids))
     ).scalars())
+    household_ids = {c.household_id for c in cases if c.household_id}
     households = dict(session.execute(
-        sa.select(Household.id, Household.reference).where(
-            Household.id.in_({c.household_id for c in cases if c.household_id}))
-    ).all())
+        sa.select(Household.id, Household.reference).where(Household.id.in_(household_ids))
+    ).all()) if household_ids else {}
     facts = {}
     for case in cases:
         screened, open_concerns, medical = protection[case.id]
