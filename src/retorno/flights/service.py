@@ -239,6 +239,14 @@ def active_passengers(session: Session, flight: Flight) -> list[tuple[Passenger,
     ))
 
 
+def active_passenger_case(session: Session, flight: Flight, reference: str) -> Case | None:
+    """The case `reference` if it is among `active_passengers` of `flight` (one row, not the whole manifest)."""
+    return session.execute(
+        sa.select(Case).join(Passenger, Passenger.case_id == Case.id)
+        .where(Passenger.flight_id == flight.id, Passenger.approval.in_(ACTIVE), Case.reference == reference)
+    ).scalars().first()
+
+
 def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
                     passengers_per_escort: int) -> safeguards.ManifestFacts:
     facts = traveller_facts(session, cases)

@@ -58,9 +58,9 @@ def manifest_csv(request: Request, session: SessionDep, user: PageUser, referenc
 def _manifest_case(session: SessionDep, user: User, flight: Flight, case_reference: str) -> Case:
     """A carrier reaches a passenger through the flight's manifest, never through the case list."""
     if user.agency.kind == "carrier":
-        for _, case in flights.active_passengers(session, flight):
-            if case.reference == case_reference:
-                return case
+        case = flights.active_passenger_case(session, flight, case_reference)
+        if case is not None:
+            return case
         raise NotFound("case %(case_reference)s is not on flight %(flight)s", case_reference=case_reference,
                        flight=flight.reference)
     return get_case(session, user, case_reference)
