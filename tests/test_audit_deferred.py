@@ -93,3 +93,21 @@ def test_a_read_through_a_subquery_inside_the_transaction_sees_its_records(sessi
                             .where(inner.c.object_id == "seen-through")).scalar_one()
     assert found == 1
     session.rollback()
+
+
+def test_records_appended_in_a_savepoint_rolled_back_leave_no_checkpoint(session: Session, world: World) -> None:
+    """The checkpoint takes the head as the transaction moved it; a savepoint rolled back takes the move along."""
+    actor = world.users["inm.officer"]
+    record(session, actor, "case.update", "case", "before")
+    session.commit()
+    start = _stored_head(session)
+    checkpoints = session.execute(sa.select(sa.func.count()).select_from(AuditCheckpoint)).scalar_one()
+    dropped = session.begin_nested()
+    record(session, actor, "case.update", "case", "appended then rolled back")
+    # A read of the audit tables inside the savepoint appends its records there and then.
+    assert session.execute(sa.select(sa.func.max(AuditRecord.seq))).scalar_one() == start + 1
+    dropped.rollback()
+    session.commit()
+    assert _stored_head(session) == start
+    assert session.execute(sa.select(sa.func.count()).select_from(AuditCheckpoint)).scalar_one() == checkpoints
+    assert verify_chain(session).ok

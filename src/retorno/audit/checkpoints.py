@@ -73,7 +73,9 @@ def write_checkpoint(session: Session, signer: KeyFile) -> AuditCheckpoint | Non
     if first is None:
         forget_unsigned(session)
         return None
-    head = session.execute(sa.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+    # The head as this transaction locked and moved it (no statement while every other writer waits for the
+    # lock); read again only if a savepoint rolled back took its move along (which expires it).
+    head = session.get(AuditHead, 1)
     if head is None or head.seq < first:
         forget_unsigned(session)
         return None  # its records were rolled back with a savepoint
