@@ -808,7 +808,10 @@ def _match_weights(model: dict[str, Any]) -> dict[str, dict[str, float | None]]:
 _AGREEMENT_SQL = """
     CASE WHEN q.given_names IS NULL OR g.given_names IS NULL THEN 'missing'
          WHEN q.given_names = g.given_names THEN 'agree'
+         -- A compound name cut short with a typo in what is left (JPOSÉ for JOSÉ EUSEBIO) is a slip, as the
+         -- comparison's level "first given name one edit apart" weighs it, not another name.
          WHEN q.given1 = g.given1 OR jaro_winkler_similarity(q.given_names, g.given_names) >= 0.88
+              OR damerau_levenshtein(q.given1, g.given1) <= 1
               OR q.given_names = g.surname1 OR q.given_names = g.surname2 THEN 'partial' ELSE 'disagree' END
               AS a_given_names,
     CASE WHEN q.surname1 IS NULL OR g.surname1 IS NULL THEN 'missing'
