@@ -626,6 +626,20 @@ def test_the_em_path_trains_without_labels(setup: Setup, tmp_path: Path) -> None
     assert scores["false_verified_non_nationals"] == 0 and scores["auto_recall"] > 0.8
 
 
+def test_every_em_session_runs_and_sex_keeps_the_start(setup: Setup, tmp_path: Path) -> None:
+    # The sex comparison reads the given names the names session blocks on: with it, that session's
+    # pairs all fell in "same, as the given name says", the other level's m underflowed and the session,
+    # the only one training the birth date, stopped (at 200k and 1M records, shifted errors).
+    from retorno.verification.linkage import EM_BLOCKING_RULES
+
+    model = tmp_path / "em.json"
+    summary = train_em(setup.registry, setup.requests, model, start_model=setup.model, u_pairs=2e5)
+    assert summary["sessions"] == len(EM_BLOCKING_RULES)
+    trained, start = (json.loads(path.read_text(encoding="utf-8")) for path in (model, setup.model))
+    sexes = [next(c for c in m["comparisons"] if c["output_column_name"] == "sex") for m in (trained, start)]
+    assert sexes[0] == sexes[1]
+
+
 def test_em_keeps_the_start_where_its_model_comes_back_without_a_comparison(
         setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # At 200k and 1M records (shifted errors) the one EM session blocking on names, which alone
