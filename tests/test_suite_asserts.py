@@ -27,6 +27,7 @@ ASSERTING_HELPERS = {
     "refused",  # functional tests: the response is a refusal with the expected status and code
     "assert_hardened",  # web/test_headers: the security headers are present
     "_check_every_substitution",  # documents/test_mrz: every single-character change is caught
+    "_stopped",  # cases/test_same_person_cache: the link is seen and the concern stops the passenger
 }
 EXTERNAL_HELPERS = {"run_state_machine_as_test"}
 
