@@ -84,6 +84,14 @@ def test_every_form_of_a_read_of_the_audit_tables_is_recognised() -> None:
     others = [sa.select(Case).where(Case.id == 3), sa.select(sa.select(Case.id).subquery().c.id),
               sa.select(Case.id, sa.func.count()).group_by(Case.id)]
     assert not any(_names_audit_table(statement) for statement in others)
+    # The answer kept per statement shape is the walk's, asked again of new objects of the same shapes (and of
+    # shapes that differ only in their values: the same SQL), and of statements SQLAlchemy does not cache.
+    from retorno.audit.service import _reads_audit_tables
+    for _ in range(2):
+        assert all(_reads_audit_tables(statement) for statement in reads)
+        assert not any(_reads_audit_tables(statement) for statement in others)
+    assert _reads_audit_tables(sa.select(AuditRecord.seq).where(AuditRecord.seq > 99))
+    assert not _reads_audit_tables(sa.select(Case).where(Case.id == 99))
 
 
 def test_a_read_through_a_subquery_inside_the_transaction_sees_its_records(session: Session, world: World) -> None:
