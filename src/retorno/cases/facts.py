@@ -430,13 +430,8 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     documents = {doc.case_id: doc for doc in session.execute(
         sa.select(TravelDocument).where(TravelDocument.case_id.in_(ids), TravelDocument.mrz_valid)
         .order_by(TravelDocument.id)).scalars() if doc.identity_fingerprint == fingerprints[doc.case_id]}
-    cleared_children = set(session.execute(
-        sa.select(BestInterestsDetermination.case_id).where(BestInterestsDetermination.case_id.in_(ids))
-    ).scalars())
-    household_ids = {c.household_id for c in cases if c.household_id}
-    households = dict(session.execute(
-        sa.select(Household.id, Household.reference).where(Household.id.in_(household_ids))
-    ).all()) if household_ids else {}
+    cleared_children = _cleared_children(session, ids)
+    households = _household_keys(session, cases)
     facts = {}
     for case in cases:
         screened, open_concerns, medical = protection[case.id]
@@ -444,7 +439,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
         fingerprint = fingerprints[case.id]
         facts[case.id] = TravellerFacts(
             reference=case.reference,
-            household=household_key(case.agency.code, households[case.household_id]) if case.household_id else None,
+            household=households.get(case.id),
             birth_date=case.birth_date,
             open_concerns=open_concerns,
             screened=screened,
@@ -461,6 +456,43 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
         if any(held_elsewhere(concern) for concern in open_concerns):
             linked.note_seen(session, case.reference, told=not own_steps(facts[case.id]))
     return facts
+
+
+def seat_facts(session: Session, cases: Sequence[Case]) -> dict[int, TravellerFacts]:
+    """Per case, only what the rules of a whole manifest read (`safeguards.manifest` with `checked`): the
+    household, the birth date, a recorded best-interests determination, the medical escorts asked for.
+
+    The person's own facts (concerns, verification, document) are not looked up and read as cleared:
+    these facts are for the passengers whose own rules the caller does not check (the commit-time
+    guard's untouched passengers), never for deciding whether a person may travel.
+    """
+    ids = [c.id for c in cases]
+    if not ids:
+        return {}
+    cleared_children = _cleared_children(session, ids)
+    households = _household_keys(session, cases)
+    medical = medical_escorts(session, ids)
+    return {case.id: TravellerFacts(
+        reference=case.reference, household=households.get(case.id), birth_date=case.birth_date, open_concerns=(),
+        screened=True, nationality_verified=True, document_expiry=None, document_valid=True,
+        unaccompanied_cleared=case.id in cleared_children, medical_escorts=medical.get(case.id, 0))
+        for case in cases}
+
+
+def _cleared_children(session: Session, ids: Sequence[int]) -> set[int]:
+    return set(session.execute(sa.select(BestInterestsDetermination.case_id)
+                               .where(BestInterestsDetermination.case_id.in_(ids))).scalars())
+
+
+def _household_keys(session: Session, cases: Sequence[Case]) -> dict[int, str]:
+    """Per case in a household, its household's key (`household_key`)."""
+    household_ids = {c.household_id for c in cases if c.household_id}
+    if not household_ids:
+        return {}
+    households = dict(session.execute(
+        sa.select(Household.id, Household.reference).where(Household.id.in_(household_ids))).all())
+    return {case.id: household_key(case.agency.code, households[case.household_id])
+            for case in cases if case.household_id}
 
 
 def verifying_states(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
