@@ -106,6 +106,10 @@ def test_the_api_tells_no_one_without_protection_access_who_is_held_back(
     assert api.get(user, f"/api/v1/cases/{cases.held}/timeline").status_code == 403
     # No version to watch either: the ETag moves with a concern raised, and only an editor sends it back.
     assert "etag" not in api.get(user, f"/api/v1/cases/{cases.ready}").headers
+    # Nor the moment the state last changed, which moves when a concern is raised on a ready case.
+    for ref in cases.all:
+        assert ok(api.get(user, f"/api/v1/cases/{ref}")).get("state_changed_at") is None, ref
+    assert all(item.get("state_changed_at") is None for item in ok(api.get(user, "/api/v1/cases"))["items"])
 
 
 def test_the_monitor_counts_states_apart_as_it_counts_open_concerns(
@@ -134,6 +138,8 @@ def test_pages_and_exports_tell_no_one_without_protection_access_who_is_held_bac
         rows = {row["Referencia"]: row for row in exported}
         assert set(cases.all) <= set(rows), state
         assert {row["Estado"] for row in rows.values()} == {"documented"}, state
+        assert all("Último cambio" not in row for row in exported), state
+    assert "Último cambio" not in client.get(f"/cases/{cases.held}").text
     home = client.get("/").text
     assert "listo" not in home.lower()
 
@@ -145,6 +151,8 @@ def test_pages_and_exports_show_the_sending_supervisor_the_real_states(
     assert STATE_ON_PAGE.findall(client.get(f"/cases/{cases.held}").text) == ["documentado"]
     exported = _csv(client, "ready")
     assert cases.ready in {row["Referencia"] for row in exported}
+    assert all(row["Último cambio"] for row in exported)
+    assert ok(Api(client, world).get("inm.supervisor", f"/api/v1/cases/{cases.held}"))["state_changed_at"]
     assert cases.held not in {row["Referencia"] for row in exported}
 
 

@@ -52,9 +52,18 @@ VISIBLE: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
+# The moment a case's state last changed, which moves with the changes between the states `state_seen` merges (a
+# concern raised on a ready case, a resolution, a protection pull): read by whoever may not tell those states
+# apart, it would date every concern raised and closed. Told only to those who see protection.
+_DATES_PROTECTION = frozenset({"state_changed_at"})
+
+
 def visible_fields(user: User, record_type: str) -> frozenset[str]:
     """The fields of `record_type` that `user`'s agency kind may read (empty: none)."""
-    return VISIBLE.get(record_type, {}).get(user.agency.kind, frozenset())
+    fields = VISIBLE.get(record_type, {}).get(user.agency.kind, frozenset())
+    if record_type == "case" and fields & _DATES_PROTECTION and not sees_protection(user):
+        return fields - _DATES_PROTECTION
+    return fields
 
 
 def cut(user: User, record_type: str, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -86,7 +86,8 @@ class CaseFull(CaseIdentity):
     notes: str | None
     relationship_to_head: str | None
     registered_at: datetime
-    state_changed_at: datetime
+    # Told only to whoever sees protection (`agencies.visibility.visible_fields`): it moves with a concern raised.
+    state_changed_at: datetime | None = None
 
 
 class Returnee(BaseModel):
@@ -117,6 +118,12 @@ def case_out(user: User, case: Case) -> CaseIdentity | CaseFull | Returnee:
     values.update(household=case.household.reference if case.household else None, agency=case.agency.code,
                   state=state_seen(user, case.state))
     return schema.model_validate(cut(user, "case", values))  # type: ignore[return-value]
+
+
+def case_shown(user: User, case: Case) -> dict[str, Any]:
+    """`case_out` as the fields a page or an export shows, by name: only those the reader may read (a field its
+    agency kind's view has and `visibility` keeps from this reader is left out, not shown empty)."""
+    return case_out(user, case).model_dump(exclude_unset=True)
 
 
 # A case as the reader's agency kind sees it: the sending authority's full view, the receiving

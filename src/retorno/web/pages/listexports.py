@@ -18,7 +18,7 @@ from retorno.agencies.models import User
 from retorno.agencies.visibility import cut
 from retorno.audit.service import record
 from retorno.cases.models import Case
-from retorno.cases.schemas import case_out
+from retorno.cases.schemas import case_shown
 from retorno.flights import outputs
 from retorno.flights import service as flights
 from retorno.reintegration import service as reintegration
@@ -49,7 +49,7 @@ LABELS = {
 
 
 def _person(user: User, case: Case) -> dict[str, Any]:
-    return case_out(user, case).model_dump()
+    return case_shown(user, case)
 
 
 def _answer(request: Request, session: Session, user: User, name: str, fmt: str, rows: list[dict[str, Any]],

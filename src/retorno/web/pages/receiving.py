@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from retorno import names
 from retorno.agencies.models import User
 from retorno.cases.facts import current_documents
-from retorno.cases.schemas import case_out
+from retorno.cases.schemas import case_shown
 from retorno.cases.service import get_case
 from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
@@ -45,7 +45,7 @@ def _queue_context(session: Session, user: User, page: int = 1) -> dict[str, Any
     for request_row, case, decision in rows:
         declared = [
             (FIELD_LABELS.get(k, k), v)
-            for k, v in case_out(user, case).model_dump().items()
+            for k, v in case_shown(user, case).items()
             if k not in ("state", "household")
         ]
         candidates = (decision.candidates or []) if decision is not None else []

@@ -17,7 +17,7 @@ from retorno.agencies.permissions import can
 from retorno.agencies.visibility import state_seen
 from retorno.cases import lifecycle, service
 from retorno.cases.models import Case
-from retorno.cases.schemas import case_out
+from retorno.cases.schemas import case_shown
 from retorno.db import utcnow
 from retorno.documents.service import documents_of
 from retorno.errors import PROBLEMS_LISTED, InvalidInput, Term, problem_summary
@@ -239,7 +239,7 @@ def timeline_zone(case: Case, user: User) -> dict[str, str | None]:
 def case_context(session: Session, user: User, reference: str, *, protection: bool = False) -> dict[str, Any]:
     """Everything the case page shows, each part only to the roles that may see it."""
     case = service.get_case(session, user, reference)
-    shown = case_out(user, case).model_dump()
+    shown = case_shown(user, case)
     context: dict[str, Any] = {
         "case": case,
         # The state as the reader is told it (`case_out`: merged where protection is not theirs to see).

@@ -19,7 +19,7 @@ from retorno.agencies.permissions import can
 from retorno.agencies.visibility import state_seen
 from retorno.cases import lifecycle
 from retorno.cases.models import SavedSearch
-from retorno.cases.schemas import case_out
+from retorno.cases.schemas import case_shown
 from retorno.cases.service import get_case
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotFound
@@ -157,9 +157,9 @@ def case_export(request: Request, session: SessionDep, user: PageUser, fmt: str)
     cases = caselist.export_cases(session, user, wanted_of(query), sort=query.get("sort") or caselist.DEFAULT_SORT,
                                   limit=EXPORT_LIMIT, file_format=fmt)
     _ = gettext_for(locale_of(request))
-    fields = list(type(case_out(user, cases[0])).model_fields) if cases else []
+    fields = list(case_shown(user, cases[0])) if cases else []
     header = [_(FIELD_LABELS.get(name, name)) for name in fields]
-    rows = (list(case_out(user, case).model_dump().values()) for case in cases)
+    rows = ([shown.get(name) for name in fields] for shown in (case_shown(user, case) for case in cases))
     return download(*export_table(fmt, header, rows, sheet=_("Casos")), filename=f"casos.{fmt}")
 
 
