@@ -467,11 +467,22 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
             is_named = member.id == case.id
             why = reason if is_named else f"{reason} (household member {case.reference})"
             _take_off(session, by, flight, passenger, member, "removed", why, back_to=back_to if is_named else "ready")
-            session.add(Alert(flight_id=flight.id, case_id=member.id, kind=kind,
-                              message=f"case {member.reference} was taken off flight {flight.reference}: {why}"))
-            record(session, by, "alert." + kind, "flight", flight.reference, after={"case": member.reference})
+            _alert(session, by, flight, member, kind, why)
             taken.append(member.reference)
     return taken
+
+
+def _alert(session: Session, by: User | None, flight: Flight, case: Case, kind: str, why: str) -> None:
+    """Tell both sides that `case` left the manifest of `flight` (`kind`: why, as the sending side reads it).
+
+    Raised by every removal the receiving side does not decide itself (a protection pull, any other change to the
+    person, the sending side's removal before or after the lock, the door's no-show or refusal): the receiving
+    side sees every manifest's passengers, so a removal told by an alert beside others told by nothing would name
+    the protection pulls. Whoever may not read protection details is told each one alike
+    (`inbox.service.alert_told`)."""
+    session.add(Alert(flight_id=flight.id, case_id=case.id, kind=kind,
+                      message=f"case {case.reference} was taken off flight {flight.reference}: {why}"))
+    record(session, by, "alert." + kind, "flight", flight.reference, after={"case": case.reference})
 
 
 def _passenger_of(session: Session, flight: Flight, case: Case) -> Passenger:
@@ -558,6 +569,7 @@ def remove_passenger(session: Session, actor: User, flight: Flight, case: Case, 
     for passenger, member in leaving:
         why = reason if member.id == case.id else f"{reason} (household member {case.reference})"
         _take_off(session, actor, flight, passenger, member, "removed", why, back_to="ready")
+        _alert(session, actor, flight, member, "removed", why)
     return [member.reference for _, member in leaving]
 
 
@@ -751,9 +763,10 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
             named = member.id == case.id
             if named:
                 member_passenger.boarding = status
-            _take_off(session, actor, flight, member_passenger, member, "removed",
-                      why if named else f"{why} (household member {case.reference})",
+            why_member = why if named else f"{why} (household member {case.reference})"
+            _take_off(session, actor, flight, member_passenger, member, "removed", why_member,
                       back_to=("no_show" if status == "no_show" else "ready") if named else "ready")
+            _alert(session, actor, flight, member, status, why_member)
 
 
 def _check_window(actor: User, flight: Flight, moment: datetime, window: lifecycle.DepartureWindow,

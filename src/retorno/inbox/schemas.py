@@ -16,8 +16,10 @@ class InboxItem(BaseModel):
                                                         "receive), where that applies")
     note: str | None = Field(default=None, description="for an alert, what happened: protection_pull, "
                                                        "identity_changed, document_changed, household_changed, "
-                                                       "medical_needs, withdrawn (taken_off to whoever may not "
-                                                       "read protection details: the receiving side); for a "
+                                                       "medical_needs, withdrawn, removed (by the sending side), "
+                                                       "no_show, refused (at the door); every one of them is "
+                                                       "taken_off to whoever may not read protection details "
+                                                       "(the receiving side); for a "
                                                        "manifest to lock, "
                                                        "lock_time_passed (nobody boards until a side locks it)")
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
-from retorno.agencies.visibility import visible_fields
+from retorno.agencies.visibility import sees_protection, visible_fields
 from retorno.cases import lifecycle
 from retorno.cases.facts import OPEN_CONCERN
 from retorno.cases.models import Case
@@ -73,15 +73,17 @@ class Item:
     note: str | None = None
 
 
-# Alerts that say a protection or health fact of the person: told as a plain removal to whoever may not read
-# protection details (the receiving side: SPEC.md 4, "protection and health details go only to the few roles
-# that need them").
-PROTECTION_ALERTS = frozenset({"protection_pull", "medical_needs"})
+# What every alert says to whoever may not read protection details (the receiving side: SPEC.md 4.6). Not only
+# the protection and health alerts (protection_pull, medical_needs): told apart from the others (a new identity,
+# a withdrawal, the sending side's removal), 'taken off' would be exactly the protection pulls (red team H3). An
+# identity change still reaches the receiving side as what it has to do, the case's new verification request; a
+# withdrawn case leaves its view.
+TAKEN_OFF = "taken_off"
 
 
 def alert_told(kind: str) -> str:
-    """An alert's kind as told to a user who may not read protection details."""
-    return "taken_off" if kind in PROTECTION_ALERTS else kind
+    """An alert's kind as told to a user who may not read protection details: every removal alike."""
+    return TAKEN_OFF
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,7 @@ class _Queue:
                  .join(Flight, Flight.id == Alert.flight_id).outerjoin(Case, Case.id == Alert.case_id)
                  .where(self._flight_side(), Flight.state.in_(NOT_YET_FLOWN_STATES))
                  .order_by(Alert.created_at, Alert.id))
-        told = can(self.user, "screening.read_details")
+        told = sees_protection(self.user)
         return self._run(query, lambda row: Item(row.reference or row.flight, row.flight, _moment(row.created_at),
                                                  f"/flights/{row.flight}#manifest",
                                                  note=row.kind if told else alert_told(row.kind)))

@@ -98,7 +98,10 @@ ALERT_KINDS = {
                          "taken off: their identity changed and is verified again"),
     "document_changed": ("retirado: cambió su documento de viaje", "taken off: their travel document changed"),
     "withdrawn": ("retirado: el caso se retiró", "taken off: the case was withdrawn"),
-    # What the receiving side is told of a protection or health reason (`inbox.service.alert_told`).
+    "removed": ("retirado por el lado que envía", "taken off by the sending side"),
+    "no_show": ("retirado: no se presentó a embarcar", "taken off: did not show up at the door"),
+    "refused": ("retirado: se le negó el embarque", "taken off: refused boarding"),
+    # What the receiving side is told of every one of them (`inbox.service.alert_told`).
     "taken_off": ("retirado del manifiesto", "taken off the manifest"),
 }
 
