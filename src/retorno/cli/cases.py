@@ -64,6 +64,8 @@ def screen(reference: str,
                help="a protection concern (repeatable); none means cleared")] = None,
            notes: Annotated[str | None, typer.Option(help="the screening officer's notes")] = None,
            medical_escorts: Annotated[int, typer.Option(help="medical escorts the person's condition needs")] = 0,
+           reason: Annotated[str | None, typer.Option(
+               help="a supervisor's written reason, to lower the medical escorts the person needs")] = None,
            act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """Record a protection screening; any concern blocks travel until a supervisor resolves it."""
     from retorno.cases.service import get_case
@@ -73,7 +75,7 @@ def screen(reference: str,
         actor = acting_user(session, act_as)
         case = get_case(session, actor, reference)
         screening = record_screening(session, actor, case, concerns=concern or [], notes=notes,
-                                     medical_escorts=medical_escorts)
+                                     medical_escorts=medical_escorts, reason=reason)
         outcome = f"concerns: {', '.join(screening.concerns)}" if screening.concerns else "cleared"
         console.print(f"case [bold]{case.reference}[/bold] screened ({outcome}); state {case.state}")
 

@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 
 from retorno import safeguards
 from retorno.agencies.models import User
-from retorno.agencies.permissions import action, reader
+from retorno.agencies.permissions import action, can, reader
 from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
 from retorno.cases.facts import concern_term, open_concern_codes
+from retorno.cases.facts import medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
 from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, Term
@@ -23,8 +24,13 @@ SCREENABLE = frozenset(lifecycle.BEFORE_BOARDING) | {"boarded"}
 
 @action("screening.record")
 def record_screening(session: Session, actor: User, case: Case, *, concerns: list[str], notes: str | None = None,
-                     medical_escorts: int = 0) -> Screening:
+                     medical_escorts: int = 0, reason: str | None = None) -> Screening:
     """Record a protection screening: it adds concerns, never removes one (only a resolution closes them).
+
+    The medical escorts the person needs (SPEC.md 4.5) follow the same rule: raised by any screening, lowered
+    only by a supervisor's resolution with a written `reason` (red team M1: an officer's new screening asking for
+    none let a case needing two onto a flight without medical staff). The lowering is kept as a resolution of
+    the new screening that closes no concern, its reason encrypted with it.
 
     The domain step of `travel.service.record_screening`, which also takes a person with a new
     concern off any manifest.
@@ -45,6 +51,16 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
             safeguards.NON_REFOULEMENT, case.reference,
             "a screening with no concerns cannot close the open concern(s) %(concerns)s; only a supervisor's "
             "written resolution closes a concern", {"concerns": [concern_term(c) for c in still_open]})])
+    escorts_before = escorts_needed(session, [case.id]).get(case.id, 0)
+    lowered = medical_escorts < escorts_before
+    if lowered and not can(actor, "screening.resolve"):
+        raise SafeguardViolation([safeguards.Violation(
+            safeguards.MEDICAL_ESCORT, case.reference,
+            "case %(case)s needs %(before)s medical escorts: a screening asking for fewer (%(after)s) is a "
+            "supervisor's written resolution, as closing a concern is",
+            {"case": case.reference, "before": escorts_before, "after": medical_escorts})])
+    if lowered and (not reason or len(reason.strip()) < 10):
+        raise InvalidInput("a resolution needs a written reason (at least 10 characters)", code="reason_required")
     screening = Screening(case_id=case.id, screened_by=actor.id, concerns=sorted(set(concerns)), notes=notes,
                           medical_escorts=medical_escorts)
     session.add(screening)
@@ -52,6 +68,15 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
     # Only the fact of a concern goes on the audit trail; details stay in the screening record.
     record(session, actor, "screening.record", "case", case.reference,
            after={"screening": screening.id, "concerns": screening.concerns, "medical_escorts": medical_escorts})
+    if lowered:
+        assert reason is not None
+        session.add(ScreeningResolution(screening_id=screening.id, resolved_by=actor.id, decision="travel_permitted",
+                                        reason=reason.strip(), concerns=[]))
+        session.flush()
+        record(session, actor, "screening.resolve", "case", case.reference,
+               after={"screenings": [screening.id], "concerns": [], "decision": "travel_permitted",
+                      "medical_escorts": {"from": escorts_before, "to": medical_escorts},
+                      "reason_sha256": text_digest(reason.strip())})
     if case.state == "registered":
         transition(session, actor, case, "screened", action="case.screened")
     return screening

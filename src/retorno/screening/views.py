@@ -25,6 +25,9 @@ class ScreeningIn(Input):
     concerns: list[str] = Field(default_factory=list, description="empty for 'cleared'")
     notes: str | None = Field(default=None, max_length=4000)
     medical_escorts: int = Field(default=0, ge=0, le=3)
+    reason: str | None = Field(default=None, max_length=4000,
+                               description="a supervisor's written reason, needed (10 characters or more) to lower "
+                                           "the medical escorts the case needs; raising them needs none")
 
 
 class ResolutionIn(Input):
@@ -47,7 +50,7 @@ class BestInterestsIn(Input):
 def record_screening(reference: str, body: ScreeningIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     screening = travel.record_screening(session, user, case, concerns=body.concerns, notes=body.notes,
-                                         medical_escorts=body.medical_escorts)
+                                         medical_escorts=body.medical_escorts, reason=body.reason)
     return {"screening": screening.id, "case": case.reference, "state": case.state,
             "cleared": not screening.concerns}
 

@@ -74,7 +74,7 @@ def household_grew(session: Session, by: User, household_ids: list[int]) -> list
 
 @action("screening.record")
 def record_screening(session: Session, actor: User, case: Case, *, concerns: list[str], notes: str | None = None,
-                     medical_escorts: int = 0) -> Screening:
+                     medical_escorts: int = 0, reason: str | None = None) -> Screening:
     """Record a protection screening; a person with an open concern leaves every manifest at once.
 
     Also at the aircraft door: a boarded person whose flight has not departed is taken off it.
@@ -87,7 +87,7 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
                                 "receiving side to hear", code="invalid_transition.case", case=case.reference)
     medical_before = traveller_facts(session, [case])[case.id].medical_escorts
     recorded = screening.record_screening(session, actor, case, concerns=concerns, notes=notes,
-                                          medical_escorts=medical_escorts)
+                                          medical_escorts=medical_escorts, reason=reason)
     if case.state in ("manifested", "boarded"):
         facts = traveller_facts(session, [case])[case.id]
         if facts.open_concerns:

@@ -305,6 +305,7 @@ def screen(request: Request, session: SessionDep, user: PageUser, form: FormDep,
         concerns=concerns,
         notes=form_text(form, "notes") or None,
         medical_escorts=escorts,
+        reason=form_text(form, "reason") or None,
     )
     return case_done(reference, "Evaluación de protección registrada.")
 
