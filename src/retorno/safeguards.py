@@ -370,20 +370,14 @@ def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
     return found
 
 
-def manifest(facts: ManifestFacts, checked: frozenset[str] | None = None) -> list[Violation]:
+def manifest(facts: ManifestFacts) -> list[Violation]:
     """Every safeguard a manifest must satisfy in every state it can rest in: draft, proposed, locked.
 
     Checked when a person is added or taken off, and again before proposing, locking and
     departing, so that no state a manifest rests in holds what no manifest may hold.
-
-    With `checked`, each person's own rules (protection, nationality, document) are checked only for
-    the passengers of those references, and the rules of the whole manifest (children, families,
-    capacity) for everyone: what the commit-time guard asks when it knows which passengers a
-    transaction could have changed (`travel.invariants`); the other passengers' facts then need to
-    be true only in what the whole manifest's rules read (`cases.facts.seat_facts`).
     """
     found: list[Violation] = []
-    for p in facts.passengers if checked is None else [p for p in facts.passengers if p.reference in checked]:
+    for p in facts.passengers:
         found.extend(_distinct(protection(p, facts.flight.receiving_state)
                                + nationality_and_document(p, facts.flight.departure, facts.flight.receiving_state)))
     found.extend(children(facts.passengers, facts.flight.departure))

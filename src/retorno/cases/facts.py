@@ -458,27 +458,6 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     return facts
 
 
-def seat_facts(session: Session, cases: Sequence[Case]) -> dict[int, TravellerFacts]:
-    """Per case, only what the rules of a whole manifest read (`safeguards.manifest` with `checked`): the
-    household, the birth date, a recorded best-interests determination, the medical escorts asked for.
-
-    The person's own facts (concerns, verification, document) are not looked up and read as cleared:
-    these facts are for the passengers whose own rules the caller does not check (the commit-time
-    guard's untouched passengers), never for deciding whether a person may travel.
-    """
-    ids = [c.id for c in cases]
-    if not ids:
-        return {}
-    cleared_children = _cleared_children(session, ids)
-    households = _household_keys(session, cases)
-    medical = medical_escorts(session, ids)
-    return {case.id: TravellerFacts(
-        reference=case.reference, household=households.get(case.id), birth_date=case.birth_date, open_concerns=(),
-        screened=True, nationality_verified=True, document_expiry=None, document_valid=True,
-        unaccompanied_cleared=case.id in cleared_children, medical_escorts=medical.get(case.id, 0))
-        for case in cases}
-
-
 def _cleared_children(session: Session, ids: Sequence[int]) -> set[int]:
     return set(session.execute(sa.select(BestInterestsDetermination.case_id)
                                .where(BestInterestsDetermination.case_id.in_(ids))).scalars())

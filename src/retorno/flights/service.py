@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -25,7 +24,7 @@ from retorno.agencies.service import agency_by_code
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
-from retorno.cases.facts import household_key, seat_facts, traveller_facts
+from retorno.cases.facts import household_key, traveller_facts
 from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
@@ -248,15 +247,9 @@ def active_passenger_case(session: Session, flight: Flight, reference: str) -> C
     ).scalars().first()
 
 
-def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case], passengers_per_escort: int,
-                   own_facts_of: AbstractSet[int] | None = None) -> safeguards.ManifestFacts:
-    """The facts the safeguards of a manifest read; with `own_facts_of`, each person's own facts only for those
-    case ids, the others' only as far as the whole manifest's rules read them (`safeguards.manifest`, `checked`)."""
-    if own_facts_of is None:
-        facts = traveller_facts(session, cases)
-    else:
-        facts = traveller_facts(session, [c for c in cases if c.id in own_facts_of])
-        facts.update(seat_facts(session, [c for c in cases if c.id not in own_facts_of]))
+def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
+                   passengers_per_escort: int) -> safeguards.ManifestFacts:
+    facts = traveller_facts(session, cases)
     household_ids = {c.household_id for c in cases if c.household_id}
     members: list[safeguards.HouseholdMember] = []
     splits: set[str] = set()
