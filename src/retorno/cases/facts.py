@@ -160,7 +160,7 @@ class OtherRecord(NamedTuple):
 # the guard at commit asked it three or four times each for the same case (a fifth of a write's processor time
 # under `retorno bench load`). Kept in the session for its transaction only, and dropped as soon as the
 # transaction writes anything the answer is made of (`_count_linkage_writes`): a case (inserted, deleted, or its
-# cédula, reference or agency changed), a travel document, a verification request or decision.
+# cédula, declared document, reference or agency changed), a travel document, a verification request or decision.
 _SAME_PERSON = "retorno.same_person"
 _LINKAGE_WRITES = "retorno.linkage_writes"
 _LINKAGE_TABLES = ("cases", "travel_documents", "verification_requests", "verification_decisions")
@@ -168,7 +168,8 @@ _NAMES_LINKAGE_TABLE = re.compile(r'\b"?(cases|travel_documents|verification_req
 # An UPDATE of cases alone: its SET list up to the first WHERE, FROM or RETURNING, and the columns it sets.
 _UPDATES_CASES = re.compile(r'\s*update\s+"?cases"?\s+set\s+(.*?)(?:\s+where\s|\s+from\s|\s+returning\s|$)', re.S)
 _SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
-_CASE_LINK_COLUMNS = frozenset(("id", "national_id", "reference", "agency_id"))
+_CASE_LINK_COLUMNS = frozenset(("id", "national_id", "reference", "agency_id", "declared_document_type",
+                                "declared_document_number"))
 _READS = ("SELECT", "SAVEPO", "RELEAS", "BEGIN", "COMMIT", "ROLLBA", "PRAGMA")
 
 
@@ -235,7 +236,8 @@ def _same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[in
     a protection concern open on any record protects them all. Records are the same person when
     they share a cédula, a civil-registry record a verification matched them to (at any time: an
     identity edited since does not unmake the match), or a travel document (issuing state and
-    number) — and, through those, transitively. Whether the other record is the same agency's
+    number; a document only declared on a record links by its number, `_linked_pairs`) — and,
+    through those, transitively. Whether the other record is the same agency's
     decides what may be said of it: another agency's reference and concerns are not this agency's
     to read (SPEC.md section 4.6), only that one is open.
     """
@@ -277,13 +279,37 @@ def _same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[in
     return links
 
 
-# The pairs of records sharing directly a cédula, a travel document (issuing state and number) or a civil-registry
-# record a verification matched them to (by the same receiving authority), in one statement made once: the three
+def _document_kind(document_type: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[str]:
+    """A document type as the declared and the filed ones can be compared: a passport (P, an emergency passport
+    PE, any ICAO code starting with P), or another document (an identity card: ID, I, AC...)."""
+    return sa.case((document_type.like("P%"), "P"), else_="I")
+
+
+def _same_kind(first: sa.SQLColumnExpression[str | None], second: sa.SQLColumnExpression[str | None]
+               ) -> sa.ColumnElement[bool]:
+    """Two documents of one number are one unless both types are known and one is a passport, the other not."""
+    return sa.or_(first.is_(None), second.is_(None), _document_kind(first) == _document_kind(second))
+
+
+# The pairs of records sharing directly a cédula, a travel document (issuing state and number), a document number
+# declared on one of them (`Case.declared_document_number`, declared on the other or filed) or a civil-registry
+# record a verification matched them to (by the same receiving authority), in one statement made once: the
 # kinds used to be asked in four statements, with aliases made anew for every call (building each one's columns
 # again was a third of the linkage's processor time, which runs in every write).
+#
+# A declared document has a type and a number, no issuing state (the case list and the registration ask for none),
+# so a declared number links a filed document of that number whatever state issued it, and another record
+# declaring it: taking the record's nationality for the issuing state would miss a person whose document is another
+# state's or whose nationality one record has wrong, and a missed link lets a person with an open concern fly
+# (SPEC.md section 4.1), while a link made by two people's documents sharing a number holds both back until one
+# record's number is corrected. Numbers are compared as stored, in one form at every door (upper-case, without
+# spaces and hyphens: `cases.service.normal_document_number`, `cases.rows`, the MRZ's); the types where both are
+# known, as passport or other document (`_same_kind`).
 def _linked_pairs() -> sa.CompoundSelect[int, int]:
     mine, other = sa.orm.aliased(Case), sa.orm.aliased(Case)
     my_doc, other_doc = sa.orm.aliased(TravelDocument), sa.orm.aliased(TravelDocument)
+    declared, declaring = sa.orm.aliased(Case), sa.orm.aliased(Case)
+    filed, my_filed = sa.orm.aliased(TravelDocument), sa.orm.aliased(TravelDocument)
     verified = (sa.select(VerificationRequest.case_id, VerificationRequest.receiving_agency_id,
                           VerificationDecision.registry_record)
                 .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
@@ -297,6 +323,24 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         .join(other_doc, sa.and_(other_doc.number == my_doc.number, other_doc.issuing_state == my_doc.issuing_state,
                                  other_doc.case_id != my_doc.case_id))
         .where(my_doc.case_id.in_(sa.bindparam("by_document", expanding=True))),
+        # A number declared on the record, declared on another...
+        sa.select(declared.id, declaring.id)
+        .join(declaring, sa.and_(declaring.declared_document_number == declared.declared_document_number,
+                                 declaring.id != declared.id,
+                                 _same_kind(declaring.declared_document_type, declared.declared_document_type)))
+        .where(declared.id.in_(sa.bindparam("by_declared", expanding=True)),
+               declared.declared_document_number.is_not(None)),
+        # ... or filed on another; and a number filed on the record, declared on another.
+        sa.select(declared.id, filed.case_id)
+        .join(filed, sa.and_(filed.number == declared.declared_document_number, filed.case_id != declared.id,
+                             _same_kind(filed.document_type, declared.declared_document_type)))
+        .where(declared.id.in_(sa.bindparam("by_declared_filed", expanding=True)),
+               declared.declared_document_number.is_not(None)),
+        sa.select(my_filed.case_id, declaring.id)
+        .join(declaring, sa.and_(declaring.declared_document_number == my_filed.number,
+                                 declaring.id != my_filed.case_id,
+                                 _same_kind(my_filed.document_type, declaring.declared_document_type)))
+        .where(my_filed.case_id.in_(sa.bindparam("by_filed_declared", expanding=True))),
         sa.select(my_record.c.case_id, other_record.c.case_id)
         .join(other_record, sa.and_(other_record.c.receiving_agency_id == my_record.c.receiving_agency_id,
                                     other_record.c.registry_record == my_record.c.registry_record,
@@ -308,11 +352,14 @@ _LINKED_PAIRS = _linked_pairs()
 
 
 def _linked_records(session: Session, case_ids: Sequence[int]) -> dict[int, set[int]]:
-    """Per case, the other cases sharing directly a cédula, a verified registry record or a travel document."""
+    """Per case, the other cases sharing directly a cédula, a verified registry record or a travel document (filed
+    or declared)."""
     links: dict[int, set[int]] = {}
     for chunk in (list(case_ids[i:i + 2000]) for i in range(0, len(case_ids), 2000)):
         for case_id, other_id in session.execute(_LINKED_PAIRS, {"by_cedula": chunk, "by_document": chunk,
-                                                                 "by_record": chunk}):
+                                                                 "by_record": chunk, "by_declared": chunk,
+                                                                 "by_declared_filed": chunk,
+                                                                 "by_filed_declared": chunk}):
             links.setdefault(case_id, set()).add(other_id)
     return links
 

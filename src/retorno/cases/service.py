@@ -77,6 +77,18 @@ def normal_national_id(national_id: str | None, nationality: str) -> str | None:
                            code="invalid_case", national_id=national_id) from exc
 
 
+_SPACES_AND_HYPHENS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+
+
+def normal_document_number(number: str | None) -> str | None:
+    """A declared document number as stored, in the one form every door stores a document number (upper-case,
+    without spaces and hyphens, as the case list's and the MRZ's): records of one person are linked by equality
+    of it (`facts._linked_pairs`)."""
+    if number is None:
+        return None
+    return _SPACES_AND_HYPHENS.sub("", number).upper() or None
+
+
 def validate_input(data: CaseInput, today: date) -> None:
     """The checks every entry point shares; imports run the same rules row by row first."""
     problems: list[Message] = []
@@ -171,6 +183,7 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     one_head(session, household.id if household else None, fields["relationship_to_head"], None)
     headed(session, household.id if household else None, fields["relationship_to_head"])
     fields["national_id"] = normal_national_id(data.national_id, data.nationality)
+    fields["declared_document_number"] = normal_document_number(data.declared_document_number)
     case = Case(
         reference=next_references(session, actor, 1)[0], agency_id=actor.agency_id,
         household_id=household.id if household else None,
@@ -200,6 +213,8 @@ def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any
     if changes.get("national_id") is not None:
         changes = {**changes, "national_id": normal_national_id(changes["national_id"],
                                                                  str(changes.get("nationality") or case.nationality))}
+    if changes.get("declared_document_number") is not None:
+        changes = {**changes, "declared_document_number": normal_document_number(changes["declared_document_number"])}
     changed = {k: v for k, v in changes.items() if k in AUDITED_FIELDS and before.get(k) != v}
     if not changed:
         return {}
