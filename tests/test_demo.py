@@ -35,7 +35,7 @@ from retorno.documents.models import TravelDocument
 from retorno.flights.models import Flight, Passenger
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
 from retorno.screening.models import Screening, ScreeningResolution
-from retorno.verification.models import VerificationDecision
+from retorno.verification.models import VerificationDecision, VerificationRequest
 from tests.scratch import empty_database
 
 runner = CliRunner()
@@ -320,6 +320,33 @@ def test_an_open_concern_on_a_manifest_is_found(demo: Demo) -> None:
         case = session.get(Case, passenger.case_id)
         assert case is not None
         session.add(Screening(case_id=case.id, screened_by=1, concerns=["pending_asylum_claim"]))
+        return case.reference
+
+    report, reference = _checked(demo, change)
+    problems = report.problems("cleared_and_verified")
+    assert [(f.subject.split()[1], f.message) for f in problems] == [
+        (reference, "open protection concern(s): pending_asylum_claim")]
+
+
+def test_an_open_concern_on_a_record_verified_to_another_spelling_of_a_passenger_s_record_is_found(
+        demo: Demo) -> None:
+    """Red team H1: a record with a concern verified to '025440' where the passenger's record is '25440' (a row
+    stored before the one spelling) is the passenger, and the check sees it."""
+    def change(session: Session) -> str:
+        verified = (sa.select(VerificationRequest.case_id, VerificationDecision)
+                    .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+                    .where(VerificationDecision.outcome == "verified"))
+        passenger = session.execute(sa.select(Passenger).join(Flight, Flight.id == Passenger.flight_id)
+                                    .where(Flight.state == "accepted").order_by(Passenger.id).limit(1)).scalar_one()
+        mine = session.execute(verified.where(VerificationRequest.case_id == passenger.case_id)).one()[1]
+        other_id, theirs = session.execute(
+            verified.where(VerificationRequest.case_id.not_in(sa.select(Passenger.case_id)))
+            .order_by(VerificationDecision.id).limit(1)).one()
+        assert mine.registry_record and re.search(r"\d", mine.registry_record)
+        theirs.registry_record = re.sub(r"(\d)", r"-0\1", mine.registry_record.lower(), count=1)
+        session.add(Screening(case_id=other_id, screened_by=1, concerns=["pending_asylum_claim"]))
+        case = session.get(Case, passenger.case_id)
+        assert case is not None
         return case.reference
 
     report, reference = _checked(demo, change)

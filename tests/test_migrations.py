@@ -8,6 +8,8 @@ up again to a schema that still equals the models — on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,12 +19,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
 from retorno import migrations
+from retorno.agencies.models import User
 from retorno.benchmarks.work_pages import fill
 from retorno.cases.facts import OPEN_CONCERN, _still_open
 from retorno.cases.models import Case
 from retorno.datakeys import DataKeyring
 from retorno.db import make_engine, use_data_keys
 from retorno.migrations import alembic_config, check, current_revisions, upgrade
+from retorno.verification.models import VerificationDecision, VerificationRequest
 from tests.conftest import DATABASES
 from tests.scratch import empty_database
 
@@ -67,24 +71,54 @@ def test_every_revision_after_the_first_downgrades_and_the_chain_comes_back_up(k
         check(url)
 
 
-@pytest.mark.parametrize("kind", DATABASES)
-def test_0013_fills_each_case_s_open_concern_marker_from_its_screenings(
-        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
-    with empty_database(kind, tmp_path, "marker") as url:
+@contextmanager
+def _filled_then_back_at(kind: str, tmp_path: Path, data_keys: DataKeyring, *, count: int, seed: int,
+                         revision: str) -> Iterator[tuple[str, sa.Engine]]:
+    """A database at the head filled with `count` synthetic cases, then downgraded to `revision`."""
+    with empty_database(kind, tmp_path, f"at{revision}") as url:
         upgrade(url)
         engine = make_engine(url)
         use_data_keys(engine, data_keys)
         try:
             with Session(engine) as session:
-                fill(session, 600, seed=4)
+                fill(session, count, seed=seed)
                 session.commit()
-            command.downgrade(alembic_config(url), "0012")
-            upgrade(url)
-            with engine.connect() as connection:
-                marked = {cid: since for cid, since in connection.execute(
-                    sa.select(Case.id, Case.concern_open_since).where(OPEN_CONCERN))}
-                still_open = {cid: since for cid, since in connection.execute(_still_open())}
+            command.downgrade(alembic_config(url), revision)
+            yield url, engine
         finally:
             engine.dispose()
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0013_fills_each_case_s_open_concern_marker_from_its_screenings(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    with _filled_then_back_at(kind, tmp_path, data_keys, count=600, seed=4, revision="0012") as (url, engine):
+        upgrade(url)
+        with engine.connect() as connection:
+            marked = {cid: since for cid, since in connection.execute(
+                sa.select(Case.id, Case.concern_open_since).where(OPEN_CONCERN))}
+            still_open = {cid: since for cid, since in connection.execute(_still_open())}
     assert len(marked) > 10
     assert marked == still_open
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0017_rewrites_stored_registry_records_to_the_one_spelling_and_leaves_the_others(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    """Red team H1: decisions stored before the one spelling ('025440' for '25440') link once rewritten; a value
+    with no canonical form ('25440.0') stays as it is, and links exactly as before."""
+    typed = ["025440", " V-020282780 ", "v20282780", "25440", "25440.0", "-25440", None]
+    with _filled_then_back_at(kind, tmp_path, data_keys, count=60, seed=5, revision="0016") as (url, engine):
+        with engine.begin() as connection:
+            requests = connection.execute(sa.select(VerificationRequest.id).order_by(VerificationRequest.id)
+                                          .limit(len(typed))).scalars().all()
+            user = connection.execute(sa.select(sa.func.min(User.id))).scalar_one()
+            assert len(requests) == len(typed)
+            connection.execute(sa.insert(VerificationDecision), [
+                {"request_id": request, "outcome": "verified", "method": "manual", "registry_record": record,
+                 "decided_by": user} for request, record in zip(requests, typed, strict=True)])
+        upgrade(url)
+        with engine.connect() as connection:
+            stored = connection.execute(sa.select(VerificationDecision.registry_record)
+                                        .order_by(VerificationDecision.id)).scalars().all()
+    assert stored == ["25440", "V20282780", "V20282780", "25440", "25440.0", "-25440", None]

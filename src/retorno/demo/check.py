@@ -22,7 +22,8 @@ hide itself here. What it checks, each rule named in the report:
   belongs to a household with an adult, or has a determination or an unaccompanied-child
   concern on record;
 - `cleared_and_verified`: everyone on a manifest or aboard a flight was screened, has no concern
-  open (on this record or another record with the same cédula), was verified by the receiving
+  open (on this record or another record with the same cédula, or verified by the same receiving
+  authority against the same registry record, however spelled), was verified by the receiving
   side for the identity they have now, and holds a travel document for that identity, with a
   valid machine readable zone, not expired on the day of the flight;
 - `states_agree`: a case is ``manifested`` exactly when it is on a manifest of a flight not yet
@@ -57,6 +58,7 @@ from retorno.flights.models import Flight, HouseholdSplit, Passenger
 from retorno.safeguards import IDENTITY_FIELDS, identity_fingerprint
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
+from retorno.verification.records import canonical_or_none
 
 CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
           "cleared_and_verified", "states_agree", "concerns_listed", "audit_chain")
@@ -185,8 +187,8 @@ class _Demo:
         """Per case, the concerns a screening raised that no 'travel permitted' resolution of it closed.
 
         A resolution whose concerns are SQL NULL (older rows) closes all of its screening's concerns, one
-        whose concerns are no list (a JSON null) none; a concern open on another record with the same cédula
-        counts for this one too.
+        whose concerns are no list (a JSON null) none; a concern open on another record with the same cédula, or
+        verified against the same registry record by the same receiving authority, counts for this one too.
         """
         closed: dict[int, set[str]] = defaultdict(set)
         for screening_id, screening_concerns, resolved, closes_all in session.execute(
@@ -207,7 +209,21 @@ class _Demo:
         for person in self.people.values():
             if person.national_id:
                 by_cedula[person.national_id].update(own.get(person.id, set()))
+        # A registry record verified for two cases by one receiving authority makes them one person, however the
+        # record was spelled when it was stored (red team H1: '025440' and '25440').
+        records: dict[int, set[tuple[int, str]]] = defaultdict(set)
+        for case_id, agency_id, record in session.execute(
+                sa.select(VerificationRequest.case_id, VerificationRequest.receiving_agency_id,
+                          VerificationDecision.registry_record)
+                .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+                .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record.is_not(None))):
+            records[case_id].add((agency_id, canonical_or_none(str(record)) or str(record)))
+        by_record: dict[tuple[int, str], set[str]] = defaultdict(set)
+        for case_id, held in records.items():
+            for key in held:
+                by_record[key].update(own.get(case_id, set()))
         return {pid: own.get(pid, set()) | (by_cedula[p.national_id] if p.national_id else set())
+                | {code for key in records.get(pid, ()) for code in by_record[key]}
                 for pid, p in self.people.items()}
 
     @staticmethod

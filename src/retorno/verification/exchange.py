@@ -30,6 +30,7 @@ from retorno.verification.jobs import (
     requests_by_reference,
 )
 from retorno.verification.linkage import FIELDS
+from retorno.verification.records import canonical_or_none
 from retorno.verification.service import OUTCOMES
 
 METHODS = ("linkage", "manual")
@@ -121,6 +122,9 @@ def _problem(document: Any) -> str | None:
         return "'registry_record' is a text of at most 40 characters"
     if outcome == "verified" and not registry_record:
         return "a verified decision names the registry record it matched"
+    if outcome == "verified" and canonical_or_none(str(registry_record)) is None:
+        return (f"'registry_record' {registry_record!r} is not letters and digits (spaces and hyphens are left out, "
+                "leading zeros dropped; a dot, a sign or a slash is refused)")
     probability = document.get("probability")
     if probability is not None and not (isinstance(probability, int | float) and not isinstance(probability, bool)
                                         and math.isfinite(probability) and 0.0 <= probability <= 1.0):

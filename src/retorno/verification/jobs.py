@@ -28,6 +28,7 @@ from retorno.errors import InvalidInput, NotFound, RetornoError
 from retorno.verification.linkage import FIELDS, Candidate, LinkDecision, Thresholds, link
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.prepared import is_prepared
+from retorno.verification.records import same_record
 from retorno.verification.service import LINKAGE_METHOD, record_decision
 
 # Rows read from a registry table per batch when it is copied to Parquet for the run.
@@ -141,7 +142,7 @@ def calibration_outcomes(session: Session, actor: User, *, last: int = 500) -> l
             (c.get("registry_record") for c in proposal.candidates or [] if isinstance(c, dict)), None)
         outcomes.append((float(proposal.match_probability or 0.0),
                          decision.outcome == "verified" and proposed is not None
-                         and decision.registry_record == proposed))
+                         and same_record(decision.registry_record, proposed)))
     return outcomes[-last:] if last > 0 else outcomes
 
 

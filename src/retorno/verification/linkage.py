@@ -41,6 +41,7 @@ from retorno.verification.anchors import (
     needs_a_person_for_the_name,
 )
 from retorno.verification.normalise import install_macros, prepare_table, registry_source_sql
+from retorno.verification.records import canonical_sql
 from retorno.verification.weights import LevelOrder, Seen, check, regularise, weight_table
 
 Outcome = Literal["verified", "review", "not_found"]
@@ -597,7 +598,8 @@ def _register_labels(con: duckdb.DuckDBPyConnection, requests: Sequence[dict[str
     con.execute("""CREATE OR REPLACE TABLE rt_labels AS
         SELECT 'requests' AS source_dataset_l, t.rt_row AS unique_id_l,
                'registry' AS source_dataset_r, r.rt_row AS unique_id_r
-        FROM rt_truth t JOIN rt_registry_raw r ON CAST(r.registry_id AS VARCHAR) = t.true_registry_id""")
+        FROM rt_truth t JOIN rt_registry_raw r
+             ON """ + canonical_sql("CAST(r.registry_id AS VARCHAR)") + " = t.true_registry_id")
     _pairs_view(con, "rt_label_pairs", "rt_labels b JOIN rt_requests l ON l.unique_id = b.unique_id_l"
                 " JOIN rt_registry r ON r.unique_id = b.unique_id_r")
     (labelled,) = con.execute("SELECT count(*) FROM rt_labels").fetchall()[0]

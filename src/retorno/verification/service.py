@@ -20,6 +20,7 @@ from retorno.cases.service import advance, ensure_owner, transition
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
 from retorno.verification.anchors import is_deceased
 from retorno.verification.models import VerificationDecision, VerificationRequest
+from retorno.verification.records import canonical_or_none, canonical_record, same_record
 
 OUTCOMES = ("verified", "rejected", "review", "not_found")
 # The method of decisions proposed by record linkage (`retorno verify`), as against "manual".
@@ -95,7 +96,7 @@ def request_to_decide(session: Session, user: User, case: Case) -> str | None:
 
 
 def _same_record_same_person(session: Session, actor: User, case: Case, request: VerificationRequest,
-                             registry_record: str, reason: str | None) -> None:
+                             registry_record: str, reason: str | None, typed: str | None = None) -> None:
     """Refuse verifying a case against a registry record already verified for a case whose cédula or birth date
     differs, unless a supervisor decides it with a written reason.
 
@@ -118,7 +119,7 @@ def _same_record_same_person(session: Session, actor: User, case: Case, request:
         "case %(case)s: registry record %(record)s is already the verified record of a person whose cédula or "
         "birth date differs from this case's; verifying against it makes them one person (a protection concern "
         "on either stops both), so a supervisor decides it, with a written reason (at least 10 characters)",
-        code="registry_record_of_another_person", case=case.reference, record=registry_record)
+        code="registry_record_of_another_person", case=case.reference, record=typed or registry_record)
 
 
 @action("verification.decide")
@@ -138,10 +139,17 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         raise InvalidInput("outcome must be one of %(outcomes)s", outcomes=", ".join(OUTCOMES))
     if outcome == "verified" and not registry_record:
         raise InvalidInput("a verified decision names the registry record it matched", code="registry_record_required")
+    # One spelling per record, whichever door it came by (page, API, CLI, decisions file, linkage, demo): records
+    # of one person are linked by equality of this text (`cases.facts._linked_pairs`, `_same_record_same_person`).
+    # A rejection or a proposal naming a record nobody could verify is kept as given when it has no such form.
+    typed = registry_record
+    if registry_record:
+        registry_record = (canonical_record(registry_record) if outcome == "verified"
+                           else canonical_or_none(registry_record) or registry_record)
     if outcome == "rejected" and not (reason and reason.strip()):
         raise InvalidInput("a rejection needs a reason", code="reason_required")
     if method == LINKAGE_METHOD and outcome == "verified" and any(
-            isinstance(c, dict) and c.get("registry_record") == registry_record and is_deceased(c)
+            isinstance(c, dict) and same_record(c.get("registry_record"), registry_record) and is_deceased(c)
             for c in candidates or []):
         # Linkage never proposes it (`linkage._decide`); a decisions file that does is refused here.
         raise InvalidInput("the registry records %(record)s as deceased: a person decides, never linkage alone",
@@ -160,7 +168,7 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         raise InvalidTransition("case %(case)s: the identity changed after request %(request)s was sent",
                                 code="request_superseded", case=case.reference, request=request.reference)
     if outcome == "verified" and method != LINKAGE_METHOD:
-        _same_record_same_person(session, actor, case, request, registry_record or "", reason)
+        _same_record_same_person(session, actor, case, request, registry_record or "", reason, typed)
     decision = VerificationDecision(request_id=request.id, outcome=outcome, method=method,
                                     registry_record=registry_record, match_probability=probability,
                                     candidates=candidates, decided_by=actor.id, reason=reason,
