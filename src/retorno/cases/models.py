@@ -43,9 +43,10 @@ class Case(Versioned, Base):
     country_of_birth: Mapped[str | None] = mapped_column(sa.String(3))
     nationality: Mapped[str] = mapped_column(sa.String(3))
     national_id: Mapped[str | None] = mapped_column(sa.String(20), index=True)
-    # A travel document as declared on intake; the checked one (with its MRZ) is a TravelDocument.
+    # A travel document as declared on intake; the checked one (with its MRZ) is a TravelDocument. Its number links
+    # the records of one person (`facts._linked_pairs`), looked up by its index.
     declared_document_type: Mapped[str | None] = mapped_column(sa.String(4))
-    declared_document_number: Mapped[str | None] = mapped_column(sa.String(20))
+    declared_document_number: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     held_at: Mapped[str] = mapped_column(sa.String(120))
     nearest_airport: Mapped[str | None] = mapped_column(sa.String(3))
     detained_since: Mapped[date]
