@@ -314,6 +314,13 @@ def note_raw_write(connection: sa.Connection, table_name: str) -> None:
     counts[table_name] = counts.get(table_name, 0) + 1
 
 
+# What a layer above must know of every batch of rows written through the driver, told before it is written: the
+# commit-time manifest guard (`travel.invariants`, which registers itself here) learns from it what the batch
+# touched, and refuses (AssertionError) a batch into a table of which no rule says how it learns that. Each is
+# called with the session, the table and the columns as given to `insert_columns`.
+BEFORE_DRIVER_WRITE: list[Callable[[Session, sa.Table, Mapping[str, Sequence[Any]]], None]] = []
+
+
 def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str, Sequence[Any]], *,
                    raw_columns: tuple[str, ...] = (), meanwhile: Callable[[], object] | None = None) -> None:
     """Insert rows given column by column (sequences of one length) in the session's transaction.
@@ -322,7 +329,8 @@ def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str,
     and sent in large pieces; other databases one executemany. Values go through each column
     type's own bind processor (once per distinct value where values repeat), so what is stored
     is exactly what an ORM insert would store; `raw_columns` hold values already in their stored
-    form (JSON text, for instance).
+    form (JSON text, for instance). Each batch is told first to `BEFORE_DRIVER_WRITE` (the manifest guard's
+    rules, which may refuse it).
 
     `meanwhile`, work that does not use the database, runs while the database takes the rows: on
     PostgreSQL the COPY is sent by a thread of its own, so that the server's work (its indexes, its
@@ -350,6 +358,8 @@ def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str,
         return
     if not count:
         return
+    for before_write in BEFORE_DRIVER_WRITE:
+        before_write(session, cast(sa.Table, table), columns)
     connection = session.connection()
     note_raw_write(connection, table.name)  # type: ignore[attr-defined]  # a Table, as below
     dialect = connection.dialect

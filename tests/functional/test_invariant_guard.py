@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.cases.models import Case
+from retorno.db import insert_columns
 from retorno.errors import SafeguardViolation
-from retorno.flights.models import Flight, Passenger
+from retorno.flights.models import Flight, HouseholdSplit, Passenger
 from retorno.screening.models import Screening
+from retorno.travel import invariants
 from tests.factories import Api, World, ok
 
 
@@ -48,3 +54,111 @@ def test_a_commit_that_puts_half_a_household_on_a_flight_is_refused(
         with pytest.raises(SafeguardViolation) as refused:
             session.commit()
         assert refused.value.code == "safeguard.family_unity"
+
+
+# Rows written through the driver (`db.insert_columns`: COPY on PostgreSQL, executemany on SQLite), which the ORM's
+# flush never sees: the case import's door, the synthetic data's, and any bulk door added later.
+
+
+def _on_a_locked_manifest(client: TestClient, world: World, session: Session, **case: Any) -> Case:
+    """A ready case approved on a locked manifest of a flight ten days away (`Api.build_manifest`) with another."""
+    api = Api(client, world)
+    refs = [api.ready_case(**case)["reference"], api.ready_case()["reference"]]
+    api.build_manifest(refs, departure=datetime.now(UTC).replace(microsecond=0) + timedelta(days=10))
+    return session.execute(sa.select(Case).where(Case.reference == refs[0])).scalar_one()
+
+
+def _cases_in_bulk(world: World, cedulas: list[str | None], household_id: int | None = None) -> dict[str, list[Any]]:
+    """Columns of new registered cases of the sending agency, as the case import writes them."""
+    now, n = datetime.now(UTC), len(cedulas)
+    return {"reference": [f"MX-BULK-G{i}-{cedula}" for i, cedula in enumerate(cedulas)],
+            "agency_id": [world.users["inm.officer"].agency_id] * n,
+            "agency_reference": [f"BULK-G{i}-{cedula}" for i, cedula in enumerate(cedulas)],
+            "household_id": [household_id] * n, "relationship_to_head": ["other" if household_id else None] * n,
+            "given_names": ["Dora"] * n, "first_surname": ["Bulk"] * n, "search_name": ["dora bulk"] * n,
+            "sex": ["F"] * n, "birth_date": [date(1990, 1, 1)] * n, "nationality": ["VEN"] * n,
+            "national_id": cedulas, "held_at": ["Tapachula"] * n, "detained_since": [date.today()] * n,
+            "language": ["es"] * n, "state": ["registered"] * n, "state_changed_at": [now] * n,
+            "registered_at": [now] * n, "version": [1] * n}
+
+
+def _concern_in_bulk(session: Session, case_id: int, officer: int) -> None:
+    insert_columns(session, Screening.__table__, {"case_id": [case_id], "screened_by": [officer],
+                                                  "concerns": [["trafficking_victim"]], "medical_escorts": [0],
+                                                  "screened_at": [datetime.now(UTC)]})
+
+
+def _concern_by_a_statement(session: Session, case_id: int, officer: int) -> None:
+    # A statement of SQLAlchemy's own, not a record flushed: the guard does not see it, so only what it learned of the
+    # case written through the driver brings the manifest under the check.
+    session.execute(sa.insert(Screening).values(case_id=case_id, screened_by=officer, concerns=["trafficking_victim"],
+                                                medical_escorts=0, screened_at=datetime.now(UTC)))
+
+
+@pytest.mark.parametrize("concern", [_concern_in_bulk, _concern_by_a_statement])
+@pytest.mark.parametrize("others", [0, 2])
+def test_a_case_written_through_the_driver_with_a_passengers_cedula_and_a_concern_is_refused_at_commit(
+        client: TestClient, world: World, session_factory: sessionmaker[Session], others: int,
+        concern: Callable[[Session, int, int], None]) -> None:
+    """A new case sharing the cédula of a passenger approved on a locked manifest is the same person, and the concern
+    written on it in the same transaction is that passenger's: the commit is refused. With `others` more cases of
+    other cédulas in the batch, the guard finds the passenger from the passengers' side (more cédulas than
+    passengers aboard) rather than the cédulas'."""
+    with session_factory() as session:
+        passenger = _on_a_locked_manifest(client, world, session, national_id="V31700100")
+        passenger_id, reference = passenger.id, passenger.reference
+        cedulas: list[str | None] = ["V31700100", *(f"V3170020{i}" for i in range(others)), None]
+        insert_columns(session, Case.__table__, _cases_in_bulk(world, cedulas))
+        new = session.execute(sa.select(Case.id).where(Case.reference == "MX-BULK-G0-V31700100")).scalar_one()
+        concern(session, new, world.users["inm.officer"].id)
+        with pytest.raises(SafeguardViolation) as refused:
+            session.commit()
+        assert refused.value.code == "safeguard.non_refoulement"
+        assert {v.case_reference for v in refused.value.violations} == {reference}
+        session.rollback()
+    with session_factory() as session:
+        assert session.execute(sa.select(Case.id).where(Case.national_id == "V31700100")).all() == [(passenger_id,)]
+
+
+def test_a_case_written_through_the_driver_into_a_household_on_a_manifest_is_refused_at_commit(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """A newcomer to the household of a passenger approved on a locked manifest, written without the reaction that
+    takes the household off (`travel.service.household_grew`): the family would fly without them (SPEC.md 4.3)."""
+    with session_factory() as session:
+        household = _on_a_locked_manifest(client, world, session, household_reference="FAM-BULK-GUARD").household_id
+        assert household is not None
+        insert_columns(session, Case.__table__, _cases_in_bulk(world, ["V31700300"], household))
+        with pytest.raises(SafeguardViolation) as refused:
+            session.commit()
+        assert refused.value.code == "safeguard.family_unity"
+        session.rollback()
+    with session_factory() as session:
+        assert session.execute(sa.select(Case.id).where(Case.national_id == "V31700300")).all() == []
+        # A household a supervisor split may go apart: the same write then commits.
+        session.add(HouseholdSplit(household_id=household, authorised_by=world.users["inm.supervisor"].id,
+                                   reason="la recién llegada viaja en otro vuelo"))
+        session.flush()
+        insert_columns(session, Case.__table__, _cases_in_bulk(world, ["V31700300"], household))
+        session.commit()
+
+
+def test_a_driver_write_no_rule_covers_is_refused_before_it_is_written(
+        client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch the guard cannot learn from is a programming error, raised at the write (not at commit, nor never):
+    a table of which no rule says how the guard learns of it, or a row without the column its rule notes."""
+    passenger = _on_a_locked_manifest(client, world, session, household_reference="FAM-NO-RULE")
+    flight_id = session.execute(sa.select(Passenger.flight_id).where(Passenger.case_id == passenger.id)).scalar()
+    splits = {"household_id": [passenger.household_id], "authorised_by": [world.users["inm.supervisor"].id],
+              "reason": ["x"], "created_at": [datetime.now(UTC)]}
+    with pytest.raises(AssertionError, match="household_splits through the driver, and no rule"):
+        insert_columns(session, HouseholdSplit.__table__, splits)
+    with pytest.raises(AssertionError, match="passengers through the driver without their case_id"):
+        insert_columns(session, Passenger.__table__, {"flight_id": [flight_id]})
+    monkeypatch.delitem(invariants.DRIVER_WRITES, "screenings")
+    with pytest.raises(AssertionError, match="screenings through the driver, and no rule"):
+        _concern_in_bulk(session, passenger.id, world.users["inm.officer"].id)
+    # Nothing was written: no split, and the passenger has the one screening that cleared them.
+    assert session.execute(sa.select(HouseholdSplit.id).where(HouseholdSplit.household_id == passenger.household_id)
+                           ).all() == []
+    assert session.execute(sa.select(sa.func.count()).select_from(Screening)
+                           .where(Screening.case_id == passenger.id)).scalar_one() == 1

@@ -9,21 +9,28 @@ verification, a document or a cédula that links a record with an open concern t
 brings that passenger's manifest under the check. A door someone adds later without the right
 reaction fails loudly here instead of leaving a family split or a person with an open concern on
 a flight.
+
+The guard learns what a transaction touched from the records the ORM flushes, and from the rows written
+through the driver (`db.insert_columns`: COPY, executemany), which the ORM never sees: each such batch is
+told to `DRIVER_WRITES` before it is written, where a rule per table notes what the batch touched (a
+case row: its cédula and its household). A batch into a table of which no rule says how the guard learns
+of it is refused then and there (AssertionError), not found out at commit or never.
 """
 
 from __future__ import annotations
 
 import importlib
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
-from retorno import safeguards
+from retorno import db, safeguards
 from retorno.cases.facts import same_person
 from retorno.cases.models import Case
 from retorno.documents.models import TravelDocument
@@ -33,10 +40,15 @@ from retorno.flights.service import active_passengers, manifest_facts
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
+_T = TypeVar("_T")
 _guarded: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 _TOUCHED_CASES = "retorno.touched_cases"
 _TOUCHED_FLIGHTS = "retorno.touched_flights"
 _TOUCHED_REQUESTS = "retorno.touched_verification_requests"
+# What cases written through the driver bring under the check: their cédulas and their households.
+_TOUCHED_CEDULAS = "retorno.touched_cedulas"
+_TOUCHED_HOUSEHOLDS = "retorno.touched_households"
+_NOTES = (_TOUCHED_CASES, _TOUCHED_FLIGHTS, _TOUCHED_REQUESTS, _TOUCHED_CEDULAS, _TOUCHED_HOUSEHOLDS)
 
 
 def guard_manifests(engine: Engine, passengers_per_escort: int) -> None:
@@ -53,6 +65,8 @@ def guard_manifests(engine: Engine, passengers_per_escort: int) -> None:
         # the chain head is not held while manifests are checked.
         event.listen(Session, "before_commit", _check_touched, insert=True)
         event.listen(Session, "after_transaction_end", _forget)
+    if _note_driver_write not in db.BEFORE_DRIVER_WRITE:
+        db.BEFORE_DRIVER_WRITE.append(_note_driver_write)
 
 
 def _ratio(session: Session) -> int | None:
@@ -83,26 +97,100 @@ def _note_touched(session: Session, _flush: UOWTransaction, _instances: object) 
             continue
 
 
+Columns = Mapping[str, Sequence[Any]]
+
+
+def _note(session: Session, key: str, table: str, columns: Columns, name: str, *, required: bool = True) -> None:
+    """Note the values of the column `name` of a batch (None left out); a required column the batch does not give
+    is refused: without it the guard could not tell what the rows touched."""
+    if name not in columns:
+        if required:
+            raise AssertionError(f"rows written to {table} through the driver without their {name}: the manifest "
+                                 "guard (travel.invariants) cannot tell which manifests they touch")
+        return
+    noted: set[Any] = session.info.setdefault(key, set())
+    noted.update(columns[name])
+    noted.discard(None)
+
+
+def _cases_written(session: Session, columns: Columns) -> None:
+    # A new case is on no manifest, but brings under the rules those of the passengers it joins: the members of its
+    # household (family unity: they may not travel without it), and whoever it makes the same person through its
+    # cédula (`cases.facts._linked_records`; a document or a verification of it is a row of its own table, noted by
+    # its own rule). Every column of a case a link is made of must be noted here.
+    _note(session, _TOUCHED_CEDULAS, "cases", columns, "national_id", required=False)
+    _note(session, _TOUCHED_HOUSEHOLDS, "cases", columns, "household_id", required=False)
+
+
+def _passengers_written(session: Session, columns: Columns) -> None:
+    _note(session, _TOUCHED_FLIGHTS, "passengers", columns, "flight_id")
+    _note(session, _TOUCHED_CASES, "passengers", columns, "case_id")
+
+
+def _of_cases(table: str) -> Callable[[Session, Columns], None]:
+    """The rule of a table whose rows are facts of one case (as the ORM's flush of one is noted)."""
+    return lambda session, columns: _note(session, _TOUCHED_CASES, table, columns, "case_id")
+
+
+def _decisions_written(session: Session, columns: Columns) -> None:
+    _note(session, _TOUCHED_REQUESTS, "verification_decisions", columns, "request_id")
+
+
+# How the guard learns of rows written through the driver, per table: a rule noting what a batch touched, or None
+# for a table whose new rows cannot make any manifest break a rule. A table not named here is refused.
+DRIVER_WRITES: dict[str, Callable[[Session, Columns], None] | None] = {
+    "cases": _cases_written,
+    "passengers": _passengers_written,
+    "screenings": _of_cases("screenings"),
+    "best_interests_determinations": _of_cases("best_interests_determinations"),
+    "travel_documents": _of_cases("travel_documents"),
+    # A request alone links no one (its verified decision does) and approves nothing; noted as its case all the same.
+    "verification_requests": _of_cases("verification_requests"),
+    "verification_decisions": _decisions_written,
+    # A new flight has nobody on it: the passengers written onto it are noted by their own rule.
+    "flights": None,
+    # A household without cases: the cases that join it are noted as they are written.
+    "households": None,
+    # A resolution only ever closes concerns (as the ORM's flush of one is not noted either).
+    "screening_resolutions": None,
+    # The audit trail, the manifests' alerts, and reintegration after arrival: no fact a manifest is checked on.
+    "audit_records": None,
+    "alerts": None,
+    "opportunities": None,
+    "intake_profiles": None,
+    "placements": None,
+    "follow_ups": None,
+}
+
+
+def _note_driver_write(session: Session, table: sa.Table, columns: Columns) -> None:
+    """`db.BEFORE_DRIVER_WRITE`: what a batch of rows written through the driver touches, or its refusal."""
+    if _ratio(session) is None:
+        return
+    if table.name not in DRIVER_WRITES:
+        raise AssertionError(f"rows written to {table.name} through the driver, and no rule says how the manifest "
+                             "guard learns what they touch: add one to travel.invariants.DRIVER_WRITES")
+    rule = DRIVER_WRITES[table.name]
+    if rule is not None:
+        rule(session, columns)
+
+
 @contextmanager
 def rolled_back_after(session: Session) -> Iterator[None]:
     """Work the caller rolls back afterwards (a dry run): what it touches is not for the commit to check."""
-    cases = set(session.info.get(_TOUCHED_CASES, set()))
-    flights = set(session.info.get(_TOUCHED_FLIGHTS, set()))
-    requests = set(session.info.get(_TOUCHED_REQUESTS, set()))
+    noted = {key: set(session.info.get(key, set())) for key in _NOTES}
     try:
         yield
     finally:
-        session.info[_TOUCHED_CASES], session.info[_TOUCHED_FLIGHTS] = cases, flights
-        session.info[_TOUCHED_REQUESTS] = requests
+        session.info.update(noted)
 
 
 def _forget(session: Session, transaction: SessionTransaction) -> None:
     # Only when the session's own transaction ends: a savepoint rolled back (one refused person of a
     # bulk action) must not make the guard forget what the transaction touched before it.
     if transaction.parent is None:
-        session.info.pop(_TOUCHED_CASES, None)
-        session.info.pop(_TOUCHED_FLIGHTS, None)
-        session.info.pop(_TOUCHED_REQUESTS, None)
+        for key in _NOTES:
+            session.info.pop(key, None)
 
 
 def _check_touched(session: Session) -> None:
@@ -136,6 +224,9 @@ def _check_touched(session: Session) -> None:
         else:
             linked = same_person(session, sorted(aboard_ids))
             flight_ids.update(flight_id for case_id, flight_id in aboard if linked.get(case_id, {}).keys() & cases)
+    cedulas, households = session.info.get(_TOUCHED_CEDULAS, set()), session.info.get(_TOUCHED_HOUSEHOLDS, set())
+    if cedulas or households:
+        flight_ids.update(_joined_by_cases_written(session, cedulas, households))
     if not flight_ids:
         return
     flights = session.execute(sa.select(Flight).where(Flight.id.in_(sorted(flight_ids)),
@@ -143,6 +234,35 @@ def _check_touched(session: Session) -> None:
     found = [v for flight in flights for v in manifest_violations(session, flight, ratio)]
     if found:
         raise SafeguardViolation(found)
+
+
+def _joined_by_cases_written(session: Session, cedulas: set[str], households: set[int]) -> set[int]:
+    """The flights not yet flown of the active passengers that cases written through the driver joined: the members
+    of their households, and the same person as a case holding one of their cédulas."""
+    aboard = session.execute(
+        sa.select(Passenger.case_id, Passenger.flight_id, Case.household_id, Case.national_id)
+        .join(Flight, Flight.id == Passenger.flight_id).join(Case, Case.id == Passenger.case_id)
+        .where(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
+    flights = {flight_id for _, flight_id, household_id, _ in aboard if household_id in households}
+    if not cedulas or not aboard:
+        return flights
+    if len(cedulas) < len(aboard):
+        # Few cédulas (a case or two): the cases holding them and who is the same person as them, aboard.
+        holders: set[int] = set()
+        for some in _chunks(sorted(cedulas), 5000):
+            holders.update(session.execute(sa.select(Case.id).where(Case.national_id.in_(some))).scalars())
+        reached = holders.union(*same_person(session, sorted(holders)).values())
+        flights.update(flight_id for case_id, flight_id, _, _ in aboard if case_id in reached)
+        return flights
+    # Many (an import): who is the same person as each passenger aboard, and whether any of them holds one.
+    cedula_of = {case_id: cedula for case_id, _, _, cedula in aboard}
+    linked = same_person(session, sorted(cedula_of))
+    others: list[int] = sorted(set[int]().union(*linked.values()) - cedula_of.keys())
+    for chunk in _chunks(others, 5000):
+        cedula_of.update(session.execute(sa.select(Case.id, Case.national_id).where(Case.id.in_(chunk))).all())
+    flights.update(flight_id for case_id, flight_id, _, _ in aboard
+                   if any(cedula_of.get(person) in cedulas for person in (case_id, *linked.get(case_id, {}))))
+    return flights
 
 
 def manifest_violations(session: Session, flight: Flight, passengers_per_escort: int) -> list[safeguards.Violation]:
@@ -155,6 +275,6 @@ def manifest_violations(session: Session, flight: Flight, passengers_per_escort:
     return safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, approved)
 
 
-def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
+def _chunks(values: list[_T], size: int) -> Iterable[list[_T]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
