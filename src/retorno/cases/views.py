@@ -32,13 +32,13 @@ from retorno.web.preconditions import IF_MATCH_REQUIRED, IfMatchRequired, set_et
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
-@router.post("", status_code=201, response_model=CaseView, responses=errors(409))
+@router.post("", status_code=201, response_model=CaseView, response_model_exclude_unset=True, responses=errors(409))
 def register(body: CaseCreate, session: SessionDep, user: CurrentUser) -> Any:
     case = travel.register_case(session, user, service.CaseInput(**body.model_dump()))
     return case_out(user, case)
 
 
-@router.get("", response_model=CasePage)
+@router.get("", response_model=CasePage, response_model_exclude_unset=True)
 def search(session: SessionDep, user: CurrentUser, filters: Annotated[CaseListQuery, Query()]) -> Any:
     """The cases you may see matching every filter given, in the order `sort` asks (the case list's filters).
 
@@ -52,7 +52,7 @@ def search(session: SessionDep, user: CurrentUser, filters: Annotated[CaseListQu
     return {"total": found.total, "total_capped": found.capped, "items": [case_out(user, c) for c in found.cases]}
 
 
-@router.get("/{reference}", response_model=CaseView, responses=with_etag())
+@router.get("/{reference}", response_model=CaseView, response_model_exclude_unset=True, responses=with_etag())
 def read(reference: str, session: SessionDep, user: CurrentUser, response: Response) -> Any:
     """One case as the reader's agency may see it; its ETag is what a PATCH sends back in If-Match."""
     case = service.get_case(session, user, reference)
@@ -63,8 +63,8 @@ def read(reference: str, session: SessionDep, user: CurrentUser, response: Respo
     return case_out(user, case)
 
 
-@router.patch("/{reference}", response_model=CaseView, responses=with_etag(200, 409, 412, 428),
-              openapi_extra=IF_MATCH_REQUIRED)
+@router.patch("/{reference}", response_model=CaseView, response_model_exclude_unset=True,
+              responses=with_etag(200, 409, 412, 428), openapi_extra=IF_MATCH_REQUIRED)
 def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentUser, if_match: IfMatchRequired,
            response: Response) -> Any:
     """Correct declared fields; an identity change after the verification request re-opens verification.
@@ -88,7 +88,7 @@ def timeline(reference: str, session: SessionDep, user: CurrentUser) -> Any:
             for r in service.case_timeline(session, user, case)]
 
 
-@router.post("/{reference}/withdraw", response_model=CaseView, responses=errors(409))
+@router.post("/{reference}/withdraw", response_model=CaseView, response_model_exclude_unset=True, responses=errors(409))
 def withdraw(reference: str, body: Reason, session: SessionDep, user: CurrentUser) -> Any:
     case = service.get_case(session, user, reference)
     travel.withdraw(session, user, case, reason=body.reason)
