@@ -171,6 +171,19 @@ def test_a_concern_raised_on_a_case_declaring_a_passengers_number_takes_the_pass
     assert _state(api, passenger) == "documented"
 
 
+def test_a_new_case_joining_a_passenger_to_a_concern_by_a_declared_number_is_refused(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """The case list writes new cases through the driver: a row whose cédula is a concern case's and whose declared
+    number is a passenger's passport makes them one person; the manifest guard refuses the import."""
+    api, passenger, flight = _passenger_and_concern(client, world, session_factory, "C44170026")
+    claimant = api.register(national_id="V20444555", given_names="Rosa Elena", agency_reference="INM-RT-H2-CED")
+    api.screen(claimant["reference"], ["pending_asylum_claim"])
+    refused = _import(client, world, "RT-H2-BRIDGE", number="C44170026", cedula="V20444555", status=409)
+    assert refused["error"]["code"] == "safeguard.non_refoulement"
+    assert _reference(session_factory, "RT-H2-BRIDGE") is None
+    assert _aboard(api, passenger, flight)
+
+
 def test_a_number_declared_in_the_transaction_is_seen_by_the_same_person_cache(
         client: TestClient, world: World, session: Session) -> None:
     api = Api(client, world)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from retorno.cases import facts
 from retorno.cases.models import Case
 from retorno.db import insert_columns
 from retorno.errors import SafeguardViolation
@@ -162,3 +163,8 @@ def test_a_driver_write_no_rule_covers_is_refused_before_it_is_written(
                            ).all() == []
     assert session.execute(sa.select(sa.func.count()).select_from(Screening)
                            .where(Screening.case_id == passenger.id)).scalar_one() == 1
+    # The guard's rule for a case row notes the links a case row makes itself, its cédula and its declared document
+    # number: a new link kind made of the columns of a case must be noted by that rule too
+    # (`travel.invariants._cases_written`).
+    assert {"id", "national_id", "reference", "agency_id", "declared_document_type",
+            "declared_document_number"} == facts._CASE_LINK_COLUMNS
