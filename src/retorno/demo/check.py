@@ -20,7 +20,7 @@ hide itself here. What it checks, each rule named in the report:
 - `minors_with_an_adult`: every minor on a manifest or aboard a flight has an adult of their
   household on the same flight, or a best-interests determination; every minor still waiting
   belongs to a household with an adult, or has a determination or an unaccompanied-child
-  concern on record, once screened;
+  concern on record;
 - `cleared_and_verified`: everyone on a manifest or aboard a flight was screened, has no concern
   open (on this record or another record with the same cédula, or verified by the same receiving
   authority against the same registry record, however spelled), was verified by the receiving
@@ -318,9 +318,7 @@ def _minors_aboard(demo: _Demo, report: CheckReport, flight: _Flight, how: str, 
 def _minors_waiting(demo: _Demo, report: CheckReport) -> None:
     today = utcnow().date()
     for person in sorted(demo.people.values(), key=lambda p: p.reference):
-        # From the screening on: a minor registered alone is an unaccompanied child, which its screening says
-        # (`screening.service`, safeguard 2 at screening), not its registration.
-        if person.state not in WAITING or person.state == "registered" or adult_on(person.birth_date, today):
+        if person.state not in WAITING or adult_on(person.birth_date, today):
             continue
         report.examined["minors_with_an_adult"] += 1
         family = demo.members.get(person.household, []) if person.household is not None else []

@@ -14,7 +14,6 @@ from retorno.cases.facts import concern_term, open_concern_codes
 from retorno.cases.facts import medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
-from retorno.db import utcnow
 from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, Term
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 
@@ -52,7 +51,6 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
             safeguards.NON_REFOULEMENT, case.reference,
             "a screening with no concerns cannot close the open concern(s) %(concerns)s; only a supervisor's "
             "written resolution closes a concern", {"concerns": [concern_term(c) for c in still_open]})])
-    _unaccompanied_child_named(session, case, concerns, still_open)
     escorts_before = escorts_needed(session, [case.id]).get(case.id, 0)
     lowered = medical_escorts < escorts_before
     if lowered and not can(actor, "screening.resolve"):
@@ -82,29 +80,6 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
     if case.state == "registered":
         transition(session, actor, case, "screened", action="case.screened")
     return screening
-
-
-def _unaccompanied_child_named(session: Session, case: Case, concerns: list[str], still_open: list[str]) -> None:
-    """Safeguard 2 at screening: a minor with no adult of their household waiting with them is an unaccompanied
-    child, and the screening says so (the concern a supervisor's best-interests determination answers), unless a
-    determination is already recorded. Red team: a four-year-old registered alone and screened with no concern
-    went on to 'ready', a state `retorno demo check` (`minors_with_an_adult`) calls broken."""
-    today = utcnow().date()
-    if not safeguards.is_minor(case.birth_date, today) or "unaccompanied_child" in {*concerns, *still_open}:
-        return
-    if session.execute(sa.select(BestInterestsDetermination.id)
-                       .where(BestInterestsDetermination.case_id == case.id)).first() is not None:
-        return
-    if case.household_id is not None:
-        births = session.execute(sa.select(Case.birth_date).where(
-            Case.household_id == case.household_id, Case.id != case.id, Case.state.in_(SCREENABLE))).scalars()
-        if any(not safeguards.is_minor(birth, today) for birth in births):
-            return
-    raise SafeguardViolation([safeguards.Violation(
-        safeguards.CHILDREN, case.reference,
-        "case %(case)s is a minor with no adult of their household waiting with them: the screening names the "
-        "unaccompanied-child concern (a supervisor's best-interests determination lets them travel)",
-        {"case": case.reference})])
 
 
 @action("screening.resolve")
