@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import Agency
 from retorno.audit import refusals as linked
 from retorno.cases.models import Case, Household
-from retorno.db import RAW_WRITES
+from retorno.db import RAW_WRITES, among
 from retorno.documents.models import TravelDocument
 from retorno.errors import Message, Term
 from retorno.safeguards import IDENTITY_FIELDS, TravellerFacts, held_elsewhere, identity_fingerprint, own_steps
@@ -268,7 +268,7 @@ def _same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[in
     owners: dict[int, tuple[str, int]] = {}
     for chunk in (everyone[i:i + 5000] for i in range(0, len(everyone), 5000)):
         owners.update({cid: (ref, agency) for cid, ref, agency in session.execute(
-            sa.select(Case.id, Case.reference, Case.agency_id).where(Case.id.in_(chunk)))})
+            sa.select(Case.id, Case.reference, Case.agency_id).where(among(Case.id, chunk)))})
     links: dict[int, dict[int, OtherRecord]] = {}
     for case_id in case_ids:
         if case_id not in components:
@@ -318,34 +318,34 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
     return sa.union_all(
         sa.select(mine.id, other.id)
         .join(other, sa.and_(other.national_id == mine.national_id, other.id != mine.id))
-        .where(mine.id.in_(sa.bindparam("by_cedula", expanding=True)), mine.national_id.is_not(None)),
+        .where(among(mine.id, "ids"), mine.national_id.is_not(None)),
         sa.select(my_doc.case_id, other_doc.case_id)
         .join(other_doc, sa.and_(other_doc.number == my_doc.number, other_doc.issuing_state == my_doc.issuing_state,
                                  other_doc.case_id != my_doc.case_id))
-        .where(my_doc.case_id.in_(sa.bindparam("by_document", expanding=True))),
+        .where(among(my_doc.case_id, "ids")),
         # A number declared on the record, declared on another...
         sa.select(declared.id, declaring.id)
         .join(declaring, sa.and_(declaring.declared_document_number == declared.declared_document_number,
                                  declaring.id != declared.id,
                                  _same_kind(declaring.declared_document_type, declared.declared_document_type)))
-        .where(declared.id.in_(sa.bindparam("by_declared", expanding=True)),
+        .where(among(declared.id, "ids"),
                declared.declared_document_number.is_not(None)),
         # ... or filed on another; and a number filed on the record, declared on another.
         sa.select(declared.id, filed.case_id)
         .join(filed, sa.and_(filed.number == declared.declared_document_number, filed.case_id != declared.id,
                              _same_kind(filed.document_type, declared.declared_document_type)))
-        .where(declared.id.in_(sa.bindparam("by_declared_filed", expanding=True)),
+        .where(among(declared.id, "ids"),
                declared.declared_document_number.is_not(None)),
         sa.select(my_filed.case_id, declaring.id)
         .join(declaring, sa.and_(declaring.declared_document_number == my_filed.number,
                                  declaring.id != my_filed.case_id,
                                  _same_kind(my_filed.document_type, declaring.declared_document_type)))
-        .where(my_filed.case_id.in_(sa.bindparam("by_filed_declared", expanding=True))),
+        .where(among(my_filed.case_id, "ids")),
         sa.select(my_record.c.case_id, other_record.c.case_id)
         .join(other_record, sa.and_(other_record.c.receiving_agency_id == my_record.c.receiving_agency_id,
                                     other_record.c.registry_record == my_record.c.registry_record,
                                     other_record.c.case_id != my_record.c.case_id))
-        .where(my_record.c.case_id.in_(sa.bindparam("by_record", expanding=True))))
+        .where(among(my_record.c.case_id, "ids")))
 
 
 _LINKED_PAIRS = _linked_pairs()
@@ -356,10 +356,7 @@ def _linked_records(session: Session, case_ids: Sequence[int]) -> dict[int, set[
     or declared)."""
     links: dict[int, set[int]] = {}
     for chunk in (list(case_ids[i:i + 2000]) for i in range(0, len(case_ids), 2000)):
-        for case_id, other_id in session.execute(_LINKED_PAIRS, {"by_cedula": chunk, "by_document": chunk,
-                                                                 "by_record": chunk, "by_declared": chunk,
-                                                                 "by_declared_filed": chunk,
-                                                                 "by_filed_declared": chunk}):
+        for case_id, other_id in session.execute(_LINKED_PAIRS, {"ids": chunk}):
             links.setdefault(case_id, set()).add(other_id)
     return links
 
@@ -384,7 +381,7 @@ def protection_status(session: Session, case_ids: Sequence[int]
     links = same_person(session, list(case_ids))
     linked = sorted({other for others in links.values() for other in others} - set(case_ids))
     everyone = list(case_ids) + linked
-    open_codes, medical = _open_codes(_screening_rows(session, Screening.case_id.in_(everyone)))
+    open_codes, medical = _open_codes(_screening_rows(session, among(Screening.case_id, everyone)))
     status: dict[int, tuple[bool, tuple[Term | Message, ...], int]] = {cid: (False, (), 0) for cid in case_ids}
     for case_id in case_ids:
         labels: list[Term | Message] = [concern_term(c) for c in open_codes.get(case_id, [])]
@@ -406,7 +403,7 @@ def protection_status(session: Session, case_ids: Sequence[int]
 def medical_escorts(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
     """Per case screened, the medical escorts its latest screening asked for (what `protection_status` tells as its
     third figure, without finding the person's other records, which a passenger list does not need)."""
-    return _open_codes(_screening_rows(session, Screening.case_id.in_(case_ids)))[1] if case_ids else {}
+    return _open_codes(_screening_rows(session, among(Screening.case_id, case_ids)))[1] if case_ids else {}
 
 
 def open_concern_codes(session: Session, case_id: int) -> list[str]:
@@ -432,7 +429,7 @@ def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, tup
                   Agency.country)
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
         .join(Agency, Agency.id == VerificationRequest.receiving_agency_id)
-        .where(VerificationRequest.case_id.in_(case_ids),
+        .where(among(VerificationRequest.case_id, case_ids),
                VerificationDecision.outcome.in_(("verified", "rejected")))
         .order_by(VerificationDecision.id)
     ).all()
@@ -452,7 +449,7 @@ def verified_cases(session: Session, cases: Sequence[Case]) -> set[int]:
 def current_documents(session: Session, case_ids: Sequence[int]) -> dict[int, TravelDocument]:
     """The newest valid-MRZ document of each case (expiry is judged against the travel date later)."""
     docs = session.execute(
-        sa.select(TravelDocument).where(TravelDocument.case_id.in_(case_ids), TravelDocument.mrz_valid)
+        sa.select(TravelDocument).where(among(TravelDocument.case_id, case_ids), TravelDocument.mrz_valid)
         .order_by(TravelDocument.id)
     ).scalars().all()
     return {d.case_id: d for d in docs}
@@ -475,7 +472,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     # A document counts only for the identity it was checked against: a changed name or birth
     # date needs a document that carries them.
     documents = {doc.case_id: doc for doc in session.execute(
-        sa.select(TravelDocument).where(TravelDocument.case_id.in_(ids), TravelDocument.mrz_valid)
+        sa.select(TravelDocument).where(among(TravelDocument.case_id, ids), TravelDocument.mrz_valid)
         .order_by(TravelDocument.id)).scalars() if doc.identity_fingerprint == fingerprints[doc.case_id]}
     cleared_children = _cleared_children(session, ids)
     households = _household_keys(session, cases)
@@ -507,7 +504,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
 
 def _cleared_children(session: Session, ids: Sequence[int]) -> set[int]:
     return set(session.execute(sa.select(BestInterestsDetermination.case_id)
-                               .where(BestInterestsDetermination.case_id.in_(ids))).scalars())
+                               .where(among(BestInterestsDetermination.case_id, ids))).scalars())
 
 
 def _household_keys(session: Session, cases: Sequence[Case]) -> dict[int, str]:
@@ -516,7 +513,7 @@ def _household_keys(session: Session, cases: Sequence[Case]) -> dict[int, str]:
     if not household_ids:
         return {}
     households = dict(session.execute(
-        sa.select(Household.id, Household.reference).where(Household.id.in_(household_ids))).all())
+        sa.select(Household.id, Household.reference).where(among(Household.id, household_ids))).all())
     return {case.id: household_key(case.agency.code, households[case.household_id])
             for case in cases if case.household_id}
 

@@ -29,7 +29,7 @@ from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
 from retorno.config import Settings
-from retorno.db import utcnow
+from retorno.db import among, utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, SafeguardViolation, Term
 from retorno.flights import airports, lifecycle
 from retorno.flights.models import (
@@ -259,7 +259,7 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
             .join(Household, Household.id == Case.household_id)
             .outerjoin(Passenger, sa.and_(Passenger.case_id == Case.id, Passenger.approval.in_(ACTIVE)))
             .outerjoin(Flight, sa.and_(Flight.id == Passenger.flight_id, Flight.state.in_(NOT_YET_FLOWN)))
-            .where(Case.household_id.in_(household_ids),
+            .where(among(Case.household_id, household_ids),
                    Case.state.in_(("registered", "screened", "verification_requested", "verified",
                                    "documented", "ready", "manifested")))
         ).all()
@@ -272,7 +272,7 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
             sa.select(HouseholdSplit.household_id, Household.reference, Agency.code)
             .join(Household, Household.id == HouseholdSplit.household_id)
             .join(Agency, Agency.id == Household.agency_id)
-            .where(HouseholdSplit.household_id.in_(household_ids))
+            .where(among(HouseholdSplit.household_id, household_ids))
         ):
             del hh_id
             splits.add(household_key(code, hh_ref))

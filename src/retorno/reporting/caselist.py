@@ -27,7 +27,7 @@ from retorno.cases import lifecycle
 from retorno.cases.facts import OPEN_CONCERN
 from retorno.cases.models import Case, Household
 from retorno.cases.service import COUNT_CAP, identifier_matches, visible_case_conditions
-from retorno.db import utcnow
+from retorno.db import among, utcnow
 from retorno.errors import InvalidInput
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
 from retorno.flights.service import visible_flights
@@ -273,7 +273,7 @@ def load_cases(session: Session, ids: Sequence[int]) -> list[Case]:
     """The cases of `ids`, in that order, with their households loaded in one more query."""
     if not ids:
         return []
-    by_id = {c.id: c for c in session.execute(sa.select(Case).where(Case.id.in_(ids))
+    by_id = {c.id: c for c in session.execute(sa.select(Case).where(among(Case.id, ids))
                                               .options(selectinload(Case.household))).scalars()}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -282,7 +282,7 @@ def assignee_names(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
     if not case_ids:
         return {}
     return dict(session.execute(sa.select(Case.id, User.username).join(User, User.id == Case.assigned_to)
-                                .where(Case.id.in_(case_ids))).all())
+                                .where(among(Case.id, case_ids))).all())
 
 
 def matching_ids(session: Session, user: User, wanted: CaseFilter, *, sort: str = DEFAULT_SORT,

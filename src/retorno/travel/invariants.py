@@ -206,14 +206,15 @@ def _check_touched(session: Session) -> None:
     requests = sorted(session.info.get(_TOUCHED_REQUESTS, set()))
     for chunk in _chunks(requests, 5000):
         cases.update(session.execute(sa.select(VerificationRequest.case_id)
-                                     .where(VerificationRequest.id.in_(chunk))).scalars())
+                                     .where(db.among(VerificationRequest.id, chunk))).scalars())
     # Cases written through the driver declaring a document number: checked as touched (the records it links them to).
     for chunk in _chunks(sorted(session.info.get(_TOUCHED_DECLARED, set())), 5000):
-        cases.update(session.execute(sa.select(Case.id).where(Case.declared_document_number.in_(chunk))).scalars())
+        cases.update(session.execute(sa.select(Case.id)
+                                     .where(db.among(Case.declared_document_number, chunk))).scalars())
     flight_ids = set(session.info.get(_TOUCHED_FLIGHTS, set()))
     for chunk in _chunks(sorted(cases), 5000):
         flight_ids.update(session.execute(
-            sa.select(Passenger.flight_id).where(Passenger.case_id.in_(chunk),
+            sa.select(Passenger.flight_id).where(db.among(Passenger.case_id, chunk),
                                                  Passenger.approval.in_(ACTIVE_APPROVALS))).scalars())
     if cases:
         # The passengers of flights not yet flown are few: those linked to a touched record, whatever its
@@ -227,7 +228,7 @@ def _check_touched(session: Session) -> None:
         their_households: set[int | None] = set()
         for chunk in _chunks(sorted(cases), 5000):
             their_households.update(session.execute(sa.select(Case.household_id).where(
-                Case.id.in_(chunk), Case.household_id.is_not(None))).scalars())
+                db.among(Case.id, chunk), Case.household_id.is_not(None))).scalars())
         flight_ids.update(flight_id for _, flight_id, household_id in aboard if household_id in their_households)
         if len(cases) < len(aboard_ids):
             # Being the same person is symmetric: the records linked to the touched ones are those aboard
@@ -244,7 +245,7 @@ def _check_touched(session: Session) -> None:
         flight_ids.update(_joined_by_cases_written(session, cedulas, households))
     if not flight_ids:
         return
-    flights = session.execute(sa.select(Flight).where(Flight.id.in_(sorted(flight_ids)),
+    flights = session.execute(sa.select(Flight).where(db.among(Flight.id, sorted(flight_ids)),
                                                       Flight.state.in_(NOT_YET_FLOWN_STATES))).scalars().all()
     # Every passenger of each manifest, not only those the transaction touched: a state some write left behind
     # the guard's back (SQL it does not see) is found at the next commit that touches the manifest.
@@ -267,7 +268,7 @@ def _joined_by_cases_written(session: Session, cedulas: set[str], households: se
         # Few cédulas (a case or two): the cases holding them and who is the same person as them, aboard.
         holders: set[int] = set()
         for some in _chunks(sorted(cedulas), 5000):
-            holders.update(session.execute(sa.select(Case.id).where(Case.national_id.in_(some))).scalars())
+            holders.update(session.execute(sa.select(Case.id).where(db.among(Case.national_id, some))).scalars())
         reached = holders.union(*same_person(session, sorted(holders)).values())
         flights.update(flight_id for case_id, flight_id, _, _ in aboard if case_id in reached)
         return flights
@@ -276,7 +277,7 @@ def _joined_by_cases_written(session: Session, cedulas: set[str], households: se
     linked = same_person(session, sorted(cedula_of))
     others: list[int] = sorted(set[int]().union(*linked.values()) - cedula_of.keys())
     for chunk in _chunks(others, 5000):
-        cedula_of.update(session.execute(sa.select(Case.id, Case.national_id).where(Case.id.in_(chunk))).all())
+        cedula_of.update(session.execute(sa.select(Case.id, Case.national_id).where(db.among(Case.id, chunk))).all())
     flights.update(flight_id for case_id, flight_id, _, _ in aboard
                    if any(cedula_of.get(person) in cedulas for person in (case_id, *linked.get(case_id, {}))))
     return flights
