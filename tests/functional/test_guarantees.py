@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from retorno.agencies.visibility import audit_pseudonym
 from retorno.audit.models import AuditRecord
 from tests.factories import Api, World, case_payload, ok
 from tests.web.pages_helpers import login
@@ -15,6 +16,11 @@ from tests.web.pages_helpers import login
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
 RELATED = HEADER.rstrip("\n") + ",parentesco\n"  # a household's rows say who heads it
+
+
+def shown_as(client: TestClient, reference: str) -> str:
+    """A case's reference as the audit view shows it to monitors and administrators (a keyed pseudonym)."""
+    return audit_pseudonym(client.app.state.audit_pseudonym_key, "case", reference)  # type: ignore[attr-defined]
 
 
 def refused(response: object, status: int, code_prefix: str) -> dict[str, object]:
@@ -200,12 +206,16 @@ def test_a_monitor_reads_the_audit_trail_without_personal_fields(client: TestCli
         text = str(records)
         for secret in ("Yusmary", "V31415926", "fiscalía", "trafficking", "trata", "Tapachula"):
             assert secret not in text, (user, secret)
-    page = client.get("/monitor", headers=world.headers("monitor.viewer"))
-    assert page.status_code == 200
-    for secret in ("fiscalía", "trafficking", "trata", "Yusmary"):
+    # Pages are read in a signed-in session (a bearer token reaches the login form, where nothing can be missing).
+    assert login(client, "monitor.viewer").status_code == 303
+    page = client.get("/monitor", follow_redirects=False)
+    assert page.status_code == 200 and "screening.resolve" in page.text
+    for secret in ("fiscalía", "trafficking", "trata", "Yusmary", case["reference"]):
         assert secret not in page.text
-    audit_page = client.get("/audit", headers=world.headers("monitor.viewer"))
-    assert audit_page.status_code == 200 and "fiscalía" not in audit_page.text
+    audit_page = client.get("/audit", follow_redirects=False)
+    assert audit_page.status_code == 200 and "case.register" in audit_page.text
+    for secret in ("fiscalía", "Yusmary", case["reference"]):
+        assert secret not in audit_page.text
 
 
 def test_a_new_household_member_takes_the_household_off_its_manifest(client: TestClient, world: World) -> None:
@@ -248,7 +258,7 @@ def test_a_claim_at_the_aircraft_door_takes_the_person_off_before_departure(clie
     passengers = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
     assert ref not in [p["case"] for p in passengers]
     records = ok(api.get("admin", "/api/v1/audit?limit=50"))
-    assert any(r["action"].startswith("manifest.removed") and r["object_id"] == ref for r in records)
+    assert any(r["action"].startswith("manifest.removed") and r["object_id"] == shown_as(client, ref) for r in records)
 
 
 def test_a_boarded_passenger_removed_by_both_sides_is_audited_and_back_in_line(client: TestClient,
@@ -300,7 +310,7 @@ def test_a_viewer_cannot_read_protection_history_and_officers_reads_are_audited(
     refused(api.get("inm.viewer", f"/api/v1/cases/{ref}/timeline"), 403, "forbidden")
     ok(api.get("inm.officer", f"/api/v1/cases/{ref}/timeline"))
     records = ok(api.get("admin", "/api/v1/audit?action=case.timeline_read"))
-    assert [r["object_id"] for r in records] == [ref]
+    assert [r["object_id"] for r in records] == [shown_as(client, ref)]
 
 
 def test_an_operator_cannot_search_by_a_cedula_it_may_not_see(client: TestClient, world: World) -> None:
@@ -427,7 +437,7 @@ def test_an_operator_guessing_a_returnees_birth_date_is_slowed_down_and_audited(
     refused(api.post("op.officer", path, {"birth_date": born.isoformat()}), 429, "lookup_throttled")
     assert state(api, ref) == "arrived"
     failed = ok(api.get("admin", "/api/v1/audit?action=intake.lookup_failed"))
-    assert len(failed) >= 3 and {r["object_id"] for r in failed} == {ref}
+    assert len(failed) >= 3 and {r["object_id"] for r in failed} == {shown_as(client, ref)}
     # Another operator official is not held up by this one's guesses.
     ok(api.post("op2.officer", path, {"birth_date": born.isoformat()}), 201)
 

@@ -7,6 +7,8 @@ set never leaves the service. A kind with no entry for a record type sees none o
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,6 +72,35 @@ def cut(user: User, record_type: str, values: Mapping[str, Any]) -> dict[str, An
     """`values` reduced to the fields `user` may read."""
     allowed = visible_fields(user, record_type)
     return {name: value for name, value in values.items() if name in allowed}
+
+
+# The audit records whose object is a person: a case's reference is one person's file, a household's one family's.
+# Read by monitors and administrators (the "audit" view), who see no person (SPEC.md 4.6), such a reference is a
+# pseudonym keyed with the installation's secret (`audit_pseudonym_key`): the records of one case still read as one
+# object, so a pattern stands out (five overrides on one case), and which case it is stays with the sending side.
+# Before, `screening.resolve` or `safeguard.refused_held_elsewhere` told a monitor which cases had a protection
+# concern (red team, medium).
+PERSONAL_OBJECTS = frozenset({"case", "household"})
+
+
+def audit_pseudonym_key(secret: str) -> bytes:
+    """The key of the audit view's pseudonyms, drawn from the installation's secret (`Settings.secret_key`)."""
+    return hmac.new(secret.encode(), b"retorno audit view pseudonyms", hashlib.sha256).digest()
+
+
+def audit_pseudonym(key: bytes, object_type: str, object_id: str) -> str:
+    """The reference an audit view shows for a person's record: '~' and twelve hexadecimal digits, unlike any
+    reference, the same for the same record, unguessable without the key."""
+    return "~" + hmac.new(key, f"{object_type}:{object_id}".encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def cut_audit(user: User, values: Mapping[str, Any], key: bytes) -> dict[str, Any]:
+    """An audit record as the audit view shows it to `user`: the fields it may read (`cut`), and the reference of a
+    person's record as its pseudonym."""
+    shown = cut(user, "audit", values)
+    if shown.get("object_type") in PERSONAL_OBJECTS and "object_id" in shown:
+        shown["object_id"] = audit_pseudonym(key, shown["object_type"], str(shown["object_id"]))
+    return shown
 
 
 # ----- protection status: held back by a concern, or ready -------------------------------------------------

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 
 from retorno.agencies.permissions import require
-from retorno.agencies.visibility import cut
+from retorno.agencies.visibility import cut_audit
 from retorno.audit.checkpoints import latest_checkpoint
 from retorno.audit.models import AuditRecord
 from retorno.audit.schemas import AuditEntry, ChainVerification, SignedHead
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
 @router.get("", response_model=list[AuditEntry], response_model_exclude_unset=True)
-def read(session: SessionDep, user: CurrentUser, action: str | None = None,
+def read(request: Request, session: SessionDep, user: CurrentUser, action: str | None = None,
          limit: int = Query(100, ge=1, le=1000), before_seq: SeqQuery = None) -> Any:
     require(user, "audit.read")
     query = sa.select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
@@ -30,10 +30,11 @@ def read(session: SessionDep, user: CurrentUser, action: str | None = None,
         query = query.where(AuditRecord.action == action)
     if before_seq:
         query = query.where(AuditRecord.seq < before_seq)
-    return [cut(user, "audit", {
+    key = request.app.state.audit_pseudonym_key
+    return [cut_audit(user, {
         "seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency, "action": r.action,
         "object_type": r.object_type, "object_id": r.object_id, "before": r.before, "after": r.after,
-        "reason": r.reason, "hash": r.hash}) for r in session.execute(query).scalars()]
+        "reason": r.reason, "hash": r.hash}, key) for r in session.execute(query).scalars()]
 
 
 @router.get("/verify", response_model=ChainVerification)

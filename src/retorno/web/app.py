@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from retorno.agencies.visibility import audit_pseudonym_key
 from retorno.audit.signing import signing_key
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Coordinated return flights and reintegration programmes (SPEC.md).")
     # Every transaction that writes audit records signs a checkpoint with this key (README "Audit trail keys").
     app.state.audit_signer = signing_key(settings)
+    app.state.audit_pseudonym_key = audit_pseudonym_key(settings.secret_key)
     engine = installation_engine(settings.database_url, data_keys=keyring_for(settings),
                                  audit_signer=app.state.audit_signer,
                                  passengers_per_escort=settings.passengers_per_escort,

@@ -6,7 +6,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from retorno.agencies.visibility import cut
+from retorno.agencies.visibility import cut_audit
 from retorno.audit.checkpoints import ExportedCheckpoint, latest_checkpoint
 from retorno.audit.signing import KeyFile
 from retorno.audit.verify import verify_chain
@@ -60,8 +60,9 @@ def overview(request: Request, session: SessionDep, user: PageUser) -> HTMLRespo
         "monitor.html",
         charts=chart_list,
         total=sum(by_state.values()),
-        exceptions=[cut(user, "audit", {"at": r.at, "action": r.action, "agency": r.agency,
-                                        "object_type": r.object_type, "object_id": r.object_id})
+        exceptions=[cut_audit(user, {"at": r.at, "action": r.action, "agency": r.agency,
+                                     "object_type": r.object_type, "object_id": r.object_id},
+                              request.app.state.audit_pseudonym_key)
                     for r in reports.safeguard_exceptions(session, user)],
         alerts=reports.recent_alerts(session, user),
         differences=reports.arrival_differences(session, user),
@@ -84,8 +85,9 @@ def audit_trail(
 ) -> HTMLResponse:
     require_page(user, "audit.read")
     rows = reports.audit_page(session, user, action=action or None, before_seq=before_seq)
-    records = [cut(user, "audit", {"seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency,
-                                   "action": r.action, "object_type": r.object_type, "object_id": r.object_id})
+    records = [cut_audit(user, {"seq": r.seq, "at": r.at, "actor": r.actor, "agency": r.agency,
+                                "action": r.action, "object_type": r.object_type, "object_id": r.object_id},
+                         request.app.state.audit_pseudonym_key)
                for r in rows]
     return render(
         request,

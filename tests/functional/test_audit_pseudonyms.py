@@ -1,0 +1,41 @@
+"""The audit view names no person's record: monitors and administrators read a case's or a household's reference
+as a keyed pseudonym (red team, medium: `screening.resolve` told a monitor which cases had a protection concern)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from retorno.agencies.visibility import audit_pseudonym
+from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login
+
+
+def test_monitors_read_a_persons_record_as_a_pseudonym(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    held = api.register(household_reference="HOGAR-PSEUDO-1", relationship_to_head="head")["reference"]
+    other = api.register()["reference"]
+    api.screen(held, ["pending_asylum_claim"])
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{held}/screenings/resolution",
+                {"decision": "travel_permitted", "reason": "Solicitud desistida ante la COMAR."}), 201)
+    api.screen(other)
+    key = client.app.state.audit_pseudonym_key  # type: ignore[attr-defined]
+    for user in ("monitor.viewer", "admin"):
+        records = ok(api.get(user, "/api/v1/audit?limit=1000"))
+        people = [r for r in records if r["object_type"] in ("case", "household")]
+        assert people and all(r["object_id"].startswith("~") for r in people), user
+        text = str(records)
+        for reference in (held, other, "HOGAR-PSEUDO-1"):
+            assert reference not in text, (user, reference)
+        resolved = ok(api.get(user, "/api/v1/audit?action=screening.resolve"))
+        assert [r["object_id"] for r in resolved] == [audit_pseudonym(key, "case", held)]
+        # One record, one pseudonym: the resolved case's records read as one object, another case's as another.
+        of_held = {r["action"] for r in people if r["object_id"] == audit_pseudonym(key, "case", held)}
+        assert {"case.register", "screening.record", "screening.resolve"} <= of_held
+        assert any(r["object_id"] == audit_pseudonym(key, "case", other) for r in people)
+        assert audit_pseudonym(key, "case", held) != audit_pseudonym(key, "case", other)
+    assert login(client, "monitor.viewer").status_code == 303
+    for page in ("/monitor", "/audit", "/audit?action=screening.resolve"):
+        shown = client.get(page, follow_redirects=False)
+        assert shown.status_code == 200 and 'name="password"' not in shown.text, page
+        assert held not in shown.text and other not in shown.text, page
+        assert audit_pseudonym(key, "case", held) in shown.text, page
