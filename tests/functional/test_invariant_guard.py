@@ -98,19 +98,21 @@ def _concern_by_a_statement(session: Session, case_id: int, officer: int) -> Non
 
 @pytest.mark.parametrize("concern", [_concern_in_bulk, _concern_by_a_statement])
 @pytest.mark.parametrize("others", [0, 2])
+@pytest.mark.parametrize("written", ["V31700100", "E31700100"])
 def test_a_case_written_through_the_driver_with_a_passengers_cedula_and_a_concern_is_refused_at_commit(
         client: TestClient, world: World, session_factory: sessionmaker[Session], others: int,
-        concern: Callable[[Session, int, int], None]) -> None:
+        concern: Callable[[Session, int, int], None], written: str) -> None:
     """A new case sharing the cédula of a passenger approved on a locked manifest is the same person, and the concern
     written on it in the same transaction is that passenger's: the commit is refused. With `others` more cases of
     other cédulas in the batch, the guard finds the passenger from the passengers' side (more cédulas than
-    passengers aboard) rather than the cédulas'."""
+    passengers aboard) rather than the cédulas'. The cédula is its digits: written with the other letter (E31700100
+    for the passenger's V31700100, red team M4), it is the same person all the same."""
     with session_factory() as session:
         passenger = _on_a_locked_manifest(client, world, session, national_id="V31700100")
         passenger_id, reference = passenger.id, passenger.reference
-        cedulas: list[str | None] = ["V31700100", *(f"V3170020{i}" for i in range(others)), None]
+        cedulas: list[str | None] = [written, *(f"V3170020{i}" for i in range(others)), None]
         insert_columns(session, Case.__table__, _cases_in_bulk(world, cedulas))
-        new = session.execute(sa.select(Case.id).where(Case.reference == "MX-BULK-G0-V31700100")).scalar_one()
+        new = session.execute(sa.select(Case.id).where(Case.reference == f"MX-BULK-G0-{written}")).scalar_one()
         concern(session, new, world.users["inm.officer"].id)
         with pytest.raises(SafeguardViolation) as refused:
             session.commit()
@@ -118,7 +120,8 @@ def test_a_case_written_through_the_driver_with_a_passengers_cedula_and_a_concer
         assert {v.case_reference for v in refused.value.violations} == {reference}
         session.rollback()
     with session_factory() as session:
-        assert session.execute(sa.select(Case.id).where(Case.national_id == "V31700100")).all() == [(passenger_id,)]
+        assert session.execute(sa.select(Case.id).where(Case.national_id.in_(["V31700100", written]))
+                               ).all() == [(passenger_id,)]
 
 
 def test_a_case_written_through_the_driver_into_a_household_on_a_manifest_is_refused_at_commit(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency
 from retorno.audit import refusals as linked
-from retorno.cases.models import Case, Household
+from retorno.cases.models import Case, Household, cedula_digits
 from retorno.db import RAW_WRITES, among
 from retorno.documents.models import TravelDocument
 from retorno.errors import Message, Term
@@ -234,10 +234,10 @@ def _same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[in
 
     A person registered twice (by two agencies, or again under another reference) is one person:
     a protection concern open on any record protects them all. Records are the same person when
-    they share a cédula, a civil-registry record a verification matched them to (at any time: an
-    identity edited since does not unmake the match), or a travel document (issuing state and
-    number; a document only declared on a record links by its number, `_linked_pairs`) — and,
-    through those, transitively. Whether the other record is the same agency's
+    they share a cédula (its digits, whatever its letter), a civil-registry record a verification
+    matched them to (at any time: an identity edited since does not unmake the match), or a travel
+    document (issuing state and number; a document only declared on a record links by its number,
+    `_linked_pairs`) — and, through those, transitively. Whether the other record is the same agency's
     decides what may be said of it: another agency's reference and concerns are not this agency's
     to read (SPEC.md section 4.6), only that one is open.
     """
@@ -291,7 +291,8 @@ def _same_kind(first: sa.SQLColumnExpression[str | None], second: sa.SQLColumnEx
     return sa.or_(first.is_(None), second.is_(None), _document_kind(first) == _document_kind(second))
 
 
-# The pairs of records sharing directly a cédula, a travel document (issuing state and number), a document number
+# The pairs of records sharing directly a cédula (its digits: E20282780 is V20282780), a travel document (issuing
+# state and number), a document number
 # declared on one of them (`Case.declared_document_number`, declared on the other or filed) or a civil-registry
 # record a verification matched them to (by the same receiving authority), in one statement made once: the
 # kinds used to be asked in four statements, with aliases made anew for every call (building each one's columns
@@ -316,9 +317,11 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
                 .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record.is_not(None)))
     my_record, other_record = verified.subquery(), verified.subquery()
     return sa.union_all(
+        # A cédula by its digits, whatever its letter (E or V: `cedula_digits`), off their index.
         sa.select(mine.id, other.id)
-        .join(other, sa.and_(other.national_id == mine.national_id, other.id != mine.id))
-        .where(among(mine.id, "ids"), mine.national_id.is_not(None)),
+        .join(other, sa.and_(cedula_digits(other.national_id) == cedula_digits(mine.national_id),
+                             other.id != mine.id))
+        .where(among(mine.id, "ids"), cedula_digits(mine.national_id) != ""),
         sa.select(my_doc.case_id, other_doc.case_id)
         .join(other_doc, sa.and_(other_doc.number == my_doc.number, other_doc.issuing_state == my_doc.issuing_state,
                                  other_doc.case_id != my_doc.case_id))

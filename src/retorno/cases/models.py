@@ -42,6 +42,8 @@ class Case(Versioned, Base):
     place_of_birth: Mapped[str | None] = mapped_column(sa.String(120))
     country_of_birth: Mapped[str | None] = mapped_column(sa.String(3))
     nationality: Mapped[str] = mapped_column(sa.String(3))
+    # A Venezuelan cédula as its letter and digits ('V12345678', `cases.rows.normalise_cedula`); the records of one
+    # person are linked by its digits alone (`cedula_digits`), looked up by their index (ix_cases_national_id_digits).
     national_id: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     # A travel document as declared on intake; the checked one (with its MRZ) is a TravelDocument. Its number links
     # the records of one person (`facts._linked_pairs`), looked up by its index.
@@ -101,6 +103,29 @@ class Case(Versioned, Base):
 # (`info["dialects"]`, which the migrations' comparison with the models honours too).
 sa.Index("ix_cases_name_desc_id", Case.first_surname.desc(), Case.second_surname.desc().nulls_last(),
          Case.given_names.desc(), Case.id.desc(), info={"dialects": ("postgresql",)}).ddl_if(dialect="postgresql")
+
+
+def cedula_digits(national_id: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[str]:
+    """A national ID as the records of one person are linked by (red team M4, SPEC.md 4.1): without the letter of a
+    cédula, E (a foreigner) or V ('E20282780' and 'V20282780' are one person: a foreigner who naturalises keeps the
+    number and becomes V, and two agencies may record the letter differently). A false link holds both records back
+    until a supervisor sorts it out; a missed one can send a person with an open protection claim back.
+
+    Any national ID loses its leading E and V letters so, a non-Venezuelan one too (stored as typed, upper-case:
+    `cases.service.normal_national_id`): records whose IDs were equal stay linked whatever their nationalities say,
+    and one whose nationality is wrong still links. An ID of those letters alone has no digits to link by (''). The
+    text is the one of the index (`'VE'` a literal, not a parameter), so that both databases use it.
+    """
+    return sa.func.ltrim(national_id, sa.literal_column("'VE'"))
+
+
+def national_id_digits(national_id: str | None) -> str:
+    """`cedula_digits` in Python ('' for none)."""
+    return (national_id or "").lstrip("VE")
+
+
+# The records of one person by their cédula's digits (`cases.facts._linked_pairs`, the manifest guard; migration 0019).
+sa.Index("ix_cases_national_id_digits", cedula_digits(Case.national_id))
 
 
 class PossibleDuplicate(Base):

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from retorno import db, safeguards
 from retorno.cases.facts import same_person
-from retorno.cases.models import Case
+from retorno.cases.models import Case, cedula_digits, national_id_digits
 from retorno.documents.models import TravelDocument
 from retorno.errors import SafeguardViolation
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
@@ -256,19 +256,22 @@ def _check_touched(session: Session) -> None:
 
 def _joined_by_cases_written(session: Session, cedulas: set[str], households: set[int]) -> set[int]:
     """The flights not yet flown of the active passengers that cases written through the driver joined: the members
-    of their households, and the same person as a case holding one of their cédulas."""
+    of their households, and the same person as a case holding one of their cédulas (by its digits, whatever its
+    letter, as records are linked: `cases.models.cedula_digits`)."""
     aboard = session.execute(
         sa.select(Passenger.case_id, Passenger.flight_id, Case.household_id, Case.national_id)
         .join(Flight, Flight.id == Passenger.flight_id).join(Case, Case.id == Passenger.case_id)
         .where(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
     flights = {flight_id for _, flight_id, household_id, _ in aboard if household_id in households}
-    if not cedulas or not aboard:
+    digits = {national_id_digits(cedula) for cedula in cedulas} - {""}
+    if not digits or not aboard:
         return flights
-    if len(cedulas) < len(aboard):
+    if len(digits) < len(aboard):
         # Few cédulas (a case or two): the cases holding them and who is the same person as them, aboard.
         holders: set[int] = set()
-        for some in _chunks(sorted(cedulas), 5000):
-            holders.update(session.execute(sa.select(Case.id).where(db.among(Case.national_id, some))).scalars())
+        for some in _chunks(sorted(digits), 5000):
+            holders.update(session.execute(sa.select(Case.id).where(db.among(cedula_digits(Case.national_id), some))
+                                           ).scalars())
         reached = holders.union(*same_person(session, sorted(holders)).values())
         flights.update(flight_id for case_id, flight_id, _, _ in aboard if case_id in reached)
         return flights
@@ -279,7 +282,8 @@ def _joined_by_cases_written(session: Session, cedulas: set[str], households: se
     for chunk in _chunks(others, 5000):
         cedula_of.update(session.execute(sa.select(Case.id, Case.national_id).where(db.among(Case.id, chunk))).all())
     flights.update(flight_id for case_id, flight_id, _, _ in aboard
-                   if any(cedula_of.get(person) in cedulas for person in (case_id, *linked.get(case_id, {}))))
+                   if any(national_id_digits(cedula_of.get(person)) in digits
+                          for person in (case_id, *linked.get(case_id, {}))))
     return flights
 
 
