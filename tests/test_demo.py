@@ -355,6 +355,26 @@ def test_an_open_concern_on_a_record_verified_to_another_spelling_of_a_passenger
         (reference, "open protection concern(s): pending_asylum_claim")]
 
 
+def test_an_open_concern_on_a_record_of_a_passenger_s_cedula_with_the_other_letter_is_found(demo: Demo) -> None:
+    """Red team M4: a record holding a passenger's cédula with the other letter (E for V) is the passenger, and a
+    concern open on it is theirs for the check too."""
+    def change(session: Session) -> str:
+        passenger = session.execute(sa.select(Passenger).join(Flight, Flight.id == Passenger.flight_id)
+                                    .where(Flight.state == "accepted").order_by(Passenger.id).limit(1)).scalar_one()
+        case = session.get(Case, passenger.case_id)
+        assert case is not None and case.national_id and case.national_id.startswith("V")
+        other = session.execute(sa.select(Case).where(Case.id.not_in(sa.select(Passenger.case_id)))
+                                .order_by(Case.id).limit(1)).scalar_one()
+        other.national_id = "E" + case.national_id[1:]
+        session.add(Screening(case_id=other.id, screened_by=1, concerns=["pending_asylum_claim"]))
+        return case.reference
+
+    report, reference = _checked(demo, change)
+    problems = report.problems("cleared_and_verified")
+    assert [(f.subject.split()[1], f.message) for f in problems] == [
+        (reference, "open protection concern(s): pending_asylum_claim")]
+
+
 def test_an_open_concern_marker_out_of_step_with_the_screenings_is_found(demo: Demo) -> None:
     def change(session: Session) -> str:
         listed, unlisted = (session.execute(sa.select(Case).where(condition).order_by(Case.id).limit(1)).scalar_one()

@@ -150,12 +150,13 @@ def jaro_winkler(a: str, b: str) -> float:
     return jaro + prefix * 0.1 * (1 - jaro)
 
 
-def _national_id(value: str | None) -> str:
-    """A national ID as compared: upper-case letters and digits only."""
+def national_id_key(value: str | None) -> str:
+    """A national ID as compared: upper-case letters and digits only, without a cédula's letter (E or V, whatever
+    it is: 'E20282780' is 'V20282780', as records are linked, `cases.models.cedula_digits`); '' for none."""
     if not value:
         return ""
     upper = value.upper()
-    return upper if upper.isascii() and upper.isalnum() else _NOT_ALPHANUMERIC.sub("", upper)
+    return (upper if upper.isascii() and upper.isalnum() else _NOT_ALPHANUMERIC.sub("", upper)).lstrip("VE")
 
 
 class _Columns(NamedTuple):
@@ -189,7 +190,7 @@ def _fold_people(groups: Sequence[Sequence[Person]]) -> _Columns:
         names.append(list(map(folded.__getitem__, column)))
     given, first, second = names
     return _Columns(given, first, second, _attribute(groups, "birth_date"),
-                    list(map(_national_id, _attribute(groups, "national_id"))))
+                    list(map(national_id_key, _attribute(groups, "national_id"))))
 
 
 def _blocks(people: _Columns) -> list[list[int]]:
@@ -305,7 +306,8 @@ def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
 
 
 def held_cases_to_compare(rows: Sequence[Person]) -> tuple[set[date], set[str]]:
-    """Birth dates and national IDs that a held case must have for find_duplicates to compare it.
+    """Birth dates and national IDs (as compared, `national_id_key`) that a held case must have for find_duplicates
+    to compare it.
 
     Every blocking key holds a birth date (or its day and month swapped) or a national ID, so
     the service layer need only load held cases with a birth date or an ID in these sets.
@@ -317,8 +319,8 @@ def held_cases_to_compare(rows: Sequence[Person]) -> tuple[set[date], set[str]]:
         birth_dates.add(born)
         if born.day <= 12:
             birth_dates.add(born.replace(month=born.day, day=born.month))
-        if row.national_id:
-            national_ids.add(row.national_id)
+        if national_id_key(row.national_id):
+            national_ids.add(national_id_key(row.national_id))
     return birth_dates, national_ids
 
 

@@ -22,7 +22,7 @@ hide itself here. What it checks, each rule named in the report:
   belongs to a household with an adult, or has a determination or an unaccompanied-child
   concern on record;
 - `cleared_and_verified`: everyone on a manifest or aboard a flight was screened, has no concern
-  open (on this record or another record with the same cédula, or verified by the same receiving
+  open (on this record or another record with the same cédula, whatever its letter, or verified by the same receiving
   authority against the same registry record, however spelled), was verified by the receiving
   side for the identity they have now, and holds a travel document for that identity, with a
   valid machine readable zone, not expired on the day of the flight;
@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency
 from retorno.audit.verify import verify_chain
-from retorno.cases.models import Case, Household
+from retorno.cases.models import Case, Household, national_id_digits
 from retorno.db import utcnow
 from retorno.documents.models import TravelDocument
 from retorno.flights.models import Flight, HouseholdSplit, Passenger
@@ -187,8 +187,9 @@ class _Demo:
         """Per case, the concerns a screening raised that no 'travel permitted' resolution of it closed.
 
         A resolution whose concerns are SQL NULL (older rows) closes all of its screening's concerns, one
-        whose concerns are no list (a JSON null) none; a concern open on another record with the same cédula, or
-        verified against the same registry record by the same receiving authority, counts for this one too.
+        whose concerns are no list (a JSON null) none; a concern open on another record with the same cédula (its
+        digits, whatever its letter), or verified against the same registry record by the same receiving
+        authority, counts for this one too.
         """
         closed: dict[int, set[str]] = defaultdict(set)
         for screening_id, screening_concerns, resolved, closes_all in session.execute(
@@ -205,10 +206,11 @@ class _Demo:
             own[case_id].update(left)
             if left and (case_id not in self.open_since or screened_at < self.open_since[case_id]):
                 self.open_since[case_id] = screened_at
+        # A cédula by its digits, whatever its letter (red team M4: E20282780 is V20282780, `cedula_digits`).
         by_cedula: dict[str, set[str]] = defaultdict(set)
         for person in self.people.values():
-            if person.national_id:
-                by_cedula[person.national_id].update(own.get(person.id, set()))
+            if national_id_digits(person.national_id):
+                by_cedula[national_id_digits(person.national_id)].update(own.get(person.id, set()))
         # A registry record verified for two cases by one receiving authority makes them one person, however the
         # record was spelled when it was stored (red team H1: '025440' and '25440').
         records: dict[int, set[tuple[int, str]]] = defaultdict(set)
@@ -222,7 +224,8 @@ class _Demo:
         for case_id, held in records.items():
             for key in held:
                 by_record[key].update(own.get(case_id, set()))
-        return {pid: own.get(pid, set()) | (by_cedula[p.national_id] if p.national_id else set())
+        return {pid: own.get(pid, set()) | (by_cedula[national_id_digits(p.national_id)]
+                                            if national_id_digits(p.national_id) else set())
                 | {code for key in records.get(pid, ()) for code in by_record[key]}
                 for pid, p in self.people.items()}
 

@@ -15,7 +15,7 @@ from retorno.agencies.permissions import action, reader
 from retorno.agencies.service import receiving_authority_for
 from retorno.audit.service import record
 from retorno.cases.facts import case_fingerprint
-from retorno.cases.models import Case
+from retorno.cases.models import Case, national_id_digits
 from retorno.cases.service import advance, ensure_owner, transition
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
 from retorno.verification.anchors import is_deceased
@@ -111,8 +111,10 @@ def _same_record_same_person(session: Session, actor: User, case: Case, request:
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
         .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record == registry_record,
                VerificationRequest.receiving_agency_id == request.receiving_agency_id, Case.id != case.id)).all()
+    # A cédula differs by its digits: its letter alone (E or V) does not make another person (`cedula_digits`).
     differs = [row for row in others if row.birth_date != case.birth_date or (
-        row.national_id and case.national_id and row.national_id != case.national_id)]
+        national_id_digits(row.national_id) and national_id_digits(case.national_id)
+        and national_id_digits(row.national_id) != national_id_digits(case.national_id))]
     if not differs or (actor.role == "supervisor" and reason and len(reason.strip()) >= 10):
         return
     raise InvalidTransition(
