@@ -134,17 +134,18 @@ def _aboard(api: Api, reference: str, flight: str) -> bool:
     return reference in [p["case"] for p in passengers if p["approval"] in ("proposed", "approved")]
 
 
-def test_a_number_declared_later_on_a_concern_case_linking_a_passenger_is_refused(
+def test_a_number_declared_later_on_a_concern_case_takes_the_linked_passenger_off(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
-    """As a cédula edit that makes a concern case the same person as a passenger is: the manifest guard refuses the
-    write (409), and nothing of it is kept; the passenger's side takes them off the manifest first."""
+    """As a cédula recorded later on a concern case is: the link is kept and the passenger it makes the same person
+    leaves the manifest at once (`travel.service.update_case`). Refusing the write, as before, kept the two records
+    apart, and the official who knew the number could not record it (red team)."""
     api, passenger, flight = _passenger_and_concern(client, world, session_factory, "C44170024")
-    refused = _import(client, world, "RT-H2-C", number="C44170024", status=409)
-    assert refused["error"]["code"] == "safeguard.non_refoulement"
+    assert _import(client, world, "RT-H2-C", number="C44170024")["updated"] == 1
     with session_factory() as session:
         assert session.execute(sa.select(Case.declared_document_number)
-                               .where(Case.agency_reference == "RT-H2-C")).scalar_one() == "C00000001"
-    assert _aboard(api, passenger, flight)
+                               .where(Case.agency_reference == "RT-H2-C")).scalar_one() == "C44170024"
+    assert not _aboard(api, passenger, flight)
+    assert _state(api, passenger) == "documented"
 
 
 def test_a_number_declared_later_on_the_passengers_case_takes_the_passenger_off(

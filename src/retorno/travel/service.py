@@ -134,6 +134,8 @@ def _pull_linked_records(session: Session, by: User | None, case: Case) -> None:
 
 
 _PULLING = "retorno.pulling_linked_records"
+# The fields of a case by which it is the same person as another record (`cases.facts._linked_pairs`).
+LINKING_FIELDS = frozenset({"national_id", "declared_document_number", "declared_document_type"})
 LINKED_RECORD_REACTIONS.append(_pull_linked_records)
 
 
@@ -158,6 +160,13 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
                                     "(the case is '%(state)s')", code="identity_locked", case=case.reference,
                                     state=Term("case_state", case.state))
     changed = change_fields(session, actor, case, changes)
+    if changed.keys() & LINKING_FIELDS:
+        # A cédula or a declared document number recorded now may make this case one person with another record,
+        # whichever agency holds it: a concern open on either takes the other off its manifest at once, as a
+        # verification or a document that links them does (red team: the official who learned the person's cédula
+        # could not record it while the other agency's record of the person stood on a manifest, so the records
+        # stayed apart; the guard's refusal also named that agency's case).
+        _pull_linked_records(session, actor, case)
     if not changed or not reopens or not identity_changed(changed):
         return bool(changed)
     if case.state == "manifested":
