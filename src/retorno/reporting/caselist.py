@@ -234,6 +234,11 @@ def list_cases(session: Session, user: User, wanted: CaseFilter, *, sort: str = 
     # are, and the count is asked only otherwise (a name most often matches a handful of cases, which a search
     # found by reading every name twice, once to count them and once for the page: `retorno bench load`).
     page_ids = _page_ids(session, user, conditions, sort, limit, offset)
+    if wanted.concern is not None:
+        # Who has a protection concern open is protection information: listing it is an audited read (SPEC.md 4.7),
+        # as an export of the list is (red team: `?concern=open` named 85 people and left no record).
+        record(session, user, "cases.concern_list", "case_list", user.agency.code,
+               after={"rows": len(page_ids), "offset": offset, "filters": wanted.used(), "sort": sort})
     if len(page_ids) < limit and (page_ids or not offset):
         total = min(offset + len(page_ids), COUNT_CAP + 1)
     else:

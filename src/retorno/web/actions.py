@@ -21,6 +21,7 @@ ACTIONS = {
     "case.update": "Datos del caso corregidos",
     "case.withdrawn": "Caso retirado",
     "cases.export": "Lista de casos exportada",
+    "cases.concern_list": "Lista de casos con preocupación de protección consultada",
     "child.best_interests": "Determinación del interés superior registrada",
     "consent.give": "Consentimiento registrado",
     "consent.withdraw": "Consentimiento retirado",
