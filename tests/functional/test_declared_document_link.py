@@ -27,6 +27,9 @@ HEADER = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimi
           "tipo_documento,numero_documento,lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
 
 
+OTHER_PERSON = "Yolanda"
+
+
 def _import(client: TestClient, world: World, reference: str, *, number: str, kind: str = "pasaporte",
             cedula: str = "", given: str = "Rosa Elena", status: int = 201) -> Any:
     """One row of the case list, the person born 17/05/1990, declaring a document."""
@@ -122,7 +125,8 @@ def _passenger_and_concern(client: TestClient, world: World, session_factory: se
     flight = api.flight()["reference"]
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [passenger["reference"]]}), 201)
     assert _state(api, passenger["reference"]) == "manifested"
-    _import(client, world, "RT-H2-C", number="C00000001")
+    # Another person (no possible duplicate of the passenger's: an undecided one would hold the passenger too).
+    _import(client, world, "RT-H2-C", number="C00000001", given=OTHER_PERSON)
     concern = _reference(session_factory, "RT-H2-C")
     assert concern is not None
     api.screen(concern, ["trafficking_victim"])
@@ -140,7 +144,7 @@ def test_a_number_declared_later_on_a_concern_case_takes_the_linked_passenger_of
     leaves the manifest at once (`travel.service.update_case`). Refusing the write, as before, kept the two records
     apart, and the official who knew the number could not record it (red team)."""
     api, passenger, flight = _passenger_and_concern(client, world, session_factory, "C44170024")
-    assert _import(client, world, "RT-H2-C", number="C44170024")["updated"] == 1
+    assert _import(client, world, "RT-H2-C", number="C44170024", given=OTHER_PERSON)["updated"] == 1
     with session_factory() as session:
         assert session.execute(sa.select(Case.declared_document_number)
                                .where(Case.agency_reference == "RT-H2-C")).scalar_one() == "C44170024"
@@ -172,17 +176,19 @@ def test_a_concern_raised_on_a_case_declaring_a_passengers_number_takes_the_pass
     assert _state(api, passenger) == "documented"
 
 
-def test_a_new_case_joining_a_passenger_to_a_concern_by_a_declared_number_is_refused(
+def test_a_new_case_joining_a_passenger_to_a_concern_by_a_declared_number_takes_the_passenger_off(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     """The case list writes new cases through the driver: a row whose cédula is a concern case's and whose declared
-    number is a passenger's passport makes them one person; the manifest guard refuses the import."""
+    number is a passenger's passport makes them one person. The row is also a possible duplicate of the passenger
+    (the same name and birth date), whose person now has the concern: the import takes the passenger off, as a flag
+    that holds a passenger does (`travel.duplicates.pull_held`), and the manifest guard finds nothing left."""
     api, passenger, flight = _passenger_and_concern(client, world, session_factory, "C44170026")
     claimant = api.register(national_id="V20444555", given_names="Rosa Elena", agency_reference="INM-RT-H2-CED")
     api.screen(claimant["reference"], ["pending_asylum_claim"])
-    refused = _import(client, world, "RT-H2-BRIDGE", number="C44170026", cedula="V20444555", status=409)
-    assert refused["error"]["code"] == "safeguard.non_refoulement"
-    assert _reference(session_factory, "RT-H2-BRIDGE") is None
-    assert _aboard(api, passenger, flight)
+    assert _import(client, world, "RT-H2-BRIDGE", number="C44170026", cedula="V20444555")["possible_duplicates"]
+    assert _reference(session_factory, "RT-H2-BRIDGE") is not None
+    assert not _aboard(api, passenger, flight)
+    assert _state(api, passenger) == "documented"
 
 
 def test_a_number_declared_in_the_transaction_is_seen_by_the_same_person_cache(

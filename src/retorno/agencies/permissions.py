@@ -66,6 +66,10 @@ CAPABILITIES: dict[str, Capability] = {
     "screening.resolve": _change(SENDING, role="supervisor"),
     "screening.read_details": _read(SENDING, role="officer"),
     "child.decide": _change(SENDING, role="supervisor"),
+    # Possible duplicates an import flagged: whether one holds a case back tells of a protection concern, so officers
+    # read them; a supervisor decides whether the two records are one person (`travel.duplicates`).
+    "duplicate.read": _read(SENDING, role="officer"),
+    "duplicate.decide": _change(SENDING, role="supervisor"),
     "verification.request": _change(SENDING),
     "verification.decide": _change(RECEIVING),
     "verification.queue": _read(RECEIVING, role="officer"),

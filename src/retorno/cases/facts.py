@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency
 from retorno.audit import refusals as linked
-from retorno.cases.models import Case, Household, cedula_digits
+from retorno.cases.models import ONE_PERSON, Case, Household, PossibleDuplicate, cedula_digits
 from retorno.db import RAW_WRITES, among
 from retorno.documents.models import TravelDocument
 from retorno.errors import Message, Term
@@ -160,11 +160,14 @@ class OtherRecord(NamedTuple):
 # the guard at commit asked it three or four times each for the same case (a fifth of a write's processor time
 # under `retorno bench load`). Kept in the session for its transaction only, and dropped as soon as the
 # transaction writes anything the answer is made of (`_count_linkage_writes`): a case (inserted, deleted, or its
-# cédula, declared document, reference or agency changed), a travel document, a verification request or decision.
+# cédula, declared document, reference or agency changed), a travel document, a verification request or decision,
+# a possible duplicate (a supervisor's decision that two records are one person).
 _SAME_PERSON = "retorno.same_person"
 _LINKAGE_WRITES = "retorno.linkage_writes"
-_LINKAGE_TABLES = ("cases", "travel_documents", "verification_requests", "verification_decisions")
-_NAMES_LINKAGE_TABLE = re.compile(r'\b"?(cases|travel_documents|verification_requests|verification_decisions)"?\b')
+_LINKAGE_TABLES = ("cases", "travel_documents", "verification_requests", "verification_decisions",
+                   "possible_duplicates")
+_NAMES_LINKAGE_TABLE = re.compile(
+    r'\b"?(cases|travel_documents|verification_requests|verification_decisions|possible_duplicates)"?\b')
 # An UPDATE of cases alone: its SET list up to the first WHERE, FROM or RETURNING, and the columns it sets.
 _UPDATES_CASES = re.compile(r'\s*update\s+"?cases"?\s+set\s+(.*?)(?:\s+where\s|\s+from\s|\s+returning\s|$)', re.S)
 _SET_COLUMN = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
@@ -348,7 +351,13 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         .join(other_record, sa.and_(other_record.c.receiving_agency_id == my_record.c.receiving_agency_id,
                                     other_record.c.registry_record == my_record.c.registry_record,
                                     other_record.c.case_id != my_record.c.case_id))
-        .where(among(my_record.c.case_id, "ids")))
+        .where(among(my_record.c.case_id, "ids")),
+        # Two records a supervisor decided are one person (`travel.duplicates.decide_duplicate`), for good: each
+        # side off its index.
+        sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id)
+        .where(among(PossibleDuplicate.case_id, "ids"), PossibleDuplicate.decision == ONE_PERSON),
+        sa.select(PossibleDuplicate.other_case_id, PossibleDuplicate.case_id)
+        .where(among(PossibleDuplicate.other_case_id, "ids"), PossibleDuplicate.decision == ONE_PERSON))
 
 
 _LINKED_PAIRS = _linked_pairs()
@@ -356,12 +365,36 @@ _LINKED_PAIRS = _linked_pairs()
 
 def _linked_records(session: Session, case_ids: Sequence[int]) -> dict[int, set[int]]:
     """Per case, the other cases sharing directly a cédula, a verified registry record or a travel document (filed
-    or declared)."""
+    or declared), or decided the same person by a supervisor."""
     links: dict[int, set[int]] = {}
     for chunk in (list(case_ids[i:i + 2000]) for i in range(0, len(case_ids), 2000)):
         for case_id, other_id in session.execute(_LINKED_PAIRS, {"ids": chunk}):
             links.setdefault(case_id, set()).add(other_id)
     return links
+
+
+# The possible duplicates no supervisor has decided yet, of each record asked, whichever side of the pair it is, with
+# the other record's reference and agency: one statement, each side off its index.
+_MINE, _OTHER = sa.orm.aliased(Case), sa.orm.aliased(Case)
+_UNDECIDED_DUPLICATES = sa.union_all(*(
+    sa.select(mine, other, _OTHER.reference, _OTHER.agency_id)
+    .join(_OTHER, _OTHER.id == other)
+    .where(among(mine, "ids"), PossibleDuplicate.decision.is_(None))
+    for mine, other in ((PossibleDuplicate.case_id, PossibleDuplicate.other_case_id),
+                        (PossibleDuplicate.other_case_id, PossibleDuplicate.case_id))))
+
+# What a case is held back by while a possible duplicate of the same agency has a concern open (SPEC.md 4.1).
+DUPLICATE_HELD = ("possible duplicate %(other)s has an open protection concern: a supervisor decides whether they "
+                  "are one person")
+
+
+def undecided_duplicates(session: Session, case_ids: Sequence[int]) -> dict[int, dict[int, tuple[str, int]]]:
+    """Per case, the other records of its possible duplicates no supervisor has decided: (reference, agency id)."""
+    found: dict[int, dict[int, tuple[str, int]]] = {}
+    for chunk in (list(case_ids[i:i + 5000]) for i in range(0, len(case_ids), 5000)):
+        for case_id, other_id, reference, agency_id in session.execute(_UNDECIDED_DUPLICATES, {"ids": chunk}):
+            found.setdefault(case_id, {})[other_id] = (reference, agency_id)
+    return found
 
 
 def concern_term(code: str) -> Term:
@@ -378,12 +411,22 @@ def protection_status(session: Session, case_ids: Sequence[int]
     can add concerns, never remove one. Concerns open on another record of the same person
     (`same_person`) count too: naming the concern and the record when the same agency holds it,
     and only that another agency holds one open otherwise.
+
+    So does a possible duplicate of the person (of this record or of another of theirs: an import found two
+    records alike, `cases.duplicates`) that no supervisor has decided yet, while its person has a concern open:
+    until a supervisor decides they are two people, the person may be the one with the concern. Named by its
+    reference when the same agency holds it (`DUPLICATE_HELD`), told as another agency's concern otherwise.
     """
     if not case_ids:
         return {}
     links = same_person(session, list(case_ids))
     linked = sorted({other for others in links.values() for other in others} - set(case_ids))
-    everyone = list(case_ids) + linked
+    people = list(case_ids) + linked
+    flagged = undecided_duplicates(session, people)
+    duplicates = sorted({other for others in flagged.values() for other in others})
+    # The possible duplicates' own other records (the same person's are known already: no query for them).
+    theirs = same_person(session, duplicates) if duplicates else {}
+    everyone = people + sorted(set(duplicates).union(*theirs.values()) - set(people))
     open_codes, medical = _open_codes(_screening_rows(session, among(Screening.case_id, everyone)))
     status: dict[int, tuple[bool, tuple[Term | Message, ...], int]] = {cid: (False, (), 0) for cid in case_ids}
     for case_id in case_ids:
@@ -396,6 +439,17 @@ def protection_status(session: Session, case_ids: Sequence[int]
             labels += [Message("%(concern)s (open on %(other)s, the same person)",
                                {"concern": concern_term(c), "other": other.reference})
                        for c in open_codes.get(other_id, [])]
+        records = {case_id, *links.get(case_id, {})}
+        for other_id, (reference, agency_id) in sorted({
+                other: held for record_ in records for other, held in flagged.get(record_, {}).items()
+                if other not in records}.items()):
+            if not any(open_codes.get(person) for person in (other_id, *theirs.get(other_id, {}))):
+                continue
+            case = session.get(Case, case_id)
+            if case is not None and case.agency_id == agency_id:
+                labels.append(Message(DUPLICATE_HELD, {"other": reference}))
+            else:
+                elsewhere = True
         if elsewhere:
             labels.append(Message("one another agency holds open for the same person"))  # safeguards.HELD_ELSEWHERE
         if case_id in medical or labels:

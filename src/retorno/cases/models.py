@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from retorno.agencies.models import Agency
-from retorno.db import Base, Versioned, utcnow
+from retorno.db import Base, EncryptedText, Versioned, utcnow
 
 
 class Household(Versioned, Base):
@@ -128,18 +128,30 @@ def national_id_digits(national_id: str | None) -> str:
 sa.Index("ix_cases_national_id_digits", cedula_digits(Case.national_id))
 
 
+# A supervisor's decision on a possible duplicate: one person (their records linked for good, `facts._linked_pairs`)
+# or two (the hold an undecided one puts on them ends, `facts.protection_status`).
+ONE_PERSON = "same_person"
+DUPLICATE_DECISIONS = (ONE_PERSON, "different_people")
+
+
 class PossibleDuplicate(Base):
-    """Two cases that may be the same person, for a person to decide; never merged automatically."""
+    """Two cases that may be the same person, for a person to decide; never merged automatically.
+
+    Undecided, it holds both back while either person has a protection concern open (`facts.protection_status`);
+    a supervisor decides it once (`travel.duplicates.decide_duplicate`), with a written reason.
+    """
 
     __tablename__ = "possible_duplicates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
-    other_case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    other_case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     score: Mapped[float]
     reason: Mapped[str] = mapped_column(sa.String(200))
     decision: Mapped[str | None] = mapped_column(sa.String(20))
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decision_reason: Mapped[str | None] = mapped_column(EncryptedText)
+    decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -31,8 +31,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from retorno import db, safeguards
-from retorno.cases.facts import same_person
-from retorno.cases.models import Case, cedula_digits, national_id_digits
+from retorno.cases.facts import same_person, undecided_duplicates
+from retorno.cases.models import Case, PossibleDuplicate, cedula_digits, national_id_digits
 from retorno.documents.models import TravelDocument
 from retorno.errors import SafeguardViolation
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
@@ -92,6 +92,10 @@ def _note_touched(session: Session, _flush: UOWTransaction, _instances: object) 
             cases.add(obj.id)
         elif isinstance(obj, Screening | TravelDocument | BestInterestsDetermination):
             cases.add(obj.case_id)
+        elif isinstance(obj, PossibleDuplicate):
+            # A possible duplicate undecided holds both records back while either person has a concern open, and one
+            # decided the same person links them: both sides are touched (`cases.facts.protection_status`).
+            cases.update((obj.case_id, obj.other_case_id))
         elif isinstance(obj, VerificationDecision):
             # A verified decision can make this record the same person as another (the registry record).
             session.info.setdefault(_TOUCHED_REQUESTS, set()).add(obj.request_id)
@@ -140,6 +144,12 @@ def _decisions_written(session: Session, columns: Columns) -> None:
     _note(session, _TOUCHED_REQUESTS, "verification_decisions", columns, "request_id")
 
 
+def _duplicates_written(session: Session, columns: Columns) -> None:
+    # Both records of a possible duplicate, as the ORM's flush of one is noted.
+    _note(session, _TOUCHED_CASES, "possible_duplicates", columns, "case_id")
+    _note(session, _TOUCHED_CASES, "possible_duplicates", columns, "other_case_id")
+
+
 # How the guard learns of rows written through the driver, per table: a rule noting what a batch touched, or None
 # for a table whose new rows cannot make any manifest break a rule. A table not named here is refused.
 DRIVER_WRITES: dict[str, Callable[[Session, Columns], None] | None] = {
@@ -151,6 +161,7 @@ DRIVER_WRITES: dict[str, Callable[[Session, Columns], None] | None] = {
     # A request alone links no one (its verified decision does) and approves nothing; noted as its case all the same.
     "verification_requests": _of_cases("verification_requests"),
     "verification_decisions": _decisions_written,
+    "possible_duplicates": _duplicates_written,
     # A new flight has nobody on it: the passengers written onto it are noted by their own rule.
     "flights": None,
     # A household without cases: the cases that join it are noted as they are written.
@@ -235,10 +246,14 @@ def _check_touched(session: Session) -> None:
             # linked to a touched one, found from the fewer side (one or two touched cases against every
             # passenger not yet flown: at 100,000 cases, 831 of them, which made every write take seconds).
             linked_to_touched = {other for others in same_person(session, sorted(cases)).values() for other in others}
+            # ... and the people of their undecided possible duplicates, whom a concern of theirs holds back.
+            linked_to_touched |= _people_of_duplicates(session, cases | linked_to_touched)
             reached = {case_id for case_id in aboard_ids if case_id in linked_to_touched}
         else:
             linked = same_person(session, sorted(aboard_ids))
             reached = {case_id for case_id in aboard_ids if linked.get(case_id, {}).keys() & cases}
+            reached |= _held_by_duplicates(session, {case_id: {case_id, *linked.get(case_id, {})}
+                                                     for case_id in aboard_ids}, cases)
         flight_ids.update(flight_id for case_id, flight_id, _ in aboard if case_id in reached)
     cedulas, households = session.info.get(_TOUCHED_CEDULAS, set()), session.info.get(_TOUCHED_HOUSEHOLDS, set())
     if cedulas or households:
@@ -252,6 +267,26 @@ def _check_touched(session: Session) -> None:
     found = [v for flight in flights for v in manifest_violations(session, flight, ratio)]
     if found:
         raise SafeguardViolation(found)
+
+
+def _people_of_duplicates(session: Session, records: set[int]) -> set[int]:
+    """The records of the people of the undecided possible duplicates of `records` (`facts.undecided_duplicates`)."""
+    flagged = undecided_duplicates(session, sorted(records))
+    others = sorted({other for found in flagged.values() for other in found})
+    return set(others).union(*same_person(session, others).values()) if others else set()
+
+
+def _held_by_duplicates(session: Session, people: dict[int, set[int]], cases: set[int]) -> set[int]:
+    """Of the passengers (each with the records of their person), those an undecided possible duplicate of the person
+    ties to one of `cases` (or to a record of its person)."""
+    flagged = undecided_duplicates(session, sorted(set[int]().union(*people.values())))
+    if not flagged:
+        return set()
+    others = sorted({other for found in flagged.values() for other in found})
+    theirs = same_person(session, others)
+    return {case_id for case_id, records in people.items()
+            if any({other, *theirs.get(other, {})} & cases
+                   for record_ in records for other in flagged.get(record_, {}))}
 
 
 def _joined_by_cases_written(session: Session, cedulas: set[str], households: set[int]) -> set[int]:

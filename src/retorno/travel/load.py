@@ -37,10 +37,11 @@ from retorno.cases.duplicates import HeldCase
 from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.cases.rows import CaseReport, CaseRow, CaseRows, CheckedCases, LockedIdentity, check
 from retorno.cases.service import AUDITED_FIELDS, HEADS, next_references, search_names
-from retorno.db import insert_columns, utcnow
+from retorno.db import bulk_insert, insert_columns, utcnow
 from retorno.errors import InvalidInput
 from retorno.imports.rows import ImportOutcome
 from retorno.safeguards import IDENTITY_FIELDS
+from retorno.travel.duplicates import pull_held
 from retorno.travel.service import household_grew, update_case
 
 # Where each audited field of a case comes from in a row (the same name unless said here).
@@ -213,7 +214,7 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
     outcome.created = len(references)
     outcome.created_references = references
     created = dict(zip(new_rows.column("row_number"), references, strict=True))
-    outcome.duplicates_flagged = _flag_duplicates(session, report, created, held.ids)
+    outcome.duplicates_flagged = _flag_duplicates(session, actor, report, created, held.ids)
     if outcome.created or outcome.updated:
         record(session, actor, "import.cases", "import", filename,
                after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
@@ -401,7 +402,8 @@ def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[st
     return references, joined
 
 
-def _flag_duplicates(session: Session, report: CaseReport, created: dict[int, str], held_ids: dict[str, int]) -> int:
+def _flag_duplicates(session: Session, actor: User, report: CaseReport, created: dict[int, str],
+                     held_ids: dict[str, int]) -> int:
     """Keep the possible duplicates among cases now held, for a person to decide."""
     involved = sorted({created[n] for dup in report.duplicates for n in (dup.row_number, dup.other_row_number)
                        if n in created})
@@ -409,7 +411,7 @@ def _flag_duplicates(session: Session, report: CaseReport, created: dict[int, st
     for start in range(0, len(involved), _CHUNK):
         new_ids.update(session.execute(sa.select(Case.reference, Case.id).where(
             Case.reference.in_(involved[start:start + _CHUNK]))).all())
-    rows = []
+    rows, flagged = [], set[int]()
     for dup in report.duplicates:
         mine = new_ids.get(created.get(dup.row_number, ""))
         if dup.other_row_number is not None:
@@ -419,6 +421,11 @@ def _flag_duplicates(session: Session, report: CaseReport, created: dict[int, st
         if mine and other:
             rows.append({"case_id": mine, "other_case_id": other, "score": dup.score, "reason": dup.reason[:200],
                          "created_at": utcnow()})
+            flagged.update((mine, other))
     if rows:
-        session.execute(sa.insert(PossibleDuplicate), rows)
+        # Through the driver, as the cases are: the commit-time guard learns of both records of each pair
+        # (`travel.invariants.DRIVER_WRITES`). A passenger now held back by a possible duplicate whose person has a
+        # protection concern open leaves every manifest, as with any concern of the person's (`pull_held`).
+        bulk_insert(session, PossibleDuplicate.__table__, rows)
+        pull_held(session, actor, flagged)
     return len(rows)

@@ -37,6 +37,7 @@ from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Fligh
 from retorno.flights.service import take_off_manifests
 from retorno.screening import service as screening
 from retorno.screening.models import Screening
+from retorno.travel import duplicates  # noqa: F401  # its reaction: a possible duplicate's concern holds a passenger
 from retorno.verification.service import reopen
 
 

@@ -27,6 +27,7 @@ ACTIONS = {
     "consent.withdraw": "Consentimiento retirado",
     "data_keys.rotate": "Claves de datos renovadas",
     "document.add": "Documento de viaje archivado",
+    "duplicate.decide": "Posible duplicado decidido",
     "document.issue_emergency": "Documento de viaje de emergencia emitido",
     "flight.accept": "Vuelo aceptado",
     "flight.arrive": "Aterrizaje registrado",
