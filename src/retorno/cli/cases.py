@@ -98,6 +98,23 @@ def resolve(reference: str,
         console.print(f"case [bold]{case.reference}[/bold]: {decision}; state {case.state}")
 
 
+@cases_app.command("decide-duplicate")
+def decide_duplicate(reference: str,
+                     other: Annotated[str, typer.Argument(help="the other record of the possible duplicate")],
+                     decision: Annotated[str, typer.Option(help="same_person or different_people")],
+                     reason: Annotated[str, typer.Option(help="the supervisor's written reason")],
+                     act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
+    """A supervisor's written decision on a possible duplicate an import flagged: one person or two."""
+    from retorno.cases.service import get_case
+    from retorno.travel.duplicates import decide_duplicate as decide
+
+    with refusals(), unit_of_work(settings(database_url)) as session:
+        actor = acting_user(session, act_as)
+        case = get_case(session, actor, reference)
+        decide(session, actor, case, other, decision=decision, reason=reason)
+        console.print(f"case [bold]{case.reference}[/bold] / {escape(other)}: {decision}; state {case.state}")
+
+
 @cases_app.command("request-verification")
 def request_verification(reference: str, act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """Ask the receiving authority to verify the person's identity and nationality."""

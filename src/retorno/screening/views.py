@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case
 from retorno.plaintext import Input
 from retorno.screening import service
 from retorno.screening.schemas import BestInterestsRecorded, ScreeningDetails, ScreeningRecorded
+from retorno.travel import duplicates
 from retorno.travel import service as travel
 from retorno.web.deps import CurrentUser, SessionDep
 from retorno.web.openapi import errors
@@ -74,3 +76,39 @@ def best_interests(reference: str, body: BestInterestsIn, session: SessionDep, u
     service.record_best_interests(session, user, case, summary=body.summary,
                                   receiving_guardian=body.receiving_guardian)
     return {"case": case.reference}
+
+
+class PossibleDuplicateOut(BaseModel):
+    """A possible duplicate of the case an import flagged: the other record, and whether a supervisor decided."""
+
+    other: str
+    score: float
+    reason: str = Field(description="why the import found them alike")
+    decision: Literal["same_person", "different_people"] | None
+    decided_at: datetime | None
+    holding: bool = Field(description="undecided while either person has a protection concern open: the case is "
+                                      "held back until a supervisor decides")
+
+
+class DuplicateDecisionIn(Input):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["same_person", "different_people"]
+    reason: str = Field(min_length=1, max_length=4000, description="a written reason, 10 characters or more")
+
+
+@router.get("/possible-duplicates", response_model=list[PossibleDuplicateOut], tags=["possible duplicates"])
+def read_possible_duplicates(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    return [{"other": shown.other, "score": shown.score, "reason": shown.reason_en, "decision": shown.decision,
+             "decided_at": shown.decided_at, "holding": shown.holding}
+            for shown in duplicates.possible_duplicates(session, user, case)]
+
+
+@router.post("/possible-duplicates/{other_ref}/decision", status_code=201, response_model=CaseState,
+             responses=errors(409), tags=["possible duplicates"])
+def decide_possible_duplicate(reference: str, other_ref: str, body: DuplicateDecisionIn, session: SessionDep,
+                              user: CurrentUser) -> Any:
+    case = get_case(session, user, reference)
+    duplicates.decide_duplicate(session, user, case, other_ref, decision=body.decision, reason=body.reason)
+    return {"case": case.reference, "state": case.state}

@@ -30,6 +30,7 @@ from retorno.screening.service import (
     resolve_screening,
     screening_details,
 )
+from retorno.travel import duplicates
 from retorno.travel import service as travel
 from retorno.travel.load import CaseImportOutcome, import_cases
 from retorno.verification.service import request_to_decide, request_verification
@@ -262,6 +263,8 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     if can(user, "verification.decide") and case.state == "verification_requested":
         # The decision form names the request whose identity the page shows.
         context["verification_request"] = request_to_decide(session, user, case)
+    if can(user, "duplicate.read") and user.agency.kind == "sending_authority":
+        context["possible_duplicates"] = duplicates.possible_duplicates(session, user, case)
     context.update(protection_context(session, user, case))
     return context
 
@@ -333,6 +336,15 @@ def best_interests(request: Request, session: SessionDep, user: PageUser, form: 
         receiving_guardian=form_text(form, "receiving_guardian"),
     )
     return case_done(reference, "Determinación del interés superior registrada.")
+
+
+@pages.post("/cases/{reference}/possible-duplicates/{other_ref}/decision", response_model=None)
+@form_post(case_again)
+def decide_duplicate(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str,
+                     other_ref: str) -> Done:
+    duplicates.decide_duplicate(session, user, service.get_case(session, user, reference), other_ref,
+                                decision=form_text(form, "decision"), reason=form_text(form, "reason"))
+    return case_done(reference, "Posible duplicado decidido.")
 
 
 @pages.post("/cases/{reference}/verification-request", response_model=None)

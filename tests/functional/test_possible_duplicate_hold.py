@@ -1,0 +1,204 @@
+"""The same person imported twice, the name typed differently and no number in common: an import flags the two
+records as a possible duplicate, and until a supervisor decides, a protection concern open on either person holds
+both back (SPEC.md 4.1) at every door; a supervisor decides once, with a written reason, that they are one person
+(linked for good) or two (the hold ends)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from retorno.cases.facts import same_person
+from retorno.cases.models import Case, PossibleDuplicate
+from retorno.flights.models import ACTIVE_APPROVALS
+from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login
+
+HEADER = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
+          "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
+HELD = "possible duplicate %s has an open protection concern: a supervisor decides whether they are one person"
+HELD_ES = "el posible duplicado %s tiene una preocupación de protección abierta: un supervisor decide si son una " \
+          "misma persona"
+
+
+def _import(client: TestClient, world: World, reference: str, *, cedula: str = "") -> Any:
+    """One row of the case list: Rosa Elena Peña Rodríguez, born 17/05/1990, her names typed otherwise."""
+    row = (f"{reference},Roza Elena,Peña,Rodrigues,F,17/05/1990,VEN,{cedula},Tapachula,TAP,"
+           f"{(date.today() - timedelta(days=30)).strftime('%d/%m/%Y')}\n")
+    upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
+    return ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
+
+
+def _imported(session_factory: sessionmaker[Session], agency_reference: str) -> str:
+    with session_factory() as session:
+        return str(session.execute(sa.select(Case.reference).where(Case.agency_reference == agency_reference))
+                   .scalar_one())
+
+
+def _rosa(api: Api) -> dict[str, Any]:
+    """The record held first: ready to travel, no cédula."""
+    return api.ready_case(national_id=None, given_names="Rosa Elena", first_surname="Peña",
+                          second_surname="Rodríguez", birth_date="1990-05-17")
+
+
+def _state(api: Api, reference: str) -> str:
+    return str(ok(api.get("inm.officer", f"/api/v1/cases/{reference}"))["state"])
+
+
+def _flagged(client: TestClient, world: World, session_factory: sessionmaker[Session], tag: str,
+             **row: Any) -> str:
+    outcome = _import(client, world, tag, **row)
+    assert outcome["possible_duplicates"] >= 1, outcome
+    return _imported(session_factory, tag)
+
+
+def _on_flight(api: Api, reference: str, *, approve: bool = False) -> str:
+    flight = str(api.flight()["reference"])
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [reference]}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
+    if approve:
+        ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{reference}/decision", {"approve": True}))
+    return flight
+
+
+def _aboard(api: Api, flight: str) -> list[str]:
+    listed = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
+    return [p["case"] for p in listed if p["approval"] in ACTIVE_APPROVALS]
+
+
+def _flag_behind_the_back(session_factory: sessionmaker[Session], first: str, second: str) -> None:
+    """A flag written by SQL no reaction sees: the safeguards at each door must still hold the person."""
+    with session_factory() as session:
+        ids = dict(session.execute(sa.select(Case.reference, Case.id).where(Case.reference.in_((first, second)))).all())
+        session.execute(sa.text("INSERT INTO possible_duplicates (case_id, other_case_id, score, reason, created_at) "
+                                "VALUES (:a, :b, 0.9, 'spelling_differs', :now)"),
+                        {"a": ids[first], "b": ids[second], "now": datetime.now(UTC)})
+        session.commit()
+
+
+def _refused_for_protection(response: Any, other: str | None) -> None:
+    """Refused for protection; naming the possible duplicate to the sending side (`other`), to the receiving side
+    only that the screening is not cleared."""
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert error["code"] == "safeguard.non_refoulement", response.text
+    assert (HELD % other if other else "protection screening is not cleared") in error["message"], response.text
+
+
+def test_a_concern_on_a_possible_duplicate_pulls_the_passenger_and_holds_them(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    rosa = _rosa(api)["reference"]
+    flight = _on_flight(api, rosa, approve=True)
+    twin = _flagged(client, world, session_factory, "DUP-1")
+    assert _state(api, rosa) == "manifested"  # a flag alone, no concern: nothing held
+    api.screen(twin, ["pending_asylum_claim"])
+    assert rosa not in _aboard(api, flight)
+    assert _state(api, rosa) == "documented"
+    refused = api.post("inm.officer", f"/api/v1/flights/{api.flight()['reference']}/passengers", {"cases": [rosa]})
+    assert refused.status_code == 409 and refused.json()["error"]["code"].startswith("invalid_transition")
+    assert HELD % twin in refused.json()["error"]["message"], refused.text
+    shown = ok(api.get("inm.officer", f"/api/v1/cases/{rosa}/possible-duplicates"))
+    assert [(d["other"], d["decision"], d["holding"]) for d in shown] == [(twin, None, True)]
+
+
+def test_a_passenger_is_pulled_when_the_flag_appears(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    # Another record holding a concern, whose cédula the imported row carries: the new record's person has it.
+    concerned = api.register(national_id="V23456789", given_names="Ana", first_surname="Gil", second_surname="Paz",
+                             birth_date="1985-01-02")
+    api.screen(concerned["reference"], ["trafficking_victim"])
+    rosa = _rosa(api)["reference"]
+    flight = _on_flight(api, rosa, approve=True)
+    _flagged(client, world, session_factory, "DUP-2", cedula="V23456789")
+    assert rosa not in _aboard(api, flight)
+    assert _state(api, rosa) == "documented"
+
+
+def test_every_door_refuses_a_person_a_flag_holds_with_the_protection_code(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    twins = [api.register(national_id=None, given_names=f"Rossa Elena {i}") for i in range(3)]
+    for twin in twins:
+        api.screen(twin["reference"], ["pending_asylum_claim"])
+    waiting, proposed, locked = (_rosa(api)["reference"] for _ in range(3))
+    flight = _on_flight(api, proposed)
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    boarding = api.build_manifest([locked], departure=departure)
+    for rosa, twin in zip((waiting, proposed, locked), twins, strict=True):
+        _flag_behind_the_back(session_factory, rosa, twin["reference"])
+    _refused_for_protection(api.post("inm.officer", f"/api/v1/flights/{api.flight()['reference']}/passengers",
+                                     {"cases": [waiting]}), twins[0]["reference"])
+    _refused_for_protection(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{proposed}/decision",
+                                     {"approve": True}), None)
+    with api.clock(departure - timedelta(hours=1)):
+        refused = client.post(f"/api/v1/flights/{boarding}/passengers/{locked}/boarding", json={"status": "boarded"},
+                              headers={**world.headers("inm.officer"), "Accept-Language": "es"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "safeguard.non_refoulement"
+    assert HELD_ES % twins[2]["reference"] in refused.json()["error"]["localized"]["message"], refused.text
+
+
+def test_different_people_ends_the_hold(client: TestClient, world: World,
+                                        session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    rosa = _rosa(api)["reference"]
+    twin = _flagged(client, world, session_factory, "DUP-3")
+    api.screen(twin, ["pending_asylum_claim"])
+    assert _state(api, rosa) == "documented"
+    path = f"/api/v1/cases/{rosa}/possible-duplicates/{twin}/decision"
+    short = api.post("inm.supervisor", path, {"decision": "different_people", "reason": "no"})
+    assert short.status_code == 422, short.text
+    ok(api.post("inm.supervisor", path, {"decision": "different_people",
+                                         "reason": "Huellas y fotografía distintas: son dos personas."}), 201)
+    assert _state(api, rosa) == "ready"
+    again = api.post("inm.supervisor", path, {"decision": "same_person", "reason": "Lo pensé mejor, la misma."})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "duplicate_decided", again.text
+    flight = _on_flight(api, rosa, approve=True)
+    assert rosa in _aboard(api, flight)
+    shown = ok(api.get("inm.officer", f"/api/v1/cases/{twin}/possible-duplicates"))
+    assert [(d["other"], d["decision"], d["holding"]) for d in shown] == [(rosa, "different_people", False)]
+
+
+def test_same_person_links_the_records_for_good(client: TestClient, world: World, session: Session,
+                                                session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    rosa = _rosa(api)["reference"]
+    twin = _flagged(client, world, session_factory, "DUP-4")
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{twin}/possible-duplicates/{rosa}/decision",
+                {"decision": "same_person", "reason": "Misma fotografía y huellas: una persona."}), 201)
+    flight = _on_flight(api, rosa, approve=True)
+    ids = dict(session.execute(sa.select(Case.reference, Case.id).where(Case.reference.in_((rosa, twin)))).all())
+    assert ids[twin] in same_person(session, [ids[rosa]])[ids[rosa]]
+    api.screen(twin, ["recognised_refugee"])
+    assert rosa not in _aboard(api, flight)
+    refused = api.post("inm.officer", f"/api/v1/flights/{api.flight()['reference']}/passengers", {"cases": [rosa]})
+    assert refused.status_code == 409 and "the same person" in refused.json()["error"]["message"], refused.text
+
+
+def test_only_a_supervisor_of_the_agency_decides(client: TestClient, world: World, session: Session,
+                                                 session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    rosa = _rosa(api)["reference"]
+    twin = _flagged(client, world, session_factory, "DUP-5")
+    body = {"decision": "different_people", "reason": "Huellas y fotografía distintas."}
+    path = f"/api/v1/cases/{rosa}/possible-duplicates/{twin}/decision"
+    for user in ("inm.officer", "inm.viewer", "saime.supervisor", "ice.supervisor"):
+        assert api.post(user, path, body).status_code in (403, 404), user
+    for user in ("inm.viewer", "saime.officer"):
+        assert api.get(user, f"/api/v1/cases/{rosa}/possible-duplicates").status_code == 403, user
+    refused = client.post(path, json=body, headers={**world.headers("inm.officer"), "Accept-Language": "es"})
+    assert refused.status_code == 403, refused.text
+    missing = client.post(f"/api/v1/cases/{rosa}/possible-duplicates/{rosa}/decision", json=body,
+                          headers={**world.headers("inm.supervisor"), "Accept-Language": "es"})
+    assert missing.status_code == 404
+    assert f"el caso {rosa} no tiene un posible duplicado {rosa}" in missing.json()["error"]["localized"]["message"]
+    assert session.execute(sa.select(PossibleDuplicate.decision)).scalars().all() == [None]
+    ok(api.post("inm.supervisor", path, body), 201)
+    login(client, "inm.supervisor")
+    page = client.get(f"/cases/{rosa}")
+    assert page.status_code == 200 and twin in page.text and "personas distintas" in page.text
