@@ -99,8 +99,16 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
     out = flow.run("import", "cases", str(cases_file), "--agency", "MX-INM", user="inm.officer")
     assert "4 created" in said(out)
     flow.refs = dict(flow.query("select agency_reference, reference from cases"))
-    for key in ("A-1", "A-2", "A-3", "A-4"):
+    for key in ("A-1", "A-2", "A-3"):
         assert "cleared" in said(flow.run("cases", "screen", flow.refs[key], user="inm.officer"))
+    # The girl alone is an unaccompanied child (safeguard 2): a screening saying nothing of it is refused. A
+    # supervisor lets her case go on; travelling alone still needs a best-interests determination.
+    refused = said(flow.run("cases", "screen", flow.refs["A-4"], user="inm.officer", code=2))
+    assert "error (safeguard.children)" in refused and flow.refs["A-4"] in refused
+    flow.run("cases", "screen", flow.refs["A-4"], "--concern", "unaccompanied_child", user="inm.officer")
+    flow.run("cases", "resolve", flow.refs["A-4"], "--decision", "travel_permitted", "--reason",
+             "evaluated: travels with a determination", user="inm.supervisor")
+    for key in ("A-1", "A-2", "A-3", "A-4"):
         flow.run("cases", "request-verification", flow.refs[key], user="inm.officer")
     decisions = tmp / "decisiones.jsonl"
     decisions.write_text("".join(json.dumps({"request": f"VR-{flow.refs[k]}", "outcome": "verified",

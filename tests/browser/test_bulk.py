@@ -89,8 +89,9 @@ def test_receiving_officer_approves_a_manifest_in_one_step_with_the_exceptions_l
 
 def test_the_carrier_boards_a_household_together(page: Page, api: Api, server: Served) -> None:
     six = (date.today() - timedelta(days=365 * 6 + 40)).isoformat()
-    child = api.ready_case(given_names="Valentina", birth_date=six, household_reference="FAM-PUERTA")
+    # The mother first: her child is screened with an adult of the household waiting with her (safeguard 2).
     adult = api.ready_case(given_names="Rosa", household_reference="FAM-PUERTA")
+    child = api.ready_case(given_names="Valentina", birth_date=six, household_reference="FAM-PUERTA")
     departure = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
     flight = api.build_manifest([child["reference"], adult["reference"]], departure=departure)
 

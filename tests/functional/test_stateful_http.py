@@ -99,7 +99,14 @@ class ApiFlows(RuleBasedStateMachine):
         ref = self._register(minor, household)
         if ref is None:
             return multiple()
-        self.call("POST", f"/api/v1/cases/{ref}/screenings", "inm.officer", {"concerns": []})
+        screened = self.call("POST", f"/api/v1/cases/{ref}/screenings", "inm.officer", {"concerns": []})
+        if screened.status_code == 409:
+            # A minor with no adult of the household waiting is screened as an unaccompanied child (safeguard 2),
+            # which a supervisor resolves; travel still needs a best-interests determination.
+            assert screened.json()["error"]["code"] == "safeguard.children", screened.text
+            self.call("POST", f"/api/v1/cases/{ref}/screenings", "inm.officer", {"concerns": ["unaccompanied_child"]})
+            self.call("POST", f"/api/v1/cases/{ref}/screenings/resolution", "inm.supervisor",
+                      {"decision": "travel_permitted", "reason": "Evaluado: viaja con determinación."})
         asked = self.call("POST", f"/api/v1/cases/{ref}/verification-request", "inm.officer").json()["request"]
         self.call("POST", f"/api/v1/cases/{ref}/verification-decision", "saime.officer",
                   {"outcome": "verified", "registry_record": f"REG-{ref}", "request": asked})

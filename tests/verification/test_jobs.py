@@ -21,6 +21,7 @@ from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.cases.service import CaseInput, register_case
 from retorno.errors import Forbidden, InvalidInput, NotFound
+from retorno.safeguards import is_minor
 from retorno.synthetic.registry import ErrorModel, make_registry, make_requests
 from retorno.travel.service import record_screening, withdraw
 from retorno.verification import exchange, jobs, service
@@ -95,7 +96,9 @@ def open_case(session: Session, sender: User, person: dict[str, Any]) -> Case:
         national_id=person["cedula"],
     )
     case = register_case(session, sender, data)
-    record_screening(session, sender, case, concerns=[])
+    # Registered alone: a minor is screened as an unaccompanied child (safeguard 2), an adult as cleared.
+    record_screening(session, sender, case,
+                     concerns=["unaccompanied_child"] if is_minor(case.birth_date, dt.date.today()) else [])
     request_verification(session, sender, case)
     return case
 

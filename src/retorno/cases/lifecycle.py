@@ -9,6 +9,11 @@ MAIN_LINE = ("registered", "screened", "verification_requested", "verified", "do
 EXITS = ("withdrawn", "not_national", "unfit_to_fly", "no_show")
 STATES = MAIN_LINE + EXITS
 BEFORE_BOARDING = MAIN_LINE[: MAIN_LINE.index("boarded")]
+# Whom a minor waits with (SPEC.md 4.2, children): an adult of their household in one of these states, at the
+# aircraft's door too (a household boards one by one). A minor from the screening until manifested with no such
+# adult is an unaccompanied child (`screening.service`, `travel.service`), as `retorno demo check` reads it.
+ACCOMPANYING = frozenset(BEFORE_BOARDING) | {"boarded"}
+WAITING_SCREENED = frozenset(BEFORE_BOARDING) - {"registered"}
 # From the verification request until boarding, an identity change re-opens verification.
 IDENTITY_BOUND = MAIN_LINE[MAIN_LINE.index("verification_requested"): MAIN_LINE.index("boarded")]
 

@@ -752,7 +752,10 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         # Whoever does not fly leaves the manifest, with the household members who cannot fly without
         # them (family unity, children): none of them stays on a flight they will not take.
         why = reason or ("did not show up at the door" if status == "no_show" else "")
-        for member_passenger, member in _with_household(session, flight, [case]):
+        # The named person last: a no-show ends their waiting, and the minors it leaves alone, off the flight by
+        # then, are unaccompanied children (`cases.service.HOUSEHOLD_REACTIONS`).
+        leaving = sorted(_with_household(session, flight, [case]), key=lambda row: row[1].id == case.id)
+        for member_passenger, member in leaving:
             named = member.id == case.id
             if named:
                 member_passenger.boarding = status

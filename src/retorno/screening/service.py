@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -14,6 +17,7 @@ from retorno.cases.facts import concern_term, open_concern_codes
 from retorno.cases.facts import medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
+from retorno.db import utcnow
 from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, Term
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 
@@ -51,6 +55,7 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
             safeguards.NON_REFOULEMENT, case.reference,
             "a screening with no concerns cannot close the open concern(s) %(concerns)s; only a supervisor's "
             "written resolution closes a concern", {"concerns": [concern_term(c) for c in still_open]})])
+    _unaccompanied_child_named(session, case, concerns, still_open)
     escorts_before = escorts_needed(session, [case.id]).get(case.id, 0)
     lowered = medical_escorts < escorts_before
     if lowered and not can(actor, "screening.resolve"):
@@ -79,6 +84,58 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
                       "reason_sha256": text_digest(reason.strip())})
     if case.state == "registered":
         transition(session, actor, case, "screened", action="case.screened")
+    return screening
+
+
+def _unaccompanied_child_named(session: Session, case: Case, concerns: list[str], still_open: list[str]) -> None:
+    """Safeguard 2 at screening: a minor with no adult of their household waiting with them is an unaccompanied
+    child, and the screening says so (the concern a supervisor's best-interests determination answers), unless a
+    determination is already recorded. Red team: a four-year-old registered alone and screened with no concern
+    went on to 'ready', a state `retorno demo check` (`minors_with_an_adult`) calls broken."""
+    if "unaccompanied_child" in {*concerns, *still_open} or not left_alone(session, [case], utcnow().date()):
+        return
+    raise SafeguardViolation([safeguards.Violation(
+        safeguards.CHILDREN, case.reference,
+        "case %(case)s is a minor with no adult of their household waiting with them: the screening names the "
+        "unaccompanied-child concern (a supervisor's best-interests determination lets them travel)",
+        {"case": case.reference})])
+
+
+def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Case]:
+    """Those of `cases` who are minors with no adult of their household waiting with them (an adult in a state of
+    `lifecycle.ACCOMPANYING`, the aircraft's door included) and no best-interests determination recorded."""
+    minors = [c for c in cases if safeguards.is_minor(c.birth_date, today)]
+    if not minors:
+        return []
+    determined = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
+        BestInterestsDetermination.case_id.in_([c.id for c in minors]))).scalars())
+    households = {c.household_id for c in minors if c.household_id is not None}
+    adults: dict[int | None, set[int]] = {}
+    if households:
+        for household_id, case_id, birth in session.execute(
+                sa.select(Case.household_id, Case.id, Case.birth_date).where(
+                    Case.household_id.in_(sorted(households)), Case.state.in_(sorted(lifecycle.ACCOMPANYING)))):
+            if not safeguards.is_minor(birth, today):
+                adults.setdefault(household_id, set()).add(case_id)
+    return [c for c in minors if c.id not in determined
+            and not adults.get(c.household_id, set()) - {c.id}]
+
+
+def raise_unaccompanied(session: Session, by: User, case: Case, *, reason: str) -> Screening | None:
+    """Record the unaccompanied-child concern of `case`, a minor a change just left with no adult of their household
+    waiting with them (`left_alone`), unless it is open already: by the official whose act left them so, in the
+    same transaction, audited with `reason` (kept, as a screening's notes are, encrypted). The medical escorts the
+    case needs stay as its last screening said. The caller takes the consequences (`travel.service`)."""
+    if "unaccompanied_child" in open_concern_codes(session, case.id):
+        return None
+    escorts = escorts_needed(session, [case.id]).get(case.id, 0)
+    screening = Screening(case_id=case.id, screened_by=by.id, concerns=["unaccompanied_child"], notes=reason,
+                          medical_escorts=escorts)
+    session.add(screening)
+    session.flush()
+    record(session, by, "screening.record", "case", case.reference,
+           after={"screening": screening.id, "concerns": screening.concerns, "medical_escorts": escorts,
+                  "automatic": True}, reason=reason)
     return screening
 
 

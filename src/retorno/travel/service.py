@@ -21,20 +21,24 @@ from retorno.cases import lifecycle
 from retorno.cases.facts import protection_status, same_person, traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.service import (
+    HOUSEHOLD_REACTIONS,
     LINKED_RECORD_REACTIONS,
     CaseInput,
     advance,
     change_fields,
     ensure_owner,
+    household_members,
     identity_changed,
     transition,
 )
 from retorno.cases.service import register_case as register_in_cases
+from retorno.db import utcnow
 from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, InvalidTransition, Message, Term
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import take_off_manifests
+from retorno.safeguards import is_minor
 from retorno.screening import service as screening
 from retorno.screening.models import Screening
 from retorno.travel import duplicates  # noqa: F401  # its reaction: a possible duplicate's concern holds a passenger
@@ -89,6 +93,13 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
     medical_before = traveller_facts(session, [case])[case.id].medical_escorts
     recorded = screening.record_screening(session, actor, case, concerns=concerns, notes=notes,
                                           medical_escorts=medical_escorts, reason=reason)
+    _screened(session, actor, case, recorded, medical_before)
+    return recorded
+
+
+def _screened(session: Session, actor: User, case: Case, recorded: Screening, medical_before: int) -> None:
+    """What a screening recorded changes about travel: off every manifest with a new concern (the same person's
+    other records too) or higher medical needs, and back from ready."""
     if case.state in ("manifested", "boarded"):
         facts = traveller_facts(session, [case])[case.id]
         if facts.open_concerns:
@@ -108,7 +119,37 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
             if other is not None:
                 advance(session, actor, other)
     advance(session, actor, case)
-    return recorded
+
+
+def _minors_left_alone(session: Session, by: User | None, case: Case) -> None:
+    """Safeguard 2 (children) after `case` changed: the minors of its household (or `case` alone) screened and
+    waiting whom no adult of the household now waits with, and who have no best-interests determination, are
+    unaccompanied children. Their concern is recorded here, in the transaction of the change, by whoever made it
+    (`screening.raise_unaccompanied`), and then acts as any concern raised at a screening: off every manifest, back
+    from ready (`_screened`). Run when a member leaves the household's waiting (`cases.service.HOUSEHOLD_REACTIONS`,
+    from `transition`: withdrawn, unfit to fly, not a national, a no-show, arrived) and when a correction of the
+    birth date makes someone a minor (`update_case`)."""
+    today = utcnow().date()
+    members = household_members(session, case.household_id) if case.household_id is not None else [case]
+    waiting = [m for m in members if m.state in lifecycle.WAITING_SCREENED]
+    for minor in screening.left_alone(session, waiting, today):
+        assert by is not None, "every change that ends a case's waiting is made by an official"
+        why = (f"case {case.reference} is now '{case.state}': no adult of the household waits with this minor"
+               if case.id != minor.id else "the birth date now makes this case a minor, with no adult of the "
+               "household waiting with them")
+        before = traveller_facts(session, [minor])[minor.id].medical_escorts
+        raised = screening.raise_unaccompanied(session, by, minor, reason=f"unaccompanied child: {why}")
+        if raised is not None:
+            _screened(session, by, minor, raised, before)
+
+
+def _member_left(session: Session, by: User | None, case: Case) -> None:
+    """A member left the household's waiting: if an adult, the minors may now be alone (`_minors_left_alone`)."""
+    if not is_minor(case.birth_date, utcnow().date()):
+        _minors_left_alone(session, by, case)
+
+
+HOUSEHOLD_REACTIONS.append(_member_left)
 
 
 def _pull_linked_records(session: Session, by: User | None, case: Case) -> None:
@@ -160,6 +201,7 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
             raise InvalidTransition("case %(case)s: the identity of a person who has boarded cannot be changed "
                                     "(the case is '%(state)s')", code="identity_locked", case=case.reference,
                                     state=Term("case_state", case.state))
+    was_minor = is_minor(case.birth_date, utcnow().date())
     changed = change_fields(session, actor, case, changes)
     if changed.keys() & LINKING_FIELDS:
         # A cédula or a declared document number recorded now may make this case one person with another record,
@@ -168,13 +210,15 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # could not record it while the other agency's record of the person stood on a manifest, so the records
         # stayed apart; the guard's refusal also named that agency's case).
         _pull_linked_records(session, actor, case)
-    if not changed or not reopens or not identity_changed(changed):
-        return bool(changed)
-    if case.state == "manifested":
-        take_off_manifests(session, actor, case, kind="identity_changed", back_to=None,
-                           reason="identity changed after verification")
-    reopen(session, actor, case)
-    return True
+    if changed and reopens and identity_changed(changed):
+        if case.state == "manifested":
+            take_off_manifests(session, actor, case, kind="identity_changed", back_to=None,
+                               reason="identity changed after verification")
+        reopen(session, actor, case)
+    if "birth_date" in changed and not was_minor and is_minor(case.birth_date, utcnow().date()):
+        # The household's last adult, or someone alone, may now be a minor with nobody waiting with them.
+        _minors_left_alone(session, actor, case)
+    return bool(changed)
 
 
 @action("document.add")
