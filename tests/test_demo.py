@@ -287,6 +287,33 @@ def test_a_minor_aboard_without_an_adult_of_the_household_is_found(demo: Demo) -
     assert any(f.subject.startswith(f"case {minor} on RF-") for f in report.problems("minors_with_an_adult"))
 
 
+def test_a_minor_left_waiting_alone_is_found_from_the_screening_on(demo: Demo) -> None:
+    """`minors_with_an_adult` for minors still waiting: the adults of a screened household withdrawn behind the
+    product's back (which would have recorded the unaccompanied-child concern) leave a minor the check finds; a
+    minor of a household only registered is not screened yet, and the screening will say it."""
+    today = datetime.now(UTC).date()
+    waiting = {"screened", "verification_requested", "verified", "documented", "ready"}
+
+    def change(session: Session) -> str:
+        picked: dict[str, str] = {}
+        for _, _, members in _households(session):
+            minors = [m for m in members if not adult_on(m.birth_date, today)]
+            states = {m.state for m in members}
+            kind = "registered" if states == {"registered"} else "screened" if states <= waiting else None
+            if not minors or kind is None or kind in picked:
+                continue
+            for adult in (m for m in members if adult_on(m.birth_date, today)):
+                adult.state = "withdrawn"
+            picked[kind] = minors[0].reference
+        assert set(picked) == {"registered", "screened"}, picked
+        return f"{picked['screened']} {picked['registered']}"
+
+    report, changed = _checked(demo, change)
+    screened, registered = changed.split()
+    found = {f.subject for f in report.problems("minors_with_an_adult")}
+    assert f"case {screened}" in found and f"case {registered}" not in found, found
+
+
 def test_a_flight_boarding_now_agrees_and_a_boarded_state_elsewhere_is_found(demo: Demo) -> None:
     """Someone the door recorded aboard a flight not yet departed is 'boarded' (as `retorno bench load` leaves
     flights); the same record still 'manifested', or 'boarded' on no flight at all, is found."""

@@ -35,13 +35,14 @@ from retorno.cases.models import Case, Household
 from retorno.cases.service import CaseInput, register_case
 from retorno.config import Settings
 from retorno.db import clock_at
+from retorno.demo import check as demo_check
 from retorno.documents import mrz
 from retorno.errors import RetornoError
 from retorno.flights import service as flights
 from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight, Passenger
 from retorno.screening.service import record_best_interests, resolve_screening
-from retorno.travel.service import add_document, record_screening
+from retorno.travel.service import add_document, record_screening, withdraw
 from retorno.verification.service import open_request, record_decision, request_verification
 from tests.factories import World
 
@@ -118,6 +119,11 @@ class ReturnFlows(RuleBasedStateMachine):
     def best_interests(self, ref: str) -> None:
         self.attempt(lambda: record_best_interests(self.session, self.users["inm.supervisor"], self.case(ref),
                                                    summary="Interés superior evaluado.", receiving_guardian="CPNNA"))
+
+    @rule(ref=cases, end=st.sampled_from(["withdrawn", "unfit_to_fly"]))
+    def withdraw(self, ref: str, end: str) -> None:
+        self.attempt(lambda: withdraw(self.session, self.users["inm.officer"], self.case(ref),
+                                      reason="Liberada por orden judicial.", target=end))
 
     @rule(ref=cases, outcome=st.sampled_from(["verified", "verified", "rejected"]))
     def verify(self, ref: str, outcome: str) -> None:
@@ -278,6 +284,15 @@ class ReturnFlows(RuleBasedStateMachine):
         assert marked == {cid: since for cid, since in self.session.execute(case_facts._still_open())}
         every_case = self.session.execute(sa.select(Case.id)).scalars().all()
         assert set(marked) == {cid for cid in every_case if case_facts.open_concern_codes(self.session, cid)}
+
+    @invariant()
+    def a_minor_waiting_alone_is_seen_as_an_unaccompanied_child(self) -> None:
+        """Safeguard 2 from the screening on, as `retorno demo check` decides it (`minors_with_an_adult`): a minor
+        with no adult of the household waiting has a best-interests determination or the concern on record, whether
+        screened so or left so by an adult's withdrawal, rejection or unfitness."""
+        report = demo_check.CheckReport()
+        demo_check._minors_waiting(demo_check._Demo(self.session), report)
+        assert report.findings == [], report.findings
 
     @invariant()
     def manifested_cases_are_on_exactly_one_flight(self) -> None:

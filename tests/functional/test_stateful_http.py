@@ -24,6 +24,7 @@ from retorno.audit.verify import verify_chain
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case
 from retorno.db import clock_at
+from retorno.demo import check as demo_check
 from retorno.documents import mrz
 from retorno.flights import service as flights
 from retorno.flights.models import Flight, Passenger
@@ -322,6 +323,14 @@ class ApiFlows(RuleBasedStateMachine):
             for passenger in received:
                 assert passenger.received_at is not None and flight.actual_arrival_utc is not None
                 assert passenger.received_at >= flight.actual_arrival_utc, flight.reference
+
+    @invariant()
+    def a_minor_waiting_alone_is_seen_as_an_unaccompanied_child(self) -> None:
+        """Safeguard 2 from the screening on, as `retorno demo check` decides it (`minors_with_an_adult`)."""
+        self.session.expire_all()
+        report = demo_check.CheckReport()
+        demo_check._minors_waiting(demo_check._Demo(self.session), report)
+        assert report.findings == [], report.findings
 
     @invariant()
     def manifested_means_on_a_manifest(self) -> None:

@@ -18,9 +18,14 @@ hide itself here. What it checks, each rule named in the report:
   the demo a family whose member is held back stays together, off the flight;
   the one exception for both rules is a supervisor's recorded split (`household_splits`);
 - `minors_with_an_adult`: every minor on a manifest or aboard a flight has an adult of their
-  household on the same flight, or a best-interests determination; every minor still waiting
-  belongs to a household with an adult, or has a determination or an unaccompanied-child
-  concern on record;
+  household on the same flight, or a best-interests determination; every minor still waiting,
+  from the screening on, belongs to a household with an adult waiting (or at the aircraft's door),
+  or has a determination or an unaccompanied-child concern on record (open, or closed by a
+  supervisor's written resolution). The product guarantees it from the screening on: a screening
+  of such a minor names the concern, and the last adult leaving the household's waiting (withdrawn,
+  unfit to fly, not a national, a no-show, arrived), or a birth date corrected into a minor's,
+  raises it in the same transaction (`screening.service`, `travel.service`); a registered case
+  is not yet screened;
 - `cleared_and_verified`: everyone on a manifest or aboard a flight was screened, has no concern
   open (on this record or another record with the same cédula, whatever its letter, or verified by the same receiving
   authority against the same registry record, however spelled), was verified by the receiving
@@ -154,6 +159,8 @@ class _Demo:
         self.determinations = set(session.execute(sa.select(BestInterestsDetermination.case_id)).scalars())
         # Per case, its own open concerns and when the oldest screening still holding one was raised.
         self.own_concerns: dict[int, set[str]] = defaultdict(set)
+        # Per case, every concern its own screenings raised, closed since or not.
+        self.raised: dict[int, set[str]] = defaultdict(set)
         self.open_since: dict[int, datetime] = {}
         self.open_concerns = self._open_concerns(session)
         self.listed = {cid: since for cid, since in session.execute(
@@ -204,6 +211,7 @@ class _Demo:
                 sa.select(Screening.id, Screening.case_id, Screening.concerns, Screening.screened_at)):
             left = set(concerns or []) - closed[screening_id]
             own[case_id].update(left)
+            self.raised[case_id].update(concerns or [])
             if left and (case_id not in self.open_since or screened_at < self.open_since[case_id]):
                 self.open_since[case_id] = screened_at
         # A cédula by its digits, whatever its letter (red team M4: E20282780 is V20282780, `cedula_digits`).
@@ -321,13 +329,16 @@ def _minors_aboard(demo: _Demo, report: CheckReport, flight: _Flight, how: str, 
 def _minors_waiting(demo: _Demo, report: CheckReport) -> None:
     today = utcnow().date()
     for person in sorted(demo.people.values(), key=lambda p: p.reference):
-        if person.state not in WAITING or adult_on(person.birth_date, today):
+        # From the screening on: a minor registered alone is an unaccompanied child, which its screening says.
+        if person.state not in WAITING or person.state == "registered" or adult_on(person.birth_date, today):
             continue
         report.examined["minors_with_an_adult"] += 1
         family = demo.members.get(person.household, []) if person.household is not None else []
-        if any(adult_on(m.birth_date, today) and m.state in WAITING for m in family):
+        # An adult at the aircraft's door still waits with them: a household boards one by one.
+        if any(adult_on(m.birth_date, today) and m.state in (*WAITING, "boarded") for m in family):
             continue
-        if person.id in demo.determinations or "unaccompanied_child" in demo.open_concerns[person.id]:
+        if (person.id in demo.determinations or "unaccompanied_child" in demo.open_concerns[person.id]
+                or "unaccompanied_child" in demo.raised[person.id]):
             continue
         report.add("minors_with_an_adult", f"case {person.reference}",
                    "a minor waiting with no adult of their household waiting with them, no best-interests "
