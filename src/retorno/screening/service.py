@@ -57,6 +57,12 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
             "written resolution closes a concern", {"concerns": [concern_term(c) for c in still_open]})])
     _unaccompanied_child_named(session, case, concerns, still_open)
     escorts_before = escorts_needed(session, [case.id]).get(case.id, 0)
+    if set(concerns) - set(still_open):
+        # A screening that raises a concern is recorded whatever escorts it asks for: it never lowers them (the need
+        # stays), so nothing about escorts can stop a concern from being recorded and the person from leaving every
+        # manifest at once (red team, high: an asylum claim on a case needing two escorts was refused as a lowering,
+        # the API's and the page's escorts defaulting to 0, and the person stayed on the manifest).
+        medical_escorts = max(medical_escorts, escorts_before)
     lowered = medical_escorts < escorts_before
     if lowered and not can(actor, "screening.resolve"):
         raise SafeguardViolation([safeguards.Violation(
