@@ -133,6 +133,35 @@ def test_an_unreadable_file_and_a_file_without_rows_are_one_problem_each() -> No
     assert cut.values["code"][:2] == ["A", "B"]
 
 
+def _xlsx_with_sheet_xml(change: Any) -> bytes:
+    """A workbook with a formula (read by openpyxl, whose XML parser reads the rows as they come), its worksheet's
+    XML rewritten by `change`."""
+    import zipfile
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["codigo", "cantidad"])
+    for n in range(200):
+        sheet.append([f"A{n}", "=1+1"])
+    raw = io.BytesIO()
+    book.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, change(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+    return out.getvalue()
+
+
+def test_a_worksheet_broken_past_its_header_is_one_problem_not_a_crash() -> None:
+    """Red team (medium): a truncated worksheet, or one declaring entities, answered 500 at every import door."""
+    truncated = _xlsx_with_sheet_xml(lambda xml: xml[:-50])
+    entity = _xlsx_with_sheet_xml(lambda xml: xml.replace(b"1+1</f>", b"&e;</f>", 1))
+    for data in (truncated, entity):
+        sheet = read_sheet(data, "x.xlsx", COLUMNS, messages=MESSAGES)
+        assert not sheet.readable and [(p.row_number, p.value) for p in sheet.finish()] == [(1, "x.xlsx")]
+
+
 def test_every_bad_row_of_a_large_case_list_is_reported_and_no_row_is_kept_from_a_bad_file() -> None:
     data = synthetic_case_file(3000, seed=5, today=TODAY)
     lines = data.decode().splitlines()

@@ -152,6 +152,10 @@ def _openpyxl_rows(data: bytes, sheets: tuple[str, ...]) -> Generator[list[str],
         try:
             for cells in sheet.iter_rows(values_only=True):
                 yield [_cell_text(cell) for cell in cells]
+        except Exception as exc:
+            # The worksheet's XML is read as the rows are: a truncated sheet or one declaring entities fails here
+            # (red team: a 500 at every import door), and is refused as any unreadable file is.
+            raise UnreadableFileError("xlsx") from exc
         finally:
             book.close()
 

@@ -435,11 +435,11 @@ def read_sheet(data: bytes, filename: str, columns: Sequence[Column], *, locale:
     """
     try:
         header, records = read_table(data, filename, sheets=sheets)
+        sheet = Sheet(header, columns, messages, locale)
+        # An XLSX worksheet is read as its rows are: one that breaks past its header is unreadable too.
+        sheet.read(records)
     except UnreadableFileError:
         sheet = Sheet([], (), messages, locale)
         sheet._add(1, "", filename, "unreadable", {}, "error")
         sheet.complete = sheet.readable = False
-        return sheet
-    sheet = Sheet(header, columns, messages, locale)
-    sheet.read(records)
     return sheet
