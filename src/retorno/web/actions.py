@@ -38,6 +38,7 @@ ACTIONS = {
     "flight.staff": "Personal del vuelo cambiado",
     "followup.record": "Seguimiento registrado",
     "household.split": "Separación del hogar autorizada",
+    "household.split_ended": "Separación del hogar anulada (nuevo integrante)",
     "import.cases": "Casos importados",
     "import.opportunities": "Oportunidades importadas",
     "intake.read": "Admisión consultada",
