@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 import retorno
+from retorno.agencies.visibility import audit_pseudonym
 from retorno.web import i18n
 from retorno.web.actions import OBJECTS
 from tests.factories import Api, World, ok
@@ -50,13 +51,15 @@ def test_the_audit_trail_and_the_monitor_name_actions_and_alerts_in_words(client
     login(client, "monitor.viewer")
     audit = client.get("/audit", params={"action": "case.register"}).text
     assert "Caso registrado" in audit and "hora de Venezuela" in audit and not UTC_TIME.search(audit)
-    assert f"<td>caso {case['reference']}</td>" in audit
+    # A case is named by its pseudonym to monitors (`agencies.visibility.cut_audit`), never by its reference.
+    shown = audit_pseudonym(client.app.state.audit_pseudonym_key, "case", case["reference"])  # type: ignore[attr-defined]
+    assert f"<td>caso {shown}</td>" in audit and case["reference"] not in audit
     monitor = client.get("/monitor").text
     assert "retirado: cambió su identidad, se verifica de nuevo" in monitor
     assert "· identity_changed ·" not in monitor and not UTC_TIME.search(monitor)
     client.cookies.set("retorno_lang", "en")
     english = client.get("/audit", params={"action": "case.register"}).text
-    assert "Case registered" in english and f"<td>case {case['reference']}</td>" in english
+    assert "Case registered" in english and f"<td>case {shown}</td>" in english
     assert "taken off: their identity changed" in client.get("/monitor").text
 
 
