@@ -45,7 +45,7 @@ from retorno.agencies.service import create_user
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.config import Settings
-from retorno.db import clock_at, utcnow
+from retorno.db import analyze_written, clock_at, utcnow
 from retorno.demo.build import build_demo, fly, propose, ready_households
 from retorno.demo.check import check_demo, format_report
 from retorno.flights.models import Flight
@@ -234,6 +234,7 @@ def build_world(settings: Settings, *, cases: int, counts: dict[str, int], seed:
         bulk = max(0, cases - demo_cases)
         if bulk:
             fill_cases(session, users["inm.oficial"], users["saime.oficial"], bulk, rng, states={"registered": 1})
+            analyze_written(session)
         logins = _accounts(session, counts, rng)
         staged = _stage_flights(session, users, settings)
         consent, intake = _returnees(session, users["saime.oficial"])

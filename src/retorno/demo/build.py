@@ -26,7 +26,7 @@ from retorno.cases.models import Case
 from retorno.cases.service import CaseInput, register_case
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
-from retorno.db import clock_at, make_sessionmaker, transaction, utcnow
+from retorno.db import analyze_written, clock_at, make_sessionmaker, transaction, utcnow
 from retorno.demo.reintegration import build_reintegration
 from retorno.demo.summary import DemoSummary, FlightFigures
 from retorno.demo.verification import link_waiting_requests
@@ -351,6 +351,7 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> tu
                     facility = next(f[0] for f in FACILITIES if f[1] == origin)
                     people = _people(rng, sampler, count + 40, past.date(), numbers, (facility, origin, "MX-INM"))
                     batch = _register(session, users, people, summary)
+                    analyze_written(session)
                     _prepare(session, rng, users, batch, past.date(), summary)
                 departure = datetime.combine(past.date() + timedelta(days=3), time(14, 0), tzinfo=UTC)
                 with clock_at(departure - timedelta(days=2)):
@@ -361,8 +362,10 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> tu
                     fly(session, users, settings, flight, passengers)
                 summary.flights.append(_figures(flight, len(passengers), flown=True))
             current = _register(session, users, _people(rng, sampler, cases, now.date(), numbers), summary)
+            analyze_written(session)
             _prepare(session, rng, users, current, now.date(), summary)
             # The receiving side links the requests still waiting against its civil registry.
+            analyze_written(session)
             linked = link_waiting_requests(session, rng, users["saime.oficial"], Path(settings.data_dir),
                                            Thresholds.from_settings(settings), seed=seed * 31 + 17)
             summary.linkage.update({"verified": linked.verified, "review": linked.review,
