@@ -349,7 +349,9 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         .where(among(my_filed.case_id, "ids")),
         sa.select(my_record.c.case_id, other_record.c.case_id)
         .join(other_record, sa.and_(other_record.c.receiving_agency_id == my_record.c.receiving_agency_id,
-                                    other_record.c.registry_record == my_record.c.registry_record,
+                                    # Letter or not, one record (`verification.records.record_digits`).
+                                    cedula_digits(other_record.c.registry_record)
+                                    == cedula_digits(my_record.c.registry_record),
                                     other_record.c.case_id != my_record.c.case_id))
         .where(among(my_record.c.case_id, "ids")),
         # Two records a supervisor decided are one person (`travel.duplicates.decide_duplicate`), for good: each

@@ -63,7 +63,7 @@ from retorno.flights.models import Flight, HouseholdSplit, Passenger
 from retorno.safeguards import IDENTITY_FIELDS, identity_fingerprint
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
-from retorno.verification.records import canonical_or_none
+from retorno.verification.records import record_digits
 
 CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
           "cleared_and_verified", "states_agree", "concerns_listed", "audit_chain")
@@ -227,7 +227,7 @@ class _Demo:
                           VerificationDecision.registry_record)
                 .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
                 .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record.is_not(None))):
-            records[case_id].add((agency_id, canonical_or_none(str(record)) or str(record)))
+            records[case_id].add((agency_id, record_digits(str(record))))
         by_record: dict[tuple[int, str], set[str]] = defaultdict(set)
         for case_id, held in records.items():
             for key in held:

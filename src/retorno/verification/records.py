@@ -49,11 +49,23 @@ def canonical_record(value: str) -> str:
     return found
 
 
+def record_digits(value: str) -> str:
+    """A record id as records are linked by it: canonical, without its leading E and V letters, as a cédula is
+    compared (`cases.models.cedula_digits`, which is its SQL). 'V26338096' and '26338096' name one record: officers
+    type a cédula with or without its letter and two agencies write the letter differently (red team: the same person
+    verified once as V26338096, once as 26338096, with a trafficking concern on the first, was approved on a locked
+    manifest on the second). A false link holds both records back until a supervisor sorts it out (and the second
+    verification against a record of a person whose cédula or birth date differs needs one); a missed one can send a
+    person with an open protection claim back."""
+    return (canonical_or_none(value) or value).lstrip("VE")
+
+
 def same_record(one: object, other: object) -> bool:
-    """Whether two record ids as stored or proposed name one record (equal as typed when one has no canonical form)."""
+    """Whether two record ids as stored or proposed name one record (`record_digits`; equal as typed when one has no
+    canonical form)."""
     if not isinstance(one, str) or not isinstance(other, str):
         return False
-    return (canonical_or_none(one) or one) == (canonical_or_none(other) or other)
+    return record_digits(one) == record_digits(other)
 
 
 def canonical_sql(expr: str) -> str:

@@ -15,12 +15,12 @@ from retorno.agencies.permissions import action, reader
 from retorno.agencies.service import receiving_authority_for
 from retorno.audit.service import record
 from retorno.cases.facts import case_fingerprint
-from retorno.cases.models import Case, national_id_digits
+from retorno.cases.models import Case, cedula_digits, national_id_digits
 from retorno.cases.service import advance, ensure_owner, transition
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
 from retorno.verification.anchors import is_deceased
 from retorno.verification.models import VerificationDecision, VerificationRequest
-from retorno.verification.records import canonical_or_none, canonical_record, same_record
+from retorno.verification.records import canonical_or_none, canonical_record, record_digits, same_record
 
 OUTCOMES = ("verified", "rejected", "review", "not_found")
 # The method of decisions proposed by record linkage (`retorno verify`), as against "manual".
@@ -109,7 +109,8 @@ def _same_record_same_person(session: Session, actor: User, case: Case, request:
         sa.select(Case.national_id, Case.birth_date)
         .join(VerificationRequest, VerificationRequest.case_id == Case.id)
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
-        .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record == registry_record,
+        .where(VerificationDecision.outcome == "verified",
+               cedula_digits(VerificationDecision.registry_record) == record_digits(registry_record),
                VerificationRequest.receiving_agency_id == request.receiving_agency_id, Case.id != case.id)).all()
     # A cédula differs by its digits: its letter alone (E or V) does not make another person (`cedula_digits`).
     differs = [row for row in others if row.birth_date != case.birth_date or (
