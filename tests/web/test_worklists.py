@@ -355,3 +355,17 @@ def test_rejecting_the_ticked_and_assigning_cases_from_the_pages_preview_then_co
     assert confirmed.status_code == 303 and confirmed.headers["location"] == "/cases?q=marcada"
     login(client, "inm.officer")
     assert set(listed(client.get("/cases", params={"assigned": "me"}).text)) == set(refs)
+
+
+def test_a_search_the_list_would_refuse_is_not_saved(client: TestClient, world: World, session: Session) -> None:
+    """Red team (low): a search on a filter the agency may not use was stored (the answer a 422), then refused each
+    time it was followed: a refusal that wrote something. Refused now, nothing written."""
+    login(client, "saime.officer")
+    for query in ("concern=open", "held=tapachula&sort=held_at", "sort=state_changed_at", "days_min=tres"):
+        refused = post_form(client, "/cases/searches", {"name": "rt-" + query, "query": query}, page="/cases")
+        assert refused.status_code == 422, query
+    assert session.execute(sa.select(sa.func.count()).select_from(SavedSearch)).scalar_one() == 0
+    # What the list reads is kept, in its order; a parameter it does not read is dropped.
+    saved = post_form(client, "/cases/searches", {"name": "Verificadas", "query": "x=1&verification=verified&q=ana"},
+                      page="/cases")
+    assert saved.status_code == 303 and saved.headers["location"] == "/cases?q=ana&verification=verified"

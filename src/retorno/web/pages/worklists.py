@@ -7,7 +7,7 @@ Every filter, column and export follows what the reader's agency may see (`repor
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
 from fastapi import Query, Request
@@ -174,9 +174,14 @@ def save_search(request: Request, session: SessionDep, user: PageUser, form: For
     """Name the search in the form's `query` (the list's query string) to run it again later."""
     require_page(user, "case.read", "returnee.read")
     name = form_text(form, "name")[:80]
-    query = form_text(form, "query")[:2000]
     if not name:
         raise InvalidInput("give the search a name to save it", code="name_required")
+    # Kept as the list reads it, and only if the list would run it for this reader (red team: a search on a filter
+    # the agency may not use was stored, then refused each time it was followed: a refusal that wrote something).
+    given = dict(parse_qsl(form_text(form, "query")[:2000]))
+    wanted = {key: given[key].strip() for key in PARAMETERS if given.get(key, "").strip()}
+    caselist.check_filter(user, wanted_of(wanted), wanted.get("sort") or caselist.DEFAULT_SORT)
+    query = urlencode(wanted)
     existing = session.execute(sa.select(SavedSearch).where(
         SavedSearch.user_id == user.id, SavedSearch.list_name == LIST, SavedSearch.name == name)).scalar_one_or_none()
     if existing is not None:
