@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from retorno.cli.main import app
 from retorno.synthetic.case_files import synthetic_case_file
+from tests.test_import_unpacked import _bomb as unpacking_bomb
 
 runner = CliRunner()
 
@@ -85,6 +86,23 @@ def test_import_command_refuses_a_bad_file_and_writes_the_report(demo_db: str, t
     wrong = runner.invoke(app, ["import", "cases", str(good), "--agency", "MX-INM", "--as", "saime.oficial",
                                 "--database-url", demo_db])
     assert wrong.exit_code != 0
+
+
+def test_import_command_refuses_a_workbook_past_the_unpacked_bound(demo_db: str, tmp_path: Path) -> None:
+    """Red team (medium): the command line bounds what a workbook unpacks to as the web does
+    (RETORNO_MAX_UNPACKED_BYTES), and writes nothing (tests/test_import_unpacked.py)."""
+    bomb = tmp_path / "casos.xlsx"
+    bomb.write_bytes(unpacking_bomb())
+    database = demo_db.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as conn:
+        before = conn.execute("select count(*) from cases").fetchone()
+    result = runner.invoke(app, ["import", "cases", str(bomb), "--agency", "MX-INM", "--as", "inm.oficial",
+                                 "--database-url", demo_db], env={"RETORNO_MAX_UNPACKED_BYTES": str(2**20)})
+    assert result.exit_code == 1, result.output
+    report = (tmp_path / "casos.informe.csv").read_text(encoding="utf-8-sig")
+    assert "descomprimido ocupe como máximo 1 MB" in report
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("select count(*) from cases").fetchone() == before
 
 
 def test_template_and_db_check(tmp_path: Path) -> None:

@@ -37,6 +37,9 @@ class Settings:
     # Largest request body: a multipart upload (spreadsheets) and anything else (JSON, forms).
     max_upload_bytes: int = 20 * 1024 * 1024
     max_body_bytes: int = 1024 * 1024
+    # Largest size an uploaded XLSX (a ZIP archive) may unpack to, its parts measured as they are unpacked:
+    # a small archive can unpack to gigabytes. A 100,000-row case list unpacks to about 94 MiB.
+    max_unpacked_bytes: int = 400 * 1024 * 1024
     # Behind TLS (any real installation) cookies must only travel over https; off by default
     # so that the demo works on http://127.0.0.1.
     secure_cookies: bool = False
@@ -102,8 +105,8 @@ class Settings:
 
 # Settings read from RETORNO_<NAME> as they are named here (RETORNO_SESSION_IDLE_SECONDS...).
 _INTEGER_SETTINGS = ("session_idle_seconds", "session_max_age_seconds", "login_free_failures",
-                     "login_delay_cap_seconds", "max_upload_bytes", "max_body_bytes", "departure_early_hours",
-                     "departure_late_hours")
+                     "login_delay_cap_seconds", "max_upload_bytes", "max_body_bytes", "max_unpacked_bytes",
+                     "departure_early_hours", "departure_late_hours")
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -29,6 +29,7 @@ import airportsdata
 import pycountry
 
 from retorno.cases.duplicates import Person, PossibleDuplicate, describe_reason, find_duplicates
+from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
 from retorno.names import fold
@@ -484,16 +485,17 @@ def _flag_duplicates(sheet: Sheet, rows: Sequence[CaseRow], held: Sequence[Perso
 def validate(data: bytes, filename: str, *, today: date,
              known_case_reference: Callable[[str], bool] | None = None,
              held: Sequence[Person] = (), locked: Mapping[str, LockedIdentity] | None = None,
-             locale: str = "es") -> CaseReport:
+             locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CaseReport:
     """Read and check a whole case list; the report says which rows are bad and why (never raises).
 
     `known_case_reference` tells whether a case reference is already held (so a household may
     point at it); `held` are the cases already held, for duplicate detection; `locked` the held
     cases of people who have boarded, by the agency's own reference (a row may not change their
-    identity); `locale` is the language of the `expected` texts. Import `report.rows` only when `report.ok`.
+    identity); `locale` is the language of the `expected` texts; `max_unpacked` the installation's bound on
+    what a workbook unpacks to. Import `report.rows` only when `report.ok`.
     """
     checked = check(data, filename, today=today, known_case_reference=known_case_reference, held=held,
-                    locked=locked, locale=locale)
+                    locked=locked, locale=locale, max_unpacked=max_unpacked)
     checked.find_duplicates()
     return checked.report
 
@@ -521,11 +523,12 @@ class CheckedCases:
 
 def check(data: bytes, filename: str, *, today: date, known_case_reference: Callable[[str], bool] | None = None,
           held: Sequence[Person] = (), locked: Mapping[str, LockedIdentity] | None = None,
-          locale: str = "es") -> CheckedCases:
+          locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CheckedCases:
     """`validate` in two steps: every check that decides whether the file may be stored, and then (by
     `CheckedCases.find_duplicates`) the possible duplicates, which only warn. The report is `validate`'s once
     both are done."""
-    sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES, sheets=("CASOS", "CASES"))
+    sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES, sheets=("CASOS", "CASES"),
+                       max_unpacked=max_unpacked)
     if not sheet.readable:
         return CheckedCases(CaseReport([], sheet.finish()), None, held, locale)
     _check_dates(sheet, today)

@@ -25,7 +25,7 @@ from retorno.errors import problem_summary, refuse_bad_import
 from retorno.reporting.caselist import CaseFilter, list_cases
 from retorno.travel import service as travel
 from retorno.travel.load import import_cases
-from retorno.web.deps import CurrentUser, LangQuery, SessionDep
+from retorno.web.deps import CurrentUser, LangQuery, SessionDep, SettingsDep
 from retorno.web.openapi import errors
 from retorno.web.preconditions import IF_MATCH_REQUIRED, IfMatchRequired, set_etag, with_etag
 
@@ -97,12 +97,14 @@ def withdraw(reference: str, body: Reason, session: SessionDep, user: CurrentUse
 
 
 @router.post("/import", status_code=201, response_model=CaseImportOut, responses=errors(409))
-def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Any:
+def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: LangQuery, settings: SettingsDep
+                ) -> Any:
     """Import a case list (CSV or XLSX); a file with any bad row imports nothing.
 
     The refusal (422) lists the first 1,000 problems and counts all of them by kind (`summary`).
     """
-    outcome = import_cases(session, user, file.file.read(), file.filename or "upload.csv", locale=lang)
+    outcome = import_cases(session, user, file.file.read(), file.filename or "upload.csv", locale=lang,
+                           max_unpacked=settings.max_unpacked_bytes)
     problems = refuse_bad_import(outcome.report)
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
             "possible_duplicates": outcome.duplicates_flagged, "warnings": problems,

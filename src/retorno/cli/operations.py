@@ -27,12 +27,13 @@ def import_cases_command(file: Path, agency: Annotated[str, typer.Option(help="t
     """Import a case list; a file with any bad row imports nothing and gets a report CSV next to it."""
     from retorno.travel.load import import_cases
     data = file.read_bytes()
-    with refusals(), unit_of_work(settings(database_url)) as session:
+    config = settings(database_url)
+    with refusals(), unit_of_work(config) as session:
         actor = acting_user(session, act_as)
         if actor.agency.code != agency:
             raise typer.BadParameter(f"{actor.username} belongs to {actor.agency.code}, not {agency}")
         with console.status(f"checking and importing {file.name}…"):
-            outcome = import_cases(session, actor, data, file.name, locale=lang)
+            outcome = import_cases(session, actor, data, file.name, locale=lang, max_unpacked=config.max_unpacked_bytes)
         if not outcome.ok:
             # Leave the transaction with nothing written, then report.
             session.rollback()

@@ -162,9 +162,11 @@ def import_opportunities_command(
     from retorno.reintegration.load import import_opportunities
 
     data = file.read_bytes()
-    with refusals(), unit_of_work(settings(database_url)) as session:
+    config = settings(database_url)
+    with refusals(), unit_of_work(config) as session:
         actor = acting_user(session, act_as)
-        outcome = import_opportunities(session, actor, data, file.name, locale=lang)
+        outcome = import_opportunities(session, actor, data, file.name, locale=lang,
+                                       max_unpacked=config.max_unpacked_bytes)
         if not outcome.ok:
             # Leave the transaction with nothing written, then report.
             session.rollback()

@@ -5,15 +5,22 @@ a worksheet holds a formula: calamine gives a formula's cached value, the value 
 computed, and an import must read a formula as the text typed (`=HYPERLINK(...)`), which then
 fails validation or is stored as text and quoted on export. Such a workbook is read by openpyxl
 with `data_only=False`, which gives exactly that text.
+
+A workbook is a ZIP archive, and a small one can unpack to gigabytes. Before either reader opens it,
+every part is unpacked once, in chunks (the formula scan is done on the way), and the workbook is
+refused when they unpack to more than the installation's `max_unpacked_bytes` or are more than
+`MAX_PARTS`: what each part unpacks to is measured, never taken from what the archive declares.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
 import warnings
 import zipfile
+import zlib
 from collections.abc import Generator, Iterator
 from datetime import date, datetime
 from typing import Any
@@ -21,21 +28,35 @@ from typing import Any
 import openpyxl
 import python_calamine
 
+from retorno.config import Settings
 from retorno.names import fold
+
+# More parts than any workbook has (a few per sheet, its styles, strings, relations): refused unread.
+MAX_PARTS = 10_000
 
 
 class UnreadableFileError(ValueError):
     """The file is not a CSV or XLSX table with a header row."""
 
 
-def read_table(data: bytes, filename: str, *, sheets: tuple[str, ...] = ()) -> tuple[list[str], Iterator[list[str]]]:
+class TooLargeFileError(UnreadableFileError):
+    """A workbook that unpacks to more than `limit` bytes, or holds more than MAX_PARTS parts."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"unpacks to more than {limit} bytes or holds more than {MAX_PARTS} parts")
+        self.limit = limit
+
+
+def read_table(data: bytes, filename: str, *, sheets: tuple[str, ...] = (),
+               max_unpacked: int = Settings.max_unpacked_bytes) -> tuple[list[str], Iterator[list[str]]]:
     """Read a CSV or XLSX file into its header and an iterator over the following rows, as text cells.
 
-    In a workbook, the first sheet whose folded name is in `sheets` is read (else the first sheet).
+    In a workbook, the first sheet whose folded name is in `sheets` is read (else the first sheet);
+    a workbook whose parts unpack to more than `max_unpacked` bytes is refused (TooLargeFileError).
     """
     lowered = filename.lower()
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data, sheets)
+        return _read_xlsx(data, sheets, max_unpacked)
     if lowered.endswith((".xlsx", ".xlsm", ".xls", ".ods")) or b"\x00" in data[:4096]:
         raise UnreadableFileError(filename)
     return _read_csv(data)
@@ -84,20 +105,86 @@ def _cell_text(value: object) -> str:
 
 # A formula element in a worksheet's XML (`<f>`, `<f t="shared" .../>`, or with a namespace prefix).
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# What a chunk may end with that the next one can make a formula element of: `<`, `<name`, `<prefix:`,
+# `<prefix:f`. Such an element starts at the chunk's last `<` (no other byte of the pattern is one).
+_FORMULA_START = re.compile(rb"<(\w*)(:f?)?")
+_CHUNK = 1 << 20
 
 
-def _has_formulas(book: zipfile.ZipFile) -> bool:
-    return any(_FORMULA.search(book.read(name)) for name in book.namelist()
-               if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+def _formula_start(window: bytes) -> bytes:
+    """The end of `window` that a formula element may begin with, as carried over to the next chunk.
+
+    A name of two or more characters is carried as `aa`: followed by anything, it matches as the name does.
+    """
+    start = window.rfind(b"<")
+    found = _FORMULA_START.fullmatch(window, start) if start >= 0 else None
+    if found is None:
+        return b""
+    name = found[1]
+    return b"<" + (name if len(name) < 2 else b"aa") + (found[2] or b"")
 
 
-def _read_xlsx(data: bytes, sheets: tuple[str, ...]) -> tuple[list[str], Iterator[list[str]]]:
+# An archive ends with this record (its last 22 bytes, unless a comment follows it), which says where its
+# list of parts is.
+_END_RECORD = b"PK\x05\x06"
+
+
+def _one_end(data: bytes) -> bool:
+    """Whether every ZIP reader finds the same end record: the file's last 22 bytes (no comment), or the only
+    one in the last 64 KiB. Otherwise a reader that skips a record hidden in the comment may read parts that
+    were never measured here (openpyxl reads the archive as Python does, calamine by a reader of its own)."""
+    return (data[-22:-18] == _END_RECORD and data[-2:] == b"\0\0") or (
+        data.count(_END_RECORD, max(0, len(data) - 65_557)) == 1)
+
+
+def _unpacked_formulas(archive: zipfile.ZipFile, limit: int) -> bool:
+    """Unpack every part of the workbook in chunks, never whole, and say whether a worksheet holds a formula.
+
+    TooLargeFileError: more than MAX_PARTS parts, or more than `limit` bytes unpacked. UnreadableFileError:
+    a part compressed otherwise than an XLSX's are (stored or deflated), encrypted, or of another size than
+    the archive declares (a lie the readers might believe).
+    """
+    parts = archive.infolist()
+    if len(parts) > MAX_PARTS or sum(part.file_size for part in parts) > limit:
+        raise TooLargeFileError(limit)
+    unpacked, formulas = 0, False
+    for part in parts:
+        if part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or part.flag_bits & 1:
+            raise UnreadableFileError(part.filename)
+        # Python ends a part at its declared size: it is told one the loop below never reaches (the loop stops
+        # within a chunk past the bound), so the part ends where its data really does, its CRC checked there.
+        measured = copy.copy(part)
+        measured.file_size = limit - unpacked + _CHUNK + 1
+        scan = not formulas and part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml")
+        size, carried = 0, b""
+        with archive.open(measured) as stream:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if unpacked + size > limit:
+                    raise TooLargeFileError(limit)
+                if scan:
+                    window = carried + chunk
+                    if _FORMULA.search(window):
+                        scan, formulas = False, True
+                    carried = _formula_start(window)
+        if size != part.file_size:
+            raise UnreadableFileError(part.filename)
+        unpacked += size
+    return formulas
+
+
+def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple[list[str], Iterator[list[str]]]:
+    if not _one_end(data):
+        raise UnreadableFileError("xlsx")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if "xl/workbook.xml" not in archive.namelist():
                 raise UnreadableFileError("not a workbook")
-            formulas = _has_formulas(archive)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            formulas = _unpacked_formulas(archive, max_unpacked)
+    except UnreadableFileError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError,
+            NotImplementedError) as exc:
         raise UnreadableFileError("xlsx") from exc
     rows = _openpyxl_rows(data, sheets) if formulas else _calamine_rows(data, sheets)
     header_cells = next(rows, None)

@@ -26,8 +26,9 @@ from typing import Generic, Literal, TypeVar, cast
 from openpyxl.utils import get_column_letter
 
 from retorno import plaintext
+from retorno.config import Settings
 from retorno.exports import safe_cell
-from retorno.imports.reading import UnreadableFileError, read_table
+from retorno.imports.reading import MAX_PARTS, TooLargeFileError, UnreadableFileError, read_table
 from retorno.names import key
 
 # The messages every import shares; an import adds those of its own checks (`messages=`).
@@ -47,6 +48,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "no value outside the headed columns"),
     "unreadable": ("un archivo CSV (UTF-8 o Latin-1) o XLSX con los encabezados en la fila 1",
                    "a CSV (UTF-8 or Latin-1) or XLSX file with the headers on row 1"),
+    "too_large": ("un archivo XLSX que descomprimido ocupe como máximo {mb} MB, en como máximo {parts} partes",
+                  "an XLSX file that unpacks to at most {mb} MB, in at most {parts} parts"),
     "no_rows": ("al menos una fila de datos", "at least one data row"),
 }
 
@@ -427,19 +430,24 @@ class Sheet:
 
 
 def read_sheet(data: bytes, filename: str, columns: Sequence[Column], *, locale: str = "es",
-               messages: Mapping[str, tuple[str, str]] = MESSAGES, sheets: tuple[str, ...] = ()) -> Sheet:
+               messages: Mapping[str, tuple[str, str]] = MESSAGES, sheets: tuple[str, ...] = (),
+               max_unpacked: int = Settings.max_unpacked_bytes) -> Sheet:
     """Read a CSV or XLSX file and parse its columns (never raises: an unreadable file is one problem).
 
     `messages` is the import's catalogue (this module's MESSAGES and its own); `sheets` the names
-    of the workbook sheet to read, in order of preference.
+    of the workbook sheet to read, in order of preference; `max_unpacked` the installation's bound on
+    what a workbook unpacks to (`Settings.max_unpacked_bytes`).
     """
     try:
-        header, records = read_table(data, filename, sheets=sheets)
+        header, records = read_table(data, filename, sheets=sheets, max_unpacked=max_unpacked)
         sheet = Sheet(header, columns, messages, locale)
         # An XLSX worksheet is read as its rows are: one that breaks past its header is unreadable too.
         sheet.read(records)
-    except UnreadableFileError:
+    except UnreadableFileError as exc:
         sheet = Sheet([], (), messages, locale)
-        sheet._add(1, "", filename, "unreadable", {}, "error")
+        if isinstance(exc, TooLargeFileError):
+            sheet._add(1, "", filename, "too_large", {"mb": f"{exc.limit / 2**20:g}", "parts": MAX_PARTS}, "error")
+        else:
+            sheet._add(1, "", filename, "unreadable", {}, "error")
         sheet.complete = sheet.readable = False
     return sheet

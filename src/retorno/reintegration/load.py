@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action
 from retorno.audit.service import record
+from retorno.config import Settings
 from retorno.db import utcnow
 from retorno.imports.rows import ImportOutcome
 from retorno.reintegration.models import Opportunity
@@ -29,12 +30,15 @@ OpportunityImportOutcome = ImportOutcome[OpportunityRow]
 
 @action("opportunity.manage")
 def import_opportunities(session: Session, actor: User, data: bytes, filename: str, *, today: date | None = None,
-                         locale: str = "es") -> OpportunityImportOutcome:
-    """Check an opportunity list and, only if every row is good, create or update its opportunities."""
+                         locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes
+                         ) -> OpportunityImportOutcome:
+    """Check an opportunity list and, only if every row is good, create or update its opportunities (`max_unpacked`:
+    the installation's bound on what a workbook unpacks to, `Settings.max_unpacked_bytes`)."""
     today = today or utcnow().date()
     own = {o.reference: o for o in session.execute(
         sa.select(Opportunity).where(Opportunity.operator_agency_id == actor.agency_id)).scalars()}
-    report = validate_opportunities(data, filename, today=today, known_reference=own.__contains__, locale=locale)
+    report = validate_opportunities(data, filename, today=today, known_reference=own.__contains__, locale=locale,
+                                    max_unpacked=max_unpacked)
     outcome = OpportunityImportOutcome(report)
     if not report.ok:
         return outcome

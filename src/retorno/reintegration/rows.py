@@ -20,6 +20,7 @@ from typing import Any
 
 import pycountry
 
+from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
 from retorno.names import fold
@@ -187,14 +188,15 @@ def _check_start(sheet: Sheet, today: date) -> None:
 
 def validate_opportunities(data: bytes, filename: str, *, today: date,
                            known_reference: Callable[[str], bool] | None = None,
-                           locale: str = "es") -> OpportunityReport:
-    """Read and check a whole opportunity list (never raises); `locale` is the language of the report.
+                           locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> OpportunityReport:
+    """Read and check a whole opportunity list (never raises); `locale` is the language of the report,
+    `max_unpacked` the installation's bound on what a workbook unpacks to.
 
     `known_reference` tells whether a reference names one of the importing operator's
     opportunities; without it, any reference is refused.
     """
     sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES,
-                       sheets=("OPORTUNIDADES", "OPPORTUNITIES"))
+                       sheets=("OPORTUNIDADES", "OPPORTUNITIES"), max_unpacked=max_unpacked)
     if not sheet.readable:
         return OpportunityReport([], sheet.finish())
     _check_references(sheet, known_reference)

@@ -30,7 +30,7 @@ from retorno.reintegration.schemas import (
     PlacementOut,
     ReturneeOut,
 )
-from retorno.web.deps import CurrentUser, IdPath, LangQuery, SessionDep
+from retorno.web.deps import CurrentUser, IdPath, LangQuery, SessionDep, SettingsDep
 from retorno.web.openapi import errors
 from retorno.web.preconditions import (
     IF_MATCH_OPTIONAL,
@@ -221,12 +221,14 @@ def create_opportunity(body: OpportunityIn, session: SessionDep, user: CurrentUs
 
 
 @router.post("/opportunities/import", status_code=201, response_model=OpportunityImportOut)
-def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: LangQuery) -> Any:
+def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: LangQuery, settings: SettingsDep
+                ) -> Any:
     """Import an opportunity list (CSV or XLSX); a file with any bad row imports nothing.
 
     The refusal (422) lists the first 1,000 problems and counts all of them by kind (`summary`).
     """
-    outcome = import_opportunities(session, user, file.file.read(), file.filename or "upload.csv", locale=lang)
+    outcome = import_opportunities(session, user, file.file.read(), file.filename or "upload.csv", locale=lang,
+                                   max_unpacked=settings.max_unpacked_bytes)
     problems = refuse_bad_import(outcome.report)
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
             "references": outcome.created_references, "warnings": problems,

@@ -37,6 +37,7 @@ from retorno.cases.duplicates import HeldCase
 from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.cases.rows import CaseReport, CaseRow, CaseRows, CheckedCases, LockedIdentity, check
 from retorno.cases.service import AUDITED_FIELDS, HEADS, next_references, search_names
+from retorno.config import Settings
 from retorno.db import bulk_insert, insert_columns, utcnow
 from retorno.errors import InvalidInput
 from retorno.imports.rows import ImportOutcome
@@ -170,18 +171,19 @@ def _collector_paused() -> Iterator[None]:
 
 @action("case.register")
 def import_cases(session: Session, actor: User, data: bytes, filename: str, *, today: date | None = None,
-                 locale: str = "es") -> CaseImportOutcome:
-    """Validate a case list and, only if every row is good, create or update its cases."""
+                 locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CaseImportOutcome:
+    """Validate a case list and, only if every row is good, create or update its cases (`max_unpacked`: the
+    installation's bound on what a workbook unpacks to, `Settings.max_unpacked_bytes`)."""
     with _collector_paused():
-        return _import_cases(session, actor, data, filename, today=today, locale=locale)
+        return _import_cases(session, actor, data, filename, today=today, locale=locale, max_unpacked=max_unpacked)
 
 
 def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, today: date | None,
-                  locale: str) -> CaseImportOutcome:
+                  locale: str, max_unpacked: int) -> CaseImportOutcome:
     today = today or utcnow().date()
     held = _held_cases(session, actor)
     checked = check(data, filename, today=today, known_case_reference=held.ids.__contains__, held=held.people,
-                    locked=_locked_identities(session, actor), locale=locale)
+                    locked=_locked_identities(session, actor), locale=locale, max_unpacked=max_unpacked)
     report = checked.report
     outcome = CaseImportOutcome(report)
     if not report.ok or session.get_bind().dialect.name != "postgresql":

@@ -180,7 +180,8 @@ def import_again() -> Page:
     return Page("case_import.html", {"outcome": None})
 
 
-def checked_upload(session: Session, user: User, form: FormData, locale: str) -> tuple[str, CaseImportOutcome]:
+def checked_upload(request: Request, session: Session, user: User, form: FormData, locale: str
+                   ) -> tuple[str, CaseImportOutcome]:
     """The form's file by name, checked (and imported when every row is good)."""
     require_page(user, "case.register")
     upload = form.get("file")
@@ -189,7 +190,8 @@ def checked_upload(session: Session, user: User, form: FormData, locale: str) ->
     # Read and closed here: the spooled temporary file of an upload is not closed for us.
     with upload.file as uploaded:
         content = uploaded.read()
-    return upload.filename, import_cases(session, user, content, upload.filename, locale=locale)
+    return upload.filename, import_cases(session, user, content, upload.filename, locale=locale,
+                                         max_unpacked=request.app.state.settings.max_unpacked_bytes)
 
 
 @pages.post("/cases/import", response_model=None)
@@ -197,7 +199,7 @@ def checked_upload(session: Session, user: User, form: FormData, locale: str) ->
 def import_upload(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> HTMLResponse:
     """Import a case list; a file with a bad row writes nothing and answers with its problem report (422)."""
     locale = locale_of(request)
-    filename, outcome = checked_upload(session, user, form, locale)
+    filename, outcome = checked_upload(request, session, user, form, locale)
     problems = outcome.report.problems
     # A short report travels inside the page; a long one (over the listed 1,000 problems) is
     # downloaded by sending the file again to /cases/import/report, so the page stays small.
@@ -220,7 +222,7 @@ def import_upload(request: Request, session: SessionDep, user: PageUser, form: F
 def import_report(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
     """Check a file without importing anything and download its whole problem report (CSV)."""
     locale = locale_of(request)
-    report = checked_upload(session, user, form, locale)[1].report
+    report = checked_upload(request, session, user, form, locale)[1].report
     # Only checked: whatever a good file would have written is undone before the commit.
     session.rollback()
     return Response(report.to_csv(locale), media_type="text/csv; charset=utf-8",
