@@ -2,6 +2,9 @@
 
 An administrator's supervisors manage the users of every agency; each other agency's supervisors
 (`users.manage`) those of their own agency only: a user of another agency does not exist for them.
+An administrator stands in for an agency's own supervisors only where it has no active supervisor
+(`service.stands_in`): there they add a user, change a role, reset a password or enable a user; they
+disable and read anywhere.
 Nobody changes their own account here (they would be locked out with nobody left to undo it); their
 own password they change on the password page, which is also where a reset password leads.
 
@@ -20,7 +23,15 @@ from sqlalchemy.orm import Session
 from retorno.agencies.logins import change_password, end_access, revoke_sessions, revoke_tokens
 from retorno.agencies.models import ROLES, Agency, User
 from retorno.agencies.permissions import ADMINISTRATOR, action, reader
-from retorno.agencies.service import add_account, agency_by_code, password_turn, set_password, verify_password
+from retorno.agencies.service import (
+    add_account,
+    agency_by_code,
+    password_turn,
+    require_stand_in,
+    set_password,
+    stands_in,
+    verify_password,
+)
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Term
@@ -75,6 +86,16 @@ def managed_agencies(session: Session, actor: User) -> list[Agency]:
     return list(session.execute(sa.select(Agency).order_by(Agency.code)).scalars())
 
 
+def agencies_to_add_to(session: Session, manager: User) -> list[Agency]:
+    """The agencies `manager` may add a user to (the page offers only these)."""
+    return [agency for agency in managed_agencies(session, manager) if stands_in(session, manager, agency)]
+
+
+def may_change(session: Session, manager: User, user: User) -> bool:
+    """Whether `manager` may change `user`'s role or reset their password (the page offers only what works)."""
+    return stands_in(session, manager, user.agency, acting_on=user)
+
+
 @reader("users.read")
 def managed_user(session: Session, actor: User, username: str) -> User:
     """One user `actor` manages (themselves included, to see their own account)."""
@@ -121,10 +142,23 @@ def _disabled_by_an_administrator(session: Session, user: User) -> bool:
     return kind == ADMINISTRATOR
 
 
+def _undoes_an_administrators_disabling(session: Session, manager: User, user: User) -> bool:
+    """An administrator enabling a user an administrator (or the console) disabled, whose password is their own:
+    it gives back what the agency had granted and the administrator no access (they know no password of the
+    user's), where nobody else may (`may_enable`)."""
+    return (_manages_all(manager) and not user.must_change_password
+            and _disabled_by_an_administrator(session, user))
+
+
 def may_enable(session: Session, manager: User, user: User) -> bool:
-    """Whether `manager` may let the disabled `user` log in again: a user an administrator disabled, only an
-    administrator enables (the page offers the button only to whom it will work)."""
-    return _manages_all(manager) or not _disabled_by_an_administrator(session, user)
+    """Whether `manager` may let the disabled `user` log in again (the page offers the button only to whom it
+    will work): a user an administrator disabled, only an administrator enables; an administrator, where the
+    agency has no other active supervisor (`service.stands_in`), or to undo an administrator's disabling of a
+    user whose password is their own."""
+    if not _manages_all(manager):
+        return not _disabled_by_an_administrator(session, user)
+    return stands_in(session, manager, user.agency, acting_on=user) \
+        or _undoes_an_administrators_disabling(session, manager, user)
 
 
 @action("users.manage")
@@ -134,6 +168,7 @@ def enable(session: Session, actor: User, username: str) -> User:
     if user.active:
         raise InvalidInput("user '%(username)s' is already enabled", code="user.enabled", username=username)
     if not may_enable(session, actor, user):
+        require_stand_in(session, actor, user.agency, acting_on=user)
         raise Forbidden("user '%(username)s' was disabled by an administrator; only an administrator enables them",
                         code="forbidden.users.enable", username=username)
     user.active = True
@@ -146,6 +181,7 @@ def enable(session: Session, actor: User, username: str) -> User:
 def reset_password(session: Session, actor: User, username: str) -> str:
     """Give a user a temporary password (returned, to hand over once); every session and token of theirs ends."""
     user = _managed(session, actor, username)
+    require_stand_in(session, actor, user.agency, acting_on=user)
     password = temporary_password()
     set_password(user, password, by=actor)
     ended, revoked = revoke_sessions(session, user), revoke_tokens(session, user)
@@ -162,6 +198,7 @@ def change_role(session: Session, actor: User, username: str, role: str) -> User
         raise InvalidInput("role must be one of %(roles)s, not '%(role)s'", code="user.role", roles=", ".join(ROLES),
                            role=role)
     user = _managed(session, actor, username)
+    require_stand_in(session, actor, user.agency, acting_on=user)
     if user.role == role:
         raise InvalidInput("user '%(username)s' is already a %(role)s", code="user.same_role", username=username,
                            role=Term("role", role))

@@ -31,6 +31,7 @@ from retorno.agencies.service import (
     hash_password,
     password_turn,
     rehash_if_outdated,
+    require_stand_in,
     set_password,
     verify_password,
 )
@@ -264,11 +265,13 @@ def change_password(session: Session, by: User | None, username: str, new_passwo
     """Set a user's password (the user themself, an administrator, or the operator's CLI when `by` is None).
 
     Every login session of the user ends: whoever held one must log in with the new password. Not an
-    `@action`: any official, a viewer too, may change their own password; another's needs admin.users.
+    `@action`: any official, a viewer too, may change their own password; another's needs admin.users, and
+    an agency's own supervisors set its users' passwords while it has any (`service.stands_in`).
     """
     user = _user_named(session, username)
     if by is not None and by.id != user.id:
         require(by, "admin.users")
+        require_stand_in(session, by, user.agency, acting_on=user)
     set_password(user, new_password, by=by)
     ended = revoke_sessions(session, user)
     record(session, by, "user.password", "user", username, after={"sessions_ended": ended})

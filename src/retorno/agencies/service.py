@@ -16,9 +16,9 @@ from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, User
-from retorno.agencies.permissions import action
+from retorno.agencies.permissions import ADMINISTRATOR, CAPABILITIES, action
 from retorno.audit.service import record
-from retorno.errors import InvalidInput, NotAuthenticated, NotFound
+from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 
 # Argon2id at OWASP's first recommended setting (Password Storage Cheat Sheet: 46 MiB, one pass, one lane),
 # no longer argon2-cffi's default (64 MiB, three passes, four lanes): measured on the 2-core benchmark
@@ -146,13 +146,45 @@ def set_password(user: User, password: str, *, by: User | None) -> None:
     user.must_change_password = by is not None and by.id != user.id
 
 
+def stands_in(session: Session, manager: User | None, agency: Agency, *, acting_on: User | None = None) -> bool:
+    """Whether `manager` may add a user to `agency`, change a role, reset a password or enable a user there (each
+    door also checks its own capability and scope): the one decision for the API, the pages and the service.
+
+    An agency whose own supervisors manage its users (`users.manage`) is theirs: an administrator stands in
+    for them only while it has no active supervisor besides `acting_on` (a new agency's first supervisor; the
+    only supervisor who forgot their password; the last one gone). Otherwise the administrator could make
+    themself, or take over, an official of any agency and reach its protected data and powers. Within an
+    administrator agency nothing changes; a monitor's supervisors manage no users, so a monitor's are the
+    administrators' (a monitor sees nothing an administrator does not). Disabling only removes access and
+    stays open to administrators everywhere; the operator's console (`manager` None) is the root of trust.
+    """
+    if manager is None or manager.agency.kind != ADMINISTRATOR or agency.kind == ADMINISTRATOR \
+            or agency.kind not in CAPABILITIES["users.manage"].kinds:
+        return True
+    supervisors = sa.select(User.id).where(User.agency_id == agency.id, User.role == "supervisor",
+                                           User.active.is_(True))
+    if acting_on is not None:
+        supervisors = supervisors.where(User.id != acting_on.id)
+    return session.execute(supervisors.limit(1)).first() is None
+
+
+def require_stand_in(session: Session, manager: User | None, agency: Agency, *,
+                     acting_on: User | None = None) -> None:
+    """Refuse unless `stands_in`: the agency's own supervisors manage its users."""
+    if not stands_in(session, manager, agency, acting_on=acting_on):
+        raise Forbidden("%(agency)s (%(name)s) has active supervisors of its own, who manage its users; an "
+                        "administrator adds, changes, resets or enables a user there only while it has none",
+                        code="forbidden.users.agency_has_supervisors", agency=agency.code, name=agency.name)
+
+
 # What a username may be: lower-case ASCII letters and digits, dots, hyphens and underscores.
 USERNAME = r"[a-z0-9][a-z0-9._-]{2,79}"
 
 
 def add_account(session: Session, by: User | None, *, username: str, full_name: str, agency_code: str, role: str,
                 password: str, locale: str = "es") -> User:
-    """The step `create_user` and `accounts.add_user` share, audited as `by`'s; each checks who may call it.
+    """The step `create_user` and `accounts.add_user` share, audited as `by`'s; each checks who may call it,
+    and here whether an administrator may add to that agency at all (`stands_in`).
 
     A username is plain lower-case ASCII at every door (API, pages, console): the audit trail must tell
     officials apart, and 'Admin.Supervisor', 'admin.supervisor ' or a Cyrillic 'а' would read as another.
@@ -166,6 +198,7 @@ def add_account(session: Session, by: User | None, *, username: str, full_name: 
     agency = session.execute(sa.select(Agency).where(Agency.code == agency_code)).scalar_one_or_none()
     if agency is None:
         raise NotFound("no agency with code '%(agency_code)s'", agency_code=agency_code)
+    require_stand_in(session, by, agency)
     if session.execute(sa.select(User.id).where(User.username == username)).first():
         raise InvalidInput("the username '%(username)s' is taken", username=username)
     user = User(username=username, full_name=full_name, agency=agency, role=role, locale=locale)

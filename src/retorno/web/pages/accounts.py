@@ -39,6 +39,7 @@ class PasswordChangeRequired(Exception):
 def _list_context(session: Session, user: User, agency: str, form: dict[str, str] | None = None) -> dict[str, Any]:
     return {"users": accounts.managed_users(session, user, agency_code=agency or None),
             "agencies": accounts.managed_agencies(session, user), "agency": agency, "role_names": ROLES,
+            "addable": accounts.agencies_to_add_to(session, user),
             "form": form or {}}
 
 
@@ -52,6 +53,7 @@ def user_list(request: Request, session: SessionDep, user: PageUser, agency: str
 def _user_context(session: Session, user: User, username: str, **more: Any) -> dict[str, Any]:
     account = accounts.managed_user(session, user, username)
     return {"account": account, "role_names": ROLES, "form": {},
+            "may_change": accounts.may_change(session, user, account),
             "may_enable": not account.active and accounts.may_enable(session, user, account), **more}
 
 
