@@ -171,13 +171,34 @@ def test_an_agency_without_a_supervisor_is_set_up_and_recovered_by_an_administra
                                      "role": "officer"})
     assert added.status_code == 200 and _audited(session, "user.create", "intt.otro")[0].actor == "intt.jefa"
     assert _page(client, "/users/intt.officer/role", {"role": "viewer"}).status_code == 303
-    # Recovery: the last supervisor leaves (disabling stays open to administrators); an administrator then
-    # names the next one.
+    # The last supervisor leaves (disabling stays open to administrators): the supervisor an administrator disabled
+    # still holds the agency, else disabling every supervisor, then adding one's own, would take it over in two steps.
     login(client, "admin")
     assert _page(client, "/users/intt.jefa/disable", {"reason": "se jubiló este mes"}).status_code == 303
-    assert _page(client, "/users/intt.officer/role", {"role": "supervisor"}).status_code == 303
-    assert _user(session, "intt.officer").role == "supervisor"  # type: ignore[union-attr]
-    _refused_page(_page(client, "/users/intt.otro/role", {"role": "supervisor"}), "VE-INTT")
+    _refused_page(_page(client, "/users/intt.officer/role", {"role": "supervisor"}), "VE-INTT")
+    _refused(api.post("admin", "/api/v1/users", _body("intt.propio", "VE-INTT", "supervisor")), "VE-INTT")
+    assert _user(session, "intt.officer").role == "viewer"  # type: ignore[union-attr]
+    # Recovery is the operator's console's, the root of trust (`retorno users add`).
+    create_user(session, None, username="intt.nueva", full_name="Nueva Jefa", agency_code="VE-INTT",
+                role="supervisor", password="una clave bastante larga")
+    session.commit()
+    assert _user(session, "intt.nueva").role == "supervisor"  # type: ignore[union-attr]
+
+
+def test_an_administrator_demotes_no_agencys_only_supervisor(client: TestClient, world: World,
+                                                            session: Session) -> None:
+    """Demoting an agency's only supervisor would leave it with none, where an administrator stands in: the
+    supervisor demoted still counts."""
+    api = Api(client, world)
+    ok(api.post("admin", "/api/v1/agencies", {"code": "VE-INTT", "name": "INTT", "kind": "receiving_authority",
+                                              "country": "VEN"}), 201)
+    ok(api.post("admin", "/api/v1/users", _body("intt.jefa", "VE-INTT", "supervisor")), 201)
+    login(client, "admin")
+    page = client.get("/users/intt.jefa").text
+    assert "/users/intt.jefa/role" not in page and "/users/intt.jefa/password-reset" in page
+    _refused_page(_page(client, "/users/intt.jefa/role", {"role": "officer"}), "VE-INTT")
+    assert _user(session, "intt.jefa").role == "supervisor"  # type: ignore[union-attr]
+    _refused(api.post("admin", "/api/v1/users", _body("intt.propio", "VE-INTT", "supervisor")), "VE-INTT")
 
 
 def test_an_agencys_own_supervisor_and_the_administrators_own_agency_are_unchanged(

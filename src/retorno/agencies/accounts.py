@@ -26,13 +26,13 @@ from retorno.agencies.permissions import ADMINISTRATOR, action, reader
 from retorno.agencies.service import (
     add_account,
     agency_by_code,
+    disabled_by_an_administrator,
     password_turn,
     require_stand_in,
     set_password,
     stands_in,
     verify_password,
 )
-from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Term
 
@@ -92,8 +92,14 @@ def agencies_to_add_to(session: Session, manager: User) -> list[Agency]:
 
 
 def may_change(session: Session, manager: User, user: User) -> bool:
-    """Whether `manager` may change `user`'s role or reset their password (the page offers only what works)."""
+    """Whether `manager` may reset `user`'s password (the page offers only what works)."""
     return stands_in(session, manager, user.agency, acting_on=user)
+
+
+def may_change_role(session: Session, manager: User, user: User) -> bool:
+    """Whether `manager` may change `user`'s role: as `may_change`, but a supervisor demoted still counts (an
+    administrator demoting an agency's only supervisor would then stand in for it)."""
+    return stands_in(session, manager, user.agency, acting_on=None if user.role == "supervisor" else user)
 
 
 @reader("users.read")
@@ -127,27 +133,12 @@ def disable(session: Session, actor: User, username: str, *, reason: str) -> Use
     return end_access(session, actor, user, reason=reason)
 
 
-def _disabled_by_an_administrator(session: Session, user: User) -> bool:
-    """Whether the latest disabling of `user` (alone, or with their whole agency) was an administrator's or
-    the operator's console's (`retorno users disable`, audited as the system)."""
-    latest = session.execute(
-        sa.select(AuditRecord.agency).where(AuditRecord.action == "user.disable", AuditRecord.object_type == "user",
-                                            AuditRecord.object_id == user.username)
-        .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
-    if latest is None:
-        return False
-    if latest == "system":
-        return True
-    kind = session.execute(sa.select(Agency.kind).where(Agency.code == latest)).scalar_one_or_none()
-    return kind == ADMINISTRATOR
-
-
 def _undoes_an_administrators_disabling(session: Session, manager: User, user: User) -> bool:
     """An administrator enabling a user an administrator (or the console) disabled, whose password is their own:
     it gives back what the agency had granted and the administrator no access (they know no password of the
     user's), where nobody else may (`may_enable`)."""
     return (_manages_all(manager) and not user.must_change_password
-            and _disabled_by_an_administrator(session, user))
+            and disabled_by_an_administrator(session, user))
 
 
 def may_enable(session: Session, manager: User, user: User) -> bool:
@@ -156,7 +147,7 @@ def may_enable(session: Session, manager: User, user: User) -> bool:
     agency has no other active supervisor (`service.stands_in`), or to undo an administrator's disabling of a
     user whose password is their own."""
     if not _manages_all(manager):
-        return not _disabled_by_an_administrator(session, user)
+        return not disabled_by_an_administrator(session, user)
     return stands_in(session, manager, user.agency, acting_on=user) \
         or _undoes_an_administrators_disabling(session, manager, user)
 
@@ -198,7 +189,8 @@ def change_role(session: Session, actor: User, username: str, role: str) -> User
         raise InvalidInput("role must be one of %(roles)s, not '%(role)s'", code="user.role", roles=", ".join(ROLES),
                            role=role)
     user = _managed(session, actor, username)
-    require_stand_in(session, actor, user.agency, acting_on=user)
+    if not may_change_role(session, actor, user):
+        require_stand_in(session, actor, user.agency)
     if user.role == role:
         raise InvalidInput("user '%(username)s' is already a %(role)s", code="user.same_role", username=username,
                            role=Term("role", role))

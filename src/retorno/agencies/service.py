@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, User
 from retorno.agencies.permissions import ADMINISTRATOR, CAPABILITIES, action
+from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 
@@ -161,11 +162,30 @@ def stands_in(session: Session, manager: User | None, agency: Agency, *, acting_
     if manager is None or manager.agency.kind != ADMINISTRATOR or agency.kind == ADMINISTRATOR \
             or agency.kind not in CAPABILITIES["users.manage"].kinds:
         return True
-    supervisors = sa.select(User.id).where(User.agency_id == agency.id, User.role == "supervisor",
-                                           User.active.is_(True))
+    supervisors = sa.select(User).where(User.agency_id == agency.id, User.role == "supervisor")
     if acting_on is not None:
         supervisors = supervisors.where(User.id != acting_on.id)
-    return session.execute(supervisors.limit(1)).first() is None
+    # A supervisor an administrator (or the console) disabled still holds the agency: else disabling every
+    # supervisor, then adding one of one's own, would take it over in two audited steps (the helper's report on
+    # this rule). Recovering such an agency is the console's (`retorno users add|enable`); a supervisor the agency
+    # itself disabled (who left) does not hold it.
+    return not any(user.active or disabled_by_an_administrator(session, user)
+                   for user in session.execute(supervisors).scalars())
+
+
+def disabled_by_an_administrator(session: Session, user: User) -> bool:
+    """Whether the latest disabling of `user` (alone, or with their whole agency) was an administrator's or
+    the operator's console's (`retorno users disable`, audited as the system)."""
+    latest = session.execute(
+        sa.select(AuditRecord.agency).where(AuditRecord.action == "user.disable", AuditRecord.object_type == "user",
+                                            AuditRecord.object_id == user.username)
+        .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
+    if latest is None:
+        return False
+    if latest == "system":
+        return True
+    kind = session.execute(sa.select(Agency.kind).where(Agency.code == latest)).scalar_one_or_none()
+    return kind == ADMINISTRATOR
 
 
 def require_stand_in(session: Session, manager: User | None, agency: Agency, *,

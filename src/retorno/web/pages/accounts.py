@@ -54,6 +54,7 @@ def _user_context(session: Session, user: User, username: str, **more: Any) -> d
     account = accounts.managed_user(session, user, username)
     return {"account": account, "role_names": ROLES, "form": {},
             "may_change": accounts.may_change(session, user, account),
+            "may_change_role": accounts.may_change_role(session, user, account),
             "may_enable": not account.active and accounts.may_enable(session, user, account), **more}
 
 
