@@ -22,8 +22,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from retorno.cases import lifecycle
 from retorno.cli import cases as cli_cases
 from retorno.cli.main import app as cli_app
+from retorno.errors import RetornoError
+from retorno.web.refusals import told_to
 from tests.factories import Api, World, ok
 from tests.web.pages_helpers import login
 
@@ -198,3 +201,44 @@ def test_the_command_line_shows_the_state_as_the_reader_may_see_it(
         assert re.search(r"state\s*│\s*documented", _cli(monkeypatch, session, "saime.officer", "cases", "show", ref))
     shown = _cli(monkeypatch, session, "inm.supervisor", "cases", "show", issued[False])
     assert re.search(r"state\s*│\s*ready", shown), shown
+
+
+def _told(response: object) -> tuple[int, str, str]:
+    """A refusal as told, with the case's reference taken out: what tells two cases apart if anything does."""
+    status = response.status_code  # type: ignore[attr-defined]
+    error = response.json()["error"]  # type: ignore[attr-defined]
+    params = {k: v for k, v in (error.get("params") or {}).items() if k not in ("case", "reference")}
+    return status, re.sub(r"(MX|US)-\d{4}-\d{6}", "REF", error["message"]), repr(sorted(params.items()))
+
+
+@pytest.mark.parametrize("user", ["saime.officer", "saime.supervisor"])
+def test_a_refusal_tells_no_one_without_protection_access_who_is_held_back(
+        client: TestClient, world: World, cases: Cases, user: str) -> None:
+    """Red team (high): a receiving-side officer's refused consent said "it is 'ready'" of a case told everywhere else
+    as documented, and "it is 'documented'" of one held back by a concern: one request, writing nothing, per case.
+    Every refusal naming a case state is told as the reader may see states (`web.refusals.told_to`), the states a
+    transition allows from it included."""
+    api = Api(client, world)
+    answers = {_told(api.post(user, f"/api/v1/cases/{ref}/consent", {})) for ref in cases.all}
+    assert len(answers) == 1, answers
+    status, message, params = answers.pop()
+    assert status == 409 and "'documented'" in message and "ready" not in message, message
+    assert params == repr([("state", "documented")]), params
+    # The sending side, who reads screenings, is still told the real state.
+    told = api.post("inm.officer", f"/api/v1/cases/{cases.ready}/verification-request", {}).json()["error"]
+    assert "'ready'" in told["message"], told
+
+
+def test_the_states_a_transition_allows_tell_nothing_either() -> None:
+    """A refused step lists the states allowed from the case's: from 'ready' they differ from those from
+    'documented' ('manifested'), so they are told as allowed from either."""
+    def refused(current: str) -> RetornoError:
+        with pytest.raises(RetornoError) as raised:
+            lifecycle.check_transition("MX-2026-000001", current, "arrived")
+        return raised.value
+
+    blind = [told_to(refused(state), reads_protection=False) for state in ("ready", "documented")]
+    assert blind[0].message == blind[1].message and "ready" not in blind[0].message.split(";")[0]
+    assert str(blind[0].params["current"]) == "documented"
+    seeing = [told_to(refused(state), reads_protection=True) for state in ("ready", "documented")]
+    assert seeing[0].message != seeing[1].message

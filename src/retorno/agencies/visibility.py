@@ -134,6 +134,17 @@ def state_seen(user: User, state: str) -> str:
     return state if sees_protection(user) else _STATE_AS_SEEN.get(state, state)
 
 
+def state_told(state: str) -> str:
+    """The state of a case as it is told to those who may not tell a case held back by a protection concern."""
+    return _STATE_AS_SEEN.get(state, state)
+
+
+def states_told_alike(state: str) -> list[str]:
+    """The stored states told as `state_told(state)` (`ready` and `documented`; a state alone otherwise)."""
+    told = state_told(state)
+    return sorted({told, *(real for real, shown in _STATE_AS_SEEN.items() if shown == told)})
+
+
 def states_meant(user: User, state: str) -> list[str]:
     """The stored states a filter on `state` stands for to `user` (both, for a merged one)."""
     if sees_protection(user):

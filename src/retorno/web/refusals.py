@@ -12,6 +12,7 @@ Validation messages of the API's request bodies are pydantic's: its message temp
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -20,6 +21,8 @@ from pydantic_core._pydantic_core import list_all_errors
 from starlette.requests import Request
 
 from retorno import plaintext, safeguards
+from retorno.agencies.visibility import state_told, states_told_alike
+from retorno.cases import lifecycle
 from retorno.errors import Message, RetornoError, SafeguardViolation, Term, Translate
 from retorno.screening.models import CONCERNS
 from retorno.travel.bulk import BulkRefused
@@ -134,7 +137,52 @@ def told_to(refusal: RetornoError, *, reads_protection: bool) -> RetornoError:
         return told
     if isinstance(refusal, SafeguardViolation) and refusal.violations:
         return SafeguardViolation([safeguards.as_told(v, reads_protection=False) for v in refusal.violations])
+    if any(_names_a_case_state(value) for value in refusal.params.values()):
+        return _states_told(refusal)
     return refusal
+
+
+def _names_a_case_state(value: object) -> bool:
+    if isinstance(value, Term):
+        return value.vocabulary == "case_state"
+    if isinstance(value, Message):
+        return any(_names_a_case_state(v) for v in value.params.values())
+    if isinstance(value, (list, tuple)):
+        return any(_names_a_case_state(v) for v in value)
+    return False
+
+
+def _state_told(value: object) -> object:
+    """`value` with every case state as told to a reader who may not tell `ready` from `documented` (a case held
+    back by a protection concern: `agencies.visibility.state_told`)."""
+    if isinstance(value, Term) and value.vocabulary == "case_state":
+        return Term("case_state", state_told(value.code), value.english)
+    if isinstance(value, Message):
+        return Message(value.template, {k: _state_told(v) for k, v in value.params.items()})
+    if isinstance(value, (list, tuple)):
+        return list(dict.fromkeys(_state_told(v) for v in value))
+    return value
+
+
+def _states_told(refusal: RetornoError) -> RetornoError:
+    """A refusal naming case states, as told to those who read no screenings (red team: a receiving-side officer's
+    refused consent said 'it is ready' of a case told everywhere else as documented, and 'documented' of one held
+    back by a concern: one request per case told who is held). The states a transition allows from the case's
+    state are those allowed from any state told alike, so that they tell nothing either."""
+    told = copy.copy(refusal)
+    told.params = _params_told(refusal.params)
+    told.parts = tuple(Message(part.template, _params_told(part.params)) for part in refusal.parts)
+    told.message = "; ".join(str(part) for part in told.parts)
+    return told
+
+
+def _params_told(params: Mapping[str, object]) -> dict[str, object]:
+    adjusted = dict(params)
+    current = adjusted.get("current")
+    if isinstance(current, Term) and current.vocabulary == "case_state" and isinstance(adjusted.get("allowed"), list):
+        adjusted["allowed"] = [Term("case_state", state) for state in sorted(
+            {target for alike in states_told_alike(current.code) for target in lifecycle.TRANSITIONS.get(alike, ())})]
+    return {name: _state_told(value) for name, value in adjusted.items()}
 
 
 def told_in(request: Request, refusal: RetornoError) -> RetornoError:
