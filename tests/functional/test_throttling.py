@@ -124,6 +124,24 @@ def test_an_unknown_user_is_counted_like_a_known_one(client: TestClient, session
     for _ in range(3):
         assert token(client, "no.such.user", "whatever").status_code == 401
     assert token(client, "no.such.user", "whatever").status_code == 429
-    assert audited_failures(session, "no.such.user") == 3
+    # Audited as failures like a known user's, under no name (the name typed may be a password).
+    assert audited_failures(session, "(unknown)") == 3 and audited_failures(session, "no.such.user") == 0
     assert session.execute(sa.select(LoginAttempt.at).order_by(LoginAttempt.id.desc()).limit(1)).scalar_one() \
         <= utcnow()
+
+
+def test_a_name_that_is_no_account_is_not_written_to_the_audit_trail(client: TestClient, session: Session) -> None:
+    """Red team (medium): a password typed in the username box was written to the audit trail as the failed login's
+    name, which monitors and administrators read (and the login that followed from the same address told whose).
+    The throttle still counts it."""
+    typed = "OaCsAJG-rf1H"
+    assert token(client, typed, "inm.officer").status_code == 401  # type: ignore[attr-defined]
+    assert audited_failures(session, typed) == 0
+    assert session.execute(sa.select(sa.func.count()).select_from(AuditRecord).where(
+        AuditRecord.action == "login.failed", AuditRecord.object_id == "(unknown)")).scalar_one() == 1
+    assert typed not in str(session.execute(sa.select(AuditRecord.after).where(
+        AuditRecord.action == "login.failed")).scalars().all())
+    assert failures(session, typed) == 1
+    # A real account's failures are still named, as its official needs to see them.
+    assert token(client, "inm.officer", "not the password").status_code == 401  # type: ignore[attr-defined]
+    assert audited_failures(session, "inm.officer") == 1

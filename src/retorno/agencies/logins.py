@@ -139,7 +139,7 @@ def authenticate(session: Session, username: str, password: str, *, address: str
         except VerificationError:
             ok = False
         if not ok or user is None:
-            _record_failure(session, username, address)
+            _record_failure(session, username, address, known=user is not None)
             raise NotAuthenticated("wrong username or password", code="login_failed")
         rehash_if_outdated(user, password)
         session.add(LoginAttempt(username=username, address=address, succeeded=True, at=utcnow()))
@@ -175,13 +175,22 @@ def record_guess(session: Session, by: User, key: str, *, right: bool, action: s
         separate.commit()
 
 
-def _record_failure(session: Session, username: str, address: str) -> None:
-    """Count and audit a failed login in its own committed transaction (see `authenticate`)."""
+# What the audit trail names a failed login by when the name typed is no account's.
+UNKNOWN_ACCOUNT = "(unknown)"
+
+
+def _record_failure(session: Session, username: str, address: str, *, known: bool) -> None:
+    """Count and audit a failed login in its own committed transaction (see `authenticate`).
+
+    A name that is no account's is not written to the audit trail, which monitors and administrators read: it is
+    often a password typed in the wrong box (red team: inm.oficial's password, then a login as inm.oficial from the
+    same address a moment later, told whose it was). The throttle's own count keeps it, as it must to count."""
     # The caller's transaction has only read so far; ending it frees SQLite's write lock for ours.
     session.rollback()
     with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as separate:
         separate.add(LoginAttempt(username=username[:80], address=address[:64], succeeded=False, at=utcnow()))
-        record(separate, None, "login.failed", "user", username[:80], after={"address": address})
+        record(separate, None, "login.failed", "user", username[:80] if known else UNKNOWN_ACCOUNT,
+               after={"address": address})
         separate.commit()
 
 
