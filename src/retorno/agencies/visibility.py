@@ -99,8 +99,16 @@ def cut_audit(user: User, values: Mapping[str, Any], key: bytes) -> dict[str, An
     person's record as its pseudonym."""
     shown = cut(user, "audit", values)
     if shown.get("object_type") in PERSONAL_OBJECTS and "object_id" in shown:
-        shown["object_id"] = audit_pseudonym(key, shown["object_type"], str(shown["object_id"]))
+        shown["object_id"] = NOT_TOLD if shown.get("action") in CREATIONS \
+            else audit_pseudonym(key, shown["object_type"], str(shown["object_id"]))
     return shown
+
+
+# The records that create a person's record: shown without its pseudonym. References are numbered in order of
+# registration, so the n-th registration of an agency named its pseudonym the case reference (red team round 2:
+# five pseudonyms reversed to MX-2026-000343 and others by counting each agency's `case.register` records).
+CREATIONS = frozenset({"case.register"})
+NOT_TOLD = "~"
 
 
 # ----- protection status: held back by a concern, or ready -------------------------------------------------
