@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from retorno.agencies.service import create_user
 from retorno.audit.models import AuditRecord
 from retorno.cli.main import app
 from tests.factories import World, ok
@@ -31,7 +32,8 @@ from tests.scratch import empty_database
 README = Path(__file__).parents[1] / "README.md"
 RETORNO = Path(sys.executable).with_name("retorno")
 runner = CliRunner()
-PASSWORDS = {"admin": "primera clave del administrador", "ana.perez": "la clave de Ana, larga"}
+PASSWORDS = {"admin": "primera clave del administrador", "luis.mora": "la clave de Luis, larga",
+             "ana.perez": "la clave de Ana, larga"}
 
 
 def readme_section_commands(title: str) -> list[str]:
@@ -116,6 +118,11 @@ def test_the_readme_installs_from_nothing_and_its_users_log_in(engine: str, tmp_
             status, me = _http("GET", f"{base}/api/v1/me", token=answer["token"])
             assert status == 200 and me["agency"]["code"] == "VE-SAIME" and me["role"] == "officer"
             status, answer = _http("POST", f"{base}/api/v1/auth/token",
+                                   {"username": "luis.mora", "password": PASSWORDS["luis.mora"]})
+            assert status == 201, answer
+            status, me = _http("GET", f"{base}/api/v1/me", token=answer["token"])
+            assert status == 200 and me["agency"]["code"] == "VE-SAIME" and me["role"] == "supervisor"
+            status, answer = _http("POST", f"{base}/api/v1/auth/token",
                                    {"username": "admin", "password": PASSWORDS["admin"]})
             assert status == 201, answer
             admin = answer["token"]
@@ -123,9 +130,14 @@ def test_the_readme_installs_from_nothing_and_its_users_log_in(engine: str, tmp_
                                     {"code": "CONVIASA", "name": "Conviasa", "kind": "carrier", "country": "VEN",
                                      "carrier_code": "V0"}, token=admin)
             assert status == 201, created
+            # Its first supervisor comes from the console, as VE-SAIME's did, not from the administrator.
+            status, refused = _http("POST", f"{base}/api/v1/users",
+                                    {"username": "conviasa.jefe", "full_name": "Jefe", "agency": "CONVIASA",
+                                     "role": "supervisor", "password": "una clave bastante larga"}, token=admin)
+            assert status == 403 and refused["error"]["code"] == "forbidden.users.agency_manages_its_own", refused
             status, listed = _http("GET", f"{base}/api/v1/agencies", token=admin)
             assert status == 200
-            assert [(a["code"], a["users"]) for a in listed] == [("CONVIASA", 0), ("RET-ADMIN", 1), ("VE-SAIME", 1)]
+            assert [(a["code"], a["users"]) for a in listed] == [("CONVIASA", 0), ("RET-ADMIN", 1), ("VE-SAIME", 2)]
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=40)
@@ -179,9 +191,14 @@ def test_administrators_add_list_and_disable_agencies_through_the_api(client: Te
     assert created == {**body, "carrier_code": None, "users": 0, "active_users": 0}
     again = client.post("/api/v1/agencies", json=body, headers=admin)
     assert again.status_code == 422 and again.json()["error"]["code"] == "agency.code_taken"
-    ok(client.post("/api/v1/users", json={"username": "intt.officer", "full_name": "Oficial", "agency": "VE-INTT",
-                                          "role": "officer", "password": "una clave bastante larga"},
-                   headers=admin), 201)
+    # Its users are not the administrator's to add (tests/functional/test_admin_stands_in.py): the console's.
+    refused = client.post("/api/v1/users", json={"username": "intt.officer", "full_name": "Oficial",
+                                                 "agency": "VE-INTT", "role": "officer",
+                                                 "password": "una clave bastante larga"}, headers=admin)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden.users.agency_manages_its_own"
+    create_user(session, None, username="intt.officer", full_name="Oficial", agency_code="VE-INTT", role="officer",
+                password="una clave bastante larga")
+    session.commit()
     listed = {a["code"]: a for a in ok(client.get("/api/v1/agencies", headers=admin))}
     assert listed["VE-INTT"]["active_users"] == 1 and listed["CONVIASA"]["carrier_code"] == "V0"
     assert client.get("/api/v1/agencies", headers=world.headers("saime.supervisor")).status_code == 403
@@ -193,6 +210,6 @@ def test_administrators_add_list_and_disable_agencies_through_the_api(client: Te
     trail = session.execute(sa.select(AuditRecord.action, AuditRecord.actor, AuditRecord.reason)
                             .where(AuditRecord.object_id.in_(["VE-INTT", "intt.officer"]))
                             .order_by(AuditRecord.seq)).all()
-    assert [tuple(r) for r in trail] == [("agency.create", "admin", None), ("user.create", "admin", None),
+    assert [tuple(r) for r in trail] == [("agency.create", "admin", None), ("user.create", "system", None),
                                          ("user.disable", "admin", "fusionada"),
                                          ("agency.disable", "admin", "fusionada")]

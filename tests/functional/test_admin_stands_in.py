@@ -1,12 +1,16 @@
-"""An administrator stands in for an agency's own supervisors only where that agency has none.
+"""Through the web and the API an administrator manages the users of administrator and monitor agencies only.
 
 Red team (medium; SPEC.md 2 and 4.6, each agency sees only what it needs): an administrator's supervisor added
 a supervisor of their own making to MX-INM, through the API or the pages, logged in as them and read protection
 screenings, resolved concerns, approved manifests; raised another agency's officer to supervisor; reset the
-password of another agency's supervisor and was shown the new one. Now an administrator adds a user, changes a
-role, resets a password or enables a user of another (non-administrator) agency only while it has no active
-supervisor besides the user acted on: a new agency's first supervisor, the only supervisor who forgot their
-password, the last one gone. Disabling and reading stay open to them; the operator's console is not restricted.
+password of another agency's supervisor and was shown the new one. Round 2 (high): refused that where the agency
+had supervisors, the administrator created a new agency (a sending authority for MEX, which sees every MEX case)
+and gave it a first supervisor with a password of their choosing.
+
+Now an administrator adds a user, changes a role, resets a password or enables a user only in an administrator or
+a monitor agency; every other agency's users are its own supervisors', and its first supervisor (or a new one once
+all are gone) comes from the operator's console, the root of trust. Creating agencies, disabling and reading stay
+the administrators'.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from retorno.errors import Forbidden
 from tests.factories import Api, World, ok
 from tests.web.pages_helpers import alert, login, post_form
 
-REFUSED = "forbidden.users.agency_has_supervisors"
+REFUSED = "forbidden.users.agency_manages_its_own"
 
 
 def _user(session: Session, username: str) -> User | None:
@@ -44,6 +48,7 @@ def _refused(response: Any, agency: str = "MX-INM") -> None:
     assert response.status_code == 403, response.text[:400]
     error = response.json()["error"]
     assert error["code"] == REFUSED and agency in error["message"], error
+    assert "its own supervisors" in error["message"] and "operator's console" in error["message"], error
 
 
 def _page(client: TestClient, path: str, data: dict[str, str]) -> Any:
@@ -53,7 +58,7 @@ def _page(client: TestClient, path: str, data: dict[str, str]) -> Any:
 def _refused_page(response: Any, agency: str = "MX-INM") -> None:
     assert response.status_code == 403, response.text[:400]
     said = alert(response.text)
-    assert agency in said and "supervisores activos propios" in said, said
+    assert agency in said and "sus propios supervisores" in said and "consola del operador" in said, said
 
 
 def _body(username: str, agency: str, role: str) -> dict[str, str]:
@@ -76,10 +81,10 @@ def test_nor_by_the_pages_which_do_not_offer_that_agency(client: TestClient, wor
     listing = client.get("/users").text
     offered = re.search(r'<select id="new-agency".*?</select>', listing, re.S)
     assert offered is not None
-    # Agencies with an active supervisor are not offered; those without one, a monitor and the administrators' are.
-    for code in ("MX-INM", "VE-SAIME", "CONVIASA", "VE-VUELTA", "US-ICE"):
+    # Only the administrators' agency and a monitor are offered: no operational agency, with a supervisor or not.
+    for code in ("MX-INM", "VE-SAIME", "CONVIASA", "VE-VUELTA", "US-ICE", "MX-SRE", "CO-MIG", "AVIOR", "VE-FUNDAPRO"):
         assert f'value="{code}"' not in offered.group(0), code
-    for code in ("RET-ADMIN", "MON-DDP", "MX-SRE", "CO-MIG", "AVIOR", "VE-FUNDAPRO"):
+    for code in ("RET-ADMIN", "MON-DDP"):
         assert f'value="{code}"' in offered.group(0), code
     assert 'id="own-supervisors"' in listing
     _refused_page(_page(client, "/users", {"username": "inm.planted", "full_name": "Persona Nueva",
@@ -143,62 +148,85 @@ def test_an_administrator_does_not_enable_a_user_whose_temporary_password_is_kno
     assert user is not None and not user.active
 
 
-def test_an_agency_without_a_supervisor_is_set_up_and_recovered_by_an_administrator(
+def test_an_administrator_gives_no_first_supervisor_to_an_agency_they_created(
         client: TestClient, world: World, session: Session) -> None:
+    """The finding: a new MEX sending authority would see every MEX case; its first supervisor is the console's."""
     api = Api(client, world)
-    ok(api.post("admin", "/api/v1/agencies", {"code": "VE-INTT", "name": "INTT", "kind": "receiving_authority",
-                                              "country": "VEN"}), 201)
-    # Bootstrap: the first supervisor and an officer, while the agency has no active supervisor.
-    ok(api.post("admin", "/api/v1/users", _body("intt.officer", "VE-INTT", "officer")), 201)
-    ok(api.post("admin", "/api/v1/users", _body("intt.jefa", "VE-INTT", "supervisor")), 201)
-    # From then on the agency's own supervisor manages its users.
-    _refused(api.post("admin", "/api/v1/users", _body("intt.otro", "VE-INTT", "officer")), "VE-INTT")
-    assert _user(session, "intt.otro") is None
+    ok(api.post("admin", "/api/v1/agencies", {"code": "MX-SEGOB", "name": "Gobernación", "kind": "sending_authority",
+                                              "country": "MEX"}), 201)
+    for role in ("supervisor", "officer"):
+        _refused(api.post("admin", "/api/v1/users", _body("segob.jefa", "MX-SEGOB", role)), "MX-SEGOB")
     login(client, "admin")
-    # Its only supervisor forgot their password: an administrator resets it (the acted-on user does not count).
-    reset = _page(client, "/users/intt.jefa/password-reset", {})
-    assert reset.status_code == 200, reset.text[:400]
-    temporary = re.search(r'<code class="mono">([^<]+)</code>', reset.text)
-    assert temporary is not None
-    _refused_page(_page(client, "/users/intt.officer/role", {"role": "supervisor"}), "VE-INTT")
-    _refused_page(_page(client, "/users/intt.officer/password-reset", {}), "VE-INTT")
-    # The supervisor chooses a password and manages the agency's users.
-    login(client, "intt.jefa", temporary.group(1))
-    assert post_form(client, "/account/password", {"current": temporary.group(1), "new": "mi clave propia 1",
-                                                   "repeated": "mi clave propia 1"},
-                     page="/account/password").status_code == 303
-    added = _page(client, "/users", {"username": "intt.otro", "full_name": "Otro", "agency": "VE-INTT",
+    listing = client.get("/users").text
+    offered = re.search(r'<select id="new-agency".*?</select>', listing, re.S)
+    assert offered is not None and 'value="MX-SEGOB"' not in offered.group(0)
+    _refused_page(_page(client, "/users", {"username": "segob.jefa", "full_name": "Jefa", "agency": "MX-SEGOB",
+                                           "role": "supervisor"}), "MX-SEGOB")
+    assert _user(session, "segob.jefa") is None and not _audited(session, "user.create", "segob.jefa")
+    # Nor a new receiving authority, carrier or reintegration operator: any operational kind.
+    for code, kind, extra in (("VE-INTT", "receiving_authority", {}), ("LASER", "carrier", {"carrier_code": "QL"}),
+                              ("VE-EMPLEO", "reintegration_operator", {})):
+        ok(api.post("admin", "/api/v1/agencies", {"code": code, "name": code, "kind": kind, "country": "VEN",
+                                                  **extra}), 201)
+        _refused(api.post("admin", "/api/v1/users", _body("primero." + code.lower(), code, "supervisor")), code)
+        assert _user(session, "primero." + code.lower()) is None
+    # The operator's console, the root of trust, gives it its first supervisor (`retorno users add`), whose password
+    # is their own; they manage the agency's users from then on.
+    create_user(session, None, username="segob.jefa", full_name="Jefa", agency_code="MX-SEGOB", role="supervisor",
+                password="la clave de la jefa")
+    session.commit()
+    first = _user(session, "segob.jefa")
+    assert first is not None and first.role == "supervisor" and not first.must_change_password
+    login(client, "segob.jefa", "la clave de la jefa")
+    added = _page(client, "/users", {"username": "segob.oficial", "full_name": "Oficial", "agency": "MX-SEGOB",
                                      "role": "officer"})
-    assert added.status_code == 200 and _audited(session, "user.create", "intt.otro")[0].actor == "intt.jefa"
-    assert _page(client, "/users/intt.officer/role", {"role": "viewer"}).status_code == 303
-    # The last supervisor leaves (disabling stays open to administrators): the supervisor an administrator disabled
-    # still holds the agency, else disabling every supervisor, then adding one's own, would take it over in two steps.
+    assert added.status_code == 200 and _audited(session, "user.create", "segob.oficial")[0].actor == "segob.jefa"
+
+
+def test_an_agency_whose_supervisors_are_gone_is_recovered_from_the_console(
+        client: TestClient, world: World, session: Session) -> None:
+    create_user(session, None, username="sre.jefa", full_name="Jefa", agency_code="MX-SRE", role="supervisor",
+                password="la clave de la jefa")
+    session.commit()
     login(client, "admin")
-    assert _page(client, "/users/intt.jefa/disable", {"reason": "se jubiló este mes"}).status_code == 303
-    _refused_page(_page(client, "/users/intt.officer/role", {"role": "supervisor"}), "VE-INTT")
-    _refused(api.post("admin", "/api/v1/users", _body("intt.propio", "VE-INTT", "supervisor")), "VE-INTT")
-    assert _user(session, "intt.officer").role == "viewer"  # type: ignore[union-attr]
-    # Recovery is the operator's console's, the root of trust (`retorno users add`).
-    create_user(session, None, username="intt.nueva", full_name="Nueva Jefa", agency_code="VE-INTT",
+    # Its only supervisor forgot their password: not an administrator's to reset, nor to replace.
+    page = client.get("/users/sre.jefa").text
+    assert "/users/sre.jefa/password-reset" not in page and "/users/sre.jefa/role" not in page
+    assert 'id="own-supervisors"' in page and "/users/sre.jefa/disable" in page
+    _refused_page(_page(client, "/users/sre.jefa/password-reset", {}), "MX-SRE")
+    _refused_page(_page(client, "/users/sre.officer/role", {"role": "supervisor"}), "MX-SRE")
+    assert not _audited(session, "user.password_reset", "sre.jefa")
+    assert not _audited(session, "user.role", "sre.officer")
+    # The console sets it (`retorno users password`): the password is the user's own.
+    assert not change_password(session, None, "sre.jefa", "otra clave de la jefa").must_change_password
+    session.commit()
+    assert login(client, "sre.jefa", "otra clave de la jefa").status_code == 303
+    # The last supervisor leaves (disabling stays open to administrators), and an administrator adds none in their
+    # place: the console does (`retorno users add`).
+    login(client, "admin")
+    assert _page(client, "/users/sre.jefa/disable", {"reason": "se jubiló este mes"}).status_code == 303
+    _refused_page(_page(client, "/users/sre.officer/role", {"role": "supervisor"}), "MX-SRE")
+    _refused(Api(client, world).post("admin", "/api/v1/users", _body("sre.propio", "MX-SRE", "supervisor")), "MX-SRE")
+    assert _user(session, "sre.officer").role == "officer"  # type: ignore[union-attr]
+    assert _user(session, "sre.propio") is None
+    create_user(session, None, username="sre.nueva", full_name="Nueva Jefa", agency_code="MX-SRE",
                 role="supervisor", password="una clave bastante larga")
     session.commit()
-    assert _user(session, "intt.nueva").role == "supervisor"  # type: ignore[union-attr]
+    assert _user(session, "sre.nueva").role == "supervisor"  # type: ignore[union-attr]
 
 
 def test_an_administrator_demotes_no_agencys_only_supervisor(client: TestClient, world: World,
                                                             session: Session) -> None:
-    """Demoting an agency's only supervisor would leave it with none, where an administrator stands in: the
-    supervisor demoted still counts."""
-    api = Api(client, world)
-    ok(api.post("admin", "/api/v1/agencies", {"code": "VE-INTT", "name": "INTT", "kind": "receiving_authority",
-                                              "country": "VEN"}), 201)
-    ok(api.post("admin", "/api/v1/users", _body("intt.jefa", "VE-INTT", "supervisor")), 201)
+    """Demoting an agency's only supervisor, then adding one's own, would take the agency over."""
+    create_user(session, None, username="sre.jefa", full_name="Jefa", agency_code="MX-SRE", role="supervisor",
+                password="la clave de la jefa")
+    session.commit()
     login(client, "admin")
-    page = client.get("/users/intt.jefa").text
-    assert "/users/intt.jefa/role" not in page and "/users/intt.jefa/password-reset" in page
-    _refused_page(_page(client, "/users/intt.jefa/role", {"role": "officer"}), "VE-INTT")
-    assert _user(session, "intt.jefa").role == "supervisor"  # type: ignore[union-attr]
-    _refused(api.post("admin", "/api/v1/users", _body("intt.propio", "VE-INTT", "supervisor")), "VE-INTT")
+    assert "/users/sre.jefa/role" not in client.get("/users/sre.jefa").text
+    _refused_page(_page(client, "/users/sre.jefa/role", {"role": "officer"}), "MX-SRE")
+    assert _user(session, "sre.jefa").role == "supervisor"  # type: ignore[union-attr]
+    assert not _audited(session, "user.role", "sre.jefa")
+    _refused(Api(client, world).post("admin", "/api/v1/users", _body("sre.propio", "MX-SRE", "supervisor")), "MX-SRE")
 
 
 def test_an_agencys_own_supervisor_and_the_administrators_own_agency_are_unchanged(

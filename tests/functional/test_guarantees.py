@@ -625,5 +625,5 @@ def test_a_long_but_plain_password_is_refused(client: TestClient, world: World) 
     api = Api(client, world)
     for plain in ("aaaaaaaaaaaa", "1212121212"):
         refused(api.post("admin", "/api/v1/users", {"username": "rt.plain", "full_name": "Otra Persona",
-                                                    "agency": "MX-SRE", "role": "officer", "password": plain}),
+                                                    "agency": "RET-ADMIN", "role": "officer", "password": plain}),
                 422, "password_too_plain")

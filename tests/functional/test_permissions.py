@@ -66,9 +66,13 @@ def test_roles_within_an_agency(client: TestClient, world: World) -> None:
     assert api.post("col.officer", f"/api/v1/flights/{flight}/accept").status_code == 404
     assert api.post("op.officer", "/api/v1/users", {"username": "xyz", "full_name": "x", "agency": "MX-INM",
                                                     "role": "officer", "password": "0123456789"}).status_code == 403
-    # An agency without a supervisor of its own (an administrator stands in for none where there is one).
-    ok(api.post("admin", "/api/v1/users", {"username": "new.user", "full_name": "Nueva", "agency": "MX-SRE",
+    # An administrator's supervisor adds users to administrator and monitor agencies; an operational agency's are its
+    # own supervisors' (its first from the operator's console), whether it has any or not.
+    ok(api.post("admin", "/api/v1/users", {"username": "new.user", "full_name": "Nueva", "agency": "MON-DDP",
                                            "role": "officer", "password": "0123456789ab"}), 201)
+    refused = api.post("admin", "/api/v1/users", {"username": "new.sre", "full_name": "Nueva", "agency": "MX-SRE",
+                                                  "role": "officer", "password": "0123456789ab"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden.users.agency_manages_its_own"
 
 
 def test_operator_sees_only_arrived_consented_returnees_and_monitor_only_aggregates(client: TestClient,

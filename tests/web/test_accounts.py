@@ -1,7 +1,8 @@
-"""User administration in the pages: administrators for every agency, each agency's supervisors for their own.
+"""User administration in the pages: each agency's supervisors for their own, administrators for theirs and monitors'.
 
-An administrator adds or changes users of another agency only while it has no active supervisor
-(tests/functional/test_admin_stands_in.py): these tests add through administrators to agencies without one.
+An administrator adds or changes users only in an administrator or a monitor agency; every other agency's first
+supervisor comes from the operator's console (tests/functional/test_admin_stands_in.py): these tests add through
+administrators to the administrators' own agency.
 
 Add, disable and enable, reset a password, change a role: each audited; a password someone else set
 must be replaced at the next login before the user can do anything else, pages and API alike.
@@ -43,23 +44,23 @@ def test_an_administrator_adds_a_user_who_must_choose_a_password_before_anything
     login(client, "admin")
     listing = client.get("/users")
     assert listing.status_code == 200 and "inm.officer" in listing.text and "carrier.officer" in listing.text
-    added = send(client, "/users", {"username": "col.nueva", "full_name": "Nueva Funcionaria", "agency": "CO-MIG",
+    added = send(client, "/users", {"username": "ret.nueva", "full_name": "Nueva Funcionaria", "agency": "RET-ADMIN",
                                     "role": "officer"})
     assert added.status_code == 200 and added.headers["cache-control"] == "no-store"
     password = temporary_password(added.text)
-    (created,) = audited(session, "user.create", "col.nueva")
-    assert created.actor == "admin" and created.after == {"username": "col.nueva", "agency": "CO-MIG",
+    (created,) = audited(session, "user.create", "ret.nueva")
+    assert created.actor == "admin" and created.after == {"username": "ret.nueva", "agency": "RET-ADMIN",
                                                           "role": "officer"}
     assert password not in str(created.after)
     # The new user logs in and can do nothing but choose a password: pages send them to the form,
     # the API refuses, and no token is issued for the temporary password.
-    assert login(client, "col.nueva", password).status_code == 303
-    for path in ("/", "/verification", "/flights"):
+    assert login(client, "ret.nueva", password).status_code == 303
+    for path in ("/", "/audit", "/monitor"):
         answer = client.get(path, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/account/password", path
     api = client.get("/api/v1/me")
     assert api.status_code == 403 and api.json()["error"]["code"] == "password_change_required"
-    token = client.post("/api/v1/auth/token", json={"username": "col.nueva", "password": password})
+    token = client.post("/api/v1/auth/token", json={"username": "ret.nueva", "password": password})
     assert token.status_code == 403 and token.json()["error"]["code"] == "password_change_required"
     form = client.get("/account/password")
     assert "Su contraseña la puso otra persona" in form.text
@@ -74,8 +75,8 @@ def test_an_administrator_adds_a_user_who_must_choose_a_password_before_anything
     assert changed.status_code == 303 and changed.headers["location"] == "/"
     home = client.get("/")
     assert home.status_code == 200 and "Contraseña cambiada" in home.text and "Mi trabajo" in home.text
-    assert client.get("/verification").status_code == 200
-    user = session.execute(sa.select(User).where(User.username == "col.nueva")).scalar_one()
+    assert client.get("/audit").status_code == 200
+    user = session.execute(sa.select(User).where(User.username == "ret.nueva")).scalar_one()
     session.refresh(user)
     assert not user.must_change_password
 
@@ -147,21 +148,21 @@ def test_a_password_another_official_set_must_be_replaced_whichever_door_set_it(
         client: TestClient, session: Session, world: World) -> None:
     """F-B: the API's user creation, like the pages', leaves the user a password to replace; the console's does not."""
     chosen = "la clave que puso el admin"
-    ok = client.post("/api/v1/users", json={"username": "sre.api.nuevo", "full_name": "Nuevo", "agency": "MX-SRE",
+    ok = client.post("/api/v1/users", json={"username": "ret.api.nuevo", "full_name": "Nuevo", "agency": "RET-ADMIN",
                                             "role": "supervisor", "password": chosen}, headers=world.headers("admin"))
     assert ok.status_code == 201, ok.text
-    token = client.post("/api/v1/auth/token", json={"username": "sre.api.nuevo", "password": chosen})
+    token = client.post("/api/v1/auth/token", json={"username": "ret.api.nuevo", "password": chosen})
     assert token.status_code == 403 and token.json()["error"]["code"] == "password_change_required"
-    assert login(client, "sre.api.nuevo", chosen).status_code == 303
+    assert login(client, "ret.api.nuevo", chosen).status_code == 303
     answer = client.get("/cases", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/account/password"
     changed = send(client, "/account/password", {"current": chosen, "new": "mi clave propia 1",
                                                  "repeated": "mi clave propia 1"})
     assert changed.status_code == 303
-    assert client.post("/api/v1/auth/token", json={"username": "sre.api.nuevo",
+    assert client.post("/api/v1/auth/token", json={"username": "ret.api.nuevo",
                                                    "password": "mi clave propia 1"}).status_code == 201
     # An administrator setting another's password in the service leaves it pending too; the console does not.
     admin = session.execute(sa.select(User).where(User.username == "admin")).scalar_one()
-    user = change_password(session, admin, "sre.api.nuevo", "otra clave de admin")
+    user = change_password(session, admin, "ret.api.nuevo", "otra clave de admin")
     assert user.must_change_password
-    assert not change_password(session, None, "sre.api.nuevo", "la clave de consola").must_change_password
+    assert not change_password(session, None, "ret.api.nuevo", "la clave de consola").must_change_password

@@ -2,9 +2,9 @@
 
 An administrator's supervisors manage the users of every agency; each other agency's supervisors
 (`users.manage`) those of their own agency only: a user of another agency does not exist for them.
-An administrator stands in for an agency's own supervisors only where it has no active supervisor
-(`service.stands_in`): there they add a user, change a role, reset a password or enable a user; they
-disable and read anywhere.
+An administrator adds a user, changes a role, resets a password or enables a user only in an administrator or
+a monitor agency (`service.stands_in`); every other agency's are its own supervisors', its first supervisor the
+operator's console's. Administrators disable and read anywhere.
 Nobody changes their own account here (they would be locked out with nobody left to undo it); their
 own password they change on the password page, which is also where a reset password leads.
 
@@ -26,13 +26,13 @@ from retorno.agencies.permissions import ADMINISTRATOR, action, reader
 from retorno.agencies.service import (
     add_account,
     agency_by_code,
-    disabled_by_an_administrator,
     password_turn,
     require_stand_in,
     set_password,
     stands_in,
     verify_password,
 )
+from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Term
 
@@ -88,18 +88,12 @@ def managed_agencies(session: Session, actor: User) -> list[Agency]:
 
 def agencies_to_add_to(session: Session, manager: User) -> list[Agency]:
     """The agencies `manager` may add a user to (the page offers only these)."""
-    return [agency for agency in managed_agencies(session, manager) if stands_in(session, manager, agency)]
+    return [agency for agency in managed_agencies(session, manager) if stands_in(manager, agency)]
 
 
-def may_change(session: Session, manager: User, user: User) -> bool:
-    """Whether `manager` may reset `user`'s password (the page offers only what works)."""
-    return stands_in(session, manager, user.agency, acting_on=user)
-
-
-def may_change_role(session: Session, manager: User, user: User) -> bool:
-    """Whether `manager` may change `user`'s role: as `may_change`, but a supervisor demoted still counts (an
-    administrator demoting an agency's only supervisor would then stand in for it)."""
-    return stands_in(session, manager, user.agency, acting_on=None if user.role == "supervisor" else user)
+def may_change(manager: User, user: User) -> bool:
+    """Whether `manager` may change `user`'s role or reset their password (the page offers only what works)."""
+    return stands_in(manager, user.agency)
 
 
 @reader("users.read")
@@ -133,6 +127,21 @@ def disable(session: Session, actor: User, username: str, *, reason: str) -> Use
     return end_access(session, actor, user, reason=reason)
 
 
+def disabled_by_an_administrator(session: Session, user: User) -> bool:
+    """Whether the latest disabling of `user` (alone, or with their whole agency) was an administrator's or
+    the operator's console's (`retorno users disable`, audited as the system)."""
+    latest = session.execute(
+        sa.select(AuditRecord.agency).where(AuditRecord.action == "user.disable", AuditRecord.object_type == "user",
+                                            AuditRecord.object_id == user.username)
+        .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
+    if latest is None:
+        return False
+    if latest == "system":
+        return True
+    kind = session.execute(sa.select(Agency.kind).where(Agency.code == latest)).scalar_one_or_none()
+    return kind == ADMINISTRATOR
+
+
 def _undoes_an_administrators_disabling(session: Session, manager: User, user: User) -> bool:
     """An administrator enabling a user an administrator (or the console) disabled, whose password is their own:
     it gives back what the agency had granted and the administrator no access (they know no password of the
@@ -143,13 +152,13 @@ def _undoes_an_administrators_disabling(session: Session, manager: User, user: U
 
 def may_enable(session: Session, manager: User, user: User) -> bool:
     """Whether `manager` may let the disabled `user` log in again (the page offers the button only to whom it
-    will work): a user an administrator disabled, only an administrator enables; an administrator, where the
-    agency has no other active supervisor (`service.stands_in`), or to undo an administrator's disabling of a
-    user whose password is their own."""
+    will work): a user an administrator disabled, only an administrator enables (else disabling would not hold
+    against the agency's own supervisors); an administrator, in an administrator or a monitor agency
+    (`service.stands_in`), or elsewhere to undo an administrator's disabling of a user whose password is their
+    own, which nobody else may do."""
     if not _manages_all(manager):
         return not disabled_by_an_administrator(session, user)
-    return stands_in(session, manager, user.agency, acting_on=user) \
-        or _undoes_an_administrators_disabling(session, manager, user)
+    return stands_in(manager, user.agency) or _undoes_an_administrators_disabling(session, manager, user)
 
 
 @action("users.manage")
@@ -159,7 +168,7 @@ def enable(session: Session, actor: User, username: str) -> User:
     if user.active:
         raise InvalidInput("user '%(username)s' is already enabled", code="user.enabled", username=username)
     if not may_enable(session, actor, user):
-        require_stand_in(session, actor, user.agency, acting_on=user)
+        require_stand_in(actor, user.agency)
         raise Forbidden("user '%(username)s' was disabled by an administrator; only an administrator enables them",
                         code="forbidden.users.enable", username=username)
     user.active = True
@@ -172,7 +181,7 @@ def enable(session: Session, actor: User, username: str) -> User:
 def reset_password(session: Session, actor: User, username: str) -> str:
     """Give a user a temporary password (returned, to hand over once); every session and token of theirs ends."""
     user = _managed(session, actor, username)
-    require_stand_in(session, actor, user.agency, acting_on=user)
+    require_stand_in(actor, user.agency)
     password = temporary_password()
     set_password(user, password, by=actor)
     ended, revoked = revoke_sessions(session, user), revoke_tokens(session, user)
@@ -189,8 +198,7 @@ def change_role(session: Session, actor: User, username: str, role: str) -> User
         raise InvalidInput("role must be one of %(roles)s, not '%(role)s'", code="user.role", roles=", ".join(ROLES),
                            role=role)
     user = _managed(session, actor, username)
-    if not may_change_role(session, actor, user):
-        require_stand_in(session, actor, user.agency)
+    require_stand_in(actor, user.agency)
     if user.role == role:
         raise InvalidInput("user '%(username)s' is already a %(role)s", code="user.same_role", username=username,
                            role=Term("role", role))

@@ -274,13 +274,14 @@ def change_password(session: Session, by: User | None, username: str, new_passwo
     """Set a user's password (the user themself, an administrator, or the operator's CLI when `by` is None).
 
     Every login session of the user ends: whoever held one must log in with the new password. Not an
-    `@action`: any official, a viewer too, may change their own password; another's needs admin.users, and
-    an agency's own supervisors set its users' passwords while it has any (`service.stands_in`).
+    `@action`: any official, a viewer too, may change their own password; another's needs admin.users, and only
+    in an administrator or a monitor agency (`service.stands_in`): every other agency's are its own supervisors'
+    to reset, and the console's.
     """
     user = _user_named(session, username)
     if by is not None and by.id != user.id:
         require(by, "admin.users")
-        require_stand_in(session, by, user.agency, acting_on=user)
+        require_stand_in(by, user.agency)
     set_password(user, new_password, by=by)
     ended = revoke_sessions(session, user)
     record(session, by, "user.password", "user", username, after={"sessions_ended": ended})

@@ -110,8 +110,9 @@ CAPABILITIES: dict[str, Capability] = {
     # Agencies and accounts through the API: an administrator's supervisors, as `users.manage` in the pages
     # (an officer there could otherwise make themselves a supervisor).
     "admin.users": _change(ADMINISTRATOR, role="supervisor"),
-    # User administration in the pages: an administrator's supervisors for every agency, each other
-    # agency's supervisors for their own (agencies.accounts); monitors change nothing, their users too.
+    # User administration in the pages: each operational agency's supervisors for their own; an administrator's
+    # supervisors read and disable every agency's, and add and change those of administrator and monitor
+    # agencies only (agencies.service.stands_in); monitors change nothing, their users too.
     "users.read": _read(SENDING, RECEIVING, CARRIER, OPERATOR, ADMINISTRATOR, role="supervisor"),
     "users.manage": _change(SENDING, RECEIVING, CARRIER, OPERATOR, ADMINISTRATOR, role="supervisor"),
 }

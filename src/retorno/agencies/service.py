@@ -16,8 +16,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, User
-from retorno.agencies.permissions import ADMINISTRATOR, CAPABILITIES, action
-from retorno.audit.models import AuditRecord
+from retorno.agencies.permissions import ADMINISTRATOR, MONITOR, action
 from retorno.audit.service import record
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 
@@ -147,54 +146,35 @@ def set_password(user: User, password: str, *, by: User | None) -> None:
     user.must_change_password = by is not None and by.id != user.id
 
 
-def stands_in(session: Session, manager: User | None, agency: Agency, *, acting_on: User | None = None) -> bool:
+# The agency kinds whose users an administrator manages through the web and the API (`stands_in`): their own, and
+# a monitor's, which reads no personal data and whose supervisors manage no users (`users.manage`).
+ADMINISTERED_KINDS = frozenset({ADMINISTRATOR, MONITOR})
+
+
+def stands_in(manager: User | None, agency: Agency) -> bool:
     """Whether `manager` may add a user to `agency`, change a role, reset a password or enable a user there (each
-    door also checks its own capability and scope): the one decision for the API, the pages and the service.
+    door also checks its own capability and scope): the one decision for the API, the pages (which offer only
+    what it allows) and `logins.change_password`.
 
-    An agency whose own supervisors manage its users (`users.manage`) is theirs: an administrator stands in
-    for them only while it has no active supervisor besides `acting_on` (a new agency's first supervisor; the
-    only supervisor who forgot their password; the last one gone). Otherwise the administrator could make
-    themself, or take over, an official of any agency and reach its protected data and powers. Within an
-    administrator agency nothing changes; a monitor's supervisors manage no users, so a monitor's are the
-    administrators' (a monitor sees nothing an administrator does not). Disabling only removes access and
-    stays open to administrators everywhere; the operator's console (`manager` None) is the root of trust.
+    Through the web and the API an administrator manages the users of administrator and monitor agencies only.
+    Every other agency's users are its own supervisors' (`users.manage`), and its first supervisor, or a new one
+    once all are gone, comes from the operator's console (`manager` None: `retorno users add|password`), the root
+    of trust, held by whoever runs the server and its database. Otherwise an administrator could create an agency
+    (a sending authority for MEX sees every MEX case) or take over an existing one, give it a supervisor of their
+    own making, and reach its cases, protection screenings and powers. Creating agencies, disabling users and
+    agencies, and reading user lists stay the administrators' everywhere.
     """
-    if manager is None or manager.agency.kind != ADMINISTRATOR or agency.kind == ADMINISTRATOR \
-            or agency.kind not in CAPABILITIES["users.manage"].kinds:
+    if manager is None or manager.agency.kind != ADMINISTRATOR:
         return True
-    supervisors = sa.select(User).where(User.agency_id == agency.id, User.role == "supervisor")
-    if acting_on is not None:
-        supervisors = supervisors.where(User.id != acting_on.id)
-    # A supervisor an administrator (or the console) disabled still holds the agency: else disabling every
-    # supervisor, then adding one of one's own, would take it over in two audited steps (the helper's report on
-    # this rule). Recovering such an agency is the console's (`retorno users add|enable`); a supervisor the agency
-    # itself disabled (who left) does not hold it.
-    return not any(user.active or disabled_by_an_administrator(session, user)
-                   for user in session.execute(supervisors).scalars())
+    return agency.kind in ADMINISTERED_KINDS
 
 
-def disabled_by_an_administrator(session: Session, user: User) -> bool:
-    """Whether the latest disabling of `user` (alone, or with their whole agency) was an administrator's or
-    the operator's console's (`retorno users disable`, audited as the system)."""
-    latest = session.execute(
-        sa.select(AuditRecord.agency).where(AuditRecord.action == "user.disable", AuditRecord.object_type == "user",
-                                            AuditRecord.object_id == user.username)
-        .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
-    if latest is None:
-        return False
-    if latest == "system":
-        return True
-    kind = session.execute(sa.select(Agency.kind).where(Agency.code == latest)).scalar_one_or_none()
-    return kind == ADMINISTRATOR
-
-
-def require_stand_in(session: Session, manager: User | None, agency: Agency, *,
-                     acting_on: User | None = None) -> None:
+def require_stand_in(manager: User | None, agency: Agency) -> None:
     """Refuse unless `stands_in`: the agency's own supervisors manage its users."""
-    if not stands_in(session, manager, agency, acting_on=acting_on):
-        raise Forbidden("%(agency)s (%(name)s) has active supervisors of its own, who manage its users; an "
-                        "administrator adds, changes, resets or enables a user there only while it has none",
-                        code="forbidden.users.agency_has_supervisors", agency=agency.code, name=agency.name)
+    if not stands_in(manager, agency):
+        raise Forbidden("the users of %(agency)s (%(name)s) are managed by its own supervisors; its first supervisor "
+                        "comes from the operator's console (retorno users add)",
+                        code="forbidden.users.agency_manages_its_own", agency=agency.code, name=agency.name)
 
 
 # What a username may be: lower-case ASCII letters and digits, dots, hyphens and underscores.
@@ -204,7 +184,8 @@ USERNAME = r"[a-z0-9][a-z0-9._-]{2,79}"
 def add_account(session: Session, by: User | None, *, username: str, full_name: str, agency_code: str, role: str,
                 password: str, locale: str = "es") -> User:
     """The step `create_user` and `accounts.add_user` share, audited as `by`'s; each checks who may call it,
-    and here whether an administrator may add to that agency at all (`stands_in`).
+    and here whether an administrator may add to that agency at all (`stands_in`: an administrator or a monitor
+    agency).
 
     A username is plain lower-case ASCII at every door (API, pages, console): the audit trail must tell
     officials apart, and 'Admin.Supervisor', 'admin.supervisor ' or a Cyrillic 'а' would read as another.
@@ -218,7 +199,7 @@ def add_account(session: Session, by: User | None, *, username: str, full_name: 
     agency = session.execute(sa.select(Agency).where(Agency.code == agency_code)).scalar_one_or_none()
     if agency is None:
         raise NotFound("no agency with code '%(agency_code)s'", agency_code=agency_code)
-    require_stand_in(session, by, agency)
+    require_stand_in(by, agency)
     if session.execute(sa.select(User.id).where(User.username == username)).first():
         raise InvalidInput("the username '%(username)s' is taken", username=username)
     user = User(username=username, full_name=full_name, agency=agency, role=role, locale=locale)

@@ -60,6 +60,8 @@ def me(user: CurrentUser) -> Any:
 
 @router.post("/users", status_code=201, response_model=UserCreated, responses=errors(404))
 def add_user(body: UserIn, session: SessionDep, user: CurrentUser) -> Any:
+    """Add a user to an administrator or a monitor agency (administrators; audited): any other agency's users are
+    its own supervisors' (403 `forbidden.users.agency_manages_its_own`)."""
     created = service.create_user(session, user, username=body.username, full_name=body.full_name,
                                   agency_code=body.agency, role=body.role, password=body.password)
     return {"username": created.username, "agency": created.agency.code, "role": created.role}
@@ -108,7 +110,9 @@ def agencies(session: SessionDep, user: CurrentUser) -> Any:
 
 @router.post("/agencies", status_code=201, response_model=AgencyListed, responses=errors(422))
 def add_agency(body: AgencyIn, session: SessionDep, user: CurrentUser) -> Any:
-    """Add an agency (administrators; audited). Its users are added with POST /api/v1/users."""
+    """Add an agency (administrators; audited). An administrator or monitor agency's users are added with POST
+    /api/v1/users; any other agency's first supervisor at the operator's console (`retorno users add`), and the
+    rest by its own supervisors."""
     created = service.create_agency(session, user, code=body.code, name=body.name, kind=body.kind,
                                     country=body.country, carrier_code=body.carrier_code)
     return _listed(created)

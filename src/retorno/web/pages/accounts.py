@@ -53,8 +53,7 @@ def user_list(request: Request, session: SessionDep, user: PageUser, agency: str
 def _user_context(session: Session, user: User, username: str, **more: Any) -> dict[str, Any]:
     account = accounts.managed_user(session, user, username)
     return {"account": account, "role_names": ROLES, "form": {},
-            "may_change": accounts.may_change(session, user, account),
-            "may_change_role": accounts.may_change_role(session, user, account),
+            "may_change": accounts.may_change(user, account),
             "may_enable": not account.active and accounts.may_enable(session, user, account), **more}
 
 
