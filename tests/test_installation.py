@@ -204,12 +204,12 @@ def test_administrators_add_list_and_disable_agencies_through_the_api(client: Te
     assert client.get("/api/v1/agencies", headers=world.headers("saime.supervisor")).status_code == 403
     own = client.post("/api/v1/agencies/RET-ADMIN/disable", json={"reason": "prueba"}, headers=admin)
     assert own.status_code == 422 and own.json()["error"]["code"] == "agency.own"
-    disabled = ok(client.post("/api/v1/agencies/VE-INTT/disable", json={"reason": "fusionada"}, headers=admin))
+    disabled = ok(client.post("/api/v1/agencies/VE-INTT/disable", json={"reason": "Se fusionó."}, headers=admin))
     assert disabled == {"code": "VE-INTT", "users_disabled": ["intt.officer"]}
     assert client.post("/api/v1/agencies/NO-SUCH/disable", json={}, headers=admin).status_code == 404
     trail = session.execute(sa.select(AuditRecord.action, AuditRecord.actor, AuditRecord.reason)
                             .where(AuditRecord.object_id.in_(["VE-INTT", "intt.officer"]))
                             .order_by(AuditRecord.seq)).all()
     assert [tuple(r) for r in trail] == [("agency.create", "admin", None), ("user.create", "system", None),
-                                         ("user.disable", "admin", "fusionada"),
-                                         ("agency.disable", "admin", "fusionada")]
+                                         ("user.disable", "admin", "Se fusionó."),
+                                         ("agency.disable", "admin", "Se fusionó.")]

@@ -199,7 +199,7 @@ class ReturnFlows(RuleBasedStateMachine):
         flight = self.flight(ref)
         for _, case in flights.active_passengers(self.session, flight):
             self.attempt(lambda c=case: flights.decide_passenger(self.session, self.users["saime.officer"], flight,
-                                                                 c, approve=approve, reason="no"))
+                                                                 c, approve=approve, reason="No cumple."))
 
     @rule(ref=flights)
     def lock(self, ref: str) -> None:

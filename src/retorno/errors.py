@@ -175,6 +175,31 @@ class InvalidTransition(RetornoError):
     code = "invalid_transition"
 
 
+# The one rule for a written reason, wherever an override or a decision takes one (a protection resolution, a
+# removal, a cancellation, a split, a rejection, a disable, a best-interests determination's summary, a decision on
+# a possible duplicate, a withdrawal): `written_reason`. A reason is read later by a monitor, an auditor, the other
+# side: "x" or ".........." says nothing, so it is refused at every door, in one sentence.
+REASON_LENGTH = 10
+WRITTEN_REASON = Message("a written reason is needed: at least 10 characters and two words that say why (not one "
+                         "character repeated)")
+
+
+def is_written_reason(text: str | None) -> bool:
+    """Whether `text` is a written reason: at least REASON_LENGTH characters once stripped, at least two words holding
+    a letter (any alphabet's: Spanish's accents count), and not one character repeated."""
+    typed = (text or "").strip()
+    words = [word for word in typed.split() if any(character.isalpha() for character in word)]
+    return (len(typed) >= REASON_LENGTH and len(words) >= 2
+            and len({character for character in typed if not character.isspace()}) > 1)
+
+
+def written_reason(text: str | None, *, code: str = "reason_required") -> str:
+    """`text` stripped, if it is a written reason (`is_written_reason`); otherwise refused (422, `code`)."""
+    if text is None or not is_written_reason(text):
+        raise InvalidInput([WRITTEN_REASON], code=code)
+    return text.strip()
+
+
 class EditConflict(RetornoError):
     """An edit made from a version of a record that has changed since it was read (If-Match, a form's version).
 

@@ -121,7 +121,7 @@ def test_planner_proposes_a_flight_and_builds_the_manifest_with_the_receiving_si
     page.goto(flight_url)
     # A rejection without a reason is refused with the service's message, and changes nothing.
     page.get_by_role("button", name="Rechazar").first.click()
-    expect(page.get_by_role("alert")).to_contain_text("necesita un motivo")
+    expect(page.get_by_role("alert")).to_contain_text("hace falta un motivo escrito")
     for _ in NAMES:
         page.get_by_role("button", name="Aprobar", exact=True).first.click()
         expect(page.get_by_role("status").first).to_contain_text("registrada")

@@ -83,7 +83,7 @@ def test_a_rejection_without_a_reason_is_said_in_spanish(page: Page, cases: dict
     log_in(page, "saime.officer")
     page.goto("/verification")
     page.locator(f"form:has(#reason-{cases['waiting']})").get_by_role("button", name="Rechazar").click()
-    assert "un rechazo necesita un motivo" in said(page)
+    assert "hace falta un motivo escrito" in said(page)
 
 
 def test_bad_values_in_a_form_are_said_in_spanish(page: Page) -> None:

@@ -71,7 +71,7 @@ def test_approving_all_lists_who_cannot_be_approved_and_never_approves_them(
 
     as_they_are = api.post("saime.officer", path, {})
     assert as_they_are.status_code == 409 and as_they_are.json()["error"]["code"] == "safeguard.non_refoulement"
-    all_or_nothing = api.post("saime.officer", path, {"all_or_nothing": True, "reject_reason": "no cumple"})
+    all_or_nothing = api.post("saime.officer", path, {"all_or_nothing": True, "reject_reason": "No cumple."})
     assert all_or_nothing.status_code == 409 and all_or_nothing.json()["error"]["code"] == "bulk_refused"
     assert [i["subject"] for i in all_or_nothing.json()["error"]["details"]["items"] if not i["done"]] == [blocked]
     assert _approvals(session_factory, flight) == dict.fromkeys(refs, "proposed")

@@ -90,7 +90,9 @@ def test_late_departure_needs_a_supervisor_and_a_written_reason(client: TestClie
         board(api, flight, refs)
     path = f"/api/v1/flights/{flight}/depart"
     refused(api.post("carrier.officer", path), 409, "flow.departure_window")
-    refused(api.post("inm.supervisor", path, {"reason": "tarde"}), 409, "flow.departure_window")
+    # A reason that says nothing is refused as the window's refusal (422: the reason is what is wrong).
+    message = refused(api.post("inm.supervisor", path, {"reason": "tarde"}), 422, "flow.departure_window")
+    assert "a written reason is needed" in message
     refused(api.post("carrier.officer", path, {"reason": "Avería de la aeronave, repuesto llegó hoy."}), 403,
             "forbidden.flight.depart_off_schedule")
     why = "Avería de la aeronave, repuesto llegó hoy."

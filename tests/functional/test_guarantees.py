@@ -187,10 +187,10 @@ def state_of_returnee(api: Api, ref: str) -> str:
 def test_an_accepted_flight_needs_a_supervisor_to_cancel(client: TestClient, world: World) -> None:
     api = Api(client, world)
     flight = api.flight()["reference"]
-    refused(api.post("inm.officer", f"/api/v1/flights/{flight}/cancel", {"reason": "sin avión"}), 403, "forbidden")
-    ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/cancel", {"reason": "sin avión"}))
+    refused(api.post("inm.officer", f"/api/v1/flights/{flight}/cancel", {"reason": "Sin aviones."}), 403, "forbidden")
+    ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/cancel", {"reason": "Sin aviones."}))
     proposed = api.flight(accept=False)["reference"]
-    ok(api.post("inm.officer", f"/api/v1/flights/{proposed}/cancel", {"reason": "sin avión"}))
+    ok(api.post("inm.officer", f"/api/v1/flights/{proposed}/cancel", {"reason": "Sin aviones."}))
 
 
 def test_a_monitor_reads_the_audit_trail_without_personal_fields(client: TestClient, world: World) -> None:
@@ -271,7 +271,7 @@ def test_a_boarded_passenger_removed_by_both_sides_is_audited_and_back_in_line(c
     change = {"case": ref, "reason": "Indisposición certificada en la puerta."}
     ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/locked-changes", change), 201)
     ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/locked-changes", change), 201)
-    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{ref}/remove", {"reason": "indispuesto"}))
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{ref}/remove", {"reason": "Indispuesto ayer."}))
     assert state(api, ref) == "ready"
     timeline = ok(api.get("inm.officer", f"/api/v1/cases/{ref}/timeline"))
     removed = [r for r in timeline if r["action"] == "manifest.removed"]

@@ -46,18 +46,19 @@ def test_past_the_lock_time_one_officer_cannot_reverse_an_approval(client: TestC
         for user in ("inm.officer", "saime.officer"):
             assert ok(api.get(user, f"/api/v1/flights/{flight}"))["manifest_state"] == "locked"
         decision = f"/api/v1/flights/{flight}/passengers/{head['reference']}/decision"
-        error = refused(api.post("saime.officer", decision, {"approve": False, "reason": "x"}), 409, NEEDS_BOTH)
+        error = refused(api.post("saime.officer", decision, {"approve": False, "reason": "Documento de viaje dudoso."}),
+                        409, NEEDS_BOTH)
         assert head["reference"] in str(error["message"]) and flight in str(error["message"])
         # The bulk door is the same door.
         bulk = api.post("saime.officer", f"/api/v1/flights/{flight}/rejections",
-                        {"cases": [other["reference"]], "reason": "x"})
+                        {"cases": [other["reference"]], "reason": "Documento de viaje dudoso."})
         assert bulk.status_code == 409 and NEEDS_BOTH in bulk.text, bulk.text
         assert _aboard(api, flight) == refs and state(api, head["reference"]) == "manifested"
         # A supervisor of each side agrees: then the receiving side's rejection takes the household off.
         for supervisor in ("inm.supervisor", "saime.supervisor"):
             ok(api.post(supervisor, f"/api/v1/flights/{flight}/locked-changes",
                         {"case": head["reference"], "reason": "Ambas partes acuerdan retirarlo."}), 201)
-        decided = ok(api.post("saime.officer", decision, {"approve": False, "reason": "Acordado."}))
+        decided = ok(api.post("saime.officer", decision, {"approve": False, "reason": "Acordado por ambas partes."}))
         assert sorted(decided["decided"]) == sorted([head["reference"], child["reference"]])
         assert _aboard(api, flight) == [other["reference"]]
 

@@ -49,7 +49,7 @@ def test_no_side_locks_a_manifest_before_the_receiving_side_decided_every_passen
         assert _to_lock(api, "inm.officer") == [] == _to_lock(api, "saime.officer")
         # A rejection now is told the way a locked manifest changes (red team: it pointed nowhere).
         error = refused(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{refs[0]}/decision",
-                                 {"approve": False, "reason": "ya no"}), 409, "invalid_transition")
+                                 {"approve": False, "reason": "Ya no viaja en este vuelo."}), 409, "invalid_transition")
         assert "a supervisor of each side approves it first" in error["message"], error
 
 
@@ -87,7 +87,7 @@ def test_an_empty_manifest_is_not_locked(client: TestClient, world: World) -> No
     with api.clock(departure - timedelta(days=2)):
         flight = _proposed(api, [ref], departure)
         ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{ref}/decision",
-                    {"approve": False, "reason": "no cabe"}))
+                    {"approve": False, "reason": "No cabe en este vuelo."}))
         for user in ("inm.officer", "saime.officer"):
             error = refused(api.post(user, f"/api/v1/flights/{flight}/manifest/lock"), 409, "manifest_empty")
             assert "no approved passenger" in error["message"], error

@@ -34,7 +34,7 @@ def test_the_receiving_side_is_never_told_which_concern_stops_a_passenger(
         # Approving everyone: as it is, all or nothing, and all or nothing rejecting the rest.
         *(client.post(f"/api/v1/flights/{flight}/approvals", json=body,
                       headers={**world.headers("saime.officer"), **spanish})
-          for body in ({}, {"all_or_nothing": True}, {"all_or_nothing": True, "reject_reason": "no cumple"})),
+          for body in ({}, {"all_or_nothing": True}, {"all_or_nothing": True, "reject_reason": "No cumple."})),
     ]
     for refused in refusals:
         assert refused.status_code == 409, refused.text

@@ -165,7 +165,7 @@ class ApiFlows(RuleBasedStateMachine):
 
     @rule(ref=cases, data=st.data())
     def withdraw(self, ref: str, data: st.DataObject) -> None:
-        self.call("POST", f"/api/v1/cases/{ref}/withdraw", self.pick(data, "inm.officer"), {"reason": "liberado"})
+        self.call("POST", f"/api/v1/cases/{ref}/withdraw", self.pick(data, "inm.officer"), {"reason": "Liberado hoy."})
 
     @rule(data=st.data(), household=st.sampled_from(["FAM-A", "FAM-B"]))
     def split(self, data: st.DataObject, household: str) -> None:

@@ -69,7 +69,7 @@ def test_a_child_stops_taking_part_when_the_last_consenting_adult_withdraws(
     assert {ref["B"], ref["C"], ref["D"]} <= _listed(api, "op.officer")
 
     # The last one withdraws (never refused): the children's participation ends with hers.
-    answer = ok(api.post("saime.officer", f"/api/v1/cases/{ref['B']}/consent/withdraw", {"reason": "se mudan"}))
+    answer = ok(api.post("saime.officer", f"/api/v1/cases/{ref['B']}/consent/withdraw", {"reason": "Se mudaron."}))
     assert answer["state"] == "closed"
     for child in ("C", "D"):
         assert _state(api, ref[child]) == "closed"
@@ -104,7 +104,7 @@ def test_only_an_adult_who_consented_keeps_a_child_taking_part(client: TestClien
 def _offered_then_withdrawn(api: Api) -> tuple[str, int]:
     case, placement = offered(api)
     ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "accepted"}))
-    ok(api.post("saime.officer", f"/api/v1/cases/{case['reference']}/consent/withdraw", {"reason": "no desea"}))
+    ok(api.post("saime.officer", f"/api/v1/cases/{case['reference']}/consent/withdraw", {"reason": "No lo desea."}))
     return case["reference"], int(placement["id"])
 
 

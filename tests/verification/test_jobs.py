@@ -373,7 +373,7 @@ def test_a_decisions_file_with_a_bad_line_writes_nothing(session: Session, world
     assert _counts(session) == before and cases.clean.state == "verification_requested"
 
     # A line the action itself refuses (its case was withdrawn meanwhile) also undoes the lines before it.
-    withdraw(session, world.users["inm.officer"], cases.corrupted, reason="released")
+    withdraw(session, world.users["inm.officer"], cases.corrupted, reason="Released by the authority.")
     late = json.dumps({**good, "request": f"VR-{cases.corrupted.reference}", "case": cases.corrupted.reference})
     with pytest.raises(exchange.DecisionFileError) as refused:
         exchange.import_decisions(session, saime, [json.dumps(good), late])

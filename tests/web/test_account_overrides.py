@@ -31,7 +31,7 @@ def test_an_agency_supervisor_cannot_enable_a_user_an_administrator_disabled(cli
     page = client.get("/users/inm.officer").text
     assert "/users/inm.officer/enable" not in page and "solo un administrador lo vuelve a activar" in page
     # What the agency's supervisor disabled, they enable again.
-    assert _post(client, "/users/inm.viewer/disable", {"reason": "licencia"}).status_code == 303
+    assert _post(client, "/users/inm.viewer/disable", {"reason": "Licencia médica prolongada."}).status_code == 303
     assert _post(client, "/users/inm.viewer/enable", {}).status_code == 303
     login(client, "admin")
     assert _post(client, "/users/inm.officer/enable", {}).status_code == 303

@@ -128,7 +128,7 @@ def test_withdrawing_consent_needs_a_reason_and_takes_the_person_out_of_view(
     ref = case["reference"]
     login(client, "op.officer")
     refused = send(client, f"/reintegration/returnees/{ref}/withdraw", {"reason": ""})
-    assert refused.status_code == 422 and "necesita el motivo" in alert(refused.text)
+    assert refused.status_code == 422 and "hace falta un motivo escrito" in alert(refused.text)
     done = send(client, f"/reintegration/returnees/{ref}/withdraw", {"reason": "ya no desea participar"})
     assert done.status_code == 303
     assert "retirado" in client.get(done.headers["location"]).text

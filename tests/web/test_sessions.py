@@ -118,5 +118,5 @@ def test_the_cli_has_a_disable_command(settings: Settings) -> None:
 
 
 def test_disable_user_is_a_service_action_with_an_audit_record(session: Session, world: World) -> None:
-    disable_user(session, world.users["admin"], "saime.viewer", reason="retired")
+    disable_user(session, world.users["admin"], "saime.viewer", reason="Retired from the service.")
     assert session.execute(sa.select(User.active).where(User.username == "saime.viewer")).scalar_one() is False

@@ -38,7 +38,7 @@ from retorno.agencies.service import (
 from retorno.audit.service import record
 from retorno.config import Settings
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from retorno.errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts, written_reason
 
 _DUMMY_HASH = hash_password("not-a-password")
 # Failures older than this no longer count.
@@ -254,11 +254,12 @@ def disable_agency(session: Session, actor: User | None, code: str, *, reason: s
     agency = agency_by_code(session, code)
     if actor is not None and actor.agency_id == agency.id:
         raise InvalidInput("an administrator cannot disable their own agency", code="agency.own")
+    reason = written_reason(reason)
     users = list(session.execute(sa.select(User).where(User.agency_id == agency.id, User.active.is_(True))
                                  .order_by(User.username)).scalars())
     for user in users:
         disable_user(session, actor, user.username, reason=reason)
-    record(session, actor, "agency.disable", "agency", code, reason=reason or None,
+    record(session, actor, "agency.disable", "agency", code, reason=reason,
            after={"users_disabled": [u.username for u in users]})
     return users
 
@@ -309,8 +310,9 @@ def end_access(session: Session, by: User | None, user: User, *, reason: str) ->
     if by is not None and by.id == user.id:
         raise InvalidInput("you cannot change your own account here; your password is changed on its own page",
                            code="user.own_account")
+    reason = written_reason(reason)
     user.active = False
     ended = revoke_sessions(session, user)
-    record(session, by, "user.disable", "user", user.username, reason=reason or None,
+    record(session, by, "user.disable", "user", user.username, reason=reason,
            after={"active": False, "sessions_ended": ended, "tokens_revoked": revoke_tokens(session, user)})
     return user

@@ -30,7 +30,16 @@ from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
 from retorno.config import Settings
 from retorno.db import among, utcnow
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, SafeguardViolation, Term
+from retorno.errors import (
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    Message,
+    NotFound,
+    SafeguardViolation,
+    Term,
+    written_reason,
+)
 from retorno.flights import airports, lifecycle
 from retorno.flights.models import (
     ACTIVE_APPROVALS,
@@ -204,8 +213,7 @@ def cancel_flight(session: Session, actor: User, flight: Flight, *, reason: str)
     on it): a supervisor of each side, one after the other (the first consents, the second cancels).
     """
     side = _require_side(actor, flight, "flight.cancel", "sending", "receiving")
-    if not reason.strip():
-        raise InvalidInput("a cancellation needs a reason", code="reason_required")
+    reason = written_reason(reason)
     lifecycle.check_transition(flight.reference, flight.state, "cancelled")
     # A locked manifest with people on it (`manifest_locked`: locked, or its lock time come) changes hands only
     # with a supervisor of each side.
@@ -215,14 +223,14 @@ def cancel_flight(session: Session, actor: User, flight: Flight, *, reason: str)
         require(actor, "flight.cancel_accepted")
     if locked:
         session.add(LockedChangeApproval(flight_id=flight.id, case_id=None, change="cancel", side=side,
-                                         approved_by=actor.id, reason=reason.strip()))
+                                         approved_by=actor.id, reason=reason))
         session.flush()
         consents = session.execute(sa.select(LockedChangeApproval).where(
             LockedChangeApproval.flight_id == flight.id, LockedChangeApproval.change == "cancel",
             sa.not_(LockedChangeApproval.used))).scalars().all()
         if not {"sending", "receiving"} <= {c.side for c in consents}:
             record(session, actor, "flight.cancel_consent", "flight", flight.reference, after={"side": side},
-                   reason=reason.strip())
+                   reason=reason)
             return False
         for consent in consents:
             consent.used = True
@@ -534,12 +542,11 @@ def authorise_locked_change(session: Session, actor: User, flight: Flight, case:
     side = _require_side(actor, flight, "manifest.change_locked", "sending", "receiving")
     if change not in ("remove",):
         raise InvalidInput("a locked manifest can only have passengers removed (change='remove')")
-    if not reason.strip():
-        raise InvalidInput("a change to a locked manifest needs a written reason", code="reason_required")
+    reason = written_reason(reason)
     session.add(LockedChangeApproval(flight_id=flight.id, case_id=case.id, change=change, side=side,
-                                     approved_by=actor.id, reason=reason.strip()))
+                                     approved_by=actor.id, reason=reason))
     record(session, actor, "manifest.authorise_change", "flight", flight.reference,
-           after={"case": case.reference, "change": change, "side": side}, reason=reason.strip())
+           after={"case": case.reference, "change": change, "side": side}, reason=reason)
 
 
 @action("manifest.propose")
@@ -550,8 +557,7 @@ def remove_passenger(session: Session, actor: User, flight: Flight, case: Case, 
     Returns the references taken off (the case and the household members who go with it).
     """
     _require_side(actor, flight, "manifest.propose", "sending")
-    if not reason.strip():
-        raise InvalidInput("removing a passenger needs a reason", code="reason_required")
+    reason = written_reason(reason)
     _passenger_of(session, flight, case)
     if manifest_locked(flight, lock_hours):
         _use_locked_change(session, flight, case, "remove")
@@ -614,8 +620,7 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
         record(session, actor, "manifest.approve", "case", case.reference, after={"flight": flight.reference},
                reason=reason)
         return [case.reference]
-    if not reason or not reason.strip():
-        raise InvalidInput("rejecting a passenger needs a reason", code="reason_required")
+    reason = written_reason(reason)
     # Before the lock time a rejection is the receiving side's answer to the proposal; from it on (`manifest_locked`)
     # it changes who is on a locked manifest, which needs a supervisor of each side like any removal (SPEC.md 6).
     locked_removal_agreed(session, flight, case, what=Message("rejecting them once the manifest is locked"))
@@ -623,7 +628,7 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
     leaving = _with_household(session, flight, [case])
     for member_passenger, member in leaving:
         member_passenger.decided_by = actor.id
-        why = reason.strip() if member.id == case.id else f"{reason.strip()} (household member {case.reference})"
+        why = reason if member.id == case.id else f"{reason} (household member {case.reference})"
         _take_off(session, actor, flight, member_passenger, member, "rejected" if member.id == case.id else "removed",
                   why, back_to="ready")
     return [member.reference for _, member in leaving]
@@ -692,14 +697,12 @@ def split_household(session: Session, actor: User, household: Household, *, reas
     check_version(session, household, expected_version, label=Message("household %(household)s",
                                                                       {"household": household.reference}),
                   audited=AuditObject("household", household.reference))
-    if len(reason.strip()) < 10:
-        raise InvalidInput("splitting a household needs a written reason (at least 10 characters)",
-                           code="reason_required")
-    split = HouseholdSplit(household_id=household.id, authorised_by=actor.id, reason=reason.strip())
+    reason = written_reason(reason)
+    split = HouseholdSplit(household_id=household.id, authorised_by=actor.id, reason=reason)
     session.add(split)
     flag_modified(household, "reference")
     session.flush()
-    record(session, actor, "household.split", "household", household.reference, reason=reason.strip())
+    record(session, actor, "household.split", "household", household.reference, reason=reason)
     return split
 
 
@@ -747,8 +750,8 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         transition(session, actor, case, "boarded", action="boarding.boarded", reason=reason,
                    extra={"flight": flight.reference})
     else:
-        if status == "refused" and not reason:
-            raise InvalidInput("refusing boarding needs a reason", code="reason_required")
+        if status == "refused":
+            reason = written_reason(reason)
         # Whoever does not fly leaves the manifest, with the household members who cannot fly without
         # them (family unity, children): none of them stays on a flight they will not take.
         why = reason or ("did not show up at the door" if status == "no_show" else "")
@@ -783,7 +786,7 @@ def _check_window(actor: User, flight: Flight, moment: datetime, window: lifecyc
             "(a change to the locked manifest before then needs a supervisor of each side)", code=code,
             flight=flight.reference, opens_at=f"{opens_at:%Y-%m-%d %H:%M}", moment=f"{moment:%Y-%m-%d %H:%M}",
             departure_utc=f"{flight.departure_utc:%Y-%m-%d %H:%M}")
-    if not reason or len(reason.strip()) < 10:
+    if not reason or not reason.strip():
         times = {"flight": flight.reference, "opens_at": f"{opens_at:%Y-%m-%d %H:%M}",
                  "closes_at": f"{closes_at:%Y-%m-%d %H:%M}", "moment": f"{moment:%Y-%m-%d %H:%M}",
                  "departure_utc": f"{flight.departure_utc:%Y-%m-%d %H:%M}"}
@@ -791,8 +794,10 @@ def _check_window(actor: User, flight: Flight, moment: datetime, window: lifecyc
             "flight %(flight)s departs from %(opens_at)s UTC until %(closes_at)s UTC (scheduled departure "
             "%(departure_utc)s UTC), not at %(moment)s UTC; outside that window only a supervisor records it, with "
             "a written reason (at least 10 characters)", code=code, **times)
+    # A reason given is a written one (`written_reason`), refused as this place's refusal otherwise.
+    reason = written_reason(reason, code=code)
     require(actor, "flight.depart_off_schedule")
-    return reason.strip()
+    return reason
 
 
 @action("flight.depart")
@@ -920,11 +925,10 @@ def arrival_counts(session: Session, flights: Sequence[Flight]) -> dict[int, Arr
 def explain_discrepancy(session: Session, actor: User, flight: Flight, *, explanation: str) -> None:
     """Record why the count received differs from the count boarded."""
     _require_side(actor, flight, "arrival.confirm", "receiving")
-    if not explanation.strip():
-        raise InvalidInput("an explanation is required", code="reason_required")
-    flight.arrival_discrepancy_explanation = explanation.strip()
+    explanation = written_reason(explanation)
+    flight.arrival_discrepancy_explanation = explanation
     session.flush()
-    record(session, actor, "arrival.explain", "flight", flight.reference, reason=explanation.strip())
+    record(session, actor, "arrival.explain", "flight", flight.reference, reason=explanation)
 
 
 @action("manifest.propose")

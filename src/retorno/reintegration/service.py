@@ -20,7 +20,7 @@ from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.models import Case
 from retorno.cases.service import can_see, received_by_own_state, returnees_of, transition, transition_many
 from retorno.db import bulk_insert, utcnow
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term, written_reason
 from retorno.reintegration import places
 from retorno.reintegration.explanations import (
     explain,
@@ -217,8 +217,7 @@ def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) 
     an adult), each on the audit trail with that reason.
     """
     _check_consent_party(session, actor, case)
-    if not reason or not reason.strip():
-        raise InvalidInput("withdrawing consent needs the returnee's stated reason", code="reason_required")
+    reason = written_reason(reason)
     profile = _profile(session, case)
     if actor.agency.kind == "reintegration_operator":
         recorder = session.get(User, profile.recorded_by) if profile.recorded_by else None

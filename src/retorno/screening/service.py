@@ -18,7 +18,7 @@ from retorno.cases.facts import medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, Term
+from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, Term, written_reason
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 
 # A claim raised at the aircraft door is recorded too (travel.record_screening then takes the person
@@ -70,8 +70,8 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
             "case %(case)s needs %(before)s medical escorts: a screening asking for fewer (%(after)s) is a "
             "supervisor's written resolution, as closing a concern is",
             {"case": case.reference, "before": escorts_before, "after": medical_escorts})])
-    if lowered and (not reason or len(reason.strip()) < 10):
-        raise InvalidInput("a resolution needs a written reason (at least 10 characters)", code="reason_required")
+    if lowered:
+        reason = written_reason(reason)
     screening = Screening(case_id=case.id, screened_by=actor.id, concerns=sorted(set(concerns)), notes=notes,
                           medical_escorts=medical_escorts)
     session.add(screening)
@@ -82,12 +82,12 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
     if lowered:
         assert reason is not None
         session.add(ScreeningResolution(screening_id=screening.id, resolved_by=actor.id, decision="travel_permitted",
-                                        reason=reason.strip(), concerns=[]))
+                                        reason=reason, concerns=[]))
         session.flush()
         record(session, actor, "screening.resolve", "case", case.reference,
                after={"screenings": [screening.id], "concerns": [], "decision": "travel_permitted",
                       "medical_escorts": {"from": escorts_before, "to": medical_escorts},
-                      "reason_sha256": text_digest(reason.strip())})
+                      "reason_sha256": text_digest(reason)})
     if case.state == "registered":
         transition(session, actor, case, "screened", action="case.screened")
     return screening
@@ -157,8 +157,7 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
     ensure_owner(actor, case)
     if decision not in ("travel_permitted", "withdrawn"):
         raise InvalidInput("decision must be 'travel_permitted' or 'withdrawn'")
-    if not reason or len(reason.strip()) < 10:
-        raise InvalidInput("a resolution needs a written reason (at least 10 characters)", code="reason_required")
+    reason = written_reason(reason)
     still_open = open_concern_codes(session, case.id)
     if not still_open:
         raise InvalidInput("case %(case)s has no open screening concern to resolve",
@@ -182,13 +181,13 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
     resolution = None
     for screening in screenings:
         resolution = ScreeningResolution(screening_id=screening.id, resolved_by=actor.id, decision=decision,
-                                         reason=reason.strip(),
+                                         reason=reason,
                                          concerns=sorted(set(screening.concerns) & set(named)))
         session.add(resolution)
     session.flush()
     record(session, actor, "screening.resolve", "case", case.reference,
            after={"screenings": [sc.id for sc in screenings], "concerns": named, "decision": decision,
-                  "reason_sha256": text_digest(reason.strip())})
+                  "reason_sha256": text_digest(reason)})
     if decision == "withdrawn":
         transition(session, actor, case, "withdrawn", action="case.withdrawn",
                    reason="protection resolution (reason kept encrypted with the resolution)")
@@ -224,19 +223,20 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
                           receiving_guardian: str) -> BestInterestsDetermination:
     """Let an unaccompanied child travel: a supervisor's determination naming the receiving guardian."""
     ensure_owner(actor, case)
-    if not summary.strip() or not receiving_guardian.strip():
+    summary = written_reason(summary)
+    if not receiving_guardian.strip():
         raise InvalidInput("a best-interests determination needs a summary and a named receiving guardian",
                            code="reason_required")
     existing = session.execute(sa.select(BestInterestsDetermination)
                                .where(BestInterestsDetermination.case_id == case.id)).scalar_one_or_none()
     if existing is not None:
         raise InvalidInput("case %(case)s already has a best-interests determination", case=case.reference)
-    determination = BestInterestsDetermination(case_id=case.id, decided_by=actor.id, summary=summary.strip(),
+    determination = BestInterestsDetermination(case_id=case.id, decided_by=actor.id, summary=summary,
                                                receiving_guardian=receiving_guardian.strip())
     session.add(determination)
     session.flush()
     record(session, actor, "child.best_interests", "case", case.reference,
-           after={"determination": determination.id, "summary_sha256": text_digest(summary.strip()),
+           after={"determination": determination.id, "summary_sha256": text_digest(summary),
                   "receiving_guardian_sha256": text_digest(receiving_guardian.strip())})
     return determination
 

@@ -28,8 +28,8 @@ class ScreeningIn(Input):
     notes: str | None = Field(default=None, max_length=4000)
     medical_escorts: int = Field(default=0, ge=0, le=3)
     reason: str | None = Field(default=None, max_length=4000,
-                               description="a supervisor's written reason, needed (10 characters or more) to lower "
-                                           "the medical escorts the case needs; raising them needs none")
+                               description="a supervisor's written reason (10 characters or more, two words), needed "
+                                           "to lower the medical escorts the case needs; raising them needs none")
 
 
 class ResolutionIn(Input):
@@ -94,7 +94,7 @@ class DuplicateDecisionIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["same_person", "different_people"]
-    reason: str = Field(min_length=1, max_length=4000, description="a written reason, 10 characters or more")
+    reason: str = Field(min_length=1, max_length=4000, description="a written reason, 10 characters or more, two words")
 
 
 @router.get("/possible-duplicates", response_model=list[PossibleDuplicateOut], tags=["possible duplicates"])

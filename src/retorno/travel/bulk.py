@@ -27,7 +27,7 @@ from retorno.agencies.permissions import action, can
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.service import assign_case, household_members
-from retorno.errors import Message, RetornoError, SafeguardViolation
+from retorno.errors import Message, RetornoError, SafeguardViolation, written_reason
 from retorno.flights import lifecycle as flight_lifecycle
 from retorno.flights.models import Flight
 from retorno.flights.service import active_passengers, add_passengers, decide_passenger, record_boarding
@@ -161,6 +161,8 @@ def approve_all(session: Session, actor: User, flight: Flight, *, passengers_per
     and is never approved; with `reject_reason` they are rejected with it in the same run (with the
     household members who cannot travel without them), so the manifest rests in a state the rules allow.
     """
+    if reject_reason is not None:
+        reject_reason = written_reason(reject_reason)
     chosen = None if cases is None else {c.id for c in cases}
     rows = [(p, c) for p, c in active_passengers(session, flight)
             if p.approval == "proposed" and (chosen is None or c.id in chosen)]
@@ -192,6 +194,7 @@ def approve_all(session: Session, actor: User, flight: Flight, *, passengers_per
 def reject_selection(session: Session, actor: User, flight: Flight, cases: Sequence[Case], *, reason: str,
                      passengers_per_escort: int, all_or_nothing: bool = True, dry_run: bool = False) -> BulkResult:
     """The receiving side rejects the chosen passengers with one reason, each a decision of its own."""
+    reason = written_reason(reason)
     gone: dict[str, str] = {}
 
     def reject(case: Case) -> Outcome:

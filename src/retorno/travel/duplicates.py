@@ -29,7 +29,7 @@ from retorno.cases.facts import protection_status, same_person, undecided_duplic
 from retorno.cases.models import DUPLICATE_DECISIONS, Case, PossibleDuplicate
 from retorno.cases.service import LINKED_RECORD_REACTIONS, advance, ensure_owner
 from retorno.db import among, utcnow
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, written_reason
 from retorno.flights.service import take_off_manifests
 
 
@@ -88,9 +88,7 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
     ensure_owner(actor, case)
     if decision not in DUPLICATE_DECISIONS:
         raise InvalidInput("decision must be 'same_person' or 'different_people'", code="invalid_decision")
-    if not reason or len(reason.strip()) < 10:
-        raise InvalidInput("a decision on a possible duplicate needs a written reason (at least 10 characters)",
-                           code="reason_required")
+    reason = written_reason(reason)
     pair = next((pair for pair, other in _pairs(session, case) if other.reference == other_reference), None)
     if pair is None:
         raise NotFound("case %(case)s has no possible duplicate %(other)s", case=case.reference,
@@ -106,10 +104,10 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
                                 code="duplicate_decided", case=case.reference, other=other.reference,
                                 decision=pair.decision)
     pair.decision, pair.decided_by, pair.decided_at = decision, actor.id, utcnow()
-    pair.decision_reason = reason.strip()
+    pair.decision_reason = reason
     session.flush()
     record(session, actor, "duplicate.decide", "case", case.reference,
-           after={"other": other.reference, "decision": decision, "reason_sha256": text_digest(reason.strip())})
+           after={"other": other.reference, "decision": decision, "reason_sha256": text_digest(reason)})
     for record_ in (case, other):
         advance(session, actor, record_)
     return pair

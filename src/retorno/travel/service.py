@@ -36,7 +36,7 @@ from retorno.cases.service import register_case as register_in_cases
 from retorno.db import utcnow
 from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
-from retorno.errors import InvalidInput, InvalidTransition, Message, Term
+from retorno.errors import InvalidInput, InvalidTransition, Message, Term, written_reason
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import take_off_manifests
 from retorno.safeguards import is_minor
@@ -244,10 +244,9 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
 def withdraw(session: Session, actor: User, case: Case, *, reason: str, target: str = "withdrawn") -> None:
     """Take a case out before boarding: released, protection granted, left by other means, unfit to fly."""
     ensure_owner(actor, case)
-    if not reason.strip():
-        raise InvalidInput("a reason is required to withdraw a case", code="reason_required")
+    reason = written_reason(reason)
     if target not in ("withdrawn", "unfit_to_fly"):
         raise InvalidInput("a case is withdrawn or found unfit to fly", code="invalid_input")
     lifecycle.check_transition(case.reference, case.state, target)
-    take_off_manifests(session, actor, case, kind="withdrawn", back_to=None, reason=f"withdrawn: {reason.strip()}")
-    transition(session, actor, case, target, action="case." + target, reason=reason.strip())
+    take_off_manifests(session, actor, case, kind="withdrawn", back_to=None, reason=f"withdrawn: {reason}")
+    transition(session, actor, case, target, action="case." + target, reason=reason)

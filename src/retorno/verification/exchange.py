@@ -21,7 +21,7 @@ from retorno import plaintext
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
-from retorno.errors import InvalidInput, RetornoError
+from retorno.errors import WRITTEN_REASON, InvalidInput, RetornoError, is_written_reason
 from retorno.verification.jobs import (
     RunSummary,
     apply_decision,
@@ -132,8 +132,8 @@ def _problem(document: Any) -> str | None:
     reason = document.get("reason")
     if reason is not None and not isinstance(reason, str):
         return "'reason' is a text"
-    if outcome == "rejected" and not (reason and reason.strip()):
-        return "a rejection needs a reason"
+    if outcome == "rejected" and not is_written_reason(reason):
+        return str(WRITTEN_REASON)
     candidates = document.get("candidates")
     if candidates is not None and not (isinstance(candidates, list) and len(candidates) <= MAX_CANDIDATES
                                        and all(isinstance(c, dict) for c in candidates)):

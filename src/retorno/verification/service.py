@@ -17,7 +17,7 @@ from retorno.audit.service import record
 from retorno.cases.facts import case_fingerprint
 from retorno.cases.models import Case, cedula_digits, national_id_digits
 from retorno.cases.service import advance, ensure_owner, transition
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term, written_reason
 from retorno.verification.anchors import is_deceased
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.records import canonical_or_none, canonical_record, record_digits, same_record
@@ -116,7 +116,12 @@ def _same_record_same_person(session: Session, actor: User, case: Case, request:
     differs = [row for row in others if row.birth_date != case.birth_date or (
         national_id_digits(row.national_id) and national_id_digits(case.national_id)
         and national_id_digits(row.national_id) != national_id_digits(case.national_id))]
-    if not differs or (actor.role == "supervisor" and reason and len(reason.strip()) >= 10):
+    if not differs:
+        return
+    if actor.role == "supervisor" and reason and reason.strip():
+        # A supervisor's reason decides it, if it is a written one (`written_reason`), refused as this place's
+        # refusal otherwise.
+        written_reason(reason, code="registry_record_of_another_person")
         return
     raise InvalidTransition(
         "case %(case)s: registry record %(record)s is already the verified record of a person whose cédula or "
@@ -149,8 +154,8 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     if registry_record:
         registry_record = (canonical_record(registry_record) if outcome == "verified"
                            else canonical_or_none(registry_record) or registry_record)
-    if outcome == "rejected" and not (reason and reason.strip()):
-        raise InvalidInput("a rejection needs a reason", code="reason_required")
+    if outcome == "rejected":
+        reason = written_reason(reason)
     if method == LINKAGE_METHOD and outcome == "verified" and any(
             isinstance(c, dict) and same_record(c.get("registry_record"), registry_record) and is_deceased(c)
             for c in candidates or []):

@@ -24,7 +24,7 @@ from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.cases.service import can_see
 from retorno.db import utcnow
-from retorno.errors import InvalidInput
+from retorno.errors import InvalidInput, written_reason
 from retorno.flights import service as flights
 from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
@@ -176,9 +176,7 @@ def reject_chosen(request: Request, session: SessionDep, user: PageUser, setting
     chosen = chosen_references(form)
     if not chosen:
         raise InvalidInput("tick at least one passenger to reject", code="no_cases")
-    reason = form_text(form, "reason")
-    if not reason:
-        raise InvalidInput("a rejection needs a reason", code="reason_required")
+    reason = written_reason(form_text(form, "reason"))
     result = bulk.reject_selection(session, user, flight, on_manifest(session, flight, chosen), reason=reason,
                                    passengers_per_escort=settings.passengers_per_escort, dry_run=not confirmed(form))
     refs = [o.reference for o in result.outcomes] + [r for o in result.outcomes for r in o.also]

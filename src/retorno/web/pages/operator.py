@@ -414,9 +414,6 @@ def intake(request: Request, session: SessionDep, user: PageUser, form: FormDep,
 @form_post(returnee_again)
 def withdraw(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
     require_page(user, "returnee.read")
-    reason = form_text(form, "reason")
-    if not reason:
-        raise InvalidInput("withdrawing consent needs the returnee's reason", code="missing_reason")
-    service.withdraw_consent(session, user, get_case(session, user, reference), reason=reason)
+    service.withdraw_consent(session, user, get_case(session, user, reference), reason=form_text(form, "reason"))
     return done(f"{BASE}/returnees", "Consentimiento de %(ref)s retirado: sus datos de admisión se borraron.",
                 ref=reference)
