@@ -173,6 +173,31 @@ def test_a_flight_is_never_proposed_for_a_time_already_past(client: TestClient, 
     assert "already passed" in message
 
 
+def _proposed(api: Api, departure: datetime) -> Any:
+    return api.post("inm.officer", "/api/v1/flights", {
+        "flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 180,
+        "origin": "TAP", "destination": "CCS", "departure_utc": _iso(departure),
+        "arrival_utc": _iso(departure + FLIGHT_TIME), "escorts": 10})
+
+
+def test_a_flight_is_proposed_at_most_366_days_before_it_departs(client: TestClient, world: World) -> None:
+    """Red team (low): POST /api/v1/flights accepted a departure in the year 9999."""
+    api = Api(client, world)
+    for departure in (datetime(9999, 12, 31, 10, tzinfo=UTC), _now() + timedelta(days=366, minutes=5)):
+        message = refused(_proposed(api, departure), 422, "flow.departure_too_far")
+        assert "more than 366 days ahead" in message and "at most a year" in message, message
+    assert ok(api.get("inm.officer", "/api/v1/flights")) == []
+    ok(_proposed(api, _now() + timedelta(days=365)), 201)
+    # The page refuses it the same way, in Spanish.
+    login(client, "inm.officer")
+    client.cookies.set("retorno_lang", "es")
+    page = post_form(client, "/flights/new", {
+        "flight_number": "V0 9", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": "180",
+        "origin": "TAP", "destination": "CCS", "departure_local": "9999-01-01T10:00",
+        "arrival_local": "9999-01-01T15:00", "escorts": "1", "medical_staff": "0"}, page="/flights/new")
+    assert page.status_code == 422 and "está a más de 366 días" in page.text, page.status_code
+
+
 def test_no_reason_dates_a_departure_before_the_lock_or_the_boarding(client: TestClient, world: World) -> None:
     """Red team: a supervisor's reason recorded a departure a day before the manifest was locked and before
     anyone boarded; the landing was then accepted at once."""

@@ -130,6 +130,10 @@ def _flight_transition(session: Session, actor: User | None, flight: Flight, tar
 
 # The longest a return flight lasts, departure to arrival (the longest scheduled flights take under 19 hours).
 LONGEST_FLIGHT = timedelta(hours=24)
+# The furthest ahead a flight departs when it is proposed (red team: a flight for the year 9999 was taken): a year's
+# planning, a leap year's day included. No door changes a departure after that (there is no rescheduling; a flight
+# that moves is cancelled and proposed again), so this bound holds for every flight.
+FURTHEST_DEPARTURE = timedelta(days=366)
 
 
 @action("flight.propose")
@@ -181,6 +185,12 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
     if data.departure_utc <= utcnow():
         raise InvalidInput("the departure %(departure_utc)s has already passed: a flight is proposed before it "
                            "departs", code="flow.departure_in_past", departure_utc=data.departure_utc.isoformat())
+    latest = utcnow() + FURTHEST_DEPARTURE
+    if data.departure_utc > latest:
+        raise InvalidInput("the departure %(departure_utc)s is more than %(days)s days ahead (the latest is "
+                           "%(latest)s UTC): a return flight is proposed at most a year before it departs",
+                           code="flow.departure_too_far", departure_utc=data.departure_utc.isoformat(),
+                           days=FURTHEST_DEPARTURE.days, latest=f"{latest:%Y-%m-%d %H:%M}")
     year = data.departure_utc.year
     count = session.execute(sa.select(sa.func.count()).select_from(Flight)
                             .where(Flight.reference.like(f"RF-{year}-%"))).scalar_one()
