@@ -130,30 +130,53 @@ def _numbers(annotation: Any) -> set[type]:
     return found
 
 
-def _booleans(value: Any) -> bool:
-    if isinstance(value, bool):
+def _takes_text(annotation: Any) -> bool:
+    """Whether a field's annotation takes text where it takes a value, at any depth (a dict's keys are no value)."""
+    parts = typing.get_args(annotation)
+    if typing.get_origin(annotation) is dict:
+        parts = parts[1:]
+    return annotation is str or any(_takes_text(part) for part in parts)
+
+
+def _a_boolean(annotation: Any) -> bool:
+    """Whether a field is a boolean (`bool`, or `bool | None`)."""
+    return annotation is bool or (bool in typing.get_args(annotation)
+                                  and set(typing.get_args(annotation)) <= {bool, type(None)})
+
+
+def _holds(value: Any, kinds: type | tuple[type, ...]) -> bool:
+    """Whether `value`, an item of it (a list's) or a value of it (a dict's) is of `kinds`."""
+    if isinstance(value, kinds):
         return True
     if isinstance(value, (list, tuple)):
-        return any(isinstance(item, bool) for item in value)
+        return any(isinstance(item, kinds) for item in value)
     if isinstance(value, dict):
-        return any(isinstance(item, bool) for item in value.values())
+        return any(isinstance(item, kinds) for item in value.values())
     return False
 
 
 class Input(BaseModel):
     """Every API request body: no text in it, however nested, holds a character `unwanted` finds (422); nor a
-    tab or a line break, outside the fields that run over several lines (`single_line`). And its numbers are
-    strict: `true` is no 1 (pydantic's lax mode reads it so), in every int and float field of every body."""
+    tab or a line break, outside the fields that run over several lines (`single_line`). And its numbers and
+    booleans are strict, in every field of every body: a number is a JSON number, `true` is no 1 and "10" no 10,
+    a boolean is `true` or `false`, never "true", "yes" or 1 (pydantic's lax mode reads each so, and a client's
+    slip, a quoted count or a string flag, would be taken for what it did not say). pydantic's own strict mode is
+    not used for the whole body: the API reads dates and times as ISO text, which strict mode refuses in the
+    Python objects FastAPI validates. A money amount (Decimal) keeps taking its exact decimal text ("130.50")."""
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        if info.field_name is not None and _booleans(value):
-            kinds = _numbers(cls.model_fields[info.field_name].annotation)
+    def _strict_numbers_and_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is None:
+            return value
+        annotation = cls.model_fields[info.field_name].annotation
+        kinds = _numbers(annotation)
+        if kinds and (_holds(value, bool) or (not _takes_text(annotation) and _holds(value, str))):
             if int in kinds:
                 raise PydanticCustomError("int_type", "Input should be a valid integer")
-            if float in kinds:
-                raise PydanticCustomError("float_type", "Input should be a valid number")
+            raise PydanticCustomError("float_type", "Input should be a valid number")
+        if _a_boolean(annotation) and value is not None and not isinstance(value, bool):
+            raise PydanticCustomError("bool_type", "Input should be a valid boolean")
         return value
 
     @field_validator("*", mode="after")

@@ -1,11 +1,14 @@
-"""Red team: `"medical_escorts": true` was stored as 1 escort (pydantic's lax mode reads a bool as an int).
-No number of any API body takes a boolean: every body is an `Input`, whose numbers are strict."""
+"""Red team: `"medical_escorts": true` was stored as 1 escort (pydantic's lax mode reads a bool as an int), and (low)
+`"seats": "10"` was taken as 10 and `"approve": "true"` as true. No number of any API body takes a boolean or a
+text, no boolean anything but true or false: every body is an `Input`, whose numbers and booleans are strict. Its
+dates and times are still ISO text, and a money amount its exact decimal text."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
 import typing
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +16,7 @@ from pydantic import ValidationError
 
 import retorno
 from retorno.plaintext import Input
-from tests.factories import Api, World
+from tests.factories import Api, World, ok
 
 
 def _bodies() -> list[type[Input]]:
@@ -50,6 +53,69 @@ def test_no_number_field_of_an_api_body_takes_a_boolean(body: type[Input]) -> No
             body.model_validate({name: value})
         mine = [e for e in refused.value.errors() if e["loc"][:1] == (name,)]
         assert mine and mine[0]["type"] in ("int_type", "float_type"), (name, refused.value.errors())
+
+
+def _boolean_fields(body: type[Input]) -> list[str]:
+    return [name for name, field in body.model_fields.items()
+            if field.annotation is bool or set(typing.get_args(field.annotation)) == {bool, type(None)}]
+
+
+def test_bodies_with_booleans_are_found() -> None:
+    fields = {f"{body.__name__}.{name}" for body in _bodies() for name in _boolean_fields(body)}
+    assert {"DecisionIn.approve", "DryRun.dry_run", "SelectionIn.all_or_nothing", "OpportunityChangesIn.active"
+            } <= fields, sorted(fields)
+
+
+@pytest.mark.parametrize("body", _bodies(), ids=lambda b: b.__name__)
+def test_no_number_field_of_an_api_body_takes_a_text(body: type[Input]) -> None:
+    for name, annotation in _number_fields(body):
+        listed = typing.get_origin(annotation) is list or list in map(typing.get_origin, typing.get_args(annotation))
+        for text in ("10", "1.5", "1e3", " 7 "):
+            with pytest.raises(ValidationError) as refused:
+                body.model_validate({name: [text] if listed else text})
+            mine = [e for e in refused.value.errors() if e["loc"][:1] == (name,)]
+            assert mine and mine[0]["type"] in ("int_type", "float_type"), (name, refused.value.errors())
+
+
+@pytest.mark.parametrize("body", _bodies(), ids=lambda b: b.__name__)
+def test_no_boolean_field_of_an_api_body_takes_anything_but_true_or_false(body: type[Input]) -> None:
+    for name in _boolean_fields(body):
+        for value in ("true", "false", "yes", "on", 1, 0, "1"):
+            with pytest.raises(ValidationError) as refused:
+                body.model_validate({name: value})
+            mine = [e for e in refused.value.errors() if e["loc"][:1] == (name,)]
+            assert mine and mine[0]["type"] == "bool_type", (name, value, refused.value.errors())
+
+
+def test_the_api_takes_numbers_and_booleans_as_json_says_them(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+    flight = {"flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": "10",
+              "origin": "TAP", "destination": "CCS", "departure_utc": departure.isoformat(),
+              "arrival_utc": (departure + timedelta(hours=5)).isoformat(), "escorts": 1}
+    refused = api.post("inm.officer", "/api/v1/flights", flight)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "invalid_request" and "seats" in refused.text
+    spanish = client.post("/api/v1/flights", json=flight, headers={**world.headers("inm.officer"),
+                                                                   "Accept-Language": "es"})
+    assert "El valor debe ser un número entero" in spanish.text, spanish.text
+    assert api.post("inm.officer", "/api/v1/flights", {**flight, "escorts": "1", "seats": 10}).status_code == 422
+    assert ok(api.get("inm.officer", "/api/v1/flights")) == []
+    # The same body with numbers: its ISO times are read as before.
+    reference = ok(api.post("inm.officer", "/api/v1/flights", {**flight, "seats": 10}), 201)["reference"]
+    ok(api.post("saime.officer", f"/api/v1/flights/{reference}/accept"))
+    case = api.ready_case()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{reference}/passengers", {"cases": [case]}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{reference}/manifest/propose"))
+    decide = f"/api/v1/flights/{reference}/passengers/{case}/decision"
+    for value in ("true", 1, "yes"):
+        said = api.post("saime.officer", decide, {"approve": value})
+        assert said.status_code == 422 and "approve" in said.text and "valid boolean" in said.text, said.text
+    assert api.post("saime.officer", f"/api/v1/flights/{reference}/approvals",
+                    {"dry_run": "false"}).status_code == 422
+    assert [p["approval"] for p in ok(api.get("inm.officer", f"/api/v1/flights/{reference}/passengers"))] == [
+        "proposed"]
+    ok(api.post("saime.officer", decide, {"approve": True}))
 
 
 def test_medical_escorts_true_is_refused_by_the_api(client: TestClient, world: World) -> None:
