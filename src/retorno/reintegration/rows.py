@@ -18,19 +18,12 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
-import pycountry
-
 from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
 from retorno.names import fold
-from retorno.reintegration import places
+from retorno.reintegration import bounds, places
 from retorno.reintegration.service import EDUCATION_LEVELS, OpportunityInput
-
-_SKILL_MAX_LENGTH = 80
-# Dates a programme could really start on; anything else is a typo (a wrong century, a swapped field).
-_EARLIEST_START = date(2000, 1, 1)
-_YEARS_AHEAD = 10
 
 MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "kind": ("proyecto_productivo o pasantia", "productive_project or internship"),
@@ -44,8 +37,8 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "date_range": ("una fecha entre {low} y {high}", "a date from {low} to {high}"),
     "date_past": ("una fecha de inicio no pasada (hoy es {today})", "a start date not in the past (today is {today})"),
     "education": ("un nivel CINE 2011 de 0 a 8", "an ISCED 2011 level from 0 to 8"),
-    "skills": ("habilidades separadas por ';', cada una de hasta {n} caracteres",
-               "skills separated by ';', each at most {n} characters"),
+    "skills": ("hasta {count} habilidades separadas por ';', cada una de hasta {n} caracteres",
+               "at most {count} skills separated by ';', each at most {n} characters"),
     "reference_unknown": ("la referencia de una de sus oportunidades (vacía para crear una nueva)",
                           "the reference of one of your opportunities (empty to create a new one)"),
     "no_rows": ("al menos una fila de oportunidades", "at least one opportunity row"),
@@ -80,7 +73,7 @@ def _kind(value: str) -> str:
 
 
 def _isco(value: str) -> str:
-    if not re.fullmatch(r"\d{4}", value):
+    if not bounds.is_isco08(value):
         raise InvalidValue("isco")
     return value
 
@@ -121,7 +114,7 @@ def _amount(value: str) -> Decimal:
 
 def _currency(value: str) -> str:
     code = value.upper()
-    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+    if not bounds.is_currency(code):
         raise InvalidValue("currency")
     return code
 
@@ -133,29 +126,31 @@ def _education(value: str) -> str:
 
 
 def _skills(value: str) -> list[str]:
-    skills = [text(part) for part in value.split(";") if part.strip()]
-    if any(len(skill) > _SKILL_MAX_LENGTH for skill in skills):
-        raise InvalidValue("skills", n=_SKILL_MAX_LENGTH)
-    return list(dict.fromkeys(skills))
+    skills = list(dict.fromkeys(text(part) for part in value.split(";") if part.strip()))
+    if len(skills) > bounds.SKILLS or any(len(skill) > bounds.SKILL_LENGTH for skill in skills):
+        raise InvalidValue("skills", count=bounds.SKILLS, n=bounds.SKILL_LENGTH)
+    return skills
 
 
-# Bounds as the API's OpportunityIn sets them, so a file accepts exactly what a form does.
+# Bounds as the service holds them (`bounds`, which the API's OpportunityIn declares too), so a file accepts exactly
+# what a form does.
 COLUMNS: tuple[Column, ...] = (
     Column("reference", "referencia", "reference", False, lambda value: value.strip().upper(), max_length=40),
     Column("kind", "tipo", "kind", True, _kind, max_length=2000),
-    Column("title", "titulo", "title", True, max_length=200),
-    Column("workplace", "lugar_de_trabajo", "workplace", True, max_length=200),
-    Column("sector", "sector", "sector", True, max_length=80),
+    Column("title", "titulo", "title", True, max_length=bounds.TEXT_LENGTHS["title"]),
+    Column("workplace", "lugar_de_trabajo", "workplace", True, max_length=bounds.TEXT_LENGTHS["workplace"]),
+    Column("sector", "sector", "sector", True, max_length=bounds.TEXT_LENGTHS["sector"]),
     Column("isco_code", "ocupacion_ciuo", "isco_code", True, _isco, max_length=2000),
     Column("state_code", "estado", "state_code", True, _state, max_length=2000),
-    Column("municipality", "municipio", "municipality", True, max_length=120),
-    Column("seats", "cupos", "seats", True, _whole(1, 10_000), max_length=2000),
-    Column("tutors", "tutores", "tutors", False, _whole(1, 1_000), max_length=2000),
+    Column("municipality", "municipio", "municipality", True, max_length=bounds.TEXT_LENGTHS["municipality"]),
+    Column("seats", "cupos", "seats", True, _whole(*bounds.SEATS), max_length=2000),
+    Column("tutors", "tutores", "tutors", False, _whole(*bounds.TUTORS), max_length=2000),
     Column("monthly_amount", "monto_mensual", "monthly_amount", True, _amount, max_length=2000),
     Column("currency", "moneda", "currency", True, _currency, max_length=2000),
     Column("start_date", "fecha_inicio", "start_date", True, parse_date, max_length=2000),
-    Column("duration_months", "duracion_meses", "duration_months", True, _whole(1, 60), max_length=2000),
-    Column("min_age", "edad_minima", "min_age", False, _whole(14, 99), max_length=2000),
+    Column("duration_months", "duracion_meses", "duration_months", True, _whole(*bounds.DURATION_MONTHS),
+           max_length=2000),
+    Column("min_age", "edad_minima", "min_age", False, _whole(*bounds.MIN_AGE), max_length=2000),
     Column("min_education", "educacion_minima", "min_education", False, _education, max_length=2000),
     Column("required_skills", "habilidades", "required_skills", False, _skills, max_length=2000),
 )
@@ -171,15 +166,16 @@ def _check_references(sheet: Sheet, known_reference: Callable[[str], bool] | Non
 
 
 def _check_start(sheet: Sheet, today: date) -> None:
-    """A start date within the years a programme could start; a new opportunity's not in the past (a warning)."""
-    latest = date(today.year + _YEARS_AHEAD, 12, 31)
+    """A start date within the years a programme could start (`bounds.EARLIEST_START` to a year ahead, as the
+    service holds it); a new opportunity's not in the past (a warning)."""
+    latest = bounds.latest_day(today)
     starts, references = sheet.values["start_date"], sheet.values["reference"]
     for index, (start, reference) in enumerate(zip(starts, references, strict=True)):
         if not isinstance(start, date):
             continue
-        if not _EARLIEST_START <= start <= latest:
+        if not bounds.EARLIEST_START <= start <= latest:
             sheet.drop(index, "start_date")
-            sheet.error(index, "start_date", "date_range", low=sheet.date_text(_EARLIEST_START),
+            sheet.error(index, "start_date", "date_range", low=sheet.date_text(bounds.EARLIEST_START),
                         high=sheet.date_text(latest))
         elif start < today and reference is None:
             # A new opportunity that already started is usually a typo; an update of a running one is not.

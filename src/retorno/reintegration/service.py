@@ -21,7 +21,7 @@ from retorno.cases.models import Case
 from retorno.cases.service import can_see, received_by_own_state, returnees_of, transition, transition_many
 from retorno.db import bulk_insert, utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term, written_reason
-from retorno.reintegration import places
+from retorno.reintegration import bounds, places
 from retorno.reintegration.explanations import (
     explain,
 )
@@ -165,10 +165,11 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, 
     if data.education not in EDUCATION_LEVELS:
         problems.append(Message("education must be an ISCED 2011 level 0-8, not '%(education)s'",
                                 {"education": data.education}))
-    bad_isco = [code for code in data.occupations if not (len(code) == 4 and code.isdigit())]
+    bad_isco = [code for code in data.occupations if not bounds.is_isco08(code)]
     if bad_isco:
         problems.append(Message("occupations must be 4-digit ISCO-08 codes: %(bad_isco)s",
                                 {"bad_isco": ', '.join(bad_isco)}))
+    problems.extend(_skills_problems(data.skills))
     if problems:
         raise InvalidInput(problems, code="invalid_intake")
     before = {f: getattr(profile, f) for f in INTAKE_FIELDS}
@@ -290,22 +291,53 @@ class OpportunityInput:
     required_skills: list[str] = field(default_factory=list)
 
 
-def _check_opportunity(data: OpportunityInput) -> None:
+def _skills_problems(skills: Sequence[str]) -> list[Message]:
+    """A few skills of a few words each (`bounds.SKILLS`, `bounds.SKILL_LENGTH`), an opportunity's or a returnee's."""
+    if len(skills) <= bounds.SKILLS and all(len(skill) <= bounds.SKILL_LENGTH for skill in skills):
+        return []
+    return [Message("skills: at most %(count)s, each of at most %(length)s characters",
+                    {"count": bounds.SKILLS, "length": bounds.SKILL_LENGTH})]
+
+
+def _check_opportunity(data: OpportunityInput, *, start_given: bool = True) -> None:
+    """The one rule for an opportunity, whichever door it comes through (API, pages, import, command line): the
+    import's columns and the API's fields declare the same bounds (`bounds`). Its start date is checked when it is
+    given (a new opportunity, or a change of it): one stored before the rule can still be closed or corrected."""
     problems: list[Message] = []
     if data.kind not in ("productive_project", "internship"):
         problems.append(Message("kind must be productive_project or internship"))
-    if not (len(data.isco_code) == 4 and data.isco_code.isdigit()):
+    missing = [name for name in bounds.TEXT_LENGTHS if not str(getattr(data, name) or "").strip()]
+    if missing:
+        problems.append(Message("these fields are needed: %(missing)s",
+                                {"missing": [Term("field", name) for name in missing]}))
+    long = [Message("%(field)s (at most %(limit)s characters)", {"field": Term("field", name), "limit": limit})
+            for name, limit in bounds.TEXT_LENGTHS.items() if len(str(getattr(data, name) or "")) > limit]
+    if long:
+        problems.append(Message("too long: %(fields)s", {"fields": long}))
+    if not bounds.is_isco08(data.isco_code):
         problems.append(Message("isco_code must be a 4-digit ISCO-08 code, not '%(isco_code)s'",
                                 {"isco_code": data.isco_code}))
     if not places.is_state(data.state_code):
         problems.append(Message("state_code '%(state_code)s' is not an ISO 3166-2 code of a Venezuelan state",
                                 {"state_code": data.state_code}))
-    if data.seats < 1 or data.tutors < 1 or data.duration_months < 1:
-        problems.append(Message("seats, tutors and duration_months must be at least 1"))
+    for name, (low, high) in (("seats", bounds.SEATS), ("tutors", bounds.TUTORS),
+                              ("duration_months", bounds.DURATION_MONTHS), ("min_age", bounds.MIN_AGE)):
+        value = getattr(data, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.append(Message("%(field)s must be a whole number from %(low)s to %(high)s, not %(value)s",
+                                    {"field": Term("field", name), "low": low, "high": high, "value": value}))
     if data.monthly_amount < 0:
         problems.append(Message("monthly_amount cannot be negative"))
+    if not bounds.is_currency(data.currency):
+        problems.append(Message("currency: '%(currency)s' is not a 3-letter ISO 4217 code",
+                                {"currency": data.currency}))
     if data.min_education is not None and data.min_education not in EDUCATION_LEVELS:
         problems.append(Message("min_education must be an ISCED 2011 level 0-8"))
+    problems.extend(_skills_problems(data.required_skills))
+    latest = bounds.latest_day(utcnow().date())
+    if start_given and not bounds.EARLIEST_START <= data.start_date <= latest:
+        problems.append(Message("start_date must be from %(earliest)s to %(latest)s, not %(start_date)s",
+                                {"earliest": bounds.EARLIEST_START, "latest": latest, "start_date": data.start_date}))
     if problems:
         raise InvalidInput(problems, code="invalid_opportunity")
 
@@ -339,7 +371,7 @@ def update_opportunity(session: Session, actor: User, opportunity: Opportunity, 
     if cleared:
         raise InvalidInput("%(cleared)s cannot be emptied", code="invalid_opportunity", cleared=", ".join(cleared))
     updated = OpportunityInput(**{**current.__dict__, **{k: v for k, v in changes.items() if k != "active"}})
-    _check_opportunity(updated)
+    _check_opportunity(updated, start_given=updated.start_date != opportunity.start_date)
     before = {k: getattr(opportunity, k) for k in changes}
     for key, value in changes.items():
         setattr(opportunity, key, value)

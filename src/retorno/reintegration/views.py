@@ -16,7 +16,7 @@ from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case
 from retorno.errors import InvalidInput, problem_summary, refuse_bad_import
 from retorno.plaintext import Input
-from retorno.reintegration import followup, service
+from retorno.reintegration import bounds, followup, service
 from retorno.reintegration.load import import_opportunities
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
 from retorno.reintegration.schemas import (
@@ -56,6 +56,9 @@ class ReasonIn(Input):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+Skill = Annotated[str, Field(min_length=1, max_length=bounds.SKILL_LENGTH)]
+
+
 class IntakeIn(Input):
     model_config = ConfigDict(extra="forbid")
 
@@ -63,25 +66,28 @@ class IntakeIn(Input):
     municipality: str = Field(max_length=120)
     education: str
     occupations: list[str] = Field(default_factory=list, max_length=10)
-    skills: list[str] = Field(default_factory=list, max_length=30)
+    skills: list[Skill] = Field(default_factory=list, max_length=bounds.SKILLS)
     languages: list[str] = Field(default_factory=lambda: ["es"], max_length=10)
     work_history: str | None = Field(default=None, max_length=4000)
     preferences: list[str] = Field(default_factory=list, max_length=20)
     needs: list[str] = Field(default_factory=list, max_length=10)
 
 
-# An opportunity's fields, each with its bounds once: a new opportunity has them all, a change some.
+# An opportunity's fields, each with its bounds once (`bounds`, which the service and the import hold too): a new
+# opportunity has them all, a change some. The service checks what a body's types cannot say (an ISCO-08 code that
+# exists, an ISO 4217 currency, a start within its years).
 Kind = Literal["productive_project", "internship"]
-Title = Annotated[str, Field(min_length=1, max_length=200)]
-Sector = Annotated[str, Field(min_length=1, max_length=80)]
+Title = Annotated[str, Field(min_length=1, max_length=bounds.TEXT_LENGTHS["title"])]
+Sector = Annotated[str, Field(min_length=1, max_length=bounds.TEXT_LENGTHS["sector"])]
 Isco = Annotated[str, Field(pattern=r"^\d{4}$")]
-Municipality = Annotated[str, Field(max_length=120)]
-Seats = Annotated[int, Field(ge=1, le=10000)]
+Municipality = Annotated[str, Field(max_length=bounds.TEXT_LENGTHS["municipality"])]
+Seats = Annotated[int, Field(ge=bounds.SEATS[0], le=bounds.SEATS[1])]
 Amount = Annotated[Decimal, Field(ge=0, lt=Decimal("1e10"), decimal_places=2)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-Months = Annotated[int, Field(ge=1, le=60)]
-Tutors = Annotated[int, Field(ge=1, le=1000)]
-MinAge = Annotated[int, Field(ge=14, le=99)]
+Months = Annotated[int, Field(ge=bounds.DURATION_MONTHS[0], le=bounds.DURATION_MONTHS[1])]
+Tutors = Annotated[int, Field(ge=bounds.TUTORS[0], le=bounds.TUTORS[1])]
+MinAge = Annotated[int, Field(ge=bounds.MIN_AGE[0], le=bounds.MIN_AGE[1])]
+Skills = Annotated[list[Skill], Field(max_length=bounds.SKILLS)]
 
 
 class OpportunityIn(Input):
@@ -102,7 +108,7 @@ class OpportunityIn(Input):
     tutors: Tutors = 1
     min_age: MinAge = 18
     min_education: str | None = None
-    required_skills: list[str] = Field(default_factory=list)
+    required_skills: Skills = Field(default_factory=list)
 
 
 class OpportunityChangesIn(Input):
@@ -125,7 +131,7 @@ class OpportunityChangesIn(Input):
     tutors: Tutors | None = None
     min_age: MinAge | None = None
     min_education: str | None = None
-    required_skills: list[str] | None = None
+    required_skills: Skills | None = None
     active: bool | None = None
 
 
