@@ -372,11 +372,38 @@ def update_opportunity(session: Session, actor: User, opportunity: Opportunity, 
         raise InvalidInput("%(cleared)s cannot be emptied", code="invalid_opportunity", cleared=", ".join(cleared))
     updated = OpportunityInput(**{**current.__dict__, **{k: v for k, v in changes.items() if k != "active"}})
     _check_opportunity(updated, start_given=updated.start_date != opportunity.start_date)
+    if updated.seats < opportunity.seats:
+        _check_seats_held(session, opportunity, updated.seats)
     before = {k: getattr(opportunity, k) for k in changes}
     for key, value in changes.items():
         setattr(opportunity, key, value)
     session.flush()
     record(session, actor, "opportunity.update", "opportunity", opportunity.reference, before=before, after=changes)
+
+
+# The placements that hold one of an opportunity's seats: an offer does not until it is accepted.
+HOLDING_A_SEAT = ("accepted", "started")
+
+
+def seats_held(session: Session, opportunity: Opportunity, *, besides: int | None = None) -> int:
+    """How many placements hold a seat of `opportunity` (other than placement `besides`), counted under a lock
+    of the opportunity's row: two steps taking its last seat, or a seat cut and a step, never both pass."""
+    session.execute(sa.select(Opportunity.id).where(Opportunity.id == opportunity.id).with_for_update())
+    query = sa.select(sa.func.count()).select_from(Placement).where(
+        Placement.opportunity_id == opportunity.id, Placement.status.in_(HOLDING_A_SEAT))
+    if besides is not None:
+        query = query.where(Placement.id != besides)
+    return int(session.execute(query).scalar_one())
+
+
+def _check_seats_held(session: Session, opportunity: Opportunity, seats: int) -> None:
+    """An opportunity's seats are never cut below the placements that hold one (SPEC.md 4.5's capacity, for the
+    programmes): a returnee who accepted or started keeps their seat, and the opportunity never runs over."""
+    held = seats_held(session, opportunity)
+    if seats < held:
+        raise InvalidTransition("opportunity %(opportunity)s: %(held)s placements accepted or started hold a seat, "
+                                "so it cannot have %(seats)s seats", code="opportunity.seats_held",
+                                opportunity=opportunity.reference, seats=seats, held=held)
 
 
 def get_opportunity(session: Session, reference: str) -> Opportunity:
@@ -561,6 +588,12 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
                                 current=Term("placement_status", placement.status),
                                 target=Term("placement_status", status))
     before = placement.status
+    opportunity = session.get(Opportunity, placement.opportunity_id)
+    assert opportunity is not None
+    if status in HOLDING_A_SEAT and seats_held(session, opportunity, besides=placement.id) >= opportunity.seats:
+        raise InvalidTransition("opportunity %(opportunity)s has no free seat: its %(seats)s seats are held by "
+                                "placements accepted or started", code="placement.no_free_seat",
+                                opportunity=opportunity.reference, seats=opportunity.seats)
     placement.status = status
     day = on or utcnow().date()
     step = {"placement": placement.id, "status": status, "on": day}

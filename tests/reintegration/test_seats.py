@@ -1,0 +1,90 @@
+"""Red team, round 2 (G1, medium): an opportunity's seats were cut below its placements under way (OP-00007 to 1
+seat with 3 started), and offers were then accepted and started over capacity. Seats are never cut below the
+placements that hold one, and no offer is taken up without a free seat, at every door."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.errors import InvalidTransition
+from retorno.reintegration.load import import_opportunities
+from retorno.reintegration.models import Opportunity, Placement
+from retorno.reintegration.service import (
+    get_opportunity,
+    update_opportunity,
+    update_placement,
+)
+from tests.factories import Api, World, ok
+from tests.reintegration.helpers import offers, patch, placement_of, refused, step, today
+from tests.web.pages_helpers import login
+from tests.web.test_operator_pages import OPPORTUNITY_FORM, alert, send
+
+
+def test_seats_never_go_below_the_placements_holding_one_at_any_door(client: TestClient, world: World,
+                                                                     session: Session) -> None:
+    api = Api(client, world)
+    cases, (reference,) = offers(api, 3, seats=3)
+    first, second, _third = (placement_of(api, case) for case in cases)
+    ok(step(api, first, "accepted"))
+    ok(step(api, second, "accepted"))
+    ok(step(api, second, "started", today().isoformat()))
+    # The API: two placements hold a seat, so one seat is refused (409, naming how many), two are not.
+    error = refused(patch(api, reference, {"seats": 1}), 409,
+                     "opportunity.seats_held")
+    assert error["params"] == {"opportunity": reference, "seats": 1, "held": 2}, error
+    assert "2" in error["localized"]["message"]
+    # The pages, the import and the command line's action, each refused the same way.
+    version = api.get("op.officer", f"/api/v1/opportunities/{reference}").headers["etag"].strip('"')
+    login(client, "op.officer")
+    page = send(client, f"/reintegration/opportunities/{reference}",
+                {**OPPORTUNITY_FORM, "seats": "1", "version": version, "active": "on"})
+    assert page.status_code == 409 and "plazas" in alert(page.text), alert(page.text)
+    operator = world.bind(session).users["op.officer"]
+    opportunity = get_opportunity(session, reference)
+    with pytest.raises(InvalidTransition) as cut:
+        update_opportunity(session, operator, opportunity, {"seats": 1})
+    assert cut.value.code == "opportunity.seats_held"
+    row = (",pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,1,1,1500,VES,"
+           f"{(today() + timedelta(days=30)).strftime('%d/%m/%Y')},6,18,,")
+    header = ("referencia,tipo,titulo,lugar_de_trabajo,sector,ocupacion_ciuo,estado,municipio,cupos,tutores,"
+              "monto_mensual,moneda,fecha_inicio,duracion_meses,edad_minima,educacion_minima,habilidades")
+    with pytest.raises(InvalidTransition):
+        import_opportunities(session, operator, f"{header}\n{reference}{row}".encode(), "oportunidades.csv")
+    assert session.execute(sa.select(Opportunity.seats).where(Opportunity.reference == reference)).scalar_one() == 3
+    ok(api.edit("PATCH", "op.officer", f"/api/v1/opportunities/{reference}", {"seats": 2}))
+
+
+def test_an_offer_is_not_accepted_or_started_without_a_free_seat(client: TestClient, world: World,
+                                                                 session: Session) -> None:
+    api = Api(client, world)
+    cases, (reference,) = offers(api, 3, seats=3)
+    first, second, third = (placement_of(api, case) for case in cases)
+    ok(step(api, first, "accepted"))
+    ok(step(api, second, "accepted"))
+    ok(api.edit("PATCH", "op.officer", f"/api/v1/opportunities/{reference}", {"seats": 2}))
+    # Two seats, both held: the third offer cannot be taken up (the API, the page, the command line's action).
+    refused(step(api, third, "accepted"), 409, "placement.no_free_seat")
+    login(client, "op.officer")
+    page = send(client, f"/reintegration/placements/{third['id']}", {"status": "accepted"})
+    assert page.status_code == 409 and "plaza libre" in alert(page.text), alert(page.text)
+    operator = world.bind(session).users["op.officer"]
+    with pytest.raises(InvalidTransition):
+        update_placement(session, operator, third["id"], status="accepted")
+    # An opportunity left over capacity before this rule (seats cut below its placements): no more start.
+    session.execute(sa.update(Opportunity).where(Opportunity.reference == reference).values(seats=1))
+    session.commit()
+    refused(step(api, second, "started", today().isoformat()), 409, "placement.no_free_seat")
+    # A seat freed (the first drops out, back within capacity) is taken again.
+    session.execute(sa.update(Opportunity).where(Opportunity.reference == reference).values(seats=2))
+    session.commit()
+    ok(step(api, first, "dropped"))
+    ok(step(api, third, "accepted"))
+    ok(step(api, third, "started", today().isoformat()))
+    held = session.execute(sa.select(sa.func.count()).select_from(Placement).where(
+        Placement.status.in_(("accepted", "started")))).scalar_one()
+    assert held == 2
