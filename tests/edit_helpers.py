@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
+from retorno.db import clock_at, utcnow
 from tests.factories import Api, ok
 
 OPPORTUNITY = {"kind": "internship", "title": "Pasantía en mantenimiento", "workplace": "Taller Los Andes",
@@ -57,9 +59,14 @@ def follow_up_due(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
     return case, min(due, key=lambda f: f["due_on"])
 
 
+def on_due_day(due: dict[str, Any]) -> AbstractContextManager[None]:
+    """The domain's clock on the day follow-up `due` (as the API lists it) falls due: it is recorded from then."""
+    return clock_at(datetime.combine(date.fromisoformat(due["due_on"]), time(12), tzinfo=UTC))
+
+
 def assert_changed_by(details: dict[str, Any], username: str, agency: str) -> None:
     """The refusal names who made the edit that won and when (a moment ago, by the audit trail's clock)."""
     assert (details["changed_by"], details["agency"]) == (username, agency), details
     moment = datetime.fromisoformat(details["changed_at"])
-    assert abs(datetime.now(UTC) - moment) < timedelta(minutes=10), details
+    assert abs(utcnow() - moment) < timedelta(minutes=10), details
     assert details["current_version"] > details["your_version"], details

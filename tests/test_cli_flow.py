@@ -309,22 +309,28 @@ def test_reintegration_through_the_cli(flown: Flow) -> None:
     explained = said(flow.run("match", "explain", refs["A-1"], "--lang", "en", user="op.officer"))
     assert welding in explained and f"placement {placement} (offered)" in explained
     flow.run("placements", "step", str(placement), "--status", "accepted", user="op.officer")
-    started = (date.today() - timedelta(days=100)).isoformat()
-    flow.run("placements", "step", str(placement), "--status", "started", "--on", started, user="op.officer")
+    # A start is dated from the returnee's consent on (today), never before it.
+    before = (date.today() - timedelta(days=100)).isoformat()
+    refused = said(flow.run("placements", "step", str(placement), "--status", "started", "--on", before,
+                            user="op.officer", code=2))
+    assert "error (invalid_date.placement)" in refused
+    flow.run("placements", "step", str(placement), "--status", "started", user="op.officer")
     refused = said(flow.run("placements", "step", str(placement), "--status", "accepted", user="op.officer", code=2))
     assert "error (invalid_transition.placement)" in refused
-    overdue = said(flow.run("follow-ups", "list", "--overdue", user="op.officer"))
     follow_up = flow.query("select id from follow_ups where months_after_start = 3")[0][0]
-    # Started 100 days ago: the 3-month follow-up is overdue, the 6 and 12-month ones are not.
-    assert f"{follow_up} {refs['A-1']} 3" in overdue and overdue.count(refs["A-1"]) == 1
-    out = said(flow.run("follow-ups", "record", str(follow_up), "--work", "in_placement", "--income", "minimum",
-                        "--housing", "stable", "--household", "together", "--wellbeing", "4",
-                        "--intends-to-migrate", "no", user="op.officer"))
-    assert "score 0.903" in out
-    refused = said(flow.run("follow-ups", "record", str(follow_up), "--work", "in_placement", "--income", "minimum",
-                            "--housing", "stable", "--household", "together", "--wellbeing", "4",
-                            "--intends-to-migrate", "no", user="op.officer", code=2))
-    assert "error (invalid_transition)" in refused
+    answers = ("--work", "in_placement", "--income", "minimum", "--housing", "stable", "--household", "together",
+               "--wellbeing", "4", "--intends-to-migrate", "no")
+    # Not before it falls due ...
+    refused = said(flow.run("follow-ups", "record", str(follow_up), *answers, user="op.officer", code=2))
+    assert "error (followup.not_due)" in refused
+    # ... a hundred days in, the 3-month follow-up is overdue, the 6 and 12-month ones are not.
+    with clock_at(datetime.now(UTC) + timedelta(days=100)):
+        overdue = said(flow.run("follow-ups", "list", "--overdue", user="op.officer"))
+        assert f"{follow_up} {refs['A-1']} 3" in overdue and overdue.count(refs["A-1"]) == 1
+        out = said(flow.run("follow-ups", "record", str(follow_up), *answers, user="op.officer"))
+        assert "score 0.903" in out
+        refused = said(flow.run("follow-ups", "record", str(follow_up), *answers, user="op.officer", code=2))
+        assert "error (invalid_transition)" in refused
     assert "intact" in said(flow.run("audit", "verify"))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -103,19 +103,23 @@ def test_operator_takes_a_returnee_from_consent_to_a_follow_up(page: Page, api: 
 
     page.get_by_role("link", name="Seguimientos").click()
     expect(page.locator("p.counts")).to_contain_text("Por hacer: 3")
-    # Each row opens its own form in place.
-    row = page.locator("details.row-form").first
-    row.locator("summary").click()
-    row.get_by_label("sigue en la colocación").check()
-    row.get_by_label("alrededor del salario mínimo").check()
-    row.get_by_label("vivienda estable").check()
-    row.get_by_label("vive junto", exact=True).check()
-    row.get_by_label("4", exact=True).check()
-    row.get_by_role("group", name="¿Piensa volver a migrar?").get_by_label("no", exact=True).check()
-    row.get_by_role("button", name="Registrar el seguimiento").click()
-    flash(page).to_contain_text("Seguimiento registrado")
-    expect(page.locator("p.counts")).to_contain_text("Por hacer: 2")
-    expect(page.locator("figure svg").first).to_be_visible()
+    # The first follow-up is recorded once it falls due: a hundred days later, the operator logs in again.
+    with api.clock(datetime.now(UTC) + timedelta(days=100)):
+        log_in(page, "op.officer")
+        page.goto("/reintegration/follow-ups")
+        # Each row opens its own form in place.
+        row = page.locator("details.row-form").first
+        row.locator("summary").click()
+        row.get_by_label("sigue en la colocación").check()
+        row.get_by_label("alrededor del salario mínimo").check()
+        row.get_by_label("vivienda estable").check()
+        row.get_by_label("vive junto", exact=True).check()
+        row.get_by_label("4", exact=True).check()
+        row.get_by_role("group", name="¿Piensa volver a migrar?").get_by_label("no", exact=True).check()
+        row.get_by_role("button", name="Registrar el seguimiento").click()
+        flash(page).to_contain_text("Seguimiento registrado")
+        expect(page.locator("p.counts")).to_contain_text("Por hacer: 2")
+        expect(page.locator("figure svg").first).to_be_visible()
 
 
 def test_sending_officer_plans_adjusts_and_applies_a_manifest(page: Page, api: Api) -> None:

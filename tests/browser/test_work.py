@@ -98,8 +98,13 @@ def test_the_dashboard_charts_are_readable_and_its_figures_open_their_lists(page
         expect(page.locator("svg.chart text", has_text=axis).first).to_be_visible()
 
 
+# A hundred days after the placement below starts (2027-01-01), when its 3-month follow-up is due.
+HUNDRED_DAYS_IN = datetime(2027, 4, 11, 12, tzinfo=UTC)
+
+
 def _follow_up_due(api: Api) -> dict[str, Any]:
-    """An arrived returnee who consented, took an offer and started 100 days ago: the 3-month follow-up is due."""
+    """An arrived returnee who consented, took an offer and starts on 2027-01-01: a hundred days in
+    (`HUNDRED_DAYS_IN`), the 3-month follow-up is due."""
     (case,) = api.arrive(name="Lucía")
     ref = case["reference"]
     ok(api.post("saime.officer", f"/api/v1/cases/{ref}/consent", {}), 201)
@@ -114,13 +119,17 @@ def _follow_up_due(api: Api) -> dict[str, Any]:
     ok(api.post("op.officer", "/api/v1/matching/runs"), 201)
     placement = ok(api.get("op.officer", f"/api/v1/cases/{ref}/placements"))[0]["id"]
     ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "accepted"}))
-    started = (date.today() - timedelta(days=100)).isoformat()
-    ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "started", "on": started}))
+    ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "started", "on": "2027-01-01"}))
     return case
 
 
 def test_an_operator_works_the_follow_ups_due_from_the_queue(page: Page, api: Api, server: Served) -> None:
     case = _follow_up_due(api)
+    with server.clock.at(HUNDRED_DAYS_IN):
+        _work_the_follow_up(page, case, server)
+
+
+def _work_the_follow_up(page: Page, case: dict[str, Any], server: Served) -> None:
     log_in(page, "op.officer")
     page.goto("/")
     due = page.locator("section#follow_ups")

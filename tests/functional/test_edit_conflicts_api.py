@@ -27,6 +27,7 @@ from tests.edit_helpers import (
     audit_count,
     follow_up_due,
     offered,
+    on_due_day,
     opportunity,
     returnee,
 )
@@ -198,18 +199,19 @@ def test_two_follow_ups_from_one_version_keep_the_first(client: TestClient, worl
     api = Api(client, world)
     _case, due = follow_up_due(api)
     path, etag = f"/api/v1/follow-ups/{due['id']}", f'"{due["version"]}"'
-    recorded = send(api, "POST", "op.officer", path, ANSWERS, etag)
-    assert recorded.status_code == 201 and recorded.headers["etag"] == f'"{due["version"] + 1}"'
-    before = audit_count(session)
-    refused_412(send(api, "POST", "op.supervisor", path, {**ANSWERS, "housing": "none", "wellbeing": 1}, etag),
-                "op.officer", "VE-VUELTA")
-    assert audit_count(session) == before
-    row = session.get(FollowUp, due["id"])
-    assert row is not None
-    session.refresh(row)
-    assert row.answers is not None and (row.answers["housing"], row.answers["wellbeing"]) == ("stable", 4)
-    # Without If-Match the follow-up is still recorded once: a second recording is a 409.
-    assert send(api, "POST", "op.supervisor", path, ANSWERS, None).status_code == 409
+    with on_due_day(due):
+        recorded = send(api, "POST", "op.officer", path, ANSWERS, etag)
+        assert recorded.status_code == 201 and recorded.headers["etag"] == f'"{due["version"] + 1}"'
+        before = audit_count(session)
+        refused_412(send(api, "POST", "op.supervisor", path, {**ANSWERS, "housing": "none", "wellbeing": 1}, etag),
+                    "op.officer", "VE-VUELTA")
+        assert audit_count(session) == before
+        row = session.get(FollowUp, due["id"])
+        assert row is not None
+        session.refresh(row)
+        assert row.answers is not None and (row.answers["housing"], row.answers["wellbeing"]) == ("stable", 4)
+        # Without If-Match the follow-up is still recorded once: a second recording is a 409.
+        assert send(api, "POST", "op.supervisor", path, ANSWERS, None).status_code == 409
 
 
 def test_two_household_splits_from_one_version_keep_the_first(

@@ -94,7 +94,9 @@ def test_reintegration_from_consent_to_follow_up(client: TestClient, world: Worl
     assert [(f["months"], f["due_on"]) for f in due] == [(3, "2027-04-15"), (6, "2027-07-15"), (12, "2028-01-15")]
     answers = {"work": "in_placement", "income": "minimum", "housing": "stable", "household": "together",
                "wellbeing": 4, "intends_to_migrate": "no"}
-    scored = ok(api.post("op.officer", f"/api/v1/follow-ups/{due[0]['id']}", answers), 201)
+    # Recorded once it falls due, three months into the placement.
+    with clock_at(datetime(2027, 4, 15, 12, tzinfo=UTC)):
+        scored = ok(api.post("op.officer", f"/api/v1/follow-ups/{due[0]['id']}", answers), 201)
     assert scored["score"] == round(((1 + 2 / 3) / 2 + 1 + (0.75 + 1) / 2) / 3, 3)
     assert ok(api.get("op.officer", f"/api/v1/cases/{first['reference']}"))["state"] == "placed"
     # Withdrawing consent takes the returnee out of the operator's view.

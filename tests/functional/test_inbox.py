@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -151,13 +151,14 @@ def test_an_operator_sees_intakes_offers_and_follow_ups_due(client: TestClient, 
     assert kinds(api, "op2.officer")["offers"]["total"] == 0
     placement = ok(api.get("op.officer", f"/api/v1/cases/{arrived[0]['reference']}/placements"))[0]["id"]
     ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "accepted"}))
-    started = date.today() - timedelta(days=100)
-    ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "started", "on": started.isoformat()}))
-    due = kinds(api, "op.officer")["follow_ups"]
-    # The three-month follow-up is due; the six- and twelve-month ones are not yet.
-    assert due["total"] == 1 and refs(due) == [arrived[0]["reference"]]
-    assert due["items"][0]["href"].startswith("/reintegration/follow-ups/")
-    assert kinds(api, "op.officer")["offers"]["total"] == 1
+    ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "started", "on": "2027-01-01"}))
+    assert kinds(api, "op.officer")["follow_ups"]["total"] == 0
+    with clock_at(datetime(2027, 4, 11, 12, tzinfo=UTC)):
+        due = kinds(api, "op.officer")["follow_ups"]
+        # A hundred days in, the three-month follow-up is due; the six- and twelve-month ones are not yet.
+        assert due["total"] == 1 and refs(due) == [arrived[0]["reference"]]
+        assert due["items"][0]["href"].startswith("/reintegration/follow-ups/")
+        assert kinds(api, "op.officer")["offers"]["total"] == 1
 
 
 def test_the_queue_page_lists_the_work_with_counts_in_the_navigation(client: TestClient, world: World) -> None:

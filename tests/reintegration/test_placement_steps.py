@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -26,10 +28,12 @@ def test_one_audit_record_per_placement_step_and_the_message_names_case_and_oppo
     first, second, third = session.execute(sa.select(Placement).order_by(Placement.id)).scalars().all()
     steps = [(first, "accepted"), (first, "started"), (first, "completed"), (second, "declined"),
              (third, "accepted"), (third, "dropped")]
+    # Each step on the day it happened: today, a day that has come (a start may be planned ahead, an end is not).
+    today = datetime.now(UTC).date().isoformat()
     for placement, status in steps:
         before = audit_count(session)
         done = send(client, f"/reintegration/placements/{placement.id}",
-                    {"status": status, "reason": "No puede seguir", "on": "2027-02-01"})
+                    {"status": status, "reason": "No puede seguir", "on": today})
         assert done.status_code == 303, done.text
         written = session.execute(sa.select(AuditRecord).where(AuditRecord.seq > before)
                                   .order_by(AuditRecord.seq)).scalars().all()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from retorno.cases.models import Case
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
-from tests.edit_helpers import audit_count, follow_up_due, offered, opportunity, returnee
+from tests.edit_helpers import audit_count, follow_up_due, offered, on_due_day, opportunity, returnee
 from tests.factories import Api, World
 from tests.web.pages_helpers import login
 
@@ -195,8 +195,9 @@ def test_two_operators_record_one_follow_up_the_second_is_shown_both_versions(
     page = action = f"/reintegration/follow-ups/{due['id']}"
     answers = {"work": "in_placement", "income": "minimum", "household": "together", "wellbeing": "4",
                "intends_to_migrate": "no"}
-    save_twice(client, session, OPERATORS, page, action, {**answers, "housing": "stable"},
-               {**answers, "housing": "none"}, ("sin vivienda", "vivienda estable"))
+    with on_due_day(due):
+        save_twice(client, session, OPERATORS, page, action, {**answers, "housing": "stable"},
+                   {**answers, "housing": "none"}, ("sin vivienda", "vivienda estable"))
     row = session.get(FollowUp, due["id"])
     assert row is not None
     session.refresh(row)

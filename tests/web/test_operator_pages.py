@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
+from retorno.db import clock_at
 from retorno.flights.models import Passenger
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
 from retorno.web import i18n
@@ -218,21 +219,27 @@ def test_matching_preview_run_explanation_placement_steps_and_follow_up(
     assert "Por hacer: 3" in due.text and "1 may 2027" in due.text
     follow_up = session.execute(sa.select(FollowUp).order_by(FollowUp.due_on)).scalars().first()
     assert follow_up is not None
-    form = client.get(f"/reintegration/follow-ups/{follow_up.id}")
-    assert "¿Piensa volver a migrar?" in form.text and "sigue en la colocación" in form.text
     answers = {"work": "in_placement", "income": "minimum", "housing": "stable", "household": "together",
                "wellbeing": "4", "intends_to_migrate": "no"}
-    incomplete = send(client, f"/reintegration/follow-ups/{follow_up.id}", {**answers, "housing": ""})
-    assert incomplete.status_code == 422
-    assert "Vivienda: elija una de estas respuestas: vivienda estable" in alert(incomplete.text)
-    assert 'value="in_placement" checked' in incomplete.text
-    recorded = send(client, f"/reintegration/follow-ups/{follow_up.id}", {**answers, "notes": "Bien"})
-    assert recorded.status_code == 303
-    after = client.get(recorded.headers["location"])
-    assert "puntuación de sostenibilidad 0,9" in after.text and "Por hacer: 2" in after.text
-    assert "Seguimientos por puntuación de sostenibilidad" in after.text and "alta (0,7 o más)" in after.text
-    again = send(client, f"/reintegration/follow-ups/{follow_up.id}", answers)
-    assert again.status_code == 409
+    # Not before it falls due (three months in) ...
+    early = send(client, f"/reintegration/follow-ups/{follow_up.id}", answers)
+    assert early.status_code == 409 and "vence el 2027-05-01" in alert(early.text)
+    # ... and from then on, by an operator logged in that day.
+    with clock_at(datetime(2027, 5, 1, 12, tzinfo=UTC)):
+        login(client, "op.officer")
+        form = client.get(f"/reintegration/follow-ups/{follow_up.id}")
+        assert "¿Piensa volver a migrar?" in form.text and "sigue en la colocación" in form.text
+        incomplete = send(client, f"/reintegration/follow-ups/{follow_up.id}", {**answers, "housing": ""})
+        assert incomplete.status_code == 422
+        assert "Vivienda: elija una de estas respuestas: vivienda estable" in alert(incomplete.text)
+        assert 'value="in_placement" checked' in incomplete.text
+        recorded = send(client, f"/reintegration/follow-ups/{follow_up.id}", {**answers, "notes": "Bien"})
+        assert recorded.status_code == 303
+        after = client.get(recorded.headers["location"])
+        assert "puntuación de sostenibilidad 0,9" in after.text and "Por hacer: 2" in after.text
+        assert "Seguimientos por puntuación de sostenibilidad" in after.text and "alta (0,7 o más)" in after.text
+        again = send(client, f"/reintegration/follow-ups/{follow_up.id}", answers)
+        assert again.status_code == 409
 
 
 # Operator and planning pages each role must be refused by URL.

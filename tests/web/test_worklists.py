@@ -309,9 +309,9 @@ def test_placements_and_follow_ups_list_with_filters_and_a_form_opening_per_row(
     assert f"{placed} colocaciones coinciden" in by_opportunity
     placement = session.execute(sa.select(Placement).order_by(Placement.id)).scalars().first()
     assert placement is not None
-    for step in ("accepted", "started"):
+    for step, on in (("accepted", datetime.now(UTC).date().isoformat()), ("started", "2027-02-01")):
         assert send(client, f"/reintegration/placements/{placement.id}",
-                    {"status": step, "on": "2027-02-01", "version": str(placement.version)}).status_code == 303
+                    {"status": step, "on": on, "version": str(placement.version)}).status_code == 303
         session.refresh(placement)
     due = client.get("/reintegration/follow-ups").text
     assert due.count('<details class="row-form">') == 3 and 'name="wellbeing"' in due

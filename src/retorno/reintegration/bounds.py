@@ -1,10 +1,14 @@
 """The bounds of what reintegration records take, once for every door (API, pages, imports, command line).
 
-The service checks them (`service._check_opportunity`, `record_intake`); the API's request bodies and the
-opportunity import declare the same numbers from here, so a form, a file and a request refuse the same values.
+The service checks them (`service._check_opportunity`, `update_placement`, `record_follow_up`,
+`record_intake`); the API's request bodies and the opportunity import declare the same numbers from here,
+so a form, a file and a request refuse the same values.
 
 - Occupations are ISCO-08 unit groups that exist (`is_isco08`): four digits are not enough ("0000").
-- Dates: an opportunity starts from EARLIEST_START to a year ahead (`latest_day`).
+- Dates: an opportunity starts from EARLIEST_START to a year ahead (`latest_day`); a placement's step is
+  dated from the returnee's consent and the offer on (an end from the placement's start), a start up to a
+  year ahead and any other step not after today (it records what happened); a follow-up is recorded from
+  FOLLOW_UP_EARLY before it falls due.
 """
 
 from __future__ import annotations
@@ -61,10 +65,12 @@ SKILLS = 30
 # Dates: a year ahead is as far as a programme plans; before 2000 is a typo (a wrong century).
 EARLIEST_START = date(2000, 1, 1)
 AHEAD = timedelta(days=366)
+# A follow-up is recorded once it is due, or this long before (the visit is planned around the date).
+FOLLOW_UP_EARLY = timedelta(days=14)
 
 
 def latest_day(today: date) -> date:
-    """The latest day a reintegration record may name ahead of `today`: an opportunity's start."""
+    """The latest day a reintegration record may name ahead of `today`: an opportunity's or a placement's start."""
     return today + AHEAD
 
 

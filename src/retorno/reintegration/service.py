@@ -590,12 +590,13 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     before = placement.status
     opportunity = session.get(Opportunity, placement.opportunity_id)
     assert opportunity is not None
+    day = on or utcnow().date()
+    _check_step_day(session, placement, status, day)
     if status in HOLDING_A_SEAT and seats_held(session, opportunity, besides=placement.id) >= opportunity.seats:
         raise InvalidTransition("opportunity %(opportunity)s has no free seat: its %(seats)s seats are held by "
                                 "placements accepted or started", code="placement.no_free_seat",
                                 opportunity=opportunity.reference, seats=opportunity.seats)
     placement.status = status
-    day = on or utcnow().date()
     step = {"placement": placement.id, "status": status, "on": day}
     if status in ("accepted", "declined"):
         placement.responded_at = utcnow()
@@ -618,6 +619,25 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
                before={"placement": placement.id, "status": before}, after={"status": status, "on": day},
                reason=reason)
     return placement
+
+
+def _check_step_day(session: Session, placement: Placement, status: str, day: date) -> None:
+    """The day of a placement's step, at every door: from the returnee's consent and the offer on (an end also from
+    the placement's start); a start up to a year ahead (`bounds.latest_day`), any other step not after today, as it
+    records what happened. The follow-ups are scheduled from the start: in the years they can be done."""
+    consented = session.execute(sa.select(IntakeProfile.consent_recorded_at).where(
+        IntakeProfile.case_id == placement.case_id)).scalar_one()
+    since = [(consented.date(), Message("the returnee's consent")), (placement.offered_at.date(), Message("the offer"))]
+    if status in ("completed", "dropped") and placement.started_on is not None:
+        since.append((placement.started_on, Message("the placement's start")))
+    earliest, reason = max(since, key=lambda item: item[0])
+    today = utcnow().date()
+    latest = bounds.latest_day(today) if status == "started" else today
+    if not earliest <= day <= latest:
+        raise InvalidInput("placement %(placement_id)s: '%(status)s' on %(day)s is refused: the day must be from "
+                           "%(earliest)s (%(since)s) to %(latest)s", code="invalid_date.placement",
+                           placement_id=placement.id, status=Term("placement_status", status), day=day,
+                           earliest=earliest, since=reason, latest=latest)
 
 
 def _add_months(day: date, months: int) -> date:
@@ -649,6 +669,12 @@ def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: 
     if follow_up.done_at is not None:
         raise InvalidTransition("follow-up %(follow_up_id)s is already recorded", follow_up_id=follow_up_id)
     validate_answers(answers)
+    # Its figures are the returnee's situation that many months in: taken before it falls due, they are not.
+    opens = follow_up.due_on - bounds.FOLLOW_UP_EARLY
+    if utcnow().date() < opens:
+        raise InvalidTransition("follow-up %(follow_up_id)s (%(months)s months) is due on %(due_on)s: it is "
+                                "recorded from %(opens)s on", code="followup.not_due", follow_up_id=follow_up_id,
+                                months=follow_up.months_after_start, due_on=follow_up.due_on, opens=opens)
     follow_up.answers = answers
     follow_up.score = score_answers(answers)
     follow_up.done_at, follow_up.recorded_by = utcnow(), actor.id

@@ -1,0 +1,114 @@
+"""Red team, round 2 (G2, medium; G3, low): a placement's start date had no bounds (9999-12-31 was the red team's
+only 500, 1900-01-01 scheduled follow-ups due in 1900), and a 12-month follow-up was recorded 4 months into the
+placement. A step is dated from the returnee's consent on, a start up to a year ahead and any other step not after
+today; a follow-up is recorded once it is due (or two weeks before)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.db import clock_at
+from retorno.errors import InvalidInput, InvalidTransition
+from retorno.reintegration import bounds
+from retorno.reintegration.models import FollowUp
+from retorno.reintegration.service import (
+    record_follow_up,
+    update_placement,
+)
+from tests.edit_helpers import ANSWERS
+from tests.factories import Api, World, ok
+from tests.reintegration.helpers import offers, placement_of, post, refused, step, today
+from tests.web.pages_helpers import login
+from tests.web.test_operator_pages import alert, send
+
+
+@pytest.fixture
+def accepted(client: TestClient, world: World) -> Iterator[tuple[Api, dict[str, Any]]]:
+    api = Api(client, world)
+    cases, _ = offers(api, 1, seats=2, start=date(2027, 1, 15))
+    placement = placement_of(api, cases[0])
+    yield api, placement
+
+
+def test_a_placement_starts_between_consent_and_a_year_ahead_never_a_500(
+        accepted: tuple[Api, dict[str, Any]], client: TestClient, world: World, session: Session) -> None:
+    api, placement = accepted
+    now = today()
+    for day in ("1900-01-01", (now - timedelta(days=1)).isoformat()):
+        refused(step(api, placement, "accepted", day), 422, "invalid_date.placement")
+    ok(step(api, placement, "accepted", now.isoformat()))
+    # A start not before the consent, nor more than a year ahead: 9999-12-31 was a 500.
+    for day in ("9999-12-31", (bounds.latest_day(now) + timedelta(days=1)).isoformat(), "1900-01-01",
+                (now - timedelta(days=1)).isoformat()):
+        error = refused(step(api, placement, "started", day), 422, "invalid_date.placement")
+        assert day in error["message"]
+    # The pages and the command line's action refuse the same day.
+    login(client, "op.officer")
+    page = send(client, f"/reintegration/placements/{placement['id']}", {"status": "started", "on": "9999-12-31"})
+    assert page.status_code == 422 and "9999-12-31" in alert(page.text), alert(page.text)
+    operator = world.bind(session).users["op.officer"]
+    with pytest.raises(InvalidInput):
+        update_placement(session, operator, placement["id"], status="started", on=date(1900, 1, 1))
+    assert session.execute(sa.select(sa.func.count()).select_from(FollowUp)).scalar_one() == 0
+    started = ok(step(api, placement, "started", "2027-01-15"))
+    assert started["started_on"] == "2027-01-15"
+    due = sorted(session.execute(sa.select(FollowUp.due_on)).scalars())
+    assert due == [date(2027, 4, 15), date(2027, 7, 15), date(2028, 1, 15)]
+    # It ends on a day that has come, not before it started: a start in 2027 is not completed now.
+    refused(step(api, placement, "completed", now.isoformat()), 422, "invalid_date.placement")
+    refused(step(api, placement, "dropped", (now + timedelta(days=1)).isoformat()), 422, "invalid_date.placement")
+
+
+def test_an_ended_placement_is_dated_from_its_start_to_today(accepted: tuple[Api, dict[str, Any]]) -> None:
+    api, placement = accepted
+    ok(step(api, placement, "accepted"))
+    with clock_at(datetime.combine(date(2027, 1, 15), time(12), tzinfo=UTC)):
+        ok(step(api, placement, "started", "2027-01-15"))
+    with clock_at(datetime.combine(date(2027, 3, 1), time(12), tzinfo=UTC)):
+        refused(step(api, placement, "completed", "2027-01-14"), 422, "invalid_date.placement")
+        refused(step(api, placement, "completed", "2027-03-02"), 422, "invalid_date.placement")
+        done = ok(step(api, placement, "completed", "2027-03-01"))
+    assert (done["started_on"], done["ended_on"]) == ("2027-01-15", "2027-03-01")
+
+
+
+
+def test_a_follow_up_is_recorded_once_it_is_due_not_months_before(client: TestClient, world: World,
+                                                                  session: Session) -> None:
+    api = Api(client, world)
+    cases, _ = offers(api, 1, seats=2, start=date(2027, 1, 15))
+    placement = placement_of(api, cases[0])
+    ok(step(api, placement, "accepted"))
+    with clock_at(datetime.combine(date(2027, 1, 15), time(12), tzinfo=UTC)):
+        ok(step(api, placement, "started", "2027-01-15"))
+    due = {f["months"]: f for f in ok(api.get("op.officer", "/api/v1/follow-ups"))}
+    # Four months in: the 12-month follow-up is not due (409, naming its day), nor the 6-month one.
+    with clock_at(datetime.combine(date(2027, 5, 15), time(12), tzinfo=UTC)):
+        for months in (12, 6):
+            error = refused(post(api, f"/api/v1/follow-ups/{due[months]['id']}", ANSWERS), 409,
+                             "followup.not_due")
+            assert due[months]["due_on"] in error["message"]
+        ok(post(api, f"/api/v1/follow-ups/{due[3]['id']}", ANSWERS), 201)
+        operator = world.bind(session).users["op.officer"]
+        with pytest.raises(InvalidTransition):
+            record_follow_up(session, operator, due[12]["id"], dict(ANSWERS))
+        # The page refuses it too.
+        login(client, "op.officer")
+        page = send(client, f"/reintegration/follow-ups/{due[12]['id']}", {**ANSWERS, "wellbeing": "4"})
+        assert page.status_code == 409 and "2028-01-15" in alert(page.text), alert(page.text)
+    # From two weeks before its day it is recorded.
+    early = date(2027, 7, 15) - bounds.FOLLOW_UP_EARLY
+    with clock_at(datetime.combine(early - timedelta(days=1), time(12), tzinfo=UTC)):
+        refused(post(api, f"/api/v1/follow-ups/{due[6]['id']}", ANSWERS), 409, "followup.not_due")
+    with clock_at(datetime.combine(early, time(12), tzinfo=UTC)):
+        ok(post(api, f"/api/v1/follow-ups/{due[6]['id']}", ANSWERS), 201)
+    recorded = session.execute(sa.select(FollowUp.months_after_start).where(FollowUp.done_at.is_not(None))
+                               .order_by(FollowUp.months_after_start)).scalars().all()
+    assert recorded == [3, 6]
