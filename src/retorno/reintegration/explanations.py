@@ -1,8 +1,9 @@
 """Why each returnee got the opportunity they got, and why not the ones they ranked higher.
 
 Codes, with Spanish and English messages the interface shows: assigned, full, ranked_others_higher,
-workplace_cap, requirement_not_met (from the eligibility exclusions) and welfare_tradeoff (a pair
-that blocks a welfare-optimal result). Computed from the result's cut-offs, never from the algorithm's
+workplace_cap, requirement_not_met (from the eligibility exclusions), declined (an opportunity whose
+offer the returnee declined, never made again) and welfare_tradeoff (a pair that blocks a
+welfare-optimal result). Computed from the result's cut-offs, never from the algorithm's
 internals, so the explanation of either mode is checked against the same definition of stability.
 """
 
@@ -27,6 +28,9 @@ WORKPLACE_CAP = "workplace_cap"
 REQUIREMENT_NOT_MET = "requirement_not_met"
 WELFARE_TRADEOFF = "welfare_tradeoff"
 """Reason codes. ``welfare_tradeoff`` marks a blocking pair, so it appears only for unstable results."""
+
+DECLINED = "declined"
+"""An exclusion's reason and a reason's code: the returnee declined an offer of the opportunity."""
 
 BELOW_MIN_AGE = "below_min_age"
 BELOW_MIN_EDUCATION = "below_min_education"
@@ -74,6 +78,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     REQUIREMENT_NOT_MET: (
         "Opción n.º {choice}: no cumples un requisito ({requirement_es}).",
         "Choice no. {choice}: a requirement is not met ({requirement_en}).",
+    ),
+    DECLINED: (
+        "Opción n.º {choice}: rechazaste su oferta, así que no se te vuelve a ofrecer.",
+        "Choice no. {choice}: you declined its offer, so it is not offered to you again.",
     ),
     WELFARE_TRADEOFF: (
         "Opción n.º {choice}: te habría aceptado (quedaste en el puesto {place} de {applicants}), pero la plaza "
@@ -198,7 +206,8 @@ def explain(
     for place in range(n_kept if rank < 0 else rank):
         reasons.append(_passed_over(problem, cutoffs, returnee, start + place, choices[place]))
     reasons.extend(
-        _reason(x.opportunity, REQUIREMENT_NOT_MET, REQUIREMENT_NOT_MET, x.position + 1, requirement=x.reason)
+        _reason(x.opportunity, DECLINED, DECLINED, x.position + 1) if x.reason == DECLINED
+        else _reason(x.opportunity, REQUIREMENT_NOT_MET, REQUIREMENT_NOT_MET, x.position + 1, requirement=x.reason)
         for x in own
         if rank < 0 or x.position + 1 < choices[rank]
     )

@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike
 from retorno.reintegration.explanations import (
     BELOW_MIN_AGE,
     BELOW_MIN_EDUCATION,
+    DECLINED,
     MISSING_REQUIRED_SKILLS,
     Exclusion,
 )
@@ -79,6 +80,8 @@ class ReturneeProfile:
     """Days since arrival, as of the matching run."""
     preferences: tuple[Id, ...] = ()
     """Opportunity ids, best first."""
+    declined: frozenset[Id] = frozenset()
+    """Opportunity ids whose offer the returnee declined: never offered again, whatever their ranking says."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,8 @@ def build_problem(
 
     Indices in the problem are positions in ``returnees`` and ``opportunities``. An opportunity
     ranks candidates its operator ranked by hand first, in that order (scores above
-    MANUAL_RANK_BASE), then the others by fit score. Ineligible pairs become exclusions. None for a
+    MANUAL_RANK_BASE), then the others by fit score. Ineligible pairs, and those the returnee declined an
+    offer of, become exclusions. None for a
     cap means no cap. Raises ValueError naming the returnee and preference at fault.
     """
     opp_index: dict[Id, int] = {}
@@ -229,7 +233,7 @@ def build_problem(
                 raise ValueError(f"returnee {returnee.id!r}: opportunity {opp_id!r} is ranked twice")
             seen.add(o)
             opportunity = opportunities[o]
-            reason = eligibility(returnee, opportunity)
+            reason = DECLINED if opportunity.id in returnee.declined else eligibility(returnee, opportunity)
             if reason is not None:
                 exclusions.append(Exclusion(r, o, reason, position))
                 continue

@@ -450,6 +450,13 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
                   IntakeProfile.preferences)
         .join(IntakeProfile, IntakeProfile.case_id == Case.id)
         .where(*returnees_of(actor), Case.state == "reintegration_intake").order_by(Case.id)).all()
+    # A returnee who declined an offer is not offered that opportunity again (voluntary means what they said).
+    declined: dict[int, set[int]] = {}
+    for case_id, opportunity_id in session.execute(
+            sa.select(Placement.case_id, Placement.opportunity_id)
+            .join(Opportunity, Opportunity.id == Placement.opportunity_id)
+            .where(Opportunity.operator_agency_id == actor.agency_id, Placement.status == "declined")):
+        declined.setdefault(case_id, set()).add(opportunity_id)
     by_reference = {o.reference: o for o in opportunities}
     by_sector: dict[str, list[Opportunity]] = {}
     for o in opportunities:
@@ -469,7 +476,8 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
         profiles.append(ReturneeProfile(
             id=case_id, age=age_on(birth_date, today), education=int(education or 0), occupations=tuple(occupations),
             skills=frozenset(skills), home=places.coordinates(home_state),
-            waiting_days=(today - waiting_since.date()).days, preferences=tuple(dict.fromkeys(ranked))))
+            waiting_days=(today - waiting_since.date()).days, preferences=tuple(dict.fromkeys(ranked)),
+            declined=frozenset(declined.get(case_id, ()))))
     problem, exclusions = build_problem(profiles, opp_profiles, per_tutor_cap=per_tutor_cap,
                                         workplace_cap=workplace_cap)
     results = {"stable": stable_match(problem), "welfare": welfare_match(problem)}
