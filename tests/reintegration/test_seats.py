@@ -19,6 +19,7 @@ from retorno.reintegration.service import (
     update_opportunity,
     update_placement,
 )
+from tests.edit_helpers import INTAKE
 from tests.factories import Api, World, ok
 from tests.reintegration.helpers import offers, patch, placement_of, refused, step, today
 from tests.web.pages_helpers import login
@@ -88,3 +89,18 @@ def test_an_offer_is_not_accepted_or_started_without_a_free_seat(client: TestCli
     held = session.execute(sa.select(sa.func.count()).select_from(Placement).where(
         Placement.status.in_(("accepted", "started")))).scalar_one()
     assert held == 2
+
+
+def test_an_offer_says_the_seats_the_opportunity_had_left_not_its_seats(client: TestClient, world: World) -> None:
+    """The red team read "you came 2, within its 1 seats" of a four-seat opportunity: the figure was the seats it
+    had left in that run. The explanation says so, in the singular when one was left."""
+    api = Api(client, world)
+    cases, (reference,) = offers(api, 1, seats=2)
+    ok(step(api, placement_of(api, cases[0]), "accepted"))
+    (late,) = api.arrive(1, name="Tardía")
+    ok(api.post("saime.officer", f"/api/v1/cases/{late['reference']}/consent", {}), 201)
+    ok(api.put("op.officer", f"/api/v1/cases/{late['reference']}/intake", {**INTAKE, "preferences": [reference]}))
+    ok(api.post("op.officer", "/api/v1/matching/runs?mode=stable"), 201)
+    assigned = placement_of(api, late)["explanation"]["assigned"]
+    assert assigned["es"].endswith("quedaste en el puesto 1, dentro de la única plaza que le quedaba."), assigned
+    assert assigned["en"].endswith("you came 1, within the one seat it had left."), assigned

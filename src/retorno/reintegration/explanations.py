@@ -44,13 +44,15 @@ REQUIREMENT_MESSAGES: dict[str, tuple[str, str]] = {
 
 # Where the returnee stood among those who asked for the opportunity, never the scores behind it: a
 # score has no scale anyone outside the algorithm knows. What the opportunity asked for is shown
-# beside each reason (the opportunity's occupation, skills, education, age and place).
+# beside each reason (the opportunity's occupation, skills, education, age and place). The seats a
+# reason names are those the opportunity had left in that run, said so ({left_es}, {left_en}): the
+# seats taken before are not the returnee's to count, and "within its 1 seats" of a four-seat
+# opportunity read false.
 _MESSAGES: dict[str, tuple[str, str]] = {
     "assigned": (
         "Tu opción n.º {choice}: la pidieron {applicants} personas y quedaste en el puesto {place}, dentro de "
-        "sus {seats} plazas.",
-        "Your choice no. {choice}: {applicants} people asked for it and you came {place}, within its {seats} "
-        "seats.",
+        "{left_es}.",
+        "Your choice no. {choice}: {applicants} people asked for it and you came {place}, within {left_en}.",
     ),
     "assigned_free": (
         "Tu opción n.º {choice}: la pidieron {applicants} personas y tenía plazas libres para ti.",
@@ -58,16 +60,16 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "full_no_seats": ("Opción n.º {choice}: no le quedan plazas.", "Choice no. {choice}: it has no seats left."),
     "full": (
-        "Opción n.º {choice}: sus {seats} plazas fueron para personas que se ajustaban tanto como tú a lo que "
-        "pedía y que iban antes en el orden de desempate; quedaste en el puesto {place} de {applicants}.",
-        "Choice no. {choice}: its {seats} seats went to people who fitted what it asked for as well as you and "
-        "came before you in the tie-break order; you came {place} of {applicants}.",
+        "Opción n.º {choice}: quienes ocuparon {left_es} se ajustaban tanto como tú a lo que pedía e iban "
+        "antes en el orden de desempate; quedaste en el puesto {place} de {applicants}.",
+        "Choice no. {choice}: those who took {left_en} fitted what it asked for as well as you and came before "
+        "you in the tie-break order; you came {place} of {applicants}.",
     ),
     RANKED_OTHERS_HIGHER: (
-        "Opción n.º {choice}: la pidieron {applicants} personas y quedaste en el puesto {place}; sus {seats} "
-        "plazas fueron para quienes se ajustaban mejor a lo que pedía.",
-        "Choice no. {choice}: {applicants} people asked for it and you came {place}; its {seats} seats went "
-        "to those who fitted what it asked for better.",
+        "Opción n.º {choice}: la pidieron {applicants} personas y quedaste en el puesto {place}; quienes "
+        "ocuparon {left_es} se ajustaban mejor a lo que pedía.",
+        "Choice no. {choice}: {applicants} people asked for it and you came {place}; those who took {left_en} "
+        "fitted what it asked for better.",
     ),
     WORKPLACE_CAP: (
         "Opción n.º {choice}: su centro de trabajo llegó a su tope de personas con quienes se ajustaban mejor; "
@@ -163,6 +165,9 @@ def _reason(
         "place": standing.place,
         "applicants": standing.applicants,
         "seats": standing.seats,
+        "left_es": "la única plaza que le quedaba" if standing.seats == 1
+        else f"las {standing.seats} plazas que le quedaban",
+        "left_en": "the one seat it had left" if standing.seats == 1 else f"the {standing.seats} seats it had left",
         "requirement_es": req_es,
         "requirement_en": req_en,
     }
