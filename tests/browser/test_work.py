@@ -126,32 +126,28 @@ def _follow_up_due(api: Api) -> dict[str, Any]:
 def test_an_operator_works_the_follow_ups_due_from_the_queue(page: Page, api: Api, server: Served) -> None:
     case = _follow_up_due(api)
     with server.clock.at(HUNDRED_DAYS_IN):
-        _work_the_follow_up(page, case, server)
-
-
-def _work_the_follow_up(page: Page, case: dict[str, Any], server: Served) -> None:
-    log_in(page, "op.officer")
-    page.goto("/")
-    due = page.locator("section#follow_ups")
-    expect(due.locator(".count")).to_have_text("1")
-    expect(due).to_contain_text("Lucía")
-    expect(page.locator("nav a[href='/reintegration/follow-ups'] .count")).to_contain_text("1")
-    _shot(page, "reintegration-operator", server)
-    # The returnee's page explains the offer by where they stood and what it asked for, never by a score.
-    page.goto(f"/reintegration/returnees/{case['reference']}")
-    expect(page.locator(".explanation").first).to_contain_text("quedaste en el puesto 1")
-    expect(page.locator(".explanation").first).to_contain_text("Pedía")
-    expect(page.locator("main")).not_to_contain_text("puntu")
-    page.goto("/")
-    page.locator("section#follow_ups li a").first.click()
-    form = page.locator("form[action*='/follow-ups/']")
-    for fieldset in form.locator("fieldset").all():
-        fieldset.locator("input[type=radio]").first.check()
-    form.get_by_role("button", name="Registrar el seguimiento").click()
-    expect(page.locator("p.flash")).to_contain_text("Seguimiento registrado")
-    page.get_by_role("link", name=re.compile("^Mi trabajo")).click()
-    expect(page.locator("section#follow_ups")).to_have_count(0)
-    expect(page.locator("ul.clear")).to_contain_text("Seguimientos pendientes: nada pendiente")
+        log_in(page, "op.officer")
+        page.goto("/")
+        due = page.locator("section#follow_ups")
+        expect(due.locator(".count")).to_have_text("1")
+        expect(due).to_contain_text("Lucía")
+        expect(page.locator("nav a[href='/reintegration/follow-ups'] .count")).to_contain_text("1")
+        _shot(page, "reintegration-operator", server)
+        # The returnee's page explains the offer by where they stood and what it asked for, never by a score.
+        page.goto(f"/reintegration/returnees/{case['reference']}")
+        expect(page.locator(".explanation").first).to_contain_text("quedaste en el puesto 1")
+        expect(page.locator(".explanation").first).to_contain_text("Pedía")
+        expect(page.locator("main")).not_to_contain_text("puntu")
+        page.goto("/")
+        page.locator("section#follow_ups li a").first.click()
+        form = page.locator("form[action*='/follow-ups/']")
+        for fieldset in form.locator("fieldset").all():
+            fieldset.locator("input[type=radio]").first.check()
+        form.get_by_role("button", name="Registrar el seguimiento").click()
+        expect(page.locator("p.flash")).to_contain_text("Seguimiento registrado")
+        page.get_by_role("link", name=re.compile("^Mi trabajo")).click()
+        expect(page.locator("section#follow_ups")).to_have_count(0)
+        expect(page.locator("ul.clear")).to_contain_text("Seguimientos pendientes: nada pendiente")
 
 
 def _on_screen(page: Page, selector: str) -> list[str]:
