@@ -79,11 +79,20 @@ def build_world(session: Session) -> World:
 _counter = itertools.count(1)
 
 
+def _birth_date(n: int) -> str:
+    """A birth date of its own for each person the factory makes: people of one name and birth date are possible
+    duplicates of one another (`cases.duplicates`), and every registration is compared with every record held, so a
+    concern raised on one would hold all the others back. An adult's, in the thirties as the factory's people always
+    were (born around 1990: the age groups of the reports), on a day after the 12th, which no other person's swapped
+    day and month can be; 960 people before a birth date comes again."""
+    return date(1988 + n // 192 % 5, 1 + n // 16 % 12, 13 + n % 16).isoformat()
+
+
 def case_payload(**overrides: Any) -> dict[str, Any]:
     n = next(_counter)
     payload: dict[str, Any] = {
         "agency_reference": f"T-{n:07d}", "given_names": "María José", "first_surname": "Peña",
-        "second_surname": "Rodríguez", "sex": "F", "birth_date": "1990-05-17", "nationality": "VEN",
+        "second_surname": "Rodríguez", "sex": "F", "birth_date": _birth_date(n), "nationality": "VEN",
         "national_id": f"V{10_000_000 + n}", "held_at": "Estación Migratoria Siglo XXI, Tapachula",
         "nearest_airport": "TAP", "detained_since": (date.today() - timedelta(days=30)).isoformat(),
     }

@@ -116,9 +116,10 @@ def test_a_household_boards_together_adults_first_or_not_at_all(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     api = Api(client, world)
     six = (date.today() - timedelta(days=365 * 6 + 30)).isoformat()
-    child = api.ready_case(given_names="Niña", birth_date=six, household_reference="FAM-DOOR")["reference"]
+    # Two families' children of one age: named apart, or they are possible duplicates of each other (Niña, Niño).
+    child = api.ready_case(given_names="Valentina", birth_date=six, household_reference="FAM-DOOR")["reference"]
     adult = api.ready_case(given_names="Madre", household_reference="FAM-DOOR")["reference"]
-    other_child = api.ready_case(given_names="Niño", birth_date=six, household_reference="FAM-DOOR-2")["reference"]
+    other_child = api.ready_case(given_names="Santiago", birth_date=six, household_reference="FAM-DOOR-2")["reference"]
     other_adult = api.ready_case(given_names="Padre", household_reference="FAM-DOOR-2")["reference"]
     departure = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
     flight = api.build_manifest([child, adult, other_child, other_adult], departure=departure)

@@ -471,7 +471,8 @@ def test_two_records_verified_as_one_registry_record_are_one_person(client: Test
     claimant = api.register("ice.officer", national_id=None, given_names="Lucía")
     api.screen(claimant["reference"], ["pending_asylum_claim"], user="ice.officer")
     _verified_as(api, claimant["reference"], "777001")
-    again = api.register("ice.officer", national_id=None, given_names="Lucía", agency_reference="ICE-RT-REG2")
+    again = api.register("ice.officer", national_id=None, given_names="Lucía", agency_reference="ICE-RT-REG2",
+                         birth_date=claimant["birth_date"])
     api.screen(again["reference"], user="ice.officer")
     _verified_as(api, again["reference"], "777001")
     api.passport(again, user="ice.officer")
@@ -493,7 +494,8 @@ def test_a_record_matched_later_to_a_passengers_registry_record_takes_the_passen
     flight = api.flight(user="ice.officer")["reference"]
     ok(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [passenger["reference"]]}), 201)
     assert ok(api.get("ice.officer", f"/api/v1/cases/{passenger['reference']}"))["state"] == "manifested"
-    claimant = api.register("ice.officer", national_id=None, given_names="Marta", agency_reference="ICE-RT-REG3")
+    claimant = api.register("ice.officer", national_id=None, given_names="Marta", agency_reference="ICE-RT-REG3",
+                            birth_date=passenger["birth_date"])
     api.screen(claimant["reference"], ["pending_asylum_claim"], user="ice.officer")
     _verified_as(api, claimant["reference"], "888002")
     assert ok(api.get("ice.officer", f"/api/v1/cases/{passenger['reference']}"))["state"] == "documented"
@@ -507,7 +509,8 @@ def test_removing_the_cedula_does_not_unmake_the_same_person(client: TestClient,
     claimant = api.register(national_id="V-9.100.200")
     api.screen(claimant["reference"], ["pending_asylum_claim"])
     _verified_as(api, claimant["reference"], "999003", sender="inm.officer")
-    again = api.register("ice.officer", national_id="V9100200", agency_reference="ICE-RT-CED")
+    again = api.register("ice.officer", national_id="V9100200", agency_reference="ICE-RT-CED",
+                         birth_date=claimant["birth_date"])
     api.screen(again["reference"], user="ice.officer")
     _verified_as(api, again["reference"], "999003")
     current = client.get(f"/api/v1/cases/{again['reference']}", headers=world.headers("ice.officer"))

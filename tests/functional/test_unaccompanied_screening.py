@@ -42,8 +42,9 @@ def _family(api: Api, household: str, *, ready: bool = True, minors: int = 1) ->
     """An adult heading `household` and its minors, screened with no concern (the adult waits with them), and
     taken to 'ready' if asked."""
     adult = api.register(household_reference=household, birth_date=ADULT, given_names="Adulta")
-    children = [api.register(household_reference=household, birth_date=MINOR, given_names=f"Niña {n}")
-                for n in range(minors)]
+    # Twins have names of their own: two of one birth date named alike are possible duplicates of each other.
+    children = [api.register(household_reference=household, birth_date=MINOR, given_names=name)
+                for name in ("Valentina", "Camila", "Daniela")[:minors]]
     for case in (adult, *children):
         api.screen(case["reference"])
         if ready:

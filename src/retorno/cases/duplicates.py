@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import compress
@@ -82,8 +82,23 @@ class FileRow(Person, Protocol):
     def row_number(self) -> int: ...
 
 
+# How duplicate detection names a held case another country's agency holds (`travel.load`): never by its reference,
+# which is not the importing agency's to read (SPEC.md 4.6; README "Another agency's record is named to nobody"). The
+# import's report says "a case another agency holds"; the flag is written by the case's id, which follows the mark.
+ELSEWHERE = "\x00elsewhere:"
+
+
+def held_elsewhere(case_id: int) -> str:
+    """The name of a held case of another country's agency, for duplicate detection (`ELSEWHERE`)."""
+    return f"{ELSEWHERE}{case_id}"
+
+
 class HeldCase(NamedTuple):
-    """A case already in the system, as duplicate detection needs it (a tuple: cheap by the 100,000)."""
+    """A case already in the system, as duplicate detection needs it (a tuple: cheap by the 100,000).
+
+    Compared as a row too (a `FileRow`: a case just registered or corrected, `travel.duplicates`), its `row_number`
+    is its place among those compared so.
+    """
 
     case_reference: str
     given_names: str
@@ -91,6 +106,7 @@ class HeldCase(NamedTuple):
     second_surname: str | None
     birth_date: date
     national_id: str | None
+    row_number: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,16 +328,17 @@ def held_cases_to_compare(rows: Sequence[Person]) -> tuple[set[date], set[str]]:
     Every blocking key holds a birth date (or its day and month swapped) or a national ID, so
     the service layer need only load held cases with a birth date or an ID in these sets.
     """
+    return keys_to_compare([row.birth_date for row in rows], [row.national_id for row in rows])
+
+
+def keys_to_compare(births: Iterable[date], national_ids: Iterable[str | None]) -> tuple[set[date], set[str]]:
+    """`held_cases_to_compare` of people given as their birth dates and national IDs (a file's columns)."""
     birth_dates: set[date] = set()
-    national_ids: set[str] = set()
-    for row in rows:
-        born = row.birth_date
+    for born in set(births):
         birth_dates.add(born)
         if born.day <= 12:
             birth_dates.add(born.replace(month=born.day, day=born.month))
-        if national_id_key(row.national_id):
-            national_ids.add(national_id_key(row.national_id))
-    return birth_dates, national_ids
+    return birth_dates, set(map(national_id_key, set(national_ids))) - {""}
 
 
 def find_duplicates(rows: Sequence[FileRow], held: Sequence[Person] = ()) -> list[PossibleDuplicate]:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, overload
 import airportsdata
 import pycountry
 
-from retorno.cases.duplicates import Person, PossibleDuplicate, describe_reason, find_duplicates
+from retorno.cases.duplicates import ELSEWHERE, Person, PossibleDuplicate, describe_reason, find_duplicates
 from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
@@ -74,6 +74,7 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                   "a different person (possible duplicate of {other}: {reason}); a person decides"),
     "row": ("la fila {row}", "row {row}"),
     "held_case": ("el caso registrado {reference}", "held case {reference}"),
+    "elsewhere_case": ("un caso que otra agencia tiene registrado", "a case another agency holds"),
     "no_rows": ("al menos una fila de casos", "at least one case row"),
 }
 
@@ -474,6 +475,8 @@ def _flag_duplicates(sheet: Sheet, rows: Sequence[CaseRow], held: Sequence[Perso
         if duplicate.other_row_number is not None:
             other = (sheet.say("row", row=duplicate.other_row_number)
                      + f" ({duplicate.other_case_reference})")
+        elif (duplicate.other_case_reference or "").startswith(ELSEWHERE):
+            other = sheet.say("elsewhere_case")  # another country's agency's: named to nobody
         else:
             other = sheet.say("held_case", reference=duplicate.other_case_reference)
         sheet.warning(index_of[duplicate.row_number], "case_reference", "duplicate",
@@ -509,6 +512,11 @@ class CheckedCases:
     _sheet: Sheet | None
     _held: Sequence[Person]
     _locale: str
+
+    def compare_also(self, held: Sequence[Person]) -> None:
+        """More held cases to compare the rows with (another country's alike to a row, `travel.load`), before
+        `find_duplicates`."""
+        self._held = [*self._held, *held]
 
     def find_duplicates(self) -> None:
         """Add the possible duplicates to the report, each a warning on its row (once; no database is used)."""

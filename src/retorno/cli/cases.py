@@ -100,11 +100,12 @@ def resolve(reference: str,
 
 @cases_app.command("decide-duplicate")
 def decide_duplicate(reference: str,
-                     other: Annotated[str, typer.Argument(help="the other record of the possible duplicate")],
+                     other: Annotated[str, typer.Argument(help="the other record of the possible duplicate, or the "
+                                                               "flag's number when another country's agency holds it")],
                      decision: Annotated[str, typer.Option(help="same_person or different_people")],
                      reason: Annotated[str, typer.Option(help="the supervisor's written reason")],
                      act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
-    """A supervisor's written decision on a possible duplicate an import flagged: one person or two."""
+    """A supervisor's written decision on a possible duplicate: one person or two."""
     from retorno.cases.service import get_case
     from retorno.travel.duplicates import decide_duplicate as decide
 

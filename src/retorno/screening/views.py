@@ -79,11 +79,15 @@ def best_interests(reference: str, body: BestInterestsIn, session: SessionDep, u
 
 
 class PossibleDuplicateOut(BaseModel):
-    """A possible duplicate of the case an import flagged: the other record, and whether a supervisor decided."""
+    """A possible duplicate of the case (flagged at its registration, its import or a correction of its identity, among
+    every sending agency's records): the other record, and whether a supervisor decided."""
 
-    other: str
+    other: str = Field(description="the other record's reference, or 'another agency' when another country's agency "
+                                   "holds it (named to nobody)")
+    flag: int = Field(description="the flag's number: a decision names the flag by it (or by the other record's "
+                                  "reference, when named)")
     score: float
-    reason: str = Field(description="why the import found them alike")
+    reason: str = Field(description="why they were found alike")
     decision: Literal["same_person", "different_people"] | None
     decided_at: datetime | None
     holding: bool = Field(description="undecided while either person has a protection concern open: the case is "
@@ -100,8 +104,8 @@ class DuplicateDecisionIn(Input):
 @router.get("/possible-duplicates", response_model=list[PossibleDuplicateOut], tags=["possible duplicates"])
 def read_possible_duplicates(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
-    return [{"other": shown.other, "score": shown.score, "reason": shown.reason_en, "decision": shown.decision,
-             "decided_at": shown.decided_at, "holding": shown.holding}
+    return [{"other": shown.other, "flag": shown.flag, "score": shown.score, "reason": shown.reason_en,
+             "decision": shown.decision, "decided_at": shown.decided_at, "holding": shown.holding}
             for shown in duplicates.possible_duplicates(session, user, case)]
 
 

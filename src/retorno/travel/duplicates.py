@@ -1,6 +1,9 @@
-"""Possible duplicates: two records an import found alike, for a supervisor to decide (SPEC.md 4.1).
+"""Possible duplicates: two records found alike, for a supervisor to decide (SPEC.md 4.1).
 
-An import flags two records that may be one person (`cases.duplicates`, `travel.load`). Until a supervisor decides,
+Every door that makes a case or changes what it says of the person flags two records that may be one person, against
+every sending agency's records (`flag_possible_duplicates`: a registration through the API or the page, a correction
+of the names, the birth date or the cédula; an import compares its rows so too, `travel.load`), scored and blocked by
+`cases.duplicates`. Until a supervisor decides,
 a pair whose person has a protection concern open holds both records back (`cases.facts.protection_status`): the
 same person typed twice, with no number in common, must not fly on the record without the asylum claim. The
 supervisor decides once, with a written reason: `same_person` links the two records for good (`facts._linked_pairs`:
@@ -14,9 +17,10 @@ duplicate, or when a decision makes them one person with a record holding one; t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -24,12 +28,19 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record, text_digest
-from retorno.cases.duplicates import describe_reason
+from retorno.cases.duplicates import HeldCase, describe_reason, find_duplicates, keys_to_compare
 from retorno.cases.facts import protection_status, same_person, undecided_duplicates
-from retorno.cases.models import DUPLICATE_DECISIONS, Case, PossibleDuplicate
-from retorno.cases.service import LINKED_RECORD_REACTIONS, advance, ensure_owner
-from retorno.db import among, utcnow
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, written_reason
+from retorno.cases.models import (
+    DUPLICATE_DECISIONS,
+    ONE_PERSON,
+    Case,
+    PossibleDuplicate,
+    cedula_digits,
+    national_id_digits,
+)
+from retorno.cases.service import ANOTHER_AGENCY, LINKED_RECORD_REACTIONS, advance, can_see, ensure_owner
+from retorno.db import among, bulk_insert, utcnow
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, written_reason
 from retorno.flights.service import take_off_manifests
 
 
@@ -37,9 +48,14 @@ from retorno.flights.service import take_off_manifests
 class DuplicateShown:
     """A possible duplicate of a case as its page and the API show it."""
 
+    # The other record's reference when the reader may read it (`cases.service.can_see`), else only "another agency":
+    # another country's record is named to nobody.
     other: str
+    other_named: bool
+    # The flag's number, by which a supervisor names it in a decision whoever holds the other record.
+    flag: int
     score: float
-    # Why the import found them alike, in Spanish and in English (`cases.duplicates.describe_reason`).
+    # Why they were found alike, in Spanish and in English (`cases.duplicates.describe_reason`).
     reason_es: str
     reason_en: str
     decision: str | None
@@ -71,9 +87,29 @@ def possible_duplicates(session: Session, actor: User, case: Case) -> list[Dupli
     shown = []
     for pair, other in pairs:
         holding = pair.decision is None and bool(status[case.id][1] or status[other.id][1])
-        shown.append(DuplicateShown(other.reference, round(pair.score, 3), describe_reason(pair.reason, "es"),
-                                    describe_reason(pair.reason, "en"), pair.decision, pair.decided_at, holding))
+        named = can_see(session, actor, other)
+        shown.append(DuplicateShown(other.reference if named else ANOTHER_AGENCY, named, pair.id, round(pair.score, 3),
+                                    describe_reason(pair.reason, "es"), describe_reason(pair.reason, "en"),
+                                    pair.decision, pair.decided_at, holding))
     return shown
+
+
+# How a decision's refusal names the other record when the supervisor may not read it.
+_ANOTHER_AGENCYS_RECORD = "another agency's record"
+
+
+def _named(session: Session, actor: User, other: Case) -> str | Message:
+    """The other record of a pair as `actor` may be told of it: its reference, or only that another agency holds it."""
+    return other.reference if can_see(session, actor, other) else Message(_ANOTHER_AGENCYS_RECORD)
+
+
+def _pair_named(session: Session, actor: User, case: Case, name: str) -> tuple[PossibleDuplicate, Case] | None:
+    """The pair of `case` that `name` names: by the flag's number, or by the other record's reference when `actor`
+    may read it (another country's reference names nothing to them). Of several flags of one pair (an identity
+    corrected after a decision is flagged again), the one undecided."""
+    named = [(pair, other) for pair, other in _pairs(session, case)
+             if name == str(pair.id) or (name == other.reference and can_see(session, actor, other))]
+    return next((found for found in named if found[0].decision is None), named[-1] if named else None)
 
 
 @action("duplicate.decide")
@@ -89,28 +125,110 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
     if decision not in DUPLICATE_DECISIONS:
         raise InvalidInput("decision must be 'same_person' or 'different_people'", code="invalid_decision")
     reason = written_reason(reason)
-    pair = next((pair for pair, other in _pairs(session, case) if other.reference == other_reference), None)
-    if pair is None:
+    found = _pair_named(session, actor, case, other_reference)
+    if found is None:
         raise NotFound("case %(case)s has no possible duplicate %(other)s", case=case.reference,
                        other=other_reference)
-    other = session.get(Case, pair.other_case_id if pair.case_id == case.id else pair.case_id)
-    assert other is not None
+    pair, other = found
     if actor.agency_id not in (case.agency_id, other.agency_id):
         raise Forbidden("cases %(case)s and %(other)s are other agencies' records: a supervisor of an agency holding "
                         "one of them decides", code="forbidden.duplicate.decide", case=case.reference,
-                        other=other.reference)
+                        other=_named(session, actor, other))
     if pair.decision is not None:
         raise InvalidTransition("the possible duplicate %(case)s / %(other)s was decided already (%(decision)s)",
-                                code="duplicate_decided", case=case.reference, other=other.reference,
+                                code="duplicate_decided", case=case.reference, other=_named(session, actor, other),
                                 decision=pair.decision)
     pair.decision, pair.decided_by, pair.decided_at = decision, actor.id, utcnow()
     pair.decision_reason = reason
     session.flush()
     record(session, actor, "duplicate.decide", "case", case.reference,
-           after={"other": other.reference, "decision": decision, "reason_sha256": text_digest(reason)})
+           after={"other": str(_named(session, actor, other)), "flag": pair.id, "decision": decision,
+                  "reason_sha256": text_digest(reason)})
     for record_ in (case, other):
         advance(session, actor, record_)
     return pair
+
+
+# What duplicate detection compares of a case (`cases.duplicates.Person`): a correction of one is compared again.
+COMPARED_FIELDS = frozenset({"given_names", "first_surname", "second_surname", "birth_date", "national_id"})
+_COMPARED = (Case.id, Case.reference, Case.given_names, Case.first_surname, Case.second_surname, Case.birth_date,
+             Case.national_id)
+# Birth dates or cédulas asked in one statement: a registration asks one or two of each, a large import thousands.
+_ASKED = 1000
+
+
+def records_alike(session: Session, births: Iterable[date], national_ids: Iterable[str | None],
+                  where: Sequence[sa.ColumnElement[bool]] = ()) -> dict[int, HeldCase]:
+    """The held cases (meeting `where`), by id, that can share a blocking key of `cases.duplicates` with people born
+    on `births` or holding `national_ids`: born on one of those days or on its day and month swapped, or holding one
+    of those cédulas' digits (`cases.duplicates.keys_to_compare`). Off the birth-date and cédula indexes, in one
+    statement for a registration's person (a thousand birth dates and a thousand cédulas a statement)."""
+    national_ids = list(national_ids)
+    born, keys = keys_to_compare(births, national_ids)
+    dates = sorted(born)
+    digits = sorted((keys | set(map(national_id_digits, national_ids))) - {""})
+    found: dict[int, HeldCase] = {}
+    for start in range(0, max(len(dates), len(digits)), _ASKED):
+        asked = [sa.select(*_COMPARED).where(condition, *where) for condition, values in (
+            (Case.birth_date.in_(dates[start:start + _ASKED]), dates[start:start + _ASKED]),
+            (cedula_digits(Case.national_id).in_(digits[start:start + _ASKED]), digits[start:start + _ASKED]))
+            if values]
+        statement = asked[0] if len(asked) == 1 else sa.union(*asked)
+        found.update((case_id, HeldCase(reference, given, first, second, birth_date, national_id))
+                     for case_id, reference, given, first, second, birth_date, national_id
+                     in session.execute(statement).all())
+    return found
+
+
+def flag_possible_duplicates(session: Session, by: User, cases: Sequence[Case]) -> int:
+    """Flag the records alike to `cases`, just registered or whose names, birth date or cédula were corrected,
+    among every sending agency's records (SPEC.md 4.1: no door gets around the hold, and the same person is often held
+    by two states, detained in one and moved to the other); returns how many flags were written.
+
+    The import's detection (`cases.duplicates.find_duplicates`), on the few records that can share a blocking key with
+    them (`records_alike`: for one person, one statement off the birth-date and cédula indexes). A pair flagged already
+    and undecided, or decided one person, is not flagged again; one a supervisor decided are two people is, since what
+    they decided on has changed. Written as the import writes its flags (`keep_flags`).
+    """
+    if not cases:
+        return 0
+    session.flush()
+    ids = [case.id for case in cases]
+    records = [HeldCase(case.reference, case.given_names, case.first_surname, case.second_surname, case.birth_date,
+                        case.national_id, index) for index, case in enumerate(cases)]
+    alike = records_alike(session, [case.birth_date for case in cases], [case.national_id for case in cases])
+    held = {case_id: person for case_id, person in alike.items() if case_id not in ids}
+    id_of = {case.reference: case.id for case in cases} | {person.case_reference: case_id
+                                                           for case_id, person in held.items()}
+    found = find_duplicates(records, list(held.values()))
+    if not found:
+        return 0
+    kept = {frozenset((first, second)) for first, second in session.execute(
+        sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id).where(
+            sa.or_(among(PossibleDuplicate.case_id, ids), among(PossibleDuplicate.other_case_id, ids)),
+            sa.or_(PossibleDuplicate.decision.is_(None), PossibleDuplicate.decision == ONE_PERSON)))}
+    now, flags = utcnow(), []
+    for duplicate in found:
+        pair = (ids[duplicate.row_number], id_of[duplicate.other_case_reference or ""])
+        if frozenset(pair) not in kept:
+            kept.add(frozenset(pair))
+            flags.append({"case_id": pair[0], "other_case_id": pair[1], "score": duplicate.score,
+                          "reason": duplicate.reason[:200], "created_at": now})
+    return keep_flags(session, by, flags)
+
+
+def keep_flags(session: Session, by: User | None, flags: Sequence[dict[str, Any]]) -> int:
+    """Write possible duplicates (rows of `possible_duplicates`), whichever door found them; returns how many.
+
+    Through the driver: the commit-time guard learns of both records of each pair (`travel.invariants.DRIVER_WRITES`)
+    and checks their manifests. A passenger now held back by a possible duplicate whose person has a protection
+    concern open leaves every manifest, as with any concern of the person's (`pull_held`).
+    """
+    if not flags:
+        return 0
+    bulk_insert(session, PossibleDuplicate.__table__, list(flags))
+    pull_held(session, by, {case_id for flag in flags for case_id in (flag["case_id"], flag["other_case_id"])})
+    return len(flags)
 
 
 def pull_held(session: Session, by: User | None, case_ids: Iterable[int]) -> list[str]:

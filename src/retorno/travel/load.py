@@ -33,16 +33,16 @@ from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action
 from retorno.audit.service import columns_to_record, record
 from retorno.cases import lifecycle
-from retorno.cases.duplicates import HeldCase
-from retorno.cases.models import Case, Household, PossibleDuplicate
+from retorno.cases.duplicates import HeldCase, held_elsewhere
+from retorno.cases.models import Case, Household
 from retorno.cases.rows import CaseReport, CaseRow, CaseRows, CheckedCases, LockedIdentity, check
 from retorno.cases.service import AUDITED_FIELDS, HEADS, next_references, search_names
 from retorno.config import Settings
-from retorno.db import bulk_insert, insert_columns, utcnow
+from retorno.db import insert_columns, utcnow
 from retorno.errors import InvalidInput
 from retorno.imports.rows import ImportOutcome
 from retorno.safeguards import IDENTITY_FIELDS
-from retorno.travel.duplicates import pull_held
+from retorno.travel.duplicates import keep_flags, records_alike
 from retorno.travel.service import household_grew, update_case
 
 # Where each audited field of a case comes from in a row (the same name unless said here).
@@ -62,11 +62,13 @@ class CaseImportOutcome(ImportOutcome[CaseRow]):
 
 @dataclass
 class _Held:
-    """The cases already held that an import needs: the agency's own by its reference, and the country's."""
+    """The cases already held that an import needs: the agency's own by its reference, and the country's; and, for
+    duplicate checks, another country's alike to a row (`elsewhere`, by the name detection gives them)."""
 
     own: dict[str, int]
     people: list[HeldCase]
     ids: dict[str, int]
+    elsewhere: dict[str, int]
 
 
 def _held_cases(session: Session, actor: User) -> _Held:
@@ -79,7 +81,7 @@ def _held_cases(session: Session, actor: User) -> _Held:
     rows = session.execute(sa.select(
         Case.id, Case.agency_id, Case.agency_reference, Case.reference, Case.given_names, Case.first_surname,
         Case.second_surname, Case.birth_date, Case.national_id).where(Case.agency_id.in_(country_agencies))).all()
-    held = _Held({}, [], {})
+    held = _Held({}, [], {}, {})
     for case_id, agency_id, agency_reference, reference, given, first, second, born, national_id in rows:
         mine = agency_id == actor.agency_id
         name = agency_reference if mine else reference
@@ -88,6 +90,21 @@ def _held_cases(session: Session, actor: User) -> _Held:
         held.ids[name] = case_id
         held.people.append(HeldCase(name, given, first, second, born, national_id))
     return held
+
+
+def _held_elsewhere(session: Session, actor: User, rows: CaseRows, held: _Held) -> list[HeldCase]:
+    """Another country's cases alike to a row, for duplicate checks: the same person is often held by two states
+    (detained in one, moved to the other), and a registration is compared so too (`travel.duplicates.records_alike`,
+    off the birth-date and cédula indexes). Named by a name that says nothing of them
+    (`cases.duplicates.held_elsewhere`: the report names that agency's case to nobody), noted in `held.elsewhere`."""
+    country_agencies = sa.select(Agency.id).where(Agency.country == actor.agency.country)
+    people = []
+    for case_id, person in records_alike(session, rows.column("birth_date"), rows.column("national_id"),
+                                         [Case.agency_id.not_in(country_agencies)]).items():
+        name = held_elsewhere(case_id)
+        held.elsewhere[name] = case_id
+        people.append(person._replace(case_reference=name))
+    return people
 
 
 def _locked_identities(session: Session, actor: User) -> dict[str, LockedIdentity]:
@@ -185,6 +202,8 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
     checked = check(data, filename, today=today, known_case_reference=held.ids.__contains__, held=held.people,
                     locked=_locked_identities(session, actor), locale=locale, max_unpacked=max_unpacked)
     report = checked.report
+    if isinstance(report.rows, CaseRows) and report.rows:
+        checked.compare_also(_held_elsewhere(session, actor, report.rows, held))
     outcome = CaseImportOutcome(report)
     if not report.ok or session.get_bind().dialect.name != "postgresql":
         # The whole report, possible duplicates included, for a file refused too; and now where nothing
@@ -216,7 +235,7 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
     outcome.created = len(references)
     outcome.created_references = references
     created = dict(zip(new_rows.column("row_number"), references, strict=True))
-    outcome.duplicates_flagged = _flag_duplicates(session, actor, report, created, held.ids)
+    outcome.duplicates_flagged = _flag_duplicates(session, actor, report, created, held.ids | held.elsewhere)
     if outcome.created or outcome.updated:
         record(session, actor, "import.cases", "import", filename,
                after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
@@ -413,7 +432,7 @@ def _flag_duplicates(session: Session, actor: User, report: CaseReport, created:
     for start in range(0, len(involved), _CHUNK):
         new_ids.update(session.execute(sa.select(Case.reference, Case.id).where(
             Case.reference.in_(involved[start:start + _CHUNK]))).all())
-    rows, flagged = [], set[int]()
+    rows = []
     for dup in report.duplicates:
         mine = new_ids.get(created.get(dup.row_number, ""))
         if dup.other_row_number is not None:
@@ -423,11 +442,6 @@ def _flag_duplicates(session: Session, actor: User, report: CaseReport, created:
         if mine and other:
             rows.append({"case_id": mine, "other_case_id": other, "score": dup.score, "reason": dup.reason[:200],
                          "created_at": utcnow()})
-            flagged.update((mine, other))
-    if rows:
-        # Through the driver, as the cases are: the commit-time guard learns of both records of each pair
-        # (`travel.invariants.DRIVER_WRITES`). A passenger now held back by a possible duplicate whose person has a
-        # protection concern open leaves every manifest, as with any concern of the person's (`pull_held`).
-        bulk_insert(session, PossibleDuplicate.__table__, rows)
-        pull_held(session, actor, flagged)
-    return len(rows)
+    # As every door writes them (through the driver: the commit-time guard learns of both records), a passenger
+    # now held back leaving every manifest.
+    return keep_flags(session, actor, rows)

@@ -42,16 +42,21 @@ from retorno.flights.service import take_off_manifests
 from retorno.safeguards import is_minor
 from retorno.screening import service as screening
 from retorno.screening.models import Screening
-from retorno.travel import duplicates  # noqa: F401  # its reaction: a possible duplicate's concern holds a passenger
+from retorno.travel import duplicates  # its reaction (a possible duplicate's concern holds a passenger), its flagging
 from retorno.verification.service import reopen
 
 
 @action("case.register")
 def register_case(session: Session, actor: User, data: CaseInput) -> Case:
-    """Register one person; joining a household already on a manifest takes that household off it."""
+    """Register one person; joining a household already on a manifest takes that household off it.
+
+    A record alike of any agency's (the names typed otherwise, the surnames or the day and month of birth swapped) is
+    flagged a possible duplicate, as an import flags it: while undecided, a concern open on either holds the other back.
+    """
     case = register_in_cases(session, actor, data)
     if case.household_id is not None:
         household_grew(session, actor, [case.household_id])
+    duplicates.flag_possible_duplicates(session, actor, [case])
     return case
 
 
@@ -228,6 +233,11 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
     if "birth_date" in changed and not was_minor and is_minor(case.birth_date, utcnow().date()):
         # The household's last adult, or someone alone, may now be a minor with nobody waiting with them.
         _minors_left_alone(session, actor, case)
+    if changed.keys() & duplicates.COMPARED_FIELDS:
+        # Corrected names, birth date or cédula may make the record alike to another, whichever agency holds it: it is
+        # flagged as a new record would be (red team: a correction made a case look like a person with an open
+        # trafficking concern, and nothing compared them).
+        duplicates.flag_possible_duplicates(session, actor, [case])
     return bool(changed)
 
 
