@@ -184,15 +184,16 @@ def test_two_transactions_changing_one_case_s_concerns_at_once_leave_the_marker_
             worker = threading.Thread(target=close)
             worker.start()
             with engine.connect() as watcher:
-                waiting = 0
-                for _ in range(100):
+                # However loaded the machine, until the closing transaction waits on the lock (or a minute passed):
+                # under CI's load the thread's flush took longer than the five seconds this once allowed.
+                waiting, deadline = 0, time.monotonic() + 60
+                while not waiting and worker.is_alive() and time.monotonic() < deadline:
                     waiting = watcher.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
                                                       "current_database() AND wait_event_type = 'Lock'")).scalar_one()
-                    if waiting:
-                        break
-                    time.sleep(0.05)
+                    if not waiting:
+                        time.sleep(0.05)
             raising.commit()
-            worker.join(10)
+            worker.join(60)
             assert waiting == 1 and not worker.is_alive()
             raising.close()
             closing.close()
