@@ -159,8 +159,9 @@ class Input(BaseModel):
     """Every API request body: no text in it, however nested, holds a character `unwanted` finds (422); nor a
     tab or a line break, outside the fields that run over several lines (`single_line`). And its numbers and
     booleans are strict, in every field of every body: a number is a JSON number, `true` is no 1 and "10" no 10,
-    a boolean is `true` or `false`, never "true", "yes" or 1 (pydantic's lax mode reads each so, and a client's
-    slip, a quoted count or a string flag, would be taken for what it did not say). pydantic's own strict mode is
+    a count is a JSON integer (10.0 is no 10), a boolean is `true` or `false`, never "true", "yes" or 1
+    (pydantic's lax mode reads each so, and a client's slip, a quoted count, a count computed as a float or a string
+    flag, would be taken for what it did not say). pydantic's own strict mode is
     not used for the whole body: the API reads dates and times as ISO text, which strict mode refuses in the
     Python objects FastAPI validates. A money amount (Decimal) keeps taking its exact decimal text ("130.50")."""
 
@@ -171,7 +172,8 @@ class Input(BaseModel):
             return value
         annotation = cls.model_fields[info.field_name].annotation
         kinds = _numbers(annotation)
-        if kinds and (_holds(value, bool) or (not _takes_text(annotation) and _holds(value, str))):
+        if kinds and (_holds(value, bool) or (not _takes_text(annotation) and _holds(value, str))
+                      or (float not in kinds and _holds(value, float))):
             if int in kinds:
                 raise PydanticCustomError("int_type", "Input should be a valid integer")
             raise PydanticCustomError("float_type", "Input should be a valid number")

@@ -77,6 +77,48 @@ def test_no_number_field_of_an_api_body_takes_a_text(body: type[Input]) -> None:
             assert mine and mine[0]["type"] in ("int_type", "float_type"), (name, refused.value.errors())
 
 
+def _integer_only(annotation: object) -> bool:
+    """Whether a field's numbers are integers only (no float anywhere in its annotation)."""
+    def holds(kind: type, part: object) -> bool:
+        return part is kind or any(holds(kind, a) for a in typing.get_args(part))
+    return holds(int, annotation) and not holds(float, annotation)
+
+
+@pytest.mark.parametrize("body", _bodies(), ids=lambda b: b.__name__)
+def test_no_integer_field_of_an_api_body_takes_a_float(body: type[Input]) -> None:
+    """Red team (low): "seats": 10.0 was taken as 10 (pydantic's lax mode takes a float with no fraction for an
+    int); a count is a JSON integer, and a float field still takes 10.0."""
+    for name, annotation in _number_fields(body):
+        listed = typing.get_origin(annotation) is list or list in map(typing.get_origin, typing.get_args(annotation))
+        if not _integer_only(annotation):
+            continue
+        for number in (10.0, 0.0, 1.5):
+            with pytest.raises(ValidationError) as refused:
+                body.model_validate({name: [number] if listed else number})
+            mine = [e for e in refused.value.errors() if e["loc"][:1] == (name,)]
+            assert mine and mine[0]["type"] in ("int_type", "int_from_float"), (name, refused.value.errors())
+
+
+def test_a_float_field_takes_a_float_with_no_fraction() -> None:
+    from retorno.verification.views import AuditSampleIn
+    assert AuditSampleIn.model_validate({"share": 1.0}).share == 1.0
+
+
+def test_the_api_refuses_a_float_count_naming_the_field(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+    flight = {"flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 10.0,
+              "origin": "TAP", "destination": "CCS", "departure_utc": departure.isoformat(),
+              "arrival_utc": (departure + timedelta(hours=5)).isoformat(), "escorts": 1}
+    refused = api.post("inm.officer", "/api/v1/flights", flight)
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "invalid_request" and "seats" in refused.text and "valid integer" in refused.text
+    assert api.post("inm.officer", "/api/v1/flights", {**flight, "seats": 10, "escorts": 1.0}).status_code == 422
+    assert ok(api.get("inm.officer", "/api/v1/flights")) == []
+    ok(api.post("inm.officer", "/api/v1/flights", {**flight, "seats": 10}), 201)
+
+
 @pytest.mark.parametrize("body", _bodies(), ids=lambda b: b.__name__)
 def test_no_boolean_field_of_an_api_body_takes_anything_but_true_or_false(body: type[Input]) -> None:
     for name in _boolean_fields(body):
