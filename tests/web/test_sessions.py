@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
-from retorno.agencies.logins import change_password, disable_user
+from retorno.agencies.logins import change_password, disable_user, enable_user
 from retorno.agencies.models import ApiToken, LoginSession, User
+from retorno.audit.models import AuditRecord
 from retorno.cli.main import app as cli
 from retorno.config import Settings
 from retorno.db import utcnow
+from retorno.errors import InvalidInput
 from retorno.web.deps import LOGIN_COOKIE
 from tests.factories import World
 from tests.web.pages_helpers import login, post_form
@@ -120,3 +123,47 @@ def test_the_cli_has_a_disable_command(settings: Settings) -> None:
 def test_disable_user_is_a_service_action_with_an_audit_record(session: Session, world: World) -> None:
     disable_user(session, world.users["admin"], "saime.viewer", reason="Retired from the service.")
     assert session.execute(sa.select(User.active).where(User.username == "saime.viewer")).scalar_one() is False
+
+
+def test_the_console_enables_a_disabled_user_with_a_written_reason(client: TestClient, session: Session,
+                                                                   world: World) -> None:
+    """`retorno users disable` had no way back on the console: `retorno users enable NAME --reason` (the service
+    step, audited as the system with its reason, as a disable is)."""
+    disable_user(session, None, "saime.viewer", reason="Retired from the service.")
+    with pytest.raises(InvalidInput) as poor:
+        enable_user(session, None, "saime.viewer", reason="x")
+    assert poor.value.code == "reason_required"
+    enable_user(session, None, "saime.viewer", reason="Back from leave, the agency asked it in writing.")
+    session.flush()
+    assert session.execute(sa.select(User.active).where(User.username == "saime.viewer")).scalar_one() is True
+    audited = session.execute(sa.select(AuditRecord).where(AuditRecord.action == "user.enable",
+                                                           AuditRecord.object_id == "saime.viewer")).scalar_one()
+    assert audited.reason == "Back from leave, the agency asked it in writing." and audited.agency == "system"
+    assert _works(client, _logged_in(client, "saime.viewer"))
+    with pytest.raises(InvalidInput) as again:
+        enable_user(session, None, "saime.viewer", reason="Back from leave, the agency asked it in writing.")
+    assert again.value.code == "user.enabled"
+
+
+def test_the_cli_has_an_enable_command(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'retorno.sqlite3'}"
+    env = {"RETORNO_DATA_DIR": str(tmp_path), "RETORNO_DATABASE_URL": url}
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(cli, list(args), env=env)
+
+    assert run("db", "upgrade").exit_code == 0
+    assert run("agencies", "add", "VE-SAIME", "--kind", "receiving_authority", "--name", "SAIME",
+               "--country", "VEN").exit_code == 0
+    assert run("users", "add", "ana", "--agency", "VE-SAIME", "--role", "officer", "--password",
+               "una clave bastante larga").exit_code == 0
+    assert run("users", "disable", "ana", "--reason", "Dejó el servicio por un tiempo.").exit_code == 0
+    unsaid = run("users", "enable", "ana")
+    assert unsaid.exit_code == 2 and "reason_required" in unsaid.output, unsaid.output
+    enabled = run("users", "enable", "ana", "--reason", "Volvió al servicio, lo pidió el SAIME.")
+    assert enabled.exit_code == 0 and "ana" in enabled.output and "enabled" in enabled.output, enabled.output
+    assert run("users", "token", "ana", "--password", "una clave bastante larga").exit_code == 0
+    again = run("users", "enable", "ana", "--reason", "Volvió al servicio, lo pidió el SAIME.")
+    assert again.exit_code == 2 and "user.enabled" in again.output
+    assert "enable" in run("users", "--help").output

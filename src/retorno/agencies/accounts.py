@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from argon2.exceptions import VerificationError
 from sqlalchemy.orm import Session
 
-from retorno.agencies.logins import change_password, end_access, revoke_sessions, revoke_tokens
+from retorno.agencies.logins import change_password, end_access, restore_access, revoke_sessions, revoke_tokens
 from retorno.agencies.models import ROLES, Agency, User
 from retorno.agencies.permissions import ADMINISTRATOR, action, reader
 from retorno.agencies.service import (
@@ -171,10 +171,7 @@ def enable(session: Session, actor: User, username: str) -> User:
         require_stand_in(actor, user.agency)
         raise Forbidden("user '%(username)s' was disabled by an administrator; only an administrator enables them",
                         code="forbidden.users.enable", username=username)
-    user.active = True
-    session.flush()
-    record(session, actor, "user.enable", "user", username, after={"active": True})
-    return user
+    return restore_access(session, actor, user)
 
 
 @action("users.manage")

@@ -295,6 +295,24 @@ def disable_user(session: Session, actor: User | None, username: str, *, reason:
     return end_access(session, actor, _user_named(session, username), reason=reason)
 
 
+@action("admin.users", system=True)
+def enable_user(session: Session, actor: User | None, username: str, *, reason: str) -> User:
+    """Let a disabled user log in again (the operator's CLI, `retorno users enable`, audited as the system with
+    its written reason, as `disable_user` is): with the password they had, or one the console sets after."""
+    user = _user_named(session, username)
+    if user.active:
+        raise InvalidInput("user '%(username)s' is already enabled", code="user.enabled", username=username)
+    return restore_access(session, actor, user, reason=written_reason(reason))
+
+
+def restore_access(session: Session, by: User | None, user: User, *, reason: str | None = None) -> User:
+    """The step `enable_user` and `accounts.enable` share, audited as `by`'s; each checks who may call it."""
+    user.active = True
+    session.flush()
+    record(session, by, "user.enable", "user", user.username, reason=reason, after={"active": True})
+    return user
+
+
 def revoke_tokens(session: Session, user: User) -> int:
     """Revoke every API token of `user` at once; returns how many were live."""
     tokens = session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))

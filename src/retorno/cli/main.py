@@ -104,6 +104,20 @@ def users_disable(username: str, reason: Annotated[str, typer.Option(help="why, 
         body()
 
 
+@users_app.command("enable")
+def users_enable(username: str, reason: Annotated[str, typer.Option(help="why, for the audit trail")] = "",
+                 database_url: DatabaseUrl = None) -> None:
+    """Let a disabled user log in again, with the password they had (audited as 'system', with the reason)."""
+    from retorno.agencies.logins import enable_user
+
+    def body() -> None:
+        with unit_of_work(settings(database_url)) as session:
+            enable_user(session, None, username, reason=reason)
+        console.print(f"user [bold]{username}[/bold] enabled; they log in with the password they had")
+    with refusals():
+        body()
+
+
 @users_app.command("password")
 def users_password(username: str, password: PasswordOption = None, password_file: PasswordFile = None,
                    database_url: DatabaseUrl = None) -> None:
