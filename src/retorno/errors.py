@@ -131,6 +131,11 @@ class RetornoError(Exception):
         """The refusal in a language."""
         return "; ".join(part.say(translate) for part in self.parts)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers every answer of this refusal carries, the API's and the pages' alike."""
+        return {}
+
 
 class NotFound(RetornoError):
     status = 404
@@ -156,6 +161,11 @@ class TooManyAttempts(RetornoError):
     def __init__(self, message: str, *, retry_after: int, **params: Any) -> None:
         super().__init__(message, details={"retry_after": retry_after}, retry_after=retry_after, **params)
         self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Every 429 says when to try again (RFC 9110's Retry-After, in seconds), whichever door answers it."""
+        return {"Retry-After": str(self.retry_after)}
 
 
 class TooLarge(RetornoError):

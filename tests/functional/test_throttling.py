@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,8 +15,10 @@ from retorno.agencies.logins import LoginPolicy, retry_after
 from retorno.agencies.models import LoginAttempt
 from retorno.audit.models import AuditRecord
 from retorno.db import utcnow
-from tests.factories import PASSWORD
-from tests.web.pages_helpers import alert, login
+from retorno.errors import NotFound
+from retorno.web.pages import operator
+from tests.factories import PASSWORD, Api, World
+from tests.web.pages_helpers import alert, login, post_form
 
 
 def token(client: TestClient, username: str, password: str = PASSWORD) -> object:
@@ -145,3 +147,34 @@ def test_a_name_that_is_no_account_is_not_written_to_the_audit_trail(client: Tes
     # A real account's failures are still named, as its official needs to see them.
     assert token(client, "inm.officer", "not the password").status_code == 401  # type: ignore[attr-defined]
     assert audited_failures(session, "inm.officer") == 1
+
+
+def test_every_429_says_when_to_try_again(client: TestClient, session: Session, world: World,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Red team (low): the birth-date lookup's 429 had no Retry-After. Every door that answers a 429 (the API, a
+    page's form, the page of a refusal reached by its address) carries one, and the API's document says so."""
+    api = Api(client, world)
+    returnee = api.arrive(1)[0]
+    ref, born = returnee["reference"], date.fromisoformat(returnee["birth_date"])
+    for days in range(1, 9):  # eight wrong answers an hour apart: the next waits half a minute
+        time_passes(session, 3600)
+        wrong = api.post("op.officer", f"/api/v1/cases/{ref}/consent",
+                         {"birth_date": (born + timedelta(days=days)).isoformat()})
+        assert wrong.status_code == 404, wrong.text
+    refused_api = api.post("op.officer", f"/api/v1/cases/{ref}/consent", {"birth_date": born.isoformat()})
+    assert refused_api.status_code == 429 and int(refused_api.headers["retry-after"]) > 20, refused_api.headers
+    login(client, "op.officer")
+    page = post_form(client, "/reintegration/consent", {"reference": ref, "birth_date": born.isoformat()},
+                     page="/login")
+    assert page.status_code == 429 and int(page.headers["retry-after"]) >= 1
+    # A refusal whose form cannot be shown again has a page of its own: it says when to try again too.
+    monkeypatch.setattr(operator, "returnees_context", lambda *a, **k: (_ for _ in ()).throw(NotFound("gone")))
+    refused = post_form(client, "/reintegration/consent", {"reference": ref, "birth_date": born.isoformat()},
+                        page="/login")
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1, refused.headers
+    document = client.get("/openapi.json").json()
+    documented = {(method, path): answers["429"] for path, operations in document["paths"].items()
+                  for method, operation in operations.items()
+                  if "429" in (answers := operation.get("responses", {}))}
+    assert {("post", "/api/v1/auth/token"), ("post", "/api/v1/cases/{reference}/consent")} <= set(documented)
+    assert all("Retry-After" in answer.get("headers", {}) for answer in documented.values()), documented

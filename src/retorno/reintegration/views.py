@@ -169,7 +169,7 @@ def placement_out(p: Placement) -> dict[str, Any]:
             "started_on": p.started_on, "ended_on": p.ended_on, "version": p.version}
 
 
-@router.post("/cases/{reference}/consent", status_code=201, response_model=CaseState, responses=errors(409))
+@router.post("/cases/{reference}/consent", status_code=201, response_model=CaseState, responses=errors(409, 429))
 def consent(reference: str, body: ConsentIn, session: SessionDep, user: CurrentUser) -> Any:
     if user.agency.kind == "reintegration_operator":
         if body.birth_date is None:

@@ -20,7 +20,7 @@ from retorno.audit.signing import signing_key
 from retorno.config import Settings
 from retorno.datakeys import keyring_for
 from retorno.db import make_sessionmaker
-from retorno.errors import ConcurrentEdit, InvalidInput, RetornoError, TooManyAttempts, plain
+from retorno.errors import ConcurrentEdit, InvalidInput, RetornoError, plain
 from retorno.installation import installation_engine
 from retorno.web import observability, openapi
 from retorno.web.refusals import accepted_language, say, told_in, validation_summary
@@ -79,10 +79,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(RetornoError)
     async def _retorno_error(request: Request, exc: RetornoError) -> Response:
         if not request.url.path.startswith("/api/"):
-            return error_page(request, exc)
-        response = _refusal(request, told_in(request, exc))
-        if isinstance(exc, TooManyAttempts):
-            response.headers["Retry-After"] = str(exc.retry_after)
+            response = error_page(request, exc)
+        else:
+            response = _refusal(request, told_in(request, exc))
+        response.headers.update(exc.headers)
         return response
 
     @app.exception_handler(StarletteHTTPException)

@@ -6,8 +6,9 @@ to the document here rather than repeated on each handler: 401 and 403 from the 
 (an address naming nothing), 400, 413 and 422 from a request body (400: one that is not JSON, or a
 malformed upload). A handler declares the refusals of its own action with `errors(...)`: 409 for a step
 its record's state does not allow or a safeguard refuses, 404 for a record named in the body, 429 for
-a throttled login, 412 and 428 for an edit's If-Match (`web.preconditions`, which also documents the
-If-Match header and the ETag of the answer).
+a throttled login or a throttled lookup by a returnee's birth date (documented with its Retry-After header),
+412 and 428 for an edit's If-Match (`web.preconditions`, which also documents the If-Match header and the ETag
+of the answer).
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ DESCRIPTIONS = {
     422: "A parameter or a field of the body is invalid; `details` names each one.",
     428: "An If-Match header is required (the ETag a GET of the record answered with): an edit without one "
          "could overwrite a change the client has not seen.",
-    429: "Too many failed logins: try again after the Retry-After seconds.",
+    429: "Too many wrong answers (a password, a returnee's birth date): try again after the Retry-After seconds.",
 }
+# The headers a refusal's answer carries, by status: every 429 says when to try again.
+HEADERS = {429: {"Retry-After": {"description": "seconds to wait before trying again",
+                                 "schema": {"type": "integer", "minimum": 0}}}}
 
 
 class LocalizedMessage(BaseModel):
@@ -72,7 +76,8 @@ class ErrorBody(BaseModel):
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` of a route for the refusals its own action can give."""
-    return {status: {"model": ErrorBody, "description": DESCRIPTIONS[status]} for status in statuses}
+    return {status: {"model": ErrorBody, "description": DESCRIPTIONS[status],
+                     **({"headers": HEADERS[status]} if status in HEADERS else {})} for status in statuses}
 
 
 def media(media_type: str, description: str, binary: bool = False) -> dict[int | str, dict[str, Any]]:

@@ -27,7 +27,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from retorno.errors import RetornoError, TooManyAttempts
+from retorno.errors import RetornoError
 from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import locale_of, redirect, render
 from retorno.web.refusals import describe
@@ -105,8 +105,7 @@ def form_post(again: Again) -> Callable[[Handler], Callable[..., Response]]:
                 locale = locale_of(request)
                 answer = render(request, page.template, status=exc.status, error=describe(request, exc, locale),
                                 **page.context)
-                if isinstance(exc, TooManyAttempts):
-                    answer.headers["Retry-After"] = str(exc.retry_after)
+                answer.headers.update(exc.headers)
                 return answer
             if isinstance(outcome, Done):
                 return redirect(request, outcome.path, outcome.text(locale_of(request)) or None)
