@@ -141,7 +141,7 @@ def test_an_unreachable_database_is_a_503_with_retry_after(engine: str, tmp_path
                                headers={"X-Request-ID": "down-1"})
         assert response.status_code == 503, response.text
         assert response.headers["Retry-After"] == "5"
-        assert response.json()["error"] == {"code": "database_unavailable", "request_id": "down-1",
+        assert response.json()["error"] == {"code": "database_unavailable", "request_id": "down-1", "details": None,
                                             "message": "the database is not answering right now; try again in a"
                                                        " few seconds"}
         ready = client.get("/readyz")
@@ -189,7 +189,7 @@ def test_no_free_connection_in_the_pool_is_a_503_with_retry_after(client: TestCl
     assert response.status_code == 503, response.text
     assert response.headers["Retry-After"] == "5"
     assert response.json()["error"] == {
-        "code": "service_busy", "request_id": "busy-1",
+        "code": "service_busy", "request_id": "busy-1", "details": None,
         "message": "the service is busy: no database connection came free in time; try again in a few seconds"}
     spanish = client.post("/api/v1/auth/token", json={"username": "inm.officer", "password": PASSWORD},
                           headers={"Accept-Language": "es"})

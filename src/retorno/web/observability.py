@@ -225,14 +225,15 @@ class RequestObservation:
 
 def error_response(status: int, code: str, message: str, details: Any = None, summary: Any = None, *,
                    params: dict[str, Any] | None = None, localized: dict[str, str] | None = None) -> JSONResponse:
-    """The one error body of the API, `{"error": {"code", "message", ..., "request_id"}}`."""
+    """The one error body of the API, as the README gives it: `{"error": {"code", "message", "details",
+    "request_id"}}`, each always there (`details` null when there is nothing more to say), and `params`,
+    `localized` and `summary` when the refusal has them. A client reads one shape of every refusal."""
     body: dict[str, Any] = {"code": code, "message": message}
     if params:
         body["params"] = params
     if localized is not None:
         body["localized"] = localized
-    if details is not None:
-        body["details"] = details
+    body["details"] = details
     if summary is not None:
         body["summary"] = summary
     body["request_id"] = current_request_id()

@@ -63,9 +63,10 @@ class ErrorDetail(BaseModel):
     localized: LocalizedMessage | None = Field(
         default=None, description="the message in the language the request asked for with Accept-Language, when "
                                   "that is a supported one other than English (es)")
-    details: Any = Field(default=None, description="what exactly: the invalid fields, the safeguards, the bad rows")
+    details: Any = Field(description="what exactly: the invalid fields, the safeguards, the bad rows; null when "
+                                     "the message says all")
     summary: dict[str, Any] | None = Field(default=None, description="an import's problems counted by kind")
-    request_id: str | None = Field(default=None, description="the request's X-Request-ID, also on its log lines")
+    request_id: str | None = Field(description="the request's X-Request-ID, also on its log lines")
 
 
 class ErrorBody(BaseModel):
