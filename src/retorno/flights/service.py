@@ -6,6 +6,7 @@ stopped holding (a protection concern raised after manifesting) is caught at the
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -136,6 +137,15 @@ LONGEST_FLIGHT = timedelta(hours=24)
 FURTHEST_DEPARTURE = timedelta(days=366)
 
 
+def numbered_by(designator: str, flight_number: str) -> bool:
+    """Whether `flight_number` is a flight number of the airline whose IATA designator is `designator`: the
+    designator, a space or none, 1 to 4 digits and an operational suffix letter or none ("V0 3101", "V03101",
+    "V0 12A"), as IATA numbers a flight and a PAXLST's TDT names it. Another airline's designator (IATA or ICAO)
+    is not this carrier's flight, on the manifest the other state and the airline receive."""
+    pattern = rf"{re.escape(designator.upper())} ?[0-9]{{1,4}}[A-Z]?"
+    return re.fullmatch(pattern, flight_number.strip().upper()) is not None
+
+
 @action("flight.propose")
 def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
     """The sending side proposes a return flight to the receiving side."""
@@ -146,6 +156,12 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
         problems.append(Message("%(receiving)s is not a receiving authority", {"receiving": receiving.code}))
     if carrier.kind != "carrier":
         problems.append(Message("%(carrier)s is not a carrier", {"carrier": carrier.code}))
+    elif carrier.carrier_code and not numbered_by(carrier.carrier_code, data.flight_number):
+        problems.append(Message("flight number '%(flight_number)s' is not one of %(carrier)s's: its flights are "
+                                "numbered with its IATA designator %(designator)s and 1 to 4 digits, like "
+                                "%(designator)s 1234", {"flight_number": data.flight_number.strip(),
+                                                         "carrier": carrier.code,
+                                                         "designator": carrier.carrier_code}))
     # The origin is an airport of the sending state, the destination one of the receiving state.
     for label, code, state in (("origin", data.origin, actor.agency.country),
                                ("destination", data.destination, receiving.country)):

@@ -1,0 +1,72 @@
+"""Red team (low): a flight of one carrier could be numbered with another airline's designator ("9V 100" or the
+ICAO "AVA 100" for Conviasa, whose IATA designator is V0): the manifest, the PAXLST and the printed list then name
+a flight no airline flies. A flight number is its carrier's IATA designator and 1 to 4 digits (a suffix letter
+allowed), at every door that proposes a flight (there is no door that renumbers one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import Result
+
+from retorno.flights.service import numbered_by
+from tests.factories import Api, World, ok
+from tests.functional.test_cli_refusals_told import cli  # noqa: F401 -- the fixture
+from tests.web.pages_helpers import login, post_form
+
+
+@pytest.mark.parametrize(("designator", "number", "ours"), [
+    ("V0", "V0 3101", True), ("V0", "V03101", True), ("V0", "v0 12a", True), ("V0", " V0 9 ", True),
+    ("9V", "9V 1234", True), ("V0", "9V 100", False), ("V0", "AVA 100", False), ("V0", "VCV 3101", False),
+    ("V0", "V0 12345", False), ("V0", "V0", False), ("V0", "V0-3101", False), ("V0", "3101", False),
+    ("V0", "XV0 100", False), ("V0", "V0 1٣", False),
+])
+def test_a_flight_number_is_its_carriers(designator: str, number: str, ours: bool) -> None:
+    assert numbered_by(designator, number) is ours
+
+
+def _body(number: str, carrier: str = "CONVIASA") -> dict[str, Any]:
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+    return {"flight_number": number, "receiving_agency": "VE-SAIME", "carrier": carrier, "seats": 180,
+            "origin": "TAP", "destination": "CCS", "departure_utc": departure.isoformat(),
+            "arrival_utc": (departure + timedelta(hours=5)).isoformat(), "escorts": 10}
+
+
+def test_every_door_refuses_another_airlines_designator(client: TestClient, world: World,
+                                                        cli: Callable[..., Result]) -> None:  # noqa: F811
+    api = Api(client, world)
+    for number in ("9V 100", "AVA 100"):
+        refused = api.post("inm.officer", "/api/v1/flights", _body(number))
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "invalid_flight" and "not one of CONVIASA's" in error["message"], error
+        assert "IATA designator V0" in error["message"]
+    spanish = client.post("/api/v1/flights", json=_body("9V 100"),
+                          headers={**world.headers("inm.officer"), "Accept-Language": "es"})
+    assert "no es de CONVIASA" in spanish.json()["error"]["localized"]["message"], spanish.text
+    # Avior's own number is Avior's flight, not Conviasa's.
+    assert api.post("inm.officer", "/api/v1/flights", _body("V0 100", carrier="AVIOR")).status_code == 422
+    assert ok(api.get("inm.officer", "/api/v1/flights")) == []
+    # The command line.
+    said = cli("flights", "propose", "--number", "9V 100", "--receiving", "VE-SAIME", "--carrier", "CONVIASA",
+               "--seats", "180", "--origin", "TAP", "--destination", "CCS",
+               "--departure", _body("x")["departure_utc"], "--arrival", _body("x")["arrival_utc"],
+               "--escorts", "10", "--as", "inm.officer")
+    assert said.exit_code == 2 and "not one of CONVIASA's" in " ".join(said.output.split()), said.output
+    # The page, in Spanish.
+    login(client, "inm.officer")
+    client.cookies.set("retorno_lang", "es")
+    departure = datetime.now(UTC) + timedelta(days=10)
+    page = post_form(client, "/flights/new", {
+        "flight_number": "AVA 100", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": "180",
+        "origin": "TAP", "destination": "CCS", "departure_local": f"{departure:%Y-%m-%d}T10:00",
+        "arrival_local": f"{departure:%Y-%m-%d}T15:00", "escorts": "1", "medical_staff": "0"}, page="/flights/new")
+    assert page.status_code == 422 and "no es de CONVIASA" in page.text, page.status_code
+    assert ok(api.get("inm.officer", "/api/v1/flights")) == []
+    # The carrier's own number is taken, with or without its space.
+    ok(api.post("inm.officer", "/api/v1/flights", _body("V03101")), 201)
+    ok(api.post("inm.officer", "/api/v1/flights", _body("9V 100", carrier="AVIOR")), 201)
