@@ -61,6 +61,12 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "type_without_number": ("el número del documento en {column}", "the document number in {column}"),
     "identity_locked": ("la identidad tal como consta: {case} ya embarcó y su identidad no puede cambiar",
                         "the identity as recorded: {case} has boarded, and their identity cannot change"),
+    "nationality_registered": ("la nacionalidad registrada, {registered}: {case} se registró con ella y una "
+                               "importación no la cambia, como ninguna otra vía (si era un error, retire el caso "
+                               "y registre a la persona de nuevo con otra referencia)",
+                               "the registered nationality, {registered}: {case} was registered with it, and an "
+                               "import does not change it, as no other door does (if it was wrong, withdraw the "
+                               "case and register the person again under another reference)"),
     "airport": ("un código IATA de aeropuerto de 3 letras (p. ej. TAP)",
                 "a 3-letter IATA airport code (e.g. TAP)"),
     "language": ("un código de idioma ISO 639 (p. ej. es)", "an ISO 639 language code (e.g. es)"),
@@ -396,6 +402,19 @@ def _check_locked_identities(sheet: Sheet, locked: Mapping[str, LockedIdentity])
                 sheet.error(index, column, "identity_locked", case=held.reference)
 
 
+def _check_nationalities(sheet: Sheet, registered: Mapping[str, tuple[str, str]]) -> None:
+    """A row naming a held case keeps the nationality it was registered with (agency reference -> its case's
+    reference and nationality): a nationality names the state whose authority verifies and receives the person,
+    which no door changes (the API's and the pages' edits have no such field), so a re-import does not either."""
+    if not registered:
+        return
+    for index, reference in enumerate(sheet.values["case_reference"]):
+        held = registered.get(reference) if isinstance(reference, str) else None
+        nationality = sheet.values["nationality"][index]
+        if held is not None and nationality is not None and nationality != held[1]:
+            sheet.error(index, "nationality", "nationality_registered", case=held[0], registered=held[1])
+
+
 def _rows(sheet: Sheet, today: date) -> CaseRows:
     """The rows without an error so far."""
     births = sheet.values["birth_date"]
@@ -531,10 +550,12 @@ class CheckedCases:
 
 def check(data: bytes, filename: str, *, today: date, known_case_reference: Callable[[str], bool] | None = None,
           held: Sequence[Person] = (), locked: Mapping[str, LockedIdentity] | None = None,
+          nationalities: Mapping[str, tuple[str, str]] | None = None,
           locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CheckedCases:
     """`validate` in two steps: every check that decides whether the file may be stored, and then (by
     `CheckedCases.find_duplicates`) the possible duplicates, which only warn. The report is `validate`'s once
-    both are done."""
+    both are done. `nationalities`: the held cases' registered nationalities by the agency's own reference
+    (with their case's reference), which a row may not change."""
     sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES, sheets=("CASOS", "CASES"),
                        max_unpacked=max_unpacked)
     if not sheet.readable:
@@ -543,6 +564,7 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     _check_national_ids(sheet)
     _check_documents(sheet)
     _check_locked_identities(sheet, locked or {})
+    _check_nationalities(sheet, nationalities or {})
     first_row_of = sheet.unique("case_reference")
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)

@@ -69,6 +69,8 @@ class _Held:
     people: list[HeldCase]
     ids: dict[str, int]
     elsewhere: dict[str, int]
+    # The agency's own cases' registered nationality (with their reference), by its own reference.
+    nationalities: dict[str, tuple[str, str]]
 
 
 def _held_cases(session: Session, actor: User) -> _Held:
@@ -80,13 +82,15 @@ def _held_cases(session: Session, actor: User) -> _Held:
     country_agencies = sa.select(Agency.id).where(Agency.country == actor.agency.country)
     rows = session.execute(sa.select(
         Case.id, Case.agency_id, Case.agency_reference, Case.reference, Case.given_names, Case.first_surname,
-        Case.second_surname, Case.birth_date, Case.national_id).where(Case.agency_id.in_(country_agencies))).all()
-    held = _Held({}, [], {}, {})
-    for case_id, agency_id, agency_reference, reference, given, first, second, born, national_id in rows:
+        Case.second_surname, Case.birth_date, Case.national_id, Case.nationality)
+        .where(Case.agency_id.in_(country_agencies))).all()
+    held = _Held({}, [], {}, {}, {})
+    for case_id, agency_id, agency_reference, reference, given, first, second, born, national_id, nationality in rows:
         mine = agency_id == actor.agency_id
         name = agency_reference if mine else reference
         if mine:
             held.own[agency_reference] = case_id
+            held.nationalities[agency_reference] = (reference, nationality)
         held.ids[name] = case_id
         held.people.append(HeldCase(name, given, first, second, born, national_id))
     return held
@@ -200,7 +204,8 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
     today = today or utcnow().date()
     held = _held_cases(session, actor)
     checked = check(data, filename, today=today, known_case_reference=held.ids.__contains__, held=held.people,
-                    locked=_locked_identities(session, actor), locale=locale, max_unpacked=max_unpacked)
+                    locked=_locked_identities(session, actor), nationalities=held.nationalities, locale=locale,
+                    max_unpacked=max_unpacked)
     report = checked.report
     if isinstance(report.rows, CaseRows) and report.rows:
         checked.compare_also(_held_elsewhere(session, actor, report.rows, held))
