@@ -33,6 +33,11 @@ from retorno.names import fold
 
 # More parts than any workbook has (a few per sheet, its styles, strings, relations): refused unread.
 MAX_PARTS = 10_000
+# A CSV cell as long as the file: the file is in memory already, bounded by the upload limit, and each import
+# column refuses a cell longer than its own limit, naming the column and the limit (`rows.Sheet._parse`).
+# csv's own default (128 KiB) made one long cell a csv.Error, reported as a file that is not a CSV at all
+# (red team: a 2 MB cell was "not a CSV or XLSX with the headers on row 1"). The limit is the process's.
+CSV_FIELD_LIMIT = 2**31 - 1
 
 
 class UnreadableFileError(ValueError):
@@ -76,6 +81,8 @@ def _decode(data: bytes) -> str:
 
 
 def _read_csv(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
     text = _decode(data)
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","

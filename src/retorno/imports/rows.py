@@ -54,6 +54,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 Severity = Literal["error", "warning"]
+# The characters of a bad cell a report shows (the beginning of a longer one, then "…").
+SHOWN_VALUE = 200
 Row = TypeVar("Row")
 
 
@@ -254,7 +256,9 @@ class Sheet:
 
     def _add(self, row: int, column: str, value: str, code: str, params: Mapping[str, object],
              severity: Severity) -> None:
-        self.problems.append(RowProblem(row, column, value, self.say(code, **params), severity))
+        # A cell of megabytes is shown by its beginning: the report says what is wrong, it does not carry the cell.
+        shown = value if len(value) <= SHOWN_VALUE else value[:SHOWN_VALUE] + "…"
+        self.problems.append(RowProblem(row, column, shown, self.say(code, **params), severity))
 
     # Reading.
 
