@@ -106,7 +106,7 @@ def read_possible_duplicates(reference: str, session: SessionDep, user: CurrentU
     case = get_case(session, user, reference)
     return [{"other": shown.other, "flag": shown.flag, "score": shown.score, "reason": shown.reason_en,
              "decision": shown.decision, "decided_at": shown.decided_at, "holding": shown.holding}
-            for shown in duplicates.possible_duplicates(session, user, case)]
+            for shown in travel.read_possible_duplicates(session, user, case)]
 
 
 @router.post("/possible-duplicates/{other_ref}/decision", status_code=201, response_model=CaseState,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.permissions import action
+from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases import lifecycle
@@ -90,6 +90,16 @@ def household_grew(session: Session, by: User, household_ids: list[int]) -> list
             taken += take_off_manifests(session, by, member, kind="household_changed", back_to="ready",
                                         reason="a new member joined the household")
     return taken
+
+
+@reader("duplicate.read")
+def read_possible_duplicates(session: Session, actor: User, case: Case) -> list[duplicates.DuplicateShown]:
+    """The possible duplicates of `case` as `actor` may be told of them, an audited read (SPEC.md 4.7): whether a
+    pair holds the case back tells that a look-alike, perhaps another agency's, has a protection concern open, as
+    reading the screenings (`screening.read`), the concern filter and the timeline do. Every door reads them here."""
+    shown = duplicates.possible_duplicates(session, actor, case)
+    record(session, actor, "duplicate.read", "case", case.reference)
+    return shown
 
 
 @action("screening.record")

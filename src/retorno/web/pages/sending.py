@@ -266,7 +266,7 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
         # The decision form names the request whose identity the page shows.
         context["verification_request"] = request_to_decide(session, user, case)
     if can(user, "duplicate.read") and user.agency.kind == "sending_authority":
-        context["possible_duplicates"] = duplicates.possible_duplicates(session, user, case)
+        context["possible_duplicates"] = travel.read_possible_duplicates(session, user, case)
     context.update(protection_context(session, user, case))
     return context
 

@@ -1,0 +1,39 @@
+"""Reading a case's possible duplicates is an audited read (SPEC.md 4.7), through the API and the case page alike
+(red team round 3, L1: `"holding": true` tells an officer that another agency holds an open protection concern on a
+look-alike, and the read left no record, where reading screenings, the concern filter and the timeline are
+audited)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from retorno.audit.models import AuditRecord
+from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login
+
+
+def _reads(session_factory: sessionmaker[Session]) -> list[tuple[str, str | None]]:
+    with session_factory() as session:
+        return [(r.actor, r.object_id) for r in session.execute(
+            sa.select(AuditRecord).where(AuditRecord.action == "duplicate.read").order_by(AuditRecord.seq))
+            .scalars()]
+
+
+def test_reading_the_possible_duplicates_is_audited(client: TestClient, world: World,
+                                                    session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    ours = api.register(given_names="Rosa Elena", first_surname="Peña", second_surname="Rodríguez",
+                        birth_date="1990-05-17", national_id=None)["reference"]
+    theirs = api.register("ice.officer", given_names="Roza Elena", first_surname="Peña",
+                          second_surname="Rodrigues", birth_date="1990-05-17", national_id=None)["reference"]
+    api.screen(theirs, ["trafficking_victim"], user="ice.officer")
+    assert _reads(session_factory) == []
+    shown = ok(api.get("inm.officer", f"/api/v1/cases/{ours}/possible-duplicates"))
+    assert [d["holding"] for d in shown] == [True]
+    assert _reads(session_factory) == [("inm.officer", ours)]
+    assert login(client, "inm.officer").status_code == 303
+    page = client.get(f"/cases/{ours}", follow_redirects=False)
+    assert page.status_code == 200
+    assert _reads(session_factory) == [("inm.officer", ours), ("inm.officer", ours)]
