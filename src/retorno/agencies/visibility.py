@@ -79,8 +79,10 @@ def cut(user: User, record_type: str, values: Mapping[str, Any]) -> dict[str, An
 # pseudonym keyed with the installation's secret (`audit_pseudonym_key`): the records of one case still read as one
 # object, so a pattern stands out (five overrides on one case), and which case it is stays with the sending side.
 # Before, `screening.resolve` or `safeguard.refused_held_elsewhere` told a monitor which cases had a protection
-# concern (red team, medium).
-PERSONAL_OBJECTS = frozenset({"case", "household"})
+# concern (red team, medium). An import's object is the uploaded file's name, which officials write as they like, and
+# often after a person ("asilo_juan_perez.csv"): it is shown so too (red team round 3), the imports of one file still
+# reading as one object.
+PERSONAL_OBJECTS = frozenset({"case", "household", "import"})
 
 
 def audit_pseudonym_key(secret: str) -> bytes:
