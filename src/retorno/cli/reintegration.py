@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,10 +39,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _amount(value: str) -> Decimal:
-    try:
-        return Decimal(value.replace(",", "."))
-    except InvalidOperation as exc:
-        raise typer.BadParameter(f"--amount takes a number such as 1500.00, not {value!r}") from exc
+    """An amount as every door reads one (`reintegration.bounds.amount`)."""
+    from retorno.reintegration import bounds
+
+    amount = bounds.amount(value)
+    if amount is None:
+        raise typer.BadParameter(f"--amount takes a number such as 1500.00, not {value!r}")
+    return amount
 
 
 def _day(value: str | None, option: str) -> date | None:

@@ -13,7 +13,9 @@ so a form, a file and a request refuse the same values.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pycountry
 
@@ -62,18 +64,54 @@ TEXT_LENGTHS = {"title": 200, "workplace": 200, "sector": 80, "municipality": 12
 SKILL_LENGTH = 80
 SKILLS = 30
 
-# Dates: a year ahead is as far as a programme plans; before 2000 is a typo (a wrong century).
+# Dates: a year ahead (the same day of next year) is as far as a programme plans; before 2000 is a typo (a wrong
+# century).
 EARLIEST_START = date(2000, 1, 1)
-AHEAD = timedelta(days=366)
 # A follow-up is recorded once it is due, or this long before (the visit is planned around the date).
 FOLLOW_UP_EARLY = timedelta(days=14)
 
 
 def latest_day(today: date) -> date:
-    """The latest day a reintegration record may name ahead of `today`: an opportunity's or a placement's start."""
-    return today + AHEAD
+    """The latest day a reintegration record may name ahead of `today`, an opportunity's or a placement's start: a
+    year ahead, the same day of next year (the 28th of February for the 29th). It was 366 days, a day more than a
+    year in most years (red team round 3)."""
+    try:
+        return today.replace(year=today.year + 1)
+    except ValueError:
+        return today.replace(year=today.year + 1, day=28)
+
+
+# ISO 4217's codes that name no money a person is paid in: no currency (XXX), the code kept for testing (XTS),
+# precious metals, the bond market's units, the IMF's and other institutions' units of account, and the funds codes
+# of a few countries (an indexed unit, a next-day dollar).
+NOT_MONEY = frozenset({"XXX", "XTS", "XAU", "XAG", "XPT", "XPD", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA",
+                       "BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW"})
 
 
 def is_currency(code: object) -> bool:
-    """Whether `code` is an ISO 4217 currency code (VES, USD), as the import reads the column."""
-    return isinstance(code, str) and len(code) == 3 and pycountry.currencies.get(alpha_3=code) is not None
+    """Whether `code` is an ISO 4217 code of a currency (VES, USD), as the import reads the column: not one of the
+    codes that name no money (`NOT_MONEY`: "XXX" is ISO 4217's "no currency")."""
+    return isinstance(code, str) and len(code) == 3 and code not in NOT_MONEY \
+        and pycountry.currencies.get(alpha_3=code) is not None
+
+
+# An amount of money as its exact decimal text, at every door (a file's cell, a form's field, the API's text, the
+# command line's option): ASCII digits, ten at most, then perhaps a decimal mark ("." or ",") and one or two
+# digits. No sign (an amount is never negative, and "-0" is no amount), no grouping ("1_000", "1.000,00"), no
+# space around it, no other script's digits ("١٢٣"), which Python's own Decimal() takes.
+_AMOUNT_TEXT = re.compile(r"[0-9]{1,10}(?:[.,][0-9]{1,2})?")
+AMOUNT_LIMIT = Decimal("1e10")
+
+
+def amount(text: str) -> Decimal | None:
+    """The amount `text` writes (`_AMOUNT_TEXT`), or None when it writes none."""
+    if not _AMOUNT_TEXT.fullmatch(text):
+        return None
+    return Decimal(text.replace(",", "."))
+
+
+def is_amount(value: Decimal) -> bool:
+    """Whether `value` is an amount an opportunity may pay: finite, from 0 to below `AMOUNT_LIMIT`, in cents at most,
+    and not a negative zero (stored as -0.0, "-0" passed every `>= 0` check)."""
+    return (value.is_finite() and not value.is_signed() and value < AMOUNT_LIMIT
+            and value == value.quantize(Decimal("0.01")))

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -62,7 +62,6 @@ OpportunityReport = ImportReport[OpportunityRow]
 _KINDS = {"PROYECTO PRODUCTIVO": "productive_project", "PROYECTO": "productive_project",
           "PRODUCTIVE PROJECT": "productive_project", "PASANTIA": "internship",
           "PASANTIA REMUNERADA": "internship", "INTERNSHIP": "internship", "PAID INTERNSHIP": "internship"}
-_AMOUNT = re.compile(r"\d{1,10}(?:[.,]\d{1,2})?")
 
 
 def _kind(value: str) -> str:
@@ -96,20 +95,18 @@ def _state(value: str) -> str:
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
-        if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
+        if not re.fullmatch(r"[0-9]+", value) or not low <= int(value) <= high:
             raise InvalidValue("whole", low=low, high=high)
         return int(value)
     return parse
 
 
 def _amount(value: str) -> Decimal:
-    compact = value.replace(" ", "")
-    if not _AMOUNT.fullmatch(compact):
+    """An amount as every door reads one (`bounds.amount`)."""
+    parsed = bounds.amount(value)
+    if parsed is None:
         raise InvalidValue("amount")
-    try:
-        return Decimal(compact.replace(",", "."))
-    except InvalidOperation:
-        raise InvalidValue("amount") from None
+    return parsed
 
 
 def _currency(value: str) -> str:

@@ -328,7 +328,13 @@ def _check_opportunity(data: OpportunityInput, *, start_given: bool = True) -> N
                                     {"field": Term("field", name), "low": low, "high": high, "value": value}))
     if data.monthly_amount < 0:
         problems.append(Message("monthly_amount cannot be negative"))
-    if not bounds.is_currency(data.currency):
+    elif not bounds.is_amount(Decimal(data.monthly_amount)):
+        problems.append(Message("monthly_amount: '%(monthly_amount)s' is not an amount",
+                                {"monthly_amount": str(data.monthly_amount)}))
+    if data.currency in bounds.NOT_MONEY:
+        problems.append(Message("currency: '%(currency)s' names no money a person is paid in (ISO 4217 keeps it for "
+                                "no currency, a metal, a unit of account or a fund)", {"currency": data.currency}))
+    elif not bounds.is_currency(data.currency):
         problems.append(Message("currency: '%(currency)s' is not a 3-letter ISO 4217 code",
                                 {"currency": data.currency}))
     if data.min_education is not None and data.min_education not in EDUCATION_LEVELS:

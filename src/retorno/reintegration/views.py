@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Response, UploadFile
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from retorno.agencies.permissions import require
 from retorno.cases.models import Case
@@ -73,6 +74,17 @@ class IntakeIn(Input):
     needs: list[str] = Field(default_factory=list, max_length=10)
 
 
+def _amount_text(value: object) -> object:
+    """An amount given as text is its exact decimal text, read as every door reads one (`bounds.amount`): not
+    "-0", "1_000", " 12 " nor "١٢٣", which Decimal() takes. A JSON number is a number already."""
+    if isinstance(value, str):
+        amount = bounds.amount(value)
+        if amount is None:
+            raise PydanticCustomError("decimal_parsing", "Input should be a valid decimal")
+        return amount
+    return value
+
+
 # An opportunity's fields, each with its bounds once (`bounds`, which the service and the import hold too): a new
 # opportunity has them all, a change some. The service checks what a body's types cannot say (an ISCO-08 code that
 # exists, an ISO 4217 currency, a start within its years).
@@ -82,7 +94,7 @@ Sector = Annotated[str, Field(min_length=1, max_length=bounds.TEXT_LENGTHS["sect
 Isco = Annotated[str, Field(pattern=r"^\d{4}$")]
 Municipality = Annotated[str, Field(max_length=bounds.TEXT_LENGTHS["municipality"])]
 Seats = Annotated[int, Field(ge=bounds.SEATS[0], le=bounds.SEATS[1])]
-Amount = Annotated[Decimal, Field(ge=0, lt=Decimal("1e10"), decimal_places=2)]
+Amount = Annotated[Decimal, BeforeValidator(_amount_text), Field(ge=0, lt=bounds.AMOUNT_LIMIT, decimal_places=2)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Months = Annotated[int, Field(ge=bounds.DURATION_MONTHS[0], le=bounds.DURATION_MONTHS[1])]
 Tutors = Annotated[int, Field(ge=bounds.TUTORS[0], le=bounds.TUTORS[1])]

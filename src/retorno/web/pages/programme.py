@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,7 +22,7 @@ from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotFound, RetornoError, Term
-from retorno.reintegration import service
+from retorno.reintegration import bounds, service
 from retorno.reintegration.models import FollowUp, Opportunity, Placement
 from retorno.web import charts
 from retorno.web.deps import IdPath, SessionDep
@@ -94,12 +94,8 @@ def opportunity_input(form: FormData) -> service.OpportunityInput:
     if not (len(currency) == 3 and currency.isalpha() and currency.isascii()):
         raise InvalidInput("currency: '%(currency)s' is not a 3-letter ISO 4217 code", code="invalid_currency",
                            currency=text["currency"])
-    try:
-        amount = Decimal(text["monthly_amount"].replace(",", "."))
-    except InvalidOperation:
-        raise InvalidInput("monthly_amount: '%(monthly_amount)s' is not an amount",
-                           code="invalid_number", monthly_amount=text["monthly_amount"]) from None
-    if not amount.is_finite() or amount >= Decimal("1e10"):
+    amount = bounds.amount(text["monthly_amount"])
+    if amount is None or amount >= bounds.AMOUNT_LIMIT:
         raise InvalidInput("monthly_amount: '%(monthly_amount)s' is not an amount", code="invalid_number",
                            monthly_amount=text["monthly_amount"])
     numbers = {k: parse_int(text[k], k) for k in OPPORTUNITY_NUMBERS}
