@@ -14,11 +14,15 @@ from tests.factories import Api, World, ok
 from tests.web.pages_helpers import login
 
 
-def _reads(session_factory: sessionmaker[Session]) -> list[tuple[str, str | None]]:
+def audited_reads(session_factory: sessionmaker[Session], action: str) -> list[tuple[str, str | None]]:
+    """Who read what, by the audit records of `action`, in order."""
     with session_factory() as session:
         return [(r.actor, r.object_id) for r in session.execute(
-            sa.select(AuditRecord).where(AuditRecord.action == "duplicate.read").order_by(AuditRecord.seq))
-            .scalars()]
+            sa.select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.seq)).scalars()]
+
+
+def _reads(session_factory: sessionmaker[Session]) -> list[tuple[str, str | None]]:
+    return audited_reads(session_factory, "duplicate.read")
 
 
 def test_reading_the_possible_duplicates_is_audited(client: TestClient, world: World,

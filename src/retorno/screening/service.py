@@ -198,6 +198,19 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
 
 
 @reader("screening.read_details")
+def escorts_needed_now(session: Session, actor: User, case: Case) -> int | None:
+    """The medical escorts the case's latest screening asks for, which a new screening's form starts from (red team
+    round 3: it started from 0, and re-screening someone needing three escorts was a lowering, refused to an officer
+    and made with a written reason by a supervisor who only meant to add a concern); None before any screening.
+    It is health information, kept out of the timeline: reading it is audited, as the screenings' read is."""
+    ensure_owner(actor, case)
+    needed = escorts_needed(session, [case.id]).get(case.id)
+    if needed is not None:
+        record(session, actor, "screening.escorts_read", "case", case.reference)
+    return needed
+
+
+@reader("screening.read_details")
 def screening_details(session: Session, actor: User, case: Case) -> list[dict[str, object]]:
     """The sensitive screening history of a case; every read is written to the audit log."""
     ensure_owner(actor, case)

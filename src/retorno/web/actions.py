@@ -65,6 +65,7 @@ ACTIONS = {
     "placement.declined": "Colocación rechazada",
     "placement.dropped": "Colocación abandonada",
     "placement.started": "Colocación iniciada",
+    "screening.escorts_read": "Escoltas médicos necesarios consultados",
     "screening.read": "Evaluación de protección consultada",
     "screening.record": "Evaluación de protección registrada",
     "screening.resolve": "Preocupación de protección resuelta",

@@ -26,6 +26,7 @@ from retorno.flights.service import FlightInput, propose_flight
 from retorno.reporting import dashboard as home
 from retorno.screening.models import CONCERNS
 from retorno.screening.service import (
+    escorts_needed_now,
     record_best_interests,
     resolve_screening,
     screening_details,
@@ -262,6 +263,9 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     if protection:
         context["screenings"] = screening_details(session, user, case)
     context["screenable"] = case.state in lifecycle.BEFORE_BOARDING
+    if context["screenable"] and can(user, "screening.record") and can(user, "screening.read_details"):
+        # The screening form starts from the person's current need, not 0 (a lowering needs a written reason).
+        context["escorts_needed"] = escorts_needed_now(session, user, case)
     if can(user, "verification.decide") and case.state == "verification_requested":
         # The decision form names the request whose identity the page shows.
         context["verification_request"] = request_to_decide(session, user, case)
