@@ -70,10 +70,13 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "airport": ("un código IATA de aeropuerto de 3 letras (p. ej. TAP)",
                 "a 3-letter IATA airport code (e.g. TAP)"),
     "language": ("un código de idioma ISO 639 (p. ej. es)", "an ISO 639 language code (e.g. es)"),
-    "household_unresolved": ("la referencia de un caso del archivo o ya registrado, o un código de hogar "
-                             "compartido por los miembros de la familia",
-                             "the reference of a case in the file or already held, or a household code "
-                             "shared by the members of the family"),
+    "household_unresolved": ("un hogar que exista: un código de hogar de su agencia (registrado por cualquier vía) "
+                             "o compartido por varias filas del archivo, o la referencia de un caso del archivo o "
+                             "ya registrado por su agencia (la suya o la del sistema, p. ej. MX-2026-000123); "
+                             "este valor no nombra ninguno",
+                             "a household that exists: a household code of your agency (registered by any door) or "
+                             "shared by rows of the file, or the reference of a case in the file or held by your "
+                             "agency (your own or the system's, e.g. MX-2026-000123); this value names none"),
     "minor_alone": ("un adulto del mismo hogar (un menor solo requiere determinación del interés superior)",
                     "an adult of the same household (a minor alone needs a best-interests determination)"),
     "duplicate": ("otra persona (posible duplicado de {other}: {reason}); lo decide una persona",
@@ -443,12 +446,23 @@ def _linked(households: list[str | None], references: list[str]) -> Callable[[st
     return root
 
 
+def _read_system_references(sheet: Sheet, first_row_of: dict[str, int], aliases: Mapping[str, str]) -> None:
+    """A household cell naming a held case by its system reference (MX-2026-000123, as the pages and the API name
+    it) names it as the agency's own reference does (`aliases`: system reference -> own reference); a row of the
+    file of that reference is named first."""
+    named = sheet.values["household_reference"]
+    for index, name in enumerate(named):
+        if isinstance(name, str) and name not in first_row_of and name in aliases:
+            named[index] = aliases[name]
+
+
 def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int],
                       known_case_reference: Callable[[str], bool] | None) -> None:
     """Every household reference resolves; every minor has an adult in the household (a warning).
 
     A household reference is a code the members share, or the reference of a case in the file or
-    already held; a household is the rows these references link.
+    already held, or a household held (`known_case_reference` tells both); a household is the rows these
+    references link.
     """
     named = sheet.values["household_reference"]
     uses = Counter(named)
@@ -510,10 +524,10 @@ def validate(data: bytes, filename: str, *, today: date,
              locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CaseReport:
     """Read and check a whole case list; the report says which rows are bad and why (never raises).
 
-    `known_case_reference` tells whether a case reference is already held (so a household may
-    point at it); `held` are the cases already held, for duplicate detection; `locked` the held
-    cases of people who have boarded, by the agency's own reference (a row may not change their
-    identity); `locale` is the language of the `expected` texts; `max_unpacked` the installation's bound on
+    `known_case_reference` tells whether a household cell names something held, a case by the agency's reference or
+    a household by its code (so a household may point at it); `held` are the cases already held, for duplicate
+    detection; `locked` the held cases of people who have boarded, by the agency's own reference (a row may not
+    change their identity); `locale` is the language of the `expected` texts; `max_unpacked` the installation's bound on
     what a workbook unpacks to. Import `report.rows` only when `report.ok`.
     """
     checked = check(data, filename, today=today, known_case_reference=known_case_reference, held=held,
@@ -551,11 +565,13 @@ class CheckedCases:
 def check(data: bytes, filename: str, *, today: date, known_case_reference: Callable[[str], bool] | None = None,
           held: Sequence[Person] = (), locked: Mapping[str, LockedIdentity] | None = None,
           nationalities: Mapping[str, tuple[str, str]] | None = None,
+          system_references: Mapping[str, str] | None = None,
           locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CheckedCases:
     """`validate` in two steps: every check that decides whether the file may be stored, and then (by
     `CheckedCases.find_duplicates`) the possible duplicates, which only warn. The report is `validate`'s once
     both are done. `nationalities`: the held cases' registered nationalities by the agency's own reference
-    (with their case's reference), which a row may not change."""
+    (with their case's reference), which a row may not change. `system_references`: the held cases' system
+    references, each to the agency's own reference, so a household cell may name a held case by either."""
     sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES, sheets=("CASOS", "CASES"),
                        max_unpacked=max_unpacked)
     if not sheet.readable:
@@ -566,6 +582,7 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     _check_locked_identities(sheet, locked or {})
     _check_nationalities(sheet, nationalities or {})
     first_row_of = sheet.unique("case_reference")
+    _read_system_references(sheet, first_row_of, system_references or {})
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)
     return CheckedCases(CaseReport(rows, sheet.finish()), sheet, held, locale)

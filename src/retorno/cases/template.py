@@ -20,8 +20,10 @@ FileFormat = Literal["csv", "xlsx"]
 _DOCS: dict[str, tuple[str, str, str]] = {
     "case_reference": ("referencia propia de la agencia, única en el archivo",
                        "the agency's own reference, unique in the file", "INM-2023-000101"),
-    "household_reference": ("mismo valor para los miembros de una familia, o la referencia de un caso",
-                            "same value for the members of one family, or a case reference", "H-0001"),
+    "household_reference": ("mismo valor para los miembros de una familia, un código de hogar ya registrado, o la "
+                            "referencia de un caso (la de la agencia o la del sistema)",
+                            "same value for the members of one family, a household code registered already, or a "
+                            "case reference (the agency's or the system's)", "H-0001"),
     "relationship": ("titular, conyuge, hijo, padre, hermano u otro",
                      "head, spouse, child, parent, sibling or other", "titular"),
     "given_names": ("nombres, compuestos si es el caso", "given names, compound allowed", "José Luis"),
