@@ -79,13 +79,30 @@ def build_world(session: Session) -> World:
 _counter = itertools.count(1)
 
 
+def _far_apart_birth_dates() -> list[str]:
+    """Adults' birth dates (1984–1994: the reports' age group 30–44 for years yet), none a day of the month the
+    12th or before (no other's day and month swapped), none the 1st of January (an unknown day), and any two at
+    least two digits apart (a date one digit off another is a slip of a key, `cases.duplicates`): 232 of them."""
+    chosen: list[str] = []
+    near: set[str] = set()
+    for year, month, day in itertools.product(range(1984, 1995), range(1, 13), range(13, 29)):
+        text = f"{year}-{month:02d}-{day:02d}"
+        if text not in near:
+            chosen.append(text)
+            near.update(text[:i] + digit + text[i + 1:] for i in range(len(text)) if text[i].isdigit()
+                        for digit in "0123456789")
+    return chosen
+
+
+_BIRTH_DATES = _far_apart_birth_dates()
+
+
 def _birth_date(n: int) -> str:
-    """A birth date of its own for each person the factory makes: people of one name and birth date are possible
-    duplicates of one another (`cases.duplicates`), and every registration is compared with every record held, so a
-    concern raised on one would hold all the others back. An adult's, in the thirties as the factory's people always
-    were (born around 1990: the age groups of the reports), on a day after the 12th, which no other person's swapped
-    day and month can be; 960 people before a birth date comes again."""
-    return date(1988 + n // 192 % 5, 1 + n // 16 % 12, 13 + n % 16).isoformat()
+    """A birth date of its own for each person the factory makes: people of one name and birth date, or of one name
+    and birth dates a digit apart, are possible duplicates of one another (`cases.duplicates`), and every registration
+    is compared with every record held, so a concern raised on one would hold all the others back
+    (`_far_apart_birth_dates`; 232 people before a birth date comes again)."""
+    return _BIRTH_DATES[n % len(_BIRTH_DATES)]
 
 
 def case_payload(**overrides: Any) -> dict[str, Any]:

@@ -248,3 +248,47 @@ def test_a_supervisor_of_either_agency_decides_a_flag_across_countries_by_its_nu
                      {**body, "decision": "same_person"})
     assert again.status_code == 409 and twin["reference"] not in again.text, again.text
     assert session.execute(sa.select(PossibleDuplicate.decision)).scalars().all() == ["different_people"]
+
+
+# Red team round 3 (F1, high): records of one person that the field-by-field comparison did not find alike. US-ICE
+# held Rosa with an asylum claim open; INM registered her three times, none of them flagged, made them ready, put
+# them on a flight and had them approved.
+WRITTEN_OTHERWISE = {
+    "both surnames in one field": {**ROSA, "first_surname": "Peña Rodríguez", "second_surname": None},
+    "hyphenated surnames": {**ROSA, "first_surname": "Peña-Rodríguez", "second_surname": None},
+    "given names the other way round": {**ROSA, "given_names": "Elena Rosa"},
+    "the second given name only": {**ROSA, "given_names": "Elena"},
+    "given names and surnames exchanged": {**ROSA, "given_names": "Peña Rodríguez", "first_surname": "Rosa Elena",
+                                           "second_surname": None},
+    "the year one digit off": {**ROSA, "birth_date": "1991-05-17"},
+    "the day one digit off": {**ROSA, "birth_date": "1990-05-18"},
+    "the 1st of January for an unknown day": {**ROSA, "birth_date": "1990-01-01"},
+}
+
+
+def test_the_same_person_written_otherwise_by_another_agency_is_flagged_and_held(client: TestClient,
+                                                                                 world: World) -> None:
+    api = Api(client, world)
+    _concern(api, "ice.officer")
+    missed = {}
+    for how, person in WRITTEN_OTHERWISE.items():
+        twin = api.register("inm.officer", **person)
+        shown = _flags(api, "inm.officer", twin["reference"])
+        # (Each twin is flagged with the earlier twins too, by their references: INM's own.)
+        if ("another agency", True) not in [(d["other"], d["holding"]) for d in shown]:
+            missed[how] = shown
+            continue
+        assert _screened_verified_documented(api, twin) == "documented", how
+        _refused_onto_a_manifest(api, twin["reference"], ELSEWHERE)
+    assert missed == {}
+
+
+def test_an_import_flags_the_same_person_written_otherwise(client: TestClient, world: World,
+                                                          session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    _concern(api, "ice.officer")
+    person = {**ROSA, "first_surname": "Peña-Rodríguez", "second_surname": "", "birth_date": "1991-05-17"}
+    outcome = _import(client, world, "inm.officer", "IMP-F1", person)
+    assert outcome["possible_duplicates"] == 1, outcome
+    twin = _by_agency_reference(session_factory, "IMP-F1")
+    assert [(d["other"], d["holding"]) for d in _flags(api, "inm.officer", twin)] == [("another agency", True)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from itertools import compress
@@ -40,6 +41,14 @@ _SURNAME_WEIGHT = 0.6
 # slightly less certain.
 _ONE_SURNAME_FACTOR = 0.97
 _DAY_MONTH_SWAP_FACTOR = 0.95
+# The same words of name in other fields or another order (both surnames in one field, as many systems keep a
+# Hispanic surname; the given names the other way round; given names and surnames exchanged): as good as the same
+# name. One person's words all among the other's (a given name left out) is close, not the same.
+_SAME_WORDS = 1.0
+_WORDS_AMONG = 0.95
+# A birth date one digit off (a key slipped), or the 1st of January of the same year (typed when the day is not
+# known): flagged only with the same name (at most its words in other fields), since the date then tells little.
+_DATE_NEAR_FACTOR = 0.92
 # A key shared by more rows than this (01/01 birth dates typed when the date is unknown,
 # for instance) cannot tell people apart; other keys still find the real duplicates.
 _MAX_BLOCK = 500
@@ -55,6 +64,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "second_surname_missing": ("falta el segundo apellido", "second surname missing"),
     "day_month_swapped": ("día y mes de nacimiento invertidos", "day and month of birth swapped"),
     "birth_date_differs": ("fecha de nacimiento distinta", "different birth date"),
+    "names_in_other_fields": ("los mismos nombres en otros campos u otro orden",
+                              "the same names in other fields or another order"),
+    "names_left_out": ("un nombre omitido", "a name left out"),
+    "birth_date_one_digit": ("fecha de nacimiento con un dígito distinto", "birth date one digit apart"),
+    "birth_date_placeholder": ("fecha de nacimiento desconocida (1 de enero) del mismo año",
+                               "birth date unknown (1 January) in the same year"),
 }
 
 
@@ -212,39 +227,39 @@ def _fold_people(groups: Sequence[Sequence[Person]]) -> _Columns:
 def _blocks(people: _Columns) -> list[list[int]]:
     """The blocks of two or more people sharing a blocking key, each in the order of `people`.
 
-    The keys: the national ID; any surname word with the birth date (catches swapped and missing
-    surnames); the first given name with the birth date (catches a typo in the surnames); the
+    The keys: the national ID; any word of the names with the birth date (catches swapped, missing and
+    joined surnames, given names in another order or in the surnames' fields, and a typo in one of the
+    names); all the words of the names together (catches a birth date one digit off or unknown); the
     first surname with the birth year and the day and month unordered (catches them swapped).
     Each kind of key is built for everyone at once and counted first, so that only the keys
     two people share get a list of members.
     """
     given, first, second, births, ids = people
     count = len(births)
-    words = {name: tuple(dict.fromkeys(name.split())) for name in {*first, *second}}
-    first_words, second_words = list(map(words.__getitem__, first)), list(map(words.__getitem__, second))
+    words = {name: tuple(name.split()) for name in {*given, *first, *second}}
     # Keys are text, "kind|date|word": folded names hold only A-Z and spaces, national IDs only letters and
     # digits. Text keys keep their hash and are not followed by the garbage collector, as tuples would be.
     day_text = {born: born.isoformat() for born in set(births)}
     born = list(map(day_text.__getitem__, births))
     days = {day: f"{day.year}|{min(day.day, day.month)}|{max(day.day, day.month)}" for day in day_text}
-    first_given = {name: name.split()[0] for name in set(given) if name}
     everyone = range(count)
     # (indexes, keys): one key per index.
     sources: list[tuple[Sequence[int], Sequence[str | None]]] = [
         (everyone, ["id|" + national_id if national_id else None for national_id in ids]),
-        (everyone, [f"bg|{day}|{first_given[name]}" if name else None for day, name in zip(born, given, strict=True)]),
         (everyone, list(map("dm|{}|{}".format, first, map(days.__getitem__, births)))),
     ]
-    # Surname words: most people have one word per surname; the others are taken one by one.
-    simple = [len(f) <= 1 and len(s) <= 1 for f, s in zip(first_words, second_words, strict=True)]
-    single = [index for index in compress(everyone, simple) if first_words[index]]
-    sources.append((single, [f"bs|{born[index]}|{first_words[index][0]}" for index in single]))
-    seconds = [index for index in compress(everyone, simple)
-               if second_words[index] and second_words[index] != first_words[index]]
-    sources.append((seconds, [f"bs|{born[index]}|{second_words[index][0]}" for index in seconds]))
-    for index in compress(everyone, [not flag for flag in simple]):
-        surnames = dict.fromkeys((*first_words[index], *second_words[index]))
-        sources.append(([index] * len(surnames), [f"bs|{born[index]}|{word}" for word in surnames]))
+    # Every word of the names, whatever its field, with the birth date (a surname swapped, missing or joined to the
+    # other, given names in another order or exchanged with the surnames); and all the words together without it
+    # (the same name with the birth date one digit off or unknown).
+    word_indexes: list[int] = []
+    word_keys: list[str | None] = []
+    for index, names in enumerate(zip(given, first, second, strict=True)):
+        person = dict.fromkeys(word for name in names for word in words[name])
+        if person:
+            word_indexes.extend([index] * (len(person) + 1))
+            word_keys.extend(f"bs|{born[index]}|{word}" for word in person)
+            word_keys.append("nb|" + " ".join(sorted(person)))
+    sources.append((word_indexes, word_keys))
     counts: Counter[str] = Counter()
     for _, keys in sources:
         counts.update(filter(None, keys))
@@ -293,7 +308,48 @@ def _date_factor(a: date, b: date) -> tuple[float, list[str]]:
         return 1.0, []
     if a.year == b.year and a.day == b.month and a.month == b.day:
         return _DAY_MONTH_SWAP_FACTOR, ["day_month_swapped"]
+    if sum(x != y for x, y in zip(a.isoformat(), b.isoformat(), strict=True)) == 1:
+        return _DATE_NEAR_FACTOR, ["birth_date_one_digit"]
+    if a.year == b.year and _JANUARY_FIRST in ((a.month, a.day), (b.month, b.day)):
+        return _DATE_NEAR_FACTOR, ["birth_date_placeholder"]
     return 0.0, ["birth_date_differs"]
+
+
+_JANUARY_FIRST = (1, 1)
+
+
+def near_dates(born: date) -> set[date]:
+    """The birth dates `_date_factor` finds near `born` (besides its day and month swapped): one digit of its ISO
+    form changed, and the 1st of January of its year, or every day of its year when it is the 1st of January."""
+    text = born.isoformat()
+    near = {date(born.year, 1, 1)}
+    for position, character in enumerate(text):
+        if character.isdigit():
+            for digit in "0123456789":
+                if digit != character:
+                    with suppress(ValueError):  # no such day
+                        near.add(date.fromisoformat(text[:position] + digit + text[position + 1:]))
+    if (born.month, born.day) == _JANUARY_FIRST:
+        start = born.toordinal()
+        near.update(date.fromordinal(day) for day in range(start, date(born.year, 12, 31).toordinal() + 1))
+    near.discard(born)
+    return near
+
+
+def _words(person: _Folded) -> frozenset[str]:
+    return frozenset(f"{person.given} {person.first} {person.second}".split())
+
+
+def _words_similarity(a: _Folded, b: _Folded) -> tuple[float, list[str]]:
+    """The names compared as the set of their words, whatever field or order each is in: the same words, or one
+    person's (two at least, one of them a surname of the other's) all among the other's."""
+    words_a, words_b = _words(a), _words(b)
+    if words_a == words_b:
+        return _SAME_WORDS, ["names_in_other_fields"]
+    fewer, more, other = (words_a, words_b, b) if len(words_a) < len(words_b) else (words_b, words_a, a)
+    if len(fewer) >= 2 and fewer < more and fewer & set(f"{other.first} {other.second}".split()):
+        return _WORDS_AMONG, ["names_left_out"]
+    return 0.0, []
 
 
 def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
@@ -303,11 +359,11 @@ def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
     given = _given_similarity(a.given, b.given)
     # Most candidate pairs stop at the given names, before the surnames are compared.
     if not same_id and (not dates or given < _GIVEN_FLOOR):
-        return None
+        return _score_words(a, b, dates, date_reasons)
     surnames, surname_reasons = _surname_similarity(a, b)
     score = (_GIVEN_WEIGHT * given + _SURNAME_WEIGHT * surnames) * dates
     if not same_id and (surnames < _SURNAME_FLOOR or score < THRESHOLD):
-        return None
+        return _score_words(a, b, dates, date_reasons)
     reasons = ["same_national_id"] if same_id else []
     if (a.given, a.first, a.second, a.birth_date) == (b.given, b.first, b.second, b.birth_date):
         reasons.append("same_name_and_birth_date")
@@ -321,24 +377,45 @@ def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
     return round(score, 3), "; ".join(reasons)
 
 
-def held_cases_to_compare(rows: Sequence[Person]) -> tuple[set[date], set[str]]:
+def _score_words(a: _Folded, b: _Folded, dates: float, date_reasons: list[str]) -> tuple[float, str] | None:
+    """A pair the fields compared one by one did not flag, compared by the words of their names
+    (`_words_similarity`)."""
+    names, reasons = _words_similarity(a, b)
+    score = names * dates
+    if not names or score < THRESHOLD:
+        return None
+    return round(score, 3), "; ".join(reasons + date_reasons)
+
+
+def held_cases_to_compare(rows: Sequence[Person]) -> tuple[set[date] | None, set[str]]:
     """Birth dates and national IDs (as compared, `national_id_key`) that a held case must have for find_duplicates
     to compare it.
 
-    Every blocking key holds a birth date (or its day and month swapped) or a national ID, so
+    A pair is flagged only with the same national ID or a birth date the same, swapped or near (`_date_factor`), so
     the service layer need only load held cases with a birth date or an ID in these sets.
     """
     return keys_to_compare([row.birth_date for row in rows], [row.national_id for row in rows])
 
 
-def keys_to_compare(births: Iterable[date], national_ids: Iterable[str | None]) -> tuple[set[date], set[str]]:
-    """`held_cases_to_compare` of people given as their birth dates and national IDs (a file's columns)."""
+# Beyond this many birth dates, the dates near them (`near_dates`: a year's tens digit off reaches ninety years away)
+# are about every date there is: the records to compare are then all of them (`keys_to_compare`).
+_MANY_BIRTH_DATES = 300
+
+
+def keys_to_compare(births: Iterable[date], national_ids: Iterable[str | None]) -> tuple[set[date] | None, set[str]]:
+    """`held_cases_to_compare` of people given as their birth dates and national IDs (a file's columns); None for
+    the dates when every held case is to be compared (many people, whose near dates are about every date)."""
+    distinct = set(births)
+    ids = set(map(national_id_key, set(national_ids))) - {""}
+    if len(distinct) > _MANY_BIRTH_DATES:
+        return None, ids
     birth_dates: set[date] = set()
-    for born in set(births):
+    for born in distinct:
         birth_dates.add(born)
         if born.day <= 12:
             birth_dates.add(born.replace(month=born.day, day=born.month))
-    return birth_dates, set(map(national_id_key, set(national_ids))) - {""}
+        birth_dates.update(near_dates(born))
+    return birth_dates, ids
 
 
 def find_duplicates(rows: Sequence[FileRow], held: Sequence[Person] = ()) -> list[PossibleDuplicate]:

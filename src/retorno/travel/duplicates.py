@@ -160,11 +160,17 @@ _ASKED = 1000
 def records_alike(session: Session, births: Iterable[date], national_ids: Iterable[str | None],
                   where: Sequence[sa.ColumnElement[bool]] = ()) -> dict[int, HeldCase]:
     """The held cases (meeting `where`), by id, that can share a blocking key of `cases.duplicates` with people born
-    on `births` or holding `national_ids`: born on one of those days or on its day and month swapped, or holding one
-    of those cédulas' digits (`cases.duplicates.keys_to_compare`). Off the birth-date and cédula indexes, in one
-    statement for a registration's person (a thousand birth dates and a thousand cédulas a statement)."""
+    on `births` or holding `national_ids`: born on one of those days, on its day and month swapped or on a date near
+    it (a digit off, the 1st of January of its year), or holding one of those cédulas' digits
+    (`cases.duplicates.keys_to_compare`; every record, for very many people). Off the birth-date and cédula
+    indexes, in one statement for a registration's person (a thousand birth dates and a thousand cédulas a
+    statement)."""
     national_ids = list(national_ids)
     born, keys = keys_to_compare(births, national_ids)
+    if born is None:  # so many people that their near birth dates are about every date: every record
+        return {case_id: HeldCase(reference, given, first, second, birth_date, national_id)
+                for case_id, reference, given, first, second, birth_date, national_id
+                in session.execute(sa.select(*_COMPARED).where(*where)).all()}
     dates = sorted(born)
     digits = sorted((keys | set(map(national_id_digits, national_ids))) - {""})
     found: dict[int, HeldCase] = {}
