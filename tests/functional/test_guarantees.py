@@ -278,8 +278,11 @@ def test_a_boarded_passenger_removed_by_both_sides_is_audited_and_back_in_line(c
     assert len(removed) == 1 and removed[0]["after"]["deboarded"] is True and removed[0]["after"]["state"] == "ready"
 
 
-def test_a_changed_nationality_reopens_verification(client: TestClient, world: World) -> None:
-    """Red team: a re-import changing nationality kept the approval and the person boarded."""
+def test_a_re_import_never_changes_the_nationality_of_a_person_approved_to_fly(client: TestClient,
+                                                                               world: World) -> None:
+    """Red team: a re-import changing nationality kept the approval and the person boarded. A nationality is not
+    changed after registration at any door (the import was the one that did): the row is refused at its cell,
+    nothing is written, and the person stays approved as the nationality the receiving state verified."""
     api = Api(client, world)
     row = "NAT-1,,María José,Peña,Rodríguez,F,17/05/1990,VEN,V-20.555.666,Tapachula,TAP,01/10/2026\n"
     upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
@@ -289,16 +292,16 @@ def test_a_changed_nationality_reopens_verification(client: TestClient, world: W
     api.verify(ref)
     api.passport(ok(api.get("inm.officer", f"/api/v1/cases/{ref}")))
     flight = locked_flight(api, [ref])
+    before = state(api, ref)
     upload = {"file": ("lista.csv", (HEADER + row.replace(",VEN,", ",COL,")).encode(), "text/csv")}
-    # On a locked manifest the change waits for a supervisor of each side to agree to take the person off.
-    refused(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 409,
-            "locked_change_needs_both_sides")
+    refusal = refused(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 422,
+                      "import_refused")
+    details = refusal["details"]
+    assert isinstance(details, list) and [(d["row"], d["column"]) for d in details] == [(2, "nacionalidad")], refusal
     assert ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))["nationality"] == "VEN"
-    for supervisor in ("inm.supervisor", "saime.supervisor"):
-        ok(api.post(supervisor, f"/api/v1/flights/{flight}/locked-changes",
-                    {"case": ref, "reason": "Nacionalidad corregida."}), 201)
-    ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
-    assert state(api, ref) == "verification_requested"
+    assert state(api, ref) == before
+    aboard = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
+    assert [p["case"] for p in aboard] == [ref]
 
 
 def test_a_viewer_cannot_read_protection_history_and_officers_reads_are_audited(client: TestClient,

@@ -70,6 +70,14 @@ def existing_records(api: Api, client: TestClient, world: World) -> dict[str, li
             "placement_id": [1], "follow_up_id": [1]}
 
 
+def _told(exc: BaseException) -> str:
+    """A failure with what it holds: a group's (Hypothesis' flaky failure, Schemathesis' failures) each in full."""
+    inner = getattr(exc, "exceptions", ())
+    if not inner:
+        return f"{type(exc).__name__}: {exc}"
+    return f"{exc}\n" + "\n".join(f"  - {_told(each)}" for each in inner)
+
+
 def test_the_api_keeps_its_openapi_contract(client: TestClient, world: World) -> None:
     api = Api(client, world)
     records = existing_records(api, client, world)
@@ -101,7 +109,7 @@ def test_the_api_keeps_its_openapi_contract(client: TestClient, world: World) ->
             exercise()
         # Schemathesis' FailureGroup is a BaseExceptionGroup; every failing operation is reported, not only the first.
         except (Exception, BaseExceptionGroup) as exc:
-            failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
+            failures.append(f"{operation.method.upper()} {operation.path}: {_told(exc)}")
     print(f"{len(operations)} operations, {sum(calls.values())} requests, answers by status: {dict(calls)}")
     if failures:
         pytest.fail(f"{len(failures)} operations break the contract:\n\n" + "\n\n".join(failures), pytrace=False)
