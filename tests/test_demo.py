@@ -141,6 +141,22 @@ def test_every_figure_the_demo_prints_is_recomputed_from_its_database(demo: Demo
     assert int(printed["households MX-INM (two people or more)"]) > 50
 
 
+def test_a_flight_can_be_boarded_on_the_demo_now(demo: Demo) -> None:
+    """The carrier's gate, the departure and the arrival desk can be tried on the demo as built: a flight departs
+    within the boarding window (six hours), its manifest locked and its passengers approved, none boarded yet."""
+    engine = make_engine(demo.url)
+    try:
+        with Session(engine) as session:
+            flight = session.execute(sa.select(Flight).where(Flight.flight_number == "V0 3106")).scalar_one()
+            passengers = session.execute(sa.select(Passenger).where(Passenger.flight_id == flight.id)).scalars().all()
+    finally:
+        engine.dispose()
+    departure = flight.departure_utc if flight.departure_utc.tzinfo else flight.departure_utc.replace(tzinfo=UTC)
+    assert timedelta(hours=1) < departure - datetime.now(UTC) <= timedelta(hours=6)
+    assert flight.state == "manifest_locked" and passengers, (flight.state, len(passengers))
+    assert {(p.approval, p.boarding) for p in passengers} == {("approved", "pending")}
+
+
 def test_the_independent_check_passes_on_the_demo(demo: Demo) -> None:
     result = runner.invoke(app, ["demo", "check", "--database-url", demo.url], env=demo.env())
     assert result.exit_code == 0, result.output

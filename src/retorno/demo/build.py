@@ -379,6 +379,17 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> tu
                                    passengers_per_escort=settings.passengers_per_escort,
                                    lock_hours=settings.lock_hours_before_departure)
             summary.flights.append(_figures(tap, len(ready_tap), flown=False))
+            # A flight boarding now: its manifest approved and locked yesterday, departing in three hours, so that
+            # the carrier's gate, the departure and then the arrival desk can be tried on the demo as they are.
+            boarding = (now + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+            with clock_at(boarding - timedelta(days=3)):
+                gate = propose(session, users, settings, origin="VSA", number="V0 3106", departure=boarding,
+                               sender="inm.oficial")
+            ready_vsa = ready_households(session, "VSA", 40)
+            if ready_vsa:
+                with clock_at(boarding - timedelta(hours=30)):
+                    fly(session, users, settings, gate, ready_vsa, until="locked")
+            summary.flights.append(_figures(gate, len(ready_vsa), flown=False))
             for origin, number, sender, days in (("VSA", "V0 3104", "inm.oficial", 2),
                                                  ("HRL", "V0 3105", "ice.oficial", 4)):
                 later = propose(session, users, settings, origin=origin, number=number,
