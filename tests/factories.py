@@ -82,7 +82,7 @@ _counter = itertools.count(1)
 def _far_apart_birth_dates() -> list[str]:
     """Adults' birth dates (1984–1994: the reports' age group 30–44 for years yet), none a day of the month the
     12th or before (no other's day and month swapped), none the 1st of January (an unknown day), and any two at
-    least two digits apart (a date one digit off another is a slip of a key, `cases.duplicates`): 232 of them."""
+    least two digits apart and not two neighbouring digits swapped (slips of a key, `cases.duplicates`)."""
     chosen: list[str] = []
     near: set[str] = set()
     for year, month, day in itertools.product(range(1984, 1995), range(1, 13), range(13, 29)):
@@ -91,6 +91,8 @@ def _far_apart_birth_dates() -> list[str]:
             chosen.append(text)
             near.update(text[:i] + digit + text[i + 1:] for i in range(len(text)) if text[i].isdigit()
                         for digit in "0123456789")
+            near.update(text[:i] + text[i + 1] + text[i] + text[i + 2:] for i in range(len(text) - 1)
+                        if text[i].isdigit() and text[i + 1].isdigit())
     return chosen
 
 

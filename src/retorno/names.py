@@ -50,3 +50,23 @@ def icao_words(text: str | None) -> list[str]:
 def key(text: str | None) -> str:
     """Comparison key of a name: folded, particles removed, words joined by single spaces."""
     return " ".join(word for word in fold(text).split() if word not in PARTICLES)
+
+
+# Particles a list may write joined to the surname they precede ("DELAROSA" for "DE LA ROSA"); the conjunctions
+# (Y, E) join nothing.
+_GLUED = PARTICLES - {"Y", "E"}
+
+
+def glued_key(text: str | None) -> str:
+    """Comparison key of a name with its particles joined to the word they precede, as a list that writes
+    "Delarosa" for "De La Rosa" has it ("DE LA ROSA" and "DELAROSA" both give DELAROSA); a particle with no word
+    after it, and the conjunctions, are left out as `key` leaves them."""
+    words: list[str] = []
+    pending = ""
+    for word in fold(text).split():
+        if word in _GLUED:
+            pending += word
+        elif word not in PARTICLES:
+            words.append(pending + word)
+            pending = ""
+    return " ".join(words)

@@ -92,6 +92,9 @@ def pair(variant: Row) -> list[tuple[int, int | None, str]]:
         (replace(ORIGINAL, birth_date=date(1990, 4, 13), national_id=None), "birth_date_one_digit"),
         # The 1st of January typed for an unknown day, either way.
         (replace(ORIGINAL, birth_date=date(1990, 1, 1), national_id=None), "birth_date_placeholder"),
+        # Two neighbouring digits of the birth date swapped (red team round 4): the day's, the year's.
+        (replace(ORIGINAL, birth_date=date(1990, 4, 21), national_id=None), "birth_date_digits_swapped"),
+        (replace(ORIGINAL, birth_date=date(1909, 4, 12), national_id=None), "birth_date_digits_swapped"),
         # Joined surnames and a year one digit off.
         (replace(ORIGINAL, first_surname="Muñoz Peña", second_surname=None, birth_date=date(1994, 4, 12),
                  national_id=None), "birth_date_one_digit"),
@@ -237,3 +240,49 @@ def test_loading_only_the_held_cases_that_can_match_finds_the_same(
     loaded = [case for case in held if birth_dates is None or case.birth_date in birth_dates
               or national_id_key(case.national_id) in national_ids]
     assert find_duplicates(rows, loaded) == find_duplicates(rows, held)
+
+
+@pytest.mark.parametrize(("held", "written"), [
+    # Red team round 4 (F1, high): particles of two words written as one joined to the surname.
+    (("María", "De La Rosa", "Pérez"), ("María", "Delarosa", "Pérez")),
+    (("Juan Carlos", "De Los Santos", None), ("Juan Carlos", "Delossantos", None)),
+    (("Ana", "Del Valle", "Sánchez"), ("Ana", "Delvalle", "Sanches")),
+    (("Luis", "Delatorre", "Gil"), ("Luis", "De la Torre", "Gil")),
+    (("Rosa", "De La Peña", None), ("Rosa", "Delapena", None)),
+    (("Pedro", "Mc Donald", "Ruiz"), ("Pedro", "McDonald", "Ruiz")),
+])
+def test_particles_joined_to_the_surname_are_the_same_surname(held: tuple[str, str, str | None],
+                                                             written: tuple[str, str, str | None]) -> None:
+    born = date(1984, 11, 21)
+    first = Row(2, "R-2", *held, born)
+    second = Row(3, "R-3", *written, born)
+    [found] = find_duplicates([first, second])
+    assert (found.row_number, found.other_row_number) == (3, 2)
+    # And against a held case, the other way round.
+    [found] = find_duplicates([first], [HeldCase("H-1", *written, born, None)])
+    assert found.other_case_reference == "H-1"
+
+
+@pytest.mark.parametrize(("held", "written"), [
+    # Red team round 4: a given name left out and a letter of a surname otherwise (Y for I, K for QU).
+    (("Jhonny Alexander", "Ibarra", "Villegas"), ("Alexander", "Ybarra", "Villegas")),
+    # An initial for the second given name, and a surname spelled otherwise.
+    (("Héctor José", "Serpa", "Quintero"), ("Hector J.", "Serpa", "Kintero")),
+    # The given names the other way round, a surname with a typo.
+    (("Rosa Elena", "Peña", "Rodríguez"), ("Elena Rosa", "Peña", "Rodrigues")),
+])
+def test_names_in_other_fields_or_order_with_a_typo_are_flagged(held: tuple[str, str, str | None],
+                                                                written: tuple[str, str, str | None]) -> None:
+    born = date(1984, 11, 21)
+    [found] = find_duplicates([Row(2, "R-2", *held, born), Row(3, "R-3", *written, born)])
+    assert (found.row_number, found.other_row_number) == (3, 2)
+
+
+def test_a_surname_that_only_begins_like_a_particle_is_not_made_one() -> None:
+    """DELGADO is not made DEL GADO (a particle is joined, never split off); and the same surname written joined
+    does not make people of other given names one person (twins stay two)."""
+    born = date(1984, 11, 21)
+    assert find_duplicates([Row(2, "R-2", "María", "Delgado", "Pérez", born),
+                            Row(3, "R-3", "María", "Gado", "Pérez", born)]) == []
+    assert find_duplicates([Row(2, "R-2", "Carmen", "De La Vega", "Ruiz", born),
+                            Row(3, "R-3", "Teresa", "Delavega", "Ruiz", born)]) == []

@@ -292,3 +292,24 @@ def test_an_import_flags_the_same_person_written_otherwise(client: TestClient, w
     assert outcome["possible_duplicates"] == 1, outcome
     twin = _by_agency_reference(session_factory, "IMP-F1")
     assert [(d["other"], d["holding"]) for d in _flags(api, "inm.officer", twin)] == [("another agency", True)]
+
+
+def test_a_surname_with_its_particles_joined_is_flagged_and_held(client: TestClient, world: World) -> None:
+    """Red team round 4 (F1, high): US-ICE's "De La Rosa" with an asylum claim open, registered by INM as
+    "Delarosa" (and "Del Valle" as "Delvalle", or born the 12th for the 21st), was not flagged and was approved onto
+    a flight."""
+    api = Api(client, world)
+    for held, written, born in ((("Yolanda", "De La Rosa", "Pérez"), ("Yolanda", "Delarosa", "Pérez"), "1984-11-21"),
+                                (("Ana Lucía", "Del Valle", "Sánchez"), ("Ana Lucía", "Delvalle", "Sanches"),
+                                 "1984-11-21"),
+                                # The name the same, two neighbouring digits of the day swapped.
+                                (("Marisol", "Urdaneta", "Parra"), ("Marisol", "Urdaneta", "Parra"), "1984-11-12")):
+        person = {"national_id": None, "birth_date": "1984-11-21", "given_names": held[0], "first_surname": held[1],
+                  "second_surname": held[2]}
+        _concern(api, "ice.officer", **person)
+        twin = api.register("inm.officer", **{**person, "given_names": written[0], "first_surname": written[1],
+                                              "second_surname": written[2], "birth_date": born})
+        shown = _flags(api, "inm.officer", twin["reference"])
+        assert [(d["other"], d["holding"]) for d in shown] == [("another agency", True)], (written, shown)
+        assert _screened_verified_documented(api, twin) == "documented"
+        _refused_onto_a_manifest(api, twin["reference"], ELSEWHERE)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +23,7 @@ from itertools import compress
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol, cast
 
-from retorno.names import key
+from retorno.names import glued_key, key
 
 # A pair is flagged when its score (names score x date factor, 0..1) reaches THRESHOLD
 # and the given names and the surnames each reach their own floor: a one-letter typo or a
@@ -68,6 +68,8 @@ REASONS: dict[str, tuple[str, str]] = {
                               "the same names in other fields or another order"),
     "names_left_out": ("un nombre omitido", "a name left out"),
     "birth_date_one_digit": ("fecha de nacimiento con un dígito distinto", "birth date one digit apart"),
+    "birth_date_digits_swapped": ("dos dígitos vecinos de la fecha de nacimiento invertidos",
+                                  "two neighbouring digits of the birth date swapped"),
     "birth_date_placeholder": ("fecha de nacimiento desconocida (1 de enero) del mismo año",
                                "birth date unknown (1 January) in the same year"),
 }
@@ -212,25 +214,27 @@ def _attribute(groups: Sequence[Sequence[Person]], attribute: str) -> list[Any]:
     return values
 
 
-def _fold_people(groups: Sequence[Sequence[Person]]) -> _Columns:
+def _fold_people(groups: Sequence[Sequence[Person]], name_key: Callable[[str], str] = key) -> _Columns:
     """Fold people for comparison; names repeat a lot, so each distinct name is folded once."""
     names = []
     for attribute in ("given_names", "first_surname", "second_surname"):
         column = _attribute(groups, attribute)
-        folded = {name: key(name) for name in set(column)}
+        folded = {name: name_key(name) for name in set(column)}
         names.append(list(map(folded.__getitem__, column)))
     given, first, second = names
     return _Columns(given, first, second, _attribute(groups, "birth_date"),
                     list(map(national_id_key, _attribute(groups, "national_id"))))
 
 
-def _blocks(people: _Columns) -> list[list[int]]:
+def _blocks(people: _Columns, glued: _Columns | None = None, particled: Sequence[int] = ()) -> list[list[int]]:
     """The blocks of two or more people sharing a blocking key, each in the order of `people`.
 
     The keys: the national ID; any word of the names with the birth date (catches swapped, missing and
     joined surnames, given names in another order or in the surnames' fields, and a typo in one of the
     names); all the words of the names together (catches a birth date one digit off or unknown); the
-    first surname with the birth year and the day and month unordered (catches them swapped).
+    first surname with the birth year and the day and month unordered (catches them swapped). The people
+    `particled` (whose names hold particles) have the word keys of their names as `glued` writes them too
+    (DE LA ROSA's DELAROSA), in the same keys as everyone's own words.
     Each kind of key is built for everyone at once and counted first, so that only the keys
     two people share get a list of members.
     """
@@ -253,13 +257,22 @@ def _blocks(people: _Columns) -> list[list[int]]:
     # (the same name with the birth date one digit off or unknown).
     word_indexes: list[int] = []
     word_keys: list[str | None] = []
-    for index, names in enumerate(zip(given, first, second, strict=True)):
-        person = dict.fromkeys(word for name in names for word in words[name])
+
+    def word_keys_of(index: int, names: Iterable[str], split: Callable[[str], Sequence[str]]) -> None:
+        person = dict.fromkeys(word for name in names for word in split(name))
         if person:
             word_indexes.extend([index] * (len(person) + 1))
             word_keys.extend(f"bs|{born[index]}|{word}" for word in person)
             word_keys.append("nb|" + " ".join(sorted(person)))
+
+    for index, names in enumerate(zip(given, first, second, strict=True)):
+        word_keys_of(index, names, words.__getitem__)
     sources.append((word_indexes, word_keys))
+    if glued is not None and particled:
+        word_indexes, word_keys = [], []
+        for index in particled:
+            word_keys_of(index, (glued.given[index], glued.first[index], glued.second[index]), str.split)
+        sources.append((word_indexes, word_keys))
     counts: Counter[str] = Counter()
     for _, keys in sources:
         counts.update(filter(None, keys))
@@ -269,7 +282,8 @@ def _blocks(people: _Columns) -> list[list[int]]:
         mask = list(map(shared.__contains__, keys))
         for index, block_key in zip(compress(indexes, mask), compress(keys, mask), strict=True):
             blocks.setdefault(cast(str, block_key), []).append(index)  # a shared key, never None
-    return [sorted(members) for members in blocks.values()]
+    # (A person with particles may bring one key twice, from their names as written and as glued.)
+    return [sorted(set(members)) for members in blocks.values()]
 
 
 def _given_similarity(a: str, b: str) -> float:
@@ -308,8 +322,13 @@ def _date_factor(a: date, b: date) -> tuple[float, list[str]]:
         return 1.0, []
     if a.year == b.year and a.day == b.month and a.month == b.day:
         return _DAY_MONTH_SWAP_FACTOR, ["day_month_swapped"]
-    if sum(x != y for x, y in zip(a.isoformat(), b.isoformat(), strict=True)) == 1:
+    text_a, text_b = a.isoformat(), b.isoformat()
+    differ = [position for position, (x, y) in enumerate(zip(text_a, text_b, strict=True)) if x != y]
+    if len(differ) == 1:
         return _DATE_NEAR_FACTOR, ["birth_date_one_digit"]
+    if (len(differ) == 2 and differ[1] == differ[0] + 1 and text_a[differ[0]] == text_b[differ[1]]
+            and text_a[differ[1]] == text_b[differ[0]]):
+        return _DATE_NEAR_FACTOR, ["birth_date_digits_swapped"]
     if a.year == b.year and _JANUARY_FIRST in ((a.month, a.day), (b.month, b.day)):
         return _DATE_NEAR_FACTOR, ["birth_date_placeholder"]
     return 0.0, ["birth_date_differs"]
@@ -320,7 +339,8 @@ _JANUARY_FIRST = (1, 1)
 
 def near_dates(born: date) -> set[date]:
     """The birth dates `_date_factor` finds near `born` (besides its day and month swapped): one digit of its ISO
-    form changed, and the 1st of January of its year, or every day of its year when it is the 1st of January."""
+    form changed or two neighbouring digits swapped, and the 1st of January of its year, or every day of its year
+    when it is the 1st of January."""
     text = born.isoformat()
     near = {date(born.year, 1, 1)}
     for position, character in enumerate(text):
@@ -329,6 +349,9 @@ def near_dates(born: date) -> set[date]:
                 if digit != character:
                     with suppress(ValueError):  # no such day
                         near.add(date.fromisoformat(text[:position] + digit + text[position + 1:]))
+        if position + 1 < len(text) and character.isdigit() and text[position + 1].isdigit():
+            with suppress(ValueError):  # two neighbouring digits swapped, when that is a day
+                near.add(date.fromisoformat(text[:position] + text[position + 1] + character + text[position + 2:]))
     if (born.month, born.day) == _JANUARY_FIRST:
         start = born.toordinal()
         near.update(date.fromordinal(day) for day in range(start, date(born.year, 12, 31).toordinal() + 1))
@@ -340,16 +363,41 @@ def _words(person: _Folded) -> frozenset[str]:
     return frozenset(f"{person.given} {person.first} {person.second}".split())
 
 
+# A word of one name matched to a word of the other: the same, or an initial of it (J for JOSE), or within a typo
+# of it (YBARRA for IBARRA, KINTERO for QUINTERO: Jaro-Winkler this close at least).
+_INITIAL = 0.95
+_WORD_FLOOR = 0.88
+
+
+def _word_match(word: str, others: Iterable[str]) -> float:
+    if word in others:
+        return 1.0
+    if len(word) == 1:
+        return _INITIAL if any(other.startswith(word) for other in others) else 0.0
+    return max((jaro_winkler(word, other) for other in others if len(other) > 1), default=0.0)
+
+
 def _words_similarity(a: _Folded, b: _Folded) -> tuple[float, list[str]]:
     """The names compared as the set of their words, whatever field or order each is in: the same words, or one
-    person's (two at least, one of them a surname of the other's) all among the other's."""
+    person's (two at least, one of them a surname of the other's) all among the other's; each word the same, an
+    initial of the other's or within a typo of it."""
     words_a, words_b = _words(a), _words(b)
     if words_a == words_b:
         return _SAME_WORDS, ["names_in_other_fields"]
     fewer, more, other = (words_a, words_b, b) if len(words_a) < len(words_b) else (words_b, words_a, a)
-    if len(fewer) >= 2 and fewer < more and fewer & set(f"{other.first} {other.second}".split()):
-        return _WORDS_AMONG, ["names_left_out"]
-    return 0.0, []
+    if len(fewer) < 2:
+        return 0.0, []
+    matches = {word: _word_match(word, more) for word in fewer}
+    surnames = set(f"{other.first} {other.second}".split())
+    if min(matches.values()) < _WORD_FLOOR or not any(
+            matches[word] >= _WORD_FLOOR and _word_match(word, surnames) >= _WORD_FLOOR
+            for word in fewer if len(word) > 1):
+        return 0.0, []
+    similarity = sum(matches.values()) / len(matches)
+    reasons = ["names_in_other_fields" if len(fewer) == len(more) else "names_left_out"]
+    if similarity < 1.0:
+        reasons.append("spelling_differs")
+    return (_SAME_WORDS if len(fewer) == len(more) else _WORDS_AMONG) * similarity, reasons
 
 
 def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
@@ -426,9 +474,14 @@ def find_duplicates(rows: Sequence[FileRow], held: Sequence[Person] = ()) -> lis
     import, not a duplicate. Results come in row order, best match first.
     """
     people = _fold_people([rows, held])
+    # Names with particles, compared also with them joined to the word they precede (`names.glued_key`).
+    glued = _fold_people([rows, held], glued_key)
+    particled = [index for index, names in enumerate(zip(glued.given, glued.first, glued.second, strict=True))
+                 if names != (people.given[index], people.first[index], people.second[index])]
+    with_particles = set(particled)
     file_count = len(rows)
     candidates: set[tuple[int, int]] = set()
-    for members in _blocks(people):
+    for members in _blocks(people, glued, particled):
         if len(members) > _MAX_BLOCK or members[0] >= file_count:
             continue
         for position, first in enumerate(members):
@@ -440,6 +493,8 @@ def find_duplicates(rows: Sequence[FileRow], held: Sequence[Person] = ()) -> lis
         if second >= file_count and held[second - file_count].case_reference == rows[first].case_reference:
             continue
         scored = _score(people.person(first), people.person(second))
+        if scored is None and (first in with_particles or second in with_particles):
+            scored = _score(glued.person(first), glued.person(second))
         if scored is None:
             continue
         score, reason = scored
