@@ -101,7 +101,8 @@ def resolve(reference: str,
 @cases_app.command("decide-duplicate")
 def decide_duplicate(reference: str,
                      other: Annotated[str, typer.Argument(help="the other record of the possible duplicate, or the "
-                                                               "flag's number when another country's agency holds it")],
+                                                               "flag's number among the case's flags (1 for the "
+                                                               "oldest) when another country's agency holds it")],
                      decision: Annotated[str, typer.Option(help="same_person or different_people")],
                      reason: Annotated[str, typer.Option(help="the supervisor's written reason")],
                      act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:

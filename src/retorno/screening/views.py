@@ -84,8 +84,8 @@ class PossibleDuplicateOut(BaseModel):
 
     other: str = Field(description="the other record's reference, or 'another agency' when another country's agency "
                                    "holds it (named to nobody)")
-    flag: int = Field(description="the flag's number: a decision names the flag by it (or by the other record's "
-                                  "reference, when named)")
+    flag: int = Field(description="the flag's number among the case's own flags, 1 for the oldest: a decision on "
+                                  "this case names the flag by it (or by the other record's reference, when named)")
     score: float
     reason: str = Field(description="why they were found alike")
     decision: Literal["same_person", "different_people"] | None

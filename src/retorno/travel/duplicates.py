@@ -52,7 +52,9 @@ class DuplicateShown:
     # another country's record is named to nobody.
     other: str
     other_named: bool
-    # The flag's number, by which a supervisor names it in a decision whoever holds the other record.
+    # The flag's number among the case's own flags, 1 for its oldest (`_pairs`' order), by which a supervisor names it
+    # in a decision whoever holds the other record. It counts no other case's flags: the flags' ids, one sequence
+    # across the system, told an officer how many flags every agency had, both countries' (red team round 3).
     flag: int
     score: float
     # Why they were found alike, in Spanish and in English (`cases.duplicates.describe_reason`).
@@ -85,10 +87,10 @@ def possible_duplicates(session: Session, actor: User, case: Case) -> list[Dupli
         return []
     status = protection_status(session, [case.id, *(other.id for _, other in pairs)])
     shown = []
-    for pair, other in pairs:
+    for number, (pair, other) in enumerate(pairs, start=1):
         holding = pair.decision is None and bool(status[case.id][1] or status[other.id][1])
         named = can_see(session, actor, other)
-        shown.append(DuplicateShown(other.reference if named else ANOTHER_AGENCY, named, pair.id, round(pair.score, 3),
+        shown.append(DuplicateShown(other.reference if named else ANOTHER_AGENCY, named, number, round(pair.score, 3),
                                     describe_reason(pair.reason, "es"), describe_reason(pair.reason, "en"),
                                     pair.decision, pair.decided_at, holding))
     return shown
@@ -103,12 +105,14 @@ def _named(session: Session, actor: User, other: Case) -> str | Message:
     return other.reference if can_see(session, actor, other) else Message(_ANOTHER_AGENCYS_RECORD)
 
 
-def _pair_named(session: Session, actor: User, case: Case, name: str) -> tuple[PossibleDuplicate, Case] | None:
-    """The pair of `case` that `name` names: by the flag's number, or by the other record's reference when `actor`
-    may read it (another country's reference names nothing to them). Of several flags of one pair (an identity
-    corrected after a decision is flagged again), the one undecided."""
-    named = [(pair, other) for pair, other in _pairs(session, case)
-             if name == str(pair.id) or (name == other.reference and can_see(session, actor, other))]
+def _pair_named(session: Session, actor: User, case: Case, name: str
+                ) -> tuple[PossibleDuplicate, Case, int] | None:
+    """The pair of `case` that `name` names, with its number among the case's flags: by that number
+    (`DuplicateShown.flag`), or by the other record's reference when `actor` may read it (another country's
+    reference names nothing to them). Of several flags of one pair (an identity corrected after a decision is
+    flagged again), the one undecided."""
+    named = [(pair, other, number) for number, (pair, other) in enumerate(_pairs(session, case), start=1)
+             if name == str(number) or (name == other.reference and can_see(session, actor, other))]
     return next((found for found in named if found[0].decision is None), named[-1] if named else None)
 
 
@@ -129,7 +133,7 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
     if found is None:
         raise NotFound("case %(case)s has no possible duplicate %(other)s", case=case.reference,
                        other=other_reference)
-    pair, other = found
+    pair, other, number = found
     if actor.agency_id not in (case.agency_id, other.agency_id):
         raise Forbidden("cases %(case)s and %(other)s are other agencies' records: a supervisor of an agency holding "
                         "one of them decides", code="forbidden.duplicate.decide", case=case.reference,
@@ -142,7 +146,7 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
     pair.decision_reason = reason
     session.flush()
     record(session, actor, "duplicate.decide", "case", case.reference,
-           after={"other": str(_named(session, actor, other)), "flag": pair.id, "decision": decision,
+           after={"other": str(_named(session, actor, other)), "flag": number, "decision": decision,
                   "reason_sha256": text_digest(reason)})
     for record_ in (case, other):
         advance(session, actor, record_)
