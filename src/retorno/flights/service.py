@@ -949,9 +949,23 @@ def arrival_counts(session: Session, flights: Sequence[Flight]) -> dict[int, Arr
 
 @action("arrival.confirm")
 def explain_discrepancy(session: Session, actor: User, flight: Flight, *, explanation: str) -> None:
-    """Record why the count received differs from the count boarded."""
+    """Record why the count received differs from the count boarded.
+
+    There is a difference to explain only once the flight has landed (before, nobody is received yet) and only
+    while the counts differ: an explanation of nothing would stand in the reports as if someone were missing.
+    """
     _require_side(actor, flight, "arrival.confirm", "receiving")
     explanation = written_reason(explanation)
+    if flight.state != "arrived":
+        raise InvalidTransition("flight %(flight)s has not landed (it is '%(state)s'): a difference between the "
+                                "people boarded and received is explained after the landing is recorded",
+                                code="flow.not_landed", flight=flight.reference,
+                                state=Term("flight_state", flight.state))
+    count = arrival_count(session, flight)
+    if count.difference == 0:
+        raise InvalidTransition("flight %(flight)s has no difference to explain: %(received)s received of "
+                                "%(boarded)s boarded", code="flow.no_difference", flight=flight.reference,
+                                received=count.received, boarded=count.boarded)
     flight.arrival_discrepancy_explanation = explanation
     session.flush()
     record(session, actor, "arrival.explain", "flight", flight.reference, reason=explanation)
