@@ -245,7 +245,8 @@ def authorise_change(flight: str, case: str, reason: Reason, act_as: ActAs = Non
 def board(flight: str, case: str,
           status: Annotated[str, typer.Option(help="boarded, no_show or refused")] = "boarded",
           reason: Annotated[str | None, typer.Option(
-              help="required when boarding is refused, and a supervisor's reason to board before the window "
+              help="required when boarding is refused or when a no-show takes off household members already "
+                   "boarded, and a supervisor's reason to board before the window "
                    "opens")] = None,
           act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """At the aircraft door: boarded, no-show or refused boarding (protection is checked again)."""
@@ -256,9 +257,13 @@ def board(flight: str, case: str,
         actor = acting_user(session, act_as)
         target = service.get_flight(session, actor, flight)
         passenger = _case(session, actor, target, case)
-        service.record_boarding(session, actor, target, passenger, status=status, reason=reason,
-                                window=lifecycle.DepartureWindow.of(config))
+        outcome = service.record_boarding(session, actor, target, passenger, status=status, reason=reason,
+                                          window=lifecycle.DepartureWindow.of(config))
         console.print(f"case {passenger.reference}: {status} on {target.reference}")
+        if outcome.taken_off:
+            console.print(f"taken off the manifest with their household: {', '.join(outcome.taken_off)}")
+        if outcome.deboard:
+            console.print(f"boarded already, they must leave the aircraft: {', '.join(outcome.deboard)}")
 
 
 @flights_app.command("arrive")

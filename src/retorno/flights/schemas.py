@@ -34,6 +34,14 @@ class FlightOut(BaseModel):
     arrival_flagged: bool
 
 
+
+class BoardingOut(FlightOut):
+    taken_off_with: list[str] = Field(
+        description="after a no-show or a refused boarding: the household members taken off the manifest with "
+                    "the person (family unity, children); empty otherwise")
+    must_deboard: list[str] = Field(
+        description="those of taken_off_with who had boarded: they must leave the aircraft (deboard)")
+
 class FlightCancelled(FlightOut):
     cancelled: bool = Field(description="false while the other side's supervisor has still to consent")
 

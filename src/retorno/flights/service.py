@@ -32,6 +32,7 @@ from retorno.cases.service import transition
 from retorno.config import Settings
 from retorno.db import among, utcnow
 from retorno.errors import (
+    WRITTEN_REASON,
     Forbidden,
     InvalidInput,
     InvalidTransition,
@@ -39,6 +40,7 @@ from retorno.errors import (
     NotFound,
     SafeguardViolation,
     Term,
+    is_written_reason,
     written_reason,
 )
 from retorno.flights import airports, lifecycle
@@ -732,10 +734,23 @@ def split_household(session: Session, actor: User, household: Household, *, reas
     return split
 
 
+@dataclass(frozen=True)
+class DoorOutcome:
+    """Who else a no-show or a refused boarding took off the manifest with the person named (their household:
+    family unity, children), and which of them had boarded already and must leave the aircraft (deboard)."""
+
+    taken_off: tuple[str, ...] = ()
+    deboard: tuple[str, ...] = ()
+
+
 @action("boarding.record")
 def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *, status: str,
-                    window: lifecycle.DepartureWindow, reason: str | None = None) -> None:
+                    window: lifecycle.DepartureWindow, reason: str | None = None) -> DoorOutcome:
     """At the aircraft door: boarded, no-show, or refused boarding.
+
+    A no-show or a refusal takes off the household members who cannot fly without the person; those already
+    boarded must leave the aircraft, so then a written reason is asked (a no-show too) and the answer names them
+    all (`DoorOutcome`): the carrier's list, CSV and PAXLST follow the manifest, the aircraft must follow them.
 
     The door opens when the departure window does (`window.early` before the scheduled departure) and nobody,
     with any reason, records boarding before then: a no-show or a refusal takes a household off a locked
@@ -775,23 +790,37 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         passenger.boarding = "boarded"
         transition(session, actor, case, "boarded", action="boarding.boarded", reason=reason,
                    extra={"flight": flight.reference})
-    else:
-        if status == "refused":
-            reason = written_reason(reason)
-        # Whoever does not fly leaves the manifest, with the household members who cannot fly without
-        # them (family unity, children): none of them stays on a flight they will not take.
-        why = reason or ("did not show up at the door" if status == "no_show" else "")
-        # The named person last: a no-show ends their waiting, and the minors it leaves alone, off the flight by
-        # then, are unaccompanied children (`cases.service.HOUSEHOLD_REACTIONS`).
-        leaving = sorted(_with_household(session, flight, [case]), key=lambda row: row[1].id == case.id)
-        for member_passenger, member in leaving:
-            named = member.id == case.id
-            if named:
-                member_passenger.boarding = status
-            why_member = why if named else f"{why} (household member {case.reference})"
-            _take_off(session, actor, flight, member_passenger, member, "removed", why_member,
-                      back_to=("no_show" if status == "no_show" else "ready") if named else "ready")
-            _alert(session, actor, flight, member, status, why_member)
+        return DoorOutcome()
+    # Whoever does not fly leaves the manifest, with the household members who cannot fly without
+    # them (family unity, children): none of them stays on a flight they will not take.
+    # The named person last: a no-show ends their waiting, and the minors it leaves alone, off the flight by
+    # then, are unaccompanied children (`cases.service.HOUSEHOLD_REACTIONS`).
+    leaving = sorted(_with_household(session, flight, [case]), key=lambda row: row[1].id == case.id)
+    others = [member.reference for _, member in leaving if member.id != case.id]
+    aboard = [member.reference for member_passenger, member in leaving
+              if member.id != case.id and member_passenger.boarding == "boarded"]
+    if aboard and not is_written_reason(reason):
+        # People in their seats leave the aircraft on this answer: the official says why, and is told who first.
+        raise InvalidInput([Message("case %(case)s recorded as '%(status)s' takes off the manifest the household "
+                                    "members who cannot fly without them (family unity): %(others)s; %(aboard)s "
+                                    "have boarded and must leave the aircraft",
+                                    {"status": Term("boarding", status), "case": case.reference,
+                                     "others": ", ".join(others), "aboard": ", ".join(aboard)}),
+                            WRITTEN_REASON], code="reason_required")
+    if status == "refused" or aboard:
+        reason = written_reason(reason)
+    why = reason or ("did not show up at the door" if status == "no_show" else "")
+    for member_passenger, member in leaving:
+        named = member.id == case.id
+        if named:
+            member_passenger.boarding = status
+        why_member = why if named else f"{why} (household member {case.reference})"
+        if member.reference in aboard:
+            why_member += "; boarded, must leave the aircraft"
+        _take_off(session, actor, flight, member_passenger, member, "removed", why_member,
+                  back_to=("no_show" if status == "no_show" else "ready") if named else "ready")
+        _alert(session, actor, flight, member, status, why_member)
+    return DoorOutcome(tuple(others), tuple(aboard))
 
 
 def _check_window(actor: User, flight: Flight, moment: datetime, window: lifecycle.DepartureWindow,

@@ -22,6 +22,7 @@ from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
 from retorno.flights.models import HouseholdSplit as HouseholdSplitRecord
 from retorno.flights.schemas import (
+    BoardingOut,
     Bulletin,
     FlightCancelled,
     FlightOut,
@@ -228,13 +229,15 @@ def authorise_change(reference: str, body: LockedChangeIn, session: SessionDep, 
     return {"flight": flight.reference, "case": body.case}
 
 
-@router.post("/flights/{reference}/passengers/{case_ref}/boarding", response_model=FlightOut, responses=errors(409))
+@router.post("/flights/{reference}/passengers/{case_ref}/boarding", response_model=BoardingOut,
+             responses=errors(409))
 def board(reference: str, case_ref: str, body: BoardingIn, session: SessionDep, user: CurrentUser,
           settings: SettingsDep) -> Any:
     flight = service.get_flight(session, user, reference)
-    service.record_boarding(session, user, flight, _manifest_case(session, user, flight, case_ref),
-                            status=body.status, reason=body.reason, window=DepartureWindow.of(settings))
-    return flight_out(session, flight)
+    outcome = service.record_boarding(session, user, flight, _manifest_case(session, user, flight, case_ref),
+                                      status=body.status, reason=body.reason, window=DepartureWindow.of(settings))
+    return {**flight_out(session, flight), "taken_off_with": list(outcome.taken_off),
+            "must_deboard": list(outcome.deboard)}
 
 
 def _manifest_case(session: SessionDep, user: CurrentUser, flight: Flight, case_ref: str) -> Any:

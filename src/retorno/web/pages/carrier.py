@@ -78,7 +78,7 @@ def board(
     case_reference: str,
 ) -> Done:
     flight = flights.get_flight(session, user, reference)
-    flights.record_boarding(
+    outcome = flights.record_boarding(
         session,
         user,
         flight,
@@ -87,6 +87,13 @@ def board(
         reason=form_text(form, "reason") or None,
         window=DepartureWindow.of(settings),
     )
+    if outcome.deboard:
+        return flight_done(reference, "Embarque de %(ref)s registrado. Salen del manifiesto con su familia: "
+                           "%(others)s. Ya embarcados, deben bajar del avión: %(aboard)s.", ref=case_reference,
+                           others=", ".join(outcome.taken_off), aboard=", ".join(outcome.deboard))
+    if outcome.taken_off:
+        return flight_done(reference, "Embarque de %(ref)s registrado. Salen del manifiesto con su familia: "
+                           "%(others)s.", ref=case_reference, others=", ".join(outcome.taken_off))
     return flight_done(reference, "Embarque de %(ref)s registrado.", ref=case_reference)
 
 
