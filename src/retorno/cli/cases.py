@@ -69,7 +69,7 @@ def screen(reference: str,
            act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """Record a protection screening; any concern blocks travel until a supervisor resolves it."""
     from retorno.cases.service import get_case
-    from retorno.travel.service import record_screening
+    from retorno.travel.service import departed_on, record_screening
 
     with refusals(), unit_of_work(settings(database_url)) as session:
         actor = acting_user(session, act_as)
@@ -78,6 +78,10 @@ def screen(reference: str,
                                      medical_escorts=medical_escorts, reason=reason)
         outcome = f"concerns: {', '.join(screening.concerns)}" if screening.concerns else "cleared"
         console.print(f"case [bold]{case.reference}[/bold] screened ({outcome}); state {case.state}")
+        flown = departed_on(session, case)
+        if flown is not None:
+            console.print(f"flight {flown} had departed: the concern is recorded, open on the case, but takes "
+                          "nobody off a flown flight; pass it on to protection")
 
 
 @cases_app.command("resolve")

@@ -19,7 +19,7 @@ from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases import lifecycle
-from retorno.cases.facts import protection_status, same_person, traveller_facts
+from retorno.cases.facts import open_concern_codes, protection_status, same_person, traveller_facts
 from retorno.cases.models import Case, Household
 from retorno.cases.service import (
     HOUSEHOLD_REACTIONS,
@@ -102,19 +102,36 @@ def read_possible_duplicates(session: Session, actor: User, case: Case) -> list[
     return shown
 
 
+def departed_on(session: Session, case: Case) -> str | None:
+    """The flight `case` boarded that has departed, while they are still `boarded` (not yet received); else None."""
+    if case.state != "boarded" or session.execute(
+            sa.select(Passenger.id).join(Flight, Flight.id == Passenger.flight_id).where(
+                Passenger.case_id == case.id, Passenger.boarding == "boarded",
+                Flight.state.in_(NOT_YET_FLOWN_STATES))).first():
+        return None
+    return session.execute(
+        sa.select(Flight.reference).join(Passenger, Passenger.flight_id == Flight.id)
+        .where(Passenger.case_id == case.id, Passenger.boarding == "boarded")
+        .order_by(Flight.departure_utc.desc())).scalars().first()
+
+
 @action("screening.record")
 def record_screening(session: Session, actor: User, case: Case, *, concerns: list[str], notes: str | None = None,
                      medical_escorts: int = 0, reason: str | None = None) -> Screening:
     """Record a protection screening; a person with an open concern leaves every manifest at once.
 
-    Also at the aircraft door: a boarded person whose flight has not departed is taken off it.
+    Also at the aircraft door: a boarded person whose flight has not departed is taken off it. A concern raised
+    once the flight has departed (a claim made at the door as it closed, a race with the departure) is recorded
+    all the same, never lost: it takes nobody off a flown flight, but it stands on the case, open, in the
+    supervisors' queue and on the audit trail, and every door tells the official the flight had departed
+    (`departed_on`) so they pass it on. It is not sent to the receiving side, the state a claim of protection may
+    be against. A screening raising nothing new is refused then, as it changes nothing for a flown person.
     """
-    if case.state == "boarded" and not session.execute(
-            sa.select(Passenger.id).join(Flight, Flight.id == Passenger.flight_id).where(
-                Passenger.case_id == case.id, Passenger.boarding == "boarded",
-                Flight.state.in_(NOT_YET_FLOWN_STATES))).first():
-        raise InvalidTransition("case %(case)s: the flight has departed; a protection claim is now for the "
-                                "receiving side to hear", code="invalid_transition.case", case=case.reference)
+    flown = departed_on(session, case)
+    if flown is not None and not set(concerns) - set(open_concern_codes(session, case.id)):
+        raise InvalidTransition("case %(case)s: flight %(flight)s has departed; only a new protection concern is "
+                                "recorded now (it is kept on the case, and takes nobody off a flown flight)",
+                                code="invalid_transition.case", case=case.reference, flight=flown)
     medical_before = traveller_facts(session, [case])[case.id].medical_escorts
     recorded = screening.record_screening(session, actor, case, concerns=concerns, notes=notes,
                                           medical_escorts=medical_escorts, reason=reason)

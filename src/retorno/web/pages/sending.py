@@ -316,6 +316,11 @@ def screen(request: Request, session: SessionDep, user: PageUser, form: FormDep,
         medical_escorts=escorts,
         reason=form_text(form, "reason") or None,
     )
+    flown = travel.departed_on(session, case)
+    if flown is not None:
+        return case_done(reference, "Evaluación de protección registrada. El vuelo %(flight)s ya había salido: la "
+                         "preocupación queda abierta en el caso, pero no baja a nadie de un vuelo ya salido; "
+                         "comuníquela a protección.", flight=flown)
     return case_done(reference, "Evaluación de protección registrada.")
 
 
