@@ -50,6 +50,7 @@ def test_the_api_records_a_claim_made_after_departure(client: TestClient, world:
     answer = ok(api.post("inm.officer", f"/api/v1/cases/{refs[0]}/screenings",
                          {"concerns": ["pending_asylum_claim"]}), 201)
     assert answer["cleared"] is False and answer["state"] == "boarded", answer
+    assert answer["flight_departed"] == flight, answer
     _recorded(api, session, refs[0])
     # Nobody comes off a flown flight; the flight still lands and the person is received.
     passengers = {p["case"]: p["boarding"] for p in ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))}

@@ -12,6 +12,9 @@ class ScreeningRecorded(BaseModel):
     case: str
     state: str
     cleared: bool
+    flight_departed: str | None = Field(None, description="the flight the person had already departed on: the "
+                                                          "concern is recorded but takes nobody off it; pass it on "
+                                                          "to protection")
 
 
 class ResolutionOut(BaseModel):

@@ -54,7 +54,7 @@ def record_screening(reference: str, body: ScreeningIn, session: SessionDep, use
     screening = travel.record_screening(session, user, case, concerns=body.concerns, notes=body.notes,
                                          medical_escorts=body.medical_escorts, reason=body.reason)
     return {"screening": screening.id, "case": case.reference, "state": case.state,
-            "cleared": not screening.concerns}
+            "cleared": not screening.concerns, "flight_departed": travel.departed_on(session, case)}
 
 
 @router.get("/screenings", response_model=list[ScreeningDetails])
