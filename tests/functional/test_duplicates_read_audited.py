@@ -41,3 +41,14 @@ def test_reading_the_possible_duplicates_is_audited(client: TestClient, world: W
     page = client.get(f"/cases/{ours}", follow_redirects=False)
     assert page.status_code == 200
     assert _reads(session_factory) == [("inm.officer", ours), ("inm.officer", ours)]
+
+
+def test_a_case_with_no_possible_duplicate_leaves_no_read(client: TestClient, world: World,
+                                                          session_factory: sessionmaker[Session]) -> None:
+    """Nothing of anyone else is told, so the read is not recorded (every view of a case page would be)."""
+    api = Api(client, world)
+    alone = api.register()["reference"]
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{alone}/possible-duplicates")) == []
+    assert login(client, "inm.officer").status_code == 303
+    assert client.get(f"/cases/{alone}", follow_redirects=False).status_code == 200
+    assert _reads(session_factory) == []
