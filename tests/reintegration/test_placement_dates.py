@@ -95,6 +95,10 @@ def test_a_follow_up_is_recorded_once_it_is_due_not_months_before(client: TestCl
             error = refused(post(api, f"/api/v1/follow-ups/{due[months]['id']}", ANSWERS), 409,
                              "followup.not_due")
             assert due[months]["due_on"] in error["message"]
+            # The list says from which day each may be recorded, the day the refusal names.
+            opens = date.fromisoformat(due[months]["due_on"]) - timedelta(days=14)
+            assert due[months]["opens_on"] == opens.isoformat()
+            assert due[months]["opens_on"] in error["message"]
         ok(post(api, f"/api/v1/follow-ups/{due[3]['id']}", ANSWERS), 201)
         operator = world.bind(session).users["op.officer"]
         with pytest.raises(InvalidTransition):

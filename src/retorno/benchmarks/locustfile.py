@@ -26,6 +26,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -379,8 +380,11 @@ class Operator(Official):
     @task(2)
     def follow_ups(self) -> None:
         listed = self.get("/api/v1/follow-ups", "GET /follow-ups")
+        today = datetime.now(UTC).date().isoformat()
+        # Only those open for recording: one not yet open is refused (followup.not_due), as it should be.
         for due in listed.json() if listed is not None else []:
-            WORK[self.queue].add(str(due["id"]))
+            if due["opens_on"] <= today:
+                WORK[self.queue].add(str(due["id"]))
 
     @task(3)
     def follow_up(self) -> None:

@@ -96,6 +96,7 @@ class FollowUpDue(BaseModel):
     case: str
     months: int
     due_on: date
+    opens_on: date = Field(description="the first day it may be recorded (a fortnight before it falls due)")
     version: int = Field(description="the version, to send back in If-Match when changing it")
 
 
