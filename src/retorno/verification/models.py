@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from retorno.cases.models import cedula_digits
 from retorno.db import Base, utcnow
 
 
@@ -46,3 +47,9 @@ class VerificationDecision(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     # The identity this decision is about: a verification counts only while the case still has it.
     identity_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+# Two records a verification matched to one civil-registry record are one person (`cases.facts._linked_pairs`), which
+# every write, screening, boarding and manifest check asks of the records it touches: the matched record's digits
+# are looked up off this index (migration 0021), not by reading every verified decision there is.
+sa.Index("ix_verification_decisions_registry_digits", cedula_digits(VerificationDecision.registry_record))
