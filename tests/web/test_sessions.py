@@ -19,7 +19,7 @@ from retorno.config import Settings
 from retorno.db import utcnow
 from retorno.errors import InvalidInput
 from retorno.web.deps import LOGIN_COOKIE
-from tests.factories import World
+from tests.factories import PASSWORD, World
 from tests.web.pages_helpers import login, post_form
 
 
@@ -70,6 +70,44 @@ def test_a_password_change_ends_every_session_of_the_user(client: TestClient, se
     assert not _works(client, cookie)
     other = _logged_in(client, "inm.supervisor")
     assert _works(client, other)
+
+
+def _password_audit(session: Session, username: str) -> dict[str, object]:
+    (after,) = session.execute(sa.select(AuditRecord.after).where(AuditRecord.action == "user.password",
+                                                                  AuditRecord.object_id == username)).scalars()
+    assert after is not None
+    return dict(after)
+
+
+def test_every_password_change_revokes_the_users_api_tokens_whoever_makes_it(client: TestClient, session: Session,
+                                                                             world: World) -> None:
+    """Red team round 5, B-F2: a password changed by the user on its page or at the console (`retorno users
+    password`) ended the login sessions but left every API token made earlier working; only a supervisor's reset
+    revoked them. Every change now goes through `service.set_password`, which does both."""
+    api = TestClient(client.app)
+    assert api.get("/api/v1/me", headers=world.headers("inm.officer")).status_code == 200
+    other = TestClient(client.app)
+    login(other, "inm.officer")
+    login(client, "inm.officer")
+    changed = post_form(client, "/account/password", {"current": PASSWORD, "new": "Nueva-Clave-Propia-2026",
+                                                       "repeated": "Nueva-Clave-Propia-2026"},
+                        page="/account/password")
+    assert changed.status_code == 303, changed.text
+    assert api.get("/api/v1/me", headers=world.headers("inm.officer")).status_code == 401
+    assert other.get("/api/v1/me").status_code == 401
+    assert client.get("/api/v1/me").status_code == 200
+    assert "claves de acceso de sistemas (API) quedaron revocadas" in client.get("/").text
+    assert _password_audit(session, "inm.officer") == {"sessions_ended": 2, "tokens_revoked": 1}
+    # The console's door (`retorno users password`), audited as the system.
+    assert api.get("/api/v1/me", headers=world.headers("saime.officer")).status_code == 200
+    change_password(session, None, "saime.officer", "la clave de la consola")
+    session.flush()
+    assert api.get("/api/v1/me", headers=world.headers("saime.officer")).status_code == 401
+    assert _password_audit(session, "saime.officer") == {"sessions_ended": 0, "tokens_revoked": 1}
+    # A token made with the new password works until the next change.
+    fresh = api.post("/api/v1/auth/token", json={"username": "saime.officer", "password": "la clave de la consola"})
+    assert fresh.status_code == 201, fresh.text
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh.json()['token']}"}).status_code == 200
 
 
 def test_disabling_a_user_ends_their_sessions_and_revokes_their_tokens(client: TestClient, session: Session,
@@ -164,6 +202,8 @@ def test_the_cli_has_an_enable_command(tmp_path: Path) -> None:
     enabled = run("users", "enable", "ana", "--reason", "Volvió al servicio, lo pidió el SAIME.")
     assert enabled.exit_code == 0 and "ana" in enabled.output and "enabled" in enabled.output, enabled.output
     assert run("users", "token", "ana", "--password", "una clave bastante larga").exit_code == 0
+    changed = run("users", "password", "ana", "--password", "otra clave bastante larga")
+    assert changed.exit_code == 0 and "API tokens revoked" in " ".join(changed.output.split()), changed.output
     again = run("users", "enable", "ana", "--reason", "Volvió al servicio, lo pidió el SAIME.")
     assert again.exit_code == 2 and "user.enabled" in again.output
     assert "enable" in run("users", "--help").output

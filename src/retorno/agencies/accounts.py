@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from argon2.exceptions import VerificationError
 from sqlalchemy.orm import Session
 
-from retorno.agencies.logins import change_password, end_access, restore_access, revoke_sessions, revoke_tokens
+from retorno.agencies.logins import change_password, end_access, restore_access
 from retorno.agencies.models import ROLES, Agency, User
 from retorno.agencies.permissions import ADMINISTRATOR, action, reader
 from retorno.agencies.service import (
@@ -180,8 +180,7 @@ def reset_password(session: Session, actor: User, username: str) -> str:
     user = _managed(session, actor, username)
     require_stand_in(actor, user.agency)
     password = temporary_password()
-    set_password(user, password, by=actor)
-    ended, revoked = revoke_sessions(session, user), revoke_tokens(session, user)
+    ended, revoked = set_password(session, user, password, by=actor)
     session.flush()
     record(session, actor, "user.password_reset", "user", username,
            after={"must_change_password": True, "sessions_ended": ended, "tokens_revoked": revoked})
@@ -209,7 +208,8 @@ def change_role(session: Session, actor: User, username: str, role: str) -> User
 def change_own_password(session: Session, user: User, *, current: str, new: str, repeated: str) -> User:
     """A user sets their own password, knowing the current one (any role, a viewer too).
 
-    Every login session of theirs ends (`logins.change_password`); the page then opens a new one.
+    Every login session of theirs ends and every API token of theirs is revoked (`service.set_password`); the
+    page then opens a new session.
     """
     try:
         with password_turn():

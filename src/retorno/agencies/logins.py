@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from argon2.exceptions import VerificationError
 from sqlalchemy.orm import Session
 
-from retorno.agencies.models import ApiToken, LoginAttempt, LoginSession, User
+from retorno.agencies.models import LoginAttempt, LoginSession, User
 from retorno.agencies.permissions import action, require
 from retorno.agencies.service import (
     agency_by_code,
@@ -32,6 +32,8 @@ from retorno.agencies.service import (
     password_turn,
     rehash_if_outdated,
     require_stand_in,
+    revoke_sessions,
+    revoke_tokens,
     set_password,
     verify_password,
 )
@@ -236,14 +238,6 @@ def end_session(session: Session, user: User, token: str) -> None:
     record(session, user, "logout", "user", user.username)
 
 
-def revoke_sessions(session: Session, user: User) -> int:
-    """End every open login session of `user` at once; returns how many were open."""
-    result = session.execute(sa.update(LoginSession).where(LoginSession.user_id == user.id,
-                                                           LoginSession.revoked_at.is_(None))
-                             .values(revoked_at=utcnow()))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
 @action("admin.users", system=True)
 def disable_agency(session: Session, actor: User | None, code: str, *, reason: str) -> list[User]:
     """Disable every user of an agency at once (their sessions and tokens end); the agency stays on record.
@@ -274,7 +268,8 @@ def _user_named(session: Session, username: str) -> User:
 def change_password(session: Session, by: User | None, username: str, new_password: str) -> User:
     """Set a user's password (the user themself, an administrator, or the operator's CLI when `by` is None).
 
-    Every login session of the user ends: whoever held one must log in with the new password. Not an
+    Every login session of the user ends and every API token of theirs is revoked (`service.set_password`):
+    whoever held one must log in with the new password. Not an
     `@action`: any official, a viewer too, may change their own password; another's needs admin.users, and only
     in an administrator or a monitor agency (`service.stands_in`): every other agency's are its own supervisors'
     to reset, and the console's.
@@ -283,9 +278,9 @@ def change_password(session: Session, by: User | None, username: str, new_passwo
     if by is not None and by.id != user.id:
         require(by, "admin.users")
         require_stand_in(by, user.agency)
-    set_password(user, new_password, by=by)
-    ended = revoke_sessions(session, user)
-    record(session, by, "user.password", "user", username, after={"sessions_ended": ended})
+    ended, revoked = set_password(session, user, new_password, by=by)
+    record(session, by, "user.password", "user", username,
+           after={"sessions_ended": ended, "tokens_revoked": revoked})
     return user
 
 
@@ -311,13 +306,6 @@ def restore_access(session: Session, by: User | None, user: User, *, reason: str
     session.flush()
     record(session, by, "user.enable", "user", user.username, reason=reason, after={"active": True})
     return user
-
-
-def revoke_tokens(session: Session, user: User) -> int:
-    """Revoke every API token of `user` at once; returns how many were live."""
-    tokens = session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                             .values(revoked_at=utcnow()))
-    return int(tokens.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def end_access(session: Session, by: User | None, user: User, *, reason: str) -> User:

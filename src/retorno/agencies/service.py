@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
-from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, User
+from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, LoginSession, User
 from retorno.agencies.permissions import ADMINISTRATOR, MONITOR, action
 from retorno.audit.service import record
+from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 
 # Argon2id at OWASP's first recommended setting (Password Storage Cheat Sheet: 46 MiB, one pass, one lane),
@@ -128,14 +129,21 @@ def create_user(session: Session, actor: User | None, *, username: str, full_nam
                        password=password, locale=locale)
 
 
-def set_password(user: User, password: str, *, by: User | None) -> None:
-    """Give `user` a password: the one place that decides whether they must replace it at their next login.
+def set_password(session: Session, user: User, password: str, *, by: User | None) -> tuple[int, int]:
+    """Give `user` a password: the one place every door sets one (the user on the password page, a supervisor's
+    or an administrator's reset, the console's `retorno users password`, a new account). Returns how many login
+    sessions ended and how many API tokens were revoked.
 
-    A password another official set (an administrator through the API or the pages, a reset) is theirs to
-    know too: the user must choose their own before anything else (`web.access`; no API token is issued).
-    One the user set themself is theirs. So is one set at the operator's console (`by` None: `retorno users
-    add|password`, the installation's first administrator, the demo's printed logins), where the prompt that
-    does not echo is for the person it belongs to to type.
+    A password that changes ends every login session of the user AND revokes every API token of theirs, whoever
+    changes it and by whatever door: an official who changes a password they fear has leaked must not leave
+    working the tokens someone made with it (red team round 5, B-F2). A new account (not yet flushed) has none.
+
+    Here too is decided whether they must replace it at their next login. A password another official set (an
+    administrator through the API or the pages, a reset) is theirs to know too: the user must choose their own
+    before anything else (`web.access`; no API token is issued). One the user set themself is theirs. So is one
+    set at the operator's console (`by` None: `retorno users add|password`, the installation's first
+    administrator, the demo's printed logins), where the prompt that does not echo is for the person it belongs
+    to to type.
     """
     if len(password) < 10:
         raise InvalidInput("a password needs at least 10 characters", code="password_too_short")
@@ -144,6 +152,24 @@ def set_password(user: User, password: str, *, by: User | None) -> None:
         raise InvalidInput("a password needs at least 5 different characters", code="password_too_plain")
     user.password_hash = hash_password(password)
     user.must_change_password = by is not None and by.id != user.id
+    if user.id is None:
+        return 0, 0
+    return revoke_sessions(session, user), revoke_tokens(session, user)
+
+
+def revoke_sessions(session: Session, user: User) -> int:
+    """End every open login session of `user` at once; returns how many were open."""
+    result = session.execute(sa.update(LoginSession).where(LoginSession.user_id == user.id,
+                                                           LoginSession.revoked_at.is_(None))
+                             .values(revoked_at=utcnow()))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    """Revoke every API token of `user` at once; returns how many were live."""
+    tokens = session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=utcnow()))
+    return int(tokens.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # The agency kinds whose users an administrator manages through the web and the API (`stands_in`): their own, and
@@ -203,7 +229,7 @@ def add_account(session: Session, by: User | None, *, username: str, full_name: 
     if session.execute(sa.select(User.id).where(User.username == username)).first():
         raise InvalidInput("the username '%(username)s' is taken", username=username)
     user = User(username=username, full_name=full_name, agency=agency, role=role, locale=locale)
-    set_password(user, password, by=by)
+    set_password(session, user, password, by=by)
     session.add(user)
     session.flush()
     record(session, by, "user.create", "user", username,

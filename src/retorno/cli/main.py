@@ -121,14 +121,16 @@ def users_enable(username: str, reason: Annotated[str, typer.Option(help="why, f
 @users_app.command("password")
 def users_password(username: str, password: PasswordOption = None, password_file: PasswordFile = None,
                    database_url: DatabaseUrl = None) -> None:
-    """Set a user's password (asked for); every login session of theirs ends (audited as 'system')."""
+    """Set a user's password (asked for); every login session of theirs ends and every API token is revoked
+    (audited as 'system')."""
     from retorno.agencies.logins import change_password
 
     def body() -> None:
         secret = password_from(password, password_file)
         with unit_of_work(settings(database_url)) as session:
             change_password(session, None, username, secret)
-        console.print(f"password of [bold]{username}[/bold] changed; their login sessions are ended")
+        console.print(f"password of [bold]{username}[/bold] changed; their login sessions are ended and their API"
+                      " tokens revoked")
     with refusals():
         body()
 

@@ -133,14 +133,17 @@ def _password_again(user: PageUser) -> Page:
 @pages.post(PASSWORD_PAGE, response_model=None)
 @form_post(_password_again)
 def change_password(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
-    """Set one's own password; every other session ends, this browser gets a new one."""
+    """Set one's own password; every other session ends and every API token is revoked, this browser gets a new
+    session."""
     accounts.change_own_password(session, user, current=str(form.get("current") or ""),
                                  new=str(form.get("new") or ""), repeated=str(form.get("repeated") or ""))
     token = start_session(session, user, client_address(request))
     session.commit()
     # A fresh browser session too, as at login: a new CSRF token.
     request.session.clear()
-    answer = redirect(request, "/", gettext_for(locale_of(request))("Contraseña cambiada."))
+    answer = redirect(request, "/", gettext_for(locale_of(request))(
+        "Contraseña cambiada: sus otras sesiones terminaron y sus claves de acceso de sistemas (API) quedaron"
+        " revocadas."))
     answer.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="lax",
                       secure=request.app.state.settings.secure_cookies)
     return answer
