@@ -127,7 +127,7 @@ def test_a_reset_password_ends_every_session_and_token_and_disabling_locks_the_u
     assert officer.get("/account/password", follow_redirects=False).status_code == 303
     assert login(officer, "saime.officer", password).status_code == 401
     assert audited(session, "user.disable", "saime.officer")[0].actor == "saime.supervisor"
-    assert send(client, "/users/saime.officer/enable", {}).status_code == 303
+    assert send(client, "/users/saime.officer/enable", {"reason": "Volvió a la institución."}).status_code == 303
     assert login(officer, "saime.officer", password).status_code == 303
     assert audited(session, "user.enable", "saime.officer")[0].actor == "saime.supervisor"
 

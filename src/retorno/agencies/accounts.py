@@ -162,8 +162,8 @@ def may_enable(session: Session, manager: User, user: User) -> bool:
 
 
 @action("users.manage")
-def enable(session: Session, actor: User, username: str) -> User:
-    """Let a disabled user log in again (with the password they had, or a reset one)."""
+def enable(session: Session, actor: User, username: str, *, reason: str) -> User:
+    """Let a disabled user log in again (with the password they had, or a reset one), for a written reason."""
     user = _managed(session, actor, username)
     if user.active:
         raise InvalidInput("user '%(username)s' is already enabled", code="user.enabled", username=username)
@@ -171,7 +171,7 @@ def enable(session: Session, actor: User, username: str) -> User:
         require_stand_in(actor, user.agency)
         raise Forbidden("user '%(username)s' was disabled by an administrator; only an administrator enables them",
                         code="forbidden.users.enable", username=username)
-    return restore_access(session, actor, user)
+    return restore_access(session, actor, user, reason=reason)
 
 
 @action("users.manage")

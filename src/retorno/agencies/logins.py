@@ -297,11 +297,17 @@ def enable_user(session: Session, actor: User | None, username: str, *, reason: 
     user = _user_named(session, username)
     if user.active:
         raise InvalidInput("user '%(username)s' is already enabled", code="user.enabled", username=username)
-    return restore_access(session, actor, user, reason=written_reason(reason))
+    return restore_access(session, actor, user, reason=reason)
 
 
-def restore_access(session: Session, by: User | None, user: User, *, reason: str | None = None) -> User:
-    """The step `enable_user` and `accounts.enable` share, audited as `by`'s; each checks who may call it."""
+def restore_access(session: Session, by: User | None, user: User, *, reason: str) -> User:
+    """The step `enable_user` and `accounts.enable` share, audited as `by`'s; each checks who may call it.
+
+    Enabling asks for a written reason at every door, as disabling does (`end_access`): the console's
+    `retorno users enable --reason`, the administrator's and the agency supervisor's page (red team round 5,
+    B-F3: the pages enabled with none).
+    """
+    reason = written_reason(reason)
     user.active = True
     session.flush()
     record(session, by, "user.enable", "user", user.username, reason=reason, after={"active": True})

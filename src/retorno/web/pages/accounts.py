@@ -117,7 +117,7 @@ def disable(request: Request, session: SessionDep, user: PageUser, form: FormDep
 @form_post(_user_again)
 def enable(request: Request, session: SessionDep, user: PageUser, form: FormDep, username: Username) -> Done:
     require_page(user, "users.manage")
-    accounts.enable(session, user, username)
+    accounts.enable(session, user, username, reason=form_text(form, "reason"))
     return done(f"/users/{username}", "%(user)s puede volver a entrar.", user=username)
 
 
