@@ -35,7 +35,8 @@ def test_reading_the_possible_duplicates_is_audited(client: TestClient, world: W
     api.screen(theirs, ["trafficking_victim"], user="ice.officer")
     assert _reads(session_factory) == []
     shown = ok(api.get("inm.officer", f"/api/v1/cases/{ours}/possible-duplicates"))
-    assert [d["holding"] for d in shown] == [True]
+    # Another country's record: the flag is told, not whether that person has a concern open (red team round 5).
+    assert [(d["other"], d["holding"]) for d in shown] == [("another agency", None)]
     assert _reads(session_factory) == [("inm.officer", ours)]
     assert login(client, "inm.officer").status_code == 303
     page = client.get(f"/cases/{ours}", follow_redirects=False)

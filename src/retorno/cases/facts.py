@@ -454,15 +454,30 @@ def protection_status(session: Session, case_ids: Sequence[int]
                 elsewhere = True
         if elsewhere:
             labels.append(Message("one another agency holds open for the same person"))  # safeguards.HELD_ELSEWHERE
-        if case_id in medical or labels:
-            status[case_id] = (case_id in medical, tuple(labels), medical.get(case_id, 0))
+        escorts = _person_escorts(medical, case_id, links)
+        if case_id in medical or labels or escorts:
+            status[case_id] = (case_id in medical, tuple(labels), escorts)
     return status
 
 
+def _person_escorts(medical: dict[int, int], case_id: int, links: dict[int, dict[int, OtherRecord]]) -> int:
+    """The medical escorts a person needs: the most that the latest screening of any of their records asked for (a
+    need recorded by one agency on its record of the person travels with them whichever record flies, as their
+    concerns do; red team round 5, A-F4)."""
+    return max((medical.get(record_, 0) for record_ in (case_id, *links.get(case_id, {}))), default=0)
+
+
 def medical_escorts(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
-    """Per case screened, the medical escorts its latest screening asked for (what `protection_status` tells as its
-    third figure, without finding the person's other records, which a passenger list does not need)."""
-    return _open_codes(_screening_rows(session, among(Screening.case_id, case_ids)))[1] if case_ids else {}
+    """Per case screened, the medical escorts the person needs (what `protection_status` tells as its third figure:
+    the most the latest screening of any of the person's records asked for, `_person_escorts`), without their
+    concerns, which a passenger list does not tell."""
+    if not case_ids:
+        return {}
+    links = same_person(session, list(case_ids))
+    everyone = list(dict.fromkeys([*case_ids, *(other for others in links.values() for other in others)]))
+    medical = _open_codes(_screening_rows(session, among(Screening.case_id, everyone)))[1]
+    return {case_id: _person_escorts(medical, case_id, links) for case_id in case_ids
+            if case_id in medical or any(other in medical for other in links.get(case_id, {}))}
 
 
 def open_concern_codes(session: Session, case_id: int) -> list[str]:

@@ -86,12 +86,13 @@ class PossibleDuplicateOut(BaseModel):
                                    "holds it (named to nobody)")
     flag: int = Field(description="the flag's number among the case's own flags, 1 for the oldest: a decision on "
                                   "this case names the flag by it (or by the other record's reference, when named)")
-    score: float
-    reason: str = Field(description="why they were found alike")
+    score: float | None = Field(description="how alike, 0 to 1; none for another agency's record")
+    reason: str = Field(description="why they were found alike (of another agency's record, only that it is alike)")
     decision: Literal["same_person", "different_people"] | None
     decided_at: datetime | None
-    holding: bool = Field(description="undecided while either person has a protection concern open: the case is "
-                                      "held back until a supervisor decides")
+    holding: bool | None = Field(description="undecided while either person has a protection concern open: the case "
+                                             "is held back until a supervisor decides; of another agency's record, "
+                                             "told only when this case's own concern holds it (none otherwise)")
 
 
 class DuplicateDecisionIn(Input):

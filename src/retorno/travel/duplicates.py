@@ -29,7 +29,7 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record, text_digest
 from retorno.cases.duplicates import HeldCase, describe_reason, find_duplicates, keys_to_compare
-from retorno.cases.facts import protection_status, same_person, undecided_duplicates
+from retorno.cases.facts import open_concern_codes, protection_status, same_person, undecided_duplicates
 from retorno.cases.models import (
     DUPLICATE_DECISIONS,
     ONE_PERSON,
@@ -56,14 +56,24 @@ class DuplicateShown:
     # in a decision whoever holds the other record. It counts no other case's flags: the flags' ids, one sequence
     # across the system, told an officer how many flags every agency had, both countries' (red team round 3).
     flag: int
-    score: float
+    # How alike (None for another agency's record the reader may not see: `_UNSEEN_REASON`).
+    score: float | None
     # Why they were found alike, in Spanish and in English (`cases.duplicates.describe_reason`).
     reason_es: str
     reason_en: str
     decision: str | None
     decided_at: datetime | None
-    # Whether the pair holds the case back now (undecided, and a protection concern open on either person).
-    holding: bool
+    # Whether the pair holds the case back now (undecided, and a protection concern open on either person); None for
+    # another agency's record the reader may not see, unless the case's own concern holds it.
+    holding: bool | None
+
+
+# Of a record the reader may not see (another country's agency's), a flag tells only that it exists and is to be
+# decided (red team round 5, A-F5 and B-F1): its score and the comparison of the fields confirmed, one registration at
+# a time, the name and birth date an officer guessed of a person held in another country, and `holding` whether that
+# person had a protection concern open there (SPEC.md 4.6). A refusal at a travel step still says that another agency
+# holds a concern open for the same person, as every door's refusal does.
+_UNSEEN_REASON = ("parecido a un registro que tiene otra agencia", "alike to a record another agency holds")
 
 
 def _pairs(session: Session, case: Case) -> list[tuple[PossibleDuplicate, Case]]:
@@ -86,13 +96,20 @@ def possible_duplicates(session: Session, actor: User, case: Case) -> list[Dupli
     if not pairs:
         return []
     status = protection_status(session, [case.id, *(other.id for _, other in pairs)])
+    # The concerns of this case's own screenings: all that a flag of an unseen record may tell holds it.
+    own_concern = bool(open_concern_codes(session, case.id))
     shown = []
     for number, (pair, other) in enumerate(pairs, start=1):
-        holding = pair.decision is None and bool(status[case.id][1] or status[other.id][1])
+        undecided = pair.decision is None
         named = can_see(session, actor, other)
-        shown.append(DuplicateShown(other.reference if named else ANOTHER_AGENCY, named, number, round(pair.score, 3),
-                                    describe_reason(pair.reason, "es"), describe_reason(pair.reason, "en"),
-                                    pair.decision, pair.decided_at, holding))
+        if named:
+            shown.append(DuplicateShown(other.reference, True, number, round(pair.score, 3),
+                                        describe_reason(pair.reason, "es"), describe_reason(pair.reason, "en"),
+                                        pair.decision, pair.decided_at,
+                                        undecided and bool(status[case.id][1] or status[other.id][1])))
+        else:
+            shown.append(DuplicateShown(ANOTHER_AGENCY, False, number, None, *_UNSEEN_REASON, pair.decision,
+                                        pair.decided_at, (undecided and own_concern) or None))
     return shown
 
 

@@ -135,11 +135,29 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
         raise InvalidTransition("case %(case)s: flight %(flight)s has departed; only a new protection concern is "
                                 "recorded now (it is kept on the case, and takes nobody off a flown flight)",
                                 code="invalid_transition.case", case=case.reference, flight=flown)
-    medical_before = traveller_facts(session, [case])[case.id].medical_escorts
+    # The medical escorts the person needs before, on this record and on their other records (`_person_escorts`: a
+    # need recorded on any record of the person travels with whichever record flies).
+    others = [other for other_id in same_person(session, [case.id]).get(case.id, {})
+              if (other := session.get(Case, other_id)) is not None]
+    medical_before = {cid: facts.medical_escorts for cid, facts in traveller_facts(session, [case, *others]).items()}
     recorded = screening.record_screening(session, actor, case, concerns=concerns, notes=notes,
                                           medical_escorts=medical_escorts, reason=reason)
-    _screened(session, actor, case, recorded, medical_before)
+    _screened(session, actor, case, recorded, medical_before[case.id])
+    for other in others:
+        _medical_needs_rose(session, actor, other, medical_before[other.id], "on another record of the same person")
     return recorded
+
+
+def _medical_needs_rose(session: Session, actor: User, case: Case, before: int, where: str = "") -> None:
+    """A manifested or boarded person whose medical escort needs rose above `before` leaves every manifest: the
+    flight's medical staff were counted for the needs known then, so it is approved anew (and off a locked manifest
+    only with a supervisor of each side, `take_off_manifests`). A person with an open concern left already."""
+    if case.state not in ("manifested", "boarded"):
+        return
+    facts = traveller_facts(session, [case])[case.id]
+    if not facts.open_concerns and facts.medical_escorts > before:
+        take_off_manifests(session, actor, case, kind="medical_needs", back_to="ready",
+                           reason=" ".join(filter(None, ("medical escort needs changed after manifesting", where))))
 
 
 def _screened(session: Session, actor: User, case: Case, recorded: Screening, medical_before: int) -> None:
@@ -150,10 +168,8 @@ def _screened(session: Session, actor: User, case: Case, recorded: Screening, me
         if facts.open_concerns:
             take_off_manifests(session, actor, case, kind="protection_pull", back_to="documented",
                                reason="protection concern raised after manifesting")
-        elif facts.medical_escorts > medical_before:
-            # The flight's medical staff were counted for the needs known then: it is approved anew.
-            take_off_manifests(session, actor, case, kind="medical_needs", back_to="ready",
-                               reason="medical escort needs changed after manifesting")
+        else:
+            _medical_needs_rose(session, actor, case, medical_before)
     if recorded.concerns:
         # The same person's other records carry the concern too: none of them stays on a manifest.
         for other_id in same_person(session, [case.id]).get(case.id, {}):
