@@ -5,7 +5,10 @@ today; a follow-up is recorded once it is due (or two weeks before)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -13,7 +16,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from retorno.cli import reintegration as reintegration_cli
+from retorno.cli.main import app as cli
 from retorno.db import clock_at
 from retorno.errors import InvalidInput, InvalidTransition
 from retorno.reintegration import bounds
@@ -80,15 +86,21 @@ def test_an_ended_placement_is_dated_from_its_start_to_today(accepted: tuple[Api
 
 
 
-def test_a_follow_up_is_recorded_once_it_is_due_not_months_before(client: TestClient, world: World,
-                                                                  session: Session) -> None:
+def started_on_15_january_2027(client: TestClient, world: World
+                               ) -> tuple[Api, dict[str, Any], dict[int, dict[str, Any]]]:
+    """A returnee's placement started on 15 January 2027: the API, the case and its follow-ups listed by months."""
     api = Api(client, world)
     cases, _ = offers(api, 1, seats=2, start=date(2027, 1, 15))
     placement = placement_of(api, cases[0])
     ok(step(api, placement, "accepted"))
     with clock_at(datetime.combine(date(2027, 1, 15), time(12), tzinfo=UTC)):
         ok(step(api, placement, "started", "2027-01-15"))
-    due = {f["months"]: f for f in ok(api.get("op.officer", "/api/v1/follow-ups"))}
+    return api, cases[0], {f["months"]: f for f in ok(api.get("op.officer", "/api/v1/follow-ups"))}
+
+
+def test_a_follow_up_is_recorded_once_it_is_due_not_months_before(client: TestClient, world: World,
+                                                                  session: Session) -> None:
+    api, _case, due = started_on_15_january_2027(client, world)
     # Four months in: the 12-month follow-up is not due (409, naming its day), nor the 6-month one.
     with clock_at(datetime.combine(date(2027, 5, 15), time(12), tzinfo=UTC)):
         for months in (12, 6):
@@ -116,3 +128,48 @@ def test_a_follow_up_is_recorded_once_it_is_due_not_months_before(client: TestCl
     recorded = session.execute(sa.select(FollowUp.months_after_start).where(FollowUp.done_at.is_not(None))
                                .order_by(FollowUp.months_after_start)).scalars().all()
     assert recorded == [3, 6]
+
+
+def test_every_door_shows_the_day_a_follow_up_opens_and_the_page_offers_no_form_before_it(
+        client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Red team round 5, B-F4: `opens_on` was in GET /api/v1/follow-ups only. The page offered the record form on
+    follow-ups weeks before they open (the service refused it, 409 followup.not_due), and neither it, its CSV/XLSX
+    nor `retorno follow-ups list` said from which day each may be recorded."""
+    _api, case, due = started_on_15_january_2027(client, world)
+    # On 5 April 2027 the 3-month follow-up (due 15 April) is open, the 6 and 12-month ones are not.
+    with clock_at(datetime.combine(date(2027, 4, 5), time(12), tzinfo=UTC)):
+        login(client, "op.officer")
+        listing = client.get("/reintegration/follow-ups").text
+        assert f'action="/reintegration/follow-ups/{due[3]["id"]}"' in listing
+        for months, opens in ((6, "1 jul 2027"), (12, "1 ene 2028")):
+            assert f'action="/reintegration/follow-ups/{due[months]["id"]}"' not in listing
+            assert f"se registra a partir del {opens}" in listing
+            single = client.get(f"/reintegration/follow-ups/{due[months]['id']}").text
+            assert 'name="wellbeing"' not in single
+            assert f"se registra a partir del {opens}" in single
+        assert "Se registra desde" in listing and "1 abr 2027" in listing
+        exported = client.get("/reintegration/follow-ups.csv")
+        assert exported.status_code == 200
+        header, *rows = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
+        column = header.index("Se registra desde")
+        assert sorted(row[column] for row in rows) == ["2027-04-01", "2027-07-01", "2028-01-01"]
+        # The command line's list, read in this test's transaction.
+        listed = cli_list(session, monkeypatch)
+        for months, opens in ((3, "2027-04-01"), (6, "2027-07-01"), (12, "2028-01-01")):
+            row = f"{due[months]['id']} {case['reference']} {months} {due[months]['due_on']} {opens}"
+            assert row in listed, listed
+
+
+def cli_list(session: Session, monkeypatch: pytest.MonkeyPatch) -> str:
+    """What `retorno follow-ups list --as op.officer` prints, on the test's own session."""
+
+    @contextmanager
+    def this_session(_settings: object) -> Iterator[Session]:
+        yield session
+
+    monkeypatch.setattr(reintegration_cli, "unit_of_work", this_session)
+    monkeypatch.setattr(reintegration_cli, "settings", lambda _url: None)
+    monkeypatch.setattr(reintegration_cli.console, "_width", 200)
+    result = CliRunner().invoke(cli, ["follow-ups", "list", "--as", "op.officer"])
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.replace("│", " ").replace("┃", " ").split())

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case, SavedSearch
 from retorno.cases.service import get_case
+from retorno.db import clock_at
 from retorno.flights.models import Passenger
 from retorno.reintegration.models import Opportunity, Placement
 from retorno.screening.models import Screening
@@ -313,8 +314,15 @@ def test_placements_and_follow_ups_list_with_filters_and_a_form_opening_per_row(
         assert send(client, f"/reintegration/placements/{placement.id}",
                     {"status": step, "on": on, "version": str(placement.version)}).status_code == 303
         session.refresh(placement)
-    due = client.get("/reintegration/follow-ups").text
-    assert due.count('<details class="row-form">') == 3 and 'name="wellbeing"' in due
+    # Today (December 2026) none of the three is open yet: each row says from which day, with no form (red team
+    # round 5, B-F4: the form was offered and refused on submit). On 20 April 2027 the 3-month one is open.
+    before = client.get("/reintegration/follow-ups").text
+    assert '<details class="row-form">' not in before and before.count("se registra a partir del") == 3
+    with clock_at(datetime(2027, 4, 20, 12, tzinfo=UTC)):
+        login(client, "op.officer")
+        due = client.get("/reintegration/follow-ups").text
+    assert due.count('<details class="row-form">') == 1 and 'name="wellbeing"' in due
+    assert due.count("se registra a partir del") == 2
     six = client.get("/reintegration/follow-ups", params={"months": "6"}).text
     assert "1 coinciden" in six and "6 meses" in six
     assert "Ningún seguimiento pendiente." in client.get("/reintegration/follow-ups", params={"due": "overdue"}).text

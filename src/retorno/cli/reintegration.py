@@ -359,16 +359,18 @@ def step(placement_id: int,
 @follow_ups_app.command("list")
 def list_follow_ups(overdue: Annotated[bool, typer.Option("--overdue", help="only those past due")] = False,
                     act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
-    """The follow-ups of your placements still to do, oldest due first."""
+    """The follow-ups of your placements still to do, oldest due first, with the day each may be recorded from."""
     from retorno.db import utcnow
     from retorno.reintegration.service import follow_ups_due
 
     with refusals(), unit_of_work(settings(database_url)) as session:
         today = utcnow().date()
-        table = Table("id", "caso / case", "meses / months", "vence / due", "atrasado / overdue")
+        table = Table("id", "caso / case", "meses / months", "vence / due", "se registra desde / recorded from",
+                      "atrasado / overdue")
         for follow_up, case in follow_ups_due(session, acting_user(session, act_as), overdue_only=overdue):
             table.add_row(str(follow_up.id), case.reference, str(follow_up.months_after_start),
-                          follow_up.due_on.isoformat(), "sí / yes" if follow_up.due_on < today else "")
+                          follow_up.due_on.isoformat(), follow_up.opens_on.isoformat(),
+                          "sí / yes" if follow_up.due_on < today else "")
         console.print(table)
 
 

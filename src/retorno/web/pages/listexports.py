@@ -41,7 +41,8 @@ LABELS = {
     "probability": "Probabilidad", "case": "Caso", "name": "Nombre", "approval": "Aprobación",
     "reason": "Motivo", "boarding": "Embarque", "arrival": "Llegada", "seat": "Asiento", "age": "Edad",
     "placement": "Colocación", "opportunity": "Oportunidad", "title": "Título", "started_on": "Inicio",
-    "months_after_start": "Meses desde el inicio", "due_on": "Fecha prevista", "case_reference": "Caso",
+    "months_after_start": "Meses desde el inicio", "due_on": "Fecha prevista", "opens_on": "Se registra desde",
+    "case_reference": "Caso",
     "surnames": "Apellidos", "document_type": "Tipo de documento", "document_number": "Número de documento",
     "document_expiry": "Vence", "document_issuing_state": "Estado emisor", "household_reference": "Hogar",
     "escort_needs": "Escolta", "verification": "Verificación",
@@ -121,6 +122,7 @@ def follow_ups_export(request: Request, session: SessionDep, user: PageUser, fmt
     require_page(user, "followup.record")
     check_format(fmt)
     consenting = set(session.execute(consented_ids()).scalars())
-    rows = [{**_person(user, case), "months_after_start": follow_up.months_after_start, "due_on": follow_up.due_on}
+    rows = [{**_person(user, case), "months_after_start": follow_up.months_after_start, "due_on": follow_up.due_on,
+             "opens_on": follow_up.opens_on}
             for follow_up, case in reintegration.follow_ups_due(session, user) if case.id in consenting]
     return _answer(request, session, user, "seguimientos", fmt, rows, "Seguimientos")
