@@ -163,3 +163,32 @@ def test_an_operator_sees_neither_the_intake_nor_the_placements_of_another_opera
     login(client, "op.officer")
     own = client.get(f"/reintegration/returnees/{ref}").text
     assert "psicosocial" in own and f"/reintegration/placements/{placement['id']}" in own
+
+
+def test_an_operators_viewer_reads_its_own_returnee_read_only_as_the_api_answers_it(
+        client: TestClient, world: World) -> None:
+    """Red team round 5, B-F5: VE-VUELTA's viewer got 403 on VE-VUELTA's own returnee's page (the page read the
+    intake, which only whom records it may read) but 200 on another operator's. Now both follow the API: every
+    operator's official, a viewer too, sees what GET /returnees lists for matching and its own agency's
+    placements; the whole intake and the forms are for whom records it."""
+    api = Api(client, world)
+    case, placement = offered(api)  # taken in and offered a seat by VE-VUELTA (op.officer)
+    ref = case["reference"]
+    ok(api.put("op.officer", f"/api/v1/cases/{ref}/intake", {**INTAKE, "municipality": "Campo Elías",
+                                                          "needs": ["apoyo psicosocial"]}))
+    # The API: the viewer lists the returnee and reads its agency's placements, not the intake.
+    assert ref in _listed(api, "op.viewer")
+    assert [p["id"] for p in ok(api.get("op.viewer", f"/api/v1/cases/{ref}/placements"))] == [placement["id"]]
+    assert api.get("op.viewer", f"/api/v1/cases/{ref}/intake").status_code == 403
+    login(client, "op.viewer")
+    page = client.get(f"/reintegration/returnees/{ref}")
+    assert page.status_code == 200, page.text[:500]
+    assert case["given_names"] in page.text and f"id=\"placement-{placement['id']}\"" in page.text
+    assert "psicosocial" not in page.text and "Campo Elías" not in page.text
+    assert "<form method=\"post\" action=\"/reintegration/" not in page.text
+    assert "Otra organización" not in page.text and "Consentimiento desde" in page.text
+    # Another operator's official sees the matching summary, with no consent date (the API tells it nobody).
+    login(client, "op2.officer")
+    other = client.get(f"/reintegration/returnees/{ref}").text
+    assert "Otra organización" in other and "Consentimiento desde" not in other
+    assert f"id=\"placement-{placement['id']}\"" not in other and "<form method=\"post\" action=\"/reint" not in other

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies import logins
 from retorno.agencies.models import User
-from retorno.agencies.permissions import action, reader, require
+from retorno.agencies.permissions import action, can, reader, require
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
@@ -200,6 +200,15 @@ def holds_intake(session: Session, reader: User, case: Case, profile: IntakeProf
         .where(Placement.case_id == case.id, Placement.status.in_(OPEN_PLACEMENTS),
                Opportunity.operator_agency_id != reader.agency_id).limit(1)).first()
     return (taken_by is None or taken_by == reader.agency_id) and elsewhere is None
+
+
+def reads_intake(session: Session, reader: User, case: Case, profile: IntakeProfile) -> bool:
+    """Whether `reader` reads the whole intake (municipality, skills, work history, needs): whom may record it
+    (`intake.record`, `holds_intake`), as the API's GET /cases/REF/intake answers. Anyone else with `returnee.read`
+    (an operator's viewer of its own returnee, another operator's official) sees what GET /returnees lists for
+    matching, read-only: red team round 5, B-F5 (the page read the intake for the operator's own viewer, who may
+    not, and answered 403)."""
+    return can(reader, "intake.record") and holds_intake(session, reader, case, profile)
 
 
 def _check_intake_party(session: Session, actor: User, case: Case, profile: IntakeProfile) -> None:

@@ -338,6 +338,7 @@ def returnee_context(
         sa.select(Opportunity).where(Opportunity.id.in_({p.opportunity_id for p in mine}))).scalars()}
     placed = [(p, offered[p.opportunity_id]) for p in mine]
     holds = service.holds_intake(session, user, case, profile)
+    reads = service.reads_intake(session, user, case, profile)
     wanted = {int(r["opportunity"]) for p, _ in placed if p.explanation
               for r in [p.explanation.get("assigned") or {}, *(p.explanation.get("passed_over") or [])]
               if "opportunity" in r}
@@ -354,8 +355,9 @@ def returnee_context(
         "occupation_slots": range(1, OCCUPATION_SLOTS + 1),
         # The stored intake shown to whom holds it is a read of its needs, audited as the API's read is.
         "form": (form if form is not None else intake_form(service.intake_profile(session, user, case)))
-        if holds else {},
+        if reads else {},
         "holds_intake": holds,
+        "reads_intake": reads,
         "own_agency": user.agency_id,
         "today": utcnow().date(),
     }
