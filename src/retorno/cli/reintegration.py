@@ -361,6 +361,7 @@ def list_follow_ups(overdue: Annotated[bool, typer.Option("--overdue", help="onl
                     act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """The follow-ups of your placements still to do, oldest due first, with the day each may be recorded from."""
     from retorno.db import utcnow
+    from retorno.reintegration.bounds import follow_up_opens
     from retorno.reintegration.service import follow_ups_due
 
     with refusals(), unit_of_work(settings(database_url)) as session:
@@ -369,7 +370,7 @@ def list_follow_ups(overdue: Annotated[bool, typer.Option("--overdue", help="onl
                       "atrasado / overdue")
         for follow_up, case in follow_ups_due(session, acting_user(session, act_as), overdue_only=overdue):
             table.add_row(str(follow_up.id), case.reference, str(follow_up.months_after_start),
-                          follow_up.due_on.isoformat(), follow_up.opens_on.isoformat(),
+                          follow_up.due_on.isoformat(), follow_up_opens(follow_up.due_on).isoformat(),
                           "sí / yes" if follow_up.due_on < today else "")
         console.print(table)
 

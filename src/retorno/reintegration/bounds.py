@@ -71,6 +71,13 @@ EARLIEST_START = date(2000, 1, 1)
 FOLLOW_UP_EARLY = timedelta(days=14)
 
 
+def follow_up_opens(due_on: date) -> date:
+    """The first day a follow-up due on `due_on` may be recorded: its figures are the returnee's situation that
+    many months in. `service.record_follow_up` refuses it before; every door that lists it (the API, the page, its
+    CSV/XLSX, `retorno follow-ups list`) shows this day (red team round 5, B-F4)."""
+    return due_on - FOLLOW_UP_EARLY
+
+
 def latest_day(today: date) -> date:
     """The latest day a reintegration record may name ahead of `today`, an opportunity's or a placement's start: a
     year ahead, the same day of next year (the 28th of February for the 29th). It was 366 days, a day more than a

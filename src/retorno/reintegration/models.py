@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from retorno.db import Base, EncryptedJSON, Versioned, utcnow
-from retorno.reintegration.bounds import FOLLOW_UP_EARLY
 
 
 class Opportunity(Versioned, Base):
@@ -119,14 +118,3 @@ class FollowUp(Versioned, Base):
         sa.Index("ix_follow_ups_due_not_done", "due_on", "id", "placement_id",
                  postgresql_where=sa.text("done_at IS NULL"), sqlite_where=sa.text("done_at IS NULL")),
     )
-
-    @property
-    def opens_on(self) -> date:
-        """The first day it may be recorded (`bounds.FOLLOW_UP_EARLY` before it falls due): its figures are the
-        returnee's situation that many months in. `service.record_follow_up` refuses it before; every door that
-        lists it (the API, the page, its CSV/XLSX, `retorno follow-ups list`) shows this day."""
-        return self.due_on - FOLLOW_UP_EARLY
-
-    def opens_after(self, today: date) -> bool:
-        """Whether it may not be recorded yet on `today`: the page shows the day it opens instead of the form."""
-        return today < self.opens_on

@@ -693,8 +693,8 @@ def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: 
         raise InvalidTransition("follow-up %(follow_up_id)s is already recorded", follow_up_id=follow_up_id)
     validate_answers(answers)
     # Its figures are the returnee's situation that many months in: taken before it falls due, they are not.
-    opens = follow_up.opens_on
-    if follow_up.opens_after(utcnow().date()):
+    opens = bounds.follow_up_opens(follow_up.due_on)
+    if utcnow().date() < opens:
         raise InvalidTransition("follow-up %(follow_up_id)s (%(months)s months) is due on %(due_on)s: it is "
                                 "recorded from %(opens)s on", code="followup.not_due", follow_up_id=follow_up_id,
                                 months=follow_up.months_after_start, due_on=follow_up.due_on, opens=opens)

@@ -314,7 +314,7 @@ def step(placement_id: IdPath, body: PlacementStepIn, session: SessionDep, user:
 @router.get("/follow-ups", response_model=list[FollowUpDue])
 def follow_ups(session: SessionDep, user: CurrentUser, overdue: bool = False) -> Any:
     return [{"id": f.id, "case": c.reference, "months": f.months_after_start, "due_on": f.due_on,
-             "opens_on": f.opens_on, "version": f.version}
+             "opens_on": bounds.follow_up_opens(f.due_on), "version": f.version}
             for f, c in service.follow_ups_due(session, user, overdue_only=overdue)]
 
 

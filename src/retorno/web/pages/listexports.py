@@ -22,6 +22,7 @@ from retorno.cases.schemas import case_shown
 from retorno.flights import outputs
 from retorno.flights import service as flights
 from retorno.reintegration import service as reintegration
+from retorno.reintegration.bounds import follow_up_opens
 from retorno.verification.service import review_queue
 from retorno.web.deps import SessionDep
 from retorno.web.i18n import gettext_for
@@ -123,6 +124,6 @@ def follow_ups_export(request: Request, session: SessionDep, user: PageUser, fmt
     check_format(fmt)
     consenting = set(session.execute(consented_ids()).scalars())
     rows = [{**_person(user, case), "months_after_start": follow_up.months_after_start, "due_on": follow_up.due_on,
-             "opens_on": follow_up.opens_on}
+             "opens_on": follow_up_opens(follow_up.due_on)}
             for follow_up, case in reintegration.follow_ups_due(session, user) if case.id in consenting]
     return _answer(request, session, user, "seguimientos", fmt, rows, "Seguimientos")

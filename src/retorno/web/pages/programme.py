@@ -409,7 +409,8 @@ def follow_ups_context(session: Session, user: User, locale: str, wanted: ListFi
             empty_text=_("sin datos"),
         )),
     ]
-    return {"due": due, "today": today, "overdue": overdue, "all_due": all_due, "found": found,
+    return {"due": due, "opens": {f.id: bounds.follow_up_opens(f.due_on) for f, _c in due}, "today": today,
+            "overdue": overdue, "all_due": all_due, "found": found,
             "charts": chart_list, "recorded": len(done_rows), "wanted": wanted, "page": page,
             "pages_count": pages_count, "questions": QUESTIONS, "form": {},
             "previous": wanted.link(path, page=page - 1) if page > 1 else None,
@@ -437,7 +438,8 @@ def follow_up_context(session: Session, user: User, follow_up_id: int, form: dic
         raise NotFound("no follow-up %(follow_up_id)s of your agency", follow_up_id=follow_up_id)
     follow_up, placement, opportunity, case = row
     return {"follow_up": follow_up, "placement": placement, "opportunity": opportunity, "case": case,
-            "questions": QUESTIONS, "form": form or {}, "today": utcnow().date()}
+            "questions": QUESTIONS, "form": form or {}, "today": utcnow().date(),
+            "opens_on": bounds.follow_up_opens(follow_up.due_on)}
 
 
 @pages.get(BASE + "/follow-ups/{follow_up_id}", response_class=HTMLResponse)
