@@ -41,7 +41,8 @@ def test_one_spelling_per_record_id() -> None:
     assert canonical_record("0") == canonical_record("000") == "0"
     assert canonical_record("A001B0C00\t") == "A1B0C0"
     assert canonical_record("V\u201320282780") == "V20282780"  # an en dash typed for the hyphen
-    for value in [*MALFORMED, "V２０２８", "ÑU12"]:
+    assert canonical_record("V２０２８") == "V2028"  # full-width digits are those digits (red team round 5, A-F1)
+    for value in [*MALFORMED, "ÑU12", "V\u0416028"]:
         assert canonical_or_none(value) is None, value
     assert same_record("025440", "25440") and same_record("25440.0", "25440.0") and not same_record("25440.0", "25440")
     assert not same_record(None, "1")

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, overload
 import airportsdata
 import pycountry
 
+from retorno import identifiers
 from retorno.cases.duplicates import ELSEWHERE, Person, PossibleDuplicate, describe_reason, find_duplicates
 from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
@@ -48,6 +49,10 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                "(p. ej. V-12.345.678)",
                "a Venezuelan cédula: optional V or E, then 1 to 9 digits without a leading zero "
                "(e.g. V-12.345.678)"),
+    "ascii_identifier": ("un número de letras latinas (A-Z), cifras (0-9) y signos del teclado, sin letras de "
+                         "otros alfabetos: los registros de una persona se vinculan por ese número",
+                         "a number of Latin letters (A-Z), digits (0-9) and keyboard signs, without letters of other "
+                         "alphabets: one person's records are linked by that number"),
     "relationship": ("titular, conyuge, hijo, padre, hermano u otro",
                      "head, spouse, child, parent, sibling or other"),
     "document_type": ("P (pasaporte), PE (documento de emergencia), ID o ninguno",
@@ -182,7 +187,8 @@ class CaseReport(ImportReport[CaseRow]):
 
 
 _EARLIEST = EARLIEST_DATE = date(1900, 1, 1)
-_CEDULA = re.compile(r"(?:([VE])\s*-?\s*)?([1-9]\d{0,8}|[1-9]\d{0,2}(?:\.\d{3}){1,2})")
+# ASCII digits only ([0-9], not \d, which takes every script's digits): the text is folded first (`identifiers.fold`).
+_CEDULA = re.compile(r"(?:([VE])\s*-?\s*)?([1-9][0-9]{0,8}|[1-9][0-9]{0,2}(?:\.[0-9]{3}){1,2})")
 _DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{1,20}")
 _SPACES_AND_HYPHENS = re.compile(r"[\s-]")
 _PASSPORT_NUMBER = re.compile(r"[A-Z0-9]{1,9}")
@@ -290,6 +296,7 @@ def _document_type(value: str) -> str | None:
 
 
 def _document_number(value: str) -> str:
+    value = identifiers.fold(value)  # a full-width or Arabic-Indic digit is that digit (red team round 5, A-F1)
     # Spaces and hyphens taken out (a number of letters and digits alone has none: no expression run for it).
     number = value.upper() if value.isalnum() else _SPACES_AND_HYPHENS.sub("", value).upper()
     if not _DOCUMENT_NUMBER.fullmatch(number):
@@ -298,12 +305,25 @@ def _document_number(value: str) -> str:
 
 
 def normalise_cedula(value: str) -> str:
-    """The Venezuelan cédula as stored: prefix V or E then the digits ('V-12.345.678' -> 'V12345678')."""
-    match = _CEDULA.fullmatch(value.strip().upper())
+    """The Venezuelan cédula as stored: prefix V or E then the digits ('V-12.345.678' -> 'V12345678'), in ASCII
+    whatever digits it was typed in ('V7１35786' -> 'V7135786': `identifiers.fold`)."""
+    match = _CEDULA.fullmatch(identifiers.fold(value).strip().upper())
     if not match:
         raise InvalidValue("cedula")
     prefix, digits = match.groups()
     return (prefix or "V") + digits.replace(".", "")
+
+
+def national_id_of(value: str, nationality: object) -> str:
+    """A national ID as stored: a Venezuelan's as a cédula (`normalise_cedula`), another's upper-case, folded to ASCII
+    (`identifiers.fold`); refused (`InvalidValue`) if it is not one, or still holds something else than ASCII: records
+    are linked by equality of it, which one number written in two alphabets would escape."""
+    if nationality == "VEN":
+        return normalise_cedula(value)
+    folded = identifiers.fold(value).strip().upper()
+    if not folded.isascii():
+        raise InvalidValue("ascii_identifier")
+    return folded
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -355,17 +375,15 @@ def _check_dates(sheet: Sheet, today: date) -> None:
 
 
 def _check_national_ids(sheet: Sheet) -> None:
-    """A Venezuelan's national ID is a cédula, stored as prefix and digits; others as typed, upper-case."""
+    """A Venezuelan's national ID is a cédula, stored as prefix and digits; others as typed, upper-case, folded to
+    ASCII and refused if still not ASCII (`national_id_of`)."""
     ids, nationalities = sheet.values["national_id"], sheet.values["nationality"]
     for index, (national_id, nationality) in enumerate(zip(ids, nationalities, strict=True)):
         if national_id is None:
             continue
         assert isinstance(national_id, str)
-        if nationality != "VEN":
-            ids[index] = national_id.upper()
-            continue
         try:
-            ids[index] = normalise_cedula(national_id)
+            ids[index] = national_id_of(national_id, nationality)
         except InvalidValue as invalid:
             sheet.error(index, "national_id", invalid.code, national_id)
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from retorno import names
+from retorno import identifiers, names
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, reader
 from retorno.agencies.visibility import state_condition, visible_fields
@@ -22,7 +22,7 @@ from retorno.audit.service import Entry, history, record, record_many
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household
-from retorno.cases.rows import EARLIEST_DATE, known_airport, known_language, normalise_cedula, parse_relationship
+from retorno.cases.rows import EARLIEST_DATE, known_airport, known_language, national_id_of, parse_relationship
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, Message, NotFound, Term
 from retorno.imports.rows import InvalidValue
@@ -65,16 +65,30 @@ class CaseInput:
 
 
 def normal_national_id(national_id: str | None, nationality: str) -> str | None:
-    """A cédula as stored ('V-12.345.678' → 'V12345678'), so one person's number matches across doors."""
+    """A national ID as stored (a cédula 'V-12.345.678' → 'V12345678'; any in ASCII, whatever digits it was typed
+    in: `cases.rows.national_id_of`), so one person's number matches across doors."""
     if not national_id or not national_id.strip():
         return None
-    if nationality != "VEN":
-        return national_id.strip().upper()
     try:
-        return normalise_cedula(national_id)
+        return national_id_of(national_id, nationality)
     except InvalidValue as exc:
+        if exc.code == "ascii_identifier":
+            raise not_ascii("national_id", national_id) from exc
         raise InvalidInput("national_id '%(national_id)s' is not a Venezuelan cédula (V or E and its digits)",
                            code="invalid_case", national_id=national_id) from exc
+
+
+def not_ascii(name: str, value: str) -> InvalidInput:
+    """The refusal (422 identifier_not_ascii) of an identifier holding a letter of another alphabet once folded
+    (`identifiers.fold`), naming the rule."""
+    found = identifiers.non_ascii(identifiers.fold(value))
+    if name == "national_id":
+        return InvalidInput("national_id '%(value)s' holds %(found)s: a national ID is written in Latin letters (A-Z), "
+                            "digits (0-9) and keyboard signs, since one person's records are linked by it",
+                            code="identifier_not_ascii", value=value, found=found)
+    return InvalidInput("declared_document_number '%(value)s' holds %(found)s: a document number is written in Latin "
+                        "letters (A-Z) and digits (0-9), since one person's records are linked by it",
+                        code="identifier_not_ascii", value=value, found=found)
 
 
 _SPACES_AND_HYPHENS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
@@ -86,7 +100,11 @@ def normal_document_number(number: str | None) -> str | None:
     of it (`facts._linked_pairs`)."""
     if number is None:
         return None
-    return _SPACES_AND_HYPHENS.sub("", number).upper() or None
+    # A full-width or Arabic-Indic digit is that digit (red team round 5, A-F1); another alphabet's letter is refused.
+    stored = _SPACES_AND_HYPHENS.sub("", identifiers.fold(number)).upper() or None
+    if stored is not None and not stored.isascii():
+        raise not_ascii("declared_document_number", number)
+    return stored
 
 
 def validate_input(data: CaseInput, today: date) -> None:
@@ -489,7 +507,8 @@ def identifier_matches(session: Session, user: User, text: str) -> list[int]:
     to scan; the caller then applies visibility to these few ids.
     """
     typed = text.strip()
-    compact = _SEPARATORS.sub("", typed.upper())
+    # An identifier is stored in ASCII (`identifiers.fold`): one typed in full-width or Arabic-Indic digits is found.
+    compact = _SEPARATORS.sub("", identifiers.fold(typed).upper())
     national_ids = {compact, typed.upper()}
     if compact.isdigit():
         # A cédula typed without its letter: Venezuelan (V) or foreign resident (E).

@@ -38,6 +38,10 @@ hide itself here. What it checks, each rule named in the report:
 - `concerns_listed`: the lists' marker of an open concern on each case (`cases.concern_open_since`, what
   the supervisors' queue, the case list's filter and the dashboard count by) is set exactly on the cases
   with a concern of their own still open, and dates it from the oldest such screening;
+- `identifiers_ascii`: every identifier records are linked and searched by (a case's national ID and declared
+  document number, a filed travel document's number, a verified decision's registry record) is written in ASCII:
+  one holding another script's digit or letter links nobody (red team round 5, A-F1; migration 0022 folds what an
+  older installation stored);
 - `audit_chain`: the hash chain and its signed checkpoints verify. This rule calls the trail's
   own verifier (`audit.verify.verify_chain`, as `retorno audit verify` does): it is not the code
   that wrote the records but the one that re-derives every hash and signature from them, and a
@@ -66,7 +70,7 @@ from retorno.verification.models import VerificationDecision, VerificationReques
 from retorno.verification.records import record_digits
 
 CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
-          "cleared_and_verified", "states_agree", "concerns_listed", "audit_chain")
+          "cleared_and_verified", "states_agree", "concerns_listed", "identifiers_ascii", "audit_chain")
 # Written out here rather than imported, so that the check states its own reading of the lifecycle.
 WAITING = ("registered", "screened", "verification_requested", "verified", "documented", "ready", "manifested")
 ARRIVED = ("arrived", "reintegration_intake", "matched", "placed", "closed")
@@ -276,11 +280,32 @@ def check_demo(session: Session) -> CheckReport:
     _minors_waiting(demo, report)
     _states(demo, report, travelling)
     _concerns_listed(demo, report)
+    _identifiers_ascii(session, report)
     chain = verify_chain(session)
     report.examined["audit_chain"] = chain.records
     for problem in chain.problems:
         report.add("audit_chain", f"audit record {problem.seq}", problem.message)
     return report
+
+
+def _identifiers_ascii(session: Session, report: CheckReport) -> None:
+    decided = (sa.select(Case.reference, VerificationDecision.registry_record)
+               .join(VerificationRequest, VerificationRequest.case_id == Case.id)
+               .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+               .where(VerificationDecision.outcome == "verified"))
+    for name, query in (
+            ("national ID", sa.select(Case.reference, Case.national_id)),
+            ("declared document number", sa.select(Case.reference, Case.declared_document_number)),
+            ("travel document number", sa.select(Case.reference, TravelDocument.number)
+             .join(TravelDocument, TravelDocument.case_id == Case.id)),
+            ("verified registry record", decided)):
+        for reference, value in session.execute(query):
+            if value is None:
+                continue
+            report.examined["identifiers_ascii"] += 1
+            if not value.isascii():
+                report.add("identifiers_ascii", f"case {reference}",
+                           f"{name} {value!r} holds {', '.join(f'U+{ord(c):04X}' for c in value if not c.isascii())}")
 
 
 def _households(demo: _Demo, report: CheckReport) -> None:

@@ -18,6 +18,7 @@ from functools import cache
 
 import pycountry
 
+from retorno import identifiers
 from retorno.errors import Message, Term, Worded, plain
 from retorno.names import icao_words
 
@@ -37,7 +38,7 @@ _SHAPES = {(3, 30): "TD1", (2, 36): "TD2", (2, 44): "TD3"}
 _VISA_OF = {"TD2": "MRVB", "TD3": "MRVA"}
 # Doc 9303: P for passports, V for visas, A, C or I for the other official travel documents.
 _FIRST_LETTERS = {"TD1": "ACI", "TD2": "ACI", "TD3": "P", "MRVA": "V", "MRVB": "V"}
-_BIRTH_DATE = re.compile(r"\d{6}|\d{4}<<|\d{2}<{4}|<{6}")  # Doc 9303 writes unknown parts as fillers
+_BIRTH_DATE = re.compile(r"[0-9]{6}|[0-9]{4}<<|[0-9]{2}<{4}|<{6}")  # Doc 9303 writes unknown parts as fillers
 
 
 class MrzFormatError(ValueError):
@@ -223,8 +224,13 @@ def _cut(kind: str, lines: tuple[str, ...]) -> _RawFields:
 
 
 def _normalise(text: str) -> tuple[str, tuple[str, ...]]:
-    """The kind and the upper-cased lines of `text`; raises `MrzFormatError` for unknown shapes."""
-    tokens = text.upper().split()
+    """The kind and the upper-cased lines of `text`; raises `MrzFormatError` for unknown shapes.
+
+    Folded to ASCII first (`identifiers.fold`): a full-width or Arabic-Indic digit is that digit, so that a document
+    number is stored as every other door stores it and links the same person's records (red team round 5, A-F1);
+    what is still outside the MRZ's characters is flagged (charset), and a number holding it is not filed
+    (`documents.service.add_document`)."""
+    tokens = identifiers.fold(text).upper().split()
     lines: tuple[str, ...] | None = None
     if tokens and len({len(token) for token in tokens}) == 1 and (len(tokens), len(tokens[0])) in _SHAPES:
         lines = tuple(tokens)
@@ -281,7 +287,7 @@ class _Findings:
     def date(self, field: str, raw: str, *, today: date, birth: bool) -> date | None:
         if birth and FILLER in raw and _BIRTH_DATE.fullmatch(raw):
             return None  # partly unknown date of birth, written as Doc 9303 allows
-        if not re.fullmatch(r"\d{6}", raw):
+        if not re.fullmatch(r"[0-9]{6}", raw):
             self.flag("date", field, "%(name)s %(raw)s is not a date (YYMMDD)", name=mrz_field(field), raw=repr(raw))
             return None
         year, month, day = int(raw[0:2]), int(raw[2:4]), int(raw[4:6])
@@ -497,7 +503,7 @@ def emergency_document_number(year: int, sequence: int) -> str:
 
 def parse_emergency_document_number(number: str) -> tuple[int, int]:
     """Read the year and sequence back from an emergency travel document number."""
-    match = re.fullmatch(r"E(\d{2})(\d{6})", number.strip().upper())
+    match = re.fullmatch(r"E([0-9]{2})([0-9]{6})", number.strip().upper())
     if not match or int(match[2]) == 0:
         raise ValueError(f"{number!r} is not an emergency travel document number (E, year, sequence)")
     return 2000 + int(match[1]), int(match[2])

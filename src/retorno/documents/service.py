@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from retorno import identifiers
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
@@ -44,6 +45,13 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
     except mrz_checker.MrzFormatError as exc:
         raise InvalidInput("the machine readable zone cannot be read: %(problem)s", code="mrz_unreadable",
                            problem=exc.sentence) from exc
+    if not parsed.document_number.isascii():
+        # Documents of one person are linked by equality of their number: one holding a letter of another alphabet
+        # (what is left once `mrz._normalise` folded full-width and other-script digits) would link nobody.
+        raise InvalidInput("the document number %(number)s holds %(found)s: a machine readable zone is written in "
+                           "Latin letters (A-Z), digits (0-9) and <, and one person's records are linked by the number",
+                           code="identifier_not_ascii", number=parsed.document_number,
+                           found=identifiers.non_ascii(parsed.document_number))
     problems = list(parsed.problems)
     mismatch = mrz_checker.compare_name(parsed, " ".join(filter(None, (case.first_surname, case.second_surname))),
                                         case.given_names)

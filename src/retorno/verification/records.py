@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from retorno import identifiers
 from retorno.errors import InvalidInput
 
 # What is dropped (any whitespace, hyphens and the dashes keyboards put for them) and what a record id is made of.
@@ -29,8 +30,11 @@ _LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
 
 
 def canonical_or_none(value: str) -> str | None:
-    """The canonical form of a registry record id, or None when it holds something else than letters and digits."""
-    stripped = value.strip()
+    """The canonical form of a registry record id, or None when it holds something else than letters and digits.
+
+    Folded to ASCII first (`identifiers.fold`): a record typed in full-width or Arabic-Indic digits is the record of
+    those digits (red team round 5, A-F1); a letter of another alphabet is refused with the rest."""
+    stripped = identifiers.fold(value).strip()
     if _DROPPED.fullmatch(stripped[:1] or " ") or _DROPPED.fullmatch(stripped[-1:] or " "):
         return None  # a leading hyphen is a minus sign (a sign, as '+25440'), a trailing one half of something
     compact = _DROPPED.sub("", stripped).upper()

@@ -1,0 +1,33 @@
+"""One ASCII spelling of the identifiers people are linked and searched by, whatever digits they were typed in.
+
+Records of one person are linked by equality of their identifiers as stored: a cédula's digits
+(`cases.models.cedula_digits`), a document number, a travel document's number, a civil-registry record
+(`cases.facts._linked_pairs`). Python's `\\d` and `str.isdigit` take every script's digits, so a cédula typed
+'V7１35786' (a full-width 1, as an East Asian keyboard or a copied form gives it) or 'V7135786٣' (an Arabic-Indic 3)
+was accepted and stored as typed, and never linked to 'V7135786': an open asylum concern on one record did not hold
+the same person's other record, which was approved on a manifest (red team round 5, A-F1).
+
+So every door folds an identifier with `fold` before its own rule reads it: compatibility forms become what they
+stand for (NFKC: full-width and mathematical letters and digits, superscripts) and a decimal digit of any other
+script becomes its ASCII digit (`unicodedata.decimal`: Arabic-Indic, Devanagari...). What is still not ASCII after
+that (a letter of another alphabet) is refused by the door's rule, naming it: it is no digit, and only the officer can
+say which letter was meant. `fold(fold(x)) == fold(x)`; an ASCII text is returned as it is.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold(value: str) -> str:
+    """`value` with compatibility forms folded (NFKC) and every decimal digit written as its ASCII digit."""
+    if value.isascii():
+        return value
+    folded = unicodedata.normalize("NFKC", value)
+    return "".join(char if char.isascii() or (digit := unicodedata.decimal(char, None)) is None else str(digit)
+                   for char in folded)
+
+
+def non_ascii(value: str) -> str:
+    """The characters of `value` that are not ASCII, each once, in order ('' when there is none)."""
+    return "".join(dict.fromkeys(char for char in value if not char.isascii()))
