@@ -2,27 +2,74 @@
 
 ICAO Doc 9303 transliteration drops accents and writes Ñ as N; sending-side lists do the
 same inconsistently, so every comparison of names goes through `fold` first.
+
+A name is written in Latin letters at every door (`foreign_letters`); a record stored before that rule may
+hold Cyrillic or Greek letters that look like Latin ones (А, Е, О, Ρ...), which `fold` reads as those Latin
+letters (`_LOOKALIKES`) instead of dropping them. Duplicate detection also compares names by how Spanish says
+them (`phonetic_key`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 
 # Particles that Spanish surnames carry ("DE LA CRUZ", "DEL VALLE"): kept in the folded
 # name but ignored when a comparison key is built, because lists drop them at random.
 PARTICLES = frozenset({"DE", "DEL", "LA", "LAS", "LOS", "Y", "E", "DA", "DI", "VAN", "VON", "MC", "MAC"})
 
 _NON_LETTER = re.compile(r"[^A-Z]+")
+_SCRIPTS_ALIKE = ("CYRILLIC", "GREEK")
+# Unicode's confusables (TS #39) give a capital I and a small L one prototype, "l": in a name, upper-cased, it is I.
+_PROTOTYPE_OF_I = "l"
+# A Latin small capital (ᴛ, ʜ, ʙ), some Cyrillic and Greek small letters' prototype, reads as its capital.
+_SMALL_CAPITAL = re.compile(r"LATIN LETTER SMALL CAPITAL ([A-Z])")
+
+
+def _latin_letter(glyph: str) -> str | None:
+    """The letter A-Z that `glyph` (a confusables prototype) reads as in an upper-cased name, if it is one."""
+    if glyph == _PROTOTYPE_OF_I:
+        return "I"
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", glyph) if not unicodedata.combining(ch)).upper()
+    if len(plain) == 1 and "A" <= plain <= "Z":
+        return plain
+    small_capital = _SMALL_CAPITAL.fullmatch(unicodedata.name(glyph, "")) if len(glyph) == 1 else None
+    return small_capital.group(1) if small_capital else None
+
+
+@cache
+def _lookalikes() -> dict[int, str]:
+    """Cyrillic and Greek letters that look like a Latin letter, each to that letter (А to A, Ρ to P, Ѕ to S), from
+    Unicode's confusables as the confusable-homoglyphs package holds them; letters with no single Latin look-alike
+    (Д, Λ) are not in it. Built once, when a name first holds a letter outside ASCII. None of these letters has a
+    Latin letter in its compatibility decomposition: before, `fold` dropped them all, so nothing it read before
+    reads otherwise now."""
+    from confusable_homoglyphs.confusables import confusables_data  # loads its table: only when first needed
+
+    table: dict[int, str] = {}
+    for character, homoglyphs in confusables_data.items():
+        if (len(character) != 1 or not character.isalpha()
+                or not unicodedata.name(character, "").startswith(_SCRIPTS_ALIKE)):
+            continue
+        letters = [letter for glyph in homoglyphs if (letter := _latin_letter(glyph["c"])) is not None]
+        if letters:
+            table[ord(character)] = letters[0]
+    return table
 
 
 @lru_cache(maxsize=200_000)
 def _fold(text: str) -> str:
+    if not text.isascii():
+        # Look-alike letters as typed (a Greek ν reads as v, its capital as N), then those an accent or the
+        # upper case leaves (Ά, Ё).
+        text = text.translate(_lookalikes())
     # Decompose first so that accents become separate marks we can drop; removing
     # non-letters before this step would turn MUÑOZ into MUOZ.
     decomposed = unicodedata.normalize("NFKD", text.upper())
     ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if not ascii_only.isascii():
+        ascii_only = ascii_only.translate(_lookalikes())
     ascii_only = ascii_only.replace("ß", "SS").replace("Æ", "AE").replace("Ø", "O").replace("Œ", "OE")
     return _NON_LETTER.sub(" ", ascii_only).strip()
 
@@ -70,3 +117,80 @@ def glued_key(text: str | None) -> str:
             words.append(pending + word)
             pending = ""
     return " ".join(words)
+
+
+# Marks a name may hold besides its letters: apostrophes (`APOSTROPHES`; one of them, U+02BC, is a modifier letter).
+_NOT_LETTERS = frozenset(APOSTROPHES)
+# Letters named in one message at most.
+_MOST_NAMED = 5
+
+
+def foreign_letters(text: str | None) -> str:
+    """The letters of a person's name that are not Latin, named by code point and Unicode name (the first few), or ''
+    when every letter is Latin: accented, Ñ, ß, a full-width or other compatibility form of a Latin letter (read as
+    it, NFKC). A name on a manifest, a PAXLST and a passport's machine readable zone is written in Latin letters (ICAO
+    Doc 9303), and a Cyrillic or Greek letter that looks like a Latin one (А, Ρ) makes a name that reads the same and
+    compares otherwise, so every door refuses one (`cases.service.validate_input`, `cases.rows`)."""
+    if not text or text.isascii():
+        return ""
+    found = dict.fromkeys(
+        character for character in unicodedata.normalize("NFKC", text)
+        if character.isalpha() and character not in _NOT_LETTERS
+        and not unicodedata.name(character, "").startswith("LATIN"))
+    named = [f"U+{ord(character):04X} {unicodedata.name(character, '')}".rstrip() for character in found]
+    shown = ", ".join(named[:_MOST_NAMED])
+    return shown if len(named) <= _MOST_NAMED else f"{shown} (+{len(named) - _MOST_NAMED})"
+
+
+_VOWELS = frozenset("AEIOU")
+# Letters said as another wherever they are.
+_SOUND = {"V": "B", "Z": "S", "W": "U"}
+
+
+@lru_cache(maxsize=100_000)
+def phonetic_word(word: str) -> str:
+    """A folded word (A-Z) as Spanish says it, for comparing spellings of one name: V as B, Z as S, C before E or I
+    as S and before anything else as K (CH kept), QU before E or I as K, GU before E or I as G and G before them as
+    J, LL as Y, Y not before a vowel as I, W as U, X first as S and else as KS, PH as F, H silent (TH as T), and a
+    letter doubled once (KINTERO for QUINTERO, BIYEGAS for VILLEGAS, ANTONI for ANTHONY, ERNANDES for HERNANDEZ)."""
+    sounds: list[str] = []
+    length = len(word)
+    index = 0
+    while index < length:
+        letter = word[index]
+        after = word[index + 1] if index + 1 < length else ""
+        step = 1
+        if letter == "C":
+            if after == "H":
+                sound, step = "CH", 2
+            else:
+                sound = "S" if after in ("E", "I") else "K"
+        elif letter in ("Q", "G"):
+            silent_u = after == "U" and index + 2 < length and word[index + 2] in ("E", "I")
+            if letter == "Q":
+                sound, step = "K", 2 if silent_u else 1
+            elif silent_u:
+                sound, step = "G", 2
+            else:
+                sound = "J" if after in ("E", "I") else "G"
+        elif letter == "L" and after == "L":
+            sound, step = "Y", 2
+        elif letter == "Y":
+            sound = "Y" if after in _VOWELS else "I"
+        elif letter == "P" and after == "H":
+            sound, step = "F", 2
+        elif letter == "X":
+            sound = "S" if index == 0 else "KS"
+        elif letter == "H":
+            sound = ""
+        else:
+            sound = _SOUND.get(letter, letter)
+        if sound and not (sounds and sounds[-1] == sound):
+            sounds.append(sound)
+        index += step
+    return "".join(sounds)
+
+
+def phonetic_key(text: str | None) -> str:
+    """`key` of a name with each word as Spanish says it (`phonetic_word`)."""
+    return " ".join(map(phonetic_word, key(text).split()))

@@ -28,6 +28,7 @@ class Row:
     second_surname: str | None
     birth_date: date
     national_id: str | None = None
+    sex: str | None = None
 
 
 ORIGINAL = Row(2, "R-2", "José Ángel", "Muñoz", "Peña", date(1990, 4, 12), "V12345678")
@@ -286,3 +287,85 @@ def test_a_surname_that_only_begins_like_a_particle_is_not_made_one() -> None:
                             Row(3, "R-3", "María", "Gado", "Pérez", born)]) == []
     assert find_duplicates([Row(2, "R-2", "Carmen", "De La Vega", "Ruiz", born),
                             Row(3, "R-3", "Teresa", "Delavega", "Ruiz", born)]) == []
+
+
+@pytest.mark.parametrize(("held", "written"), [
+    # Red team round 5 (A-F2, high): a name in Cyrillic letters that look like Latin ones (А Е Ј О Ѕ), stored before
+    # names had to be Latin, was never compared with the same person's record, whose asylum claim held nobody back.
+    (("Alejandro Jesús", "Rodríguez", "Núñez"), ("АLЕЈАNDRО ЈЕЅÚЅ", "RОDRÍGUЕZ", "NÚÑЕZ")),
+    # Greek look-alikes in the surnames alone (Ρ Ε Ν Α Ο Τ Ι Ζ).
+    (("JOSÉ LUIS", "PEÑA", "ORTIZ"), ("JOSE LUIS", "ΡΕΝΑ", "ΟRΤΙΖ")),
+    # Small Cyrillic look-alikes too (а о е і).
+    (("María", "Rodríguez", "Soto"), ("Mаrіа", "Rоdrіguеz", "Sоtо")),
+])
+def test_a_name_in_look_alike_letters_of_another_alphabet_is_the_same_name(
+        held: tuple[str, str, str | None], written: tuple[str, str, str | None]) -> None:
+    born = date(1991, 5, 13)
+    [found] = find_duplicates([Row(2, "R-2", *held, born, sex="M")], [HeldCase("H-1", *written, born, None, sex="M")])
+    assert (found.other_case_reference, found.reason) == ("H-1", "same_name_and_birth_date")
+    [found] = find_duplicates([Row(2, "R-2", *held, born), Row(3, "R-3", *written, born)])
+    assert (found.row_number, found.other_row_number) == (3, 2)
+
+
+# Red team round 5 (A-F3, medium): common spellings of one name, with surnames, sex and birth date identical.
+SPELLED_OTHERWISE = [
+    # One given name as Venezuelan and English spelling write it (Jaro-Winkler 0.77): the same family, date and sex.
+    (("Maikel", "Salas", "Ochoa"), ("Michael", "Salas", "Ochoa")),
+    (("Deivis", "León", "Páez"), ("Davis", "León", "Páez")),
+    # A whole name transliterated: TH, Y, QU/K, V/B, LL/Y; H, Z/S, C/S and the given names joined.
+    (("Anthony", "Quintero", "Villegas"), ("Antoni", "Kintero", "Biyegas")),
+    (("José Gregorio", "Hernández", "Cisneros"), ("Josegregorio", "Ernandes", "Sisneros")),
+]
+
+
+@pytest.mark.parametrize(("held", "written"), SPELLED_OTHERWISE)
+def test_one_name_spelled_as_another_language_or_as_said_is_flagged(held: tuple[str, str, str | None],
+                                                                   written: tuple[str, str, str | None]) -> None:
+    born = date(1988, 2, 29)
+    [found] = find_duplicates([Row(2, "R-2", *held, born, sex="M"), Row(3, "R-3", *written, born, sex="M")])
+    assert (found.row_number, found.other_row_number) == (3, 2)
+    assert found.score >= 0.9
+    # And against a held case, as a registration compares it.
+    [found] = find_duplicates([Row(2, "R-2", *written, born, sex="M")], [HeldCase("H-1", *held, born, None, sex="M")])
+    assert found.other_case_reference == "H-1"
+
+
+def test_a_name_said_alike_reads_so() -> None:
+    born = date(1988, 2, 29)
+    [found] = find_duplicates([Row(2, "R-2", "Anthony", "Quintero", "Villegas", born),
+                               Row(3, "R-3", "Antoni", "Kintero", "Biyegas", born)])
+    assert found.reason == "sounds_alike"
+    assert describe_reason(found.reason, "en") == "name that sounds the same, spelled differently"
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    # The given names alone differ, as little as MAIKEL and MICHAEL by Jaro-Winkler, but with other consonants:
+    # brothers of one birth (twins), flagged by nothing else.
+    (("Pedro", "M"), ("Pablo", "M")),
+    (("Daniel", "M"), ("David", "M")),
+    (("Manuel", "M"), ("Miguel", "M")),
+    (("Elena", "F"), ("Elisa", "F")),
+    (("José", "M"), ("Jesús", "M")),
+    # Compound names sharing the first word, same sex.
+    (("José Gregorio", "M"), ("José Ángel", "M")),
+    # Twins of either sex, names as close as MAIKEL and MICHAEL: the lower floor is for one sex.
+    (("Maikel", "M"), ("Michael", "F")),
+    (("Deivis", "M"), ("Davis", "F")),
+])
+def test_twins_with_other_given_names_are_not_flagged(one: tuple[str, str], other: tuple[str, str]) -> None:
+    born = date(2001, 6, 15)
+    assert find_duplicates([Row(2, "R-2", one[0], "Salas", "Ochoa", born, sex=one[1]),
+                            Row(3, "R-3", other[0], "Salas", "Ochoa", born, sex=other[1])]) == []
+
+
+@pytest.mark.parametrize(("held", "written"), SPELLED_OTHERWISE[:2])
+def test_close_given_names_need_everything_else_the_same(held: tuple[str, str, str | None],
+                                                         written: tuple[str, str, str | None]) -> None:
+    """MAIKEL and MICHAEL are flagged only with the same surnames, birth date and sex: a birth date a digit off, a
+    surname spelled otherwise or a sex not known is a second difference."""
+    born = date(1988, 2, 29)
+    assert find_duplicates([Row(2, "R-2", *held, born, sex="M"),
+                            Row(3, "R-3", *written, date(1988, 2, 28), sex="M")]) == []
+    assert find_duplicates([Row(2, "R-2", *held, born, sex="M"),
+                            Row(3, "R-3", written[0], "Salinas", written[2], born, sex="M")]) == []
+    assert find_duplicates([Row(2, "R-2", *held, born), Row(3, "R-3", *written, born)]) == []

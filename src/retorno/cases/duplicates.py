@@ -8,7 +8,9 @@ wrong person on a flight, so nothing here ever merges.
 Candidate pairs come from cheap blocking keys (national ID; birth date with one surname
 or the first given name; first surname with year and the unordered day/month pair), so
 100,000 rows cost a few dictionary look-ups each, and only pairs that share a block are
-scored with Jaro-Winkler similarity.
+scored with Jaro-Winkler similarity. The names of the keys are words as Spanish says them
+(`names.phonetic_word`: QUINTERO and KINTERO share one), and a pair the names as written do
+not flag is scored again on those forms (ANTHONY QUINTERO VILLEGAS, ANTONI KINTERO BIYEGAS).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from itertools import compress
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol, cast
 
-from retorno.names import glued_key, key
+from retorno.names import glued_key, key, phonetic_key, phonetic_word
 
 # A pair is flagged when its score (names score x date factor, 0..1) reaches THRESHOLD
 # and the given names and the surnames each reach their own floor: a one-letter typo or a
@@ -31,6 +33,12 @@ from retorno.names import glued_key, key
 # given names) and namesakes from other families are not.
 THRESHOLD = 0.9
 _GIVEN_FLOOR = 0.85
+# The given names' floor when everything else is the same: both surnames (as written or as said), the birth date
+# exactly and the sex (MAIKEL and MICHAEL, DEIVIS and DAVIS: Jaro-Winkler 0.77). Each word of the given names
+# reaches it (JOSE GREGORIO and JOSE ANGEL, whose first words alone are alike, do not). Twins of the same sex with
+# names this close are flagged too, and a supervisor decides they are two people: a flag holds a person back only
+# while a protection concern is open on the other record.
+_SAME_FAMILY_GIVEN_FLOOR = 0.75
 _SURNAME_FLOOR = 0.88
 _SHORTENED_GIVEN_NAMES = 0.92
 # Weights of the given names and the surnames in the names score; surnames carry more
@@ -72,6 +80,8 @@ REASONS: dict[str, tuple[str, str]] = {
                                   "two neighbouring digits of the birth date swapped"),
     "birth_date_placeholder": ("fecha de nacimiento desconocida (1 de enero) del mismo año",
                                "birth date unknown (1 January) in the same year"),
+    "sounds_alike": ("nombre que se pronuncia igual, escrito de otra forma", "name that sounds the same, spelled "
+                     "differently"),
 }
 
 
@@ -90,6 +100,7 @@ class Person(Protocol):
     def birth_date(self) -> date: ...
     @property
     def national_id(self) -> str | None: ...
+    # And its sex (M, F, X; None where not known), read when it has one (`_attribute`).
 
 
 class FileRow(Person, Protocol):
@@ -124,6 +135,7 @@ class HeldCase(NamedTuple):
     birth_date: date
     national_id: str | None
     row_number: int = 0
+    sex: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +157,7 @@ class _Folded(NamedTuple):
     second: str
     birth_date: date
     national_id: str
+    sex: str | None
 
 
 def describe_reason(reason: str, locale: str = "es") -> str:
@@ -200,45 +213,64 @@ class _Columns(NamedTuple):
     second: list[str]
     births: list[date]
     ids: list[str]
+    sexes: list[str | None]
 
     def person(self, index: int) -> _Folded:
-        return _Folded(self.given[index], self.first[index], self.second[index], self.births[index], self.ids[index])
+        return _Folded(self.given[index], self.first[index], self.second[index], self.births[index], self.ids[index],
+                       self.sexes[index])
 
 
 def _attribute(groups: Sequence[Sequence[Person]], attribute: str) -> list[Any]:
-    """One attribute of every person of `groups`, in order: straight from a group held as columns."""
+    """One attribute of every person of `groups`, in order: straight from a group held as columns. The sex is None
+    for a person that has none (`Person`)."""
     values: list[Any] = []
     for people in groups:
         column = getattr(people, "column", None)
-        values.extend(column(attribute) if column is not None else map(attrgetter(attribute), people))
+        if column is not None:
+            values.extend(column(attribute))
+        elif attribute == "sex":
+            values.extend(getattr(person, "sex", None) for person in people)
+        else:
+            values.extend(map(attrgetter(attribute), people))
     return values
 
 
-def _fold_people(groups: Sequence[Sequence[Person]], name_key: Callable[[str], str] = key) -> _Columns:
-    """Fold people for comparison; names repeat a lot, so each distinct name is folded once."""
+def _fold_people(groups: Sequence[Sequence[Person]], name_key: Callable[[str], str] = key,
+                 like: _Columns | None = None) -> _Columns:
+    """Fold people for comparison; names repeat a lot, so each distinct name is folded once. The same people's
+    birth dates, IDs and sexes are those of `like` when given (the names keyed otherwise)."""
     names = []
     for attribute in ("given_names", "first_surname", "second_surname"):
         column = _attribute(groups, attribute)
         folded = {name: name_key(name) for name in set(column)}
         names.append(list(map(folded.__getitem__, column)))
     given, first, second = names
+    if like is not None:
+        return _Columns(given, first, second, like.births, like.ids, like.sexes)
     return _Columns(given, first, second, _attribute(groups, "birth_date"),
-                    list(map(national_id_key, _attribute(groups, "national_id"))))
+                    list(map(national_id_key, _attribute(groups, "national_id"))), _attribute(groups, "sex"))
+
+
+def _phonetic_words(name: str) -> list[str]:
+    return list(map(phonetic_word, name.split()))
 
 
 def _blocks(people: _Columns, glued: _Columns | None = None, particled: Sequence[int] = ()) -> list[list[int]]:
     """The blocks of two or more people sharing a blocking key, each in the order of `people`.
+
+    `people`'s names are as Spanish says them (`names.phonetic_key`): the same word as written is the same word as
+    said, so a key of the names as written is one of these too, and the names written otherwise share them.
 
     The keys: the national ID; any word of the names with the birth date (catches swapped, missing and
     joined surnames, given names in another order or in the surnames' fields, and a typo in one of the
     names); all the words of the names together (catches a birth date one digit off or unknown); the
     first surname with the birth year and the day and month unordered (catches them swapped). The people
     `particled` (whose names hold particles) have the word keys of their names as `glued` writes them too
-    (DE LA ROSA's DELAROSA), in the same keys as everyone's own words.
+    (DE LA ROSA's DELAROSA, each word as said), in the same keys as everyone's own words.
     Each kind of key is built for everyone at once and counted first, so that only the keys
     two people share get a list of members.
     """
-    given, first, second, births, ids = people
+    given, first, second, births, ids, _ = people
     count = len(births)
     words = {name: tuple(name.split()) for name in {*given, *first, *second}}
     # Keys are text, "kind|date|word": folded names hold only A-Z and spaces, national IDs only letters and
@@ -271,7 +303,7 @@ def _blocks(people: _Columns, glued: _Columns | None = None, particled: Sequence
     if glued is not None and particled:
         word_indexes, word_keys = [], []
         for index in particled:
-            word_keys_of(index, (glued.given[index], glued.first[index], glued.second[index]), str.split)
+            word_keys_of(index, (glued.given[index], glued.first[index], glued.second[index]), _phonetic_words)
         sources.append((word_indexes, word_keys))
     counts: Counter[str] = Counter()
     for _, keys in sources:
@@ -400,17 +432,43 @@ def _words_similarity(a: _Folded, b: _Folded) -> tuple[float, list[str]]:
     return (_SAME_WORDS if len(fewer) == len(more) else _WORDS_AMONG) * similarity, reasons
 
 
+def _one_family(a: _Folded, b: _Folded) -> bool:
+    """Whether two people differ in their given names alone: the same surnames, birth date and sex."""
+    return (a.first == b.first and a.second == b.second and a.birth_date == b.birth_date and a.sex is not None
+            and a.sex == b.sex)
+
+
+_VOWELS = str.maketrans("", "", "AEIOU")
+
+
+def _consonants(word: str) -> str:
+    """The consonants of a word as said (`names.phonetic_word`), CH as K as English writes it (MICHAEL)."""
+    return phonetic_word(word).replace("CH", "K").translate(_VOWELS)
+
+
+def _given_names_close(a: str, b: str) -> bool:
+    """Given names of as many words, each close to the other's (`_SAME_FAMILY_GIVEN_FLOOR`) with the same consonants
+    as said: MAIKEL and MICHAEL (M K L), DEIVIS and DAVIS (D B S), but not DANIEL and DAVID nor MANUEL and MIGUEL,
+    as close as those by Jaro-Winkler alone."""
+    words_a, words_b = a.split(), b.split()
+    return len(words_a) == len(words_b) and all(
+        jaro_winkler(x, y) >= _SAME_FAMILY_GIVEN_FLOOR and _consonants(x) == _consonants(y)
+        for x, y in zip(words_a, words_b, strict=True))
+
+
 def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
     """Score a candidate pair; None when it is not worth flagging."""
     same_id = bool(a.national_id) and a.national_id == b.national_id
     dates, date_reasons = _date_factor(a.birth_date, b.birth_date)
     given = _given_similarity(a.given, b.given)
     # Most candidate pairs stop at the given names, before the surnames are compared.
-    if not same_id and (not dates or given < _GIVEN_FLOOR):
+    if not same_id and (not dates or given < _GIVEN_FLOOR) and not (
+            given >= _SAME_FAMILY_GIVEN_FLOOR and _one_family(a, b) and _given_names_close(a.given, b.given)):
         return _score_words(a, b, dates, date_reasons)
     surnames, surname_reasons = _surname_similarity(a, b)
     score = (_GIVEN_WEIGHT * given + _SURNAME_WEIGHT * surnames) * dates
-    if not same_id and (surnames < _SURNAME_FLOOR or score < THRESHOLD):
+    # (The same surnames and given names at their family floor make THRESHOLD exactly, give or take a rounding.)
+    if not same_id and (surnames < _SURNAME_FLOOR or score < THRESHOLD - 1e-9):
         return _score_words(a, b, dates, date_reasons)
     reasons = ["same_national_id"] if same_id else []
     if (a.given, a.first, a.second, a.birth_date) == (b.given, b.first, b.second, b.birth_date):
@@ -466,6 +524,31 @@ def keys_to_compare(births: Iterable[date], national_ids: Iterable[str | None]) 
     return birth_dates, ids
 
 
+# What a pair scored on the names as said says instead of the names being the same or spelled otherwise.
+_WRITTEN_ALIKE = frozenset({"same_name_and_birth_date", "spelling_differs"})
+
+
+def _shared_words(people: _Columns, first: int, second: int) -> int:
+    """How many words of their names two people share."""
+    words = [set(f"{people.given[index]} {people.first[index]} {people.second[index]}".split())
+             for index in (first, second)]
+    return len(words[0] & words[1])
+
+
+def _sounds_alike(people: _Columns, said: _Columns, first: int, second: int) -> tuple[float, str] | None:
+    """A pair the names as written did not flag, scored on the names as said when these share more words than the
+    names as written (QUINTERO and KINTERO one word said, VILLEGAS and BIYEGAS another); a pair that shares no more
+    said so is not scored again (thousands of an import's candidate pairs, and as many Jaro-Winkler comparisons)."""
+    if _shared_words(said, first, second) <= _shared_words(people, first, second):
+        return None
+    scored = _score(said.person(first), said.person(second))
+    if scored is None:
+        return None
+    score, reason = scored
+    codes = [code for code in reason.split("; ") if code not in _WRITTEN_ALIKE]
+    return score, "; ".join(["sounds_alike", *codes])
+
+
 def find_duplicates(rows: Sequence[FileRow], held: Sequence[Person] = ()) -> list[PossibleDuplicate]:
     """Flag rows that may be the same person as an earlier row of the file or a case already held.
 
@@ -475,13 +558,15 @@ def find_duplicates(rows: Sequence[FileRow], held: Sequence[Person] = ()) -> lis
     """
     people = _fold_people([rows, held])
     # Names with particles, compared also with them joined to the word they precede (`names.glued_key`).
-    glued = _fold_people([rows, held], glued_key)
+    glued = _fold_people([rows, held], glued_key, people)
     particled = [index for index, names in enumerate(zip(glued.given, glued.first, glued.second, strict=True))
                  if names != (people.given[index], people.first[index], people.second[index])]
     with_particles = set(particled)
+    # And the names as Spanish says them (`names.phonetic_key`), which the blocking keys are made of.
+    said = _fold_people([rows, held], phonetic_key, people)
     file_count = len(rows)
     candidates: set[tuple[int, int]] = set()
-    for members in _blocks(people, glued, particled):
+    for members in _blocks(said, glued, particled):
         if len(members) > _MAX_BLOCK or members[0] >= file_count:
             continue
         for position, first in enumerate(members):
@@ -495,6 +580,8 @@ def find_duplicates(rows: Sequence[FileRow], held: Sequence[Person] = ()) -> lis
         scored = _score(people.person(first), people.person(second))
         if scored is None and (first in with_particles or second in with_particles):
             scored = _score(glued.person(first), glued.person(second))
+        if scored is None:
+            scored = _sounds_alike(people, said, first, second)
         if scored is None:
             continue
         score, reason = scored

@@ -33,11 +33,15 @@ from retorno.cases.duplicates import ELSEWHERE, Person, PossibleDuplicate, descr
 from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
-from retorno.names import fold
+from retorno.names import fold, foreign_letters
 from retorno.safeguards import IDENTITY_FIELDS, is_minor
 
 MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "letters": ("un nombre con letras", "a name with letters"),
+    "latin_letters": ("un nombre en letras latinas (con tildes, Ñ, apóstrofos y guiones), como lo escriben un "
+                      "manifiesto y la zona de lectura mecánica de un pasaporte (OACI Doc 9303); hay {letters}",
+                      "a name in Latin letters (accents, Ñ, apostrophes and hyphens allowed), as a manifest and a "
+                      "passport's machine readable zone write it (ICAO Doc 9303); found {letters}"),
     "date_future": ("una fecha que no esté en el futuro (hoy es {today})",
                     "a date that is not in the future (today is {today})"),
     "date_1900": ("una fecha desde el 01/01/1900", "a date from 1900-01-01 on"),
@@ -249,6 +253,8 @@ def known_airport(code: str) -> bool:
 def _name(value: str) -> str:
     if not _LETTER.search(value):
         raise InvalidValue("letters")
+    if found := foreign_letters(value):
+        raise InvalidValue("latin_letters", letters=found)
     return " ".join(value.split())
 
 

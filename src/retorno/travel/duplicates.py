@@ -171,9 +171,9 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
 
 
 # What duplicate detection compares of a case (`cases.duplicates.Person`): a correction of one is compared again.
-COMPARED_FIELDS = frozenset({"given_names", "first_surname", "second_surname", "birth_date", "national_id"})
+COMPARED_FIELDS = frozenset({"given_names", "first_surname", "second_surname", "birth_date", "national_id", "sex"})
 _COMPARED = (Case.id, Case.reference, Case.given_names, Case.first_surname, Case.second_surname, Case.birth_date,
-             Case.national_id)
+             Case.national_id, Case.sex)
 # Birth dates or cédulas asked in one statement: a registration asks one or two of each, a large import thousands.
 _ASKED = 1000
 
@@ -189,8 +189,8 @@ def records_alike(session: Session, births: Iterable[date], national_ids: Iterab
     national_ids = list(national_ids)
     born, keys = keys_to_compare(births, national_ids)
     if born is None:  # so many people that their near birth dates are about every date: every record
-        return {case_id: HeldCase(reference, given, first, second, birth_date, national_id)
-                for case_id, reference, given, first, second, birth_date, national_id
+        return {case_id: HeldCase(reference, given, first, second, birth_date, national_id, sex=sex)
+                for case_id, reference, given, first, second, birth_date, national_id, sex
                 in session.execute(sa.select(*_COMPARED).where(*where)).all()}
     dates = sorted(born)
     digits = sorted((keys | set(map(national_id_digits, national_ids))) - {""})
@@ -201,8 +201,8 @@ def records_alike(session: Session, births: Iterable[date], national_ids: Iterab
             (cedula_digits(Case.national_id).in_(digits[start:start + _ASKED]), digits[start:start + _ASKED]))
             if values]
         statement = asked[0] if len(asked) == 1 else sa.union(*asked)
-        found.update((case_id, HeldCase(reference, given, first, second, birth_date, national_id))
-                     for case_id, reference, given, first, second, birth_date, national_id
+        found.update((case_id, HeldCase(reference, given, first, second, birth_date, national_id, sex=sex))
+                     for case_id, reference, given, first, second, birth_date, national_id, sex
                      in session.execute(statement).all())
     return found
 
@@ -222,7 +222,7 @@ def flag_possible_duplicates(session: Session, by: User, cases: Sequence[Case]) 
     session.flush()
     ids = [case.id for case in cases]
     records = [HeldCase(case.reference, case.given_names, case.first_surname, case.second_surname, case.birth_date,
-                        case.national_id, index) for index, case in enumerate(cases)]
+                        case.national_id, index, case.sex) for index, case in enumerate(cases)]
     alike = records_alike(session, [case.birth_date for case in cases], [case.national_id for case in cases])
     held = {case_id: person for case_id, person in alike.items() if case_id not in ids}
     id_of = {case.reference: case.id for case in cases} | {person.case_reference: case_id

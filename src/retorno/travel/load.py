@@ -85,10 +85,11 @@ def _held_cases(session: Session, actor: User) -> _Held:
     country_agencies = sa.select(Agency.id).where(Agency.country == actor.agency.country)
     rows = session.execute(sa.select(
         Case.id, Case.agency_id, Case.agency_reference, Case.reference, Case.given_names, Case.first_surname,
-        Case.second_surname, Case.birth_date, Case.national_id, Case.nationality)
+        Case.second_surname, Case.birth_date, Case.national_id, Case.nationality, Case.sex)
         .where(Case.agency_id.in_(country_agencies))).all()
     held = _Held({}, [], {}, {}, {})
-    for case_id, agency_id, agency_reference, reference, given, first, second, born, national_id, nationality in rows:
+    for (case_id, agency_id, agency_reference, reference, given, first, second, born, national_id, nationality,
+         sex) in rows:
         mine = agency_id == actor.agency_id
         name = agency_reference if mine else reference
         if mine:
@@ -96,7 +97,7 @@ def _held_cases(session: Session, actor: User) -> _Held:
             held.nationalities[agency_reference] = (reference, nationality)
             held.by_reference[reference] = agency_reference
         held.ids[name] = case_id
-        held.people.append(HeldCase(name, given, first, second, born, national_id))
+        held.people.append(HeldCase(name, given, first, second, born, national_id, sex=sex))
     return held
 
 

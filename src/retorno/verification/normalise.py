@@ -78,7 +78,10 @@ def fold_sql(text: str) -> str:
     Upper first, then fold accents, then drop non-letters: dropping first would make MUÑOZ
     "MUOZ". DuckDB upper-cases ß to ẞ where Python writes SS, and strip_accents leaves Ø, Æ, Œ
     alone. Python's NFKD also unfolds ligatures and full-width letters (ﬁ, Ｊ), which SQL
-    cannot; neither occurs in civil-registry or sending-side name lists.
+    cannot; neither occurs in civil-registry or sending-side name lists. Python also reads
+    Cyrillic and Greek letters that look like Latin ones as those (А as A, for duplicate
+    detection); SQL drops them, as both did before: every door refuses a name in another
+    alphabet, and a record stored so before verifies once its name is corrected.
     """
     return (f"nullif(trim(regexp_replace(strip_accents(replace(replace(replace(replace(replace(upper({text}),"
             " 'ß', 'SS'), 'ẞ', 'SS'), 'Æ', 'AE'), 'Ø', 'O'), 'Œ', 'OE')), '[^A-Z]+', ' ', 'g')), '')")

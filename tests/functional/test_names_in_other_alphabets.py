@@ -1,0 +1,130 @@
+"""A person's names are written in Latin letters at every door, and a name stored in look-alike letters of another
+alphabet, or spelled as another language or as said, is flagged as the same person (red team round 5, A-F2 high and
+A-F3 medium; SPEC.md 4.1).
+
+US-ICE registered "АLЕЈАNDRО ЈЕЅÚЅ RОDRÍGUЕZ NÚÑЕZ" in Cyrillic А Е Ј О Ѕ, the same person, sex and birth date as
+INM's "Alejandro Jesús Rodríguez Núñez", and opened an asylum claim on it: nothing compared the two (the folding of
+names dropped every Cyrillic letter), and INM put its record on a flight, which SAIME approved. Now every door refuses
+a name with letters of another alphabet, and a record stored so before is compared as the Latin name it looks like.
+MAIKEL and MICHAEL SALAS OCHOA, one sex and birth date, were not flagged either.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from retorno.cases.models import Case
+from retorno.names import fold
+from tests.factories import Api, World, ok
+from tests.functional.test_duplicates_every_door import (
+    ELSEWHERE,
+    HEADER,
+    _flags,
+    _refused_onto_a_manifest,
+    _screened_verified_documented,
+)
+from tests.web.pages_helpers import login, post_form
+
+LATIN = {"national_id": None, "given_names": "Alejandro Jesús", "first_surname": "Rodríguez",
+         "second_surname": "Núñez", "sex": "M", "birth_date": "1991-05-13"}
+# The same name in Cyrillic А (U+0410), Е (U+0415), Ј (U+0408), О (U+041E), Ѕ (U+0405): it reads the same.
+CYRILLIC = {**LATIN, "given_names": "АLЕЈАNDRО ЈЕЅÚЅ", "first_surname": "RОDRÍGUЕZ", "second_surname": "NÚÑЕZ"}
+
+
+def _stored(session_factory: sessionmaker[Session], **where: Any) -> list[str]:
+    with session_factory() as session:
+        return list(session.execute(sa.select(Case.reference).filter_by(**where)).scalars())
+
+
+def test_every_door_refuses_a_name_in_another_alphabet(client: TestClient, world: World,
+                                                       session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    # The API: 422 naming the rule and the letters, in English and Spanish; nothing stored.
+    refused = api.post("ice.officer", "/api/v1/cases", {**_payload(CYRILLIC), "agency_reference": "ICE-CYR-1"})
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "name_not_latin"
+    assert "Latin letters" in error["message"] and "U+0410 CYRILLIC CAPITAL LETTER A" in error["message"], error
+    spanish = client.post("/api/v1/cases", json={**_payload(CYRILLIC), "agency_reference": "ICE-CYR-1"},
+                          headers={**world.headers("ice.officer"), "Accept-Language": "es"})
+    assert spanish.status_code == 422, spanish.text
+    assert "Nombres debe escribirse en letras latinas" in spanish.json()["error"]["localized"]["message"]
+    # Greek letters in a surname alone.
+    greek = api.post("ice.officer", "/api/v1/cases", {**_payload(LATIN), "agency_reference": "ICE-GR-1",
+                                                      "first_surname": "ΡΕΝΑ"})
+    assert greek.status_code == 422 and "GREEK CAPITAL LETTER RHO" in greek.text, greek.text
+    assert _stored(session_factory, agency_reference="ICE-CYR-1") == []
+    assert _stored(session_factory, agency_reference="ICE-GR-1") == []
+    # A correction (PATCH) of a Latin record's name into Cyrillic letters.
+    case = api.register("ice.officer", **LATIN)
+    patched = api.patch("ice.officer", f"/api/v1/cases/{case['reference']}", {"first_surname": "RОDRÍGUЕZ"})
+    assert patched.status_code == 422 and patched.json()["error"]["code"] == "name_not_latin", patched.text
+    assert ok(api.get("ice.officer", f"/api/v1/cases/{case['reference']}"))["first_surname"] == "Rodríguez"
+    # The import: the row's error names the rule; nothing imported.
+    row = (f"ICE-CYR-2,{CYRILLIC['given_names']},{CYRILLIC['first_surname']},{CYRILLIC['second_surname']},M,"
+           f"13/05/1991,VEN,,Port Isabel,HRL,{(date.today() - timedelta(days=30)).strftime('%d/%m/%Y')}\n")
+    imported = client.post("/api/v1/cases/import", headers=world.headers("ice.officer"),
+                           files={"file": ("lista.csv", (HEADER + row).encode(), "text/csv")})
+    assert imported.status_code == 422, imported.text
+    details = imported.json()["error"]["details"]
+    assert {(d["row"], d["column"]) for d in details} == {(2, "nombres"), (2, "primer_apellido"),
+                                                          (2, "segundo_apellido")}, details
+    assert all("Latin" in d["expected"] or "latinas" in d["expected"] for d in details), details
+    assert _stored(session_factory, agency_reference="ICE-CYR-2") == []
+    # The registration page.
+    login(client, "ice.officer")
+    form = {"agency_reference": "ICE-CYR-3", "given_names": CYRILLIC["given_names"], "first_surname": "Rodríguez",
+            "sex": "M", "birth_date": "1991-05-13", "nationality": "VEN", "held_at": "Port Isabel",
+            "detained_since": (date.today() - timedelta(days=9)).isoformat(), "language": "es"}
+    page = post_form(client, "/cases/new", form, page="/cases/new")
+    assert page.status_code != 303 and "letras latinas" in page.text, page.text[:2000]
+    assert _stored(session_factory, agency_reference="ICE-CYR-3") == []
+
+
+def _payload(person: dict[str, Any]) -> dict[str, Any]:
+    return {"agency_reference": "X", "nationality": "VEN", "held_at": "Port Isabel",
+            "detained_since": (date.today() - timedelta(days=30)).isoformat(), **person}
+
+
+def test_a_record_stored_in_look_alike_letters_with_a_concern_holds_the_latin_record(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """An installation holds a record written before the rule, in Cyrillic look-alike letters, with an asylum claim
+    open: INM's record of the same person in Latin letters is flagged against it and kept off a manifest."""
+    api = Api(client, world)
+    held = api.register("ice.officer", **{**LATIN, "given_names": "Otro", "first_surname": "Nombre",
+                                          "second_surname": None})["reference"]
+    api.screen(held, ["pending_asylum_claim"], user="ice.officer")
+    with session_factory() as session:  # as an installation of before the rule holds it
+        session.execute(sa.update(Case).where(Case.reference == held).values(
+            given_names=CYRILLIC["given_names"], first_surname=CYRILLIC["first_surname"],
+            second_surname=CYRILLIC["second_surname"], search_name="LJNDR JS RDRGUZ NUN"))
+        session.commit()
+    latin = api.register("inm.officer", **LATIN)
+    shown = _flags(api, "inm.officer", latin["reference"])
+    assert [d["other"] for d in shown] == ["another agency"], shown
+    assert _screened_verified_documented(api, latin) == "documented"
+    _refused_onto_a_manifest(api, latin["reference"], ELSEWHERE)
+    assert fold(CYRILLIC["first_surname"]) == "RODRIGUEZ"
+
+
+def test_an_api_registration_of_one_given_name_spelled_otherwise_is_flagged(client: TestClient,
+                                                                             world: World) -> None:
+    api = Api(client, world)
+    person = {"national_id": None, "first_surname": "Salas", "second_surname": "Ochoa", "sex": "M",
+              "birth_date": "1994-08-30"}
+    maikel = api.register("ice.officer", **person, given_names="Maikel")["reference"]
+    api.screen(maikel, ["pending_asylum_claim"], user="ice.officer")
+    michael = api.register("inm.officer", **person, given_names="Michael")
+    shown = _flags(api, "inm.officer", michael["reference"])
+    assert [d["other"] for d in shown] == ["another agency"], shown
+    assert _screened_verified_documented(api, michael) == "documented"
+    _refused_onto_a_manifest(api, michael["reference"], ELSEWHERE)
+    # A brother of the same birth with another name (PEDRO, PABLO) is not flagged.
+    pedro = api.register("inm.officer", **person, given_names="Pedro")["reference"]
+    pablo = api.register("inm.officer", **person, given_names="Pablo")["reference"]
+    assert _flags(api, "inm.officer", pablo) == [] and _flags(api, "inm.officer", pedro) == []
