@@ -7,7 +7,8 @@ import unicodedata
 
 import pytest
 
-from retorno.names import _lookalikes, fold, foreign_letters, phonetic_key, phonetic_word
+from retorno.documents.mrz import icao_name_field
+from retorno.names import _lookalikes, fold, foreign_letters, normal, phonetic_key, phonetic_word
 
 
 @pytest.mark.parametrize(("typed", "folded"), [
@@ -71,3 +72,38 @@ def test_a_word_as_spanish_says_it(written: str, said: str) -> None:
 def test_a_names_phonetic_key_leaves_particles_out() -> None:
     assert phonetic_key("José Gregorio de la Cruz") == "JOSE GREGORIO KRUS"
     assert phonetic_key(None) == ""
+
+
+# Red team round 5 (C-F1): compatibility forms of Latin letters were stored as typed, and mathematical ones folded to
+# almost nothing (𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬 to "S": upper-cased before they were decomposed, they stayed small and were dropped).
+PLAIN_FORMS = [
+    ("𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬", "Sifontes"), ("𝑺𝒊𝒇𝒐𝒏𝒕𝒆𝒔", "Sifontes"), ("𝔖𝔦𝔣𝔬𝔫𝔱𝔢𝔰", "Sifontes"), ("Ｃａｒｌｏｓ", "Carlos"),
+    ("Ⓒarlos", "Carlos"), ("Ⅽarlos", "Carlos"), ("Carloſ", "Carlos"), ("Carℓos", "Carlos"), ("Deﬁna", "Defina"),
+    ("Carlos\u1680Jose", "Carlos Jose"), ("Carlos\u00a0Jose", "Carlos Jose"), ("Carlos\u3000Jose", "Carlos Jose"),
+    ("  Ana   María ", "Ana María"), ("Jose\u0301", "José"),
+]
+# Letters a machine readable zone cannot write (IPA, dotless, small capitals), digits and signs.
+NOT_LATIN = [
+    ("Cᴀrlos", "U+1D00"), ("Cɑrlos", "U+0251"), ("ɡregorio", "U+0261"), ("Carlıos", "U+0131"), ("Caʀlos", "U+0280"),
+    ("Cꭤrlos", "U+AB64"), ("ȷose", "U+0237"), ("Carl0s", "U+0030 DIGIT ZERO"), ("Carlos\u2800", "U+2800"),
+    ("Carlos_Jose", "U+005F"), ("Carlos (Jose)", "U+0028"),
+]
+
+
+@pytest.mark.parametrize(("typed", "stored"), PLAIN_FORMS)
+def test_a_name_is_stored_in_its_plain_letters(typed: str, stored: str) -> None:
+    assert normal(typed) == stored
+    assert foreign_letters(typed) == ""
+
+
+@pytest.mark.parametrize(("typed", "named"), NOT_LATIN)
+def test_letters_a_machine_readable_zone_cannot_write_are_refused(typed: str, named: str) -> None:
+    assert named in foreign_letters(typed)
+
+
+def test_mathematical_letters_fold_whole() -> None:
+    """A record stored as typed before the rule is compared, and written in a machine readable zone, whole."""
+    for typed in ("𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬", "𝑺𝒊𝒇𝒐𝒏𝒕𝒆𝒔", "𝔖𝔦𝔣𝔬𝔫𝔱𝔢𝔰", "Ｓｉｆｏｎｔｅｓ"):
+        assert fold(typed) == "SIFONTES"
+    assert fold("𝐌𝐢𝐜𝐡𝐚𝐞𝐥 𝐀𝐧𝐭𝐡𝐨𝐧𝐲") == "MICHAEL ANTHONY"
+    assert icao_name_field("𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬 Lugo", "Gregorio", 30) == "SIFONTES<LUGO<<GREGORIO<<<<<<<"

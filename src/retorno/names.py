@@ -65,8 +65,10 @@ def _fold(text: str) -> str:
         # upper case leaves (Ά, Ё).
         text = text.translate(_lookalikes())
     # Decompose first so that accents become separate marks we can drop; removing
-    # non-letters before this step would turn MUÑOZ into MUOZ.
-    decomposed = unicodedata.normalize("NFKD", text.upper())
+    # non-letters before this step would turn MUÑOZ into MUOZ. Decompose before upper-casing too: a mathematical
+    # or Fraktur small letter (𝐢, 𝔦) has no capital of its own, and only its decomposition (i) has one; upper-cased
+    # first, it stayed small and was dropped (red team round 5, C-F1: 𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬 folded to "S").
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).upper())
     ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     if not ascii_only.isascii():
         ascii_only = ascii_only.translate(_lookalikes())
@@ -119,24 +121,42 @@ def glued_key(text: str | None) -> str:
     return " ".join(words)
 
 
-# Marks a name may hold besides its letters: apostrophes (`APOSTROPHES`; one of them, U+02BC, is a modifier letter).
-_NOT_LETTERS = frozenset(APOSTROPHES)
+# Marks a name may hold besides its letters: a space, apostrophes (`APOSTROPHES`; one of them, U+02BC, is a modifier
+# letter), a hyphen and a full stop.
+_NOT_LETTERS = frozenset(APOSTROPHES + " -.")
+# What a letter of a name may be once its accents are dropped (NFKD): A-Z, or a letter `fold` maps (ß Æ Ø Œ).
+_PLAIN_LETTER = re.compile("[A-Za-zßÆæØøŒœ]+")
 # Letters named in one message at most.
 _MOST_NAMED = 5
 
 
+def normal(text: str) -> str:
+    """A person's name as every door stores it: compatibility forms read as the plain letters they are (NFKC:
+    mathematical and Fraktur letters, full-width and circled ones, Roman numerals, ligatures, long s, ℓ, and spaces of
+    other widths), composed (NFC), with runs of white space made one ASCII space, and stripped. A name stored as typed
+    in 𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬 compared with nothing, and its machine readable zone wrote S (red team round 5, C-F1)."""
+    return " ".join(unicodedata.normalize("NFC", unicodedata.normalize("NFKC", text)).split())
+
+
+def _latin(character: str) -> bool:
+    if character in _NOT_LETTERS or unicodedata.combining(character):
+        return True
+    plain = "".join(c for c in unicodedata.normalize("NFKD", character) if not unicodedata.combining(c))
+    return _PLAIN_LETTER.fullmatch(plain) is not None
+
+
 def foreign_letters(text: str | None) -> str:
-    """The letters of a person's name that are not Latin, named by code point and Unicode name (the first few), or ''
-    when every letter is Latin: accented, Ñ, ß, a full-width or other compatibility form of a Latin letter (read as
-    it, NFKC). A name on a manifest, a PAXLST and a passport's machine readable zone is written in Latin letters (ICAO
-    Doc 9303), and a Cyrillic or Greek letter that looks like a Latin one (А, Ρ) makes a name that reads the same and
-    compares otherwise, so every door refuses one (`cases.service.validate_input`, `cases.rows`)."""
-    if not text or text.isascii():
+    """The characters of a person's name (read as `normal` stores it) that are not Latin letters, named by code point
+    and Unicode name (the first few), or '' when there is none. A Latin letter is one a passport's machine readable
+    zone can write: A-Z with its accents (Ñ, Ç), or ß, Æ, Ø, Œ (`fold`); besides them a name holds spaces,
+    apostrophes, hyphens and full stops. A name on a manifest, a PAXLST and a machine readable zone is written so
+    (ICAO Doc 9303), and a Cyrillic or Greek letter that looks like a Latin one (А, Ρ) makes a name that reads the
+    same and compares otherwise, so every door refuses one (`cases.service.validate_input`, `cases.rows`). So are
+    digits and signs (Carl0s, a Braille blank), and the Latin letters that are no letter A-Z with accents: IPA ɑ and
+    ɡ, dotless ı and ȷ, small capitals (ᴀ, ʀ)."""
+    if not text or (text.isascii() and not re.search(r"[^A-Za-z '\-.]", text)):
         return ""
-    found = dict.fromkeys(
-        character for character in unicodedata.normalize("NFKC", text)
-        if character.isalpha() and character not in _NOT_LETTERS
-        and not unicodedata.name(character, "").startswith("LATIN"))
+    found = dict.fromkeys(character for character in normal(text) if not _latin(character))
     named = [f"U+{ord(character):04X} {unicodedata.name(character, '')}".rstrip() for character in found]
     shown = ", ".join(named[:_MOST_NAMED])
     return shown if len(named) <= _MOST_NAMED else f"{shown} (+{len(named) - _MOST_NAMED})"

@@ -28,7 +28,9 @@ from tests.functional.test_duplicates_every_door import (
     _refused_onto_a_manifest,
     _screened_verified_documented,
 )
+from tests.test_names import NOT_LATIN, PLAIN_FORMS
 from tests.web.pages_helpers import login, post_form
+from tests.web.test_edit_conflicts_pages import form_on
 
 LATIN = {"national_id": None, "given_names": "Alejandro Jesús", "first_surname": "Rodríguez",
          "second_surname": "Núñez", "sex": "M", "birth_date": "1991-05-13"}
@@ -128,3 +130,128 @@ def test_an_api_registration_of_one_given_name_spelled_otherwise_is_flagged(clie
     pedro = api.register("inm.officer", **person, given_names="Pedro")["reference"]
     pablo = api.register("inm.officer", **person, given_names="Pablo")["reference"]
     assert _flags(api, "inm.officer", pablo) == [] and _flags(api, "inm.officer", pedro) == []
+
+
+# Red team round 5 (C-F1): INM's Gregorio Sifontes Lugo, with an asylum claim open; ICE wrote the same person's names
+# in mathematical, Fraktur or full-width letters, which were stored as typed and never flagged.
+SIFONTES = {"national_id": None, "given_names": "Gregorio", "first_surname": "Sifontes", "second_surname": "Lugo",
+            "sex": "M", "birth_date": "1984-08-14"}
+
+
+def _stored_names(session_factory: sessionmaker[Session], reference: str) -> tuple[str, str, str | None]:
+    with session_factory() as session:
+        case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one()
+        return case.given_names, case.first_surname, case.second_surname
+
+
+def test_names_in_compatibility_letters_are_stored_plain_or_refused_at_the_api(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    for number, (typed, plain) in enumerate(PLAIN_FORMS):
+        made = api.post("ice.officer", "/api/v1/cases", {**_payload(SIFONTES), "agency_reference": f"ICE-PL-{number}",
+                                                         "given_names": typed})
+        assert made.status_code == 201, (typed, made.text)
+        assert made.json()["given_names"] == plain
+        assert _stored_names(session_factory, made.json()["reference"])[0] == plain, typed
+    for number, (typed, named) in enumerate(NOT_LATIN):
+        refused = api.post("ice.officer", "/api/v1/cases",
+                           {**_payload(SIFONTES), "agency_reference": f"ICE-NL-{number}", "first_surname": typed})
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "name_not_latin", (typed, refused.text)
+        assert named in refused.json()["error"]["message"], refused.text
+        assert _stored(session_factory, agency_reference=f"ICE-NL-{number}") == []
+    # A correction by PATCH: stored plain, or refused.
+    case = api.register("ice.officer", **{**SIFONTES, "first_surname": "Otro"})["reference"]
+    ok(api.patch("ice.officer", f"/api/v1/cases/{case}", {"first_surname": "𝑺𝒊𝒇𝒐𝒏𝒕𝒆𝒔", "second_surname": "\u3000"}))
+    assert _stored_names(session_factory, case) == ("Gregorio", "Sifontes", None)
+    refused = api.patch("ice.officer", f"/api/v1/cases/{case}", {"first_surname": "Sif0ntes"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "name_not_latin", refused.text
+
+
+def test_a_name_in_mathematical_letters_is_flagged_and_held_at_the_api_and_the_import(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    inm = api.register("inm.officer", **SIFONTES)["reference"]
+    api.screen(inm, ["pending_asylum_claim"])
+    bold = api.register("ice.officer", **{**SIFONTES, "first_surname": "𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬"})
+    assert bold["first_surname"] == "Sifontes"
+    assert [d["other"] for d in _flags(api, "ice.officer", bold["reference"])] == ["another agency"]
+    assert _screened_verified_documented(api, bold, user="ice.officer") == "documented"
+    _refused_onto_a_manifest(api, bold["reference"], ELSEWHERE, user="ice.officer")
+    # The import (CSV): the row is stored plain and flagged; a row with a digit in a name is refused.
+    rows = (f"ICE-MATH-1,𝔊𝔯𝔢𝔤𝔬𝔯𝔦𝔬,𝑺𝒊𝒇𝒐𝒏𝒕𝒆𝒔,Lugo,M,14/08/1984,VEN,,Port Isabel,HRL,"
+            f"{(date.today() - timedelta(days=30)).strftime('%d/%m/%Y')}\n")
+    imported = client.post("/api/v1/cases/import", headers=world.headers("ice.officer"),
+                           files={"file": ("lista.csv", (HEADER + rows).encode(), "text/csv")})
+    assert imported.status_code in (200, 201), imported.text
+    (reference,) = _stored(session_factory, agency_reference="ICE-MATH-1")
+    assert _stored_names(session_factory, reference) == ("Gregorio", "Sifontes", "Lugo")
+    assert "another agency" in [d["other"] for d in _flags(api, "ice.officer", reference)]
+    digit = rows.replace("ICE-MATH-1", "ICE-MATH-2").replace("Lugo", "Lug0")
+    refused = client.post("/api/v1/cases/import", headers=world.headers("ice.officer"),
+                          files={"file": ("lista.csv", (HEADER + digit).encode(), "text/csv")})
+    assert refused.status_code == 422, refused.text
+    assert [(d["row"], d["column"]) for d in refused.json()["error"]["details"]] == [(2, "segundo_apellido")]
+    assert _stored(session_factory, agency_reference="ICE-MATH-2") == []
+
+
+def test_names_in_compatibility_letters_at_the_pages(client: TestClient, world: World,
+                                                     session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    michael = {"national_id": None, "given_names": "Michael Anthony", "first_surname": "Villalobos",
+               "second_surname": "Hernández", "sex": "M", "birth_date": "1970-01-10"}
+    inm = api.register("inm.officer", **michael)["reference"]
+    api.screen(inm, ["pending_asylum_claim"])
+    login(client, "ice.officer")
+    # Registration: Fraktur letters stored plain; a Braille blank refused, nothing stored.
+    form = {"agency_reference": "ICE-FRK-1", "given_names": "𝔎𝔢𝔩𝔳𝔦𝔫", "first_surname": "𝔑𝔞𝔫𝔤𝔢𝔩",
+            "second_surname": "𝔜𝔟𝔞𝔯𝔯𝔞", "sex": "M", "birth_date": "1980-02-03", "nationality": "VEN",
+            "held_at": "Port Isabel", "detained_since": (date.today() - timedelta(days=9)).isoformat(),
+            "language": "es"}
+    assert post_form(client, "/cases/new", form, page="/cases/new").status_code == 303
+    (kelvin,) = _stored(session_factory, agency_reference="ICE-FRK-1")
+    assert _stored_names(session_factory, kelvin) == ("Kelvin", "Nangel", "Ybarra")
+    page = post_form(client, "/cases/new", {**form, "agency_reference": "ICE-FRK-2", "given_names": "Kelvin\u2800"},
+                     page="/cases/new")
+    assert page.status_code != 303 and "U+2800" in page.text, page.text[:2000]
+    assert _stored(session_factory, agency_reference="ICE-FRK-2") == []
+    # Correction: ICE's record corrected to the same person in bold letters is stored plain, flagged and held.
+    ice = api.register("ice.officer", **{**michael, "given_names": "Otro", "first_surname": "Nombre"})
+    action = f"/cases/{ice['reference']}/edit"
+    shown = form_on(client, action, action)
+    saved = client.post(action, data={**shown, "given_names": "𝐌𝐢𝐜𝐡𝐚𝐞𝐥 𝐀𝐧𝐭𝐡𝐨𝐧𝐲", "first_surname": "𝐕𝐢𝐥𝐥𝐚𝐥𝐨𝐛𝐨𝐬"},
+                        follow_redirects=False)
+    assert saved.status_code == 303, saved.text[:2000]
+    assert _stored_names(session_factory, ice["reference"]) == ("Michael Anthony", "Villalobos", "Hernández")
+    assert [d["other"] for d in _flags(api, "ice.officer", ice["reference"])] == ["another agency"]
+    assert _screened_verified_documented(api, {**ice, **michael}, user="ice.officer") == "documented"
+    _refused_onto_a_manifest(api, ice["reference"], ELSEWHERE, user="ice.officer")
+    refused = client.post(action, data={**form_on(client, action, action), "first_surname": "Vi11alobos"},
+                          follow_redirects=False)
+    assert refused.status_code != 303 and "U+0031" in refused.text, refused.text[:2000]
+
+
+def test_a_record_stored_in_mathematical_letters_with_a_concern_holds_the_latin_record(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """An installation holds a record written as typed before the rule, in bold mathematical letters, with an asylum
+    claim open: INM's record in Latin letters is flagged against it and kept off a manifest; and the emergency
+    document of a record so stored names the whole surname."""
+    api = Api(client, world)
+    held = api.register("ice.officer", **{**SIFONTES, "given_names": "Otro", "first_surname": "Nombre"})["reference"]
+    api.screen(held, ["pending_asylum_claim"], user="ice.officer")
+    with session_factory() as session:
+        session.execute(sa.update(Case).where(Case.reference == held).values(
+            given_names="𝐆𝐫𝐞𝐠𝐨𝐫𝐢𝐨", first_surname="𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬", second_surname="𝐋𝐮𝐠𝐨", search_name="S"))
+        session.commit()
+    latin = api.register("inm.officer", **SIFONTES)
+    assert [d["other"] for d in _flags(api, "inm.officer", latin["reference"])] == ["another agency"]
+    assert _screened_verified_documented(api, latin) == "documented"
+    _refused_onto_a_manifest(api, latin["reference"], ELSEWHERE)
+    # An emergency document of a record stored so: its machine readable zone writes SIFONTES, not S.
+    other = api.register("ice.officer", **{**SIFONTES, "birth_date": "1961-03-04", "given_names": "Otro"})["reference"]
+    with session_factory() as session:
+        session.execute(sa.update(Case).where(Case.reference == other).values(first_surname="𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬"))
+        session.commit()
+    api.screen(other, user="ice.officer")
+    api.verify(other, "ice.officer")
+    document = ok(api.post("saime.officer", f"/api/v1/cases/{other}/emergency-document"), 201)
+    assert "SIFONTES<LUGO<<OTRO" in str(document), document

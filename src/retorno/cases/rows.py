@@ -33,15 +33,17 @@ from retorno.cases.duplicates import ELSEWHERE, Person, PossibleDuplicate, descr
 from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
-from retorno.names import fold, foreign_letters
+from retorno.names import fold, foreign_letters, normal
 from retorno.safeguards import IDENTITY_FIELDS, is_minor
 
 MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "letters": ("un nombre con letras", "a name with letters"),
-    "latin_letters": ("un nombre en letras latinas (con tildes, Ñ, apóstrofos y guiones), como lo escriben un "
-                      "manifiesto y la zona de lectura mecánica de un pasaporte (OACI Doc 9303); hay {letters}",
-                      "a name in Latin letters (accents, Ñ, apostrophes and hyphens allowed), as a manifest and a "
-                      "passport's machine readable zone write it (ICAO Doc 9303); found {letters}"),
+    "latin_letters": ("un nombre en letras latinas A-Z (con tildes, Ñ, apóstrofos, guiones y puntos; sin cifras, "
+                      "signos ni letras de otro alfabeto), como lo escriben un manifiesto y la zona de lectura "
+                      "mecánica de un pasaporte (OACI Doc 9303); hay {letters}",
+                      "a name in Latin letters A-Z (accents, Ñ, apostrophes, hyphens and full stops allowed; no "
+                      "digits, signs or letters of another alphabet), as a manifest and a passport's machine "
+                      "readable zone write it (ICAO Doc 9303); found {letters}"),
     "date_future": ("una fecha que no esté en el futuro (hoy es {today})",
                     "a date that is not in the future (today is {today})"),
     "date_1900": ("una fecha desde el 01/01/1900", "a date from 1900-01-01 on"),
@@ -251,11 +253,12 @@ def known_airport(code: str) -> bool:
 
 
 def _name(value: str) -> str:
+    value = normal(value)  # as every door stores a name (red team round 5, C-F1)
     if not _LETTER.search(value):
         raise InvalidValue("letters")
     if found := foreign_letters(value):
         raise InvalidValue("latin_letters", letters=found)
-    return " ".join(value.split())
+    return value
 
 
 def _code(table: dict[str, str], message: str) -> Callable[[str], str]:

@@ -117,15 +117,29 @@ def foreign_letters(values: dict[str, Any]) -> list[Message]:
     (red team round 5, A-F2: a name in Cyrillic letters that look like Latin ones was never compared with the same
     person's record in Latin letters, whose open asylum claim then held nobody back). The import's column rule says
     the same (`cases.rows`)."""
-    return [Message("%(field)s must be written in Latin letters (accents, Ñ, apostrophes and hyphens allowed), as a "
-                    "manifest and a passport's machine readable zone write a name (ICAO Doc 9303): found %(letters)s",
+    return [Message("%(field)s must be written in Latin letters A-Z (accents, Ñ, apostrophes, hyphens and full stops "
+                    "allowed; no digits, signs or letters of another alphabet), as a manifest and a passport's "
+                    "machine readable zone write a name (ICAO Doc 9303): found %(letters)s",
                     {"field": Term("field", field), "letters": found})
             for field in NAME_FIELDS
             if isinstance(values.get(field), str) and (found := names.foreign_letters(values[field]))]
 
 
+def normal_names(values: dict[str, Any]) -> dict[str, Any]:
+    """The names among `values` as they are checked and stored (`names.normal`: 𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬 as Sifontes, a no-break
+    space as a space; red team round 5, C-F1); a second surname that is only white space is none."""
+    normalised: dict[str, str | None] = {
+        field: names.normal(values[field]) for field in NAME_FIELDS if isinstance(values.get(field), str)}
+    if normalised.get("second_surname") == "":
+        normalised["second_surname"] = None
+    return normalised
+
+
 def validate_input(data: CaseInput, today: date) -> None:
-    """The checks every entry point shares; imports run the same rules row by row first."""
+    """The checks every entry point shares; imports run the same rules row by row first. The names are normalised
+    in `data` first (`normal_names`), as they are then stored."""
+    for field, value in normal_names({field: getattr(data, field) for field in NAME_FIELDS}).items():
+        setattr(data, field, value)
     problems: list[Message] = []
     if not data.agency_reference.strip():
         problems.append(Message("agency_reference is required"))
@@ -328,7 +342,9 @@ REQUIRED_FIELDS = ("given_names", "first_surname", "sex", "birth_date", "held_at
 
 
 def check_changes(changes: dict[str, Any], today: date) -> None:
-    """The checks every door applies to a correction of declared fields (the API's PATCH, the edit page)."""
+    """The checks every door applies to a correction of declared fields (the API's PATCH, the edit page); the
+    names among `changes` are normalised in it first (`normal_names`), as they are then stored."""
+    changes.update(normal_names(changes))
     cleared = sorted(k for k in REQUIRED_FIELDS if k in changes and changes[k] is None)
     if cleared:
         raise InvalidInput("%(cleared)s cannot be emptied", code="invalid_case",
