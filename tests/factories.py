@@ -116,9 +116,9 @@ def case_payload(**overrides: Any) -> dict[str, Any]:
         "nearest_airport": "TAP", "detained_since": (date.today() - timedelta(days=30)).isoformat(),
     }
     payload.update(overrides)
-    for field in ("given_names", "first_surname", "second_surname"):
-        if isinstance(payload.get(field), str):
-            payload[field] = payload[field].translate(_DIGITS_AS_LETTERS)
+    for name in ("given_names", "first_surname", "second_surname"):
+        if isinstance(payload.get(name), str):
+            payload[name] = payload[name].translate(_DIGITS_AS_LETTERS)
     return payload
 
 
