@@ -63,7 +63,9 @@ def test_other_alphabets_letters_are_named() -> None:
     ("ANTHONY", "ANTONI"), ("HERNANDEZ", "ERNANDES"), ("CISNEROS", "SISNEROS"), ("ROSSANA", "ROSANA"),
     ("WUILMER", "UILMER"), ("WILMER", "UILMER"), ("XIOMARA", "SIOMARA"), ("MAYRA", "MAIRA"), ("YOLANDA", "YOLANDA"),
     ("CHAVEZ", "CHABES"), ("GUILLERMO", "GIYERMO"), ("GERARDO", "JERARDO"), ("PHILIP", "FILIP"),
-    ("ACCION", "AKSION"), ("JOHNNY", "JONI"), ("JHONNY", "JONI"),
+    ("ACCION", "AKSION"), ("JOHNNY", "JONI"),
+    # Red team round 5 (C-F5): JH as Venezuela writes it, said as Spanish writes Y.
+    ("JHONNY", "YONI"), ("JHOAN", "YOAN"), ("JHONATHAN", "YONATAN"), ("JHON", "YON"), ("YONNY", "YONI"),
 ])
 def test_a_word_as_spanish_says_it(written: str, said: str) -> None:
     assert phonetic_word(written) == said

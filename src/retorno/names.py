@@ -171,8 +171,9 @@ _SOUND = {"V": "B", "Z": "S", "W": "U"}
 def phonetic_word(word: str) -> str:
     """A folded word (A-Z) as Spanish says it, for comparing spellings of one name: V as B, Z as S, C before E or I
     as S and before anything else as K (CH kept), QU before E or I as K, GU before E or I as G and G before them as
-    J, LL as Y, Y not before a vowel as I, W as U, X first as S and else as KS, PH as F, H silent (TH as T), and a
-    letter doubled once (KINTERO for QUINTERO, BIYEGAS for VILLEGAS, ANTONI for ANTHONY, ERNANDES for HERNANDEZ)."""
+    J, LL as Y, JH as Y (JHONNY as YONI), Y not before a vowel as I, W as U, X first as S and else as KS, PH as F, H
+    silent (TH as T), and a letter doubled once (KINTERO for QUINTERO, BIYEGAS for VILLEGAS, ANTONI for ANTHONY,
+    ERNANDES for HERNANDEZ)."""
     sounds: list[str] = []
     length = len(word)
     index = 0
@@ -194,6 +195,9 @@ def phonetic_word(word: str) -> str:
             else:
                 sound = "J" if after in ("E", "I") else "G"
         elif letter == "L" and after == "L":
+            sound, step = "Y", 2
+        elif letter == "J" and after == "H":
+            # JHON, JHONNY, JHOAN, JHONATHAN: Venezuela writes the English J so, and Spanish writes it Y (YONI).
             sound, step = "Y", 2
         elif letter == "Y":
             sound = "Y" if after in _VOWELS else "I"

@@ -318,7 +318,19 @@ SPELLED_OTHERWISE = [
 ]
 
 
-@pytest.mark.parametrize(("held", "written"), SPELLED_OTHERWISE)
+# Red team round 5 (C-F5, medium): a given name written with JH, as Venezuela writes JHON, JHONNY, JHOAN and JHONATHAN,
+# and the same name written with Y, as Spanish says it (YONI, YOAN): same surnames, sex and birth date.
+WRITTEN_WITH_JH = [
+    (("Jhonny", "Chacín", "Zerpa"), ("Yoni", "Chacín", "Zerpa")),
+    (("Jhonny", "Chacín", "Zerpa"), ("Yonny", "Chacín", "Zerpa")),
+    (("Jhonny", "Chacín", "Zerpa"), ("Yoni", "Chasin", "Serpa")),
+    (("Jhoan", "Rivas", "Gil"), ("Yoan", "Rivas", "Gil")),
+    (("Jhonathan", "Rivas", "Gil"), ("Yonatan", "Rivas", "Gil")),
+    (("Jhon Alexander", "Rivas", "Gil"), ("Yon Alexander", "Rivas", "Gil")),
+]
+
+
+@pytest.mark.parametrize(("held", "written"), SPELLED_OTHERWISE + WRITTEN_WITH_JH)
 def test_one_name_spelled_as_another_language_or_as_said_is_flagged(held: tuple[str, str, str | None],
                                                                    written: tuple[str, str, str | None]) -> None:
     born = date(1988, 2, 29)
@@ -351,6 +363,10 @@ def test_a_name_said_alike_reads_so() -> None:
     # Twins of either sex, names as close as MAIKEL and MICHAEL: the lower floor is for one sex.
     (("Maikel", "M"), ("Michael", "F")),
     (("Deivis", "M"), ("Davis", "F")),
+    # Other names than a JH name's (C-F5).
+    (("Jhon", "M"), ("Juan", "M")),
+    (("Jhonny", "M"), ("Yohan", "M")),
+    (("Jhoan", "M"), ("Joel", "M")),
 ])
 def test_twins_with_other_given_names_are_not_flagged(one: tuple[str, str], other: tuple[str, str]) -> None:
     born = date(2001, 6, 15)
