@@ -130,8 +130,12 @@ def test_named_searches_are_each_users_own(client: TestClient, world: World, ses
 def test_exports_hold_what_the_role_may_see_and_escape_formulas(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     api = Api(client, world)
-    case = api.ready_case(given_names="=HYPERLINK(\"http://x\")", held_at="@SUMA Estación", contact="+58 412",
-                          notes="-1+1")
+    case = api.ready_case(held_at="@SUMA Estación", contact="+58 412", notes="-1+1")
+    # A name is written in Latin letters at every door now; a record stored before may hold a formula.
+    with session_factory() as session:
+        session.execute(sa.update(Case).where(Case.reference == case["reference"]).values(
+            given_names="=HYPERLINK(\"http://x\")"))
+        session.commit()
     login(client, "inm.officer")
     sending = client.get("/cases.csv", params={"q": case["reference"]})
     assert sending.status_code == 200 and sending.headers["content-type"].startswith("text/csv")
@@ -163,7 +167,7 @@ def test_exports_hold_what_the_role_may_see_and_escape_formulas(
 def test_the_receiving_officer_approves_a_manifest_in_one_step_from_the_page(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     api = Api(client, world)
-    refs = [api.ready_case(given_names=f"Viajera {i}")["reference"] for i in range(3)]
+    refs = [api.ready_case(given_names=f"Viajera {letter}")["reference"] for letter in "ABC"]  # (no digits in a name)
     flight = api.flight()["reference"]
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": refs}), 201)
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
@@ -179,7 +183,7 @@ def test_the_receiving_officer_approves_a_manifest_in_one_step_from_the_page(
     preview = post_form(client, f"/flights/{flight}/approvals", {}, page=f"/flights/{flight}")
     assert preview.status_code == 200
     assert "2 serán aprobados" in preview.text and "1 no pueden aprobarse" in preview.text
-    assert "No devolución" in preview.text and "Viajera 0" in preview.text
+    assert "No devolución" in preview.text and "Viajera A" in preview.text
     # In the reader's language, and without saying which concern.
     assert "la evaluación de protección de la autoridad de envío no está resuelta" in preview.text
     hidden = re.findall(r'name="cases" value="([^"]+)"', preview.text)
