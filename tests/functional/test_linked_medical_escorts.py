@@ -86,3 +86,37 @@ def test_the_need_of_a_linked_record_is_the_person_s_whichever_record_flies(
     # the manifest's medical staff and the carrier's list count.
     assert traveller_facts(session, [mx])[mx.id].medical_escorts == 2
     assert medical_escorts(session, [mx.id]) == {mx.id: 2}
+
+
+def _told_nothing_of(response: object, *hidden: str) -> dict[str, object]:
+    """The refusal, which names none of `hidden` (another agency's case and flight) anywhere in its body."""
+    body = response.json()  # type: ignore[attr-defined]
+    for name in hidden:
+        assert name not in str(body), body
+    return dict(body["error"])
+
+
+def test_a_refusal_through_another_agency_s_record_names_nothing_of_it(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 5, tester C, F2 (high): the refusal named INM's case, its locked flight and the flight's medical
+    staff to an ICE officer who had only typed a cédula, though GET of that flight answers ICE 404."""
+    api = Api(client, world)
+    ref = str(api.ready_case(national_id=CEDULA)["reference"])
+    flight = locked_flight(api, [ref])
+    assert api.get("ice.officer", f"/api/v1/flights/{flight}").status_code == 404
+    ice = _ice_record(api)
+    # A screening raising the need: refused, as on the record itself, naming neither the case nor the flight.
+    response = _escorts(api, ice, "ice.officer", 2)
+    assert response.status_code == 409  # type: ignore[attr-defined]
+    assert _told_nothing_of(response, ref, flight)["code"] == "locked_change_needs_both_sides"
+    # A record already needing escorts linked by a correction of its cédula: the commit-time guard's refusal (the
+    # flight has no medical staff for them) names nothing of the flight either.
+    other = str(api.register("ice.officer", national_id=None, given_names="Wladimir", first_surname="Yépez",
+                             second_surname="Zurita", birth_date="1949-01-01")["reference"])
+    ok(_escorts(api, other, "ice.officer", 2), 201)
+    response = api.patch("ice.officer", f"/api/v1/cases/{other}", {"national_id": CEDULA})
+    assert response.status_code == 409, response.text
+    error = _told_nothing_of(response, ref, flight, "medical staff")
+    assert str(error["code"]).startswith("safeguard"), error
+    # The INM side, which sees its flight, is still told in full by its own door.
+    refused(_escorts(api, ref, "inm.officer", 3), 409, "locked_change_needs_both_sides")

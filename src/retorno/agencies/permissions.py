@@ -174,6 +174,8 @@ def _declare(capability: str, *, reads: bool, system: bool) -> Callable[[Callabl
             session = next((a for a in (*args, *kwargs.values()) if isinstance(a, Session)), None)
             if reads or session is None:
                 return function(*args, **kwargs)
+            note_acting(session, actor)
+            session.info[_DEPTH] = session.info.get(_DEPTH, 0) + 1
             # A refused action on a case another agency's record holds a concern for is audited (`audit.refusals`).
             outer, refused_by = linked.begin_action(session), None
             try:
@@ -182,6 +184,7 @@ def _declare(capability: str, *, reads: bool, system: bool) -> Callable[[Callabl
                 refused_by = actor.id if actor is not None else None
                 raise
             finally:
+                session.info[_DEPTH] -= 1
                 linked.end_action(session, outer, refused_by=refused_by, capability=capability)
 
         checked.__capability__ = capability  # type: ignore[attr-defined]
@@ -202,3 +205,25 @@ def action(capability: str, *, system: bool = False) -> Callable[[Callable[P, R]
 def reader(capability: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Declare that a service function reads data and needs `capability` of its `actor`."""
     return _declare(capability, reads=True, system=False)
+
+
+# The officials whose actions the transaction holds (user ids), for what the commit-time guard may tell them: a
+# safeguard its check finds broken on a flight one of them may not see is told without naming that flight or its
+# people (`travel.invariants`; red team round 5, tester C, F2). An action begun outside any other starts the set
+# again: one request, one command, one test step.
+ACTING = "retorno.acting_officials"
+_DEPTH = "retorno.action_depth"
+
+
+def note_acting(session: Session, official: Any) -> None:
+    """Note `official` (a User, or None for the system) as acting in the session's transaction."""
+    if official is None:
+        return
+    if not session.info.get(_DEPTH):
+        session.info[ACTING] = set()
+    session.info.setdefault(ACTING, set()).add(official.id)
+
+
+def acting(session: Session) -> set[int]:
+    """The ids of the officials acting in the session's transaction (`note_acting`)."""
+    return set(session.info.get(ACTING, set()))

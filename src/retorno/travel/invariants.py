@@ -31,12 +31,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from retorno import db, safeguards
+from retorno.agencies.models import User
+from retorno.agencies.permissions import acting
 from retorno.cases.facts import same_person, undecided_duplicates
 from retorno.cases.models import Case, PossibleDuplicate, cedula_digits, national_id_digits
 from retorno.documents.models import TravelDocument
 from retorno.errors import SafeguardViolation
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
-from retorno.flights.service import active_passengers, manifest_facts
+from retorno.flights.service import active_passengers, manifest_facts, visible_flights
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
@@ -264,9 +266,31 @@ def _check_touched(session: Session) -> None:
                                                       Flight.state.in_(NOT_YET_FLOWN_STATES))).scalars().all()
     # Every passenger of each manifest, not only those the transaction touched: a state some write left behind
     # the guard's back (SQL it does not see) is found at the next commit that touches the manifest.
-    found = [v for flight in flights for v in manifest_violations(session, flight, ratio)]
+    found = [(flight, v) for flight in flights for v in manifest_violations(session, flight, ratio)]
     if found:
-        raise SafeguardViolation(found)
+        raise SafeguardViolation(_as_told(session, found))
+
+
+# A safeguard broken on a flight an acting official may not see (reached through another agency's record of the same
+# person: a cédula, a document, a verification) is told without the flight, its people or its figures: the refusal
+# named another country's case, flight and medical staff to whoever typed a cédula (red team round 5, tester C, F2).
+_ELSEWHERE = ("the same person is on a manifest another agency holds, which this change would break (%(rule)s): it "
+              "is refused; that agency's supervisors and the receiving side's decide first")
+
+
+def _as_told(session: Session, found: list[tuple[Flight, safeguards.Violation]]) -> list[safeguards.Violation]:
+    """The violations as the acting officials may read them (`permissions.acting`): those of a flight one of them
+    may not see, once per rule and naming nothing of it."""
+    users = [user for user_id in sorted(acting(session)) if (user := session.get(User, user_id)) is not None]
+    seen: dict[int, bool] = {}
+    told: list[safeguards.Violation] = []
+    for flight, violation in found:
+        if flight.id not in seen:
+            seen[flight.id] = all(session.execute(visible_flights(user).where(Flight.id == flight.id)).first()
+                                  is not None for user in users)
+        unseen = safeguards.Violation(violation.rule, None, _ELSEWHERE, {"rule": violation.rule})
+        told.append(violation if seen[flight.id] else unseen)
+    return list(dict.fromkeys(told))
 
 
 def _people_of_duplicates(session: Session, records: set[int]) -> set[int]:

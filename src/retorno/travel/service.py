@@ -26,6 +26,7 @@ from retorno.cases.service import (
     LINKED_RECORD_REACTIONS,
     CaseInput,
     advance,
+    can_see,
     change_fields,
     ensure_owner,
     household_members,
@@ -155,9 +156,18 @@ def _medical_needs_rose(session: Session, actor: User, case: Case, before: int, 
     if case.state not in ("manifested", "boarded"):
         return
     facts = traveller_facts(session, [case])[case.id]
-    if not facts.open_concerns and facts.medical_escorts > before:
+    if facts.open_concerns or facts.medical_escorts <= before:
+        return
+    try:
         take_off_manifests(session, actor, case, kind="medical_needs", back_to="ready",
                            reason=" ".join(filter(None, ("medical escort needs changed after manifesting", where))))
+    except InvalidTransition as refused:
+        if can_see(session, actor, case):
+            raise
+        # Another agency's record of the person: its case and flight are named to nobody (red team round 5, C-F2).
+        raise InvalidTransition("the same person is on a locked manifest another agency holds: a higher medical "
+                                "escort need waits until a supervisor of each side of that flight approves taking "
+                                "them off", code=refused.code) from None
 
 
 def _screened(session: Session, actor: User, case: Case, recorded: Screening, medical_before: int) -> None:
