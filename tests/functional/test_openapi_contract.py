@@ -101,7 +101,8 @@ def test_the_api_keeps_its_openapi_contract(client: TestClient, world: World) ->
         @given(case=st.one_of(variants), username=who)
         def exercise(case: schemathesis.Case, username: str | None) -> None:
             headers = world.headers(username) if username else {}
-            response = case.call(headers=headers)
+            # A loaded machine (CI beside other work) once took over the default 10 s: the contract is not a timing.
+            response = case.call(headers=headers, timeout=120)
             calls[f"{response.status_code}"] += 1
             case.validate_response(response, checks=CHECKS, headers=headers)
 
