@@ -210,11 +210,21 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
             session.info.pop(key, None)
 
 
+# Whether any manifest not yet flown holds an active passenger (the only manifests `manifest_violations` can fault).
+_SOMEONE_ABOARD = (sa.select(Passenger.id).join(Flight, Flight.id == Passenger.flight_id)
+                   .where(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES)).limit(1))
+
+
 def _check_touched(session: Session) -> None:
     ratio = _ratio(session)
     if ratio is None or session.in_nested_transaction():
         return
     session.flush()
+    if session.execute(_SOMEONE_ABOARD).first() is None:
+        # No manifest not yet flown holds an active passenger: none can break a rule (an empty manifest breaks none,
+        # `manifest_violations`), whatever the transaction touched. An import of 100,000 cases into an installation
+        # with nobody aboard spent 0.35-0.4 s of processor time here looking up the records it touched.
+        return
     cases = set(session.info.get(_TOUCHED_CASES, set()))
     requests = sorted(session.info.get(_TOUCHED_REQUESTS, set()))
     for chunk in _chunks(requests, 5000):
