@@ -44,7 +44,8 @@ def test_the_look_alikes_are_only_letters_fold_dropped_before() -> None:
 
 
 @pytest.mark.parametrize("name", ["José Ángel", "Núñez", "O'Brien", "D’Angelo", "Ma\u02bcria", "Pérez-Gil", "J. Luis",
-                                  "Straße", "ＪＯＳＥ", "Çağlar", "Ærø", "Jose\u0301"])
+                                  "Straße", "ＪＯＳＥ", "Çağlar", "Ærø", "Jose\u0301", "Nguyễn",
+                                  "Nguye\u0302\u0303n"])
 def test_latin_names_are_latin(name: str) -> None:
     assert foreign_letters(name) == ""
 
@@ -89,6 +90,9 @@ NOT_LATIN = [
     ("Cᴀrlos", "U+1D00"), ("Cɑrlos", "U+0251"), ("ɡregorio", "U+0261"), ("Carlıos", "U+0131"), ("Caʀlos", "U+0280"),
     ("Cꭤrlos", "U+AB64"), ("ȷose", "U+0237"), ("Carl0s", "U+0030 DIGIT ZERO"), ("Carlos\u2800", "U+2800"),
     ("Carlos_Jose", "U+005F"), ("Carlos (Jose)", "U+0028"),
+    # Red team round 6 (F3): accents stacked on a letter beyond the one it carries, or a mark on no letter.
+    ("Del Rio\u0301\u0301\u0301", "U+0301 COMBINING ACUTE ACCENT"), ("Nun\u0303\u0308ez", "U+0308"),
+    ("\u0301Ana", "U+0301"),
 ]
 
 

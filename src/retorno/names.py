@@ -145,6 +145,27 @@ def _latin(character: str) -> bool:
     return _PLAIN_LETTER.fullmatch(plain) is not None
 
 
+def _marked(character: str) -> bool:
+    return any(unicodedata.combining(mark) for mark in unicodedata.normalize("NFD", character))
+
+
+def _stacked_marks(text: str) -> list[str]:
+    """The combining marks of `text` (composed, NFC) that no letter can carry: a second accent on a letter (Rió́́: an
+    ó and two more acute accents, red team round 6, F3), or a mark on no letter at all (a space, a hyphen, the start).
+    A letter of a passport's name carries one accent or diacritic at most; a letter composed with its marks (Ñ, ễ)
+    carries what Unicode composes, and a bare letter one mark NFC leaves apart (X́)."""
+    stacked: list[str] = []
+    may_carry = False
+    for character in text:
+        if unicodedata.combining(character):
+            if not may_carry:
+                stacked.append(character)
+            may_carry = False
+        else:
+            may_carry = character.isalpha() and not _marked(character)
+    return stacked
+
+
 def foreign_letters(text: str | None) -> str:
     """The characters of a person's name (read as `normal` stores it) that are not Latin letters, named by code point
     and Unicode name (the first few), or '' when there is none. A Latin letter is one a passport's machine readable
@@ -153,10 +174,12 @@ def foreign_letters(text: str | None) -> str:
     (ICAO Doc 9303), and a Cyrillic or Greek letter that looks like a Latin one (А, Ρ) makes a name that reads the
     same and compares otherwise, so every door refuses one (`cases.service.validate_input`, `cases.rows`). So are
     digits and signs (Carl0s, a Braille blank), and the Latin letters that are no letter A-Z with accents: IPA ɑ and
-    ɡ, dotless ı and ȷ, small capitals (ᴀ, ʀ)."""
+    ɡ, dotless ı and ȷ, small capitals (ᴀ, ʀ), and accents stacked on a letter beyond the one it can carry
+    (`_stacked_marks`)."""
     if not text or (text.isascii() and not re.search(r"[^A-Za-z '\-.]", text)):
         return ""
-    found = dict.fromkeys(character for character in normal(text) if not _latin(character))
+    stored = normal(text)
+    found = dict.fromkeys([*(character for character in stored if not _latin(character)), *_stacked_marks(stored)])
     named = [f"U+{ord(character):04X} {unicodedata.name(character, '')}".rstrip() for character in found]
     shown = ", ".join(named[:_MOST_NAMED])
     return shown if len(named) <= _MOST_NAMED else f"{shown} (+{len(named) - _MOST_NAMED})"

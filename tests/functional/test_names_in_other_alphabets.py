@@ -255,3 +255,64 @@ def test_a_record_stored_in_mathematical_letters_with_a_concern_holds_the_latin_
     api.verify(other, "ice.officer")
     document = ok(api.post("saime.officer", f"/api/v1/cases/{other}/emergency-document"), 201)
     assert "SIFONTES<LUGO<<OTRO" in str(document), document
+
+
+def _xlsx(header: str, row: str) -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(header.strip().split(","))
+    sheet.append(row.strip().split(","))
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()
+
+
+def test_accents_stacked_on_a_letter_are_refused_at_every_door(client: TestClient, world: World,
+                                                               session_factory: sessionmaker[Session]) -> None:
+    """Red team round 6, F3: "Del Rio" with three combining acute accents was stored as "Del Rió́́"; a letter of a
+    passport's name carries one accent at most. Refused (name_not_latin) at the API, a correction, the CSV and XLSX
+    import and the pages; one accent, typed composed or as a combining mark, is still a name."""
+    api = Api(client, world)
+    stacked = "Del Rio\u0301\u0301\u0301"
+    refused = api.post("ice.officer", "/api/v1/cases", {**_payload(SIFONTES), "agency_reference": "ICE-ST-1",
+                                                        "second_surname": stacked})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "name_not_latin", refused.text
+    assert "U+0301 COMBINING ACUTE ACCENT" in refused.json()["error"]["message"], refused.text
+    assert _stored(session_factory, agency_reference="ICE-ST-1") == []
+    one = api.register("ice.officer", **{**SIFONTES, "second_surname": "Del Rio\u0301",
+                                                      "given_names": "Nguye\u0302\u0303n"})
+    assert (one["second_surname"], one["given_names"]) == ("Del Rió", "Nguyễn")
+    # A correction: two accents on one letter, or a mark on no letter.
+    for typed in ("Nu\u0301\u0301ñez", "\u0301Ana", "Ana \u0301"):
+        patched = api.patch("ice.officer", f"/api/v1/cases/{one['reference']}", {"first_surname": typed})
+        assert patched.status_code == 422 and patched.json()["error"]["code"] == "name_not_latin", (typed, patched.text)
+    assert _stored_names(session_factory, one["reference"])[1] == "Sifontes"
+    # The import, CSV and XLSX: the row's cell is refused, nothing imported.
+    row = (f"ICE-ST-2,Gregorio,Sifontes,{stacked},M,14/08/1984,VEN,,Port Isabel,HRL,"
+           f"{(date.today() - timedelta(days=30)).strftime('%d/%m/%Y')}\n")
+    for name, data, kind in (("lista.csv", (HEADER + row).encode(), "text/csv"),
+                             ("lista.xlsx", _xlsx(HEADER, row),
+                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+        imported = client.post("/api/v1/cases/import", headers=world.headers("ice.officer"),
+                               files={"file": (name, data, kind)})
+        assert imported.status_code == 422, (name, imported.text)
+        assert [(d["row"], d["column"]) for d in imported.json()["error"]["details"]] == [(2, "segundo_apellido")]
+        assert _stored(session_factory, agency_reference="ICE-ST-2") == []
+    # The pages: registration and correction.
+    login(client, "ice.officer")
+    form = {"agency_reference": "ICE-ST-3", "given_names": "Gregorio", "first_surname": "Sifontes",
+            "second_surname": stacked, "sex": "M", "birth_date": "1984-08-14", "nationality": "VEN",
+            "held_at": "Port Isabel", "detained_since": (date.today() - timedelta(days=9)).isoformat(),
+            "language": "es"}
+    page = post_form(client, "/cases/new", form, page="/cases/new")
+    assert page.status_code != 303 and "U+0301" in page.text, page.text[:2000]
+    assert _stored(session_factory, agency_reference="ICE-ST-3") == []
+    action = f"/cases/{one['reference']}/edit"
+    edited = client.post(action, data={**form_on(client, action, action), "first_surname": "Sifontes\u0301\u0301"},
+                         follow_redirects=False)
+    assert edited.status_code != 303 and "U+0301" in edited.text, edited.text[:2000]
+    assert _stored_names(session_factory, one["reference"])[1] == "Sifontes"
