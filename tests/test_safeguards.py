@@ -138,3 +138,14 @@ def test_a_person_is_returned_only_to_the_state_that_verified_them() -> None:
     assert safeguards.may_be_approved(person, FLIGHT_DAY, "COL") == [violation]
     assert safeguards.may_board(person, "COL") == [violation]
     assert not safeguards.manifest(ManifestFacts(FlightFacts("RF-1", 10, 1, 0, FLIGHT_DAY, 10, "VEN"), [person]))
+
+
+@given(st.lists(travellers(), max_size=12, unique_by=lambda p: p.reference), st.lists(st.integers(0, 3), max_size=12))
+def test_a_need_above_the_one_counted_is_a_violation(passengers: list[TravellerFacts], counts: list[int]) -> None:
+    """A passenger needing more medical escorts than their manifest counted breaks safeguard 5 (red team round 5,
+    C-F4); one needing as many or fewer, or not counted (not on this manifest), does not."""
+    counted = {p.reference: n for p, n in zip(passengers, counts, strict=False)}
+    found = safeguards.needs_counted(passengers, counted)
+    assert {v.case_reference for v in found} == {p.reference for p in passengers
+                                                  if p.reference in counted and p.medical_escorts > counted[p.reference]}
+    assert all(v.rule == safeguards.MEDICAL_ESCORT for v in found)

@@ -386,6 +386,18 @@ def manifest(facts: ManifestFacts) -> list[Violation]:
     return found
 
 
+def needs_counted(passengers: Sequence[TravellerFacts], counted: Mapping[str, int]) -> list[Violation]:
+    """Safeguard 5: each passenger needs no more medical escorts than were counted when they were put on the manifest
+    and approved (`counted`, per reference): the flight's medical staff and the receiving side's approval were for
+    that need, so a higher one takes them off to be approved anew, whichever door raised it (a screening, a record of
+    the same person linked by a correction, a possible duplicate flagged; red team round 5, C-F4)."""
+    return [Violation(MEDICAL_ESCORT, p.reference,
+                      "medical escort needs rose to %(needed)s after the manifest counted %(counted)s for this "
+                      "passenger; they leave the manifest to be approved anew (off a locked manifest, with a "
+                      "supervisor of each side)", {"needed": p.medical_escorts, "counted": counted[p.reference]})
+            for p in passengers if p.reference in counted and p.medical_escorts > counted[p.reference]]
+
+
 def approvals_current(passengers: Sequence[TravellerFacts], approved: Mapping[str, str | None]) -> list[Violation]:
     """Safeguard 4: each approved passenger is still the identity, with the document, the receiving side approved.
 

@@ -7,12 +7,16 @@ consequence it has on the record itself (`travel.service._medical_needs_rose`)."
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.cases.facts import medical_escorts, traveller_facts
 from retorno.cases.models import Case
+from retorno.documents import mrz
+from retorno.documents.models import TravelDocument
 from retorno.screening.models import Screening
 from tests.factories import Api, World, ok
 from tests.functional.test_guarantees import locked_flight, refused, state
@@ -109,14 +113,99 @@ def test_a_refusal_through_another_agency_s_record_names_nothing_of_it(
     response = _escorts(api, ice, "ice.officer", 2)
     assert response.status_code == 409  # type: ignore[attr-defined]
     assert _told_nothing_of(response, ref, flight)["code"] == "locked_change_needs_both_sides"
-    # A record already needing escorts linked by a correction of its cédula: the commit-time guard's refusal (the
-    # flight has no medical staff for them) names nothing of the flight either.
+    # A record already needing escorts linked by a correction of its cédula: the refusal (the need waits for both
+    # sides of the locked flight, whose medical staff are too few) names nothing of the flight either.
     other = str(api.register("ice.officer", national_id=None, given_names="Wladimir", first_surname="Yépez",
                              second_surname="Zurita", birth_date="1949-01-01")["reference"])
     ok(_escorts(api, other, "ice.officer", 2), 201)
     response = api.patch("ice.officer", f"/api/v1/cases/{other}", {"national_id": CEDULA})
     assert response.status_code == 409, response.text
     error = _told_nothing_of(response, ref, flight, "medical staff")
-    assert str(error["code"]).startswith("safeguard"), error
+    assert error["code"] == "locked_change_needs_both_sides", error
     # The INM side, which sees its flight, is still told in full by its own door.
     refused(_escorts(api, ref, "inm.officer", 3), 409, "locked_change_needs_both_sides")
+
+
+def _same_person_at_ice(api: Api, inm: dict[str, object], **overrides: object) -> str:
+    """ICE's record of the person INM holds: the same names and birth date (a possible duplicate), and the cédula."""
+    fields = {name: inm[name] for name in ("given_names", "first_surname", "second_surname", "birth_date", "sex")}
+    return str(api.register("ice.officer", **{**fields, "national_id": CEDULA, **overrides})["reference"])
+
+
+def test_a_need_stays_the_person_s_when_the_cedula_that_linked_the_records_is_erased(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 5, tester C, F3 (high): ICE recorded two medical escorts on its record of a person INM holds
+    (linked by the cédula, flagged a possible duplicate), then erased the cédula: the possible-duplicate flag stayed
+    and held the person for concerns, but the need stopped counting, and INM put the person on a flight with no
+    medical staff. Until a supervisor decides the flag, the person may be the one with the need."""
+    api = Api(client, world)
+    inm = api.ready_case(national_id=CEDULA)
+    ref = str(inm["reference"])
+    ice = _same_person_at_ice(api, inm)
+    ok(_escorts(api, ice, "ice.officer", 2), 201)
+    mx = _case(session, ref)
+    session.expire_all()
+    assert traveller_facts(session, [mx])[mx.id].medical_escorts == 2
+    ok(api.patch("ice.officer", f"/api/v1/cases/{ice}", {"national_id": None}))
+    session.expire_all()
+    # Before: 0, and the flight below took the person with no medical staff.
+    assert traveller_facts(session, [mx])[mx.id].medical_escorts == 2
+    assert medical_escorts(session, [mx.id]) == {mx.id: 2}
+    bare = api.flight(medical_staff=0)["reference"]
+    refused(api.post("inm.officer", f"/api/v1/flights/{bare}/passengers", {"cases": [ref]}), 409,
+            "safeguard.medical_escort")
+    staffed = api.flight(medical_staff=2)["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{staffed}/passengers", {"cases": [ref]}), 201)
+    # A supervisor deciding they are two people ends it: the need is the other person's.
+    flags = ok(api.get("inm.supervisor", f"/api/v1/cases/{ref}/possible-duplicates"))
+    flag = next(f["flag"] for f in flags if f["decision"] is None)
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{ref}/possible-duplicates/{flag}/decision",
+                {"decision": "different_people", "reason": "Huellas distintas: son dos personas."}), (200, 201))
+    session.expire_all()
+    assert traveller_facts(session, [mx])[mx.id].medical_escorts == 0
+
+
+def test_a_correction_that_links_a_need_to_a_locked_passenger_waits_for_both_sides(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 5, tester C, F4 (medium): a correction of the cédula that linked a record needing an escort to a
+    passenger of a locked manifest was accepted while the flight's medical staff sufficed, without the consent of
+    both sides that the same need raised by a screening waits for. Whichever door raises it, a need above the one
+    counted when the passenger was manifested takes them off, off a locked manifest only with both sides."""
+    api = Api(client, world)
+    ref = str(api.ready_case(national_id=CEDULA)["reference"])
+    flight = locked_flight(api, [ref])  # one medical staff, for a passenger needing none
+    other = str(api.register("ice.officer", national_id=None, given_names="Wladimir", first_surname="Yépez",
+                             second_surname="Zurita", birth_date="1949-01-01")["reference"])
+    ok(_escorts(api, other, "ice.officer", 1), 201)
+    # Before: 200, and the passenger stayed on the locked flight needing an escort no one had agreed to.
+    response = api.patch("ice.officer", f"/api/v1/cases/{other}", {"national_id": CEDULA})
+    assert response.status_code == 409, response.text
+    assert _told_nothing_of(response, ref, flight)["code"] == "locked_change_needs_both_sides"
+    assert _aboard(api, ref, flight)
+    session.expire_all()
+    assert _case(session, other).national_id is None
+
+
+def test_a_correction_that_links_a_need_takes_the_passenger_off_a_manifest_not_locked(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    inm = api.ready_case(national_id=CEDULA)
+    ref = str(inm["reference"])
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
+    ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{ref}/decision", {"approve": True}))
+    other = str(api.register("ice.officer", national_id=None, given_names="Wladimir", first_surname="Yépez",
+                             second_surname="Zurita", birth_date="1949-01-01")["reference"])
+    ok(_escorts(api, other, "ice.officer", 1), 201)
+    # A passport filed on ICE's record with the number of the passenger's passport links them (SPEC.md 4.1).
+    mx = _case(session, ref)
+    number = session.execute(sa.select(TravelDocument.number).where(TravelDocument.case_id == mx.id)
+                             ).scalars().first()
+    text = mrz.build_td3(document_code="P", issuing_state="VEN", surnames="YEPEZ ZURITA", given_names="WLADIMIR",
+                         document_number=str(number), nationality="VEN", birth_date=date(1949, 1, 1), sex="M",
+                         expiry_date=date.today() + timedelta(days=1000))
+    ok(api.post("ice.officer", f"/api/v1/cases/{other}/documents", {"mrz": text}), 201)
+    # Before: the approved passenger stayed on, needing an escort the receiving side never approved.
+    assert not _aboard(api, ref, flight)
+    assert state(api, ref) == "ready"

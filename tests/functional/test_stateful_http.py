@@ -298,6 +298,8 @@ class ApiFlows(RuleBasedStateMachine):
                 assert safeguards.manifest(facts) == [], (flight.reference, safeguards.manifest(facts))
                 approved = {c.reference: p.approved_fingerprint for p, c in rows if p.approval == "approved"}
                 assert safeguards.approvals_current(facts.passengers, approved) == []
+                counted = {c.reference: p.counted_medical_escorts for p, c in rows}
+                assert safeguards.needs_counted(facts.passengers, counted) == []
             if flight.state in ("departed", "arrived"):
                 boarded = [c for p, c in rows if p.boarding == "boarded"]
                 facts_by_id = traveller_facts(self.session, boarded)

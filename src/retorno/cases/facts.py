@@ -406,7 +406,7 @@ def concern_term(code: str) -> Term:
 
 def protection_status(session: Session, case_ids: Sequence[int]
                       ) -> dict[int, tuple[bool, tuple[Term | Message, ...], int]]:
-    """Per case: (screened at all, the open concerns as messages name them, medical escorts of the latest screening).
+    """Per case: (screened at all, the open concerns as messages name them, the medical escorts the person needs).
 
     Clearance is derived from the whole screening history (SPEC.md section 4.1): a concern raised by
     any screening stays open until a supervisor's resolution closes that concern; a later screening
@@ -421,13 +421,9 @@ def protection_status(session: Session, case_ids: Sequence[int]
     """
     if not case_ids:
         return {}
-    links = same_person(session, list(case_ids))
-    linked = sorted({other for others in links.values() for other in others} - set(case_ids))
-    people = list(case_ids) + linked
-    flagged = undecided_duplicates(session, people)
+    links, flagged, theirs = _people_alike(session, case_ids)
+    people = list(dict.fromkeys([*case_ids, *sorted({o for others in links.values() for o in others})]))
     duplicates = sorted({other for others in flagged.values() for other in others})
-    # The possible duplicates' own other records (the same person's are known already: no query for them).
-    theirs = same_person(session, duplicates) if duplicates else {}
     everyone = people + sorted(set(duplicates).union(*theirs.values()) - set(people))
     open_codes, medical = _open_codes(_screening_rows(session, among(Screening.case_id, everyone)))
     status: dict[int, tuple[bool, tuple[Term | Message, ...], int]] = {cid: (False, (), 0) for cid in case_ids}
@@ -454,30 +450,52 @@ def protection_status(session: Session, case_ids: Sequence[int]
                 elsewhere = True
         if elsewhere:
             labels.append(Message("one another agency holds open for the same person"))  # safeguards.HELD_ELSEWHERE
-        escorts = _person_escorts(medical, case_id, links)
+        escorts = _person_escorts(medical, case_id, links, flagged, theirs)
         if case_id in medical or labels or escorts:
             status[case_id] = (case_id in medical, tuple(labels), escorts)
     return status
 
 
-def _person_escorts(medical: dict[int, int], case_id: int, links: dict[int, dict[int, OtherRecord]]) -> int:
+def _person_escorts(medical: dict[int, int], case_id: int, links: dict[int, dict[int, OtherRecord]],
+                    flagged: dict[int, dict[int, tuple[str, int]]], theirs: dict[int, dict[int, OtherRecord]]) -> int:
     """The medical escorts a person needs: the most that the latest screening of any of their records asked for (a
     need recorded by one agency on its record of the person travels with them whichever record flies, as their
-    concerns do; red team round 5, A-F4)."""
-    return max((medical.get(record_, 0) for record_ in (case_id, *links.get(case_id, {}))), default=0)
+    concerns do; red team round 5, A-F4), and of the records of their possible duplicates no supervisor has decided
+    (`flagged`, with `theirs`, the possible duplicates' own other records): until a supervisor decides they are two
+    people, the person may be the one with that need, as they may be the one with a concern (red team round 5,
+    C-F3: erasing the cédula that linked two records left the flag, which held for concerns, and the flight stopped
+    counting the other record's escorts)."""
+    records = {case_id, *links.get(case_id, {})}
+    alike = {other for record_ in records for other in flagged.get(record_, {})}
+    alike.update(*(theirs.get(other, {}) for other in sorted(alike)))
+    return max((medical.get(record_, 0) for record_ in records | alike), default=0)
+
+
+def _people_alike(session: Session, case_ids: Sequence[int]
+                  ) -> tuple[dict[int, dict[int, OtherRecord]], dict[int, dict[int, tuple[str, int]]],
+                             dict[int, dict[int, OtherRecord]]]:
+    """For `case_ids`: the other records of each person (`same_person`), the undecided possible duplicates of any of
+    those records (`undecided_duplicates`), and the possible duplicates' own other records."""
+    links = same_person(session, list(case_ids))
+    people = list(dict.fromkeys([*case_ids, *(other for others in links.values() for other in others)]))
+    flagged = undecided_duplicates(session, people)
+    duplicates = sorted({other for others in flagged.values() for other in others})
+    return links, flagged, (same_person(session, duplicates) if duplicates else {})
 
 
 def medical_escorts(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
     """Per case screened, the medical escorts the person needs (what `protection_status` tells as its third figure:
-    the most the latest screening of any of the person's records asked for, `_person_escorts`), without their
-    concerns, which a passenger list does not tell."""
+    the most the latest screening of any of the person's records, or of an undecided possible duplicate's, asked
+    for, `_person_escorts`), without their concerns, which a passenger list does not tell."""
     if not case_ids:
         return {}
-    links = same_person(session, list(case_ids))
-    everyone = list(dict.fromkeys([*case_ids, *(other for others in links.values() for other in others)]))
+    links, flagged, theirs = _people_alike(session, case_ids)
+    everyone = sorted({*case_ids, *(o for others in links.values() for o in others),
+                       *(o for others in flagged.values() for o in others),
+                       *(o for others in theirs.values() for o in others)})
     medical = _open_codes(_screening_rows(session, among(Screening.case_id, everyone)))[1]
-    return {case_id: _person_escorts(medical, case_id, links) for case_id in case_ids
-            if case_id in medical or any(other in medical for other in links.get(case_id, {}))}
+    found = {case_id: _person_escorts(medical, case_id, links, flagged, theirs) for case_id in case_ids}
+    return {case_id: escorts for case_id, escorts in found.items() if case_id in medical or escorts}
 
 
 def open_concern_codes(session: Session, case_id: int) -> list[str]:

@@ -64,6 +64,11 @@ class Passenger(Base):
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     # What the receiving side approved: the identity and the travel document (safeguards.approval_fingerprint).
     approved_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    # The medical escorts the person needed when put on the manifest, counted again when the receiving side approves
+    # them: the flight's medical staff and the approval were for that need, so a higher one, by whichever door it
+    # came (a screening, a record of the same person linked, a possible duplicate flagged), takes them off the
+    # manifest to be approved anew, and off a locked one only with both sides (`safeguards.needs_counted`).
+    counted_medical_escorts: Mapped[int] = mapped_column(default=0, server_default="0")
     seat: Mapped[str | None] = mapped_column(sa.String(5))
     # pending → boarded | no_show | refused
     boarding: Mapped[str] = mapped_column(sa.String(20), default="pending")

@@ -28,7 +28,7 @@ from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.facts import household_key, traveller_facts
 from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
-from retorno.cases.service import transition
+from retorno.cases.service import can_see, transition
 from retorno.config import Settings
 from retorno.db import among, utcnow
 from retorno.errors import (
@@ -399,12 +399,14 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
     if len(adding) != len(cases) or adding & {c.id for c in current}:
         raise InvalidInput("flight %(flight)s: a case is listed twice or is already on this manifest",
                            code="already_on_manifest", flight=flight.reference)
-    violations = safeguards.manifest(manifest_facts(session, flight, current + list(cases), passengers_per_escort))
+    facts = manifest_facts(session, flight, current + list(cases), passengers_per_escort)
+    violations = safeguards.manifest(facts)
     if violations:
         raise SafeguardViolation(violations)
+    needs = {p.reference: p.medical_escorts for p in facts.passengers}
     added = []
     for case in cases:
-        passenger = Passenger(flight_id=flight.id, case_id=case.id)
+        passenger = Passenger(flight_id=flight.id, case_id=case.id, counted_medical_escorts=needs[case.reference])
         session.add(passenger)
         added.append(passenger)
         transition(session, actor, case, "manifested", action="manifest.add", extra={"flight": flight.reference})
@@ -499,6 +501,35 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
             _alert(session, by, flight, member, kind, why)
             taken.append(member.reference)
     return taken
+
+
+def take_off_for_higher_needs(session: Session, by: User | None, case: Case, needed: int, *, where: str = ""
+                              ) -> list[str]:
+    """Take `case` off the manifests on which its person's medical escort needs, now `needed`, are more than were
+    counted for them (`Passenger.counted_medical_escorts`): the flight's medical staff and the receiving side's
+    approval were for the need counted. Whichever door raised it (a screening of any record of the person, a record
+    linked by a correction, a document or a verification, a possible duplicate flagged), the person is approved anew
+    for the need, and off a locked manifest only with a supervisor of each side (`take_off_manifests`). A person with
+    an open concern is the protection pull's to take off, which never waits: the caller leaves them to it.
+
+    Refused through a record of the person that `by` may not see, the refusal names nothing of it, its case or its
+    flight (red team round 5, C-F2). Returns the references taken off."""
+    counted = session.execute(
+        sa.select(sa.func.min(Passenger.counted_medical_escorts)).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state.in_(NOT_YET_FLOWN))
+    ).scalar_one_or_none()
+    if counted is None or needed <= counted:
+        return []
+    try:
+        return take_off_manifests(session, by, case, kind="medical_needs", back_to="ready",
+                                  reason=" ".join(filter(None, ("medical escort needs changed after manifesting",
+                                                                where))))
+    except InvalidTransition as refused:
+        if by is None or can_see(session, by, case):
+            raise
+        raise InvalidTransition("the same person is on a locked manifest another agency holds: a higher medical "
+                                "escort need waits until a supervisor of each side of that flight approves taking "
+                                "them off", code=refused.code) from None
 
 
 def _alert(session: Session, by: User | None, flight: Flight, case: Case, kind: str, why: str) -> None:
@@ -644,6 +675,9 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
             raise SafeguardViolation(violations)
         passenger.approval, passenger.decided_by, passenger.approval_reason = "approved", actor.id, reason
         passenger.approved_fingerprint = facts.approval_fingerprint
+        # The need the receiving side approved them with (the guard holds it: `safeguards.needs_counted`): never more
+        # than counted when they were manifested, since a higher need takes them off first, by every door.
+        passenger.counted_medical_escorts = facts.medical_escorts
         session.flush()
         record(session, actor, "manifest.approve", "case", case.reference, after={"flight": flight.reference},
                reason=reason)
@@ -699,6 +733,7 @@ def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passe
     cases = [c for _, c in rows]
     facts = manifest_facts(session, flight, cases, passengers_per_escort)
     violations = safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, _approvals(rows))
+    violations += safeguards.needs_counted(facts.passengers, _counted(rows))
     if violations:
         raise SafeguardViolation(violations)
     flight.manifest_state = "locked"
@@ -706,6 +741,11 @@ def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passe
     for index, (passenger, _) in enumerate(rows):
         passenger.seat = f"{index // 6 + 1}{'ABCDEF'[index % 6]}"
     _flight_transition(session, actor, flight, "manifest_locked", "manifest.lock")
+
+
+def _counted(rows: Sequence[tuple[Passenger, Case]]) -> dict[str, int]:
+    """The medical escorts counted for each passenger when manifested and approved (`safeguards.needs_counted`)."""
+    return {case.reference: passenger.counted_medical_escorts for passenger, case in rows}
 
 
 def _approvals(rows: Sequence[tuple[Passenger, Case]]) -> dict[str, str | None]:
@@ -781,6 +821,7 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         facts = traveller_facts(session, [case])[case.id]
         violations = safeguards.may_board(facts, flight.receiving_agency.country)
         violations += safeguards.approvals_current([facts], {case.reference: passenger.approved_fingerprint})
+        violations += safeguards.needs_counted([facts], {case.reference: passenger.counted_medical_escorts})
         if facts.is_minor(flight.departure_utc.date()) and not facts.unaccompanied_cleared:
             boarded = [c for p, c in active_passengers(session, flight) if p.boarding == "boarded"]
             violations += safeguards.children([*traveller_facts(session, boarded).values(), facts],
@@ -885,6 +926,7 @@ def depart(session: Session, actor: User, flight: Flight, *, window: lifecycle.D
     manifest = manifest_facts(session, flight, boarded, passengers_per_escort=1)
     violations = [v for f in manifest.passengers for v in safeguards.may_board(f, flight.receiving_agency.country)]
     violations += safeguards.approvals_current(manifest.passengers, _approvals(rows))
+    violations += safeguards.needs_counted(manifest.passengers, _counted(rows))
     violations += safeguards.children(manifest.passengers, flight.departure_utc.date())
     # A member pulled off after locking (a protection concern) must not leave the family split silently.
     violations += safeguards.family_unity(flight.reference, manifest.household_members, manifest.split_households)

@@ -41,7 +41,7 @@ from retorno.cases.models import (
 from retorno.cases.service import ANOTHER_AGENCY, LINKED_RECORD_REACTIONS, advance, can_see, ensure_owner
 from retorno.db import among, bulk_insert, utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, written_reason
-from retorno.flights.service import take_off_manifests
+from retorno.flights.service import take_off_for_higher_needs, take_off_manifests
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,8 @@ def keep_flags(session: Session, by: User | None, flags: Sequence[dict[str, Any]
 
 def pull_held(session: Session, by: User | None, case_ids: Iterable[int]) -> list[str]:
     """Take off every manifest not yet flown, or back from 'ready', the records among `case_ids` and the other records
-    of their people whom a possible duplicate now holds back for protection (or any concern of theirs); returns the
+    of their people whom a possible duplicate now holds back for protection (or any concern of theirs), and those on a
+    manifest whose medical needs, a possible duplicate's counted, are now above what it counted for them; returns the
     references taken off."""
     ids = sorted(set(case_ids))
     if not ids:
@@ -271,9 +272,15 @@ def pull_held(session: Session, by: User | None, case_ids: Iterable[int]) -> lis
         waiting += session.execute(sa.select(Case.id).where(among(Case.id, chunk), Case.state.in_(_HELD_STATES))
                                    ).scalars()
     taken: list[str] = []
-    for case_id, (_, concerns, _) in sorted(protection_status(session, sorted(waiting)).items()):
+    for case_id, (_, concerns, escorts) in sorted(protection_status(session, sorted(waiting)).items()):
         record_ = session.get(Case, case_id)
-        if not concerns or record_ is None or record_.reference in taken:
+        if record_ is None or record_.reference in taken:
+            continue
+        if not concerns:
+            if record_.state in ("manifested", "boarded"):
+                # The need of a possible duplicate counts until a supervisor decides (`facts._person_escorts`).
+                taken += take_off_for_higher_needs(session, by, record_, escorts,
+                                                   where="on a possible duplicate of this person")
             continue
         if record_.state in ("manifested", "boarded"):
             taken += take_off_manifests(session, by, record_, kind="protection_pull", back_to="documented",

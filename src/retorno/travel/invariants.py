@@ -363,7 +363,9 @@ def manifest_violations(session: Session, flight: Flight, passengers_per_escort:
         return []
     facts = manifest_facts(session, flight, [c for _, c in rows], passengers_per_escort)
     approved = {c.reference: p.approved_fingerprint for p, c in rows if p.approval == "approved"}
-    return safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, approved)
+    counted = {c.reference: p.counted_medical_escorts for p, c in rows}
+    return (safeguards.manifest(facts) + safeguards.approvals_current(facts.passengers, approved)
+            + safeguards.needs_counted(facts.passengers, counted))
 
 
 def _chunks(values: list[_T], size: int) -> Iterable[list[_T]]:

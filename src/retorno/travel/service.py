@@ -26,7 +26,6 @@ from retorno.cases.service import (
     LINKED_RECORD_REACTIONS,
     CaseInput,
     advance,
-    can_see,
     change_fields,
     ensure_owner,
     household_members,
@@ -39,7 +38,7 @@ from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, InvalidTransition, Message, Term, written_reason
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
-from retorno.flights.service import take_off_manifests
+from retorno.flights.service import take_off_for_higher_needs, take_off_manifests
 from retorno.safeguards import is_minor
 from retorno.screening import service as screening
 from retorno.screening.models import Screening
@@ -136,41 +135,27 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
         raise InvalidTransition("case %(case)s: flight %(flight)s has departed; only a new protection concern is "
                                 "recorded now (it is kept on the case, and takes nobody off a flown flight)",
                                 code="invalid_transition.case", case=case.reference, flight=flown)
-    # The medical escorts the person needs before, on this record and on their other records (`_person_escorts`: a
-    # need recorded on any record of the person travels with whichever record flies).
     others = [other for other_id in same_person(session, [case.id]).get(case.id, {})
               if (other := session.get(Case, other_id)) is not None]
-    medical_before = {cid: facts.medical_escorts for cid, facts in traveller_facts(session, [case, *others]).items()}
     recorded = screening.record_screening(session, actor, case, concerns=concerns, notes=notes,
                                           medical_escorts=medical_escorts, reason=reason)
-    _screened(session, actor, case, recorded, medical_before[case.id])
+    _screened(session, actor, case, recorded)
     for other in others:
-        _medical_needs_rose(session, actor, other, medical_before[other.id], "on another record of the same person")
+        _medical_needs_rose(session, actor, other, "on another record of the same person")
     return recorded
 
 
-def _medical_needs_rose(session: Session, actor: User, case: Case, before: int, where: str = "") -> None:
-    """A manifested or boarded person whose medical escort needs rose above `before` leaves every manifest: the
-    flight's medical staff were counted for the needs known then, so it is approved anew (and off a locked manifest
-    only with a supervisor of each side, `take_off_manifests`). A person with an open concern left already."""
+def _medical_needs_rose(session: Session, actor: User | None, case: Case, where: str = "") -> None:
+    """A manifested or boarded person whose medical escort needs rose above those their manifest counted leaves it
+    (`flights.service.take_off_for_higher_needs`). A person with an open concern left already."""
     if case.state not in ("manifested", "boarded"):
         return
     facts = traveller_facts(session, [case])[case.id]
-    if facts.open_concerns or facts.medical_escorts <= before:
-        return
-    try:
-        take_off_manifests(session, actor, case, kind="medical_needs", back_to="ready",
-                           reason=" ".join(filter(None, ("medical escort needs changed after manifesting", where))))
-    except InvalidTransition as refused:
-        if can_see(session, actor, case):
-            raise
-        # Another agency's record of the person: its case and flight are named to nobody (red team round 5, C-F2).
-        raise InvalidTransition("the same person is on a locked manifest another agency holds: a higher medical "
-                                "escort need waits until a supervisor of each side of that flight approves taking "
-                                "them off", code=refused.code) from None
+    if not facts.open_concerns:
+        take_off_for_higher_needs(session, actor, case, facts.medical_escorts, where=where)
 
 
-def _screened(session: Session, actor: User, case: Case, recorded: Screening, medical_before: int) -> None:
+def _screened(session: Session, actor: User, case: Case, recorded: Screening) -> None:
     """What a screening recorded changes about travel: off every manifest with a new concern (the same person's
     other records too) or higher medical needs, and back from ready."""
     if case.state in ("manifested", "boarded"):
@@ -179,7 +164,7 @@ def _screened(session: Session, actor: User, case: Case, recorded: Screening, me
             take_off_manifests(session, actor, case, kind="protection_pull", back_to="documented",
                                reason="protection concern raised after manifesting")
         else:
-            _medical_needs_rose(session, actor, case, medical_before)
+            _medical_needs_rose(session, actor, case)
     if recorded.concerns:
         # The same person's other records carry the concern too: none of them stays on a manifest.
         for other_id in same_person(session, [case.id]).get(case.id, {}):
@@ -208,10 +193,9 @@ def _minors_left_alone(session: Session, by: User | None, case: Case) -> None:
         why = (f"case {case.reference} is now '{case.state}': no adult of the household waits with this minor"
                if case.id != minor.id else "the birth date now makes this case a minor, with no adult of the "
                "household waiting with them")
-        before = traveller_facts(session, [minor])[minor.id].medical_escorts
         raised = screening.raise_unaccompanied(session, by, minor, reason=f"unaccompanied child: {why}")
         if raised is not None:
-            _screened(session, by, minor, raised, before)
+            _screened(session, by, minor, raised)
 
 
 def _member_left(session: Session, by: User | None, case: Case) -> None:
@@ -236,12 +220,17 @@ def _pull_linked_records(session: Session, by: User | None, case: Case) -> None:
     session.info[_PULLING] = True
     try:
         for case_id in everyone:
-            if not status.get(case_id, (False, (), 0))[1]:
-                continue
+            _, concerns, escorts = status.get(case_id, (False, (), 0))
             record_ = session.get(Case, case_id)
-            if record_ is not None and record_.state in ("manifested", "boarded"):
+            if record_ is None or record_.state not in ("manifested", "boarded"):
+                continue
+            if concerns:
                 take_off_manifests(session, by, record_, kind="protection_pull", back_to="documented",
                                    reason="protection concern open on another record of the same person")
+            else:
+                # A need recorded on a record now linked is the person's (red team round 5, C-F4: a corrected cédula
+                # raised a locked passenger's need with no one's consent while the medical staff sufficed).
+                take_off_for_higher_needs(session, by, record_, escorts, where="on another record of the same person")
     finally:
         session.info.pop(_PULLING, None)
 
