@@ -8,6 +8,7 @@ up again to a schema that still equals the models — on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ from retorno.cases.models import Case
 from retorno.datakeys import DataKeyring
 from retorno.db import make_engine, use_data_keys
 from retorno.migrations import alembic_config, check, current_revisions, upgrade
+from retorno.reintegration.models import FollowUp
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from tests.conftest import DATABASES
 from tests.scratch import empty_database
@@ -122,3 +124,46 @@ def test_0017_rewrites_stored_registry_records_to_the_one_spelling_and_leaves_th
             stored = connection.execute(sa.select(VerificationDecision.registry_record)
                                         .order_by(VerificationDecision.id)).scalars().all()
     assert stored == ["25440", "V20282780", "V20282780", "25440", "25440.0", "-25440", None]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0024_encrypts_the_follow_up_answers_already_stored_with_the_keys_it_is_given(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    """Red team round 6, F7: answers stored in clear JSON before are encrypted by the upgrade and read back."""
+    answers = [{"work": "in_placement", "wellbeing": 2, "notes": "diagnóstico de depresión"},
+               {"work": "none", "wellbeing": 5}]
+    with _filled_then_back_at(kind, tmp_path, data_keys, count=60, seed=6, revision="0023") as (url, engine):
+        with engine.begin() as connection:
+            ids = connection.execute(sa.select(FollowUp.id).order_by(FollowUp.id).limit(3)).scalars().all()
+            assert len(ids) == 3
+            cast = "CAST(:answers AS jsonb)" if kind == "postgresql" else ":answers"
+            for follow_up_id, value in zip(ids, answers, strict=False):
+                connection.execute(sa.text(f"UPDATE follow_ups SET answers = {cast} WHERE id = :id"),
+                                   {"answers": json.dumps(value), "id": follow_up_id})
+        upgrade(url, data_keys=data_keys)
+        with engine.connect() as connection:
+            stored = connection.execute(sa.text("SELECT answers FROM follow_ups WHERE id IN (:a, :b, :c) ORDER BY id"),
+                                        {"a": ids[0], "b": ids[1], "c": ids[2]}).scalars().all()
+            read = connection.execute(sa.select(FollowUp.answers).where(FollowUp.id.in_(ids))
+                                      .order_by(FollowUp.id)).scalars().all()
+    assert [value.startswith("v1:") for value in stored[:2]] == [True, True] and stored[2] is None
+    assert "depresión" not in stored[0] and "wellbeing" not in stored[1]
+    assert read == [*answers, None]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0024_without_keys_leaves_the_answers_plain_and_readable(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    answer = {"work": "in_placement", "wellbeing": 3}
+    with _filled_then_back_at(kind, tmp_path, data_keys, count=60, seed=6, revision="0023") as (url, engine):
+        with engine.begin() as connection:
+            follow_up_id = connection.execute(sa.select(sa.func.min(FollowUp.id))).scalar_one()
+            cast = "CAST(:answers AS jsonb)" if kind == "postgresql" else ":answers"
+            connection.execute(sa.text(f"UPDATE follow_ups SET answers = {cast} WHERE id = :id"),
+                               {"answers": json.dumps(answer), "id": follow_up_id})
+        upgrade(url)
+        with engine.connect() as connection:
+            stored = connection.execute(sa.text("SELECT answers FROM follow_ups WHERE id = :id"),
+                                        {"id": follow_up_id}).scalar_one()
+            read = connection.execute(sa.select(FollowUp.answers).where(FollowUp.id == follow_up_id)).scalar_one()
+    assert not stored.startswith("v1:") and json.loads(stored) == answer and read == answer

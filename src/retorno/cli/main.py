@@ -36,8 +36,18 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Create or migrate the schema to the latest version."""
     from retorno.migrations import upgrade
     config = settings(database_url)
-    upgrade(config.database_url)
+    upgrade(config.database_url, data_keys=_data_keys_if_any(config))
     console.print(f"database at [bold]{_safe_url(config.database_url)}[/bold] is up to date")
+
+
+def _data_keys_if_any(config: Settings) -> object | None:
+    """The installation's data keys, for a revision that encrypts rows already stored; None when a key file named
+    explicitly does not exist yet (those rows then stay plain text until `retorno keys rotate-data`)."""
+    from retorno.datakeys import DataKeyError, keyring_for
+    try:
+        return keyring_for(config)
+    except DataKeyError:
+        return None
 
 
 @db_app.command("check")
@@ -233,7 +243,7 @@ def serve(database_url: DatabaseUrl = None, host: str = "127.0.0.1", port: int =
     from retorno.db import refresh_statistics
     from retorno.migrations import upgrade
     config = settings(database_url)
-    upgrade(config.database_url)
+    upgrade(config.database_url, data_keys=_data_keys_if_any(config))
     refresh_statistics(config.database_url)
     _serve(config, host, port, workers=workers, graceful_seconds=graceful_timeout,
            forwarded_allow_ips=forwarded_allow_ips, log_level=log_level)

@@ -21,9 +21,16 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` with the real migrations."""
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, data_keys: object | None = None) -> None:
+    """Bring the database at `url` to `revision` with the real migrations.
+
+    `data_keys` (the installation's `DataKeyring`) lets a revision that makes a column encrypted encrypt the rows
+    already stored (`config.attributes["data_keys"]`); without it they stay plain text, read as they are, until
+    `retorno keys rotate-data` encrypts them.
+    """
+    config = alembic_config(url)
+    config.attributes["data_keys"] = data_keys
+    command.upgrade(config, revision)
 
 
 def rebuild_postgresql(url: str) -> None:

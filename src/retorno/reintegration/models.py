@@ -107,7 +107,11 @@ class FollowUp(Versioned, Base):
     months_after_start: Mapped[int]
     due_on: Mapped[date] = mapped_column(index=True)
     done_at: Mapped[datetime | None]
-    answers: Mapped[dict[str, Any] | None]
+    # The returnee's answers (work, income, housing, household, intention to migrate, well-being 1-5 and free-text
+    # notes, which may name a diagnosis or a threat): encrypted at rest like the intake's needs (SPEC.md section 4.6;
+    # red team round 6, F7). Read in Python only, never filtered in SQL. The score, a blend of all the answers, stays
+    # a number the programme's figures average.
+    answers: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     score: Mapped[float | None]
     recorded_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
