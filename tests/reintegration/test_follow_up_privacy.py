@@ -50,3 +50,21 @@ def test_follow_up_answers_are_stored_encrypted_and_still_counted(
         sa.select(AuditRecord).where(AuditRecord.object_type == "follow_up")).scalars())
     assert "depresión" not in audited and "wellbeing" not in audited
 
+
+def test_a_withdrawal_erases_the_follow_ups_and_the_figures_stop_counting_them(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    ref, follow_up_id = _recorded(api)
+    assert _three_months(session) == (1, 1)
+    ok(api.post("saime.officer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": "Ya no desea participar."}))
+    session.expire_all()
+    assert session.get(FollowUp, follow_up_id) is None
+    left = session.execute(sa.text("select count(*) from follow_ups f join placements p on p.id = f.placement_id "
+                                   "join cases c on c.id = p.case_id where c.reference = :ref"), {"ref": ref}).scalar()
+    assert left == 0
+    assert _three_months(session) == (0, 0)
+    public = ok(api.get("inm.officer", "/api/v1/reports/public"))
+    assert "depresión" not in str(public)
+    withdrawn = session.execute(sa.select(AuditRecord).where(
+        AuditRecord.action == "consent.withdraw", AuditRecord.object_id == ref)).scalar_one()
+    assert withdrawn.after["follow_ups_erased"] == 3

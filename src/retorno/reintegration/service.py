@@ -246,7 +246,8 @@ CHILD_LEFT_ALONE = "no adult of the household takes part any longer (%s withdrew
 
 def _end_participation(session: Session, actor: User, case: Case, profile: IntakeProfile, *, reason: str,
                        extra: dict[str, Any] | None = None) -> None:
-    """Consent ends: the intake is erased, offers are declined and placements under way dropped, the case closes."""
+    """Consent ends: the intake and the follow-ups are erased, offers are declined and placements under way dropped,
+    the case closes."""
     today = utcnow().date()
     profile.consent, profile.consent_withdrawn_at = False, utcnow()
     for name in ("home_state", "municipality", "education", "work_history"):
@@ -260,9 +261,17 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
         else:
             placement.status, placement.ended_on = "dropped", today
         placement.reason = "consent withdrawn"
+    # The follow-ups go with the intake (red team round 6, F7): their answers (well-being, notes) are the returnee's
+    # own words, and the figures counted from them (the share still placed, the mean score) are counted without them
+    # from now on, as the operators' views are. The audit trail keeps that each was recorded, and its score.
+    follow_ups = session.execute(sa.select(FollowUp).join(Placement, Placement.id == FollowUp.placement_id)
+                                 .where(Placement.case_id == case.id)).scalars().all()
+    for follow_up in follow_ups:
+        session.delete(follow_up)
+    erased = len(follow_ups)
     session.flush()
-    record(session, actor, "consent.withdraw", "case", case.reference, after={"consent": False, **(extra or {})},
-           reason=reason)
+    record(session, actor, "consent.withdraw", "case", case.reference,
+           after={"consent": False, "follow_ups_erased": erased, **(extra or {})}, reason=reason)
     if case.state in ("reintegration_intake", "matched", "placed"):
         transition(session, actor, case, "closed", action="case.closed", reason="consent withdrawn")
 
