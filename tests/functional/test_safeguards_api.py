@@ -163,10 +163,10 @@ def test_locked_manifest_changes_need_a_supervisor_of_each_side(client: TestClie
         ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{ref}/decision", {"approve": True}))
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/lock"))
     remove = f"/api/v1/flights/{flight}/passengers/{a['reference']}/remove"
-    refused(api.post("inm.officer", remove, {"reason": "Enfermedad súbita."}), 403, "locked_change_needs_both_sides")
+    refused(api.post("inm.officer", remove, {"reason": "Enfermedad súbita."}), 409, "locked_change_needs_both_sides")
     change = {"case": a["reference"], "reason": "Enfermedad repentina certificada."}
     ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/locked-changes", change), 201)
-    refused(api.post("inm.officer", remove, {"reason": "Enfermedad súbita."}), 403, "locked_change_needs_both_sides")
+    refused(api.post("inm.officer", remove, {"reason": "Enfermedad súbita."}), 409, "locked_change_needs_both_sides")
     ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/locked-changes", change), 201)
     ok(api.post("inm.officer", remove, {"reason": "Enfermedad súbita."}))
     assert ok(api.get("inm.officer", f"/api/v1/cases/{a['reference']}"))["state"] == "ready"

@@ -371,15 +371,12 @@ def not_ready_reasons(session: Session, cases: Sequence[Case], travel_date: date
     return reasons
 
 
-@action("manifest.propose")
-def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequence[Case], *,
-                   passengers_per_escort: int, lock_hours: int) -> list[Passenger]:
-    """Put ready cases on a flight's manifest (before it is proposed to the receiving side or locked).
-
-    The manifest that results must satisfy every safeguard (`safeguards.manifest`): a household
-    goes on together (or a supervisor has split it), a minor with an adult of the household or a
-    best-interests determination, documents valid on the departure date, seats and escorts.
-    """
+def manifest_open(actor: User, flight: Flight, lock_hours: int) -> None:
+    """Refused unless `actor` is of the sending side of `flight` (403) and that side may still put people on its
+    manifest (else 409 `manifest_locked`: the flight is past 'accepted', or its manifest locked, `manifest_locked`).
+    Asked by `add_passengers` and, before anything is run, by a bulk addition (`travel.bulk.add_households`), which
+    on such a manifest can do nothing (red team round 6, F8: it answered 200 "applied" with every household
+    refused)."""
     _require_side(actor, flight, "manifest.propose", "sending")
     if flight.state not in ("proposed", "accepted"):
         raise InvalidTransition("flight %(flight)s is '%(state)s': its manifest can no longer be changed by one "
@@ -389,6 +386,18 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
         raise InvalidTransition("flight %(flight)s: the manifest locks %(lock_hours)s h before departure; "
                                 "changes now need a supervisor of each side", code="manifest_locked",
                                 flight=flight.reference, lock_hours=lock_hours)
+
+
+@action("manifest.propose")
+def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequence[Case], *,
+                   passengers_per_escort: int, lock_hours: int) -> list[Passenger]:
+    """Put ready cases on a flight's manifest (before it is proposed to the receiving side or locked).
+
+    The manifest that results must satisfy every safeguard (`safeguards.manifest`): a household
+    goes on together (or a supervisor has split it), a minor with an adult of the household or a
+    best-interests determination, documents valid on the departure date, seats and escorts.
+    """
+    manifest_open(actor, flight, lock_hours)
     not_ready = [c for c in cases if c.state != "ready"]
     if not_ready:
         raise InvalidTransition("cases not ready to be manifested: %(reasons)s", code="invalid_transition.case",
@@ -585,7 +594,9 @@ def locked_removal_agreed(session: Session, flight: Flight, case: Case, *, what:
 def _use_locked_change(session: Session, flight: Flight, case: Case, change: str) -> None:
     approvals, missing = _locked_change_approvals(session, flight, case, change)
     if missing:
-        raise Forbidden("flight %(flight)s is locked: to %(change)s case %(case)s a supervisor of each side "
+        # 409 as the rule answers at every other door (a correction, a withdrawal, an import, a rejection; red team
+        # round 6, F8): the official may act, the manifest's state stops them.
+        raise InvalidTransition("flight %(flight)s is locked: to %(change)s case %(case)s a supervisor of each side "
                         "must approve; missing: %(missing)s",
                         code="locked_change_needs_both_sides", flight=flight.reference,
                         change=Term("locked_change", change), case=case.reference,

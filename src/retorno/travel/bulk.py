@@ -27,10 +27,16 @@ from retorno.agencies.permissions import action, can
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.service import assign_case, household_members
-from retorno.errors import Message, RetornoError, SafeguardViolation, written_reason
+from retorno.errors import InvalidTransition, Message, RetornoError, SafeguardViolation, written_reason
 from retorno.flights import lifecycle as flight_lifecycle
 from retorno.flights.models import Flight
-from retorno.flights.service import active_passengers, add_passengers, decide_passenger, record_boarding
+from retorno.flights.service import (
+    active_passengers,
+    add_passengers,
+    decide_passenger,
+    manifest_open,
+    record_boarding,
+)
 from retorno.travel.invariants import manifest_violations, rolled_back_after
 
 Item = TypeVar("Item")
@@ -151,6 +157,15 @@ def _refused(item: object, exc: RetornoError) -> Outcome:
     return Outcome(reference, False, exc)
 
 
+def _decisions_open(flight: Flight) -> None:
+    """A bulk decision on a locked manifest can do nothing (every passenger is decided, and taking one off is a
+    locked change): refused whole, 409 `manifest_locked`, as every door answers that rule (red team round 6, F8)."""
+    if flight.state == "manifest_locked":
+        raise InvalidTransition("flight %(flight)s: its manifest is locked, so its passengers are no longer approved "
+                                "or rejected; taking one off needs a supervisor of each side (locked changes)",
+                                code="manifest_locked", flight=flight.reference)
+
+
 @action("manifest.decide")
 def approve_all(session: Session, actor: User, flight: Flight, *, passengers_per_escort: int,
                 cases: Sequence[Case] | None = None, reject_reason: str | None = None,
@@ -161,6 +176,7 @@ def approve_all(session: Session, actor: User, flight: Flight, *, passengers_per
     and is never approved; with `reject_reason` they are rejected with it in the same run (with the
     household members who cannot travel without them), so the manifest rests in a state the rules allow.
     """
+    _decisions_open(flight)
     if reject_reason is not None:
         reject_reason = written_reason(reject_reason)
     chosen = None if cases is None else {c.id for c in cases}
@@ -194,6 +210,7 @@ def approve_all(session: Session, actor: User, flight: Flight, *, passengers_per
 def reject_selection(session: Session, actor: User, flight: Flight, cases: Sequence[Case], *, reason: str,
                      passengers_per_escort: int, all_or_nothing: bool = True, dry_run: bool = False) -> BulkResult:
     """The receiving side rejects the chosen passengers with one reason, each a decision of its own."""
+    _decisions_open(flight)
     reason = written_reason(reason)
     gone: dict[str, str] = {}
 
@@ -273,7 +290,9 @@ def households_of(session: Session, cases: Sequence[Case], *, limit: int | None 
 def add_households(session: Session, actor: User, flight: Flight, groups: Sequence[HouseholdGroup], *,
                    passengers_per_escort: int, lock_hours: int, all_or_nothing: bool = False,
                    dry_run: bool = False) -> BulkResult:
-    """Put whole households on a flight's manifest, one `add_passengers` (and one audit record a person) each."""
+    """Put whole households on a flight's manifest, one `add_passengers` (and one audit record a person) each.
+    On a manifest no longer open to the sending side it can do nothing: refused whole (409 `manifest_locked`)."""
+    manifest_open(actor, flight, lock_hours)
     on_board = {c.id for _, c in active_passengers(session, flight)}
 
     def add(group: HouseholdGroup) -> Outcome:
