@@ -27,6 +27,10 @@ class Settings:
     # after; outside that window only a supervisor with a written reason (SPEC.md section 4.9).
     departure_early_hours: int = 6
     departure_late_hours: int = 48
+    # The carrier reads a flown flight's passenger list (API, CSV, PAXLST, PDF, pages) until this many days after
+    # it landed (its scheduled arrival if no landing was recorded); after that only the flight's counts (SPEC.md
+    # section 4.6, data minimisation: the carrier's need ends with the flight). 0: not after it landed.
+    carrier_list_days_after_arrival: int = 7
     # A login session ends after this long without a request (idle) and this long after login (absolute).
     session_idle_seconds: int = 30 * 60
     session_max_age_seconds: int = 8 * 3600
@@ -106,7 +110,7 @@ class Settings:
 # Settings read from RETORNO_<NAME> as they are named here (RETORNO_SESSION_IDLE_SECONDS...).
 _INTEGER_SETTINGS = ("session_idle_seconds", "session_max_age_seconds", "login_free_failures",
                      "login_delay_cap_seconds", "max_upload_bytes", "max_body_bytes", "max_unpacked_bytes",
-                     "departure_early_hours", "departure_late_hours")
+                     "departure_early_hours", "departure_late_hours", "carrier_list_days_after_arrival")
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
@@ -12,6 +15,7 @@ from retorno.agencies.permissions import reader
 from retorno.audit.service import record
 from retorno.cases.facts import current_documents, medical_escorts
 from retorno.cases.models import Case, Household
+from retorno.config import Settings
 from retorno.db import utcnow
 from retorno.errors import InvalidTransition, Term
 from retorno.flights import airports, bulletin, paxlst, printing
@@ -20,14 +24,57 @@ from retorno.flights.manifest_data import Passenger as PaxRecord
 from retorno.flights.models import Flight, Passenger
 from retorno.flights.service import arrival_count
 
+# The days after its arrival a flight's carrier still reads its passenger list, per engine (the installation's
+# setting, `use_carrier_list_days`; the default otherwise).
+_CARRIER_LIST_DAYS: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
+
+
+def use_carrier_list_days(engine: Engine, days: int) -> None:
+    """The entry point says how many days after a flight's arrival its carrier reads its passenger list."""
+    _CARRIER_LIST_DAYS[engine] = days
+
+
+def carrier_list_days_of(session: Session) -> int:
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    return _CARRIER_LIST_DAYS.get(engine, Settings.carrier_list_days_after_arrival)
+
+
+def carrier_list_closed_at(flight: Flight, days: int) -> datetime | None:
+    """When the carrier stops reading a flight's passenger list: `days` after the flight landed (its recorded
+    landing, else its scheduled arrival), once it has flown; None for a flight not flown (the list is the
+    carrier's to board it). Data minimisation (SPEC.md section 4.6): the carrier's need ends with the flight, so
+    from then on it reads the flight and its counts, never who was aboard (red team round 6, F4)."""
+    if flight.state not in ("departed", "arrived"):
+        return None
+    return (flight.actual_arrival_utc or flight.arrival_utc) + timedelta(days=days)
+
+
+def carrier_list_closed(session: Session, actor: User, flight: Flight) -> datetime | None:
+    """The moment the flight's passenger list closed to `actor`, a carrier's official, if it has; None otherwise."""
+    if actor.agency.kind != "carrier":
+        return None
+    closed_at = carrier_list_closed_at(flight, carrier_list_days_of(session))
+    return closed_at if closed_at is not None and utcnow() >= closed_at else None
+
 
 @reader("paxlst.read")
 def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManifest:
-    """The approved passengers of a locked (or flown) flight, with only the passenger-list fields."""
+    """The approved passengers of a locked (or flown) flight, with only the passenger-list fields.
+
+    Every door through which a carrier reads passengers (the API's list, CSV, PAXLST and PDF, the pages and
+    their exports, the command line) loads them here, so the carrier's window after the arrival
+    (`carrier_list_closed`) holds at all of them.
+    """
     if flight.state not in ("manifest_locked", "departed", "arrived"):
         raise InvalidTransition("flight %(flight)s: passenger lists exist once the manifest is locked (it is "
                                 "'%(state)s')", code="manifest_not_locked", flight=flight.reference,
                                 state=Term("flight_state", flight.state))
+    closed_at = carrier_list_closed(session, actor, flight)
+    if closed_at is not None:
+        raise InvalidTransition("flight %(flight)s has flown: its carrier read its passenger list until "
+                                "%(closed_at)s; the flight and its counts remain", code="passenger_list_closed",
+                                flight=flight.reference, closed_at=f"{closed_at:%Y-%m-%d %H:%M} UTC")
     rows = session.execute(
         sa.select(Passenger, Case, Household.reference).join(Case, Case.id == Passenger.case_id)
         .outerjoin(Household, Household.id == Case.household_id)

@@ -69,7 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
     engine = installation_engine(settings.database_url, data_keys=keyring_for(settings),
                                  audit_signer=app.state.audit_signer,
                                  passengers_per_escort=settings.passengers_per_escort,
-                                 lock_hours=settings.lock_hours_before_departure)
+                                 lock_hours=settings.lock_hours_before_departure,
+                                 carrier_list_days=settings.carrier_list_days_after_arrival)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)

@@ -53,10 +53,12 @@ def flight_context(session: Session, user: User, reference: str, settings: Setti
         "manifest_state": flights.manifest_state_of(session, flight),
     }
     if user.agency.kind == "carrier":
-        context["manifest"] = (
-            outputs.load_manifest(session, user, flight).passengers if flight.state in LISTED_FLOWN else None
-        )
-        context["boarding"] = {c.reference: p.boarding for p, c in flights.active_passengers(session, flight)}
+        # Some days after the flight's arrival the carrier reads its counts only (outputs.carrier_list_closed).
+        context["list_closed_at"] = outputs.carrier_list_closed(session, user, flight)
+        listed = flight.state in LISTED_FLOWN and context["list_closed_at"] is None
+        context["manifest"] = outputs.load_manifest(session, user, flight).passengers if listed else None
+        context["boarding"] = ({c.reference: p.boarding for p, c in flights.active_passengers(session, flight)}
+                               if listed else {})
     else:
         context["passengers"] = flights.active_passengers(session, flight)
     context.update(manifest_context(session, user, flight, context.get("manifest"), context.get("boarding")))
