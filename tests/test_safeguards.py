@@ -146,6 +146,6 @@ def test_a_need_above_the_one_counted_is_a_violation(passengers: list[TravellerF
     C-F4); one needing as many or fewer, or not counted (not on this manifest), does not."""
     counted = {p.reference: n for p, n in zip(passengers, counts, strict=False)}
     found = safeguards.needs_counted(passengers, counted)
-    assert {v.case_reference for v in found} == {p.reference for p in passengers
-                                                  if p.reference in counted and p.medical_escorts > counted[p.reference]}
+    assert {v.case_reference for v in found} == {
+        p.reference for p in passengers if p.reference in counted and p.medical_escorts > counted[p.reference]}
     assert all(v.rule == safeguards.MEDICAL_ESCORT for v in found)

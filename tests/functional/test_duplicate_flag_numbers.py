@@ -73,11 +73,12 @@ def test_flags_are_numbered_among_the_cases_own(client: TestClient, world: World
     flags = _flags(api, "inm.officer", rosa)
     assert [f["flag"] for f in flags] == [1, 2], flags
     assert [f["other"] for f in flags] == ["another agency", "another agency"]
-    # The API: the supervisor names the second flag by its number.
+    # The API: the supervisor names the second flag by its number (the same person: another country's record is two
+    # people only once both agencies say so, `test_possible_duplicate_hold`).
     decided = api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/2/decision",
-                       {"decision": "different_people", "reason": REASON})
+                       {"decision": "same_person", "reason": REASON})
     assert decided.status_code == 201, decided.text
-    assert [f["decision"] for f in _flags(api, "inm.officer", rosa)] == [None, "different_people"]
+    assert [f["decision"] for f in _flags(api, "inm.officer", rosa)] == [None, "same_person"]
     # A number beyond the case's own flags names nothing.
     assert api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/3/decision",
                     {"decision": "different_people", "reason": REASON}).status_code == 404
@@ -92,12 +93,12 @@ def test_flags_are_numbered_among_the_cases_own(client: TestClient, world: World
     page = client.get(f"/cases/{luisa}")
     assert f'/cases/{luisa}/possible-duplicates/1/decision"' in page.text
     sent = post_form(client, f"/cases/{luisa}/possible-duplicates/1/decision",
-                     {"decision": "different_people", "reason": REASON}, page=f"/cases/{luisa}")
+                     {"decision": "same_person", "reason": REASON}, page=f"/cases/{luisa}")
     assert sent.status_code == 303, sent.text
-    assert [f["decision"] for f in _flags(api, "inm.officer", luisa)] == ["different_people"]
+    assert [f["decision"] for f in _flags(api, "inm.officer", luisa)] == ["same_person"]
     # And the command line.
     marta = _pair(api, _person("Marta Isabel", "Rojas", "Vivas", "1979-11-12"))
-    done = cli("cases", "decide-duplicate", marta, "1", "--decision", "different_people", "--reason", REASON,
+    done = cli("cases", "decide-duplicate", marta, "1", "--decision", "same_person", "--reason", REASON,
                "--as", "inm.supervisor")
     assert done.exit_code == 0, done.output
-    assert [f["decision"] for f in _flags(api, "inm.officer", marta)] == ["different_people"]
+    assert [f["decision"] for f in _flags(api, "inm.officer", marta)] == ["same_person"]

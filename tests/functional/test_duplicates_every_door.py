@@ -252,8 +252,12 @@ def test_a_supervisor_of_either_agency_decides_a_flag_across_countries_by_its_nu
     decided = api.post("ice.supervisor", f"/api/v1/cases/{twin['reference']}/possible-duplicates/{flag}/decision",
                        body)
     assert decided.status_code == 201 and rosa not in decided.text, decided.text
+    # Half a decision: ICE may not read INM's record, so INM's supervisor says it too (red team round 6, F6).
+    assert _state(api, twin["reference"], "ice.officer") == "documented"
+    inm_flag = _flags(api, "inm.supervisor", rosa)[0]["flag"]
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/{inm_flag}/decision", body), 201)
     assert _state(api, twin["reference"], "ice.officer") == "ready"
-    again = api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/{flag}/decision",
+    again = api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/{inm_flag}/decision",
                      {**body, "decision": "same_person"})
     assert again.status_code == 409 and twin["reference"] not in again.text, again.text
     assert session.execute(sa.select(PossibleDuplicate.decision)).scalars().all() == ["different_people"]

@@ -156,11 +156,12 @@ def test_a_need_stays_the_person_s_when_the_cedula_that_linked_the_records_is_er
             "safeguard.medical_escort")
     staffed = api.flight(medical_staff=2)["reference"]
     ok(api.post("inm.officer", f"/api/v1/flights/{staffed}/passengers", {"cases": [ref]}), 201)
-    # A supervisor deciding they are two people ends it: the need is the other person's.
-    flags = ok(api.get("inm.supervisor", f"/api/v1/cases/{ref}/possible-duplicates"))
-    flag = next(f["flag"] for f in flags if f["decision"] is None)
-    ok(api.post("inm.supervisor", f"/api/v1/cases/{ref}/possible-duplicates/{flag}/decision",
-                {"decision": "different_people", "reason": "Huellas distintas: son dos personas."}), (200, 201))
+    # A supervisor of each agency deciding they are two people ends it: the need is the other person's.
+    for user, record_ in (("inm.supervisor", ref), ("ice.supervisor", ice)):
+        flags = ok(api.get(user, f"/api/v1/cases/{record_}/possible-duplicates"))
+        flag = next(f["flag"] for f in flags if f["decision"] is None)
+        ok(api.post(user, f"/api/v1/cases/{record_}/possible-duplicates/{flag}/decision",
+                    {"decision": "different_people", "reason": "Huellas distintas: son dos personas."}), 201)
     session.expire_all()
     assert traveller_facts(session, [mx])[mx.id].medical_escorts == 0
 

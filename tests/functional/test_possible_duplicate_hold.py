@@ -202,3 +202,66 @@ def test_only_a_supervisor_of_the_agency_decides(client: TestClient, world: Worl
     login(client, "inm.supervisor")
     page = client.get(f"/cases/{rosa}")
     assert page.status_code == 200 and twin in page.text and "personas distintas" in page.text
+
+
+def _flag_number(api: Api, user: str, reference: str) -> int:
+    """The number of `reference`'s undecided flag, as `user` (a supervisor of its agency) names it."""
+    shown = ok(api.get(user, f"/api/v1/cases/{reference}/possible-duplicates"))
+    return int(next(d["flag"] for d in shown if d["decision"] is None))
+
+
+def test_two_records_in_two_countries_are_two_people_only_when_both_agencies_say_so(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 6, F6: ICE registered the person INM holds (the same names and birth date) and raised an
+    asylum claim on its record, which held INM's; an INM supervisor, told of ICE's record only that another agency
+    holds one (no score, no reason, not that a concern held it), said "different people", and INM put the person back
+    on a flight. One agency's word on a record it may not read is now half a decision: the pair holds until a
+    supervisor of the other agency says it too; "the same person" (the safe direction) is either agency's alone."""
+    api = Api(client, world)
+    rosa = str(_rosa(api)["reference"])
+    ice = str(api.register("ice.officer", national_id=None, given_names="Rosa Elena", first_surname="Peña",
+                           second_surname="Rodríguez", birth_date="1990-05-17")["reference"])
+    api.screen(ice, ["pending_asylum_claim"], user="ice.officer")
+    assert _state(api, rosa) == "documented"
+    body = {"decision": "different_people", "reason": "No es la misma persona según el INM."}
+    inm_flag = _flag_number(api, "inm.supervisor", rosa)
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/{inm_flag}/decision", body), 201)
+    # Before: 'ready', and the person went back on a flight.
+    assert _state(api, rosa) == "documented"
+    refused = api.post("inm.officer", f"/api/v1/flights/{api.flight()['reference']}/passengers", {"cases": [rosa]})
+    assert refused.status_code == 409, refused.text
+    shown = ok(api.get("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates"))
+    assert [(d["decision"], d["awaiting"]) for d in shown] == [(None, "other_agency")]
+    assert login(client, "inm.supervisor").status_code == 303
+    assert "Esta agencia dijo «personas distintas»" in client.get(f"/cases/{rosa}").text
+    again = api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/{inm_flag}/decision", body)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "duplicate_awaits_other_agency", again.text
+    assert ice not in again.text
+    assert session.execute(sa.select(PossibleDuplicate.decision)).scalars().all() == [None]
+    # ICE's supervisor, who reads the claim on its own record, completes it: two people, the hold ends.
+    ice_flag = _flag_number(api, "ice.supervisor", ice)
+    shown = ok(api.get("ice.supervisor", f"/api/v1/cases/{ice}/possible-duplicates"))
+    assert [(d["decision"], d["awaiting"]) for d in shown] == [(None, "this_agency")]
+    ok(api.post("ice.supervisor", f"/api/v1/cases/{ice}/possible-duplicates/{ice_flag}/decision",
+                {"decision": "different_people", "reason": "Huellas distintas: son dos personas."}), 201)
+    assert _state(api, rosa) == "ready"
+    session.expire_all()
+    assert session.execute(sa.select(PossibleDuplicate.decision)).scalars().all() == ["different_people"]
+
+
+def test_either_agency_says_alone_that_two_records_in_two_countries_are_one_person(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    rosa = str(_rosa(api)["reference"])
+    ice = str(api.register("ice.officer", national_id=None, given_names="Rosa Elena", first_surname="Peña",
+                           second_surname="Rodríguez", birth_date="1990-05-17")["reference"])
+    flag = _flag_number(api, "inm.supervisor", rosa)
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/{flag}/decision",
+                {"decision": "different_people", "reason": "No es la misma persona según el INM."}), 201)
+    # ICE says the opposite: the same person, the safe direction, decides at once.
+    ok(api.post("ice.supervisor", f"/api/v1/cases/{ice}/possible-duplicates/{_flag_number(api, 'ice.supervisor', ice)}"
+                "/decision", {"decision": "same_person", "reason": "Misma fotografía y huellas: una persona."}), 201)
+    session.expire_all()
+    assert session.execute(sa.select(PossibleDuplicate.decision)).scalars().all() == ["same_person"]
+    api.screen(ice, ["pending_asylum_claim"], user="ice.officer")
+    assert _state(api, rosa) == "documented"

@@ -131,14 +131,17 @@ sa.Index("ix_cases_national_id_digits", cedula_digits(Case.national_id))
 # A supervisor's decision on a possible duplicate: one person (their records linked for good, `facts._linked_pairs`)
 # or two (the hold an undecided one puts on them ends, `facts.protection_status`).
 ONE_PERSON = "same_person"
-DUPLICATE_DECISIONS = (ONE_PERSON, "different_people")
+DIFFERENT_PEOPLE = "different_people"
+DUPLICATE_DECISIONS = (ONE_PERSON, DIFFERENT_PEOPLE)
 
 
 class PossibleDuplicate(Base):
     """Two cases that may be the same person, for a person to decide; never merged automatically.
 
     Undecided, it holds both back while either person has a protection concern open (`facts.protection_status`);
-    a supervisor decides it once (`travel.duplicates.decide_duplicate`), with a written reason.
+    a supervisor decides it once (`travel.duplicates.decide_duplicate`), with a written reason. Two records in two
+    countries, which no supervisor may read both of, are two people only once a supervisor of each agency holding
+    them has said so: the first says it (`first_decided_by`, `_at`, `first_decision_reason`), the second decides.
     """
 
     __tablename__ = "possible_duplicates"
@@ -152,6 +155,9 @@ class PossibleDuplicate(Base):
     decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decision_reason: Mapped[str | None] = mapped_column(EncryptedText)
     decided_at: Mapped[datetime | None]
+    first_decided_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    first_decision_reason: Mapped[str | None] = mapped_column(EncryptedText)
+    first_decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -117,8 +117,12 @@ def decide_duplicate(reference: str,
     with refusals(), unit_of_work(settings(database_url)) as session:
         actor = acting_user(session, act_as)
         case = get_case(session, actor, reference)
-        decide(session, actor, case, other, decision=decision, reason=reason)
-        console.print(f"case [bold]{case.reference}[/bold] / {escape(other)}: {decision}; state {case.state}")
+        pair = decide(session, actor, case, other, decision=decision, reason=reason)
+        if pair.decision is None:
+            console.print(f"case [bold]{case.reference}[/bold] / {escape(other)}: {decision} said by your agency; a "
+                          "supervisor of the agency holding the other record decides")
+        else:
+            console.print(f"case [bold]{case.reference}[/bold] / {escape(other)}: {decision}; state {case.state}")
 
 
 @cases_app.command("request-verification")

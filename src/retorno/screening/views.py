@@ -93,6 +93,10 @@ class PossibleDuplicateOut(BaseModel):
     holding: bool | None = Field(description="undecided while either person has a protection concern open: the case "
                                              "is held back until a supervisor decides; of another agency's record, "
                                              "told only when this case's own concern holds it (none otherwise)")
+    awaiting: Literal["other_agency", "this_agency"] | None = Field(
+        default=None, description="of two records in two countries, 'different people' said by one agency only: the "
+                                  "decision awaits a supervisor of the other agency ('other_agency': this agency said "
+                                  "it; 'this_agency': the other agency did); until then the pair holds as undecided")
 
 
 class DuplicateDecisionIn(Input):
@@ -106,7 +110,8 @@ class DuplicateDecisionIn(Input):
 def read_possible_duplicates(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     return [{"other": shown.other, "flag": shown.flag, "score": shown.score, "reason": shown.reason_en,
-             "decision": shown.decision, "decided_at": shown.decided_at, "holding": shown.holding}
+             "decision": shown.decision, "decided_at": shown.decided_at, "holding": shown.holding,
+             "awaiting": shown.awaiting}
             for shown in travel.read_possible_duplicates(session, user, case)]
 
 

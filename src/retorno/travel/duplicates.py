@@ -31,6 +31,7 @@ from retorno.audit.service import record, text_digest
 from retorno.cases.duplicates import HeldCase, describe_reason, find_duplicates, keys_to_compare
 from retorno.cases.facts import open_concern_codes, protection_status, same_person, undecided_duplicates
 from retorno.cases.models import (
+    DIFFERENT_PEOPLE,
     DUPLICATE_DECISIONS,
     ONE_PERSON,
     Case,
@@ -66,6 +67,9 @@ class DuplicateShown:
     # Whether the pair holds the case back now (undecided, and a protection concern open on either person); None for
     # another agency's record the reader may not see, unless the case's own concern holds it.
     holding: bool | None
+    # Of two records in two countries, whose "different people" one agency has said (`_first_word`): whose word the
+    # decision awaits, "other_agency" (the reader's agency said it) or "this_agency" (the other said it); else None.
+    awaiting: str | None = None
 
 
 # Of a record the reader may not see (another country's agency's), a flag tells only that it exists and is to be
@@ -102,14 +106,16 @@ def possible_duplicates(session: Session, actor: User, case: Case) -> list[Dupli
     for number, (pair, other) in enumerate(pairs, start=1):
         undecided = pair.decision is None
         named = can_see(session, actor, other)
+        first = session.get(User, pair.first_decided_by) if undecided and pair.first_decided_by is not None else None
+        awaiting = None if first is None else "other_agency" if first.agency_id == actor.agency_id else "this_agency"
         if named:
             shown.append(DuplicateShown(other.reference, True, number, round(pair.score, 3),
                                         describe_reason(pair.reason, "es"), describe_reason(pair.reason, "en"),
                                         pair.decision, pair.decided_at,
-                                        undecided and bool(status[case.id][1] or status[other.id][1])))
+                                        undecided and bool(status[case.id][1] or status[other.id][1]), awaiting))
         else:
             shown.append(DuplicateShown(ANOTHER_AGENCY, False, number, None, *_UNSEEN_REASON, pair.decision,
-                                        pair.decided_at, (undecided and own_concern) or None))
+                                        pair.decided_at, (undecided and own_concern) or None, awaiting))
     return shown
 
 
@@ -140,7 +146,9 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
 
     `same_person` links the records for good: a record of the person on a manifest with a concern open on the other
     leaves it (`advance`, whose reactions pull linked records); `different_people` ends the hold, and each record
-    moves on as far as its own facts allow.
+    moves on as far as its own facts allow. Of two records in two countries (the supervisor may not read the other),
+    `different_people` is the first agency's word until a supervisor of the other agency says it too
+    (`_first_word`); `same_person` is either's alone.
     """
     ensure_owner(actor, case)
     if decision not in DUPLICATE_DECISIONS:
@@ -159,6 +167,11 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
         raise InvalidTransition("the possible duplicate %(case)s / %(other)s was decided already (%(decision)s)",
                                 code="duplicate_decided", case=case.reference, other=_named(session, actor, other),
                                 decision=pair.decision)
+    if decision == DIFFERENT_PEOPLE and not (can_see(session, actor, case) and can_see(session, actor, other)):
+        first = session.get(User, pair.first_decided_by) if pair.first_decided_by is not None else None
+        if first is None or first.agency_id == actor.agency_id:
+            _first_word(session, actor, case, other, pair, number, reason, said=first is not None)
+            return pair
     pair.decision, pair.decided_by, pair.decided_at = decision, actor.id, utcnow()
     pair.decision_reason = reason
     session.flush()
@@ -168,6 +181,25 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
     for record_ in (case, other):
         advance(session, actor, record_)
     return pair
+
+
+def _first_word(session: Session, actor: User, case: Case, other: Case, pair: PossibleDuplicate, number: int,
+                reason: str, *, said: bool) -> None:
+    """The first agency's "different people" on a pair whose other record it may not read (another country's): kept
+    apart from the decision, which a supervisor of the agency holding the other record makes (red team round 6, F6:
+    an INM supervisor, told nothing of ICE's record, not its score nor that an asylum claim held it, said "different
+    people", and the person INM holds was put back on a flight). Until then the pair holds as undecided; "the same
+    person", the safe direction, is either agency's alone."""
+    if said:
+        raise InvalidTransition("your agency has already said that %(case)s and %(other)s are different people: a "
+                                "supervisor of the agency holding the other record decides now",
+                                code="duplicate_awaits_other_agency", case=case.reference,
+                                other=_named(session, actor, other))
+    pair.first_decided_by, pair.first_decided_at, pair.first_decision_reason = actor.id, utcnow(), reason
+    session.flush()
+    record(session, actor, "duplicate.decide", "case", case.reference,
+           after={"other": str(_named(session, actor, other)), "flag": number, "decision": DIFFERENT_PEOPLE,
+                  "awaits": "the other agency", "reason_sha256": text_digest(reason)})
 
 
 # What duplicate detection compares of a case (`cases.duplicates.Person`): a correction of one is compared again.

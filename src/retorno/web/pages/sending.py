@@ -353,8 +353,11 @@ def best_interests(request: Request, session: SessionDep, user: PageUser, form: 
 @form_post(case_again)
 def decide_duplicate(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str,
                      other_ref: str) -> Done:
-    duplicates.decide_duplicate(session, user, service.get_case(session, user, reference), other_ref,
-                                decision=form_text(form, "decision"), reason=form_text(form, "reason"))
+    pair = duplicates.decide_duplicate(session, user, service.get_case(session, user, reference), other_ref,
+                                       decision=form_text(form, "decision"), reason=form_text(form, "reason"))
+    if pair.decision is None:
+        # Two records in two countries: this agency's "different people" awaits the other's (red team round 6, F6).
+        return case_done(reference, "Dicho por esta agencia: decide un supervisor de la agencia del otro registro.")
     return case_done(reference, "Posible duplicado decidido.")
 
 
