@@ -127,6 +127,37 @@ def test_named_searches_are_each_users_own(client: TestClient, world: World, ses
     assert ">Largas esperas</a>" not in client.get("/cases").text
 
 
+
+def test_a_viewer_saves_no_search_and_saved_searches_are_audited(client: TestClient, world: World,
+                                                                  session: Session) -> None:
+    """Red team round 6, F5: a viewer (inm.consulta) saved a search, unaudited; a viewer changes nothing (SPEC.md
+    4.6). Refused 403 as every other viewer write, at saving and deleting, with no form to do it on the page; an
+    officer's saved search, a personal setting stored as one's password is, is on the audit trail (4.7)."""
+    login(client, "inm.officer")
+    assert post_form(client, "/cases/searches", {"name": "Mías", "query": "days_min=30"}, page="/cases"
+                     ).status_code == 303
+    post_form(client, "/cases/searches", {"name": "Mías", "query": "days_min=60"}, page="/cases")
+    (mine,) = session.execute(sa.select(SavedSearch).where(SavedSearch.name == "Mías")).scalars().all()
+    for viewer in ("inm.viewer", "saime.viewer"):
+        login(client, viewer)
+        page = client.get("/cases")
+        assert page.status_code == 200 and 'action="/cases/searches"' not in page.text, viewer
+        refused = post_form(client, "/cases/searches", {"name": "rt6", "query": "q=x"}, page="/")
+        assert refused.status_code == 403, (viewer, refused.text[:1000])
+        assert post_form(client, f"/cases/searches/{mine.id}/delete", {}, page="/").status_code == 403
+    session.expire_all()
+    assert session.execute(sa.select(SavedSearch.name)).scalars().all() == ["Mías"]
+    login(client, "inm.officer")
+    assert post_form(client, f"/cases/searches/{mine.id}/delete", {}, page="/cases").status_code == 303
+    trail = session.execute(sa.select(AuditRecord).where(AuditRecord.action.like("search.%"))
+                            .order_by(AuditRecord.seq)).scalars().all()
+    assert [(r.action, r.object_id, r.before, r.after) for r in trail] == [
+        ("search.save", str(mine.id), None, {"list": "cases", "name": "Mías", "query": "days_min=30"}),
+        ("search.save", str(mine.id), {"query": "days_min=30"},
+         {"list": "cases", "name": "Mías", "query": "days_min=60"}),
+        ("search.delete", str(mine.id), {"list": "cases", "name": "Mías", "query": "days_min=60"}, None)]
+    assert {r.actor for r in trail} == {"inm.officer"}
+
 def test_exports_hold_what_the_role_may_see_and_escape_formulas(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     api = Api(client, world)

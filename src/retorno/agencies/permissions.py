@@ -62,6 +62,10 @@ CAPABILITIES: dict[str, Capability] = {
     "case.withdraw": _change(SENDING),
     # Giving cases to an official of one's own agency to work (a queue, not a safeguard).
     "case.assign": _change(SENDING),
+    # Naming a search of one's case list to run again: a personal setting, but stored, so a change (audited as
+    # `search.save` / `search.delete`, as one's own password and tokens are); a viewer changes nothing (SPEC.md 4.6;
+    # red team round 6, F5).
+    "search.save": _change(SENDING, RECEIVING),
     "screening.record": _change(SENDING),
     "screening.resolve": _change(SENDING, role="supervisor"),
     "screening.read_details": _read(SENDING, role="officer"),

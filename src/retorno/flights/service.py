@@ -371,6 +371,7 @@ def not_ready_reasons(session: Session, cases: Sequence[Case], travel_date: date
     return reasons
 
 
+@action("manifest.propose")
 def manifest_open(actor: User, flight: Flight, lock_hours: int) -> None:
     """Refused unless `actor` is of the sending side of `flight` (403) and that side may still put people on its
     manifest (else 409 `manifest_locked`: the flight is past 'accepted', or its manifest locked, `manifest_locked`).

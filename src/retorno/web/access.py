@@ -142,8 +142,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     # ---- pages: the sending side
     ("GET", "/cases"): ("case.read",),
     ("GET", "/cases.{fmt}"): ("case.read",),
-    ("POST", "/cases/searches"): ("case.read",),
-    ("POST", "/cases/searches/{search_id}/delete"): ("case.read",),
+    ("POST", "/cases/searches"): ("search.save",),
+    ("POST", "/cases/searches/{search_id}/delete"): ("search.save",),
     ("POST", "/cases/assignments"): ("case.assign",),
     ("GET", "/cases/new"): ("case.register",),
     ("POST", "/cases/new"): ("case.register",),

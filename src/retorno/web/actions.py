@@ -70,6 +70,8 @@ ACTIONS = {
     "screening.record": "Evaluación de protección registrada",
     "screening.resolve": "Preocupación de protección resuelta",
     "token.create": "Token de acceso creado",
+    "search.delete": "Búsqueda guardada borrada",
+    "search.save": "Búsqueda guardada",
     "user.create": "Usuario creado",
     "user.disable": "Usuario desactivado",
     "user.enable": "Usuario activado",

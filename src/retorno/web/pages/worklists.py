@@ -20,7 +20,9 @@ from retorno.agencies.visibility import state_seen
 from retorno.cases import lifecycle
 from retorno.cases.models import SavedSearch
 from retorno.cases.schemas import case_shown
+from retorno.cases.service import delete_search as delete_saved_search
 from retorno.cases.service import get_case
+from retorno.cases.service import save_search as save_search_as
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotFound
 from retorno.reporting import caselist
@@ -182,16 +184,7 @@ def save_search(request: Request, session: SessionDep, user: PageUser, form: For
     wanted = {key: given[key].strip() for key in PARAMETERS if given.get(key, "").strip()}
     caselist.check_filter(user, wanted_of(wanted), wanted.get("sort") or caselist.DEFAULT_SORT)
     query = urlencode(wanted)
-    existing = session.execute(sa.select(SavedSearch).where(
-        SavedSearch.user_id == user.id, SavedSearch.list_name == LIST, SavedSearch.name == name)).scalar_one_or_none()
-    if existing is not None:
-        existing.query = query
-    elif len(saved_searches(session, user)) >= MAX_SAVED:
-        raise InvalidInput("you already have %(most)s saved searches: delete one", code="too_many_searches",
-                           most=MAX_SAVED)
-    else:
-        session.add(SavedSearch(user_id=user.id, list_name=LIST, name=name, query=query))
-    session.flush()
+    save_search_as(session, user, list_name=LIST, name=name, query=query, most=MAX_SAVED)
     return done("/cases?" + query, "Búsqueda «%(name)s» guardada.", name=name)
 
 
@@ -199,12 +192,7 @@ def save_search(request: Request, session: SessionDep, user: PageUser, form: For
 @form_post(cases_again)
 def delete_search(request: Request, session: SessionDep, user: PageUser, search_id: IdPath) -> Done:
     require_page(user, "case.read", "returnee.read")
-    saved = session.get(SavedSearch, search_id)
-    if saved is None or saved.user_id != user.id:
-        raise NotFound("no saved search %(search_id)s of yours", search_id=search_id)
-    name = saved.name
-    session.delete(saved)
-    session.flush()
+    name = delete_saved_search(session, user, search_id)
     return done("/cases", "Búsqueda «%(name)s» borrada.", name=name)
 
 
