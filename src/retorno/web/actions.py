@@ -28,6 +28,7 @@ ACTIONS = {
     "data_keys.rotate": "Claves de datos renovadas",
     "document.add": "Documento de viaje archivado",
     "duplicate.decide": "Posible duplicado decidido",
+    "duplicate.flag": "Posible duplicado señalado",
     "duplicate.read": "Posibles duplicados consultados",
     "document.issue_emergency": "Documento de viaje de emergencia emitido",
     "flight.accept": "Vuelo aceptado",
