@@ -16,6 +16,7 @@ from tests.factories import Api, World, ok
 from tests.web.pages_helpers import login
 
 DOORS = ("passengers", "paxlst", "manifest.csv", "manifest.pdf")
+DEFAULT_DAYS = 7
 
 
 def _flown(api: Api) -> tuple[str, dict[str, Any]]:
@@ -33,9 +34,7 @@ def test_the_carrier_reads_the_list_of_a_flight_just_arrived_and_not_once_its_da
         assert [p["case_reference"] for p in listed] == [case["reference"]]
         for door in DOORS[1:]:
             assert api.get(user, f"/api/v1/flights/{flight}/{door}").status_code == 200, door
-    days = Settings.carrier_list_days_after_arrival
-    assert days == 7
-    later = datetime.now(UTC) + timedelta(days=days, hours=1)
+    later = datetime.now(UTC) + timedelta(days=DEFAULT_DAYS, hours=1)
     with clock_at(later):
         for user in ("carrier.officer", "carrier.viewer"):
             for door in DOORS:
@@ -69,6 +68,7 @@ def test_the_carrier_reads_the_list_of_a_flight_just_arrived_and_not_once_its_da
 def test_the_carrier_list_closes_the_set_days_after_the_recorded_landing() -> None:
     from retorno.flights.models import Flight
     from retorno.flights.outputs import carrier_list_closed_at
+    assert Settings().carrier_list_days_after_arrival == DEFAULT_DAYS
     scheduled = datetime(2026, 7, 1, 18, tzinfo=UTC)
     flight = Flight(state="arrived", arrival_utc=scheduled, actual_arrival_utc=scheduled + timedelta(hours=2))
     assert carrier_list_closed_at(flight, 7) == scheduled + timedelta(days=7, hours=2)
