@@ -190,6 +190,10 @@ class CaseReport(ImportReport[CaseRow]):
     """A checked case list: its rows, every problem, and the possible duplicates (each also a warning)."""
 
     duplicates: list[PossibleDuplicate] = field(default_factory=list)
+    # The optional columns the file has no column for, field to the label the report names it by: a held case a row
+    # names keeps what is stored in those fields (red team round 6, F0: a list without `pais_nacimiento` blanked
+    # every country of birth, re-opened verification and took people off manifests); an empty cell still clears.
+    absent: dict[str, str] = field(default_factory=dict)
 
 
 _EARLIEST = EARLIEST_DATE = date(1900, 1, 1)
@@ -421,11 +425,12 @@ def _check_locked_identities(sheet: Sheet, locked: Mapping[str, LockedIdentity])
     error, as `travel.service.update_case` would refuse the row (reported with every other bad row)."""
     if not locked:
         return
+    in_file = {name: column for name, column in _IDENTITY_COLUMN.items() if column in sheet.position_of}
     for index, reference in enumerate(sheet.values["case_reference"]):
         held = locked.get(reference) if isinstance(reference, str) else None
         if held is None:
             continue
-        for field_name, column in _IDENTITY_COLUMN.items():
+        for field_name, column in in_file.items():  # a column the file does not have changes nothing
             value = sheet.values[column][index]
             if value is None and sheet.typed(index, column):
                 continue  # a bad cell, already reported as such
@@ -615,7 +620,8 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     _read_system_references(sheet, first_row_of, system_references or {})
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)
-    return CheckedCases(CaseReport(rows, sheet.finish()), sheet, held, locale)
+    absent = {column.field: sheet.labels[column.field] for column in COLUMNS if column.field not in sheet.position_of}
+    return CheckedCases(CaseReport(rows, sheet.finish(), absent=absent), sheet, held, locale)
 
 
 def parse_relationship(value: str) -> str:

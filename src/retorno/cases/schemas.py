@@ -209,6 +209,9 @@ class CaseImportOut(BaseModel):
     updated: int
     unchanged: int
     possible_duplicates: int
+    columns_kept: list[str] = Field(description="the optional columns the file has none of (as the report names "
+                                                "them): a case already held keeps what is stored in those fields; "
+                                                "a column with an empty cell clears it")
     warnings: list[ImportProblem] = Field(description="at most the first 1,000")
     summary: ProblemSummary
 

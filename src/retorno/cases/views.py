@@ -107,5 +107,6 @@ def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: 
                            max_unpacked=settings.max_unpacked_bytes)
     problems = refuse_bad_import(outcome.report)
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
-            "possible_duplicates": outcome.duplicates_flagged, "warnings": problems,
+            "possible_duplicates": outcome.duplicates_flagged, "columns_kept": list(outcome.report.absent.values()),
+            "warnings": problems,
             "summary": problem_summary(outcome.report)}

@@ -38,7 +38,9 @@ def import_cases_command(file: Path, agency: Annotated[str, typer.Option(help="t
             # Leave the transaction with nothing written, then report.
             session.rollback()
     report_import(file, outcome, lang, f"{outcome.created} created, {outcome.updated} updated, "
-                  f"{outcome.unchanged} unchanged, {outcome.duplicates_flagged} possible duplicates flagged")
+                  f"{outcome.unchanged} unchanged, {outcome.duplicates_flagged} possible duplicates flagged"
+                  + (f"; columns not in the file, kept as stored for cases already held: "
+                     f"{', '.join(outcome.report.absent.values())}" if outcome.report.absent else ""))
 
 
 @template_app.command("cases")

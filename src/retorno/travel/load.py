@@ -136,9 +136,15 @@ def _locked_identities(session: Session, actor: User) -> dict[str, LockedIdentit
             for agency_reference, reference, *identity in rows}
 
 
-def _case_fields(row: CaseRow) -> dict[str, Any]:
-    """The audited fields of a case as the row declares them."""
-    return {name: getattr(row, source) for name, source in _ROW_FIELD.items()}
+def _case_fields(row: CaseRow, fields: tuple[str, ...] = AUDITED_FIELDS) -> dict[str, Any]:
+    """The audited fields of a case (those of `fields`) as the row declares them."""
+    return {name: getattr(row, _ROW_FIELD[name]) for name in fields}
+
+
+def _fields_in(report: CaseReport) -> tuple[str, ...]:
+    """The audited fields the file declares: those of the columns it has. A column absent from the file leaves what
+    is stored (`CaseReport.absent`), where a column with an empty cell clears it."""
+    return tuple(name for name in AUDITED_FIELDS if _ROW_FIELD[name] not in report.absent)
 
 
 def _same_households(session: Session, rows: list[CaseRow], own: dict[str, int], named: set[str | None]) -> None:
@@ -176,18 +182,19 @@ def _same_households(session: Session, rows: list[CaseRow], own: dict[str, int],
                            rows=", ".join(moved[:20]) + (f" (+{len(moved) - 20})" if len(moved) > 20 else ""))
 
 
-def _changed_rows(session: Session, rows: list[CaseRow], own: dict[str, int]) -> tuple[list[tuple[int, CaseRow]], int]:
-    """The rows naming a held case whose declared fields differ from it (with its id); and how many do not."""
+def _changed_rows(session: Session, rows: list[CaseRow], own: dict[str, int], fields: tuple[str, ...]
+                  ) -> tuple[list[tuple[int, CaseRow]], int]:
+    """The rows naming a held case whose declared `fields` differ from it (with its id); and how many do not."""
     ids = [own[row.case_reference] for row in rows]
     stored: dict[int, tuple[Any, ...]] = {}
-    columns = [getattr(Case, name) for name in AUDITED_FIELDS]
+    columns = [getattr(Case, name) for name in fields]
     for start in range(0, len(ids), _CHUNK):
         for case_id, *values in session.execute(
                 sa.select(Case.id, *columns).where(Case.id.in_(ids[start:start + _CHUNK]))).all():
             stored[case_id] = tuple(values)
     changed = []
     for case_id, row in zip(ids, rows, strict=True):
-        if stored[case_id] != tuple(getattr(row, _ROW_FIELD[name]) for name in AUDITED_FIELDS):
+        if stored[case_id] != tuple(getattr(row, _ROW_FIELD[name]) for name in fields):
             changed.append((case_id, row))
     return changed, len(rows) - len(changed)
 
@@ -236,13 +243,14 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
     known = [reference in held.own for reference in rows.column("case_reference")]
     new_rows = rows.select([not held_before for held_before in known])
     again = list(compress(rows, known)) if any(known) else []
-    if again:
+    if again and "household_reference" not in report.absent:  # without the column, no household is named
         _same_households(session, again, held.own, set(rows.column("household_reference")))
-    changed, outcome.unchanged = _changed_rows(session, again, held.own) if again else ([], 0)
+    fields = _fields_in(report)
+    changed, outcome.unchanged = _changed_rows(session, again, held.own, fields) if again else ([], 0)
     for case_id, row in changed:
         case = session.get(Case, case_id)
         assert case is not None
-        if update_case(session, actor, case, _case_fields(row)):
+        if update_case(session, actor, case, _case_fields(row, fields)):
             outcome.updated += 1
         else:
             outcome.unchanged += 1
@@ -259,7 +267,7 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
     if outcome.created or outcome.updated:
         record(session, actor, "import.cases", "import", filename,
                after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
-                      "possible_duplicates": outcome.duplicates_flagged})
+                      "possible_duplicates": outcome.duplicates_flagged, "columns_kept": sorted(report.absent)})
     return outcome
 
 
