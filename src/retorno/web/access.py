@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can, can_any
-from retorno.agencies.service import user_for_token
 from retorno.errors import Forbidden, NotAuthenticated, Term
-from retorno.web.deps import SessionDep, session_user
+from retorno.web.deps import SessionDep, bearer_user, session_user
 from retorno.web.pages.accounts import PASSWORD_PAGE, PasswordChangeRequired
 from retorno.web.pages.common import LoginRequired
 from retorno.web.refusals import READS_PROTECTION
@@ -239,7 +238,7 @@ def declared_access(method: str, path: str) -> Access | None:
 def _caller(request: Request, session: Session) -> User | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return user_for_token(session, header[7:].strip())
+        return bearer_user(request, session, header[7:].strip())
     return session_user(request, session)
 
 
