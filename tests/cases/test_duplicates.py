@@ -101,6 +101,11 @@ def pair(variant: Row) -> list[tuple[int, int | None, str]]:
                  national_id=None), "birth_date_one_digit"),
         # One person's cédula with the other letter (red team M4): a foreigner naturalised keeps the number.
         (replace(ORIGINAL, given_names="Angel", national_id="E-12.345.678"), "same_national_id"),
+        # The year before across a decade (red team round 7, L2): 1989 for 1990 is several digits but one slip of
+        # the year, as near as 1991; and with the surnames in one field.
+        (replace(ORIGINAL, birth_date=date(1989, 4, 12), national_id=None), "birth_date_adjacent_year"),
+        (replace(ORIGINAL, first_surname="Muñoz Peña", second_surname=None, birth_date=date(1989, 4, 12),
+                 national_id=None), "birth_date_adjacent_year"),
     ],
 )
 def test_the_same_person_spelled_differently_is_flagged(variant: Row, reason: str) -> None:
@@ -119,6 +124,12 @@ def test_the_same_person_spelled_differently_is_flagged(variant: Row, reason: st
         replace(ORIGINAL, second_surname="Rodríguez", birth_date=date(1990, 4, 13), national_id=None),
         # Same names, born another year (two digits apart: one apart is a slip of a key, flagged above).
         replace(ORIGINAL, birth_date=date(1987, 4, 12), national_id=None),
+        # Two years before across the decade, or the year before with the day off too: not one slip.
+        replace(ORIGINAL, birth_date=date(1988, 4, 12), national_id=None),
+        replace(ORIGINAL, birth_date=date(1989, 4, 13), national_id=None),
+        replace(ORIGINAL, birth_date=date(1989, 12, 4), national_id=None),
+        # The year before across the decade and a name left out: two differences.
+        replace(ORIGINAL, given_names="Ángel", birth_date=date(1989, 4, 12), national_id=None),
         # Same names, born in another month and day of the year, neither the 1st of January.
         replace(ORIGINAL, birth_date=date(1990, 7, 30), national_id=None),
         # Only one name in common with the other's (a given name and nothing else).
@@ -154,6 +165,32 @@ def test_held_cases_are_compared_but_a_rows_own_earlier_import_is_not() -> None:
         "OLD-1",
     )
     assert 0.9 <= duplicate.score <= 1.0
+
+
+@pytest.mark.parametrize(("held_born", "row_born"), [
+    (date(2000, 8, 24), date(1999, 8, 24)), (date(1999, 8, 24), date(2000, 8, 24)),
+    (date(1990, 1, 31), date(1989, 1, 31)), (date(2009, 12, 31), date(2010, 12, 31)),
+])
+def test_a_held_case_born_the_same_day_of_the_adjacent_year_is_loaded_and_flagged(held_born: date,
+                                                                                  row_born: date) -> None:
+    """Red team round 7 (L2): a person registered anew with the year typed as the one next to it, across a decade,
+    escaped another country's record with an asylum claim open; the held cases a registration loads are those of
+    `held_cases_to_compare`, so the adjacent year must be among its dates as well as flagged."""
+    row = Row(2, "R-2", "Milagros Rosa", "Castrillo", "Díaz", row_born)
+    held = HeldCase("US-1", "Milagros Rosa", "Castrillo", "Díaz", held_born, None)
+    birth_dates, _ = held_cases_to_compare([row])
+    assert birth_dates is not None and held_born in birth_dates
+    [found] = find_duplicates([row], [held])
+    assert found.other_case_reference == "US-1" and found.reason == "birth_date_adjacent_year"
+    assert describe_reason(found.reason, "en") == "birth date in the adjacent year"
+
+
+def test_the_29th_of_february_has_no_adjacent_year() -> None:
+    born = date(2000, 2, 29)
+    birth_dates, _ = held_cases_to_compare([Row(2, "R-2", "Ana", "Gil", None, born)])
+    assert birth_dates is not None and date(2001, 2, 28) not in birth_dates
+    assert find_duplicates([Row(2, "R-2", "Ana", "Gil", None, born), Row(3, "R-3", "Ana", "Gil", None,
+                                                                          date(2001, 3, 1))]) == []
 
 
 def test_reasons_read_in_both_languages() -> None:

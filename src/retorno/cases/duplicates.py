@@ -54,8 +54,9 @@ _DAY_MONTH_SWAP_FACTOR = 0.95
 # name. One person's words all among the other's (a given name left out) is close, not the same.
 _SAME_WORDS = 1.0
 _WORDS_AMONG = 0.95
-# A birth date one digit off (a key slipped), or the 1st of January of the same year (typed when the day is not
-# known): flagged only with the same name (at most its words in other fields), since the date then tells little.
+# A birth date one digit off (a key slipped), the year next to it (1999 for 2000: several digits, one slip of the
+# year), or the 1st of January of the same year (typed when the day is not known): flagged only with the same name
+# (at most its words in other fields), since the date then tells little.
 _DATE_NEAR_FACTOR = 0.92
 # A key shared by more rows than this (01/01 birth dates typed when the date is unknown,
 # for instance) cannot tell people apart; other keys still find the real duplicates.
@@ -78,6 +79,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "birth_date_one_digit": ("fecha de nacimiento con un dígito distinto", "birth date one digit apart"),
     "birth_date_digits_swapped": ("dos dígitos vecinos de la fecha de nacimiento invertidos",
                                   "two neighbouring digits of the birth date swapped"),
+    "birth_date_adjacent_year": ("fecha de nacimiento en el año contiguo", "birth date in the adjacent year"),
     "birth_date_placeholder": ("fecha de nacimiento desconocida (1 de enero) del mismo año",
                                "birth date unknown (1 January) in the same year"),
     "sounds_alike": ("nombre que se pronuncia igual, escrito de otra forma", "name that sounds the same, spelled "
@@ -263,8 +265,9 @@ def _blocks(people: _Columns, glued: _Columns | None = None, particled: Sequence
 
     The keys: the national ID; any word of the names with the birth date (catches swapped, missing and
     joined surnames, given names in another order or in the surnames' fields, and a typo in one of the
-    names); all the words of the names together (catches a birth date one digit off or unknown); the
-    first surname with the birth year and the day and month unordered (catches them swapped). The people
+    names); all the words of the names together (catches a birth date one digit off, in the adjacent
+    year or unknown); the first surname with the birth year and the day and month unordered (catches
+    them swapped). The people
     `particled` (whose names hold particles) have the word keys of their names as `glued` writes them too
     (DE LA ROSA's DELAROSA, each word as said), in the same keys as everyone's own words.
     Each kind of key is built for everyone at once and counted first, so that only the keys
@@ -286,7 +289,7 @@ def _blocks(people: _Columns, glued: _Columns | None = None, particled: Sequence
     ]
     # Every word of the names, whatever its field, with the birth date (a surname swapped, missing or joined to the
     # other, given names in another order or exchanged with the surnames); and all the words together without it
-    # (the same name with the birth date one digit off or unknown).
+    # (the same name with the birth date one digit off, in the adjacent year or unknown).
     word_indexes: list[int] = []
     word_keys: list[str | None] = []
 
@@ -361,6 +364,8 @@ def _date_factor(a: date, b: date) -> tuple[float, list[str]]:
     if (len(differ) == 2 and differ[1] == differ[0] + 1 and text_a[differ[0]] == text_b[differ[1]]
             and text_a[differ[1]] == text_b[differ[0]]):
         return _DATE_NEAR_FACTOR, ["birth_date_digits_swapped"]
+    if abs(a.year - b.year) == 1 and (a.month, a.day) == (b.month, b.day):
+        return _DATE_NEAR_FACTOR, ["birth_date_adjacent_year"]
     if a.year == b.year and _JANUARY_FIRST in ((a.month, a.day), (b.month, b.day)):
         return _DATE_NEAR_FACTOR, ["birth_date_placeholder"]
     return 0.0, ["birth_date_differs"]
@@ -371,10 +376,13 @@ _JANUARY_FIRST = (1, 1)
 
 def near_dates(born: date) -> set[date]:
     """The birth dates `_date_factor` finds near `born` (besides its day and month swapped): one digit of its ISO
-    form changed or two neighbouring digits swapped, and the 1st of January of its year, or every day of its year
-    when it is the 1st of January."""
+    form changed or two neighbouring digits swapped, the same day of the year before and after, and the 1st of
+    January of its year, or every day of its year when it is the 1st of January."""
     text = born.isoformat()
     near = {date(born.year, 1, 1)}
+    for year in (born.year - 1, born.year + 1):
+        with suppress(ValueError):  # no 29th of February that year, or no such year
+            near.add(born.replace(year=year))
     for position, character in enumerate(text):
         if character.isdigit():
             for digit in "0123456789":

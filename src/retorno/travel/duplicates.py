@@ -214,9 +214,9 @@ def records_alike(session: Session, births: Iterable[date], national_ids: Iterab
                   where: Sequence[sa.ColumnElement[bool]] = ()) -> dict[int, HeldCase]:
     """The held cases (meeting `where`), by id, that can share a blocking key of `cases.duplicates` with people born
     on `births` or holding `national_ids`: born on one of those days, on its day and month swapped or on a date near
-    it (a digit off, the 1st of January of its year), or holding one of those cédulas' digits
-    (`cases.duplicates.keys_to_compare`; every record, for very many people). Off the birth-date and cédula
-    indexes, in one statement for a registration's person (a thousand birth dates and a thousand cédulas a
+    it (a digit off, the same day a year before or after, the 1st of January of its year), or holding one of those
+    cédulas' digits (`cases.duplicates.keys_to_compare`; every record, for very many people). Off the birth-date and
+    cédula indexes, in one statement for a registration's person (a thousand birth dates and a thousand cédulas a
     statement)."""
     national_ids = list(national_ids)
     born, keys = keys_to_compare(births, national_ids)
