@@ -1,9 +1,9 @@
 """Who is on a locked manifest changes only with a supervisor of each side (red team F-K, SPEC.md 6), whichever
 door changes it: two-sided agreement covered flights in state manifest_locked only, not an accepted flight past
-its lock time; and a newcomer joining a household, or higher medical needs, still took a household off a locked
-manifest with one officer's action. `flights.service.manifest_locked` is the one rule of when a manifest is
-locked, and every step that takes someone off one asks `locked_removal_agreed` (a protection concern never
-waits: rule 1)."""
+its lock time; and a newcomer joining a household still took a household off a locked manifest with one
+officer's action. `flights.service.manifest_locked` is the one rule of when a manifest is locked, and every step
+that takes someone off one asks `locked_removal_agreed` (a protection concern never waits: rule 1; nor a medical need
+above the one counted: rule 5)."""
 
 from __future__ import annotations
 
@@ -53,18 +53,24 @@ def test_a_newcomer_to_a_household_on_a_locked_manifest_waits_for_both_sides(cli
     assert _aboard(api, flight) == [] and state(api, head["reference"]) == "ready"
 
 
-def test_higher_medical_needs_wait_for_both_sides_but_a_protection_concern_never_does(
+def _alerts(api: Api, user: str) -> dict[str, str]:
+    kinds = {k["kind"]: k for k in ok(api.get(user, "/api/v1/inbox"))["kinds"]}
+    return {i["reference"]: i["note"] for i in kinds.get("alerts", {"items": []})["items"]}
+
+
+def test_higher_medical_needs_and_a_protection_concern_take_a_person_off_a_locked_manifest_at_once(
         client: TestClient, world: World) -> None:
+    """Rule 1 and rule 5: a concern, or a medical need above the one the manifest counted, never waits for both sides
+    (red team round 7, H2: refused until both consented, a higher need was recorded nowhere and told to no one, and the
+    person would have boarded with no medical escort counted); both sides are told by an alert."""
     api = Api(client, world)
-    cases = [api.ready_case(given_names=f"Persona {n}")["reference"] for n in range(2)]
+    cases = [api.ready_case(given_names=f"Persona {n}")["reference"] for n in "AB"]
     flight = locked_flight(api, cases)
-    refused(api.post("inm.officer", f"/api/v1/cases/{cases[0]}/screenings", {"concerns": [], "medical_escorts": 1}),
-            409, NEEDS_BOTH)
-    assert _aboard(api, flight) == sorted(cases)
-    _both_supervisors(api, flight, cases[0])
     ok(api.post("inm.officer", f"/api/v1/cases/{cases[0]}/screenings", {"concerns": [], "medical_escorts": 1}), 201)
     assert _aboard(api, flight) == [cases[1]]
-    # Rule 1: a concern takes the person off at once, with no one's consent.
+    assert state(api, cases[0]) == "ready"
+    assert _alerts(api, "inm.officer") == {cases[0]: "medical_needs"}
+    assert _alerts(api, "saime.officer") == {cases[0]: "taken_off"}
     api.screen(cases[1], ["pending_asylum_claim"])
     assert _aboard(api, flight) == []
 

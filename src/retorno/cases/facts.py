@@ -499,6 +499,14 @@ def medical_escorts(session: Session, case_ids: Sequence[int]) -> dict[int, int]
     return {case_id: escorts for case_id, escorts in found.items() if case_id in medical or escorts}
 
 
+def own_medical_escorts(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
+    """Per case screened, the medical escorts its own latest screening asked for: what a new screening of the record
+    raises or lowers (the person's need is the most of their records', `medical_escorts`). Asked of the record alone,
+    so a screening tells nothing of another agency's record of the person: refusing a lowering by the person's need
+    told a US officer who typed a cédula the number Mexico had recorded (red team round 7, M1)."""
+    return _open_codes(_screening_rows(session, among(Screening.case_id, list(case_ids))))[1] if case_ids else {}
+
+
 def open_concern_codes(session: Session, case_id: int) -> list[str]:
     """Codes of the concerns of one case that no supervisor's resolution has closed."""
     return _open_codes(_screening_rows(session, Screening.case_id == case_id))[0].get(case_id, [])

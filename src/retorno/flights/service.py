@@ -6,6 +6,7 @@ stopped holding (a protection concern raised after manifesting) is caught at the
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import weakref
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.facts import household_key, traveller_facts
 from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
-from retorno.cases.service import can_see, transition
+from retorno.cases.service import transition
 from retorno.config import Settings
 from retorno.db import among, utcnow
 from retorno.errors import (
@@ -315,11 +316,21 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
         ):
             del hh_id
             splits.add(household_key(code, hh_ref))
+    # The medical staff a passenger holds is the need the manifest counted for them, or their need now if higher
+    # (`safeguards.needs_counted` takes them off then): a need lowered without a supervisor's resolution (a link
+    # undone, a possible duplicate decided) frees none of it, so a need raised again always finds its staff
+    # (`lower_counted_needs`; red team round 7, H1).
+    counted: dict[int, int] = {case_id: need for case_id, need in session.execute(
+        sa.select(Passenger.case_id, Passenger.counted_medical_escorts)
+        .where(Passenger.flight_id == flight.id, Passenger.approval.in_(ACTIVE),
+               among(Passenger.case_id, [c.id for c in cases])))} if cases else {}
+    travellers = [dataclasses.replace(facts[c.id], medical_escorts=max(facts[c.id].medical_escorts, counted[c.id]))
+                  if counted.get(c.id, 0) > facts[c.id].medical_escorts else facts[c.id] for c in cases]
     return safeguards.ManifestFacts(
         flight=safeguards.FlightFacts(flight.reference, flight.seats, flight.escorts, flight.medical_staff,
                                       flight.departure_utc.date(), passengers_per_escort,
                                       flight.receiving_agency.country),
-        passengers=[facts[c.id] for c in cases], household_members=members, split_households=frozenset(splits))
+        passengers=travellers, household_members=members, split_households=frozenset(splits))
 
 
 def _lock_time_passed(flight: Flight, lock_hours: int) -> bool:
@@ -483,8 +494,12 @@ _LOCKED_REMOVALS = {
     "document_changed": Message("filing another travel document"),
     "withdrawn": Message("withdrawing the case"),
     "household_changed": Message("a new member joining their household"),
-    "medical_needs": Message("medical escort needs higher than those the flight was approved with"),
 }
+# What takes a person off any manifest at once, locked or not, with an alert to both sides: a protection concern (rule
+# 1), and medical escort needs above those the manifest counted for them (rule 5). Refused until both sides consented,
+# a higher need was lost: nothing recorded, nobody told, the other agency's officer told only that the person was on
+# a locked manifest somewhere, and the person boarded as before (red team round 7, H2).
+_NEVER_WAIT = frozenset({"protection_pull", "medical_needs"})
 
 
 def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: str, reason: str,
@@ -495,8 +510,8 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
     document, a withdrawal, a newcomer to their household, their medical needs): the person goes to
     `back_to` (None: the caller moves them), the household members taken off with them go back to
     'ready'. Returns the references taken off. Off a locked manifest (`manifest_locked`) every change
-    but a protection concern first needs a supervisor of each side to consent to removing `case`
-    (`locked_removal_agreed`), whichever door it came by.
+    but a protection concern or a higher medical need (`_NEVER_WAIT`) first needs a supervisor of each side
+    to consent to removing `case` (`locked_removal_agreed`), whichever door it came by.
     """
     rows = session.execute(
         sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
@@ -504,8 +519,9 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
     ).all()
     taken: list[str] = []
     for _, flight in rows:
-        if kind != "protection_pull":
-            # Off a locked manifest only with both sides' supervisors; a protection concern never waits (rule 1).
+        if kind not in _NEVER_WAIT:
+            # Off a locked manifest only with both sides' supervisors; a protection concern never waits (rule 1), nor
+            # a medical need higher than the flight counted (rule 5, `take_off_for_higher_needs`).
             locked_removal_agreed(session, flight, case, what=_LOCKED_REMOVALS[kind])
         for passenger, member in _with_household(session, flight, [case]):
             is_named = member.id == case.id
@@ -521,28 +537,35 @@ def take_off_for_higher_needs(session: Session, by: User | None, case: Case, nee
     """Take `case` off the manifests on which its person's medical escort needs, now `needed`, are more than were
     counted for them (`Passenger.counted_medical_escorts`): the flight's medical staff and the receiving side's
     approval were for the need counted. Whichever door raised it (a screening of any record of the person, a record
-    linked by a correction, a document or a verification, a possible duplicate flagged), the person is approved anew
-    for the need, and off a locked manifest only with a supervisor of each side (`take_off_manifests`). A person with
-    an open concern is the protection pull's to take off, which never waits: the caller leaves them to it.
-
-    Refused through a record of the person that `by` may not see, the refusal names nothing of it, its case or its
-    flight (red team round 5, C-F2). Returns the references taken off."""
+    linked by a correction, a document or a verification, a possible duplicate flagged), the person leaves at once,
+    off a locked manifest too, with an alert to both sides (`_NEVER_WAIT`), and is approved anew for the need. A
+    person with an open concern is the protection pull's to take off: the caller leaves them to it. Returns the
+    references taken off."""
     counted = session.execute(
         sa.select(sa.func.min(Passenger.counted_medical_escorts)).join(Flight, Flight.id == Passenger.flight_id)
         .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state.in_(NOT_YET_FLOWN))
     ).scalar_one_or_none()
     if counted is None or needed <= counted:
         return []
-    try:
-        return take_off_manifests(session, by, case, kind="medical_needs", back_to="ready",
-                                  reason=" ".join(filter(None, ("medical escort needs changed after manifesting",
-                                                                where))))
-    except InvalidTransition as refused:
-        if by is None or can_see(session, by, case):
-            raise
-        raise InvalidTransition("the same person is on a locked manifest another agency holds: a higher medical "
-                                "escort need waits until a supervisor of each side of that flight approves taking "
-                                "them off", code=refused.code) from None
+    return take_off_manifests(session, by, case, kind="medical_needs", back_to="ready",
+                              reason=" ".join(filter(None, ("medical escort needs changed after manifesting", where))))
+
+
+def lower_counted_needs(session: Session, case: Case, needed: int) -> None:
+    """A supervisor's written resolution lowered the medical escorts `case`'s person needs to `needed`: the manifests
+    holding them count that from now on, so the medical staff it frees may serve others and a need rising again above
+    it takes the person off (red team round 7, H1: the count stayed at the old need while the staff it had reserved
+    went to another passenger, and the need raised back was then refused, hidden, as the flight's staff fell short).
+    Nothing else lowers what a manifest counts: a link undone or a flag decided leaves the staff reserved."""
+    ids = session.execute(
+        sa.select(Passenger.id).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state.in_(NOT_YET_FLOWN),
+               Passenger.counted_medical_escorts > needed)).scalars().all()
+    for passenger_id in ids:
+        passenger = session.get(Passenger, passenger_id)
+        assert passenger is not None
+        passenger.counted_medical_escorts = needed
+    session.flush()
 
 
 def _alert(session: Session, by: User | None, flight: Flight, case: Case, kind: str, why: str) -> None:

@@ -14,7 +14,7 @@ from retorno.agencies.permissions import action, can, reader
 from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
 from retorno.cases.facts import concern_term, open_concern_codes
-from retorno.cases.facts import medical_escorts as escorts_needed
+from retorno.cases.facts import own_medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
 from retorno.db import utcnow

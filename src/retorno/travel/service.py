@@ -19,7 +19,13 @@ from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases import lifecycle
-from retorno.cases.facts import open_concern_codes, protection_status, same_person, traveller_facts
+from retorno.cases.facts import (
+    open_concern_codes,
+    own_medical_escorts,
+    protection_status,
+    same_person,
+    traveller_facts,
+)
 from retorno.cases.models import Case, Household
 from retorno.cases.service import (
     HOUSEHOLD_REACTIONS,
@@ -38,7 +44,7 @@ from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, InvalidTransition, Message, Term, written_reason
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
-from retorno.flights.service import take_off_for_higher_needs, take_off_manifests
+from retorno.flights.service import lower_counted_needs, take_off_for_higher_needs, take_off_manifests
 from retorno.safeguards import is_minor
 from retorno.screening import service as screening
 from retorno.screening.models import Screening
@@ -137,8 +143,14 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
                                 code="invalid_transition.case", case=case.reference, flight=flown)
     others = [other for other_id in same_person(session, [case.id]).get(case.id, {})
               if (other := session.get(Case, other_id)) is not None]
+    own_before = own_medical_escorts(session, [case.id]).get(case.id, 0)
     recorded = screening.record_screening(session, actor, case, concerns=concerns, notes=notes,
                                           medical_escorts=medical_escorts, reason=reason)
+    if recorded.medical_escorts < own_before:
+        # A supervisor's written resolution lowered the need: the manifests count the person's need now.
+        for record_ in (case, *others):
+            if record_.state in ("manifested", "boarded"):
+                lower_counted_needs(session, record_, traveller_facts(session, [record_])[record_.id].medical_escorts)
     _screened(session, actor, case, recorded)
     for other in others:
         _medical_needs_rose(session, actor, other, "on another record of the same person")
