@@ -50,6 +50,7 @@ def carrier_list_closed_at(flight: Flight, days: int) -> datetime | None:
     return (flight.actual_arrival_utc or flight.arrival_utc) + timedelta(days=days)
 
 
+@reader("paxlst.read")
 def carrier_list_closed(session: Session, actor: User, flight: Flight) -> datetime | None:
     """The moment the flight's passenger list closed to `actor`, a carrier's official, if it has; None otherwise."""
     if actor.agency.kind != "carrier":

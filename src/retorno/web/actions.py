@@ -134,6 +134,7 @@ OBJECTS = {
     "matching_run": "ronda de emparejamiento",
     "opportunity": "oportunidad",
     "placement": "colocación",
+    "saved_search": "búsqueda guardada",
     "user": "usuario",
 }
 
