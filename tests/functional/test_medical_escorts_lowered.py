@@ -59,3 +59,17 @@ def test_an_officer_cannot_lower_the_medical_escorts_a_case_needs(client: TestCl
     assert screenings[-1]["medical_escorts"] == 0
     assert [r["reason"] for r in screenings[-1]["resolutions"]] == ["Alta médica: ya no necesita escolta."]
     ok(api.post("inm.officer", add, {"cases": [ref]}), 201)
+
+
+def test_a_refused_lowering_does_not_name_the_need_it_was_refused_against(client: TestClient, world: World) -> None:
+    """Red team round 8, L2 (low): an officer's screening asking for fewer escorts was refused with "needs 2 medical
+    escorts", a figure of the health record told outside the audited reads (the case page's pre-fill of the same
+    figure is audited). The refusal names the rule and the figure the official typed, never the recorded need."""
+    api = Api(client, world)
+    ref = api.ready_case()["reference"]
+    api.screen(ref, medical_escorts=3)
+    error = refused(api.post("inm.officer", f"/api/v1/cases/{ref}/screenings",
+                             {"concerns": [], "medical_escorts": 1}), 409, LOWERED)
+    told = " ".join(str(part) for part in (error["message"], error.get("details", "")))
+    assert "supervisor" in told and "1" in told.replace(ref, "")
+    assert "3" not in told.replace(ref, ""), told

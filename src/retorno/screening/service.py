@@ -67,9 +67,10 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
     if lowered and not can(actor, "screening.resolve"):
         raise SafeguardViolation([safeguards.Violation(
             safeguards.MEDICAL_ESCORT, case.reference,
-            "case %(case)s needs %(before)s medical escorts: a screening asking for fewer (%(after)s) is a "
-            "supervisor's written resolution, as closing a concern is",
-            {"case": case.reference, "before": escorts_before, "after": medical_escorts})])
+            # The need it was refused against is not named: it is read on the case's audited pages (round 8, L2).
+            "case %(case)s needs more medical escorts than this screening asks for (%(after)s): asking for fewer is "
+            "a supervisor's written resolution, as closing a concern is",
+            {"case": case.reference, "after": medical_escorts})])
     if lowered:
         reason = written_reason(reason)
     screening = Screening(case_id=case.id, screened_by=actor.id, concerns=sorted(set(concerns)), notes=notes,
