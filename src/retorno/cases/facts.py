@@ -512,6 +512,12 @@ def open_concern_codes(session: Session, case_id: int) -> list[str]:
     return _open_codes(_screening_rows(session, Screening.case_id == case_id))[0].get(case_id, [])
 
 
+def own_open_concerns(session: Session, case_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Per case with one, the codes of the concerns of its own screenings that no resolution closed: no other record
+    of the person counted (what an official may be told of records they may read, red team round 9, H1)."""
+    return _open_codes(_screening_rows(session, among(Screening.case_id, list(case_ids))))[0] if case_ids else {}
+
+
 def case_fingerprint(case: Case) -> str:
     """The identity fingerprint of a case as it is now."""
     return _fingerprint_of(tuple(getattr(case, name) for name in IDENTITY_FIELDS))

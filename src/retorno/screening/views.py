@@ -91,8 +91,11 @@ class PossibleDuplicateOut(BaseModel):
     decision: Literal["same_person", "different_people"] | None
     decided_at: datetime | None
     holding: bool | None = Field(description="undecided while either person has a protection concern open: the case "
-                                             "is held back until a supervisor decides; of another agency's record, "
-                                             "told only when this case's own concern holds it (none otherwise)")
+                                             "is held back until a supervisor decides; told only from the concerns "
+                                             "of records the reader may read (the two records and the person's other "
+                                             "records of the reader's country), never another country's; of another "
+                                             "agency's record, told only when such a concern of this case's person "
+                                             "holds it (none otherwise)")
     awaiting: Literal["other_agency", "this_agency"] | None = Field(
         default=None, description="of two records in two countries, 'different people' said by one agency only: the "
                                   "decision awaits a supervisor of the other agency ('other_agency': this agency said "

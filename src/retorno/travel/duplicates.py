@@ -29,7 +29,7 @@ from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import Entry, record, record_many, text_digest
 from retorno.cases.duplicates import HeldCase, describe_reason, find_duplicates, keys_to_compare
-from retorno.cases.facts import open_concern_codes, protection_status, same_person, undecided_duplicates
+from retorno.cases.facts import own_open_concerns, protection_status, same_person, undecided_duplicates
 from retorno.cases.models import (
     DIFFERENT_PEOPLE,
     DUPLICATE_DECISIONS,
@@ -64,8 +64,10 @@ class DuplicateShown:
     reason_en: str
     decision: str | None
     decided_at: datetime | None
-    # Whether the pair holds the case back now (undecided, and a protection concern open on either person); None for
-    # another agency's record the reader may not see, unless the case's own concern holds it.
+    # Whether the pair holds the case back now (undecided, and a protection concern open on either person), as the
+    # reader may know it: from the concerns of records they may read (`_concerns_seen`), never another country's;
+    # None for another agency's record the reader may not see, unless a concern of the case's person they may read
+    # holds it.
     holding: bool | None
     # Of two records in two countries, whose "different people" one agency has said (`_first_word`): whose word the
     # decision awaits, "other_agency" (the reader's agency said it) or "this_agency" (the other said it); else None.
@@ -99,9 +101,7 @@ def possible_duplicates(session: Session, actor: User, case: Case) -> list[Dupli
     pairs = _pairs(session, case)
     if not pairs:
         return []
-    status = protection_status(session, [case.id, *(other.id for _, other in pairs)])
-    # The concerns of this case's own screenings: all that a flag of an unseen record may tell holds it.
-    own_concern = bool(open_concern_codes(session, case.id))
+    concern = _concerns_seen(session, actor, [case, *(other for _, other in pairs)])
     shown = []
     for number, (pair, other) in enumerate(pairs, start=1):
         undecided = pair.decision is None
@@ -112,11 +112,29 @@ def possible_duplicates(session: Session, actor: User, case: Case) -> list[Dupli
             shown.append(DuplicateShown(other.reference, True, number, round(pair.score, 3),
                                         describe_reason(pair.reason, "es"), describe_reason(pair.reason, "en"),
                                         pair.decision, pair.decided_at,
-                                        undecided and bool(status[case.id][1] or status[other.id][1]), awaiting))
+                                        undecided and (concern[case.id] or concern[other.id]), awaiting))
         else:
             shown.append(DuplicateShown(ANOTHER_AGENCY, False, number, None, *_UNSEEN_REASON, pair.decision,
-                                        pair.decided_at, (undecided and own_concern) or None, awaiting))
+                                        pair.decided_at, (undecided and concern[case.id]) or None, awaiting))
     return shown
+
+
+def _concerns_seen(session: Session, actor: User, records: Sequence[Case]) -> dict[int, bool]:
+    """Per record among `records` that `actor` may read, whether its person has a protection concern open as `actor`
+    may know it: on the record, or on another record of the person that `actor` may read (`same_person`), never on
+    another country's record nor through another flag (red team round 9, H1: the flag between an officer's own two
+    records of a person said `holding` when the other country's record alike had an asylum claim open, and not
+    when it had none; `protection_status`, which the hold itself decides on, counts every record of the person in
+    every agency and their possible duplicates)."""
+    seen = [record_ for record_ in dict.fromkeys(records) if can_see(session, actor, record_)]
+    links = same_person(session, [record_.id for record_ in seen])
+    visible: dict[int, bool] = {record_.id: True for record_ in seen}
+    for other_id in sorted({other for others in links.values() for other in others} - visible.keys()):
+        other = session.get(Case, other_id)
+        visible[other_id] = other is not None and can_see(session, actor, other)
+    person = {record_.id: {record_.id, *(o for o in links.get(record_.id, {}) if visible[o])} for record_ in seen}
+    codes = own_open_concerns(session, sorted(set().union(*person.values())))
+    return {case_id: any(codes.get(r) for r in records_) for case_id, records_ in person.items()}
 
 
 # How a decision's refusal names the other record when the supervisor may not read it.

@@ -101,8 +101,9 @@ def household_grew(session: Session, by: User, household_ids: list[int]) -> list
 @reader("duplicate.read")
 def read_possible_duplicates(session: Session, actor: User, case: Case) -> list[duplicates.DuplicateShown]:
     """The possible duplicates of `case` as `actor` may be told of them, an audited read (SPEC.md 4.7): whether a
-    pair holds the case back tells that a look-alike, perhaps another agency's, has a protection concern open, as
-    reading the screenings (`screening.read`), the concern filter and the timeline do. Every door reads them here.
+    pair holds the case back tells that a look-alike the reader may read has a protection concern open (never one
+    another country holds: `duplicates._concerns_seen`), as reading the screenings (`screening.read`), the concern
+    filter and the timeline do. Every door reads them here.
     A case with no possible duplicate tells nothing of anyone else: its read (every view of its page) is not
     recorded."""
     shown = duplicates.possible_duplicates(session, actor, case)
