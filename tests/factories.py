@@ -19,6 +19,9 @@ from retorno.db import clock_at
 from retorno.documents import mrz
 
 PASSWORD = "correct horse battery"
+# The world's tokens are made once per test database and used by tests that run the clock months ahead
+# (`clock_at`): they last ten years, as an installation's RETORNO_TOKEN_DAYS could let them.
+TOKEN_DAYS = 3650
 
 AGENCIES = [
     ("MX-INM", "Instituto Nacional de Migración", "sending_authority", "MEX", None),
@@ -72,7 +75,7 @@ def build_world(session: Session) -> World:
     for username, agency, role in USERS:
         user = create_user(session, None, username=username, full_name=username, agency_code=agency, role=role,
                            password=PASSWORD)
-        tokens[username] = create_token(session, user, name="tests")
+        tokens[username] = create_token(session, user, name="tests", longest_days=TOKEN_DAYS)
     return World(tokens)
 
 

@@ -11,6 +11,7 @@ import ast
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
 from retorno import migrations
-from retorno.agencies.models import User
+from retorno.agencies.models import Agency, ApiToken, User
 from retorno.benchmarks.work_pages import fill
 from retorno.cases.facts import OPEN_CONCERN, _still_open
 from retorno.cases.models import Case
@@ -167,3 +168,31 @@ def test_0024_without_keys_leaves_the_answers_plain_and_readable(
                                         {"id": follow_up_id}).scalar_one()
             read = connection.execute(sa.select(FollowUp.answers).where(FollowUp.id == follow_up_id)).scalar_one()
     assert not stored.startswith("v1:") and json.loads(stored) == answer and read == answer
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0026_gives_each_existing_token_an_expiry_from_its_creation(kind: str, tmp_path: Path,
+                                                                     data_keys: DataKeyring) -> None:
+    """Tokens made before expiry existed expire 90 days after they were made: an old one stops working."""
+    made = [datetime(2025, 1, 10, 8, 30, tzinfo=UTC), datetime.now(UTC).replace(microsecond=0)]
+    with empty_database(kind, tmp_path, "tokens0026") as url:
+        upgrade(url)
+        engine = make_engine(url)
+        use_data_keys(engine, data_keys)
+        try:
+            with Session(engine) as session:
+                agency = Agency(code="MX-INM", name="INM", kind="sending_authority", country="MEX")
+                user = User(username="inm.officer", full_name="x", agency=agency, role="officer", password_hash="x")
+                session.add_all([agency, user])
+                session.flush()
+                session.add_all([ApiToken(user_id=user.id, name=f"t{n}", token_hash=f"{n:064d}", created_at=when,
+                                          expires_at=when, last_used_at=when) for n, when in enumerate(made)])
+                session.commit()
+            command.downgrade(alembic_config(url), "0025")
+            upgrade(url)
+            with Session(engine) as session:
+                rows = session.execute(sa.select(ApiToken.created_at, ApiToken.expires_at, ApiToken.last_used_at)
+                                       .order_by(ApiToken.id)).all()
+        finally:
+            engine.dispose()
+    assert rows == [(when, when + timedelta(days=90), None) for when in made]

@@ -34,6 +34,9 @@ class Settings:
     # A login session ends after this long without a request (idle) and this long after login (absolute).
     session_idle_seconds: int = 30 * 60
     session_max_age_seconds: int = 8 * 3600
+    # An API bearer token works this many days after it was made (RETORNO_TOKEN_DAYS); whoever asks for one may ask
+    # for fewer, never more. A token of a system stops working then, and a new one is asked for with the password.
+    token_days: int = 90
     # Login throttling: after this many failures, each further one doubles the wait (1 s, 2 s, 4 s...)
     # up to the cap; never a lock-out (README "Sessions and login throttling").
     login_free_failures: int = 3
@@ -110,7 +113,8 @@ class Settings:
 # Settings read from RETORNO_<NAME> as they are named here (RETORNO_SESSION_IDLE_SECONDS...).
 _INTEGER_SETTINGS = ("session_idle_seconds", "session_max_age_seconds", "login_free_failures",
                      "login_delay_cap_seconds", "max_upload_bytes", "max_body_bytes", "max_unpacked_bytes",
-                     "departure_early_hours", "departure_late_hours", "carrier_list_days_after_arrival")
+                     "departure_early_hours", "departure_late_hours", "carrier_list_days_after_arrival",
+                     "token_days")
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -135,7 +135,7 @@ def test_an_operator_sees_only_the_returnees_its_own_state_received(
                       country="COL")
         user = create_user(session, None, username="opc.officer", full_name="opc", agency_code="CO-OPC",
                            role="officer", password=PASSWORD)
-        colombian = {"Authorization": f"Bearer {create_token(session, user, name='tests')}"}
+        colombian = {"Authorization": f"Bearer {create_token(session, user, name='tests', longest_days=90)}"}
         session.commit()
     for path in ("/api/v1/cases", "/api/v1/returnees", "/api/v1/inbox"):
         seen = client.get(path, headers=colombian)

@@ -46,7 +46,11 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for system-to-system calls; only its SHA-256 is stored."""
+    """A bearer token for system-to-system calls; only its SHA-256 is stored.
+
+    It works until `expires_at` (RETORNO_TOKEN_DAYS after it was made, or fewer days if asked) unless revoked
+    first; `last_used_at` is written at most once a minute (`service.user_for_token`).
+    """
 
     __tablename__ = "api_tokens"
 
@@ -55,7 +59,9 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(sa.String(80))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined")
 

@@ -119,6 +119,10 @@ CAPABILITIES: dict[str, Capability] = {
     # agencies only (agencies.service.stands_in); monitors change nothing, their users too.
     "users.read": _read(SENDING, RECEIVING, CARRIER, OPERATOR, ADMINISTRATOR, role="supervisor"),
     "users.manage": _change(SENDING, RECEIVING, CARRIER, OPERATOR, ADMINISTRATOR, role="supervisor"),
+    # Listing and revoking the API tokens of another user of one's own agency (never another agency's: an
+    # administrator ends another agency's user's tokens by disabling the user). Each official lists and revokes their
+    # own, a viewer too, as their own password (`agencies.service.manages_tokens_of`).
+    "tokens.manage": _change(SENDING, RECEIVING, CARRIER, OPERATOR, ADMINISTRATOR, role="supervisor"),
 }
 
 

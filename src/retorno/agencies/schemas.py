@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -10,6 +11,20 @@ from pydantic import BaseModel
 class TokenOut(BaseModel):
     token: str
     token_type: Literal["bearer"]
+    id: int
+    expires_at: datetime
+
+
+class TokenListed(BaseModel):
+    """One API token of a user, as its owner and their agency's supervisors see it: never its secret nor its hash."""
+
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    state: Literal["active", "expired", "revoked"]
 
 
 class AgencyOut(BaseModel):

@@ -9,6 +9,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pycountry
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, LoginSession, User
-from retorno.agencies.permissions import ADMINISTRATOR, MONITOR, action
+from retorno.agencies.permissions import ADMINISTRATOR, MONITOR, action, can
 from retorno.audit.service import record
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
@@ -241,21 +242,112 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, user: User, *, name: str) -> str:
-    """Issue a bearer token for `user` themselves (shown once; only its digest is kept)."""
+# A token's last use is written when it is this much older than the request: not on every request (`retorno bench
+# load` counts the statements of each), yet near enough for its owner to tell a forgotten token from a busy one.
+TOKEN_USE_GRANULARITY = timedelta(minutes=1)
+
+
+def create_token(session: Session, user: User, *, name: str, longest_days: int, days: int | None = None) -> str:
+    """Issue a bearer token for `user` themselves (`issue_token`); returns the token."""
+    return issue_token(session, user, name=name, longest_days=longest_days, days=days)[0]
+
+
+def issue_token(session: Session, user: User, *, name: str, longest_days: int,
+                days: int | None = None) -> tuple[str, ApiToken]:
+    """Issue a bearer token for `user` themselves (shown once; only its digest is kept): the token and its row.
+
+    It expires `days` after now, `longest_days` (the installation's RETORNO_TOKEN_DAYS, which each door passes) if
+    not asked: a caller may ask for fewer days, never more. Audited as `token.create` with its id, name and expiry.
+    """
+    if days is None:
+        days = longest_days
+    if not 1 <= days <= longest_days:
+        raise InvalidInput("a token lasts from 1 to %(longest)s days, not %(days)s", code="token.days",
+                           longest=longest_days, days=days)
     token = "rt_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token)))
-    record(session, user, "token.create", "user", user.username, after={"name": name})
-    return token
+    now = utcnow()
+    row = ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), created_at=now,
+                   expires_at=now + timedelta(days=days))
+    session.add(row)
+    session.flush()
+    record(session, user, "token.create", "user", user.username,
+           after={"token": row.id, "name": name, "expires_at": row.expires_at.isoformat()})
+    return token, row
 
 
 def user_for_token(session: Session, token: str) -> User:
+    """The user of a live bearer token: known, not revoked, not expired, its user active.
+
+    Its last use is noted when older than `TOKEN_USE_GRANULARITY`, by a statement of its own that skips the row if
+    another request is noting it (PostgreSQL: a row lock held until that request commits must not make this one
+    wait; SQLite writes one at a time anyway).
+    """
     row = session.execute(
         sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(token), ApiToken.revoked_at.is_(None))
     ).scalar_one_or_none()
     if row is None or not row.user.active:
         raise NotAuthenticated("the bearer token is unknown or revoked", code="bad_token")
+    now = utcnow()
+    if now >= row.expires_at:
+        raise NotAuthenticated("the bearer token expired; ask for a new one (POST /api/v1/auth/token)",
+                               code="token_expired")
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_GRANULARITY:
+        stale = sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_USE_GRANULARITY)
+        free = sa.select(ApiToken.id).where(ApiToken.id == row.id, stale).with_for_update(skip_locked=True)
+        session.execute(sa.update(ApiToken).where(ApiToken.id.in_(free.scalar_subquery())).values(last_used_at=now),
+                        execution_options={"synchronize_session": False})
     return row.user
+
+
+def token_state(token: ApiToken, now: datetime | None = None) -> str:
+    """active, expired or revoked."""
+    if token.revoked_at is not None:
+        return "revoked"
+    return "expired" if (now or utcnow()) >= token.expires_at else "active"
+
+
+def manages_tokens_of(by: User | None, user: User) -> bool:
+    """Whether `by` may list and revoke the API tokens of `user`: their own (any official, a viewer too, as their own
+    password); a user of their own agency for a supervisor holding `tokens.manage`; anyone's at the operator's
+    console (`by` None). Nobody else's, an administrator's included (disabling a user revokes all of them)."""
+    if by is None or by.id == user.id:
+        return True
+    return by.agency_id == user.agency_id and can(by, "tokens.manage")
+
+
+def token_owner(session: Session, by: User | None, username: str) -> User:
+    """The user named `username` whose tokens `by` may manage; any other does not exist for `by` (404)."""
+    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not manages_tokens_of(by, user):
+        raise NotFound("no user '%(username)s' whose tokens you manage", code="user_not_found", username=username)
+    return user
+
+
+def list_tokens(session: Session, by: User | None, username: str) -> list[ApiToken]:
+    """The API tokens of `username`, newest first (`manages_tokens_of` decides whose; never a secret nor a hash)."""
+    user = token_owner(session, by, username)
+    return list(session.execute(sa.select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).scalars())
+
+
+def revoke_token(session: Session, by: User | None, username: str, token_id: int) -> ApiToken:
+    """Revoke one API token of `username` (audited as `token.revoke`): it stops working at the next request.
+
+    A token that is not `username`'s, or whose user `by` may not manage, is answered as unknown (404), not refused:
+    its existence is not told. One already revoked stays as it was, and nothing is audited again.
+    """
+    user = token_owner(session, by, username)
+    row = session.execute(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+                          ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("no token %(token)s of %(username)s", code="token_not_found", token=token_id,
+                       username=username)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+        record(session, by, "token.revoke", "user", user.username,
+               after={"token": row.id, "name": row.name, "expires_at": row.expires_at.isoformat()})
+    return row
 
 
 def agency_by_code(session: Session, code: str) -> Agency:

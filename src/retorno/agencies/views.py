@@ -9,11 +9,19 @@ from fastapi import Path as PathParam
 from pydantic import ConfigDict, Field
 
 from retorno.agencies import logins, service
-from retorno.agencies.models import AGENCY_KINDS
-from retorno.agencies.schemas import AgencyDisabled, AgencyListed, MeOut, TokenOut, UserCreated, UserDisabled
+from retorno.agencies.models import AGENCY_KINDS, ApiToken
+from retorno.agencies.schemas import (
+    AgencyDisabled,
+    AgencyListed,
+    MeOut,
+    TokenListed,
+    TokenOut,
+    UserCreated,
+    UserDisabled,
+)
 from retorno.errors import Forbidden
 from retorno.plaintext import Input
-from retorno.web.deps import CurrentUser, SessionDep, client_address, login_policy
+from retorno.web.deps import MAX_ID, CurrentUser, IdPath, SessionDep, SettingsDep, client_address, login_policy
 from retorno.web.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["agencies"])
@@ -25,6 +33,8 @@ class Credentials(Input):
     username: str = Field(min_length=1, max_length=80)
     password: str = Field(min_length=1, max_length=200)
     token_name: str = Field(default="api", max_length=80)
+    days: int | None = Field(default=None, ge=1, le=MAX_ID,
+                             description="how many days the token works: at most, and by default, RETORNO_TOKEN_DAYS")
 
 
 class UserIn(Input):
@@ -37,18 +47,52 @@ class UserIn(Input):
     password: str = Field(min_length=10, max_length=200)
 
 
-@router.post("/auth/token", status_code=201, response_model=TokenOut, responses=errors(401, 403, 429))
-def token(body: Credentials, request: Request, session: SessionDep) -> Any:
-    """Exchange a username and password for a bearer token (for system-to-system calls).
+@router.post("/auth/token", status_code=201, response_model=TokenOut, responses=errors(401, 403, 422, 429))
+def token(body: Credentials, request: Request, session: SessionDep, settings: SettingsDep) -> Any:
+    """Exchange a username and password for a bearer token (for system-to-system calls; audited as token.create).
 
-    Throttled like the login page (429 with Retry-After after repeated failures).
+    The token works until `expires_at`: RETORNO_TOKEN_DAYS days (90 by default), or the fewer `days` asked for
+    (more is 422 `token.days`); then it is refused 401 `token_expired`. Throttled like the login page (429 with
+    Retry-After after repeated failures).
     """
     user = logins.authenticate(session, body.username, body.password, address=client_address(request),
                                policy=login_policy(request))
     if user.must_change_password:
         raise Forbidden("%(username)s must first choose a new password on the page /account/password: the "
                         "current one was set by someone else", code="password_change_required", username=user.username)
-    return {"token": service.create_token(session, user, name=body.token_name), "token_type": "bearer"}
+    secret, row = service.issue_token(session, user, name=body.token_name, longest_days=settings.token_days,
+                                      days=body.days)
+    return {"token": secret, "token_type": "bearer", "id": row.id, "expires_at": row.expires_at}
+
+
+def _token_listed(row: ApiToken) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "created_at": row.created_at, "expires_at": row.expires_at,
+            "last_used_at": row.last_used_at, "revoked_at": row.revoked_at, "state": service.token_state(row)}
+
+
+@router.get("/auth/tokens", response_model=list[TokenListed])
+def own_tokens(session: SessionDep, user: CurrentUser) -> Any:
+    """The caller's own API tokens, newest first: name, when made, when it expires, last used (noted at most once a
+    minute), revoked; never the token nor its hash."""
+    return [_token_listed(row) for row in service.list_tokens(session, user, user.username)]
+
+
+Username = Annotated[str, PathParam(pattern=r"^[^\x00]+$", max_length=80)]
+
+
+@router.get("/users/{username}/tokens", response_model=list[TokenListed], responses=errors(404))
+def user_tokens(username: Username, session: SessionDep, user: CurrentUser) -> Any:
+    """A user's API tokens: one's own, or (a supervisor) those of a user of one's own agency. Anyone else's is 404
+    `user_not_found`."""
+    return [_token_listed(row) for row in service.list_tokens(session, user, username)]
+
+
+@router.post("/users/{username}/tokens/{token_id}/revoke", response_model=TokenListed, responses=errors(404))
+def revoke_token(username: Username, token_id: IdPath, session: SessionDep, user: CurrentUser) -> Any:
+    """Revoke one API token (audited as token.revoke): it is refused from the next request on. One's own, or (a
+    supervisor) one of a user of one's own agency; any other, or an unknown id, is 404 (whether it exists is not
+    told). Revoking a revoked token answers it as it is."""
+    return _token_listed(service.revoke_token(session, user, username, token_id))
 
 
 @router.get("/me", response_model=MeOut)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from retorno.cli import agencies, backups
 from retorno.cli.agencies import PasswordFile, PasswordOption, password_from
@@ -84,8 +85,12 @@ def users_add(username: str, agency: Annotated[str, typer.Option(help="agency co
 
 @users_app.command("token")
 def users_token(username: str, password: PasswordOption = None, password_file: PasswordFile = None,
-                name: str = "cli", database_url: DatabaseUrl = None) -> None:
-    """Issue a bearer token for system-to-system calls (throttled like the login page)."""
+                name: str = "cli",
+                days: Annotated[int | None, typer.Option(help="days it works: at most, and by default, "
+                                                              "RETORNO_TOKEN_DAYS")] = None,
+                database_url: DatabaseUrl = None) -> None:
+    """Issue a bearer token for system-to-system calls (throttled like the login page); it expires after
+    RETORNO_TOKEN_DAYS days (90 by default) or the fewer --days asked for."""
     from retorno.agencies.logins import LoginPolicy, authenticate
     from retorno.agencies.service import create_token
 
@@ -94,8 +99,45 @@ def users_token(username: str, password: PasswordOption = None, password_file: P
         secret = password_from(password, password_file, confirm=False)
         with unit_of_work(config) as session:
             user = authenticate(session, username, secret, address="local", policy=LoginPolicy.of(config))
-            token = create_token(session, user, name=name)
+            token = create_token(session, user, name=name, longest_days=config.token_days, days=days)
         console.print(token)
+    with refusals():
+        body()
+
+
+@users_app.command("tokens")
+def users_tokens(username: str, database_url: DatabaseUrl = None) -> None:
+    """List a user's API tokens: id, name, made, expires, last used, state (never the token itself)."""
+    from retorno.agencies.service import list_tokens, token_state
+
+    def body() -> None:
+        from rich.table import Table
+        table = Table("id", "name", "created", "expires", "last used", "state")
+        with unit_of_work(settings(database_url)) as session:
+            for row in list_tokens(session, None, username):
+                table.add_row(str(row.id), escape(row.name), _moment(row.created_at), _moment(row.expires_at),
+                              _moment(row.last_used_at), token_state(row))
+        console.print(table)
+    with refusals():
+        body()
+
+
+def _moment(value: object) -> str:
+    from datetime import datetime
+    return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else "-"
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(username: str, token_id: int, database_url: DatabaseUrl = None) -> None:
+    """Revoke one API token of a user (by its id, from `retorno users tokens`; audited as 'system'): it is refused
+    from the next request on."""
+    from retorno.agencies.service import revoke_token
+
+    def body() -> None:
+        with unit_of_work(settings(database_url)) as session:
+            row = revoke_token(session, None, username, token_id)
+            name = row.name
+        console.print(f"token {token_id} ({escape(name)}) of [bold]{escape(username)}[/bold] revoked", highlight=False)
     with refusals():
         body()
 

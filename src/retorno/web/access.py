@@ -33,6 +33,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     # ---- API: accounts
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/api/v1/me"): SIGNED_IN,
+    # One's own API tokens, a viewer's too; a supervisor's of their agency's users (tokens.manage): the action decides
+    # whose, and answers 404 for anyone else's (agencies.service.manages_tokens_of).
+    ("GET", "/api/v1/auth/tokens"): SIGNED_IN,
+    ("GET", "/api/v1/users/{username}/tokens"): SIGNED_IN,
+    ("POST", "/api/v1/users/{username}/tokens/{token_id}/revoke"): SIGNED_IN,
     # What waits for the caller: each kind holds only what their capabilities let them act on.
     ("GET", "/api/v1/inbox"): SIGNED_IN,
     ("POST", "/api/v1/users"): ("admin.users",),
@@ -131,6 +136,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     # ---- pages: one's own password; user administration (web.pages.accounts)
     ("GET", "/account/password"): SIGNED_IN,
     ("POST", "/account/password"): SIGNED_IN,
+    ("GET", "/account/tokens"): SIGNED_IN,
+    ("POST", "/users/{username}/tokens/{token_id}/revoke"): SIGNED_IN,
     ("GET", "/users"): ("users.read",),
     ("POST", "/users"): ("users.manage",),
     ("GET", "/users/{username}"): ("users.read",),

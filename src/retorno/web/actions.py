@@ -73,6 +73,7 @@ ACTIONS = {
     "search.delete": "Búsqueda guardada borrada",
     "search.save": "Búsqueda guardada",
     "token.create": "Token de acceso creado",
+    "token.revoke": "Token de acceso revocado",
     "user.create": "Usuario creado",
     "user.disable": "Usuario desactivado",
     "user.enable": "Usuario activado",

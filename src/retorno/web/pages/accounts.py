@@ -8,10 +8,10 @@ from fastapi import Path, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from retorno.agencies import accounts
+from retorno.agencies import accounts, service
 from retorno.agencies.logins import start_session
 from retorno.agencies.models import ROLES, User
-from retorno.web.deps import LOGIN_COOKIE, SessionDep, client_address
+from retorno.web.deps import LOGIN_COOKIE, IdPath, SessionDep, client_address
 from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
     FormDep,
@@ -28,6 +28,7 @@ from retorno.web.pages.posts import Done, Page, done, form_post
 
 pages = router()
 PASSWORD_PAGE = "/account/password"
+TOKENS_PAGE = "/account/tokens"
 # Usernames as the service accepts them; anything else names nobody.
 Username = Annotated[str, Path(pattern=r"^[A-Za-z0-9._@-]{1,80}$")]
 
@@ -52,7 +53,11 @@ def user_list(request: Request, session: SessionDep, user: PageUser, agency: str
 
 def _user_context(session: Session, user: User, username: str, **more: Any) -> dict[str, Any]:
     account = accounts.managed_user(session, user, username)
-    return {"account": account, "role_names": ROLES, "form": {},
+    # The API tokens of a user of the supervisor's own agency (tokens.manage); one's own are on TOKENS_PAGE.
+    tokens = service.list_tokens(session, user, username) \
+        if account.id != user.id and service.manages_tokens_of(user, account) else None
+    return {"account": account, "role_names": ROLES, "form": {}, "tokens": tokens, "token_owner": account.username,
+            "token_state": service.token_state,
             "may_change": accounts.may_change(user, account),
             "may_enable": not account.active and accounts.may_enable(session, user, account), **more}
 
@@ -147,3 +152,30 @@ def change_password(request: Request, session: SessionDep, user: PageUser, form:
     answer.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="lax",
                       secure=request.app.state.settings.secure_cookies)
     return answer
+
+
+def _tokens_context(session: Session, user: User) -> dict[str, Any]:
+    return {"tokens": service.list_tokens(session, user, user.username), "token_owner": user.username,
+            "token_state": service.token_state}
+
+
+@pages.get(TOKENS_PAGE, response_class=HTMLResponse)
+def token_list(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    """One's own API tokens (any official, a viewer too): when each was made, expires and was last used; revoking."""
+    return render(request, "tokens.html", **_tokens_context(session, user))
+
+
+def _token_again(session: SessionDep, user: PageUser, username: Username) -> Page:
+    if username == user.username:
+        return Page("tokens.html", _tokens_context(session, user))
+    return Page("user.html", _user_context(session, user, username))
+
+
+@pages.post("/users/{username}/tokens/{token_id}/revoke", response_model=None)
+@form_post(_token_again)
+def revoke_token(request: Request, session: SessionDep, user: PageUser, form: FormDep, username: Username,
+                 token_id: IdPath) -> Done:
+    """Revoke one's own API token, or (a supervisor) one of a user of one's own agency; anyone else's is 404."""
+    row = service.revoke_token(session, user, username, token_id)
+    back = TOKENS_PAGE if username == user.username else f"/users/{username}"
+    return done(back, "Clave de acceso «%(name)s» revocada: deja de funcionar desde ya.", name=row.name)
