@@ -13,6 +13,11 @@ flag tells is.
 
 from __future__ import annotations
 
+import difflib
+import io
+import json
+import re
+import zipfile
 from datetime import date, timedelta
 from typing import Any
 
@@ -115,6 +120,18 @@ def test_a_concern_on_a_visible_record_of_the_same_person_holds_the_pair(client:
     assert (second, True) in _told(_flags(api, "ice.officer", first))
 
 
+def test_a_link_to_another_countrys_record_tells_nothing_through_the_flag(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    # Mexico's record of someone else by name, with the cédula the first ICE record is given: the same person.
+    rosa = str(api.register("inm.officer", national_id="V23456789", given_names="Luisa Fernanda",
+                            first_surname="Gómez", second_surname="Díaz", birth_date="1984-02-23")["reference"])
+    api.screen(rosa, ["pending_asylum_claim"], user="inm.officer")
+    first = str(api.register("ice.officer", **{**FIRST, "national_id": "V23456789"})["reference"])
+    second = str(api.register("ice.officer", **{**SECOND, "national_id": None})["reference"])
+    assert (second, False) in _told(_flags(api, "ice.officer", first))
+    assert (first, False) in _told(_flags(api, "ice.officer", second))
+
+
 @pytest.mark.parametrize("concern", [True, False])
 def test_after_an_import_the_flags_tell_nothing_of_another_countrys_concern(
         client: TestClient, world: World, session_factory: sessionmaker[Session], concern: bool) -> None:
@@ -132,3 +149,78 @@ def test_after_an_import_the_flags_tell_nothing_of_another_countrys_concern(
     shown = _flags(api, "ice.officer", first)
     assert (second, False) in _told(shown), shown
     assert all(d["holding"] in (None, False) for d in shown), shown
+
+
+# Every door an official of the United States or of the receiving state reads, before and after Mexico raises an
+# asylum claim and a medical need on its record alike to ICE's two records, while neither is ready by its own record
+# (screened, verified, no travel document): nothing they read may change. Once a case is ready by its own record, the
+# hold goes back from 'ready' and the refusal at a travel step says that another agency holds a concern open, as the
+# README says; not before.
+_USERS = ("ice.officer", "ice.supervisor", "saime.officer", "saime.supervisor")
+_LISTS = ("/api/v1/cases?limit=100", "/api/v1/cases?sort=state&limit=100", "/api/v1/inbox",
+          "/api/v1/reports/dashboard", "/api/v1/verification/queue?limit=100", "/api/v1/flights")
+_PAGES = ("/", "/cases", "/cases?sort=state", "/cases?concern=open", "/dashboard", "/cases.csv", "/cases.xlsx",
+          "/flights", "/verification", "/estadisticas")
+# What moves by itself between two readings: times, the audit chain's head, and the reads of the first reading,
+# which are on the timeline.
+_MOVES = ((re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(\+00:00|Z)?"), "<time>"),
+          (re.compile(r"\b\d\d:\d\d\b"), "<time>"), (re.compile(r'signed-head-seq">\d+'), "<seq>"),
+          (re.compile(r'csrf[-_]token"\s+(content|value)="[^"]*"'), "<csrf>"),
+          (re.compile(r'"request_id":\s*"[0-9a-f]+"'), "<request>"))
+
+
+def _as_read(text: str) -> str:
+    text = "\n".join(line for line in text.splitlines() if not re.search(r'data-action="[a-z_.]*read"', line))
+    for pattern, said in _MOVES:
+        text = pattern.sub(said, text)
+    return text
+
+
+def _every_door(client: TestClient, world: World, references: list[str]) -> dict[str, str]:
+    read: dict[str, str] = {}
+    paths = [*_LISTS, *(f"/api/v1/cases/{reference}{door}" for reference in references
+                        for door in ("", "/possible-duplicates", "/timeline", "/screenings"))]
+    for user in _USERS:
+        for path in paths:
+            answer = client.get(path, headers=world.headers(user))
+            try:
+                data = answer.json()
+            except ValueError:
+                read[f"{user} {path}"] = f"{answer.status_code} {_as_read(answer.text)}"
+                continue
+            if isinstance(data, list):  # a timeline: the reads of the first reading left out
+                data = [{k: v for k, v in entry.items() if k != "seq"} if isinstance(entry, dict) else entry
+                        for entry in data if not (isinstance(entry, dict)
+                                                  and str(entry.get("action", "")).endswith("read"))]
+            read[f"{user} {path}"] = f"{answer.status_code} {_as_read(json.dumps(data, indent=1, sort_keys=True))}"
+    for user in _USERS:
+        client.cookies.clear()
+        login(client, user)
+        for path in (*_PAGES, *(f"/cases/{reference}{door}" for reference in references
+                                for door in ("", "?protection=1"))):
+            answer = client.get(path)
+            text = answer.text
+            if path.endswith(".xlsx") and answer.status_code == 200:  # its sheets, not the zip's times
+                with zipfile.ZipFile(io.BytesIO(answer.content)) as book:
+                    text = "\n".join(book.read(name).decode() for name in sorted(book.namelist())
+                                     if name.startswith("xl/") and name.endswith(".xml"))
+            read[f"page {user} {path}"] = f"{answer.status_code} {_as_read(text)}"
+    client.cookies.clear()
+    return read
+
+
+def test_no_door_tells_another_countrys_concern_or_need(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    rosa = str(api.register("inm.officer", **ROSA)["reference"])
+    api.screen(rosa, [], user="inm.officer")
+    first = str(api.register("ice.officer", **FIRST)["reference"])
+    second = str(api.register("ice.officer", **SECOND)["reference"])
+    api.screen(first, [], user="ice.officer")
+    api.verify(first, "ice.officer")
+    before = _every_door(client, world, [first, second])
+    api.screen(rosa, ["pending_asylum_claim"], user="inm.officer", medical_escorts=2)
+    after = _every_door(client, world, [first, second])
+    changed = {door: "\n".join(difflib.unified_diff(before[door].splitlines(), after[door].splitlines(),
+                                                     lineterm="", n=0))
+               for door in before if before[door] != after[door]}
+    assert not changed, "\n".join(f"{door}:\n{diff[:2000]}" for door, diff in changed.items())
