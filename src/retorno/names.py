@@ -190,13 +190,22 @@ _VOWELS = frozenset("AEIOU")
 _SOUND = {"V": "B", "Z": "S", "W": "U"}
 
 
+def _vowel_after(word: str, index: int) -> bool:
+    """Whether the letter after `word[index]` that is said (an H is silent) is a vowel."""
+    rest = word[index + 1:].lstrip("H")
+    return bool(rest) and rest[0] in _VOWELS
+
+
 @lru_cache(maxsize=100_000)
 def phonetic_word(word: str) -> str:
     """A folded word (A-Z) as Spanish says it, for comparing spellings of one name: V as B, Z as S, C before E or I
     as S and before anything else as K (CH kept), QU before E or I as K, GU before E or I as G and G before them as
-    J, LL as Y, JH as Y (JHONNY as YONI), Y not before a vowel as I, W as U, X first as S and else as KS, PH as F, H
-    silent (TH as T), and a letter doubled once (KINTERO for QUINTERO, BIYEGAS for VILLEGAS, ANTONI for ANTHONY,
-    ERNANDES for HERNANDEZ)."""
+    J, and J, JH and LL as Y (JHONNY and JOHNNY as YONI, JOHANNA as YOANA: the English J Venezuela says and writes
+    Y; a Spanish J is folded alike on both sides, JOSE as YOSE), Y not before a vowel as I and an I before a vowel at
+    the start of a word or between vowels as Y (an H between them silent: YHONATAN, IOLANDA, DAIANA), W as U, X first
+    as S and else as KS, PH as F, H silent (TH as T), and a letter doubled once (KINTERO for QUINTERO, BIYEGAS for
+    VILLEGAS, ANTONI for ANTHONY, ERNANDES for HERNANDEZ). Any combination of these spellings of a word gives one
+    word (red team round 9, M1: JOHANNA and YOHANA differed in their J)."""
     sounds: list[str] = []
     length = len(word)
     index = 0
@@ -216,14 +225,19 @@ def phonetic_word(word: str) -> str:
             elif silent_u:
                 sound, step = "G", 2
             else:
-                sound = "J" if after in ("E", "I") else "G"
+                # G before E or I as J, which is said as Y (`J` below): GIMENEZ, JIMENEZ.
+                sound = "Y" if after in ("E", "I") else "G"
         elif letter == "L" and after == "L":
             sound, step = "Y", 2
-        elif letter == "J" and after == "H":
-            # JHON, JHONNY, JHOAN, JHONATHAN: Venezuela writes the English J so, and Spanish writes it Y (YONI).
-            sound, step = "Y", 2
-        elif letter == "Y":
-            sound = "Y" if after in _VOWELS else "I"
+        elif letter == "J":
+            # JHON, JHONNY, JHOAN, JHONATHAN: Venezuela writes the English J so, and Spanish writes it Y (YONI); and
+            # JOHANNA, JENNIFER, JEFFERSON, MARJORIE as Spanish writes them, YOHANA, YENIFER, YEFERSON, MARYORI.
+            sound, step = "Y", 2 if after == "H" else 1
+        elif letter == "Y" or (letter == "I" and (not sounds or sounds[-1] in _VOWELS)):
+            # Y before a vowel (an H between them silent: YHONATAN, YHOANA) is said as Y, and so is an I beginning
+            # the word or between vowels (IOLANDA for YOLANDA, HIERRO for YERRO, DAIANA for DAYANA); Y before
+            # anything else as I (MAYRA, YSABEL).
+            sound = "Y" if _vowel_after(word, index) else "I"
         elif letter == "P" and after == "H":
             sound, step = "F", 2
         elif letter == "X":

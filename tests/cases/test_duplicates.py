@@ -422,3 +422,81 @@ def test_close_given_names_need_everything_else_the_same(held: tuple[str, str, s
     assert find_duplicates([Row(2, "R-2", *held, born, sex="M"),
                             Row(3, "R-3", written[0], "Salinas", written[2], born, sex="M")]) == []
     assert find_duplicates([Row(2, "R-2", *held, born), Row(3, "R-3", *written, born)]) == []
+
+
+# Red team round 9 (M1, medium): ICE's JOHANNA and INM's YOHANA, surnames, birth date and sex the same, were not
+# flagged: the name written with J and with Y, an H and a doubled letter besides. Every combination of the variants
+# Spanish says alike, in the given names and in the surnames, and the sex known or not.
+SAID_ALIKE_COMBINED = [
+    (("Johanna", "Madera", "Núñez"), ("Yohana", "Madera", "Núñez")),
+    (("Johanna", "Madera", "Nunez"), ("Yohana", "Madera", "Núñez")),
+    (("Johana", "Madera", "Núñez"), ("Yohanna", "Madera", "Núñez")),
+    (("Johanna", "Madera", "Núñez"), ("Yhoana", "Madera", "Núñez")),
+    (("Jennifer", "Madera", "Núñez"), ("Yeniffer", "Madera", "Núñez")),
+    (("Jonathan", "Madera", "Núñez"), ("Yhonatan", "Madera", "Núñez")),
+    (("Jefferson", "Madera", "Núñez"), ("Yeferzon", "Madera", "Núñez")),
+    (("Jessica", "Madera", "Núñez"), ("Yesica", "Madera", "Núñez")),
+    (("Joselyn", "Madera", "Núñez"), ("Yoselin", "Madera", "Núñez")),
+    (("John", "Madera", "Núñez"), ("Yon", "Madera", "Núñez")),
+    (("Yhajaira", "Madera", "Núñez"), ("Jajaira", "Madera", "Núñez")),
+    (("Johanna Carolina", "Madera", "Núñez"), ("Yohana Karolina", "Madera", "Núñez")),
+    # The surnames too, and both at once.
+    (("Ana", "Jhaimes", "Madera"), ("Ana", "Yaimez", "Madera")),
+    (("Ana", "Yánez", "Madera"), ("Ana", "Jhannes", "Madera")),
+    (("Ana", "Madera", "Jiménez"), ("Ana", "Madera", "Gimenes")),
+    (("Johanna", "Hernández", "Villegas"), ("Yohana", "Ernandes", "Biyegas")),
+    (("Johanna", "Jaimes", "Núñez"), ("Yohana", "Yaimes", "Nunes")),
+    (("Yhonatan", "Yánez", "Zerpa"), ("Jonathan", "Jhannes", "Serpa")),
+]
+
+
+@pytest.mark.parametrize("sex", ["F", None])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize(("held", "written"), SAID_ALIKE_COMBINED)
+def test_spellings_said_alike_are_flagged_in_any_combination(held: tuple[str, str, str], written: tuple[str, str, str],
+                                                             reverse: bool, sex: str | None) -> None:
+    if reverse:
+        held, written = written, held
+    born = date(1994, 7, 21)
+    [found] = find_duplicates([Row(2, "R-2", *held, born, sex=sex), Row(3, "R-3", *written, born, sex=sex)])
+    assert (found.row_number, found.other_row_number) == (3, 2)
+    assert found.reason in ("sounds_alike", "spelling_differs") and found.score >= 0.9
+    [found] = find_duplicates([Row(2, "R-2", *written, born, sex=sex)], [HeldCase("H-1", *held, born, None, sex=sex)])
+    assert found.other_case_reference == "H-1"
+
+
+def test_an_english_spelling_said_alike_is_flagged_in_one_family() -> None:
+    """JACKELINE and YAQUELIN, said YAKELINE and YAKELIN, with the surnames, birth date and sex the same."""
+    born = date(1994, 7, 21)
+    [found] = find_duplicates([Row(2, "R-2", "Jackeline", "Madera", "Núñez", born, sex="F"),
+                               Row(3, "R-3", "Yaquelin", "Madera", "Núñez", born, sex="F")])
+    assert found.reason == "sounds_alike"
+    assert find_duplicates([Row(2, "R-2", "Jackeline", "Madera", "Núñez", born, sex="F"),
+                            Row(3, "R-3", "Yaquelin", "Madera", "Núñez", born, sex="M")]) == []
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    # Other names, though J and Y are said alike: twins.
+    ("Jhon", "Juan"), ("Jhonny", "Yohan"), ("Joel", "Jhoan"), ("Jennifer", "Yenny"), ("Jesús", "José"),
+])
+def test_twins_whose_names_share_a_said_j_are_not_flagged(one: str, other: str) -> None:
+    born = date(2001, 6, 15)
+    assert find_duplicates([Row(2, "R-2", one, "Salas", "Ochoa", born, sex="M"),
+                            Row(3, "R-3", other, "Salas", "Ochoa", born, sex="M")]) == []
+
+
+def test_another_second_surname_alone_is_flagged() -> None:
+    """JUAN VILLALONGA GOMEZ and JUAN VILLALONGA GONZALEZ, born the same day, of one sex: no siblings are named so
+    (the second surname is the mother's); flagged for a supervisor, with the reason said."""
+    born = date(1979, 11, 3)
+    rows = [Row(2, "R-2", "Juan", "Villalonga", "Gómez", born, sex="M"),
+            Row(3, "R-3", "Juan", "Villalonga", "González", born, sex="M")]
+    [found] = find_duplicates(rows)
+    assert (found.row_number, found.reason) == (3, "second_surname_differs")
+    assert found.score >= 0.9
+    assert describe_reason(found.reason, "en") == "another second surname"
+    # With anything else otherwise, another person: another given name, birth date or sex, or the first surname.
+    for other in (replace(rows[1], given_names="Juan Carlos"), replace(rows[1], birth_date=date(1979, 11, 4)),
+                  replace(rows[1], sex="F"), replace(rows[1], sex=None), replace(rows[0], sex=None),
+                  replace(rows[1], first_surname="Villalobos")):
+        assert find_duplicates([rows[0] if other.row_number == 3 else rows[1], other]) == [], other

@@ -40,6 +40,9 @@ _GIVEN_FLOOR = 0.85
 # names this close are flagged too, and a supervisor decides they are two people: a flag holds a person back only
 # while a protection concern is open on the other record.
 _SAME_FAMILY_GIVEN_FLOOR = 0.75
+# The floor of each word of those given names as said, higher: said so, JHON and JUAN (YON, YUAN) or JHONNY and YOHAN
+# (YONI, YOAN) are as close as MAIKEL and MICHAEL, twins' names with the same consonants.
+_SAID_GIVEN_FLOOR = 0.9
 _SURNAME_FLOOR = 0.88
 _SHORTENED_GIVEN_NAMES = 0.92
 # Weights of the given names and the surnames in the names score; surnames carry more
@@ -72,6 +75,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "spelling_differs": ("nombre escrito de otra forma", "name spelled differently"),
     "surnames_swapped": ("apellidos invertidos", "surnames swapped"),
     "second_surname_missing": ("falta el segundo apellido", "second surname missing"),
+    "second_surname_differs": ("otro segundo apellido", "another second surname"),
     "day_month_swapped": ("día y mes de nacimiento invertidos", "day and month of birth swapped"),
     "birth_date_differs": ("fecha de nacimiento distinta", "different birth date"),
     "names_in_other_fields": ("los mismos nombres en otros campos u otro orden",
@@ -493,6 +497,14 @@ def _one_family(a: _Folded, b: _Folded) -> bool:
             and a.sex == b.sex)
 
 
+def _second_surname_alone_differs(a: _Folded, b: _Folded) -> bool:
+    """Whether two people have the same given names, first surname, birth date and sex, and two second surnames
+    that differ (JUAN VILLALONGA GOMEZ and JUAN VILLALONGA GONZALEZ): no two siblings are named so, as a second
+    surname is the mother's, and a list that types another second surname for the same person is flagged."""
+    return bool(a.given == b.given and a.first == b.first and a.birth_date == b.birth_date and a.sex is not None
+                and a.sex == b.sex and a.second and b.second)
+
+
 _VOWELS = str.maketrans("", "", "AEIOU")
 
 
@@ -501,14 +513,26 @@ def _consonants(word: str) -> str:
     return phonetic_word(word).replace("CH", "K").translate(_VOWELS)
 
 
-def _given_names_close(a: str, b: str) -> bool:
-    """Given names of as many words, each close to the other's (`_SAME_FAMILY_GIVEN_FLOOR`) with the same consonants
-    as said: MAIKEL and MICHAEL (M K L), DEIVIS and DAVIS (D B S), but not DANIEL and DAVID nor MANUEL and MIGUEL,
-    as close as those by Jaro-Winkler alone."""
+def _family_given_similarity(a: str, b: str) -> float:
+    """The similarity of given names of as many words, each with the same consonants as said and close to the
+    other's: as written (`_SAME_FAMILY_GIVEN_FLOOR`: MAIKEL and MICHAEL, M K L; DEIVIS and DAVIS, D B S; but not
+    DANIEL and DAVID nor MANUEL and MIGUEL, as close as those by Jaro-Winkler alone) or as said (`names.phonetic_word`,
+    `_SAID_GIVEN_FLOOR`: JACKELINE and YAQUELIN, said YAKELINE and YAKELIN); the better of the two, word by word, or
+    0 for names not so close."""
     words_a, words_b = a.split(), b.split()
-    return len(words_a) == len(words_b) and all(
-        jaro_winkler(x, y) >= _SAME_FAMILY_GIVEN_FLOOR and _consonants(x) == _consonants(y)
-        for x, y in zip(words_a, words_b, strict=True))
+    if len(words_a) != len(words_b):
+        return 0.0
+    similarities: list[float] = []
+    for x, y in zip(words_a, words_b, strict=True):
+        if _consonants(x) != _consonants(y):
+            return 0.0
+        written, said = jaro_winkler(x, y), jaro_winkler(phonetic_word(x), phonetic_word(y))
+        similarity = max(written if written >= _SAME_FAMILY_GIVEN_FLOOR else 0.0,
+                         said if said >= _SAID_GIVEN_FLOOR else 0.0)
+        if not similarity:
+            return 0.0
+        similarities.append(similarity)
+    return sum(similarities) / len(similarities)
 
 
 def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
@@ -517,19 +541,27 @@ def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
     dates, date_reasons = _date_factor(a.birth_date, b.birth_date)
     given = _given_similarity(a.given, b.given)
     # Most candidate pairs stop at the given names, before the surnames are compared.
-    if not same_id and (not dates or given < _GIVEN_FLOOR) and not (
-            given >= _SAME_FAMILY_GIVEN_FLOOR and _one_family(a, b) and _given_names_close(a.given, b.given)):
-        return _score_words(a, b, dates, date_reasons)
+    if not same_id and (not dates or given < _GIVEN_FLOOR):
+        family = _family_given_similarity(a.given, b.given) if _one_family(a, b) else 0.0
+        if not family:
+            return _score_words(a, b, dates, date_reasons)
+        said, given = family > given, max(given, family)
+    else:
+        said = False
     surnames, surname_reasons = _surname_similarity(a, b)
     score = (_GIVEN_WEIGHT * given + _SURNAME_WEIGHT * surnames) * dates
     # (The same surnames and given names at their family floor make THRESHOLD exactly, give or take a rounding.)
     if not same_id and (surnames < _SURNAME_FLOOR or score < THRESHOLD - 1e-9):
-        return _score_words(a, b, dates, date_reasons)
+        if not _second_surname_alone_differs(a, b):
+            return _score_words(a, b, dates, date_reasons)
+        score, surname_reasons = max(score, THRESHOLD), ["second_surname_differs"]
     reasons = ["same_national_id"] if same_id else []
     if (a.given, a.first, a.second, a.birth_date) == (b.given, b.first, b.second, b.birth_date):
         reasons.append("same_name_and_birth_date")
     else:
-        if given < 1.0 or (surnames < 1.0 and not surname_reasons):
+        if said:
+            reasons.append("sounds_alike")
+        elif given < 1.0 or (surnames < 1.0 and not surname_reasons):
             reasons.append("spelling_differs")
         reasons.extend(surname_reasons + date_reasons)
     if same_id:
@@ -580,7 +612,7 @@ def keys_to_compare(births: Iterable[date], national_ids: Iterable[str | None]) 
 
 
 # What a pair scored on the names as said says instead of the names being the same or spelled otherwise.
-_WRITTEN_ALIKE = frozenset({"same_name_and_birth_date", "spelling_differs"})
+_WRITTEN_ALIKE = frozenset({"same_name_and_birth_date", "spelling_differs", "sounds_alike"})
 
 
 def _shared_words(people: _Columns, first: int, second: int) -> int:
