@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
@@ -82,6 +83,15 @@ def household_grew(session: Session, by: User, household_ids: list[int]) -> list
         record(session, by, "household.split_ended", "household", household.reference,
                before={"split": split.id}, reason="a new member joined the household after it was split")
         session.delete(split)
+    # A newcomer is a change of the household, as a split is: its version moves (on the audit trail, which names who
+    # changed it to whoever sends an older one), so a split decided on the household as it was before is refused (red
+    # team round 10, M1: a second supervisor's split sent with the version read before a 12-year-old joined was
+    # accepted and covered him).
+    for household_id in sorted(set(household_ids)):
+        household = session.get(Household, household_id)
+        assert household is not None
+        flag_modified(household, "reference")
+        record(session, by, "household.member_joined", "household", household.reference)
     session.flush()
     waiting = household_ids
     if not waiting:

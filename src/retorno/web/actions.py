@@ -39,6 +39,7 @@ ACTIONS = {
     "flight.propose": "Vuelo propuesto",
     "flight.staff": "Personal del vuelo cambiado",
     "followup.record": "Seguimiento registrado",
+    "household.member_joined": "Nuevo integrante del hogar",
     "household.split": "Separación del hogar autorizada",
     "household.split_ended": "Separación del hogar anulada (nuevo integrante)",
     "import.cases": "Casos importados",
