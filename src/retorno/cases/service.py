@@ -21,7 +21,7 @@ from retorno.audit.models import AuditRecord
 from retorno.audit.service import Entry, history, record, record_many
 from retorno.cases import lifecycle
 from retorno.cases.facts import traveller_facts
-from retorno.cases.models import Case, Household, SavedSearch
+from retorno.cases.models import Case, Household, SavedSearch, cedula_digits, national_id_digits
 from retorno.cases.rows import EARLIEST_DATE, known_airport, known_language, national_id_of, parse_relationship
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, Message, NotFound, Term
@@ -501,6 +501,8 @@ def get_case(session: Session, user: User, reference: str) -> Case:
 COUNT_CAP = 10_000
 # Separators people type inside a cédula or a reference ("V-12.345.678").
 _SEPARATORS = re.compile(r"[\s.\-]")
+# A cédula as searched for, once folded to ASCII and without its separators: its digits, after its letter or none.
+_CEDULA = re.compile(r"[VE]?[0-9]+")
 
 
 class CasePage(NamedTuple):
@@ -538,23 +540,30 @@ def visible_case_conditions(session: Session, user: User, *, use_indexes: bool =
                     kind=Term("agency_kind", kind))
 
 
+def cedula_holders(digits: str) -> sa.Select[int]:
+    """The cases whose national ID has the digits `digits` (`national_id_digits` of a cédula), whatever its letter,
+    off their index (ix_cases_national_id_digits)."""
+    return sa.select(Case.id).where(cedula_digits(Case.national_id) == digits)
+
+
 def identifier_matches(session: Session, user: User, text: str) -> list[int]:
     """Ids of cases whose reference, cédula or (for the sending side) agency reference equals `text`.
 
-    Each lookup is an equality on a column with its own index, run alone so no planner is tempted
-    to scan; the caller then applies visibility to these few ids.
+    A cédula is compared by its digits, as records are linked (`cases.models.cedula_digits`): 'V3878911',
+    'E-3.878.911' and '3878911' each find a record stored as 'E3878911' or 'V3878911' (red team round 10, L1: the
+    other letter found nothing). Each lookup is an equality on an indexed column or expression, run alone so no
+    planner is tempted to scan; the caller then applies visibility to these few ids.
     """
     typed = text.strip()
     # An identifier is stored in ASCII (`identifiers.fold`): one typed in full-width or Arabic-Indic digits is found.
     compact = _SEPARATORS.sub("", identifiers.fold(typed).upper())
-    national_ids = {compact, typed.upper()}
-    if compact.isdigit():
-        # A cédula typed without its letter: Venezuelan (V) or foreign resident (E).
-        national_ids |= {"V" + compact, "E" + compact}
     lookups = [sa.select(Case.id).where(Case.reference == typed.upper())]
     # A field the reader may not see is no search key either: it would confirm what it hides.
     if "national_id" in visible_fields(user, "case"):
-        lookups.append(sa.select(Case.id).where(Case.national_id.in_(sorted(national_ids))))
+        # Another country's national ID is stored as typed (`cases.rows.national_id_of`), separators and all.
+        lookups.append(sa.select(Case.id).where(Case.national_id.in_(sorted({compact, typed.upper()}))))
+        if _CEDULA.fullmatch(compact):
+            lookups.append(cedula_holders(national_id_digits(compact)))
     if user.agency.kind == "sending_authority":
         # The agency's own reference means something only to the sending side, whose
         # (agency_id, agency_reference) unique index answers it.
