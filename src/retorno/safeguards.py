@@ -74,6 +74,9 @@ class TravellerFacts:
     document_valid: bool
     unaccompanied_cleared: bool = False
     medical_escorts: int = 0
+    # The need counts one another agency recorded, above what the records of the case's own agency ask for: its figure
+    # is not for this agency's officials, so a refusal tells it without numbers (red team round 10, M2).
+    medical_need_elsewhere: bool = False
     # The identity as it is now, and the travel document on file (its number is part of what is approved).
     identity_fingerprint: str = ""
     document_number: str | None = None
@@ -301,13 +304,23 @@ class ManifestFacts:
 
 def capacity(flight: FlightFacts, passengers: Sequence[TravellerFacts]) -> list[Violation]:
     """Safeguard 5: passengers + escorts + medical staff within seats; escort ratio; medical escorts."""
-    return capacity_counts(flight, len(passengers), medical_staff_needed(passengers))
+    return capacity_counts(flight, len(passengers), medical_staff_needed(passengers),
+                           need_elsewhere=any(p.medical_need_elsewhere for p in passengers))
 
 
-def capacity_counts(flight: FlightFacts, count: int, medical_needed: int) -> list[Violation]:
+# The medical-escort refusal when a need counted is another agency's record's: the rule, never the figure (a refusal
+# stated the exact need ICE had recorded to INM's officer adding its record alike to a flight; red team round 10, M2).
+MEDICAL_NEED_ELSEWHERE = ("flight %(flight)s: the passengers' medical needs (one recorded by another agency) need more "
+                          "medical staff than are assigned")
+
+
+def capacity_counts(flight: FlightFacts, count: int, medical_needed: int, *, need_elsewhere: bool = False
+                    ) -> list[Violation]:
     """Safeguard 5 over counts: `count` passengers whose conditions need `medical_needed` medical escorts.
 
-    The one capacity rule, for callers that hold counts rather than people (the manifest planner).
+    The one capacity rule, for callers that hold counts rather than people (the manifest planner). With
+    `need_elsewhere` (a need counted is one another agency recorded, `TravellerFacts.medical_need_elsewhere`), a
+    medical-escort refusal names no figure.
     """
     found = []
     escorts = escorts_needed(count, flight.passengers_per_escort)
@@ -324,7 +337,9 @@ def capacity_counts(flight: FlightFacts, count: int, medical_needed: int) -> lis
                                "staff = %(total)s exceeds %(seats)s seats",
                                {"flight": flight.reference, "count": count, "escorts": flight.escorts,
                                 "medical": flight.medical_staff, "total": total, "seats": flight.seats}))
-    if medical_needed > flight.medical_staff:
+    if medical_needed > flight.medical_staff and need_elsewhere:
+        found.append(Violation(MEDICAL_ESCORT, None, MEDICAL_NEED_ELSEWHERE, {"flight": flight.reference}))
+    elif medical_needed > flight.medical_staff:
         found.append(Violation(MEDICAL_ESCORT, None,
                                "flight %(flight)s: medical cases need %(needed)s medical escorts, only %(medical)s "
                                "medical staff are assigned",
@@ -391,11 +406,18 @@ def needs_counted(passengers: Sequence[TravellerFacts], counted: Mapping[str, in
     and approved (`counted`, per reference): the flight's medical staff and the receiving side's approval were for
     that need, so a higher one takes them off to be approved anew, whichever door raised it (a screening, a record of
     the same person linked by a correction, a possible duplicate flagged; red team round 5, C-F4)."""
-    return [Violation(MEDICAL_ESCORT, p.reference,
+    return [Violation(MEDICAL_ESCORT, p.reference, _NEED_ROSE_ELSEWHERE) if p.medical_need_elsewhere else
+            Violation(MEDICAL_ESCORT, p.reference,
                       "medical escort needs rose to %(needed)s after the manifest counted %(counted)s for this "
                       "passenger; they leave the manifest to be approved anew (off a locked manifest, with a "
                       "supervisor of each side)", {"needed": p.medical_escorts, "counted": counted[p.reference]})
             for p in passengers if p.reference in counted and p.medical_escorts > counted[p.reference]]
+
+
+# ... and a need risen by another agency's record, told without its figure (red team round 10, M2).
+_NEED_ROSE_ELSEWHERE = ("medical escort needs (one recorded by another agency) rose after the manifest counted this "
+                        "passenger; they leave the manifest to be approved anew (off a locked manifest, with a "
+                        "supervisor of each side)")
 
 
 def approvals_current(passengers: Sequence[TravellerFacts], approved: Mapping[str, str | None]) -> list[Violation]:

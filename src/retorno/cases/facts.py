@@ -420,15 +420,32 @@ def protection_status(session: Session, case_ids: Sequence[int]
     until a supervisor decides they are two people, the person may be the one with the concern. Named by its
     reference when the same agency holds it (`DUPLICATE_HELD`), told as another agency's concern otherwise.
     """
+    return _protection(session, case_ids)[0]
+
+
+def _protection(session: Session, case_ids: Sequence[int]
+                ) -> tuple[dict[int, tuple[bool, tuple[Term | Message, ...], int]], set[int]]:
+    """`protection_status`, and the cases whose person's medical need is more than the records of the case's own
+    agency ask for (`_person_escorts` over those alone): a need another agency recorded, whose figure a refusal to
+    this agency's officials does not tell (red team round 10, M2)."""
     if not case_ids:
-        return {}
+        return {}, set()
     links, flagged, theirs = _people_alike(session, case_ids)
     people = list(dict.fromkeys([*case_ids, *sorted({o for others in links.values() for o in others})]))
     duplicates = sorted({other for others in flagged.values() for other in others})
     everyone = people + sorted(set(duplicates).union(*theirs.values()) - set(people))
     open_codes, medical = _open_codes(_screening_rows(session, among(Screening.case_id, everyone)))
     status: dict[int, tuple[bool, tuple[Term | Message, ...], int]] = {cid: (False, (), 0) for cid in case_ids}
+    need_elsewhere: set[int] = set()
+    # The agency of each case with another record of its person or a possible duplicate (no other has anything
+    # another agency holds): one statement, not a record loaded per case.
+    related = sorted({cid for cid in case_ids if cid in links or cid in flagged})
+    agency_of: dict[int, int] = {}
+    for chunk in (related[i:i + 5000] for i in range(0, len(related), 5000)):
+        agency_of.update((cid, agency) for cid, agency in session.execute(
+            sa.select(Case.id, Case.agency_id).where(among(Case.id, chunk))))
     for case_id in case_ids:
+        mine = agency_of.get(case_id)
         labels: list[Term | Message] = [concern_term(c) for c in open_codes.get(case_id, [])]
         elsewhere = False
         for other_id, other in sorted(links.get(case_id, {}).items()):
@@ -444,31 +461,46 @@ def protection_status(session: Session, case_ids: Sequence[int]
                 if other not in records}.items()):
             if not any(open_codes.get(person) for person in (other_id, *theirs.get(other_id, {}))):
                 continue
-            case = session.get(Case, case_id)
-            if case is not None and case.agency_id == agency_id:
+            # The duplicate is named only when the concern is open on a record this agency holds (the duplicate or
+            # its own agency's records of its person): one reached through another agency's record of that person
+            # is that agency's to tell (red team round 10, M1: INM's record was named as holding ICE's asylum claim).
+            if agency_id == mine and any(open_codes.get(person) for person in (other_id, *(
+                    record_ for record_, seen in theirs.get(other_id, {}).items() if seen.same_agency))):
                 labels.append(Message(DUPLICATE_HELD, {"other": reference}))
             else:
                 elsewhere = True
         if elsewhere:
             labels.append(Message("one another agency holds open for the same person"))  # safeguards.HELD_ELSEWHERE
         escorts = _person_escorts(medical, case_id, links, flagged, theirs)
+        if escorts > _person_escorts(medical, case_id, links, flagged, theirs, agency=mine):
+            need_elsewhere.add(case_id)
         if case_id in medical or labels or escorts:
             status[case_id] = (case_id in medical, tuple(labels), escorts)
-    return status
+    return status, need_elsewhere
 
 
 def _person_escorts(medical: dict[int, int], case_id: int, links: dict[int, dict[int, OtherRecord]],
-                    flagged: dict[int, dict[int, tuple[str, int]]], theirs: dict[int, dict[int, OtherRecord]]) -> int:
+                    flagged: dict[int, dict[int, tuple[str, int]]], theirs: dict[int, dict[int, OtherRecord]],
+                    agency: int | None = None) -> int:
     """The medical escorts a person needs: the most that the latest screening of any of their records asked for (a
     need recorded by one agency on its record of the person travels with them whichever record flies, as their
     concerns do; red team round 5, A-F4), and of the records of their possible duplicates no supervisor has decided
     (`flagged`, with `theirs`, the possible duplicates' own other records): until a supervisor decides they are two
     people, the person may be the one with that need, as they may be the one with a concern (red team round 5,
     C-F3: erasing the cédula that linked two records left the flag, which held for concerns, and the flight stopped
-    counting the other record's escorts)."""
-    records = {case_id, *links.get(case_id, {})}
-    alike = {other for record_ in records for other in flagged.get(record_, {})}
-    alike.update(*(theirs.get(other, {}) for other in sorted(alike)))
+    counting the other record's escorts).
+
+    With `agency` (the case's), of the records that agency holds alone: the need its officials may be told the
+    figure of."""
+    if agency is None:
+        records = {case_id, *links.get(case_id, {})}
+        alike = {other for record_ in records for other in flagged.get(record_, {})}
+        alike.update(*(theirs.get(other, {}) for other in sorted(alike)))
+        return max((medical.get(record_, 0) for record_ in records | alike), default=0)
+    records = {case_id, *(other for other, seen in links.get(case_id, {}).items() if seen.same_agency)}
+    alike = {other for record_ in records for other, (_, held_by) in flagged.get(record_, {}).items()
+             if held_by == agency}
+    alike.update(*({o for o, seen in theirs.get(other, {}).items() if seen.same_agency} for other in sorted(alike)))
     return max((medical.get(record_, 0) for record_ in records | alike), default=0)
 
 
@@ -580,7 +612,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     ids = [c.id for c in cases]
     if not ids:
         return {}
-    protection = protection_status(session, ids)
+    protection, need_elsewhere = _protection(session, ids)
     latest_verified = _latest_verified(session, ids)
     verified = {cid: fingerprint for cid, (fingerprint, _) in latest_verified.items()}
     fingerprints = {case.id: case_fingerprint(case) for case in cases}
@@ -610,6 +642,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
             document_valid=doc is not None,
             unaccompanied_cleared=case.id in cleared_children,
             medical_escorts=medical,
+            medical_need_elsewhere=case.id in need_elsewhere,
             identity_fingerprint=fingerprint,
             document_number=doc.number if doc else None,
             identity_changed_since_verification=case.id in verified and verified[case.id] != fingerprint,
