@@ -106,8 +106,22 @@ def test_pdf_is_the_same_bytes_for_the_same_manifest():
     assert render_manifest_pdf(manifest([passenger(1)])) == render_manifest_pdf(manifest([passenger(1)]))
 
 
+def _rows(text: str) -> list[list[str]]:
+    """The rows of a manifest CSV, which opens with a byte order mark as every table export does (so that a
+    spreadsheet on a Windows desk reads the accents of STRØM or ÑÁÑEZ as UTF-8, not as Windows-1252)."""
+    assert text.startswith("\ufeff") and not text.startswith("\ufeff\ufeff")
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
+def test_csv_opens_with_a_byte_order_mark_in_every_language():
+    for locale in ("es", "en"):
+        text = manifest_csv(manifest([passenger(1)]), locale=locale)
+        assert text.encode("utf-8").startswith(b"\xef\xbb\xbf")
+        assert _rows(text)[1][0] == "MX-2023-000001"
+
+
 def test_csv_has_localized_headers_and_one_row_per_passenger():
-    rows = list(csv.reader(io.StringIO(manifest_csv(manifest([passenger(1), passenger(2)])))))
+    rows = _rows(manifest_csv(manifest([passenger(1), passenger(2)])))
     assert rows[0][:4] == ["Expediente", "Asiento", "Apellidos", "Nombres"]
     assert rows[1] == [
         "MX-2023-000001",
@@ -125,7 +139,7 @@ def test_csv_has_localized_headers_and_one_row_per_passenger():
         "",
     ]
     assert len(rows) == 3
-    english = next(csv.reader(io.StringIO(manifest_csv(manifest([]), locale="en"))))
+    english = _rows(manifest_csv(manifest([]), locale="en"))[0]
     assert english[:4] == ["Case reference", "Seat", "Surnames", "Given names"]
 
 
@@ -133,7 +147,7 @@ def test_csv_cells_cannot_run_as_formulas():
     hostile = passenger(
         1, surnames='=HYPERLINK("http://example.invalid","x")', given_names="+1", escort_needs="@SUM(A1)"
     )
-    row = list(csv.reader(io.StringIO(manifest_csv(manifest([hostile])))))[1]
+    row = _rows(manifest_csv(manifest([hostile])))[1]
     assert row[2] == '\'=HYPERLINK("http://example.invalid","x")'
     assert row[3] == "'+1"
     assert row[12] == "'@SUM(A1)"

@@ -6,7 +6,6 @@ headings and says "page n of N", so a missing sheet is noticed before departure.
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 from datetime import date, datetime
@@ -22,7 +21,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from retorno.exports import exported_record, safe_cell
+from retorno.exports import exported_record, table_csv
 from retorno.flights.airports import display_name, to_local, zone_abbreviation
 from retorno.flights.manifest_data import FlightManifest, Passenger, document_locale
 
@@ -328,28 +327,14 @@ def _iso(day: date | None) -> str:
 
 
 def manifest_csv(manifest: FlightManifest, *, locale: str = "es") -> str:
-    """The passenger list as CSV with localized headings; every cell is made safe for spreadsheets (`safe_cell`,
-    which sanitises it as every export does)."""
+    """The passenger list as CSV with localized headings, written as every other table export is (`table_csv`:
+    UTF-8 with a byte order mark, so that the spreadsheet on the check-in desk shows the accents; every cell made
+    safe)."""
     text = _labels(document_locale(locale))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([safe_cell(text[column]) for column in CSV_COLUMNS])
-    for passenger in manifest.passengers:
-        # Dates stay ISO 8601 so that a spreadsheet sorts them and a re-import reads them.
-        row = (
-            passenger.case_reference,
-            passenger.seat or "",
-            passenger.surnames,
-            passenger.given_names,
-            passenger.sex,
-            _iso(passenger.birth_date),
-            passenger.nationality,
-            passenger.document_type,
-            passenger.document_number,
-            _iso(passenger.document_expiry),
-            passenger.document_issuing_state,
-            passenger.household_reference or "",
-            _escort_needs(passenger, text),
-        )
-        writer.writerow([safe_cell(value) for value in row])
-    return buffer.getvalue()
+    # Dates stay ISO 8601 so that a spreadsheet sorts them and a re-import reads them.
+    rows = [(passenger.case_reference, passenger.seat or "", passenger.surnames, passenger.given_names, passenger.sex,
+             _iso(passenger.birth_date), passenger.nationality, passenger.document_type, passenger.document_number,
+             _iso(passenger.document_expiry), passenger.document_issuing_state, passenger.household_reference or "",
+             _escort_needs(passenger, text))
+            for passenger in manifest.passengers]
+    return table_csv([text[column] for column in CSV_COLUMNS], rows)
