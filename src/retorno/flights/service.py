@@ -452,6 +452,7 @@ def _take_off(session: Session, by: User | None, flight: Flight, passenger: Pass
     was_boarded = passenger.boarding == "boarded"
     if was_boarded:
         passenger.boarding = "deboarded"
+        _must_deboard(session, by, flight, case)
     if case.state in ("manifested", "boarded") and back_to is not None:
         transition(session, by, case, back_to, action="manifest." + approval, reason=reason,
                    extra={"flight": flight.reference, "deboarded": was_boarded})
@@ -579,6 +580,23 @@ def _alert(session: Session, by: User | None, flight: Flight, case: Case, kind: 
     session.add(Alert(flight_id=flight.id, case_id=case.id, kind=kind,
                       message=f"case {case.reference} was taken off flight {flight.reference}: {why}"))
     record(session, by, "alert." + kind, "flight", flight.reference, after={"case": case.reference})
+
+
+# The alert told when a person who had boarded leaves the manifest, by whatever path (a protection pull, a higher
+# medical need, a household rule, a duplicate held, a withdrawal, a removal or rejection, a no-show of their
+# household, a cancellation): they are in their seat and must leave the aircraft before the door closes.
+MUST_DEBOARD = "must_deboard"
+
+
+def _must_deboard(session: Session, by: User | None, flight: Flight, case: Case) -> None:
+    """Tell the sending side of `flight` and its carrier that `case`, who had boarded, must leave the aircraft
+    (red team round 11, RE8811 F5: a protection pull took boarded people off with an alert that read as for anyone
+    never boarded, and the carrier, whose crew is at the door, was told nothing). Never why: the carrier reads the
+    kind alone, `must_deboard`, and the receiving side is not shown it (`inbox.service`); an agency of neither side
+    whose act caused it (another country's screening) is not of the flight, so is told nothing."""
+    session.add(Alert(flight_id=flight.id, case_id=case.id, kind=MUST_DEBOARD,
+                      message=f"case {case.reference} boarded flight {flight.reference} and must leave the aircraft"))
+    record(session, by, "alert." + MUST_DEBOARD, "flight", flight.reference, after={"case": case.reference})
 
 
 def _passenger_of(session: Session, flight: Flight, case: Case) -> Passenger:

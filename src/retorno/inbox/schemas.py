@@ -19,7 +19,9 @@ class InboxItem(BaseModel):
                                                        "medical_needs, withdrawn, removed (by the sending side), "
                                                        "no_show, refused (at the door); every one of them is "
                                                        "taken_off to whoever may not read protection details "
-                                                       "(the receiving side); for a "
+                                                       "(the receiving side); must_deboard to the sending side "
+                                                       "and the carrier for a person who had boarded and must "
+                                                       "leave the aircraft (whatever took them off); for a "
                                                        "manifest to lock, "
                                                        "lock_time_passed (nobody boards until a side locks it)")
 

@@ -81,9 +81,15 @@ class Item:
 TAKEN_OFF = "taken_off"
 
 
+# Someone who had boarded must leave the aircraft (`flights.service.MUST_DEBOARD`): told to the sending side and the
+# carrier as it is, since it says no more than what the crew at the door must do; the receiving side is not shown it
+# (its `taken_off` alert of the same removal tells it all it reads).
+MUST_DEBOARD = "must_deboard"
+
+
 def alert_told(kind: str) -> str:
     """An alert's kind as told to a user who may not read protection details: every removal alike."""
-    return TAKEN_OFF
+    return MUST_DEBOARD if kind == MUST_DEBOARD else TAKEN_OFF
 
 
 @dataclass(frozen=True)
@@ -274,14 +280,31 @@ class _Queue:
     def alerts(self) -> tuple[int, list[Item]]:
         """People taken off a manifest of a flight not yet flown: the manifest needs a look from both sides."""
         query = (sa.select(Alert.id, Alert.kind, Alert.created_at, Flight.reference.label("flight"),
-                           Case.reference)
+                           Case.reference, Case.given_names, Case.first_surname, Case.second_surname)
                  .join(Flight, Flight.id == Alert.flight_id).outerjoin(Case, Case.id == Alert.case_id)
-                 .where(self._flight_side(), Flight.state.in_(NOT_YET_FLOWN_STATES))
+                 .where(self._flight_side(), sa.or_(
+                     Flight.state.in_(NOT_YET_FLOWN_STATES),
+                     # People aboard a flight cancelled at the door leave the aircraft too: told until a day past
+                     # the departure that is not to be.
+                     sa.and_(Flight.state == "cancelled", Alert.kind == MUST_DEBOARD,
+                             Flight.departure_utc >= utcnow() - timedelta(days=1))))
                  .order_by(Alert.created_at, Alert.id))
+        kind = self.user.agency.kind
+        if kind == "carrier":
+            # The carrier boards people: it is told who must leave the aircraft, never any other removal nor why.
+            query = query.where(Alert.kind == MUST_DEBOARD)
+        elif kind != "sending_authority":
+            query = query.where(Alert.kind != MUST_DEBOARD)
         told = sees_protection(self.user)
-        return self._run(query, lambda row: Item(row.reference or row.flight, row.flight, _moment(row.created_at),
-                                                 f"/flights/{row.flight}#manifest",
-                                                 note=row.kind if told else alert_told(row.kind)))
+
+        def item(row: Any) -> Item:
+            # Who must leave the aircraft is named to whoever reads names in cases (the sending side); the carrier reads
+            # the reference its passenger list gives each one.
+            title = (f"{self._who(row)} · {row.flight}" if row.kind == MUST_DEBOARD and row.reference
+                     and self.names else row.flight)
+            return Item(row.reference or row.flight, title, _moment(row.created_at),
+                        f"/flights/{row.flight}#manifest", note=row.kind if told else alert_told(row.kind))
+        return self._run(query, item)
 
     # ---- reintegration operators ---------------------------------------------------------------
 
@@ -355,7 +378,8 @@ _DECLARED: dict[str, tuple[tuple[str, ...], str]] = {
     "intakes": (("intake.record",), "/reintegration/returnees"),
     "offers": (("placement.manage",), "/reintegration/placements?status=offered"),
     "follow_ups": (("followup.record",), "/reintegration/follow-ups"),
-    "alerts": (("manifest.propose", "manifest.decide"), "/flights"),
+    # The carrier's officers (boarding.record) only for those who must leave the aircraft.
+    "alerts": (("manifest.propose", "manifest.decide", "boarding.record"), "/flights"),
 }
 
 

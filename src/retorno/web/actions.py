@@ -111,6 +111,8 @@ ALERT_KINDS = {
     "removed": ("retirado por el lado que envía", "taken off by the sending side"),
     "no_show": ("retirado: no se presentó a embarcar", "taken off: did not show up at the door"),
     "refused": ("retirado: se le negó el embarque", "taken off: refused boarding"),
+    # Told to the sending side and the carrier besides, when the person had boarded (`flights.service.MUST_DEBOARD`).
+    "must_deboard": ("embarcó y debe bajar del avión", "boarded: must leave the aircraft"),
     # What the receiving side is told of every one of them (`inbox.service.alert_told`).
     "taken_off": ("retirado del manifiesto", "taken off the manifest"),
 }
