@@ -52,11 +52,22 @@ class TooLargeFileError(UnreadableFileError):
         self.limit = limit
 
 
+class SheetChoiceError(UnreadableFileError):
+    """A workbook whose sheet to read is not clear: `wanted` (the names asked for) is hidden, or no visible sheet has
+    such a name and there is not exactly one visible sheet; `visible` names the visible sheets. A hidden sheet is
+    never read: the official who sends the file cannot see what it holds (red team round 11, RE8811 F7)."""
+
+    def __init__(self, wanted: tuple[str, ...], visible: list[str], *, hidden: str | None = None) -> None:
+        super().__init__(f"sheet to read unclear: {hidden or wanted} among {visible}")
+        self.wanted, self.visible, self.hidden = wanted, visible, hidden
+
+
 def read_table(data: bytes, filename: str, *, sheets: tuple[str, ...] = (),
                max_unpacked: int = Settings.max_unpacked_bytes) -> tuple[list[str], Iterator[list[str]]]:
     """Read a CSV or XLSX file into its header and an iterator over the following rows, as text cells.
 
-    In a workbook, the first sheet whose folded name is in `sheets` is read (else the first sheet);
+    In a workbook, the first sheet whose folded name is in `sheets` is read (else the only visible sheet; a hidden
+    sheet is never read, SheetChoiceError);
     a workbook whose parts unpack to more than `max_unpacked` bytes is refused (TooLargeFileError).
     """
     lowered = filename.lower()
@@ -201,17 +212,31 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
     return header_cells, rows
 
 
-def _sheet_name(names: list[str], sheets: tuple[str, ...]) -> str:
-    by_name = {fold(name): name for name in names}
-    return next((by_name[name] for name in sheets if name in by_name), names[0])
+def _sheet_name(names: list[str], visible: list[bool], sheets: tuple[str, ...]) -> str:
+    """The sheet to read: the first whose folded name is in `sheets`, else the only visible sheet; never a hidden
+    one (SheetChoiceError, as for several visible sheets none of them named as asked)."""
+    by_name = {fold(name): (name, shown) for name, shown in zip(names, visible, strict=True)}
+    shown_names = [name for name, shown in zip(names, visible, strict=True) if shown]
+    for wanted in sheets:
+        if wanted in by_name:
+            name, shown = by_name[wanted]
+            if not shown:
+                raise SheetChoiceError(sheets, shown_names, hidden=name)
+            return name
+    if len(shown_names) != 1:
+        raise SheetChoiceError(sheets, shown_names)
+    return shown_names[0]
 
 
 def _calamine_rows(data: bytes, sheets: tuple[str, ...]) -> Generator[list[str], None, None]:
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        shown = [meta.visible == python_calamine.SheetVisibleEnum.Visible for meta in book.sheets_metadata]
         # From A1, empty leading rows and columns included, as the official numbers them.
-        cells = book.get_sheet_by_name(_sheet_name(book.sheet_names, sheets)).to_python(skip_empty_area=False)
+        cells = book.get_sheet_by_name(_sheet_name(book.sheet_names, shown, sheets)).to_python(skip_empty_area=False)
         book.close()
+    except SheetChoiceError:
+        raise
     except Exception as exc:
         raise UnreadableFileError("xlsx") from exc
     return (_trimmed(row if all(type(cell) is str for cell in row) else [_cell_text(cell) for cell in row])
@@ -237,7 +262,12 @@ def _openpyxl_rows(data: bytes, sheets: tuple[str, ...]) -> Generator[list[str],
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:
         raise UnreadableFileError("xlsx") from exc
-    sheet = book[_sheet_name(book.sheetnames, sheets)]
+    try:
+        name = _sheet_name(book.sheetnames, [book[name].sheet_state == "visible" for name in book.sheetnames], sheets)
+    except SheetChoiceError:
+        book.close()
+        raise
+    sheet = book[name]
     # Read-only mode trusts the size the writing program recorded, and some record it wrong;
     # forgetting it makes openpyxl read every row and cell that is really there.
     sheet.reset_dimensions()

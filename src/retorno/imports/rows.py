@@ -28,7 +28,13 @@ from openpyxl.utils import get_column_letter
 from retorno import plaintext
 from retorno.config import Settings
 from retorno.exports import safe_cell
-from retorno.imports.reading import MAX_PARTS, TooLargeFileError, UnreadableFileError, read_table
+from retorno.imports.reading import (
+    MAX_PARTS,
+    SheetChoiceError,
+    TooLargeFileError,
+    UnreadableFileError,
+    read_table,
+)
 from retorno.names import key
 
 # The messages every import shares; an import adds those of its own checks (`messages=`).
@@ -48,6 +54,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "no value outside the headed columns"),
     "unreadable": ("un archivo CSV (UTF-8 o Latin-1) o XLSX con los encabezados en la fila 1",
                    "a CSV (UTF-8 or Latin-1) or XLSX file with the headers on row 1"),
+    "sheet_hidden": ("una hoja visible: la hoja «{sheet}» está oculta y no se lee (muéstrela en la hoja de cálculo o "
+                     "copie sus filas a una hoja visible; hojas visibles: {visible})",
+                     "a visible sheet: the sheet '{sheet}' is hidden and is not read (unhide it in the spreadsheet or "
+                     "copy its rows to a visible sheet; visible sheets: {visible})"),
+    "sheet_unclear": ("una sola hoja visible, o la hoja que se importa llamada {wanted} (hojas visibles: {visible})",
+                      "one visible sheet only, or the sheet to import named {wanted} (visible sheets: {visible})"),
     "too_large": ("un archivo XLSX que descomprimido ocupe como máximo {mb} MB, en como máximo {parts} partes",
                   "an XLSX file that unpacks to at most {mb} MB, in at most {parts} parts"),
     "no_rows": ("al menos una fila de datos", "at least one data row"),
@@ -449,7 +461,14 @@ def read_sheet(data: bytes, filename: str, columns: Sequence[Column], *, locale:
         sheet.read(records)
     except UnreadableFileError as exc:
         sheet = Sheet([], (), messages, locale)
-        if isinstance(exc, TooLargeFileError):
+        if isinstance(exc, SheetChoiceError):
+            visible = ", ".join(exc.visible) or "—"
+            if exc.hidden is not None:
+                sheet._add(1, "", exc.hidden, "sheet_hidden", {"sheet": exc.hidden, "visible": visible}, "error")
+            else:
+                wanted = " / ".join(f"'{name.lower()}'" for name in exc.wanted)
+                sheet._add(1, "", filename, "sheet_unclear", {"wanted": wanted, "visible": visible}, "error")
+        elif isinstance(exc, TooLargeFileError):
             sheet._add(1, "", filename, "too_large", {"mb": f"{exc.limit / 2**20:g}", "parts": MAX_PARTS}, "error")
         else:
             sheet._add(1, "", filename, "unreadable", {}, "error")

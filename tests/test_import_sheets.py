@@ -1,0 +1,125 @@
+"""Which sheet of a workbook an import reads (red team round 11, RE8811 F7): never a hidden one.
+
+An XLSX with a hidden sheet `datos` and a visible, active `Hoja1` was imported from the hidden sheet (its first),
+the visible rows ignored: the official who sent it could not see what was imported. Now the sheet named as asked
+(`casos`/`cases`) is read if it is visible; otherwise the only visible sheet; a hidden sheet named as asked, or
+several visible sheets none named as asked, refuse the file at row 1 naming the visible sheets. Both readers are
+tried: calamine (values only) and openpyxl (a workbook holding a formula is read by it, formulas as their text).
+"""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from retorno.cases.models import Case
+from retorno.cases.rows import COLUMNS as CASE_COLUMNS
+from retorno.imports.reading import SheetChoiceError, read_table
+from retorno.imports.rows import Column, read_sheet, text
+from tests.factories import World
+
+COLUMNS = (Column("name", "nombre", "name", True, text, 40),)
+
+
+def _book(sheets: list[tuple[str, str, str]], *, formula: bool) -> bytes:
+    """A workbook with (title, state, value under the header) sheets; `formula` puts a formula cell in each."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, state, value in sheets:
+        sheet = book.create_sheet(title)
+        sheet.append(["nombre"])
+        sheet.append([value])
+        if formula:
+            sheet["B5"] = "=1+1"
+        sheet.sheet_state = state
+    book.active = next(i for i, (_, state, _) in enumerate(sheets) if state == "visible")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _names(data: bytes, sheets: tuple[str, ...] = ("CASOS", "CASES")) -> list[str]:
+    header, rows = read_table(data, "x.xlsx", sheets=sheets)[:2]
+    assert header == ["nombre"]
+    return [row[0] for row in rows if row and row[0]]
+
+
+@pytest.mark.parametrize("formula", [False, True], ids=["calamine", "openpyxl"])
+def test_a_hidden_first_sheet_is_not_read_the_only_visible_one_is(formula: bool) -> None:
+    for state in ("hidden", "veryHidden"):
+        data = _book([("datos", state, "Escondida"), ("Hoja1", "visible", "Visible")], formula=formula)
+        assert _names(data) == ["Visible"]
+
+
+@pytest.mark.parametrize("formula", [False, True], ids=["calamine", "openpyxl"])
+def test_the_sheet_named_as_asked_is_read_when_visible_and_refused_when_hidden(formula: bool) -> None:
+    shown = _book([("columnas", "visible", "Ayuda"), ("Casos", "visible", "Caso")], formula=formula)
+    assert _names(shown) == ["Caso"]
+    hidden = _book([("casos", "hidden", "Escondida"), ("Hoja1", "visible", "Visible")], formula=formula)
+    with pytest.raises(SheetChoiceError) as refused:
+        _names(hidden)
+    assert refused.value.hidden == "casos" and refused.value.visible == ["Hoja1"]
+
+
+@pytest.mark.parametrize("formula", [False, True], ids=["calamine", "openpyxl"])
+def test_several_visible_sheets_none_named_as_asked_refuse_the_file(formula: bool) -> None:
+    data = _book([("Hoja1", "visible", "Una"), ("Hoja2", "visible", "Otra"), ("x", "hidden", "Escondida")],
+                 formula=formula)
+    with pytest.raises(SheetChoiceError) as refused:
+        _names(data)
+    assert refused.value.hidden is None and refused.value.visible == ["Hoja1", "Hoja2"]
+
+
+def test_the_import_report_says_which_rule_at_row_one_in_both_languages() -> None:
+    hidden = _book([("casos", "hidden", "Escondida"), ("Hoja1", "visible", "Visible")], formula=False)
+    sheet = read_sheet(hidden, "x.xlsx", COLUMNS, sheets=("CASOS", "CASES"))
+    [problem] = sheet.finish()
+    assert not sheet.readable and problem.row_number == 1 and problem.value == "casos"
+    assert "oculta" in problem.expected and "Hoja1" in problem.expected
+    several = _book([("Hoja1", "visible", "Una"), ("Hoja2", "visible", "Otra")], formula=False)
+    sheet = read_sheet(several, "x.xlsx", COLUMNS, sheets=("CASOS", "CASES"), locale="en")
+    [problem] = sheet.finish()
+    assert not sheet.readable and problem.row_number == 1
+    assert "'casos' / 'cases'" in problem.expected and "Hoja1, Hoja2" in problem.expected
+
+
+def test_the_api_refuses_a_hidden_case_sheet_and_writes_nothing(client: TestClient, world: World,
+                                                                session_factory: sessionmaker[Session]) -> None:
+    header = [column.es for column in CASE_COLUMNS if column.required]
+    row = ["RT11-F7", "Escondida", "Oculta", "F", "1990-01-01", "VEN", "Tapachula", "2026-01-01"]
+    book = openpyxl.Workbook()
+    hidden = book.active
+    hidden.title = "datos"
+    hidden.append(header)
+    hidden.append(row)
+    hidden.sheet_state = "hidden"
+    shown = book.create_sheet("Hoja1")
+    shown.append(header)
+    shown.append(["RT11-F7B", "Visible", "Vista", "F", "1991-01-01", "VEN", "Tapachula", "2026-01-01"])
+    book.active = 1
+    data = io.BytesIO()
+    book.save(data)
+    with session_factory() as session:
+        before = session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one()
+    answer = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                         files={"file": ("casos.xlsx", data.getvalue(), "application/octet-stream")})
+    # One visible sheet, not named casos: that one is read, the hidden one never.
+    assert answer.status_code == 201, answer.text
+    with session_factory() as session:
+        stored = sa.select(Case.given_names).where(Case.agency_reference.like("RT11-F7%"))
+        names = set(session.execute(stored).scalars())
+    assert names == {"Visible"}
+    # The hidden sheet named as asked: refused, nothing written.
+    hidden.title = "casos"
+    data = io.BytesIO()
+    book.save(data)
+    refused = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                          files={"file": ("casos.xlsx", data.getvalue(), "application/octet-stream")})
+    assert refused.status_code == 422 and "oculta" in refused.text, refused.text
+    with session_factory() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() == before + 1
