@@ -205,7 +205,7 @@ def test_a_long_namespace_prefix_across_a_chunk_border_is_still_a_formula() -> N
 
 def test_a_workbook_with_formulas_under_the_bound_is_still_read_as_typed() -> None:
     data = _workbook(["A1", "=1+1"], ["A2", "4"])
-    header, rows = reading.read_table(data, "lista.xlsx", max_unpacked=BOUND)
+    header, rows, _ = reading.read_table(data, "lista.xlsx", max_unpacked=BOUND)
     assert header == ["codigo", "cantidad"] and list(rows) == [["A1", "=1+1"], ["A2", "4"]]
 
 

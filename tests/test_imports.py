@@ -337,5 +337,5 @@ def test_calamine_reads_a_workbook_without_formulas_as_openpyxl_does(rows: int) 
     book.save(out)
     data = out.getvalue()
     assert list(_calamine_rows(data, ("CASOS",))) == list(_openpyxl_rows(data, ("CASOS",)))
-    header, records = read_table(data, "casos.xlsx", sheets=("CASOS",))
+    header, records, _ = read_table(data, "casos.xlsx", sheets=("CASOS",))
     assert header[0] == "referencia" and len(list(records)) == rows + 3

@@ -185,6 +185,24 @@ def foreign_letters(text: str | None) -> str:
     return shown if len(named) <= _MOST_NAMED else f"{shown} (+{len(named) - _MOST_NAMED})"
 
 
+# UTF-8 read as Latin-1 or Windows-1252 ("mojibake"): the lead byte of a UTF-8 letter of Latin-1's range, C2 or C3,
+# read as Â or Ã, then its continuation byte (80-BF) read as a sign or letter of Latin-1's upper half (º, ª, µ, ©, ±,
+# a no-break or soft hyphen) or as what Windows-1252 puts at 80-9F (‰, ‘, Š, Œ...): ú reads Ãº, é Ã©, Ñ Ã‘, Ê ÃŠ;
+# and â€ (E2 80), the start of a curly quote or a dash (’ reads â€™). No name in Spanish, Portuguese or English
+# has either: Ã and Â are followed by a letter A-Z there (JOÃO, Ângela).
+_MOJIBAKE = re.compile("[ÂÃ][\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]|â€.?")
+
+
+def mojibake(text: str | None) -> str:
+    """The pairs of `text` (as typed, before `normal`, which reads º as o) that are a UTF-8 letter read as Latin-1 or
+    Windows-1252 (Ãº for ú), joined by ', ', or '' when there is none (red team round 11, RE8811 F2: a UTF-8 file
+    read as Latin-1 stored Raúl as RaÃol, compared with nobody and rewrote verified identities)."""
+    if not text or text.isascii():
+        return ""
+    pairs = dict.fromkeys(_MOJIBAKE.findall(text))
+    return ", ".join("".join(c if c.isprintable() else f"<U+{ord(c):04X}>" for c in pair) for pair in pairs)
+
+
 _VOWELS = frozenset("AEIOU")
 # Letters said as another wherever they are.
 _SOUND = {"V": "B", "Z": "S", "W": "U"}

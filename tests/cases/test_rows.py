@@ -268,7 +268,7 @@ def test_xlsx_with_date_cells_numbers_and_a_formula_kept_as_text() -> None:
         "observaciones": '=HYPERLINK("http://x")',
     }
     data = xlsx_bytes([list(HEADER_ES), [cells[name] for name in HEADER_ES]])
-    header, records = read_table(data, "casos.xlsx")
+    header, records, _ = read_table(data, "casos.xlsx")
     assert header == HEADER_ES
     assert next(records)[HEADER_ES.index("fecha_nacimiento")] == "1985-03-15"
     report = validate(data, "casos.xlsx", today=TODAY)

@@ -33,7 +33,7 @@ from retorno.cases.duplicates import ELSEWHERE, Person, PossibleDuplicate, descr
 from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
-from retorno.names import fold, foreign_letters, normal
+from retorno.names import fold, foreign_letters, mojibake, normal
 from retorno.safeguards import IDENTITY_FIELDS, is_minor
 
 MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
@@ -44,6 +44,10 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                       "a name in Latin letters A-Z (accents, Ñ, apostrophes, hyphens and full stops allowed; no "
                       "digits, signs or letters of another alphabet), as a manifest and a passport's machine "
                       "readable zone write it (ICAO Doc 9303); found {letters}"),
+    "mojibake": ("un nombre con sus letras: parece texto escrito en UTF-8 y leído como Latin-1 o Windows-1252 (hay "
+                 "{found}, como ú se lee Ãº y é Ã©); escriba el nombre de nuevo o guarde el archivo como UTF-8",
+                 "a name with its letters: it looks like text written in UTF-8 and read as Latin-1 or Windows-1252 "
+                 "(found {found}, as ú reads Ãº and é Ã©); type the name again or save the file as UTF-8"),
     "date_future": ("una fecha que no esté en el futuro (hoy es {today})",
                     "a date that is not in the future (today is {today})"),
     "date_1900": ("una fecha desde el 01/01/1900", "a date from 1900-01-01 on"),
@@ -257,6 +261,8 @@ def known_airport(code: str) -> bool:
 
 
 def _name(value: str) -> str:
+    if found := mojibake(value):  # as typed: `normal` reads the º of Ãº as o (red team round 11, RE8811 F2)
+        raise InvalidValue("mojibake", found=found)
     value = normal(value)  # as every door stores a name (red team round 5, C-F1)
     if not _LETTER.search(value):
         raise InvalidValue("letters")
@@ -621,7 +627,7 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)
     absent = {column.field: sheet.labels[column.field] for column in COLUMNS if column.field not in sheet.position_of}
-    return CheckedCases(CaseReport(rows, sheet.finish(), absent=absent), sheet, held, locale)
+    return CheckedCases(CaseReport(rows, sheet.finish(), absent=absent, encoding=sheet.encoding), sheet, held, locale)
 
 
 def parse_relationship(value: str) -> str:

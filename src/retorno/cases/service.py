@@ -125,6 +125,16 @@ def foreign_letters(values: dict[str, Any]) -> list[Message]:
             if isinstance(values.get(field), str) and (found := names.foreign_letters(values[field]))]
 
 
+def mojibake(values: dict[str, Any]) -> list[Message]:
+    """The refusal of each name among `values` (as typed, before `normal_names`) that reads as UTF-8 read as Latin-1
+    (`names.mojibake`: Ãº for ú; red team round 11, RE8811 F2). The import's column rule says the same."""
+    return [Message("%(field)s looks like text written in UTF-8 and read as Latin-1 or Windows-1252 (found %(found)s, "
+                    "as ú reads Ãº and é reads Ã©): type the name again with its letters, or save the file as UTF-8",
+                    {"field": Term("field", field), "found": found})
+            for field in NAME_FIELDS
+            if isinstance(values.get(field), str) and (found := names.mojibake(values[field]))]
+
+
 def normal_names(values: dict[str, Any]) -> dict[str, Any]:
     """The names among `values` as they are checked and stored (`names.normal`: 𝐒𝐢𝐟𝐨𝐧𝐭𝐞𝐬 as Sifontes, a no-break
     space as a space; red team round 5, C-F1); a second surname that is only white space is none."""
@@ -138,6 +148,7 @@ def normal_names(values: dict[str, Any]) -> dict[str, Any]:
 def validate_input(data: CaseInput, today: date) -> None:
     """The checks every entry point shares; imports run the same rules row by row first. The names are normalised
     in `data` first (`normal_names`), as they are then stored."""
+    garbled = mojibake({field: getattr(data, field) for field in NAME_FIELDS})
     for field, value in normal_names({field: getattr(data, field) for field in NAME_FIELDS}).items():
         setattr(data, field, value)
     problems: list[Message] = []
@@ -145,7 +156,7 @@ def validate_input(data: CaseInput, today: date) -> None:
         problems.append(Message("agency_reference is required"))
     if not data.given_names.strip() or not data.first_surname.strip():
         problems.append(Message("given_names and first_surname are required"))
-    named = foreign_letters({field: getattr(data, field) for field in NAME_FIELDS})
+    named = garbled or foreign_letters({field: getattr(data, field) for field in NAME_FIELDS})
     if data.sex not in ("M", "F", "X"):
         problems.append(Message("sex must be M, F or X, not '%(sex)s'", {"sex": data.sex}))
     if data.birth_date > today:
@@ -344,12 +355,13 @@ REQUIRED_FIELDS = ("given_names", "first_surname", "sex", "birth_date", "held_at
 def check_changes(changes: dict[str, Any], today: date) -> None:
     """The checks every door applies to a correction of declared fields (the API's PATCH, the edit page); the
     names among `changes` are normalised in it first (`normal_names`), as they are then stored."""
+    garbled = mojibake(changes)
     changes.update(normal_names(changes))
     cleared = sorted(k for k in REQUIRED_FIELDS if k in changes and changes[k] is None)
     if cleared:
         raise InvalidInput("%(cleared)s cannot be emptied", code="invalid_case",
                            cleared=[Term("field", name) for name in cleared])
-    if refused := foreign_letters(changes):
+    if refused := garbled or foreign_letters(changes):
         raise InvalidInput(refused, code=NAME_NOT_LATIN)
     if changes.get("birth_date") is not None and changes["birth_date"] > today:
         raise InvalidInput("birth_date %(birth_date)s is in the future", code="invalid_case",

@@ -109,4 +109,4 @@ def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: 
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
             "possible_duplicates": outcome.duplicates_flagged, "columns_kept": list(outcome.report.absent.values()),
             "warnings": problems,
-            "summary": problem_summary(outcome.report)}
+            "summary": problem_summary(outcome.report), "encoding": outcome.report.encoding}

@@ -120,6 +120,7 @@ def report_import(file: Path, outcome: ImportOutcome[Any], lang: str, summary: s
         err_console.print(f"[red]nothing imported[/red]: {len({p.row_number for p in errors})} bad rows; "
                           f"full report: {escape(str(report_path))}", highlight=False)
         raise typer.Exit(1)
-    console.print(f"[green]imported[/green] {escape(file.name)}: {escape(summary)}", highlight=False)
+    read_as = f" (read as {outcome.report.encoding})" if outcome.report.encoding else ""
+    console.print(f"[green]imported[/green] {escape(file.name)}{read_as}: {escape(summary)}", highlight=False)
     if problems:
         console.print(f"warnings written to {escape(str(report_path))}", highlight=False)

@@ -1,5 +1,12 @@
 """Reading the spreadsheets agencies already use (CSV in UTF-8 or Latin-1, XLSX) as rows of text cells.
 
+A CSV that is valid UTF-8 is UTF-8. One that holds UTF-8's multi-byte sequences and bytes UTF-8 has no place for
+was written in two encodings (a UTF-8 list edited in a program that saved one cell as Windows-1252): it is refused,
+each stray byte named at its row and column (`MixedEncodingError`), for read as Latin-1 its UTF-8 letters become
+two signs each (ú as Ãº, stored folded as Ão) and identities would be rewritten unseen (red team round 11, RE8811
+F2). Only a file without a single UTF-8 multi-byte sequence is read as Windows-1252 (or Latin-1, for the bytes
+Windows-1252 leaves undefined), and the import says which (`read_table`'s encoding).
+
 XLSX is read by calamine (a compiled reader, about ten times openpyxl's read-only mode) unless
 a worksheet holds a formula: calamine gives a formula's cached value, the value a program
 computed, and an import must read a formula as the text typed (`=HYPERLINK(...)`), which then
@@ -14,6 +21,7 @@ refused when they unpack to more than the installation's `max_unpacked_bytes` or
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import io
@@ -27,6 +35,7 @@ from typing import Any
 
 import openpyxl
 import python_calamine
+from openpyxl.utils import get_column_letter
 
 from retorno.config import Settings
 from retorno.names import fold
@@ -62,46 +71,101 @@ class SheetChoiceError(UnreadableFileError):
         self.wanted, self.visible, self.hidden = wanted, visible, hidden
 
 
+class MixedEncodingError(UnreadableFileError):
+    """A CSV holding UTF-8 multi-byte sequences and bytes that are not UTF-8: `bad` names each stray byte (the first
+    MAX_BAD_BYTES of `count`) by its row as the official numbers it (the header is row 1), the column's header (or
+    letter), the cell (each stray byte shown as <0xNN>) and the byte."""
+
+    def __init__(self, bad: list[tuple[int, str, str, int]], count: int) -> None:
+        super().__init__(f"{count} bytes that are not UTF-8 in a UTF-8 file")
+        self.bad = bad
+        self.count = count
+
+
+# The stray bytes a refusal names one by one (the rest are counted).
+MAX_BAD_BYTES = 1_000
+UTF8, WINDOWS_1252, LATIN_1 = "UTF-8", "Windows-1252", "Latin-1"
+# A byte `surrogateescape` could not decode as UTF-8 (U+DC80-U+DCFF).
+_STRAY = re.compile("[\udc80-\udcff]")
+
+
 def read_table(data: bytes, filename: str, *, sheets: tuple[str, ...] = (),
-               max_unpacked: int = Settings.max_unpacked_bytes) -> tuple[list[str], Iterator[list[str]]]:
-    """Read a CSV or XLSX file into its header and an iterator over the following rows, as text cells.
+               max_unpacked: int = Settings.max_unpacked_bytes) -> tuple[list[str], Iterator[list[str]], str | None]:
+    """Read a CSV or XLSX file into its header, an iterator over the following rows, as text cells, and the encoding
+    a CSV was read in (UTF8, WINDOWS_1252 or LATIN_1; None for a workbook, which says its own).
 
     In a workbook, the first sheet whose folded name is in `sheets` is read (else the only visible sheet; a hidden
     sheet is never read, SheetChoiceError);
-    a workbook whose parts unpack to more than `max_unpacked` bytes is refused (TooLargeFileError).
+    a workbook whose parts unpack to more than `max_unpacked` bytes is refused (TooLargeFileError); a CSV in UTF-8
+    with bytes of another encoding among its own is refused (MixedEncodingError).
     """
     lowered = filename.lower()
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data, sheets, max_unpacked)
+        return (*_read_xlsx(data, sheets, max_unpacked), None)
     if lowered.endswith((".xlsx", ".xlsm", ".xls", ".ods")) or b"\x00" in data[:4096]:
         raise UnreadableFileError(filename)
     return _read_csv(data)
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes) -> tuple[str, str]:
+    """The file's text and its encoding; MixedEncodingError for UTF-8 with stray bytes of another encoding."""
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), UTF8
     except UnicodeDecodeError:
         pass
+    escaped = data.decode("utf-8-sig", "surrogateescape")
+    if not _STRAY.sub("", escaped).isascii() or data.startswith(b"\xef\xbb\xbf"):
+        # A UTF-8 letter (or the byte-order mark) among the stray bytes: the file is UTF-8, the stray bytes a
+        # cell another program saved in its own encoding. Read as Latin-1, every UTF-8 letter would become two.
+        _refuse_mixed(escaped)
     # Files saved by spreadsheet programs as "Latin-1" are in practice Windows-1252 (the
     # euro sign, curly quotes); fall back to strict Latin-1 for the bytes it leaves undefined.
     try:
-        return data.decode("cp1252")
+        return data.decode("cp1252"), WINDOWS_1252
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return data.decode("latin-1"), LATIN_1
 
 
-def _read_csv(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
+def _delimiter(text: str) -> str:
+    first_line = text.split("\n", 1)[0]
+    return ";" if first_line.count(";") > first_line.count(",") else ","
+
+
+def _shown(cell: str) -> str:
+    return _STRAY.sub(lambda stray: f"<0x{ord(stray[0]) - 0xDC00:02X}>", cell)
+
+
+def _refuse_mixed(escaped: str) -> None:
+    """Raise MixedEncodingError naming each stray byte of `escaped` (a file read with `surrogateescape`)."""
+    bad: list[tuple[int, str, str, int]] = []
+    with contextlib.suppress(csv.Error):  # the bytes named before a row csv cannot read are refused all the same
+        _stray_bytes(escaped, bad)
+    raise MixedEncodingError(bad, max(len(bad), len(_STRAY.findall(escaped))))
+
+
+def _stray_bytes(escaped: str, bad: list[tuple[int, str, str, int]]) -> None:
+    header: list[str] = []
+    for index, cells in enumerate(csv.reader(io.StringIO(escaped, newline=""), delimiter=_delimiter(escaped))):
+        if index == 0:
+            header = [_shown(cell).strip() for cell in cells]
+        for position, cell in enumerate(cells):
+            for stray in _STRAY.finditer(cell):
+                if len(bad) == MAX_BAD_BYTES:
+                    return
+                label = header[position] if position < len(header) and header[position] else \
+                    get_column_letter(position + 1)
+                bad.append((index + 1, label, _shown(cell), ord(stray[0]) - 0xDC00))
+
+
+def _read_csv(data: bytes) -> tuple[list[str], Iterator[list[str]], str]:
     if csv.field_size_limit() < CSV_FIELD_LIMIT:
         csv.field_size_limit(CSV_FIELD_LIMIT)
-    text = _decode(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    text, encoding = _decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
         raise UnreadableFileError("header")
-    return header, reader
+    return header, reader, encoding
 
 
 def _cell_text(value: object) -> str:

@@ -30,6 +30,7 @@ from retorno.config import Settings
 from retorno.exports import safe_cell
 from retorno.imports.reading import (
     MAX_PARTS,
+    MixedEncodingError,
     SheetChoiceError,
     TooLargeFileError,
     UnreadableFileError,
@@ -54,6 +55,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "no value outside the headed columns"),
     "unreadable": ("un archivo CSV (UTF-8 o Latin-1) o XLSX con los encabezados en la fila 1",
                    "a CSV (UTF-8 or Latin-1) or XLSX file with the headers on row 1"),
+    "mixed_encoding": ("un archivo en una sola codificación: el archivo está en UTF-8 y el byte {byte} no lo es "
+                       "(una celda guardada en otra codificación, p. ej. Windows-1252); guárdelo de nuevo como UTF-8",
+                       "a file in one encoding: the file is UTF-8 and byte {byte} is not (a cell saved in another "
+                       "encoding, e.g. Windows-1252); save it again as UTF-8"),
+    "mixed_encoding_more": ("{count} bytes más que no son UTF-8 (se muestran los primeros {shown})",
+                            "{count} more bytes that are not UTF-8 (the first {shown} are shown)"),
     "sheet_hidden": ("una hoja visible: la hoja «{sheet}» está oculta y no se lee (muéstrela en la hoja de cálculo o "
                      "copie sus filas a una hoja visible; hojas visibles: {visible})",
                      "a visible sheet: the sheet '{sheet}' is hidden and is not read (unhide it in the spreadsheet or "
@@ -97,6 +104,8 @@ class ImportReport(Generic[Row]):
 
     rows: Sequence[Row]
     problems: list[RowProblem]
+    # The encoding a CSV was read in ("UTF-8", "Windows-1252", "Latin-1"; None for a workbook), which the answer says.
+    encoding: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -238,6 +247,8 @@ class Sheet:
         self.position_of: dict[str, int] = {}
         self.complete = True
         self.readable = True
+        # The encoding a CSV was read in (`reading.read_table`; None for a workbook or an unreadable file).
+        self.encoding: str | None = None
         self._match_header()
 
     # Messages and problems.
@@ -455,13 +466,21 @@ def read_sheet(data: bytes, filename: str, columns: Sequence[Column], *, locale:
     what a workbook unpacks to (`Settings.max_unpacked_bytes`).
     """
     try:
-        header, records = read_table(data, filename, sheets=sheets, max_unpacked=max_unpacked)
+        header, records, encoding = read_table(data, filename, sheets=sheets, max_unpacked=max_unpacked)
         sheet = Sheet(header, columns, messages, locale)
+        sheet.encoding = encoding
         # An XLSX worksheet is read as its rows are: one that breaks past its header is unreadable too.
         sheet.read(records)
     except UnreadableFileError as exc:
         sheet = Sheet([], (), messages, locale)
-        if isinstance(exc, SheetChoiceError):
+        if isinstance(exc, MixedEncodingError):
+            # Each stray byte at its row and column (red team round 11, RE8811 F2): nothing of the file is read.
+            for row, column, cell, byte in exc.bad:
+                sheet._add(row, column, cell, "mixed_encoding", {"byte": f"0x{byte:02X}"}, "error")
+            if exc.count > len(exc.bad):
+                sheet._add(exc.bad[-1][0] if exc.bad else 1, "", "", "mixed_encoding_more",
+                           {"count": exc.count - len(exc.bad), "shown": len(exc.bad)}, "error")
+        elif isinstance(exc, SheetChoiceError):
             visible = ", ".join(exc.visible) or "—"
             if exc.hidden is not None:
                 sheet._add(1, "", exc.hidden, "sheet_hidden", {"sheet": exc.hidden, "visible": visible}, "error")

@@ -66,6 +66,9 @@ class OpportunityImportOut(BaseModel):
     references: list[str]
     warnings: list[ImportProblem] = Field(description="at most the first 1,000")
     summary: ProblemSummary
+    encoding: str | None = Field(default=None, description="the encoding a CSV file was read in: UTF-8, or, for a "
+                                 "file without a single UTF-8 letter, Windows-1252 (Latin-1 for the bytes it leaves "
+                                 "undefined); none for XLSX. A UTF-8 file with bytes of another encoding is refused")
 
 
 class ModeFigures(BaseModel):

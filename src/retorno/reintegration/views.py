@@ -250,7 +250,7 @@ def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: 
     problems = refuse_bad_import(outcome.report)
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
             "references": outcome.created_references, "warnings": problems,
-            "summary": problem_summary(outcome.report)}
+            "summary": problem_summary(outcome.report), "encoding": outcome.report.encoding}
 
 
 @router.get("/opportunities/{reference}", response_model=OpportunityOut, responses=with_etag())
