@@ -189,17 +189,30 @@ def _operator_of(session: Session, profile: IntakeProfile) -> int | None:
     return recorder.agency_id if recorder is not None and recorder.agency.kind == "reintegration_operator" else None
 
 
+# A placement the returnee chose (accepted, or under way): it, not an offer, makes them that operator's returnee.
+TAKEN_PLACEMENTS = ("accepted", "started")
+
+
+def _placed_with(session: Session, case: Case) -> int | None:
+    """The operator whose opportunity the returnee accepted or started (their choice), if any."""
+    return session.execute(
+        sa.select(Opportunity.operator_agency_id).join(Placement, Placement.opportunity_id == Opportunity.id)
+        .where(Placement.case_id == case.id, Placement.status.in_(TAKEN_PLACEMENTS))
+        .order_by(Placement.id.desc()).limit(1)).scalar_one_or_none()
+
+
 def holds_intake(session: Session, reader: User, case: Case, profile: IntakeProfile) -> bool:
-    """Whether `reader` may read and record the intake: an operator, of a returnee no other operator has taken
-    in, and who holds no open placement with another operator's opportunity; the receiving authority always."""
+    """Whether `reader` may read and record the intake: the receiving authority always; an operator, of its
+    returnee: the operator of the placement the returnee accepted or started, else the one that took them in
+    (recorded the intake), else any while none has.
+
+    An offer is not the returnee's choice: another operator's matching run offering them a seat leaves the intake
+    with the operator that took them in (red team round 11, RE8812 M2: an offer took it from that operator, and the
+    offering one could not read it either, so nobody held it until the returnee answered)."""
     if reader.agency.kind != "reintegration_operator":
         return True
-    taken_by = _operator_of(session, profile)
-    elsewhere = session.execute(
-        sa.select(Placement.id).join(Opportunity, Opportunity.id == Placement.opportunity_id)
-        .where(Placement.case_id == case.id, Placement.status.in_(OPEN_PLACEMENTS),
-               Opportunity.operator_agency_id != reader.agency_id).limit(1)).first()
-    return (taken_by is None or taken_by == reader.agency_id) and elsewhere is None
+    holder = _placed_with(session, case) or _operator_of(session, profile)
+    return holder is None or holder == reader.agency_id
 
 
 def reads_intake(session: Session, reader: User, case: Case, profile: IntakeProfile) -> bool:
@@ -230,8 +243,12 @@ def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) 
     reason = written_reason(reason)
     profile = _profile(session, case)
     if actor.agency.kind == "reintegration_operator":
+        # The operator that took the returnee in, or the one whose seat they accepted (`holds_intake`); an offer
+        # made to them makes nobody their operator.
         recorder = session.get(User, profile.recorded_by) if profile.recorded_by else None
-        if recorder is None or recorder.agency_id != actor.agency_id:
+        ours = (recorder is not None and recorder.agency_id == actor.agency_id) or \
+            _placed_with(session, case) == actor.agency_id
+        if not ours:
             raise Forbidden("case %(case)s is not a returnee of %(agency)s: the operator that took the intake, "
                             "or the receiving authority, records the withdrawal",
                             code="forbidden.consent.withdraw", case=case.reference, agency=actor.agency.code)
