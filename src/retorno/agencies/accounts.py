@@ -17,24 +17,21 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
-from argon2.exceptions import VerificationError
 from sqlalchemy.orm import Session
 
-from retorno.agencies.logins import change_password, end_access, restore_access
+from retorno.agencies.logins import LoginPolicy, change_password, check_password, end_access, restore_access
 from retorno.agencies.models import ROLES, Agency, User
 from retorno.agencies.permissions import ADMINISTRATOR, action, reader
 from retorno.agencies.service import (
     add_account,
     agency_by_code,
-    password_turn,
     require_stand_in,
     set_password,
     stands_in,
-    verify_password,
 )
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
-from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Term
+from retorno.errors import Forbidden, InvalidInput, NotFound, Term
 
 # Letters and digits nobody confuses when reading a temporary password aloud (no 0/O, 1/l/I).
 _READABLE = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -205,17 +202,16 @@ def change_role(session: Session, actor: User, username: str, role: str) -> User
     return user
 
 
-def change_own_password(session: Session, user: User, *, current: str, new: str, repeated: str) -> User:
+def change_own_password(session: Session, user: User, *, current: str, new: str, repeated: str, address: str,
+                        policy: LoginPolicy | None = None) -> User:
     """A user sets their own password, knowing the current one (any role, a viewer too).
 
+    The current password is checked as a login checks it (`logins.check_password`): throttled with the login's
+    counts for the account from `address`, each wrong one audited as `login.failed` (red team round 11, RE8812 M3).
     Every login session of theirs ends and every API token of theirs is revoked (`service.set_password`); the
     page then opens a new session.
     """
-    try:
-        with password_turn():
-            verify_password(user.password_hash, current)
-    except VerificationError:
-        raise NotAuthenticated("the current password is wrong", code="password_wrong") from None
+    check_password(session, user.username, current, address=address, policy=policy, door="password_change")
     if new != repeated:
         raise InvalidInput("the new password and its repetition differ", code="password_mismatch")
     if new == current:

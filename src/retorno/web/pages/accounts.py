@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies import accounts, service
 from retorno.agencies.logins import start_session
 from retorno.agencies.models import ROLES, User
-from retorno.web.deps import LOGIN_COOKIE, IdPath, SessionDep, client_address
+from retorno.web.deps import LOGIN_COOKIE, IdPath, SessionDep, client_address, login_policy
 from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
     FormDep,
@@ -141,7 +141,8 @@ def change_password(request: Request, session: SessionDep, user: PageUser, form:
     """Set one's own password; every other session ends and every API token is revoked, this browser gets a new
     session."""
     accounts.change_own_password(session, user, current=str(form.get("current") or ""),
-                                 new=str(form.get("new") or ""), repeated=str(form.get("repeated") or ""))
+                                 new=str(form.get("new") or ""), repeated=str(form.get("repeated") or ""),
+                                 address=client_address(request), policy=login_policy(request))
     token = start_session(session, user, client_address(request))
     session.commit()
     # A fresh browser session too, as at login: a new CSRF token.
