@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from itertools import compress
 from typing import Any
 
@@ -31,11 +31,12 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action
+from retorno.audit.models import AuditRecord
 from retorno.audit.service import columns_to_record, record
 from retorno.cases import lifecycle
-from retorno.cases.duplicates import HeldCase, held_elsewhere
+from retorno.cases.duplicates import ELSEWHERE, HeldCase, held_elsewhere
 from retorno.cases.models import Case, Household, PossibleDuplicate
-from retorno.cases.rows import CaseReport, CaseRow, CaseRows, CheckedCases, LockedIdentity, check
+from retorno.cases.rows import MESSAGES, CaseReport, CaseRow, CaseRows, CheckedCases, LockedIdentity, check
 from retorno.cases.service import AUDITED_FIELDS, HEADS, next_references, search_names
 from retorno.config import Settings
 from retorno.db import among, insert_columns, utcnow
@@ -214,15 +215,31 @@ def _collector_paused() -> Iterator[None]:
 
 @action("case.register")
 def import_cases(session: Session, actor: User, data: bytes, filename: str, *, today: date | None = None,
-                 locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CaseImportOutcome:
+                 locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes,
+                 check_only: bool = False) -> CaseImportOutcome:
     """Validate a case list and, only if every row is good, create or update its cases (`max_unpacked`: the
-    installation's bound on what a workbook unpacks to, `Settings.max_unpacked_bytes`)."""
+    installation's bound on what a workbook unpacks to, `Settings.max_unpacked_bytes`).
+
+    `check_only` (the import page's "check only" report): the file is imported as it would be, then everything is
+    rolled back, the session's transaction included. A file that is not written (checked only, or refused) and
+    whose report warns of a record alike that another country's agency holds leaves an audit record of what it
+    told, and tells at most `ALIKE_ELSEWHERE_ROWS_A_DAY` such rows a day to one official (`_told_alike_elsewhere`).
+    """
     with _collector_paused():
-        return _import_cases(session, actor, data, filename, today=today, locale=locale, max_unpacked=max_unpacked)
+        return _import_cases(session, actor, data, filename, today=today, locale=locale, max_unpacked=max_unpacked,
+                             check_only=check_only)
+
+
+# The rows a file not written (checked only, or refused) may be warned of, over a day, as alike to a record another
+# country's agency holds, for one official (red team round 11, RE8811 F4): each such warning tells whether that country
+# holds a person of the cédula or name and birth date typed, and a file is a hundred thousand of them. A written
+# import's warnings are flags, audited on both records and decided by a supervisor, and are not counted here.
+ALIKE_ELSEWHERE_ROWS_A_DAY = 100
+_ALIKE_ELSEWHERE = "import.alike_elsewhere"
 
 
 def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, today: date | None,
-                  locale: str, max_unpacked: int) -> CaseImportOutcome:
+                  locale: str, max_unpacked: int, check_only: bool) -> CaseImportOutcome:
     today = today or utcnow().date()
     held = _held_cases(session, actor)
     checked = check(data, filename, today=today, known_case_reference=_household_names(session, actor, held),
@@ -237,7 +254,64 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
         # overlaps with the writing (SQLite's is done in this process), before the rows to write are built.
         checked.find_duplicates()
     if not report.ok:
+        _told_alike_elsewhere(session, actor, filename, report, held, check_only=check_only)
         return outcome
+    _write(session, actor, filename, checked, held, outcome)
+    if check_only:
+        _told_alike_elsewhere(session, actor, filename, report, held, check_only=True)
+    return outcome
+
+
+def _told_alike_elsewhere(session: Session, actor: User, filename: str, report: CaseReport, held: _Held, *,
+                          check_only: bool) -> None:
+    """After a file that writes nothing (refused, or checked only, whose writing is rolled back here): write in a
+    transaction of its own (the session's is rolled back first) an audit record of the rows its report warned of as
+    alike to a record another country's agency holds (the rows, and those records' references, as a read of them),
+    when there are any.
+
+    Over a day one official is told of at most `ALIKE_ELSEWHERE_ROWS_A_DAY` such rows by files not written: past it,
+    the report leaves out those warnings (the rows are flagged, audited, when the file is imported), and the audit
+    record counts the rows left out (`withheld`). Red team round 11, RE8811 F4: a "check only" report, or an import
+    refused for a bad row, told a US officer row by row whether Mexico's agencies held a person of a cédula typed,
+    for as many cédulas as a file holds, and no audit record said so.
+    """
+    actor_id = actor.id
+    if check_only:
+        session.rollback()
+    alike = [duplicate for duplicate in report.duplicates
+             if (duplicate.other_case_reference or "").startswith(ELSEWHERE)]
+    if not alike:
+        return
+    since = utcnow() - timedelta(days=1)
+    told_before = sum(len((after or {}).get("rows", ())) for after in session.execute(
+        sa.select(AuditRecord.after).where(AuditRecord.actor_id == actor_id, AuditRecord.action == _ALIKE_ELSEWHERE,
+                                           AuditRecord.at >= since)).scalars())
+    rows = sorted({duplicate.row_number for duplicate in alike})
+    allowed = max(ALIKE_ELSEWHERE_ROWS_A_DAY - told_before, 0)
+    told, withheld = rows[:allowed], set(rows[allowed:])
+    if withheld:
+        phrases = tuple(MESSAGES["elsewhere_case"])
+        report.problems[:] = [problem for problem in report.problems
+                              if not (problem.row_number in withheld and problem.severity == "warning"
+                                      and any(phrase in problem.expected for phrase in phrases))]
+        report.duplicates = [duplicate for duplicate in report.duplicates
+                             if not (duplicate.row_number in withheld and duplicate in alike)]
+    ids = sorted({held.elsewhere[duplicate.other_case_reference or ""] for duplicate in alike
+                  if duplicate.row_number not in withheld})
+    references = list(session.execute(sa.select(Case.reference).where(among(Case.id, ids))
+                                      .order_by(Case.reference)).scalars()) if ids else []
+    session.rollback()
+    with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as separate:
+        record(separate, separate.get(User, actor_id), _ALIKE_ELSEWHERE, "import", filename[:60],
+               after={"written": False, "check_only": check_only, "rows": told, "other_cases": references,
+                      "withheld": len(withheld)})
+        separate.commit()
+
+
+def _write(session: Session, actor: User, filename: str, checked: CheckedCases, held: _Held,
+           outcome: CaseImportOutcome) -> None:
+    """Write a case list every row of which is good (`_import_cases`)."""
+    report = outcome.report
     rows = report.rows
     assert isinstance(rows, CaseRows)
     known = [reference in held.own for reference in rows.column("case_reference")]
@@ -278,7 +352,6 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
         record(session, actor, "import.cases", "import", filename,
                after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
                       "possible_duplicates": outcome.duplicates_flagged, "columns_kept": sorted(report.absent)})
-    return outcome
 
 
 def _initial_version(table: sa.FromClause, count: int) -> dict[str, list[int]]:

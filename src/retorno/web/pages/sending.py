@@ -181,8 +181,8 @@ def import_again() -> Page:
     return Page("case_import.html", {"outcome": None})
 
 
-def checked_upload(request: Request, session: Session, user: User, form: FormData, locale: str
-                   ) -> tuple[str, CaseImportOutcome]:
+def checked_upload(request: Request, session: Session, user: User, form: FormData, locale: str, *,
+                   check_only: bool = False) -> tuple[str, CaseImportOutcome]:
     """The form's file by name, checked (and imported when every row is good)."""
     require_page(user, "case.register")
     upload = form.get("file")
@@ -192,7 +192,8 @@ def checked_upload(request: Request, session: Session, user: User, form: FormDat
     with upload.file as uploaded:
         content = uploaded.read()
     return upload.filename, import_cases(session, user, content, upload.filename, locale=locale,
-                                         max_unpacked=request.app.state.settings.max_unpacked_bytes)
+                                         max_unpacked=request.app.state.settings.max_unpacked_bytes,
+                                         check_only=check_only)
 
 
 @pages.post("/cases/import", response_model=None)
@@ -223,8 +224,9 @@ def import_upload(request: Request, session: SessionDep, user: PageUser, form: F
 def import_report(request: Request, session: SessionDep, user: PageUser, form: FormDep) -> Response:
     """Check a file without importing anything and download its whole problem report (CSV)."""
     locale = locale_of(request)
-    report = checked_upload(request, session, user, form, locale)[1].report
-    # Only checked: whatever a good file would have written is undone before the commit.
+    # Only checked: whatever a good file would have written is undone (`import_cases`), and what the report tells of
+    # other agencies' records is audited.
+    report = checked_upload(request, session, user, form, locale, check_only=True)[1].report
     session.rollback()
     return Response(report.to_csv(locale), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="informe-importacion.csv"'})
