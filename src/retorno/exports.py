@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import openpyxl
+from openpyxl.cell import WriteOnlyCell
 
 from retorno import plaintext
 
@@ -61,8 +62,9 @@ def exported_record(record: Record) -> Record:
 
 
 def safe_cell(value: object) -> object:
-    """Return `value` ready for a CSV/XLSX cell: `exported`, then quoted if a spreadsheet would run it as a
-    formula (after the sanitiser, so that what an invisible character hid is quoted too)."""
+    """Return `value` ready for a CSV cell: `exported`, then quoted if a spreadsheet would run it as a formula (after
+    the sanitiser, so that what an invisible character hid is quoted too). An import takes the quote off again
+    (`imports.rows.unguarded`); an XLSX cell needs none (`xlsx_cell`)."""
     value = exported(value)
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
@@ -80,15 +82,28 @@ def table_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def table_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet: str) -> bytes:
-    """A table as an XLSX workbook of one sheet; text a spreadsheet would run is quoted, as in CSV."""
+    """A table as an XLSX workbook of one sheet. Text is written as text (an inline string, `xlsx_cell`), which no
+    spreadsheet program runs as a formula: a value starting with = + - @ is written as it is, without the quote CSV
+    needs (red team round 11, RE8811 F3: the quote was part of the value, shown and copied: '-Inyección)."""
     book = openpyxl.Workbook(write_only=True)
     worksheet = book.create_sheet(title=sheet[:31])
-    worksheet.append([safe_cell(h) for h in header])
+    worksheet.append([xlsx_cell(worksheet, h) for h in header])
     for row in rows:
-        worksheet.append([_in_utc(safe_cell(value)) for value in row])
+        worksheet.append([xlsx_cell(worksheet, _in_utc(value)) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def xlsx_cell(worksheet: Any, value: object) -> object:
+    """`value` for an XLSX cell: `exported`; text as a cell of type string (openpyxl would take text starting with =
+    for a formula), anything else as it is."""
+    value = exported(value)
+    if not isinstance(value, str) or not value.startswith(FORMULA_PREFIXES):
+        return value
+    cell = WriteOnlyCell(worksheet, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _in_utc(value: object) -> object:

@@ -198,6 +198,18 @@ class Column:
     default: object = None
 
 
+# A cell an export quoted so that a spreadsheet would not run it (`exports.safe_cell`: ' before = + - @), as a list
+# copied from a CSV export holds it; somewhere in a column's cells joined by NUL.
+_GUARDED = re.compile(r"(?:^|\x00)\s*'[=+\-@]")
+
+
+def unguarded(typed: str) -> str:
+    """A cell (stripped) without the quote an export put before = + - @ (`exports.safe_cell`), the inverse of that
+    guard: the quote is no part of the value (red team round 11, RE8811 F3: a referencia '=1+1 copied from an export
+    made a second case of the person, a given name 'Remigio... changed an identity). Any other cell is as typed."""
+    return typed[1:] if typed[:1] == "'" and typed[1:2] in ("=", "+", "-", "@") and typed[1:2] else typed
+
+
 def _any_unwanted(cells: list[str], one_line: bool) -> bool:
     """Whether a column's cells hold a character no input may hold: each distinct cell searched once when the
     column is not all printable ASCII (names, places: a few thousand values repeated over the rows)."""
@@ -361,7 +373,8 @@ class Sheet:
         # A tab or a line break inside a name, a reference or a code is refused; notes may run over lines.
         one_line = plaintext.single_line(column.field)
         suspect = _any_unwanted(cells, one_line)
-        if column.parse is text and max(map(len, cells), default=0) <= limit and not suspect:
+        guarded = "'" in (joined := "\x00".join(cells)) and _GUARDED.search(joined) is not None
+        if column.parse is text and max(map(len, cells), default=0) <= limit and not suspect and not guarded:
             # Free text: one pass in C for the whole column (an empty cell becomes "").
             values: list[object] = list(map(" ".join, map(str.split, cells)))
             if "" in values:
@@ -374,7 +387,7 @@ class Sheet:
         outcome: dict[str, object] = {}
         flagged: set[str] = set()
         for raw in set(cells):
-            typed = raw.strip()
+            typed = unguarded(raw.strip()) if guarded else raw.strip()
             if not typed:
                 outcome[raw] = _REQUIRED if column.required else column.default
                 if column.required:
