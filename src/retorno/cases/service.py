@@ -19,7 +19,7 @@ from retorno.agencies.permissions import action, reader
 from retorno.agencies.visibility import state_condition, visible_fields
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import Entry, history, record, record_many
-from retorno.cases import lifecycle
+from retorno.cases import lifecycle, timeline
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household, SavedSearch, cedula_digits, national_id_digits
 from retorno.cases.rows import EARLIEST_DATE, known_airport, known_language, national_id_of, parse_relationship
@@ -687,6 +687,12 @@ def _without_protection_details(entry: AuditRecord) -> TimelineEntry:
                          clean(entry.after), reason)
 
 
+def _shown_entry(entry: AuditRecord, snapshot: bool, reason: bool) -> TimelineEntry:
+    shown = _without_protection_details(entry)
+    return replace(shown, before=shown.before if snapshot else None, after=shown.after if snapshot else None,
+                   reason=shown.reason if reason else None)
+
+
 @reader("case.timeline")
 def case_timeline(session: Session, actor: User, case: Case) -> list[TimelineEntry]:
     """A case's audit history, for the sending side that owns it, without protection details (which
@@ -699,7 +705,10 @@ def case_timeline(session: Session, actor: User, case: Case) -> list[TimelineEnt
     elsewhere = set(session.execute(sa.select(Agency.code).where(
         Agency.kind == "sending_authority",
         Agency.country != sa.select(Agency.country).where(Agency.id == case.agency_id).scalar_subquery())).scalars())
-    records = [_without_protection_details(r) for r in history(session, "case", case.reference)]
+    # Each entry's snapshot and reason only to whom may read its record (`cases.timeline`): the returnee's
+    # reintegration is left out, a verification decision shown as its step (red team round 11, RE8812 H1).
+    records = [_shown_entry(entry, snapshot, reason)
+               for entry, snapshot, reason in timeline.shown(actor, history(session, "case", case.reference))]
     records = [replace(r, actor=ANOTHER_AGENCY, agency=ANOTHER_AGENCY) if r.agency in elsewhere else r
                for r in records]
     record(session, actor, "case.timeline_read", "case", case.reference)

@@ -15,7 +15,7 @@ from retorno.agencies import logins
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, can, reader, require
 from retorno.audit.models import AuditRecord
-from retorno.audit.service import record
+from retorno.audit.service import canonical_json, record, text_digest
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.models import Case
 from retorno.cases.service import can_see, received_by_own_state, returnees_of, transition, transition_many
@@ -127,6 +127,31 @@ class IntakeInput:
 
 INTAKE_FIELDS = ("home_state", "municipality", "education", "occupations", "skills", "languages", "work_history",
                  "preferences", "needs")
+# What the returnee told in their own words, and where they live: the audit trail keeps one digest of them all
+# (`intake_snapshot`); the codes matching uses (state, ISCED level, ISCO occupations, languages, preferences) as
+# they are.
+INTAKE_WORDS = ("municipality", "skills", "work_history", "needs")
+
+
+def intake_snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    """An intake as its audit record keeps it: the codes, and a digest of the returnee's words (`INTAKE_WORDS`), so a
+    change of them can be checked against the record while the audit trail, kept after a withdrawal erased the intake,
+    does not tell them (red team round 11, RE8812 H1: it kept the needs and the work history in clear). A short list
+    of common words can be guessed from its digest; the trail is read by nobody but the audit view, which shows no
+    snapshot (`agencies.visibility`), and the case's timeline, which leaves the reintegration out."""
+    return {**{name: values[name] for name in INTAKE_FIELDS if name not in INTAKE_WORDS},
+            "words_sha256": text_digest(canonical_json([values[name] for name in INTAKE_WORDS]))}
+
+
+def reason_kept(reason: str | None) -> dict[str, Any]:
+    """What the audit trail keeps of a reason that carries the returnee's words (why they declined an offer, left a
+    placement, withdrew): its digest (red team round 11, RE8812 H1)."""
+    return {"reason_sha256": text_digest(reason)} if reason else {}
+
+
+# The audit record's reason when the written one is kept as its digest (`reason_kept`).
+REASON_AS_DIGEST = "written reason kept as its digest (reason_sha256)"
+
 
 
 @action("intake.record")
@@ -178,8 +203,9 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, 
     if actor.agency.kind == "reintegration_operator" or _operator_of(session, profile) is None:
         profile.recorded_by = actor.id
     session.flush()
-    record(session, actor, "intake.record", "case", case.reference, before=before,
-           after={f: getattr(profile, f) for f in INTAKE_FIELDS})
+    after = {f: getattr(profile, f) for f in INTAKE_FIELDS}
+    record(session, actor, "intake.record", "case", case.reference, before=intake_snapshot(before),
+           after={**intake_snapshot(after), "changed": [f for f in INTAKE_FIELDS if before[f] != after[f]]})
     return profile
 
 
@@ -252,7 +278,7 @@ def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) 
             raise Forbidden("case %(case)s is not a returnee of %(agency)s: the operator that took the intake, "
                             "or the receiving authority, records the withdrawal",
                             code="forbidden.consent.withdraw", case=case.reference, agency=actor.agency.code)
-    _end_participation(session, actor, case, profile, reason=reason)
+    _end_participation(session, actor, case, profile, reason=reason, words=True)
     for child, child_profile in _children_left_alone(session, case):
         _end_participation(session, actor, child, child_profile, reason=CHILD_LEFT_ALONE % case.reference,
                            extra={"with": case.reference})
@@ -262,9 +288,10 @@ CHILD_LEFT_ALONE = "no adult of the household takes part any longer (%s withdrew
 
 
 def _end_participation(session: Session, actor: User, case: Case, profile: IntakeProfile, *, reason: str,
-                       extra: dict[str, Any] | None = None) -> None:
+                       extra: dict[str, Any] | None = None, words: bool = False) -> None:
     """Consent ends: the intake and the follow-ups are erased, offers are declined and placements under way dropped,
-    the case closes."""
+    the case closes. `words`: the reason is the one written for the returnee (kept as its digest, `reason_kept`),
+    not the system's own."""
     today = utcnow().date()
     profile.consent, profile.consent_withdrawn_at = False, utcnow()
     for name in ("home_state", "municipality", "education", "work_history"):
@@ -288,7 +315,9 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
     erased = len(follow_ups)
     session.flush()
     record(session, actor, "consent.withdraw", "case", case.reference,
-           after={"consent": False, "follow_ups_erased": erased, **(extra or {})}, reason=reason)
+           after={"consent": False, "follow_ups_erased": erased, **(extra or {}),
+                  **(reason_kept(reason) if words else {})},
+           reason=REASON_AS_DIGEST if words else reason)
     if case.state in ("reintegration_intake", "matched", "placed"):
         transition(session, actor, case, "closed", action="case.closed", reason="consent withdrawn")
 
@@ -653,8 +682,8 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
         transition(session, actor, case, "placed", action="placement.accepted", extra=step)
     elif status == "declined":
         placement.reason = reason
-        transition(session, actor, case, "reintegration_intake", action="placement.declined", reason=reason,
-                   extra=step)
+        transition(session, actor, case, "reintegration_intake", action="placement.declined",
+                   reason=REASON_AS_DIGEST if reason else None, extra={**step, **reason_kept(reason)})
     elif status == "started":
         placement.started_on = day
         for months in FOLLOW_UP_MONTHS:
@@ -665,8 +694,9 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     session.flush()
     if status not in ("accepted", "declined"):
         record(session, actor, "placement." + status, "case", case.reference,
-               before={"placement": placement.id, "status": before}, after={"status": status, "on": day},
-               reason=reason)
+               before={"placement": placement.id, "status": before}, after={"status": status, "on": day,
+                                                                             **reason_kept(reason)},
+               reason=REASON_AS_DIGEST if reason else None)
     return placement
 
 
