@@ -16,7 +16,19 @@ say which letter was meant. `fold(fold(x)) == fold(x)`; an ASCII text is returne
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+# The form of a case's system reference (`cases.service.next_references`: MX-2026-001249), any country's: its ISO
+# alpha-2 code, the year, six digits or more (a synthetic list's INM-2023-0000001 is an agency's own reference).
+_SYSTEM_REFERENCE = re.compile(r"[A-Z]{2}-[0-9]{4}-[0-9]{6,}", re.IGNORECASE)
+
+
+def system_shaped(reference: str) -> bool:
+    """Whether `reference` is in the form of a case's system reference (CC-YYYY-NNNNNN, any country's). No agency's own
+    reference may be (red team round 11, RE8811 F1: an agency reference MX-2026-001249, another case's system
+    reference, made the household column of a later row name that other case, a stranger's household)."""
+    return _SYSTEM_REFERENCE.fullmatch(fold(reference).strip()) is not None
 
 
 def fold(value: str) -> str:

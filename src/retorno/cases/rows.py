@@ -96,6 +96,14 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                     "an adult of the same household (a minor alone needs a best-interests determination)"),
     "duplicate": ("otra persona (posible duplicado de {other}: {reason}); lo decide una persona",
                   "a different person (possible duplicate of {other}: {reason}); a person decides"),
+    "system_shaped": ("la referencia propia de su agencia: {reference} tiene la forma de una referencia del sistema "
+                      "(PP-AAAA-NNNNNN), la que Retorno da a cada caso, y no es la de ningún caso de su agencia",
+                      "your agency's own reference: {reference} is in the form of a system reference (CC-YYYY-NNNNNN), "
+                      "the one Retorno gives each case, and is that of no case of your agency"),
+    "system_reference_of": ("la referencia propia de su agencia: {reference} es la referencia del sistema de su caso "
+                            "de referencia propia {agency_reference}; escriba esa en esta columna",
+                            "your agency's own reference: {reference} is the system reference of your case whose own "
+                            "reference is {agency_reference}; write that one in this column"),
     "row": ("la fila {row}", "row {row}"),
     "held_case": ("el caso registrado {reference}", "held case {reference}"),
     "elsewhere_case": ("un caso que otra agencia tiene registrado", "a case another agency holds"),
@@ -485,14 +493,42 @@ def _linked(households: list[str | None], references: list[str]) -> Callable[[st
     return root
 
 
-def _read_system_references(sheet: Sheet, first_row_of: dict[str, int], aliases: Mapping[str, str]) -> None:
+def _read_own_system_references(sheet: Sheet, aliases: Mapping[str, str], own: Mapping[str, object]) -> None:
+    """A referencia in the form of a system reference (`identifiers.system_shaped`, any country's) is no agency's own
+    reference (red team round 11, RE8811 F1), refused at its cell. The system reference of a case of the agency
+    (`aliases`: system reference -> own reference) is refused naming that case's own reference, to write instead: read
+    as that case, a row meant as a new person's (the red team's) would rewrite the identity of the case it names. An
+    own reference held from before the rule (`own`) that is no case's system reference is still its case's."""
+    for index, reference in enumerate(sheet.values["case_reference"]):
+        if not isinstance(reference, str) or not identifiers.system_shaped(reference):
+            continue
+        alias = aliases.get(reference.strip().upper())
+        if alias is not None:
+            sheet.error(index, "case_reference", "system_reference_of", reference=reference, agency_reference=alias)
+        elif reference not in own:
+            sheet.error(index, "case_reference", "system_shaped", reference=reference)
+        else:
+            continue
+        sheet.drop(index, "case_reference")
+
+
+def _read_system_references(sheet: Sheet, aliases: Mapping[str, str]) -> None:
     """A household cell naming a held case by its system reference (MX-2026-000123, as the pages and the API name
-    it) names it as the agency's own reference does (`aliases`: system reference -> own reference); a row of the
-    file of that reference is named first."""
+    it) names it as the agency's own reference does (`aliases`: system reference -> own reference). A cell in the
+    form of a system reference names only that: the agency's case of that system reference, never a row of the file,
+    a household code or an own reference held from before the rule (red team round 11, RE8811 F1: a child's row named
+    MX-2026-001249, an agency reference the official had just given, and joined the household of the case whose
+    system reference it is); one that is none is refused at its cell (`household_unresolved`)."""
     named = sheet.values["household_reference"]
     for index, name in enumerate(named):
-        if isinstance(name, str) and name not in first_row_of and name in aliases:
-            named[index] = aliases[name]
+        if not isinstance(name, str) or not identifiers.system_shaped(name):
+            continue
+        alias = aliases.get(name.strip().upper())
+        if alias is None:
+            sheet.error(index, "household_reference", "household_unresolved", name)
+            sheet.drop(index, "household_reference")
+        else:
+            named[index] = alias
 
 
 def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int],
@@ -617,13 +653,14 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
                        max_unpacked=max_unpacked)
     if not sheet.readable:
         return CheckedCases(CaseReport([], sheet.finish()), None, held, locale)
+    _read_own_system_references(sheet, system_references or {}, nationalities or {})
     _check_dates(sheet, today)
     _check_national_ids(sheet)
     _check_documents(sheet)
     _check_locked_identities(sheet, locked or {})
     _check_nationalities(sheet, nationalities or {})
     first_row_of = sheet.unique("case_reference")
-    _read_system_references(sheet, first_row_of, system_references or {})
+    _read_system_references(sheet, system_references or {})
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)
     absent = {column.field: sheet.labels[column.field] for column in COLUMNS if column.field not in sheet.position_of}

@@ -154,6 +154,11 @@ def validate_input(data: CaseInput, today: date) -> None:
     problems: list[Message] = []
     if not data.agency_reference.strip():
         problems.append(Message("agency_reference is required"))
+    elif identifiers.system_shaped(data.agency_reference):
+        # Red team round 11, RE8811 F1: it would read as another case's system reference (the import's rule too).
+        problems.append(Message("agency_reference '%(value)s' is in the form of a system reference (CC-YYYY-NNNNNN), "
+                                "the one Retorno gives each case: give your agency's own reference",
+                                {"value": data.agency_reference}))
     if not data.given_names.strip() or not data.first_surname.strip():
         problems.append(Message("given_names and first_surname are required"))
     named = garbled or foreign_letters({field: getattr(data, field) for field in NAME_FIELDS})
