@@ -122,3 +122,25 @@ class FollowUp(Versioned, Base):
         sa.Index("ix_follow_ups_due_not_done", "due_on", "id", "placement_id",
                  postgresql_where=sa.text("done_at IS NULL"), sqlite_where=sa.text("done_at IS NULL")),
     )
+
+
+class FollowUpResidue(Base):
+    """What a follow-up of a returnee who withdrew consent still adds to the programme's figures: an unlinked
+    statistical residue, no case, placement, opportunity or date (red team round 11, RE8812 M1).
+
+    Withdrawing consent erases the follow-ups (their answers, the returnee's own words); had the published figures
+    (follow-ups done, still placed, the mean score) then dropped them, the figures before and after a withdrawal,
+    published at the public statistics and every dashboard, gave that person's score and whether they were still
+    placed by subtraction. So the figures keep counting the follow-up, from this row: which N-month point, the
+    score, whether still placed, and only what says in whose figures it is counted (the operator whose seat it was,
+    the sending and receiving states). Nobody reads it one row at a time."""
+
+    __tablename__ = "follow_up_residue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    months_after_start: Mapped[int]
+    score: Mapped[float | None]
+    still_placed: Mapped[bool]
+    operator_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    sending_country: Mapped[str] = mapped_column(sa.String(3))
+    received_country: Mapped[str] = mapped_column(sa.String(3))

@@ -34,7 +34,14 @@ from retorno.reintegration.matching import (
     stable_match,
     welfare_match,
 )
-from retorno.reintegration.models import FollowUp, IntakeProfile, MatchingRun, Opportunity, Placement
+from retorno.reintegration.models import (
+    FollowUp,
+    FollowUpResidue,
+    IntakeProfile,
+    MatchingRun,
+    Opportunity,
+    Placement,
+)
 from retorno.safeguards import age_on, is_minor
 
 EDUCATION_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "7", "8")  # ISCED 2011
@@ -306,11 +313,16 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
             placement.status, placement.ended_on = "dropped", today
         placement.reason = "consent withdrawn"
     # The follow-ups go with the intake (red team round 6, F7): their answers (well-being, notes) are the returnee's
-    # own words, and the figures counted from them (the share still placed, the mean score) are counted without them
-    # from now on, as the operators' views are. The audit trail keeps that each was recorded, and its score.
-    follow_ups = session.execute(sa.select(FollowUp).join(Placement, Placement.id == FollowUp.placement_id)
-                                 .where(Placement.case_id == case.id)).scalars().all()
-    for follow_up in follow_ups:
+    # own words. The audit trail keeps that each was recorded, and its score. The figures counted from those done
+    # keep counting them, from an unlinked residue (`FollowUpResidue`): dropped at the withdrawal, the published
+    # figures before and after it gave the person's score and whether still placed by subtraction (red team round
+    # 11, RE8812 M1).
+    follow_ups = session.execute(sa.select(FollowUp, Placement).join(Placement, Placement.id == FollowUp.placement_id)
+                                 .where(Placement.case_id == case.id)).all()
+    residue = [_residue(session, case, follow_up, placement) for follow_up, placement in follow_ups
+               if follow_up.done_at is not None and placement.started_on is not None]
+    session.add_all(residue)
+    for follow_up, _placement in follow_ups:
         session.delete(follow_up)
     erased = len(follow_ups)
     session.flush()
@@ -320,6 +332,16 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
            reason=REASON_AS_DIGEST if words else reason)
     if case.state in ("reintegration_intake", "matched", "placed"):
         transition(session, actor, case, "closed", action="case.closed", reason="consent withdrawn")
+
+
+def _residue(session: Session, case: Case, follow_up: FollowUp, placement: Placement) -> FollowUpResidue:
+    """What a done follow-up adds to the figures (`reporting.service.follow_up_outcomes`), kept without the person."""
+    opportunity = session.get(Opportunity, placement.opportunity_id)
+    assert opportunity is not None
+    return FollowUpResidue(months_after_start=follow_up.months_after_start, score=follow_up.score,
+                           still_placed=(follow_up.answers or {}).get("work") == "in_placement",
+                           operator_agency_id=opportunity.operator_agency_id,
+                           sending_country=case.agency.country, received_country=case.nationality)
 
 
 def _children_left_alone(session: Session, case: Case) -> list[tuple[Case, IntakeProfile]]:

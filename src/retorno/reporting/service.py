@@ -31,7 +31,7 @@ from retorno.db import utcnow
 from retorno.errors import InvalidInput
 from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeApproval, Passenger
 from retorno.flights.service import visible_flights
-from retorno.reintegration.models import PLACEMENT_STATES, FollowUp, Opportunity, Placement
+from retorno.reintegration.models import PLACEMENT_STATES, FollowUp, FollowUpResidue, Opportunity, Placement
 from retorno.reporting import public
 from retorno.safeguards import ADULT_AGE, age_on
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
@@ -389,10 +389,37 @@ def follow_up_outcomes(session: Session, user: User | None) -> list[FollowUpOutc
         still[months] += (answers or {}).get("work") == "in_placement"
         if score is not None:
             scores[months].append(score)
+    # The follow-ups of returnees who withdrew consent, erased, still count, unlinked, in the figures that counted
+    # them (red team round 11, RE8812 M1: dropped at the withdrawal, the figures before and after it gave the
+    # person's score by subtraction).
+    for months, still_placed, score in session.execute(_residue_in_scope(session, user)):
+        done[months] += 1
+        still[months] += bool(still_placed)
+        if score is not None:
+            scores[months].append(score)
     return [
         FollowUpOutcome(m, done[m], still[m], round(sum(scores[m]) / len(scores[m]), 3) if scores[m] else None)
         for m in FOLLOW_UP_MONTHS
     ]
+
+
+def _residue_in_scope(session: Session, user: User | None) -> sa.Select[int, bool, float | None]:
+    """The residue of withdrawn returnees' follow-ups (`FollowUpResidue`) that `user`'s figures counted before the
+    withdrawal (None: the public's, everything): the sending side's of its country's cases, the receiving side's of
+    the returnees its state received, an operator's of its own seats; monitors and administrators all."""
+    query = sa.select(FollowUpResidue.months_after_start, FollowUpResidue.still_placed, FollowUpResidue.score)
+    if user is None:
+        return query
+    scope_of(session, user)  # refused to whoever reads no aggregates, as the rest of the figures are
+    kind = user.agency.kind
+    if kind == "sending_authority":
+        return query.where(FollowUpResidue.sending_country == user.agency.country)
+    if kind == "receiving_authority":
+        return query.where(FollowUpResidue.received_country == user.agency.country)
+    if kind == "reintegration_operator":
+        return query.where(FollowUpResidue.operator_agency_id == user.agency_id,
+                           FollowUpResidue.received_country == user.agency.country)
+    return query
 
 
 # ----- safeguard exceptions --------------------------------------------------------------------------

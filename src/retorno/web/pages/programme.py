@@ -23,7 +23,7 @@ from retorno.cases.models import Case
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotFound, RetornoError, Term
 from retorno.reintegration import bounds, service
-from retorno.reintegration.models import FollowUp, Opportunity, Placement
+from retorno.reintegration.models import FollowUp, FollowUpResidue, Opportunity, Placement
 from retorno.web import charts
 from retorno.web.deps import IdPath, SessionDep
 from retorno.web.i18n import format_number, gettext_for
@@ -390,6 +390,11 @@ def follow_ups_context(session: Session, user: User, locale: str, wanted: ListFi
         sa.select(FollowUp.months_after_start, FollowUp.score).join(Placement, Placement.id == FollowUp.placement_id)
         .join(Opportunity, Opportunity.id == Placement.opportunity_id)
         .where(Opportunity.operator_agency_id == user.agency_id, FollowUp.score.is_not(None))).all()
+    # With the unlinked residue of its returnees who withdrew (`FollowUpResidue`): the figures do not move at a
+    # withdrawal, so they do not give the erased score back by subtraction (red team round 11, RE8812 M1).
+    done_rows = [*done_rows, *session.execute(
+        sa.select(FollowUpResidue.months_after_start, FollowUpResidue.score)
+        .where(FollowUpResidue.operator_agency_id == user.agency_id, FollowUpResidue.score.is_not(None)))]
     bands = Counter(band_of(float(score or 0.0)) for _months, score in done_rows)
     by_months: dict[int, list[float]] = {}
     for months, score in done_rows:
