@@ -20,7 +20,6 @@ from retorno.cli.common import (
     settings,
     unit_of_work,
 )
-from retorno.errors import NotFound
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -51,14 +50,12 @@ def _instant(value: str, airport: str, option: str) -> datetime:
 
 
 def _case(session: Session, actor: User, flight: Flight, reference: str) -> Case:
-    """A case by reference; a carrier reaches passengers through the flight's manifest only."""
+    """A case by reference; a carrier reaches passengers through the flight's manifest only
+    (`outputs.manifest_cases`)."""
     from retorno.cases.service import get_case
-    from retorno.flights.service import active_passengers
+    from retorno.flights.outputs import manifest_cases
     if actor.agency.kind == "carrier":
-        for _, case in active_passengers(session, flight):
-            if case.reference == reference:
-                return case
-        raise NotFound("case %(reference)s is not on flight %(flight)s", reference=reference, flight=flight.reference)
+        return manifest_cases(session, actor, flight, [reference])[0]
     return get_case(session, actor, reference)
 
 

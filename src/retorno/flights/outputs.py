@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
@@ -17,12 +18,12 @@ from retorno.cases.facts import current_documents, medical_escorts
 from retorno.cases.models import Case, Household
 from retorno.config import Settings
 from retorno.db import utcnow
-from retorno.errors import InvalidTransition, Term
+from retorno.errors import InvalidTransition, NotFound, Term
 from retorno.flights import airports, bulletin, paxlst, printing
 from retorno.flights.manifest_data import FlightManifest, seat_order
 from retorno.flights.manifest_data import Passenger as PaxRecord
 from retorno.flights.models import Flight, Passenger
-from retorno.flights.service import arrival_count
+from retorno.flights.service import active_passenger_case, active_passengers, arrival_count
 
 # The days after its arrival a flight's carrier still reads its passenger list, per engine (the installation's
 # setting, `use_carrier_list_days`; the default otherwise).
@@ -60,13 +61,9 @@ def carrier_list_closed(session: Session, actor: User, flight: Flight) -> dateti
 
 
 @reader("paxlst.read")
-def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManifest:
-    """The approved passengers of a locked (or flown) flight, with only the passenger-list fields.
-
-    Every door through which a carrier reads passengers (the API's list, CSV, PAXLST and PDF, the pages and
-    their exports, the command line) loads them here, so the carrier's window after the arrival
-    (`carrier_list_closed`) holds at all of them.
-    """
+def passenger_list_open(session: Session, actor: User, flight: Flight) -> None:
+    """Raise unless `flight` has a passenger list `actor` may read now: from the manifest's lock, and for a carrier
+    until its list closed after the flight (`carrier_list_closed`)."""
     if flight.state not in ("manifest_locked", "departed", "arrived"):
         raise InvalidTransition("flight %(flight)s: passenger lists exist once the manifest is locked (it is "
                                 "'%(state)s')", code="manifest_not_locked", flight=flight.reference,
@@ -76,6 +73,45 @@ def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManife
         raise InvalidTransition("flight %(flight)s has flown: its carrier read its passenger list until "
                                 "%(closed_at)s; the flight and its counts remain", code="passenger_list_closed",
                                 flight=flight.reference, closed_at=f"{closed_at:%Y-%m-%d %H:%M} UTC")
+
+
+@reader("flight.read")
+def manifest_cases(session: Session, actor: User, flight: Flight, references: Sequence[str]) -> list[Case]:
+    """The passengers of `flight`'s manifest named by `references`, in that order: a carrier's way to them, and
+    the bulk actions' (NotFound names those not on it).
+
+    A carrier is answered only while it may read the flight's passenger list (`passenger_list_open`), before
+    anything of who is on it is looked at: an answer "not on the manifest" to a boarding door (a dry run, one
+    case, many) outside that window told it who was on a draft manifest or on a flight whose list had closed
+    (red team round 11, RE8812 M4). Every door by which a carrier names passengers (API, pages, command line)
+    comes here."""
+    if actor.agency.kind == "carrier":
+        passenger_list_open(session, actor, flight)
+    wanted = list(dict.fromkeys(references))
+    if len(wanted) == 1:
+        case = active_passenger_case(session, flight, wanted[0])
+        by_reference = {} if case is None else {case.reference: case}
+    else:
+        by_reference = {c.reference: c for _, c in active_passengers(session, flight)}
+    missing = [r for r in wanted if r not in by_reference]
+    if missing == wanted and len(wanted) == 1:
+        raise NotFound("case %(case_ref)s is not on flight %(flight)s", details={"cases": missing},
+                       case_ref=missing[0], flight=flight.reference)
+    if missing:
+        raise NotFound("not on the manifest of flight %(flight)s: %(missing)s",
+                       details={"cases": missing}, flight=flight.reference, missing=", ".join(missing))
+    return [by_reference[r] for r in wanted]
+
+
+@reader("paxlst.read")
+def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManifest:
+    """The approved passengers of a locked (or flown) flight, with only the passenger-list fields.
+
+    Every door through which a carrier reads passengers (the API's list, CSV, PAXLST and PDF, the pages and
+    their exports, the command line) loads them here, so the carrier's window after the arrival
+    (`carrier_list_closed`) holds at all of them.
+    """
+    passenger_list_open(session, actor, flight)
     rows = session.execute(
         sa.select(Passenger, Case, Household.reference).join(Case, Case.id == Passenger.case_id)
         .outerjoin(Household, Household.id == Case.household_id)

@@ -241,12 +241,9 @@ def board(reference: str, case_ref: str, body: BoardingIn, session: SessionDep, 
 
 
 def _manifest_case(session: SessionDep, user: CurrentUser, flight: Flight, case_ref: str) -> Any:
-    """Carriers reach a passenger through the flight's manifest, not through the case list."""
+    """Carriers reach a passenger through the flight's manifest (`outputs.manifest_cases`), not the case list."""
     if user.agency.kind == "carrier":
-        case = service.active_passenger_case(session, flight, case_ref)
-        if case is not None:
-            return case
-        raise NotFound("case %(case_ref)s is not on flight %(flight)s", case_ref=case_ref, flight=flight.reference)
+        return outputs.manifest_cases(session, user, flight, [case_ref])[0]
     return get_case(session, user, case_ref)
 
 

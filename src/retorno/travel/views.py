@@ -7,7 +7,7 @@ in `details`, and nothing is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -15,12 +15,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 
 from retorno.agencies.models import User
-from retorno.cases.models import Case
 from retorno.cases.service import get_case
 from retorno.errors import NotFound
 from retorno.flights import service as flights
 from retorno.flights.lifecycle import DepartureWindow
-from retorno.flights.models import Flight
+from retorno.flights.outputs import manifest_cases
 from retorno.reporting.caselist import CaseFilter, load_cases, matching_ids
 from retorno.travel import bulk
 from retorno.travel.schemas import (
@@ -39,16 +38,6 @@ from retorno.web.openapi import errors
 router = APIRouter(prefix="/api/v1", tags=["bulk actions"])
 
 
-def on_manifest(session: SessionDep, flight: Flight, references: Sequence[str]) -> list[Case]:
-    """The passengers of `flight`'s manifest named by `references`, in that order (a carrier's way to them)."""
-    by_reference = {c.reference: c for _, c in flights.active_passengers(session, flight)}
-    missing = [r for r in dict.fromkeys(references) if r not in by_reference]
-    if missing:
-        raise NotFound("not on the manifest of flight %(flight)s: %(missing)s",
-                       details={"cases": missing}, flight=flight.reference, missing=', '.join(missing))
-    return [by_reference[r] for r in dict.fromkeys(references)]
-
-
 def answered(user: User, run: Callable[[], bulk.BulkResult]) -> dict[str, Any]:
     """Run a bulk action; an all-or-nothing refusal carries every person's outcome in its details."""
     try:
@@ -63,7 +52,7 @@ def approve(reference: str, body: ApprovalsIn, session: SessionDep, user: Curren
             settings: SettingsDep) -> Any:
     """Approve every proposed passenger who can be approved; those who cannot are listed with the rule."""
     flight = flights.get_flight(session, user, reference)
-    cases = on_manifest(session, flight, body.cases) if body.cases is not None else None
+    cases = manifest_cases(session, user, flight, body.cases) if body.cases is not None else None
     return answered(user, lambda: bulk.approve_all(
         session, user, flight, cases=cases, reject_reason=body.reject_reason, all_or_nothing=body.all_or_nothing,
         dry_run=body.dry_run, passengers_per_escort=settings.passengers_per_escort))
@@ -74,7 +63,7 @@ def reject(reference: str, body: RejectionsIn, session: SessionDep, user: Curren
            settings: SettingsDep) -> Any:
     """Reject the chosen passengers with one reason (each with the household members who leave with them)."""
     flight = flights.get_flight(session, user, reference)
-    cases = on_manifest(session, flight, body.cases)
+    cases = manifest_cases(session, user, flight, body.cases)
     return answered(user, lambda: bulk.reject_selection(
         session, user, flight, cases, reason=body.reason, all_or_nothing=body.all_or_nothing,
         dry_run=body.dry_run, passengers_per_escort=settings.passengers_per_escort))
@@ -84,7 +73,7 @@ def reject(reference: str, body: RejectionsIn, session: SessionDep, user: Curren
 def board(reference: str, body: BoardingsIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
     """Board a household together, adults first: all of them or, if one is refused, none."""
     flight = flights.get_flight(session, user, reference)
-    cases = on_manifest(session, flight, body.cases)
+    cases = manifest_cases(session, user, flight, body.cases)
     return answered(user, lambda: bulk.board_together(
         session, user, flight, cases, window=DepartureWindow.of(settings), reason=body.reason,
         dry_run=body.dry_run))

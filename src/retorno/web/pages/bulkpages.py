@@ -28,9 +28,9 @@ from retorno.errors import InvalidInput, written_reason
 from retorno.flights import service as flights
 from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
+from retorno.flights.outputs import manifest_cases
 from retorno.reporting import caselist
 from retorno.travel import bulk
-from retorno.travel.views import on_manifest
 from retorno.web.deps import SessionDep, SettingsDep
 from retorno.web.i18n import gettext_for
 from retorno.web.pages.common import (
@@ -158,7 +158,7 @@ def approve_all(request: Request, session: SessionDep, user: PageUser, settings:
                 reference: str) -> Done | Response:
     """Approve every proposed passenger who can be approved; the preview lists who cannot and why."""
     flight = flights.get_flight(session, user, reference)
-    cases = on_manifest(session, flight, chosen_references(form)) if confirmed(form) else None
+    cases = manifest_cases(session, user, flight, chosen_references(form)) if confirmed(form) else None
     result = bulk.approve_all(
         session, user, flight, cases=cases, reject_reason=form_text(form, "reject_reason") or None,
         all_or_nothing=form_text(form, "all_or_nothing") == "on", dry_run=not confirmed(form),
@@ -177,7 +177,7 @@ def reject_chosen(request: Request, session: SessionDep, user: PageUser, setting
     if not chosen:
         raise InvalidInput("tick at least one passenger to reject", code="no_cases")
     reason = written_reason(form_text(form, "reason"))
-    result = bulk.reject_selection(session, user, flight, on_manifest(session, flight, chosen), reason=reason,
+    result = bulk.reject_selection(session, user, flight, manifest_cases(session, user, flight, chosen), reason=reason,
                                    passengers_per_escort=settings.passengers_per_escort, dry_run=not confirmed(form))
     refs = [o.reference for o in result.outcomes] + [r for o in result.outcomes for r in o.also]
     return answer(request, user, form, result, reference, names=case_names(session, refs), keep={"reason": reason})
@@ -192,7 +192,7 @@ def board_household(request: Request, session: SessionDep, user: PageUser, setti
     chosen = chosen_references(form)
     if not chosen:
         raise InvalidInput("choose the household to board", code="no_cases")
-    cases = on_manifest(session, flight, chosen)
+    cases = manifest_cases(session, user, flight, chosen)
     reason = form_text(form, "reason") or None
     result = bulk.board_together(session, user, flight, cases, window=DepartureWindow.of(settings), reason=reason,
                                  dry_run=not confirmed(form))

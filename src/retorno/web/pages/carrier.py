@@ -8,7 +8,6 @@ from fastapi.responses import Response
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.cases.service import get_case
-from retorno.errors import NotFound
 from retorno.flights import outputs
 from retorno.flights import service as flights
 from retorno.flights.lifecycle import DepartureWindow
@@ -56,13 +55,9 @@ def manifest_csv(request: Request, session: SessionDep, user: PageUser, referenc
 
 
 def _manifest_case(session: SessionDep, user: User, flight: Flight, case_reference: str) -> Case:
-    """A carrier reaches a passenger through the flight's manifest, never through the case list."""
+    """A carrier reaches a passenger through the flight's manifest (`outputs.manifest_cases`), never the case list."""
     if user.agency.kind == "carrier":
-        case = flights.active_passenger_case(session, flight, case_reference)
-        if case is not None:
-            return case
-        raise NotFound("case %(case_reference)s is not on flight %(flight)s", case_reference=case_reference,
-                       flight=flight.reference)
+        return outputs.manifest_cases(session, user, flight, [case_reference])[0]
     return get_case(session, user, case_reference)
 
 
