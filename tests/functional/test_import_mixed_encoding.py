@@ -49,6 +49,14 @@ def _mixed(text: str) -> bytes:
     return text.encode("utf-8").replace("café".encode(), b"caf\xe9")
 
 
+def page_registration(client: TestClient, user: str, **fields: str) -> Any:
+    """Register a man held at Port Isabel through the page's form as `user`, with `fields`: the page's answer."""
+    login(client, user)
+    form = {"sex": "M", "birth_date": "1984-08-14", "nationality": "VEN", "held_at": "Port Isabel",
+            "detained_since": (date.today() - timedelta(days=9)).isoformat(), "language": "es", **fields}
+    return post_form(client, "/cases/new", form, page="/cases/new")
+
+
 def _refused(answer: Any) -> list[dict[str, Any]]:
     assert answer.status_code == 422, answer.text[:2000]
     error = answer.json()["error"]
@@ -166,11 +174,8 @@ def test_a_name_read_as_latin1_is_refused_at_every_door(client: TestClient, worl
                           headers={**world.headers("ice.officer"), "Accept-Language": "es"})
     assert "leído como Latin-1" in spanish.json()["error"]["localized"]["message"], spanish.text
     # The pages: registration and correction.
-    login(client, "ice.officer")
-    form = {"agency_reference": "RTMOJ-P", "given_names": "JesÃºs", "first_surname": "Sifontes", "sex": "M",
-            "birth_date": "1984-08-14", "nationality": "VEN", "held_at": "Port Isabel",
-            "detained_since": (date.today() - timedelta(days=9)).isoformat(), "language": "es"}
-    page = post_form(client, "/cases/new", form, page="/cases/new")
+    page = page_registration(client, "ice.officer", agency_reference="RTMOJ-P", given_names="JesÃºs",
+                             first_surname="Sifontes")
     assert page.status_code != 303 and "Ãº" in page.text, page.text[:2000]
     assert _names(session_factory, "RTMOJ-P") == []
     action = f"/cases/{case}/edit"

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.cases.models import Case
 from tests.factories import Api, World, case_payload
-from tests.web.pages_helpers import login, post_form
+from tests.functional.test_import_mixed_encoding import page_registration
 
 HEADER = ("referencia,hogar,parentesco,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
@@ -109,11 +109,8 @@ def test_the_api_and_the_page_refuse_an_agency_reference_in_the_form_of_a_system
     spanish = client.post("/api/v1/cases", json=case_payload(agency_reference="MX-2026-001249"),
                           headers={**world.headers("inm.officer"), "Accept-Language": "es"})
     assert "forma de una referencia del sistema" in spanish.json()["error"]["localized"]["message"], spanish.text
-    login(client, "inm.officer")
-    form = {"agency_reference": "MX-2026-001250", "given_names": "Fabián", "first_surname": "Ocando", "sex": "M",
-            "birth_date": "1970-01-01", "nationality": "VEN", "held_at": "Villahermosa",
-            "detained_since": (date.today() - timedelta(days=9)).isoformat(), "language": "es"}
-    page = post_form(client, "/cases/new", form, page="/cases/new")
+    page = page_registration(client, "inm.officer", agency_reference="MX-2026-001250", given_names="Fabián",
+                             first_surname="Ocando")
     assert page.status_code != 303 and "MX-2026-001250" in page.text, page.text[:2000]
     assert _case(session_factory, agency_reference="MX-2026-001250") == []
     assert api.post("inm.officer", "/api/v1/cases", case_payload(agency_reference="MX-2026-A1")).status_code == 201
