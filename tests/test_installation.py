@@ -32,7 +32,7 @@ from tests.scratch import empty_database
 README = Path(__file__).parents[1] / "README.md"
 RETORNO = Path(sys.executable).with_name("retorno")
 runner = CliRunner()
-PASSWORDS = {"admin": "primera clave del administrador", "luis.mora": "la clave de Luis, larga",
+PASSWORDS = {"admin": "primera clave del operador", "luis.mora": "una clave propia, larga",
              "ana.perez": "la clave de Ana, larga"}
 
 

@@ -173,11 +173,11 @@ def test_an_administrator_gives_no_first_supervisor_to_an_agency_they_created(
     # The operator's console, the root of trust, gives it its first supervisor (`retorno users add`), whose password
     # is their own; they manage the agency's users from then on.
     create_user(session, None, username="segob.jefa", full_name="Jefa", agency_code="MX-SEGOB", role="supervisor",
-                password="la clave de la jefa")
+                password="la clave de la directora")
     session.commit()
     first = _user(session, "segob.jefa")
     assert first is not None and first.role == "supervisor" and not first.must_change_password
-    login(client, "segob.jefa", "la clave de la jefa")
+    login(client, "segob.jefa", "la clave de la directora")
     added = _page(client, "/users", {"username": "segob.oficial", "full_name": "Oficial", "agency": "MX-SEGOB",
                                      "role": "officer"})
     assert added.status_code == 200 and _audited(session, "user.create", "segob.oficial")[0].actor == "segob.jefa"
@@ -186,7 +186,7 @@ def test_an_administrator_gives_no_first_supervisor_to_an_agency_they_created(
 def test_an_agency_whose_supervisors_are_gone_is_recovered_from_the_console(
         client: TestClient, world: World, session: Session) -> None:
     create_user(session, None, username="sre.jefa", full_name="Jefa", agency_code="MX-SRE", role="supervisor",
-                password="la clave de la jefa")
+                password="la clave de la directora")
     session.commit()
     login(client, "admin")
     # Its only supervisor forgot their password: not an administrator's to reset, nor to replace.
@@ -198,9 +198,9 @@ def test_an_agency_whose_supervisors_are_gone_is_recovered_from_the_console(
     assert not _audited(session, "user.password_reset", "sre.jefa")
     assert not _audited(session, "user.role", "sre.officer")
     # The console sets it (`retorno users password`): the password is the user's own.
-    assert not change_password(session, None, "sre.jefa", "otra clave de la jefa").must_change_password
+    assert not change_password(session, None, "sre.jefa", "otra clave de la directora").must_change_password
     session.commit()
-    assert login(client, "sre.jefa", "otra clave de la jefa").status_code == 303
+    assert login(client, "sre.jefa", "otra clave de la directora").status_code == 303
     # The last supervisor leaves (disabling stays open to administrators), and an administrator adds none in their
     # place: the console does (`retorno users add`).
     login(client, "admin")
@@ -219,7 +219,7 @@ def test_an_administrator_demotes_no_agencys_only_supervisor(client: TestClient,
                                                             session: Session) -> None:
     """Demoting an agency's only supervisor, then adding one's own, would take the agency over."""
     create_user(session, None, username="sre.jefa", full_name="Jefa", agency_code="MX-SRE", role="supervisor",
-                password="la clave de la jefa")
+                password="la clave de la directora")
     session.commit()
     login(client, "admin")
     assert "/users/sre.jefa/role" not in client.get("/users/sre.jefa").text

@@ -25,6 +25,7 @@ from retorno.agencies.permissions import ADMINISTRATOR, action, reader
 from retorno.agencies.service import (
     add_account,
     agency_by_code,
+    personal_word_in,
     require_stand_in,
     set_password,
     stands_in,
@@ -38,9 +39,13 @@ _READABLE = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 TEMPORARY_LENGTH = 14
 
 
-def temporary_password() -> str:
-    """A random password to hand over once; the user replaces it at their next login."""
-    return "".join(secrets.choice(_READABLE) for _ in range(TEMPORARY_LENGTH))
+def temporary_password(username: str, full_name: str) -> str:
+    """A random password to hand over once; the user replaces it at their next login. Drawn again in the rare case
+    it holds the username or a word of the full name (`service.personal_word_in`, which `set_password` refuses)."""
+    while True:
+        password = "".join(secrets.choice(_READABLE) for _ in range(TEMPORARY_LENGTH))
+        if not personal_word_in(password, username, full_name):
+            return password
 
 
 def _manages_all(actor: User) -> bool:
@@ -109,7 +114,7 @@ def add_user(session: Session, actor: User, *, username: str, full_name: str, ag
     if not full_name.strip():
         raise InvalidInput("a user needs a full name", code="user.full_name")
     _in_scope(actor, agency_by_code(session, agency_code))
-    password = temporary_password()
+    password = temporary_password(username, full_name.strip())
     user = add_account(session, actor, username=username, full_name=full_name.strip(), agency_code=agency_code,
                        role=role, password=password)
     return user, password
@@ -176,7 +181,7 @@ def reset_password(session: Session, actor: User, username: str) -> str:
     """Give a user a temporary password (returned, to hand over once); every session and token of theirs ends."""
     user = _managed(session, actor, username)
     require_stand_in(actor, user.agency)
-    password = temporary_password()
+    password = temporary_password(user.username, user.full_name)
     ended, revoked = set_password(session, user, password, by=actor)
     session.flush()
     record(session, actor, "user.password_reset", "user", username,

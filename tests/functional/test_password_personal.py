@@ -1,0 +1,53 @@
+"""A password holds neither the username nor a word of the user's full name, at every door that sets one (red team
+round 11, RE8812 L3: 'rt12.m1rt12.m1' was accepted for rt12.m1)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.agencies import accounts
+from retorno.agencies.logins import change_password
+from retorno.agencies.service import create_user
+from retorno.errors import InvalidInput
+from tests.factories import PASSWORD, World
+from tests.web.pages_helpers import alert, login, post_form
+
+REFUSED = "una contraseña no puede contener el nombre de usuario ni una palabra del nombre completo"
+
+
+def test_ones_own_password_holds_not_the_username(client: TestClient) -> None:
+    assert login(client, "inm.officer").status_code == 303
+    # The World's users are named after their username: 'inm.officer' is also the full name, 'officer' its word.
+    for new in ("inm.officerinm.officer", "INM.OFFICER-2026", "mi Officer del año"):
+        refused = post_form(client, "/account/password", {"current": PASSWORD, "new": new, "repeated": new},
+                            page="/account/password")
+        assert refused.status_code == 422 and REFUSED in alert(refused.text), new
+    fine = "mi clave propia 1"
+    assert post_form(client, "/account/password", {"current": PASSWORD, "new": fine, "repeated": fine},
+                     page="/account/password").status_code == 303
+
+
+def test_an_administrator_and_the_console_set_no_such_password(client: TestClient, session: Session,
+                                                               world: World) -> None:
+    body = {"username": "mon.nueva", "full_name": "Marta Pérez Ñáñez", "agency": "MON-DDP", "role": "viewer"}
+    for password in ("mon.nueva-clave-1", "clave-PEREZ-2026", "nanez.clave.99"):
+        refused = client.post("/api/v1/users", json={**body, "password": password}, headers=world.headers("admin"))
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "password_personal", password
+    assert client.post("/api/v1/users", json={**body, "password": "otra clave 2026"},
+                       headers=world.headers("admin")).status_code == 201
+    # `retorno users add` and `retorno users password` (the console: `by` None).
+    with pytest.raises(InvalidInput, match="username or a word"):
+        create_user(session, None, username="sre.nuevo", full_name="Sergio Ruiz", agency_code="MX-SRE",
+                    role="officer", password="sre.nuevo.2026")
+    with pytest.raises(InvalidInput, match="username or a word"):
+        change_password(session, None, "sre.officer", "Sre.Officer!99")
+    # Short words of a name ('de', 'Ana') are in too many passwords to refuse.
+    change_password(session, None, "sre.officer", "de la casa 2026")
+
+
+def test_a_temporary_password_holding_the_username_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = iter("xabcabcabcabca" + "KLMNPQRSTUVWXY")
+    monkeypatch.setattr(accounts.secrets, "choice", lambda _letters: next(drawn))
+    assert accounts.temporary_password("abc", "Alguien") == "KLMNPQRSTUVWXY"
