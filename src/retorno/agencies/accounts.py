@@ -163,6 +163,17 @@ def may_enable(session: Session, manager: User, user: User) -> bool:
     return stands_in(manager, user.agency) or _undoes_an_administrators_disabling(session, manager, user)
 
 
+def _not_held_by_an_administrator(session: Session, actor: User, user: User) -> None:
+    """Refuse to reset the password or change the role of a user an administrator (or the console) disabled, unless
+    `actor` may enable them (`may_enable`): an agency's supervisor who reset it would leave the user whom nobody
+    but the console enables, since an administrator enables such a user only while their password is their own
+    (red team round 11, RE8812 L2). The way out is named: an administrator enables them first."""
+    if not user.active and not may_enable(session, actor, user):
+        raise Forbidden("user '%(username)s' was disabled by an administrator: their password and role stay as they "
+                        "are until an administrator enables them again (then reset or change them here)",
+                        code="forbidden.users.disabled_by_administrator", username=user.username)
+
+
 @action("users.manage")
 def enable(session: Session, actor: User, username: str, *, reason: str) -> User:
     """Let a disabled user log in again (with the password they had, or a reset one), for a written reason."""
@@ -181,6 +192,7 @@ def reset_password(session: Session, actor: User, username: str) -> str:
     """Give a user a temporary password (returned, to hand over once); every session and token of theirs ends."""
     user = _managed(session, actor, username)
     require_stand_in(actor, user.agency)
+    _not_held_by_an_administrator(session, actor, user)
     password = temporary_password(user.username, user.full_name)
     ended, revoked = set_password(session, user, password, by=actor)
     session.flush()
@@ -197,6 +209,7 @@ def change_role(session: Session, actor: User, username: str, role: str) -> User
                            role=role)
     user = _managed(session, actor, username)
     require_stand_in(actor, user.agency)
+    _not_held_by_an_administrator(session, actor, user)
     if user.role == role:
         raise InvalidInput("user '%(username)s' is already a %(role)s", code="user.same_role", username=username,
                            role=Term("role", role))
