@@ -250,8 +250,19 @@ def add_account(session: Session, by: User | None, *, username: str, full_name: 
     if agency is None:
         raise NotFound("no agency with code '%(agency_code)s'", agency_code=agency_code)
     require_stand_in(by, agency)
-    if session.execute(sa.select(User.id).where(User.username == username)).first():
-        raise InvalidInput("the username '%(username)s' is taken", username=username)
+    holder = session.execute(sa.select(User.agency_id).where(User.username == username)).scalar_one_or_none()
+    if holder is not None:
+        if by is None or by.agency.kind == ADMINISTRATOR:
+            # The console and an administrator's supervisors read every agency's users anyway.
+            raise InvalidInput("the username '%(username)s' is taken", username=username)
+        if holder == by.agency_id:
+            raise InvalidInput("the username '%(username)s' is already one of your agency's users",
+                               code="user.username_taken", username=username)
+        # A username is one for the whole installation, so another agency's cannot be given again; but whose it is,
+        # or that it is an official's at all, is not told (red team round 11, RE8812 L4: "ya está en uso" told an
+        # agency's supervisor which usernames other agencies have, while their user and token pages do not).
+        raise InvalidInput("the username '%(username)s' cannot be used; choose another",
+                           code="user.username_unavailable", username=username)
     user = User(username=username, full_name=full_name, agency=agency, role=role, locale=locale)
     set_password(session, user, password, by=by)
     session.add(user)
