@@ -45,7 +45,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # matched → reintegration_intake: the offer was declined, the person waits for the next round.
     "matched": frozenset({"placed", "reintegration_intake", "closed"}),
     "placed": frozenset({"closed", "reintegration_intake"}),
-    "closed": frozenset(),
+    # closed → reintegration_intake: a returnee who withdrew consent gives it again (SPEC.md 4.8: voluntary both
+    # ways); what the withdrawal erased stays erased (`reintegration.service.record_consent`).
+    "closed": frozenset({"reintegration_intake"}),
     "withdrawn": frozenset(),
     "not_national": frozenset(),
     "unfit_to_fly": frozenset(),

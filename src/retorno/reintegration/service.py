@@ -61,8 +61,9 @@ def find_arrived(session: Session, actor: User, reference: str, birth_date: date
     logins.guarded_secret(session, actor, key)
     case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
     # Only a returnee received by the operator's own state: another state's returnees are not its to enrol.
+    # A returnee who withdrew consent (closed) is found too, to give it again.
     found = case is not None and case.birth_date == birth_date and case.state in (
-        "arrived", "reintegration_intake", "matched", "placed") and received_by_own_state(actor, case)
+        "arrived", "reintegration_intake", "matched", "placed", "closed") and received_by_own_state(actor, case)
     logins.record_guess(session, actor, key, right=found, action="intake.lookup_failed", object_type="case",
                         object_id=reference)
     if not found or case is None:
@@ -78,9 +79,21 @@ def _check_consent_party(session: Session, actor: User, case: Case) -> None:
 
 @action("consent.record")
 def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
-    """Record that the returnee agrees to take part in reintegration (voluntary; can be withdrawn)."""
+    """Record that the returnee agrees to take part in reintegration (voluntary; can be withdrawn, and given again).
+
+    Given again after a withdrawal (the case `closed`), it is a new consent (red team round 11, RE8812 L1: a
+    returnee who withdrew, or whose consent an official withdrew by mistake, could never take part again): the
+    returnee is taken in anew by whoever records it, and what the withdrawal erased (the intake's answers, the
+    follow-ups) stays erased.
+    """
     _check_consent_party(session, actor, case)
-    if case.state != "arrived":
+    profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
+    again = case.state == "closed" and profile is not None and not profile.consent
+    if case.state in ("reintegration_intake", "matched", "placed"):
+        raise InvalidTransition("case %(case)s: the returnee's consent is already recorded (it is '%(state)s')",
+                                code="invalid_transition.case", case=case.reference,
+                                state=Term("case_state", case.state))
+    if case.state != "arrived" and not again:
         raise InvalidTransition("case %(case)s: consent is recorded after arrival (it is '%(state)s')",
                                 code="invalid_transition.case", case=case.reference, state=Term("case_state",
                                                                                                 case.state))
@@ -88,14 +101,17 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
         raise InvalidTransition("case %(case)s is a minor: a child takes part with an adult of their household "
                                 "who has consented, never on their own", code="consent.minor_alone",
                                 case=case.reference)
-    profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
     if profile is None:
         profile = IntakeProfile(case_id=case.id, consent=True, occupations=[], skills=[], languages=[],
                                 preferences=[], needs=[], recorded_by=actor.id)
         session.add(profile)
+    elif again:
+        # Taken in anew: the operator that took them in before is theirs no longer.
+        profile.recorded_by = actor.id
     profile.consent, profile.consent_recorded_at, profile.consent_withdrawn_at = True, utcnow(), None
     session.flush()
-    record(session, actor, "consent.give", "case", case.reference, after={"consent": True})
+    record(session, actor, "consent.give", "case", case.reference, after={"consent": True, **({"again": True}
+                                                                                            if again else {})})
     transition(session, actor, case, "reintegration_intake", action="case.reintegration_intake")
     return profile
 
@@ -158,7 +174,6 @@ def reason_kept(reason: str | None) -> dict[str, Any]:
 
 # The audit record's reason when the written one is kept as its digest (`reason_kept`).
 REASON_AS_DIGEST = "written reason kept as its digest (reason_sha256)"
-
 
 
 @action("intake.record")
@@ -292,6 +307,8 @@ def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) 
 
 
 CHILD_LEFT_ALONE = "no adult of the household takes part any longer (%s withdrew consent)"
+# The reason of an offer declined, or a placement dropped, because consent was withdrawn.
+WITHDRAWN = "consent withdrawn"
 
 
 def _end_participation(session: Session, actor: User, case: Case, profile: IntakeProfile, *, reason: str,
@@ -311,7 +328,7 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
             placement.status = "declined"
         else:
             placement.status, placement.ended_on = "dropped", today
-        placement.reason = "consent withdrawn"
+        placement.reason = WITHDRAWN
     # The follow-ups go with the intake (red team round 6, F7): their answers (well-being, notes) are the returnee's
     # own words. The audit trail keeps that each was recorded, and its score. The figures counted from those done
     # keep counting them, from an unlinked residue (`FollowUpResidue`): dropped at the withdrawal, the published
@@ -547,7 +564,9 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
     for case_id, opportunity_id in session.execute(
             sa.select(Placement.case_id, Placement.opportunity_id)
             .join(Opportunity, Opportunity.id == Placement.opportunity_id)
-            .where(Opportunity.operator_agency_id == actor.agency_id, Placement.status == "declined")):
+            .where(Opportunity.operator_agency_id == actor.agency_id, Placement.status == "declined",
+                   # An offer declined by a withdrawal of consent was not the returnee's answer to it.
+                   sa.or_(Placement.reason.is_(None), Placement.reason != WITHDRAWN))):
         declined.setdefault(case_id, set()).add(opportunity_id)
     by_reference = {o.reference: o for o in opportunities}
     by_sector: dict[str, list[Opportunity]] = {}
