@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -423,11 +423,12 @@ def protection_status(session: Session, case_ids: Sequence[int]
     return _protection(session, case_ids)[0]
 
 
-def _protection(session: Session, case_ids: Sequence[int]
+def _protection(session: Session, case_ids: Sequence[int], agencies: Mapping[int, int] | None = None
                 ) -> tuple[dict[int, tuple[bool, tuple[Term | Message, ...], int]], set[int]]:
     """`protection_status`, and the cases whose person's medical need is more than the records of the case's own
     agency ask for (`_person_escorts` over those alone): a need another agency recorded, whose figure a refusal to
-    this agency's officials does not tell (red team round 10, M2)."""
+    this agency's officials does not tell (red team round 10, M2). `agencies`: the agency of cases the caller holds
+    the records of (the others are read)."""
     if not case_ids:
         return {}, set()
     links, flagged, theirs = _people_alike(session, case_ids)
@@ -439,8 +440,9 @@ def _protection(session: Session, case_ids: Sequence[int]
     need_elsewhere: set[int] = set()
     # The agency of each case with another record of its person or a possible duplicate (no other has anything
     # another agency holds): one statement, not a record loaded per case.
-    related = sorted({cid for cid in case_ids if cid in links or cid in flagged})
-    agency_of: dict[int, int] = {}
+    # Those whose records the caller holds (`traveller_facts`: a whole manifest at each commit) are not read again.
+    agency_of: dict[int, int] = {cid: agencies[cid] for cid in case_ids if agencies and cid in agencies}
+    related = sorted({cid for cid in case_ids if (cid in links or cid in flagged) and cid not in agency_of})
     for chunk in (related[i:i + 5000] for i in range(0, len(related), 5000)):
         agency_of.update((cid, agency) for cid, agency in session.execute(
             sa.select(Case.id, Case.agency_id).where(among(Case.id, chunk))))
@@ -612,7 +614,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     ids = [c.id for c in cases]
     if not ids:
         return {}
-    protection, need_elsewhere = _protection(session, ids)
+    protection, need_elsewhere = _protection(session, ids, {c.id: c.agency_id for c in cases})
     latest_verified = _latest_verified(session, ids)
     verified = {cid: fingerprint for cid, (fingerprint, _) in latest_verified.items()}
     fingerprints = {case.id: case_fingerprint(case) for case in cases}

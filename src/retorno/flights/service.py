@@ -26,7 +26,7 @@ from retorno.agencies.service import agency_by_code
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
-from retorno.cases.facts import household_key, traveller_facts
+from retorno.cases.facts import household_key, same_person, traveller_facts
 from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
@@ -874,12 +874,17 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         raise InvalidTransition("case %(case)s: boarding already recorded as '%(boarding)s'", case=case.reference,
                                 boarding=Term("boarding", passenger.boarding))
     if status == "boarded":
+        # The commit-time guard checks every passenger of this manifest (`travel.invariants`): who is the same person
+        # as whom is found for all of them at once and kept for the transaction (`facts.same_person`), so that this
+        # passenger's check, the children's and the guard's each read it instead of asking again.
+        rows = active_passengers(session, flight)
+        same_person(session, [c.id for _, c in rows])
         facts = traveller_facts(session, [case])[case.id]
         violations = safeguards.may_board(facts, flight.receiving_agency.country)
         violations += safeguards.approvals_current([facts], {case.reference: passenger.approved_fingerprint})
         violations += safeguards.needs_counted([facts], {case.reference: passenger.counted_medical_escorts})
         if facts.is_minor(flight.departure_utc.date()) and not facts.unaccompanied_cleared:
-            boarded = [c for p, c in active_passengers(session, flight) if p.boarding == "boarded"]
+            boarded = [c for p, c in rows if p.boarding == "boarded"]
             violations += safeguards.children([*traveller_facts(session, boarded).values(), facts],
                                               flight.departure_utc.date())
         if violations:

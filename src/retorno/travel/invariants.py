@@ -213,6 +213,13 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
 # Whether any manifest not yet flown holds an active passenger (the only manifests `manifest_violations` can fault).
 _SOMEONE_ABOARD = (sa.select(Passenger.id).join(Flight, Flight.id == Passenger.flight_id)
                    .where(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES)).limit(1))
+# Every active passenger of a flight not yet flown, with their household and cédula: whom a touched record can reach.
+_ABOARD = (sa.select(Passenger.case_id, Passenger.flight_id, Case.household_id, Case.national_id)
+           .join(Flight, Flight.id == Passenger.flight_id).join(Case, Case.id == Passenger.case_id)
+           .where(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES)))
+_Aboard = sa.Row[int, int, int | None, str | None]
+# What a transaction notes of the records it touched (as against the flights it touched).
+_RECORD_NOTES = (_TOUCHED_CASES, _TOUCHED_REQUESTS, _TOUCHED_CEDULAS, _TOUCHED_HOUSEHOLDS, _TOUCHED_DECLARED)
 
 
 def _check_touched(session: Session) -> None:
@@ -220,10 +227,20 @@ def _check_touched(session: Session) -> None:
     if ratio is None or session.in_nested_transaction():
         return
     session.flush()
-    if session.execute(_SOMEONE_ABOARD).first() is None:
-        # No manifest not yet flown holds an active passenger: none can break a rule (an empty manifest breaks none,
-        # `manifest_violations`), whatever the transaction touched. An import of 100,000 cases into an installation
-        # with nobody aboard spent 0.35-0.4 s of processor time here looking up the records it touched.
+    if not any(session.info.get(key) for key in _NOTES):
+        # Nothing a manifest is checked on was touched (a read that audits, a write of no such record): no manifest
+        # to check, and nothing to ask the database (a carrier's PAXLST asked whether anyone was aboard).
+        return
+    # No manifest not yet flown holds an active passenger: none can break a rule (an empty manifest breaks none,
+    # `manifest_violations`), whatever the transaction touched. An import of 100,000 cases into an installation
+    # with nobody aboard spent 0.35-0.4 s of processor time here looking up the records it touched. A transaction
+    # that touched records reads who is aboard anyway (whom they reach): that read answers it, one statement less.
+    aboard: Sequence[_Aboard] | None = None
+    if any(session.info.get(key) for key in _RECORD_NOTES):
+        aboard = session.execute(_ABOARD).all()
+        if not aboard:
+            return
+    elif session.execute(_SOMEONE_ABOARD).first() is None:
         return
     cases = set(session.info.get(_TOUCHED_CASES, set()))
     requests = sorted(session.info.get(_TOUCHED_REQUESTS, set()))
@@ -239,20 +256,16 @@ def _check_touched(session: Session) -> None:
         flight_ids.update(session.execute(
             sa.select(Passenger.flight_id).where(db.among(Passenger.case_id, chunk),
                                                  Passenger.approval.in_(ACTIVE_APPROVALS))).scalars())
-    if cases:
+    if cases and aboard:
         # The passengers of flights not yet flown are few: those linked to a touched record, whatever its
         # manifest, are checked too; and the manifests holding a member of a touched record's household (a
         # case that joins a household on a manifest splits it unless it travels too).
-        aboard = session.execute(
-            sa.select(Passenger.case_id, Passenger.flight_id, Case.household_id)
-            .join(Flight, Flight.id == Passenger.flight_id).join(Case, Case.id == Passenger.case_id)
-            .where(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
-        aboard_ids = {case_id for case_id, _, _ in aboard}
+        aboard_ids = {case_id for case_id, _, _, _ in aboard}
         their_households: set[int | None] = set()
         for chunk in _chunks(sorted(cases), 5000):
             their_households.update(session.execute(sa.select(Case.household_id).where(
                 db.among(Case.id, chunk), Case.household_id.is_not(None))).scalars())
-        flight_ids.update(flight_id for _, flight_id, household_id in aboard if household_id in their_households)
+        flight_ids.update(flight_id for _, flight_id, household_id, _ in aboard if household_id in their_households)
         if len(cases) < len(aboard_ids):
             # Being the same person is symmetric: the records linked to the touched ones are those aboard
             # linked to a touched one, found from the fewer side (one or two touched cases against every
@@ -266,10 +279,10 @@ def _check_touched(session: Session) -> None:
             reached = {case_id for case_id in aboard_ids if linked.get(case_id, {}).keys() & cases}
             reached |= _held_by_duplicates(session, {case_id: {case_id, *linked.get(case_id, {})}
                                                      for case_id in aboard_ids}, cases)
-        flight_ids.update(flight_id for case_id, flight_id, _ in aboard if case_id in reached)
+        flight_ids.update(flight_id for case_id, flight_id, _, _ in aboard if case_id in reached)
     cedulas, households = session.info.get(_TOUCHED_CEDULAS, set()), session.info.get(_TOUCHED_HOUSEHOLDS, set())
-    if cedulas or households:
-        flight_ids.update(_joined_by_cases_written(session, cedulas, households))
+    if (cedulas or households) and aboard:
+        flight_ids.update(_joined_by_cases_written(session, cedulas, households, aboard))
     if not flight_ids:
         return
     flights = session.execute(sa.select(Flight).where(db.among(Flight.id, sorted(flight_ids)),
@@ -323,14 +336,11 @@ def _held_by_duplicates(session: Session, people: dict[int, set[int]], cases: se
                    for record_ in records for other in flagged.get(record_, {}))}
 
 
-def _joined_by_cases_written(session: Session, cedulas: set[str], households: set[int]) -> set[int]:
-    """The flights not yet flown of the active passengers that cases written through the driver joined: the members
-    of their households, and the same person as a case holding one of their cédulas (by its digits, whatever its
-    letter, as records are linked: `cases.models.cedula_digits`)."""
-    aboard = session.execute(
-        sa.select(Passenger.case_id, Passenger.flight_id, Case.household_id, Case.national_id)
-        .join(Flight, Flight.id == Passenger.flight_id).join(Case, Case.id == Passenger.case_id)
-        .where(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
+def _joined_by_cases_written(session: Session, cedulas: set[str], households: set[int],
+                             aboard: Sequence[_Aboard]) -> set[int]:
+    """The flights not yet flown of the active passengers (`aboard`: case, flight, household, cédula) that cases
+    written through the driver joined: the members of their households, and the same person as a case holding one
+    of their cédulas (by its digits, whatever its letter, as records are linked: `cases.models.cedula_digits`)."""
     flights = {flight_id for _, flight_id, household_id, _ in aboard if household_id in households}
     digits = {national_id_digits(cedula) for cedula in cedulas} - {""}
     if not digits or not aboard:
