@@ -32,7 +32,8 @@ class InboxKind(BaseModel):
                                   "intakes, offers, follow_ups, alerts")
     label: str = Field(description="the kind's name in the language asked for (Accept-Language: es or en)")
     total: int = Field(description="how many items wait, all of them")
-    items: list[InboxItem] = Field(description="the oldest of them, oldest first")
+    items: list[InboxItem] = Field(description="the oldest of them, oldest first; among the alerts, every one "
+                                               "that people must leave the aircraft (must_deboard) first")
     href: str = Field(description="the page that lists them all")
 
 

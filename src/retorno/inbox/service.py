@@ -1,4 +1,5 @@
-"""What waits for an official's action, by kind, oldest first: one query per kind (SPEC.md section 9).
+"""What waits for an official's action, by kind, oldest first: one query per kind (SPEC.md section 9). The
+alerts that people must leave the aircraft (`must_deboard`) come first among the alerts, every one of them shown.
 
 A kind is listed only to users who may act on it (`permissions.can` with the capability of the
 action that clears it) and holds only records their agency may see: the sending side its
@@ -287,8 +288,7 @@ class _Queue:
                      # People aboard a flight cancelled at the door leave the aircraft too: told until a day past
                      # the departure that is not to be.
                      sa.and_(Flight.state == "cancelled", Alert.kind == MUST_DEBOARD,
-                             Flight.departure_utc >= utcnow() - timedelta(days=1))))
-                 .order_by(Alert.created_at, Alert.id))
+                             Flight.departure_utc >= utcnow() - timedelta(days=1)))))
         kind = self.user.agency.kind
         if kind == "carrier":
             # The carrier boards people: it is told who must leave the aircraft, never any other removal nor why.
@@ -304,7 +304,20 @@ class _Queue:
                      and self.names else row.flight)
             return Item(row.reference or row.flight, title, _moment(row.created_at),
                         f"/flights/{row.flight}#manifest", note=row.kind if told else alert_told(row.kind))
-        return self._run(query, item)
+        return self._run_urgent_first(query, item)
+
+    def _run_urgent_first(self, query: sa.Select[*tuple[Any, ...]], item: Callable[[Any], Item]
+                          ) -> tuple[int, list[Item]]:
+        """`_run` for the alerts (red team round 12, F9): those who must leave the aircraft (`MUST_DEBOARD`) first,
+        each of them shown whatever the limit, then the others, oldest first within each; the limit cuts only the
+        others. People to take off a plane never wait behind an older removal already told, nor past the tenth."""
+        urgent = sa.case((Alert.kind == MUST_DEBOARD, 0), else_=1)
+        ranked = query.add_columns(
+            urgent.label("rank"), sa.func.count().over().label("total"),
+            sa.func.row_number().over(order_by=(urgent, Alert.created_at, Alert.id)).label("place")).subquery()
+        rows = self.session.execute(sa.select(ranked).where(sa.or_(ranked.c.place <= self.limit, ranked.c.rank == 0))
+                                    .order_by(ranked.c.place)).all()
+        return (rows[0].total if rows else 0), [item(row) for row in rows]
 
     # ---- reintegration operators ---------------------------------------------------------------
 
@@ -400,5 +413,6 @@ def inbox(session: Session, user: User, *, limit: int = SHOWN, kinds: Sequence[s
         if kinds is not None and code not in kinds:
             continue
         total, items = getattr(queue, code)()
-        found.append(Kind(code, total, items[:limit], _DECLARED[code][1]))
+        # Every alert that people must leave the aircraft is shown, beyond the limit (`_run_urgent_first`).
+        found.append(Kind(code, total, items if code == "alerts" else items[:limit], _DECLARED[code][1]))
     return Inbox(found)

@@ -27,7 +27,8 @@ def as_json(found: service.Inbox, locale: str) -> dict[str, Any]:
 @router.get("/inbox", response_model=Inbox)
 def inbox(session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=100)] = service.SHOWN,
           accept_language: Annotated[str, Header(max_length=200)] = "en") -> Any:
-    """What waits for the caller's action, by kind, oldest first, with how many of each.
+    """What waits for the caller's action, by kind, oldest first, with how many of each; among the alerts, those
+    that a boarded person must leave the aircraft (`must_deboard`) come first, every one shown whatever the limit.
 
     Only kinds the caller's agency and role can act on, and only records it may see: a viewer's
     queue is empty. Each item names the page where it is done.
