@@ -17,7 +17,7 @@ import csv
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -104,6 +104,14 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                             "de referencia propia {agency_reference}; escriba esa en esta columna",
                             "your agency's own reference: {reference} is the system reference of your case whose own "
                             "reference is {agency_reference}; write that one in this column"),
+    "household_ambiguous": ("un valor que nombre un solo hogar: {name} es a la vez la referencia del sistema de su "
+                            "caso de referencia propia {agency_reference} y un código de hogar de su agencia "
+                            "registrado antes de que se rechazaran los códigos con esa forma; escriba la referencia "
+                            "propia de un miembro del hogar que quiere nombrar",
+                            "a value that names one household: {name} is both the system reference of your case "
+                            "whose own reference is {agency_reference} and a household code of your agency "
+                            "registered before codes of that form were refused; write the own reference of a member "
+                            "of the household you mean"),
     "row": ("la fila {row}", "row {row}"),
     "held_case": ("el caso registrado {reference}", "held case {reference}"),
     "elsewhere_case": ("un caso que otra agencia tiene registrado", "a case another agency holds"),
@@ -512,19 +520,29 @@ def _read_own_system_references(sheet: Sheet, aliases: Mapping[str, str], own: M
         sheet.drop(index, "case_reference")
 
 
-def _read_system_references(sheet: Sheet, aliases: Mapping[str, str]) -> None:
+def _read_system_references(sheet: Sheet, aliases: Mapping[str, str], codes: Collection[str]) -> None:
     """A household cell naming a held case by its system reference (MX-2026-000123, as the pages and the API name
     it) names it as the agency's own reference does (`aliases`: system reference -> own reference). A cell in the
     form of a system reference names only that: the agency's case of that system reference, never a row of the file,
     a household code or an own reference held from before the rule (red team round 11, RE8811 F1: a child's row named
     MX-2026-001249, an agency reference the official had just given, and joined the household of the case whose
-    system reference it is); one that is none is refused at its cell (`household_unresolved`)."""
+    system reference it is); one that is none is refused at its cell (`household_unresolved`).
+
+    No household code of that form is made any more (`cases.service.validate_input`, red team round 12, F3); one of
+    the agency's `codes` made before keeps its name when it is no case's system reference, and is refused at its
+    cell when it is also one (`household_ambiguous`): a case is never picked over a household code, nor the other
+    way round, without a word."""
     named = sheet.values["household_reference"]
     for index, name in enumerate(named):
         if not isinstance(name, str) or not identifiers.system_shaped(name):
             continue
         alias = aliases.get(name.strip().upper())
-        if alias is None:
+        if alias is not None and name in codes:
+            sheet.error(index, "household_reference", "household_ambiguous", name=name, agency_reference=alias)
+            sheet.drop(index, "household_reference")
+        elif name in codes:
+            continue
+        elif alias is None:
             sheet.error(index, "household_reference", "household_unresolved", name)
             sheet.drop(index, "household_reference")
         else:
@@ -642,13 +660,15 @@ class CheckedCases:
 def check(data: bytes, filename: str, *, today: date, known_case_reference: Callable[[str], bool] | None = None,
           held: Sequence[Person] = (), locked: Mapping[str, LockedIdentity] | None = None,
           nationalities: Mapping[str, tuple[str, str]] | None = None,
-          system_references: Mapping[str, str] | None = None,
+          system_references: Mapping[str, str] | None = None, household_codes: Collection[str] = (),
           locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CheckedCases:
     """`validate` in two steps: every check that decides whether the file may be stored, and then (by
     `CheckedCases.find_duplicates`) the possible duplicates, which only warn. The report is `validate`'s once
     both are done. `nationalities`: the held cases' registered nationalities by the agency's own reference
     (with their case's reference), which a row may not change. `system_references`: the held cases' system
-    references, each to the agency's own reference, so a household cell may name a held case by either."""
+    references, each to the agency's own reference, so a household cell may name a held case by either;
+    `household_codes`: the agency's household codes (one of a system reference's form names its household only when
+    it is no case's system reference)."""
     sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES, sheets=("CASOS", "CASES"),
                        max_unpacked=max_unpacked)
     if not sheet.readable:
@@ -660,7 +680,7 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     _check_locked_identities(sheet, locked or {})
     _check_nationalities(sheet, nationalities or {})
     first_row_of = sheet.unique("case_reference")
-    _read_system_references(sheet, system_references or {})
+    _read_system_references(sheet, system_references or {}, household_codes)
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)
     absent = {column.field: sheet.labels[column.field] for column in COLUMNS if column.field not in sheet.position_of}

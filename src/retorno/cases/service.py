@@ -159,6 +159,11 @@ def validate_input(data: CaseInput, today: date) -> None:
         problems.append(Message("agency_reference '%(value)s' is in the form of a system reference (CC-YYYY-NNNNNN), "
                                 "the one Retorno gives each case: give your agency's own reference",
                                 {"value": data.agency_reference}))
+    if data.household_reference and identifiers.system_shaped(data.household_reference):
+        # Red team round 12, F3: the import's household column reads a value of that form as a case (a stranger's).
+        problems.append(Message("household_reference '%(value)s' is in the form of a system reference "
+                                "(CC-YYYY-NNNNNN), the one Retorno gives each case: give a household code of your "
+                                "own", {"value": data.household_reference}))
     if not data.given_names.strip() or not data.first_surname.strip():
         problems.append(Message("given_names and first_surname are required"))
     named = garbled or foreign_letters({field: getattr(data, field) for field in NAME_FIELDS})
