@@ -44,7 +44,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "reintegration_intake": frozenset({"matched", "closed"}),
     # matched → reintegration_intake: the offer was declined, the person waits for the next round.
     "matched": frozenset({"placed", "reintegration_intake", "closed"}),
-    "placed": frozenset({"closed", "reintegration_intake"}),
+    # placed → matched | reintegration_intake: the placement was dropped, with or without an offer still open
+    # (`reintegration.service.state_from_placements`).
+    "placed": frozenset({"closed", "matched", "reintegration_intake"}),
     # closed → reintegration_intake: a returnee who withdrew consent gives it again (SPEC.md 4.8: voluntary both
     # ways); what the withdrawal erased stays erased (`reintegration.service.record_consent`).
     "closed": frozenset({"reintegration_intake"}),

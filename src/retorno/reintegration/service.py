@@ -17,6 +17,7 @@ from retorno.agencies.permissions import action, can, reader, require
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import canonical_json, record, text_digest
 from retorno.audit.versions import AuditObject, check_version
+from retorno.cases.lifecycle import REINTEGRATION_STATES
 from retorno.cases.models import Case
 from retorno.cases.service import can_see, received_by_own_state, returnees_of, transition, transition_many
 from retorno.db import bulk_insert, utcnow
@@ -692,7 +693,8 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
                      reason: str | None = None, expected_version: int | None = None) -> Placement:
     """offered → accepted | declined → started → completed | dropped; starting schedules the follow-ups.
 
-    One audit record per step: accepting or declining moves the case too, and that one record says both.
+    One audit record per step: a step that moves the case (`follow_placements`: accepting, declining the last
+    offer, dropping the seat) says both in that one record.
     A step taken from a version of the placement that has changed since (`expected_version`) is refused.
     """
     placement = _placement(session, actor, placement_id)
@@ -719,26 +721,57 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     step = {"placement": placement.id, "status": status, "on": day}
     if status in ("accepted", "declined"):
         placement.responded_at = utcnow()
-    if status == "accepted":
-        transition(session, actor, case, "placed", action="placement.accepted", extra=step)
-    elif status == "declined":
+    if status == "declined":
         placement.reason = reason
-        transition(session, actor, case, "reintegration_intake", action="placement.declined",
-                   reason=REASON_AS_DIGEST if reason else None, extra={**step, **reason_kept(reason)})
     elif status == "started":
         placement.started_on = day
         for months in FOLLOW_UP_MONTHS:
             session.add(FollowUp(placement_id=placement.id, months_after_start=months,
                                  due_on=_add_months(day, months)))
-    else:
+    elif status in ("completed", "dropped"):
         placement.ended_on, placement.reason = day, reason
     session.flush()
-    if status not in ("accepted", "declined"):
+    # The case follows its placements (`follow_placements`); a step that moves it is told by that one record.
+    if not follow_placements(session, actor, case, action="placement." + status,
+                             reason=REASON_AS_DIGEST if reason else None,
+                             extra={**step, **reason_kept(reason)}):
         record(session, actor, "placement." + status, "case", case.reference,
                before={"placement": placement.id, "status": before}, after={"status": status, "on": day,
                                                                              **reason_kept(reason)},
                reason=REASON_AS_DIGEST if reason else None)
     return placement
+
+
+# Placements that make a returnee `placed`: a seat accepted, under way, or done. A completed placement keeps its case
+# `placed` (the programme's outcome, whose 3/6/12-month follow-ups go on); the case leaves reintegration by `closed`.
+PLACING = ("accepted", "started", "completed")
+
+
+def state_from_placements(session: Session, case: Case) -> str:
+    """The one rule of a consenting returnee's state: `placed` with a placement accepted, started or completed,
+    else `matched` with an offer not answered yet, else `reintegration_intake` (waiting for the next matching run).
+    Only the placements of the current consent count: those a withdrawal ended stay behind a consent given again."""
+    statuses = set(session.execute(
+        sa.select(Placement.status).join(IntakeProfile, IntakeProfile.case_id == Placement.case_id)
+        .where(Placement.case_id == case.id, Placement.offered_at >= IntakeProfile.consent_recorded_at)
+        .distinct()).scalars())
+    if statuses & set(PLACING):
+        return "placed"
+    return "matched" if "offered" in statuses else "reintegration_intake"
+
+
+def follow_placements(session: Session, actor: User, case: Case, *, action: str, reason: str | None = None,
+                      extra: dict[str, Any] | None = None) -> bool:
+    """Move a returnee in reintegration to the state its placements give (`state_from_placements`), after any step
+    that starts or ends one, with `action`'s audit record; whether it moved. A case not in reintegration (`closed` by
+    a withdrawal of consent) is left as it is."""
+    if case.state not in REINTEGRATION_STATES:
+        return False
+    target = state_from_placements(session, case)
+    if target == case.state:
+        return False
+    transition(session, actor, case, target, action=action, reason=reason, extra=extra)
+    return True
 
 
 def _check_step_day(session: Session, placement: Placement, status: str, day: date) -> None:
