@@ -48,6 +48,12 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                  "{found}, como ú se lee Ãº y é Ã©); escriba el nombre de nuevo o guarde el archivo como UTF-8",
                  "a name with its letters: it looks like text written in UTF-8 and read as Latin-1 or Windows-1252 "
                  "(found {found}, as ú reads Ãº and é Ã©); type the name again or save the file as UTF-8"),
+    "mojibake_place": ("un lugar con sus letras: parece texto escrito en UTF-8 y leído como Latin-1 o Windows-1252 "
+                       "(hay {found}, como ú se lee Ãº y é Ã©); escriba el lugar de nuevo o guarde el archivo como "
+                       "UTF-8",
+                       "a place with its letters: it looks like text written in UTF-8 and read as Latin-1 or "
+                       "Windows-1252 (found {found}, as ú reads Ãº and é Ã©); type the place again or save the file "
+                       "as UTF-8"),
     "date_future": ("una fecha que no esté en el futuro (hoy es {today})",
                     "a date that is not in the future (today is {today})"),
     "date_1900": ("una fecha desde el 01/01/1900", "a date from 1900-01-01 on"),
@@ -501,6 +507,23 @@ def _linked(households: list[str | None], references: list[str]) -> Callable[[st
     return root
 
 
+# Names of places, refused as the names of people are when they read as UTF-8 read as Latin-1 (red team round 12, F8).
+_PLACE_FIELDS = ("place_of_birth", "held_at")
+
+
+def _check_places(sheet: Sheet) -> None:
+    """A place of birth or custody that reads as UTF-8 read as Latin-1 or Windows-1252 (MÃ©rida) is refused at its
+    cell, as typed (`names.mojibake`); a column is looked at cell by cell only when it holds such a pair at all."""
+    for name in _PLACE_FIELDS:
+        cells = sheet.cells.get(name)
+        if not cells or not mojibake("\x00".join(cells)):
+            continue
+        for index, cell in enumerate(cells):
+            if found := mojibake(cell):
+                sheet.error(index, name, "mojibake_place", found=found)
+                sheet.drop(index, name)
+
+
 def _read_own_system_references(sheet: Sheet, aliases: Mapping[str, str], own: Mapping[str, object]) -> None:
     """A referencia in the form of a system reference (`identifiers.system_shaped`, any country's) is no agency's own
     reference (red team round 11, RE8811 F1), refused at its cell. The system reference of a case of the agency
@@ -675,6 +698,7 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
         return CheckedCases(CaseReport([], sheet.finish()), None, held, locale)
     _read_own_system_references(sheet, system_references or {}, nationalities or {})
     _check_dates(sheet, today)
+    _check_places(sheet)
     _check_national_ids(sheet)
     _check_documents(sheet)
     _check_locked_identities(sheet, locked or {})

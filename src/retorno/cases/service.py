@@ -125,13 +125,20 @@ def foreign_letters(values: dict[str, Any]) -> list[Message]:
             if isinstance(values.get(field), str) and (found := names.foreign_letters(values[field]))]
 
 
+# The names of people and places typed for a case (red team round 12, F8: MÃ©rida was accepted as a place of birth,
+# printed on the emergency document and the passenger list, while refused in a surname). Notes are left free: a note
+# may quote anything, and no list or document matches or prints it as a name.
+TYPED_NAME_FIELDS = (*NAME_FIELDS, "place_of_birth", "held_at")
+
+
 def mojibake(values: dict[str, Any]) -> list[Message]:
-    """The refusal of each name among `values` (as typed, before `normal_names`) that reads as UTF-8 read as Latin-1
-    (`names.mojibake`: Ãº for ú; red team round 11, RE8811 F2). The import's column rule says the same."""
+    """The refusal of each name of a person or place among `values` (as typed, before `normal_names`) that reads as
+    UTF-8 read as Latin-1 (`names.mojibake`: Ãº for ú; red team round 11, RE8811 F2; round 12, F8). The import's
+    column rules say the same."""
     return [Message("%(field)s looks like text written in UTF-8 and read as Latin-1 or Windows-1252 (found %(found)s, "
                     "as ú reads Ãº and é reads Ã©): type the name again with its letters, or save the file as UTF-8",
                     {"field": Term("field", field), "found": found})
-            for field in NAME_FIELDS
+            for field in TYPED_NAME_FIELDS
             if isinstance(values.get(field), str) and (found := names.mojibake(values[field]))]
 
 
@@ -148,7 +155,7 @@ def normal_names(values: dict[str, Any]) -> dict[str, Any]:
 def validate_input(data: CaseInput, today: date) -> None:
     """The checks every entry point shares; imports run the same rules row by row first. The names are normalised
     in `data` first (`normal_names`), as they are then stored."""
-    garbled = mojibake({field: getattr(data, field) for field in NAME_FIELDS})
+    garbled = mojibake({field: getattr(data, field) for field in TYPED_NAME_FIELDS})
     for field, value in normal_names({field: getattr(data, field) for field in NAME_FIELDS}).items():
         setattr(data, field, value)
     problems: list[Message] = []
