@@ -25,7 +25,11 @@ from tests.web.test_operator_pages import send
 
 
 def _state(api: Api, ref: str) -> str:
-    return str(ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))["state"])
+    """The case's state, as the receiving side reads it (to the sending side every state after arrival is
+    'arrived': `agencies.visibility.ends_at_arrival`)."""
+    state = str(ok(api.get("saime.officer", f"/api/v1/cases/{ref}"))["state"])
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))["state"] == "arrived"
+    return state
 
 
 def _listed(api: Api, user: str) -> set[str]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import ADMINISTRATOR, CARRIER, MONITOR, OPERATOR, RECEIVING, SENDING, can
+from retorno.errors import InvalidInput
 
 # The receiving side verifies and approves identity: no detention details, contact or notes.
 _CASE_IDENTITY = frozenset({"reference", "state", "given_names", "first_surname", "second_surname", "sex",
@@ -139,9 +140,63 @@ def sees_protection_counts(user: User) -> bool:
     return sees_protection(user) or can(user, "audit.read")
 
 
+# ----- the sending side's work ends at arrival ---------------------------------------------------------
+#
+# After arrival a returnee may consent to reintegration, be taken in, offered a place, placed, and withdraw: none
+# of it is the sending state's concern (SPEC.md 4.6 and 4.8; its timeline leaves it out too, `cases.timeline`).
+# To the sending side every state after arrival is 'arrived' (`closed` is reached only after arrival), at every
+# door that shows, filters, sorts or counts a case's state, through the same four helpers; a filter on a state it
+# is not told is refused (`states_meant`), the moment the state last changed is not told of an arrived case
+# (`dates_state_change`), nor the case's version (`versions_told`), which moves with each of those steps.
+AFTER_ARRIVAL = ("reintegration_intake", "matched", "placed", "closed")
+_ARRIVAL_AS_SEEN = dict.fromkeys(AFTER_ARRIVAL, "arrived")
+
+
+def ends_at_arrival(user: User) -> bool:
+    """Whether `user`'s agency follows a case only until arrival (the sending side)."""
+    return user.agency.kind == SENDING
+
+
+def _merged_states(user: User, *, protection_apart: bool) -> dict[str, str]:
+    """The states `user` is told as another one, each with the one told."""
+    merged = {} if protection_apart else dict(_STATE_AS_SEEN)
+    if ends_at_arrival(user):
+        merged.update(_ARRIVAL_AS_SEEN)
+    return merged
+
+
+def followed_after(user: User, state: str) -> bool:
+    """Whether a case in `state` is one `user` is told nothing new of: the sending side's, from arrival on."""
+    return ends_at_arrival(user) and state_seen(user, state) == "arrived"
+
+
+def dates_state_change(user: User, state: str) -> bool:
+    """Whether `user` may be told when a case in `state` last changed state: whoever sees protection
+    (`visible_fields`), but not the sending side of an arrived case, whose reintegration steps it would date."""
+    return not followed_after(user, state)
+
+
+def versions_told(user: User, state: str) -> bool:
+    """Whether `user` may be told the version (ETag) of a case in `state`: it moves with every step after arrival,
+    so not to the sending side from arrival on (which no longer edits the case: `travel.service.update_case`)."""
+    return not followed_after(user, state)
+
+
+def arrival_told(state: str) -> str:
+    """The state of a case as it is told to the sending side (`ends_at_arrival`)."""
+    return _ARRIVAL_AS_SEEN.get(state, state)
+
+
+def arrival_told_alike(state: str) -> list[str]:
+    """The stored states told to the sending side as `arrival_told(state)` (from arrival on; a state alone
+    otherwise)."""
+    told = arrival_told(state)
+    return sorted({told, *(real for real, shown in _ARRIVAL_AS_SEEN.items() if shown == told)})
+
+
 def state_seen(user: User, state: str) -> str:
     """The state of a case as `user` is told it."""
-    return state if sees_protection(user) else _STATE_AS_SEEN.get(state, state)
+    return _merged_states(user, protection_apart=sees_protection(user)).get(state, state)
 
 
 def state_told(state: str) -> str:
@@ -156,11 +211,15 @@ def states_told_alike(state: str) -> list[str]:
 
 
 def states_meant(user: User, state: str) -> list[str]:
-    """The stored states a filter on `state` stands for to `user` (both, for a merged one)."""
-    if sees_protection(user):
-        return [state]
-    seen = _STATE_AS_SEEN.get(state, state)
-    return [seen, *sorted(real for real, shown in _STATE_AS_SEEN.items() if shown == seen)]
+    """The stored states a filter on `state` stands for to `user` (all of them, for a merged one). A state after
+    arrival is refused to the sending side, as a filter over what a reader may not see is (`caselist.check_filter`):
+    `arrived` finds those cases."""
+    if ends_at_arrival(user) and state in _ARRIVAL_AS_SEEN:
+        raise InvalidInput("these filters are not available to your agency: %(not_yours)s",
+                           code="filter_not_available", details={"filters": ["state"]}, not_yours="state")
+    merged = _merged_states(user, protection_apart=sees_protection(user))
+    seen = merged.get(state, state)
+    return [seen, *sorted(real for real, shown in merged.items() if shown == seen)]
 
 
 def state_condition(user: User, column: sa.SQLColumnExpression[str], state: str) -> sa.ColumnElement[bool]:
@@ -171,17 +230,18 @@ def state_condition(user: User, column: sa.SQLColumnExpression[str], state: str)
 
 def state_order(user: User, column: sa.SQLColumnExpression[str]) -> sa.SQLColumnExpression[str]:
     """What to sort cases by state on: the state as `user` sees it, so merged states interleave by the next key."""
-    if sees_protection(user):
+    merged = _merged_states(user, protection_apart=sees_protection(user))
+    if not merged:
         return column
-    return sa.case(*((column == real, seen) for real, seen in _STATE_AS_SEEN.items()), else_=column)
+    return sa.case(*((column == real, seen) for real, seen in merged.items()), else_=column)
 
 
 def merged_counts(user: User, counts: Mapping[str, int]) -> dict[str, int]:
-    """Counts by state as `user`'s figures may give them (`sees_protection_counts`), in the order of `counts`."""
-    if sees_protection_counts(user):
-        return dict(counts)
+    """Counts by state as `user`'s figures may give them (`sees_protection_counts`, `ends_at_arrival`), in the
+    order of `counts`."""
+    merged_states = _merged_states(user, protection_apart=sees_protection_counts(user))
     merged: dict[str, int] = {}
     for state, n in counts.items():
-        seen = _STATE_AS_SEEN.get(state, state)
+        seen = merged_states.get(state, state)
         merged[seen] = merged.get(seen, 0) + n
     return merged

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.models import User
-from retorno.agencies.visibility import cut, state_seen
+from retorno.agencies.visibility import cut, dates_state_change, state_seen
 from retorno.cases.models import Case
 from retorno.errors import Forbidden, Term
 from retorno.plaintext import Input
@@ -117,6 +117,9 @@ def case_out(user: User, case: Case) -> CaseIdentity | CaseFull | Returnee:
               if hasattr(case, name) and name not in ("household", "agency")}
     values.update(household=case.household.reference if case.household else None, agency=case.agency.code,
                   state=state_seen(user, case.state))
+    if not dates_state_change(user, case.state):
+        # An arrived case's last change, to the sending side, would date its reintegration steps.
+        del values["state_changed_at"]
     return schema.model_validate(cut(user, "case", values))  # type: ignore[return-value]
 
 

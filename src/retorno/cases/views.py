@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, UploadFile
 
 from retorno.agencies.permissions import can, require
-from retorno.agencies.visibility import cut
+from retorno.agencies.visibility import cut, versions_told
 from retorno.cases import service
 from retorno.cases.schemas import (
     CaseCreate,
@@ -56,9 +56,10 @@ def search(session: SessionDep, user: CurrentUser, filters: Annotated[CaseListQu
 def read(reference: str, session: SessionDep, user: CurrentUser, response: Response) -> Any:
     """One case as the reader's agency may see it; its ETag is what a PATCH sends back in If-Match."""
     case = service.get_case(session, user, reference)
-    if can(user, "case.update"):
+    if can(user, "case.update") and versions_told(user, case.state):
         # Only for whoever may send it back: its version moves with changes a reader may not be told of (a
-        # concern raised), so for anyone else it would only signal them.
+        # concern raised, a returnee's reintegration steps after arrival), so for anyone else it would only signal
+        # them. The sending side no longer edits a case from arrival on (`travel.service.ensure_editable`).
         set_etag(response, session, case)
     return case_out(user, case)
 

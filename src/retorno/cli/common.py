@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from retorno import plaintext
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
+from retorno.agencies.visibility import ends_at_arrival
 from retorno.config import Settings
 from retorno.errors import NotAuthenticated, RetornoError
 from retorno.imports.rows import ImportOutcome
@@ -31,6 +32,8 @@ err_console = Console(stderr=True)
 # Whether the official acting in this command reads protection screenings (set by `acting_user`, read by
 # `refusals`): until one is known, a refusal is told as to those who do not.
 _READS_PROTECTION: ContextVar[bool] = ContextVar("reads_protection", default=False)
+# And whether that official follows a case only until arrival (the sending side: `visibility.ends_at_arrival`).
+_ENDS_AT_ARRIVAL: ContextVar[bool] = ContextVar("ends_at_arrival", default=False)
 
 
 def settings(database_url: str | None = None) -> Settings:
@@ -45,6 +48,7 @@ def acting_user(session: Session, username: str | None) -> User:
     if user is None or not user.active:
         raise NotAuthenticated("no active user '%(username)s'", username=username)
     _READS_PROTECTION.set(can(user, "screening.read_details"))
+    _ENDS_AT_ARRIVAL.set(ends_at_arrival(user))
     return user
 
 
@@ -82,14 +86,16 @@ def refusals() -> Iterator[None]:
     anyone else, and before the command knows who acts, that the screening is not cleared.
     """
     token = _READS_PROTECTION.set(False)
+    arrival_token = _ENDS_AT_ARRIVAL.set(False)
     try:
         yield
     except RetornoError as exc:
-        told = told_to(exc, reads_protection=_READS_PROTECTION.get())
+        told = told_to(exc, reads_protection=_READS_PROTECTION.get(), ends_at_arrival=_ENDS_AT_ARRIVAL.get())
         err_console.print(f"[red]error[/red] ({told.code}): {escape(told.message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
     finally:
         _READS_PROTECTION.reset(token)
+        _ENDS_AT_ARRIVAL.reset(arrival_token)
 
 
 def key_value_table(title: str, values: dict[str, object]) -> Table:

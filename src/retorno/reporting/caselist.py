@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from retorno import names
 from retorno.agencies.models import User
-from retorno.agencies.visibility import sees_protection, state_condition, state_order, visible_fields
+from retorno.agencies.visibility import sees_protection, state_condition, state_order, states_meant, visible_fields
 from retorno.audit.service import record
 from retorno.cases import lifecycle
 from retorno.cases.facts import OPEN_CONCERN
@@ -96,6 +96,9 @@ def check_filter(user: User, wanted: CaseFilter, sort: str = DEFAULT_SORT) -> No
                            code="filter_not_available", details={"filters": not_yours}, not_yours=", ".join(not_yours))
     if wanted.state is not None and wanted.state not in lifecycle.STATES:
         raise InvalidInput("state '%(state)s' is not a case state", code="invalid_filter", state=wanted.state)
+    if wanted.state is not None:
+        # A state the reader is not told (the sending side's after arrival) is refused (`states_meant`).
+        states_meant(user, wanted.state)
     if wanted.concern is not None and wanted.concern not in CONCERN_FILTERS:
         raise InvalidInput("concern is 'open' or 'none'", code="invalid_filter")
     if wanted.verification is not None and wanted.verification not in VERIFICATION_STATUSES:

@@ -75,7 +75,8 @@ def scope_of(session: Session, user: User) -> Scope:
     cases = visible_case_conditions(session, user)
     same_country = sa.select(Agency.id).where(Agency.country == user.agency.country)
     if kind == "sending_authority":
-        return Scope(cases, [Flight.sending_agency_id.in_(same_country)])
+        # Its work ends at arrival (`agencies.visibility.ends_at_arrival`): no placement nor follow-up of its returnees.
+        return Scope(cases, [Flight.sending_agency_id.in_(same_country)], placements=[sa.false()])
     if kind == "receiving_authority":
         return Scope(cases, [Flight.receiving_agency_id.in_(same_country)])
     # A reintegration operator: its consented returnees and its own opportunities' placements.
@@ -413,7 +414,8 @@ def _residue_in_scope(session: Session, user: User | None) -> sa.Select[int, boo
     scope_of(session, user)  # refused to whoever reads no aggregates, as the rest of the figures are
     kind = user.agency.kind
     if kind == "sending_authority":
-        return query.where(FollowUpResidue.sending_country == user.agency.country)
+        # Its work ends at arrival: it counts no follow-up, before a withdrawal or after (`scope_of`).
+        return query.where(sa.false())
     if kind == "receiving_authority":
         return query.where(FollowUpResidue.received_country == user.agency.country)
     if kind == "reintegration_operator":

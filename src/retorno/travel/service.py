@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
+from retorno.agencies.visibility import followed_after
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases import lifecycle
@@ -264,6 +265,15 @@ LINKING_FIELDS = frozenset({"national_id", "declared_document_number", "declared
 LINKED_RECORD_REACTIONS.append(_pull_linked_records)
 
 
+def ensure_editable(actor: User, case: Case) -> None:
+    """Refuse the sending side's edit of a case that has arrived: its work ends at arrival (SPEC.md 4.6), and the
+    case's version, which an edit names, moves with the reintegration steps it is not told of
+    (`agencies.visibility.versions_told`); refused alike whatever the case's state after arrival."""
+    if followed_after(actor, case.state):
+        raise InvalidTransition("case %(case)s: the person has arrived; the sending side no longer changes the case",
+                                code="case_arrived", case=case.reference)
+
+
 @action("case.update")
 def update_case(session: Session, actor: User, case: Case, changes: dict[str, Any], *,
                 expected_version: int | None = None) -> bool:
@@ -275,6 +285,7 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
     it is refused before anything is written. An import updates the case as it is now.
     """
     ensure_owner(actor, case)
+    ensure_editable(actor, case)
     check_version(session, case, expected_version, label=Message("case %(case)s", {"case": case.reference}),
                   audited=AuditObject("case", case.reference))
     reopens = case.state in lifecycle.IDENTITY_BOUND

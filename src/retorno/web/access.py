@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can, can_any
+from retorno.agencies.visibility import ends_at_arrival
 from retorno.errors import Forbidden, NotAuthenticated, Term
 from retorno.web.deps import SessionDep, bearer_user, session_user
 from retorno.web.pages.accounts import PASSWORD_PAGE, PasswordChangeRequired
 from retorno.web.pages.common import LoginRequired
-from retorno.web.refusals import READS_PROTECTION
+from retorno.web.refusals import ENDS_AT_ARRIVAL, READS_PROTECTION
 
 PUBLIC: Final = "public"
 SIGNED_IN: Final = "signed_in"
@@ -272,6 +273,7 @@ def enforce_declared_access(request: Request, session: SessionDep) -> None:
         raise PasswordChangeRequired()
     # What the refusals of this request may tell its caller (`refusals.told_in`).
     setattr(request.state, READS_PROTECTION, can(user, "screening.read_details"))
+    setattr(request.state, ENDS_AT_ARRIVAL, ends_at_arrival(user))
     if declared == SIGNED_IN or can_any(user, tuple(declared)):
         return
     raise Forbidden("%(username)s (%(agency)s, %(kind)s %(role)s) may not %(method)s %(path)s; it needs one of:"

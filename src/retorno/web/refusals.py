@@ -21,7 +21,7 @@ from pydantic_core._pydantic_core import list_all_errors
 from starlette.requests import Request
 
 from retorno import plaintext, safeguards
-from retorno.agencies.visibility import state_told, states_told_alike
+from retorno.agencies.visibility import arrival_told, arrival_told_alike, state_told, states_told_alike
 from retorno.cases import lifecycle
 from retorno.errors import Message, RetornoError, SafeguardViolation, Term, Translate
 from retorno.screening.models import CONCERNS
@@ -124,9 +124,16 @@ def say(message: Message | RetornoError, locale: str) -> str:
 READS_PROTECTION = "reads_protection"
 
 
-def told_to(refusal: RetornoError, *, reads_protection: bool) -> RetornoError:
+# Set with it: whether the caller follows a case only until arrival (`agencies.visibility.ends_at_arrival`).
+ENDS_AT_ARRIVAL = "ends_at_arrival"
+
+
+def told_to(refusal: RetornoError, *, reads_protection: bool, ends_at_arrival: bool = False) -> RetornoError:
     """The refusal as its reader may be told it, whatever door it came through (SPEC.md 4.6): a broken
-    non-refoulement rule names its concern only to those who read screenings (`safeguards.as_told`)."""
+    non-refoulement rule names its concern only to those who read screenings (`safeguards.as_told`); a case's
+    state after arrival is told to the sending side as 'arrived' (`agencies.visibility.arrival_told`)."""
+    if ends_at_arrival and any(_names_a_case_state(value) for value in refusal.params.values()):
+        refusal = _states_told(refusal, arrival_told, arrival_told_alike)
     if reads_protection:
         return refusal
     if isinstance(refusal, BulkRefused):
@@ -138,7 +145,7 @@ def told_to(refusal: RetornoError, *, reads_protection: bool) -> RetornoError:
     if isinstance(refusal, SafeguardViolation) and refusal.violations:
         return SafeguardViolation([safeguards.as_told(v, reads_protection=False) for v in refusal.violations])
     if any(_names_a_case_state(value) for value in refusal.params.values()):
-        return _states_told(refusal)
+        return _states_told(refusal, state_told, states_told_alike)
     return refusal
 
 
@@ -152,42 +159,46 @@ def _names_a_case_state(value: object) -> bool:
     return False
 
 
-def _state_told(value: object) -> object:
-    """`value` with every case state as told to a reader who may not tell `ready` from `documented` (a case held
-    back by a protection concern: `agencies.visibility.state_told`)."""
+def _state_told(value: object, told_as: Callable[[str], str]) -> object:
+    """`value` with every case state as `told_as` tells it: to a reader who may not tell `ready` from `documented`
+    (a case held back by a protection concern: `agencies.visibility.state_told`), or to the sending side, which
+    follows a case until arrival (`agencies.visibility.arrival_told`)."""
     if isinstance(value, Term) and value.vocabulary == "case_state":
-        return Term("case_state", state_told(value.code), value.english)
+        return Term("case_state", told_as(value.code), value.english)
     if isinstance(value, Message):
-        return Message(value.template, {k: _state_told(v) for k, v in value.params.items()})
+        return Message(value.template, {k: _state_told(v, told_as) for k, v in value.params.items()})
     if isinstance(value, (list, tuple)):
-        return list(dict.fromkeys(_state_told(v) for v in value))
+        return list(dict.fromkeys(_state_told(v, told_as) for v in value))
     return value
 
 
-def _states_told(refusal: RetornoError) -> RetornoError:
+def _states_told(refusal: RetornoError, told_as: Callable[[str], str],
+                 alike: Callable[[str], list[str]]) -> RetornoError:
     """A refusal naming case states, as told to those who read no screenings (red team: a receiving-side officer's
     refused consent said 'it is ready' of a case told everywhere else as documented, and 'documented' of one held
     back by a concern: one request per case told who is held). The states a transition allows from the case's
     state are those allowed from any state told alike, so that they tell nothing either."""
     told = copy.copy(refusal)
-    told.params = _params_told(refusal.params)
-    told.parts = tuple(Message(part.template, _params_told(part.params)) for part in refusal.parts)
+    told.params = _params_told(refusal.params, told_as, alike)
+    told.parts = tuple(Message(part.template, _params_told(part.params, told_as, alike)) for part in refusal.parts)
     told.message = "; ".join(str(part) for part in told.parts)
     return told
 
 
-def _params_told(params: Mapping[str, object]) -> dict[str, object]:
+def _params_told(params: Mapping[str, object], told_as: Callable[[str], str],
+                 alike: Callable[[str], list[str]]) -> dict[str, object]:
     adjusted = dict(params)
     current = adjusted.get("current")
     if isinstance(current, Term) and current.vocabulary == "case_state" and isinstance(adjusted.get("allowed"), list):
         adjusted["allowed"] = [Term("case_state", state) for state in sorted(
-            {target for alike in states_told_alike(current.code) for target in lifecycle.TRANSITIONS.get(alike, ())})]
-    return {name: _state_told(value) for name, value in adjusted.items()}
+            {target for same in alike(current.code) for target in lifecycle.TRANSITIONS.get(same, ())})]
+    return {name: _state_told(value, told_as) for name, value in adjusted.items()}
 
 
 def told_in(request: Request, refusal: RetornoError) -> RetornoError:
     """The refusal as the caller of `request` may be told it (nobody known: as those who read no screenings)."""
-    return told_to(refusal, reads_protection=bool(getattr(request.state, READS_PROTECTION, False)))
+    return told_to(refusal, reads_protection=bool(getattr(request.state, READS_PROTECTION, False)),
+                   ends_at_arrival=bool(getattr(request.state, ENDS_AT_ARRIVAL, False)))
 
 
 def describe(request: Request, refusal: RetornoError, locale: str) -> str:

@@ -47,6 +47,7 @@ def edit_context(session: Session, user: User, reference: str, form: dict[str, A
                  exc: RetornoError | None = None) -> dict[str, Any]:
     case = service.get_case(session, user, reference)
     service.ensure_owner(user, case)
+    travel.ensure_editable(user, case)
     current = case_form(case)
     conflict = conflict_of(exc, EDITABLE, form, current) if exc is not None and form is not None else None
     return {"case": case, "fields": EDITABLE, "form": reopened(form, conflict) if form is not None else current,

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
-from retorno.agencies.visibility import state_seen
+from retorno.agencies.visibility import followed_after, state_seen
 from retorno.cases import lifecycle, service
 from retorno.cases.models import Case
 from retorno.cases.schemas import case_shown
@@ -251,6 +251,8 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
         # The state as the reader is told it (`case_out`: merged where protection is not theirs to see).
         "case_state": state_seen(user, case.state),
         "fields": [(FIELD_LABELS.get(k, k), k, v) for k, v in shown.items()],
+        # The sending side no longer corrects a case that has arrived (`travel.service.ensure_editable`).
+        "editable": not followed_after(user, case.state),
         "concerns": CONCERNS,
         "form": {},
     }

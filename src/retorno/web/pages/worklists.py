@@ -159,9 +159,12 @@ def case_export(request: Request, session: SessionDep, user: PageUser, fmt: str)
     cases = caselist.export_cases(session, user, wanted_of(query), sort=query.get("sort") or caselist.DEFAULT_SORT,
                                   limit=EXPORT_LIMIT, file_format=fmt)
     _ = gettext_for(locale_of(request))
-    fields = list(case_shown(user, cases[0])) if cases else []
+    shown_all = [case_shown(user, case) for case in cases]
+    # Every field any row shows, in the view's order (a field told of some cases only, such as the moment the state
+    # last changed, which the sending side is not told of an arrived case: `visibility.dates_state_change`).
+    fields = list(dict.fromkeys(name for shown in sorted(shown_all, key=len, reverse=True) for name in shown))
     header = [_(FIELD_LABELS.get(name, name)) for name in fields]
-    rows = ([shown.get(name) for name in fields] for shown in (case_shown(user, case) for case in cases))
+    rows = ([shown.get(name) for name in fields] for shown in shown_all)
     return download(*export_table(fmt, header, rows, sheet=_("Casos")), filename=f"casos.{fmt}")
 
 
