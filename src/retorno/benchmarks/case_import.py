@@ -57,7 +57,7 @@ def run(settings: Settings, *, rows: int = 100_000, seed: int = 1, bad_row: bool
     with transaction(factory) as session:
         create_agency(session, None, code="MX-INM", name="INM", kind="sending_authority", country="MEX")
         create_user(session, None, username="bench", full_name="bench", agency_code="MX-INM", role="officer",
-                    password="bench-password")
+                    password="una clave de prueba 1")
     before_import_mb = peak_rss_mb()
     started, cpu_started = time.perf_counter(), time.process_time()
     with transaction(factory) as session:

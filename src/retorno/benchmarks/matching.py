@@ -120,7 +120,7 @@ def end_to_end_seconds(settings: Settings, *, returnees: int, opportunities: int
         create_agency(session, None, code="MX-INM", name="INM", kind="sending_authority", country="MEX")
         create_agency(session, None, code="VE-OP", name="Operador", kind="reintegration_operator", country="VEN")
         create_user(session, None, username="bench", full_name="bench", agency_code="VE-OP", role="officer",
-                    password="bench-password")
+                    password="una clave de prueba 1")
         fill_returnees(session, returnees, opportunities, prefs, seat_ratio, seed)
     started = time.perf_counter()
     with transaction(factory) as session:
