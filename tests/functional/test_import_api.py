@@ -127,9 +127,16 @@ def test_a_row_changing_a_boarded_persons_identity_is_in_the_report_with_every_o
     assert client.get("/api/v1/cases?q=Ruiz", headers=world.headers("inm.officer")).json()["total"] == 0
     session.refresh(stored)
     assert stored.given_names != "Otra Persona"
-    # The same row declaring the identity as recorded may change the rest (where the person is held now).
-    unchanged = (f"{same},{stored.sex},{born},VEN,{stored.national_id},Caracas,CCS,"
-                 f"{stored.detained_since.strftime('%d/%m/%Y')}\n")
+    # The person has arrived: the sending side's work on the case has ended, so the same row declaring the identity
+    # as recorded may not change the rest either (where the person is held) and is refused naming the rule, nothing
+    # written; the row as it stands re-imports as unchanged (an agency's whole list keeps its arrived people).
+    detained = stored.detained_since.strftime('%d/%m/%Y')
+    moved = f"{same},{stored.sex},{born},VEN,{stored.national_id},Caracas,CCS,{detained}\n"
+    refused = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                          files={"file": ("lista.csv", (HEADER + moved).encode(), "text/csv")})
+    assert refused.status_code in (409, 422) and "case_arrived" in refused.text, refused.text
+    as_stored = (f"{same},{stored.sex},{born},VEN,{stored.national_id},\"{stored.held_at}\","
+                 f"{stored.nearest_airport or ''},{detained}\n")
     again = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
-                        files={"file": ("lista.csv", (HEADER + unchanged).encode(), "text/csv")})
-    assert again.status_code == 201 and again.json()["updated"] == 1, again.text
+                        files={"file": ("lista.csv", (HEADER + as_stored).encode(), "text/csv")})
+    assert again.status_code == 201 and again.json()["updated"] == 0, again.text

@@ -23,7 +23,13 @@ from retorno.flights import airports, bulletin, paxlst, printing
 from retorno.flights.manifest_data import FlightManifest, seat_order
 from retorno.flights.manifest_data import Passenger as PaxRecord
 from retorno.flights.models import Flight, Passenger
-from retorno.flights.service import active_passenger_case, active_passengers, arrival_count
+from retorno.flights.service import (
+    active_passenger_case,
+    active_passengers,
+    arrival_count,
+    lock_hours_of,
+    manifest_locked,
+)
 
 # The days after its arrival a flight's carrier still reads its passenger list, per engine (the installation's
 # setting, `use_carrier_list_days`; the default otherwise).
@@ -64,6 +70,10 @@ def carrier_list_closed(session: Session, actor: User, flight: Flight) -> dateti
 def passenger_list_open(session: Session, actor: User, flight: Flight) -> None:
     """Raise unless `flight` has a passenger list `actor` may read now: from the manifest's lock, and for a carrier
     until its list closed after the flight (`carrier_list_closed`)."""
+    if flight.state == "accepted" and manifest_locked(flight, lock_hours_of(session)):
+        raise InvalidTransition("flight %(flight)s: its lock time has passed but neither side has locked its "
+                                "manifest; boarding starts once a side locks it (every passenger decided, every "
+                                "safeguard checked)", code="manifest_not_locked", flight=flight.reference)
     if flight.state not in ("manifest_locked", "departed", "arrived"):
         raise InvalidTransition("flight %(flight)s: passenger lists exist once the manifest is locked (it is "
                                 "'%(state)s')", code="manifest_not_locked", flight=flight.reference,

@@ -693,7 +693,7 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
                      reason: str | None = None, expected_version: int | None = None) -> Placement:
     """offered → accepted | declined → started → completed | dropped; starting schedules the follow-ups.
 
-    One audit record per step: a step that moves the case (`follow_placements`: accepting, declining the last
+    One audit record per step: a step that moves the case (`_follow_placements`: accepting, declining the last
     offer, dropping the seat) says both in that one record.
     A step taken from a version of the placement that has changed since (`expected_version`) is refused.
     """
@@ -731,8 +731,8 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     elif status in ("completed", "dropped"):
         placement.ended_on, placement.reason = day, reason
     session.flush()
-    # The case follows its placements (`follow_placements`); a step that moves it is told by that one record.
-    if not follow_placements(session, actor, case, action="placement." + status,
+    # The case follows its placements (`_follow_placements`); a step that moves it is told by that one record.
+    if not _follow_placements(session, actor, case, action="placement." + status,
                              reason=REASON_AS_DIGEST if reason else None,
                              extra={**step, **reason_kept(reason)}):
         record(session, actor, "placement." + status, "case", case.reference,
@@ -760,7 +760,7 @@ def state_from_placements(session: Session, case: Case) -> str:
     return "matched" if "offered" in statuses else "reintegration_intake"
 
 
-def follow_placements(session: Session, actor: User, case: Case, *, action: str, reason: str | None = None,
+def _follow_placements(session: Session, actor: User, case: Case, *, action: str, reason: str | None = None,
                       extra: dict[str, Any] | None = None) -> bool:
     """Move a returnee in reintegration to the state its placements give (`state_from_placements`), after any step
     that starts or ends one, with `action`'s audit record; whether it moved. A case not in reintegration (`closed` by
