@@ -14,8 +14,13 @@ import re
 from typing import Any
 
 import openpyxl
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from retorno.cases import lifecycle
+from retorno.errors import RetornoError
+from retorno.travel.bulk import Outcome, reasons_told
 from tests.edit_helpers import INTAKE, OPPORTUNITY
 from tests.factories import Api, World, ok
 from tests.web.pages_helpers import login
@@ -101,3 +106,26 @@ def test_the_sending_side_sees_nothing_change_after_arrival(client: TestClient, 
     refused = client.patch(f"/api/v1/cases/{ref}", json={"notes": "x"},
                            headers={**world.headers("inm.officer"), "If-Match": '"1"'})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "case_arrived", refused.text
+
+
+def test_each_item_of_a_bulk_refusal_tells_a_state_as_its_reader_is_told_it(world: World, session: Session) -> None:
+    """The per-person reasons of a bulk action (its API items, its page) pass the same telling as a whole refusal:
+    to the sending side every state after arrival is 'arrived'; to those who read no screenings 'ready' is
+    'documented' (round 11 left it open: the items were said as stored)."""
+    users = world.bind(session).users
+
+    def said(reader: str, state: str) -> list[str]:
+        with pytest.raises(RetornoError) as caught:
+            lifecycle.check_transition("MX-77", state, "verified")
+        outcome = Outcome("MX-77", False, caught.value)
+        assert outcome.refusal is not None
+        return [str(message) for _, message in reasons_told(users[reader], outcome.refusal)]
+
+    for state in AFTER_ARRIVAL:
+        for reader in ("inm.officer", "inm.viewer", "sre.officer", "ice.supervisor"):
+            told = said(reader, state)
+            assert told and all("'arrived'" in s and state not in s for s in told), (reader, state, told)
+        # The receiving side goes on being told the real state.
+        assert any(f"'{state}'" in s for s in said("saime.officer", state)), state
+    assert all("'documented'" in s and "'ready'" not in s for s in said("saime.officer", "ready"))
+    assert any("'ready'" in s for s in said("inm.officer", "ready"))

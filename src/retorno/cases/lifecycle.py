@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from retorno.errors import InvalidTransition, Term
+import copy
+from collections.abc import Callable, Mapping
+
+from retorno.agencies.visibility import arrival_told, state_told
+from retorno.errors import InvalidTransition, Message, RetornoError, Term
 
 MAIN_LINE = ("registered", "screened", "verification_requested", "verified", "documented", "ready",
              "manifested", "boarded", "arrived", "reintegration_intake", "matched", "placed", "closed")
@@ -76,3 +80,71 @@ def check_transition(reference: str, current: str, target: str) -> None:
             code="invalid_transition.case", reference=reference, current=Term("case_state", current),
             target=Term("case_state", target), allowed=allowed,
         )
+
+
+# ----- the states a refusal names, as its reader may be told them ---------------------------------------
+
+
+def states_told_to(refusal: RetornoError, *, reads_protection: bool, ends_at_arrival: bool) -> RetornoError:
+    """`refusal` with every case state it names as its reader is told it elsewhere (`agencies.visibility`): to the
+    sending side, every state after arrival as 'arrived'; to those who read no screenings, `ready` as `documented`
+    (a case held back by a protection concern would show). Every door's refusals pass here: a whole refusal
+    (`web.refusals.told_to`) and each item of a bulk action (`travel.bulk.reasons_told`)."""
+    if (reads_protection and not ends_at_arrival) or not _names_a_case_state(refusal.params):
+        return refusal
+
+    def told_as(state: str) -> str:
+        told = arrival_told(state) if ends_at_arrival else state
+        return told if reads_protection else state_told(told)
+
+    def alike(state: str) -> list[str]:
+        return [stored for stored in STATES if told_as(stored) == told_as(state)]
+
+    return _states_told(refusal, told_as, alike)
+
+
+def _names_a_case_state(value: object) -> bool:
+    if isinstance(value, Term):
+        return value.vocabulary == "case_state"
+    if isinstance(value, Message):
+        return _names_a_case_state(value.params)
+    if isinstance(value, Mapping):
+        return any(_names_a_case_state(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_names_a_case_state(v) for v in value)
+    return False
+
+
+def _state_told(value: object, told_as: Callable[[str], str]) -> object:
+    """`value` with every case state as `told_as` tells it."""
+    if isinstance(value, Term) and value.vocabulary == "case_state":
+        told = told_as(value.code)
+        return Term("case_state", told, value.english if told == value.code else None)
+    if isinstance(value, Message):
+        return Message(value.template, {k: _state_told(v, told_as) for k, v in value.params.items()})
+    if isinstance(value, (list, tuple)):
+        return list(dict.fromkeys(_state_told(v, told_as) for v in value))
+    return value
+
+
+def _states_told(refusal: RetornoError, told_as: Callable[[str], str],
+                 alike: Callable[[str], list[str]]) -> RetornoError:
+    """A refusal naming case states, as `told_as` tells them (red team: a receiving-side officer's refused consent
+    said 'it is ready' of a case told everywhere else as documented, and 'documented' of one held back by a
+    concern: one request per case told who is held). The states a transition allows from the case's state are
+    those allowed from any state told alike, so that they tell nothing either."""
+    told = copy.copy(refusal)
+    told.params = _params_told(refusal.params, told_as, alike)
+    told.parts = tuple(Message(part.template, _params_told(part.params, told_as, alike)) for part in refusal.parts)
+    told.message = "; ".join(str(part) for part in told.parts)
+    return told
+
+
+def _params_told(params: Mapping[str, object], told_as: Callable[[str], str],
+                 alike: Callable[[str], list[str]]) -> dict[str, object]:
+    adjusted = dict(params)
+    current = adjusted.get("current")
+    if isinstance(current, Term) and current.vocabulary == "case_state" and isinstance(adjusted.get("allowed"), list):
+        adjusted["allowed"] = [Term("case_state", state) for state in sorted(
+            {target for same in alike(current.code) for target in TRANSITIONS.get(same, ())})]
+    return {name: _state_told(value, told_as) for name, value in adjusted.items()}

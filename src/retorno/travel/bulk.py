@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from retorno import safeguards
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, can
+from retorno.agencies.visibility import ends_at_arrival, sees_protection
+from retorno.cases import lifecycle as case_lifecycle
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.service import assign_case, household_members
@@ -317,6 +319,10 @@ def reasons_told(reader: User, refusal: RetornoError) -> list[tuple[str, Message
     """(rule, sentence) of each reason of a refusal, as `reader` may read them (the code when no rule)."""
     if isinstance(refusal, SafeguardViolation) and refusal.violations:
         return [(v.rule, told(reader, v)) for v in refusal.violations]
+    # Each person's refusal tells their state as the reader is told it everywhere else (after arrival, to the
+    # sending side, 'arrived'), as a whole refusal does (`web.refusals.told_to`).
+    refusal = case_lifecycle.states_told_to(refusal, reads_protection=sees_protection(reader),
+                                            ends_at_arrival=ends_at_arrival(reader))
     return [(refusal.code, part) for part in refusal.parts]
 
 

@@ -12,7 +12,6 @@ Validation messages of the API's request bodies are pydantic's: its message temp
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -21,7 +20,6 @@ from pydantic_core._pydantic_core import list_all_errors
 from starlette.requests import Request
 
 from retorno import plaintext, safeguards
-from retorno.agencies.visibility import arrival_told, arrival_told_alike, state_told, states_told_alike
 from retorno.cases import lifecycle
 from retorno.errors import Message, RetornoError, SafeguardViolation, Term, Translate
 from retorno.screening.models import CONCERNS
@@ -130,69 +128,17 @@ ENDS_AT_ARRIVAL = "ends_at_arrival"
 
 def told_to(refusal: RetornoError, *, reads_protection: bool, ends_at_arrival: bool = False) -> RetornoError:
     """The refusal as its reader may be told it, whatever door it came through (SPEC.md 4.6): a broken
-    non-refoulement rule names its concern only to those who read screenings (`safeguards.as_told`); a case's
-    state after arrival is told to the sending side as 'arrived' (`agencies.visibility.arrival_told`)."""
-    if ends_at_arrival and any(_names_a_case_state(value) for value in refusal.params.values()):
-        refusal = _states_told(refusal, arrival_told, arrival_told_alike)
-    if reads_protection:
-        return refusal
-    if isinstance(refusal, BulkRefused):
+    non-refoulement rule names its concern only to those who read screenings (`safeguards.as_told`); the case
+    states it names as `lifecycle.states_told_to` tells them (after arrival, 'arrived' to the sending side)."""
+    if not reads_protection and isinstance(refusal, BulkRefused):
         told: RetornoError = BulkRefused(refusal.result, reads_protection=False)
         if isinstance(refusal.details, dict) and "items" in refusal.details:
             # The API's items, each already said as this reader may read it (`travel.schemas.bulk_items`).
             told.details = refusal.details
-        return told
-    if isinstance(refusal, SafeguardViolation) and refusal.violations:
+        refusal = told
+    elif not reads_protection and isinstance(refusal, SafeguardViolation) and refusal.violations:
         return SafeguardViolation([safeguards.as_told(v, reads_protection=False) for v in refusal.violations])
-    if any(_names_a_case_state(value) for value in refusal.params.values()):
-        return _states_told(refusal, state_told, states_told_alike)
-    return refusal
-
-
-def _names_a_case_state(value: object) -> bool:
-    if isinstance(value, Term):
-        return value.vocabulary == "case_state"
-    if isinstance(value, Message):
-        return any(_names_a_case_state(v) for v in value.params.values())
-    if isinstance(value, (list, tuple)):
-        return any(_names_a_case_state(v) for v in value)
-    return False
-
-
-def _state_told(value: object, told_as: Callable[[str], str]) -> object:
-    """`value` with every case state as `told_as` tells it: to a reader who may not tell `ready` from `documented`
-    (a case held back by a protection concern: `agencies.visibility.state_told`), or to the sending side, which
-    follows a case until arrival (`agencies.visibility.arrival_told`)."""
-    if isinstance(value, Term) and value.vocabulary == "case_state":
-        return Term("case_state", told_as(value.code), value.english)
-    if isinstance(value, Message):
-        return Message(value.template, {k: _state_told(v, told_as) for k, v in value.params.items()})
-    if isinstance(value, (list, tuple)):
-        return list(dict.fromkeys(_state_told(v, told_as) for v in value))
-    return value
-
-
-def _states_told(refusal: RetornoError, told_as: Callable[[str], str],
-                 alike: Callable[[str], list[str]]) -> RetornoError:
-    """A refusal naming case states, as told to those who read no screenings (red team: a receiving-side officer's
-    refused consent said 'it is ready' of a case told everywhere else as documented, and 'documented' of one held
-    back by a concern: one request per case told who is held). The states a transition allows from the case's
-    state are those allowed from any state told alike, so that they tell nothing either."""
-    told = copy.copy(refusal)
-    told.params = _params_told(refusal.params, told_as, alike)
-    told.parts = tuple(Message(part.template, _params_told(part.params, told_as, alike)) for part in refusal.parts)
-    told.message = "; ".join(str(part) for part in told.parts)
-    return told
-
-
-def _params_told(params: Mapping[str, object], told_as: Callable[[str], str],
-                 alike: Callable[[str], list[str]]) -> dict[str, object]:
-    adjusted = dict(params)
-    current = adjusted.get("current")
-    if isinstance(current, Term) and current.vocabulary == "case_state" and isinstance(adjusted.get("allowed"), list):
-        adjusted["allowed"] = [Term("case_state", state) for state in sorted(
-            {target for same in alike(current.code) for target in lifecycle.TRANSITIONS.get(same, ())})]
-    return {name: _state_told(value, told_as) for name, value in adjusted.items()}
+    return lifecycle.states_told_to(refusal, reads_protection=reads_protection, ends_at_arrival=ends_at_arrival)
 
 
 def told_in(request: Request, refusal: RetornoError) -> RetornoError:
