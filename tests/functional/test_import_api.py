@@ -122,19 +122,29 @@ def test_a_row_changing_a_boarded_persons_identity_is_in_the_report_with_every_o
                          files={"file": ("lista.csv", (HEADER + rows).encode(), "text/csv")})
     assert answer.status_code == 422, answer.text
     problems = answer.json()["error"]["details"]
-    assert {(d["row"], d["column"]) for d in problems} == {(2, "nombres"), (2, "sexo"), (3, "hogar")}
+    # The person has arrived, so the row's other changed cells (where held, since when) are errors too.
+    assert {(d["row"], d["column"]) for d in problems} == {(2, "nombres"), (2, "sexo"), (2, "lugar_custodia"),
+                                                          (2, "fecha_ingreso"), (3, "hogar")}
     assert all(boarded["reference"] in d["expected"] for d in problems if d["row"] == 2)
     assert client.get("/api/v1/cases?q=Ruiz", headers=world.headers("inm.officer")).json()["total"] == 0
     session.refresh(stored)
     assert stored.given_names != "Otra Persona"
     # The person has arrived: the sending side's work on the case has ended, so the same row declaring the identity
-    # as recorded may not change the rest either (where the person is held) and is refused naming the rule, nothing
-    # written; the row as it stands re-imports as unchanged (an agency's whole list keeps its arrived people).
+    # as recorded may not change the rest either (where the person is held): each changed cell is in the report with
+    # every other bad row, naming the rule, nothing written; the row as it stands re-imports as unchanged (an
+    # agency's whole list keeps its arrived people).
     detained = stored.detained_since.strftime('%d/%m/%Y')
-    moved = f"{same},{stored.sex},{born},VEN,{stored.national_id},Caracas,CCS,{detained}\n"
+    moved = (f"{same},{stored.sex},{born},VEN,{stored.national_id},Caracas,CCS,{detained}\n"
+             "E-4,NO-SUCH-HOUSEHOLD,Luis,Gómez,,M,01/02/1990,VEN,,Tapachula,TAP,01/10/2026\n")
     refused = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
                           files={"file": ("lista.csv", (HEADER + moved).encode(), "text/csv")})
-    assert refused.status_code in (409, 422) and "case_arrived" in refused.text, refused.text
+    assert refused.status_code == 422, refused.text
+    problems = refused.json()["error"]["details"]
+    assert {(d["row"], d["column"]) for d in problems} == {(2, "lugar_custodia"), (2, "aeropuerto_cercano"),
+                                                          (3, "hogar")}, problems
+    assert all(boarded["reference"] in d["expected"] for d in problems if d["row"] == 2), problems
+    session.refresh(stored)
+    assert stored.held_at != "Caracas"
     as_stored = (f"{same},{stored.sex},{born},VEN,{stored.national_id},\"{stored.held_at}\","
                  f"{stored.nearest_airport or ''},{detained}\n")
     again = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),

@@ -82,6 +82,8 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "type_without_number": ("el número del documento en {column}", "the document number in {column}"),
     "identity_locked": ("la identidad tal como consta: {case} ya embarcó y su identidad no puede cambiar",
                         "the identity as recorded: {case} has boarded, and their identity cannot change"),
+    "case_arrived": ("el valor tal como consta: {case} ya llegó y el lado de envío ya no cambia el caso",
+                     "the value as recorded: {case} has arrived, and the sending side no longer changes the case"),
     "nationality_registered": ("la nacionalidad registrada, {registered}: {case} se registró con ella y una "
                                "importación no la cambia, como ninguna otra vía (si era un error, retire el caso "
                                "y registre a la persona de nuevo con otra referencia)",
@@ -466,6 +468,25 @@ def _check_locked_identities(sheet: Sheet, locked: Mapping[str, LockedIdentity])
                 sheet.error(index, column, "identity_locked", case=held.reference)
 
 
+def _check_arrived(sheet: Sheet, arrived: Mapping[str, LockedIdentity]) -> None:
+    """A row naming a held case of a person who has arrived changes nothing of it: the sending side's work ends at
+    arrival (`travel.service.ensure_editable`), so each changed cell is an error reported with every other bad row,
+    not a refusal of the whole file. `arrived`: by the agency's own reference, the case's other declared fields as
+    stored, by column (its identity is `_check_locked_identities`')."""
+    for index, reference in enumerate(sheet.values["case_reference"]):
+        held = arrived.get(reference) if isinstance(reference, str) else None
+        if held is None:
+            continue
+        for column, stored in held.identity.items():
+            if column not in sheet.position_of:
+                continue  # a column the file does not have changes nothing
+            value = sheet.values[column][index]
+            if value is None and sheet.typed(index, column):
+                continue  # a bad cell, already reported as such
+            if value != stored:
+                sheet.error(index, column, "case_arrived", case=held.reference)
+
+
 def _check_nationalities(sheet: Sheet, registered: Mapping[str, tuple[str, str]]) -> None:
     """A row naming a held case keeps the nationality it was registered with (agency reference -> its case's
     reference and nationality): a nationality names the state whose authority verifies and receives the person,
@@ -682,12 +703,14 @@ class CheckedCases:
 
 def check(data: bytes, filename: str, *, today: date, known_case_reference: Callable[[str], bool] | None = None,
           held: Sequence[Person] = (), locked: Mapping[str, LockedIdentity] | None = None,
+          arrived: Mapping[str, LockedIdentity] | None = None,
           nationalities: Mapping[str, tuple[str, str]] | None = None,
           system_references: Mapping[str, str] | None = None, household_codes: Collection[str] = (),
           locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CheckedCases:
     """`validate` in two steps: every check that decides whether the file may be stored, and then (by
     `CheckedCases.find_duplicates`) the possible duplicates, which only warn. The report is `validate`'s once
-    both are done. `nationalities`: the held cases' registered nationalities by the agency's own reference
+    both are done. `arrived`: the held cases of people who have arrived, their other declared fields by column
+    (`_check_arrived`). `nationalities`: the held cases' registered nationalities by the agency's own reference
     (with their case's reference), which a row may not change. `system_references`: the held cases' system
     references, each to the agency's own reference, so a household cell may name a held case by either;
     `household_codes`: the agency's household codes (one of a system reference's form names its household only when
@@ -702,6 +725,7 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     _check_national_ids(sheet)
     _check_documents(sheet)
     _check_locked_identities(sheet, locked or {})
+    _check_arrived(sheet, arrived or {})
     _check_nationalities(sheet, nationalities or {})
     first_row_of = sheet.unique("case_reference")
     _read_system_references(sheet, system_references or {}, household_codes)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action
+from retorno.agencies.visibility import followed_after
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import columns_to_record, record
 from retorno.cases import lifecycle
@@ -141,6 +142,21 @@ def _locked_identities(session: Session, actor: User) -> dict[str, LockedIdentit
             for agency_reference, reference, *identity in rows}
 
 
+def _arrived_cases(session: Session, actor: User) -> dict[str, LockedIdentity]:
+    """This agency's cases of people who have arrived (which the sending side no longer changes:
+    `service.ensure_editable`), by its own reference, with their declared fields other than the identity as stored,
+    by the column that declares each."""
+    after = [state for state in lifecycle.STATES if followed_after(actor, state)]
+    if not after:
+        return {}
+    fields = [name for name in AUDITED_FIELDS if name not in IDENTITY_FIELDS]
+    rows = session.execute(sa.select(Case.agency_reference, Case.reference, *(getattr(Case, name) for name in fields))
+                           .where(Case.agency_id == actor.agency_id, Case.state.in_(after))).all()
+    return {agency_reference: LockedIdentity(reference, {_ROW_FIELD[name]: value for name, value in
+                                                         zip(fields, stored, strict=True)})
+            for agency_reference, reference, *stored in rows}
+
+
 def _case_fields(row: CaseRow, fields: tuple[str, ...] = AUDITED_FIELDS) -> dict[str, Any]:
     """The audited fields of a case (those of `fields`) as the row declares them."""
     return {name: getattr(row, _ROW_FIELD[name]) for name in fields}
@@ -248,7 +264,8 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
     held = _held_cases(session, actor)
     codes = _household_codes(session, actor)
     checked = check(data, filename, today=today, known_case_reference=_household_names(held, codes),
-                    held=held.people, locked=_locked_identities(session, actor), nationalities=held.nationalities,
+                    held=held.people, locked=_locked_identities(session, actor), arrived=_arrived_cases(session, actor),
+                    nationalities=held.nationalities,
                     system_references=held.by_reference, household_codes=codes, locale=locale,
                     max_unpacked=max_unpacked)
     report = checked.report
