@@ -47,6 +47,10 @@ class Settings:
     # Largest size an uploaded XLSX (a ZIP archive) may unpack to, its parts measured as they are unpacked:
     # a small archive can unpack to gigabytes. A 100,000-row case list unpacks to about 94 MiB.
     max_unpacked_bytes: int = 400 * 1024 * 1024
+    # A file not written (checked only, or refused) tells one official of at most this many rows a day alike to a
+    # record another country's agency holds (README "The safeguards are guarantees": each such warning tells whether
+    # that country holds the person typed). RETORNO_ALIKE_ELSEWHERE_ROWS_A_DAY.
+    alike_elsewhere_rows_a_day: int = 100
     # Behind TLS (any real installation) cookies must only travel over https; off by default
     # so that the demo works on http://127.0.0.1.
     secure_cookies: bool = False
@@ -114,7 +118,7 @@ class Settings:
 _INTEGER_SETTINGS = ("session_idle_seconds", "session_max_age_seconds", "login_free_failures",
                      "login_delay_cap_seconds", "max_upload_bytes", "max_body_bytes", "max_unpacked_bytes",
                      "departure_early_hours", "departure_late_hours", "carrier_list_days_after_arrival",
-                     "token_days")
+                     "token_days", "alike_elsewhere_rows_a_day")
 
 
 def _stored_secret(data_dir: Path) -> str:

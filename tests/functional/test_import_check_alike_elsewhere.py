@@ -4,6 +4,7 @@ another country's agency holds is audited, and tells one official at most so man
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -13,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
-from retorno.travel import load
 from tests.factories import Api, World
 from tests.web.pages_helpers import csrf, login
 
@@ -89,7 +89,9 @@ def test_a_refused_import_telling_of_another_countrys_record_is_audited(
 def test_one_official_is_told_of_so_many_such_rows_a_day(
         client: TestClient, world: World, session_factory: sessionmaker[Session], mexicos: list[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load, "ALIKE_ELSEWHERE_ROWS_A_DAY", 1)
+    # The installation's setting (RETORNO_ALIKE_ELSEWHERE_ROWS_A_DAY), as the service reads it.
+    monkeypatch.setattr(client.app.state, "settings",  # type: ignore[attr-defined]
+                        replace(client.app.state.settings, alike_elsewhere_rows_a_day=1))  # type: ignore[attr-defined]
     login(client, "ice.officer")
     both = HEADER + _row("A-PROBE-4", "V31627513") + _row("A-PROBE-5", "V31627514")
     report = _check_only(client, both).splitlines()

@@ -105,7 +105,8 @@ def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: 
     The refusal (422) lists the first 1,000 problems and counts all of them by kind (`summary`).
     """
     outcome = import_cases(session, user, file.file.read(), file.filename or "upload.csv", locale=lang,
-                           max_unpacked=settings.max_unpacked_bytes)
+                           max_unpacked=settings.max_unpacked_bytes,
+                           alike_elsewhere_a_day=settings.alike_elsewhere_rows_a_day)
     problems = refuse_bad_import(outcome.report)
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
             "possible_duplicates": outcome.duplicates_flagged, "columns_kept": list(outcome.report.absent.values()),

@@ -33,7 +33,8 @@ def import_cases_command(file: Path, agency: Annotated[str, typer.Option(help="t
         if actor.agency.code != agency:
             raise typer.BadParameter(f"{actor.username} belongs to {actor.agency.code}, not {agency}")
         with console.status(f"checking and importing {file.name}…"):
-            outcome = import_cases(session, actor, data, file.name, locale=lang, max_unpacked=config.max_unpacked_bytes)
+            outcome = import_cases(session, actor, data, file.name, locale=lang, max_unpacked=config.max_unpacked_bytes,
+                                   alike_elsewhere_a_day=config.alike_elsewhere_rows_a_day)
         if not outcome.ok:
             # Leave the transaction with nothing written, then report.
             session.rollback()

@@ -236,6 +236,7 @@ def _collector_paused() -> Iterator[None]:
 @action("case.register")
 def import_cases(session: Session, actor: User, data: bytes, filename: str, *, today: date | None = None,
                  locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes,
+                 alike_elsewhere_a_day: int = Settings.alike_elsewhere_rows_a_day,
                  check_only: bool = False) -> CaseImportOutcome:
     """Validate a case list and, only if every row is good, create or update its cases (`max_unpacked`: the
     installation's bound on what a workbook unpacks to, `Settings.max_unpacked_bytes`).
@@ -243,23 +244,23 @@ def import_cases(session: Session, actor: User, data: bytes, filename: str, *, t
     `check_only` (the import page's "check only" report): the file is imported as it would be, then everything is
     rolled back, the session's transaction included. A file that is not written (checked only, or refused) and
     whose report warns of a record alike that another country's agency holds leaves an audit record of what it
-    told, and tells at most `ALIKE_ELSEWHERE_ROWS_A_DAY` such rows a day to one official (`_told_alike_elsewhere`).
+    told, and tells at most `alike_elsewhere_a_day` such rows a day to one official (`_told_alike_elsewhere`).
     """
     with _collector_paused():
         return _import_cases(session, actor, data, filename, today=today, locale=locale, max_unpacked=max_unpacked,
-                             check_only=check_only)
+                             alike_elsewhere_a_day=alike_elsewhere_a_day, check_only=check_only)
 
 
 # The rows a file not written (checked only, or refused) may be warned of, over a day, as alike to a record another
 # country's agency holds, for one official (red team round 11, RE8811 F4): each such warning tells whether that country
 # holds a person of the cédula or name and birth date typed, and a file is a hundred thousand of them. A written
-# import's warnings are flags, audited on both records and decided by a supervisor, and are not counted here.
-ALIKE_ELSEWHERE_ROWS_A_DAY = 100
+# import's warnings are flags, audited on both records and decided by a supervisor, and are not counted here. How
+# many: `Settings.alike_elsewhere_rows_a_day`, passed by each door as `alike_elsewhere_a_day`.
 _ALIKE_ELSEWHERE = "import.alike_elsewhere"
 
 
 def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, today: date | None,
-                  locale: str, max_unpacked: int, check_only: bool) -> CaseImportOutcome:
+                  locale: str, max_unpacked: int, alike_elsewhere_a_day: int, check_only: bool) -> CaseImportOutcome:
     today = today or utcnow().date()
     held = _held_cases(session, actor)
     codes = _household_codes(session, actor)
@@ -277,22 +278,23 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
         # overlaps with the writing (SQLite's is done in this process), before the rows to write are built.
         checked.find_duplicates()
     if not report.ok:
-        _told_alike_elsewhere(session, actor, filename, report, held, check_only=check_only)
+        _told_alike_elsewhere(session, actor, filename, report, held, a_day=alike_elsewhere_a_day,
+                              check_only=check_only)
         return outcome
     _write(session, actor, filename, checked, held, outcome)
     if check_only:
-        _told_alike_elsewhere(session, actor, filename, report, held, check_only=True)
+        _told_alike_elsewhere(session, actor, filename, report, held, a_day=alike_elsewhere_a_day, check_only=True)
     return outcome
 
 
 def _told_alike_elsewhere(session: Session, actor: User, filename: str, report: CaseReport, held: _Held, *,
-                          check_only: bool) -> None:
+                          a_day: int, check_only: bool) -> None:
     """After a file that writes nothing (refused, or checked only, whose writing is rolled back here): write in a
     transaction of its own (the session's is rolled back first) an audit record of the rows its report warned of as
     alike to a record another country's agency holds (the rows, and those records' references, as a read of them),
     when there are any.
 
-    Over a day one official is told of at most `ALIKE_ELSEWHERE_ROWS_A_DAY` such rows by files not written: past it,
+    Over a day one official is told of at most `a_day` such rows by files not written: past it,
     the report leaves out those warnings (the rows are flagged, audited, when the file is imported), and the audit
     record counts the rows left out (`withheld`). Red team round 11, RE8811 F4: a "check only" report, or an import
     refused for a bad row, told a US officer row by row whether Mexico's agencies held a person of a cédula typed,
@@ -310,7 +312,7 @@ def _told_alike_elsewhere(session: Session, actor: User, filename: str, report: 
         sa.select(AuditRecord.after).where(AuditRecord.actor_id == actor_id, AuditRecord.action == _ALIKE_ELSEWHERE,
                                            AuditRecord.at >= since)).scalars())
     rows = sorted({duplicate.row_number for duplicate in alike})
-    allowed = max(ALIKE_ELSEWHERE_ROWS_A_DAY - told_before, 0)
+    allowed = max(a_day - told_before, 0)
     told, withheld = rows[:allowed], set(rows[allowed:])
     if withheld:
         phrases = tuple(MESSAGES["elsewhere_case"])

@@ -193,6 +193,7 @@ def checked_upload(request: Request, session: Session, user: User, form: FormDat
         content = uploaded.read()
     return upload.filename, import_cases(session, user, content, upload.filename, locale=locale,
                                          max_unpacked=request.app.state.settings.max_unpacked_bytes,
+                                         alike_elsewhere_a_day=request.app.state.settings.alike_elsewhere_rows_a_day,
                                          check_only=check_only)
 
 
