@@ -5,6 +5,7 @@ them shown whatever the limit, at the API and on the home page; the counts count
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -57,3 +58,15 @@ def test_who_must_leave_the_aircraft_is_listed_first_and_never_cut_by_the_limit(
         assert all("debe bajar del avión" in item for item in listed[:2]), listed
         assert {"Yolimar" in listed[0] or "Yolimar" in listed[1], "Segundo" in listed[0] or "Segundo" in listed[1]} \
             == {True}, listed
+        # The home page's "see all" of the alerts leads to a page listing every one (it led to the flights list,
+        # which lists no alert: round 11 left it open).
+        section = home[home.index('id="q-alerts"'):].split("</section>")[0]
+        link = re.search(r'<a href="([^"]+)">Ver las 16</a>', section)
+        assert link is not None, section
+        every = client.get(link.group(1).replace("&amp;", "&"))
+        assert every.status_code == 200
+        shown = every.text[every.text.index('id="q-alerts"'):].split("</ol>")[0].count("<li>")
+        assert shown == 16, every.text
+        assert 'id="q-verifications"' not in every.text and "Al día" not in every.text
+        # Another kind's name, or one the official does not act on, is the whole page as before.
+        assert "Al día" in client.get("/?kind=offers").text

@@ -37,6 +37,8 @@ from retorno.verification.models import VerificationRequest
 
 # Items of each kind shown on the page and in the API answer; the count covers them all.
 SHOWN = 10
+# The items of one kind the work page shows when it shows that kind alone (`/?kind=alerts`).
+ONE_KIND_SHOWN = 500
 # A landed flight's receptions are the desk's work for this long; a difference left after it is to explain.
 RECEPTION_HOURS = 6
 # Where a concern can still be resolved: before boarding, or raised at the aircraft door.
@@ -392,7 +394,8 @@ _DECLARED: dict[str, tuple[tuple[str, ...], str]] = {
     "offers": (("placement.manage",), "/reintegration/placements?status=offered"),
     "follow_ups": (("followup.record",), "/reintegration/follow-ups"),
     # The carrier's officers (boarding.record) only for those who must leave the aircraft.
-    "alerts": (("manifest.propose", "manifest.decide", "boarding.record"), "/flights"),
+    # Alerts have no page of their own: the work page with them alone, every one (`ONE_KIND_SHOWN`).
+    "alerts": (("manifest.propose", "manifest.decide", "boarding.record"), "/?kind=alerts#alerts"),
 }
 
 
