@@ -611,10 +611,17 @@ def _passenger_of(session: Session, flight: Flight, case: Case) -> Passenger:
 
 def _locked_change_approvals(session: Session, flight: Flight, case: Case, change: str
                              ) -> tuple[Sequence[LockedChangeApproval], set[str]]:
-    """The unused consents to `change` `case` on the locked manifest of `flight`, and the sides still missing."""
+    """The unused consents to `change` `case` on the locked manifest of `flight`, and the sides still missing.
+
+    Only consents given while the person is on that manifest count (red team round 13, F-F1: two supervisors
+    consented to removing a person from a draft flight they were not on yet; added, approved and locked, one officer
+    then took them off alone): a consent is to the change of a passenger of a locked manifest, never in advance."""
+    since = session.execute(sa.select(sa.func.max(Passenger.added_at)).where(
+        Passenger.flight_id == flight.id, Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE))).scalar()
     approvals = session.execute(sa.select(LockedChangeApproval).where(
         LockedChangeApproval.flight_id == flight.id, LockedChangeApproval.case_id == case.id,
-        LockedChangeApproval.change == change, sa.not_(LockedChangeApproval.used))).scalars().all()
+        LockedChangeApproval.change == change, sa.not_(LockedChangeApproval.used),
+        *((LockedChangeApproval.created_at >= since,) if since is not None else ()))).scalars().all()
     return approvals, {"sending", "receiving"} - {a.side for a in approvals}
 
 
@@ -658,6 +665,17 @@ def authorise_locked_change(session: Session, actor: User, flight: Flight, case:
     if change not in ("remove",):
         raise InvalidInput("a locked manifest can only have passengers removed (change='remove')")
     reason = written_reason(reason)
+    # A consent is to a change of a passenger of a manifest locked now, before departure: never in advance, for
+    # a manifest not yet locked or a person not yet on it, nor for a flight gone or cancelled (red team round 13,
+    # F-F1; `_locked_change_approvals` counts only consents given while the person is on the manifest).
+    if flight.state not in NOT_YET_FLOWN or not manifest_locked(flight, lock_hours_of(session)):
+        raise InvalidTransition("flight %(flight)s: a consent to change its manifest is for a locked manifest of a "
+                                "flight not yet departed (the manifest is '%(manifest_state)s', the flight "
+                                "'%(state)s'); before the lock, the manifest changes without it",
+                                code="locked_change_not_open", flight=flight.reference,
+                                manifest_state=Term("manifest_state", manifest_state_of(session, flight)),
+                                state=Term("flight_state", flight.state))
+    _passenger_of(session, flight, case)
     session.add(LockedChangeApproval(flight_id=flight.id, case_id=case.id, change=change, side=side,
                                      approved_by=actor.id, reason=reason))
     record(session, actor, "manifest.authorise_change", "flight", flight.reference,
