@@ -7,11 +7,13 @@ the same world) instead of the shared, rolled-back test database.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -25,6 +27,7 @@ from retorno.cases.models import Case
 from retorno.cli.main import app
 from retorno.db import make_engine
 from retorno.migrations import upgrade
+from retorno.verification.anchors import AGE_OF_MAJORITY
 from retorno.verification.linkage import FIELDS
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.service import open_request, record_decision
@@ -304,3 +307,45 @@ def test_officers_decisions_train_the_model_and_say_how_calibrated_it_is(
     assert learned.exit_code == 0, learned.output
     assert "decisions used: 3 of 4" in learned.output and "before" in learned.output
     assert model.read_bytes() != before
+
+
+def test_a_registry_minor_declared_an_adult_is_never_verified_on_the_cedula(
+        files: Files, service: tuple[str, Engine, World], tmp_path: Path) -> None:
+    # Red team round 13, F4: `retorno verify --registry reg-minor.parquet` verified a request whose cédula agreed
+    # with a 16-year-old's record but whose birth date, three years earlier, made him an adult travelling alone.
+    today = dt.date.today()
+    table = pq.read_table(files.registry)
+    minor = {"registry_id": 990002, "given_names": "YENDER ALEXANDER", "first_surname": "MUJICA",
+             "second_surname": "RONDÓN", "sex": "M", "birth_date": dt.date(today.year - 16, 11, 1),
+             "birth_place": "LARA", "cedula": "V-31456789"}
+    registry = tmp_path / "reg-minor.parquet"
+    pq.write_table(pa.Table.from_pylist([*table.to_pylist(), minor], schema=table.schema), registry)
+    declared = {**minor, "given_names": "Yender Alexander", "first_surname": "Mujica", "second_surname": "Rondón",
+                "birth_date": dt.date(today.year - 19, 11, 1), "birth_place": "Lara", "cedula": "V31456789"}
+    (reference,) = register(service, [declared])
+    linked = cli(files.folder, "verify", "--registry", str(registry), "--model", str(files.model),
+                 "--as", "saime.officer", "--database-url", service[0])
+    assert linked.exit_code == 0, linked.output
+    state, outcome, record, candidates = state_of(service, reference)
+    assert (state, outcome, record) == ("verification_requested", "review", "990002")
+    # The verifier is shown both dates: the registry's with the candidate, the declared one with the case.
+    assert candidates[0]["record"]["birth_date"] == minor["birth_date"].isoformat()
+    assert candidates[0]["agreement"]["birth_date"] == "disagree" and candidates[0]["agreement"]["cedula"] == "agree"
+    with Session(service[1]) as session:
+        reason = session.execute(
+            sa.select(VerificationDecision.reason).join(VerificationRequest)
+            .join(Case, Case.id == VerificationRequest.case_id).where(Case.reference == reference)
+        ).scalar_one()
+    assert reason == AGE_OF_MAJORITY
+
+    # A decisions file that says `verified` (an earlier version's, or edited) is recorded as review all the same.
+    (again,) = register(service, [declared])
+    document = {"request": f"VR-{again}", "case": again, "outcome": "verified", "method": "linkage",
+                "registry_record": "990002", "probability": 0.9999, "reason": None,
+                "candidates": [{**candidates[0], "probability": 0.9999}]}
+    file = tmp_path / "decisions.jsonl"
+    file.write_text(json.dumps(document) + "\n", encoding="utf-8")
+    imported = cli(files.folder, "verify", "import-decisions", str(file), "--as", "saime.officer",
+                   "--database-url", service[0])
+    assert imported.exit_code == 0, imported.output
+    assert state_of(service, again)[:3] == ("verification_requested", "review", "990002")

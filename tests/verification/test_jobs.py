@@ -25,7 +25,7 @@ from retorno.safeguards import is_minor
 from retorno.synthetic.registry import ErrorModel, make_registry, make_requests
 from retorno.travel.service import record_screening, withdraw
 from retorno.verification import exchange, jobs, service
-from retorno.verification.anchors import INEXACT_NAME
+from retorno.verification.anchors import AGE_OF_MAJORITY
 from retorno.verification.linkage import FIELDS, Thresholds, link, train
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.service import request_verification, review_queue
@@ -214,17 +214,21 @@ def test_thresholds_are_honoured(session: Session, world: World, registry: Regis
     assert decision_of(session, cases.corrupted).outcome == "not_found"
 
     # Linked again with no lower threshold, every request with a candidate is proposed. Anchored by a
-    # birth date one digit off, but with its surnames swapped and no cédula: below the installation's
-    # threshold for a name that is not the registry's, for a person to decide, and saying why.
+    # birth date one digit off, but that digit is the year's: a child by the registry (born 2013) declared
+    # an adult (2003), which no threshold lets linkage verify (red team round 13, F4); nor, with its
+    # surnames swapped and no cédula, would the installation's threshold for a name not the registry's.
+    assert is_minor(cases.corrupted_record["birth_date"], dt.date.today())
+    assert not is_minor(cases.corrupted.birth_date, dt.date.today())
     jobs.verify_open_requests(session, saime, registry.path, registry.model, Thresholds(upper=0.0, lower=0.0),
                               include_review=True)
     swapped = decision_of(session, cases.corrupted)
-    assert (swapped.outcome, swapped.reason) == ("review", INEXACT_NAME)
+    assert (swapped.outcome, swapped.reason) == ("review", AGE_OF_MAJORITY)
     assert swapped.match_probability is not None and swapped.match_probability < Thresholds().inexact_name
     jobs.verify_open_requests(session, saime, registry.path, registry.model,
                               Thresholds(upper=0.0, lower=0.0, inexact_name=0.0), include_review=True)
-    # Verified at thresholds of 0.
-    assert decision_of(session, cases.corrupted).outcome == "verified"
+    # Still for a person at thresholds of 0.
+    assert (decision_of(session, cases.corrupted).outcome, decision_of(session, cases.corrupted).reason) == (
+        "review", AGE_OF_MAJORITY)
     # Proposed, but anchored by nothing (another birth date, no cédula): for a person to decide.
     assert decision_of(session, cases.namesake).outcome == "review"
     assert decision_of(session, cases.outsider).outcome in ("not_found", "review")

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -404,7 +405,7 @@ def test_a_name_not_exactly_the_registrys_needs_a_cedula_or_a_stricter_probabili
     # The exact name at the same probability, and a cédula agreeing with the near name, verify as before.
     assert (decided(exact, 0.998).outcome, decided(exact, 0.998).reason) == ("verified", None)
     assert decided({**swapped, "cedula": "agree"}, 0.998).outcome == "verified"
-    assert decided({**swapped, "cedula": "partial", "birth_date": "disagree"}, 0.998).outcome == "verified"
+    assert decided({**swapped, "cedula": "partial", "birth_date": "missing"}, 0.998).outcome == "verified"
     # A surname dropped that the registry holds is no exact name; one the registry lacks is.
     dropped = {**exact, "second_surname": "missing"}
     assert decided(dropped, 0.998).reason == INEXACT_NAME
@@ -412,6 +413,79 @@ def test_a_name_not_exactly_the_registrys_needs_a_cedula_or_a_stricter_probabili
     assert _decide("R1", [Candidate("VE-1", 0.998, one_surname, dropped)], Thresholds()).outcome == "verified"  # type: ignore[arg-type]
     # Below the upper threshold or unanchored, it waits for a person as before, with no name reason.
     assert (decided(swapped, 0.99).outcome, decided(swapped, 0.99).reason) == ("review", None)
+
+
+def test_the_birth_date_must_agree_or_slip_and_never_straddle_the_age_of_majority() -> None:
+    # Red team round 13, F4: the cédula anchored a match whose birth date was three years off, and a
+    # 16-year-old by the civil registry, declared 19, travelled as an adult alone.
+    from retorno.verification.anchors import AGE_OF_MAJORITY, BIRTH_DATE_DISAGREES
+    from retorno.verification.linkage import Candidate, _decide
+
+    record = {"given_names": "YENDER ALEXANDER", "first_surname": "MUJICA", "second_surname": "RONDON"}
+    everything = dict.fromkeys(FIELDS, "agree")
+    today = dt.date(2026, 12, 2)
+
+    def decided(agreement: dict[str, Any], declared: Any, registry: Any, probability: float = 0.9999,
+                on: dt.date = today) -> Any:
+        candidate = Candidate("VE-1", probability, record, agreement,  # type: ignore[arg-type]
+                              declared_born=declared, registry_born=registry)
+        return _decide("R1", [candidate], Thresholds(), on)
+
+    # The tester's: cédula agreeing, born 2007-11-01 as declared, 2010-11-01 by the registry.
+    seen = decided({**everything, "birth_date": "disagree"}, (2007, 11, 1), (2010, 11, 1))
+    assert (seen.outcome, seen.reason, seen.registry_id) == ("review", AGE_OF_MAJORITY, "VE-1")
+    # Years off between two adults: still no verification on the cédula alone, and the reason says the date.
+    adults = decided({**everything, "birth_date": "disagree"}, (1979, 3, 4), (1990, 3, 4))
+    assert (adults.outcome, adults.reason) == ("review", BIRTH_DATE_DISAGREES)
+    # Without a cédula agreeing it was never anchored: review, for want of an anchor.
+    assert decided({**everything, "birth_date": "disagree", "cedula": "missing"}, (1979, 3, 4),
+                   (1990, 3, 4)).outcome == "review"
+    # The slips the comparison accepts still verify, exact dates too, and a date missing on one side
+    # contradicts nothing (the cédula anchors it).
+    assert decided({**everything, "birth_date": "partial"}, (1990, 3, 5), (1990, 3, 4)).outcome == "verified"
+    assert decided({**everything, "birth_date": "partial"}, (1990, 4, 3), (1990, 3, 4)).outcome == "verified"
+    assert decided(everything, (2010, 11, 1), (2010, 11, 1)).outcome == "verified"  # a minor, as declared
+    assert decided({**everything, "birth_date": "missing"}, None, (2010, 11, 1)).outcome == "verified"
+    # A slip that straddles the 18th birthday: adult as declared (18 on 1 December), a minor by the
+    # registry (18 on 3 December). Two days later both are adults and the slip verifies.
+    slip = {**everything, "birth_date": "partial"}
+    assert (decided(slip, (2008, 12, 1), (2008, 12, 3)).reason) == AGE_OF_MAJORITY
+    assert decided(slip, (2008, 12, 1), (2008, 12, 3), on=dt.date(2026, 12, 3)).outcome == "verified"
+    # A year one digit off (2009 for 2008) is a slip of the comparison, and a minor's.
+    assert decided(slip, (2008, 6, 1), (2009, 6, 1)).reason == AGE_OF_MAJORITY
+    # A date known in part is every date it may be: one that may fall either side straddles.
+    assert decided({**everything, "birth_date": "incomplete"}, (2008, 12, 1), (2008, None, None)
+                   ).reason == AGE_OF_MAJORITY
+    assert decided({**everything, "birth_date": "incomplete"}, (1990, 12, 1), (1990, None, None)
+                   ).outcome == "verified"
+    # Below the upper threshold it is a review as before, with no rule's reason.
+    assert (decided(slip, (2008, 12, 1), (2008, 12, 3), probability=0.9).reason) is None
+
+
+def test_a_registry_minor_declared_an_adult_is_never_verified_on_the_cedula(setup: Setup, tmp_path: Path) -> None:
+    # The tester's registry: the demo registry and a 16-year-old whose cédula the request carries,
+    # declared born three years earlier (an adult); and an adult declared eleven years off.
+    today = dt.date.today()
+    minor = {**setup.records[0], "registry_id": 990002, "given_names": "YENDER ALEXANDER",
+             "first_surname": "MUJICA", "second_surname": "RONDÓN", "sex": "M",
+             "birth_date": dt.date(today.year - 16, 11, 1), "birth_place": "LARA", "cedula": "31456789"}
+    registry = tmp_path / "reg-minor.parquet"
+    table = pq.read_table(setup.registry)
+    pq.write_table(pa.Table.from_pylist([*setup.records, minor], schema=table.schema), registry)
+    adult = next(r for r in setup.records if r["cedula"] and r["birth_date"].year < today.year - 40)
+    born: dt.date = adult["birth_date"]
+    requests = [_request(minor, "minor", birth_date=dt.date(today.year - 19, 11, 21)),
+                _request(adult, "adult", birth_date=born.replace(year=born.year - 11, day=min(born.day, 28))),
+                _request(adult, "slip", birth_date=_one_digit_off(born))]
+    decisions = {d.request_id: d for d in link(requests, registry, setup.model)}
+    from retorno.verification.anchors import AGE_OF_MAJORITY, BIRTH_DATE_DISAGREES
+
+    assert decisions["minor"].probability >= Thresholds().upper  # as likely as the tester's: only the rule stops it
+    assert (decisions["minor"].outcome, decisions["minor"].reason) == ("review", AGE_OF_MAJORITY)
+    assert decisions["minor"].candidates[0].registry_id == 990002
+    assert decisions["minor"].candidates[0].registry_born == (today.year - 16, 11, 1)
+    assert (decisions["adult"].outcome, decisions["adult"].reason) == ("review", BIRTH_DATE_DISAGREES)
+    assert (decisions["slip"].outcome, decisions["slip"].registry_id) == ("verified", adult["registry_id"])
 
 
 def test_a_name_with_a_field_disagreeing_outright_needs_a_cedula_or_a_still_stricter_probability() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from retorno.synthetic.registry import ErrorModel, make_requests
@@ -151,3 +152,34 @@ def test_tiny_benchmark_on_both_engines_reports_preparation_memory_and_the_same_
     assert spark_run["peak_tree_mb"] > spark_run["peak_rss_mb"] and spark_run["peak_tree_mb"] > 200
     assert spark_run["cpu_seconds"] > 0 and len(spark_run["load_average"]) == 3
     assert (spark_run["backend"], spark_run["spark_master"]) == ("spark", MASTER)
+
+
+def test_spark_never_verifies_a_registry_minor_declared_an_adult_on_the_cedula(
+        spark: Any, files: Files, tmp_path: Path) -> None:
+    # Red team round 13, F4, on the other engine: the decision rules are the same code whichever engine scored.
+    today = dt.date.today()
+    table = pq.read_table(files.registry)
+    minor = {"registry_id": 990002, "given_names": "YENDER ALEXANDER", "first_surname": "MUJICA",
+             "second_surname": "RONDÓN", "sex": "M", "birth_date": dt.date(today.year - 16, 11, 1),
+             "birth_place": "LARA", "cedula": "V-31456789"}
+    registry, folder = tmp_path / "reg-minor.parquet", tmp_path / "prepared"
+    pq.write_table(pa.Table.from_pylist([*table.to_pylist(), minor], schema=table.schema), registry)
+    prepared.prepare(registry, folder, partitions=2)
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text(json.dumps({"request": "VR-RT1-MIN1", "case": "RT1-MIN1", "given_names": "Yender Alexander",
+                                    "first_surname": "Mujica", "second_surname": "Rondón", "sex": "M",
+                                    "birth_date": dt.date(today.year - 19, 11, 1).isoformat(),
+                                    "birth_place": "Lara", "cedula": "V31456789"}) + "\n", encoding="utf-8")
+    written = {}
+    for backend in ("duckdb", "spark"):
+        out = tmp_path / f"decisions-{backend}.jsonl"
+        result = cli(files.folder, "verify", "--registry", str(folder), "--model", str(files.model),
+                     "--requests", str(requests), "--decisions-out", str(out), "--backend", backend,
+                     "--spark-master", MASTER)
+        assert result.exit_code == 0, result.output
+        (written[backend],) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert written["spark"] == written["duckdb"]
+    decision = written["spark"]
+    assert (decision["outcome"], decision["reason"], decision["registry_record"]) == (
+        "review", "age_of_majority", "990002")
+    assert decision["probability"] >= 0.997

@@ -110,3 +110,32 @@ def test_the_review_page_says_why_each_request_waits(client: TestClient, world: 
     login(client, "saime.officer")
     page = client.get("/verification").text
     assert "La comparación automática con el registro aún no se ha hecho" in page
+
+
+def test_a_birth_date_that_stops_a_verification_is_said_with_both_dates() -> None:
+    # Red team round 13, F4: the verifier sees the registry's birth date against the declared one.
+    from datetime import date
+
+    today = date.today()
+    declared, registered = date(today.year - 19, 11, 1), date(today.year - 16, 11, 1)
+    best = {"registry_record": "990002", "probability": 0.9999, "record": {"birth_date": registered.isoformat()},
+            "agreement": {"birth_date": "disagree", "cedula": "agree"}}
+
+    def said(reason: str | None, probability: float = 0.9999, born: date | None = declared) -> str:
+        decision = SimpleNamespace(outcome="review", match_probability=probability, reason=reason)
+        return " ".join((text % values).replace("\xa0", " ") for text, values in review_reasons(
+            decision, [best], False, SETTINGS, ES, born))  # type: ignore[arg-type]
+
+    minor = said("age_of_majority")
+    assert ES.day(declared) in minor and ES.day(registered) in minor and "menor de edad" in minor
+    # Below the threshold, for another reason, the ages are still said; dates apart but both adults name the date.
+    assert "menor de edad" in said(None, 0.9)
+    adults = {**best, "record": {"birth_date": "1979-03-04"}}
+    far = " ".join(text % values for text, values in review_reasons(
+        SimpleNamespace(outcome="review", match_probability=0.9999, reason="birth_date_disagrees"),  # type: ignore[arg-type]
+        [adults], False, SETTINGS, ES, date(1990, 3, 4)))
+    assert "aunque coincida la cédula" in far and ES.day(date(1979, 3, 4)) in far and "menor" not in far
+    english = [i18n.gettext_for("en")(text, **values) for text, values in review_reasons(
+        SimpleNamespace(outcome="review", match_probability=0.9999, reason="age_of_majority"),  # type: ignore[arg-type]
+        [best], False, SETTINGS, ES, declared)]
+    assert any("by one date the person is a minor" in sentence for sentence in english)

@@ -45,11 +45,28 @@ at 0.99941.
 
 Nor is a person the registry records as deceased ever verified without a person: a request
 in a dead person's name is a red flag (`linkage._decide` sends it to review, reason DECEASED).
+
+A cédula anchors a match, but it does not make the birth date the registry holds agree: the birth
+date the system then applies every children's rule to is the declared one, so a verification must
+not stand on a registry date that says otherwise. A match whose birth date disagrees beyond the
+slips the comparison accepts (one digit, day and month swapped: "partial") is never verified
+without a person, whatever the cédula (reason `BIRTH_DATE_DISAGREES`): a black-box red team had a
+16-year-old by the civil registry, declared three years older with the registry's cédula, verified
+and approved on a manifest as an adult alone. And no match is verified without a person where the
+registry's date and the declared one put the person on different sides of the age of majority on
+the day of the run (`crosses_majority`, reason `AGE_OF_MAJORITY`), a slip included: a year one digit
+off can make a minor an adult. A birth date missing on either side, or agreeing as far as one side
+knows it, contradicts nothing and leaves the decision to the other rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import calendar
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+
+from retorno.safeguards import is_minor
 
 ANCHOR_FIELDS = ("birth_date", "cedula")
 # The name that must agree exactly, whole, for a birth date known only in part to anchor.
@@ -126,3 +143,87 @@ def is_deceased(record: Mapping[str, object]) -> bool:
     flag = record.get("deceased")
     flagged = flag is True or str(flag).strip().lower() in ("true", "t", "1", "yes", "si", "sí")
     return flagged or str(record.get("death_date") or "").strip() != ""
+
+
+# The reason a decision carries when the registry's birth date is further off than a slip (cédula or not).
+BIRTH_DATE_DISAGREES = "birth_date_disagrees"
+# The reason a decision carries when the registry's birth date and the declared one straddle the age of majority.
+AGE_OF_MAJORITY = "age_of_majority"
+
+# A birth date as linkage reads it: year, month, day, each None where unknown.
+BirthParts = tuple[int | None, int | None, int | None]
+
+
+def birth_date_disagrees(agreement: Mapping[str, str]) -> bool:
+    """Whether the candidate's birth date is further off than the comparison's slips (one digit, day and
+    month swapped): such a match is never verified without a person, whatever the cédula."""
+    return agreement.get("birth_date") == "disagree"
+
+
+def crosses_majority(declared: BirthParts | None, registry: BirthParts | None, today: date) -> bool:
+    """Whether the declared birth date and the registry's may put the person on different sides of the
+    age of majority (`safeguards.is_minor`) on `today`: one a minor, the other an adult.
+
+    A date known in part (no day, or no month) is every date it may be: one that is a minor on some
+    of them and an adult on others counts as both. A date with no year says nothing."""
+    sides = _sides(declared, today), _sides(registry, today)
+    if not sides[0] or not sides[1]:
+        return False
+    return len(sides[0] | sides[1]) > 1
+
+
+def _sides(parts: BirthParts | None, today: date) -> set[bool]:
+    """Whether someone born on these parts is a minor on `today`: {True}, {False}, both, or none if no year."""
+    year, month, day = parts if parts is not None else (None, None, None)
+    if year is None:
+        return set()
+    months = [month] if month is not None else list(range(1, 13))
+    earliest = date(year, months[0], day if day is not None else 1) if _valid(year, months[0], day) else None
+    last_month = months[-1]
+    last_day = day if day is not None else calendar.monthrange(year, last_month)[1]
+    latest = date(year, last_month, last_day) if _valid(year, last_month, last_day) else None
+    return {is_minor(born, today) for born in (earliest, latest) if born is not None}
+
+
+def _valid(year: int, month: int, day: int | None) -> bool:
+    return 1 <= year <= 9999 and (day is None or 1 <= day <= calendar.monthrange(year, month)[1])
+
+
+_DATE_TEXT = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
+
+
+def birth_parts(value: object) -> BirthParts | None:
+    """A birth date (a date, or text YYYY-MM-DD where 00 stands for an unknown day or month) in parts,
+    as linkage reads it (`normalise.people_sql`); None without a year."""
+    found = _DATE_TEXT.match(str(value or "").strip()[:10])
+    if found is None or int(found.group(1)) == 0:
+        return None
+    month = int(found.group(2)) if found.group(2) else None
+    day = int(found.group(3)) if found.group(3) and month is not None else None
+    return (int(found.group(1)), month if month is not None and 1 <= month <= 12 else None,
+            day if day is not None and 1 <= day <= 31 else None)
+
+
+def birth_date_holds_back(candidates: object, registry_record: object, declared: date | None,
+                          same: Callable[[object, object], bool], today: date | None = None) -> str | None:
+    """Why a linkage `verified` against `registry_record` waits for a person because of its birth date, or None.
+
+    `candidates` are the decision's candidates as stored (`jobs.candidate_document`); the one that is
+    `registry_record` (by `same`) is read: `BIRTH_DATE_DISAGREES` where its birth date is further off
+    than a slip, `AGE_OF_MAJORITY` where its date and the case's `declared` one straddle the age of
+    majority on `today`."""
+    for candidate in candidates if isinstance(candidates, list) else []:
+        if not isinstance(candidate, dict) or not same(candidate.get("registry_record"), registry_record):
+            continue
+        record = _mapping(candidate.get("record"))
+        if declared is not None and crosses_majority(birth_parts(declared), birth_parts(record.get("birth_date")),
+                                                     today or date.today()):
+            return AGE_OF_MAJORITY
+        agreement = _mapping(candidate.get("agreement"))
+        if birth_date_disagrees(agreement):
+            return BIRTH_DATE_DISAGREES
+    return None
+
+
+def _mapping(value: object) -> Mapping[str, str]:
+    return value if isinstance(value, dict) else {}

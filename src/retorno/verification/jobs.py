@@ -25,6 +25,7 @@ from retorno.agencies.permissions import action, reader
 from retorno.cases.facts import case_fingerprint
 from retorno.cases.models import Case
 from retorno.errors import InvalidInput, NotFound, RetornoError
+from retorno.verification.anchors import birth_date_holds_back
 from retorno.verification.linkage import FIELDS, Candidate, LinkDecision, Thresholds, link
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.prepared import is_prepared
@@ -176,11 +177,22 @@ def decision_document(decision: LinkDecision, case_reference: str | None) -> dic
 
 @action("verification.decide")
 def apply_decision(session: Session, actor: User, case: Case, document: dict[str, Any]) -> VerificationDecision:
-    """Record one decision document through the normal action, bound to the request it answers."""
+    """Record one decision document through the normal action, bound to the request it answers.
+
+    A linkage `verified` whose record's birth date is further off than a slip from the case's, or on
+    the other side of the age of majority, is recorded as review with that reason
+    (`anchors.birth_date_holds_back`): linkage no longer proposes it, but a decisions file written by
+    an earlier version, or edited, may."""
+    outcome, method, reason = document["outcome"], document.get("method") or "manual", document.get("reason")
+    if outcome == "verified" and method == LINKAGE_METHOD:
+        held_back = birth_date_holds_back(document.get("candidates"), document.get("registry_record"),
+                                          case.birth_date, same_record)
+        if held_back is not None:
+            outcome, reason = "review", held_back
     return record_decision(
-        session, actor, case, outcome=document["outcome"], method=document.get("method") or "manual",
+        session, actor, case, outcome=outcome, method=method,
         registry_record=document.get("registry_record"), probability=document.get("probability"),
-        candidates=document.get("candidates"), reason=document.get("reason"),
+        candidates=document.get("candidates"), reason=reason,
         request_reference=document["request"],
     )
 

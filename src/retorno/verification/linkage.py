@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -34,8 +35,13 @@ from retorno.errors import InvalidInput
 from retorno.synthetic.registry import ERROR_MODELS, make_requests
 from retorno.verification import narrowing, prepared
 from retorno.verification.anchors import (
+    AGE_OF_MAJORITY,
+    BIRTH_DATE_DISAGREES,
     DECEASED,
     INEXACT_NAME,
+    BirthParts,
+    birth_date_disagrees,
+    crosses_majority,
     is_anchored,
     is_deceased,
     needs_a_person_for_the_name,
@@ -120,6 +126,9 @@ class Candidate:
     agreement: dict[str, Agreement]
     # The registry records this person's death (`anchors.is_deceased`).
     deceased: bool = False
+    # The birth dates as compared, year, month, day (None where unknown): the request's and this record's.
+    declared_born: BirthParts | None = None
+    registry_born: BirthParts | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,7 @@ class LinkDecision:
     registry_id: Any | None
     candidates: list[Candidate] = field(default_factory=list)
     # Why a likely match waits for a person, where a rule (not the probability) sent it: `anchors.DECEASED`,
-    # `anchors.INEXACT_NAME`.
+    # `anchors.AGE_OF_MAJORITY`, `anchors.BIRTH_DATE_DISAGREES`, `anchors.INEXACT_NAME`.
     reason: str | None = None
 
 
@@ -871,6 +880,11 @@ _AGREEMENT_SQL = """
 """
 
 
+# The birth dates as compared, in parts, for the age-of-majority rule (`anchors.crosses_majority`).
+_BORN_COLUMNS = ("rt_q_year", "rt_q_month", "rt_q_day", "rt_g_year", "rt_g_month", "rt_g_day")
+_BORN_SQL = """q.birth_year AS rt_q_year, q.birth_month AS rt_q_month, q.birth_day AS rt_q_day,
+    g.birth_year AS rt_g_year, g.birth_month AS rt_g_month, g.birth_day AS rt_g_day"""
+
 # The registry's normalised columns the field-by-field agreement reads.
 _AGREEMENT_COLUMNS = tuple(sorted(set(re.findall(r"\bg\.(\w+)", _AGREEMENT_SQL))))
 
@@ -1005,14 +1019,14 @@ def _top_candidates(
     # Candidates with equal posteriors (the same agreement pattern) in registry order, as they were chosen:
     # without it DuckDB's parallel sort orders them differently from one run to the next.
     result = con.sql(f"""
-        SELECT t.q_row, t.posterior, {_AGREEMENT_SQL}, raw.* EXCLUDE (rt_row)
+        SELECT t.q_row, t.posterior, {_AGREEMENT_SQL}, {_BORN_SQL}, raw.* EXCLUDE (rt_row)
         FROM rt_top t
         JOIN rt_requests q ON q.unique_id = t.q_row
         JOIN rt_registry g ON g.unique_id = t.g_row
         JOIN rt_registry_raw raw ON raw.rt_row = t.g_row
         ORDER BY t.q_row, t.posterior DESC, t.g_row""").to_arrow_table()
     found: dict[int, list[Candidate]] = {}
-    record_columns = [name for name in result.column_names if name not in ("q_row", "posterior")
+    record_columns = [name for name in result.column_names if name not in ("q_row", "posterior", *_BORN_COLUMNS)
                       and not name.startswith("a_")]
     for row in result.to_pylist():
         candidate = Candidate(
@@ -1021,20 +1035,26 @@ def _top_candidates(
             record={name: row[name] for name in record_columns},
             agreement={name: row[f"a_{name}"] for name in FIELDS},
             deceased=is_deceased(row),
+            declared_born=(row["rt_q_year"], row["rt_q_month"], row["rt_q_day"]),
+            registry_born=(row["rt_g_year"], row["rt_g_month"], row["rt_g_day"]),
         )
         found.setdefault(row["q_row"], []).append(candidate)
     return found
 
 
-def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds) -> LinkDecision:
+def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds, today: date | None = None
+            ) -> LinkDecision:
     """Turn a request's ranked candidates into verified / review / not found.
 
     Verified needs both a posterior at or above the upper threshold and an anchor (the birth
     date or the cédula agreeing, `anchors.is_anchored`); a strong posterior without one goes
-    to review. A request whose best candidate the registry records as deceased is never
-    verified without a person, however strong the match: it goes to review, with that reason
-    (`anchors.DECEASED`) — someone may be travelling on a dead person's identity. A name that
-    is not exactly the registry's, with no cédula agreeing, is verified only from
+    to review. Nor is a match verified whose registry birth date and declared one put the person on
+    different sides of the age of majority on `today` (the day of the run; reason
+    `anchors.AGE_OF_MAJORITY`), or whose birth date is further off than a slip whatever the cédula
+    (`anchors.BIRTH_DATE_DISAGREES`): both go to review. A request whose best candidate the
+    registry records as deceased is never verified without a person, however strong the match:
+    it goes to review, with that reason (`anchors.DECEASED`) — someone may be travelling on a
+    dead person's identity. A name that is not exactly the registry's, with no cédula agreeing, is verified only from
     `thresholds.inexact_name` on, and below it goes to review (`anchors.INEXACT_NAME`). Below the
     lower threshold, or with no candidate at all, the case is not found.
     """
@@ -1045,7 +1065,11 @@ def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds
     elif best.deceased:
         outcome, reason = "review", DECEASED
     elif best.probability >= thresholds.upper and is_anchored(best.agreement, best.record, best.probability):
-        if needs_a_person_for_the_name(best.agreement, best.record, best.probability, thresholds.inexact_name):
+        if crosses_majority(best.declared_born, best.registry_born, today or date.today()):
+            outcome, reason = "review", AGE_OF_MAJORITY
+        elif birth_date_disagrees(best.agreement):
+            outcome, reason = "review", BIRTH_DATE_DISAGREES
+        elif needs_a_person_for_the_name(best.agreement, best.record, best.probability, thresholds.inexact_name):
             outcome, reason = "review", INEXACT_NAME
         else:
             outcome = "verified"
