@@ -82,6 +82,10 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "type_without_number": ("el número del documento en {column}", "the document number in {column}"),
     "identity_locked": ("la identidad tal como consta: {case} ya embarcó y su identidad no puede cambiar",
                         "the identity as recorded: {case} has boarded, and their identity cannot change"),
+    "identity_decided": ("la identidad tal como consta: la autoridad receptora decidió que {case} no es nacional "
+                         "con esa identidad, que ya no cambia",
+                         "the identity as recorded: the receiving authority found {case} not a national on it, and "
+                         "it no longer changes"),
     "case_arrived": ("el valor tal como consta: {case} ya llegó y el lado de envío ya no cambia el caso",
                      "the value as recorded: {case} has arrived, and the sending side no longer changes the case"),
     "nationality_registered": ("la nacionalidad registrada, {registered}: {case} se registró con ella y una "
@@ -203,10 +207,13 @@ class CaseRows(Sequence[CaseRow]):
 
 @dataclass(frozen=True)
 class LockedIdentity:
-    """A held case whose person has boarded (`lifecycle.identity_locked`): its reference and identity as stored."""
+    """A held case whose person has boarded (`lifecycle.identity_locked`) or was found not a national: its reference
+    and identity as stored."""
 
     reference: str
     identity: dict[str, Any]  # each of safeguards.IDENTITY_FIELDS
+    # Why it is locked: boarded ("identity_locked"), or found not a national ("identity_decided").
+    code: str = "identity_locked"
 
 
 # The column of the row that declares each identity field of a case (the same name unless said here).
@@ -465,7 +472,7 @@ def _check_locked_identities(sheet: Sheet, locked: Mapping[str, LockedIdentity])
             if value is None and sheet.typed(index, column):
                 continue  # a bad cell, already reported as such
             if value != held.identity[field_name]:
-                sheet.error(index, column, "identity_locked", case=held.reference)
+                sheet.error(index, column, held.code, case=held.reference)
 
 
 def _check_arrived(sheet: Sheet, arrived: Mapping[str, LockedIdentity]) -> None:

@@ -133,13 +133,15 @@ def _household_names(held: _Held, codes: set[str]) -> Callable[[str], bool]:
 
 
 def _locked_identities(session: Session, actor: User) -> dict[str, LockedIdentity]:
-    """This agency's cases of people who have boarded, by its own reference, with their identity as stored."""
-    locked_states = [state for state in lifecycle.STATES if lifecycle.identity_locked(state)]
-    rows = session.execute(sa.select(Case.agency_reference, Case.reference, *(getattr(Case, name) for name in
-                                                                               IDENTITY_FIELDS))
+    """This agency's cases of people who have boarded, or found not a national (`service.update_case`), by its own
+    reference, with their identity as stored."""
+    locked_states = [state for state in lifecycle.STATES if lifecycle.identity_locked(state)] + ["not_national"]
+    rows = session.execute(sa.select(Case.agency_reference, Case.reference, Case.state,
+                                     *(getattr(Case, name) for name in IDENTITY_FIELDS))
                            .where(Case.agency_id == actor.agency_id, Case.state.in_(locked_states))).all()
-    return {agency_reference: LockedIdentity(reference, dict(zip(IDENTITY_FIELDS, identity, strict=True)))
-            for agency_reference, reference, *identity in rows}
+    return {agency_reference: LockedIdentity(reference, dict(zip(IDENTITY_FIELDS, identity, strict=True)),
+                                             "identity_decided" if state == "not_national" else "identity_locked")
+            for agency_reference, reference, state, *identity in rows}
 
 
 def _arrived_cases(session: Session, actor: User) -> dict[str, LockedIdentity]:

@@ -275,6 +275,12 @@ def ensure_editable(actor: User, case: Case) -> None:
                                 code="case_arrived", case=case.reference)
 
 
+# Why the identity of a case found not a national stays as decided (`update_case`; an import's rows: `cases.rows`).
+NOT_NATIONAL_IDENTITY = ("case %(case)s: the receiving authority found this person not a national on the identity as "
+                         "recorded; it stays as decided, so that the finding follows the person to their other "
+                         "records (a person whose identity was recorded wrong is registered again as a new case)")
+
+
 @action("case.update")
 def update_case(session: Session, actor: User, case: Case, changes: dict[str, Any], *,
                 expected_version: int | None = None) -> bool:
@@ -298,6 +304,12 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
             raise InvalidTransition("case %(case)s: the identity of a person who has boarded cannot be changed "
                                     "(the case is '%(state)s')", code="identity_locked", case=case.reference,
                                     state=Term("case_state", case.state))
+    if case.state == "not_national" and identity_changed({k: v for k, v in changes.items()
+                                                          if getattr(case, k, v) != v}):
+        # The receiving authority's finding holds the person's other records through the cédula and documents this
+        # record declares (`verification.service.earlier_not_national`): edited, it would let go of them (red team
+        # round 13, F2), and the record would no longer say who was found not a national.
+        raise InvalidTransition(NOT_NATIONAL_IDENTITY, code="identity_decided", case=case.reference)
     was_minor = is_minor(case.birth_date, utcnow().date())
     changed = change_fields(session, actor, case, changes)
     if changed.keys() & LINKING_FIELDS:

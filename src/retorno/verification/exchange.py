@@ -189,8 +189,8 @@ def import_decisions(session: Session, actor: User, lines: Iterable[str]) -> Run
     try:
         for line_number, document in parsed:
             current = line_number
-            apply_decision(session, actor, found[document["request"]][1], document)
-            summary.count(document["outcome"])
+            decision = apply_decision(session, actor, found[document["request"]][1], document)
+            summary.count(decision.outcome)
     except RetornoError as exc:
         savepoint.rollback()
         raise DecisionFileError([(current, exc.message)]) from exc

@@ -229,8 +229,9 @@ def record_linkage(session: Session, actor: User, documents: Sequence[dict[str, 
         else:
             try:
                 with session.begin_nested():
-                    apply_decision(session, actor, pair[1], document)
-                summary.count(document["outcome"])
+                    decision = apply_decision(session, actor, pair[1], document)
+                # As recorded: a verification the action sends to review (`service.EARLIER_NOT_NATIONAL`) is one.
+                summary.count(decision.outcome)
             except RetornoError as exc:
                 summary.skipped.append((document["request"], exc.message))
         if progress is not None:

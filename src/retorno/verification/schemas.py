@@ -22,6 +22,16 @@ class Proposal(BaseModel):
     outcome: str
     probability: float | None
     candidates: list[dict[str, Any]] | None
+    # Why a person decides it (deceased, inexact_name, earlier_not_national...), when linkage said.
+    reason: str | None = None
+
+
+class EarlierNotNational(BaseModel):
+    """This authority's decision that another record of the same person is not a national."""
+
+    case: str
+    decided_at: datetime
+    reason: str | None
 
 
 class QueueEntry(BaseModel):
@@ -30,6 +40,8 @@ class QueueEntry(BaseModel):
     status: str
     case: CaseView
     proposal: Proposal | None
+    # Records of the same person this authority found not a national: verifying this one needs a written reason.
+    earlier_not_national: list[EarlierNotNational] = []
 
 
 class SampledDecision(BaseModel):

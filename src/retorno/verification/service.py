@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -14,17 +15,28 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.agencies.service import receiving_authority_for
 from retorno.audit.service import record
-from retorno.cases.facts import case_fingerprint
+from retorno.cases.facts import case_fingerprint, same_person
 from retorno.cases.models import Case, cedula_digits, national_id_digits
 from retorno.cases.service import advance, ensure_owner, transition
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term, written_reason
-from retorno.verification.anchors import is_deceased
+from retorno.db import among
+from retorno.errors import (
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    Term,
+    is_written_reason,
+    written_reason,
+)
+from retorno.verification.anchors import ANCHOR_FIELDS, is_deceased
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.records import canonical_or_none, canonical_record, record_digits, same_record
 
 OUTCOMES = ("verified", "rejected", "review", "not_found")
 # The method of decisions proposed by record linkage (`retorno verify`), as against "manual".
 LINKAGE_METHOD = "linkage"
+# The reason a linkage proposal carries when this authority found another record of the person not a national.
+EARLIER_NOT_NATIONAL = "earlier_not_national"
 
 
 @action("verification.request")
@@ -130,6 +142,135 @@ def _same_record_same_person(session: Session, actor: User, case: Case, request:
         code="registry_record_of_another_person", case=case.reference, record=typed or registry_record)
 
 
+def proposal_of(session: Session, request: VerificationRequest) -> VerificationDecision | None:
+    """The linkage's latest proposal on `request`, as the service stored it (the candidates the queue showed)."""
+    return session.execute(
+        sa.select(VerificationDecision).where(VerificationDecision.request_id == request.id,
+                                              VerificationDecision.method == LINKAGE_METHOD)
+        .order_by(VerificationDecision.id.desc()).limit(1)).scalar_one_or_none()
+
+
+class EarlierFinding(NamedTuple):
+    """A decision of the receiving authority that another record of the person is not a national."""
+
+    case: str
+    decided_at: datetime
+    reason: str | None
+
+
+def earlier_not_national(session: Session, receiving_agency_id: int, case_ids: Sequence[int]
+                         ) -> dict[int, list[EarlierFinding]]:
+    """Per case, the 'not a national' decisions `receiving_agency_id` made on other records of the same person.
+
+    A person registered again (by another agency, under another reference) is one person (`cases.facts.same_person`:
+    a cédula, a document, a supervisor's decision): the authority's finding on one record is shown on the others'
+    requests, and no linkage alone verifies them (red team round 13, F2: registering the person again brought a fresh,
+    unmarked request, verified by the next officer). Only this authority's findings: another state's 'not a national'
+    says nothing of this nationality.
+    """
+    links = same_person(session, case_ids)
+    others = sorted({other for case_id in case_ids for other in links.get(case_id, {})})
+    if not others:
+        return {}
+    found: dict[int, EarlierFinding] = {}
+    for chunk in (others[i:i + 2000] for i in range(0, len(others), 2000)):
+        for case_id, reference, decided_at, reason in session.execute(
+                sa.select(Case.id, Case.reference, VerificationDecision.decided_at, VerificationDecision.reason)
+                .join(VerificationRequest, VerificationRequest.case_id == Case.id)
+                .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+                .where(among(Case.id, chunk), VerificationDecision.outcome == "rejected",
+                       VerificationRequest.receiving_agency_id == receiving_agency_id)
+                .order_by(VerificationDecision.id)):
+            found[case_id] = EarlierFinding(reference, decided_at, reason)
+    return {case_id: [found[other] for other in sorted(links[case_id], key=lambda o: found[o].case)
+                      if other in found]
+            for case_id in case_ids if any(other in found for other in links.get(case_id, {}))}
+
+
+# What makes a person's `verified` decision an override of the linkage (the refusals' codes).
+NOT_A_CANDIDATE = "record_not_a_candidate"
+ANCHORS_DISAGREE = "record_anchors_disagree"
+RECORD_DECEASED = "record_deceased"
+
+
+def _anchors_disagree(candidate: Mapping[str, Any]) -> bool:
+    """Whether both hard identifiers of the candidate, its birth date and its cédula, disagree with the request's.
+
+    One of them missing is no disagreement: a request without a cédula and with a mistyped birth date is the review
+    queue's daily work (the officer sees the rest side by side); both held and both different is another person."""
+    agreement = candidate.get("agreement")
+    return isinstance(agreement, dict) and all(agreement.get(name) == "disagree" for name in ANCHOR_FIELDS)
+
+
+def _overrides(session: Session, case: Case, request: VerificationRequest, registry_record: str,
+               candidates: list[dict[str, Any]] | None) -> tuple[list[str], dict[str, Any]]:
+    """What a `verified` decision against `registry_record` overrides, in order, and the values its refusal names.
+
+    The checks read what the service stored for the request (the linkage's proposal, the authority's own findings),
+    never what the decision brings: a decisions file's `deceased: false` does not make a dead person alive (red team
+    round 13, F1b). A red flag the decision brings (a candidate it marks deceased) still counts."""
+    kinds: list[str] = []
+    values: dict[str, Any] = {}
+    proposal = proposal_of(session, request)
+    stored = [c for c in (proposal.candidates or []) if isinstance(c, dict)] if proposal is not None else []
+    brought = [c for c in candidates or [] if isinstance(c, dict)]
+    matching = [c for c in stored if same_record(c.get("registry_record"), registry_record)]
+    if proposal is not None and not matching:
+        kinds.append(NOT_A_CANDIDATE)
+        values["candidates"] = ", ".join(str(c.get("registry_record")) for c in stored) or "—"
+    if any(_anchors_disagree(c) for c in matching):
+        kinds.append(ANCHORS_DISAGREE)
+    if any(is_deceased(c) for c in matching + [c for c in brought
+                                               if same_record(c.get("registry_record"), registry_record)]):
+        kinds.append(RECORD_DECEASED)
+    earlier = earlier_not_national(session, request.receiving_agency_id, [case.id]).get(case.id)
+    if earlier:
+        kinds.append(EARLIER_NOT_NATIONAL)
+        values["others"] = ", ".join(finding.case for finding in earlier)
+    return kinds, values
+
+
+def _check_override(session: Session, actor: User, case: Case, request: VerificationRequest, registry_record: str,
+                    candidates: list[dict[str, Any]] | None, reason: str | None, typed: str | None) -> None:
+    """Refuse a person's `verified` decision that overrides the linkage without who and why it needs (SPEC.md 4.7:
+    overrides need a written reason; red team round 13, F1/F1b/F2).
+
+    A record linkage did not propose, one whose birth date and cédula both disagree with the request, or one the
+    registry marks deceased is a supervisor's, with a written reason: the identity approved would be another
+    person's, or a dead person's, on one officer's word. A request whose person this authority already found not a
+    national (on another record) needs a written reason of whoever verifies it. A request linkage never ran on keeps
+    the manual path: the officer compares with the registry, and the decision names the record on the audit trail.
+    """
+    kinds, values = _overrides(session, case, request, registry_record, candidates)
+    if not kinds:
+        return
+    supervisor = any(kind != EARLIER_NOT_NATIONAL for kind in kinds)
+    written = reason is not None and reason.strip() and is_written_reason(reason)
+    if written and (actor.role == "supervisor" or not supervisor):
+        return
+    record, kind = typed or registry_record, kinds[0]
+    if kind == NOT_A_CANDIDATE:
+        raise InvalidTransition(
+            "case %(case)s: registry record %(record)s is not one of the candidates linkage proposed for request "
+            "%(request)s (%(candidates)s): the service never saw that record, so verifying against it is an override "
+            "a supervisor decides, with a written reason (at least 10 characters)",
+            code=kind, case=case.reference, record=record, request=request.reference, candidates=values["candidates"])
+    if kind == ANCHORS_DISAGREE:
+        raise InvalidTransition(
+            "case %(case)s: registry record %(record)s differs from the request in every hard identifier it compares "
+            "(birth date and cédula): verifying against it is an override a supervisor decides, with a written "
+            "reason (at least 10 characters)", code=kind, case=case.reference, record=record)
+    if kind == RECORD_DECEASED:
+        raise InvalidTransition(
+            "case %(case)s: the registry records %(record)s as deceased, so someone may be travelling on a dead "
+            "person's identity: verifying against it is an override a supervisor decides, with a written reason (at "
+            "least 10 characters)", code=kind, case=case.reference, record=record)
+    raise InvalidTransition(
+        "case %(case)s: this authority decided that %(others)s, the same person, is not a national; verifying this "
+        "record overturns that finding, so it needs a written reason (at least 10 characters)",
+        code=kind, case=case.reference, others=values["others"])
+
+
 @action("verification.decide")
 def record_decision(session: Session, actor: User, case: Case, *, outcome: str, method: str = "manual",
                     registry_record: str | None = None, probability: float | None = None,
@@ -156,12 +297,6 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
                            else canonical_or_none(registry_record) or registry_record)
     if outcome == "rejected":
         reason = written_reason(reason)
-    if method == LINKAGE_METHOD and outcome == "verified" and any(
-            isinstance(c, dict) and same_record(c.get("registry_record"), registry_record) and is_deceased(c)
-            for c in candidates or []):
-        # Linkage never proposes it (`linkage._decide`); a decisions file that does is refused here.
-        raise InvalidInput("the registry records %(record)s as deceased: a person decides, never linkage alone",
-                           code="deceased_not_auto_verified", record=registry_record)
     request = open_request(session, actor, case)
     if request_reference != request.reference:
         if not session.execute(sa.select(VerificationRequest.id).where(
@@ -175,7 +310,22 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     if request.identity_fingerprint != case_fingerprint(case):
         raise InvalidTransition("case %(case)s: the identity changed after request %(request)s was sent",
                                 code="request_superseded", case=case.reference, request=request.reference)
-    if outcome == "verified" and method != LINKAGE_METHOD:
+    if outcome == "verified" and method == LINKAGE_METHOD:
+        kinds, _ = _overrides(session, case, request, registry_record or "", candidates)
+        if RECORD_DECEASED in kinds or ANCHORS_DISAGREE in kinds:
+            # Linkage never proposes it (`linkage._decide`); a decisions file that does is refused here, whatever
+            # flag the file itself carries: the stored proposal is what linkage said of the record.
+            if RECORD_DECEASED in kinds:
+                raise InvalidInput("the registry records %(record)s as deceased: a person decides, never linkage "
+                                   "alone", code="deceased_not_auto_verified", record=registry_record)
+            raise InvalidInput("registry record %(record)s differs from the request in its birth date and cédula: a "
+                               "person decides, never linkage alone", code="unanchored_not_auto_verified",
+                               record=registry_record)
+        if EARLIER_NOT_NATIONAL in kinds:
+            # The person was found not a national on another record: a person decides, seeing that finding.
+            outcome, reason = "review", EARLIER_NOT_NATIONAL
+    elif outcome == "verified":
+        _check_override(session, actor, case, request, registry_record or "", candidates, reason, typed)
         _same_record_same_person(session, actor, case, request, registry_record or "", reason, typed)
     decision = VerificationDecision(request_id=request.id, outcome=outcome, method=method,
                                     registry_record=registry_record, match_probability=probability,

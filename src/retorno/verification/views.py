@@ -49,11 +49,14 @@ def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentU
 
 @router.get("/verification/queue", response_model=list[QueueEntry])
 def queue(session: SessionDep, user: CurrentUser, limit: int = Query(100, ge=1, le=500)) -> Any:
+    rows = service.review_queue(session, user, limit=limit)
+    earlier = service.earlier_not_national(session, user.agency_id, [c.id for _, c, _ in rows])
     return [{"request": r.reference, "requested_at": r.requested_at, "status": r.status,
              "case": case_out(user, c),
              "proposal": None if d is None else {"outcome": d.outcome, "probability": d.match_probability,
-                                                  "candidates": d.candidates}}
-            for r, c, d in service.review_queue(session, user, limit=limit)]
+                                                  "candidates": d.candidates, "reason": d.reason},
+             "earlier_not_national": [finding._asdict() for finding in earlier.get(c.id, [])]}
+            for r, c, d in rows]
 
 
 class AuditSampleIn(Input):

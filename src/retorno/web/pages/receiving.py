@@ -18,7 +18,7 @@ from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
 from retorno.flights import service as flights
 from retorno.verification.anchors import is_anchored
-from retorno.verification.service import record_decision, review_queue, review_queue_size
+from retorno.verification.service import earlier_not_national, record_decision, review_queue, review_queue_size
 from retorno.web.deps import SessionDep, SettingsDep
 from retorno.web.pages.common import (
     FormDep,
@@ -41,6 +41,8 @@ QUEUE_SHOWN = 10
 
 def _queue_context(session: Session, user: User, page: int = 1) -> dict[str, Any]:
     rows = review_queue(session, user, limit=QUEUE_SHOWN, offset=(page - 1) * QUEUE_SHOWN)
+    # Records of the same person this authority found not a national (red team round 13, F2): shown on the request.
+    earlier = earlier_not_national(session, user.agency_id, [case.id for _, case, _ in rows])
     items = []
     for request_row, case, decision in rows:
         declared = [
@@ -58,6 +60,7 @@ def _queue_context(session: Session, user: User, page: int = 1) -> dict[str, Any
                 "decision": decision,
                 "candidates": candidates,
                 "comparison": _comparison(request_row, case, candidates),
+                "earlier_not_national": earlier.get(case.id, []),
                 # A likely match that linkage could not verify: no birth date or cédula agrees.
                 "unanchored": bool(decision is not None and decision.outcome == "review" and best
                                    and not is_anchored(best.get("agreement") or {}, best.get("record"),
