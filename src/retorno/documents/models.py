@@ -34,10 +34,15 @@ class TravelDocument(Base):
 
 
 class EmergencyDocumentCounter(Base):
-    """The last emergency-document sequence number issued per agency and year."""
+    """The last emergency-document sequence number a state issued in a year, whichever of its agencies issued it.
 
-    __tablename__ = "emergency_document_counters"
+    A travel document is identified by its issuing state and number, so the sequence is the state's: two receiving
+    authorities of one state drawing from counters of their own issued the same number to two people (red team
+    round 13, F3). The row is locked while a number is drawn (`documents.service.issue_emergency_document`).
+    """
 
-    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), primary_key=True)
+    __tablename__ = "state_emergency_document_counters"
+
+    issuing_state: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last: Mapped[int]

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from retorno import identifiers
+from retorno import identifiers, names
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
+from retorno.cases.duplicates import national_id_key
 from retorno.cases.facts import case_fingerprint
-from retorno.cases.models import Case
+from retorno.cases.models import ONE_PERSON, Case, PossibleDuplicate
 from retorno.cases.service import advance, can_see, ensure_owner
 from retorno.db import utcnow
 from retorno.documents import mrz as mrz_checker
 from retorno.documents.models import EmergencyDocumentCounter, TravelDocument
 from retorno.documents.pdf import EmergencyDocumentPrint, UnprintableDocument, render_emergency_document
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
+from retorno.verification.models import VerificationDecision, VerificationRequest
 
 # An emergency travel document is for the one journey home: valid for this long.
 EMERGENCY_VALIDITY = timedelta(days=90)
@@ -30,6 +35,65 @@ def _check_access(session: Session, actor: User, case: Case) -> None:
     elif not can_see(session, actor, case):
         # A case the agency may not see does not exist for it.
         raise NotFound("no case %(case)s that you may see", case=case.reference)
+
+
+def _name_words(case: Case) -> list[str]:
+    """A person's names as a document carries them: the words of all of them, folded, whatever field each is in."""
+    return sorted(" ".join(names.key(part) for part in (case.given_names, case.first_surname,
+                                                         case.second_surname)).split())
+
+
+def _one_person(session: Session, case: Case, holders: Sequence[Case]) -> set[int]:
+    """The records of `holders` that are `case`'s person: of the same identity (the names, whatever field each word
+    is in, and the birth date), or linked as one person by something else than a travel document (a cédula by its
+    digits, a civil-registry record one receiving authority verified both against, a supervisor's decision:
+    `cases.facts._linked_pairs`), directly or through one another."""
+    people = {record.id: record for record in (case, *holders)}
+    ids = list(people)
+    identities = {record.id: (_name_words(record), record.birth_date) for record in people.values()}
+    cedulas = {record.id: national_id_key(record.national_id) for record in people.values()}
+    pairs = {(first, second) for first in ids for second in ids if first < second and (
+        identities[first] == identities[second] or (cedulas[first] != "" and cedulas[first] == cedulas[second]))}
+    records: dict[tuple[int, str], set[int]] = {}
+    for case_id, agency_id, registry_record in session.execute(
+            sa.select(VerificationRequest.case_id, VerificationRequest.receiving_agency_id,
+                      VerificationDecision.registry_record)
+            .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+            .where(VerificationRequest.case_id.in_(ids), VerificationDecision.outcome == "verified",
+                   VerificationDecision.registry_record.is_not(None))):
+        if national_id_key(registry_record):
+            records.setdefault((agency_id, national_id_key(registry_record)), set()).add(case_id)
+    pairs |= {(first, second) for verified in records.values() for first in verified for second in verified
+              if first < second}
+    pairs |= {(first, second) for first, second in session.execute(
+        sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id).where(
+            PossibleDuplicate.decision == ONE_PERSON, PossibleDuplicate.case_id.in_(ids),
+            PossibleDuplicate.other_case_id.in_(ids)))}
+    same, added = {case.id}, True
+    while added:
+        reached = {b for a, b in pairs if a in same} | {a for a, b in pairs if b in same}
+        added = bool(reached - same)
+        same |= reached
+    return same - {case.id}
+
+
+def held_by_another_person(session: Session, case: Case, issuing_state: str, number: str) -> list[TravelDocument]:
+    """The documents of `issuing_state` and `number` filed on the records of other people than `case`'s.
+
+    A travel document is one person's (red team round 13, F6: a passport number another passenger's record held
+    was filed as valid for a stranger, and both were approved on one manifest under it). Another record's document
+    counts when it was valid when filed (one filed with this problem does not make the rightful holder's a problem
+    in turn), and its record is another person unless `_one_person` finds it this one's.
+    """
+    held = session.execute(
+        sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id)
+        .where(TravelDocument.issuing_state == issuing_state, TravelDocument.number == number,
+               TravelDocument.case_id != case.id, TravelDocument.mrz_valid)
+        .order_by(TravelDocument.id)).all()
+    if not held:
+        return []
+    same = _one_person(session, case, list({holder.id: holder for _document, holder in held}.values()))
+    return [document for document, holder in held if holder.id not in same]
 
 
 @action("document.add")
@@ -53,6 +117,19 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
                            code="identifier_not_ascii", number=parsed.document_number,
                            found=identifiers.non_ascii(parsed.document_number))
     problems = list(parsed.problems)
+    held = held_by_another_person(session, case, parsed.issuing_state, parsed.document_number)
+    if any(document.emergency and document.issued_by_agency_id is not None for document in held):
+        # A number this system's receiving authority gave another person is theirs for certain (F3).
+        raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s was issued to another person: "
+                           "it is not filed on case %(case)s", code="document_issued_to_another",
+                           issuing_state=parsed.issuing_state, number=parsed.document_number, case=case.reference)
+    if held:
+        # Not which record nor whose: another agency's record is named to nobody (SPEC.md section 4.6).
+        problems.append(mrz_checker.MrzProblem(
+            "document_held_by_another", "document_number",
+            "the document %(issuing_state)s %(number)s is already filed on the record of another person (another "
+            "identity): a travel document is one person's, and it is not valid for this one; correct the number on "
+            "the record that has it wrong", {"issuing_state": parsed.issuing_state, "number": parsed.document_number}))
     mismatch = mrz_checker.compare_name(parsed, " ".join(filter(None, (case.first_surname, case.second_surname))),
                                         case.given_names)
     if mismatch:
@@ -97,15 +174,7 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
                            "(the case is '%(state)s')", code="not_verified", case=case.reference,
                            state=Term("case_state", case.state))
     issued = issued_on or utcnow().date()
-    counter = session.execute(
-        sa.select(EmergencyDocumentCounter).where(EmergencyDocumentCounter.agency_id == actor.agency_id,
-                                                  EmergencyDocumentCounter.year == issued.year).with_for_update()
-    ).scalar_one_or_none()
-    if counter is None:
-        counter = EmergencyDocumentCounter(agency_id=actor.agency_id, year=issued.year, last=0)
-        session.add(counter)
-    counter.last += 1
-    number = mrz_checker.emergency_document_number(issued.year, counter.last)
+    number = _next_emergency_number(session, actor.agency.country, issued.year)
     surnames = " ".join(filter(None, (case.first_surname, case.second_surname)))
     text = mrz_checker.build_emergency_mrz(
         number=number, surnames=surnames, given_names=case.given_names, birth_date=case.birth_date,
@@ -122,6 +191,29 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
            after={"document": number, "expires": document.expiry_date})
     advance(session, actor, case)
     return document
+
+
+def _next_emergency_number(session: Session, issuing_state: str, year: int) -> str:
+    """The next emergency travel document number of `issuing_state` in `year`, whichever of its agencies issues it.
+
+    One sequence per state (red team round 13, F3: two receiving authorities of Venezuela, each with a counter of its
+    own, issued E26000001 to two people). The counter row is made if missing (a second transaction making it at the
+    same time does nothing) and bumped in one UPDATE, which holds its row until the transaction ends: two issuing at
+    once get two numbers, on PostgreSQL and on SQLite (whose writers run one at a time). A number the state already
+    has on file (a document issued before the sequence was the state's, or filed from its machine readable zone) is
+    passed over.
+    """
+    counters = cast(sa.Table, EmergencyDocumentCounter.__table__)
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(counters)
+    session.execute(insert.values(issuing_state=issuing_state, year=year, last=0).on_conflict_do_nothing())
+    bump = (sa.update(counters).where(counters.c.issuing_state == issuing_state, counters.c.year == year)
+            .values(last=counters.c.last + 1).returning(counters.c.last))
+    while True:
+        number = mrz_checker.emergency_document_number(year, session.execute(bump).scalar_one())
+        on_file = sa.select(TravelDocument.id).where(TravelDocument.issuing_state == issuing_state,
+                                                     TravelDocument.number == number).limit(1)
+        if session.execute(on_file).first() is None:
+            return number
 
 
 @reader("document.read")
