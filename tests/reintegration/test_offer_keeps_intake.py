@@ -1,8 +1,9 @@
 """Red team round 11, RE8812 M2 (medium): FUNDAPRO's matching run offered a seat to returnees VUELTA had taken in, and
 the offer alone took their intake from VUELTA (403 `forbidden.intake.other_operator`) while FUNDAPRO could not read it
 either: nobody held it until the returnee answered an offer only FUNDAPRO could step. An offer is not the returnee's
-choice: it leaves the intake, and the withdrawal, with the operator that took them in; a seat the returnee accepts is
-their choice, and makes them the operator of that seat's returnee."""
+choice: it leaves the intake, and the withdrawal, with the operator that took them in. Nor does the acceptance, which
+the seat's operator records itself (red team round 13, F12): the operator holding the intake hands it over
+(`tests/reintegration/test_intake_transfer.py`)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,10 @@ def test_another_operators_offer_leaves_the_intake_with_the_operator_that_took_t
     # FUNDAPRO may not withdraw VUELTA's returnee on the strength of its offer.
     refused = api.post("op2.officer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": REASON})
     assert refused.status_code == 403, refused.text
-    # The returnee accepts FUNDAPRO's seat: their choice makes them FUNDAPRO's returnee for the intake.
+    # The returnee accepts FUNDAPRO's seat: VUELTA, which holds the intake, hands it over to FUNDAPRO.
     ok(api.post("op2.officer", f"/api/v1/placements/{offer['id']}", {"status": "accepted"}))
+    assert _intake(api, "op2.officer", ref) == 403 and _intake(api, "op.officer", ref) == 200
+    ok(api.post("op.officer", f"/api/v1/cases/{ref}/intake/transfer",
+                {"operator": "VE-FUNDAPRO", "reason": "eligió la pasantía de FUNDAPRO"}))
     assert _intake(api, "op2.officer", ref) == 200 and _intake(api, "op.officer", ref) == 403
     ok(api.post("op2.officer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": REASON}))

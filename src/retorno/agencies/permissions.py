@@ -103,6 +103,8 @@ CAPABILITIES: dict[str, Capability] = {
     "consent.withdraw": _change(RECEIVING, OPERATOR),
     "returnee.read": _read(OPERATOR),
     "intake.record": _change(OPERATOR),
+    # Handing a returnee's intake to another operator: the operator holding it, or the receiving authority.
+    "intake.transfer": _change(RECEIVING, OPERATOR),
     "opportunity.read": _read(OPERATOR),
     "opportunity.manage": _change(OPERATOR),
     "matching.run": _change(OPERATOR),

@@ -13,10 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import object_session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import ADMINISTRATOR, CARRIER, MONITOR, OPERATOR, RECEIVING, SENDING, can
+from retorno.cases.models import Case
 from retorno.errors import InvalidInput
+from retorno.reintegration.models import IntakeProfile, Opportunity, Placement
 
 # The receiving side verifies and approves identity: no detention details, contact or notes.
 _CASE_IDENTITY = frozenset({"reference", "state", "given_names", "first_surname", "second_surname", "sex",
@@ -223,13 +226,17 @@ def states_meant(user: User, state: str) -> list[str]:
 
 
 def state_condition(user: User, column: sa.SQLColumnExpression[str], state: str) -> sa.ColumnElement[bool]:
-    """The SQL condition 'the case is in `state`' as `user` means it (`states_meant`)."""
+    """The SQL condition 'the case is in `state`' as `user` means it (`states_meant`); `column` is `Case.state`."""
     meant = states_meant(user, state)
+    if follows_own_placements(user):
+        return state_column(user, column) == meant[0] if len(meant) == 1 else state_column(user, column).in_(meant)
     return column == meant[0] if len(meant) == 1 else column.in_(meant)
 
 
 def state_order(user: User, column: sa.SQLColumnExpression[str]) -> sa.SQLColumnExpression[str]:
     """What to sort cases by state on: the state as `user` sees it, so merged states interleave by the next key."""
+    if follows_own_placements(user):
+        return state_column(user, column)
     merged = _merged_states(user, protection_apart=sees_protection(user))
     if not merged:
         return column
@@ -245,3 +252,68 @@ def merged_counts(user: User, counts: Mapping[str, int]) -> dict[str, int]:
         seen = merged_states.get(state, state)
         merged[seen] = merged.get(seen, 0) + n
     return merged
+
+
+# ----- another operator's placements are that operator's ------------------------------------------------
+#
+# After intake a returnee's state moves with each offer, acceptance, start and drop (`reintegration.service.
+# state_from_placements`): `matched` while an offer waits, `placed` while a seat is held. Told as stored to every
+# operator of the state, it told each operator every other operator's offers and placements of the returnee, which
+# are that operator's (red team round 13, F8: FUNDAPRO read VUELTA's returnee `placed`, then back in
+# `reintegration_intake` when VUELTA dropped the placement). So an operator is told the state its own placements
+# give, by the same rule: `placed` with a seat of its own accepted, started or completed, else `matched` with an
+# offer of its own waiting, else `reintegration_intake` (taking part, nothing of its own under way), whatever the
+# other operators' placements. The matching run reads the state as stored (`reintegration.service.preview_matching`):
+# a returnee placed elsewhere is still offered no second seat, without the state being told (round 9 told it for
+# that). Every door that shows, filters, sorts or counts a returnee's state to an operator asks `state_of`,
+# `states_of`, `state_column`, `state_condition` or `state_order`.
+PLACING = ("accepted", "started", "completed")
+_FOLLOWING_PLACEMENTS = ("matched", "placed")
+
+
+def follows_own_placements(user: User) -> bool:
+    """Whether `user` is told a returnee's state from its own placements alone (a reintegration operator)."""
+    return user.agency.kind == OPERATOR
+
+
+def _own_placements(user: User, case_id: sa.SQLColumnExpression[int]) -> sa.Select[int]:
+    """The placements of the current consent of `case_id` with `user`'s agency's opportunities."""
+    return (sa.select(Placement.id).join(Opportunity, Opportunity.id == Placement.opportunity_id)
+            .join(IntakeProfile, IntakeProfile.case_id == Placement.case_id)
+            .where(Placement.case_id == case_id, Opportunity.operator_agency_id == user.agency_id,
+                   Placement.offered_at >= IntakeProfile.consent_recorded_at))
+
+
+def state_column(user: User, column: sa.SQLColumnExpression[str] = Case.state) -> sa.SQLColumnExpression[str]:
+    """A case's state (`column`, `Case.state` of a query over cases) as `user` is told it in SQL: to an operator
+    from its own placements (above); to anyone else as stored, their merged states told by `state_seen` and
+    `merged_counts`."""
+    if not follows_own_placements(user):
+        return column
+    own = _own_placements(user, Case.id)
+    return sa.case((column.not_in(_FOLLOWING_PLACEMENTS), column),
+                   (sa.exists(own.where(Placement.status.in_(PLACING))), "placed"),
+                   (sa.exists(own.where(Placement.status == "offered")), "matched"),
+                   else_="reintegration_intake")
+
+
+def state_of(user: User, case: Case) -> str:
+    """The state of `case` as `user` is told it (`state_seen`, and to an operator from its own placements)."""
+    if not follows_own_placements(user) or case.state not in _FOLLOWING_PLACEMENTS:
+        return state_seen(user, case.state)
+    session = object_session(case)
+    assert session is not None
+    return str(session.execute(sa.select(state_column(user)).where(Case.id == case.id)).scalar_one())
+
+
+def states_of(user: User, cases: list[Case]) -> dict[int, str]:
+    """`state_of` of many cases, by case id, in a few queries."""
+    told = {case.id: state_seen(user, case.state) for case in cases}
+    following = [case for case in cases if follows_own_placements(user) and case.state in _FOLLOWING_PLACEMENTS]
+    session = object_session(following[0]) if following else None
+    ids = [case.id for case in following]
+    for start in range(0, len(ids), 5000):
+        assert session is not None
+        told.update((case_id, str(state)) for case_id, state in session.execute(
+            sa.select(Case.id, state_column(user)).where(Case.id.in_(ids[start:start + 5000]))).all())
+    return told

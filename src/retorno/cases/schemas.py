@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.models import User
-from retorno.agencies.visibility import cut, dates_state_change, state_seen
+from retorno.agencies.visibility import cut, dates_state_change, state_of
 from retorno.cases.models import Case
 from retorno.errors import Forbidden, Term
 from retorno.plaintext import Input
@@ -107,8 +107,9 @@ _SCHEMAS: dict[str, type[BaseModel]] = {"sending_authority": CaseFull, "receivin
                                          "reintegration_operator": Returnee}
 
 
-def case_out(user: User, case: Case) -> CaseIdentity | CaseFull | Returnee:
-    """The view of `case` that `user`'s agency kind is allowed (SPEC.md section 4.6), cut by `visibility`."""
+def case_out(user: User, case: Case, *, state: str | None = None) -> CaseIdentity | CaseFull | Returnee:
+    """The view of `case` that `user`'s agency kind is allowed (SPEC.md section 4.6), cut by `visibility`; its
+    state as `user` is told it (`visibility.state_of`; `state`, when a list has told it already)."""
     schema = _SCHEMAS.get(user.agency.kind)
     if schema is None:
         raise Forbidden("a %(kind)s does not see individual cases", code="forbidden.case.read",
@@ -116,17 +117,17 @@ def case_out(user: User, case: Case) -> CaseIdentity | CaseFull | Returnee:
     values = {name: getattr(case, name) for name in schema.model_fields
               if hasattr(case, name) and name not in ("household", "agency")}
     values.update(household=case.household.reference if case.household else None, agency=case.agency.code,
-                  state=state_seen(user, case.state))
+                  state=state if state is not None else state_of(user, case))
     if not dates_state_change(user, case.state):
         # An arrived case's last change, to the sending side, would date its reintegration steps.
         del values["state_changed_at"]
     return schema.model_validate(cut(user, "case", values))  # type: ignore[return-value]
 
 
-def case_shown(user: User, case: Case) -> dict[str, Any]:
+def case_shown(user: User, case: Case, *, state: str | None = None) -> dict[str, Any]:
     """`case_out` as the fields a page or an export shows, by name: only those the reader may read (a field its
     agency kind's view has and `visibility` keeps from this reader is left out, not shown empty)."""
-    return case_out(user, case).model_dump(exclude_unset=True)
+    return case_out(user, case, state=state).model_dump(exclude_unset=True)
 
 
 # A case as the reader's agency kind sees it: the sending authority's full view, the receiving

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, UploadFile
 
 from retorno.agencies.permissions import can, require
-from retorno.agencies.visibility import cut, versions_told
+from retorno.agencies.visibility import cut, states_of, versions_told
 from retorno.cases import service
 from retorno.cases.schemas import (
     CaseCreate,
@@ -49,7 +49,9 @@ def search(session: SessionDep, user: CurrentUser, filters: Annotated[CaseListQu
     wanted = CaseFilter(**filters.model_dump(exclude={"q", "sort", "limit", "offset"}), text=filters.q)
     found = list_cases(session, user, wanted, sort=filters.sort, limit=filters.limit, offset=filters.offset)
     # Counting stops past COUNT_CAP: then `total` is COUNT_CAP + 1 and `total_capped` says "more than".
-    return {"total": found.total, "total_capped": found.capped, "items": [case_out(user, c) for c in found.cases]}
+    told = states_of(user, found.cases)
+    return {"total": found.total, "total_capped": found.capped,
+            "items": [case_out(user, c, state=told[c.id]) for c in found.cases]}
 
 
 @router.get("/{reference}", response_model=CaseView, response_model_exclude_unset=True, responses=with_etag())

@@ -186,8 +186,8 @@ def list_returnees(act_as: ActAs = None, database_url: DatabaseUrl = None) -> No
     with refusals(), unit_of_work(settings(database_url)) as session:
         table = Table("caso / case", "nombre / name", "estado / state", "hogar / home", "educación / education",
                       "ocupaciones / occupations", "preferencias / preferences")
-        for case, profile in returnees(session, acting_user(session, act_as)):
-            table.add_row(case.reference, case.full_name, case.state, profile.home_state or "",
+        for case, profile, state in returnees(session, acting_user(session, act_as)):
+            table.add_row(case.reference, case.full_name, state, profile.home_state or "",
                           profile.education or "", ", ".join(profile.occupations),
                           ", ".join(profile.preferences))
         console.print(table)

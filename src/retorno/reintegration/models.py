@@ -60,6 +60,11 @@ class IntakeProfile(Versioned, Base):
     # Health, psychosocial and other needs in the returnee's words: encrypted at rest (SPEC.md section 4.6).
     needs: Mapped[list[Any]] = mapped_column(EncryptedJSON)
     recorded_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    # The reintegration operator that holds the intake (reads and records it, may withdraw the consent): the one that
+    # took the returnee in, or the one a transfer handed them to (`reintegration.service.transfer_intake`); none while
+    # the receiving authority took them in and no operator has recorded the intake (migration 0029, red team round 13,
+    # F12: an operator's own acceptance of its offer took it before).
+    operator_agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
 
     __table_args__ = (
         # The consenting returnees (cases.service.returnees_of, in every operator list and count), read off

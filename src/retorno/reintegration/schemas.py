@@ -107,3 +107,10 @@ class FollowUpRecorded(BaseModel):
     id: int
     score: float | None
     version: int = Field(description="the version, to send back in If-Match when changing it")
+
+
+class IntakeTransferOut(BaseModel):
+    """Who holds a returnee's intake after a transfer."""
+
+    case: str
+    operator: str

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies import logins
-from retorno.agencies.models import User
+from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, can, reader, require
+from retorno.agencies.visibility import state_column, state_of
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import canonical_json, record, text_digest
 from retorno.audit.versions import AuditObject, check_version
@@ -91,9 +92,10 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
     profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
     again = case.state == "closed" and profile is not None and not profile.consent
     if case.state in ("reintegration_intake", "matched", "placed"):
+        # The state as the official is told it: to an operator, from its own placements (`visibility.state_of`).
         raise InvalidTransition("case %(case)s: the returnee's consent is already recorded (it is '%(state)s')",
                                 code="invalid_transition.case", case=case.reference,
-                                state=Term("case_state", case.state))
+                                state=Term("case_state", state_of(actor, case)))
     if case.state != "arrived" and not again:
         raise InvalidTransition("case %(case)s: consent is recorded after arrival (it is '%(state)s')",
                                 code="invalid_transition.case", case=case.reference, state=Term("case_state",
@@ -102,13 +104,15 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
         raise InvalidTransition("case %(case)s is a minor: a child takes part with an adult of their household "
                                 "who has consented, never on their own", code="consent.minor_alone",
                                 case=case.reference)
+    # Taken in by the operator that records the consent (none when the receiving authority does); given again, anew:
+    # the operator that held them before holds them no longer.
+    holder = actor.agency_id if actor.agency.kind == "reintegration_operator" else None
     if profile is None:
         profile = IntakeProfile(case_id=case.id, consent=True, occupations=[], skills=[], languages=[],
-                                preferences=[], needs=[], recorded_by=actor.id)
+                                preferences=[], needs=[], recorded_by=actor.id, operator_agency_id=holder)
         session.add(profile)
     elif again:
-        # Taken in anew: the operator that took them in before is theirs no longer.
-        profile.recorded_by = actor.id
+        profile.recorded_by, profile.operator_agency_id = actor.id, holder
     profile.consent, profile.consent_recorded_at, profile.consent_withdrawn_at = True, utcnow(), None
     session.flush()
     record(session, actor, "consent.give", "case", case.reference, after={"consent": True, **({"again": True}
@@ -223,8 +227,10 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, 
     before = {f: getattr(profile, f) for f in INTAKE_FIELDS}
     for name in INTAKE_FIELDS:
         setattr(profile, name, getattr(data, name))
-    if actor.agency.kind == "reintegration_operator" or _operator_of(session, profile) is None:
-        profile.recorded_by = actor.id
+    profile.recorded_by = actor.id
+    if actor.agency.kind == "reintegration_operator" and profile.operator_agency_id is None:
+        # Taken in by the first operator to record the intake of a returnee the receiving authority took in.
+        profile.operator_agency_id = actor.agency_id
     session.flush()
     after = {f: getattr(profile, f) for f in INTAKE_FIELDS}
     record(session, actor, "intake.record", "case", case.reference, before=intake_snapshot(before),
@@ -232,36 +238,18 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, 
     return profile
 
 
-def _operator_of(session: Session, profile: IntakeProfile) -> int | None:
-    """The agency of the reintegration operator that took the returnee in (recorded the intake), if one did."""
-    recorder = session.get(User, profile.recorded_by) if profile.recorded_by else None
-    return recorder.agency_id if recorder is not None and recorder.agency.kind == "reintegration_operator" else None
-
-
-# A placement the returnee chose (accepted, or under way): it, not an offer, makes them that operator's returnee.
-TAKEN_PLACEMENTS = ("accepted", "started")
-
-
-def _placed_with(session: Session, case: Case) -> int | None:
-    """The operator whose opportunity the returnee accepted or started (their choice), if any."""
-    return session.execute(
-        sa.select(Opportunity.operator_agency_id).join(Placement, Placement.opportunity_id == Opportunity.id)
-        .where(Placement.case_id == case.id, Placement.status.in_(TAKEN_PLACEMENTS))
-        .order_by(Placement.id.desc()).limit(1)).scalar_one_or_none()
-
-
 def holds_intake(session: Session, reader: User, case: Case, profile: IntakeProfile) -> bool:
     """Whether `reader` may read and record the intake: the receiving authority always; an operator, of its
-    returnee: the operator of the placement the returnee accepted or started, else the one that took them in
-    (recorded the intake), else any while none has.
+    returnee: the operator holding the intake (`IntakeProfile.operator_agency_id`: the one that took them in, or the
+    one a transfer handed them to), else any while none does.
 
-    An offer is not the returnee's choice: another operator's matching run offering them a seat leaves the intake
-    with the operator that took them in (red team round 11, RE8812 M2: an offer took it from that operator, and the
-    offering one could not read it either, so nobody held it until the returnee answered)."""
+    No step of a placement moves it (red team round 13, F12: the seat a returnee accepted took it, and the acceptance
+    was recorded by the very operator whose seat it was, so any operator took another's returnee by stepping its own
+    offer); an offer never did (red team round 11, RE8812 M2). It moves by a transfer (`transfer_intake`), made by
+    the operator holding it or the receiving authority, with a written reason, on the audit trail."""
     if reader.agency.kind != "reintegration_operator":
         return True
-    holder = _placed_with(session, case) or _operator_of(session, profile)
-    return holder is None or holder == reader.agency_id
+    return profile.operator_agency_id is None or profile.operator_agency_id == reader.agency_id
 
 
 def reads_intake(session: Session, reader: User, case: Case, profile: IntakeProfile) -> bool:
@@ -291,20 +279,53 @@ def withdraw_consent(session: Session, actor: User, case: Case, *, reason: str) 
     _check_consent_party(session, actor, case)
     reason = written_reason(reason)
     profile = _profile(session, case)
-    if actor.agency.kind == "reintegration_operator":
-        # The operator that took the returnee in, or the one whose seat they accepted (`holds_intake`); an offer
-        # made to them makes nobody their operator.
-        recorder = session.get(User, profile.recorded_by) if profile.recorded_by else None
-        ours = (recorder is not None and recorder.agency_id == actor.agency_id) or \
-            _placed_with(session, case) == actor.agency_id
-        if not ours:
-            raise Forbidden("case %(case)s is not a returnee of %(agency)s: the operator that took the intake, "
-                            "or the receiving authority, records the withdrawal",
-                            code="forbidden.consent.withdraw", case=case.reference, agency=actor.agency.code)
+    # An operator: the one holding the intake (`holds_intake`); no offer, nor seat, makes another their operator.
+    if actor.agency.kind == "reintegration_operator" and profile.operator_agency_id != actor.agency_id:
+        raise Forbidden("case %(case)s is not a returnee of %(agency)s: the operator that took the intake, "
+                        "or the receiving authority, records the withdrawal",
+                        code="forbidden.consent.withdraw", case=case.reference, agency=actor.agency.code)
     _end_participation(session, actor, case, profile, reason=reason, words=True)
     for child, child_profile in _children_left_alone(session, case):
         _end_participation(session, actor, child, child_profile, reason=CHILD_LEFT_ALONE % case.reference,
                            extra={"with": case.reference})
+
+
+@action("intake.transfer")
+def transfer_intake(session: Session, actor: User, case: Case, *, operator: str, reason: str) -> IntakeProfile:
+    """Hand a returnee's intake (and with it their withdrawal) to another operator of their state (the returnee took
+    a seat of it, or moved where it works). Made by the operator holding the intake or by the receiving authority that
+    received the returnee, with a written reason (kept as its digest: it may carry the returnee's words), audited as
+    `intake.transfer` (from, to). The operator taking them over never does it itself: its own acceptance of its own
+    offer took the intake before (red team round 13, F12; SPEC.md 4.6 and 4.8)."""
+    _check_consent_party(session, actor, case)
+    reason = written_reason(reason)
+    profile = _profile(session, case)
+    if actor.agency.kind == "reintegration_operator" and profile.operator_agency_id != actor.agency_id:
+        raise Forbidden("case %(case)s: the intake is handed to another operator by the operator holding it, or by "
+                        "the receiving authority", code="forbidden.intake.transfer", case=case.reference)
+    target = session.execute(sa.select(Agency).where(Agency.code == operator.strip().upper())).scalar_one_or_none()
+    if target is None or target.kind != "reintegration_operator" or target.country != case.nationality:
+        raise NotFound("no reintegration operator %(operator)s of the returnee's state", operator=operator)
+    if profile.operator_agency_id == target.id:
+        raise InvalidTransition("case %(case)s: %(operator)s holds the intake already", code="intake.held_already",
+                                case=case.reference, operator=target.code)
+    _hand_intake(session, actor, case, profile, target, reason=REASON_AS_DIGEST, extra=reason_kept(reason))
+    return profile
+
+
+def _hand_intake(session: Session, actor: User, case: Case, profile: IntakeProfile, target: Agency, *, reason: str,
+                 extra: dict[str, Any] | None = None) -> None:
+    """The intake held by `target` from now on, on the audit trail as a transfer (`intake.transfer`)."""
+    before = session.get(Agency, profile.operator_agency_id) if profile.operator_agency_id is not None else None
+    profile.operator_agency_id = target.id
+    session.flush()
+    record(session, actor, "intake.transfer", "case", case.reference,
+           before={"operator": before.code if before is not None else None},
+           after={"operator": target.code, **(extra or {})}, reason=reason)
+
+
+# The reason of the transfer by which a seat accepted gives the intake to its operator, while no operator held it.
+SEAT_WHILE_NONE_HELD = "the returnee accepted a seat of this operator while no operator held the intake"
 
 
 CHILD_LEFT_ALONE = "no adult of the household takes part any longer (%s withdrew consent)"
@@ -525,11 +546,12 @@ def get_opportunity(session: Session, reference: str) -> Opportunity:
 
 
 @reader("returnee.read")
-def returnees(session: Session, actor: User) -> list[tuple[Case, IntakeProfile]]:
-    """Arrived returnees who consented: the only people an operator sees."""
-    return list(session.execute(
-        sa.select(Case, IntakeProfile).join(IntakeProfile, IntakeProfile.case_id == Case.id)
-        .where(*returnees_of(actor)).order_by(Case.reference)).all())
+def returnees(session: Session, actor: User) -> list[tuple[Case, IntakeProfile, str]]:
+    """Arrived returnees who consented: the only people an operator sees; each with their state as `actor` is told
+    it (`visibility.state_column`: from its own placements, another operator's being that operator's)."""
+    return [(case, profile, str(state)) for case, profile, state in session.execute(
+        sa.select(Case, IntakeProfile, state_column(actor)).join(IntakeProfile, IntakeProfile.case_id == Case.id)
+        .where(*returnees_of(actor)).order_by(Case.reference)).all()]
 
 
 @dataclass
@@ -731,6 +753,13 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     elif status in ("completed", "dropped"):
         placement.ended_on, placement.reason = day, reason
     session.flush()
+    if status in HOLDING_A_SEAT:
+        # A seat taken gives the intake to its operator only while no operator holds it (`holds_intake`).
+        profile = _profile(session, case)
+        if profile.operator_agency_id is None:
+            seat_operator = session.get(Agency, opportunity.operator_agency_id)
+            assert seat_operator is not None
+            _hand_intake(session, actor, case, profile, seat_operator, reason=SEAT_WHILE_NONE_HELD)
     # The case follows its placements (`_follow_placements`); a step that moves it is told by that one record.
     if not _follow_placements(session, actor, case, action="placement." + status,
                              reason=REASON_AS_DIGEST if reason else None,

@@ -24,6 +24,7 @@ from retorno.reintegration.schemas import (
     FollowUpDue,
     FollowUpRecorded,
     IntakeOut,
+    IntakeTransferOut,
     MatchingRunOut,
     ModeFigures,
     OpportunityImportOut,
@@ -200,6 +201,22 @@ def withdraw(reference: str, body: ReasonIn, session: SessionDep, user: CurrentU
     return {"case": case.reference, "state": case.state}
 
 
+class TransferIn(Input):
+    model_config = ConfigDict(extra="forbid")
+
+    operator: str = Field(min_length=1, max_length=40, description="the code of the operator taking the intake over")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/cases/{reference}/intake/transfer", response_model=IntakeTransferOut, responses=errors(409))
+def transfer(reference: str, body: TransferIn, session: SessionDep, user: CurrentUser) -> Any:
+    """Hand the returnee's intake to another operator of their state: by the operator holding it, or the receiving
+    authority, with a written reason (never by the operator taking it over)."""
+    case = get_case(session, user, reference)
+    service.transfer_intake(session, user, case, operator=body.operator, reason=body.reason)
+    return {"case": case.reference, "operator": body.operator.strip().upper()}
+
+
 def intake_out(case: Case, profile: IntakeProfile) -> dict[str, Any]:
     return {"case": case.reference, **{name: getattr(profile, name) for name in service.INTAKE_FIELDS}}
 
@@ -228,9 +245,9 @@ def intake(reference: str, body: IntakeIn, session: SessionDep, user: CurrentUse
 
 @router.get("/returnees", response_model=list[ReturneeOut])
 def returnees(session: SessionDep, user: CurrentUser) -> Any:
-    return [{"reference": c.reference, "name": c.full_name, "state": c.state, "home_state": p.home_state,
+    return [{"reference": c.reference, "name": c.full_name, "state": state, "home_state": p.home_state,
              "education": p.education, "occupations": p.occupations, "preferences": p.preferences}
-            for c, p in service.returnees(session, user)]
+            for c, p, state in service.returnees(session, user)]
 
 
 @router.post("/opportunities", status_code=201, response_model=OpportunityOut)

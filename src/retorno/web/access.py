@@ -109,6 +109,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/cases/{reference}/consent/withdraw"): ("consent.withdraw",),
     ("GET", "/api/v1/cases/{reference}/intake"): ("intake.record",),
     ("PUT", "/api/v1/cases/{reference}/intake"): ("intake.record",),
+    ("POST", "/api/v1/cases/{reference}/intake/transfer"): ("intake.transfer",),
     ("GET", "/api/v1/returnees"): ("returnee.read",),
     ("POST", "/api/v1/opportunities"): ("opportunity.manage",),
     ("POST", "/api/v1/opportunities/import"): ("opportunity.manage",),

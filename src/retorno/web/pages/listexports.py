@@ -103,7 +103,8 @@ def passengers_export(request: Request, session: SessionDep, user: PageUser, ref
 def returnees_export(request: Request, session: SessionDep, user: PageUser, fmt: str, q: str = "") -> Response:
     require_page(user, "returnee.read")
     check_format(fmt)
-    rows = [{**_person(user, row.case), "placement": row.placement} for row in returnee_rows(session, user, q.strip())]
+    rows = [{**case_shown(user, row.case, state=row.state), "placement": row.placement}
+            for row in returnee_rows(session, user, q.strip())]
     return _answer(request, session, user, "retornados", fmt, rows, "Retornados")
 
 

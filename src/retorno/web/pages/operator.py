@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from retorno import names
 from retorno.agencies.models import User
+from retorno.agencies.visibility import state_of
 from retorno.cases.models import Case
 from retorno.cases.service import get_case
 from retorno.db import utcnow
@@ -203,6 +204,8 @@ class ReturneeRow:
     case: Case
     profile: IntakeProfile
     placement: str | None
+    # The state as the reader is told it (`agencies.visibility.state_column`).
+    state: str
 
 
 def returnee_rows(session: Session, user: User, q: str) -> list[ReturneeRow]:
@@ -210,12 +213,12 @@ def returnee_rows(session: Session, user: User, q: str) -> list[ReturneeRow]:
     with the reader's own opportunities (another operator's placements are that operator's)."""
     folded = names.fold(q)
     rows = [
-        (case, profile)
-        for case, profile in service.returnees(session, user)
+        (case, profile, state)
+        for case, profile, state in service.returnees(session, user)
         if not folded or folded in names.fold(case.reference) or folded in names.fold(case.full_name)
     ]
     last: dict[int, str] = {}
-    ids = [case.id for case, _ in rows]
+    ids = [case.id for case, _, _ in rows]
     for start in range(0, len(ids), 5000):
         for case_id, status in session.execute(
             sa.select(Placement.case_id, Placement.status)
@@ -224,7 +227,7 @@ def returnee_rows(session: Session, user: User, q: str) -> list[ReturneeRow]:
             .order_by(Placement.id)
         ).all():
             last[case_id] = status
-    return [ReturneeRow(case, profile, last.get(case.id)) for case, profile in rows]
+    return [ReturneeRow(case, profile, last.get(case.id), state) for case, profile, state in rows]
 
 
 @pages.get(f"{BASE}/returnees", response_class=HTMLResponse)
@@ -346,6 +349,9 @@ def returnee_context(
     active, sectors = opportunity_choices(session)
     return {
         "case": case,
+        # Its state as the reader is told it (`agencies.visibility.state_of`): another operator's placements are
+        # that operator's.
+        "case_state": state_of(user, case),
         "profile": profile,
         "placements": [(p, o, explanation_view(p.explanation, named, locale)) for p, o in placed],
         "opportunities": active,

@@ -1,0 +1,94 @@
+"""Red team round 13, F12 (low/medium): FUNDAPRO took VE-VUELTA's returnee (intake: municipality, occupations, needs,
+work history; and the power to withdraw their consent) by stepping its own offer to 'accepted', with no reason and no
+one else's word, and VUELTA, which took the returnee in, was refused the intake. No step of a placement moves the intake
+now: the operator holding it (`IntakeProfile.operator_agency_id`) or the receiving authority hands it to another
+operator with a written reason, audited as `intake.transfer` (SPEC.md 4.6 need-to-know, 4.8 consent)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.audit.models import AuditRecord
+from retorno.cases.models import Case
+from retorno.db import utcnow
+from retorno.reintegration.models import Opportunity, Placement
+from tests.edit_helpers import INTAKE, OPPORTUNITY, returnee
+from tests.factories import Api, World, ok
+
+REASON = "la persona eligió la pasantía de FUNDAPRO, cerca de su casa"
+WITHDRAW = "la persona retira su consentimiento en la oficina"
+
+
+def _intake(api: Api, user: str, ref: str) -> int:
+    return int(api.get(user, f"/api/v1/cases/{ref}/intake").status_code)
+
+
+def _offered_by_fundapro(api: Api) -> tuple[str, int]:
+    """A returnee VUELTA took in (recorded the intake), offered a seat by FUNDAPRO's matching run."""
+    ref = returnee(api)["reference"]
+    seat = ok(api.post("op2.officer", "/api/v1/opportunities", OPPORTUNITY), 201)
+    ok(api.put("op.officer", f"/api/v1/cases/{ref}/intake", {**INTAKE, "preferences": [seat["reference"]]}))
+    ok(api.post("op2.officer", "/api/v1/matching/runs?mode=stable"), 201)
+    (offer,) = ok(api.get("op2.officer", f"/api/v1/cases/{ref}/placements"))
+    return ref, int(offer["id"])
+
+
+def test_an_operator_accepting_its_own_offer_does_not_take_the_intake(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    ref, offer = _offered_by_fundapro(api)
+    # The tester's door: FUNDAPRO records, itself, that the returnee accepted its offer.
+    ok(api.post("op2.officer", f"/api/v1/placements/{offer}", {"status": "accepted"}))
+    assert _intake(api, "op2.officer", ref) == 403 and _intake(api, "op.officer", ref) == 200
+    refused = api.post("op2.officer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": WITHDRAW})
+    assert refused.status_code == 403, refused.text
+    # Nor does it hand the intake to itself.
+    grab = api.post("op2.officer", f"/api/v1/cases/{ref}/intake/transfer", {"operator": "VE-FUNDAPRO",
+                                                                             "reason": REASON})
+    assert grab.status_code == 403 and grab.json()["error"]["code"] == "forbidden.intake.transfer", grab.text
+    assert _intake(api, "op2.officer", ref) == 403
+
+
+def test_the_operator_holding_the_intake_hands_it_over_with_a_reason_on_the_audit_trail(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    ref, offer = _offered_by_fundapro(api)
+    ok(api.post("op2.officer", f"/api/v1/placements/{offer}", {"status": "accepted"}))
+    path = f"/api/v1/cases/{ref}/intake/transfer"
+    assert api.post("op.officer", path, {"operator": "VE-FUNDAPRO"}).status_code == 422
+    assert api.post("op.officer", path, {"operator": "VE-FUNDAPRO", "reason": "  "}).status_code == 422
+    assert api.post("op.officer", path, {"operator": "MX-INM", "reason": REASON}).status_code == 404
+    ok(api.post("op.officer", path, {"operator": "ve-fundapro", "reason": REASON}))
+    assert _intake(api, "op2.officer", ref) == 200 and _intake(api, "op.officer", ref) == 403
+    (entry,) = session.execute(sa.select(AuditRecord).where(AuditRecord.action == "intake.transfer",
+                                                            AuditRecord.object_id == ref)).scalars()
+    assert entry.before == {"operator": "VE-VUELTA"} and entry.after["operator"] == "VE-FUNDAPRO"
+    assert REASON not in str(entry.after) and REASON not in str(entry.reason) and "reason_sha256" in entry.after
+    # The receiving authority may hand it back; the operator now holding it withdraws, the one before no longer.
+    again = api.post("saime.officer", path, {"operator": "VE-FUNDAPRO", "reason": REASON})
+    assert again.status_code == 409, again.text
+    ok(api.post("saime.officer", path, {"operator": "VE-VUELTA", "reason": "vuelve con VUELTA"}))
+    assert _intake(api, "op.officer", ref) == 200
+    refused = api.post("op2.officer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": WITHDRAW})
+    assert refused.status_code == 403, refused.text
+    ok(api.post("op.officer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": WITHDRAW}))
+
+
+def test_a_seat_taken_while_no_operator_holds_the_intake_gives_it_to_the_seat(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    ref = returnee(api)["reference"]
+    # The receiving authority took the returnee in; no operator has recorded the intake, so none holds it.
+    assert _intake(api, "op.officer", ref) == 200 and _intake(api, "op2.officer", ref) == 200
+    seat = ok(api.post("op2.officer", "/api/v1/opportunities", OPPORTUNITY), 201)
+    case_id = session.execute(sa.select(Case.id).where(Case.reference == ref)).scalar_one()
+    opportunity_id = session.execute(sa.select(Opportunity.id).where(
+        Opportunity.reference == seat["reference"])).scalar_one()
+    # An offer as FUNDAPRO's matching run makes it (the run needs an intake to match on).
+    offer = Placement(case_id=case_id, opportunity_id=opportunity_id, status="offered", offered_at=utcnow())
+    session.add(offer)
+    session.execute(sa.update(Case).where(Case.id == case_id).values(state="matched"))
+    session.commit()
+    ok(api.post("op2.officer", f"/api/v1/placements/{offer.id}", {"status": "accepted"}))
+    assert _intake(api, "op2.officer", ref) == 200 and _intake(api, "op.officer", ref) == 403
