@@ -32,6 +32,7 @@ from retorno.errors import InvalidInput
 from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeApproval, Passenger
 from retorno.flights.service import visible_flights
 from retorno.reintegration.models import PLACEMENT_STATES, FollowUp, FollowUpResidue, Opportunity, Placement
+from retorno.reintegration.service import WITHDRAWN
 from retorno.reporting import public
 from retorno.safeguards import ADULT_AGE, age_on
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
@@ -356,9 +357,25 @@ def _placements(scope: Scope, query: Query) -> Query:
     return _where(query.join(Case, Case.id == Placement.case_id), scope.cases, scope.placements)
 
 
+# A placement a withdrawal of consent ended (`reintegration.service._end_participation`: an offer declined, a seat
+# dropped, each with the reason `WITHDRAWN`) counts as it stood at the withdrawal: an offer declined so was offered, a
+# seat dropped so was accepted, or started when it had a start. Counted as it ended, the figures before and after a
+# withdrawal told anyone comparing two snapshots that a returnee under way had left the programme then (red team
+# round 13, F9), as the follow-up figures did before their residue (`FollowUpResidue`, round 11, RE8812 M1).
+_WITHDRAWN = Placement.reason == WITHDRAWN
+STATUS_COUNTED = sa.case(
+    (sa.and_(_WITHDRAWN, Placement.status == "declined"), "offered"),
+    (sa.and_(_WITHDRAWN, Placement.status == "dropped", Placement.started_on.is_(None)), "accepted"),
+    (sa.and_(_WITHDRAWN, Placement.status == "dropped"), "started"),
+    else_=Placement.status)
+
+
 def placements_by_status(session: Session, user: User | None) -> dict[str, int]:
+    """Placements by status in the reader's figures (None: the public's), those a withdrawal ended as they stood
+    then (`STATUS_COUNTED`)."""
     scope = Scope(None, None) if user is None else scope_of(session, user)
-    query = _placements(scope, sa.select(Placement.status, sa.func.count()).group_by(Placement.status))
+    counted = _placements(scope, sa.select(STATUS_COUNTED.label("status"))).subquery()
+    query = sa.select(counted.c.status, sa.func.count()).group_by(counted.c.status)
     return dict(session.execute(query).all())
 
 
