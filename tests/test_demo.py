@@ -330,6 +330,41 @@ def test_a_minor_left_waiting_alone_is_found_from_the_screening_on(demo: Demo) -
     assert f"case {screened}" in found and f"case {registered}" not in found, found
 
 
+def test_a_minor_left_behind_by_every_adult_is_found(demo: Demo) -> None:
+    """Red team round 13, F7: a minor found not a national whose household's adults all went on a manifest (or flew),
+    none staying with her, and nothing on record: the check names her."""
+    today = datetime.now(UTC).date()
+
+    def change(session: Session) -> str:
+        gone = {"manifested", "boarded", "arrived", "reintegration_intake", "matched", "placed", "closed"}
+        for _, _, members in _households(session):
+            minors = [m for m in members if not adult_on(m.birth_date, today)]
+            adults = [m for m in members if adult_on(m.birth_date, today)]
+            if minors and adults and all(a.state in gone for a in adults):
+                minors[0].state = "not_national"
+                return minors[0].reference
+        raise AssertionError("no household whose adults all went on a manifest or flew")
+
+    report, minor = _checked(demo, change)
+    assert f"case {minor}" in [f.subject for f in report.problems("minors_with_an_adult")]
+
+
+def test_two_records_of_one_person_on_manifests_are_found(demo: Demo) -> None:
+    """Red team round 13, F5: a passenger's cédula recorded on another passenger (of the same or another manifest of
+    a flight not yet flown) makes them one person holding two seats; so does a possible duplicate undecided."""
+    def change(session: Session) -> str:
+        first, second = session.execute(sa.select(Case).join(Passenger, Passenger.case_id == Case.id)
+                                        .join(Flight, Flight.id == Passenger.flight_id)
+                                        .where(Flight.state.in_(("proposed", "accepted", "manifest_locked")),
+                                               Passenger.approval.in_(("proposed", "approved")))
+                                        .order_by(Case.id).limit(2)).scalars().all()
+        second.national_id = first.national_id
+        return f"{first.reference} {second.reference}"
+
+    report, changed = _checked(demo, change)
+    assert [f.subject for f in report.problems("one_seat")] == ["cases " + ", ".join(sorted(changed.split()))]
+
+
 def test_a_flight_boarding_now_agrees_and_a_boarded_state_elsewhere_is_found(demo: Demo) -> None:
     """Someone the door recorded aboard a flight not yet departed is 'boarded' (as `retorno bench load` leaves
     flights); the same record still 'manifested', or 'boarded' on no flight at all, is found."""

@@ -149,3 +149,39 @@ def test_a_need_above_the_one_counted_is_a_violation(passengers: list[TravellerF
     assert {v.case_reference for v in found} == {
         p.reference for p in passengers if p.reference in counted and p.medical_escorts > counted[p.reference]}
     assert all(v.rule == safeguards.MEDICAL_ESCORT for v in found)
+
+
+@given(st.lists(st.tuples(st.sampled_from([None, "RF-1", "RF-2"]), st.booleans(), st.booleans()), max_size=4),
+       st.booleans())
+def test_one_seat_rule(others: list[tuple[str | None, bool, bool]], both_listed: bool) -> None:
+    """Red team round 13, F5: another record of the person (linked, or an undecided possible duplicate) holding a
+    seat on a flight not yet flown, or listed on the same manifest, stops the passenger; one holding none does not.
+    Another agency's record is never named."""
+    records = tuple(safeguards.OtherRecord(f"MX-2026-{i:06d}", flight, same, undecided)
+                    for i, (flight, same, undecided) in enumerate(others))
+    person = TravellerFacts("MX-2026-999999", None, date(1990, 1, 1), (), True, True, None, True,
+                            verified_by_state="VEN", other_records=records)
+    aboard = [person.reference] + ([records[0].reference] if both_listed and records else [])
+    found = safeguards.one_seat(person, "RF-1", aboard)
+    expected = [r for r in records if r.flight is not None or r.reference in aboard]
+    assert bool(found) == bool(expected) and all(v.rule == "one_seat" for v in found)
+    said = " ".join(str(v) for v in found)
+    for record_ in expected:
+        # Named where the reader reads it (this manifest, or the agency's own record); another agency's, never.
+        here = record_.reference in aboard or record_.flight == "RF-1"
+        assert (record_.reference in said) == (here or record_.same_agency), said
+    told = " ".join(str(safeguards.as_told(v, reads_protection=False)) for v in found)
+    assert not any(r.reference in told for r in records) and "RF-" not in told
+    assert bool(safeguards.may_be_approved(person, FLIGHT_DAY, "VEN", flight="RF-1")) == any(
+        r.flight is not None for r in records)
+
+
+def test_a_minor_staying_behind_splits_the_household() -> None:
+    """Red team round 13, F7: a minor of the household who stays behind (not a national, withdrawn...) is a split a
+    supervisor decides; an adult staying behind is not (SPEC.md 4.3: one leaving the process lets the others go)."""
+    child = HouseholdMember("C1", "A/H1", None, date(FLIGHT_DAY.year - 7, 1, 1), "not_national")
+    adult = HouseholdMember("C2", "A/H1", None, date(1980, 1, 1), "withdrawn")
+    (violation,) = safeguards.family_unity("RF-1", [child, adult], frozenset(), FLIGHT_DAY)
+    assert (violation.rule, violation.case_reference) == ("family_unity", "C1")
+    assert "stays behind" in str(violation)
+    assert safeguards.family_unity("RF-1", [child, adult], frozenset({"A/H1"}), FLIGHT_DAY) == []

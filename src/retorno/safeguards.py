@@ -27,6 +27,7 @@ VALID_DOCUMENT = "valid_document"
 CAPACITY = "capacity"
 MEDICAL_ESCORT = "medical_escort"
 VERIFIED_IDENTITY = "verified_identity"
+ONE_SEAT = "one_seat"
 
 ADULT_AGE = 18
 # The identity the receiving side verifies and approves (SPEC.md section 4.4): any change to one
@@ -60,6 +61,21 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class OtherRecord:
+    """Another record of a traveller's person, as the one-seat rule (`one_seat`) reads it: linked to the traveller's
+    record as the same person (`cases.facts.same_person`: a cédula, a registry record, a document, a supervisor's
+    `same_person`), or of a possible duplicate no supervisor has decided (`undecided`: the person may be one, as a
+    concern or a medical need of it holds them, SPEC.md 4.1). `flight`: the flight not yet flown on whose manifest it
+    holds a seat (None: none). `same_agency`: whether the traveller's agency holds it (else it is told as another
+    agency's, never by its reference or flight: safeguard 6)."""
+
+    reference: str
+    flight: str | None
+    same_agency: bool
+    undecided: bool = False
+
+
+@dataclass(frozen=True)
 class TravellerFacts:
     """What the safeguards need to know about one person who may travel."""
 
@@ -84,6 +100,8 @@ class TravellerFacts:
     identity_changed_since_verification: bool = False
     # The country of the receiving authority whose decision verified the nationality (None: not verified).
     verified_by_state: str | None = None
+    # The other records of the person (linked, or of an undecided possible duplicate), and the seats they hold.
+    other_records: tuple[OtherRecord, ...] = ()
 
     def is_minor(self, on: date) -> bool:
         return is_minor(self.birth_date, on)
@@ -193,9 +211,13 @@ def _distinct(violations: Iterable[Violation]) -> list[Violation]:
 
 def as_told(violation: Violation, *, reads_protection: bool) -> Violation:
     """A broken rule as its reader may be told it (safeguard 6): that a person's protection screening is not
-    cleared is for every party to know; which concern is open, only for those who read screenings."""
-    if violation.rule != NON_REFOULEMENT or reads_protection:
+    cleared is for every party to know; which concern is open, only for those who read screenings. That another
+    record of the person holds a seat (`one_seat`) is told to all, which record and where only to those who read
+    screenings (the sending side's officers and supervisors, who read the possible duplicates too)."""
+    if reads_protection or violation.rule not in (NON_REFOULEMENT, ONE_SEAT):
         return violation
+    if violation.rule == ONE_SEAT:
+        return Violation(ONE_SEAT, violation.case_reference, ONE_SEAT_TOLD)
     return Violation(NON_REFOULEMENT, violation.case_reference, "the sending side's protection screening is not "
                      "cleared")
 
@@ -257,16 +279,66 @@ def nationality_and_document(person: TravellerFacts, travel_date: date, receivin
     return found
 
 
-def may_be_approved(person: TravellerFacts, travel_date: date, receiving_state: str | None) -> list[Violation]:
-    """Whether the receiving side (of `receiving_state`) may approve one passenger."""
+def may_be_approved(person: TravellerFacts, travel_date: date, receiving_state: str | None, *,
+                    flight: str | None = None) -> list[Violation]:
+    """Whether the receiving side (of `receiving_state`) may approve one passenger (of `flight`, when one is
+    concerned): no other record of the person holds a seat (`one_seat`)."""
     return _distinct(protection(person, receiving_state) + nationality_and_document(person, travel_date,
-                                                                                     receiving_state))
+                                                                                     receiving_state)
+                     + one_seat(person, flight))
 
 
-def may_board(person: TravellerFacts, receiving_state: str) -> list[Violation]:
+def may_board(person: TravellerFacts, receiving_state: str, *, flight: str | None = None) -> list[Violation]:
     """Whether one person may board a flight to `receiving_state`: protection is checked again at the aircraft
-    door, and that the state the flight goes to is the one that verified them."""
-    return _distinct(protection(person, receiving_state) + returned_to_verifier(person, receiving_state))
+    door, that the state the flight goes to is the one that verified them, and that they hold one seat."""
+    return _distinct(protection(person, receiving_state) + returned_to_verifier(person, receiving_state)
+                     + one_seat(person, flight))
+
+
+# The one-seat rule as it is told (`one_seat`): naming the other record and its flight only when the traveller's own
+# agency holds it, or when it is on the very manifest the reader reads.
+SAME_PERSON_HERE = "case %(other)s, the same person, is on this manifest too: one person holds one seat"
+SAME_PERSON_ELSEWHERE = ("the same person holds a seat on flight %(flight)s (case %(other)s): one person holds one "
+                         "seat")
+DUPLICATE_HERE = ("case %(other)s, a possible duplicate no supervisor has decided, is on this manifest too: one "
+                  "person holds one seat until a supervisor decides they are two people")
+DUPLICATE_ELSEWHERE = ("case %(other)s, a possible duplicate no supervisor has decided, holds a seat on flight "
+                       "%(flight)s: one person holds one seat until a supervisor decides they are two people")
+SAME_PERSON_ANOTHER_AGENCY = ("the same person holds a seat on a manifest another agency holds: one person holds one "
+                              "seat")
+DUPLICATE_ANOTHER_AGENCY = ("a possible duplicate another agency holds has a seat on a manifest: one person holds "
+                            "one seat until a supervisor of each agency decides they are two people")
+# ... and to whoever reads neither possible duplicates nor protection screenings (`as_told`).
+ONE_SEAT_TOLD = ("another record of the same person, or of a possible duplicate no supervisor has decided, holds a "
+                 "seat on a flight not yet flown: one person holds one seat")
+
+
+def one_seat(person: TravellerFacts, flight: str | None, aboard: Iterable[str] = ()) -> list[Violation]:
+    """One person holds one seat (SPEC.md 4.4, the identity approved is the identity verified): no other record of
+    the person (`TravellerFacts.other_records`: linked as the same person, or of a possible duplicate no supervisor
+    has decided, who may be them) holds a seat on a flight not yet flown, this one or another. Else the door boards
+    two people under one verified identity, and the second may be anyone (red team round 13, F5).
+
+    `flight`: the flight whose manifest is checked (None: none in particular); `aboard`: the references on that
+    manifest as it would be, whose records are found there even before they hold their seat (two added at once).
+    """
+    here = set(aboard)
+    found = []
+    for other in person.other_records:
+        on_this = other.reference in here or (flight is not None and other.flight == flight)
+        if not on_this and other.flight is None:
+            continue
+        if on_this:
+            template = DUPLICATE_HERE if other.undecided else SAME_PERSON_HERE
+        elif other.same_agency:
+            template = DUPLICATE_ELSEWHERE if other.undecided else SAME_PERSON_ELSEWHERE
+        else:
+            template = DUPLICATE_ANOTHER_AGENCY if other.undecided else SAME_PERSON_ANOTHER_AGENCY
+        found.append(Violation(ONE_SEAT, person.reference, template,
+                               {"other": other.reference, "flight": other.flight} if template in (
+                                   SAME_PERSON_HERE, SAME_PERSON_ELSEWHERE, DUPLICATE_HERE, DUPLICATE_ELSEWHERE)
+                               else {}))
+    return _distinct(found)
 
 
 @dataclass(frozen=True)
@@ -284,12 +356,19 @@ class FlightFacts:
 
 @dataclass(frozen=True)
 class HouseholdMember:
-    """A member of a passenger's household who is still to travel, and the flight they are on, if any."""
+    """A member of a passenger's household who is still to travel, and the flight they are on, if any; or a minor of
+    it who stays behind (`stays_behind`: the case's state, one that does not travel, `STAYING_BEHIND`)."""
 
     reference: str
     household: str
     flight: str | None
     birth_date: date
+    stays_behind: str | None = None
+
+
+# The states of a case that does not travel with its household, before boarding: an exit (SPEC.md 3). A minor of a
+# household in one of them stays behind when an adult of it flies (`family_unity`, red team round 13, F7).
+STAYING_BEHIND = ("withdrawn", "not_national", "unfit_to_fly", "no_show")
 
 
 @dataclass(frozen=True)
@@ -366,11 +445,25 @@ def children(passengers: Sequence[TravellerFacts], on: date) -> list[Violation]:
 
 
 def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
-                 split_households: frozenset[str]) -> list[Violation]:
-    """Safeguard 3: a household goes on one flight unless a supervisor has split it with a reason."""
+                 split_households: frozenset[str], departure: date | None = None) -> list[Violation]:
+    """Safeguard 3: a household goes on one flight unless a supervisor has split it with a reason.
+
+    Its members still to travel go on it; and a minor of the household who stays behind, in a state that does not
+    travel (not a national, withdrawn, unfit to fly, a no-show: `STAYING_BEHIND`), is separated from the household's
+    passengers as much as one left off: that too is a supervisor's split with a written reason (SPEC.md 4.2, 4.3),
+    never the consequence of another side's decision or an officer's withdrawal (red team round 13, F7). A minor on
+    `departure` (the flight's date; None: no minor is told apart, every member staying behind counts)."""
     found = []
     for m in members:
         if m.household in split_households or m.flight == flight_reference:
+            continue
+        if m.stays_behind is not None:
+            if departure is None or is_minor(m.birth_date, departure):
+                found.append(Violation(
+                    FAMILY_UNITY, m.reference,
+                    "household %(household)s would be split: this minor stays behind ('%(state)s') while the "
+                    "household's passengers fly; a supervisor must record a reason to split it",
+                    {"household": m.household, "state": Term("case_state", m.stays_behind)}))
             continue
         if m.flight:
             found.append(Violation(
@@ -392,11 +485,14 @@ def manifest(facts: ManifestFacts) -> list[Violation]:
     departing, so that no state a manifest rests in holds what no manifest may hold.
     """
     found: list[Violation] = []
+    aboard = [p.reference for p in facts.passengers]
     for p in facts.passengers:
         found.extend(_distinct(protection(p, facts.flight.receiving_state)
-                               + nationality_and_document(p, facts.flight.departure, facts.flight.receiving_state)))
+                               + nationality_and_document(p, facts.flight.departure, facts.flight.receiving_state)
+                               + one_seat(p, facts.flight.reference, aboard)))
     found.extend(children(facts.passengers, facts.flight.departure))
-    found.extend(family_unity(facts.flight.reference, facts.household_members, facts.split_households))
+    found.extend(family_unity(facts.flight.reference, facts.household_members, facts.split_households,
+                              facts.flight.departure))
     found.extend(capacity(facts.flight, facts.passengers))
     return found
 

@@ -129,7 +129,11 @@ def test_every_door_refuses_a_person_a_flag_holds_with_the_protection_code(
              for i, born in enumerate(("1971-03-23", "1973-07-25", "1977-11-27"))]
     for twin in twins:
         api.screen(twin["reference"], ["pending_asylum_claim"])
-    waiting, proposed, locked = (_rosa(api)["reference"] for _ in range(3))
+    # Three Rosas born apart: of one birth date they would be possible duplicates of one another, one person who holds
+    # one seat (`safeguards.one_seat`, red team round 13, F5), and two of them are put on manifests here.
+    waiting, proposed, locked = (api.ready_case(national_id=None, given_names="Rosa Elena", first_surname="Peña",
+                                                second_surname="Rodríguez", birth_date=born)["reference"]
+                                 for born in ("1990-05-17", "1962-08-09", "1966-10-12"))
     flight = _on_flight(api, proposed)
     departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     boarding = api.build_manifest([locked], departure=departure)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -20,6 +20,7 @@ from retorno.db import RAW_WRITES, among
 from retorno.documents.models import TravelDocument
 from retorno.errors import Message, Term
 from retorno.safeguards import IDENTITY_FIELDS, TravellerFacts, held_elsewhere, identity_fingerprint, own_steps
+from retorno.safeguards import OtherRecord as OtherRecordFact
 from retorno.screening.models import (
     CONCERNS,
     BestInterestsDetermination,
@@ -423,15 +424,21 @@ def protection_status(session: Session, case_ids: Sequence[int]
     return _protection(session, case_ids)[0]
 
 
-def _protection(session: Session, case_ids: Sequence[int], agencies: Mapping[int, int] | None = None
+# `_people_alike`: the other records of each person, their undecided possible duplicates, and those duplicates' records.
+_Alike = tuple[dict[int, dict[int, OtherRecord]], dict[int, dict[int, tuple[str, int]]],
+               dict[int, dict[int, OtherRecord]]]
+
+
+def _protection(session: Session, case_ids: Sequence[int], agencies: Mapping[int, int] | None = None,
+                alike: _Alike | None = None
                 ) -> tuple[dict[int, tuple[bool, tuple[Term | Message, ...], int]], set[int]]:
     """`protection_status`, and the cases whose person's medical need is more than the records of the case's own
     agency ask for (`_person_escorts` over those alone): a need another agency recorded, whose figure a refusal to
     this agency's officials does not tell (red team round 10, M2). `agencies`: the agency of cases the caller holds
-    the records of (the others are read)."""
+    the records of (the others are read); `alike`: `_people_alike` of `case_ids`, when the caller has it."""
     if not case_ids:
         return {}, set()
-    links, flagged, theirs = _people_alike(session, case_ids)
+    links, flagged, theirs = alike if alike is not None else _people_alike(session, case_ids)
     people = list(dict.fromkeys([*case_ids, *sorted({o for others in links.values() for o in others})]))
     duplicates = sorted({other for others in flagged.values() for other in others})
     everyone = people + sorted(set(duplicates).union(*theirs.values()) - set(people))
@@ -506,9 +513,7 @@ def _person_escorts(medical: dict[int, int], case_id: int, links: dict[int, dict
     return max((medical.get(record_, 0) for record_ in records | alike), default=0)
 
 
-def _people_alike(session: Session, case_ids: Sequence[int]
-                  ) -> tuple[dict[int, dict[int, OtherRecord]], dict[int, dict[int, tuple[str, int]]],
-                             dict[int, dict[int, OtherRecord]]]:
+def _people_alike(session: Session, case_ids: Sequence[int]) -> _Alike:
     """For `case_ids`: the other records of each person (`same_person`), the undecided possible duplicates of any of
     those records (`undecided_duplicates`), and the possible duplicates' own other records."""
     links = same_person(session, list(case_ids))
@@ -516,6 +521,54 @@ def _people_alike(session: Session, case_ids: Sequence[int]
     flagged = undecided_duplicates(session, people)
     duplicates = sorted({other for others in flagged.values() for other in others})
     return links, flagged, (same_person(session, duplicates) if duplicates else {})
+
+
+def _records_of_person(case_id: int, agency: int | None, alike: _Alike) -> dict[int, tuple[str, bool, bool]]:
+    """The other records of `case_id`'s person, as the one-seat rule reads them (`safeguards.one_seat`): (reference,
+    whether `agency` holds it, whether only an undecided possible duplicate ties it) per record: those linked as the
+    same person, and the records of the possible duplicates no supervisor has decided of any of them (the link that
+    holds the person back for a concern or a medical need: `_protection`, `_person_escorts`)."""
+    links, flagged, theirs = alike
+    own = links.get(case_id, {})
+    found = {other: (seen.reference, seen.same_agency, False) for other, seen in own.items()}
+    for record_ in (case_id, *own):
+        for other, (reference, held_by) in flagged.get(record_, {}).items():
+            if other == case_id or other in found:
+                continue
+            found[other] = (reference, held_by == agency, True)
+            for further, seen in theirs.get(other, {}).items():
+                if further != case_id and further not in found:
+                    # A record of the duplicate's person: its agency read from the duplicate's side.
+                    found[further] = (seen.reference, seen.same_agency and held_by == agency, True)
+    return found
+
+
+# Per case holding a seat on a flight not yet flown (an active passenger), that flight's reference: the seat the
+# one-seat rule counts (`safeguards.one_seat`). Cases do not depend on flights: `flights.service` sets it.
+SEATS_HELD: list[Callable[[Session, Sequence[int]], dict[int, str]]] = []
+
+
+def seats_held(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
+    """`SEATS_HELD`, asked of `case_ids`."""
+    found: dict[int, str] = {}
+    for finder in SEATS_HELD:
+        found.update(finder(session, case_ids))
+    return found
+
+
+def other_records(session: Session, cases: Sequence[Case], alike: _Alike | None = None
+                  ) -> dict[int, tuple[OtherRecordFact, ...]]:
+    """Per case with another record of its person (`_records_of_person`), those records with the seat each holds:
+    the facts of the one-seat rule (`TravellerFacts.other_records`)."""
+    if not cases:
+        return {}
+    alike = alike if alike is not None else _people_alike(session, [c.id for c in cases])
+    records = {case.id: _records_of_person(case.id, case.agency_id, alike) for case in cases}
+    everyone = sorted({other for found in records.values() for other in found})
+    seats = seats_held(session, everyone) if everyone else {}
+    return {case_id: tuple(OtherRecordFact(reference, seats.get(other), same_agency, undecided)
+                           for other, (reference, same_agency, undecided) in sorted(found.items()))
+            for case_id, found in records.items() if found}
 
 
 def medical_escorts(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
@@ -614,7 +667,9 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     ids = [c.id for c in cases]
     if not ids:
         return {}
-    protection, need_elsewhere = _protection(session, ids, {c.id: c.agency_id for c in cases})
+    alike = _people_alike(session, ids)
+    protection, need_elsewhere = _protection(session, ids, {c.id: c.agency_id for c in cases}, alike)
+    others = other_records(session, cases, alike)
     latest_verified = _latest_verified(session, ids)
     verified = {cid: fingerprint for cid, (fingerprint, _) in latest_verified.items()}
     fingerprints = {case.id: case_fingerprint(case) for case in cases}
@@ -649,6 +704,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
             document_number=doc.number if doc else None,
             identity_changed_since_verification=case.id in verified and verified[case.id] != fingerprint,
             verified_by_state=latest_verified[case.id][1] if case.id in latest_verified else None,
+            other_records=others.get(case.id, ()),
         )
         if any(held_elsewhere(concern) for concern in open_concerns):
             linked.note_seen(session, case.reference, told=not own_steps(facts[case.id]))

@@ -402,14 +402,16 @@ def transition(session: Session, by: User | None, case: Case, target: str, *, ac
     session.flush()
     record(session, by, action, "case", case.reference,
            before={"state": before}, after={"state": target, **(extra or {})}, reason=reason)
-    if before in lifecycle.ACCOMPANYING and target not in lifecycle.ACCOMPANYING and case.household_id is not None:
+    leaves = before in lifecycle.ACCOMPANYING and target not in lifecycle.ACCOMPANYING
+    if (leaves or target == "manifested") and case.household_id is not None:
         for react in HOUSEHOLD_REACTIONS:
             react(session, by, case)
 
 
 # Reactions of a higher layer to a member leaving the household's waiting (`lifecycle.ACCOMPANYING`: withdrawn,
-# unfit to fly, not a national, a no-show, arrived): `travel.service` registers the unaccompanied-child concern of
-# the minors the last adult leaves alone (SPEC.md 4.2), which `transition` runs, whichever door moved the case.
+# unfit to fly, not a national, a no-show, arrived), or going on a manifest (leaving the minors of the household who
+# stay behind): `travel.service` registers the unaccompanied-child concern of the minors the last adult leaves alone
+# (SPEC.md 4.2), which `transition` runs, whichever door moved the case.
 # (`transition_many` moves cases between reintegration states only, none of them waiting.)
 HOUSEHOLD_REACTIONS: list[Callable[[Session, User | None, Case], None]] = []
 

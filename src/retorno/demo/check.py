@@ -21,11 +21,19 @@ hide itself here. What it checks, each rule named in the report:
   household on the same flight, or a best-interests determination; every minor still waiting,
   from the screening on, belongs to a household with an adult waiting (or at the aircraft's door),
   or has a determination or an unaccompanied-child concern on record (open, or closed by a
-  supervisor's written resolution). The product guarantees it from the screening on: a screening
+  supervisor's written resolution); and so does every minor who stays behind (not a national, withdrawn,
+  unfit to fly, a no-show) while every adult of the household has gone on a manifest, aboard or arrived,
+  none staying behind or waiting off the manifests with them (red team round 13, F7). The product
+  guarantees it from the screening on: a screening
   of such a minor names the concern, and the last adult leaving the household's waiting (withdrawn,
   unfit to fly, not a national, a no-show, arrived), or a birth date corrected into a minor's,
   raises it in the same transaction (`screening.service`, `travel.service`); a registered case
   is not yet screened;
+- `one_seat`: one person holds one seat: no two records of one person are on manifests of flights not yet
+  flown (this one or two), records being one person when they share a cédula (its digits), a registry record
+  verified by one receiving authority, a travel document (issuing state and number), a declared document
+  number (declared or filed), or a supervisor's decision that they are the same person, or are a possible
+  duplicate no supervisor has decided (the person may be one; red team round 13, F5);
 - `cleared_and_verified`: everyone on a manifest or aboard a flight was screened, has no concern
   open (on this record or another record with the same cédula, whatever its letter, or verified by the same receiving
   authority against the same registry record, however spelled), was verified by the receiving
@@ -60,7 +68,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency
 from retorno.audit.verify import verify_chain
-from retorno.cases.models import Case, Household, national_id_digits
+from retorno.cases.models import Case, Household, PossibleDuplicate, national_id_digits
 from retorno.db import utcnow
 from retorno.documents.models import TravelDocument
 from retorno.flights.models import Flight, HouseholdSplit, Passenger
@@ -70,11 +78,12 @@ from retorno.verification.models import VerificationDecision, VerificationReques
 from retorno.verification.records import record_digits
 
 CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
-          "cleared_and_verified", "states_agree", "concerns_listed", "identifiers_ascii", "audit_chain")
+          "one_seat", "cleared_and_verified", "states_agree", "concerns_listed", "identifiers_ascii", "audit_chain")
 # Written out here rather than imported, so that the check states its own reading of the lifecycle.
 WAITING = ("registered", "screened", "verification_requested", "verified", "documented", "ready", "manifested")
 ARRIVED = ("arrived", "reintegration_intake", "matched", "placed", "closed")
 ON_MANIFEST = ("proposed", "approved")
+STAYING_BEHIND = ("withdrawn", "not_national", "unfit_to_fly", "no_show")
 FLOWN = ("departed", "arrived")
 NOT_YET_FLOWN = ("proposed", "accepted", "manifest_locked")
 
@@ -278,6 +287,8 @@ def check_demo(session: Session) -> CheckReport:
         _minors_aboard(demo, report, flight, how, cases)
         _cleared_and_verified(demo, report, flight, how, cases)
     _minors_waiting(demo, report)
+    _minors_behind(demo, report)
+    _one_seat(session, demo, report, travelling)
     _states(demo, report, travelling)
     _concerns_listed(demo, report)
     _identifiers_ascii(session, report)
@@ -368,6 +379,92 @@ def _minors_waiting(demo: _Demo, report: CheckReport) -> None:
         report.add("minors_with_an_adult", f"case {person.reference}",
                    "a minor waiting with no adult of their household waiting with them, no best-interests "
                    "determination and no unaccompanied-child concern on record")
+
+
+def _minors_behind(demo: _Demo, report: CheckReport) -> None:
+    """A minor who stays behind, whom every adult of the household has left (gone on a manifest, aboard, arrived):
+    a determination or the unaccompanied-child concern on record."""
+    today = utcnow().date()
+    staying = (*(state for state in WAITING if state != "manifested"), *STAYING_BEHIND)
+    for person in sorted(demo.people.values(), key=lambda p: p.reference):
+        if person.state not in STAYING_BEHIND or person.household is None or adult_on(person.birth_date, today):
+            continue
+        adults = [m for m in demo.members[person.household] if adult_on(m.birth_date, today)]
+        report.examined["minors_with_an_adult"] += 1
+        if not adults or any(m.state in staying for m in adults):
+            continue
+        if (person.id in demo.determinations or "unaccompanied_child" in demo.open_concerns[person.id]
+                or "unaccompanied_child" in demo.raised[person.id]):
+            continue
+        report.add("minors_with_an_adult", f"case {person.reference}",
+                   f"a minor staying behind ('{person.state}') whom every adult of the household has left, with no "
+                   "best-interests determination and no unaccompanied-child concern on record")
+
+
+def _people_as_one(session: Session, demo: _Demo) -> dict[int, int]:
+    """Per case, one case standing for its person: records sharing a cédula's digits, a registry record one receiving
+    authority verified, a travel document, a declared document number, or a pair of possible duplicates decided the
+    same person or not decided at all (`same_person` or NULL) are one, transitively."""
+    parent = {pid: pid for pid in demo.people}
+
+    def root(pid: int) -> int:
+        while parent[pid] != pid:
+            parent[pid] = parent[parent[pid]]
+            pid = parent[pid]
+        return pid
+
+    def join(ids: Iterable[int]) -> None:
+        first: int | None = None
+        for pid in ids:
+            if pid not in parent:
+                continue
+            if first is None:
+                first = root(pid)
+            else:
+                parent[root(pid)] = first
+
+    keys: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for person in demo.people.values():
+        if national_id_digits(person.national_id):
+            keys[("cedula", national_id_digits(person.national_id))].append(person.id)
+    for case_id, agency_id, record in session.execute(
+            sa.select(VerificationRequest.case_id, VerificationRequest.receiving_agency_id,
+                      VerificationDecision.registry_record)
+            .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+            .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record.is_not(None))):
+        keys[("record", str(agency_id), record_digits(str(record)))].append(case_id)
+    for case_id, state, number in session.execute(
+            sa.select(TravelDocument.case_id, TravelDocument.issuing_state, TravelDocument.number)):
+        keys[("document", str(state), str(number))].append(case_id)
+        keys[("number", str(number))].append(case_id)
+    for case_id, declared in session.execute(sa.select(Case.id, Case.declared_document_number)
+                                             .where(Case.declared_document_number.is_not(None))):
+        keys[("number", str(declared))].append(case_id)
+    for ids in keys.values():
+        join(ids)
+    for case_id, other_id in session.execute(
+            sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id)
+            .where(sa.or_(PossibleDuplicate.decision.is_(None), PossibleDuplicate.decision == "same_person"))):
+        join((case_id, other_id))
+    return {pid: root(pid) for pid in demo.people}
+
+
+def _one_seat(session: Session, demo: _Demo, report: CheckReport, travelling: dict[int, tuple[str, set[int]]]
+              ) -> None:
+    person_of = _people_as_one(session, demo)
+    seats: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for flight_id, (_, cases) in sorted(travelling.items()):
+        flight = demo.flights[flight_id]
+        if flight.state not in NOT_YET_FLOWN:
+            continue
+        for case_id in cases:
+            report.examined["one_seat"] += 1
+            seats[person_of[case_id]].append((demo.people[case_id].reference, flight.reference))
+    for held in seats.values():
+        if len(held) > 1:
+            report.add("one_seat", "cases " + ", ".join(sorted(ref for ref, _ in held)),
+                       "records of one person (or of a possible duplicate no supervisor has decided) hold "
+                       f"{len(held)} seats: " + ", ".join(f"{ref} on {flight}" for ref, flight in sorted(held)))
 
 
 def _cleared_and_verified(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases: set[int]) -> None:

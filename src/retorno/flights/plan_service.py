@@ -18,16 +18,16 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action
-from retorno.cases.facts import protection_status, verifying_states
+from retorno.cases.facts import other_records, protection_status, verifying_states
 from retorno.cases.models import Case
 from retorno.cases.service import visible_cases
 from retorno.config import Settings
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, Message, NotFound
 from retorno.flights import planner
-from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
+from retorno.flights.models import ACTIVE_APPROVALS, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import add_passengers, get_flight, manifest_locked, set_flight_staff, visible_flights
-from retorno.safeguards import is_minor
+from retorno.safeguards import STAYING_BEHIND, is_minor
 from retorno.screening.models import BestInterestsDetermination
 
 STILL_TO_TRAVEL = ("registered", "screened", "verification_requested", "verified", "documented", "ready",
@@ -53,11 +53,39 @@ def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[s
         sa.select(Case.household_id, sa.func.count()).where(
             Case.household_id.in_(households), Case.state.in_(STILL_TO_TRAVEL), Case.state != "ready")
         .group_by(Case.household_id)).all()) if households else {}
+    # A household with a minor who stays behind (an exit: `safeguards.STAYING_BEHIND`) travels only once a supervisor
+    # split it (`safeguards.family_unity`, red team round 13, F7).
+    today = utcnow().date()
+    split = set(session.execute(sa.select(HouseholdSplit.household_id)
+                                .where(HouseholdSplit.household_id.in_(households))).scalars()) if households else set()
+    behind = {household_id for household_id, birth in session.execute(
+        sa.select(Case.household_id, Case.birth_date).where(
+            Case.household_id.in_(households - split), Case.state.in_(STAYING_BEHIND)))
+        if is_minor(birth, today)} if households else set()
+    # One person holds one seat (`safeguards.one_seat`): a record whose person holds a seat already, or has another
+    # record ready and taken first, is left off, with its household.
+    others = other_records(session, ready)
+    taken: set[str] = set()
+    doubled: set[int | str] = set()
+    for case in ready:
+        records = others.get(case.id, ())
+        if any(o.flight is not None or o.reference in taken for o in records):
+            doubled.add(case.household_id or case.reference)
+        taken.add(case.reference)
     chosen, left = [], {}
     for case in ready:
         if case.household_id in waiting:
             left[case.reference] = ("household_not_ready",
                                     Message("case %(case)s: other members of the household are not ready yet",
+                                            {"case": case.reference}))
+        elif case.household_id in behind:
+            left[case.reference] = ("minor_stays_behind",
+                                    Message("case %(case)s: a minor of the household stays behind; a supervisor "
+                                            "splits the household first", {"case": case.reference}))
+        elif (case.household_id or case.reference) in doubled:
+            left[case.reference] = ("one_seat",
+                                    Message("case %(case)s: another record of the same person (or of a possible "
+                                            "duplicate no supervisor has decided) holds or takes a seat",
                                             {"case": case.reference}))
         else:
             chosen.append(case)

@@ -26,7 +26,7 @@ from retorno.agencies.service import agency_by_code
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
-from retorno.cases.facts import household_key, same_person, traveller_facts
+from retorno.cases.facts import SEATS_HELD, household_key, same_person, traveller_facts
 from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
@@ -284,6 +284,22 @@ def active_passenger_case(session: Session, flight: Flight, reference: str) -> C
     ).scalars().first()
 
 
+def seats_held(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
+    """Per case holding a seat on a flight not yet flown (an active passenger: proposed or approved, boarded too), that
+    flight's reference: the seat the one-seat rule counts (`cases.facts.SEATS_HELD`, `safeguards.one_seat`)."""
+    found: dict[int, str] = {}
+    ids = sorted(set(case_ids))
+    for chunk in (ids[i:i + 5000] for i in range(0, len(ids), 5000)):
+        found.update((case_id, flight) for case_id, flight in session.execute(
+            sa.select(Passenger.case_id, Flight.reference).join(Flight, Flight.id == Passenger.flight_id)
+            .where(among(Passenger.case_id, chunk), Passenger.approval.in_(ACTIVE),
+                   Flight.state.in_(NOT_YET_FLOWN))))
+    return found
+
+
+SEATS_HELD.append(seats_held)
+
+
 def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
                    passengers_per_escort: int) -> safeguards.ManifestFacts:
     facts = traveller_facts(session, cases)
@@ -293,21 +309,25 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
     if household_ids:
         # The members' columns the rule is made of, not their records: most are the manifest's passengers, whose
         # rows loaded again (and each one's agency) were a tenth of the commit-time guard's processor time.
+        # ... and those who stay behind (an exit before boarding: `safeguards.STAYING_BEHIND`), whom the rule counts
+        # when minors on the departure date (red team round 13, F7).
         rows = session.execute(
-            sa.select(Case.id, Case.reference, Case.birth_date, Agency.code, Household.reference, Flight.reference)
+            sa.select(Case.id, Case.reference, Case.birth_date, Agency.code, Household.reference, Flight.reference,
+                      Case.state)
             .join(Household, Household.id == Case.household_id)
             .join(Agency, Agency.id == Case.agency_id)
             .outerjoin(Passenger, sa.and_(Passenger.case_id == Case.id, Passenger.approval.in_(ACTIVE)))
             .outerjoin(Flight, sa.and_(Flight.id == Passenger.flight_id, Flight.state.in_(NOT_YET_FLOWN)))
             .where(among(Case.household_id, household_ids),
                    Case.state.in_(("registered", "screened", "verification_requested", "verified",
-                                   "documented", "ready", "manifested")))
+                                   "documented", "ready", "manifested", *safeguards.STAYING_BEHIND)))
         ).all()
         on_this = {c.id for c in cases}
-        for member_id, reference, birth_date, agency_code, hh_ref, flight_ref in rows:
-            where = flight.reference if member_id in on_this else flight_ref
+        for member_id, reference, birth_date, agency_code, hh_ref, flight_ref, state in rows:
+            behind = state if state in safeguards.STAYING_BEHIND and member_id not in on_this else None
+            where = flight.reference if member_id in on_this else None if behind else flight_ref
             members.append(safeguards.HouseholdMember(reference, household_key(agency_code, hh_ref), where,
-                                                      birth_date))
+                                                      birth_date, behind))
         for hh_id, hh_ref, code in session.execute(
             sa.select(HouseholdSplit.household_id, Household.reference, Agency.code)
             .join(Household, Household.id == HouseholdSplit.household_id)
@@ -744,7 +764,8 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
     passenger = _passenger_of(session, flight, case)
     if approve:
         facts = traveller_facts(session, [case])[case.id]
-        violations = safeguards.may_be_approved(facts, flight.departure_utc.date(), flight.receiving_agency.country)
+        violations = safeguards.may_be_approved(facts, flight.departure_utc.date(), flight.receiving_agency.country,
+                                                flight=flight.reference)
         if violations:
             raise SafeguardViolation(violations)
         passenger.approval, passenger.decided_by, passenger.approval_reason = "approved", actor.id, reason
@@ -898,7 +919,7 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         rows = active_passengers(session, flight)
         same_person(session, [c.id for _, c in rows])
         facts = traveller_facts(session, [case])[case.id]
-        violations = safeguards.may_board(facts, flight.receiving_agency.country)
+        violations = safeguards.may_board(facts, flight.receiving_agency.country, flight=flight.reference)
         violations += safeguards.approvals_current([facts], {case.reference: passenger.approved_fingerprint})
         violations += safeguards.needs_counted([facts], {case.reference: passenger.counted_medical_escorts})
         if facts.is_minor(flight.departure_utc.date()) and not facts.unaccompanied_cleared:
@@ -1003,12 +1024,14 @@ def depart(session: Session, actor: User, flight: Flight, *, window: lifecycle.D
             "passenger boarded at %(earliest)s UTC", code="flow.departure_before_boarding", flight=flight.reference,
             moment=f"{departed_at:%Y-%m-%d %H:%M}", earliest=f"{max(happened):%Y-%m-%d %H:%M}")
     manifest = manifest_facts(session, flight, boarded, passengers_per_escort=1)
-    violations = [v for f in manifest.passengers for v in safeguards.may_board(f, flight.receiving_agency.country)]
+    violations = [v for f in manifest.passengers
+                  for v in safeguards.may_board(f, flight.receiving_agency.country, flight=flight.reference)]
     violations += safeguards.approvals_current(manifest.passengers, _approvals(rows))
     violations += safeguards.needs_counted(manifest.passengers, _counted(rows))
     violations += safeguards.children(manifest.passengers, flight.departure_utc.date())
     # A member pulled off after locking (a protection concern) must not leave the family split silently.
-    violations += safeguards.family_unity(flight.reference, manifest.household_members, manifest.split_households)
+    violations += safeguards.family_unity(flight.reference, manifest.household_members, manifest.split_households,
+                                          flight.departure_utc.date())
     if violations:
         raise SafeguardViolation(violations)
     flight.actual_departure_utc = departed_at

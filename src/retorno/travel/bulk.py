@@ -187,7 +187,8 @@ def approve_all(session: Session, actor: User, flight: Flight, *, passengers_per
     facts = traveller_facts(session, [c for _, c in rows])
     departure = flight.departure_utc.date()
     state = flight.receiving_agency.country
-    stopped = {c.id for _, c in rows if safeguards.may_be_approved(facts[c.id], departure, state)}
+    stopped = {c.id for _, c in rows
+               if safeguards.may_be_approved(facts[c.id], departure, state, flight=flight.reference)}
     order = [c for _, c in rows if c.id in stopped] + [c for _, c in rows if c.id not in stopped]
     gone: dict[str, str] = {}
 
@@ -196,7 +197,8 @@ def approve_all(session: Session, actor: User, flight: Flight, *, passengers_per
             return Outcome(case.reference, False, None, along_with=gone[case.reference])
         if case.id in stopped and reject_reason:
             # The refusal approval gives is what the reader is told; then the rejection.
-            refusal = SafeguardViolation(safeguards.may_be_approved(facts[case.id], departure, state))
+            refusal = SafeguardViolation(safeguards.may_be_approved(facts[case.id], departure, state,
+                                                                    flight=flight.reference))
             leaving = decide_passenger(session, actor, flight, case, approve=False, reason=reject_reason)
             gone.update({ref: case.reference for ref in leaving if ref != case.reference})
             return Outcome(case.reference, False, refusal, tuple(r for r in leaving if r != case.reference),

@@ -47,9 +47,9 @@ from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, InvalidTransition, Message, Term, written_reason
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import lower_counted_needs, take_off_for_higher_needs, take_off_manifests
-from retorno.safeguards import is_minor
+from retorno.safeguards import STAYING_BEHIND, is_minor
 from retorno.screening import service as screening
-from retorno.screening.models import Screening
+from retorno.screening.models import BestInterestsDetermination, Screening
 from retorno.travel import duplicates  # its reaction (a possible duplicate's concern holds a passenger), its flagging
 from retorno.verification.service import reopen
 
@@ -222,10 +222,53 @@ def _minors_left_alone(session: Session, by: User | None, case: Case) -> None:
             _screened(session, by, minor, raised)
 
 
+# Whom a minor who stays behind (`safeguards.STAYING_BEHIND`) stays with: an adult of the household waiting off every
+# manifest, or staying behind too. An adult on a manifest, aboard or arrived has left them.
+_STAYING_WITH = frozenset(lifecycle.BEFORE_BOARDING) - {"manifested"} | set(STAYING_BEHIND)
+
+
+def _minors_behind_alone(session: Session, by: User | None, case: Case) -> None:
+    """Safeguard 2 for the minors of `case`'s household who stay behind (not a national, withdrawn, unfit to fly, a
+    no-show: `safeguards.STAYING_BEHIND`): one whom no adult of the household stays with any longer (`_STAYING_WITH`),
+    because the last such adult went on a manifest (which a supervisor's split allowed: `safeguards.family_unity`),
+    or who stayed behind after the household's adults had gone, is a separated child, and gets the unaccompanied-child
+    concern at that moment, by whoever made the change, as `_minors_left_alone` records it for a minor still to travel
+    (red team round 13, F7: a seven-year-old found not a national was left behind with nothing recorded). A
+    best-interests determination recorded answers it already."""
+    assert case.household_id is not None
+    today = utcnow().date()
+    members = household_members(session, case.household_id)
+    adults = [m for m in members if not is_minor(m.birth_date, today)]
+    if not adults or any(m.state in _STAYING_WITH for m in adults):
+        return
+    behind = [m for m in members if m.state in STAYING_BEHIND and is_minor(m.birth_date, today)]
+    if not behind:
+        return
+    determined = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
+        BestInterestsDetermination.case_id.in_([m.id for m in behind]))).scalars())
+    # Recorded once: a supervisor's resolution of it (the child's protection arranged where they stay) is not undone
+    # by the next step of the household's adults (their arrival).
+    determined.update(case_id for case_id, concerns in session.execute(
+        sa.select(Screening.case_id, Screening.concerns).where(Screening.case_id.in_([m.id for m in behind])))
+        if "unaccompanied_child" in (concerns or []))
+    for minor in behind:
+        if minor.id in determined:
+            continue
+        assert by is not None, "every change that leaves a minor behind is made by an official"
+        why = (f"case {case.reference} is now '{case.state}': no adult of the household stays with this minor, who "
+               f"stays behind ('{minor.state}')" if case.id != minor.id else
+               f"this minor stays behind ('{minor.state}') and no adult of the household stays with them")
+        raised = screening.raise_unaccompanied(session, by, minor, reason=f"unaccompanied child: {why}")
+        if raised is not None:
+            _screened(session, by, minor, raised)
+
+
 def _member_left(session: Session, by: User | None, case: Case) -> None:
-    """A member left the household's waiting: if an adult, the minors may now be alone (`_minors_left_alone`)."""
-    if not is_minor(case.birth_date, utcnow().date()):
+    """A member left the household's waiting or went on a manifest: if an adult, the minors waiting may now be alone
+    (`_minors_left_alone`); and the minors who stay behind, whoever moved (`_minors_behind_alone`)."""
+    if not is_minor(case.birth_date, utcnow().date()) and case.state != "manifested":
         _minors_left_alone(session, by, case)
+    _minors_behind_alone(session, by, case)
 
 
 HOUSEHOLD_REACTIONS.append(_member_left)

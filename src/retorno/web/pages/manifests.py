@@ -31,6 +31,7 @@ RULES = {
     safeguards.CAPACITY: "Capacidad del vuelo",
     safeguards.MEDICAL_ESCORT: "Escolta médica",
     safeguards.VERIFIED_IDENTITY: "Identidad verificada",
+    safeguards.ONE_SEAT: "Una persona, un asiento",
 }
 # How a passenger's verification stands, for the manifest's readers; the English catalog translates.
 VERIFICATION_STATES = {"verified": "verificada", "changed": "identidad cambiada: reabierta",
@@ -50,7 +51,7 @@ def manifest_context(session: Session, user: User, flight: Flight, carrier_list:
     lines = []
     for passenger, case in rows:
         fact = facts[case.id]
-        stops = (safeguards.may_be_approved(fact, departure, flight.receiving_agency.country)
+        stops = (safeguards.may_be_approved(fact, departure, flight.receiving_agency.country, flight=flight.reference)
                  if passenger.approval == "proposed" else [])
         lines.append({
             "passenger": passenger, "case": case, "age": safeguards.age_on(case.birth_date, departure),

@@ -51,6 +51,8 @@ LEFT_OFF = {
     "no_reachable_flight": "ningún vuelo elegido sale de un aeropuerto al que pueda llegar",
     "household_too_large": "ningún vuelo tiene sitio para el hogar entero con sus escoltas",
     "no_seat": "los vuelos a los que puede llegar están llenos",
+    "minor_stays_behind": "un menor del hogar se queda: un supervisor separa el hogar primero",
+    "one_seat": "otro registro de la misma persona (o un posible duplicado sin decidir) ocupa o tomaría un asiento",
 }
 
 
