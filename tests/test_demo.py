@@ -406,6 +406,30 @@ def test_an_open_concern_on_a_manifest_is_found(demo: Demo) -> None:
         (reference, "open protection concern(s): pending_asylum_claim")]
 
 
+def test_a_concern_raised_after_departure_leaves_the_person_aboard_and_one_from_before_is_found(demo: Demo) -> None:
+    """Red team round 13, F-F3 (low): a concern recorded after the flight left leaves the person aboard (README, rule
+    1), and the check reported it as a breach; a concern open from before the departure is still found."""
+    def change(session: Session) -> str:
+        flown = (sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
+                 .where(Flight.state.in_(("departed", "arrived")), Passenger.boarding == "boarded")
+                 .order_by(Passenger.id).limit(2))
+        (after, flight_a), (before, flight_b) = session.execute(flown).all()
+        left_a = flight_a.actual_departure_utc or flight_a.departure_utc
+        left_b = flight_b.actual_departure_utc or flight_b.departure_utc
+        session.add(Screening(case_id=after.case_id, screened_by=1, concerns=["pending_asylum_claim"],
+                              screened_at=left_a + timedelta(hours=1)))
+        session.add(Screening(case_id=before.case_id, screened_by=1, concerns=["trafficking_victim"],
+                              screened_at=left_b - timedelta(hours=1)))
+        case = session.get(Case, before.case_id)
+        assert case is not None
+        return case.reference
+
+    report, reference = _checked(demo, change)
+    problems = report.problems("cleared_and_verified")
+    assert [(f.subject.split()[1], f.message) for f in problems] == [
+        (reference, "open protection concern(s): trafficking_victim")]
+
+
 def test_an_open_concern_on_a_record_verified_to_another_spelling_of_a_passenger_s_record_is_found(
         demo: Demo) -> None:
     """Red team H1: a record with a concern verified to '025440' where the passenger's record is '25440' (a row

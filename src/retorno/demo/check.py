@@ -38,7 +38,8 @@ hide itself here. What it checks, each rule named in the report:
   open (on this record or another record with the same cédula, whatever its letter, or verified by the same receiving
   authority against the same registry record, however spelled), was verified by the receiving
   side for the identity they have now, and holds a travel document for that identity, with a
-  valid machine readable zone, not expired on the day of the flight;
+  valid machine readable zone, not expired on the day of the flight (aboard a flight that has left, a concern
+  raised after it left does not count: it is recorded and leaves the person aboard, README rule 1);
 - `states_agree`: a case is ``manifested`` exactly when it is on a manifest of a flight not yet
   flown, or ``boarded`` once the door recorded them aboard such a flight (a flight boarding now), and
   ``boarded`` only then or aboard a flown flight; everyone aboard a flown flight has left the waiting
@@ -86,6 +87,16 @@ ON_MANIFEST = ("proposed", "approved")
 STAYING_BEHIND = ("withdrawn", "not_national", "unfit_to_fly", "no_show")
 FLOWN = ("departed", "arrived")
 NOT_YET_FLOWN = ("proposed", "accepted", "manifest_locked")
+
+
+def _naive(moment: datetime) -> datetime:
+    """A stored moment in UTC without its zone (SQLite gives none, PostgreSQL may), to compare them."""
+    return moment.replace(tzinfo=None)
+
+
+def _earliest(into: dict[str, datetime], more: dict[str, datetime]) -> None:
+    for code, moment in more.items():
+        into[code] = min(into.get(code, moment), moment)
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,8 @@ class _Flight:
     reference: str
     state: str
     day: date
+    # When it left (recorded, else scheduled): a concern raised after it leaves its people aboard (README, rule 1).
+    departed: datetime
 
 
 class _Demo:
@@ -162,9 +175,10 @@ class _Demo:
         for person in self.people.values():
             if person.household is not None:
                 self.members[person.household].append(person)
-        self.flights = {row.id: _Flight(row.id, row.reference, row.state, row.departure_utc.date())
+        self.flights = {row.id: _Flight(row.id, row.reference, row.state, row.departure_utc.date(),
+                                        _naive(row.actual_departure_utc or row.departure_utc))
                         for row in session.execute(sa.select(Flight.id, Flight.reference, Flight.state,
-                                                             Flight.departure_utc))}
+                                                             Flight.departure_utc, Flight.actual_departure_utc))}
         self.passengers = session.execute(
             sa.select(Passenger.flight_id, Passenger.case_id, Passenger.approval, Passenger.boarding,
                       Passenger.arrival)).all()
@@ -175,6 +189,8 @@ class _Demo:
         # Per case, every concern its own screenings raised, closed since or not.
         self.raised: dict[int, set[str]] = defaultdict(set)
         self.open_since: dict[int, datetime] = {}
+        # Per case, each concern open for it (its own or a linked record's) and when it was first raised.
+        self.open_raised: dict[int, dict[str, datetime]] = {}
         self.open_concerns = self._open_concerns(session)
         self.listed = {cid: since for cid, since in session.execute(
             sa.select(Case.id, Case.concern_open_since).where(Case.concern_open_since.is_not(None)))}
@@ -220,18 +236,23 @@ class _Demo:
             closed[screening_id].update((screening_concerns or []) if closes_all
                                         else resolved if isinstance(resolved, list) else [])
         own = self.own_concerns
+        raised: dict[int, dict[str, datetime]] = defaultdict(dict)
         for screening_id, case_id, concerns, screened_at in session.execute(
                 sa.select(Screening.id, Screening.case_id, Screening.concerns, Screening.screened_at)):
             left = set(concerns or []) - closed[screening_id]
             own[case_id].update(left)
+            for code in left:
+                raised[case_id][code] = min(raised[case_id].get(code, _naive(screened_at)), _naive(screened_at))
             self.raised[case_id].update(concerns or [])
             if left and (case_id not in self.open_since or screened_at < self.open_since[case_id]):
                 self.open_since[case_id] = screened_at
         # A cédula by its digits, whatever its letter (red team M4: E20282780 is V20282780, `cedula_digits`).
         by_cedula: dict[str, set[str]] = defaultdict(set)
+        cedula_raised: dict[str, dict[str, datetime]] = defaultdict(dict)
         for person in self.people.values():
             if national_id_digits(person.national_id):
                 by_cedula[national_id_digits(person.national_id)].update(own.get(person.id, set()))
+                _earliest(cedula_raised[national_id_digits(person.national_id)], raised.get(person.id, {}))
         # A registry record verified for two cases by one receiving authority makes them one person, however the
         # record was spelled when it was stored (red team H1: '025440' and '25440').
         records: dict[int, set[tuple[int, str]]] = defaultdict(set)
@@ -242,9 +263,18 @@ class _Demo:
                 .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record.is_not(None))):
             records[case_id].add((agency_id, record_digits(str(record))))
         by_record: dict[tuple[int, str], set[str]] = defaultdict(set)
+        record_raised: dict[tuple[int, str], dict[str, datetime]] = defaultdict(dict)
         for case_id, held in records.items():
             for key in held:
                 by_record[key].update(own.get(case_id, set()))
+                _earliest(record_raised[key], raised.get(case_id, {}))
+        for pid, p in self.people.items():
+            times = dict(raised.get(pid, {}))
+            if national_id_digits(p.national_id):
+                _earliest(times, cedula_raised[national_id_digits(p.national_id)])
+            for key in records.get(pid, ()):
+                _earliest(times, record_raised[key])
+            self.open_raised[pid] = times
         return {pid: own.get(pid, set()) | (by_cedula[national_id_digits(p.national_id)]
                                             if national_id_digits(p.national_id) else set())
                 | {code for key in records.get(pid, ()) for code in by_record[key]}
@@ -474,8 +504,14 @@ def _cleared_and_verified(demo: _Demo, report: CheckReport, flight: _Flight, how
         subject = f"case {person.reference} {how} {flight.reference}"
         if person.id not in demo.screened:
             report.add(rule, subject, "never screened")
-        if demo.open_concerns[person.id]:
-            report.add(rule, subject, "open protection concern(s): " + ", ".join(sorted(demo.open_concerns[person.id])))
+        concerns = demo.open_concerns[person.id]
+        if flight.state in FLOWN:
+            # Aboard a flight that has left: a concern raised after it left is recorded and leaves the person aboard
+            # (README, rule 1); one open from before it left is a person who should never have boarded.
+            concerns = {code for code in concerns if demo.open_raised[person.id].get(code, flight.departed)
+                        < flight.departed}
+        if concerns:
+            report.add(rule, subject, "open protection concern(s): " + ", ".join(sorted(concerns)))
         if person.id not in demo.verified_as:
             report.add(rule, subject, "not verified by the receiving side")
         elif demo.verified_as[person.id] != person.fingerprint:
