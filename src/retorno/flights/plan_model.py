@@ -29,6 +29,9 @@ class PlanCase:
     # The state whose receiving authority verified the nationality: the only state the case may be returned to
     # (safeguard 4, `safeguards.returns_to_verifier`); None: no such constraint known.
     verified_by_state: str | None = None
+    # The last day its travel document is valid (safeguard 4, `safeguards.nationality_and_document`): the case goes
+    # only on a flight departing by then; None: no such constraint known.
+    document_expiry: date | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,18 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
                     "authority of %(verifier)s, and none of the %(count)s flights it can reach returns people to "
                     "%(verifier)s: a person is returned only to the state that verified them.",
                     {"case": case.case_id, "household": household_id, "verifier": verifiers[0], "count": by_airport})
+            continue
+        by_verifier = len(reachable)
+        expiries = [c.document_expiry for c in group if c.document_expiry is not None]
+        reachable = tuple(i for i in reachable if not expiries or flights[i].departure <= min(expiries))
+        if by_verifier and not reachable:
+            # Safeguard 4 again: a document valid on the travel date (red team round 13, F-F2: the planner proposed
+            # people whose document expired before the flight, and applying the plan was refused as a whole).
+            for case in group:
+                left_off[case.case_id] = LeftOff(
+                    "document_expires", "Case %(case)s (household %(household)s): a travel document of the household "
+                    "expires on %(expiry)s, before every flight it can reach.",
+                    {"case": case.case_id, "household": household_id, "expiry": min(expiries)})
             continue
         if not reachable:
             for case in group:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action
-from retorno.cases.facts import other_records, protection_status, verifying_states
+from retorno.cases.facts import other_records, protection_status, traveller_facts, verifying_states
 from retorno.cases.models import Case
 from retorno.cases.service import visible_cases
 from retorno.config import Settings
@@ -138,12 +138,14 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
         BestInterestsDetermination.case_id.in_([c.id for c in cases]))).scalars())
     # Safeguard 4 is a constraint of the plan: each case goes only to the state that verified it.
     verifiers = verifying_states(session, [c.id for c in cases])
+    expiry = {cid: facts.document_expiry for cid, facts in traveller_facts(session, cases).items()}
     plan_cases = [planner.PlanCase(
         case_id=c.reference, household_id=f"H{c.household_id}" if c.household_id else f"C{c.id}",
         adult=not any(is_minor(c.birth_date, f.departure_utc.date()) for f in flights),
         detention_start=c.detained_since,
         medical_escorts=medical.get(c.id, 0), airports=frozenset({c.nearest_airport} if c.nearest_airport else ()),
-        unaccompanied_cleared=c.id in cleared, verified_by_state=verifiers.get(c.id)) for c in cases]
+        unaccompanied_cleared=c.id in cleared, verified_by_state=verifiers.get(c.id),
+        document_expiry=expiry.get(c.id)) for c in cases]
     # The receiving side accepted each flight with its staff: the plan fits within it.
     plan_flights = [planner.PlanFlight(
         flight_id=f.reference, origin=f.origin, departure=f.departure_utc.date(), seats=f.seats,

@@ -211,6 +211,9 @@ def check_plan(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], setting
                             f"returns people to {flight.receiving_state}.")
         if flight.departure < today:
             problems.append(f"Case {case_id} is on {flight_id}, which departed on {flight.departure}.")
+        if case.document_expiry is not None and case.document_expiry < flight.departure:
+            problems.append(f"Case {case_id} is on {flight_id}, departing on {flight.departure}, and its travel "
+                            f"document expires on {case.document_expiry}.")
         if case_id in result.left_off:
             problems.append(f"Case {case_id} is both assigned and reported as left off.")
     for case in cases:

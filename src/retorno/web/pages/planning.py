@@ -52,6 +52,7 @@ LEFT_OFF = {
     "household_too_large": "ningún vuelo tiene sitio para el hogar entero con sus escoltas",
     "no_seat": "los vuelos a los que puede llegar están llenos",
     "minor_stays_behind": "un menor del hogar se queda: un supervisor separa el hogar primero",
+    "document_expires": "un documento de viaje del hogar vence antes de todo vuelo al que puede llegar",
     "one_seat": "otro registro de la misma persona (o un posible duplicado sin decidir) ocupa o tomaría un asiento",
 }
 
