@@ -46,6 +46,7 @@ ACTIONS = {
     "import.opportunities": "Oportunidades importadas",
     "intake.read": "Admisión consultada",
     "intake.record": "Admisión registrada",
+    "intake.transfer": "Admisión traspasada a otro operador",
     "list.export": "Lista exportada",
     "login": "Inicio de sesión",
     "login.failed": "Inicio de sesión fallido",
