@@ -27,7 +27,10 @@ def flown(client: TestClient, world: World) -> dict[str, Any]:
     api = Api(client, world)
     tap = api.fly_to_arrival([api.ready_case(**person) for person in
                               [{"sex": "F"}] * 4 + [{"sex": "M", "given_names": "José Ángel"}] * 2])
-    vsa = api.fly_to_arrival([api.ready_case(sex="F", birth_date="1960-03-01") for _ in range(5)], origin="VSA")
+    # Five women of one age, each her own person (alike records would be possible duplicates: one seat between them).
+    vsa = api.fly_to_arrival([api.ready_case(sex="F", given_names=name, birth_date=f"1960-03-0{day}")
+                              for day, name in enumerate(("Alba", "Beatriz", "Carmen", "Dalia", "Elena"), 1)],
+                             origin="VSA")
     concern = api.register()
     api.screen(concern["reference"], ["medical_condition"])
     resolved = api.register()
