@@ -234,6 +234,25 @@ class SendingSupervisor(Official):
         self.open_case(random.choice(PLAN["cases"]))
 
 
+def _decision(ref: str, proposal: dict[str, Any] | None) -> dict[str, Any]:
+    """What a receiving officer decides on a queue entry, as the service lets an officer alone decide it.
+
+    Without a linkage proposal the officer verifies against the record they read (`RC-<case>` in this world). With
+    one, only against a candidate it proposed that is neither dead nor different in both birth date and cédula:
+    anything else is a supervisor's override with a written reason (red team round 13, F1), not an officer's daily
+    work; the officer then finds the person not in the registry (`not_found`), which leaves the case to be decided.
+    """
+    if proposal is None:
+        return {"outcome": "verified", "registry_record": f"RC-{ref}"}
+    fit = [candidate for candidate in proposal.get("candidates") or [] if isinstance(candidate, dict)
+           and candidate.get("registry_record") and not candidate.get("deceased")
+           and not all((candidate.get("agreement") or {}).get(name) == "disagree" for name in ("birth_date", "cedula"))]
+    if not fit:
+        return {"outcome": "not_found"}
+    best = max(fit, key=lambda candidate: candidate.get("probability") or 0.0)
+    return {"outcome": "verified", "registry_record": best["registry_record"]}
+
+
 class ReceivingOfficer(Official):
     """Verifies identities, documents, approves passengers and locks manifests, receives flights and returnees."""
 
@@ -243,7 +262,8 @@ class ReceivingOfficer(Official):
     def queue(self) -> None:
         listed = self.get("/api/v1/verification/queue", "GET /verification/queue", params={"limit": 100})
         for entry in listed.json() if listed is not None else []:
-            WORK["verify"].add(entry["case"]["reference"], (entry["case"]["reference"], entry["request"]))
+            WORK["verify"].add(entry["case"]["reference"],
+                               (entry["case"]["reference"], entry["request"], entry.get("proposal")))
 
     @task(5)
     def verify(self) -> None:
@@ -252,10 +272,10 @@ class ReceivingOfficer(Official):
             self.queue()
             return
         # A decision names the request it was made on, as the queue or the request's answer gave it.
-        ref, request = item
+        ref, request, proposal = item if len(item) == 3 else (*item, None)
         self.open_case(ref)
         if self.write("POST", f"/api/v1/cases/{ref}/verification-decision", "POST /cases/[ref]/verification-decision",
-                      {"outcome": "verified", "registry_record": f"RC-{ref}", "request": request}) is not None:
+                      {**_decision(ref, proposal), "request": request}) is not None:
             WORK["document"].add(ref)
 
     @task(2)
