@@ -274,8 +274,9 @@ class ReceivingOfficer(Official):
         # A decision names the request it was made on, as the queue or the request's answer gave it.
         ref, request, proposal = item if len(item) == 3 else (*item, None)
         self.open_case(ref)
+        decision = _decision(ref, proposal)
         if self.write("POST", f"/api/v1/cases/{ref}/verification-decision", "POST /cases/[ref]/verification-decision",
-                      {**_decision(ref, proposal), "request": request}) is not None:
+                      {**decision, "request": request}) is not None and decision["outcome"] == "verified":
             WORK["document"].add(ref)
 
     @task(2)
