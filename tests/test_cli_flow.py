@@ -291,6 +291,20 @@ def test_reintegration_through_the_cli(flown: Flow) -> None:
              "--education", "3", "--occupation", "7212", "--skill", "soldadura", "--skill", "lectura de planos",
              "--preference", welding,
              user="op.officer")
+    # The intake is handed to another operator with a written reason, and back by the receiving authority.
+    refused = said(flow.run("returnees", "transfer-intake", refs["A-1"], "--operator", "VE-FUNDAPRO", "--reason", " ",
+                            user="op.officer", code=2))
+    assert "error (" in refused
+    assert "handed to VE-FUNDAPRO" in said(flow.run("returnees", "transfer-intake", refs["A-1"], "--operator",
+                                                    "ve-fundapro", "--reason", "se mudó a Mérida", user="op.officer"))
+    refused = said(flow.run("returnees", "transfer-intake", refs["A-1"], "--operator", "VE-VUELTA", "--reason",
+                            "vuelve con el plan Vuelta", user="op.officer", code=2))
+    assert "forbidden.intake.transfer" in refused
+    flow.run("returnees", "transfer-intake", refs["A-1"], "--operator", "VE-VUELTA", "--reason", "vuelve a Maracaibo",
+             user="saime.officer")
+    handed = flow.query("select actor, before from audit_records where action = 'intake.transfer' order by seq")
+    assert [actor for actor, _ in handed] == ["op.officer", "saime.officer"]
+    assert handed[0][1] == '{"operator":"VE-VUELTA"}'
     flow.run("returnees", "consent", refs["A-2"], user="saime.officer")
     # Her consent was taken by the receiving authority, not by this operator: it records the withdrawal.
     refused = said(flow.run("returnees", "withdraw-consent", refs["A-2"], "--reason", "her mother asked",

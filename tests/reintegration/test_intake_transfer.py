@@ -16,6 +16,7 @@ from retorno.db import utcnow
 from retorno.reintegration.models import Opportunity, Placement
 from tests.edit_helpers import INTAKE, OPPORTUNITY, returnee
 from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login, post_form
 
 REASON = "la persona eligió la pasantía de FUNDAPRO, cerca de su casa"
 WITHDRAW = "la persona retira su consentimiento en la oficina"
@@ -92,3 +93,34 @@ def test_a_seat_taken_while_no_operator_holds_the_intake_gives_it_to_the_seat(
     session.commit()
     ok(api.post("op2.officer", f"/api/v1/placements/{offer.id}", {"status": "accepted"}))
     assert _intake(api, "op2.officer", ref) == 200 and _intake(api, "op.officer", ref) == 403
+
+
+def test_the_returnee_page_hands_the_intake_over_to_whom_may_and_offers_it_to_no_one_else(
+        client: TestClient, world: World, session: Session) -> None:
+    """The page's door to the same hand-over (the operators' returnee page; the receiving authority hands it over by
+    the API or the console): its form only for the operator holding the intake, listing the other operators of the
+    returnee's state; a reason needed; audited as the API's."""
+    api = Api(client, world)
+    ref = returnee(api)["reference"]
+    ok(api.put("op.officer", f"/api/v1/cases/{ref}/intake", INTAKE))
+    page, action = f"/reintegration/returnees/{ref}", f"/reintegration/returnees/{ref}/intake/transfer"
+    login(client, "op2.officer")
+    assert action not in client.get(page).text
+    assert post_form(client, action, {"operator": "VE-FUNDAPRO", "reason": REASON}, page="/login").status_code == 403
+    login(client, "op.officer")
+    shown = client.get(page).text
+    assert action in shown and 'value="VE-FUNDAPRO"' in shown and 'value="VE-VUELTA"' not in shown
+    refused = post_form(client, action, {"operator": "VE-FUNDAPRO", "reason": ""}, page="/login")
+    assert refused.status_code == 422
+    assert not session.execute(sa.select(AuditRecord).where(AuditRecord.action == "intake.transfer")).first()
+    handed = post_form(client, action, {"operator": "VE-FUNDAPRO", "reason": REASON}, page="/login")
+    assert handed.status_code == 303, handed.text
+    assert "VE-FUNDAPRO" in client.get(handed.headers["location"]).text
+    (entry,) = session.execute(sa.select(AuditRecord).where(AuditRecord.action == "intake.transfer")).scalars()
+    assert entry.actor == "op.officer" and entry.after["operator"] == "VE-FUNDAPRO"
+    assert _intake(api, "op2.officer", ref) == 200 and _intake(api, "op.officer", ref) == 403
+    # No longer holding it, VUELTA is offered no form, and FUNDAPRO is, listing VUELTA.
+    assert action not in client.get(page).text
+    login(client, "op2.officer")
+    shown = client.get(page).text
+    assert action in shown and 'value="VE-VUELTA"' in shown and 'value="VE-FUNDAPRO"' not in shown

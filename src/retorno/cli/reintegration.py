@@ -22,7 +22,8 @@ from retorno.cli.common import (
 )
 
 opportunities_app = typer.Typer(help="Productive projects and paid internships.", no_args_is_help=True)
-returnees_app = typer.Typer(help="Arrived returnees: consent, intake, withdrawal of consent.", no_args_is_help=True)
+returnees_app = typer.Typer(help="Arrived returnees: consent, intake and its hand-over, withdrawal of consent.",
+                             no_args_is_help=True)
 match_app = typer.Typer(help="Matching returnees to opportunities (stable or welfare-optimal), explained.",
                         no_args_is_help=True)
 placements_app = typer.Typer(help="Placements: offered → accepted / declined → started → completed / dropped.",
@@ -256,6 +257,23 @@ def withdraw_consent(reference: str, reason: Annotated[str, typer.Option()], act
         case = get_case(session, actor, reference)
         withdraw(session, actor, case, reason=reason)
         console.print(f"consent withdrawn for {case.reference}; state {case.state}")
+
+
+@returnees_app.command("transfer-intake")
+def transfer_intake(reference: str,
+                    operator: Annotated[str, typer.Option(help="code of the operator taking the intake over")],
+                    reason: Annotated[str, typer.Option()], act_as: ActAs = None,
+                    database_url: DatabaseUrl = None) -> None:
+    """Hand the returnee's intake to another operator of their state (by the operator holding it or the receiving
+    authority, with a written reason; audited as intake.transfer)."""
+    from retorno.cases.service import get_case
+    from retorno.reintegration.service import transfer_intake as transfer
+
+    with refusals(), unit_of_work(settings(database_url)) as session:
+        actor = acting_user(session, act_as)
+        case = get_case(session, actor, reference)
+        transfer(session, actor, case, operator=operator, reason=reason)
+        console.print(f"intake of {case.reference} handed to {operator.strip().upper()}")
 
 
 _METRICS = (("matched_share", "emparejados / matched share", "{:.1%}"),

@@ -219,6 +219,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/reintegration/consent"): ("consent.record",),
     ("GET", "/reintegration/returnees/{reference}"): ("returnee.read",),
     ("POST", "/reintegration/returnees/{reference}/intake"): ("intake.record",),
+    ("POST", "/reintegration/returnees/{reference}/intake/transfer"): ("intake.transfer",),
     ("POST", "/reintegration/returnees/{reference}/withdraw"): ("consent.withdraw",),
     ("GET", "/reintegration/opportunities"): ("returnee.read",),
     ("GET", "/reintegration/opportunities/new"): ("opportunity.manage",),

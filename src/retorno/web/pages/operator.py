@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from retorno import names
-from retorno.agencies.models import User
+from retorno.agencies.models import Agency, User
+from retorno.agencies.permissions import can
 from retorno.agencies.visibility import state_of
 from retorno.cases.models import Case
 from retorno.cases.service import get_case
@@ -364,9 +365,23 @@ def returnee_context(
         if reads else {},
         "holds_intake": holds,
         "reads_intake": reads,
+        # Whom the reader may hand the intake to: shown to the operator holding it and to the receiving authority
+        # (`service.transfer_intake` decides; the form only offers what it would accept).
+        "transfer_to": _transfer_targets(session, user, case, profile),
         "own_agency": user.agency_id,
         "today": utcnow().date(),
     }
+
+
+def _transfer_targets(session: Session, user: User, case: Case, profile: IntakeProfile) -> list[Agency]:
+    """The other operators of the returnee's state, when `user` may hand them the intake, else none."""
+    if not can(user, "intake.transfer") or (user.agency.kind == "reintegration_operator"
+                                             and profile.operator_agency_id != user.agency_id):
+        return []
+    return list(session.execute(
+        sa.select(Agency).where(Agency.kind == "reintegration_operator", Agency.country == case.nationality,
+                                Agency.id != sa.func.coalesce(profile.operator_agency_id, -1))
+        .order_by(Agency.code)).scalars())
 
 
 @pages.get(BASE + "/returnees/{reference}", response_class=HTMLResponse)
@@ -416,6 +431,17 @@ def intake(request: Request, session: SessionDep, user: PageUser, form: FormDep,
     case = get_case(session, user, reference)
     service.record_intake(session, user, case, intake_input(form), expected_version=form_version(form, required=True))
     return done(f"{BASE}/returnees/{case.reference}", "Admisión de %(ref)s registrada.", ref=case.reference)
+
+
+@pages.post(BASE + "/returnees/{reference}/intake/transfer", response_model=None)
+@form_post(returnee_again)
+def transfer(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    require_page(user, "returnee.read")
+    case = get_case(session, user, reference)
+    operator = form_text(form, "operator")
+    service.transfer_intake(session, user, case, operator=operator, reason=form_text(form, "reason"))
+    return done(f"{BASE}/returnees/{case.reference}", "Admisión de %(ref)s traspasada a %(operator)s.",
+                ref=case.reference, operator=operator.strip().upper())
 
 
 @pages.post(BASE + "/returnees/{reference}/withdraw", response_model=None)
