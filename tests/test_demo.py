@@ -513,3 +513,28 @@ def test_a_birthday_decides_who_is_an_adult() -> None:
     # Born on 29 February: of age on 1 March, not on 28 February.
     assert not adult_on(date(2008, 2, 29), date(2026, 2, 28))
     assert adult_on(date(2008, 2, 29), date(2026, 3, 1))
+
+
+def test_a_minor_by_the_verified_registry_record_aboard_alone_is_found(demo: Demo) -> None:
+    """Red team round 13 (left open): the verified registry record's birth date makes a person a minor as the
+    declared one does. The adults of a household that flew, made minors by their registry records' birth dates (a
+    slip verification accepted), leave the household's people aboard with no adult: the check names them."""
+    def change(session: Session) -> str:
+        for _, _, members in _aboard(session):
+            flight = session.execute(sa.select(Flight).join(Passenger, Passenger.flight_id == Flight.id)
+                                     .where(Passenger.case_id == members[0].id)).scalar_one()
+            day = flight.departure_utc.date()
+            adults = [m for m in members if adult_on(m.birth_date, day)]
+            if not adults:
+                continue
+            for adult in adults:
+                session.execute(sa.update(VerificationDecision).where(
+                    VerificationDecision.outcome == "verified",
+                    VerificationDecision.request_id.in_(sa.select(VerificationRequest.id)
+                                                        .where(VerificationRequest.case_id == adult.id)))
+                    .values(registry_birth_date=date(day.year - 17, day.month, 1)))
+            return adults[0].reference
+        raise AssertionError("no household flew")
+
+    report, adult = _checked(demo, change)
+    assert any(f.subject.startswith(f"case {adult} on RF-") for f in report.problems("minors_with_an_adult"))

@@ -102,9 +102,12 @@ class TravellerFacts:
     verified_by_state: str | None = None
     # The other records of the person (linked, or of an undecided possible duplicate), and the seats they hold.
     other_records: tuple[OtherRecord, ...] = ()
+    # The birth date of the civil-registry record the person's nationality was verified against, where the registry
+    # holds one (`VerificationDecision.registry_birth_date`): every children's rule reads it with the declared one.
+    registry_birth_date: date | None = None
 
     def is_minor(self, on: date) -> bool:
-        return is_minor(self.birth_date, on)
+        return counts_as_minor(self.birth_date, self.registry_birth_date, on)
 
     @property
     def approval_fingerprint(self) -> str:
@@ -118,8 +121,18 @@ def age_on(birth: date, on: date) -> int:
 
 
 def is_minor(birth: date, on: date) -> bool:
-    """The one definition of a minor: under 18 on the given date (for travel: the departure date)."""
+    """Whether someone born on `birth` is under 18 on the given date (for travel: the departure date). The children's
+    rules ask it of a person through `counts_as_minor`, which reads both birth dates a person may have."""
     return age_on(birth, on) < ADULT_AGE
+
+
+def counts_as_minor(declared: date, registry: date | None, on: date) -> bool:
+    """The one definition of a minor for every children's rule (SPEC.md 4.2, 4.3): under 18 on `on` (for travel: the
+    flight's departure) by the DECLARED birth date or by the birth date of the civil-registry record the person's
+    nationality was verified against (`registry`; None: none known). Verification accepts a registry date a slip off
+    the declared one (one digit, day and month swapped; a person may accept more), and a 17-year-old by the registry
+    declared 18 was handled as an adult, allowed to travel alone (red team round 13): the safe reading wins."""
+    return is_minor(declared, on) or (registry is not None and is_minor(registry, on))
 
 
 def identity_fingerprint(values: Mapping[str, object]) -> str:
@@ -364,6 +377,8 @@ class HouseholdMember:
     flight: str | None
     birth_date: date
     stays_behind: str | None = None
+    # The verified registry record's birth date (`TravellerFacts.registry_birth_date`).
+    registry_birth_date: date | None = None
 
 
 # The states of a case that does not travel with its household, before boarding: an exit (SPEC.md 3). A minor of a
@@ -458,7 +473,7 @@ def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
         if m.household in split_households or m.flight == flight_reference:
             continue
         if m.stays_behind is not None:
-            if departure is None or is_minor(m.birth_date, departure):
+            if departure is None or counts_as_minor(m.birth_date, m.registry_birth_date, departure):
                 found.append(Violation(
                     FAMILY_UNITY, m.reference,
                     "household %(household)s would be split: this minor stays behind ('%(state)s') while the "

@@ -276,7 +276,10 @@ def test_officers_decisions_train_the_model_and_say_how_calibrated_it_is(
         files: Files, service: tuple[str, Engine, World], tmp_path: Path) -> None:
     url, engine, world = service
     people = records(files)
-    chosen = [people[i] for i in (2100, 2200, 2300, 2400)]
+    # Adults by the registry too: verifying a person the registry's record makes a minor, alone, records the
+    # unaccompanied-child concern (`travel.service._verified_a_minor`), which this engine has no data keys to write.
+    adults = [person for person in people[2100:] if person["birth_date"] < dt.date(2000, 1, 1)]
+    chosen = adults[:40:10]
     references = register(service, [misdated(person) for person in chosen])
     model = tmp_path / "model.json"
     model.write_bytes(files.model.read_bytes())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
@@ -620,26 +620,41 @@ def _fingerprint_of(values: tuple[Any, ...]) -> str:
 
 def verified_fingerprints(session: Session, case_ids: Sequence[int]) -> dict[int, str | None]:
     """Per case whose latest final verification decision is 'verified': the identity it verified."""
-    return {cid: fingerprint for cid, (fingerprint, _) in _latest_verified(session, case_ids).items()}
+    return {cid: verified.fingerprint for cid, verified in _latest_verified(session, case_ids).items()}
 
 
-def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
-    """Per case whose latest final decision is 'verified': the identity it verified, and the country of the
-    receiving authority that verified it (the only state that person may be returned to, safeguard 4)."""
+def registry_births(session: Session, case_ids: Sequence[int]) -> dict[int, date]:
+    """Per case whose latest final verification decision is 'verified' against a registry record whose birth date the
+    service knows: that date, which every children's rule reads with the declared one (`safeguards.counts_as_minor`)."""
+    return {cid: verified.registry_birth for cid, verified in _latest_verified(session, list(case_ids)).items()
+            if verified.registry_birth is not None}
+
+
+class _Verified(NamedTuple):
+    fingerprint: str | None
+    country: str
+    registry_birth: date | None
+
+
+def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, _Verified]:
+    """Per case whose latest final decision is 'verified': the identity it verified, the country of the receiving
+    authority that verified it (the only state that person may be returned to, safeguard 4), and the birth date of
+    the registry record it verified, where known."""
+    if not case_ids:
+        return {}
     rows = session.execute(
         sa.select(VerificationRequest.case_id, VerificationDecision.outcome, VerificationDecision.identity_fingerprint,
-                  Agency.country)
+                  Agency.country, VerificationDecision.registry_birth_date)
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
         .join(Agency, Agency.id == VerificationRequest.receiving_agency_id)
         .where(among(VerificationRequest.case_id, case_ids),
                VerificationDecision.outcome.in_(("verified", "rejected")))
         .order_by(VerificationDecision.id)
     ).all()
-    latest: dict[int, tuple[str, str | None, str]] = {}
-    for case_id, outcome, fingerprint, country in rows:
-        latest[case_id] = (outcome, fingerprint, country)
-    return {cid: (fingerprint, country) for cid, (outcome, fingerprint, country) in latest.items()
-            if outcome == "verified"}
+    latest: dict[int, tuple[str, _Verified]] = {}
+    for case_id, outcome, fingerprint, country, registry_birth in rows:
+        latest[case_id] = (outcome, _Verified(fingerprint, country, registry_birth))
+    return {cid: verified for cid, (outcome, verified) in latest.items() if outcome == "verified"}
 
 
 def verified_cases(session: Session, cases: Sequence[Case]) -> set[int]:
@@ -671,7 +686,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     protection, need_elsewhere = _protection(session, ids, {c.id: c.agency_id for c in cases}, alike)
     others = other_records(session, cases, alike)
     latest_verified = _latest_verified(session, ids)
-    verified = {cid: fingerprint for cid, (fingerprint, _) in latest_verified.items()}
+    verified = {cid: found.fingerprint for cid, found in latest_verified.items()}
     fingerprints = {case.id: case_fingerprint(case) for case in cases}
     # A document counts only for the identity it was checked against: a changed name or birth
     # date needs a document that carries them. Its columns the facts are made of, not the record: loading each
@@ -703,8 +718,9 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
             identity_fingerprint=fingerprint,
             document_number=doc.number if doc else None,
             identity_changed_since_verification=case.id in verified and verified[case.id] != fingerprint,
-            verified_by_state=latest_verified[case.id][1] if case.id in latest_verified else None,
+            verified_by_state=latest_verified[case.id].country if case.id in latest_verified else None,
             other_records=others.get(case.id, ()),
+            registry_birth_date=latest_verified[case.id].registry_birth if case.id in latest_verified else None,
         )
         if any(held_elsewhere(concern) for concern in open_concerns):
             linked.note_seen(session, case.reference, told=not own_steps(facts[case.id]))
@@ -730,4 +746,4 @@ def _household_keys(session: Session, cases: Sequence[Case]) -> dict[int, str]:
 def verifying_states(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
     """Per case whose latest final decision verified it: the country of the receiving authority that did, the only
     state the person may be returned to (safeguard 4), for the manifest planner, which places people in bulk."""
-    return {cid: country for cid, (_, country) in _latest_verified(session, case_ids).items()}
+    return {cid: verified.country for cid, verified in _latest_verified(session, case_ids).items()}

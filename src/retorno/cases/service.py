@@ -406,6 +406,9 @@ def transition(session: Session, by: User | None, case: Case, target: str, *, ac
     if (leaves or target == "manifested") and case.household_id is not None:
         for react in HOUSEHOLD_REACTIONS:
             react(session, by, case)
+    if target == "verified":
+        for react in VERIFIED_REACTIONS:
+            react(session, by, case)
 
 
 # Reactions of a higher layer to a member leaving the household's waiting (`lifecycle.ACCOMPANYING`: withdrawn,
@@ -414,6 +417,10 @@ def transition(session: Session, by: User | None, case: Case, target: str, *, ac
 # (SPEC.md 4.2), which `transition` runs, whichever door moved the case.
 # (`transition_many` moves cases between reintegration states only, none of them waiting.)
 HOUSEHOLD_REACTIONS: list[Callable[[Session, User | None, Case], None]] = []
+# ... and to a verification recorded (`verification.service.record_decision`): the registry record's birth date may make
+# the person a minor the declared one did not (`safeguards.counts_as_minor`), a minor with no adult of the household
+# waiting with them, or leave the household's minors with no adult (`travel.service` records the concern).
+VERIFIED_REACTIONS: list[Callable[[Session, User | None, Case], None]] = []
 
 
 def transition_many(session: Session, by: User | None, cases: Sequence[Case], target: str, *, action: str,

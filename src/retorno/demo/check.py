@@ -27,8 +27,10 @@ hide itself here. What it checks, each rule named in the report:
   guarantees it from the screening on: a screening
   of such a minor names the concern, and the last adult leaving the household's waiting (withdrawn,
   unfit to fly, not a national, a no-show, arrived), or a birth date corrected into a minor's,
+  or a verification against a registry record whose birth date is a minor's,
   raises it in the same transaction (`screening.service`, `travel.service`); a registered case
-  is not yet screened;
+  is not yet screened. A minor is one by the declared birth date or by the verified registry
+  record's (red team round 13);
 - `one_seat`: one person holds one seat: no two records of one person are on manifests of flights not yet
   flown (this one or two), records being one person when they share a cédula (its digits), a registry record
   verified by one receiving authority, a travel document (issuing state and number), a declared document
@@ -195,6 +197,7 @@ class _Demo:
         self.listed = {cid: since for cid, since in session.execute(
             sa.select(Case.id, Case.concern_open_since).where(Case.concern_open_since.is_not(None)))}
         self.screened = set(session.execute(sa.select(Screening.case_id)).scalars())
+        self.registry_born: dict[int, date] = {}
         self.verified_as = self._verified_as(session)
         self.documents: dict[int, list[tuple[str | None, date | None]]] = defaultdict(list)
         for case_id, fingerprint, expiry in session.execute(
@@ -280,18 +283,26 @@ class _Demo:
                 | {code for key in records.get(pid, ()) for code in by_record[key]}
                 for pid, p in self.people.items()}
 
-    @staticmethod
-    def _verified_as(session: Session) -> dict[int, str | None]:
-        """Per case whose latest final decision (verified or rejected) verified it: the identity verified."""
-        latest: dict[int, tuple[str, str | None]] = {}
-        for case_id, outcome, fingerprint in session.execute(
+    def _verified_as(self, session: Session) -> dict[int, str | None]:
+        """Per case whose latest final decision (verified or rejected) verified it: the identity verified; and in
+        `registry_born`, the birth date of the registry record it verified, where one is stored."""
+        latest: dict[int, tuple[str, str | None, date | None]] = {}
+        for case_id, outcome, fingerprint, born in session.execute(
                 sa.select(VerificationRequest.case_id, VerificationDecision.outcome,
-                          VerificationDecision.identity_fingerprint)
+                          VerificationDecision.identity_fingerprint, VerificationDecision.registry_birth_date)
                 .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
                 .where(VerificationDecision.outcome.in_(("verified", "rejected")))
                 .order_by(VerificationDecision.id)):
-            latest[case_id] = (outcome, fingerprint)
-        return {cid: fp for cid, (outcome, fp) in latest.items() if outcome == "verified"}
+            latest[case_id] = (outcome, fingerprint, born)
+        self.registry_born = {cid: born for cid, (outcome, _, born) in latest.items()
+                              if outcome == "verified" and born is not None}
+        return {cid: fp for cid, (outcome, fp, _) in latest.items() if outcome == "verified"}
+
+    def adult(self, person: _Person, on: date) -> bool:
+        """Whether `person` is an adult on `on` by their declared birth date AND by the verified registry record's:
+        a minor by either is a minor for every children's rule (red team round 13)."""
+        registry = self.registry_born.get(person.id)
+        return adult_on(person.birth_date, on) and (registry is None or adult_on(registry, on))
 
     def travelling(self) -> dict[int, tuple[str, set[int]]]:
         """Per flight, who travels on it: aboard, once it has flown; on the manifest, before."""
@@ -381,9 +392,9 @@ def _families(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases
 
 def _minors_aboard(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases: set[int]) -> None:
     people = [demo.people[c] for c in cases]
-    with_adult = {p.household for p in people if p.household is not None and adult_on(p.birth_date, flight.day)}
+    with_adult = {p.household for p in people if p.household is not None and demo.adult(p, flight.day)}
     for person in sorted(people, key=lambda p: p.reference):
-        if adult_on(person.birth_date, flight.day):
+        if demo.adult(person, flight.day):
             continue
         report.examined["minors_with_an_adult"] += 1
         if person.household not in with_adult and person.id not in demo.determinations:
@@ -396,12 +407,12 @@ def _minors_waiting(demo: _Demo, report: CheckReport) -> None:
     today = utcnow().date()
     for person in sorted(demo.people.values(), key=lambda p: p.reference):
         # From the screening on: a minor registered alone is an unaccompanied child, which its screening says.
-        if person.state not in WAITING or person.state == "registered" or adult_on(person.birth_date, today):
+        if person.state not in WAITING or person.state == "registered" or demo.adult(person, today):
             continue
         report.examined["minors_with_an_adult"] += 1
         family = demo.members.get(person.household, []) if person.household is not None else []
         # An adult at the aircraft's door still waits with them: a household boards one by one.
-        if any(adult_on(m.birth_date, today) and m.state in (*WAITING, "boarded") for m in family):
+        if any(demo.adult(m, today) and m.state in (*WAITING, "boarded") for m in family):
             continue
         if (person.id in demo.determinations or "unaccompanied_child" in demo.open_concerns[person.id]
                 or "unaccompanied_child" in demo.raised[person.id]):
@@ -417,9 +428,9 @@ def _minors_behind(demo: _Demo, report: CheckReport) -> None:
     today = utcnow().date()
     staying = (*(state for state in WAITING if state != "manifested"), *STAYING_BEHIND)
     for person in sorted(demo.people.values(), key=lambda p: p.reference):
-        if person.state not in STAYING_BEHIND or person.household is None or adult_on(person.birth_date, today):
+        if person.state not in STAYING_BEHIND or person.household is None or demo.adult(person, today):
             continue
-        adults = [m for m in demo.members[person.household] if adult_on(m.birth_date, today)]
+        adults = [m for m in demo.members[person.household] if demo.adult(m, today)]
         report.examined["minors_with_an_adult"] += 1
         if not adults or any(m.state in staying for m in adults):
             continue

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action
-from retorno.cases.facts import other_records, protection_status, traveller_facts, verifying_states
+from retorno.cases.facts import other_records, protection_status, registry_births, traveller_facts, verifying_states
 from retorno.cases.models import Case
 from retorno.cases.service import visible_cases
 from retorno.config import Settings
@@ -27,7 +27,7 @@ from retorno.errors import InvalidInput, Message, NotFound
 from retorno.flights import planner
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import add_passengers, get_flight, manifest_locked, set_flight_staff, visible_flights
-from retorno.safeguards import STAYING_BEHIND, is_minor
+from retorno.safeguards import STAYING_BEHIND, counts_as_minor
 from retorno.screening.models import BestInterestsDetermination
 
 STILL_TO_TRAVEL = ("registered", "screened", "verification_requested", "verified", "documented", "ready",
@@ -58,10 +58,12 @@ def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[s
     today = utcnow().date()
     split = set(session.execute(sa.select(HouseholdSplit.household_id)
                                 .where(HouseholdSplit.household_id.in_(households))).scalars()) if households else set()
-    behind = {household_id for household_id, birth in session.execute(
-        sa.select(Case.household_id, Case.birth_date).where(
-            Case.household_id.in_(households - split), Case.state.in_(STAYING_BEHIND)))
-        if is_minor(birth, today)} if households else set()
+    staying = session.execute(
+        sa.select(Case.household_id, Case.birth_date, Case.id).where(
+            Case.household_id.in_(households - split), Case.state.in_(STAYING_BEHIND))).all() if households else []
+    registry = registry_births(session, [case_id for _, _, case_id in staying])
+    behind = {household_id for household_id, birth, case_id in staying
+              if counts_as_minor(birth, registry.get(case_id), today)}
     # One person holds one seat (`safeguards.one_seat`): a record whose person holds a seat already, or has another
     # record ready and taken first, is left off, with its household.
     others = other_records(session, ready)
@@ -138,10 +140,12 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
         BestInterestsDetermination.case_id.in_([c.id for c in cases]))).scalars())
     # Safeguard 4 is a constraint of the plan: each case goes only to the state that verified it.
     verifiers = verifying_states(session, [c.id for c in cases])
-    expiry = {cid: facts.document_expiry for cid, facts in traveller_facts(session, cases).items()}
+    travellers = traveller_facts(session, cases)
+    expiry = {cid: facts.document_expiry for cid, facts in travellers.items()}
+    # A minor by the declared birth date or the verified registry record's (`TravellerFacts.is_minor`).
     plan_cases = [planner.PlanCase(
         case_id=c.reference, household_id=f"H{c.household_id}" if c.household_id else f"C{c.id}",
-        adult=not any(is_minor(c.birth_date, f.departure_utc.date()) for f in flights),
+        adult=not any(travellers[c.id].is_minor(f.departure_utc.date()) for f in flights),
         detention_start=c.detained_since,
         medical_escorts=medical.get(c.id, 0), airports=frozenset({c.nearest_airport} if c.nearest_airport else ()),
         unaccompanied_cleared=c.id in cleared, verified_by_state=verifiers.get(c.id),

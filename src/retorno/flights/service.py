@@ -26,7 +26,7 @@ from retorno.agencies.service import agency_by_code
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
-from retorno.cases.facts import SEATS_HELD, household_key, same_person, traveller_facts
+from retorno.cases.facts import SEATS_HELD, household_key, registry_births, same_person, traveller_facts
 from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
@@ -323,11 +323,14 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
                                    "documented", "ready", "manifested", *safeguards.STAYING_BEHIND)))
         ).all()
         on_this = {c.id for c in cases}
+        # The passengers' registry birth dates are in their facts; the others' are read (a handful).
+        registry = {c.id: facts[c.id].registry_birth_date for c in cases} | registry_births(
+            session, [row[0] for row in rows if row[0] not in on_this])
         for member_id, reference, birth_date, agency_code, hh_ref, flight_ref, state in rows:
             behind = state if state in safeguards.STAYING_BEHIND and member_id not in on_this else None
             where = flight.reference if member_id in on_this else None if behind else flight_ref
             members.append(safeguards.HouseholdMember(reference, household_key(agency_code, hh_ref), where,
-                                                      birth_date, behind))
+                                                      birth_date, behind, registry.get(member_id)))
         for hh_id, hh_ref, code in session.execute(
             sa.select(HouseholdSplit.household_id, Household.reference, Agency.code)
             .join(Household, Household.id == HouseholdSplit.household_id)
@@ -501,9 +504,10 @@ def _with_household(session: Session, flight: Flight, named: Sequence[Case]) -> 
     departure = flight.departure_utc.date()
     cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
         BestInterestsDetermination.case_id.in_([c.id for _, c in rows]))).scalars()) if rows else set()
+    registry = registry_births(session, [c.id for _, c in rows]) if households & split else {}
     for household in households & split:
         staying = [c for _, c in rows if c.household_id == household and c.id not in leaving]
-        if not any(not safeguards.is_minor(c.birth_date, departure) for c in staying):
+        if not any(not safeguards.counts_as_minor(c.birth_date, registry.get(c.id), departure) for c in staying):
             leaving.update(c.id for c in staying if c.id not in cleared)
     return [(p, c) for p, c in rows if c.id in leaving]
 

@@ -18,6 +18,7 @@ from retorno.agencies.visibility import state_column, state_of
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import canonical_json, record, text_digest
 from retorno.audit.versions import AuditObject, check_version
+from retorno.cases.facts import registry_births
 from retorno.cases.lifecycle import REINTEGRATION_STATES
 from retorno.cases.models import Case
 from retorno.cases.service import can_see, received_by_own_state, returnees_of, transition, transition_many
@@ -44,7 +45,7 @@ from retorno.reintegration.models import (
     Opportunity,
     Placement,
 )
-from retorno.safeguards import age_on, is_minor
+from retorno.safeguards import age_on, counts_as_minor
 
 EDUCATION_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "7", "8")  # ISCED 2011
 OPEN_PLACEMENTS = ("offered", "accepted", "started")
@@ -100,7 +101,7 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
         raise InvalidTransition("case %(case)s: consent is recorded after arrival (it is '%(state)s')",
                                 code="invalid_transition.case", case=case.reference, state=Term("case_state",
                                                                                                 case.state))
-    if is_minor(case.birth_date, utcnow().date()) and not _household_adult_consented(session, case):
+    if _minor_today(session, case) and not _household_adult_consented(session, case):
         raise InvalidTransition("case %(case)s is a minor: a child takes part with an adult of their household "
                                 "who has consented, never on their own", code="consent.minor_alone",
                                 case=case.reference)
@@ -126,10 +127,16 @@ def _household_adult_consented(session: Session, case: Case) -> bool:
     if case.household_id is None:
         return False
     adults = session.execute(
-        sa.select(Case.birth_date).join(IntakeProfile, IntakeProfile.case_id == Case.id)
+        sa.select(Case.id, Case.birth_date).join(IntakeProfile, IntakeProfile.case_id == Case.id)
         .where(Case.household_id == case.household_id, Case.id != case.id, IntakeProfile.consent.is_(True))
-    ).scalars().all()
-    return any(not is_minor(born, utcnow().date()) for born in adults)
+    ).all()
+    registry = registry_births(session, [case_id for case_id, _ in adults])
+    return any(not counts_as_minor(born, registry.get(case_id), utcnow().date()) for case_id, born in adults)
+
+
+def _minor_today(session: Session, case: Case) -> bool:
+    """A minor today by the declared birth date or the verified registry record's (`safeguards.counts_as_minor`)."""
+    return counts_as_minor(case.birth_date, registry_births(session, [case.id]).get(case.id), utcnow().date())
 
 
 def _profile(session: Session, case: Case) -> IntakeProfile:
@@ -391,7 +398,8 @@ def _children_left_alone(session: Session, case: Case) -> list[tuple[Case, Intak
     members = session.execute(
         sa.select(Case, IntakeProfile).join(IntakeProfile, IntakeProfile.case_id == Case.id)
         .where(Case.household_id == case.household_id, IntakeProfile.consent.is_(True)).order_by(Case.id)).all()
-    if any(not is_minor(member.birth_date, today) for member, _profile in members):
+    registry = registry_births(session, [member.id for member, _profile in members])
+    if any(not counts_as_minor(member.birth_date, registry.get(member.id), today) for member, _profile in members):
         return []
     return [(member, member_profile) for member, member_profile in members]
 

@@ -13,7 +13,7 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, can, reader
 from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
-from retorno.cases.facts import concern_term, open_concern_codes
+from retorno.cases.facts import concern_term, open_concern_codes, registry_births
 from retorno.cases.facts import own_medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
@@ -110,8 +110,10 @@ def _unaccompanied_child_named(session: Session, case: Case, concerns: list[str]
 
 def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Case]:
     """Those of `cases` who are minors with no adult of their household waiting with them (an adult in a state of
-    `lifecycle.ACCOMPANYING`, the aircraft's door included) and no best-interests determination recorded."""
-    minors = [c for c in cases if safeguards.is_minor(c.birth_date, today)]
+    `lifecycle.ACCOMPANYING`, the aircraft's door included) and no best-interests determination recorded. A minor by
+    the declared birth date or the verified registry record's (`safeguards.counts_as_minor`), an adult by both."""
+    registry = registry_births(session, [c.id for c in cases])
+    minors = [c for c in cases if safeguards.counts_as_minor(c.birth_date, registry.get(c.id), today)]
     if not minors:
         return []
     determined = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
@@ -119,10 +121,12 @@ def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Cas
     households = {c.household_id for c in minors if c.household_id is not None}
     adults: dict[int | None, set[int]] = {}
     if households:
-        for household_id, case_id, birth in session.execute(
-                sa.select(Case.household_id, Case.id, Case.birth_date).where(
-                    Case.household_id.in_(sorted(households)), Case.state.in_(sorted(lifecycle.ACCOMPANYING)))):
-            if not safeguards.is_minor(birth, today):
+        members = session.execute(
+            sa.select(Case.household_id, Case.id, Case.birth_date).where(
+                Case.household_id.in_(sorted(households)), Case.state.in_(sorted(lifecycle.ACCOMPANYING)))).all()
+        registry.update(registry_births(session, [case_id for _, case_id, _ in members if case_id not in registry]))
+        for household_id, case_id, birth in members:
+            if not safeguards.counts_as_minor(birth, registry.get(case_id), today):
                 adults.setdefault(household_id, set()).add(case_id)
     return [c for c in minors if c.id not in determined
             and not adults.get(c.household_id, set()) - {c.id}]

@@ -26,7 +26,7 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, can
 from retorno.agencies.visibility import ends_at_arrival, sees_protection
 from retorno.cases import lifecycle as case_lifecycle
-from retorno.cases.facts import traveller_facts
+from retorno.cases.facts import registry_births, traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.service import assign_case, household_members
 from retorno.errors import InvalidTransition, Message, RetornoError, SafeguardViolation, written_reason
@@ -235,7 +235,11 @@ def board_together(session: Session, actor: User, flight: Flight, cases: Sequenc
                    dry_run: bool = False) -> BulkResult:
     """Board a household (or any group) together: adults first, so a child boards with them; all or nothing."""
     departure = flight.departure_utc.date()
-    ordered = sorted(cases, key=lambda c: (safeguards.is_minor(c.birth_date, departure), c.birth_date, c.id))
+    # Adults first by both birth dates a person may have (`safeguards.counts_as_minor`): a minor by the registry
+    # boards after the household's adults, as the boarding check asks.
+    registry = registry_births(session, [c.id for c in cases])
+    ordered = sorted(cases, key=lambda c: (safeguards.counts_as_minor(c.birth_date, registry.get(c.id), departure),
+                                           c.birth_date, c.id))
 
     def board(case: Case) -> Outcome:
         record_boarding(session, actor, flight, case, status="boarded", window=window, reason=reason)

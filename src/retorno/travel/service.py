@@ -25,6 +25,7 @@ from retorno.cases.facts import (
     open_concern_codes,
     own_medical_escorts,
     protection_status,
+    registry_births,
     same_person,
     traveller_facts,
 )
@@ -32,6 +33,7 @@ from retorno.cases.models import Case, Household
 from retorno.cases.service import (
     HOUSEHOLD_REACTIONS,
     LINKED_RECORD_REACTIONS,
+    VERIFIED_REACTIONS,
     CaseInput,
     advance,
     change_fields,
@@ -47,7 +49,7 @@ from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, InvalidTransition, Message, Term, written_reason
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import lower_counted_needs, take_off_for_higher_needs, take_off_manifests
-from retorno.safeguards import STAYING_BEHIND, is_minor
+from retorno.safeguards import STAYING_BEHIND, counts_as_minor, is_minor
 from retorno.screening import service as screening
 from retorno.screening.models import BestInterestsDetermination, Screening
 from retorno.travel import duplicates  # its reaction (a possible duplicate's concern holds a passenger), its flagging
@@ -201,7 +203,8 @@ def _screened(session: Session, actor: User, case: Case, recorded: Screening) ->
     advance(session, actor, case)
 
 
-def _minors_left_alone(session: Session, by: User | None, case: Case) -> None:
+def _minors_left_alone(session: Session, by: User | None, case: Case,
+                       became: str = "the birth date now makes this case a minor") -> None:
     """Safeguard 2 (children) after `case` changed: the minors of its household (or `case` alone) screened and
     waiting whom no adult of the household now waits with, and who have no best-interests determination, are
     unaccompanied children. Their concern is recorded here, in the transaction of the change, by whoever made it
@@ -215,8 +218,7 @@ def _minors_left_alone(session: Session, by: User | None, case: Case) -> None:
     for minor in screening.left_alone(session, waiting, today):
         assert by is not None, "every change that ends a case's waiting is made by an official"
         why = (f"case {case.reference} is now '{case.state}': no adult of the household waits with this minor"
-               if case.id != minor.id else "the birth date now makes this case a minor, with no adult of the "
-               "household waiting with them")
+               if case.id != minor.id else f"{became}, with no adult of the household waiting with them")
         raised = screening.raise_unaccompanied(session, by, minor, reason=f"unaccompanied child: {why}")
         if raised is not None:
             _screened(session, by, minor, raised)
@@ -238,10 +240,12 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case) -> None:
     assert case.household_id is not None
     today = utcnow().date()
     members = household_members(session, case.household_id)
-    adults = [m for m in members if not is_minor(m.birth_date, today)]
+    registry = registry_births(session, [m.id for m in members])
+    adults = [m for m in members if not counts_as_minor(m.birth_date, registry.get(m.id), today)]
     if not adults or any(m.state in _STAYING_WITH for m in adults):
         return
-    behind = [m for m in members if m.state in STAYING_BEHIND and is_minor(m.birth_date, today)]
+    behind = [m for m in members if m.state in STAYING_BEHIND and counts_as_minor(m.birth_date, registry.get(m.id),
+                                                                                    today)]
     if not behind:
         return
     determined = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
@@ -266,12 +270,30 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case) -> None:
 def _member_left(session: Session, by: User | None, case: Case) -> None:
     """A member left the household's waiting or went on a manifest: if an adult, the minors waiting may now be alone
     (`_minors_left_alone`); and the minors who stay behind, whoever moved (`_minors_behind_alone`)."""
-    if not is_minor(case.birth_date, utcnow().date()) and case.state != "manifested":
+    if not _minor_now(session, case) and case.state != "manifested":
         _minors_left_alone(session, by, case)
     _minors_behind_alone(session, by, case)
 
 
 HOUSEHOLD_REACTIONS.append(_member_left)
+
+
+def _minor_now(session: Session, case: Case) -> bool:
+    """Whether `case` is a minor today by its declared birth date or its verified registry record's."""
+    return counts_as_minor(case.birth_date, registry_births(session, [case.id]).get(case.id), utcnow().date())
+
+
+def _verified_a_minor(session: Session, by: User | None, case: Case) -> None:
+    """Safeguard 2 once a verification is recorded: a registry record whose birth date makes the person a minor where
+    the declared one does not (`safeguards.counts_as_minor`) makes them a minor from now on, for every children's rule;
+    one with no adult of the household waiting with them, or a household whose last adult they were, gets the
+    unaccompanied-child concern now, as a correction of the birth date into a minor's does (`update_case`)."""
+    if is_minor(case.birth_date, utcnow().date()) or not _minor_now(session, case):
+        return
+    _minors_left_alone(session, by, case, became="the verified registry record's birth date makes this case a minor")
+
+
+VERIFIED_REACTIONS.append(_verified_a_minor)
 
 
 def _pull_linked_records(session: Session, by: User | None, case: Case) -> None:
@@ -353,7 +375,7 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # record declares (`verification.service.earlier_not_national`): edited, it would let go of them (red team
         # round 13, F2), and the record would no longer say who was found not a national.
         raise InvalidTransition(NOT_NATIONAL_IDENTITY, code="identity_decided", case=case.reference)
-    was_minor = is_minor(case.birth_date, utcnow().date())
+    was_minor = _minor_now(session, case)
     changed = change_fields(session, actor, case, changes)
     if changed.keys() & LINKING_FIELDS:
         # A cédula or a declared document number recorded now may make this case one person with another record,
@@ -367,7 +389,7 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
             take_off_manifests(session, actor, case, kind="identity_changed", back_to=None,
                                reason="identity changed after verification")
         reopen(session, actor, case)
-    if "birth_date" in changed and not was_minor and is_minor(case.birth_date, utcnow().date()):
+    if "birth_date" in changed and not was_minor and _minor_now(session, case):
         # The household's last adult, or someone alone, may now be a minor with nobody waiting with them.
         _minors_left_alone(session, actor, case)
     if changed.keys() & duplicates.COMPARED_FIELDS:

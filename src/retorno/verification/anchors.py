@@ -225,5 +225,30 @@ def birth_date_holds_back(candidates: object, registry_record: object, declared:
     return None
 
 
+def youngest_birth(parts: BirthParts | None) -> date | None:
+    """The latest day a birth date known in `parts` may be (`birth_parts`): a date known in part (no day, or no
+    month) read as the youngest the person may be, so that a rule asking whether they are a minor reads it safely.
+    None without a year."""
+    year, month, day = parts if parts is not None else (None, None, None)
+    if year is None:
+        return None
+    month = month if month is not None else 12
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day, last) if day is not None else last)
+
+
+def registry_birth_date(candidates: object, registry_record: object,
+                        same: Callable[[object, object], bool]) -> date | None:
+    """The birth date the registry holds for `registry_record`, as the stored candidates (`jobs.candidate_document`)
+    show it (the youngest reading of a date known in part, `youngest_birth`); None where no candidate is that record
+    or its record holds no year."""
+    for candidate in candidates if isinstance(candidates, list) else []:
+        if isinstance(candidate, dict) and same(candidate.get("registry_record"), registry_record):
+            born = youngest_birth(birth_parts(_mapping(candidate.get("record")).get("birth_date")))
+            if born is not None:
+                return born
+    return None
+
+
 def _mapping(value: object) -> Mapping[str, str]:
     return value if isinstance(value, dict) else {}

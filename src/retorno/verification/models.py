@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +47,10 @@ class VerificationDecision(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     # The identity this decision is about: a verification counts only while the case still has it.
     identity_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    # The birth date the verified registry record holds (the youngest reading of a date known in part), where the
+    # service knows it: from linkage's stored candidates, a decisions file's, or the officer's (migration 0030). The
+    # children's rules read it with the declared one (`safeguards.counts_as_minor`): verification accepts a slip.
+    registry_birth_date: Mapped[date | None] = mapped_column(sa.Date)
 
 
 # Two records a verification matched to one civil-registry record are one person (`cases.facts._linked_pairs`), which

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from retorno.errors import (
     written_reason,
 )
 from retorno.verification.anchors import ANCHOR_FIELDS, is_deceased
+from retorno.verification.anchors import registry_birth_date as registry_birth_of
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.records import canonical_or_none, canonical_record, record_digits, same_record
 
@@ -275,8 +276,17 @@ def _check_override(session: Session, actor: User, case: Case, request: Verifica
 def record_decision(session: Session, actor: User, case: Case, *, outcome: str, method: str = "manual",
                     registry_record: str | None = None, probability: float | None = None,
                     candidates: list[dict[str, Any]] | None = None, reason: str | None = None,
-                    request_reference: str) -> VerificationDecision:
+                    request_reference: str, registry_birth_date: date | None = None,
+                    run: str | None = None) -> VerificationDecision:
     """Record the receiving side's decision; 'review' and 'not_found' leave the case for a person to decide.
+
+    A `verified` decision keeps the birth date the registry record holds (`VerificationDecision.registry_birth_date`),
+    which every children's rule reads with the declared one: as the linkage's stored proposal showed the record, else
+    as the decision's own candidates do (a decisions file), else as the officer gave it (`registry_birth_date`, the
+    manual path: the officer read the record). Verification accepts a registry date a slip off the declared one, and
+    a person 17 by the registry is a minor whatever the declaration says (red team round 13).
+
+    `run`: the console run that records it (`verification.console_run`), named on its audit record.
 
     A decision names the request it was made on (`request_reference`: the API's `request`, the pages'
     hidden field, a decisions file's line), so it is bound to the identity that request carried, the
@@ -327,22 +337,36 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     elif outcome == "verified":
         _check_override(session, actor, case, request, registry_record or "", candidates, reason, typed)
         _same_record_same_person(session, actor, case, request, registry_record or "", reason, typed)
+    born = _registry_birth(session, request, registry_record, candidates, registry_birth_date) \
+        if outcome == "verified" else None
     decision = VerificationDecision(request_id=request.id, outcome=outcome, method=method,
                                     registry_record=registry_record, match_probability=probability,
                                     candidates=candidates, decided_by=actor.id, reason=reason,
-                                    identity_fingerprint=request.identity_fingerprint)
+                                    identity_fingerprint=request.identity_fingerprint, registry_birth_date=born)
     session.add(decision)
     request.status = "decided" if outcome in ("verified", "rejected") else "review"
     session.flush()
-    record(session, actor, "verification." + outcome, "case", case.reference,
-           after={"request": request.reference, "method": method, "registry_record": registry_record,
-                  "probability": probability}, reason=reason)
+    after: dict[str, Any] = {"request": request.reference, "method": method, "registry_record": registry_record,
+                             "probability": probability}
+    if born is not None:
+        after["registry_birth_date"] = born.isoformat()
+    if run is not None:
+        after["run"] = run
+    record(session, actor, "verification." + outcome, "case", case.reference, after=after, reason=reason)
     if outcome == "verified":
         transition(session, actor, case, "verified", action="case.verified")
         advance(session, actor, case)
     elif outcome == "rejected":
         transition(session, actor, case, "not_national", action="case.not_national", reason=reason)
     return decision
+
+
+def _registry_birth(session: Session, request: VerificationRequest, registry_record: str | None,
+                    candidates: list[dict[str, Any]] | None, given: date | None) -> date | None:
+    """The birth date the verified `registry_record` holds (see `record_decision`), or None where nobody said."""
+    proposal = proposal_of(session, request)
+    return (registry_birth_of(proposal.candidates if proposal is not None else None, registry_record, same_record)
+            or registry_birth_of(candidates, registry_record, same_record) or given)
 
 
 @reader("verification.queue")

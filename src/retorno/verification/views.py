@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
@@ -28,6 +29,9 @@ class DecisionIn(Input):
     request: str = Field(max_length=60, description="the verification request decided on, as the queue lists it")
     registry_record: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=2000)
+    registry_birth_date: date | None = Field(default=None, description=(
+        "the birth date the registry record holds, as the officer read it, where linkage's proposal shows none: the "
+        "children's rules read it with the declared one"))
 
 
 @router.post("/cases/{reference}/verification-request", status_code=201, response_model=VerificationRequested,
@@ -43,7 +47,8 @@ def request(reference: str, session: SessionDep, user: CurrentUser) -> Any:
 def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     service.record_decision(session, user, case, outcome=body.outcome, registry_record=body.registry_record,
-                            reason=body.reason, request_reference=body.request)
+                            reason=body.reason, request_reference=body.request,
+                            registry_birth_date=body.registry_birth_date)
     return {"case": case.reference, "state": state_seen(user, case.state)}
 
 

@@ -47,6 +47,7 @@ FIELDS = {
     "isco_code": "Ocupación (código CIUO-08 de 4 cifras)",
     "municipality": "Municipio",
     "work_history": "Experiencia laboral",
+    "registry_birth_date": "Fecha de nacimiento en el registro",
 }
 # The fields of a machine readable zone that its problems name.
 MRZ_FIELDS = {

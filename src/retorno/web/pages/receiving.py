@@ -30,7 +30,7 @@ from retorno.web.pages.common import (
 )
 from retorno.web.pages.flights import flight_again
 from retorno.web.pages.posts import Done, Page, done, form_post
-from retorno.web.pages.sending import FIELD_LABELS, case_again, case_done
+from retorno.web.pages.sending import FIELD_LABELS, case_again, case_done, parse_date
 
 pages = router()
 
@@ -127,6 +127,9 @@ def decide_on(session: Session, user: User, form: FormData, reference: str) -> N
         reason=form_text(form, "reason") or None,
         # The request the page showed: a decision on an identity changed since is refused.
         request_reference=form_text(form, "request"),
+        # The record's birth date as the officer read it, where the proposal shows none (the manual path).
+        registry_birth_date=parse_date(born, "registry_birth_date") if (born := form_text(form, "registry_birth_date"))
+        else None,
     )
 
 
