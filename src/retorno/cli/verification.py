@@ -231,6 +231,14 @@ def _linked(identities: list[dict[str, Any]], registry: str, model_path: Path, t
             work_dir: Path | None, memory_limit: str | None, progress: Progress, engine: Any = None
             ) -> list[dict[str, Any]]:
     """Train if asked, link the identities, and return one decision document per request."""
+    return _linked_from(identities, registry, model_path, training, thresholds, work_dir, memory_limit, progress,
+                        engine)[0]
+
+
+def _linked_from(identities: list[dict[str, Any]], registry: str, model_path: Path, training: Training,
+                 thresholds: Any, work_dir: Path | None, memory_limit: str | None, progress: Progress,
+                 engine: Any = None, *, identify: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """`_linked`, and with `identify` what identifies the registry it linked against (`jobs.registry_identity`)."""
     from retorno.verification import jobs, linkage
 
     with jobs.registry_file(registry, work_dir) as registry_path:
@@ -239,14 +247,15 @@ def _linked(identities: list[dict[str, Any]], registry: str, model_path: Path, t
                                "--registry SOURCE, then link with --registry %(prepared)s",
                                code="train_on_source", prepared=registry_path)
         _train(training, identities, registry_path, model_path, thresholds, progress)
+        identity = jobs.registry_identity(registry, registry_path) if identify else None
         if not identities:
-            return []
+            return [], identity
         task = progress.add_task(f"linking {len(identities)} requests to the registry", total=None)
         decisions = linkage.link(jobs.link_rows(identities), registry_path, model_path, thresholds,
                                  work_dir=work_dir, memory_limit=memory_limit, engine=engine)
         progress.update(task, total=len(identities), completed=len(identities))
     cases = {row["request"]: row.get("case") for row in identities}
-    return [jobs.decision_document(decision, cases[decision.request_id]) for decision in decisions]
+    return [jobs.decision_document(decision, cases[decision.request_id]) for decision in decisions], identity
 
 
 def _verify_offline(registry: str, model_path: Path, training: Training, thresholds: Any, requests: Path,
@@ -284,13 +293,23 @@ def _verify_online(registry: str, model_path: Path, training: Training, threshol
             labels, decisions = jobs.decision_labels(session, actor)
             training = replace(training, labels=(tuple(labels), decisions))
     with _progress() as progress:
-        documents = _linked(identities, registry, model_path, training, thresholds, work_dir, memory_limit,
-                            progress, engine)
+        documents, registry_identity = _linked_from(identities, registry, model_path, training, thresholds,
+                                                    work_dir, memory_limit, progress, engine, identify=True)
         task = progress.add_task("recording decisions", total=len(documents))
+        run = jobs.new_run()
         with unit_of_work(config) as session:
             actor = acting_user(session, act_as)
             summary = jobs.record_linkage(session, actor, documents,
-                                          progress=lambda n: progress.advance(task, n))
+                                          progress=lambda n: progress.advance(task, n), run=run)
+            # The run's own audit record, in the transaction of the decisions it recorded (each names it).
+            jobs.record_console_run(session, actor, run, command="verify", summary=summary,
+                                    registry=registry_identity, model=jobs.file_identity(model_path),
+                                    options={"include_review": include_review, "upper": thresholds.upper,
+                                             "lower": thresholds.lower, "national_share": thresholds.national_share,
+                                             "train": training.synthetic, "em": training.em,
+                                             "from_decisions": training.labels is not None,
+                                             "backend": "duckdb" if engine is None else "spark"})
+    console.print(f"run {run}")
     for reference, why in summary.skipped:
         err_console.print(f"skipped {reference}: {why}")
     return summary.as_dict()
@@ -357,10 +376,18 @@ def import_decisions_command(
     act_as: ActAs = None, database_url: DatabaseUrl = None,
 ) -> None:
     """Record the decisions of a file; a file with any bad line records nothing and lists every bad line."""
+    from retorno.verification import jobs
     from retorno.verification.exchange import import_decisions
 
+    run = jobs.new_run()
     with _refusals(), unit_of_work(settings(database_url)) as session, file.open(encoding="utf-8") as lines:
-        summary = import_decisions(session, acting_user(session, act_as), lines)
+        actor = acting_user(session, act_as)
+        summary = import_decisions(session, actor, lines, run=run)
+        # The run's own audit record, in the transaction of the decisions it recorded (each names it): the file, by
+        # its digest; the registry and model it was linked with stayed with the offline installation.
+        jobs.record_console_run(session, actor, run, command="verify import-decisions", summary=summary,
+                                decisions_file=jobs.file_identity(file))
+    console.print(f"run {run}")
     _print_summary(summary.as_dict())
 
 

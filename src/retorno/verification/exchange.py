@@ -142,12 +142,13 @@ def _problem(document: Any) -> str | None:
 
 
 @action("verification.decide")
-def import_decisions(session: Session, actor: User, lines: Iterable[str]) -> RunSummary:
+def import_decisions(session: Session, actor: User, lines: Iterable[str], *, run: str | None = None) -> RunSummary:
     """Record every decision of a decisions file, or none: any bad line refuses the whole file.
 
     Each line is checked on its own and against the service (known request, addressed to the
     actor's authority, still open, the same case) before anything is written; the writes then
-    run in one savepoint, so a refusal by the action itself also leaves nothing behind.
+    run in one savepoint, so a refusal by the action itself also leaves nothing behind. `run`: the console run
+    importing it, named on each decision's audit record (`jobs.record_console_run`).
     """
     problems: list[tuple[int, str]] = []
     parsed: list[tuple[int, dict[str, Any]]] = []
@@ -189,7 +190,7 @@ def import_decisions(session: Session, actor: User, lines: Iterable[str]) -> Run
     try:
         for line_number, document in parsed:
             current = line_number
-            decision = apply_decision(session, actor, found[document["request"]][1], document)
+            decision = apply_decision(session, actor, found[document["request"]][1], document, run=run)
             summary.count(decision.outcome)
     except RetornoError as exc:
         savepoint.rollback()

@@ -8,8 +8,10 @@ screen shows. 'review' and 'not_found' leave the request open for a person.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +24,15 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
+from retorno.audit.service import record
 from retorno.cases.facts import case_fingerprint
 from retorno.cases.models import Case
+from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotFound, RetornoError
 from retorno.verification.anchors import birth_date_holds_back
 from retorno.verification.linkage import FIELDS, Candidate, LinkDecision, Thresholds, link
 from retorno.verification.models import VerificationDecision, VerificationRequest
-from retorno.verification.prepared import is_prepared
+from retorno.verification.prepared import MANIFEST, is_prepared
 from retorno.verification.records import same_record
 from retorno.verification.service import LINKAGE_METHOD, record_decision
 
@@ -176,7 +180,8 @@ def decision_document(decision: LinkDecision, case_reference: str | None) -> dic
 
 
 @action("verification.decide")
-def apply_decision(session: Session, actor: User, case: Case, document: dict[str, Any]) -> VerificationDecision:
+def apply_decision(session: Session, actor: User, case: Case, document: dict[str, Any], *,
+                   run: str | None = None) -> VerificationDecision:
     """Record one decision document through the normal action, bound to the request it answers.
 
     A linkage `verified` whose record's birth date is further off than a slip from the case's, or on
@@ -193,7 +198,7 @@ def apply_decision(session: Session, actor: User, case: Case, document: dict[str
         session, actor, case, outcome=outcome, method=method,
         registry_record=document.get("registry_record"), probability=document.get("probability"),
         candidates=document.get("candidates"), reason=reason,
-        request_reference=document["request"],
+        request_reference=document["request"], run=run,
     )
 
 
@@ -213,7 +218,7 @@ def requests_by_reference(session: Session, references: Sequence[str]
 
 @action("verification.decide")
 def record_linkage(session: Session, actor: User, documents: Sequence[dict[str, Any]], *,
-                   progress: Progress | None = None) -> RunSummary:
+                   progress: Progress | None = None, run: str | None = None) -> RunSummary:
     """Record the decisions of a linkage run; requests decided or withdrawn meanwhile are skipped.
 
     Linking takes minutes on a national registry, and an officer may decide a case in that
@@ -229,7 +234,7 @@ def record_linkage(session: Session, actor: User, documents: Sequence[dict[str, 
         else:
             try:
                 with session.begin_nested():
-                    decision = apply_decision(session, actor, pair[1], document)
+                    decision = apply_decision(session, actor, pair[1], document, run=run)
                 # As recorded: a verification the action sends to review (`service.EARLIER_NOT_NATIONAL`) is one.
                 summary.count(decision.outcome)
             except RetornoError as exc:
@@ -255,6 +260,65 @@ def verify_open_requests(
                          work_dir=work_dir, memory_limit=memory_limit)
     cases = {row["request"]: row["case"] for row in identities}
     return record_linkage(session, actor, [decision_document(d, cases[d.request_id]) for d in decisions])
+
+
+# A verification run from the console (`retorno verify`, `retorno verify import-decisions`): it records decisions as the
+# officer named with --as, so its own audit record says which door, command and files they came from (tester note,
+# round 13: the trail named the officer alone, not the console nor the registry file).
+CONSOLE_RUN = "verification.console_run"
+
+
+def new_run() -> str:
+    """A reference for one console run, named on its audit record and on each decision's it records."""
+    return f"VC-{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's content, read in blocks (a national registry's file is gigabytes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def registry_identity(source: str | Path, linked: Path) -> dict[str, Any]:
+    """What identifies the registry a run linked against (`linked`: the file `registry_file` gave for `source`).
+
+    A file: its path and the SHA-256 of its content (linkage reads every byte of it anyway). A prepared directory:
+    its path and the SHA-256 of its manifest, which names its partitions, rows and when it was prepared or last
+    updated (hashing gigabytes of partitions on every run would cost more than it tells). A database table: its URL
+    without the password and the SHA-256 of the copy the run linked."""
+    text = str(source)
+    if "://" in text:
+        url, _, table = text.rpartition("#")
+        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+        return {"kind": "table", "source": f"{shown}#{table}", "sha256": file_digest(linked)}
+    if linked.is_dir():
+        return {"kind": "prepared", "path": str(Path(text).resolve()),
+                "manifest_sha256": file_digest(linked / MANIFEST)}
+    return {"kind": "file", "path": str(Path(text).resolve()), "sha256": file_digest(linked)}
+
+
+def file_identity(path: Path) -> dict[str, Any]:
+    """A file a run read (the model, a decisions file): its path and the SHA-256 of its content."""
+    return {"path": str(path.resolve()), "sha256": file_digest(path) if path.is_file() else None}
+
+
+@action("verification.decide")
+def record_console_run(session: Session, actor: User, run: str, *, command: str, summary: RunSummary,
+                       registry: Mapping[str, Any] | None = None, model: Mapping[str, Any] | None = None,
+                       decisions_file: Mapping[str, Any] | None = None,
+                       options: Mapping[str, Any] | None = None) -> None:
+    """The audit record of one console run, in the transaction of the decisions it recorded (each names `run`):
+    the door, the command and its options, the registry and model it linked with (a decisions file imported:
+    that file; the registry and model stayed with the offline installation) and what it recorded."""
+    record(session, actor, CONSOLE_RUN, "verification_run", run,
+           after={"door": "console", "command": command, "options": dict(options or {}),
+                  "registry": dict(registry) if registry is not None else None,
+                  "model": dict(model) if model is not None else None,
+                  "decisions_file": dict(decisions_file) if decisions_file is not None else None,
+                  "counts": summary.as_dict()})
 
 
 @contextmanager

@@ -83,6 +83,7 @@ ACTIONS = {
     "user.password_reset": "Contraseña restablecida",
     "user.role": "Función cambiada",
     "verification.audit_sample": "Muestra de auditoría de verificaciones",
+    "verification.console_run": "Ronda de verificación desde la consola",
     "verification.export": "Solicitudes de verificación exportadas",
     "verification.not_found": "Verificación: no encontrado en el registro",
     "verification.rejected": "Verificación rechazada",
@@ -141,6 +142,7 @@ OBJECTS = {
     "placement": "colocación",
     "saved_search": "búsqueda guardada",
     "user": "usuario",
+    "verification_run": "ronda de verificación",
 }
 
 
