@@ -94,6 +94,9 @@ CAPABILITIES: dict[str, Capability] = {
     "manifest.change_locked": _change(SENDING, RECEIVING, role="supervisor"),
     "household.split": _change(SENDING, role="supervisor"),
     "boarding.record": _change(SENDING, CARRIER),
+    # Correcting a no-show recorded at the door by mistake, before the flight departs, with a written reason
+    # (`flights.no_show`): the case back in line, never back on the flight by this step.
+    "boarding.correct_no_show": _change(SENDING, role="supervisor"),
     "flight.depart": _change(SENDING, CARRIER),
     # Boarding or departing outside the window around the scheduled departure, with a written reason.
     "flight.depart_off_schedule": _change(SENDING, CARRIER, role="supervisor"),

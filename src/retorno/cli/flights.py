@@ -263,6 +263,25 @@ def board(flight: str, case: str,
             console.print(f"boarded already, they must leave the aircraft: {', '.join(outcome.deboard)}")
 
 
+@flights_app.command("correct-no-show")
+def correct_no_show(flight: str, case: str,
+                    reason: Annotated[str, typer.Option(help="why the no-show was recorded by mistake (at least 10 "
+                                                        "characters)")],
+                    act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
+    """A sending side's supervisor corrects a no-show recorded by mistake, before the flight departs: the case is back
+    in line, to be put on a manifest and approved again (never back on the flight by this step)."""
+    from retorno.cases.service import get_case
+    from retorno.flights import no_show, service
+
+    with refusals(), unit_of_work(settings(database_url)) as session:
+        actor = acting_user(session, act_as)
+        target = service.get_flight(session, actor, flight)
+        person = get_case(session, actor, case)
+        no_show.correct_no_show(session, actor, target, person, reason=reason)
+        console.print(f"case {person.reference}: no-show on {target.reference} corrected; the case is "
+                      f"'{person.state}'")
+
+
 @flights_app.command("arrive")
 def arrive(flight: str, cases: Annotated[list[str], typer.Argument(help="case references received")],
            act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:

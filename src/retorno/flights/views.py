@@ -13,11 +13,12 @@ from pydantic import AwareDatetime, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.agencies.visibility import cut
+from retorno.agencies.visibility import cut, state_seen
 from retorno.cases.models import Household
+from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case, household_members
 from retorno.errors import NotFound
-from retorno.flights import outputs, plan_service, service
+from retorno.flights import no_show, outputs, plan_service, service
 from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
 from retorno.flights.models import HouseholdSplit as HouseholdSplitRecord
@@ -240,6 +241,17 @@ def board(reference: str, case_ref: str, body: BoardingIn, session: SessionDep, 
                                       status=body.status, reason=body.reason, window=DepartureWindow.of(settings))
     return {**flight_out(session, flight), "taken_off_with": list(outcome.taken_off),
             "must_deboard": list(outcome.deboard)}
+
+
+@router.post("/flights/{reference}/passengers/{case_ref}/no-show-correction", response_model=CaseState,
+             responses=errors(404, 409))
+def correct_no_show(reference: str, case_ref: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
+    """A sending side's supervisor corrects a no-show recorded by mistake, before the flight departs, with a written
+    reason: the case is back in line (not back on the flight: the normal route again, manifest and approval)."""
+    flight = service.get_flight(session, user, reference)
+    case = get_case(session, user, case_ref)
+    no_show.correct_no_show(session, user, flight, case, reason=body.reason)
+    return {"case": case.reference, "state": state_seen(user, case.state)}
 
 
 def _manifest_case(session: SessionDep, user: CurrentUser, flight: Flight, case_ref: str) -> Any:

@@ -15,6 +15,7 @@ ACTIONS = {
     "arrival.explain": "Diferencia de llegada explicada",
     "audit.key_rotated": "Clave de firma de la auditoría renovada",
     "boarding.boarded": "Embarcó",
+    "boarding.no_show_corrected": "No presentación corregida",
     "case.assign": "Caso asignado",
     "case.register": "Caso registrado",
     "case.timeline_read": "Historial consultado",

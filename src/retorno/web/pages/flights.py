@@ -14,7 +14,7 @@ from retorno.agencies.permissions import can
 from retorno.cases.service import get_case
 from retorno.config import Settings
 from retorno.errors import InvalidInput
-from retorno.flights import airports, outputs
+from retorno.flights import airports, no_show, outputs
 from retorno.flights import service as flights
 from retorno.reporting import service as reports
 from retorno.web.deps import SessionDep, SettingsDep
@@ -28,6 +28,7 @@ from retorno.web.pages.common import (
 )
 from retorno.web.pages.manifests import manifest_context, ready_near
 from retorno.web.pages.posts import Done, Page, done, form_post
+from retorno.web.pages.sending import case_again, case_done
 
 pages = router()
 LISTED_FLOWN = ("manifest_locked", "departed", "arrived")
@@ -96,6 +97,16 @@ def when_form_says(form: Any, iata: str) -> datetime | None:
 
 def flight_done(reference: str, message: str, **values: object) -> Done:
     return done(f"/flights/{reference}", message, **values)
+
+
+@pages.post("/cases/{reference}/no-show-correction", response_model=None)
+@form_post(case_again)
+def correct_no_show(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    """A sending side's supervisor corrects a no-show recorded by mistake, from the case's page (`flights.no_show`)."""
+    case = get_case(session, user, reference)
+    flight = no_show.correct_no_show(session, user, None, case, reason=form_text(form, "reason"))
+    return case_done(reference, "No presentación en el vuelo %(flight)s corregida: el caso vuelve a la fila, no al "
+                     "vuelo.", flight=flight.reference)
 
 
 @pages.post("/flights/{reference}/accept", response_model=None)
