@@ -81,6 +81,9 @@ CAPABILITIES: dict[str, Capability] = {
     "document.read": _read(SENDING, RECEIVING),
     "document.add": _change(SENDING, RECEIVING),
     "document.issue_emergency": _change(RECEIVING),
+    # Withdrawing a document filed in error: it stops linking records as one person, so a supervisor, with a written
+    # reason (`documents.service.withdrawable_document` says of which agency).
+    "document.withdraw": _change(SENDING, RECEIVING, role="supervisor"),
     "flight.read": _read(SENDING, RECEIVING, CARRIER),
     "flight.propose": _change(SENDING),
     "flight.accept": _change(RECEIVING),

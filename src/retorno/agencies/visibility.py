@@ -31,8 +31,8 @@ _CASE_SENDING = _CASE_IDENTITY | {"agency", "agency_reference", "country_of_birt
 # An operator sees an arrived, consenting returnee: who they are and how to reach them; no documents.
 _CASE_OPERATOR = frozenset({"reference", "state", "given_names", "first_surname", "second_surname", "sex",
                             "birth_date", "contact"})
-_DOCUMENT = frozenset({"number", "type", "issuing_state", "expiry_date", "valid", "problems", "emergency", "mrz",
-                       "case_state"})
+_DOCUMENT = frozenset({"id", "number", "type", "issuing_state", "expiry_date", "valid", "problems", "emergency", "mrz",
+                       "case_state", "withdrawn", "withdrawn_at", "withdrawn_reason"})
 # The audit trail without personal fields: who did what to which record, and when; never the
 # before/after snapshots (names, identifiers, contact, detention place, concern labels) or reasons.
 _AUDIT_REDUCED = frozenset({"seq", "at", "actor", "agency", "action", "object_type", "object_id", "hash"})

@@ -17,7 +17,7 @@ from retorno.agencies.models import Agency
 from retorno.audit import refusals as linked
 from retorno.cases.models import ONE_PERSON, Case, Household, PossibleDuplicate, cedula_digits
 from retorno.db import RAW_WRITES, among
-from retorno.documents.models import TravelDocument
+from retorno.documents.models import ON_FILE, TravelDocument
 from retorno.errors import Message, Term
 from retorno.safeguards import IDENTITY_FIELDS, TravellerFacts, held_elsewhere, identity_fingerprint, own_steps
 from retorno.safeguards import OtherRecord as OtherRecordFact
@@ -242,9 +242,9 @@ def _same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[in
     they share a cédula (its digits, whatever its letter), a civil-registry record a verification
     matched them to (at any time: an identity edited since does not unmake the match), or a travel
     document (issuing state and number; a document only declared on a record links by its number,
-    `_linked_pairs`) — and, through those, transitively. Whether the other record is the same agency's
-    decides what may be said of it: another agency's reference and concerns are not this agency's
-    to read (SPEC.md section 4.6), only that one is open.
+    `_linked_pairs`; one withdrawn as filed in error links nobody) — and, through those, transitively.
+    Whether the other record is the same agency's decides what may be said of it: another agency's
+    reference and concerns are not this agency's to read (SPEC.md section 4.6), only that one is open.
     """
     edges: dict[int, set[int]] = {}
     asked, frontier = set(case_ids), set(case_ids)
@@ -310,7 +310,9 @@ def _same_kind(first: sa.SQLColumnExpression[str | None], second: sa.SQLColumnEx
 # (SPEC.md section 4.1), while a link made by two people's documents sharing a number holds both back until one
 # record's number is corrected. Numbers are compared as stored, in one form at every door (upper-case, without
 # spaces and hyphens: `cases.service.normal_document_number`, `cases.rows`, the MRZ's); the types where both are
-# known, as passport or other document (`_same_kind`).
+# known, as passport or other document (`_same_kind`). A document withdrawn as filed in error links nobody (red team
+# round 13, F10: another person's passport filed on a record linked the two for good); a supervisor withdraws it with
+# a written reason (`documents.service.withdraw_document`).
 def _linked_pairs() -> sa.CompoundSelect[int, int]:
     mine, other = sa.orm.aliased(Case), sa.orm.aliased(Case)
     my_doc, other_doc = sa.orm.aliased(TravelDocument), sa.orm.aliased(TravelDocument)
@@ -329,8 +331,8 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         .where(among(mine.id, "ids"), cedula_digits(mine.national_id) != ""),
         sa.select(my_doc.case_id, other_doc.case_id)
         .join(other_doc, sa.and_(other_doc.number == my_doc.number, other_doc.issuing_state == my_doc.issuing_state,
-                                 other_doc.case_id != my_doc.case_id))
-        .where(among(my_doc.case_id, "ids")),
+                                 other_doc.case_id != my_doc.case_id, other_doc.withdrawn_at.is_(None)))
+        .where(among(my_doc.case_id, "ids"), my_doc.withdrawn_at.is_(None)),
         # A number declared on the record, declared on another...
         sa.select(declared.id, declaring.id)
         .join(declaring, sa.and_(declaring.declared_document_number == declared.declared_document_number,
@@ -341,14 +343,15 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         # ... or filed on another; and a number filed on the record, declared on another.
         sa.select(declared.id, filed.case_id)
         .join(filed, sa.and_(filed.number == declared.declared_document_number, filed.case_id != declared.id,
-                             _same_kind(filed.document_type, declared.declared_document_type)))
+                             _same_kind(filed.document_type, declared.declared_document_type),
+                             filed.withdrawn_at.is_(None)))
         .where(among(declared.id, "ids"),
                declared.declared_document_number.is_not(None)),
         sa.select(my_filed.case_id, declaring.id)
         .join(declaring, sa.and_(declaring.declared_document_number == my_filed.number,
                                  declaring.id != my_filed.case_id,
                                  _same_kind(my_filed.document_type, declaring.declared_document_type)))
-        .where(among(my_filed.case_id, "ids")),
+        .where(among(my_filed.case_id, "ids"), my_filed.withdrawn_at.is_(None)),
         sa.select(my_record.c.case_id, other_record.c.case_id)
         .join(other_record, sa.and_(other_record.c.receiving_agency_id == my_record.c.receiving_agency_id,
                                     # Letter or not, one record (`verification.records.record_digits`).
@@ -664,9 +667,10 @@ def verified_cases(session: Session, cases: Sequence[Case]) -> set[int]:
 
 
 def current_documents(session: Session, case_ids: Sequence[int]) -> dict[int, TravelDocument]:
-    """The newest valid-MRZ document of each case (expiry is judged against the travel date later)."""
+    """The newest valid-MRZ document on file of each case, none withdrawn (expiry is judged against the travel date
+    later)."""
     docs = session.execute(
-        sa.select(TravelDocument).where(among(TravelDocument.case_id, case_ids), TravelDocument.mrz_valid)
+        sa.select(TravelDocument).where(among(TravelDocument.case_id, case_ids), TravelDocument.mrz_valid, ON_FILE)
         .order_by(TravelDocument.id)
     ).scalars().all()
     return {d.case_id: d for d in docs}
@@ -694,7 +698,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     documents = {doc.case_id: doc for doc in session.execute(
         sa.select(TravelDocument.case_id, TravelDocument.expiry_date, TravelDocument.number,
                   TravelDocument.identity_fingerprint)
-        .where(among(TravelDocument.case_id, ids), TravelDocument.mrz_valid)
+        .where(among(TravelDocument.case_id, ids), TravelDocument.mrz_valid, ON_FILE)
         .order_by(TravelDocument.id)) if doc.identity_fingerprint == fingerprints[doc.case_id]}
     cleared_children = _cleared_children(session, ids)
     households = _household_keys(session, cases)

@@ -25,7 +25,8 @@ from retorno.cli.common import (
 
 cases_app = typer.Typer(help="One case: show it, screen it, resolve a concern, request verification.",
                         no_args_is_help=True)
-documents_app = typer.Typer(help="Travel documents: file an MRZ, issue an emergency travel document.",
+documents_app = typer.Typer(help="Travel documents: file an MRZ, issue an emergency travel document, withdraw one "
+                                 "filed in error.",
                             no_args_is_help=True)
 mrz_app = typer.Typer(help="ICAO Doc 9303 machine readable zones.", no_args_is_help=True)
 
@@ -49,12 +50,17 @@ def show(reference: str, act_as: ActAs = None, database_url: DatabaseUrl = None)
         console.print(key_value_table(f"caso / case {case.reference}", case_out(actor, case).model_dump()))
         documents = documents_of(session, actor, case) if can(actor, "document.read") else []
         if documents:
-            table = Table("documento / document", "tipo / type", "vence / expires", "válido / valid",
+            table = Table("id", "documento / document", "tipo / type", "vence / expires", "válido / valid",
                           "problemas / problems")
             for document in documents:
-                table.add_row(document.number, document.document_type, str(document.expiry_date or ""),
-                              "sí / yes" if document.mrz_valid else "no",
-                              "; ".join(p["message"] for p in document.problems))
+                valid = ("no: retirado / withdrawn" if document.withdrawn_at is not None
+                         else "sí / yes" if document.mrz_valid else "no")
+                problems = [p["message"] for p in document.problems]
+                if document.withdrawn_at is not None:
+                    problems.append(f"withdrawn {document.withdrawn_at:%Y-%m-%d %H:%M} UTC: "
+                                    f"{document.withdrawn_reason}")
+                table.add_row(str(document.id), escape(document.number), document.document_type,
+                              str(document.expiry_date or ""), valid, escape("; ".join(problems)))
             console.print(table)
 
 
@@ -170,6 +176,27 @@ def add_document(reference: str,
         for problem in document.problems:
             console.print(f"  {problem['code']} ({problem['field']}): {problem['message']}", markup=False,
                           highlight=False)
+
+
+@documents_app.command("withdraw")
+def withdraw_document(reference: str,
+                      document: Annotated[int, typer.Argument(
+                          help="the document's id ('retorno cases show' lists it)")],
+                      reason: Annotated[str, typer.Option(help="the supervisor's written reason: why it was filed in "
+                                                               "error")],
+                      act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
+    """A supervisor withdraws a travel document filed in error: kept for the record, it is no longer the person's
+    document on file nor a link between records as one person."""
+    from retorno.agencies.visibility import state_seen
+    from retorno.cases.service import get_case
+    from retorno.travel.service import withdraw_document as withdraw
+
+    with refusals(), unit_of_work(settings(database_url)) as session:
+        actor = acting_user(session, act_as)
+        case = get_case(session, actor, reference)
+        withdrawn = withdraw(session, actor, case, document, reason=reason)
+        console.print(f"document {escape(withdrawn.number)} withdrawn from case {case.reference}; "
+                      f"case state {state_seen(actor, case.state)}")
 
 
 @documents_app.command("issue-emergency")

@@ -33,9 +33,9 @@ hide itself here. What it checks, each rule named in the report:
   record's (red team round 13);
 - `one_seat`: one person holds one seat: no two records of one person are on manifests of flights not yet
   flown (this one or two), records being one person when they share a cédula (its digits), a registry record
-  verified by one receiving authority, a travel document (issuing state and number), a declared document
-  number (declared or filed), or a supervisor's decision that they are the same person, or are a possible
-  duplicate no supervisor has decided (the person may be one; red team round 13, F5);
+  verified by one receiving authority, a travel document on file (issuing state and number; not one withdrawn), a
+  declared document number (declared or filed), or a supervisor's decision that they are the same person, or
+  are a possible duplicate no supervisor has decided (the person may be one; red team round 13, F5);
 - `cleared_and_verified`: everyone on a manifest or aboard a flight was screened, has no concern
   open (on this record or another record with the same cédula, whatever its letter, or verified by the same receiving
   authority against the same registry record, however spelled), was verified by the receiving
@@ -202,7 +202,7 @@ class _Demo:
         self.documents: dict[int, list[tuple[str | None, date | None]]] = defaultdict(list)
         for case_id, fingerprint, expiry in session.execute(
                 sa.select(TravelDocument.case_id, TravelDocument.identity_fingerprint, TravelDocument.expiry_date)
-                .where(TravelDocument.mrz_valid)):
+                .where(TravelDocument.mrz_valid, TravelDocument.withdrawn_at.is_(None))):
             self.documents[case_id].append((fingerprint, expiry))
 
     @staticmethod
@@ -475,7 +475,8 @@ def _people_as_one(session: Session, demo: _Demo) -> dict[int, int]:
             .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record.is_not(None))):
         keys[("record", str(agency_id), record_digits(str(record)))].append(case_id)
     for case_id, state, number in session.execute(
-            sa.select(TravelDocument.case_id, TravelDocument.issuing_state, TravelDocument.number)):
+            sa.select(TravelDocument.case_id, TravelDocument.issuing_state, TravelDocument.number)
+            .where(TravelDocument.withdrawn_at.is_(None))):
         keys[("document", str(state), str(number))].append(case_id)
         keys[("number", str(number))].append(case_id)
     for case_id, declared in session.execute(sa.select(Case.id, Case.declared_document_number)

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from retorno.db import Base, utcnow
+from retorno.db import Base, EncryptedText, utcnow
 
 
 class TravelDocument(Base):
@@ -31,6 +31,19 @@ class TravelDocument(Base):
     # The identity the document was checked against; it counts only while the case still has it.
     identity_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The agency whose official filed it from its machine readable zone (None: filed before this was recorded, or
+    # issued here: `issued_by_agency_id`); its supervisors may withdraw it (`documents.service.withdraw_document`).
+    filed_by_agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
+    # A document filed in error is withdrawn, never deleted: kept for the record, it is no longer the person's
+    # document on file and links no records as one person (red team round 13, F10): `ON_FILE`.
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    withdrawn_reason: Mapped[str | None] = mapped_column(EncryptedText)
+
+
+# The documents on file: every query that reads a document as the person's (their document for travel, a link to
+# another record, a number held by another person) asks this of it.
+ON_FILE = TravelDocument.withdrawn_at.is_(None)
 
 
 class EmergencyDocumentCounter(Base):

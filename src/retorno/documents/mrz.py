@@ -501,6 +501,12 @@ def emergency_document_number(year: int, sequence: int) -> str:
     return f"E{year % 100:02d}{sequence:06d}"
 
 
+def in_emergency_series(number: str) -> bool:
+    """Whether `number` has the shape of an emergency travel document number (`emergency_document_number`): `E` and
+    eight digits, a sequence of none included (no state issues it; filed, it is still a number of the series)."""
+    return re.fullmatch(r"E[0-9]{8}", number) is not None
+
+
 def parse_emergency_document_number(number: str) -> tuple[int, int]:
     """Read the year and sequence back from an emergency travel document number."""
     match = re.fullmatch(r"E([0-9]{2})([0-9]{6})", number.strip().upper())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +13,13 @@ class DocumentIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     mrz: str = Field(min_length=60, max_length=200, description="the machine readable zone, lines separated by \\n")
+
+
+class WithdrawalIn(Input):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=2000, description="why the document was filed in error (a supervisor's written "
+                                                     "reason)")
 
 
 class DocumentProblem(BaseModel):
@@ -27,6 +34,7 @@ class DocumentOut(BaseModel):
     Answered with `response_model_exclude_unset`: a field the reader may not see is absent.
     """
 
+    id: int | None = Field(default=None, description="the document's identifier on the case (to withdraw it)")
     number: str | None = None
     type: str | None = Field(default=None, description="P passport, PE emergency travel document, ...")
     issuing_state: str | None = None
@@ -36,3 +44,7 @@ class DocumentOut(BaseModel):
     emergency: bool | None = None
     mrz: str | None = None
     case_state: str | None = Field(default=None, description="the case's state after the document was filed")
+    withdrawn: bool | None = Field(default=None, description="withdrawn as filed in error: kept for the record, not "
+                                                             "the person's document on file, and linking no records")
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str | None = None

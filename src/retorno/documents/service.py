@@ -11,18 +11,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from retorno import identifiers, names
-from retorno.agencies.models import User
-from retorno.agencies.permissions import action, reader
-from retorno.audit.service import record
+from retorno.agencies.models import Agency, User
+from retorno.agencies.permissions import SENDING, action, reader
+from retorno.audit.service import record, text_digest
+from retorno.cases import lifecycle
 from retorno.cases.duplicates import national_id_key
-from retorno.cases.facts import case_fingerprint
+from retorno.cases.facts import case_fingerprint, current_documents, same_person
 from retorno.cases.models import ONE_PERSON, Case, PossibleDuplicate
 from retorno.cases.service import advance, can_see, ensure_owner
 from retorno.db import utcnow
 from retorno.documents import mrz as mrz_checker
-from retorno.documents.models import EmergencyDocumentCounter, TravelDocument
+from retorno.documents.models import ON_FILE, EmergencyDocumentCounter, TravelDocument
 from retorno.documents.pdf import EmergencyDocumentPrint, UnprintableDocument, render_emergency_document
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term, written_reason
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 # An emergency travel document is for the one journey home: valid for this long.
@@ -83,12 +84,13 @@ def held_by_another_person(session: Session, case: Case, issuing_state: str, num
     A travel document is one person's (red team round 13, F6: a passport number another passenger's record held
     was filed as valid for a stranger, and both were approved on one manifest under it). Another record's document
     counts when it was valid when filed (one filed with this problem does not make the rightful holder's a problem
-    in turn), and its record is another person unless `_one_person` finds it this one's.
+    in turn) and is on file (one withdrawn as filed in error is nobody's), and its record is another person unless
+    `_one_person` finds it this one's.
     """
     held = session.execute(
         sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id)
         .where(TravelDocument.issuing_state == issuing_state, TravelDocument.number == number,
-               TravelDocument.case_id != case.id, TravelDocument.mrz_valid)
+               TravelDocument.case_id != case.id, TravelDocument.mrz_valid, ON_FILE)
         .order_by(TravelDocument.id)).all()
     if not held:
         return []
@@ -123,6 +125,7 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
         raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s was issued to another person: "
                            "it is not filed on case %(case)s", code="document_issued_to_another",
                            issuing_state=parsed.issuing_state, number=parsed.document_number, case=case.reference)
+    _emergency_series_issued(session, case, parsed.document_code, parsed.issuing_state, parsed.document_number)
     if held:
         # Not which record nor whose: another agency's record is named to nobody (SPEC.md section 4.6).
         problems.append(mrz_checker.MrzProblem(
@@ -152,7 +155,7 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
         number=parsed.document_number, issuing_state=parsed.issuing_state, nationality=parsed.nationality,
         expiry_date=parsed.expiry_date, mrz="\n".join(parsed.lines), mrz_valid=not problems,
         problems=[p.stored() for p in problems],
-        identity_fingerprint=case_fingerprint(case),
+        identity_fingerprint=case_fingerprint(case), filed_by_agency_id=actor.agency_id,
     )
     session.add(document)
     session.flush()
@@ -160,6 +163,138 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
            after={"document": document.number, "type": document.document_type, "valid": document.mrz_valid,
                   "problems": [p["code"] for p in document.problems]})
     advance(session, actor, case)
+    return document
+
+
+def _emergency_series_issued(session: Session, case: Case, document_code: str, issuing_state: str,
+                             number: str) -> None:
+    """Refuse a document of a receiving state's own emergency travel document series this system did not issue to
+    `case`'s person (red team round 13, F11).
+
+    The numbers a receiving state installed here issues (`_next_emergency_number`) are one series; one filed from its
+    machine readable zone that the state never issued (an INM or ICE officer filing a Venezuelan "PE" document
+    E26000123), or issued to nobody now (withdrawn), is no document of that state, and a number it issues later would
+    collide with it. So a passport-kind document of such a state whose number has the series' shape
+    (`mrz.in_emergency_series`) is filed only when the state issued exactly that number to this case or a record of
+    its person (`_one_person`); the receiving authority's own officials issue one by the issue route. Issued to
+    another person, it was refused before (`document_issued_to_another`).
+    """
+    if not (document_code.startswith("P") and mrz_checker.in_emergency_series(number)):
+        return
+    installed = session.execute(sa.select(Agency.id).where(
+        Agency.kind == "receiving_authority", Agency.country == issuing_state).limit(1)).first()
+    if installed is None:
+        return
+    issued = session.execute(
+        sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id)
+        .where(TravelDocument.issuing_state == issuing_state, TravelDocument.number == number,
+               TravelDocument.emergency, TravelDocument.issued_by_agency_id.is_not(None))).all()
+    on_file = [holder for document, holder in issued if document.withdrawn_at is None]
+    if any(holder.id == case.id for holder in on_file) or _one_person(
+            session, case, [holder for holder in on_file if holder.id != case.id]):
+        return
+    if issued:
+        raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s was withdrawn by the agency "
+                           "that issued it: it is no document on file, and it is not filed again on case %(case)s",
+                           code="document_withdrawn", issuing_state=issuing_state, number=number,
+                           case=case.reference)
+    raise InvalidInput("%(number)s is a number of the emergency travel document series of %(issuing_state)s, and "
+                       "this system issued it to nobody: it is not filed on case %(case)s; the receiving authority "
+                       "issues the person an emergency travel document, or the person's own document is filed",
+                       code="emergency_number_not_issued", issuing_state=issuing_state, number=number,
+                       case=case.reference)
+
+
+def withdraws(user: User, case: Case, document: TravelDocument) -> bool:
+    """Whether `user`'s agency is the one to withdraw `document` of `case` (`withdrawable_document`; the role is the
+    capability's): the issuing agency for an emergency travel document this system issued; for any other, the agency
+    that filed it or a sending authority of the case's country. A rule, not an action: the page asks it to show the
+    form where it applies."""
+    if document.issued_by_agency_id is not None:
+        return user.agency_id == document.issued_by_agency_id
+    return user.agency_id == document.filed_by_agency_id or (
+        user.agency.kind == SENDING and user.agency.country == case.agency.country)
+
+
+def copies_of(session: Session, document: TravelDocument) -> list[TravelDocument]:
+    """The copies on file of an emergency travel document this system issued: the same number filed from its machine
+    readable zone, on the person's records only (`_emergency_series_issued`). Withdrawn by the agency that issued it,
+    they go with it: a copy would still be the document on file. None for any other document."""
+    if document.issued_by_agency_id is None:
+        return []
+    return list(session.execute(sa.select(TravelDocument).where(
+        TravelDocument.issuing_state == document.issuing_state, TravelDocument.number == document.number,
+        TravelDocument.id != document.id, ON_FILE).order_by(TravelDocument.id)).scalars())
+
+
+@action("document.withdraw")
+def withdrawable_document(session: Session, actor: User, case: Case, document_id: int, *, reason: str
+                          ) -> tuple[TravelDocument, str]:
+    """The document of `case` that `actor` may withdraw, and the written reason (refused otherwise, nothing written).
+
+    Who withdraws a document: a supervisor (the capability) of the agency that filed it, or of a sending authority of
+    the case's country (the record's holder); an emergency travel document this system issued, a supervisor of the
+    agency that issued it only: the sending side does not undo the receiving state's document. Withdrawing changes
+    who is linked to whom (a concern on a record the document linked no longer holds this one), so it is for a
+    document filed in error, said in writing. The document the person travelled on stays: once they boarded, it is
+    the record of their journey.
+    """
+    if not can_see(session, actor, case):
+        raise NotFound("no case %(case)s that you may see", case=case.reference)
+    document = session.get(TravelDocument, document_id)
+    if document is None or document.case_id != case.id:
+        raise NotFound("no travel document %(document)s on case %(case)s", document=document_id, case=case.reference)
+    if not withdraws(actor, case, document):
+        if document.issued_by_agency_id is not None:
+            raise Forbidden("the emergency travel document %(number)s was issued by the receiving authority: a "
+                            "supervisor of the agency that issued it withdraws it", number=document.number)
+        raise Forbidden("the travel document %(number)s was filed by another agency: a supervisor of that agency or "
+                        "of the case's withdraws it", number=document.number)
+    reason = written_reason(reason)
+    if document.withdrawn_at is not None:
+        raise InvalidTransition("the travel document %(number)s of case %(case)s is withdrawn already",
+                                code="document_withdrawn", number=document.number, case=case.reference)
+    on_file = current_documents(session, [case.id]).get(case.id)
+    if lifecycle.identity_locked(case.state) and on_file is not None and on_file.id == document.id:
+        raise InvalidTransition("case %(case)s: the person has boarded with the travel document %(number)s; it stays "
+                                "on file as the document of their journey", code="document_travelled",
+                                case=case.reference, number=document.number)
+    return document, reason
+
+
+@action("document.withdraw")
+def withdraw_document(session: Session, actor: User, case: Case, document_id: int, *, reason: str) -> TravelDocument:
+    """Withdraw a travel document filed in error: kept for the record, no longer the person's document on file, and
+    no longer a link between records (red team round 13, F10); audited with the reason's digest.
+
+    The domain step of `travel.service.withdraw_document`, which first takes a manifested person off the manifest
+    when it is their document on file (what the receiving side approved). The records it linked to this one move on
+    as their guards now allow (a concern of the stranger's no longer holds them), and this one as its own do.
+    """
+    document, reason = withdrawable_document(session, actor, case, document_id, reason=reason)
+    withdrawn = [document, *copies_of(session, document)]
+    holders = list(dict.fromkeys(d.case_id for d in withdrawn))
+    linked = same_person(session, holders)
+    now = utcnow()
+    for each in withdrawn:
+        each.withdrawn_at, each.withdrawn_by, each.withdrawn_reason = now, actor.id, reason
+    session.flush()
+    for each in withdrawn:
+        holder = case if each.case_id == case.id else session.get(Case, each.case_id)
+        assert holder is not None
+        record(session, actor, "document.withdraw", "case", holder.reference,
+               before={"document": each.number, "type": each.document_type, "valid": each.mrz_valid},
+               after={"document": each.number, "withdrawn": True, "reason_sha256": text_digest(reason),
+                      **({"copy_of": "the emergency travel document issued"} if each is not document else {})})
+    now_linked = same_person(session, holders)
+    for holder_id in holders:
+        holder = case if holder_id == case.id else session.get(Case, holder_id)
+        assert holder is not None
+        advance(session, actor, holder)
+        for other_id in linked.get(holder_id, {}):
+            other = session.get(Case, other_id)
+            if other is not None and other_id not in now_linked.get(holder_id, {}):
+                advance(session, actor, other)
     return document
 
 
@@ -184,7 +319,8 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
         case_id=case.id, document_type=mrz_checker.EMERGENCY_DOCUMENT_CODE, number=number,
         issuing_state=actor.agency.country, nationality=case.nationality,
         expiry_date=issued + EMERGENCY_VALIDITY, mrz=text, mrz_valid=True, problems=[], emergency=True,
-        issued_by_agency_id=actor.agency_id, identity_fingerprint=case_fingerprint(case))
+        issued_by_agency_id=actor.agency_id, filed_by_agency_id=actor.agency_id,
+        identity_fingerprint=case_fingerprint(case))
     session.add(document)
     session.flush()
     record(session, actor, "document.issue_emergency", "case", case.reference,
@@ -225,6 +361,10 @@ def emergency_document_pdf(session: Session, actor: User, number: str, *, locale
     if row is None:
         raise NotFound("no emergency travel document %(number)s issued by your agency", number=number)
     document, case = row
+    if document.withdrawn_at is not None:
+        # Withdrawn, it is no document to travel on: a print of it would be one.
+        raise InvalidTransition("emergency travel document %(number)s was withdrawn: it is not printed",
+                                code="document_withdrawn", number=number)
     assert document.expiry_date is not None
     try:
         return render_emergency_document(EmergencyDocumentPrint(

@@ -12,9 +12,9 @@ from retorno.agencies.visibility import cut, state_seen
 from retorno.cases.service import get_case
 from retorno.documents import service
 from retorno.documents.models import TravelDocument
-from retorno.documents.schemas import DocumentIn, DocumentOut
+from retorno.documents.schemas import DocumentIn, DocumentOut, WithdrawalIn
 from retorno.travel import service as travel
-from retorno.web.deps import CurrentUser, LangQuery, SessionDep
+from retorno.web.deps import CurrentUser, IdPath, LangQuery, SessionDep
 from retorno.web.openapi import errors, media
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
@@ -26,9 +26,11 @@ def document_out(user: User, document: TravelDocument, **extra: Any) -> dict[str
 
 
 def _document_fields(document: TravelDocument) -> dict[str, Any]:
-    return {"number": document.number, "type": document.document_type, "issuing_state": document.issuing_state,
-            "expiry_date": document.expiry_date, "valid": document.mrz_valid, "problems": document.problems,
-            "emergency": document.emergency, "mrz": document.mrz}
+    return {"id": document.id, "number": document.number, "type": document.document_type,
+            "issuing_state": document.issuing_state, "expiry_date": document.expiry_date, "valid": document.mrz_valid,
+            "problems": document.problems, "emergency": document.emergency, "mrz": document.mrz,
+            "withdrawn": document.withdrawn_at is not None, "withdrawn_at": document.withdrawn_at,
+            "withdrawn_reason": document.withdrawn_reason}
 
 
 @router.post("/cases/{reference}/documents", status_code=201, response_model=DocumentOut,
@@ -42,6 +44,16 @@ def add(reference: str, body: DocumentIn, session: SessionDep, user: CurrentUser
 @router.get("/cases/{reference}/documents", response_model=list[DocumentOut], response_model_exclude_unset=True)
 def list_documents(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     return [document_out(user, d) for d in service.documents_of(session, user, get_case(session, user, reference))]
+
+
+@router.post("/cases/{reference}/documents/{document_id}/withdraw", response_model=DocumentOut,
+             response_model_exclude_unset=True, responses=errors(409))
+def withdraw(reference: str, document_id: IdPath, body: WithdrawalIn, session: SessionDep, user: CurrentUser) -> Any:
+    """Withdraw a travel document filed in error (a supervisor, with a written reason): kept for the record, it is no
+    longer the person's document on file nor a link between records as one person."""
+    case = get_case(session, user, reference)
+    document = travel.withdraw_document(session, user, case, document_id, reason=body.reason)
+    return document_out(user, document, case_state=state_seen(user, case.state))
 
 
 @router.post("/cases/{reference}/emergency-document", status_code=201, response_model=DocumentOut,

@@ -22,6 +22,7 @@ from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases import lifecycle
 from retorno.cases.facts import (
+    current_documents,
     open_concern_codes,
     own_medical_escorts,
     protection_status,
@@ -407,6 +408,22 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
         take_off_manifests(session, actor, case, kind="document_changed", back_to="ready",
                            reason="a new travel document was filed after manifesting")
     return documents.add_document(session, actor, case, mrz_text=mrz_text)
+
+
+@action("document.withdraw")
+def withdraw_document(session: Session, actor: User, case: Case, document_id: int, *, reason: str) -> TravelDocument:
+    """Withdraw a travel document filed in error (`documents.service.withdraw_document`); a manifested person whose
+    document on file it is leaves the manifest first, as when another document is filed: the approval covered it."""
+    document, _ = documents.withdrawable_document(session, actor, case, document_id, reason=reason)
+    withdrawn = [document, *documents.copies_of(session, document)]
+    on_file = current_documents(session, [d.case_id for d in withdrawn])
+    for each in withdrawn:
+        holder = case if each.case_id == case.id else session.get(Case, each.case_id)
+        found = on_file.get(each.case_id)
+        if holder is not None and holder.state == "manifested" and found is not None and found.id == each.id:
+            take_off_manifests(session, actor, holder, kind="document_changed", back_to="ready",
+                               reason="the travel document on file was withdrawn as filed in error")
+    return documents.withdraw_document(session, actor, case, document_id, reason=reason)
 
 
 @action("case.withdraw")

@@ -32,6 +32,7 @@ ACTIONS = {
     "duplicate.flag": "Posible duplicado señalado",
     "duplicate.read": "Posibles duplicados consultados",
     "document.issue_emergency": "Documento de viaje de emergencia emitido",
+    "document.withdraw": "Documento de viaje retirado por archivarse por error",
     "flight.accept": "Vuelo aceptado",
     "flight.arrive": "Aterrizaje registrado",
     "flight.cancel": "Vuelo cancelado",

@@ -19,7 +19,7 @@ from retorno.cases import lifecycle, service
 from retorno.cases.models import Case
 from retorno.cases.schemas import case_shown
 from retorno.db import utcnow
-from retorno.documents.service import documents_of
+from retorno.documents.service import documents_of, withdraws
 from retorno.errors import PROBLEMS_LISTED, InvalidInput, Term, problem_summary
 from retorno.flights import airports
 from retorno.flights.service import FlightInput, propose_flight
@@ -37,7 +37,7 @@ from retorno.travel.load import CaseImportOutcome, import_cases
 from retorno.verification.service import request_to_decide, request_verification
 from retorno.web import charts
 from retorno.web.actions import action_label
-from retorno.web.deps import MAX_ID, SessionDep
+from retorno.web.deps import MAX_ID, IdPath, SessionDep
 from retorno.web.i18n import country_zone, gettext_for
 from retorno.web.pages.common import (
     CASE_STATES,
@@ -265,6 +265,10 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
         context.update(timeline_zone(case, user))
     if can(user, "document.add") or can(user, "document.issue_emergency"):
         context["documents"] = documents_of(session, user, case)
+        if can(user, "document.withdraw"):
+            # The withdrawal form beside each document on file this official's agency is the one to withdraw.
+            context["withdrawable"] = {document.id for document in context["documents"]
+                                       if document.withdrawn_at is None and withdraws(user, case, document)}
     if protection:
         context["screenings"] = screening_details(session, user, case)
     context["screenable"] = case.state in lifecycle.BEFORE_BOARDING
@@ -387,6 +391,16 @@ def add_travel_document(
         else "Documento %(number)s archivado con problemas en la zona de lectura mecánica."
     )
     return case_done(reference, message, number=document.number)
+
+
+@pages.post("/cases/{reference}/documents/{document_id}/withdraw", response_model=None)
+@form_post(case_again)
+def withdraw_travel_document(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str,
+                             document_id: IdPath) -> Done:
+    document = travel.withdraw_document(session, user, service.get_case(session, user, reference), document_id,
+                                        reason=form_text(form, "reason"))
+    return case_done(reference, "Documento %(number)s retirado: queda en el registro, sin valor para viajar.",
+                     number=document.number)
 
 
 @pages.post("/cases/{reference}/withdraw", response_model=None)
