@@ -403,6 +403,17 @@ def test_a_case_not_ready_by_its_own_record_learns_nothing_of_another_agencys_re
     assert "Otra agencia tiene abierta" not in client.get(f"/cases/{held}").text
     assert audited(session_factory) == [("ice.officer", held, {"action": "manifest.propose",
                                                                "told_held_elsewhere": False})]
+    # Nor does the case's history, by the API or the page (red team round 14, F2: the timeline listed the audit
+    # record of the refused attempt, written only when the other record holds a concern open): its steps are the
+    # control case's, but for the possible-duplicate flag the README says it gets (naming no one) and the reader's own
+    # reads (the page opened above).
+    def steps(reference: str) -> list[str]:
+        return [entry["action"] for entry in ok(api.get("ice.officer", f"/api/v1/cases/{reference}/timeline"))
+                if not entry["action"].startswith(("case.timeline_read", "screening.escorts_read", "duplicate."))]
+
+    assert steps(held) == steps(control) == ["case.register", "screening.record", "case.screened"]
+    page = client.get(f"/cases/{held}").text
+    assert "refused_held_elsewhere" not in page and "persona retenida por otra agencia" not in page
     # Once the receiving state has verified it and a document is on file, the case is that person: it is told.
     api.verify(held, sender="ice.officer")
     assert api.passport(ok(api.get("ice.officer", f"/api/v1/cases/{held}")), user="ice.officer")["case_state"] \

@@ -23,6 +23,8 @@ no snapshot, reason or reference of anyone's, `agencies.visibility.cut_audit`):
 |   protection details and the reasons naming them replaced by `PROTECTION_DETAIL` | | |
 | reintegration: consent and its withdrawal, intake, offers, placements, states after arrival | receiving, the |
 |   returnee's operator | nothing: left out (the sending side's work ends at arrival) | |
+| watch: a refused attempt on a person another agency's record holds a concern for | — (the monitors' audit | nothing: |
+|   view) | | left out, whoever reads (its presence would tell the other record's concern) |
 | anything not declared here | — | the step alone, no snapshot or reason |
 """
 
@@ -37,13 +39,19 @@ from retorno.audit.models import AuditRecord
 CASE, DOCUMENT, VERIFICATION_REQUEST, VERIFICATION_DECISION, MANIFEST, DUPLICATE, PROTECTION, REINTEGRATION = (
     "case", "document", "verification_request", "verification_decision", "manifest", "duplicate", "protection",
     "reintegration")
+# What the system writes on a case about what it found elsewhere, for the audit: a refused attempt on a person another
+# agency's record holds a concern open for (`audit.refusals`), written whether or not the refusal could say so. It
+# is in no one's timeline: its presence alone would tell the other record's concern (red team round 14, F2: ICE
+# registered a cédula, tried a flight and read in the case's history whether Mexico holds an asylum claim for that
+# person). The monitors' audit view keeps it, as every record.
+WATCH = "watch"
 
 # The record each audited action on a case is about: an exact action, else its family (the prefix up to the dot).
 TIMELINE_RECORDS: dict[str, str] = {
     # The states after arrival are the returnee's reintegration (consent, offer, placement, withdrawal).
     "case.reintegration_intake": REINTEGRATION, "case.matched": REINTEGRATION, "case.placed": REINTEGRATION,
     "case.closed": REINTEGRATION,
-    "case.": CASE, "safeguard.refused_held_elsewhere": CASE,
+    "case.": CASE, "safeguard.refused_held_elsewhere": WATCH,
     "document.": DOCUMENT,
     "verification.request": VERIFICATION_REQUEST, "verification.reopen": VERIFICATION_REQUEST,
     "verification.": VERIFICATION_DECISION,
@@ -61,7 +69,7 @@ READ_BY: dict[str, frozenset[str]] = {
     MANIFEST: frozenset({SENDING, RECEIVING}), DUPLICATE: frozenset({SENDING}),
     # Read only through the audited protection record: redacted in every timeline (`redacted_protection`).
     PROTECTION: frozenset(),
-    REINTEGRATION: frozenset({RECEIVING, OPERATOR}),
+    REINTEGRATION: frozenset({RECEIVING, OPERATOR}), WATCH: frozenset(),
 }
 # The records whose steps are not the reader's business at all: left out of their timeline (SPEC.md 4.6: the
 # sending side's work ends at arrival; what the returnee does in reintegration is no concern of the deporting state).
@@ -87,7 +95,7 @@ def shown(reader: User, entries: Iterable[AuditRecord]) -> list[tuple[AuditRecor
     out: list[tuple[AuditRecord, bool, bool]] = []
     for entry in entries:
         about = record_of(entry.action)
-        if about is not None and about in LEFT_OUT.get(kind, frozenset()):
+        if about == WATCH or (about is not None and about in LEFT_OUT.get(kind, frozenset())):
             continue
         if about == PROTECTION:
             out.append((entry, True, True))

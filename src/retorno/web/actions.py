@@ -71,6 +71,7 @@ ACTIONS = {
     "placement.dropped": "Colocación abandonada",
     "placement.started": "Colocación iniciada",
     "screening.escorts_read": "Escoltas médicos necesarios consultados",
+    "safeguard.refused_held_elsewhere": "Intento rechazado sobre una persona retenida por otra agencia",
     "screening.read": "Evaluación de protección consultada",
     "screening.record": "Evaluación de protección registrada",
     "screening.resolve": "Preocupación de protección resuelta",
