@@ -11,7 +11,7 @@ import ast
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -196,3 +196,40 @@ def test_0026_gives_each_existing_token_an_expiry_from_its_creation(kind: str, t
         finally:
             engine.dispose()
     assert rows == [(when, when + timedelta(days=90), None) for when in made]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0030_keeps_the_registry_birth_date_of_decisions_verified_before(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    """The children's rules read the verified registry record's birth date too (red team round 13): decisions verified
+    before the column are given it from the candidates stored with them or with the linkage proposal on their request
+    (a date known in part read as the youngest it may be); none where nobody stored the record."""
+    def candidate(record: str, born: str) -> dict[str, object]:
+        return {"registry_record": record, "probability": 0.9, "record": {"birth_date": born}, "agreement": {}}
+
+    with _filled_then_back_at(kind, tmp_path, data_keys, count=60, seed=7, revision="0029") as (url, engine):
+        with engine.begin() as connection:
+            requests = connection.execute(sa.select(VerificationRequest.id).order_by(VerificationRequest.id)
+                                          .limit(3)).scalars().all()
+            user = connection.execute(sa.select(sa.func.min(User.id))).scalar_one()
+            first, second, third = requests
+            base = {"decided_by": user, "identity_fingerprint": None, "match_probability": None}
+            connection.execute(sa.insert(VerificationDecision), [
+                # Linkage proposed V30111222 for review; an officer verified it by hand.
+                {**base, "request_id": first, "outcome": "review", "method": "linkage", "registry_record": "V30111222",
+                 "candidates": [candidate("V-030111222", "2009-11-02"), candidate("V1", "1990-01-01")]},
+                {**base, "request_id": first, "outcome": "verified", "method": "manual",
+                 "registry_record": "V30111222", "candidates": None},
+                # Verified by linkage with its own candidates, the registry's date known to the year only.
+                {**base, "request_id": second, "outcome": "verified", "method": "linkage",
+                 "registry_record": "777", "candidates": [candidate("777", "2008-00-00")]},
+                # By hand, with nothing stored of the record.
+                {**base, "request_id": third, "outcome": "verified", "method": "manual",
+                 "registry_record": "888", "candidates": None}])
+        upgrade(url)
+        with engine.connect() as connection:
+            stored = dict(connection.execute(
+                sa.select(VerificationDecision.registry_record, VerificationDecision.registry_birth_date)
+                .where(VerificationDecision.outcome == "verified",
+                       VerificationDecision.registry_record.in_(["V30111222", "777", "888"]))).all())
+    assert stored == {"V30111222": date(2009, 11, 2), "777": date(2008, 12, 31), "888": None}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from retorno.audit.models import AuditRecord
 from retorno.db import clock_at
 from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login, post_form
 
 WHY = "La agente marcó a la persona equivocada; estaba en la fila de embarque."
 
@@ -76,3 +77,24 @@ def test_a_no_show_is_final_once_the_flight_departed(client: TestClient, world: 
     late = _correct(api, "inm.supervisor", flight, absent)
     assert late.status_code == 409 and late.json()["error"]["code"] == "no_show_correction.flight_gone", late.text
     assert ok(api.get("inm.officer", f"/api/v1/cases/{absent}"))["state"] == "no_show"
+
+
+def test_the_case_page_offers_the_correction_to_a_supervisor(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    mistaken = api.ready_case(given_names="Ana Lucía")["reference"]
+    other = api.ready_case(given_names="Pedro José")["reference"]
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    flight = api.build_manifest([mistaken, other], departure=departure)
+    with clock_at(departure - timedelta(minutes=30)):
+        ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{mistaken}/boarding",
+                    {"status": "no_show"}))
+    login(client, "inm.officer")
+    assert "no-show-correction" not in client.get(f"/cases/{mistaken}").text
+    login(client, "inm.supervisor")
+    page = client.get(f"/cases/{mistaken}")
+    assert "Corregir la no presentación" in page.text and "no-show-correction" in page.text
+    short = post_form(client, f"/cases/{mistaken}/no-show-correction", {"reason": "error"}, page=f"/cases/{mistaken}")
+    assert short.status_code == 422, short.status_code
+    done = post_form(client, f"/cases/{mistaken}/no-show-correction", {"reason": WHY}, page=f"/cases/{mistaken}")
+    assert done.status_code == 303, done.text
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{mistaken}"))["state"] == "ready"
