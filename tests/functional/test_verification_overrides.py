@@ -217,3 +217,58 @@ def test_the_identity_found_not_a_national_stays_as_decided(client: TestClient, 
     details = response.json()["error"]["details"]
     assert [(d["column"], "no es nacional" in d["expected"]) for d in details] == [("cedula", True)], details
     assert ok(api.get("inm.officer", path))["national_id"] == "V23827844"
+
+
+def test_a_not_national_finding_follows_the_person_to_an_undecided_possible_duplicate(
+        client: TestClient, world: World) -> None:
+    """Red team round 14, F4 (high): the person found not a national was registered again by another agency with the
+    same name, sex and birth date and no cédula (an undecided possible duplicate, score 1.0); the queue showed no
+    earlier finding and an officer verified it with no reason. A possible duplicate counts as the person here, in the
+    safe direction, as it does for concerns and seats."""
+    api = Api(client, world)
+    first, _, _ = _not_national_twice(api)
+    identity = {"given_names": "José", "first_surname": "Rodríguez", "second_surname": "Ramírez", "sex": "M",
+                "birth_date": "2003-01-05"}
+    again, asked = _requested(api, "ice.officer", national_id=None, agency_reference="RT14-F4", **identity)
+    entry = next(e for e in ok(api.get("saime.officer", "/api/v1/verification/queue"))
+                 if e["case"]["reference"] == again)
+    assert [f["case"] for f in entry["earlier_not_national"]] == [first]
+    refused(_verify(api, "saime.officer", again, asked, "RT14-REC-NN"), 409, "earlier_not_national")
+    ok(_verify(api, "saime.officer", again, asked, "RT14-REC-NN", reason=GOOD), 201)
+
+
+def test_the_queue_answers_when_a_person_s_other_records_hold_no_finding(client: TestClient, world: World) -> None:
+    """Red team round 14, F5 (medium): one linked record without a finding beside one with it (the not-national
+    person's cédula on a third record) made the queue and every decision on the new record answer 500."""
+    api = Api(client, world)
+    first, again, _ = _not_national_twice(api)
+    third, asked = _requested(api, "ice.officer", national_id="E23827844", agency_reference="RT14-F5",
+                              given_names="Wilmer", first_surname="Rodríguez", second_surname="Ramos", sex="M",
+                              birth_date="2003-10-10")
+    queue = ok(api.get("saime.officer", "/api/v1/verification/queue"))
+    entry = next(e for e in queue if e["case"]["reference"] == third)
+    assert [f["case"] for f in entry["earlier_not_national"]] == [first]
+    refused(_verify(api, "saime.officer", third, asked, "RT14-REC-F5"), 409, "earlier_not_national")
+    login(client, "saime.officer")
+    assert client.get("/verification").status_code == 200
+    assert again in str(queue)
+
+
+def test_what_linkage_said_stands_on_the_request_an_identity_correction_brings(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 14, F1 (high): a trivial correction (the place of birth) superseded the request, the new one
+    had no proposal, and an officer verified by the manual path, alone and with no reason, against the record linkage
+    had found different in birth date and cédula, against one it never proposed and against a dead person's. The
+    case's last proposal stands until linkage runs again."""
+    api = Api(client, world)
+    ref, first = _proposed(api, session_factory, [_candidate("7255", STRANGER, probability=0.01),
+                                                  _candidate("8800", AGREE, deceased=True)], outcome="not_found")
+    ok(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"place_of_birth": "Maracaibo, Zulia"}))
+    asked = api.open_request(ref)
+    assert asked != first
+    refused(_verify(api, "saime.officer", ref, asked, "7255"), 409, "record_anchors_disagree")
+    error = refused(_verify(api, "saime.officer", ref, asked, "99999"), 409, "record_not_a_candidate")
+    assert first in error["message"] and "7255, 8800" in error["message"], error
+    refused(_verify(api, "saime.officer", ref, asked, "8800"), 409, "record_deceased")
+    assert _state(api, ref) == "verification_requested"
+    ok(_verify(api, "saime.supervisor", ref, asked, "7255", reason=GOOD), 201)

@@ -526,6 +526,21 @@ def _people_alike(session: Session, case_ids: Sequence[int]) -> _Alike:
     return links, flagged, (same_person(session, duplicates) if duplicates else {})
 
 
+def records_alike(session: Session, case_ids: Sequence[int]) -> dict[int, set[int]]:
+    """Per case, the records that may be its person's, in the safe direction: its other records (`same_person`), the
+    undecided possible duplicates of any of them and those duplicates' own other records (as the one-seat rule and
+    the protection facts read them). Cases with none are left out."""
+    links, flagged, theirs = _people_alike(session, case_ids)
+    found: dict[int, set[int]] = {}
+    for case_id in case_ids:
+        records = {case_id, *links.get(case_id, {})}
+        alike = {other for record_ in records for other in flagged.get(record_, {})}
+        alike.update(*(theirs.get(other, {}) for other in sorted(alike)))
+        if others := (records | alike) - {case_id}:
+            found[case_id] = others
+    return found
+
+
 def _records_of_person(case_id: int, agency: int | None, alike: _Alike) -> dict[int, tuple[str, bool, bool]]:
     """The other records of `case_id`'s person, as the one-seat rule reads them (`safeguards.one_seat`): (reference,
     whether `agency` holds it, whether only an undecided possible duplicate ties it) per record: those linked as the

@@ -15,7 +15,7 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.agencies.service import receiving_authority_for
 from retorno.audit.service import record
-from retorno.cases.facts import case_fingerprint, same_person
+from retorno.cases.facts import case_fingerprint, records_alike
 from retorno.cases.models import Case, cedula_digits, national_id_digits
 from retorno.cases.service import advance, ensure_owner, transition
 from retorno.db import among
@@ -143,12 +143,23 @@ def _same_record_same_person(session: Session, actor: User, case: Case, request:
         code="registry_record_of_another_person", case=case.reference, record=typed or registry_record)
 
 
-def proposal_of(session: Session, request: VerificationRequest) -> VerificationDecision | None:
-    """The linkage's latest proposal on `request`, as the service stored it (the candidates the queue showed)."""
-    return session.execute(
-        sa.select(VerificationDecision).where(VerificationDecision.request_id == request.id,
-                                              VerificationDecision.method == LINKAGE_METHOD)
-        .order_by(VerificationDecision.id.desc()).limit(1)).scalar_one_or_none()
+def proposals_standing(session: Session, request: VerificationRequest) -> list[tuple[VerificationDecision, str]]:
+    """The linkage's proposals a person's decision on `request` is checked against, newest first, each with the
+    reference of the request it was made on: those stored on this request, else on the case's earlier requests.
+
+    A request superseded by an identity change leaves its proposal standing until linkage runs on the new one (red
+    team round 14, F1: after a place of birth was corrected, the new request had no proposal, and an officer verified
+    against the record linkage had found different in birth date and cédula, one it never proposed, and a dead
+    person's, by the manual path, alone and with no reason). What linkage said of a registry record (dead, never a
+    candidate, both anchors different) holds until it says otherwise: a person who corrected those anchors runs
+    linkage again, or a supervisor overrides with a reason."""
+    rows = session.execute(
+        sa.select(VerificationDecision, VerificationRequest.reference)
+        .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+        .where(VerificationRequest.case_id == request.case_id, VerificationRequest.id <= request.id,
+               VerificationDecision.method == LINKAGE_METHOD)
+        .order_by(VerificationRequest.id.desc(), VerificationDecision.id.desc())).all()
+    return [(decision, reference) for decision, reference in rows]
 
 
 class EarlierFinding(NamedTuple):
@@ -166,11 +177,13 @@ def earlier_not_national(session: Session, receiving_agency_id: int, case_ids: S
     A person registered again (by another agency, under another reference) is one person (`cases.facts.same_person`:
     a cédula, a document, a supervisor's decision): the authority's finding on one record is shown on the others'
     requests, and no linkage alone verifies them (red team round 13, F2: registering the person again brought a fresh,
-    unmarked request, verified by the next officer). Only this authority's findings: another state's 'not a national'
-    says nothing of this nationality.
+    unmarked request, verified by the next officer). So is an undecided possible duplicate, in the safe direction as
+    for concerns and seats (`cases.facts.records_alike`; red team round 14, F4: the same name and birth date without
+    the cédula was verified by an officer with no reason, issued a document and manifested). Only this authority's
+    findings: another state's 'not a national' says nothing of this nationality.
     """
-    links = same_person(session, case_ids)
-    others = sorted({other for case_id in case_ids for other in links.get(case_id, {})})
+    links = records_alike(session, case_ids)
+    others = sorted({other for case_id in case_ids for other in links.get(case_id, set())})
     if not others:
         return {}
     found: dict[int, EarlierFinding] = {}
@@ -183,9 +196,10 @@ def earlier_not_national(session: Session, receiving_agency_id: int, case_ids: S
                        VerificationRequest.receiving_agency_id == receiving_agency_id)
                 .order_by(VerificationDecision.id)):
             found[case_id] = EarlierFinding(reference, decided_at, reason)
-    return {case_id: [found[other] for other in sorted(links[case_id], key=lambda o: found[o].case)
-                      if other in found]
-            for case_id in case_ids if any(other in found for other in links.get(case_id, {}))}
+    # Only the linked records with a finding are sorted (red team round 14, F5: sorting every linked record by its
+    # finding raised KeyError for one without, and the whole queue answered 500).
+    return {case_id: sorted((found[other] for other in links[case_id] if other in found), key=lambda f: f.case)
+            for case_id in case_ids if any(other in found for other in links.get(case_id, set()))}
 
 
 # What makes a person's `verified` decision an override of the linkage (the refusals' codes).
@@ -211,18 +225,21 @@ def _overrides(session: Session, case: Case, request: VerificationRequest, regis
     never what the decision brings: a decisions file's `deceased: false` does not make a dead person alive (red team
     round 13, F1b). A red flag the decision brings (a candidate it marks deceased) still counts."""
     kinds: list[str] = []
-    values: dict[str, Any] = {}
-    proposal = proposal_of(session, request)
+    values: dict[str, Any] = {"proposed_for": request.reference}
+    standing = proposals_standing(session, request)
+    proposal = standing[0][0] if standing else None
     stored = [c for c in (proposal.candidates or []) if isinstance(c, dict)] if proposal is not None else []
     brought = [c for c in candidates or [] if isinstance(c, dict)]
     matching = [c for c in stored if same_record(c.get("registry_record"), registry_record)]
     if proposal is not None and not matching:
         kinds.append(NOT_A_CANDIDATE)
         values["candidates"] = ", ".join(str(c.get("registry_record")) for c in stored) or "—"
+        values["proposed_for"] = standing[0][1]
     if any(_anchors_disagree(c) for c in matching):
         kinds.append(ANCHORS_DISAGREE)
-    if any(is_deceased(c) for c in matching + [c for c in brought
-                                               if same_record(c.get("registry_record"), registry_record)]):
+    # A death linkage saw in the record on any of the case's requests stays a death.
+    seen = [c for decision, _ in standing for c in decision.candidates or [] if isinstance(c, dict)]
+    if any(is_deceased(c) for c in seen + brought if same_record(c.get("registry_record"), registry_record)):
         kinds.append(RECORD_DECEASED)
     earlier = earlier_not_national(session, request.receiving_agency_id, [case.id]).get(case.id)
     if earlier:
@@ -255,7 +272,8 @@ def _check_override(session: Session, actor: User, case: Case, request: Verifica
             "case %(case)s: registry record %(record)s is not one of the candidates linkage proposed for request "
             "%(request)s (%(candidates)s): the service never saw that record, so verifying against it is an override "
             "a supervisor decides, with a written reason (at least 10 characters)",
-            code=kind, case=case.reference, record=record, request=request.reference, candidates=values["candidates"])
+            code=kind, case=case.reference, record=record, request=values["proposed_for"],
+            candidates=values["candidates"])
     if kind == ANCHORS_DISAGREE:
         raise InvalidTransition(
             "case %(case)s: registry record %(record)s differs from the request in every hard identifier it compares "
@@ -364,7 +382,8 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
 def _registry_birth(session: Session, request: VerificationRequest, registry_record: str | None,
                     candidates: list[dict[str, Any]] | None, given: date | None) -> date | None:
     """The birth date the verified `registry_record` holds (see `record_decision`), or None where nobody said."""
-    proposal = proposal_of(session, request)
+    standing = proposals_standing(session, request)
+    proposal = standing[0][0] if standing else None
     return (registry_birth_of(proposal.candidates if proposal is not None else None, registry_record, same_record)
             or registry_birth_of(candidates, registry_record, same_record) or given)
 
