@@ -164,7 +164,7 @@ _PAGES = ("/", "/cases", "/cases?sort=state", "/cases?concern=open", "/dashboard
 # What moves by itself between two readings: times, the audit chain's head, and the reads of the first reading,
 # which are on the timeline.
 _MOVES = ((re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(\+00:00|Z)?"), "<time>"),
-          (re.compile(r"\b\d\d:\d\d\b"), "<time>"), (re.compile(r'signed-head-seq">\d+'), "<seq>"),
+          (re.compile(r"\b\d\d:\d\d(:\d\d)?\b"), "<time>"), (re.compile(r'signed-head-seq">\d+'), "<seq>"),
           (re.compile(r'csrf[-_]token"\s+(content|value)="[^"]*"'), "<csrf>"),
           (re.compile(r'"request_id":\s*"[0-9a-f]+"'), "<request>"))
 
