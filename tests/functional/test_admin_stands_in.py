@@ -143,7 +143,12 @@ def test_an_administrator_does_not_enable_a_user_whose_temporary_password_is_kno
     login(client, "admin")
     assert _page(client, "/users/inm.nuevo/disable", {"reason": "revisión de la cuenta"}).status_code == 303
     assert "/users/inm.nuevo/enable" not in client.get("/users/inm.nuevo").text
-    _refused_page(_page(client, "/users/inm.nuevo/enable", {}))
+    # Refused for that reason, naming the way out (red team round 14, RT-H F1: it named the rule of the agencies an
+    # administrator stands in for, which the README contradicts).
+    refused = _page(client, "/users/inm.nuevo/enable", {})
+    assert refused.status_code == 403, refused.text[:400]
+    said = alert(refused.text)
+    assert "contraseña todavía es temporal" in said and "consola del operador" in said, said
     user = _user(session, "inm.nuevo")
     assert user is not None and not user.active
 

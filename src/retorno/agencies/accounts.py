@@ -163,12 +163,25 @@ def may_enable(session: Session, manager: User, user: User) -> bool:
     return stands_in(manager, user.agency) or _undoes_an_administrators_disabling(session, manager, user)
 
 
+def _refuse_held_with_a_temporary_password(session: Session, user: User) -> None:
+    """Refuse, naming the only way out, a change of a user an administrator disabled while their password is still
+    a temporary one (which the agency that handed it over knows): no administrator enables them then (`may_enable`),
+    so the operator's console does (red team round 14, RT-H F1: the agency was told an administrator enables them,
+    and the administrator was refused by the rule of the agencies it stands in for)."""
+    if user.must_change_password and disabled_by_an_administrator(session, user):
+        raise Forbidden("user '%(username)s' was disabled by an administrator while their password is still a "
+                        "temporary one, which the agency that handed it over knows: an administrator enables them "
+                        "only once the password is their own, so the operator's console enables them (retorno users "
+                        "enable)", code="forbidden.users.enable_temporary_password", username=user.username)
+
+
 def _not_held_by_an_administrator(session: Session, actor: User, user: User) -> None:
     """Refuse to reset the password or change the role of a user an administrator (or the console) disabled, unless
     `actor` may enable them (`may_enable`): an agency's supervisor who reset it would leave the user whom nobody
     but the console enables, since an administrator enables such a user only while their password is their own
     (red team round 11, RE8812 L2). The way out is named: an administrator enables them first."""
     if not user.active and not may_enable(session, actor, user):
+        _refuse_held_with_a_temporary_password(session, user)
         raise Forbidden("user '%(username)s' was disabled by an administrator: their password and role stay as they "
                         "are until an administrator enables them again (then reset or change them here)",
                         code="forbidden.users.disabled_by_administrator", username=user.username)
@@ -181,6 +194,7 @@ def enable(session: Session, actor: User, username: str, *, reason: str) -> User
     if user.active:
         raise InvalidInput("user '%(username)s' is already enabled", code="user.enabled", username=username)
     if not may_enable(session, actor, user):
+        _refuse_held_with_a_temporary_password(session, user)
         require_stand_in(actor, user.agency)
         raise Forbidden("user '%(username)s' was disabled by an administrator; only an administrator enables them",
                         code="forbidden.users.enable", username=username)
