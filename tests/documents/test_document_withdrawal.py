@@ -259,3 +259,16 @@ def test_the_command_line_withdraws_a_document_and_refuses_an_unissued_emergency
     shown = run("inm.supervisor", "cases", "show", reference)
     # The table wraps its cells: the reason's last word, and the mark.
     assert shown.exit_code == 0 and "withdrawn" in shown.output and "equivocada." in shown.output, shown.output
+
+
+def test_an_emergency_document_for_a_passenger_is_refused_saying_so(client: TestClient, world: World) -> None:
+    """Red team round 14 (low): the receiving authority asking for an emergency document for a manifested person was
+    told the case was not verified; it is on a manifest, approved with the document on file."""
+    api = Api(client, world)
+    case = api.ready_case()
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [case["reference"]]}), 201)
+    response = api.post("saime.officer", f"/api/v1/cases/{case['reference']}/emergency-document")
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert error["code"] == "on_a_manifest" and "taken off the manifest" in error["message"], error

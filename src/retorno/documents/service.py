@@ -125,7 +125,8 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
         raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s was issued to another person: "
                            "it is not filed on case %(case)s", code="document_issued_to_another",
                            issuing_state=parsed.issuing_state, number=parsed.document_number, case=case.reference)
-    _emergency_series_issued(session, case, parsed.document_code, parsed.issuing_state, parsed.document_number)
+    _emergency_series_issued(session, case, parsed.document_code, parsed.issuing_state, parsed.document_number,
+                             "\n".join(parsed.lines))
     if held:
         # Not which record nor whose: another agency's record is named to nobody (SPEC.md section 4.6).
         problems.append(mrz_checker.MrzProblem(
@@ -167,7 +168,7 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
 
 
 def _emergency_series_issued(session: Session, case: Case, document_code: str, issuing_state: str,
-                             number: str) -> None:
+                             number: str, filed_mrz: str) -> None:
     """Refuse a document of a receiving state's own emergency travel document series this system did not issue to
     `case`'s person (red team round 13, F11).
 
@@ -178,6 +179,11 @@ def _emergency_series_issued(session: Session, case: Case, document_code: str, i
     (`mrz.in_emergency_series`) is filed only when the state issued exactly that number to this case or a record of
     its person (`_one_person`); the receiving authority's own officials issue one by the issue route. Issued to
     another person, it was refused before (`document_issued_to_another`).
+
+    And a document this system issued is what it issued (red team round 14, F3b: after an identity change the sending
+    side filed the number issued to the person with the new names and recomputed check digits, and it counted as
+    valid): filed from a machine readable zone that differs from the one issued, it is not that document, and is
+    refused (`emergency_document_altered`); the receiving authority issues the person a new one for the new identity.
     """
     if not (document_code.startswith("P") and mrz_checker.in_emergency_series(number)):
         return
@@ -189,9 +195,16 @@ def _emergency_series_issued(session: Session, case: Case, document_code: str, i
         sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id)
         .where(TravelDocument.issuing_state == issuing_state, TravelDocument.number == number,
                TravelDocument.emergency, TravelDocument.issued_by_agency_id.is_not(None))).all()
-    on_file = [holder for document, holder in issued if document.withdrawn_at is None]
-    if any(holder.id == case.id for holder in on_file) or _one_person(
-            session, case, [holder for holder in on_file if holder.id != case.id]):
+    on_file = [(document, holder) for document, holder in issued if document.withdrawn_at is None]
+    person = {case.id} | _one_person(session, case, [holder for _, holder in on_file if holder.id != case.id])
+    theirs = [document for document, holder in on_file if holder.id in person]
+    if theirs:
+        if all(document.mrz.strip() != filed_mrz for document in theirs):
+            raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s was issued with another "
+                               "machine readable zone: the one given differs from what was issued, so it is not "
+                               "that document, and it is not filed on case %(case)s; after a change of identity "
+                               "the receiving authority issues a new one", code="emergency_document_altered",
+                               issuing_state=issuing_state, number=number, case=case.reference)
         return
     if issued:
         raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s was withdrawn by the agency "
@@ -304,6 +317,12 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
     """The receiving authority issues an emergency travel document: number assigned, MRZ generated."""
     if not can_see(session, actor, case) or case.nationality != actor.agency.country:
         raise Forbidden("case %(case)s is not a national your agency may document", case=case.reference)
+    if case.state in ("manifested", "boarded"):
+        # Red team round 14: it was refused as 'not verified', which a manifested person is.
+        raise InvalidTransition("case %(case)s is on a manifest ('%(state)s'): the passenger was approved with the "
+                                "document on file, so a new one is issued once the person is taken off the manifest "
+                                "(a locked one with both sides' consent)", code="on_a_manifest", case=case.reference,
+                                state=Term("case_state", case.state))
     if case.state not in ("verified", "documented", "ready"):
         raise InvalidInput("case %(case)s: an emergency travel document is issued once nationality is verified "
                            "(the case is '%(state)s')", code="not_verified", case=case.reference,
