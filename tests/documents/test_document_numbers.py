@@ -71,12 +71,16 @@ def test_two_receiving_authorities_of_one_state_never_issue_one_number(
     assert first["reference"] not in refused.text
     assert [d["number"] for d in ok(api.get("inm.officer", f"/api/v1/cases/{second['reference']}/documents"))] \
         == [by_mppt["number"]]
-    # Its own person may have it filed on their record.
+    # Its own person may have it filed on their record, as it was issued (red team round 14, F3b: typed otherwise,
+    # here with another expiry date, it is not that document).
     own = mrz.build_emergency_mrz(
         number=by_saime["number"], surnames=f"{first['first_surname']} {first['second_surname']}",
         given_names=first["given_names"], birth_date=date.fromisoformat(first["birth_date"]), sex=first["sex"],
         expiry_date=date.today() + timedelta(days=80))
-    assert ok(api.post("inm.officer", f"/api/v1/cases/{first['reference']}/documents", {"mrz": own}), 201)["valid"]
+    altered = api.post("inm.officer", f"/api/v1/cases/{first['reference']}/documents", {"mrz": own})
+    assert altered.status_code == 422 and altered.json()["error"]["code"] == "emergency_document_altered", altered.text
+    assert ok(api.post("inm.officer", f"/api/v1/cases/{first['reference']}/documents", {"mrz": by_saime["mrz"]}),
+              201)["valid"]
 
 
 def test_a_document_number_filed_for_another_person_is_not_valid_for_a_new_one(

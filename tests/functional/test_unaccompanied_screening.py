@@ -124,7 +124,8 @@ def test_an_adult_missing_at_the_door_leaves_an_unaccompanied_child_off_the_flig
 def test_a_household_boards_one_by_one_and_a_minor_left_behind_is_raised_on_arrival(client: TestClient,
                                                                                     world: World) -> None:
     """An adult at the aircraft's door still waits with the minors (a household boards one by one): flying together
-    raises nothing. A minor a supervisor's split leaves behind is an unaccompanied child once the adult arrived."""
+    raises nothing. A minor a supervisor's split leaves behind is an unaccompanied child once her last adult went on a
+    manifest (red team round 14, L2; it was once the adult arrived), raised once."""
     api = Api(client, world)
     together_adult, (together_child,) = _family(api, "FAM-JUNTOS")
     api.fly_to_arrival([{"reference": together_adult}, {"reference": together_child}])
@@ -136,11 +137,11 @@ def test_a_household_boards_one_by_one_and_a_minor_left_behind_is_raised_on_arri
                 {"reason": "La madre viaja primero; la niña espera su audiencia."}), 201)
     departure = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     flight = api.build_manifest([adult], departure=departure)
+    assert (len(_raised(api, child)), _state(api, child)) == (1, "documented")
     with api.clock(departure - timedelta(hours=1)):
         ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{adult}/boarding", {"status": "boarded"}))
     with api.clock(departure):
         ok(api.post("inm.officer", f"/api/v1/flights/{flight}/depart"))
-    assert (_raised(api, child), _state(api, child)) == ([], "ready")
     ok(api.post("saime.officer", f"/api/v1/flights/{flight}/landing"))
     ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{adult}/arrival"))
     assert len(_raised(api, child)) == 1

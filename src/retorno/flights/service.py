@@ -451,11 +451,13 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
     if violations:
         raise SafeguardViolation(violations)
     needs = {p.reference: p.medical_escorts for p in facts.passengers}
-    added = []
+    # Every seat first, then each case's step: what a step sets off (a household's minor left with no adult staying
+    # with them, `cases.service.HOUSEHOLD_REACTIONS`) sees who goes on this manifest together, in any order.
+    added = [Passenger(flight_id=flight.id, case_id=case.id, counted_medical_escorts=needs[case.reference])
+             for case in cases]
+    session.add_all(added)
+    session.flush()
     for case in cases:
-        passenger = Passenger(flight_id=flight.id, case_id=case.id, counted_medical_escorts=needs[case.reference])
-        session.add(passenger)
-        added.append(passenger)
         transition(session, actor, case, "manifested", action="manifest.add", extra={"flight": flight.reference})
     if flight.manifest_state == "proposed":
         flight.manifest_state = "draft"

@@ -228,25 +228,42 @@ def _minors_left_alone(session: Session, by: User | None, case: Case,
 # Whom a minor who stays behind (`safeguards.STAYING_BEHIND`) stays with: an adult of the household waiting off every
 # manifest, or staying behind too. An adult on a manifest, aboard or arrived has left them.
 _STAYING_WITH = frozenset(lifecycle.BEFORE_BOARDING) - {"manifested"} | set(STAYING_BEHIND)
+# A minor waiting off every manifest, screened (a minor not yet screened is named unaccompanied at the screening:
+# `screening.service`).
+_WAITING_OFF = lifecycle.WAITING_SCREENED - {"manifested"}
+
+
+def _seated(session: Session, case_ids: list[int]) -> set[int]:
+    """Those of `case_ids` holding a seat on the manifest of a flight not yet flown (going on it in this transaction
+    too: `flights.service.add_passengers` seats a request's cases before it moves them)."""
+    return set(session.execute(
+        sa.select(Passenger.case_id).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.case_id.in_(case_ids), Passenger.approval.in_(ACTIVE_APPROVALS),
+               Flight.state.in_(NOT_YET_FLOWN_STATES))).scalars())
 
 
 def _minors_behind_alone(session: Session, by: User | None, case: Case) -> None:
-    """Safeguard 2 for the minors of `case`'s household who stay behind (not a national, withdrawn, unfit to fly, a
-    no-show: `safeguards.STAYING_BEHIND`): one whom no adult of the household stays with any longer (`_STAYING_WITH`),
-    because the last such adult went on a manifest (which a supervisor's split allowed: `safeguards.family_unity`),
-    or who stayed behind after the household's adults had gone, is a separated child, and gets the unaccompanied-child
-    concern at that moment, by whoever made the change, as `_minors_left_alone` records it for a minor still to travel
-    (red team round 13, F7: a seven-year-old found not a national was left behind with nothing recorded). A
-    best-interests determination recorded answers it already."""
+    """Safeguard 2 for the minors of `case`'s household who stay behind: in a state that does not travel (not a
+    national, withdrawn, unfit to fly, a no-show: `safeguards.STAYING_BEHIND`), or waiting off every manifest (held
+    by a concern, or not yet ready). One whom no adult of the household stays with any longer (`_STAYING_WITH`, and
+    holding no seat), because the last such adult went on a manifest (which a supervisor's split allowed:
+    `safeguards.family_unity`), or who stayed behind after the household's adults had gone, is a separated child, and
+    gets the unaccompanied-child concern at that moment, by whoever made the change, as `_minors_left_alone` records
+    it for a minor still to travel (red team round 13, F7: a seven-year-old found not a national was left behind with
+    nothing recorded; round 14, L2: a girl held back by a medical concern got nothing when, the household split, her
+    mother went on a manifest, and was later `ready` alone). A best-interests determination recorded answers it
+    already. The minors going on the same manifest in the same request hold their seats already
+    (`flights.service.add_passengers`), so a household manifested together leaves nobody behind."""
     assert case.household_id is not None
     today = utcnow().date()
     members = household_members(session, case.household_id)
     registry = registry_births(session, [m.id for m in members])
     adults = [m for m in members if not counts_as_minor(m.birth_date, registry.get(m.id), today)]
-    if not adults or any(m.state in _STAYING_WITH for m in adults):
+    seated = _seated(session, [m.id for m in members])
+    if not adults or any(m.state in _STAYING_WITH and m.id not in seated for m in adults):
         return
-    behind = [m for m in members if m.state in STAYING_BEHIND and counts_as_minor(m.birth_date, registry.get(m.id),
-                                                                                    today)]
+    behind = [m for m in members if counts_as_minor(m.birth_date, registry.get(m.id), today) and (
+        m.state in STAYING_BEHIND or (m.state in _WAITING_OFF and m.id not in seated))]
     if not behind:
         return
     determined = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
