@@ -526,7 +526,9 @@ _LOCKED_REMOVALS = {
 # 1), and medical escort needs above those the manifest counted for them (rule 5). Refused until both sides consented,
 # a higher need was lost: nothing recorded, nobody told, the other agency's officer told only that the person was on
 # a locked manifest somewhere, and the person boarded as before (red team round 7, H2).
-_NEVER_WAIT = frozenset({"protection_pull", "medical_needs"})
+# A link made later between two records that both hold a seat ("one_seat", `travel.seats`) does not wait either: the
+# link is kept, and one person cannot hold two seats while the consents are sought (red team round 14, L1).
+_NEVER_WAIT = frozenset({"protection_pull", "medical_needs", "one_seat"})
 
 
 def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: str, reason: str,

@@ -43,6 +43,7 @@ from retorno.cases.service import ANOTHER_AGENCY, LINKED_RECORD_REACTIONS, advan
 from retorno.db import among, bulk_insert, utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, written_reason
 from retorno.flights.service import take_off_for_higher_needs, take_off_manifests
+from retorno.travel import seats
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,11 @@ def keep_flags(session: Session, by: User | None, flags: Sequence[dict[str, Any]
         return 0
     bulk_insert(session, PossibleDuplicate.__table__, list(flags))
     _audit_flags(session, by, flags)
-    pull_held(session, by, {case_id for flag in flags for case_id in (flag["case_id"], flag["other_case_id"])})
+    flagged = {case_id for flag in flags for case_id in (flag["case_id"], flag["other_case_id"])}
+    pull_held(session, by, flagged)
+    # A flag makes the two records one person for the one-seat rule until a supervisor decides: kept, with one seat
+    # (`seats.keep_one_seat`; red team round 14, L1: it was refused).
+    seats.keep_one_seat(session, by, flagged)
     return len(flags)
 
 

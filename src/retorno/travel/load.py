@@ -44,6 +44,7 @@ from retorno.db import among, insert_columns, utcnow
 from retorno.errors import InvalidInput
 from retorno.imports.rows import ImportOutcome
 from retorno.safeguards import IDENTITY_FIELDS
+from retorno.travel import seats
 from retorno.travel.duplicates import keep_flags, records_alike
 from retorno.travel.service import household_grew, update_case
 
@@ -375,6 +376,11 @@ def _write(session: Session, actor: User, filename: str, checked: CheckedCases, 
                    sa.or_(among(PossibleDuplicate.case_id, ids := [case_id for case_id, _ in changed]),
                           among(PossibleDuplicate.other_case_id, ids)))).scalar_one()
     outcome.duplicates_flagged += _flag_duplicates(session, actor, report, created, held.ids | held.elsewhere)
+    if references:
+        # A new row's cédula or declared document may make two passengers' records one person: the link is kept, one
+        # of them keeps the seat (red team round 14, L1: the whole file was refused); the rows changed went through
+        # `update_case`, which does the same.
+        seats.keep_one_seat_of_passengers(session, actor)
     if outcome.created or outcome.updated:
         record(session, actor, "import.cases", "import", filename,
                after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,

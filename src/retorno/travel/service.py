@@ -53,7 +53,10 @@ from retorno.flights.service import lower_counted_needs, take_off_for_higher_nee
 from retorno.safeguards import STAYING_BEHIND, counts_as_minor, is_minor
 from retorno.screening import service as screening
 from retorno.screening.models import BestInterestsDetermination, Screening
-from retorno.travel import duplicates  # its reaction (a possible duplicate's concern holds a passenger), its flagging
+from retorno.travel import (
+    duplicates,  # its reaction (a possible duplicate's concern holds a passenger), its flagging
+    seats,
+)
 from retorno.verification.service import reopen
 
 
@@ -68,6 +71,9 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     if case.household_id is not None:
         household_grew(session, actor, [case.household_id])
     duplicates.flag_possible_duplicates(session, actor, [case])
+    # Its cédula or declared document may make two passengers' records one person: the link is kept, with one seat
+    # (red team round 14, L1: the registration was refused, and the person registered under another cédula).
+    seats.keep_one_seat(session, actor, [case.id])
     return case
 
 
@@ -346,6 +352,8 @@ _PULLING = "retorno.pulling_linked_records"
 # The fields of a case by which it is the same person as another record (`cases.facts._linked_pairs`).
 LINKING_FIELDS = frozenset({"national_id", "declared_document_number", "declared_document_type"})
 LINKED_RECORD_REACTIONS.append(_pull_linked_records)
+# Last: one person keeps one seat when a link is made (red team round 14, L1), once the concern pulls have run.
+LINKED_RECORD_REACTIONS.append(seats.kept_one_seat)
 
 
 @reader("case.read")
@@ -407,6 +415,10 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
             take_off_manifests(session, actor, case, kind="identity_changed", back_to=None,
                                reason="identity changed after verification")
         reopen(session, actor, case)
+    if changed.keys() & LINKING_FIELDS:
+        # ... and two records of the person holding a seat each keep one, the link kept (red team round 14, L1: the
+        # correction was refused); after the identity take-off, so that this record, leaving anyway, is the one off.
+        seats.keep_one_seat(session, actor, [case.id])
     if "birth_date" in changed and not was_minor and _minor_now(session, case):
         # The household's last adult, or someone alone, may now be a minor with nobody waiting with them.
         _minors_left_alone(session, actor, case)

@@ -109,6 +109,8 @@ ALERT_KINDS = {
     "protection_pull": ("retirado por una preocupación de protección", "taken off for a protection concern"),
     "medical_needs": ("retirado: cambió la escolta médica que necesita", "taken off: their medical escort changed"),
     "household_changed": ("retirado: cambió su hogar", "taken off: their household changed"),
+    "one_seat": ("retirado: otro registro de la misma persona ocupa un asiento",
+                 "taken off: another record of the same person holds a seat"),
     "identity_changed": ("retirado: cambió su identidad, se verifica de nuevo",
                          "taken off: their identity changed and is verified again"),
     "document_changed": ("retirado: cambió su documento de viaje", "taken off: their travel document changed"),

@@ -1,0 +1,95 @@
+"""One person holds one seat, when a link is made: the link is kept and the person keeps one seat.
+
+Adding a passenger, approving, locking, boarding and departing refuse a second seat for a person
+(`safeguards.one_seat`): those are steps about the seat. A link recorded later between two records that
+both hold a seat (a registration whose cédula or likeness makes them one person, an identity correction or
+a re-import, a document filed, a verification, a supervisor's `same_person`) is a fact about the person: it
+was refused before (red team round 14, L1: the official could not record a person under their true cédula,
+and the link, which carries a protection concern across the records, was lost). The README says a link
+recorded later is kept and takes the passenger off; so it does here (`keep_one_seat`), in the same
+transaction, through the take-off every other change uses (`flights.service.take_off_manifests`), and the
+commit-time guard (`travel.invariants`) finds no double seat after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.cases.facts import records_alike
+from retorno.cases.models import Case
+from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
+from retorno.flights.service import take_off_manifests
+
+# The alert kind of such a take-off (`flights.service._NEVER_WAIT`: it never waits for a locked manifest's consents,
+# since the person cannot hold two seats and the link stands).
+ONE_SEAT = "one_seat"
+
+
+def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) -> list[str]:
+    """Of every person among `case_ids` (their records as the one-seat rule reads them: linked as the same person, and
+    undecided possible duplicates, `cases.facts.records_alike`) holding two or more seats on flights not yet flown,
+    keep one and take every other record off its manifest, back to 'ready' (it is no protection matter; putting it
+    on again is refused while the other holds its seat). The seat kept: one boarded already (nobody leaves an
+    aircraft for a link), else the flight departing first, else the passenger added first. Returns the references
+    taken off (with their households, as every take-off takes them)."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return []
+    alike = records_alike(session, ids)
+    people = [frozenset({case_id, *alike.get(case_id, ())}) for case_id in ids]
+    everyone = sorted(set().union(*people))
+    seats = session.execute(
+        sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.case_id.in_(everyone), Passenger.approval.in_(ACTIVE_APPROVALS),
+               Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
+    if len(seats) < 2:
+        return []
+    taken: list[str] = []
+    for person in dict.fromkeys(people):
+        held = sorted(((p, f) for p, f in seats if p.case_id in person),
+                      key=lambda seat: (seat[0].boarding != "boarded", seat[1].departure_utc, seat[0].id))
+        if len({p.case_id for p, _ in held}) < 2:
+            continue
+        kept, kept_flight = held[0]
+        keeper = session.get(Case, kept.case_id)
+        assert keeper is not None
+        for passenger, flight in held[1:]:
+            if passenger.case_id == kept.case_id or passenger.approval not in ACTIVE_APPROVALS:
+                continue  # taken off already, with a household taken off before it
+            record_ = session.get(Case, passenger.case_id)
+            assert record_ is not None
+            if record_.reference in taken:
+                continue
+            taken += take_off_manifests(session, by, record_, kind=ONE_SEAT, back_to="ready",
+                                        reason=_why(record_, keeper, flight, kept_flight))
+    return taken
+
+
+def keep_one_seat_of_passengers(session: Session, by: User | None) -> list[str]:
+    """`keep_one_seat` for every active passenger of a flight not yet flown: after an import's new rows, any of which
+    may link two of them through its cédula or declared document (the passengers are few; the rows may be many)."""
+    seated = session.execute(
+        sa.select(Passenger.case_id).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).scalars().all()
+    return keep_one_seat(session, by, seated)
+
+
+def _why(case: Case, keeper: Case, flight: Flight, kept_flight: Flight) -> str:
+    """Why `case` left `flight`, naming the record kept and its flight as the one-seat refusal does
+    (`safeguards.one_seat`): only when one agency holds both records, or the other is on the very manifest; another
+    agency's record is named to nobody."""
+    if case.agency_id == keeper.agency_id or flight.id == kept_flight.id:
+        return (f"another record of the same person ({keeper.reference}) holds a seat on flight "
+                f"{kept_flight.reference}")
+    return "another record of the same person holds a seat on a manifest another agency holds"
+
+
+def kept_one_seat(session: Session, by: User | None, case: Case) -> None:
+    """A link made to `case` (a verification, a document, a supervisor's decision: `cases.service.advance`). The last
+    of `cases.service.LINKED_RECORD_REACTIONS` (`travel.service` registers it): a record the link brings a concern
+    to leaves for protection first, back to 'documented', not to 'ready'."""
+    keep_one_seat(session, by, [case.id])
