@@ -305,6 +305,9 @@ ID_OBJECT_TYPES = {"matching_run": "matching_runs"}
 ID_KEYS = {"run": "matching_runs"}
 # Keys of JSON documents that say how long something took: no two runs agree on them.
 TIMINGS = {"seconds"}
+# A console verification run's reference (`verification.console_run`: its time and a random part) names the run,
+# which no two runs share: compared as the same name in both.
+CONSOLE_RUN_TYPE, CONSOLE_RUN = "verification_run", "VC-<run>"
 
 
 Content = dict[str, list[tuple[Any, ...]]]
@@ -378,6 +381,8 @@ def _canonical(table: sa.Table, kept: list[sa.Column[Any]], found: Any,
         for row, kind in enumerate(kinds):
             if kind in ID_OBJECT_TYPES and str(ids[row]).isdigit():
                 ids[row] = ("#", ranks.get(ID_OBJECT_TYPES[kind], {}).get(int(ids[row]), ids[row]))
+            elif kind == CONSOLE_RUN_TYPE:
+                ids[row] = CONSOLE_RUN
     return list(zip(*columns, strict=True))
 
 
@@ -387,7 +392,8 @@ def _without_timings(document: Any, ranks: dict[str, dict[Any, int]]) -> Any:
         return [_without_timings(item, ranks) for item in document]
     if not isinstance(document, dict):
         return document
-    return {key: ranks.get(ID_KEYS[key], {}).get(value, value) if key in ID_KEYS else _without_timings(value, ranks)
+    return {key: CONSOLE_RUN if key == "run" and isinstance(value, str) and value.startswith("VC-")
+            else ranks.get(ID_KEYS[key], {}).get(value, value) if key in ID_KEYS else _without_timings(value, ranks)
             for key, value in document.items() if key not in TIMINGS}
 
 
