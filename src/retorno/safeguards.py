@@ -132,7 +132,14 @@ def counts_as_minor(declared: date, registry: date | None, on: date) -> bool:
     nationality was verified against (`registry`; None: none known). Verification accepts a registry date a slip off
     the declared one (one digit, day and month swapped; a person may accept more), and a 17-year-old by the registry
     declared 18 was handled as an adult, allowed to travel alone (red team round 13): the safe reading wins."""
-    return is_minor(declared, on) or (registry is not None and is_minor(registry, on))
+    return counted_age(declared, registry, on) < ADULT_AGE
+
+
+def counted_age(declared: date, registry: date | None, on: date) -> int:
+    """The age every children's rule reads (`counts_as_minor`) and the pages show: the younger of the ages by the
+    declared birth date and by the verified registry record's (a manifest showed 18 of a girl the rules held a minor
+    by the registry)."""
+    return min(age_on(declared, on), age_on(registry, on)) if registry is not None else age_on(declared, on)
 
 
 def identity_fingerprint(values: Mapping[str, object]) -> str:

@@ -26,6 +26,7 @@ from retorno.flights.models import Flight, Passenger
 from retorno.verification.exchange import import_decisions
 from retorno.verification.models import VerificationDecision
 from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login, post_form
 
 SPLIT = "La madre viaja antes; la hija la sigue con su tía la semana próxima."
 AGREE = {"given_names": "agree", "first_surname": "agree", "second_surname": "agree", "sex": "agree",
@@ -185,3 +186,26 @@ def test_the_commit_time_guard_counts_a_minor_by_the_registry(client: TestClient
             session.commit()
         assert refused.value.code == "safeguard.children"
         session.rollback()
+
+
+def test_the_pages_show_the_age_the_rules_read(client: TestClient, world: World,
+                                               session_factory: sessionmaker[Session]) -> None:
+    """The manifest page and the household boarding's preview give a minor by the registry her age by it, and the
+    registry's birth date next to the declared one: they showed 18 and no 'minor' of a girl every rule held a minor."""
+    api = Api(client, world)
+    mother = api.ready_case(household_reference="RB-HH4", relationship_to_head="head")["reference"]
+    daughter = _daughter(api, session_factory, "RB-HH4")["reference"]
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    flight = api.build_manifest([mother, daughter], departure=departure)
+    login(client, "inm.officer")
+    page = client.get(f"/flights/{flight}").text
+    row = page[page.index(f'href="/cases/{daughter}"'):]
+    row = row[:row.index("</tr>")]
+    assert "(17) <strong>menor</strong>" in row and "registro civil: " in row, row
+    client.cookies.clear()
+    login(client, "carrier.officer")
+    with clock_at(departure - timedelta(minutes=30)):
+        preview = post_form(client, f"/flights/{flight}/boardings", {"cases": [mother, daughter]},
+                            page=f"/flights/{flight}")
+    text = client.get(preview.headers["location"]).text if preview.status_code in (302, 303) else preview.text
+    assert "Valentina Rojas Mena, 17 años" in text, text

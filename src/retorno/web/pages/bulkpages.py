@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 
 from retorno import safeguards
 from retorno.agencies.models import User
+from retorno.cases.facts import registry_births
 from retorno.cases.models import Case
 from retorno.cases.service import can_see
 from retorno.db import utcnow
@@ -198,7 +199,9 @@ def board_household(request: Request, session: SessionDep, user: PageUser, setti
                                  dry_run=not confirmed(form))
     departure = flight.departure_utc.date()
     _ = gettext_for(locale_of(request))
-    names = {c.reference: _("%(name)s, %(age)s años", name=c.full_name, age=safeguards.age_on(c.birth_date, departure))
+    registry = registry_births(session, [c.id for c in cases])
+    names = {c.reference: _("%(name)s, %(age)s años", name=c.full_name,
+                            age=safeguards.counted_age(c.birth_date, registry.get(c.id), departure))
              for c in cases}
     return answer(request, user, form, result, reference, names=names, keep={"reason": reason or ""})
 

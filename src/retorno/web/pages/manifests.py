@@ -54,7 +54,10 @@ def manifest_context(session: Session, user: User, flight: Flight, carrier_list:
         stops = (safeguards.may_be_approved(fact, departure, flight.receiving_agency.country, flight=flight.reference)
                  if passenger.approval == "proposed" else [])
         lines.append({
-            "passenger": passenger, "case": case, "age": safeguards.age_on(case.birth_date, departure),
+            "passenger": passenger, "case": case,
+            "age": safeguards.counted_age(case.birth_date, fact.registry_birth_date, departure),
+            "registry_birth": (fact.registry_birth_date if fact.registry_birth_date not in (None, case.birth_date)
+                               else None),
             "household": fact.household.split("/", 1)[1] if fact.household else None,
             "verification": ("verified" if fact.nationality_verified
                              else "changed" if fact.identity_changed_since_verification else "not_verified"),
