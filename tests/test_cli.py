@@ -112,3 +112,16 @@ def test_template_and_db_check(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
     assert runner.invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
     assert runner.invoke(app, ["db", "check", "--database-url", url]).exit_code == 0
+
+
+@pytest.mark.parametrize("arguments", [
+    ["mrz", "check", "{tmp}/missing-mrz.txt"],
+    ["verify", "--registry", "{tmp}/missing-registry.parquet", "--requests", "{tmp}/missing.jsonl",
+     "--decisions-out", "{tmp}/decisions.jsonl"],
+], ids=["mrz-check", "verify-offline"])
+def test_a_file_that_cannot_be_read_is_one_line_not_a_traceback(tmp_path: Path, arguments: list[str]) -> None:
+    """Red team round 15: `retorno verify --requests FILE` with a missing file printed a Python traceback."""
+    result = runner.invoke(app, [a.replace("{tmp}", str(tmp_path)) for a in arguments])
+    assert result.exit_code == 2, result.output
+    assert ("Traceback" not in result.output and result.exception is None) or isinstance(result.exception, SystemExit)
+    assert "error (file): " in result.output and "missing" in result.output, result.output

@@ -76,6 +76,18 @@ class PlainArguments(TyperGroup):
                                          f"({plaintext.named(found)}): no input may", ctx=ctx)
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: Any) -> Any:
+        """A file named on the command line that cannot be read or written is one line, `error (file): ...`, and
+        exit code 2, whichever command met it (`retorno verify --requests` printed a traceback for a missing file)."""
+        try:
+            return super().invoke(ctx)
+        except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            if exc.filename is None:
+                raise
+            err_console.print(f"[red]error[/red] (file): {escape(str(exc.filename))}: {escape(exc.strerror or '')}",
+                              highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from exc
+
 
 @contextmanager
 def refusals() -> Iterator[None]:
