@@ -22,10 +22,11 @@ import re
 import typing
 import unicodedata
 from collections.abc import Iterable
+from datetime import date, datetime
 from itertools import compress
 from typing import Any
 
-from pydantic import BaseModel, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, NaiveDatetime, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 # Control characters that are text: a tab and line breaks, in notes and reasons.
@@ -138,6 +139,26 @@ def _takes_text(annotation: Any) -> bool:
     return annotation is str or any(_takes_text(part) for part in parts)
 
 
+def _a_day(annotation: Any) -> bool:
+    """Whether a field is a calendar day (`date`, or `date | None`; not a `datetime`)."""
+    return annotation is date or (date in typing.get_args(annotation)
+                                  and set(typing.get_args(annotation)) <= {date, type(None)})
+
+
+_MOMENTS = frozenset({datetime, AwareDatetime, NaiveDatetime})
+
+
+def _a_time(annotation: Any) -> bool:
+    """Whether a field is a moment (`datetime`, pydantic's `AwareDatetime`..., or one of them `| None`)."""
+    args = set(typing.get_args(annotation))
+    return annotation in _MOMENTS or (bool(args & _MOMENTS) and args <= _MOMENTS | {type(None)})
+
+
+# A day as the API reads it: ISO 8601's calendar date and nothing else; a moment: a date, then the time.
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", re.ASCII)
+
+
 def _a_boolean(annotation: Any) -> bool:
     """Whether a field is a boolean (`bool`, or `bool | None`)."""
     return annotation is bool or (bool in typing.get_args(annotation)
@@ -179,6 +200,17 @@ class Input(BaseModel):
             raise PydanticCustomError("float_type", "Input should be a valid number")
         if _a_boolean(annotation) and value is not None and not isinstance(value, bool):
             raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+        # A day is its ISO text, YYYY-MM-DD; a moment, its ISO date and time: pydantic's lax mode read a number, or
+        # its text, as seconds since 1970 ("1230768000" was stored as a birth date, 2009-01-01: red team round 15)
+        # and a moment at midnight as a day.
+        if _a_day(annotation) and value is not None and not (
+                (isinstance(value, date) and not isinstance(value, datetime))
+                or (isinstance(value, str) and _ISO_DAY.match(value))):
+            raise PydanticCustomError("date_type", "Input should be a date in the form YYYY-MM-DD")
+        if _a_time(annotation) and value is not None and not (
+                isinstance(value, datetime) or (isinstance(value, str) and _ISO_TIME.match(value))):
+            raise PydanticCustomError("datetime_type", "Input should be a date and time in ISO 8601 form "
+                                                       "(YYYY-MM-DDTHH:MM, with a time zone)")
         return value
 
     @field_validator("*", mode="after")

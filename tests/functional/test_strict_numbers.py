@@ -8,11 +8,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import typing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import ValidationError
+from pydantic import AwareDatetime, ValidationError
 
 import retorno
 from retorno.plaintext import Input
@@ -169,3 +169,43 @@ def test_medical_escorts_true_is_refused_by_the_api(client: TestClient, world: W
     assert "medical_escorts" in response.text and "valid integer" in response.text
     assert api.post("inm.officer", f"/api/v1/cases/{ref}/screenings",
                     {"concerns": [], "medical_escorts": 1}).status_code == 201
+
+
+def _day_and_time_fields(body: type[Input]) -> list[tuple[str, bool]]:
+    """(field, whether it is a day rather than a moment) of each date or datetime field of a body."""
+    found = []
+    for name, field in body.model_fields.items():
+        kinds = set(typing.get_args(field.annotation) or (field.annotation,)) - {type(None)}
+        if kinds == {date}:
+            found.append((name, True))
+        elif kinds and kinds <= {datetime, AwareDatetime}:
+            found.append((name, False))
+    return found
+
+
+def test_bodies_with_days_and_times_are_found() -> None:
+    fields = {f"{body.__name__}.{name}" for body in _bodies() for name, _ in _day_and_time_fields(body)}
+    assert {"CaseCreate.birth_date", "CaseUpdate.birth_date", "FlightIn.departure_utc", "LandingIn.at",
+            "ConsentIn.birth_date", "DecisionIn.registry_birth_date", "PlacementStepIn.on"} <= fields, sorted(fields)
+
+
+@pytest.mark.parametrize("body", _bodies(), ids=lambda b: b.__name__)
+def test_no_day_or_time_of_an_api_body_takes_a_number(body: type[Input]) -> None:
+    """Red team round 15 (F6): "birth_date": "1230768000" was stored as 2009-01-01 (pydantic's lax mode reads a number,
+    or its text, as seconds since 1970); a day is its ISO text and nothing else, a moment its ISO date and time."""
+    for name, is_day in _day_and_time_fields(body):
+        for value in ("1230768000", 1230768000, 1230768000.5, *(("2009-01-01T00:00:00", "20090101") if is_day else ())):
+            with pytest.raises(ValidationError) as refused:
+                body.model_validate({name: value})
+            mine = [e for e in refused.value.errors() if e["loc"][:1] == (name,)]
+            assert mine and mine[0]["type"] in ("date_type", "datetime_type"), (name, value, refused.value.errors())
+
+
+def test_the_api_refuses_a_birth_date_given_as_seconds(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    refused = client.post("/api/v1/cases", headers=world.headers("inm.officer"), json={
+        "agency_reference": "RT15-F6", "given_names": "Ana", "first_surname": "Mena", "sex": "F",
+        "birth_date": "1230768000", "nationality": "VEN", "held_at": "Estación Migratoria Siglo XXI, Tapachula",
+        "nearest_airport": "TAP", "detained_since": date.today().isoformat()})
+    assert refused.status_code == 422 and "birth_date" in refused.text, refused.text
+    assert ok(api.get("inm.officer", "/api/v1/cases"))["total"] == 0
