@@ -1,8 +1,9 @@
 """Red team round 11, RE8812 L1 (low): once consent was withdrawn (by the returnee, or by an official, perhaps by
 mistake) the returnee could never take part again: the receiving authority's consent answered 409 "consent is
 recorded after arrival (it is 'closed')", as if they had not arrived, and an operator's lookup 404. Consent is
-voluntary both ways (SPEC.md 4.8): it may be given again, as a new consent, taken in anew by whoever records it;
-what the withdrawal erased (the intake's answers, the follow-ups) stays erased."""
+voluntary both ways (SPEC.md 4.8): it may be given again, as a new consent, recorded by the receiving authority or
+the operator that held the intake at the withdrawal (red team round 15, H2); what the withdrawal erased (the intake's
+answers, the follow-ups) stays erased."""
 
 from __future__ import annotations
 
@@ -29,14 +30,15 @@ def test_a_returnee_who_withdrew_may_consent_again_and_what_was_erased_stays_era
     intake = ok(api.get("op2.officer", f"/api/v1/cases/{ref}/intake"))  # taken in anew: any operator, while none has
     assert intake["municipality"] is None and intake["skills"] == [] and intake["needs"] == [], intake
     assert ref in {r["reference"] for r in ok(api.get("op2.officer", "/api/v1/returnees"))}
-    # An operator takes them in again after a second withdrawal: found by reference and birth date.
+    # The operator holding the intake takes them in again after a second withdrawal: found by reference and birth
+    # date; no other operator may (red team round 15, H2, tests/reintegration/test_consent_again_by_whom.py).
     ok(api.put("op2.officer", f"/api/v1/cases/{ref}/intake", INTAKE))
     ok(api.post("op2.officer", f"/api/v1/cases/{ref}/consent/withdraw", {"reason": REASON}))
-    wrong = api.post("op.officer", f"/api/v1/cases/{ref}/consent", {"birth_date": "1901-01-01"})
+    wrong = api.post("op2.officer", f"/api/v1/cases/{ref}/consent", {"birth_date": "1901-01-01"})
     assert wrong.status_code == 404, wrong.text
-    back = ok(api.post("op.officer", f"/api/v1/cases/{ref}/consent", {"birth_date": case["birth_date"]}), 201)
+    back = ok(api.post("op2.officer", f"/api/v1/cases/{ref}/consent", {"birth_date": case["birth_date"]}), 201)
     assert back["state"] == "reintegration_intake", back
-    assert _intake_status(api, "op.officer", ref) == 200 and _intake_status(api, "op2.officer", ref) == 403
+    assert _intake_status(api, "op2.officer", ref) == 200 and _intake_status(api, "op.officer", ref) == 403
 
 
 def _intake_status(api: Api, user: str, ref: str) -> int:

@@ -64,14 +64,41 @@ def find_arrived(session: Session, actor: User, reference: str, birth_date: date
     logins.guarded_secret(session, actor, key)
     case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
     # Only a returnee received by the operator's own state: another state's returnees are not its to enrol.
-    # A returnee who withdrew consent (closed) is found too, to give it again.
+    # A returnee who withdrew consent (closed) is found to give it again only by whom may record it
+    # (`_may_consent_again`): to any other operator it is as missing as a wrong birth date makes it, counted and audited
+    # the same way.
     found = case is not None and case.birth_date == birth_date and case.state in (
-        "arrived", "reintegration_intake", "matched", "placed", "closed") and received_by_own_state(actor, case)
+        "arrived", "reintegration_intake", "matched", "placed", "closed") and received_by_own_state(actor, case) and (
+        case.state != "closed" or _may_consent_again(actor, _intake_of(session, case)))
     logins.record_guess(session, actor, key, right=found, action="intake.lookup_failed", object_type="case",
                         object_id=reference)
     if not found or case is None:
-        raise NotFound("no arrived returnee %(reference)s with that birth date", reference=reference)
+        raise _not_found(reference)
     return case
+
+
+def _not_found(reference: str) -> NotFound:
+    """The one refusal of an operator's lookup: no arrived returnee it may enrol by that reference and birth date."""
+    return NotFound("no arrived returnee %(reference)s with that birth date", reference=reference)
+
+
+def _intake_of(session: Session, case: Case) -> IntakeProfile | None:
+    return session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
+
+
+def _may_consent_again(actor: User, profile: IntakeProfile | None) -> bool:
+    """Whether `actor` records a consent given again after a withdrawal: the receiving authority's officers (who see
+    the returnee in person; `_check_consent_party`), or the operator that held the intake when it was withdrawn (the
+    returnee's own operator, `IntakeProfile.operator_agency_id`, which the withdrawal leaves as it was); no other
+    operator, nor any while none held it.
+
+    Red team round 15, H2 (high): any operator of the state re-enrolled a returnee who had withdrawn, with the reference
+    and the birth date, then read them and took their intake and the power to withdraw. The birth date confirms
+    nothing there: every operator of the state read it while the returnee took part (as round 13, F12 says)."""
+    if actor.agency.kind != "reintegration_operator":
+        return True
+    return profile is not None and profile.operator_agency_id is not None \
+        and profile.operator_agency_id == actor.agency_id
 
 
 def _check_consent_party(session: Session, actor: User, case: Case) -> None:
@@ -90,8 +117,11 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
     follow-ups) stays erased.
     """
     _check_consent_party(session, actor, case)
-    profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
+    profile = _intake_of(session, case)
     again = case.state == "closed" and profile is not None and not profile.consent
+    if case.state == "closed" and not _may_consent_again(actor, profile):
+        # Whatever door found the case: to an operator that may not, a returnee who withdrew is not there.
+        raise _not_found(case.reference)
     if case.state in ("reintegration_intake", "matched", "placed"):
         # The state as the official is told it: to an operator, from its own placements (`visibility.state_of`).
         raise InvalidTransition("case %(case)s: the returnee's consent is already recorded (it is '%(state)s')",
@@ -105,8 +135,9 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
         raise InvalidTransition("case %(case)s is a minor: a child takes part with an adult of their household "
                                 "who has consented, never on their own", code="consent.minor_alone",
                                 case=case.reference)
-    # Taken in by the operator that records the consent (none when the receiving authority does); given again, anew:
-    # the operator that held them before holds them no longer.
+    # Taken in by the operator that records the consent (none when the receiving authority does, until an operator
+    # first records the intake); given again, by the operator that held them (`_may_consent_again`), which holds them
+    # still, or by the receiving authority, anew: the operator that held them before holds them no longer.
     holder = actor.agency_id if actor.agency.kind == "reintegration_operator" else None
     if profile is None:
         profile = IntakeProfile(case_id=case.id, consent=True, occupations=[], skills=[], languages=[],
@@ -140,7 +171,7 @@ def _minor_today(session: Session, case: Case) -> bool:
 
 
 def _profile(session: Session, case: Case) -> IntakeProfile:
-    profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id)).scalar_one_or_none()
+    profile = _intake_of(session, case)
     if profile is None or not profile.consent:
         raise Forbidden("case %(case)s: the returnee has not consented to reintegration",
                         code="consent_required", case=case.reference)
