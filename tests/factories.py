@@ -79,6 +79,17 @@ def build_world(session: Session) -> World:
     return World(tokens)
 
 
+def another_agency_officer(session: Session, *, code: str, kind: str, country: str, username: str) -> dict[str, str]:
+    """An officer of an agency the world lacks (a second receiving authority of a state...), committed in `session`:
+    the headers the officer's requests carry."""
+    create_agency(session, None, code=code, name=code, kind=kind, country=country)
+    user = create_user(session, None, username=username, full_name=username, agency_code=code, role="officer",
+                       password=PASSWORD)
+    headers = {"Authorization": f"Bearer {create_token(session, user, name='tests', longest_days=90)}"}
+    session.commit()
+    return headers
+
+
 _counter = itertools.count(1)
 
 

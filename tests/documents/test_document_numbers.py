@@ -13,10 +13,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from retorno.agencies.service import create_agency, create_token, create_user
 from retorno.documents import mrz
 from retorno.web.refusals import say_stored
-from tests.factories import PASSWORD, Api, World, ok
+from tests.factories import Api, World, another_agency_officer, ok
 
 _HELD = ("the document %(issuing_state)s %(number)s is already filed on the record of another person (another "
          "identity): a travel document is one person's, and it is not valid for this one; correct the number on the "
@@ -42,12 +41,8 @@ def test_two_receiving_authorities_of_one_state_never_issue_one_number(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     api = Api(client, world)
     with session_factory() as session:
-        create_agency(session, None, code="VE-MPPT", name="Ministerio de Transporte", kind="receiving_authority",
-                      country="VEN")
-        user = create_user(session, None, username="mppt.officer", full_name="mppt", agency_code="VE-MPPT",
-                           role="officer", password=PASSWORD)
-        mppt = {"Authorization": f"Bearer {create_token(session, user, name='tests', longest_days=90)}"}
-        session.commit()
+        mppt = another_agency_officer(session, code="VE-MPPT", kind="receiving_authority", country="VEN",
+                                      username="mppt.officer")
     first, second, third = (_verified(api) for _ in range(3))
     by_saime = ok(api.post("saime.officer", f"/api/v1/cases/{first['reference']}/emergency-document"), 201)
     by_mppt = ok(client.post(f"/api/v1/cases/{second['reference']}/emergency-document", headers=mppt), 201)
@@ -60,15 +55,17 @@ def test_two_receiving_authorities_of_one_state_never_issue_one_number(
         mrz.parse_emergency_document_number(n)[1] for n in numbers)
 
     # Filing the machine readable zone of the first person's document on another person's record is refused, and
-    # says nothing of the record it was issued for.
+    # says nothing of the record it was issued for; to the sending side, not even that it was issued (red team round
+    # 15, L2): a number not issued to this person, as one never issued.
     copied = mrz.build_emergency_mrz(
         number=by_saime["number"], surnames=f"{second['first_surname']} {second['second_surname']}",
         given_names=second["given_names"], birth_date=date.fromisoformat(second["birth_date"]), sex=second["sex"],
         expiry_date=date.today() + timedelta(days=80))
-    refused = api.post("inm.officer", f"/api/v1/cases/{second['reference']}/documents", {"mrz": copied})
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["code"] == "document_issued_to_another"
-    assert first["reference"] not in refused.text
+    for user, code in (("inm.officer", "emergency_number_not_issued"), ("saime.officer", "document_issued_to_another")):
+        refused = api.post(user, f"/api/v1/cases/{second['reference']}/documents", {"mrz": copied})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == code, refused.text
+        assert first["reference"] not in refused.text
     assert [d["number"] for d in ok(api.get("inm.officer", f"/api/v1/cases/{second['reference']}/documents"))] \
         == [by_mppt["number"]]
     # Its own person may have it filed on their record, as it was issued (red team round 14, F3b: typed otherwise,

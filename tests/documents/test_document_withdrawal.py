@@ -87,6 +87,13 @@ def test_a_withdrawn_document_links_nobody(client: TestClient, world: World, fil
     assert [(d["number"], d["withdrawn"]) for d in listed] == [(numbers[wrong["reference"]], False),
                                                               (numbers[other["reference"]], True)], listed
     assert listed[1]["withdrawn_reason"] == REASON and listed[1]["withdrawn_at"], listed
+    # The two records are a possible duplicate now: the hold the link carried stays until a supervisor decides (red
+    # team RE8701 F1, tests/documents/test_withdrawal_keeps_the_hold.py); of two records of one agency, its own.
+    assert _state(api, clear["reference"]) == "documented"
+    assert not _addable(api, clear["reference"])
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{clear['reference']}/possible-duplicates/"
+                f"{concerned['reference']}/decision",
+                {"decision": "different_people", "reason": "Huellas y fotografía distintas: son dos personas."}), 201)
     # The concern on the other record no longer holds this one.
     assert _state(api, clear["reference"]) == "ready"
     assert _addable(api, clear["reference"])

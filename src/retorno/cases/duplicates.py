@@ -89,6 +89,10 @@ REASONS: dict[str, tuple[str, str]] = {
                                "birth date unknown (1 January) in the same year"),
     "sounds_alike": ("nombre que se pronuncia igual, escrito de otra forma", "name that sounds the same, spelled "
                      "differently"),
+    # Not a likeness: two records a travel document linked as one person until it was withdrawn as filed in error
+    # (`travel.duplicates.flag_unlinked`).
+    "linked_by_withdrawn_document": ("unidos por un documento de viaje retirado como archivado por error",
+                                     "linked by a travel document withdrawn as filed in error"),
 }
 
 

@@ -39,7 +39,8 @@ class DocumentOut(BaseModel):
     type: str | None = Field(default=None, description="P passport, PE emergency travel document, ...")
     issuing_state: str | None = None
     expiry_date: date | None = None
-    valid: bool | None = None
+    valid: bool | None = Field(default=None, description="filed without problems and not withdrawn: false for a "
+                                                         "withdrawn document, whatever its problems")
     problems: list[DocumentProblem] | None = None
     emergency: bool | None = None
     mrz: str | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import cast
 
@@ -121,11 +121,15 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
     problems = list(parsed.problems)
     held = held_by_another_person(session, case, parsed.issuing_state, parsed.document_number)
     if any(document.emergency and document.issued_by_agency_id is not None for document in held):
-        # A number this system's receiving authority gave another person is theirs for certain (F3).
+        # A number this system's receiving authority gave another person is theirs for certain (F3). Told so only to
+        # the issuing state's own agencies: to anyone else it is a number not issued to this person, as one never
+        # issued is (red team round 15, L2: the refusal told a sending officer which numbers of the series exist).
+        if actor.agency.country != parsed.issuing_state:
+            raise _not_issued(case, parsed.issuing_state, parsed.document_number)
         raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s was issued to another person: "
                            "it is not filed on case %(case)s", code="document_issued_to_another",
                            issuing_state=parsed.issuing_state, number=parsed.document_number, case=case.reference)
-    _emergency_series_issued(session, case, parsed.document_code, parsed.issuing_state, parsed.document_number,
+    _emergency_series_issued(session, actor, case, parsed.issuing_state, parsed.document_number,
                              "\n".join(parsed.lines))
     if held:
         # Not which record nor whose: another agency's record is named to nobody (SPEC.md section 4.6).
@@ -147,6 +151,13 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
         problems.append(mrz_checker.MrzProblem("sex_mismatch", "sex",
                                                "the MRZ sex %(mrz)s differs from the declared %(declared)s",
                                                {"mrz": parsed.sex, "declared": case.sex}))
+    if parsed.document_code.startswith("V"):
+        # A visa lets its holder into the state that issued it; it carries nobody home (safeguard 4: a valid
+        # document before approval). Filed, it is kept with this problem and never valid (red team round 15).
+        problems.append(mrz_checker.MrzProblem(
+            "not_a_travel_document", "document_code",
+            "a visa (document code %(code)s) is not a travel document: it carries nobody home; file the person's "
+            "passport, identity card or emergency travel document", {"code": parsed.document_code.replace("<", "")}))
     if parsed.nationality and parsed.nationality != case.nationality:
         problems.append(mrz_checker.MrzProblem("nationality_mismatch", "nationality",
                                                "the MRZ nationality %(mrz)s differs from the declared %(declared)s",
@@ -167,25 +178,38 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
     return document
 
 
-def _emergency_series_issued(session: Session, case: Case, document_code: str, issuing_state: str,
-                             number: str, filed_mrz: str) -> None:
+def _not_issued(case: Case, issuing_state: str, number: str) -> InvalidInput:
+    """The refusal of a number of `issuing_state`'s emergency series this system did not issue to `case`'s person:
+    never issued, or, told to an agency not of that state, issued to another person (`add_document`)."""
+    return InvalidInput("%(number)s is a number of the emergency travel document series of %(issuing_state)s that "
+                        "this system did not issue to the person of case %(case)s: it is not filed on it; the "
+                        "receiving authority issues the person an emergency travel document, or the person's own "
+                        "document is filed", code="emergency_number_not_issued", issuing_state=issuing_state,
+                        number=number, case=case.reference)
+
+
+def _emergency_series_issued(session: Session, actor: User, case: Case, issuing_state: str, number: str,
+                             filed_mrz: str) -> None:
     """Refuse a document of a receiving state's own emergency travel document series this system did not issue to
     `case`'s person (red team round 13, F11).
 
     The numbers a receiving state installed here issues (`_next_emergency_number`) are one series; one filed from its
     machine readable zone that the state never issued (an INM or ICE officer filing a Venezuelan "PE" document
     E26000123), or issued to nobody now (withdrawn), is no document of that state, and a number it issues later would
-    collide with it. So a passport-kind document of such a state whose number has the series' shape
-    (`mrz.in_emergency_series`) is filed only when the state issued exactly that number to this case or a record of
-    its person (`_one_person`); the receiving authority's own officials issue one by the issue route. Issued to
-    another person, it was refused before (`document_issued_to_another`).
+    collide with it. So a document of such a state whose number has the series' shape (`mrz.in_emergency_series`) is
+    filed only when the state issued exactly that number to this case or a record of its person (`_one_person`); the
+    receiving authority's own officials issue one by the issue route. Issued to another person, it was refused before
+    (`document_issued_to_another`). Decided on the issuing state and the number alone, whatever the document's kind
+    or format (red team round 15, H1: asked of passports only, the withdrawn E26001050 and the never-issued E26009998
+    filed as TD1 identity cards, type I, were valid and the person approved on a manifest): a document is identified
+    by its state and number (README, "A travel document is one person's").
 
     And a document this system issued is what it issued (red team round 14, F3b: after an identity change the sending
     side filed the number issued to the person with the new names and recomputed check digits, and it counted as
     valid): filed from a machine readable zone that differs from the one issued, it is not that document, and is
     refused (`emergency_document_altered`); the receiving authority issues the person a new one for the new identity.
     """
-    if not (document_code.startswith("P") and mrz_checker.in_emergency_series(number)):
+    if not mrz_checker.in_emergency_series(number):
         return
     installed = session.execute(sa.select(Agency.id).where(
         Agency.kind == "receiving_authority", Agency.country == issuing_state).limit(1)).first()
@@ -195,9 +219,8 @@ def _emergency_series_issued(session: Session, case: Case, document_code: str, i
         sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id)
         .where(TravelDocument.issuing_state == issuing_state, TravelDocument.number == number,
                TravelDocument.emergency, TravelDocument.issued_by_agency_id.is_not(None))).all()
-    on_file = [(document, holder) for document, holder in issued if document.withdrawn_at is None]
-    person = {case.id} | _one_person(session, case, [holder for _, holder in on_file if holder.id != case.id])
-    theirs = [document for document, holder in on_file if holder.id in person]
+    person = {case.id} | _one_person(session, case, [holder for _, holder in issued if holder.id != case.id])
+    theirs = [document for document, holder in issued if document.withdrawn_at is None and holder.id in person]
     if theirs:
         if all(document.mrz.strip() != filed_mrz for document in theirs):
             raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s was issued with another "
@@ -206,16 +229,14 @@ def _emergency_series_issued(session: Session, case: Case, document_code: str, i
                                "the receiving authority issues a new one", code="emergency_document_altered",
                                issuing_state=issuing_state, number=number, case=case.reference)
         return
-    if issued:
+    # Withdrawn: told so to the issuing state's agencies, and to anyone of a number issued to this person (their
+    # document list shows it withdrawn); to anyone else, a number not issued to this person, as one never issued.
+    if issued and (actor.agency.country == issuing_state or any(holder.id in person for _, holder in issued)):
         raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s was withdrawn by the agency "
                            "that issued it: it is no document on file, and it is not filed again on case %(case)s",
                            code="document_withdrawn", issuing_state=issuing_state, number=number,
                            case=case.reference)
-    raise InvalidInput("%(number)s is a number of the emergency travel document series of %(issuing_state)s, and "
-                       "this system issued it to nobody: it is not filed on case %(case)s; the receiving authority "
-                       "issues the person an emergency travel document, or the person's own document is filed",
-                       code="emergency_number_not_issued", issuing_state=issuing_state, number=number,
-                       case=case.reference)
+    raise _not_issued(case, issuing_state, number)
 
 
 def withdraws(user: User, case: Case, document: TravelDocument) -> bool:
@@ -238,6 +259,12 @@ def copies_of(session: Session, document: TravelDocument) -> list[TravelDocument
     return list(session.execute(sa.select(TravelDocument).where(
         TravelDocument.issuing_state == document.issuing_state, TravelDocument.number == document.number,
         TravelDocument.id != document.id, ON_FILE).order_by(TravelDocument.id)).scalars())
+
+
+# What follows a withdrawal for the records the withdrawn documents made one person with their holders: called with
+# the documents withdrawn and, per holder, the records linked to it before (`travel.duplicates` makes the records no
+# longer linked possible duplicates: a withdrawal alone never ends the hold a link carried, red team RE8701 F1).
+UNLINKED_REACTIONS: list[Callable[[Session, User, list[TravelDocument], dict[int, set[int]]], None]] = []
 
 
 @action("document.withdraw")
@@ -300,6 +327,10 @@ def withdraw_document(session: Session, actor: User, case: Case, document_id: in
                after={"document": each.number, "withdrawn": True, "reason_sha256": text_digest(reason),
                       **({"copy_of": "the emergency travel document issued"} if each is not document else {})})
     now_linked = same_person(session, holders)
+    # Records it made one person that are two again: possible duplicates now, before any of them moves on, so the
+    # hold the link carried stays until supervisors decide (`UNLINKED_REACTIONS`; red team RE8701 F1).
+    for react in UNLINKED_REACTIONS:
+        react(session, actor, withdrawn, {holder_id: set(linked.get(holder_id, {})) for holder_id in holders})
     for holder_id in holders:
         holder = case if holder_id == case.id else session.get(Case, holder_id)
         assert holder is not None
@@ -323,12 +354,24 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
                                 "document on file, so a new one is issued once the person is taken off the manifest "
                                 "(a locked one with both sides' consent)", code="on_a_manifest", case=case.reference,
                                 state=Term("case_state", case.state))
-    if case.state not in ("verified", "documented", "ready"):
+    # A no-show too, whom the receiving side is told as 'documented' (`agencies.visibility.state_seen`): refused, the
+    # refusal would set apart the no-show it is told alike with the other ways off a manifest (red team RE8702 M2).
+    if case.state not in ("verified", "documented", "ready", "no_show"):
         raise InvalidInput("case %(case)s: an emergency travel document is issued once nationality is verified "
                            "(the case is '%(state)s')", code="not_verified", case=case.reference,
                            state=Term("case_state", case.state))
     issued = issued_on or utcnow().date()
+    # The number drawn first: drawing holds the state's counter until the transaction ends, so of two issuing to one
+    # person at once the second asks after the first committed (PostgreSQL's read committed); refused, nothing is
+    # drawn either.
     number = _next_emergency_number(session, actor.agency.country, issued.year)
+    held = _emergency_document_held(session, case, actor.agency.country, issued)
+    if held is not None:
+        raise InvalidTransition("case %(case)s holds the emergency travel document %(number)s of %(issuing_state)s, "
+                                "valid and on file: a second one is not issued; if it was issued in error, a "
+                                "supervisor of the agency that issued it withdraws it first, with a written reason",
+                                code="emergency_document_held", case=case.reference, number=held.number,
+                                issuing_state=held.issuing_state)
     surnames = " ".join(filter(None, (case.first_surname, case.second_surname)))
     text = mrz_checker.build_emergency_mrz(
         number=number, surnames=surnames, given_names=case.given_names, birth_date=case.birth_date,
@@ -346,6 +389,25 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
            after={"document": number, "expires": document.expiry_date})
     advance(session, actor, case)
     return document
+
+
+def _emergency_document_held(session: Session, case: Case, issuing_state: str, today: date) -> TravelDocument | None:
+    """The emergency travel document of `issuing_state` this system issued to `case` that is still the person's: on
+    file (not withdrawn), valid when issued, for the identity the case has now, and not expired on `today`.
+
+    One person holds one (red team round 15, L2: a second receiving authority of the state issued another to a
+    person holding a valid one, two documents of the state for one journey). After an identity change the one held
+    is for the old identity and a new one is issued (README, "A travel document is one person's"); an expired one is
+    replaced; one issued in error is withdrawn first (`withdraw_document`)."""
+    fingerprint = case_fingerprint(case)
+    for document in session.execute(sa.select(TravelDocument).where(
+            TravelDocument.case_id == case.id, TravelDocument.issuing_state == issuing_state,
+            TravelDocument.emergency, TravelDocument.issued_by_agency_id.is_not(None), TravelDocument.mrz_valid,
+            ON_FILE).order_by(TravelDocument.id)).scalars():
+        if document.identity_fingerprint == fingerprint and (document.expiry_date is None
+                                                             or document.expiry_date >= today):
+            return document
+    return None
 
 
 def _next_emergency_number(session: Session, issuing_state: str, year: int) -> str:

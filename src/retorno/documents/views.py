@@ -26,8 +26,12 @@ def document_out(user: User, document: TravelDocument, **extra: Any) -> dict[str
 
 
 def _document_fields(document: TravelDocument) -> dict[str, Any]:
+    # `valid`: a document the person may travel on as far as its filing goes; a withdrawn one is none (red team round
+    # 15, L2: listed `valid: true` beside `withdrawn: true`), as the case page and the console say ("no: retirado").
+    # Its problems stay as they were found when it was filed.
     return {"id": document.id, "number": document.number, "type": document.document_type,
-            "issuing_state": document.issuing_state, "expiry_date": document.expiry_date, "valid": document.mrz_valid,
+            "issuing_state": document.issuing_state, "expiry_date": document.expiry_date,
+            "valid": document.mrz_valid and document.withdrawn_at is None,
             "problems": document.problems, "emergency": document.emergency, "mrz": document.mrz,
             "withdrawn": document.withdrawn_at is not None, "withdrawn_at": document.withdrawn_at,
             "withdrawn_reason": document.withdrawn_reason}

@@ -519,6 +519,9 @@ def _with_household(session: Session, flight: Flight, named: Sequence[Case]) -> 
 _LOCKED_REMOVALS = {
     "identity_changed": Message("changing their identity"),
     "document_changed": Message("filing another travel document"),
+    # The same change of the document on file, as a withdrawal makes it (red team round 15, L2: the refusal spoke of
+    # filing another document to the supervisor withdrawing one); its alert is a changed document's.
+    "document_withdrawn": Message("withdrawing their travel document on file"),
     "withdrawn": Message("withdrawing the case"),
     "household_changed": Message("a new member joining their household"),
 }
@@ -532,7 +535,7 @@ _NEVER_WAIT = frozenset({"protection_pull", "medical_needs", "one_seat"})
 
 
 def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: str, reason: str,
-                       back_to: str | None) -> list[str]:
+                       back_to: str | None, said_as: str | None = None) -> list[str]:
     """Take a person off every manifest of a flight not yet flown, with their household, and alert both sides.
 
     Used when something about the person changed (a protection concern, their identity, their
@@ -540,7 +543,9 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
     `back_to` (None: the caller moves them), the household members taken off with them go back to
     'ready'. Returns the references taken off. Off a locked manifest (`manifest_locked`) every change
     but a protection concern or a higher medical need (`_NEVER_WAIT`) first needs a supervisor of each side
-    to consent to removing `case` (`locked_removal_agreed`), whichever door it came by.
+    to consent to removing `case` (`locked_removal_agreed`), whichever door it came by; that refusal names the change
+    as `_LOCKED_REMOVALS[said_as or kind]` (a withdrawal of the document on file is a `document_changed` said as
+    `document_withdrawn`).
     """
     rows = session.execute(
         sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
@@ -551,7 +556,7 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
         if kind not in _NEVER_WAIT:
             # Off a locked manifest only with both sides' supervisors; a protection concern never waits (rule 1), nor
             # a medical need higher than the flight counted (rule 5, `take_off_for_higher_needs`).
-            locked_removal_agreed(session, flight, case, what=_LOCKED_REMOVALS[kind])
+            locked_removal_agreed(session, flight, case, what=_LOCKED_REMOVALS[said_as or kind])
         for passenger, member in _with_household(session, flight, [case]):
             is_named = member.id == case.id
             why = reason if is_named else f"{reason} (household member {case.reference})"
@@ -891,7 +896,8 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
                     window: lifecycle.DepartureWindow, reason: str | None = None) -> DoorOutcome:
     """At the aircraft door: boarded, no-show, or refused boarding.
 
-    A no-show or a refusal takes off the household members who cannot fly without the person; those already
+    A no-show or a refusal takes the person's household off with them (`_with_household`: all of it unless a
+    supervisor split it, and a minor it leaves without an adult even then); those already
     boarded must leave the aircraft, so then a written reason is asked (a no-show too) and the answer names them
     all (`DoorOutcome`): the carrier's list, CSV and PAXLST follow the manifest, the aircraft must follow them.
 

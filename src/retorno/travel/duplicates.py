@@ -41,6 +41,8 @@ from retorno.cases.models import (
 )
 from retorno.cases.service import ANOTHER_AGENCY, LINKED_RECORD_REACTIONS, advance, can_see, ensure_owner
 from retorno.db import among, bulk_insert, utcnow
+from retorno.documents import service as documents
+from retorno.documents.models import TravelDocument
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, written_reason
 from retorno.flights.service import take_off_for_higher_needs, take_off_manifests
 from retorno.travel import seats
@@ -336,6 +338,60 @@ def _audit_flags(session: Session, by: User | None, flags: Sequence[dict[str, An
                 "other": _ANOTHER_AGENCYS_RECORD}
             entries.append(Entry(FLAG_ACTION, "case", reference, after=told))
     record_many(session, by, entries)
+
+
+def flag_unlinked(session: Session, by: User, withdrawn: list[TravelDocument], before: dict[int, set[int]]) -> None:
+    """Records a withdrawn travel document made one person, two people again, are possible duplicates (red team
+    RE8701 F1: INM's supervisor withdrew from INM's record the passport ICE had filed on its own record too, the link
+    went, and with it the hold of ICE's asylum claim; INM filed an invented passport and the person was approved on a
+    locked manifest. One agency alone undid a link to another agency's record, what its "different people" may not do
+    alone: `_first_word`).
+
+    Run by `documents.service.withdraw_document` (`UNLINKED_REACTIONS`) once the documents are withdrawn and before
+    any record moves on: `withdrawn` the documents (one, or an emergency document and its copies), `before` per holder
+    the records linked to it before. Each person the withdrawal split is split into the parts still linked; each two
+    parts become one possible duplicate, written as every flag is (`keep_flags`: audited on both records, holding a
+    person whose other record has a protection concern open, one seat between them), for supervisors to decide with
+    the rules of any flag, across countries each agency's word for "different people". Its record in each part is the
+    document's holder there, else the part's oldest record. No flag where the two parts have one undecided already,
+    or a decision "different people" made after the document was filed (made on them as linked: the withdrawal does
+    not end what that decision ended alone); one decided before it is flagged again, the document having said since
+    that they were one person.
+    """
+    holders = list(dict.fromkeys(document.case_id for document in withdrawn))
+    people: list[set[int]] = []
+    for holder in holders:
+        person = {holder, *before.get(holder, set())}
+        if len(person) > 1 and person not in people:
+            people.append(person)
+    if not people:
+        return
+    everyone = sorted(set().union(*people))
+    now_linked = same_person(session, everyone)
+    pairs = session.execute(sa.select(PossibleDuplicate).where(
+        among(PossibleDuplicate.case_id, everyone), among(PossibleDuplicate.other_case_id, everyone))).scalars().all()
+    filed = max(document.created_at for document in withdrawn)
+    now, flags = utcnow(), []
+    for person in people:
+        parts: list[set[int]] = []
+        for case_id in sorted(person):
+            if not any(case_id in part for part in parts):
+                parts.append({case_id, *(other for other in now_linked.get(case_id, {}) if other in person)})
+        held = [min((h for h in holders if h in part), default=min(part)) for part in parts]
+        for i, first in enumerate(parts):
+            for j in range(i + 1, len(parts)):
+                second = parts[j]
+                if any({pair.case_id, pair.other_case_id} & first and {pair.case_id, pair.other_case_id} & second
+                       and (pair.decision is None or (pair.decision == DIFFERENT_PEOPLE and pair.decided_at is not None
+                                                      and pair.decided_at >= filed))
+                       for pair in pairs):
+                    continue
+                flags.append({"case_id": held[i], "other_case_id": held[j], "score": 1.0,
+                              "reason": "linked_by_withdrawn_document", "created_at": now})
+    keep_flags(session, by, flags)
+
+
+documents.UNLINKED_REACTIONS.append(flag_unlinked)
 
 
 # The audit action of a possible duplicate written (`_audit_flags`).

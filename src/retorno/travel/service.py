@@ -451,7 +451,8 @@ def withdraw_document(session: Session, actor: User, case: Case, document_id: in
         found = on_file.get(each.case_id)
         if holder is not None and holder.state == "manifested" and found is not None and found.id == each.id:
             take_off_manifests(session, actor, holder, kind="document_changed", back_to="ready",
-                               reason="the travel document on file was withdrawn as filed in error")
+                               reason="the travel document on file was withdrawn as filed in error",
+                               said_as="document_withdrawn")
     return documents.withdraw_document(session, actor, case, document_id, reason=reason)
 
 
