@@ -3,7 +3,7 @@
 
 A supervisor of the sending side corrects it, before the flight departs, with a written reason (API, CLI): the case is
 back in line, audited ('boarding.no_show_corrected'); the person is not back on the flight by that step: they go
-through the normal route again, and on a locked manifest that is a supervisor of each side's, never silent."""
+through the normal route again, on a manifest not yet locked (a locked one takes nobody new; red team RE8701 F4)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_a_supervisor_corrects_a_no_show_before_departure(client: TestClient, wo
                                                            AuditRecord.action == "boarding.no_show_corrected")
                               ).scalar_one()
     assert audited.actor == "inm.supervisor" and audited.reason == WHY and audited.before == {"state": "no_show"}
-    # Back in line, not back on the flight: the locked manifest takes them again only with both sides.
+    # Back in line, not back on the flight: the locked manifest takes nobody new (its locked changes only remove).
     listed = {p["case"]: (p["approval"], p["boarding"])
               for p in ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))}
     assert listed.get(mistaken, ("removed", "pending")) == ("removed", "pending"), listed

@@ -126,9 +126,12 @@ NOT_TOLD = "~"
 # (a valid document on file, not on a manifest): every door that shows, filters, sorts or counts a case's
 # state asks `state_seen`, `state_condition`, `state_order` or `merged_counts`. The receiving side loses
 # nothing it needs: it approves the passengers the sending side proposes, never picks who is ready.
+# A no-show is one more way off a manifest, and the others read 'documented' (a protection pull) or 'ready' (told
+# 'documented'): told as itself, it set the no-show apart from the protection exits it is told alike with
+# (one `taken_off` alert, whatever the way), narrowing them down (red team RE8702 M2). It is 'documented' to them too.
 
 # Each state those readers see for the states they may not tell apart.
-_STATE_AS_SEEN = {"ready": "documented"}
+_STATE_AS_SEEN = {"ready": "documented", "no_show": "documented"}
 
 
 def sees_protection(user: User) -> bool:
@@ -208,7 +211,8 @@ def state_told(state: str) -> str:
 
 
 def states_told_alike(state: str) -> list[str]:
-    """The stored states told as `state_told(state)` (`ready` and `documented`; a state alone otherwise)."""
+    """The stored states told as `state_told(state)` (`ready`, `no_show` and `documented`; a state alone
+    otherwise)."""
     told = state_told(state)
     return sorted({told, *(real for real, shown in _STATE_AS_SEEN.items() if shown == told)})
 

@@ -20,6 +20,14 @@ ACCOMPANYING = frozenset(BEFORE_BOARDING) | {"boarded"}
 WAITING_SCREENED = frozenset(BEFORE_BOARDING) - {"registered"}
 # From the verification request until boarding, an identity change re-opens verification.
 IDENTITY_BOUND = MAIN_LINE[MAIN_LINE.index("verification_requested"): MAIN_LINE.index("boarded")]
+# Verified and waiting for a manifest: a case here whose identity is no longer the one verified (edited while a no-show,
+# an exit) is asked again (`cases.service.advance`, `verification.service.request_verification`).
+VERIFIED_WAITING = ("verified", "documented", "ready")
+# A protection concern never waits (SPEC.md 4.1): it is recorded of a person who has not boarded (waiting to fly, or a
+# no-show: a claim made at the door is what often keeps a person from it, red team RE8702 M1), and at the aircraft's
+# door and after it closed (`travel.service.record_screening`). The supervisors' queue lists their open concerns.
+NOT_BOARDED = frozenset(BEFORE_BOARDING) | {"no_show"}
+SCREENABLE = NOT_BOARDED | {"boarded"}
 
 _EXIT_BEFORE_BOARDING = {"withdrawn", "unfit_to_fly"}
 
@@ -57,8 +65,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "withdrawn": frozenset(),
     "not_national": frozenset(),
     "unfit_to_fly": frozenset(),
-    # A no-show is taken off the flight; the sending side may put the case back in line.
-    "no_show": frozenset({"ready"}),
+    # A no-show is taken off the flight; the sending side may put the case back in line, or take it out (a
+    # protection resolution's 'withdrawn' of a claim made at the door too).
+    "no_show": frozenset({"ready"} | _EXIT_BEFORE_BOARDING),
 }
 
 # Consent withdrawal moves a returnee out of reintegration without losing where they were.
@@ -87,8 +96,8 @@ def check_transition(reference: str, current: str, target: str) -> None:
 
 def states_told_to(refusal: RetornoError, *, reads_protection: bool, ends_at_arrival: bool) -> RetornoError:
     """`refusal` with every case state it names as its reader is told it elsewhere (`agencies.visibility`): to the
-    sending side, every state after arrival as 'arrived'; to those who read no screenings, `ready` as `documented`
-    (a case held back by a protection concern would show). Every door's refusals pass here: a whole refusal
+    sending side, every state after arrival as 'arrived'; to those who read no screenings, `ready` and `no_show` as
+    `documented` (a case held back by a protection concern would show). Every door's refusals pass here: a whole refusal
     (`web.refusals.told_to`) and each item of a bulk action (`travel.bulk.reasons_told`)."""
     if (reads_protection and not ends_at_arrival) or not _names_a_case_state(refusal.params):
         return refusal

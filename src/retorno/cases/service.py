@@ -421,6 +421,11 @@ HOUSEHOLD_REACTIONS: list[Callable[[Session, User | None, Case], None]] = []
 # the person a minor the declared one did not (`safeguards.counts_as_minor`), a minor with no adult of the household
 # waiting with them, or leave the household's minors with no adult (`travel.service` records the concern).
 VERIFIED_REACTIONS: list[Callable[[Session, User | None, Case], None]] = []
+# ... and to a case back in line whose identity changed since it was verified, in a state whose edit re-opened nothing
+# (a no-show, an exit: `travel.service.update_case`): `verification.service` registers `reopen`, a new request of the
+# identity as it is now, which `advance` runs before any other step: the identity that travels is the identity verified
+# (SPEC.md 4.4; red team RE8701 F2: the corrected no-show stayed 'documented', with no door to verification).
+IDENTITY_REVERIFICATION: list[Callable[[Session, User, Case], object]] = []
 
 
 def transition_many(session: Session, by: User | None, cases: Sequence[Case], target: str, *, action: str,
@@ -663,6 +668,11 @@ def advance(session: Session, by: User | None, case: Case) -> None:
 
 def _advance(session: Session, by: User | None, case: Case) -> None:
     facts = traveller_facts(session, [case])[case.id]
+    if case.state in lifecycle.VERIFIED_WAITING and facts.identity_changed_since_verification and by is not None:
+        for reverify in IDENTITY_REVERIFICATION:
+            reverify(session, by, case)
+        if case.state == "verification_requested":
+            return
     document_ok = document_usable(facts, utcnow().date())
     if case.state == "verified" and document_ok:
         transition(session, by, case, "documented", action="case.documented")

@@ -5,8 +5,8 @@ machine lets go back to 'ready' only (`cases.lifecycle`); no door took that step
 name was final: the person could never travel. A supervisor of the sending side corrects it, before the flight
 departs, with a written reason: the case is back in line ('ready', or as far as its guards allow), audited; the door's
 record of that passenger reads 'pending' again (they were taken off, not absent). Nothing puts them back on the flight:
-they go through the normal route again (manifest, the receiving side's approval, on a locked manifest a supervisor of
-each side), never silently back on a locked manifest.
+they go through the normal route again (a manifest not yet locked, the receiving side's approval): a locked manifest
+takes nobody new, not even with both sides (its locked changes only remove; red team RE8701 F4).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def correct_no_show(session: Session, actor: User, flight: Flight | None, case: 
     session.flush()
     transition(session, actor, case, "ready", action="boarding.no_show_corrected", reason=reason,
                extra={"flight": recorded_on.reference, "boarding": "pending"})
-    # Back in line as far as its guards allow (a document expired meanwhile, a concern raised: 'documented').
+    # Back in line as far as its guards allow (a document expired meanwhile, a concern raised: 'documented'; the
+    # identity edited meanwhile: a new verification request, `cases.service.IDENTITY_REVERIFICATION`).
     advance(session, actor, case)
     return recorded_on

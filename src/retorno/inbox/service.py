@@ -41,8 +41,8 @@ SHOWN = 10
 ONE_KIND_SHOWN = 500
 # A landed flight's receptions are the desk's work for this long; a difference left after it is to explain.
 RECEPTION_HOURS = 6
-# Where a concern can still be resolved: before boarding, or raised at the aircraft door.
-SCREENABLE = (*lifecycle.BEFORE_BOARDING, "boarded")
+# Where a concern can still be resolved: before boarding, raised at the aircraft door, or of a no-show.
+SCREENABLE = sorted(lifecycle.SCREENABLE)
 
 # Each kind: its Spanish and English name, in the order the queue shows them.
 KINDS: dict[str, tuple[str, str]] = {

@@ -22,8 +22,8 @@ from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, 
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 
 # A claim raised at the aircraft door is recorded too (travel.record_screening then takes the person
-# off the aircraft, as long as it has not departed).
-SCREENABLE = frozenset(lifecycle.BEFORE_BOARDING) | {"boarded"}
+# off the aircraft, as long as it has not departed), and of a no-show, before or after the flight departs.
+SCREENABLE = lifecycle.SCREENABLE
 
 
 @action("screening.record")

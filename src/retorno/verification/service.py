@@ -15,9 +15,10 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.agencies.service import receiving_authority_for
 from retorno.audit.service import record
-from retorno.cases.facts import case_fingerprint, records_alike
+from retorno.cases import lifecycle
+from retorno.cases.facts import case_fingerprint, records_alike, verified_fingerprints
 from retorno.cases.models import Case, cedula_digits, national_id_digits
-from retorno.cases.service import advance, ensure_owner, transition
+from retorno.cases.service import IDENTITY_REVERIFICATION, advance, ensure_owner, transition
 from retorno.db import among
 from retorno.errors import (
     Forbidden,
@@ -42,8 +43,13 @@ EARLIER_NOT_NATIONAL = "earlier_not_national"
 
 @action("verification.request")
 def request_verification(session: Session, actor: User, case: Case) -> VerificationRequest:
-    """Ask the receiving authority of the declared nationality to verify identity and nationality."""
+    """Ask the receiving authority of the declared nationality to verify identity and nationality: once the case is
+    screened, and again for a case verified whose identity changed since (`reopen`)."""
     ensure_owner(actor, case)
+    if case.state in lifecycle.VERIFIED_WAITING and identity_changed_since_verified(session, case):
+        # Edited while a no-show, an exit that re-opens nothing, and put back in line before a correction re-opened it
+        # (`cases.service.advance`; red team RE8701 F2: 'documented', refused here, its household held with it).
+        return reopen(session, actor, case)
     if case.state != "screened":
         raise InvalidTransition("case %(case)s: verification is requested once the case is screened (it is "
                                 "'%(state)s')", code="invalid_transition.case", case=case.reference,
@@ -67,11 +73,18 @@ def _new_request(session: Session, by: User, case: Case, receiving_agency_id: in
     return request
 
 
+def identity_changed_since_verified(session: Session, case: Case) -> bool:
+    """Whether the identity the receiving authority last verified for `case` is no longer the one it has."""
+    verified = verified_fingerprints(session, [case.id])
+    return case.id in verified and verified[case.id] != case_fingerprint(case)
+
+
 def reopen(session: Session, by: User, case: Case) -> VerificationRequest:
     """The identity changed after a verification request: supersede what is open and ask again.
 
     A step of `travel.service.update_case`; the case goes back to 'verification_requested' (the
-    caller has already taken it off any manifest).
+    caller has already taken it off any manifest). And of `cases.service.advance`, for a case back in line whose
+    identity changed since it was verified (`cases.service.IDENTITY_REVERIFICATION`).
     """
     for request in session.execute(sa.select(VerificationRequest).where(
             VerificationRequest.case_id == case.id, VerificationRequest.status != "decided")).scalars():
@@ -85,6 +98,9 @@ def reopen(session: Session, by: User, case: Case) -> VerificationRequest:
         record(session, by, "verification.reopen", "case", case.reference, after={"request": request.reference},
                reason="identity fields changed after the verification request")
     return request
+
+
+IDENTITY_REVERIFICATION.append(reopen)
 
 
 def open_request(session: Session, user: User, case: Case) -> VerificationRequest:

@@ -34,7 +34,7 @@ from retorno.screening.service import (
 from retorno.travel import duplicates
 from retorno.travel import service as travel
 from retorno.travel.load import CaseImportOutcome, import_cases
-from retorno.verification.service import request_to_decide, request_verification
+from retorno.verification.service import identity_changed_since_verified, request_to_decide, request_verification
 from retorno.web import charts
 from retorno.web.actions import action_label
 from retorno.web.deps import MAX_ID, IdPath, SessionDep
@@ -271,10 +271,14 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
                                        if document.withdrawn_at is None and withdraws(user, case, document)}
     if protection:
         context["screenings"] = screening_details(session, user, case)
-    context["screenable"] = case.state in lifecycle.BEFORE_BOARDING
+    # A no-show too: a claim made at the door is recorded and resolved (`lifecycle.NOT_BOARDED`).
+    context["screenable"] = case.state in lifecycle.NOT_BOARDED
     if context["screenable"] and can(user, "screening.record") and can(user, "screening.read_details"):
         # The screening form starts from the person's current need, not 0 (a lowering needs a written reason).
         context["escorts_needed"] = escorts_needed_now(session, user, case)
+    # Asked again for a case verified whose identity is no longer the one verified (red team RE8701 F2).
+    context["verification_again"] = (case.state in lifecycle.VERIFIED_WAITING and can(user, "verification.request")
+                                     and identity_changed_since_verified(session, case))
     if can(user, "verification.decide") and case.state == "verification_requested":
         # The decision form names the request whose identity the page shows.
         context["verification_request"] = request_to_decide(session, user, case)
