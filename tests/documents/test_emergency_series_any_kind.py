@@ -180,6 +180,10 @@ def test_a_person_holding_a_valid_emergency_document_is_not_issued_a_second(
             assert "withdraws it first" in error["message"], error
     elif door == "page":
         login(client, "saime.officer")
+        # The case page offers no issuing button to the holder (red team round 15, left open): it says why.
+        shown = client.get(f"/cases/{reference}")
+        assert f'action="/cases/{reference}/emergency-document"' not in shown.text, shown.text
+        assert f"tiene el documento de viaje de emergencia {first['number']}" in shown.text
         page = post_form(client, f"/cases/{reference}/emergency-document", {}, page=f"/cases/{reference}")
         assert page.status_code == 409 and first["number"] in page.text and "lo retira antes" in page.text, page.text
     else:
@@ -190,6 +194,9 @@ def test_a_person_holding_a_valid_emergency_document_is_not_issued_a_second(
     year, sequence = mrz.parse_emergency_document_number(first["number"])
     ok(api.post("saime.supervisor", f"/api/v1/cases/{reference}/documents/{first['id']}/withdraw",
                 {"reason": REASON}))
+    if door == "page":
+        # Withdrawn, it may be issued again: the button is back.
+        assert f'action="/cases/{reference}/emergency-document"' in client.get(f"/cases/{reference}").text
     second = ok(api.post("saime.officer", f"/api/v1/cases/{reference}/emergency-document"), 201)
     assert second["number"] == mrz.emergency_document_number(year, sequence + 1), second
     assert _state(api, reference) == "ready"

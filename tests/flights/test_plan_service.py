@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.config import Settings
+from retorno.db import clock_at, utcnow
 from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation
 from retorno.flights import plan_service, service
 from retorno.flights.models import Flight, Passenger
@@ -43,11 +44,13 @@ def ready(api: Api, *, medical: int = 0, **overrides: Any) -> dict[str, Any]:
 def accepted_flight(session: Session, world: World, *, seats: int, escorts: int, medical_staff: int,
                     days_ahead: int = 5, origin: str = "TAP") -> Flight:
     departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days_ahead)
-    flight = service.propose_flight(session, world.users["inm.officer"], service.FlightInput(
-        flight_number="V0 3101", receiving_agency="VE-SAIME", carrier="CONVIASA", seats=seats, origin=origin,
-        destination="CCS", departure_utc=departure, arrival_utc=departure + timedelta(hours=5), escorts=escorts,
-        medical_staff=medical_staff))
-    service.accept_flight(session, world.users["saime.officer"], flight)
+    # Proposed and accepted days before it departs, as a flight is (none is proposed inside its lock time).
+    with clock_at(min(utcnow(), departure - timedelta(days=3))):
+        flight = service.propose_flight(session, world.users["inm.officer"], service.FlightInput(
+            flight_number="V0 3101", receiving_agency="VE-SAIME", carrier="CONVIASA", seats=seats, origin=origin,
+            destination="CCS", departure_utc=departure, arrival_utc=departure + timedelta(hours=5),
+            escorts=escorts, medical_staff=medical_staff))
+        service.accept_flight(session, world.users["saime.officer"], flight)
     return flight
 
 

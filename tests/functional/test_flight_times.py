@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
+from retorno.config import Settings
 from retorno.db import clock_at
 from tests.factories import Api, World, ok
 from tests.web.pages_helpers import login, post_form
@@ -196,6 +197,33 @@ def test_a_flight_is_proposed_at_most_366_days_before_it_departs(client: TestCli
         "origin": "TAP", "destination": "CCS", "departure_local": "9999-01-01T10:00",
         "arrival_local": "9999-01-01T15:00", "escorts": "1", "medical_staff": "0"}, page="/flights/new")
     assert page.status_code == 422 and "está a más de 366 días" in page.text, page.status_code
+
+
+def test_a_flight_is_never_proposed_inside_its_manifest_lock_time(
+        client: TestClient, world: World, session: Session, settings: Settings) -> None:
+    """Red team round 15, K-F8 (low): a flight proposed to depart within the lock time (24 h) started with its
+    manifest locked, was accepted, and nobody could ever be put on it. Refused at the API and the page, with
+    the earliest departure that works, and nothing written."""
+    api = Api(client, world)
+    hours = settings.lock_hours_before_departure
+    records = session.execute(sa.select(sa.func.count()).select_from(AuditRecord)).scalar_one()
+    for departure in (_now() + timedelta(hours=2), _now() + timedelta(hours=hours, minutes=-5)):
+        message = refused(_proposed(api, departure), 422, "flow.departure_inside_lock_time")
+        assert f"{hours} h before departure" in message and "after" in message, message
+    assert ok(api.get("inm.officer", "/api/v1/flights")) == []
+    session.expire_all()
+    assert session.execute(sa.select(sa.func.count()).select_from(AuditRecord)).scalar_one() == records
+    login(client, "inm.officer")
+    client.cookies.set("retorno_lang", "es")
+    soon = (_now() + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    later = (_now() + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
+    page = post_form(client, "/flights/new", {
+        "flight_number": "V0 9", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": "180",
+        "origin": "TAP", "destination": "CCS", "departure_local": soon, "arrival_local": later, "escorts": "1",
+        "medical_staff": "0"}, page="/flights/new")
+    assert page.status_code == 422 and "antes de la salida" in page.text, page.status_code
+    # A day and an hour ahead is outside it: the flight is proposed and takes passengers.
+    ok(_proposed(api, _now() + timedelta(hours=hours + 1)), 201)
 
 
 def test_no_reason_dates_a_departure_before_the_lock_or_the_boarding(client: TestClient, world: World) -> None:

@@ -365,7 +365,7 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
     # person at once the second asks after the first committed (PostgreSQL's read committed); refused, nothing is
     # drawn either.
     number = _next_emergency_number(session, actor.agency.country, issued.year)
-    held = _emergency_document_held(session, case, actor.agency.country, issued)
+    held = emergency_document_held(session, case, actor.agency.country, issued)
     if held is not None:
         raise InvalidTransition("case %(case)s holds the emergency travel document %(number)s of %(issuing_state)s, "
                                 "valid and on file: a second one is not issued; if it was issued in error, a "
@@ -391,7 +391,7 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
     return document
 
 
-def _emergency_document_held(session: Session, case: Case, issuing_state: str, today: date) -> TravelDocument | None:
+def emergency_document_held(session: Session, case: Case, issuing_state: str, today: date) -> TravelDocument | None:
     """The emergency travel document of `issuing_state` this system issued to `case` that is still the person's: on
     file (not withdrawn), valid when issued, for the identity the case has now, and not expired on `today`.
 

@@ -204,6 +204,16 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
     if data.departure_utc <= utcnow():
         raise InvalidInput("the departure %(departure_utc)s has already passed: a flight is proposed before it "
                            "departs", code="flow.departure_in_past", departure_utc=data.departure_utc.isoformat())
+    lock_hours = lock_hours_of(session)
+    if data.departure_utc - timedelta(hours=lock_hours) <= utcnow():
+        # Its manifest would be locked from the start (`manifest_locked`), and no door adds to a locked one: a
+        # flight nobody could board (red team round 15, K-F8: it was proposed, accepted and never took anyone).
+        earliest = utcnow() + timedelta(hours=lock_hours)
+        raise InvalidInput("the departure %(departure_utc)s is inside the manifest's lock time: manifests lock "
+                           "%(lock_hours)s h before departure, so nobody could be put on this flight; propose it "
+                           "to depart after %(earliest)s UTC", code="flow.departure_inside_lock_time",
+                           departure_utc=data.departure_utc.isoformat(), lock_hours=lock_hours,
+                           earliest=f"{earliest:%Y-%m-%d %H:%M}")
     latest = utcnow() + FURTHEST_DEPARTURE
     if data.departure_utc > latest:
         raise InvalidInput("the departure %(departure_utc)s is more than %(days)s days ahead (the latest is "

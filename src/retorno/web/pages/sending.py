@@ -19,7 +19,7 @@ from retorno.cases import lifecycle, service
 from retorno.cases.models import Case
 from retorno.cases.schemas import case_shown
 from retorno.db import utcnow
-from retorno.documents.service import documents_of, withdraws
+from retorno.documents.service import documents_of, emergency_document_held, withdraws
 from retorno.errors import PROBLEMS_LISTED, InvalidInput, Term, problem_summary
 from retorno.flights import airports
 from retorno.flights.service import FlightInput, propose_flight
@@ -269,6 +269,11 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
             # The withdrawal form beside each document on file this official's agency is the one to withdraw.
             context["withdrawable"] = {document.id for document in context["documents"]
                                        if document.withdrawn_at is None and withdraws(user, case, document)}
+        if can(user, "document.issue_emergency"):
+            # The issuing button only where a document may be issued: not to a person holding one of the state's
+            # (`issue_emergency_document` refuses a second, 409 emergency_document_held).
+            context["emergency_held"] = emergency_document_held(session, case, user.agency.country,
+                                                                utcnow().date())
     if protection:
         context["screenings"] = screening_details(session, user, case)
     # A no-show too: a claim made at the door is recorded and resolved (`lifecycle.NOT_BOARDED`).
