@@ -35,10 +35,10 @@ USERS = [("inm.officer", "MX-INM", "officer"), ("inm.supervisor", "MX-INM", "sup
          ("carrier.officer", "CONVIASA", "officer"), ("op.officer", "VE-VUELTA", "officer")]
 CASES = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
          "lugar_custodia,aeropuerto_cercano,fecha_ingreso,parentesco\n"
-         "A-1,H-1,Ana María,Pérez,Gómez,F,17/05/1990,VEN,V-12.345.678,Siglo XXI,TAP,01/09/2023,titular\n"
-         "A-2,H-1,Lucía,Pérez,Gómez,F,02/03/2015,VEN,,Siglo XXI,TAP,01/09/2023,hija\n"
-         "A-3,,Carlos,Rojas,,M,11/11/1985,VEN,V-9.876.543,Siglo XXI,TAP,15/08/2023,\n"
-         "A-4,,Sofía,Díaz,,F,20/01/2012,VEN,,Siglo XXI,TAP,20/08/2023,\n")
+         "A-1,H-1,Ana María,Pérez,Gómez,F,1990-05-17,VEN,V-12.345.678,Siglo XXI,TAP,2023-09-01,titular\n"
+         "A-2,H-1,Lucía,Pérez,Gómez,F,2015-03-02,VEN,,Siglo XXI,TAP,2023-09-01,hija\n"
+         "A-3,,Carlos,Rojas,,M,1985-11-11,VEN,V-9.876.543,Siglo XXI,TAP,2023-08-15,\n"
+         "A-4,,Sofía,Díaz,,F,2012-01-20,VEN,,Siglo XXI,TAP,2023-08-20,\n")
 
 
 @pytest.fixture(autouse=True, scope="module")

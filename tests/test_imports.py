@@ -165,7 +165,7 @@ def test_a_worksheet_broken_past_its_header_is_one_problem_not_a_crash() -> None
 def test_every_bad_row_of_a_large_case_list_is_reported_and_no_row_is_kept_from_a_bad_file() -> None:
     data = synthetic_case_file(3000, seed=5, today=TODAY)
     lines = data.decode().splitlines()
-    bad = {17: "31/02/1990", 1200: "1990-13-01", 2999: "hoy"}
+    bad = {17: "1990-02-31", 1200: "1990-13-01", 2999: "hoy"}
     for row, value in bad.items():
         cells = next(csv.reader([lines[row - 1]]))
         cells[7] = value
@@ -183,7 +183,7 @@ def test_an_opportunity_row_is_the_service_input_with_its_row_number_and_referen
         "row_number", "reference"}
     text = ("tipo,titulo,lugar_de_trabajo,sector,ocupacion_ciuo,estado,municipio,cupos,monto_mensual,moneda,"
             "fecha_inicio,duracion_meses\n"
-            "pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,4,\"1500,5\",VES,01/03/2027,6\n")
+            "pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,4,\"1500,5\",VES,2027-03-01,6\n")
     [row] = validate_opportunities(text.encode(), "o.csv", today=TODAY).rows
     assert row.opportunity() == OpportunityInput(
         kind="internship", title="Ayudante", workplace="Taller", sector="manufactura", isco_code="7212",

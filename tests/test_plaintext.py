@@ -129,9 +129,9 @@ def test_a_page_form_with_such_text_is_refused_in_spanish(client: TestClient, wo
 
 
 def test_an_import_lists_every_row_holding_such_text_and_imports_nothing(client: TestClient, world: World) -> None:
-    rows = ("D-1,,Ana\u202e,Pérez,,F,01/02/1990,VEN,,Tapachula,TAP,01/10/2026\n"
-            "D-2,,Luis,Gómez\u200b,,M,01/02/1990,VEN,,Tapachula,TAP,01/10/2026\n"
-            "D-3,,Eva,Ruiz,,F,01/02/1990,VEN,,Tapachula,ZZZ,01/10/2026\n")
+    rows = ("D-1,,Ana\u202e,Pérez,,F,1990-02-01,VEN,,Tapachula,TAP,2026-10-01\n"
+            "D-2,,Luis,Gómez\u200b,,M,1990-02-01,VEN,,Tapachula,TAP,2026-10-01\n"
+            "D-3,,Eva,Ruiz,,F,1990-02-01,VEN,,Tapachula,ZZZ,2026-10-01\n")
     answer = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
                          files={"file": ("lista.csv", (HEADER + rows).encode(), "text/csv")})
     assert answer.status_code == 422, answer.text

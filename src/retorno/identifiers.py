@@ -43,3 +43,18 @@ def fold(value: str) -> str:
 def non_ascii(value: str) -> str:
     """The characters of `value` that are not ASCII, each once, in order ('' when there is none)."""
     return "".join(dict.fromkeys(char for char in value if not char.isascii()))
+
+
+# A digit other than 0: what every number that names a document has (`placeholder_document_number`).
+_NON_ZERO_DIGIT = re.compile(r"[1-9]")
+
+
+def placeholder_document_number(number: str) -> bool:
+    """Whether a document number, as stored (upper-case, without spaces and hyphens; an MRZ's fillers `<` not
+    counted), names no document: empty or fillers only, without a digit other than 0 (`000000000`, `0`, `P0000000`,
+    and words written where the number was unknown: `SINDOC`, `SN`, `NA`, `NONE`...), or one character repeated
+    (`111111111`). Such a number is refused at every door (a declared one, an MRZ's), and links nobody
+    (`cases.models.linkable_document_number`): records of one person are linked by equality of their document
+    numbers, and every record holding the same placeholder would be one person (red team round 16, F1)."""
+    core = number.replace("<", "")
+    return _NON_ZERO_DIGIT.search(core) is None or len(set(core)) == 1

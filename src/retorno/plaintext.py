@@ -154,9 +154,45 @@ def _a_time(annotation: Any) -> bool:
     return annotation in _MOMENTS or (bool(args & _MOMENTS) and args <= _MOMENTS | {type(None)})
 
 
-# A day as the API reads it: ISO 8601's calendar date and nothing else; a moment: a date, then the time.
+# A day as every door reads it: ISO 8601's calendar date and nothing else; a moment: a date, then the time.
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", re.ASCII)
+
+
+class DayError(ValueError):
+    """A day (or a moment) typed as text otherwise than in ISO form (`kind` 'form'), or in it but not a day of the
+    calendar ('calendar': 1990-02-30)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def iso_day(text: str) -> date:
+    """A day typed as text, at every door (the API's bodies and queries, an import's cells, a page's fields, a
+    command-line option): YYYY-MM-DD and nothing else. Not DD/MM/YYYY or MM/DD/YYYY, which one agency writes day
+    first and another month first ('03-04-2009' is 3 April in Caracas and March 4 in Texas, and a birth date decides
+    who is a minor), nor unpadded parts, dots or ISO's other forms ('19900304', '1990-W09-7') that Python's
+    `date.fromisoformat` also reads (red team round 16, F5). A spreadsheet's date cell is a date, not text, and is
+    read as one (`imports.reading`). Raises DayError."""
+    if not _ISO_DAY.match(text):
+        raise DayError("form")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise DayError("calendar") from None
+
+
+def iso_moment(text: str) -> datetime:
+    """A moment typed as text: its ISO day (`iso_day`), then the time ('2026-12-03T14:30' or '2026-12-03 14:30',
+    seconds and an offset optional). Raises DayError."""
+    if not _ISO_TIME.match(text):
+        raise DayError("form")
+    iso_day(text[:10])
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise DayError("form") from None
 
 
 def _a_boolean(annotation: Any) -> bool:

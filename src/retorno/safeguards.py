@@ -372,6 +372,9 @@ class FlightFacts:
     # The country of the flight's receiving authority: the state its passengers are returned to (None only where
     # capacity alone is checked, as the planner does).
     receiving_state: str | None
+    # The day the children's rules count ages on (`flights.airports.children_day`: the departure's earliest
+    # calendar date, UTC or local at either airport); None: `departure`, the UTC date.
+    children_day: date | None = None
 
 
 @dataclass(frozen=True)
@@ -512,9 +515,9 @@ def manifest(facts: ManifestFacts) -> list[Violation]:
         found.extend(_distinct(protection(p, facts.flight.receiving_state)
                                + nationality_and_document(p, facts.flight.departure, facts.flight.receiving_state)
                                + one_seat(p, facts.flight.reference, aboard)))
-    found.extend(children(facts.passengers, facts.flight.departure))
-    found.extend(family_unity(facts.flight.reference, facts.household_members, facts.split_households,
-                              facts.flight.departure))
+    day = facts.flight.children_day or facts.flight.departure
+    found.extend(children(facts.passengers, day))
+    found.extend(family_unity(facts.flight.reference, facts.household_members, facts.split_households, day))
     found.extend(capacity(facts.flight, facts.passengers))
     return found
 

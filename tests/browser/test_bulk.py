@@ -99,7 +99,7 @@ def test_the_carrier_boards_a_household_together(page: Page, api: Api, server: S
         log_in(page, "carrier.officer")
         page.goto(f"/flights/{flight}")
         household = page.locator("tbody.household", has_text="FAM-PUERTA")
-        expect(household).to_contain_text("Hogar FAM-PUERTA · 2 personas")
+        expect(household).to_contain_text("Hogar MX-INM/FAM-PUERTA · 2 personas")
         child_row = household.locator("tr", has_text="Valentina")
         expect(child_row).to_contain_text("(menor)")
         # The child alone first is refused, and the refusal names what the carrier's list shows.

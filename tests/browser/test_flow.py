@@ -24,8 +24,8 @@ HEADER = (
 )
 CASE_LIST = (
     HEADER
-    + """INM-B-1,José Ángel,Muñoz,Pérez,M,12/03/1985,VEN,V12345678,E.M. Tapachula,01/10/2023,TAP
-INM-B-2,Ana Lucía,Peña,Rodríguez,F,01/02/1990,VEN,V23456789,Estación Migratoria Siglo XXI,05/10/2023,TAP
+    + """INM-B-1,José Ángel,Muñoz,Pérez,M,1985-03-12,VEN,V12345678,E.M. Tapachula,2023-10-01,TAP
+INM-B-2,Ana Lucía,Peña,Rodríguez,F,1990-02-01,VEN,V23456789,Estación Migratoria Siglo XXI,2023-10-05,TAP
 """
 )
 NAMES = ("José Ángel Muñoz Pérez", "Ana Lucía Peña Rodríguez")
@@ -40,12 +40,12 @@ def test_sending_officer_imports_a_case_list_and_screens(page: Page, tmp_path: P
     log_in(page, "inm.officer")
     expect(page.locator("#who")).to_contain_text("MX-INM")
     bad = tmp_path / "casos-malos.csv"
-    bad.write_text(CASE_LIST.replace("12/03/1985", "31/02/1985"), encoding="utf-8")
+    bad.write_text(CASE_LIST.replace("1985-03-12", "1985-02-31"), encoding="utf-8")
     page.get_by_role("link", name="Importar").click()
     page.get_by_label("Archivo").set_input_files(str(bad))
     page.get_by_role("button", name="Importar").click()
     expect(page.get_by_role("alert")).to_contain_text("No se importó nada")
-    expect(page.locator("table#problems")).to_contain_text("31/02/1985")
+    expect(page.locator("table#problems")).to_contain_text("1985-02-31")
     good = tmp_path / "casos.csv"
     good.write_text(CASE_LIST, encoding="utf-8")
     page.get_by_label("Archivo").set_input_files(str(good))

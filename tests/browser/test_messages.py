@@ -90,13 +90,13 @@ def test_bad_values_in_a_form_are_said_in_spanish(page: Page) -> None:
     log_in(page, "inm.officer")
     page.goto("/cases/new")
     for label, value in (("Referencia de la agencia", "CHROMIUM-1"), ("Nombres", "Carla"),
-                         ("Primer apellido", "Pérez"), ("Fecha de nacimiento", "31/02/1990"),
+                         ("Primer apellido", "Pérez"), ("Fecha de nacimiento", "1990-02-31"),
                          ("Nacionalidad (ISO alfa-3)", "VEN"), ("Lugar de custodia", "Tapachula"),
-                         ("Detenido desde", "01/01/2026")):
+                         ("Detenido desde", "2026-01-01")):
         page.get_by_label(label, exact=False).first.fill(value)
     page.get_by_role("button", name="Registrar caso").click()
-    assert "31/02/1990" in said(page)
-    page.get_by_label("Fecha de nacimiento", exact=False).first.fill("12/03/1990")
+    assert "1990-02-31" in said(page)
+    page.get_by_label("Fecha de nacimiento", exact=False).first.fill("1990-03-12")
     page.get_by_label("Nacionalidad (ISO alfa-3)", exact=False).fill("XXX")
     page.get_by_role("button", name="Registrar caso").click()
     assert "XXX" in said(page) and "código ISO 3166-1 alfa-3" in said(page)
@@ -166,7 +166,7 @@ def test_the_exceptions_of_a_bulk_approval_are_said_in_spanish(page: Page, serve
 def test_the_bad_rows_of_an_import_are_said_in_spanish(page: Page, tmp_path: Path) -> None:
     rows = list(csv.reader(io.StringIO(case_template("csv").decode("utf-8-sig"))))
     column = rows[0].index("fecha_nacimiento")
-    rows[1][column] = "31/02/1985"
+    rows[1][column] = "1985-02-31"
     rows[2][rows[0].index("nacionalidad")] = "XXX"
     upload = tmp_path / "casos.csv"
     with upload.open("w", newline="", encoding="utf-8") as out:
@@ -177,6 +177,6 @@ def test_the_bad_rows_of_an_import_are_said_in_spanish(page: Page, tmp_path: Pat
     page.get_by_role("button", name="Importar", exact=True).click()
     assert "No se importó nada" in said(page)
     report = page.locator("#report")
-    expect(report.locator("#problems")).to_contain_text("31/02/1985")
+    expect(report.locator("#problems")).to_contain_text("1985-02-31")
     # The columns are named as the template names them; everything else on the report reads in Spanish.
     _spanish(re.sub(r"\b\w+_\w+\b", " ", report.inner_text()))

@@ -52,7 +52,7 @@ def test_monitors_read_an_uploaded_files_name_as_a_pseudonym(client: TestClient,
     shows a person's record, a keyed pseudonym, at every import (red team round 3, L2)."""
     header = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
               "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
-    row = "AUD-FILE-1,Juan,Pérez,Gómez,M,03/04/1988,VEN,,Tapachula,TAP,01/11/2026\n"
+    row = "AUD-FILE-1,Juan,Pérez,Gómez,M,1988-04-03,VEN,,Tapachula,TAP,2026-11-01\n"
     ok(client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
                    files={"file": ("asilo_juan_perez.csv", (header + row).encode(), "text/csv")}), 201)
     ok(client.post("/api/v1/opportunities/import", headers=world.headers("op.officer"),

@@ -21,7 +21,7 @@ HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_
 
 def bad_rows(count: int) -> bytes:
     """A case list in which every row lacks its first surname and has an impossible birth date."""
-    rows = "".join(f"B-{n},,Ana,,,F,31/02/1990,VEN,,Tapachula,TAP,01/10/2024\n" for n in range(count))
+    rows = "".join(f"B-{n},,Ana,,,F,1990-02-31,VEN,,Tapachula,TAP,2024-10-01\n" for n in range(count))
     return (HEADER + rows).encode()
 
 

@@ -32,9 +32,9 @@ OTHER_PERSON = "Yolanda"
 
 def _import(client: TestClient, world: World, reference: str, *, number: str, kind: str = "pasaporte",
             cedula: str = "", given: str = "Rosa Elena", status: int = 201) -> Any:
-    """One row of the case list, the person born 17/05/1990, declaring a document."""
-    row = (f"{reference},{given},Peña,Rodríguez,F,17/05/1990,VEN,{cedula},{kind},{number},Tapachula,TAP,"
-           f"{(date.today() - timedelta(days=30)).strftime('%d/%m/%Y')}\n")
+    """One row of the case list, the person born 1990-05-17, declaring a document."""
+    row = (f"{reference},{given},Peña,Rodríguez,F,1990-05-17,VEN,{cedula},{kind},{number},Tapachula,TAP,"
+           f"{(date.today() - timedelta(days=30)).strftime('%Y-%m-%d')}\n")
     upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
     return ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), status)
 
@@ -156,8 +156,8 @@ def test_a_number_declared_later_on_the_passengers_case_takes_the_passenger_off(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     api, passenger, flight = _passenger_and_concern(client, world, session_factory, "C44170025")
     stored = ok(api.get("inm.officer", f"/api/v1/cases/{passenger}"))
-    row = (f"{stored['agency_reference']},Rosa Elena,Peña,Rodríguez,F,17/05/1990,VEN,,pasaporte,C00000001,"
-           f"\"{stored['held_at']}\",TAP,{date.fromisoformat(stored['detained_since']).strftime('%d/%m/%Y')}\n")
+    row = (f"{stored['agency_reference']},Rosa Elena,Peña,Rodríguez,F,1990-05-17,VEN,,pasaporte,C00000001,"
+           f"\"{stored['held_at']}\",TAP,{date.fromisoformat(stored['detained_since']).strftime('%Y-%m-%d')}\n")
     upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
     assert ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")),
               201)["updated"] == 1

@@ -39,8 +39,8 @@ def _flags(api: Api, reference: str) -> list[tuple[str, Any]]:
 def _row(reference: str, born: str, **person: Any) -> list[str]:
     person = {**MILAGROS, **person}
     return [reference, person["given_names"], person["first_surname"], person["second_surname"], "F",
-            date.fromisoformat(born).strftime("%d/%m/%Y"), "VEN", "Estación Migratoria Villahermosa", "VSA",
-            (date.today() - timedelta(days=12)).strftime("%d/%m/%Y")]
+            date.fromisoformat(born).strftime("%Y-%m-%d"), "VEN", "Estación Migratoria Villahermosa", "VSA",
+            (date.today() - timedelta(days=12)).strftime("%Y-%m-%d")]
 
 
 def _file(kind: str, rows: list[list[str]]) -> tuple[str, bytes, str]:

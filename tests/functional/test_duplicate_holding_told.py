@@ -137,8 +137,8 @@ def test_after_an_import_the_flags_tell_nothing_of_another_countrys_concern(
         client: TestClient, world: World, session_factory: sessionmaker[Session], concern: bool) -> None:
     api = Api(client, world)
     rosa = _mexicos_record(api, concern)
-    since = (date.today() - timedelta(days=30)).strftime("%d/%m/%Y")
-    rows = "".join(f"{reference},{p['given_names']},{p['first_surname']},{p['second_surname']},F,17/05/1990,VEN,,"
+    since = (date.today() - timedelta(days=30)).strftime("%Y-%m-%d")
+    rows = "".join(f"{reference},{p['given_names']},{p['first_surname']},{p['second_surname']},F,1990-05-17,VEN,,"
                    f"Houston,IAH,{since}\n" for reference, p in (("IMP-A", FIRST), ("IMP-B", SECOND)))
     upload = {"file": ("lista.csv", (HEADER + rows).encode(), "text/csv")}
     outcome = ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("ice.officer")), 201)

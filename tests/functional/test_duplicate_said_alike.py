@@ -38,8 +38,8 @@ def _person(names: Names, born: str) -> dict[str, Any]:
 
 def _row(reference: str, names: Names, born: str) -> list[str]:
     given, first, second, sex = names
-    return [reference, given, first, second, sex, date.fromisoformat(born).strftime("%d/%m/%Y"), "VEN",
-            "Estación Migratoria Villahermosa", "VSA", (date.today() - timedelta(days=12)).strftime("%d/%m/%Y")]
+    return [reference, given, first, second, sex, date.fromisoformat(born).strftime("%Y-%m-%d"), "VEN",
+            "Estación Migratoria Villahermosa", "VSA", (date.today() - timedelta(days=12)).strftime("%Y-%m-%d")]
 
 
 def test_the_finding_johanna_held_by_ice_and_yohana_registered_by_inm(client: TestClient, world: World) -> None:

@@ -80,10 +80,10 @@ def _refused_onto_a_manifest(api: Api, reference: str, said: str, user: str = "i
 
 
 def _import(client: TestClient, world: World, user: str, reference: str, person: dict[str, Any]) -> Any:
-    born = date.fromisoformat(person["birth_date"]).strftime("%d/%m/%Y")
+    born = date.fromisoformat(person["birth_date"]).strftime("%Y-%m-%d")
     row = (f"{reference},{person['given_names']},{person['first_surname']},{person['second_surname']},F,{born},VEN,"
            f"{person.get('national_id') or ''},Tapachula,TAP,"
-           f"{(date.today() - timedelta(days=30)).strftime('%d/%m/%Y')}\n")
+           f"{(date.today() - timedelta(days=30)).strftime('%Y-%m-%d')}\n")
     upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
     return ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers(user)), 201)
 

@@ -245,7 +245,7 @@ def test_an_import_updating_a_case_moves_its_version_so_an_edit_opened_before_is
     api = Api(client, world)
     header = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,"
               "cedula,lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
-    row = "IMP-1,,Ana,Pérez,,F,01/02/1990,VEN,V-12.345.678,{held},TAP,01/10/2025\n"
+    row = "IMP-1,,Ana,Pérez,,F,1990-02-01,VEN,V-12.345.678,{held},TAP,2025-10-01\n"
 
     def upload(held: str) -> Any:
         files = {"file": ("lista.csv", (header + row.format(held=held)).encode(), "text/csv")}
@@ -315,4 +315,4 @@ def test_an_emergency_document_issued_before_a_name_correction_is_refused_not_pr
     assert api.get("saime.officer", f"/api/v1/emergency-documents/{number}.pdf").status_code == 200
     ok(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"given_names": "María"}))
     outdated = api.get("saime.officer", f"/api/v1/emergency-documents/{number}.pdf")
-    assert outdated.status_code == 409 and outdated.json()["error"]["code"] == "document_outdated"
+    assert outdated.status_code == 409 and outdated.json()["error"]["code"] == "document_superseded"

@@ -27,7 +27,7 @@ from tests.web.pages_helpers import login
 
 HEADER = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,lugar_custodia,"
           "aeropuerto_cercano,fecha_ingreso,telefono,observaciones\n")
-DETAINED = (date.today() - timedelta(days=30)).strftime("%d/%m/%Y")
+DETAINED = (date.today() - timedelta(days=30)).strftime("%Y-%m-%d")
 HOSTILE = ["-Inyección", "+1 (555) 0101", "=1+1", "@SUMA Estación"]
 
 
@@ -64,12 +64,12 @@ def _stored(session_factory: sessionmaker[Session], reference: str) -> list[tupl
 def test_an_import_takes_the_quote_of_a_csv_export_off(client: TestClient, world: World,
                                                        session_factory: sessionmaker[Session]) -> None:
     headers = world.headers("inm.officer")
-    row = f"-RT-Q1,Remigio,Rojas,,M,01/02/1980,VEN,@SUMA Estación,TAP,{DETAINED},+58 412,-1+1\n"
+    row = f"-RT-Q1,Remigio,Rojas,,M,1980-02-01,VEN,@SUMA Estación,TAP,{DETAINED},+58 412,-1+1\n"
     first = ok(client.post("/api/v1/cases/import", headers=headers,
                            files={"file": ("casos.csv", (HEADER + row).encode(), "text/csv")}), 201)
     assert first["created"] == 1
     # The same row as a CSV export quotes it: the same case, nothing changed, no second case.
-    quoted = f"'-RT-Q1,Remigio,Rojas,,M,01/02/1980,VEN,'@SUMA Estación,TAP,{DETAINED},'+58 412,'-1+1\n"
+    quoted = f"'-RT-Q1,Remigio,Rojas,,M,1980-02-01,VEN,'@SUMA Estación,TAP,{DETAINED},'+58 412,'-1+1\n"
     again = ok(client.post("/api/v1/cases/import", headers=headers,
                            files={"file": ("casos.csv", (HEADER + quoted).encode(), "text/csv")}), 201)
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 1), again
@@ -78,7 +78,7 @@ def test_an_import_takes_the_quote_of_a_csv_export_off(client: TestClient, world
     # XLSX alike; a quote before anything else is data as typed (O'Neil, 'Chata').
     book = openpyxl.Workbook()
     book.active.append(HEADER.strip().split(","))
-    book.active.append(["'-RT-Q1", "Remigio", "Rojas", None, "M", "01/02/1980", "VEN", "'@SUMA Estación", "TAP",
+    book.active.append(["'-RT-Q1", "Remigio", "Rojas", None, "M", "1980-02-01", "VEN", "'@SUMA Estación", "TAP",
                         DETAINED, "'+58 412", "'Chata' -1+1"])
     data = io.BytesIO()
     book.save(data)

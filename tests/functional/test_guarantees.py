@@ -83,7 +83,7 @@ def test_a_concern_raised_on_a_locked_manifest_cannot_be_erased_either(client: T
 
 def test_a_reimported_identity_reopens_verification_and_leaves_the_manifest(client: TestClient, world: World) -> None:
     api = Api(client, world)
-    row = "IMP-1,,María José,Peña,Rodríguez,F,17/05/1990,VEN,V-20.111.222,Tapachula,TAP,01/10/2026\n"
+    row = "IMP-1,,María José,Peña,Rodríguez,F,1990-05-17,VEN,V-20.111.222,Tapachula,TAP,2026-10-01\n"
     upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
     ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
     ref = ok(api.get("inm.officer", "/api/v1/cases?q=IMP-1"))["items"][0]["reference"]
@@ -94,7 +94,7 @@ def test_a_reimported_identity_reopens_verification_and_leaves_the_manifest(clie
     flight = api.flight()["reference"]
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 201)
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
-    other = "IMP-1,,Pedro Luis,Gómez,Salas,M,03/11/1985,VEN,V-9.876.543,Tapachula,TAP,01/10/2026\n"
+    other = "IMP-1,,Pedro Luis,Gómez,Salas,M,1985-11-03,VEN,V-9.876.543,Tapachula,TAP,2026-10-01\n"
     upload = {"file": ("lista.csv", (HEADER + other).encode(), "text/csv")}
     outcome = ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
     assert outcome["updated"] == 1
@@ -229,7 +229,7 @@ def test_a_new_household_member_takes_the_household_off_its_manifest(client: Tes
     passengers = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
     assert all(p["approval"] == "removed" for p in passengers)
     # The same through an import: the newcomer names the head's reference as their household.
-    head = "IMP-H1,IMP-H1,Carmen,Peña,Rodríguez,F,17/05/1980,VEN,V-20.333.444,Tapachula,TAP,01/10/2026,titular\n"
+    head = "IMP-H1,IMP-H1,Carmen,Peña,Rodríguez,F,1980-05-17,VEN,V-20.333.444,Tapachula,TAP,2026-10-01,titular\n"
     upload = {"file": ("lista.csv", (RELATED + head).encode(), "text/csv")}
     ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
     ref = ok(api.get("inm.officer", "/api/v1/cases?q=IMP-H1"))["items"][0]["reference"]
@@ -239,7 +239,7 @@ def test_a_new_household_member_takes_the_household_off_its_manifest(client: Tes
     api.passport(carmen)
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 201)
     assert state(api, ref) == "manifested"
-    son = "IMP-H2,IMP-H1,Luis,Peña,Rodríguez,M,17/05/2001,VEN,V-20.333.445,Tapachula,TAP,01/10/2026,hijo\n"
+    son = "IMP-H2,IMP-H1,Luis,Peña,Rodríguez,M,2001-05-17,VEN,V-20.333.445,Tapachula,TAP,2026-10-01,hijo\n"
     upload = {"file": ("lista.csv", (RELATED + son).encode(), "text/csv")}
     ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
     assert state(api, ref) == "ready"
@@ -284,7 +284,7 @@ def test_a_re_import_never_changes_the_nationality_of_a_person_approved_to_fly(c
     changed after registration at any door (the import was the one that did): the row is refused at its cell,
     nothing is written, and the person stays approved as the nationality the receiving state verified."""
     api = Api(client, world)
-    row = "NAT-1,,María José,Peña,Rodríguez,F,17/05/1990,VEN,V-20.555.666,Tapachula,TAP,01/10/2026\n"
+    row = "NAT-1,,María José,Peña,Rodríguez,F,1990-05-17,VEN,V-20.555.666,Tapachula,TAP,2026-10-01\n"
     upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
     ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
     ref = ok(api.get("inm.officer", "/api/v1/cases?q=NAT-1"))["items"][0]["reference"]
@@ -545,9 +545,9 @@ def test_an_import_naming_a_held_case_as_household_joins_that_family(client: Tes
     father = api.register(agency_reference="INM-RT-PADRE", household_reference="H-RT-FAM", relationship_to_head="head")
     loner = api.register(agency_reference="INM-RT-SOLO", given_names="Solo")
     # The brother heads the household the loner had none of (a household has its head).
-    rows = ("RT-HIJA,INM-RT-PADRE,Nueva,Hija,Peña,F,17/07/2016,VEN,,Tapachula,TAP,01/10/2026,hija\n"
-            "RT-HERM,INM-RT-SOLO,Nuevo,Hermano,Peña,M,17/07/1996,VEN,,Tapachula,TAP,01/10/2026,titular\n"
-            "RT-NIETO,RT-HERM,Nuevo,Nieto,Peña,M,17/07/2020,VEN,,Tapachula,TAP,01/10/2026,hijo\n")
+    rows = ("RT-HIJA,INM-RT-PADRE,Nueva,Hija,Peña,F,2016-07-17,VEN,,Tapachula,TAP,2026-10-01,hija\n"
+            "RT-HERM,INM-RT-SOLO,Nuevo,Hermano,Peña,M,1996-07-17,VEN,,Tapachula,TAP,2026-10-01,titular\n"
+            "RT-NIETO,RT-HERM,Nuevo,Nieto,Peña,M,2020-07-17,VEN,,Tapachula,TAP,2026-10-01,hijo\n")
     upload = {"file": ("familia.csv", (RELATED + rows).encode(), "text/csv")}
     assert ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")),
               201)["created"] == 3
@@ -609,8 +609,8 @@ def test_a_household_has_one_head_by_every_door(client: TestClient, world: World
         422, "invalid_case")
     son = api.register(agency_reference="INM-RT-H4", household_reference="H-RT-HEAD", relationship_to_head="hijo")
     assert ok(api.get("inm.officer", f"/api/v1/cases/{son['reference']}"))["relationship_to_head"] == "child"
-    row = ("RT-H5,H-RT-HEAD,Otro,Titular,Peña,M,17/07/1980,VEN,,Tapachula,TAP,01/10/2026,titular\n"
-           "RT-H6,H-RT-HEAD,Otra,Hija,Peña,F,17/07/2010,VEN,,Tapachula,TAP,01/10/2026,hija\n")
+    row = ("RT-H5,H-RT-HEAD,Otro,Titular,Peña,M,1980-07-17,VEN,,Tapachula,TAP,2026-10-01,titular\n"
+           "RT-H6,H-RT-HEAD,Otra,Hija,Peña,F,2010-07-17,VEN,,Tapachula,TAP,2026-10-01,hija\n")
     upload = {"file": ("hogar.csv", (HEADER.rstrip("\n") + ",parentesco\n" + row).encode(), "text/csv")}
     refused(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 422,
             "household_two_heads")

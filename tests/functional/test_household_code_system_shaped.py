@@ -27,11 +27,11 @@ from tests.web.pages_helpers import login
 
 HEADER = ("referencia,hogar,parentesco,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
-DETAINED = (date.today() - timedelta(days=30)).strftime("%d/%m/%Y")
+DETAINED = (date.today() - timedelta(days=30)).strftime("%Y-%m-%d")
 
 
 def _row(reference: str, household: str, relationship: str = "hijo", given: str = "Niña") -> str:
-    return f"{reference},{household},{relationship},{given},Familia,,F,03/02/2018,VEN,Villahermosa,VSA,{DETAINED}\n"
+    return f"{reference},{household},{relationship},{given},Familia,,F,2018-02-03,VEN,Villahermosa,VSA,{DETAINED}\n"
 
 
 def _import(client: TestClient, world: World, data: str, language: str = "en") -> Any:

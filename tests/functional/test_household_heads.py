@@ -53,15 +53,15 @@ def test_a_member_joins_only_a_household_that_has_its_head_by_the_api(client: Te
     assert members(session, "H-SIN-TITULAR") == ["head", "child"]
 
 
-ROW = "{ref},{household},{given},Peña,Ruiz,{sex},{born},VEN,,Tapachula,TAP,01/10/2026,{relationship}\n"
+ROW = "{ref},{household},{given},Peña,Ruiz,{sex},{born},VEN,,Tapachula,TAP,2026-10-01,{relationship}\n"
 
 
-def row(ref: str, household: str, relationship: str, given: str = "Ana", born: str = "17/07/1980") -> str:
+def row(ref: str, household: str, relationship: str, given: str = "Ana", born: str = "1980-07-17") -> str:
     return ROW.format(ref=ref, household=household, given=given, sex="F", born=born, relationship=relationship)
 
 
 def test_an_import_brings_each_household_its_head(client: TestClient, world: World, session: Session) -> None:
-    children = row("RT-IH1", "H-IMP", "hija", "Ana", "17/07/2010") + row("RT-IH2", "H-IMP", "hijo", "Leo", "01/02/2000")
+    children = row("RT-IH1", "H-IMP", "hija", "Ana", "2010-07-17") + row("RT-IH2", "H-IMP", "hijo", "Leo", "2000-02-01")
     error = refused(upload(client, world, children), 422, "household_without_head")
     assert "H-IMP" in error["message"] and "sin titular" in error["localized"]["message"]
     assert session.execute(sa.select(Case).where(Case.agency_reference == "RT-IH1")).first() is None
@@ -69,27 +69,27 @@ def test_an_import_brings_each_household_its_head(client: TestClient, world: Wor
     assert ok(upload(client, world, children + row("RT-IH3", "H-IMP", "titular", "Luis")), 201)["created"] == 3
     assert sorted(m or "" for m in members(session, "H-IMP")) == ["child", "child", "head"]
     # A household held with its head takes new members from a file without it.
-    more = row("RT-IH4", "H-IMP", "hija", "Eva", "17/07/2012") + row("RT-IH5", "H-IMP", "otro", "Rosa")
+    more = row("RT-IH4", "H-IMP", "hija", "Eva", "2012-07-17") + row("RT-IH5", "H-IMP", "otro", "Rosa")
     assert ok(upload(client, world, more), 201)["created"] == 2
     # A row naming a held case with no household makes a household of the two: headless unless one heads it.
     api = Api(client, world)
     alone = api.register(agency_reference="RT-IH6", relationship_to_head="hijo")
-    refused(upload(client, world, row("RT-IH7", "RT-IH6", "hijo", "Leo", "01/02/2001")), 422,
+    refused(upload(client, world, row("RT-IH7", "RT-IH6", "hijo", "Leo", "2001-02-01")), 422,
             "household_without_head")
     assert ok(api.get("inm.officer", f"/api/v1/cases/{alone['reference']}"))["household"] is None
-    ok(upload(client, world, row("RT-IH7", "RT-IH6", "titular", "Leo", "01/02/1981")), 201)
+    ok(upload(client, world, row("RT-IH7", "RT-IH6", "titular", "Leo", "1981-02-01")), 201)
 
 
 def test_a_reimport_keeps_the_head_the_head(client: TestClient, world: World, session: Session) -> None:
-    family = row("RT-IR1", "H-RE", "titular", "Luis") + row("RT-IR2", "H-RE", "hija", "Ana", "17/07/2010")
+    family = row("RT-IR1", "H-RE", "titular", "Luis") + row("RT-IR2", "H-RE", "hija", "Ana", "2010-07-17")
     ok(upload(client, world, family), 201)
-    demoted = row("RT-IR1", "H-RE", "otro", "Luis") + row("RT-IR2", "H-RE", "hija", "Ana", "17/07/2010")
+    demoted = row("RT-IR1", "H-RE", "otro", "Luis") + row("RT-IR2", "H-RE", "hija", "Ana", "2010-07-17")
     error = refused(upload(client, world, demoted), 422, "household_without_head")
     assert "H-RE" in error["message"] and "se quedaría sin él" in error["localized"]["message"]
     assert members(session, "H-RE") == ["head", "child"]
     # Another member may change relationship.
     ok(upload(client, world, row("RT-IR1", "H-RE", "titular", "Luis") + row("RT-IR2", "H-RE", "otro", "Ana",
-                                                                            "17/07/2010")), 201)
+                                                                            "2010-07-17")), 201)
     assert members(session, "H-RE") == ["head", "other"]
 
 
@@ -106,16 +106,16 @@ def test_the_registration_page_refuses_a_household_without_its_head(client: Test
 
 def test_a_reimport_never_ignores_the_household_column(client: TestClient, world: World, session: Session) -> None:
     """Red team: a case re-imported with another household returned `unchanged: 1`, and stayed where it was."""
-    family = (row("RT-MV1", "H-MV-A", "titular", "Luis") + row("RT-MV2", "H-MV-A", "hija", "Ana", "17/07/2010")
+    family = (row("RT-MV1", "H-MV-A", "titular", "Luis") + row("RT-MV2", "H-MV-A", "hija", "Ana", "2010-07-17")
               + row("RT-MV3", "H-MV-B", "titular", "Eva") + row("RT-MV4", "H-MV-B", "otro", "Rosa"))
     ok(upload(client, world, family), 201)
     assert ok(upload(client, world, family), 201)["unchanged"] == 4
-    moved = row("RT-MV2", "H-MV-B", "hija", "Ana", "17/07/2010") + row("RT-MV3", "H-MV-B", "titular", "Eva")
+    moved = row("RT-MV2", "H-MV-B", "hija", "Ana", "2010-07-17") + row("RT-MV3", "H-MV-B", "titular", "Eva")
     error = refused(upload(client, world, moved), 422, "import_household_moved")
     assert "RT-MV2 (H-MV-A → H-MV-B)" in error["message"] and "no cambia un caso de hogar" in str(error["localized"])
-    refused(upload(client, world, row("RT-MV2", "", "hija", "Ana", "17/07/2010")), 422, "import_household_moved")
+    refused(upload(client, world, row("RT-MV2", "", "hija", "Ana", "2010-07-17")), 422, "import_household_moved")
     assert members(session, "H-MV-A") == ["head", "child"]
     # Naming the household by a member held in it is naming the same household.
-    assert ok(upload(client, world, row("RT-MV2", "RT-MV1", "hija", "Ana", "17/07/2010")), 201)["unchanged"] == 1
-    refused(upload(client, world, row("RT-MV2", "RT-MV3", "hija", "Ana", "17/07/2010")), 422,
+    assert ok(upload(client, world, row("RT-MV2", "RT-MV1", "hija", "Ana", "2010-07-17")), 201)["unchanged"] == 1
+    refused(upload(client, world, row("RT-MV2", "RT-MV3", "hija", "Ana", "2010-07-17")), 422,
             "import_household_moved")

@@ -59,7 +59,7 @@ def test_a_newcomer_imported_moves_the_household_version(client: TestClient, wor
     api.register(household_reference="H-VERS-2", relationship_to_head="head", birth_date="1979-01-01")
     api.register(household_reference="H-VERS-2", relationship_to_head="spouse", birth_date="1981-02-02",
                  given_names="ESPOSA")
-    row = "INM-VERS-9,H-VERS-2,Pedro Pablo,Quintana,Arocha,M,11/02/2012,VEN,,Tapachula,TAP,20/11/2026\n"
+    row = "INM-VERS-9,H-VERS-2,Pedro Pablo,Quintana,Arocha,M,2012-02-11,VEN,,Tapachula,TAP,2026-11-20\n"
 
     def join() -> None:
         ok(client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),

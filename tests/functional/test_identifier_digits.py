@@ -127,8 +127,8 @@ def _import(client: TestClient, world: World, user: str, rows: str) -> Any:
 
 def _row(reference: str, given: str, national_id: str = "", nationality: str = "VEN", kind: str = "",
          number: str = "") -> str:
-    since = (date.today() - timedelta(days=30)).strftime("%d/%m/%Y")
-    return (f"{reference},{given},Santacruzq,Lindo,M,01/01/1953,{nationality},{national_id},{kind},{number},"
+    since = (date.today() - timedelta(days=30)).strftime("%Y-%m-%d")
+    return (f"{reference},{given},Santacruzq,Lindo,M,1953-01-01,{nationality},{national_id},{kind},{number},"
             f"Port Isabel,HRL,{since}\n")
 
 

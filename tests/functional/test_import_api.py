@@ -27,9 +27,9 @@ def test_bad_file_imports_nothing_and_reports_every_bad_row(session: Session, wo
     actor = world.users["inm.officer"]
     before = count(session, Case), count(session, AuditRecord)
     data = (HEADER
-            + "A-1,,Ana,Pérez,,F,01/02/1990,VEN,V-12.345.678,Tapachula,TAP,01/10/2026\n"
-            + "A-2,,Luis,Díaz,,Q,31/02/1990,VEN,,Tapachula,TAP,01/10/2026\n"
-            + "A-3,,=HYPERLINK(\"x\"),Rojas,,M,01/01/1985,XYZ,,Tapachula,ZZZ,01/10/2026\n").encode()
+            + "A-1,,Ana,Pérez,,F,1990-02-01,VEN,V-12.345.678,Tapachula,TAP,2026-10-01\n"
+            + "A-2,,Luis,Díaz,,Q,1990-02-31,VEN,,Tapachula,TAP,2026-10-01\n"
+            + "A-3,,=HYPERLINK(\"x\"),Rojas,,M,1985-01-01,XYZ,,Tapachula,ZZZ,2026-10-01\n").encode()
     outcome = import_cases(session, actor, data, "lista.csv", today=date(2026, 11, 28))
     assert not outcome.ok
     bad = sorted({(p.row_number, p.column) for p in outcome.report.problems if p.severity == "error"})
@@ -61,9 +61,9 @@ def test_import_is_idempotent_and_updates_changed_rows_through_actions(session: 
 
 def test_possible_duplicates_against_held_cases_are_flagged_not_merged(session: Session, world: World) -> None:
     actor = world.users["inm.officer"]
-    first = (HEADER + "B-1,,María José,Peña,Rodríguez,F,17/05/1990,VEN,,Tapachula,TAP,01/10/2026\n").encode()
+    first = (HEADER + "B-1,,María José,Peña,Rodríguez,F,1990-05-17,VEN,,Tapachula,TAP,2026-10-01\n").encode()
     assert import_cases(session, actor, first, "a.csv", today=date(2026, 11, 28)).created == 1
-    second = (HEADER + "B-2,,Maria Jose,Pena,,F,17/05/1990,VEN,,Tapachula,TAP,01/10/2026\n").encode()
+    second = (HEADER + "B-2,,Maria Jose,Pena,,F,1990-05-17,VEN,,Tapachula,TAP,2026-10-01\n").encode()
     outcome = import_cases(session, actor, second, "b.csv", today=date(2026, 11, 28))
     assert outcome.ok and outcome.created == 1 and outcome.duplicates_flagged == 1
     assert count(session, PossibleDuplicate) == 1
@@ -74,12 +74,12 @@ def test_an_imports_report_is_validates_with_its_possible_duplicates(session: Se
     """The duplicates are looked for while the cases are written (or after a file is refused): the report
     is still `validate`'s, every warning in its place, and the pairs kept are those it names."""
     actor = world.users["inm.officer"]
-    rows = ("D-1,,María José,Peña,Rodríguez,F,17/05/1990,VEN,,Tapachula,TAP,01/10/2026\n"
-            "D-2,,Maria Jose,Pena,,F,17/05/1990,VEN,,Tapachula,TAP,01/10/2026\n"
-            "D-3,,Luis,Díaz,,M,03/04/1980,VEN,,Tapachula,TAP,01/10/2026\n"
-            "D-4,,Luis,Diaz,,M,03/04/1980,VEN,,Tapachula,TAP,01/10/2026\n")
+    rows = ("D-1,,María José,Peña,Rodríguez,F,1990-05-17,VEN,,Tapachula,TAP,2026-10-01\n"
+            "D-2,,Maria Jose,Pena,,F,1990-05-17,VEN,,Tapachula,TAP,2026-10-01\n"
+            "D-3,,Luis,Díaz,,M,1980-04-03,VEN,,Tapachula,TAP,2026-10-01\n"
+            "D-4,,Luis,Diaz,,M,1980-04-03,VEN,,Tapachula,TAP,2026-10-01\n")
     today = date(2026, 11, 28)
-    for data, good in (((HEADER + rows + "D-5,,Eva,Ruiz,,Q,01/01/1990,VEN,,Tapachula,TAP,01/10/2026\n").encode(),
+    for data, good in (((HEADER + rows + "D-5,,Eva,Ruiz,,Q,1990-01-01,VEN,,Tapachula,TAP,2026-10-01\n").encode(),
                         False), ((HEADER + rows).encode(), True)):
         expected = validate(data, "d.csv", today=today, held=_held_cases(session, actor).people)
         assert len(expected.duplicates) == 2 and expected.ok is good
@@ -91,8 +91,8 @@ def test_an_imports_report_is_validates_with_its_possible_duplicates(session: Se
 
 
 def test_import_endpoint_refuses_a_bad_file_with_every_bad_row(client: TestClient, world: World) -> None:
-    bad = (HEADER + "C-1,,Ana,Pérez,,F,01/02/1990,VEN,,Tapachula,TAP,01/10/2026\n"
-           + "C-2,,Luis,,,M,01/02/1990,VEN,,Tapachula,TAP,01/10/2030\n").encode("latin-1")
+    bad = (HEADER + "C-1,,Ana,Pérez,,F,1990-02-01,VEN,,Tapachula,TAP,2026-10-01\n"
+           + "C-2,,Luis,,,M,1990-02-01,VEN,,Tapachula,TAP,2030-10-01\n").encode("latin-1")
     response = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
                            files={"file": ("lista.csv", bad, "text/csv")})
     assert response.status_code == 422, response.text
@@ -112,12 +112,12 @@ def test_a_row_changing_a_boarded_persons_identity_is_in_the_report_with_every_o
     """F-H: the identity lock is one more row check, reported by row and column with the rest, nothing imported."""
     (boarded,) = Api(client, world).arrive(1, name="Embarcada")
     stored = session.execute(sa.select(Case).where(Case.reference == boarded["reference"])).scalar_one()
-    born = stored.birth_date.strftime("%d/%m/%Y")
+    born = stored.birth_date.strftime("%Y-%m-%d")
     same = f"{stored.agency_reference},,{stored.given_names},{stored.first_surname},{stored.second_surname or ''}"
     rows = (f"{stored.agency_reference},,Otra Persona,{stored.first_surname},{stored.second_surname or ''},M,"
-            f"{born},VEN,{stored.national_id},Tapachula,TAP,01/10/2026\n"
-            "E-2,NO-SUCH-HOUSEHOLD,Luis,Gómez,,M,01/02/1990,VEN,,Tapachula,TAP,01/10/2026\n"
-            "E-3,,Eva,Ruiz,,F,01/02/1990,VEN,,Tapachula,TAP,01/10/2026\n")
+            f"{born},VEN,{stored.national_id},Tapachula,TAP,2026-10-01\n"
+            "E-2,NO-SUCH-HOUSEHOLD,Luis,Gómez,,M,1990-02-01,VEN,,Tapachula,TAP,2026-10-01\n"
+            "E-3,,Eva,Ruiz,,F,1990-02-01,VEN,,Tapachula,TAP,2026-10-01\n")
     answer = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
                          files={"file": ("lista.csv", (HEADER + rows).encode(), "text/csv")})
     assert answer.status_code == 422, answer.text
@@ -133,9 +133,9 @@ def test_a_row_changing_a_boarded_persons_identity_is_in_the_report_with_every_o
     # as recorded may not change the rest either (where the person is held): each changed cell is in the report with
     # every other bad row, naming the rule, nothing written; the row as it stands re-imports as unchanged (an
     # agency's whole list keeps its arrived people).
-    detained = stored.detained_since.strftime('%d/%m/%Y')
+    detained = stored.detained_since.strftime('%Y-%m-%d')
     moved = (f"{same},{stored.sex},{born},VEN,{stored.national_id},Caracas,CCS,{detained}\n"
-             "E-4,NO-SUCH-HOUSEHOLD,Luis,Gómez,,M,01/02/1990,VEN,,Tapachula,TAP,01/10/2026\n")
+             "E-4,NO-SUCH-HOUSEHOLD,Luis,Gómez,,M,1990-02-01,VEN,,Tapachula,TAP,2026-10-01\n")
     refused = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
                           files={"file": ("lista.csv", (HEADER + moved).encode(), "text/csv")})
     assert refused.status_code == 422, refused.text

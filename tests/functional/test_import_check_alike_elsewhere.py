@@ -19,11 +19,11 @@ from tests.web.pages_helpers import csrf, login
 
 HEADER = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
-SINCE = (date.today() - timedelta(days=30)).strftime("%d/%m/%Y")
+SINCE = (date.today() - timedelta(days=30)).strftime("%Y-%m-%d")
 ELSEWHERE = "otra agencia tiene registrado"
 
 
-def _row(reference: str, cedula: str, born: str = "01/01/1950") -> str:
+def _row(reference: str, cedula: str, born: str = "1950-01-01") -> str:
     # A made-up name and birth date: only the cédula is another country's person's.
     return f"{reference},Nadie,Inexistente,Ficticio,M,{born},VEN,{cedula},Harlingen,HRL,{SINCE}\n"
 
@@ -68,7 +68,7 @@ def test_a_check_only_report_telling_of_another_countrys_record_is_audited(
 
 def test_a_refused_import_telling_of_another_countrys_record_is_audited(
         client: TestClient, world: World, session_factory: sessionmaker[Session], mexicos: list[str]) -> None:
-    upload = HEADER + _row("A-PROBE-4", "V31627513") + _row("A-PROBE-6", "V99999997", born="31/02/1950")
+    upload = HEADER + _row("A-PROBE-4", "V31627513") + _row("A-PROBE-6", "V99999997", born="1950-02-31")
     for door in ("api", "page"):
         if door == "api":
             refused = client.post("/api/v1/cases/import", files={"file": ("sondeo.csv", upload.encode(), "text/csv")},

@@ -17,7 +17,7 @@ from tests.factories import Api, World
 
 HEADER = ("referencia,hogar,parentesco,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,"
           "cedula,lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
-ROW = "{ref},{household},hijo,{name},Pérez,,F,{born}/03/2015,VEN,,Tapachula,TAP,01/10/2026\n"
+ROW = "{ref},{household},hijo,{name},Pérez,,F,2015-03-{born},VEN,,Tapachula,TAP,2026-10-01\n"
 
 
 def _import(client: TestClient, world: World, rows: str, language: str = "es") -> Any:

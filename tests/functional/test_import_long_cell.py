@@ -26,13 +26,13 @@ def _refused(answer: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("column", "row", "limit"), [
-    ("observaciones", "A-1,,Ana,Pérez,,F,01/02/1990,VEN,,Tapachula,TAP,01/10/2026,{long}\n", 2000),
-    ("lugar_custodia", "A-1,,Ana,Pérez,,F,01/02/1990,VEN,,{long},TAP,01/10/2026,\n", 200),
-    ("referencia", "{long},,Ana,Pérez,,F,01/02/1990,VEN,,Tapachula,TAP,01/10/2026,\n", 64),
+    ("observaciones", "A-1,,Ana,Pérez,,F,1990-02-01,VEN,,Tapachula,TAP,2026-10-01,{long}\n", 2000),
+    ("lugar_custodia", "A-1,,Ana,Pérez,,F,1990-02-01,VEN,,{long},TAP,2026-10-01,\n", 200),
+    ("referencia", "{long},,Ana,Pérez,,F,1990-02-01,VEN,,Tapachula,TAP,2026-10-01,\n", 64),
 ])
 def test_a_case_list_with_a_two_megabyte_cell_names_the_column_and_its_limit(
         client: TestClient, world: World, column: str, row: str, limit: int) -> None:
-    body = (HEADER + "A-0,,Luis,Rojas,,M,03/04/1985,VEN,,Tapachula,TAP,01/10/2026,\n" + row.format(long=LONG)).encode()
+    body = (HEADER + "A-0,,Luis,Rojas,,M,1985-04-03,VEN,,Tapachula,TAP,2026-10-01,\n" + row.format(long=LONG)).encode()
     for language, said in (("en", f"at most {limit} characters"), ("es", f"como máximo {limit} caracteres")):
         answer = client.post(f"/api/v1/cases/import?lang={language}", files={"file": ("casos.csv", body, "text/csv")},
                              headers=world.headers("inm.officer"))

@@ -31,11 +31,11 @@ from tests.web.test_edit_conflicts_pages import form_on
 
 HEADER = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso,observaciones\n")
-DETAINED = (date.today() - timedelta(days=30)).strftime("%d/%m/%Y")
+DETAINED = (date.today() - timedelta(days=30)).strftime("%Y-%m-%d")
 
 
 def _row(reference: str, given: str = "Raúl", first: str = "Túa", notes: str = "ok") -> str:
-    return f"{reference},{given},{first},Urbina,M,07/07/1973,VEN,,Tapachula,TAP,{DETAINED},{notes}\n"
+    return f"{reference},{given},{first},Urbina,M,1973-07-07,VEN,,Tapachula,TAP,{DETAINED},{notes}\n"
 
 
 def _names(session_factory: sessionmaker[Session], reference: str) -> list[tuple[str, str]]:

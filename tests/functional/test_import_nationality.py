@@ -16,8 +16,8 @@ from tests.factories import Api, World
 
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
-ANA = "A-1,,Ana,Pérez,,F,01/02/1990,{nationality},{cedula},Tapachula,TAP,01/10/2026\n"
-LUIS = "A-2,,Luis,Rojas,,M,03/04/1985,VEN,V-9.876.543,Tapachula,TAP,01/10/2026\n"
+ANA = "A-1,,Ana,Pérez,,F,1990-02-01,{nationality},{cedula},Tapachula,TAP,2026-10-01\n"
+LUIS = "A-2,,Luis,Rojas,,M,1985-04-03,VEN,V-9.876.543,Tapachula,TAP,2026-10-01\n"
 
 
 def _import(client: TestClient, world: World, rows: str, language: str = "es") -> Any:

@@ -25,11 +25,11 @@ from tests.functional.test_import_mixed_encoding import page_registration
 
 HEADER = ("referencia,hogar,parentesco,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
-DETAINED = (date.today() - timedelta(days=30)).strftime("%d/%m/%Y")
+DETAINED = (date.today() - timedelta(days=30)).strftime("%Y-%m-%d")
 
 
 def _row(reference: str, household: str = "", relationship: str = "titular", given: str = "Fabián",
-         born: str = "01/01/1970") -> str:
+         born: str = "1970-01-01") -> str:
     return f"{reference},{household},{relationship},{given},Ocando,Urdaneta,M,{born},VEN,Villahermosa,VSA,{DETAINED}\n"
 
 
@@ -80,7 +80,7 @@ def test_the_household_column_names_only_a_system_reference_by_a_value_in_its_fo
         session.commit()
     (jose_household,) = {household for _, household in _case(session_factory, reference=jose["reference"])}
     # The child's row naming that value joins José's household, the case of that system reference: the one rule.
-    child = _row("RT-S2", household=jose["reference"], relationship="hijo", given="Iván", born="01/01/2015")
+    child = _row("RT-S2", household=jose["reference"], relationship="hijo", given="Iván", born="2015-01-01")
     assert _import(client, world, child).status_code == 201
     assert _case(session_factory, agency_reference="RT-S2")[0][1] == jose_household
     # A value in that form which is no system reference of the agency's names nothing (not an own reference held).
@@ -88,7 +88,7 @@ def test_the_household_column_names_only_a_system_reference_by_a_value_in_its_fo
         session.execute(sa.update(Case).where(Case.reference == fabian["reference"])
                         .values(agency_reference="MX-2001-000777"))
         session.commit()
-    lost = _row("RT-S3", household="MX-2001-000777", relationship="hijo", given="Iván", born="02/01/2015")
+    lost = _row("RT-S3", household="MX-2001-000777", relationship="hijo", given="Iván", born="2015-01-02")
     ((row, column, said),) = _errors(_import(client, world, lost))
     assert (row, column) == (2, "hogar") and "names none" in said
     # That own reference held from before still names its case in the referencia column (its re-import).

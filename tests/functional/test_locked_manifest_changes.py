@@ -42,7 +42,7 @@ def test_a_newcomer_to_a_household_on_a_locked_manifest_waits_for_both_sides(cli
     error = refused(api.post("inm.officer", "/api/v1/cases", newcomer), 409, NEEDS_BOTH)
     assert head["reference"] in str(error["message"]) and flight in str(error["message"])
     # An import naming the household is refused the same way, and imports nothing.
-    row = f"N-2,{head['agency_reference']},Otra,Peña,,F,02/02/1989,VEN,,Tapachula,TAP,01/10/2026,conyuge\n"
+    row = f"N-2,{head['agency_reference']},Otra,Peña,,F,1989-02-02,VEN,,Tapachula,TAP,2026-10-01,conyuge\n"
     imported = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
                            files={"file": ("lista.csv", (HEADER + row).encode(), "text/csv")})
     refused(imported, 409, NEEDS_BOTH)

@@ -69,7 +69,7 @@ def test_every_door_refuses_a_name_in_another_alphabet(client: TestClient, world
     assert ok(api.get("ice.officer", f"/api/v1/cases/{case['reference']}"))["first_surname"] == "Rodríguez"
     # The import: the row's error names the rule; nothing imported.
     row = (f"ICE-CYR-2,{CYRILLIC['given_names']},{CYRILLIC['first_surname']},{CYRILLIC['second_surname']},M,"
-           f"13/05/1991,VEN,,Port Isabel,HRL,{(date.today() - timedelta(days=30)).strftime('%d/%m/%Y')}\n")
+           f"1991-05-13,VEN,,Port Isabel,HRL,{(date.today() - timedelta(days=30)).strftime('%Y-%m-%d')}\n")
     imported = client.post("/api/v1/cases/import", headers=world.headers("ice.officer"),
                            files={"file": ("lista.csv", (HEADER + row).encode(), "text/csv")})
     assert imported.status_code == 422, imported.text
@@ -178,8 +178,8 @@ def test_a_name_in_mathematical_letters_is_flagged_and_held_at_the_api_and_the_i
     assert _screened_verified_documented(api, bold, user="ice.officer") == "documented"
     _refused_onto_a_manifest(api, bold["reference"], ELSEWHERE, user="ice.officer")
     # The import (CSV): the row is stored plain and flagged; a row with a digit in a name is refused.
-    rows = (f"ICE-MATH-1,𝔊𝔯𝔢𝔤𝔬𝔯𝔦𝔬,𝑺𝒊𝒇𝒐𝒏𝒕𝒆𝒔,Lugo,M,14/08/1984,VEN,,Port Isabel,HRL,"
-            f"{(date.today() - timedelta(days=30)).strftime('%d/%m/%Y')}\n")
+    rows = (f"ICE-MATH-1,𝔊𝔯𝔢𝔤𝔬𝔯𝔦𝔬,𝑺𝒊𝒇𝒐𝒏𝒕𝒆𝒔,Lugo,M,1984-08-14,VEN,,Port Isabel,HRL,"
+            f"{(date.today() - timedelta(days=30)).strftime('%Y-%m-%d')}\n")
     imported = client.post("/api/v1/cases/import", headers=world.headers("ice.officer"),
                            files={"file": ("lista.csv", (HEADER + rows).encode(), "text/csv")})
     assert imported.status_code in (200, 201), imported.text
@@ -292,8 +292,8 @@ def test_accents_stacked_on_a_letter_are_refused_at_every_door(client: TestClien
         assert patched.status_code == 422 and patched.json()["error"]["code"] == "name_not_latin", (typed, patched.text)
     assert _stored_names(session_factory, one["reference"])[1] == "Sifontes"
     # The import, CSV and XLSX: the row's cell is refused, nothing imported.
-    row = (f"ICE-ST-2,Gregorio,Sifontes,{stacked},M,14/08/1984,VEN,,Port Isabel,HRL,"
-           f"{(date.today() - timedelta(days=30)).strftime('%d/%m/%Y')}\n")
+    row = (f"ICE-ST-2,Gregorio,Sifontes,{stacked},M,1984-08-14,VEN,,Port Isabel,HRL,"
+           f"{(date.today() - timedelta(days=30)).strftime('%Y-%m-%d')}\n")
     for name, data, kind in (("lista.csv", (HEADER + row).encode(), "text/csv"),
                              ("lista.xlsx", _xlsx(HEADER, row),
                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):

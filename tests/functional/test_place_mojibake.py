@@ -21,11 +21,11 @@ from tests.functional.test_import_mixed_encoding import page_registration
 
 HEADER = ("referencia,nombres,primer_apellido,sexo,fecha_nacimiento,lugar_nacimiento,nacionalidad,lugar_custodia,"
           "aeropuerto_cercano,fecha_ingreso,observaciones\n")
-DETAINED = (date.today() - timedelta(days=30)).strftime("%d/%m/%Y")
+DETAINED = (date.today() - timedelta(days=30)).strftime("%Y-%m-%d")
 
 
 def _row(reference: str, born_in: str = "Mérida", held_at: str = "Villahermosa", notes: str = "") -> str:
-    return f"{reference},Raúl,Túa,M,01/01/1980,{born_in},VEN,{held_at},VSA,{DETAINED},{notes}\n"
+    return f"{reference},Raúl,Túa,M,1980-01-01,{born_in},VEN,{held_at},VSA,{DETAINED},{notes}\n"
 
 
 def _places(session_factory: sessionmaker[Session], reference: str) -> list[tuple[Any, ...]]:

@@ -26,9 +26,9 @@ HELD_ES = "el posible duplicado %s tiene una preocupación de protección abiert
 
 
 def _import(client: TestClient, world: World, reference: str, *, cedula: str = "") -> Any:
-    """One row of the case list: Rosa Elena Peña Rodríguez, born 17/05/1990, her names typed otherwise."""
-    row = (f"{reference},Roza Elena,Peña,Rodrigues,F,17/05/1990,VEN,{cedula},Tapachula,TAP,"
-           f"{(date.today() - timedelta(days=30)).strftime('%d/%m/%Y')}\n")
+    """One row of the case list: Rosa Elena Peña Rodríguez, born 1990-05-17, her names typed otherwise."""
+    row = (f"{reference},Roza Elena,Peña,Rodrigues,F,1990-05-17,VEN,{cedula},Tapachula,TAP,"
+           f"{(date.today() - timedelta(days=30)).strftime('%Y-%m-%d')}\n")
     upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
     return ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
 

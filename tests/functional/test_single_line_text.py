@@ -66,8 +66,8 @@ def test_a_page_form_refuses_a_line_break_in_a_name_and_keeps_it_in_notes(client
 
 
 def test_an_import_refuses_a_line_break_in_a_name_and_keeps_notes(client: TestClient, world: World) -> None:
-    rows = ('D-1,,"Ana\nMaría",Pérez,,F,01/02/1990,VEN,,Tapachula,TAP,01/10/2026,"Una\nnota"\n'
-            "D-2,,Luis,Gómez,,M,01/02/1990,VEN,,Tapachula,TAP,01/10/2026,\n")
+    rows = ('D-1,,"Ana\nMaría",Pérez,,F,1990-02-01,VEN,,Tapachula,TAP,2026-10-01,"Una\nnota"\n'
+            "D-2,,Luis,Gómez,,M,1990-02-01,VEN,,Tapachula,TAP,2026-10-01,\n")
     answer = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
                          files={"file": ("lista.csv", (HEADER + rows).encode(), "text/csv")})
     assert answer.status_code == 422, answer.text

@@ -208,9 +208,8 @@ def test_the_identity_found_not_a_national_stays_as_decided(client: TestClient, 
     case = ok(api.get("inm.officer", path))
     assert (case["given_names"], case["national_id"], case["state"]) == ("José", "V23827844", "not_national")
     # A re-import of its row with another cédula is a row error, nothing written.
-    row = (f"{case['agency_reference']},José,Rodríguez,Ramírez,M,05/01/2003,VEN,V11111111,"
-           f"Estación Migratoria Villahermosa,VSA,{case['detained_since'][8:10]}/{case['detained_since'][5:7]}/"
-           f"{case['detained_since'][:4]}\n")
+    row = (f"{case['agency_reference']},José,Rodríguez,Ramírez,M,2003-01-05,VEN,V11111111,"
+           f"Estación Migratoria Villahermosa,VSA,{case['detained_since']}\n")
     upload = {"file": ("lista.csv", (IMPORT_HEADER + row).encode(), "text/csv")}
     response = client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer"))
     assert response.status_code == 422, response.text

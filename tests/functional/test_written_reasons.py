@@ -206,7 +206,7 @@ def test_a_possible_duplicate_is_decided_with_a_written_reason(client: TestClien
                          second_surname="Rodríguez", birth_date="1990-05-17")["reference"]
     header = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
               "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
-    row = f"DUP-MOTIVO,Roza Elena,Peña,Rodrigues,F,17/05/1990,VEN,,Tapachula,TAP,{date.today():%d/%m/%Y}\n"
+    row = f"DUP-MOTIVO,Roza Elena,Peña,Rodrigues,F,1990-05-17,VEN,,Tapachula,TAP,{date.today():%Y-%m-%d}\n"
     outcome = ok(client.post("/api/v1/cases/import", files={"file": ("lista.csv", (header + row).encode(), "text/csv")},
                              headers=world.headers("inm.officer")), 201)
     assert outcome["possible_duplicates"] >= 1, outcome

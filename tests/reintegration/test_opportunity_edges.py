@@ -94,8 +94,8 @@ def test_the_pages_refuse_each(client: TestClient, session: Session) -> None:
 
 
 def test_the_import_refuses_each(client: TestClient, world: World, session: Session) -> None:
-    ahead = date.fromordinal(bounds.latest_day(today()).toordinal() + 1).strftime("%d/%m/%Y")
-    start = today().strftime("%d/%m/%Y")
+    ahead = date.fromordinal(bounds.latest_day(today()).toordinal() + 1).strftime("%Y-%m-%d")
+    start = today().strftime("%Y-%m-%d")
     row = ",pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,4,1,{amount},{currency},{start},6,,,"
     rows = [row.format(amount=f'"{text}"', currency="VES", start=start) for text in NOT_AMOUNTS
             if text.strip() != "12"]

@@ -24,7 +24,7 @@ ENGLISH_HEADER = ("kind,title,workplace,sector,isco_code,state_code,municipality
 
 
 def _start(days: int = 60) -> str:
-    return (date.today() + timedelta(days=days)).strftime("%d/%m/%Y")
+    return (date.today() + timedelta(days=days)).strftime("%Y-%m-%d")
 
 
 def good_file() -> bytes:
@@ -48,11 +48,11 @@ def bad_file() -> bytes:
         f",empleo,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,4,1,1500,VES,{_start()},6,,,",
         f",pasantia,Ayudante,Taller,manufactura,72A1,Narnia,Maracaibo,4,1,1500,VES,{_start()},6,,,",
         f",pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,0,1,1500,ZZZ,{_start()},6,,,",
-        ",pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,4,1,-5,VES,31/02/2027,6,,,",
+        ",pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,4,1,-5,VES,2027-02-31,6,,,",
         f",pasantia,,Taller,manufactura,7212,VE-V,Maracaibo,4,1,1500,VES,{_start()},61,,,",
         f"OP-99999,pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,4,1,1500,VES,{_start()},6,12,9,",
         f",pasantia,Ayudante,{late},manufactura,7212,VE-V,Maracaibo,4,1,1500,VES,{_start()},6,,,soldar;{long_skill}",
-        ",pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,4,1,1500,VES,01/01/1990,6,,,",
+        ",pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,4,1,1500,VES,1990-01-01,6,,,",
         f",pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,4,1,1500,VES,{_start(-10)},6,,,",
     ]).encode()
 

@@ -51,7 +51,7 @@ def test_seats_never_go_below_the_placements_holding_one_at_any_door(client: Tes
         update_opportunity(session, operator, opportunity, {"seats": 1})
     assert cut.value.code == "opportunity.seats_held"
     row = (",pasantia,Ayudante,Taller,manufactura,7212,VE-V,Maracaibo,1,1,1500,VES,"
-           f"{(today() + timedelta(days=30)).strftime('%d/%m/%Y')},6,18,,")
+           f"{(today() + timedelta(days=30)).strftime('%Y-%m-%d')},6,18,,")
     header = ("referencia,tipo,titulo,lugar_de_trabajo,sector,ocupacion_ciuo,estado,municipio,cupos,tutores,"
               "monto_mensual,moneda,fecha_inicio,duracion_meses,edad_minima,educacion_minima,habilidades")
     with pytest.raises(InvalidTransition):

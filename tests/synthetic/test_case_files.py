@@ -34,6 +34,6 @@ def test_one_bad_row_in_the_middle_refuses_the_file_with_that_row(fmt: FileForma
     errors = [problem for problem in report.problems if problem.severity == "error"]
     assert not report.ok
     assert [(problem.row_number, problem.column, problem.value) for problem in errors] == [
-        (201, "fecha_nacimiento", "31/02/1990")
+        (201, "fecha_nacimiento", "1990-02-31")
     ]
 

@@ -85,7 +85,7 @@ def test_operator_records_consent_then_intake_with_refusals_that_write_nothing(
     assert wrong.status_code == 404 and "no hay ninguna persona llegada" in alert(wrong.text)
     # The refused form keeps the day typed, shown as a Spanish date field shows it.
     # Nothing is written but the wrong answer itself, counted and audited as a failed login is.
-    assert 'value="01/01/1991"' in wrong.text and audit_count(session) == before + 1
+    assert 'value="1991-01-01"' in wrong.text and audit_count(session) == before + 1
     response = send(client, "/reintegration/consent", {"reference": ref.lower(), "birth_date": case["birth_date"]})
     assert response.status_code == 303 and response.headers["location"] == f"/reintegration/returnees/{ref}#intake"
     page = client.get(response.headers["location"])
@@ -145,7 +145,7 @@ def test_opportunity_form_refuses_bad_values_then_creates_and_edits(
     count = session.execute(sa.select(sa.func.count()).select_from(Opportunity)).scalar_one()
     for change, message in (({"seats": "tres"}, "Plazas: 'tres' no es un número entero"),
                             ({"isco_code": "72"}, "código CIUO-08 de 4 cifras, no '72'"),
-                            ({"start_date": "31/02/2027"}, "Fecha de inicio: '31/02/2027' no es una fecha"),
+                            ({"start_date": "2027-02-31"}, "Fecha de inicio: '2027-02-31' no es una fecha"),
                             ({"title": ""}, "faltan estos campos: Título"),
                             ({"monthly_amount": "mucho"}, "'mucho' no es un importe"),
                             ({"currency": "dólar"}, "no es un código ISO 4217")):

@@ -93,6 +93,19 @@ REASONS: dict[str, tuple[str, str]] = {
     # (`travel.duplicates.flag_unlinked`).
     "linked_by_withdrawn_document": ("unidos por un documento de viaje retirado como archivado por error",
                                      "linked by a travel document withdrawn as filed in error"),
+    # Nor these: two records counted as one person (one a possible duplicate of a record linked to the other) until a
+    # document was withdrawn, or linked, or so counted, until a cédula or declared document number was corrected
+    # (`travel.duplicates.keep_counted`; red team round 16, F3).
+    "counted_through_withdrawn_document": (
+        "contados como una persona, con un posible duplicado, por un documento de viaje retirado como archivado por "
+        "error", "counted as one person, through a possible duplicate, by a travel document withdrawn as filed in "
+        "error"),
+    "linked_by_corrected_identifier": ("unidos por una cédula o un número de documento corregido después",
+                                       "linked by a cédula or document number corrected since"),
+    "counted_through_corrected_identifier": (
+        "contados como una persona, con un posible duplicado, por una cédula o un número de documento corregido "
+        "después", "counted as one person, through a possible duplicate, by a cédula or document number corrected "
+        "since"),
 }
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency
 from retorno.audit import refusals as linked
-from retorno.cases.models import ONE_PERSON, Case, Household, PossibleDuplicate, cedula_digits
+from retorno.cases.models import ONE_PERSON, Case, Household, PossibleDuplicate, cedula_digits, linkable_document_number
 from retorno.db import RAW_WRITES, among
 from retorno.documents.models import ON_FILE, TravelDocument
 from retorno.errors import Message, Term
@@ -242,7 +242,8 @@ def _same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[in
     they share a cédula (its digits, whatever its letter), a civil-registry record a verification
     matched them to (at any time: an identity edited since does not unmake the match), or a travel
     document (issuing state and number; a document only declared on a record links by its number,
-    `_linked_pairs`; one withdrawn as filed in error links nobody) — and, through those, transitively.
+    `_linked_pairs`; one withdrawn as filed in error links nobody, nor does a placeholder number) — and, through
+    those, transitively.
     Whether the other record is the same agency's decides what may be said of it: another agency's
     reference and concerns are not this agency's to read (SPEC.md section 4.6), only that one is open.
     """
@@ -312,7 +313,10 @@ def _same_kind(first: sa.SQLColumnExpression[str | None], second: sa.SQLColumnEx
 # spaces and hyphens: `cases.service.normal_document_number`, `cases.rows`, the MRZ's); the types where both are
 # known, as passport or other document (`_same_kind`). A document withdrawn as filed in error links nobody (red team
 # round 13, F10: another person's passport filed on a record linked the two for good); a supervisor withdraws it with
-# a written reason (`documents.service.withdraw_document`).
+# a written reason (`documents.service.withdraw_document`). A number that names no document (empty, fillers, zeros, a
+# word such as SINDOC, one character repeated: `identifiers.placeholder_document_number`) links nobody, whatever door
+# stored it (red team round 16, F1: a failed scan filed with an empty number made every record holding one the same
+# person, and concerns and one-seat removals flowed between strangers of any agency).
 def _linked_pairs() -> sa.CompoundSelect[int, int]:
     mine, other = sa.orm.aliased(Case), sa.orm.aliased(Case)
     my_doc, other_doc = sa.orm.aliased(TravelDocument), sa.orm.aliased(TravelDocument)
@@ -332,26 +336,25 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         sa.select(my_doc.case_id, other_doc.case_id)
         .join(other_doc, sa.and_(other_doc.number == my_doc.number, other_doc.issuing_state == my_doc.issuing_state,
                                  other_doc.case_id != my_doc.case_id, other_doc.withdrawn_at.is_(None)))
-        .where(among(my_doc.case_id, "ids"), my_doc.withdrawn_at.is_(None)),
+        .where(among(my_doc.case_id, "ids"), my_doc.withdrawn_at.is_(None), linkable_document_number(my_doc.number)),
         # A number declared on the record, declared on another...
         sa.select(declared.id, declaring.id)
         .join(declaring, sa.and_(declaring.declared_document_number == declared.declared_document_number,
                                  declaring.id != declared.id,
                                  _same_kind(declaring.declared_document_type, declared.declared_document_type)))
-        .where(among(declared.id, "ids"),
-               declared.declared_document_number.is_not(None)),
+        .where(among(declared.id, "ids"), linkable_document_number(declared.declared_document_number)),
         # ... or filed on another; and a number filed on the record, declared on another.
         sa.select(declared.id, filed.case_id)
         .join(filed, sa.and_(filed.number == declared.declared_document_number, filed.case_id != declared.id,
                              _same_kind(filed.document_type, declared.declared_document_type),
                              filed.withdrawn_at.is_(None)))
-        .where(among(declared.id, "ids"),
-               declared.declared_document_number.is_not(None)),
+        .where(among(declared.id, "ids"), linkable_document_number(declared.declared_document_number)),
         sa.select(my_filed.case_id, declaring.id)
         .join(declaring, sa.and_(declaring.declared_document_number == my_filed.number,
                                  declaring.id != my_filed.case_id,
                                  _same_kind(my_filed.document_type, declaring.declared_document_type)))
-        .where(among(my_filed.case_id, "ids"), my_filed.withdrawn_at.is_(None)),
+        .where(among(my_filed.case_id, "ids"), my_filed.withdrawn_at.is_(None),
+               linkable_document_number(my_filed.number)),
         sa.select(my_record.c.case_id, other_record.c.case_id)
         .join(other_record, sa.and_(other_record.c.receiving_agency_id == my_record.c.receiving_agency_id,
                                     # Letter or not, one record (`verification.records.record_digits`).
@@ -530,15 +533,38 @@ def records_alike(session: Session, case_ids: Sequence[int]) -> dict[int, set[in
     """Per case, the records that may be its person's, in the safe direction: its other records (`same_person`), the
     undecided possible duplicates of any of them and those duplicates' own other records (as the one-seat rule and
     the protection facts read them). Cases with none are left out."""
-    links, flagged, theirs = _people_alike(session, case_ids)
-    found: dict[int, set[int]] = {}
-    for case_id in case_ids:
-        records = {case_id, *links.get(case_id, {})}
-        alike = {other for record_ in records for other in flagged.get(record_, {})}
-        alike.update(*(theirs.get(other, {}) for other in sorted(alike)))
-        if others := (records | alike) - {case_id}:
-            found[case_id] = others
-    return found
+    alike = _people_alike(session, case_ids)
+    return {case_id: others for case_id in case_ids if (others := _alike_records(case_id, alike))}
+
+
+def _alike_records(case_id: int, alike: _Alike) -> set[int]:
+    """The records other than `case_id` that may be its person's (`records_alike`), from `_people_alike`'s answer."""
+    links, flagged, theirs = alike
+    records = {case_id, *links.get(case_id, {})}
+    duplicates = {other for record_ in records for other in flagged.get(record_, {})}
+    duplicates.update(*(theirs.get(other, {}) for other in sorted(duplicates)))
+    return (records | duplicates) - {case_id}
+
+
+class CountedTogether(NamedTuple):
+    """Who counts as one person with whom, around some records, before a change that may undo a link
+    (`counted_together`): per record, the records linked to it (`same_person`) and those that may be its person's
+    (`records_alike`: links and undecided possible duplicates, as every hold reads them)."""
+
+    linked: dict[int, set[int]]
+    alike: dict[int, set[int]]
+
+
+def counted_together(session: Session, case_ids: Sequence[int]) -> CountedTogether:
+    """`CountedTogether` of every record whose count a link of `case_ids` undone may change: `case_ids` and the
+    records that may be their person's (a record's count reads its links and the undecided possible duplicates of
+    its linked records, one flag deep: so only a record counted with one of `case_ids` counts through their links).
+    Asked before a withdrawal or a correction of a cédula or declared document (`travel.duplicates.keep_counted`)."""
+    around = records_alike(session, case_ids)
+    everyone = sorted(set(case_ids).union(*around.values()))
+    alike = _people_alike(session, everyone)
+    return CountedTogether({case_id: set(alike[0].get(case_id, {})) for case_id in everyone},
+                           {case_id: _alike_records(case_id, alike) for case_id in everyone})
 
 
 def _records_of_person(case_id: int, agency: int | None, alike: _Alike) -> dict[int, tuple[str, bool, bool]]:
@@ -641,28 +667,49 @@ def verified_fingerprints(session: Session, case_ids: Sequence[int]) -> dict[int
     return {cid: verified.fingerprint for cid, verified in _latest_verified(session, case_ids).items()}
 
 
-def registry_births(session: Session, case_ids: Sequence[int]) -> dict[int, date]:
-    """Per case whose latest final verification decision is 'verified' against a registry record whose birth date the
-    service knows: that date, which every children's rule reads with the declared one (`safeguards.counts_as_minor`)."""
-    return {cid: verified.registry_birth for cid, verified in _latest_verified(session, list(case_ids)).items()
-            if verified.registry_birth is not None}
+def registry_births(session: Session, case_ids: Sequence[int], alike: _Alike | None = None) -> dict[int, date]:
+    """Per case whose person a verification ever matched to a registry record whose birth date the service knows: the
+    youngest such date, which every children's rule reads with the declared one (`safeguards.counts_as_minor`).
+
+    Once recorded, a registry birth date keeps counting: every `verified` decision of the record, the latest or one
+    superseded since (an identity edited, verified again against the same registry record or another without the date
+    repeated), and of every record that may be the person's (`records_alike`: linked as the same person, a
+    verification against the same registry record among the links, or an undecided possible duplicate). Red team
+    round 16, F2: a re-verification without the date, or the person's other agency's record, read the declared
+    date alone, and a 17-year-old by the registry was approved and locked alone, or as a child's only adult."""
+    ids = list(dict.fromkeys(case_ids))
+    if not ids:
+        return {}
+    alike = alike if alike is not None else _people_alike(session, ids)
+    records = {case_id: {case_id, *_alike_records(case_id, alike)} for case_id in ids}
+    everyone = sorted(set[int]().union(*records.values()))
+    known: dict[int, date | None] = {}
+    for chunk in (everyone[i:i + 5000] for i in range(0, len(everyone), 5000)):
+        known.update((case_id, born) for case_id, born in session.execute(
+            sa.select(VerificationRequest.case_id, sa.func.max(VerificationDecision.registry_birth_date))
+            .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+            .where(among(VerificationRequest.case_id, chunk), VerificationDecision.outcome == "verified",
+                   VerificationDecision.registry_birth_date.is_not(None))
+            .group_by(VerificationRequest.case_id)))
+    found = {case_id: max((born for r in mine if (born := known.get(r)) is not None), default=None)
+             for case_id, mine in records.items()}
+    return {case_id: born for case_id, born in found.items() if born is not None}
 
 
 class _Verified(NamedTuple):
     fingerprint: str | None
     country: str
-    registry_birth: date | None
 
 
 def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, _Verified]:
-    """Per case whose latest final decision is 'verified': the identity it verified, the country of the receiving
-    authority that verified it (the only state that person may be returned to, safeguard 4), and the birth date of
-    the registry record it verified, where known."""
+    """Per case whose latest final decision is 'verified': the identity it verified, and the country of the receiving
+    authority that verified it (the only state that person may be returned to, safeguard 4). The registry record's
+    birth date is read of every decision, not the latest alone (`registry_births`)."""
     if not case_ids:
         return {}
     rows = session.execute(
         sa.select(VerificationRequest.case_id, VerificationDecision.outcome, VerificationDecision.identity_fingerprint,
-                  Agency.country, VerificationDecision.registry_birth_date)
+                  Agency.country)
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
         .join(Agency, Agency.id == VerificationRequest.receiving_agency_id)
         .where(among(VerificationRequest.case_id, case_ids),
@@ -670,8 +717,8 @@ def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, _Ve
         .order_by(VerificationDecision.id)
     ).all()
     latest: dict[int, tuple[str, _Verified]] = {}
-    for case_id, outcome, fingerprint, country, registry_birth in rows:
-        latest[case_id] = (outcome, _Verified(fingerprint, country, registry_birth))
+    for case_id, outcome, fingerprint, country in rows:
+        latest[case_id] = (outcome, _Verified(fingerprint, country))
     return {cid: verified for cid, (outcome, verified) in latest.items() if outcome == "verified"}
 
 
@@ -682,13 +729,15 @@ def verified_cases(session: Session, cases: Sequence[Case]) -> set[int]:
 
 
 def current_documents(session: Session, case_ids: Sequence[int]) -> dict[int, TravelDocument]:
-    """The newest valid-MRZ document on file of each case, none withdrawn (expiry is judged against the travel date
-    later)."""
-    docs = session.execute(
-        sa.select(TravelDocument).where(among(TravelDocument.case_id, case_ids), TravelDocument.mrz_valid, ON_FILE)
+    """The newest valid-MRZ document on file of each case, none withdrawn, for the identity the case has now (expiry
+    is judged against the travel date later): the document `traveller_facts` counts, so the manifests and the arrival
+    desk show the one approved (red team round 16, F6: one filed for an identity since changed counts for nothing)."""
+    rows = session.execute(
+        sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id)
+        .where(among(TravelDocument.case_id, case_ids), TravelDocument.mrz_valid, ON_FILE)
         .order_by(TravelDocument.id)
-    ).scalars().all()
-    return {d.case_id: d for d in docs}
+    ).all()
+    return {d.case_id: d for d, case in rows if d.identity_fingerprint == case_fingerprint(case)}
 
 
 def household_key(agency_code: str, household_reference: str) -> str:
@@ -705,6 +754,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     protection, need_elsewhere = _protection(session, ids, {c.id: c.agency_id for c in cases}, alike)
     others = other_records(session, cases, alike)
     latest_verified = _latest_verified(session, ids)
+    registry = registry_births(session, ids, alike)
     verified = {cid: found.fingerprint for cid, found in latest_verified.items()}
     fingerprints = {case.id: case_fingerprint(case) for case in cases}
     # A document counts only for the identity it was checked against: a changed name or birth
@@ -739,7 +789,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
             identity_changed_since_verification=case.id in verified and verified[case.id] != fingerprint,
             verified_by_state=latest_verified[case.id].country if case.id in latest_verified else None,
             other_records=others.get(case.id, ()),
-            registry_birth_date=latest_verified[case.id].registry_birth if case.id in latest_verified else None,
+            registry_birth_date=registry.get(case.id),
         )
         if any(held_elsewhere(concern) for concern in open_concerns):
             linked.note_seen(session, case.reference, told=not own_steps(facts[case.id]))

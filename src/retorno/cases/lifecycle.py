@@ -30,6 +30,11 @@ NOT_BOARDED = frozenset(BEFORE_BOARDING) | {"no_show"}
 SCREENABLE = NOT_BOARDED | {"boarded"}
 
 _EXIT_BEFORE_BOARDING = {"withdrawn", "unfit_to_fly"}
+# The exits before boarding, which close a case: no transition leaves them (the person, should they come back into the
+# process, is registered again as a new case). Its identity stays as recorded (`travel.service.update_case`), and the
+# case leaves the receiving side's view (`cases.service.RECEIVING_VISIBLE`), its open verification request cancelled
+# (`verification.service.cancel_open_requests`; red team round 16, N2).
+CLOSED_EXITS = frozenset(_EXIT_BEFORE_BOARDING)
 
 
 def identity_locked(state: str) -> bool:

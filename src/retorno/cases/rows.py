@@ -56,7 +56,7 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                        "as UTF-8"),
     "date_future": ("una fecha que no esté en el futuro (hoy es {today})",
                     "a date that is not in the future (today is {today})"),
-    "date_1900": ("una fecha desde el 01/01/1900", "a date from 1900-01-01 on"),
+    "date_1900": ("una fecha desde el 1900-01-01", "a date from 1900-01-01 on"),
     "before_birth": ("una fecha no anterior al nacimiento ({birth})", "a date not before birth ({birth})"),
     "sex": ("M, F o X (también H, hombre, mujer)", "M, F or X (also male, female)"),
     "country": ("un código de país ISO 3166-1 de 2 o 3 letras (p. ej. VE o VEN)",
@@ -77,6 +77,12 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                         "a passport number of up to 9 letters (A-Z) and digits"),
     "document_number": ("un número de documento de hasta 20 letras (A-Z) y dígitos",
                         "a document number of up to 20 letters (A-Z) and digits"),
+    "document_number_placeholder": ("un número de documento real, con alguna cifra distinta de 0 y no un mismo "
+                                    "carácter repetido (000000000, SINDOC, SN no nombran ningún documento: los "
+                                    "registros de una persona se vinculan por ese número); vacío si no se conoce",
+                                    "a real document number, with a digit other than 0 and not one character "
+                                    "repeated (000000000, SINDOC, SN name no document: one person's records are "
+                                    "linked by that number); empty when it is not known"),
     "number_without_type": ("un tipo de documento en {column} para este número",
                             "a document type in {column} for this number"),
     "type_without_number": ("el número del documento en {column}", "the document number in {column}"),
@@ -86,6 +92,10 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                          "con esa identidad, que ya no cambia",
                          "the identity as recorded: the receiving authority found {case} not a national on it, and "
                          "it no longer changes"),
+    "identity_closed": ("la identidad tal como consta: {case} está cerrado (retirado o no apto para volar) y su "
+                        "identidad ya no cambia",
+                        "the identity as recorded: {case} is closed (withdrawn or unfit to fly), and its identity no "
+                        "longer changes"),
     "case_arrived": ("el valor tal como consta: {case} ya llegó y el lado de envío ya no cambia el caso",
                      "the value as recorded: {case} has arrived, and the sending side no longer changes the case"),
     "nationality_registered": ("la nacionalidad registrada, {registered}: {case} se registró con ella y una "
@@ -212,7 +222,8 @@ class LockedIdentity:
 
     reference: str
     identity: dict[str, Any]  # each of safeguards.IDENTITY_FIELDS
-    # Why it is locked: boarded ("identity_locked"), or found not a national ("identity_decided").
+    # Why it is locked: boarded ("identity_locked"), found not a national ("identity_decided"), or closed: withdrawn or
+    # unfit to fly ("identity_closed").
     code: str = "identity_locked"
 
 
@@ -351,6 +362,9 @@ def _document_number(value: str) -> str:
     number = value.upper() if value.isalnum() else _SPACES_AND_HYPHENS.sub("", value).upper()
     if not _DOCUMENT_NUMBER.fullmatch(number):
         raise InvalidValue("document_number")
+    if identifiers.placeholder_document_number(number):
+        # 000000000, 0, SINDOC: every record declaring one was the same person (red team round 16, F1).
+        raise InvalidValue("document_number_placeholder")
     return number
 
 

@@ -103,6 +103,17 @@ class Returnee(BaseModel):
     contact: str | None
 
 
+def household_shown(reader_agency: str, agency: str, reference: str | None) -> str | None:
+    """A household's code as a reader is told it. Codes are an agency's own (ICE's H00072 and INM's H00072 are two
+    families), so to a reader of another agency, who may see several agencies' cases (the receiving side, the other
+    sending authority of the same country, a carrier), it is qualified by the agency's code, 'US-ICE/H00072', the
+    form the safeguards name it by (`facts.household_key`); to the agency's own readers it stays bare (red team
+    round 16, N1). The case list's filter takes both forms (`reporting.caselist.household_condition`)."""
+    if reference is None:
+        return None
+    return reference if agency == reader_agency else f"{agency}/{reference}"
+
+
 _SCHEMAS: dict[str, type[BaseModel]] = {"sending_authority": CaseFull, "receiving_authority": CaseIdentity,
                                          "reintegration_operator": Returnee}
 
@@ -116,7 +127,9 @@ def case_out(user: User, case: Case, *, state: str | None = None) -> CaseIdentit
                         kind=Term("agency_kind", user.agency.kind))
     values = {name: getattr(case, name) for name in schema.model_fields
               if hasattr(case, name) and name not in ("household", "agency")}
-    values.update(household=case.household.reference if case.household else None, agency=case.agency.code,
+    values.update(household=household_shown(user.agency.code, case.agency.code,
+                                            case.household.reference if case.household else None),
+                  agency=case.agency.code,
                   state=state if state is not None else state_of(user, case))
     if not dates_state_change(user, case.state):
         # An arrived case's last change, to the sending side, would date its reintegration steps.
@@ -149,7 +162,9 @@ class CaseListQuery(BaseModel):
     days_min: int | None = Field(default=None, ge=0, le=36_500, description="detained at least this many days")
     days_max: int | None = Field(default=None, ge=0, le=36_500, description="detained at most this many days")
     verification: Literal["none", "pending", "review", "verified", "rejected"] | None = None
-    household: str | None = Field(default=None, max_length=60, description="the household's reference")
+    household: str | None = Field(default=None, max_length=100, description=(
+        "the household: 'US-ICE/H00072' (the agency's code, then its household code), or the bare code of the "
+        "reader's own agency"))
     flight: str | None = Field(default=None, max_length=40, description="on the manifest of this flight")
     airport: str | None = Field(default=None, min_length=3, max_length=3, description="nearest airport (IATA)")
     assigned: str | None = Field(default=None, max_length=80, description="'me', 'none' or a username")

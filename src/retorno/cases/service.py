@@ -107,6 +107,16 @@ def normal_document_number(number: str | None) -> str | None:
     return stored
 
 
+def placeholder_refused(number: str | None, value: str | None) -> None:
+    """Refuse a declared document number (`number` as stored, `value` as typed) that names no document
+    (`identifiers.placeholder_document_number`: 000000000, 0, SINDOC, SN, NA, 111111111...), as a cédula of zeros
+    is: the records declaring one were linked as one person (red team round 16, F1). No number is declared empty."""
+    if number is not None and identifiers.placeholder_document_number(number):
+        raise InvalidInput("declared_document_number '%(value)s' names no document (no digit other than 0, or one "
+                           "character repeated): one person's records are linked by it; leave it empty when the "
+                           "number is not known", code="document_number_placeholder", value=value or number)
+
+
 # A person's names (`names.foreign_letters`), and the code of the API's refusal of one not in Latin letters.
 NAME_FIELDS = ("given_names", "first_surname", "second_surname")
 NAME_NOT_LATIN = "name_not_latin"
@@ -264,6 +274,7 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     headed(session, household.id if household else None, fields["relationship_to_head"])
     fields["national_id"] = normal_national_id(data.national_id, data.nationality)
     fields["declared_document_number"] = normal_document_number(data.declared_document_number)
+    placeholder_refused(fields["declared_document_number"], data.declared_document_number)
     case = Case(
         reference=next_references(session, actor, 1)[0], agency_id=actor.agency_id,
         household_id=household.id if household else None,
@@ -293,8 +304,11 @@ def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any
     if changes.get("national_id") is not None:
         changes = {**changes, "national_id": normal_national_id(changes["national_id"],
                                                                  str(changes.get("nationality") or case.nationality))}
-    if changes.get("declared_document_number") is not None:
-        changes = {**changes, "declared_document_number": normal_document_number(changes["declared_document_number"])}
+    if (typed := changes.get("declared_document_number")) is not None:
+        changes = {**changes, "declared_document_number": normal_document_number(typed)}
+        if changes["declared_document_number"] != case.declared_document_number:
+            # One already on file (before the rule) is left as it is, linking nobody, until it is corrected.
+            placeholder_refused(changes["declared_document_number"], typed)
     changed = {k: v for k, v in changes.items() if k in AUDITED_FIELDS and before.get(k) != v}
     if not changed:
         return {}
@@ -409,6 +423,9 @@ def transition(session: Session, by: User | None, case: Case, target: str, *, ac
     if target == "verified":
         for react in VERIFIED_REACTIONS:
             react(session, by, case)
+    if before in RECEIVING_VISIBLE and target not in RECEIVING_VISIBLE:
+        for react in LEFT_RECEIVING_VIEW:
+            react(session, by, case)
 
 
 # Reactions of a higher layer to a member leaving the household's waiting (`lifecycle.ACCOMPANYING`: withdrawn,
@@ -426,6 +443,11 @@ VERIFIED_REACTIONS: list[Callable[[Session, User | None, Case], None]] = []
 # identity as it is now, which `advance` runs before any other step: the identity that travels is the identity verified
 # (SPEC.md 4.4; red team RE8701 F2: the corrected no-show stayed 'documented', with no door to verification).
 IDENTITY_REVERIFICATION: list[Callable[[Session, User, Case], object]] = []
+# ... and to a case leaving the receiving side's view (`RECEIVING_VISIBLE`: withdrawn, unfit to fly, `lifecycle.
+# CLOSED_EXITS`): `verification.service` registers `cancel_open_requests`, which cancels the request waiting for the
+# receiving authority, so that it is never decided and leaves every queue, whichever door closed the case (red team
+# round 16, N2: a withdrawn case stayed in the receiving side's queue, exports and work counts, labelled 'withdrawn').
+LEFT_RECEIVING_VIEW: list[Callable[[Session, User | None, Case], None]] = []
 
 
 def transition_many(session: Session, by: User | None, cases: Sequence[Case], target: str, *, action: str,

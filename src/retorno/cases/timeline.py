@@ -15,7 +15,7 @@ no snapshot, reason or reference of anyone's, `agencies.visibility.cut_audit`):
 | --- | --- | --- |
 | case: registration, corrections, assignment, household, states up to arrival and the exits, reads | sending | all |
 | document: added, emergency document issued | sending, receiving | all |
-| verification request: asked, re-opened | sending | all |
+| verification request: asked, re-opened, cancelled | sending | all |
 | verification decision: verified, rejected, not found, review | receiving | the step and its reason, no snapshot |
 | manifest: added, approved, taken off, boarding, arrival | sending, receiving | all |
 | possible duplicate: flagged, read, decided | sending | all |
@@ -54,6 +54,7 @@ TIMELINE_RECORDS: dict[str, str] = {
     "case.": CASE, "safeguard.refused_held_elsewhere": WATCH,
     "document.": DOCUMENT,
     "verification.request": VERIFICATION_REQUEST, "verification.reopen": VERIFICATION_REQUEST,
+    "verification.cancel": VERIFICATION_REQUEST,
     "verification.": VERIFICATION_DECISION,
     "manifest.": MANIFEST, "boarding.": MANIFEST, "arrival.": MANIFEST,
     "duplicate.": DUPLICATE,

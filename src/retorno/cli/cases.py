@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -42,7 +41,7 @@ def show(reference: str, act_as: ActAs = None, database_url: DatabaseUrl = None)
     from retorno.agencies.permissions import can
     from retorno.cases.schemas import case_out
     from retorno.cases.service import get_case
-    from retorno.documents.service import documents_of
+    from retorno.documents.service import documents_of, standing
 
     with refusals(), unit_of_work(settings(database_url)) as session:
         actor = acting_user(session, act_as)
@@ -53,9 +52,10 @@ def show(reference: str, act_as: ActAs = None, database_url: DatabaseUrl = None)
             table = Table("id", "documento / document", "tipo / type", "vence / expires", "válido / valid",
                           "problemas / problems")
             for document in documents:
+                usable, found = standing(document, case)
                 valid = ("no: retirado / withdrawn" if document.withdrawn_at is not None
-                         else "sí / yes" if document.mrz_valid else "no")
-                problems = [p["message"] for p in document.problems]
+                         else "sí / yes" if usable else "no")
+                problems = [p["message"] for p in found]
                 if document.withdrawn_at is not None:
                     problems.append(f"withdrawn {document.withdrawn_at:%Y-%m-%d %H:%M} UTC: "
                                     f"{document.withdrawn_reason}")
@@ -231,9 +231,10 @@ def check_mrz(file: Annotated[Path | None, typer.Argument(help="a file holding t
                   help="check expiry against this date (YYYY-MM-DD) instead of today")] = None) -> None:
     """Parse and validate an MRZ (TD1, TD2, TD3, MRV-A, MRV-B); print every problem; exit 1 if invalid."""
     from retorno.documents.mrz import MrzFormatError, parse_mrz
+    from retorno.plaintext import iso_day  # YYYY-MM-DD only, as at every door
 
     try:
-        today = date.fromisoformat(on) if on else None
+        today = iso_day(on) if on else None
     except ValueError as exc:
         raise typer.BadParameter(f"--on takes a date as YYYY-MM-DD, not {on!r}") from exc
     try:

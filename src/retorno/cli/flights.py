@@ -42,8 +42,9 @@ def register(app: typer.Typer) -> None:
 def _instant(value: str, airport: str, option: str) -> datetime:
     """An ISO time: with an offset as given, without one as the wall-clock time at `airport`."""
     from retorno.flights import airports
+    from retorno.plaintext import iso_moment  # its day YYYY-MM-DD only, as at every door
     try:
-        moment = datetime.fromisoformat(value)
+        moment = iso_moment(value)
     except ValueError as exc:
         raise typer.BadParameter(f"{option} takes an ISO time such as 2023-12-30T09:00, not {value!r}") from exc
     return moment.astimezone(UTC) if moment.tzinfo else airports.to_utc(moment, airport)
@@ -442,11 +443,16 @@ def _households(session: Session, manifests: dict[str, list[str]]) -> dict[str, 
     """Per flight, each household as 'HOUSEHOLD: CASE, CASE' (a case alone by its reference)."""
     import sqlalchemy as sa
 
+    from retorno.agencies.models import Agency
+    from retorno.cases.facts import household_key
     from retorno.cases.models import Case, Household
     wanted = [ref for refs in manifests.values() for ref in refs]
-    names = dict(session.execute(sa.select(Case.reference, Household.reference)
-                                 .outerjoin(Household, Household.id == Case.household_id)
-                                 .where(Case.reference.in_(wanted))).all()) if wanted else {}
+    # Qualified by the agency ('MX-SRE/H00424'): a plan may put two agencies' households of one code on a flight.
+    names = {case: household_key(agency, household) if household else None
+             for case, household, agency in session.execute(
+                 sa.select(Case.reference, Household.reference, Agency.code)
+                 .join(Agency, Agency.id == Case.agency_id).outerjoin(Household, Household.id == Case.household_id)
+                 .where(Case.reference.in_(wanted))).all()} if wanted else {}
     out: dict[str, list[str]] = {}
     for flight, refs in manifests.items():
         grouped: dict[str, list[str]] = {}

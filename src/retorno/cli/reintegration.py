@@ -50,8 +50,10 @@ def _amount(value: str) -> Decimal:
 
 
 def _day(value: str | None, option: str) -> date | None:
+    from retorno.plaintext import iso_day  # YYYY-MM-DD only, as at every door
+
     try:
-        return date.fromisoformat(value) if value else None
+        return iso_day(value) if value else None
     except ValueError as exc:
         raise typer.BadParameter(f"{option} takes a date as YYYY-MM-DD, not {value!r}") from exc
 

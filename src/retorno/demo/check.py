@@ -74,7 +74,9 @@ from retorno.audit.verify import verify_chain
 from retorno.cases.models import Case, Household, PossibleDuplicate, national_id_digits
 from retorno.db import utcnow
 from retorno.documents.models import TravelDocument
+from retorno.flights.airports import earliest_day
 from retorno.flights.models import Flight, HouseholdSplit, Passenger
+from retorno.identifiers import placeholder_document_number
 from retorno.safeguards import IDENTITY_FIELDS, identity_fingerprint
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
@@ -162,6 +164,8 @@ class _Flight:
     reference: str
     state: str
     day: date
+    # The day the children's rules count ages on (`children_day`: the earliest calendar date of the departure).
+    children_day: date
     # When it left (recorded, else scheduled): a concern raised after it leaves its people aboard (README, rule 1).
     departed: datetime
 
@@ -178,9 +182,11 @@ class _Demo:
             if person.household is not None:
                 self.members[person.household].append(person)
         self.flights = {row.id: _Flight(row.id, row.reference, row.state, row.departure_utc.date(),
+                                        earliest_day(row.departure_utc, row.origin, row.destination),
                                         _naive(row.actual_departure_utc or row.departure_utc))
                         for row in session.execute(sa.select(Flight.id, Flight.reference, Flight.state,
-                                                             Flight.departure_utc, Flight.actual_departure_utc))}
+                                                             Flight.departure_utc, Flight.actual_departure_utc,
+                                                             Flight.origin, Flight.destination))}
         self.passengers = session.execute(
             sa.select(Passenger.flight_id, Passenger.case_id, Passenger.approval, Passenger.boarding,
                       Passenger.arrival)).all()
@@ -285,18 +291,19 @@ class _Demo:
 
     def _verified_as(self, session: Session) -> dict[int, str | None]:
         """Per case whose latest final decision (verified or rejected) verified it: the identity verified; and in
-        `registry_born`, the birth date of the registry record it verified, where one is stored."""
-        latest: dict[int, tuple[str, str | None, date | None]] = {}
+        `registry_born`, the youngest birth date of a registry record any verified decision of the case matched
+        (the latest or one superseded since: once recorded it counts; `check_demo` extends it to the person)."""
+        latest: dict[int, tuple[str, str | None]] = {}
         for case_id, outcome, fingerprint, born in session.execute(
                 sa.select(VerificationRequest.case_id, VerificationDecision.outcome,
                           VerificationDecision.identity_fingerprint, VerificationDecision.registry_birth_date)
                 .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
                 .where(VerificationDecision.outcome.in_(("verified", "rejected")))
                 .order_by(VerificationDecision.id)):
-            latest[case_id] = (outcome, fingerprint, born)
-        self.registry_born = {cid: born for cid, (outcome, _, born) in latest.items()
-                              if outcome == "verified" and born is not None}
-        return {cid: fp for cid, (outcome, fp, _) in latest.items() if outcome == "verified"}
+            latest[case_id] = (outcome, fingerprint)
+            if outcome == "verified" and born is not None:
+                self.registry_born[case_id] = max(born, self.registry_born.get(case_id, born))
+        return {cid: fp for cid, (outcome, fp) in latest.items() if outcome == "verified"}
 
     def adult(self, person: _Person, on: date) -> bool:
         """Whether `person` is an adult on `on` by their declared birth date AND by the verified registry record's:
@@ -320,6 +327,7 @@ def check_demo(session: Session) -> CheckReport:
     """Every rule of the module's docstring, over the whole database."""
     demo = _Demo(session)
     report = CheckReport()
+    _registry_born_of_people(session, demo)
     _households(demo, report)
     travelling = demo.travelling()
     for flight_id, (how, cases) in sorted(travelling.items()):
@@ -392,9 +400,9 @@ def _families(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases
 
 def _minors_aboard(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases: set[int]) -> None:
     people = [demo.people[c] for c in cases]
-    with_adult = {p.household for p in people if p.household is not None and demo.adult(p, flight.day)}
+    with_adult = {p.household for p in people if p.household is not None and demo.adult(p, flight.children_day)}
     for person in sorted(people, key=lambda p: p.reference):
-        if demo.adult(person, flight.day):
+        if demo.adult(person, flight.children_day):
             continue
         report.examined["minors_with_an_adult"] += 1
         if person.household not in with_adult and person.id not in demo.determinations:
@@ -442,6 +450,20 @@ def _minors_behind(demo: _Demo, report: CheckReport) -> None:
                    "best-interests determination and no unaccompanied-child concern on record")
 
 
+def _registry_born_of_people(session: Session, demo: _Demo) -> None:
+    """A registry birth date recorded for any record of a person counts for each of their records (red team round
+    16, F2): `demo.registry_born` becomes, per case, the youngest of its person's (`_people_as_one`)."""
+    if not demo.registry_born:
+        return
+    person_of = _people_as_one(session, demo)
+    youngest: dict[int, date] = {}
+    for case_id, born in demo.registry_born.items():
+        if case_id in person_of:
+            root = person_of[case_id]
+            youngest[root] = max(born, youngest.get(root, born))
+    demo.registry_born = {pid: youngest[root] for pid, root in person_of.items() if root in youngest}
+
+
 def _people_as_one(session: Session, demo: _Demo) -> dict[int, int]:
     """Per case, one case standing for its person: records sharing a cédula's digits, a registry record one receiving
     authority verified, a travel document, a declared document number, or a pair of possible duplicates decided the
@@ -477,11 +499,13 @@ def _people_as_one(session: Session, demo: _Demo) -> dict[int, int]:
     for case_id, state, number in session.execute(
             sa.select(TravelDocument.case_id, TravelDocument.issuing_state, TravelDocument.number)
             .where(TravelDocument.withdrawn_at.is_(None))):
-        keys[("document", str(state), str(number))].append(case_id)
-        keys[("number", str(number))].append(case_id)
+        if not placeholder_document_number(str(number)):  # links nobody (`cases.models.linkable_document_number`)
+            keys[("document", str(state), str(number))].append(case_id)
+            keys[("number", str(number))].append(case_id)
     for case_id, declared in session.execute(sa.select(Case.id, Case.declared_document_number)
                                              .where(Case.declared_document_number.is_not(None))):
-        keys[("number", str(declared))].append(case_id)
+        if not placeholder_document_number(str(declared)):
+            keys[("number", str(declared))].append(case_id)
     for ids in keys.values():
         join(ids)
     for case_id, other_id in session.execute(

@@ -30,6 +30,11 @@ class TravelDocument(Base):
     issued_by_agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
     # The identity the document was checked against; it counts only while the case still has it.
     identity_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    # An emergency travel document issued here: the identity it was issued for and its date of issue, printed as
+    # issued whatever the case says later (red team round 16, F10: the print's visual zone was drawn from the case's
+    # identity of the day, beside the MRZ of the identity at issue). None: filed from a machine readable zone, or
+    # issued before this was stored (printed then only while the case still has the identity it was issued for).
+    issued_identity: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The agency whose official filed it from its machine readable zone (None: filed before this was recorded, or
     # issued here: `issued_by_agency_id`); its supervisors may withdraw it (`documents.service.withdraw_document`).

@@ -39,8 +39,10 @@ class DocumentOut(BaseModel):
     type: str | None = Field(default=None, description="P passport, PE emergency travel document, ...")
     issuing_state: str | None = None
     expiry_date: date | None = None
-    valid: bool | None = Field(default=None, description="filed without problems and not withdrawn: false for a "
-                                                         "withdrawn document, whatever its problems")
+    valid: bool | None = Field(default=None, description="filed without problems, not withdrawn, and checked against "
+                                                         "the identity the case has now: false for a withdrawn "
+                                                         "document, whatever its problems, and for one filed before "
+                                                         "the case's identity changed (problem identity_changed)")
     problems: list[DocumentProblem] | None = None
     emergency: bool | None = None
     mrz: str | None = None

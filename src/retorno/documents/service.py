@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,14 +17,14 @@ from retorno.agencies.permissions import SENDING, action, reader
 from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
 from retorno.cases.duplicates import national_id_key
-from retorno.cases.facts import case_fingerprint, current_documents, same_person
+from retorno.cases.facts import CountedTogether, case_fingerprint, counted_together, current_documents, same_person
 from retorno.cases.models import ONE_PERSON, Case, PossibleDuplicate
 from retorno.cases.service import advance, can_see, ensure_owner
-from retorno.db import utcnow
+from retorno.db import among, utcnow
 from retorno.documents import mrz as mrz_checker
 from retorno.documents.models import ON_FILE, EmergencyDocumentCounter, TravelDocument
 from retorno.documents.pdf import EmergencyDocumentPrint, UnprintableDocument, render_emergency_document
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term, written_reason
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term, written_reason
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 # An emergency travel document is for the one journey home: valid for this long.
@@ -87,6 +88,8 @@ def held_by_another_person(session: Session, case: Case, issuing_state: str, num
     in turn) and is on file (one withdrawn as filed in error is nobody's), and its record is another person unless
     `_one_person` finds it this one's.
     """
+    if identifiers.placeholder_document_number(number):
+        return []  # a number that names no document is nobody's (red team round 16, F1)
     held = session.execute(
         sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id)
         .where(TravelDocument.issuing_state == issuing_state, TravelDocument.number == number,
@@ -96,6 +99,24 @@ def held_by_another_person(session: Session, case: Case, issuing_state: str, num
         return []
     same = _one_person(session, case, list({holder.id: holder for _document, holder in held}.values()))
     return [document for document, holder in held if holder.id not in same]
+
+
+def _readable(parsed: mrz_checker.Mrz) -> None:
+    """Refuse a machine readable zone that names no document: no issuing state, no document number, or a number
+    that names none (`identifiers.placeholder_document_number`: zeros, a word, one character repeated). Filed, a
+    failed scan of fillers had an empty number and state, and every record holding one was the same person: concerns
+    and one-seat removals flowed between strangers of any agency (red team round 16, F1). Nothing is written."""
+    if not re.fullmatch(r"[A-Z]{1,3}", parsed.issuing_state):
+        raise InvalidInput("the machine readable zone cannot be read: it has no issuing state (%(found)s); scan or "
+                           "type the document again, nothing was filed", code="mrz_unreadable",
+                           found=repr(parsed.issuing_state or "<<<"))
+    if not parsed.document_number.replace("<", ""):
+        raise InvalidInput("the machine readable zone cannot be read: it has no document number; scan or type the "
+                           "document again, nothing was filed", code="mrz_unreadable")
+    if identifiers.placeholder_document_number(parsed.document_number):
+        raise InvalidInput("the document number %(number)s names no document (no digit other than 0, or one "
+                           "character repeated): one person's records are linked by the number, so it is not filed",
+                           code="document_number_placeholder", number=parsed.document_number)
 
 
 @action("document.add")
@@ -118,6 +139,7 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
                            "Latin letters (A-Z), digits (0-9) and <, and one person's records are linked by the number",
                            code="identifier_not_ascii", number=parsed.document_number,
                            found=identifiers.non_ascii(parsed.document_number))
+    _readable(parsed)
     problems = list(parsed.problems)
     held = held_by_another_person(session, case, parsed.issuing_state, parsed.document_number)
     if any(document.emergency and document.issued_by_agency_id is not None for document in held):
@@ -262,9 +284,11 @@ def copies_of(session: Session, document: TravelDocument) -> list[TravelDocument
 
 
 # What follows a withdrawal for the records the withdrawn documents made one person with their holders: called with
-# the documents withdrawn and, per holder, the records linked to it before (`travel.duplicates` makes the records no
-# longer linked possible duplicates: a withdrawal alone never ends the hold a link carried, red team RE8701 F1).
-UNLINKED_REACTIONS: list[Callable[[Session, User, list[TravelDocument], dict[int, set[int]]], None]] = []
+# the documents withdrawn and who counted as one person with whom around the holders before (`counted_together`:
+# links and undecided possible duplicates); `travel.duplicates` makes every record no longer counted with another
+# it was counted with a possible duplicate of it: a withdrawal alone never ends the hold a link carried (red team
+# RE8701 F1), nor one it carried through a possible duplicate or another link (red team round 16, F3).
+UNLINKED_REACTIONS: list[Callable[[Session, User, list[TravelDocument], CountedTogether], None]] = []
 
 
 @action("document.withdraw")
@@ -288,8 +312,9 @@ def withdrawable_document(session: Session, actor: User, case: Case, document_id
         if document.issued_by_agency_id is not None:
             raise Forbidden("the emergency travel document %(number)s was issued by the receiving authority: a "
                             "supervisor of the agency that issued it withdraws it", number=document.number)
-        raise Forbidden("the travel document %(number)s was filed by another agency: a supervisor of that agency or "
-                        "of the case's withdraws it", number=document.number)
+        raise Forbidden("the travel document %(number)s was filed by another agency: only a supervisor of that "
+                        "agency, or of a sending authority of the case's country, withdraws it",
+                        number=document.number)
     reason = written_reason(reason)
     if document.withdrawn_at is not None:
         raise InvalidTransition("the travel document %(number)s of case %(case)s is withdrawn already",
@@ -315,6 +340,7 @@ def withdraw_document(session: Session, actor: User, case: Case, document_id: in
     withdrawn = [document, *copies_of(session, document)]
     holders = list(dict.fromkeys(d.case_id for d in withdrawn))
     linked = same_person(session, holders)
+    counted = counted_together(session, holders)
     now = utcnow()
     for each in withdrawn:
         each.withdrawn_at, each.withdrawn_by, each.withdrawn_reason = now, actor.id, reason
@@ -330,7 +356,7 @@ def withdraw_document(session: Session, actor: User, case: Case, document_id: in
     # Records it made one person that are two again: possible duplicates now, before any of them moves on, so the
     # hold the link carried stays until supervisors decide (`UNLINKED_REACTIONS`; red team RE8701 F1).
     for react in UNLINKED_REACTIONS:
-        react(session, actor, withdrawn, {holder_id: set(linked.get(holder_id, {})) for holder_id in holders})
+        react(session, actor, withdrawn, counted)
     for holder_id in holders:
         holder = case if holder_id == case.id else session.get(Case, holder_id)
         assert holder is not None
@@ -366,13 +392,25 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
     # drawn either.
     number = _next_emergency_number(session, actor.agency.country, issued.year)
     held = emergency_document_held(session, case, actor.agency.country, issued)
+    if held is not None and held.case_id != case.id:
+        # Held on another record of the person: the number is the actor's own state's (the issuing state is the
+        # actor's), the record named only to an agency that may read it.
+        holder = session.get(Case, held.case_id)
+        raise InvalidTransition("the person of case %(case)s holds the emergency travel document %(number)s of "
+                                "%(issuing_state)s, valid and on file, on another record of theirs (%(other)s): a "
+                                "second one is not issued; if it was issued in error, a supervisor of the agency "
+                                "that issued it withdraws it first, with a written reason",
+                                code="emergency_document_held", case=case.reference, number=held.number,
+                                issuing_state=held.issuing_state,
+                                other=holder.reference if holder is not None and can_see(session, actor, holder)
+                                else Message("another agency's record"))
     if held is not None:
         raise InvalidTransition("case %(case)s holds the emergency travel document %(number)s of %(issuing_state)s, "
                                 "valid and on file: a second one is not issued; if it was issued in error, a "
                                 "supervisor of the agency that issued it withdraws it first, with a written reason",
                                 code="emergency_document_held", case=case.reference, number=held.number,
                                 issuing_state=held.issuing_state)
-    surnames = " ".join(filter(None, (case.first_surname, case.second_surname)))
+    surnames = _surnames(case)
     text = mrz_checker.build_emergency_mrz(
         number=number, surnames=surnames, given_names=case.given_names, birth_date=case.birth_date,
         sex=case.sex, expiry_date=issued + EMERGENCY_VALIDITY, nationality=case.nationality,
@@ -382,7 +420,7 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
         issuing_state=actor.agency.country, nationality=case.nationality,
         expiry_date=issued + EMERGENCY_VALIDITY, mrz=text, mrz_valid=True, problems=[], emergency=True,
         issued_by_agency_id=actor.agency_id, filed_by_agency_id=actor.agency_id,
-        identity_fingerprint=case_fingerprint(case))
+        identity_fingerprint=case_fingerprint(case), issued_identity=_printed_identity(case, issued))
     session.add(document)
     session.flush()
     record(session, actor, "document.issue_emergency", "case", case.reference,
@@ -398,14 +436,23 @@ def emergency_document_held(session: Session, case: Case, issuing_state: str, to
     One person holds one (red team round 15, L2: a second receiving authority of the state issued another to a
     person holding a valid one, two documents of the state for one journey). After an identity change the one held
     is for the old identity and a new one is issued (README, "A travel document is one person's"); an expired one is
-    replaced; one issued in error is withdrawn first (`withdraw_document`)."""
-    fingerprint = case_fingerprint(case)
-    for document in session.execute(sa.select(TravelDocument).where(
-            TravelDocument.case_id == case.id, TravelDocument.issuing_state == issuing_state,
-            TravelDocument.emergency, TravelDocument.issued_by_agency_id.is_not(None), TravelDocument.mrz_valid,
-            ON_FILE).order_by(TravelDocument.id)).scalars():
-        if document.identity_fingerprint == fingerprint and (document.expiry_date is None
-                                                             or document.expiry_date >= today):
+    replaced; one issued in error is withdrawn first (`withdraw_document`).
+
+    Of every record of the person (`same_person`: a person registered twice is one person), the case's own first,
+    each document for the identity of the record it was issued to (red team round 16, F4: SAIME issued one on INM's
+    record and MPPT another on ICE's record of the same person, two valid emergency passports for one person)."""
+    records = {case.id: case}
+    for other_id in same_person(session, [case.id]).get(case.id, {}):
+        other = session.get(Case, other_id)
+        if other is not None:
+            records[other_id] = other
+    documents = session.execute(sa.select(TravelDocument).where(
+        among(TravelDocument.case_id, sorted(records)), TravelDocument.issuing_state == issuing_state,
+        TravelDocument.emergency, TravelDocument.issued_by_agency_id.is_not(None), TravelDocument.mrz_valid,
+        ON_FILE)).scalars().all()
+    for document in sorted(documents, key=lambda d: (d.case_id != case.id, d.id)):
+        if document.identity_fingerprint == case_fingerprint(records[document.case_id]) and (
+                document.expiry_date is None or document.expiry_date >= today):
             return document
     return None
 
@@ -433,6 +480,53 @@ def _next_emergency_number(session: Session, issuing_state: str, year: int) -> s
             return number
 
 
+def _surnames(case: Case) -> str:
+    return " ".join(filter(None, (case.first_surname, case.second_surname)))
+
+
+def _printed_identity(case: Case, issued: date) -> dict[str, str]:
+    """What an emergency travel document issued to `case` on `issued` prints in its visual zone (`issued_identity`)."""
+    return {"surnames": _surnames(case), "given_names": case.given_names, "nationality": case.nationality,
+            "birth_date": case.birth_date.isoformat(), "sex": case.sex, "place_of_birth": case.place_of_birth or "",
+            "issue_date": issued.isoformat()}
+
+
+def _replaced(session: Session, document: TravelDocument) -> bool:
+    """Whether the person of `document`'s case holds a newer emergency travel document issued here for the same
+    identity, on file: the one they travel on (an expired one is replaced so)."""
+    return session.execute(sa.select(TravelDocument.id).where(
+        TravelDocument.case_id == document.case_id, TravelDocument.id > document.id, TravelDocument.emergency,
+        TravelDocument.issued_by_agency_id.is_not(None), TravelDocument.mrz_valid, ON_FILE,
+        TravelDocument.identity_fingerprint == document.identity_fingerprint).limit(1)).first() is not None
+
+
+def identity_changed(document: TravelDocument, case: Case) -> bool:
+    """Whether `case` (the document's) no longer has the identity `document` was checked against when filed, or
+    issued for: it then counts for no safeguard (`cases.facts.traveller_facts`, a document for another identity)."""
+    return document.identity_fingerprint != case_fingerprint(case)
+
+
+# Told of a document on file whose case's identity changed since it was filed (red team round 16, F6: such a document
+# read `valid: true` with no problem, though the safeguards no longer count it).
+IDENTITY_CHANGED = mrz_checker.MrzProblem(
+    "identity_changed", "identity",
+    "the case's identity was changed after this document was filed: it was checked against an identity the case no "
+    "longer has, and is not the person's document for travel; file the document of the identity the case has now, or "
+    "the receiving authority issues a new emergency travel document", {})
+
+
+def standing(document: TravelDocument, case: Case) -> tuple[bool, list[dict[str, Any]]]:
+    """Whether `document` of `case` is valid now, and its problems, as every door shows them (the API, the case page,
+    the command line): valid while it was filed without problems, is on file (not withdrawn) and its case still has
+    the identity it was checked against, as the safeguards count it; the problems found when it was filed, and
+    `identity_changed` when the identity is no longer that one."""
+    problems = list(document.problems)
+    changed = document.withdrawn_at is None and identity_changed(document, case)
+    if changed:
+        problems.append(IDENTITY_CHANGED.stored())
+    return document.mrz_valid and document.withdrawn_at is None and not changed, problems
+
+
 @reader("document.read")
 def emergency_document_pdf(session: Session, actor: User, number: str, *, locale: str = "es") -> bytes:
     """The printable emergency travel document, for the issuing agency."""
@@ -446,14 +540,29 @@ def emergency_document_pdf(session: Session, actor: User, number: str, *, locale
         # Withdrawn, it is no document to travel on: a print of it would be one.
         raise InvalidTransition("emergency travel document %(number)s was withdrawn: it is not printed",
                                 code="document_withdrawn", number=number)
+    # Superseded, it is no longer the person's document for travel either: a print of it would be a second emergency
+    # passport of one person, for an identity they no longer have (red team round 16, F10).
+    if identity_changed(document, case):
+        raise InvalidTransition("emergency travel document %(number)s was issued for an identity case %(case)s no "
+                                "longer has (corrected since): it is not the person's document for travel and is not "
+                                "printed; the receiving authority issues one for the identity verified now",
+                                code="document_superseded", number=number, case=case.reference)
+    if _replaced(session, document):
+        raise InvalidTransition("emergency travel document %(number)s was replaced by a newer one issued to the person "
+                                "of case %(case)s: it is not the person's document for travel and is not printed; "
+                                "print the newer one", code="document_superseded", number=number,
+                                case=case.reference)
     assert document.expiry_date is not None
+    # Printed exactly as issued: the identity it was issued for (one issued before that was stored prints the case's,
+    # which is the same while its identity fingerprint is the case's), never the case's of the day.
+    issued = document.issued_identity or _printed_identity(case, document.created_at.date())
     try:
         return render_emergency_document(EmergencyDocumentPrint(
-            number=document.number, surnames=" ".join(filter(None, (case.first_surname, case.second_surname))),
-            given_names=case.given_names, nationality=case.nationality, birth_date=case.birth_date, sex=case.sex,
-            place_of_birth=case.place_of_birth or "", issue_date=document.created_at.date(),
-            expiry_date=document.expiry_date, issuing_authority=actor.agency.name, case_reference=case.reference,
-            mrz=document.mrz), locale=locale)
+            number=document.number, surnames=issued["surnames"], given_names=issued["given_names"],
+            nationality=issued["nationality"], birth_date=date.fromisoformat(issued["birth_date"]),
+            sex=issued["sex"], place_of_birth=issued["place_of_birth"],
+            issue_date=date.fromisoformat(issued["issue_date"]), expiry_date=document.expiry_date,
+            issuing_authority=actor.agency.name, case_reference=case.reference, mrz=document.mrz), locale=locale)
     except UnprintableDocument as exc:
         # The case's identity was corrected after the document was issued: a new document is needed.
         raise InvalidTransition("emergency travel document %(number)s no longer matches case %(case)s: the MRZ cannot "

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from retorno.agencies.models import User
 from retorno.agencies.visibility import cut, state_seen
+from retorno.cases.models import Case
 from retorno.cases.service import get_case
 from retorno.documents import service
 from retorno.documents.models import TravelDocument
@@ -20,19 +21,19 @@ from retorno.web.openapi import errors, media
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 
 
-def document_out(user: User, document: TravelDocument, **extra: Any) -> dict[str, Any]:
-    """A travel document as the reader's agency may see it (an operator sees none)."""
-    return cut(user, "document", {**_document_fields(document), **extra})
+def document_out(user: User, document: TravelDocument, case: Case, **extra: Any) -> dict[str, Any]:
+    """A travel document of `case` as the reader's agency may see it (an operator sees none)."""
+    return cut(user, "document", {**_document_fields(document, case), **extra})
 
 
-def _document_fields(document: TravelDocument) -> dict[str, Any]:
-    # `valid`: a document the person may travel on as far as its filing goes; a withdrawn one is none (red team round
-    # 15, L2: listed `valid: true` beside `withdrawn: true`), as the case page and the console say ("no: retirado").
-    # Its problems stay as they were found when it was filed.
+def _document_fields(document: TravelDocument, case: Case) -> dict[str, Any]:
+    # `valid` and `problems` as every door shows them (`service.standing`): a withdrawn document is not valid (red
+    # team round 15, L2: listed `valid: true` beside `withdrawn: true`), nor one whose case's identity changed since it
+    # was filed (round 16, F6), told by the problem `identity_changed`; the others stay as found when it was filed.
+    valid, problems = service.standing(document, case)
     return {"id": document.id, "number": document.number, "type": document.document_type,
             "issuing_state": document.issuing_state, "expiry_date": document.expiry_date,
-            "valid": document.mrz_valid and document.withdrawn_at is None,
-            "problems": document.problems, "emergency": document.emergency, "mrz": document.mrz,
+            "valid": valid, "problems": problems, "emergency": document.emergency, "mrz": document.mrz,
             "withdrawn": document.withdrawn_at is not None, "withdrawn_at": document.withdrawn_at,
             "withdrawn_reason": document.withdrawn_reason}
 
@@ -42,12 +43,13 @@ def _document_fields(document: TravelDocument) -> dict[str, Any]:
 def add(reference: str, body: DocumentIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     document = travel.add_document(session, user, case, mrz_text=body.mrz)
-    return document_out(user, document, case_state=state_seen(user, case.state))
+    return document_out(user, document, case, case_state=state_seen(user, case.state))
 
 
 @router.get("/cases/{reference}/documents", response_model=list[DocumentOut], response_model_exclude_unset=True)
 def list_documents(reference: str, session: SessionDep, user: CurrentUser) -> Any:
-    return [document_out(user, d) for d in service.documents_of(session, user, get_case(session, user, reference))]
+    case = get_case(session, user, reference)
+    return [document_out(user, d, case) for d in service.documents_of(session, user, case)]
 
 
 @router.post("/cases/{reference}/documents/{document_id}/withdraw", response_model=DocumentOut,
@@ -57,7 +59,7 @@ def withdraw(reference: str, document_id: IdPath, body: WithdrawalIn, session: S
     longer the person's document on file nor a link between records as one person."""
     case = get_case(session, user, reference)
     document = travel.withdraw_document(session, user, case, document_id, reason=body.reason)
-    return document_out(user, document, case_state=state_seen(user, case.state))
+    return document_out(user, document, case, case_state=state_seen(user, case.state))
 
 
 @router.post("/cases/{reference}/emergency-document", status_code=201, response_model=DocumentOut,
@@ -65,7 +67,7 @@ def withdraw(reference: str, document_id: IdPath, body: WithdrawalIn, session: S
 def issue(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     document = service.issue_emergency_document(session, user, case)
-    return document_out(user, document, case_state=state_seen(user, case.state))
+    return document_out(user, document, case, case_state=state_seen(user, case.state))
 
 
 @router.get("/emergency-documents/{number}.pdf", response_class=Response,

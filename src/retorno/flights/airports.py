@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import airportsdata
@@ -106,6 +107,26 @@ def to_utc(local_naive: datetime, iata: str) -> datetime:
     return instant
 
 
+# The westernmost civil time (UTC-12): the earliest calendar date any clock shows at an instant.
+_WESTMOST = timedelta(hours=12)
+
+
+def earliest_day(instant: datetime, *iatas: str) -> date:
+    """The earliest calendar date `instant` (aware, or naive meaning UTC) falls on: in UTC and at each airport's local
+    time. The children's rules count a person's age on a flight's departure by it (`children_day`): under 18
+    on that day in any calendar the flight concerns is a minor (red team round 16, F9: counted on the UTC date, a
+    flight leaving Texas at 20:36 local, 02:36 UTC the next day, took a girl who turned 18 only the next day as an
+    adult). An airport the reference does not know counts as the westernmost time zone."""
+    moment = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+    days = [moment.date()]
+    for iata in iatas:
+        try:
+            days.append(to_local(moment, iata).date())
+        except (UnknownAirport, ValueError, KeyError):
+            days.append((moment - _WESTMOST).date())
+    return min(days)
+
+
 def zone_abbreviation(local: datetime) -> str:
     """Short name of the time zone of an aware local time, e.g. "CST", or "UTC-04" where the zone has none."""
     name = local.tzname() or "UTC"
@@ -124,3 +145,16 @@ def display_name(iata: str, locale: str) -> str:
     if names:
         return names.get(language, names["es"])
     return found.city or found.name
+
+
+class _Scheduled(Protocol):
+    departure_utc: datetime
+    origin: str
+    destination: str
+
+
+def children_day(flight: _Scheduled) -> date:
+    """The day every children's rule counts a passenger's age on (`safeguards.counts_as_minor`): the scheduled
+    departure's earliest calendar date, in UTC or local at the origin or the destination airport (`earliest_day`),
+    so that nobody 17 on the departure day in any of them is taken for an adult."""
+    return earliest_day(flight.departure_utc, flight.origin, flight.destination)

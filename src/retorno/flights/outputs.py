@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from retorno.agencies.models import User
+from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import reader
 from retorno.audit.service import record
 from retorno.cases.facts import current_documents, medical_escorts
 from retorno.cases.models import Case, Household
+from retorno.cases.schemas import household_shown
 from retorno.config import Settings
 from retorno.db import utcnow
 from retorno.errors import InvalidTransition, NotFound, Term
@@ -123,17 +124,17 @@ def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManife
     """
     passenger_list_open(session, actor, flight)
     rows = session.execute(
-        sa.select(Passenger, Case, Household.reference).join(Case, Case.id == Passenger.case_id)
-        .outerjoin(Household, Household.id == Case.household_id)
+        sa.select(Passenger, Case, Household.reference, Agency.code).join(Case, Case.id == Passenger.case_id)
+        .join(Agency, Agency.id == Case.agency_id).outerjoin(Household, Household.id == Case.household_id)
         .where(Passenger.flight_id == flight.id, Passenger.approval == "approved").order_by(Passenger.id)
     ).all()
     # Seats in the order of the cabin (1A, 2A, ... 10A), which the database's text order is not.
     rows = sorted(rows, key=lambda row: seat_order(row[0].seat))
-    ids = [c.id for _, c, _ in rows]
+    ids = [c.id for _, c, _, _ in rows]
     documents = current_documents(session, ids)
     medical = medical_escorts(session, ids)
     passengers = []
-    for passenger, case, household in rows:
+    for passenger, case, household, agency in rows:
         doc = documents.get(case.id)
         passengers.append(PaxRecord(
             case_reference=case.reference,
@@ -142,7 +143,10 @@ def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManife
             document_type=doc.document_type if doc else "", document_number=doc.number if doc else "",
             document_expiry=doc.expiry_date if doc else None,
             document_issuing_state=doc.issuing_state if doc else "", seat=passenger.seat,
-            household_reference=household, escort_needs="medical" if medical.get(case.id) else ""))
+            # One flight may carry two agencies' cases (a country's two sending authorities): their household codes
+            # are each agency's own, so any other reader (the carrier, the receiving side) is told them qualified.
+            household_reference=household_shown(actor.agency.code, agency, household),
+            escort_needs="medical" if medical.get(case.id) else ""))
     record(session, actor, "manifest.read", "flight", flight.reference, after={"passengers": len(passengers)})
     return FlightManifest(
         flight_number=flight.flight_number, carrier_code=flight.carrier.carrier_code or "ZZ",

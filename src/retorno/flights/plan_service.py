@@ -25,6 +25,7 @@ from retorno.config import Settings
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, Message, NotFound
 from retorno.flights import planner
+from retorno.flights.airports import children_day
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import add_passengers, get_flight, manifest_locked, set_flight_staff, visible_flights
 from retorno.safeguards import STAYING_BEHIND, counts_as_minor
@@ -145,7 +146,7 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     # A minor by the declared birth date or the verified registry record's (`TravellerFacts.is_minor`).
     plan_cases = [planner.PlanCase(
         case_id=c.reference, household_id=f"H{c.household_id}" if c.household_id else f"C{c.id}",
-        adult=not any(travellers[c.id].is_minor(f.departure_utc.date()) for f in flights),
+        adult=not any(travellers[c.id].is_minor(children_day(f)) for f in flights),
         detention_start=c.detained_since,
         medical_escorts=medical.get(c.id, 0), airports=frozenset({c.nearest_airport} if c.nearest_airport else ()),
         unaccompanied_cleared=c.id in cleared, verified_by_state=verifiers.get(c.id),

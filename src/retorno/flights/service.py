@@ -362,7 +362,7 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
     return safeguards.ManifestFacts(
         flight=safeguards.FlightFacts(flight.reference, flight.seats, flight.escorts, flight.medical_staff,
                                       flight.departure_utc.date(), passengers_per_escort,
-                                      flight.receiving_agency.country),
+                                      flight.receiving_agency.country, airports.children_day(flight)),
         passengers=travellers, household_members=members, split_households=frozenset(splits))
 
 
@@ -513,7 +513,7 @@ def _with_household(session: Session, flight: Flight, named: Sequence[Case]) -> 
     for _, case in rows:
         if case.household_id in households and case.household_id not in split:
             leaving.add(case.id)
-    departure = flight.departure_utc.date()
+    departure = airports.children_day(flight)
     cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
         BestInterestsDetermination.case_id.in_([c.id for _, c in rows]))).scalars()) if rows else set()
     registry = registry_births(session, [c.id for _, c in rows]) if households & split else {}
@@ -946,10 +946,10 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         violations = safeguards.may_board(facts, flight.receiving_agency.country, flight=flight.reference)
         violations += safeguards.approvals_current([facts], {case.reference: passenger.approved_fingerprint})
         violations += safeguards.needs_counted([facts], {case.reference: passenger.counted_medical_escorts})
-        if facts.is_minor(flight.departure_utc.date()) and not facts.unaccompanied_cleared:
+        if facts.is_minor(airports.children_day(flight)) and not facts.unaccompanied_cleared:
             boarded = [c for p, c in rows if p.boarding == "boarded"]
             violations += safeguards.children([*traveller_facts(session, boarded).values(), facts],
-                                              flight.departure_utc.date())
+                                              airports.children_day(flight))
         if violations:
             raise SafeguardViolation(violations)
         passenger.boarding = "boarded"
@@ -1052,10 +1052,10 @@ def depart(session: Session, actor: User, flight: Flight, *, window: lifecycle.D
                   for v in safeguards.may_board(f, flight.receiving_agency.country, flight=flight.reference)]
     violations += safeguards.approvals_current(manifest.passengers, _approvals(rows))
     violations += safeguards.needs_counted(manifest.passengers, _counted(rows))
-    violations += safeguards.children(manifest.passengers, flight.departure_utc.date())
+    violations += safeguards.children(manifest.passengers, airports.children_day(flight))
     # A member pulled off after locking (a protection concern) must not leave the family split silently.
     violations += safeguards.family_unity(flight.reference, manifest.household_members, manifest.split_households,
-                                          flight.departure_utc.date())
+                                          airports.children_day(flight))
     if violations:
         raise SafeguardViolation(violations)
     flight.actual_departure_utc = departed_at

@@ -44,7 +44,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_long": ("como máximo {n} caracteres", "at most {n} characters"),
     "characters": ("un texto sin caracteres de control, bidireccionales ni invisibles (hay {characters})",
                    "text without control, bidirectional or invisible characters (found {characters})"),
-    "date_format": ("una fecha DD/MM/AAAA o AAAA-MM-DD", "a date as DD/MM/YYYY or YYYY-MM-DD"),
+    "date_format": ("una fecha AAAA-MM-DD, p. ej. 1985-03-15 (no DD/MM/AAAA ni MM/DD/AAAA: el día y el mes se "
+                    "leen de dos maneras), o una celda de fecha de la hoja de cálculo",
+                    "a date as YYYY-MM-DD, e.g. 1985-03-15 (not DD/MM/YYYY or MM/DD/YYYY: day and month read two "
+                    "ways), or a spreadsheet's date cell"),
     "date_exists": ("una fecha que exista en el calendario", "a date that exists in the calendar"),
     "reference_unique": ("una referencia única en el archivo (ya usada en la fila {row})",
                          "a reference unique in the file (already used on row {row})"),
@@ -158,36 +161,15 @@ def text_lines(value: str) -> str:
     return "\n".join(map(text, value.splitlines())).strip()
 
 
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-
-
 def parse_date(value: str) -> date:
-    """Parse DD/MM/YYYY (also with - or .) or YYYY-MM-DD; raise InvalidValue naming what is wrong."""
-    if len(value) == 10 and value.isascii():
-        # The usual spellings, two-digit day and month, read without a regular expression (a birth date column
-        # holds tens of thousands of distinct dates); anything else as the expressions read it.
-        if value[2] == value[5] and value[2] in "/.-" and value[:2].isdigit() and value[3:5].isdigit() \
-                and value[6:].isdigit():
-            return _date(int(value[6:]), int(value[3:5]), int(value[:2]))
-        if value[4] == value[7] == "-" and value[:4].isdigit() and value[5:7].isdigit() and value[8:].isdigit():
-            return _date(int(value[:4]), int(value[5:7]), int(value[8:]))
-    match = _DMY.fullmatch(value)
-    if match:
-        day, month, year = (int(part) for part in match.groups())
-    else:
-        match = _ISO.fullmatch(value)
-        if not match:
-            raise InvalidValue("date_format")
-        year, month, day = (int(part) for part in match.groups())
-    return _date(year, month, day)
-
-
-def _date(year: int, month: int, day: int) -> date:
+    """A date typed in a cell: YYYY-MM-DD only, as at every door (`plaintext.iso_day`); raise InvalidValue naming what
+    is wrong. A spreadsheet's date cell is read as its ISO text (`reading`). Day-first and month-first forms
+    (04-03-1990, 4/3/1990, 04.03.1990) and unpadded ones were read day first, silently, while a United States
+    agency's spreadsheets write month first (red team round 16, F5)."""
     try:
-        return date(year, month, day)
-    except ValueError:
-        raise InvalidValue("date_exists") from None
+        return plaintext.iso_day(value)
+    except plaintext.DayError as error:
+        raise InvalidValue("date_exists" if error.kind == "calendar" else "date_format") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +262,7 @@ class Sheet:
 
     def date_text(self, value: date) -> str:
         """A date as the report's reader writes it."""
-        return value.isoformat() if self.english else value.strftime("%d/%m/%Y")
+        return value.isoformat()
 
     def typed(self, index: int, name: str) -> str:
         """The cell of field `name` on row `index` as typed (stripped), for a problem report."""

@@ -34,6 +34,7 @@ from retorno.flights.models import NOT_YET_FLOWN_STATES, Alert, Flight, Passenge
 from retorno.flights.service import lock_hours_of
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
 from retorno.verification.models import VerificationRequest
+from retorno.verification.service import OPEN, requests_seen
 
 # Items of each kind shown on the page and in the API answer; the count covers them all.
 SHOWN = 10
@@ -184,12 +185,12 @@ class _Queue:
     # ---- the receiving side --------------------------------------------------------------------
 
     def verifications(self) -> tuple[int, list[Item]]:
-        """Verification requests to this authority waiting for a person, as the review queue orders them."""
+        """Verification requests to this authority waiting for a person, as the review queue orders them: of cases
+        it may see (`verification.service.requests_seen`; a withdrawn case left its view, red team round 16, N2)."""
         query = (sa.select(Case.reference, Case.given_names, Case.first_surname, Case.second_surname,
                            VerificationRequest.requested_at)
                  .join(Case, Case.id == VerificationRequest.case_id)
-                 .where(VerificationRequest.receiving_agency_id == self.user.agency_id,
-                        VerificationRequest.status.in_(("pending", "review")))
+                 .where(*requests_seen(self.session, self.user), VerificationRequest.status.in_(OPEN))
                  .order_by(VerificationRequest.requested_at, VerificationRequest.id))
         return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.requested_at),
                                                  f"/verification#h-{row.reference}"))

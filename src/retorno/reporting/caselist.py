@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from retorno import names
-from retorno.agencies.models import User
+from retorno.agencies.models import Agency, User
 from retorno.agencies.visibility import sees_protection, state_condition, state_order, states_meant, visible_fields
 from retorno.audit.service import record
 from retorno.cases import lifecycle
@@ -131,6 +131,28 @@ def _verification_condition(status: str) -> sa.ColumnElement[bool]:
     return decided("rejected")
 
 
+def household_condition(user: User, typed: str) -> sa.ColumnElement[bool]:
+    """The cases of the household `typed`: 'US-ICE/H00072' (an agency's code, then its household's), as every reader
+    of another agency's cases is shown it (`cases.schemas.household_shown`), or the bare 'H00072' of the reader's own
+    agency. Codes are an agency's own: the bare code once matched every agency's household of that name, two families
+    read as one (red team round 16, N1). A reader with no households of its own (the receiving side) names the
+    agency; a bare code is refused saying so."""
+    text = typed.strip()
+    agency_code, slash, reference = text.partition("/")
+    agency: sa.ColumnElement[Any]
+    if slash:
+        agency = sa.select(Agency.id).where(Agency.code == agency_code.strip()).correlate(None).scalar_subquery()
+        reference = reference.strip()
+    elif user.agency.kind == "sending_authority":
+        agency, reference = sa.literal(user.agency_id), text
+    else:
+        raise InvalidInput("household: '%(value)s' names no agency; give the agency's code and the household's, "
+                           "as the list shows it (e.g. US-ICE/H00072)", code="invalid_household", value=text)
+    # Uncorrelated: the household table may also be joined for sorting.
+    return Case.household_id.in_(sa.select(Household.id).where(
+        Household.agency_id == agency, Household.reference == reference).correlate(None))
+
+
 def _conditions(session: Session, user: User, wanted: CaseFilter, today: date) -> list[sa.ColumnElement[bool]]:
     """SQL conditions for the filter, within what `user` may see."""
     words = names.fold(wanted.text).split() if wanted.text and not any(ch.isdigit() for ch in wanted.text) else []
@@ -153,9 +175,7 @@ def _conditions(session: Session, user: User, wanted: CaseFilter, today: date) -
     if wanted.verification:
         conditions.append(_verification_condition(wanted.verification))
     if wanted.household:
-        # Uncorrelated: the household table may also be joined for sorting.
-        conditions.append(Case.household_id.in_(sa.select(Household.id).where(
-            Household.reference == wanted.household.strip()).correlate(None)))
+        conditions.append(household_condition(user, wanted.household))
     if wanted.flight:
         on_flight = visible_flights(user).with_only_columns(Flight.id).where(Flight.reference == wanted.flight.strip())
         conditions.append(Case.id.in_(sa.select(Passenger.case_id).where(
@@ -192,7 +212,9 @@ def _order(user: User, sort: str, *, empty_last: bool = True) -> tuple[list[sa.C
         "state": [state_order(user, Case.state)],
         "held_at": [Case.held_at],
         # Days detained: the longest first when descending, i.e. the earliest date first.
-        "detained": [Case.detained_since], "household": [Household.reference], "assigned": [User.username],
+        # Household codes are each agency's own: one agency's household apart from another's of the same code.
+        "detained": [Case.detained_since], "household": [Household.reference, Case.agency_id],
+        "assigned": [User.username],
     }
     # The reference is unique: it alone orders, so the list is read off its index.
     chosen = columns[key] + ([] if key == "reference" else [Case.id])

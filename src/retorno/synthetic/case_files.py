@@ -74,9 +74,10 @@ def _household(rng: random.Random, pools: dict[str, list[str]], size: int) -> li
     return members
 
 
-def _day_month_year(day: date) -> str:
-    # An f-string: strftime is a fifth of the generator's time.
-    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+def _iso(day: date) -> str:
+    # An f-string: strftime is a fifth of the generator's time. ISO, the only form a date typed as text is read in
+    # (red team round 16, F5); an XLSX file's dates are date cells.
+    return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
 
 
 def synthetic_case_file(n: int, *, seed: int, fmt: FileFormat = "csv", bad_row: int | None = None,
@@ -101,7 +102,7 @@ def synthetic_case_file(n: int, *, seed: int, fmt: FileFormat = "csv", bad_row: 
         household = f"H-{household_number:06d}" if size > 1 else ""
         facility, airport = rng.choice(_FACILITIES)
         detained_on = today - timedelta(days=rng.randint(0, 89))
-        detained: object = detained_on if fmt == "xlsx" else _day_month_year(detained_on)
+        detained: object = detained_on if fmt == "xlsx" else _iso(detained_on)
         for person in _household(rng, pools, size):
             born = today - timedelta(days=person.age_days)
             cedula_number = next(cedulas)
@@ -113,7 +114,8 @@ def synthetic_case_file(n: int, *, seed: int, fmt: FileFormat = "csv", bad_row: 
                 else ("PE", f"E{rng.randint(10_000_000, 99_999_999)}") if document < 0.45 else ("", ""))
             birth: object = born
             if fmt == "csv":
-                birth = _day_month_year(born) if rng.random() < 0.8 else born.isoformat()
+                birth = _iso(born)
+                rng.random()  # drawn as when some birth dates were written day first: the same seed, the same people
             rows.append([
                 f"INM-{seed}-{len(rows) + 1:07d}", household, person.relationship if household else "",
                 person.given, person.first, person.second if rng.random() < 0.9 else "", person.sex, birth,
@@ -124,7 +126,7 @@ def synthetic_case_file(n: int, *, seed: int, fmt: FileFormat = "csv", bad_row: 
                 f"0414-{rng.randint(1_000_000, 9_999_999)}" if rng.random() < 0.3 else "", "",
             ])
     if bad_row is not None:
-        rows[bad_row - 2][7] = "31/02/1990"
+        rows[bad_row - 2][7] = "1990-02-31"
     header = [column.es for column in COLUMNS]
     if fmt == "csv":
         out = io.StringIO()

@@ -28,9 +28,11 @@ from retorno.agencies.visibility import ends_at_arrival, sees_protection
 from retorno.cases import lifecycle as case_lifecycle
 from retorno.cases.facts import registry_births, traveller_facts
 from retorno.cases.models import Case
+from retorno.cases.schemas import household_shown
 from retorno.cases.service import assign_case, household_members
 from retorno.errors import InvalidTransition, Message, RetornoError, SafeguardViolation, written_reason
 from retorno.flights import lifecycle as flight_lifecycle
+from retorno.flights.airports import children_day
 from retorno.flights.models import Flight
 from retorno.flights.service import (
     active_passengers,
@@ -234,7 +236,7 @@ def board_together(session: Session, actor: User, flight: Flight, cases: Sequenc
                    window: flight_lifecycle.DepartureWindow, reason: str | None = None,
                    dry_run: bool = False) -> BulkResult:
     """Board a household (or any group) together: adults first, so a child boards with them; all or nothing."""
-    departure = flight.departure_utc.date()
+    departure = children_day(flight)
     # Adults first by both birth dates a person may have (`safeguards.counts_as_minor`): a minor by the registry
     # boards after the household's adults, as the boarding check asks.
     registry = registry_births(session, [c.id for c in cases])
@@ -268,7 +270,8 @@ class HouseholdGroup:
     cases: tuple[Case, ...]
 
 
-def households_of(session: Session, cases: Sequence[Case], *, limit: int | None = None) -> list[HouseholdGroup]:
+def households_of(session: Session, cases: Sequence[Case], *, limit: int | None = None, reader_agency: str = ""
+                  ) -> list[HouseholdGroup]:
     """The selection as whole households, in the selection's order, up to about `limit` people.
 
     A household is taken whole (every member still to travel, chosen or not), or not at all once the
@@ -285,7 +288,10 @@ def households_of(session: Session, cases: Sequence[Case], *, limit: int | None 
             key = case.reference
         else:
             members = [m for m in household_members(session, case.household_id) if m.state in STILL_TO_TRAVEL]
-            key = case.household.reference if case.household is not None else case.reference
+            # Named as the reader (of agency code `reader_agency`) is told it: two agencies' households may share a
+            # code (red team round 16, N1).
+            key = (household_shown(reader_agency, case.agency.code, case.household.reference) or case.reference
+                   if case.household is not None else case.reference)
         if limit is not None and people + len(members) > limit:
             continue
         seen.update(m.id for m in members)

@@ -29,7 +29,14 @@ from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import Entry, record, record_many, text_digest
 from retorno.cases.duplicates import HeldCase, describe_reason, find_duplicates, keys_to_compare
-from retorno.cases.facts import own_open_concerns, protection_status, same_person, undecided_duplicates
+from retorno.cases.facts import (
+    CountedTogether,
+    own_open_concerns,
+    protection_status,
+    same_person,
+    undecided_duplicates,
+)
+from retorno.cases.facts import records_alike as counted_alike
 from retorno.cases.models import (
     DIFFERENT_PEOPLE,
     DUPLICATE_DECISIONS,
@@ -340,7 +347,7 @@ def _audit_flags(session: Session, by: User | None, flags: Sequence[dict[str, An
     record_many(session, by, entries)
 
 
-def flag_unlinked(session: Session, by: User, withdrawn: list[TravelDocument], before: dict[int, set[int]]) -> None:
+def flag_unlinked(session: Session, by: User, withdrawn: list[TravelDocument], before: CountedTogether) -> None:
     """Records a withdrawn travel document made one person, two people again, are possible duplicates (red team
     RE8701 F1: INM's supervisor withdrew from INM's record the passport ICE had filed on its own record too, the link
     went, and with it the hold of ICE's asylum claim; INM filed an invented passport and the person was approved on a
@@ -348,47 +355,70 @@ def flag_unlinked(session: Session, by: User, withdrawn: list[TravelDocument], b
     alone: `_first_word`).
 
     Run by `documents.service.withdraw_document` (`UNLINKED_REACTIONS`) once the documents are withdrawn and before
-    any record moves on: `withdrawn` the documents (one, or an emergency document and its copies), `before` per holder
-    the records linked to it before. Each person the withdrawal split is split into the parts still linked; each two
-    parts become one possible duplicate, written as every flag is (`keep_flags`: audited on both records, holding a
-    person whose other record has a protection concern open, one seat between them), for supervisors to decide with
-    the rules of any flag, across countries each agency's word for "different people". Its record in each part is the
-    document's holder there, else the part's oldest record. No flag where the two parts have one undecided already,
-    or a decision "different people" made after the document was filed (made on them as linked: the withdrawal does
-    not end what that decision ended alone); one decided before it is flagged again, the document having said since
-    that they were one person.
+    any record moves on: `withdrawn` the documents (one, or an emergency document and its copies), `before` who
+    counted as one person with whom around their holders (`cases.facts.counted_together`), written by `keep_counted`.
+    No flag where a `different_people` was decided after the document was filed (made on the records as linked: the
+    withdrawal does not end what that decision ended alone); one decided before it is flagged again, the document
+    having said since that they were one person.
     """
-    holders = list(dict.fromkeys(document.case_id for document in withdrawn))
-    people: list[set[int]] = []
-    for holder in holders:
-        person = {holder, *before.get(holder, set())}
-        if len(person) > 1 and person not in people:
-            people.append(person)
-    if not people:
-        return
-    everyone = sorted(set().union(*people))
-    now_linked = same_person(session, everyone)
-    pairs = session.execute(sa.select(PossibleDuplicate).where(
-        among(PossibleDuplicate.case_id, everyone), among(PossibleDuplicate.other_case_id, everyone))).scalars().all()
-    filed = max(document.created_at for document in withdrawn)
-    now, flags = utcnow(), []
-    for person in people:
-        parts: list[set[int]] = []
-        for case_id in sorted(person):
-            if not any(case_id in part for part in parts):
-                parts.append({case_id, *(other for other in now_linked.get(case_id, {}) if other in person)})
-        held = [min((h for h in holders if h in part), default=min(part)) for part in parts]
-        for i, first in enumerate(parts):
-            for j in range(i + 1, len(parts)):
-                second = parts[j]
-                if any({pair.case_id, pair.other_case_id} & first and {pair.case_id, pair.other_case_id} & second
-                       and (pair.decision is None or (pair.decision == DIFFERENT_PEOPLE and pair.decided_at is not None
-                                                      and pair.decided_at >= filed))
-                       for pair in pairs):
-                    continue
-                flags.append({"case_id": held[i], "other_case_id": held[j], "score": 1.0,
-                              "reason": "linked_by_withdrawn_document", "created_at": now})
-    keep_flags(session, by, flags)
+    keep_counted(session, by, before, holders=[document.case_id for document in withdrawn],
+                 since=max(document.created_at for document in withdrawn), linked_reason="linked_by_withdrawn_document",
+                 alike_reason="counted_through_withdrawn_document")
+
+
+def keep_counted(session: Session, by: User | None, before: CountedTogether, *, holders: Sequence[int],
+                 since: datetime | None, linked_reason: str, alike_reason: str) -> int:
+    """After a link undone (a document withdrawn, a cédula or declared document corrected), every record keeps
+    counted as its person every record it was counted with before (`before`, `cases.facts.counted_together`): each
+    record no longer counted with one it was becomes a possible duplicate of it, written as every flag is
+    (`keep_flags`: audited on both records, holding a person whose other record has a protection concern open, a
+    medical need, a "not a national" finding, one seat between them), for supervisors to decide with the rules of
+    any flag, across countries each agency's word for "different people". Returns how many flags were written.
+
+    A record's count reads its links and the undecided possible duplicates of its linked records, one flag deep
+    (`cases.facts.records_alike`), so a link undone in a chain (A linked to B by one passport, B to C by another; or
+    C a possible duplicate of B, linked to A) may end a count two records away from it: every pair of records counted
+    together before and not now is kept, not only the records the link joined (red team round 16, F3: the second of
+    two withdrawals along a chain, or one beside a possible duplicate, freed a third record while A's refugee concern
+    was open). One flag between the parts each still linked (a flag counts the other part's linked records): in a part
+    holding one of `holders`, that record, else the part's oldest. No flag where the two parts have a `different_people`
+    decided at or after `since` (`None`: none counts); an undecided one keeps them counted already.
+    `linked_reason` is why for two parts linked before, `alike_reason` for two counted together through a possible
+    duplicate only.
+    """
+    everyone = sorted(before.alike)
+    if not any(before.alike.values()):
+        return 0
+    after = counted_alike(session, everyone)
+    now_linked = same_person(session, sorted(set(everyone).union(*before.alike.values())))
+    lost = [(case_id, other) for case_id in everyone
+            for other in sorted(before.alike[case_id] - after.get(case_id, set()) - {case_id})]
+    if not lost:
+        return 0
+
+    def part(case_id: int) -> set[int]:
+        return {case_id, *now_linked.get(case_id, {})}
+
+    def held(records: set[int]) -> int:
+        return min((holder for holder in holders if holder in records), default=min(records))
+
+    involved = sorted({record_ for pair in lost for case_id in pair for record_ in part(case_id)})
+    decided = [(pair.case_id, pair.other_case_id) for pair in session.execute(sa.select(PossibleDuplicate).where(
+        among(PossibleDuplicate.case_id, involved), among(PossibleDuplicate.other_case_id, involved),
+        PossibleDuplicate.decision == DIFFERENT_PEOPLE)).scalars()
+        if since is not None and pair.decided_at is not None and pair.decided_at >= since]
+    now, flags, kept = utcnow(), [], set()
+    for case_id, other in lost:
+        first, second = part(case_id), part(other)
+        pair = (held(first), held(second))
+        if frozenset(pair) in kept or any((a in first and b in second) or (a in second and b in first)
+                                          for a, b in decided):
+            continue
+        kept.add(frozenset(pair))
+        linked = pair[1] in before.linked.get(pair[0], set()) or pair[0] in before.linked.get(pair[1], set())
+        flags.append({"case_id": pair[0], "other_case_id": pair[1], "score": 1.0,
+                      "reason": linked_reason if linked else alike_reason, "created_at": now})
+    return keep_flags(session, by, flags)
 
 
 documents.UNLINKED_REACTIONS.append(flag_unlinked)

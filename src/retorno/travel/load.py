@@ -134,15 +134,20 @@ def _household_names(held: _Held, codes: set[str]) -> Callable[[str], bool]:
 
 
 def _locked_identities(session: Session, actor: User) -> dict[str, LockedIdentity]:
-    """This agency's cases of people who have boarded, or found not a national (`service.update_case`), by its own
-    reference, with their identity as stored."""
-    locked_states = [state for state in lifecycle.STATES if lifecycle.identity_locked(state)] + ["not_national"]
+    """This agency's cases of people who have boarded, found not a national, or closed (withdrawn, unfit to fly:
+    `service.update_case`), by its own reference, with their identity as stored."""
+    locked_states = [state for state in lifecycle.STATES if lifecycle.identity_locked(state)
+                     or state in _LOCKED_CODES]
     rows = session.execute(sa.select(Case.agency_reference, Case.reference, Case.state,
                                      *(getattr(Case, name) for name in IDENTITY_FIELDS))
-                           .where(Case.agency_id == actor.agency_id, Case.state.in_(locked_states))).all()
+                           .where(Case.agency_id == actor.agency_id, Case.state.in_(sorted(locked_states)))).all()
     return {agency_reference: LockedIdentity(reference, dict(zip(IDENTITY_FIELDS, identity, strict=True)),
-                                             "identity_decided" if state == "not_national" else "identity_locked")
+                                             _LOCKED_CODES.get(state, "identity_locked"))
             for agency_reference, reference, state, *identity in rows}
+
+
+# Why a held case's identity does not change, by its state (`service.update_case`); boarded: "identity_locked".
+_LOCKED_CODES = {"not_national": "identity_decided", **dict.fromkeys(lifecycle.CLOSED_EXITS, "identity_closed")}
 
 
 def _arrived_cases(session: Session, actor: User) -> dict[str, LockedIdentity]:

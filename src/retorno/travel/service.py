@@ -22,6 +22,7 @@ from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases import lifecycle
 from retorno.cases.facts import (
+    counted_together,
     current_documents,
     open_concern_codes,
     own_medical_escorts,
@@ -312,9 +313,23 @@ def _verified_a_minor(session: Session, by: User | None, case: Case) -> None:
     the declared one does not (`safeguards.counts_as_minor`) makes them a minor from now on, for every children's rule;
     one with no adult of the household waiting with them, or a household whose last adult they were, gets the
     unaccompanied-child concern now, as a correction of the birth date into a minor's does (`update_case`)."""
-    if is_minor(case.birth_date, utcnow().date()) or not _minor_now(session, case):
-        return
-    _minors_left_alone(session, by, case, became="the verified registry record's birth date makes this case a minor")
+    if not is_minor(case.birth_date, utcnow().date()) and _minor_now(session, case):
+        _minors_left_alone(session, by, case,
+                           became="the verified registry record's birth date makes this case a minor")
+    # The registry date is the person's: it makes their other records minors too (`facts.registry_births`), one on a
+    # manifest included, which the concern takes off as any concern does (red team round 16, F2b). Recorded once on
+    # each: a record whose unaccompanied-child concern a supervisor resolved is not held again by every verification
+    # of another record of the person (the children's rules still hold them at every step).
+    others = sorted(same_person(session, [case.id]).get(case.id, {}))
+    named = {case_id for case_id, concerns in session.execute(
+        sa.select(Screening.case_id, Screening.concerns).where(Screening.case_id.in_(others)))
+        if "unaccompanied_child" in (concerns or [])} if others else set()
+    for other_id in others:
+        other = session.get(Case, other_id)
+        if (other is not None and other_id not in named and not is_minor(other.birth_date, utcnow().date())
+                and _minor_now(session, other)):
+            _minors_left_alone(session, by, other,
+                               became="a verified registry record of the same person makes this case a minor")
 
 
 VERIFIED_REACTIONS.append(_verified_a_minor)
@@ -370,6 +385,9 @@ def ensure_editable(actor: User, case: Case) -> None:
 NOT_NATIONAL_IDENTITY = ("case %(case)s: the receiving authority found this person not a national on the identity as "
                          "recorded; it stays as decided, so that the finding follows the person to their other "
                          "records (a person whose identity was recorded wrong is registered again as a new case)")
+# Why the identity of a closed case stays as recorded (`update_case`; an import's rows: `cases.rows`).
+CLOSED_IDENTITY = ("case %(case)s is '%(state)s', a final state: the case is closed and its identity stays as recorded "
+                   "(a person who comes back into the process is registered again as a new case)")
 
 
 @action("case.update")
@@ -401,8 +419,24 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # record declares (`verification.service.earlier_not_national`): edited, it would let go of them (red team
         # round 13, F2), and the record would no longer say who was found not a national.
         raise InvalidTransition(NOT_NATIONAL_IDENTITY, code="identity_decided", case=case.reference)
+    if case.state in lifecycle.CLOSED_EXITS and identity_changed({k: v for k, v in changes.items()
+                                                                  if getattr(case, k, v) != v}):
+        # Withdrawn or unfit to fly, a case is closed (no step leaves it): an edit of its identity re-opened nothing,
+        # and went on reaching the receiving authority under the old request (red team round 16, N2); the record still
+        # holds the person's other records through its cédula and documents (a concern open on it), which an edit
+        # would let go of, as for a finding of 'not a national'.
+        raise InvalidTransition(CLOSED_IDENTITY, code="identity_closed", case=case.reference,
+                                state=Term("case_state", case.state))
     was_minor = _minor_now(session, case)
+    # A cédula or declared document corrected may undo a link: who counted as one person with whom before is kept
+    # until supervisors decide (`duplicates.keep_counted`), as for a document withdrawn (red team round 16, F3).
+    counted = (counted_together(session, [case.id])
+               if any(getattr(case, k) != v for k, v in changes.items() if k in LINKING_FIELDS) else None)
     changed = change_fields(session, actor, case, changes)
+    if counted is not None and changed.keys() & LINKING_FIELDS:
+        duplicates.keep_counted(session, actor, counted, holders=[case.id], since=None,
+                                linked_reason="linked_by_corrected_identifier",
+                                alike_reason="counted_through_corrected_identifier")
     if changed.keys() & LINKING_FIELDS:
         # A cédula or a declared document number recorded now may make this case one person with another record,
         # whichever agency holds it: a concern open on either takes the other off its manifest at once, as a

@@ -87,7 +87,7 @@ def add_selection(reference: str, body: SelectionIn, session: SessionDep, user: 
     wanted = replace(CaseFilter(**body.filter.model_dump()), state="ready")
     limit = body.limit if body.limit is not None else bulk.seats_left(session, flight)
     cases = load_cases(session, matching_ids(session, user, wanted, sort=body.sort, limit=limit))
-    groups = bulk.households_of(session, cases, limit=limit)
+    groups = bulk.households_of(session, cases, limit=limit, reader_agency=user.agency.code)
     return answered(user, lambda: bulk.add_households(
         session, user, flight, groups, passengers_per_escort=settings.passengers_per_escort,
         lock_hours=settings.lock_hours_before_departure, all_or_nothing=body.all_or_nothing,

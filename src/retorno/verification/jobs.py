@@ -27,6 +27,7 @@ from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
 from retorno.cases.facts import case_fingerprint
 from retorno.cases.models import Case
+from retorno.cases.service import can_see
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotFound, RetornoError
 from retorno.verification.anchors import birth_date_holds_back
@@ -34,7 +35,7 @@ from retorno.verification.linkage import FIELDS, Candidate, LinkDecision, Thresh
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.prepared import MANIFEST, is_prepared
 from retorno.verification.records import same_record
-from retorno.verification.service import LINKAGE_METHOD, record_decision
+from retorno.verification.service import LINKAGE_METHOD, OPEN, record_decision, requests_seen
 
 # Rows read from a registry table per batch when it is copied to Parquet for the run.
 REGISTRY_BATCH = 100_000
@@ -67,12 +68,12 @@ def open_requests(session: Session, actor: User, *, include_review: bool = False
     """Requests addressed to the actor's receiving authority that await linkage, oldest first.
 
     Requests already proposed for review wait for a person; `include_review` links them again
-    (after a registry update, say).
+    (after a registry update, say). Only those of cases the authority may see (`service.requests_seen`).
     """
-    statuses = ("pending", "review") if include_review else ("pending",)
+    statuses = OPEN if include_review else ("pending",)
     rows = session.execute(
         sa.select(VerificationRequest, Case).join(Case, Case.id == VerificationRequest.case_id)
-        .where(VerificationRequest.receiving_agency_id == actor.agency_id,
+        .where(*requests_seen(session, actor),
                VerificationRequest.status.in_(statuses), Case.state == "verification_requested")
         .order_by(VerificationRequest.requested_at, VerificationRequest.id)
     ).all()
@@ -228,8 +229,11 @@ def record_linkage(session: Session, actor: User, documents: Sequence[dict[str, 
     found = requests_by_reference(session, [document["request"] for document in documents])
     for document in documents:
         pair = found.get(document["request"])
-        still_open = pair is not None and pair[0].status in ("pending", "review")
-        if pair is None or not still_open or pair[0].receiving_agency_id != actor.agency_id:
+        # A case withdrawn meanwhile left the authority's view: its request is no longer open to it, said as of a
+        # decided one (its refusal would name the state it is not told, red team round 16, N2).
+        still_open = (pair is not None and pair[0].status in OPEN
+                      and pair[0].receiving_agency_id == actor.agency_id and can_see(session, actor, pair[1]))
+        if pair is None or not still_open:
             summary.skipped.append((document["request"], "no longer open"))
         else:
             try:

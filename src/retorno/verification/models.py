@@ -22,7 +22,8 @@ class VerificationRequest(Base):
     receiving_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     requested_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # pending → review (linkage unsure) → decided; superseded when the identity changed before a decision.
+    # pending → review (linkage unsure) → decided; superseded when the identity changed before a decision; cancelled
+    # when the case left the receiving side's view before one (withdrawn, unfit to fly: `service.cancel_open_requests`).
     status: Mapped[str] = mapped_column(sa.String(20), index=True, default="pending")
     # The identity sent for verification (safeguards.identity_fingerprint of the case's identity fields).
     identity_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))

@@ -18,8 +18,16 @@ from retorno.audit.service import record
 from retorno.cases import lifecycle
 from retorno.cases.facts import case_fingerprint, records_alike, verified_fingerprints
 from retorno.cases.models import Case, cedula_digits, national_id_digits
-from retorno.cases.service import IDENTITY_REVERIFICATION, advance, ensure_owner, transition
-from retorno.db import among
+from retorno.cases.rows import EARLIEST_DATE
+from retorno.cases.service import (
+    IDENTITY_REVERIFICATION,
+    LEFT_RECEIVING_VIEW,
+    advance,
+    ensure_owner,
+    transition,
+    visible_case_conditions,
+)
+from retorno.db import among, utcnow
 from retorno.errors import (
     Forbidden,
     InvalidInput,
@@ -35,6 +43,8 @@ from retorno.verification.models import VerificationDecision, VerificationReques
 from retorno.verification.records import canonical_or_none, canonical_record, record_digits, same_record
 
 OUTCOMES = ("verified", "rejected", "review", "not_found")
+# The statuses of a request waiting for the receiving authority (`VerificationRequest.status`).
+OPEN = ("pending", "review")
 # The method of decisions proposed by record linkage (`retorno verify`), as against "manual".
 LINKAGE_METHOD = "linkage"
 # The reason a linkage proposal carries when this authority found another record of the person not a national.
@@ -103,10 +113,41 @@ def reopen(session: Session, by: User, case: Case) -> VerificationRequest:
 IDENTITY_REVERIFICATION.append(reopen)
 
 
+def cancel_open_requests(session: Session, by: User | None, case: Case) -> None:
+    """The case left the receiving side's view (withdrawn, found unfit to fly: `cases.service.LEFT_RECEIVING_VIEW`):
+    the request waiting for the receiving authority is cancelled, never to be decided, and leaves every queue (red team
+    round 16, N2: a withdrawn case's request stayed in the queue, its exports and work counts with the person's
+    identity and the state 'withdrawn', went on carrying the sending side's later edits, and nobody could decide it).
+    On the audit trail of the case, for the sending side's timeline."""
+    cancelled = []
+    for request in session.execute(sa.select(VerificationRequest).where(
+            VerificationRequest.case_id == case.id, VerificationRequest.status.in_(OPEN))
+            .order_by(VerificationRequest.id)).scalars():
+        request.status = "cancelled"
+        cancelled.append(request.reference)
+    if cancelled:
+        session.flush()
+        record(session, by, "verification.cancel", "case", case.reference,
+               after={"requests": cancelled},
+               reason="the case left the receiving authority's work before a decision")
+
+
+LEFT_RECEIVING_VIEW.append(cancel_open_requests)
+
+
+def requests_seen(session: Session, actor: User) -> list[sa.ColumnElement[bool]]:
+    """The conditions on a query of requests joined with their cases that keep those `actor`'s receiving authority is
+    shown: addressed to it, of a case it may see, by the rule of every case door (`cases.service.
+    visible_case_conditions`). Every door that lists requests to it asks them (the review queue, its page and exports,
+    the work counts, the audit sample, linkage's and the console's requests): a case the sending side withdrew left its
+    view, and its request with it, whatever the request's status (red team round 16, N2)."""
+    return [VerificationRequest.receiving_agency_id == actor.agency_id, *visible_case_conditions(session, actor)]
+
+
 def open_request(session: Session, user: User, case: Case) -> VerificationRequest:
     request = session.execute(
         sa.select(VerificationRequest).where(VerificationRequest.case_id == case.id,
-                                             VerificationRequest.status.in_(("pending", "review")))
+                                             VerificationRequest.status.in_(OPEN))
         .order_by(VerificationRequest.id.desc()).limit(1)
     ).scalar_one_or_none()
     if request is None:
@@ -332,6 +373,8 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         raise InvalidInput("outcome must be one of %(outcomes)s", outcomes=", ".join(OUTCOMES))
     if outcome == "verified" and not registry_record:
         raise InvalidInput("a verified decision names the registry record it matched", code="registry_record_required")
+    if registry_birth_date is not None:
+        sane_registry_birth(registry_birth_date)
     # One spelling per record, whichever door it came by (page, API, CLI, decisions file, linkage, demo): records
     # of one person are linked by equality of this text (`cases.facts._linked_pairs`, `_same_record_same_person`).
     # A rejection or a proposal naming a record nobody could verify is kept as given when it has no such form.
@@ -395,13 +438,34 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     return decision
 
 
+def sane_registry_birth(born: date) -> date:
+    """`born`, a registry record's birth date a decision records, if it can be one: not in the future, not before 1900
+    (as every birth date of a case, `cases.rows.EARLIEST_DATE`); else 422 `invalid_registry_birth_date`, before
+    anything is written. It makes the person a minor for every children's rule (red team round 16, F7: 2030-01-01
+    held an adult as a child, 0001-01-01 was taken as said)."""
+    if born > utcnow().date():
+        raise InvalidInput("registry_birth_date %(registry_birth_date)s is in the future",
+                           code="invalid_registry_birth_date", registry_birth_date=born)
+    if born < EARLIEST_DATE:
+        raise InvalidInput("registry_birth_date %(registry_birth_date)s is before 1900",
+                           code="invalid_registry_birth_date", registry_birth_date=born)
+    return born
+
+
 def _registry_birth(session: Session, request: VerificationRequest, registry_record: str | None,
                     candidates: list[dict[str, Any]] | None, given: date | None) -> date | None:
-    """The birth date the verified `registry_record` holds (see `record_decision`), or None where nobody said."""
+    """The birth date the verified `registry_record` holds (see `record_decision`), or None where nobody said.
+
+    Each source within the bounds of a birth date (`sane_registry_birth`): the decision's own candidates (a decisions
+    file) are refused beyond them (422, nothing written), as the officer's `given` date is; a stored proposal's date
+    beyond them is no reading of the record, and the decision's own sources are read instead."""
     standing = proposals_standing(session, request)
     proposal = standing[0][0] if standing else None
-    return (registry_birth_of(proposal.candidates if proposal is not None else None, registry_record, same_record)
-            or registry_birth_of(candidates, registry_record, same_record) or given)
+    proposed = registry_birth_of(proposal.candidates if proposal is not None else None, registry_record, same_record)
+    if proposed is not None and EARLIEST_DATE <= proposed <= utcnow().date():
+        return proposed
+    own = registry_birth_of(candidates, registry_record, same_record)
+    return sane_registry_birth(own) if own is not None else given
 
 
 @reader("verification.queue")
@@ -415,8 +479,7 @@ def review_queue(session: Session, actor: User, *, limit: int = 100, offset: int
         .join(Case, Case.id == VerificationRequest.case_id)
         .outerjoin(latest, latest.c.request_id == VerificationRequest.id)
         .outerjoin(VerificationDecision, VerificationDecision.id == latest.c.did)
-        .where(VerificationRequest.receiving_agency_id == actor.agency_id,
-               VerificationRequest.status.in_(("pending", "review")))
+        .where(*requests_seen(session, actor), VerificationRequest.status.in_(OPEN))
         .order_by(VerificationRequest.requested_at, VerificationRequest.id).limit(limit).offset(offset)
         # The queue shows each case's household: one query for all (not one per case: 43 at 100,000 cases).
         .options(selectinload(Case.household))
@@ -427,9 +490,9 @@ def review_queue(session: Session, actor: User, *, limit: int = 100, offset: int
 @reader("verification.queue")
 def review_queue_size(session: Session, actor: User) -> int:
     """How many requests to this receiving authority still wait for a person."""
-    return session.execute(sa.select(sa.func.count()).select_from(VerificationRequest).where(
-        VerificationRequest.receiving_agency_id == actor.agency_id,
-        VerificationRequest.status.in_(("pending", "review")))).scalar_one()
+    return session.execute(sa.select(sa.func.count()).select_from(VerificationRequest)
+                           .join(Case, Case.id == VerificationRequest.case_id)
+                           .where(*requests_seen(session, actor), VerificationRequest.status.in_(OPEN))).scalar_one()
 
 
 @action("verification.decide")
@@ -437,7 +500,9 @@ def sample_for_audit(session: Session, actor: User, share: float, seed: int, *,
                      since: datetime | None = None) -> list[tuple[VerificationDecision, VerificationRequest, Case]]:
     """Draw a share of the authority's auto-verified decisions for a person to re-check; the draw is audited.
 
-    The same seed over the same decisions draws the same sample, so an auditor can reproduce it.
+    The same seed over the same decisions draws the same sample, so an auditor can reproduce it. The decisions are
+    those on cases the authority still sees (`requests_seen`): a case withdrawn since left its view, and a re-check
+    of it could not be done (red team round 16, N2: the draw answered a withdrawn case's reference and registry record).
     """
     if not 0.0 < share <= 1.0:
         raise InvalidInput("the audit share must be above 0 and at most 1, got %(share)s", share=share)
@@ -445,7 +510,7 @@ def sample_for_audit(session: Session, actor: User, share: float, seed: int, *,
         sa.select(VerificationDecision, VerificationRequest, Case)
         .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
         .join(Case, Case.id == VerificationRequest.case_id)
-        .where(VerificationRequest.receiving_agency_id == actor.agency_id,
+        .where(*requests_seen(session, actor),
                VerificationDecision.method == LINKAGE_METHOD, VerificationDecision.outcome == "verified")
         .order_by(VerificationDecision.id)
     )

@@ -86,6 +86,7 @@ ACTIONS = {
     "user.password_reset": "Contraseña restablecida",
     "user.role": "Función cambiada",
     "verification.audit_sample": "Muestra de auditoría de verificaciones",
+    "verification.cancel": "Solicitud de verificación cancelada",
     "verification.console_run": "Ronda de verificación desde la consola",
     "verification.export": "Solicitudes de verificación exportadas",
     "verification.not_found": "Verificación: no encontrado en el registro",

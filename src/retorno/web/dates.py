@@ -1,31 +1,29 @@
-"""Dates typed in the interface's language: day/month/year in Spanish, month/day/year in English.
+"""Dates typed in the pages: YYYY-MM-DD, as at every other door (the API, an import, the command line), whatever
+the interface's language; a time, its day and then hh:mm ('2026-12-03 14:30').
 
-A browser's own date field writes dates the way the browser's language does, whatever the page's
-language, so the pages use text fields that say which order they expect (`_fields.html`). The form
-names those fields in `_day_fields` and `_moment_fields`; before any handler reads the form, the
-values are rewritten as ISO 8601, which every handler parses. ISO typed as such is accepted too; a
-value neither reads as is left for the handler to refuse with its own message.
+The pages once read a day in the language's order (day first in Spanish, month first in English) and took
+'4-3-1990', '04.03.1990' and '19900304' besides, while an import read day first and the API ISO only: the same
+'03-04-2009' was a different birth date by door and by language, and a birth date decides who is a minor (red team
+round 16, F5). Now one parser reads them all (`plaintext.iso_day`, `plaintext.iso_moment`). A browser's own date
+field writes dates the way the browser's language does, whatever the page's language, so the pages use text fields
+that say the form they expect (`_fields.html`). The form names those fields in `_day_fields` and `_moment_fields`;
+before any handler reads the form, their values are stripped and checked; a value that is no such date is left as
+typed for the handler to refuse with its own message, naming the field and the form.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 
 from starlette.datastructures import FormData
 
+from retorno import plaintext
+
 DAY_FIELDS = "_day_fields"
 MOMENT_FIELDS = "_moment_fields"
-# The order of day and month, and how each language writes the hint (año / year).
-_ORDER = {"es": ("day", "month"), "en": ("month", "day")}
-_HINT = {"es": ("dd/mm/aaaa", "hh:mm"), "en": ("mm/dd/yyyy", "hh:mm")}
-_TYPED_DAY = re.compile(r"\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})\s*")
-_TYPED_MOMENT = re.compile(r"(.+?)[\sT,]+(\d{1,2}):(\d{2})\s*")
-
-
-def _order(locale: str) -> tuple[str, str]:
-    return _ORDER.get(locale, _ORDER["es"])
+# How each language writes the hint (año / year); the form is the same in both.
+_HINT = {"es": ("aaaa-mm-dd", "hh:mm"), "en": ("yyyy-mm-dd", "hh:mm")}
 
 
 def day_hint(locale: str) -> str:
@@ -37,53 +35,37 @@ def moment_hint(locale: str) -> str:
     return f"{day} {clock}"
 
 
-def parse_day(text: str, locale: str) -> date | None:
-    """A day typed in `locale`'s order, or as ISO; None if it is neither."""
+def parse_day(text: str, locale: str = "es") -> date | None:
+    """A day typed as YYYY-MM-DD (spaces around it aside); None otherwise. The same in every language."""
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        pass
-    match = _TYPED_DAY.fullmatch(text)
-    if not match:
-        return None
-    first, second, year = (int(part) for part in match.groups())
-    parts = dict(zip(_order(locale), (first, second), strict=True))
-    try:
-        return date(year, parts["month"], parts["day"])
+        return plaintext.iso_day(text.strip())
     except ValueError:
         return None
 
 
-def parse_moment(text: str, locale: str) -> datetime | None:
-    """A wall-clock time typed in `locale`'s order ('dd/mm/aaaa hh:mm'), or as ISO; None if it is neither."""
+def parse_moment(text: str, locale: str = "es") -> datetime | None:
+    """A wall-clock time typed as 'YYYY-MM-DD hh:mm' (or with a T); None otherwise."""
     try:
-        return datetime.fromisoformat(text.strip())
-    except ValueError:
-        pass
-    match = _TYPED_MOMENT.fullmatch(text.strip())
-    day = parse_day(match.group(1), locale) if match else None
-    if match is None or day is None:
-        return None
-    try:
-        return datetime(day.year, day.month, day.day, int(match.group(2)), int(match.group(3)))
+        return plaintext.iso_moment(text.strip())
     except ValueError:
         return None
 
 
 def shown_day(value: Any, locale: str) -> str:
-    """A day as a field of `locale` shows it: what the reader would type."""
-    day = value if isinstance(value, date) else parse_day(str(value or ""), locale) if value else None
+    """A day as a field shows it: what the reader would type."""
+    day = value if isinstance(value, date) else parse_day(str(value or "")) if value else None
     if day is None:
         return str(value or "")
-    first, second = (day.day if part == "day" else day.month for part in _order(locale))
-    return f"{first:02d}/{second:02d}/{day.year:04d}"
+    if isinstance(day, datetime):
+        day = day.date()
+    return day.isoformat()
 
 
 def shown_moment(value: Any, locale: str) -> str:
-    moment = value if isinstance(value, datetime) else parse_moment(str(value or ""), locale) if value else None
+    moment = value if isinstance(value, datetime) else parse_moment(str(value or "")) if value else None
     if moment is None:
         return str(value or "")
-    return f"{shown_day(moment.date(), locale)} {moment:%H:%M}"
+    return f"{moment:%Y-%m-%d %H:%M}"
 
 
 def as_iso(form: FormData, locale: str) -> FormData:

@@ -27,6 +27,7 @@ from retorno.cases.service import can_see
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, written_reason
 from retorno.flights import service as flights
+from retorno.flights.airports import children_day
 from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
 from retorno.flights.outputs import manifest_cases
@@ -197,7 +198,7 @@ def board_household(request: Request, session: SessionDep, user: PageUser, setti
     reason = form_text(form, "reason") or None
     result = bulk.board_together(session, user, flight, cases, window=DepartureWindow.of(settings), reason=reason,
                                  dry_run=not confirmed(form))
-    departure = flight.departure_utc.date()
+    departure = children_day(flight)
     _ = gettext_for(locale_of(request))
     registry = registry_births(session, [c.id for c in cases])
     names = {c.reference: _("%(name)s, %(age)s años", name=c.full_name,
@@ -263,14 +264,14 @@ def add_selection(request: Request, session: SessionDep, user: PageUser, setting
         reachable = {c.reference: c.id for c in session.execute(sa.select(Case).where(Case.reference.in_(refs)))
                      .scalars() if can_see(session, user, c)}
         cases = caselist.load_cases(session, [reachable[r] for r in refs if r in reachable])
-        groups = bulk.households_of(session, cases)
+        groups = bulk.households_of(session, cases, reader_agency=user.agency.code)
     else:
         typed_limit = form_text(form, "limit")
         limit = whole_number(typed_limit, digits=5) or bulk.seats_left(session, flight)
         wanted = replace(caselist.filter_from({**query, "text": query.get("q", "")}), state="ready")
         cases = caselist.load_cases(session, caselist.matching_ids(session, user, wanted, sort="-detained",
                                                                    limit=limit))
-        groups = bulk.households_of(session, cases, limit=limit)
+        groups = bulk.households_of(session, cases, limit=limit, reader_agency=user.agency.code)
     result = bulk.add_households(
         session, user, flight, groups, passengers_per_escort=settings.passengers_per_escort,
         lock_hours=settings.lock_hours_before_departure, all_or_nothing=form_text(form, "all_or_nothing") == "on",

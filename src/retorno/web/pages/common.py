@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 from retorno import plaintext
 from retorno.agencies.models import User
 from retorno.agencies.permissions import CAPABILITIES, can
+from retorno.cases.schemas import household_shown
 from retorno.errors import Forbidden, InvalidInput, Message, RetornoError, Term
 from retorno.inbox import service as inbox
 from retorno.web import dates, i18n
@@ -215,6 +216,7 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals["review_reasons"] = review_reasons
+    environment.globals["household_shown"] = household_shown
     return environment
 
 

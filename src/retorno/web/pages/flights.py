@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from retorno import plaintext
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
 from retorno.cases.service import get_case
@@ -88,7 +89,7 @@ def when_form_says(form: Any, iata: str) -> datetime | None:
     if not typed:
         return None
     try:
-        return airports.to_utc(datetime.fromisoformat(typed), iata)
+        return airports.to_utc(plaintext.iso_moment(typed), iata)
     except ValueError:
         raise InvalidInput("time: '%(value)s' is not a local date and time at %(airport)s (day, month, year, hour and "
                            "minute, at a time the clocks there show)", code="invalid_time", value=typed,

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from retorno import safeguards
 from retorno.agencies.models import User
 from retorno.cases.facts import traveller_facts
+from retorno.cases.schemas import household_shown
 from retorno.flights import service as flights
+from retorno.flights.airports import children_day
 from retorno.flights.models import Flight
 from retorno.reporting import caselist
 from retorno.travel import bulk
@@ -44,7 +46,7 @@ def manifest_context(session: Session, user: User, flight: Flight, carrier_list:
     departure = flight.departure_utc.date()
     if user.agency.kind == "carrier":
         return {"departure": departure,
-                "carrier_groups": carrier_groups(carrier_list or [], boarding or {}, departure)}
+                "carrier_groups": carrier_groups(carrier_list or [], boarding or {}, children_day(flight))}
     rows = flights.active_passengers(session, flight)
     facts = traveller_facts(session, [c for _, c in rows])
     deciding = flight.manifest_state == "proposed" and flight.state == "accepted"
@@ -55,10 +57,11 @@ def manifest_context(session: Session, user: User, flight: Flight, carrier_list:
                  if passenger.approval == "proposed" else [])
         lines.append({
             "passenger": passenger, "case": case,
-            "age": safeguards.counted_age(case.birth_date, fact.registry_birth_date, departure),
+            "age": safeguards.counted_age(case.birth_date, fact.registry_birth_date, children_day(flight)),
             "registry_birth": (fact.registry_birth_date if fact.registry_birth_date not in (None, case.birth_date)
                                else None),
-            "household": fact.household.split("/", 1)[1] if fact.household else None,
+            "household": (household_shown(user.agency.code, *fact.household.split("/", 1)) if fact.household
+                          else None),
             "verification": ("verified" if fact.nationality_verified
                              else "changed" if fact.identity_changed_since_verification else "not_verified"),
             "document": safeguards.document_usable(fact, departure),

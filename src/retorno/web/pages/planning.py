@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from retorno.agencies.models import User
 from retorno.cases.models import Case
+from retorno.cases.schemas import household_shown
 from retorno.cases.service import visible_cases
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, plain
@@ -156,7 +157,8 @@ def review(session: Session, user: User, data: dict[str, Any], removed: set[str]
         households: dict[str, list[str]] = {}
         for ref in case_refs:
             member = cases.get(ref)
-            key = member.household.reference if member is not None and member.household is not None else ref
+            key = (household_shown(user.agency.code, member.agency.code, member.household.reference) or ref
+                   if member is not None and member.household is not None else ref)
             households.setdefault(key, []).append(ref)
         rows: list[dict[str, Any]] = []
         for key, members in households.items():

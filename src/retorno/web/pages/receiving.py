@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from retorno import names
+from retorno import identifiers, names
 from retorno.agencies.models import User
 from retorno.cases.facts import current_documents
 from retorno.cases.schemas import case_shown
@@ -178,7 +178,9 @@ def _arrival_context(
     if wanted_number or wanted_words:
         for passenger, case in rows:
             document = documents.get(case.id)
-            by_number = bool(wanted_number) and document is not None and document.number == wanted_number
+            # A number that names no document (fillers, zeros) is nobody's (red team round 16, F1).
+            by_number = (not identifiers.placeholder_document_number(wanted_number) and document is not None
+                         and document.number == wanted_number)
             by_name = bool(wanted_words) and all(w in case.search_name for w in wanted_words)
             if by_number or by_name or case.reference == q.strip().upper():
                 matches.append((passenger, case))

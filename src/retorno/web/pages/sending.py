@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from retorno import plaintext
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
 from retorno.agencies.visibility import followed_after, state_seen
@@ -19,7 +20,7 @@ from retorno.cases import lifecycle, service
 from retorno.cases.models import Case
 from retorno.cases.schemas import case_shown
 from retorno.db import utcnow
-from retorno.documents.service import documents_of, emergency_document_held, withdraws
+from retorno.documents.service import documents_of, emergency_document_held, standing, withdraws
 from retorno.errors import PROBLEMS_LISTED, InvalidInput, Term, problem_summary
 from retorno.flights import airports
 from retorno.flights.service import FlightInput, propose_flight
@@ -98,9 +99,10 @@ DATE_AND_CODE_FIELDS = ("nationality", "language", "birth_date", "detained_since
 
 
 def parse_date(value: str, label: str) -> date:
-    """A date typed in a form (the browser's date field sends YYYY-MM-DD)."""
+    """A date typed in a form: YYYY-MM-DD only, as at every door (`plaintext.iso_day`; red team round 16, F5: the
+    registration page read '4-3-1990', '04.03.1990' and '19900304')."""
     try:
-        return date.fromisoformat(value)
+        return plaintext.iso_day(value.strip())
     except ValueError:
         raise InvalidInput("%(label)s: '%(value)s' is not a date (expected YYYY-MM-DD)", code="invalid_date",
                            label=Term("field", label), value=value) from None
@@ -265,6 +267,8 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
         context.update(timeline_zone(case, user))
     if can(user, "document.add") or can(user, "document.issue_emergency"):
         context["documents"] = documents_of(session, user, case)
+        # Valid and its problems as the API says them (`standing`: one filed before an identity change is not).
+        context["standing"] = {document.id: standing(document, case) for document in context["documents"]}
         if can(user, "document.withdraw"):
             # The withdrawal form beside each document on file this official's agency is the one to withdraw.
             context["withdrawable"] = {document.id for document in context["documents"]
@@ -456,7 +460,7 @@ def new_flight_form(request: Request, session: SessionDep, user: PageUser) -> HT
 def _local_time(value: str, iata: str, label: str) -> datetime:
     """A wall-clock time typed for an airport, as an aware UTC moment."""
     try:
-        return airports.to_utc(datetime.fromisoformat(value), iata)
+        return airports.to_utc(plaintext.iso_moment(value.strip()), iata)
     except ValueError:
         raise InvalidInput("%(label)s: '%(value)s' is not a local date and time at %(airport)s (day, month, year, hour "
                            "and minute, at a time the clocks there show)", code="invalid_time",
