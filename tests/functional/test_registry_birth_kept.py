@@ -154,8 +154,9 @@ def test_a_seventeen_year_old_is_not_a_childs_only_adult_after_a_reverification(
     _verified_again(api, head, "inm.officer", "V31000353")
     _resolve_if_raised(api, child["reference"], "inm.officer")
     flight = api.flight()["reference"]
-    _refused_as_children(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers",
-                                  {"cases": [head, child["reference"]]}))
+    answer = api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [head, child["reference"]]})
+    assert answer.status_code == 409, answer.text
+    _refused_as_children(answer)
 
 
 def test_the_commit_time_guard_reads_a_registry_date_of_an_earlier_decision(

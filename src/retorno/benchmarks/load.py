@@ -179,8 +179,10 @@ def _stage_flights(session: Session, users: dict[str, User], settings: Settings)
             staged[kind].append({"flight": flight.reference, "passengers": [c.reference for c in people]})
         elif kind == "board":
             departure = now + timedelta(hours=2, minutes=number)
-            flight = propose(session, users, settings, origin=airport, number=flight_number, departure=departure,
-                             sender="inm.oficial")
+            # Proposed days before, as a flight is (none is proposed inside its manifest's lock time).
+            with clock_at(departure - timedelta(days=2)):
+                flight = propose(session, users, settings, origin=airport, number=flight_number,
+                                 departure=departure, sender="inm.oficial")
             fly(session, users, settings, flight, people, until="locked")
             staged[kind].append({"flight": flight.reference,
                                  "households": [[c.reference for c in household] for household in load]})

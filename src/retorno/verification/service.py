@@ -135,13 +135,13 @@ def cancel_open_requests(session: Session, by: User | None, case: Case) -> None:
 LEFT_RECEIVING_VIEW.append(cancel_open_requests)
 
 
-def requests_seen(session: Session, actor: User) -> list[sa.ColumnElement[bool]]:
-    """The conditions on a query of requests joined with their cases that keep those `actor`'s receiving authority is
+def requests_seen(session: Session, reader: User) -> list[sa.ColumnElement[bool]]:
+    """The conditions on a query of requests joined with their cases that keep those `reader`'s receiving authority is
     shown: addressed to it, of a case it may see, by the rule of every case door (`cases.service.
     visible_case_conditions`). Every door that lists requests to it asks them (the review queue, its page and exports,
     the work counts, the audit sample, linkage's and the console's requests): a case the sending side withdrew left its
     view, and its request with it, whatever the request's status (red team round 16, N2)."""
-    return [VerificationRequest.receiving_agency_id == actor.agency_id, *visible_case_conditions(session, actor)]
+    return [VerificationRequest.receiving_agency_id == reader.agency_id, *visible_case_conditions(session, reader)]
 
 
 def open_request(session: Session, user: User, case: Case) -> VerificationRequest:
