@@ -54,7 +54,9 @@ def follow_up_due(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
     """A started placement's first follow-up, as the API lists it."""
     case, placement = offered(api)
     ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "accepted"}))
-    ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "started", "on": "2027-01-15"}))
+    # Started today: a start is dated not after today (red team round 17, Q-F2).
+    ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}",
+                {"status": "started", "on": utcnow().date().isoformat()}))
     due = [f for f in ok(api.get("op.officer", "/api/v1/follow-ups")) if f["case"] == case["reference"]]
     return case, min(due, key=lambda f: f["due_on"])
 

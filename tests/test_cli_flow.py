@@ -35,9 +35,9 @@ USERS = [("inm.officer", "MX-INM", "officer"), ("inm.supervisor", "MX-INM", "sup
          ("carrier.officer", "CONVIASA", "officer"), ("op.officer", "VE-VUELTA", "officer")]
 CASES = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
          "lugar_custodia,aeropuerto_cercano,fecha_ingreso,parentesco\n"
-         "A-1,H-1,Ana María,Pérez,Gómez,F,1990-05-17,VEN,V-12.345.678,Siglo XXI,TAP,2023-09-01,titular\n"
+         "A-1,H-1,Ana María,Pérez,Gómez,F,1990-05-17,VEN,V-12.345.679,Siglo XXI,TAP,2023-09-01,titular\n"
          "A-2,H-1,Lucía,Pérez,Gómez,F,2015-03-02,VEN,,Siglo XXI,TAP,2023-09-01,hija\n"
-         "A-3,,Carlos,Rojas,,M,1985-11-11,VEN,V-9.876.543,Siglo XXI,TAP,2023-08-15,\n"
+         "A-3,,Carlos,Rojas,,M,1985-11-11,VEN,V-9.876.542,Siglo XXI,TAP,2023-08-15,\n"
          "A-4,,Sofía,Díaz,,F,2012-01-20,VEN,,Siglo XXI,TAP,2023-08-20,\n")
 
 

@@ -194,9 +194,30 @@ def reencrypt_sensitive_text(session: Session, metadata: sa.MetaData) -> dict[st
     return moved
 
 
+def never_reuse_keys(table: sa.Table) -> None:
+    """Declare that SQLite never gives a key of `table` twice, if the database makes its keys.
+
+    A table whose key the database makes (one integer column: `autoincrement_column`) gets AUTOINCREMENT on SQLite.
+    Without it, SQLite gives a new row the highest key in the table plus one, so the keys of the rows last erased
+    came back: the follow-ups erased at a consent withdrawal had their ids given to another person's follow-ups,
+    and the audit trail's `follow_up 97`, or a request held for 97 since, named the other person's record (red team
+    round 17, Q-F6). PostgreSQL's sequences never give a value twice. Every table, not only those whose rows are
+    erased: which those are changes with the code, and a key given twice is a reference that names two records.
+    Migration 0035 made the tables of existing SQLite databases so; a revision adding a table declares it too.
+    """
+    if table.autoincrement_column is not None:
+        table.dialect_kwargs["sqlite_autoincrement"] = True
+
+
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType, list[Any]: JSONType}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)  # maps the class: its table is made here
+        table = cls.__dict__.get("__table__")
+        if isinstance(table, sa.Table):
+            never_reuse_keys(table)
 
 
 class Versioned:
@@ -250,7 +271,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: sa.Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Not on a connection asked for AUTOCOMMIT (alembic's `autocommit_block`): a statement that must run
+            # outside any transaction (PRAGMA foreign_keys) runs there.
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)

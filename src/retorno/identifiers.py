@@ -47,14 +47,98 @@ def non_ascii(value: str) -> str:
 
 # A digit other than 0: what every number that names a document has (`placeholder_document_number`).
 _NON_ZERO_DIGIT = re.compile(r"[1-9]")
+_DIGITS = frozenset("0123456789")
+# The shortest number taken to name a document: an ICAO 9303 document number has up to 9 characters, a passport's 6 to
+# 9 (Venezuela's 9 digits, Mexico's a letter and 8, Canada's 2 letters and 6); 'A1', '10', '1234' name none.
+SHORTEST_DOCUMENT_NUMBER = 5
+# The longest unit of a pattern repeated (`121212121`, `123123123`, `A1A1A1A1`), and how many times at least it comes:
+# a real number of 6 or more characters is one in 10,000 or fewer.
+LONGEST_REPEATED_UNIT, REPEATS = 3, 3
+# The digits ascending and descending, from 0 on, three times: every run of up to 20 digits (a number as stored) that
+# goes on after 9 to 0 (`1234567890`) or after 0 to 9 (`0987654321`) is a part of one, starting in its first ten.
+ASCENDING_DIGITS, DESCENDING_DIGITS = "0123456789" * 3, "0987654321" * 3
+
+
+def _series_taken_off(core: str) -> str:
+    """`core` without a series of one or two characters not digits before its first digit ('P' of 'P123456', 'AB'
+    of 'AB121212'): as `cases.models.linkable_document_number` takes it off in SQL."""
+    for letters in (1, 2):
+        if (all(char not in _DIGITS for char in core[:letters]) and len(core) > letters
+                and core[letters] in _DIGITS):
+            return core[letters:]
+    return core
+
+
+def _repeats_a_unit(text: str) -> bool:
+    """Whether `text` is a unit of 1 to 3 characters said at least three times (a last one cut short counts)."""
+    return any(len(text) >= REPEATS * unit and text[unit:] == text[:len(text[unit:])]
+               for unit in range(1, LONGEST_REPEATED_UNIT + 1))
+
+
+def _digit_run(text: str) -> bool:
+    """Whether `text` is digits each one more than the one before (9 then 0), or each one less (0 then 9)."""
+    return bool(text) and any(
+        text[0] in _DIGITS and order[order.index(text[0]):order.index(text[0]) + len(text)] == text
+        for order in (ASCENDING_DIGITS, DESCENDING_DIGITS))
 
 
 def placeholder_document_number(number: str) -> bool:
     """Whether a document number, as stored (upper-case, without spaces and hyphens; an MRZ's fillers `<` not
-    counted), names no document: empty or fillers only, without a digit other than 0 (`000000000`, `0`, `P0000000`,
-    and words written where the number was unknown: `SINDOC`, `SN`, `NA`, `NONE`...), or one character repeated
-    (`111111111`). Such a number is refused at every door (a declared one, an MRZ's), and links nobody
-    (`cases.models.linkable_document_number`): records of one person are linked by equality of their document
-    numbers, and every record holding the same placeholder would be one person (red team round 16, F1)."""
+    counted), names no document: what an official types where the number is not known, or copies from an example.
+
+    - shorter than 5 characters (`SHORTEST_DOCUMENT_NUMBER`: '', fillers only, `0`, `A1`, `1234`);
+    - without a digit other than 0 (`000000000`, `P0000000`, and words written where the number was unknown:
+      `SINDOC`, `NONE`...);
+    - one character, or a unit of two or three, repeated at least three times (`111111111`, `121212121`,
+      `12121212`, `123123123`, `A1A1A1`);
+    - digits in a run, ascending or descending (`123456789`, `12345678`, `1234567`, `987654321`, `0123456789`,
+      `1234567890`: the case template's example used to be `123456789`).
+
+    The repeated unit and the run are read of the number and of its digits after a series of one or two letters
+    (`P1111111`, `P121212`, `A1234567`, `AB123456`). Such a number is refused at every door (a declared one, an MRZ's),
+    and links nobody (`cases.models.linkable_document_number`, the same rule in SQL): records of one person are
+    linked by equality of their document numbers, and every record holding the same placeholder would be one person
+    (red team round 16, F1: zeros, words, one character repeated; round 17, O-F1: the template's example `123456789`
+    and other sequences linked strangers of two agencies, and one's concern took the other's passenger off a locked
+    manifest)."""
     core = number.replace("<", "")
-    return _NON_ZERO_DIGIT.search(core) is None or len(set(core)) == 1
+    digits = _series_taken_off(core)
+    return (len(core) < SHORTEST_DOCUMENT_NUMBER or _NON_ZERO_DIGIT.search(core) is None
+            or _repeats_a_unit(core) or _repeats_a_unit(digits) or _digit_run(digits))
+
+
+# The fewest digits of a cédula read as a pattern (`placeholder_cedula`): low cédulas (V1 to V99999) were issued to real
+# people, so a cédula is never refused for being short, and a pattern of 5 digits or fewer may be one of them.
+SHORTEST_PATTERNED_CEDULA = 6
+
+
+def cedula_digits_of(national_id: str) -> str:
+    """A national ID's digits as records are linked by them (`cases.models.cedula_digits`): its leading E and V taken
+    off."""
+    return national_id.lstrip("VE")
+
+
+def placeholder_cedula(national_id: str) -> bool:
+    """Whether a national ID as stored ('V11111111', upper-case, without dots) names nobody: of 6 digits or more
+    (`SHORTEST_PATTERNED_CEDULA`), one digit or a unit of two or three repeated (`V11111111`, `V99999999`,
+    `V12121212`, `V123123123`) or digits in a run (`V12345678`, `V123456789`, `V87654321`): what an official types
+    where the cédula is not known. The rule of `placeholder_document_number` without its length (a real cédula may
+    be `V1`) and read of the digits after the letter (`cedula_digits_of`). Refused at every door as
+    `cedula_placeholder`, and links nobody (`cases.models.linkable_cedula`, the same rule in SQL): every record
+    holding it would be one person (red team round 17, O-F1 neighbour). Cédulas of zeros are refused by their form."""
+    digits = cedula_digits_of(national_id)
+    return len(digits) >= SHORTEST_PATTERNED_CEDULA and (_repeats_a_unit(digits) or _digit_run(digits))
+
+
+def placeholder_registry_record(record: str) -> bool:
+    """Whether a registry record id in its canonical form (`verification.records.canonical_or_none`: '000000' is
+    '0') names no record: without a digit other than 0 (`0`, `NA`, `XXXXXX`, `SINREGISTRO`, `NINGUNO`), or, read
+    as a cédula is after its E or V (`cedula_digits_of`), one character repeated 6 times or more (`111111`,
+    `V99999999`). A registry's own ids are integers from 1 up, so a run or a short unit repeated (`123456`,
+    `121212`) is a real record of a registry that large, and stays. A verified decision naming a placeholder is
+    refused (`registry_record_placeholder`), and records verified against one are not linked by it
+    (`cases.models.linkable_registry_record`, the same rule in SQL): two strangers verified against `0` became one
+    person, and one's refugee concern held the other (red team round 17, O-F6)."""
+    digits = cedula_digits_of(record)
+    return (_NON_ZERO_DIGIT.search(digits) is None
+            or (len(digits) >= SHORTEST_PATTERNED_CEDULA and len(set(digits)) == 1))

@@ -142,6 +142,21 @@ def counted_age(declared: date, registry: date | None, on: date) -> int:
     return min(age_on(declared, on), age_on(registry, on)) if registry is not None else age_on(declared, on)
 
 
+# A paid internship is paid work under an employer: for adults only (red team round 17, Q-F1). Its minimum age is
+# this at least; a productive project (the household's own cooperative, farm or micro-enterprise) keeps its own.
+INTERNSHIP_MIN_AGE = ADULT_AGE
+
+
+def minor_for_internship(declared: date, registry: date | None, *days: date) -> bool:
+    """Safeguard: a minor is never offered, accepted into or started in a paid internship. Whether the person counts
+    as a minor (`counts_as_minor`, both birth dates) on any of `days`: the day of the offer, of the step, and the
+    placement's start date (the opportunity's planned one before it starts, the recorded one once it does). Someone
+    who turns 18 between the offer and the start is offered once 18 on the offer's day; an offer made to a minor
+    (before this rule, or before a registry date made them one) is never accepted nor started, whatever age they
+    reached since (red team round 17, Q-F1: a 17-year-old was offered, accepted and started in one)."""
+    return any(counts_as_minor(declared, registry, day) for day in days)
+
+
 def identity_fingerprint(values: Mapping[str, object]) -> str:
     """A digest of the identity fields, so a decision can say which identity it was about."""
     canonical = json.dumps([str(values.get(name) or "").strip() for name in IDENTITY_FIELDS], ensure_ascii=False)

@@ -102,7 +102,7 @@ def test_the_dashboard_charts_are_readable_and_its_figures_open_their_lists(page
 HUNDRED_DAYS_IN = datetime(2027, 4, 11, 12, tzinfo=UTC)
 
 
-def _follow_up_due(api: Api) -> dict[str, Any]:
+def _follow_up_due(api: Api, server: Served) -> dict[str, Any]:
     """An arrived returnee who consented, took an offer and starts on 2027-01-01: a hundred days in
     (`HUNDRED_DAYS_IN`), the 3-month follow-up is due."""
     (case,) = api.arrive(name="Lucía")
@@ -119,12 +119,13 @@ def _follow_up_due(api: Api) -> dict[str, Any]:
     ok(api.post("op.officer", "/api/v1/matching/runs"), 201)
     placement = ok(api.get("op.officer", f"/api/v1/cases/{ref}/placements"))[0]["id"]
     ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "accepted"}))
-    ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "started", "on": "2027-01-01"}))
+    with server.clock.at(datetime(2027, 1, 1, 12, tzinfo=UTC)):  # recorded once begun (red team round 17, Q-F2)
+        ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "started", "on": "2027-01-01"}))
     return case
 
 
 def test_an_operator_works_the_follow_ups_due_from_the_queue(page: Page, api: Api, server: Served) -> None:
-    case = _follow_up_due(api)
+    case = _follow_up_due(api, server)
     with server.clock.at(HUNDRED_DAYS_IN):
         log_in(page, "op.officer")
         page.goto("/")

@@ -16,7 +16,7 @@ def test_a_document_of_another_sex_or_nationality_says_so(client: TestClient, wo
     case = api.register(sex="F")
     born = date.fromisoformat(case["birth_date"])
     text = mrz.build_td3(document_code="P", issuing_state="COL", surnames=f"{case['first_surname']}",
-                         given_names=case["given_names"], document_number="C12345678", nationality="COL",
+                         given_names=case["given_names"], document_number="C48213795", nationality="COL",
                          birth_date=born, sex="M", expiry_date=date.today() + timedelta(days=900))
     filed = ok(api.post("inm.officer", f"/api/v1/cases/{case['reference']}/documents", {"mrz": text}), 201)
     said = str(filed)

@@ -245,7 +245,7 @@ def test_an_import_updating_a_case_moves_its_version_so_an_edit_opened_before_is
     api = Api(client, world)
     header = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,"
               "cedula,lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
-    row = "IMP-1,,Ana,Pérez,,F,1990-02-01,VEN,V-12.345.678,{held},TAP,2025-10-01\n"
+    row = "IMP-1,,Ana,Pérez,,F,1990-02-01,VEN,V-12.345.679,{held},TAP,2025-10-01\n"
 
     def upload(held: str) -> Any:
         files = {"file": ("lista.csv", (header + row.format(held=held)).encode(), "text/csv")}

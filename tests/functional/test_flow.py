@@ -89,7 +89,8 @@ def test_reintegration_from_consent_to_follow_up(client: TestClient, world: Worl
     placement = ok(api.get("op.officer", f"/api/v1/cases/{first['reference']}/placements"))[0]
     assert placement["explanation"]["assigned"]["code"] == "assigned"
     ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "accepted"}))
-    ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "started", "on": "2027-01-15"}))
+    with clock_at(datetime(2027, 1, 15, 12, tzinfo=UTC)):  # recorded once begun (red team round 17, Q-F2)
+        ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "started", "on": "2027-01-15"}))
     due = ok(api.get("op.officer", "/api/v1/follow-ups"))
     assert [(f["months"], f["due_on"]) for f in due] == [(3, "2027-04-15"), (6, "2027-07-15"), (12, "2028-01-15")]
     answers = {"work": "in_placement", "income": "minimum", "housing": "stable", "household": "together",

@@ -94,7 +94,7 @@ def test_a_reimported_identity_reopens_verification_and_leaves_the_manifest(clie
     flight = api.flight()["reference"]
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 201)
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
-    other = "IMP-1,,Pedro Luis,Gómez,Salas,M,1985-11-03,VEN,V-9.876.543,Tapachula,TAP,2026-10-01\n"
+    other = "IMP-1,,Pedro Luis,Gómez,Salas,M,1985-11-03,VEN,V-9.876.542,Tapachula,TAP,2026-10-01\n"
     upload = {"file": ("lista.csv", (HEADER + other).encode(), "text/csv")}
     outcome = ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
     assert outcome["updated"] == 1
@@ -106,7 +106,7 @@ def test_a_reimported_identity_reopens_verification_and_leaves_the_manifest(clie
     # The receiving side is asked again, about the identity as it is now.
     assert ok(api.get("saime.officer", f"/api/v1/cases/{ref}"))["given_names"] == "Pedro Luis"
     ok(api.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
-                {"outcome": "verified", "registry_record": "REG-NEW", "request": api.open_request(ref)}), 201)
+                {"outcome": "verified", "registry_record": "REG-NEW1", "request": api.open_request(ref)}), 201)
     assert state(api, ref) in ("verified", "documented")
 
 
@@ -116,18 +116,18 @@ def test_an_edited_identity_after_approval_is_caught_before_it_travels(client: T
     ref = case["reference"]
     flight = locked_flight(api, [ref])
     # On a locked manifest the change waits for a supervisor of each side to agree to take the person off.
-    refused(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"national_id": "V99999999"}), 409,
+    refused(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"national_id": "V99999998"}), 409,
             "locked_change_needs_both_sides")
     for supervisor in ("inm.supervisor", "saime.supervisor"):
         ok(api.post(supervisor, f"/api/v1/flights/{flight}/locked-changes",
                     {"case": ref, "reason": "Cédula corregida."}), 201)
-    ok(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"national_id": "V99999999"}))
+    ok(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"national_id": "V99999998"}))
     assert state(api, ref) == "verification_requested"
     refused(api.post("carrier.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding",
                      {"status": "boarded"}), 404, "not_found")
     timeline = ok(api.get("inm.officer", f"/api/v1/cases/{ref}/timeline"))
     update = next(r for r in timeline if r["action"] == "case.update")
-    assert update["before"]["national_id"] != update["after"]["national_id"] == "V99999999"
+    assert update["before"]["national_id"] != update["after"]["national_id"] == "V99999998"
     # Fields that are not the identity change nothing about verification.
     other = api.ready_case()
     ok(api.patch("inm.officer", f"/api/v1/cases/{other['reference']}", {"held_at": "Siglo XXI"}))

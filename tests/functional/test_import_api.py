@@ -27,7 +27,7 @@ def test_bad_file_imports_nothing_and_reports_every_bad_row(session: Session, wo
     actor = world.users["inm.officer"]
     before = count(session, Case), count(session, AuditRecord)
     data = (HEADER
-            + "A-1,,Ana,Pérez,,F,1990-02-01,VEN,V-12.345.678,Tapachula,TAP,2026-10-01\n"
+            + "A-1,,Ana,Pérez,,F,1990-02-01,VEN,V-12.345.679,Tapachula,TAP,2026-10-01\n"
             + "A-2,,Luis,Díaz,,Q,1990-02-31,VEN,,Tapachula,TAP,2026-10-01\n"
             + "A-3,,=HYPERLINK(\"x\"),Rojas,,M,1985-01-01,XYZ,,Tapachula,ZZZ,2026-10-01\n").encode()
     outcome = import_cases(session, actor, data, "lista.csv", today=date(2026, 11, 28))

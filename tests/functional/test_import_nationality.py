@@ -17,7 +17,7 @@ from tests.factories import Api, World
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
 ANA = "A-1,,Ana,Pérez,,F,1990-02-01,{nationality},{cedula},Tapachula,TAP,2026-10-01\n"
-LUIS = "A-2,,Luis,Rojas,,M,1985-04-03,VEN,V-9.876.543,Tapachula,TAP,2026-10-01\n"
+LUIS = "A-2,,Luis,Rojas,,M,1985-04-03,VEN,V-9.876.542,Tapachula,TAP,2026-10-01\n"
 
 
 def _import(client: TestClient, world: World, rows: str, language: str = "es") -> Any:
@@ -29,7 +29,7 @@ def _import(client: TestClient, world: World, rows: str, language: str = "es") -
 def test_a_re_import_does_not_change_a_cases_nationality(client: TestClient, world: World,
                                                          session: Session) -> None:
     api = Api(client, world)
-    first = _import(client, world, ANA.format(nationality="VEN", cedula="V-12.345.678") + LUIS)
+    first = _import(client, world, ANA.format(nationality="VEN", cedula="V-12.345.679") + LUIS)
     assert first.status_code == 201 and first.json()["created"] == 2, first.text
     ana, luis = (session.execute(sa.select(Case.reference).where(Case.agency_reference == r)).scalar_one()
                  for r in ("A-1", "A-2"))
@@ -37,7 +37,7 @@ def test_a_re_import_does_not_change_a_cases_nationality(client: TestClient, wor
     api.verify(luis)
     for nationality in ("COL", "HND"):  # HND: no receiving authority (was the 404)
         for row in (ANA.format(nationality=nationality, cedula=""),
-                    LUIS.replace("VEN,V-9.876.543", f"{nationality},")):
+                    LUIS.replace("VEN,V-9.876.542", f"{nationality},")):
             refused = _import(client, world, row, language="en")
             assert refused.status_code == 422, refused.text
             error = refused.json()["error"]
@@ -53,5 +53,5 @@ def test_a_re_import_does_not_change_a_cases_nationality(client: TestClient, wor
     assert {c.nationality for c in session.execute(sa.select(Case)).scalars()} == {"VEN"}
     assert api.get("inm.officer", f"/api/v1/cases/{luis}").json()["state"] == "verified"
     # The same nationality (written as its 2-letter code) is no change.
-    same = _import(client, world, ANA.format(nationality="VE", cedula="V-12.345.678"))
+    same = _import(client, world, ANA.format(nationality="VE", cedula="V-12.345.679"))
     assert same.status_code == 201 and same.json()["unchanged"] == 1, same.text

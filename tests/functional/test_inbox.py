@@ -151,7 +151,8 @@ def test_an_operator_sees_intakes_offers_and_follow_ups_due(client: TestClient, 
     assert kinds(api, "op2.officer")["offers"]["total"] == 0
     placement = ok(api.get("op.officer", f"/api/v1/cases/{arrived[0]['reference']}/placements"))[0]["id"]
     ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "accepted"}))
-    ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "started", "on": "2027-01-01"}))
+    with clock_at(datetime(2027, 1, 1, 12, tzinfo=UTC)):  # recorded once begun (red team round 17, Q-F2)
+        ok(api.post("op.officer", f"/api/v1/placements/{placement}", {"status": "started", "on": "2027-01-01"}))
     assert kinds(api, "op.officer")["follow_ups"]["total"] == 0
     with clock_at(datetime(2027, 4, 11, 12, tzinfo=UTC)):
         due = kinds(api, "op.officer")["follow_ups"]

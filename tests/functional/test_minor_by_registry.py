@@ -168,6 +168,20 @@ def test_an_officer_verifying_by_hand_gives_the_registry_birth_date(client: Test
     assert "unaccompanied_child" in _concerns(api, ref)
 
 
+def guard_refuses_alone(session_factory: sessionmaker[Session], ref: str, flight: str) -> str:
+    """A door that forgot the children's rule writes case `ref` straight onto `flight`'s manifest: the commit-time
+    guard refuses it; the refusal's code (the caller asserts it is safeguard.children)."""
+    with session_factory() as session:
+        stored = session.execute(sa.select(Case).where(Case.reference == ref)).scalar_one()
+        target = session.execute(sa.select(Flight).where(Flight.reference == flight)).scalar_one()
+        session.add(Passenger(flight_id=target.id, case_id=stored.id))
+        stored.state = "manifested"
+        with pytest.raises(SafeguardViolation) as refused:
+            session.commit()
+        session.rollback()
+        return refused.value.code
+
+
 def test_the_commit_time_guard_counts_a_minor_by_the_registry(client: TestClient, world: World,
                                                                session_factory: sessionmaker[Session]) -> None:
     """A door that forgot the children's rule (a passenger row written straight to the table): the guard refuses the
@@ -177,15 +191,7 @@ def test_the_commit_time_guard_counts_a_minor_by_the_registry(client: TestClient
     daughter = _daughter(api, session_factory, "RB-HH3")["reference"]
     ok(api.post("inm.supervisor", "/api/v1/households/RB-HH3/split", {"reason": SPLIT}), 201)
     flight = api.flight()["reference"]
-    with session_factory() as session:
-        stored = session.execute(sa.select(Case).where(Case.reference == daughter)).scalar_one()
-        target = session.execute(sa.select(Flight).where(Flight.reference == flight)).scalar_one()
-        session.add(Passenger(flight_id=target.id, case_id=stored.id))
-        stored.state = "manifested"
-        with pytest.raises(SafeguardViolation) as refused:
-            session.commit()
-        assert refused.value.code == "safeguard.children"
-        session.rollback()
+    assert guard_refuses_alone(session_factory, daughter, flight) == "safeguard.children"
 
 
 def test_the_pages_show_the_age_the_rules_read(client: TestClient, world: World,

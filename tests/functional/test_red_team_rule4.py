@@ -35,9 +35,9 @@ def test_a_decision_verifies_only_the_identity_of_the_request_it_names(client: T
                        birth_date="1980-03-03")["reference"]
     seen = _asked(api, ref)
     ok(api.patch("inm.officer", f"/api/v1/cases/{ref}",
-                 {"given_names": "Impostor", "national_id": "V99999999", "birth_date": "1960-01-01"}))
+                 {"given_names": "Impostor", "national_id": "V99999998", "birth_date": "1960-01-01"}))
     decide = f"/api/v1/cases/{ref}/verification-decision"
-    verdict = {"outcome": "verified", "registry_record": "555555", "reason": "Pedro Gómez Lara 1980-03-03"}
+    verdict = {"outcome": "verified", "registry_record": "555556", "reason": "Pedro Gómez Lara 1980-03-03"}
     # A decision names the request it was made on.
     refused(api.post("saime.officer", decide, verdict), 422, "")
     error = refused(api.post("saime.officer", decide, {**verdict, "request": seen}), 409, "request_superseded")

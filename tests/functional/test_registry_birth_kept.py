@@ -24,13 +24,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.agencies.models import User
-from retorno.cases.models import Case
-from retorno.errors import SafeguardViolation
-from retorno.flights.models import Flight, Passenger
 from retorno.verification.exchange import DecisionFileError, import_decisions
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from tests.factories import Api, World, ok
-from tests.functional.test_minor_by_registry import DECLARED, REGISTRY, _years_before
+from tests.functional.test_minor_by_registry import DECLARED, REGISTRY, _years_before, guard_refuses_alone
 from tests.web.pages_helpers import login, post_form
 
 REASON = "Adulta según el pasaporte; se revisa con el registro civil."
@@ -167,15 +164,7 @@ def test_the_commit_time_guard_reads_a_registry_date_of_an_earlier_decision(
     ref = _minor_by_registry(api, "inm.officer", "V31000315")["reference"]
     _verified_again(api, ref, "inm.officer", "V31000315")
     flight = api.flight()["reference"]
-    with session_factory() as session:
-        stored = session.execute(sa.select(Case).where(Case.reference == ref)).scalar_one()
-        target = session.execute(sa.select(Flight).where(Flight.reference == flight)).scalar_one()
-        session.add(Passenger(flight_id=target.id, case_id=stored.id))
-        stored.state = "manifested"
-        with pytest.raises(SafeguardViolation) as refused:
-            session.commit()
-        assert refused.value.code == "safeguard.children"
-        session.rollback()
+    assert guard_refuses_alone(session_factory, ref, flight) == "safeguard.children"
 
 
 @pytest.mark.parametrize("born", ["2999-01-01", "1899-12-31", "0001-01-01"])

@@ -124,7 +124,7 @@ def test_document_with_a_bad_check_digit_does_not_make_a_case_ready(client: Test
     api.verify(case["reference"])
     from retorno.documents import mrz
     text = mrz.build_td3(document_code="P", issuing_state="VEN", surnames="PENA RODRIGUEZ",
-                         given_names="MARIA JOSE", document_number="123456789", nationality="VEN",
+                         given_names="MARIA JOSE", document_number="148213795", nationality="VEN",
                          birth_date=date(1990, 5, 17), sex="F", expiry_date=date.today() + timedelta(days=900))
     broken = text[:-1] + ("1" if text[-1] != "1" else "2")
     added = ok(api.post("inm.officer", f"/api/v1/cases/{case['reference']}/documents", {"mrz": broken}), 201)

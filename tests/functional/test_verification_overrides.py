@@ -79,12 +79,12 @@ def test_a_record_linkage_never_proposed_is_a_supervisors_override_with_a_reason
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     api = Api(client, world)
     ref, request = _proposed(api, session_factory, [_candidate("23736", AGREE), _candidate("23739", AGREE)])
-    error = refused(_verify(api, "saime.officer", ref, request, "99999999"), 409, "record_not_a_candidate")
-    assert "23736, 23739" in error["message"] and "99999999" in error["message"], error
-    refused(_verify(api, "saime.officer", ref, request, "99999999", reason=GOOD), 409, "record_not_a_candidate")
-    refused(_verify(api, "saime.supervisor", ref, request, "99999999", reason="x"), 409, "record_not_a_candidate")
+    error = refused(_verify(api, "saime.officer", ref, request, "99999998"), 409, "record_not_a_candidate")
+    assert "23736, 23739" in error["message"] and "99999998" in error["message"], error
+    refused(_verify(api, "saime.officer", ref, request, "99999998", reason=GOOD), 409, "record_not_a_candidate")
+    refused(_verify(api, "saime.supervisor", ref, request, "99999998", reason="x"), 409, "record_not_a_candidate")
     assert _state(api, ref) == "verification_requested"
-    ok(_verify(api, "saime.supervisor", ref, request, "99999999", reason=GOOD), 201)
+    ok(_verify(api, "saime.supervisor", ref, request, "99999998", reason=GOOD), 201)
     assert _state(api, ref) == "verified"
     # A proposed candidate whose anchors agree stays an officer's decision, no reason asked; written with or
     # without its leading zeros, it is that candidate.
@@ -201,14 +201,14 @@ def test_the_identity_found_not_a_national_stays_as_decided(client: TestClient, 
     api = Api(client, world)
     first, _, _ = _not_national_twice(api)
     path = f"/api/v1/cases/{first}"
-    for change in ({"given_names": "José Luis"}, {"national_id": "V11111111"}):
+    for change in ({"given_names": "José Luis"}, {"national_id": "V11111112"}):
         error = refused(api.patch("inm.officer", path, change), 409, "identity_decided")
         assert "not a national" in error["message"]
     ok(api.patch("inm.officer", path, {"held_at": "Estación Migratoria Villahermosa"}))
     case = ok(api.get("inm.officer", path))
     assert (case["given_names"], case["national_id"], case["state"]) == ("José", "V23827844", "not_national")
     # A re-import of its row with another cédula is a row error, nothing written.
-    row = (f"{case['agency_reference']},José,Rodríguez,Ramírez,M,2003-01-05,VEN,V11111111,"
+    row = (f"{case['agency_reference']},José,Rodríguez,Ramírez,M,2003-01-05,VEN,V11111112,"
            f"Estación Migratoria Villahermosa,VSA,{case['detained_since']}\n")
     upload = {"file": ("lista.csv", (IMPORT_HEADER + row).encode(), "text/csv")}
     response = client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer"))

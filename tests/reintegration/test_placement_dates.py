@@ -1,7 +1,8 @@
 """Red team, round 2 (G2, medium; G3, low): a placement's start date had no bounds (9999-12-31 was the red team's
 only 500, 1900-01-01 scheduled follow-ups due in 1900), and a 12-month follow-up was recorded 4 months into the
-placement. A step is dated from the returnee's consent on, a start up to a year ahead and any other step not after
-today; a follow-up is recorded once it is due (or two weeks before)."""
+placement. A step is dated from the returnee's consent on and not after today, a start too (red team round 17, Q-F2:
+a start up to a year ahead was taken, 'started' before it began); a follow-up is recorded once it is due (or two weeks
+before)."""
 
 from __future__ import annotations
 
@@ -43,16 +44,16 @@ def accepted(client: TestClient, world: World) -> Iterator[tuple[Api, dict[str, 
     yield api, placement
 
 
-def test_a_placement_starts_between_consent_and_a_year_ahead_never_a_500(
+def test_a_placement_starts_between_consent_and_today_never_a_500(
         accepted: tuple[Api, dict[str, Any]], client: TestClient, world: World, session: Session) -> None:
     api, placement = accepted
     now = today()
     for day in ("1900-01-01", (now - timedelta(days=1)).isoformat()):
         refused(step(api, placement, "accepted", day), 422, "invalid_date.placement")
     ok(step(api, placement, "accepted", now.isoformat()))
-    # A start not before the consent, nor more than a year ahead: 9999-12-31 was a 500.
-    for day in ("9999-12-31", (bounds.latest_day(now) + timedelta(days=1)).isoformat(), "1900-01-01",
-                (now - timedelta(days=1)).isoformat()):
+    # A start not before the consent, nor after today (it records that it began): 9999-12-31 was a 500.
+    for day in ("9999-12-31", (bounds.latest_day(now) + timedelta(days=1)).isoformat(),
+                (now + timedelta(days=1)).isoformat(), "1900-01-01", (now - timedelta(days=1)).isoformat()):
         error = refused(step(api, placement, "started", day), 422, "invalid_date.placement")
         assert day in error["message"]
     # The pages and the command line's action refuse the same day.
@@ -63,7 +64,8 @@ def test_a_placement_starts_between_consent_and_a_year_ahead_never_a_500(
     with pytest.raises(InvalidInput):
         update_placement(session, operator, placement["id"], status="started", on=date(1900, 1, 1))
     assert session.execute(sa.select(sa.func.count()).select_from(FollowUp)).scalar_one() == 0
-    started = ok(step(api, placement, "started", "2027-01-15"))
+    with clock_at(datetime.combine(date(2027, 1, 15), time(12), tzinfo=UTC)):
+        started = ok(step(api, placement, "started", "2027-01-15"))
     assert started["started_on"] == "2027-01-15"
     due = sorted(session.execute(sa.select(FollowUp.due_on)).scalars())
     assert due == [date(2027, 4, 15), date(2027, 7, 15), date(2028, 1, 15)]

@@ -57,14 +57,16 @@ def test_a_child_stops_taking_part_when_the_last_consenting_adult_withdraws(
     ref = {key: case["reference"] for key, case in people.items()}
     for key in ("A", "B", "C", "D"):
         ok(api.post("saime.officer", f"/api/v1/cases/{ref[key]}/consent", {}), 201)
-    # The sixteen-year-old is offered a seat and starts it: an opportunity open from 14 that only she fits.
-    opportunity = ok(api.post("op.officer", "/api/v1/opportunities", {**OPPORTUNITY, "min_age": 14}), 201)
+    # The sixteen-year-old is offered a seat and starts it: a productive project open from 14 that only she fits (an
+    # internship is for adults only: red team round 17, Q-F1).
+    opportunity = ok(api.post("op.officer", "/api/v1/opportunities",
+                              {**OPPORTUNITY, "kind": "productive_project", "min_age": 14}), 201)
     ok(api.put("op.officer", f"/api/v1/cases/{ref['D']}/intake",
                {**INTAKE, "needs": ["transporte"], "preferences": [opportunity["reference"]]}))
     ok(api.post("op.officer", "/api/v1/matching/runs?mode=stable"), 201)
     (placement,) = ok(api.get("op.officer", f"/api/v1/cases/{ref['D']}/placements"))
     ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "accepted"}))
-    ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "started", "on": "2027-01-15"}))
+    ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "started"}))
     assert {f["case"] for f in ok(api.get("op.officer", "/api/v1/follow-ups"))} == {ref["D"]}
 
     # One adult withdraws: the other still takes part, and the children with her.

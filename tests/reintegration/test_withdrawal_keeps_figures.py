@@ -43,8 +43,11 @@ def test_a_withdrawal_moves_no_published_follow_up_figure(client: TestClient, wo
         ok(api.post("op.officer", f"/api/v1/follow-ups/{due['id']}",
                     {**ANSWERS, "work": "no_work", "wellbeing": 1, "intends_to_migrate": "yes"}), 201)
     before = _published(api, client)
-    assert before["monitor.viewer"][0]["done"] == 1 and before["op.officer"][0]["mean_score"] is not None, before
-    assert before["saime.officer"] == before["op.officer"] == before["monitor.viewer"]
+    assert before["op.officer"][0]["done"] == 1 and before["op.officer"][0]["mean_score"] is not None, before
+    # Those who do not hold the follow-up see them as published, a point with 1 to 4 hidden (red team round 17,
+    # P-F1/Q-F5: `tests/reporting/test_follow_up_releases.py` keeps a withdrawal inside the batches of five).
+    assert before["saime.officer"] == before["monitor.viewer"]
+    assert before["monitor.viewer"][0]["done"] == before["public"][0]["follow_ups_done"] == "suppressed", before
     # The sending side's work ends at arrival: its figures count no follow-up (`reporting.service.scope_of`).
     assert all(point["done"] == 0 for point in before["inm.officer"]), before["inm.officer"]
     assert "3 meses" in before["programme page"], before["programme page"]
@@ -54,8 +57,9 @@ def test_a_withdrawal_moves_no_published_follow_up_figure(client: TestClient, wo
     session.expire_all()
     assert session.get(FollowUp, due["id"]) is None
     assert _published(api, client) == before
-    # What stays tells no one whose it was: no case, placement, opportunity or moment.
+    # What stays tells no one whose it was: no case, placement, opportunity or moment (its place in the order its
+    # point's follow-ups were recorded, not a date: round 17, P-F1/Q-F5).
     columns = {c.name for c in FollowUpResidue.__table__.columns}
     assert columns == {"id", "months_after_start", "score", "still_placed", "operator_agency_id",
-                       "sending_country", "received_country"}, columns
+                       "sending_country", "received_country", "done_rank"}, columns
     assert session.execute(sa.select(sa.func.count()).select_from(FollowUpResidue)).scalar_one() == 1

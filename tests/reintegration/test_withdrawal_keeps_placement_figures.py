@@ -33,7 +33,7 @@ def test_a_withdrawal_moves_no_published_placement_figure(client: TestClient, wo
     api = Api(client, world)
     started, seat = offered(api)
     ok(api.post("op.officer", f"/api/v1/placements/{seat['id']}", {"status": "accepted"}))
-    ok(api.post("op.officer", f"/api/v1/placements/{seat['id']}", {"status": "started", "on": "2027-01-15"}))
+    ok(api.post("op.officer", f"/api/v1/placements/{seat['id']}", {"status": "started"}))
     accepted, held = offered(api)
     ok(api.post("op.officer", f"/api/v1/placements/{held['id']}", {"status": "accepted"}))
     waiting, _offer = offered(api)

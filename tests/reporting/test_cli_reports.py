@@ -63,3 +63,20 @@ def test_bulletin_of_an_arrived_flight_and_of_an_unknown_one(demo_db: str) -> No
     assert "nationals landed at Maiquetía (CCS)" in result.stdout and f"({origin})" in result.stdout
     missing = runner.invoke(app, ["report", "bulletin", "NO-SUCH-FLIGHT", "--database-url", demo_db])
     assert missing.exit_code == 2 and "no flight NO-SUCH-FLIGHT" in missing.output
+
+
+def test_the_follow_up_figures_count_whole_batches_of_five_on_the_command_line(installation: str) -> None:
+    # Red team round 17, P-F1/Q-F5: they counted every follow-up as recorded, so one more moved them by one.
+    with sqlite3.connect(installation.removeprefix("sqlite:///")) as conn:
+        done = dict(conn.execute(
+            "select f.months_after_start, count(*) from follow_ups f join placements p on p.id = f.placement_id "
+            "where f.done_at is not null and p.started_on is not null group by f.months_after_start").fetchall())
+        for months, n in conn.execute("select months_after_start, count(*) from follow_up_residue group by 1"):
+            done[months] = done.get(months, 0) + n
+    assert any(n % 5 for n in done.values()), done
+    result = runner.invoke(app, ["report", "public", "--table", "follow_up", "--database-url", installation])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))[2:]
+    for months, published, *_rest in rows:
+        counted = done.get(int(months), 0)
+        assert published == (public.MARKER if 0 < counted < 5 else str(counted - counted % 5)), (months, rows, done)

@@ -110,9 +110,10 @@ def test_the_headline_figure_counts_started_placements_still_placed_at_each_foll
     # Another operator sees none of these placements; the other country's sender none of the cases.
     assert reports.placements_by_status(session, world.users["op2.officer"]) == {}
     assert reports.follow_up_outcomes(session, world.users["ice.officer"])[0].done == 0
-    # In public, one person no longer placed is a small count: the "still placed" figure and its share go.
+    # In public, the follow-ups count by whole batches of five in the order they were recorded (red team round 17,
+    # P-F1/Q-F5): the first five, all still placed; the sixth and seventh wait for three more.
     report = reports.public_report(session)
-    assert public.follow_up_rows(report.follow_up)[0] == [3, 7, public.MARKER, public.MARKER, 0.743]
+    assert public.follow_up_rows(report.follow_up)[0] == [3, 5, 5, 1.0, 0.8]
 
 
 def test_dashboard_api_is_per_reader_and_refused_to_carriers(flown: dict[str, Any], client: TestClient,

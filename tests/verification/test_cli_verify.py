@@ -342,7 +342,9 @@ def test_a_registry_minor_declared_an_adult_is_never_verified_on_the_cedula(
     assert reason == AGE_OF_MAJORITY
 
     # A decisions file that says `verified` (an earlier version's, or edited) is recorded as review all the same.
-    (again,) = register(service, [declared])
+    # Another person of the same name (another cédula): the first is a minor by the review's registry date now (red
+    # team round 17, O-F4), and a record of theirs registered alone would be screened an unaccompanied child.
+    (again,) = register(service, [{**declared, "cedula": "V31456790"}])
     document = {"request": f"VR-{again}", "case": again, "outcome": "verified", "method": "linkage",
                 "registry_record": "990002", "probability": 0.9999, "reason": None,
                 "candidates": [{**candidates[0], "probability": 0.9999}]}

@@ -212,8 +212,10 @@ def test_matching_preview_run_explanation_placement_steps_and_follow_up(
     accepted = send(client, f"/reintegration/placements/{passed.id}", {"status": "accepted", "next": "//evil"})
     assert accepted.status_code == 303 and accepted.headers["location"] == "/reintegration/placements"
     back = f"/reintegration/returnees/{loser.reference}"
-    started = send(client, f"/reintegration/placements/{passed.id}", {"status": "started", "on": "2027-02-01",
-                                                                       "next": back})
+    with clock_at(datetime(2027, 2, 1, 12, tzinfo=UTC)):  # recorded once begun (red team round 17, Q-F2)
+        login(client, "op.officer")  # a sign-in of two months before has expired
+        started = send(client, f"/reintegration/placements/{passed.id}", {"status": "started", "on": "2027-02-01",
+                                                                           "next": back})
     assert started.status_code == 303 and "iniciada" in client.get(started.headers["location"]).text
     due = client.get("/reintegration/follow-ups")
     assert "Por hacer: 3" in due.text and "1 may 2027" in due.text

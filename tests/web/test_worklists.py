@@ -346,8 +346,12 @@ def test_placements_and_follow_ups_list_with_filters_and_a_form_opening_per_row(
     placement = session.execute(sa.select(Placement).order_by(Placement.id)).scalars().first()
     assert placement is not None
     for step, on in (("accepted", datetime.now(UTC).date().isoformat()), ("started", "2027-02-01")):
-        assert send(client, f"/reintegration/placements/{placement.id}",
-                    {"status": step, "on": on, "version": str(placement.version)}).status_code == 303
+        # A start is recorded once begun (red team round 17, Q-F2).
+        with clock_at(datetime(2027, 2, 1, 12, tzinfo=UTC) if step == "started" else datetime.now(UTC)):
+            if step == "started":
+                login(client, "op.officer")  # a sign-in of two months before has expired
+            assert send(client, f"/reintegration/placements/{placement.id}",
+                        {"status": step, "on": on, "version": str(placement.version)}).status_code == 303
         session.refresh(placement)
     # Today (December 2026) none of the three is open yet: each row says from which day, with no form (red team
     # round 5, B-F4: the form was offered and refused on submit). On 20 April 2027 the 3-month one is open.

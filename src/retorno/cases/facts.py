@@ -13,9 +13,19 @@ import sqlalchemy.orm
 import sqlalchemy.orm.attributes
 from sqlalchemy.orm import Session
 
+from retorno import identifiers
 from retorno.agencies.models import Agency
 from retorno.audit import refusals as linked
-from retorno.cases.models import ONE_PERSON, Case, Household, PossibleDuplicate, cedula_digits, linkable_document_number
+from retorno.cases.models import (
+    ONE_PERSON,
+    Case,
+    Household,
+    PossibleDuplicate,
+    cedula_digits,
+    linkable_cedula,
+    linkable_document_number,
+    linkable_registry_record,
+)
 from retorno.db import RAW_WRITES, among
 from retorno.documents.models import ON_FILE, TravelDocument
 from retorno.errors import Message, Term
@@ -314,9 +324,10 @@ def _same_kind(first: sa.SQLColumnExpression[str | None], second: sa.SQLColumnEx
 # known, as passport or other document (`_same_kind`). A document withdrawn as filed in error links nobody (red team
 # round 13, F10: another person's passport filed on a record linked the two for good); a supervisor withdraws it with
 # a written reason (`documents.service.withdraw_document`). A number that names no document (empty, fillers, zeros, a
-# word such as SINDOC, one character repeated: `identifiers.placeholder_document_number`) links nobody, whatever door
-# stored it (red team round 16, F1: a failed scan filed with an empty number made every record holding one the same
-# person, and concerns and one-seat removals flowed between strangers of any agency).
+# word such as SINDOC, a run such as 123456789, a pattern repeated: `identifiers.placeholder_document_number`) links
+# nobody, whatever door stored it (red team round 16, F1: a failed scan filed with an empty number made every record
+# holding one the same person, and concerns and one-seat removals flowed between strangers of any agency; round 17,
+# O-F1: the case template's example number 123456789 did the same).
 def _linked_pairs() -> sa.CompoundSelect[int, int]:
     mine, other = sa.orm.aliased(Case), sa.orm.aliased(Case)
     my_doc, other_doc = sa.orm.aliased(TravelDocument), sa.orm.aliased(TravelDocument)
@@ -332,7 +343,7 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         sa.select(mine.id, other.id)
         .join(other, sa.and_(cedula_digits(other.national_id) == cedula_digits(mine.national_id),
                              other.id != mine.id))
-        .where(among(mine.id, "ids"), cedula_digits(mine.national_id) != ""),
+        .where(among(mine.id, "ids"), linkable_cedula(mine.national_id)),
         sa.select(my_doc.case_id, other_doc.case_id)
         .join(other_doc, sa.and_(other_doc.number == my_doc.number, other_doc.issuing_state == my_doc.issuing_state,
                                  other_doc.case_id != my_doc.case_id, other_doc.withdrawn_at.is_(None)))
@@ -361,7 +372,7 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
                                     cedula_digits(other_record.c.registry_record)
                                     == cedula_digits(my_record.c.registry_record),
                                     other_record.c.case_id != my_record.c.case_id))
-        .where(among(my_record.c.case_id, "ids")),
+        .where(among(my_record.c.case_id, "ids"), linkable_registry_record(my_record.c.registry_record)),
         # Two records a supervisor decided are one person (`travel.duplicates.decide_duplicate`), for good: each
         # side off its index.
         sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id)
@@ -668,32 +679,59 @@ def verified_fingerprints(session: Session, case_ids: Sequence[int]) -> dict[int
 
 
 def registry_births(session: Session, case_ids: Sequence[int], alike: _Alike | None = None) -> dict[int, date]:
-    """Per case whose person a verification ever matched to a registry record whose birth date the service knows: the
-    youngest such date, which every children's rule reads with the declared one (`safeguards.counts_as_minor`).
+    """Per case whose person a verification matched, or a decision named, to a registry record whose birth date the
+    service knows: the youngest such date, which every children's rule reads with the declared one
+    (`safeguards.counts_as_minor`), the person being every record that may be theirs (`records_alike`: linked as the
+    same person, a verification against the same registry record among the links, or an undecided possible
+    duplicate): `people_registry_births`.
 
-    Once recorded, a registry birth date keeps counting: every `verified` decision of the record, the latest or one
-    superseded since (an identity edited, verified again against the same registry record or another without the date
-    repeated), and of every record that may be the person's (`records_alike`: linked as the same person, a
-    verification against the same registry record among the links, or an undecided possible duplicate). Red team
-    round 16, F2: a re-verification without the date, or the person's other agency's record, read the declared
-    date alone, and a 17-year-old by the registry was approved and locked alone, or as a child's only adult."""
+    Red team round 16, F2: a re-verification without the date, or the person's other agency's record, read the
+    declared date alone, and a 17-year-old by the registry was approved and locked alone, or as a child's only
+    adult."""
     ids = list(dict.fromkeys(case_ids))
     if not ids:
         return {}
     alike = alike if alike is not None else _people_alike(session, ids)
-    records = {case_id: {case_id, *_alike_records(case_id, alike)} for case_id in ids}
-    everyone = sorted(set[int]().union(*records.values()))
-    known: dict[int, date | None] = {}
+    return people_registry_births(session, {case_id: {case_id, *_alike_records(case_id, alike)} for case_id in ids})
+
+
+def people_registry_births(session: Session, people: Mapping[int, Iterable[int]]) -> dict[int, date]:
+    """Per person of `people` (a key standing for them, with the ids of their records), the youngest birth date
+    recorded for a registry record that is theirs: every record a `verified` decision of any of their records matched
+    (the latest or one superseded since), or, while none has, every record any decision of theirs named (a review, a
+    not_found, a rejection: a minor when in doubt).
+
+    A registry record's birth date is the registry's, whichever decision recorded it (`VerificationDecision.
+    registry_birth_date`: of a review, a not_found or a verified decision, of any case, typed by an officer or read
+    off linkage's candidates): once recorded it counts for everyone verified against that registry record, never for
+    a person verified against another. Red team round 17, O-F4: the date an officer recorded on a `review` was
+    forgotten when the same registry record was then verified without it, and a 17-year-old by the registry was
+    approved and locked alone."""
+    records_of = {person: set(records) for person, records in people.items()}
+    everyone = sorted(set[int]().union(*records_of.values()))
+    digits = cedula_digits(VerificationDecision.registry_record)
+    verified: dict[int, set[str]] = {}
+    named: dict[int, set[str]] = {}
     for chunk in (everyone[i:i + 5000] for i in range(0, len(everyone), 5000)):
-        known.update((case_id, born) for case_id, born in session.execute(
-            sa.select(VerificationRequest.case_id, sa.func.max(VerificationDecision.registry_birth_date))
-            .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
-            .where(among(VerificationRequest.case_id, chunk), VerificationDecision.outcome == "verified",
-                   VerificationDecision.registry_birth_date.is_not(None))
-            .group_by(VerificationRequest.case_id)))
-    found = {case_id: max((born for r in mine if (born := known.get(r)) is not None), default=None)
-             for case_id, mine in records.items()}
-    return {case_id: born for case_id, born in found.items() if born is not None}
+        for case_id, outcome, record in session.execute(
+                sa.select(VerificationRequest.case_id, VerificationDecision.outcome, digits)
+                .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+                .where(among(VerificationRequest.case_id, chunk), VerificationDecision.registry_record.is_not(None))):
+            if record and not identifiers.placeholder_registry_record(record):  # `0` names nobody (O-F6)
+                (verified if outcome == "verified" else named).setdefault(case_id, set()).add(record)
+    theirs = {person: (set[str]().union(*(verified.get(r, ()) for r in records))
+                       or set[str]().union(*(named.get(r, ()) for r in records)))
+              for person, records in records_of.items()}
+    wanted = sorted(set[str]().union(*theirs.values()))
+    born_of: dict[str, date | None] = {}
+    for some in (wanted[i:i + 5000] for i in range(0, len(wanted), 5000)):
+        born_of.update((record, born) for record, born in session.execute(
+            sa.select(digits, sa.func.max(VerificationDecision.registry_birth_date))
+            .where(among(digits, some), VerificationDecision.registry_birth_date.is_not(None))
+            .group_by(digits)))
+    found = {person: max((born for r in records if (born := born_of.get(r)) is not None), default=None)
+             for person, records in theirs.items()}
+    return {person: born for person, born in found.items() if born is not None}
 
 
 class _Verified(NamedTuple):

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from retorno import identifiers
 from retorno.agencies.models import Agency
 from retorno.db import Base, EncryptedText, Versioned, utcnow
 
@@ -121,13 +122,74 @@ def cedula_digits(national_id: sa.SQLColumnExpression[str | None]) -> sa.ColumnE
 
 def linkable_document_number(number: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[bool]:
     """Whether a stored document number (declared or filed) may link records as one person: `identifiers.
-    placeholder_document_number` in SQL, the same on both databases (red team round 16, F1: a failed scan filed
-    with an empty number, or a declared `000000000`, made every record holding one the same person). Refused at
-    every door since, a record already holding such a number links nobody by it. Asked of the side the query starts
-    from: the other side is equal to it."""
+    placeholder_document_number` in SQL, the same verdict on both databases for any text (red team round 16, F1: a
+    failed scan filed with an empty number, or a declared `000000000`, made every record holding one the same person;
+    round 17, O-F1: the case template's example `123456789`, and other runs and repeated patterns, did the same).
+    Refused at every door since, a record already holding such a number links nobody by it. Asked of the side the
+    query starts from: the other side is equal to it. In functions both databases have (`substr`, `replace`,
+    `length`, `CASE`), never a negative length."""
     core = sa.func.replace(number, "<", "")
-    return sa.and_(number.is_not(None), sa.or_(*(core.like(f"%{digit}%") for digit in "123456789")),
-                   sa.func.replace(core, sa.func.substr(core, 1, 1), "") != "")
+    digits = _series_taken_off(core)
+    return sa.and_(number.is_not(None), sa.func.length(core) >= identifiers.SHORTEST_DOCUMENT_NUMBER,
+                   sa.or_(*(core.like(f"%{digit}%") for digit in "123456789")),
+                   sa.not_(sa.or_(_repeats_a_unit(core), _repeats_a_unit(digits), _digit_run(digits))))
+
+
+def linkable_cedula(national_id: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[bool]:
+    """Whether a stored national ID may link records as one person: `identifiers.placeholder_cedula` in SQL (its
+    digits `cedula_digits`, none of 6 or more repeating a unit of 1 to 3 or running up or down: V11111111,
+    V12345678, V12121212), the same verdict on both databases. Refused at every door since red team round 17
+    (O-F1 neighbour), a record already holding one links nobody by it. Asked of the side the query starts from."""
+    digits = cedula_digits(national_id)
+    return sa.and_(national_id.is_not(None), digits != "",
+                   sa.not_(sa.and_(sa.func.length(digits) >= identifiers.SHORTEST_PATTERNED_CEDULA,
+                                   sa.or_(_repeats_a_unit(digits), _digit_run(digits)))))
+
+
+def linkable_registry_record(record: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[bool]:
+    """Whether a registry record a verified decision names may link records as one person:
+    `identifiers.placeholder_registry_record` in SQL (its `cedula_digits` with a digit other than 0, and not one
+    character repeated 6 times or more), the same verdict on both databases. Refused on decisions since red team
+    round 17 (O-F6: two strangers verified against `0` were one person); a decision already naming one links nobody
+    by it. Asked of the side the query starts from."""
+    digits = cedula_digits(record)
+    rest = sa.func.substr(digits, 2)
+    return sa.and_(record.is_not(None), sa.or_(*(digits.like(f"%{digit}%") for digit in "123456789")),
+                   sa.not_(sa.and_(sa.func.length(digits) >= identifiers.SHORTEST_PATTERNED_CEDULA,
+                                   rest == sa.func.substr(digits, 1, sa.func.length(rest)))))
+
+
+def _is_digit(char: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    return char.in_([sa.literal_column(f"'{digit}'") for digit in "0123456789"])
+
+
+def _series_taken_off(core: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """`identifiers._series_taken_off` in SQL: a series of one or two characters not digits before the first digit
+    taken off."""
+    first, second, third = (sa.func.substr(core, position, 1) for position in (1, 2, 3))
+    return sa.case((sa.and_(sa.not_(_is_digit(first)), _is_digit(second)), sa.func.substr(core, 2)),
+                   (sa.and_(sa.not_(_is_digit(first)), sa.not_(_is_digit(second)), _is_digit(third)),
+                    sa.func.substr(core, 3)),
+                   else_=core)
+
+
+def _repeats_a_unit(text: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """`identifiers._repeats_a_unit` in SQL: the text after its first unit is the text's beginning."""
+    def repeats(unit: int) -> sa.ColumnElement[bool]:
+        rest = sa.func.substr(text, unit + 1)
+        return sa.and_(sa.func.length(text) >= identifiers.REPEATS * unit,
+                       rest == sa.func.substr(text, 1, sa.func.length(rest)))
+    return sa.or_(*(repeats(unit) for unit in range(1, identifiers.LONGEST_REPEATED_UNIT + 1)))
+
+
+def _digit_run(text: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """`identifiers._digit_run` in SQL: the text is the part of the digits ascending (descending) that starts at its
+    first digit; a first character not a digit starts past their end, where there is nothing."""
+    def run(order: str) -> sa.ColumnElement[bool]:
+        start = sa.case({sa.literal_column(f"'{digit}'"): order.index(digit) + 1 for digit in "0123456789"},
+                        value=sa.func.substr(text, 1, 1), else_=len(order) + 1)
+        return sa.func.substr(sa.literal_column(f"'{order}'"), start, sa.func.length(text)) == text
+    return sa.and_(text != "", sa.or_(run(identifiers.ASCENDING_DIGITS), run(identifiers.DESCENDING_DIGITS)))
 
 
 def national_id_digits(national_id: str | None) -> str:

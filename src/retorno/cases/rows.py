@@ -65,6 +65,12 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                "(p. ej. V-12.345.678)",
                "a Venezuelan cédula: optional V or E, then 1 to 9 digits without a leading zero "
                "(e.g. V-12.345.678)"),
+    "cedula_placeholder": ("una cédula real, no una cifra o un grupo corto repetido ni una serie de cifras de 6 "
+                           "cifras o más (V11111111, V12345678, V12121212 no nombran a nadie: los registros de una "
+                           "persona se vinculan por la cédula); vacío si no se conoce",
+                           "a real cédula, not a digit or a short pattern repeated nor a run of digits of 6 digits or "
+                           "more (V11111111, V12345678, V12121212 name nobody: one person's records are linked by "
+                           "the cédula); empty when it is not known"),
     "ascii_identifier": ("un número de letras latinas (A-Z), cifras (0-9) y signos del teclado, sin letras de "
                          "otros alfabetos: los registros de una persona se vinculan por ese número",
                          "a number of Latin letters (A-Z), digits (0-9) and keyboard signs, without letters of other "
@@ -77,12 +83,14 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                         "a passport number of up to 9 letters (A-Z) and digits"),
     "document_number": ("un número de documento de hasta 20 letras (A-Z) y dígitos",
                         "a document number of up to 20 letters (A-Z) and digits"),
-    "document_number_placeholder": ("un número de documento real, con alguna cifra distinta de 0 y no un mismo "
-                                    "carácter repetido (000000000, SINDOC, SN no nombran ningún documento: los "
+    "document_number_placeholder": ("un número de documento real, de 5 caracteres o más, con alguna cifra distinta "
+                                    "de 0, que no sea una serie de cifras ni un carácter o un grupo corto repetido "
+                                    "(000000000, SINDOC, 123456789, 121212121 no nombran ningún documento: los "
                                     "registros de una persona se vinculan por ese número); vacío si no se conoce",
-                                    "a real document number, with a digit other than 0 and not one character "
-                                    "repeated (000000000, SINDOC, SN name no document: one person's records are "
-                                    "linked by that number); empty when it is not known"),
+                                    "a real document number, of 5 characters or more, with a digit other than 0, "
+                                    "neither a run of digits nor a character or a short pattern repeated (000000000, "
+                                    "SINDOC, 123456789, 121212121 name no document: one person's records are linked "
+                                    "by that number); empty when it is not known"),
     "number_without_type": ("un tipo de documento en {column} para este número",
                             "a document type in {column} for this number"),
     "type_without_number": ("el número del documento en {column}", "the document number in {column}"),
@@ -363,7 +371,8 @@ def _document_number(value: str) -> str:
     if not _DOCUMENT_NUMBER.fullmatch(number):
         raise InvalidValue("document_number")
     if identifiers.placeholder_document_number(number):
-        # 000000000, 0, SINDOC: every record declaring one was the same person (red team round 16, F1).
+        # 000000000, SINDOC, 123456789: every record declaring one was the same person (red team rounds 16, F1;
+        # 17, O-F1).
         raise InvalidValue("document_number_placeholder")
     return number
 
@@ -375,7 +384,11 @@ def normalise_cedula(value: str) -> str:
     if not match:
         raise InvalidValue("cedula")
     prefix, digits = match.groups()
-    return (prefix or "V") + digits.replace(".", "")
+    cedula = (prefix or "V") + digits.replace(".", "")
+    if identifiers.placeholder_cedula(cedula):
+        # V11111111, V12345678, V12121212: every record holding one was the same person (red team round 17, O-F1).
+        raise InvalidValue("cedula_placeholder")
+    return cedula
 
 
 def national_id_of(value: str, nationality: object) -> str:

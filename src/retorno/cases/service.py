@@ -74,6 +74,11 @@ def normal_national_id(national_id: str | None, nationality: str) -> str | None:
     except InvalidValue as exc:
         if exc.code == "ascii_identifier":
             raise not_ascii("national_id", national_id) from exc
+        if exc.code == "cedula_placeholder":
+            raise InvalidInput("national_id '%(national_id)s' names nobody (of 6 digits or more, a digit or a short "
+                               "pattern repeated, or a run of digits such as V12345678): one person's records are "
+                               "linked by it; leave it empty when the cédula is not known", code="cedula_placeholder",
+                               national_id=national_id) from exc
         raise InvalidInput("national_id '%(national_id)s' is not a Venezuelan cédula (V or E and its digits)",
                            code="invalid_case", national_id=national_id) from exc
 
@@ -109,12 +114,14 @@ def normal_document_number(number: str | None) -> str | None:
 
 def placeholder_refused(number: str | None, value: str | None) -> None:
     """Refuse a declared document number (`number` as stored, `value` as typed) that names no document
-    (`identifiers.placeholder_document_number`: 000000000, 0, SINDOC, SN, NA, 111111111...), as a cédula of zeros
-    is: the records declaring one were linked as one person (red team round 16, F1). No number is declared empty."""
+    (`identifiers.placeholder_document_number`: 000000000, SINDOC, 111111111, 123456789, 121212121, A1...), as a
+    cédula of zeros is: the records declaring one were linked as one person (red team rounds 16, F1, and 17, O-F1).
+    No number is declared empty."""
     if number is not None and identifiers.placeholder_document_number(number):
-        raise InvalidInput("declared_document_number '%(value)s' names no document (no digit other than 0, or one "
-                           "character repeated): one person's records are linked by it; leave it empty when the "
-                           "number is not known", code="document_number_placeholder", value=value or number)
+        raise InvalidInput("declared_document_number '%(value)s' names no document (under 5 characters, no digit "
+                           "other than 0, a run of digits such as 123456789, or a character or a short pattern "
+                           "repeated): one person's records are linked by it; leave it empty when the number is not "
+                           "known", code="document_number_placeholder", value=value or number)
 
 
 # A person's names (`names.foreign_letters`), and the code of the API's refusal of one not in Latin letters.
@@ -438,6 +445,11 @@ HOUSEHOLD_REACTIONS: list[Callable[[Session, User | None, Case], None]] = []
 # the person a minor the declared one did not (`safeguards.counts_as_minor`), a minor with no adult of the household
 # waiting with them, or leave the household's minors with no adult (`travel.service` records the concern).
 VERIFIED_REACTIONS: list[Callable[[Session, User | None, Case], None]] = []
+# ... and to a registry record's birth date recorded on a decision that verifies nothing (a review, a not_found, a
+# rejection, of `case`: `verification.service.record_decision`), with the registry record's text: the records verified
+# against that registry record count it from then on (`facts.people_registry_births`, red team round 17, O-F4), one on
+# a manifest included (`travel.service` records the concern).
+REGISTRY_DATE_REACTIONS: list[Callable[[Session, User, Case, str], None]] = []
 # ... and to a case back in line whose identity changed since it was verified, in a state whose edit re-opened nothing
 # (a no-show, an exit: `travel.service.update_case`): `verification.service` registers `reopen`, a new request of the
 # identity as it is now, which `advance` runs before any other step: the identity that travels is the identity verified

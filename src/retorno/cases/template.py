@@ -16,7 +16,10 @@ from retorno.cases.rows import COLUMNS
 
 FileFormat = Literal["csv", "xlsx"]
 
-# Per field: the format in Spanish, in English, and an example value.
+# Per field: the format in Spanish, in English, and an example value. The example row names no cédula and no document:
+# records of one person are linked by them, so every row copying an example number would be the same person, whoever
+# it names (red team round 17, O-F1: the example passport `123456789`, copied by two agencies, linked strangers, and
+# one's concern took the other's passenger off a locked manifest; a sequence names no document since, and is refused).
 _DOCS: dict[str, tuple[str, str, str]] = {
     "case_reference": ("referencia propia de la agencia, única en el archivo",
                        "the agency's own reference, unique in the file", "INM-2023-000101"),
@@ -35,14 +38,14 @@ _DOCS: dict[str, tuple[str, str, str]] = {
     "place_of_birth": ("ciudad o municipio", "city or municipality", "Maracaibo"),
     "country_of_birth": ("código ISO 3166-1 de 2 o 3 letras", "ISO 3166-1 code of 2 or 3 letters", "VE"),
     "nationality": ("código ISO 3166-1 de 2 o 3 letras", "ISO 3166-1 code of 2 or 3 letters", "VEN"),
-    "national_id": ("cédula venezolana: V o E opcional, 1 a 9 dígitos, puntos y guion permitidos",
-                    "Venezuelan cédula: optional V or E, 1 to 9 digits, dots and hyphen allowed",
-                    "V-12.345.678"),
+    "national_id": ("cédula venezolana: V o E opcional, 1 a 9 dígitos, puntos y guion permitidos; vacía si no se "
+                    "conoce", "Venezuelan cédula: optional V or E, 1 to 9 digits, dots and hyphen allowed; empty if "
+                    "unknown", ""),
     "document_type": ("P pasaporte, PE documento de emergencia, ID, o ninguno",
-                      "P passport, PE emergency document, ID, or none", "P"),
-    "document_number": ("letras A-Z y dígitos (pasaporte: hasta 9); vacío si no se conoce, nunca 000000000 ni SINDOC",
-                        "letters A-Z and digits (passport: up to 9); empty if unknown, never 000000000 or SINDOC",
-                        "123456789"),
+                      "P passport, PE emergency document, ID, or none", ""),
+    "document_number": ("letras A-Z y dígitos, como en el documento (pasaporte: hasta 9); vacío si no se conoce, "
+                        "nunca 000000000, 123456789 ni SINDOC", "letters A-Z and digits as on the document (passport: "
+                        "up to 9); empty if unknown, never 000000000, 123456789 or SINDOC", ""),
     "held_at": ("estación migratoria, centro o ciudad", "facility or city", "Tapachula"),
     "nearest_airport": ("código IATA de 3 letras", "3-letter IATA code", "TAP"),
     "detained_since": ("AAAA-MM-DD (o celda de fecha); no futura, no anterior al nacimiento",

@@ -264,6 +264,24 @@ def board(flight: str, case: str,
             console.print(f"boarded already, they must leave the aircraft: {', '.join(outcome.deboard)}")
 
 
+@flights_app.command("deboard")
+def deboard(flight: str, cases: Annotated[list[str], typer.Argument(help="the cases that left the aircraft")],
+            act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
+    """At the aircraft door: record that people taken off the manifest after boarding have left the aircraft (the
+    sending side or the carrier); the flight departs once nobody is left to record."""
+    from retorno.flights import service
+
+    with refusals(), unit_of_work(settings(database_url)) as session:
+        actor = acting_user(session, act_as)
+        target = service.get_flight(session, actor, flight)
+        done = service.confirm_deboarding(session, actor, target,
+                                          service.deboarding_cases(session, actor, target, cases))
+        console.print(f"recorded off the aircraft of {target.reference}: {', '.join(done)}")
+        for person in service.must_leave_aircraft(session, actor, target):
+            console.print(f"still to leave the aircraft: {person['case']} {escape(person['given_names'] or '')} "
+                          f"{escape(person['surnames'] or '')}, seat {person['seat'] or '-'}", soft_wrap=True)
+
+
 @flights_app.command("correct-no-show")
 def correct_no_show(flight: str, case: str,
                     reason: Annotated[str, typer.Option(help="why the no-show was recorded by mistake (at least 10 "
@@ -348,6 +366,12 @@ def show(flight: str, act_as: ActAs = None, database_url: DatabaseUrl = None) ->
             for p, c in service.active_passengers(session, target):
                 table.add_row(c.reference, c.full_name, p.seat or "", p.approval, p.boarding, p.arrival or "")
         console.print(table)
+        if actor.agency.kind in ("sending_authority", "carrier"):
+            # Off the manifest, still in their seats until recorded off the aircraft (`retorno flights deboard`).
+            for person in service.must_leave_aircraft(session, actor, target):
+                console.print(f"must leave the aircraft (not yet recorded off it): {person['case']} "
+                              f"{escape(person['given_names'] or '')} {escape(person['surnames'] or '')}, "
+                              f"seat {person['seat'] or '-'}", soft_wrap=True)
         console.print(f"boarded {count.boarded}, received {count.received}, difference {count.difference}: {flag}")
 
 

@@ -38,7 +38,7 @@ from retorno.installation import installation_engine
 from retorno.migrations import rebuild_postgresql, upgrade
 from retorno.safeguards import is_minor
 from retorno.screening.service import record_best_interests, resolve_screening
-from retorno.synthetic.people import PopulationSampler
+from retorno.synthetic.people import PopulationSampler, named_document_number
 from retorno.travel.service import add_document, record_screening
 from retorno.verification.linkage import Thresholds
 from retorno.verification.service import open_request, record_decision, request_verification
@@ -238,7 +238,7 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
                             registry_record=case.national_id or f"REG-{case.id}")
             summary.verified_by_hand += 1
             if rng.random() < 0.55 and not is_minor(case.birth_date, today):
-                number = f"{rng.randint(100000000, 199999999)}"
+                number = named_document_number(f"{rng.randint(100000000, 199999999)}")
                 text = mrz.build_td3(document_code="P", issuing_state="VEN",
                                      surnames=f"{case.first_surname} {case.second_surname or ''}".strip(),
                                      given_names=case.given_names, document_number=number, nationality="VEN",

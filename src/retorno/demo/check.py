@@ -53,6 +53,14 @@ hide itself here. What it checks, each rule named in the report:
   document number, a filed travel document's number, a verified decision's registry record) is written in ASCII:
   one holding another script's digit or letter links nobody (red team round 5, A-F1; migration 0022 folds what an
   older installation stored);
+- `internships_adults_only`: nobody was offered, accepted into or started in a paid internship while a minor (by the
+  declared or the verified registry birth date) on the day of the offer or on the placement's start (the day recorded,
+  else the opportunity's planned start), whatever became of the placement since; and no internship asks a minimum age
+  under 18 (red team round 17, Q-F1);
+- `deboardings_confirmed`: nobody taken off the manifest after boarding (they had to leave the aircraft) is on a flight
+  that departed without the sending side or the carrier recording them off it (`boarding.deboarded` on the audit
+  trail; a row still 'leaving', or 'deboarded' as data written before round 17 set it at the pull; red team round 17,
+  O-F5 and P-F2);
 - `audit_chain`: the hash chain and its signed checkpoints verify. This rule calls the trail's
   own verifier (`audit.verify.verify_chain`, as `retorno audit verify` does): it is not the code
   that wrote the records but the one that re-derives every hash and signature from them, and a
@@ -70,20 +78,24 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency
+from retorno.audit.models import AuditRecord
 from retorno.audit.verify import verify_chain
+from retorno.cases.facts import people_registry_births
 from retorno.cases.models import Case, Household, PossibleDuplicate, national_id_digits
 from retorno.db import utcnow
 from retorno.documents.models import TravelDocument
 from retorno.flights.airports import earliest_day
 from retorno.flights.models import Flight, HouseholdSplit, Passenger
 from retorno.identifiers import placeholder_document_number
+from retorno.reintegration.models import Opportunity, Placement
 from retorno.safeguards import IDENTITY_FIELDS, identity_fingerprint
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.records import record_digits
 
 CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
-          "one_seat", "cleared_and_verified", "states_agree", "concerns_listed", "identifiers_ascii", "audit_chain")
+          "one_seat", "cleared_and_verified", "states_agree", "concerns_listed", "identifiers_ascii",
+          "internships_adults_only", "deboardings_confirmed", "audit_chain")
 # Written out here rather than imported, so that the check states its own reading of the lifecycle.
 WAITING = ("registered", "screened", "verification_requested", "verified", "documented", "ready", "manifested")
 ARRIVED = ("arrived", "reintegration_intake", "matched", "placed", "closed")
@@ -203,6 +215,7 @@ class _Demo:
         self.listed = {cid: since for cid, since in session.execute(
             sa.select(Case.id, Case.concern_open_since).where(Case.concern_open_since.is_not(None)))}
         self.screened = set(session.execute(sa.select(Screening.case_id)).scalars())
+        # Per case, the youngest birth date recorded for a registry record of its person (`_registry_born_of_people`).
         self.registry_born: dict[int, date] = {}
         self.verified_as = self._verified_as(session)
         self.documents: dict[int, list[tuple[str | None, date | None]]] = defaultdict(list)
@@ -290,19 +303,15 @@ class _Demo:
                 for pid, p in self.people.items()}
 
     def _verified_as(self, session: Session) -> dict[int, str | None]:
-        """Per case whose latest final decision (verified or rejected) verified it: the identity verified; and in
-        `registry_born`, the youngest birth date of a registry record any verified decision of the case matched
-        (the latest or one superseded since: once recorded it counts; `check_demo` extends it to the person)."""
+        """Per case whose latest final decision (verified or rejected) verified it: the identity verified."""
         latest: dict[int, tuple[str, str | None]] = {}
-        for case_id, outcome, fingerprint, born in session.execute(
+        for case_id, outcome, fingerprint in session.execute(
                 sa.select(VerificationRequest.case_id, VerificationDecision.outcome,
-                          VerificationDecision.identity_fingerprint, VerificationDecision.registry_birth_date)
+                          VerificationDecision.identity_fingerprint)
                 .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
                 .where(VerificationDecision.outcome.in_(("verified", "rejected")))
                 .order_by(VerificationDecision.id)):
             latest[case_id] = (outcome, fingerprint)
-            if outcome == "verified" and born is not None:
-                self.registry_born[case_id] = max(born, self.registry_born.get(case_id, born))
         return {cid: fp for cid, (outcome, fp) in latest.items() if outcome == "verified"}
 
     def adult(self, person: _Person, on: date) -> bool:
@@ -341,11 +350,52 @@ def check_demo(session: Session) -> CheckReport:
     _states(demo, report, travelling)
     _concerns_listed(demo, report)
     _identifiers_ascii(session, report)
+    _internships_adults_only(session, demo, report)
+    _deboardings_confirmed(session, report)
     chain = verify_chain(session)
     report.examined["audit_chain"] = chain.records
     for problem in chain.problems:
         report.add("audit_chain", f"audit record {problem.seq}", problem.message)
     return report
+
+
+def _internships_adults_only(session: Session, demo: _Demo, report: CheckReport) -> None:
+    """A paid internship is for adults: every placement in one (any status: an offer declined was still made) of a
+    returnee adult on the day of the offer and on the start; every internship asks 18 at least."""
+    for reference, min_age in session.execute(sa.select(Opportunity.reference, Opportunity.min_age).where(
+            Opportunity.kind == "internship", Opportunity.min_age < 18)):
+        report.add("internships_adults_only", f"opportunity {reference}",
+                   f"an internship open from the age of {min_age}")
+    rows = session.execute(
+        sa.select(Placement.id, Placement.case_id, Placement.status, Placement.offered_at, Placement.started_on,
+                  Opportunity.reference, Opportunity.start_date)
+        .join(Opportunity, Opportunity.id == Placement.opportunity_id).where(Opportunity.kind == "internship")
+        .order_by(Placement.id))
+    for row in rows:
+        report.examined["internships_adults_only"] += 1
+        person = demo.people[row.case_id]
+        offered, start = _naive(row.offered_at).date(), row.started_on or row.start_date
+        if not (demo.adult(person, offered) and demo.adult(person, start)):
+            report.add("internships_adults_only", f"case {person.reference}",
+                       f"a minor in the paid internship {row.reference} (placement {row.id}, '{row.status}', offered "
+                       f"{offered}, starting {start})")
+
+
+def _deboardings_confirmed(session: Session, report: CheckReport) -> None:
+    """Per flight that departed, each of its passenger rows: one taken off after boarding was recorded off the
+    aircraft first."""
+    confirmed = {(record.object_id, (record.after or {}).get("flight")) for record in session.execute(
+        sa.select(AuditRecord).where(AuditRecord.action == "boarding.deboarded",
+                                     AuditRecord.object_type == "case")).scalars()}
+    for reference, flight, boarding in session.execute(
+            sa.select(Case.reference, Flight.reference, Passenger.boarding)
+            .join(Passenger, Passenger.case_id == Case.id).join(Flight, Flight.id == Passenger.flight_id)
+            .where(Flight.state.in_(FLOWN)).order_by(Flight.reference, Case.reference)):
+        report.examined["deboardings_confirmed"] += 1
+        if boarding == "leaving" or (boarding == "deboarded" and (reference, flight) not in confirmed):
+            report.add("deboardings_confirmed", f"case {reference}",
+                       f"boarded flight {flight}, was taken off its manifest and had to leave the aircraft; the "
+                       "flight departed and nobody recorded them off it")
 
 
 def _identifiers_ascii(session: Session, report: CheckReport) -> None:
@@ -451,16 +501,14 @@ def _minors_behind(demo: _Demo, report: CheckReport) -> None:
 
 
 def _registry_born_of_people(session: Session, demo: _Demo) -> None:
-    """A registry birth date recorded for any record of a person counts for each of their records (red team round
-    16, F2): `demo.registry_born` becomes, per case, the youngest of its person's (`_people_as_one`)."""
-    if not demo.registry_born:
-        return
+    """`demo.registry_born`: per case, the youngest birth date recorded for a registry record of its person
+    (`_people_as_one`), as every children's rule reads it (`facts.people_registry_births`: red team round 16, F2;
+    round 17, O-F4)."""
     person_of = _people_as_one(session, demo)
-    youngest: dict[int, date] = {}
-    for case_id, born in demo.registry_born.items():
-        if case_id in person_of:
-            root = person_of[case_id]
-            youngest[root] = max(born, youngest.get(root, born))
+    records: dict[int, set[int]] = defaultdict(set)
+    for pid, root in person_of.items():
+        records[root].add(pid)
+    youngest = people_registry_births(session, records)
     demo.registry_born = {pid: youngest[root] for pid, root in person_of.items() if root in youngest}
 
 

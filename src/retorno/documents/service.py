@@ -13,11 +13,18 @@ from sqlalchemy.orm import Session
 
 from retorno import identifiers, names
 from retorno.agencies.models import Agency, User
-from retorno.agencies.permissions import SENDING, action, reader
+from retorno.agencies.permissions import SENDING, acting, action, reader
 from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
 from retorno.cases.duplicates import national_id_key
-from retorno.cases.facts import CountedTogether, case_fingerprint, counted_together, current_documents, same_person
+from retorno.cases.facts import (
+    CountedTogether,
+    case_fingerprint,
+    counted_together,
+    current_documents,
+    records_alike,
+    same_person,
+)
 from retorno.cases.models import ONE_PERSON, Case, PossibleDuplicate
 from retorno.cases.service import advance, can_see, ensure_owner
 from retorno.db import among, utcnow
@@ -103,9 +110,10 @@ def held_by_another_person(session: Session, case: Case, issuing_state: str, num
 
 def _readable(parsed: mrz_checker.Mrz) -> None:
     """Refuse a machine readable zone that names no document: no issuing state, no document number, or a number
-    that names none (`identifiers.placeholder_document_number`: zeros, a word, one character repeated). Filed, a
-    failed scan of fillers had an empty number and state, and every record holding one was the same person: concerns
-    and one-seat removals flowed between strangers of any agency (red team round 16, F1). Nothing is written."""
+    that names none (`identifiers.placeholder_document_number`: zeros, a word, a run such as 123456789, a pattern
+    repeated, under 5 characters). Filed, a failed scan of fillers had an empty number and state, and every record
+    holding one was the same person: concerns and one-seat removals flowed between strangers of any agency (red team
+    round 16, F1; round 17, O-F1, a sequence). Nothing is written."""
     if not re.fullmatch(r"[A-Z]{1,3}", parsed.issuing_state):
         raise InvalidInput("the machine readable zone cannot be read: it has no issuing state (%(found)s); scan or "
                            "type the document again, nothing was filed", code="mrz_unreadable",
@@ -114,8 +122,9 @@ def _readable(parsed: mrz_checker.Mrz) -> None:
         raise InvalidInput("the machine readable zone cannot be read: it has no document number; scan or type the "
                            "document again, nothing was filed", code="mrz_unreadable")
     if identifiers.placeholder_document_number(parsed.document_number):
-        raise InvalidInput("the document number %(number)s names no document (no digit other than 0, or one "
-                           "character repeated): one person's records are linked by the number, so it is not filed",
+        raise InvalidInput("the document number %(number)s names no document (under 5 characters, no digit other "
+                           "than 0, a run of digits such as 123456789, or a character or a short pattern repeated): "
+                           "one person's records are linked by the number, so it is not filed",
                            code="document_number_placeholder", number=parsed.document_number)
 
 
@@ -243,6 +252,16 @@ def _emergency_series_issued(session: Session, actor: User, case: Case, issuing_
                TravelDocument.emergency, TravelDocument.issued_by_agency_id.is_not(None))).all()
     person = {case.id} | _one_person(session, case, [holder for _, holder in issued if holder.id != case.id])
     theirs = [document for document, holder in issued if document.withdrawn_at is None and holder.id in person]
+    ended = [document for document in theirs if superseded(document)
+             or closed_with_case(document, next(holder for d, holder in issued if d is document))]
+    if ended and len(ended) == len(theirs):
+        # Superseded, or of a case closed before boarding: no longer the person's document, so not filed again as a
+        # valid copy on another record (red team round 17, O-F3: a copy of a withdrawn case's document was filed).
+        raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s is no longer valid (superseded "
+                           "by another of the person's, or issued on a case that left the return process): it is not "
+                           "filed on case %(case)s; file the person's valid one, or the receiving authority issues one",
+                           code="document_superseded", issuing_state=issuing_state, number=number,
+                           case=case.reference)
     if theirs:
         if all(document.mrz.strip() != filed_mrz for document in theirs):
             raise InvalidInput("the emergency travel document %(issuing_state)s %(number)s was issued with another "
@@ -396,14 +415,22 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
         # Held on another record of the person: the number is the actor's own state's (the issuing state is the
         # actor's), the record named only to an agency that may read it.
         holder = session.get(Case, held.case_id)
+        told = {"case": case.reference, "number": held.number, "issuing_state": held.issuing_state,
+                "other": holder.reference if holder is not None and can_see(session, actor, holder)
+                else Message("another agency's record")}
+        if held.case_id not in same_person(session, [case.id]).get(case.id, {}):
+            # Not linked: a possible duplicate no supervisor has decided (the same names, sex and birth date) may be
+            # the person, and the safe reading counts it (red team round 17, O-F2).
+            raise InvalidTransition("the person of case %(case)s may hold the emergency travel document %(number)s of "
+                                    "%(issuing_state)s, valid and on file, on a record that may be theirs (%(other)s, "
+                                    "a possible duplicate no supervisor has decided): a second one is not issued; the "
+                                    "sending side's supervisor decides whether they are one person first",
+                                    code="emergency_document_held", **told)
         raise InvalidTransition("the person of case %(case)s holds the emergency travel document %(number)s of "
                                 "%(issuing_state)s, valid and on file, on another record of theirs (%(other)s): a "
                                 "second one is not issued; if it was issued in error, a supervisor of the agency "
                                 "that issued it withdraws it first, with a written reason",
-                                code="emergency_document_held", case=case.reference, number=held.number,
-                                issuing_state=held.issuing_state,
-                                other=holder.reference if holder is not None and can_see(session, actor, holder)
-                                else Message("another agency's record"))
+                                code="emergency_document_held", **told)
     if held is not None:
         raise InvalidTransition("case %(case)s holds the emergency travel document %(number)s of %(issuing_state)s, "
                                 "valid and on file: a second one is not issued; if it was issued in error, a "
@@ -440,9 +467,14 @@ def emergency_document_held(session: Session, case: Case, issuing_state: str, to
 
     Of every record of the person (`same_person`: a person registered twice is one person), the case's own first,
     each document for the identity of the record it was issued to (red team round 16, F4: SAIME issued one on INM's
-    record and MPPT another on ICE's record of the same person, two valid emergency passports for one person)."""
+    record and MPPT another on ICE's record of the same person, two valid emergency passports for one person), and
+    of every record that may be theirs, in the safe direction (`records_alike`: an undecided possible duplicate, same
+    names, sex and birth date, and its own records, as the one-seat and children's rules read them; red team round 17,
+    O-F2: one each was issued to two alike records, and a later link left both valid). A document of a case closed
+    before boarding (withdrawn, unfit to fly) is no longer the person's (round 17, O-F3), nor one superseded when its
+    record was linked to the holder of an earlier one (`one_emergency_document`)."""
     records = {case.id: case}
-    for other_id in same_person(session, [case.id]).get(case.id, {}):
+    for other_id in sorted(records_alike(session, [case.id]).get(case.id, set())):
         other = session.get(Case, other_id)
         if other is not None:
             records[other_id] = other
@@ -451,10 +483,17 @@ def emergency_document_held(session: Session, case: Case, issuing_state: str, to
         TravelDocument.emergency, TravelDocument.issued_by_agency_id.is_not(None), TravelDocument.mrz_valid,
         ON_FILE)).scalars().all()
     for document in sorted(documents, key=lambda d: (d.case_id != case.id, d.id)):
-        if document.identity_fingerprint == case_fingerprint(records[document.case_id]) and (
-                document.expiry_date is None or document.expiry_date >= today):
+        if _counts(document, records[document.case_id], today):
             return document
     return None
+
+
+def _counts(document: TravelDocument, case: Case, today: date) -> bool:
+    """Whether `document` (an emergency travel document issued here, valid when issued, on file) of `case` is still
+    the person's: for the identity the case has now, not expired on `today`, and of a case not closed before boarding
+    (`lifecycle.CLOSED_EXITS`: withdrawn or unfit to fly, it left the process and the receiving side's view)."""
+    return (document.identity_fingerprint == case_fingerprint(case) and case.state not in lifecycle.CLOSED_EXITS
+            and (document.expiry_date is None or document.expiry_date >= today))
 
 
 def _next_emergency_number(session: Session, issuing_state: str, year: int) -> str:
@@ -515,6 +554,115 @@ IDENTITY_CHANGED = mrz_checker.MrzProblem(
     "the receiving authority issues a new emergency travel document", {})
 
 
+# Told of an emergency travel document superseded when its record was linked to another record of the person holding
+# an earlier one of the same state (`one_emergency_document`; red team round 17, O-F2). Stored with the document, which
+# is then not valid (`mrz_valid` false): every door that reads a document's validity reads it so.
+SUPERSEDED = mrz_checker.MrzProblem(
+    "document_superseded", "document",
+    "superseded: the person holds an earlier emergency travel document of the same state, valid, on another record of "
+    "theirs (the records were found to be one person): that one is the person's document for travel, and this one "
+    "is not valid nor printed; file that one on this record from its machine readable zone", {})
+# ... and of one issued on a case closed before boarding (withdrawn, unfit to fly: red team round 17, O-F3).
+CASE_CLOSED = mrz_checker.MrzProblem(
+    "case_closed", "case",
+    "the case this emergency travel document was issued on left the return process before boarding (withdrawn or "
+    "unfit to fly): it is not the person's document for travel and is not printed", {})
+
+
+def superseded(document: TravelDocument) -> bool:
+    """Whether `document` was superseded (`one_emergency_document`)."""
+    return any(problem.get("code") == SUPERSEDED.code for problem in document.problems)
+
+
+def closed_with_case(document: TravelDocument, case: Case) -> bool:
+    """Whether `document`, an emergency travel document this system issued, is of a case closed before boarding."""
+    return document.issued_by_agency_id is not None and case.state in lifecycle.CLOSED_EXITS
+
+
+# Up to this many records touched, `held_twice` reads their people's documents; above, every valid one held.
+FEW_RECORDS = 1000
+
+
+def held_twice(session: Session, case_ids: Sequence[int] | None) -> list[list[tuple[TravelDocument, Case]]]:
+    """The people among `case_ids` (None: everyone) holding more than one valid emergency travel document of a state
+    (`one_emergency_document`): per person and state, the documents with their records, the one to keep first (the
+    one of a record on a manifest or that travelled, what the receiving side approved; else the earliest issued).
+    Reads only: a check of the whole database may ask it (`one_emergency_document`'s invariant)."""
+    query = (sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id)
+             .where(TravelDocument.emergency, TravelDocument.issued_by_agency_id.is_not(None),
+                    TravelDocument.mrz_valid, ON_FILE))
+    today = utcnow().date()
+    if case_ids is not None:
+        ids = sorted(set(case_ids))
+        if not ids:
+            return []
+        # A few records touched (a step of one case or two): their people's documents, by the records' index; many
+        # (a bulk action): the documents held, few, and their holders' people.
+        if len(ids) <= FEW_RECORDS:
+            linked = same_person(session, ids)
+            everyone = sorted(set(ids).union(*(set(others) for others in linked.values())))
+            query = query.where(among(TravelDocument.case_id, everyone))
+    valid = [(document, case) for document, case in session.execute(query).all() if _counts(document, case, today)]
+    if len(valid) < 2:
+        return []
+    people = same_person(session, sorted({case.id for _, case in valid}))
+    groups: dict[tuple[str, frozenset[int]], list[tuple[TravelDocument, Case]]] = {}
+    for document, case in valid:
+        person = frozenset({case.id, *people.get(case.id, {})})
+        groups.setdefault((document.issuing_state, person), []).append((document, case))
+    return [sorted(held, key=lambda pair: (not _travels_on(pair[1]), pair[0].created_at, pair[0].id))
+            for held in groups.values() if len(held) > 1]
+
+
+def _travels_on(case: Case) -> bool:
+    """Whether `case` is on a manifest, or boarded with its document (the record of the journey): its document is the
+    one the receiving side approved, kept when the person holds two (`held_twice`)."""
+    return case.state == "manifested" or lifecycle.identity_locked(case.state)
+
+
+def one_emergency_document(session: Session, case_ids: Sequence[int] | None) -> list[TravelDocument]:
+    """The invariant, checked when every transaction that touched `case_ids` commits (`travel.invariants`): a person
+    holds at most one valid emergency travel document of a state. Of the records of each person among `case_ids` and
+    their linked records (`same_person`: a cédula, a registry record, a document, a supervisor's `same_person`, made
+    by whatever door: an edit, a document filed, a verification, a decision, an import), when more than one holds a
+    valid one of the same state (issued here, valid, on file, for the identity of its record, not expired, of a case
+    not closed: `_counts`), one stays: the one the person is on a manifest or travelled with, else the earliest
+    issued; the others are superseded in the same transaction (red team round 17, O-F2: issued to two records alike
+    before a supervisor linked them, both stayed valid and printable). Superseded: not valid (`mrz_valid` false, the
+    problem `document_superseded`, and its copies filed from its machine readable zone with it), not printed,
+    audited, and told to the agency that issued it (its work queue, `inbox.service`). Returns those superseded.
+
+    `case_ids` None: every person's (a batch written through the driver, an import, or `retorno demo check`)."""
+    superseded_now: list[TravelDocument] = []
+    moved: list[int] = []
+    actors = [user for user_id in sorted(acting(session)) if (user := session.get(User, user_id)) is not None]
+    by = actors[0] if actors else None
+    for held in held_twice(session, case_ids):
+        kept = held[0][0]
+        for document, case in held[1:]:
+            for each in (document, *copies_of(session, document)):
+                if not each.mrz_valid:
+                    continue
+                each.mrz_valid = False
+                each.problems = [*each.problems, SUPERSEDED.stored()]
+                moved.append(each.case_id)
+                holder = case if each.case_id == case.id else session.get(Case, each.case_id)
+                record(session, by, "document.superseded", "case", holder.reference if holder else each.case_id,
+                       before={"document": each.number, "valid": True},
+                       after={"document": each.number, "valid": False, "kept": kept.number,
+                              **({"copy_of": "the emergency travel document superseded"} if each is not document
+                                 else {})})
+            superseded_now.append(document)
+    if superseded_now:
+        session.flush()
+        # A record whose document on file was superseded is no longer ready by it (ready → documented).
+        for case_id in dict.fromkeys(moved):
+            holder = session.get(Case, case_id)
+            if holder is not None:
+                advance(session, by, holder)
+    return superseded_now
+
+
 def standing(document: TravelDocument, case: Case) -> tuple[bool, list[dict[str, Any]]]:
     """Whether `document` of `case` is valid now, and its problems, as every door shows them (the API, the case page,
     the command line): valid while it was filed without problems, is on file (not withdrawn) and its case still has
@@ -524,7 +672,10 @@ def standing(document: TravelDocument, case: Case) -> tuple[bool, list[dict[str,
     changed = document.withdrawn_at is None and identity_changed(document, case)
     if changed:
         problems.append(IDENTITY_CHANGED.stored())
-    return document.mrz_valid and document.withdrawn_at is None and not changed, problems
+    closed = document.withdrawn_at is None and closed_with_case(document, case)
+    if closed:
+        problems.append(CASE_CLOSED.stored())
+    return document.mrz_valid and document.withdrawn_at is None and not changed and not closed, problems
 
 
 @reader("document.read")
@@ -540,6 +691,21 @@ def emergency_document_pdf(session: Session, actor: User, number: str, *, locale
         # Withdrawn, it is no document to travel on: a print of it would be one.
         raise InvalidTransition("emergency travel document %(number)s was withdrawn: it is not printed",
                                 code="document_withdrawn", number=number)
+    if case.state in lifecycle.CLOSED_EXITS:
+        # The case left the process, and the receiving side's view, before boarding: a print would be a live travel
+        # document of a person whose return was ended, read through a door every other of which hides the case (red
+        # team round 17, O-F3). Told as closed, never which exit: the receiving side is told neither.
+        raise InvalidTransition("emergency travel document %(number)s was issued on a case that left the return "
+                                "process before boarding: it is not the person's document for travel and is not "
+                                "printed", code="case_closed", number=number)
+    if not can_see(session, actor, case):
+        # Any other case the issuing agency may no longer see: the document is not its to print.
+        raise NotFound("no emergency travel document %(number)s issued by your agency", number=number)
+    if superseded(document):
+        raise InvalidTransition("emergency travel document %(number)s was superseded: the person of case %(case)s "
+                                "holds an earlier one of the same state, valid, on another record of theirs; it is "
+                                "not the person's document for travel and is not printed",
+                                code="document_superseded", number=number, case=case.reference)
     # Superseded, it is no longer the person's document for travel either: a print of it would be a second emergency
     # passport of one person, for an identity they no longer have (red team round 16, F10).
     if identity_changed(document, case):

@@ -42,6 +42,21 @@ class BoardingOut(FlightOut):
     must_deboard: list[str] = Field(
         description="those of taken_off_with who had boarded: they must leave the aircraft (deboard)")
 
+class Deboarded(FlightOut):
+    deboarded: list[str] = Field(description="the cases recorded off the aircraft (they had boarded and were taken "
+                                             "off the manifest)")
+
+
+class LeavingPassenger(BaseModel):
+    """Someone taken off the manifest after boarding, not yet recorded off the aircraft: named as the passenger list
+    names them, with their seat, never why (red team round 17, P-F2)."""
+
+    case: str
+    surnames: str
+    given_names: str
+    seat: str | None
+
+
 class FlightCancelled(FlightOut):
     cancelled: bool = Field(description="false while the other side's supervisor has still to consent")
 

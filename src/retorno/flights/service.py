@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 import pycountry
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import flag_modified
 
 from retorno import safeguards
@@ -45,6 +45,7 @@ from retorno.errors import (
     written_reason,
 )
 from retorno.flights import airports, lifecycle
+from retorno.flights.manifest_data import seat_order
 from retorno.flights.models import (
     ACTIVE_APPROVALS,
     NOT_YET_FLOWN_STATES,
@@ -486,7 +487,9 @@ def _take_off(session: Session, by: User | None, flight: Flight, passenger: Pass
     passenger.approval_reason = reason
     was_boarded = passenger.boarding == "boarded"
     if was_boarded:
-        passenger.boarding = "deboarded"
+        # In their seat still: 'leaving' until the sending side or the carrier records that they left the aircraft
+        # (`confirm_deboarding`); the door does not close before (`depart`, red team round 17, O-F5).
+        passenger.boarding = LEAVING
         _must_deboard(session, by, flight, case)
     if case.state in ("manifested", "boarded") and back_to is not None:
         transition(session, by, case, back_to, action="manifest." + approval, reason=reason,
@@ -640,6 +643,91 @@ def _must_deboard(session: Session, by: User | None, flight: Flight, case: Case)
     session.add(Alert(flight_id=flight.id, case_id=case.id, kind=MUST_DEBOARD,
                       message=f"case {case.reference} boarded flight {flight.reference} and must leave the aircraft"))
     record(session, by, "alert." + MUST_DEBOARD, "flight", flight.reference, after={"case": case.reference})
+
+
+# A boarded person taken off a manifest (`_take_off`) is 'leaving': they must leave the aircraft, and nothing says yet
+# that they did. The sending side or the carrier records it at the door (`confirm_deboarding`: 'deboarded', audited
+# with who and when); until then the flight does not depart (`depart`, 409 `deboarding_unconfirmed`), both sides'
+# flight pages list them with their seat, and the `must_deboard` alert stays in their inboxes. Rows written
+# 'deboarded' before this rule count as confirmed (red team round 17, O-F5 and P-F2: a flight departed 0.1 s after
+# the alert, and nothing ever recorded that the person left the aircraft).
+LEAVING = "leaving"
+DEBOARDED = "deboarded"
+
+
+def leaving_unconfirmed() -> sa.ColumnElement[bool]:
+    """A passenger row whose person must still leave the aircraft: 'leaving', unless the same person is boarded
+    again on an active row of the same flight (in their seat as a passenger, every rule checked at that boarding)."""
+    again = aliased(Passenger)
+    return sa.and_(Passenger.boarding == LEAVING, ~sa.exists().where(
+        again.flight_id == Passenger.flight_id, again.case_id == Passenger.case_id, again.approval.in_(ACTIVE),
+        again.boarding == "boarded"))
+
+
+def unconfirmed_deboardings(session: Session, flight: Flight) -> list[tuple[Passenger, Case]]:
+    """Who must leave the aircraft of `flight` and is not yet recorded off it (`leaving_unconfirmed`), in the order
+    they were put on the manifest."""
+    return [(passenger, case) for passenger, case in session.execute(
+        sa.select(Passenger, Case).join(Case, Case.id == Passenger.case_id)
+        .where(Passenger.flight_id == flight.id, leaving_unconfirmed()).order_by(Passenger.id))]
+
+
+@reader("flight.read")
+def deboarding_cases(session: Session, actor: User, flight: Flight, references: Sequence[str]) -> list[Case]:
+    """The people named by `references` who boarded `flight` (a row of theirs on it has a boarding recorded, or is
+    approved on its locked manifest), in that order: the way to them of a confirmation that they left the aircraft,
+    for the carrier too, who reaches nobody through the case list. Anyone else is not found (404), as anyone not on
+    the flight: a carrier learns nothing of a manifest it was not shown."""
+    if flight.state not in ("manifest_locked", "cancelled"):
+        # Nobody boards before the lock, and nobody taken off after boarding is left unconfirmed at departure.
+        raise InvalidTransition("flight %(flight)s is '%(state)s': people are recorded off its aircraft between "
+                                "boarding and departure (or its cancellation)", code="not_leaving_aircraft",
+                                flight=flight.reference, state=Term("flight_state", flight.state))
+    wanted = list(dict.fromkeys(references))
+    boarded_rows = sa.or_(Passenger.boarding != "pending",
+                          sa.and_(Passenger.approval == "approved", Flight.state == "manifest_locked"))
+    found = {c.reference: c for c in session.execute(
+        sa.select(Case).join(Passenger, Passenger.case_id == Case.id).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.flight_id == flight.id, boarded_rows, Case.reference.in_(wanted))).scalars()}
+    missing = [r for r in wanted if r not in found]
+    if missing:
+        raise NotFound("not aboard flight %(flight)s: %(missing)s", details={"cases": missing},
+                       flight=flight.reference, missing=", ".join(missing))
+    return [found[r] for r in wanted]
+
+
+@reader("flight.read")
+def must_leave_aircraft(session: Session, actor: User, flight: Flight) -> list[dict[str, str | None]]:
+    """Who must leave the aircraft of `flight` (`unconfirmed_deboardings`), as the crew at the door finds them: the
+    case, the names as the passenger list gives them, the seat; never why. Told to the sides that record boarding
+    (the sending side and the carrier), in seat order (red team round 17, P-F2: the carrier's alert gave a reference
+    its list no longer held)."""
+    _require_side(actor, flight, "flight.read", "sending", "carrier")
+    rows = sorted(unconfirmed_deboardings(session, flight), key=lambda row: seat_order(row[0].seat))
+    return [{"case": case.reference, "surnames": " ".join(filter(None, (case.first_surname, case.second_surname))),
+             "given_names": case.given_names, "seat": passenger.seat} for passenger, case in rows]
+
+
+@action("boarding.record")
+def confirm_deboarding(session: Session, actor: User, flight: Flight, cases: Sequence[Case]) -> list[str]:
+    """At the aircraft door: the sending side or the carrier (those who record boarding) records that each of `cases`,
+    taken off the manifest after boarding ('leaving'), has left the aircraft: 'deboarded', audited per person with
+    who confirmed it and when. Only for people in that state (409 `not_leaving_aircraft` otherwise, nothing
+    written). Returns the references confirmed."""
+    _require_side(actor, flight, "boarding.record", "sending", "carrier")
+    leaving = {case.id: passenger for passenger, case in unconfirmed_deboardings(session, flight)}
+    others = [case.reference for case in cases if case.id not in leaving]
+    if others:
+        raise InvalidTransition("flight %(flight)s: %(cases)s must not leave its aircraft (a person leaves it when "
+                                "taken off the manifest after boarding, and is recorded off it once)",
+                                code="not_leaving_aircraft", flight=flight.reference, cases=", ".join(others))
+    for case in cases:
+        leaving[case.id].boarding = DEBOARDED
+        record(session, actor, "boarding.deboarded", "case", case.reference,
+               before={"flight": flight.reference, "boarding": LEAVING},
+               after={"flight": flight.reference, "boarding": DEBOARDED})
+    session.flush()
+    return [case.reference for case in cases]
 
 
 def _passenger_of(session: Session, flight: Flight, case: Case) -> Passenger:
@@ -1033,6 +1121,14 @@ def depart(session: Session, actor: User, flight: Flight, *, window: lifecycle.D
     departed_at = lifecycle.actual_time(at, utcnow(), "departure")
     why = _check_window(actor, flight, departed_at, window, reason, step="departs",
                         code="flow.departure_window")
+    leaving = [c.reference for _, c in unconfirmed_deboardings(session, flight)]
+    if leaving:
+        # Taken off after boarding, they were in their seats: the door closes once each is recorded off the aircraft
+        # (red team round 17, O-F5: the flight departed 0.1 s after the alert that one must leave it).
+        raise InvalidTransition("flight %(flight)s: %(cases)s boarded, were taken off its manifest and must leave the "
+                                "aircraft; it departs once the sending side or the carrier records each of them off "
+                                "it (deboarded)", code="deboarding_unconfirmed", flight=flight.reference,
+                                cases=", ".join(leaving), details={"cases": leaving})
     rows = [(p, c) for p, c in active_passengers(session, flight) if p.approval == "approved"]
     pending = [c.reference for p, c in rows if p.boarding == "pending"]
     if pending:

@@ -25,10 +25,12 @@ from retorno.flights.models import HouseholdSplit as HouseholdSplitRecord
 from retorno.flights.schemas import (
     BoardingOut,
     Bulletin,
+    Deboarded,
     FlightCancelled,
     FlightOut,
     HouseholdOut,
     HouseholdSplit,
+    LeavingPassenger,
     LockedChangeAuthorised,
     ManifestPassenger,
     PassengerDecided,
@@ -241,6 +243,22 @@ def board(reference: str, case_ref: str, body: BoardingIn, session: SessionDep, 
                                       status=body.status, reason=body.reason, window=DepartureWindow.of(settings))
     return {**flight_out(session, flight), "taken_off_with": list(outcome.taken_off),
             "must_deboard": list(outcome.deboard)}
+
+
+@router.get("/flights/{reference}/deboardings", response_model=list[LeavingPassenger], responses=errors(403))
+def leaving(reference: str, session: SessionDep, user: CurrentUser) -> Any:
+    """Who must leave the aircraft (taken off the manifest after boarding) and is not yet recorded off it, with their
+    seat: the sending side and the carrier. The flight departs once the list is empty."""
+    return service.must_leave_aircraft(session, user, service.get_flight(session, user, reference))
+
+
+@router.post("/flights/{reference}/deboardings", response_model=Deboarded, responses=errors(404, 409))
+def deboard(reference: str, body: CasesIn, session: SessionDep, user: CurrentUser) -> Any:
+    """Record that these people, taken off the manifest after boarding, have left the aircraft (the sending side or
+    the carrier, at the door); all of them or, if one is not leaving it, none (409)."""
+    flight = service.get_flight(session, user, reference)
+    cases = service.deboarding_cases(session, user, flight, body.cases)
+    return {**flight_out(session, flight), "deboarded": service.confirm_deboarding(session, user, flight, cases)}
 
 
 @router.post("/flights/{reference}/passengers/{case_ref}/no-show-correction", response_model=CaseState,

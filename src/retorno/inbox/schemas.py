@@ -30,7 +30,7 @@ class InboxItem(BaseModel):
 class InboxKind(BaseModel):
     kind: str = Field(description="stable code: concerns, verifications, flights_to_accept, manifests_to_propose, "
                                   "manifests_to_approve, manifests_to_lock, boarding, arrivals, discrepancies, "
-                                  "intakes, offers, follow_ups, alerts")
+                                  "intakes, offers, follow_ups, documents_superseded, alerts")
     label: str = Field(description="the kind's name in the language asked for (Accept-Language: es or en)")
     total: int = Field(description="how many items wait, all of them")
     items: list[InboxItem] = Field(description="the oldest of them, oldest first; among the alerts, every one "

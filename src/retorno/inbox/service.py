@@ -28,11 +28,13 @@ from retorno.agencies.visibility import sees_protection, visible_fields
 from retorno.cases import lifecycle
 from retorno.cases.facts import OPEN_CONCERN
 from retorno.cases.models import Case
-from retorno.cases.service import returnees_of
+from retorno.cases.service import RECEIVING_VISIBLE, returnees_of
 from retorno.db import utcnow
+from retorno.documents.models import TravelDocument
 from retorno.flights.models import NOT_YET_FLOWN_STATES, Alert, Flight, Passenger
-from retorno.flights.service import lock_hours_of
+from retorno.flights.service import leaving_unconfirmed, lock_hours_of
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
+from retorno.reintegration.service import intakes_held_by
 from retorno.verification.models import VerificationRequest
 from retorno.verification.service import OPEN, requests_seen
 
@@ -59,6 +61,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "intakes": ("Retornados por admitir", "Returnees to take in"),
     "offers": ("Ofertas por responder", "Offers to answer"),
     "follow_ups": ("Seguimientos pendientes", "Follow-ups due"),
+    "documents_superseded": ("Documentos de emergencia sustituidos", "Emergency documents superseded"),
     "alerts": ("Alertas", "Alerts"),
 }
 
@@ -238,6 +241,19 @@ class _Queue:
                  .where(Flight.state.in_(("departed", "arrived")), condition).order_by(since, Flight.id))
         return self._run(query, self._flight_item(href, count="waiting"))
 
+    def documents_superseded(self) -> tuple[int, list[Item]]:
+        """The emergency travel documents this agency issued that were superseded (`documents.service.
+        one_emergency_document`: the person holds an earlier one on a record linked since; red team round 17, O-F2),
+        until they expire: printed, they are no document to travel on, and the agency that issued them is told."""
+        query = (sa.select(Case.reference, TravelDocument.number, TravelDocument.created_at)
+                 .join(Case, Case.id == TravelDocument.case_id)
+                 .where(TravelDocument.issued_by_agency_id == self.user.agency_id, TravelDocument.emergency,
+                        ~TravelDocument.mrz_valid, TravelDocument.withdrawn_at.is_(None),
+                        TravelDocument.expiry_date >= utcnow().date(), Case.state.in_(RECEIVING_VISIBLE))
+                 .order_by(TravelDocument.created_at, TravelDocument.id))
+        return self._run(query, lambda row: Item(row.reference, row.number, _moment(row.created_at),
+                                                 f"/cases/{row.reference}#documents"))
+
     # ---- either authority ----------------------------------------------------------------------
 
     def manifests_to_propose(self) -> tuple[int, list[Item]]:
@@ -282,16 +298,22 @@ class _Queue:
         return self._run(query, self._flight_item("/flights/{ref}#manifest", count="waiting"))
 
     def alerts(self) -> tuple[int, list[Item]]:
-        """People taken off a manifest of a flight not yet flown: the manifest needs a look from both sides."""
+        """People taken off a manifest of a flight not yet flown: the manifest needs a look from both sides; and those
+        who must leave the aircraft, until recorded off it."""
+        # Who must leave the aircraft is told until the sending side or the carrier records them off it
+        # (`flights.service.confirm_deboarding`), whatever became of the flight since (a cancellation at the door
+        # too); the seat is where the crew finds them (red team round 17, P-F2: the alert vanished at departure,
+        # nobody having recorded the person off, and the carrier's gave a reference its list no longer held).
+        leaving = (sa.select(Passenger.seat).where(Passenger.flight_id == Alert.flight_id,
+                                                   Passenger.case_id == Alert.case_id, leaving_unconfirmed())
+                   .correlate(Alert).limit(1))
         query = (sa.select(Alert.id, Alert.kind, Alert.created_at, Flight.reference.label("flight"),
-                           Case.reference, Case.given_names, Case.first_surname, Case.second_surname)
+                           Case.reference, Case.given_names, Case.first_surname, Case.second_surname,
+                           leaving.scalar_subquery().label("seat"))
                  .join(Flight, Flight.id == Alert.flight_id).outerjoin(Case, Case.id == Alert.case_id)
                  .where(self._flight_side(), sa.or_(
-                     Flight.state.in_(NOT_YET_FLOWN_STATES),
-                     # People aboard a flight cancelled at the door leave the aircraft too: told until a day past
-                     # the departure that is not to be.
-                     sa.and_(Flight.state == "cancelled", Alert.kind == MUST_DEBOARD,
-                             Flight.departure_utc >= utcnow() - timedelta(days=1)))))
+                     sa.and_(Alert.kind != MUST_DEBOARD, Flight.state.in_(NOT_YET_FLOWN_STATES)),
+                     sa.and_(Alert.kind == MUST_DEBOARD, leaving.exists()))))
         kind = self.user.agency.kind
         if kind == "carrier":
             # The carrier boards people: it is told who must leave the aircraft, never any other removal nor why.
@@ -301,12 +323,16 @@ class _Queue:
         told = sees_protection(self.user)
 
         def item(row: Any) -> Item:
-            # Who must leave the aircraft is named to whoever reads names in cases (the sending side); the carrier reads
-            # the reference its passenger list gives each one.
-            title = (f"{self._who(row)} · {row.flight}" if row.kind == MUST_DEBOARD and row.reference
-                     and self.names else row.flight)
-            return Item(row.reference or row.flight, title, _moment(row.created_at),
-                        f"/flights/{row.flight}#manifest", note=row.kind if told else alert_told(row.kind))
+            # Who must leave the aircraft is named to whoever reads names in cases (the sending side); the carrier
+            # reads the reference (the item's) and both the seat, never why; the flight's page names them to both.
+            if row.kind != MUST_DEBOARD or not row.reference:
+                title, href = row.flight, f"/flights/{row.flight}#manifest"
+            else:
+                who = self._who(row) if self.names else None
+                title = " · ".join(filter(None, (who, row.flight, row.seat)))
+                href = f"/flights/{row.flight}#must-leave"
+            return Item(row.reference or row.flight, title, _moment(row.created_at), href,
+                        note=row.kind if told else alert_told(row.kind))
         return self._run_urgent_first(query, item)
 
     def _run_urgent_first(self, query: sa.Select[*tuple[Any, ...]], item: Callable[[Any], Item]
@@ -325,11 +351,12 @@ class _Queue:
     # ---- reintegration operators ---------------------------------------------------------------
 
     def intakes(self) -> tuple[int, list[Item]]:
-        """Returnees who consented and whose intake interview is not recorded yet."""
+        """Returnees who consented and whose intake interview is not recorded yet, for whom may take it
+        (`reintegration.service.intakes_held_by`: an operator, the returnees whose intake it holds or none holds)."""
         query = (sa.select(Case.reference, Case.given_names, Case.first_surname, Case.second_surname,
                            IntakeProfile.consent_recorded_at)
                  .join(Case, Case.id == IntakeProfile.case_id)
-                 .where(*returnees_of(self.user), IntakeProfile.home_state.is_(None),
+                 .where(*returnees_of(self.user), *intakes_held_by(self.user), IntakeProfile.home_state.is_(None),
                         Case.state == "reintegration_intake")
                  .order_by(IntakeProfile.consent_recorded_at, IntakeProfile.id))
         return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.consent_recorded_at),
@@ -396,6 +423,7 @@ _DECLARED: dict[str, tuple[tuple[str, ...], str]] = {
     "follow_ups": (("followup.record",), "/reintegration/follow-ups"),
     # The carrier's officers (boarding.record) only for those who must leave the aircraft.
     # Alerts have no page of their own: the work page with them alone, every one (`ONE_KIND_SHOWN`).
+    "documents_superseded": (("document.issue_emergency",), "/?kind=documents_superseded#documents_superseded"),
     "alerts": (("manifest.propose", "manifest.decide", "boarding.record"), "/?kind=alerts#alerts"),
 }
 

@@ -6,9 +6,11 @@ so a form, a file and a request refuse the same values.
 
 - Occupations are ISCO-08 unit groups that exist (`is_isco08`): four digits are not enough ("0000").
 - Dates: an opportunity starts from EARLIEST_START to a year ahead (`latest_day`); a placement's step is
-  dated from the returnee's consent and the offer on (an end from the placement's start), a start up to a
-  year ahead and any other step not after today (it records what happened); a follow-up is recorded from
+  dated from the returnee's consent and the offer on (an end from the placement's start), and not after
+  today, a start included (it records what happened: red team round 17, Q-F2); a follow-up is recorded from
   FOLLOW_UP_EARLY before it falls due.
+- Ages: an opportunity's minimum age is within MIN_AGE; an internship's is 18 at least
+  (`safeguards.INTERNSHIP_MIN_AGE`, `service.internship_age_problem`).
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def follow_up_opens(due_on: date) -> date:
 
 
 def latest_day(today: date) -> date:
-    """The latest day a reintegration record may name ahead of `today`, an opportunity's or a placement's start: a
+    """The latest day a reintegration record may name ahead of `today`, an opportunity's start: a
     year ahead, the same day of next year (the 28th of February for the 29th). It was 366 days, a day more than a
     year in most years (red team round 3)."""
     try:

@@ -82,6 +82,9 @@ class ReturneeProfile:
     """Opportunity ids, best first."""
     declined: frozenset[Id] = frozenset()
     """Opportunity ids whose offer the returnee declined: never offered again, whatever their ranking says."""
+    too_young_for: frozenset[Id] = frozenset()
+    """Opportunity ids whose minimum age the returnee does not reach on a day other than the run's: a paid internship
+    for a minor on the day of the offer or on its start date (`safeguards.minor_for_internship`)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class OpportunityProfile:
 
 def eligibility(returnee: ReturneeProfile, opportunity: OpportunityProfile) -> str | None:
     """Return the code of the first requirement the returnee does not meet, or None if eligible."""
-    if returnee.age < opportunity.min_age:
+    if returnee.age < opportunity.min_age or opportunity.id in returnee.too_young_for:
         return BELOW_MIN_AGE
     if returnee.education < opportunity.min_education:
         return BELOW_MIN_EDUCATION

@@ -16,9 +16,14 @@ The result is rounded to 3 decimals; 1 means fully sustainable reintegration on 
 
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from retorno.errors import InvalidInput, Message, Term
+from retorno.reintegration.models import FollowUp, FollowUpResidue, Placement
 
 WORK = {"in_placement": 1.0, "other_work": 1.0, "training": 0.5, "no_work": 0.0}
 INCOME = {"none": 0.0, "below_minimum": 1 / 3, "minimum": 2 / 3, "above_minimum": 1.0}
@@ -57,3 +62,58 @@ def score_answers(answers: dict[str, Any]) -> float:
     social = (HOUSING[answers["housing"]] + HOUSEHOLD[answers["household"]]) / 2
     psychosocial = ((answers["wellbeing"] - 1) / 4 + INTENTION[answers["intends_to_migrate"]]) / 2
     return round((economic + social + psychosocial) / 3, 3)
+
+
+# ----- the order the programme's figures count follow-ups in ----------------------------------------------------
+
+# A follow-up the figures count: ("follow_up", FollowUp.id) while it is kept, ("residue", FollowUpResidue.id) once
+# a withdrawal of consent erased it (`reintegration.service._end_participation`).
+Counted = tuple[Literal["follow_up", "residue"], int]
+
+
+def done_order(session: Session) -> dict[int, list[Counted]]:
+    """Each point's (3, 6, 12 months) follow-ups done, of started placements, in the order they were recorded.
+
+    The published figures count them in whole batches of five in this order (`reporting.public.released`: red team
+    round 17, P-F1/Q-F5), so it never changes but at its end: a follow-up recorded comes last (by when it was done,
+    then id), and a withdrawal's residue keeps the place its follow-up had (`FollowUpResidue.done_rank`, held when it
+    was erased; a residue kept before migration 0034 has none and counts first, in the order it was kept).
+    """
+    live: dict[int, list[Counted]] = defaultdict(list)
+    for months, follow_up_id in session.execute(
+            sa.select(FollowUp.months_after_start, FollowUp.id).join(Placement, Placement.id == FollowUp.placement_id)
+            .where(Placement.started_on.is_not(None), FollowUp.done_at.is_not(None))
+            .order_by(FollowUp.done_at, FollowUp.id)):
+        live[months].append(("follow_up", follow_up_id))
+    kept: dict[int, list[tuple[int | None, int]]] = defaultdict(list)
+    for months, rank, residue_id in session.execute(
+            sa.select(FollowUpResidue.months_after_start, FollowUpResidue.done_rank, FollowUpResidue.id)
+            .order_by(FollowUpResidue.id)):
+        kept[months].append((rank, residue_id))
+    return {months: _merged(live.get(months, []), kept.get(months, [])) for months in sorted({*live, *kept})}
+
+
+def _merged(live: list[Counted], residue: list[tuple[int | None, int]]) -> list[Counted]:
+    """Residues kept before their place was (None) first, each other residue at its place, the follow-ups kept in the
+    places between, in order; anything left over (a place taken twice or past the end: never made so) last."""
+    order: list[Counted] = [("residue", residue_id) for rank, residue_id in residue if rank is None]
+    placed: dict[int, int] = {}
+    left: list[Counted] = []
+    for rank, residue_id in sorted((r, i) for r, i in residue if r is not None):
+        if rank in placed or rank < len(order):
+            left.append(("residue", residue_id))
+        else:
+            placed[rank] = residue_id
+    following = iter(live)
+    for place in range(len(order), len(live) + len(residue)):
+        if place in placed:
+            order.append(("residue", placed.pop(place)))
+        elif (follow_up := next(following, None)) is not None:
+            order.append(follow_up)
+    return [*order, *following, *(("residue", i) for i in placed.values()), *left]
+
+
+def done_positions(session: Session) -> dict[int, int]:
+    """Each follow-up done's place (0 the first) in its point's `done_order`, by FollowUp.id: what its residue keeps."""
+    return {number: place for order in done_order(session).values()
+            for place, (kind, number) in enumerate(order) if kind == "follow_up"}

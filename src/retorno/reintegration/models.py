@@ -149,3 +149,8 @@ class FollowUpResidue(Base):
     operator_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
     sending_country: Mapped[str] = mapped_column(sa.String(3))
     received_country: Mapped[str] = mapped_column(sa.String(3))
+    # Its place in the order its point's follow-ups were recorded (0 the first), held when the follow-up was erased:
+    # the published figures count whole batches of five follow-ups in that order (`reintegration.followup.done_order`,
+    # red team round 17, P-F1/Q-F5), and the withdrawal must not move it to another batch. A place, not a date; None
+    # for a residue kept before migration 0034, which counts first.
+    done_rank: Mapped[int | None]

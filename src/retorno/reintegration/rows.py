@@ -23,7 +23,8 @@ from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
 from retorno.names import fold
 from retorno.reintegration import bounds, places
-from retorno.reintegration.service import EDUCATION_LEVELS, OpportunityInput
+from retorno.reintegration.service import EDUCATION_LEVELS, OpportunityInput, internship_age_problem
+from retorno.safeguards import INTERNSHIP_MIN_AGE
 
 MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "kind": ("proyecto_productivo o pasantia", "productive_project or internship"),
@@ -37,6 +38,8 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "date_range": ("una fecha entre {low} y {high}", "a date from {low} to {high}"),
     "date_past": ("una fecha de inicio no pasada (hoy es {today})", "a start date not in the past (today is {today})"),
     "education": ("un nivel CINE 2011 de 0 a 8", "an ISCED 2011 level from 0 to 8"),
+    "internship_age": ("una edad mínima de al menos {adult} para una pasantía (trabajo pagado, solo para adultos)",
+                       "a minimum age of at least {adult} for an internship (paid work, for adults only)"),
     "skills": ("hasta {count} habilidades separadas por ';', cada una de hasta {n} caracteres",
                "at most {count} skills separated by ';', each at most {n} characters"),
     "reference_unknown": ("la referencia de una de sus oportunidades (vacía para crear una nueva)",
@@ -179,6 +182,14 @@ def _check_start(sheet: Sheet, today: date) -> None:
             sheet.warning(index, "start_date", "date_past", today=sheet.date_text(today))
 
 
+def _check_internship_age(sheet: Sheet) -> None:
+    """An internship's minimum age is 18 at least, as the service holds it (`service.internship_age_problem`; red team
+    round 17, Q-F1); an empty cell is the opportunity's default, 18."""
+    for index, (kind, min_age) in enumerate(zip(sheet.values["kind"], sheet.values["min_age"], strict=True)):
+        if internship_age_problem(kind, min_age) is not None:
+            sheet.error(index, "min_age", "internship_age", adult=INTERNSHIP_MIN_AGE)
+
+
 def validate_opportunities(data: bytes, filename: str, *, today: date,
                            known_reference: Callable[[str], bool] | None = None,
                            locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> OpportunityReport:
@@ -194,6 +205,7 @@ def validate_opportunities(data: bytes, filename: str, *, today: date,
         return OpportunityReport([], sheet.finish())
     _check_references(sheet, known_reference)
     _check_start(sheet, today)
+    _check_internship_age(sheet)
     names = [column.field for column in COLUMNS]
     rows = []
     for index in sheet.valid():

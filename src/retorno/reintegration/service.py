@@ -29,7 +29,7 @@ from retorno.reintegration.explanations import (
     explain,
 )
 from retorno.reintegration.fitscore import OpportunityProfile, ReturneeProfile, build_problem
-from retorno.reintegration.followup import score_answers, validate_answers
+from retorno.reintegration.followup import done_positions, score_answers, validate_answers
 from retorno.reintegration.matching import (
     MatchingResult,
     blocking_pairs,
@@ -45,7 +45,7 @@ from retorno.reintegration.models import (
     Opportunity,
     Placement,
 )
-from retorno.safeguards import age_on, counts_as_minor
+from retorno.safeguards import INTERNSHIP_MIN_AGE, counted_age, counts_as_minor, minor_for_internship
 
 EDUCATION_LEVELS = ("0", "1", "2", "3", "4", "5", "6", "7", "8")  # ISCED 2011
 OPEN_PLACEMENTS = ("offered", "accepted", "started")
@@ -290,6 +290,15 @@ def holds_intake(session: Session, reader: User, case: Case, profile: IntakeProf
     return profile.operator_agency_id is None or profile.operator_agency_id == reader.agency_id
 
 
+def intakes_held_by(reader: User) -> list[sa.ColumnElement[bool]]:
+    """`holds_intake` as conditions on `IntakeProfile`, for lists and counts: the intakes `reader` may take, its
+    own or none's for an operator (red team round 17, Q-F3: the queue's 'Returnees to take in' told every operator
+    to take in a returnee another operator held, which opening refused 403)."""
+    if reader.agency.kind != "reintegration_operator":
+        return []
+    return [sa.or_(IntakeProfile.operator_agency_id.is_(None), IntakeProfile.operator_agency_id == reader.agency_id)]
+
+
 def reads_intake(session: Session, reader: User, case: Case, profile: IntakeProfile) -> bool:
     """Whether `reader` reads the whole intake (municipality, skills, work history, needs): whom may record it
     (`intake.record`, `holds_intake`), as the API's GET /cases/REF/intake answers. Anyone else with `returnee.read`
@@ -383,21 +392,29 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
     profile.occupations, profile.skills, profile.languages, profile.preferences, profile.needs = [], [], [], [], []
     for placement in session.execute(sa.select(Placement).where(
             Placement.case_id == case.id, Placement.status.in_(OPEN_PLACEMENTS))).scalars():
-        # An offer not taken up is declined; a seat taken (accepted or started) is dropped, which frees it.
+        # An offer not taken up is declined; a seat taken (accepted or started) is dropped, which frees it. A seat
+        # not begun yet (accepted, or 'started' on a day still ahead, as a start could be dated before red team round
+        # 17, Q-F2) is an acceptance cancelled: dropped with no start, counted as accepted, never ended before it
+        # began.
         if placement.status == "offered":
             placement.status = "declined"
         else:
+            if placement.started_on is not None and placement.started_on > today:
+                placement.started_on = None
             placement.status, placement.ended_on = "dropped", today
         placement.reason = WITHDRAWN
     # The follow-ups go with the intake (red team round 6, F7): their answers (well-being, notes) are the returnee's
     # own words. The audit trail keeps that each was recorded, and its score. The figures counted from those done
     # keep counting them, from an unlinked residue (`FollowUpResidue`): dropped at the withdrawal, the published
     # figures before and after it gave the person's score and whether still placed by subtraction (red team round
-    # 11, RE8812 M1).
+    # 11, RE8812 M1). Each residue keeps its follow-up's place in the order the figures count them in (red team
+    # round 17, P-F1/Q-F5: they move by whole batches of five in that order, which a withdrawal must not reshuffle).
     follow_ups = session.execute(sa.select(FollowUp, Placement).join(Placement, Placement.id == FollowUp.placement_id)
                                  .where(Placement.case_id == case.id)).all()
-    residue = [_residue(session, case, follow_up, placement) for follow_up, placement in follow_ups
-               if follow_up.done_at is not None and placement.started_on is not None]
+    done = [(f, p) for f, p in follow_ups if f.done_at is not None and p.started_on is not None]
+    places = done_positions(session) if done else {}
+    residue = [_residue(session, case, follow_up, placement, places.get(follow_up.id))
+               for follow_up, placement in done]
     session.add_all(residue)
     for follow_up, _placement in follow_ups:
         session.delete(follow_up)
@@ -411,11 +428,13 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
         transition(session, actor, case, "closed", action="case.closed", reason="consent withdrawn")
 
 
-def _residue(session: Session, case: Case, follow_up: FollowUp, placement: Placement) -> FollowUpResidue:
-    """What a done follow-up adds to the figures (`reporting.service.follow_up_outcomes`), kept without the person."""
+def _residue(session: Session, case: Case, follow_up: FollowUp, placement: Placement,
+             place: int | None) -> FollowUpResidue:
+    """What a done follow-up adds to the figures (`reporting.service.follow_up_outcomes`), kept without the person,
+    at its `place` in the order they count follow-ups in (`followup.done_order`)."""
     opportunity = session.get(Opportunity, placement.opportunity_id)
     assert opportunity is not None
-    return FollowUpResidue(months_after_start=follow_up.months_after_start, score=follow_up.score,
+    return FollowUpResidue(months_after_start=follow_up.months_after_start, score=follow_up.score, done_rank=place,
                            still_placed=(follow_up.answers or {}).get("work") == "in_placement",
                            operator_agency_id=opportunity.operator_agency_id,
                            sending_country=case.agency.country, received_country=case.nationality)
@@ -463,10 +482,11 @@ def _skills_problems(skills: Sequence[str]) -> list[Message]:
                     {"count": bounds.SKILLS, "length": bounds.SKILL_LENGTH})]
 
 
-def _check_opportunity(data: OpportunityInput, *, start_given: bool = True) -> None:
+def _check_opportunity(data: OpportunityInput, *, start_given: bool = True, age_given: bool = True) -> None:
     """The one rule for an opportunity, whichever door it comes through (API, pages, import, command line): the
     import's columns and the API's fields declare the same bounds (`bounds`). Its start date is checked when it is
-    given (a new opportunity, or a change of it): one stored before the rule can still be closed or corrected."""
+    given (a new opportunity, or a change of it): one stored before the rule can still be closed or corrected. So is
+    an internship's minimum age (`internship_age_problem`): matching and every step read it as 18 at least anyway."""
     problems: list[Message] = []
     if data.kind not in ("productive_project", "internship"):
         problems.append(Message("kind must be productive_project or internship"))
@@ -501,6 +521,8 @@ def _check_opportunity(data: OpportunityInput, *, start_given: bool = True) -> N
     elif not bounds.is_currency(data.currency):
         problems.append(Message("currency: '%(currency)s' is not a 3-letter ISO 4217 code",
                                 {"currency": data.currency}))
+    if age_given and (problem := internship_age_problem(data.kind, data.min_age)) is not None:
+        problems.append(problem)
     if data.min_education is not None and data.min_education not in EDUCATION_LEVELS:
         problems.append(Message("min_education must be an ISCED 2011 level 0-8"))
     problems.extend(_skills_problems(data.required_skills))
@@ -510,6 +532,24 @@ def _check_opportunity(data: OpportunityInput, *, start_given: bool = True) -> N
                                 {"earliest": bounds.EARLIEST_START, "latest": latest, "start_date": data.start_date}))
     if problems:
         raise InvalidInput(problems, code="invalid_opportunity")
+
+
+def internship_age_problem(kind: object, min_age: object) -> Message | None:
+    """An internship's minimum age is 18 at least (`safeguards.INTERNSHIP_MIN_AGE`): a paid internship is paid work,
+    never a minor's (red team round 17, Q-F1: an operator set 14 and a 17-year-old was placed). A productive project
+    keeps `bounds.MIN_AGE` (a household's own project, which a minor joins only with an adult of the household who
+    consented, `record_consent`)."""
+    if kind == "internship" and isinstance(min_age, int) and min_age < INTERNSHIP_MIN_AGE:
+        return Message("min_age: an internship is paid work, for adults only: its min_age is at least %(adult)s, not "
+                       "%(value)s (a minor is never placed in a paid internship)",
+                       {"adult": INTERNSHIP_MIN_AGE, "value": min_age})
+    return None
+
+
+def minimum_age(opportunity: Opportunity) -> int:
+    """The minimum age matching and every step read: an internship's is 18 at least, whatever an opportunity stored
+    before the rule says (`internship_age_problem`)."""
+    return max(opportunity.min_age, INTERNSHIP_MIN_AGE) if opportunity.kind == "internship" else opportunity.min_age
 
 
 @action("opportunity.manage")
@@ -541,7 +581,8 @@ def update_opportunity(session: Session, actor: User, opportunity: Opportunity, 
     if cleared:
         raise InvalidInput("%(cleared)s cannot be emptied", code="invalid_opportunity", cleared=", ".join(cleared))
     updated = OpportunityInput(**{**current.__dict__, **{k: v for k, v in changes.items() if k != "active"}})
-    _check_opportunity(updated, start_given=updated.start_date != opportunity.start_date)
+    _check_opportunity(updated, start_given=updated.start_date != opportunity.start_date,
+                       age_given=(updated.kind, updated.min_age) != (opportunity.kind, opportunity.min_age))
     if updated.seats < opportunity.seats:
         _check_seats_held(session, opportunity, updated.seats)
     before = {k: getattr(opportunity, k) for k in changes}
@@ -637,7 +678,13 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
     opp_profiles = [OpportunityProfile(
         id=o.id, workplace=o.workplace, seats=max(0, o.seats - taken.get(o.id, 0)), occupation=o.isco_code,
         location=places.coordinates(o.state_code), tutors=o.tutors, required_skills=frozenset(o.required_skills),
-        min_age=o.min_age, min_education=int(o.min_education or 0)) for o in opportunities]
+        min_age=minimum_age(o), min_education=int(o.min_education or 0)) for o in opportunities]
+    # Ages by both birth dates (`safeguards.counted_age`); an internship is closed to whoever is a minor on the day
+    # of the offer or on its start date (`safeguards.minor_for_internship`).
+    registry = registry_births(session, [row[0] for row in waiting])
+    internships = [(o.id, o.start_date) for o in opportunities if o.kind == "internship"]
+    # An adult on the last of those days is one on every earlier day: only a minor then is asked of each internship.
+    last_day = max([today, *(start for _, start in internships)])
     profiles = []
     for case_id, birth_date, waiting_since, education, occupations, skills, home_state, preferences in waiting:
         ranked: list[int] = []
@@ -647,10 +694,14 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
             else:
                 ranked.extend(o.id for o in by_sector.get(str(wish).lower(), []))
         profiles.append(ReturneeProfile(
-            id=case_id, age=age_on(birth_date, today), education=int(education or 0), occupations=tuple(occupations),
+            id=case_id, age=counted_age(birth_date, registry.get(case_id), today), education=int(education or 0),
+            occupations=tuple(occupations),
             skills=frozenset(skills), home=places.coordinates(home_state),
             waiting_days=(today - waiting_since.date()).days, preferences=tuple(dict.fromkeys(ranked)),
-            declined=frozenset(declined.get(case_id, ()))))
+            declined=frozenset(declined.get(case_id, ())),
+            too_young_for=frozenset(opportunity_id for opportunity_id, start in internships if minor_for_internship(
+                birth_date, registry.get(case_id), today, start)) if minor_for_internship(
+                birth_date, registry.get(case_id), last_day) else frozenset()))
     problem, exclusions = build_problem(profiles, opp_profiles, per_tutor_cap=per_tutor_cap,
                                         workplace_cap=workplace_cap)
     results = {"stable": stable_match(problem), "welfare": welfare_match(problem)}
@@ -774,6 +825,7 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     assert opportunity is not None
     day = on or utcnow().date()
     _check_step_day(session, placement, status, day)
+    _check_internship_age(session, case, placement, opportunity, status, day)
     if status in HOLDING_A_SEAT and seats_held(session, opportunity, besides=placement.id) >= opportunity.seats:
         raise InvalidTransition("opportunity %(opportunity)s has no free seat: its %(seats)s seats are held by "
                                 "placements accepted or started", code="placement.no_free_seat",
@@ -842,18 +894,34 @@ def _follow_placements(session: Session, actor: User, case: Case, *, action: str
     return True
 
 
+def _check_internship_age(session: Session, case: Case, placement: Placement, opportunity: Opportunity, status: str,
+                          day: date) -> None:
+    """A seat of a paid internship is never accepted nor started by a minor (`safeguards.minor_for_internship`): a
+    minor on the day of the offer, of the step, or on the placement's start (the opportunity's planned start date
+    when accepting, the day recorded when starting). Asked at each step, whatever matching did: an offer made to a
+    minor before the rule, or before a registry birth date made them one, stops here (red team round 17, Q-F1)."""
+    if status not in HOLDING_A_SEAT or opportunity.kind != "internship":
+        return
+    days = (placement.offered_at.date(), day, day if status == "started" else opportunity.start_date)
+    if minor_for_internship(case.birth_date, registry_births(session, [case.id]).get(case.id), *days):
+        raise InvalidTransition("placement %(placement_id)s: %(case)s is a minor on the day of the offer, of this step "
+                                "or of the start, and a paid internship is for adults only (%(adult)s or older): "
+                                "decline the offer", code="placement.minor_internship", placement_id=placement.id,
+                                case=case.reference, adult=INTERNSHIP_MIN_AGE)
+
+
 def _check_step_day(session: Session, placement: Placement, status: str, day: date) -> None:
     """The day of a placement's step, at every door: from the returnee's consent and the offer on (an end also from
-    the placement's start); a start up to a year ahead (`bounds.latest_day`), any other step not after today, as it
-    records what happened. The follow-ups are scheduled from the start: in the years they can be done."""
+    the placement's start), and not after today: each step records what happened, a start too (red team round 17,
+    Q-F2: a start dated ahead was 'started' before it began, and a withdrawal then ended it before its start). The
+    follow-ups are scheduled from the start: in the years they can be done."""
     consented = session.execute(sa.select(IntakeProfile.consent_recorded_at).where(
         IntakeProfile.case_id == placement.case_id)).scalar_one()
     since = [(consented.date(), Message("the returnee's consent")), (placement.offered_at.date(), Message("the offer"))]
     if status in ("completed", "dropped") and placement.started_on is not None:
         since.append((placement.started_on, Message("the placement's start")))
     earliest, reason = max(since, key=lambda item: item[0])
-    today = utcnow().date()
-    latest = bounds.latest_day(today) if status == "started" else today
+    latest = utcnow().date()
     if not earliest <= day <= latest:
         raise InvalidInput("placement %(placement_id)s: '%(status)s' on %(day)s is refused: the day must be from "
                            "%(earliest)s (%(since)s) to %(latest)s", code="invalid_date.placement",

@@ -5,12 +5,15 @@ fewest, smallest other cells that stop anyone working those out from the publish
 totals. Every hidden cell is published as the one mark `MARKER`, whatever its value, never as "<5";
 a figure derived from counts (a share, a mean) is published only when every count it comes from is.
 Tables that repeat the same grand totals (returns by route, by age and sex) are suppressed as one.
+The follow-up figures count whole batches of follow-ups in the order they were recorded (`released`), so that no
+two readings differ by one returnee's answers.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -185,6 +188,69 @@ class FollowUpFigures:
     done: int
     still_placed: int
     mean_score: float | None
+    # Hidden although neither it nor its complement counts 1 to 4: an earlier release would give one by subtraction.
+    still_hidden: bool = False
+    # Follow-ups are done but not one batch of them yet (`released`): every figure is hidden.
+    withheld: bool = False
+
+
+# The follow-up figures move only by whole batches of this many follow-ups (red team round 17, P-F1/Q-F5).
+RELEASE = suppression.THRESHOLD
+
+
+def released(months: int, counted: Sequence[tuple[int, bool, float | None]]) -> FollowUpFigures:
+    """The figures of one point from its follow-ups (operator, still placed, score) in the order they were recorded
+    (`reintegration.followup.done_order`): those of the longest run from the first that ends a batch, so two readings
+    differ by nothing or by a batch, never by one person's score (red team round 17, P-F1/Q-F5).
+
+    A batch is the shortest run after the last of at least `RELEASE` follow-ups in which, for each operator, those
+    of the others number 0 or `RELEASE` or more: an operator knows the follow-ups it recorded, and subtracting its
+    four from a batch of five would give it another operator's one. Every earlier release is the same order cut
+    shorter, so it is worked out again here, with no state: still placed is hidden where it, those no longer placed, or
+    the change of either since any earlier release that published it counts 1 to 4, in all or once an operator's own
+    are taken out (a batch of five with one still placed is a cell of one). Still placed only grows, so a hidden one is
+    never bounded below 5 between two published ones.
+    """
+    ends = _batch_ends(counted)
+    if not ends:
+        # Not one batch: nothing, hidden whole by `follow_up_rows` when some are done (1 to 4, or more waiting for
+        # enough of another operator's).
+        return FollowUpFigures(months, 0, 0, None, withheld=bool(counted))
+    operators = sorted({operator for operator, _placed, _score in counted[: ends[-1]]})
+    published: list[int] = [0]  # the ends of the releases that published still placed
+    hidden = False
+    for end in ends:
+        hidden = any(0 < n < SMALLEST_PUBLISHED for start in published
+                     for n in _still_and_not(counted[start:end], operators))
+        if not hidden:
+            published.append(end)
+    shown = counted[: ends[-1]]
+    scores = [score for _operator, _placed, score in shown if score is not None]
+    return FollowUpFigures(months, len(shown), sum(placed for _operator, placed, _score in shown),
+                           round(sum(scores) / len(scores), 3) if scores else None, still_hidden=hidden)
+
+
+def _batch_ends(counted: Sequence[tuple[int, bool, float | None]]) -> list[int]:
+    """Where each batch of `released` ends (exclusive), in order; the follow-ups after the last are in none yet."""
+    ends: list[int] = []
+    start = 0
+    for end in range(RELEASE, len(counted) + 1):
+        if end - start < RELEASE:
+            continue
+        by_operator = Counter(operator for operator, _placed, _score in counted[start:end])
+        if all(end - start - n == 0 or end - start - n >= RELEASE for n in by_operator.values()):
+            ends.append(end)
+            start = end
+    return ends
+
+
+def _still_and_not(span: Sequence[tuple[int, bool, float | None]], operators: Sequence[int]) -> list[int]:
+    """Still placed and no longer placed among `span`, and among the others' follow-ups for each operator."""
+    found = [sum(placed for _o, placed, _s in span), sum(not placed for _o, placed, _s in span)]
+    for operator in operators:
+        found += [sum(placed for o, placed, _s in span if o != operator),
+                  sum(not placed for o, placed, _s in span if o != operator)]
+    return found
 
 
 FOLLOW_UP_COLUMNS = (
@@ -197,14 +263,16 @@ FOLLOW_UP_COLUMNS = (
 
 
 def follow_up_rows(outcomes: Sequence[FollowUpFigures]) -> list[list[str | int | float]]:
-    """Follow-up outcomes at 3, 6 and 12 months; a share or a mean only where its counts are published."""
+    """Follow-up outcomes at 3, 6 and 12 months (as `released`); a share or a mean only where its counts are
+    published, none of a point with 1 to 4 follow-ups done."""
     published: list[list[str | int | float]] = []
     for o in outcomes:
-        done_hidden = 0 < o.done < SMALLEST_PUBLISHED
+        done_hidden = o.withheld or 0 < o.done < SMALLEST_PUBLISHED
         # Those no longer placed are done minus still placed: a small difference is a small count too.
-        still_hidden = done_hidden or any(0 < n < SMALLEST_PUBLISHED for n in (o.still_placed, o.done - o.still_placed))
-        share: str | float = ("" if o.done == 0 else MARKER if still_hidden else round(o.still_placed / o.done, 3))
-        mean: str | float = ("" if o.mean_score is None else MARKER if done_hidden else o.mean_score)
+        still_hidden = o.still_hidden or done_hidden or any(0 < n < SMALLEST_PUBLISHED
+                                                            for n in (o.still_placed, o.done - o.still_placed))
+        share: str | float = (MARKER if still_hidden else "" if o.done == 0 else round(o.still_placed / o.done, 3))
+        mean: str | float = (MARKER if done_hidden else "" if o.mean_score is None else o.mean_score)
         published.append([o.months, MARKER if done_hidden else o.done, MARKER if still_hidden else o.still_placed,
                           share, mean])
     return published

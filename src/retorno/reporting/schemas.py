@@ -22,11 +22,14 @@ class ReturnsByWeek(BaseModel):
 
 
 class FollowUpOutcome(BaseModel):
+    """An operator's own follow-ups as they stand; any other reader's as the public statistics publish them: by
+    batches of five in the order they were recorded, a hidden figure the marker `suppressed`."""
+
     months: int
-    done: int
-    still_placed: int
-    share_still_placed: float | None
-    mean_score: float | None
+    done: int | str
+    still_placed: int | str
+    share_still_placed: float | str | None
+    mean_score: float | str | None
 
 
 class Dashboard(BaseModel):

@@ -31,6 +31,7 @@ from retorno.db import utcnow
 from retorno.errors import InvalidInput
 from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeApproval, Passenger
 from retorno.flights.service import visible_flights
+from retorno.reintegration.followup import Counted, done_order
 from retorno.reintegration.models import PLACEMENT_STATES, FollowUp, FollowUpResidue, Opportunity, Placement
 from retorno.reintegration.service import WITHDRAWN
 from retorno.reporting import public
@@ -394,29 +395,16 @@ class FollowUpOutcome:
 
 
 def follow_up_outcomes(session: Session, user: User | None) -> list[FollowUpOutcome]:
-    """The programme's headline figure: among started placements whose N-month follow-up is done, the share
-    whose answer to "work" is still "in_placement"; with the mean sustainability score."""
-    scope = Scope(None, None) if user is None else scope_of(session, user)
-    query = _placements(
-        scope,
-        sa.select(FollowUp.months_after_start, FollowUp.answers, FollowUp.score)
-        .join(Placement, Placement.id == FollowUp.placement_id)
-        .where(Placement.started_on.is_not(None), FollowUp.done_at.is_not(None)),
-    )
+    """The programme's headline figure, as they stand: among started placements whose N-month follow-up is done, the
+    share whose answer to "work" is still "in_placement"; with the mean sustainability score. Only an operator's
+    dashboard shows its own so (`holds_follow_ups`); every other reader sees `released_follow_ups`."""
+    counted = _follow_ups_counted(session, user)
     done: Counter[int] = Counter()
     still: Counter[int] = Counter()
     scores: dict[int, list[float]] = defaultdict(list)
-    for months, answers, score in session.execute(query):
+    for months, _operator, still_placed, score in counted.values():
         done[months] += 1
-        still[months] += (answers or {}).get("work") == "in_placement"
-        if score is not None:
-            scores[months].append(score)
-    # The follow-ups of returnees who withdrew consent, erased, still count, unlinked, in the figures that counted
-    # them (red team round 11, RE8812 M1: dropped at the withdrawal, the figures before and after it gave the
-    # person's score by subtraction).
-    for months, still_placed, score in session.execute(_residue_in_scope(session, user)):
-        done[months] += 1
-        still[months] += bool(still_placed)
+        still[months] += still_placed
         if score is not None:
             scores[months].append(score)
     return [
@@ -425,11 +413,51 @@ def follow_up_outcomes(session: Session, user: User | None) -> list[FollowUpOutc
     ]
 
 
-def _residue_in_scope(session: Session, user: User | None) -> sa.Select[int, bool, float | None]:
+def released_follow_ups(session: Session, user: User | None) -> list[public.FollowUpFigures]:
+    """The follow-up figures as published (`reporting.public.released`): of `user`'s follow-ups (None: the public's,
+    everything), in the order they were recorded, whole batches of five only, so that no reading gives one returnee's
+    score or whether still placed by subtraction from another (red team round 17, P-F1/Q-F5)."""
+    counted = _follow_ups_counted(session, user)
+    order = done_order(session)
+    return [public.released(m, [counted[key][1:] for key in order.get(m, []) if key in counted])
+            for m in FOLLOW_UP_MONTHS]
+
+
+def holds_follow_ups(user: User) -> bool:
+    """Whether `user`'s figures count only follow-ups its agency recorded (a reintegration operator's own seats): it
+    may see them as they stand. Everyone else sees them released by batches (`released_follow_ups`)."""
+    return user.agency.kind == "reintegration_operator"
+
+
+def _follow_ups_counted(session: Session, user: User | None) -> dict[Counted, tuple[int, int, bool, float | None]]:
+    """(months, operator, still placed, score) of each follow-up done of a started placement that `user`'s figures
+    count; the operator is the agency whose seat it was, which recorded it."""
+    scope = Scope(None, None) if user is None else scope_of(session, user)
+    query = _placements(
+        scope,
+        sa.select(FollowUp.id, FollowUp.months_after_start, Opportunity.operator_agency_id, FollowUp.answers,
+                  FollowUp.score)
+        .join(Placement, Placement.id == FollowUp.placement_id)
+        .join(Opportunity, Opportunity.id == Placement.opportunity_id)
+        .where(Placement.started_on.is_not(None), FollowUp.done_at.is_not(None)),
+    )
+    counted: dict[Counted, tuple[int, int, bool, float | None]] = {
+        ("follow_up", number): (months, operator, (answers or {}).get("work") == "in_placement", score)
+        for number, months, operator, answers, score in session.execute(query)}
+    # The follow-ups of returnees who withdrew consent, erased, still count, unlinked, in the figures that counted
+    # them (red team round 11, RE8812 M1: dropped at the withdrawal, the figures before and after it gave the
+    # person's score by subtraction).
+    for number, months, operator, still_placed, score in session.execute(_residue_in_scope(session, user)):
+        counted[("residue", number)] = (months, operator, bool(still_placed), score)
+    return counted
+
+
+def _residue_in_scope(session: Session, user: User | None) -> sa.Select[int, int, int, bool, float | None]:
     """The residue of withdrawn returnees' follow-ups (`FollowUpResidue`) that `user`'s figures counted before the
     withdrawal (None: the public's, everything): the sending side's of its country's cases, the receiving side's of
     the returnees its state received, an operator's of its own seats; monitors and administrators all."""
-    query = sa.select(FollowUpResidue.months_after_start, FollowUpResidue.still_placed, FollowUpResidue.score)
+    query = sa.select(FollowUpResidue.id, FollowUpResidue.months_after_start, FollowUpResidue.operator_agency_id,
+                      FollowUpResidue.still_placed, FollowUpResidue.score)
     if user is None:
         return query
     scope_of(session, user)  # refused to whoever reads no aggregates, as the rest of the figures are
@@ -540,11 +568,20 @@ def dashboard(session: Session, user: User) -> dict[str, Any]:
     weeks, series = returns_by_week(session, user)
     figures["returns_by_week"] = {"weeks": weeks, "routes": series}
     figures["placements_by_status"] = placements_by_status(session, user)
-    figures["follow_up"] = [
-        {"months": o.months, "done": o.done, "still_placed": o.still_placed,
-         "share_still_placed": o.share_still_placed, "mean_score": o.mean_score}
-        for o in follow_up_outcomes(session, user)
-    ]
+    if holds_follow_ups(user):
+        figures["follow_up"] = [
+            {"months": o.months, "done": o.done, "still_placed": o.still_placed,
+             "share_still_placed": o.share_still_placed, "mean_score": o.mean_score}
+            for o in follow_up_outcomes(session, user)
+        ]
+    else:
+        # As the public statistics publish them, of the reader's follow-ups: by batches of five, small counts hidden
+        # (red team round 17, Q-F5: the unrounded figures of two readings gave one follow-up's score exactly).
+        figures["follow_up"] = [
+            {"months": months, "done": done, "still_placed": still,
+             "share_still_placed": None if share == "" else share, "mean_score": None if mean == "" else mean}
+            for months, done, still, share, mean in public.follow_up_rows(released_follow_ups(session, user))
+        ]
     figures["safeguard_exceptions"] = exception_counts(session, user)
     return figures
 
@@ -602,6 +639,4 @@ def public_report(session: Session) -> PublicReport:
     public.suppress_together([returns, age_sex], [len(returns.rows) - 1, len(age_sex.rows) - 1], columns=4)
     statuses = placements_by_status(session, None)
     placements = public.placements_table({s: statuses.get(s, 0) for s in PLACEMENT_STATES}).suppress()
-    follow_up = [public.FollowUpFigures(o.months, o.done, o.still_placed, o.mean_score)
-                 for o in follow_up_outcomes(session, None)]
-    return PublicReport(utcnow(), returns, age_sex, placements, follow_up)
+    return PublicReport(utcnow(), returns, age_sex, placements, released_follow_ups(session, None))

@@ -13,8 +13,10 @@ from datetime import date, timedelta
 import openpyxl
 from faker.providers.person import es_CO, es_ES, es_MX
 
+from retorno import identifiers
 from retorno.cases.rows import COLUMNS
 from retorno.cases.template import FileFormat
+from retorno.synthetic.people import named_document_number
 
 _VENEZUELAN_SURNAMES = (
     "González", "Rodríguez", "Pérez", "Hernández", "García", "Martínez", "López", "Sánchez", "Ramírez",
@@ -106,12 +108,15 @@ def synthetic_case_file(n: int, *, seed: int, fmt: FileFormat = "csv", bad_row: 
         for person in _household(rng, pools, size):
             born = today - timedelta(days=person.age_days)
             cedula_number = next(cedulas)
+            while identifiers.placeholder_cedula(f"V{cedula_number}"):  # V11111111 names nobody: refused
+                cedula_number = next(cedulas)
             cedula = "" if person.age_days < 10 * 365 or rng.random() < 0.25 else rng.choice(
                 (f"V-{cedula_number:,}".replace(",", "."), str(cedula_number), f"V{cedula_number}"))
             document = rng.random()
             document_type, document_number = (
-                ("P", str(rng.randint(100_000_000, 199_999_999))) if document < 0.35
-                else ("PE", f"E{rng.randint(10_000_000, 99_999_999)}") if document < 0.45 else ("", ""))
+                ("P", named_document_number(str(rng.randint(100_000_000, 199_999_999)))) if document < 0.35
+                else ("PE", named_document_number(f"E{rng.randint(10_000_000, 99_999_999)}")) if document < 0.45
+                else ("", ""))
             birth: object = born
             if fmt == "csv":
                 birth = _iso(born)

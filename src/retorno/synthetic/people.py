@@ -20,6 +20,9 @@ from faker.providers.person.es_CO import Provider as ColombianNames
 from faker.providers.person.es_ES import Provider as SpanishNames
 from faker.providers.person.es_MX import Provider as MexicanNames
 
+from retorno import identifiers
+from retorno.identifiers import placeholder_document_number
+
 # Share of people per 100 carrying each surname (first or second surname alike).
 SURNAME_HEAD: dict[str, float] = {
     "GONZÁLEZ": 4.5, "RODRÍGUEZ": 3.6, "PÉREZ": 3.1, "HERNÁNDEZ": 2.7, "GARCÍA": 2.4,
@@ -128,6 +131,16 @@ _MALE_PARTICLE = np.asarray([str(name).startswith(("DE ", "DEL ")) for name in M
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
+def named_document_number(drawn: str) -> str:
+    """A drawn document number that names a document: its last digit moved on while the number is one that names
+    none (`identifiers.placeholder_document_number`: 123456789, 121212121...), which every door refuses. No other
+    draw is made, so a seed gives the same people, numbers and all, but for those few."""
+    number = drawn
+    while placeholder_document_number(number):
+        number = number[:-1] + str((int(number[-1]) + 1) % 10)
+    return number
+
+
 def format_cedula(number: int) -> str:
     """Write a cédula number the way the registry shows it ("V-12345678")."""
     return f"V-{number}"
@@ -189,6 +202,15 @@ class PopulationSampler:
         draws = np.sort(self.rng.integers(0, LAST_CEDULA - FIRST_CEDULA - n, n))
         numbers = np.empty(n, dtype=np.int64)
         numbers[order] = FIRST_CEDULA + draws + np.arange(n)
+        # V11111111, V12345678 name nobody and are refused at every door (`identifiers.placeholder_cedula`): such a
+        # draw becomes the next number free (red team round 17, O-F1 neighbour).
+        taken = set(numbers.tolist())
+        for index in np.flatnonzero([identifiers.placeholder_cedula(f"V{number}") for number in numbers.tolist()]):
+            number = int(numbers[index])
+            while number in taken or identifiers.placeholder_cedula(f"V{number}"):
+                number += 1
+            taken.add(number)
+            numbers[index] = number
         return numbers
 
     def sample_columns(self, n: int) -> dict[str, np.ndarray]:

@@ -35,6 +35,7 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import acting
 from retorno.cases.facts import same_person, undecided_duplicates
 from retorno.cases.models import Case, PossibleDuplicate, cedula_digits, national_id_digits
+from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
 from retorno.errors import SafeguardViolation
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
@@ -231,6 +232,7 @@ def _check_touched(session: Session) -> None:
         # Nothing a manifest is checked on was touched (a read that audits, a write of no such record): no manifest
         # to check, and nothing to ask the database (a carrier's PAXLST asked whether anyone was aboard).
         return
+    _one_emergency_document(session)
     # No manifest not yet flown holds an active passenger: none can break a rule (an empty manifest breaks none,
     # `manifest_violations`), whatever the transaction touched. An import of 100,000 cases into an installation
     # with nobody aboard spent 0.35-0.4 s of processor time here looking up the records it touched. A transaction
@@ -292,6 +294,23 @@ def _check_touched(session: Session) -> None:
     found = [(flight, v) for flight in flights for v in manifest_violations(session, flight, ratio)]
     if found:
         raise SafeguardViolation(_as_told(session, found))
+
+
+def _one_emergency_document(session: Session) -> None:
+    """The invariant of one valid emergency travel document per person (`documents.service.one_emergency_document`),
+    kept before the manifests are checked, for the records the transaction touched, whatever door linked them (red
+    team round 17, O-F2): a document, a verification decision, a possible duplicate decided, a case edited; a batch of
+    cases written through the driver (an import) has every person checked."""
+    if any(session.info.get(key) for key in (_TOUCHED_CEDULAS, _TOUCHED_DECLARED, _TOUCHED_HOUSEHOLDS)):
+        touched: set[int] | None = None
+    else:
+        touched = set(session.info.get(_TOUCHED_CASES, set()))
+        requests = sorted(session.info.get(_TOUCHED_REQUESTS, set()))
+        for chunk in _chunks(requests, 5000):
+            touched.update(session.execute(sa.select(VerificationRequest.case_id)
+                                           .where(db.among(VerificationRequest.id, chunk))).scalars())
+    if documents.one_emergency_document(session, None if touched is None else sorted(touched)):
+        session.flush()
 
 
 # A safeguard broken on a flight an acting official may not see (reached through another agency's record of the same

@@ -31,10 +31,11 @@ from retorno.cases.facts import (
     same_person,
     traveller_facts,
 )
-from retorno.cases.models import Case, Household
+from retorno.cases.models import Case, Household, cedula_digits, national_id_digits
 from retorno.cases.service import (
     HOUSEHOLD_REACTIONS,
     LINKED_RECORD_REACTIONS,
+    REGISTRY_DATE_REACTIONS,
     VERIFIED_REACTIONS,
     CaseInput,
     advance,
@@ -58,6 +59,7 @@ from retorno.travel import (
     duplicates,  # its reaction (a possible duplicate's concern holds a passenger), its flagging
     seats,
 )
+from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.service import reopen
 
 
@@ -317,10 +319,35 @@ def _verified_a_minor(session: Session, by: User | None, case: Case) -> None:
         _minors_left_alone(session, by, case,
                            became="the verified registry record's birth date makes this case a minor")
     # The registry date is the person's: it makes their other records minors too (`facts.registry_births`), one on a
-    # manifest included, which the concern takes off as any concern does (red team round 16, F2b). Recorded once on
-    # each: a record whose unaccompanied-child concern a supervisor resolved is not held again by every verification
-    # of another record of the person (the children's rules still hold them at every step).
-    others = sorted(same_person(session, [case.id]).get(case.id, {}))
+    # manifest included, which the concern takes off as any concern does (red team round 16, F2b).
+    _others_now_minors(session, by, sorted(same_person(session, [case.id]).get(case.id, {})),
+                       became="a verified registry record of the same person makes this case a minor")
+
+
+def _registry_date_recorded(session: Session, by: User, case: Case, record: str) -> None:
+    """Safeguard 2 once a decision that verifies nothing (a review, a not_found, a rejection) of `case` records the
+    birth date of registry record `record`: the records verified against it, and their person's other records, count
+    it from now on (`facts.people_registry_births`, red team round 17, O-F4), one on a manifest included, as
+    `_verified_a_minor` has it for a verification. `case` itself counts it once verified against `record`, when the
+    verification's reaction records its concern."""
+    verified = set(session.execute(
+        sa.select(VerificationRequest.case_id)
+        .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+        .where(VerificationDecision.outcome == "verified",
+               cedula_digits(VerificationDecision.registry_record) == national_id_digits(record))).scalars())
+    linked = same_person(session, sorted(verified | {case.id}))
+    others = verified.union(*(set(found) for found in linked.values())) - {case.id}
+    _others_now_minors(session, by, sorted(others),
+                       became="a birth date recorded for the verified registry record of this person makes this "
+                              "case a minor")
+
+
+def _others_now_minors(session: Session, by: User | None, others: list[int], *, became: str) -> None:
+    """Those of `others` (records of a person a registry birth date was just recorded for) an adult by their declared
+    birth date whom the registry's makes a minor now: each with no adult of the household waiting with them gets the
+    unaccompanied-child concern (`_minors_left_alone`), which takes them off a manifest as any concern does. Recorded
+    once on each: a record whose unaccompanied-child concern a supervisor resolved is not held again by every
+    verification of another record of the person (the children's rules still hold them at every step)."""
     named = {case_id for case_id, concerns in session.execute(
         sa.select(Screening.case_id, Screening.concerns).where(Screening.case_id.in_(others)))
         if "unaccompanied_child" in (concerns or [])} if others else set()
@@ -328,11 +355,11 @@ def _verified_a_minor(session: Session, by: User | None, case: Case) -> None:
         other = session.get(Case, other_id)
         if (other is not None and other_id not in named and not is_minor(other.birth_date, utcnow().date())
                 and _minor_now(session, other)):
-            _minors_left_alone(session, by, other,
-                               became="a verified registry record of the same person makes this case a minor")
+            _minors_left_alone(session, by, other, became=became)
 
 
 VERIFIED_REACTIONS.append(_verified_a_minor)
+REGISTRY_DATE_REACTIONS.append(_registry_date_recorded)
 
 
 def _pull_linked_records(session: Session, by: User | None, case: Case) -> None:

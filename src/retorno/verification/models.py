@@ -48,9 +48,11 @@ class VerificationDecision(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     # The identity this decision is about: a verification counts only while the case still has it.
     identity_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
-    # The birth date the verified registry record holds (the youngest reading of a date known in part), where the
-    # service knows it: from linkage's stored candidates, a decisions file's, or the officer's (migration 0030). The
-    # children's rules read it with the declared one (`safeguards.counts_as_minor`): verification accepts a slip.
+    # The birth date the registry record the decision names holds (the youngest reading of a date known in part),
+    # where the service knows it, whatever the outcome: from linkage's stored candidates, a decisions file's, or the
+    # officer's (migration 0030; a review's too since red team round 17, O-F4). The children's rules read it with the
+    # declared one for every record verified against that registry record (`cases.facts.people_registry_births`):
+    # verification accepts a slip.
     registry_birth_date: Mapped[date | None] = mapped_column(sa.Date)
 
 

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from retorno import identifiers
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.agencies.service import receiving_authority_for
@@ -22,6 +23,7 @@ from retorno.cases.rows import EARLIEST_DATE
 from retorno.cases.service import (
     IDENTITY_REVERIFICATION,
     LEFT_RECEIVING_VIEW,
+    REGISTRY_DATE_REACTIONS,
     advance,
     ensure_owner,
     transition,
@@ -355,11 +357,14 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
                     run: str | None = None) -> VerificationDecision:
     """Record the receiving side's decision; 'review' and 'not_found' leave the case for a person to decide.
 
-    A `verified` decision keeps the birth date the registry record holds (`VerificationDecision.registry_birth_date`),
-    which every children's rule reads with the declared one: as the linkage's stored proposal showed the record, else
-    as the decision's own candidates do (a decisions file), else as the officer gave it (`registry_birth_date`, the
-    manual path: the officer read the record). Verification accepts a registry date a slip off the declared one, and
-    a person 17 by the registry is a minor whatever the declaration says (red team round 13).
+    A decision naming a registry record, whatever its outcome, keeps the birth date the record holds
+    (`VerificationDecision.registry_birth_date`), which every children's rule reads with the declared one: the
+    youngest of the dates the linkage's stored candidates showed for the record (on any record of the person), the
+    decision's own candidates (a decisions file) and the officer's (`registry_birth_date`, the manual path: the
+    officer read the record; refused without a registry record, which it would be the date of). Verification accepts
+    a registry date a slip off the declared one, and a person 17 by the registry is a minor whatever the declaration
+    says (red team round 13); a date recorded on a review is the record's once it is verified without the date
+    repeated (round 17, O-F4: `cases.facts.people_registry_births`).
 
     `run`: the console run that records it (`verification.console_run`), named on its audit record.
 
@@ -375,6 +380,9 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         raise InvalidInput("a verified decision names the registry record it matched", code="registry_record_required")
     if registry_birth_date is not None:
         sane_registry_birth(registry_birth_date)
+        if not registry_record:
+            raise InvalidInput("a registry birth date is the date of the registry record the decision names: name "
+                               "the record (registry_record)", code="registry_record_required")
     # One spelling per record, whichever door it came by (page, API, CLI, decisions file, linkage, demo): records
     # of one person are linked by equality of this text (`cases.facts._linked_pairs`, `_same_record_same_person`).
     # A rejection or a proposal naming a record nobody could verify is kept as given when it has no such form.
@@ -382,6 +390,12 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     if registry_record:
         registry_record = (canonical_record(registry_record) if outcome == "verified"
                            else canonical_or_none(registry_record) or registry_record)
+    if registry_record and identifiers.placeholder_registry_record(registry_record):
+        # `0`, `000000`, `NA`, `XXXXXX`, `111111`: two strangers verified against `0` were one person (red team
+        # round 17, O-F6).
+        raise InvalidInput("registry record '%(record)s' names no record (no digit other than 0, or one character "
+                           "repeated): one person's records are linked by it; name the record the registry holds",
+                           code="registry_record_placeholder", record=typed)
     if outcome == "rejected":
         reason = written_reason(reason)
     request = open_request(session, actor, case)
@@ -414,8 +428,8 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     elif outcome == "verified":
         _check_override(session, actor, case, request, registry_record or "", candidates, reason, typed)
         _same_record_same_person(session, actor, case, request, registry_record or "", reason, typed)
-    born = _registry_birth(session, request, registry_record, candidates, registry_birth_date) \
-        if outcome == "verified" else None
+    born = _registry_birth(session, case, registry_record, candidates, registry_birth_date,
+                           stored=outcome == "verified") if registry_record else None
     decision = VerificationDecision(request_id=request.id, outcome=outcome, method=method,
                                     registry_record=registry_record, match_probability=probability,
                                     candidates=candidates, decided_by=actor.id, reason=reason,
@@ -435,6 +449,9 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         advance(session, actor, case)
     elif outcome == "rejected":
         transition(session, actor, case, "not_national", action="case.not_national", reason=reason)
+    if born is not None and registry_record and outcome != "verified":
+        for react in REGISTRY_DATE_REACTIONS:
+            react(session, actor, case, registry_record)
     return decision
 
 
@@ -452,20 +469,29 @@ def sane_registry_birth(born: date) -> date:
     return born
 
 
-def _registry_birth(session: Session, request: VerificationRequest, registry_record: str | None,
-                    candidates: list[dict[str, Any]] | None, given: date | None) -> date | None:
-    """The birth date the verified `registry_record` holds (see `record_decision`), or None where nobody said.
+def _registry_birth(session: Session, case: Case, registry_record: str, candidates: list[dict[str, Any]] | None,
+                    given: date | None, *, stored: bool) -> date | None:
+    """The birth date `registry_record` holds (see `record_decision`), or None where nobody said: the youngest of
+    the officer's `given` date and the decision's own candidates', and where `stored` (a verification) the candidates
+    stored with every decision of a record of the person (linkage's proposals, a decisions file's lines, whatever
+    record each named: `records_alike`), a minor when in doubt. A date another decision recorded as its own
+    record's counts as it is (`cases.facts.people_registry_births`).
 
     Each source within the bounds of a birth date (`sane_registry_birth`): the decision's own candidates (a decisions
-    file) are refused beyond them (422, nothing written), as the officer's `given` date is; a stored proposal's date
-    beyond them is no reading of the record, and the decision's own sources are read instead."""
-    standing = proposals_standing(session, request)
-    proposal = standing[0][0] if standing else None
-    proposed = registry_birth_of(proposal.candidates if proposal is not None else None, registry_record, same_record)
-    if proposed is not None and EARLIEST_DATE <= proposed <= utcnow().date():
-        return proposed
+    file) are refused beyond them (422, nothing written), as the officer's `given` date is; a stored candidate's date
+    beyond them is no reading of the record, and is passed over."""
+    dates: list[date] = []
+    if stored:
+        records = [case.id, *sorted(records_alike(session, [case.id]).get(case.id, set()))]
+        dates += [born for found in session.execute(
+            sa.select(VerificationDecision.candidates)
+            .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+            .where(among(VerificationRequest.case_id, records), VerificationDecision.candidates.is_not(None))).scalars()
+            if (born := registry_birth_of(found, registry_record, same_record)) is not None
+            and EARLIEST_DATE <= born <= utcnow().date()]
     own = registry_birth_of(candidates, registry_record, same_record)
-    return sane_registry_birth(own) if own is not None else given
+    dates += [born for born in (sane_registry_birth(own) if own is not None else None, given) if born is not None]
+    return max(dates, default=None)
 
 
 @reader("verification.queue")

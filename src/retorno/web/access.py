@@ -88,6 +88,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/flights/{reference}/locked-changes"): ("manifest.change_locked",),
     ("POST", "/api/v1/flights/{reference}/passengers/{case_ref}/boarding"): ("boarding.record",),
     ("POST", "/api/v1/flights/{reference}/passengers/{case_ref}/no-show-correction"): ("boarding.correct_no_show",),
+    ("GET", "/api/v1/flights/{reference}/deboardings"): ("flight.read",),
+    ("POST", "/api/v1/flights/{reference}/deboardings"): ("boarding.record",),
     ("POST", "/api/v1/flights/{reference}/depart"): ("flight.depart",),
     ("POST", "/api/v1/flights/{reference}/landing"): ("arrival.confirm",),
     ("POST", "/api/v1/flights/{reference}/passengers/{case_ref}/arrival"): ("arrival.confirm",),
@@ -192,6 +194,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/flights/{reference}/manifest.csv"): ("paxlst.read",),
     ("POST", "/flights/{reference}/boarding/{case_reference}"): ("boarding.record",),
     ("POST", "/cases/{reference}/no-show-correction"): ("boarding.correct_no_show",),
+    ("POST", "/flights/{reference}/deboardings"): ("boarding.record",),
     ("POST", "/flights/{reference}/depart"): ("flight.depart",),
     # Bulk actions on a flight: a preview, then the confirmation (web.pages.bulkpages).
     ("POST", "/flights/{reference}/approvals"): ("manifest.decide",),

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.cases.service import get_case
+from retorno.errors import InvalidInput
 from retorno.flights import outputs
 from retorno.flights import service as flights
 from retorno.flights.lifecycle import DepartureWindow
@@ -90,6 +91,20 @@ def board(
         return flight_done(reference, "Embarque de %(ref)s registrado. Salen del manifiesto con su familia: "
                            "%(others)s.", ref=case_reference, others=", ".join(outcome.taken_off))
     return flight_done(reference, "Embarque de %(ref)s registrado.", ref=case_reference)
+
+
+@pages.post("/flights/{reference}/deboardings", response_model=None)
+@form_post(flight_again)
+def deboard(request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep,
+            reference: str) -> Done:
+    """The sending side or the carrier records that people taken off the manifest after boarding left the aircraft
+    (`flights.service.confirm_deboarding`); the flight departs once nobody is left to record."""
+    flight = flights.get_flight(session, user, reference)
+    chosen = list(dict.fromkeys(c.strip().upper() for c in form.getlist("cases") if isinstance(c, str) and c.strip()))
+    if not chosen:
+        raise InvalidInput("choose who left the aircraft", code="no_cases")
+    done = flights.confirm_deboarding(session, user, flight, flights.deboarding_cases(session, user, flight, chosen))
+    return flight_done(reference, "Registrado que bajaron del avión: %(refs)s.", refs=", ".join(done))
 
 
 @pages.post("/flights/{reference}/depart", response_model=None)

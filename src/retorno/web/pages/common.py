@@ -77,6 +77,9 @@ STATUSES = {
     "boarded": "embarcado",
     "no_show": "no se presentó",
     "refused": "embarque rechazado",
+    # Taken off the manifest after boarding: to leave the aircraft, then recorded off it (flights.service.LEAVING).
+    "leaving": "debe bajar del avión",
+    "deboarded": "bajó del avión",
     "received": "recibido",
     "error": "error",
     "warning": "aviso",

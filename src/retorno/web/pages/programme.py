@@ -288,9 +288,12 @@ def placements_context(session: Session, user: User, status: str, locale: str,
     pages_count = max(1, -(-found // PAGE_SIZE))
     page = min(max(1, wanted.page), pages_count)
     rows = session.execute(query.order_by(Placement.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    by_status = dict(session.execute(
-        sa.select(Placement.status, sa.func.count()).join(Opportunity, Opportunity.id == Placement.opportunity_id)
-        .where(Opportunity.operator_agency_id == user.agency_id).group_by(Placement.status)).all())
+    # The counts and the chart are those of the placements the list may show (`own_placements`: of returnees who
+    # still consent), as the API's dashboard counts them: red team round 17, Q-F4 (they counted a withdrawn
+    # returnee's placement, as the withdrawal ended it, which the list no longer showed).
+    listed = own_placements(user).subquery()
+    by_status = {str(status): int(count) for status, count in session.execute(
+        sa.select(listed.c.status, sa.func.count()).group_by(listed.c.status))}
     title = _("Colocaciones por estado")
     chart = charts.bar_chart(
         title,
