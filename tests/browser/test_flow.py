@@ -24,8 +24,8 @@ HEADER = (
 )
 CASE_LIST = (
     HEADER
-    + """INM-B-1,José Ángel,Muñoz,Pérez,M,1985-03-12,VEN,V12345678,E.M. Tapachula,2023-10-01,TAP
-INM-B-2,Ana Lucía,Peña,Rodríguez,F,1990-02-01,VEN,V23456789,Estación Migratoria Siglo XXI,2023-10-05,TAP
+    + """INM-B-1,José Ángel,Muñoz,Pérez,M,1985-03-12,VEN,V13572468,E.M. Tapachula,2023-10-01,TAP
+INM-B-2,Ana Lucía,Peña,Rodríguez,F,1990-02-01,VEN,V24681357,Estación Migratoria Siglo XXI,2023-10-05,TAP
 """
 )
 NAMES = ("José Ángel Muñoz Pérez", "Ana Lucía Peña Rodríguez")
@@ -69,7 +69,7 @@ def test_receiving_officer_verifies_side_by_side_and_issues_documents(page: Page
     for index in range(2):
         review = page.locator("section.review").first
         expect(review).to_contain_text("Declarado por la autoridad de envío")
-        review.get_by_label("Registro coincidente").fill(f"VE-REG-{index}")
+        review.get_by_label("Registro coincidente").fill(f"VE-REG-{index + 1}")
         review.get_by_role("button", name="Verificar").click()
         expect(page.get_by_role("status").first).to_contain_text("registrada")
     expect(page.get_by_text("No hay solicitudes pendientes.")).to_be_visible()

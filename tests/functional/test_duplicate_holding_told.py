@@ -113,8 +113,8 @@ def test_a_concern_on_a_visible_record_of_the_same_person_holds_the_pair(client:
     first = str(api.register("ice.officer", **FIRST)["reference"])
     second = str(api.register("ice.officer", **SECOND)["reference"])
     # A third ICE record, someone else by name, sharing the second's cédula: the same person as the second.
-    api.patch("ice.officer", f"/api/v1/cases/{second}", {"national_id": "V23456789"})
-    linked = str(api.register("ice.officer", national_id="V23456789", given_names="Luisa Fernanda",
+    api.patch("ice.officer", f"/api/v1/cases/{second}", {"national_id": "V24681357"})
+    linked = str(api.register("ice.officer", national_id="V24681357", given_names="Luisa Fernanda",
                               first_surname="Gómez", second_surname="Díaz", birth_date="1984-02-23")["reference"])
     api.screen(linked, ["trafficking_victim"], user="ice.officer")
     assert (second, True) in _told(_flags(api, "ice.officer", first))
@@ -123,10 +123,10 @@ def test_a_concern_on_a_visible_record_of_the_same_person_holds_the_pair(client:
 def test_a_link_to_another_countrys_record_tells_nothing_through_the_flag(client: TestClient, world: World) -> None:
     api = Api(client, world)
     # Mexico's record of someone else by name, with the cédula the first ICE record is given: the same person.
-    rosa = str(api.register("inm.officer", national_id="V23456789", given_names="Luisa Fernanda",
+    rosa = str(api.register("inm.officer", national_id="V24681357", given_names="Luisa Fernanda",
                             first_surname="Gómez", second_surname="Díaz", birth_date="1984-02-23")["reference"])
     api.screen(rosa, ["pending_asylum_claim"], user="inm.officer")
-    first = str(api.register("ice.officer", **{**FIRST, "national_id": "V23456789"})["reference"])
+    first = str(api.register("ice.officer", **{**FIRST, "national_id": "V24681357"})["reference"])
     second = str(api.register("ice.officer", **{**SECOND, "national_id": None})["reference"])
     assert (second, False) in _told(_flags(api, "ice.officer", first))
     assert (first, False) in _told(_flags(api, "ice.officer", second))

@@ -127,8 +127,8 @@ def test_a_new_record_of_a_person_with_a_concern_takes_a_passenger_alike_off_the
     passenger = api.ready_case(**ROSA)["reference"]
     flight = _on_flight(api, passenger)
     # A record with a concern open, whose cédula the new record carries: the new record's person has it.
-    concerned = _concern(api, **{**LUISA, "national_id": "V23456789"})
-    newcomer = api.register(**{**SWAPPED, "national_id": "V23456789"})["reference"]
+    concerned = _concern(api, **{**LUISA, "national_id": "V24681357"})
+    newcomer = api.register(**{**SWAPPED, "national_id": "V24681357"})["reference"]
     assert passenger not in _aboard(api, flight)
     assert _state(api, passenger) == "documented"
     assert [(d["other"], d["holding"]) for d in _flags(api, "inm.officer", passenger)] == [(newcomer, True)]

@@ -110,12 +110,12 @@ def test_a_passenger_is_pulled_when_the_flag_appears(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     api = Api(client, world)
     # Another record holding a concern, whose cédula the imported row carries: the new record's person has it.
-    concerned = api.register(national_id="V23456789", given_names="Ana", first_surname="Gil", second_surname="Paz",
+    concerned = api.register(national_id="V24681357", given_names="Ana", first_surname="Gil", second_surname="Paz",
                              birth_date="1985-01-02")
     api.screen(concerned["reference"], ["trafficking_victim"])
     rosa = _rosa(api)["reference"]
     flight = _on_flight(api, rosa, approve=True)
-    _flagged(client, world, session_factory, "DUP-2", cedula="V23456789")
+    _flagged(client, world, session_factory, "DUP-2", cedula="V24681357")
     assert rosa not in _aboard(api, flight)
     assert _state(api, rosa) == "documented"
 

@@ -54,9 +54,9 @@ def _flags(api: Api, reference: str) -> list[dict[str, Any]]:
 
 def test_a_duplicate_is_not_named_for_another_agencys_concern(client: TestClient, world: World) -> None:
     api = Api(client, world)
-    ice = str(api.register("ice.officer", **OTHER, national_id="V23456789")["reference"])
+    ice = str(api.register("ice.officer", **OTHER, national_id="V24681357")["reference"])
     api.screen(ice, ["pending_asylum_claim"], user="ice.officer")
-    n1 = str(api.register("inm.officer", **N1, national_id="E23456789")["reference"])
+    n1 = str(api.register("inm.officer", **N1, national_id="E24681357")["reference"])
     n2_case = api.register("inm.officer", **N2)
     n2 = _documented(api, n2_case)
     assert [(f["other"], f["holding"]) for f in _flags(api, n2)] == [(n1, False)]
