@@ -61,6 +61,9 @@ hide itself here. What it checks, each rule named in the report:
   that departed without the sending side or the carrier recording them off it (`boarding.deboarded` on the audit
   trail; a row still 'leaving', or 'deboarded' as data written before round 17 set it at the pull; red team round 17,
   O-F5 and P-F2);
+- `one_emergency_document`: no person (records as one as for `one_seat`) holds two valid emergency travel documents
+  of one state: issued here, valid, on file, for the identity the record has now, not expired, of a record not
+  withdrawn or unfit to fly (red team round 17, O-F2);
 - `audit_chain`: the hash chain and its signed checkpoints verify. This rule calls the trail's
   own verifier (`audit.verify.verify_chain`, as `retorno audit verify` does): it is not the code
   that wrote the records but the one that re-derives every hash and signature from them, and a
@@ -95,7 +98,7 @@ from retorno.verification.records import record_digits
 
 CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
           "one_seat", "cleared_and_verified", "states_agree", "concerns_listed", "identifiers_ascii",
-          "internships_adults_only", "deboardings_confirmed", "audit_chain")
+          "internships_adults_only", "deboardings_confirmed", "one_emergency_document", "audit_chain")
 # Written out here rather than imported, so that the check states its own reading of the lifecycle.
 WAITING = ("registered", "screened", "verification_requested", "verified", "documented", "ready", "manifested")
 ARRIVED = ("arrived", "reintegration_intake", "matched", "placed", "closed")
@@ -346,7 +349,9 @@ def check_demo(session: Session) -> CheckReport:
         _cleared_and_verified(demo, report, flight, how, cases)
     _minors_waiting(demo, report)
     _minors_behind(demo, report)
-    _one_seat(session, demo, report, travelling)
+    person_of = _people_as_one(session, demo)
+    _one_seat(demo, report, travelling, person_of)
+    _one_emergency_document(session, demo, report, person_of)
     _states(demo, report, travelling)
     _concerns_listed(demo, report)
     _identifiers_ascii(session, report)
@@ -563,9 +568,8 @@ def _people_as_one(session: Session, demo: _Demo) -> dict[int, int]:
     return {pid: root(pid) for pid in demo.people}
 
 
-def _one_seat(session: Session, demo: _Demo, report: CheckReport, travelling: dict[int, tuple[str, set[int]]]
-              ) -> None:
-    person_of = _people_as_one(session, demo)
+def _one_seat(demo: _Demo, report: CheckReport, travelling: dict[int, tuple[str, set[int]]],
+              person_of: dict[int, int]) -> None:
     seats: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for flight_id, (_, cases) in sorted(travelling.items()):
         flight = demo.flights[flight_id]
@@ -579,6 +583,30 @@ def _one_seat(session: Session, demo: _Demo, report: CheckReport, travelling: di
             report.add("one_seat", "cases " + ", ".join(sorted(ref for ref, _ in held)),
                        "records of one person (or of a possible duplicate no supervisor has decided) hold "
                        f"{len(held)} seats: " + ", ".join(f"{ref} on {flight}" for ref, flight in sorted(held)))
+
+
+def _one_emergency_document(session: Session, demo: _Demo, report: CheckReport, person_of: dict[int, int]) -> None:
+    """Per person (`_people_as_one`) and issuing state, at most one valid emergency travel document: issued here,
+    valid, on file, for the identity its record has now, not expired, of a record not closed before boarding
+    (withdrawn or unfit to fly). Red team round 17, O-F2: two were issued to records alike and both stayed valid."""
+    today = utcnow().date()
+    held: dict[tuple[int, str], list[tuple[str, str]]] = defaultdict(list)
+    for case_id, number, state, fingerprint, expiry in session.execute(
+            sa.select(TravelDocument.case_id, TravelDocument.number, TravelDocument.issuing_state,
+                      TravelDocument.identity_fingerprint, TravelDocument.expiry_date)
+            .where(TravelDocument.emergency, TravelDocument.issued_by_agency_id.is_not(None),
+                   TravelDocument.mrz_valid, TravelDocument.withdrawn_at.is_(None))
+            .order_by(TravelDocument.id)):
+        person = demo.people[case_id]
+        report.examined["one_emergency_document"] += 1
+        if (fingerprint == person.fingerprint and person.state not in ("withdrawn", "unfit_to_fly")
+                and (expiry is None or expiry >= today)):
+            held[(person_of[case_id], str(state))].append((person.reference, str(number)))
+    for (_, state), documents in sorted(held.items(), key=lambda item: item[1]):
+        if len(documents) > 1:
+            report.add("one_emergency_document", "cases " + ", ".join(sorted({ref for ref, _ in documents})),
+                       f"records of one person hold {len(documents)} valid emergency travel documents of {state}: "
+                       + ", ".join(f"{number} ({ref})" for ref, number in documents))
 
 
 def _cleared_and_verified(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases: set[int]) -> None:
