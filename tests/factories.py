@@ -207,9 +207,11 @@ class Api:
 
     def passport_response(self, case: dict[str, Any], expiry: date | None = None, user: str = "inm.officer") -> Any:
         """The answer to filing a new valid passport of `case` (whatever its status)."""
+        # A number of 4 characters other than 0 or more (`identifiers.placeholder_document_number`: 100000001 is a 1
+        # padded, red team round 18, R-F2).
         text = mrz.build_td3(document_code="P", issuing_state="VEN",
                              surnames=f"{case['first_surname']} {case['second_surname'] or ''}".strip(),
-                             given_names=case["given_names"], document_number=f"1{next(_counter):08d}",
+                             given_names=case["given_names"], document_number=f"1{next(_counter) + 25_000_000:08d}",
                              nationality="VEN", birth_date=date.fromisoformat(case["birth_date"]), sex=case["sex"],
                              expiry_date=expiry or date.today() + timedelta(days=1000))
         return self.post(user, f"/api/v1/cases/{case['reference']}/documents", {"mrz": text})

@@ -182,6 +182,20 @@ def _shape(connection: Connection) -> dict[str, Any]:
     return shape
 
 
+# Tables the revisions after 0035 add (0036: the placements' status steps, each held placement's one).
+LATER_TABLES = ("placement_steps",)
+
+
+def _without_later_tables(shape: dict[str, Any]) -> dict[str, Any]:
+    """`shape` as 0035 left it: without the tables later revisions add, their indexes and triggers."""
+    kept = {name: value for name, value in shape.items() if name not in LATER_TABLES}
+    for key in ("sqlite_master", "indexes", "triggers"):
+        if key in kept:
+            kept[key] = [row for row in kept[key] if not any(table in " ".join(map(str, row))
+                                                             for table in LATER_TABLES)]
+    return kept
+
+
 @pytest.mark.parametrize("kind", DATABASES)
 def test_0035_keeps_every_row_index_key_and_trigger_and_starts_past_every_id_ever_named(
         kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
@@ -202,7 +216,7 @@ def test_0035_keeps_every_row_index_key_and_trigger_and_starts_past_every_id_eve
         upgrade(url)
         check(url)
         with engine.connect() as connection:
-            assert _shape(connection) == before
+            assert _without_later_tables(_shape(connection)) == before
             if kind == "sqlite":
                 given: dict[str, int] = dict(connection.exec_driver_sql(
                     "SELECT name, seq FROM sqlite_sequence").all())

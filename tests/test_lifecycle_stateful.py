@@ -137,7 +137,8 @@ class ReturnFlows(RuleBasedStateMachine):
     def passport(self, ref: str, days: int) -> None:
         case = self.case(ref)
         text = mrz.build_td3(document_code="P", issuing_state="VEN", surnames="PEREZ", given_names="ANA",
-                             document_number=f"1{case.id:08d}", nationality="VEN", birth_date=case.birth_date,
+                             document_number=f"1{case.id + 25_000_000:08d}", nationality="VEN",
+                             birth_date=case.birth_date,
                              sex="F", expiry_date=TODAY + timedelta(days=days))
         self.attempt(lambda: add_document(self.session, self.users["inm.officer"], case, mrz_text=text))
 

@@ -28,7 +28,8 @@ from retorno.cases.models import Case
 from retorno.datakeys import DataKeyring
 from retorno.db import make_engine, use_data_keys
 from retorno.migrations import alembic_config, check, current_revisions, upgrade
-from retorno.reintegration.models import FollowUp
+from retorno.reintegration.models import WITHDRAWN, FollowUp, Placement, PlacementStep
+from retorno.reporting.service import placements_by_status, released_placements
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from tests.conftest import DATABASES
 from tests.scratch import empty_database
@@ -233,3 +234,37 @@ def test_0030_keeps_the_registry_birth_date_of_decisions_verified_before(
                 .where(VerificationDecision.outcome == "verified",
                        VerificationDecision.registry_record.in_(["V30111222", "777", "888"]))).all())
     assert stored == {"V30111222": date(2009, 11, 2), "777": date(2008, 12, 31), "888": None}
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0036_gives_each_placement_held_before_one_baseline_step_as_the_figures_counted_it(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    """The public placements by status count whole batches of status steps (red team round 17, P-F1): the placements
+    held before the steps were are published as they stood (they were, live), those a withdrawal ended as they stood
+    at the withdrawal; the next step alone moves nothing."""
+    with _filled_then_back_at(kind, tmp_path, data_keys, count=300, seed=5, revision="0035") as (url, engine):
+        with engine.begin() as connection:
+            first, second = connection.execute(sa.select(Placement.id).where(Placement.status == "started")
+                                               .order_by(Placement.id).limit(2)).scalars().all()
+            connection.execute(sa.update(Placement).where(Placement.id == first).values(
+                status="dropped", reason=WITHDRAWN, started_on=date(2024, 1, 15), ended_on=date(2024, 5, 2)))
+            connection.execute(sa.update(Placement).where(Placement.id == second).values(
+                status="dropped", reason="se mudó", ended_on=date(2024, 5, 2)))
+        upgrade(url)
+        with Session(engine) as session:
+            live = placements_by_status(session, None)
+            steps = session.execute(sa.select(PlacementStep.placement_id, PlacementStep.status,
+                                              PlacementStep.baseline)).all()
+            held = session.execute(sa.select(sa.func.count()).select_from(Placement)).scalar_one()
+            assert len(steps) == len({placement for placement, _status, _baseline in steps}) == held > 5
+            assert all(baseline for *_step, baseline in steps)
+            assert {placement: status for placement, status, _baseline in steps if placement in (first, second)} == {
+                first: "started", second: "dropped"}
+            assert released_placements(session) == live
+            # The next step, one returnee's, is in no batch yet.
+            started = session.execute(sa.select(Placement).where(Placement.status == "started")
+                                      .order_by(Placement.id.desc()).limit(1)).scalar_one()
+            started.status, started.ended_on, started.reason = "completed", date(2024, 6, 3), None
+            session.commit()
+            assert placements_by_status(session, None) != live
+            assert released_placements(session) == live

@@ -51,6 +51,11 @@ _DIGITS = frozenset("0123456789")
 # The shortest number taken to name a document: an ICAO 9303 document number has up to 9 characters, a passport's 6 to
 # 9 (Venezuela's 9 digits, Mexico's a letter and 8, Canada's 2 letters and 6); 'A1', '10', '1234' name none.
 SHORTEST_DOCUMENT_NUMBER = 5
+# The fewest characters other than 0 a number names a document with: `000000001`, `900000000`, `A00000001`,
+# `P0000001A` are a 1 (a 9, an A1, a P1A) padded with zeros, "no number" as much as `1` is (red team round 18, R-F2).
+# An emergency document's number of this state (`documents.mrz.emergency_document_number`: `E26000001`) has 4; one of
+# a year with a 0 (`E30000001`, 2030) fewer, and is taken as its shape (`_emergency_shaped`).
+FEWEST_SIGNIFICANT_CHARACTERS = 4
 # The longest unit of a pattern repeated (`121212121`, `123123123`, `A1A1A1A1`), and how many times at least it comes:
 # a real number of 6 or more characters is one in 10,000 or fewer.
 LONGEST_REPEATED_UNIT, REPEATS = 3, 3
@@ -82,6 +87,13 @@ def _digit_run(text: str) -> bool:
         for order in (ASCENDING_DIGITS, DESCENDING_DIGITS))
 
 
+def _emergency_shaped(core: str) -> bool:
+    """Whether `core` has the shape of an emergency document's number (`documents.mrz.emergency_document_number`):
+    `E`, a two-digit year other than 00, a sequence of six digits (`E26000000`, never issued, is refused where it is
+    filed as such: `emergency_number_not_issued`)."""
+    return len(core) == 9 and core[0] == "E" and all(char in _DIGITS for char in core[1:]) and core[1:3] != "00"
+
+
 def placeholder_document_number(number: str) -> bool:
     """Whether a document number, as stored (upper-case, without spaces and hyphens; an MRZ's fillers `<` not
     counted), names no document: what an official types where the number is not known, or copies from an example.
@@ -89,6 +101,8 @@ def placeholder_document_number(number: str) -> bool:
     - shorter than 5 characters (`SHORTEST_DOCUMENT_NUMBER`: '', fillers only, `0`, `A1`, `1234`);
     - without a digit other than 0 (`000000000`, `P0000000`, and words written where the number was unknown:
       `SINDOC`, `NONE`...);
+    - with fewer than 4 characters other than 0 (`FEWEST_SIGNIFICANT_CHARACTERS`: `000000001`, `000000123`,
+      `900000000`, `00001`, `A00000001`, `P0000001A`), but for an emergency document's number (`E30000001`);
     - one character, or a unit of two or three, repeated at least three times (`111111111`, `121212121`,
       `12121212`, `123123123`, `A1A1A1`);
     - digits in a run, ascending or descending (`123456789`, `12345678`, `1234567`, `987654321`, `0123456789`,
@@ -100,10 +114,11 @@ def placeholder_document_number(number: str) -> bool:
     linked by equality of their document numbers, and every record holding the same placeholder would be one person
     (red team round 16, F1: zeros, words, one character repeated; round 17, O-F1: the template's example `123456789`
     and other sequences linked strangers of two agencies, and one's concern took the other's passenger off a locked
-    manifest)."""
+    manifest; round 18, R-F2: a 1 padded with zeros, `000000001`, declared by two agencies did the same)."""
     core = number.replace("<", "")
     digits = _series_taken_off(core)
     return (len(core) < SHORTEST_DOCUMENT_NUMBER or _NON_ZERO_DIGIT.search(core) is None
+            or (len(core) - core.count("0") < FEWEST_SIGNIFICANT_CHARACTERS and not _emergency_shaped(core))
             or _repeats_a_unit(core) or _repeats_a_unit(digits) or _digit_run(digits))
 
 
@@ -130,15 +145,42 @@ def placeholder_cedula(national_id: str) -> bool:
     return len(digits) >= SHORTEST_PATTERNED_CEDULA and (_repeats_a_unit(digits) or _digit_run(digits))
 
 
+# A registry record that is a cédula typed with its document's prefix (`CI25956097`: cédula de identidad,
+# `VEN25956097`, `RC25956097`, `V25956097`): up to 3 letters, then digits (`registry_record_digits`).
+_PREFIXED_DIGITS = re.compile(r"[A-Z]{0,3}([0-9]+)")
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LONGEST_RECORD_PREFIX = 3
+
+
+def registry_record_digits(record: str) -> str:
+    """A registry record id (canonical: `verification.records.canonical_or_none`) as records are compared by it
+    (`verification.records.record_digits`, in SQL `cases.models.registry_record_digits`), as a cédula is: the digits of
+    a record of up to 3 letters and then digits (`V25956097`, `E25956097`, `CI25956097`, `VEN25956097`,
+    `RC25956097`: one record, `25956097`; red team round 18, R-F4: `CI…`, `VEN…`, `RC…` were other records, so the
+    second verification against one was never checked nor linked), else the record without its leading E and V
+    (`cedula_digits_of`: `RCMX2026000001` stays)."""
+    prefixed = _PREFIXED_DIGITS.fullmatch(record)
+    return prefixed[1] if prefixed else cedula_digits_of(record)
+
+
+def registry_record_key(record: str) -> str:
+    """A registry record without its leading letters (A to Z), `cases.models.registry_record_key` in Python: of
+    `registry_record_digits(record)` the same as of `record`, which the database's index of records holds."""
+    return record.lstrip(_LETTERS)
+
+
 def placeholder_registry_record(record: str) -> bool:
     """Whether a registry record id in its canonical form (`verification.records.canonical_or_none`: '000000' is
-    '0') names no record: without a digit other than 0 (`0`, `NA`, `XXXXXX`, `SINREGISTRO`, `NINGUNO`), or, read
-    as a cédula is after its E or V (`cedula_digits_of`), one character repeated 6 times or more (`111111`,
-    `V99999999`). A registry's own ids are integers from 1 up, so a run or a short unit repeated (`123456`,
-    `121212`) is a real record of a registry that large, and stays. A verified decision naming a placeholder is
-    refused (`registry_record_placeholder`), and records verified against one are not linked by it
-    (`cases.models.linkable_registry_record`, the same rule in SQL): two strangers verified against `0` became one
-    person, and one's refugee concern held the other (red team round 17, O-F6)."""
-    digits = cedula_digits_of(record)
-    return (_NON_ZERO_DIGIT.search(digits) is None
-            or (len(digits) >= SHORTEST_PATTERNED_CEDULA and len(set(digits)) == 1))
+    '0') names no record: read as records are compared (`registry_record_digits`: `V23456789`, `CI23456789` are
+    `23456789`), without a digit other than 0 (`0`, `NA`, `XXXXXX`, `SINREGISTRO`, `NINGUNO`), or what a placeholder
+    cédula is (`placeholder_cedula`: 6 characters or more, one repeated or a unit of two or three repeated, `111111`,
+    `V99999999`, `121212`, or digits in a run, `123456`, `12345678`, `V23456789`, `123456789`). A verified decision
+    naming a placeholder is refused (`registry_record_placeholder`), as is a review or another decision naming one,
+    and records verified against one are not linked by it (`cases.models.linkable_registry_record`, the same rule in
+    SQL): two strangers verified against `0` became one person, and one's refugee concern held the other (red team
+    round 17, O-F6); so did a woman and a man verified against `23456789` and `V23456789`, and a third person's review
+    naming it with a child's birth date made both minors (round 18, R-F1). A registry's own integer id of such a
+    shape (`123456`, of a registry that large) is refused with them: one in tens of thousands, named by another of
+    its identifiers (the person's cédula)."""
+    digits = registry_record_digits(record)
+    return _NON_ZERO_DIGIT.search(digits) is None or placeholder_cedula(digits)

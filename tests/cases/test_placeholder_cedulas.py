@@ -26,8 +26,12 @@ from tests.factories import Api, World, case_payload, ok
 CEDULAS = ("V11111111", "V99999999", "V12345678", "V123456789", "V87654321", "V12121212", "E123123123", "V111111",
            "V98765432")
 REAL_CEDULAS = ("V1", "V10000000", "V12345", "V11111", "V20282780", "E81234567", "V12345679", "V31000222")
-RECORDS = ("0", "NA", "XXXXXX", "111111", "SINREGISTRO", "NINGUNO", "V0", "V99999999")
-REAL_RECORDS = ("1", "25440", "V20282780", "REG12", "123456", "11111", "RC-MX-2026-000001")
+RECORDS = ("0", "NA", "XXXXXX", "111111", "SINREGISTRO", "NINGUNO", "V0", "V99999999",
+           # Round 18, R-F1: what a placeholder cédula is (a run, a unit repeated), with or without a prefix.
+           "23456789", "V23456789", "12345678", "V12345678", "123456789", "123456", "121212", "CI12345678",
+           "VEN23456789", "RC11111111", "E987654")
+REAL_RECORDS = ("1", "25440", "V20282780", "REG12", "11111", "12345", "RC-MX-2026-000001", "RCMX2026000001",
+                "CI25956097", "VEN25956097", "123457")
 
 HEADER = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "tipo_documento,numero_documento,lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
@@ -42,9 +46,9 @@ def test_the_rules() -> None:
     assert [r for r in REAL_RECORDS if placeholder_registry_record(r)] == []
 
 
-def _verdicts(session: Session, examples: list[str], linkable: Any) -> dict[int, Any]:
+def _verdicts(session: Session, examples: list[str], linkable: Any, name: str = "") -> dict[int, Any]:
     connection = session.connection()
-    table = sa.Table(f"rt17_{linkable.__name__}", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+    table = sa.Table(f"rt17_{linkable.__name__}{name}", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
                      sa.Column("value", sa.String(40)), prefixes=["TEMPORARY"])
     table.create(connection)
     connection.execute(table.insert(), [{"id": i, "value": v} for i, v in enumerate(examples)])
@@ -52,11 +56,18 @@ def _verdicts(session: Session, examples: list[str], linkable: Any) -> dict[int,
 
 
 def test_the_rules_in_sql_are_the_rules_in_python(session: Session) -> None:
-    from retorno.cases.models import linkable_cedula, linkable_registry_record
+    from retorno import identifiers
+    from retorno.cases.models import (
+        linkable_cedula,
+        linkable_registry_record,
+        registry_record_digits,
+        registry_record_key,
+    )
     from retorno.identifiers import placeholder_cedula, placeholder_registry_record
 
     rng = random.Random(17)
-    examples = [*CEDULAS, *REAL_CEDULAS, *RECORDS, *REAL_RECORDS, "V", "E", "%%%%%%", "1_1_1_"]
+    examples = [*CEDULAS, *REAL_CEDULAS, *RECORDS, *REAL_RECORDS, "V", "E", "%%%%%%", "1_1_1_", "CI", "VENE123456",
+                "ABCD25956097", "CI2595609X", "V1E23456", "VV23456789", "EEE", "CI0", "ci23456789", "REG123456"]
     examples += [rng.choice(("V", "E", "")) + "".join(rng.choice("0129") for _ in range(rng.randint(0, 10)))
                  for _ in range(3000)]
     examples += [rng.choice(("V", "E", "")) + "".join(str((start + step * i) % 10) for i in range(length))
@@ -69,6 +80,23 @@ def test_the_rules_in_sql_are_the_rules_in_python(session: Session) -> None:
     records = _verdicts(session, examples, linkable_registry_record)
     wrong = [(v, records[i]) for i, v in enumerate(examples) if bool(records[i]) == placeholder_registry_record(v)]
     assert wrong == []
+    # A registry record of a prefix of letters (round 18, R-F4: CI, VEN, RC are folded as V and E are).
+    records_shaped = [rng.choice(("", "V", "E", "CI", "VEN", "RC", "ABCD", "REG", "X", "RCMX")) + value
+                      for value in examples[:4000]]
+    records = _verdicts(session, records_shaped, linkable_registry_record, "_shaped")
+    wrong = [(v, records[i]) for i, v in enumerate(records_shaped)
+             if bool(records[i]) == placeholder_registry_record(v)]
+    assert wrong == []
+    # And records are compared by the same digits on the database as in Python.
+    digits = _verdicts(session, [*examples, *records_shaped], registry_record_digits)
+    wrong = [(v, digits[i]) for i, v in enumerate([*examples, *records_shaped])
+             if digits[i] != identifiers.registry_record_digits(v)]
+    assert wrong == []
+    keys = _verdicts(session, records_shaped, registry_record_key)
+    assert [v for i, v in enumerate(records_shaped) if keys[i] != identifiers.registry_record_key(v)] == []
+    # The key the index holds is the digits' key: records of equal digits are found off it.
+    assert [v for v in records_shaped if identifiers.registry_record_key(identifiers.registry_record_digits(v))
+            != identifiers.registry_record_key(v)] == []
 
 
 def _row(reference: str, cedula: str) -> str:

@@ -36,11 +36,22 @@ PLACEHOLDERS = ("123456789", "12345678", "1234567", "987654321", "123123123", "1
                 "P123456", "A1234567", "AB123456", "P1111111", "P121212", "A1A1A1A1", "1234", "0987654321",
                 "1234567890")
 # What names a document: passports of Venezuela, Mexico, Colombia, the ICAO specimen, an emergency document's.
-REAL = ("C55500011", "E26000123", "G12345679", "123456780", "ABC123456", "L898902C3", "E2026000001", "100000001",
+REAL = ("C55500011", "E26000123", "G12345679", "123456780", "ABC123456", "L898902C3", "E2026000001", "100020301",
         "123123", "12312312", "AB1234568", "12345", "A1B2C3D4E")
 
 
+# Round 18, R-F2: a 1 (a 12, a 123, a 9, an A1, a P1A) padded with zeros: fewer than 4 characters other than 0.
+PADDED = ("000000001", "000000012", "000000123", "900000000", "000001", "00001", "A00000001", "P0000001A",
+          "P00000001", "100000001", "E00000001", "10000203")
+
+
 def test_the_rule() -> None:
+    for number in PADDED:
+        # Before: each named a document.
+        assert placeholder_document_number(number), number
+    # An emergency document's number names one, whatever its year (`documents.mrz.emergency_document_number`).
+    for number in ("E26000001", "E30000001", "E10000001", "E20000100", "E2026000001"):
+        assert not placeholder_document_number(number), number
     for number in (*PLACEHOLDERS, "", "000000000", "SINDOC", "111111111"):
         # Before: 123456789, 12345678, 987654321, 123123123, 121212121, A1... named a document.
         assert placeholder_document_number(number), number
@@ -62,6 +73,12 @@ def test_the_rule_in_sql_is_the_rule_in_python(session: Session) -> None:
     examples += [rng.choice(("", "P", "AB", "<")) + "".join(str((start + step * i) % 10) for i in range(length))
                  for start, step, length in ((rng.randint(0, 9), rng.choice((1, -1)), rng.randint(1, 18))
                                              for _ in range(1000))]
+    # Round 18, R-F2: numbers padded with zeros (few characters other than 0), and emergency documents' numbers.
+    examples += [*PADDED, "E26000001", "E30000001", "E10000001", "E00000001", "E30000000", "e30000001",
+                 "E3000001", "E300000001", "EE0000001", "E2600000A", "<E30000001", "000010203", "P0001020A"]
+    examples += ["".join(rng.choice("0000000123E<P") for _ in range(rng.randint(4, 11))) for _ in range(1500)]
+    examples += [f"E{year:02d}{sequence:06d}" for year, sequence in
+                 ((rng.choice((0, 10, 20, 26, 30, 40, 99)), rng.choice((0, 1, 10, 100, 999999))) for _ in range(200))]
     connection = session.connection()
     numbers = sa.Table("rt17_numbers", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
                        sa.Column("number", sa.String(20)), prefixes=["TEMPORARY"])
@@ -73,6 +90,7 @@ def test_the_rule_in_sql_is_the_rule_in_python(session: Session) -> None:
     # And the finding's numbers link nobody on the database (before: linkable).
     assert not any(verdicts[i] for i, n in enumerate(examples) if n in PLACEHOLDERS)
     assert all(verdicts[i] for i, n in enumerate(examples) if n in REAL and n != "12345")
+    assert not any(verdicts[i] for i, n in enumerate(examples) if n in PADDED)
 
 
 def _row(reference: str, given: str, surname: str, sex: str, born: str, number: str) -> str:

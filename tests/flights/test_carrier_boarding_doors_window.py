@@ -65,12 +65,19 @@ def _alike(answers: dict[str, list[tuple[int, str]]], code: str) -> None:
             assert all(code in text for _, text in seen), (door, seen)
 
 
-def test_a_draft_manifest_is_not_told_through_the_boarding_doors(client: TestClient, world: World) -> None:
-    api = Api(client, world)
+def draft_manifest(api: Api) -> tuple[str, dict[str, Any]]:
+    """A flight whose manifest, proposed and not locked, holds Borrador Pasajera Urdaneta; and her case."""
     case = api.ready_case(given_names="Borrador Pasajera", first_surname="Urdaneta")
     flight = api.flight()["reference"]
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [case["reference"]]}), 201)
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
+    return flight, case
+
+
+def test_a_draft_manifest_is_not_told_through_the_boarding_doors(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    flight, case = draft_manifest(api)
+    assert ok(api.get("inm.officer", f"/api/v1/flights/{flight}"))["manifest_state"] == "proposed"
     _alike(_answers(client, world, flight, case["reference"]), "manifest_not_locked")
 
 

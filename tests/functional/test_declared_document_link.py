@@ -126,7 +126,7 @@ def _passenger_and_concern(client: TestClient, world: World, session_factory: se
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [passenger["reference"]]}), 201)
     assert _state(api, passenger["reference"]) == "manifested"
     # Another person (no possible duplicate of the passenger's: an undecided one would hold the passenger too).
-    _import(client, world, "RT-H2-C", number="C00000001", given=OTHER_PERSON)
+    _import(client, world, "RT-H2-C", number="C04821735", given=OTHER_PERSON)
     concern = _reference(session_factory, "RT-H2-C")
     assert concern is not None
     api.screen(concern, ["trafficking_victim"])
@@ -156,7 +156,7 @@ def test_a_number_declared_later_on_the_passengers_case_takes_the_passenger_off(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     api, passenger, flight = _passenger_and_concern(client, world, session_factory, "C44170025")
     stored = ok(api.get("inm.officer", f"/api/v1/cases/{passenger}"))
-    row = (f"{stored['agency_reference']},Rosa Elena,Peña,Rodríguez,F,1990-05-17,VEN,,pasaporte,C00000001,"
+    row = (f"{stored['agency_reference']},Rosa Elena,Peña,Rodríguez,F,1990-05-17,VEN,,pasaporte,C04821735,"
            f"\"{stored['held_at']}\",TAP,{date.fromisoformat(stored['detained_since']).strftime('%Y-%m-%d')}\n")
     upload = {"file": ("lista.csv", (HEADER + row).encode(), "text/csv")}
     assert ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")),

@@ -24,6 +24,7 @@ from retorno.cases.models import Case
 from retorno.demo.check import check_demo
 from retorno.documents import mrz
 from retorno.flights.models import Alert, Flight, Passenger
+from tests.documents.test_document_withdrawal import filed_unchecked
 from tests.factories import Api, World, ok
 
 Door = Callable[[Api, sessionmaker[Session], dict[str, Any], dict[str, Any]], Any]
@@ -90,13 +91,15 @@ def _registered(api: Api, session_factory: sessionmaker[Session], x: dict[str, A
 
 
 def _document_filed(api: Api, session_factory: sessionmaker[Session], x: dict[str, Any], y: dict[str, Any]) -> Any:
-    """Y's passport number filed on Z, X's other record."""
+    """Y's passport number filed on Z, X's other record, as a document filed before the check that refuses another
+    identity's number (one refused so links nobody since red team round 18, S-F2: `filed_unchecked`)."""
     z = _screened_with_cedula_of(api, x)
     text = mrz.build_td3(document_code="P", issuing_state="VEN", surnames="URDANETA TRESYA",
                          given_names="BONIFACIO", document_number=_passport_number(session_factory, y["reference"]),
                          nationality="VEN", birth_date=date.fromisoformat(z["birth_date"]), sex="M",
                          expiry_date=date.today() + timedelta(days=1000))
-    return api.post("inm.officer", f"/api/v1/cases/{z['reference']}/documents", {"mrz": text})
+    with filed_unchecked():
+        return api.post("inm.officer", f"/api/v1/cases/{z['reference']}/documents", {"mrz": text})
 
 
 def _verified(api: Api, session_factory: sessionmaker[Session], x: dict[str, Any], y: dict[str, Any]) -> Any:

@@ -154,7 +154,8 @@ class ApiFlows(RuleBasedStateMachine):
         self.count += 1
         text = mrz.build_td3(document_code="P", issuing_state="VEN",
                              surnames=f"{case.first_surname} {case.second_surname or ''}".strip(),
-                             given_names=case.given_names, document_number=f"2{self.count:08d}", nationality="VEN",
+                             given_names=case.given_names, document_number=f"2{self.count + 35_000_000:08d}",
+                             nationality="VEN",
                              birth_date=case.birth_date, sex=case.sex, expiry_date=TODAY + timedelta(days=days))
         self.call("POST", f"/api/v1/cases/{ref}/documents", who, {"mrz": text})
 

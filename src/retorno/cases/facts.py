@@ -25,9 +25,12 @@ from retorno.cases.models import (
     linkable_cedula,
     linkable_document_number,
     linkable_registry_record,
+    registry_record_digits,
+    registry_record_key,
+    same_registry_record,
 )
 from retorno.db import RAW_WRITES, among
-from retorno.documents.models import ON_FILE, TravelDocument
+from retorno.documents.models import ON_FILE, TravelDocument, links_records
 from retorno.errors import Message, Term
 from retorno.safeguards import IDENTITY_FIELDS, TravellerFacts, held_elsewhere, identity_fingerprint, own_steps
 from retorno.safeguards import OtherRecord as OtherRecordFact
@@ -252,8 +255,8 @@ def _same_person(session: Session, case_ids: Sequence[int]) -> dict[int, dict[in
     they share a cédula (its digits, whatever its letter), a civil-registry record a verification
     matched them to (at any time: an identity edited since does not unmake the match), or a travel
     document (issuing state and number; a document only declared on a record links by its number,
-    `_linked_pairs`; one withdrawn as filed in error links nobody, nor does a placeholder number) — and, through
-    those, transitively.
+    `_linked_pairs`; one withdrawn as filed in error links nobody, nor one refused as another identity's,
+    `documents.models.links_records`, nor a placeholder number) — and, through those, transitively.
     Whether the other record is the same agency's decides what may be said of it: another agency's
     reference and concerns are not this agency's to read (SPEC.md section 4.6), only that one is open.
     """
@@ -323,11 +326,13 @@ def _same_kind(first: sa.SQLColumnExpression[str | None], second: sa.SQLColumnEx
 # spaces and hyphens: `cases.service.normal_document_number`, `cases.rows`, the MRZ's); the types where both are
 # known, as passport or other document (`_same_kind`). A document withdrawn as filed in error links nobody (red team
 # round 13, F10: another person's passport filed on a record linked the two for good); a supervisor withdraws it with
-# a written reason (`documents.service.withdraw_document`). A number that names no document (empty, fillers, zeros, a
-# word such as SINDOC, a run such as 123456789, a pattern repeated: `identifiers.placeholder_document_number`) links
-# nobody, whatever door stored it (red team round 16, F1: a failed scan filed with an empty number made every record
-# holding one the same person, and concerns and one-seat removals flowed between strangers of any agency; round 17,
-# O-F1: the case template's example number 123456789 did the same).
+# a written reason (`documents.service.withdraw_document`). Nor does one filed with a number another identity's record
+# held, the system's own verdict that it is another person's (`documents.models.links_records`; red team round 18,
+# S-F2: an officer of another country superseded a person's emergency passport with it). A number that names no
+# document (empty, fillers, zeros, a word such as SINDOC, a run such as 123456789, a pattern repeated:
+# `identifiers.placeholder_document_number`) links nobody, whatever door stored it (red team round 16, F1: a failed
+# scan filed with an empty number made every record holding one the same person, and concerns and one-seat removals
+# flowed between strangers of any agency; round 17, O-F1: the case template's example number 123456789 did the same).
 def _linked_pairs() -> sa.CompoundSelect[int, int]:
     mine, other = sa.orm.aliased(Case), sa.orm.aliased(Case)
     my_doc, other_doc = sa.orm.aliased(TravelDocument), sa.orm.aliased(TravelDocument)
@@ -346,8 +351,8 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         .where(among(mine.id, "ids"), linkable_cedula(mine.national_id)),
         sa.select(my_doc.case_id, other_doc.case_id)
         .join(other_doc, sa.and_(other_doc.number == my_doc.number, other_doc.issuing_state == my_doc.issuing_state,
-                                 other_doc.case_id != my_doc.case_id, other_doc.withdrawn_at.is_(None)))
-        .where(among(my_doc.case_id, "ids"), my_doc.withdrawn_at.is_(None), linkable_document_number(my_doc.number)),
+                                 other_doc.case_id != my_doc.case_id, links_records(other_doc)))
+        .where(among(my_doc.case_id, "ids"), links_records(my_doc), linkable_document_number(my_doc.number)),
         # A number declared on the record, declared on another...
         sa.select(declared.id, declaring.id)
         .join(declaring, sa.and_(declaring.declared_document_number == declared.declared_document_number,
@@ -358,19 +363,19 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         sa.select(declared.id, filed.case_id)
         .join(filed, sa.and_(filed.number == declared.declared_document_number, filed.case_id != declared.id,
                              _same_kind(filed.document_type, declared.declared_document_type),
-                             filed.withdrawn_at.is_(None)))
+                             links_records(filed)))
         .where(among(declared.id, "ids"), linkable_document_number(declared.declared_document_number)),
         sa.select(my_filed.case_id, declaring.id)
         .join(declaring, sa.and_(declaring.declared_document_number == my_filed.number,
                                  declaring.id != my_filed.case_id,
                                  _same_kind(my_filed.document_type, declaring.declared_document_type)))
-        .where(among(my_filed.case_id, "ids"), my_filed.withdrawn_at.is_(None),
+        .where(among(my_filed.case_id, "ids"), links_records(my_filed),
                linkable_document_number(my_filed.number)),
         sa.select(my_record.c.case_id, other_record.c.case_id)
         .join(other_record, sa.and_(other_record.c.receiving_agency_id == my_record.c.receiving_agency_id,
-                                    # Letter or not, one record (`verification.records.record_digits`).
-                                    cedula_digits(other_record.c.registry_record)
-                                    == cedula_digits(my_record.c.registry_record),
+                                    # Prefix or not, one record (`verification.records.record_digits`).
+                                    same_registry_record(other_record.c.registry_record,
+                                                         my_record.c.registry_record),
                                     other_record.c.case_id != my_record.c.case_id))
         .where(among(my_record.c.case_id, "ids"), linkable_registry_record(my_record.c.registry_record)),
         # Two records a supervisor decided are one person (`travel.duplicates.decide_duplicate`), for good: each
@@ -709,7 +714,7 @@ def people_registry_births(session: Session, people: Mapping[int, Iterable[int]]
     approved and locked alone."""
     records_of = {person: set(records) for person, records in people.items()}
     everyone = sorted(set[int]().union(*records_of.values()))
-    digits = cedula_digits(VerificationDecision.registry_record)
+    digits = registry_record_digits(VerificationDecision.registry_record)
     verified: dict[int, set[str]] = {}
     named: dict[int, set[str]] = {}
     for chunk in (everyone[i:i + 5000] for i in range(0, len(everyone), 5000)):
@@ -727,7 +732,9 @@ def people_registry_births(session: Session, people: Mapping[int, Iterable[int]]
     for some in (wanted[i:i + 5000] for i in range(0, len(wanted), 5000)):
         born_of.update((record, born) for record, born in session.execute(
             sa.select(digits, sa.func.max(VerificationDecision.registry_birth_date))
-            .where(among(digits, some), VerificationDecision.registry_birth_date.is_not(None))
+            .where(among(registry_record_key(VerificationDecision.registry_record),
+                         sorted({identifiers.registry_record_key(record) for record in some})),
+                   among(digits, some), VerificationDecision.registry_birth_date.is_not(None))
             .group_by(digits)))
     found = {person: max((born for r in records if (born := born_of.get(r)) is not None), default=None)
              for person, records in theirs.items()}

@@ -124,14 +124,16 @@ def linkable_document_number(number: sa.SQLColumnExpression[str | None]) -> sa.C
     """Whether a stored document number (declared or filed) may link records as one person: `identifiers.
     placeholder_document_number` in SQL, the same verdict on both databases for any text (red team round 16, F1: a
     failed scan filed with an empty number, or a declared `000000000`, made every record holding one the same person;
-    round 17, O-F1: the case template's example `123456789`, and other runs and repeated patterns, did the same).
-    Refused at every door since, a record already holding such a number links nobody by it. Asked of the side the
-    query starts from: the other side is equal to it. In functions both databases have (`substr`, `replace`,
-    `length`, `CASE`), never a negative length."""
+    round 17, O-F1: the case template's example `123456789`, and other runs and repeated patterns, did the same;
+    round 18, R-F2: a 1 padded with zeros, `000000001`). Refused at every door since, a record already holding such a
+    number links nobody by it. Asked of the side the query starts from: the other side is equal to it. In functions
+    both databases have (`substr`, `replace`, `ltrim`, `length`, `CASE`), never a negative length."""
     core = sa.func.replace(number, "<", "")
     digits = _series_taken_off(core)
     return sa.and_(number.is_not(None), sa.func.length(core) >= identifiers.SHORTEST_DOCUMENT_NUMBER,
                    sa.or_(*(core.like(f"%{digit}%") for digit in "123456789")),
+                   sa.or_(sa.func.length(sa.func.replace(core, "0", "")) >= identifiers.FEWEST_SIGNIFICANT_CHARACTERS,
+                          _emergency_shaped(core)),
                    sa.not_(sa.or_(_repeats_a_unit(core), _repeats_a_unit(digits), _digit_run(digits))))
 
 
@@ -146,17 +148,58 @@ def linkable_cedula(national_id: sa.SQLColumnExpression[str | None]) -> sa.Colum
                                    sa.or_(_repeats_a_unit(digits), _digit_run(digits)))))
 
 
+# The letters a registry record's prefix is made of and the digits of a record (`registry_record_digits`): literals
+# (not parameters), as the text of the index is (migration 0037).
+_LETTERS: sa.ColumnElement[str] = sa.literal_column("'ABCDEFGHIJKLMNOPQRSTUVWXYZ'")
+_DIGIT_CHARACTERS: sa.ColumnElement[str] = sa.literal_column("'0123456789'")
+
+
+def registry_record_key(record: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[str]:
+    """A registry record without its leading letters, what its index holds (`verification.models`, migration 0037):
+    two records `registry_record_digits` finds equal have the same key (`identifiers.registry_record_key`), so a
+    comparison of records asks both (`same_registry_record`) and is read off the index. The text of the index: the
+    letters a literal, not a parameter."""
+    return sa.func.ltrim(record, _LETTERS)
+
+
+def registry_record_digits(record: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[str]:
+    """A registry record as records are compared by it (`identifiers.registry_record_digits` in SQL, the same text on
+    both databases): the digits of a record of up to 3 letters then digits (`CI25956097`, `VEN25956097`,
+    `V25956097`: `25956097`, red team round 18, R-F4), else the record without its leading E and V (`cedula_digits`).
+    In `ltrim`, `length` and `CASE` only; compared off the index of `registry_record_key`."""
+    rest = registry_record_key(record)
+    return sa.case((sa.and_(rest != sa.literal_column("''"),
+                            sa.func.ltrim(rest, _DIGIT_CHARACTERS) == sa.literal_column("''"),
+                            sa.func.length(record) - sa.func.length(rest)
+                            <= sa.literal_column(str(identifiers.LONGEST_RECORD_PREFIX))), rest),
+                   else_=cedula_digits(record))
+
+
+def same_registry_record(one: sa.SQLColumnExpression[str | None], other: sa.SQLColumnExpression[str | None]
+                         ) -> sa.ColumnElement[bool]:
+    """Whether two registry records are one (`verification.records.same_record` in SQL): their digits equal, asked
+    with their keys (implied by it) so that the records are found off the index of `registry_record_key`."""
+    return sa.and_(registry_record_key(one) == registry_record_key(other),
+                   registry_record_digits(one) == registry_record_digits(other))
+
+
 def linkable_registry_record(record: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[bool]:
-    """Whether a registry record a verified decision names may link records as one person:
-    `identifiers.placeholder_registry_record` in SQL (its `cedula_digits` with a digit other than 0, and not one
-    character repeated 6 times or more), the same verdict on both databases. Refused on decisions since red team
-    round 17 (O-F6: two strangers verified against `0` were one person); a decision already naming one links nobody
-    by it. Asked of the side the query starts from."""
-    digits = cedula_digits(record)
-    rest = sa.func.substr(digits, 2)
+    """Whether a registry record a decision names may link records as one person:
+    `identifiers.placeholder_registry_record` in SQL (its `registry_record_digits` with a digit other than 0, and not
+    a placeholder cédula's: of 6 or more, one character or a unit of two or three repeated, or digits in a run), the
+    same verdict on both databases. Refused on decisions since red team round 17 (O-F6: two strangers verified
+    against `0` were one person; round 18, R-F1: against `23456789` and `V23456789`); a decision already naming one
+    links nobody by it. Asked of the side the query starts from."""
+    digits = registry_record_digits(record)
     return sa.and_(record.is_not(None), sa.or_(*(digits.like(f"%{digit}%") for digit in "123456789")),
                    sa.not_(sa.and_(sa.func.length(digits) >= identifiers.SHORTEST_PATTERNED_CEDULA,
-                                   rest == sa.func.substr(digits, 1, sa.func.length(rest)))))
+                                   sa.or_(_repeats_a_unit(digits), _digit_run(digits)))))
+
+
+def _emergency_shaped(core: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """`identifiers._emergency_shaped` in SQL: `E`, two digits other than 00, six digits."""
+    return sa.and_(sa.func.length(core) == 9, sa.func.substr(core, 1, 1) == "E",
+                   sa.func.ltrim(sa.func.substr(core, 2), "0123456789") == "", sa.func.substr(core, 2, 2) != "00")
 
 
 def _is_digit(char: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:

@@ -24,6 +24,7 @@ from retorno.db import utcnow
 from retorno.errors import problem_summary, refuse_bad_import
 from retorno.reporting.caselist import CaseFilter, list_cases
 from retorno.travel import service as travel
+from retorno.travel.invariants import settle
 from retorno.travel.load import import_cases
 from retorno.web.deps import CurrentUser, LangQuery, SessionDep, SettingsDep
 from retorno.web.openapi import errors
@@ -79,6 +80,10 @@ def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentU
     changes = body.model_dump(exclude_unset=True)
     service.check_changes(changes, utcnow().date())
     travel.update_case(session, user, case, changes, expected_version=if_match.expected_version(case.version))
+    # A cédula or document corrected may make the record one person with another: the commit-time invariant may
+    # supersede its emergency document and move it back; the answer and its ETag tell the case as committed (red
+    # team round 18, R-F3).
+    settle(session)
     set_etag(response, session, case)
     return case_out(user, case)
 

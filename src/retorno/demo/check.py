@@ -86,7 +86,7 @@ from retorno.audit.verify import verify_chain
 from retorno.cases.facts import people_registry_births
 from retorno.cases.models import Case, Household, PossibleDuplicate, national_id_digits
 from retorno.db import utcnow
-from retorno.documents.models import TravelDocument
+from retorno.documents.models import TravelDocument, refused_as_anothers
 from retorno.flights.airports import earliest_day
 from retorno.flights.models import Flight, HouseholdSplit, Passenger
 from retorno.identifiers import placeholder_document_number
@@ -549,10 +549,13 @@ def _people_as_one(session: Session, demo: _Demo) -> dict[int, int]:
             .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
             .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record.is_not(None))):
         keys[("record", str(agency_id), record_digits(str(record)))].append(case_id)
-    for case_id, state, number in session.execute(
-            sa.select(TravelDocument.case_id, TravelDocument.issuing_state, TravelDocument.number)
+    for case_id, state, number, problems in session.execute(
+            sa.select(TravelDocument.case_id, TravelDocument.issuing_state, TravelDocument.number,
+                      TravelDocument.problems)
             .where(TravelDocument.withdrawn_at.is_(None))):
-        if not placeholder_document_number(str(number)):  # links nobody (`cases.models.linkable_document_number`)
+        # A placeholder number links nobody (`cases.models.linkable_document_number`), nor a document refused as
+        # another identity's (`documents.models.links_records`).
+        if not placeholder_document_number(str(number)) and not refused_as_anothers(problems):
             keys[("document", str(state), str(number))].append(case_id)
             keys[("number", str(number))].append(case_id)
     for case_id, declared in session.execute(sa.select(Case.id, Case.declared_document_number)

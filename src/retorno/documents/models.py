@@ -6,7 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from retorno.db import Base, EncryptedText, utcnow
 
@@ -49,6 +51,50 @@ class TravelDocument(Base):
 # The documents on file: every query that reads a document as the person's (their document for travel, a link to
 # another record, a number held by another person) asks this of it.
 ON_FILE = TravelDocument.withdrawn_at.is_(None)
+
+# The problem of a document filed with a number another person's record holds (`documents.service.
+# held_by_another_person`): the system's own verdict that the document is not this record's person's.
+HELD_BY_ANOTHER = "document_held_by_another"
+
+
+class held_by_another(sa.sql.functions.FunctionElement[bool]):
+    """Whether a document's stored problems (`TravelDocument.problems`, a JSON list) name `HELD_BY_ANOTHER`, in SQL:
+    a JSON containment on PostgreSQL, the list's elements on SQLite; the same verdict as `refused_as_anothers`."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    name = "held_by_another"
+
+
+@compiles(held_by_another, "postgresql")
+def _held_by_another_pg(element: held_by_another, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"""({compiler.process(element.clauses, **kw)} @> '[{{"code": "{HELD_BY_ANOTHER}"}}]'::jsonb)"""
+
+
+@compiles(held_by_another, "sqlite")
+def _held_by_another_sqlite(element: held_by_another, compiler: SQLCompiler, **kw: Any) -> str:
+    # Only a list's objects are asked their code (json_extract of a string's text would be malformed JSON).
+    problems = compiler.process(element.clauses, **kw)
+    return (f"(json_type({problems}) = 'array' AND EXISTS (SELECT 1 FROM json_each({problems}) AS problem WHERE "
+            f"CASE WHEN problem.type = 'object' THEN json_extract(problem.value, '$.code') END = '{HELD_BY_ANOTHER}'))")
+
+
+def refused_as_anothers(problems: Any) -> bool:
+    """Whether a document's stored `problems` say it was filed with a number another person's record holds
+    (`HELD_BY_ANOTHER`): `held_by_another` in Python."""
+    return isinstance(problems, list) and any(
+        isinstance(problem, dict) and problem.get("code") == HELD_BY_ANOTHER for problem in problems)
+
+
+def links_records(document: type[TravelDocument]) -> sa.ColumnElement[bool]:
+    """Whether a filed document (`document`: the class or an alias of it) may link its record with others as one
+    person: on file (one withdrawn as filed in error is nobody's: red team round 13, F10) and not refused as another
+    person's (`HELD_BY_ANOTHER`): the system told its filer it is another identity's document, not valid for this
+    one, and it makes the two records one person for nothing, neither for a concern's hold, nor possible duplicates,
+    nor one emergency document per person (red team round 18, S-F2: an officer of another country filing a number
+    INM's record held on its own unrelated record superseded the person's emergency passport and pulled them off a
+    manifest). Rows already on file read so too: the verdict is the one stored with them."""
+    return sa.and_(document.withdrawn_at.is_(None), sa.not_(held_by_another(document.problems)))
 
 
 class EmergencyDocumentCounter(Base):

@@ -29,7 +29,7 @@ from retorno.cases.models import ONE_PERSON, Case, PossibleDuplicate
 from retorno.cases.service import advance, can_see, ensure_owner
 from retorno.db import among, utcnow
 from retorno.documents import mrz as mrz_checker
-from retorno.documents.models import ON_FILE, EmergencyDocumentCounter, TravelDocument
+from retorno.documents.models import ON_FILE, EmergencyDocumentCounter, TravelDocument, links_records
 from retorno.documents.pdf import EmergencyDocumentPrint, UnprintableDocument, render_emergency_document
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term, written_reason
 from retorno.verification.models import VerificationDecision, VerificationRequest
@@ -91,16 +91,18 @@ def held_by_another_person(session: Session, case: Case, issuing_state: str, num
 
     A travel document is one person's (red team round 13, F6: a passport number another passenger's record held
     was filed as valid for a stranger, and both were approved on one manifest under it). Another record's document
-    counts when it was valid when filed (one filed with this problem does not make the rightful holder's a problem
-    in turn) and is on file (one withdrawn as filed in error is nobody's), and its record is another person unless
-    `_one_person` finds it this one's.
+    counts when it links records (`models.links_records`): on file (one withdrawn as filed in error is nobody's) and
+    not itself filed with this problem (which does not make the rightful holder's a problem in turn), valid or not
+    (red team round 18, S-F2: otherwise a number filed first with another problem, an expiry say, on a stranger's
+    record would make the person's own passport filed after it a link between the two); and its record is another
+    person unless `_one_person` finds it this one's.
     """
     if identifiers.placeholder_document_number(number):
         return []  # a number that names no document is nobody's (red team round 16, F1)
     held = session.execute(
         sa.select(TravelDocument, Case).join(Case, Case.id == TravelDocument.case_id)
         .where(TravelDocument.issuing_state == issuing_state, TravelDocument.number == number,
-               TravelDocument.case_id != case.id, TravelDocument.mrz_valid, ON_FILE)
+               TravelDocument.case_id != case.id, links_records(TravelDocument))
         .order_by(TravelDocument.id)).all()
     if not held:
         return []
@@ -561,7 +563,8 @@ SUPERSEDED = mrz_checker.MrzProblem(
     "document_superseded", "document",
     "superseded: the person holds an earlier emergency travel document of the same state, valid, on another record of "
     "theirs (the records were found to be one person): that one is the person's document for travel, and this one "
-    "is not valid nor printed; file that one on this record from its machine readable zone", {})
+    "is not valid nor printed; if the records are not one person, what links them is corrected first (a document "
+    "filed in error withdrawn, a cédula corrected) and the receiving authority issues a new one", {})
 # ... and of one issued on a case closed before boarding (withdrawn, unfit to fly: red team round 17, O-F3).
 CASE_CLOSED = mrz_checker.MrzProblem(
     "case_closed", "case",
@@ -638,7 +641,7 @@ def one_emergency_document(session: Session, case_ids: Sequence[int] | None) -> 
     actors = [user for user_id in sorted(acting(session)) if (user := session.get(User, user_id)) is not None]
     by = actors[0] if actors else None
     for held in held_twice(session, case_ids):
-        kept = held[0][0]
+        kept, kept_on = held[0]
         for document, case in held[1:]:
             for each in (document, *copies_of(session, document)):
                 if not each.mrz_valid:
@@ -647,9 +650,14 @@ def one_emergency_document(session: Session, case_ids: Sequence[int] | None) -> 
                 each.problems = [*each.problems, SUPERSEDED.stored()]
                 moved.append(each.case_id)
                 holder = case if each.case_id == case.id else session.get(Case, each.case_id)
+                # The document kept is named only where its record is the same agency's: the timeline of this one is
+                # read by its agency, and another agency's record's documents are named to nobody (SPEC.md 4.6; red
+                # team round 18, S-F2: INM's timeline named the emergency passport on ICE's record).
+                told = ({"kept": kept.number} if holder is not None and holder.agency_id == kept_on.agency_id
+                        else {"kept_on": "another agency's record"})
                 record(session, by, "document.superseded", "case", holder.reference if holder else each.case_id,
                        before={"document": each.number, "valid": True},
-                       after={"document": each.number, "valid": False, "kept": kept.number,
+                       after={"document": each.number, "valid": False, **told,
                               **({"copy_of": "the emergency travel document superseded"} if each is not document
                                  else {})})
             superseded_now.append(document)

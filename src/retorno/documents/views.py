@@ -15,6 +15,7 @@ from retorno.documents import service
 from retorno.documents.models import TravelDocument
 from retorno.documents.schemas import DocumentIn, DocumentOut, WithdrawalIn
 from retorno.travel import service as travel
+from retorno.travel.invariants import settle
 from retorno.web.deps import CurrentUser, IdPath, LangQuery, SessionDep
 from retorno.web.openapi import errors, media
 
@@ -43,6 +44,7 @@ def _document_fields(document: TravelDocument, case: Case) -> dict[str, Any]:
 def add(reference: str, body: DocumentIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     document = travel.add_document(session, user, case, mrz_text=body.mrz)
+    settle(session)  # the answer tells the state committed (red team round 18, R-F3)
     return document_out(user, document, case, case_state=state_seen(user, case.state))
 
 
@@ -59,6 +61,7 @@ def withdraw(reference: str, document_id: IdPath, body: WithdrawalIn, session: S
     longer the person's document on file nor a link between records as one person."""
     case = get_case(session, user, reference)
     document = travel.withdraw_document(session, user, case, document_id, reason=body.reason)
+    settle(session)  # the answer tells the state committed (red team round 18, R-F3)
     return document_out(user, document, case, case_state=state_seen(user, case.state))
 
 
@@ -67,6 +70,7 @@ def withdraw(reference: str, document_id: IdPath, body: WithdrawalIn, session: S
 def issue(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     document = service.issue_emergency_document(session, user, case)
+    settle(session)  # the answer tells the state committed (red team round 18, R-F3)
     return document_out(user, document, case, case_state=state_seen(user, case.state))
 
 

@@ -48,14 +48,34 @@ def carrier_list_days_of(session: Session) -> int:
     return _CARRIER_LIST_DAYS.get(engine, Settings.carrier_list_days_after_arrival)
 
 
+# The states in which a flight has a passenger list (from its manifest's lock): before, nobody boards nor is named.
+LISTED_STATES = ("manifest_locked", "departed", "arrived")
+
+
+def _cancelled_at_the_door(flight: Flight) -> bool:
+    """A flight cancelled after its manifest was locked: people may have boarded, and must leave its aircraft."""
+    return flight.state == "cancelled" and flight.manifest_locked_at is not None
+
+
 def carrier_list_closed_at(flight: Flight, days: int) -> datetime | None:
     """When the carrier stops reading a flight's passenger list: `days` after the flight landed (its recorded
-    landing, else its scheduled arrival), once it has flown; None for a flight not flown (the list is the
-    carrier's to board it). Data minimisation (SPEC.md section 4.6): the carrier's need ends with the flight, so
-    from then on it reads the flight and its counts, never who was aboard (red team round 6, F4)."""
-    if flight.state not in ("departed", "arrived"):
+    landing, else its scheduled arrival), once it has flown or was cancelled after its lock (at the door: who must
+    leave its aircraft is read until then); None for a flight not flown (the list is the carrier's to board it).
+    Data minimisation (SPEC.md section 4.6): the carrier's need ends with the flight, so from then on it reads the
+    flight and its counts, never who was aboard (red team round 6, F4)."""
+    if flight.state not in ("departed", "arrived") and not _cancelled_at_the_door(flight):
         return None
     return (flight.actual_arrival_utc or flight.arrival_utc) + timedelta(days=days)
+
+
+def carrier_list_open_clause(session: Session) -> sa.ColumnElement[bool]:
+    """`passenger_list_refusal` for a carrier as SQL on `Flight`, for the doors that list many flights' people at
+    once (the carrier's alerts, `inbox.service`): a flight whose list the carrier reads now."""
+    closes = sa.func.coalesce(Flight.actual_arrival_utc, Flight.arrival_utc)
+    return sa.or_(Flight.state == "manifest_locked", sa.and_(
+        sa.or_(Flight.state.in_(("departed", "arrived")),
+               sa.and_(Flight.state == "cancelled", Flight.manifest_locked_at.is_not(None))),
+        closes > utcnow() - timedelta(days=carrier_list_days_of(session))))
 
 
 @reader("paxlst.read")
@@ -68,22 +88,40 @@ def carrier_list_closed(session: Session, actor: User, flight: Flight) -> dateti
 
 
 @reader("paxlst.read")
-def passenger_list_open(session: Session, actor: User, flight: Flight) -> None:
-    """Raise unless `flight` has a passenger list `actor` may read now: from the manifest's lock, and for a carrier
-    until its list closed after the flight (`carrier_list_closed`)."""
+def passenger_list_refusal(session: Session, actor: User, flight: Flight) -> InvalidTransition | None:
+    """Why `actor` may not read the people of `flight` now, or None: THE window of every door that lists or names a
+    flight's passengers or people (`passenger_list_open`). From the manifest's lock (a flight cancelled after it,
+    at the door, counts: who must leave its aircraft is named, its list is empty), and for a carrier until its list
+    closed after the flight (`carrier_list_closed`)."""
     if flight.state == "accepted" and manifest_locked(flight, lock_hours_of(session)):
-        raise InvalidTransition("flight %(flight)s: its lock time has passed but neither side has locked its "
-                                "manifest; boarding starts once a side locks it (every passenger decided, every "
-                                "safeguard checked)", code="manifest_not_locked", flight=flight.reference)
-    if flight.state not in ("manifest_locked", "departed", "arrived"):
-        raise InvalidTransition("flight %(flight)s: passenger lists exist once the manifest is locked (it is "
-                                "'%(state)s')", code="manifest_not_locked", flight=flight.reference,
-                                state=Term("flight_state", flight.state))
+        return InvalidTransition("flight %(flight)s: its lock time has passed but neither side has locked its "
+                                 "manifest; boarding starts once a side locks it (every passenger decided, every "
+                                 "safeguard checked)", code="manifest_not_locked", flight=flight.reference)
+    if flight.state not in LISTED_STATES and not _cancelled_at_the_door(flight):
+        return InvalidTransition("flight %(flight)s: passenger lists exist once the manifest is locked (it is "
+                                 "'%(state)s')", code="manifest_not_locked", flight=flight.reference,
+                                 state=Term("flight_state", flight.state))
     closed_at = carrier_list_closed(session, actor, flight)
     if closed_at is not None:
-        raise InvalidTransition("flight %(flight)s has flown: its carrier read its passenger list until "
-                                "%(closed_at)s; the flight and its counts remain", code="passenger_list_closed",
-                                flight=flight.reference, closed_at=f"{closed_at:%Y-%m-%d %H:%M} UTC")
+        return InvalidTransition("flight %(flight)s has flown: its carrier read its passenger list until "
+                                 "%(closed_at)s; the flight and its counts remain", code="passenger_list_closed",
+                                 flight=flight.reference, closed_at=f"{closed_at:%Y-%m-%d %H:%M} UTC")
+    return None
+
+
+@reader("paxlst.read")
+def passenger_list_open(session: Session, actor: User, flight: Flight) -> None:
+    """Raise unless `flight` has a passenger list `actor` may read now (`passenger_list_refusal`)."""
+    refusal = passenger_list_refusal(session, actor, flight)
+    if refusal is not None:
+        raise refusal
+
+
+@reader("flight.read")
+def carrier_reads_people(session: Session, actor: User, flight: Flight) -> bool:
+    """Whether `actor` is told who is on `flight` (a page shows them or not): anyone but a carrier, and a carrier
+    only within its window (`passenger_list_refusal`)."""
+    return actor.agency.kind != "carrier" or passenger_list_refusal(session, actor, flight) is None
 
 
 @reader("flight.read")

@@ -672,12 +672,25 @@ def unconfirmed_deboardings(session: Session, flight: Flight) -> list[tuple[Pass
         .where(Passenger.flight_id == flight.id, leaving_unconfirmed()).order_by(Passenger.id))]
 
 
+def _carrier_window(session: Session, actor: User, flight: Flight) -> None:
+    """A carrier is told who is on a flight, and who must leave its aircraft, by the one window of its passenger list
+    (`outputs.passenger_list_open`: `manifest_not_locked` before the lock, `passenger_list_closed` some days after
+    the flight), before anything of who is on it is looked at (red team round 18, S-F3: the deboardings list answered
+    200 where the passenger list answered 409)."""
+    if actor.agency.kind == "carrier":
+        from retorno.flights.outputs import passenger_list_open  # outputs loads manifests through this module
+
+        passenger_list_open(session, actor, flight)
+
+
 @reader("flight.read")
 def deboarding_cases(session: Session, actor: User, flight: Flight, references: Sequence[str]) -> list[Case]:
     """The people named by `references` who boarded `flight` (a row of theirs on it has a boarding recorded, or is
     approved on its locked manifest), in that order: the way to them of a confirmation that they left the aircraft,
     for the carrier too, who reaches nobody through the case list. Anyone else is not found (404), as anyone not on
-    the flight: a carrier learns nothing of a manifest it was not shown."""
+    the flight: a carrier learns nothing of a manifest it was not shown, nor outside its window
+    (`_carrier_window`)."""
+    _carrier_window(session, actor, flight)
     if flight.state not in ("manifest_locked", "cancelled"):
         # Nobody boards before the lock, and nobody taken off after boarding is left unconfirmed at departure.
         raise InvalidTransition("flight %(flight)s is '%(state)s': people are recorded off its aircraft between "
@@ -701,8 +714,9 @@ def must_leave_aircraft(session: Session, actor: User, flight: Flight) -> list[d
     """Who must leave the aircraft of `flight` (`unconfirmed_deboardings`), as the crew at the door finds them: the
     case, the names as the passenger list gives them, the seat; never why. Told to the sides that record boarding
     (the sending side and the carrier), in seat order (red team round 17, P-F2: the carrier's alert gave a reference
-    its list no longer held)."""
+    its list no longer held). A carrier only within its passenger list's window (`_carrier_window`)."""
     _require_side(actor, flight, "flight.read", "sending", "carrier")
+    _carrier_window(session, actor, flight)
     rows = sorted(unconfirmed_deboardings(session, flight), key=lambda row: seat_order(row[0].seat))
     return [{"case": case.reference, "surnames": " ".join(filter(None, (case.first_surname, case.second_surname))),
              "given_names": case.given_names, "seat": passenger.seat} for passenger, case in rows]

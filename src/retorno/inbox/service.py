@@ -32,6 +32,7 @@ from retorno.cases.service import RECEIVING_VISIBLE, returnees_of
 from retorno.db import utcnow
 from retorno.documents.models import TravelDocument
 from retorno.flights.models import NOT_YET_FLOWN_STATES, Alert, Flight, Passenger
+from retorno.flights.outputs import carrier_list_open_clause
 from retorno.flights.service import leaving_unconfirmed, lock_hours_of
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
 from retorno.reintegration.service import intakes_held_by
@@ -316,8 +317,10 @@ class _Queue:
                      sa.and_(Alert.kind == MUST_DEBOARD, leaving.exists()))))
         kind = self.user.agency.kind
         if kind == "carrier":
-            # The carrier boards people: it is told who must leave the aircraft, never any other removal nor why.
-            query = query.where(Alert.kind == MUST_DEBOARD)
+            # The carrier boards people: it is told who must leave the aircraft, never any other removal nor why, and
+            # only within its passenger list's window, as at every door naming a flight's people (red team round 18,
+            # S-F3).
+            query = query.where(Alert.kind == MUST_DEBOARD, carrier_list_open_clause(self.session))
         elif kind != "sending_authority":
             query = query.where(Alert.kind != MUST_DEBOARD)
         told = sees_protection(self.user)

@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from retorno.audit.models import AuditHead
 from retorno.db import Base, EncryptedJSON, Versioned, utcnow
 
 
@@ -102,6 +103,76 @@ class Placement(Versioned, Base):
     started_on: Mapped[date | None]
     ended_on: Mapped[date | None]
     reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# The reason a withdrawal of consent gives the placements it ends (`reintegration.service._end_participation`).
+WITHDRAWN = "consent withdrawn"
+
+
+def counted_status(status: str, reason: str | None, started_on: date | None) -> str:
+    """The status the programme's figures count a placement in (`reporting.service.STATUS_COUNTED`, the same rule in
+    SQL): one a withdrawal of consent ended as it stood then (an offer declined so was offered, a seat dropped so was
+    accepted, or started when it had a start; red team round 13, F9), any other as it is."""
+    if reason == WITHDRAWN and status == "declined":
+        return "offered"
+    if reason == WITHDRAWN and status == "dropped":
+        return "accepted" if started_on is None else "started"
+    return status
+
+
+class PlacementStep(Base):
+    """One change of the status a placement is counted in (`counted_status`), in the order they were recorded (id).
+
+    The public statistics publish the placements by status only in whole batches of these steps (`reporting.public.
+    released_statuses`, red team round 17, P-F1): each status change moved one count by one between two readings,
+    telling whoever knew who changed then that person's outcome. A step is written at every flush that changes a
+    placement's counted status (`_note_steps`) and by the writes that bypass the ORM (`note_offers`); the chain head
+    of the audit trail is locked first, so the steps' ids follow the order their transactions commit in. `baseline`:
+    the status each placement held when migration 0036 made this table, published as it stood (it was, live)."""
+
+    __tablename__ = "placement_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(sa.ForeignKey("placements.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    baseline: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
+def _lock_step_order(session: Session) -> None:
+    """Hold the audit chain's head until the commit, as every audited transaction does when it commits: steps then
+    get their ids in the order their transactions commit (a PostgreSQL sequence alone gives them in the order asked,
+    and a step committed later with a smaller id would join a batch already published)."""
+    session.connection().execute(sa.select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _note_steps(session: Session, _context: object) -> None:
+    """A step for each placement the flush wrote whose counted status is new (inserted) or changed (updated)."""
+    changed: list[tuple[int, str]] = []
+    for placement in (*session.new, *session.dirty):
+        if not isinstance(placement, Placement):
+            continue
+        now = counted_status(placement.status, placement.reason, placement.started_on)
+        state = sa.inspect(placement)
+        if placement in session.new:
+            changed.append((placement.id, now))
+            continue
+        # As it was before the flush (a value never loaded: unknown, and a step that changes nothing counts none).
+        old = {name: (history.deleted or history.unchanged or [None])[0]
+               for name in ("status", "reason", "started_on") for history in (state.attrs[name].history,)}
+        if counted_status(old["status"], old["reason"], old["started_on"]) != now:
+            changed.append((placement.id, now))
+    if changed:
+        _lock_step_order(session)
+        session.connection().execute(sa.insert(PlacementStep), [{"placement_id": number, "status": status}
+                                                                  for number, status in sorted(changed)])
+
+
+def note_offers(session: Session, matching_run_id: int) -> None:
+    """The steps of the offers a matching run wrote in bulk (no flush sees them): 'offered', in their order."""
+    _lock_step_order(session)
+    offers = sa.select(Placement.id, sa.literal("offered")).where(Placement.matching_run_id == matching_run_id)
+    session.execute(sa.insert(PlacementStep).from_select(["placement_id", "status"], offers.order_by(Placement.id)))
 
 
 class FollowUp(Versioned, Base):

@@ -24,7 +24,7 @@ from retorno.cases.models import Case
 from retorno.cases.service import can_see, received_by_own_state, returnees_of, transition, transition_many
 from retorno.db import bulk_insert, utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term, written_reason
-from retorno.reintegration import bounds, places
+from retorno.reintegration import bounds, models, places
 from retorno.reintegration.explanations import (
     explain,
 )
@@ -44,6 +44,7 @@ from retorno.reintegration.models import (
     MatchingRun,
     Opportunity,
     Placement,
+    note_offers,
 )
 from retorno.safeguards import INTERNSHIP_MIN_AGE, counted_age, counts_as_minor, minor_for_internship
 
@@ -376,8 +377,8 @@ SEAT_WHILE_NONE_HELD = "the returnee accepted a seat of this operator while no o
 
 
 CHILD_LEFT_ALONE = "no adult of the household takes part any longer (%s withdrew consent)"
-# The reason of an offer declined, or a placement dropped, because consent was withdrawn.
-WITHDRAWN = "consent withdrawn"
+# The reason of an offer declined, or a placement dropped, because consent was withdrawn (`models.WITHDRAWN`).
+WITHDRAWN = models.WITHDRAWN
 
 
 def _end_participation(session: Session, actor: User, case: Case, profile: IntakeProfile, *, reason: str,
@@ -739,6 +740,7 @@ def run_matching(session: Session, actor: User, *, mode: str = "stable") -> Matc
                      "explanation": _explanation_json(why, preview.opportunity_ids)})
         extras.append({"run": run.id, "opportunity": opportunity_id})
     bulk_insert(session, Placement.__table__, rows)
+    note_offers(session, run.id)
     transition_many(session, actor, [cases[i] for i in ids], "matched", action="matching.offer", extras=extras)
     offers = len(rows)
     run.summary = {**run.summary, "offers": offers}

@@ -5,16 +5,17 @@ fewest, smallest other cells that stop anyone working those out from the publish
 totals. Every hidden cell is published as the one mark `MARKER`, whatever its value, never as "<5";
 a figure derived from counts (a share, a mean) is published only when every count it comes from is.
 Tables that repeat the same grand totals (returns by route, by age and sex) are suppressed as one.
-The follow-up figures count whole batches of follow-ups in the order they were recorded (`released`), so that no
-two readings differ by one returnee's answers.
+The follow-up figures count whole batches of follow-ups in the order they were recorded (`released`), and the
+placements by status whole batches of their status steps (`released_statuses`), so that no two readings differ by
+one returnee's answers or one placement's step.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from retorno.exports import safe_cell
@@ -174,6 +175,29 @@ def age_sex_table(by_age_group: Mapping[str, tuple[int, int, int]]) -> Table:
                  ((len(rows) - 1, parts),))
 
 
+def released_statuses(steps: Sequence[tuple[int, int, str]], baseline: int = 0) -> Counter[str]:
+    """Placements by status as published, from the steps of their counted status (placement, operator, status) in
+    the order they were recorded (`reintegration.models.PlacementStep`): each placement as it stood at the end of the
+    last whole batch (`batch_ends`, counting the placements that changed), none whose first step came after; the first
+    `baseline` steps (the placements held before the steps were) count whole. Two readings then differ by nothing or
+    by the steps of at least `RELEASE` placements, of which for each operator those of the others number 0 or at least
+    `RELEASE`, never by one person's change (red team round 17, P-F1). A step that leaves its placement's status as it
+    was changes nothing, and is not counted among a batch's."""
+    status: dict[int, str] = {}
+    for placement, _operator, now in steps[:baseline]:
+        status[placement] = now
+    later: list[tuple[int, int, str]] = []
+    last = dict(status)
+    for placement, operator, now in steps[baseline:]:
+        if last.get(placement) != now:
+            later.append((placement, operator, now))
+            last[placement] = now
+    ends = batch_ends([(operator, placement) for placement, operator, _now in later])
+    for placement, _operator, now in later[: ends[-1] if ends else 0]:
+        status[placement] = now
+    return Counter(status.values())
+
+
 def placements_table(by_status: Mapping[str, int]) -> Table:
     rows: list[tuple[tuple[str, ...], tuple[int, ...]]] = [((status,), (n,)) for status, n in by_status.items()]
     parts = tuple(range(len(rows)))
@@ -232,15 +256,23 @@ def released(months: int, counted: Sequence[tuple[int, bool, float | None]]) -> 
 
 def _batch_ends(counted: Sequence[tuple[int, bool, float | None]]) -> list[int]:
     """Where each batch of `released` ends (exclusive), in order; the follow-ups after the last are in none yet."""
+    return batch_ends([(operator, number) for number, (operator, _placed, _score) in enumerate(counted)])
+
+
+def batch_ends(units: Sequence[tuple[int, Hashable]]) -> list[int]:
+    """Where each batch of `units` (operator, what changed) ends (exclusive), in order: the shortest run after the last
+    in which at least `RELEASE` different things changed and, for each operator, those of the others number 0 or
+    `RELEASE` or more (an operator knows its own). The units after the last end are in none yet."""
     ends: list[int] = []
-    start = 0
-    for end in range(RELEASE, len(counted) + 1):
-        if end - start < RELEASE:
-            continue
-        by_operator = Counter(operator for operator, _placed, _score in counted[start:end])
-        if all(end - start - n == 0 or end - start - n >= RELEASE for n in by_operator.values()):
+    changed: set[Hashable] = set()
+    by_operator: dict[int, set[Hashable]] = defaultdict(set)
+    for end, (operator, key) in enumerate(units, start=1):
+        changed.add(key)
+        by_operator[operator].add(key)
+        total = len(changed)
+        if total >= RELEASE and all(total == len(own) or total - len(own) >= RELEASE for own in by_operator.values()):
             ends.append(end)
-            start = end
+            changed, by_operator = set(), defaultdict(set)
     return ends
 
 

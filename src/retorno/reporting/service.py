@@ -32,8 +32,15 @@ from retorno.errors import InvalidInput
 from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeApproval, Passenger
 from retorno.flights.service import visible_flights
 from retorno.reintegration.followup import Counted, done_order
-from retorno.reintegration.models import PLACEMENT_STATES, FollowUp, FollowUpResidue, Opportunity, Placement
-from retorno.reintegration.service import WITHDRAWN
+from retorno.reintegration.models import (
+    PLACEMENT_STATES,
+    WITHDRAWN,
+    FollowUp,
+    FollowUpResidue,
+    Opportunity,
+    Placement,
+    PlacementStep,
+)
 from retorno.reporting import public
 from retorno.safeguards import ADULT_AGE, age_on
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
@@ -380,6 +387,22 @@ def placements_by_status(session: Session, user: User | None) -> dict[str, int]:
     return dict(session.execute(query).all())
 
 
+def released_placements(session: Session) -> dict[str, int]:
+    """The public's placements by status as published (`reporting.public.released_statuses`): each placement as it
+    stood at the end of the last whole batch of status steps, in the order they were recorded, so that no two readings
+    differ by one returnee's step (red team round 17, P-F1). Every other reader's figures count them as they stand
+    (`placements_by_status`)."""
+    steps = session.execute(
+        sa.select(PlacementStep.placement_id, Opportunity.operator_agency_id, PlacementStep.status,
+                  PlacementStep.baseline)
+        .join(Placement, Placement.id == PlacementStep.placement_id)
+        .join(Opportunity, Opportunity.id == Placement.opportunity_id)
+        .order_by(PlacementStep.baseline.desc(), PlacementStep.id)).all()
+    baseline = sum(1 for *_step, held in steps if held)
+    counted = [(placement, operator, status) for placement, operator, status, _held in steps]
+    return dict(public.released_statuses(counted, baseline))
+
+
 @dataclass(frozen=True)
 class FollowUpOutcome:
     """The follow-ups done at one point (3, 6 or 12 months after the start) of started placements."""
@@ -637,6 +660,6 @@ def public_report(session: Session) -> PublicReport:
     returns, age_sex = public.returns_table(by_route), public.age_sex_table(by_age)
     # Both end with the same grand total: returnees, women, men, sex not stated.
     public.suppress_together([returns, age_sex], [len(returns.rows) - 1, len(age_sex.rows) - 1], columns=4)
-    statuses = placements_by_status(session, None)
+    statuses = released_placements(session)
     placements = public.placements_table({s: statuses.get(s, 0) for s in PLACEMENT_STATES}).suppress()
     return PublicReport(utcnow(), returns, age_sex, placements, released_follow_ups(session, None))

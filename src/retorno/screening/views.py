@@ -15,6 +15,7 @@ from retorno.screening import service
 from retorno.screening.schemas import BestInterestsRecorded, ScreeningDetails, ScreeningRecorded
 from retorno.travel import duplicates
 from retorno.travel import service as travel
+from retorno.travel.invariants import settle
 from retorno.web.deps import CurrentUser, SessionDep
 from retorno.web.openapi import errors
 
@@ -99,7 +100,9 @@ class PossibleDuplicateOut(BaseModel):
     awaiting: Literal["other_agency", "this_agency"] | None = Field(
         default=None, description="of two records in two countries, 'different people' said by one agency only: the "
                                   "decision awaits a supervisor of the other agency ('other_agency': this agency said "
-                                  "it; 'this_agency': the other agency did); until then the pair holds as undecided")
+                                  "it; 'this_agency': the other agency did, and this agency holds one of the two "
+                                  "records, so may decide); none to an agency holding neither record, which may not "
+                                  "decide; until then the pair holds as undecided")
 
 
 class DuplicateDecisionIn(Input):
@@ -124,4 +127,5 @@ def decide_possible_duplicate(reference: str, other_ref: str, body: DuplicateDec
                               user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     duplicates.decide_duplicate(session, user, case, other_ref, decision=body.decision, reason=body.reason)
+    settle(session)  # the answer tells the state committed (red team round 18, R-F3)
     return {"case": case.reference, "state": case.state}

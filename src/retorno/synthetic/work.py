@@ -23,7 +23,7 @@ from retorno.cases.facts import mark_open_concerns
 from retorno.cases.models import Case
 from retorno.db import insert_columns, utcnow
 from retorno.flights.models import Alert, Flight, Passenger
-from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
+from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement, PlacementStep
 from retorno.screening.models import CONCERNS, Screening, ScreeningResolution
 from retorno.verification.models import VerificationRequest
 
@@ -168,6 +168,10 @@ def _fill_programme(session: Session, operator: User, receiver: User, rng: rando
                    "status": "offered" if rng.random() < 0.3 else "started",
                    "offered_at": now - timedelta(days=rng.randrange(1, 400))} for cid in consented[::2]]
     _insert(session, Placement, placements)
+    # Each placement's status step, as `reintegration.models.PlacementStep` keeps those the ORM writes.
+    session.execute(sa.insert(PlacementStep).from_select(["placement_id", "status"], sa.select(
+        Placement.id, Placement.status).where(~sa.exists().where(PlacementStep.placement_id == Placement.id))
+        .order_by(Placement.id)))
     started = session.execute(sa.select(Placement.id, Placement.offered_at).where(Placement.status == "started")
                               ).all()
     _insert(session, FollowUp, [

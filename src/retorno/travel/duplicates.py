@@ -80,8 +80,11 @@ class DuplicateShown:
     # holds it.
     holding: bool | None
     # Of two records in two countries, whose "different people" one agency has said (`_first_word`): whose word the
-    # decision awaits, "other_agency" (the reader's agency said it) or "this_agency" (the other said it); else None.
+    # decision awaits (`_awaiting`), "other_agency" (the reader's agency said it) or "this_agency" (the other said it,
+    # and the reader's agency may decide: it holds one of the two records); else None.
     awaiting: str | None = None
+    # Whether a supervisor of the reader's agency may decide the pair (`_may_decide`): the page offers its form only so.
+    decidable: bool = False
 
 
 # Of a record the reader may not see (another country's agency's), a flag tells only that it exists and is to be
@@ -117,16 +120,37 @@ def possible_duplicates(session: Session, actor: User, case: Case) -> list[Dupli
         undecided = pair.decision is None
         named = can_see(session, actor, other)
         first = session.get(User, pair.first_decided_by) if undecided and pair.first_decided_by is not None else None
-        awaiting = None if first is None else "other_agency" if first.agency_id == actor.agency_id else "this_agency"
+        awaiting, decidable = _awaiting(actor, case, other, first), _may_decide(actor, case, other)
         if named:
             shown.append(DuplicateShown(other.reference, True, number, round(pair.score, 3),
                                         describe_reason(pair.reason, "es"), describe_reason(pair.reason, "en"),
                                         pair.decision, pair.decided_at,
-                                        undecided and (concern[case.id] or concern[other.id]), awaiting))
+                                        undecided and (concern[case.id] or concern[other.id]), awaiting, decidable))
         else:
             shown.append(DuplicateShown(ANOTHER_AGENCY, False, number, None, *_UNSEEN_REASON, pair.decision,
-                                        pair.decided_at, (undecided and concern[case.id]) or None, awaiting))
+                                        pair.decided_at, (undecided and concern[case.id]) or None, awaiting,
+                                        decidable))
     return shown
+
+
+def _may_decide(actor: User, case: Case, other: Case) -> bool:
+    """THE rule of who decides a possible duplicate (`decide_duplicate`), and so of whom the flag tells that the
+    decision awaits them (`_awaiting`): a supervisor of an agency holding one of the two records. Another sending
+    agency of the same country reads the case, never decides its pair."""
+    return actor.agency_id in (case.agency_id, other.agency_id)
+
+
+def _awaiting(actor: User, case: Case, other: Case, first: User | None) -> str | None:
+    """Whose word an undecided pair with one agency's "different people" (`first`, who said it) awaits, as `actor` is
+    told: "other_agency" to the agency that said it, "this_agency" only to the agency that may give the second word
+    (`_may_decide`, and not the first's); nothing to an agency holding neither record, which may not decide it (red
+    team round 18, R-F5: SRE's supervisor, of INM's country, was told "this_agency" on INM's flag with ICE's record,
+    then refused 403 when it decided)."""
+    if first is None:
+        return None
+    if first.agency_id == actor.agency_id:
+        return "other_agency"
+    return "this_agency" if _may_decide(actor, case, other) else None
 
 
 def _concerns_seen(session: Session, actor: User, records: Sequence[Case]) -> dict[int, bool]:
@@ -187,7 +211,7 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
         raise NotFound("case %(case)s has no possible duplicate %(other)s", case=case.reference,
                        other=other_reference)
     pair, other, number = found
-    if actor.agency_id not in (case.agency_id, other.agency_id):
+    if not _may_decide(actor, case, other):
         raise Forbidden("cases %(case)s and %(other)s are other agencies' records: a supervisor of an agency holding "
                         "one of them decides", code="forbidden.duplicate.decide", case=case.reference,
                         other=_named(session, actor, other))

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from retorno.cases.models import cedula_digits
+from retorno.cases.models import registry_record_key
 from retorno.db import Base, utcnow
 
 
@@ -58,5 +58,7 @@ class VerificationDecision(Base):
 
 # Two records a verification matched to one civil-registry record are one person (`cases.facts._linked_pairs`), which
 # every write, screening, boarding and manifest check asks of the records it touches: the matched record's digits
-# are looked up off this index (migration 0021), not by reading every verified decision there is.
-sa.Index("ix_verification_decisions_registry_digits", cedula_digits(VerificationDecision.registry_record))
+# are looked up off this index (migration 0021), not by reading every verified decision there is. Since migration 0037
+# it holds the record without its leading letters (`cases.models.registry_record_key`), which records compared with a
+# prefix of up to 3 letters folded (`CI25956097` is `25956097`: `cases.models.same_registry_record`) share.
+sa.Index("ix_verification_decisions_registry_digits", registry_record_key(VerificationDecision.registry_record))

@@ -54,14 +54,16 @@ def canonical_record(value: str) -> str:
 
 
 def record_digits(value: str) -> str:
-    """A record id as records are linked by it: canonical, without its leading E and V letters, as a cédula is
-    compared (`cases.models.cedula_digits`, which is its SQL). 'V26338096' and '26338096' name one record: officers
-    type a cédula with or without its letter and two agencies write the letter differently (red team: the same person
-    verified once as V26338096, once as 26338096, with a trafficking concern on the first, was approved on a locked
-    manifest on the second). A false link holds both records back until a supervisor sorts it out (and the second
-    verification against a record of a person whose cédula or birth date differs needs one); a missed one can send a
-    person with an open protection claim back."""
-    return (canonical_or_none(value) or value).lstrip("VE")
+    """A record id as records are linked by it: canonical, read as a cédula is compared
+    (`identifiers.registry_record_digits`, whose SQL is `cases.models.registry_record_digits`): without its leading
+    E and V letters, and a prefix of up to 3 letters before its digits folded ('CI26338096', 'VEN26338096'). 'V26338096'
+    and '26338096' name one record: officers type a cédula with or without its letter and two agencies write the letter
+    differently (red team: the same person verified once as V26338096, once as 26338096, with a trafficking concern on
+    the first, was approved on a locked manifest on the second; round 18, R-F4: 'CI', 'VEN', 'RC' before it made
+    another record). A false link holds both records back until a supervisor sorts it out (and the second
+    verification against a record of a person whose cédula, birth date or sex differs needs one); a missed one can
+    send a person with an open protection claim back."""
+    return identifiers.registry_record_digits(canonical_or_none(value) or value)
 
 
 def same_record(one: object, other: object) -> bool:

@@ -18,7 +18,7 @@ from retorno.agencies.service import receiving_authority_for
 from retorno.audit.service import record
 from retorno.cases import lifecycle
 from retorno.cases.facts import case_fingerprint, records_alike, verified_fingerprints
-from retorno.cases.models import Case, cedula_digits, national_id_digits
+from retorno.cases.models import Case, national_id_digits, registry_record_digits, registry_record_key
 from retorno.cases.rows import EARLIEST_DATE
 from retorno.cases.service import (
     IDENTITY_REVERIFICATION,
@@ -167,10 +167,15 @@ def request_to_decide(session: Session, user: User, case: Case) -> str | None:
         return None
 
 
+# Two recorded sexes that are two people's (`_same_record_same_person`).
+SEXES_APART = frozenset({"F", "M"})
+
+
 def _same_record_same_person(session: Session, actor: User, case: Case, request: VerificationRequest,
                              registry_record: str, reason: str | None, typed: str | None = None) -> None:
-    """Refuse verifying a case against a registry record already verified for a case whose cédula or birth date
-    differs, unless a supervisor decides it with a written reason.
+    """Refuse verifying a case against a registry record already verified for a case whose cédula, birth date or
+    recorded sex (F and M: red team round 18, R-F1, a woman and an unrelated man of one birth date verified against
+    one record) differs, unless a supervisor decides it with a written reason.
 
     Two cases verified against one record are one person: a protection concern held on either stops both, and
     takes the other off its manifest at once, locked or not. One officer typing another person's record (red
@@ -178,14 +183,17 @@ def _same_record_same_person(session: Session, actor: User, case: Case, request:
     manifest) would otherwise change who travels alone and unseen.
     """
     others = session.execute(
-        sa.select(Case.national_id, Case.birth_date)
+        sa.select(Case.national_id, Case.birth_date, Case.sex)
         .join(VerificationRequest, VerificationRequest.case_id == Case.id)
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
         .where(VerificationDecision.outcome == "verified",
-               cedula_digits(VerificationDecision.registry_record) == record_digits(registry_record),
+               registry_record_key(VerificationDecision.registry_record)
+               == identifiers.registry_record_key(record_digits(registry_record)),
+               registry_record_digits(VerificationDecision.registry_record) == record_digits(registry_record),
                VerificationRequest.receiving_agency_id == request.receiving_agency_id, Case.id != case.id)).all()
     # A cédula differs by its digits: its letter alone (E or V) does not make another person (`cedula_digits`).
-    differs = [row for row in others if row.birth_date != case.birth_date or (
+    # A sex differs where both are recorded as F or M (X says neither: no difference).
+    differs = [row for row in others if row.birth_date != case.birth_date or {row.sex, case.sex} == SEXES_APART or (
         national_id_digits(row.national_id) and national_id_digits(case.national_id)
         and national_id_digits(row.national_id) != national_id_digits(case.national_id))]
     if not differs:
@@ -196,8 +204,8 @@ def _same_record_same_person(session: Session, actor: User, case: Case, request:
         written_reason(reason, code="registry_record_of_another_person")
         return
     raise InvalidTransition(
-        "case %(case)s: registry record %(record)s is already the verified record of a person whose cédula or "
-        "birth date differs from this case's; verifying against it makes them one person (a protection concern "
+        "case %(case)s: registry record %(record)s is already the verified record of a person whose cédula, "
+        "birth date or sex differs from this case's; verifying against it makes them one person (a protection concern "
         "on either stops both), so a supervisor decides it, with a written reason (at least 10 characters)",
         code="registry_record_of_another_person", case=case.reference, record=typed or registry_record)
 
@@ -392,9 +400,10 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
                            else canonical_or_none(registry_record) or registry_record)
     if registry_record and identifiers.placeholder_registry_record(registry_record):
         # `0`, `000000`, `NA`, `XXXXXX`, `111111`: two strangers verified against `0` were one person (red team
-        # round 17, O-F6).
-        raise InvalidInput("registry record '%(record)s' names no record (no digit other than 0, or one character "
-                           "repeated): one person's records are linked by it; name the record the registry holds",
+        # round 17, O-F6); `23456789`, `V23456789`, `CI12345678` a woman and an unrelated man (round 18, R-F1).
+        raise InvalidInput("registry record '%(record)s' names no record (no digit other than 0, or, as a placeholder "
+                           "cédula, a character or a unit of two or three repeated or digits in a run): one person's "
+                           "records are linked by it; name the record the registry holds",
                            code="registry_record_placeholder", record=typed)
     if outcome == "rejected":
         reason = written_reason(reason)

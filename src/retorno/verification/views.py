@@ -12,6 +12,7 @@ from retorno.agencies.visibility import state_seen
 from retorno.cases.schemas import CaseState, case_out
 from retorno.cases.service import get_case
 from retorno.plaintext import Input
+from retorno.travel.invariants import settle
 from retorno.verification import service
 from retorno.verification.schemas import QueueEntry, SampledDecision, VerificationRequested
 from retorno.web.deps import CurrentUser, SessionDep
@@ -49,6 +50,7 @@ def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentU
     service.record_decision(session, user, case, outcome=body.outcome, registry_record=body.registry_record,
                             reason=body.reason, request_reference=body.request,
                             registry_birth_date=body.registry_birth_date)
+    settle(session)  # the answer tells the state committed (red team round 18, R-F3)
     return {"case": case.reference, "state": state_seen(user, case.state)}
 
 

@@ -64,9 +64,11 @@ def flight_context(session: Session, user: User, reference: str, settings: Setti
     else:
         context["passengers"] = flights.active_passengers(session, flight)
     context.update(manifest_context(session, user, flight, context.get("manifest"), context.get("boarding")))
-    # Who must leave the aircraft, with their seat, to the sides at its door (the sending side and the carrier).
+    # Who must leave the aircraft, with their seat, to the sides at its door (the sending side and the carrier, within
+    # its passenger list's window: `outputs.carrier_reads_people`).
     context["leaving"] = (flights.must_leave_aircraft(session, user, flight)
-                          if user.agency.kind in ("sending_authority", "carrier") else [])
+                          if user.agency.kind in ("sending_authority", "carrier")
+                          and outputs.carrier_reads_people(session, user, flight) else [])
     if can(user, "manifest.propose") and flight.state in ("proposed", "accepted"):
         # Ready cases are chosen on a page of their own, filtered by the departure airport and paged.
         context["ready_near"] = ready_near(session, user, flight)
