@@ -189,6 +189,9 @@ def test_a_correction_that_links_a_need_takes_a_locked_passenger_off(
 
 def test_a_correction_that_links_a_need_takes_the_passenger_off_a_manifest_not_locked(
         client: TestClient, world: World, session: Session) -> None:
+    """ICE recorded an escort on its record of someone with no cédula; the passenger's passport number filed on it
+    links nothing (another identity's document, red team round 18, S-F2), and the passenger stays on; corrected to
+    the passenger's cédula, ICE's record is the passenger's and its need takes them off (SPEC.md 4.1, 4.5)."""
     api = Api(client, world)
     inm = api.ready_case(national_id=CEDULA)
     ref = str(inm["reference"])
@@ -199,14 +202,16 @@ def test_a_correction_that_links_a_need_takes_the_passenger_off_a_manifest_not_l
     other = str(api.register("ice.officer", national_id=None, given_names="Wladimir", first_surname="Yépez",
                              second_surname="Zurita", birth_date="1949-01-01")["reference"])
     ok(_escorts(api, other, "ice.officer", 1), 201)
-    # A passport filed on ICE's record with the number of the passenger's passport links them (SPEC.md 4.1).
     mx = _case(session, ref)
     number = session.execute(sa.select(TravelDocument.number).where(TravelDocument.case_id == mx.id)
                              ).scalars().first()
     text = mrz.build_td3(document_code="P", issuing_state="VEN", surnames="YEPEZ ZURITA", given_names="WLADIMIR",
                          document_number=str(number), nationality="VEN", birth_date=date(1949, 1, 1), sex="M",
                          expiry_date=date.today() + timedelta(days=1000))
-    ok(api.post("ice.officer", f"/api/v1/cases/{other}/documents", {"mrz": text}), 201)
-    # Before: the approved passenger stayed on, needing an escort the receiving side never approved.
+    filed = ok(api.post("ice.officer", f"/api/v1/cases/{other}/documents", {"mrz": text}), 201)
+    assert "document_held_by_another" in [problem["code"] for problem in filed["problems"]]
+    assert _aboard(api, ref, flight)
+    # The correction that makes ICE's record the passenger's: their cédula.
+    ok(api.patch("ice.officer", f"/api/v1/cases/{other}", {"national_id": CEDULA}))
     assert not _aboard(api, ref, flight)
     assert state(api, ref) == "ready"

@@ -245,7 +245,7 @@ def board(reference: str, case_ref: str, body: BoardingIn, session: SessionDep, 
             "must_deboard": list(outcome.deboard)}
 
 
-@router.get("/flights/{reference}/deboardings", response_model=list[LeavingPassenger], responses=errors(403))
+@router.get("/flights/{reference}/deboardings", response_model=list[LeavingPassenger], responses=errors(403, 409))
 def leaving(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     """Who must leave the aircraft (taken off the manifest after boarding) and is not yet recorded off it, with their
     seat: the sending side and the carrier. The flight departs once the list is empty."""
