@@ -106,6 +106,9 @@ def test_who_must_leave_a_flight_cancelled_at_the_door_is_named_within_the_windo
         assert shown.exit_code != 0 and pulled not in shown.output, shown.output
         refused = cli("flights", "deboard", flight, pulled, "--as", "carrier.officer")
         assert refused.exit_code != 0 and "passenger_list_closed" in refused.output, refused.output
+        # It never flew, and the refusal says so (before: "has flown").
+        message = api.get("carrier.officer", f"/api/v1/flights/{flight}/passengers").json()["error"]["message"]
+        assert "was cancelled" in message and "has flown" not in message, message
         # The sending side still reads, and records her off.
         assert [p["case"] for p in ok(api.get("inm.officer", f"/api/v1/flights/{flight}/deboardings"))] == [pulled]
     with clock_at(at_door + timedelta(minutes=5)):

@@ -102,6 +102,11 @@ def passenger_list_refusal(session: Session, actor: User, flight: Flight) -> Inv
                                  "'%(state)s')", code="manifest_not_locked", flight=flight.reference,
                                  state=Term("flight_state", flight.state))
     closed_at = carrier_list_closed(session, actor, flight)
+    if closed_at is not None and flight.state == "cancelled":
+        # Cancelled at the door, it never flew: its carrier read who had to leave its aircraft until then.
+        return InvalidTransition("flight %(flight)s was cancelled: its carrier read who had to leave its aircraft "
+                                 "until %(closed_at)s; the flight and its counts remain", code="passenger_list_closed",
+                                 flight=flight.reference, closed_at=f"{closed_at:%Y-%m-%d %H:%M} UTC")
     if closed_at is not None:
         return InvalidTransition("flight %(flight)s has flown: its carrier read its passenger list until "
                                  "%(closed_at)s; the flight and its counts remain", code="passenger_list_closed",
