@@ -24,9 +24,10 @@ from retorno import migrations
 from retorno.agencies.models import Agency, ApiToken, User
 from retorno.benchmarks.work_pages import fill
 from retorno.cases.facts import OPEN_CONCERN, _still_open
-from retorno.cases.models import Case
+from retorno.cases.models import Case, PossibleDuplicate
 from retorno.datakeys import DataKeyring
 from retorno.db import make_engine, use_data_keys
+from retorno.documents.models import TravelDocument
 from retorno.migrations import alembic_config, check, current_revisions, upgrade
 from retorno.reintegration.models import WITHDRAWN, FollowUp, Placement, PlacementStep
 from retorno.reporting.service import placements_by_status, released_placements
@@ -268,3 +269,32 @@ def test_0036_gives_each_placement_held_before_one_baseline_step_as_the_figures_
             session.commit()
             assert placements_by_status(session, None) != live
             assert released_placements(session) == live
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0038_flags_the_records_of_documents_filed_before_as_another_persons(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    """A document filed with the number another person's record held linked the two records as one person until red
+    team round 18; it links nobody since, and filing one flags the pair (round 19, T-F1). Those on file from before
+    get their flag, as filing writes it, so that a concern open on either still holds the other; not a pair flagged
+    and undecided already."""
+    with _filled_then_back_at(kind, tmp_path, data_keys, count=40, seed=11, revision="0037") as (url, engine):
+        with engine.begin() as connection:
+            first, second, third, fourth = connection.execute(sa.select(Case.id).order_by(Case.id).limit(4)
+                                                              ).scalars().all()
+            held = [{"code": "document_held_by_another", "field": "document_number", "message": "held"}]
+            base = {"document_type": "P", "issuing_state": "VEN", "nationality": "VEN", "mrz": "P<VEN",
+                    "emergency": False, "created_at": datetime.now(UTC)}
+            connection.execute(sa.insert(TravelDocument), [
+                {**base, "case_id": first, "number": "C7731QX55", "mrz_valid": True, "problems": []},
+                {**base, "case_id": second, "number": "C7731QX55", "mrz_valid": False, "problems": held},
+                {**base, "case_id": third, "number": "D8842RY66", "mrz_valid": True, "problems": []},
+                {**base, "case_id": fourth, "number": "D8842RY66", "mrz_valid": False, "problems": held}])
+            connection.execute(sa.insert(PossibleDuplicate), [
+                {"case_id": fourth, "other_case_id": third, "score": 0.9, "reason": "same_name_and_birth_date",
+                 "created_at": datetime.now(UTC)}])
+        upgrade(url)
+        with engine.connect() as connection:
+            flags = connection.execute(sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id).where(
+                PossibleDuplicate.reason == "document_held_by_another")).all()
+    assert [tuple(flag) for flag in flags] == [(second, first)]

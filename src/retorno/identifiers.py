@@ -48,6 +48,7 @@ def non_ascii(value: str) -> str:
 # A digit other than 0: what every number that names a document has (`placeholder_document_number`).
 _NON_ZERO_DIGIT = re.compile(r"[1-9]")
 _DIGITS = frozenset("0123456789")
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # The shortest number taken to name a document: an ICAO 9303 document number has up to 9 characters, a passport's 6 to
 # 9 (Venezuela's 9 digits, Mexico's a letter and 8, Canada's 2 letters and 6); 'A1', '10', '1234' name none.
 SHORTEST_DOCUMENT_NUMBER = 5
@@ -59,9 +60,25 @@ FEWEST_SIGNIFICANT_CHARACTERS = 4
 # The longest unit of a pattern repeated (`121212121`, `123123123`, `A1A1A1A1`), and how many times at least it comes:
 # a real number of 6 or more characters is one in 10,000 or fewer.
 LONGEST_REPEATED_UNIT, REPEATS = 3, 3
+# A document number's unit of four said at least twice (`12341234`, `123412341`, `P12341234`; red team round 19,
+# T-F3): one real number of 8 characters in 10,000, of 9 in 100,000. A cédula's is not read so (`placeholder_cedula`):
+# every cédula of 8 digits is some living person's, and a refused one links none of that person's records.
+LONG_UNIT, LONG_UNIT_REPEATS = 4, 2
 # The digits ascending and descending, from 0 on, three times: every run of up to 20 digits (a number as stored) that
 # goes on after 9 to 0 (`1234567890`) or after 0 to 9 (`0987654321`) is a part of one, starting in its first ten.
 ASCENDING_DIGITS, DESCENDING_DIGITS = "0123456789" * 3, "0987654321" * 3
+# The same with each digit said twice: a run of pairs (`11223344`, `112233445`, `998877665`) is a part of one
+# starting at a pair, of 6 digits or more (`SHORTEST_DOUBLED_RUN`: 20 numbers in a million).
+DOUBLED_ASCENDING, DOUBLED_DESCENDING = "00112233445566778899" * 3, "00998877665544332211" * 3
+SHORTEST_DOUBLED_RUN = 6
+# The most letters (A to Z) before, and after, a number's digits that are read off it to read the digits alone (its
+# `digit_core`: `ABC111111`, `11111111A`, `1111111AB`, `CIVE11111111`; red team round 19, T-F3: letters on either
+# side hid a placeholder, and four strangers were one person), and the fewest digits so read as a number.
+LETTERS_AROUND_DIGITS = 4
+# A number's digits with 5 zeros in a row and fewer than 4 digits other than 0 are a 1, a 12 or a 123 padded with zeros
+# (`ABC000001`, `AB0000012`, `A00000123`, `100000AB`): of real digits, 6 to 8 of them, about 3 in 100,000 (a series'
+# serial `PA1000200` is not padded).
+PADDING_ZEROS = 5
 
 
 def _series_taken_off(core: str) -> str:
@@ -80,11 +97,46 @@ def _repeats_a_unit(text: str) -> bool:
                for unit in range(1, LONGEST_REPEATED_UNIT + 1))
 
 
-def _digit_run(text: str) -> bool:
-    """Whether `text` is digits each one more than the one before (9 then 0), or each one less (0 then 9)."""
+def _repeats_a_long_unit(text: str) -> bool:
+    """Whether `text` is a unit of four characters said at least twice (a last one cut short counts)."""
+    return len(text) >= LONG_UNIT * LONG_UNIT_REPEATS and text[LONG_UNIT:] == text[:len(text) - LONG_UNIT]
+
+
+def _digit_run(text: str, orders: tuple[str, str] = (ASCENDING_DIGITS, DESCENDING_DIGITS)) -> bool:
+    """Whether `text` is digits each one more than the one before (9 then 0), or each one less (0 then 9); of
+    `orders` the doubled digits, each digit said twice."""
     return bool(text) and any(
         text[0] in _DIGITS and order[order.index(text[0]):order.index(text[0]) + len(text)] == text
-        for order in (ASCENDING_DIGITS, DESCENDING_DIGITS))
+        for order in orders)
+
+
+def _doubled_run(text: str) -> bool:
+    """Whether `text` is a run of digits each said twice (`11223344`, `112233445`), of 6 digits or more."""
+    return len(text) >= SHORTEST_DOUBLED_RUN and _digit_run(text, (DOUBLED_ASCENDING, DOUBLED_DESCENDING))
+
+
+def _patterned(text: str) -> bool:
+    """Whether `text` is what a document number of one pattern is: a unit of 1 to 3 characters said three times, of
+    4 said twice, digits in a run, or a run of digits each said twice."""
+    return _repeats_a_unit(text) or _repeats_a_long_unit(text) or _digit_run(text) or _doubled_run(text)
+
+
+def _padded(digits: str) -> bool:
+    """Whether `digits` are a number of 1 to 3 digits other than 0 padded with 5 zeros or more in a row
+    (`PADDING_ZEROS`)."""
+    return "0" * PADDING_ZEROS in digits and len(digits) - digits.count("0") < FEWEST_SIGNIFICANT_CHARACTERS
+
+
+def digit_core(text: str) -> str:
+    """The digits of `text` when it is up to 4 letters (A to Z), digits and up to 4 letters (`LETTERS_AROUND_DIGITS`:
+    `ABC111111`, `11111111A`, `CIVE11111111`, `111111` itself), else '' (`P1A2B3`, `ABCDE111111`): what a number's
+    letters of a series or a kind leave to be read as a number (`cases.models.digit_core` in SQL)."""
+    rest = text.lstrip(_LETTERS)
+    middle = rest.rstrip(_LETTERS)
+    if (len(text) - len(rest) <= LETTERS_AROUND_DIGITS and len(rest) - len(middle) <= LETTERS_AROUND_DIGITS
+            and middle and all(char in _DIGITS for char in middle)):
+        return middle
+    return ""
 
 
 def _emergency_shaped(core: str) -> bool:
@@ -106,20 +158,32 @@ def placeholder_document_number(number: str) -> bool:
     - one character, or a unit of two or three, repeated at least three times (`111111111`, `121212121`,
       `12121212`, `123123123`, `A1A1A1`);
     - digits in a run, ascending or descending (`123456789`, `12345678`, `1234567`, `987654321`, `0123456789`,
-      `1234567890`: the case template's example used to be `123456789`).
+      `1234567890`: the case template's example used to be `123456789`);
+    - a unit of four repeated at least twice (`12341234`, `123412341`), or a run of digits each said twice of 6 or
+      more (`11223344`, `112233445`).
 
     The repeated unit and the run are read of the number and of its digits after a series of one or two letters
-    (`P1111111`, `P121212`, `A1234567`, `AB123456`). Such a number is refused at every door (a declared one, an MRZ's),
-    and links nobody (`cases.models.linkable_document_number`, the same rule in SQL): records of one person are
-    linked by equality of their document numbers, and every record holding the same placeholder would be one person
-    (red team round 16, F1: zeros, words, one character repeated; round 17, O-F1: the template's example `123456789`
-    and other sequences linked strangers of two agencies, and one's concern took the other's passenger off a locked
-    manifest; round 18, R-F2: a 1 padded with zeros, `000000001`, declared by two agencies did the same)."""
+    (`P1111111`, `P121212`, `A1234567`, `AB123456`); and of its digits between up to 4 letters before and up to 4 after
+    them (`digit_core`), 5 digits or more, where padded with zeros too (5 zeros in a row, fewer than 4 other digits):
+    `ABC111111`, `11111111A`, `1111111AB`, `P12341234`, `ABC000001`, `AB0000012` (red team round 19, T-F3: letters
+    around the digits hid a placeholder, and four strangers were one person). An emergency document's number as this
+    system issues it (`E26002600`) is read only as the first rules read it. Such a number is refused at every door (a
+    declared one, an MRZ's), and links nobody (`cases.models.linkable_document_number`, the same rule in SQL): records
+    of one person are linked by equality of their document numbers, and every record holding the same placeholder would
+    be one person (red team round 16, F1: zeros, words, one character repeated; round 17, O-F1: the template's example
+    `123456789` and other sequences linked strangers of two agencies, and one's concern took the other's passenger off a
+    locked manifest; round 18, R-F2: a 1 padded with zeros, `000000001`, declared by two agencies did the same)."""
     core = number.replace("<", "")
     digits = _series_taken_off(core)
-    return (len(core) < SHORTEST_DOCUMENT_NUMBER or _NON_ZERO_DIGIT.search(core) is None
+    if (len(core) < SHORTEST_DOCUMENT_NUMBER or _NON_ZERO_DIGIT.search(core) is None
             or (len(core) - core.count("0") < FEWEST_SIGNIFICANT_CHARACTERS and not _emergency_shaped(core))
-            or _repeats_a_unit(core) or _repeats_a_unit(digits) or _digit_run(digits))
+            or _repeats_a_unit(core) or _repeats_a_unit(digits) or _digit_run(digits)):
+        return True
+    if _emergency_shaped(core):
+        return False  # an emergency document's sequence (`E26002600`, `E26000100`) is read as issued
+    inner = digit_core(core)
+    return (_repeats_a_long_unit(core) or _patterned(digits)
+            or (len(inner) >= SHORTEST_DOCUMENT_NUMBER and (_patterned(inner) or _padded(inner))))
 
 
 # The fewest digits of a cédula read as a pattern (`placeholder_cedula`): low cédulas (V1 to V99999) were issued to real
@@ -146,19 +210,20 @@ def placeholder_cedula(national_id: str) -> bool:
 
 
 # A registry record that is a cédula typed with its document's prefix (`CI25956097`: cédula de identidad,
-# `VEN25956097`, `RC25956097`, `V25956097`): up to 3 letters, then digits (`registry_record_digits`).
-_PREFIXED_DIGITS = re.compile(r"[A-Z]{0,3}([0-9]+)")
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-LONGEST_RECORD_PREFIX = 3
+# `VEN25956097`, `RC25956097`, `V25956097`, `CIVE25956097`, `RCVE25956097`): up to 4 letters, then digits
+# (`registry_record_digits`; red team round 19, T-F3: a prefix of 4 letters was not folded).
+LONGEST_RECORD_PREFIX = 4
+_PREFIXED_DIGITS = re.compile(rf"[A-Z]{{0,{LONGEST_RECORD_PREFIX}}}([0-9]+)")
 
 
 def registry_record_digits(record: str) -> str:
     """A registry record id (canonical: `verification.records.canonical_or_none`) as records are compared by it
     (`verification.records.record_digits`, in SQL `cases.models.registry_record_digits`), as a cédula is: the digits of
-    a record of up to 3 letters and then digits (`V25956097`, `E25956097`, `CI25956097`, `VEN25956097`,
-    `RC25956097`: one record, `25956097`; red team round 18, R-F4: `CI…`, `VEN…`, `RC…` were other records, so the
-    second verification against one was never checked nor linked), else the record without its leading E and V
-    (`cedula_digits_of`: `RCMX2026000001` stays)."""
+    a record of up to 4 letters and then digits (`V25956097`, `E25956097`, `CI25956097`, `VEN25956097`,
+    `RC25956097`, `CIVE25956097`: one record, `25956097`; red team round 18, R-F4: `CI…`, `VEN…`, `RC…` were other
+    records, so the second verification against one was never checked nor linked; round 19, T-F3: `CIVE…`, `RCVE…`
+    too), else the record without its leading E and V
+    (`cedula_digits_of`: `REGMX2026000001` stays)."""
     prefixed = _PREFIXED_DIGITS.fullmatch(record)
     return prefixed[1] if prefixed else cedula_digits_of(record)
 
@@ -181,6 +246,8 @@ def placeholder_registry_record(record: str) -> bool:
     round 17, O-F6); so did a woman and a man verified against `23456789` and `V23456789`, and a third person's review
     naming it with a child's birth date made both minors (round 18, R-F1). A registry's own integer id of such a
     shape (`123456`, of a registry that large) is refused with them: one in tens of thousands, named by another of
-    its identifiers (the person's cédula)."""
+    its identifiers (the person's cédula). The digits between up to 4 letters before and after them (`digit_core`)
+    are read so too: `11111111A`, `RCVE11111111` (red team round 19, T-F3)."""
     digits = registry_record_digits(record)
-    return _NON_ZERO_DIGIT.search(digits) is None or placeholder_cedula(digits)
+    return (_NON_ZERO_DIGIT.search(digits) is None or placeholder_cedula(digits)
+            or placeholder_cedula(digit_core(record)))

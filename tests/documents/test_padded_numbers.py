@@ -47,11 +47,21 @@ def test_every_door_refuses_a_padded_number(
     for user, row in (("inm.officer", _row("RT18I-1", "Efrain", "Colmenares", "M", "1970-01-01", number)),
                       ("ice.officer", _row("RT18I-2", "Lisbeth", "Urbina", "F", "1995-05-05", number,
                                            "Harlingen Processing Center", "HRL"))):
-        answer = _import(client, world, user, row)
-        # Before: 201 created.
-        assert answer.status_code == 422, answer.text
-        details = answer.json()["error"]["details"]
-        assert [(d["row"], d["column"]) for d in details] == [(2, "numero_documento")], details
+        refused_import(client, world, user, row)
+    refused_everywhere_else(api, session_factory, number)
+
+
+def refused_import(client: TestClient, world: World, user: str, row: str) -> None:
+    """The case list of one `row` is refused (before: 201 created), the number named at its cell."""
+    answer = _import(client, world, user, row)
+    assert answer.status_code == 422, answer.text
+    details = answer.json()["error"]["details"]
+    assert [(d["row"], d["column"]) for d in details] == [(2, "numero_documento")], details
+
+
+def refused_everywhere_else(api: Api, session_factory: sessionmaker[Session], number: str) -> None:
+    """Nothing was written by the imports refused before; the machine readable zone of `number` filed at the API is
+    refused (422 `document_number_placeholder`), nothing written."""
     with session_factory() as session:
         assert session.execute(sa.select(Case.id)).first() is None
     case = api.register()

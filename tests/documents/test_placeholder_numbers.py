@@ -31,9 +31,9 @@ HEADER = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimi
           "tipo_documento,numero_documento,lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
 
 
-def _passport(case: dict[str, Any], number: str) -> str:
-    """A machine readable zone whose check digits hold, of `number`."""
-    return mrz.build_td3(document_code="P", issuing_state="VEN",
+def _passport(case: dict[str, Any], number: str, issuing_state: str = "VEN") -> str:
+    """A machine readable zone whose check digits hold, of `number` (issued by `issuing_state`)."""
+    return mrz.build_td3(document_code="P", issuing_state=issuing_state,
                          surnames=f"{case['first_surname']} {case['second_surname'] or ''}".strip(),
                          given_names=case["given_names"], document_number=number, nationality="VEN",
                          birth_date=date.fromisoformat(case["birth_date"]), sex=case["sex"],

@@ -4,9 +4,10 @@ S-F2: ICE filed, on its unrelated record (other names, other birth date), the nu
 The filing was answered `valid: false`, `document_held_by_another`, yet the document made the two records one person:
 SAIME's emergency passport on INM's record was superseded, INM's timeline named the emergency passport of ICE's record
 as the one kept, and a concern ICE raised on its own record pulled INM's person off a manifest. A document refused as
-another identity's (`documents.models.links_records`) links nobody now: not in the same-person query, nor possible
-duplicates, nor one emergency document per person, nor the concern holds; nor one filed after a number a stranger's
-record filed first with another problem (an expiry) holds.
+another identity's (`documents.models.links_records`) links nobody now: not in the same-person query, nor one
+emergency document per person; nor one filed after a number a stranger's record filed first with another problem (an
+expiry) holds. The two records are possible duplicates instead (red team round 19, T-F1): a concern open on either
+holds the other until supervisors decide, the safer error.
 
 R-F3: the answer to filing a document said `case_state: "ready"` while the same commit superseded the case's only
 valid emergency document (the commit-time invariant) and saved it `documented`.
@@ -116,22 +117,30 @@ def test_a_document_refused_as_another_persons_links_nobody(
     assert "document.superseded" not in timeline and kept["number"] not in timeline
     assert _state(api, ours["reference"]) == "ready"
 
-    # A concern ICE raises on its own record leaves Luis on his flight.
+    # Not one person, but possible duplicates (red team round 19, T-F1): two identities under one number may be one
+    # person, so a concern ICE raises on its own record holds Luis until both agencies' supervisors decide.
     flight = api.flight()["reference"]
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ours["reference"]]}), 201)
     api.screen(theirs["reference"], [CONCERN], user="ice.officer")
-    assert _state(api, ours["reference"]) == "manifested"
+    assert _state(api, ours["reference"]) == "documented"
+    for user, case in (("inm.supervisor", ours), ("ice.supervisor", theirs)):
+        (flag,) = ok(api.get(user, f"/api/v1/cases/{case['reference']}/possible-duplicates"))
+        ok(api.post(user, f"/api/v1/cases/{case['reference']}/possible-duplicates/{flag['flag']}/decision",
+                    DIFFERENT), 201)
+    assert _state(api, ours["reference"]) == "ready"
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ours["reference"]]}), 201)
 
     with session_factory() as session:
-        # Nor counted as one person anywhere else: records alike, one emergency document per person (the whole
-        # database too), `retorno demo check`'s people, and no possible duplicate written.
+        # Nor counted as one person anywhere else: records alike (once decided two people), one emergency document
+        # per person (the whole database too), `retorno demo check`'s people; the one possible duplicate written says
+        # why.
         one, other = _case_id(session, ours["reference"]), _case_id(session, theirs["reference"])
         assert other not in facts.records_alike(session, [one]).get(one, set())
         assert documents.held_twice(session, [one, other]) == [] and documents.held_twice(session, None) == []
         assert documents.one_emergency_document(session, None) == []
         people = check._people_as_one(session, check._Demo(session))
         assert people[one] != people[other]
-        assert session.execute(sa.select(sa.func.count()).select_from(PossibleDuplicate)).scalar_one() == 0
+        assert session.execute(sa.select(PossibleDuplicate.reason)).scalars().all() == ["document_held_by_another"]
         session.rollback()
 
 

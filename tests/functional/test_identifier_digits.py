@@ -190,11 +190,14 @@ def test_a_filed_travel_document_s_number_is_stored_in_ascii_and_found(
     assert _passport_number(session, ice) == passport, filed  # before: stored with the full-width digit
     # Before: charset and check-digit problems. The number is the passport of another identity's record: a problem
     # of its own (red team round 13, F6), found by the number stored in ASCII. Refused as another person's, it links
-    # nobody (red team round 18, S-F2: it made the two records one person): ICE's concern does not hold INM's record.
+    # nobody as one person (red team round 18, S-F2) but makes the records possible duplicates (round 19, T-F1):
+    # ICE's concern holds INM's record until supervisors decide.
     assert [problem["code"] for problem in filed["problems"]] == ["document_held_by_another"], filed
     api.screen(ice, ["pending_asylum_claim"], user="ice.officer")
     flight = api.flight()["reference"]
-    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [held]}), 201)
+    error = refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [held]}), 409,
+                    "invalid_transition")
+    assert "protection concern" in str(error["message"]), error
 
 
 def test_an_identifier_with_another_alphabet_s_letter_is_refused_naming_the_rule(

@@ -32,11 +32,12 @@ def test_record_digits_ignore_the_letter_only() -> None:
     assert record_digits("V26338096") == record_digits("26338096") == record_digits("e-026338096") == "26338096"
     assert same_record("V26338096", "26338096")
     assert not same_record("V26338096", "26338097")
-    # A prefix of up to 3 letters before the digits is folded as the letter is (red team round 18, R-F4: CI, VEN,
-    # RC); a longer one, or letters among the digits, stay.
+    # A prefix of up to 4 letters before the digits is folded as the letter is (red team round 18, R-F4: CI, VEN,
+    # RC; round 19, T-F3: CIVE, RCVE); a longer one, or letters among the digits, stay.
     assert record_digits("CI26338096") == record_digits("VEN026338096") == record_digits("rc-26338096") == "26338096"
+    assert record_digits("CIVE26338096") == "26338096"
     assert record_digits("REG123") == "123"
-    assert record_digits("RCMX2026000001") == "RCMX2026000001"
+    assert record_digits("REGMX2026000001") == "REGMX2026000001"
     assert record_digits("V2633809X") == "2633809X"
 
 

@@ -100,6 +100,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "contados como una persona, con un posible duplicado, por un documento de viaje retirado como archivado por "
         "error", "counted as one person, through a possible duplicate, by a travel document withdrawn as filed in "
         "error"),
+    # Nor this: a travel document filed on one record with the number another person's record holds
+    # (`travel.duplicates.flag_held_document`; red team round 19, T-F1).
+    "document_held_by_another": ("un documento de viaje archivado con el número que tiene el registro de otra persona",
+                                 "a travel document filed with the number another person's record holds"),
     "linked_by_corrected_identifier": ("unidos por una cédula o un número de documento corregido después",
                                        "linked by a cédula or document number corrected since"),
     "counted_through_corrected_identifier": (

@@ -130,11 +130,18 @@ def linkable_document_number(number: sa.SQLColumnExpression[str | None]) -> sa.C
     both databases have (`substr`, `replace`, `ltrim`, `length`, `CASE`), never a negative length."""
     core = sa.func.replace(number, "<", "")
     digits = _series_taken_off(core)
+    inner = digit_core(core)
     return sa.and_(number.is_not(None), sa.func.length(core) >= identifiers.SHORTEST_DOCUMENT_NUMBER,
                    sa.or_(*(core.like(f"%{digit}%") for digit in "123456789")),
                    sa.or_(sa.func.length(sa.func.replace(core, "0", "")) >= identifiers.FEWEST_SIGNIFICANT_CHARACTERS,
                           _emergency_shaped(core)),
-                   sa.not_(sa.or_(_repeats_a_unit(core), _repeats_a_unit(digits), _digit_run(digits))))
+                   sa.not_(sa.or_(_repeats_a_unit(core), _repeats_a_unit(digits), _digit_run(digits))),
+                   # Round 19, T-F3: a unit of four twice, a run of pairs, and the digits between letters read as a
+                   # number (`identifiers.digit_core`); an emergency document's number is read only as above.
+                   sa.or_(_emergency_shaped(core), sa.not_(sa.or_(
+                       _repeats_a_long_unit(core), _patterned(digits),
+                       sa.and_(sa.func.length(inner) >= identifiers.SHORTEST_DOCUMENT_NUMBER,
+                               sa.or_(_patterned(inner), _padded(inner)))))))
 
 
 def linkable_cedula(national_id: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[bool]:
@@ -164,9 +171,10 @@ def registry_record_key(record: sa.SQLColumnExpression[str | None]) -> sa.Column
 
 def registry_record_digits(record: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[str]:
     """A registry record as records are compared by it (`identifiers.registry_record_digits` in SQL, the same text on
-    both databases): the digits of a record of up to 3 letters then digits (`CI25956097`, `VEN25956097`,
-    `V25956097`: `25956097`, red team round 18, R-F4), else the record without its leading E and V (`cedula_digits`).
-    In `ltrim`, `length` and `CASE` only; compared off the index of `registry_record_key`."""
+    both databases): the digits of a record of up to 4 letters then digits (`CI25956097`, `VEN25956097`,
+    `V25956097`, `CIVE25956097`: `25956097`, red team round 18, R-F4; round 19, T-F3), else the record without its
+    leading E and V (`cedula_digits`). In `ltrim`, `length` and `CASE` only; compared off the index of
+    `registry_record_key`."""
     rest = registry_record_key(record)
     return sa.case((sa.and_(rest != sa.literal_column("''"),
                             sa.func.ltrim(rest, _DIGIT_CHARACTERS) == sa.literal_column("''"),
@@ -189,11 +197,13 @@ def linkable_registry_record(record: sa.SQLColumnExpression[str | None]) -> sa.C
     a placeholder cédula's: of 6 or more, one character or a unit of two or three repeated, or digits in a run), the
     same verdict on both databases. Refused on decisions since red team round 17 (O-F6: two strangers verified
     against `0` were one person; round 18, R-F1: against `23456789` and `V23456789`); a decision already naming one
-    links nobody by it. Asked of the side the query starts from."""
+    links nobody by it. Its digits between up to 4 letters before and after (`digit_core`: `11111111A`) are read so
+    too (round 19, T-F3). Asked of the side the query starts from."""
     digits = registry_record_digits(record)
+    inner = digit_core(record)
     return sa.and_(record.is_not(None), sa.or_(*(digits.like(f"%{digit}%") for digit in "123456789")),
-                   sa.not_(sa.and_(sa.func.length(digits) >= identifiers.SHORTEST_PATTERNED_CEDULA,
-                                   sa.or_(_repeats_a_unit(digits), _digit_run(digits)))))
+                   *(sa.not_(sa.and_(sa.func.length(read) >= identifiers.SHORTEST_PATTERNED_CEDULA,
+                                     sa.or_(_repeats_a_unit(read), _digit_run(read)))) for read in (digits, inner)))
 
 
 def _emergency_shaped(core: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
@@ -225,14 +235,54 @@ def _repeats_a_unit(text: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
     return sa.or_(*(repeats(unit) for unit in range(1, identifiers.LONGEST_REPEATED_UNIT + 1)))
 
 
-def _digit_run(text: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+def _digit_run(text: sa.ColumnElement[str],
+               orders: tuple[str, str] = (identifiers.ASCENDING_DIGITS, identifiers.DESCENDING_DIGITS)
+               ) -> sa.ColumnElement[bool]:
     """`identifiers._digit_run` in SQL: the text is the part of the digits ascending (descending) that starts at its
     first digit; a first character not a digit starts past their end, where there is nothing."""
     def run(order: str) -> sa.ColumnElement[bool]:
         start = sa.case({sa.literal_column(f"'{digit}'"): order.index(digit) + 1 for digit in "0123456789"},
                         value=sa.func.substr(text, 1, 1), else_=len(order) + 1)
         return sa.func.substr(sa.literal_column(f"'{order}'"), start, sa.func.length(text)) == text
-    return sa.and_(text != "", sa.or_(run(identifiers.ASCENDING_DIGITS), run(identifiers.DESCENDING_DIGITS)))
+    return sa.and_(text != "", sa.or_(*(run(order) for order in orders)))
+
+
+def _repeats_a_long_unit(text: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """`identifiers._repeats_a_long_unit` in SQL: of 8 characters or more, the text after its first four is its
+    beginning."""
+    rest = sa.func.substr(text, identifiers.LONG_UNIT + 1)
+    return sa.and_(sa.func.length(text) >= identifiers.LONG_UNIT * identifiers.LONG_UNIT_REPEATS,
+                   rest == sa.func.substr(text, 1, sa.func.length(rest)))
+
+
+def _doubled_run(text: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """`identifiers._doubled_run` in SQL."""
+    return sa.and_(sa.func.length(text) >= identifiers.SHORTEST_DOUBLED_RUN,
+                   _digit_run(text, (identifiers.DOUBLED_ASCENDING, identifiers.DOUBLED_DESCENDING)))
+
+
+def _patterned(text: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """`identifiers._patterned` in SQL."""
+    return sa.or_(_repeats_a_unit(text), _repeats_a_long_unit(text), _digit_run(text), _doubled_run(text))
+
+
+def _padded(digits: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """`identifiers._padded` in SQL: 5 zeros in a row (no wildcard in them), fewer than 4 digits other than 0."""
+    return sa.and_(digits.like(f"%{'0' * identifiers.PADDING_ZEROS}%"),
+                   sa.func.length(sa.func.replace(digits, "0", "")) < identifiers.FEWEST_SIGNIFICANT_CHARACTERS)
+
+
+def digit_core(text: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[str]:
+    """`identifiers.digit_core` in SQL: the digits between up to 4 letters (A to Z) before and up to 4 after, else
+    ''. In `ltrim`, `rtrim`, `length` and `CASE` only, the letters and digits literals."""
+    rest = sa.func.ltrim(text, _LETTERS)
+    middle = sa.func.rtrim(rest, _LETTERS)
+    most: sa.ColumnElement[int] = sa.literal_column(str(identifiers.LETTERS_AROUND_DIGITS))
+    return sa.case((sa.and_(sa.func.length(text) - sa.func.length(rest) <= most,
+                            sa.func.length(rest) - sa.func.length(middle) <= most,
+                            middle != sa.literal_column("''"),
+                            sa.func.ltrim(middle, _DIGIT_CHARACTERS) == sa.literal_column("''")), middle),
+                   else_=sa.literal_column("''"))
 
 
 def national_id_digits(national_id: str | None) -> str:

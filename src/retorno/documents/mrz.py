@@ -33,6 +33,13 @@ ICAO_EXTRA_CODES = frozenset({
     "GBS", "XOM", "XPO", "XES", "XMP", "XCC", "XBA", "XIM", "XDC", "RKS",
 })
 
+# The codes of Doc 9303 Part 3 that name a state besides ISO 3166-1's: Germany's `D` and Kosovo's `RKS`. The other
+# extra codes name no state and a travel document issued under one is no state's (`issued_by_a_state`): the specimen's
+# Utopia (`UTO`), nationality categories (`XXA` stateless, `XXB` and `XXC` refugees, `XXX` unspecified, `GBD`, `GBN`,
+# `GBO`, `GBP`, `GBS`: British nationalities, whose documents the United Kingdom issues as `GBR`), and international
+# organisations' laissez-passer (`UNO`, `UNA`, `UNK`, `EUE`, `XOM`, `XPO`, `XES`, `XMP`, `XCC`, `XBA`, `XIM`, `XDC`).
+ICAO_STATE_CODES = frozenset({"D", "RKS"})
+
 NAME_WIDTH = {"TD1": 30, "TD2": 31, "TD3": 39, "MRVA": 39, "MRVB": 31}
 _SHAPES = {(3, 30): "TD1", (2, 36): "TD2", (2, 44): "TD3"}
 _VISA_OF = {"TD2": "MRVB", "TD3": "MRVA"}
@@ -117,6 +124,19 @@ def check_digit(field: str) -> str:
 def country_codes() -> frozenset[str]:
     """All codes accepted as issuing state or nationality: ISO 3166-1 alpha-3 plus the ICAO-only ones."""
     return frozenset(country.alpha_3 for country in pycountry.countries) | ICAO_EXTRA_CODES
+
+
+@cache
+def issuing_state_codes() -> frozenset[str]:
+    """The codes of the states that issue travel documents: ISO 3166-1 alpha-3 and `ICAO_STATE_CODES`."""
+    return frozenset(country.alpha_3 for country in pycountry.countries) | ICAO_STATE_CODES
+
+
+def issued_by_a_state(code: str) -> bool:
+    """Whether an MRZ's issuing state (without its fillers: `D`) is a state's code (`issuing_state_codes`); one that
+    is an ICAO code of no state (`UTO`, `XXA`, `UNO`, `GBD`...) names none (red team round 19, T-F2: a passport of the
+    specimen state Utopia was valid, and its holder approved on a manifest)."""
+    return code in issuing_state_codes()
 
 
 def _icao_words(text: str) -> list[str]:

@@ -191,6 +191,14 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
             "not_a_travel_document", "document_code",
             "a visa (document code %(code)s) is not a travel document: it carries nobody home; file the person's "
             "passport, identity card or emergency travel document", {"code": parsed.document_code.replace("<", "")}))
+    if parsed.issuing_state in mrz_checker.country_codes() and not mrz_checker.issued_by_a_state(parsed.issuing_state):
+        # An ICAO code of no state: the specimen's Utopia, a nationality category (XXA, GBD), an international
+        # organisation (UNO, EUE, XPO). Filed, it is kept with this problem and never valid (red team round 19, T-F2).
+        problems.append(mrz_checker.MrzProblem(
+            "issuing_state_not_a_state", "issuing_state",
+            "the issuing state %(code)s is not a state (the ICAO specimen Utopia, a nationality or refugee category, "
+            "or an international organisation): a travel document a person is returned on is issued by a state; file "
+            "the person's passport, identity card or emergency travel document", {"code": parsed.issuing_state}))
     if parsed.nationality and parsed.nationality != case.nationality:
         problems.append(mrz_checker.MrzProblem("nationality_mismatch", "nationality",
                                                "the MRZ nationality %(mrz)s differs from the declared %(declared)s",
@@ -208,7 +216,17 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
            after={"document": document.number, "type": document.document_type, "valid": document.mrz_valid,
                   "problems": [p["code"] for p in document.problems]})
     advance(session, actor, case)
+    if held:
+        # Not one person, nor strangers for certain: two identities under one number may be one person, and a concern
+        # open on either holds the other until supervisors decide (`HELD_REACTIONS`; red team round 19, T-F1).
+        for react in HELD_REACTIONS:
+            react(session, actor, case, held)
     return document
+
+
+# What filing a document with a number other people's records hold (`held_by_another_person`) does besides: the
+# records become possible duplicates (`travel.duplicates.flag_held_document`).
+HELD_REACTIONS: list[Callable[[Session, User, Case, list[TravelDocument]], object]] = []
 
 
 def _not_issued(case: Case, issuing_state: str, number: str) -> InvalidInput:

@@ -26,7 +26,14 @@ from retorno.agencies.service import agency_by_code
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
-from retorno.cases.facts import SEATS_HELD, household_key, registry_births, same_person, traveller_facts
+from retorno.cases.facts import (
+    SEATS_HELD,
+    household_key,
+    records_alike,
+    registry_births,
+    same_person,
+    traveller_facts,
+)
 from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
@@ -457,6 +464,7 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
     if len(adding) != len(cases) or adding & {c.id for c in current}:
         raise InvalidInput("flight %(flight)s: a case is listed twice or is already on this manifest",
                            code="already_on_manifest", flight=flight.reference)
+    _not_aboard_another_flight(session, actor, flight, cases)
     facts = manifest_facts(session, flight, current + list(cases), passengers_per_escort)
     violations = safeguards.manifest(facts)
     if violations:
@@ -662,6 +670,44 @@ def leaving_unconfirmed() -> sa.ColumnElement[bool]:
     return sa.and_(Passenger.boarding == LEAVING, ~sa.exists().where(
         again.flight_id == Passenger.flight_id, again.case_id == Passenger.case_id, again.approval.in_(ACTIVE),
         again.boarding == "boarded"))
+
+
+def _not_aboard_another_flight(session: Session, actor: User, flight: Flight, cases: Sequence[Case]) -> None:
+    """Refuse putting on `flight`'s manifest a person still recorded on board another flight's aircraft and not yet
+    recorded off it (`leaving_unconfirmed`), by this record or another that may be the person's (`records_alike`, as the
+    one-seat rule reads them: linked as one, or an undecided possible duplicate): 409
+    `still_aboard_another_flight`, naming the flight where the actor may read it (`visible_flights`), nothing
+    written. Red team T-F5: after V0 3106 was cancelled at the door, a case boarded on it (seat 6F) was 'ready' again
+    and put on another flight's manifest while its list of who must leave the aircraft still named the person. Every
+    door that adds to a manifest (API, pages, command line, bulk, plan apply, demo) comes here (`add_passengers`)."""
+    if not cases:
+        return
+    linked = records_alike(session, [case.id for case in cases])
+    people = {case.id: {case.id, *linked.get(case.id, set())} for case in cases}
+    aboard = dict(session.execute(
+        sa.select(Passenger.case_id, Passenger.flight_id)
+        .where(among(Passenger.case_id, sorted(set().union(*people.values()))), Passenger.flight_id != flight.id,
+               leaving_unconfirmed()).order_by(Passenger.id)).all())
+    held = [(case, aboard[next(record for record in sorted(records) if record in aboard)])
+            for case in cases if (records := people[case.id]) & aboard.keys()]
+    if not held:
+        return
+    readable = dict(session.execute(
+        visible_flights(actor).with_only_columns(Flight.id, Flight.reference)
+        .where(Flight.id.in_({flight_id for _, flight_id in held}))).all())
+    case, flight_id = held[0]
+    details = {"cases": [c.reference for c, _ in held],
+               "aboard": sorted({readable[f] for _, f in held if f in readable})}
+    if flight_id in readable:
+        raise InvalidTransition(
+            "case %(case)s: the person is still recorded on board the aircraft of flight %(aboard)s and not yet off "
+            "it; record that they left it (the flight's deboardings) before putting them on the manifest of flight "
+            "%(flight)s", code="still_aboard_another_flight", case=case.reference, aboard=readable[flight_id],
+            flight=flight.reference, details=details)
+    raise InvalidTransition(
+        "case %(case)s: the person is still recorded on board the aircraft of another flight and not yet off it; "
+        "that flight's sending side records that they left it before they go on the manifest of flight %(flight)s",
+        code="still_aboard_another_flight", case=case.reference, flight=flight.reference, details=details)
 
 
 def unconfirmed_deboardings(session: Session, flight: Flight) -> list[tuple[Passenger, Case]]:

@@ -49,7 +49,7 @@ from retorno.cases.models import (
 from retorno.cases.service import ANOTHER_AGENCY, LINKED_RECORD_REACTIONS, advance, can_see, ensure_owner
 from retorno.db import among, bulk_insert, utcnow
 from retorno.documents import service as documents
-from retorno.documents.models import TravelDocument
+from retorno.documents.models import HELD_BY_ANOTHER, TravelDocument
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, written_reason
 from retorno.flights.service import take_off_for_higher_needs, take_off_manifests
 from retorno.travel import seats
@@ -446,6 +446,39 @@ def keep_counted(session: Session, by: User | None, before: CountedTogether, *, 
 
 
 documents.UNLINKED_REACTIONS.append(flag_unlinked)
+
+
+def flag_held_document(session: Session, by: User, case: Case, held: list[TravelDocument]) -> int:
+    """`case` and each record holding a document of the number just filed on it with the problem
+    `document_held_by_another` (`held`) are possible duplicates; returns how many flags were written.
+
+    The document links nobody (`documents.models.links_records`: red team round 18, S-F2, it superseded the other
+    person's emergency passport); but two identities under one number may be one person registered under two names,
+    so a concern open on either record holds the other, one seat counts for both and a medical need of either
+    counts, until supervisors decide, as for any flag (`keep_flags`; red team round 19, T-F1: a stranger holding the
+    passport number of a person with an asylum claim open was approved and locked on a manifest, and a passenger
+    aboard stayed aboard after the other record's concern). No flag for a pair flagged and undecided or decided one
+    person, nor for one decided different people since the other record's document was filed (decided knowing it).
+    """
+    since: dict[int, datetime] = {}
+    for document in held:
+        since[document.case_id] = min(since.get(document.case_id, document.created_at), document.created_at)
+    skip = set()
+    for pair in session.execute(sa.select(PossibleDuplicate).where(sa.or_(
+            sa.and_(PossibleDuplicate.case_id == case.id, among(PossibleDuplicate.other_case_id, list(since))),
+            sa.and_(PossibleDuplicate.other_case_id == case.id, among(PossibleDuplicate.case_id, list(since)))))
+            ).scalars():
+        other = pair.other_case_id if pair.case_id == case.id else pair.case_id
+        if pair.decision in (None, ONE_PERSON) or (
+                pair.decision == DIFFERENT_PEOPLE and pair.decided_at is not None and pair.decided_at >= since[other]):
+            skip.add(other)
+    now = utcnow()
+    return keep_flags(session, by, [{"case_id": case.id, "other_case_id": other, "score": 1.0,
+                                     "reason": HELD_BY_ANOTHER, "created_at": now}
+                                    for other in sorted(since) if other not in skip])
+
+
+documents.HELD_REACTIONS.append(flag_held_document)
 
 
 # The audit action of a possible duplicate written (`_audit_flags`).

@@ -60,5 +60,6 @@ class VerificationDecision(Base):
 # every write, screening, boarding and manifest check asks of the records it touches: the matched record's digits
 # are looked up off this index (migration 0021), not by reading every verified decision there is. Since migration 0037
 # it holds the record without its leading letters (`cases.models.registry_record_key`), which records compared with a
-# prefix of up to 3 letters folded (`CI25956097` is `25956097`: `cases.models.same_registry_record`) share.
+# prefix of up to 4 letters folded (`CI25956097`, `CIVE25956097` are `25956097`: `cases.models.same_registry_record`)
+# share: any prefix of letters is off the key, so no index follows the prefix's length.
 sa.Index("ix_verification_decisions_registry_digits", registry_record_key(VerificationDecision.registry_record))

@@ -30,6 +30,7 @@ from retorno.cases.service import (
     visible_case_conditions,
 )
 from retorno.db import among, utcnow
+from retorno.documents.service import _name_words
 from retorno.errors import (
     Forbidden,
     InvalidInput,
@@ -167,47 +168,61 @@ def request_to_decide(session: Session, user: User, case: Case) -> str | None:
         return None
 
 
-# Two recorded sexes that are two people's (`_same_record_same_person`).
+# Two recorded sexes that are two people's (`_held_by_another_person`).
 SEXES_APART = frozenset({"F", "M"})
+# The refusal of a registry record already verified for another identity, and the reason of a linkage's `verified`
+# against one, recorded as a review (`_same_record_same_person`).
+RECORD_OF_ANOTHER_PERSON = "registry_record_of_another_person"
 
 
-def _same_record_same_person(session: Session, actor: User, case: Case, request: VerificationRequest,
-                             registry_record: str, reason: str | None, typed: str | None = None) -> None:
-    """Refuse verifying a case against a registry record already verified for a case whose cédula, birth date or
-    recorded sex (F and M: red team round 18, R-F1, a woman and an unrelated man of one birth date verified against
-    one record) differs, unless a supervisor decides it with a written reason.
-
-    Two cases verified against one record are one person: a protection concern held on either stops both, and
-    takes the other off its manifest at once, locked or not. One officer typing another person's record (red
-    team: a case with a concern verified against a passenger's record pulled the passenger off a locked
-    manifest) would otherwise change who travels alone and unseen.
-    """
+def _held_by_another_person(session: Session, case: Case, request: VerificationRequest, registry_record: str) -> bool:
+    """Whether `registry_record` is already the verified record (for the same receiving authority) of a case of
+    another identity than `case`'s: names that differ as the system folds them, whatever field each word is in
+    (`documents.service._name_words`: red team T-F4, "Sumasi Rivepenu" and "Conigo Rafanafi Birune", one sex and
+    birth date, neither with a cédula, verified against one record became one person), a birth date, a cédula (by its
+    digits: its letter alone, E or V, does not make another person, `cedula_digits`) or a recorded sex (F and M: red
+    team round 18, R-F1; X says neither, no difference)."""
     others = session.execute(
-        sa.select(Case.national_id, Case.birth_date, Case.sex)
+        sa.select(Case)
         .join(VerificationRequest, VerificationRequest.case_id == Case.id)
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
         .where(VerificationDecision.outcome == "verified",
                registry_record_key(VerificationDecision.registry_record)
                == identifiers.registry_record_key(record_digits(registry_record)),
                registry_record_digits(VerificationDecision.registry_record) == record_digits(registry_record),
-               VerificationRequest.receiving_agency_id == request.receiving_agency_id, Case.id != case.id)).all()
-    # A cédula differs by its digits: its letter alone (E or V) does not make another person (`cedula_digits`).
-    # A sex differs where both are recorded as F or M (X says neither: no difference).
-    differs = [row for row in others if row.birth_date != case.birth_date or {row.sex, case.sex} == SEXES_APART or (
-        national_id_digits(row.national_id) and national_id_digits(case.national_id)
-        and national_id_digits(row.national_id) != national_id_digits(case.national_id))]
-    if not differs:
+               VerificationRequest.receiving_agency_id == request.receiving_agency_id, Case.id != case.id)
+    ).scalars().unique().all()
+    words, cedula = _name_words(case), national_id_digits(case.national_id)
+    return any(other.birth_date != case.birth_date or {other.sex, case.sex} == SEXES_APART
+               or _name_words(other) != words
+               or (cedula and national_id_digits(other.national_id) and national_id_digits(other.national_id) != cedula)
+               for other in others)
+
+
+def _same_record_same_person(session: Session, actor: User, case: Case, request: VerificationRequest,
+                             registry_record: str, reason: str | None, typed: str | None = None) -> None:
+    """Refuse verifying a case against a registry record already verified for a case of another identity (names,
+    cédula, birth date or recorded sex: `_held_by_another_person`), unless a supervisor decides it with a written
+    reason.
+
+    Two cases verified against one record are one person: a protection concern held on either stops both, and
+    takes the other off its manifest at once, locked or not. One officer typing another person's record (red
+    team: a case with a concern verified against a passenger's record pulled the passenger off a locked
+    manifest) would otherwise change who travels alone and unseen. Record linkage never decides it either: its
+    `verified` is recorded as a review with this code as its reason (`record_decision`).
+    """
+    if not _held_by_another_person(session, case, request, registry_record):
         return
     if actor.role == "supervisor" and reason and reason.strip():
         # A supervisor's reason decides it, if it is a written one (`written_reason`), refused as this place's
         # refusal otherwise.
-        written_reason(reason, code="registry_record_of_another_person")
+        written_reason(reason, code=RECORD_OF_ANOTHER_PERSON)
         return
     raise InvalidTransition(
-        "case %(case)s: registry record %(record)s is already the verified record of a person whose cédula, "
-        "birth date or sex differs from this case's; verifying against it makes them one person (a protection concern "
+        "case %(case)s: registry record %(record)s is already the verified record of a person whose names, cédula, "
+        "birth date or sex differ from this case's; verifying against it makes them one person (a protection concern "
         "on either stops both), so a supervisor decides it, with a written reason (at least 10 characters)",
-        code="registry_record_of_another_person", case=case.reference, record=typed or registry_record)
+        code=RECORD_OF_ANOTHER_PERSON, case=case.reference, record=typed or registry_record)
 
 
 def proposals_standing(session: Session, request: VerificationRequest) -> list[tuple[VerificationDecision, str]]:
@@ -434,6 +449,10 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         if EARLIER_NOT_NATIONAL in kinds:
             # The person was found not a national on another record: a person decides, seeing that finding.
             outcome, reason = "review", EARLIER_NOT_NATIONAL
+        elif _held_by_another_person(session, case, request, registry_record or ""):
+            # Another identity's verified record: linkage never makes the two one person (red team T-F4); a person
+            # decides, a supervisor with a written reason (`_same_record_same_person`).
+            outcome, reason = "review", RECORD_OF_ANOTHER_PERSON
     elif outcome == "verified":
         _check_override(session, actor, case, request, registry_record or "", candidates, reason, typed)
         _same_record_same_person(session, actor, case, request, registry_record or "", reason, typed)
