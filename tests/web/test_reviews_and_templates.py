@@ -62,6 +62,18 @@ def test_a_near_name_without_a_cedula_is_named_as_why_a_person_decides() -> None
     assert "99,99 %" in " ".join(reasons("review", 0.9994, [other], reason="inexact_name"))
 
 
+def test_a_record_verified_for_another_identity_is_named_as_why_a_person_decides() -> None:
+    """Red team round 19, T-F4: linkage's verdict against a registry record this authority verified for another
+    identity waits for a supervisor; the review page says why (before: only the generic rule)."""
+    best = {"registry_record": "24381104", "probability": 0.9999}
+    said = " ".join(reasons("review", 0.9999, [best], reason="registry_record_of_another_person"))
+    assert "24381104 para otro caso de otra identidad" in said and "un supervisor" in said
+    english = [i18n.gettext_for("en")(text, **values) for text, values in review_reasons(
+        SimpleNamespace(outcome="review", match_probability=0.9999,  # type: ignore[arg-type]
+                        reason="registry_record_of_another_person"), [best], False, SETTINGS, ES)]
+    assert any("for another case of another identity" in sentence for sentence in english)
+
+
 def test_a_match_below_the_threshold_and_a_rival_record_are_explained() -> None:
     said = " ".join(reasons("review", 0.62, [{"registry_record": "VE-1", "probability": 0.62},
                                             {"registry_record": "VE-2", "probability": 0.35}]))

@@ -23,6 +23,7 @@ from retorno.verification.anchors import (
     name_threshold,
 )
 from retorno.verification.models import VerificationDecision
+from retorno.verification.service import RECORD_OF_ANOTHER_PERSON
 
 # A second candidate at least this likely is worth comparing with the first.
 RIVAL_SHARE = 0.05
@@ -70,6 +71,11 @@ def review_reasons(decision: VerificationDecision | None, candidates: Sequence[M
     elif decision.outcome == "not_found" or best is None:
         sentences.append(("Aquí ningún registro llega a %(lower)s: confirme que no está en el registro civil o "
                           "busque con otros datos.", {"lower": lower}))
+    elif decision.reason == RECORD_OF_ANOTHER_PERSON:
+        sentences.append(("Esta autoridad ya verificó el registro %(record)s para otro caso de otra identidad (otros "
+                          "nombres, cédula, fecha de nacimiento o sexo): verificar este caso con él haría de los dos "
+                          "una persona, y eso lo decide un supervisor con un motivo escrito.",
+                          {"record": _record(best)}))
     elif decision.reason in (AGE_OF_MAJORITY, BIRTH_DATE_DISAGREES):
         sentences.append(_birth_dates(decision.reason, best, declared_birth, fmt))
     elif decision.reason == INEXACT_NAME:
