@@ -28,6 +28,9 @@ ASSERTING_HELPERS = {
     "assert_hardened",  # web/test_headers: the security headers are present
     "_check_every_substitution",  # documents/test_mrz: every single-character change is caught
     "_stopped",  # cases/test_same_person_cache: the link is seen and the concern stops the passenger
+    "refused_import",  # documents/test_padded_numbers: a case list with a placeholder number is refused
+    "refused_everywhere_else",  # documents/test_padded_numbers: nothing written; the MRZ door refuses the number
+    "refused_decisions",  # verification/test_registry_record_runs: decisions naming a placeholder record refused
 }
 EXTERNAL_HELPERS = {"run_state_machine_as_test"}
 
