@@ -53,6 +53,12 @@ class _Among(sa.ColumnElement[bool]):
     __visit_name__ = "retorno_among"
     inherit_cache = True
     type = sa.Boolean()
+    # A predicate as `IN` is: where SQLite has no boolean type, SQLAlchemy would otherwise compare it with 1, and
+    # `(id IN (…)) = 1` is no search by the column's index but a scan of the whole table, every row's other
+    # conditions evaluated (the same-person query's placeholder checks over every case and document on file: a
+    # tenth of a second at each commit of the test suite's small database, most of the suite's time on SQLite). Its
+    # SQL is in parentheses, so that a NOT before it or an operator after it applies to it whole.
+    _is_implicitly_boolean = True
     _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
                            ("values", InternalTraversal.dp_clauseelement)]
 
@@ -62,8 +68,8 @@ class _Among(sa.ColumnElement[bool]):
 
 @compiles(_Among)
 def _among_sqlite(element: _Among, compiler: SQLCompiler, **kw: Any) -> str:
-    return (f"{compiler.process(element.column, **kw)} IN "
-            f"(SELECT value FROM json_each({compiler.process(element.values, **kw)}))")
+    return (f"({compiler.process(element.column, **kw)} IN "
+            f"(SELECT value FROM json_each({compiler.process(element.values, **kw)})))")
 
 
 @compiles(_Among, "postgresql")
@@ -73,8 +79,8 @@ def _among_postgresql(element: _Among, compiler: SQLCompiler, **kw: Any) -> str:
     # table just written and not yet analysed (an import's 100,000 cases, checked by the commit-time guard in chunks
     # of 5,000), that was a minute a chunk: twenty minutes for `retorno bench import` on PostgreSQL.
     kind = "BIGINT" if isinstance(element.column.type, sa.Integer) else "TEXT"
-    return (f"{compiler.process(element.column, **kw)} IN "
-            f"(SELECT unnest(CAST({compiler.process(element.values, **kw)} AS {kind}[])))")
+    return (f"({compiler.process(element.column, **kw)} IN "
+            f"(SELECT unnest(CAST({compiler.process(element.values, **kw)} AS {kind}[]))))")
 
 
 def among(column: sa.SQLColumnExpression[Any], values: Iterable[Any] | str) -> sa.ColumnElement[bool]:

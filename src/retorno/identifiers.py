@@ -83,7 +83,7 @@ PADDING_ZEROS = 5
 
 def _series_taken_off(core: str) -> str:
     """`core` without a series of one or two characters not digits before its first digit ('P' of 'P123456', 'AB'
-    of 'AB121212'): as `cases.models.linkable_document_number` takes it off in SQL."""
+    of 'AB121212'): as the same-person query takes it off (`cases.facts._linkable_keys`)."""
     for letters in (1, 2):
         if (all(char not in _DIGITS for char in core[:letters]) and len(core) > letters
                 and core[letters] in _DIGITS):
@@ -130,7 +130,7 @@ def _padded(digits: str) -> bool:
 def digit_core(text: str) -> str:
     """The digits of `text` when it is up to 4 letters (A to Z), digits and up to 4 letters (`LETTERS_AROUND_DIGITS`:
     `ABC111111`, `11111111A`, `CIVE11111111`, `111111` itself), else '' (`P1A2B3`, `ABCDE111111`): what a number's
-    letters of a series or a kind leave to be read as a number (`cases.models.digit_core` in SQL)."""
+    letters of a series or a kind leave to be read as a number."""
     rest = text.lstrip(_LETTERS)
     middle = rest.rstrip(_LETTERS)
     if (len(text) - len(rest) <= LETTERS_AROUND_DIGITS and len(rest) - len(middle) <= LETTERS_AROUND_DIGITS
@@ -168,7 +168,7 @@ def placeholder_document_number(number: str) -> bool:
     `ABC111111`, `11111111A`, `1111111AB`, `P12341234`, `ABC000001`, `AB0000012` (red team round 19, T-F3: letters
     around the digits hid a placeholder, and four strangers were one person). An emergency document's number as this
     system issues it (`E26002600`) is read only as the first rules read it. Such a number is refused at every door (a
-    declared one, an MRZ's), and links nobody (`cases.models.linkable_document_number`, the same rule in SQL): records
+    declared one, an MRZ's), and links nobody (`cases.facts._linkable_keys`): records
     of one person are linked by equality of their document numbers, and every record holding the same placeholder would
     be one person (red team round 16, F1: zeros, words, one character repeated; round 17, O-F1: the template's example
     `123456789` and other sequences linked strangers of two agencies, and one's concern took the other's passenger off a
@@ -203,7 +203,7 @@ def placeholder_cedula(national_id: str) -> bool:
     `V12121212`, `V123123123`) or digits in a run (`V12345678`, `V123456789`, `V87654321`): what an official types
     where the cédula is not known. The rule of `placeholder_document_number` without its length (a real cédula may
     be `V1`) and read of the digits after the letter (`cedula_digits_of`). Refused at every door as
-    `cedula_placeholder`, and links nobody (`cases.models.linkable_cedula`, the same rule in SQL): every record
+    `cedula_placeholder`, and links nobody (`cases.facts._linkable_keys`): every record
     holding it would be one person (red team round 17, O-F1 neighbour). Cédulas of zeros are refused by their form."""
     digits = cedula_digits_of(national_id)
     return len(digits) >= SHORTEST_PATTERNED_CEDULA and (_repeats_a_unit(digits) or _digit_run(digits))
@@ -235,19 +235,19 @@ def registry_record_key(record: str) -> str:
 
 
 def placeholder_registry_record(record: str) -> bool:
-    """Whether a registry record id in its canonical form (`verification.records.canonical_or_none`: '000000' is
-    '0') names no record: read as records are compared (`registry_record_digits`: `V23456789`, `CI23456789` are
-    `23456789`), without a digit other than 0 (`0`, `NA`, `XXXXXX`, `SINREGISTRO`, `NINGUNO`), or what a placeholder
-    cédula is (`placeholder_cedula`: 6 characters or more, one repeated or a unit of two or three repeated, `111111`,
-    `V99999999`, `121212`, or digits in a run, `123456`, `12345678`, `V23456789`, `123456789`). A verified decision
-    naming a placeholder is refused (`registry_record_placeholder`), as is a review or another decision naming one,
-    and records verified against one are not linked by it (`cases.models.linkable_registry_record`, the same rule in
-    SQL): two strangers verified against `0` became one person, and one's refugee concern held the other (red team
-    round 17, O-F6); so did a woman and a man verified against `23456789` and `V23456789`, and a third person's review
-    naming it with a child's birth date made both minors (round 18, R-F1). A registry's own integer id of such a
-    shape (`123456`, of a registry that large) is refused with them: one in tens of thousands, named by another of
-    its identifiers (the person's cédula). The digits between up to 4 letters before and after them (`digit_core`)
-    are read so too: `11111111A`, `RCVE11111111` (red team round 19, T-F3)."""
+    """Whether a registry record id in its canonical form (`verification.records.canonical_or_none`: '000000' is '0')
+    names no record: read as records are compared (`registry_record_digits`: `V23456789`, `CI23456789` are `23456789`),
+    without a digit other than 0 (`0`, `NA`, `XXXXXX`, `SINREGISTRO`, `NINGUNO`), or what a placeholder cédula is
+    (`placeholder_cedula`: 6 characters or more, one repeated or a unit of two or three repeated, `111111`, `V99999999`,
+    `121212`, or digits in a run, `123456`, `12345678`, `V23456789`, `123456789`). A verified decision naming a
+    placeholder is refused (`registry_record_placeholder`), as is a review or another decision naming one, and records
+    verified against one are not linked by it (`cases.facts._linkable_keys`): two strangers verified against `0` became
+    one person, and one's refugee concern held the other (red team round 17, O-F6); so did a woman and a man verified
+    against `23456789` and `V23456789`, and a third person's review naming it with a child's birth date made both minors
+    (round 18, R-F1). A registry's own integer id of such a shape (`123456`, of a registry that large) is refused with
+    them: one in tens of thousands, named by another of its identifiers (the person's cédula). The digits between up to
+    4 letters before and after them (`digit_core`) are read so too: `11111111A`, `RCVE11111111` (red team round 19,
+    T-F3)."""
     digits = registry_record_digits(record)
     return (_NON_ZERO_DIGIT.search(digits) is None or placeholder_cedula(digits)
             or placeholder_cedula(digit_core(record)))

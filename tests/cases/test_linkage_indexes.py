@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from retorno.cases.facts import _LINKED_PAIRS
+from retorno.cases.facts import _LINKED_PAIRS, _linkable_keys
 from retorno.cases.models import Case
 from retorno.db import insert_columns
 from retorno.synthetic.work import fill_cases
@@ -72,7 +72,7 @@ def _verified_decisions(session: Session, world: World) -> list[int]:
 
 def test_a_verified_registry_record_links_off_its_index(session: Session, world: World) -> None:
     case_ids = _verified_decisions(session, world)
-    plan = _plan(session, _LINKED_PAIRS, {"ids": case_ids[100:160]})
+    plan = _plan(session, _LINKED_PAIRS, _linkable_keys(session, case_ids[100:160]))
     assert "ix_verification_decisions_registry_digits" in plan, plan
     if session.get_bind().dialect.name == "postgresql":
         # The production database reads none of the verification tables whole for the question.

@@ -3,15 +3,13 @@ twice or a run of pairs (red team round 19, T-F3).
 
 `11111111A`, `1111111AB`, `111111A`, `ABC111111` (`AB1111111` was refused), `P12341234`, `123412341`, `A12341234`,
 `11223344`, `112233445` were taken at every door, and four strangers declaring them with a record that had filed one
-were one person: a concern on that record held the strangers. The rule (`identifiers.placeholder_document_number`, in
-SQL `cases.models.linkable_document_number`) reads the digits between up to 4 letters before and after them
-(`identifiers.digit_core`) as a number: one digit repeated, a unit of up to four repeated, a run, a run of pairs, or a
-number padded with 5 zeros in a row.
+were one person: a concern on that record held the strangers. The rule (`identifiers.placeholder_document_number`,
+which the same-person query asks too: `cases.facts._linkable_keys`) reads the digits between up to 4 letters before
+and after them (`identifiers.digit_core`) as a number: one digit repeated, a unit of up to four repeated, a run, a run
+of pairs, or a number padded with 5 zeros in a row.
 """
 
 from __future__ import annotations
-
-import random
 
 import pytest
 import sqlalchemy as sa
@@ -19,10 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.cases.facts import same_person
-from retorno.cases.models import Case, linkable_document_number
+from retorno.cases.models import Case
 from retorno.documents.models import TravelDocument
 from retorno.identifiers import digit_core, placeholder_document_number
-from tests.cases.test_placeholder_cedulas import _verdicts
 from tests.documents.test_padded_numbers import _row, refused_everywhere_else, refused_import
 from tests.factories import Api, World
 
@@ -41,37 +38,6 @@ def test_the_rule() -> None:
     assert [number for number in REAL if placeholder_document_number(number)] == []
     assert (digit_core("ABC111111"), digit_core("1111111AB"), digit_core("P1A2B3"), digit_core("ABCDE1")) == (
         "111111", "1111111", "", "")
-
-
-def test_the_rule_in_sql_is_the_rule_in_python(session: Session) -> None:
-    """`linkable_document_number` on the database gives `placeholder_document_number`'s verdict: the finding's
-    numbers, and numbers of one pattern with 0 to 5 letters before and after them, drawn at random."""
-    rng = random.Random(19)
-
-    def letters() -> str:
-        return "".join(rng.choice("ABEPZ") for _ in range(rng.randint(0, 5)))
-
-    def patterned() -> str:
-        shape = rng.randrange(5)
-        if shape == 0:
-            unit = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 4)))
-            return (unit * 9)[:rng.randint(3, 12)]
-        if shape == 1:
-            start, step = rng.randint(0, 9), rng.choice((1, -1))
-            return "".join(str((start + step * (i // 2)) % 10) for i in range(rng.randint(4, 12)))
-        if shape == 2:
-            return "0" * rng.randint(0, 6) + str(rng.randint(1, 999)) + "0" * rng.randint(0, 6)
-        if shape == 3:
-            return "".join(rng.choice("0001") for _ in range(rng.randint(5, 10)))
-        return "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 10)))
-
-    examples = [*LETTERED, *REAL, "", "ABCDE11111111", "11111111ABCDE", "A<1111111", "ABC%11111", "E2600260A"]
-    examples += [letters() + patterned() + letters() for _ in range(4000)]
-    verdicts = _verdicts(session, examples, linkable_document_number, "_lettered")
-    wrong = [(n, verdicts[i]) for i, n in enumerate(examples) if bool(verdicts[i]) == placeholder_document_number(n)]
-    assert wrong == []
-    # The finding's numbers link nobody on the database (before: linkable).
-    assert not any(verdicts[i] for i, n in enumerate(examples) if n in LETTERED)
 
 
 @pytest.mark.parametrize("number", LETTERED)

@@ -4,8 +4,9 @@ round 17, O-F1).
 The case template's example row carried the passport number `123456789`. Copied by officials of two agencies onto
 different people, or typed for "unknown" as `12345678`, `987654321`, `123123123`, `121212121` or `A1`, it was taken
 at every door and made the strangers one person: one agency's asylum concern held the other's returnee back, and took
-a passenger off a locked manifest. The rule (`identifiers.placeholder_document_number`, in SQL
-`cases.models.linkable_document_number`) now counts these as placeholders, and the template names no number.
+a passenger off a locked manifest. The rule (`identifiers.placeholder_document_number`, which the
+same-person query asks too: `cases.facts._linkable_keys`) now counts these as placeholders, and the template names no
+number.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.cases.facts import same_person
-from retorno.cases.models import Case, linkable_document_number
+from retorno.cases.models import Case
 from retorno.cases.template import case_template
 from retorno.documents.models import TravelDocument
 from retorno.identifiers import placeholder_document_number
@@ -59,38 +60,6 @@ def test_the_rule() -> None:
         if number != "12345":
             assert not placeholder_document_number(number), number
     assert placeholder_document_number("12345")  # a run, and the shortest length
-
-
-def test_the_rule_in_sql_is_the_rule_in_python(session: Session) -> None:
-    """The verdict of `linkable_document_number` on the database is `placeholder_document_number`'s, for any text on
-    file: every door's examples, fillers, signs LIKE takes for wildcards, and numbers drawn at random."""
-    import random
-
-    rng = random.Random(17)
-    examples = [*PLACEHOLDERS, *REAL, "", "<<<<<<<<<", "P<<123456", "000000000", "SINDOC", "1<2", "10", "1%2_3",
-                "%%%%%", "12_45", "9012345678", "0123456789012345678"]
-    examples += ["".join(rng.choice("0123456789AP<") for _ in range(rng.randint(0, 12))) for _ in range(3000)]
-    examples += [rng.choice(("", "P", "AB", "<")) + "".join(str((start + step * i) % 10) for i in range(length))
-                 for start, step, length in ((rng.randint(0, 9), rng.choice((1, -1)), rng.randint(1, 18))
-                                             for _ in range(1000))]
-    # Round 18, R-F2: numbers padded with zeros (few characters other than 0), and emergency documents' numbers.
-    examples += [*PADDED, "E26000001", "E30000001", "E10000001", "E00000001", "E30000000", "e30000001",
-                 "E3000001", "E300000001", "EE0000001", "E2600000A", "<E30000001", "000010203", "P0001020A"]
-    examples += ["".join(rng.choice("0000000123E<P") for _ in range(rng.randint(4, 11))) for _ in range(1500)]
-    examples += [f"E{year:02d}{sequence:06d}" for year, sequence in
-                 ((rng.choice((0, 10, 20, 26, 30, 40, 99)), rng.choice((0, 1, 10, 100, 999999))) for _ in range(200))]
-    connection = session.connection()
-    numbers = sa.Table("rt17_numbers", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                       sa.Column("number", sa.String(20)), prefixes=["TEMPORARY"])
-    numbers.create(connection)
-    connection.execute(numbers.insert(), [{"id": i, "number": n} for i, n in enumerate(examples)])
-    verdicts = dict(connection.execute(sa.select(numbers.c.id, linkable_document_number(numbers.c.number))).all())
-    wrong = [(n, verdicts[i]) for i, n in enumerate(examples) if bool(verdicts[i]) == placeholder_document_number(n)]
-    assert wrong == []
-    # And the finding's numbers link nobody on the database (before: linkable).
-    assert not any(verdicts[i] for i, n in enumerate(examples) if n in PLACEHOLDERS)
-    assert all(verdicts[i] for i, n in enumerate(examples) if n in REAL and n != "12345")
-    assert not any(verdicts[i] for i, n in enumerate(examples) if n in PADDED)
 
 
 def _row(reference: str, given: str, surname: str, sex: str, born: str, number: str) -> str:

@@ -553,7 +553,7 @@ def _people_as_one(session: Session, demo: _Demo) -> dict[int, int]:
             sa.select(TravelDocument.case_id, TravelDocument.issuing_state, TravelDocument.number,
                       TravelDocument.problems)
             .where(TravelDocument.withdrawn_at.is_(None))):
-        # A placeholder number links nobody (`cases.models.linkable_document_number`), nor a document refused as
+        # A placeholder number links nobody (`identifiers.placeholder_document_number`), nor a document refused as
         # another identity's (`documents.models.links_records`).
         if not placeholder_document_number(str(number)) and not refused_as_anothers(problems):
             keys[("document", str(state), str(number))].append(case_id)

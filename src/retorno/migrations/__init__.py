@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -48,8 +49,10 @@ def check(url: str) -> None:
     command.check(alembic_config(url))
 
 
+@functools.cache
 def head_revisions() -> tuple[str, ...]:
-    """The revisions the migrations end at (one, unless branches were left unmerged)."""
+    """The revisions the migrations end at (one, unless branches were left unmerged). Read once a process: the
+    scripts ship with the package (reading them was a sixth of building the web application, once per test)."""
     return tuple(ScriptDirectory.from_config(alembic_config("")).get_heads())
 
 
