@@ -54,10 +54,16 @@ def test_past_the_lock_time_one_officer_cannot_reverse_an_approval(client: TestC
                         {"cases": [other["reference"]], "reason": "Documento de viaje dudoso."})
         assert bulk.status_code == 409 and NEEDS_BOTH in bulk.text, bulk.text
         assert _aboard(api, flight) == refs and state(api, head["reference"]) == "manifested"
-        # A supervisor of each side agrees: then the receiving side's rejection takes the household off.
-        for supervisor in ("inm.supervisor", "saime.supervisor"):
-            ok(api.post(supervisor, f"/api/v1/flights/{flight}/locked-changes",
-                        {"case": head["reference"], "reason": "Ambas partes acuerdan retirarlo."}), 201)
+        # A supervisor of each side agrees to removing each one the rejection takes off (the child leaves with her
+        # father: red team round 19, T-F6): then the receiving side's rejection takes the household off.
+        for member in (head, child):
+            if member is child:
+                error = refused(api.post("saime.officer", decision, {"approve": False, "reason": "Acordado por ambas partes."}), 409,
+                                NEEDS_BOTH)
+                assert child["reference"] in str(error["message"]), error
+            for supervisor in ("inm.supervisor", "saime.supervisor"):
+                ok(api.post(supervisor, f"/api/v1/flights/{flight}/locked-changes",
+                            {"case": member["reference"], "reason": "Ambas partes acuerdan retirarlo."}), 201)
         decided = ok(api.post("saime.officer", decision, {"approve": False, "reason": "Acordado por ambas partes."}))
         assert sorted(decided["decided"]) == sorted([head["reference"], child["reference"]])
         assert _aboard(api, flight) == [other["reference"]]

@@ -47,8 +47,12 @@ def test_a_newcomer_to_a_household_on_a_locked_manifest_waits_for_both_sides(cli
                            files={"file": ("lista.csv", (HEADER + row).encode(), "text/csv")})
     refused(imported, 409, NEEDS_BOTH)
     assert _aboard(api, flight) == family
-    # With a supervisor of each side, the newcomer joins and the household leaves the manifest to be planned again.
+    # With a supervisor of each side consenting to each member's removal (the household leaves together: red team
+    # round 19, T-F6), the newcomer joins and the household leaves the manifest to be planned again.
     _both_supervisors(api, flight, head["reference"])
+    error = refused(api.post("inm.officer", "/api/v1/cases", newcomer), 409, NEEDS_BOTH)
+    assert child["reference"] in str(error["message"]), error
+    _both_supervisors(api, flight, child["reference"])
     ok(api.post("inm.officer", "/api/v1/cases", newcomer), 201)
     assert _aboard(api, flight) == [] and state(api, head["reference"]) == "ready"
 

@@ -508,23 +508,32 @@ def _take_off(session: Session, by: User | None, flight: Flight, passenger: Pass
     session.flush()
 
 
-def _with_household(session: Session, flight: Flight, named: Sequence[Case]) -> list[tuple[Passenger, Case]]:
+def _with_household(session: Session, flight: Flight, named: Sequence[Case], *, leaving_process: bool = False
+                    ) -> list[tuple[Passenger, Case]]:
     """Who leaves this flight's manifest with `named` so that what stays satisfies family unity and children.
 
     A household goes off together unless a supervisor split it; even then, a minor of it left
-    without an adult of the household (and without a best-interests determination) goes too.
+    without an adult of the household (and without a best-interests determination) goes too. An adult leaving the
+    process (`leaving_process`: withdrawn, unfit to fly) lets the others go (SPEC.md 4.3; `safeguards.family_unity`
+    counts only the members still to travel): their household stays on the manifest as a split one would, a minor
+    left without an adult of it going too (red team round 19, T-F6: one spouse withdrawn off a locked manifest took
+    the other and their child off with her, without a consent to removing them).
     """
     rows = active_passengers(session, flight)
     leaving = {c.id for c in named}
     households = {c.household_id for c in named if c.household_id}
     if not households:
         return [(p, c) for p, c in rows if c.id in leaving]
+    departure = airports.children_day(flight)
     split = set(session.execute(sa.select(HouseholdSplit.household_id)
                                 .where(HouseholdSplit.household_id.in_(households))).scalars())
+    if leaving_process:
+        named_births = registry_births(session, [c.id for c in named])
+        split |= {c.household_id for c in named if c.household_id is not None
+                  and not safeguards.counts_as_minor(c.birth_date, named_births.get(c.id), departure)}
     for _, case in rows:
         if case.household_id in households and case.household_id not in split:
             leaving.add(case.id)
-    departure = airports.children_day(flight)
     cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
         BestInterestsDetermination.case_id.in_([c.id for _, c in rows]))).scalars()) if rows else set()
     registry = registry_births(session, [c.id for _, c in rows]) if households & split else {}
@@ -574,11 +583,13 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
     ).all()
     taken: list[str] = []
     for _, flight in rows:
+        leaving = _with_household(session, flight, [case], leaving_process=kind == "withdrawn")
         if kind not in _NEVER_WAIT:
             # Off a locked manifest only with both sides' supervisors; a protection concern never waits (rule 1), nor
             # a medical need higher than the flight counted (rule 5, `take_off_for_higher_needs`).
             locked_removal_agreed(session, flight, case, what=_LOCKED_REMOVALS[said_as or kind])
-        for passenger, member in _with_household(session, flight, [case]):
+            _household_removals_agreed(session, flight, case, leaving)
+        for passenger, member in leaving:
             is_named = member.id == case.id
             why = reason if is_named else f"{reason} (household member {case.reference})"
             _take_off(session, by, flight, passenger, member, "removed", why, back_to=back_to if is_named else "ready")
@@ -834,6 +845,35 @@ def locked_removal_agreed(session: Session, flight: Flight, case: Case, *, what:
             approval.used = True
 
 
+def _household_removals_agreed(session: Session, flight: Flight, case: Case,
+                               leaving: Sequence[tuple[Passenger, Case]]) -> None:
+    """The household members who leave a locked manifest with `case` (family unity, children: `_with_household`)
+    leave it only with a supervisor of each side's consent to removing each of them, as `case` does (SPEC.md 6), whose
+    consents it uses; refused otherwise, 409 naming each member and the sides missing (red team round 19, T-F6: both
+    supervisors consented to taking one spouse off and the other spouse and their child left with her). The door
+    (`boarding`) is not a change of a manifest: whoever does not fly leaves it there."""
+    if not manifest_locked(flight, lock_hours_of(session)):
+        return
+    consents: list[LockedChangeApproval] = []
+    wanting: list[Message] = []
+    for _, member in leaving:
+        if member.id == case.id:
+            continue
+        approvals, missing = _locked_change_approvals(session, flight, member, "remove")
+        consents += approvals
+        if missing:
+            wanting.append(Message("%(case)s (missing: %(missing)s)", {
+                "case": member.reference, "missing": [Term("side", s) for s in sorted(missing)]}))
+    if wanting:
+        raise InvalidTransition(
+            "taking case %(case)s off the locked manifest of flight %(flight)s takes household members off with them "
+            "(family unity, children), and each of them leaves it only with a supervisor of each side approving their "
+            "removal too: %(members)s", code="locked_change_needs_both_sides", case=case.reference,
+            flight=flight.reference, members=wanting)
+    for approval in consents:
+        approval.used = True
+
+
 def _use_locked_change(session: Session, flight: Flight, case: Case, change: str) -> None:
     approvals, missing = _locked_change_approvals(session, flight, case, change)
     if missing:
@@ -889,6 +929,7 @@ def remove_passenger(session: Session, actor: User, flight: Flight, case: Case, 
         raise InvalidTransition("flight %(flight)s has %(state)s", flight=flight.reference,
                                 state=Term("flight_state", flight.state))
     leaving = _with_household(session, flight, [case])
+    _household_removals_agreed(session, flight, case, leaving)
     for passenger, member in leaving:
         why = reason if member.id == case.id else f"{reason} (household member {case.reference})"
         _take_off(session, actor, flight, passenger, member, "removed", why, back_to="ready")
@@ -954,6 +995,7 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
     locked_removal_agreed(session, flight, case, what=Message("rejecting them once the manifest is locked"))
     # A rejected person leaves with the household members the manifest cannot keep without them.
     leaving = _with_household(session, flight, [case])
+    _household_removals_agreed(session, flight, case, leaving)
     for member_passenger, member in leaving:
         member_passenger.decided_by = actor.id
         why = reason if member.id == case.id else f"{reason} (household member {case.reference})"
