@@ -67,8 +67,13 @@ def test_a_person_not_yet_off_a_cancelled_aircraft_goes_on_no_other_manifest_at_
         assert page.status_code == 409 and cancelled in page.text, page.text
         client.cookies.clear()
         assert ok(api.get("inm.officer", f"/api/v1/flights/{other}/passengers")) == []
-        # Recorded off the aircraft, the person goes on another flight.
+        # The planner leaves the person off, saying why (before: proposed, and the plan refused when applied).
+        plan = ok(api.post("inm.officer", "/api/v1/plans", {"flights": [other], "time_limit": 5}))
+        assert plan["left_off"][pulled]["code"] == CODE and pulled not in plan["manifests"].get(other, []), plan
+        # Recorded off the aircraft, the person is planned and goes on another flight.
         ok(api.post("inm.officer", f"/api/v1/flights/{cancelled}/deboardings", {"cases": [pulled]}))
+        plan = ok(api.post("inm.officer", "/api/v1/plans", {"flights": [other], "time_limit": 5}))
+        assert pulled in plan["manifests"][other], plan
         ok(api.post("inm.officer", f"/api/v1/flights/{other}/passengers", {"cases": [pulled]}), 201)
 
 

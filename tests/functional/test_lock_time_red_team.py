@@ -58,8 +58,8 @@ def test_past_the_lock_time_one_officer_cannot_reverse_an_approval(client: TestC
         # father: red team round 19, T-F6): then the receiving side's rejection takes the household off.
         for member in (head, child):
             if member is child:
-                error = refused(api.post("saime.officer", decision, {"approve": False, "reason": "Acordado por ambas partes."}), 409,
-                                NEEDS_BOTH)
+                rejected = api.post("saime.officer", decision, {"approve": False, "reason": "Acordado por las dos."})
+                error = refused(rejected, 409, NEEDS_BOTH)
                 assert child["reference"] in str(error["message"]), error
             for supervisor in ("inm.supervisor", "saime.supervisor"):
                 ok(api.post(supervisor, f"/api/v1/flights/{flight}/locked-changes",

@@ -27,7 +27,14 @@ from retorno.errors import InvalidInput, Message, NotFound
 from retorno.flights import planner
 from retorno.flights.airports import children_day
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, HouseholdSplit, Passenger
-from retorno.flights.service import add_passengers, get_flight, manifest_locked, set_flight_staff, visible_flights
+from retorno.flights.service import (
+    aboard_elsewhere,
+    add_passengers,
+    get_flight,
+    manifest_locked,
+    set_flight_staff,
+    visible_flights,
+)
 from retorno.safeguards import STAYING_BEHIND, counts_as_minor
 from retorno.screening.models import BestInterestsDetermination
 
@@ -75,9 +82,18 @@ def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[s
         if any(o.flight is not None or o.reference in taken for o in records):
             doubled.add(case.household_id or case.reference)
         taken.add(case.reference)
+    # Nobody still recorded on board another flight's aircraft goes on a manifest (`flights.service.add_passengers`,
+    # red team round 19, T-F5): a plan proposing them was refused when applied; their household waits with them.
+    aboard = aboard_elsewhere(session, ready)
+    still_aboard = {case.household_id or case.reference for case in ready if case.id in aboard}
     chosen, left = [], {}
     for case in ready:
-        if case.household_id in waiting:
+        if (case.household_id or case.reference) in still_aboard:
+            left[case.reference] = ("still_aboard_another_flight",
+                                    Message("case %(case)s: the person (or a member of the household) is still "
+                                            "recorded on board the aircraft of another flight and not yet off it",
+                                            {"case": case.reference}))
+        elif case.household_id in waiting:
             left[case.reference] = ("household_not_ready",
                                     Message("case %(case)s: other members of the household are not ready yet",
                                             {"case": case.reference}))

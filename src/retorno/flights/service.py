@@ -683,6 +683,23 @@ def leaving_unconfirmed() -> sa.ColumnElement[bool]:
         again.boarding == "boarded"))
 
 
+def aboard_elsewhere(session: Session, cases: Sequence[Case], flight: Flight | None = None) -> dict[int, int]:
+    """Of `cases`, those whose person is still recorded on board an aircraft (of a flight other than `flight`) and not
+    yet recorded off it (`leaving_unconfirmed`), by this record or another that may be the person's (`records_alike`,
+    as the one-seat rule reads them), with that flight's id: who goes on no manifest yet."""
+    if not cases:
+        return {}
+    linked = records_alike(session, [case.id for case in cases])
+    people = {case.id: {case.id, *linked.get(case.id, set())} for case in cases}
+    aboard = dict(session.execute(
+        sa.select(Passenger.case_id, Passenger.flight_id)
+        .where(among(Passenger.case_id, sorted(set().union(*people.values()))),
+               *((Passenger.flight_id != flight.id,) if flight is not None else ()),
+               leaving_unconfirmed()).order_by(Passenger.id)).all())
+    return {case.id: aboard[next(record for record in sorted(records) if record in aboard)]
+            for case in cases if (records := people[case.id]) & aboard.keys()}
+
+
 def _not_aboard_another_flight(session: Session, actor: User, flight: Flight, cases: Sequence[Case]) -> None:
     """Refuse putting on `flight`'s manifest a person still recorded on board another flight's aircraft and not yet
     recorded off it (`leaving_unconfirmed`), by this record or another that may be the person's (`records_alike`, as the
@@ -691,16 +708,8 @@ def _not_aboard_another_flight(session: Session, actor: User, flight: Flight, ca
     written. Red team T-F5: after V0 3106 was cancelled at the door, a case boarded on it (seat 6F) was 'ready' again
     and put on another flight's manifest while its list of who must leave the aircraft still named the person. Every
     door that adds to a manifest (API, pages, command line, bulk, plan apply, demo) comes here (`add_passengers`)."""
-    if not cases:
-        return
-    linked = records_alike(session, [case.id for case in cases])
-    people = {case.id: {case.id, *linked.get(case.id, set())} for case in cases}
-    aboard = dict(session.execute(
-        sa.select(Passenger.case_id, Passenger.flight_id)
-        .where(among(Passenger.case_id, sorted(set().union(*people.values()))), Passenger.flight_id != flight.id,
-               leaving_unconfirmed()).order_by(Passenger.id)).all())
-    held = [(case, aboard[next(record for record in sorted(records) if record in aboard)])
-            for case in cases if (records := people[case.id]) & aboard.keys()]
+    aboard = aboard_elsewhere(session, cases, flight)
+    held = [(case, aboard[case.id]) for case in cases if case.id in aboard]
     if not held:
         return
     readable = dict(session.execute(

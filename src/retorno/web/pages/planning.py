@@ -55,6 +55,7 @@ LEFT_OFF = {
     "minor_stays_behind": "un menor del hogar se queda: un supervisor separa el hogar primero",
     "document_expires": "un documento de viaje del hogar vence antes de todo vuelo al que puede llegar",
     "one_seat": "otro registro de la misma persona (o un posible duplicado sin decidir) ocupa o tomaría un asiento",
+    "still_aboard_another_flight": "la persona (o un miembro del hogar) sigue a bordo de la aeronave de otro vuelo",
 }
 
 
