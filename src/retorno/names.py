@@ -58,6 +58,11 @@ def _lookalikes() -> dict[int, str]:
     return table
 
 
+def load_lookalikes() -> None:
+    """Read Unicode's look-alike letters now (a worker that is starting: `web.app.load_reference_data`)."""
+    _lookalikes()
+
+
 @lru_cache(maxsize=200_000)
 def _fold(text: str) -> str:
     if not text.isascii():

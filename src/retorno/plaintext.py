@@ -83,6 +83,15 @@ def _pattern(one_line: bool = False) -> re.Pattern[str]:
     return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
 
 
+def load_unwanted() -> None:
+    """Build the unwanted characters' table and patterns now (a worker that is starting:
+    `web.app.load_reference_data`)."""
+    # Each way it is called is a key of its own in the cache.
+    _pattern()
+    _pattern(False)
+    _pattern(True)
+
+
 def unwanted(text: str, *, one_line: bool = False) -> list[str]:
     """The characters of `text` no input may hold, each once, as code points ('U+202E'), in order of appearance;
     with `one_line` (a field `single_line` names) a tab and line breaks too."""

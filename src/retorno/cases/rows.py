@@ -305,6 +305,14 @@ def _airport_codes() -> frozenset[str]:
         return frozenset(row[column] for row in rows) - {""}
 
 
+def load_codes() -> None:
+    """Read the countries', languages' and airports' codes now (a worker that is starting:
+    `web.app.load_reference_data`)."""
+    _country_codes()
+    _language_codes()
+    _airport_codes()
+
+
 def known_airport(code: str) -> bool:
     """Whether `code` is the IATA code of an airport of the reference (airportsdata), wherever it is entered."""
     return code in _airport_codes()

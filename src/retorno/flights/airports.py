@@ -68,6 +68,11 @@ def _airports_by_iata() -> dict[str, airportsdata.Airport]:
     return airportsdata.load("IATA")
 
 
+def load_airports() -> None:
+    """Read the airports' table now (a worker that is starting: `web.app.load_reference_data`)."""
+    _airports_by_iata()
+
+
 def airport(iata: str) -> Airport:
     """Look up an airport by IATA code (case and surrounding spaces ignored)."""
     code = iata.strip().upper()

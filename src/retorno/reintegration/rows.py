@@ -89,6 +89,11 @@ def _states() -> dict[str, str]:
     return table
 
 
+def load_states() -> None:
+    """Read the states' codes and names now (a worker that is starting: `web.app.load_reference_data`)."""
+    _states()
+
+
 def _state(value: str) -> str:
     code = _states().get(value.upper()) or _states().get(fold(value))
     if code is None:
