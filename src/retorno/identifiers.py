@@ -16,6 +16,7 @@ say which letter was meant. `fold(fold(x)) == fold(x)`; an ASCII text is returne
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -44,6 +45,11 @@ def non_ascii(value: str) -> str:
     """The characters of `value` that are not ASCII, each once, in order ('' when there is none)."""
     return "".join(dict.fromkeys(char for char in value if not char.isascii()))
 
+
+# The verdicts of the placeholder rules kept per process, for each of them: every commit's same-person query asks them
+# of every record on the manifests it checks (`cases.facts._linkable_keys`), a boarding of each passenger the whole
+# manifest again (7 % of a boarding's processor time was these rules; `retorno bench load`). Pure functions of a text.
+_VERDICTS_KEPT = 1 << 16
 
 # A digit other than 0: what every number that names a document has (`placeholder_document_number`).
 _NON_ZERO_DIGIT = re.compile(r"[1-9]")
@@ -146,6 +152,7 @@ def _emergency_shaped(core: str) -> bool:
     return len(core) == 9 and core[0] == "E" and all(char in _DIGITS for char in core[1:]) and core[1:3] != "00"
 
 
+@functools.lru_cache(maxsize=_VERDICTS_KEPT)
 def placeholder_document_number(number: str) -> bool:
     """Whether a document number, as stored (upper-case, without spaces and hyphens; an MRZ's fillers `<` not
     counted), names no document: what an official types where the number is not known, or copies from an example.
@@ -197,6 +204,7 @@ def cedula_digits_of(national_id: str) -> str:
     return national_id.lstrip("VE")
 
 
+@functools.lru_cache(maxsize=_VERDICTS_KEPT)
 def placeholder_cedula(national_id: str) -> bool:
     """Whether a national ID as stored ('V11111111', upper-case, without dots) names nobody: of 6 digits or more
     (`SHORTEST_PATTERNED_CEDULA`), one digit or a unit of two or three repeated (`V11111111`, `V99999999`,
@@ -234,6 +242,7 @@ def registry_record_key(record: str) -> str:
     return record.lstrip(_LETTERS)
 
 
+@functools.lru_cache(maxsize=_VERDICTS_KEPT)
 def placeholder_registry_record(record: str) -> bool:
     """Whether a registry record id in its canonical form (`verification.records.canonical_or_none`: '000000' is '0')
     names no record: read as records are compared (`registry_record_digits`: `V23456789`, `CI23456789` are `23456789`),

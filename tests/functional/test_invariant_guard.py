@@ -171,3 +171,38 @@ def test_a_driver_write_no_rule_covers_is_refused_before_it_is_written(
     # (`travel.invariants._cases_written`).
     assert {"id", "national_id", "reference", "agency_id", "declared_document_type",
             "declared_document_number"} == facts._CASE_LINK_COLUMNS
+
+
+def test_a_commit_that_gives_a_household_a_second_head_is_refused_by_any_door(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 20: an import joined a family as its second head through a household code it made; every
+    door's own rule aside, no transaction commits a household with two heads (ORM or driver writes alike)."""
+    from retorno.errors import InvalidInput
+
+    api = Api(client, world)
+    head = api.register(agency_reference="RT20-G-HEAD", household_reference="FAM-RT20-G", relationship_to_head="head")
+    spouse = api.register(agency_reference="RT20-G-SPOUSE", household_reference="FAM-RT20-G",
+                          relationship_to_head="spouse")
+    with session_factory() as session:
+        stored = session.execute(sa.select(Case).where(Case.reference == spouse["reference"])).scalar_one()
+        stored.relationship_to_head = "head"
+        with pytest.raises(InvalidInput) as refused:
+            session.commit()
+        assert refused.value.code == "household_two_heads" and "FAM-RT20-G" in refused.value.message
+        session.rollback()
+    with session_factory() as session:
+        first = session.execute(sa.select(Case).where(Case.reference == head["reference"])).scalar_one()
+        columns = {name: [getattr(first, name)] for name in (
+            "agency_id", "household_id", "given_names", "first_surname", "sex", "birth_date", "nationality",
+            "state", "state_changed_at", "registered_at", "search_name", "held_at", "detained_since", "language")}
+        insert_columns(session, Case.__table__, {**columns, "reference": ["MX-2026-999991"],
+                                                 "agency_reference": ["RT20-G-DRIVER"],
+                                                 "relationship_to_head": ["head"], "version": [1]})
+        with pytest.raises(InvalidInput) as refused:
+            session.commit()
+        assert refused.value.code == "household_two_heads"
+        session.rollback()
+    with session_factory() as session:
+        assert sorted(session.execute(sa.select(Case.relationship_to_head).join(Case.household)
+                                      .where(Case.household.has(reference="FAM-RT20-G"))).scalars()) == [
+            "head", "spouse"]

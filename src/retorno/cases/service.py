@@ -255,6 +255,13 @@ def household_for(session: Session, agency_id: int, reference: str | None) -> Ho
         sa.select(Household).where(Household.agency_id == agency_id, Household.reference == reference)
     ).scalar_one_or_none()
     if household is None:
+        if "/" in reference:
+            # Other agencies read a household as AGENCY/CODE (`flights.outputs.household_shown`): MX-SRE's new code
+            # MX-INM/H00449 read, to MX-SRE, as MX-INM's family, and a child registered in it as a member of that
+            # family (red team round 20, V-F1). A code with '/' made before the rule still names its household.
+            raise InvalidInput("household_reference '%(value)s' holds '/': other agencies read each household as "
+                               "AGENCY/CODE, and this code would read as another agency's household; give a code "
+                               "without '/'", code="household_code_slash", value=reference)
         household = Household(agency_id=agency_id, reference=reference)
         session.add(household)
         session.flush()

@@ -34,10 +34,11 @@ from retorno import db, safeguards
 from retorno.agencies.models import User
 from retorno.agencies.permissions import acting
 from retorno.cases.facts import same_person, undecided_duplicates
-from retorno.cases.models import Case, PossibleDuplicate, cedula_digits, national_id_digits
+from retorno.cases.models import Case, Household, PossibleDuplicate, cedula_digits, national_id_digits
+from retorno.cases.service import HEADS
 from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
-from retorno.errors import SafeguardViolation
+from retorno.errors import InvalidInput, SafeguardViolation
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
 from retorno.flights.service import active_passengers, manifest_facts, visible_flights
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
@@ -233,6 +234,7 @@ def _check_touched(session: Session) -> None:
         # to check, and nothing to ask the database (a carrier's PAXLST asked whether anyone was aboard).
         return
     _one_emergency_document(session)
+    _one_head_per_household(session)
     # No manifest not yet flown holds an active passenger: none can break a rule (an empty manifest breaks none,
     # `manifest_violations`), whatever the transaction touched. An import of 100,000 cases into an installation
     # with nobody aboard spent 0.35-0.4 s of processor time here looking up the records it touched. A transaction
@@ -307,6 +309,27 @@ def settle(session: Session) -> None:
         return
     session.flush()
     _one_emergency_document(session)
+
+
+def _one_head_per_household(session: Session) -> None:
+    """No household the transaction touched (a case of it written or changed) commits with two heads, whatever door
+    made them: each door refuses a second head at its own step (`cases.service.one_head`, the import's
+    `_one_head_each`), and an import that made a household under a code another family had joined that family as its
+    second head (red team round 20), an adult stranger of its children."""
+    cases = sorted(session.info.get(_TOUCHED_CASES, set()))
+    households = set(session.info.get(_TOUCHED_HOUSEHOLDS, set()))
+    for chunk in _chunks(cases, 5000):
+        households.update(session.execute(sa.select(Case.household_id).where(
+            db.among(Case.id, chunk), Case.household_id.is_not(None))).scalars())
+    two: list[str] = []
+    for chunk in _chunks(sorted(households), 5000):
+        two.extend(session.execute(
+            sa.select(Household.reference).join(Case, Case.household_id == Household.id)
+            .where(db.among(Household.id, chunk), Case.relationship_to_head.in_(HEADS))
+            .group_by(Household.id, Household.reference).having(sa.func.count() > 1)).scalars())
+    if two:
+        raise InvalidInput("households %(households)s would have more than one head: a household has one",
+                           code="household_two_heads", households=", ".join(sorted(two)))
 
 
 def _one_emergency_document(session: Session) -> None:

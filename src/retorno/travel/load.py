@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -123,6 +123,19 @@ def _household_codes(session: Session, actor: User) -> set[str]:
     """The agency's household codes, made through any door."""
     return set(session.execute(sa.select(Household.reference).where(Household.agency_id == actor.agency_id))
                .scalars())
+
+
+def _households_of(session: Session, actor: User, references: Sequence[str]) -> dict[str, str | None]:
+    """Of the agency's own references given, those of cases it holds, each with its household's code (None without
+    one): what `cases.rows` asks of the household cells that are both a case's reference and a household code."""
+    found: dict[str, str | None] = {}
+    for start in range(0, len(references), _CHUNK):
+        found.update(session.execute(
+            sa.select(Case.agency_reference, Household.reference)
+            .outerjoin(Household, Household.id == Case.household_id)
+            .where(Case.agency_id == actor.agency_id, Case.agency_reference.in_(references[start:start + _CHUNK])))
+            .all())
+    return found
 
 
 def _household_names(held: _Held, codes: set[str]) -> Callable[[str], bool]:
@@ -275,7 +288,8 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
     checked = check(data, filename, today=today, known_case_reference=_household_names(held, codes),
                     held=held.people, locked=_locked_identities(session, actor), arrived=_arrived_cases(session, actor),
                     nationalities=held.nationalities,
-                    system_references=held.by_reference, household_codes=codes, locale=locale,
+                    system_references=held.by_reference, household_codes=codes,
+                    households_of=lambda references: _households_of(session, actor, references), locale=locale,
                     max_unpacked=max_unpacked)
     report = checked.report
     if isinstance(report.rows, CaseRows) and report.rows:
@@ -456,8 +470,9 @@ def _households(session: Session, actor: User, rows: CaseRows, held_own: dict[st
         code = next((n[5:] for n in sorted(nodes) if n.startswith("code:")), None)
         if code is None:
             held = next((int(n[5:]) for n in sorted(nodes) if n.startswith("case:")), None)
-            code = (session.get(Case, held).agency_reference if held is not None  # type: ignore[union-attr]
-                    else next(n[4:] for n in sorted(nodes) if n.startswith("row:")))
+            code = _free_code(session.get(Case, held).agency_reference if held is not None  # type: ignore[union-attr]
+                              else next(n[4:] for n in sorted(nodes) if n.startswith("row:")),
+                              codes.keys() | set(to_create.values()))
         to_create[group] = code
     # The new households in one batch, as the rows themselves are written.
     missing = sorted(set(to_create.values()) - codes.keys())
@@ -479,6 +494,20 @@ def _households(session: Session, actor: User, rows: CaseRows, held_own: dict[st
                    after={"household": session.get(Household, case.household_id).reference})  # type: ignore[union-attr]
     return ([chosen[root("row:" + reference)] if "row:" + reference in parent else None
              for reference in references], sorted(joined))
+
+
+def _free_code(reference: str, taken: Collection[str]) -> str:
+    """The code of a household made under a case's reference (the rows name no code): the reference, with '/' written
+    '_' (other agencies read a household as AGENCY/CODE: `cases.rows._check_household_codes`), and a number after it
+    when another household of the agency has that code. Before, the new household was looked up by that code and,
+    when a stranger family had it, the rows joined that family (red team round 20: a case referenced H00471 and a
+    row naming it joined the family coded H00471 as its second head)."""
+    base = reference.replace("/", "_")
+    code, number = base, 1
+    while code in taken:
+        number += 1
+        code = f"{base}-{number}"
+    return code
 
 
 def _coded_households(session: Session, actor: User, named: list[str | None]) -> tuple[list[int | None], list[int]]:
