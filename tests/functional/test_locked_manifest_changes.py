@@ -41,11 +41,16 @@ def test_a_newcomer_to_a_household_on_a_locked_manifest_waits_for_both_sides(cli
                 "detained_since": "2026-10-01", "household_reference": "HOGAR-9", "relationship_to_head": "spouse"}
     error = refused(api.post("inm.officer", "/api/v1/cases", newcomer), 409, NEEDS_BOTH)
     assert head["reference"] in str(error["message"]) and flight in str(error["message"])
-    # An import naming the household is refused the same way, and imports nothing.
+    # An import naming the household is refused for the same reason, at the row's cell with every other bad row (red
+    # team round 20, V-F2: a whole-file 409 once the others were mended), and imports nothing.
     row = f"N-2,{head['agency_reference']},Otra,Peña,,F,1989-02-02,VEN,,Tapachula,TAP,2026-10-01,conyuge\n"
+    bad = "N-3,,Otro,Peña,,M,1989/02/02,VEN,,Tapachula,TAP,2026-10-01,\n"
     imported = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
-                           files={"file": ("lista.csv", (HEADER + row).encode(), "text/csv")})
-    refused(imported, 409, NEEDS_BOTH)
+                           files={"file": ("lista.csv", (HEADER + row + bad).encode(), "text/csv")})
+    problems = refused(imported, 422, "import_refused")["details"]
+    assert [(p["row"], p["column"]) for p in problems if p["severity"] == "error"] == [
+        (2, "hogar"), (3, "fecha_nacimiento")], problems
+    assert flight in problems[0]["expected"] and "manifiesto cerrado" in problems[0]["expected"], problems
     assert _aboard(api, flight) == family
     # With a supervisor of each side consenting to each member's removal (the household leaves together: red team
     # round 19, T-F6), the newcomer joins and the household leaves the manifest to be planned again.

@@ -152,6 +152,11 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                              "{name} se leería como el hogar de otra agencia",
                              "a household code without '/': other agencies read each household as AGENCY/CODE, and "
                              "{name} would read as another agency's household"),
+    "household_on_locked_manifest": (
+        "un hogar que pueda crecer: {name} tiene a un miembro en el manifiesto cerrado del vuelo {flight}, del que un "
+        "nuevo miembro lo sacaría, y eso requiere antes que un supervisor de cada parte apruebe su retiro",
+        "a household that may grow: {name} has a member on the locked manifest of flight {flight}, whom a new member "
+        "would take off it, which needs a supervisor of each side to approve the removal first"),
     "household_two_heads": ("un solo titular por hogar: las filas {rows} son titulares del mismo hogar",
                             "one head per household: rows {rows} are heads of the same household"),
     "row": ("la fila {row}", "row {row}"),
@@ -680,6 +685,20 @@ def _check_household_codes(sheet: Sheet, first_row_of: Mapping[str, int], codes:
         sheet.drop(index, "household_reference")
 
 
+def _check_locked_households(sheet: Sheet, locked: Mapping[str, str], held: Collection[str]) -> None:
+    """A new row naming a household with a member on a locked manifest, whom the newcomer would take off it without
+    both sides' consent (`locked`, by the household's names, to the flight), is refused at its cell: with every other
+    bad row, not alone once they are mended (red team round 20, V-F2). A held case's row (`held`: a re-import) is no
+    newcomer."""
+    if not locked:
+        return
+    for index, (name, reference) in enumerate(zip(sheet.values["household_reference"], sheet.values["case_reference"],
+                                                  strict=True)):
+        if isinstance(name, str) and name in locked and reference not in held:
+            sheet.error(index, "household_reference", "household_on_locked_manifest", name=name, flight=locked[name])
+            sheet.drop(index, "household_reference")
+
+
 def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int],
                       known_case_reference: Callable[[str], bool] | None) -> None:
     """Every household reference resolves; every minor has an adult in the household (a warning).
@@ -809,6 +828,7 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
           nationalities: Mapping[str, tuple[str, str]] | None = None,
           system_references: Mapping[str, str] | None = None, household_codes: Collection[str] = (),
           households_of: Callable[[Sequence[str]], Mapping[str, str | None]] | None = None,
+          locked_households: Mapping[str, str] | None = None,
           locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CheckedCases:
     """`validate` in two steps: every check that decides whether the file may be stored, and then (by
     `CheckedCases.find_duplicates`) the possible duplicates, which only warn. The report is `validate`'s once
@@ -818,7 +838,8 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     references, each to the agency's own reference, so a household cell may name a held case by either;
     `household_codes`: the agency's household codes (one of a system reference's form names its household only when
     it is no case's system reference); `households_of`: of the agency's own references given, those of cases it holds,
-    each with its household's code (`_check_household_codes`)."""
+    each with its household's code (`_check_household_codes`); `locked_households`: the agency's households a newcomer
+    may not join now, each by its code and its members' own references, to the locked flight a member is on."""
     sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES, sheets=("CASOS", "CASES"),
                        max_unpacked=max_unpacked)
     if not sheet.readable:
@@ -834,6 +855,7 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     first_row_of = sheet.unique("case_reference")
     _read_system_references(sheet, system_references or {}, household_codes)
     _check_household_codes(sheet, first_row_of, household_codes, known_case_reference, households_of)
+    _check_locked_households(sheet, locked_households or {}, (nationalities or {}).keys())
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)
     absent = {column.field: sheet.labels[column.field] for column in COLUMNS if column.field not in sheet.position_of}

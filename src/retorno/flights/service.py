@@ -836,6 +836,15 @@ def _locked_change_approvals(session: Session, flight: Flight, case: Case, chang
     return approvals, {"sending", "receiving"} - {a.side for a in approvals}
 
 
+def locked_removal_missing(session: Session, flight: Flight, case: Case) -> set[str]:
+    """The sides whose supervisor has not yet consented to taking `case` off the manifest of `flight` once it is
+    locked (`manifest_locked`): what a change that takes them off waits for (`locked_removal_agreed`); none before
+    the lock."""
+    if not manifest_locked(flight, lock_hours_of(session)):
+        return set()
+    return _locked_change_approvals(session, flight, case, "remove")[1]
+
+
 def locked_removal_agreed(session: Session, flight: Flight, case: Case, *, what: Message) -> None:
     """A change by one side that takes `case` off the manifest of `flight` (`what`: their identity, their
     document, a withdrawal, a newcomer to their household, higher medical needs) needs first, once that manifest

@@ -42,6 +42,8 @@ from retorno.cases.service import AUDITED_FIELDS, HEADS, next_references, search
 from retorno.config import Settings
 from retorno.db import among, insert_columns, utcnow
 from retorno.errors import InvalidInput
+from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
+from retorno.flights.service import locked_removal_missing
 from retorno.imports.rows import ImportOutcome
 from retorno.safeguards import IDENTITY_FIELDS
 from retorno.travel import seats
@@ -136,6 +138,29 @@ def _households_of(session: Session, actor: User, references: Sequence[str]) -> 
             .where(Case.agency_id == actor.agency_id, Case.agency_reference.in_(references[start:start + _CHUNK])))
             .all())
     return found
+
+
+def _locked_households(session: Session, actor: User) -> dict[str, str]:
+    """The agency's households with a member on a locked manifest of a flight not yet flown whom a newcomer would take
+    off without both sides' consent (`travel.service.household_grew`, `flights.service.locked_removal_agreed`): each
+    named as a household cell names it (its code, and each member's own reference), to the flight's reference. An
+    import row adding someone to one is refused at its cell with every other bad row (red team round 20, V-F2: the
+    whole file was refused, 409, once every other bad row was mended)."""
+    aboard = session.execute(
+        sa.select(Case, Flight).join(Passenger, Passenger.case_id == Case.id)
+        .join(Flight, Flight.id == Passenger.flight_id)
+        .where(Case.agency_id == actor.agency_id, Case.household_id.is_not(None),
+               Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
+    waiting = {case.household_id: flight.reference for case, flight in aboard
+               if locked_removal_missing(session, flight, case)}
+    if not waiting:
+        return {}
+    named: dict[str, str] = {}
+    for household_id, code, member in session.execute(
+            sa.select(Household.id, Household.reference, Case.agency_reference)
+            .join(Case, Case.household_id == Household.id).where(among(Household.id, sorted(waiting)))):
+        named[code] = named[member] = waiting[household_id]
+    return named
 
 
 def _household_names(held: _Held, codes: set[str]) -> Callable[[str], bool]:
@@ -289,7 +314,8 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
                     held=held.people, locked=_locked_identities(session, actor), arrived=_arrived_cases(session, actor),
                     nationalities=held.nationalities,
                     system_references=held.by_reference, household_codes=codes,
-                    households_of=lambda references: _households_of(session, actor, references), locale=locale,
+                    households_of=lambda references: _households_of(session, actor, references),
+                    locked_households=_locked_households(session, actor), locale=locale,
                     max_unpacked=max_unpacked)
     report = checked.report
     if isinstance(report.rows, CaseRows) and report.rows:
