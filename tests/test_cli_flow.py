@@ -25,7 +25,7 @@ from retorno.cli.main import app
 from retorno.db import clock_at
 from retorno.documents import mrz
 from retorno.flights import airports
-from tests.factories import AGENCIES, PASSWORD
+from tests.factories import AGENCIES, PASSWORD, registry_record
 from tests.reintegration.test_opportunity_import import BAD_CELLS, bad_file, good_file
 
 runner = CliRunner()
@@ -112,7 +112,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
         flow.run("cases", "request-verification", flow.refs[key], user="inm.officer")
     decisions = tmp / "decisiones.jsonl"
     decisions.write_text("".join(json.dumps({"request": f"VR-{flow.refs[k]}", "outcome": "verified",
-                                             "registry_record": f"REG-{k}"}) + "\n" for k in flow.refs))
+                                             "registry_record": registry_record(k)}) + "\n" for k in flow.refs))
     flow.run("verify", "import-decisions", str(decisions), user="saime.officer")
     _passport(flow, "A-1", "Pérez Gómez", "Ana María", date(1990, 5, 17), "F")
     _passport(flow, "A-3", "Rojas", "Carlos", date(1985, 11, 11), "M")

@@ -217,29 +217,30 @@ def placeholder_cedula(national_id: str) -> bool:
     return len(digits) >= SHORTEST_PATTERNED_CEDULA and (_repeats_a_unit(digits) or _digit_run(digits))
 
 
-# A registry record that is a cédula typed with its document's prefix (`CI25956097`: cédula de identidad,
-# `VEN25956097`, `RC25956097`, `V25956097`, `CIVE25956097`, `RCVE25956097`): up to 4 letters, then digits
-# (`registry_record_digits`; red team round 19, T-F3: a prefix of 4 letters was not folded).
-LONGEST_RECORD_PREFIX = 4
-_PREFIXED_DIGITS = re.compile(rf"[A-Z]{{0,{LONGEST_RECORD_PREFIX}}}([0-9]+)")
+# A registry record that is a number with letters around it, a cédula typed with its document's prefix or suffix
+# (`V25956097`, `CI25956097`, `VEN25956097`, `RC25956097`, `CIVE25956097`, `CIVEN25956097`, `25956097V`): its digits
+# (`registry_record_digits`). Red team rounds 18 (R-F4: `CI`, `VEN`, `RC`), 19 (T-F3: `CIVE`, `RCVE`) and 21 (W-F1:
+# `CIVEN`, `CIVENE`, a letter after the digits) each found another spelling made another record, so that a second
+# verification against it was neither checked nor linked: any letters before and after the digits are read off now.
+_LETTERED_DIGITS = re.compile(r"[A-Z]*([0-9]+)[A-Z]*")
 
 
 def registry_record_digits(record: str) -> str:
     """A registry record id (canonical: `verification.records.canonical_or_none`) as records are compared by it
     (`verification.records.record_digits`, in SQL `cases.models.registry_record_digits`), as a cédula is: the digits of
-    a record of up to 4 letters and then digits (`V25956097`, `E25956097`, `CI25956097`, `VEN25956097`,
-    `RC25956097`, `CIVE25956097`: one record, `25956097`; red team round 18, R-F4: `CI…`, `VEN…`, `RC…` were other
-    records, so the second verification against one was never checked nor linked; round 19, T-F3: `CIVE…`, `RCVE…`
-    too), else the record without its leading E and V
-    (`cedula_digits_of`: `REGMX2026000001` stays)."""
-    prefixed = _PREFIXED_DIGITS.fullmatch(record)
-    return prefixed[1] if prefixed else cedula_digits_of(record)
+    a record of letters, digits and letters (`V25956097`, `E25956097`, `CI25956097`, `VEN25956097`, `CIVEN25956097`,
+    `25956097V`: one record, `25956097`), else the record without its leading E and V (`cedula_digits_of`: `A1B2`).
+    A false link of two records holds both people back until a supervisor sorts it out (`REGMX2026000001` and
+    `REGUS2026000001` are one record now, both `2026000001`); a missed one let a person with an open protection
+    concern fly (W-F1)."""
+    lettered = _LETTERED_DIGITS.fullmatch(record)
+    return lettered[1] if lettered else cedula_digits_of(record)
 
 
 def registry_record_key(record: str) -> str:
-    """A registry record without its leading letters (A to Z), `cases.models.registry_record_key` in Python: of
+    """A registry record without its letters (A to Z) at either end, `cases.models.registry_record_key` in Python: of
     `registry_record_digits(record)` the same as of `record`, which the database's index of records holds."""
-    return record.lstrip(_LETTERS)
+    return record.strip(_LETTERS)
 
 
 @functools.lru_cache(maxsize=_VERDICTS_KEPT)
@@ -254,9 +255,8 @@ def placeholder_registry_record(record: str) -> bool:
     one person, and one's refugee concern held the other (red team round 17, O-F6); so did a woman and a man verified
     against `23456789` and `V23456789`, and a third person's review naming it with a child's birth date made both minors
     (round 18, R-F1). A registry's own integer id of such a shape (`123456`, of a registry that large) is refused with
-    them: one in tens of thousands, named by another of its identifiers (the person's cédula). The digits between up to
-    4 letters before and after them (`digit_core`) are read so too: `11111111A`, `RCVE11111111` (red team round 19,
-    T-F3)."""
+    them: one in tens of thousands, named by another of its identifiers (the person's cédula). The digits between
+    letters before and after them are read so too: `11111111A`, `RCVE11111111` (red team round 19, T-F3)."""
     digits = registry_record_digits(record)
     return (_NON_ZERO_DIGIT.search(digits) is None or placeholder_cedula(digits)
             or placeholder_cedula(digit_core(record)))

@@ -302,7 +302,8 @@ def test_a_header_without_rows_is_refused() -> None:
 
 
 def test_households_resolve_in_the_file_or_among_held_cases() -> None:
-    rows = [GOOD, person(hogar="R1"), person(hogar="FAM-7"), person(hogar="FAM-7"), person(hogar="HELD-9")]
+    rows = [GOOD, person(hogar="R1", parentesco="conyuge"), person(hogar="FAM-7"),
+            person(hogar="FAM-7", parentesco="hermano"), person(hogar="HELD-9", parentesco="hijo")]
     text = make_csv(rows).encode()
     assert errors_of(validate(text, "casos.csv", today=TODAY)) == {(6, "hogar")}
     held = validate(
@@ -442,3 +443,10 @@ def test_the_codes_read_from_the_reference_tables_are_the_libraries_own() -> Non
         short = getattr(language, "alpha_2", None) or language.alpha_3
         languages[language.alpha_3] = languages[short] = short
     assert _language_codes() == languages
+
+
+def test_two_heads_of_one_household_in_the_file_are_named_at_their_rows() -> None:
+    """Red team round 20, V-F2: refused as a whole file naming no row, once every other bad row was mended."""
+    rows = [GOOD, person(hogar="R1"), person(hogar="FAM-7"), person(hogar="FAM-7", parentesco="hermano")]
+    assert errors_of(validate(make_csv(rows).encode(), "casos.csv", today=TODAY)) == {(2, "parentesco"),
+                                                                                    (3, "parentesco")}

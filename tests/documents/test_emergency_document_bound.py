@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from retorno.cli import cases as cli_cases
 from retorno.cli.main import app as cli_app
 from retorno.documents import mrz
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, ok, registry_record
 from tests.web.pages_helpers import login, post_form
 
 
@@ -85,7 +85,7 @@ def test_an_issued_emergency_document_retyped_with_a_new_name_is_not_that_docume
     ok(api.patch("inm.officer", f"/api/v1/cases/{reference}", {"given_names": "Primitivo Jose"}))
     request = api.open_request(reference)
     ok(api.post("saime.officer", f"/api/v1/cases/{reference}/verification-decision",
-                {"outcome": "verified", "registry_record": f"REG-{reference}", "request": request}), 201)
+                {"outcome": "verified", "registry_record": registry_record(reference), "request": request}), 201)
     assert _state(api, reference) == "verified"
     retyped = _retyped(case, issued["number"], "Primitivo Jose", expiry)
     assert not mrz.parse_mrz(retyped, today=date.today()).problems

@@ -23,7 +23,7 @@ from retorno.audit.models import AuditRecord
 from retorno.cases import facts
 from retorno.documents import service as documents
 from retorno.documents.mrz import build_td3
-from tests.factories import Api, World, another_agency_officer, ok
+from tests.factories import Api, World, another_agency_officer, ok, registry_record
 
 PERSON = {"given_names": "Rosendo", "first_surname": "Pabon", "second_surname": "Uzcategui", "sex": "M",
           "birth_date": "1970-03-04"}
@@ -36,7 +36,8 @@ def _verified(api: Api, user: str = "inm.officer", registry: str | None = None, 
     case = api.register(user, **person)
     api.screen(case["reference"], user=user)
     request = ok(api.post(user, f"/api/v1/cases/{case['reference']}/verification-request"), 201)["request"]
-    body = {"outcome": "verified", "registry_record": registry or f"REG-{case['reference']}", "request": request}
+    body = {"outcome": "verified", "registry_record": registry or registry_record(case['reference']),
+            "request": request}
     ok(api.post("saime.supervisor" if registry else "saime.officer",
                 f"/api/v1/cases/{case['reference']}/verification-decision",
                 {**body, "reason": "Huellas coinciden: el mismo registro civil."} if registry else body), 201)
@@ -126,7 +127,7 @@ def test_records_linked_after_both_were_issued_keep_one_valid_document(
         ok(api.post("ice.officer", f"/api/v1/cases/{second['reference']}/documents", {"mrz": text}), 201)
     elif way == "registry_record":
         # A third record of INM's, with the second's cédula, verified against the first's registry record.
-        _verified(api, registry=f"REG-{first['reference']}", given_names="Bartolo", first_surname="Carrasquero",
+        _verified(api, registry=registry_record(first['reference']), given_names="Bartolo", first_surname="Carrasquero",
                   second_surname="Mijares", sex="M", birth_date="1962-02-12", national_id=second["national_id"])
     elif way == "import":
         # A record imported with the second's cédula, declaring the first's passport (on file on the first).
@@ -142,7 +143,8 @@ def test_records_linked_after_both_were_issued_keep_one_valid_document(
         assert imported.status_code == 201, imported.text
     else:
         # A third record of INM's, verified against the first's registry record, its cédula corrected to the second's.
-        third = _verified(api, registry=f"REG-{first['reference']}", given_names="Cornelio", first_surname="Duarte",
+        third = _verified(api, registry=registry_record(first['reference']), given_names="Cornelio",
+                          first_surname="Duarte",
                           second_surname="Nieves", sex="M", birth_date="1990-10-10")
         ok(api.edit("PATCH", "inm.officer", f"/api/v1/cases/{third['reference']}",
                     {"national_id": second["national_id"]}))

@@ -32,7 +32,7 @@ from retorno.cli.main import app as cli_app
 from retorno.documents import service as documents_service
 from retorno.documents.models import TravelDocument
 from retorno.documents.pdf import EmergencyDocumentPrint
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, ok, registry_record
 from tests.web.pages_helpers import login
 
 
@@ -47,7 +47,7 @@ def _state(api: Api, reference: str) -> str:
 def _verify_again(api: Api, reference: str) -> None:
     request = api.open_request(reference)
     ok(api.post("saime.officer", f"/api/v1/cases/{reference}/verification-decision",
-                {"outcome": "verified", "registry_record": f"REG-{reference}", "request": request}), 201)
+                {"outcome": "verified", "registry_record": registry_record(reference), "request": request}), 201)
 
 
 def _pdf(api: Api, number: str) -> Any:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.db import clock_at
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, ok, registry_record
 from tests.web.pages_helpers import login
 
 WHY = "La agente marcó a la persona equivocada; estaba en la fila de embarque."
@@ -49,7 +49,7 @@ def test_an_identity_edited_while_a_no_show_is_verified_again_once_corrected(cli
     assert [r.after.get("request") for r in reopened if r.after] == [request], reopened
     # Verified as it is now, with a passport of that name, the case and its household travel again.
     ok(api.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
-                {"outcome": "verified", "registry_record": f"REG-{ref}", "request": request}), 201)
+                {"outcome": "verified", "registry_record": registry_record(ref), "request": request}), 201)
     head["given_names"] = "Alejandra Otilia Jose"
     assert api.passport(head)["case_state"] == "ready"
     later = api.flight()["reference"]

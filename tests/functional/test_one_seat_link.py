@@ -25,7 +25,7 @@ from retorno.demo.check import check_demo
 from retorno.documents import mrz
 from retorno.flights.models import Alert, Flight, Passenger
 from tests.documents.test_document_withdrawal import filed_unchecked
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, ok, registry_record
 
 Door = Callable[[Api, sessionmaker[Session], dict[str, Any], dict[str, Any]], Any]
 REASON = "Cotejadas la cédula y la foto del registro civil en persona."
@@ -107,7 +107,7 @@ def _verified(api: Api, session_factory: sessionmaker[Session], x: dict[str, Any
     z = _screened_with_cedula_of(api, x)
     ok(api.post("inm.officer", f"/api/v1/cases/{z['reference']}/verification-request"), 201)
     return api.post("saime.supervisor", f"/api/v1/cases/{z['reference']}/verification-decision",
-                    {"outcome": "verified", "registry_record": f"REG-{y['reference']}",
+                    {"outcome": "verified", "registry_record": registry_record(y['reference']),
                      "request": api.open_request(z["reference"], "saime.supervisor"), "reason": REASON})
 
 

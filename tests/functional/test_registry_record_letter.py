@@ -32,13 +32,15 @@ def test_record_digits_ignore_the_letter_only() -> None:
     assert record_digits("V26338096") == record_digits("26338096") == record_digits("e-026338096") == "26338096"
     assert same_record("V26338096", "26338096")
     assert not same_record("V26338096", "26338097")
-    # A prefix of up to 4 letters before the digits is folded as the letter is (red team round 18, R-F4: CI, VEN,
-    # RC; round 19, T-F3: CIVE, RCVE); a longer one, or letters among the digits, stay.
+    # Letters before and after the digits are folded as the letter is (red team round 18, R-F4: CI, VEN, RC; round
+    # 19, T-F3: CIVE, RCVE; round 21, W-F1: CIVEN, CIVENE, a letter after the digits); letters among digits stay.
     assert record_digits("CI26338096") == record_digits("VEN026338096") == record_digits("rc-26338096") == "26338096"
-    assert record_digits("CIVE26338096") == "26338096"
+    assert record_digits("CIVE26338096") == record_digits("CIVEN26338096") == record_digits("26338096V") == "26338096"
+    assert record_digits("CIVENE26338096") == record_digits("ci-ven-26338096-v") == "26338096"
     assert record_digits("REG123") == "123"
-    assert record_digits("REGMX2026000001") == "REGMX2026000001"
-    assert record_digits("V2633809X") == "2633809X"
+    assert record_digits("REGMX2026000001") == "2026000001"
+    assert record_digits("V2633809X") == "2633809"
+    assert record_digits("A1B2") == "A1B2" and record_digits("V1B2") == "1B2"
 
 
 @pytest.mark.parametrize(("concerned_record", "duplicate_record"), SPELLINGS)

@@ -28,7 +28,7 @@ from retorno.demo import check as demo_check
 from retorno.documents import mrz
 from retorno.flights import service as flights
 from retorno.flights.models import Flight, Passenger
-from tests.factories import USERS, World, case_payload
+from tests.factories import USERS, World, case_payload, registry_record
 
 TODAY = datetime.now(UTC).date()
 EVERYONE = [username for username, _, _ in USERS]
@@ -110,7 +110,7 @@ class ApiFlows(RuleBasedStateMachine):
                       {"decision": "travel_permitted", "reason": "Evaluado: viaja con determinación."})
         asked = self.call("POST", f"/api/v1/cases/{ref}/verification-request", "inm.officer").json()["request"]
         self.call("POST", f"/api/v1/cases/{ref}/verification-decision", "saime.officer",
-                  {"outcome": "verified", "registry_record": f"REG-{ref}", "request": asked})
+                  {"outcome": "verified", "registry_record": registry_record(ref), "request": asked})
         self.passport_for(ref, "inm.officer", 1000)
         return ref
 
@@ -142,7 +142,7 @@ class ApiFlows(RuleBasedStateMachine):
         queue = self.call("GET", "/api/v1/verification/queue?limit=500", "saime.officer").json()
         request = next((e["request"] for e in queue if e["case"]["reference"] == ref), f"VR-{ref}")
         self.call("POST", f"/api/v1/cases/{ref}/verification-decision", self.pick(data, "saime.officer"),
-                  {"outcome": "verified", "registry_record": f"REG-{ref}", "request": request})
+                  {"outcome": "verified", "registry_record": registry_record(ref), "request": request})
 
     @rule(ref=cases, data=st.data(), days=st.sampled_from([1000, 1000, 3]))
     def passport(self, ref: str, data: st.DataObject, days: int) -> None:

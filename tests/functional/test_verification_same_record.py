@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, ok, registry_record
 from tests.functional.test_guarantees import refused
 
 
@@ -27,14 +27,17 @@ def test_a_registry_record_of_another_person_is_not_taken_by_one_officer(client:
                          agency_reference="ICE-RT-SAME")["reference"]
     api.screen(other, ["pending_asylum_claim"], user="ice.officer")
     ok(api.post("ice.officer", f"/api/v1/cases/{other}/verification-request"), 201)
-    error = refused(_decide(api, "saime.officer", other, f"REG-{passenger}"), 409,
+    error = refused(_decide(api, "saime.officer", other, registry_record(passenger)), 409,
                     "registry_record_of_another_person")
-    assert "a supervisor decides it" in error["message"] and error["message"].count(passenger) == 1, error
-    refused(_decide(api, "saime.supervisor", other, f"REG-{passenger}"), 409, "registry_record_of_another_person")
+    assert "a supervisor decides it" in error["message"], error
+    assert error["message"].count(registry_record(passenger)) == 1, error
+    refused(_decide(api, "saime.supervisor", other, registry_record(passenger)), 409,
+            "registry_record_of_another_person")
     passengers = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))
     assert [p["case"] for p in passengers] == [passenger]
     # A supervisor who writes why may still decide it (two records of one person with a typo in one).
-    ok(_decide(api, "saime.supervisor", other, f"REG-{passenger}", reason="same person: birth date mistyped"), 201)
+    ok(_decide(api, "saime.supervisor", other, registry_record(passenger), reason="same person: birth date mistyped"),
+       201)
     assert ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers")) == []
 
 
@@ -46,4 +49,24 @@ def test_the_same_person_again_is_verified_against_their_record_by_an_officer(
                          agency_reference="ICE-RT-AGAIN")["reference"]
     api.screen(again, user="ice.officer")
     ok(api.post("ice.officer", f"/api/v1/cases/{again}/verification-request"), 201)
-    ok(_decide(api, "saime.officer", again, f"REG-{first}"), 201)
+    ok(_decide(api, "saime.officer", again, registry_record(first)), 201)
+
+
+def test_the_record_of_another_person_spelt_with_letters_around_its_digits_is_that_record(
+        client: TestClient, world: World) -> None:
+    """Red team round 21, W-F1 (medium): verified against V19283746, a woman's registry record, other people were
+    verified by an officer alone against CIVEN19283746, 19283746V and CIVENE19283746 (201: other records, so never
+    linked: her open asylum claim held none of them, and each became ready). Letters around a record's digits are
+    folded now, whatever their number, before and after."""
+    api = Api(client, world)
+    woman = api.register(given_names="Rosalba Inés", first_surname="Quintanilla", second_surname="Ferrer", sex="F",
+                         birth_date="1990-05-14", national_id=None)["reference"]
+    api.screen(woman)
+    ok(api.post("inm.officer", f"/api/v1/cases/{woman}/verification-request"), 201)
+    ok(_decide(api, "saime.officer", woman, "V19283746"), 201)
+    for n, spelling in enumerate(("CIVEN19283746", "19283746V", "CIVENE19283746", "ci-ven-19283746-v")):
+        other = api.register(given_names="Teodoro", first_surname="Ballesteros", second_surname="Urdaneta", sex="M",
+                             birth_date=f"1985-02-0{n + 1}", national_id=None, agency_reference=f"RT21-W{n}")
+        api.screen(other["reference"])
+        ok(api.post("inm.officer", f"/api/v1/cases/{other['reference']}/verification-request"), 201)
+        refused(_decide(api, "saime.officer", other["reference"], spelling), 409, "registry_record_of_another_person")

@@ -21,7 +21,7 @@ from retorno.db import clock_at
 from retorno.errors import InvalidInput, is_written_reason, written_reason
 from retorno.screening.service import resolve_screening
 from retorno.verification.exchange import DecisionFileError, import_decisions
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, ok, registry_record
 from tests.web.pages_helpers import login, post_form
 
 # Each poor in its own way: too short, no word, one character repeated, one word, no letter.
@@ -121,7 +121,7 @@ def test_a_supervisor_takes_another_persons_record_with_a_written_reason_only(cl
     other = api.register("ice.officer", national_id="V25239108", birth_date="2000-02-02")["reference"]
     api.screen(other, user="ice.officer")
     ok(api.post("ice.officer", f"/api/v1/cases/{other}/verification-request"), 201)
-    body = {"outcome": "verified", "registry_record": f"REG-{passenger}", "request": api.open_request(other)}
+    body = {"outcome": "verified", "registry_record": registry_record(passenger), "request": api.open_request(other)}
     _refused_everywhere(api, "saime.supervisor", f"/api/v1/cases/{other}/verification-decision", body,
                         code="registry_record_of_another_person")
     ok(api.post("saime.supervisor", f"/api/v1/cases/{other}/verification-decision", {**body, "reason": GOOD}), 201)

@@ -27,17 +27,19 @@ from tests.factories import Api, World
 from tests.verification.test_registry_record_runs import refused_decisions
 
 LETTERED = ("11111111A", "CIVE11111111", "RCVE11111111", "CIVE12345678", "RCVE23456789", "12345678AB", "V11111111X",
-            "ABCD121212")
-REAL = ("CIVE25956097", "RCVE25956097", "25956097A", "REG12", "RCMX2026000001", "ABCDE11111111", "V11111112",
-        "V12341234")
+            "ABCD121212", "ABCDE11111111", "CIVEN11111111")
+REAL = ("CIVE25956097", "RCVE25956097", "25956097A", "REG12", "RCMX2026000001", "V11111112", "V12341234",
+        "CIVEN25956097")
 
 
 def test_the_rule() -> None:
     # Before: each named a record.
     assert [record for record in LETTERED if not placeholder_registry_record(record)] == []
     assert [record for record in REAL if placeholder_registry_record(record)] == []
-    # A prefix of four letters is folded as one of three is (before: CIVE25956097 was another record).
-    assert {identifiers.registry_record_digits(r) for r in ("CIVE25956097", "RCVE25956097", "VEN25956097")} \
+    # Any letters before and after the digits are folded as one of three is (before: CIVE25956097 was another record;
+    # red team round 21, W-F1: CIVEN25956097, CIVENE25956097 and 25956097V too).
+    assert {identifiers.registry_record_digits(r) for r in ("CIVE25956097", "RCVE25956097", "VEN25956097",
+                                                            "CIVEN25956097", "CIVENE25956097", "25956097V")} \
         == {"25956097"}
 
 

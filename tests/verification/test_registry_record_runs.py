@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from retorno.cases.facts import people_registry_births, same_person
 from retorno.cases.models import Case
 from retorno.verification.models import VerificationDecision, VerificationRequest
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, ok, registry_record
 from tests.web.pages_helpers import login, post_form
 
 RUNS = ("23456789", "V23456789", "12345678", "V12345678", "123456789", "123456", "CI12345678", "VEN23456789")
@@ -89,7 +89,7 @@ def test_strangers_verified_against_a_run_on_file_are_not_one_person_nor_minors_
     api.screen(third["reference"])
     request = ok(api.post("inm.officer", f"/api/v1/cases/{third['reference']}/verification-request"), 201)["request"]
     ok(api.post("saime.officer", f"/api/v1/cases/{third['reference']}/verification-decision",
-                {"outcome": "review", "request": request, "registry_record": f"REG-{third['reference']}",
+                {"outcome": "review", "request": request, "registry_record": registry_record(third['reference']),
                  "registry_birth_date": "2012-01-01", "reason": "revisar fecha del registro"}), 201)
     api.screen(woman["reference"], ["recognised_refugee"])
     with session_factory() as session:

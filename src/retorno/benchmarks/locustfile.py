@@ -237,13 +237,16 @@ class SendingSupervisor(Official):
 def _decision(ref: str, proposal: dict[str, Any] | None) -> dict[str, Any]:
     """What a receiving officer decides on a queue entry, as the service lets an officer alone decide it.
 
-    Without a linkage proposal the officer verifies against the record they read (`RC-<case>` in this world). With
+    Without a linkage proposal the officer verifies against the record they read (`RC-` and the case's reference, its
+    letters written as numbers, in this world: records are compared by their digits, so `RC-MX-2026-000001` and
+    `RC-US-2026-000001` would be one record, `identifiers.registry_record_digits`). With
     one, only against a candidate it proposed that is neither dead nor different in both birth date and cédula:
     anything else is a supervisor's override with a written reason (red team round 13, F1), not an officer's daily
     work; the officer then finds the person not in the registry (`not_found`), which leaves the case to be decided.
     """
     if proposal is None:
-        return {"outcome": "verified", "registry_record": f"RC-{ref}"}
+        return {"outcome": "verified",
+                "registry_record": "RC-" + "".join(str(ord(char) - 55) if char.isalpha() else char for char in ref)}
     fit = [candidate for candidate in proposal.get("candidates") or [] if isinstance(candidate, dict)
            and candidate.get("registry_record") and not candidate.get("deceased")
            and not all((candidate.get("agreement") or {}).get(name) == "disagree" for name in ("birth_date", "cedula"))]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.functions import FunctionElement
 
-from retorno import identifiers
 from retorno.agencies.models import Agency
 from retorno.db import Base, EncryptedText, Versioned, utcnow
 
@@ -120,31 +122,49 @@ def cedula_digits(national_id: sa.SQLColumnExpression[str | None]) -> sa.ColumnE
     return sa.func.ltrim(national_id, sa.literal_column("'VE'"))
 
 
-# The letters a registry record's prefix is made of and the digits of a record (`registry_record_digits`): literals
-# (not parameters), as the text of the index is (migration 0037).
+# The letters around a registry record's digits and the digits of a record (`registry_record_digits`): literals
+# (not parameters), as the text of the index is (migration 0039).
 _LETTERS: sa.ColumnElement[str] = sa.literal_column("'ABCDEFGHIJKLMNOPQRSTUVWXYZ'")
 _DIGIT_CHARACTERS: sa.ColumnElement[str] = sa.literal_column("'0123456789'")
 
 
+class _TrimLetters(FunctionElement[str]):
+    """A text without the letters A to Z at either end: `trim(x, letters)` on SQLite, `btrim(x, letters)` on
+    PostgreSQL (one function whose first argument is the column, so that an index of it is the table's: SQLAlchemy
+    does not find the column of a function of a function, `rtrim(ltrim(x))`)."""
+
+    type = sa.String()
+    inherit_cache = True
+    name = "trim_letters"
+
+
+@compiles(_TrimLetters, "postgresql")
+def _btrim(element: _TrimLetters, compiler: Any, **kw: Any) -> str:
+    return f"btrim({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_TrimLetters)
+def _trim(element: _TrimLetters, compiler: Any, **kw: Any) -> str:
+    return f"trim({compiler.process(element.clauses, **kw)})"
+
+
 def registry_record_key(record: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[str]:
-    """A registry record without its leading letters, what its index holds (`verification.models`, migration 0037):
-    two records `registry_record_digits` finds equal have the same key (`identifiers.registry_record_key`), so a
-    comparison of records asks both (`same_registry_record`) and is read off the index. The text of the index: the
+    """A registry record without its letters at either end, what its index holds (`verification.models`, migration
+    0039): two records `registry_record_digits` finds equal have the same key (`identifiers.registry_record_key`), so
+    a comparison of records asks both (`same_registry_record`) and is read off the index. The text of the index: the
     letters a literal, not a parameter."""
-    return sa.func.ltrim(record, _LETTERS)
+    return _TrimLetters(record, _LETTERS)
 
 
 def registry_record_digits(record: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[str]:
     """A registry record as records are compared by it (`identifiers.registry_record_digits` in SQL, the same text on
-    both databases): the digits of a record of up to 4 letters then digits (`CI25956097`, `VEN25956097`,
-    `V25956097`, `CIVE25956097`: `25956097`, red team round 18, R-F4; round 19, T-F3), else the record without its
-    leading E and V (`cedula_digits`). In `ltrim`, `length` and `CASE` only; compared off the index of
+    both databases): the digits of a record of letters, digits and letters (`CI25956097`, `VEN25956097`, `V25956097`,
+    `CIVEN25956097`, `25956097V`: `25956097`, red team rounds 18 R-F4, 19 T-F3, 21 W-F1), else the record without its
+    leading E and V (`cedula_digits`). In `ltrim`, `rtrim` and `CASE` only; compared off the index of
     `registry_record_key`."""
     rest = registry_record_key(record)
     return sa.case((sa.and_(rest != sa.literal_column("''"),
-                            sa.func.ltrim(rest, _DIGIT_CHARACTERS) == sa.literal_column("''"),
-                            sa.func.length(record) - sa.func.length(rest)
-                            <= sa.literal_column(str(identifiers.LONGEST_RECORD_PREFIX))), rest),
+                            sa.func.ltrim(rest, _DIGIT_CHARACTERS) == sa.literal_column("''")), rest),
                    else_=cedula_digits(record))
 
 

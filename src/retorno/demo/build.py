@@ -68,6 +68,9 @@ FACILITIES = [
 ]
 HOUSEHOLD_SIZES = [(1, 0.45), (2, 0.15), (3, 0.15), (4, 0.12), (5, 0.08), (6, 0.05)]
 
+# The demo's own registry records of people without a cédula: REG- and ten digits (`_prepare`).
+_DEMO_RECORDS = 9_000_000_000
+
 
 @dataclass(frozen=True)
 class DemoLogin:
@@ -235,7 +238,9 @@ def _prepare(session: Session, rng: random.Random, users: dict[str, User], cases
                 summary.rejected += 1
                 continue
             record_decision(session, saime, case, outcome="verified", method="manual", request_reference=asked,
-                            registry_record=case.national_id or f"REG-{case.id}")
+                            # Records are compared by their digits (`identifiers.registry_record_digits`): the
+                            # demo's own, of ten digits, are no cédula's (nine at most) nor a registry integer id.
+                            registry_record=case.national_id or f"REG-{_DEMO_RECORDS + case.id}")
             summary.verified_by_hand += 1
             if rng.random() < 0.55 and not is_minor(case.birth_date, today):
                 number = named_document_number(f"{rng.randint(100000000, 199999999)}")

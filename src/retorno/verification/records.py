@@ -56,8 +56,8 @@ def canonical_record(value: str) -> str:
 def record_digits(value: str) -> str:
     """A record id as records are linked by it: canonical, read as a cédula is compared
     (`identifiers.registry_record_digits`, whose SQL is `cases.models.registry_record_digits`): without its leading
-    E and V letters, and a prefix of up to 4 letters before its digits folded ('CI26338096', 'VEN26338096',
-    'CIVE26338096': red team round 19, T-F3). 'V26338096'
+    E and V letters, and any letters before and after its digits folded ('CI26338096', 'VEN26338096',
+    'CIVE26338096', 'CIVEN26338096', '26338096V': red team rounds 19, T-F3, and 21, W-F1). 'V26338096'
     and '26338096' name one record: officers type a cédula with or without its letter and two agencies write the letter
     differently (red team: the same person verified once as V26338096, once as 26338096, with a trafficking concern on
     the first, was approved on a locked manifest on the second; round 18, R-F4: 'CI', 'VEN', 'RC' before it made
