@@ -184,13 +184,16 @@ def placeholder_document_number(number: str) -> bool:
     digits = _series_taken_off(core)
     if (len(core) < SHORTEST_DOCUMENT_NUMBER or _NON_ZERO_DIGIT.search(core) is None
             or (len(core) - core.count("0") < FEWEST_SIGNIFICANT_CHARACTERS and not _emergency_shaped(core))
-            or _repeats_a_unit(core) or _repeats_a_unit(digits) or _digit_run(digits)):
+            or _repeats_a_unit(core) or (digits != core and _repeats_a_unit(digits)) or _digit_run(digits)):
         return True
     if _emergency_shaped(core):
         return False  # an emergency document's sequence (`E26002600`, `E26000100`) is read as issued
+    # `_patterned(digits)`, its unit of 1 to 3 and its run read above; and of the digits between letters, unless they
+    # are those digits (a number of digits alone, most of them: each rule read once).
+    if _repeats_a_long_unit(core) or (digits != core and _repeats_a_long_unit(digits)) or _doubled_run(digits):
+        return True
     inner = digit_core(core)
-    return (_repeats_a_long_unit(core) or _patterned(digits)
-            or (len(inner) >= SHORTEST_DOCUMENT_NUMBER and (_patterned(inner) or _padded(inner))))
+    return len(inner) >= SHORTEST_DOCUMENT_NUMBER and (_padded(inner) or (inner != digits and _patterned(inner)))
 
 
 # The fewest digits of a cédula read as a pattern (`placeholder_cedula`): low cédulas (V1 to V99999) were issued to real
