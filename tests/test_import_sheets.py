@@ -1,4 +1,5 @@
-"""Which sheet of a workbook an import reads (red team round 11, RE8811 F7): never a hidden one.
+"""Which sheet of a workbook an import reads (red team round 11, RE8811 F7): never a hidden one; nor hidden rows and
+columns of the one it reads (red team round 22, X-F2).
 
 An XLSX with a hidden sheet `datos` and a visible, active `Hoja1` was imported from the hidden sheet (its first),
 the visible rows ignored: the official who sent it could not see what was imported. Now the sheet named as asked
@@ -10,6 +11,7 @@ tried: calamine (values only) and openpyxl (a workbook holding a formula is read
 from __future__ import annotations
 
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.cases.models import Case
 from retorno.cases.rows import COLUMNS as CASE_COLUMNS
-from retorno.imports.reading import SheetChoiceError, read_table
+from retorno.imports.reading import HiddenCellsError, SheetChoiceError, read_table
 from retorno.imports.rows import Column, read_sheet, text
 from tests.factories import World
 
@@ -123,3 +125,85 @@ def test_the_api_refuses_a_hidden_case_sheet_and_writes_nothing(client: TestClie
     assert refused.status_code == 422 and "oculta" in refused.text, refused.text
     with session_factory() as session:
         assert session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() == before + 1
+
+
+def _hiding(how: str, *, formula: bool, other_sheet_hides: bool = False) -> bytes:
+    """The sheet `casos` with three rows, hiding the way `how` says (and a helper sheet hiding rows of its own)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "casos"
+    sheet.append(["nombre", "nota"])
+    for value in ("Uno", "Dos", "Tres"):
+        sheet.append([value, "x"])
+    if formula:
+        sheet["D6"] = "=1+1"
+    if how == "row":
+        sheet.row_dimensions[3].hidden = True
+    elif how == "column":
+        sheet.column_dimensions["B"].hidden = True
+    if other_sheet_hides:
+        helper = book.create_sheet("columnas")
+        helper.append(["ayuda"])
+        helper.append(["oculta"])
+        helper.row_dimensions[2].hidden = True
+        helper.column_dimensions["A"].hidden = True
+    out = io.BytesIO()
+    book.save(out)
+    # A row of no height and a column of no width, as other programs write them (openpyxl leaves a zero out).
+    no_size = {"row_no_height": ('<row r="3">', '<row r="3" ht="0" customHeight="1">'),
+               "column_no_width": ("<sheetData>", '<cols><col min="2" max="2" width="0" customWidth="1"/></cols>'
+                                                  "<sheetData>")}.get(how)
+    if no_size is None:
+        return out.getvalue()
+    rewritten = io.BytesIO()
+    with zipfile.ZipFile(out) as source, zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target:
+        for part in source.infolist():
+            content = source.read(part)
+            if part.filename == "xl/worksheets/sheet1.xml":
+                assert no_size[0].encode() in content
+                content = content.replace(no_size[0].encode(), no_size[1].encode(), 1)
+            target.writestr(part, content)
+    return rewritten.getvalue()
+
+
+@pytest.mark.parametrize("formula", [False, True], ids=["calamine", "openpyxl"])
+def test_a_sheet_hiding_rows_or_columns_is_refused_naming_each(formula: bool) -> None:
+    """Red team round 22, X-F2: a hidden row of the sheet read (the baby of a household made 30 years old) and a
+    hidden column were imported unseen; now each is named in the report and nothing is read."""
+    for how, rows, columns in (("row", [3], []), ("row_no_height", [3], []), ("column", [], ["B"]),
+                               ("column_no_width", [], ["B"])):
+        with pytest.raises(HiddenCellsError) as refused:
+            read_table(_hiding(how, formula=formula), "x.xlsx", sheets=("CASOS", "CASES"))
+        assert (refused.value.sheet, refused.value.rows, refused.value.columns) == ("casos", rows, columns), how
+    # Hidden rows and columns of a sheet not read refuse nothing; nor does a sheet hiding none.
+    header, rows_read = read_table(_hiding("", formula=formula, other_sheet_hides=True), "x.xlsx",
+                                   sheets=("CASOS", "CASES"))[:2]
+    assert header == ["nombre", "nota"] and [row[0] for row in rows_read if row and row[0]] == ["Uno", "Dos", "Tres"]
+
+
+def test_the_import_report_names_every_hidden_row_and_column_and_the_api_writes_nothing(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    header = [column.es for column in CASE_COLUMNS if column.required]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "casos"
+    sheet.append(header)
+    for n in range(1, 4):
+        sheet.append([f"RT22-F2-{n}", "Diego", "Ruiz", "M", "1995-12-25", "VEN", "Tapachula", "2026-01-01"])
+    sheet.row_dimensions[3].hidden = True
+    sheet.row_dimensions[4].hidden = True
+    sheet.column_dimensions["C"].hidden = True
+    data = io.BytesIO()
+    book.save(data)
+    report = read_sheet(data.getvalue(), "x.xlsx", COLUMNS, sheets=("CASOS", "CASES"), locale="en")
+    problems = report.finish()
+    assert not report.readable
+    assert [(p.row_number, p.column) for p in problems] == [(1, "C"), (3, ""), (4, "")]
+    assert "row 3 of the sheet 'casos' is hidden" in problems[1].expected
+    with session_factory() as session:
+        before = session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one()
+    refused = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                          files={"file": ("casos.xlsx", data.getvalue(), "application/octet-stream")})
+    assert refused.status_code == 422 and "está oculta" in refused.text, refused.text
+    with session_factory() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() == before

@@ -29,9 +29,10 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import date, datetime
 from typing import Any
+from xml.etree import ElementTree
 
 import openpyxl
 import python_calamine
@@ -80,6 +81,16 @@ class MixedEncodingError(UnreadableFileError):
         super().__init__(f"{count} bytes that are not UTF-8 in a UTF-8 file")
         self.bad = bad
         self.count = count
+
+
+class HiddenCellsError(UnreadableFileError):
+    """The sheet to read hides rows or columns (hidden, or of no height or width): `rows` are their numbers as the
+    official numbers them, `columns` their letters. Their cells would be imported unseen by the official who sends the
+    file (red team round 22, X-F2: a hidden row made a baby of a household an adult), as a hidden sheet's would."""
+
+    def __init__(self, sheet: str, rows: list[int], columns: list[str]) -> None:
+        super().__init__(f"sheet {sheet!r} hides rows {rows[:10]} and columns {columns[:10]}")
+        self.sheet, self.rows, self.columns = sheet, rows, columns
 
 
 # The stray bytes a refusal names one by one (the rest are counted).
@@ -191,6 +202,57 @@ _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 # `<prefix:f`. Such an element starts at the chunk's last `<` (no other byte of the pattern is one).
 _FORMULA_START = re.compile(rb"<(\w*)(:f?)?")
 _CHUNK = 1 << 20
+# A worksheet's row and column elements, `<row r="3" hidden="1">` and `<col min="2" max="4" width="0"/>`, and the
+# attributes that hide them: hidden, or a height or width of zero.
+_ROW_OR_COLUMN = re.compile(rb"<(?:\w+:)?(row|col)\b([^<>]*)>")
+_MAY_HIDE = re.compile(rb"hidden|ht|width")
+_ATTRIBUTE = re.compile(rb"""\b(r|min|max|hidden|ht|width)\s*=\s*["']([^"']*)["']""")
+
+
+class _Hidden:
+    """The rows and columns a worksheet part hides, read as its XML is unpacked, chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.columns: list[tuple[int, int]] = []
+        self.unnumbered = False
+        self._carried = b""
+
+    def feed(self, chunk: bytes) -> None:
+        window = self._carried + chunk
+        end = 0
+        for found in _ROW_OR_COLUMN.finditer(window):
+            end = found.end()
+            if not _MAY_HIDE.search(found[2]):
+                continue  # most rows: nothing to read (a hundred thousand of them in a long list)
+            attributes = {name: value for name, value in _ATTRIBUTE.findall(found[2])}
+            hides = attributes.get(b"hidden", b"").strip().lower() in (b"1", b"true") or _zero(
+                attributes.get(b"ht" if found[1] == b"row" else b"width"))
+            if found[1] == b"row":
+                if hides and attributes.get(b"r", b"").isdigit():
+                    self.rows.append(int(attributes[b"r"]))
+                elif hides:
+                    self.unnumbered = True
+            elif hides:
+                low, high = attributes.get(b"min", b""), attributes.get(b"max", b"")
+                if low.isdigit() and high.isdigit():
+                    self.columns.append((int(low), int(high)))
+                else:
+                    self.unnumbered = True
+        rest = window[end:]
+        start = rest.rfind(b"<")
+        # A tag cut by the chunk's end is read with the next chunk; a long one (hundreds of attributes) is not a row's.
+        self._carried = rest[start:] if start >= 0 and b">" not in rest[start:] and len(rest) - start < 65_536 else b""
+
+    def __bool__(self) -> bool:
+        return bool(self.rows or self.columns or self.unnumbered)
+
+
+def _zero(value: bytes | None) -> bool:
+    try:
+        return value is not None and float(value) <= 0
+    except ValueError:
+        return False
 
 
 def _formula_start(window: bytes) -> bytes:
@@ -219,8 +281,9 @@ def _one_end(data: bytes) -> bool:
         data.count(_END_RECORD, max(0, len(data) - 65_557)) == 1)
 
 
-def _unpacked_formulas(archive: zipfile.ZipFile, limit: int) -> bool:
-    """Unpack every part of the workbook in chunks, never whole, and say whether a worksheet holds a formula.
+def _unpacked_formulas(archive: zipfile.ZipFile, limit: int, hidden: dict[str, _Hidden] | None = None) -> bool:
+    """Unpack every part of the workbook in chunks, never whole, and say whether a worksheet holds a formula; the rows
+    and columns each worksheet hides go into `hidden` (by part name).
 
     TooLargeFileError: more than MAX_PARTS parts, or more than `limit` bytes unpacked. UnreadableFileError:
     a part compressed otherwise than an XLSX's are (stored or deflated), encrypted, or of another size than
@@ -237,13 +300,17 @@ def _unpacked_formulas(archive: zipfile.ZipFile, limit: int) -> bool:
         # within a chunk past the bound), so the part ends where its data really does, its CRC checked there.
         measured = copy.copy(part)
         measured.file_size = limit - unpacked + _CHUNK + 1
-        scan = not formulas and part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml")
+        worksheet = part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml")
+        scan = not formulas and worksheet
+        hides = _Hidden() if worksheet and hidden is not None else None
         size, carried = 0, b""
         with archive.open(measured) as stream:
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if unpacked + size > limit:
                     raise TooLargeFileError(limit)
+                if hides is not None:
+                    hides.feed(chunk)
                 if scan:
                     window = carried + chunk
                     if _FORMULA.search(window):
@@ -252,7 +319,44 @@ def _unpacked_formulas(archive: zipfile.ZipFile, limit: int) -> bool:
         if size != part.file_size:
             raise UnreadableFileError(part.filename)
         unpacked += size
+        if hides and hidden is not None:
+            hidden[part.filename] = hides
     return formulas
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """The part (`xl/worksheets/sheet1.xml`) of each sheet, by its name, as the workbook and its relations say (both
+    small, and measured by `_unpacked_formulas` before they are read)."""
+    try:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError) as exc:
+        raise UnreadableFileError("xlsx") from exc
+    targets = {}
+    for relation in relations.iter(f"{_PACKAGE_RELATIONSHIPS}Relationship"):
+        target = relation.get("Target", "")
+        targets[relation.get("Id")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return {sheet.get("name", ""): targets.get(sheet.get(f"{_RELATIONSHIPS}id"), "")
+            for sheet in book.iter(f"{_MAIN}sheet")}
+
+
+def _refuse_hidden(name: str, parts: dict[str, str], hidden: dict[str, _Hidden]) -> None:
+    """HiddenCellsError if the sheet `name` hides rows or columns (any worksheet that does, if which part is `name`'s
+    is not clear)."""
+    part = parts.get(name)
+    hides = [hidden[part]] if part in hidden else [] if part else list(hidden.values())
+    if not any(hides):
+        return
+    rows = sorted({row for one in hides for row in one.rows})
+    columns = sorted({get_column_letter(number) for one in hides for low, high in one.columns
+                      for number in range(max(low, 1), min(high, 16_384) + 1)},
+                     key=lambda letters: (len(letters), letters))
+    raise HiddenCellsError(name, rows, columns or (["?"] if any(one.unnumbered for one in hides) else []))
 
 
 def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple[list[str], Iterator[list[str]]]:
@@ -262,13 +366,19 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if "xl/workbook.xml" not in archive.namelist():
                 raise UnreadableFileError("not a workbook")
-            formulas = _unpacked_formulas(archive, max_unpacked)
+            hidden: dict[str, _Hidden] = {}
+            formulas = _unpacked_formulas(archive, max_unpacked, hidden)
+            parts = _sheet_parts(archive) if hidden else {}
     except UnreadableFileError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError,
             NotImplementedError) as exc:
         raise UnreadableFileError("xlsx") from exc
-    rows = _openpyxl_rows(data, sheets) if formulas else _calamine_rows(data, sheets)
+
+    def chosen(name: str) -> None:
+        _refuse_hidden(name, parts, hidden)
+
+    rows = _openpyxl_rows(data, sheets, chosen) if formulas else _calamine_rows(data, sheets, chosen)
     header_cells = next(rows, None)
     if not header_cells or not any(cell.strip() for cell in header_cells):
         rows.close()  # the workbook with it
@@ -292,14 +402,21 @@ def _sheet_name(names: list[str], visible: list[bool], sheets: tuple[str, ...]) 
     return shown_names[0]
 
 
-def _calamine_rows(data: bytes, sheets: tuple[str, ...]) -> Generator[list[str], None, None]:
+def _no_check(name: str) -> None:
+    """A sheet chosen, nothing more asked of it (a reader used alone)."""
+
+
+def _calamine_rows(data: bytes, sheets: tuple[str, ...], chosen: Callable[[str], None] = _no_check
+                   ) -> Generator[list[str], None, None]:
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         shown = [meta.visible == python_calamine.SheetVisibleEnum.Visible for meta in book.sheets_metadata]
+        name = _sheet_name(book.sheet_names, shown, sheets)
+        chosen(name)
         # From A1, empty leading rows and columns included, as the official numbers them.
-        cells = book.get_sheet_by_name(_sheet_name(book.sheet_names, shown, sheets)).to_python(skip_empty_area=False)
+        cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         book.close()
-    except SheetChoiceError:
+    except (SheetChoiceError, HiddenCellsError):
         raise
     except Exception as exc:
         raise UnreadableFileError("xlsx") from exc
@@ -315,7 +432,8 @@ def _trimmed(row: list[Any]) -> list[str]:
     return row if end == len(row) else row[:end]
 
 
-def _openpyxl_rows(data: bytes, sheets: tuple[str, ...]) -> Generator[list[str], None, None]:
+def _openpyxl_rows(data: bytes, sheets: tuple[str, ...], chosen: Callable[[str], None] = _no_check
+                   ) -> Generator[list[str], None, None]:
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions that other programs write; they
@@ -328,7 +446,8 @@ def _openpyxl_rows(data: bytes, sheets: tuple[str, ...]) -> Generator[list[str],
         raise UnreadableFileError("xlsx") from exc
     try:
         name = _sheet_name(book.sheetnames, [book[name].sheet_state == "visible" for name in book.sheetnames], sheets)
-    except SheetChoiceError:
+        chosen(name)
+    except (SheetChoiceError, HiddenCellsError):
         book.close()
         raise
     sheet = book[name]

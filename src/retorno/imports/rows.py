@@ -30,6 +30,7 @@ from retorno.config import Settings
 from retorno.exports import safe_cell
 from retorno.imports.reading import (
     MAX_PARTS,
+    HiddenCellsError,
     MixedEncodingError,
     SheetChoiceError,
     TooLargeFileError,
@@ -73,6 +74,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_large": ("un archivo XLSX que descomprimido ocupe como máximo {mb} MB, en como máximo {parts} partes",
                   "an XLSX file that unpacks to at most {mb} MB, in at most {parts} parts"),
     "no_rows": ("al menos una fila de datos", "at least one data row"),
+    "row_hidden": ("una fila visible: la fila {row} de la hoja «{sheet}» está oculta y no se importa sin que se vea "
+                   "(muéstrela en la hoja de cálculo, o bórrela si no debe importarse)",
+                   "a visible row: row {row} of the sheet '{sheet}' is hidden and is not imported unseen (unhide it "
+                   "in the spreadsheet, or delete it if it is not to be imported)"),
+    "column_hidden": ("una columna visible: la columna {column} de la hoja «{sheet}» está oculta y no se importa sin "
+                      "que se vea (muéstrela en la hoja de cálculo, o bórrela si no debe importarse)",
+                      "a visible column: column {column} of the sheet '{sheet}' is hidden and is not imported unseen "
+                      "(unhide it in the spreadsheet, or delete it if it is not to be imported)"),
 }
 
 Severity = Literal["error", "warning"]
@@ -496,6 +505,12 @@ def read_sheet(data: bytes, filename: str, columns: Sequence[Column], *, locale:
             else:
                 wanted = " / ".join(f"'{name.lower()}'" for name in exc.wanted)
                 sheet._add(1, "", filename, "sheet_unclear", {"wanted": wanted, "visible": visible}, "error")
+        elif isinstance(exc, HiddenCellsError):
+            # Every hidden row at its number and every hidden column at row 1 (red team round 22, X-F2).
+            for column in exc.columns:
+                sheet._add(1, column, "", "column_hidden", {"column": column, "sheet": exc.sheet}, "error")
+            for row in exc.rows:
+                sheet._add(row, "", "", "row_hidden", {"row": row, "sheet": exc.sheet}, "error")
         elif isinstance(exc, TooLargeFileError):
             sheet._add(1, "", filename, "too_large", {"mb": f"{exc.limit / 2**20:g}", "parts": MAX_PARTS}, "error")
         else:
