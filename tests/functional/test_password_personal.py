@@ -1,5 +1,5 @@
 """A password holds neither the username nor a word of the user's full name, at every door that sets one (red team
-round 11, RE8812 L3: 'rt12.m1rt12.m1' was accepted for rt12.m1)."""
+round 11, RE8812 L3: 'rt12.m1rt12.m1' was accepted for rt12.m1); nor is it guessed at once (round 22, X-F5)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,26 @@ def test_an_administrator_and_the_console_set_no_such_password(client: TestClien
 
 
 def test_a_temporary_password_holding_the_username_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    drawn = iter("xabcabcabcabca" + "KLMNPQRSTUVWXY")
+    drawn = iter("xabcabcabcabca" + "KLMNPQRSTUVWXY" + "KQZRMWTXPHNVYL")
     monkeypatch.setattr(accounts.secrets, "choice", lambda _letters: next(drawn))
-    assert accounts.temporary_password("abc", "Alguien") == "KLMNPQRSTUVWXY"
+    # The username in it, then a run of letters (guessed at once): both drawn again.
+    assert accounts.temporary_password("abc", "Alguien") == "KQZRMWTXPHNVYL"
+
+
+def test_a_password_guessed_at_once_is_refused_at_every_door(client: TestClient, session: Session,
+                                                             world: World) -> None:
+    """Red team round 22, X-F5: a monitor's supervisor, who reads the audit trail, chose '1234567890' (ten characters,
+    ten different): runs, keyboard rows, common passwords and dates are refused wherever a password is set."""
+    guessable = ("1234567890", "0987654321", "qwertyuiop", "password2026", "contraseña1", "abcdefghijk", "2026-12-03")
+    body = {"username": "mon.nueva", "full_name": "Marta Pérez Ñáñez", "agency": "MON-DDP", "role": "viewer"}
+    for password in guessable:
+        refused = client.post("/api/v1/users", json={**body, "password": password}, headers=world.headers("admin"))
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "password_guessable", password
+        with pytest.raises(InvalidInput, match="guessed at once"):
+            change_password(session, None, "sre.officer", password)
+    assert login(client, "inm.officer").status_code == 303
+    refused_page = post_form(client, "/account/password", {"current": PASSWORD, "new": "1234567890",
+                                                            "repeated": "1234567890"}, page="/account/password")
+    assert refused_page.status_code == 422 and "se adivina enseguida" in alert(refused_page.text)
+    assert client.post("/api/v1/users", json={**body, "password": "otra clave 2026"},
+                       headers=world.headers("admin")).status_code == 201

@@ -69,9 +69,9 @@ def test_roles_within_an_agency(client: TestClient, world: World) -> None:
     # An administrator's supervisor adds users to administrator and monitor agencies; an operational agency's are its
     # own supervisors' (its first from the operator's console), whether it has any or not.
     ok(api.post("admin", "/api/v1/users", {"username": "new.user", "full_name": "Nueva", "agency": "MON-DDP",
-                                           "role": "officer", "password": "0123456789ab"}), 201)
+                                           "role": "officer", "password": "una clave de prueba 9"}), 201)
     refused = api.post("admin", "/api/v1/users", {"username": "new.sre", "full_name": "Nueva", "agency": "MX-SRE",
-                                                  "role": "officer", "password": "0123456789ab"})
+                                                  "role": "officer", "password": "una clave de prueba 9"})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden.users.agency_manages_its_own"
 
 

@@ -25,6 +25,7 @@ from retorno.agencies.permissions import ADMINISTRATOR, action, reader
 from retorno.agencies.service import (
     add_account,
     agency_by_code,
+    guessed_soon,
     personal_word_in,
     require_stand_in,
     set_password,
@@ -41,10 +42,11 @@ TEMPORARY_LENGTH = 14
 
 def temporary_password(username: str, full_name: str) -> str:
     """A random password to hand over once; the user replaces it at their next login. Drawn again in the rare case
-    it holds the username or a word of the full name (`service.personal_word_in`, which `set_password` refuses)."""
+    it holds the username or a word of the full name (`service.personal_word_in`), or is guessed soon (a run of letters:
+    `service.guessed_soon`), which `set_password` refuses."""
     while True:
         password = "".join(secrets.choice(_READABLE) for _ in range(TEMPORARY_LENGTH))
-        if not personal_word_in(password, username, full_name):
+        if not personal_word_in(password, username, full_name) and not guessed_soon(password, username, full_name):
             return password
 
 

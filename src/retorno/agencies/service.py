@@ -155,11 +155,35 @@ def set_password(session: Session, user: User, password: str, *, by: User | None
     if personal_word_in(password, user.username, user.full_name):
         raise InvalidInput("a password may not contain the username or a word of the user's full name",
                            code="password_personal")
+    if guessed_soon(password, user.username, user.full_name):
+        # '1234567890', 'qwertyuiop', 'password2026': ten different characters, and among the first guesses tried.
+        raise InvalidInput("a password that is a run, a keyboard row, a common password or word, or a date is guessed "
+                           "at once: choose a longer one, several words for instance", code="password_guessable")
     user.password_hash = hash_password(password)
     user.must_change_password = by is not None and by.id != user.id
     if user.id is None:
         return 0, 0
     return revoke_sessions(session, user), revoke_tokens(session, user)
+
+
+# Guesses an attacker needs (zxcvbn's estimate): fewer than this, and the password is refused. Its score 3, "safely
+# unguessable: moderate protection from offline slow-hash scenario" (the hashes are Argon2's).
+GUESSES_NEEDED = 10**8
+
+
+# Words an attacker of this installation tries first, which zxcvbn's (English) dictionaries lack.
+_LOCAL_WORDS = ("contraseña", "contrasena", "clave", "password", "retorno", "venezuela", "mexico", "méxico",
+                "bienvenido", "bienvenida", "admin", "administrador", "supervisor", "oficial", "usuario", "secreto",
+                "conviasa", "saime", "caracas", "maiquetia", "tapachula")
+
+
+def guessed_soon(password: str, username: str, full_name: str | None) -> bool:
+    """Whether `password` is among the first GUESSES_NEEDED guesses (its user's username and name guessed first).
+    zxcvbn reads the first 100 characters: a password as long is a passphrase past any guess anyway."""
+    from zxcvbn import zxcvbn  # its dictionaries take a moment to load: only where a password is set
+    inputs = [username, *(full_name or "").split(), *_LOCAL_WORDS]
+    guesses = zxcvbn(password[:100], user_inputs=[value for value in inputs if value])["guesses"]
+    return bool(float(guesses) < GUESSES_NEEDED)
 
 
 # A word of a full name this long or longer may not be in a password; shorter ones ('Ana', 'de') are in many words.
