@@ -15,6 +15,7 @@ from retorno.audit.models import AuditRecord
 from retorno.reintegration.load import import_opportunities
 from retorno.reintegration.models import Opportunity
 from retorno.reintegration.rows import validate_opportunities
+from retorno.reintegration.service import update_opportunity
 from tests.factories import World
 
 HEADER = ("referencia,tipo,titulo,lugar_de_trabajo,sector,ocupacion_ciuo,estado,municipio,cupos,tutores,"
@@ -163,3 +164,33 @@ def test_api_import_refuses_with_every_bad_row_then_imports_a_good_file(client: 
     forbidden = client.post("/api/v1/opportunities/import", headers=world.headers("inm.officer"),
                             files={"file": ("oportunidades.csv", good_file(), "text/csv")})
     assert forbidden.status_code == 403
+
+
+def test_a_reimport_refuses_to_undo_an_opportunity_edit_made_on_its_page_since(session: Session,
+                                                                               world: World) -> None:
+    """Red team round 22, X-F1, for the other list an import updates: the operator's older spreadsheet put back the
+    seats and title a supervisor had just corrected by the API. Now its row is an error naming who and when."""
+    actor = world.users["op.officer"]
+    first = import_opportunities(session, actor, good_file(), "oportunidades.csv")
+    reference = first.created_references[0]
+    lines = good_file().decode().splitlines()
+    listed = "\n".join([lines[0], reference + lines[1]]).encode()
+    opportunity = session.execute(sa.select(Opportunity).where(Opportunity.reference == reference)).scalar_one()
+    update_opportunity(session, world.users["op.supervisor"], opportunity, {"seats": 5, "title": "Soldador"},
+                       expected_version=opportunity.version)
+    audit_before = count(session, AuditRecord)
+    refused = import_opportunities(session, actor, listed, "oportunidades.csv", locale="en")
+    [problem] = refused.report.problems
+    assert not refused.ok and (problem.row_number, problem.column, problem.value) == (2, "title",
+                                                                                       "Ayudante de soldadura")
+    assert "op.supervisor (VE-VUELTA)" in problem.expected and "title, seats" in problem.expected
+    session.refresh(opportunity)
+    assert (opportunity.seats, opportunity.title) == (5, "Soldador") and count(session, AuditRecord) == audit_before
+    # The row with the supervisor's values may change the rest; what the import wrote, a later import changes.
+    current = reference + lines[1].replace(",4,1,", ",5,1,", 1).replace("Ayudante de soldadura", "Soldador")
+    tutors = "\n".join([lines[0], current.replace(",5,1,", ",5,2,", 1)]).encode()
+    assert import_opportunities(session, actor, tutors, "oportunidades.csv").updated == 1
+    back = "\n".join([lines[0], current]).encode()
+    assert import_opportunities(session, actor, back, "oportunidades.csv").updated == 1
+    session.refresh(opportunity)
+    assert (opportunity.seats, opportunity.title, opportunity.tutors) == (5, "Soldador", 1)

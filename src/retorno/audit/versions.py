@@ -9,7 +9,7 @@ opened it, since the version moved after they read it and every move writes a re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,11 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
-from retorno.db import Versioned
+from retorno.db import Versioned, among
 from retorno.errors import EditConflict, Message
 
 # The newest records of an object searched for the change that `about` picks out.
 SEARCHED = 200
+# The reason on the audit record of each change an import makes to a record held before. A spreadsheet is a copy
+# of records made some time ago: what an import wrote, a later import may change; a field an official changed by
+# other doors since (a page, the API) it may not change unseen (`changed_by_hand`; red team round 22, X-F1).
+IMPORTED = "import"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,28 @@ def last_change(session: Session, audited: AuditObject) -> Change | None:
         if audited.about is None or audited.about(row):
             return Change(row.actor, row.agency, row.at, row.action)
     return None
+
+
+def changed_by_hand(session: Session, object_type: str, object_ids: Sequence[str], action: str
+                    ) -> dict[str, dict[str, Change]]:
+    """Per record (by its audit object id), the fields whose newest change (`action` records, their `after`'s keys)
+    was not made by an import (`IMPORTED`), with who made it and when."""
+    newest: dict[str, dict[str, Change | None]] = {}
+    ids = sorted(set(object_ids))
+    for start in range(0, len(ids), 5000):
+        rows = session.execute(
+            sa.select(AuditRecord.object_id, AuditRecord.actor, AuditRecord.agency, AuditRecord.at,
+                      AuditRecord.action, AuditRecord.after, AuditRecord.reason)
+            .where(AuditRecord.object_type == object_type, among(AuditRecord.object_id, ids[start:start + 5000]),
+                   AuditRecord.action == action)
+            .order_by(AuditRecord.seq.desc()))
+        for object_id, actor, agency, at, done, after, reason in rows:
+            fields = newest.setdefault(object_id, {})
+            for name in after or {}:
+                if name not in fields:
+                    fields[name] = None if reason == IMPORTED else Change(actor, agency, at, done)
+    return {object_id: {name: change for name, change in fields.items() if change is not None}
+            for object_id, fields in newest.items()}
 
 
 def check_version(session: Session, record: Versioned, expected: int | None, *, label: Message,

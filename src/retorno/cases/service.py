@@ -302,7 +302,8 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     return case
 
 
-def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any]) -> dict[str, Any]:
+def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any], *, reason: str | None = None
+                  ) -> dict[str, Any]:
     """Write changed declared fields with their before/after audit record; returns what changed.
 
     A step of `travel.service.update_case`, the action every door uses: a change to the identity
@@ -331,7 +332,7 @@ def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any
     case.search_name = search_name(case.given_names, case.first_surname, case.second_surname)
     session.flush()
     record(session, by, "case.update", "case", case.reference,
-           before={k: before[k] for k in changed}, after=changed)
+           before={k: before[k] for k in changed}, after=changed, reason=reason)
     return changed
 
 

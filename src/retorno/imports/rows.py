@@ -19,7 +19,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from itertools import compress
 from typing import Generic, Literal, TypeVar, cast
 
@@ -74,6 +74,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_large": ("un archivo XLSX que descomprimido ocupe como máximo {mb} MB, en como máximo {parts} partes",
                   "an XLSX file that unpacks to at most {mb} MB, in at most {parts} parts"),
     "no_rows": ("al menos una fila de datos", "at least one data row"),
+    "changed_by_hand": ("los valores que {reference} tiene ahora en {columns}: {by} ({agency}) los cambió el {when} "
+                        "UTC por otra vía (su página, la API) después de la última importación, y este archivo "
+                        "desharía ese cambio sin verlo; copie en la fila los valores actuales, o haga el cambio en la "
+                        "página de {reference}",
+                        "the values {reference} holds now in {columns}: {by} ({agency}) changed them at {when} UTC by "
+                        "another door (its page, the API) after the last import, and this file would undo that "
+                        "change unseen; copy the current values into the row, or make the change on the page of "
+                        "{reference}"),
     "row_hidden": ("una fila visible: la fila {row} de la hoja «{sheet}» está oculta y no se importa sin que se vea "
                    "(muéstrela en la hoja de cálculo, o bórrela si no debe importarse)",
                    "a visible row: row {row} of the sheet '{sheet}' is hidden and is not imported unseen (unhide it "
@@ -154,6 +162,20 @@ class ImportOutcome(Generic[Row]):
     def ok(self) -> bool:
         """True when the file was good, so its rows were written."""
         return self.report.ok
+
+
+def undone_by_file(row_number: int, reference: str, cells: Sequence[tuple[Column, object]], by: str, agency: str,
+                   when: datetime, locale: str) -> RowProblem:
+    """The error of a row that would undo, unseen, what an official changed by another door since the last import
+    (`audit.versions.changed_by_hand`): at the first of the `cells` (column, value in the row) it changes, naming them
+    all, who changed them and when (red team round 22, X-F1)."""
+    english = locale != "es"
+    labels = ", ".join(column.en if english else column.es for column, _ in cells)
+    first, value = cells[0]
+    expected = MESSAGES["changed_by_hand"][english].format(reference=reference, columns=labels, by=by, agency=agency,
+                                                           when=f"{when:%Y-%m-%d %H:%M}")
+    return RowProblem(row_number, first.en if english else first.es, "" if value is None else str(value), expected,
+                      "error")
 
 
 def text(value: str) -> str:

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action
 from retorno.audit.service import record
+from retorno.audit.versions import changed_by_hand
 from retorno.config import Settings
 from retorno.db import utcnow
-from retorno.imports.rows import ImportOutcome
+from retorno.imports.rows import ImportOutcome, ImportReport, undone_by_file
 from retorno.reintegration.models import Opportunity
-from retorno.reintegration.rows import OpportunityRow, validate_opportunities
+from retorno.reintegration.rows import COLUMNS, OpportunityRow, validate_opportunities
 from retorno.reintegration.service import create_opportunity, update_opportunity
 
 OpportunityImportOutcome = ImportOutcome[OpportunityRow]
@@ -42,15 +43,18 @@ def import_opportunities(session: Session, actor: User, data: bytes, filename: s
     outcome = OpportunityImportOutcome(report)
     if not report.ok:
         return outcome
+    changes = {row.row_number: {name: value for name, value in row.opportunity().__dict__.items()
+                                if getattr(own[row.reference], name) != value}
+               for row in report.rows if row.reference and row.reference in own}
+    _refuse_changed_by_hand(session, report, own, changes, locale)
+    if not report.ok:
+        return outcome
     for row in report.rows:
-        opportunity = row.opportunity()
         existing = own.get(row.reference) if row.reference else None
         if existing is None:
-            outcome.created_references.append(create_opportunity(session, actor, opportunity).reference)
-            continue
-        changes = {name: value for name, value in opportunity.__dict__.items() if getattr(existing, name) != value}
-        if changes:
-            update_opportunity(session, actor, existing, changes)
+            outcome.created_references.append(create_opportunity(session, actor, row.opportunity()).reference)
+        elif changes[row.row_number]:
+            update_opportunity(session, actor, existing, changes[row.row_number], imported=True)
             outcome.updated += 1
         else:
             outcome.unchanged += 1
@@ -59,3 +63,21 @@ def import_opportunities(session: Session, actor: User, data: bytes, filename: s
         record(session, actor, "import.opportunities", "import", filename,
                after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged})
     return outcome
+
+
+def _refuse_changed_by_hand(session: Session, report: ImportReport[OpportunityRow], own: dict[str, Opportunity],
+                            changes: dict[int, dict[str, object]], locale: str) -> None:
+    """A row may not change a field of an opportunity that an official changed on its page or through the API since
+    an import last wrote it (as a case list may not: `travel.load`; red team round 22, X-F1)."""
+    changing = [row for row in report.rows if changes.get(row.row_number)]
+    by_hand = changed_by_hand(session, "opportunity", [row.reference or "" for row in changing], "opportunity.update")
+    columns = {column.field: column for column in COLUMNS}
+    for row in changing:
+        made = by_hand.get(row.reference or "", {})
+        undone = [name for name in changes[row.row_number] if name in made]
+        if undone:
+            newest = max((made[name] for name in undone), key=lambda change: change.at)
+            report.problems.append(undone_by_file(
+                row.row_number, own[row.reference or ""].reference,
+                [(columns[name], getattr(row, name)) for name in undone],
+                newest.actor, newest.agency, newest.at, locale))

@@ -17,7 +17,7 @@ from retorno.agencies.permissions import action, can, reader, require
 from retorno.agencies.visibility import state_column, state_of
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import canonical_json, record, text_digest
-from retorno.audit.versions import AuditObject, check_version
+from retorno.audit.versions import IMPORTED, AuditObject, check_version
 from retorno.cases.facts import registry_births
 from retorno.cases.lifecycle import REINTEGRATION_STATES
 from retorno.cases.models import Case
@@ -567,8 +567,9 @@ def create_opportunity(session: Session, actor: User, data: OpportunityInput) ->
 
 @action("opportunity.manage")
 def update_opportunity(session: Session, actor: User, opportunity: Opportunity, changes: dict[str, Any], *,
-                       expected_version: int | None = None) -> None:
-    """Change an opportunity's fields; an edit made from a version changed since is refused (`expected_version`)."""
+                       expected_version: int | None = None, imported: bool = False) -> None:
+    """Change an opportunity's fields; an edit made from a version changed since is refused (`expected_version`). An
+    import's change (`imported`) says so on its audit record (`audit.versions.changed_by_hand`)."""
     if opportunity.operator_agency_id != actor.agency_id:
         raise Forbidden("opportunity %(opportunity)s belongs to another operator", opportunity=opportunity.reference)
     check_version(session, opportunity, expected_version, label=Message("opportunity %(opportunity)s",
@@ -590,7 +591,8 @@ def update_opportunity(session: Session, actor: User, opportunity: Opportunity, 
     for key, value in changes.items():
         setattr(opportunity, key, value)
     session.flush()
-    record(session, actor, "opportunity.update", "opportunity", opportunity.reference, before=before, after=changes)
+    record(session, actor, "opportunity.update", "opportunity", opportunity.reference, before=before, after=changes,
+           reason=IMPORTED if imported else None)
 
 
 # The placements that hold one of an opportunity's seats: an offer does not until it is accepted.

@@ -19,7 +19,7 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.agencies.visibility import followed_after
 from retorno.audit.service import record
-from retorno.audit.versions import AuditObject, check_version
+from retorno.audit.versions import IMPORTED, AuditObject, check_version
 from retorno.cases import lifecycle
 from retorno.cases.facts import (
     counted_together,
@@ -419,13 +419,14 @@ CLOSED_IDENTITY = ("case %(case)s is '%(state)s', a final state: the case is clo
 
 @action("case.update")
 def update_case(session: Session, actor: User, case: Case, changes: dict[str, Any], *,
-                expected_version: int | None = None) -> bool:
+                expected_version: int | None = None, imported: bool = False) -> bool:
     """Change declared fields of a case (edit, API or import); returns whether anything changed.
 
     A change to an identity field after the verification request re-opens verification and takes
     the person off every manifest: the identity that travels is the identity verified (SPEC.md 4.4).
     An official's edit names the version they opened (`expected_version`): if the case changed since,
-    it is refused before anything is written. An import updates the case as it is now.
+    it is refused before anything is written. An import (`imported`) updates the case as it is now, but no field an
+    official changed by another door since (`travel.load`, red team round 22, X-F1); its audit record says so.
     """
     ensure_owner(actor, case)
     if any(getattr(case, k, v) != v for k, v in changes.items()):
@@ -459,7 +460,7 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
     # until supervisors decide (`duplicates.keep_counted`), as for a document withdrawn (red team round 16, F3).
     counted = (counted_together(session, [case.id])
                if any(getattr(case, k) != v for k, v in changes.items() if k in LINKING_FIELDS) else None)
-    changed = change_fields(session, actor, case, changes)
+    changed = change_fields(session, actor, case, changes, reason=IMPORTED if imported else None)
     if counted is not None and changed.keys() & LINKING_FIELDS:
         duplicates.keep_counted(session, actor, counted, holders=[case.id], since=None,
                                 linked_reason="linked_by_corrected_identifier",
