@@ -188,7 +188,7 @@ def test_administrators_add_list_and_disable_agencies_through_the_api(client: Te
     body = {"code": "VE-INTT", "name": "Instituto Nacional de Transporte Terrestre", "kind": "receiving_authority",
             "country": "VEN"}
     created = ok(client.post("/api/v1/agencies", json=body, headers=admin), 201)
-    assert created == {**body, "carrier_code": None, "users": 0, "active_users": 0}
+    assert created == {**body, "carrier_code": None, "users": 0, "active_users": 0, "active": True}
     again = client.post("/api/v1/agencies", json=body, headers=admin)
     assert again.status_code == 422 and again.json()["error"]["code"] == "agency.code_taken"
     # Its users are not the administrator's to add (tests/functional/test_admin_stands_in.py): the console's.

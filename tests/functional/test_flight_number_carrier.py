@@ -70,3 +70,31 @@ def test_every_door_refuses_another_airlines_designator(client: TestClient, worl
     # The carrier's own number is taken, with or without its space.
     ok(api.post("inm.officer", "/api/v1/flights", _body("V03101")), 201)
     ok(api.post("inm.officer", "/api/v1/flights", _body("9V 100", carrier="AVIOR")), 201)
+
+
+def test_one_flight_of_a_number_a_day_and_one_carrier_per_designator(client: TestClient, world: World) -> None:
+    """Red team round 22, X-F4: a second 'V0' carrier was created, and a flight 'V0 3103' was proposed on the day of a
+    locked 'V0 3103': their PAXLSTs named the same flight, one passenger list to be taken for the other's."""
+    api = Api(client, world)
+    taken = api.post("admin", "/api/v1/agencies", {"code": "RT22-AIR", "name": "Otra", "kind": "carrier",
+                                                    "country": "VEN", "carrier_code": "V0"})
+    assert taken.status_code == 422 and taken.json()["error"]["code"] == "agency.carrier_code_taken", taken.text
+    departure = datetime.now(UTC).replace(microsecond=0, minute=0, hour=12) + timedelta(days=10)
+    first = api.flight(departure=departure, accept=False)
+    body = {"receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 180, "origin": "TAP",
+            "destination": "CCS", "escorts": 10, "medical_staff": 1}
+    for number, hours in ((first["flight_number"], 3), (first["flight_number"].replace(" ", ""), -11)):
+        same = api.post("inm.officer", "/api/v1/flights", {
+            **body, "flight_number": number, "departure_utc": (departure + timedelta(hours=hours)).isoformat(),
+            "arrival_utc": (departure + timedelta(hours=hours + 5)).isoformat()})
+        assert same.status_code == 422 and same.json()["error"]["code"] == "flight_identity_taken", same.text
+        assert first["reference"] in same.json()["error"]["message"]
+    # The next day, or once the first is cancelled, the number is free.
+    ok(api.post("inm.officer", "/api/v1/flights", {
+        **body, "flight_number": first["flight_number"], "departure_utc": (departure + timedelta(days=1)).isoformat(),
+        "arrival_utc": (departure + timedelta(days=1, hours=5)).isoformat()}), 201)
+    ok(api.post("inm.supervisor", f"/api/v1/flights/{first['reference']}/cancel",
+                {"reason": "cambio de aeronave por la aerolínea"}))
+    ok(api.post("inm.officer", "/api/v1/flights", {
+        **body, "flight_number": first["flight_number"], "departure_utc": departure.isoformat(),
+        "arrival_utc": (departure + timedelta(hours=5)).isoformat()}), 201)

@@ -24,12 +24,13 @@ import sqlalchemy as sa
 from argon2.exceptions import VerificationError
 from sqlalchemy.orm import Session
 
-from retorno.agencies.models import LoginAttempt, LoginSession, User
+from retorno.agencies.models import Agency, LoginAttempt, LoginSession, User
 from retorno.agencies.permissions import action, require
 from retorno.agencies.service import (
     agency_by_code,
     hash_password,
     password_turn,
+    refuse_disabled_agency,
     rehash_if_outdated,
     require_stand_in,
     revoke_sessions,
@@ -160,7 +161,7 @@ def check_password(session: Session, username: str, password: str, *, address: s
         user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
         try:
             verify_password(user.password_hash if user else _DUMMY_HASH, password)
-            ok = user is not None and user.active
+            ok = user is not None and user.active and user.agency.active
         except VerificationError:
             ok = False
         if not ok or user is None:
@@ -245,7 +246,7 @@ def user_for_session(session: Session, token: str, policy: LoginPolicy) -> User 
     row = session.execute(
         sa.select(LoginSession).where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None))
     ).scalar_one_or_none()
-    if row is None or not row.user.active:
+    if row is None or not row.user.active or not row.user.agency.active:
         return None
     now = utcnow()
     if now - row.last_seen_at > policy.idle or now - row.created_at > policy.absolute:
@@ -264,9 +265,10 @@ def end_session(session: Session, user: User, token: str) -> None:
 
 @action("admin.users", system=True)
 def disable_agency(session: Session, actor: User | None, code: str, *, reason: str) -> list[User]:
-    """Disable every user of an agency at once (their sessions and tokens end); the agency stays on record.
+    """Disable an agency and every user of it at once (their sessions and tokens end); the agency stays on record.
 
-    Its cases, flights and audit records keep naming it; a user added to it later is active again.
+    Its cases, flights and audit records keep naming it. No user is added to it, enabled or let in until an
+    administrator enables it again (`enable_agency`; red team round 22, X-F3: a user added later worked at once).
     An administrator cannot disable their own agency (nobody would be left to undo it).
     """
     agency = agency_by_code(session, code)
@@ -275,11 +277,27 @@ def disable_agency(session: Session, actor: User | None, code: str, *, reason: s
     reason = written_reason(reason)
     users = list(session.execute(sa.select(User).where(User.agency_id == agency.id, User.active.is_(True))
                                  .order_by(User.username)).scalars())
+    if not agency.active:
+        raise InvalidInput("agency %(agency)s is already disabled", code="agency.disabled", agency=code)
     for user in users:
         disable_user(session, actor, user.username, reason=reason)
+    agency.active = False
     record(session, actor, "agency.disable", "agency", code, reason=reason,
-           after={"users_disabled": [u.username for u in users]})
+           after={"users_disabled": [u.username for u in users], "active": False})
     return users
+
+
+def enable_agency(session: Session, actor: User | None, code: str, *, reason: str) -> Agency:
+    """Enable an agency disabled by `disable_agency`, with a written reason (audited). Its users stay disabled: each
+    is enabled on its own, with its own reason (`enable_user`, the pages)."""
+    agency = agency_by_code(session, code)
+    if agency.active:
+        raise InvalidInput("agency %(agency)s is not disabled", code="agency.enabled", agency=code)
+    reason = written_reason(reason)
+    agency.active = True
+    session.flush()
+    record(session, actor, "agency.enable", "agency", code, reason=reason, after={"active": True})
+    return agency
 
 
 def _user_named(session: Session, username: str) -> User:
@@ -332,6 +350,7 @@ def restore_access(session: Session, by: User | None, user: User, *, reason: str
     B-F3: the pages enabled with none).
     """
     reason = written_reason(reason)
+    refuse_disabled_agency(user.agency)
     user.active = True
     session.flush()
     record(session, by, "user.enable", "user", user.username, reason=reason, after={"active": True})

@@ -24,6 +24,10 @@ class Agency(Base):
     country: Mapped[str] = mapped_column(sa.String(3))
     # IATA airline designator, for carriers (PAXLST needs it).
     carrier_code: Mapped[str | None] = mapped_column(sa.String(3))
+    # Disabled by an administrator (`logins.disable_agency`, with a written reason): its users are disabled with it,
+    # and none is added, enabled or let in until an administrator enables the agency again, with a reason too
+    # (red team round 22, X-F3: a user added to a disabled agency worked at once).
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
 
 class User(Base):

@@ -137,7 +137,7 @@ CAPABILITIES: dict[str, Capability] = {
 def can(user: User, capability: str) -> bool:
     """Whether `user` holds `capability` by their agency's kind and their role (deny by default)."""
     declared = CAPABILITIES.get(capability)
-    if declared is None or not user.active or user.agency.kind not in declared.kinds:
+    if declared is None or not user.active or not user.agency.active or user.agency.kind not in declared.kinds:
         return False
     if user.role == "viewer" and not declared.reads:
         return False

@@ -60,8 +60,15 @@ class AgencyListed(BaseModel):
     carrier_code: str | None
     users: int
     active_users: int
+    # False once an administrator disabled it: no user is added, enabled or let in until it is enabled again.
+    active: bool = True
 
 
 class AgencyDisabled(BaseModel):
     code: str
     users_disabled: list[str]
+
+
+class AgencyEnabled(BaseModel):
+    code: str
+    active: bool

@@ -21,7 +21,7 @@ from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, Login
 from retorno.agencies.permissions import ADMINISTRATOR, MONITOR, action, can
 from retorno.audit.service import record
 from retorno.db import utcnow
-from retorno.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotAuthenticated, NotFound
 
 # Argon2id at OWASP's first recommended setting (Password Storage Cheat Sheet: 46 MiB, one pass, one lane),
 # no longer argon2-cffi's default (64 MiB, three passes, four lanes): measured on the 2-core benchmark
@@ -105,6 +105,13 @@ def create_agency(session: Session, actor: User | None, *, code: str, name: str,
         raise InvalidInput("only a carrier has an airline designator", code="agency.carrier_code")
     if session.execute(sa.select(Agency.id).where(Agency.code == code)).first():
         raise InvalidInput("the agency code '%(agency)s' is taken", code="agency.code_taken", agency=code)
+    holder = session.execute(sa.select(Agency.code).where(Agency.carrier_code == carrier_code)).scalar() \
+        if carrier_code else None
+    if holder is not None:
+        # One airline per designator: a flight's number names its airline on the PAXLST and the carrier's list (red
+        # team round 22, X-F4: a second 'V0' carrier, with no users, was given a flight numbered as CONVIASA's).
+        raise InvalidInput("the airline designator %(designator)s is %(agency)s's", code="agency.carrier_code_taken",
+                           designator=carrier_code, agency=holder)
     agency = Agency(code=code, name=name.strip(), kind=kind, country=country.upper(), carrier_code=carrier_code)
     session.add(agency)
     session.flush()
@@ -112,6 +119,14 @@ def create_agency(session: Session, actor: User | None, *, code: str, name: str,
            after={"code": code, "name": agency.name, "kind": kind, "country": agency.country,
                   "carrier_code": carrier_code})
     return agency
+
+
+def refuse_disabled_agency(agency: Agency) -> None:
+    """No user is added to a disabled agency, nor enabled in it (`logins.disable_agency`, red team round 22, X-F3)."""
+    if not agency.active:
+        raise InvalidTransition("agency %(agency)s is disabled: an administrator enables it first, with a written "
+                                "reason (retorno agencies enable, POST /api/v1/agencies/%(agency)s/enable)",
+                                code="agency.disabled", agency=agency.code)
 
 
 def list_agencies(session: Session) -> list[AgencyListing]:
@@ -273,6 +288,7 @@ def add_account(session: Session, by: User | None, *, username: str, full_name: 
     agency = session.execute(sa.select(Agency).where(Agency.code == agency_code)).scalar_one_or_none()
     if agency is None:
         raise NotFound("no agency with code '%(agency_code)s'", agency_code=agency_code)
+    refuse_disabled_agency(agency)
     require_stand_in(by, agency)
     holder = session.execute(sa.select(User.agency_id).where(User.username == username)).scalar_one_or_none()
     if holder is not None:
@@ -343,7 +359,7 @@ def user_for_token(session: Session, token: str) -> User:
     row = session.execute(
         sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(token), ApiToken.revoked_at.is_(None))
     ).scalar_one_or_none()
-    if row is None or not row.user.active:
+    if row is None or not row.user.active or not row.user.agency.active:
         raise NotAuthenticated("the bearer token is unknown or revoked", code="bad_token")
     now = utcnow()
     if now >= row.expires_at:

@@ -12,6 +12,7 @@ from retorno.agencies import logins, service
 from retorno.agencies.models import AGENCY_KINDS, ApiToken
 from retorno.agencies.schemas import (
     AgencyDisabled,
+    AgencyEnabled,
     AgencyListed,
     MeOut,
     TokenListed,
@@ -143,7 +144,7 @@ class AgencyIn(Input):
 
 def _listed(agency: Any, users: int = 0, active_users: int = 0) -> dict[str, Any]:
     return {"code": agency.code, "name": agency.name, "kind": agency.kind, "country": agency.country,
-            "carrier_code": agency.carrier_code, "users": users, "active_users": active_users}
+            "carrier_code": agency.carrier_code, "users": users, "active_users": active_users, "active": agency.active}
 
 
 @router.get("/agencies", response_model=list[AgencyListed])
@@ -168,3 +169,12 @@ def disable_agency(code: Annotated[str, PathParam(pattern=AGENCY_CODE_PATTERN)],
     """Disable every user of an agency (administrators; audited): their sessions and tokens end at once."""
     disabled = logins.disable_agency(session, user, code, reason=body.reason)
     return {"code": code, "users_disabled": [u.username for u in disabled]}
+
+
+@router.post("/agencies/{code}/enable", response_model=AgencyEnabled, responses=errors(409, 422))
+def enable_agency(code: Annotated[str, PathParam(pattern=AGENCY_CODE_PATTERN)], body: DisableIn,
+                  session: SessionDep, user: CurrentUser) -> Any:
+    """Enable a disabled agency again (administrators; a written reason; audited). Its users stay disabled until each
+    is enabled."""
+    enabled = logins.enable_agency(session, user, code, reason=body.reason)
+    return {"code": enabled.code, "active": enabled.active}

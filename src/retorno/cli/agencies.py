@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from retorno.agencies.logins import disable_agency
+from retorno.agencies.logins import disable_agency, enable_agency
 from retorno.agencies.models import AGENCY_KINDS
 from retorno.agencies.service import create_agency, list_agencies
 from retorno.cli.common import DatabaseUrl, console, err_console, refusals, settings, unit_of_work
@@ -70,7 +70,8 @@ def agencies_list(database_url: DatabaseUrl = None) -> None:
                   "usuarios activos / active users")
     for row in listed:
         table.add_row(row.agency.code, row.agency.name, row.agency.kind, row.agency.country,
-                      row.agency.carrier_code or "", f"{row.active_users}/{row.users}")
+                      row.agency.carrier_code or "", f"{row.active_users}/{row.users}"
+                      + ("" if row.agency.active else " (desactivada / disabled)"))
     console.print(table)
 
 
@@ -82,3 +83,13 @@ def agencies_disable(code: str, reason: Annotated[str, typer.Option(help="why, f
         users = disable_agency(session, None, code, reason=reason)
     console.print(f"agency [bold]{code}[/bold]: {len(users)} user(s) disabled"
                   + (f" ({', '.join(u.username for u in users)})" if users else ""))
+
+
+@agencies_app.command("enable")
+def agencies_enable(code: str, reason: Annotated[str, typer.Option(help="why, for the audit trail")] = "",
+                    database_url: DatabaseUrl = None) -> None:
+    """Enable a disabled agency again (audited as 'system'); its users stay disabled until each is enabled."""
+    with refusals(), unit_of_work(settings(database_url)) as session:
+        enable_agency(session, None, code, reason=reason)
+    console.print(f"agency [bold]{code}[/bold] enabled; its users stay disabled until each is enabled "
+                  "(retorno users enable)")

@@ -11,7 +11,7 @@ import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pycountry
 import sqlalchemy as sa
@@ -157,6 +157,31 @@ def numbered_by(designator: str, flight_number: str) -> bool:
     return re.fullmatch(pattern, flight_number.strip().upper()) is not None
 
 
+def flight_identity(flight_number: str) -> str:
+    """A flight number as a PAXLST's TDT and the border systems read it: without spaces, its number without leading
+    zeros ('V0 3103', 'V03103' and 'V0 03103' are one flight number)."""
+    found = re.fullmatch(r"([A-Z0-9]{2}) ?0*([0-9]{1,4})([A-Z]?)", flight_number.strip().upper())
+    return f"{found[1]}{found[2]}{found[3]}" if found else flight_number.strip().upper().replace(" ", "")
+
+
+def _refuse_same_flight(session: Session, carrier: Agency, data: FlightInput) -> None:
+    """One flight per carrier, flight number and departure day (UTC): the PAXLST names a flight by them, and two
+    flights so named would have one passenger list taken for the other's at the border (red team round 22, X-F4:
+    'V0 3103' on the day of a locked 'V0 3103' was proposed). A cancelled flight's identity is free again."""
+    day = data.departure_utc.astimezone(UTC).date()
+    wanted = flight_identity(data.flight_number)
+    same_day = session.execute(sa.select(Flight.reference, Flight.flight_number, Flight.departure_utc).where(
+        Flight.carrier_agency_id == carrier.id, Flight.state != "cancelled",
+        Flight.departure_utc >= datetime.combine(day, time(), UTC) - timedelta(days=1),
+        Flight.departure_utc < datetime.combine(day, time(), UTC) + timedelta(days=2))).all()
+    for reference, number, departure in same_day:
+        if flight_identity(number) == wanted and departure.astimezone(UTC).date() == day:
+            raise InvalidInput("flight %(flight_number)s of %(carrier)s departing on %(day)s is flight %(flight)s "
+                               "already: a carrier flies one flight of a number a day (the PAXLST names it so)",
+                               code="flight_identity_taken", flight_number=data.flight_number.strip().upper(),
+                               carrier=carrier.code, day=day.isoformat(), flight=reference)
+
+
 @action("flight.propose")
 def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
     """The sending side proposes a return flight to the receiving side."""
@@ -228,6 +253,7 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
                            "%(latest)s UTC): a return flight is proposed at most a year before it departs",
                            code="flow.departure_too_far", departure_utc=data.departure_utc.isoformat(),
                            days=FURTHEST_DEPARTURE.days, latest=f"{latest:%Y-%m-%d %H:%M}")
+    _refuse_same_flight(session, carrier, data)
     year = data.departure_utc.year
     count = session.execute(sa.select(sa.func.count()).select_from(Flight)
                             .where(Flight.reference.like(f"RF-{year}-%"))).scalar_one()

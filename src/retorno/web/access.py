@@ -46,6 +46,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/agencies"): ("admin.users",),
     ("POST", "/api/v1/agencies"): ("admin.users",),
     ("POST", "/api/v1/agencies/{code}/disable"): ("admin.users",),
+    ("POST", "/api/v1/agencies/{code}/enable"): ("admin.users",),
     # ---- API: audit
     ("GET", "/api/v1/audit"): ("audit.read",),
     ("GET", "/api/v1/audit/verify"): ("audit.read",),

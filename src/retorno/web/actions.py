@@ -11,6 +11,7 @@ from __future__ import annotations
 ACTIONS = {
     "agency.create": "Agencia creada",
     "agency.disable": "Agencia desactivada",
+    "agency.enable": "Agencia activada de nuevo",
     "arrival.confirm": "Llegada confirmada",
     "arrival.explain": "Diferencia de llegada explicada",
     "audit.key_rotated": "Clave de firma de la auditoría renovada",
