@@ -98,3 +98,43 @@ def test_one_flight_of_a_number_a_day_and_one_carrier_per_designator(client: Tes
     ok(api.post("inm.officer", "/api/v1/flights", {
         **body, "flight_number": first["flight_number"], "departure_utc": departure.isoformat(),
         "arrival_utc": (departure + timedelta(hours=5)).isoformat()}), 201)
+
+
+def test_the_day_of_a_flight_number_is_the_paxlsts_local_day_at_the_origin(client: TestClient, world: World) -> None:
+    """Red team round 23, Y-F2: 'V0 3103' at 04:30 UTC on the 10th (22:30 on the 9th at Tapachula, UTC-6) was proposed
+    beside 'V0 3103' at 09:00 local on the 9th; both PAXLSTs would say V03103 on the 9th. And one at 05:30 UTC on the
+    9th (23:30 local on the 8th) was refused as the same day."""
+    api = Api(client, world)
+    nine_local = (datetime.now(UTC) + timedelta(days=10)).replace(hour=15, minute=0, second=0, microsecond=0)
+    first = api.flight(departure=nine_local, accept=False)
+    body = {"flight_number": first["flight_number"], "receiving_agency": "VE-SAIME", "carrier": "CONVIASA",
+            "seats": 100, "origin": "TAP", "destination": "CCS", "escorts": 10, "medical_staff": 1}
+
+    def propose(departure: datetime) -> Any:
+        return api.post("inm.officer", "/api/v1/flights", {
+            **body, "departure_utc": departure.isoformat(), "arrival_utc": (departure + timedelta(hours=5)).isoformat()})
+
+    late_local = propose(nine_local.replace(hour=4, minute=30) + timedelta(days=1))
+    assert late_local.status_code == 422 and late_local.json()["error"]["code"] == "flight_identity_taken"
+    day_before_local = ok(propose(nine_local.replace(hour=5, minute=30)), 201)
+    assert day_before_local["departure_local"][:10] < first["departure_local"][:10]
+
+
+def test_a_disabled_carrier_or_receiving_authority_takes_no_new_flight(client: TestClient, world: World) -> None:
+    """Red team round 23, Y-F3: flights were proposed with a disabled carrier and to a disabled receiving authority,
+    and accepted; nobody of either could act on them."""
+    api = Api(client, world)
+    flight = api.flight(accept=False)
+    ok(api.post("admin", "/api/v1/agencies", {"code": "RT23-AIR2", "name": "Otra", "kind": "carrier", "country": "VEN",
+                                               "carrier_code": "0V"}), 201)
+    ok(api.post("admin", "/api/v1/agencies/RT23-AIR2/disable", {"reason": "aerolínea de prueba cerrada"}))
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=12)
+    refused = api.post("inm.officer", "/api/v1/flights", {
+        "flight_number": "0V 3104", "receiving_agency": "VE-SAIME", "carrier": "RT23-AIR2", "seats": 100,
+        "origin": "TAP", "destination": "CCS", "departure_utc": departure.isoformat(),
+        "arrival_utc": (departure + timedelta(hours=5)).isoformat(), "escorts": 10, "medical_staff": 1})
+    assert refused.status_code == 422 and "RT23-AIR2 is disabled" in refused.text, refused.text
+    # A flight proposed before its carrier was disabled is not accepted after.
+    ok(api.post("admin", "/api/v1/agencies/CONVIASA/disable", {"reason": "aerolínea suspendida por la autoridad"}))
+    accepted = api.post("saime.officer", f"/api/v1/flights/{flight['reference']}/accept")
+    assert accepted.status_code == 409 and accepted.json()["error"]["code"] == "agency.disabled", accepted.text

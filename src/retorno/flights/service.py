@@ -165,17 +165,20 @@ def flight_identity(flight_number: str) -> str:
 
 
 def _refuse_same_flight(session: Session, carrier: Agency, data: FlightInput) -> None:
-    """One flight per carrier, flight number and departure day (UTC): the PAXLST names a flight by them, and two
-    flights so named would have one passenger list taken for the other's at the border (red team round 22, X-F4:
-    'V0 3103' on the day of a locked 'V0 3103' was proposed). A cancelled flight's identity is free again."""
-    day = data.departure_utc.astimezone(UTC).date()
+    """One flight per carrier, flight number and departure day, the day as the PAXLST dates it (local at the origin
+    airport): the PAXLST names a flight by them, and two flights so named would have one passenger list taken for the
+    other's at the border (red team round 22, X-F4: 'V0 3103' on the day of a locked 'V0 3103' was proposed; round 23,
+    Y-F2: the UTC day let one depart at 22:30 local on the other's day). A cancelled flight's identity is free again."""
+    day = airports.to_local(data.departure_utc, data.origin.upper()).date()
     wanted = flight_identity(data.flight_number)
-    same_day = session.execute(sa.select(Flight.reference, Flight.flight_number, Flight.departure_utc).where(
-        Flight.carrier_agency_id == carrier.id, Flight.state != "cancelled",
-        Flight.departure_utc >= datetime.combine(day, time(), UTC) - timedelta(days=1),
-        Flight.departure_utc < datetime.combine(day, time(), UTC) + timedelta(days=2))).all()
-    for reference, number, departure in same_day:
-        if flight_identity(number) == wanted and departure.astimezone(UTC).date() == day:
+    midnight = datetime.combine(day, time(), UTC)
+    # Every local day lies within a day and a half of its UTC day.
+    same_days = session.execute(sa.select(Flight.reference, Flight.flight_number, Flight.departure_utc, Flight.origin)
+                                .where(Flight.carrier_agency_id == carrier.id, Flight.state != "cancelled",
+                                       Flight.departure_utc >= midnight - timedelta(days=2),
+                                       Flight.departure_utc < midnight + timedelta(days=3))).all()
+    for reference, number, departure, origin in same_days:
+        if flight_identity(number) == wanted and airports.to_local(departure, origin).date() == day:
             raise InvalidInput("flight %(flight_number)s of %(carrier)s departing on %(day)s is flight %(flight)s "
                                "already: a carrier flies one flight of a number a day (the PAXLST names it so)",
                                code="flight_identity_taken", flight_number=data.flight_number.strip().upper(),
@@ -190,6 +193,10 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
     problems: list[Message] = []
     if receiving.kind != "receiving_authority":
         problems.append(Message("%(receiving)s is not a receiving authority", {"receiving": receiving.code}))
+    for disabled in (agency for agency in (receiving, carrier) if not agency.active):
+        # Nobody of it could accept, lock or board the flight (red team round 23, Y-F3: a flight was proposed to a
+        # disabled receiving authority and with a disabled carrier, and accepted).
+        problems.append(Message("%(agency)s is disabled: it takes no new flight", {"agency": disabled.code}))
     if carrier.kind != "carrier":
         problems.append(Message("%(carrier)s is not a carrier", {"carrier": carrier.code}))
     elif carrier.carrier_code and not numbered_by(carrier.carrier_code, data.flight_number):
@@ -272,8 +279,14 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
 
 @action("flight.accept")
 def accept_flight(session: Session, actor: User, flight: Flight) -> None:
-    """The receiving side grants landing permission."""
+    """The receiving side grants landing permission; not to a flight of a disabled carrier or receiving authority
+    (red team round 23, Y-F3)."""
     _require_side(actor, flight, "flight.accept", "receiving")
+    for agency in (flight.receiving_agency, flight.carrier):
+        if not agency.active:
+            raise InvalidTransition("flight %(flight)s: %(agency)s is disabled, and nobody of it could act on the "
+                                    "flight; cancel it, or propose it again with another", code="agency.disabled",
+                                    flight=flight.reference, agency=agency.code)
     _flight_transition(session, actor, flight, "accepted", "flight.accept")
 
 
