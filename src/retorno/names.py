@@ -58,6 +58,24 @@ def _lookalikes() -> dict[int, str]:
     return table
 
 
+def latin_lookalike(text: str) -> str:
+    """`text` with each letter outside ASCII written as the ASCII letter it looks like, in its case ('qwеrtyuiоp' with
+    a Cyrillic е and о is 'qwertyuiop'; 'Zacarıas' with a dotless ı is 'Zacarias'; 'ñ' is 'n'), and anything else
+    kept: what a guesser's list holds for a password (`agencies.service.guessed_soon`)."""
+    if text.isascii():
+        return text
+    written = []
+    for character in text.translate(_lookalikes()):
+        if character.isascii():
+            written.append(character)
+            continue
+        plain = "".join(ch for ch in unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", character).upper())
+                        if not unicodedata.combining(ch)).translate(_lookalikes())
+        written.append(plain if plain.isascii() and plain.isalpha() and character.isupper() else
+                       plain.lower() if plain.isascii() and plain.isalpha() else character)
+    return "".join(written)
+
+
 def load_lookalikes() -> None:
     """Read Unicode's look-alike letters now (a worker that is starting: `web.app.load_reference_data`)."""
     _lookalikes()

@@ -71,3 +71,26 @@ def test_a_password_guessed_at_once_is_refused_at_every_door(client: TestClient,
     assert refused_page.status_code == 422 and "se adivina enseguida" in alert(refused_page.text)
     assert client.post("/api/v1/users", json={**body, "password": "otra clave 2026"},
                        headers=world.headers("admin")).status_code == 201
+
+
+def test_look_alike_letters_and_signs_hide_no_personal_word_nor_a_guess(client: TestClient, session: Session,
+                                                                        world: World) -> None:
+    """Red team round 23, Y-F4: 'rt23mon1rt23mon1' (the username without its dot), 'Zacarıas2024!' (a dotless ı in a
+    word of the name) and 'qwеrtyuiоp' (a keyboard row with Cyrillic е and о) were each accepted as one's own."""
+    change_password(session, None, "sre.officer", "de la casa 2026")  # a password that passes, as a control
+    create_user(session, None, username="rt23.mon1", full_name="Zacarías Pérez", agency_code="MON-DDP", role="viewer",
+                password="tortuga marina veloz 7")
+    for password, code in (("rt23mon1rt23mon1", "username or a word"), ("mon1-ruta-larga-77", "username or a word"),
+                           ("Zacarıas2024!", "username or a word"), ("qwеrtyuiоp", "guessed at once")):
+        with pytest.raises(InvalidInput, match=code):
+            change_password(session, None, "rt23.mon1", password)
+
+
+def test_ones_own_password_is_not_the_temporary_one_in_other_letters(client: TestClient, world: World) -> None:
+    """Red team round 23, Y-F5: 'Tortuga Marina Veloz 8' was accepted as the user's own password in place of the
+    administrator's temporary 'tortuga marina veloz 8', which the administrator would guess."""
+    assert login(client, "inm.officer").status_code == 303
+    for same in (PASSWORD.upper(), f" {PASSWORD.title()}!"):
+        refused = post_form(client, "/account/password", {"current": PASSWORD, "new": same, "repeated": same},
+                            page="/account/password")
+        assert refused.status_code == 422 and "distinta de la actual" in alert(refused.text), same

@@ -26,6 +26,7 @@ from retorno.agencies.service import (
     add_account,
     agency_by_code,
     guessed_soon,
+    password_skeleton,
     personal_word_in,
     require_stand_in,
     set_password,
@@ -248,6 +249,8 @@ def change_own_password(session: Session, user: User, *, current: str, new: str,
     check_password(session, user.username, current, address=address, policy=policy, door="password_change")
     if new != repeated:
         raise InvalidInput("the new password and its repetition differ", code="password_mismatch")
-    if new == current:
+    if password_skeleton(new) == password_skeleton(current):
+        # Not in case, accents or signs only: whoever set a temporary password would guess the variant (red team
+        # round 23, Y-F5: 'Tortuga Marina Veloz 8' for the administrator's 'tortuga marina veloz 8').
         raise InvalidInput("the new password must differ from the current one", code="password_unchanged")
     return change_password(session, user, user.username, new)

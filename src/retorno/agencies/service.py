@@ -22,6 +22,7 @@ from retorno.agencies.permissions import ADMINISTRATOR, MONITOR, action, can
 from retorno.audit.service import record
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotAuthenticated, NotFound
+from retorno.names import latin_lookalike
 
 # Argon2id at OWASP's first recommended setting (Password Storage Cheat Sheet: 46 MiB, one pass, one lane),
 # no longer argon2-cffi's default (64 MiB, three passes, four lanes): measured on the 2-core benchmark
@@ -197,7 +198,9 @@ def guessed_soon(password: str, username: str, full_name: str | None) -> bool:
     zxcvbn reads the first 100 characters: a password as long is a passphrase past any guess anyway."""
     from zxcvbn import zxcvbn  # its dictionaries take a moment to load: only where a password is set
     inputs = [username, *(full_name or "").split(), *_LOCAL_WORDS]
-    guesses = zxcvbn(password[:100], user_inputs=[value for value in inputs if value])["guesses"]
+    # Look-alike letters written as the letters they look like ('qwеrtyuiоp' with Cyrillic е and о: red team round 23,
+    # Y-F4): the guesser's list holds the keyboard row.
+    guesses = zxcvbn(latin_lookalike(password[:100]), user_inputs=[value for value in inputs if value])["guesses"]
     return bool(float(guesses) < GUESSES_NEEDED)
 
 
@@ -205,18 +208,21 @@ def guessed_soon(password: str, username: str, full_name: str | None) -> bool:
 PERSONAL_WORD = 4
 
 
-def _folded(text: str) -> str:
-    """Text compared without case nor accents: 'Pérez' in 'PEREZ2026!' is found."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+def password_skeleton(text: str) -> str:
+    """Text compared without case, accents, look-alike letters nor signs, its letters and digits only: 'Pérez' in
+    'PEREZ2026!' is found, so are 'rt23.mon1' in 'rt23mon1rt23mon1' and 'Zacarías' in 'Zacarıas2024!' (red team round
+    23, Y-F4)."""
+    return re.sub(r"[\W_]+", "", latin_lookalike(unicodedata.normalize("NFKC", text)).casefold())
 
 
 def personal_word_in(password: str, username: str | None, full_name: str | None) -> bool:
-    """Whether `password` holds the username, or a word of `full_name` of `PERSONAL_WORD` letters or more, whatever
-    their case and accents: the first things a guesser tries (red team round 11, RE8812 L3: 'rt12.m1rt12.m1' was
-    accepted for rt12.m1). `set_password` refuses such a password at every door that sets one."""
-    folded = _folded(password)
-    words = [_folded(username or "")] + [word for word in re.split(r"[\W_]+", _folded(full_name or ""))
-                                         if len(word) >= PERSONAL_WORD]
+    """Whether `password` holds the username (or a part of it of `PERSONAL_WORD` characters or more), or a word of
+    `full_name` of `PERSONAL_WORD` letters or more, whatever their case, accents, look-alike letters and signs: the
+    first things a guesser tries (red team round 11, RE8812 L3: 'rt12.m1rt12.m1' was accepted for rt12.m1).
+    `set_password` refuses such a password at every door that sets one."""
+    folded = password_skeleton(password)
+    parts = [password_skeleton(part) for part in re.split(r"[\W_]+", f"{username or ''} {full_name or ''}")]
+    words = [password_skeleton(username or "")] + [part for part in parts if len(part) >= PERSONAL_WORD]
     return any(word and word in folded for word in words)
 
 
