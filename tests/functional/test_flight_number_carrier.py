@@ -111,8 +111,9 @@ def test_the_day_of_a_flight_number_is_the_paxlsts_local_day_at_the_origin(clien
             "seats": 100, "origin": "TAP", "destination": "CCS", "escorts": 10, "medical_staff": 1}
 
     def propose(departure: datetime) -> Any:
-        return api.post("inm.officer", "/api/v1/flights", {
-            **body, "departure_utc": departure.isoformat(), "arrival_utc": (departure + timedelta(hours=5)).isoformat()})
+        arrival = departure + timedelta(hours=5)
+        return api.post("inm.officer", "/api/v1/flights", {**body, "departure_utc": departure.isoformat(),
+                                                            "arrival_utc": arrival.isoformat()})
 
     late_local = propose(nine_local.replace(hour=4, minute=30) + timedelta(days=1))
     assert late_local.status_code == 422 and late_local.json()["error"]["code"] == "flight_identity_taken"
