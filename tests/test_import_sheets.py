@@ -207,3 +207,82 @@ def test_the_import_report_names_every_hidden_row_and_column_and_the_api_writes_
     assert refused.status_code == 422 and "está oculta" in refused.text, refused.text
     with session_factory() as session:
         assert session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() == before
+
+
+def _disguised(how: str, *, formula: bool = False) -> bytes:
+    """The sheet `casos` whose row 3 (or a cell of it) is out of sight in the way `how` says (red team round 23)."""
+    from openpyxl.styles import Font, PatternFill
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "casos"
+    sheet.append(["nombre", "nota"])
+    for value in ("Uno", "Dos", "Tres"):
+        sheet.append([value, "x"])
+    if formula:
+        sheet["D6"] = "=1+1"
+    if how == "white":
+        sheet["A3"].font = Font(color="FFFFFFFF")
+    elif how == "yellow_on_yellow":
+        sheet["A3"].font = Font(color="FFFFFF00")
+        sheet["A3"].fill = PatternFill("solid", fgColor="FFFFFF00")
+    elif how == "tiny":
+        sheet["A3"].font = Font(size=1)
+    elif how == "empty_format":
+        sheet["A3"].number_format = ";;;"
+    elif how == "text_format":
+        sheet["A3"].number_format = '"Disfrazado"'
+    elif how == "low_row":
+        sheet.row_dimensions[3].height = 1
+    elif how == "narrow_column":
+        sheet.column_dimensions["B"].width = 0.3
+    elif how == "far":
+        sheet["A500"] = "Lejos"
+    elif how == "white_on_dark":  # shown: white letters on a dark fill, a header's usual look
+        sheet["A3"].font = Font(color="FFFFFFFF")
+        sheet["A3"].fill = PatternFill("solid", fgColor="FF1F4E79")
+    elif how == "date_format":  # shown: an ordinary date format, its separators escaped
+        sheet["A3"].number_format = "yyyy\\-mm\\-dd"
+    out = io.BytesIO()
+    book.save(out)
+    if how != "merged":
+        return out.getvalue()
+    # A3:B3 merged over both values, as another program writes it (openpyxl empties the cells it merges).
+    rewritten = io.BytesIO()
+    with zipfile.ZipFile(out) as source, zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target:
+        for part in source.infolist():
+            content = source.read(part)
+            if part.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"</sheetData>", b'</sheetData><mergeCells count="1">'
+                                                           b'<mergeCell ref="A3:B3"/></mergeCells>', 1)
+            target.writestr(part, content)
+    return rewritten.getvalue()
+
+
+@pytest.mark.parametrize("formula", [False, True], ids=["calamine", "openpyxl"])
+def test_cells_shown_otherwise_than_they_are_or_out_of_sight_are_refused(formula: bool) -> None:
+    """Red team round 23, Y-F1: white letters, ';;;', a format showing its own text, letters of size 1, a row 1 pt high
+    or a column 0.3 wide, a value under a merged cell and a row thousands of rows below were imported unseen."""
+    expected = {"white": [(3, "A", "disguised")], "yellow_on_yellow": [(3, "A", "disguised")],
+                "tiny": [(3, "A", "disguised")], "empty_format": [(3, "A", "disguised")],
+                "text_format": [(3, "A", "disguised")], "merged": [(3, "B", "merged")], "far": [(500, "", "far")]}
+    for how, cells in expected.items():
+        with pytest.raises(HiddenCellsError) as refused:
+            list(read_table(_disguised(how, formula=formula), "x.xlsx", sheets=("CASOS", "CASES"))[1])
+        assert refused.value.cells == cells, how
+    for how, rows, columns in (("low_row", [3], []), ("narrow_column", [], ["B"])):
+        with pytest.raises(HiddenCellsError) as refused:
+            read_table(_disguised(how, formula=formula), "x.xlsx", sheets=("CASOS", "CASES"))
+        assert (refused.value.rows, refused.value.columns) == (rows, columns), how
+    # What the official sees as it is is read.
+    for how in ("white_on_dark", "date_format", ""):
+        rows_read = read_table(_disguised(how, formula=formula), "x.xlsx", sheets=("CASOS", "CASES"))[1]
+        assert [row[0] for row in rows_read if row and row[0]] == ["Uno", "Dos", "Tres"], how
+
+
+def test_the_report_names_each_cell_out_of_sight() -> None:
+    report = read_sheet(_disguised("merged"), "x.xlsx", COLUMNS, sheets=("CASOS", "CASES"), locale="en")
+    [problem] = report.finish()
+    assert (problem.row_number, problem.column) == (3, "B") and "under a merged cell" in problem.expected
+    report = read_sheet(_disguised("text_format"), "x.xlsx", COLUMNS, sheets=("CASOS", "CASES"))
+    [problem] = report.finish()
+    assert (problem.row_number, problem.column) == (3, "A") and "texto propio" in problem.expected

@@ -36,7 +36,7 @@ from xml.etree import ElementTree
 
 import openpyxl
 import python_calamine
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from retorno.config import Settings
 from retorno.names import fold
@@ -84,13 +84,28 @@ class MixedEncodingError(UnreadableFileError):
 
 
 class HiddenCellsError(UnreadableFileError):
-    """The sheet to read hides rows or columns (hidden, or of no height or width): `rows` are their numbers as the
-    official numbers them, `columns` their letters. Their cells would be imported unseen by the official who sends the
-    file (red team round 22, X-F2: a hidden row made a baby of a household an adult), as a hidden sheet's would."""
+    """The sheet to read hides rows or columns (hidden, or too low or narrow to read): `rows` are their numbers as the
+    official numbers them, `columns` their letters; or cells (`cells`: row, column letter, and how: DISGUISED, MERGED or
+    FAR). Their cells would be imported unseen by the official who sends the file (red team round 22, X-F2: a hidden
+    row made a baby of a household an adult; round 23, Y-F1: white or tiny letters, a number format that shows
+    nothing or other text, a value under a merged cell, a row thousands of rows below the list), as a hidden sheet's
+    would."""
 
-    def __init__(self, sheet: str, rows: list[int], columns: list[str]) -> None:
-        super().__init__(f"sheet {sheet!r} hides rows {rows[:10]} and columns {columns[:10]}")
-        self.sheet, self.rows, self.columns = sheet, rows, columns
+    def __init__(self, sheet: str, rows: list[int], columns: list[str],
+                 cells: list[tuple[int, str, str]] | None = None) -> None:
+        super().__init__(f"sheet {sheet!r} hides rows {rows[:10]}, columns {columns[:10]}, cells {(cells or [])[:10]}")
+        self.sheet, self.rows, self.columns, self.cells = sheet, rows, columns, cells or []
+
+
+# How a cell is out of the official's sight (HiddenCellsError.cells).
+DISGUISED, MERGED, FAR = "disguised", "merged", "far"
+# A row lower than this (points) or a column narrower than this (characters) shows no text one can read: hidden.
+MIN_ROW_HEIGHT = 8.0
+MIN_COLUMN_WIDTH = 1.5
+# Letters smaller than this (points) are not read.
+MIN_FONT_SIZE = 6.0
+# A data row below this many empty rows is out of sight of whoever reads the list.
+FAR_GAP = 100
 
 
 # The stray bytes a refusal names one by one (the rest are counted).
@@ -207,6 +222,11 @@ _CHUNK = 1 << 20
 _ROW_OR_COLUMN = re.compile(rb"<(?:\w+:)?(row|col)\b([^<>]*)>")
 _MAY_HIDE = re.compile(rb"hidden|ht|width")
 _ATTRIBUTE = re.compile(rb"""\b(r|min|max|hidden|ht|width)\s*=\s*["']([^"']*)["']""")
+# The style a cell has (`<c r="B2" s="3" t="s">`), and the ranges cells are merged in (`<mergeCell ref="K2:L2"/>`).
+_CELL = re.compile(rb"""<(?:\w+:)?c\b([^<>]*?)(/?)>""")
+_REFERENCE = re.compile(rb"""\br\s*=\s*["']([A-Z]{1,3})(\d+)["']""")
+_STYLE_OF = re.compile(rb"""\ss\s*=\s*["'](\d+)["']""")
+_MERGE = re.compile(rb"""<(?:\w+:)?mergeCell\b[^<>]*\bref\s*=\s*["']([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)["']""")
 
 
 class _Hidden:
@@ -216,18 +236,23 @@ class _Hidden:
         self.rows: list[int] = []
         self.columns: list[tuple[int, int]] = []
         self.unnumbered = False
+        self.merges: list[tuple[int, int, int, int]] = []  # first row, first column, last row, last column
         self._carried = b""
 
     def feed(self, chunk: bytes) -> None:
         window = self._carried + chunk
         end = 0
-        for found in _ROW_OR_COLUMN.finditer(window):
+        # Most chunks of a long list hide nothing and merge nothing: a look for the words first (a regular expression
+        # over every row's tag was 5 s of processor time for 100,000 rows).
+        rows_may_hide = b"hidden" in window or b"ht=" in window or b"width" in window
+        for found in _ROW_OR_COLUMN.finditer(window) if rows_may_hide else ():
             end = found.end()
             if not _MAY_HIDE.search(found[2]):
                 continue  # most rows: nothing to read (a hundred thousand of them in a long list)
             attributes = {name: value for name, value in _ATTRIBUTE.findall(found[2])}
-            hides = attributes.get(b"hidden", b"").strip().lower() in (b"1", b"true") or _zero(
-                attributes.get(b"ht" if found[1] == b"row" else b"width"))
+            hides = attributes.get(b"hidden", b"").strip().lower() in (b"1", b"true") or _under(
+                attributes.get(b"ht" if found[1] == b"row" else b"width"),
+                MIN_ROW_HEIGHT if found[1] == b"row" else MIN_COLUMN_WIDTH)
             if found[1] == b"row":
                 if hides and attributes.get(b"r", b"").isdigit():
                     self.rows.append(int(attributes[b"r"]))
@@ -239,6 +264,9 @@ class _Hidden:
                     self.columns.append((int(low), int(high)))
                 else:
                     self.unnumbered = True
+        for first_column, first_row, last_column, last_row in _MERGE.findall(window) if b"mergeCell" in window else ():
+            self.merges.append((int(first_row), column_index_from_string(first_column.decode()), int(last_row),
+                                column_index_from_string(last_column.decode())))
         rest = window[end:]
         start = rest.rfind(b"<")
         # A tag cut by the chunk's end is read with the next chunk; a long one (hundreds of attributes) is not a row's.
@@ -248,9 +276,9 @@ class _Hidden:
         return bool(self.rows or self.columns or self.unnumbered)
 
 
-def _zero(value: bytes | None) -> bool:
+def _under(value: bytes | None, least: float) -> bool:
     try:
-        return value is not None and float(value) <= 0
+        return value is not None and float(value) < least
     except ValueError:
         return False
 
@@ -319,7 +347,7 @@ def _unpacked_formulas(archive: zipfile.ZipFile, limit: int, hidden: dict[str, _
         if size != part.file_size:
             raise UnreadableFileError(part.filename)
         unpacked += size
-        if hides and hidden is not None:
+        if hides is not None and hidden is not None:
             hidden[part.filename] = hides
     return formulas
 
@@ -359,6 +387,129 @@ def _refuse_hidden(name: str, parts: dict[str, str], hidden: dict[str, _Hidden])
     raise HiddenCellsError(name, rows, columns or (["?"] if any(one.unnumbered for one in hides) else []))
 
 
+_WHITE = ("rgb", "FFFFFF")
+# Colours by the legacy palette's index (white twice) and the default theme's first (lt1, white, "Background 1").
+_INDEXED_WHITE = {"1", "9"}
+
+
+def _colour(element: ElementTree.Element | None) -> tuple[str, str] | None:
+    """A colour of styles.xml as compared here: its RGB without alpha, or the theme or palette entry it names."""
+    if element is None:
+        return None
+    if element.get("rgb"):
+        return "rgb", element.get("rgb", "")[-6:].upper()
+    if element.get("theme") == "0" and not element.get("tint"):
+        return _WHITE
+    if element.get("indexed") in _INDEXED_WHITE:
+        return _WHITE
+    if element.get("theme"):
+        return "theme", element.get("theme", "")
+    if element.get("indexed"):
+        return "indexed", element.get("indexed", "")
+    return None
+
+
+def _format_disguises(code: str) -> bool:
+    """Whether a number format shows something other than the cell's value: text of its own ('"1979-"mm"-"dd',
+    '0" años"'), a letter or digit escaped, or an empty section (';;;' shows nothing)."""
+    plain = re.sub(r"\[[^\]]*\]", "", code)  # colours, conditions, locales
+    if any(re.search(r"\w", literal) for literal in re.findall(r'"([^"]*)"', plain)):
+        return True
+    if re.search(r"\\\w", plain):
+        return True
+    sections = re.sub(r'"[^"]*"', "", plain).split(";")
+    return len(sections) > 1 and any(not section.strip() for section in sections)
+
+
+def _hiding_styles(archive: zipfile.ZipFile) -> set[int]:
+    """The cell styles (indexes of cellXfs) that show a value otherwise than it is: letters smaller than
+    MIN_FONT_SIZE or of their background's colour (white on no fill, yellow on yellow), or a number format that
+    `_format_disguises`."""
+    try:
+        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+    except KeyError:
+        return set()
+    except ElementTree.ParseError as exc:
+        raise UnreadableFileError("xlsx") from exc
+    formats = {number_format.get("numFmtId", ""): number_format.get("formatCode", "")
+               for number_format in styles.iter(f"{_MAIN}numFmt")}
+    fonts, fills, cell_styles = (list(found) if (found := styles.find(f"{_MAIN}{name}")) is not None else []
+                                 for name in ("fonts", "fills", "cellXfs"))
+    hiding = set()
+    for index, style in enumerate(cell_styles):
+        if _format_disguises(formats.get(style.get("numFmtId", "0"), "")):
+            hiding.add(index)
+            continue
+        font_id, fill_id = int(style.get("fontId", "0") or 0), int(style.get("fillId", "0") or 0)
+        font = fonts[font_id] if 0 <= font_id < len(fonts) else None
+        if font is None:
+            continue
+        size = font.find(f"{_MAIN}sz")
+        if size is not None and _under(size.get("val", "").encode(), MIN_FONT_SIZE):
+            hiding.add(index)
+            continue
+        pattern = fills[fill_id].find(f"{_MAIN}patternFill") if 0 <= fill_id < len(fills) else None
+        kind = pattern.get("patternType", "none") if pattern is not None else "none"
+        background = _WHITE if kind == "none" else _colour(pattern.find(f"{_MAIN}fgColor")) \
+            if kind == "solid" and pattern is not None else None
+        letters = _colour(font.find(f"{_MAIN}color"))
+        if letters is not None and letters == background:
+            hiding.add(index)
+    return hiding
+
+
+def _disguised_cells(data: bytes, part: str, hiding: set[int]) -> list[tuple[int, str, str]]:
+    """The cells of worksheet `part` holding a value in one of the `hiding` styles (read again, chunk by chunk: only
+    when the sheet uses such a style)."""
+    found: list[tuple[int, str, str]] = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(part) as stream:
+        carried = b""
+        while chunk := stream.read(_CHUNK):
+            window = carried + chunk
+            end = 0
+            for cell in _CELL.finditer(window):
+                end = cell.end()
+                style = _STYLE_OF.search(cell[1])
+                reference = _REFERENCE.search(cell[1])
+                if cell[2] != b"/" and style and int(style[1]) in hiding and reference:
+                    found.append((int(reference[2]), reference[1].decode(), DISGUISED))
+            start = window.rfind(b"<", end)
+            carried = window[start:] if start >= 0 and b">" not in window[start:] else b""
+    return found
+
+
+def _in_sight(rows: Iterator[list[str]], sheet: str, merges: list[tuple[int, int, int, int]]
+              ) -> Generator[list[str], None, None]:
+    """The rows, then HiddenCellsError if a value lies under a merged cell (only the first cell of a merged range is
+    shown) or a data row lies more than FAR_GAP empty rows below the one before it."""
+    covered: dict[int, list[tuple[int, int, int | None]]] = {}
+    if sum(last - first + 1 for first, _, last, _ in merges) > 1_000_000:
+        raise UnreadableFileError("merged cells")
+    for first_row, first_column, last_row, last_column in merges:
+        for number in range(first_row, last_row + 1):
+            covered.setdefault(number, []).append((first_column, last_column,
+                                                   first_column if number == first_row else None))
+    out_of_sight: list[tuple[int, str, str]] = []
+    empty_since = 0
+    try:
+        for number, row in enumerate(rows, start=1):
+            for first, last, shown in covered.get(number, ()):
+                out_of_sight.extend((number, get_column_letter(column), MERGED)
+                                    for column in range(first, min(last, len(row)) + 1)
+                                    if column != shown and str(row[column - 1]).strip())
+            if any(str(cell).strip() for cell in row):
+                if number - empty_since - 1 > FAR_GAP and empty_since:
+                    out_of_sight.append((number, "", FAR))
+                empty_since = number
+            yield row
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()  # the workbook with it (openpyxl's reader)
+    if out_of_sight:
+        raise HiddenCellsError(sheet, [], [], out_of_sight)
+
+
 def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple[list[str], Iterator[list[str]]]:
     if not _one_end(data):
         raise UnreadableFileError("xlsx")
@@ -368,17 +519,33 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
                 raise UnreadableFileError("not a workbook")
             hidden: dict[str, _Hidden] = {}
             formulas = _unpacked_formulas(archive, max_unpacked, hidden)
-            parts = _sheet_parts(archive) if hidden else {}
+            parts = _sheet_parts(archive)
+            # Styles that show a cell otherwise than it is are rare (a workbook without one is not read again).
+            hiding = _hiding_styles(archive)
     except UnreadableFileError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError,
             NotImplementedError) as exc:
         raise UnreadableFileError("xlsx") from exc
 
+    merges: list[tuple[int, int, int, int]] = []
+    shown_name = [""]
+
     def chosen(name: str) -> None:
         _refuse_hidden(name, parts, hidden)
+        part = parts.get(name, "")
+        sheet = hidden.get(part)
+        if sheet is None:
+            return
+        if hiding:
+            disguised = _disguised_cells(data, part, hiding)
+            if disguised:
+                raise HiddenCellsError(name, [], [], disguised)
+        merges.extend(sheet.merges)
+        shown_name[0] = name
 
-    rows = _openpyxl_rows(data, sheets, chosen) if formulas else _calamine_rows(data, sheets, chosen)
+    read = _openpyxl_rows(data, sheets, chosen) if formulas else _calamine_rows(data, sheets, chosen)
+    rows = _in_sight(read, shown_name[0], merges)
     header_cells = next(rows, None)
     if not header_cells or not any(cell.strip() for cell in header_cells):
         rows.close()  # the workbook with it

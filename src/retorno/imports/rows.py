@@ -86,6 +86,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
                    "(muéstrela en la hoja de cálculo, o bórrela si no debe importarse)",
                    "a visible row: row {row} of the sheet '{sheet}' is hidden and is not imported unseen (unhide it "
                    "in the spreadsheet, or delete it if it is not to be imported)"),
+    "cell_disguised": ("una celda que se vea como es: la celda {cell} de la hoja «{sheet}» tiene un formato que no "
+                       "muestra su valor, o muestra otro (letras blancas, del color del fondo o diminutas, o un "
+                       "formato de número con texto propio o vacío); quítele ese formato",
+                       "a cell shown as it is: cell {cell} of the sheet '{sheet}' is formatted so that it does not "
+                       "show its value, or shows another (white letters, of the background's colour or tiny, or a "
+                       "number format with text of its own or none); clear that format"),
+    "cell_merged": ("una celda a la vista: la celda {cell} de la hoja «{sheet}» tiene un valor bajo una celda "
+                    "combinada, que solo muestra la primera; separe las celdas o borre ese valor",
+                    "a cell in sight: cell {cell} of the sheet '{sheet}' holds a value under a merged cell, which "
+                    "shows only the first; unmerge the cells or delete that value"),
+    "cell_far": ("una fila a la vista: la fila {row} de la hoja «{sheet}» está muy por debajo de la lista, tras más "
+                 "de 100 filas vacías; súbala junto a las demás o bórrela",
+                 "a row in sight: row {row} of the sheet '{sheet}' lies far below the list, after more than 100 empty "
+                 "rows; move it up beside the others or delete it"),
     "column_hidden": ("una columna visible: la columna {column} de la hoja «{sheet}» está oculta y no se importa sin "
                       "que se vea (muéstrela en la hoja de cálculo, o bórrela si no debe importarse)",
                       "a visible column: column {column} of the sheet '{sheet}' is hidden and is not imported unseen "
@@ -533,6 +547,10 @@ def read_sheet(data: bytes, filename: str, columns: Sequence[Column], *, locale:
                 sheet._add(1, column, "", "column_hidden", {"column": column, "sheet": exc.sheet}, "error")
             for row in exc.rows:
                 sheet._add(row, "", "", "row_hidden", {"row": row, "sheet": exc.sheet}, "error")
+            # ... and every cell shown otherwise than it is, or out of sight (red team round 23, Y-F1).
+            for row, column, how in exc.cells:
+                sheet._add(row, column, "", f"cell_{how}", {"cell": f"{column}{row}", "row": row, "sheet": exc.sheet},
+                           "error")
         elif isinstance(exc, TooLargeFileError):
             sheet._add(1, "", filename, "too_large", {"mb": f"{exc.limit / 2**20:g}", "parts": MAX_PARTS}, "error")
         else:
