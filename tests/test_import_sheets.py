@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
 
 import openpyxl
 import pytest
@@ -127,8 +128,8 @@ def test_the_api_refuses_a_hidden_case_sheet_and_writes_nothing(client: TestClie
         assert session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() == before + 1
 
 
-def _hiding(how: str, *, formula: bool, other_sheet_hides: bool = False) -> bytes:
-    """The sheet `casos` with three rows, hiding the way `how` says (and a helper sheet hiding rows of its own)."""
+def _three_rows(formula: bool) -> tuple[Any, Any]:
+    """A workbook whose sheet `casos` holds a header and three rows (and a formula elsewhere, when `formula`)."""
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "casos"
@@ -137,6 +138,12 @@ def _hiding(how: str, *, formula: bool, other_sheet_hides: bool = False) -> byte
         sheet.append([value, "x"])
     if formula:
         sheet["D6"] = "=1+1"
+    return book, sheet
+
+
+def _hiding(how: str, *, formula: bool, other_sheet_hides: bool = False) -> bytes:
+    """The sheet `casos` with three rows, hiding the way `how` says (and a helper sheet hiding rows of its own)."""
+    book, sheet = _three_rows(formula)
     if how == "row":
         sheet.row_dimensions[3].hidden = True
     elif how == "column":
@@ -212,14 +219,7 @@ def test_the_import_report_names_every_hidden_row_and_column_and_the_api_writes_
 def _disguised(how: str, *, formula: bool = False) -> bytes:
     """The sheet `casos` whose row 3 (or a cell of it) is out of sight in the way `how` says (red team round 23)."""
     from openpyxl.styles import Font, PatternFill
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "casos"
-    sheet.append(["nombre", "nota"])
-    for value in ("Uno", "Dos", "Tres"):
-        sheet.append([value, "x"])
-    if formula:
-        sheet["D6"] = "=1+1"
+    book, sheet = _three_rows(formula)
     if how == "white":
         sheet["A3"].font = Font(color="FFFFFFFF")
     elif how == "yellow_on_yellow":
