@@ -54,12 +54,19 @@ USERS = [
 ]
 
 
+_FLIGHT_NUMBERS = itertools.count()
+
+
+def next_flight_number() -> str:
+    """A flight number of CONVIASA's no other flight of the test has: a carrier flies one flight of a number a day
+    (red team round 22, X-F4), and the tests propose many on the same day."""
+    return f"V0 {1000 + next(_FLIGHT_NUMBERS) % 9000}"
+
+
 @dataclass
 class World:
     tokens: dict[str, str]
     users: dict[str, User] = field(default_factory=dict)
-    # Flights `Api.flight` proposed: each takes the next number (one flight of a number a day per carrier).
-    flights_made: int = 0
 
     def bind(self, session: Session) -> World:
         """The same world with its users loaded in `session`."""
@@ -248,10 +255,9 @@ class Api:
         departure = departure or datetime.now(UTC).replace(microsecond=0) + timedelta(days=days_ahead)
         # From an airport of the sending state: Mexico's Tapachula, or Harlingen in the United States.
         origin = origin or ("HRL" if user.startswith("ice.") else "TAP")
-        number = f"V0 {3101 + self.world.flights_made}"
-        self.world.flights_made += 1
         flight = ok(self.post(user, "/api/v1/flights", {
-            "flight_number": number, "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": seats,
+            "flight_number": next_flight_number(),
+            "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": seats,
             "origin": origin, "destination": "CCS", "departure_utc": departure.isoformat(),
             "arrival_utc": (departure + timedelta(hours=5)).isoformat(), "escorts": escorts,
             "medical_staff": medical_staff}), 201)

@@ -25,7 +25,7 @@ from retorno.cli.main import app
 from retorno.db import clock_at
 from retorno.documents import mrz
 from retorno.flights import airports
-from tests.factories import AGENCIES, PASSWORD, registry_record
+from tests.factories import AGENCIES, PASSWORD, next_flight_number, registry_record
 from tests.reintegration.test_opportunity_import import BAD_CELLS, bad_file, good_file
 
 runner = CliRunner()
@@ -141,7 +141,7 @@ def fly(flow: Flow) -> None:
     local_departure = airports.to_local(departure, "TAP").strftime("%Y-%m-%dT%H:%M")
     local_arrival = airports.to_local(departure + timedelta(hours=6), "CCS").strftime("%Y-%m-%dT%H:%M")
     with clock_at(departure - timedelta(days=10)):
-        out = flow.run("flights", "propose", "--number", "V0 3101", "--receiving", "VE-SAIME", "--carrier",
+        out = flow.run("flights", "propose", "--number", next_flight_number(), "--receiving", "VE-SAIME", "--carrier",
                        "CONVIASA", "--seats", "40", "--origin", "TAP", "--destination", "CCS", "--departure",
                        local_departure, "--arrival", local_arrival, "--escorts", "2", user="inm.officer")
         flight = flow.query("select reference from flights")[0][0]

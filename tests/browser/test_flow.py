@@ -15,6 +15,7 @@ from retorno.db import make_engine
 from retorno.flights import airports
 from retorno.flights.models import Flight
 from tests.browser.conftest import Served, log_in
+from tests.factories import next_flight_number
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +89,7 @@ def test_planner_proposes_a_flight_and_builds_the_manifest_with_the_receiving_si
         second=0, microsecond=0
     )
     arrival = airports.to_local(departure + timedelta(hours=5), "CCS")
-    page.get_by_label("Número de vuelo").fill("V0 3101")
+    page.get_by_label("Número de vuelo").fill(next_flight_number())
     page.get_by_label("Autoridad receptora").select_option("VE-SAIME")
     page.get_by_label("Aerolínea").select_option("CONVIASA")
     page.get_by_label("Asientos").fill("180")

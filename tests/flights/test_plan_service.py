@@ -28,7 +28,7 @@ from retorno.db import clock_at, utcnow
 from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation
 from retorno.flights import plan_service, service
 from retorno.flights.models import Flight, Passenger
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, next_flight_number, ok
 from tests.web.test_operator_pages import carried_plan, login, send
 
 
@@ -47,7 +47,8 @@ def accepted_flight(session: Session, world: World, *, seats: int, escorts: int,
     # Proposed and accepted days before it departs, as a flight is (none is proposed inside its lock time).
     with clock_at(min(utcnow(), departure - timedelta(days=3))):
         flight = service.propose_flight(session, world.users["inm.officer"], service.FlightInput(
-            flight_number="V0 3101", receiving_agency="VE-SAIME", carrier="CONVIASA", seats=seats, origin=origin,
+            flight_number=next_flight_number(),
+            receiving_agency="VE-SAIME", carrier="CONVIASA", seats=seats, origin=origin,
             destination="CCS", departure_utc=departure, arrival_utc=departure + timedelta(hours=5),
             escorts=escorts, medical_staff=medical_staff))
         service.accept_flight(session, world.users["saime.officer"], flight)

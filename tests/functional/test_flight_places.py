@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, next_flight_number, ok
 from tests.web.pages_helpers import csrf, login
 
 DEPARTURE = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
 
 
 def flight(origin: str, destination: str, hours: float = 5, receiving: str = "VE-SAIME") -> dict[str, Any]:
-    return {"flight_number": "V0 3101", "receiving_agency": receiving, "carrier": "CONVIASA", "seats": 180,
+    return {"flight_number": next_flight_number(), "receiving_agency": receiving, "carrier": "CONVIASA", "seats": 180,
             "escorts": 10, "medical_staff": 1, "origin": origin, "destination": destination,
             "departure_utc": DEPARTURE.isoformat(), "arrival_utc": (DEPARTURE + timedelta(hours=hours)).isoformat()}
 

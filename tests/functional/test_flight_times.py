@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from retorno.audit.models import AuditRecord
 from retorno.config import Settings
 from retorno.db import clock_at
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, next_flight_number, ok
 from tests.web.pages_helpers import login, post_form
 
 FLIGHT_TIME = timedelta(hours=5)  # Api.flight schedules five hours from TAP to CCS
@@ -168,7 +168,7 @@ def test_a_flight_is_never_proposed_for_a_time_already_past(client: TestClient, 
     """Red team: POST /api/v1/flights accepted a departure in 2020."""
     api = Api(client, world)
     message = refused(api.post("inm.officer", "/api/v1/flights", {
-        "flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 180,
+        "flight_number": next_flight_number(), "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 180,
         "origin": "TAP", "destination": "CCS", "departure_utc": "2020-03-01T15:00:00Z",
         "arrival_utc": "2020-03-01T20:00:00Z", "escorts": 10}), 422, "flow.departure_in_past")
     assert "already passed" in message
@@ -176,7 +176,7 @@ def test_a_flight_is_never_proposed_for_a_time_already_past(client: TestClient, 
 
 def _proposed(api: Api, departure: datetime) -> Any:
     return api.post("inm.officer", "/api/v1/flights", {
-        "flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 180,
+        "flight_number": next_flight_number(), "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 180,
         "origin": "TAP", "destination": "CCS", "departure_utc": _iso(departure),
         "arrival_utc": _iso(departure + FLIGHT_TIME), "escorts": 10})
 

@@ -28,7 +28,7 @@ from retorno.demo import check as demo_check
 from retorno.documents import mrz
 from retorno.flights import service as flights
 from retorno.flights.models import Flight, Passenger
-from tests.factories import USERS, World, case_payload, registry_record
+from tests.factories import USERS, World, case_payload, next_flight_number, registry_record
 
 TODAY = datetime.now(UTC).date()
 EVERYONE = [username for username, _, _ in USERS]
@@ -184,7 +184,8 @@ class ApiFlows(RuleBasedStateMachine):
     def propose_flight(self, seats: int, accept: bool) -> str:
         departure = self.now + timedelta(days=10)
         response = self.call("POST", "/api/v1/flights", "inm.officer", {
-            "flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": seats,
+            "flight_number": next_flight_number(),
+            "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": seats,
             "origin": "TAP", "destination": "CCS", "departure_utc": departure.isoformat(),
             "arrival_utc": (departure + timedelta(hours=5)).isoformat(), "escorts": 2, "medical_staff": 0})
         assert response.status_code == 201, response.text

@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, ValidationError
 
 import retorno
 from retorno.plaintext import Input
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, next_flight_number, ok
 
 
 def _bodies() -> list[type[Input]]:
@@ -107,7 +107,8 @@ def test_a_float_field_takes_a_float_with_no_fraction() -> None:
 def test_the_api_refuses_a_float_count_naming_the_field(client: TestClient, world: World) -> None:
     api = Api(client, world)
     departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
-    flight = {"flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 10.0,
+    flight = {"flight_number": next_flight_number(),
+    "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": 10.0,
               "origin": "TAP", "destination": "CCS", "departure_utc": departure.isoformat(),
               "arrival_utc": (departure + timedelta(hours=5)).isoformat(), "escorts": 1}
     refused = api.post("inm.officer", "/api/v1/flights", flight)
@@ -132,7 +133,8 @@ def test_no_boolean_field_of_an_api_body_takes_anything_but_true_or_false(body: 
 def test_the_api_takes_numbers_and_booleans_as_json_says_them(client: TestClient, world: World) -> None:
     api = Api(client, world)
     departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
-    flight = {"flight_number": "V0 3101", "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": "10",
+    flight = {"flight_number": next_flight_number(),
+    "receiving_agency": "VE-SAIME", "carrier": "CONVIASA", "seats": "10",
               "origin": "TAP", "destination": "CCS", "departure_utc": departure.isoformat(),
               "arrival_utc": (departure + timedelta(hours=5)).isoformat(), "escorts": 1}
     refused = api.post("inm.officer", "/api/v1/flights", flight)
