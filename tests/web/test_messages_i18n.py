@@ -311,7 +311,7 @@ def test_a_refused_role_is_named_with_its_article(role: str, english: str, spani
 
     from retorno.agencies.permissions import require
 
-    agency = SimpleNamespace(kind="sending", code="MX-INM")
+    agency = SimpleNamespace(kind="sending", code="MX-INM", active=True)
     user = SimpleNamespace(username="inm.x", agency=agency, role=role, active=True)
     with pytest.raises(RetornoError) as refused:
         require(user, "screening.record" if role == "viewer" else "screening.resolve")  # type: ignore[arg-type]
