@@ -44,7 +44,7 @@ from retorno.flights.models import Flight, Passenger
 from retorno.screening.service import record_best_interests, resolve_screening
 from retorno.travel.service import add_document, record_screening, withdraw
 from retorno.verification.service import open_request, record_decision, request_verification
-from tests.factories import World
+from tests.factories import World, next_flight_number
 
 TODAY = datetime.now(UTC).date()
 WINDOW = DepartureWindow.of(Settings())
@@ -169,7 +169,7 @@ class ReturnFlows(RuleBasedStateMachine):
         self.flight_count += 1
         departure = datetime.now(UTC) + timedelta(days=10)
         flight = flights.propose_flight(self.session, self.users["inm.officer"], flights.FlightInput(
-            flight_number="V0 1", receiving_agency="VE-SAIME", carrier="CONVIASA", seats=seats, origin="TAP",
+            flight_number=next_flight_number(), receiving_agency="VE-SAIME", carrier="CONVIASA", seats=seats, origin="TAP",
             destination="CCS", departure_utc=departure, arrival_utc=departure + timedelta(hours=5), escorts=escorts,
             medical_staff=medical))
         flights.accept_flight(self.session, self.users["saime.officer"], flight)

@@ -42,6 +42,13 @@ def test_a_disabled_agency_takes_no_user_until_an_administrator_enables_it(
         enable_user(session, None, "rt22.mon", reason=REASON["reason"])  # `retorno users enable`, the pages
     again = api.post("admin", "/api/v1/agencies/MON-RT22/disable", REASON)
     assert again.status_code == 422 and again.json()["error"]["code"] == "agency.disabled"
+    # Only an administrator enables it: every other role of every agency is refused, and nothing changes.
+    for login in world.tokens:
+        if login != "admin":
+            refused = api.post(login, "/api/v1/agencies/MON-RT22/enable", REASON)
+            assert refused.status_code == 403, (login, refused.text)
+    listed = {agency["code"]: agency for agency in ok(api.get("admin", "/api/v1/agencies"))}
+    assert listed["MON-RT22"]["active"] is False
     # Enabled again with a reason (none is refused): its users stay disabled until each is enabled.
     assert api.post("admin", "/api/v1/agencies/MON-RT22/enable", {"reason": ""}).status_code == 422
     assert ok(api.post("admin", "/api/v1/agencies/MON-RT22/enable", REASON)) == {"code": "MON-RT22", "active": True}

@@ -287,6 +287,7 @@ def disable_agency(session: Session, actor: User | None, code: str, *, reason: s
     return users
 
 
+@action("admin.users", system=True)
 def enable_agency(session: Session, actor: User | None, code: str, *, reason: str) -> Agency:
     """Enable an agency disabled by `disable_agency`, with a written reason (audited). Its users stay disabled: each
     is enabled on its own, with its own reason (`enable_user`, the pages)."""
