@@ -169,9 +169,9 @@ class ReturnFlows(RuleBasedStateMachine):
         self.flight_count += 1
         departure = datetime.now(UTC) + timedelta(days=10)
         flight = flights.propose_flight(self.session, self.users["inm.officer"], flights.FlightInput(
-            flight_number=next_flight_number(), receiving_agency="VE-SAIME", carrier="CONVIASA", seats=seats, origin="TAP",
-            destination="CCS", departure_utc=departure, arrival_utc=departure + timedelta(hours=5), escorts=escorts,
-            medical_staff=medical))
+            flight_number=next_flight_number(), receiving_agency="VE-SAIME", carrier="CONVIASA", seats=seats,
+            origin="TAP", destination="CCS", departure_utc=departure, arrival_utc=departure + timedelta(hours=5),
+            escorts=escorts, medical_staff=medical))
         flights.accept_flight(self.session, self.users["saime.officer"], flight)
         return flight.reference
 
