@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime
 from typing import Any
 
 import openpyxl
@@ -286,3 +287,98 @@ def test_the_report_names_each_cell_out_of_sight() -> None:
     report = read_sheet(_disguised("text_format"), "x.xlsx", COLUMNS, sheets=("CASOS", "CASES"))
     [problem] = report.finish()
     assert (problem.row_number, problem.column) == (3, "A") and "texto propio" in problem.expected
+
+
+def _shown_as(how: str, *, formula: bool = False) -> bytes:
+    """The sheet `casos` (rows 2-4: Uno, Dos, Tres) whose row 3, or all of column A's rows, is shown in the way `how`
+    says: by a date format, or under a conditional format (the class of round 23's Y-F1, tried further)."""
+    from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, DataBarRule, Rule
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.styles.differential import DifferentialStyle
+    book, sheet = _three_rows(formula)
+    if how in ("no_year", "no_day", "weekday_month_year", "time_only", "whole_date", "whole_date_time",
+               "text_under_date_format", "number_format"):
+        value_of = {"text_under_date_format": "desconocida", "number_format": 1234.5}
+        format_of = {"no_year": "d-mmm", "no_day": "mmmm yyyy", "weekday_month_year": "dddd mmmm yyyy",
+                     "time_only": "h:mm", "whole_date": "dd/mm/yyyy", "whole_date_time": "yyyy-mm-dd hh:mm",
+                     "text_under_date_format": "d-mmm", "number_format": "#,##0.00"}
+        sheet["A3"] = value_of.get(how, datetime(2012, 5, 1))
+        sheet["A3"].number_format = format_of[how]
+    red_on_pink = DifferentialStyle(font=Font(color="FF9C0006"),
+                                    fill=PatternFill(bgColor="FFFFC7CE", fill_type="solid"))
+    rules = {
+        "conditional_white": CellIsRule(operator="equal", formula=['"Dos"'], font=Font(color="FFFFFFFF")),
+        "conditional_black_fill": CellIsRule(operator="equal", formula=['"Dos"'],
+                                             fill=PatternFill(bgColor="FF000000", fill_type="solid")),
+        "conditional_number_format": None,
+        "conditional_bar_without_value": DataBarRule(start_type="min", end_type="max", color="FF638EC6",
+                                                     showValue=False),
+        "conditional_scale_to_black": ColorScaleRule(start_type="min", start_color="FFFFFFFF", end_type="max",
+                                                     end_color="FF000000"),
+        "conditional_red_on_pink": Rule(type="duplicateValues", dxf=red_on_pink),
+        "conditional_pink_fill": CellIsRule(operator="equal", formula=['"Dos"'],
+                                            fill=PatternFill(bgColor="FFFFC7CE", fill_type="solid")),
+        "conditional_bold": CellIsRule(operator="equal", formula=['"Dos"'], font=Font(bold=True)),
+    }
+    if how == "conditional_number_format":
+        from openpyxl.styles.numbers import NumberFormat
+        rules[how] = Rule(type="expression", formula=["TRUE"], dxf=DifferentialStyle(
+            numFmt=NumberFormat(numFmtId=200, formatCode='"Adulto"')))
+    if how in rules:
+        sheet.conditional_formatting.add("A2:A4", rules[how])
+    out = io.BytesIO()
+    book.save(out)
+    if how != "conditional_inline_white":
+        return out.getvalue()
+    # Excel 2010's own kind: the rule's style inline, its range in <xm:sqref>, in the worksheet's extensions.
+    extension = (b'<extLst><ext uri="{78C0D931-6437-407d-A8EE-F0AAD7539E65}" '
+                 b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+                 b'<x14:conditionalFormattings><x14:conditionalFormatting '
+                 b'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+                 b'<x14:cfRule type="expression" priority="1" id="{00000000-0000-0000-0000-000000000001}">'
+                 b'<xm:f>TRUE</xm:f><x14:dxf><font><color rgb="FFFFFFFF"/></font></x14:dxf></x14:cfRule>'
+                 b'<xm:sqref>A3</xm:sqref></x14:conditionalFormatting></x14:conditionalFormattings></ext></extLst>')
+    rewritten = io.BytesIO()
+    with zipfile.ZipFile(out) as source, zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target:
+        for part in source.infolist():
+            content = source.read(part)
+            if part.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"</worksheet>", extension + b"</worksheet>", 1)
+            target.writestr(part, content)
+    return rewritten.getvalue()
+
+
+@pytest.mark.parametrize("formula", [False, True], ids=["calamine", "openpyxl"])
+def test_dates_shown_without_their_year_and_cells_under_a_hiding_conditional_format_are_refused(
+        formula: bool) -> None:
+    """The class of round 23's Y-F1 ('a cell must show what is imported'), its two doors left open then: a birth date
+    shown as 'd-mmm' (the year a child's, unseen; or only the month and year, only a time) and a conditional format
+    that turns letters white, fills the background in the letters' colour, shows a number as a word, or draws bars
+    or a colour scale without the value. Each cell is named; a visible conditional format (bold, Excel's red on pink
+    preset, a pink fill under black letters) and whole dates refuse nothing."""
+    column_a = [(2, "A", "conditional"), (3, "A", "conditional"), (4, "A", "conditional")]
+    expected = {"no_year": [(3, "A", "partial_date")], "no_day": [(3, "A", "partial_date")],
+                "weekday_month_year": [(3, "A", "partial_date")], "time_only": [(3, "A", "partial_date")],
+                "conditional_white": column_a, "conditional_black_fill": column_a,
+                "conditional_number_format": column_a, "conditional_bar_without_value": column_a,
+                "conditional_scale_to_black": column_a, "conditional_inline_white": [(3, "A", "conditional")]}
+    for how, cells in expected.items():
+        with pytest.raises(HiddenCellsError) as refused:
+            list(read_table(_shown_as(how, formula=formula), "x.xlsx", sheets=("CASOS", "CASES"))[1])
+        assert refused.value.cells == cells, how
+    for how, second in (("whole_date", "2012-05-01"), ("whole_date_time", "2012-05-01"),
+                        ("text_under_date_format", "desconocida"), ("number_format", "1234.5"),
+                        ("conditional_red_on_pink", "Dos"), ("conditional_pink_fill", "Dos"),
+                        ("conditional_bold", "Dos")):
+        rows_read = read_table(_shown_as(how, formula=formula), "x.xlsx", sheets=("CASOS", "CASES"))[1]
+        assert [row[0] for row in rows_read if row and row[0]] == ["Uno", second, "Tres"], how
+
+
+def test_the_report_names_a_date_shown_without_its_year_and_a_cell_under_a_conditional_format() -> None:
+    report = read_sheet(_shown_as("no_year"), "x.xlsx", COLUMNS, sheets=("CASOS", "CASES"), locale="en")
+    [problem] = report.finish()
+    assert (problem.row_number, problem.column) == (3, "A") and "does not show the year" in problem.expected
+    report = read_sheet(_shown_as("conditional_white"), "x.xlsx", COLUMNS, sheets=("CASOS", "CASES"))
+    problems = report.finish()
+    assert [(p.row_number, p.column) for p in problems] == [(2, "A"), (3, "A"), (4, "A")]
+    assert "formato condicional" in problems[0].expected and not report.readable

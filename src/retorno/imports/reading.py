@@ -89,7 +89,8 @@ class HiddenCellsError(UnreadableFileError):
     FAR). Their cells would be imported unseen by the official who sends the file (red team round 22, X-F2: a hidden
     row made a baby of a household an adult; round 23, Y-F1: white or tiny letters, a number format that shows
     nothing or other text, a value under a merged cell, a row thousands of rows below the list), as a hidden sheet's
-    would."""
+    would. Of the same kind (CONDITIONAL, PARTIAL_DATE): a cell under a conditional format that may hide it or show
+    another value, and a number shown by a date format without its year, month or day ('d-mmm')."""
 
     def __init__(self, sheet: str, rows: list[int], columns: list[str],
                  cells: list[tuple[int, str, str]] | None = None) -> None:
@@ -98,7 +99,7 @@ class HiddenCellsError(UnreadableFileError):
 
 
 # How a cell is out of the official's sight (HiddenCellsError.cells).
-DISGUISED, MERGED, FAR = "disguised", "merged", "far"
+DISGUISED, MERGED, FAR, CONDITIONAL, PARTIAL_DATE = "disguised", "merged", "far", "conditional", "partial_date"
 # A row lower than this (points) or a column narrower than this (characters) shows no text one can read: hidden.
 MIN_ROW_HEIGHT = 8.0
 MIN_COLUMN_WIDTH = 1.5
@@ -227,6 +228,10 @@ _CELL = re.compile(rb"""<(?:\w+:)?c\b([^<>]*?)(/?)>""")
 _REFERENCE = re.compile(rb"""\br\s*=\s*["']([A-Z]{1,3})(\d+)["']""")
 _STYLE_OF = re.compile(rb"""\ss\s*=\s*["'](\d+)["']""")
 _MERGE = re.compile(rb"""<(?:\w+:)?mergeCell\b[^<>]*\bref\s*=\s*["']([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)["']""")
+_TYPE_OF = re.compile(rb"""\st\s*=\s*["'](\w+)["']""")
+# The end of a worksheet's cells, and what may follow them at most (conditional formats, validations, set-up).
+_CELLS_END = re.compile(rb"</(?:\w+:)?sheetData\s*>")
+MAX_TAIL = 16 << 20
 
 
 class _Hidden:
@@ -237,10 +242,19 @@ class _Hidden:
         self.columns: list[tuple[int, int]] = []
         self.unnumbered = False
         self.merges: list[tuple[int, int, int, int]] = []  # first row, first column, last row, last column
+        # What follows the cells (`</sheetData>`): conditional formats, merges, validations, page set-up.
+        self.tail = b""
+        self._after_cells = False
         self._carried = b""
 
     def feed(self, chunk: bytes) -> None:
         window = self._carried + chunk
+        if self._after_cells:
+            self.tail += chunk
+        elif b"sheetData" in window and (cells_end := _CELLS_END.search(window)):
+            self._after_cells, self.tail = True, window[cells_end.end():]
+        if len(self.tail) > MAX_TAIL:
+            raise UnreadableFileError("what follows the cells")
         end = 0
         # Most chunks of a long list hide nothing and merge nothing: a look for the words first (a regular expression
         # over every row's tag was 5 s of processor time for 100,000 rows).
@@ -387,21 +401,38 @@ def _refuse_hidden(name: str, parts: dict[str, str], hidden: dict[str, _Hidden])
     raise HiddenCellsError(name, rows, columns or (["?"] if any(one.unnumbered for one in hides) else []))
 
 
-_WHITE = ("rgb", "FFFFFF")
-# Colours by the legacy palette's index (white twice) and the default theme's first (lt1, white, "Background 1").
-_INDEXED_WHITE = {"1", "9"}
+_WHITE, _BLACK = ("rgb", "FFFFFF"), ("rgb", "000000")
+# Colours by the legacy palette's index (white twice; black twice, the system's letters among them) and the default
+# theme's first two (lt1, white, "Background 1"; dk1, black, "Text 1").
+_INDEXED = {"1": _WHITE, "9": _WHITE, "0": _BLACK, "8": _BLACK, "64": _BLACK}
+_THEMED = {"0": _WHITE, "1": _BLACK}
 
 
-def _colour(element: ElementTree.Element | None) -> tuple[str, str] | None:
-    """A colour of styles.xml as compared here: its RGB without alpha, or the theme or palette entry it names."""
+def _local(element: ElementTree.Element) -> str:
+    return element.tag.rsplit("}", 1)[-1]
+
+
+def _child(element: ElementTree.Element | None, name: str) -> ElementTree.Element | None:
+    """The first child of `element` named `name`, whatever its namespace (styles.xml's, or a worksheet's inline
+    conditional format, read without one)."""
+    if element is None:
+        return None
+    return next((child for child in element if _local(child) == name), None)
+
+
+def _colour(element: ElementTree.Element | None, theme: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """A colour of styles.xml as compared here: its RGB without alpha, or the theme or palette entry it names (the
+    theme's RGB when `theme`, the workbook's, gives it and no tint changes it)."""
     if element is None:
         return None
     if element.get("rgb"):
         return "rgb", element.get("rgb", "")[-6:].upper()
-    if element.get("theme") == "0" and not element.get("tint"):
-        return _WHITE
-    if element.get("indexed") in _INDEXED_WHITE:
-        return _WHITE
+    if theme and element.get("theme") in theme and not element.get("tint"):
+        return "rgb", theme[element.get("theme", "")]
+    if element.get("theme") in _THEMED and not element.get("tint"):
+        return _THEMED[element.get("theme", "")]
+    if element.get("indexed") in _INDEXED:
+        return _INDEXED[element.get("indexed", "")]
     if element.get("theme"):
         return "theme", element.get("theme", "")
     if element.get("indexed"):
@@ -421,46 +452,211 @@ def _format_disguises(code: str) -> bool:
     return len(sections) > 1 and any(not section.strip() for section in sections)
 
 
-def _hiding_styles(archive: zipfile.ZipFile) -> set[int]:
-    """The cell styles (indexes of cellXfs) that show a value otherwise than it is: letters smaller than
-    MIN_FONT_SIZE or of their background's colour (white on no fill, yellow on yellow), or a number format that
-    `_format_disguises`."""
+# Built-in number formats (no numFmt element names them) of dates and times that show no whole date: 'd-mmm',
+# 'mmm-yy', the times ('h:mm AM/PM', 'h:mm:ss') and the durations ('mm:ss', '[h]:mm:ss', 'mmss.0').
+_PARTIAL_BUILT_IN = {"16", "17", "18", "19", "20", "21", "45", "46", "47"}
+
+
+def _date_partial(code: str) -> bool:
+    """Whether a number format shows a date or a time but not the whole date: no year ('d-mmm', the round 23 tester's
+    next try after '"1979-"mm"-"dd'), no day of the month ('mmm-yyyy', 'dddd mmmm yyyy': a weekday is not a day), no
+    month, or only a time. A birth date shown so is read as the official cannot see it."""
+    plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]|general|am/pm|a/p', "", code.lower())
+    if not re.search(r"[ydhs]|m", re.sub(r"[e][+-]", "", plain)):
+        return False  # a number's format ('0.00', '#,##0', '0.0E+00'), or text's ('@')
+    without_time = re.sub(r"m+(?=\W*s)", "", re.sub(r"(h+\W*)m+", r"\1", plain))
+    return not (re.search(r"y", without_time) and re.search(r"(?<!d)d{1,2}(?!d)", without_time)
+                and re.search(r"(?<!m)m{1,4}(?!m)", without_time))
+
+
+class _Looks:
+    """How workbook's styles (styles.xml) show cells: the cell styles (indexes of cellXfs) that hide or disguise any
+    value, those that disguise a number (a date shown without its year), and the conditional formats' differential
+    styles (indexes of dxfs) that may hide one, with the colours its letters and its backgrounds take."""
+
+    def __init__(self) -> None:
+        self.hiding: set[int] = set()
+        self.hiding_numbers: set[int] = set()
+        self.hiding_differences: set[int] = set()
+        self.letters: set[tuple[str, str]] = {_BLACK}
+        self.backgrounds: set[tuple[str, str]] = {_WHITE}
+        self.theme: dict[str, str] = {}
+
+    def difference_hides(self, style: ElementTree.Element) -> bool:
+        """Whether a conditional format's style (a dxf, of styles.xml or inline in the worksheet) may hide a value or
+        show another: a number format that disguises or shows no whole date, letters too small, letters of a colour
+        some cell's background has, a background of a colour some cell's letters have (unless the style sets both,
+        differing), or either in a colour not compared here."""
+        number_format = _child(style, "numFmt")
+        if number_format is not None and (_format_disguises(code := number_format.get("formatCode", ""))
+                                          or _date_partial(code)):
+            return True
+        font = _child(style, "font")
+        size = _child(font, "sz")
+        if size is not None and _under(size.get("val", "").encode(), MIN_FONT_SIZE):
+            return True
+        pattern = _child(_child(style, "fill"), "patternFill")
+        # A conditional format's solid fill is its bgColor (fgColor where a program writes that instead).
+        fill_element = _child(pattern, "bgColor")
+        fill_element = _child(pattern, "fgColor") if fill_element is None else fill_element
+        letters_element = _child(font, "color")
+        letters = _colour(letters_element, self.theme) if letters_element is not None else None
+        background = _colour(fill_element, self.theme) if fill_element is not None else None
+        if (letters_element is not None and (letters is None or letters[0] != "rgb")) or (
+                fill_element is not None and (background is None or background[0] != "rgb")):
+            return True  # a colour this check cannot compare (a tinted theme colour): it may be the other's
+        if letters is not None and background is not None:
+            return letters == background
+        return (letters is not None and letters in self.backgrounds) or (
+            background is not None and background in self.letters)
+
+
+_DRAWING = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+# The theme's colours by the index styles.xml gives them: light 1 and dark 1, light 2 and dark 2 come swapped.
+_THEME_ORDER = ("lt1", "dk1", "lt2", "dk2", "accent1", "accent2", "accent3", "accent4", "accent5", "accent6",
+                "hlink", "folHlink")
+
+
+def _theme_colours(archive: zipfile.ZipFile) -> dict[str, str]:
+    """The RGB of each theme colour index of the workbook's theme (none without a theme part)."""
+    names = [name for name in archive.namelist() if name.startswith("xl/theme/") and name.endswith(".xml")]
+    if not names:
+        return {}
+    try:
+        theme = ElementTree.fromstring(archive.read(sorted(names)[0]))
+    except ElementTree.ParseError as exc:
+        raise UnreadableFileError("xlsx") from exc
+    scheme = theme.find(f".//{_DRAWING}clrScheme")
+    colours = {}
+    for index, name in enumerate(_THEME_ORDER):
+        entry = scheme.find(f"{_DRAWING}{name}") if scheme is not None else None
+        value = next(iter(entry), None) if entry is not None else None
+        rgb = value.get("val") if value is not None and _local(value) == "srgbClr" else \
+            value.get("lastClr") if value is not None else None
+        if rgb and re.fullmatch(r"[0-9A-Fa-f]{6}", rgb):
+            colours[str(index)] = rgb.upper()
+    return colours
+
+
+def _looks(archive: zipfile.ZipFile) -> _Looks:
+    """The styles of a workbook that show a value otherwise than it is (`_Looks`): letters smaller than
+    MIN_FONT_SIZE or of their background's colour (white on no fill, yellow on yellow), a number format that
+    `_format_disguises`, or on numbers one that `_date_partial` (built in, or the workbook's own)."""
+    looks = _Looks()
     try:
         styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
     except KeyError:
-        return set()
+        return looks
     except ElementTree.ParseError as exc:
         raise UnreadableFileError("xlsx") from exc
+    looks.theme = _theme_colours(archive)
     formats = {number_format.get("numFmtId", ""): number_format.get("formatCode", "")
                for number_format in styles.iter(f"{_MAIN}numFmt")}
-    fonts, fills, cell_styles = (list(found) if (found := styles.find(f"{_MAIN}{name}")) is not None else []
-                                 for name in ("fonts", "fills", "cellXfs"))
-    hiding = set()
+    fonts, fills, cell_styles, differences = (
+        list(found) if (found := styles.find(f"{_MAIN}{name}")) is not None else []
+        for name in ("fonts", "fills", "cellXfs", "dxfs"))
+    looks.letters |= {_colour(font.find(f"{_MAIN}color"), looks.theme) or _BLACK for font in fonts}
+    looks.backgrounds |= {colour for fill in fills if (pattern := fill.find(f"{_MAIN}patternFill")) is not None
+                          and pattern.get("patternType") == "solid"
+                          and (colour := _colour(pattern.find(f"{_MAIN}fgColor"), looks.theme)) is not None}
     for index, style in enumerate(cell_styles):
-        if _format_disguises(formats.get(style.get("numFmtId", "0"), "")):
-            hiding.add(index)
+        number_format = style.get("numFmtId", "0")
+        if _format_disguises(formats.get(number_format, "")):
+            looks.hiding.add(index)
             continue
+        if _date_partial(formats[number_format]) if number_format in formats else number_format in _PARTIAL_BUILT_IN:
+            looks.hiding_numbers.add(index)
         font_id, fill_id = int(style.get("fontId", "0") or 0), int(style.get("fillId", "0") or 0)
         font = fonts[font_id] if 0 <= font_id < len(fonts) else None
         if font is None:
             continue
         size = font.find(f"{_MAIN}sz")
         if size is not None and _under(size.get("val", "").encode(), MIN_FONT_SIZE):
-            hiding.add(index)
+            looks.hiding.add(index)
             continue
         pattern = fills[fill_id].find(f"{_MAIN}patternFill") if 0 <= fill_id < len(fills) else None
         kind = pattern.get("patternType", "none") if pattern is not None else "none"
-        background = _WHITE if kind == "none" else _colour(pattern.find(f"{_MAIN}fgColor")) \
+        background = _WHITE if kind == "none" else _colour(pattern.find(f"{_MAIN}fgColor"), looks.theme) \
             if kind == "solid" and pattern is not None else None
-        letters = _colour(font.find(f"{_MAIN}color"))
-        if letters is not None and letters == background:
-            hiding.add(index)
+        # Letters of no colour, or 'automatic', are the system's: black.
+        letters = _colour(font.find(f"{_MAIN}color"), looks.theme) or _BLACK
+        if letters == background:
+            looks.hiding.add(index)
+    looks.hiding_differences = {index for index, style in enumerate(differences) if looks.difference_hides(style)}
+    return looks
+
+
+# A worksheet's conditional formats, in its main namespace or Excel 2010's extension (`x14:`), with the ranges they
+# apply to (an attribute, or `<xm:sqref>`), their rules' styles (`dxfId`, or an inline `<x14:dxf>`), colour scales,
+# and data bars or icon sets drawn without the value (showValue="0").
+_CONDITIONAL = re.compile(rb"<(\w+:)?conditionalFormatting\b([^>]*)>(.*?)</\1?conditionalFormatting\s*>", re.S)
+_CONDITIONAL_OPEN = re.compile(rb"<(?:\w+:)?conditionalFormatting\b")
+_SQREF = re.compile(rb"""\bsqref\s*=\s*["']([^"']*)["']|<(?:\w+:)?sqref\s*>([^<]*)<""")
+_DIFFERENCE_ID = re.compile(rb"""\bdxfId\s*=\s*["'](\d+)["']""")
+_INLINE_DIFFERENCE = re.compile(rb"<(\w+:)?dxf\s*>(.*?)</\1?dxf\s*>", re.S)
+_NO_VALUE = re.compile(rb"""\bshowValue\s*=\s*["'](?:0|false)["']""")
+_SCALE_COLOUR = re.compile(rb"<(?:\w+:)?colorScale\b.*?</(?:\w+:)?colorScale\s*>", re.S)
+_PREFIX = re.compile(rb"<(/?)\w+:")
+_NAMESPACES = re.compile(rb"""\sxmlns(?::\w+)?\s*=\s*["'][^"']*["']|\s\w+:\w+\s*=\s*["'][^"']*["']""")
+_RANGE = re.compile(r"\$?([A-Z]{1,3})?\$?(\d+)?(?::\$?([A-Z]{1,3})?\$?(\d+)?)?")
+
+
+def _without_namespaces(fragment: bytes) -> ElementTree.Element:
+    """A worksheet's XML fragment parsed with its prefixes and namespace declarations taken off."""
+    try:
+        return ElementTree.fromstring(b"<x>" + _NAMESPACES.sub(b"", _PREFIX.sub(rb"<\1", fragment)) + b"</x>")
+    except ElementTree.ParseError as exc:
+        raise UnreadableFileError("conditional format") from exc
+
+
+def _ranges(sqref: str) -> list[tuple[int, int, int, int]]:
+    """The ranges of a conditional format's `sqref` ('A2:C10 E5', whole columns 'B:B', whole rows '3:3') as first
+    row, first column, last row, last column."""
+    found = []
+    for reference in sqref.split():
+        parts = _RANGE.fullmatch(reference.upper())
+        if parts is None or not any(parts.groups()):
+            raise UnreadableFileError("conditional format range")
+        first_column, first_row, last_column, last_row = parts.groups()
+        if ":" not in reference:
+            last_column, last_row = first_column, first_row
+        found.append((int(first_row or 1), column_index_from_string(first_column) if first_column else 1,
+                      int(last_row or 1_048_576), column_index_from_string(last_column) if last_column else 16_384))
+    return found
+
+
+def _conditional_ranges(tail: bytes, looks: _Looks) -> list[tuple[int, int, int, int]]:
+    """The ranges of the worksheet's conditional formats (in `tail`, what follows its cells) that may hide a value or
+    show another: their rule's style does (`_Looks.difference_hides`), a colour scale takes a colour of some cell's
+    letters, or a data bar or icon set is drawn without the value. UnreadableFileError if a conditional format is not
+    read whole."""
+    if b"onditionalFormatting" not in tail:
+        return []
+    blocks = list(_CONDITIONAL.finditer(tail))
+    if len(blocks) != len(_CONDITIONAL_OPEN.findall(tail)):
+        raise UnreadableFileError("conditional format")
+    hiding = []
+    for block in blocks:
+        body = block[3]
+        hides = bool(_NO_VALUE.search(body)) or any(
+            int(number) in looks.hiding_differences for number in _DIFFERENCE_ID.findall(body)) or any(
+            looks.difference_hides(_without_namespaces(inline[2])) for inline in _INLINE_DIFFERENCE.finditer(body))
+        for scale in _SCALE_COLOUR.finditer(body):
+            colours = {_colour(element, looks.theme) for element in _without_namespaces(scale[0]).iter("color")}
+            hides = hides or any(colour is None or colour[0] != "rgb" or colour in looks.letters
+                                 for colour in colours)
+        if hides:
+            where = _SQREF.search(block[2]) or _SQREF.search(body)
+            if where is None:
+                raise UnreadableFileError("conditional format range")
+            hiding.extend(_ranges((where[1] or where[2]).decode("ascii", "replace")))
     return hiding
 
 
-def _disguised_cells(data: bytes, part: str, hiding: set[int]) -> list[tuple[int, str, str]]:
-    """The cells of worksheet `part` holding a value in one of the `hiding` styles (read again, chunk by chunk: only
-    when the sheet uses such a style)."""
+def _disguised_cells(data: bytes, part: str, looks: _Looks, ranges: list[tuple[int, int, int, int]]
+                     ) -> list[tuple[int, str, str]]:
+    """The cells of worksheet `part` holding a value in one of the hiding styles of `looks`, or within one of the
+    conditional formats' `ranges` that may hide it (read again, chunk by chunk: only when the sheet may have one)."""
     found: list[tuple[int, str, str]] = []
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(part) as stream:
         carried = b""
@@ -469,10 +665,20 @@ def _disguised_cells(data: bytes, part: str, hiding: set[int]) -> list[tuple[int
             end = 0
             for cell in _CELL.finditer(window):
                 end = cell.end()
-                style = _STYLE_OF.search(cell[1])
                 reference = _REFERENCE.search(cell[1])
-                if cell[2] != b"/" and style and int(style[1]) in hiding and reference:
+                if cell[2] == b"/" or reference is None:
+                    continue
+                style = _STYLE_OF.search(cell[1])
+                number = style is not None and int(style[1])
+                kind = _TYPE_OF.search(cell[1])
+                if number in looks.hiding:
                     found.append((int(reference[2]), reference[1].decode(), DISGUISED))
+                elif number in looks.hiding_numbers and (kind is None or kind[1] in (b"n", b"d")):
+                    found.append((int(reference[2]), reference[1].decode(), PARTIAL_DATE))
+                elif ranges:
+                    row, column = int(reference[2]), column_index_from_string(reference[1].decode())
+                    if any(top <= row <= bottom and left <= column <= right for top, left, bottom, right in ranges):
+                        found.append((row, reference[1].decode(), CONDITIONAL))
             start = window.rfind(b"<", end)
             carried = window[start:] if start >= 0 and b">" not in window[start:] else b""
     return found
@@ -521,7 +727,7 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
             formulas = _unpacked_formulas(archive, max_unpacked, hidden)
             parts = _sheet_parts(archive)
             # Styles that show a cell otherwise than it is are rare (a workbook without one is not read again).
-            hiding = _hiding_styles(archive)
+            looks = _looks(archive)
     except UnreadableFileError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError,
@@ -537,8 +743,9 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
         sheet = hidden.get(part)
         if sheet is None:
             return
-        if hiding:
-            disguised = _disguised_cells(data, part, hiding)
+        ranges = _conditional_ranges(sheet.tail, looks)
+        if looks.hiding or looks.hiding_numbers or ranges:
+            disguised = _disguised_cells(data, part, looks, ranges)
             if disguised:
                 raise HiddenCellsError(name, [], [], disguised)
         merges.extend(sheet.merges)

@@ -92,6 +92,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "a cell shown as it is: cell {cell} of the sheet '{sheet}' is formatted so that it does not "
                        "show its value, or shows another (white letters, of the background's colour or tiny, or a "
                        "number format with text of its own or none); clear that format"),
+    "cell_conditional": ("una celda que se vea como es: la celda {cell} de la hoja «{sheet}» está bajo un formato "
+                         "condicional que puede ocultar su valor o mostrar otro (letras del color del fondo, un "
+                         "formato de número, barras o iconos sin el valor); quite ese formato condicional de la hoja",
+                         "a cell shown as it is: cell {cell} of the sheet '{sheet}' lies under a conditional format "
+                         "that may hide its value or show another (letters of the background's colour, a number "
+                         "format, bars or icons without the value); remove that conditional format from the sheet"),
+    "cell_partial_date": ("una fecha que se vea entera: la celda {cell} de la hoja «{sheet}» tiene un formato de fecha "
+                          "u hora que no muestra el año, el mes y el día (así una fecha de nacimiento se importa sin "
+                          "que se vea); dele un formato de fecha completo, como aaaa-mm-dd",
+                          "a date shown whole: cell {cell} of the sheet '{sheet}' has a date or time format that does "
+                          "not show the year, the month and the day (a birth date so is imported unseen); give it a "
+                          "whole date's format, such as yyyy-mm-dd"),
     "cell_merged": ("una celda a la vista: la celda {cell} de la hoja «{sheet}» tiene un valor bajo una celda "
                     "combinada, que solo muestra la primera; separe las celdas o borre ese valor",
                     "a cell in sight: cell {cell} of the sheet '{sheet}' holds a value under a merged cell, which "
