@@ -51,6 +51,10 @@ class Settings:
     # record another country's agency holds (README "The safeguards are guarantees": each such warning tells whether
     # that country holds the person typed). RETORNO_ALIKE_ELSEWHERE_ROWS_A_DAY.
     alike_elsewhere_rows_a_day: int = 100
+    # Requests one `retorno serve` worker runs at once (its threads; anyio's default is 40): the rest wait their turn
+    # in the worker's queue, not for the interpreter or the audit trail's head among dozens of others.
+    # RETORNO_WORKER_THREADS.
+    worker_threads: int = 40
     # Behind TLS (any real installation) cookies must only travel over https; off by default
     # so that the demo works on http://127.0.0.1.
     secure_cookies: bool = False
@@ -118,7 +122,7 @@ class Settings:
 _INTEGER_SETTINGS = ("session_idle_seconds", "session_max_age_seconds", "login_free_failures",
                      "login_delay_cap_seconds", "max_upload_bytes", "max_body_bytes", "max_unpacked_bytes",
                      "departure_early_hours", "departure_late_hours", "carrier_list_days_after_arrival",
-                     "token_days", "alike_elsewhere_rows_a_day")
+                     "token_days", "alike_elsewhere_rows_a_day", "worker_threads")
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -148,3 +148,23 @@ def test_a_served_worker_reads_its_reference_tables_before_its_first_request(
         gc.unfreeze()
     assert airports._airports_by_iata.cache_info().currsize == 1
     assert names._lookalikes.cache_info().currsize == 1
+
+
+def test_a_served_worker_runs_as_many_requests_at_once_as_its_threads_are_set_to(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RETORNO_WORKER_THREADS (`Settings.worker_threads`): the requests one worker runs at once, its others waiting in
+    its queue (issue 17's load: forty threads of a worker waited for the interpreter and the audit head)."""
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+    monkeypatch.setenv("RETORNO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RETORNO_DATABASE_URL", f"sqlite:///{tmp_path / 'retorno.db'}")
+    monkeypatch.setenv("RETORNO_WORKER_THREADS", "3")
+    gc.unfreeze()
+    try:
+        app = app_from_env()
+    finally:
+        gc.unfreeze()
+    with TestClient(app) as client:
+        assert client.portal is not None
+        assert client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 3
+        assert client.get("/healthz").status_code == 200

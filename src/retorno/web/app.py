@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -49,7 +50,13 @@ def app_from_env() -> FastAPI:
     at every full collection while requests waited (1-2 ms of processor time per boarding or approval, the
     manifest guard's records making the collections frequent; `retorno bench load`).
     """
-    app = create_app(Settings.from_env())
+    settings = Settings.from_env()
+    app = create_app(settings)
+
+    def limit_threads() -> None:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, settings.worker_threads)
+
+    app.router.on_startup.append(limit_threads)
     load_reference_data()
     gc.collect()
     gc.freeze()
