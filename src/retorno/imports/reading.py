@@ -39,6 +39,8 @@ import python_calamine
 from openpyxl.utils import column_index_from_string, get_column_letter
 
 from retorno.config import Settings
+from retorno.imports import looks as shown
+from retorno.imports.errors import UnreadableFileError
 from retorno.names import fold
 
 # More parts than any workbook has (a few per sheet, its styles, strings, relations): refused unread.
@@ -48,10 +50,6 @@ MAX_PARTS = 10_000
 # csv's own default (128 KiB) made one long cell a csv.Error, reported as a file that is not a CSV at all
 # (red team: a 2 MB cell was "not a CSV or XLSX with the headers on row 1"). The limit is the process's.
 CSV_FIELD_LIMIT = 2**31 - 1
-
-
-class UnreadableFileError(ValueError):
-    """The file is not a CSV or XLSX table with a header row."""
 
 
 class TooLargeFileError(UnreadableFileError):
@@ -100,11 +98,14 @@ class HiddenCellsError(UnreadableFileError):
 
 # How a cell is out of the official's sight (HiddenCellsError.cells).
 DISGUISED, MERGED, FAR, CONDITIONAL, PARTIAL_DATE = "disguised", "merged", "far", "conditional", "partial_date"
+# ... and how a whole sheet is (at row 1): rows or columns too small by default, opened zoomed out, something drawn
+# over its cells, a table whose style hides them, or its workbook's sheet tabs hidden (round 24).
+DEFAULT_SIZE, ZOOM, DRAWN, TABLE, TABS_HIDDEN = "default_size", "zoom", "drawn", "table", "tabs_hidden"
 # A row lower than this (points) or a column narrower than this (characters) shows no text one can read: hidden.
 MIN_ROW_HEIGHT = 8.0
 MIN_COLUMN_WIDTH = 1.5
-# Letters smaller than this (points) are not read.
-MIN_FONT_SIZE = 6.0
+# A sheet opened at less than this zoom (per cent) shows no text one can read.
+MIN_ZOOM = 40
 # A data row below this many empty rows is out of sight of whoever reads the list.
 FAR_GAP = 100
 
@@ -224,7 +225,6 @@ _ROW_OR_COLUMN = re.compile(rb"<(?:\w+:)?(row|col)\b([^<>]*)>")
 _MAY_HIDE = re.compile(rb"hidden|ht|width")
 _ATTRIBUTE = re.compile(rb"""\b(r|min|max|hidden|ht|width)\s*=\s*["']([^"']*)["']""")
 # The style a cell has (`<c r="B2" s="3" t="s">`), and the ranges cells are merged in (`<mergeCell ref="K2:L2"/>`).
-_CELL = re.compile(rb"""<(?:\w+:)?c\b([^<>]*?)(/?)>""")
 _REFERENCE = re.compile(rb"""\br\s*=\s*["']([A-Z]{1,3})(\d+)["']""")
 _STYLE_OF = re.compile(rb"""\ss\s*=\s*["'](\d+)["']""")
 _MERGE = re.compile(rb"""<(?:\w+:)?mergeCell\b[^<>]*\bref\s*=\s*["']([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)["']""")
@@ -232,6 +232,10 @@ _TYPE_OF = re.compile(rb"""\st\s*=\s*["'](\w+)["']""")
 # The end of a worksheet's cells, and what may follow them at most (conditional formats, validations, set-up).
 _CELLS_END = re.compile(rb"</(?:\w+:)?sheetData\s*>")
 MAX_TAIL = 16 << 20
+# Before the cells: the sheet's default row height and column width, and how it opens.
+_FORMAT = re.compile(rb"<(?:\w+:)?sheetFormatPr\b([^<>]*)>")
+_VIEW = re.compile(rb"<(?:\w+:)?sheetView\b([^<>]*)>")
+_ANY_ATTRIBUTE = re.compile(rb"""\b(\w+)\s*=\s*["']([^"']*)["']""")
 
 
 class _Hidden:
@@ -244,16 +248,24 @@ class _Hidden:
         self.merges: list[tuple[int, int, int, int]] = []  # first row, first column, last row, last column
         # What follows the cells (`</sheetData>`): conditional formats, merges, validations, page set-up.
         self.tail = b""
+        # What comes before the cells (its view, default sizes, columns), and whether an inline string has runs.
+        self.head = b""
+        self.inline_runs = False
+        self._in_cells = False
         self._after_cells = False
         self._carried = b""
 
     def feed(self, chunk: bytes) -> None:
         window = self._carried + chunk
+        if not self._in_cells:
+            self.head += chunk
+            self._in_cells = b"sheetData" in self.head
+        self.inline_runs = self.inline_runs or b"rPr" in window
         if self._after_cells:
             self.tail += chunk
         elif b"sheetData" in window and (cells_end := _CELLS_END.search(window)):
             self._after_cells, self.tail = True, window[cells_end.end():]
-        if len(self.tail) > MAX_TAIL:
+        if len(self.tail) > MAX_TAIL or len(self.head) > MAX_TAIL:
             raise UnreadableFileError("what follows the cells")
         end = 0
         # Most chunks of a long list hide nothing and merge nothing: a look for the words first (a regular expression
@@ -288,6 +300,28 @@ class _Hidden:
 
     def __bool__(self) -> bool:
         return bool(self.rows or self.columns or self.unnumbered)
+
+    def whole_sheet(self) -> list[str]:
+        """How the sheet hides all its cells at once (DEFAULT_SIZE, ZOOM), read from what comes before them: rows
+        hidden or too low by default, columns too narrow by default (round 24, Z-F5), or a view zoomed out to
+        unreadable (Z-F8)."""
+        kinds = []
+        for found in _FORMAT.finditer(self.head):
+            attributes = {name.decode(): value.decode("ascii", "replace") for name, value in
+                          _ANY_ATTRIBUTE.findall(found[1])}
+            base = attributes.get("baseColWidth")
+            if attributes.get("zeroHeight", "").strip().lower() in ("1", "true") or _under(
+                    attributes.get("defaultRowHeight", "").encode(), MIN_ROW_HEIGHT) or _under(
+                    attributes.get("defaultColWidth", "").encode(), MIN_COLUMN_WIDTH) or (
+                    "defaultColWidth" not in attributes and base is not None and _under(base.encode(), 1)):
+                kinds.append(DEFAULT_SIZE)
+        for found in _VIEW.finditer(self.head):
+            attributes = {name.decode(): value.decode("ascii", "replace") for name, value in
+                          _ANY_ATTRIBUTE.findall(found[1])}
+            if any(_under(attributes.get(name, "").encode(), MIN_ZOOM)
+                   for name in ("zoomScale", "zoomScaleNormal", "zoomScalePageLayoutView", "zoomScaleSheetLayoutView")):
+                kinds.append(ZOOM)
+        return sorted(set(kinds))
 
 
 def _under(value: bytes | None, least: float) -> bool:
@@ -387,6 +421,14 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
             for sheet in book.iter(f"{_MAIN}sheet")}
 
 
+def _tabs_hidden(archive: zipfile.ZipFile) -> bool:
+    """Whether the workbook opens with its sheet tabs hidden: the official sees one sheet and cannot tell another is
+    read (a decoy sheet shown, the list read from another: round 24, Z-F7)."""
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    return any(view.get("showSheetTabs", "1").strip().lower() in ("0", "false")
+               for view in book.iter(f"{_MAIN}workbookView"))
+
+
 def _refuse_hidden(name: str, parts: dict[str, str], hidden: dict[str, _Hidden]) -> None:
     """HiddenCellsError if the sheet `name` hides rows or columns (any worksheet that does, if which part is `name`'s
     is not clear)."""
@@ -401,286 +443,59 @@ def _refuse_hidden(name: str, parts: dict[str, str], hidden: dict[str, _Hidden])
     raise HiddenCellsError(name, rows, columns or (["?"] if any(one.unnumbered for one in hides) else []))
 
 
-_WHITE, _BLACK = ("rgb", "FFFFFF"), ("rgb", "000000")
-# Colours by the legacy palette's index (white twice; black twice, the system's letters among them) and the default
-# theme's first two (lt1, white, "Background 1"; dk1, black, "Text 1").
-_INDEXED = {"1": _WHITE, "9": _WHITE, "0": _BLACK, "8": _BLACK, "64": _BLACK}
-_THEMED = {"0": _WHITE, "1": _BLACK}
+# A cell whole, its attributes and content (`<c r="B2" s="3" t="s"><v>7</v></c>`), its shared string's index, and an
+# inline string's content.
+_WHOLE_CELL = re.compile(rb"<(?:\w+:)?c\b([^<>]*?)(?:/>|>(.*?)</(?:\w+:)?c\s*>)", re.S)
+_VALUE = re.compile(rb"<(?:\w+:)?v\s*>\s*(\d+)\s*<")
+_INLINE = re.compile(rb"<(?:\w+:)?is\s*>(.*?)</(?:\w+:)?is\s*>", re.S)
 
 
-def _local(element: ElementTree.Element) -> str:
-    return element.tag.rsplit("}", 1)[-1]
+def _runs_hide(kind: bytes, content: bytes, looks: shown.Looks, strings: set[int]) -> bool:
+    """Whether a cell's string is one whose rich text runs hide part of it (a shared one of `strings`, or its own)."""
+    if kind == b"s":
+        value = _VALUE.search(content)
+        return bool(strings) and value is not None and int(value[1]) in strings
+    inline = _INLINE.search(content) if kind == b"inlineStr" else None
+    return inline is not None and shown.runs_hide(looks, inline[1])
 
 
-def _child(element: ElementTree.Element | None, name: str) -> ElementTree.Element | None:
-    """The first child of `element` named `name`, whatever its namespace (styles.xml's, or a worksheet's inline
-    conditional format, read without one)."""
-    if element is None:
-        return None
-    return next((child for child in element if _local(child) == name), None)
-
-
-def _colour(element: ElementTree.Element | None, theme: dict[str, str] | None = None) -> tuple[str, str] | None:
-    """A colour of styles.xml as compared here: its RGB without alpha, or the theme or palette entry it names (the
-    theme's RGB when `theme`, the workbook's, gives it and no tint changes it)."""
-    if element is None:
-        return None
-    if element.get("rgb"):
-        return "rgb", element.get("rgb", "")[-6:].upper()
-    if theme and element.get("theme") in theme and not element.get("tint"):
-        return "rgb", theme[element.get("theme", "")]
-    if element.get("theme") in _THEMED and not element.get("tint"):
-        return _THEMED[element.get("theme", "")]
-    if element.get("indexed") in _INDEXED:
-        return _INDEXED[element.get("indexed", "")]
-    if element.get("theme"):
-        return "theme", element.get("theme", "")
-    if element.get("indexed"):
-        return "indexed", element.get("indexed", "")
-    return None
-
-
-def _format_disguises(code: str) -> bool:
-    """Whether a number format shows something other than the cell's value: text of its own ('"1979-"mm"-"dd',
-    '0" años"'), a letter or digit escaped, or an empty section (';;;' shows nothing)."""
-    plain = re.sub(r"\[[^\]]*\]", "", code)  # colours, conditions, locales
-    if any(re.search(r"\w", literal) for literal in re.findall(r'"([^"]*)"', plain)):
-        return True
-    if re.search(r"\\\w", plain):
-        return True
-    sections = re.sub(r'"[^"]*"', "", plain).split(";")
-    return len(sections) > 1 and any(not section.strip() for section in sections)
-
-
-# Built-in number formats (no numFmt element names them) of dates and times that show no whole date: 'd-mmm',
-# 'mmm-yy', the times ('h:mm AM/PM', 'h:mm:ss') and the durations ('mm:ss', '[h]:mm:ss', 'mmss.0').
-_PARTIAL_BUILT_IN = {"16", "17", "18", "19", "20", "21", "45", "46", "47"}
-
-
-def _date_partial(code: str) -> bool:
-    """Whether a number format shows a date or a time but not the whole date: no year ('d-mmm', the round 23 tester's
-    next try after '"1979-"mm"-"dd'), no day of the month ('mmm-yyyy', 'dddd mmmm yyyy': a weekday is not a day), no
-    month, or only a time. A birth date shown so is read as the official cannot see it."""
-    plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]|general|am/pm|a/p', "", code.lower())
-    if not re.search(r"[ydhs]|m", re.sub(r"[e][+-]", "", plain)):
-        return False  # a number's format ('0.00', '#,##0', '0.0E+00'), or text's ('@')
-    without_time = re.sub(r"m+(?=\W*s)", "", re.sub(r"(h+\W*)m+", r"\1", plain))
-    return not (re.search(r"y", without_time) and re.search(r"(?<!d)d{1,2}(?!d)", without_time)
-                and re.search(r"(?<!m)m{1,4}(?!m)", without_time))
-
-
-class _Looks:
-    """How workbook's styles (styles.xml) show cells: the cell styles (indexes of cellXfs) that hide or disguise any
-    value, those that disguise a number (a date shown without its year), and the conditional formats' differential
-    styles (indexes of dxfs) that may hide one, with the colours its letters and its backgrounds take."""
-
-    def __init__(self) -> None:
-        self.hiding: set[int] = set()
-        self.hiding_numbers: set[int] = set()
-        self.hiding_differences: set[int] = set()
-        self.letters: set[tuple[str, str]] = {_BLACK}
-        self.backgrounds: set[tuple[str, str]] = {_WHITE}
-        self.theme: dict[str, str] = {}
-
-    def difference_hides(self, style: ElementTree.Element) -> bool:
-        """Whether a conditional format's style (a dxf, of styles.xml or inline in the worksheet) may hide a value or
-        show another: a number format that disguises or shows no whole date, letters too small, letters of a colour
-        some cell's background has, a background of a colour some cell's letters have (unless the style sets both,
-        differing), or either in a colour not compared here."""
-        number_format = _child(style, "numFmt")
-        if number_format is not None and (_format_disguises(code := number_format.get("formatCode", ""))
-                                          or _date_partial(code)):
-            return True
-        font = _child(style, "font")
-        size = _child(font, "sz")
-        if size is not None and _under(size.get("val", "").encode(), MIN_FONT_SIZE):
-            return True
-        pattern = _child(_child(style, "fill"), "patternFill")
-        # A conditional format's solid fill is its bgColor (fgColor where a program writes that instead).
-        fill_element = _child(pattern, "bgColor")
-        fill_element = _child(pattern, "fgColor") if fill_element is None else fill_element
-        letters_element = _child(font, "color")
-        letters = _colour(letters_element, self.theme) if letters_element is not None else None
-        background = _colour(fill_element, self.theme) if fill_element is not None else None
-        if (letters_element is not None and (letters is None or letters[0] != "rgb")) or (
-                fill_element is not None and (background is None or background[0] != "rgb")):
-            return True  # a colour this check cannot compare (a tinted theme colour): it may be the other's
-        if letters is not None and background is not None:
-            return letters == background
-        return (letters is not None and letters in self.backgrounds) or (
-            background is not None and background in self.letters)
-
-
-_DRAWING = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
-# The theme's colours by the index styles.xml gives them: light 1 and dark 1, light 2 and dark 2 come swapped.
-_THEME_ORDER = ("lt1", "dk1", "lt2", "dk2", "accent1", "accent2", "accent3", "accent4", "accent5", "accent6",
-                "hlink", "folHlink")
-
-
-def _theme_colours(archive: zipfile.ZipFile) -> dict[str, str]:
-    """The RGB of each theme colour index of the workbook's theme (none without a theme part)."""
-    names = [name for name in archive.namelist() if name.startswith("xl/theme/") and name.endswith(".xml")]
-    if not names:
-        return {}
-    try:
-        theme = ElementTree.fromstring(archive.read(sorted(names)[0]))
-    except ElementTree.ParseError as exc:
-        raise UnreadableFileError("xlsx") from exc
-    scheme = theme.find(f".//{_DRAWING}clrScheme")
-    colours = {}
-    for index, name in enumerate(_THEME_ORDER):
-        entry = scheme.find(f"{_DRAWING}{name}") if scheme is not None else None
-        value = next(iter(entry), None) if entry is not None else None
-        rgb = value.get("val") if value is not None and _local(value) == "srgbClr" else \
-            value.get("lastClr") if value is not None else None
-        if rgb and re.fullmatch(r"[0-9A-Fa-f]{6}", rgb):
-            colours[str(index)] = rgb.upper()
-    return colours
-
-
-def _looks(archive: zipfile.ZipFile) -> _Looks:
-    """The styles of a workbook that show a value otherwise than it is (`_Looks`): letters smaller than
-    MIN_FONT_SIZE or of their background's colour (white on no fill, yellow on yellow), a number format that
-    `_format_disguises`, or on numbers one that `_date_partial` (built in, or the workbook's own)."""
-    looks = _Looks()
-    try:
-        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
-    except KeyError:
-        return looks
-    except ElementTree.ParseError as exc:
-        raise UnreadableFileError("xlsx") from exc
-    looks.theme = _theme_colours(archive)
-    formats = {number_format.get("numFmtId", ""): number_format.get("formatCode", "")
-               for number_format in styles.iter(f"{_MAIN}numFmt")}
-    fonts, fills, cell_styles, differences = (
-        list(found) if (found := styles.find(f"{_MAIN}{name}")) is not None else []
-        for name in ("fonts", "fills", "cellXfs", "dxfs"))
-    looks.letters |= {_colour(font.find(f"{_MAIN}color"), looks.theme) or _BLACK for font in fonts}
-    looks.backgrounds |= {colour for fill in fills if (pattern := fill.find(f"{_MAIN}patternFill")) is not None
-                          and pattern.get("patternType") == "solid"
-                          and (colour := _colour(pattern.find(f"{_MAIN}fgColor"), looks.theme)) is not None}
-    for index, style in enumerate(cell_styles):
-        number_format = style.get("numFmtId", "0")
-        if _format_disguises(formats.get(number_format, "")):
-            looks.hiding.add(index)
-            continue
-        if _date_partial(formats[number_format]) if number_format in formats else number_format in _PARTIAL_BUILT_IN:
-            looks.hiding_numbers.add(index)
-        font_id, fill_id = int(style.get("fontId", "0") or 0), int(style.get("fillId", "0") or 0)
-        font = fonts[font_id] if 0 <= font_id < len(fonts) else None
-        if font is None:
-            continue
-        size = font.find(f"{_MAIN}sz")
-        if size is not None and _under(size.get("val", "").encode(), MIN_FONT_SIZE):
-            looks.hiding.add(index)
-            continue
-        pattern = fills[fill_id].find(f"{_MAIN}patternFill") if 0 <= fill_id < len(fills) else None
-        kind = pattern.get("patternType", "none") if pattern is not None else "none"
-        background = _WHITE if kind == "none" else _colour(pattern.find(f"{_MAIN}fgColor"), looks.theme) \
-            if kind == "solid" and pattern is not None else None
-        # Letters of no colour, or 'automatic', are the system's: black.
-        letters = _colour(font.find(f"{_MAIN}color"), looks.theme) or _BLACK
-        if letters == background:
-            looks.hiding.add(index)
-    looks.hiding_differences = {index for index, style in enumerate(differences) if looks.difference_hides(style)}
-    return looks
-
-
-# A worksheet's conditional formats, in its main namespace or Excel 2010's extension (`x14:`), with the ranges they
-# apply to (an attribute, or `<xm:sqref>`), their rules' styles (`dxfId`, or an inline `<x14:dxf>`), colour scales,
-# and data bars or icon sets drawn without the value (showValue="0").
-_CONDITIONAL = re.compile(rb"<(\w+:)?conditionalFormatting\b([^>]*)>(.*?)</\1?conditionalFormatting\s*>", re.S)
-_CONDITIONAL_OPEN = re.compile(rb"<(?:\w+:)?conditionalFormatting\b")
-_SQREF = re.compile(rb"""\bsqref\s*=\s*["']([^"']*)["']|<(?:\w+:)?sqref\s*>([^<]*)<""")
-_DIFFERENCE_ID = re.compile(rb"""\bdxfId\s*=\s*["'](\d+)["']""")
-_INLINE_DIFFERENCE = re.compile(rb"<(\w+:)?dxf\s*>(.*?)</\1?dxf\s*>", re.S)
-_NO_VALUE = re.compile(rb"""\bshowValue\s*=\s*["'](?:0|false)["']""")
-_SCALE_COLOUR = re.compile(rb"<(?:\w+:)?colorScale\b.*?</(?:\w+:)?colorScale\s*>", re.S)
-_PREFIX = re.compile(rb"<(/?)\w+:")
-_NAMESPACES = re.compile(rb"""\sxmlns(?::\w+)?\s*=\s*["'][^"']*["']|\s\w+:\w+\s*=\s*["'][^"']*["']""")
-_RANGE = re.compile(r"\$?([A-Z]{1,3})?\$?(\d+)?(?::\$?([A-Z]{1,3})?\$?(\d+)?)?")
-
-
-def _without_namespaces(fragment: bytes) -> ElementTree.Element:
-    """A worksheet's XML fragment parsed with its prefixes and namespace declarations taken off."""
-    try:
-        return ElementTree.fromstring(b"<x>" + _NAMESPACES.sub(b"", _PREFIX.sub(rb"<\1", fragment)) + b"</x>")
-    except ElementTree.ParseError as exc:
-        raise UnreadableFileError("conditional format") from exc
-
-
-def _ranges(sqref: str) -> list[tuple[int, int, int, int]]:
-    """The ranges of a conditional format's `sqref` ('A2:C10 E5', whole columns 'B:B', whole rows '3:3') as first
-    row, first column, last row, last column."""
-    found = []
-    for reference in sqref.split():
-        parts = _RANGE.fullmatch(reference.upper())
-        if parts is None or not any(parts.groups()):
-            raise UnreadableFileError("conditional format range")
-        first_column, first_row, last_column, last_row = parts.groups()
-        if ":" not in reference:
-            last_column, last_row = first_column, first_row
-        found.append((int(first_row or 1), column_index_from_string(first_column) if first_column else 1,
-                      int(last_row or 1_048_576), column_index_from_string(last_column) if last_column else 16_384))
-    return found
-
-
-def _conditional_ranges(tail: bytes, looks: _Looks) -> list[tuple[int, int, int, int]]:
-    """The ranges of the worksheet's conditional formats (in `tail`, what follows its cells) that may hide a value or
-    show another: their rule's style does (`_Looks.difference_hides`), a colour scale takes a colour of some cell's
-    letters, or a data bar or icon set is drawn without the value. UnreadableFileError if a conditional format is not
-    read whole."""
-    if b"onditionalFormatting" not in tail:
-        return []
-    blocks = list(_CONDITIONAL.finditer(tail))
-    if len(blocks) != len(_CONDITIONAL_OPEN.findall(tail)):
-        raise UnreadableFileError("conditional format")
-    hiding = []
-    for block in blocks:
-        body = block[3]
-        hides = bool(_NO_VALUE.search(body)) or any(
-            int(number) in looks.hiding_differences for number in _DIFFERENCE_ID.findall(body)) or any(
-            looks.difference_hides(_without_namespaces(inline[2])) for inline in _INLINE_DIFFERENCE.finditer(body))
-        for scale in _SCALE_COLOUR.finditer(body):
-            colours = {_colour(element, looks.theme) for element in _without_namespaces(scale[0]).iter("color")}
-            hides = hides or any(colour is None or colour[0] != "rgb" or colour in looks.letters
-                                 for colour in colours)
-        if hides:
-            where = _SQREF.search(block[2]) or _SQREF.search(body)
-            if where is None:
-                raise UnreadableFileError("conditional format range")
-            hiding.extend(_ranges((where[1] or where[2]).decode("ascii", "replace")))
-    return hiding
-
-
-def _disguised_cells(data: bytes, part: str, looks: _Looks, ranges: list[tuple[int, int, int, int]]
-                     ) -> list[tuple[int, str, str]]:
-    """The cells of worksheet `part` holding a value in one of the hiding styles of `looks`, or within one of the
-    conditional formats' `ranges` that may hide it (read again, chunk by chunk: only when the sheet may have one)."""
+def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[int],
+                     ranges: list[tuple[shown.Range, str]]) -> list[tuple[int, str, str]]:
+    """The cells of worksheet `part` holding a value shown otherwise than it is: in one of the hiding styles of
+    `looks`, a shared string of `strings` or an inline string whose runs hide part of it, or within one of `ranges`
+    (conditional formats, tables) with its kind (read again, chunk by chunk: only when the sheet may have one)."""
     found: list[tuple[int, str, str]] = []
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(part) as stream:
         carried = b""
         while chunk := stream.read(_CHUNK):
             window = carried + chunk
             end = 0
-            for cell in _CELL.finditer(window):
+            for cell in _WHOLE_CELL.finditer(window):
                 end = cell.end()
                 reference = _REFERENCE.search(cell[1])
-                if cell[2] == b"/" or reference is None:
+                content = cell[2]
+                if not content or reference is None:
                     continue
+                row, letters = int(reference[2]), reference[1].decode()
                 style = _STYLE_OF.search(cell[1])
-                number = style is not None and int(style[1])
+                number = int(style[1]) if style is not None else 0
                 kind = _TYPE_OF.search(cell[1])
-                if number in looks.hiding:
-                    found.append((int(reference[2]), reference[1].decode(), DISGUISED))
-                elif number in looks.hiding_numbers and (kind is None or kind[1] in (b"n", b"d")):
-                    found.append((int(reference[2]), reference[1].decode(), PARTIAL_DATE))
+                kind_name = kind[1] if kind is not None else b"n"
+                if number in looks.hiding or _runs_hide(kind_name, content, looks, strings):
+                    found.append((row, letters, DISGUISED))
+                elif number in looks.hiding_numbers and kind_name in (b"n", b"d"):
+                    found.append((row, letters, PARTIAL_DATE))
                 elif ranges:
-                    row, column = int(reference[2]), column_index_from_string(reference[1].decode())
-                    if any(top <= row <= bottom and left <= column <= right for top, left, bottom, right in ranges):
-                        found.append((row, reference[1].decode(), CONDITIONAL))
-            start = window.rfind(b"<", end)
-            carried = window[start:] if start >= 0 and b">" not in window[start:] else b""
+                    column = column_index_from_string(letters)
+                    how = next((how for (top, left, bottom, right), how in ranges
+                                if top <= row <= bottom and left <= column <= right), None)
+                    if how is not None:
+                        found.append((row, letters, how))
+            rest = window[end:]
+            # An unfinished cell is read with the next chunk; a cell longer than a chunk holds is no list's.
+            if len(rest) > 4 * _CHUNK:
+                raise UnreadableFileError("cell")
+            carried = rest
     return found
 
 
@@ -726,8 +541,10 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
             hidden: dict[str, _Hidden] = {}
             formulas = _unpacked_formulas(archive, max_unpacked, hidden)
             parts = _sheet_parts(archive)
+            tabs_hidden = _tabs_hidden(archive) and len(parts) > 1
             # Styles that show a cell otherwise than it is are rare (a workbook without one is not read again).
-            looks = _looks(archive)
+            looks = shown.read_looks(archive)
+            strings = shown.hiding_strings(archive, looks)
     except UnreadableFileError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError,
@@ -743,9 +560,16 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
         sheet = hidden.get(part)
         if sheet is None:
             return
-        ranges = _conditional_ranges(sheet.tail, looks)
-        if looks.hiding or looks.hiding_numbers or ranges:
-            disguised = _disguised_cells(data, part, looks, ranges)
+        whole = sheet.whole_sheet() + ([TABS_HIDDEN] if tabs_hidden else [])
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if shown.drawn_over(archive, part, sheet.tail):
+                whole.append(DRAWN)
+            ranges = [(where, CONDITIONAL) for where in shown.conditional_ranges(sheet.tail, looks)] + [
+                (where, TABLE) for where in shown.table_ranges(archive, part, sheet.tail, looks)]
+        if whole:
+            raise HiddenCellsError(name, [], [], [(1, "", how) for how in whole])
+        if looks.hiding or looks.hiding_numbers or strings or sheet.inline_runs or ranges:
+            disguised = _disguised_cells(data, part, looks, strings, ranges)
             if disguised:
                 raise HiddenCellsError(name, [], [], disguised)
         merges.extend(sheet.merges)
@@ -763,12 +587,16 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
 def _sheet_name(names: list[str], visible: list[bool], sheets: tuple[str, ...]) -> str:
     """The sheet to read: the first whose folded name is in `sheets`, else the only visible sheet; never a hidden
     one (SheetChoiceError, as for several visible sheets none of them named as asked)."""
-    by_name = {fold(name): (name, shown) for name, shown in zip(names, visible, strict=True)}
-    shown_names = [name for name, shown in zip(names, visible, strict=True) if shown]
+    by_name = {fold(name): (name, seen) for name, seen in zip(names, visible, strict=True)}
+    shown_names = [name for name, seen in zip(names, visible, strict=True) if seen]
+    # Two visible sheets named as asked ('casos' and 'cases') are as unclear as two named otherwise: the official
+    # cannot tell which is read (round 24, Z-F7).
+    if len([name for name in shown_names if fold(name) in sheets]) > 1:
+        raise SheetChoiceError(sheets, shown_names)
     for wanted in sheets:
         if wanted in by_name:
-            name, shown = by_name[wanted]
-            if not shown:
+            name, seen = by_name[wanted]
+            if not seen:
                 raise SheetChoiceError(sheets, shown_names, hidden=name)
             return name
     if len(shown_names) != 1:

@@ -69,8 +69,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "copie sus filas a una hoja visible; hojas visibles: {visible})",
                      "a visible sheet: the sheet '{sheet}' is hidden and is not read (unhide it in the spreadsheet or "
                      "copy its rows to a visible sheet; visible sheets: {visible})"),
-    "sheet_unclear": ("una sola hoja visible, o la hoja que se importa llamada {wanted} (hojas visibles: {visible})",
-                      "one visible sheet only, or the sheet to import named {wanted} (visible sheets: {visible})"),
+    "sheet_unclear": ("una sola hoja visible, o una sola hoja que se importa llamada {wanted} (hojas visibles: "
+                      "{visible})",
+                      "one visible sheet only, or one sheet only to import named {wanted} (visible sheets: "
+                      "{visible})"),
     "too_large": ("un archivo XLSX que descomprimido ocupe como máximo {mb} MB, en como máximo {parts} partes",
                   "an XLSX file that unpacks to at most {mb} MB, in at most {parts} parts"),
     "no_rows": ("al menos una fila de datos", "at least one data row"),
@@ -87,23 +89,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
                    "a visible row: row {row} of the sheet '{sheet}' is hidden and is not imported unseen (unhide it "
                    "in the spreadsheet, or delete it if it is not to be imported)"),
     "cell_disguised": ("una celda que se vea como es: la celda {cell} de la hoja «{sheet}» tiene un formato que no "
-                       "muestra su valor, o muestra otro (letras blancas, del color del fondo o diminutas, o un "
-                       "formato de número con texto propio o vacío); quítele ese formato",
+                       "muestra su valor, o muestra otro (letras blancas, claras sobre claro o del color del fondo, "
+                       "diminutas o enormes, tachadas, de símbolos como Wingdings, apiladas, reducidas o empujadas "
+                       "por una sangría, una parte del texto en otro formato, o un formato de número con texto, "
+                       "color o condición propios, o vacío); quítele ese formato",
                        "a cell shown as it is: cell {cell} of the sheet '{sheet}' is formatted so that it does not "
-                       "show its value, or shows another (white letters, of the background's colour or tiny, or a "
-                       "number format with text of its own or none); clear that format"),
+                       "show its value, or shows another (white letters, light on light or of the background's "
+                       "colour, tiny or huge, struck out, in a font of signs such as Wingdings, stacked, shrunk or "
+                       "pushed out by an indent, part of its text formatted otherwise, or a number format with text, "
+                       "a colour or a condition of its own, or none); clear that format"),
     "cell_conditional": ("una celda que se vea como es: la celda {cell} de la hoja «{sheet}» está bajo un formato "
                          "condicional que puede ocultar su valor o mostrar otro (letras del color del fondo, un "
                          "formato de número, barras o iconos sin el valor); quite ese formato condicional de la hoja",
                          "a cell shown as it is: cell {cell} of the sheet '{sheet}' lies under a conditional format "
                          "that may hide its value or show another (letters of the background's colour, a number "
                          "format, bars or icons without the value); remove that conditional format from the sheet"),
+    "cell_table": ("una celda que se vea como es: la celda {cell} de la hoja «{sheet}» está en una tabla cuyo estilo "
+                   "puede ocultar su valor (letras del color del fondo); dele a la tabla un estilo de los que trae la "
+                   "hoja de cálculo, o conviértala en un rango",
+                   "a cell shown as it is: cell {cell} of the sheet '{sheet}' lies in a table whose style may hide "
+                   "its value (letters of the background's colour); give the table one of the spreadsheet's own "
+                   "styles, or convert it to a range"),
     "cell_partial_date": ("una fecha que se vea entera: la celda {cell} de la hoja «{sheet}» tiene un formato de fecha "
-                          "u hora que no muestra el año, el mes y el día (así una fecha de nacimiento se importa sin "
-                          "que se vea); dele un formato de fecha completo, como aaaa-mm-dd",
+                          "u hora que no muestra el año con sus cuatro cifras, el mes y el día, o los muestra en otro "
+                          "orden que año-mes-día, día-mes-año o mes-día-año (así una fecha de nacimiento se importa "
+                          "sin que se vea); dele un formato de fecha completo, como aaaa-mm-dd",
                           "a date shown whole: cell {cell} of the sheet '{sheet}' has a date or time format that does "
-                          "not show the year, the month and the day (a birth date so is imported unseen); give it a "
-                          "whole date's format, such as yyyy-mm-dd"),
+                          "not show the year's four digits, the month and the day, or shows them in another order "
+                          "than year-month-day, day-month-year or month-day-year (a birth date so is imported "
+                          "unseen); give it a whole date's format, such as yyyy-mm-dd"),
+    "cell_default_size": ("una hoja a la vista: la hoja «{sheet}» da a sus filas o columnas un tamaño por omisión en "
+                          "que no se leen (filas ocultas o de menos de 8 puntos, columnas de menos de 1,5 caracteres); "
+                          "dele el alto y el ancho normales",
+                          "a sheet in sight: the sheet '{sheet}' gives its rows or columns a default size at which "
+                          "they are not read (rows hidden or lower than 8 points, columns narrower than 1.5 "
+                          "characters); give it the ordinary height and width"),
+    "cell_zoom": ("una hoja a la vista: la hoja «{sheet}» se abre con un zoom de menos del 40 %, en el que no se lee; "
+                  "guárdela con el zoom al 100 %",
+                  "a sheet in sight: the sheet '{sheet}' opens zoomed out below 40 %, where it is not read; save it "
+                  "at 100 %"),
+    "cell_drawn": ("una hoja a la vista: la hoja «{sheet}» tiene imágenes, formas, gráficos, una imagen de fondo o "
+                   "comentarios abiertos sobre sus celdas, que pueden ocultarlas; quítelos, o copie la lista a una "
+                   "hoja nueva",
+                   "a sheet in sight: the sheet '{sheet}' has pictures, shapes, charts, a background picture or open "
+                   "comments over its cells, which may hide them; remove them, or copy the list to a new sheet"),
+    "cell_tabs_hidden": ("un libro a la vista: el libro oculta las pestañas de sus hojas, y no se ve cuál se importa "
+                         "(«{sheet}»); muestre las pestañas, o deje solo la hoja de la lista",
+                         "a workbook in sight: the workbook hides its sheet tabs, and which sheet is imported "
+                         "('{sheet}') is not seen; show the tabs, or keep only the list's sheet"),
     "cell_merged": ("una celda a la vista: la celda {cell} de la hoja «{sheet}» tiene un valor bajo una celda "
                     "combinada, que solo muestra la primera; separe las celdas o borre ese valor",
                     "a cell in sight: cell {cell} of the sheet '{sheet}' holds a value under a merged cell, which "
