@@ -218,7 +218,7 @@ def test_the_number_format_rules() -> None:
     disguises = ["[White]@", "[Red]0", "[<1]0;0", "[Color10]0", '0" años"', "B2yyyy-mm-dd", "[$-1060000]yyyy-mm-dd",
                  ";;;", "0;-0;", "\\A0", "gggyyyy-mm-dd"]
     plain = ["General", "0", "#,##0.00", "0.0E+00", "@", "yyyy-mm-dd", "[$-409]m/d/yyyy", "[$€-2] #,##0.00",
-             "[$-F800]dddd, mmmm dd, yyyy", "[h]:mm:ss", "yyyy\\-mm\\-dd", "0%"]
+             "[$-F800]dddd, mmmm dd, yyyy", "[$-es-VE]dd/mm/yyyy", "dd/mm/yyyy;@", "[h]:mm:ss", "yyyy\\-mm\\-dd", "0%"]
     assert [code for code in disguises if not looks.format_disguises(code)] == []
     assert [code for code in plain if looks.format_disguises(code)] == []
     partial = ["d-mmm", "mmm-yy", "mmmm yyyy", "dddd mmmm yyyy", "h:mm", "yy-mm-dd", "yyyy-dd-mm", "mm-yyyy-dd",

@@ -60,10 +60,12 @@ _PATTERN_DENSITY = 0.5  # stripes, grids, trellises
 PARTIAL_BUILT_IN = frozenset({"15", "16", "17", "18", "19", "20", "21", "45", "46", "47",
                               *(str(n) for n in range(27, 37)), *(str(n) for n in range(50, 59))})
 
-# Brackets a number format may have: a locale or a currency with no calendar ('[$-409]', '[$€-2]', '[$-F800]'),
+# Brackets a number format may have: a locale or a currency with no calendar ('[$-409]', '[$€-2]', '[$-F800]',
+# '[$-es-VE]'),
 # and a duration's elapsed hours, minutes or seconds ('[h]'). Any other ('[White]', '[Color2]', '[<1]', a calendar
 # '[$-1060000]') shows the value in a colour or by a condition of its own.
-_ALLOWED_BRACKET = re.compile(r"\[\$[^\]\-\d]*(?:-[0-9A-Fa-f]{1,4})?\]|\[(?:h+|m+|s+)\]", re.I)
+_ALLOWED_BRACKET = re.compile(
+    r"\[\$[^\]\-\d]*(?:-(?:[0-9A-Fa-f]{1,4}|[A-Za-z]{2,3}(?:-[A-Za-z]{2,4})?))?\]|\[(?:h+|m+|s+)\]", re.I)
 
 
 def _local(element: ElementTree.Element) -> str:
