@@ -99,6 +99,10 @@ NOT_LATIN = [
     # Red team round 6 (F3): accents stacked on a letter beyond the one it carries, or a mark on no letter.
     ("Del Rio\u0301\u0301\u0301", "U+0301 COMBINING ACUTE ACCENT"), ("Nun\u0303\u0308ez", "U+0308"),
     ("\u0301Ana", "U+0301"),
+    # Red team round 24 (Z-F9): an overlay on a letter is no accent (o with a long solidus looks like ø), nor is any
+    # mark that composes with no letter into a Latin letter with its accent.
+    ("Fecesi\u0335ba", "U+0335 COMBINING SHORT STROKE OVERLAY"), ("Quixofe\u0338ba", "U+0338 COMBINING LONG SOLIDUS"),
+    ("Ana\u20e5", "U+20E5"), ("Nu\u0354n\u0303ez", "U+0354"), ("Q\u0301uintero", "U+0301"),
 ]
 
 

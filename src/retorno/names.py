@@ -162,31 +162,15 @@ def normal(text: str) -> str:
 
 
 def _latin(character: str) -> bool:
-    if character in _NOT_LETTERS or unicodedata.combining(character):
+    """Whether `character` of a name (composed, NFC) may stand in it: a Latin letter with its accents composed into
+    it (`_PLAIN_LETTER`), or a space, apostrophe, hyphen or full stop; never a mark (Unicode's categories Mn, Mc and
+    Me) standing apart."""
+    if character in _NOT_LETTERS:
         return True
+    if unicodedata.category(character).startswith("M"):
+        return False
     plain = "".join(c for c in unicodedata.normalize("NFKD", character) if not unicodedata.combining(c))
     return _PLAIN_LETTER.fullmatch(plain) is not None
-
-
-def _marked(character: str) -> bool:
-    return any(unicodedata.combining(mark) for mark in unicodedata.normalize("NFD", character))
-
-
-def _stacked_marks(text: str) -> list[str]:
-    """The combining marks of `text` (composed, NFC) that no letter can carry: a second accent on a letter (Rió́́: an
-    ó and two more acute accents, red team round 6, F3), or a mark on no letter at all (a space, a hyphen, the start).
-    A letter of a passport's name carries one accent or diacritic at most; a letter composed with its marks (Ñ, ễ)
-    carries what Unicode composes, and a bare letter one mark NFC leaves apart (X́)."""
-    stacked: list[str] = []
-    may_carry = False
-    for character in text:
-        if unicodedata.combining(character):
-            if not may_carry:
-                stacked.append(character)
-            may_carry = False
-        else:
-            may_carry = character.isalpha() and not _marked(character)
-    return stacked
 
 
 def foreign_letters(text: str | None) -> str:
@@ -197,12 +181,18 @@ def foreign_letters(text: str | None) -> str:
     (ICAO Doc 9303), and a Cyrillic or Greek letter that looks like a Latin one (А, Ρ) makes a name that reads the
     same and compares otherwise, so every door refuses one (`cases.service.validate_input`, `cases.rows`). So are
     digits and signs (Carl0s, a Braille blank), and the Latin letters that are no letter A-Z with accents: IPA ɑ and
-    ɡ, dotless ı and ȷ, small capitals (ᴀ, ʀ), and accents stacked on a letter beyond the one it can carry
-    (`_stacked_marks`)."""
+    ɡ, dotless ı and ȷ, small capitals (ᴀ, ʀ).
+
+    A mark (a combining character) is a name's only as an accent of a Latin letter: one that NFC composes with its
+    letter into a letter of its own (José typed as Jose and U+0301 is stored José; e with a circumflex and a tilde,
+    ễ). Any mark NFC leaves standing apart is refused and named: a second accent stacked on a letter beyond the one
+    it carries (Rió́́, red team round 6, F3), a mark on no letter (a space, a hyphen, the start), an accent Unicode
+    composes with no such letter (Q́), and a mark that is no accent at all, an overlay (s with a short stroke, o with a
+    long solidus that looks like ø: red team round 24, Z-F9) or one that encloses."""
     if not text or (text.isascii() and not re.search(r"[^A-Za-z '\-.]", text)):
         return ""
     stored = normal(text)
-    found = dict.fromkeys([*(character for character in stored if not _latin(character)), *_stacked_marks(stored)])
+    found = dict.fromkeys(character for character in stored if not _latin(character))
     named = [f"U+{ord(character):04X} {unicodedata.name(character, '')}".rstrip() for character in found]
     shown = ", ".join(named[:_MOST_NAMED])
     return shown if len(named) <= _MOST_NAMED else f"{shown} (+{len(named) - _MOST_NAMED})"

@@ -316,3 +316,53 @@ def test_accents_stacked_on_a_letter_are_refused_at_every_door(client: TestClien
                          follow_redirects=False)
     assert edited.status_code != 303 and "U+0301" in edited.text, edited.text[:2000]
     assert _stored_names(session_factory, one["reference"])[1] == "Sifontes"
+
+
+def test_overlays_on_a_letter_are_refused_at_every_door(client: TestClient, world: World,
+                                                        session_factory: sessionmaker[Session]) -> None:
+    """Red team round 24, Z-F9: 'Fecesi\\u0335ba' and 'Quixofe\\u0338ba' (a short stroke and a long solidus overlaid
+    on a letter; o with the solidus looks like ø) were stored through the XLSX import, as if the overlay were an
+    accent: a mark on a bare letter passed whatever it was. A mark is a name's only as the accent NFC composes with
+    its letter (é, ñ, ễ); any other is refused (name_not_latin) at the API, a correction, the CSV and XLSX import and
+    the pages, named by its code point."""
+    api = Api(client, world)
+    struck, slashed = "Fecesi\u0335ba", "Quixofe\u0338ba"
+    for number, typed in enumerate((struck, slashed)):
+        refused = api.post("ice.officer", "/api/v1/cases",
+                           {**_payload(SIFONTES), "agency_reference": f"ICE-OV-{number}", "first_surname": typed})
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "name_not_latin", refused.text
+        assert "COMBINING" in refused.json()["error"]["message"] and "OVERLAY" in refused.json()["error"]["message"]
+        assert _stored(session_factory, agency_reference=f"ICE-OV-{number}") == []
+    one = api.register("ice.officer",
+                       **{**SIFONTES, "given_names": "Jose\u0301", "second_surname": "Nu\u0301n\u0303ez"})
+    assert (one["given_names"], one["second_surname"]) == ("José", "Núñez")
+    patched = api.patch("ice.officer", f"/api/v1/cases/{one['reference']}", {"first_surname": slashed})
+    assert patched.status_code == 422 and patched.json()["error"]["code"] == "name_not_latin", patched.text
+    assert "U+0338 COMBINING LONG SOLIDUS OVERLAY" in patched.json()["error"]["message"], patched.text
+    assert _stored_names(session_factory, one["reference"])[1] == "Sifontes"
+    # The import, CSV and XLSX: the row's cell is refused, nothing imported.
+    row = (f"ICE-OV-9,Gregorio,{struck},Lugo,M,1984-08-14,VEN,,Port Isabel,HRL,"
+           f"{(date.today() - timedelta(days=30)).strftime('%Y-%m-%d')}\n")
+    for name, data, kind in (("lista.csv", (HEADER + row).encode(), "text/csv"),
+                             ("lista.xlsx", _xlsx(HEADER, row),
+                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+        imported = client.post("/api/v1/cases/import", headers=world.headers("ice.officer"),
+                               files={"file": (name, data, kind)})
+        assert imported.status_code == 422, (name, imported.text)
+        assert [(d["row"], d["column"]) for d in imported.json()["error"]["details"]] == [(2, "primer_apellido")]
+        assert "U+0335" in imported.text, imported.text
+        assert _stored(session_factory, agency_reference="ICE-OV-9") == []
+    # The pages: registration and correction.
+    login(client, "ice.officer")
+    form = {"agency_reference": "ICE-OV-3", "given_names": "Gregorio", "first_surname": slashed,
+            "second_surname": "Lugo", "sex": "M", "birth_date": "1984-08-14", "nationality": "VEN",
+            "held_at": "Port Isabel", "detained_since": (date.today() - timedelta(days=9)).isoformat(),
+            "language": "es"}
+    page = post_form(client, "/cases/new", form, page="/cases/new")
+    assert page.status_code != 303 and "U+0338" in page.text, page.text[:2000]
+    assert _stored(session_factory, agency_reference="ICE-OV-3") == []
+    action = f"/cases/{one['reference']}/edit"
+    edited = client.post(action, data={**form_on(client, action, action), "first_surname": struck},
+                         follow_redirects=False)
+    assert edited.status_code != 303 and "U+0335" in edited.text, edited.text[:2000]
+    assert _stored_names(session_factory, one["reference"])[1] == "Sifontes"
