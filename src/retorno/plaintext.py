@@ -4,7 +4,8 @@ A name or a note is read by people, on pages, printed manifests and spreadsheets
 do not show or that change how the text around them reads have no place in it: control characters
 (NUL, which PostgreSQL cannot store, and the rest; a tab and a line break are text), bidirectional
 controls (U+202E turns "evil" into "live" on screen), zero-width and other format characters, lone
-surrogates, and the Unicode line and paragraph separators. `unwanted` finds them; the API's bodies
+surrogates, the Unicode line and paragraph separators, and letters drawn as a blank (the Hangul fillers,
+the blank braille pattern). `unwanted` finds them; the API's bodies
 (`Input`), the pages' forms, the spreadsheet imports and the command line's arguments refuse text
 holding any, naming each by its code point, and exports leave out whatever an older record still
 holds (`shown`).
@@ -38,6 +39,9 @@ MULTILINE_FIELDS = frozenset({"notes", "note", "reason", "reject_reason", "expla
 # Cc control, Cf format (bidirectional controls, zero-width characters, soft hyphen, BOM), Cs lone
 # surrogate, Zl/Zp the line and paragraph separators.
 _UNWANTED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Letters and signs drawn as nothing, a blank as wide as a letter (the Hangul fillers, the blank braille pattern):
+# a run of them hides the text after it as spaces do, and they are not spaces to fold (red team round 25, AA-F1).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 # Code points named in one message at most.
 MOST_NAMED = 5
 
@@ -55,7 +59,7 @@ def single_line(field: str | None) -> bool:
 def _unwanted(character: str, one_line: bool = False) -> bool:
     if character in _TEXT_CONTROLS:
         return one_line
-    return unicodedata.category(character) in _UNWANTED_CATEGORIES
+    return unicodedata.category(character) in _UNWANTED_CATEGORIES or character in _BLANK_LETTERS
 
 
 @functools.cache
@@ -65,7 +69,8 @@ def _unwanted_points() -> tuple[int, ...]:
     # Planes 0, 1 and 14 hold every control, format, surrogate and separator character Unicode assigns.
     points = (*range(0x20000), *range(0xE0000, 0xF0000))
     categories = map(unicodedata.category, map(chr, points))
-    return tuple(compress(points, [category in _UNWANTED_CATEGORIES for category in categories]))
+    return tuple(sorted({*compress(points, [category in _UNWANTED_CATEGORIES for category in categories]),
+                         *map(ord, _BLANK_LETTERS)}))
 
 
 @functools.cache

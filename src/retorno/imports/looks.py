@@ -36,9 +36,23 @@ MIN_CONTRAST = 1.5
 MAX_INDENT = 15
 # A superscript or subscript is drawn at about 60 % of its size.
 SCRIPT_SCALE = 0.6
-# Fonts that draw signs in place of letters.
-SYMBOL_FONTS = frozenset({"wingdings", "wingdings 2", "wingdings 3", "webdings", "symbol", "marlett",
-                          "zapf dingbats", "mt extra", "bookshelf symbol 7", "ms outlook", "ms reference specialty"})
+# Fonts that draw signs in place of letters, by their name folded (lower case, letters and digits only): the dingbat,
+# symbol and icon fonts of Windows, macOS and Linux (red team rounds 24 and 25, Z-F8, AA-F3), and any whose name says
+# it is one. A font of the symbol character set (charset 2) draws signs whatever its name.
+SYMBOL_FONTS = frozenset({"wingdings", "wingdings2", "wingdings3", "webdings", "symbol", "symbolmt", "marlett",
+                          "zapfdingbats", "itczapfdingbats", "dingbats", "monotypesorts", "mtextra",
+                          "bookshelfsymbol7", "msoutlook", "msreferencespecialty", "segoemdl2assets",
+                          "holomdl2assets", "segoefluenticons", "opensymbol", "standardsymbolsps",
+                          "standardsymbolsl"})
+_SYMBOL_FONT_NAME = re.compile(r"dingbat|wingding|webding|mdl2assets|fluenticons|fontawesome|materialicons"
+                               r"|materialsymbols|glyphicons|sorts\d*$|icons?$")
+SYMBOL_CHARSET = "2"
+
+
+def symbol_font(name: str) -> bool:
+    """Whether the font named `name` draws signs in place of letters (`SYMBOL_FONTS`)."""
+    folded = re.sub(r"[^a-z0-9]", "", name.lower())
+    return folded in SYMBOL_FONTS or _SYMBOL_FONT_NAME.search(folded) is not None
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _DRAWING = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
@@ -111,9 +125,13 @@ def _blend(foreground: str, background: str, share: float) -> str:
 class Palette:
     """The colours a workbook's styles name by theme or palette index, as RGB."""
 
-    def __init__(self, theme: tuple[str, ...] = _OFFICE_THEME, indexed: tuple[str, ...] | None = None) -> None:
+    def __init__(self, theme: tuple[str, ...] = _OFFICE_THEME, indexed: tuple[str, ...] | None = None,
+                 fonts: dict[str, tuple[str, ...]] | None = None) -> None:
         self.theme = theme
         self.indexed = indexed or tuple(colour[-6:] for colour in COLOR_INDEX)
+        # The theme's typefaces (latin, East Asian, complex script) of its headings ("major") and body ("minor"):
+        # a font of a scheme (`<scheme val="minor"/>`) is drawn in them, whatever name it gives (round 25, AA-F2).
+        self.fonts = fonts or {}
 
     def rgb(self, element: ElementTree.Element | None) -> str | None:
         """The RGB ('RRGGBB') of a colour element, its tint applied; None for none or 'automatic'."""
@@ -141,14 +159,23 @@ class Palette:
 
 
 def _palette(archive: zipfile.ZipFile, styles: ElementTree.Element | None) -> Palette:
-    """The workbook's theme colours (Office's default where it has no theme) and palette (its own, if it has one)."""
+    """The workbook's theme colours (Office's default where it has no theme) and fonts, and palette (its own, if it
+    has one)."""
     theme = list(_OFFICE_THEME)
+    fonts: dict[str, tuple[str, ...]] = {}
     names = sorted(name for name in archive.namelist() if name.startswith("xl/theme/") and name.endswith(".xml"))
     if names:
         try:
-            scheme = ElementTree.fromstring(archive.read(names[0])).find(f".//{_DRAWING}clrScheme")
+            root = ElementTree.fromstring(archive.read(names[0]))
         except ElementTree.ParseError as exc:
             raise UnreadableFileError("xlsx") from exc
+        scheme = root.find(f".//{_DRAWING}clrScheme")
+        for kind in ("major", "minor"):
+            typefaces = root.find(f".//{_DRAWING}fontScheme/{_DRAWING}{kind}Font")
+            # Latin letters are drawn in the latin typeface (the East Asian and complex scripts' too, conservatively).
+            fonts[kind] = tuple(face.get("typeface", "") for face in typefaces
+                                if _local(face) in ("latin", "ea", "cs") and face.get("typeface")) \
+                if typefaces is not None else ()
         for index, name in enumerate(_THEME_ORDER):
             entry = scheme.find(f"{_DRAWING}{name}") if scheme is not None else None
             value = next(iter(entry), None) if entry is not None else None
@@ -158,7 +185,7 @@ def _palette(archive: zipfile.ZipFile, styles: ElementTree.Element | None) -> Pa
                 theme[index] = rgb.upper()
     own = styles.find(f"{_MAIN}colors/{_MAIN}indexedColors") if styles is not None else None
     indexed = tuple((colour.get("rgb", "") or "000000")[-6:].upper() for colour in own) if own is not None else None
-    return Palette(tuple(theme), indexed)
+    return Palette(tuple(theme), indexed, fonts)
 
 
 def format_disguises(code: str) -> bool:
@@ -249,7 +276,11 @@ class Looks:
         if not MIN_FONT_SIZE <= drawn <= MAX_FONT_SIZE:
             return True
         name = child(font, "name") if child(font, "name") is not None else child(font, "rFont")
-        if name is not None and name.get("val", "").strip().lower() in SYMBOL_FONTS:
+        scheme = child(font, "scheme")
+        faces = [name.get("val", "") if name is not None else "",
+                 *(self.palette.fonts.get(scheme.get("val", ""), ()) if scheme is not None else ())]
+        charset = child(font, "charset")
+        if any(map(symbol_font, faces)) or (charset is not None and charset.get("val") == SYMBOL_CHARSET):
             return True
         if _true(child(font, "strike")):
             return True

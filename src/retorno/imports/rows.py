@@ -45,6 +45,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_long": ("como máximo {n} caracteres", "at most {n} characters"),
     "characters": ("un texto sin caracteres de control, bidireccionales ni invisibles (hay {characters})",
                    "text without control, bidirectional or invisible characters (found {characters})"),
+    "blanks": ("un valor a la vista: la celda tiene espacios o saltos de línea que apartan su texto de la vista "
+               "(más de {n} espacios seguidos antes o dentro del valor, una línea vacía al principio o dos seguidas); "
+               "quítelos",
+               "a value in view: the cell holds spaces or line breaks that push its text out of view (more than {n} "
+               "spaces in a row before or inside the value, an empty line at the start or two in a row); remove "
+               "them"),
     "date_format": ("una fecha AAAA-MM-DD, p. ej. 1985-03-15 (no DD/MM/AAAA ni MM/DD/AAAA: el día y el mes se "
                     "leen de dos maneras), o una celda de fecha de la hoja de cálculo",
                     "a date as YYYY-MM-DD, e.g. 1985-03-15 (not DD/MM/YYYY or MM/DD/YYYY: day and month read two "
@@ -291,6 +297,32 @@ def unguarded(typed: str) -> str:
     return typed[1:] if typed[:1] == "'" and typed[1:2] in ("=", "+", "-", "@") and typed[1:2] else typed
 
 
+# Blanks (spaces of any width, tabs) a cell may hold in a row before or inside its value: more push the value out of
+# sight of whoever reads the file, the import folding them away (red team round 25, AA-F1: 80 spaces between two given
+# names showed only the first, 120 spaces or four line breaks before a cédula showed an empty cell). Blanks after the
+# value hide nothing.
+MAX_BLANKS = 3
+_BLANK_RUN = re.compile(rf"[^\S\n\r]{{{MAX_BLANKS + 1},}}[^\s\x00]")
+_LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e\x85]")
+
+
+def hiding_blanks(cell: str) -> bool:
+    """Whether a cell's blanks push its text out of view: more than MAX_BLANKS in a row before or inside the value, or
+    (in a note, whose line breaks are text) an empty line before it or two empty lines in a row within it."""
+    shown = cell.rstrip()
+    if _BLANK_RUN.search(shown):
+        return True
+    if not _LINE_BREAK.search(shown):
+        return False
+    empty = [not line.strip() for line in _LINE_BREAK.split(shown.replace("\r\n", "\n"))]
+    return empty[0] or any(map(min, empty, empty[1:]))
+
+
+def _blanks_suspect(joined: str) -> bool:
+    """Whether any of a column's cells (joined by NUL) may hide its value by its blanks (`hiding_blanks`)."""
+    return _BLANK_RUN.search(joined) is not None or _LINE_BREAK.search(joined) is not None
+
+
 def _any_unwanted(cells: list[str], one_line: bool) -> bool:
     """Whether a column's cells hold a character no input may hold: each distinct cell searched once when the
     column is not all printable ASCII (names, places: a few thousand values repeated over the rows)."""
@@ -455,7 +487,9 @@ class Sheet:
         one_line = plaintext.single_line(column.field)
         suspect = _any_unwanted(cells, one_line)
         guarded = "'" in (joined := "\x00".join(cells)) and _GUARDED.search(joined) is not None
-        if column.parse is text and max(map(len, cells), default=0) <= limit and not suspect and not guarded:
+        blanks = _blanks_suspect(joined)
+        if column.parse is text and max(map(len, cells), default=0) <= limit and not suspect and not guarded \
+                and not blanks:
             # Free text: one pass in C for the whole column (an empty cell becomes "").
             values: list[object] = list(map(" ".join, map(str.split, cells)))
             if not one_line and ("\n" in joined or "\r" in joined):
@@ -478,8 +512,13 @@ class Sheet:
                 outcome[raw] = _REQUIRED if column.required else column.default
                 if column.required:
                     flagged.add(raw)
-            elif suspect and (unwanted := plaintext.unwanted(typed, one_line=one_line)):
+            elif suspect and (unwanted := plaintext.unwanted(raw, one_line=one_line)):
+                # The cell as it is, line breaks around its value included (red team round 25, AA-F1: a cédula after
+                # four line breaks was taken, the breaks trimmed away before they were looked for).
                 outcome[raw] = _Bad("characters", {"characters": plaintext.named(unwanted)}, typed)
+                flagged.add(raw)
+            elif blanks and hiding_blanks(raw):
+                outcome[raw] = _Bad("blanks", {"n": MAX_BLANKS}, typed)
                 flagged.add(raw)
             elif len(typed) > limit:
                 outcome[raw] = _Bad("too_long", {"n": limit}, typed)
