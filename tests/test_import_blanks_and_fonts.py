@@ -170,3 +170,23 @@ def _edit(**style: Any) -> Any:
         for name, value in style.items():
             setattr(sheet["A3"], name, value)
     return edit
+
+
+def test_a_number_shown_rounded_or_otherwise_names_its_cell() -> None:
+    """Left open by round 24 and of round 25's class: 2.6 under '0' shows 3 and was read 2.6; a cédula under
+    scientific notation shows 1.9E+07; a percentage, a fraction, thousands scaled off show other numbers."""
+    rounded = [(3, "A", "rounded")]
+    for value, code in ((2.6, "0"), (1234.567, "#,##0.00"), (19283746, "0.0E+00"), (0.256, "0%"), (2.6, "# ?/?"),
+                        (1234567, '#,##0,'), (7.25, "0.0"), (2.6, 1), (19283746, 11)):
+        def edit(book: Any, sheet: Any, value: Any = value, code: Any = code) -> None:
+            sheet["A3"] = value
+            sheet["A3"].number_format = code if isinstance(code, str) else openpyxl.styles.numbers.BUILTIN_FORMATS[code]
+        assert _refused(_book(edit)) == rounded, (value, code)
+    for value, code, read in ((3, "0", "3"), (2.5, "0.00", "2.5"), (19283746, "0", "19283746"),
+                              (1234.5, "#,##0.00", "1234.5"), (7.25, "General", "7.25"), (0.1, "0.0##", "0.1")):
+        def plain(book: Any, sheet: Any, value: Any = value, code: Any = code) -> None:
+            sheet["A3"] = value
+            sheet["A3"].number_format = code
+        assert _read(_book(plain)) == ["Uno", read, "Tres"], (value, code)
+    assert looks.number_shown("0.00;[Red]-0.00") == 2 and looks.number_shown("@") is None
+    assert looks.number_shown("yyyy-mm-dd") is None and looks.number_shown("0.0E+00") == looks.ALTERED

@@ -74,6 +74,13 @@ _PATTERN_DENSITY = 0.5  # stripes, grids, trellises
 PARTIAL_BUILT_IN = frozenset({"15", "16", "17", "18", "19", "20", "21", "45", "46", "47",
                               *(str(n) for n in range(27, 37)), *(str(n) for n in range(50, 59))})
 
+# How a number format shows a number: the decimals it shows (a number with more is shown rounded), or ALTERED where
+# it shows it otherwise (a percentage, scientific notation, a fraction, thousands scaled off by a trailing comma);
+# the built-in formats (no numFmt element names them) by their number.
+ALTERED = -1
+BUILT_IN_NUMBERS = {"1": 0, "2": 2, "3": 0, "4": 2, "5": 0, "6": 0, "7": 2, "8": 2, "9": ALTERED, "10": ALTERED,
+                    "11": ALTERED, "12": ALTERED, "13": ALTERED, "37": 0, "38": 0, "39": 2, "40": 2, "48": ALTERED}
+
 # Brackets a number format may have: a locale or a currency with no calendar ('[$-409]', '[$€-2]', '[$-F800]',
 # '[$-es-VE]'),
 # and a duration's elapsed hours, minutes or seconds ('[h]'). Any other ('[White]', '[Color2]', '[<1]', a calendar
@@ -208,6 +215,25 @@ def format_disguises(code: str) -> bool:
     return bool(re.search(r"[^\W\dymdhs_]", letters))
 
 
+def number_shown(code: str) -> int | None:
+    """The decimals of a number that a number format shows (`BUILT_IN_NUMBERS`): ALTERED where it shows the number
+    otherwise (a percentage, scientific notation, a fraction, thousands scaled off), None where it shows a number
+    whole or is no number's format (General, text's '@', a date's or a time's: `date_partial`)."""
+    plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]|[_*].', "", code)
+    if re.search(r"[ydhms]", re.sub(r"general|am/pm|a/p|e[+-]", "", plain.lower())):
+        return None
+    shown: list[int] = []
+    for section in plain.split(";")[:3]:  # positive, negative, zero (a fourth is text's)
+        if not re.search(r"[0#?]", section):
+            continue
+        if "%" in section or "/" in section or re.search(r"[eE][+-]", section) \
+                or re.search(r"[0#?],+(?![0#?,])", section):
+            return ALTERED
+        decimals = re.search(r"\.([0#?]*)", section)
+        shown.append(len(decimals[1]) if decimals else 0)
+    return min(shown) if shown else None
+
+
 def date_partial(code: str) -> bool:
     """Whether a number format shows a date or a time but not the whole date as it is: no year of four digits
     ('d-mmm', 'yy-mm-dd': a child's century unseen), no day of the month ('mmmm yyyy', 'dddd mmmm yyyy': a weekday is
@@ -235,6 +261,9 @@ class Looks:
         self.palette = palette or Palette()
         self.hiding: set[int] = set()
         self.hiding_numbers: set[int] = set()
+        # Cell styles whose number format shows a number rounded or otherwise (`number_shown`), with the decimals
+        # they show (ALTERED for otherwise): a number cell is read against them (round 25).
+        self.number_decimals: dict[int, int] = {}
         self.hiding_differences: set[int] = set()
         self.hiding_table_styles: set[str] = set()
         self.letters: set[str] = {BLACK}
@@ -331,6 +360,10 @@ def read_looks(archive: zipfile.ZipFile) -> Looks:
             continue
         if date_partial(formats[number_format]) if number_format in formats else number_format in PARTIAL_BUILT_IN:
             looks.hiding_numbers.add(index)
+        decimals = number_shown(formats[number_format]) if number_format in formats else \
+            BUILT_IN_NUMBERS.get(number_format)
+        if decimals is not None:
+            looks.number_decimals[index] = decimals
         alignment = child(style, "alignment")
         # Letters stacked one under another (only the first shows in a row of ordinary height), shrunk to fit the
         # column, or pushed out of it by an indent.

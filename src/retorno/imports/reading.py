@@ -31,6 +31,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from xml.etree import ElementTree
 
@@ -98,6 +99,9 @@ class HiddenCellsError(UnreadableFileError):
 
 # How a cell is out of the official's sight (HiddenCellsError.cells).
 DISGUISED, MERGED, FAR, CONDITIONAL, PARTIAL_DATE = "disguised", "merged", "far", "conditional", "partial_date"
+# ... and a number shown rounded or otherwise than it is read (2.6 under '0' shows 3; a cédula under '0.0E+00' shows
+# 1.9E+07): round 25.
+ROUNDED = "rounded"
 # ... and how a whole sheet is (at row 1): rows or columns too small by default, opened zoomed out, something drawn
 # over its cells, a table whose style hides them, or its workbook's sheet tabs hidden (round 24).
 DEFAULT_SIZE, ZOOM, DRAWN, TABLE, TABS_HIDDEN = "default_size", "zoom", "drawn", "table", "tabs_hidden"
@@ -448,6 +452,22 @@ def _refuse_hidden(name: str, parts: dict[str, str], hidden: dict[str, _Hidden])
 _WHOLE_CELL = re.compile(rb"<(?:\w+:)?c\b([^<>]*?)(?:/>|>(.*?)</(?:\w+:)?c\s*>)", re.S)
 _VALUE = re.compile(rb"<(?:\w+:)?v\s*>\s*(\d+)\s*<")
 _INLINE = re.compile(rb"<(?:\w+:)?is\s*>(.*?)</(?:\w+:)?is\s*>", re.S)
+_NUMBER = re.compile(rb"<(?:\w+:)?v\s*>\s*([^<\s]+)\s*<")
+
+
+def _shown_rounded(content: bytes, decimals: int) -> bool:
+    """Whether a number cell's value (`<v>`) has more decimals than its format shows (`looks.number_shown`), or the
+    format shows it otherwise (ALTERED)."""
+    value = _NUMBER.search(content)
+    if value is None:
+        return False
+    if decimals == shown.ALTERED:
+        return True
+    try:
+        exponent = Decimal(repr(float(value[1]))).normalize().as_tuple().exponent
+    except (ValueError, ArithmeticError):
+        return False
+    return isinstance(exponent, int) and -exponent > decimals
 
 
 def _runs_hide(kind: bytes, content: bytes, looks: shown.Looks, strings: set[int]) -> bool:
@@ -485,6 +505,9 @@ def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[in
                     found.append((row, letters, DISGUISED))
                 elif number in looks.hiding_numbers and kind_name in (b"n", b"d"):
                     found.append((row, letters, PARTIAL_DATE))
+                elif kind_name == b"n" and number in looks.number_decimals and _shown_rounded(
+                        content, looks.number_decimals[number]):
+                    found.append((row, letters, ROUNDED))
                 elif ranges:
                     column = column_index_from_string(letters)
                     how = next((how for (top, left, bottom, right), how in ranges
@@ -568,7 +591,7 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
                 (where, TABLE) for where in shown.table_ranges(archive, part, sheet.tail, looks)]
         if whole:
             raise HiddenCellsError(name, [], [], [(1, "", how) for how in whole])
-        if looks.hiding or looks.hiding_numbers or strings or sheet.inline_runs or ranges:
+        if looks.hiding or looks.hiding_numbers or looks.number_decimals or strings or sheet.inline_runs or ranges:
             disguised = _disguised_cells(data, part, looks, strings, ranges)
             if disguised:
                 raise HiddenCellsError(name, [], [], disguised)

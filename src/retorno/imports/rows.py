@@ -124,6 +124,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "not show the year's four digits, the month and the day, or shows them in another order "
                           "than year-month-day, day-month-year or month-day-year (a birth date so is imported "
                           "unseen); give it a whole date's format, such as yyyy-mm-dd"),
+    "cell_rounded": ("un número que se vea como es: la celda {cell} de la hoja «{sheet}» tiene un formato de número "
+                     "que no lo muestra como se importa (redondeado a menos decimales, en porcentaje, en notación "
+                     "científica, como fracción o en miles); dele el formato General o uno que muestre todos sus "
+                     "decimales",
+                     "a number shown as it is: cell {cell} of the sheet '{sheet}' has a number format that does not "
+                     "show it as it is imported (rounded to fewer decimals, as a percentage, in scientific notation, "
+                     "as a fraction or in thousands); give it the General format or one that shows all its "
+                     "decimals"),
     "cell_default_size": ("una hoja a la vista: la hoja «{sheet}» da a sus filas o columnas un tamaño por omisión en "
                           "que no se leen (filas ocultas o de menos de 8 puntos, columnas de menos de 1,5 caracteres); "
                           "dele el alto y el ancho normales",
