@@ -587,12 +587,54 @@ def update_opportunity(session: Session, actor: User, opportunity: Opportunity, 
                        age_given=(updated.kind, updated.min_age) != (opportunity.kind, opportunity.min_age))
     if updated.seats < opportunity.seats:
         _check_seats_held(session, opportunity, updated.seats)
+    if (updated.kind, updated.min_age, updated.start_date) != (opportunity.kind, opportunity.min_age,
+                                                               opportunity.start_date):
+        _check_placements_hold(session, opportunity, updated)
     before = {k: getattr(opportunity, k) for k in changes}
     for key, value in changes.items():
         setattr(opportunity, key, value)
     session.flush()
     record(session, actor, "opportunity.update", "opportunity", opportunity.reference, before=before, after=changes,
            reason=IMPORTED if imported else None)
+
+
+# The placements an opportunity's rules still apply to: its offers, and who accepted, started or completed it.
+_UNDER_ITS_RULES = ("offered", "accepted", "started", "completed")
+
+
+def _check_placements_hold(session: Session, opportunity: Opportunity, updated: OpportunityInput) -> None:
+    """An opportunity's kind, minimum age and start are never changed from under its placements (red team round 25,
+    AB-F1, AB-F2: a productive project made a paid internship kept a 17-year-old started in it; its start moved a year
+    after a placement had started). Each offer and each placement accepted, started or completed is held to the
+    rules as changed, as each step holds it (`_check_internship_age`): nobody a minor on the day of the offer or of
+    the start in a paid internship, nobody under the minimum age on the start, and no placement started before the
+    opportunity starts. One that would break them refuses the change (409), naming it: decline or end it first."""
+    rows = session.execute(sa.select(Placement, Case).join(Case, Case.id == Placement.case_id).where(
+        Placement.opportunity_id == opportunity.id, Placement.status.in_(_UNDER_ITS_RULES))
+        .order_by(Placement.id)).all()
+    if not rows:
+        return
+    births = registry_births(session, [case.id for _, case in rows])
+    youngest = max(updated.min_age, INTERNSHIP_MIN_AGE) if updated.kind == "internship" else updated.min_age
+    for placement, case in rows:
+        start = placement.started_on or updated.start_date
+        if placement.started_on is not None and placement.started_on < updated.start_date:
+            raise InvalidTransition("placement %(placement_id)s started on %(started)s: opportunity %(opportunity)s "
+                                    "cannot start after it (%(start)s)", code="opportunity.placement_started_before",
+                                    placement_id=placement.id, started=placement.started_on, start=updated.start_date,
+                                    opportunity=opportunity.reference)
+        days = (placement.offered_at.date(), start)
+        if updated.kind == "internship" and minor_for_internship(case.birth_date, births.get(case.id), *days):
+            raise InvalidTransition("placement %(placement_id)s: %(case)s is a minor on the day of the offer or of the "
+                                    "start, and a paid internship is for adults only (%(adult)s or older): decline or "
+                                    "end the placement before the opportunity becomes an internship",
+                                    code="placement.minor_internship", placement_id=placement.id,
+                                    case=case.reference, adult=INTERNSHIP_MIN_AGE)
+        if counted_age(case.birth_date, births.get(case.id), start) < youngest:
+            raise InvalidTransition("placement %(placement_id)s: %(case)s is under %(age)s on the start, the minimum "
+                                    "age opportunity %(opportunity)s would ask: decline or end the placement first",
+                                    code="opportunity.placement_under_age", placement_id=placement.id,
+                                    case=case.reference, age=youngest, opportunity=opportunity.reference)
 
 
 # The placements that hold one of an opportunity's seats: an offer does not until it is accepted.
