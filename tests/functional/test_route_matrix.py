@@ -21,17 +21,23 @@ from tests.factories import USERS, World
 OUTSIDE_THE_GATE = {"/healthz", "/readyz", "/metrics"}
 
 
-def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
-    """(method, path) of every route the app serves, included routers unfolded."""
-    def walk(routes: list[object]) -> Iterator[tuple[str, str]]:
+def api_routes(app: FastAPI) -> Iterator[APIRoute]:
+    """Every route the app serves, included routers unfolded."""
+    def walk(routes: list[object]) -> Iterator[APIRoute]:
         for route in routes:
             inner = getattr(route, "original_router", None)
             if inner is not None:
                 yield from walk(inner.routes)
             elif isinstance(route, APIRoute):
-                for method in sorted(route.methods):
-                    yield method, route.path
+                yield route
     yield from walk(list(app.routes))
+
+
+def app_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route the app serves, included routers unfolded."""
+    for route in api_routes(app):
+        for method in sorted(route.methods):
+            yield method, route.path
 
 
 def concrete(path: str) -> str:

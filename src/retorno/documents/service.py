@@ -749,7 +749,7 @@ def emergency_document_pdf(session: Session, actor: User, number: str, *, locale
     # which is the same while its identity fingerprint is the case's), never the case's of the day.
     issued = document.issued_identity or _printed_identity(case, document.created_at.date())
     try:
-        return render_emergency_document(EmergencyDocumentPrint(
+        printed = render_emergency_document(EmergencyDocumentPrint(
             number=document.number, surnames=issued["surnames"], given_names=issued["given_names"],
             nationality=issued["nationality"], birth_date=date.fromisoformat(issued["birth_date"]),
             sex=issued["sex"], place_of_birth=issued["place_of_birth"],
@@ -761,6 +761,12 @@ def emergency_document_pdf(session: Session, actor: User, number: str, *, locale
                                 "be printed on this document: %(problems)s; issue a new one",
                                 code="document_outdated", number=number, case=case.reference,
                                 problems=exc.problems) from None
+    # A print is an export of the person's whole identity (name, birth date and place, MRZ): on the audit trail, who
+    # and which agency took which document of which case, at every door (API, page cookie, command line), as the
+    # manifest's (`manifest.read`) and the lists' (`list.export`, `cases.export`) are (red team round 25, AB-F3).
+    record(session, actor, "document.export", "case", case.reference,
+           after={"document": document.number, "format": "pdf", "locale": locale})
+    return printed
 
 
 @reader("document.read")

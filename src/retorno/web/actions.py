@@ -34,6 +34,7 @@ ACTIONS = {
     "duplicate.flag": "Posible duplicado señalado",
     "duplicate.read": "Posibles duplicados consultados",
     "document.issue_emergency": "Documento de viaje de emergencia emitido",
+    "document.export": "Documento de viaje de emergencia descargado",
     "document.superseded": "Documento de emergencia sustituido por el de otro registro de la misma persona",
     "document.withdraw": "Documento de viaje retirado por archivarse por error",
     "flight.accept": "Vuelo aceptado",
