@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from retorno import plaintext
 from retorno.cases.models import Case
 from retorno.names import fold
 from tests.factories import Api, World, ok
@@ -156,7 +157,9 @@ def test_names_in_compatibility_letters_are_stored_plain_or_refused_at_the_api(
     for number, (typed, named) in enumerate(NOT_LATIN):
         refused = api.post("ice.officer", "/api/v1/cases",
                            {**_payload(SIFONTES), "agency_reference": f"ICE-NL-{number}", "first_surname": typed})
-        assert refused.status_code == 422 and refused.json()["error"]["code"] == "name_not_latin", (typed, refused.text)
+        # A letter drawn as a blank (U+2800) is refused first as an invisible character, at every door (round 25).
+        expected = "invalid_request" if plaintext.unwanted(typed) else "name_not_latin"
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == expected, (typed, refused.text)
         assert named in refused.json()["error"]["message"], refused.text
         assert _stored(session_factory, agency_reference=f"ICE-NL-{number}") == []
     # A correction by PATCH: stored plain, or refused.
