@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,82 @@ def test_a_large_batch_into_a_small_table_builds_its_indexes_again_as_they_were(
             assert counted == connection.exec_driver_sql(
                 f"SELECT count(*) FROM things NOT INDEXED WHERE {where}").scalar_one()
     engine.dispose()
+
+
+def _things(tmp_path: Path) -> tuple[sa.Engine, sa.Table]:
+    metadata = sa.MetaData()
+    table = sa.Table("things", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("name", sa.String(40), nullable=False), sa.Index("ix_things_name_id", "name", "id"))
+    engine = make_engine(f"sqlite:///{tmp_path / 'things.sqlite3'}")
+    metadata.create_all(engine)
+    return engine, table
+
+
+def test_work_meanwhile_runs_once_beside_a_large_batch_and_its_failure_is_the_batchs(tmp_path: Path) -> None:
+    """SQLite: `insert_columns(meanwhile=...)` runs the work once, while a thread makes the dropped indexes again
+    (or after the insert, for a small batch); an error of the work is raised once the indexes are made, and the
+    batch is rolled back with the session's transaction, the indexes as they were."""
+    from retorno.db import insert_columns
+
+    engine, table = _things(tmp_path)
+    ran: list[str] = []
+    for count in (0, 10, 20_000):
+        with Session(engine) as session:
+            insert_columns(session, table, {"name": [f"N{n % 977}" for n in range(count)]},
+                           meanwhile=lambda: ran.append("ran"))
+            session.commit()
+    assert ran == ["ran"] * 3
+
+    def fails() -> None:
+        raise RuntimeError("the work failed")
+
+    engine.dispose()
+    (tmp_path / "again").mkdir()
+    engine, table = _things(tmp_path / "again")
+    with Session(engine) as session, pytest.raises(RuntimeError, match="the work failed"):
+        insert_columns(session, table, {"name": [f"N{n % 977}" for n in range(20_000)]}, meanwhile=fails)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM things").scalar_one() == 0
+        assert connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").scalars().all() == [
+            "ix_things_name_id"]
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+    engine.dispose()
+
+
+def _checkpointed_rows(path: str, copy: Path) -> int:
+    """The rows of `things` in the database file itself, without its write-ahead log: what checkpoints copied."""
+    copy.write_bytes(Path(path).read_bytes())
+    with closing(sqlite3.connect(copy)) as alone:
+        if not alone.execute("SELECT count(*) FROM sqlite_master WHERE name = 'things'").fetchone()[0]:
+            return 0
+        return int(alone.execute("SELECT count(*) FROM things").fetchone()[0])
+
+
+def test_a_large_batch_leaves_sqlites_checkpoint_to_a_thread_after_its_transaction(tmp_path: Path) -> None:
+    """SQLite: the connection that writes a large batch does not checkpoint within its commit (its automatic
+    checkpoint is off until the transaction ends, then back to SQLite's default); a thread checkpoints the whole
+    log after it, and everything committed is read by another connection before and after."""
+    from retorno.db import insert_columns, wait_for_checkpoint
+
+    engine, table = _things(tmp_path)
+    path = str(tmp_path / "things.sqlite3")
+    with Session(engine) as session:
+        insert_columns(session, table, {"name": [f"N{n % 977}" for n in range(20_000)]})
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        session.commit()
+        # Committed, the connection not yet back in the pool: the log holds the batch, read as the database by
+        # any other connection, and the database file does not hold it yet.
+        with closing(sqlite3.connect(path)) as other:
+            assert other.execute("SELECT count(*) FROM things").fetchone()[0] == 20_000
+        assert _checkpointed_rows(path, tmp_path / "copy1.sqlite3") == 0
+    wait_for_checkpoint(path)
+    assert _checkpointed_rows(path, tmp_path / "copy2.sqlite3") == 20_000
+    with engine.connect() as connection:  # the pooled connection checkpoints on its own again
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 1000
+    engine.dispose()
+    with closing(sqlite3.connect(path)) as other:
+        assert other.execute("SELECT count(*) FROM things").fetchone()[0] == 20_000
+        assert other.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
