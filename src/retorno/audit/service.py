@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -55,8 +56,20 @@ def record_digest(prev_hash: str, head: list[Any], before_json: str, after_json:
 
 
 def _head(seq: int, at: datetime, actor_id: int | None, actor: str, agency: str, action: str, object_type: str,
-          object_id: str, reason: str | None) -> list[Any]:
-    return [seq, at.isoformat(), actor_id, actor, agency, action, object_type, object_id, reason]
+          object_id: str, reason: str | None, salt: str | None) -> list[Any]:
+    """A record's header as hashed: its salt last (a record written before salts were has none: migration 0041)."""
+    head = [seq, at.isoformat(), actor_id, actor, agency, action, object_type, object_id, reason]
+    return head if salt is None else [*head, salt]
+
+
+def _salts(count: int) -> list[str]:
+    """A random salt for each of `count` records: 128 bits, as 32 hexadecimal digits."""
+    drawn = os.urandom(_SALT_BYTES * count).hex()
+    width = 2 * _SALT_BYTES
+    return [drawn[start:start + width] for start in range(0, len(drawn), width)]
+
+
+_SALT_BYTES = 16
 
 
 def text_digest(text: str) -> str:
@@ -363,12 +376,13 @@ class Batch:
         shared = canonical_json([at.isoformat(), actor_id, actor_name, agency])[1:-1]
         words = {word: canonical_json(word) for word in {*actions, *object_types, *reasons}}
         seqs = range(self._first, self._first + len(object_ids))
+        salts = _salts(len(object_ids))
         prev_hashes, hashes = [], []
         prev = self._head.hash
-        for seq, action, object_type, object_id, reason, before_json, after_json in zip(
-                seqs, actions, object_types, object_ids, reasons, befores, afters, strict=True):
+        for seq, action, object_type, object_id, reason, salt, before_json, after_json in zip(
+                seqs, actions, object_types, object_ids, reasons, salts, befores, afters, strict=True):
             text = (f"{prev}\x1f[{seq},{shared},{words[action]},{words[object_type]},{encode_basestring(object_id)},"
-                    f"{words[reason]}]\x1f{before_json}\x1f{after_json}")
+                    f'{words[reason]},"{salt}"]\x1f{before_json}\x1f{after_json}')
             prev_hashes.append(prev)
             prev = hashlib.sha256(text.encode()).hexdigest()
             hashes.append(prev)
@@ -377,6 +391,7 @@ class Batch:
             "seq": seqs, "at": [at] * count, "actor_id": [actor_id] * count, "actor": [actor_name] * count,
             "agency": [agency] * count, "action": actions, "object_type": object_types, "object_id": object_ids,
             "before": befores, "after": afters, "reason": reasons, "prev_hash": prev_hashes, "hash": hashes,
+            "salt": salts,
         }
 
     def write(self) -> int:
@@ -422,7 +437,7 @@ def iter_records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
 def recomputed_hash(rec: AuditRecord, prev_hash: str) -> str:
     """The hash `rec` must have if neither it nor the chain before it was changed."""
     return record_digest(prev_hash, _head(rec.seq, rec.at, rec.actor_id, rec.actor, rec.agency, rec.action,
-                                          rec.object_type, rec.object_id, rec.reason),
+                                          rec.object_type, rec.object_id, rec.reason, rec.salt),
                          canonical_json(rec.before), canonical_json(rec.after))
 
 
