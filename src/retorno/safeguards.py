@@ -409,6 +409,11 @@ class HouseholdMember:
 # The states of a case that does not travel with its household, before boarding: an exit (SPEC.md 3). A minor of a
 # household in one of them stays behind when an adult of it flies (`family_unity`, red team round 13, F7).
 STAYING_BEHIND = ("withdrawn", "not_national", "unfit_to_fly", "no_show")
+# Of those, the one that leaves nobody's process: a no-show is put back in line (`flights.no_show`), and until a
+# supervisor splits the household its other members wait for them, whatever their age (red team round 26, A1: an
+# officer recorded a head of household a no-show, the others taken off with her, then put them on another flight
+# without her, no split recorded). An adult withdrawn, unfit to fly or not a national has left: the others may go.
+STILL_IN_LINE = ("no_show",)
 
 
 @dataclass(frozen=True)
@@ -492,7 +497,8 @@ def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
     travel (not a national, withdrawn, unfit to fly, a no-show: `STAYING_BEHIND`), is separated from the household's
     passengers as much as one left off: that too is a supervisor's split with a written reason (SPEC.md 4.2, 4.3),
     never the consequence of another side's decision or an officer's withdrawal (red team round 13, F7). A minor on
-    `departure` (the flight's date; None: no minor is told apart, every member staying behind counts)."""
+    `departure` (the flight's date; None: no minor is told apart, every member staying behind counts). A no-show of
+    any age is a member still to travel (`STILL_IN_LINE`)."""
     found = []
     for m in members:
         if m.household in split_households or m.flight == flight_reference:
@@ -504,7 +510,9 @@ def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
                     "household %(household)s would be split: this minor stays behind ('%(state)s') while the "
                     "household's passengers fly; a supervisor must record a reason to split it",
                     {"household": m.household, "state": Term("case_state", m.stays_behind)}))
-            continue
+                continue
+            if m.stays_behind not in STILL_IN_LINE:
+                continue
         if m.flight:
             found.append(Violation(
                 FAMILY_UNITY, m.reference,

@@ -35,7 +35,7 @@ from retorno.flights.service import (
     set_flight_staff,
     visible_flights,
 )
-from retorno.safeguards import STAYING_BEHIND, counts_as_minor
+from retorno.safeguards import STAYING_BEHIND, STILL_IN_LINE, counts_as_minor
 from retorno.screening.models import BestInterestsDetermination
 
 STILL_TO_TRAVEL = ("registered", "screened", "verification_requested", "verified", "documented", "ready",
@@ -59,7 +59,8 @@ def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[s
     households = {c.household_id for c in ready if c.household_id}
     waiting = dict(session.execute(
         sa.select(Case.household_id, sa.func.count()).where(
-            Case.household_id.in_(households), Case.state.in_(STILL_TO_TRAVEL), Case.state != "ready")
+            Case.household_id.in_(households), Case.state.in_((*STILL_TO_TRAVEL, *STILL_IN_LINE)),
+            Case.state != "ready")
         .group_by(Case.household_id)).all()) if households else {}
     # A household with a minor who stays behind (an exit: `safeguards.STAYING_BEHIND`) travels only once a supervisor
     # split it (`safeguards.family_unity`, red team round 13, F7).
