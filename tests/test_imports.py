@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
+from retorno.audit import service as audit_service
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import (
     Entry,
@@ -234,7 +235,15 @@ def test_a_bulk_import_stores_what_an_orm_insert_would_and_its_audit_chain_verif
         assert records[case.reference].before is None and records[case.reference].actor == actor.username
 
 
-def test_the_audit_batch_writes_the_records_record_many_writes(session: Session, world: World) -> None:
+def _salted_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch of audit records drawn the same salts (they are random: `audit.service._salts`), so that two ways of
+    writing the same records can be compared hash for hash."""
+    monkeypatch.setattr(audit_service, "_salts", lambda count: [f"{n:032x}" for n in range(count)])
+
+
+def test_the_audit_batch_writes_the_records_record_many_writes(session: Session, world: World,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    _salted_alike(monkeypatch)
     actor = world.users["inm.officer"]
     ids = ["MX-1", "MX-2 \"quoted\"", "ñandú\t\\"]
     after: dict[str, list[Any]] = {"name": ["Ana", None, "José\n"], "born": [date(1990, 1, 2)] * 3,
@@ -247,15 +256,18 @@ def test_the_audit_batch_writes_the_records_record_many_writes(session: Session,
         savepoint = session.begin_nested()
         with clock_at(datetime(2026, 11, 28, 12, 0, tzinfo=UTC)):
             write()
-        written.append(session.execute(sa.select(AuditRecord.seq, AuditRecord.hash, AuditRecord.object_id)
+        written.append(session.execute(sa.select(AuditRecord.seq, AuditRecord.hash, AuditRecord.object_id,
+                                                 AuditRecord.salt)
                                        .order_by(AuditRecord.seq.desc()).limit(3)).all())
         savepoint.rollback()
     assert written[0] == written[1]
 
 
-def test_records_hashed_while_the_database_takes_rows_are_those_hashed_after(session: Session, world: World) -> None:
+def test_records_hashed_while_the_database_takes_rows_are_those_hashed_after(session: Session, world: World,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """`insert_columns(meanwhile=...)` hashes an import's audit records while PostgreSQL takes its rows (a thread sends
     the COPY): the rows and the chain are those the same steps write one after the other."""
+    _salted_alike(monkeypatch)
     actor = world.users["inm.officer"]
     references = [f"H-MW-{i}" for i in range(60)]
     written = []
@@ -269,7 +281,7 @@ def test_records_hashed_while_the_database_takes_rows_are_those_hashed_after(ses
             assert records.write() == 60
         written.append((sorted(session.execute(sa.select(Household.reference).where(
             Household.reference.in_(references))).scalars()), session.execute(
-            sa.select(AuditRecord.seq, AuditRecord.hash, AuditRecord.object_id, AuditRecord.after)
+            sa.select(AuditRecord.seq, AuditRecord.hash, AuditRecord.object_id, AuditRecord.after, AuditRecord.salt)
             .order_by(AuditRecord.seq.desc()).limit(60)).all()))
         savepoint.rollback()
     assert written[0] == written[1] and written[0][0] == sorted(references) and len(written[0][1]) == 60
