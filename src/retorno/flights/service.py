@@ -360,7 +360,15 @@ SEATS_HELD.append(seats_held)
 def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
                    passengers_per_escort: int) -> safeguards.ManifestFacts:
     facts = traveller_facts(session, cases)
-    household_ids = {c.household_id for c in cases if c.household_id}
+    # Family unity follows the person (red team round 26c, F2: a second record of a head of household, no household,
+    # flew alone, the household's own record of him then held no seat): another record of a passenger's person that
+    # the same agency holds (linked, or an undecided possible duplicate, as the one-seat rule reads them) brings its
+    # household into the rule, and is on this flight with its person.
+    linked = sorted({o.reference for c in cases for o in facts[c.id].other_records if o.same_agency})
+    present = dict(session.execute(
+        sa.select(Case.id, Case.household_id).where(among(Case.reference, linked), Case.household_id.is_not(None))
+    ).all()) if linked else {}
+    household_ids = {c.household_id for c in cases if c.household_id} | set(present.values())
     members: list[safeguards.HouseholdMember] = []
     splits: set[str] = set()
     if household_ids:
@@ -384,8 +392,9 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
         registry = {c.id: facts[c.id].registry_birth_date for c in cases} | registry_births(
             session, [row[0] for row in rows if row[0] not in on_this])
         for member_id, reference, birth_date, agency_code, hh_ref, flight_ref, state in rows:
-            behind = state if state in safeguards.STAYING_BEHIND and member_id not in on_this else None
-            where = flight.reference if member_id in on_this else None if behind else flight_ref
+            aboard = member_id in on_this or member_id in present
+            behind = state if state in safeguards.STAYING_BEHIND and not aboard else None
+            where = flight.reference if aboard else None if behind else flight_ref
             members.append(safeguards.HouseholdMember(reference, household_key(agency_code, hh_ref), where,
                                                       birth_date, behind, registry.get(member_id)))
         for hh_id, hh_ref, code in session.execute(
