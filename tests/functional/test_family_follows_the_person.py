@@ -7,8 +7,13 @@ as on the flight with its person, at every door through the one rule."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from retorno.cases.models import Case
+from retorno.demo.check import check_demo
+from retorno.flights.models import Passenger
 from tests.factories import Api, World, ok
 
 
@@ -30,3 +35,31 @@ def test_a_second_record_of_a_head_of_household_does_not_fly_without_the_family(
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [again, spouse]}), 201)
     passengers = {p["case"] for p in ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))}
     assert passengers == {again, spouse} and head["reference"] not in passengers
+
+
+def test_the_demo_check_reads_families_as_the_product_does(client: TestClient, world: World, session: Session) -> None:
+    """Red team round 26c, F3 (medium): `retorno demo check` named a household split where an adult had left the
+    process (withdrawn) and the product had rightly let the others go; it now reads the rule as the product does, and
+    follows the person through another record as F2's rule does."""
+    api = Api(client, world)
+    adults = [api.ready_case(household_reference="HOGAR-CHEQUEO-1", relationship_to_head=relationship,
+                             given_names=name, birth_date=born)["reference"]
+              for relationship, name, born in (("head", "Ana", "1980-02-03"), ("spouse", "Luis", "1978-04-05"))]
+    ok(api.post("inm.officer", f"/api/v1/cases/{adults[1]}/withdraw", {"reason": "Desistió del retorno."}))
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [adults[0]]}), 201)
+    session.expire_all()
+    assert not check_demo(session).problems("families_on_manifests")
+    # A no-show's household (a member still in line) split by hand in the database is named.
+    head = api.ready_case(household_reference="HOGAR-CHEQUEO-2", relationship_to_head="head", given_names="Eva",
+                          national_id="V15392847")["reference"]
+    other = api.ready_case(household_reference="HOGAR-CHEQUEO-2", relationship_to_head="spouse",
+                           given_names="Raúl")["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [other, head]}), 201)
+    session.expire_all()
+    assert not check_demo(session).problems("families_on_manifests")
+    session.execute(sa.update(Case).where(Case.reference == head).values(state="no_show"))
+    session.execute(sa.delete(Passenger).where(Passenger.case_id == sa.select(Case.id).where(
+        Case.reference == head).scalar_subquery()))
+    found = [f.subject for f in check_demo(session).problems("families_on_manifests")]
+    assert found == [f"household MX-INM/HOGAR-CHEQUEO-2 on {flight}"], found
