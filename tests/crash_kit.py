@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -308,6 +309,9 @@ TIMINGS = {"seconds"}
 # A console verification run's reference (`verification.console_run`: its time and a random part) names the run,
 # which no two runs share: compared as the same name in both.
 CONSOLE_RUN_TYPE, CONSOLE_RUN = "verification_run", "VC-<run>"
+# A case's reference is drawn at random (`cases.service.next_references`): no two runs draw the same. Wherever it is
+# written (the case, audit records, documents, messages), it is compared as the case's rank among the cases.
+CASE_REFERENCE = re.compile(r"\b[A-Z]{2}-[0-9]{4}-[0-9]{6,}\b")
 
 
 Content = dict[str, list[tuple[Any, ...]]]
@@ -341,12 +345,27 @@ def content(installation: Installation) -> Content:
             if [c.name for c in table.primary_key.columns] == ["id"]:
                 ids = conn.execute(sa.select(table.c.id).order_by(table.c.id)).scalars()
                 ranks[table.name] = {row_id: rank for rank, row_id in enumerate(ids)}
+        cases = Base.metadata.tables["cases"]
+        named = {reference: f"<case {rank}>" for rank, reference in enumerate(
+            conn.execute(sa.select(cases.c.reference).order_by(cases.c.id)).scalars())}
         for table in Base.metadata.sorted_tables:
             kept = compared_columns(table)
             found = conn.execute(sa.select(*(sa.type_coerce(c, sa.Text).label(c.name) if isinstance(c.type, sa.JSON)
                                             else c for c in kept)).order_by(*table.primary_key.columns)).all()
-            tables[table.name] = _canonical(table, kept, found, ranks)
+            tables[table.name] = [tuple(_references_ranked(value, named) for value in row)
+                                  for row in _canonical(table, kept, found, ranks)]
     return tables
+
+
+def _references_ranked(value: Any, named: dict[str, str]) -> Any:
+    """`value` with every case reference in it replaced by the case's rank (CASE_REFERENCE)."""
+    if isinstance(value, str):
+        return CASE_REFERENCE.sub(lambda m: named.get(m.group(0), m.group(0)), value) if "-" in value else value
+    if isinstance(value, dict):
+        return {_references_ranked(k, named): _references_ranked(v, named) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_references_ranked(item, named) for item in value)
+    return value
 
 
 def _canonical(table: sa.Table, kept: list[sa.Column[Any]], found: Any,

@@ -139,7 +139,7 @@ def test_a_refusal_tells_a_no_show_as_the_other_ways_off_a_manifest(
     told = set()
     for ref in taken_off.values():
         error = api.post("saime.officer", f"/api/v1/cases/{ref}/consent", {}).json()["error"]
-        told.add(re.sub(r"(MX|US)-\d{4}-\d{6}", "REF", error["message"]))
+        told.add(re.sub(r"(MX|US)-\d{4}-\d{6,}", "REF", error["message"]))
     assert len(told) == 1 and "no_show" not in told.pop()
     # Issuing an emergency document is answered alike (it was refused of a no-show alone, 'not verified').
     issued = ok(api.post("saime.officer", f"/api/v1/cases/{taken_off['no_show']}/emergency-document"), 201)

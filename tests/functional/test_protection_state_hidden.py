@@ -208,7 +208,7 @@ def _told(response: object) -> tuple[int, str, str]:
     status = response.status_code  # type: ignore[attr-defined]
     error = response.json()["error"]  # type: ignore[attr-defined]
     params = {k: v for k, v in (error.get("params") or {}).items() if k not in ("case", "reference")}
-    return status, re.sub(r"(MX|US)-\d{4}-\d{6}", "REF", error["message"]), repr(sorted(params.items()))
+    return status, re.sub(r"(MX|US)-\d{4}-\d{6,}", "REF", error["message"]), repr(sorted(params.items()))
 
 
 @pytest.mark.parametrize("user", ["saime.officer", "saime.supervisor"])

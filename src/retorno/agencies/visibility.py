@@ -110,9 +110,11 @@ def cut_audit(user: User, values: Mapping[str, Any], key: bytes) -> dict[str, An
     return shown
 
 
-# The records that create a person's record: shown without its pseudonym. References are numbered in order of
+# The records that create a person's record: shown without its pseudonym. References were numbered in order of
 # registration, so the n-th registration of an agency named its pseudonym the case reference (red team round 2:
-# five pseudonyms reversed to MX-2026-000343 and others by counting each agency's `case.register` records).
+# five pseudonyms reversed to MX-2026-000343 and others by counting each agency's `case.register` records). They are
+# drawn at random now (`cases.service.next_references`, round 26c F1: a pseudonym's first appearance, in whatever
+# record, ordered it as registrations did), and the references made before still are in order.
 CREATIONS = frozenset({"case.register"})
 NOT_TOLD = "~"
 

@@ -161,7 +161,8 @@ class SendingOfficer(Official):
     def filtered_list(self) -> None:
         self.get("/api/v1/cases", "GET /cases?state&held&sort", params={
             "state": random.choice(["registered", "screened", "ready"]), "held": random.choice(PLAN["places"]),
-            "sort": random.choice(["-detained", "name", "-reference"]), "offset": random.choice([0, 0, 50, 500])})
+            "sort": random.choice(["-detained", "name", "-reference", "-registered"]),
+            "offset": random.choice([0, 0, 50, 500])})
 
     @task(5)
     def open(self) -> None:

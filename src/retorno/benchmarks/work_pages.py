@@ -86,8 +86,8 @@ def _login(client: TestClient, username: str) -> None:
 
 
 # Every column the case list sorts by (`reporting.caselist.SORTS`), timed ascending and descending.
-SORTED_COLUMNS = ("reference", "name", "birth_date", "national_id", "state", "held_at", "detained", "household",
-                  "assigned")
+SORTED_COLUMNS = ("registered", "reference", "name", "birth_date", "national_id", "state", "held_at", "detained",
+                  "household", "assigned")
 
 
 class _Statements:

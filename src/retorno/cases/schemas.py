@@ -168,8 +168,9 @@ class CaseListQuery(BaseModel):
     flight: str | None = Field(default=None, max_length=40, description="on the manifest of this flight")
     airport: str | None = Field(default=None, min_length=3, max_length=3, description="nearest airport (IATA)")
     assigned: str | None = Field(default=None, max_length=80, description="'me', 'none' or a username")
-    sort: str = Field(default="-reference", max_length=20, description=(
-        "reference, name, birth_date, national_id, state, held_at, detained, household or assigned; "
+    sort: str = Field(default="-registered", max_length=20, description=(
+        "registered (the order of registration), reference, name, birth_date, national_id, state, held_at, detained, "
+        "household or assigned; "
         "a leading '-' for descending"))
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=2**31 - 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
@@ -23,7 +24,7 @@ from retorno.cases import lifecycle, timeline
 from retorno.cases.facts import traveller_facts
 from retorno.cases.models import Case, Household, SavedSearch, cedula_digits, national_id_digits
 from retorno.cases.rows import EARLIEST_DATE, known_airport, known_language, national_id_of, parse_relationship
-from retorno.db import utcnow
+from retorno.db import among, utcnow
 from retorno.errors import Forbidden, InvalidInput, Message, NotFound, Term
 from retorno.imports.rows import InvalidValue
 from retorno.reintegration.models import IntakeProfile
@@ -238,14 +239,28 @@ def reference_prefix(user: User, year: int) -> str:
     return f"{country.alpha_2 if country else user.agency.country}-{year}-"
 
 
+# A case's reference carries no order: its digits are drawn at random, unique (`next_references`). Numbered in order of
+# registration, a reference was the count of its country's registrations before it, and a monitor, who reads each
+# case's records under a pseudonym (`agencies.visibility.cut_audit`), could count a pseudonym's place among the first
+# appearances of the others and name the case behind it (red team round 26c, F1). Eight digits: a hundred million
+# references per country and year, so a draw rarely meets one already made and a guessed reference rarely names a case.
+REFERENCE_DIGITS = 8
+_REFERENCE_SPACE = 10 ** REFERENCE_DIGITS
+
+
 def next_references(session: Session, user: User, count: int) -> list[str]:
-    """The next `count` public case references of the acting user's country for this year."""
+    """`count` new public case references of the acting user's country for this year, drawn at random: distinct, none
+    held by a case already (a reference a concurrent transaction drew the same instant is refused by the unique index,
+    a chance of one in a hundred million per pair)."""
     prefix = reference_prefix(user, utcnow().year)
-    last = session.execute(
-        sa.select(sa.func.max(Case.reference)).where(Case.reference.like(prefix + "%"))
-    ).scalar_one()
-    start = int(last[len(prefix):]) + 1 if last else 1
-    return [f"{prefix}{n:06d}" for n in range(start, start + count)]
+    drawn: dict[str, None] = {}
+    while len(drawn) < count:
+        fresh = [reference for reference in dict.fromkeys(
+            f"{prefix}{secrets.randbelow(_REFERENCE_SPACE):0{REFERENCE_DIGITS}d}"
+            for _ in range(count - len(drawn))) if reference not in drawn]
+        held = set(session.execute(sa.select(Case.reference).where(among(Case.reference, fresh))).scalars())
+        drawn.update(dict.fromkeys(reference for reference in fresh if reference not in held))
+    return list(drawn)
 
 
 def household_for(session: Session, agency_id: int, reference: str | None) -> Household | None:

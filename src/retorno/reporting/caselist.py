@@ -36,9 +36,11 @@ from retorno.verification.models import VerificationDecision, VerificationReques
 VERIFICATION_STATUSES = ("none", "pending", "review", "verified", "rejected")
 CONCERN_FILTERS = ("open", "none")
 # Sortable columns of the list: name → the case (or household) columns it orders by.
-SORTS = ("reference", "name", "birth_date", "national_id", "state", "held_at", "detained", "household",
+SORTS = ("registered", "reference", "name", "birth_date", "national_id", "state", "held_at", "detained", "household",
          "assigned")
-DEFAULT_SORT = "-reference"
+# Newest first. References are drawn at random (`cases.service.next_references`) and order nothing; the order of
+# registration is the row id's, which references had given before (so no reader learns an order they did not).
+DEFAULT_SORT = "-registered"
 # A case field each filter reads: without it in the reader's visible fields, the filter is theirs to miss.
 _NEEDS_FIELD = {"held": "held_at", "days_min": "detained_since", "days_max": "detained_since",
                 "household": "household", "national_id": "national_id"}
@@ -207,7 +209,8 @@ def _order(user: User, sort: str, *, empty_last: bool = True) -> tuple[list[sa.C
     descending = sort.startswith("-")
     key = sort.removeprefix("-")
     columns: dict[str, list[Any]] = {
-        "reference": [Case.reference], "name": [Case.first_surname, Case.second_surname, Case.given_names],
+        "registered": [Case.id], "reference": [Case.reference],
+        "name": [Case.first_surname, Case.second_surname, Case.given_names],
         "birth_date": [Case.birth_date], "national_id": [Case.national_id],
         "state": [state_order(user, Case.state)],
         "held_at": [Case.held_at],
@@ -216,8 +219,8 @@ def _order(user: User, sort: str, *, empty_last: bool = True) -> tuple[list[sa.C
         "detained": [Case.detained_since], "household": [Household.reference, Case.agency_id],
         "assigned": [User.username],
     }
-    # The reference is unique: it alone orders, so the list is read off its index.
-    chosen = columns[key] + ([] if key == "reference" else [Case.id])
+    # The reference and the id are unique: each alone orders, so the list is read off its index.
+    chosen = columns[key] + ([] if key in ("registered", "reference") else [Case.id])
     if key == "detained":
         descending = not descending
     # Empty values last either way; only where a column can be empty, since NULLS LAST on a column that

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
-from retorno.agencies.visibility import state_seen
+from retorno.agencies.visibility import state_seen, visible_fields
 from retorno.cases import lifecycle
 from retorno.cases.models import SavedSearch
 from retorno.cases.schemas import case_shown
@@ -50,6 +50,7 @@ LIST = "cases"
 # Column headers by sort key, in the table's order; each shows only to readers who see its field.
 COLUMNS = {
     "reference": "Referencia",
+    "registered": "Registrado",
     "name": "Nombre",
     "birth_date": "Fecha de nacimiento",
     "national_id": "Cédula",
@@ -107,9 +108,11 @@ def list_context(session: Session, user: User, query: dict[str, str], page: int)
         return "/cases?" + urlencode({k: v for k, v in values.items() if v and not (k == "page" and v == "1")})
 
     sorts = caselist.available_sorts(user)
+    # The list sorts everyone's cases by registration; the date shows to those who read it (the sending side).
+    dated = visible_fields(user, "case")
     columns = [(key, COLUMNS[key], link(sort=key if sort != key else f"-{key}", page=1),
                 "ascending" if sort == key else "descending" if sort == f"-{key}" else None)
-               for key in COLUMNS if key in sorts]
+               for key in COLUMNS if key in sorts and (key != "registered" or "registered_at" in dated)]
     export_query = urlencode(query)
     return {
         "found": found,
