@@ -37,6 +37,36 @@ def test_a_second_record_of_a_head_of_household_does_not_fly_without_the_family(
     assert passengers == {again, spouse} and head["reference"] not in passengers
 
 
+
+def test_the_planner_plans_a_person_with_the_household_of_their_other_record(client: TestClient, world: World) -> None:
+    """The planner reads families as the rule does: a second record of a head of household, registered before the
+    household's own record, was proposed alone (its household left off as doubled), and applying the plan was refused
+    by family unity. The household and the records of its people are one unit of the plan: the person travels by one
+    record, the household's own, with the family, on one flight; or all wait together."""
+    api = Api(client, world)
+    person = {"given_names": "Javier", "first_surname": "Bru", "second_surname": "Blanco", "birth_date": "1975-05-29",
+              "national_id": "V5468378"}
+    again = api.ready_case(**person)["reference"]
+    head = api.ready_case(household_reference="HOGAR-PLAN-1", relationship_to_head="head", **person)["reference"]
+    spouse = api.ready_case(household_reference="HOGAR-PLAN-1", relationship_to_head="spouse",
+                            given_names="Carmen", first_surname="Ruiz", birth_date="1979-01-03")["reference"]
+    flights = [api.flight()["reference"], api.flight()["reference"]]
+    plan = ok(api.post("inm.officer", "/api/v1/plans", {"flights": flights}))
+    (planned,) = [sorted(cases) for cases in plan["manifests"].values() if head in cases]
+    assert planned == sorted([head, spouse]), plan
+    assert plan["left_off"][again]["code"] == "one_seat", plan
+    ok(api.post("inm.officer", "/api/v1/plans/apply", {"manifests": plan["manifests"]}))
+    # With the household's own record not ready, the person's other record waits with the family.
+    second = {**person, "given_names": "Rosa", "birth_date": "1981-07-14", "national_id": "V7135786"}
+    lone = api.ready_case(**second)["reference"]
+    api.register(household_reference="HOGAR-PLAN-2", relationship_to_head="head", **second)
+    wife = api.ready_case(household_reference="HOGAR-PLAN-2", relationship_to_head="spouse", given_names="Inés",
+                          first_surname="Mora", birth_date="1983-02-11")["reference"]
+    plan = ok(api.post("inm.officer", "/api/v1/plans", {"flights": flights}))
+    assert not any(ref in cases for cases in plan["manifests"].values() for ref in (lone, wife)), plan
+    assert plan["left_off"][lone]["code"] == plan["left_off"][wife]["code"] == "household_not_ready", plan
+
+
 def test_the_demo_check_reads_families_as_the_product_does(client: TestClient, world: World, session: Session) -> None:
     """Red team round 26c, F3 (medium): `retorno demo check` named a household split where an adult had left the
     process (withdrawn) and the product had rightly let the others go; it now reads the rule as the product does, and

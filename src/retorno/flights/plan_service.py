@@ -22,7 +22,7 @@ from retorno.cases.facts import other_records, protection_status, registry_birth
 from retorno.cases.models import Case
 from retorno.cases.service import visible_cases
 from retorno.config import Settings
-from retorno.db import utcnow
+from retorno.db import among, utcnow
 from retorno.errors import InvalidInput, Message, NotFound
 from retorno.flights import planner
 from retorno.flights.airports import children_day
@@ -53,15 +53,54 @@ class PlanView:
     left_off: dict[str, tuple[str, Message]] = field(default_factory=dict)
 
 
-def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[str, tuple[str, Message]]]:
-    """Ready cases whose whole household is ready; the others are left off with the reason."""
+Unit = tuple[str, int | str]
+
+
+class _Units:
+    """The groups the plan keeps on one flight or leaves off together: a household, joined with any household or
+    record of the same agency that holds another record of one of its people (family unity follows the person,
+    `flights.service.manifest_facts`, red team round 26c F2): planned apart, a second record of a head of household
+    with no household was proposed alone and the plan's application refused by family unity."""
+
+    def __init__(self) -> None:
+        self._parent: dict[Unit, Unit] = {}
+
+    def find(self, unit: Unit) -> Unit:
+        while (parent := self._parent.get(unit, unit)) != unit:
+            self._parent[unit] = self._parent.get(parent, parent)
+            unit = parent
+        return unit
+
+    def join(self, one: Unit, other: Unit) -> None:
+        one, other = self.find(one), self.find(other)
+        if one != other:
+            self._parent[max(one, other)] = min(one, other)
+
+
+def _unit(reference: str, household_id: int | None) -> Unit:
+    return ("H", household_id) if household_id else ("C", reference)
+
+
+def _ready_households(session: Session, actor: User
+                      ) -> tuple[list[Case], dict[int, str], dict[str, tuple[str, Message]]]:
+    """Ready cases whose whole unit (`_Units`) is ready, and the unit of each; the others are left off with the
+    reason."""
     ready = list(session.execute(visible_cases(actor).where(Case.state == "ready").order_by(Case.id)).scalars())
-    households = {c.household_id for c in ready if c.household_id}
-    waiting = dict(session.execute(
-        sa.select(Case.household_id, sa.func.count()).where(
+    others = other_records(session, ready)
+    linked = sorted({o.reference for c in ready for o in others.get(c.id, ()) if o.same_agency})
+    homes: dict[str, int | None] = dict(session.execute(
+        sa.select(Case.reference, Case.household_id).where(among(Case.reference, linked))).all()) if linked else {}
+    units = _Units()
+    for case in ready:
+        for other in others.get(case.id, ()):
+            if other.reference in homes:
+                units.join(_unit(case.reference, case.household_id), _unit(other.reference, homes[other.reference]))
+    unit = {c.id: units.find(_unit(c.reference, c.household_id)) for c in ready}
+    households = {c.household_id for c in ready if c.household_id} | {h for h in homes.values() if h}
+    waiting = {units.find(_unit("", household_id)) for household_id in session.execute(
+        sa.select(Case.household_id).where(
             Case.household_id.in_(households), Case.state.in_((*STILL_TO_TRAVEL, *STILL_IN_LINE)),
-            Case.state != "ready")
-        .group_by(Case.household_id)).all()) if households else {}
+            Case.state != "ready").distinct()).scalars()} if households else set()
     # A household with a minor who stays behind (an exit: `safeguards.STAYING_BEHIND`) travels only once a supervisor
     # split it (`safeguards.family_unity`, red team round 13, F7).
     today = utcnow().date()
@@ -71,45 +110,54 @@ def _ready_households(session: Session, actor: User) -> tuple[list[Case], dict[s
         sa.select(Case.household_id, Case.birth_date, Case.id).where(
             Case.household_id.in_(households - split), Case.state.in_(STAYING_BEHIND))).all() if households else []
     registry = registry_births(session, [case_id for _, _, case_id in staying])
-    behind = {household_id for household_id, birth, case_id in staying
+    behind = {units.find(_unit("", household_id)) for household_id, birth, case_id in staying
               if counts_as_minor(birth, registry.get(case_id), today)}
     # One person holds one seat (`safeguards.one_seat`): a record whose person holds a seat already, or has another
-    # record ready and taken first, is left off, with its household.
-    others = other_records(session, ready)
-    taken: set[str] = set()
-    doubled: set[int | str] = set()
-    for case in ready:
+    # record ready and taken first by another unit, is left off, with its unit. Within one unit, the person travels by
+    # one record (a household's own first), the others counted as on the flight with them, as family unity counts them.
+    taken: dict[str, Unit] = {}
+    doubled: set[Unit] = set()
+    by_another: set[int] = set()
+    for case in sorted(ready, key=lambda c: (c.household_id is None, c.id)):
         records = others.get(case.id, ())
-        if any(o.flight is not None or o.reference in taken for o in records):
-            doubled.add(case.household_id or case.reference)
-        taken.add(case.reference)
+        if any(o.flight is not None or taken.get(o.reference, unit[case.id]) != unit[case.id] for o in records):
+            doubled.add(unit[case.id])
+        elif any(o.reference in taken for o in records):
+            by_another.add(case.id)
+            continue
+        taken[case.reference] = unit[case.id]
     # Nobody still recorded on board another flight's aircraft goes on a manifest (`flights.service.add_passengers`,
     # red team round 19, T-F5): a plan proposing them was refused when applied; their household waits with them.
     aboard = aboard_elsewhere(session, ready)
-    still_aboard = {case.household_id or case.reference for case in ready if case.id in aboard}
+    still_aboard = {unit[case.id] for case in ready if case.id in aboard}
     chosen, left = [], {}
     for case in ready:
-        if (case.household_id or case.reference) in still_aboard:
+        group = unit[case.id]
+        if group in still_aboard:
             left[case.reference] = ("still_aboard_another_flight",
                                     Message("case %(case)s: the person (or a member of the household) is still "
                                             "recorded on board the aircraft of another flight and not yet off it",
                                             {"case": case.reference}))
-        elif case.household_id in waiting:
+        elif group in waiting:
             left[case.reference] = ("household_not_ready",
                                     Message("case %(case)s: other members of the household are not ready yet",
                                             {"case": case.reference}))
-        elif case.household_id in behind:
+        elif group in behind:
             left[case.reference] = ("minor_stays_behind",
                                     Message("case %(case)s: a minor of the household stays behind; a supervisor "
                                             "splits the household first", {"case": case.reference}))
-        elif (case.household_id or case.reference) in doubled:
+        elif group in doubled:
             left[case.reference] = ("one_seat",
                                     Message("case %(case)s: another record of the same person (or of a possible "
                                             "duplicate no supervisor has decided) holds or takes a seat",
                                             {"case": case.reference}))
+        elif case.id in by_another:
+            left[case.reference] = ("one_seat",
+                                    Message("case %(case)s: the person travels with the household by another record "
+                                            "of theirs in this plan", {"case": case.reference}))
         else:
             chosen.append(case)
-    return chosen, left
+    return chosen, {case.id: f"{unit[case.id][0]}{unit[case.id][1]}" for case in chosen}, left
 
 
 def _flights(session: Session, actor: User, references: Sequence[str]) -> list[Flight]:
@@ -148,7 +196,7 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     if locked:
         raise InvalidInput("plans are made for flights whose manifest lock time has not come; past it: "
                            "%(locked)s", code="flights_past_lock_time", locked=', '.join(locked))
-    cases, left = _ready_households(session, actor)
+    cases, units, left = _ready_households(session, actor)
     booked = _booked(session, flights)
     today = utcnow().date()
     # Protection status (and with it medical needs) of everyone ready or booked, in one call.
@@ -162,7 +210,7 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     expiry = {cid: facts.document_expiry for cid, facts in travellers.items()}
     # A minor by the declared birth date or the verified registry record's (`TravellerFacts.is_minor`).
     plan_cases = [planner.PlanCase(
-        case_id=c.reference, household_id=f"H{c.household_id}" if c.household_id else f"C{c.id}",
+        case_id=c.reference, household_id=units[c.id],
         adult=not any(travellers[c.id].is_minor(children_day(f)) for f in flights),
         detention_start=c.detained_since,
         medical_escorts=medical.get(c.id, 0), airports=frozenset({c.nearest_airport} if c.nearest_airport else ()),
