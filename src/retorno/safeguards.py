@@ -404,6 +404,10 @@ class HouseholdMember:
     stays_behind: str | None = None
     # The verified registry record's birth date (`TravellerFacts.registry_birth_date`).
     registry_birth_date: date | None = None
+    # The passenger whose person has a record, held by another agency, in this member's household (which that record
+    # brought into the rule: `flights.service.manifest_facts`); the member is then told as of a household another
+    # agency holds, never by its reference or household (safeguard 6). None: a household of the passengers' own.
+    through: str | None = None
 
 
 # The states of a case that does not travel with its household, before boarding: an exit (SPEC.md 3). A minor of a
@@ -498,10 +502,23 @@ def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
     passengers as much as one left off: that too is a supervisor's split with a written reason (SPEC.md 4.2, 4.3),
     never the consequence of another side's decision or an officer's withdrawal (red team round 13, F7). A minor on
     `departure` (the flight's date; None: no minor is told apart, every member staying behind counts). A no-show of
-    any age is a member still to travel (`STILL_IN_LINE`)."""
-    found = []
+    any age is a member still to travel (`STILL_IN_LINE`). A household another agency holds, brought in by another
+    record of a passenger's person (`HouseholdMember.through`), is told so, naming none of it."""
+    found: list[Violation] = []
     for m in members:
         if m.household in split_households or m.flight == flight_reference:
+            continue
+        if m.through is not None:
+            if m.stays_behind is not None and m.stays_behind not in STILL_IN_LINE and departure is not None \
+                    and not counts_as_minor(m.birth_date, m.registry_birth_date, departure):
+                continue
+            violation = Violation(
+                FAMILY_UNITY, m.through,
+                "another record of the same person, held by another agency, is in a household that would be split: "
+                "a member of it is not on this flight; that agency puts the household on the flight with the person, "
+                "or its supervisor records a reason to split it")
+            if violation not in found:
+                found.append(violation)
             continue
         if m.stays_behind is not None:
             if departure is None or counts_as_minor(m.birth_date, m.registry_birth_date, departure):

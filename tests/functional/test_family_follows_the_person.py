@@ -38,6 +38,35 @@ def test_a_second_record_of_a_head_of_household_does_not_fly_without_the_family(
 
 
 
+
+def test_another_agencys_second_record_of_a_parent_does_not_fly_without_the_family(client: TestClient,
+                                                                                    world: World) -> None:
+    """Red team round 27, F1 (high): the rule followed the person only through the same agency's records. SRE's (and
+    ICE's) second record of the mother of an INM household, the same cédula, verified and documented, went on a flight
+    alone and was approved; her INM record and her ten-year-old stayed behind, no split, no concern on the child. Now
+    whichever agency holds the other record, its household is in the rule; the refusal names none of it."""
+    api = Api(client, world)
+    mother = {"given_names": "Lucía Elena", "first_surname": "Quintana", "second_surname": "Ferrer", "sex": "F",
+              "birth_date": "1988-03-14", "national_id": "V19283746"}
+    head = api.ready_case(household_reference="RTFAM1", relationship_to_head="head", **mother)["reference"]
+    child = api.ready_case(household_reference="RTFAM1", relationship_to_head="child", given_names="Sofía",
+                           first_surname="Quintana", birth_date="2016-05-02", national_id=None)["reference"]
+    flight = api.flight()["reference"]
+    for sender in ("sre.officer", "ice.officer"):
+        again = api.ready_case(sender, **mother)["reference"]
+        theirs = flight if sender == "sre.officer" else api.flight(user=sender)["reference"]
+        refused = api.post(sender, f"/api/v1/flights/{theirs}/passengers", {"cases": [again]})
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "safeguard.family_unity" and "held by another agency" in error["message"], error
+        assert not any(secret in refused.text for secret in (head, child, "RTFAM1")), refused.text
+        plan = ok(api.post(sender, "/api/v1/plans", {"flights": [theirs]}))
+        assert not any(again in cases for cases in plan["manifests"].values()), plan
+        assert plan["left_off"][again]["code"] == ("one_seat" if sender == "sre.officer" else "household_elsewhere")
+    # The household travels by INM's records, together.
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [head, child]}), 201)
+
+
 def test_the_planner_plans_a_person_with_the_household_of_their_other_record(client: TestClient, world: World) -> None:
     """The planner reads families as the rule does: a second record of a head of household, registered before the
     household's own record, was proposed alone (its household left off as doubled), and applying the plan was refused

@@ -17,8 +17,8 @@ hide itself here. What it checks, each rule named in the report:
   for both rules, a supervisor's recorded split (`household_splits`) lets a household go apart, and an
   adult who left the process (withdrawn, unfit to fly, not a national; not a no-show, who is put back in
   line) lets the others go, as the manifest safeguard does (red team round 26c, F3: the check named
-  splits the product had rightly accepted); a person is on a flight by any record of theirs the same
-  agency holds (the same cédula), which brings that record's household in (F2);
+  splits the product had rightly accepted); a person is on a flight by any record of theirs, of any
+  agency (the same cédula), which brings that record's household in (F2; round 27, F1);
 - `minors_with_an_adult`: every minor on a manifest or aboard a flight has an adult of their
   household on the same flight, or a best-interests determination; every minor still waiting,
   from the screening on, belongs to a household with an adult waiting (or at the aircraft's door),
@@ -173,7 +173,6 @@ class _Person:
     detained_since: date
     national_id: str | None
     fingerprint: str
-    agency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -240,13 +239,12 @@ class _Demo:
         """
         identity = [getattr(Case, name) for name in IDENTITY_FIELDS]
         rows = session.execute(sa.select(Case.id, Case.reference, Case.household_id, Case.relationship_to_head,
-                                         Case.birth_date, Case.state, Case.held_at, Case.detained_since, *identity,
-                                         Case.agency_id))
+                                         Case.birth_date, Case.state, Case.held_at, Case.detained_since, *identity))
         for row in rows:
             values = dict(zip(IDENTITY_FIELDS, row[8:8 + len(IDENTITY_FIELDS)], strict=True))
             yield _Person(row.id, row.reference, row.household_id, row.relationship_to_head in ("head", "titular"),
                           row.birth_date, row.state, row.held_at, row.detained_since, row.national_id,
-                          identity_fingerprint(values), row.agency_id)
+                          identity_fingerprint(values))
 
     def _open_concerns(self, session: Session) -> dict[int, set[str]]:
         """Per case, the concerns a screening raised that no 'travel permitted' resolution of it closed.
@@ -449,13 +447,13 @@ _LEFT_THE_PROCESS = ("withdrawn", "unfit_to_fly", "not_national")
 def _families(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases: set[int]) -> None:
     rule = "families_on_flown_flights" if flight.state in FLOWN else "families_on_manifests"
     # A person travels with their household by any of their records: a record of the household whose cédula is a
-    # passenger's is on the flight with its person, and brings its household in (red team round 26c, F2).
-    # (The same agency's records: another agency's household of the person is its own to move.)
-    aboard_cedulas = {(demo.people[c].agency, national_id_digits(demo.people[c].national_id)) for c in cases
+    # passenger's is on the flight with its person, and brings its household in (red team round 26c, F2), whichever
+    # agency holds it (round 27, F1: another agency's second record of a mother flew alone, her child left behind).
+    aboard_cedulas = {national_id_digits(demo.people[c].national_id) for c in cases
                       if national_id_digits(demo.people[c].national_id)}
     with_person = {p.id for p in demo.people.values()
                    if p.id not in cases and p.household is not None
-                   and (p.agency, national_id_digits(p.national_id)) in aboard_cedulas}
+                   and national_id_digits(p.national_id) in aboard_cedulas}
     households = {demo.people[c].household for c in cases | with_person} - {None}
     for hid in sorted(h for h in households if h is not None):
         report.examined[rule] += 1

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from retorno.agencies.models import User
+from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action
 from retorno.cases.facts import other_records, protection_status, registry_births, traveller_facts, verifying_states
-from retorno.cases.models import Case
+from retorno.cases.models import Case, Household
 from retorno.cases.service import visible_cases
 from retorno.config import Settings
 from retorno.db import among, utcnow
@@ -58,9 +58,9 @@ Unit = tuple[str, int | str]
 
 class _Units:
     """The groups the plan keeps on one flight or leaves off together: a household, joined with any household or
-    record of the same agency that holds another record of one of its people (family unity follows the person,
-    `flights.service.manifest_facts`, red team round 26c F2): planned apart, a second record of a head of household
-    with no household was proposed alone and the plan's application refused by family unity."""
+    record, of whichever agency, that holds another record of one of its people (family unity follows the person,
+    `flights.service.manifest_facts`, red team round 26c F2 and 27 F1): planned apart, a second record of a head of
+    household with no household was proposed alone and the plan's application refused by family unity."""
 
     def __init__(self) -> None:
         self._parent: dict[Unit, Unit] = {}
@@ -87,7 +87,7 @@ def _ready_households(session: Session, actor: User
     reason."""
     ready = list(session.execute(visible_cases(actor).where(Case.state == "ready").order_by(Case.id)).scalars())
     others = other_records(session, ready)
-    linked = sorted({o.reference for c in ready for o in others.get(c.id, ()) if o.same_agency})
+    linked = sorted({o.reference for c in ready for o in others.get(c.id, ())})
     homes: dict[str, int | None] = dict(session.execute(
         sa.select(Case.reference, Case.household_id).where(among(Case.reference, linked))).all()) if linked else {}
     units = _Units()
@@ -97,6 +97,10 @@ def _ready_households(session: Session, actor: User
                 units.join(_unit(case.reference, case.household_id), _unit(other.reference, homes[other.reference]))
     unit = {c.id: units.find(_unit(c.reference, c.household_id)) for c in ready}
     households = {c.household_id for c in ready if c.household_id} | {h for h in homes.values() if h}
+    # A household of another country's agency is not the planner's to move: a unit holding one waits for that agency.
+    elsewhere = {units.find(_unit("", household_id)) for household_id in session.execute(
+        sa.select(Household.id).join(Agency, Agency.id == Household.agency_id).where(
+            Household.id.in_(households), Agency.country != actor.agency.country)).scalars()} if households else set()
     waiting = {units.find(_unit("", household_id)) for household_id in session.execute(
         sa.select(Case.household_id).where(
             Case.household_id.in_(households), Case.state.in_((*STILL_TO_TRAVEL, *STILL_IN_LINE)),
@@ -133,7 +137,12 @@ def _ready_households(session: Session, actor: User
     chosen, left = [], {}
     for case in ready:
         group = unit[case.id]
-        if group in still_aboard:
+        if group in elsewhere:
+            left[case.reference] = ("household_elsewhere",
+                                    Message("case %(case)s: the person (or a member of the household) has another "
+                                            "record in a household another agency holds, which moves it",
+                                            {"case": case.reference}))
+        elif group in still_aboard:
             left[case.reference] = ("still_aboard_another_flight",
                                     Message("case %(case)s: the person (or a member of the household) is still "
                                             "recorded on board the aircraft of another flight and not yet off it",

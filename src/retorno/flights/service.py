@@ -361,14 +361,20 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
                    passengers_per_escort: int) -> safeguards.ManifestFacts:
     facts = traveller_facts(session, cases)
     # Family unity follows the person (red team round 26c, F2: a second record of a head of household, no household,
-    # flew alone, the household's own record of him then held no seat): another record of a passenger's person that
-    # the same agency holds (linked, or an undecided possible duplicate, as the one-seat rule reads them) brings its
-    # household into the rule, and is on this flight with its person.
-    linked = sorted({o.reference for c in cases for o in facts[c.id].other_records if o.same_agency})
-    present = dict(session.execute(
-        sa.select(Case.id, Case.household_id).where(among(Case.reference, linked), Case.household_id.is_not(None))
-    ).all()) if linked else {}
-    household_ids = {c.household_id for c in cases if c.household_id} | set(present.values())
+    # flew alone, the household's own record of him then held no seat): another record of a passenger's person
+    # (linked, or an undecided possible duplicate, as the one-seat rule reads them) brings its household into the
+    # rule, and is on this flight with its person. Whichever agency holds it (round 27, F1: SRE's or ICE's second
+    # record of an INM household's mother flew alone, her child left behind with no concern raised); a household
+    # only another agency's record brought in is told as such (`HouseholdMember.through`).
+    others = {o.reference: (c.reference, o.same_agency) for c in cases for o in facts[c.id].other_records}
+    present = {case_id: (household_id, reference) for case_id, reference, household_id in session.execute(
+        sa.select(Case.id, Case.reference, Case.household_id).where(
+            among(Case.reference, sorted(others)), Case.household_id.is_not(None)))} if others else {}
+    own = {c.household_id for c in cases if c.household_id} | {
+        household_id for household_id, reference in present.values() if others[reference][1]}
+    through = {household_id: others[reference][0] for household_id, reference in present.values()
+               if household_id not in own}
+    household_ids = own | set(through)
     members: list[safeguards.HouseholdMember] = []
     splits: set[str] = set()
     if household_ids:
@@ -378,7 +384,7 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
         # when minors on the departure date (red team round 13, F7).
         rows = session.execute(
             sa.select(Case.id, Case.reference, Case.birth_date, Agency.code, Household.reference, Flight.reference,
-                      Case.state)
+                      Case.state, Case.household_id)
             .join(Household, Household.id == Case.household_id)
             .join(Agency, Agency.id == Case.agency_id)
             .outerjoin(Passenger, sa.and_(Passenger.case_id == Case.id, Passenger.approval.in_(ACTIVE)))
@@ -391,12 +397,14 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
         # The passengers' registry birth dates are in their facts; the others' are read (a handful).
         registry = {c.id: facts[c.id].registry_birth_date for c in cases} | registry_births(
             session, [row[0] for row in rows if row[0] not in on_this])
-        for member_id, reference, birth_date, agency_code, hh_ref, flight_ref, state in rows:
+        household_of = {row[0]: row[7] for row in rows}
+        for member_id, reference, birth_date, agency_code, hh_ref, flight_ref, state, _ in rows:
             aboard = member_id in on_this or member_id in present
             behind = state if state in safeguards.STAYING_BEHIND and not aboard else None
             where = flight.reference if aboard else None if behind else flight_ref
             members.append(safeguards.HouseholdMember(reference, household_key(agency_code, hh_ref), where,
-                                                      birth_date, behind, registry.get(member_id)))
+                                                      birth_date, behind, registry.get(member_id),
+                                                      through.get(household_of[member_id])))
         for hh_id, hh_ref, code in session.execute(
             sa.select(HouseholdSplit.household_id, Household.reference, Agency.code)
             .join(Household, Household.id == HouseholdSplit.household_id)
