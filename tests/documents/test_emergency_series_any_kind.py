@@ -30,6 +30,7 @@ from retorno.cases.models import Case
 from retorno.cli import cases as cli_cases
 from retorno.cli.main import app as cli_app
 from retorno.documents import mrz
+from retorno.documents.models import EmergencyDocumentCounter
 from retorno.documents.service import issue_emergency_document
 from tests.documents.test_emergency_document_bound import _documents, _state, _verified
 from tests.factories import Api, World, another_agency_officer, ok
@@ -159,6 +160,13 @@ def test_a_number_issued_to_another_person_is_told_to_the_sending_side_as_one_ne
     assert _documents(api, other["reference"]) == []
 
 
+def _issued_count(session: Session) -> int:
+    """How many emergency documents Venezuela issued this year (`EmergencyDocumentCounter`)."""
+    session.expire_all()
+    return session.execute(sa.select(EmergencyDocumentCounter.last).where(
+        EmergencyDocumentCounter.issuing_state == "VEN")).scalar_one()
+
+
 @pytest.mark.parametrize("door", ["api", "page", "cli"])
 def test_a_person_holding_a_valid_emergency_document_is_not_issued_a_second(
         client: TestClient, world: World, session: Session, session_factory: sessionmaker[Session],
@@ -190,15 +198,16 @@ def test_a_person_holding_a_valid_emergency_document_is_not_issued_a_second(
         result = _command(session, monkeypatch, "documents", "issue-emergency", reference, "--as", "saime.officer")
         assert result.exit_code != 0 and "emergency_document_held" in result.output, result.output
     assert [d["number"] for d in _documents(api, reference)] == [first["number"]]
-    # Nothing drawn from the series: the next one issued is the next number.
-    year, sequence = mrz.parse_emergency_document_number(first["number"])
+    # Nothing drawn from the series: the state's count of issued documents is still one.
+    assert _issued_count(session) == 1
     ok(api.post("saime.supervisor", f"/api/v1/cases/{reference}/documents/{first['id']}/withdraw",
                 {"reason": REASON}))
     if door == "page":
         # Withdrawn, it may be issued again: the button is back.
         assert f'action="/cases/{reference}/emergency-document"' in client.get(f"/cases/{reference}").text
     second = ok(api.post("saime.officer", f"/api/v1/cases/{reference}/emergency-document"), 201)
-    assert second["number"] == mrz.emergency_document_number(year, sequence + 1), second
+    assert second["number"] != first["number"] and mrz.in_emergency_series(second["number"]), second
+    assert _issued_count(session) == 2
     assert _state(api, reference) == "ready"
 
 

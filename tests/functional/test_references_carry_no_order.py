@@ -6,7 +6,11 @@ appearances was the order of registration, and counting gave each pseudonym its 
 protection concern was resolved among them.
 
 References are drawn at random now (`cases.service.next_references`), at every door that makes a case (the API, the
-page, an import), unique; the case list's newest-first order is the order of registration itself (`registered`)."""
+page, an import), unique; the case list's newest-first order is the order of registration itself (`registered`).
+
+Red team round 27, F2 (medium), the same class: emergency travel document numbers were issued in sequence per state
+(E26000001, E26000002...), so the n-th `document.issue_emergency` record a monitor reads, on a case's pseudonym, was
+the document E26 and n, printed on it and on every passenger list. They are drawn at random too."""
 
 from __future__ import annotations
 
@@ -89,3 +93,25 @@ def test_a_drawn_reference_already_held_or_drawn_twice_is_drawn_again(
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         officer = session.execute(sa.select(User).where(User.username == "inm.officer")).scalar_one()
         assert case_service.next_references(session, officer, 3) == [f"{prefix}{n:0{width}d}" for n in (7, 9, 11)]
+
+
+def test_a_monitor_cannot_name_an_emergency_documents_holder_by_counting_issues(client: TestClient,
+                                                                                world: World) -> None:
+    api = Api(client, world)
+    holders = {}
+    for n in range(6):
+        case = api.register(given_names=f"Emergencia {'ABCDEF'[n]}")
+        api.screen(case["reference"])
+        api.verify(case["reference"])
+        issued = ok(api.post("saime.officer", f"/api/v1/cases/{case['reference']}/emergency-document"), 201)
+        holders[issued["number"]] = case["reference"]
+    records = ok(api.get("monitor.viewer", "/api/v1/audit?limit=1000"))
+    issues = [r["object_id"] for r in sorted(records, key=lambda r: r["seq"])
+              if r["action"] == "document.issue_emergency"]
+    assert len(issues) == len(holders)
+    key = client.app.state.audit_pseudonym_key  # type: ignore[attr-defined]
+    year = next(iter(holders))[1:3]
+    counted = {f"E{year}{n:06d}": pseudonym for n, pseudonym in enumerate(issues, start=1)}
+    named = {number: holder for number, holder in holders.items()
+             if number in counted and counted[number] == audit_pseudonym(key, "case", holder)}
+    assert named == {}, f"document holders named by counting: {named}"

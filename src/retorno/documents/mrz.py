@@ -507,16 +507,20 @@ def build_td1(*, document_code: str, issuing_state: str, surnames: str, given_na
 EMERGENCY_DOCUMENT_CODE = "PE"
 
 
-def emergency_document_number(year: int, sequence: int) -> str:
-    """Assign the number of an emergency travel document: `E`, two-digit year, six-digit sequence.
+# The serials of one year's emergency travel documents: 1 to 999,999.
+EMERGENCY_SERIES = 999_999
 
-    For example the 207th document of 2023 is `E23000207`. The letter keeps these numbers apart
-    from the all-digit numbers of ordinary passports; the sequence restarts every year, so the
-    issuing authority keeps one counter per year (up to 999,999 documents a year).
+
+def emergency_document_number(year: int, sequence: int) -> str:
+    """The number of an emergency travel document: `E`, two-digit year, a six-digit serial.
+
+    For example serial 207 of 2023 is `E23000207`. The letter keeps these numbers apart from the
+    all-digit numbers of ordinary passports; the series is the year's (up to 999,999 documents a
+    year). The issuing service draws the serial at random (`documents.service._next_emergency_number`).
     """
     if not 2000 <= year <= 2099:
         raise ValueError(f"year {year} is outside 2000-2099")
-    if not 1 <= sequence <= 999_999:
+    if not 1 <= sequence <= EMERGENCY_SERIES:
         raise ValueError(f"sequence {sequence} is outside 1-999999")
     return f"E{year % 100:02d}{sequence:06d}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any, cast
@@ -517,22 +518,25 @@ def _counts(document: TravelDocument, case: Case, today: date) -> bool:
 
 
 def _next_emergency_number(session: Session, issuing_state: str, year: int) -> str:
-    """The next emergency travel document number of `issuing_state` in `year`, whichever of its agencies issues it.
+    """A new emergency travel document number of `issuing_state` in `year`, whichever of its agencies issues it:
+    drawn at random among the year's series, none the state has on file.
 
-    One sequence per state (red team round 13, F3: two receiving authorities of Venezuela, each with a counter of its
-    own, issued E26000001 to two people). The counter row is made if missing (a second transaction making it at the
-    same time does nothing) and bumped in one UPDATE, which holds its row until the transaction ends: two issuing at
-    once get two numbers, on PostgreSQL and on SQLite (whose writers run one at a time). A number the state already
-    has on file (a document issued before the sequence was the state's, or filed from its machine readable zone) is
-    passed over.
+    Drawn, not counted: numbered in order of issue, the n-th `document.issue_emergency` record a monitor reads (on a
+    case's pseudonym) was the document numbered n, printed on it and on every passenger list, which named the person
+    behind the pseudonym (red team round 27, F2; the same class as case references, round 26c F1). One draw at a
+    time per state (red team round 13, F3: two receiving authorities of Venezuela, each with a counter of its own,
+    issued E26000001 to two people): the state's counter row is made if missing (a second transaction making it at
+    the same time does nothing) and bumped in one UPDATE, which holds its row until the transaction ends, so two
+    issuing at once draw one after the other, on PostgreSQL and on SQLite (whose writers run one at a time), and the
+    second sees the first's number on file. The counter tells how many the state issued in the year.
     """
     counters = cast(sa.Table, EmergencyDocumentCounter.__table__)
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(counters)
     session.execute(insert.values(issuing_state=issuing_state, year=year, last=0).on_conflict_do_nothing())
-    bump = (sa.update(counters).where(counters.c.issuing_state == issuing_state, counters.c.year == year)
-            .values(last=counters.c.last + 1).returning(counters.c.last))
+    session.execute(sa.update(counters).where(counters.c.issuing_state == issuing_state, counters.c.year == year)
+                    .values(last=counters.c.last + 1))
     while True:
-        number = mrz_checker.emergency_document_number(year, session.execute(bump).scalar_one())
+        number = mrz_checker.emergency_document_number(year, 1 + secrets.randbelow(mrz_checker.EMERGENCY_SERIES))
         on_file = sa.select(TravelDocument.id).where(TravelDocument.issuing_state == issuing_state,
                                                      TravelDocument.number == number).limit(1)
         if session.execute(on_file).first() is None:
