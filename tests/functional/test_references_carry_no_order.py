@@ -88,8 +88,8 @@ def test_a_drawn_reference_already_held_or_drawn_twice_is_drawn_again(
     held = Api(client, world).register()["reference"]
     width = case_service.REFERENCE_DIGITS
     prefix, digits = held[:-width], int(held[-width:])
-    draws = iter([digits, 7, 7, digits, 9, 11])
-    monkeypatch.setattr(case_service.secrets, "randbelow", lambda _: next(draws))
+    draws = iter([[digits, 7, 7], [digits, 9], [11]])
+    monkeypatch.setattr(case_service.identifiers, "random_serials", lambda count, _: next(draws)[:count])
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         officer = session.execute(sa.select(User).where(User.username == "inm.officer")).scalar_one()
         assert case_service.next_references(session, officer, 3) == [f"{prefix}{n:0{width}d}" for n in (7, 9, 11)]
@@ -115,3 +115,13 @@ def test_a_monitor_cannot_name_an_emergency_documents_holder_by_counting_issues(
     named = {number: holder for number, holder in holders.items()
              if number in counted and counted[number] == audit_pseudonym(key, "case", holder)}
     assert named == {}, f"document holders named by counting: {named}"
+
+
+def test_random_serials_are_in_their_space_and_spread_over_it() -> None:
+    from retorno.identifiers import random_serials
+
+    drawn = random_serials(60_000, 6)
+    assert len(drawn) == 60_000 and set(drawn) == set(range(6))
+    # Each of six values about 10,000 times: a bias of a part in a hundred would be seen past 400.
+    assert all(abs(drawn.count(value) - 10_000) < 400 for value in range(6)), [drawn.count(v) for v in range(6)]
+    assert random_serials(0, 10) == [] and len(set(random_serials(1000, 10 ** 8))) > 990

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
@@ -256,8 +255,8 @@ def next_references(session: Session, user: User, count: int) -> list[str]:
     drawn: dict[str, None] = {}
     while len(drawn) < count:
         fresh = [reference for reference in dict.fromkeys(
-            f"{prefix}{secrets.randbelow(_REFERENCE_SPACE):0{REFERENCE_DIGITS}d}"
-            for _ in range(count - len(drawn))) if reference not in drawn]
+            f"{prefix}{serial:0{REFERENCE_DIGITS}d}"
+            for serial in identifiers.random_serials(count - len(drawn), _REFERENCE_SPACE)) if reference not in drawn]
         held = set(session.execute(sa.select(Case.reference).where(among(Case.reference, fresh))).scalars())
         drawn.update(dict.fromkeys(reference for reference in fresh if reference not in held))
     return list(drawn)
