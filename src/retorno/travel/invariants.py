@@ -94,6 +94,12 @@ def _note_touched(session: Session, _flush: UOWTransaction, _instances: object) 
             flights.add(obj.id)
         elif isinstance(obj, Case) and obj.id is not None:
             cases.add(obj.id)
+        elif isinstance(obj, Case):
+            # A new case, not yet given its id: noted as one written through the driver is (`_cases_written`), by
+            # what joins it to passengers: its household, its cédula, its declared document (red team round 27c, F1:
+            # a child registered at the API into the household of a passenger's other record was not checked).
+            _cases_written(session, {"national_id": [obj.national_id], "household_id": [obj.household_id],
+                                     "declared_document_number": [obj.declared_document_number]})
         elif isinstance(obj, Screening | TravelDocument | BestInterestsDetermination):
             cases.add(obj.case_id)
         elif isinstance(obj, PossibleDuplicate):
@@ -270,6 +276,7 @@ def _check_touched(session: Session) -> None:
             their_households.update(session.execute(sa.select(Case.household_id).where(
                 db.among(Case.id, chunk), Case.household_id.is_not(None))).scalars())
         flight_ids.update(flight_id for _, flight_id, household_id, _ in aboard if household_id in their_households)
+        flight_ids.update(_households_reached(session, {h for h in their_households if h is not None}, aboard))
         if len(cases) < len(aboard_ids):
             # Being the same person is symmetric: the records linked to the touched ones are those aboard
             # linked to a touched one, found from the fewer side (one or two touched cases against every
@@ -401,12 +408,36 @@ def _held_by_duplicates(session: Session, people: dict[int, set[int]], cases: se
                    for record_ in records for other in flagged.get(record_, {}))}
 
 
+def _households_reached(session: Session, households: set[int], aboard: Sequence[_Aboard]) -> set[int]:
+    """The flights not yet flown of the active passengers (`aboard`) who are the same person as a member of
+    `households` (linked, or the person of an undecided possible duplicate): family unity follows the person, so a
+    household's manifest is also that of another record of a member's person (`flights.service.manifest_facts`). A
+    child registered into the household of a parent whose other record, another agency's, was on a manifest left
+    that manifest broken and every later step on it refused, the aircraft held at its door (red team round 27c, F1)."""
+    if not households or not aboard:
+        return set()
+    members: set[int] = set()
+    for chunk in _chunks(sorted(households), 5000):
+        members.update(session.execute(sa.select(Case.id).where(db.among(Case.household_id, chunk))).scalars())
+    aboard_ids = {case_id for case_id, _, _, _ in aboard}
+    if len(members) < len(aboard_ids):
+        linked = {other for others in same_person(session, sorted(members)).values() for other in others}
+        reached = aboard_ids & (linked | _people_of_duplicates(session, members | linked))
+    else:
+        theirs = same_person(session, sorted(aboard_ids))
+        reached = {case_id for case_id in aboard_ids if theirs.get(case_id, {}).keys() & members}
+        reached |= _held_by_duplicates(session, {case_id: {case_id, *theirs.get(case_id, {})}
+                                                 for case_id in aboard_ids}, members)
+    return {flight_id for case_id, flight_id, _, _ in aboard if case_id in reached}
+
+
 def _joined_by_cases_written(session: Session, cedulas: set[str], households: set[int],
                              aboard: Sequence[_Aboard]) -> set[int]:
     """The flights not yet flown of the active passengers (`aboard`: case, flight, household, cédula) that cases
     written through the driver joined: the members of their households, and the same person as a case holding one
     of their cédulas (by its digits, whatever its letter, as records are linked: `cases.models.cedula_digits`)."""
     flights = {flight_id for _, flight_id, household_id, _ in aboard if household_id in households}
+    flights |= _households_reached(session, households, aboard)
     digits = {national_id_digits(cedula) for cedula in cedulas} - {""}
     if not digits or not aboard:
         return flights
