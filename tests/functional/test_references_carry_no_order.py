@@ -10,11 +10,16 @@ page, an import), unique; the case list's newest-first order is the order of reg
 
 Red team round 27, F2 (medium), the same class: emergency travel document numbers were issued in sequence per state
 (E26000001, E26000002...), so the n-th `document.issue_emergency` record a monitor reads, on a case's pseudonym, was
-the document E26 and n, printed on it and on every passenger list. They are drawn at random too."""
+the document E26 and n, printed on it and on every passenger list. They are drawn at random too.
+
+Round 27c, F2 (medium), the same class again: seats were given at the lock in the order passengers were put on the
+manifest, so the n-th seat of the carrier's list was the n-th `manifest.add` record a monitor reads. Seats are given
+households side by side, in an order drawn at random (`flights.service.seating`)."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -125,3 +130,36 @@ def test_random_serials_are_in_their_space_and_spread_over_it() -> None:
     # Each of six values about 10,000 times: a bias of a part in a hundred would be seen past 400.
     assert all(abs(drawn.count(value) - 10_000) < 400 for value in range(6)), [drawn.count(v) for v in range(6)]
     assert random_serials(0, 10) == [] and len(set(random_serials(1000, 10 ** 8))) > 990
+
+
+def test_a_monitor_cannot_name_passengers_by_their_seats(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    refs = [api.ready_case(given_names=f"Asiento {'ABCDEFGHIJ'[n]}")["reference"] for n in range(9)]
+    flight = api.build_manifest(refs, departure=datetime.now(UTC) + timedelta(days=5))
+    seated = [p["case_reference"] for p in ok(api.get("carrier.officer", f"/api/v1/flights/{flight}/passengers"))]
+    assert sorted(seated) == sorted(refs)
+    records = ok(api.get("monitor.viewer", "/api/v1/audit?limit=1000"))
+    added = [r["object_id"] for r in sorted(records, key=lambda r: r["seq"]) if r["action"] == "manifest.add"]
+    key = client.app.state.audit_pseudonym_key  # type: ignore[attr-defined]
+    assert len(added) == len(refs)
+    # Nine passengers seated in the order they were added by chance: one lock in 9! = 362,880.
+    assert [audit_pseudonym(key, "case", ref) for ref in seated] != added
+
+
+def test_households_sit_together_the_eldest_first_in_an_order_drawn_at_random() -> None:
+    from types import SimpleNamespace
+
+    from retorno.flights.service import seating
+
+    people = [SimpleNamespace(id=n, household_id=1 + n // 3 if n < 6 else None, birth_date=date(2000 - n, 1, 1))
+              for n in range(10)]
+    rows = [(SimpleNamespace(case=person.id), person) for person in people]
+    orders = set()
+    for _ in range(60):
+        order = [p.case for p in seating(rows)]  # type: ignore[arg-type]
+        assert sorted(order) == list(range(10))
+        for household in ([0, 1, 2], [3, 4, 5]):
+            at = order.index(household[-1])
+            assert order[at:at + 3] == household[::-1], order  # side by side, the eldest (born first) first
+        orders.add(tuple(order))
+    assert len(orders) > 30

@@ -7,6 +7,7 @@ stopped holding (a protection concern raised after manifesting) is caught at the
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 import weakref
 from collections.abc import Sequence
@@ -1120,9 +1121,26 @@ def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passe
         raise SafeguardViolation(violations)
     flight.manifest_state = "locked"
     flight.manifest_locked_at = utcnow()
-    for index, (passenger, _) in enumerate(rows):
+    for index, passenger in enumerate(seating(rows)):
         passenger.seat = f"{index // 6 + 1}{'ABCDEF'[index % 6]}"
     _flight_transition(session, actor, flight, "manifest_locked", "manifest.lock")
+
+
+_SEATING = random.SystemRandom()
+
+
+def seating(rows: Sequence[tuple[Passenger, Case]]) -> list[Passenger]:
+    """The passengers in the order they take the seats: each household side by side, the eldest first, the households
+    (and those travelling alone) in an order drawn at random. Seated in the order they were put on the manifest, the
+    n-th passenger the carrier's list shows was the n-th `manifest.add` record a monitor reads, on a case's pseudonym,
+    which named the person behind every pseudonym of the flight (red team round 27c, F2)."""
+    groups: dict[tuple[str, int], list[tuple[Passenger, Case]]] = {}
+    for passenger, case in rows:
+        groups.setdefault(("H", case.household_id) if case.household_id else ("C", case.id), []).append(
+            (passenger, case))
+    order = list(groups.values())
+    _SEATING.shuffle(order)
+    return [passenger for group in order for passenger, _ in sorted(group, key=lambda row: row[1].birth_date)]
 
 
 def _counted(rows: Sequence[tuple[Passenger, Case]]) -> dict[str, int]:
