@@ -311,6 +311,8 @@ TIMINGS = {"seconds"}
 CONSOLE_RUN_TYPE, CONSOLE_RUN = "verification_run", "VC-<run>"
 # A case's reference is drawn at random (`cases.service.next_references`): no two runs draw the same. Wherever it is
 # written (the case, audit records, documents, messages), it is compared as the case's rank among the cases.
+# Columns whose values are drawn at random when written (`flights.service.seating`): compared as given or not.
+DRAWN = {"seat"}
 CASE_REFERENCE = re.compile(r"\b[A-Z]{2}-[0-9]{4}-[0-9]{6,}\b")
 
 
@@ -395,6 +397,8 @@ def _canonical(table: sa.Table, kept: list[sa.Column[Any]], found: Any,
             columns[index] = by_rank(table.name, columns[index])
         elif isinstance(column.type, sa.JSON):
             columns[index] = [named_ids(text) for text in columns[index]]
+        elif column.name in DRAWN:
+            columns[index] = [None if value is None else f"<{column.name}>" for value in columns[index]]
     if "object_id" in names:
         kinds, ids = columns[names.index("object_type")], columns[names.index("object_id")]
         for row, kind in enumerate(kinds):
