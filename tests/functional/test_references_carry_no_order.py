@@ -81,7 +81,7 @@ def test_references_are_unordered_unique_and_the_list_keeps_registration_order(
     made = _registered_in_order(client, world)
     assert len(set(made)) == len(made)
     assert all(len(SHAPE.fullmatch(r).group(2)) == case_service.REFERENCE_DIGITS for r in made)  # type: ignore
-    # Thirteen references in registration order by chance: one in 13! draws.
+    # Fourteen references in registration order by chance: one in 14! draws.
     assert made != sorted(made)
     listed = ok(Api(client, world).get("inm.officer", "/api/v1/cases?limit=500"))["items"]
     mine = [c["reference"] for c in listed if c["reference"] in set(made)]
