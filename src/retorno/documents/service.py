@@ -139,6 +139,13 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
     manifest (what the receiving side approved included the document on file).
     """
     _check_access(session, actor, case)
+    if lifecycle.identity_locked(case.state):
+        # The document they boarded with is the record of their journey, and the manifest, the carrier's list and the
+        # PAXLST name it: another filed after boarding became the document on file and rewrote them, and let the one
+        # travelled on be withdrawn (red team round 28b, F2), as an edit of the identity is refused (`identity_locked`).
+        raise InvalidTransition("case %(case)s: the person has boarded (the case is '%(state)s'); the travel document "
+                                "they boarded with stays the document of their journey, and no other is filed",
+                                code="document_travelled", case=case.reference, state=Term("case_state", case.state))
     try:
         parsed = mrz_checker.parse_mrz(mrz_text, today=utcnow().date())
     except mrz_checker.MrzFormatError as exc:
