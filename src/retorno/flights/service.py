@@ -565,6 +565,24 @@ def _take_off(session: Session, by: User | None, flight: Flight, passenger: Pass
     session.flush()
 
 
+def households_read(session: Session, cases: Sequence[Case]) -> dict[int, set[int]]:
+    """Each case's households as family unity reads them (`manifest_facts`): its own, and those of the other records of
+    its person (linked, or an undecided possible duplicate, as the one-seat rule reads them), whichever agency holds
+    them: on a flight, such a record is its person's seat in that household."""
+    facts = traveller_facts(session, cases)
+    holders: dict[str, list[int]] = {}
+    for c in cases:
+        for other in facts[c.id].other_records:
+            holders.setdefault(other.reference, []).append(c.id)
+    found = {c.id: {c.household_id} if c.household_id else set() for c in cases}
+    if holders:
+        for reference, household_id in session.execute(sa.select(Case.reference, Case.household_id).where(
+                among(Case.reference, sorted(holders)), Case.household_id.is_not(None))):
+            for case_id in holders[reference]:
+                found[case_id].add(household_id)  # type: ignore[arg-type]  # not null: asked so just above
+    return found
+
+
 def _with_household(session: Session, flight: Flight, named: Sequence[Case], *, leaving_process: bool = False
                     ) -> list[tuple[Passenger, Case]]:
     """Who leaves this flight's manifest with `named` so that what stays satisfies family unity and children.
@@ -575,27 +593,40 @@ def _with_household(session: Session, flight: Flight, named: Sequence[Case], *, 
     counts only the members still to travel): their household stays on the manifest as a split one would, a minor
     left without an adult of it going too (red team round 19, T-F6: one spouse withdrawn off a locked manifest took
     the other and their child off with her, without a consent to removing them).
+
+    A household is the rule's (`households_read`): a passenger holding another record of a member's person is that
+    member on the flight, and goes with the household, whichever agency holds it; a household reached so brings its
+    own passengers, and so on until no one else must go (red team round 28b, F1: a concern on a household whose spouse
+    travelled by SRE's record of her took the household's own records off and left hers on, and the rule then refused
+    the concern, the removal, the rejection and the withdrawal as splitting the household). A record leaving the
+    process lets the others go only from its own household: its person may still travel by another record.
     """
     rows = active_passengers(session, flight)
+    aboard = {c.id for _, c in rows}
+    households_of = households_read(session, [c for _, c in rows] + [c for c in named if c.id not in aboard])
     leaving = {c.id for c in named}
-    households = {c.household_id for c in named if c.household_id}
+    households = set().union(*(households_of[c.id] for c in named))
     if not households:
         return [(p, c) for p, c in rows if c.id in leaving]
     departure = airports.children_day(flight)
-    split = set(session.execute(sa.select(HouseholdSplit.household_id)
-                                .where(HouseholdSplit.household_id.in_(households))).scalars())
+    held_split = set(session.execute(sa.select(HouseholdSplit.household_id).where(
+        HouseholdSplit.household_id.in_({h for found in households_of.values() for h in found}))).scalars())
+    split = set(held_split)
     if leaving_process:
         named_births = registry_births(session, [c.id for c in named])
         split |= {c.household_id for c in named if c.household_id is not None
                   and not safeguards.counts_as_minor(c.birth_date, named_births.get(c.id), departure)}
-    for _, case in rows:
-        if case.household_id in households and case.household_id not in split:
-            leaving.add(case.id)
+    while True:
+        going = {c.id for _, c in rows if c.id not in leaving and households_of[c.id] & (households - split)}
+        if not going:
+            break
+        leaving |= going
+        households |= set().union(*(households_of[case_id] for case_id in going))
     cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
         BestInterestsDetermination.case_id.in_([c.id for _, c in rows]))).scalars()) if rows else set()
     registry = registry_births(session, [c.id for _, c in rows]) if households & split else {}
     for household in households & split:
-        staying = [c for _, c in rows if c.household_id == household and c.id not in leaving]
+        staying = [c for _, c in rows if household in households_of[c.id] and c.id not in leaving]
         if not any(not safeguards.counts_as_minor(c.birth_date, registry.get(c.id), departure) for c in staying):
             leaving.update(c.id for c in staying if c.id not in cleared)
     return [(p, c) for p, c in rows if c.id in leaving]
@@ -651,6 +682,36 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
             why = reason if is_named else f"{reason} (household member {case.reference})"
             _take_off(session, by, flight, passenger, member, "removed", why, back_to=back_to if is_named else "ready")
             _alert(session, by, flight, member, kind, why)
+            taken.append(member.reference)
+    return taken
+
+
+def take_off_households(session: Session, by: User | None, case: Case, households: set[int], *, reason: str
+                        ) -> list[str]:
+    """Take off the manifests `case` is on (flights not yet flown) the passengers of `households`, which `case` no
+    longer stands in for (a supervisor decided that the other record that put it there is another person): it was their
+    member's seat on the flight, and without it the household would fly split (red team round 28b, F1: the decision
+    was refused by family unity). A household a supervisor split stays; off a locked manifest, with a supervisor of
+    each side's consent to each removal, as a newcomer to a household needs. Returns the references taken off."""
+    taken: list[str] = []
+    for flight in session.execute(
+            sa.select(Flight).join(Passenger, Passenger.flight_id == Flight.id)
+            .where(Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE), Flight.state.in_(NOT_YET_FLOWN))
+    ).scalars().all():
+        passengers = active_passengers(session, flight)
+        split = set(session.execute(sa.select(HouseholdSplit.household_id)
+                                    .where(HouseholdSplit.household_id.in_(households))).scalars())
+        households_of = households_read(session, [c for _, c in passengers])
+        named = [c for _, c in passengers if c.id != case.id and households_of[c.id] & (households - split)]
+        if not named:
+            continue
+        leaving = _with_household(session, flight, named)
+        for member in named:
+            locked_removal_agreed(session, flight, member, what=_LOCKED_REMOVALS["household_changed"])
+        _household_removals_agreed(session, flight, named[0], leaving)
+        for passenger, member in leaving:
+            _take_off(session, by, flight, passenger, member, "removed", reason, back_to="ready")
+            _alert(session, by, flight, member, "household_changed", reason)
             taken.append(member.reference)
     return taken
 

@@ -51,7 +51,7 @@ from retorno.db import among, bulk_insert, utcnow
 from retorno.documents import service as documents
 from retorno.documents.models import HELD_BY_ANOTHER, TravelDocument
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, written_reason
-from retorno.flights.service import take_off_for_higher_needs, take_off_manifests
+from retorno.flights.service import households_read, take_off_for_higher_needs, take_off_households, take_off_manifests
 from retorno.travel import seats
 
 
@@ -224,12 +224,20 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
         if first is None or first.agency_id == actor.agency_id:
             _first_word(session, actor, case, other, pair, number, reason, said=first is not None)
             return pair
+    stood_for = households_read(session, [case, other]) if decision == DIFFERENT_PEOPLE else {}
     pair.decision, pair.decided_by, pair.decided_at = decision, actor.id, utcnow()
     pair.decision_reason = reason
     session.flush()
     record(session, actor, "duplicate.decide", "case", case.reference,
            after={"other": str(_named(session, actor, other)), "flag": number, "decision": decision,
                   "reason_sha256": text_digest(reason)})
+    if stood_for:
+        # A record on a flight stood for its person in the other record's household: no longer (`take_off_households`).
+        now = households_read(session, [case, other])
+        for record_ in (case, other):
+            if lost := stood_for[record_.id] - now[record_.id]:
+                take_off_households(session, actor, record_, lost,
+                                    reason="another record of a household member was decided another person's")
     for record_ in (case, other):
         advance(session, actor, record_)
     return pair

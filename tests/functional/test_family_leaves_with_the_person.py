@@ -1,0 +1,108 @@
+"""Red team round 28b, F1 (high): a protection concern could not be recorded when a household's member travelled by
+another agency's record of the same person. Family unity counts that record as the member on the flight (round 27,
+F1), but every step that took the household off the flight took off the household's own records and left that record
+on: the rule then found the household split and refused the step whole, 409 `safeguard.family_unity` — an asylum claim,
+a trafficking indication on the child, higher medical needs, a removal, the receiving side's rejection, a withdrawal of
+the other record, a supervisor deciding the two records are different people. Whoever leaves a flight now takes off
+with them everyone the rule reads as their household on it: the records of the household's people, whichever agency
+holds them, and the household of a record's person; and a decision that two records are different people takes off
+the household the decided record no longer stands for."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.factories import Api, World, ok
+
+# Each family unlike the others (a possible duplicate of a person with an open concern is held back).
+FAMILIES = [("Beatriz", "Quiroga", "Anselmo", "Tobías"), ("Celia", "Barrios", "Gonzalo", "Ulises"),
+                 ("Dora", "Cifuentes", "Hernán", "Valeria"), ("Elvira", "Durán", "Ismael", "Wendy"),
+                 ("Fabiola", "Echeverría", "Jacinto", "Ximena"), ("Gisela", "Figueroa", "Leandro", "Yolanda"),
+                 ("Helena", "Garmendia", "Marcelo", "Zoila"), ("Irene", "Henríquez", "Nicanor", "Abigail")]
+
+
+def _family_on_a_flight(api: Api, number: int) -> dict[str, str]:
+    """INM's household (head, spouse, child) on INM's flight, the spouse by SRE's record of her (the same cédula)."""
+    name, surname, husband, son = FAMILIES[number]
+    tag, cedula = f"RT28-F1-{number}", f"V2{number}334455"
+    year = 1980 + len(name)
+    spouse_is = {"given_names": name, "first_surname": "Lara", "second_surname": surname, "sex": "F",
+                 "birth_date": f"{year}-09-{len(surname) + 10}"}
+    head = api.ready_case(household_reference=tag, relationship_to_head="head", given_names=husband,
+                          first_surname=surname, birth_date=f"{year - 2}-02-{len(husband) + 10}",
+                          national_id=f"V{int(cedula[1:]) + 1}")
+    spouse = api.ready_case(household_reference=tag, relationship_to_head="spouse", national_id=cedula, **spouse_is)
+    child = api.ready_case(household_reference=tag, relationship_to_head="child", given_names=son,
+                           first_surname=surname, birth_date=f"{2010 + len(son)}-06-0{len(son)}", national_id=None)
+    again = api.ready_case("sre.officer", national_id=cedula, **spouse_is)
+    flight = api.flight()["reference"]
+    refs = {"head": head["reference"], "spouse": spouse["reference"], "child": child["reference"],
+            "again": again["reference"], "flight": flight}
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers",
+                {"cases": [refs["head"], refs["again"], refs["child"]]}), 201)
+    return refs
+
+
+def _aboard(api: Api, flight: str) -> set[str]:
+    return {p["case"] for p in ok(api.get("inm.officer", f"/api/v1/flights/{flight}/passengers"))}
+
+
+def test_a_concern_on_any_member_takes_the_whole_family_off(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    cases = [("head", ["pending_asylum_claim"], "inm.officer"), ("child", ["trafficking_victim"], "inm.officer"),
+             ("spouse", ["pending_asylum_claim"], "inm.supervisor"), ("again", ["pending_asylum_claim"], "sre.officer")]
+    for number, (who, concerns, user) in enumerate(cases):
+        family = _family_on_a_flight(api, number)
+        assert _aboard(api, family["flight"]) == {family["head"], family["again"], family["child"]}
+        ok(api.post(user, f"/api/v1/cases/{family[who]}/screenings", {"concerns": concerns}), 201)
+        assert _aboard(api, family["flight"]) == set(), (who, _aboard(api, family["flight"]))
+
+
+def test_higher_medical_needs_take_the_family_off(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    family = _family_on_a_flight(api, 4)
+    ok(api.post("inm.officer", f"/api/v1/cases/{family['head']}/screenings",
+                {"concerns": [], "medical_escorts": 2}), 201)
+    assert _aboard(api, family["flight"]) == set()
+
+
+def test_a_removal_a_rejection_or_a_withdrawal_takes_the_family_off(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    family = _family_on_a_flight(api, 5)
+    ok(api.post("inm.officer", f"/api/v1/flights/{family['flight']}/passengers/{family['head']}/remove",
+                {"reason": "Cambio de planes del hogar."}))
+    assert _aboard(api, family["flight"]) == set()
+
+    family = _family_on_a_flight(api, 6)
+    ok(api.post("sre.officer", f"/api/v1/cases/{family['again']}/withdraw", {"reason": "Registro duplicado."}))
+    assert _aboard(api, family["flight"]) == set()
+
+    family = _family_on_a_flight(api, 7)
+    ok(api.post("inm.officer", f"/api/v1/flights/{family['flight']}/manifest/propose"))
+    ok(api.post("saime.officer", f"/api/v1/flights/{family['flight']}/passengers/{family['child']}/decision",
+                {"approve": False, "reason": "Documentación incompleta."}))
+    assert _aboard(api, family["flight"]) == set()
+
+
+def test_records_decided_different_people_take_the_household_off(client: TestClient, world: World) -> None:
+    """SRE's record alike to the spouse (her names, sex and birth date, no cédula: an undecided possible duplicate) was
+    her seat on the flight with her household; a supervisor deciding the two records are different people was refused
+    by family unity. Now the household, no longer with its member aboard, leaves the flight; the record decided
+    another person's stays on it."""
+    api = Api(client, world)
+    name, surname, husband, son = FAMILIES[3]
+    spouse_is = {"given_names": name, "first_surname": "Lara", "second_surname": surname, "sex": "F",
+                 "birth_date": "1985-09-19"}
+    head = api.ready_case(household_reference="RT28-F1-DP", relationship_to_head="head", given_names=husband,
+                          first_surname=surname, birth_date="1983-02-16", national_id="V23998877")["reference"]
+    spouse = api.ready_case(household_reference="RT28-F1-DP", relationship_to_head="spouse", national_id=None,
+                            **spouse_is)["reference"]
+    child = api.ready_case(household_reference="RT28-F1-DP", relationship_to_head="child", given_names=son,
+                           first_surname=surname, birth_date="2015-06-05", national_id=None)["reference"]
+    again = api.ready_case("sre.officer", national_id=None, **spouse_is)["reference"]
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [head, again, child]}), 201)
+    (flag,) = [d["flag"] for d in ok(api.get("inm.supervisor", f"/api/v1/cases/{spouse}/possible-duplicates"))]
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{spouse}/possible-duplicates/{flag}/decision",
+                {"decision": "different_people", "reason": "Huellas y entrevista: personas distintas."}), 201)
+    assert _aboard(api, flight) == {again}
