@@ -100,6 +100,9 @@ class TravellerFacts:
     identity_changed_since_verification: bool = False
     # The country of the receiving authority whose decision verified the nationality (None: not verified).
     verified_by_state: str | None = None
+    # Another record of the person was found not a national by the same state's receiving authority after this one
+    # was verified (`cases.facts._found_not_national_since`): `nationality_verified` is False until it verifies again.
+    found_not_national_since: bool = False
     # The other records of the person (linked, or of an undecided possible duplicate), and the seats they hold.
     other_records: tuple[OtherRecord, ...] = ()
     # The birth date of the civil-registry record the person's nationality was verified against, where the registry
@@ -288,6 +291,10 @@ def _identity_steps(person: TravellerFacts, receiving_state: str | None) -> list
         found.append(Violation(VERIFIED_IDENTITY, person.reference,
                                "the identity changed after the receiving authority verified it; verification is "
                                "re-opened"))
+    elif person.found_not_national_since:
+        found.append(Violation(VERIFIED_NATIONALITY, person.reference,
+                               "the receiving authority found another record of the same person not a national after "
+                               "it verified this one; it verifies this record again"))
     elif not person.nationality_verified:
         found.append(Violation(VERIFIED_NATIONALITY, person.reference,
                                "nationality has not been verified by the receiving authority"))

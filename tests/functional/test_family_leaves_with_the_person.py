@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, case_payload, ok
 
 # Each family unlike the others (a possible duplicate of a person with an open concern is held back).
 FAMILIES = [("Beatriz", "Quiroga", "Anselmo", "Tobías"), ("Celia", "Barrios", "Gonzalo", "Ulises"),
@@ -106,3 +106,25 @@ def test_records_decided_different_people_take_the_household_off(client: TestCli
     ok(api.post("inm.supervisor", f"/api/v1/cases/{spouse}/possible-duplicates/{flag}/decision",
                 {"decision": "different_people", "reason": "Huellas y entrevista: personas distintas."}), 201)
     assert _aboard(api, flight) == {again}
+
+
+def test_a_child_left_by_the_last_adults_other_record_gets_the_concern(client: TestClient, world: World) -> None:
+    """Red team round 28b, F3 (medium): a household split by a supervisor (head and a child of five), then SRE's record
+    of the head (the same cédula) went on a flight alone: the child, staying behind with no adult of the household, got
+    no unaccompanied-child concern, as she does when the head's own record goes. Going on a manifest by another record,
+    the person leaves the minors of their household all the same."""
+    api = Api(client, world)
+    mother = {"given_names": "Marisela", "first_surname": "Guaramato", "second_surname": "Rondón", "sex": "F",
+              "birth_date": "1987-01-12", "national_id": "V17446688"}
+    ok(api.post("inm.officer", "/api/v1/cases", case_payload(household_reference="RT28-F3", relationship_to_head="head",
+                                                              **mother)), 201)
+    child = api.ready_case(household_reference="RT28-F3", relationship_to_head="child", given_names="Kelly",
+                           first_surname="Guaramato", birth_date="2021-05-09", national_id=None)["reference"]
+    ok(api.post("inm.supervisor", "/api/v1/households/RT28-F3/split",
+                {"reason": "La madre viaja antes; la niña queda con su abuela."}))
+    again = api.ready_case("sre.officer", **mother)["reference"]
+    flight = api.flight(user="sre.officer")["reference"]
+    ok(api.post("sre.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [again]}), 201)
+    concerns = [s["concerns"] for s in ok(api.get("inm.supervisor", f"/api/v1/cases/{child}/screenings"))]
+    assert any("unaccompanied_child" in found for found in concerns), concerns
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{child}"))["state"] != "ready"

@@ -89,6 +89,12 @@ def test_one_flight_of_a_number_a_day_and_one_carrier_per_designator(client: Tes
             "arrival_utc": (departure + timedelta(hours=hours + 5)).isoformat()})
         assert same.status_code == 422 and same.json()["error"]["code"] == "flight_identity_taken", same.text
         assert first["reference"] in same.json()["error"]["message"]
+    # Red team round 28b, F7: another agency (ICE, which may not read INM's flight) is refused alike, not told which.
+    theirs = api.post("ice.officer", "/api/v1/flights", {
+        **body, "origin": "HRL", "flight_number": first["flight_number"], "departure_utc": departure.isoformat(),
+        "arrival_utc": (departure + timedelta(hours=5)).isoformat()})
+    assert theirs.status_code == 422 and theirs.json()["error"]["code"] == "flight_identity_taken", theirs.text
+    assert first["reference"] not in theirs.text and "another agency" in theirs.text, theirs.text
     # The next day, or once the first is cancelled, the number is free.
     ok(api.post("inm.officer", "/api/v1/flights", {
         **body, "flight_number": first["flight_number"], "departure_utc": (departure + timedelta(days=1)).isoformat(),

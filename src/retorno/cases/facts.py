@@ -775,6 +775,7 @@ def people_registry_births(session: Session, people: Mapping[int, Iterable[int]]
 class _Verified(NamedTuple):
     fingerprint: str | None
     country: str
+    decision_id: int = 0
 
 
 def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, _Verified]:
@@ -785,7 +786,7 @@ def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, _Ve
         return {}
     rows = session.execute(
         sa.select(VerificationRequest.case_id, VerificationDecision.outcome, VerificationDecision.identity_fingerprint,
-                  Agency.country)
+                  Agency.country, VerificationDecision.id)
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
         .join(Agency, Agency.id == VerificationRequest.receiving_agency_id)
         .where(among(VerificationRequest.case_id, case_ids),
@@ -793,8 +794,8 @@ def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, _Ve
         .order_by(VerificationDecision.id)
     ).all()
     latest: dict[int, tuple[str, _Verified]] = {}
-    for case_id, outcome, fingerprint, country in rows:
-        latest[case_id] = (outcome, _Verified(fingerprint, country))
+    for case_id, outcome, fingerprint, country, decision_id in rows:
+        latest[case_id] = (outcome, _Verified(fingerprint, country, decision_id))
     return {cid: verified for cid, (outcome, verified) in latest.items() if outcome == "verified"}
 
 
@@ -843,6 +844,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
         .order_by(TravelDocument.id)) if doc.identity_fingerprint == fingerprints[doc.case_id]}
     cleared_children = _cleared_children(session, ids)
     households = _household_keys(session, cases)
+    found_since = _found_not_national_since(session, latest_verified, alike)
     facts = {}
     for case in cases:
         screened, open_concerns, medical = protection[case.id]
@@ -854,7 +856,9 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
             birth_date=case.birth_date,
             open_concerns=open_concerns,
             screened=screened,
-            nationality_verified=case.id in verified and verified[case.id] == fingerprint,
+            nationality_verified=case.id in verified and verified[case.id] == fingerprint
+            and case.id not in found_since,
+            found_not_national_since=case.id in found_since,
             document_expiry=doc.expiry_date if doc else None,
             document_valid=doc is not None,
             unaccompanied_cleared=case.id in cleared_children,
@@ -870,6 +874,27 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
         if any(held_elsewhere(concern) for concern in open_concerns):
             linked.note_seen(session, case.reference, told=not own_steps(facts[case.id]))
     return facts
+
+
+def _found_not_national_since(session: Session, verified: Mapping[int, _Verified], alike: _Alike) -> set[int]:
+    """The verified cases another record of whose person (`records_alike`, in the safe direction) the same state's
+    receiving authority found not a national after it verified this one: the person's nationality is in doubt, and this
+    record no longer counts as verified until that authority verifies it again (red team round 28b, F4: the finding on
+    INM's record left SRE's, verified the day before, ready, added and approved)."""
+    others = {case_id: _alike_records(case_id, alike) for case_id in verified}
+    asked = sorted({other for found in others.values() for other in found})
+    if not asked:
+        return set()
+    findings: dict[int, list[tuple[int, str]]] = {}
+    for case_id, decision_id, country in session.execute(
+            sa.select(VerificationRequest.case_id, VerificationDecision.id, Agency.country)
+            .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
+            .join(Agency, Agency.id == VerificationRequest.receiving_agency_id)
+            .where(among(VerificationRequest.case_id, asked), VerificationDecision.outcome == "rejected")):
+        findings.setdefault(case_id, []).append((decision_id, country))
+    return {case_id for case_id, found in verified.items()
+            if any(decision_id > found.decision_id and country == found.country
+                   for other in others[case_id] for decision_id, country in findings.get(other, ()))}
 
 
 def _cleared_children(session: Session, ids: Sequence[int]) -> set[int]:

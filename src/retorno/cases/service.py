@@ -446,7 +446,8 @@ def transition(session: Session, by: User | None, case: Case, target: str, *, ac
     record(session, by, action, "case", case.reference,
            before={"state": before}, after={"state": target, **(extra or {})}, reason=reason)
     leaves = before in lifecycle.ACCOMPANYING and target not in lifecycle.ACCOMPANYING
-    if (leaves or target == "manifested") and case.household_id is not None:
+    if (leaves and case.household_id is not None) or target == "manifested":
+        # Going on a manifest, a record with no household may still be a member's (another record of the person).
         for react in HOUSEHOLD_REACTIONS:
             react(session, by, case)
     if target == "verified":
@@ -472,6 +473,9 @@ VERIFIED_REACTIONS: list[Callable[[Session, User | None, Case], None]] = []
 # against that registry record count it from then on (`facts.people_registry_births`, red team round 17, O-F4), one on
 # a manifest included (`travel.service` records the concern).
 REGISTRY_DATE_REACTIONS: list[Callable[[Session, User, Case, str], None]] = []
+# What follows the receiving authority's finding that a case's person is not a national, for the other records of the
+# person (`travel.service._others_in_doubt`, which registers itself here: the layer above that moves manifests).
+NOT_NATIONAL_REACTIONS: list[Callable[[Session, User, Case], None]] = []
 # ... and to a case back in line whose identity changed since it was verified, in a state whose edit re-opened nothing
 # (a no-show, an exit: `travel.service.update_case`): `verification.service` registers `reopen`, a new request of the
 # identity as it is now, which `advance` runs before any other step: the identity that travels is the identity verified
@@ -736,7 +740,9 @@ def _advance(session: Session, by: User | None, case: Case) -> None:
         transition(session, by, case, "ready", action="case.ready")
     elif case.state == "ready" and (protection(facts) or not document_ok or not facts.nationality_verified):
         transition(session, by, case, "documented", action="case.not_ready",
-                   reason="; ".join(str(v) for v in protection(facts)) or "travel document not valid")
+                   reason="; ".join(str(v) for v in protection(facts)) or (
+                       "another record of the same person was found not a national"
+                       if facts.found_not_national_since else "travel document not valid"))
 
 
 @dataclass(frozen=True)

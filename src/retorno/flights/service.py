@@ -165,7 +165,7 @@ def flight_identity(flight_number: str) -> str:
     return f"{found[1]}{found[2]}{found[3]}" if found else flight_number.strip().upper().replace(" ", "")
 
 
-def _refuse_same_flight(session: Session, carrier: Agency, data: FlightInput) -> None:
+def _refuse_same_flight(session: Session, actor: User, carrier: Agency, data: FlightInput) -> None:
     """One flight per carrier, flight number and departure day, the day as the PAXLST dates it (local at the origin
     airport): the PAXLST names a flight by them, and two flights so named would have one passenger list taken for the
     other's at the border (red team round 22, X-F4: 'V0 3103' on the day of a locked 'V0 3103' was proposed; round 23,
@@ -180,6 +180,12 @@ def _refuse_same_flight(session: Session, carrier: Agency, data: FlightInput) ->
                                        Flight.departure_utc < midnight + timedelta(days=3))).all()
     for reference, number, departure, origin in same_days:
         if flight_identity(number) == wanted and airports.to_local(departure, origin).date() == day:
+            if session.execute(visible_flights(actor).where(Flight.reference == reference)).first() is None:
+                # Another agency's flight is named to nobody outside it (red team round 28b, F7: ICE was told INM's).
+                raise InvalidInput("flight %(flight_number)s of %(carrier)s departing on %(day)s is another agency's "
+                                   "flight already: a carrier flies one flight of a number a day (the PAXLST names it "
+                                   "so)", code="flight_identity_taken", carrier=carrier.code, day=day.isoformat(),
+                                   flight_number=data.flight_number.strip().upper())
             raise InvalidInput("flight %(flight_number)s of %(carrier)s departing on %(day)s is flight %(flight)s "
                                "already: a carrier flies one flight of a number a day (the PAXLST names it so)",
                                code="flight_identity_taken", flight_number=data.flight_number.strip().upper(),
@@ -261,7 +267,7 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
                            "%(latest)s UTC): a return flight is proposed at most a year before it departs",
                            code="flow.departure_too_far", departure_utc=data.departure_utc.isoformat(),
                            days=FURTHEST_DEPARTURE.days, latest=f"{latest:%Y-%m-%d %H:%M}")
-    _refuse_same_flight(session, carrier, data)
+    _refuse_same_flight(session, actor, carrier, data)
     year = data.departure_utc.year
     count = session.execute(sa.select(sa.func.count()).select_from(Flight)
                             .where(Flight.reference.like(f"RF-{year}-%"))).scalar_one()
@@ -649,7 +655,9 @@ _LOCKED_REMOVALS = {
 # a locked manifest somewhere, and the person boarded as before (red team round 7, H2).
 # A link made later between two records that both hold a seat ("one_seat", `travel.seats`) does not wait either: the
 # link is kept, and one person cannot hold two seats while the consents are sought (red team round 14, L1).
-_NEVER_WAIT = frozenset({"protection_pull", "medical_needs", "one_seat"})
+# Nor does the receiving authority's finding that another record of the person is not a national (red team round 28b,
+# F4): the person no longer counts as verified, and no approval stands on that.
+_NEVER_WAIT = frozenset({"protection_pull", "medical_needs", "one_seat", "nationality_doubt"})
 
 
 def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: str, reason: str,

@@ -27,6 +27,7 @@ from retorno.cases.facts import (
     open_concern_codes,
     own_medical_escorts,
     protection_status,
+    records_alike,
     registry_births,
     same_person,
     traveller_facts,
@@ -35,6 +36,7 @@ from retorno.cases.models import Case, Household, cedula_digits, national_id_dig
 from retorno.cases.service import (
     HOUSEHOLD_REACTIONS,
     LINKED_RECORD_REACTIONS,
+    NOT_NATIONAL_REACTIONS,
     REGISTRY_DATE_REACTIONS,
     VERIFIED_REACTIONS,
     CaseInput,
@@ -251,7 +253,7 @@ def _seated(session: Session, case_ids: list[int]) -> set[int]:
                Flight.state.in_(NOT_YET_FLOWN_STATES))).scalars())
 
 
-def _minors_behind_alone(session: Session, by: User | None, case: Case) -> None:
+def _minors_behind_alone(session: Session, by: User | None, case: Case, moved: Case | None = None) -> None:
     """Safeguard 2 for the minors of `case`'s household who stay behind: in a state that does not travel (not a
     national, withdrawn, unfit to fly, a no-show: `safeguards.STAYING_BEHIND`), or waiting off every manifest (held
     by a concern, or not yet ready). One whom no adult of the household stays with any longer (`_STAYING_WITH`, and
@@ -264,11 +266,19 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case) -> None:
     already. The minors going on the same manifest in the same request hold their seats already
     (`flights.service.add_passengers`), so a household manifested together leaves nobody behind."""
     assert case.household_id is not None
+    moved = moved or case
     today = utcnow().date()
     members = household_members(session, case.household_id)
     registry = registry_births(session, [m.id for m in members])
     adults = [m for m in members if not counts_as_minor(m.birth_date, registry.get(m.id), today)]
     seated = _seated(session, [m.id for m in members])
+    # An adult holding a seat by another record of their person (any agency's, as family unity reads it) has left the
+    # minors as one seated by their own (red team round 28b, F3: SRE's record of a split household's mother went on a
+    # flight, and her child, staying behind, got no concern).
+    alike = records_alike(session, [m.id for m in adults if m.id not in seated])
+    if alike:
+        elsewhere = _seated(session, sorted({other for others in alike.values() for other in others}))
+        seated |= {adult_id for adult_id, others in alike.items() if others & elsewhere}
     if not adults or any(m.state in _STAYING_WITH and m.id not in seated for m in adults):
         return
     behind = [m for m in members if counts_as_minor(m.birth_date, registry.get(m.id), today) and (
@@ -286,8 +296,8 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case) -> None:
         if minor.id in determined:
             continue
         assert by is not None, "every change that leaves a minor behind is made by an official"
-        why = (f"case {case.reference} is now '{case.state}': no adult of the household stays with this minor, who "
-               f"stays behind ('{minor.state}')" if case.id != minor.id else
+        why = (f"case {moved.reference} is now '{moved.state}': no adult of the household stays with this minor, who "
+               f"stays behind ('{minor.state}')" if moved.id != minor.id else
                f"this minor stays behind ('{minor.state}') and no adult of the household stays with them")
         raised = screening.raise_unaccompanied(session, by, minor, reason=f"unaccompanied child: {why}")
         if raised is not None:
@@ -297,9 +307,18 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case) -> None:
 def _member_left(session: Session, by: User | None, case: Case) -> None:
     """A member left the household's waiting or went on a manifest: if an adult, the minors waiting may now be alone
     (`_minors_left_alone`); and the minors who stay behind, whoever moved (`_minors_behind_alone`)."""
-    if not _minor_now(session, case) and case.state != "manifested":
-        _minors_left_alone(session, by, case)
-    _minors_behind_alone(session, by, case)
+    if case.household_id is not None:
+        if not _minor_now(session, case) and case.state != "manifested":
+            _minors_left_alone(session, by, case)
+        _minors_behind_alone(session, by, case)
+    if case.state != "manifested":
+        return
+    # The person went on a manifest by this record: the households of their other records (any agency's) are left by
+    # them as by a member of their own (red team round 28b, F3).
+    for other_id in sorted(records_alike(session, [case.id]).get(case.id, set())):
+        other = session.get(Case, other_id)
+        if other is not None and other.household_id is not None and other.household_id != case.household_id:
+            _minors_behind_alone(session, by, other, moved=case)
 
 
 HOUSEHOLD_REACTIONS.append(_member_left)
@@ -360,6 +379,26 @@ def _others_now_minors(session: Session, by: User | None, others: list[int], *, 
 
 VERIFIED_REACTIONS.append(_verified_a_minor)
 REGISTRY_DATE_REACTIONS.append(_registry_date_recorded)
+
+
+def _others_in_doubt(session: Session, actor: User, case: Case) -> None:
+    """`case` was just found not a national: the records of its person verified before no longer count as verified
+    (`cases.facts._found_not_national_since`). Those on a manifest leave it at once, locked or not, both sides alerted
+    (`nationality_doubt`), and go back to 'documented'; a ready one goes back to 'documented' too, until the authority
+    verifies it again (red team round 28b, F4: SRE's record, verified the day before, was added and approved after the
+    finding on INM's)."""
+    for other_id in sorted(records_alike(session, [case.id]).get(case.id, set())):
+        other = session.get(Case, other_id)
+        if other is None:
+            continue
+        if other.state in ("manifested", "boarded"):  # at the aircraft's door, they leave it (`_must_deboard`)
+            take_off_manifests(session, actor, other, kind="nationality_doubt", back_to="documented",
+                               reason="another record of the same person was found not a national")
+        elif other.state == "ready":
+            advance(session, actor, other)
+
+
+NOT_NATIONAL_REACTIONS.append(_others_in_doubt)
 
 
 def _pull_linked_records(session: Session, by: User | None, case: Case) -> None:

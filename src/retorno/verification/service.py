@@ -23,6 +23,7 @@ from retorno.cases.rows import EARLIEST_DATE
 from retorno.cases.service import (
     IDENTITY_REVERIFICATION,
     LEFT_RECEIVING_VIEW,
+    NOT_NATIONAL_REACTIONS,
     REGISTRY_DATE_REACTIONS,
     advance,
     ensure_owner,
@@ -477,6 +478,8 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         advance(session, actor, case)
     elif outcome == "rejected":
         transition(session, actor, case, "not_national", action="case.not_national", reason=reason)
+        for in_doubt in NOT_NATIONAL_REACTIONS:
+            in_doubt(session, actor, case)
     if born is not None and registry_record and outcome != "verified":
         for react in REGISTRY_DATE_REACTIONS:
             react(session, actor, case, registry_record)

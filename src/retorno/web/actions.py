@@ -118,6 +118,8 @@ ALERT_KINDS = {
                  "taken off: another record of the same person holds a seat"),
     "identity_changed": ("retirado: cambió su identidad, se verifica de nuevo",
                          "taken off: their identity changed and is verified again"),
+    "nationality_doubt": ("retirado: otro registro de la misma persona resultó no nacional",
+                          "taken off: another record of the same person was found not a national"),
     "document_changed": ("retirado: cambió su documento de viaje", "taken off: their travel document changed"),
     "withdrawn": ("retirado: el caso se retiró", "taken off: the case was withdrawn"),
     "removed": ("retirado por el lado que envía", "taken off by the sending side"),
