@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.factories import Api, World, case_payload, ok
+from tests.functional.test_guarantees import locked_flight
 
 # Each family unlike the others (a possible duplicate of a person with an open concern is held back).
 FAMILIES = [("Beatriz", "Quiroga", "Anselmo", "Tobías"), ("Celia", "Barrios", "Gonzalo", "Ulises"),
@@ -84,22 +85,28 @@ def test_a_removal_a_rejection_or_a_withdrawal_takes_the_family_off(client: Test
     assert _aboard(api, family["flight"]) == set()
 
 
+def _household_with_a_record_alike(api: Api, number: int, tag: str) -> tuple[str, str, str, str]:
+    """INM's household (head, spouse, child) and SRE's record alike to the spouse (her names, sex and birth date, no
+    cédula: an undecided possible duplicate of her record), all ready."""
+    name, surname, husband, son = FAMILIES[number]
+    spouse_is = {"given_names": name, "first_surname": "Lara", "second_surname": surname, "sex": "F",
+                 "birth_date": f"198{number}-09-19"}
+    head = api.ready_case(household_reference=tag, relationship_to_head="head", given_names=husband,
+                          first_surname=surname, birth_date="1978-02-16", national_id=f"V2399887{number}")
+    spouse = api.ready_case(household_reference=tag, relationship_to_head="spouse", national_id=None, **spouse_is)
+    child = api.ready_case(household_reference=tag, relationship_to_head="child", given_names=son,
+                           first_surname=surname, birth_date="2015-06-05", national_id=None)
+    again = api.ready_case("sre.officer", national_id=None, **spouse_is)
+    return head["reference"], spouse["reference"], child["reference"], again["reference"]
+
+
 def test_records_decided_different_people_take_the_household_off(client: TestClient, world: World) -> None:
     """SRE's record alike to the spouse (her names, sex and birth date, no cédula: an undecided possible duplicate) was
     her seat on the flight with her household; a supervisor deciding the two records are different people was refused
     by family unity. Now the household, no longer with its member aboard, leaves the flight; the record decided
     another person's stays on it."""
     api = Api(client, world)
-    name, surname, husband, son = FAMILIES[3]
-    spouse_is = {"given_names": name, "first_surname": "Lara", "second_surname": surname, "sex": "F",
-                 "birth_date": "1985-09-19"}
-    head = api.ready_case(household_reference="RT28-F1-DP", relationship_to_head="head", given_names=husband,
-                          first_surname=surname, birth_date="1983-02-16", national_id="V23998877")["reference"]
-    spouse = api.ready_case(household_reference="RT28-F1-DP", relationship_to_head="spouse", national_id=None,
-                            **spouse_is)["reference"]
-    child = api.ready_case(household_reference="RT28-F1-DP", relationship_to_head="child", given_names=son,
-                           first_surname=surname, birth_date="2015-06-05", national_id=None)["reference"]
-    again = api.ready_case("sre.officer", national_id=None, **spouse_is)["reference"]
+    head, spouse, child, again = _household_with_a_record_alike(api, 3, "RT28-F1-DP")
     flight = api.flight()["reference"]
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [head, again, child]}), 201)
     (flag,) = [d["flag"] for d in ok(api.get("inm.supervisor", f"/api/v1/cases/{spouse}/possible-duplicates"))]
@@ -128,3 +135,51 @@ def test_a_child_left_by_the_last_adults_other_record_gets_the_concern(client: T
     concerns = [s["concerns"] for s in ok(api.get("inm.supervisor", f"/api/v1/cases/{child}/screenings"))]
     assert any("unaccompanied_child" in found for found in concerns), concerns
     assert ok(api.get("inm.officer", f"/api/v1/cases/{child}"))["state"] != "ready"
+
+
+def test_a_link_found_later_keeps_the_seat_with_the_family(client: TestClient, world: World) -> None:
+    """Red team round 28c, N1 (medium): SRE's record of a spouse alone on a flight departing first, INM's household
+    (with her own record) on a later one; a registration whose cédula and likeness made the two records one person was
+    refused, 409 `safeguard.family_unity`: the one-seat rule kept the earlier seat and took her household's record off
+    with the whole family. A link found later is kept; the seat kept is the one with the person's household."""
+    api = Api(client, world)
+    name, surname, husband, son = FAMILIES[2]
+    spouse_is = {"given_names": name, "first_surname": "Lara", "second_surname": surname, "sex": "F",
+                 "birth_date": "1984-09-19"}
+    # SRE's record under another name (as another agency wrote it), the same cédula: nothing ties it to her yet.
+    lone = api.ready_case("sre.officer", national_id="V18557799", given_names="Zenaida", first_surname="Pirela",
+                          sex="F", birth_date="1984-09-19")["reference"]
+    head = api.ready_case(household_reference="RT28-N1", relationship_to_head="head", given_names=husband,
+                          first_surname=surname, birth_date="1982-02-16", national_id="V18557800")["reference"]
+    spouse = api.ready_case(household_reference="RT28-N1", relationship_to_head="spouse", national_id=None,
+                            **spouse_is)["reference"]
+    child = api.ready_case(household_reference="RT28-N1", relationship_to_head="child", given_names=son,
+                           first_surname=surname, birth_date="2015-06-05", national_id=None)["reference"]
+    first = api.flight(user="sre.officer", days_ahead=5)["reference"]
+    later = api.flight(days_ahead=12)["reference"]
+    ok(api.post("sre.officer", f"/api/v1/flights/{first}/passengers", {"cases": [lone]}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{later}/passengers", {"cases": [head, spouse, child]}), 201)
+    ok(api.post("sre.officer", "/api/v1/cases", case_payload(national_id="V18557799", **spouse_is)), 201)
+    assert _aboard(api, later) == {head, spouse, child}
+    assert lone not in {p["case"] for p in ok(api.get("sre.officer", f"/api/v1/flights/{first}/passengers"))}
+
+
+def test_a_decision_off_a_locked_manifest_takes_the_consents_given(client: TestClient, world: World) -> None:
+    """Red team round 28c, N2 (low): on a locked manifest, the "different people" decision was refused even after both
+    sides' supervisors consented to taking the head and the child off: the consent of each was asked twice, and the
+    first asking used it. Each removal's consent is asked once; without them the decision waits, naming the rule."""
+    api = Api(client, world)
+    head, spouse, child, again = _household_with_a_record_alike(api, 1, "RT28-N2")
+    flight = locked_flight(api, [head, again, child])
+    (flag,) = [d["flag"] for d in ok(api.get("inm.supervisor", f"/api/v1/cases/{spouse}/possible-duplicates"))]
+    decide = f"/api/v1/cases/{spouse}/possible-duplicates/{flag}/decision"
+    said = {"decision": "different_people", "reason": "Huellas y entrevista: personas distintas."}
+    waiting = api.post("inm.supervisor", decide, said)
+    assert waiting.status_code == 409, waiting.text
+    assert waiting.json()["error"]["code"] == "locked_change_needs_both_sides", waiting.text
+    for ref in (head, child):
+        for supervisor in ("inm.supervisor", "saime.supervisor"):
+            ok(api.post(supervisor, f"/api/v1/flights/{flight}/locked-changes",
+                        {"case": ref, "reason": "Cambio acordado por ambas partes."}), 201)
+    ok(api.post("inm.supervisor", decide, said), 201)
+    assert _aboard(api, flight) == {again}

@@ -648,6 +648,7 @@ _LOCKED_REMOVALS = {
     "document_withdrawn": Message("withdrawing their travel document on file"),
     "withdrawn": Message("withdrawing the case"),
     "household_changed": Message("a new member joining their household"),
+    "records_decided_apart": Message("a decision that another record in their household is another person's"),
 }
 # What takes a person off any manifest at once, locked or not, with an alert to both sides: a protection concern (rule
 # 1), and medical escort needs above those the manifest counted for them (rule 5). Refused until both sides consented,
@@ -714,8 +715,9 @@ def take_off_households(session: Session, by: User | None, case: Case, household
         if not named:
             continue
         leaving = _with_household(session, flight, named)
-        for member in named:
-            locked_removal_agreed(session, flight, member, what=_LOCKED_REMOVALS["household_changed"])
+        # The consents are asked once each (red team round 28c, N2: asking each named member's, then the household's
+        # again, used a member's consent twice and refused the decision whatever was consented).
+        locked_removal_agreed(session, flight, named[0], what=_LOCKED_REMOVALS["records_decided_apart"])
         _household_removals_agreed(session, flight, named[0], leaving)
         for passenger, member in leaving:
             _take_off(session, by, flight, passenger, member, "removed", reason, back_to="ready")

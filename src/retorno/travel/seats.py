@@ -22,7 +22,7 @@ from retorno.agencies.models import User
 from retorno.cases.facts import records_alike
 from retorno.cases.models import Case
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
-from retorno.flights.service import take_off_manifests
+from retorno.flights.service import active_passengers, households_read, take_off_manifests
 
 # The alert kind of such a take-off (`flights.service._NEVER_WAIT`: it never waits for a locked manifest's consents,
 # since the person cannot hold two seats and the link stands).
@@ -34,7 +34,8 @@ def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) ->
     undecided possible duplicates, `cases.facts.records_alike`) holding two or more seats on flights not yet flown,
     keep one and take every other record off its manifest, back to 'ready' (it is no protection matter; putting it
     on again is refused while the other holds its seat). The seat kept: one boarded already (nobody leaves an
-    aircraft for a link), else the flight departing first, else the passenger added first. Returns the references
+    aircraft for a link), else one on a flight with the person's household (`_seats_with_family`), else the flight
+    departing first, else the passenger added first. Returns the references
     taken off (with their households, as every take-off takes them)."""
     ids = sorted(set(case_ids))
     if not ids:
@@ -50,8 +51,10 @@ def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) ->
         return []
     taken: list[str] = []
     for person in dict.fromkeys(people):
-        held = sorted(((p, f) for p, f in seats if p.case_id in person),
-                      key=lambda seat: (seat[0].boarding != "boarded", seat[1].departure_utc, seat[0].id))
+        mine = [(p, f) for p, f in seats if p.case_id in person]
+        with_family = _seats_with_family(session, mine, person) if len({p.case_id for p, _ in mine}) > 1 else set()
+        held = sorted(mine, key=lambda seat: (seat[0].boarding != "boarded", seat[0].id not in with_family,
+                                              seat[1].departure_utc, seat[0].id))
         if len({p.case_id for p, _ in held}) < 2:
             continue
         kept, kept_flight = held[0]
@@ -67,6 +70,22 @@ def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) ->
             taken += take_off_manifests(session, by, record_, kind=ONE_SEAT, back_to="ready",
                                         reason=_why(record_, keeper, flight, kept_flight))
     return taken
+
+
+def _seats_with_family(session: Session, seats: list[tuple[Passenger, Flight]], person: frozenset[int]) -> set[int]:
+    """Those of a person's `seats` (passenger ids) on a flight that carries their household (another passenger in a
+    household of theirs, as family unity reads it: `flights.service.households_read`): the seat a link keeps, so that
+    the person goes with their family (red team round 28c, N1: the lone record's earlier flight was kept, the
+    household's record taken off with the family, and family unity then refused the link, a registration or a
+    verification, as splitting the household)."""
+    found: set[int] = set()
+    for passenger, flight in seats:
+        aboard = [case for _, case in active_passengers(session, flight)]
+        households = households_read(session, aboard)
+        theirs = households.get(passenger.case_id, set())
+        if theirs and any(households[case.id] & theirs for case in aboard if case.id not in person):
+            found.add(passenger.id)
+    return found
 
 
 def keep_one_seat_of_passengers(session: Session, by: User | None) -> list[str]:
