@@ -330,6 +330,25 @@ def test_a_minor_left_waiting_alone_is_found_from_the_screening_on(demo: Demo) -
     assert f"case {screened}" in found and f"case {registered}" not in found, found
 
 
+def test_a_minor_waiting_whose_adults_are_aboard_another_flight_is_found(demo: Demo) -> None:
+    """Red team round 28b, F5: an adult aboard waits with a minor at the door of their flight only; a minor waiting
+    off every manifest whose household's adults are all aboard, and nothing on record, is found."""
+    today = datetime.now(UTC).date()
+    waiting = {"screened", "verification_requested", "verified", "documented", "ready"}
+
+    def change(session: Session) -> str:
+        for _, _, members in _households(session):
+            minors = [m for m in members if not adult_on(m.birth_date, today)]
+            if minors and len(minors) < len(members) and {m.state for m in members} <= waiting:
+                for adult in (m for m in members if adult_on(m.birth_date, today)):
+                    adult.state = "boarded"
+                return minors[0].reference
+        raise AssertionError("no screened household with a minor waiting")
+
+    report, minor = _checked(demo, change)
+    assert f"case {minor}" in [f.subject for f in report.problems("minors_with_an_adult")]
+
+
 def test_a_minor_left_behind_by_every_adult_is_found(demo: Demo) -> None:
     """Red team round 13, F7: a minor found not a national whose household's adults all went on a manifest (or flew),
     none staying with her, and nothing on record: the check names her."""

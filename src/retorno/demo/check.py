@@ -207,6 +207,14 @@ class _Demo:
         self.passengers = session.execute(
             sa.select(Passenger.flight_id, Passenger.case_id, Passenger.approval, Passenger.boarding,
                       Passenger.arrival)).all()
+        # Per case, the flights whose manifest it is on, and those it boarded.
+        self.manifested_on: dict[int, set[int]] = defaultdict(set)
+        self.boarded_on: dict[int, set[int]] = defaultdict(set)
+        for flight_id, case_id, approval, boarding, _ in self.passengers:
+            if approval in ON_MANIFEST:
+                self.manifested_on[case_id].add(flight_id)
+            if boarding == "boarded":
+                self.boarded_on[case_id].add(flight_id)
         self.splits = set(session.execute(sa.select(HouseholdSplit.household_id)).scalars())
         self.determinations = set(session.execute(sa.select(BestInterestsDetermination.case_id)).scalars())
         # Per case, its own open concerns and when the oldest screening still holding one was raised.
@@ -490,8 +498,11 @@ def _minors_waiting(demo: _Demo, report: CheckReport) -> None:
             continue
         report.examined["minors_with_an_adult"] += 1
         family = demo.members.get(person.household, []) if person.household is not None else []
-        # An adult at the aircraft's door still waits with them: a household boards one by one.
-        if any(demo.adult(m, today) and m.state in (*WAITING, "boarded") for m in family):
+        # An adult at the aircraft's door still waits with a minor on its manifest (a household boards one by one),
+        # with no other: one registered after the adults flew, or left off their flight, is alone.
+        door = demo.manifested_on[person.id]
+        if any(demo.adult(m, today) and (m.state in WAITING or (m.state == "boarded" and door & demo.boarded_on[m.id]))
+               for m in family):
             continue
         if (person.id in demo.determinations or "unaccompanied_child" in demo.open_concerns[person.id]
                 or "unaccompanied_child" in demo.raised[person.id]):

@@ -17,8 +17,9 @@ from retorno.cases.facts import concern_term, open_concern_codes, registry_birth
 from retorno.cases.facts import own_medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
-from retorno.db import utcnow
+from retorno.db import among, utcnow
 from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, Term, written_reason
+from retorno.flights.models import ACTIVE_APPROVALS, Passenger
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 
 # A claim raised at the aircraft door is recorded too (travel.record_screening then takes the person
@@ -109,9 +110,12 @@ def _unaccompanied_child_named(session: Session, case: Case, concerns: list[str]
 
 
 def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Case]:
-    """Those of `cases` who are minors with no adult of their household waiting with them (an adult in a state of
-    `lifecycle.ACCOMPANYING`, the aircraft's door included) and no best-interests determination recorded. A minor by
-    the declared birth date or the verified registry record's (`safeguards.counts_as_minor`), an adult by both."""
+    """Those of `cases` who are minors with no adult of their household waiting with them and no best-interests
+    determination recorded. A minor by the declared birth date or the verified registry record's
+    (`safeguards.counts_as_minor`), an adult by both. An adult waits with them before boarding; an adult aboard
+    (`boarded`, until arrival) only with a minor on the manifest of the flight they boarded, at the aircraft's door
+    (a household boards one by one): a minor off it, registered after the adults flew or left off their flight, is
+    alone (red team round 28b, F5)."""
     registry = registry_births(session, [c.id for c in cases])
     minors = [c for c in cases if safeguards.counts_as_minor(c.birth_date, registry.get(c.id), today)]
     if not minors:
@@ -119,17 +123,40 @@ def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Cas
     determined = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
         BestInterestsDetermination.case_id.in_([c.id for c in minors]))).scalars())
     households = {c.household_id for c in minors if c.household_id is not None}
-    adults: dict[int | None, set[int]] = {}
+    adults: dict[int | None, dict[int, str]] = {}
     if households:
         members = session.execute(
-            sa.select(Case.household_id, Case.id, Case.birth_date).where(
+            sa.select(Case.household_id, Case.id, Case.birth_date, Case.state).where(
                 Case.household_id.in_(sorted(households)), Case.state.in_(sorted(lifecycle.ACCOMPANYING)))).all()
-        registry.update(registry_births(session, [case_id for _, case_id, _ in members if case_id not in registry]))
-        for household_id, case_id, birth in members:
+        registry.update(registry_births(session, [case_id for _, case_id, _, _ in members if case_id not in registry]))
+        for household_id, case_id, birth, state in members:
             if not safeguards.counts_as_minor(birth, registry.get(case_id), today):
-                adults.setdefault(household_id, set()).add(case_id)
+                adults.setdefault(household_id, {})[case_id] = state
+    aboard = [case_id for household in adults.values() for case_id, state in household.items() if state == "boarded"]
+    boarded_on = _flights_of(session, aboard, boarded=True)
+    manifested_on = _flights_of(session, [c.id for c in minors], boarded=False) if aboard else {}
+
+    def waits_with(minor: Case, adult: int) -> bool:
+        if adult == minor.id:
+            return False
+        if adults[minor.household_id][adult] != "boarded":
+            return True
+        return bool(boarded_on.get(adult, set()) & manifested_on.get(minor.id, set()))
+
     return [c for c in minors if c.id not in determined
-            and not adults.get(c.household_id, set()) - {c.id}]
+            and not any(waits_with(c, adult) for adult in adults.get(c.household_id, {}))]
+
+
+def _flights_of(session: Session, case_ids: list[int], *, boarded: bool) -> dict[int, set[int]]:
+    """The flights each of `case_ids` boarded (`boarded`), or whose manifest each is on."""
+    if not case_ids:
+        return {}
+    which = Passenger.boarding == "boarded" if boarded else Passenger.approval.in_(ACTIVE_APPROVALS)
+    flights: dict[int, set[int]] = {}
+    for case_id, flight_id in session.execute(sa.select(Passenger.case_id, Passenger.flight_id).where(
+            among(Passenger.case_id, case_ids), which)):
+        flights.setdefault(case_id, set()).add(flight_id)
+    return flights
 
 
 def raise_unaccompanied(session: Session, by: User, case: Case, *, reason: str) -> Screening | None:
