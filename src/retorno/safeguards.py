@@ -65,9 +65,10 @@ class OtherRecord:
     """Another record of a traveller's person, as the one-seat rule (`one_seat`) reads it: linked to the traveller's
     record as the same person (`cases.facts.same_person`: a cédula, a registry record, a document, a supervisor's
     `same_person`), or of a possible duplicate no supervisor has decided (`undecided`: the person may be one, as a
-    concern or a medical need of it holds them, SPEC.md 4.1). `flight`: the flight not yet flown on whose manifest it
-    holds a seat (None: none). `same_agency`: whether the traveller's agency holds it (else it is told as another
-    agency's, never by its reference or flight: safeguard 6)."""
+    concern or a medical need of it holds them, SPEC.md 4.1). `flight`: the flight on which it holds a seat (one not
+    yet flown, or one it is aboard until received at the destination: `cases.facts.SEATS_HELD`; None: none).
+    `same_agency`: whether the traveller's agency holds it (else it is told as another agency's, never by its reference
+    or flight: safeguard 6)."""
 
     reference: str
     flight: str | None
@@ -352,13 +353,14 @@ DUPLICATE_ANOTHER_AGENCY = ("a possible duplicate another agency holds has a sea
                             "one seat until a supervisor of each agency decides they are two people")
 # ... and to whoever reads neither possible duplicates nor protection screenings (`as_told`).
 ONE_SEAT_TOLD = ("another record of the same person, or of a possible duplicate no supervisor has decided, holds a "
-                 "seat on a flight not yet flown: one person holds one seat")
+                 "seat on a flight not yet flown or not yet received at its destination: one person holds one seat")
 
 
 def one_seat(person: TravellerFacts, flight: str | None, aboard: Iterable[str] = ()) -> list[Violation]:
     """One person holds one seat (SPEC.md 4.4, the identity approved is the identity verified): no other record of
     the person (`TravellerFacts.other_records`: linked as the same person, or of a possible duplicate no supervisor
-    has decided, who may be them) holds a seat on a flight not yet flown, this one or another. Else the door boards
+    has decided, who may be them) holds a seat on a flight not yet flown, this one or another, or is aboard one that
+    left and not yet received at its destination (`cases.facts.SEATS_HELD`). Else the door boards
     two people under one verified identity, and the second may be anyone (red team round 13, F5).
 
     `flight`: the flight whose manifest is checked (None: none in particular); `aboard`: the references on that

@@ -34,10 +34,11 @@ hide itself here. What it checks, each rule named in the report:
   is not yet screened. A minor is one by the declared birth date or by the verified registry
   record's (red team round 13);
 - `one_seat`: one person holds one seat: no two records of one person are on manifests of flights not yet
-  flown (this one or two), records being one person when they share a cédula (its digits), a registry record
-  verified by one receiving authority, a travel document on file (issuing state and number; not one withdrawn), a
-  declared document number (declared or filed), or a supervisor's decision that they are the same person, or
-  are a possible duplicate no supervisor has decided (the person may be one; red team round 13, F5);
+  flown (this one or two), or aboard a flight that left and not yet received at its destination, records being one
+  person when they share a cédula (its digits), a registry record verified by one receiving authority, a travel
+  document on file (issuing state and number; not one withdrawn), a declared document number (declared or filed),
+  or a supervisor's decision that they are the same person, or are a possible duplicate no supervisor has decided
+  (the person may be one; red team round 13, F5);
 - `cleared_and_verified`: everyone on a manifest or aboard a flight was screened, has no concern
   open (on this record or another record with the same cédula, whatever its letter, or verified by the same receiving
   authority against the same registry record, however spelled), was verified by the receiving
@@ -601,11 +602,14 @@ def _people_as_one(session: Session, demo: _Demo) -> dict[int, int]:
 def _one_seat(demo: _Demo, report: CheckReport, travelling: dict[int, tuple[str, set[int]]],
               person_of: dict[int, int]) -> None:
     seats: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    # Aboard a flight that left, a person holds the seat until received at the destination (red team round 29, F1).
+    on_the_way = {(flight, case) for flight, case, _, boarding, arrival in demo.passengers
+                  if boarding == "boarded" and arrival != "received"}
     for flight_id, (_, cases) in sorted(travelling.items()):
         flight = demo.flights[flight_id]
-        if flight.state not in NOT_YET_FLOWN:
-            continue
         for case_id in cases:
+            if flight.state not in NOT_YET_FLOWN and (flight_id, case_id) not in on_the_way:
+                continue
             report.examined["one_seat"] += 1
             seats[person_of[case_id]].append((demo.people[case_id].reference, flight.reference))
     for held in seats.values():

@@ -349,16 +349,25 @@ def active_passenger_case(session: Session, flight: Flight, reference: str) -> C
     ).scalars().first()
 
 
+# A flight whose passengers aboard are on their way until the receiving side records each received.
+IN_THE_AIR_OR_LANDED = ("departed", "arrived")
+
+
 def seats_held(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
-    """Per case holding a seat on a flight not yet flown (an active passenger: proposed or approved, boarded too), that
-    flight's reference: the seat the one-seat rule counts (`cases.facts.SEATS_HELD`, `safeguards.one_seat`)."""
+    """Per case holding a seat, that flight's reference: the seat the one-seat rule counts (`cases.facts.SEATS_HELD`,
+    `safeguards.one_seat`). A seat is held on a flight not yet flown (an active passenger: proposed or approved,
+    boarded too) and, once it has left, by a passenger aboard until received at the destination (red team round 29,
+    F1: a person in the air held no seat, and another agency's record of her was verified, given an emergency document
+    and locked on a later flight with a child of her household counting her as the adult with them)."""
     found: dict[int, str] = {}
     ids = sorted(set(case_ids))
     for chunk in (ids[i:i + 5000] for i in range(0, len(ids), 5000)):
         found.update((case_id, flight) for case_id, flight in session.execute(
             sa.select(Passenger.case_id, Flight.reference).join(Flight, Flight.id == Passenger.flight_id)
-            .where(among(Passenger.case_id, chunk), Passenger.approval.in_(ACTIVE),
-                   Flight.state.in_(NOT_YET_FLOWN))))
+            .where(among(Passenger.case_id, chunk), sa.or_(
+                sa.and_(Passenger.approval.in_(ACTIVE), Flight.state.in_(NOT_YET_FLOWN)),
+                sa.and_(Passenger.boarding == "boarded", Passenger.arrival != "received",
+                        Flight.state.in_(IN_THE_AIR_OR_LANDED))))))
     return found
 
 

@@ -1,0 +1,56 @@
+"""Red team round 29, F1 (high): a person in the air held no seat. One person holds one seat (SPEC.md 4.4, the
+identity approved is the identity verified), but the rule counted seats on flights not yet flown only: once INM's flight
+had left, another agency's record of a passenger aboard it (the same cédula) was verified, given an emergency document,
+put on a later flight, approved and locked, and a child of that record's household went with it, counting as the adult
+with her a woman already on her way to Caracas. A passenger aboard a flight that left holds the seat until the
+receiving side records them received at the destination."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from tests.factories import Api, World, ok
+
+CEDULA = "V21446688"
+PERSON = {"given_names": "María Isabel", "first_surname": "Olvera", "second_surname": "Ramírez", "sex": "F",
+          "birth_date": "1977-03-11", "national_id": CEDULA}
+
+
+def _refused_one_seat(api: Api, user: str, flight: str, refs: list[str]) -> None:
+    response = api.post(user, f"/api/v1/flights/{flight}/passengers", {"cases": refs})
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert "one_seat" in {error["code"].removeprefix("safeguard."), *(d["rule"] for d in error["details"] or ())}, \
+        response.text
+
+
+def test_a_passenger_in_the_air_holds_the_seat_until_received(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    flying = api.ready_case(**PERSON)["reference"]
+    departure = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    first = api.build_manifest([flying], departure=departure)
+    with api.clock(departure - timedelta(hours=1)):
+        ok(api.post("inm.officer", f"/api/v1/flights/{first}/passengers/{flying}/boarding", {"status": "boarded"}))
+    with api.clock(departure):
+        ok(api.post("inm.officer", f"/api/v1/flights/{first}/depart"))
+
+    # SRE's record of her, and a child of SRE's household with her as its adult.
+    again = api.ready_case("sre.officer", household_reference="RT29-F1", relationship_to_head="head",
+                           **PERSON)["reference"]
+    child = api.ready_case("sre.officer", household_reference="RT29-F1", relationship_to_head="child",
+                           given_names="Camila", first_surname="Olvera", birth_date="2016-06-06",
+                           national_id=None)["reference"]
+    later = api.flight()["reference"]
+    _refused_one_seat(api, "sre.officer", later, [again, child])
+    _refused_one_seat(api, "sre.officer", later, [again])
+
+    # Landed, not yet received: still on her way.
+    ok(api.post("saime.officer", f"/api/v1/flights/{first}/landing"))
+    _refused_one_seat(api, "sre.officer", later, [again, child])
+
+    # Received at the destination, the seat is hers no longer (decided: a record of a person received is a new
+    # journey's, as a person returned may be returned again).
+    ok(api.post("saime.officer", f"/api/v1/flights/{first}/passengers/{flying}/arrival"))
+    ok(api.post("sre.officer", f"/api/v1/flights/{later}/passengers", {"cases": [again, child]}), 201)
