@@ -349,6 +349,28 @@ def test_a_minor_waiting_whose_adults_are_aboard_another_flight_is_found(demo: D
     assert f"case {minor}" in [f.subject for f in report.problems("minors_with_an_adult")]
 
 
+def test_a_seat_held_by_a_record_of_a_journey_made_is_found(demo: Demo) -> None:
+    """Red team round 29: a record registered before another record of its person was received at the destination
+    holds no seat (the journey it was registered for is made); `one_seat` names one on a manifest."""
+
+    def change(session: Session) -> str:
+        came = session.execute(sa.select(Passenger.received_at, Case).join(Case, Case.id == Passenger.case_id).where(
+            Passenger.arrival == "received", Case.national_id.is_not(None))).first()
+        waiting = session.execute(sa.select(Case).join(Passenger, Passenger.case_id == Case.id).join(
+            Flight, Flight.id == Passenger.flight_id).where(
+            Passenger.approval.in_(("proposed", "approved")),
+            Flight.state.in_(("proposed", "accepted", "manifest_locked")))).scalars().first()
+        assert came is not None and waiting is not None
+        received_at, arrived = came
+        waiting.national_id = arrived.national_id
+        waiting.registered_at = received_at - timedelta(days=1)
+        return waiting.reference
+
+    report, reference = _checked(demo, change)
+    found = [f for f in report.problems("one_seat") if f.subject == f"case {reference}"]
+    assert found and "registered before" in str(found[0]), report.problems("one_seat")
+
+
 def test_a_minor_left_behind_by_every_adult_is_found(demo: Demo) -> None:
     """Red team round 13, F7: a minor found not a national whose household's adults all went on a manifest (or flew),
     none staying with her, and nothing on record: the check names her."""

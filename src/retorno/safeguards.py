@@ -74,6 +74,9 @@ class OtherRecord:
     flight: str | None
     same_agency: bool
     undecided: bool = False
+    # Received at its destination from `flight` after the traveller's record was registered: the traveller's record
+    # was made for a journey the person has made (`cases.facts.other_records`).
+    returned: bool = False
 
 
 @dataclass(frozen=True)
@@ -351,6 +354,14 @@ SAME_PERSON_ANOTHER_AGENCY = ("the same person holds a seat on a manifest anothe
                               "seat")
 DUPLICATE_ANOTHER_AGENCY = ("a possible duplicate another agency holds has a seat on a manifest: one person holds "
                             "one seat until a supervisor of each agency decides they are two people")
+# A record registered before another record of the person (or of an undecided possible duplicate) was received at
+# the destination: the journey it was registered for is made (red team round 29).
+RETURNED_SAME_AGENCY = ("case %(other)s, of the same person or a possible duplicate no supervisor has decided, came by "
+                        "flight %(flight)s and was received at its destination after this record was registered: the "
+                        "person has made this record's journey (a new one is registered anew)")
+RETURNED_ANOTHER_AGENCY = ("a record another agency holds of the same person, or of a possible duplicate no supervisor "
+                           "has decided, was received at its destination after this record was registered: the person "
+                           "has made this record's journey (a new one is registered anew)")
 # ... and to whoever reads neither possible duplicates nor protection screenings (`as_told`).
 ONE_SEAT_TOLD = ("another record of the same person, or of a possible duplicate no supervisor has decided, holds a "
                  "seat on a flight not yet flown or not yet received at its destination: one person holds one seat")
@@ -369,6 +380,11 @@ def one_seat(person: TravellerFacts, flight: str | None, aboard: Iterable[str] =
     here = set(aboard)
     found = []
     for other in person.other_records:
+        if other.returned:
+            found.append(Violation(ONE_SEAT, person.reference, RETURNED_SAME_AGENCY, {
+                "other": other.reference, "flight": other.flight}) if other.same_agency else Violation(
+                ONE_SEAT, person.reference, RETURNED_ANOTHER_AGENCY))
+            continue
         on_this = other.reference in here or (flight is not None and other.flight == flight)
         if not on_this and other.flight is None:
             continue

@@ -3,7 +3,8 @@ identity approved is the identity verified), but the rule counted seats on fligh
 had left, another agency's record of a passenger aboard it (the same cédula) was verified, given an emergency document,
 put on a later flight, approved and locked, and a child of that record's household went with it, counting as the adult
 with her a woman already on her way to Caracas. A passenger aboard a flight that left holds the seat until the
-receiving side records them received at the destination."""
+receiving side records them received at the destination; a record registered before that reception goes on no flight
+(the journey it was registered for is made), one registered after it is a new journey's."""
 
 from __future__ import annotations
 
@@ -50,7 +51,23 @@ def test_a_passenger_in_the_air_holds_the_seat_until_received(client: TestClient
     ok(api.post("saime.officer", f"/api/v1/flights/{first}/landing"))
     _refused_one_seat(api, "sre.officer", later, [again, child])
 
-    # Received at the destination, the seat is hers no longer (decided: a record of a person received is a new
-    # journey's, as a person returned may be returned again).
+    # Received at the destination: SRE's record, registered for the journey she has made, goes on no flight.
     ok(api.post("saime.officer", f"/api/v1/flights/{first}/passengers/{flying}/arrival"))
-    ok(api.post("sre.officer", f"/api/v1/flights/{later}/passengers", {"cases": [again, child]}), 201)
+    _refused_one_seat(api, "sre.officer", later, [again, child])
+
+
+def test_a_record_registered_before_the_person_was_received_goes_on_no_flight(client: TestClient,
+                                                                              world: World) -> None:
+    """One registered after the reception is a new journey's: a person returned may be returned again."""
+    api = Api(client, world)
+    person = {**PERSON, "given_names": "Rosa Elena", "first_surname": "Quintero", "birth_date": "1969-08-21",
+              "national_id": "V9871234"}
+    flying = api.ready_case(**person)
+    stale = api.ready_case("sre.officer", **person)["reference"]
+    api.fly_to_arrival([flying])
+    later = api.flight()["reference"]
+    _refused_one_seat(api, "sre.officer", later, [stale])
+    refused = api.post("sre.officer", f"/api/v1/flights/{later}/passengers", {"cases": [stale]})
+    assert "received at its destination after this record was registered" in refused.json()["error"]["message"]
+    anew = api.ready_case("inm.officer", **person)["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{later}/passengers", {"cases": [anew]}), 201)

@@ -647,17 +647,36 @@ def seats_held(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
     return found
 
 
+# Per case received at the destination of a flight, that flight's reference and when (the latest reception):
+# `flights.service` sets it, as it sets `SEATS_HELD`.
+RECEIVED: list[Callable[[Session, Sequence[int]], dict[int, tuple[str, datetime]]]] = []
+
+
 def other_records(session: Session, cases: Sequence[Case], alike: _Alike | None = None
                   ) -> dict[int, tuple[OtherRecordFact, ...]]:
     """Per case with another record of its person (`_records_of_person`), those records with the seat each holds:
-    the facts of the one-seat rule (`TravellerFacts.other_records`)."""
+    the facts of the one-seat rule (`TravellerFacts.other_records`). A record received at its destination after the
+    case was registered holds the flight it came by (`returned`): the case was registered for a journey the person has
+    made (red team round 29: another agency's record of a person in the air went on a later flight); one registered
+    after the reception is a new journey's."""
     if not cases:
         return {}
     alike = alike if alike is not None else _people_alike(session, [c.id for c in cases])
     records = {case.id: _records_of_person(case.id, case.agency_id, alike) for case in cases}
     everyone = sorted({other for found in records.values() for other in found})
     seats = seats_held(session, everyone) if everyone else {}
-    return {case_id: tuple(OtherRecordFact(reference, seats.get(other), same_agency, undecided)
+    received: dict[int, tuple[str, datetime]] = {}
+    for finder in RECEIVED if everyone else ():
+        received.update(finder(session, everyone))
+    registered = {case.id: case.registered_at for case in cases}
+
+    def fact(case_id: int, other: int, reference: str, same_agency: bool, undecided: bool) -> OtherRecordFact:
+        came = received.get(other)
+        if other not in seats and came is not None and registered[case_id] < came[1]:
+            return OtherRecordFact(reference, came[0], same_agency, undecided, returned=True)
+        return OtherRecordFact(reference, seats.get(other), same_agency, undecided)
+
+    return {case_id: tuple(fact(case_id, other, reference, same_agency, undecided)
                            for other, (reference, same_agency, undecided) in sorted(found.items()))
             for case_id, found in records.items() if found}
 

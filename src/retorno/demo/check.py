@@ -208,6 +208,12 @@ class _Demo:
         self.passengers = session.execute(
             sa.select(Passenger.flight_id, Passenger.case_id, Passenger.approval, Passenger.boarding,
                       Passenger.arrival)).all()
+        self.by_reference = {person.reference: case_id for case_id, person in self.people.items()}
+        self.registered_at: dict[int, datetime] = dict(session.execute(sa.select(Case.id, Case.registered_at)).all())
+        self.received_at: dict[int, datetime] = {}
+        for case_id, at in session.execute(sa.select(Passenger.case_id, Passenger.received_at).where(
+                Passenger.arrival == "received", Passenger.received_at.is_not(None)).order_by(Passenger.received_at)):
+            self.received_at[case_id] = at  # type: ignore[assignment]  # not null: asked so just above
         # Per case, the flights whose manifest it is on, and those it boarded.
         self.manifested_on: dict[int, set[int]] = defaultdict(set)
         self.boarded_on: dict[int, set[int]] = defaultdict(set)
@@ -617,6 +623,21 @@ def _one_seat(demo: _Demo, report: CheckReport, travelling: dict[int, tuple[str,
             report.add("one_seat", "cases " + ", ".join(sorted(ref for ref, _ in held)),
                        "records of one person (or of a possible duplicate no supervisor has decided) hold "
                        f"{len(held)} seats: " + ", ".join(f"{ref} on {flight}" for ref, flight in sorted(held)))
+    # A record registered before another of its person was received at the destination holds no seat: the journey it
+    # was registered for is made.
+    received: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+    for case_id, at in demo.received_at.items():
+        received[person_of[case_id]].append((at, case_id))
+    for person, held in seats.items():
+        for reference, flight_ref in held:
+            case_id = demo.by_reference[reference]
+            came = [(at, other) for at, other in received.get(person, ()) if other != case_id
+                    and demo.registered_at[case_id] < at]
+            if came:
+                at, other = max(came)
+                report.add("one_seat", f"case {reference}",
+                           f"holds a seat on {flight_ref}, registered before {demo.people[other].reference} of the "
+                           f"same person was received at its destination ({at.isoformat(timespec='minutes')})")
 
 
 def _one_emergency_document(session: Session, demo: _Demo, report: CheckReport, person_of: dict[int, int]) -> None:

@@ -28,6 +28,7 @@ from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
 from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.facts import (
+    RECEIVED,
     SEATS_HELD,
     household_key,
     other_records,
@@ -372,6 +373,24 @@ def seats_held(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
 
 
 SEATS_HELD.append(seats_held)
+
+
+def received(session: Session, case_ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
+    """Per case received at the destination of a flight, that flight's reference and when, the latest reception
+    (`cases.facts.RECEIVED`: a record registered before it is of a journey the person has made)."""
+    found: dict[int, tuple[str, datetime]] = {}
+    ids = sorted(set(case_ids))
+    for chunk in (ids[i:i + 5000] for i in range(0, len(ids), 5000)):
+        for case_id, flight, at in session.execute(
+                sa.select(Passenger.case_id, Flight.reference, Passenger.received_at)
+                .join(Flight, Flight.id == Passenger.flight_id)
+                .where(among(Passenger.case_id, chunk), Passenger.arrival == "received",
+                       Passenger.received_at.is_not(None)).order_by(Passenger.received_at)):
+            found[case_id] = (flight, at)  # type: ignore[assignment]  # not null: asked so just above
+    return found
+
+
+RECEIVED.append(received)
 
 
 def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
