@@ -40,20 +40,22 @@ def test_a_passenger_in_the_air_holds_the_seat_until_received(client: TestClient
     # SRE's record of her, and a child of SRE's household with her as its adult.
     again = api.ready_case("sre.officer", household_reference="RT29-F1", relationship_to_head="head",
                            **PERSON)["reference"]
-    child = api.ready_case("sre.officer", household_reference="RT29-F1", relationship_to_head="child",
-                           given_names="Camila", first_surname="Olvera", birth_date="2016-06-06",
-                           national_id=None)["reference"]
+    # The child's adult is in the air: she is an unaccompanied child (round 29b, F1), and travels with no one.
+    child = api.register("sre.officer", household_reference="RT29-F1", relationship_to_head="child",
+                         given_names="Camila", first_surname="Olvera", birth_date="2016-06-06",
+                         national_id=None)["reference"]
+    screened = api.post("sre.officer", f"/api/v1/cases/{child}/screenings", {"concerns": []})
+    assert screened.status_code == 409 and screened.json()["error"]["code"] == "safeguard.children", screened.text
     later = api.flight()["reference"]
-    _refused_one_seat(api, "sre.officer", later, [again, child])
     _refused_one_seat(api, "sre.officer", later, [again])
 
     # Landed, not yet received: still on her way.
     ok(api.post("saime.officer", f"/api/v1/flights/{first}/landing"))
-    _refused_one_seat(api, "sre.officer", later, [again, child])
+    _refused_one_seat(api, "sre.officer", later, [again])
 
     # Received at the destination: SRE's record, registered for the journey she has made, goes on no flight.
     ok(api.post("saime.officer", f"/api/v1/flights/{first}/passengers/{flying}/arrival"))
-    _refused_one_seat(api, "sre.officer", later, [again, child])
+    _refused_one_seat(api, "sre.officer", later, [again])
 
 
 def test_a_record_registered_before_the_person_was_received_goes_on_no_flight(client: TestClient,

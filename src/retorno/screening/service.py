@@ -13,13 +13,13 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, can, reader
 from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
-from retorno.cases.facts import concern_term, open_concern_codes, registry_births
+from retorno.cases.facts import concern_term, open_concern_codes, other_records, registry_births
 from retorno.cases.facts import own_medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
 from retorno.db import among, utcnow
 from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, Term, written_reason
-from retorno.flights.models import ACTIVE_APPROVALS, Passenger
+from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 
 # A claim raised at the aircraft door is recorded too (travel.record_screening then takes the person
@@ -134,26 +134,36 @@ def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Cas
                 adults.setdefault(household_id, {})[case_id] = state
     aboard = [case_id for household in adults.values() for case_id, state in household.items() if state == "boarded"]
     boarded_on = _flights_of(session, aboard, boarded=True)
-    manifested_on = _flights_of(session, [c.id for c in minors], boarded=False) if aboard else {}
+    # An adult waiting by this record whose person holds a seat by another (on a manifest, aboard a flight until
+    # received) or was received by one after this record was registered (`cases.facts.other_records`) waits with a
+    # minor at the door of that flight only (red team round 29b, F1: a child registered into ICE's household of a
+    # mother aboard INM's departed flight was screened as accompanied and made ready).
+    waiting = [case_id for household in adults.values() for case_id, state in household.items() if state != "boarded"]
+    away = {case_id: {o.flight for o in others if o.flight is not None} for case_id, others in other_records(
+        session, list(session.execute(sa.select(Case).where(among(Case.id, waiting))).scalars())
+        if waiting else []).items()}
+    away = {case_id: flights for case_id, flights in away.items() if flights}
+    manifested_on = _flights_of(session, [c.id for c in minors], boarded=False) if aboard or away else {}
 
     def waits_with(minor: Case, adult: int) -> bool:
         if adult == minor.id:
             return False
-        if adults[minor.household_id][adult] != "boarded":
-            return True
-        return bool(boarded_on.get(adult, set()) & manifested_on.get(minor.id, set()))
+        if adults[minor.household_id][adult] == "boarded":
+            return bool(boarded_on.get(adult, set()) & manifested_on.get(minor.id, set()))
+        return adult not in away or bool(away[adult] & manifested_on.get(minor.id, set()))
 
     return [c for c in minors if c.id not in determined
             and not any(waits_with(c, adult) for adult in adults.get(c.household_id, {}))]
 
 
-def _flights_of(session: Session, case_ids: list[int], *, boarded: bool) -> dict[int, set[int]]:
-    """The flights each of `case_ids` boarded (`boarded`), or whose manifest each is on."""
+def _flights_of(session: Session, case_ids: list[int], *, boarded: bool) -> dict[int, set[str]]:
+    """The flights (references) each of `case_ids` boarded (`boarded`), or whose manifest each is on."""
     if not case_ids:
         return {}
     which = Passenger.boarding == "boarded" if boarded else Passenger.approval.in_(ACTIVE_APPROVALS)
-    flights: dict[int, set[int]] = {}
-    for case_id, flight_id in session.execute(sa.select(Passenger.case_id, Passenger.flight_id).where(
+    flights: dict[int, set[str]] = {}
+    for case_id, flight_id in session.execute(
+            sa.select(Passenger.case_id, Flight.reference).join(Flight, Flight.id == Passenger.flight_id).where(
             among(Passenger.case_id, case_ids), which)):
         flights.setdefault(case_id, set()).add(flight_id)
     return flights

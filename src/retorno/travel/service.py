@@ -216,7 +216,7 @@ def _screened(session: Session, actor: User, case: Case, recorded: Screening) ->
 
 
 def _minors_left_alone(session: Session, by: User | None, case: Case,
-                       became: str = "the birth date now makes this case a minor") -> None:
+                       became: str = "the birth date now makes this case a minor", left: str | None = None) -> None:
     """Safeguard 2 (children) after `case` changed: the minors of its household (or `case` alone) screened and
     waiting whom no adult of the household now waits with, and who have no best-interests determination, are
     unaccompanied children. Their concern is recorded here, in the transaction of the change, by whoever made it
@@ -229,8 +229,8 @@ def _minors_left_alone(session: Session, by: User | None, case: Case,
     waiting = [m for m in members if m.state in lifecycle.WAITING_SCREENED]
     for minor in screening.left_alone(session, waiting, today):
         assert by is not None, "every change that ends a case's waiting is made by an official"
-        why = (f"case {case.reference} is now '{case.state}': no adult of the household waits with this minor"
-               if case.id != minor.id else f"{became}, with no adult of the household waiting with them")
+        why = ((left or f"case {case.reference} is now '{case.state}'") + ": no adult of the household waits with "
+               "this minor" if case.id != minor.id else f"{became}, with no adult of the household waiting with them")
         raised = screening.raise_unaccompanied(session, by, minor, reason=f"unaccompanied child: {why}")
         if raised is not None:
             _screened(session, by, minor, raised)
@@ -523,6 +523,11 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
     if "birth_date" in changed and not was_minor and _minor_now(session, case):
         # The household's last adult, or someone alone, may now be a minor with nobody waiting with them.
         _minors_left_alone(session, actor, case)
+    elif changed.keys() & LINKING_FIELDS and case.household_id is not None:
+        # ... or one person with a record on a flight, aboard one or received at its destination: not waiting here
+        # with the household's minors (red team round 29b, F1; `screening.left_alone`).
+        _minors_left_alone(session, actor, case, left=f"case {case.reference} is the record of a person travelling "
+                                                       "by another record, or who has travelled")
     if changed.keys() & duplicates.COMPARED_FIELDS:
         # Corrected names, birth date or cédula may make the record alike to another, whichever agency holds it: it is
         # flagged as a new record would be (red team: a correction made a case look like a person with an open

@@ -1,0 +1,62 @@
+"""Red team round 29b, F1: a child's only adult was in the air by another record, and the child was treated as
+accompanied. INM's flight had left with a mother aboard; ICE's record of her (the same cédula), ready, headed an ICE
+household, and a child registered into it was screened with no concern and made ready: the screening read the
+mother's ICE record as waiting. The same when the link was made later (the head's cédula corrected to hers). An adult
+whose person holds a seat by another record, or was received by one, waits only with a minor at that flight's door."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.factories import Api, World, ok
+
+MINOR = date(date.today().year - 7, 3, 3).isoformat()
+
+
+def _in_the_air(api: Api, person: dict[str, Any]) -> None:
+    flying = api.ready_case(**person)["reference"]
+    departure = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    flight = api.build_manifest([flying], departure=departure)
+    with api.clock(departure - timedelta(hours=1)):
+        ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{flying}/boarding", {"status": "boarded"}))
+    with api.clock(departure):
+        ok(api.post("inm.officer", f"/api/v1/flights/{flight}/depart"))
+
+
+def _unaccompanied(api: Api, ref: str) -> bool:
+    return any("unaccompanied_child" in s["concerns"]
+               for s in ok(api.get("sre.officer", f"/api/v1/cases/{ref}/screenings")))
+
+
+def test_a_child_of_a_mother_in_the_air_by_another_record_is_unaccompanied(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    mother = {"given_names": "Carmen", "first_surname": "Suárez", "second_surname": "Núñez", "sex": "F",
+              "birth_date": "1984-05-09", "national_id": "V18175916"}
+    _in_the_air(api, mother)
+    api.ready_case("sre.officer", household_reference="RT29B-F1", relationship_to_head="head", **mother)
+    child = api.register("sre.officer", household_reference="RT29B-F1", relationship_to_head="child",
+                         given_names="Lucía", first_surname="Suárez", birth_date=MINOR, national_id=None)["reference"]
+    refused = api.post("sre.officer", f"/api/v1/cases/{child}/screenings", {"concerns": []})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "safeguard.children", refused.text
+
+
+def test_a_link_made_later_to_a_person_in_the_air_leaves_the_child_unaccompanied(client: TestClient,
+                                                                                world: World) -> None:
+    api = Api(client, world)
+    mother = {"given_names": "Andrea", "first_surname": "García", "second_surname": "Del Río", "sex": "F",
+              "birth_date": "1988-11-23", "national_id": "V26307533"}
+    _in_the_air(api, mother)
+    # Told apart from her by everything but the cédula, which comes later: no possible duplicate of hers till then.
+    head = api.ready_case("sre.officer", household_reference="RT29B-F1L", relationship_to_head="head",
+                          **{**mother, "given_names": "Paula", "first_surname": "Ortega", "birth_date": "1979-02-14",
+                             "national_id": None})["reference"]
+    child = api.ready_case("sre.officer", household_reference="RT29B-F1L", relationship_to_head="child",
+                           given_names="Martina", first_surname="García", birth_date=MINOR,
+                           national_id=None)["reference"]
+    assert not _unaccompanied(api, child)
+    ok(api.patch("sre.officer", f"/api/v1/cases/{head}", {"national_id": mother["national_id"]}))
+    assert _unaccompanied(api, child)
+    assert ok(api.get("sre.officer", f"/api/v1/cases/{child}"))["state"] != "ready"
