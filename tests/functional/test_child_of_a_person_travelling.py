@@ -16,7 +16,8 @@ from tests.factories import Api, World, ok
 MINOR = date(date.today().year - 7, 3, 3).isoformat()
 
 
-def _in_the_air(api: Api, person: dict[str, Any]) -> None:
+def in_the_air(api: Api, person: dict[str, Any]) -> tuple[str, str]:
+    """INM's record of `person` aboard INM's flight, which left three hours ago and has not landed: both references."""
     flying = api.ready_case(**person)["reference"]
     departure = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     flight = api.build_manifest([flying], departure=departure)
@@ -24,6 +25,7 @@ def _in_the_air(api: Api, person: dict[str, Any]) -> None:
         ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{flying}/boarding", {"status": "boarded"}))
     with api.clock(departure):
         ok(api.post("inm.officer", f"/api/v1/flights/{flight}/depart"))
+    return flying, flight
 
 
 def _unaccompanied(api: Api, ref: str) -> bool:
@@ -35,7 +37,7 @@ def test_a_child_of_a_mother_in_the_air_by_another_record_is_unaccompanied(clien
     api = Api(client, world)
     mother = {"given_names": "Carmen", "first_surname": "Suárez", "second_surname": "Núñez", "sex": "F",
               "birth_date": "1984-05-09", "national_id": "V18175916"}
-    _in_the_air(api, mother)
+    in_the_air(api, mother)
     api.ready_case("sre.officer", household_reference="RT29B-F1", relationship_to_head="head", **mother)
     child = api.register("sre.officer", household_reference="RT29B-F1", relationship_to_head="child",
                          given_names="Lucía", first_surname="Suárez", birth_date=MINOR, national_id=None)["reference"]
@@ -48,7 +50,7 @@ def test_a_link_made_later_to_a_person_in_the_air_leaves_the_child_unaccompanied
     api = Api(client, world)
     mother = {"given_names": "Andrea", "first_surname": "García", "second_surname": "Del Río", "sex": "F",
               "birth_date": "1988-11-23", "national_id": "V26307533"}
-    _in_the_air(api, mother)
+    in_the_air(api, mother)
     # Told apart from her by everything but the cédula, which comes later: no possible duplicate of hers till then.
     head = api.ready_case("sre.officer", household_reference="RT29B-F1L", relationship_to_head="head",
                           **{**mother, "given_names": "Paula", "first_surname": "Ortega", "birth_date": "1979-02-14",

@@ -8,11 +8,10 @@ receiving side records them received at the destination; a record registered bef
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from fastapi.testclient import TestClient
 
 from tests.factories import Api, World, ok
+from tests.functional.test_child_of_a_person_travelling import in_the_air
 
 CEDULA = "V21446688"
 PERSON = {"given_names": "María Isabel", "first_surname": "Olvera", "second_surname": "Ramírez", "sex": "F",
@@ -29,13 +28,7 @@ def _refused_one_seat(api: Api, user: str, flight: str, refs: list[str]) -> None
 
 def test_a_passenger_in_the_air_holds_the_seat_until_received(client: TestClient, world: World) -> None:
     api = Api(client, world)
-    flying = api.ready_case(**PERSON)["reference"]
-    departure = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-    first = api.build_manifest([flying], departure=departure)
-    with api.clock(departure - timedelta(hours=1)):
-        ok(api.post("inm.officer", f"/api/v1/flights/{first}/passengers/{flying}/boarding", {"status": "boarded"}))
-    with api.clock(departure):
-        ok(api.post("inm.officer", f"/api/v1/flights/{first}/depart"))
+    flying, first = in_the_air(api, PERSON)
 
     # SRE's record of her, and a child of SRE's household with her as its adult.
     again = api.ready_case("sre.officer", household_reference="RT29-F1", relationship_to_head="head",
