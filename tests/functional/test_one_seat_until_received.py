@@ -66,3 +66,23 @@ def test_a_record_registered_before_the_person_was_received_goes_on_no_flight(cl
     assert "received at its destination after this record was registered" in refused.json()["error"]["message"]
     anew = api.ready_case("inm.officer", **person)["reference"]
     ok(api.post("inm.officer", f"/api/v1/flights/{later}/passengers", {"cases": [anew]}), 201)
+
+
+def test_a_link_made_later_to_a_person_in_the_air_is_kept(client: TestClient, world: World) -> None:
+    """Red team round 29b, F2: a record registered with the name of a record on a manifest (a possible duplicate of it)
+    and the cédula of a passenger in the air was refused (409 `safeguard.one_seat`) and the link lost. The link
+    stands; the record on the ground leaves its manifest (a link recorded later is never refused:
+    `travel.seats.keep_one_seat`)."""
+    api = Api(client, world)
+    person = {**PERSON, "given_names": "María Eugenia", "first_surname": "Briceño", "birth_date": "1975-12-02",
+              "national_id": "V19836399"}
+    in_the_air(api, person)
+    looks = {**person, "given_names": "Ximena", "first_surname": "Uzcátegui", "birth_date": "1992-07-30",
+             "national_id": None}
+    seated = api.ready_case("sre.officer", **looks)["reference"]
+    later = api.flight()["reference"]
+    ok(api.post("sre.officer", f"/api/v1/flights/{later}/passengers", {"cases": [seated]}), 201)
+    api.register("sre.officer", **{**looks, "national_id": person["national_id"]})
+    assert seated not in {p["case"] for p in ok(api.get("sre.officer", f"/api/v1/flights/{later}/passengers"))}
+    again = api.post("sre.officer", f"/api/v1/flights/{later}/passengers", {"cases": [seated]})
+    assert again.status_code == 409 and "one person holds one seat" in again.json()["error"]["message"], again.text

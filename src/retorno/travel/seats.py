@@ -22,7 +22,7 @@ from retorno.agencies.models import User
 from retorno.cases.facts import records_alike
 from retorno.cases.models import Case
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
-from retorno.flights.service import active_passengers, households_read, take_off_manifests
+from retorno.flights.service import IN_THE_AIR_OR_LANDED, active_passengers, households_read, take_off_manifests
 
 # The alert kind of such a take-off (`flights.service._NEVER_WAIT`: it never waits for a locked manifest's consents,
 # since the person cannot hold two seats and the link stands).
@@ -31,10 +31,10 @@ ONE_SEAT = "one_seat"
 
 def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) -> list[str]:
     """Of every person among `case_ids` (their records as the one-seat rule reads them: linked as the same person, and
-    undecided possible duplicates, `cases.facts.records_alike`) holding two or more seats on flights not yet flown,
-    keep one and take every other record off its manifest, back to 'ready' (it is no protection matter; putting it
-    on again is refused while the other holds its seat). The seat kept: one boarded already (nobody leaves an
-    aircraft for a link), else one on a flight with the person's household (`_seats_with_family`), else the flight
+    undecided possible duplicates, `cases.facts.records_alike`) holding two or more seats (on flights not yet flown,
+    or aboard one that left until received), keep one and take every other record off its manifest, back to 'ready' (it is no protection matter; putting it
+    on again is refused while the other holds its seat). The seat kept: one in the air, else one boarded already (nobody
+    leaves an aircraft for a link), else one on a flight with the person's household (`_seats_with_family`), else the flight
     departing first, else the passenger added first. Returns the references
     taken off (with their households, as every take-off takes them)."""
     ids = sorted(set(case_ids))
@@ -43,18 +43,22 @@ def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) ->
     alike = records_alike(session, ids)
     people = [frozenset({case_id, *alike.get(case_id, ())}) for case_id in ids]
     everyone = sorted(set().union(*people))
+    # A seat aboard a flight that left, until received, is the person's too (`flights.service.seats_held`), and is
+    # the one kept: nobody leaves an aircraft in the air (red team round 29b, F2: the link was refused instead).
     seats = session.execute(
         sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
-        .where(Passenger.case_id.in_(everyone), Passenger.approval.in_(ACTIVE_APPROVALS),
-               Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
+        .where(Passenger.case_id.in_(everyone), sa.or_(
+            sa.and_(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES)),
+            sa.and_(Passenger.boarding == "boarded", Passenger.arrival != "received",
+                    Flight.state.in_(IN_THE_AIR_OR_LANDED))))).all()
     if len(seats) < 2:
         return []
     taken: list[str] = []
     for person in dict.fromkeys(people):
         mine = [(p, f) for p, f in seats if p.case_id in person]
         with_family = _seats_with_family(session, mine, person) if len({p.case_id for p, _ in mine}) > 1 else set()
-        held = sorted(mine, key=lambda seat: (seat[0].boarding != "boarded", seat[0].id not in with_family,
-                                              seat[1].departure_utc, seat[0].id))
+        held = sorted(mine, key=lambda seat: (seat[1].state not in IN_THE_AIR_OR_LANDED, seat[0].boarding != "boarded",
+                                              seat[0].id not in with_family, seat[1].departure_utc, seat[0].id))
         if len({p.case_id for p, _ in held}) < 2:
             continue
         kept, kept_flight = held[0]
