@@ -32,11 +32,11 @@ ONE_SEAT = "one_seat"
 def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) -> list[str]:
     """Of every person among `case_ids` (their records as the one-seat rule reads them: linked as the same person, and
     undecided possible duplicates, `cases.facts.records_alike`) holding two or more seats (on flights not yet flown,
-    or aboard one that left until received), keep one and take every other record off its manifest, back to 'ready' (it is no protection matter; putting it
-    on again is refused while the other holds its seat). The seat kept: one in the air, else one boarded already (nobody
-    leaves an aircraft for a link), else one on a flight with the person's household (`_seats_with_family`), else the flight
-    departing first, else the passenger added first. Returns the references
-    taken off (with their households, as every take-off takes them)."""
+    or aboard one that left until received), keep one and take every other record off its manifest, back to 'ready'
+    (it is no protection matter; putting it on again is refused while the other holds its seat). The seat kept: one
+    in the air, else one boarded already (nobody leaves an aircraft for a link), else one on a flight with the
+    person's household (`_seats_with_family`), else the flight departing first, else the passenger added first.
+    Returns the references taken off (with their households, as every take-off takes them)."""
     ids = sorted(set(case_ids))
     if not ids:
         return []
