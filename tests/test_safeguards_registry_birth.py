@@ -19,7 +19,7 @@ REGISTRY = date(2009, 11, 2)  # a year one digit off: 17 on the departure
 
 
 def _person(reference: str, household: str | None, born: date, registry: date | None) -> TravellerFacts:
-    return TravellerFacts(reference, household, born, (), True, True, None, True, registry_birth_date=registry)
+    return TravellerFacts(reference, household, born, (), True, True, None, True, birth_date_elsewhere=registry)
 
 
 def test_either_birth_date_makes_a_minor() -> None:

@@ -109,12 +109,13 @@ class TravellerFacts:
     found_not_national_since: bool = False
     # The other records of the person (linked, or of an undecided possible duplicate), and the seats they hold.
     other_records: tuple[OtherRecord, ...] = ()
-    # The birth date of the civil-registry record the person's nationality was verified against, where the registry
-    # holds one (`VerificationDecision.registry_birth_date`): every children's rule reads it with the declared one.
-    registry_birth_date: date | None = None
+    # The youngest birth date the service holds for the person other than this record's declaration: a civil-registry
+    # record's they were verified against (`VerificationDecision.registry_birth_date`), or another record's declared
+    # one (`cases.facts.births_elsewhere`): every children's rule reads it with the declared one.
+    birth_date_elsewhere: date | None = None
 
     def is_minor(self, on: date) -> bool:
-        return counts_as_minor(self.birth_date, self.registry_birth_date, on)
+        return counts_as_minor(self.birth_date, self.birth_date_elsewhere, on)
 
     @property
     def approval_fingerprint(self) -> str:
@@ -135,10 +136,12 @@ def is_minor(birth: date, on: date) -> bool:
 
 def counts_as_minor(declared: date, registry: date | None, on: date) -> bool:
     """The one definition of a minor for every children's rule (SPEC.md 4.2, 4.3): under 18 on `on` (for travel: the
-    flight's departure) by the DECLARED birth date or by the birth date of the civil-registry record the person's
-    nationality was verified against (`registry`; None: none known). Verification accepts a registry date a slip off
-    the declared one (one digit, day and month swapped; a person may accept more), and a 17-year-old by the registry
-    declared 18 was handled as an adult, allowed to travel alone (red team round 13): the safe reading wins."""
+    flight's departure) by the DECLARED birth date or by `registry`, the youngest birth date the service holds for the
+    person elsewhere (`cases.facts.births_elsewhere`: a civil-registry record their nationality was verified against,
+    or another record of theirs, any agency's, declaring one; None: none known). Verification accepts a registry date
+    a slip off the declared one (one digit, day and month swapped; a person may accept more), and a 17-year-old by the
+    registry declared 18 was handled as an adult, allowed to travel alone (red team round 13); a person INM declared
+    a minor flew as an adult by ICE's declaration (round 29b, F3): the safe reading wins."""
     return counted_age(declared, registry, on) < ADULT_AGE
 
 
@@ -427,8 +430,8 @@ class HouseholdMember:
     flight: str | None
     birth_date: date
     stays_behind: str | None = None
-    # The verified registry record's birth date (`TravellerFacts.registry_birth_date`).
-    registry_birth_date: date | None = None
+    # The youngest birth date held for the person elsewhere (`TravellerFacts.birth_date_elsewhere`).
+    birth_date_elsewhere: date | None = None
     # The passenger whose person has a record, held by another agency, in this member's household (which that record
     # brought into the rule: `flights.service.manifest_facts`); the member is then told as of a household another
     # agency holds, never by its reference or household (safeguard 6). None: a household of the passengers' own.
@@ -535,7 +538,7 @@ def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
             continue
         if m.through is not None:
             if m.stays_behind is not None and m.stays_behind not in STILL_IN_LINE and departure is not None \
-                    and not counts_as_minor(m.birth_date, m.registry_birth_date, departure):
+                    and not counts_as_minor(m.birth_date, m.birth_date_elsewhere, departure):
                 continue
             violation = Violation(
                 FAMILY_UNITY, m.through,
@@ -546,7 +549,7 @@ def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
                 found.append(violation)
             continue
         if m.stays_behind is not None:
-            if departure is None or counts_as_minor(m.birth_date, m.registry_birth_date, departure):
+            if departure is None or counts_as_minor(m.birth_date, m.birth_date_elsewhere, departure):
                 found.append(Violation(
                     FAMILY_UNITY, m.reference,
                     "household %(household)s would be split: this minor stays behind ('%(state)s') while the "

@@ -207,7 +207,7 @@ def test_the_pages_show_the_age_the_rules_read(client: TestClient, world: World,
     page = client.get(f"/flights/{flight}").text
     row = page[page.index(f'href="/cases/{daughter}"'):]
     row = row[:row.index("</tr>")]
-    assert "(17) <strong>menor</strong>" in row and "registro civil: " in row, row
+    assert "(17) <strong>menor</strong>" in row and "según el registro civil u otro expediente: " in row, row
     client.cookies.clear()
     login(client, "carrier.officer")
     with clock_at(departure - timedelta(minutes=30)):

@@ -5,7 +5,7 @@ against the same registry record without the date repeated (after an innocent co
 the person's other record (another agency's, linked as the same person by the cédula) verified without it, a girl 17
 by the registry was an adult again: manifested alone, approved, locked, or a five-year-old's only adult. Now a registry
 date once recorded for any record of the person counts for every children's rule at every step
-(`facts.registry_births`).
+(`facts.births_elsewhere`).
 F7 (low): `registry_birth_date` was not validated (2030-01-01, 0001-01-01 taken): 422 `invalid_registry_birth_date`.
 F8 (low): the case page's verification form had no registry birth date field.
 F9 (low): 'a minor on the day of departure' was counted on the UTC date: an evening flight from the Americas, the

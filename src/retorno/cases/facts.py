@@ -733,21 +733,56 @@ def verified_fingerprints(session: Session, case_ids: Sequence[int]) -> dict[int
     return {cid: verified.fingerprint for cid, verified in _latest_verified(session, case_ids).items()}
 
 
-def registry_births(session: Session, case_ids: Sequence[int], alike: _Alike | None = None) -> dict[int, date]:
-    """Per case whose person a verification matched, or a decision named, to a registry record whose birth date the
-    service knows: the youngest such date, which every children's rule reads with the declared one
-    (`safeguards.counts_as_minor`), the person being every record that may be theirs (`records_alike`: linked as the
-    same person, a verification against the same registry record among the links, or an undecided possible
-    duplicate): `people_registry_births`.
+def births_elsewhere(session: Session, case_ids: Sequence[int], alike: _Alike | None = None) -> dict[int, date]:
+    """Per case, the youngest birth date the service holds for its person other than the case's own declaration,
+    which every children's rule reads with the declared one (`safeguards.counts_as_minor`; a case with none is left
+    out), the person being every record that may be theirs (`records_alike`: linked as the same person, a
+    verification against the same registry record among the links, or an undecided possible duplicate): the dates of
+    the registry records a verification of theirs matched or a decision named (`people_registry_births`), and the
+    birth dates their other records declare (`_declared_births`). Each is read in the safe direction: the youngest.
 
     Red team round 16, F2: a re-verification without the date, or the person's other agency's record, read the
     declared date alone, and a 17-year-old by the registry was approved and locked alone, or as a child's only
-    adult."""
+    adult. Round 29b, F3: INM declared a person born in 2010, ICE declared the same cédula born in 1990, and ICE's
+    record flew as the only adult of a child of its household; another record's declaration was not read."""
     ids = list(dict.fromkeys(case_ids))
     if not ids:
         return {}
     alike = alike if alike is not None else _people_alike(session, ids)
-    return people_registry_births(session, {case_id: {case_id, *_alike_records(case_id, alike)} for case_id in ids})
+    people = {case_id: {case_id, *_alike_records(case_id, alike)} for case_id in ids}
+    return _youngest(people_registry_births(session, people),
+                     _declared_births(session, {case_id: records - {case_id} for case_id, records in people.items()}))
+
+
+def people_births_elsewhere(session: Session, people: Mapping[int, Iterable[int]]) -> dict[int, date]:
+    """Per person of `people` (a key standing for them, with the ids of all their records), the youngest birth date
+    their registry records hold (`people_registry_births`) or any of their records declares: what `births_elsewhere`
+    gives each of those records, read whole for a person (`retorno demo check`)."""
+    records_of = {person: set(records) for person, records in people.items()}
+    return _youngest(people_registry_births(session, records_of), _declared_births(session, records_of))
+
+
+def _declared_births(session: Session, people: Mapping[int, Iterable[int]]) -> dict[int, date]:
+    """Per person of `people` (a key, with the ids of records of theirs), the youngest birth date those records
+    declare (`Case.birth_date`, as their agencies have it now, withdrawn records included: a concern of theirs
+    protects the person too); left out where no record is given."""
+    records_of = {person: set(records) for person, records in people.items() if records}
+    everyone = sorted(set[int]().union(*records_of.values())) if records_of else []
+    born: dict[int, date] = {}
+    for chunk in (everyone[i:i + 5000] for i in range(0, len(everyone), 5000)):
+        born.update(session.execute(sa.select(Case.id, Case.birth_date).where(among(Case.id, chunk))).all())
+    return {person: max(born[r] for r in records if r in born) for person, records in records_of.items()
+            if any(r in born for r in records)}
+
+
+def _youngest(*found: Mapping[int, date]) -> dict[int, date]:
+    """Per key of any of `found`, the latest (youngest) date any gives it."""
+    youngest: dict[int, date] = {}
+    for dates in found:
+        for key_, born in dates.items():
+            if key_ not in youngest or born > youngest[key_]:
+                youngest[key_] = born
+    return youngest
 
 
 def people_registry_births(session: Session, people: Mapping[int, Iterable[int]]) -> dict[int, date]:
@@ -800,7 +835,7 @@ class _Verified(NamedTuple):
 def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, _Verified]:
     """Per case whose latest final decision is 'verified': the identity it verified, and the country of the receiving
     authority that verified it (the only state that person may be returned to, safeguard 4). The registry record's
-    birth date is read of every decision, not the latest alone (`registry_births`)."""
+    birth date is read of every decision, not the latest alone (`births_elsewhere`)."""
     if not case_ids:
         return {}
     rows = session.execute(
@@ -850,7 +885,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
     protection, need_elsewhere = _protection(session, ids, {c.id: c.agency_id for c in cases}, alike)
     others = other_records(session, cases, alike)
     latest_verified = _latest_verified(session, ids)
-    registry = registry_births(session, ids, alike)
+    registry = births_elsewhere(session, ids, alike)
     verified = {cid: found.fingerprint for cid, found in latest_verified.items()}
     fingerprints = {case.id: case_fingerprint(case) for case in cases}
     # A document counts only for the identity it was checked against: a changed name or birth
@@ -888,7 +923,7 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
             identity_changed_since_verification=case.id in verified and verified[case.id] != fingerprint,
             verified_by_state=latest_verified[case.id].country if case.id in latest_verified else None,
             other_records=others.get(case.id, ()),
-            registry_birth_date=registry.get(case.id),
+            birth_date_elsewhere=registry.get(case.id),
         )
         if any(held_elsewhere(concern) for concern in open_concerns):
             linked.note_seen(session, case.reference, told=not own_steps(facts[case.id]))

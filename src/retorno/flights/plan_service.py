@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action
-from retorno.cases.facts import other_records, protection_status, registry_births, traveller_facts, verifying_states
+from retorno.cases.facts import births_elsewhere, other_records, protection_status, traveller_facts, verifying_states
 from retorno.cases.models import Case, Household
 from retorno.cases.service import visible_cases
 from retorno.config import Settings
@@ -113,7 +113,7 @@ def _ready_households(session: Session, actor: User
     staying = session.execute(
         sa.select(Case.household_id, Case.birth_date, Case.id).where(
             Case.household_id.in_(households - split), Case.state.in_(STAYING_BEHIND))).all() if households else []
-    registry = registry_births(session, [case_id for _, _, case_id in staying])
+    registry = births_elsewhere(session, [case_id for _, _, case_id in staying])
     behind = {units.find(_unit("", household_id)) for household_id, birth, case_id in staying
               if counts_as_minor(birth, registry.get(case_id), today)}
     # One person holds one seat (`safeguards.one_seat`): a record whose person holds a seat already, or has another

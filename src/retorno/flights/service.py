@@ -30,10 +30,10 @@ from retorno.audit.versions import AuditObject, check_version
 from retorno.cases.facts import (
     RECEIVED,
     SEATS_HELD,
+    births_elsewhere,
     household_key,
     other_records,
     records_alike,
-    registry_births,
     same_person,
     traveller_facts,
 )
@@ -431,7 +431,7 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
         ).all()
         on_this = {c.id for c in cases}
         # The passengers' registry birth dates are in their facts; the others' are read (a handful).
-        registry = {c.id: facts[c.id].registry_birth_date for c in cases} | registry_births(
+        registry = {c.id: facts[c.id].birth_date_elsewhere for c in cases} | births_elsewhere(
             session, [row[0] for row in rows if row[0] not in on_this])
         household_of = {row[0]: row[7] for row in rows}
         for member_id, reference, birth_date, agency_code, hh_ref, flight_ref, state, _ in rows:
@@ -649,7 +649,7 @@ def _with_household(session: Session, flight: Flight, named: Sequence[Case], *, 
         HouseholdSplit.household_id.in_({h for found in households_of.values() for h in found}))).scalars())
     split = set(held_split)
     if leaving_process:
-        named_births = registry_births(session, [c.id for c in named])
+        named_births = births_elsewhere(session, [c.id for c in named])
         split |= {c.household_id for c in named if c.household_id is not None
                   and not safeguards.counts_as_minor(c.birth_date, named_births.get(c.id), departure)}
     while True:
@@ -660,7 +660,7 @@ def _with_household(session: Session, flight: Flight, named: Sequence[Case], *, 
         households |= set().union(*(households_of[case_id] for case_id in going))
     cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
         BestInterestsDetermination.case_id.in_([c.id for _, c in rows]))).scalars()) if rows else set()
-    registry = registry_births(session, [c.id for _, c in rows]) if households & split else {}
+    registry = births_elsewhere(session, [c.id for _, c in rows]) if households & split else {}
     for household in households & split:
         staying = [c for _, c in rows if household in households_of[c.id] and c.id not in leaving]
         if not any(not safeguards.counts_as_minor(c.birth_date, registry.get(c.id), departure) for c in staying):

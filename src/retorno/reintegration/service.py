@@ -18,7 +18,7 @@ from retorno.agencies.visibility import state_column, state_of
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import canonical_json, record, text_digest
 from retorno.audit.versions import IMPORTED, AuditObject, check_version
-from retorno.cases.facts import registry_births
+from retorno.cases.facts import births_elsewhere
 from retorno.cases.lifecycle import REINTEGRATION_STATES
 from retorno.cases.models import Case
 from retorno.cases.service import can_see, received_by_own_state, returnees_of, transition, transition_many
@@ -162,13 +162,13 @@ def _household_adult_consented(session: Session, case: Case) -> bool:
         sa.select(Case.id, Case.birth_date).join(IntakeProfile, IntakeProfile.case_id == Case.id)
         .where(Case.household_id == case.household_id, Case.id != case.id, IntakeProfile.consent.is_(True))
     ).all()
-    registry = registry_births(session, [case_id for case_id, _ in adults])
+    registry = births_elsewhere(session, [case_id for case_id, _ in adults])
     return any(not counts_as_minor(born, registry.get(case_id), utcnow().date()) for case_id, born in adults)
 
 
 def _minor_today(session: Session, case: Case) -> bool:
     """A minor today by the declared birth date or the verified registry record's (`safeguards.counts_as_minor`)."""
-    return counts_as_minor(case.birth_date, registry_births(session, [case.id]).get(case.id), utcnow().date())
+    return counts_as_minor(case.birth_date, births_elsewhere(session, [case.id]).get(case.id), utcnow().date())
 
 
 def _profile(session: Session, case: Case) -> IntakeProfile:
@@ -449,7 +449,7 @@ def _children_left_alone(session: Session, case: Case) -> list[tuple[Case, Intak
     members = session.execute(
         sa.select(Case, IntakeProfile).join(IntakeProfile, IntakeProfile.case_id == Case.id)
         .where(Case.household_id == case.household_id, IntakeProfile.consent.is_(True)).order_by(Case.id)).all()
-    registry = registry_births(session, [member.id for member, _profile in members])
+    registry = births_elsewhere(session, [member.id for member, _profile in members])
     if any(not counts_as_minor(member.birth_date, registry.get(member.id), today) for member, _profile in members):
         return []
     return [(member, member_profile) for member, member_profile in members]
@@ -614,7 +614,7 @@ def _check_placements_hold(session: Session, opportunity: Opportunity, updated: 
         .order_by(Placement.id)).all()
     if not rows:
         return
-    births = registry_births(session, [case.id for _, case in rows])
+    births = births_elsewhere(session, [case.id for _, case in rows])
     youngest = max(updated.min_age, INTERNSHIP_MIN_AGE) if updated.kind == "internship" else updated.min_age
     for placement, case in rows:
         start = placement.started_on or updated.start_date
@@ -726,7 +726,7 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
         min_age=minimum_age(o), min_education=int(o.min_education or 0)) for o in opportunities]
     # Ages by both birth dates (`safeguards.counted_age`); an internship is closed to whoever is a minor on the day
     # of the offer or on its start date (`safeguards.minor_for_internship`).
-    registry = registry_births(session, [row[0] for row in waiting])
+    registry = births_elsewhere(session, [row[0] for row in waiting])
     internships = [(o.id, o.start_date) for o in opportunities if o.kind == "internship"]
     # An adult on the last of those days is one on every earlier day: only a minor then is asked of each internship.
     last_day = max([today, *(start for _, start in internships)])
@@ -949,7 +949,7 @@ def _check_internship_age(session: Session, case: Case, placement: Placement, op
     if status not in HOLDING_A_SEAT or opportunity.kind != "internship":
         return
     days = (placement.offered_at.date(), day, day if status == "started" else opportunity.start_date)
-    if minor_for_internship(case.birth_date, registry_births(session, [case.id]).get(case.id), *days):
+    if minor_for_internship(case.birth_date, births_elsewhere(session, [case.id]).get(case.id), *days):
         raise InvalidTransition("placement %(placement_id)s: %(case)s is a minor on the day of the offer, of this step "
                                 "or of the start, and a paid internship is for adults only (%(adult)s or older): "
                                 "decline the offer", code="placement.minor_internship", placement_id=placement.id,

@@ -13,7 +13,7 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, can, reader
 from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
-from retorno.cases.facts import concern_term, open_concern_codes, other_records, registry_births
+from retorno.cases.facts import births_elsewhere, concern_term, open_concern_codes, other_records
 from retorno.cases.facts import own_medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
@@ -102,11 +102,16 @@ def _unaccompanied_child_named(session: Session, case: Case, concerns: list[str]
     went on to 'ready', a state `retorno demo check` (`minors_with_an_adult`) calls broken."""
     if "unaccompanied_child" in {*concerns, *still_open} or not left_alone(session, [case], utcnow().date()):
         return
-    raise SafeguardViolation([safeguards.Violation(
-        safeguards.CHILDREN, case.reference,
-        "case %(case)s is a minor with no adult of their household waiting with them: the screening names the "
-        "unaccompanied-child concern (a supervisor's best-interests determination lets them travel)",
-        {"case": case.reference})])
+    if safeguards.is_minor(case.birth_date, utcnow().date()):
+        why = ("case %(case)s is a minor with no adult of their household waiting with them: the screening names the "
+               "unaccompanied-child concern (a supervisor's best-interests determination lets them travel)")
+    else:
+        # An adult by this record's declaration: the official is told where the minor's date is (round 29b, F3).
+        why = ("case %(case)s is a minor by a birth date the service holds for the person elsewhere (the civil "
+               "registry's, or another record's of theirs), with no adult of their household waiting with them: the "
+               "screening names the unaccompanied-child concern (a supervisor's best-interests determination lets "
+               "them travel; a wrong date is corrected on the record that holds it)")
+    raise SafeguardViolation([safeguards.Violation(safeguards.CHILDREN, case.reference, why, {"case": case.reference})])
 
 
 def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Case]:
@@ -116,7 +121,7 @@ def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Cas
     (`boarded`, until arrival) only with a minor on the manifest of the flight they boarded, at the aircraft's door
     (a household boards one by one): a minor off it, registered after the adults flew or left off their flight, is
     alone (red team round 28b, F5)."""
-    registry = registry_births(session, [c.id for c in cases])
+    registry = births_elsewhere(session, [c.id for c in cases])
     minors = [c for c in cases if safeguards.counts_as_minor(c.birth_date, registry.get(c.id), today)]
     if not minors:
         return []
@@ -128,7 +133,7 @@ def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Cas
         members = session.execute(
             sa.select(Case.household_id, Case.id, Case.birth_date, Case.state).where(
                 Case.household_id.in_(sorted(households)), Case.state.in_(sorted(lifecycle.ACCOMPANYING)))).all()
-        registry.update(registry_births(session, [case_id for _, case_id, _, _ in members if case_id not in registry]))
+        registry.update(births_elsewhere(session, [case_id for _, case_id, _, _ in members if case_id not in registry]))
         for household_id, case_id, birth, state in members:
             if not safeguards.counts_as_minor(birth, registry.get(case_id), today):
                 adults.setdefault(household_id, {})[case_id] = state

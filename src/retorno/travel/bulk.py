@@ -26,7 +26,7 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, can
 from retorno.agencies.visibility import ends_at_arrival, sees_protection
 from retorno.cases import lifecycle as case_lifecycle
-from retorno.cases.facts import registry_births, traveller_facts
+from retorno.cases.facts import births_elsewhere, traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.schemas import household_shown
 from retorno.cases.service import assign_case, household_members
@@ -239,7 +239,7 @@ def board_together(session: Session, actor: User, flight: Flight, cases: Sequenc
     departure = children_day(flight)
     # Adults first by both birth dates a person may have (`safeguards.counts_as_minor`): a minor by the registry
     # boards after the household's adults, as the boarding check asks.
-    registry = registry_births(session, [c.id for c in cases])
+    registry = births_elsewhere(session, [c.id for c in cases])
     ordered = sorted(cases, key=lambda c: (safeguards.counts_as_minor(c.birth_date, registry.get(c.id), departure),
                                            c.birth_date, c.id))
 

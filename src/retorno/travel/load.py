@@ -49,7 +49,7 @@ from retorno.imports.rows import ImportOutcome, undone_by_file
 from retorno.safeguards import IDENTITY_FIELDS
 from retorno.travel import seats
 from retorno.travel.duplicates import keep_flags, records_alike
-from retorno.travel.service import household_grew, update_case
+from retorno.travel.service import household_grew, passengers_now_minors, update_case
 
 # Where each audited field of a case comes from in a row (the same name unless said here).
 _ROW_FIELD = {name: name for name in AUDITED_FIELDS} | {
@@ -468,6 +468,8 @@ def _write(session: Session, actor: User, filename: str, checked: CheckedCases, 
         # of them keeps the seat (red team round 14, L1: the whole file was refused); the rows changed went through
         # `update_case`, which does the same.
         seats.keep_one_seat_of_passengers(session, actor)
+        # ... and a new row declaring a minor makes the person's records minors, a passenger's included (round 29b, F3).
+        passengers_now_minors(session, actor)
     if outcome.created or outcome.updated:
         record(session, actor, "import.cases", "import", filename,
                after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,

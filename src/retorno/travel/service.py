@@ -22,13 +22,13 @@ from retorno.audit.service import record
 from retorno.audit.versions import IMPORTED, AuditObject, check_version
 from retorno.cases import lifecycle
 from retorno.cases.facts import (
+    births_elsewhere,
     counted_together,
     current_documents,
     open_concern_codes,
     own_medical_escorts,
     protection_status,
     records_alike,
-    registry_births,
     same_person,
     traveller_facts,
 )
@@ -79,6 +79,8 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     # Its cédula or declared document may make two passengers' records one person: the link is kept, with one seat
     # (red team round 14, L1: the registration was refused, and the person registered under another cédula).
     seats.keep_one_seat(session, actor, [case.id])
+    # A minor by its declaration makes the person's other records minors too (round 29b, F3).
+    _declared_a_minor(session, actor, case)
     return case
 
 
@@ -269,7 +271,7 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case, moved: C
     moved = moved or case
     today = utcnow().date()
     members = household_members(session, case.household_id)
-    registry = registry_births(session, [m.id for m in members])
+    registry = births_elsewhere(session, [m.id for m in members])
     adults = [m for m in members if not counts_as_minor(m.birth_date, registry.get(m.id), today)]
     seated = _seated(session, [m.id for m in members])
     # An adult holding a seat by another record of their person (any agency's, as family unity reads it) has left the
@@ -326,7 +328,7 @@ HOUSEHOLD_REACTIONS.append(_member_left)
 
 def _minor_now(session: Session, case: Case) -> bool:
     """Whether `case` is a minor today by its declared birth date or its verified registry record's."""
-    return counts_as_minor(case.birth_date, registry_births(session, [case.id]).get(case.id), utcnow().date())
+    return counts_as_minor(case.birth_date, births_elsewhere(session, [case.id]).get(case.id), utcnow().date())
 
 
 def _verified_a_minor(session: Session, by: User | None, case: Case) -> None:
@@ -337,7 +339,7 @@ def _verified_a_minor(session: Session, by: User | None, case: Case) -> None:
     if not is_minor(case.birth_date, utcnow().date()) and _minor_now(session, case):
         _minors_left_alone(session, by, case,
                            became="the verified registry record's birth date makes this case a minor")
-    # The registry date is the person's: it makes their other records minors too (`facts.registry_births`), one on a
+    # The registry date is the person's: it makes their other records minors too (`facts.births_elsewhere`), one on a
     # manifest included, which the concern takes off as any concern does (red team round 16, F2b).
     _others_now_minors(session, by, sorted(same_person(session, [case.id]).get(case.id, {})),
                        became="a verified registry record of the same person makes this case a minor")
@@ -362,22 +364,57 @@ def _registry_date_recorded(session: Session, by: User, case: Case, record: str)
 
 
 def _others_now_minors(session: Session, by: User | None, others: list[int], *, became: str) -> None:
-    """Those of `others` (records of a person a registry birth date was just recorded for) an adult by their declared
-    birth date whom the registry's makes a minor now: each with no adult of the household waiting with them gets the
-    unaccompanied-child concern (`_minors_left_alone`), which takes them off a manifest as any concern does. Recorded
-    once on each: a record whose unaccompanied-child concern a supervisor resolved is not held again by every
-    verification of another record of the person (the children's rules still hold them at every step)."""
+    """Those of `others` (records of a person a birth date was just recorded for: a registry record's, or another
+    record's declaration) an adult by their declared birth date whom that date makes a minor now
+    (`facts.births_elsewhere`): each with no adult of the household waiting with them gets the unaccompanied-child
+    concern (`_minors_left_alone`), which takes them off a manifest as any concern does. Recorded once on each: a
+    record whose unaccompanied-child concern a supervisor resolved is not held again by every verification of another
+    record of the person (the children's rules still hold them at every step)."""
+    if not others:
+        return
     named = {case_id for case_id, concerns in session.execute(
         sa.select(Screening.case_id, Screening.concerns).where(Screening.case_id.in_(others)))
-        if "unaccompanied_child" in (concerns or [])} if others else set()
+        if "unaccompanied_child" in (concerns or [])}
+    today = utcnow().date()
+    born = births_elsewhere(session, others)
     for other_id in others:
-        other = session.get(Case, other_id)
-        if (other is not None and other_id not in named and not is_minor(other.birth_date, utcnow().date())
-                and _minor_now(session, other)):
+        other = session.get(Case, other_id) if other_id in born and other_id not in named else None
+        if (other is not None and not is_minor(other.birth_date, today)
+                and counts_as_minor(other.birth_date, born[other_id], today)):
             _minors_left_alone(session, by, other, became=became)
 
 
+_DECLARED_ELSEWHERE = "another record of the same person declares a birth date that makes this case a minor"
+
+
+def _declared_a_minor(session: Session, by: User | None, case: Case) -> None:
+    """Safeguard 2 across records: a record that declares its person a minor makes their other records minors too
+    (`facts.births_elsewhere`), as a registry record's birth date does (`_verified_a_minor`): each of them an adult by
+    its own declaration, one on a manifest included, now gets the unaccompanied-child concern if no adult of its
+    household waits with it (red team round 29b, F3: INM declared a person born in 2010, and ICE's record of the same
+    cédula, born 1990 by its declaration, flew as the only adult of a child). Run where a record may newly be one
+    person with another: its registration, a correction of its birth date or of what links it, a link made to it
+    (`cases.service.LINKED_RECORD_REACTIONS`); and for an import's rows, over the passengers (`passengers_now_minors`).
+    Only a record declaring a minor can make another one a minor, so an adult's record reads nothing more here."""
+    if by is None or not is_minor(case.birth_date, utcnow().date()):
+        return
+    _others_now_minors(session, by, sorted(records_alike(session, [case.id]).get(case.id, set())),
+                       became=_DECLARED_ELSEWHERE)
+
+
+def passengers_now_minors(session: Session, by: User) -> None:
+    """`_declared_a_minor` after an import's new rows, any of which may declare a minor the person of a passenger
+    (of a flight not yet flown) holding a seat as an adult: read from the passengers (they are few; the rows may be
+    many), as `seats.keep_one_seat_of_passengers` reads them. A record waiting off every manifest is held by the
+    children's rules at every step it takes next (its screening, the flight's add and approval)."""
+    seated = session.execute(
+        sa.select(Passenger.case_id).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).scalars().all()
+    _others_now_minors(session, by, sorted(set(seated)), became=_DECLARED_ELSEWHERE)
+
+
 VERIFIED_REACTIONS.append(_verified_a_minor)
+LINKED_RECORD_REACTIONS.append(_declared_a_minor)
 REGISTRY_DATE_REACTIONS.append(_registry_date_recorded)
 
 
@@ -520,9 +557,12 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # ... and two records of the person holding a seat each keep one, the link kept (red team round 14, L1: the
         # correction was refused); after the identity take-off, so that this record, leaving anyway, is the one off.
         seats.keep_one_seat(session, actor, [case.id])
-    if "birth_date" in changed and not was_minor and _minor_now(session, case):
-        # The household's last adult, or someone alone, may now be a minor with nobody waiting with them.
-        _minors_left_alone(session, actor, case)
+    if changed.keys() & {"birth_date", *LINKING_FIELDS} and not was_minor and _minor_now(session, case):
+        # The household's last adult, or someone alone, may now be a minor with nobody waiting with them (by the
+        # birth date corrected, or by another record of the person the correction links it to: round 29b, F3).
+        _minors_left_alone(session, actor, case,
+                           became="the birth date now makes this case a minor" if "birth_date" in changed
+                           else _DECLARED_ELSEWHERE)
     elif changed.keys() & LINKING_FIELDS and case.household_id is not None:
         # ... or one person with a record on a flight, aboard one or received at its destination: not waiting here
         # with the household's minors (red team round 29b, F1; `screening.left_alone`).
@@ -533,6 +573,10 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # flagged as a new record would be (red team: a correction made a case look like a person with an open
         # trafficking concern, and nothing compared them).
         duplicates.flag_possible_duplicates(session, actor, [case])
+    if changed.keys() & {"birth_date", *LINKING_FIELDS, *duplicates.COMPARED_FIELDS}:
+        # A minor by its declaration now, or one person with another record now (a link, a possible duplicate): the
+        # person's other records may be minors by it (round 29b, F3).
+        _declared_a_minor(session, actor, case)
     return bool(changed)
 
 

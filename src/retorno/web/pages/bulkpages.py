@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from retorno import safeguards
 from retorno.agencies.models import User
-from retorno.cases.facts import registry_births
+from retorno.cases.facts import births_elsewhere
 from retorno.cases.models import Case
 from retorno.cases.service import can_see
 from retorno.db import utcnow
@@ -200,7 +200,7 @@ def board_household(request: Request, session: SessionDep, user: PageUser, setti
                                  dry_run=not confirmed(form))
     departure = children_day(flight)
     _ = gettext_for(locale_of(request))
-    registry = registry_births(session, [c.id for c in cases])
+    registry = births_elsewhere(session, [c.id for c in cases])
     names = {c.reference: _("%(name)s, %(age)s años", name=c.full_name,
                             age=safeguards.counted_age(c.birth_date, registry.get(c.id), departure))
              for c in cases}

@@ -57,8 +57,8 @@ def manifest_context(session: Session, user: User, flight: Flight, carrier_list:
                  if passenger.approval == "proposed" else [])
         lines.append({
             "passenger": passenger, "case": case,
-            "age": safeguards.counted_age(case.birth_date, fact.registry_birth_date, children_day(flight)),
-            "registry_birth": (fact.registry_birth_date if fact.registry_birth_date not in (None, case.birth_date)
+            "age": safeguards.counted_age(case.birth_date, fact.birth_date_elsewhere, children_day(flight)),
+            "birth_elsewhere": (fact.birth_date_elsewhere if fact.birth_date_elsewhere not in (None, case.birth_date)
                                else None),
             "household": (household_shown(user.agency.code, *fact.household.split("/", 1)) if fact.household
                           else None),

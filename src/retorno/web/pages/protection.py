@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from retorno import safeguards
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
-from retorno.cases.facts import open_concern_codes, registry_births, same_person, traveller_facts
+from retorno.cases.facts import births_elsewhere, open_concern_codes, same_person, traveller_facts
 from retorno.cases.models import Case
 from retorno.db import utcnow
 from retorno.screening.models import BestInterestsDetermination
@@ -43,5 +43,5 @@ def protection_context(session: Session, user: User, case: Case) -> dict[str, An
         and not safeguards.own_steps(traveller_facts(session, [case])[case.id]),
         # A minor by the declared birth date or the verified registry record's (`safeguards.counts_as_minor`).
         "needs_best_interests": safeguards.counts_as_minor(
-            case.birth_date, registry_births(session, [case.id]).get(case.id), utcnow().date()) and not decided,
+            case.birth_date, births_elsewhere(session, [case.id]).get(case.id), utcnow().date()) and not decided,
     }
