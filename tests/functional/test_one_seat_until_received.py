@@ -86,3 +86,25 @@ def test_a_link_made_later_to_a_person_in_the_air_is_kept(client: TestClient, wo
     assert seated not in {p["case"] for p in ok(api.get("sre.officer", f"/api/v1/flights/{later}/passengers"))}
     again = api.post("sre.officer", f"/api/v1/flights/{later}/passengers", {"cases": [seated]})
     assert again.status_code == 409 and "one person holds one seat" in again.json()["error"]["message"], again.text
+
+
+def test_a_link_made_later_to_a_person_received_takes_off_the_record_of_the_journey_made(client: TestClient,
+                                                                                     world: World) -> None:
+    """A record on a manifest, registered before its person was received at the destination by another record, learnt
+    to be theirs only later (a registration with the received record's cédula and this one's likeness): the link was
+    refused by the commit-time guard (409 `safeguard.one_seat`), where a link recorded later is never refused. The
+    record of the journey made leaves its manifest (`travel.seats.keep_one_seat`), and goes on no flight."""
+    api = Api(client, world)
+    person = {**PERSON, "given_names": "Ana Teresa", "first_surname": "Guédez", "birth_date": "1981-04-17",
+              "national_id": "V20418833"}
+    looks = {**person, "given_names": "Dayana", "first_surname": "Bracho", "birth_date": "1994-10-05",
+             "national_id": None}
+    flying = api.ready_case(**person)
+    seated = api.ready_case("sre.officer", **looks)["reference"]
+    later = api.flight()["reference"]
+    ok(api.post("sre.officer", f"/api/v1/flights/{later}/passengers", {"cases": [seated]}), 201)
+    api.fly_to_arrival([flying])
+    api.register("sre.officer", **{**looks, "national_id": person["national_id"]})
+    assert seated not in {p["case"] for p in ok(api.get("sre.officer", f"/api/v1/flights/{later}/passengers"))}
+    assert ok(api.get("sre.officer", f"/api/v1/cases/{seated}"))["state"] == "ready"
+    _refused_one_seat(api, "sre.officer", later, [seated])

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
-from retorno.cases.facts import records_alike
+from retorno.cases.facts import other_records, records_alike
 from retorno.cases.models import Case
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
 from retorno.flights.service import IN_THE_AIR_OR_LANDED, active_passengers, households_read, take_off_manifests
@@ -45,15 +45,16 @@ def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) ->
     everyone = sorted(set().union(*people))
     # A seat aboard a flight that left, until received, is the person's too (`flights.service.seats_held`), and is
     # the one kept: nobody leaves an aircraft in the air (red team round 29b, F2: the link was refused instead).
-    seats = session.execute(
+    seats: list[tuple[Passenger, Flight]] = [(p, f) for p, f in session.execute(
         sa.select(Passenger, Flight).join(Flight, Flight.id == Passenger.flight_id)
         .where(Passenger.case_id.in_(everyone), sa.or_(
             sa.and_(Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES)),
             sa.and_(Passenger.boarding == "boarded", Passenger.arrival != "received",
-                    Flight.state.in_(IN_THE_AIR_OR_LANDED))))).all()
+                    Flight.state.in_(IN_THE_AIR_OR_LANDED)))))]
+    taken = _journeys_made(session, by, seats) if len(everyone) > 1 else []
+    seats = [(p, f) for p, f in seats if p.approval in ACTIVE_APPROVALS or f.state in IN_THE_AIR_OR_LANDED]
     if len(seats) < 2:
-        return []
-    taken: list[str] = []
+        return taken
     for person in dict.fromkeys(people):
         mine = [(p, f) for p, f in seats if p.case_id in person]
         with_family = _seats_with_family(session, mine, person) if len({p.case_id for p, _ in mine}) > 1 else set()
@@ -73,6 +74,27 @@ def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) ->
                 continue
             taken += take_off_manifests(session, by, record_, kind=ONE_SEAT, back_to="ready",
                                         reason=_why(record_, keeper, flight, kept_flight))
+    return taken
+
+
+def _journeys_made(session: Session, by: User | None, seats: list[tuple[Passenger, Flight]]) -> list[str]:
+    """Take off its manifest every record of `seats` on a flight not yet flown whose person another record of theirs
+    brought to the destination, received there after this record was registered (`cases.facts.other_records`,
+    `returned`): the journey this record was made for is made, and the one-seat rule refuses it every flight
+    (`safeguards.one_seat`). A link recorded later to a person received was refused by the commit-time guard instead;
+    it is kept. Back to 'ready', as any one-seat take-off; the references taken off."""
+    grounded = [p.case_id for p, f in seats if f.state in NOT_YET_FLOWN_STATES and p.approval in ACTIVE_APPROVALS]
+    if not grounded:
+        return []
+    records = list(session.execute(sa.select(Case).where(Case.id.in_(sorted(set(grounded))))).scalars())
+    found = other_records(session, records)
+    taken: list[str] = []
+    for record_ in records:
+        if record_.reference in taken or not any(o.returned for o in found.get(record_.id, ())):
+            continue
+        taken += take_off_manifests(session, by, record_, kind=ONE_SEAT, back_to="ready",
+                                    reason="another record of the same person was received at its destination after "
+                                           "this record was registered: the person has made this record's journey")
     return taken
 
 
