@@ -349,6 +349,51 @@ def test_a_minor_waiting_whose_adults_are_aboard_another_flight_is_found(demo: D
     assert f"case {minor}" in [f.subject for f in report.problems("minors_with_an_adult")]
 
 
+def test_a_minor_waiting_whose_adults_travel_by_another_record_is_found(demo: Demo) -> None:
+    """Red team round 29b, F1: an adult waiting by one record whose person holds a seat by another waits with a minor
+    at the door of that flight only; a minor off it, with nothing on record, is found."""
+    today = datetime.now(UTC).date()
+    waiting = {"screened", "verification_requested", "verified", "documented", "ready"}
+
+    def change(session: Session) -> str:
+        seated = session.execute(sa.select(Case).join(Passenger, Passenger.case_id == Case.id).join(
+            Flight, Flight.id == Passenger.flight_id).where(
+            Passenger.approval.in_(("proposed", "approved")), Case.national_id.is_not(None),
+            Flight.state.in_(("proposed", "accepted", "manifest_locked")))).scalars().first()
+        assert seated is not None
+        for _, _, members in _households(session):
+            minors = [m for m in members if not adult_on(m.birth_date, today)]
+            if minors and len(minors) < len(members) and {m.state for m in members} <= waiting:
+                for adult in (m for m in members if adult_on(m.birth_date, today)):
+                    adult.national_id = seated.national_id
+                return minors[0].reference
+        raise AssertionError("no screened household with a minor waiting")
+
+    report, minor = _checked(demo, change)
+    assert f"case {minor}" in [f.subject for f in report.problems("minors_with_an_adult")]
+
+
+def test_a_minor_by_another_records_declaration_is_read_as_a_minor(demo: Demo) -> None:
+    """Red team round 29b, F3: another record of the person declaring them a minor makes them one for every
+    children's rule; the only adult of a household on a manifest so a minor leaves its child with no adult."""
+    today = datetime.now(UTC).date()
+
+    def change(session: Session) -> str:
+        for _, _, members in _households(session):
+            adults = [m for m in members if adult_on(m.birth_date, today)]
+            minors = [m for m in members if not adult_on(m.birth_date, today)]
+            if len(adults) == 1 and minors and adults[0].national_id and {m.state for m in members} == {"manifested"}:
+                other = session.execute(sa.select(Case).where(Case.household_id.is_(None))).scalars().first()
+                assert other is not None
+                other.national_id, other.birth_date = adults[0].national_id, date(today.year - 15, 1, 1)
+                return minors[0].reference
+        raise AssertionError("no household of one adult on a manifest")
+
+    report, minor = _checked(demo, change)
+    assert any(f.subject.startswith(f"case {minor} on ") for f in report.problems("minors_with_an_adult")), \
+        report.problems("minors_with_an_adult")
+
+
 def test_a_seat_held_by_a_record_of_a_journey_made_is_found(demo: Demo) -> None:
     """Red team round 29: a record registered before another record of its person was received at the destination
     holds no seat (the journey it was registered for is made); `one_seat` names one on a manifest."""

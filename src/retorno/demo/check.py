@@ -86,7 +86,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import Agency
 from retorno.audit.models import AuditRecord
 from retorno.audit.verify import verify_chain
-from retorno.cases.facts import people_registry_births
+from retorno.cases.facts import people_births_elsewhere
 from retorno.cases.models import Case, Household, PossibleDuplicate, national_id_digits
 from retorno.db import utcnow
 from retorno.documents.models import TravelDocument, refused_as_anothers
@@ -356,7 +356,8 @@ def check_demo(session: Session) -> CheckReport:
     """Every rule of the module's docstring, over the whole database."""
     demo = _Demo(session)
     report = CheckReport()
-    _registry_born_of_people(session, demo)
+    person_of = _people_as_one(session, demo)
+    _registry_born_of_people(session, demo, person_of)
     _households(demo, report)
     travelling = demo.travelling()
     for flight_id, (how, cases) in sorted(travelling.items()):
@@ -364,9 +365,8 @@ def check_demo(session: Session) -> CheckReport:
         _families(demo, report, flight, how, cases)
         _minors_aboard(demo, report, flight, how, cases)
         _cleared_and_verified(demo, report, flight, how, cases)
-    _minors_waiting(demo, report)
+    _minors_waiting(demo, report, person_of)
     _minors_behind(demo, report)
-    person_of = _people_as_one(session, demo)
     _one_seat(demo, report, travelling, person_of)
     _one_emergency_document(session, demo, report, person_of)
     _states(demo, report, travelling)
@@ -497,8 +497,9 @@ def _minors_aboard(demo: _Demo, report: CheckReport, flight: _Flight, how: str, 
                        "determination")
 
 
-def _minors_waiting(demo: _Demo, report: CheckReport) -> None:
+def _minors_waiting(demo: _Demo, report: CheckReport, person_of: dict[int, int]) -> None:
     today = utcnow().date()
+    away = _travelling_elsewhere(demo, person_of)
     for person in sorted(demo.people.values(), key=lambda p: p.reference):
         # From the screening on: a minor registered alone is an unaccompanied child, which its screening says.
         if person.state not in WAITING or person.state == "registered" or demo.adult(person, today):
@@ -508,8 +509,11 @@ def _minors_waiting(demo: _Demo, report: CheckReport) -> None:
         # An adult at the aircraft's door still waits with a minor on its manifest (a household boards one by one),
         # with no other: one registered after the adults flew, or left off their flight, is alone.
         door = demo.manifested_on[person.id]
-        if any(demo.adult(m, today) and (m.state in WAITING or (m.state == "boarded" and door & demo.boarded_on[m.id]))
-               for m in family):
+        # An adult waiting by a record whose person travels, or travelled, by another waits with a minor at the door
+        # of that flight only (red team round 29b, F1).
+        if any(demo.adult(m, today) and (
+                (m.state in WAITING and (m.id not in away or door & away[m.id]))
+                or (m.state == "boarded" and door & demo.boarded_on[m.id])) for m in family):
             continue
         if (person.id in demo.determinations or "unaccompanied_child" in demo.open_concerns[person.id]
                 or "unaccompanied_child" in demo.raised[person.id]):
@@ -517,6 +521,31 @@ def _minors_waiting(demo: _Demo, report: CheckReport) -> None:
         report.add("minors_with_an_adult", f"case {person.reference}",
                    "a minor waiting with no adult of their household waiting with them, no best-interests "
                    "determination and no unaccompanied-child concern on record")
+
+
+def _travelling_elsewhere(demo: _Demo, person_of: dict[int, int]) -> dict[int, set[int]]:
+    """Per case, the flights its person (`_people_as_one`) travels on, or came by, by another record: a seat held on a
+    manifest not yet flown or aboard a flight until received, and the flight of a reception after this case was
+    registered (`cases.facts.other_records`, as `screening.left_alone` reads it). Cases with none are left out."""
+    flights_of: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    for flight_id, case_id, approval, boarding, arrival in demo.passengers:
+        flight = demo.flights[flight_id]
+        if ((flight.state in NOT_YET_FLOWN and approval in ON_MANIFEST)
+                or (flight.state not in NOT_YET_FLOWN and boarding == "boarded" and arrival != "received")):
+            flights_of[person_of[case_id]].add((case_id, flight_id))
+    came_by = {case_id: flight_id for flight_id, case_id, _, _, arrival in demo.passengers if arrival == "received"}
+    received: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    for other, at in demo.received_at.items():
+        if other in came_by:
+            received[person_of[other]].append((other, at))
+    away: dict[int, set[int]] = {}
+    for case_id, root in person_of.items():
+        found = {flight for other, flight in flights_of.get(root, ()) if other != case_id}
+        found.update(came_by[other] for other, at in received.get(root, ())
+                     if other != case_id and demo.registered_at[case_id] < at)
+        if found:
+            away[case_id] = found
+    return away
 
 
 def _minors_behind(demo: _Demo, report: CheckReport) -> None:
@@ -539,15 +568,14 @@ def _minors_behind(demo: _Demo, report: CheckReport) -> None:
                    "best-interests determination and no unaccompanied-child concern on record")
 
 
-def _registry_born_of_people(session: Session, demo: _Demo) -> None:
+def _registry_born_of_people(session: Session, demo: _Demo, person_of: dict[int, int]) -> None:
     """`demo.registry_born`: per case, the youngest birth date recorded for a registry record of its person
-    (`_people_as_one`), as every children's rule reads it (`facts.people_registry_births`: red team round 16, F2;
-    round 17, O-F4)."""
-    person_of = _people_as_one(session, demo)
+    (`_people_as_one`) or declared on any record of theirs, as every children's rule reads it
+    (`facts.people_births_elsewhere`: red team round 16, F2; round 17, O-F4; round 29b, F3)."""
     records: dict[int, set[int]] = defaultdict(set)
     for pid, root in person_of.items():
         records[root].add(pid)
-    youngest = people_registry_births(session, records)
+    youngest = people_births_elsewhere(session, records)
     demo.registry_born = {pid: youngest[root] for pid, root in person_of.items() if root in youngest}
 
 
