@@ -33,6 +33,20 @@ def _unaccompanied(api: Api, ref: str) -> bool:
                for s in ok(api.get("sre.officer", f"/api/v1/cases/{ref}/screenings")))
 
 
+def _household_told_apart(api: Api, mother: dict[str, Any], household: str) -> tuple[str, str]:
+    """`mother` in the air by INM's record; SRE's household of a head told apart from her by everything (no cédula,
+    other names and birth date: no possible duplicate of hers) and a child, both ready: their references."""
+    in_the_air(api, mother)
+    head = api.ready_case("sre.officer", household_reference=household, relationship_to_head="head",
+                          **{**mother, "given_names": "Paula", "first_surname": "Ortega", "birth_date": "1979-02-14",
+                             "national_id": None})["reference"]
+    child = api.ready_case("sre.officer", household_reference=household, relationship_to_head="child",
+                           given_names="Martina", first_surname="Ortega", birth_date=MINOR,
+                           national_id=None)["reference"]
+    assert not _unaccompanied(api, child)
+    return head, child
+
+
 def test_a_child_of_a_mother_in_the_air_by_another_record_is_unaccompanied(client: TestClient, world: World) -> None:
     api = Api(client, world)
     mother = {"given_names": "Carmen", "first_surname": "Suárez", "second_surname": "Núñez", "sex": "F",
@@ -50,15 +64,23 @@ def test_a_link_made_later_to_a_person_in_the_air_leaves_the_child_unaccompanied
     api = Api(client, world)
     mother = {"given_names": "Andrea", "first_surname": "García", "second_surname": "Del Río", "sex": "F",
               "birth_date": "1988-11-23", "national_id": "V26307533"}
-    in_the_air(api, mother)
-    # Told apart from her by everything but the cédula, which comes later: no possible duplicate of hers till then.
-    head = api.ready_case("sre.officer", household_reference="RT29B-F1L", relationship_to_head="head",
-                          **{**mother, "given_names": "Paula", "first_surname": "Ortega", "birth_date": "1979-02-14",
-                             "national_id": None})["reference"]
-    child = api.ready_case("sre.officer", household_reference="RT29B-F1L", relationship_to_head="child",
-                           given_names="Martina", first_surname="García", birth_date=MINOR,
-                           national_id=None)["reference"]
-    assert not _unaccompanied(api, child)
+    head, child = _household_told_apart(api, mother, "RT29B-F1L")
     ok(api.patch("sre.officer", f"/api/v1/cases/{head}", {"national_id": mother["national_id"]}))
     assert _unaccompanied(api, child)
     assert ok(api.get("sre.officer", f"/api/v1/cases/{child}"))["state"] != "ready"
+
+
+def test_a_likeness_made_later_to_a_person_in_the_air_leaves_the_child_unaccompanied(client: TestClient,
+                                                                                    world: World) -> None:
+    """Red team round 30, F2: the same as the cédula, by a correction of the names and birth date that makes the head
+    a possible duplicate of a passenger in the air: the child, whom the screening then counted alone, got no concern
+    and went on to 'ready'."""
+    api = Api(client, world)
+    mother = {"given_names": "Rebeca", "first_surname": "Villalobos", "second_surname": "Arráiz", "sex": "F",
+              "birth_date": "1977-03-12", "national_id": "V12093847"}
+    head, child = _household_told_apart(api, mother, "RT30-F2")
+    ok(api.patch("sre.officer", f"/api/v1/cases/{head}", {"given_names": mother["given_names"],
+                                                          "first_surname": mother["first_surname"],
+                                                          "birth_date": mother["birth_date"]}))
+    assert ok(api.get("sre.officer", f"/api/v1/cases/{head}/possible-duplicates"))
+    assert _unaccompanied(api, child)

@@ -96,3 +96,24 @@ def test_an_imported_row_declaring_a_minor_does_the_same(client: TestClient, wor
                          files={"file": ("lista.csv", (HEADER + row).encode(), "text/csv")})
     assert answer.status_code == 201 and answer.json()["created"] == 1, answer.text
     _household_held(api, head, child, flight)
+
+
+def test_a_minor_declared_for_an_adult_at_the_aircraft_door_takes_the_household_off(client: TestClient,
+                                                                                    world: World) -> None:
+    """Red team round 30, F1 (high): the adult of a household had boarded (the flight not yet departed); ICE's
+    registration of the same cédula as a minor was refused by the commit-time guard (409, telling ICE the person was on
+    another agency's manifest), the page, the import and a passport filed likewise, and the household stayed aboard.
+    The registration is taken; the adult, a minor now with no adult, gets the concern and leaves the aircraft with the
+    child."""
+    api = Api(client, world)
+    person = _person("V18175916")
+    head = api.ready_case(household_reference="RT30-F1", relationship_to_head="head", **person)["reference"]
+    child = api.ready_case(household_reference="RT30-F1", relationship_to_head="child", given_names="Luna",
+                           first_surname="Marcano", birth_date=CHILD, national_id=None)["reference"]
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    flight = api.build_manifest([head, child], departure=departure)
+    for ref in (head, child):
+        ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding", {"status": "boarded"}))
+    assert {_state(api, head), _state(api, child)} == {"boarded"}
+    api.register("ice.officer", **{**person, "birth_date": SIXTEEN})
+    _household_held(api, head, child, flight)

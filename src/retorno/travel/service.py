@@ -79,8 +79,9 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     # Its cédula or declared document may make two passengers' records one person: the link is kept, with one seat
     # (red team round 14, L1: the registration was refused, and the person registered under another cédula).
     seats.keep_one_seat(session, actor, [case.id])
-    # A minor by its declaration makes the person's other records minors too (round 29b, F3).
-    _declared_a_minor(session, actor, case)
+    # A minor by its declaration makes the person's other records minors too (round 29b, F3); an adult of a household
+    # linked now to a person travelling leaves its minors (round 30, F2).
+    _link_made(session, actor, case)
     return case
 
 
@@ -228,7 +229,11 @@ def _minors_left_alone(session: Session, by: User | None, case: Case,
     birth date makes someone a minor (`update_case`)."""
     today = utcnow().date()
     members = household_members(session, case.household_id) if case.household_id is not None else [case]
-    waiting = [m for m in members if m.state in lifecycle.WAITING_SCREENED]
+    # A member boarded at the door of a flight not yet departed is still here: one a change makes a minor with no
+    # adult leaves the aircraft with the concern (red team round 30, F1: ICE's registration of the person as a
+    # minor was refused by the commit-time guard, and the household stayed aboard).
+    waiting = [m for m in members if m.state in lifecycle.WAITING_SCREENED
+               or (m.state == "boarded" and departed_on(session, m) is None)]
     for minor in screening.left_alone(session, waiting, today):
         assert by is not None, "every change that ends a case's waiting is made by an official"
         why = ((left or f"case {case.reference} is now '{case.state}'") + ": no adult of the household waits with "
@@ -402,6 +407,28 @@ def _declared_a_minor(session: Session, by: User | None, case: Case) -> None:
                        became=_DECLARED_ELSEWHERE)
 
 
+def _link_made(session: Session, by: User, case: Case) -> None:
+    """A link may just have been made to `case` (its registration, a correction of what links it or makes it alike to
+    another record, a document filed): the other records a minor's declaration of this one makes minors
+    (`_declared_a_minor`), and the minors of the households of the person's records whom an adult no longer waits
+    with, that adult travelling, or having travelled, by another record of theirs (`screening.left_alone`: red team
+    round 29b, F1, by a cédula; round 30, F2: by a likeness flagged as a possible duplicate of a passenger in the air,
+    the child, whom the screening counted alone, got no concern and went on to 'ready')."""
+    _declared_a_minor(session, by, case)
+    households: set[int] = set()
+    for record_id in sorted({case.id, *records_alike(session, [case.id]).get(case.id, set())}):
+        record_ = case if record_id == case.id else session.get(Case, record_id)
+        if record_ is None or record_.household_id is None or record_.household_id in households:
+            continue
+        households.add(record_.household_id)
+        _minors_left_alone(session, by, record_, became=_LINKED_AWAY,
+                           left=f"case {record_.reference} is the record of a person travelling by another record, "
+                                "or who has travelled")
+
+
+_LINKED_AWAY = "a record linked now makes this case a minor, or takes away the adult who waited with them"
+
+
 def passengers_now_minors(session: Session, by: User) -> None:
     """`_declared_a_minor` after an import's new rows, any of which may declare a minor the person of a passenger
     (of a flight not yet flown) holding a seat as an adult: read from the passengers (they are few; the rows may be
@@ -563,11 +590,6 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         _minors_left_alone(session, actor, case,
                            became="the birth date now makes this case a minor" if "birth_date" in changed
                            else _DECLARED_ELSEWHERE)
-    elif changed.keys() & LINKING_FIELDS and case.household_id is not None:
-        # ... or one person with a record on a flight, aboard one or received at its destination: not waiting here
-        # with the household's minors (red team round 29b, F1; `screening.left_alone`).
-        _minors_left_alone(session, actor, case, left=f"case {case.reference} is the record of a person travelling "
-                                                       "by another record, or who has travelled")
     if changed.keys() & duplicates.COMPARED_FIELDS:
         # Corrected names, birth date or cédula may make the record alike to another, whichever agency holds it: it is
         # flagged as a new record would be (red team: a correction made a case look like a person with an open
@@ -575,8 +597,9 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         duplicates.flag_possible_duplicates(session, actor, [case])
     if changed.keys() & {"birth_date", *LINKING_FIELDS, *duplicates.COMPARED_FIELDS}:
         # A minor by its declaration now, or one person with another record now (a link, a possible duplicate): the
-        # person's other records may be minors by it (round 29b, F3).
-        _declared_a_minor(session, actor, case)
+        # person's other records may be minors by it (round 29b, F3), and a household's adult one person with someone
+        # travelling, by a cédula or a likeness (round 29b, F1; round 30, F2): after the flagging.
+        _link_made(session, actor, case)
     return bool(changed)
 
 
@@ -586,7 +609,9 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
     if case.state == "manifested":
         take_off_manifests(session, actor, case, kind="document_changed", back_to="ready",
                            reason="a new travel document was filed after manifesting")
-    return documents.add_document(session, actor, case, mrz_text=mrz_text)
+    filed = documents.add_document(session, actor, case, mrz_text=mrz_text)
+    _link_made(session, actor, case)  # its number may make the case one person with another record
+    return filed
 
 
 @action("document.withdraw")
