@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import Api, World, ok
@@ -98,8 +99,9 @@ def test_an_imported_row_declaring_a_minor_does_the_same(client: TestClient, wor
     _household_held(api, head, child, flight)
 
 
-def test_a_minor_declared_for_an_adult_at_the_aircraft_door_takes_the_household_off(client: TestClient,
-                                                                                    world: World) -> None:
+@pytest.mark.parametrize("door", ["registration", "import"])
+def test_a_minor_declared_for_an_adult_at_the_aircraft_door_takes_the_household_off(client: TestClient, world: World,
+                                                                                    door: str) -> None:
     """Red team round 30, F1 (high): the adult of a household had boarded (the flight not yet departed); ICE's
     registration of the same cédula as a minor was refused by the commit-time guard (409, telling ICE the person was on
     another agency's manifest), the page, the import and a passport filed likewise, and the household stayed aboard.
@@ -115,5 +117,12 @@ def test_a_minor_declared_for_an_adult_at_the_aircraft_door_takes_the_household_
     for ref in (head, child):
         ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{ref}/boarding", {"status": "boarded"}))
     assert {_state(api, head), _state(api, child)} == {"boarded"}
-    api.register("ice.officer", **{**person, "birth_date": SIXTEEN})
+    if door == "registration":
+        api.register("ice.officer", **{**person, "birth_date": SIXTEEN})
+    else:
+        row = (f"ICE-RT30-F1,,Yelitza,Marcano,Rondón,F,{SIXTEEN},VEN,V18175916,Harlingen,HRL,"
+               f"{(TODAY - timedelta(days=20)).isoformat()}\n")
+        answer = client.post("/api/v1/cases/import", headers=world.headers("ice.officer"),
+                             files={"file": ("lista.csv", (HEADER + row).encode(), "text/csv")})
+        assert answer.status_code == 201, answer.text
     _household_held(api, head, child, flight)
