@@ -291,8 +291,7 @@ class ReturnFlows(RuleBasedStateMachine):
         """Safeguard 2 from the screening on, as `retorno demo check` decides it (`minors_with_an_adult`): a minor
         with no adult of the household waiting has a best-interests determination or the concern on record, whether
         screened so or left so by an adult's withdrawal, rejection or unfitness."""
-        report = demo_check.CheckReport()
-        demo_check._minors_waiting(demo_check._Demo(self.session), report)
+        report = demo_check.minors_waiting(self.session)
         assert report.findings == [], report.findings
 
     @invariant()

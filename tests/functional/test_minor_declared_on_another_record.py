@@ -126,3 +126,21 @@ def test_a_minor_declared_for_an_adult_at_the_aircraft_door_takes_the_household_
                              files={"file": ("lista.csv", (HEADER + row).encode(), "text/csv")})
         assert answer.status_code == 201, answer.text
     _household_held(api, head, child, flight)
+
+
+def test_a_resolved_unaccompanied_concern_is_not_raised_again_by_each_document_filed(
+        client: TestClient, world: World) -> None:
+    """Found by CI on 52b770c: the check a filed document runs (`travel.service._link_made`)
+    named a minor alone, whose unaccompanied-child concern a supervisor had resolved, an unaccompanied child again,
+    and the case went back from 'ready'. A minor off every manifest is named once; the children's rules still hold
+    them at the flight (a best-interests determination or an adult of the household on it)."""
+    api = Api(client, world)
+    child = api.ready_case(given_names="Luna", first_surname="Marcano", birth_date=CHILD, household_reference="SOLA",
+                           national_id=None)
+    ref = child["reference"]
+    assert _state(api, ref) == "ready" and _concerns(api, ref) == {"unaccompanied_child"}
+    open_now = ok(api.get("inm.officer", f"/api/v1/cases/{ref}/screenings"))
+    for _ in range(2):
+        api.passport(child)
+        assert _state(api, ref) == "ready"
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{ref}/screenings")) == open_now

@@ -332,8 +332,7 @@ class ApiFlows(RuleBasedStateMachine):
     def a_minor_waiting_alone_is_seen_as_an_unaccompanied_child(self) -> None:
         """Safeguard 2 from the screening on, as `retorno demo check` decides it (`minors_with_an_adult`)."""
         self.session.expire_all()
-        report = demo_check.CheckReport()
-        demo_check._minors_waiting(demo_check._Demo(self.session), report)
+        report = demo_check.minors_waiting(self.session)
         assert report.findings == [], report.findings
 
     @invariant()

@@ -497,6 +497,17 @@ def _minors_aboard(demo: _Demo, report: CheckReport, flight: _Flight, how: str, 
                        "determination")
 
 
+def minors_waiting(session: Session) -> CheckReport:
+    """The `minors_with_an_adult` rule over the minors waiting alone (safeguard 2 from the screening on), read as
+    `check_demo` reads it: people as one, births declared elsewhere. The invariant the stateful tests check."""
+    demo = _Demo(session)
+    report = CheckReport()
+    person_of = _people_as_one(session, demo)
+    _registry_born_of_people(session, demo, person_of)
+    _minors_waiting(demo, report, person_of)
+    return report
+
+
 def _minors_waiting(demo: _Demo, report: CheckReport, person_of: dict[int, int]) -> None:
     today = utcnow().date()
     away = _travelling_elsewhere(demo, person_of)

@@ -48,7 +48,7 @@ from retorno.cases.service import (
     transition,
 )
 from retorno.cases.service import register_case as register_in_cases
-from retorno.db import utcnow
+from retorno.db import among, utcnow
 from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, InvalidTransition, Message, Term, written_reason
@@ -219,14 +219,20 @@ def _screened(session: Session, actor: User, case: Case, recorded: Screening) ->
 
 
 def _minors_left_alone(session: Session, by: User | None, case: Case,
-                       became: str = "the birth date now makes this case a minor", left: str | None = None) -> None:
+                       became: str = "the birth date now makes this case a minor", left: str | None = None,
+                       once: bool = False) -> None:
     """Safeguard 2 (children) after `case` changed: the minors of its household (or `case` alone) screened and
     waiting whom no adult of the household now waits with, and who have no best-interests determination, are
     unaccompanied children. Their concern is recorded here, in the transaction of the change, by whoever made it
     (`screening.raise_unaccompanied`), and then acts as any concern raised at a screening: off every manifest, back
     from ready (`_screened`). Run when a member leaves the household's waiting (`cases.service.HOUSEHOLD_REACTIONS`,
     from `transition`: withdrawn, unfit to fly, not a national, a no-show, arrived) and when a correction of the
-    birth date makes someone a minor (`update_case`)."""
+    birth date makes someone a minor (`update_case`).
+
+    `once`: for a check run where a link may have been made, and nothing else may have changed (`_link_made`): a minor
+    off every manifest named an unaccompanied child before is not named again (a supervisor's resolution of that
+    concern would be undone by each document filed: the children's rules still hold them at every step); one holding
+    a seat is, and leaves it."""
     today = utcnow().date()
     members = household_members(session, case.household_id) if case.household_id is not None else [case]
     # A member boarded at the door of a flight not yet departed is still here: one a change makes a minor with no
@@ -234,7 +240,12 @@ def _minors_left_alone(session: Session, by: User | None, case: Case,
     # minor was refused by the commit-time guard, and the household stayed aboard).
     waiting = [m for m in members if m.state in lifecycle.WAITING_SCREENED
                or (m.state == "boarded" and departed_on(session, m) is None)]
-    for minor in screening.left_alone(session, waiting, today):
+    alone = screening.left_alone(session, waiting, today)
+    if once and alone:
+        named = _named_unaccompanied(session, [m.id for m in alone])
+        seated = _seated(session, [m.id for m in alone])
+        alone = [m for m in alone if m.id not in named or m.id in seated or m.state == "boarded"]
+    for minor in alone:
         assert by is not None, "every change that ends a case's waiting is made by an official"
         why = ((left or f"case {case.reference} is now '{case.state}'") + ": no adult of the household waits with "
                "this minor" if case.id != minor.id else f"{became}, with no adult of the household waiting with them")
@@ -296,9 +307,7 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case, moved: C
         BestInterestsDetermination.case_id.in_([m.id for m in behind]))).scalars())
     # Recorded once: a supervisor's resolution of it (the child's protection arranged where they stay) is not undone
     # by the next step of the household's adults (their arrival).
-    determined.update(case_id for case_id, concerns in session.execute(
-        sa.select(Screening.case_id, Screening.concerns).where(Screening.case_id.in_([m.id for m in behind])))
-        if "unaccompanied_child" in (concerns or []))
+    determined |= _named_unaccompanied(session, [m.id for m in behind])
     for minor in behind:
         if minor.id in determined:
             continue
@@ -377,9 +386,7 @@ def _others_now_minors(session: Session, by: User | None, others: list[int], *, 
     record of the person (the children's rules still hold them at every step)."""
     if not others:
         return
-    named = {case_id for case_id, concerns in session.execute(
-        sa.select(Screening.case_id, Screening.concerns).where(Screening.case_id.in_(others)))
-        if "unaccompanied_child" in (concerns or [])}
+    named = _named_unaccompanied(session, others)
     today = utcnow().date()
     born = births_elsewhere(session, others)
     for other_id in others:
@@ -387,6 +394,13 @@ def _others_now_minors(session: Session, by: User | None, others: list[int], *, 
         if (other is not None and not is_minor(other.birth_date, today)
                 and counts_as_minor(other.birth_date, born[other_id], today)):
             _minors_left_alone(session, by, other, became=became)
+
+
+def _named_unaccompanied(session: Session, case_ids: list[int]) -> set[int]:
+    """Those of `case_ids` a screening (an official's, or one recorded by a change) ever named unaccompanied."""
+    return {case_id for case_id, concerns in session.execute(
+        sa.select(Screening.case_id, Screening.concerns).where(among(Screening.case_id, case_ids)))
+        if "unaccompanied_child" in (concerns or [])}
 
 
 _DECLARED_ELSEWHERE = "another record of the same person declares a birth date that makes this case a minor"
@@ -421,7 +435,7 @@ def _link_made(session: Session, by: User, case: Case) -> None:
         if record_ is None or record_.household_id is None or record_.household_id in households:
             continue
         households.add(record_.household_id)
-        _minors_left_alone(session, by, record_, became=_LINKED_AWAY,
+        _minors_left_alone(session, by, record_, became=_LINKED_AWAY, once=True,
                            left=f"case {record_.reference} is the record of a person travelling by another record, "
                                 "or who has travelled")
 
