@@ -688,7 +688,9 @@ _LOCKED_REMOVALS = {
 # link is kept, and one person cannot hold two seats while the consents are sought (red team round 14, L1).
 # Nor does the receiving authority's finding that another record of the person is not a national (red team round 28b,
 # F4): the person no longer counts as verified, and no approval stands on that.
-_NEVER_WAIT = frozenset({"protection_pull", "medical_needs", "one_seat", "nationality_doubt"})
+# A link that makes a passenger the same person as a record in a household not on the flight ("family_link",
+# `travel.seats`) does not wait either (red team round 30, F3): the link is kept, and family unity holds meanwhile.
+_NEVER_WAIT = frozenset({"protection_pull", "medical_needs", "one_seat", "nationality_doubt", "family_link"})
 
 
 def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: str, reason: str,

@@ -16,8 +16,8 @@ class InboxItem(BaseModel):
                                                         "receive), where that applies")
     note: str | None = Field(default=None, description="for an alert, what happened: protection_pull, "
                                                        "identity_changed, document_changed, household_changed, "
-                                                       "medical_needs, one_seat, withdrawn, removed (by the "
-                                                       "sending side), "
+                                                       "medical_needs, one_seat, family_link, withdrawn, removed "
+                                                       "(by the sending side), "
                                                        "no_show, refused (at the door); every one of them is "
                                                        "taken_off to whoever may not read protection details "
                                                        "(the receiving side); must_deboard to the sending side "

@@ -18,18 +18,39 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from retorno import safeguards
 from retorno.agencies.models import User
 from retorno.cases.facts import other_records, records_alike
 from retorno.cases.models import Case
+from retorno.db import among
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
-from retorno.flights.service import IN_THE_AIR_OR_LANDED, active_passengers, households_read, take_off_manifests
+from retorno.flights.service import (
+    IN_THE_AIR_OR_LANDED,
+    active_passengers,
+    households_read,
+    manifest_facts,
+    take_off_manifests,
+)
 
 # The alert kind of such a take-off (`flights.service._NEVER_WAIT`: it never waits for a locked manifest's consents,
 # since the person cannot hold two seats and the link stands).
 ONE_SEAT = "one_seat"
+# ... and of a take-off by family unity when a link is made (`_with_family`), which does not wait either.
+FAMILY_LINK = "family_link"
 
 
 def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) -> list[str]:
+    """A link may just have been made to `case_ids`: the person keeps one seat (`_one_seat`), with their family
+    (`_with_family`). Returns the references taken off."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return []
+    alike = records_alike(session, ids)
+    taken = _one_seat(session, by, ids, alike)
+    return taken + _with_family(session, by, ids, alike)
+
+
+def _one_seat(session: Session, by: User | None, ids: list[int], alike: dict[int, set[int]]) -> list[str]:
     """Of every person among `case_ids` (their records as the one-seat rule reads them: linked as the same person, and
     undecided possible duplicates, `cases.facts.records_alike`) holding two or more seats (on flights not yet flown,
     or aboard one that left until received), keep one and take every other record off its manifest, back to 'ready'
@@ -37,10 +58,6 @@ def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) ->
     in the air, else one boarded already (nobody leaves an aircraft for a link), else one on a flight with the
     person's household (`_seats_with_family`), else the flight departing first, else the passenger added first.
     Returns the references taken off (with their households, as every take-off takes them)."""
-    ids = sorted(set(case_ids))
-    if not ids:
-        return []
-    alike = records_alike(session, ids)
     people = [frozenset({case_id, *alike.get(case_id, ())}) for case_id in ids]
     everyone = sorted(set().union(*people))
     # A seat aboard a flight that left, until received, is the person's too (`flights.service.seats_held`), and is
@@ -75,6 +92,59 @@ def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) ->
             taken += take_off_manifests(session, by, record_, kind=ONE_SEAT, back_to="ready",
                                         reason=_why(record_, keeper, flight, kept_flight))
     return taken
+
+
+def _with_family(session: Session, by: User | None, ids: list[int], alike: dict[int, set[int]]) -> list[str]:
+    """Family unity when a link is made (red team round 30, F3; round 29b, F4; round 27c, F1): a passenger (of a flight
+    not yet flown) whom the link, or a member joining a household, makes the same person as a record in a household
+    not on that flight would fly the household split, which `safeguards.family_unity` refuses. The link was refused
+    instead (a correction, a registration, an import row, a child registered into the household): it was lost, the
+    passenger's agency was not told, and the refusal answered whether another agency had the person on a flight. It is
+    kept: each such passenger leaves the manifest (with their own household, `take_off_manifests`), locked or not, both
+    sides alerted (`FAMILY_LINK`), the reason naming no other record; on again only with the household or after its
+    supervisor's split. Reached: the records of `ids`' people, the members of their households, and those members'
+    people's records."""
+    records = set(ids).union(*alike.values()) if alike else set(ids)
+    households = set(session.execute(sa.select(Case.household_id).where(
+        among(Case.id, sorted(records)), Case.household_id.is_not(None))).scalars())
+    members = set(session.execute(sa.select(Case.id).where(among(Case.household_id, sorted(households))))
+                  .scalars()) if households else set()
+    theirs = records_alike(session, sorted(members - records)) if members - records else {}
+    reach = records | members
+    reach = reach.union(*theirs.values()) if theirs else reach
+    flights = list(session.execute(
+        sa.select(Flight).join(Passenger, Passenger.flight_id == Flight.id)
+        .where(among(Passenger.case_id, sorted(reach)), Passenger.approval.in_(ACTIVE_APPROVALS),
+               Flight.state.in_(NOT_YET_FLOWN_STATES)).distinct().order_by(Flight.id)).scalars())
+    taken: list[str] = []
+    for flight in flights:
+        aboard = [case for _, case in active_passengers(session, flight)]
+        split = _split_from(session, flight, aboard)
+        for case in sorted((c for c in aboard if c.id in reach and c.id in split), key=lambda c: c.reference):
+            if case.reference not in taken:
+                taken += take_off_manifests(session, by, case, kind=FAMILY_LINK, back_to="ready", reason=_FAMILY_WHY)
+    return taken
+
+
+def _split_from(session: Session, flight: Flight, aboard: list[Case]) -> set[int]:
+    """Those of `aboard` (the flight's active passengers) whom family unity finds flying their household split: named
+    by the rule (a passenger standing for another agency's household), or in a household (as the rule reads them,
+    `households_read`) of a member it names."""
+    facts = manifest_facts(session, flight, aboard, passengers_per_escort=1)  # family unity reads no escort ratio
+    found = safeguards.family_unity(flight.reference, facts.household_members, facts.split_households,
+                                    facts.flight.children_day or facts.flight.departure)
+    named = {v.case_reference for v in found if v.rule == safeguards.FAMILY_UNITY}
+    if not named:
+        return set()
+    households_of = households_read(session, aboard)
+    theirs = set(session.execute(sa.select(Case.household_id).where(
+        among(Case.reference, sorted(named)), Case.household_id.is_not(None))).scalars())
+    return {c.id for c in aboard if c.reference in named or households_of[c.id] & theirs}
+
+
+_FAMILY_WHY = ("a record of the same person is in a household whose members are not on this flight (family unity): "
+               "the household goes on the flight with the person, or a supervisor of its agency records a reason to "
+               "split it")
 
 
 def _journeys_made(session: Session, by: User | None, seats: list[tuple[Passenger, Flight]]) -> list[str]:

@@ -118,6 +118,8 @@ ALERT_KINDS = {
                  "taken off: another record of the same person holds a seat"),
     "identity_changed": ("retirado: cambió su identidad, se verifica de nuevo",
                          "taken off: their identity changed and is verified again"),
+    "family_link": ("retirado: otro registro de la misma persona está en un hogar que no va en este vuelo",
+                    "taken off: another record of the same person is in a household not on this flight"),
     "nationality_doubt": ("retirado: otro registro de la misma persona resultó no nacional",
                           "taken off: another record of the same person was found not a national"),
     "document_changed": ("retirado: cambió su documento de viaje", "taken off: their travel document changed"),
