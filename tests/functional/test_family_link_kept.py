@@ -123,3 +123,32 @@ def test_a_split_recorded_by_the_households_supervisor_lets_the_person_go_alone(
                 {"reason": "La madre viaja primero; la niña viaja con su tía la semana próxima."}), 201)
     again = api.flight()["reference"]
     ok(api.post("inm.officer", f"/api/v1/flights/{again}/passengers", {"cases": [passenger]}), 201)
+
+
+def test_two_households_of_one_person_both_leave_and_each_is_told_the_truth(client: TestClient, world: World) -> None:
+    """Red team round 31, F2 (low): INM's household on a flight departing first, ICE's on a later one; ICE registered
+    a record with its head's names and birth date and INM's head's cédula, which made the two heads one person. The
+    one-seat rule took ICE's household off first, telling ICE that "another record of the same person holds a seat on
+    a manifest another agency holds", and family unity then took INM's off too: at the end no record held a seat, and
+    ICE had been told INM had the person on a flight. Family is read first: both households leave, each told only that
+    a household of the person is not on its flight."""
+    api = Api(client, world)
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    inm_head = api.ready_case(household_reference="RT31-INM", relationship_to_head="head", national_id="V14729305",
+                              **{**PERSON, "given_names": "Rosa Elena"})["reference"]
+    inm_child = api.ready_case(household_reference="RT31-INM", relationship_to_head="child",
+                               **{**CHILD, "given_names": "Paula"})["reference"]
+    first = api.build_manifest([inm_head, inm_child], departure=soon)
+    ice = {**PERSON, "given_names": "Gregoria", "first_surname": "Salas", "birth_date": "1979-02-11"}
+    ice_head = api.ready_case("ice.officer", household_reference="RT31-ICE", relationship_to_head="head",
+                              national_id="V16830572", **ice)["reference"]
+    ice_child = api.ready_case("ice.officer", household_reference="RT31-ICE", relationship_to_head="child",
+                               **{**CHILD, "given_names": "Celeste", "first_surname": "Salas"})["reference"]
+    later = api.flight(user="ice.officer", days_ahead=6)["reference"]
+    ok(api.post("ice.officer", f"/api/v1/flights/{later}/passengers", {"cases": [ice_head, ice_child]}), 201)
+    ok(api.post("ice.officer", "/api/v1/cases", case_payload(national_id="V14729305", **ice)), 201)
+    assert _aboard(api, first) == set()
+    assert {p["case"] for p in ok(api.get("ice.officer", f"/api/v1/flights/{later}/passengers"))} == set()
+    told = str(ok(api.get("ice.officer", f"/api/v1/cases/{ice_head}/timeline")))
+    assert "family unity" in told and "holds a seat" not in told, told
+    assert not any(secret in told for secret in (inm_head, inm_child, "RT31-INM", first)), told

@@ -40,14 +40,17 @@ FAMILY_LINK = "family_link"
 
 
 def keep_one_seat(session: Session, by: User | None, case_ids: Iterable[int]) -> list[str]:
-    """A link may just have been made to `case_ids`: the person keeps one seat (`_one_seat`), with their family
-    (`_with_family`). Returns the references taken off."""
+    """A link may just have been made to `case_ids`: the person travels with their family (`_with_family`), then keeps
+    one seat (`_one_seat`). Family first: a passenger whose household the link shows off their flight leaves it, so
+    that the seat left is the one with the family and every reason told stays true (red team round 31, F2: the
+    one-seat take-off told ICE that another agency's record held a seat, which family unity then took off too).
+    Returns the references taken off."""
     ids = sorted(set(case_ids))
     if not ids:
         return []
     alike = records_alike(session, ids)
-    taken = _one_seat(session, by, ids, alike)
-    return taken + _with_family(session, by, ids, alike)
+    taken = _with_family(session, by, ids, alike)
+    return taken + [reference for reference in _one_seat(session, by, ids, alike) if reference not in taken]
 
 
 def _one_seat(session: Session, by: User | None, ids: list[int], alike: dict[int, set[int]]) -> list[str]:
