@@ -14,7 +14,7 @@ from retorno.cases.lifecycle import STATES
 from retorno.reintegration.models import PLACEMENT_STATES
 from retorno.verification.service import OUTCOMES
 from retorno.web import i18n
-from retorno.web.actions import ACTIONS, FAMILIES, action_label
+from retorno.web.actions import ACTIONS, FAMILIES, SYSTEM_REASONS, action_label, reason_label
 from retorno.web.pages.work import ALERT_KINDS
 from tests.factories import Api, World
 from tests.web.pages_helpers import login
@@ -81,6 +81,62 @@ def test_the_case_timeline_shows_labels_and_local_times(client: TestClient, worl
     client.post("/language", data={"lang": "en", "next": "/", "csrf_token": csrf_of(page)})
     english = client.get(f"/cases/{case['reference']}").text
     assert "Case registered" in english and "Protection screening recorded" in english
+
+
+# The calls whose `reason` the service writes on the audit trail when it moves or takes off a case itself.
+REASON_CALLS = {"take_off_manifests", "take_off_households", "transition", "_take_off", "record", "record_many",
+                "raise_unaccompanied"}
+
+
+def system_reasons() -> dict[str, str]:
+    """Every constant reason the source gives those calls (a literal, or a module constant it names), and where."""
+    found: dict[str, str] = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        constants = {node.targets[0].id: node.value.value for node in tree.body
+                     if isinstance(node, ast.Assign) and len(node.targets) == 1
+                     and isinstance(node.targets[0], ast.Name)
+                     and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            for keyword in node.keywords if name in REASON_CALLS else []:
+                value = keyword.value
+                if keyword.arg != "reason":
+                    continue
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    found[value.value] = f"{path.name}:{node.lineno}"
+                elif isinstance(value, ast.Name) and value.id in constants:
+                    found[constants[value.id]] = f"{path.name}:{node.lineno}"
+    return found
+
+
+def test_every_reason_the_service_writes_itself_reads_in_spanish() -> None:
+    """Red team round 31, F3 (low): the Spanish case page told a family-unity take-off's reason in English."""
+    found = system_reasons()
+    assert len(found) > 15 and "identity changed after verification" in found, found
+    assert sorted((where, reason) for reason, where in found.items() if reason not in SYSTEM_REASONS) == []
+    assert all(reason_label(reason, "es") != reason for reason in found)
+    member = "a new member joined the household (household member MX-2026-00000001)"
+    assert reason_label(member, "es") == "un nuevo miembro se unió al hogar (miembro del hogar MX-2026-00000001)"
+    assert reason_label(member, "en") == member
+    assert reason_label("Escrito por un oficial.", "es") == "Escrito por un oficial."
+
+
+def test_the_timeline_tells_a_take_off_reason_in_the_readers_language(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    case = api.ready_case(nearest_airport="TAP")
+    flight = api.flight()["reference"]
+    api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [case["reference"]]})
+    api.passport(case)
+    login(client, "inm.officer")
+    page = client.get(f"/cases/{case['reference']}").text
+    timeline = page[page.index('id="h-timeline"'):]
+    assert "se registró un nuevo documento de viaje después de incluirse en el manifiesto" in timeline, timeline
+    client.post("/language", data={"lang": "en", "next": "/", "csrf_token": csrf_of(page)})
+    english = client.get(f"/cases/{case['reference']}").text
+    assert "a new travel document was filed after manifesting" in english
 
 
 def csrf_of(html: str) -> str:

@@ -8,6 +8,8 @@ labels. An action of a family (`case.<state>`, `manifest.<decision>`, `verificat
 
 from __future__ import annotations
 
+import re
+
 ACTIONS = {
     "agency.create": "Agencia creada",
     "agency.disable": "Agencia desactivada",
@@ -166,3 +168,61 @@ def action_label(code: str) -> str | None:
         return ACTIONS[code]
     family = code.partition(".")[0] + "."
     return FAMILIES.get(family)
+
+
+# The reasons the service itself writes on the audit trail when a change it makes follows from another (a take-off, a
+# state moved back), by their English text as written, in Spanish: the timeline of a case page reads them in the
+# reader's language (red team round 31, F3: the Spanish page told "a record of the same person is in a household ...").
+# A reason built with references or flights in it is shown as written; an official's own written reason as written.
+# `tests/web/test_system_reasons.py` finds every constant reason in the source and asks for it here.
+SYSTEM_REASONS = {
+    "consent withdrawn": "consentimiento retirado",
+    "protection resolution (reason kept encrypted with the resolution)":
+        "resolución de protección (el motivo se guarda cifrado con la resolución)",
+    "a possible duplicate of this person has a protection concern open":
+        "un posible duplicado de esta persona tiene una preocupación de protección abierta",
+    "another record of a household member was decided another person's":
+        "se decidió que otro registro de un miembro del hogar es de otra persona",
+    "another record of the same person was received at its destination after this record was registered: the "
+    "person has made this record's journey":
+        "otro registro de la misma persona fue recibido en su destino después de registrarse este: la persona ya hizo "
+        "el viaje de este registro",
+    "a record of the same person is in a household whose members are not on this flight (family unity): the "
+    "household goes on the flight with the person, or a supervisor of its agency records a reason to split it":
+        "un registro de la misma persona está en un hogar cuyos miembros no van en este vuelo (unidad familiar): el "
+        "hogar va en el vuelo con la persona, o una supervisión de su agencia registra un motivo para separarlo",
+    "another record of the same person holds a seat on a manifest another agency holds":
+        "otro registro de la misma persona ocupa un asiento en un manifiesto de otra agencia",
+    "a new member joined the household after it was split": "un nuevo miembro se unió al hogar después de separarse",
+    "a new travel document was filed after manifesting":
+        "se registró un nuevo documento de viaje después de incluirse en el manifiesto",
+    "a new member joined the household": "un nuevo miembro se unió al hogar",
+    "protection concern raised after manifesting":
+        "preocupación de protección registrada después de incluirse en el manifiesto",
+    "another record of the same person was found not a national":
+        "otro registro de la misma persona resultó no nacional",
+    "identity changed after verification": "la identidad cambió después de la verificación",
+    "the travel document on file was withdrawn as filed in error":
+        "el documento de viaje registrado se retiró por haberse registrado por error",
+    "protection concern raised on another record of the same person":
+        "preocupación de protección registrada en otro registro de la misma persona",
+    "protection concern open on another record of the same person":
+        "preocupación de protección abierta en otro registro de la misma persona",
+    "identity fields changed after the verification request":
+        "los datos de identidad cambiaron después de la solicitud de verificación",
+    "the case left the receiving authority's work before a decision":
+        "el caso salió del trabajo de la autoridad receptora antes de una decisión",
+}
+# A household member taken off with the person named (`flights.service.take_off_manifests`).
+_MEMBER_OF = re.compile(r"^(?P<reason>.*) \(household member (?P<case>[^()]+)\)$", re.DOTALL)
+
+
+def reason_label(reason: str, locale: str) -> str:
+    """A reason of the audit trail in the reader's language: the service's own (`SYSTEM_REASONS`) in Spanish."""
+    if locale != "es":
+        return reason
+    member = _MEMBER_OF.match(reason)
+    if member:
+        return f"{reason_label(member['reason'], locale)} (miembro del hogar {member['case']})"
+    return SYSTEM_REASONS.get(reason, reason)
+

@@ -37,7 +37,7 @@ from retorno.travel import service as travel
 from retorno.travel.load import CaseImportOutcome, import_cases
 from retorno.verification.service import identity_changed_since_verified, request_to_decide, request_verification
 from retorno.web import charts
-from retorno.web.actions import action_label
+from retorno.web.actions import action_label, reason_label
 from retorno.web.deps import MAX_ID, IdPath, SessionDep
 from retorno.web.i18n import country_zone, gettext_for
 from retorno.web.pages.common import (
@@ -264,6 +264,7 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
         context["protection_detail"] = service.PROTECTION_DETAIL
         context["another_agency"] = service.ANOTHER_AGENCY
         context["action_label"] = action_label
+        context["reason_label"] = reason_label
         context.update(timeline_zone(case, user))
     if can(user, "document.add") or can(user, "document.issue_emergency"):
         context["documents"] = documents_of(session, user, case)
