@@ -342,7 +342,8 @@ def test_calamine_reads_a_workbook_without_formulas_as_openpyxl_does(rows: int) 
     book = openpyxl.load_workbook(io.BytesIO(data))
     sheet = book.active
     assert sheet is not None
-    sheet.append(["", None, 12.5, True, datetime(2020, 1, 2, 3, 4), 7.0, "  spaced  "])
+    # (A true/false cell is refused by `read_table`: tests/test_import_error_cells.py.)
+    sheet.append(["", None, 12.5, "", datetime(2020, 1, 2, 3, 4), 7.0, "  spaced  "])
     sheet.append([])
     sheet.append(["last"])
     out = io.BytesIO()

@@ -102,6 +102,9 @@ DISGUISED, MERGED, FAR, CONDITIONAL, PARTIAL_DATE = "disguised", "merged", "far"
 # ... and a number shown rounded or otherwise than it is read (2.6 under '0' shows 3; a cédula under '0.0E+00' shows
 # 1.9E+07): round 25.
 ROUNDED = "rounded"
+# ... and a cell holding an error value ('#REF!', '#N/A': read as empty, it erased what it stood for) or a true/false
+# value (shown TRUE or VERDADERO, read as the text 'True'): red team round 32b, F1 and F5.
+ERROR_VALUE, TRUE_FALSE = "error_value", "true_false"
 # ... and how a whole sheet is (at row 1): rows or columns too small by default, opened zoomed out, something drawn
 # over its cells, a table whose style hides them, or its workbook's sheet tabs hidden (round 24).
 DEFAULT_SIZE, ZOOM, DRAWN, TABLE, TABS_HIDDEN = "default_size", "zoom", "drawn", "table", "tabs_hidden"
@@ -233,6 +236,7 @@ _REFERENCE = re.compile(rb"""\br\s*=\s*["']([A-Z]{1,3})(\d+)["']""")
 _STYLE_OF = re.compile(rb"""\ss\s*=\s*["'](\d+)["']""")
 _MERGE = re.compile(rb"""<(?:\w+:)?mergeCell\b[^<>]*\bref\s*=\s*["']([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)["']""")
 _TYPE_OF = re.compile(rb"""\st\s*=\s*["'](\w+)["']""")
+_ERROR_OR_TRUE_FALSE = re.compile(rb"""\st\s*=\s*["'][eb]["']""")
 # The end of a worksheet's cells, and what may follow them at most (conditional formats, validations, set-up).
 _CELLS_END = re.compile(rb"</(?:\w+:)?sheetData\s*>")
 MAX_TAIL = 16 << 20
@@ -255,6 +259,8 @@ class _Hidden:
         # What comes before the cells (its view, default sizes, columns), and whether an inline string has runs.
         self.head = b""
         self.inline_runs = False
+        # Whether a cell of the sheet holds an error or a true/false value (`t="e"`, `t="b"`): its cells are read again.
+        self.typed_values = False
         self._in_cells = False
         self._after_cells = False
         self._carried = b""
@@ -265,6 +271,7 @@ class _Hidden:
             self.head += chunk
             self._in_cells = b"sheetData" in self.head
         self.inline_runs = self.inline_runs or b"rPr" in window
+        self.typed_values = self.typed_values or _ERROR_OR_TRUE_FALSE.search(window) is not None
         if self._after_cells:
             self.tail += chunk
         elif b"sheetData" in window and (cells_end := _CELLS_END.search(window)):
@@ -501,7 +508,9 @@ def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[in
                 number = int(style[1]) if style is not None else 0
                 kind = _TYPE_OF.search(cell[1])
                 kind_name = kind[1] if kind is not None else b"n"
-                if number in looks.hiding or _runs_hide(kind_name, content, looks, strings):
+                if kind_name in (b"e", b"b"):
+                    found.append((row, letters, ERROR_VALUE if kind_name == b"e" else TRUE_FALSE))
+                elif number in looks.hiding or _runs_hide(kind_name, content, looks, strings):
                     found.append((row, letters, DISGUISED))
                 elif number in looks.hiding_numbers and kind_name in (b"n", b"d"):
                     found.append((row, letters, PARTIAL_DATE))
@@ -591,7 +600,8 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
                 (where, TABLE) for where in shown.table_ranges(archive, part, sheet.tail, looks)]
         if whole:
             raise HiddenCellsError(name, [], [], [(1, "", how) for how in whole])
-        if looks.hiding or looks.hiding_numbers or looks.number_decimals or strings or sheet.inline_runs or ranges:
+        if (looks.hiding or looks.hiding_numbers or looks.number_decimals or strings or sheet.inline_runs or ranges
+                or sheet.typed_values):
             disguised = _disguised_cells(data, part, looks, strings, ranges)
             if disguised:
                 raise HiddenCellsError(name, [], [], disguised)

@@ -132,6 +132,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "show it as it is imported (rounded to fewer decimals, as a percentage, in scientific notation, "
                      "as a fraction or in thousands); give it the General format or one that shows all its "
                      "decimals"),
+    "cell_error_value": ("un valor en la celda: la celda {cell} de la hoja «{sheet}» muestra un error de la hoja de "
+                         "cálculo (#REF!, #N/A, #¡VALOR!...), que se importaría como una celda vacía y borraría el "
+                         "dato; escriba el valor, o deje la celda vacía si el dato no se conoce",
+                         "a value in the cell: cell {cell} of the sheet '{sheet}' shows a spreadsheet error (#REF!, "
+                         "#N/A, #VALUE!...), which would be imported as an empty cell and erase the value; type the "
+                         "value, or leave the cell empty if it is not known"),
+    "cell_true_false": ("un texto, un número o una fecha: la celda {cell} de la hoja «{sheet}» tiene un valor "
+                        "verdadero/falso, que la hoja muestra como VERDADERO o FALSO y se importaría como otro texto; "
+                        "escriba el valor como texto",
+                        "a text, a number or a date: cell {cell} of the sheet '{sheet}' holds a true/false value, "
+                        "which the sheet shows as TRUE or FALSE and would be imported as other text; type the value "
+                        "as text"),
     "cell_default_size": ("una hoja a la vista: la hoja «{sheet}» da a sus filas o columnas un tamaño por omisión en "
                           "que no se leen (filas ocultas o de menos de 8 puntos, columnas de menos de 1,5 caracteres); "
                           "dele el alto y el ancho normales",

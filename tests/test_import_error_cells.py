@@ -1,0 +1,56 @@
+"""Red team round 32b, F1 (medium) and F5 (low): an XLSX cell holding a spreadsheet error ('#REF!', '#N/A') was read
+as an empty cell, so a re-import of a case erased its cédula (the case went back to verification and left its
+flight), with no warning; a true/false cell was read as the text 'True'. Both show the official something other than
+what would be imported: the cell is refused by its position, as a disguised cell is, and nothing is written."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+
+from retorno.cases.rows import COLUMNS as CASE_COLUMNS
+from tests.factories import Api, World, ok
+from tests.test_import_looks import _book, _read, _refused
+
+HEADER = [column.es for column in CASE_COLUMNS]
+
+
+@pytest.mark.parametrize(("value", "how"), [("#REF!", "error_value"), ("#N/A", "error_value"),
+                                            (True, "true_false"), (False, "true_false")])
+def test_an_error_or_a_true_false_cell_is_refused_by_its_position(value: Any, how: str) -> None:
+    def edit(book: Any, sheet: Any) -> None:
+        sheet["A3"] = value
+    assert _refused(_book(edit)) == [(3, "A", how)]
+    # ... and the same cell holding text is read.
+    assert _read(_book()) == ["Uno", "Dos", "Tres"]
+
+
+def _workbook(rows: list[dict[str, Any]]) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "casos"
+    sheet.append(HEADER)
+    for values in rows:
+        sheet.append([values.get(label, "") for label in HEADER])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_reimport_with_an_error_cell_erases_nothing(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    case = api.ready_case(agency_reference="RT32B-F1", national_id="V16570479")
+    row = {"referencia": "RT32B-F1", "nombres": case["given_names"], "primer_apellido": case["first_surname"],
+           "segundo_apellido": case["second_surname"] or "", "sexo": case["sex"],
+           "fecha_nacimiento": case["birth_date"], "nacionalidad": "VEN", "cedula": "#REF!",
+           "lugar_custodia": case["held_at"], "fecha_ingreso": case["detained_since"]}
+    answer = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                         files={"file": ("casos.xlsx", _workbook([row]), "application/octet-stream")})
+    assert answer.status_code == 422, answer.text
+    assert "muestra un error de la hoja de cálculo" in answer.text, answer.text
+    after = ok(api.get("inm.officer", f"/api/v1/cases/{case['reference']}"))
+    assert after["national_id"] == "V16570479" and after["state"] == "ready", after
