@@ -47,9 +47,9 @@ class Settings:
     # Largest size an uploaded XLSX (a ZIP archive) may unpack to, its parts measured as they are unpacked:
     # a small archive can unpack to gigabytes. A 100,000-row case list unpacks to about 94 MiB.
     max_unpacked_bytes: int = 400 * 1024 * 1024
-    # A file not written (checked only, or refused) tells one official of at most this many rows a day alike to a
-    # record another country's agency holds (README "The safeguards are guarantees": each such warning tells whether
-    # that country holds the person typed). RETORNO_ALIKE_ELSEWHERE_ROWS_A_DAY.
+    # Files not written (checked only, or refused) tell the officials of one agency, together, of at most this many
+    # rows a day alike to a record another country's agency holds (README "The safeguards are guarantees": each such
+    # warning tells whether that country holds the person typed). RETORNO_ALIKE_ELSEWHERE_ROWS_A_DAY.
     alike_elsewhere_rows_a_day: int = 100
     # Requests one `retorno serve` worker runs at once (its threads; anyio's default is 40): the rest wait their turn
     # in the worker's queue, not for the interpreter or the audit trail's head among dozens of others.

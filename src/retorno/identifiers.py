@@ -55,6 +55,24 @@ def fold(value: str) -> str:
                    for char in folded)
 
 
+def reference(value: str) -> str:
+    """An agency's own reference (a case's, a household's, an opportunity's) as stored: folded (`fold`: full-width
+    letters and other scripts' digits in ASCII), without blanks at either end or runs of blanks inside.
+
+    Two references that look the same must be the same: 'INM‐0001' (a U+2010 hyphen) and 'INM-0001' were two cases,
+    and a household cell named the one the official did not mean (red team round 32b, F6). What is still not
+    printable ASCII after folding (a look-alike dash, a Cyrillic А, a no-break space) is refused by every door,
+    naming its code points (`reference_problem`)."""
+    return " ".join(fold(value).split())
+
+
+def reference_problem(value: str) -> str:
+    """The characters of the reference `value` (as `reference` stores it) that are no printable ASCII, each named by
+    its code point and Unicode name ('‐ U+2010 HYPHEN'), joined by ', '; '' when it has none."""
+    return ", ".join(f"{char} U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED')}"
+                     for char in dict.fromkeys(value) if not (char.isascii() and char.isprintable()))
+
+
 def non_ascii(value: str) -> str:
     """The characters of `value` that are not ASCII, each once, in order ('' when there is none)."""
     return "".join(dict.fromkeys(char for char in value if not char.isascii()))

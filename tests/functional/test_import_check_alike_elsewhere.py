@@ -86,7 +86,7 @@ def test_a_refused_import_telling_of_another_countrys_record_is_audited(
                == [mexicos[0]] for record in audited)
 
 
-def test_one_official_is_told_of_so_many_such_rows_a_day(
+def test_one_agency_is_told_of_so_many_such_rows_a_day(
         client: TestClient, world: World, session_factory: sessionmaker[Session], mexicos: list[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     # The installation's setting (RETORNO_ALIKE_ELSEWHERE_ROWS_A_DAY), as the service reads it.
@@ -99,7 +99,14 @@ def test_one_official_is_told_of_so_many_such_rows_a_day(
     assert _check_only(client, both).count(ELSEWHERE) == 0
     assert [(record.after or {}).get("rows") for record in _alike_records(session_factory)] == [[2], []]
     assert [(record.after or {}).get("withheld") for record in _alike_records(session_factory)] == [1, 2]
-    # Another official has an allowance of their own.
+    # Another official of the agency shares it (red team round 32b, F3: a supervisor who made users multiplied it).
     client.cookies.clear()
     login(client, "ice.supervisor")
-    assert _check_only(client, both).count(ELSEWHERE) == 1
+    assert _check_only(client, both).count(ELSEWHERE) == 0
+    assert [(record.after or {}).get("withheld") for record in _alike_records(session_factory)] == [1, 2, 2]
+    # Another agency has an allowance of its own: INM is told of a record ICE holds.
+    Api(client, world).register("ice.officer", national_id="V31627519", agency_reference="A-HELD-9")
+    client.cookies.clear()
+    login(client, "inm.officer")
+    probe = HEADER.replace("HRL", "TAP") + _row("INM-PROBE-1", "V31627519").replace("Harlingen,HRL", "Tapachula,TAP")
+    assert _check_only(client, probe).count(ELSEWHERE) == 1

@@ -98,6 +98,18 @@ def test_the_household_column_names_only_a_system_reference_by_a_value_in_its_fo
         session_factory, reference=fabian["reference"])[0][1])]
 
 
+def refused_in_spanish_and_on_the_page(client: TestClient, world: World, reference: str, spanish_says: str,
+                                       on_the_page: str, page_says: str) -> None:
+    """An agency reference `reference` refused by the API in Spanish, saying `spanish_says`; `on_the_page` refused by
+    the registration page, which says `page_says`."""
+    spanish = client.post("/api/v1/cases", json=case_payload(agency_reference=reference),
+                          headers={**world.headers("inm.officer"), "Accept-Language": "es"})
+    assert spanish_says in spanish.json()["error"]["localized"]["message"], spanish.text
+    page = page_registration(client, "inm.officer", agency_reference=on_the_page, given_names="Fabián",
+                             first_surname="Ocando")
+    assert page.status_code != 303 and page_says in page.text, page.text[:2000]
+
+
 def test_the_api_and_the_page_refuse_an_agency_reference_in_the_form_of_a_system_reference(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     api = Api(client, world)
@@ -106,11 +118,7 @@ def test_the_api_and_the_page_refuse_an_agency_reference_in_the_form_of_a_system
         assert refused.status_code == 422, refused.text
         assert "in the form of a system reference" in refused.json()["error"]["message"], refused.text
         assert _case(session_factory, agency_reference=reference) == []
-    spanish = client.post("/api/v1/cases", json=case_payload(agency_reference="MX-2026-001249"),
-                          headers={**world.headers("inm.officer"), "Accept-Language": "es"})
-    assert "forma de una referencia del sistema" in spanish.json()["error"]["localized"]["message"], spanish.text
-    page = page_registration(client, "inm.officer", agency_reference="MX-2026-001250", given_names="Fabián",
-                             first_surname="Ocando")
-    assert page.status_code != 303 and "MX-2026-001250" in page.text, page.text[:2000]
+    refused_in_spanish_and_on_the_page(client, world, "MX-2026-001249", "forma de una referencia del sistema",
+                                       "MX-2026-001250", "MX-2026-001250")
     assert _case(session_factory, agency_reference="MX-2026-001250") == []
     assert api.post("inm.officer", "/api/v1/cases", case_payload(agency_reference="MX-2026-A1")).status_code == 201

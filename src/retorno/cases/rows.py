@@ -33,6 +33,7 @@ from retorno.cases.duplicates import ELSEWHERE, Person, PossibleDuplicate, descr
 from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
+from retorno.imports.rows import reference as own_reference
 from retorno.names import fold, foreign_letters, mojibake, normal
 from retorno.safeguards import IDENTITY_FIELDS, is_minor
 
@@ -157,6 +158,13 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
         "nuevo miembro lo sacaría, y eso requiere antes que un supervisor de cada parte apruebe su retiro",
         "a household that may grow: {name} has a member on the locked manifest of flight {flight}, whom a new member "
         "would take off it, which needs a supervisor of each side to approve the removal first"),
+    "household_leaves_manifest": (
+        "un nuevo miembro del hogar {name}, cuyos miembros están en el manifiesto del vuelo {flight}: importar esta "
+        "fila los saca de él (vuelven a «listo») para que el hogar viaje junto; se planifica de nuevo con el hogar "
+        "entero",
+        "a new member of household {name}, whose members are on the manifest of flight {flight}: importing this row "
+        "takes them off it (back to ready) so that the household travels together; plan it again with the whole "
+        "household"),
     "household_two_heads": ("un solo titular por hogar: las filas {rows} son titulares del mismo hogar",
                             "one head per household: rows {rows} are heads of the same household"),
     "row": ("la fila {row}", "row {row}"),
@@ -430,8 +438,8 @@ def national_id_of(value: str, nationality: object) -> str:
 
 COLUMNS: tuple[Column, ...] = (
     # Longest texts: anything longer is almost always two cells run together.
-    Column("case_reference", "referencia", "case_reference", True, max_length=64),
-    Column("household_reference", "hogar", "household_reference", False, max_length=64),
+    Column("case_reference", "referencia", "case_reference", True, own_reference, max_length=64),
+    Column("household_reference", "hogar", "household_reference", False, own_reference, max_length=64),
     Column("relationship", "parentesco", "relationship", False, _code(_RELATIONSHIP, "relationship")),
     Column("given_names", "nombres", "given_names", True, _name),
     Column("first_surname", "primer_apellido", "first_surname", True, _name),
@@ -685,18 +693,25 @@ def _check_household_codes(sheet: Sheet, first_row_of: Mapping[str, int], codes:
         sheet.drop(index, "household_reference")
 
 
-def _check_locked_households(sheet: Sheet, locked: Mapping[str, str], held: Collection[str]) -> None:
+def _check_households_aboard(sheet: Sheet, locked: Mapping[str, str], taken: Mapping[str, str],
+                             held: Collection[str]) -> None:
     """A new row naming a household with a member on a locked manifest, whom the newcomer would take off it without
     both sides' consent (`locked`, by the household's names, to the flight), is refused at its cell: with every other
-    bad row, not alone once they are mended (red team round 20, V-F2). A held case's row (`held`: a re-import) is no
-    newcomer."""
-    if not locked:
+    bad row, not alone once they are mended (red team round 20, V-F2). One naming a household with a member on another
+    manifest of a flight not yet flown (`taken`) is warned of at its cell: the newcomer takes them off it, as a
+    registration does, and a check-only report says so first (red team round 32b, F2). A held case's row (`held`: a
+    re-import) is no newcomer."""
+    if not locked and not taken:
         return
     for index, (name, reference) in enumerate(zip(sheet.values["household_reference"], sheet.values["case_reference"],
                                                   strict=True)):
-        if isinstance(name, str) and name in locked and reference not in held:
+        if not isinstance(name, str) or reference in held:
+            continue
+        if name in locked:
             sheet.error(index, "household_reference", "household_on_locked_manifest", name=name, flight=locked[name])
             sheet.drop(index, "household_reference")
+        elif name in taken:
+            sheet.warning(index, "household_reference", "household_leaves_manifest", name=name, flight=taken[name])
 
 
 def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int],
@@ -828,7 +843,7 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
           nationalities: Mapping[str, tuple[str, str]] | None = None,
           system_references: Mapping[str, str] | None = None, household_codes: Collection[str] = (),
           households_of: Callable[[Sequence[str]], Mapping[str, str | None]] | None = None,
-          locked_households: Mapping[str, str] | None = None,
+          households_aboard: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {}),
           locale: str = "es", max_unpacked: int = Settings.max_unpacked_bytes) -> CheckedCases:
     """`validate` in two steps: every check that decides whether the file may be stored, and then (by
     `CheckedCases.find_duplicates`) the possible duplicates, which only warn. The report is `validate`'s once
@@ -838,8 +853,9 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     references, each to the agency's own reference, so a household cell may name a held case by either;
     `household_codes`: the agency's household codes (one of a system reference's form names its household only when
     it is no case's system reference); `households_of`: of the agency's own references given, those of cases it holds,
-    each with its household's code (`_check_household_codes`); `locked_households`: the agency's households a newcomer
-    may not join now, each by its code and its members' own references, to the locked flight a member is on."""
+    each with its household's code (`_check_household_codes`); `households_aboard`: the agency's households a newcomer
+    may not join now, then those a newcomer takes off a manifest, each by its code and its members' own references, to
+    the flight a member is on (`_check_households_aboard`)."""
     sheet = read_sheet(data, filename, COLUMNS, locale=locale, messages=MESSAGES, sheets=("CASOS", "CASES"),
                        max_unpacked=max_unpacked)
     if not sheet.readable:
@@ -855,7 +871,7 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     first_row_of = sheet.unique("case_reference")
     _read_system_references(sheet, system_references or {}, household_codes)
     _check_household_codes(sheet, first_row_of, household_codes, known_case_reference, households_of)
-    _check_locked_households(sheet, locked_households or {}, (nationalities or {}).keys())
+    _check_households_aboard(sheet, *households_aboard, (nationalities or {}).keys())
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)
     absent = {column.field: sheet.labels[column.field] for column in COLUMNS if column.field not in sheet.position_of}

@@ -88,6 +88,10 @@ class CaseFull(CaseIdentity):
     registered_at: datetime
     # Told only to whoever sees protection (`agencies.visibility.visible_fields`): it moves with a concern raised.
     state_changed_at: datetime | None = None
+    taken_off_with: list[str] | None = Field(default=None, description=(
+        "in the answer of a registration, a correction or a withdrawal only, when it took cases of your agency off a "
+        "manifest (a newcomer joining their household, a record linked to theirs, the case itself): their references; "
+        "each is back to ready (or held) and alerted"))
 
 
 class Returnee(BaseModel):
@@ -234,6 +238,9 @@ class CaseImportOut(BaseModel):
                                                 "a column with an empty cell clears it")
     warnings: list[ImportProblem] = Field(description="at most the first 1,000")
     summary: ProblemSummary
+    taken_off_with: list[str] = Field(default_factory=list, description=(
+        "the cases of your agency the import took off a manifest (a new member joining their household, a record "
+        "linked to theirs): back to ready, each alerted; the report warns of such a row at its household cell"))
     encoding: str | None = Field(default=None, description="the encoding a CSV file was read in: UTF-8, or, for a "
                                  "file without a single UTF-8 letter, Windows-1252 (Latin-1 for the bytes it leaves "
                                  "undefined); none for XLSX. A UTF-8 file with bytes of another encoding is refused")

@@ -176,7 +176,16 @@ def validate_input(data: CaseInput, today: date) -> None:
     for field, value in normal_names({field: getattr(data, field) for field in NAME_FIELDS}).items():
         setattr(data, field, value)
     problems: list[Message] = []
-    if not data.agency_reference.strip():
+    data.agency_reference = identifiers.reference(data.agency_reference)
+    if data.household_reference is not None:
+        data.household_reference = identifiers.reference(data.household_reference) or None
+    for field in ("agency_reference", "household_reference"):
+        if unclear := identifiers.reference_problem(getattr(data, field) or ""):
+            # Red team round 32b, F6: two references that look the same must be the same (the import's rule too).
+            problems.append(Message("%(field)s holds characters other than ASCII letters, digits and keyboard signs "
+                                    "(%(characters)s): two references that look the same must be one; type it "
+                                    "again", {"field": Term("field", field), "characters": unclear}))
+    if not data.agency_reference:
         problems.append(Message("agency_reference is required"))
     elif identifiers.system_shaped(data.agency_reference):
         # Red team round 11, RE8811 F1: it would read as another case's system reference (the import's rule too).
@@ -671,7 +680,7 @@ def identifier_matches(session: Session, user: User, text: str) -> list[int]:
         # The agency's own reference means something only to the sending side, whose
         # (agency_id, agency_reference) unique index answers it.
         visible = visible_case_conditions(session, user)
-        lookups.append(sa.select(Case.id).where(*visible, Case.agency_reference == typed))
+        lookups.append(sa.select(Case.id).where(*visible, Case.agency_reference == identifiers.reference(typed)))
     found: set[int] = set()
     for lookup in lookups:
         found.update(session.execute(lookup).scalars())

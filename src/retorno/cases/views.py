@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, UploadFile
+from sqlalchemy.orm import Session
 
+from retorno.agencies.models import User
 from retorno.agencies.permissions import can, require
 from retorno.agencies.visibility import cut, states_of, versions_told
 from retorno.cases import service
+from retorno.cases.models import Case
 from retorno.cases.schemas import (
     CaseCreate,
+    CaseFull,
     CaseImportOut,
     CaseListQuery,
     CasePage,
@@ -22,6 +26,7 @@ from retorno.cases.schemas import (
 )
 from retorno.db import utcnow
 from retorno.errors import problem_summary, refuse_bad_import
+from retorno.flights.service import taken_off_in
 from retorno.reporting.caselist import CaseFilter, list_cases
 from retorno.travel import service as travel
 from retorno.travel.invariants import settle
@@ -36,7 +41,16 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 @router.post("", status_code=201, response_model=CaseView, response_model_exclude_unset=True, responses=errors(409))
 def register(body: CaseCreate, session: SessionDep, user: CurrentUser) -> Any:
     case = travel.register_case(session, user, service.CaseInput(**body.model_dump()))
-    return case_out(user, case)
+    return _answer(session, user, case)
+
+
+def _answer(session: Session, user: User, case: Case) -> Any:
+    """The case as `user` may read it, with the references of their agency's cases the write took off a manifest
+    (`flights.service.taken_off_in`; red team round 32b, F2), when it took any."""
+    shown = case_out(user, case)
+    if (taken := taken_off_in(session, user)) and isinstance(shown, CaseFull):
+        shown.taken_off_with = taken
+    return shown
 
 
 @router.get("", response_model=CasePage, response_model_exclude_unset=True)
@@ -85,7 +99,7 @@ def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentU
     # team round 18, R-F3).
     settle(session)
     set_etag(response, session, case)
-    return case_out(user, case)
+    return _answer(session, user, case)
 
 
 @router.get("/{reference}/timeline", response_model=list[TimelineEntry])
@@ -100,7 +114,7 @@ def timeline(reference: str, session: SessionDep, user: CurrentUser) -> Any:
 def withdraw(reference: str, body: Reason, session: SessionDep, user: CurrentUser) -> Any:
     case = service.get_case(session, user, reference)
     travel.withdraw(session, user, case, reason=body.reason)
-    return case_out(user, case)
+    return _answer(session, user, case)
 
 
 
@@ -118,4 +132,5 @@ def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: 
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
             "possible_duplicates": outcome.duplicates_flagged, "columns_kept": list(outcome.report.absent.values()),
             "warnings": problems,
-            "summary": problem_summary(outcome.report), "encoding": outcome.report.encoding}
+            "summary": problem_summary(outcome.report), "encoding": outcome.report.encoding,
+            "taken_off_with": outcome.taken_off}

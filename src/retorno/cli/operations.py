@@ -41,7 +41,9 @@ def import_cases_command(file: Path, agency: Annotated[str, typer.Option(help="t
     report_import(file, outcome, lang, f"{outcome.created} created, {outcome.updated} updated, "
                   f"{outcome.unchanged} unchanged, {outcome.duplicates_flagged} possible duplicates flagged"
                   + (f"; columns not in the file, kept as stored for cases already held: "
-                     f"{', '.join(outcome.report.absent.values())}" if outcome.report.absent else ""))
+                     f"{', '.join(outcome.report.absent.values())}" if outcome.report.absent else "")
+                  + (f"; taken off a manifest so that their household travels together (back to ready): "
+                     f"{', '.join(outcome.taken_off)}" if outcome.taken_off else ""))
 
 
 @template_app.command("cases")

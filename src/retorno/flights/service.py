@@ -576,6 +576,20 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
     return added
 
 
+# Where a session keeps the passengers it took off a manifest (`_take_off`), for the answer of whatever door it serves
+# (`taken_off_in`).
+_TAKEN_OFF = "retorno.taken_off"
+
+
+def taken_off_in(session: Session, user: User) -> list[str]:
+    """The references of `user`'s agency's cases that `session` took off a manifest, whichever rule took them (a
+    newcomer joining their household, a link to a household or a seat elsewhere, a concern, a correction): the answer
+    of a registration, a correction or an import lists them (red team round 32b, F2: a registration that took a
+    household off its flight said nothing of it). Another agency's cases are not named: their agency is alerted."""
+    taken: dict[int, tuple[str, int]] = session.info.get(_TAKEN_OFF, {})
+    return sorted({reference for reference, agency_id in taken.values() if agency_id == user.agency_id})
+
+
 def _take_off(session: Session, by: User | None, flight: Flight, passenger: Passenger, case: Case,
               approval: str, reason: str, *, back_to: str | None) -> None:
     """Take one passenger off a manifest (off the aircraft too, before departure); always audited."""
@@ -583,6 +597,7 @@ def _take_off(session: Session, by: User | None, flight: Flight, passenger: Pass
         raise InvalidTransition("flight %(flight)s has %(state)s: its manifest no longer changes",
                                 code="invalid_transition.flight", flight=flight.reference,
                                 state=Term("flight_state", flight.state))
+    session.info.setdefault(_TAKEN_OFF, {})[case.id] = (case.reference, case.agency_id)
     passenger.approval = approval
     passenger.approval_reason = reason
     was_boarded = passenger.boarding == "boarded"

@@ -29,7 +29,7 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -105,12 +105,16 @@ ROUNDED = "rounded"
 # ... and a cell holding an error value ('#REF!', '#N/A': read as empty, it erased what it stood for) or a true/false
 # value (shown TRUE or VERDADERO, read as the text 'True'): red team round 32b, F1 and F5.
 ERROR_VALUE, TRUE_FALSE = "error_value", "true_false"
+# ... and a cell whose row is much lower than its letters, which it cuts to a slice (`looks.clipped`): round 32b, F4.
+CLIPPED = "clipped"
 # ... and how a whole sheet is (at row 1): rows or columns too small by default, opened zoomed out, something drawn
 # over its cells, a table whose style hides them, or its workbook's sheet tabs hidden (round 24).
 DEFAULT_SIZE, ZOOM, DRAWN, TABLE, TABS_HIDDEN = "default_size", "zoom", "drawn", "table", "tabs_hidden"
 # A row lower than this (points) or a column narrower than this (characters) shows no text one can read: hidden.
 MIN_ROW_HEIGHT = 8.0
 MIN_COLUMN_WIDTH = 1.5
+# A row at least this high (points) cuts no letters a cell may hold (`looks.MAX_FONT_SIZE`, `looks.clipped`).
+_LOWEST_CLIPPING = shown.MAX_FONT_SIZE * shown.ROW_SHARE
 # A sheet opened at less than this zoom (per cent) shows no text one can read.
 MIN_ZOOM = 40
 # A data row below this many empty rows is out of sight of whoever reads the list.
@@ -261,6 +265,8 @@ class _Hidden:
         self.inline_runs = False
         # Whether a cell of the sheet holds an error or a true/false value (`t="e"`, `t="b"`): its cells are read again.
         self.typed_values = False
+        # The height (points) of the rows lower than the largest letters may be drawn in (`looks.clipped`), by number.
+        self.heights: dict[int, float] = {}
         self._in_cells = False
         self._after_cells = False
         self._carried = b""
@@ -295,6 +301,8 @@ class _Hidden:
                     self.rows.append(int(attributes[b"r"]))
                 elif hides:
                     self.unnumbered = True
+                elif attributes.get(b"r", b"").isdigit() and _under(attributes.get(b"ht"), _LOWEST_CLIPPING):
+                    self.heights[int(attributes[b"r"])] = float(attributes[b"ht"])
             elif hides:
                 low, high = attributes.get(b"min", b""), attributes.get(b"max", b"")
                 if low.isdigit() and high.isdigit():
@@ -311,6 +319,17 @@ class _Hidden:
 
     def __bool__(self) -> bool:
         return bool(self.rows or self.columns or self.unnumbered)
+
+    def default_height(self) -> float | None:
+        """The height (points) of the rows that say none, when the sheet fixes it (`customHeight`) lower than the
+        largest letters may be drawn in; None otherwise (a row of no height of its own fits its letters)."""
+        for found in _FORMAT.finditer(self.head):
+            attributes = {name.decode(): value for name, value in _ANY_ATTRIBUTE.findall(found[1])}
+            height = attributes.get("defaultRowHeight")
+            if _true_bytes(attributes.get("customHeight")) and _under(height, _LOWEST_CLIPPING):
+                assert height is not None
+                return float(height)
+        return None
 
     def whole_sheet(self) -> list[str]:
         """How the sheet hides all its cells at once (DEFAULT_SIZE, ZOOM), read from what comes before them: rows
@@ -333,6 +352,10 @@ class _Hidden:
                    for name in ("zoomScale", "zoomScaleNormal", "zoomScalePageLayoutView", "zoomScaleSheetLayoutView")):
                 kinds.append(ZOOM)
         return sorted(set(kinds))
+
+
+def _true_bytes(value: bytes | None) -> bool:
+    return value is not None and value.strip().lower() in (b"1", b"true")
 
 
 def _under(value: bytes | None, least: float) -> bool:
@@ -486,11 +509,26 @@ def _runs_hide(kind: bytes, content: bytes, looks: shown.Looks, strings: set[int
     return inline is not None and shown.runs_hide(looks, inline[1])
 
 
+def _string_size(kind: bytes, content: bytes, tall: Mapping[int, float]) -> float:
+    """The size of the largest rich text run of a cell's string: a shared one's (`tall`), or its own; 0 for any other
+    cell."""
+    if kind == b"s":
+        value = _VALUE.search(content) if tall else None
+        return tall.get(int(value[1]), 0.0) if value is not None else 0.0
+    inline = _INLINE.search(content) if kind == b"inlineStr" else None
+    return shown.largest_run(inline[1]) if inline is not None else 0.0
+
+
 def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[int],
-                     ranges: list[tuple[shown.Range, str]]) -> list[tuple[int, str, str]]:
+                     ranges: list[tuple[shown.Range, str]], low: _Hidden | None = None,
+                     tall: Mapping[int, float] | None = None) -> list[tuple[int, str, str]]:
     """The cells of worksheet `part` holding a value shown otherwise than it is: in one of the hiding styles of
-    `looks`, a shared string of `strings` or an inline string whose runs hide part of it, or within one of `ranges`
-    (conditional formats, tables) with its kind (read again, chunk by chunk: only when the sheet may have one)."""
+    `looks`, a shared string of `strings` or an inline string whose runs hide part of it, letters (of the cell's style,
+    or a shared string's largest run, `tall`) that a row of the sheet `low` cuts (`looks.clipped`), or within one of
+    `ranges` (conditional formats, tables) with its kind (read again, chunk by chunk: only when the sheet may have
+    one)."""
+    heights, default_height = (low.heights, low.default_height()) if low is not None else ({}, None)
+    tall = tall or {}
     found: list[tuple[int, str, str]] = []
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(part) as stream:
         carried = b""
@@ -517,6 +555,9 @@ def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[in
                 elif kind_name == b"n" and number in looks.number_decimals and _shown_rounded(
                         content, looks.number_decimals[number]):
                     found.append((row, letters, ROUNDED))
+                elif (height := heights.get(row, default_height)) is not None and shown.clipped(
+                        max(looks.sizes.get(number, 0.0), _string_size(kind_name, content, tall)), height):
+                    found.append((row, letters, CLIPPED))
                 elif ranges:
                     column = column_index_from_string(letters)
                     how = next((how for (top, left, bottom, right), how in ranges
@@ -577,6 +618,7 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
             # Styles that show a cell otherwise than it is are rare (a workbook without one is not read again).
             looks = shown.read_looks(archive)
             strings = shown.hiding_strings(archive, looks)
+            tall = shown.tall_strings(archive)
     except UnreadableFileError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError,
@@ -600,9 +642,15 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
                 (where, TABLE) for where in shown.table_ranges(archive, part, sheet.tail, looks)]
         if whole:
             raise HiddenCellsError(name, [], [], [(1, "", how) for how in whole])
+        # Letters larger than usual in a row low for them (round 32b, F4): the cells are read again only when a row
+        # is low for the largest letters the workbook has (an inline run's size is known only from its cell).
+        largest = max([*looks.sizes.values(), *tall.values(), *([shown.MAX_FONT_SIZE] if sheet.inline_runs else [])],
+                      default=0.0)
+        low = sheet if largest and any(shown.clipped(largest, height) for height in (
+            *sheet.heights.values(), *filter(None, [sheet.default_height()]))) else None
         if (looks.hiding or looks.hiding_numbers or looks.number_decimals or strings or sheet.inline_runs or ranges
-                or sheet.typed_values):
-            disguised = _disguised_cells(data, part, looks, strings, ranges)
+                or sheet.typed_values or low is not None):
+            disguised = _disguised_cells(data, part, looks, strings, ranges, low, tall)
             if disguised:
                 raise HiddenCellsError(name, [], [], disguised)
         merges.extend(sheet.merges)

@@ -25,7 +25,7 @@ from typing import Generic, Literal, TypeVar, cast
 
 from openpyxl.utils import get_column_letter
 
-from retorno import plaintext
+from retorno import identifiers, plaintext
 from retorno.config import Settings
 from retorno.exports import safe_cell
 from retorno.imports.reading import (
@@ -45,6 +45,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_long": ("como máximo {n} caracteres", "at most {n} characters"),
     "characters": ("un texto sin caracteres de control, bidireccionales ni invisibles (hay {characters})",
                    "text without control, bidirectional or invisible characters (found {characters})"),
+    "reference_characters": ("una referencia de letras latinas sin acento (A-Z), cifras y signos del teclado: dos "
+                             "referencias que se ven iguales deben ser una (hay {characters})",
+                             "a reference of Latin letters without accents (A-Z), digits and keyboard signs: two "
+                             "references that look the same must be one (found {characters})"),
     "blanks": ("un valor a la vista: la celda tiene espacios o saltos de línea que apartan su texto de la vista "
                "(más de {n} espacios seguidos antes o dentro del valor, una línea vacía al principio o dos seguidas); "
                "quítelos",
@@ -144,6 +148,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "a text, a number or a date: cell {cell} of the sheet '{sheet}' holds a true/false value, "
                         "which the sheet shows as TRUE or FALSE and would be imported as other text; type the value "
                         "as text"),
+    "cell_clipped": ("una celda que se vea como es: la fila de la celda {cell} de la hoja «{sheet}» es mucho más baja "
+                     "que sus letras (menos del 60 % de su tamaño), que se ven cortadas a una franja que no se lee; "
+                     "dele a la fila el alto de sus letras, o a las letras el tamaño normal",
+                     "a cell shown as it is: the row of cell {cell} of the sheet '{sheet}' is much lower than its "
+                     "letters (under 60 % of their size), which show cut to a slice no one reads; give the row the "
+                     "height of its letters, or the letters their ordinary size"),
     "cell_default_size": ("una hoja a la vista: la hoja «{sheet}» da a sus filas o columnas un tamaño por omisión en "
                           "que no se leen (filas ocultas o de menos de 8 puntos, columnas de menos de 1,5 caracteres); "
                           "dele el alto y el ancho normales",
@@ -266,6 +276,16 @@ def undone_by_file(row_number: int, reference: str, cells: Sequence[tuple[Column
 def text(value: str) -> str:
     """Free text with its runs of spaces, tabs and line breaks made single spaces."""
     return " ".join(value.split())
+
+
+def reference(value: str) -> str:
+    """An agency's own reference in a cell, as stored (`identifiers.reference`); one holding what is no printable ASCII
+    once folded (a U+2010 hyphen, a Cyrillic А) is refused naming it: two references that look the same must be one
+    (red team round 32b, F6). The API's rule too (`cases.service.validate_input`)."""
+    folded = identifiers.reference(value)
+    if unclear := identifiers.reference_problem(folded):
+        raise InvalidValue("reference_characters", characters=unclear)
+    return folded
 
 
 def text_lines(value: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
+from retorno.imports.rows import reference as own_reference
 from retorno.names import fold
 from retorno.reintegration import bounds, places
 from retorno.reintegration.service import EDUCATION_LEVELS, OpportunityInput, internship_age_problem
@@ -140,7 +141,7 @@ def _skills(value: str) -> list[str]:
 # Bounds as the service holds them (`bounds`, which the API's OpportunityIn declares too), so a file accepts exactly
 # what a form does.
 COLUMNS: tuple[Column, ...] = (
-    Column("reference", "referencia", "reference", False, lambda value: value.strip().upper(), max_length=40),
+    Column("reference", "referencia", "reference", False, lambda value: own_reference(value).upper(), max_length=40),
     Column("kind", "tipo", "kind", True, _kind, max_length=2000),
     Column("title", "titulo", "title", True, max_length=bounds.TEXT_LENGTHS["title"]),
     Column("workplace", "lugar_de_trabajo", "workplace", True, max_length=bounds.TEXT_LENGTHS["workplace"]),

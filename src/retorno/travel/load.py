@@ -44,7 +44,7 @@ from retorno.config import Settings
 from retorno.db import among, insert_columns, utcnow
 from retorno.errors import InvalidInput
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
-from retorno.flights.service import locked_removal_missing
+from retorno.flights.service import locked_removal_missing, taken_off_in
 from retorno.imports.rows import ImportOutcome, undone_by_file
 from retorno.safeguards import IDENTITY_FIELDS
 from retorno.travel import seats
@@ -64,6 +64,8 @@ class CaseImportOutcome(ImportOutcome[CaseRow]):
 
     report: CaseReport
     duplicates_flagged: int = 0
+    # The references of the agency's cases the import took off a manifest (`flights.service.taken_off_in`).
+    taken_off: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -141,27 +143,34 @@ def _households_of(session: Session, actor: User, references: Sequence[str]) -> 
     return found
 
 
-def _locked_households(session: Session, actor: User) -> dict[str, str]:
-    """The agency's households with a member on a locked manifest of a flight not yet flown whom a newcomer would take
-    off without both sides' consent (`travel.service.household_grew`, `flights.service.locked_removal_agreed`): each
-    named as a household cell names it (its code, and each member's own reference), to the flight's reference. An
-    import row adding someone to one is refused at its cell with every other bad row (red team round 20, V-F2: the
-    whole file was refused, 409, once every other bad row was mended)."""
+def _households_aboard(session: Session, actor: User) -> tuple[dict[str, str], dict[str, str]]:
+    """The agency's households with a member on a manifest of a flight not yet flown, each named as a household cell
+    names it (its code, and each member's own reference), to the flight's reference: first those whom a newcomer would
+    take off a locked manifest without both sides' consent (`travel.service.household_grew`,
+    `flights.service.locked_removal_agreed`), then the others, whom a newcomer takes off.
+
+    An import row adding someone to one of the first is refused at its cell with every other bad row (red team round
+    20, V-F2: the whole file was refused, 409, once every other bad row was mended); one adding someone to one of the
+    others is warned of at its cell, so that a check-only report tells it before the import does (red team round 32b,
+    F2: the report was silent, and the members left the manifest)."""
     aboard = session.execute(
         sa.select(Case, Flight).join(Passenger, Passenger.case_id == Case.id)
         .join(Flight, Flight.id == Passenger.flight_id)
         .where(Case.agency_id == actor.agency_id, Case.household_id.is_not(None),
                Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
+    if not aboard:
+        return {}, {}
     waiting = {case.household_id: flight.reference for case, flight in aboard
                if locked_removal_missing(session, flight, case)}
-    if not waiting:
-        return {}
-    named: dict[str, str] = {}
+    leaving = {case.household_id: flight.reference for case, flight in aboard if case.household_id not in waiting}
+    locked: dict[str, str] = {}
+    taken: dict[str, str] = {}
     for household_id, code, member in session.execute(
             sa.select(Household.id, Household.reference, Case.agency_reference)
-            .join(Case, Case.household_id == Household.id).where(among(Household.id, sorted(waiting)))):
-        named[code] = named[member] = waiting[household_id]
-    return named
+            .join(Case, Case.household_id == Household.id).where(among(Household.id, sorted({*waiting, *leaving})))):
+        named, flights = (locked, waiting) if household_id in waiting else (taken, leaving)
+        named[code] = named[member] = flights[household_id]
+    return locked, taken
 
 
 def _household_names(held: _Held, codes: set[str]) -> Callable[[str], bool]:
@@ -331,7 +340,8 @@ def import_cases(session: Session, actor: User, data: bytes, filename: str, *, t
     `check_only` (the import page's "check only" report): the file is imported as it would be, then everything is
     rolled back, the session's transaction included. A file that is not written (checked only, or refused) and
     whose report warns of a record alike that another country's agency holds leaves an audit record of what it
-    told, and tells at most `alike_elsewhere_a_day` such rows a day to one official (`_told_alike_elsewhere`).
+    told, and tells at most `alike_elsewhere_a_day` such rows a day to the officials of one agency, all together
+    (`_told_alike_elsewhere`).
     """
     with _collector_paused():
         return _import_cases(session, actor, data, filename, today=today, locale=locale, max_unpacked=max_unpacked,
@@ -339,8 +349,9 @@ def import_cases(session: Session, actor: User, data: bytes, filename: str, *, t
 
 
 # The rows a file not written (checked only, or refused) may be warned of, over a day, as alike to a record another
-# country's agency holds, for one official (red team round 11, RE8811 F4): each such warning tells whether that country
-# holds a person of the cédula or name and birth date typed, and a file is a hundred thousand of them. A written
+# country's agency holds, for the officials of one agency together (red team round 11, RE8811 F4; round 32b, F3): each
+# such warning tells whether that country holds a person of the cédula or name and birth date typed, and a file is a
+# hundred thousand of them. A written
 # import's warnings are flags, audited on both records and decided by a supervisor, and are not counted here. How
 # many: `Settings.alike_elsewhere_rows_a_day`, passed by each door as `alike_elsewhere_a_day`.
 _ALIKE_ELSEWHERE = "import.alike_elsewhere"
@@ -356,7 +367,7 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
                     nationalities=held.nationalities,
                     system_references=held.by_reference, household_codes=codes,
                     households_of=lambda references: _households_of(session, actor, references),
-                    locked_households=_locked_households(session, actor), locale=locale,
+                    households_aboard=_households_aboard(session, actor), locale=locale,
                     max_unpacked=max_unpacked)
     report = checked.report
     if isinstance(report.rows, CaseRows) and report.rows:
@@ -372,6 +383,7 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
                               check_only=check_only)
         return outcome
     _write(session, actor, filename, checked, held, outcome)
+    outcome.taken_off = taken_off_in(session, actor)
     if check_only:
         _told_alike_elsewhere(session, actor, filename, report, held, a_day=alike_elsewhere_a_day, check_only=True)
     return outcome
@@ -384,13 +396,13 @@ def _told_alike_elsewhere(session: Session, actor: User, filename: str, report: 
     alike to a record another country's agency holds (the rows, and those records' references, as a read of them),
     when there are any.
 
-    Over a day one official is told of at most `a_day` such rows by files not written: past it,
-    the report leaves out those warnings (the rows are flagged, audited, when the file is imported), and the audit
+    Over a day the officials of one agency, together, are told of at most `a_day` such rows by files not written: past
+    it, the report leaves out those warnings (the rows are flagged, audited, when the file is imported), and the audit
     record counts the rows left out (`withheld`). Red team round 11, RE8811 F4: a "check only" report, or an import
     refused for a bad row, told a US officer row by row whether Mexico's agencies held a person of a cédula typed,
     for as many cédulas as a file holds, and no audit record said so.
     """
-    actor_id = actor.id
+    actor_id, agency_id = actor.id, actor.agency_id
     if check_only:
         session.rollback()
     alike = [duplicate for duplicate in report.duplicates
@@ -398,8 +410,11 @@ def _told_alike_elsewhere(session: Session, actor: User, filename: str, report: 
     if not alike:
         return
     since = utcnow() - timedelta(days=1)
+    # The agency's officials share one allowance: a supervisor who made more users would multiply it (red team round
+    # 32b, F3).
+    colleagues = sa.select(User.id).where(User.agency_id == agency_id)
     told_before = sum(len((after or {}).get("rows", ())) for after in session.execute(
-        sa.select(AuditRecord.after).where(AuditRecord.actor_id == actor_id, AuditRecord.action == _ALIKE_ELSEWHERE,
+        sa.select(AuditRecord.after).where(AuditRecord.actor_id.in_(colleagues), AuditRecord.action == _ALIKE_ELSEWHERE,
                                            AuditRecord.at >= since)).scalars())
     rows = sorted({duplicate.row_number for duplicate in alike})
     allowed = max(a_day - told_before, 0)

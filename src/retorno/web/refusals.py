@@ -48,6 +48,7 @@ FIELDS = {
     "municipality": "Municipio",
     "work_history": "Experiencia laboral",
     "registry_birth_date": "Fecha de nacimiento en el registro",
+    "household_reference": "Código de hogar",
 }
 # The fields of a machine readable zone that its problems name.
 MRZ_FIELDS = {

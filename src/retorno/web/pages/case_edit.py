@@ -22,6 +22,7 @@ from retorno.cases.models import Case
 from retorno.cases.schemas import CaseUpdate
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, RetornoError
+from retorno.flights.service import taken_off_in
 from retorno.travel import service as travel
 from retorno.web.deps import SessionDep
 from retorno.web.pages.common import FormDep, PageUser, form_text, form_values, render, require_page, router
@@ -86,5 +87,8 @@ def save(request: Request, session: SessionDep, user: PageUser, form: FormDep, r
     case = service.get_case(session, user, reference)
     expected = form_version(form, required=True)
     changed = travel.update_case(session, user, case, changes_of(form), expected_version=expected)
+    if changed and (taken := taken_off_in(session, user)):
+        return done(f"/cases/{reference}", "Caso %(ref)s actualizado. Salieron del manifiesto: %(others)s.",
+                    ref=reference, others=", ".join(taken))
     return done(f"/cases/{reference}", "Caso %(ref)s actualizado." if changed else "Nada que cambiar en %(ref)s.",
                 ref=reference)

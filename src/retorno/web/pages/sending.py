@@ -23,7 +23,7 @@ from retorno.db import utcnow
 from retorno.documents.service import documents_of, emergency_document_held, standing, withdraws
 from retorno.errors import PROBLEMS_LISTED, InvalidInput, Term, problem_summary
 from retorno.flights import airports
-from retorno.flights.service import FlightInput, propose_flight
+from retorno.flights.service import FlightInput, propose_flight, taken_off_in
 from retorno.reporting import dashboard as home
 from retorno.screening.models import CONCERNS
 from retorno.screening.service import (
@@ -170,6 +170,10 @@ def new_case(request: Request, session: SessionDep, user: PageUser, form: FormDe
         **{k: text[k] or None for k in OPTIONAL_CASE_FIELDS},
     )
     case = travel.register_case(session, user, data)
+    if taken := taken_off_in(session, user):
+        # Red team round 32b, F2: the newcomer's household left its flight, and the page said only "registered".
+        return done(f"/cases/{case.reference}", "Caso %(ref)s registrado. Salieron del manifiesto para que su hogar "
+                    "viaje junto: %(others)s.", ref=case.reference, others=", ".join(taken))
     return done(f"/cases/{case.reference}", "Caso %(ref)s registrado.", ref=case.reference)
 
 
