@@ -20,6 +20,7 @@ import functools
 import os
 import re
 import unicodedata
+from collections.abc import Iterable
 
 # The form of a case's system reference (`cases.service.next_references`: MX-2026-001249), any country's: its ISO
 # alpha-2 code, the year, six digits or more (a synthetic list's INM-2023-0000001 is an agency's own reference).
@@ -46,6 +47,12 @@ def system_shaped(reference: str) -> bool:
     return _SYSTEM_REFERENCE.fullmatch(fold(reference).strip()) is not None
 
 
+def any_system_shaped(values: Iterable[object]) -> bool:
+    """Whether a text among `values` may be in the form of a system reference (`system_shaped`): one search over them
+    all, so that an import's hundred thousand references are each read again only when one may be."""
+    return _SYSTEM_REFERENCE.search(fold("\n".join(value for value in values if isinstance(value, str)))) is not None
+
+
 def fold(value: str) -> str:
     """`value` with compatibility forms folded (NFKC) and every decimal digit written as its ASCII digit."""
     if value.isascii():
@@ -63,12 +70,17 @@ def reference(value: str) -> str:
     and a household cell named the one the official did not mean (red team round 32b, F6). What is still not
     printable ASCII after folding (a look-alike dash, a Cyrillic А, a no-break space) is refused by every door,
     naming its code points (`reference_problem`)."""
-    return " ".join(fold(value).split())
+    folded = fold(value)
+    if folded.isascii() and folded.isprintable() and "  " not in folded:
+        return folded.strip()
+    return " ".join(folded.split())
 
 
 def reference_problem(value: str) -> str:
     """The characters of the reference `value` (as `reference` stores it) that are no printable ASCII, each named by
     its code point and Unicode name ('‐ U+2010 HYPHEN'), joined by ', '; '' when it has none."""
+    if value.isascii() and value.isprintable():
+        return ""  # every reference of a well-kept list: read by the hundred thousand in an import
     return ", ".join(f"{char} U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED')}"
                      for char in dict.fromkeys(value) if not (char.isascii() and char.isprintable()))
 
@@ -105,6 +117,8 @@ LONG_UNIT, LONG_UNIT_REPEATS = 4, 2
 # The digits ascending and descending, from 0 on, three times: every run of up to 20 digits (a number as stored) that
 # goes on after 9 to 0 (`1234567890`) or after 0 to 9 (`0987654321`) is a part of one, starting in its first ten.
 ASCENDING_DIGITS, DESCENDING_DIGITS = "0123456789" * 3, "0987654321" * 3
+# The digits next to each digit in a run, up or down (9 then 0, 0 then 9).
+_NEXT_DIGITS = {str(digit): str((digit + 1) % 10) + str((digit - 1) % 10) for digit in range(10)}
 # The same with each digit said twice: a run of pairs (`11223344`, `112233445`, `998877665`) is a part of one
 # starting at a pair, of 6 digits or more (`SHORTEST_DOUBLED_RUN`: 20 numbers in a million).
 DOUBLED_ASCENDING, DOUBLED_DESCENDING = "00112233445566778899" * 3, "00998877665544332211" * 3
@@ -249,7 +263,12 @@ def placeholder_cedula(national_id: str) -> bool:
     `cedula_placeholder`, and links nobody (`cases.facts._linkable_keys`): every record
     holding it would be one person (red team round 17, O-F1 neighbour). Cédulas of zeros are refused by their form."""
     digits = cedula_digits_of(national_id)
-    return len(digits) >= SHORTEST_PATTERNED_CEDULA and (_repeats_a_unit(digits) or _digit_run(digits))
+    if len(digits) < SHORTEST_PATTERNED_CEDULA:
+        return False
+    # Most cédulas at once: a unit repeated starts again within 3 characters, a run's second digit is next to its first.
+    if digits[0] not in digits[1:LONGEST_REPEATED_UNIT + 1] and digits[1] not in _NEXT_DIGITS.get(digits[0], ""):
+        return False
+    return _repeats_a_unit(digits) or _digit_run(digits)
 
 
 # A registry record that is a number with letters around it, a cédula typed with its document's prefix or suffix

@@ -618,6 +618,8 @@ def _read_own_system_references(sheet: Sheet, aliases: Mapping[str, str], own: M
     (`aliases`: system reference -> own reference) is refused naming that case's own reference, to write instead: read
     as that case, a row meant as a new person's (the red team's) would rewrite the identity of the case it names. An
     own reference held from before the rule (`own`) that is no case's system reference is still its case's."""
+    if not identifiers.any_system_shaped(sheet.values["case_reference"]):
+        return
     for index, reference in enumerate(sheet.values["case_reference"]):
         if not isinstance(reference, str) or not identifiers.system_shaped(reference):
             continue
@@ -644,6 +646,8 @@ def _read_system_references(sheet: Sheet, aliases: Mapping[str, str], codes: Col
     cell when it is also one (`household_ambiguous`): a case is never picked over a household code, nor the other
     way round, without a word."""
     named = sheet.values["household_reference"]
+    if not identifiers.any_system_shaped(named):
+        return
     for index, name in enumerate(named):
         if not isinstance(name, str) or not identifiers.system_shaped(name):
             continue

@@ -528,8 +528,9 @@ class Sheet:
         suspect = _any_unwanted(cells, one_line)
         guarded = "'" in (joined := "\x00".join(cells)) and _GUARDED.search(joined) is not None
         blanks = _blanks_suspect(joined)
-        if column.parse is text and max(map(len, cells), default=0) <= limit and not suspect and not guarded \
-                and not blanks:
+        # A column of references all in printable ASCII (nothing `suspect` is ASCII's control characters) reads as text.
+        as_text = column.parse is text or (column.parse is reference and joined.isascii())
+        if as_text and max(map(len, cells), default=0) <= limit and not suspect and not guarded and not blanks:
             # Free text: one pass in C for the whole column (an empty cell becomes "").
             values: list[object] = list(map(" ".join, map(str.split, cells)))
             if not one_line and ("\n" in joined or "\r" in joined):
