@@ -62,6 +62,11 @@ def test_a_registration_answer_lists_the_household_it_took_off_a_manifest(client
     others, another = _household_on_a_flight(api, "HRT32-1B", "Zambrano")
     corrected = ok(api.patch("inm.officer", f"/api/v1/cases/{others[0]}", {"given_names": "Rosa María"}))
     assert corrected["taken_off_with"] == others and _aboard(api, another) == [], corrected
+    # A concern recorded takes the case and its household off: the screening's answer names them.
+    pulled, third = _household_on_a_flight(api, "HRT32-1C", "Yépez")
+    screened = ok(api.post("inm.officer", f"/api/v1/cases/{pulled[0]}/screenings",
+                           {"concerns": ["pending_asylum_claim"], "notes": "pide asilo"}), 201)
+    assert screened["taken_off_with"] == pulled and _aboard(api, third) == [], screened
 
 
 def test_the_registration_page_says_who_left_the_manifest(client: TestClient, world: World) -> None:

@@ -15,6 +15,9 @@ class ScreeningRecorded(BaseModel):
     flight_departed: str | None = Field(None, description="the flight the person had already departed on: the "
                                                           "concern is recorded but takes nobody off it; pass it on "
                                                           "to protection")
+    taken_off_with: list[str] = Field(default_factory=list, description=(
+        "the cases of your agency the concern took off a manifest (the case and its household, other records of the "
+        "person): back to documented or ready, each alerted"))
 
 
 class ResolutionOut(BaseModel):

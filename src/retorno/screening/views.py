@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case
+from retorno.flights.service import taken_off_in
 from retorno.plaintext import Input
 from retorno.screening import service
 from retorno.screening.schemas import BestInterestsRecorded, ScreeningDetails, ScreeningRecorded
@@ -55,7 +56,8 @@ def record_screening(reference: str, body: ScreeningIn, session: SessionDep, use
     screening = travel.record_screening(session, user, case, concerns=body.concerns, notes=body.notes,
                                          medical_escorts=body.medical_escorts, reason=body.reason)
     return {"screening": screening.id, "case": case.reference, "state": case.state,
-            "cleared": not screening.concerns, "flight_departed": travel.departed_on(session, case)}
+            "cleared": not screening.concerns, "flight_departed": travel.departed_on(session, case),
+            "taken_off_with": taken_off_in(session, user)}
 
 
 @router.get("/screenings", response_model=list[ScreeningDetails])
