@@ -102,3 +102,16 @@ def test_an_opportunity_import_refuses_a_look_alike_reference(client: TestClient
     assert (row, column) == (2, "referencia") and "U+2010 HYPHEN" in said, said
     with session_factory() as session:
         assert session.execute(sa.select(sa.func.count()).select_from(Opportunity)).scalar_one() == before
+
+
+def test_a_household_code_is_found_by_every_door_as_it_is_stored(client: TestClient, world: World) -> None:
+    """Red team round 33, F2: codes were folded when stored, not when looked up ('Ｈ００２４４' found nothing)."""
+    api = Api(client, world)
+    head = api.register(household_reference="HOG-77", relationship_to_head="head")
+    headers = world.headers("inm.officer")
+    for typed in ("HOG-77", "ＨＯＧ-٧٧", "ＨＯＧ－７７ ", "MX-INM/HOG-77", "MX-INM／ＨＯＧ-77"):
+        listed = client.get("/api/v1/cases", params={"household": typed}, headers=headers)
+        assert [case["reference"] for case in listed.json()["items"]] == [head["reference"]], (typed, listed.text)
+        held = client.get(f"/api/v1/households/{typed}", headers=headers)
+        if "/" not in typed and "／" not in typed:
+            assert held.status_code == 200 and held.json()["members"] == [head["reference"]], (typed, held.text)

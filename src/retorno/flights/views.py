@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from retorno import identifiers
 from retorno.agencies.models import User
 from retorno.agencies.visibility import cut, state_seen
 from retorno.cases.models import Household
@@ -338,8 +339,11 @@ def bulletin(reference: str, session: SessionDep, user: CurrentUser) -> Any:
 
 
 def own_household(session: Session, user: User, agency_reference: str) -> Household:
+    """The household of `user`'s agency of that code, folded as codes are stored (`identifiers.reference`: red team
+    round 33, F2, 'Ｈ００２４４' found nothing)."""
     household = session.execute(sa.select(Household).where(
-        Household.agency_id == user.agency_id, Household.reference == agency_reference)).scalar_one_or_none()
+        Household.agency_id == user.agency_id,
+        Household.reference == identifiers.reference(agency_reference))).scalar_one_or_none()
     if household is None:
         raise NotFound("your agency has no household '%(agency_reference)s'", agency_reference=agency_reference)
     return household

@@ -15,6 +15,7 @@ colours from the workbook's own palette when it has one.
 from __future__ import annotations
 
 import colorsys
+import html
 import posixpath
 import re
 import zipfile
@@ -37,6 +38,15 @@ MAX_FONT_SIZE = 72.0
 ROW_SHARE = 0.6
 # Excel's default size of letters (points).
 ORDINARY_SIZE = 11.0
+# The height of a line of wrapped letters, by their size: Excel's row for one line of 11-point letters is 15 points.
+LINE_HEIGHT = 15 / 11
+# How many more letters than a column's width (counted in digits '0' of 11 points, as spreadsheets count it) a line
+# of wrapped text is taken to hold: letters are narrower than digits on average, and a line that fits is never counted
+# as cut (red team round 33, F1).
+LETTERS_PER_DIGIT = 1.2
+# The fewest characters a cell's column shows of its value, its indent taken off, at its letters' size: fewer, and the
+# value is out of sight (an indent of 15 in a column 10 characters wide, 72-point letters in a column of 8.43).
+FEWEST_SHOWN = 2.0
 MIN_CONTRAST = 1.5
 # An indent of more characters than this pushes a value out of an ordinary column.
 MAX_INDENT = 15
@@ -276,6 +286,39 @@ def clipped(size: float, height: float) -> bool:
     return height < size * ROW_SHARE
 
 
+def shown_characters(width: float, size: float, indent: int = 0) -> float:
+    """How many characters of letters of `size` points a column `width` wide (in digits of ORDINARY_SIZE, as
+    spreadsheets count it) shows in a line, `indent` characters taken off first."""
+    return width * ORDINARY_SIZE / size - indent
+
+
+def wrapped_lines(text: str, per_line: int) -> int:
+    """The lines `text` takes wrapped at its spaces (and its line breaks) in lines of `per_line` characters, a word
+    longer than a line broken where the line ends."""
+    lines = 0
+    for paragraph in text.splitlines() or [""]:
+        used = 0
+        lines += 1
+        for word in paragraph.split():
+            if used and used + 1 + len(word) <= per_line:
+                used += 1 + len(word)
+                continue
+            if used:
+                lines += 1
+            lines += (len(word) - 1) // per_line
+            used = len(word) - (len(word) - 1) // per_line * per_line
+    return lines
+
+
+def wrap_cut(text: str, size: float, width: float, height: float) -> bool:
+    """Whether `text` wrapped in letters of `size` points, in a column `width` wide (`shown_characters`) and a row
+    `height` points high, takes more lines than the row shows (LINE_HEIGHT; letters are taken narrower than digits,
+    LETTERS_PER_DIGIT, so that a line that fits is never counted as cut)."""
+    per_line = max(1, int(shown_characters(width, size) * LETTERS_PER_DIGIT))
+    shown = max(1, int(height / (size * LINE_HEIGHT) + 1e-9))
+    return wrapped_lines(text, per_line) > shown
+
+
 class Looks:
     """How a workbook shows cells: the cell styles (indexes of cellXfs) that hide or disguise any value, those that
     disguise a number (a date shown partly), the conditional formats' styles (indexes of dxfs) and the tables'
@@ -293,8 +336,15 @@ class Looks:
         self.letters: set[str] = {BLACK}
         self.backgrounds: set[str] = {WHITE}
         # The size of the letters (points, as drawn) of the cell styles whose letters are larger than ORDINARY_SIZE:
-        # a row lower than ROW_SHARE of it cuts them (`clipped`).
+        # a row lower than ROW_SHARE of it cuts them (`clipped`); `drawn`, of every style whose size is not that.
         self.sizes: dict[int, float] = {}
+        self.drawn: dict[int, float] = {}
+        # Cell styles that lay the letters out so that the row or the column may cut them (red team round 33, F1):
+        # turned (a rotation other than stacked, which hides), wrapped over lines (wrap, justify, distributed), and
+        # indented (by how many characters).
+        self.turned: set[int] = set()
+        self.wrapped: set[int] = set()
+        self.indents: dict[int, int] = {}
 
     def fill_colours(self, fill: ElementTree.Element | None, *, differential: bool = False) -> list[str]:
         """The colours a fill shows behind letters: white for none, a pattern's colours blended by its density, a
@@ -386,23 +436,39 @@ def read_looks(archive: zipfile.ZipFile) -> Looks:
         alignment = child(style, "alignment")
         # Letters stacked one under another (only the first shows in a row of ordinary height), shrunk to fit the
         # column, or pushed out of it by an indent.
+        # Or drawn repeated to fill the cell (`fill`: the value shown is not the value read).
         if alignment is not None and (alignment.get("textRotation") == "255"
                                       or _true_attribute(alignment.get("shrinkToFit"))
-                                      or _index(alignment.get("indent")) > MAX_INDENT):
+                                      or _index(alignment.get("indent")) > MAX_INDENT
+                                      or alignment.get("horizontal") == "fill"):
             looks.hiding.add(index)
             continue
+        if alignment is not None:
+            if _index(alignment.get("textRotation")) != 0:
+                looks.turned.add(index)
+            if _true_attribute(alignment.get("wrapText")) or alignment.get("horizontal") in _WRAPPING or \
+                    alignment.get("vertical") in _WRAPPING:
+                looks.wrapped.add(index)
+            if _index(alignment.get("indent")) > 0:
+                looks.indents[index] = _index(alignment.get("indent"))
         font_id, fill_id = _index(style.get("fontId")), _index(style.get("fillId"))
         font = fonts[font_id] if 0 <= font_id < len(fonts) else None
         fill = fills[fill_id] if 0 <= fill_id < len(fills) else None
         if looks.font_hides(font if font is not None else ElementTree.Element("font"), looks.fill_colours(fill)):
             looks.hiding.add(index)
-        elif (size := drawn_size(font)) > ORDINARY_SIZE:
-            looks.sizes[index] = size
+        elif (size := drawn_size(font)) != ORDINARY_SIZE:
+            looks.drawn[index] = size
+            if size > ORDINARY_SIZE:
+                looks.sizes[index] = size
     looks.hiding_differences = {index for index, style in enumerate(differences) if looks.difference_hides(style)}
     for table_style in styles.iter(f"{_MAIN}tableStyle"):
         if any(_index(element.get("dxfId"), -1) in looks.hiding_differences for element in table_style):
             looks.hiding_table_styles.add(table_style.get("name", ""))
     return looks
+
+
+# Alignments that wrap a cell's text over lines as wrapText does.
+_WRAPPING = ("justify", "distributed")
 
 
 def _index(value: str | None, default: int = 0) -> int:
@@ -461,6 +527,21 @@ def tall_strings(archive: zipfile.ZipFile) -> dict[int, float]:
         if string[1] and (largest := largest_run(string[1])) > ORDINARY_SIZE:
             sizes[index] = largest
     return sizes
+
+
+_TEXT = re.compile(rb"<(?:\w+:)?t\b[^>]*>([^<]*)<")
+
+
+def shared_texts(archive: zipfile.ZipFile) -> list[str]:
+    """The text of each shared string (`<si>`), its runs joined, entities read (a wrapped cell's lines are counted)."""
+    names = [name for name in archive.namelist() if name.lower() == "xl/sharedstrings.xml"]
+    data = archive.read(names[0]) if names else b""
+    return [string_text(string[1] or b"") for string in _STRING.finditer(data)]
+
+
+def string_text(content: bytes) -> str:
+    """The text of a string's XML (`<t>` elements, of runs or not), its entities read."""
+    return html.unescape(b"".join(_TEXT.findall(content)).decode("utf-8", "replace"))
 
 
 def largest_run(content: bytes) -> float:

@@ -25,6 +25,7 @@ import contextlib
 import copy
 import csv
 import io
+import math
 import re
 import warnings
 import zipfile
@@ -105,16 +106,18 @@ ROUNDED = "rounded"
 # ... and a cell holding an error value ('#REF!', '#N/A': read as empty, it erased what it stood for) or a true/false
 # value (shown TRUE or VERDADERO, read as the text 'True'): red team round 32b, F1 and F5.
 ERROR_VALUE, TRUE_FALSE = "error_value", "true_false"
-# ... and a cell whose row is much lower than its letters, which it cuts to a slice (`looks.clipped`): round 32b, F4.
-CLIPPED = "clipped"
+# ... and a cell whose row is much lower than its letters, which it cuts to a slice (`looks.clipped`): round 32b, F4;
+# whose wrapped text takes more lines than its row shows, whose column shows too few of its characters (an indent, large
+# letters), or whose text is turned (rotated) in a data row: round 33, F1. And a workbook whose window is hidden.
+CLIPPED, WRAPPED, NARROW, TURNED, WINDOW_HIDDEN = "clipped", "wrapped", "narrow", "turned", "window_hidden"
 # ... and how a whole sheet is (at row 1): rows or columns too small by default, opened zoomed out, something drawn
 # over its cells, a table whose style hides them, or its workbook's sheet tabs hidden (round 24).
 DEFAULT_SIZE, ZOOM, DRAWN, TABLE, TABS_HIDDEN = "default_size", "zoom", "drawn", "table", "tabs_hidden"
 # A row lower than this (points) or a column narrower than this (characters) shows no text one can read: hidden.
 MIN_ROW_HEIGHT = 8.0
 MIN_COLUMN_WIDTH = 1.5
-# A row at least this high (points) cuts no letters a cell may hold (`looks.MAX_FONT_SIZE`, `looks.clipped`).
-_LOWEST_CLIPPING = shown.MAX_FONT_SIZE * shown.ROW_SHARE
+# A column's width where the sheet says none: Excel's default (8 digits and the cell's margins).
+DEFAULT_COLUMN_WIDTH = 8.43
 # A sheet opened at less than this zoom (per cent) shows no text one can read.
 MIN_ZOOM = 40
 # A data row below this many empty rows is out of sight of whoever reads the list.
@@ -265,8 +268,10 @@ class _Hidden:
         self.inline_runs = False
         # Whether a cell of the sheet holds an error or a true/false value (`t="e"`, `t="b"`): its cells are read again.
         self.typed_values = False
-        # The height (points) of the rows lower than the largest letters may be drawn in (`looks.clipped`), by number.
+        # The height (points) of the rows that give one, by number, and the width of the columns that give one, by
+        # their first and last number (`_Layout`).
         self.heights: dict[int, float] = {}
+        self.widths: list[tuple[int, int, float]] = []
         self._in_cells = False
         self._after_cells = False
         self._carried = b""
@@ -301,8 +306,11 @@ class _Hidden:
                     self.rows.append(int(attributes[b"r"]))
                 elif hides:
                     self.unnumbered = True
-                elif attributes.get(b"r", b"").isdigit() and _under(attributes.get(b"ht"), _LOWEST_CLIPPING):
-                    self.heights[int(attributes[b"r"])] = float(attributes[b"ht"])
+                elif attributes.get(b"r", b"").isdigit() and (height := _number(attributes.get(b"ht"))) is not None:
+                    self.heights[int(attributes[b"r"])] = height
+            elif not hides and (width := _number(attributes.get(b"width"))) is not None and \
+                    attributes.get(b"min", b"").isdigit() and attributes.get(b"max", b"").isdigit():
+                self.widths.append((int(attributes[b"min"]), int(attributes[b"max"]), width))
             elif hides:
                 low, high = attributes.get(b"min", b""), attributes.get(b"max", b"")
                 if low.isdigit() and high.isdigit():
@@ -321,15 +329,24 @@ class _Hidden:
         return bool(self.rows or self.columns or self.unnumbered)
 
     def default_height(self) -> float | None:
-        """The height (points) of the rows that say none, when the sheet fixes it (`customHeight`) lower than the
-        largest letters may be drawn in; None otherwise (a row of no height of its own fits its letters)."""
+        """The height (points) of the rows that say none, when the sheet fixes it (`customHeight`); None otherwise (a
+        row of no height of its own fits its letters)."""
         for found in _FORMAT.finditer(self.head):
             attributes = {name.decode(): value for name, value in _ANY_ATTRIBUTE.findall(found[1])}
-            height = attributes.get("defaultRowHeight")
-            if _true_bytes(attributes.get("customHeight")) and _under(height, _LOWEST_CLIPPING):
-                assert height is not None
-                return float(height)
+            if _true_bytes(attributes.get("customHeight")):
+                return _number(attributes.get("defaultRowHeight"))
         return None
+
+    def default_width(self) -> float:
+        """The width (in digits) of the columns that say none: the sheet's default (`defaultColWidth`, else its base
+        width and the margins), else Excel's."""
+        for found in _FORMAT.finditer(self.head):
+            attributes = {name.decode(): value for name, value in _ANY_ATTRIBUTE.findall(found[1])}
+            if (width := _number(attributes.get("defaultColWidth"))) is not None:
+                return width
+            if (base := _number(attributes.get("baseColWidth"))) is not None:
+                return base + DEFAULT_COLUMN_WIDTH - 8
+        return DEFAULT_COLUMN_WIDTH
 
     def whole_sheet(self) -> list[str]:
         """How the sheet hides all its cells at once (DEFAULT_SIZE, ZOOM), read from what comes before them: rows
@@ -352,6 +369,15 @@ class _Hidden:
                    for name in ("zoomScale", "zoomScaleNormal", "zoomScalePageLayoutView", "zoomScaleSheetLayoutView")):
                 kinds.append(ZOOM)
         return sorted(set(kinds))
+
+
+def _number(value: bytes | None) -> float | None:
+    """A size an attribute gives (a row's height, a column's width), None when it gives none that is a number."""
+    try:
+        number = float(value) if value is not None else math.nan
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _true_bytes(value: bytes | None) -> bool:
@@ -463,6 +489,14 @@ def _tabs_hidden(archive: zipfile.ZipFile) -> bool:
                for view in book.iter(f"{_MAIN}workbookView"))
 
 
+def _window_hidden(archive: zipfile.ZipFile) -> bool:
+    """Whether the workbook opens with its window hidden or minimised: the official sees none of its sheets until they
+    unhide it (red team round 33, F1)."""
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    return any(view.get("visibility", "visible").strip() in ("hidden", "veryHidden", "minimized")
+               for view in book.iter(f"{_MAIN}workbookView"))
+
+
 def _refuse_hidden(name: str, parts: dict[str, str], hidden: dict[str, _Hidden]) -> None:
     """HiddenCellsError if the sheet `name` hides rows or columns (any worksheet that does, if which part is `name`'s
     is not clear)."""
@@ -509,26 +543,89 @@ def _runs_hide(kind: bytes, content: bytes, looks: shown.Looks, strings: set[int
     return inline is not None and shown.runs_hide(looks, inline[1])
 
 
-def _string_size(kind: bytes, content: bytes, tall: Mapping[int, float]) -> float:
-    """The size of the largest rich text run of a cell's string: a shared one's (`tall`), or its own; 0 for any other
-    cell."""
-    if kind == b"s":
-        value = _VALUE.search(content) if tall else None
-        return tall.get(int(value[1]), 0.0) if value is not None else 0.0
-    inline = _INLINE.search(content) if kind == b"inlineStr" else None
-    return shown.largest_run(inline[1]) if inline is not None else 0.0
+class _Layout:
+    """How a worksheet lays its cells out, against their styles (`looks`): the rows' heights and the columns' widths
+    (`_Hidden`), to find a cell its row or column cuts out of sight: letters cut to a slice by a low row (`CLIPPED`,
+    red team round 32b, F4), wrapped text taking more lines than its row shows (`WRAPPED`), a column showing fewer than
+    `looks.FEWEST_SHOWN` characters of its letters, its indent taken off (`NARROW`), or text turned in a data row
+    (`TURNED`): round 33, F1. Text cut at its column's right edge by a filled cell beside it is not: every
+    spreadsheet shows a long value so, and its beginning shows that there is more."""
+
+    def __init__(self, sheet: _Hidden, looks: shown.Looks, tall: Mapping[int, float],
+                 texts: Callable[[], list[str]]) -> None:
+        self.looks, self.tall, self._texts = looks, tall, texts
+        self._shared: list[str] | None = None
+        self.heights, self.default_height = sheet.heights, sheet.default_height()
+        self.default_width = sheet.default_width()
+        self.widths = sorted(sheet.widths)
+
+    @classmethod
+    def of(cls, sheet: _Hidden, looks: shown.Looks, tall: Mapping[int, float], texts: Callable[[], list[str]]
+           ) -> _Layout | None:
+        """The layout of `sheet`, when one of its cells may be cut by it (else None: the cells are not read again).
+        An inline run's size is known only from its cell, and is taken as the largest a cell may have."""
+        largest = max([*looks.sizes.values(), *tall.values(), *([shown.MAX_FONT_SIZE] if sheet.inline_runs else [])],
+                      default=shown.ORDINARY_SIZE)
+        fixed = [*sheet.heights.values(), *filter(None, [sheet.default_height()])]
+        narrowest = min([sheet.default_width(), *(width for _, _, width in sheet.widths)])
+        if (any(shown.clipped(largest, height) for height in fixed) or looks.turned or looks.indents
+                or (looks.wrapped and fixed) or shown.shown_characters(narrowest, largest) < shown.FEWEST_SHOWN):
+            return cls(sheet, looks, tall, texts)
+        return None
+
+    def width(self, column: int) -> float:
+        for first, last, width in self.widths:
+            if first <= column <= last:
+                return width
+        return self.default_width
+
+    def text(self, kind: bytes, content: bytes) -> str:
+        if kind == b"s":
+            value = _VALUE.search(content)
+            if self._shared is None:
+                self._shared = self._texts()
+            shared, index = self._shared, int(value[1]) if value is not None else -1
+            return shared[index] if 0 <= index < len(shared) else ""
+        inline = _INLINE.search(content) if kind == b"inlineStr" else None
+        if inline is not None:
+            return shown.string_text(inline[1])
+        value = re.search(rb"<(?:\w+:)?v\s*>([^<]*)<", content)
+        return shown.string_text(b"<t>" + value[1] + b"<") if value is not None else ""
+
+    def cuts(self, row: int, letters: str, number: int, kind: bytes, content: bytes) -> str | None:
+        """How the cell at `row`, column `letters`, of style `number`, is cut out of sight (None: it is not)."""
+        looks = self.looks
+        size = max(looks.drawn.get(number, shown.ORDINARY_SIZE), self._run_size(kind, content))
+        height = self.heights.get(row, self.default_height)
+        if height is not None and shown.clipped(size, height):
+            return CLIPPED
+        if number in looks.turned and row > 1:
+            return TURNED  # a header may be turned: a row with no height of its own shows it whole
+        width = self.width(column_index_from_string(letters))
+        if shown.shown_characters(width, size, looks.indents.get(number, 0)) < shown.FEWEST_SHOWN:
+            return NARROW
+        if number in looks.wrapped and height is not None and shown.wrap_cut(self.text(kind, content), size, width,
+                                                                             height):
+            return WRAPPED
+        return None
+
+    def _run_size(self, kind: bytes, content: bytes) -> float:
+        """The size of the largest rich text run of a cell's string: a shared one's (`tall`), or its own; 0 for any
+        other cell."""
+        if kind == b"s":
+            value = _VALUE.search(content) if self.tall else None
+            return self.tall.get(int(value[1]), 0.0) if value is not None else 0.0
+        inline = _INLINE.search(content) if kind == b"inlineStr" else None
+        return shown.largest_run(inline[1]) if inline is not None else 0.0
 
 
 def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[int],
-                     ranges: list[tuple[shown.Range, str]], low: _Hidden | None = None,
-                     tall: Mapping[int, float] | None = None) -> list[tuple[int, str, str]]:
+                     ranges: list[tuple[shown.Range, str]], layout: _Layout | None = None
+                     ) -> list[tuple[int, str, str]]:
     """The cells of worksheet `part` holding a value shown otherwise than it is: in one of the hiding styles of
-    `looks`, a shared string of `strings` or an inline string whose runs hide part of it, letters (of the cell's style,
-    or a shared string's largest run, `tall`) that a row of the sheet `low` cuts (`looks.clipped`), or within one of
-    `ranges` (conditional formats, tables) with its kind (read again, chunk by chunk: only when the sheet may have
-    one)."""
-    heights, default_height = (low.heights, low.default_height()) if low is not None else ({}, None)
-    tall = tall or {}
+    `looks`, a shared string of `strings` or an inline string whose runs hide part of it, cut out of sight by its row
+    or its column (`layout`), or within one of `ranges` (conditional formats, tables) with its kind (read again, chunk
+    by chunk: only when the sheet may have one)."""
     found: list[tuple[int, str, str]] = []
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(part) as stream:
         carried = b""
@@ -555,9 +652,8 @@ def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[in
                 elif kind_name == b"n" and number in looks.number_decimals and _shown_rounded(
                         content, looks.number_decimals[number]):
                     found.append((row, letters, ROUNDED))
-                elif (height := heights.get(row, default_height)) is not None and shown.clipped(
-                        max(looks.sizes.get(number, 0.0), _string_size(kind_name, content, tall)), height):
-                    found.append((row, letters, CLIPPED))
+                elif layout is not None and (how := layout.cuts(row, letters, number, kind_name, content)):
+                    found.append((row, letters, how))
                 elif ranges:
                     column = column_index_from_string(letters)
                     how = next((how for (top, left, bottom, right), how in ranges
@@ -570,6 +666,11 @@ def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[in
                 raise UnreadableFileError("cell")
             carried = rest
     return found
+
+
+def _shared_texts(data: bytes) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return shown.shared_texts(archive)
 
 
 def _in_sight(rows: Iterator[list[str]], sheet: str, merges: list[tuple[int, int, int, int]]
@@ -615,6 +716,7 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
             formulas = _unpacked_formulas(archive, max_unpacked, hidden)
             parts = _sheet_parts(archive)
             tabs_hidden = _tabs_hidden(archive) and len(parts) > 1
+            window_hidden = _window_hidden(archive)
             # Styles that show a cell otherwise than it is are rare (a workbook without one is not read again).
             looks = shown.read_looks(archive)
             strings = shown.hiding_strings(archive, looks)
@@ -634,7 +736,8 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
         sheet = hidden.get(part)
         if sheet is None:
             return
-        whole = sheet.whole_sheet() + ([TABS_HIDDEN] if tabs_hidden else [])
+        whole = sheet.whole_sheet() + ([TABS_HIDDEN] if tabs_hidden else []) + (
+            [WINDOW_HIDDEN] if window_hidden else [])
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if shown.drawn_over(archive, part, sheet.tail):
                 whole.append(DRAWN)
@@ -642,15 +745,10 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
                 (where, TABLE) for where in shown.table_ranges(archive, part, sheet.tail, looks)]
         if whole:
             raise HiddenCellsError(name, [], [], [(1, "", how) for how in whole])
-        # Letters larger than usual in a row low for them (round 32b, F4): the cells are read again only when a row
-        # is low for the largest letters the workbook has (an inline run's size is known only from its cell).
-        largest = max([*looks.sizes.values(), *tall.values(), *([shown.MAX_FONT_SIZE] if sheet.inline_runs else [])],
-                      default=0.0)
-        low = sheet if largest and any(shown.clipped(largest, height) for height in (
-            *sheet.heights.values(), *filter(None, [sheet.default_height()]))) else None
+        layout = _Layout.of(sheet, looks, tall, lambda: _shared_texts(data))
         if (looks.hiding or looks.hiding_numbers or looks.number_decimals or strings or sheet.inline_runs or ranges
-                or sheet.typed_values or low is not None):
-            disguised = _disguised_cells(data, part, looks, strings, ranges, low, tall)
+                or sheet.typed_values or layout is not None):
+            disguised = _disguised_cells(data, part, looks, strings, ranges, layout)
             if disguised:
                 raise HiddenCellsError(name, [], [], disguised)
         merges.extend(sheet.merges)

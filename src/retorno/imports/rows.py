@@ -154,6 +154,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "a cell shown as it is: the row of cell {cell} of the sheet '{sheet}' is much lower than its "
                      "letters (under 60 % of their size), which show cut to a slice no one reads; give the row the "
                      "height of its letters, or the letters their ordinary size"),
+    "cell_wrapped": ("una celda que se vea como es: la celda {cell} de la hoja «{sheet}» ajusta su texto en más "
+                     "líneas de las que muestra su fila, de alto fijo, y lo que no cabe no se ve; dele a la fila el "
+                     "alto de su texto, o quite el ajuste de texto",
+                     "a cell shown as it is: cell {cell} of the sheet '{sheet}' wraps its text over more lines than "
+                     "its row, of a fixed height, shows, and what does not fit is not seen; give the row the height "
+                     "of its text, or clear the text wrapping"),
+    "cell_narrow": ("una celda que se vea como es: la columna de la celda {cell} de la hoja «{sheet}» muestra menos "
+                    "de 2 caracteres de su valor (por su sangría o por el tamaño de sus letras); ensanche la columna, "
+                    "o quite la sangría o devuelva a las letras el tamaño normal",
+                    "a cell shown as it is: the column of cell {cell} of the sheet '{sheet}' shows fewer than 2 "
+                    "characters of its value (because of its indent or the size of its letters); widen the column, "
+                    "or clear the indent or give the letters their ordinary size"),
+    "cell_turned": ("una celda que se vea como es: la celda {cell} de la hoja «{sheet}» tiene el texto girado, que "
+                    "su fila y su columna cortan o que se lee mal; quite el giro del texto",
+                    "a cell shown as it is: cell {cell} of the sheet '{sheet}' has its text turned (rotated), which "
+                    "its row and column cut or which reads poorly; clear the text rotation"),
+    "cell_window_hidden": ("un libro a la vista: el libro se abre con su ventana oculta o minimizada, y no se ve "
+                           "ninguna de sus hojas; muestre la ventana y guárdelo así",
+                           "a workbook in sight: the workbook opens with its window hidden or minimised, and none of "
+                           "its sheets is seen; show the window and save it so"),
     "cell_default_size": ("una hoja a la vista: la hoja «{sheet}» da a sus filas o columnas un tamaño por omisión en "
                           "que no se leen (filas ocultas o de menos de 8 puntos, columnas de menos de 1,5 caracteres); "
                           "dele el alto y el ancho normales",

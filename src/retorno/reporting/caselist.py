@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from retorno import names
+from retorno import identifiers, names
 from retorno.agencies.models import Agency, User
 from retorno.agencies.visibility import sees_protection, state_condition, state_order, states_meant, visible_fields
 from retorno.audit.service import record
@@ -138,8 +138,9 @@ def household_condition(user: User, typed: str) -> sa.ColumnElement[bool]:
     of another agency's cases is shown it (`cases.schemas.household_shown`), or the bare 'H00072' of the reader's own
     agency. Codes are an agency's own: the bare code once matched every agency's household of that name, two families
     read as one (red team round 16, N1). A reader with no households of its own (the receiving side) names the
-    agency; a bare code is refused saying so."""
-    text = typed.strip()
+    agency; a bare code is refused saying so. Folded as codes are stored (`identifiers.reference`: 'Ｈ００２４４' and
+    'MX-INM／H00244' name H00244; red team round 33, F2)."""
+    text = identifiers.reference(typed)
     agency_code, slash, reference = text.partition("/")
     agency: sa.ColumnElement[Any]
     if slash:
