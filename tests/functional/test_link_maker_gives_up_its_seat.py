@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import Api, World, case_payload, ok
@@ -38,22 +39,18 @@ def _two_agencies_passengers(api: Api) -> tuple[dict[str, Any], str, dict[str, A
     return inm, first, ice, second
 
 
-def test_a_record_bridging_two_agencies_passengers_takes_off_the_makers_own(client: TestClient, world: World) -> None:
+@pytest.mark.parametrize("maker", ["inm.officer", "ice.officer"])
+def test_a_record_bridging_two_agencies_passengers_takes_off_the_makers_own(client: TestClient, world: World,
+                                                                            maker: str) -> None:
+    """INM's record with its passenger's name, sex and birth date and ICE's passenger's cédula (or ICE's, the other way
+    round): the maker's passenger leaves, whichever flight departs first."""
     api = Api(client, world)
     inm, first, ice, second = _two_agencies_passengers(api)
-    # INM's record: its passenger's name, sex and birth date, ICE's passenger's cédula.
-    bridge = ok(api.post("inm.officer", "/api/v1/cases", case_payload(national_id="V18430562", **INM_PASSENGER)), 201)
-    assert _aboard(api, "ice.officer", second) == [ice["reference"]]
-    assert _aboard(api, "inm.officer", first) == []
-    assert ok(api.get("inm.officer", f"/api/v1/cases/{inm['reference']}"))["state"] == "ready"
-    assert bridge["taken_off_with"] == [inm["reference"]], bridge
-
-
-def test_the_other_agency_makes_the_link_and_gives_up_its_own_seat(client: TestClient, world: World) -> None:
-    api = Api(client, world)
-    inm, first, ice, second = _two_agencies_passengers(api)
-    # ICE's record: its passenger's name, sex and birth date, INM's passenger's cédula.
-    bridge = ok(api.post("ice.officer", "/api/v1/cases", case_payload(national_id="V17320451", **ICE_PASSENGER)), 201)
-    assert _aboard(api, "inm.officer", first) == [inm["reference"]]
-    assert _aboard(api, "ice.officer", second) == []
-    assert bridge["taken_off_with"] == [ice["reference"]], bridge
+    own, other = (INM_PASSENGER, "V18430562") if maker == "inm.officer" else (ICE_PASSENGER, "V17320451")
+    bridge = ok(api.post(maker, "/api/v1/cases", case_payload(national_id=other, **own)), 201)
+    kept, left = ((ice, second, "ice.officer"), (inm, first, "inm.officer")) if maker == "inm.officer" else \
+        ((inm, first, "inm.officer"), (ice, second, "ice.officer"))
+    assert _aboard(api, kept[2], kept[1]) == [kept[0]["reference"]]
+    assert _aboard(api, left[2], left[1]) == []
+    assert ok(api.get(left[2], f"/api/v1/cases/{left[0]['reference']}"))["state"] == "ready"
+    assert bridge["taken_off_with"] == [left[0]["reference"]], bridge
