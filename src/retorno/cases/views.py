@@ -41,10 +41,10 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 @router.post("", status_code=201, response_model=CaseView, response_model_exclude_unset=True, responses=errors(409))
 def register(body: CaseCreate, session: SessionDep, user: CurrentUser) -> Any:
     case = travel.register_case(session, user, service.CaseInput(**body.model_dump()))
-    return _answer(session, user, case)
+    return _case_shown_after(session, user, case)
 
 
-def _answer(session: Session, user: User, case: Case) -> Any:
+def _case_shown_after(session: Session, user: User, case: Case) -> Any:
     """The case as `user` may read it, with the references of their agency's cases the write took off a manifest
     (`flights.service.taken_off_in`; red team round 32b, F2), when it took any."""
     shown = case_out(user, case)
@@ -99,7 +99,7 @@ def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentU
     # team round 18, R-F3).
     settle(session)
     set_etag(response, session, case)
-    return _answer(session, user, case)
+    return _case_shown_after(session, user, case)
 
 
 @router.get("/{reference}/timeline", response_model=list[TimelineEntry])
@@ -114,7 +114,7 @@ def timeline(reference: str, session: SessionDep, user: CurrentUser) -> Any:
 def withdraw(reference: str, body: Reason, session: SessionDep, user: CurrentUser) -> Any:
     case = service.get_case(session, user, reference)
     travel.withdraw(session, user, case, reason=body.reason)
-    return _answer(session, user, case)
+    return _case_shown_after(session, user, case)
 
 
 
