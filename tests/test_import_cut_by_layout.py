@@ -18,7 +18,7 @@ from typing import Any
 import openpyxl
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Font, PatternFill
 from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.cases.models import Case
@@ -132,3 +132,46 @@ def test_the_case_import_refuses_a_name_its_row_cuts_and_writes_nothing(
     grown = client.post("/api/v1/cases/import?lang=en", headers=world.headers("inm.officer"),
                         files={"file": ("casos.xlsx", workbook(None), "application/octet-stream")})
     assert grown.status_code == 201, grown.text
+
+
+def test_sheet_tabs_given_no_width_are_hidden_tabs() -> None:
+    """Red team round 33b, F4: `tabRatio="0"` closes the tab area as `showSheetTabs="0"` hides it: a decoy sheet shown,
+    the list read from another."""
+    def decoy(book: Any, sheet: Any) -> None:
+        front = book.create_sheet("Resumen", 0)
+        front["A1"] = "sin casos nuevos"
+        book.active = 0
+        book.views[0].tabRatio = 0
+    assert _refused(_book(decoy)) == [(1, "", "tabs_hidden")]
+
+    def wide(book: Any, sheet: Any) -> None:
+        book.create_sheet("Resumen", 0)["A1"] = "sin casos nuevos"
+        book.views[0].tabRatio = 600
+    assert _read(_book(wide)) == WHOLE
+
+
+def test_automatic_letters_on_an_automatic_fill_and_fonts_of_no_letters_are_refused() -> None:
+    """Red team round 33b, F5: an automatic pattern colour is drawn black, so automatic letters on an automatic solid
+    fill are black on black; barcode, blank and redaction fonts draw no letters."""
+    def on_automatic(book: Any, sheet: Any) -> None:
+        sheet["A3"].fill = PatternFill(patternType="solid", fgColor="FF00FF00")  # rewritten as automatic below
+    data = _book(on_automatic)
+    assert _refused(_rewrite_fill(data)) == [(3, "A", "disguised")]
+    assert _read(data) == WHOLE  # black on green reads
+    for name in ("Libre Barcode 128", "Adobe Blank", "Redacted Script", "Flow Block"):
+        assert looks.symbol_font(name), name
+        assert _refused(_book(_style(font=Font(name=name)))) == [(3, "A", "disguised")], name
+    assert not looks.symbol_font("Calibri") and not looks.symbol_font("Segoe UI")
+
+
+def _rewrite_fill(data: bytes) -> bytes:
+    """`data` with its green solid fill made an automatic one (`<fgColor auto="1"/>`), as another program writes it."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for part in source.infolist():
+            content = source.read(part)
+            if part.filename == "xl/styles.xml":
+                assert b'<fgColor rgb="FF00FF00"' in content, content
+                content = content.replace(b'<fgColor rgb="FF00FF00"', b'<fgColor auto="1"')
+            target.writestr(part, content)
+    return out.getvalue()

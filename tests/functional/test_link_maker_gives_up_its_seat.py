@@ -39,18 +39,22 @@ def _two_agencies_passengers(api: Api) -> tuple[dict[str, Any], str, dict[str, A
     return inm, first, ice, second
 
 
-@pytest.mark.parametrize("maker", ["inm.officer", "ice.officer"])
+@pytest.mark.parametrize("maker", ["inm.officer", "ice.officer", "sre.officer"])
 def test_a_record_bridging_two_agencies_passengers_takes_off_the_makers_own(client: TestClient, world: World,
                                                                             maker: str) -> None:
     """INM's record with its passenger's name, sex and birth date and ICE's passenger's cédula (or ICE's, the other way
     round): the maker's passenger leaves, whichever flight departs first."""
     api = Api(client, world)
     inm, first, ice, second = _two_agencies_passengers(api)
-    own, other = (INM_PASSENGER, "V18430562") if maker == "inm.officer" else (ICE_PASSENGER, "V17320451")
+    # SRE, of INM's country, copies ICE's passenger's identity with INM's passenger's cédula (red team round 33b, F1):
+    # Mexico's side gives up its seat.
+    own, other = {"inm.officer": (INM_PASSENGER, "V18430562"), "ice.officer": (ICE_PASSENGER, "V17320451"),
+                  "sre.officer": (ICE_PASSENGER, "V17320451")}[maker]
     bridge = ok(api.post(maker, "/api/v1/cases", case_payload(national_id=other, **own)), 201)
-    kept, left = ((ice, second, "ice.officer"), (inm, first, "inm.officer")) if maker == "inm.officer" else \
-        ((inm, first, "inm.officer"), (ice, second, "ice.officer"))
+    kept, left = ((inm, first, "inm.officer"), (ice, second, "ice.officer")) if maker == "ice.officer" else \
+        ((ice, second, "ice.officer"), (inm, first, "inm.officer"))
     assert _aboard(api, kept[2], kept[1]) == [kept[0]["reference"]]
     assert _aboard(api, left[2], left[1]) == []
     assert ok(api.get(left[2], f"/api/v1/cases/{left[0]['reference']}"))["state"] == "ready"
-    assert bridge["taken_off_with"] == [left[0]["reference"]], bridge
+    # The answer names the maker's agency's cases only: SRE is told of none of INM's.
+    assert bridge.get("taken_off_with", []) == ([] if maker == "sre.officer" else [left[0]["reference"]]), bridge

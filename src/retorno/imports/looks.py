@@ -61,7 +61,8 @@ SYMBOL_FONTS = frozenset({"wingdings", "wingdings2", "wingdings3", "webdings", "
                           "holomdl2assets", "segoefluenticons", "opensymbol", "standardsymbolsps",
                           "standardsymbolsl"})
 _SYMBOL_FONT_NAME = re.compile(r"dingbat|wingding|webding|mdl2assets|fluenticons|fontawesome|materialicons"
-                               r"|materialsymbols|glyphicons|sorts\d*$|icons?$")
+                               r"|materialsymbols|glyphicons|sorts\d*$|icons?$|barcode|^adobeblank|redacted"
+                               r"|^flowblock|^blokk")
 SYMBOL_CHARSET = "2"
 
 
@@ -115,6 +116,10 @@ def child(element: ElementTree.Element | None, name: str) -> ElementTree.Element
     if element is None:
         return None
     return next((found for found in element if _local(found) == name), None)
+
+
+def _automatic(element: ElementTree.Element | None) -> bool:
+    return element is not None and element.get("auto") in ("1", "true")
 
 
 def _true(element: ElementTree.Element | None) -> bool:
@@ -355,7 +360,9 @@ class Looks:
             return [self.palette.rgb(child(stop, "color")) or WHITE for stop in gradient if _local(stop) == "stop"]
         if pattern is None:
             return [WHITE]
-        foreground = self.palette.rgb(child(pattern, "fgColor"))
+        # An automatic pattern colour is drawn in the window's text colour, black (red team round 33b, F5: automatic
+        # letters on an automatic solid fill were read as black on white).
+        foreground = BLACK if _automatic(child(pattern, "fgColor")) else self.palette.rgb(child(pattern, "fgColor"))
         background = self.palette.rgb(child(pattern, "bgColor"))
         kind = pattern.get("patternType", "solid" if differential else "none")
         if kind == "none":

@@ -485,8 +485,17 @@ def _tabs_hidden(archive: zipfile.ZipFile) -> bool:
     """Whether the workbook opens with its sheet tabs hidden: the official sees one sheet and cannot tell another is
     read (a decoy sheet shown, the list read from another: round 24, Z-F7)."""
     book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    return any(view.get("showSheetTabs", "1").strip().lower() in ("0", "false")
+    return any(view.get("showSheetTabs", "1").strip().lower() in ("0", "false") or _tab_area_closed(view)
                for view in book.iter(f"{_MAIN}workbookView"))
+
+
+def _tab_area_closed(view: ElementTree.Element) -> bool:
+    """Whether a window's sheet tab area is given no width (`tabRatio` 0, of 1000): its tabs hidden as
+    `showSheetTabs="0"` hides them (red team round 33b, F4)."""
+    try:
+        return float(view.get("tabRatio", "600")) <= 0
+    except ValueError:
+        return False
 
 
 def _window_hidden(archive: zipfile.ZipFile) -> bool:

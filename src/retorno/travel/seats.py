@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno import safeguards
-from retorno.agencies.models import User
+from retorno.agencies.models import Agency, User
 from retorno.cases.facts import other_records, records_alike
 from retorno.cases.models import Case
 from retorno.db import among
@@ -59,11 +59,12 @@ def _one_seat(session: Session, by: User | None, ids: list[int], alike: dict[int
     or aboard one that left until received), keep one and take every other record off its manifest, back to 'ready'
     (it is no protection matter; putting it on again is refused while the other holds its seat). The seat kept: one
     in the air, else one boarded already (nobody leaves an aircraft for a link), else one on a flight with the
-    person's household (`_seats_with_family`), else one of another agency than `by`'s, else the flight departing
-    first, else the passenger added first. The agency whose write made the link gives up its own seat before another
-    agency's: a record made up to bridge two seats (red team round 33, F3: INM registered a record with the name of
-    its passenger and the cédula of ICE's, and ICE's passenger left its flight) takes off only the maker's passenger
-    while it has one. Returns the references taken off (with their households, as every take-off takes them)."""
+    person's household (`_seats_with_family`), else one of another country's agency than `by`'s, else the flight
+    departing first, else the passenger added first. The side whose write made the link gives up its own seat before
+    another country's: a record made up to bridge two seats (red team round 33, F3: INM registered a record with the
+    name of its passenger and the cédula of ICE's, and ICE's passenger left its flight) takes off only a passenger of
+    the maker's country while it has one. Returns the references taken off (with their households, as every take-off
+    takes them)."""
     people = [frozenset({case_id, *alike.get(case_id, ())}) for case_id in ids]
     everyone = sorted(set().union(*people))
     # A seat aboard a flight that left, until received, is the person's too (`flights.service.seats_held`), and is
@@ -78,8 +79,11 @@ def _one_seat(session: Session, by: User | None, ids: list[int], alike: dict[int
     seats = [(p, f) for p, f in seats if p.approval in ACTIVE_APPROVALS or f.state in IN_THE_AIR_OR_LANDED]
     if len(seats) < 2:
         return taken
-    makers = set(session.execute(sa.select(Case.id).where(
-        among(Case.id, [p.case_id for p, _ in seats]), Case.agency_id == by.agency_id)).scalars()) if by else set()
+    # The maker's side: its country's agencies, which hold and read each other's cases (red team round 33b, F1: SRE's
+    # record bridged INM's passenger and ICE's, and ICE's left while INM's, of SRE's country, stayed).
+    makers = set(session.execute(sa.select(Case.id).join(Agency, Agency.id == Case.agency_id).where(
+        among(Case.id, [p.case_id for p, _ in seats]), Agency.country == by.agency.country)).scalars()) \
+        if by else set()
     for person in dict.fromkeys(people):
         mine = [(p, f) for p, f in seats if p.case_id in person]
         with_family = _seats_with_family(session, mine, person) if len({p.case_id for p, _ in mine}) > 1 else set()
