@@ -56,6 +56,9 @@ def test_wrapped_text_its_fixed_row_cuts_is_refused() -> None:
     assert _read(_book(_style(name, width=7, wrap_text=True)))[1] == name
     assert _read(_book(_style(width=7, height=14, wrap_text=True))) == WHOLE
     assert _read(_book(_style(name, width=25, height=15, wrap_text=True)))[1] == name
+    capitals = "MAXIMILIANO WENCESLAO"
+    assert _refused(_book(_style(capitals, width=20, height=15, wrap_text=True))) == [(3, "A", "wrapped")]
+    assert _read(_book(_style(capitals, width=26, height=15, wrap_text=True)))[1] == capitals
 
 
 def test_a_column_that_shows_too_few_of_its_characters_is_refused() -> None:
@@ -88,7 +91,10 @@ def test_a_workbook_whose_window_opens_hidden_is_refused_at_row_1() -> None:
 def test_wrapped_lines_are_counted_at_words_and_line_breaks() -> None:
     assert looks.wrapped_lines("Hidalgo Antonio Jose", 8) == 3
     assert looks.wrapped_lines("Hidalgo", 8) == 1
-    assert looks.wrapped_lines("abcdefghijkl", 5) == 3
+    assert looks.wrapped_lines("123456789012", 5) == 3  # a word wider than a line, broken where it ends
+    # Capitals are wider than digits, small letters narrower (red team round 33b, F3).
+    assert looks.wrapped_lines("MAXIMILIANO WENCESLAO", 21) == 2
+    assert looks.wrapped_lines("maximiliano wenceslao", 21) == 1
     assert looks.wrapped_lines("uno\ndos", 20) == 2
     strings = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>Uno &amp; dos</t></si>'
                b'<si><r><rPr><b/></rPr><t>Tr</t></r><r><t xml:space="preserve">es cuatro</t></r></si></sst>')

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import colorsys
 import html
+import math
 import posixpath
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable
 from xml.etree import ElementTree
@@ -40,10 +42,16 @@ ROW_SHARE = 0.6
 ORDINARY_SIZE = 11.0
 # The height of a line of wrapped letters, by their size: Excel's row for one line of 11-point letters is 15 points.
 LINE_HEIGHT = 15 / 11
-# How many more letters than a column's width (counted in digits '0' of 11 points, as spreadsheets count it) a line
-# of wrapped text is taken to hold: letters are narrower than digits on average, and a line that fits is never counted
-# as cut (red team round 33, F1).
-LETTERS_PER_DIGIT = 1.2
+# How much more than a column's width (counted in digits '0' of 11 points, as spreadsheets count it) a line of
+# wrapped text is taken to hold, its letters measured by their width (`text_width`): a line that fits is never
+# counted as cut for an error of the measure (red team round 33, F1).
+LINE_SLACK = 1.05
+# The width of letters in digits (Calibri's, the default font's, roughly; other fonts differ by a few per cent): a
+# capital is wider than a digit, a small letter narrower (red team round 33b, F3: MAXIMILIANO WENCESLAO, 21 capitals,
+# was counted to fit a column 20 digits wide, and wrapped to two lines in a row showing one).
+_WIDTHS = {**dict.fromkeys("ABCDEFGHKNOPQRSTUVXYZ", 1.15), "M": 1.7, "W": 1.75, "I": 0.5, "J": 0.63, "L": 0.83,
+           **dict.fromkeys("abcdeghknopqsuvxyz", 0.9), "m": 1.58, "w": 1.41, "i": 0.45, "l": 0.45, "j": 0.45,
+           "f": 0.65, "t": 0.65, "r": 0.68, " ": 0.45}
 # The fewest characters a cell's column shows of its value, its indent taken off, at its letters' size: fewer, and the
 # value is out of sight (an indent of 15 in a column 10 characters wide, 72-point letters in a column of 8.43).
 FEWEST_SHOWN = 2.0
@@ -297,29 +305,38 @@ def shown_characters(width: float, size: float, indent: int = 0) -> float:
     return width * ORDINARY_SIZE / size - indent
 
 
-def wrapped_lines(text: str, per_line: int) -> int:
-    """The lines `text` takes wrapped at its spaces (and its line breaks) in lines of `per_line` characters, a word
-    longer than a line broken where the line ends."""
+def text_width(text: str) -> float:
+    """The width of `text` in digits (`_WIDTHS`; an accented letter as its letter, a digit 1, any other sign 0.6)."""
+    return sum(_WIDTHS.get(char) or _WIDTHS.get(unicodedata.normalize("NFD", char)[:1], 1.0 if char.isdigit() else
+                                                 0.6 if not char.isalpha() else 1.0) for char in text)
+
+
+def wrapped_lines(text: str, per_line: float) -> int:
+    """The lines `text` takes wrapped at its spaces (and its line breaks) in lines `per_line` digits wide
+    (`text_width`), a word wider than a line broken where the line ends."""
+    space = _WIDTHS[" "]
     lines = 0
     for paragraph in text.splitlines() or [""]:
-        used = 0
+        used = 0.0
         lines += 1
         for word in paragraph.split():
-            if used and used + 1 + len(word) <= per_line:
-                used += 1 + len(word)
+            wide = text_width(word)
+            if used and used + space + wide <= per_line:
+                used += space + wide
                 continue
             if used:
                 lines += 1
-            lines += (len(word) - 1) // per_line
-            used = len(word) - (len(word) - 1) // per_line * per_line
+            broken = max(0, math.ceil(wide / per_line) - 1)
+            lines += broken
+            used = wide - broken * per_line
     return lines
 
 
 def wrap_cut(text: str, size: float, width: float, height: float) -> bool:
     """Whether `text` wrapped in letters of `size` points, in a column `width` wide (`shown_characters`) and a row
-    `height` points high, takes more lines than the row shows (LINE_HEIGHT; letters are taken narrower than digits,
-    LETTERS_PER_DIGIT, so that a line that fits is never counted as cut)."""
-    per_line = max(1, int(shown_characters(width, size) * LETTERS_PER_DIGIT))
+    `height` points high, takes more lines than the row shows (LINE_HEIGHT; LINE_SLACK, so that a line that fits is
+    never counted as cut for an error of the measure)."""
+    per_line = max(1.0, shown_characters(width, size) * LINE_SLACK)
     shown = max(1, int(height / (size * LINE_HEIGHT) + 1e-9))
     return wrapped_lines(text, per_line) > shown
 
