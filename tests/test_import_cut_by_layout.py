@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime
 from typing import Any
 
 import openpyxl
@@ -181,3 +182,22 @@ def _rewrite_fill(data: bytes) -> bytes:
                 content = content.replace(b'<fgColor rgb="FF00FF00"', b'<fgColor auto="1"')
             target.writestr(part, content)
     return out.getvalue()
+
+
+def test_a_number_or_date_wider_than_the_column_the_sheet_narrowed_is_refused() -> None:
+    """Red team round 33b, F2: a date cell in a column 4 characters wide shows ##### in a spreadsheet (a number or a
+    date never spills into the next cell), and was imported."""
+    def cell(value: Any, number_format: str, width: float | None) -> Any:
+        def edit(book: Any, sheet: Any) -> None:
+            sheet["A3"] = value
+            sheet["A3"].number_format = number_format
+            if width is not None:
+                sheet.column_dimensions["A"].width = width
+        return edit
+    born = datetime(1968, 9, 30)
+    assert _refused(_book(cell(born, "yyyy-mm-dd", 4))) == [(3, "A", "narrow")]
+    assert _refused(_book(cell(25239107, "0", 5))) == [(3, "A", "narrow")]
+    assert len(_read(_book(cell(born, "yyyy-mm-dd", 12)))) == 3
+    assert len(_read(_book(cell(25239107, "0", 10)))) == 3
+    # Excel's default width, as most programs write their dates: read (the official widens the column to see it).
+    assert len(_read(_book(cell(born, "yyyy-mm-dd", None)))) == 3

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from xml.etree import ElementTree
 
 from openpyxl.styles.colors import COLOR_INDEX
+from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils import column_index_from_string
 
 from retorno.imports.errors import UnreadableFileError
@@ -367,6 +368,8 @@ class Looks:
         self.turned: set[int] = set()
         self.wrapped: set[int] = set()
         self.indents: dict[int, int] = {}
+        # Cell styles whose number format shows a date or time: a date cell shows as it does in ISO form or wider.
+        self.dates: set[int] = set()
 
     def fill_colours(self, fill: ElementTree.Element | None, *, differential: bool = False) -> list[str]:
         """The colours a fill shows behind letters: white for none, a pattern's colours blended by its density, a
@@ -457,6 +460,8 @@ def read_looks(archive: zipfile.ZipFile) -> Looks:
             BUILT_IN_NUMBERS.get(number_format)
         if decimals is not None:
             looks.number_decimals[index] = decimals
+        if is_date_format(formats[number_format]) if number_format in formats else number_format in _BUILT_IN_DATES:
+            looks.dates.add(index)
         alignment = child(style, "alignment")
         # Letters stacked one under another (only the first shows in a row of ordinary height), shrunk to fit the
         # column, or pushed out of it by an indent.
@@ -489,6 +494,12 @@ def read_looks(archive: zipfile.ZipFile) -> Looks:
         if any(_index(element.get("dxfId"), -1) in looks.hiding_differences for element in table_style):
             looks.hiding_table_styles.add(table_style.get("name", ""))
     return looks
+
+
+# The built-in number formats that show a date or a time (ECMA-376 18.8.30).
+_BUILT_IN_DATES = frozenset(str(number) for number in (*range(14, 23), 45, 46, 47))
+# A date as the narrowest whole form shows it (yyyy-mm-dd): a date cell's column must be this wide.
+SHOWN_DATE = "0000-00-00"
 
 
 # Alignments that wrap a cell's text over lines as wrapText does.

@@ -118,6 +118,9 @@ MIN_ROW_HEIGHT = 8.0
 MIN_COLUMN_WIDTH = 1.5
 # A column's width where the sheet says none: Excel's default (8 digits and the cell's margins).
 DEFAULT_COLUMN_WIDTH = 8.43
+# The most characters a number is shown in by the General format (wider ones are shown rounded or in scientific
+# notation): a column this wide shows any number whole, or as General shows it.
+_WIDEST_NUMBER = 11.0
 # A sheet opened at less than this zoom (per cent) shows no text one can read.
 MIN_ZOOM = 40
 # A data row below this many empty rows is out of sight of whoever reads the list.
@@ -244,6 +247,8 @@ _STYLE_OF = re.compile(rb"""\ss\s*=\s*["'](\d+)["']""")
 _MERGE = re.compile(rb"""<(?:\w+:)?mergeCell\b[^<>]*\bref\s*=\s*["']([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)["']""")
 _TYPE_OF = re.compile(rb"""\st\s*=\s*["'](\w+)["']""")
 _ERROR_OR_TRUE_FALSE = re.compile(rb"""\st\s*=\s*["'][eb]["']""")
+# A cell holding a number or a date (no type, or type n or d, then its value): one a narrow column shows as ####.
+_NUMBER_CELL = re.compile(rb"""<(?:\w+:)?c\b(?:(?!\bt\s*=)[^>])*>\s*<(?:\w+:)?v\b|\st\s*=\s*["'][nd]["']""")
 # The end of a worksheet's cells, and what may follow them at most (conditional formats, validations, set-up).
 _CELLS_END = re.compile(rb"</(?:\w+:)?sheetData\s*>")
 MAX_TAIL = 16 << 20
@@ -268,6 +273,8 @@ class _Hidden:
         self.inline_runs = False
         # Whether a cell of the sheet holds an error or a true/false value (`t="e"`, `t="b"`): its cells are read again.
         self.typed_values = False
+        # Whether a cell holds a number or a date, which a column narrower than it shows as #### or rounded.
+        self.numbers = False
         # The height (points) of the rows that give one, by number, and the width of the columns that give one, by
         # their first and last number (`_Layout`).
         self.heights: dict[int, float] = {}
@@ -283,6 +290,7 @@ class _Hidden:
             self._in_cells = b"sheetData" in self.head
         self.inline_runs = self.inline_runs or b"rPr" in window
         self.typed_values = self.typed_values or _ERROR_OR_TRUE_FALSE.search(window) is not None
+        self.numbers = self.numbers or (self._in_cells and _NUMBER_CELL.search(window) is not None)
         if self._after_cells:
             self.tail += chunk
         elif b"sheetData" in window and (cells_end := _CELLS_END.search(window)):
@@ -338,15 +346,25 @@ class _Hidden:
         return None
 
     def default_width(self) -> float:
-        """The width (in digits) of the columns that say none: the sheet's default (`defaultColWidth`, else its base
-        width and the margins), else Excel's."""
+        """The width (in digits) of the columns that say none: the sheet's default (`sheet_default_width`), else its
+        base width and the margins, else Excel's."""
+        width = self.sheet_default_width()
+        if width is not None:
+            return width
+        for found in _FORMAT.finditer(self.head):
+            attributes = {name.decode(): value for name, value in _ANY_ATTRIBUTE.findall(found[1])}
+            if (base := _number(attributes.get("baseColWidth"))) is not None:
+                return base + DEFAULT_COLUMN_WIDTH - 8
+        return DEFAULT_COLUMN_WIDTH
+
+    def sheet_default_width(self) -> float | None:
+        """The width (in digits) the sheet sets for the columns that say none (`defaultColWidth`); None when it sets
+        none (its base width, which every workbook writes, is Excel's default)."""
         for found in _FORMAT.finditer(self.head):
             attributes = {name.decode(): value for name, value in _ANY_ATTRIBUTE.findall(found[1])}
             if (width := _number(attributes.get("defaultColWidth"))) is not None:
                 return width
-            if (base := _number(attributes.get("baseColWidth"))) is not None:
-                return base + DEFAULT_COLUMN_WIDTH - 8
-        return DEFAULT_COLUMN_WIDTH
+        return None
 
     def whole_sheet(self) -> list[str]:
         """How the sheet hides all its cells at once (DEFAULT_SIZE, ZOOM), read from what comes before them: rows
@@ -525,6 +543,7 @@ def _refuse_hidden(name: str, parts: dict[str, str], hidden: dict[str, _Hidden])
 _WHOLE_CELL = re.compile(rb"<(?:\w+:)?c\b([^<>]*?)(?:/>|>(.*?)</(?:\w+:)?c\s*>)", re.S)
 _VALUE = re.compile(rb"<(?:\w+:)?v\s*>\s*(\d+)\s*<")
 _INLINE = re.compile(rb"<(?:\w+:)?is\s*>(.*?)</(?:\w+:)?is\s*>", re.S)
+_NUMBER_VALUE = re.compile(rb"<(?:\w+:)?v\s*>\s*([^<\s]+)\s*<")
 _NUMBER = re.compile(rb"<(?:\w+:)?v\s*>\s*([^<\s]+)\s*<")
 
 
@@ -566,6 +585,7 @@ class _Layout:
         self._shared: list[str] | None = None
         self.heights, self.default_height = sheet.heights, sheet.default_height()
         self.default_width = sheet.default_width()
+        self.given_default = sheet.sheet_default_width()
         self.widths = sorted(sheet.widths)
 
     @classmethod
@@ -577,16 +597,23 @@ class _Layout:
                       default=shown.ORDINARY_SIZE)
         fixed = [*sheet.heights.values(), *filter(None, [sheet.default_height()])]
         narrowest = min([sheet.default_width(), *(width for _, _, width in sheet.widths)])
+        given = [*filter(None, [sheet.sheet_default_width()]), *(width for _, _, width in sheet.widths)]
         if (any(shown.clipped(largest, height) for height in fixed) or looks.turned or looks.indents
-                or (looks.wrapped and fixed) or shown.shown_characters(narrowest, largest) < shown.FEWEST_SHOWN):
+                or (looks.wrapped and fixed) or shown.shown_characters(narrowest, largest) < shown.FEWEST_SHOWN
+                or (sheet.numbers and any(shown.shown_characters(width, largest) < _WIDEST_NUMBER for width in given))):
             return cls(sheet, looks, tall, texts)
         return None
 
     def width(self, column: int) -> float:
+        given = self.given_width(column)
+        return self.default_width if given is None else given
+
+    def given_width(self, column: int) -> float | None:
+        """The width the sheet gives the column (its own, or the sheet's default), None for Excel's default."""
         for first, last, width in self.widths:
             if first <= column <= last:
                 return width
-        return self.default_width
+        return self.given_default
 
     def text(self, kind: bytes, content: bytes) -> str:
         if kind == b"s":
@@ -616,6 +643,14 @@ class _Layout:
         if number in looks.wrapped and height is not None and shown.wrap_cut(self.text(kind, content), size, width,
                                                                              height):
             return WRAPPED
+        given = self.given_width(column_index_from_string(letters))
+        if given is not None and kind in (b"n", b"d") and (value := _NUMBER_VALUE.search(content)) is not None:
+            # A number or a date wider than the column the sheet narrowed shows as #### (or, in General, rounded): red
+            # team round 33b, F2. In a column of Excel's default width, as most programs write their dates, it is read.
+            text = shown.SHOWN_DATE if number in looks.dates else value[1].decode("ascii", "replace")[:int(
+                _WIDEST_NUMBER)]
+            if shown.text_width(text) > shown.shown_characters(given, size, looks.indents.get(number, 0)):
+                return NARROW
         return None
 
     def _run_size(self, kind: bytes, content: bytes) -> float:
