@@ -182,12 +182,19 @@ def _checkpointed_rows(path: str, copy: Path) -> int:
         return int(alone.execute("SELECT count(*) FROM things").fetchone()[0])
 
 
-def test_a_large_batch_leaves_sqlites_checkpoint_to_a_thread_after_its_transaction(tmp_path: Path) -> None:
+def test_a_large_batch_leaves_sqlites_checkpoint_to_a_thread_after_its_transaction(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite: the connection that writes a large batch does not checkpoint within its commit (its automatic
     checkpoint is off until the transaction ends, then back to SQLite's default); a thread checkpoints the whole
-    log after it, and everything committed is read by another connection before and after."""
+    log after it, and everything committed is read by another connection before and after.
+
+    The thread is held until the file has been looked at: started at the connection's return to the pool, it once
+    finished first on a busy machine, and the file held the batch already."""
+    from retorno import db
     from retorno.db import insert_columns, wait_for_checkpoint
 
+    asked: list[str] = []
+    monkeypatch.setattr(db, "checkpoint_in_background", asked.append)
     engine, table = _things(tmp_path)
     path = str(tmp_path / "things.sqlite3")
     with Session(engine) as session:
@@ -196,11 +203,14 @@ def test_a_large_batch_leaves_sqlites_checkpoint_to_a_thread_after_its_transacti
         assert raw is not None
         assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
         session.commit()
-        # Committed, the connection not yet back in the pool: the log holds the batch, read as the database by
-        # any other connection, and the database file does not hold it yet.
-        with closing(sqlite3.connect(path)) as other:
-            assert other.execute("SELECT count(*) FROM things").fetchone()[0] == 20_000
-        assert _checkpointed_rows(path, tmp_path / "copy1.sqlite3") == 0
+    # Committed: the log holds the batch, read as the database by any other connection, and the database file does
+    # not hold it: the commit did not checkpoint, it asked for a checkpoint after it.
+    with closing(sqlite3.connect(path)) as other:
+        assert other.execute("SELECT count(*) FROM things").fetchone()[0] == 20_000
+    assert _checkpointed_rows(path, tmp_path / "copy1.sqlite3") == 0
+    assert asked == [path]
+    monkeypatch.undo()
+    db.checkpoint_in_background(path)
     wait_for_checkpoint(path)
     assert _checkpointed_rows(path, tmp_path / "copy2.sqlite3") == 20_000
     with engine.connect() as connection:  # the pooled connection checkpoints on its own again
