@@ -194,3 +194,70 @@ def test_a_reimport_refuses_to_undo_an_opportunity_edit_made_on_its_page_since(s
     assert import_opportunities(session, actor, back, "oportunidades.csv").updated == 1
     session.refresh(opportunity)
     assert (opportunity.seats, opportunity.title, opportunity.tutors) == (5, "Soldador", 1)
+
+
+NARROW_HEADER = ("referencia,tipo,titulo,lugar_de_trabajo,sector,ocupacion_ciuo,estado,municipio,cupos,"
+                 "monto_mensual,moneda,fecha_inicio,duracion_meses")
+
+
+def _narrow_row(reference: str, seats: int, kind: str = "pasantia") -> str:
+    return (f"{reference},{kind},Ayudante de soldadura,Taller Hermanos Díaz,manufactura,7212,VE-V,Maracaibo,{seats},"
+            f'"1500,00",VES,{_start()},6')
+
+
+def test_a_file_without_an_optional_column_keeps_what_the_opportunity_holds(client: TestClient, world: World,
+                                                                             session: Session) -> None:
+    """Red team round 34, M2: a supervisor's import set tutors 3, minimum age 21 and two skills; an officer's list of
+    the 13 required columns changed the seats and put the other three back to their defaults (1, 18, none), without a
+    word. A column absent from the file now leaves what is stored, as in a case list; the answer names them."""
+    headers = world.headers("op.officer")
+    created = client.post("/api/v1/opportunities/import", headers=world.headers("op.supervisor"),
+                          files={"file": ("o.csv", good_file(), "text/csv")})
+    assert created.status_code == 201, created.text
+    reference = created.json()["references"][0]
+    lines = good_file().decode().splitlines()
+    wide = "\n".join([lines[0], reference + lines[1].replace(",6,18,2,", ",6,21,2,").replace(",4,1,", ",4,3,")])
+    assert client.post("/api/v1/opportunities/import", headers=world.headers("op.supervisor"),
+                       files={"file": ("o.csv", wide.encode(), "text/csv")}).json()["updated"] == 1
+    narrow = "\n".join([NARROW_HEADER, _narrow_row(reference, 5)]).encode()
+    answer = client.post("/api/v1/opportunities/import", headers=headers, files={"file": ("o.csv", narrow, "text/csv")})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["updated"] == 1
+    assert set(answer.json()["columns_kept"]) == {"tutores", "edad_minima", "educacion_minima", "habilidades"}
+    opportunity = session.execute(sa.select(Opportunity).where(Opportunity.reference == reference)).scalar_one()
+    session.refresh(opportunity)
+    assert (opportunity.seats, opportunity.tutors, opportunity.min_age, opportunity.min_education,
+            opportunity.required_skills) == (5, 3, 21, "2", ["soldadura", "lectura de planos"])
+    change = session.execute(sa.select(AuditRecord).where(AuditRecord.action == "opportunity.update")
+                             .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one()
+    assert change.after == {"seats": 5}
+    # The same narrow file again changes nothing; an empty cell of a column the file has still clears to the default.
+    again = client.post("/api/v1/opportunities/import", headers=headers, files={"file": ("o.csv", narrow, "text/csv")})
+    assert (again.json()["updated"], again.json()["unchanged"]) == (0, 1)
+    emptied = "\n".join([NARROW_HEADER + ",tutores", _narrow_row(reference, 5) + ","]).encode()
+    assert client.post("/api/v1/opportunities/import", headers=headers,
+                       files={"file": ("o.csv", emptied, "text/csv")}).json()["updated"] == 1
+    session.refresh(opportunity)
+    assert (opportunity.tutors, opportunity.min_age) == (1, 21)
+
+
+def test_a_kind_changed_in_a_file_without_the_age_column_is_held_to_the_stored_age(session: Session,
+                                                                                   world: World) -> None:
+    """With `edad_minima` absent, the stored minimum age stands: a productive project for 16-year-olds made an
+    internship (paid work, adults only) by such a file is refused at the row, in the report, and nothing is written."""
+    actor = world.users["op.officer"]
+    project = ("\n".join([HEADER, f",proyecto productivo,Cooperativa,Cooperativa El Callao,agricultura,7212,VE-V,"
+                                  f'Maracaibo,4,1,"1500,00",VES,{_start()},6,16,,']).encode())
+    reference = import_opportunities(session, actor, project, "o.csv").created_references[0]
+    audit_before = count(session, AuditRecord)
+    narrow = "\n".join([NARROW_HEADER, _narrow_row(reference, 4).replace("Ayudante de soldadura", "Cooperativa")
+                        .replace("Taller Hermanos Díaz", "Cooperativa El Callao").replace("manufactura", "agricultura")
+                        ]).encode()
+    refused = import_opportunities(session, actor, narrow, "o.csv", locale="en")
+    assert not refused.ok
+    [problem] = [p for p in refused.report.problems if p.severity == "error"]
+    assert (problem.row_number, problem.column, problem.value) == (2, "kind", "internship")
+    assert "18" in problem.expected and "min_age: 16" in problem.expected
+    opportunity = session.execute(sa.select(Opportunity).where(Opportunity.reference == reference)).scalar_one()
+    assert (opportunity.kind, opportunity.min_age) == ("productive_project", 16)
+    assert count(session, AuditRecord) == audit_before

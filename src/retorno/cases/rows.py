@@ -269,10 +269,6 @@ class CaseReport(ImportReport[CaseRow]):
     """A checked case list: its rows, every problem, and the possible duplicates (each also a warning)."""
 
     duplicates: list[PossibleDuplicate] = field(default_factory=list)
-    # The optional columns the file has no column for, field to the label the report names it by: a held case a row
-    # names keeps what is stored in those fields (red team round 6, F0: a list without `pais_nacimiento` blanked
-    # every country of birth, re-opened verification and took people off manifests); an empty cell still clears.
-    absent: dict[str, str] = field(default_factory=dict)
 
 
 _EARLIEST = EARLIEST_DATE = date(1900, 1, 1)
@@ -878,8 +874,8 @@ def check(data: bytes, filename: str, *, today: date, known_case_reference: Call
     _check_households_aboard(sheet, *households_aboard, (nationalities or {}).keys())
     rows = _rows(sheet, today)
     _check_households(sheet, rows, first_row_of, known_case_reference)
-    absent = {column.field: sheet.labels[column.field] for column in COLUMNS if column.field not in sheet.position_of}
-    return CheckedCases(CaseReport(rows, sheet.finish(), absent=absent, encoding=sheet.encoding), sheet, held, locale)
+    return CheckedCases(CaseReport(rows, sheet.finish(), absent=sheet.absent(), encoding=sheet.encoding), sheet, held,
+                        locale)
 
 
 def parse_relationship(value: str) -> str:

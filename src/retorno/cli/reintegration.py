@@ -177,8 +177,10 @@ def import_opportunities_command(
             # Leave the transaction with nothing written, then report.
             session.rollback()
     created = f"; created: {', '.join(outcome.created_references)}" if outcome.created_references else ""
+    kept = (f"; columns not in the file, kept as stored for opportunities already held: "
+            f"{', '.join(outcome.report.absent.values())}" if outcome.report.absent else "")
     report_import(file, outcome, lang, f"{outcome.created} created, {outcome.updated} updated, "
-                  f"{outcome.unchanged} unchanged{created}")
+                  f"{outcome.unchanged} unchanged{created}{kept}")
 
 
 @returnees_app.command("list")

@@ -241,6 +241,11 @@ class ImportReport(Generic[Row]):
     problems: list[RowProblem]
     # The encoding a CSV was read in ("UTF-8", "Windows-1252", "Latin-1"; None for a workbook), which the answer says.
     encoding: str | None = None
+    # The optional columns the file has no column for, field to the label the report names it by (`Sheet.absent`): a
+    # row naming a record the agency holds keeps what is stored in those fields, where an empty cell clears one (red
+    # team round 6, F0: a case list without `pais_nacimiento` blanked every country of birth; round 34, M2: an
+    # opportunity list without `tutores`, `edad_minima` or `habilidades` put them back to their defaults).
+    absent: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -435,6 +440,11 @@ class Sheet:
         # The encoding a CSV was read in (`reading.read_table`; None for a workbook or an unreadable file).
         self.encoding: str | None = None
         self._match_header()
+
+    def absent(self) -> dict[str, str]:
+        """The columns the file has none for, field to the label a report names it by (`ImportReport.absent`)."""
+        return {column.field: self.labels[column.field] for column in self.columns
+                if column.field not in self.position_of}
 
     # Messages and problems.
 

@@ -21,10 +21,11 @@ from retorno.audit.service import record
 from retorno.audit.versions import changed_by_hand
 from retorno.config import Settings
 from retorno.db import utcnow
-from retorno.imports.rows import ImportOutcome, ImportReport, undone_by_file
+from retorno.imports.rows import ImportOutcome, ImportReport, RowProblem, undone_by_file
 from retorno.reintegration.models import Opportunity
-from retorno.reintegration.rows import COLUMNS, OpportunityRow, validate_opportunities
-from retorno.reintegration.service import create_opportunity, update_opportunity
+from retorno.reintegration.rows import COLUMNS, MESSAGES, OpportunityRow, validate_opportunities
+from retorno.reintegration.service import create_opportunity, internship_age_problem, update_opportunity
+from retorno.safeguards import INTERNSHIP_MIN_AGE
 
 OpportunityImportOutcome = ImportOutcome[OpportunityRow]
 
@@ -43,9 +44,12 @@ def import_opportunities(session: Session, actor: User, data: bytes, filename: s
     outcome = OpportunityImportOutcome(report)
     if not report.ok:
         return outcome
+    # A row naming one of the operator's opportunities changes the fields of the file's columns that differ; a column
+    # absent from the file leaves what is stored (as a case list's does, `ImportReport.absent`).
     changes = {row.row_number: {name: value for name, value in row.opportunity().__dict__.items()
-                                if getattr(own[row.reference], name) != value}
+                                if name not in report.absent and getattr(own[row.reference], name) != value}
                for row in report.rows if row.reference and row.reference in own}
+    _check_as_changed(report, own, changes, locale)
     _refuse_changed_by_hand(session, report, own, changes, locale)
     if not report.ok:
         return outcome
@@ -61,8 +65,28 @@ def import_opportunities(session: Session, actor: User, data: bytes, filename: s
     outcome.created = len(outcome.created_references)
     if outcome.created or outcome.updated:
         record(session, actor, "import.opportunities", "import", filename,
-               after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged})
+               after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
+                      "columns_kept": sorted(report.absent)})
     return outcome
+
+
+def _check_as_changed(report: ImportReport[OpportunityRow], own: dict[str, Opportunity],
+                      changes: dict[int, dict[str, object]], locale: str) -> None:
+    """An internship's minimum age is held on the opportunity as the row leaves it, with the stored value of a column
+    the file has not (`service.internship_age_problem`): a row making a productive project for 16-year-olds an
+    internship in a file without `edad_minima` is refused at its kind's cell, as the page refuses that change."""
+    english = locale != "es"
+    kind = next(column for column in COLUMNS if column.field == "kind")
+    for row in report.rows:
+        changed = changes.get(row.row_number)
+        if not changed or row.reference not in own:
+            continue
+        stored = own[row.reference]
+        after_kind, min_age = changed.get("kind", stored.kind), changed.get("min_age", stored.min_age)
+        if internship_age_problem(after_kind, min_age) is not None:
+            expected = MESSAGES["internship_age"][english].format(adult=INTERNSHIP_MIN_AGE)
+            report.problems.append(RowProblem(row.row_number, kind.en if english else kind.es, str(after_kind),
+                                              f"{expected} ({'min_age' if english else 'edad_minima'}: {min_age})"))
 
 
 def _refuse_changed_by_hand(session: Session, report: ImportReport[OpportunityRow], own: dict[str, Opportunity],

@@ -218,4 +218,4 @@ def validate_opportunities(data: bytes, filename: str, *, today: date,
         # An empty optional cell leaves the opportunity's own default.
         values: dict[str, Any] = {name: value for name in names if (value := sheet.values[name][index]) is not None}
         rows.append(OpportunityRow(row_number=sheet.row_numbers[index], **values))
-    return OpportunityReport(rows, sheet.finish(), encoding=sheet.encoding)
+    return OpportunityReport(rows, sheet.finish(), encoding=sheet.encoding, absent=sheet.absent())

@@ -64,6 +64,9 @@ class OpportunityImportOut(BaseModel):
     updated: int
     unchanged: int
     references: list[str]
+    columns_kept: list[str] = Field(default_factory=list, description=(
+        "the optional columns the file has none of (as the report names them): an opportunity a row names keeps what "
+        "is stored in those fields; a column with an empty cell puts the field back to its default"))
     warnings: list[ImportProblem] = Field(description="at most the first 1,000")
     summary: ProblemSummary
     encoding: str | None = Field(default=None, description="the encoding a CSV file was read in: UTF-8, or, for a "

@@ -266,7 +266,8 @@ def import_file(file: UploadFile, session: SessionDep, user: CurrentUser, lang: 
                                    max_unpacked=settings.max_unpacked_bytes)
     problems = refuse_bad_import(outcome.report)
     return {"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
-            "references": outcome.created_references, "warnings": problems,
+            "references": outcome.created_references, "columns_kept": list(outcome.report.absent.values()),
+            "warnings": problems,
             "summary": problem_summary(outcome.report), "encoding": outcome.report.encoding}
 
 
