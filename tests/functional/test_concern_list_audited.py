@@ -37,3 +37,46 @@ def test_listing_the_cases_with_an_open_concern_is_audited(client: TestClient, w
     page = client.get("/cases?concern=open", follow_redirects=False)
     assert page.status_code == 200 and held in page.text
     assert [actor for actor, _ in _concern_lists(session_factory)] == ["inm.officer", "inm.officer"]
+
+
+def test_the_work_queue_naming_people_with_an_open_concern_is_an_audited_read(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 34, M1: the supervisor's work page (`/`, `/?kind=concerns`) and `GET /api/v1/inbox` named every
+    case with a protection concern open, reference and name, and left no record, where the case list's concern filter
+    was audited. Each such queue shown is now recorded; the navigation's counts, which name nobody, are not."""
+    api = Api(client, world)
+    held = api.register()["reference"]
+    api.screen(held, ["trafficking_victim"])
+    assert _concern_lists(session_factory) == []
+    queue = {k["kind"]: k for k in ok(api.get("inm.supervisor", "/api/v1/inbox"))["kinds"]}
+    assert held in [item["reference"] for item in queue["concerns"]["items"]]
+    (actor, after), = _concern_lists(session_factory)
+    assert actor == "inm.supervisor" and after is not None
+    assert after["from"] == "work_queue" and after["cases"] == [held] and after["rows"] == 1
+    assert login(client, "inm.supervisor").status_code == 303
+    # A page that only counts the queue in its navigation names nobody: no record.
+    assert client.get("/flights").status_code == 200
+    assert len(_concern_lists(session_factory)) == 1
+    for path in ("/", "/?kind=concerns"):
+        page = client.get(path)
+        assert page.status_code == 200 and held in page.text, path
+    assert [actor for actor, _ in _concern_lists(session_factory)] == ["inm.supervisor"] * 3
+
+
+def test_an_alert_telling_a_protection_or_health_removal_is_an_audited_read(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """The alerts of people taken off a manifest for a protection concern or their medical needs say why to those who
+    read protection details: shown, they are recorded as the concern list is; the receiving side, told only that they
+    were taken off, reads nothing so recorded."""
+    api = Api(client, world)
+    pulled = api.ready_case(national_id="V25239107")["reference"]
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [pulled]}), 201)
+    api.screen(pulled, ["pending_asylum_claim"])
+    before = len(_concern_lists(session_factory))
+    ok(api.get("saime.supervisor", "/api/v1/inbox"))
+    assert len(_concern_lists(session_factory)) == before
+    alerts = {k["kind"]: k for k in ok(api.get("inm.officer", "/api/v1/inbox"))["kinds"]}["alerts"]["items"]
+    assert [(item["reference"], item["note"]) for item in alerts] == [(pulled, "protection_pull")]
+    actor, after = _concern_lists(session_factory)[-1]
+    assert actor == "inm.officer" and after is not None and after["alerts"] == [pulled]

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
 from retorno.agencies.visibility import sees_protection, visible_fields
+from retorno.audit.service import record
 from retorno.cases import lifecycle
 from retorno.cases.facts import OPEN_CONCERN
 from retorno.cases.models import Case
@@ -436,11 +437,14 @@ def kinds_for(user: User) -> list[str]:
     return [code for code, (capabilities, _) in _DECLARED.items() if any(can(user, c) for c in capabilities)]
 
 
-def inbox(session: Session, user: User, *, limit: int = SHOWN, kinds: Sequence[str] | None = None) -> Inbox:
+def inbox(session: Session, user: User, *, limit: int = SHOWN, kinds: Sequence[str] | None = None,
+          shown: bool = True) -> Inbox:
     """What waits for `user`: for each kind they can act on, how many items and the oldest `limit`.
 
     Not an `@reader`: every signed-in user has a queue, which holds only what their capabilities
-    let them act on; an empty one for those who act on nothing.
+    let them act on; an empty one for those who act on nothing. A queue `shown` to its reader that names people with
+    a protection concern open, or taken off a manifest for one or for their health, is an audited read
+    (`_record_protection_read`); the navigation's counts (`shown=False`) name nobody.
     """
     queue = _Queue(session, user, max(1, limit))
     found = []
@@ -450,4 +454,25 @@ def inbox(session: Session, user: User, *, limit: int = SHOWN, kinds: Sequence[s
         total, items = getattr(queue, code)()
         # Every alert that people must leave the aircraft is shown, beyond the limit (`_run_urgent_first`).
         found.append(Kind(code, total, items if code == "alerts" else items[:limit], _DECLARED[code][1]))
+    if shown:
+        _record_protection_read(session, user, found)
     return Inbox(found)
+
+
+# What an alert's note tells of a person to those who read protection details (`alert_told` for the others): why
+# they were taken off, a protection concern or their health.
+PROTECTION_NOTES = frozenset({"protection_pull", "medical_needs"})
+
+
+def _record_protection_read(session: Session, user: User, kinds: Sequence[Kind]) -> None:
+    """Record, as the case list's concern filter does (`reporting.caselist.list_cases`), that `user` was shown who has a
+    protection concern open (the `concerns` kind) or who was taken off a manifest for one or for their health (an
+    alert's note): who has a concern open is protection information, and every read of it is audited (SPEC.md 4.7;
+    red team round 34, M1: the work page and `GET /api/v1/inbox` named 83 people and left no record)."""
+    concerns = [item.reference for kind in kinds if kind.code == "concerns" for item in kind.items]
+    pulled = [item.reference for kind in kinds if kind.code == "alerts" for item in kind.items
+              if item.note in PROTECTION_NOTES]
+    if concerns or pulled:
+        record(session, user, "cases.concern_list", "case_list", user.agency.code,
+               after={"from": "work_queue", "rows": len(concerns), "cases": concerns,
+                      **({"alerts": pulled} if pulled else {})})

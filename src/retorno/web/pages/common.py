@@ -282,7 +282,7 @@ def work_counts(session: Session, user: User) -> dict[str, int]:
     """
     if sa.inspect(user).detached:
         return {}
-    return counts_of(inbox.inbox(session, user, limit=1))
+    return counts_of(inbox.inbox(session, user, limit=1, shown=False))
 
 
 def counts_of(queue: inbox.Inbox) -> dict[str, int]:
