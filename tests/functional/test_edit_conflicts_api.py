@@ -316,3 +316,31 @@ def test_an_emergency_document_issued_before_a_name_correction_is_refused_not_pr
     ok(api.patch("inm.officer", f"/api/v1/cases/{ref}", {"given_names": "María"}))
     outdated = api.get("saime.officer", f"/api/v1/emergency-documents/{number}.pdf")
     assert outdated.status_code == 409 and outdated.json()["error"]["code"] == "document_superseded"
+
+
+def test_an_edit_that_changes_nothing_writes_nothing_and_is_not_named_as_the_change_since(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """Red team round 34, L1: a PATCH giving an opportunity's tutors as they were answered 200 with the same ETag and
+    left an `opportunity.update` record; the next stale edit's 412 then said it was changed by that official, whose
+    edit had changed nothing. A field given as stored is no change: no record, no version. Likewise an intake saved
+    again with the same answers by who recorded it."""
+    api = Api(client, world)
+    ref = opportunity(api)["reference"]
+    path = f"/api/v1/opportunities/{ref}"
+    etag = api.get("op.officer", path).headers["etag"]
+    first = send(api, "PATCH", "op.officer", path, {"seats": 5}, etag)
+    assert first.status_code == 200
+    before = audit_count(session)
+    same = send(api, "PATCH", "op.supervisor", path, {"seats": 5, "tutors": ok(first)["tutors"]}, first.headers["etag"])
+    assert same.status_code == 200 and same.headers["etag"] == first.headers["etag"]
+    assert audit_count(session) == before
+    refused_412(send(api, "PATCH", "op.supervisor", path, {"seats": 9}, etag), "op.officer", "VE-VUELTA")
+    case = returnee(api)
+    intake = f"/api/v1/cases/{case['reference']}/intake"
+    saved = send(api, "PUT", "op.officer", intake, INTAKE, api.get("op.officer", intake).headers["etag"])
+    assert saved.status_code == 200
+    before = audit_count(session)
+    again = send(api, "PUT", "op.officer", intake, INTAKE, saved.headers["etag"])
+    assert again.status_code == 200 and again.headers["etag"] == saved.headers["etag"]
+    assert audit_count(session) == before

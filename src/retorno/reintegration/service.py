@@ -264,6 +264,10 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, 
     if problems:
         raise InvalidInput(problems, code="invalid_intake")
     before = {f: getattr(profile, f) for f in INTAKE_FIELDS}
+    if (all(before[f] == getattr(data, f) for f in INTAKE_FIELDS) and profile.recorded_by == actor.id
+            and (actor.agency.kind != "reintegration_operator" or profile.operator_agency_id == actor.agency_id)):
+        # The same answers saved again by who recorded them changes nothing: no record, no version moved (round 34, L1).
+        return profile
     for name in INTAKE_FIELDS:
         setattr(profile, name, getattr(data, name))
     profile.recorded_by = actor.id
@@ -582,6 +586,12 @@ def update_opportunity(session: Session, actor: User, opportunity: Opportunity, 
     cleared = sorted(k for k, value in changes.items() if value is None and k != "min_education")
     if cleared:
         raise InvalidInput("%(cleared)s cannot be emptied", code="invalid_opportunity", cleared=", ".join(cleared))
+    # A field given as it is stored is no change: nothing is written, no version moves, and no audit record says an
+    # official changed it (red team round 34, L1: a PATCH of the tutors it had left a record, which the next edit
+    # conflict then named as the change made since).
+    changes = {k: v for k, v in changes.items() if getattr(opportunity, k) != v}
+    if not changes:
+        return
     updated = OpportunityInput(**{**current.__dict__, **{k: v for k, v in changes.items() if k != "active"}})
     _check_opportunity(updated, start_given=updated.start_date != opportunity.start_date,
                        age_given=(updated.kind, updated.min_age) != (opportunity.kind, opportunity.min_age))
