@@ -4,7 +4,7 @@ Pure functions over plain facts: the service layer gathers the facts about a cas
 flight from the database and asks these functions; every action that could break a
 safeguard (manifesting, approval, locking, boarding, departure, imports, bulk actions)
 calls them, so no entry point has rules of its own. Each refusal names the rule and the
-case, e.g. ``case MX-2023-000123: protection concern 'pending asylum claim' is not resolved``.
+case, e.g. ``case MX-2023-000123: a protection concern is not resolved (the case's screening says which)``.
 """
 
 from __future__ import annotations
@@ -241,8 +241,16 @@ def _screening_steps(person: TravellerFacts) -> list[Violation]:
 
 
 def _not_resolved(person: TravellerFacts, concern: str | Term | Message) -> Violation:
-    return Violation(NON_REFOULEMENT, person.reference, "protection concern '%(concern)s' is not resolved",
-                     {"concern": concern})
+    """A concern of the person still open, told without saying which: that is a protection detail, which even those
+    who read screenings read through the case's screening, an audited read; a refusal is no such read (red team round
+    35, F2: adding a person to a manifest answered "protection concern 'disability' is not resolved" to an officer and
+    left no record). Where it is open (another record of the same person, a possible duplicate, another agency) is
+    said, as each reader may be told it (`as_told`)."""
+    if isinstance(concern, Message):
+        return Violation(NON_REFOULEMENT, person.reference, "protection concern not resolved: %(where)s",
+                         {"where": concern})
+    return Violation(NON_REFOULEMENT, person.reference,
+                     "a protection concern is not resolved (the case's screening says which)")
 
 
 def _distinct(violations: Iterable[Violation]) -> list[Violation]:

@@ -66,9 +66,11 @@ def test_a_wrong_password_is_said_in_spanish(page: Page) -> None:
     assert "usuario o contraseña incorrectos" in said(page)
 
 
-def test_manifesting_a_case_with_an_open_concern_names_the_concern_in_spanish(
+def test_manifesting_a_case_with_an_open_concern_says_so_in_spanish_never_which(
     page: Page, cases: dict[str, Any]
 ) -> None:
+    """Which concern is the screening's to tell, an audited read (red team round 35, F2); the refusal says one is
+    open and where to read it."""
     log_in(page, "inm.officer")
     page.goto(f"/flights/{cases['flight']}/add?q={cases['concerned']}")
     page.get_by_label("Ana Concerned", exact=False).check()
@@ -76,7 +78,8 @@ def test_manifesting_a_case_with_an_open_concern_names_the_concern_in_spanish(
     cases["api"].screen(cases["concerned"], concerns=["pending_asylum_claim"])
     page.get_by_role("button", name="Añadir al manifiesto").click()
     text = said(page)
-    assert cases["concerned"] in text and "solicitud de asilo o protección pendiente" in text
+    assert cases["concerned"] in text and "preocupación de protección no está resuelta" in text
+    assert "asilo" not in text
 
 
 def test_a_rejection_without_a_reason_is_said_in_spanish(page: Page, cases: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from retorno.agencies.visibility import audit_pseudonym
 from retorno.audit.models import AuditRecord
 from tests.factories import Api, World, case_payload, ok
-from tests.web.pages_helpers import login
+from tests.web.pages_helpers import alert, login, post_form
 
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
           "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
@@ -364,14 +364,16 @@ def test_another_agencys_record_of_the_same_person_blocks_without_being_named(cl
     said = str(error)
     assert american["reference"] in said and "another agency" in said
     assert mexican["reference"] not in said and "asylum" not in said
-    # Mexico's own second record still names its other record and the concern, to its own officers.
+    # Mexico's own second record still names its other record to its own officers, never the concern (red team round
+    # 35, F2: which concern is the screening's to tell, an audited read).
     again = api.register(national_id="V7780401", agency_reference="INM-RT-DUP2")
     api.screen(again["reference"])
     api.verify(again["reference"])
     api.passport(again)
     error = refused(api.post("inm.officer", f"/api/v1/flights/{api.flight()['reference']}/passengers",
                              {"cases": [again["reference"]]}), 409, "invalid_transition")
-    assert mexican["reference"] in str(error) and "asylum" in str(error)
+    assert mexican["reference"] in str(error) and "asylum" not in str(error)
+    assert f"protection concern not resolved: open on {mexican['reference']}, the same person" in str(error)
 
 
 def test_a_case_not_ready_by_its_own_record_learns_nothing_of_another_agencys_record(
@@ -624,6 +626,26 @@ def test_a_username_that_reads_as_another_is_refused_by_the_api_too(client: Test
         refused(api.post("admin", "/api/v1/users", {"username": username, "full_name": "Otra Persona",
                                                     "agency": "MX-INM", "role": "officer",
                                                     "password": "Contraseña-larga-1"}), 422, "user.username")
+
+
+def test_the_name_the_trail_gives_the_installation_is_taken_by_no_user_or_agency(client: TestClient,
+                                                                                 world: World) -> None:
+    """Red team round 35, F3: a supervisor created a user 'system', whose acts read on the audit trail as the
+    console's ('system') but for the agency column; an administrator created an agency 'SYSTEM'. Both are refused."""
+    api = Api(client, world)
+    refused(api.post("admin", "/api/v1/users", {"username": "system", "full_name": "Otra Persona",
+                                                "agency": "RET-ADMIN", "role": "viewer",
+                                                "password": "Contraseña-larga-1"}), 422, "user.username_reserved")
+    assert login(client, "inm.supervisor").status_code == 303
+    page = post_form(client, "/users", {"username": "system", "full_name": "Zeta Prueba", "role": "viewer"},
+                     page="/users")
+    assert page.status_code == 422 and "registro de auditoría" in alert(page.text), page.text[:2000]
+    for code in ("SYSTEM", "System"):
+        answer = api.post("admin", "/api/v1/agencies", {"code": code, "name": "Sistema", "kind": "administrator",
+                                                        "country": "VEN"})
+        assert answer.status_code == 422, answer.text
+    refused(api.post("admin", "/api/v1/agencies", {"code": "SYSTEM", "name": "Sistema", "kind": "administrator",
+                                                   "country": "VEN"}), 422, "agency.code_reserved")
 
 
 def test_a_flight_from_an_airport_to_itself_is_refused(client: TestClient, world: World) -> None:

@@ -68,5 +68,25 @@ def test_the_carrier_is_never_told_which_concern_stops_a_passenger_at_the_door(
     for refused in (one, together):
         assert refused.status_code == 409, refused.text
         assert refs[0] in refused.text and not any(word in refused.text for word in NAMED), refused.text
-    # The sending side's officer, who reads screenings, is told the concern itself.
-    assert sending.status_code == 409 and "asylum" in sending.text, sending.text
+    # The sending side's officer, who reads screenings, is told that a concern is open, never which: that is the
+    # screening's, an audited read (red team round 35, F2).
+    assert sending.status_code == 409 and refs[0] in sending.text, sending.text
+    assert "protection concern is not resolved" in sending.text
+    assert not any(word in sending.text for word in NAMED), sending.text
+
+
+def test_an_official_who_reads_screenings_is_told_a_concern_is_open_not_which(client: TestClient,
+                                                                             world: World) -> None:
+    """Red team round 35, F2: adding a person to a manifest answered `protection concern 'disability' is not
+    resolved` to the sending side's officer, a protection detail read with no audit record (the screening's read is
+    audited). The refusal names the rule, the case and that the screening says which, in either language."""
+    api = Api(client, world)
+    held = api.ready_case()["reference"]
+    api.screen(held, ["pending_asylum_claim"])
+    flight = api.flight()["reference"]
+    for user in ("inm.officer", "inm.supervisor"):
+        refused = client.post(f"/api/v1/flights/{flight}/passengers", json={"cases": [held]},
+                              headers={**world.headers(user), "Accept-Language": "es"})
+        assert refused.status_code == 409, refused.text
+        assert held in refused.text and not any(word in refused.text for word in NAMED), refused.text
+        assert "la evaluación del caso dice cuál" in refused.json()["error"]["localized"]["message"]

@@ -247,19 +247,19 @@ def test_every_row_message_of_the_importers_reads_in_both_languages() -> None:
 
 def test_a_refusal_is_said_in_each_language_with_its_terms_and_nested_messages() -> None:
     refusal = InvalidInput("cases not ready to be manifested: %(reasons)s", code="invalid_transition.case",
-                           reasons=[Violation("non_refoulement", "MX-1", "protection concern '%(concern)s' is not "
-                                              "resolved", {"concern": Term("concern", "pending_asylum_claim",
-                                                                           "pending asylum or protection claim")})
+                           reasons=[Violation("non_refoulement", "MX-1", "protection concern not resolved: "
+                                              "%(where)s", {"where": Message("open on %(other)s, the same person",
+                                                                             {"other": "MX-3"})})
                                     .sentence,
                                     Message("case %(case)s is '%(state)s', not ready to fly",
                                             {"case": "MX-2", "state": Term("case_state", "screened")})])
-    assert refusal.message == ("cases not ready to be manifested: case MX-1: protection concern 'pending asylum or "
-                               "protection claim' is not resolved; case MX-2 is 'screened', not ready to fly")
+    assert refusal.message == ("cases not ready to be manifested: case MX-1: protection concern not resolved: open on "
+                               "MX-3, the same person; case MX-2 is 'screened', not ready to fly")
     spanish = say(refusal, "es")
-    assert "solicitud de asilo o protección pendiente" in spanish and "evaluado" in spanish and "MX-1" in spanish
-    assert not {"not", "case", "cases", "is", "ready"} & set(spanish.replace(":", " ").split())
+    assert "abierta en MX-3, la misma persona" in spanish and "evaluado" in spanish and "MX-1" in spanish
+    assert not {"not", "case", "cases", "is", "ready", "open"} & set(spanish.replace(":", " ").split())
     english_page = say(refusal, "en")
-    assert "pending asylum or protection claim" in english_page and "screened" in english_page
+    assert "open on MX-3, the same person" in english_page and "screened" in english_page
     assert Catalog("es").term(Term("role", "officer")) == "funcionario"
 
 

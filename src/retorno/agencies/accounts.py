@@ -33,7 +33,7 @@ from retorno.agencies.service import (
     stands_in,
 )
 from retorno.audit.models import AuditRecord
-from retorno.audit.service import record
+from retorno.audit.service import SYSTEM, record
 from retorno.errors import Forbidden, InvalidInput, NotFound, Term
 
 # Letters and digits nobody confuses when reading a temporary password aloud (no 0/O, 1/l/I).
@@ -141,7 +141,7 @@ def disabled_by_an_administrator(session: Session, user: User) -> bool:
         .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
     if latest is None:
         return False
-    if latest == "system":
+    if latest == SYSTEM:
         return True
     kind = session.execute(sa.select(Agency.kind).where(Agency.code == latest)).scalar_one_or_none()
     return kind == ADMINISTRATOR

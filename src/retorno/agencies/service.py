@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, LoginSession, User
 from retorno.agencies.permissions import ADMINISTRATOR, MONITOR, action, can
-from retorno.audit.service import record
+from retorno.audit.service import SYSTEM, record
 from retorno.db import utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotAuthenticated, NotFound
 from retorno.names import latin_lookalike
@@ -93,6 +93,9 @@ def create_agency(session: Session, actor: User | None, *, code: str, name: str,
     if not AGENCY_CODE.match(code):
         raise InvalidInput("an agency code is 2 to 40 capital letters, digits and hyphens (like VE-SAIME), not "
                            "'%(agency)s'", code="agency.code", agency=code)
+    if code.lower() == SYSTEM:
+        raise InvalidInput("'%(agency)s' is the name the audit trail gives the installation itself: an agency takes "
+                           "another code", code="agency.code_reserved", agency=code)
     if not name.strip():
         raise InvalidInput("an agency needs a name", code="agency.name")
     if pycountry.countries.get(alpha_3=country.upper()) is None:
@@ -288,6 +291,9 @@ def add_account(session: Session, by: User | None, *, username: str, full_name: 
     if not re.fullmatch(USERNAME, username):
         raise InvalidInput("a username is 3 to 80 lower-case letters, digits, dots, hyphens or underscores, not"
                            " '%(username)s'", code="user.username", username=username)
+    if username == SYSTEM:
+        raise InvalidInput("'%(username)s' is the name the audit trail gives the installation itself: a user takes "
+                           "another", code="user.username_reserved", username=username)
     if role not in ROLES:
         raise InvalidInput("role must be one of %(roles)s, not '%(role)s'", code="user.role", roles=", ".join(ROLES),
                            role=role)

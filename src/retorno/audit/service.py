@@ -49,6 +49,12 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
+# The actor and agency of what the installation itself writes (the operator's console, a scheduled step): a name no
+# user nor agency may take (`agencies.service`), so that the trail tells the console from an official (red team round
+# 35, F3: a supervisor created a user 'system', whose acts read as the console's but for the agency column).
+SYSTEM = "system"
+
+
 def record_digest(prev_hash: str, head: list[Any], before_json: str, after_json: str) -> str:
     """SHA-256 over the previous hash and the record: its header fields, then before and after."""
     text = "\x1f".join((prev_hash, canonical_json(head), before_json, after_json))
@@ -161,7 +167,7 @@ def record_many(session: Session, by: User | None, entries: Iterable[Entry]) -> 
         # Written by a step of the commit itself (the refused attempts of a bulk action): now.
         return _append_entries(session, by, utcnow(), entries)
     # Who, when and what (as it is now, in the text that is hashed), as if appended now.
-    actor = (by.id if by else None, by.username if by else "system", by.agency.code if by else "system")
+    actor = (by.id if by else None, by.username if by else SYSTEM, by.agency.code if by else SYSTEM)
     held = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(DEFERRED, []).append((held, actor, utcnow(), _fields(entries)))
     return len(entries)
@@ -362,7 +368,7 @@ class Batch:
         _mark_unsigned(session, self._first)
         self._at = at or utcnow()
         self._actor = by if isinstance(by, tuple) else (
-            by.id if by else None, by.username if by else "system", by.agency.code if by else "system")
+            by.id if by else None, by.username if by else SYSTEM, by.agency.code if by else SYSTEM)
 
     def chain(self) -> None:
         """Hash the records, each over the one before (no database is used)."""

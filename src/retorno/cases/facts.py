@@ -514,9 +514,9 @@ def _protection(session: Session, case_ids: Sequence[int], agencies: Mapping[int
             if not other.same_agency:
                 elsewhere = elsewhere or bool(open_codes.get(other_id))
                 continue
-            labels += [Message("%(concern)s (open on %(other)s, the same person)",
-                               {"concern": concern_term(c), "other": other.reference})
-                       for c in open_codes.get(other_id, [])]
+            # Where it is open, never which concern (`safeguards._not_resolved`).
+            labels += [Message("open on %(other)s, the same person", {"other": other.reference})
+                       for _ in open_codes.get(other_id, [])[:1]]
         records = {case_id, *links.get(case_id, {})}
         for other_id, (reference, agency_id) in sorted({
                 other: held for record_ in records for other, held in flagged.get(record_, {}).items()
