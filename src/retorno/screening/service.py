@@ -54,8 +54,9 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
     if still_open and not concerns:
         raise SafeguardViolation([safeguards.Violation(
             safeguards.NON_REFOULEMENT, case.reference,
-            "a screening with no concerns cannot close the open concern(s) %(concerns)s; only a supervisor's "
-            "written resolution closes a concern", {"concerns": [concern_term(c) for c in still_open]})])
+            # Which concerns are open is not named: the case's screening, an audited read, says (round 35, F2).
+            "a screening with no concerns cannot close the concerns open on the case (its screening names them); "
+            "only a supervisor's written resolution closes a concern")])
     _unaccompanied_child_named(session, case, concerns, still_open)
     escorts_before = escorts_needed(session, [case.id]).get(case.id, 0)
     if set(concerns) - set(still_open):
@@ -211,17 +212,16 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
                            code="nothing_to_resolve", case=case.reference)
     if concerns is None:
         if len(still_open) > 1 and decision == "travel_permitted":
-            raise InvalidInput("case %(case)s has several open concerns (%(still_open)s): name the ones this "
-                               "resolution closes", code="concerns_required", case=case.reference,
-                               still_open=[concern_term(c) for c in still_open])
+            # Which are open is the screening's to tell, an audited read (red team round 35, F2), as below.
+            raise InvalidInput("case %(case)s has several open concerns: name the ones this resolution closes (the "
+                               "case's screening names them)", code="concerns_required", case=case.reference)
         concerns = still_open
     named = sorted(set(concerns))
     unknown = [c for c in named if c not in still_open]
     if unknown or not named:
-        raise InvalidInput("case %(case)s: %(unknown)s is not an open concern; open: %(still_open)s",
-                           code="invalid_concern", case=case.reference,
-                           unknown=[concern_term(c) for c in unknown] or Term("concern", "", "no concern"),
-                           still_open=[concern_term(c) for c in still_open])
+        raise InvalidInput("case %(case)s: %(unknown)s is not an open concern (the case's screening names those "
+                           "open)", code="invalid_concern", case=case.reference,
+                           unknown=[concern_term(c) for c in unknown] or Term("concern", "", "no concern"))
     screenings = [sc for sc in session.execute(sa.select(Screening).where(Screening.case_id == case.id)
                                                .order_by(Screening.id)).scalars()
                   if set(sc.concerns or []) & set(named)]
