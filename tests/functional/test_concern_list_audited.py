@@ -80,3 +80,57 @@ def test_an_alert_telling_a_protection_or_health_removal_is_an_audited_read(
     assert [(item["reference"], item["note"]) for item in alerts] == [(pulled, "protection_pull")]
     actor, after = _concern_lists(session_factory)[-1]
     assert actor == "inm.officer" and after is not None and after["alerts"] == [pulled]
+
+
+def test_a_case_told_held_back_by_a_concern_is_an_audited_read_at_every_door(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 36, F1: to those who read screenings `documented` means a concern is open (a documented case
+    moves on to ready otherwise): `state=documented` listed the 62 people held back and left no record. A case so
+    told, in a list, a search, its page or its answer, is recorded as the concern list is; a ready one is not."""
+    api = Api(client, world)
+    held = api.ready_case()["reference"]
+    ready = api.ready_case(given_names="Rosa")["reference"]
+    api.screen(held, ["trafficking_victim"])
+    before = len(_concern_lists(session_factory))
+    ok(api.get("inm.officer", "/api/v1/cases?state=ready"))
+    ok(api.get("inm.officer", f"/api/v1/cases/{ready}"))
+    assert len(_concern_lists(session_factory)) == before
+    for path in ("/api/v1/cases?state=documented", "/api/v1/cases?sort=state", f"/api/v1/cases/{held}"):
+        ok(api.get("inm.officer", path))
+        actor, after = _concern_lists(session_factory)[-1]
+        assert actor == "inm.officer" and after is not None, path
+        assert after["from"] == "case_state" and held in after["cases"] and ready not in after["cases"], path
+    assert login(client, "inm.officer").status_code == 303
+    count = len(_concern_lists(session_factory))
+    page = client.get("/cases?state=documented")
+    assert page.status_code == 200 and held in page.text
+    assert len(_concern_lists(session_factory)) == count + 1
+    # The receiving side is told both states alike: nothing of a concern, nothing recorded.
+    count = len(_concern_lists(session_factory))
+    ok(api.get("saime.officer", "/api/v1/cases?limit=200"))
+    assert len(_concern_lists(session_factory)) == count
+
+
+def test_a_refusal_saying_a_concern_is_open_is_an_audited_read(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 36, F2: a manifest addition of 110 cases answered which 65 had a concern open, and no record
+    was written; F4: an officer's screening asking for fewer medical escorts was told the case needs more. Each such
+    refusal is recorded, after its own rollback."""
+    api = Api(client, world)
+    held = api.ready_case()["reference"]
+    api.screen(held, ["pending_asylum_claim"])
+    flight = api.flight()["reference"]
+    refused = api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [held]})
+    assert refused.status_code == 409 and held in refused.text
+    actor, after = _concern_lists(session_factory)[-1]
+    assert actor == "inm.officer" and after is not None
+    assert after["from"].startswith("refusal:") and after["cases"] == [held]
+    medical = api.ready_case(given_names="Rosa")["reference"]
+    api.screen(medical, medical_escorts=2)
+    lowered = api.post("inm.officer", f"/api/v1/cases/{medical}/screenings", {"concerns": [], "medical_escorts": 0})
+    assert lowered.status_code == 409, lowered.text
+    with session_factory() as session:
+        read = session.execute(sa.select(AuditRecord).where(AuditRecord.action == "screening.escorts_read")
+                               .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one()
+        assert (read.actor, read.object_id, read.after) == ("inm.officer", medical,
+                                                            {"from": "refusal:screening.record"})

@@ -17,6 +17,7 @@ from sqlalchemy.orm import object_session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import ADMINISTRATOR, CARRIER, MONITOR, OPERATOR, RECEIVING, SENDING, can
+from retorno.audit.refusals import note_concern_told
 from retorno.cases.models import Case
 from retorno.errors import InvalidInput
 from retorno.reintegration.models import IntakeProfile, Opportunity, Placement
@@ -303,8 +304,21 @@ def state_column(user: User, column: sa.SQLColumnExpression[str] = Case.state) -
                    else_="reintegration_intake")
 
 
+def _note_held_back(user: User, cases: list[Case]) -> None:
+    """To those who tell a case held back by a concern (`sees_protection`), `documented` says a concern is open on it:
+    told so, it is an audited read, as the concern filter's list is (`audit.refusals.note_concern_told`; red team
+    round 36, F1: `state=documented` listed who is held back and left no record)."""
+    held = [case for case in cases if case.state == "documented" and case.concern_open_since is not None]
+    if held and sees_protection(user):
+        session = object_session(held[0])
+        if session is not None:
+            note_concern_told(session, user.id, "case_state", {case.reference for case in held})
+
+
 def state_of(user: User, case: Case) -> str:
-    """The state of `case` as `user` is told it (`state_seen`, and to an operator from its own placements)."""
+    """The state of `case` as `user` is told it (`state_seen`, and to an operator from its own placements); a case held
+    back by a concern told so is noted as read (`_note_held_back`)."""
+    _note_held_back(user, [case])
     if not follows_own_placements(user) or case.state not in _FOLLOWING_PLACEMENTS:
         return state_seen(user, case.state)
     session = object_session(case)
@@ -314,6 +328,7 @@ def state_of(user: User, case: Case) -> str:
 
 def states_of(user: User, cases: list[Case]) -> dict[int, str]:
     """`state_of` of many cases, by case id, in a few queries."""
+    _note_held_back(user, cases)
     told = {case.id: state_seen(user, case.state) for case in cases}
     following = [case for case in cases if follows_own_placements(user) and case.state in _FOLLOWING_PLACEMENTS]
     session = object_session(following[0]) if following else None

@@ -27,23 +27,55 @@ PENDING = "retorno.held_elsewhere_refused"
 ACTION = "safeguard.refused_held_elsewhere"
 
 
+# The references of the cases the facts found with a concern open (any record of the person): a refusal of the action
+# that read them says so ("a protection concern is not resolved"), which is the read `note_concern_told` records.
+CONCERNS_SEEN = "retorno.concerns_seen"
+# (actor id, action, door) to the references of the cases shown to that actor as held back by an open concern (or
+# needing medical escorts), not yet written.
+CONCERNS_TOLD = "retorno.concerns_told"
+# The action of such a read: the one the case list's concern filter and the work queue write.
+CONCERN_LIST = "cases.concern_list"
+
+
 def note_seen(session: Session, reference: str, told: bool) -> None:
     session.info.setdefault(SEEN, {})[reference] = told
 
 
-def begin_action(session: Session) -> dict[str, bool]:
+def note_concern_seen(session: Session, reference: str) -> None:
+    """The facts found a concern open on the person of this case (`cases.facts.traveller_facts`)."""
+    session.info.setdefault(CONCERNS_SEEN, set()).add(reference)
+
+
+def note_concern_told(session: Session, actor_id: int, door: str, references: list[str] | set[str],
+                      action: str = CONCERN_LIST) -> None:
+    """`actor_id` was shown, at `door`, that these cases' persons have a protection concern open (a refusal saying
+    so; a case's state that for them means it, `agencies.visibility.state_of`): one audited read per actor and door
+    (`CONCERN_LIST`), written when the unit of work commits or, rolled back, right after (SPEC.md 4.7; red team
+    round 36, F1 and F2: `state=documented` and a refused manifest addition of 110 cases named who is held back,
+    where the concern filter was audited). Another `action` is a read of one case each (`screening.escorts_read`:
+    a refusal saying a case needs more medical escorts than asked, round 36, F4)."""
+    if references:
+        session.info.setdefault(CONCERNS_TOLD, {}).setdefault((actor_id, action, door), set()).update(references)
+
+
+def begin_action(session: Session) -> tuple[dict[str, bool], set[str]]:
     """What the facts noted before an action began: set aside, so that the action's own notes are its alone."""
     outer: dict[str, bool] = session.info.pop(SEEN, {})
-    return outer
+    concerns: set[str] = session.info.pop(CONCERNS_SEEN, set())
+    return outer, concerns
 
 
-def end_action(session: Session, outer: dict[str, bool], *, refused_by: int | None, capability: str) -> None:
+def end_action(session: Session, outer: tuple[dict[str, bool], set[str]], *, refused_by: int | None,
+               capability: str) -> None:
     """After an action: a refused one turns the cases its facts noted into pending audit records."""
     seen: dict[str, bool] = session.info.pop(SEEN, {})
+    concerns: set[str] = session.info.pop(CONCERNS_SEEN, set())
     if refused_by is not None:
         session.info.setdefault(PENDING, []).extend(
             (refused_by, capability, reference, told) for reference, told in sorted(seen.items()))
-    session.info[SEEN] = {**outer, **seen}
+        note_concern_told(session, refused_by, "refusal:" + capability, concerns)
+    session.info[SEEN] = {**outer[0], **seen}
+    session.info[CONCERNS_SEEN] = outer[1] | concerns
 
 
 def _write(session: Session, pending: list[tuple[int, str, str, bool]]) -> None:
@@ -52,12 +84,29 @@ def _write(session: Session, pending: list[tuple[int, str, str, bool]]) -> None:
                after={"action": capability, "told_held_elsewhere": told})
 
 
+def _write_concerns_told(session: Session, told: dict[tuple[int, str, str], set[str]]) -> None:
+    for (actor_id, action, door), references in sorted(told.items()):
+        actor = session.get(User, actor_id)
+        if action == CONCERN_LIST:
+            record(session, actor, CONCERN_LIST, "case_list", actor.agency.code if actor else "",
+                   after={"from": door, "rows": len(references), "cases": sorted(references)})
+            continue
+        for reference in sorted(references):
+            record(session, actor, action, "case", reference, after={"from": door})
+
+
 def write_after_rollback(session: Session) -> None:
-    """Write the refused attempts of a unit of work that was rolled back, in a transaction of their own."""
+    """Write the refused attempts of a unit of work that was rolled back, and what it told of open concerns, in a
+    transaction of their own."""
     pending = session.info.pop(PENDING, None)
+    told = session.info.pop(CONCERNS_TOLD, None)
     session.info.pop(SEEN, None)
-    if pending:
-        _write(session, pending)
+    session.info.pop(CONCERNS_SEEN, None)
+    if pending or told:
+        if pending:
+            _write(session, pending)
+        if told:
+            _write_concerns_told(session, told)
         session.commit()
 
 
@@ -72,3 +121,6 @@ def _write_before_commit(session: Session) -> None:
     pending: Any = session.info.pop(PENDING, None)
     if pending:
         _write(session, pending)
+    told: Any = session.info.pop(CONCERNS_TOLD, None)
+    if told:
+        _write_concerns_told(session, told)

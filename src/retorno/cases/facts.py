@@ -927,6 +927,9 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
         )
         if any(held_elsewhere(concern) for concern in open_concerns):
             linked.note_seen(session, case.reference, told=not own_steps(facts[case.id]))
+        if open_concerns:
+            # A refusal of the action reading these facts says a concern is open: a read it records (`audit.refusals`).
+            linked.note_concern_seen(session, case.reference)
     return facts
 
 

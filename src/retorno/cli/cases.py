@@ -159,7 +159,7 @@ def add_document(reference: str,
                  mrz: Annotated[str | None, typer.Option(help="the MRZ itself, lines separated by a newline")] = None,
                  act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """File a travel document from its machine readable zone; every problem found is shown and kept."""
-    from retorno.agencies.visibility import state_seen
+    from retorno.agencies.visibility import state_of
     from retorno.cases.service import get_case
     from retorno.travel.service import add_document as add
 
@@ -172,7 +172,7 @@ def add_document(reference: str,
         document = add(session, actor, case, mrz_text=text)
         verdict = "[green]valid[/green]" if document.mrz_valid else "[red]not valid[/red]"
         console.print(f"document {document.number} filed for case {case.reference}: {verdict}; "
-                      f"case state {state_seen(actor, case.state)}")
+                      f"case state {state_of(actor, case)}")
         for problem in document.problems:
             console.print(f"  {problem['code']} ({problem['field']}): {problem['message']}", markup=False,
                           highlight=False)
@@ -187,7 +187,7 @@ def withdraw_document(reference: str,
                       act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """A supervisor withdraws a travel document filed in error: kept for the record, it is no longer the person's
     document on file nor a link between records as one person."""
-    from retorno.agencies.visibility import state_seen
+    from retorno.agencies.visibility import state_of
     from retorno.cases.service import get_case
     from retorno.travel.service import withdraw_document as withdraw
 
@@ -196,7 +196,7 @@ def withdraw_document(reference: str,
         case = get_case(session, actor, reference)
         withdrawn = withdraw(session, actor, case, document, reason=reason)
         console.print(f"document {escape(withdrawn.number)} withdrawn from case {case.reference}; "
-                      f"case state {state_seen(actor, case.state)}")
+                      f"case state {state_of(actor, case)}")
 
 
 @documents_app.command("issue-emergency")
@@ -206,7 +206,7 @@ def issue_emergency(reference: str,
                     lang: Annotated[str, typer.Option(help="language of the PDF: es or en")] = "es",
                     act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """The receiving authority issues an emergency travel document (number assigned, MRZ generated)."""
-    from retorno.agencies.visibility import state_seen
+    from retorno.agencies.visibility import state_of
     from retorno.cases.service import get_case
     from retorno.documents.service import emergency_document_pdf, issue_emergency_document
 
@@ -217,7 +217,7 @@ def issue_emergency(reference: str,
         printable = emergency_document_pdf(session, actor, document.number, locale=lang) if pdf else None
         console.print(f"emergency travel document [bold]{document.number}[/bold] issued for case "
                       f"{case.reference}, valid until {document.expiry_date}; "
-                      f"case state {state_seen(actor, case.state)}")
+                      f"case state {state_of(actor, case)}")
         console.print(document.mrz, markup=False, highlight=False)
     if pdf and printable is not None:
         pdf.write_bytes(printable)

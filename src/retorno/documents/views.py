@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from retorno.agencies.models import User
-from retorno.agencies.visibility import cut, state_seen
+from retorno.agencies.visibility import cut, state_of
 from retorno.cases.models import Case
 from retorno.cases.service import get_case
 from retorno.documents import service
@@ -45,7 +45,7 @@ def add(reference: str, body: DocumentIn, session: SessionDep, user: CurrentUser
     case = get_case(session, user, reference)
     document = travel.add_document(session, user, case, mrz_text=body.mrz)
     settle(session)  # the answer tells the state committed (red team round 18, R-F3)
-    return document_out(user, document, case, case_state=state_seen(user, case.state))
+    return document_out(user, document, case, case_state=state_of(user, case))
 
 
 @router.get("/cases/{reference}/documents", response_model=list[DocumentOut], response_model_exclude_unset=True)
@@ -62,7 +62,7 @@ def withdraw(reference: str, document_id: IdPath, body: WithdrawalIn, session: S
     case = get_case(session, user, reference)
     document = travel.withdraw_document(session, user, case, document_id, reason=body.reason)
     settle(session)  # the answer tells the state committed (red team round 18, R-F3)
-    return document_out(user, document, case, case_state=state_seen(user, case.state))
+    return document_out(user, document, case, case_state=state_of(user, case))
 
 
 @router.post("/cases/{reference}/emergency-document", status_code=201, response_model=DocumentOut,
@@ -71,7 +71,7 @@ def issue(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     document = service.issue_emergency_document(session, user, case)
     settle(session)  # the answer tells the state committed (red team round 18, R-F3)
-    return document_out(user, document, case, case_state=state_seen(user, case.state))
+    return document_out(user, document, case, case_state=state_of(user, case))
 
 
 @router.get("/emergency-documents/{number}.pdf", response_class=Response,

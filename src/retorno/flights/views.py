@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from retorno import identifiers
 from retorno.agencies.models import User
-from retorno.agencies.visibility import cut, state_seen
+from retorno.agencies.visibility import cut, state_of
 from retorno.cases.models import Household
 from retorno.cases.schemas import CaseState
 from retorno.cases.service import get_case, household_members
@@ -270,7 +270,7 @@ def correct_no_show(reference: str, case_ref: str, body: ReasonIn, session: Sess
     flight = service.get_flight(session, user, reference)
     case = get_case(session, user, case_ref)
     no_show.correct_no_show(session, user, flight, case, reason=body.reason)
-    return {"case": case.reference, "state": state_seen(user, case.state)}
+    return {"case": case.reference, "state": state_of(user, case)}
 
 
 def _manifest_case(session: SessionDep, user: CurrentUser, flight: Flight, case_ref: str) -> Any:

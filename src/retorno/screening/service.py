@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from retorno import safeguards
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, can, reader
+from retorno.audit.refusals import note_concern_told
 from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
 from retorno.cases.facts import births_elsewhere, concern_term, open_concern_codes, other_records
@@ -67,6 +68,10 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
         medical_escorts = max(medical_escorts, escorts_before)
     lowered = medical_escorts < escorts_before
     if lowered and not can(actor, "screening.resolve"):
+        # Told that the case needs more, the officer reads that a need is recorded: an audited read, as the case
+        # page's (red team round 36, F4).
+        note_concern_told(session, actor.id, "refusal:screening.record", [case.reference],
+                          action="screening.escorts_read")
         raise SafeguardViolation([safeguards.Violation(
             safeguards.MEDICAL_ESCORT, case.reference,
             # The need it was refused against is not named: it is read on the case's audited pages (round 8, L2).

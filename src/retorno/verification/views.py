@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 
-from retorno.agencies.visibility import state_seen
+from retorno.agencies.visibility import state_of
 from retorno.cases.schemas import CaseState, case_out
 from retorno.cases.service import get_case
 from retorno.plaintext import Input
@@ -40,7 +40,7 @@ class DecisionIn(Input):
 def request(reference: str, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     req = service.request_verification(session, user, case)
-    return {"request": req.reference, "case": case.reference, "state": state_seen(user, case.state)}
+    return {"request": req.reference, "case": case.reference, "state": state_of(user, case)}
 
 
 @router.post("/cases/{reference}/verification-decision", status_code=201, response_model=CaseState,
@@ -51,7 +51,7 @@ def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentU
                             reason=body.reason, request_reference=body.request,
                             registry_birth_date=body.registry_birth_date)
     settle(session)  # the answer tells the state committed (red team round 18, R-F3)
-    return {"case": case.reference, "state": state_seen(user, case.state)}
+    return {"case": case.reference, "state": state_of(user, case)}
 
 
 @router.get("/verification/queue", response_model=list[QueueEntry])

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from retorno import plaintext
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import can
-from retorno.agencies.visibility import followed_after, state_seen
+from retorno.agencies.visibility import followed_after, state_of
 from retorno.cases import lifecycle, service
 from retorno.cases.models import Case
 from retorno.cases.schemas import case_shown
@@ -256,7 +256,7 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     context: dict[str, Any] = {
         "case": case,
         # The state as the reader is told it (`case_out`: merged where protection is not theirs to see).
-        "case_state": state_seen(user, case.state),
+        "case_state": state_of(user, case),
         "fields": [(FIELD_LABELS.get(k, k), k, v) for k, v in shown.items()],
         # The sending side no longer corrects a case that has arrived (`travel.service.ensure_editable`).
         "editable": not followed_after(user, case.state),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
-from retorno.agencies.visibility import state_seen, visible_fields
+from retorno.agencies.visibility import state_seen, states_of, visible_fields
 from retorno.cases import lifecycle
 from retorno.cases.models import SavedSearch
 from retorno.cases.schemas import case_shown
@@ -114,6 +114,7 @@ def list_context(session: Session, user: User, query: dict[str, str], page: int)
                 "ascending" if sort == key else "descending" if sort == f"-{key}" else None)
                for key in COLUMNS if key in sorts and (key != "registered" or "registered_at" in dated)]
     export_query = urlencode(query)
+    told = states_of(user, list(found.cases))
     return {
         "found": found,
         "query": query,
@@ -127,7 +128,8 @@ def list_context(session: Session, user: User, query: dict[str, str], page: int)
         "count_cap": caselist.COUNT_CAP,
         # The states as the reader tells them apart (`agencies.visibility.state_seen`), and each case's.
         "states": list(dict.fromkeys(state_seen(user, s) for s in lifecycle.STATES)),
-        "state_of": lambda case: state_seen(user, case.state),
+        # Read once for the page (a case held back by a concern, so told, noted as read: `visibility.state_of`).
+        "state_of": lambda case: told[case.id],
         "verification_labels": VERIFICATION_LABELS,
         "concern_labels": CONCERN_LABELS,
         "saved": saved_searches(session, user),
