@@ -60,10 +60,12 @@ def test_a_case_edit_cycle_reads_the_etag_and_answers_the_next_one(client: TestC
     assert second != first and api.get("inm.officer", f"/api/v1/cases/{ref}").headers["etag"] == second
     again = send(api, "PATCH", "inm.officer", f"/api/v1/cases/{ref}", {"contact": "+52 961 000 0000"}, second)
     assert again.status_code == 200 and again.headers["etag"] not in (first, second)
-    # A list may name the current version among others.
+    # A list naming the current version among others is `*` by another name (red team round 36, F5): refused.
     listed = send(api, "PATCH", "inm.officer", f"/api/v1/cases/{ref}", {"notes": "otra vez"},
                   f'"99", {again.headers["etag"]}')
-    assert listed.status_code == 200 and listed.json()["notes"] == "otra vez"
+    assert listed.status_code == 428 and listed.json()["error"]["code"] == "precondition_required"
+    single = send(api, "PATCH", "inm.officer", f"/api/v1/cases/{ref}", {"notes": "otra vez"}, again.headers["etag"])
+    assert single.status_code == 200 and single.json()["notes"] == "otra vez"
 
 
 def test_a_patch_without_if_match_is_428_and_a_weak_or_unknown_tag_is_412(
@@ -102,7 +104,8 @@ def test_if_match_star_or_no_tag_is_428_and_a_garbled_tag_412_on_every_record_ki
               {"reason": "Una razón escrita para separar el hogar."})]
     before = audit_count(session)
     for method, user, path, body in edits:
-        for header in ("*", '*, "1"', " , "):
+        # A list of versions is `*` by another name (red team round 36, F5: "1", ..., "199" overwrote unseen).
+        for header in ("*", '*, "1"', " , ", '"1", "2"', ", ".join(f'"{n}"' for n in range(1, 200))):
             refused = send(api, method, user, path, body, header)
             assert refused.status_code == 428, (path, header, refused.text)
             assert refused.json()["error"]["code"] == "precondition_required"

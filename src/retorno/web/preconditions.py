@@ -21,13 +21,10 @@ from retorno.db import Versioned
 from retorno.errors import PreconditionRequired
 from retorno.web.openapi import errors
 
-# How many entity tags one If-Match may list; more is no client's honest request.
-MOST_TAGS = 20
-
 
 @dataclass(frozen=True)
 class IfMatch:
-    """The entity tags an If-Match header lists."""
+    """The entity tag an If-Match header names: exactly one (`parse`)."""
 
     tags: tuple[str, ...]
 
@@ -37,7 +34,7 @@ class IfMatch:
 
         `*` ("whatever is current") is exactly the blind overwrite the header is there to prevent.
         """
-        tags = tuple(tag.strip() for tag in header.split(",") if tag.strip())[:MOST_TAGS]
+        tags = tuple(tag.strip() for tag in header.split(",") if tag.strip())
         if not tags:
             raise PreconditionRequired(
                 "this change needs an If-Match header with the ETag of the record as you read it (GET it first): "
@@ -46,6 +43,12 @@ class IfMatch:
             raise PreconditionRequired(
                 "If-Match: * is not accepted: send the ETag of the record as you read it (GET it first), so that "
                 "the change cannot overwrite one you have not seen")
+        if len(tags) > 1:
+            # A list of versions is `*` by another name: one of them is current whatever changed since (red team
+            # round 36, F5: If-Match "1", "2", ..., "199" overwrote a case without reading it).
+            raise PreconditionRequired(
+                "If-Match names one ETag, the record's as you read it (GET it first), not %(count)s: a list of "
+                "versions would let the change overwrite one you have not seen", count=len(tags))
         return cls(tags)
 
     def expected_version(self, current: int) -> int:
@@ -86,7 +89,8 @@ IfMatchRequired = Annotated[IfMatch, Depends(required_if_match)]
 IfMatchOptional = Annotated[IfMatch | None, Depends(optional_if_match)]
 
 _IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string"}}
-_TAG = ("the ETag of the record as you read it (GET); `*` is refused (428), as is a header with no tag. A tag "
+_TAG = ("the ETag of the record as you read it (GET); `*` is refused (428), as is a header with no tag or more than "
+        "one. A tag "
         "naming another version, a weak or a garbled one is answered 412, naming who changed the record since and "
         "when.")
 # The header as the OpenAPI document describes it (it is read from the request, so that a missing
