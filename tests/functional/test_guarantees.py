@@ -647,6 +647,19 @@ def test_the_name_the_trail_gives_the_installation_is_taken_by_no_user_or_agency
     page = post_form(client, "/users", {"username": "system", "full_name": "Zeta Prueba", "role": "viewer"},
                      page="/users")
     assert page.status_code == 422 and "registro de auditoría" in alert(page.text), page.text[:2000]
+    # Nor one that reads as 'system' or as another user but for its dots, hyphens and underscores (round 36, F3).
+    for username, agency, code in (("system.", "RET-ADMIN", "user.username"), ("system-", "RET-ADMIN", "user.username"),
+                                   ("sys.tem", "RET-ADMIN", "user.username_reserved"),
+                                   ("inm.officer.", "MX-INM", "user.username"),
+                                   ("inm_officer", "RET-ADMIN", "invalid_input"),
+                                   ("inmofficer", "RET-ADMIN", "invalid_input")):
+        refused(api.post("admin", "/api/v1/users", {"username": username, "full_name": "Otra Persona",
+                                                    "agency": agency, "role": "viewer",
+                                                    "password": "Contraseña-larga-1"}), 422, code)
+    for username in ("inm.officer.", "inm_officer", "sys-tem"):
+        page = post_form(client, "/users", {"username": username, "full_name": "INM consulta", "role": "supervisor"},
+                         page="/users")
+        assert page.status_code == 422, (username, page.status_code)
     for code in ("SYSTEM", "System"):
         answer = api.post("admin", "/api/v1/agencies", {"code": code, "name": "Sistema", "kind": "administrator",
                                                         "country": "VEN"})
