@@ -134,3 +134,21 @@ def test_a_refusal_saying_a_concern_is_open_is_an_audited_read(
                                .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one()
         assert (read.actor, read.object_id, read.after) == ("inm.officer", medical,
                                                             {"from": "refusal:screening.record"})
+
+
+def test_the_case_page_saying_a_concern_is_open_is_an_audited_read(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """The case page's banner tells those who read screenings that a concern is open on the person, whatever the
+    case's state (a screened case too): recorded as the concern list is; a case with none records nothing."""
+    api = Api(client, world)
+    held = api.register()["reference"]
+    clear = api.register(given_names="Rosa", agency_reference="INM-RT-CLEAR")["reference"]
+    api.screen(held, ["pending_asylum_claim"])
+    assert login(client, "inm.officer").status_code == 303
+    count = len(_concern_lists(session_factory))
+    assert client.get(f"/cases/{clear}").status_code == 200
+    assert len(_concern_lists(session_factory)) == count
+    page = client.get(f"/cases/{held}")
+    assert page.status_code == 200 and "concern-banner" in page.text
+    actor, after = _concern_lists(session_factory)[-1]
+    assert actor == "inm.officer" and after is not None and after["from"] == "case_page" and after["cases"] == [held]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from retorno import safeguards
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
+from retorno.audit.refusals import note_concern_told
 from retorno.cases.facts import births_elsewhere, open_concern_codes, same_person, traveller_facts
 from retorno.cases.models import Case
 from retorno.db import utcnow
@@ -32,7 +33,7 @@ def protection_context(session: Session, user: User, case: Case) -> dict[str, An
     others = same_person(session, [case.id]).get(case.id, {})
     decided = session.execute(sa.select(BestInterestsDetermination.id)
                               .where(BestInterestsDetermination.case_id == case.id)).first() is not None
-    return {
+    told = {
         "open_concerns": open_concern_codes(session, case.id),
         "open_elsewhere": sorted(record.reference for other, record in others.items()
                                  if record.same_agency and open_concern_codes(session, other)),
@@ -45,3 +46,8 @@ def protection_context(session: Session, user: User, case: Case) -> dict[str, An
         "needs_best_interests": safeguards.counts_as_minor(
             case.birth_date, births_elsewhere(session, [case.id]).get(case.id), utcnow().date()) and not decided,
     }
+    if told["open_concerns"] or told["open_elsewhere"] or told["open_other_agency"]:
+        # The page's banner says a concern is open on the person: an audited read, as the concern list's (red team
+        # round 36, F1: every door that tells a concern is open records it).
+        note_concern_told(session, user.id, "case_page", [case.reference])
+    return told
