@@ -347,3 +347,25 @@ def test_an_edit_that_changes_nothing_writes_nothing_and_is_not_named_as_the_cha
     again = send(api, "PUT", "op.officer", intake, INTAKE, saved.headers["etag"])
     assert again.status_code == 200 and again.headers["etag"] == saved.headers["etag"]
     assert audit_count(session) == before
+
+
+def test_a_conflict_made_by_another_countrys_agency_names_neither_its_official_nor_the_agency(
+    client: TestClient, world: World
+) -> None:
+    """Red team round 37, F2: ICE's record of the same person, with an asylum claim, took INM's passenger off its
+    manifest; INM's stale edit was then told "changed by ice.officer (US-ICE)", action `manifest.removed`, where the
+    case's timeline says "another agency". The refusal says the same, by the API and the page."""
+    api = Api(client, world)
+    mexican = api.ready_case(national_id="V25239107")["reference"]
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [mexican]}), 201)
+    etag = api.get("inm.officer", f"/api/v1/cases/{mexican}").headers["etag"]
+    american = api.register("ice.officer", national_id="V-25.239.107", agency_reference="ICE-RT-CONFLICT")
+    api.screen(american["reference"], ["pending_asylum_claim"], user="ice.officer")
+    refused = send(api, "PATCH", "inm.officer", f"/api/v1/cases/{mexican}", {"notes": "rt37"}, etag)
+    assert refused.status_code == 412, refused.text
+    error = refused.json()["error"]
+    assert "changed by another agency at " in error["message"]
+    assert (error["details"]["changed_by"], error["details"]["agency"], error["details"]["action"]) == (
+        "another agency", "another agency", None)
+    assert "ice." not in refused.text and "US-ICE" not in refused.text and "manifest" not in refused.text

@@ -16,6 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from retorno.agencies.models import Agency, User
 from retorno.audit.models import AuditRecord
 from retorno.db import Versioned, among
 from retorno.errors import EditConflict, Message
@@ -87,19 +88,46 @@ def changed_by_hand(session: Session, object_type: str, object_ids: Sequence[str
             for object_id, fields in newest.items()}
 
 
+# Who a refusal says changed a record when it was another sending state's agency (through its record of the same
+# person: a protection concern it holds pulls this one off a manifest), as the case's timeline says it
+# (`cases.service.ANOTHER_AGENCY`).
+ANOTHER_AGENCY = "another agency"
+
+
+def told_change(session: Session, reader: User | None, change: Change | None) -> Change | None:
+    """`change` as `reader` may be told it: an official of another country's sending agency, and what they did, are
+    named to nobody (red team round 37, F2: INM's stale edit was told "changed by ice.oficial (US-ICE)", action
+    `manifest.removed`, where the timeline says "another agency")."""
+    if change is None or reader is None or change.agency == reader.agency.code:
+        return change
+    kind, country = session.execute(sa.select(Agency.kind, Agency.country).where(Agency.code == change.agency)
+                                    ).one_or_none() or (None, None)
+    if kind == "sending_authority" and country != reader.agency.country:
+        return Change(ANOTHER_AGENCY, ANOTHER_AGENCY, change.at, "")
+    return change
+
+
 def check_version(session: Session, record: Versioned, expected: int | None, *, label: Message,
-                  audited: AuditObject) -> None:
+                  audited: AuditObject, reader: User | None = None) -> None:
     """Refuse (EditConflict) an edit made from version `expected` of `record` if it is no longer current.
 
     `expected` None: the caller states no version (a step whose state machine refuses stale steps).
-    `label` names the record in the message ("case %(case)s").
+    `label` names the record in the message ("case %(case)s"); who changed it is told as `reader` may be told it
+    (`told_change`).
     """
     if expected is None or expected == record.version:
         return
-    change = last_change(session, audited)
+    change = told_change(session, reader, last_change(session, audited))
     details = {"changed_by": change.actor if change else None, "agency": change.agency if change else None,
-               "changed_at": change.at.isoformat() if change else None, "action": change.action if change else None,
+               "changed_at": change.at.isoformat() if change else None,
+               "action": (change.action or None) if change else None,
                "your_version": expected, "current_version": record.version}
+    if change is not None and change.actor == ANOTHER_AGENCY:
+        raise EditConflict(
+            "%(label)s was changed by another agency at %(when)s UTC since you opened it (you opened version "
+            "%(expected)s; it is now at version %(version)s): nothing was saved; read it again and make your change "
+            "on the current version", details=details, label=label, when=f"{change.at:%Y-%m-%d %H:%M:%S}",
+            expected=expected, version=record.version)
     if change is None:
         raise EditConflict(
             "%(label)s was changed by another user since you opened it (you opened version %(expected)s; it is now "

@@ -1282,7 +1282,7 @@ def split_household(session: Session, actor: User, household: Household, *, reas
     """
     check_version(session, household, expected_version, label=Message("household %(household)s",
                                                                       {"household": household.reference}),
-                  audited=AuditObject("household", household.reference))
+                  audited=AuditObject("household", household.reference), reader=actor)
     reason = written_reason(reason)
     split = HouseholdSplit(household_id=household.id, authorised_by=actor.id, reason=reason)
     session.add(split)

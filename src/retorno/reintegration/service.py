@@ -248,7 +248,7 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, 
     _check_intake_party(session, actor, case, profile)
     check_version(session, profile, expected_version, label=Message("the intake of case %(case)s",
                                                                     {"case": case.reference}),
-                  audited=intake_audit(case))
+                  audited=intake_audit(case), reader=actor)
     problems: list[Message] = []
     if not places.is_state(data.home_state):
         problems.append(Message("home_state '%(home_state)s' is not an ISO 3166-2 code of a Venezuelan state",
@@ -578,7 +578,7 @@ def update_opportunity(session: Session, actor: User, opportunity: Opportunity, 
         raise Forbidden("opportunity %(opportunity)s belongs to another operator", opportunity=opportunity.reference)
     check_version(session, opportunity, expected_version, label=Message("opportunity %(opportunity)s",
                                                                         {"opportunity": opportunity.reference}),
-                  audited=AuditObject("opportunity", opportunity.reference))
+                  audited=AuditObject("opportunity", opportunity.reference), reader=actor)
     current = OpportunityInput(**{k: getattr(opportunity, k) for k in OpportunityInput.__dataclass_fields__})
     unknown = set(changes) - set(OpportunityInput.__dataclass_fields__) - {"active"}
     if unknown:
@@ -870,7 +870,7 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     assert case is not None
     check_version(session, placement, expected_version, label=Message("the placement of case %(case)s",
                                                                       {"case": case.reference}),
-                  audited=placement_audit(case, placement_id))
+                  audited=placement_audit(case, placement_id), reader=actor)
     if status not in PLACEMENT_STEPS.get(placement.status, set()):
         raise InvalidTransition("placement %(placement_id)s cannot go from '%(current)s' to '%(target)s'",
                                 code="invalid_transition.placement", placement_id=placement_id,
@@ -1010,7 +1010,7 @@ def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: 
         raise NotFound("no follow-up %(follow_up_id)s", follow_up_id=follow_up_id)
     check_version(session, follow_up, expected_version, label=Message("follow-up %(follow_up)s",
                                                                       {"follow_up": follow_up_id}),
-                  audited=AuditObject("follow_up", str(follow_up_id)))
+                  audited=AuditObject("follow_up", str(follow_up_id)), reader=actor)
     if follow_up.done_at is not None:
         raise InvalidTransition("follow-up %(follow_up_id)s is already recorded", follow_up_id=follow_up_id)
     validate_answers(answers)

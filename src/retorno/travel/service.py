@@ -550,7 +550,7 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # A row re-imported as it stands changes nothing, and is no edit of a case that has arrived.
         ensure_editable(actor, case)
     check_version(session, case, expected_version, label=Message("case %(case)s", {"case": case.reference}),
-                  audited=AuditObject("case", case.reference))
+                  audited=AuditObject("case", case.reference), reader=actor)
     reopens = case.state in lifecycle.IDENTITY_BOUND
     if lifecycle.identity_locked(case.state):
         proposed = {k: v for k, v in changes.items() if getattr(case, k, v) != v}
