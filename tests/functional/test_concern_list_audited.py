@@ -104,7 +104,9 @@ def test_a_case_told_held_back_by_a_concern_is_an_audited_read_at_every_door(
     count = len(_concern_lists(session_factory))
     page = client.get("/cases?state=documented")
     assert page.status_code == 200 and held in page.text
-    assert len(_concern_lists(session_factory)) == count + 1
+    # The list of that state (round 37, F1) and the states it told.
+    assert [after["from"] if after and "from" in after else after and after["filters"]
+            for _, after in _concern_lists(session_factory)[count:]] == [{"state": "documented"}, "case_state"]
     # The receiving side is told both states alike: nothing of a concern, nothing recorded.
     count = len(_concern_lists(session_factory))
     ok(api.get("saime.officer", "/api/v1/cases?limit=200"))
@@ -152,3 +154,22 @@ def test_the_case_page_saying_a_concern_is_open_is_an_audited_read(
     assert page.status_code == 200 and "concern-banner" in page.text
     actor, after = _concern_lists(session_factory)[-1]
     assert actor == "inm.officer" and after is not None and after["from"] == "case_page" and after["cases"] == [held]
+
+
+def test_a_list_of_the_state_that_means_a_concern_is_audited_even_by_its_count(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 37, F1: `state=documented&q=REF` past the last page answered total 1 (0 for `ready`) and left
+    no record: to those who read screenings that count says the person has a concern open. Such a list is recorded as
+    the concern filter's is, whatever page it shows."""
+    api = Api(client, world)
+    held = api.ready_case()["reference"]
+    api.screen(held, ["trafficking_victim"])
+    count = len(_concern_lists(session_factory))
+    probe = ok(api.get("inm.officer", f"/api/v1/cases?state=documented&q={held}&offset=5000"))
+    assert probe["total"] == 1 and probe["items"] == []
+    actor, after = _concern_lists(session_factory)[-1]
+    assert len(_concern_lists(session_factory)) == count + 1 and actor == "inm.officer" and after is not None
+    assert after["filters"] == {"state": "documented", "text": held} and after["rows"] == 0
+    assert login(client, "inm.officer").status_code == 303
+    assert client.get(f"/cases?state=documented&q={held}&page=50").status_code == 200
+    assert len(_concern_lists(session_factory)) == count + 2

@@ -263,9 +263,12 @@ def list_cases(session: Session, user: User, wanted: CaseFilter, *, sort: str = 
     # are, and the count is asked only otherwise (a name most often matches a handful of cases, which a search
     # found by reading every name twice, once to count them and once for the page: `retorno bench load`).
     page_ids = _page_ids(session, user, conditions, sort, limit, offset)
-    if wanted.concern is not None:
+    if wanted.concern is not None or (wanted.state is not None and sees_protection(user)
+                                      and "documented" in states_meant(user, wanted.state)):
         # Who has a protection concern open is protection information: listing it is an audited read (SPEC.md 4.7),
-        # as an export of the list is (red team: `?concern=open` named 85 people and left no record).
+        # as an export of the list is (red team: `?concern=open` named 85 people and left no record). To those who
+        # read screenings `documented` means one is open: a list of that state is that list, its count included
+        # (red team round 37, F1: `state=documented&q=REF` past the last page said 1 and left no record).
         record(session, user, "cases.concern_list", "case_list", user.agency.code,
                after={"rows": len(page_ids), "offset": offset, "filters": wanted.used(), "sort": sort})
     if len(page_ids) < limit and (page_ids or not offset):
