@@ -173,3 +173,21 @@ def test_a_list_of_the_state_that_means_a_concern_is_audited_even_by_its_count(
     assert login(client, "inm.officer").status_code == 303
     assert client.get(f"/cases?state=documented&q={held}&page=50").status_code == 200
     assert len(_concern_lists(session_factory)) == count + 2
+
+
+def test_a_refusal_for_the_medical_staff_a_flight_lacks_records_the_need_it_tells(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 37, F4: adding one person needing three medical escorts to a flight with one medical staff was
+    refused "medical cases need 3 medical escorts, only 1 medical staff are assigned": that person's need, told with
+    no record. The refusal is recorded as a read of the escorts of the cases it counted."""
+    api = Api(client, world)
+    medical = api.ready_case(given_names="Rosa")["reference"]
+    api.screen(medical, medical_escorts=3)
+    flight = api.flight(medical_staff=1)["reference"]
+    refused = api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [medical]})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "safeguard.medical_escort", refused.text
+    with session_factory() as session:
+        read = session.execute(sa.select(AuditRecord).where(AuditRecord.action == "screening.escorts_read")
+                               .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one()
+        assert (read.actor, read.object_id) == ("inm.officer", medical)
+        assert read.after is not None and read.after["from"].startswith("refusal:")

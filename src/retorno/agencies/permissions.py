@@ -193,15 +193,15 @@ def _declare(capability: str, *, reads: bool, system: bool) -> Callable[[Callabl
             note_acting(session, actor)
             session.info[_DEPTH] = session.info.get(_DEPTH, 0) + 1
             # A refused action on a case another agency's record holds a concern for is audited (`audit.refusals`).
-            outer, refused_by = linked.begin_action(session), None
+            outer, refused_by, refused = linked.begin_action(session), None, None
             try:
                 return function(*args, **kwargs)
-            except RetornoError:
-                refused_by = actor.id if actor is not None else None
+            except RetornoError as refusal:
+                refused_by, refused = (actor.id if actor is not None else None), refusal
                 raise
             finally:
                 session.info[_DEPTH] -= 1
-                linked.end_action(session, outer, refused_by=refused_by, capability=capability)
+                linked.end_action(session, outer, refused_by=refused_by, capability=capability, refusal=refused)
 
         checked.__capability__ = capability  # type: ignore[attr-defined]
         return checked

@@ -46,6 +46,15 @@ def note_concern_seen(session: Session, reference: str) -> None:
     session.info.setdefault(CONCERNS_SEEN, set()).add(reference)
 
 
+# The references of the cases the facts found needing medical escorts: a refusal of the action for the medical staff a
+# flight lacks tells what they need together (one added alone, what that one needs: red team round 37, F4).
+MEDICAL_SEEN = "retorno.medical_seen"
+
+
+def note_medical_seen(session: Session, reference: str) -> None:
+    session.info.setdefault(MEDICAL_SEEN, set()).add(reference)
+
+
 def note_concern_told(session: Session, actor_id: int, door: str, references: list[str] | set[str],
                       action: str = CONCERN_LIST) -> None:
     """`actor_id` was shown, at `door`, that these cases' persons have a protection concern open (a refusal saying
@@ -58,24 +67,31 @@ def note_concern_told(session: Session, actor_id: int, door: str, references: li
         session.info.setdefault(CONCERNS_TOLD, {}).setdefault((actor_id, action, door), set()).update(references)
 
 
-def begin_action(session: Session) -> tuple[dict[str, bool], set[str]]:
+Noted = tuple[dict[str, bool], set[str], set[str]]
+
+
+def begin_action(session: Session) -> Noted:
     """What the facts noted before an action began: set aside, so that the action's own notes are its alone."""
     outer: dict[str, bool] = session.info.pop(SEEN, {})
-    concerns: set[str] = session.info.pop(CONCERNS_SEEN, set())
-    return outer, concerns
+    return outer, session.info.pop(CONCERNS_SEEN, set()), session.info.pop(MEDICAL_SEEN, set())
 
 
-def end_action(session: Session, outer: tuple[dict[str, bool], set[str]], *, refused_by: int | None,
-               capability: str) -> None:
-    """After an action: a refused one turns the cases its facts noted into pending audit records."""
+def end_action(session: Session, outer: Noted, *, refused_by: int | None, capability: str,
+               refusal: Exception | None = None) -> None:
+    """After an action: a refused one turns the cases its facts noted into pending audit records (`refusal`: what it
+    was refused with; one for the medical staff a flight lacks records what its cases needing escorts were read)."""
     seen: dict[str, bool] = session.info.pop(SEEN, {})
     concerns: set[str] = session.info.pop(CONCERNS_SEEN, set())
+    medical: set[str] = session.info.pop(MEDICAL_SEEN, set())
     if refused_by is not None:
         session.info.setdefault(PENDING, []).extend(
             (refused_by, capability, reference, told) for reference, told in sorted(seen.items()))
         note_concern_told(session, refused_by, "refusal:" + capability, concerns)
+        if any(getattr(v, "rule", None) == "medical_escort" for v in getattr(refusal, "violations", None) or []):
+            note_concern_told(session, refused_by, "refusal:" + capability, medical, action="screening.escorts_read")
     session.info[SEEN] = {**outer[0], **seen}
     session.info[CONCERNS_SEEN] = outer[1] | concerns
+    session.info[MEDICAL_SEEN] = outer[2] | medical
 
 
 def _write(session: Session, pending: list[tuple[int, str, str, bool]]) -> None:
@@ -102,6 +118,7 @@ def write_after_rollback(session: Session) -> None:
     told = session.info.pop(CONCERNS_TOLD, None)
     session.info.pop(SEEN, None)
     session.info.pop(CONCERNS_SEEN, None)
+    session.info.pop(MEDICAL_SEEN, None)
     if pending or told:
         if pending:
             _write(session, pending)

@@ -930,6 +930,8 @@ def traveller_facts(session: Session, cases: Sequence[Case]) -> dict[int, Travel
         if open_concerns:
             # A refusal of the action reading these facts says a concern is open: a read it records (`audit.refusals`).
             linked.note_concern_seen(session, case.reference)
+        if medical:
+            linked.note_medical_seen(session, case.reference)
     return facts
 
 
