@@ -686,3 +686,17 @@ def test_a_long_but_plain_password_is_refused(client: TestClient, world: World) 
         refused(api.post("admin", "/api/v1/users", {"username": "rt.plain", "full_name": "Otra Persona",
                                                     "agency": "RET-ADMIN", "role": "officer", "password": plain}),
                 422, "password_too_plain")
+
+
+def test_an_agency_code_that_reads_as_another_or_as_the_system_is_refused(client: TestClient, world: World) -> None:
+    """Red team round 37, F5: MXINM, MX-INM-, MX--INM, RETADMIN, SYS-TEM and S-Y-S-T-E-M were created, and a user of
+    'MX-INM-' read on the audit trail as one of MX-INM. A code is capitals and digits with single hyphens between
+    them, and one that reads as another but for its hyphens, or as the system, is refused."""
+    api = Api(client, world)
+    for code, refusal in (("MXINM", "agency.code_taken"), ("MX-INM-", "agency.code"), ("MX--INM", "agency.code"),
+                          ("RETADMIN", "agency.code_taken"), ("RET-AD-MIN", "agency.code_taken"),
+                          ("SYS-TEM", "agency.code_reserved"), ("S-Y-S-T-E-M", "agency.code_reserved")):
+        refused(api.post("admin", "/api/v1/agencies", {"code": code, "name": "Prueba", "kind": "monitor",
+                                                       "country": "VEN"}), 422, refusal)
+    ok(api.post("admin", "/api/v1/agencies", {"code": "MX-INM-2", "name": "Prueba", "kind": "monitor",
+                                              "country": "VEN"}), 201)
