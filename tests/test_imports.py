@@ -60,7 +60,8 @@ MESSAGES = {"required": ("obligatorio", "required"), "too_long": ("máx {n}", "a
             "extra_cells": ("nada fuera", "nothing outside"), "unreadable": ("ilegible", "unreadable"),
             "unknown_column": ("una de {columns}", "one of {columns}"), "repeated_column": ("una vez", "once"),
             "missing_column": ("falta {column}", "missing {column}"), "no_rows": ("filas", "rows"),
-            "reference_unique": ("única ({row})", "unique ({row})")}
+            "reference_unique": ("única ({row})", "unique ({row})"),
+            "unheaded_cell": ("sin encabezado", "no header")}
 
 
 def sheet_of(text: str) -> Any:
@@ -86,6 +87,15 @@ def test_the_sheet_reports_every_bad_cell_on_every_row_and_fills_defaults() -> N
     assert list(sheet.valid()) == [0, 4]
     sheet.unique("code")
     assert [(p.row_number, p.expected) for p in sheet.problems if p.column == "codigo"][-1] == (6, "única (2)")
+
+
+def test_a_value_under_a_blank_header_cell_is_refused_at_its_cell() -> None:
+    """Red team round 37, F3: a cédula under an empty header cell was read as no column and dropped, and the row
+    imported unchanged. A value there is refused where it is; a blank column is still no column."""
+    sheet = sheet_of("codigo,,nota\nA1,V28021282,x\nA2,,y\nA3,  ,z\n")
+    assert [(p.row_number, p.column, p.value, p.expected) for p in sheet.problems] == [
+        (2, "B", "V28021282", "sin encabezado")]
+    assert list(sheet.valid()) == [1, 2]
 
 
 def test_a_cell_of_spaces_alone_is_empty_in_a_column_of_values_too() -> None:

@@ -97,3 +97,15 @@ def test_a_column_absent_from_a_re_import_leaves_the_stored_field(client: TestCl
     assert "conservan lo que tenían" in page.text
     kept = _stored(session_factory, case["reference"])
     assert kept["country_of_birth"] == "VEN" and kept["state"] == "manifested" and kept["language"] == "en"
+
+
+def test_a_value_under_a_blank_header_cell_is_refused_and_nothing_imported(client: TestClient, world: World) -> None:
+    """Red team round 37, F3: a case list whose ninth header cell was empty, a cédula under it, imported the row as
+    'unchanged' and named `cedula` among the columns kept: the value was dropped unseen. It is refused at its cell."""
+    header = "referencia,nombres,primer_apellido,sexo,fecha_nacimiento,nacionalidad,lugar_custodia,fecha_ingreso,"
+    row = "INM-RT37-1,Pedro,Zambrano,M,1970-01-15,VEN,Siglo XXI,2026-11-01,V28021282"
+    refused = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                          files={"file": ("casos.csv", f"{header}\n{row}\n".encode(), "text/csv")})
+    assert refused.status_code == 422, refused.text
+    [problem] = [d for d in refused.json()["error"]["details"] if d["severity"] == "error"]
+    assert (problem["row"], problem["column"], problem["value"]) == (2, "I", "V28021282")

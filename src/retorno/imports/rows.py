@@ -65,6 +65,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_column": ("una de las columnas aceptadas: {columns}", "one of the accepted columns: {columns}"),
     "repeated_column": ("cada columna una sola vez", "each column only once"),
     "missing_column": ("la columna obligatoria {column}", "the required column {column}"),
+    "unheaded_cell": ("ningún valor bajo una columna sin encabezado (póngale el nombre de una columna aceptada, o "
+                      "vacíela)", "no value under a column without a header (name it as an accepted column, or empty "
+                      "it)"),
     "extra_cells": ("ningún valor fuera de las columnas con encabezado",
                     "no value outside the headed columns"),
     "unreadable": ("un archivo CSV (UTF-8 o Latin-1) o XLSX con los encabezados en la fila 1",
@@ -529,6 +532,15 @@ class Sheet:
         # Every row is now `width` cells long: the columns in one pass (half the time of one pass per column).
         by_position = list(map(list, zip(*rows, strict=True))) if rows else [[] for _ in range(width)]
         del rows[:]  # the rows' lists go as the columns are parsed
+        for position, label in enumerate(self.header):
+            if not label.strip():
+                # A value under a blank header cell is read as no column, so it would be left out unseen (red team
+                # round 37, F3: a cédula under an empty header was dropped and the row imported): refused at its cell.
+                for index, value in enumerate(by_position[position]):
+                    if value.strip():
+                        self.bad.add(index)
+                        self._add(self.row_numbers[index], get_column_letter(position + 1), value, "unheaded_cell",
+                                  {}, "error")
         for column in self.columns:
             position = self.position_of.get(column.field)
             if position is None:
