@@ -532,14 +532,14 @@ class Sheet:
         # Every row is now `width` cells long: the columns in one pass (half the time of one pass per column).
         by_position = list(map(list, zip(*rows, strict=True))) if rows else [[] for _ in range(width)]
         del rows[:]  # the rows' lists go as the columns are parsed
-        for position, label in enumerate(self.header):
+        for blank, label in enumerate(self.header):
             if not label.strip():
                 # A value under a blank header cell is read as no column, so it would be left out unseen (red team
                 # round 37, F3: a cédula under an empty header was dropped and the row imported): refused at its cell.
-                for index, value in enumerate(by_position[position]):
+                for index, value in enumerate(by_position[blank]):
                     if value.strip():
                         self.bad.add(index)
-                        self._add(self.row_numbers[index], get_column_letter(position + 1), value, "unheaded_cell",
+                        self._add(self.row_numbers[index], get_column_letter(blank + 1), value, "unheaded_cell",
                                   {}, "error")
         for column in self.columns:
             position = self.position_of.get(column.field)
