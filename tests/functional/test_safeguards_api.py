@@ -69,6 +69,12 @@ def test_unaccompanied_minor_needs_best_interests_determination(client: TestClie
     assert child["reference"] in str(error["message"])
     refused(api.post("inm.officer", f"/api/v1/cases/{child['reference']}/best-interests",
                      {"summary": "x", "receiving_guardian": "y"}), 403, "forbidden")
+    # A guardian who is nobody is no guardian (red team round 38, F1: '-' let a baby be approved alone).
+    for nobody in ("-", "n/a", "N/A", "Ninguno", "pendiente", "xx", "aaa", "...", "S/D"):
+        refused(api.post("inm.supervisor", f"/api/v1/cases/{child['reference']}/best-interests",
+                         {"summary": "Reunificación con la abuela, evaluada por el DIF.",
+                          "receiving_guardian": nobody}), 422, "guardian_required")
+    refused(api.post("inm.officer", add, {"cases": [child["reference"]]}), 409, "safeguard.children")
     ok(api.post("inm.supervisor", f"/api/v1/cases/{child['reference']}/best-interests",
                 {"summary": "Reunificación con la abuela, evaluada por el DIF.",
                  "receiving_guardian": "Consejo de Protección de NNA, Caracas"}), 201)

@@ -8,7 +8,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from retorno import safeguards
+from retorno import names, safeguards
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, can, reader
 from retorno.audit.refusals import note_concern_told
@@ -283,6 +283,24 @@ def screening_details(session: Session, actor: User, case: Case) -> list[dict[st
     } for s in screenings]
 
 
+# What a guardian field holds when it names nobody, folded (`names.fold`): placeholders officials type to get past a
+# required field.
+_NOBODY = frozenset({
+    "NA", "N A", "NO APLICA", "NINGUNO", "NINGUNA", "NADIE", "NONE", "NOBODY", "NULL", "NIL", "UNKNOWN",
+    "DESCONOCIDO", "DESCONOCIDA", "PENDIENTE", "PENDING", "POR DEFINIR", "POR CONFIRMAR", "A DEFINIR", "TBD", "TBC",
+    "SIN DATOS", "SIN NOMBRE", "NO SE SABE", "XXX", "TEST", "PRUEBA", "GUARDIAN", "TUTOR", "TUTORA", "TUTOR LEGAL",
+    "AUTORIDAD", "OTRO", "OTRA", "OTHER", "N D", "ND", "S D", "SD", "NO", "SI", "YES", "OK",
+})
+
+
+def names_someone(text: str) -> bool:
+    """Whether `text` names a person or an authority: three letters at least, not one letter repeated, and not a
+    placeholder (`_NOBODY`: 'n/a', 'ninguno', 'pendiente' ...)."""
+    letters = [character for character in text if character.isalpha()]
+    folded = " ".join(names.fold(text).split())
+    return len(letters) >= 3 and len(set(map(str.lower, letters))) > 1 and folded not in _NOBODY
+
+
 @action("child.decide")
 def record_best_interests(session: Session, actor: User, case: Case, *, summary: str,
                           receiving_guardian: str) -> BestInterestsDetermination:
@@ -292,6 +310,11 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
     if not receiving_guardian.strip():
         raise InvalidInput("a best-interests determination needs a summary and a named receiving guardian",
                            code="reason_required")
+    if not names_someone(receiving_guardian):
+        # SPEC.md 4.2: a child travels alone only to a named guardian or child-protection authority; '-' or 'n/a'
+        # names nobody (red team round 38, F1: a baby was approved alone on a manifest with the guardian '-').
+        raise InvalidInput("the receiving guardian names a person or a child-protection authority (a name, not "
+                           "'%(value)s')", code="guardian_required", value=receiving_guardian.strip())
     existing = session.execute(sa.select(BestInterestsDetermination)
                                .where(BestInterestsDetermination.case_id == case.id)).scalar_one_or_none()
     if existing is not None:
