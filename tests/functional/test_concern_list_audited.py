@@ -191,3 +191,22 @@ def test_a_refusal_for_the_medical_staff_a_flight_lacks_records_the_need_it_tell
                                .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one()
         assert (read.actor, read.object_id) == ("inm.officer", medical)
         assert read.after is not None and read.after["from"].startswith("refusal:")
+
+
+def test_a_case_held_back_by_another_agencys_record_told_documented_is_an_audited_read(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 38, F2: ICE's record of the same person, with a concern, held INM's case back (`documented`);
+    SRE read it by the API, and found it by its cédula, with no record, where the case page recorded
+    it. The state is told the same whoever's record holds the concern: recorded at every door."""
+    api = Api(client, world)
+    mexican = api.ready_case(national_id="V25239107")["reference"]
+    american = api.register("ice.officer", national_id="V-25.239.107", agency_reference="ICE-RT38-HOLD")
+    api.screen(american["reference"], ["trafficking_victim"], user="ice.officer")
+    for path in (f"/api/v1/cases/{mexican}", "/api/v1/cases?q=V25239107"):
+        count = len(_concern_lists(session_factory))
+        answer = ok(api.get("sre.officer", path))
+        states = [answer["state"]] if "state" in answer else [item["state"] for item in answer["items"]]
+        assert "documented" in states, (path, states)
+        actor, after = _concern_lists(session_factory)[-1]
+        assert len(_concern_lists(session_factory)) == count + 1 and actor == "sre.officer", path
+        assert after is not None and after["from"] == "case_state" and after["cases"] == [mexican], path

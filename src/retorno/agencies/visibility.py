@@ -308,7 +308,9 @@ def _note_held_back(user: User, cases: list[Case]) -> None:
     """To those who tell a case held back by a concern (`sees_protection`), `documented` says a concern is open on it:
     told so, it is an audited read, as the concern filter's list is (`audit.refusals.note_concern_told`; red team
     round 36, F1: `state=documented` listed who is held back and left no record)."""
-    held = [case for case in cases if case.state == "documented" and case.concern_open_since is not None]
+    # Documented and not ready: held back by a concern of its own or of another record of the person (another
+    # agency's included: round 38, F2), which the state tells either way.
+    held = [case for case in cases if case.state == "documented"]
     if held and sees_protection(user):
         session = object_session(held[0])
         if session is not None:
