@@ -369,3 +369,21 @@ def test_a_conflict_made_by_another_countrys_agency_names_neither_its_official_n
     assert (error["details"]["changed_by"], error["details"]["agency"], error["details"]["action"]) == (
         "another agency", "another agency", None)
     assert "ice." not in refused.text and "US-ICE" not in refused.text and "manifest" not in refused.text
+
+
+def test_a_refused_attempt_on_a_case_is_no_change_an_edit_conflict_names(client: TestClient, world: World) -> None:
+    """Red team round 38, F3: after ICE's concern took INM's case off its manifest, INM's officer had an addition
+    refused (an audited attempt on the case); a stale edit then said the officer had changed the case, at the time of
+    that refusal. Reads, exports and refused attempts are no changes."""
+    api = Api(client, world)
+    mexican = api.ready_case(national_id="V25239107")["reference"]
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [mexican]}), 201)
+    etag = api.get("inm.officer", f"/api/v1/cases/{mexican}").headers["etag"]
+    american = api.register("ice.officer", national_id="V-25.239.107", agency_reference="ICE-RT38-REFUSED")
+    api.screen(american["reference"], ["pending_asylum_claim"], user="ice.officer")
+    assert api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [mexican]}).status_code == 409
+    ok(api.get("inm.officer", f"/api/v1/cases/{mexican}/timeline"))
+    refused = send(api, "PATCH", "inm.officer", f"/api/v1/cases/{mexican}", {"notes": "rt38"}, etag)
+    assert refused.status_code == 412, refused.text
+    assert refused.json()["error"]["details"]["changed_by"] == "another agency", refused.text

@@ -53,11 +53,18 @@ class Change:
     action: str
 
 
+# Records on an object that change nothing of it: reads, an export, a refused attempt audited (red team round 38, F3:
+# a refused manifest addition on the case was named as the change made since the editor opened it).
+NOT_CHANGES = ("document.export", "intake.lookup_failed", "import.alike_elsewhere")
+NOT_CHANGE_PREFIXES = ("safeguard.refused",)
+
+
 def last_change(session: Session, audited: AuditObject) -> Change | None:
-    """The newest change the audit trail holds for `audited` (reads are not changes)."""
+    """The newest change the audit trail holds for `audited` (reads, exports and refused attempts are not changes)."""
     query = sa.select(AuditRecord).where(AuditRecord.object_type == audited.object_type,
                                          AuditRecord.object_id == audited.object_id,
-                                         ~AuditRecord.action.endswith("read"))
+                                         ~AuditRecord.action.endswith("read"), AuditRecord.action.not_in(NOT_CHANGES),
+                                         *(~AuditRecord.action.startswith(prefix) for prefix in NOT_CHANGE_PREFIXES))
     if audited.actions:
         query = query.where(sa.or_(*(AuditRecord.action.startswith(prefix) for prefix in audited.actions)))
     for row in session.execute(query.order_by(AuditRecord.seq.desc()).limit(SEARCHED)).scalars():
