@@ -70,7 +70,10 @@ def test_unaccompanied_minor_needs_best_interests_determination(client: TestClie
     refused(api.post("inm.officer", f"/api/v1/cases/{child['reference']}/best-interests",
                      {"summary": "x", "receiving_guardian": "y"}), 403, "forbidden")
     # A guardian who is nobody is no guardian (red team round 38, F1: '-' let a baby be approved alone).
-    for nobody in ("-", "n/a", "N/A", "Ninguno", "pendiente", "xx", "aaa", "...", "S/D"):
+    for nobody in ("-", "n/a", "N/A", "Ninguno", "pendiente", "xx", "aaa", "...", "S/D",
+                   # Red team round 39, F1: each let a child be approved alone.
+                   "a determinar", "no one", "Нет", "to be determined", "sin tutor", "ninguna persona",
+                   "pendiente de asignar", "not applicable", "nessuno", "não se aplica", "لا أحد", "abc", "void"):
         refused(api.post("inm.supervisor", f"/api/v1/cases/{child['reference']}/best-interests",
                          {"summary": "Reunificación con la abuela, evaluada por el DIF.",
                           "receiving_guardian": nobody}), 422, "guardian_required")

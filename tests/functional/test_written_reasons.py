@@ -25,7 +25,11 @@ from tests.factories import Api, World, ok, registry_record
 from tests.web.pages_helpers import login, post_form
 
 # Each poor in its own way: too short, no word, one character repeated, one word, no letter.
-POOR = ["x", "..........", "   .   ", "aaaaa aaaaa", "unasolapalabralarga", "123 456 7890", "ok ok", "- - - - - -"]
+POOR = ["x", "..........", "   .   ", "aaaaa aaaaa", "unasolapalabralarga", "123 456 7890", "ok ok", "- - - - - -",
+        # Red team round 39: each closed an asylum claim, split a household or consented to a removal.
+        "n/a n/a n/a n/a", "test test test", "sin motivo alguno", "asdf qwer zxcv", "lorem ipsum dolor",
+        "no reason given", "xx yy zz ww", "ok ok ok ok ok", "a b c d e f g h i j", "no reason at all", "..... ab cd",
+        "asdf asdf asdf", "because because", "ниет ниет ниет"]
 # Enough of them at each door: one the old length rule refused, the others it let through.
 AT_DOORS = ["x", "..........", "aaaaa aaaaa", "unasolapalabralarga"]
 GOOD = "Revisado por la supervisión: motivo explicado."
@@ -45,7 +49,8 @@ def test_the_rule_refuses_what_says_nothing(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["Alta médica: ya no necesita escolta.", "  Reunificación familiar.  ",
-                                  "ñandú ágil", "Причина отказа", "salió de la agencia", "V0 1 llegó tarde"])
+                                  "ñandú ágil", "Причина отказа", "salió de la agencia", "V0 1 llegó tarde",
+                                  "No cumple.", "Sin aviones.", "ya no viaja", "Se mudaron.", "sin riesgo"])
 def test_the_rule_takes_a_sentence_in_any_alphabet_stripped(text: str) -> None:
     assert is_written_reason(text)
     assert written_reason(text) == text.strip()
