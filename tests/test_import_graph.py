@@ -85,7 +85,7 @@ def test_cases_does_not_depend_on_flights_or_travel() -> None:
 # services. "http" is every package's views.py, the HTTP handlers, which belong with the web layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("config", "errors"),
-    ("datakeys", "identifiers", "names", "plaintext", "safeguards", "exports"),
+    ("datakeys", "identifiers", "names", "reasons", "plaintext", "safeguards", "exports"),
     ("db", "imports"),  # imports: the spreadsheet import framework every domain's importer uses
     ("tables",),
     ("migrations", "backups"),

@@ -1,7 +1,7 @@
 """Red team (low): written reasons were checked place by place with different rules, so "x" or ".........." was
 taken as the reason of a protection resolution, a removal, a cancellation, a split, a rejection, a disable, a
 decision on a possible duplicate, a consent withdrawal, and "." as a best-interests determination's summary. One
-rule now (`errors.written_reason`): at least 10 characters once stripped, two words holding a letter, not one
+rule now (`reasons.written_reason`): at least 10 characters once stripped, two words holding a letter, not one
 character repeated; refused in one sentence (both languages) at every door, each keeping its code."""
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from retorno.agencies.models import User
 from retorno.cases.models import Case
 from retorno.db import clock_at
-from retorno.errors import InvalidInput, is_written_reason, written_reason
+from retorno.errors import InvalidInput
+from retorno.reasons import is_written_reason, written_reason
 from retorno.screening.service import resolve_screening
 from retorno.verification.exchange import DecisionFileError, import_decisions
 from tests.factories import Api, World, ok, registry_record

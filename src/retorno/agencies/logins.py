@@ -41,7 +41,8 @@ from retorno.agencies.service import (
 from retorno.audit.service import record
 from retorno.config import Settings
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts, written_reason
+from retorno.errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from retorno.reasons import written_reason
 
 _DUMMY_HASH = hash_password("not-a-password")
 # Failures older than this no longer count.

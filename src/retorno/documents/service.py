@@ -32,7 +32,8 @@ from retorno.db import among, utcnow
 from retorno.documents import mrz as mrz_checker
 from retorno.documents.models import ON_FILE, EmergencyDocumentCounter, TravelDocument, links_records
 from retorno.documents.pdf import EmergencyDocumentPrint, UnprintableDocument, render_emergency_document
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term, written_reason
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term
+from retorno.reasons import written_reason
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 # An emergency travel document is for the one journey home: valid for this long.

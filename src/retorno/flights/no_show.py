@@ -18,8 +18,9 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
-from retorno.errors import InvalidTransition, NotFound, Term, written_reason
+from retorno.errors import InvalidTransition, NotFound, Term
 from retorno.flights.models import NOT_YET_FLOWN_STATES, Flight, Passenger
+from retorno.reasons import written_reason
 
 
 @action("boarding.correct_no_show")

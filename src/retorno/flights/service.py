@@ -42,18 +42,7 @@ from retorno.cases.models import Case, Household
 from retorno.cases.service import transition
 from retorno.config import Settings
 from retorno.db import among, utcnow
-from retorno.errors import (
-    WRITTEN_REASON,
-    Forbidden,
-    InvalidInput,
-    InvalidTransition,
-    Message,
-    NotFound,
-    SafeguardViolation,
-    Term,
-    is_written_reason,
-    written_reason,
-)
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, SafeguardViolation, Term
 from retorno.flights import airports, lifecycle
 from retorno.flights.manifest_data import seat_order
 from retorno.flights.models import (
@@ -65,6 +54,7 @@ from retorno.flights.models import (
     LockedChangeApproval,
     Passenger,
 )
+from retorno.reasons import WRITTEN_REASON, is_written_reason, written_reason
 from retorno.screening.models import BestInterestsDetermination
 
 ACTIVE = ACTIVE_APPROVALS

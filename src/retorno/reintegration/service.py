@@ -23,7 +23,8 @@ from retorno.cases.lifecycle import REINTEGRATION_STATES
 from retorno.cases.models import Case
 from retorno.cases.service import can_see, received_by_own_state, returnees_of, transition, transition_many
 from retorno.db import bulk_insert, utcnow
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term, written_reason
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, Term
+from retorno.reasons import written_reason
 from retorno.reintegration import bounds, models, places
 from retorno.reintegration.explanations import (
     explain,

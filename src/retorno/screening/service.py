@@ -19,17 +19,9 @@ from retorno.cases.facts import own_medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
 from retorno.db import among, utcnow
-from retorno.errors import (
-    SAYS_NOTHING,
-    InvalidInput,
-    InvalidTransition,
-    SafeguardViolation,
-    Term,
-    said_words,
-    telling,
-    written_reason,
-)
+from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, Term
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
+from retorno.reasons import SAYS_NOTHING, said_words, telling, written_reason
 from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
 
 # A claim raised at the aircraft door is recorded too (travel.record_screening then takes the person
@@ -302,7 +294,7 @@ _NOBODY = frozenset({
 })
 
 
-# Words that name nobody on their own, besides those that say nothing (`errors.SAYS_NOTHING`): 'sin tutor', 'ninguna
+# Words that name nobody on their own, besides those that say nothing (`reasons.SAYS_NOTHING`): 'sin tutor', 'ninguna
 # persona', 'to be determined' (red team round 39, F1: 'a determinar', 'no one' and 'Нет' let a child be approved
 # alone).
 _NOBODY_WORDS = SAYS_NOTHING | frozenset({
@@ -313,7 +305,7 @@ _NOBODY_WORDS = SAYS_NOTHING | frozenset({
 
 def names_someone(text: str) -> bool:
     """Whether `text` names a person or an authority: three letters at least, not one letter repeated, not a
-    placeholder (`_NOBODY`: 'n/a', 'ninguno', 'pendiente' ...), and a word that may be a name (`errors.telling`)."""
+    placeholder (`_NOBODY`: 'n/a', 'ninguno', 'pendiente' ...), and a word that may be a name (`reasons.telling`)."""
     letters = [character for character in text if character.isalpha()]
     folded = " ".join(names.fold(text).split())
     return (len(letters) >= 3 and len(set(map(str.lower, letters))) > 1 and folded not in _NOBODY

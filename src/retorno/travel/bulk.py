@@ -30,7 +30,7 @@ from retorno.cases.facts import births_elsewhere, traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.schemas import household_shown
 from retorno.cases.service import assign_case, household_members
-from retorno.errors import InvalidTransition, Message, RetornoError, SafeguardViolation, written_reason
+from retorno.errors import InvalidTransition, Message, RetornoError, SafeguardViolation
 from retorno.flights import lifecycle as flight_lifecycle
 from retorno.flights.airports import children_day
 from retorno.flights.models import Flight
@@ -41,6 +41,7 @@ from retorno.flights.service import (
     manifest_open,
     record_boarding,
 )
+from retorno.reasons import written_reason
 from retorno.travel.invariants import manifest_violations, rolled_back_after
 
 Item = TypeVar("Item")

@@ -50,8 +50,9 @@ from retorno.cases.service import ANOTHER_AGENCY, LINKED_RECORD_REACTIONS, advan
 from retorno.db import among, bulk_insert, utcnow
 from retorno.documents import service as documents
 from retorno.documents.models import HELD_BY_ANOTHER, TravelDocument
-from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, written_reason
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound
 from retorno.flights.service import households_read, take_off_for_higher_needs, take_off_households, take_off_manifests
+from retorno.reasons import written_reason
 from retorno.travel import seats
 
 

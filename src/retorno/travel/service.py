@@ -51,9 +51,10 @@ from retorno.cases.service import register_case as register_in_cases
 from retorno.db import among, utcnow
 from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
-from retorno.errors import InvalidInput, InvalidTransition, Message, Term, written_reason
+from retorno.errors import InvalidInput, InvalidTransition, Message, Term
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import lower_counted_needs, take_off_for_higher_needs, take_off_manifests
+from retorno.reasons import written_reason
 from retorno.safeguards import STAYING_BEHIND, counts_as_minor, is_minor
 from retorno.screening import service as screening
 from retorno.screening.models import BestInterestsDetermination, Screening

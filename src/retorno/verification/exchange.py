@@ -22,7 +22,8 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
 from retorno.cases.service import can_see
-from retorno.errors import WRITTEN_REASON, InvalidInput, RetornoError, is_written_reason
+from retorno.errors import InvalidInput, RetornoError
+from retorno.reasons import WRITTEN_REASON, is_written_reason
 from retorno.verification.jobs import (
     RunSummary,
     apply_decision,

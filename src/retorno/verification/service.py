@@ -32,15 +32,8 @@ from retorno.cases.service import (
 )
 from retorno.db import among, utcnow
 from retorno.documents.service import _name_words
-from retorno.errors import (
-    Forbidden,
-    InvalidInput,
-    InvalidTransition,
-    NotFound,
-    Term,
-    is_written_reason,
-    written_reason,
-)
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
+from retorno.reasons import is_written_reason, written_reason
 from retorno.verification.anchors import ANCHOR_FIELDS, is_deceased
 from retorno.verification.anchors import registry_birth_date as registry_birth_of
 from retorno.verification.models import VerificationDecision, VerificationRequest

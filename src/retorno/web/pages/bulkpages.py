@@ -25,12 +25,13 @@ from retorno.cases.facts import births_elsewhere
 from retorno.cases.models import Case
 from retorno.cases.service import can_see
 from retorno.db import utcnow
-from retorno.errors import InvalidInput, written_reason
+from retorno.errors import InvalidInput
 from retorno.flights import service as flights
 from retorno.flights.airports import children_day
 from retorno.flights.lifecycle import DepartureWindow
 from retorno.flights.models import Flight
 from retorno.flights.outputs import manifest_cases
+from retorno.reasons import written_reason
 from retorno.reporting import caselist
 from retorno.travel import bulk
 from retorno.web.deps import SessionDep, SettingsDep
