@@ -102,3 +102,68 @@ def test_an_officers_withdrawal_of_a_child_is_no_split(client: TestClient, world
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers",
                 {"cases": [mother["reference"], child["reference"]]}), 201)
     assert _raised(api, mateo) == []
+
+
+def _split_family_on_a_flight(api: Api, household: str) -> tuple[str, str, str]:
+    """Carmen Elena and Sofía, seven, verified and documented, both on a flight's manifest, then the household split
+    by a supervisor: (mother, child, flight)."""
+    mother, child = _family(api, household)
+    for case in (mother, child):
+        api.verify(case["reference"])
+        api.passport(case)
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers",
+                {"cases": [mother["reference"], child["reference"]]}), 201)
+    ok(api.post("inm.supervisor", f"/api/v1/households/{household}/split", {"reason": SPLIT}), 201)
+    return mother["reference"], child["reference"], flight
+
+
+def test_a_child_taken_off_alone_after_a_split_is_an_unaccompanied_child(client: TestClient, world: World) -> None:
+    """Red team round 40, F1 (door 1): the household split, the child alone removed from the manifest while the
+    mother stayed on it: the child rested in 'ready' with no concern, no determination and nothing in any queue,
+    where the other order (the child off first, the mother put on after) recorded the concern. The end state is the
+    same whichever door led there: the child is an unaccompanied child from that moment."""
+    api = Api(client, world)
+    mother, child, flight = _split_family_on_a_flight(api, "RT40-HH1")
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{child}/remove",
+                {"reason": "la niña se queda con su abuela"}))
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{mother}"))["state"] == "manifested"
+    raised = _raised(api, child)
+    assert len(raised) == 1 and "stays behind" in raised[0]["notes"], raised
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{child}"))["state"] == "documented"
+
+
+def test_a_child_rejected_alone_after_a_split_is_an_unaccompanied_child(client: TestClient, world: World) -> None:
+    """Round 40, F1 (door 2): the receiving side rejected the child alone off the proposed manifest of a split
+    household; her mother stayed on it and the child got nothing."""
+    api = Api(client, world)
+    mother, child, flight = _split_family_on_a_flight(api, "RT40-HH2")
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
+    ok(api.post("saime.officer", f"/api/v1/flights/{flight}/passengers/{child}/decision",
+                {"approve": False, "reason": "no aprobada por falta de documento"}))
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{mother}"))["state"] == "manifested"
+    assert len(_raised(api, child)) == 1
+
+
+def test_a_child_screened_after_her_mother_went_on_a_flight_alone_is_an_unaccompanied_child(
+        client: TestClient, world: World) -> None:
+    """Round 40, F1 (the same end state by a third door): the household split, the mother put on a flight while her
+    child was not yet screened; the child's screening with no concern was taken ('cleared') and she went on towards
+    'ready', with nobody of the household waiting with her. An adult holding a seat waits only with a minor on that
+    flight's manifest: the screening must name the unaccompanied-child concern."""
+    api = Api(client, world)
+    mother = api.register(household_reference="RT40-HH3", given_names="Carmen Elena", first_surname="Tovar",
+                          second_surname="Ugas", birth_date="1988-02-02", relationship_to_head="head")
+    child = api.register(household_reference="RT40-HH3", given_names="Sofia", first_surname="Tovar",
+                         second_surname="Ugas", birth_date=SEVEN, relationship_to_head="child")["reference"]
+    api.screen(mother["reference"])
+    api.verify(mother["reference"])
+    api.passport(mother)
+    flight = api.flight()["reference"]
+    ok(api.post("inm.supervisor", "/api/v1/households/RT40-HH3/split", {"reason": SPLIT}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [mother["reference"]]}), 201)
+    refused = api.post("inm.officer", f"/api/v1/cases/{child}/screenings", {"concerns": [], "medical_escorts": 0})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "safeguard.children", refused.text
+    api.screen(child, concerns=["unaccompanied_child"])
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{child}"))["state"] == "screened"
+    assert len(_raised(api, child)) == 1

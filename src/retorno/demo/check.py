@@ -522,8 +522,10 @@ def _minors_waiting(demo: _Demo, report: CheckReport, person_of: dict[int, int])
         door = demo.manifested_on[person.id]
         # An adult waiting by a record whose person travels, or travelled, by another waits with a minor at the door
         # of that flight only (red team round 29b, F1).
+        # An adult holding a seat on a manifest waits with a minor on that manifest only (red team round 40, F1).
         if any(demo.adult(m, today) and (
-                (m.state in WAITING and (m.id not in away or door & away[m.id]))
+                (m.state in WAITING and m.state != "manifested" and (m.id not in away or door & away[m.id]))
+                or (m.state == "manifested" and door & demo.manifested_on[m.id])
                 or (m.state == "boarded" and door & demo.boarded_on[m.id])) for m in family):
             continue
         if (person.id in demo.determinations or "unaccompanied_child" in demo.open_concerns[person.id]

@@ -10,7 +10,7 @@ import dataclasses
 import random
 import re
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -321,6 +321,7 @@ def cancel_flight(session: Session, actor: User, flight: Flight, *, reason: str)
             consent.used = True
     for passenger, case in active_passengers(session, flight):
         _take_off(session, actor, flight, passenger, case, "removed", reason, back_to="ready")
+    left_seats(session, actor)
     _flight_transition(session, actor, flight, "cancelled", "flight.cancel", reason=reason)
     return True
 
@@ -580,14 +581,36 @@ def taken_off_in(session: Session, user: User) -> list[str]:
     return sorted({reference for reference, agency_id in taken.values() if agency_id == user.agency_id})
 
 
+# The cases a session took off a manifest whose households the layer above has not yet looked at (`left_seats`).
+LEFT_SEATS = "retorno.left_seats"
+# What a layer above does once the passengers a step takes off a manifest together are all off: `travel.service`
+# records the unaccompanied-child concern of a minor of a split household left off while an adult of it keeps their
+# seat (red team round 40, F1: the child removed or rejected alone rested in 'ready' with nothing recorded). Run after
+# the whole group is off, never between two of them: a household taken off child first would otherwise name the child
+# alone for the moment before its mother follows.
+SEATS_LEFT_REACTIONS: list[Callable[[Session, User | None, list[Case]], None]] = []
+
+
+def left_seats(session: Session, by: User | None) -> None:
+    """Tell `SEATS_LEFT_REACTIONS` the cases taken off since the last call (`_take_off`). Every door that takes
+    passengers off calls it once its group is off; the commit-time guard (`travel.invariants`) refuses a commit
+    with any left untold."""
+    taken: dict[int, Case] = session.info.pop(LEFT_SEATS, {})
+    if taken:
+        for react in SEATS_LEFT_REACTIONS:
+            react(session, by, list(taken.values()))
+
+
 def _take_off(session: Session, by: User | None, flight: Flight, passenger: Passenger, case: Case,
               approval: str, reason: str, *, back_to: str | None) -> None:
-    """Take one passenger off a manifest (off the aircraft too, before departure); always audited."""
+    """Take one passenger off a manifest (off the aircraft too, before departure); always audited. The caller tells
+    `left_seats` once the group it takes off is off."""
     if flight.state not in NOT_YET_FLOWN:
         raise InvalidTransition("flight %(flight)s has %(state)s: its manifest no longer changes",
                                 code="invalid_transition.flight", flight=flight.reference,
                                 state=Term("flight_state", flight.state))
     session.info.setdefault(_TAKEN_OFF, {})[case.id] = (case.reference, case.agency_id)
+    session.info.setdefault(LEFT_SEATS, {})[case.id] = case
     passenger.approval = approval
     passenger.approval_reason = reason
     was_boarded = passenger.boarding == "boarded"
@@ -729,6 +752,7 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
             _take_off(session, by, flight, passenger, member, "removed", why, back_to=back_to if is_named else "ready")
             _alert(session, by, flight, member, kind, why)
             taken.append(member.reference)
+        left_seats(session, by)
     return taken
 
 
@@ -760,6 +784,7 @@ def take_off_households(session: Session, by: User | None, case: Case, household
             _take_off(session, by, flight, passenger, member, "removed", reason, back_to="ready")
             _alert(session, by, flight, member, "household_changed", reason)
             taken.append(member.reference)
+        left_seats(session, by)
     return taken
 
 
@@ -1117,6 +1142,7 @@ def remove_passenger(session: Session, actor: User, flight: Flight, case: Case, 
         why = reason if member.id == case.id else f"{reason} (household member {case.reference})"
         _take_off(session, actor, flight, passenger, member, "removed", why, back_to="ready")
         _alert(session, actor, flight, member, "removed", why)
+    left_seats(session, actor)
     return [member.reference for _, member in leaving]
 
 
@@ -1184,6 +1210,7 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
         why = reason if member.id == case.id else f"{reason} (household member {case.reference})"
         _take_off(session, actor, flight, member_passenger, member, "rejected" if member.id == case.id else "removed",
                   why, back_to="ready")
+    left_seats(session, actor)
     return [member.reference for _, member in leaving]
 
 
@@ -1375,6 +1402,7 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         _take_off(session, actor, flight, member_passenger, member, "removed", why_member,
                   back_to=("no_show" if status == "no_show" else "ready") if named else "ready")
         _alert(session, actor, flight, member, status, why_member)
+    left_seats(session, actor)
     return DoorOutcome(tuple(others), tuple(aboard))
 
 

@@ -146,6 +146,12 @@ def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Cas
                 adults.setdefault(household_id, {})[case_id] = state
     aboard = [case_id for household in adults.values() for case_id, state in household.items() if state == "boarded"]
     boarded_on = _flights_of(session, aboard, boarded=True)
+    # An adult holding a seat on a manifest waits with a minor on that flight's manifest only, as one aboard does at
+    # its door: the minor of a split household left off it is alone (red team round 40, F1: a child screened after her
+    # mother went on a flight, the household split, was screened with no concern and went on to 'ready').
+    seated = [case_id for household in adults.values() for case_id, state in household.items()
+              if state == "manifested"]
+    seated_on = _flights_of(session, seated, boarded=False)
     # An adult waiting by this record whose person holds a seat by another (on a manifest, aboard a flight until
     # received) or was received by one after this record was registered (`cases.facts.other_records`) waits with a
     # minor at the door of that flight only (red team round 29b, F1: a child registered into ICE's household of a
@@ -155,13 +161,15 @@ def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Cas
         session, list(session.execute(sa.select(Case).where(among(Case.id, waiting))).scalars())
         if waiting else []).items()}
     away = {case_id: flights for case_id, flights in away.items() if flights}
-    manifested_on = _flights_of(session, [c.id for c in minors], boarded=False) if aboard or away else {}
+    manifested_on = _flights_of(session, [c.id for c in minors], boarded=False) if aboard or away or seated else {}
 
     def waits_with(minor: Case, adult: int) -> bool:
         if adult == minor.id:
             return False
         if adults[minor.household_id][adult] == "boarded":
             return bool(boarded_on.get(adult, set()) & manifested_on.get(minor.id, set()))
+        if adults[minor.household_id][adult] == "manifested":
+            return bool(seated_on.get(adult, set()) & manifested_on.get(minor.id, set()))
         return adult not in away or bool(away[adult] & manifested_on.get(minor.id, set()))
 
     return [c for c in minors if c.id not in determined

@@ -40,7 +40,7 @@ from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, SafeguardViolation
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
-from retorno.flights.service import active_passengers, manifest_facts, visible_flights
+from retorno.flights.service import LEFT_SEATS, active_passengers, manifest_facts, visible_flights
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
@@ -72,6 +72,7 @@ def guard_manifests(engine: Engine, passengers_per_escort: int) -> None:
         # the chain head is not held while manifests are checked.
         event.listen(Session, "before_commit", _check_touched, insert=True)
         event.listen(Session, "after_transaction_end", _forget)
+        event.listen(Session, "after_soft_rollback", _forget_left_seats)
     if _note_driver_write not in db.BEFORE_DRIVER_WRITE:
         db.BEFORE_DRIVER_WRITE.append(_note_driver_write)
 
@@ -216,6 +217,13 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         for key in _NOTES:
             session.info.pop(key, None)
+        session.info.pop(LEFT_SEATS, None)
+
+
+def _forget_left_seats(session: Session, _previous: SessionTransaction) -> None:
+    # A step refused between a take-off and its `left_seats` (one person of a bulk action, in its savepoint) took
+    # nobody off: what it noted is forgotten with it.
+    session.info.pop(LEFT_SEATS, None)
 
 
 # Whether any manifest not yet flown holds an active passenger (the only manifests `manifest_violations` can fault).
@@ -234,6 +242,11 @@ def _check_touched(session: Session) -> None:
     ratio = _ratio(session)
     if ratio is None or session.in_nested_transaction():
         return
+    if session.info.get(LEFT_SEATS):
+        # A door took passengers off a manifest and never told `flights.service.left_seats`: the minors it may have
+        # left behind were not looked at. Refused loudly, so that such a door fails its tests.
+        raise AssertionError("passengers taken off a manifest without flights.service.left_seats: "
+                             + ", ".join(sorted(case.reference for case in session.info[LEFT_SEATS].values())))
     session.flush()
     if not any(session.info.get(key) for key in _NOTES):
         # Nothing a manifest is checked on was touched (a read that audits, a write of no such record): no manifest

@@ -53,7 +53,12 @@ from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, InvalidTransition, Message, Term
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
-from retorno.flights.service import lower_counted_needs, take_off_for_higher_needs, take_off_manifests
+from retorno.flights.service import (
+    SEATS_LEFT_REACTIONS,
+    lower_counted_needs,
+    take_off_for_higher_needs,
+    take_off_manifests,
+)
 from retorno.reasons import written_reason
 from retorno.safeguards import STAYING_BEHIND, counts_as_minor, is_minor
 from retorno.screening import service as screening
@@ -339,6 +344,21 @@ def _member_left(session: Session, by: User | None, case: Case) -> None:
 
 
 HOUSEHOLD_REACTIONS.append(_member_left)
+
+
+def _seats_left(session: Session, by: User | None, taken: list[Case]) -> None:
+    """Passengers a step took off a manifest together are all off (`flights.service.left_seats`): the minors of their
+    households who stay off every manifest while an adult of it keeps a seat (a split household) are separated
+    children, as when that adult goes on the manifest after them (`_minors_behind_alone`; red team round 40, F1: the
+    child removed or rejected alone, her mother staying on the manifest, rested in 'ready' with nothing recorded)."""
+    households: set[int] = set()
+    for case in taken:
+        if case.household_id is not None and case.household_id not in households:
+            households.add(case.household_id)
+            _minors_behind_alone(session, by, case)
+
+
+SEATS_LEFT_REACTIONS.append(_seats_left)
 
 
 def _minor_now(session: Session, case: Case) -> bool:
