@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from retorno.audit.models import AuditRecord
 from retorno.flights import outputs, service
 from retorno.flights.manifest_data import seat_order
 from retorno.flights.models import Flight
@@ -49,3 +50,35 @@ def test_paxlst_references_seat_order_and_translated_escort_needs(
 
 def test_seats_sort_by_row_number() -> None:
     assert sorted(["10A", "1A", "20A", "2A", "19F", None], key=seat_order) == ["1A", "2A", "10A", "19F", "20A", None]
+
+
+def test_a_medical_escort_need_is_told_only_to_the_carrier_and_to_readers_of_screenings(
+    client: TestClient, world: World, session: Session
+) -> None:
+    """Red team round 40, F1: the sending and receiving sides' viewers read 'médica' against a named child in
+    manifest.csv, where the screenings answered them 403 and left no record of the read. A medical escort need is
+    told to the carrier and to those who read screenings, each told one an audited read of that case's escorts."""
+    api = Api(client, world)
+    cases = [api.ready_case(given_names=f"Persona {n}") for n in range(3)]
+    api.screen(cases[0]["reference"], medical_escorts=1)
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    reference = api.build_manifest([c["reference"] for c in cases], departure=departure)
+    flight = session.execute(sa.select(Flight).where(Flight.reference == reference)).scalar_one()
+
+    def escorts_read(username: str) -> list[str]:
+        return list(session.execute(sa.select(AuditRecord.object_id).where(
+            AuditRecord.action == "screening.escorts_read", AuditRecord.actor == username)).scalars())
+
+    for username in ("inm.viewer", "saime.viewer", "saime.officer"):
+        reader = world.users[username]
+        assert {p.escort_needs for p in outputs.load_manifest(session, reader, flight).passengers} == {""}, username
+        assert "médica" not in outputs.manifest_csv(session, reader, flight, "es"), username
+        assert escorts_read(username) == []
+    for username in ("carrier.viewer", "inm.officer", "inm.supervisor"):
+        reader = world.users[username]
+        needs = {p.case_reference: p.escort_needs for p in outputs.load_manifest(session, reader, flight).passengers}
+        assert needs[cases[0]["reference"]] == "medical" and needs[cases[1]["reference"]] == "", username
+        assert escorts_read(username) == [cases[0]["reference"]], username
+    # The API's CSV too, by the same loader.
+    response = client.get(f"/api/v1/flights/{reference}/manifest.csv", headers=world.headers("inm.viewer"))
+    assert response.status_code == 200 and "médica" not in response.text and "medical" not in response.text

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency, User
-from retorno.agencies.permissions import reader
+from retorno.agencies.permissions import CARRIER, can, reader
 from retorno.audit.service import record
 from retorno.cases.facts import current_documents, medical_escorts
 from retorno.cases.models import Case, Household
@@ -157,6 +157,12 @@ def manifest_cases(session: Session, actor: User, flight: Flight, references: Se
     return [by_reference[r] for r in wanted]
 
 
+def tells_escort_needs(user: User) -> bool:
+    """Whether a passenger list read by `user` says who needs a medical escort: the carrier's, and that of those who
+    read screenings (`screening.read_details`)."""
+    return user.agency.kind == CARRIER or can(user, "screening.read_details")
+
+
 @reader("paxlst.read")
 def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManifest:
     """The approved passengers of a locked (or flown) flight, with only the passenger-list fields.
@@ -175,7 +181,14 @@ def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManife
     rows = sorted(rows, key=lambda row: seat_order(row[0].seat))
     ids = [c.id for _, c, _, _ in rows]
     documents = current_documents(session, ids)
-    medical = medical_escorts(session, ids)
+    # A medical escort need is health information (SPEC.md 4.6): told to the carrier, who boards and carries the
+    # person, and to those who read screenings, each told one an audited read of that case's escorts, as the case
+    # page's is; not to the other readers of a manifest (red team round 40, F1: the sending and receiving sides'
+    # viewers read 'médica' in manifest.csv, where the screenings answered them 403).
+    medical = medical_escorts(session, ids) if tells_escort_needs(actor) else {}
+    for reference in sorted(c.reference for _, c, _, _ in rows if medical.get(c.id)):
+        record(session, actor, "screening.escorts_read", "case", reference,
+               after={"from": "manifest", "flight": flight.reference})
     passengers = []
     for passenger, case, household, agency in rows:
         doc = documents.get(case.id)
