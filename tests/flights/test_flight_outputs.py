@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -16,15 +17,19 @@ from retorno.flights.paxlst import parse_paxlst
 from tests.factories import Api, World
 
 
-def test_paxlst_references_seat_order_and_translated_escort_needs(
-    client: TestClient, world: World, session: Session
-) -> None:
-    api = Api(client, world)
-    cases = [api.ready_case(given_names=f"Persona {n}") for n in range(12)]
+def _locked_flight(api: Api, session: Session, people: int) -> tuple[list[dict[str, Any]], str, Flight]:
+    """`people` ready cases, the first needing a medical escort, on a flight locked three days before departure."""
+    cases = [api.ready_case(given_names=f"Persona {n}") for n in range(people)]
     api.screen(cases[0]["reference"], medical_escorts=1)
     departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     reference = api.build_manifest([c["reference"] for c in cases], departure=departure)
-    flight = session.execute(sa.select(Flight).where(Flight.reference == reference)).scalar_one()
+    return cases, reference, session.execute(sa.select(Flight).where(Flight.reference == reference)).scalar_one()
+
+
+def test_paxlst_references_seat_order_and_translated_escort_needs(
+    client: TestClient, world: World, session: Session
+) -> None:
+    cases, _, flight = _locked_flight(Api(client, world), session, 12)
     carrier = world.users["carrier.officer"]
     # One passenger per row, as on a flight with room: rows 1 to 12, where text order would put 10A before 2A.
     for row, (passenger, _) in enumerate(service.active_passengers(session, flight), start=1):
@@ -58,12 +63,7 @@ def test_a_medical_escort_need_is_told_only_to_the_carrier_and_to_readers_of_scr
     """Red team round 40, F1: the sending and receiving sides' viewers read 'médica' against a named child in
     manifest.csv, where the screenings answered them 403 and left no record of the read. A medical escort need is
     told to the carrier and to those who read screenings, each told one an audited read of that case's escorts."""
-    api = Api(client, world)
-    cases = [api.ready_case(given_names=f"Persona {n}") for n in range(3)]
-    api.screen(cases[0]["reference"], medical_escorts=1)
-    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-    reference = api.build_manifest([c["reference"] for c in cases], departure=departure)
-    flight = session.execute(sa.select(Flight).where(Flight.reference == reference)).scalar_one()
+    cases, reference, flight = _locked_flight(Api(client, world), session, 3)
 
     def escorts_read(username: str) -> list[str]:
         return list(session.execute(sa.select(AuditRecord.object_id).where(
