@@ -185,6 +185,37 @@ def test_a_held_case_born_the_same_day_of_the_adjacent_year_is_loaded_and_flagge
     assert describe_reason(found.reason, "en") == "birth date in the adjacent year"
 
 
+
+@pytest.mark.parametrize(("held_born", "row_born", "reason"), [
+    (date(1984, 3, 29), date(1984, 3, 30), "birth_date_adjacent_day"),
+    (date(1993, 7, 10), date(1993, 7, 9), "birth_date_adjacent_day"),
+    (date(1989, 2, 28), date(1989, 3, 1), "birth_date_adjacent_day"),
+    (date(1994, 12, 31), date(1995, 1, 1), "birth_date_adjacent_day"),
+    (date(1991, 9, 14), date(1991, 10, 14), "birth_date_adjacent_month"),
+    (date(1991, 12, 14), date(1992, 1, 14), "birth_date_adjacent_month"),
+    (date(1983, 5, 17), date(1983, 5, 1), "birth_date_first_of_month"),
+    (date(1983, 5, 1), date(1983, 5, 27), "birth_date_first_of_month"),
+])
+def test_a_held_case_born_a_day_or_a_month_apart_is_loaded_and_flagged(held_born: date, row_born: date,
+                                                                     reason: str) -> None:
+    """Red team round 41, F1: the same full name born the next day across a ten (29 and 30, 10 and 9), a month or a
+    year, in the next month, or on the 1st of the month typed for a day not known, changes two digits or more and was
+    not flagged: another agency's record of a person with an asylum claim open went on a manifest."""
+    row = Row(2, "R-2", "Marbelis Coromoto", "Alcalá", "Guevara", row_born)
+    held = HeldCase("US-1", "Marbelis Coromoto", "Alcalá", "Guevara", held_born, None)
+    birth_dates, _ = held_cases_to_compare([row])
+    assert birth_dates is not None and held_born in birth_dates
+    [found] = find_duplicates([row], [held])
+    assert found.other_case_reference == "US-1" and found.reason == reason
+    assert describe_reason(found.reason, "es") != reason  # a sentence, in both languages
+    # With another second surname too, two differences: not flagged.
+    assert find_duplicates([replace(row, second_surname="Rodríguez")], [held]) == []
+
+
+def test_the_same_names_born_weeks_apart_are_not_flagged() -> None:
+    assert find_duplicates([Row(2, "R-2", "Ana Luisa", "Gil", "Mora", date(1990, 4, 12))],
+                           [HeldCase("US-1", "Ana Luisa", "Gil", "Mora", date(1990, 4, 28), None)]) == []
+
 def test_the_29th_of_february_has_no_adjacent_year() -> None:
     born = date(2000, 2, 29)
     birth_dates, _ = held_cases_to_compare([Row(2, "R-2", "Ana", "Gil", None, born)])

@@ -121,3 +121,22 @@ def test_two_rows_of_one_file_a_year_apart_across_a_decade_are_flagged(client: T
     first = _by_agency_reference(session_factory, "IN-1")
     assert _flags(api, _by_agency_reference(session_factory, "IN-2")) == [(first, None)]
     assert _flags(api, _by_agency_reference(session_factory, "IN-4")) == []
+
+
+def test_a_registration_born_the_next_day_or_month_or_on_the_first_is_flagged_and_held(client: TestClient,
+                                                                                      world: World) -> None:
+    """Red team round 41, F1: ICE holds a person with an asylum claim open; INM registered her again born the next day
+    across a ten (29 and 30), in the next month (September and October) or on the 1st of the month typed for a day not
+    known: no flag, and the record went on a manifest. Each is flagged now, and the record held stays off it."""
+    api = Api(client, world)
+    for held_born, again_born in (("1984-03-29", "1984-03-30"), ("1991-09-14", "1991-10-14"),
+                                  ("1983-05-17", "1983-05-01")):
+        _held_in_the_us(api, birth_date=held_born)
+        case = api.register(**{**MILAGROS, "birth_date": again_born})
+        assert _flags(api, case["reference"]) == [("another agency", None)], again_born
+    api.screen(case["reference"], [])
+    api.verify(case["reference"])
+    assert api.passport(case)["case_state"] == "documented"
+    flight = api.flight()["reference"]
+    refused = api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [case["reference"]]})
+    assert refused.status_code == 409 and ELSEWHERE in refused.json()["error"]["message"], refused.text

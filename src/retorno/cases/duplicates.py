@@ -15,6 +15,7 @@ not flag is scored again on those forms (ANTHONY QUINTERO VILLEGAS, ANTONI KINTE
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
@@ -87,6 +88,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "birth_date_adjacent_year": ("fecha de nacimiento en el año contiguo", "birth date in the adjacent year"),
     "birth_date_placeholder": ("fecha de nacimiento desconocida (1 de enero) del mismo año",
                                "birth date unknown (1 January) in the same year"),
+    "birth_date_adjacent_day": ("fecha de nacimiento un día antes o después", "birth date a day before or after"),
+    "birth_date_adjacent_month": ("fecha de nacimiento en el mes contiguo", "birth date in the adjacent month"),
+    "birth_date_first_of_month": ("día de nacimiento desconocido (día 1) del mismo mes",
+                                  "day of birth unknown (the 1st) in the same month"),
     "sounds_alike": ("nombre que se pronuncia igual, escrito de otra forma", "name that sounds the same, spelled "
                      "differently"),
     # Not a likeness: two records a travel document linked as one person until it was withdrawn as filed in error
@@ -434,6 +439,16 @@ def _date_factor(a: date, b: date) -> tuple[float, list[str]]:
         return _DATE_NEAR_FACTOR, ["birth_date_adjacent_year"]
     if a.year == b.year and _JANUARY_FIRST in ((a.month, a.day), (b.month, b.day)):
         return _DATE_NEAR_FACTOR, ["birth_date_placeholder"]
+    # A day off by one (29 for 30, 10 for 9, 28 February for 1 March, 31 December for 1 January), a month off by one
+    # (September for October) and the 1st of the month typed when the day is not known change two digits or more:
+    # red team round 41, F1, a person with an asylum claim open registered again by another agency born the next day
+    # was not flagged and went on a manifest.
+    if abs(a.toordinal() - b.toordinal()) == 1:
+        return _DATE_NEAR_FACTOR, ["birth_date_adjacent_day"]
+    if a.day == b.day and abs(a.year * 12 + a.month - b.year * 12 - b.month) == 1:
+        return _DATE_NEAR_FACTOR, ["birth_date_adjacent_month"]
+    if (a.year, a.month) == (b.year, b.month) and 1 in (a.day, b.day):
+        return _DATE_NEAR_FACTOR, ["birth_date_first_of_month"]
     return 0.0, ["birth_date_differs"]
 
 
@@ -442,13 +457,22 @@ _JANUARY_FIRST = (1, 1)
 
 def near_dates(born: date) -> set[date]:
     """The birth dates `_date_factor` finds near `born` (besides its day and month swapped): one digit of its ISO
-    form changed or two neighbouring digits swapped, the same day of the year before and after, and the 1st of
-    January of its year, or every day of its year when it is the 1st of January."""
+    form changed or two neighbouring digits swapped, the same day of the year before and after, the day before and
+    after, the same day of the month before and after, the 1st of its month and of January of its year, every day of
+    its month when it is the 1st, and every day of its year when it is the 1st of January."""
     text = born.isoformat()
-    near = {date(born.year, 1, 1)}
+    near = {date(born.year, 1, 1), born.replace(day=1)}
     for year in (born.year - 1, born.year + 1):
         with suppress(ValueError):  # no 29th of February that year, or no such year
             near.add(born.replace(year=year))
+    for step in (-1, 1):
+        with suppress(ValueError, OverflowError):  # before the first or after the last day there is
+            near.add(date.fromordinal(born.toordinal() + step))
+        year, month = divmod(born.year * 12 + born.month - 1 + step, 12)
+        with suppress(ValueError):  # no such day in that month, or no such year
+            near.add(date(year, month + 1, born.day))
+    if born.day == 1:
+        near.update(born.replace(day=day) for day in range(2, calendar.monthrange(born.year, born.month)[1] + 1))
     for position, character in enumerate(text):
         if character.isdigit():
             for digit in "0123456789":
