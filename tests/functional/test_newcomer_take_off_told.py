@@ -103,3 +103,31 @@ def test_an_import_warns_of_the_row_first_and_its_answer_lists_who_left(client: 
                                 files={"file": ("casos.csv", (HEADER + _newcomer_row("RT32-IMP2", "")).encode(),
                                                 "text/csv")}), 201)
     assert quiet["taken_off_with"] == [] and not any(LEAVES in w["expected"] for w in quiet["warnings"]), quiet
+
+
+def test_an_import_warning_names_every_flight_of_a_split_household(client: TestClient, world: World) -> None:
+    """Red team round 41, L1: a split household with members on two flights; a newcomer's row was warned of naming one
+    flight, and the import took the members off both. The warning names each flight."""
+    api = Api(client, world)
+    father = api.ready_case(household_reference="HRT41-1", relationship_to_head="head", given_names="Ramón",
+                            first_surname="Chirinos")["reference"]
+    mother = api.ready_case(household_reference="HRT41-1", relationship_to_head="spouse", given_names="Rosa",
+                            first_surname="Chirinos")["reference"]
+    son = api.ready_case(household_reference="HRT41-1", relationship_to_head="child", given_names="Tomás",
+                         first_surname="Chirinos", birth_date="2014-05-02")["reference"]
+    family = sorted([mother, son])
+    ok(api.post("inm.supervisor", "/api/v1/households/HRT41-1/split",
+                {"reason": "el padre viaja en otro vuelo por orden judicial"}), 201)
+    flight, other = api.flight()["reference"], api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": family}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{other}/passengers", {"cases": [father]}), 201)
+    body = (HEADER + _newcomer_row("RT41-IMP", "HRT41-1")).encode()
+    login(client, "inm.officer")
+    report = client.post("/cases/import/report", data={"csrf_token": csrf(client, "/cases/import")},
+                         files={"file": ("casos.csv", body, "text/csv")})
+    (line,) = [line for line in report.text.splitlines() if "vuelo" in line]
+    assert flight in line and other in line, line
+    imported: Any = ok(client.post("/api/v1/cases/import?lang=en", headers=world.headers("inm.officer"),
+                                   files={"file": ("casos.csv", body, "text/csv")}), 201)
+    assert imported["taken_off_with"] == sorted([*family, father]), imported
+    assert _aboard(api, flight) == [] and _aboard(api, other) == []

@@ -160,16 +160,19 @@ def _households_aboard(session: Session, actor: User) -> tuple[dict[str, str], d
                Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
     if not aboard:
         return {}, {}
-    waiting = {case.household_id: flight.reference for case, flight in aboard
-               if locked_removal_missing(session, flight, case)}
-    leaving = {case.household_id: flight.reference for case, flight in aboard if case.household_id not in waiting}
+    # A split household may be on two flights: each is named (red team round 41, L1: the warning named one, and the
+    # import took the members off both).
+    on: dict[int, set[str]] = {}
+    for case, flight in aboard:
+        on.setdefault(case.household_id, set()).add(flight.reference)  # type: ignore[arg-type]  # not null: asked so
+    waiting = {case.household_id for case, flight in aboard if locked_removal_missing(session, flight, case)}
     locked: dict[str, str] = {}
     taken: dict[str, str] = {}
     for household_id, code, member in session.execute(
             sa.select(Household.id, Household.reference, Case.agency_reference)
-            .join(Case, Case.household_id == Household.id).where(among(Household.id, sorted({*waiting, *leaving})))):
-        named, flights = (locked, waiting) if household_id in waiting else (taken, leaving)
-        named[code] = named[member] = flights[household_id]
+            .join(Case, Case.household_id == Household.id).where(among(Household.id, sorted(on)))):
+        named = locked if household_id in waiting else taken
+        named[code] = named[member] = ", ".join(sorted(on[household_id]))
     return locked, taken
 
 
