@@ -222,3 +222,33 @@ def test_demo_check_flags_a_flight_departed_with_someone_never_recorded_off(
     session.flush()
     assert [f.subject for f in check_demo(session).problems("deboardings_confirmed")] == [f"case {aboard.others[0]}"]
     session.rollback()
+
+
+def test_the_identity_of_someone_still_in_their_seat_does_not_change(client: TestClient, world: World) -> None:
+    """Red team round 42, F1: taken off after boarding, she was 'leaving' (still in her seat) and her given names were
+    changed by an import; the carrier's list of who must leave the aircraft then named someone her boarding pass did
+    not. Until she is recorded off the aircraft her identity and the document she boarded with stay as they boarded,
+    at the API's correction and at the import (each cell refused with every other bad row)."""
+    api = Api(client, world)
+    aboard = Aboard(api, "ID")
+    aboard.pull()
+    with clock_at(aboard.at_door + timedelta(minutes=1)):
+        refused = api.patch("inm.officer", f"/api/v1/cases/{aboard.pulled}", {"given_names": "Cambiada"})
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "identity_locked", refused.text
+        held = ok(api.get("inm.officer", f"/api/v1/cases/{aboard.pulled}"))
+        header = "referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula," \
+                 "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n"
+        cells = [held["agency_reference"], "Cambiada", *(held[name] or "" for name in (
+            "first_surname", "second_surname", "sex", "birth_date", "nationality", "national_id", "held_at",
+            "nearest_airport", "detained_since"))]
+        body = header + ",".join(f'"{cell}"' for cell in cells) + "\n"
+        imported = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                               files={"file": ("lista.csv", body.encode(), "text/csv")})
+        assert imported.status_code == 422, imported.text
+        assert [(p["row"], p["column"]) for p in imported.json()["error"]["details"]
+                if p["severity"] == "error"] == [(2, "nombres")], imported.text
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{aboard.pulled}"))["given_names"] == "María Isabel"
+    # Recorded off the aircraft, the identity is the sending side's to correct again.
+    ok(aboard.deboard("inm.officer", aboard.pulled))
+    with clock_at(aboard.at_door + timedelta(minutes=3)):
+        ok(api.patch("inm.officer", f"/api/v1/cases/{aboard.pulled}", {"given_names": "María Isabela"}))

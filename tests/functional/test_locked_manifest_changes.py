@@ -8,6 +8,7 @@ above the one counted: rule 5)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -114,3 +115,34 @@ def test_an_accepted_flight_past_its_lock_time_is_locked_for_every_door(client: 
         assert _aboard(api, flight) == sorted([refs[0], refs[2]])
         second = ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/cancel", {"reason": "Avería del avión."}))
         assert second["cancelled"] is True and _aboard(api, flight) == []
+
+
+def test_an_import_changing_passengers_identities_on_a_locked_manifest_reports_each_row(client: TestClient,
+                                                                                       world: World) -> None:
+    """Red team round 42, M1: a re-import changing the identity of two passengers of a locked manifest, beside a bad
+    date, was reported for the date alone; mended, it was refused whole (409) naming the first passenger only. Each
+    changed cell is reported now, with every other bad row, and nothing is written."""
+    api = Api(client, world)
+    cases = [api.ready_case(given_names=name) for name in ("Andrea", "Beatriz")]
+    flight = locked_flight(api, [c["reference"] for c in cases])
+
+    def row(case: dict[str, Any], **changed: str) -> str:
+        held = {**ok(api.get("inm.officer", f"/api/v1/cases/{case['reference']}")), **changed}
+        cells = [held.get(name) or "" for name in ("agency_reference", "household", "given_names",
+                                               "first_surname", "second_surname", "sex", "birth_date", "nationality",
+                                               "national_id", "held_at", "nearest_airport", "detained_since")]
+        return ",".join(f'"{cell}"' for cell in [*cells, ""]) + "\n"
+
+    bad = "N-9,,Otro,Peña,,M,1989/02/02,VEN,,Tapachula,TAP,2026-10-01,\n"
+    body = HEADER + row(cases[0], second_surname="Cambiado") + row(cases[1], given_names="Beatriz Elena") + bad
+    imported = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                           files={"file": ("lista.csv", body.encode(), "text/csv")})
+    problems = refused(imported, 422, "import_refused")["details"]
+    assert [(p["row"], p["column"]) for p in problems if p["severity"] == "error"] == [
+        (2, "segundo_apellido"), (3, "nombres"), (4, "fecha_nacimiento")], problems
+    assert all(flight in p["expected"] for p in problems[:2]), problems
+    assert _aboard(api, flight) == sorted(c["reference"] for c in cases)
+    # A row giving the identity as recorded changes nothing and is taken.
+    ok(client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                   files={"file": ("lista.csv", (HEADER + row(cases[0])).encode(), "text/csv")}), 201)
+    assert _aboard(api, flight) == sorted(c["reference"] for c in cases)

@@ -105,6 +105,11 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                         "identidad ya no cambia",
                         "the identity as recorded: {case} is closed (withdrawn or unfit to fly), and its identity no "
                         "longer changes"),
+    "identity_on_locked_manifest": (
+        "la identidad tal como consta: {case} está en el manifiesto bloqueado del vuelo {flight}, y cambiarla lo saca "
+        "de él, lo que requiere antes que un supervisor de cada parte apruebe su retiro",
+        "the identity as recorded: {case} is on the locked manifest of flight {flight}, and changing it takes them off "
+        "it, which needs a supervisor of each side to approve the removal first"),
     "case_arrived": ("el valor tal como consta: {case} ya llegó y el lado de envío ya no cambia el caso",
                      "the value as recorded: {case} has arrived, and the sending side no longer changes the case"),
     "nationality_registered": ("la nacionalidad registrada, {registered}: {case} se registró con ella y una "
@@ -255,9 +260,11 @@ class LockedIdentity:
 
     reference: str
     identity: dict[str, Any]  # each of safeguards.IDENTITY_FIELDS
-    # Why it is locked: boarded ("identity_locked"), found not a national ("identity_decided"), or closed: withdrawn or
-    # unfit to fly ("identity_closed").
+    # Why it is locked: boarded ("identity_locked"), found not a national ("identity_decided"), closed: withdrawn or
+    # unfit to fly ("identity_closed"), or on a locked manifest without both sides' consent to taking them off it
+    # ("identity_on_locked_manifest", naming `flight`).
     code: str = "identity_locked"
+    flight: str = ""
 
 
 # The column of the row that declares each identity field of a case (the same name unless said here).
@@ -528,7 +535,7 @@ def _check_locked_identities(sheet: Sheet, locked: Mapping[str, LockedIdentity])
             if value is None and sheet.typed(index, column):
                 continue  # a bad cell, already reported as such
             if value != held.identity[field_name]:
-                sheet.error(index, column, held.code, case=held.reference)
+                sheet.error(index, column, held.code, case=held.reference, flight=held.flight)
 
 
 def _check_arrived(sheet: Sheet, arrived: Mapping[str, LockedIdentity]) -> None:

@@ -44,7 +44,7 @@ from retorno.config import Settings
 from retorno.db import among, insert_columns, utcnow
 from retorno.errors import InvalidInput
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
-from retorno.flights.service import locked_removal_missing, taken_off_in
+from retorno.flights.service import LEAVING, locked_removal_missing, taken_off_in
 from retorno.imports.rows import ImportOutcome, undone_by_file
 from retorno.safeguards import IDENTITY_FIELDS
 from retorno.travel import seats
@@ -185,16 +185,35 @@ def _household_names(held: _Held, codes: set[str]) -> Callable[[str], bool]:
 
 
 def _locked_identities(session: Session, actor: User) -> dict[str, LockedIdentity]:
-    """This agency's cases of people who have boarded, found not a national, or closed (withdrawn, unfit to fly:
-    `service.update_case`), by its own reference, with their identity as stored."""
+    """This agency's cases of people who have boarded (still in their seat after being taken off too), found not a
+    national, closed (withdrawn, unfit to fly), or on a locked manifest without both sides' consent to taking them off
+    (`service.update_case`), by its own reference, with their identity as stored."""
     locked_states = [state for state in lifecycle.STATES if lifecycle.identity_locked(state)
                      or state in _LOCKED_CODES]
     rows = session.execute(sa.select(Case.agency_reference, Case.reference, Case.state,
                                      *(getattr(Case, name) for name in IDENTITY_FIELDS))
                            .where(Case.agency_id == actor.agency_id, Case.state.in_(sorted(locked_states)))).all()
-    return {agency_reference: LockedIdentity(reference, dict(zip(IDENTITY_FIELDS, identity, strict=True)),
-                                             _LOCKED_CODES.get(state, "identity_locked"))
-            for agency_reference, reference, state, *identity in rows}
+    locked = {agency_reference: LockedIdentity(reference, dict(zip(IDENTITY_FIELDS, identity, strict=True)),
+                                               _LOCKED_CODES.get(state, "identity_locked"))
+              for agency_reference, reference, state, *identity in rows}
+    # A passenger of a locked manifest whom both sides' supervisors have not yet agreed to take off: an identity
+    # change would (`travel.service.update_case`), so its cell is refused with every other bad row, not the whole
+    # file at the write, one case at a time (red team round 42, M1).
+    for case, flight in session.execute(
+            sa.select(Case, Flight).join(Passenger, Passenger.case_id == Case.id)
+            .join(Flight, Flight.id == Passenger.flight_id)
+            .where(Case.agency_id == actor.agency_id, Case.state == "manifested",
+                   Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all():
+        if case.agency_reference not in locked and locked_removal_missing(session, flight, case):
+            locked[case.agency_reference] = LockedIdentity(
+                case.reference, {name: getattr(case, name) for name in IDENTITY_FIELDS},
+                "identity_on_locked_manifest", flight.reference)
+    # A person taken off after boarding and still in their seat (`travel.service.leaving_an_aircraft`): boarded.
+    for case in session.execute(sa.select(Case).join(Passenger, Passenger.case_id == Case.id).where(
+            Case.agency_id == actor.agency_id, Passenger.boarding == LEAVING)).scalars():
+        locked.setdefault(case.agency_reference, LockedIdentity(
+            case.reference, {name: getattr(case, name) for name in IDENTITY_FIELDS}, "identity_locked"))
+    return locked
 
 
 # Why a held case's identity does not change, by its state (`service.update_case`); boarded: "identity_locked".

@@ -9,6 +9,7 @@ of a flight not yet flown, with an alert to both sides. Imports run the same act
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,6 +55,7 @@ from retorno.documents.models import TravelDocument
 from retorno.errors import InvalidInput, InvalidTransition, Message, Term
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import (
+    LEAVING,
     SEATS_LEFT_REACTIONS,
     lower_counted_needs,
     take_off_for_higher_needs,
@@ -579,6 +581,8 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
             raise InvalidTransition("case %(case)s: the identity of a person who has boarded cannot be changed "
                                     "(the case is '%(state)s')", code="identity_locked", case=case.reference,
                                     state=Term("case_state", case.state))
+    if identity_changed({k: v for k, v in changes.items() if getattr(case, k, v) != v}):
+        _not_leaving_an_aircraft(session, case)
     if case.state == "not_national" and identity_changed({k: v for k, v in changes.items()
                                                           if getattr(case, k, v) != v}):
         # The receiving authority's finding holds the person's other records through the cédula and documents this
@@ -638,9 +642,27 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
     return bool(changed)
 
 
+def leaving_an_aircraft(session: Session, case_ids: Sequence[int]) -> set[int]:
+    """Those of `case_ids` taken off a manifest after boarding and still in their seat (`flights.service.LEAVING`)
+    until the sending side or the carrier records that they left the aircraft."""
+    return set(session.execute(sa.select(Passenger.case_id).where(
+        among(Passenger.case_id, list(case_ids)), Passenger.boarding == LEAVING)).scalars()) if case_ids else set()
+
+
+def _not_leaving_an_aircraft(session: Session, case: Case) -> None:
+    """A person taken off after boarding is aboard until they are recorded off the aircraft: their identity and the
+    document they boarded with stay as they boarded (red team round 42, F1: her given names were changed while she
+    was 'leaving', and the carrier's list of who must leave the aircraft named someone her boarding pass did not)."""
+    if leaving_an_aircraft(session, [case.id]):
+        raise InvalidTransition("case %(case)s: the person boarded and has not yet been recorded off the aircraft; "
+                                "their identity and the document they boarded with do not change until then",
+                                code="identity_locked", case=case.reference)
+
+
 @action("document.add")
 def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) -> TravelDocument:
     """File a travel document; a manifested person leaves the manifest, since approval covers the document."""
+    _not_leaving_an_aircraft(session, case)
     if case.state == "manifested":
         take_off_manifests(session, actor, case, kind="document_changed", back_to="ready",
                            reason="a new travel document was filed after manifesting")
