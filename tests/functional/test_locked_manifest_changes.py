@@ -146,3 +146,22 @@ def test_an_import_changing_passengers_identities_on_a_locked_manifest_reports_e
     ok(client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
                    files={"file": ("lista.csv", (HEADER + row(cases[0])).encode(), "text/csv")}), 201)
     assert _aboard(api, flight) == sorted(c["reference"] for c in cases)
+
+
+def test_an_import_row_naming_a_lone_passenger_of_a_locked_manifest_as_its_household_is_reported(
+        client: TestClient, world: World) -> None:
+    """Red team round 42, M1: a new row whose household cell named a passenger of a locked manifest with no household
+    (by their own reference, making them the head of one) was not reported; the import was refused whole at the write.
+    It is refused at its cell now, with every other bad row."""
+    api = Api(client, world)
+    lone = api.ready_case(agency_reference="SOLO-42")
+    flight = locked_flight(api, [lone["reference"]])
+    row = "N-4,SOLO-42,Otra,Peña,,F,1989-02-02,VEN,,Tapachula,TAP,2026-10-01,hija\n"
+    bad = "N-5,,Otro,Peña,,M,1989/02/02,VEN,,Tapachula,TAP,2026-10-01,\n"
+    imported = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                           files={"file": ("lista.csv", (HEADER + row + bad).encode(), "text/csv")})
+    problems = refused(imported, 422, "import_refused")["details"]
+    assert [(p["row"], p["column"]) for p in problems if p["severity"] == "error"] == [
+        (2, "hogar"), (3, "fecha_nacimiento")], problems
+    assert flight in problems[0]["expected"], problems
+    assert _aboard(api, flight) == [lone["reference"]]

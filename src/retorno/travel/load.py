@@ -156,16 +156,28 @@ def _households_aboard(session: Session, actor: User) -> tuple[dict[str, str], d
     aboard = session.execute(
         sa.select(Case, Flight).join(Passenger, Passenger.case_id == Case.id)
         .join(Flight, Flight.id == Passenger.flight_id)
-        .where(Case.agency_id == actor.agency_id, Case.household_id.is_not(None),
+        .where(Case.agency_id == actor.agency_id,
                Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
     if not aboard:
         return {}, {}
     # A split household may be on two flights: each is named (red team round 41, L1: the warning named one, and the
-    # import took the members off both).
+    # import took the members off both). A case on a flight with no household is one by its own reference: a row
+    # naming it makes it the head of a household the newcomer joins (red team round 42, M1: refused whole at the
+    # write, not at its cell).
     on: dict[int, set[str]] = {}
+    lone: dict[str, set[str]] = {}
+    waiting: set[int] = set()
+    lone_waiting: set[str] = set()
     for case, flight in aboard:
-        on.setdefault(case.household_id, set()).add(flight.reference)  # type: ignore[arg-type]  # not null: asked so
-    waiting = {case.household_id for case, flight in aboard if locked_removal_missing(session, flight, case)}
+        missing = bool(locked_removal_missing(session, flight, case))
+        if case.household_id is None:
+            lone.setdefault(case.agency_reference, set()).add(flight.reference)
+            if missing:
+                lone_waiting.add(case.agency_reference)
+            continue
+        on.setdefault(case.household_id, set()).add(flight.reference)
+        if missing:
+            waiting.add(case.household_id)
     locked: dict[str, str] = {}
     taken: dict[str, str] = {}
     for household_id, code, member in session.execute(
@@ -173,6 +185,8 @@ def _households_aboard(session: Session, actor: User) -> tuple[dict[str, str], d
             .join(Case, Case.household_id == Household.id).where(among(Household.id, sorted(on)))):
         named = locked if household_id in waiting else taken
         named[code] = named[member] = ", ".join(sorted(on[household_id]))
+    for reference, flights in lone.items():
+        (locked if reference in lone_waiting else taken)[reference] = ", ".join(sorted(flights))
     return locked, taken
 
 
