@@ -165,3 +165,39 @@ def test_an_import_row_naming_a_lone_passenger_of_a_locked_manifest_as_its_house
         (2, "hogar"), (3, "fecha_nacimiento")], problems
     assert flight in problems[0]["expected"], problems
     assert _aboard(api, flight) == [lone["reference"]]
+
+
+def test_an_import_whose_household_has_no_head_reports_its_rows(client: TestClient, world: World) -> None:
+    """Red team round 42, M1: two children's rows naming each other as their household passed the check-only report
+    (warnings alone) and the import was refused whole, 422 `household_without_head`. Each row of a household the file
+    alone makes without a head is reported at its relationship, with every other bad row."""
+    rows = ("K-1,K-2,Ana,Peña,,F,2015-02-02,VEN,,Tapachula,TAP,2026-10-01,hija\n"
+            "K-2,K-1,Luis,Peña,,M,2016-02-02,VEN,,Tapachula,TAP,2026-10-01,hijo\n"
+            "K-3,,Otro,Peña,,M,1989/02/02,VEN,,Tapachula,TAP,2026-10-01,\n"
+            "K-4,HNEW,Eva,Gil,,F,1980-02-02,VEN,,Tapachula,TAP,2026-10-01,titular\n"
+            "K-5,HNEW,Rosa,Gil,,F,2012-02-02,VEN,,Tapachula,TAP,2026-10-01,hija\n")
+    imported = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                           files={"file": ("lista.csv", (HEADER + rows).encode(), "text/csv")})
+    problems = refused(imported, 422, "import_refused")["details"]
+    assert [(p["row"], p["column"]) for p in problems if p["severity"] == "error"] == [
+        (2, "parentesco"), (3, "parentesco"), (4, "fecha_nacimiento")], problems
+
+
+def test_a_check_only_report_warns_that_an_identity_change_takes_a_passenger_off(client: TestClient,
+                                                                                world: World) -> None:
+    """Red team round 42, L1: a re-import changing the second surname of a passenger of a manifest not yet locked said
+    nothing in its check-only report, and the import took her and her child off. The row is warned of at its cell."""
+    api = Api(client, world)
+    case = api.ready_case(given_names="Carla")
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [case["reference"]]}), 201)
+    held = ok(api.get("inm.officer", f"/api/v1/cases/{case['reference']}"))
+    cells = [held.get(name) or "" for name in ("agency_reference", "household", "given_names", "first_surname")]
+    cells += ["Distinto", *(held.get(name) or "" for name in ("sex", "birth_date", "nationality", "national_id",
+                                                             "held_at", "nearest_airport", "detained_since"))]
+    body = HEADER + ",".join(f'"{cell}"' for cell in [*cells, ""]) + "\n"
+    imported = ok(client.post("/api/v1/cases/import?lang=en", headers=world.headers("inm.officer"),
+                              files={"file": ("lista.csv", body.encode(), "text/csv")}), 201)
+    told = [w for w in imported["warnings"] if w["column"] == "segundo_apellido"]
+    assert len(told) == 1 and flight in told[0]["expected"] and "takes them off" in told[0]["expected"], imported
+    assert imported["taken_off_with"] == [case["reference"]] and _aboard(api, flight) == []

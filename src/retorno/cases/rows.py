@@ -110,6 +110,11 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
         "de él, lo que requiere antes que un supervisor de cada parte apruebe su retiro",
         "the identity as recorded: {case} is on the locked manifest of flight {flight}, and changing it takes them off "
         "it, which needs a supervisor of each side to approve the removal first"),
+    "identity_leaves_manifest": (
+        "{case} está en el manifiesto del vuelo {flight}: cambiar su identidad abre de nuevo la verificación y lo saca "
+        "de él, con su hogar (vuelven a «listo»)",
+        "{case} is on the manifest of flight {flight}: changing their identity opens verification again and takes them "
+        "off it, with their household (back to ready)"),
     "case_arrived": ("el valor tal como consta: {case} ya llegó y el lado de envío ya no cambia el caso",
                      "the value as recorded: {case} has arrived, and the sending side no longer changes the case"),
     "nationality_registered": ("la nacionalidad registrada, {registered}: {case} se registró con ella y una "
@@ -172,6 +177,10 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
         "household"),
     "household_two_heads": ("un solo titular por hogar: las filas {rows} son titulares del mismo hogar",
                             "one head per household: rows {rows} are heads of the same household"),
+    "household_without_head": ("un titular del hogar en una de sus filas: ningún caso del hogar que esta fila forma "
+                               "o integra es su titular (parentesco «titular»)",
+                               "a head of the household on one of its rows: no case of the household this row makes "
+                               "or joins is its head (relationship 'head')"),
     "row": ("la fila {row}", "row {row}"),
     "held_case": ("el caso registrado {reference}", "held case {reference}"),
     "elsewhere_case": ("un caso que otra agencia tiene registrado", "a case another agency holds"),
@@ -265,6 +274,9 @@ class LockedIdentity:
     # ("identity_on_locked_manifest", naming `flight`).
     code: str = "identity_locked"
     flight: str = ""
+    # Not locked, but told: a passenger of a manifest not locked, whom a change of identity takes off it with their
+    # household ("identity_leaves_manifest", a warning: red team round 42, L1).
+    warns: bool = False
 
 
 # The column of the row that declares each identity field of a case (the same name unless said here).
@@ -530,12 +542,17 @@ def _check_locked_identities(sheet: Sheet, locked: Mapping[str, LockedIdentity])
         held = locked.get(reference) if isinstance(reference, str) else None
         if held is None:
             continue
+        if "nationality" in in_file and sheet.values["nationality"][index] not in (None, held.identity["nationality"]):
+            # Refused at its nationality cell (`nationality_registered`): the row's other cells are read as another
+            # nationality's (a cédula as typed), not as this case's.
+            continue
         for field_name, column in in_file.items():  # a column the file does not have changes nothing
             value = sheet.values[column][index]
             if value is None and sheet.typed(index, column):
                 continue  # a bad cell, already reported as such
             if value != held.identity[field_name]:
-                sheet.error(index, column, held.code, case=held.reference, flight=held.flight)
+                tell = sheet.warning if held.warns else sheet.error
+                tell(index, column, held.code, case=held.reference, flight=held.flight)
 
 
 def _check_arrived(sheet: Sheet, arrived: Mapping[str, LockedIdentity]) -> None:
@@ -762,6 +779,28 @@ def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int]
             for number in numbers:
                 sheet.error(index_of[number], "relationship", "household_two_heads",
                             rows=", ".join(map(str, numbers)))
+    # A household the file alone makes (none of its rows a held case, none naming a held case or household) has its
+    # head among its rows: each row of one without is refused at its relationship (red team round 42, M1: two rows
+    # naming each other as their household, neither a head, were refused whole at the write, 422
+    # household_without_head, after a check-only report that showed nothing wrong). One joining what is held is
+    # counted with what is held when the rows are written (`travel.load`).
+    known = known_case_reference or (lambda _name: False)
+    touches_held = {group for group, household, reference in zip(groups, households, references, strict=True)
+                    if known(reference) or (household is not None and household not in first_row_of
+                                            and known(household))}
+    headless = {group for group, household in zip(groups, households, strict=True) if household is not None}
+    # A group with a household cell that names nothing is refused at that cell already.
+    unresolved_groups = {group for group, household in zip(groups, households, strict=True) if household in unresolved}
+    # A bad row (refused for another cell, so not among `rows`) may be the group's head: its group waits for it mended.
+    with_bad = {root(str(household or reference)) for household, reference in (
+        (sheet.values["household_reference"][index], sheet.values["case_reference"][index]) for index in sheet.bad)
+        if household or reference}
+    headless -= touches_held | heads_of.keys() | unresolved_groups | with_bad
+    if headless:
+        index_of = {row_number: index for index, row_number in enumerate(sheet.row_numbers)}
+        for group, row_number in zip(groups, rows.column("row_number"), strict=True):
+            if group in headless:
+                sheet.error(index_of[row_number], "relationship", "household_without_head")
     minors = rows.column("is_minor")
     # Households with an adult, in the file or among the cases held.
     cared_for = set(compress(groups, [not minor for minor in minors]))

@@ -218,10 +218,17 @@ def _locked_identities(session: Session, actor: User) -> dict[str, LockedIdentit
             .join(Flight, Flight.id == Passenger.flight_id)
             .where(Case.agency_id == actor.agency_id, Case.state == "manifested",
                    Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all():
-        if case.agency_reference not in locked and locked_removal_missing(session, flight, case):
-            locked[case.agency_reference] = LockedIdentity(
-                case.reference, {name: getattr(case, name) for name in IDENTITY_FIELDS},
-                "identity_on_locked_manifest", flight.reference)
+        if case.agency_reference in locked and not locked[case.agency_reference].warns:
+            continue
+        identity = {name: getattr(case, name) for name in IDENTITY_FIELDS}
+        if locked_removal_missing(session, flight, case):
+            locked[case.agency_reference] = LockedIdentity(case.reference, identity, "identity_on_locked_manifest",
+                                                           flight.reference)
+        else:
+            # Taken off by the change, as a registration's newcomer takes a household off: told first, at its cell
+            # (red team round 42, L1: the check-only report was silent and the import took two people off).
+            locked[case.agency_reference] = LockedIdentity(case.reference, identity, "identity_leaves_manifest",
+                                                           flight.reference, warns=True)
     # A person taken off after boarding and still in their seat (`travel.service.leaving_an_aircraft`): boarded.
     for case in session.execute(sa.select(Case).join(Passenger, Passenger.case_id == Case.id).where(
             Case.agency_id == actor.agency_id, Passenger.boarding == LEAVING)).scalars():
