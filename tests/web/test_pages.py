@@ -208,3 +208,19 @@ def test_dashboards_render_for_every_role_that_has_one(client: TestClient, world
     verified = client.get("/audit/verify")
     assert "La cadena está íntegra" in verified.text
     assert csrf(client, "/audit")
+
+
+def test_the_cancel_form_of_an_accepted_flight_is_offered_to_supervisors_only(client: TestClient,
+                                                                             world: World) -> None:
+    """Red team round 42, F2: the flight page offered an officer the form to cancel an accepted flight, every press
+    of which is refused (a supervisor's, `flight.cancel_accepted`). A proposed flight's stays an officer's."""
+    api = Api(client, world)
+    accepted = api.flight()["reference"]
+    proposed = api.flight(accept=False)["reference"]
+    for username, flight, offered in (("saime.officer", accepted, False), ("inm.officer", accepted, False),
+                                      ("saime.supervisor", accepted, True), ("inm.officer", proposed, True)):
+        login(client, username)
+        page = client.get(f"/flights/{flight}")
+        assert page.status_code == 200, page.text
+        assert (f'action="/flights/{flight}/cancel"' in page.text) is offered, (username, flight)
+        client.cookies.clear()
