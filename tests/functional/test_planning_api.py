@@ -34,3 +34,20 @@ def test_plan_and_apply(client: TestClient, world: World) -> None:
     ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
     refused = api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {flight: [single["reference"]]}})
     assert refused.status_code == 409  # 4 passengers and an escort do not fit in 4 seats
+
+
+def test_a_plan_naming_a_case_twice_is_refused_saying_so(client: TestClient, world: World) -> None:
+    """Red team round 42, L2: a plan naming one ready case on two manifests (or twice on one) was refused as 'case
+    ... is manifested, not ready to fly' though it was ready before and after (all rolled back). It is refused for
+    what it is, and nothing changes."""
+    api = Api(client, world)
+    cases = [api.ready_case(given_names=name)["reference"] for name in ("Ana", "Berta")]
+    first, second = api.flight()["reference"], api.flight()["reference"]
+    for manifests in ({first: [cases[0], cases[0], cases[1]]}, {first: cases, second: [cases[0]]}):
+        refused = api.post("inm.officer", "/api/v1/plans/apply", {"manifests": manifests})
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "plan_case_twice" and cases[0] in error["message"], error
+        assert cases[1] not in error["message"], error
+    for case in cases:
+        assert ok(api.get("inm.officer", f"/api/v1/cases/{case}"))["state"] == "ready"

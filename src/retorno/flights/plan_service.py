@@ -10,6 +10,7 @@ keeps, so a plan applies unchanged. A staff change a plan states goes through `s
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -260,6 +261,13 @@ def apply_plan(session: Session, actor: User, manifests: dict[str, list[str]], s
     if changed:
         raise InvalidInput("a plan states staff only for the flights it fills; no manifest given for %(flights)s",
                            code="plan_staff_without_manifest", flights=", ".join(changed))
+    # A case is planned once: named twice (on one manifest or two) the plan means nothing for it, and the second
+    # naming was refused as 'manifested, not ready to fly' by the first (red team round 42, L2).
+    named = Counter(reference for case_refs in manifests.values() for reference in case_refs)
+    twice = sorted(reference for reference, times in named.items() if times > 1)
+    if twice:
+        raise InvalidInput("a plan names each case once; named more than once: %(cases)s", code="plan_case_twice",
+                           cases=", ".join(twice))
     for flight_ref, case_refs in manifests.items():
         flight: Flight = get_flight(session, actor, flight_ref)
         cases = list(session.execute(visible_cases(actor).where(Case.reference.in_(case_refs))).scalars())
