@@ -19,9 +19,9 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import can, can_any
 from retorno.agencies.visibility import ends_at_arrival
 from retorno.errors import Forbidden, NotAuthenticated, Term
-from retorno.web.deps import SessionDep, bearer_user, session_user
+from retorno.web.deps import SessionDep, bearer_user, came_from_another_site, session_user
 from retorno.web.pages.accounts import PASSWORD_PAGE, PasswordChangeRequired
-from retorno.web.pages.common import LoginRequired
+from retorno.web.pages.common import CrossSiteLink, LoginRequired
 from retorno.web.refusals import ENDS_AT_ARRIVAL, READS_PROTECTION
 
 PUBLIC: Final = "public"
@@ -253,11 +253,34 @@ def declared_access(method: str, path: str) -> Access | None:
     return ROUTES.get(("GET" if method == "HEAD" else method, path))
 
 
-def _caller(request: Request, session: Session) -> User | None:
+def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return bearer_user(request, session, header[7:].strip())
-    return session_user(request, session)
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def _caller(request: Request, session: Session) -> User | None:
+    token = _bearer(request)
+    return bearer_user(request, session, token) if token is not None else session_user(request, session)
+
+
+# The one address another site may link to with the login cookie: the official's own work list, which reads nothing
+# that is recorded as read (every other page or API read may record a read of protection data, an export, a
+# timeline: red team round 43, L1).
+CROSS_SITE_LANDING = "/"
+
+
+def _refuse_cross_site(request: Request) -> None:
+    """Refuse what another site's link or redirect asks for with the login cookie (SameSite=Lax sends it along with a
+    top-level navigation): the read and its audit record would be the attacker's doing in the official's name. A page
+    answers with a page of ours that links to the address, so the official's own click opens it; the API refuses."""
+    if request.method not in ("GET", "HEAD") or not came_from_another_site(request):
+        return  # a change from another site is refused by its CSRF check already
+    if request.url.path == CROSS_SITE_LANDING and not request.url.query:
+        return
+    if request.url.path.startswith("/api/"):
+        raise Forbidden("a read through the API with the login cookie must come from this site, not from a link or "
+                        "redirect of another site", code="forbidden.cross_site")
+    raise CrossSiteLink(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
 
 
 def enforce_declared_access(request: Request, session: SessionDep) -> None:
@@ -275,6 +298,8 @@ def enforce_declared_access(request: Request, session: SessionDep) -> None:
         if request.url.path.startswith("/api/"):
             raise NotAuthenticated("log in, or send 'Authorization: Bearer <token>'")
         raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if _bearer(request) is None:
+        _refuse_cross_site(request)
     if user.must_change_password and (request.method, path) not in PENDING_PASSWORD:
         # A password someone else set: nothing but choosing one's own until then.
         if request.url.path.startswith("/api/"):

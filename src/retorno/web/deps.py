@@ -103,6 +103,17 @@ def foreign_origin(request: Request, *, required: bool) -> bool:
     return (parts.scheme, parts.netloc) != (request.url.scheme, request.url.netloc)
 
 
+def came_from_another_site(request: Request) -> bool:
+    """Whether the browser says the request was started by another site: its Sec-Fetch-Site header (sent by every
+    current browser, and not one a page can set) names anything but this origin or the person's own typing or
+    bookmark; where it is missing, an Origin or Referer of another origin. A request naming none is not foreign
+    (an address typed in an older browser, a command-line client)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site.strip().lower() not in ("same-origin", "none")
+    return foreign_origin(request, required=False)
+
+
 def bearer_user(request: Request, session: Session, token: str) -> User:
     """The user of a bearer token, looked up once per request: the declared-access check (`web.access`) and
     `current_user` both ask, in the request's one transaction and before its handler writes anything; the

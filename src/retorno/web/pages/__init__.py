@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from retorno.web.pages.accounts import PASSWORD_PAGE, PasswordChangeRequired
-from retorno.web.pages.common import LoginRequired, login_redirect, make_environment
+from retorno.web.pages.common import CrossSiteLink, LoginRequired, login_redirect, make_environment, render
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 
@@ -49,6 +49,10 @@ def install(app: FastAPI, *, dependencies: Sequence[Any] = ()) -> None:
     @app.exception_handler(PasswordChangeRequired)
     async def _password_change_required(_request: Request, _exc: PasswordChangeRequired) -> RedirectResponse:
         return RedirectResponse(PASSWORD_PAGE, status_code=303)
+
+    @app.exception_handler(CrossSiteLink)
+    async def _cross_site_link(request: Request, exc: CrossSiteLink) -> Response:
+        return render(request, "cross_site.html", target=exc.target)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(_request: Request, exc: LoginRequired) -> RedirectResponse:

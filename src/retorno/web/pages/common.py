@@ -122,6 +122,16 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
+class CrossSiteLink(Exception):
+    """A page asked for with the login cookie by a link or redirect of another site: answered by a page of ours that
+    says so and links to it (`target`, a path of this site), so that only the official's own click opens it."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        # '//host/…' would be another site's address in a link: one leading slash only.
+        self.target = "/" + target.lstrip("/")
+
+
 @dataclass(frozen=True)
 class Viewer:
     """What the header and navigation show of the acting user, kept apart from the database session."""
