@@ -249,6 +249,9 @@ def check_explanations(problem: MatchingProblem, result: MatchingResult) -> None
             assert f"{reason.place}" in reason.message_es or reason.code in ("requirement_not_met",) \
                 or problem.capacity[o] == 0 or "plazas libres" in reason.message_es
             assert "puntu" not in reason.message_es and "score" not in reason.message_en
+            if reason.code == ASSIGNED and reason.place > reason.seats:
+                # Came after more people than it had seats: not "within" them (red team round 43, F2).
+                assert "dentro de" not in reason.message_es and "within" not in reason.message_en
         for reason, (o, score) in zip(explanation.passed_over, above, strict=True):
             mine = priority(score, r)
             w = int(problem.workplace[o])
@@ -403,3 +406,25 @@ def test_tiny_benchmark_run_reports_what_a_plain_recount_finds() -> None:
     assert figures["blocking_pairs"] == 0
     assert figures["welfare_matched_share"] >= figures["matched_share"]
     assert figures["peak_rss_mb"] > 0
+
+
+def test_a_seat_reached_past_those_who_went_elsewhere_is_not_said_to_be_within_the_seats() -> None:
+    """Red team round 43, F2: "you came 4, within the 3 seats it had left". Returnee 0 came first at opportunity 0
+    but took their first choice; returnee 1, second of two at its one seat, got it."""
+    problem = MatchingProblem(
+        pref_ptr=np.array([0, 2, 3]),
+        pref_opp=np.array([1, 0, 0]),
+        pref_score=np.array([90.0, 90.0, 50.0]),
+        capacity=np.array([1, 1]),
+        workplace=np.array([0, 1]),
+        workplace_cap=np.array([NO_CAP, NO_CAP]),
+    )
+    result = stable_match(problem)
+    assert result.assigned.tolist() == [1, 0]
+    assigned = explain(problem, result, 1).assigned
+    assert assigned is not None and (assigned.place, assigned.applicants, assigned.seats) == (2, 2, 1)
+    assert "quedaste en el puesto 2; quienes iban antes y la tomaron no llenaron la única plaza" in assigned.message_es
+    assert "those before you who took it did not fill the one seat it had left" in assigned.message_en
+    # The returnee's own numbers, where their list named more than these opportunities: said as they gave them.
+    numbered = explain(problem, result, 1, numbers=[3]).assigned
+    assert numbered is not None and numbered.choice == 3 and "opción n.º 3" in numbered.message_es

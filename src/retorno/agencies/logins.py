@@ -153,7 +153,7 @@ def check_password(session: Session, username: str, password: str, *, address: s
     # A turn at password hashing before the first query: a crowd logging in at once waits here without
     # holding a connection of the pool, which the other requests need (`service.password_turn`).
     with password_turn():
-        wait = retry_after(session, username, address, policy)
+        wait, attempt = _take_turn(session, username, address, policy)
         if wait > timedelta(0):
             seconds = math.ceil(wait.total_seconds())
             if door == "login":
@@ -170,35 +170,76 @@ def check_password(session: Session, username: str, password: str, *, address: s
             if door == "login":
                 raise NotAuthenticated("wrong username or password", code="login_failed")
             raise NotAuthenticated("the current password is wrong", code="password_wrong")
+        _settle(session, attempt)
         rehash_if_outdated(user, password)
-        session.add(LoginAttempt(username=username, address=address, succeeded=True, at=utcnow()))
         return user
 
 
-def guarded_secret(session: Session, by: User, key: str) -> None:
+def _take_turn(session: Session, username: str, address: str, policy: LoginPolicy) -> tuple[timedelta, int | None]:
+    """The wait this attempt must still make, or (none) the attempt counted as a failure before its answer is known,
+    in a transaction of its own, committed at once, one attempt of the installation at a time.
+
+    Counting a failure only once it was known let a burst of attempts sent together all read the count before any
+    of them added to it (red team round 43, F1: thirty wrong birth dates sent at once had five checked, where three
+    are free). Now the count is read and this attempt added to it as one step, which the next attempt waits for
+    (SQLite: every transaction holds the write lock; PostgreSQL: an advisory lock of the throttle); a right answer
+    then turns it into a success (`_settle`). Returns the wait and the attempt's id (None while it must wait)."""
+    # The caller's transaction has only read so far; ending it frees SQLite's write lock for ours.
+    session.rollback()
+    with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as separate:
+        if separate.get_bind().dialect.name == "postgresql":
+            separate.execute(sa.select(sa.func.pg_advisory_xact_lock(_THROTTLE_LOCK)))
+        wait = retry_after(separate, username, address, policy)
+        attempt = None
+        if wait <= timedelta(0):
+            row = LoginAttempt(username=username[:80], address=address[:64], succeeded=False, at=utcnow())
+            separate.add(row)
+            separate.flush()
+            attempt = row.id
+        separate.commit()
+    return wait, attempt
+
+
+# The key of the advisory lock that takes the throttle's attempts one at a time on PostgreSQL.
+_THROTTLE_LOCK = 0x52455452  # 'RETR'
+
+
+def _settle(session: Session, attempt: int | None) -> None:
+    """A right answer: the attempt `_take_turn` counted as a failure is a success, which forgives the failures before
+    it; committed at once, as the failure was, whatever becomes of the caller's transaction (a right birth date whose
+    consent is then refused for another rule is still a right answer)."""
+    session.rollback()
+    with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as separate:
+        separate.execute(sa.update(LoginAttempt).where(LoginAttempt.id == attempt)
+                         .values(succeeded=True, at=utcnow()))
+        separate.commit()
+
+
+def guarded_secret(session: Session, by: User, key: str) -> int | None:
     """Refuse a lookup by a guessable secret (a returnee's birth date with their reference) once `actor` has
     guessed wrong too often: the login throttle's counts, with `key` the thing guessed and the actor's
     username the place guessed from — so the same case guessed at, and many cases guessed at by one
-    official, are slowed down as an account and a sprayed address are. Not an action: the caller's is."""
-    wait = retry_after(session, key, by.username, LoginPolicy())
+    official, are slowed down as an account and a sprayed address are. The lookup is counted as a wrong one
+    until `record_guess` says otherwise (`_take_turn`); returns what to give it. Not an action: the caller's is."""
+    wait, attempt = _take_turn(session, key, by.username, LoginPolicy())
     if wait > timedelta(0):
         raise TooManyAttempts("too many wrong answers; try again in %(retry_after)s s", code="lookup_throttled",
                               retry_after=math.ceil(wait.total_seconds()))
+    return attempt
 
 
-def record_guess(session: Session, by: User, key: str, *, right: bool, action: str, object_type: str,
+def record_guess(session: Session, by: User, attempt: int | None, *, right: bool, action: str, object_type: str,
                  object_id: str) -> None:
-    """Count a lookup by a guessable secret: a right one clears the actor's wrong ones (as a login does);
-    a wrong one is counted and audited in a transaction of its own, like a failed login."""
-    address, actor_id = by.username[:64], by.id
+    """Settle a lookup by a guessable secret that `guarded_secret` counted: a right one clears the actor's wrong ones
+    (as a login does); a wrong one stays counted and is audited in a transaction of its own, like a failed login."""
     if right:
-        session.add(LoginAttempt(username=key[:80], address=address, succeeded=True, at=utcnow()))
+        _settle(session, attempt)
         return
+    actor_id = by.id
     # Nothing of the caller's session is touched after its rollback: reloading the actor would begin its
-    # transaction again, and the refusal's rollback would then take this count with it.
+    # transaction again, and the refusal's rollback would then take this record with it.
     session.rollback()
     with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as separate:
-        separate.add(LoginAttempt(username=key[:80], address=address, succeeded=False, at=utcnow()))
         record(separate, separate.get(User, actor_id), action, object_type, object_id[:60])
         separate.commit()
 
@@ -208,7 +249,8 @@ UNKNOWN_ACCOUNT = "(unknown)"
 
 
 def _record_failure(session: Session, username: str, address: str, *, known: bool, door: str = "login") -> None:
-    """Count and audit a failed login in its own committed transaction (see `authenticate`).
+    """Audit a failed login, counted since it began (`_take_turn`), in its own committed transaction (see
+    `authenticate`).
 
     A name that is no account's is not written to the audit trail, which monitors and administrators read: it is
     often a password typed in the wrong box (red team: inm.oficial's password, then a login as inm.oficial from the
@@ -216,7 +258,6 @@ def _record_failure(session: Session, username: str, address: str, *, known: boo
     # The caller's transaction has only read so far; ending it frees SQLite's write lock for ours.
     session.rollback()
     with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as separate:
-        separate.add(LoginAttempt(username=username[:80], address=address[:64], succeeded=False, at=utcnow()))
         record(separate, None, "login.failed", "user", username[:80] if known else UNKNOWN_ACCOUNT,
                after={"address": address} if door == "login" else {"address": address, "door": door})
         separate.commit()

@@ -9,6 +9,7 @@ internals, so the explanation of either mode is checked against the same definit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Tu opción n.º {choice}: la pidieron {applicants} personas y quedaste en el puesto {place}, dentro de "
         "{left_es}.",
         "Your choice no. {choice}: {applicants} people asked for it and you came {place}, within {left_en}.",
+    ),
+    # Those before the returnee who took it did not fill its seats: the others before went to a choice of their own
+    # they preferred (red team round 43, F2: "you came 4, within the 3 seats it had left" read false).
+    "assigned_past": (
+        "Tu opción n.º {choice}: la pidieron {applicants} personas y quedaste en el puesto {place}; quienes iban "
+        "antes y la tomaron no llenaron {left_es}.",
+        "Your choice no. {choice}: {applicants} people asked for it and you came {place}; those before you who "
+        "took it did not fill {left_en}.",
     ),
     "assigned_free": (
         "Tu opción n.º {choice}: la pidieron {applicants} personas y tenía plazas libres para ti.",
@@ -195,6 +204,7 @@ def explain(
     returnee: int,
     exclusions: tuple[Exclusion, ...] | list[Exclusion] = (),
     cutoffs: Cutoffs | None = None,
+    numbers: Sequence[int] = (),
 ) -> Explanation:
     """Explain one returnee's outcome: why this opportunity, and why not each one ranked higher.
 
@@ -205,16 +215,24 @@ def explain(
     start = int(problem.pref_ptr[returnee])
     n_kept = int(problem.pref_ptr[returnee + 1]) - start
     own = sorted((x for x in exclusions if x.returnee == returnee), key=lambda x: x.position)
-    choices = _choice_numbers(n_kept, {x.position for x in own})
+    positions = _choice_numbers(n_kept, {x.position for x in own})
+    # The number the returnee gave each of the ranked entries where it differs from its place among them: the
+    # returnee's own list names other operators' opportunities too, and a sector names several (red team round 43,
+    # F2: "your choice no. 1" of the third in the returnee's list).
+    def number(position: int) -> int:
+        return numbers[position] if numbers else position + 1
+
+    choices = [number(position - 1) for position in positions]
     rank = int(result.rank[returnee])
     reasons: list[Reason] = []
     for place in range(n_kept if rank < 0 else rank):
         reasons.append(_passed_over(problem, cutoffs, returnee, start + place, choices[place]))
     reasons.extend(
-        _reason(x.opportunity, DECLINED, DECLINED, x.position + 1) if x.reason == DECLINED
-        else _reason(x.opportunity, REQUIREMENT_NOT_MET, REQUIREMENT_NOT_MET, x.position + 1, requirement=x.reason)
+        _reason(x.opportunity, DECLINED, DECLINED, number(x.position)) if x.reason == DECLINED
+        else _reason(x.opportunity, REQUIREMENT_NOT_MET, REQUIREMENT_NOT_MET, number(x.position),
+                     requirement=x.reason)
         for x in own
-        if rank < 0 or x.position + 1 < choices[rank]
+        if rank < 0 or x.position + 1 < positions[rank]
     )
     reasons.sort(key=lambda reason: reason.choice)
     assigned = None
@@ -224,7 +242,9 @@ def explain(
         standing = _standing(problem, cutoffs, start + rank)
         if cutoffs.opp_count[opp] >= problem.capacity[opp]:
             cutoff = float(cutoffs.opp_low_score[opp])
-            assigned = _reason(opp, ASSIGNED, "assigned", choices[rank], score, cutoff, standing=standing)
+            within = standing.place is None or standing.seats is None or standing.place <= standing.seats
+            assigned = _reason(opp, ASSIGNED, "assigned" if within else "assigned_past", choices[rank], score, cutoff,
+                               standing=standing)
         else:
             assigned = _reason(opp, ASSIGNED, "assigned_free", choices[rank], score, standing=standing)
     return Explanation(returnee, result.mode, assigned, tuple(reasons))

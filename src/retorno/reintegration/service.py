@@ -63,7 +63,7 @@ def find_arrived(session: Session, actor: User, reference: str, birth_date: date
     is slowed down and each wrong answer is on the audit trail.
     """
     key = f"arrival:{reference}"
-    logins.guarded_secret(session, actor, key)
+    attempt = logins.guarded_secret(session, actor, key)
     case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
     # Only a returnee received by the operator's own state: another state's returnees are not its to enrol.
     # A returnee who withdrew consent (closed) is found to give it again only by whom may record it
@@ -72,7 +72,7 @@ def find_arrived(session: Session, actor: User, reference: str, birth_date: date
     found = case is not None and case.birth_date == birth_date and case.state in (
         "arrived", "reintegration_intake", "matched", "placed", "closed") and received_by_own_state(actor, case) and (
         case.state != "closed" or _may_consent_again(actor, _intake_of(session, case)))
-    logins.record_guess(session, actor, key, right=found, action="intake.lookup_failed", object_type="case",
+    logins.record_guess(session, actor, attempt, right=found, action="intake.lookup_failed", object_type="case",
                         object_id=reference)
     if not found or case is None:
         raise _not_found(reference)
@@ -316,8 +316,10 @@ def reads_intake(session: Session, reader: User, case: Case, profile: IntakeProf
 
 def _check_intake_party(session: Session, actor: User, case: Case, profile: IntakeProfile) -> None:
     if not holds_intake(session, actor, case, profile):
-        raise Forbidden("case %(case)s is another operator's returnee: its intake is recorded by that operator "
-                        "or the receiving authority", code="forbidden.intake.other_operator", case=case.reference)
+        # Only the operator records it; the receiving authority may move it, not record it (red team round 43, F5).
+        raise Forbidden("case %(case)s is another operator's returnee: its intake is recorded by that operator, and "
+                        "moved to another only by that operator or the receiving authority (a transfer with a "
+                        "written reason)", code="forbidden.intake.other_operator", case=case.reference)
 
 
 @action("consent.withdraw")
@@ -396,8 +398,12 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
     for name in ("home_state", "municipality", "education", "work_history"):
         setattr(profile, name, None)
     profile.occupations, profile.skills, profile.languages, profile.preferences, profile.needs = [], [], [], [], []
+    # Each placement it ends, named on the withdrawal's audit record with the step it took (red team round 43: the
+    # trail said consent was withdrawn, not which offers and seats that declined and dropped).
+    ended: list[dict[str, Any]] = []
     for placement in session.execute(sa.select(Placement).where(
-            Placement.case_id == case.id, Placement.status.in_(OPEN_PLACEMENTS))).scalars():
+            Placement.case_id == case.id, Placement.status.in_(OPEN_PLACEMENTS)).order_by(Placement.id)).scalars():
+        before = placement.status
         # An offer not taken up is declined; a seat taken (accepted or started) is dropped, which frees it. A seat
         # not begun yet (accepted, or 'started' on a day still ahead, as a start could be dated before red team round
         # 17, Q-F2) is an acceptance cancelled: dropped with no start, counted as accepted, never ended before it
@@ -409,6 +415,7 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
                 placement.started_on = None
             placement.status, placement.ended_on = "dropped", today
         placement.reason = WITHDRAWN
+        ended.append({"placement": placement.id, "before": before, "after": placement.status})
     # The follow-ups go with the intake (red team round 6, F7): their answers (well-being, notes) are the returnee's
     # own words. The audit trail keeps that each was recorded, and its score. The figures counted from those done
     # keep counting them, from an unlinked residue (`FollowUpResidue`): dropped at the withdrawal, the published
@@ -427,7 +434,7 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
     erased = len(follow_ups)
     session.flush()
     record(session, actor, "consent.withdraw", "case", case.reference,
-           after={"consent": False, "follow_ups_erased": erased, **(extra or {}),
+           after={"consent": False, "follow_ups_erased": erased, "placements_ended": ended, **(extra or {}),
                   **(reason_kept(reason) if words else {})},
            reason=REASON_AS_DIGEST if words else reason)
     if case.state in ("reintegration_intake", "matched", "placed"):
@@ -700,6 +707,8 @@ class MatchingPreview:
     summary: dict[str, dict[str, float]]
     problem: Any
     exclusions: list[Any]
+    # Each returnee's own number (1-based, in the list they gave) of each opportunity ranked for them.
+    numbers: list[tuple[int, ...]]
 
 
 @action("matching.run")
@@ -741,19 +750,21 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
     internships = [(o.id, o.start_date) for o in opportunities if o.kind == "internship"]
     # An adult on the last of those days is one on every earlier day: only a minor then is asked of each internship.
     last_day = max([today, *(start for _, start in internships)])
-    profiles = []
+    profiles, numbers = [], []
     for case_id, birth_date, waiting_since, education, occupations, skills, home_state, preferences in waiting:
-        ranked: list[int] = []
-        for wish in preferences:
-            if wish in by_reference:
-                ranked.append(by_reference[wish].id)
-            else:
-                ranked.extend(o.id for o in by_sector.get(str(wish).lower(), []))
+        # This operator's opportunities, each with the number the returnee gave it in their own list (another
+        # operator's wishes keep their numbers; a sector's opportunities share its number).
+        ranked: dict[int, int] = {}
+        for number, wish in enumerate(preferences, start=1):
+            named = [by_reference[wish]] if wish in by_reference else by_sector.get(str(wish).lower(), [])
+            for opportunity in named:
+                ranked.setdefault(opportunity.id, number)
+        numbers.append(tuple(ranked.values()))
         profiles.append(ReturneeProfile(
             id=case_id, age=counted_age(birth_date, registry.get(case_id), today), education=int(education or 0),
             occupations=tuple(occupations),
             skills=frozenset(skills), home=places.coordinates(home_state),
-            waiting_days=(today - waiting_since.date()).days, preferences=tuple(dict.fromkeys(ranked)),
+            waiting_days=(today - waiting_since.date()).days, preferences=tuple(ranked),
             declined=frozenset(declined.get(case_id, ())),
             too_young_for=frozenset(opportunity_id for opportunity_id, start in internships if minor_for_internship(
                 birth_date, registry.get(case_id), today, start)) if minor_for_internship(
@@ -765,7 +776,7 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
                       "blocking_pairs": blocking_pairs(problem, r), "seconds": round(r.seconds, 4)}
                for mode, r in results.items()}
     return MatchingPreview([int(p.id) for p in profiles], [o.id for o in opportunities], results, summary,
-                           problem, exclusions)
+                           problem, exclusions, numbers)
 
 
 @action("matching.run")
@@ -789,7 +800,7 @@ def run_matching(session: Session, actor: User, *, mode: str = "stable") -> Matc
     rows, extras = [], []
     for index in matched:
         opportunity_id = preview.opportunity_ids[int(result.assigned[index])]
-        why = explain(preview.problem, result, index, preview.exclusions, cutoffs)
+        why = explain(preview.problem, result, index, preview.exclusions, cutoffs, numbers=preview.numbers[index])
         rows.append({"case_id": preview.returnee_ids[index], "opportunity_id": opportunity_id,
                      "matching_run_id": run.id, "status": "offered", "offered_at": now,
                      "explanation": _explanation_json(why, preview.opportunity_ids)})
