@@ -4,17 +4,19 @@ round 11, RE8812 L3: 'rt12.m1rt12.m1' was accepted for rt12.m1); nor is it guess
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.agencies import accounts
 from retorno.agencies.logins import change_password
-from retorno.agencies.service import create_user
+from retorno.agencies.models import Agency
+from retorno.agencies.service import create_user, set_password
 from retorno.errors import InvalidInput
 from tests.factories import PASSWORD, World
 from tests.web.pages_helpers import alert, login, post_form
 
-REFUSED = "una contraseña no puede contener el nombre de usuario ni una palabra del nombre completo"
+REFUSED = "una contraseña no puede contener el nombre de usuario, una palabra del nombre completo"
 
 
 def test_ones_own_password_holds_not_the_username(client: TestClient) -> None:
@@ -38,10 +40,10 @@ def test_an_administrator_and_the_console_set_no_such_password(client: TestClien
     assert client.post("/api/v1/users", json={**body, "password": "otra clave 2026"},
                        headers=world.headers("admin")).status_code == 201
     # `retorno users add` and `retorno users password` (the console: `by` None).
-    with pytest.raises(InvalidInput, match="username or a word"):
+    with pytest.raises(InvalidInput, match="the username, a word"):
         create_user(session, None, username="sre.nuevo", full_name="Sergio Ruiz", agency_code="MX-SRE",
                     role="officer", password="sre.nuevo.2026")
-    with pytest.raises(InvalidInput, match="username or a word"):
+    with pytest.raises(InvalidInput, match="the username, a word"):
         change_password(session, None, "sre.officer", "Sre.Officer!99")
     # Short words of a name ('de', 'Ana') are in too many passwords to refuse.
     change_password(session, None, "sre.officer", "de la casa 2026")
@@ -80,8 +82,8 @@ def test_look_alike_letters_and_signs_hide_no_personal_word_nor_a_guess(client: 
     change_password(session, None, "sre.officer", "de la casa 2026")  # a password that passes, as a control
     create_user(session, None, username="rt23.mon1", full_name="Zacarías Pérez", agency_code="MON-DDP", role="viewer",
                 password="tortuga marina veloz 7")
-    for password, code in (("rt23mon1rt23mon1", "username or a word"), ("mon1-ruta-larga-77", "username or a word"),
-                           ("Zacarıas2024!", "username or a word"), ("qwеrtyuiоp", "guessed at once")):
+    for password, code in (("rt23mon1rt23mon1", "the username, a word"), ("mon1-ruta-larga-77", "the username, a word"),
+                           ("Zacarıas2024!", "the username, a word"), ("qwеrtyuiоp", "guessed at once")):
         with pytest.raises(InvalidInput, match=code):
             change_password(session, None, "rt23.mon1", password)
 
@@ -94,3 +96,45 @@ def test_ones_own_password_is_not_the_temporary_one_in_other_letters(client: Tes
         refused = post_form(client, "/account/password", {"current": PASSWORD, "new": same, "repeated": same},
                             page="/account/password")
         assert refused.status_code == 422 and "distinta de la actual" in alert(refused.text), same
+
+
+def test_a_word_of_the_agency_s_name_or_code_is_no_password(client: TestClient, session: Session,
+                                                            world: World) -> None:
+    """Red team round 43, L3: 'Defensoría del Pueblo (observador)', 'Instituto Nacional de Migración' and an agency's
+    own name were accepted as passwords: the agency's name is in every page's header."""
+    agencies = {"MON-DDP": "Defensoría del Pueblo (observador)", "MX-INM": "Instituto Nacional de Migración"}
+    for code, name in agencies.items():
+        session.execute(sa.update(Agency).where(Agency.code == code).values(name=name))
+    session.flush()
+    body = {"username": "mon.nueva", "full_name": "Marta Pérez Ñáñez", "agency": "MON-DDP", "role": "viewer"}
+    for password in ("Defensoría del Pueblo (observador)", "el pueblo observador 9", "mi DEFENSORIA 2026 azul"):
+        refused = client.post("/api/v1/users", json={**body, "password": password}, headers=world.headers("admin"))
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "password_personal", password
+    with pytest.raises(InvalidInput, match="agency's name or code"):
+        change_password(session, None, "inm.officer", "Instituto Nacional de Migración")
+    assert login(client, "inm.officer").status_code == 303
+    new = "Instituto Nacional de Migración"
+    refused_page = post_form(client, "/account/password", {"current": PASSWORD, "new": new, "repeated": new},
+                             page="/account/password")
+    assert refused_page.status_code == 422 and "nombre o del código de su agencia" in alert(refused_page.text)
+    # Short words of its name ('de', 'del', 'para') are in too many passphrases to refuse.
+    change_password(session, None, "inm.officer", "de la casa para el sol")
+
+
+def test_ones_own_password_keeps_no_run_of_the_one_it_replaces(client: TestClient, session: Session,
+                                                              world: World) -> None:
+    """Red team round 43, L2: 'yLeanyUVTYCzAf' was accepted as the user's own password in place of the supervisor's
+    temporary 'yLeanyUVTYCzAe': whoever set the temporary one tries its variants first."""
+    temporary = "yLeanyUVTYCzAe"
+    # As a supervisor's reset sets it: the official must choose their own at the next login.
+    set_password(session, world.users["inm.officer"], temporary, by=world.users["inm.supervisor"])
+    session.flush()
+    assert login(client, "inm.officer", temporary).status_code == 303
+    for variant in ("yLeanyUVTYCzAf", "YLEANYuvtycz-AE-2027", "mi clave yLean-yUVT"):
+        refused = post_form(client, "/account/password", {"current": temporary, "new": variant, "repeated": variant},
+                            page="/account/password")
+        assert refused.status_code == 422 and "5 caracteres seguidos de la actual" in alert(refused.text), variant
+    # Four characters of it in a row, or its letters apart, are a password of the user's own.
+    mine = "yLea mi tortuga veloz"
+    assert post_form(client, "/account/password", {"current": temporary, "new": mine, "repeated": mine},
+                     page="/account/password").status_code == 303

@@ -175,10 +175,16 @@ def set_password(session: Session, user: User, password: str, *, by: User | None
     if len(set(password.casefold())) < 5:
         # 'aaaaaaaaaaaa' or '1212121212' is long but guessed at once.
         raise InvalidInput("a password needs at least 5 different characters", code="password_too_plain")
-    if personal_word_in(password, user.username, user.full_name):
-        raise InvalidInput("a password may not contain the username or a word of the user's full name",
-                           code="password_personal")
-    if guessed_soon(password, user.username, user.full_name):
+    # The agency's name and code are in every page's header, known to every official (red team round 43, L3:
+    # 'Instituto Nacional de Migración' was accepted as the password of an official of the INM).
+    agency = user.agency if user.agency is not None else session.get(Agency, user.agency_id)
+    agency_words = f"{agency.code} {agency.name}" if agency is not None else ""
+    # Its words of `AGENCY_WORD` letters or more: 'para' or 'Poder' in a ministry's name are in many passphrases.
+    named = " ".join(word for word in re.split(r"[\W_]+", agency_words) if len(word) >= AGENCY_WORD)
+    if personal_word_in(password, user.username, f"{user.full_name or ''} {named}"):
+        raise InvalidInput("a password may not contain the username, a word of the user's full name, or a word of "
+                           "their agency's name or code", code="password_personal")
+    if guessed_soon(password, user.username, f"{user.full_name or ''} {agency_words}"):
         # '1234567890', 'qwertyuiop', 'password2026': ten different characters, and among the first guesses tried.
         raise InvalidInput("a password that is a run, a keyboard row, a common password or word, or a date is guessed "
                            "at once: choose a longer one, several words for instance", code="password_guessable")
@@ -213,6 +219,8 @@ def guessed_soon(password: str, username: str, full_name: str | None) -> bool:
 
 # A word of a full name this long or longer may not be in a password; shorter ones ('Ana', 'de') are in many words.
 PERSONAL_WORD = 4
+# A word of the agency's name or code this long or longer may not be in a password.
+AGENCY_WORD = 6
 
 
 def password_skeleton(text: str) -> str:
