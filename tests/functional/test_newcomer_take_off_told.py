@@ -5,8 +5,8 @@ did it was not told.
 
 Now every answer of a write that took the agency's cases off a manifest lists them (`taken_off_with`: the API's
 registration, correction and withdrawal, the import's answer, the pages' messages, the command line), and an import
-row adding someone to such a household is warned of at its household cell, in the check-only report too. Another
-agency's cases taken off by the same write are not named: their agency is alerted."""
+row adding someone to such a household is warned of at its household cell, in the check-only report too. Cases the
+official does not see, taken off by the same write, are not named: their agency is alerted."""
 
 from __future__ import annotations
 
@@ -131,3 +131,13 @@ def test_an_import_warning_names_every_flight_of_a_split_household(client: TestC
                                    files={"file": ("casos.csv", body, "text/csv")}), 201)
     assert imported["taken_off_with"] == sorted([*family, father]), imported
     assert _aboard(api, flight) == [] and _aboard(api, other) == []
+
+
+def test_a_screening_by_another_agency_of_the_country_names_whom_it_took_off(client: TestClient, world: World) -> None:
+    """Red team round 43, F4: an SRE officer's screening of INM's passenger (a case the SRE sees) answered
+    `taken_off_with: []` while it took the mother and her son off the manifest."""
+    api = Api(client, world)
+    family, flight = _household_on_a_flight(api, "HRT43-1", "Urquiza")
+    screened = api.screen(family[0], ["pending_asylum_claim"], user="sre.officer")
+    assert screened["taken_off_with"] == family, screened
+    assert _aboard(api, flight) == []

@@ -39,7 +39,7 @@ from retorno.cases.facts import (
 )
 from retorno.cases.lifecycle import BEFORE_BOARDING
 from retorno.cases.models import Case, Household
-from retorno.cases.service import transition
+from retorno.cases.service import transition, visible_case_conditions
 from retorno.config import Settings
 from retorno.db import among, utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound, SafeguardViolation, Term
@@ -573,12 +573,23 @@ _TAKEN_OFF = "retorno.taken_off"
 
 
 def taken_off_in(session: Session, user: User) -> list[str]:
-    """The references of `user`'s agency's cases that `session` took off a manifest, whichever rule took them (a
-    newcomer joining their household, a link to a household or a seat elsewhere, a concern, a correction): the answer
-    of a registration, a correction or an import lists them (red team round 32b, F2: a registration that took a
-    household off its flight said nothing of it). Another agency's cases are not named: their agency is alerted."""
+    """The references of the cases `user` sees (`cases.service.visible_case_conditions`) that `session` took off a
+    manifest, whichever rule took them (a newcomer joining their household, a link to a household or a seat elsewhere,
+    a concern, a correction): the answer of a registration, a screening, a correction or an import lists them (red
+    team round 32b, F2: a registration that took a household off its flight said nothing of it; round 43, F4: an SRE
+    officer's screening of INM's passenger, a case the SRE sees, answered that it took no one off). A case the user
+    does not see is not named: its agency is alerted."""
     taken: dict[int, tuple[str, int]] = session.info.get(_TAKEN_OFF, {})
-    return sorted({reference for reference, agency_id in taken.values() if agency_id == user.agency_id})
+    told = {reference for reference, agency_id in taken.values() if agency_id == user.agency_id}
+    others = sorted(case_id for case_id, (_, agency_id) in taken.items() if agency_id != user.agency_id)
+    if others and user.agency.kind in CASE_READERS:
+        told.update(session.execute(sa.select(Case.reference).where(
+            among(Case.id, others), *visible_case_conditions(session, user))).scalars())
+    return sorted(told)
+
+
+# The kinds of agency that see individual cases (`cases.service.visible_case_conditions`).
+CASE_READERS = ("sending_authority", "receiving_authority", "reintegration_operator")
 
 
 # The cases a session took off a manifest whose households the layer above has not yet looked at (`left_seats`).
