@@ -169,9 +169,19 @@ def test_opportunity_form_refuses_bad_values_then_creates_and_edits(
     assert changed.status_code == 303
     session.refresh(opportunity)
     assert (opportunity.title, opportunity.seats, opportunity.active) == ("Pasantía de soldadura naval", 3, False)
-    # Another operator's opportunity is not theirs to open or change.
+    # Another operator's opportunity is theirs to read, as the API and the intake's choices show it, not to change
+    # (red team round 43, F3: the page answered 404 to what the API answered in full).
     login(client, "op2.officer")
-    assert client.get(f"/reintegration/opportunities/{opportunity.reference}").status_code == 404
+    other = client.get(f"/reintegration/opportunities/{opportunity.reference}")
+    assert other.status_code == 200 and 'id="other-operator"' in other.text
+    assert 'value="Pasantía de soldadura naval"' in other.text
+    assert '<fieldset class="contents" disabled>' in other.text
+    assert "Guardar los cambios" not in other.text
+    refused = send(client, f"/reintegration/opportunities/{opportunity.reference}",
+                   {**OPPORTUNITY_FORM, "title": "Tomada", "version": "1"})
+    assert refused.status_code == 404
+    session.refresh(opportunity)
+    assert opportunity.title == "Pasantía de soldadura naval"
 
 
 def test_matching_preview_run_explanation_placement_steps_and_follow_up(

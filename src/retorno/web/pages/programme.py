@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from retorno import names
-from retorno.agencies.models import User
+from retorno.agencies.models import Agency, User
 from retorno.cases.models import Case
 from retorno.db import utcnow
 from retorno.errors import InvalidInput, NotFound, RetornoError, Term
@@ -162,7 +162,13 @@ OPPORTUNITY_LABELS = {
 @pages.get(BASE + "/opportunities/{reference}", response_class=HTMLResponse)
 def edit_opportunity_form(request: Request, session: SessionDep, user: PageUser, reference: str) -> HTMLResponse:
     require_page(user, "opportunity.manage")
-    opportunity = own_opportunity(session, user, reference)
+    opportunity = service.get_opportunity(session, reference)
+    if opportunity.operator_agency_id != user.agency_id:
+        # Another operator's: read only, as the API and the intake's choices show it to every operator (red team
+        # round 43, F3: the API answered it in full where this page answered 404). Only its operator changes it.
+        operator = session.get(Agency, opportunity.operator_agency_id)
+        return page(request, "opportunity_form.html", opportunity=opportunity, readonly=True,
+                    operator=operator.code if operator is not None else "", form=opportunity_form_values(opportunity))
     return page(request, "opportunity_form.html", opportunity=opportunity, form=opportunity_form_values(opportunity))
 
 
