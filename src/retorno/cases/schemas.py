@@ -37,6 +37,17 @@ class CaseCreate(Input):
     notes: str | None = Field(default=None, max_length=2000)
 
 
+class HouseholdCorrection(Input):
+    """A supervisor's correction of the household a case belongs to (`travel.service.correct_household`)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    household: str | None = Field(default=None, max_length=60, description=(
+        "the agency's code of the household the case belongs to (a new code makes a new household); null: none"))
+    relationship_to_head: str | None = Field(default=None, max_length=20)
+    reason: str = Field(min_length=1, max_length=2000, description="why the household is corrected, in words")
+
+
 class CaseUpdate(Input):
     """Declared fields an official corrects; a change to an identity field re-opens verification."""
 

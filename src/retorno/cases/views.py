@@ -20,6 +20,7 @@ from retorno.cases.schemas import (
     CasePage,
     CaseUpdate,
     CaseView,
+    HouseholdCorrection,
     Reason,
     TimelineEntry,
     case_out,
@@ -97,6 +98,23 @@ def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentU
     # A cédula or document corrected may make the record one person with another: the commit-time invariant may
     # supersede its emergency document and move it back; the answer and its ETag tell the case as committed (red
     # team round 18, R-F3).
+    settle(session)
+    set_etag(response, session, case)
+    return _case_shown_after(session, user, case)
+
+
+@router.post("/{reference}/household", response_model=CaseView, response_model_exclude_unset=True,
+             responses=with_etag(200, 403, 404, 409, 412, 422, 428), openapi_extra=IF_MATCH_REQUIRED)
+def correct_household(reference: str, body: HouseholdCorrection, session: SessionDep, user: CurrentUser,
+                      if_match: IfMatchRequired, response: Response) -> Any:
+    """A supervisor moves a case waiting off every manifest to another household of their agency (or to none), or
+    corrects its relationship to the head, with a written reason: each household keeps one head; a household joined
+    leaves its manifests as when a newcomer joins it (`taken_off_with`), and a minor left with no adult waiting gets
+    the unaccompanied-child concern. If-Match is required: the ETag of the case as read."""
+    case = service.get_case(session, user, reference)
+    travel.correct_household(session, user, case, household_reference=body.household,
+                             relationship=body.relationship_to_head, reason=body.reason,
+                             expected_version=if_match.expected_version(case.version))
     settle(session)
     set_etag(response, session, case)
     return _case_shown_after(session, user, case)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from retorno import identifiers
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.agencies.visibility import followed_after
@@ -35,6 +36,7 @@ from retorno.cases.facts import (
 )
 from retorno.cases.models import Case, Household, cedula_digits, national_id_digits
 from retorno.cases.service import (
+    HEADS,
     HOUSEHOLD_REACTIONS,
     LINKED_RECORD_REACTIONS,
     NOT_NATIONAL_REACTIONS,
@@ -44,15 +46,17 @@ from retorno.cases.service import (
     advance,
     change_fields,
     ensure_owner,
+    household_for,
     household_members,
     identity_changed,
+    relationship_code,
     transition,
 )
 from retorno.cases.service import register_case as register_in_cases
 from retorno.db import among, utcnow
 from retorno.documents import service as documents
 from retorno.documents.models import TravelDocument
-from retorno.errors import InvalidInput, InvalidTransition, Message, Term
+from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, Term
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, HouseholdSplit, Passenger
 from retorno.flights.service import (
     LEAVING,
@@ -132,6 +136,90 @@ def household_grew(session: Session, by: User, household_ids: list[int]) -> list
             taken += take_off_manifests(session, by, member, kind="household_changed", back_to="ready",
                                         reason="a new member joined the household")
     return taken
+
+
+# Where a case's household may be corrected: waiting off every manifest, before boarding (on a manifest, its seat was
+# taken for the household as it is; it is taken off first).
+HOUSEHOLD_CORRECTABLE = frozenset(lifecycle.BEFORE_BOARDING) - {"manifested"}
+
+
+@action("household.split")
+def correct_household(session: Session, actor: User, case: Case, *, household_reference: str | None,
+                      relationship: str | None, reason: str, expected_version: int | None = None) -> list[str]:
+    """A supervisor corrects which household of their agency a case belongs to, and its relationship to the head,
+    with a written reason (red team round 44b, F1: a child registered into the wrong family had no way out but her
+    record withdrawn and registered again, which left the wrong family to be split and held her new record by the
+    withdrawn one's concern). Returns the references taken off a manifest.
+
+    Each household keeps one head. The household left is a change of it (its version moves, `household.member_left`):
+    the minors it holds whom no adult waits with any longer get the unaccompanied-child concern, as when a member leaves
+    its waiting; the household joined is one a newcomer joins (`household_grew`: a split of it ends, its members on a
+    manifest not flown leave it); the case itself, a minor with no adult waiting in the household joined, gets the
+    concern. Only for a case waiting off every manifest, before boarding, of the supervisor's own agency."""
+    if case.agency_id != actor.agency_id:
+        raise Forbidden("case %(case)s is another agency's: its households are that agency's to correct",
+                        code="forbidden.household.correct", case=case.reference)
+    check_version(session, case, expected_version, label=Message("case %(case)s", {"case": case.reference}),
+                  audited=AuditObject("case", case.reference), reader=actor)
+    reason = written_reason(reason)
+    if case.state not in HOUSEHOLD_CORRECTABLE:
+        raise InvalidTransition("case %(case)s is '%(state)s': its household is corrected only while it waits off "
+                                "every manifest, before boarding (take it off its manifest first)",
+                                code="household_correction_state", case=case.reference,
+                                state=Term("case_state", case.state))
+    code = relationship_code(relationship)
+    named = identifiers.reference(household_reference or "") or None
+    if named is not None and (unclear := identifiers.reference_problem(named)):
+        raise InvalidInput("%(field)s holds characters other than ASCII letters, digits and keyboard signs "
+                           "(%(characters)s): two references that look the same must be one; type it again",
+                           code="reference_characters", field=Term("field", "household_reference"),
+                           characters=unclear)
+    if named is not None and identifiers.system_shaped(named):
+        raise InvalidInput("household_reference '%(value)s' is in the form of a system reference (CC-YYYY-NNNNNN), "
+                           "the one Retorno gives each case: give a household code of your own",
+                           code="household_system_shaped", value=named)
+    old_id = case.household_id
+    target = household_for(session, actor.agency_id, named)
+    new_id = target.id if target is not None else None
+    if new_id == old_id and code == case.relationship_to_head:
+        raise InvalidInput("case %(case)s is already so in its household: nothing to correct",
+                           code="household_unchanged", case=case.reference)
+    before = {"household": _household_code(session, old_id), "relationship_to_head": case.relationship_to_head}
+    case.household_id, case.relationship_to_head = new_id, code
+    session.flush()
+    # Each household keeps one head, checked on the households as they now are.
+    for household_id in sorted(h for h in {old_id, new_id} if h is not None):
+        heads = session.execute(sa.select(sa.func.count()).select_from(Case).where(
+            Case.household_id == household_id, Case.relationship_to_head.in_(HEADS))).scalar_one()
+        members = session.execute(sa.select(sa.func.count()).select_from(Case).where(
+            Case.household_id == household_id)).scalar_one()
+        if members and heads != 1:
+            raise InvalidInput("household %(household)s would have %(heads)s heads: a household has one (correct the "
+                               "head's relationship first)", code="household_one_head",
+                               household=_household_code(session, household_id), heads=heads)
+    record(session, actor, "case.household_corrected", "case", case.reference, before=before,
+           after={"household": _household_code(session, new_id), "relationship_to_head": code}, reason=reason)
+    taken: list[str] = []
+    if old_id is not None and old_id != new_id:
+        left = session.get(Household, old_id)
+        assert left is not None
+        flag_modified(left, "reference")
+        record(session, actor, "household.member_left", "household", left.reference, reason=reason)
+        session.flush()
+        why = f"case {case.reference} was moved to another household"
+        _minors_left_alone(session, actor, case, left=why, household_id=old_id)
+        _minors_behind_alone(session, actor, case, household_id=old_id)
+    if new_id is not None and new_id != old_id:
+        taken = household_grew(session, actor, [new_id])
+    joined = _household_code(session, new_id)
+    _minors_left_alone(session, actor, case, became=f"this minor was moved to household {joined}",
+                       left=f"case {case.reference} joined the household")
+    return taken
+
+
+def _household_code(session: Session, household_id: int | None) -> str | None:
+    household = session.get(Household, household_id) if household_id is not None else None
+    return household.reference if household is not None else None
 
 
 @reader("duplicate.read")
@@ -228,7 +316,7 @@ def _screened(session: Session, actor: User, case: Case, recorded: Screening) ->
 
 def _minors_left_alone(session: Session, by: User | None, case: Case,
                        became: str = "the birth date now makes this case a minor", left: str | None = None,
-                       once: bool = False) -> None:
+                       once: bool = False, household_id: int | None = None) -> None:
     """Safeguard 2 (children) after `case` changed: the minors of its household (or `case` alone) screened and
     waiting whom no adult of the household now waits with, and who have no best-interests determination, are
     unaccompanied children. Their concern is recorded here, in the transaction of the change, by whoever made it
@@ -242,7 +330,9 @@ def _minors_left_alone(session: Session, by: User | None, case: Case,
     concern would be undone by each document filed: the children's rules still hold them at every step); one holding
     a seat is, and leaves it."""
     today = utcnow().date()
-    members = household_members(session, case.household_id) if case.household_id is not None else [case]
+    # `household_id`: the household `case` has just left, whose minors are looked at (`correct_household`).
+    household_id = household_id or case.household_id
+    members = household_members(session, household_id) if household_id is not None else [case]
     # A member boarded at the door of a flight not yet departed is still here: one a change makes a minor with no
     # adult leaves the aircraft with the concern (red team round 30, F1: ICE's registration of the person as a
     # minor was refused by the commit-time guard, and the household stayed aboard).
@@ -279,7 +369,8 @@ def _seated(session: Session, case_ids: list[int]) -> set[int]:
                Flight.state.in_(NOT_YET_FLOWN_STATES))).scalars())
 
 
-def _minors_behind_alone(session: Session, by: User | None, case: Case, moved: Case | None = None) -> None:
+def _minors_behind_alone(session: Session, by: User | None, case: Case, moved: Case | None = None,
+                         household_id: int | None = None) -> None:
     """Safeguard 2 for the minors of `case`'s household who stay behind: in a state that does not travel (not a
     national, withdrawn, unfit to fly, a no-show: `safeguards.STAYING_BEHIND`), or waiting off every manifest (held
     by a concern, or not yet ready). One whom no adult of the household stays with any longer (`_STAYING_WITH`, and
@@ -291,10 +382,11 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case, moved: C
     mother went on a manifest, and was later `ready` alone). A best-interests determination recorded answers it
     already. The minors going on the same manifest in the same request hold their seats already
     (`flights.service.add_passengers`), so a household manifested together leaves nobody behind."""
-    assert case.household_id is not None
+    household_id = household_id or case.household_id
+    assert household_id is not None
     moved = moved or case
     today = utcnow().date()
-    members = household_members(session, case.household_id)
+    members = household_members(session, household_id)
     registry = births_elsewhere(session, [m.id for m in members])
     adults = [m for m in members if not counts_as_minor(m.birth_date, registry.get(m.id), today)]
     seated = _seated(session, [m.id for m in members])

@@ -101,6 +101,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/flights/{reference}/bulletin"): ("flight.read",),
     ("GET", "/api/v1/households/{agency_reference}"): ("case.read",),
     ("POST", "/api/v1/households/{agency_reference}/split"): ("household.split",),
+    ("POST", "/api/v1/cases/{reference}/household"): ("household.split",),
     ("POST", "/api/v1/plans"): ("manifest.propose",),
     ("POST", "/api/v1/plans/apply"): ("manifest.propose",),
     # ---- API: bulk actions (each person still one action: `travel.bulk`)
