@@ -34,7 +34,8 @@ def test_a_child_in_the_wrong_household_is_moved_to_her_own_and_both_families_tr
     api = Api(client, world)
     wrong = [api.ready_case(household_reference="HW44", relationship_to_head="head",
                             given_names="Wilmer")["reference"],
-             api.ready_case(household_reference="HW44", relationship_to_head="spouse", given_names="Wendy")["reference"],
+             api.ready_case(household_reference="HW44", relationship_to_head="spouse",
+                            given_names="Wendy")["reference"],
              api.ready_case(household_reference="HW44", relationship_to_head="child", given_names="Carla",
                             birth_date=CHILD)["reference"]]
     mother = api.ready_case(household_reference="HR44", relationship_to_head="head", given_names="Rosa")["reference"]
