@@ -34,6 +34,8 @@ def test_the_carrier_reads_the_list_of_a_flight_just_arrived_and_not_once_its_da
         assert [p["case_reference"] for p in listed] == [case["reference"]]
         for door in DOORS[1:]:
             assert api.get(user, f"/api/v1/flights/{flight}/{door}").status_code == 200, door
+    assert login(client, "carrier.officer").status_code == 303
+    assert f"/flights/{flight}/paxlst" in client.get(f"/flights/{flight}").text
     later = datetime.now(UTC) + timedelta(days=DEFAULT_DAYS, hours=1)
     with clock_at(later):
         for user in ("carrier.officer", "carrier.viewer"):
@@ -55,6 +57,8 @@ def test_the_carrier_reads_the_list_of_a_flight_just_arrived_and_not_once_its_da
         page = client.get(f"/flights/{flight}")
         assert page.status_code == 200 and "Quintero" not in page.text and case["reference"] not in page.text
         assert "su lista de pasajeros estuvo disponible para la aerolínea hasta" in page.text
+        # Nor does it link the downloads that are closed (red team round 44a, F3).
+        assert f"/flights/{flight}/paxlst" not in page.text and f"/flights/{flight}/manifest.csv" not in page.text
         for path in ("passengers.csv", "passengers.xlsx", "paxlst", "manifest.csv", "manifest.pdf"):
             answer = client.get(f"/flights/{flight}/{path}")
             assert answer.status_code == 409, (path, answer.status_code)

@@ -69,6 +69,9 @@ def flight_context(session: Session, user: User, reference: str, settings: Setti
     context["leaving"] = (flights.must_leave_aircraft(session, user, flight)
                           if user.agency.kind in ("sending_authority", "carrier")
                           and outputs.carrier_reads_people(session, user, flight) else [])
+    # The downloads of its passenger list, offered only while the one window of every list door is open (red team
+    # round 44a, F3: a carrier's page linked lists closed since, each answering 409).
+    context["lists_open"] = can(user, "paxlst.read") and outputs.passenger_list_refusal(session, user, flight) is None
     if can(user, "manifest.propose") and flight.state in ("proposed", "accepted"):
         # Ready cases are chosen on a page of their own, filtered by the departure airport and paged.
         context["ready_near"] = ready_near(session, user, flight)
