@@ -163,12 +163,19 @@ def test_different_people_ends_the_hold(client: TestClient, world: World,
     ok(api.post("inm.supervisor", path, {"decision": "different_people",
                                          "reason": "Huellas y fotografía distintas: son dos personas."}), 201)
     assert _state(api, rosa) == "ready"
-    again = api.post("inm.supervisor", path, {"decision": "same_person", "reason": "Lo pensé mejor, la misma."})
-    assert again.status_code == 409 and again.json()["error"]["code"] == "duplicate_decided", again.text
     flight = _on_flight(api, rosa, approve=True)
     assert rosa in _aboard(api, flight)
     shown = ok(api.get("inm.officer", f"/api/v1/cases/{twin}/possible-duplicates"))
     assert [(d["other"], d["decision"], d["holding"]) for d in shown] == [(rosa, "different_people", False)]
+    # Found wrong, it is corrected the safe way (red team round 44b, F2): one person, the asylum claim holds her, and
+    # she leaves the flight. Never the other way back.
+    ok(api.post("inm.supervisor", path, {"decision": "same_person", "reason": "Corrección: es la misma persona."}),
+       201)
+    assert rosa not in _aboard(api, flight) and _state(api, rosa) == "documented"
+    again = api.post("inm.supervisor", path, {"decision": "different_people", "reason": "Otra vez dos personas."})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "duplicate_decided", again.text
+    shown = ok(api.get("inm.officer", f"/api/v1/cases/{twin}/possible-duplicates"))
+    assert [(d["other"], d["decision"]) for d in shown] == [(rosa, "same_person")]
 
 
 def test_same_person_links_the_records_for_good(client: TestClient, world: World, session: Session,

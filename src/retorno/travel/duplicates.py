@@ -216,7 +216,12 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
         raise Forbidden("cases %(case)s and %(other)s are other agencies' records: a supervisor of an agency holding "
                         "one of them decides", code="forbidden.duplicate.decide", case=case.reference,
                         other=_named(session, actor, other))
-    if pair.decision is not None:
+    # A `different_people` found wrong is corrected to `same_person`, the safe direction, by a supervisor with a reason
+    # (red team round 44b, F2: a wrong "different people" let a person's new record go on while the asylum claim of
+    # their withdrawn one stayed open, and nothing could take it back). The other way stays refused: a link, once
+    # made, holds for good.
+    corrected = pair.decision if pair.decision == DIFFERENT_PEOPLE and decision == ONE_PERSON else None
+    if pair.decision is not None and corrected is None:
         raise InvalidTransition("the possible duplicate %(case)s / %(other)s was decided already (%(decision)s)",
                                 code="duplicate_decided", case=case.reference, other=_named(session, actor, other),
                                 decision=pair.decision)
@@ -231,7 +236,7 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
     session.flush()
     record(session, actor, "duplicate.decide", "case", case.reference,
            after={"other": str(_named(session, actor, other)), "flag": number, "decision": decision,
-                  "reason_sha256": text_digest(reason)})
+                  "reason_sha256": text_digest(reason), **({"corrects": corrected} if corrected else {})})
     if stood_for:
         # A record on a flight stood for its person in the other record's household: no longer (`take_off_households`).
         now = households_read(session, [case, other])
