@@ -1,6 +1,6 @@
 """Red team: Mexico's INM proposed a flight from New York (JFK) to Madrid for Venezuela's SAIME, and one landing a
 year after it left; both were accepted. A return flight leaves an airport of the sending state for one of the
-receiving state, and lasts at most 24 hours, whichever door proposes it."""
+receiving state, and lasts at most 24 hours, and at least what its distance takes, whichever door proposes it."""
 
 from __future__ import annotations
 
@@ -39,6 +39,11 @@ def refusal(response: Any) -> str:
     ("inm.officer", flight("TAP", "CCS", hours=24 * 365), ["a flight lasts at most 24 hours, not 365 days",
                                                            "un vuelo dura como máximo 24 horas"]),
     ("inm.officer", flight("TAP", "CCS", hours=24.5), ["a flight lasts at most 24 hours, not 1 day, 0:30:00"]),
+    # No airliner flies 2,790 km in a minute, nor in two hours (red team round 44b, F6: a one-minute flight was taken,
+    # and its mistaken landing 30 s after departure would have passed the landing check).
+    ("inm.officer", flight("TAP", "CCS", hours=1 / 60), ["a flight from TAP to CCS (2790 km) lasts at least 140 "
+                                                         "minutes, not 0:01:00", "dura al menos 140 minutos"]),
+    ("inm.officer", flight("VSA", "CCS", hours=2), ["a flight from VSA to CCS (2898 km) lasts at least 145 minutes"]),
 ])
 def test_a_flight_leaves_the_sending_state_for_the_receiving_one_within_a_day(
         client: TestClient, world: World, user: str, body: dict[str, Any], said: list[str]) -> None:

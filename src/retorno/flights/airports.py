@@ -7,6 +7,7 @@ the way people of the mechanism do ("Maiquetía", not "Simon Bolivar Internation
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -82,6 +83,19 @@ def airport(iata: str) -> Airport:
     return Airport(
         iata=code, name=record["name"], city=record["city"], country=record["country"], tz=record["tz"]
     )
+
+
+# The mean radius of the Earth, for great-circle distances.
+EARTH_RADIUS_KM = 6371.0088
+
+
+def distance_km(origin: str, destination: str) -> float:
+    """The great-circle distance between two airports (haversine, on the mean radius), from their coordinates."""
+    one, other = (_airports_by_iata()[airport(code).iata] for code in (origin, destination))
+    lat1, lon1, lat2, lon2 = map(math.radians, (float(one["lat"]), float(one["lon"]), float(other["lat"]),
+                                                float(other["lon"])))
+    half = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(half))
 
 
 def _zone(iata: str) -> ZoneInfo:

@@ -7,6 +7,7 @@ stopped holding (a protection concern raised after manifesting) is caught at the
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import re
 import weakref
@@ -135,6 +136,19 @@ def _flight_transition(session: Session, actor: User | None, flight: Flight, tar
 
 # The longest a return flight lasts, departure to arrival (the longest scheduled flights take under 19 hours).
 LONGEST_FLIGHT = timedelta(hours=24)
+# Faster than any airliner's ground speed, a strong tail wind included: no flight covers its distance in less time.
+FASTEST_KMH = 1200
+
+
+def _shortest_between(origin: str, destination: str) -> timedelta | None:
+    """The least time a flight between the two airports takes (`FASTEST_KMH`), or None for an unknown airport (refused
+    for that)."""
+    try:
+        return timedelta(hours=airports.distance_km(origin, destination) / FASTEST_KMH)
+    except ValueError:
+        return None
+
+
 # The furthest ahead a flight departs when it is proposed (red team: a flight for the year 9999 was taken): a year's
 # planning, a leap year's day included. No door changes a departure after that (there is no rescheduling; a flight
 # that moves is cancelled and proposed again), so this bound holds for every flight.
@@ -232,6 +246,17 @@ def propose_flight(session: Session, actor: User, data: FlightInput) -> Flight:
                                 {"escorts": data.escorts, "medical_staff": data.medical_staff, "seats": data.seats}))
     if data.arrival_utc <= data.departure_utc:
         problems.append(Message("arrival must be after departure"))
+    elif (shortest := _shortest_between(data.origin, data.destination)) is not None and \
+            data.arrival_utc - data.departure_utc < shortest:
+        # No airliner covers the distance faster (red team round 44b, F6: a flight scheduled to last one minute was
+        # taken, and a landing half its scheduled time after departure, the guard of a mistaken landing, then 30 s).
+        problems.append(Message("a flight from %(origin)s to %(destination)s (%(km)s km) lasts at least %(minutes)s "
+                                "minutes, not %(duration)s", {
+                                    "origin": data.origin.strip().upper(),
+                                    "destination": data.destination.strip().upper(),
+                                    "km": round(airports.distance_km(data.origin, data.destination)),
+                                    "minutes": math.ceil(shortest / timedelta(minutes=1)),
+                                    "duration": str(data.arrival_utc - data.departure_utc)}))
     elif data.arrival_utc - data.departure_utc > LONGEST_FLIGHT:
         problems.append(Message("a flight lasts at most %(hours)s hours, not %(duration)s",
                                 {"hours": LONGEST_FLIGHT // timedelta(hours=1),
