@@ -157,6 +157,21 @@ def test_a_flight_can_be_boarded_on_the_demo_now(demo: Demo) -> None:
     assert {(p.approval, p.boarding) for p in passengers} == {("approved", "pending")}
 
 
+def test_every_case_s_trail_reads_in_the_order_things_happened(demo: Demo) -> None:
+    """Red team round 44b, F7: the passengers of the flight boarding now were registered at the demo's start and
+    manifested the day before, so their timelines read "manifested before registered"."""
+    engine = make_engine(demo.url)
+    try:
+        with Session(engine) as session:
+            rows = session.execute(sa.select(AuditRecord.object_id, AuditRecord.at).where(
+                AuditRecord.object_type == "case").order_by(AuditRecord.object_id, AuditRecord.seq)).all()
+    finally:
+        engine.dispose()
+    backwards = [object_id for (object_id, at), (before_id, before_at) in zip(rows[1:], rows, strict=False)
+                 if object_id == before_id and at < before_at]
+    assert rows and backwards == [], backwards[:5]
+
+
 def test_the_independent_check_passes_on_the_demo(demo: Demo) -> None:
     result = runner.invoke(app, ["demo", "check", "--database-url", demo.url], env=demo.env())
     assert result.exit_code == 0, result.output

@@ -366,24 +366,22 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> tu
                 with clock_at(departure - timedelta(hours=2)):
                     fly(session, users, settings, flight, passengers)
                 summary.flights.append(_figures(flight, len(passengers), flown=True))
-            current = _register(session, users, _people(rng, sampler, cases, now.date(), numbers), summary)
-            analyze_written(session)
-            _prepare(session, rng, users, current, now.date(), summary)
+            # The people waiting now were registered, screened and verified some days ago, before the flight now
+            # boarding was proposed and locked: every case's timeline reads in the order things happened (red team
+            # round 44b, F7: registered at the demo's start, its passengers were manifested the day before).
+            registered = now - timedelta(days=5)
+            with clock_at(registered):
+                current = _register(session, users, _people(rng, sampler, cases, registered.date(), numbers),
+                                    summary)
+                analyze_written(session)
+                _prepare(session, rng, users, current, registered.date(), summary)
             # The receiving side links the requests still waiting against its civil registry.
-            analyze_written(session)
-            linked = link_waiting_requests(session, rng, users["saime.oficial"], Path(settings.data_dir),
-                                           Thresholds.from_settings(settings), seed=seed * 31 + 17)
+            with clock_at(registered + timedelta(days=1)):
+                analyze_written(session)
+                linked = link_waiting_requests(session, rng, users["saime.oficial"], Path(settings.data_dir),
+                                               Thresholds.from_settings(settings), seed=seed * 31 + 17)
             summary.linkage.update({"verified": linked.verified, "review": linked.review,
                                     "not_found": linked.not_found})
-            departure = datetime.combine(now.date() + timedelta(days=6), time(15, 0), tzinfo=UTC)
-            tap = propose(session, users, settings, origin="TAP", number="V0 3103", departure=departure,
-                          sender="inm.oficial")
-            flights.accept_flight(session, users["saime.oficial"], tap)
-            ready_tap = ready_households(session, "TAP", 120)
-            flights.add_passengers(session, users["inm.oficial"], tap, ready_tap,
-                                   passengers_per_escort=settings.passengers_per_escort,
-                                   lock_hours=settings.lock_hours_before_departure)
-            summary.flights.append(_figures(tap, len(ready_tap), flown=False))
             # A flight boarding now: its manifest approved and locked yesterday, departing in three hours, so that
             # the carrier's gate, the departure and then the arrival desk can be tried on the demo as they are.
             boarding = (now + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
@@ -395,6 +393,15 @@ def build_demo(settings: Settings, *, cases: int = 2000, seed: int = 2023) -> tu
                 with clock_at(boarding - timedelta(hours=30)):
                     fly(session, users, settings, gate, ready_vsa, until="locked")
             summary.flights.append(_figures(gate, len(ready_vsa), flown=False))
+            departure = datetime.combine(now.date() + timedelta(days=6), time(15, 0), tzinfo=UTC)
+            tap = propose(session, users, settings, origin="TAP", number="V0 3103", departure=departure,
+                          sender="inm.oficial")
+            flights.accept_flight(session, users["saime.oficial"], tap)
+            ready_tap = ready_households(session, "TAP", 120)
+            flights.add_passengers(session, users["inm.oficial"], tap, ready_tap,
+                                   passengers_per_escort=settings.passengers_per_escort,
+                                   lock_hours=settings.lock_hours_before_departure)
+            summary.flights.append(_figures(tap, len(ready_tap), flown=False))
             for origin, number, sender, days in (("VSA", "V0 3104", "inm.oficial", 2),
                                                  ("HRL", "V0 3105", "ice.oficial", 4)):
                 later = propose(session, users, settings, origin=origin, number=number,
