@@ -56,7 +56,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
                             | _EXIT_BEFORE_BOARDING),
     # boarded → ready/documented: taken off the aircraft before departure (both sides agreed, or a
     # protection concern raised at the door).
-    "boarded": frozenset({"arrived", "ready", "documented"}),
+    # boarded → manifested: a boarding recorded by mistake, corrected before departure (`flights.no_show`).
+    "boarded": frozenset({"arrived", "ready", "documented", "manifested"}),
     "arrived": frozenset({"reintegration_intake", "closed"}),
     "reintegration_intake": frozenset({"matched", "closed"}),
     # matched → reintegration_intake: the offer was declined, the person waits for the next round.

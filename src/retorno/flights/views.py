@@ -273,6 +273,18 @@ def correct_no_show(reference: str, case_ref: str, body: ReasonIn, session: Sess
     return {"case": case.reference, "state": state_of(user, case)}
 
 
+@router.post("/flights/{reference}/passengers/{case_ref}/boarding-correction", response_model=CaseState,
+             responses=errors(404, 409))
+def correct_boarding(reference: str, case_ref: str, body: ReasonIn, session: SessionDep, user: CurrentUser) -> Any:
+    """A sending side's supervisor corrects a boarding recorded by mistake, before the flight departs, with a written
+    reason: the passenger is on the locked manifest again, not boarded ('manifested'), to board at the door or be
+    recorded a no-show; refused while a minor of the household would be left aboard with no adult of it."""
+    flight = service.get_flight(session, user, reference)
+    case = get_case(session, user, case_ref)
+    no_show.correct_boarding(session, user, flight, case, reason=body.reason)
+    return {"case": case.reference, "state": state_of(user, case)}
+
+
 def _manifest_case(session: SessionDep, user: CurrentUser, flight: Flight, case_ref: str) -> Any:
     """Carriers reach a passenger through the flight's manifest (`outputs.manifest_cases`), not the case list."""
     if user.agency.kind == "carrier":

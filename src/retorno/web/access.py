@@ -89,6 +89,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/flights/{reference}/locked-changes"): ("manifest.change_locked",),
     ("POST", "/api/v1/flights/{reference}/passengers/{case_ref}/boarding"): ("boarding.record",),
     ("POST", "/api/v1/flights/{reference}/passengers/{case_ref}/no-show-correction"): ("boarding.correct_no_show",),
+    ("POST", "/api/v1/flights/{reference}/passengers/{case_ref}/boarding-correction"): ("boarding.correct_no_show",),
     ("GET", "/api/v1/flights/{reference}/deboardings"): ("flight.read",),
     ("POST", "/api/v1/flights/{reference}/deboardings"): ("boarding.record",),
     ("POST", "/api/v1/flights/{reference}/depart"): ("flight.depart",),
@@ -196,6 +197,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/flights/{reference}/manifest.csv"): ("paxlst.read",),
     ("POST", "/flights/{reference}/boarding/{case_reference}"): ("boarding.record",),
     ("POST", "/cases/{reference}/no-show-correction"): ("boarding.correct_no_show",),
+    ("POST", "/cases/{reference}/boarding-correction"): ("boarding.correct_no_show",),
     ("POST", "/flights/{reference}/deboardings"): ("boarding.record",),
     ("POST", "/flights/{reference}/depart"): ("flight.depart",),
     # Bulk actions on a flight: a preview, then the confirmation (web.pages.bulkpages).

@@ -118,6 +118,16 @@ def correct_no_show(request: Request, session: SessionDep, user: PageUser, form:
                      "vuelo.", flight=flight.reference)
 
 
+@pages.post("/cases/{reference}/boarding-correction", response_model=None)
+@form_post(case_again)
+def correct_boarding(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    """A sending side's supervisor corrects a boarding recorded by mistake, from the case's page (`flights.no_show`)."""
+    case = get_case(session, user, reference)
+    flight = no_show.correct_boarding(session, user, None, case, reason=form_text(form, "reason"))
+    return case_done(reference, "Embarque en el vuelo %(flight)s corregido: la persona sigue en el manifiesto, sin "
+                     "embarcar.", flight=flight.reference)
+
+
 @pages.post("/flights/{reference}/accept", response_model=None)
 @form_post(flight_again)
 def accept(
