@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
 from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login, post_form
 
 CHILD = (date.today() - timedelta(days=8 * 365)).isoformat()
 REASON = "registrada por error en el hogar de otra familia"
@@ -92,3 +93,25 @@ def test_each_household_keeps_one_head_and_a_child_moved_away_from_every_adult_i
     assert alone.status_code == 200, alone.text
     assert _concerns(api, child) == ["unaccompanied_child"]
     assert _concerns(api, head) == []
+
+
+def test_the_case_page_offers_the_correction_to_its_agency_s_supervisor(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    api.ready_case(household_reference="HP44", relationship_to_head="head", given_names="Pilar")
+    child = api.ready_case(household_reference="HQ44", relationship_to_head="head", given_names="Paula",
+                           birth_date="1980-01-01")["reference"]
+    login(client, "inm.officer")
+    assert 'action="/cases/' + child + '/household"' not in client.get(f"/cases/{child}").text
+    login(client, "inm.supervisor")
+    page = client.get(f"/cases/{child}").text
+    assert f'action="/cases/{child}/household"' in page and 'value="HQ44"' in page
+    version = page.split('name="version" value="')[1].split('"')[0]
+    refused = post_form(client, f"/cases/{child}/household", {"household": "HP44", "relationship_to_head": "head",
+                                                              "reason": REASON, "version": version},
+                        page=f"/cases/{child}")
+    assert refused.status_code == 422 and "titulares" in refused.text
+    done = post_form(client, f"/cases/{child}/household", {"household": "HP44", "relationship_to_head": "hermana",
+                                                           "reason": REASON, "version": version},
+                     page=f"/cases/{child}")
+    assert done.status_code == 303, done.text
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{child}"))["household"] == "HP44"

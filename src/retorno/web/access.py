@@ -198,6 +198,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/flights/{reference}/boarding/{case_reference}"): ("boarding.record",),
     ("POST", "/cases/{reference}/no-show-correction"): ("boarding.correct_no_show",),
     ("POST", "/cases/{reference}/boarding-correction"): ("boarding.correct_no_show",),
+    ("POST", "/cases/{reference}/household"): ("household.split",),
     ("POST", "/flights/{reference}/deboardings"): ("boarding.record",),
     ("POST", "/flights/{reference}/depart"): ("flight.depart",),
     # Bulk actions on a flight: a preview, then the confirmation (web.pages.bulkpages).

@@ -51,6 +51,7 @@ from retorno.web.pages.common import (
     require_page,
     router,
 )
+from retorno.web.pages.conflicts import form_version
 from retorno.web.pages.posts import Done, Page, done, form_post
 from retorno.web.pages.protection import protection_context
 
@@ -290,6 +291,9 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     if context["screenable"] and can(user, "screening.record") and can(user, "screening.read_details"):
         # The screening form starts from the person's current need, not 0 (a lowering needs a written reason).
         context["escorts_needed"] = escorts_needed_now(session, user, case)
+    # A supervisor corrects the household of their agency's case waiting off every manifest (`correct_household`).
+    context["household_correctable"] = (can(user, "household.split") and case.agency_id == user.agency_id
+                                        and case.state in travel.HOUSEHOLD_CORRECTABLE)
     # Asked again for a case verified whose identity is no longer the one verified (red team RE8701 F2).
     context["verification_again"] = (case.state in lifecycle.VERIFIED_WAITING and can(user, "verification.request")
                                      and identity_changed_since_verified(session, case))
@@ -326,6 +330,21 @@ def resolution_again(session: Session, user: User, reference: str, form: FormDat
 
 def case_done(reference: str, message: str, **values: object) -> Done:
     return done(f"/cases/{reference}", message, **values)
+
+
+@pages.post("/cases/{reference}/household", response_model=None)
+@form_post(case_again)
+def correct_household(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    """A supervisor corrects the household a case belongs to, from its page (`travel.service.correct_household`)."""
+    case = service.get_case(session, user, reference)
+    taken = travel.correct_household(session, user, case, household_reference=form_text(form, "household") or None,
+                                     relationship=form_text(form, "relationship_to_head") or None,
+                                     reason=form_text(form, "reason"),
+                                     expected_version=form_version(form, required=True))
+    if taken:
+        return case_done(reference, "Hogar corregido. Salieron del manifiesto para que su hogar viaje junto: "
+                         "%(others)s.", others=", ".join(taken))
+    return case_done(reference, "Hogar corregido.")
 
 
 @pages.post("/cases/{reference}/screening", response_model=None)
