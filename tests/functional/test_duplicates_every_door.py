@@ -257,10 +257,16 @@ def test_a_supervisor_of_either_agency_decides_a_flag_across_countries_by_its_nu
     inm_flag = _flags(api, "inm.supervisor", rosa)[0]["flag"]
     ok(api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/{inm_flag}/decision", body), 201)
     assert _state(api, twin["reference"], "ice.officer") == "ready"
-    again = api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/{inm_flag}/decision",
-                     {**body, "decision": "same_person"})
-    assert again.status_code == 409 and twin["reference"] not in again.text, again.text
-    assert session.execute(sa.select(PossibleDuplicate.decision)).scalars().all() == ["different_people"]
+    # Found wrong, it is corrected the safe way, by either agency (red team round 44b, F2): one person again, the
+    # concern holds the other record; never back to two.
+    corrected = api.post("inm.supervisor", f"/api/v1/cases/{rosa}/possible-duplicates/{inm_flag}/decision",
+                         {**body, "decision": "same_person"})
+    assert corrected.status_code == 201 and twin["reference"] not in corrected.text, corrected.text
+    assert _state(api, twin["reference"], "ice.officer") == "documented"
+    again = api.post("ice.supervisor", f"/api/v1/cases/{twin['reference']}/possible-duplicates/{flag}/decision",
+                     body)
+    assert again.status_code == 409 and rosa not in again.text, again.text
+    assert session.execute(sa.select(PossibleDuplicate.decision)).scalars().all() == ["same_person"]
 
 
 # Red team round 3 (F1, high): records of one person that the field-by-field comparison did not find alike. US-ICE

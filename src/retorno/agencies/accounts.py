@@ -14,6 +14,8 @@ made it, and must choose their own at the next login before doing anything else 
 
 from __future__ import annotations
 
+import difflib
+import math
 import secrets
 
 import sqlalchemy as sa
@@ -253,19 +255,21 @@ def change_own_password(session: Session, user: User, *, current: str, new: str,
         # Not in case, accents or signs only: whoever set a temporary password would guess the variant (red team
         # round 23, Y-F5: 'Tortuga Marina Veloz 8' for the administrator's 'tortuga marina veloz 8').
         raise InvalidInput("the new password must differ from the current one", code="password_unchanged")
-    if keeps_a_run_of(new, current):
+    if (kept := kept_run(new, current)) >= max(KEPT_RUN, math.ceil(len(password_skeleton(current)) / 2)):
         # Nor by a character or two: a temporary password is known to whoever set it, who would try its variants
-        # first (red team round 43, L2: 'yLeanyUVTYCzAf' for the supervisor's 'yLeanyUVTYCzAe').
+        # first (red team round 43, L2: 'yLeanyUVTYCzAf' for the supervisor's 'yLeanyUVTYCzAe'). A word in common
+        # ('clave' in both) is no variant: half the current one kept in a row is.
         raise InvalidInput("the new password keeps %(n)s characters in a row of the current one: whoever knew that one "
-                           "would guess it; change more of it", code="password_like_current", n=KEPT_RUN)
+                           "would guess it; change more of it", code="password_like_current", n=kept)
     return change_password(session, user, user.username, new)
 
 
-# Characters in a row of the current password (as `password_skeleton` compares) the new one may not keep.
+# The fewest characters in a row of the current password (as `password_skeleton` compares) that make the new one a
+# variant of it, when they are half of it or more.
 KEPT_RUN = 5
 
 
-def keeps_a_run_of(new: str, current: str) -> bool:
-    """Whether `new` holds `KEPT_RUN` characters in a row of `current`, whatever their case, accents and signs."""
+def kept_run(new: str, current: str) -> int:
+    """The most characters in a row of `current` that `new` holds, whatever their case, accents and signs."""
     kept, before = password_skeleton(new), password_skeleton(current)
-    return any(before[start:start + KEPT_RUN] in kept for start in range(len(before) - KEPT_RUN + 1))
+    return difflib.SequenceMatcher(None, kept, before, autojunk=False).find_longest_match().size

@@ -166,7 +166,7 @@ def check_password(session: Session, username: str, password: str, *, address: s
         except VerificationError:
             ok = False
         if not ok or user is None:
-            _record_failure(session, username, address, known=user is not None, door=door)
+            _record_failure(session, username, address, attempt, known=user is not None, door=door)
             if door == "login":
                 raise NotAuthenticated("wrong username or password", code="login_failed")
             raise NotAuthenticated("the current password is wrong", code="password_wrong")
@@ -240,6 +240,7 @@ def record_guess(session: Session, by: User, attempt: int | None, *, right: bool
     # transaction again, and the refusal's rollback would then take this record with it.
     session.rollback()
     with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as separate:
+        _failed_now(separate, attempt)
         record(separate, separate.get(User, actor_id), action, object_type, object_id[:60])
         separate.commit()
 
@@ -248,7 +249,14 @@ def record_guess(session: Session, by: User, attempt: int | None, *, right: bool
 UNKNOWN_ACCOUNT = "(unknown)"
 
 
-def _record_failure(session: Session, username: str, address: str, *, known: bool, door: str = "login") -> None:
+def _failed_now(separate: Session, attempt: int | None) -> None:
+    """The attempt counted when it began failed now: the waits run from the failure, as they did when it was counted
+    only then."""
+    separate.execute(sa.update(LoginAttempt).where(LoginAttempt.id == attempt).values(at=utcnow()))
+
+
+def _record_failure(session: Session, username: str, address: str, attempt: int | None, *, known: bool,
+                    door: str = "login") -> None:
     """Audit a failed login, counted since it began (`_take_turn`), in its own committed transaction (see
     `authenticate`).
 
@@ -258,6 +266,7 @@ def _record_failure(session: Session, username: str, address: str, *, known: boo
     # The caller's transaction has only read so far; ending it frees SQLite's write lock for ours.
     session.rollback()
     with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as separate:
+        _failed_now(separate, attempt)
         record(separate, None, "login.failed", "user", username[:80] if known else UNKNOWN_ACCOUNT,
                after={"address": address} if door == "login" else {"address": address, "door": door})
         separate.commit()
