@@ -621,8 +621,11 @@ def test_a_household_has_one_head_by_every_door(client: TestClient, world: World
     row = ("RT-H5,H-RT-HEAD,Otro,Titular,Peña,M,1980-07-17,VEN,,Tapachula,TAP,2026-10-01,titular\n"
            "RT-H6,H-RT-HEAD,Otra,Hija,Peña,F,2010-07-17,VEN,,Tapachula,TAP,2026-10-01,hija\n")
     upload = {"file": ("hogar.csv", (HEADER.rstrip("\n") + ",parentesco\n" + row).encode(), "text/csv")}
-    refused(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 422,
-            "household_two_heads")
+    # Refused at the head row's cell, with every other bad row (red team round 44a, F2: a whole-file refusal).
+    error = refused(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 422,
+                    "import_refused")
+    assert [(p["row"], p["column"]) for p in error["details"] if p["severity"] == "error"] == [(2, "parentesco")]
+    assert "H-RT-HEAD" in error["details"][0]["expected"], error
 
 
 def test_a_username_that_reads_as_another_is_refused_by_the_api_too(client: TestClient, world: World) -> None:

@@ -30,6 +30,12 @@ def upload(client: TestClient, world: World, rows: str) -> Any:
                                                                      "Accept-Language": "es"})
 
 
+def errors_at(response: Any) -> list[tuple[int, str]]:
+    """The cells of an import refused for its rows (422 `import_refused`)."""
+    error = refused(response, 422, "import_refused")
+    return [(problem["row"], problem["column"]) for problem in error["details"] if problem["severity"] == "error"]
+
+
 def members(session: Session, household: str) -> list[str | None]:
     return list(session.execute(sa.select(Case.relationship_to_head).join(Household).where(
         Household.reference == household).order_by(Case.id)).scalars())
@@ -78,8 +84,8 @@ def test_an_import_brings_each_household_its_head(client: TestClient, world: Wor
     # A row naming a held case with no household makes a household of the two: headless unless one heads it.
     api = Api(client, world)
     alone = api.register(agency_reference="RT-IH6", relationship_to_head="hijo")
-    refused(upload(client, world, row("RT-IH7", "RT-IH6", "hijo", "Leo", "2001-02-01")), 422,
-            "household_without_head")
+    assert errors_at(upload(client, world, row("RT-IH7", "RT-IH6", "hijo", "Leo", "2001-02-01"))) == [
+        (2, "parentesco")]
     assert ok(api.get("inm.officer", f"/api/v1/cases/{alone['reference']}"))["household"] is None
     ok(upload(client, world, row("RT-IH7", "RT-IH6", "titular", "Leo", "1981-02-01")), 201)
 
@@ -88,8 +94,9 @@ def test_a_reimport_keeps_the_head_the_head(client: TestClient, world: World, se
     family = row("RT-IR1", "H-RE", "titular", "Luis") + row("RT-IR2", "H-RE", "hija", "Ana", "2010-07-17")
     ok(upload(client, world, family), 201)
     demoted = row("RT-IR1", "H-RE", "otro", "Luis") + row("RT-IR2", "H-RE", "hija", "Ana", "2010-07-17")
-    error = refused(upload(client, world, demoted), 422, "household_without_head")
-    assert "H-RE" in error["message"] and "se quedaría sin él" in error["localized"]["message"]
+    error = refused(upload(client, world, demoted), 422, "import_refused")
+    assert [(p["row"], p["column"]) for p in error["details"]] == [(2, "parentesco")], error
+    assert "H-RE" in error["details"][0]["expected"] and "se quedaría sin él" in error["details"][0]["expected"]
     assert members(session, "H-RE") == ["head", "child"]
     # Another member may change relationship.
     ok(upload(client, world, row("RT-IR1", "H-RE", "titular", "Luis") + row("RT-IR2", "H-RE", "otro", "Ana",
@@ -115,11 +122,11 @@ def test_a_reimport_never_ignores_the_household_column(client: TestClient, world
     ok(upload(client, world, family), 201)
     assert ok(upload(client, world, family), 201)["unchanged"] == 4
     moved = row("RT-MV2", "H-MV-B", "hija", "Ana", "2010-07-17") + row("RT-MV3", "H-MV-B", "titular", "Eva")
-    error = refused(upload(client, world, moved), 422, "import_household_moved")
-    assert "RT-MV2 (H-MV-A → H-MV-B)" in error["message"] and "no cambia un caso de hogar" in str(error["localized"])
-    refused(upload(client, world, row("RT-MV2", "", "hija", "Ana", "2010-07-17")), 422, "import_household_moved")
+    error = refused(upload(client, world, moved), 422, "import_refused")
+    assert [(p["row"], p["column"], p["value"]) for p in error["details"]] == [(2, "hogar", "H-MV-B")], error
+    assert "H-MV-A" in error["details"][0]["expected"] and "no cambia un caso de hogar" in str(error["details"])
+    assert errors_at(upload(client, world, row("RT-MV2", "", "hija", "Ana", "2010-07-17"))) == [(2, "hogar")]
     assert members(session, "H-MV-A") == ["head", "child"]
     # Naming the household by a member held in it is naming the same household.
     assert ok(upload(client, world, row("RT-MV2", "RT-MV1", "hija", "Ana", "2010-07-17")), 201)["unchanged"] == 1
-    refused(upload(client, world, row("RT-MV2", "RT-MV3", "hija", "Ana", "2010-07-17")), 422,
-            "import_household_moved")
+    assert errors_at(upload(client, world, row("RT-MV2", "RT-MV3", "hija", "Ana", "2010-07-17"))) == [(2, "hogar")]

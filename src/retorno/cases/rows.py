@@ -181,6 +181,16 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                                "o integra es su titular (parentesco «titular»)",
                                "a head of the household on one of its rows: no case of the household this row makes "
                                "or joins is its head (relationship 'head')"),
+    "household_moved": ("el hogar en que está el caso, {household}: una reimportación no cambia un caso de hogar "
+                        "(se corrige en la página del caso)",
+                        "the household the case is in, {household}: a re-import does not move a case between "
+                        "households (it is corrected on the case's page)"),
+    "household_has_head": ("un parentesco distinto de «titular»: el hogar {household} ya tiene titular ({head}), y un "
+                           "hogar tiene uno",
+                           "a relationship other than 'head': household {household} has its head already ({head}), "
+                           "and a household has one"),
+    "household_head_leaves": ("«titular»: el caso es el titular del hogar {household}, que se quedaría sin él",
+                              "'head': the case is the head of household {household}, which would have none"),
     "row": ("la fila {row}", "row {row}"),
     "held_case": ("el caso registrado {reference}", "held case {reference}"),
     "elsewhere_case": ("un caso que otra agencia tiene registrado", "a case another agency holds"),
@@ -599,8 +609,9 @@ def _rows(sheet: Sheet, today: date) -> CaseRows:
     return rows
 
 
-def _linked(households: list[str | None], references: list[str]) -> Callable[[str], str]:
-    """The groups that household references make: a row joins the group of the code or case it names."""
+def linked(households: Sequence[str | None], references: Sequence[str]) -> Callable[[str], str]:
+    """The groups that household references make: a row joins the group of the code or case it names (each group
+    named by the root its members' `root` returns; also `travel.households.plan`'s)."""
     parent: dict[str, str] = {}
 
     def root(node: str) -> str:
@@ -762,7 +773,7 @@ def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int]
         sheet.error(index, "household_reference", "household_unresolved", str(named[index]))
     households, references = rows.column("household_reference"), rows.column("case_reference")
     # When no row names another row's case, a household is its code and a row without one is alone.
-    root = _linked(households, references) if not first_row_of.keys().isdisjoint(uses) else str
+    root = linked(households, references) if not first_row_of.keys().isdisjoint(uses) else str
     groups = [root(household or reference) for household, reference in zip(households, references, strict=True)]
     # One head per household among the file's rows (those held too are counted when the rows are written,
     # `travel.load`): each head row of a household with two is named (red team round 20, V-F2: the whole file was
@@ -866,6 +877,25 @@ class CheckedCases:
     _sheet: Sheet | None
     _held: Sequence[Person]
     _locale: str
+
+    def refuse(self, row_number: int, name: str, code: str, /, **params: object) -> None:
+        """An error the writer finds against what is held before it writes (`travel.households.problems`), at row
+        `row_number`'s cell of field `name` as typed, in the report with every other problem; none where that cell
+        has an error already."""
+        sheet = self._sheet
+        assert sheet is not None, "refuse before find_duplicates"
+        label = sheet.labels[name]
+        if any(problem.row_number == row_number and problem.column == label and problem.severity == "error"
+               for problem in sheet.problems):
+            return
+        sheet.error(sheet.row_numbers.index(row_number), name, code, None, **params)
+
+    def refused_names(self) -> set[str]:
+        """The household cells and case references of the rows refused so far (`travel.households.problems`)."""
+        sheet = self._sheet
+        assert sheet is not None, "refused_names before find_duplicates"
+        households, references = sheet.values["household_reference"], sheet.values["case_reference"]
+        return {str(value) for index in sheet.bad for value in (households[index], references[index]) if value}
 
     def compare_also(self, held: Sequence[Person]) -> None:
         """More held cases to compare the rows with (another country's alike to a row, `travel.load`), before

@@ -18,8 +18,7 @@ may already be on a manifest take it off (`household_grew`), and the commit-time
 from __future__ import annotations
 
 import gc
-from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -39,15 +38,14 @@ from retorno.cases import lifecycle
 from retorno.cases.duplicates import ELSEWHERE, HeldCase, held_elsewhere
 from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.cases.rows import COLUMNS, MESSAGES, CaseReport, CaseRow, CaseRows, CheckedCases, LockedIdentity, check
-from retorno.cases.service import AUDITED_FIELDS, HEADS, next_references, search_names
+from retorno.cases.service import AUDITED_FIELDS, next_references, search_names
 from retorno.config import Settings
 from retorno.db import among, insert_columns, utcnow
-from retorno.errors import InvalidInput
 from retorno.flights.models import ACTIVE_APPROVALS, NOT_YET_FLOWN_STATES, Flight, Passenger
 from retorno.flights.service import LEAVING, locked_removal_missing, taken_off_in
 from retorno.imports.rows import ImportOutcome, undone_by_file
 from retorno.safeguards import IDENTITY_FIELDS
-from retorno.travel import seats
+from retorno.travel import households, seats
 from retorno.travel.duplicates import keep_flags, records_alike
 from retorno.travel.service import household_grew, passengers_now_minors, update_case
 
@@ -267,41 +265,6 @@ def _fields_in(report: CaseReport) -> tuple[str, ...]:
     return tuple(name for name in AUDITED_FIELDS if _ROW_FIELD[name] not in report.absent)
 
 
-def _same_households(session: Session, rows: list[CaseRow], own: dict[str, int], named: set[str | None]) -> None:
-    """A row of a case held already names the household the case is in: a re-import never moves a case from
-    one household to another, nor silently ignores its household column (refused, naming the rows).
-
-    The cell names the household by its code or by a held member's reference; an empty cell is the case's
-    household when it was made around the case (under its reference) or another row names the case.
-    """
-    ids = [own[row.case_reference] for row in rows]
-    held: dict[int, tuple[str, int | None, str | None]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        held.update((case_id, (reference, household_id, code)) for case_id, reference, household_id, code in
-                    session.execute(sa.select(Case.id, Case.agency_reference, Case.household_id, Household.reference)
-                                    .outerjoin(Household, Household.id == Case.household_id)
-                                    .where(Case.id.in_(ids[start:start + _CHUNK]))).all())
-    members = [own[row.household_reference] for row in rows if row.household_reference in own]
-    household_of = dict(session.execute(sa.select(Case.id, Case.household_id).where(Case.id.in_(members))).all()
-                        ) if members else {}
-    moved = []
-    for case_id, row in zip(ids, rows, strict=True):
-        reference, household_id, code = held[case_id]
-        cell = row.household_reference
-        if cell is None:
-            same = household_id is None or code == reference or reference in named
-        elif cell in own:
-            same = household_id is not None and household_of.get(own[cell]) == household_id
-        else:
-            same = cell == code
-        if not same:
-            moved.append(f"{row.case_reference} ({code or '-'} → {cell or '-'})")
-    if moved:
-        raise InvalidInput("a re-import does not move a case between households, and the household column "
-                           "of these rows names another than the case's: %(rows)s", code="import_household_moved",
-                           rows=", ".join(moved[:20]) + (f" (+{len(moved) - 20})" if len(moved) > 20 else ""))
-
-
 def _stored(session: Session, ids: list[int], fields: tuple[str, ...]) -> dict[int, tuple[str, tuple[Any, ...]]]:
     """Per held case, its reference and its declared `fields` as stored."""
     stored: dict[int, tuple[str, tuple[Any, ...]]] = {}
@@ -416,6 +379,12 @@ def _import_cases(session: Session, actor: User, data: bytes, filename: str, *, 
     if isinstance(report.rows, CaseRows) and report.rows:
         checked.compare_also(_held_elsewhere(session, actor, report.rows, held))
     _refuse_changed_by_hand(session, report, held.own, locale)
+    if isinstance(report.rows, CaseRows) and report.rows:
+        for problem in households.problems(session, actor, report.rows, held.own,
+                                           household_column="household_reference" not in report.absent,
+                                           relationship_column="relationship" not in report.absent,
+                                           refused=checked.refused_names()):
+            checked.refuse(problem.row_number, problem.field, problem.code, **problem.params)
     outcome = CaseImportOutcome(report)
     if not report.ok or session.get_bind().dialect.name != "postgresql":
         # The whole report, possible duplicates included, for a file refused too; and now where nothing
@@ -491,7 +460,7 @@ def _write(session: Session, actor: User, filename: str, checked: CheckedCases, 
     new_rows = rows.select([not held_before for held_before in known])
     again = list(compress(rows, known)) if any(known) else []
     if again and "household_reference" not in report.absent:  # without the column, no household is named
-        _same_households(session, again, held.own, set(rows.column("household_reference")))
+        households.refuse_moved(session, again, held.own, set(rows.column("household_reference")))
     fields = _fields_in(report)
     changed, outcome.unchanged = _changed_rows(session, again, held.own, fields) if again else ([], 0)
     # A case updated may be flagged too (`update_case` compares a corrected identity again): counted in the answer and
@@ -539,158 +508,6 @@ def _initial_version(table: sa.FromClause, count: int) -> dict[str, list[int]]:
     return {"version": [1] * count} if "version" in table.c else {}
 
 
-def _households(session: Session, actor: User, rows: CaseRows, held_own: dict[str, int]
-                ) -> tuple[list[int | None], list[int]]:
-    """Each row's household id, and the ids of the households held before that rows joined.
-
-    A row's household column names a household code, another row's case, or a case already held
-    (as `cases.rows` validates it): the rows these names link are one household — the held case's
-    (a held case without one gets one, under its reference, and joins it), else the code's (created
-    when new), else a new one under the reference of the first row's case.
-    """
-    named, references = rows.column("household_reference"), rows.column("case_reference")
-    if not any(named):
-        return [None] * len(rows), []
-    in_file = set(references)
-    if in_file.isdisjoint(named) and held_own.keys().isdisjoint(named):
-        return _coded_households(session, actor, named)
-    parent: dict[str, str] = {}
-
-    def root(node: str) -> str:
-        while parent.setdefault(node, node) != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    for household, reference in zip(named, references, strict=True):
-        if household is None:
-            continue
-        if household in in_file:
-            target = "row:" + household
-        elif household in held_own:
-            target = f"case:{held_own[household]}"
-        else:
-            target = "code:" + household
-        parent[root("row:" + reference)] = root(target)
-    agency_households = sa.select(Household.reference, Household.id).where(Household.agency_id == actor.agency_id)
-    codes: dict[str, int] = dict(session.execute(agency_households).all())
-    held_ids = sorted({int(node[5:]) for node in parent if node.startswith("case:")})
-    held_household = dict(session.execute(sa.select(Case.id, Case.household_id).where(Case.id.in_(held_ids))).all()
-                          ) if held_ids else {}
-    members: dict[str, list[str]] = {}
-    for node in list(parent):
-        members.setdefault(root(node), []).append(node)
-    chosen: dict[str, int] = {}
-    joined: set[int] = set()
-    to_create: dict[str, str] = {}
-    for group, nodes in members.items():
-        existing: set[int] = {h for n in nodes if n.startswith("case:")
-                              if (h := held_household[int(n[5:])]) is not None}
-        existing |= {codes[n[5:]] for n in nodes if n.startswith("code:") and n[5:] in codes}
-        if len(existing) > 1:
-            raise InvalidInput("the household column joins households %(households)s, which are not one family",
-                               code="import_households_conflict",
-                               households=", ".join(sorted(r for r, i in codes.items() if i in existing)))
-        if existing:
-            chosen[group] = existing.pop()
-            joined.add(chosen[group])
-            continue
-        code = next((n[5:] for n in sorted(nodes) if n.startswith("code:")), None)
-        if code is None:
-            held = next((int(n[5:]) for n in sorted(nodes) if n.startswith("case:")), None)
-            code = _free_code(session.get(Case, held).agency_reference if held is not None  # type: ignore[union-attr]
-                              else next(n[4:] for n in sorted(nodes) if n.startswith("row:")),
-                              codes.keys() | set(to_create.values()))
-        to_create[group] = code
-    # The new households in one batch, as the rows themselves are written.
-    missing = sorted(set(to_create.values()) - codes.keys())
-    if missing:
-        table = Household.__table__
-        insert_columns(session, table, {"agency_id": [actor.agency_id] * len(missing), "reference": missing,
-                                        **_initial_version(table, len(missing))})
-        codes = dict(session.execute(agency_households).all())
-    for group, code in to_create.items():
-        chosen[group] = codes[code]
-    # Held cases without a household join the one their new members make.
-    for case_id in held_ids:
-        if held_household.get(case_id) is None:
-            case = session.get(Case, case_id)
-            assert case is not None
-            case.household_id = chosen[root(f"case:{case_id}")]
-            joined.add(case.household_id)
-            record(session, actor, "case.household", "case", case.reference, before={"household": None},
-                   after={"household": session.get(Household, case.household_id).reference})  # type: ignore[union-attr]
-    return ([chosen[root("row:" + reference)] if "row:" + reference in parent else None
-             for reference in references], sorted(joined))
-
-
-def _free_code(reference: str, taken: Collection[str]) -> str:
-    """The code of a household made under a case's reference (the rows name no code): the reference, with '/' written
-    '_' (other agencies read a household as AGENCY/CODE: `cases.rows._check_household_codes`), and a number after it
-    when another household of the agency has that code. Before, the new household was looked up by that code and,
-    when a stranger family had it, the rows joined that family (red team round 20: a case referenced H00471 and a
-    row naming it joined the family coded H00471 as its second head)."""
-    base = reference.replace("/", "_")
-    code, number = base, 1
-    while code in taken:
-        number += 1
-        code = f"{base}-{number}"
-    return code
-
-
-def _coded_households(session: Session, actor: User, named: list[str | None]) -> tuple[list[int | None], list[int]]:
-    """`_households` when every household cell is a household code (none names a case): a code is its household.
-
-    The agency's households of these codes are joined; the others are made, in one batch.
-    """
-    agency_households = sa.select(Household.reference, Household.id).where(Household.agency_id == actor.agency_id)
-    codes: dict[str, int] = dict(session.execute(agency_households).all())
-    used = {code for code in named if code is not None}
-    missing = sorted(used - codes.keys())
-    joined = sorted(codes[code] for code in used & codes.keys())
-    if missing:
-        table = Household.__table__
-        insert_columns(session, table, {"agency_id": [actor.agency_id] * len(missing), "reference": missing,
-                                        **_initial_version(table, len(missing))})
-        codes = dict(session.execute(agency_households).all())
-    return [None if code is None else codes[code] for code in named], joined
-
-
-def _one_head_each(session: Session, household_ids: list[int | None], relationships: list[str | None],
-                   held_before: list[int]) -> None:
-    """A household has one head: the new rows' heads and those held, together (`cases.service.one_head`);
-    and never none: every household a row (or a held case it names) joins has its head held or in the file
-    (`cases.service.headed`).
-
-    Only the households in `held_before` (those the rows joined) can hold cases already; the others
-    were made by this import.
-    """
-    heads = Counter(h for h, relationship in zip(household_ids, relationships, strict=True)
-                    if h is not None and relationship in HEADS)
-    touched = {h for h in household_ids if h is not None} | set(held_before)
-    if not touched:
-        return
-    asked = sorted(set(held_before))
-    held: Counter[int | None] = Counter()
-    for start in range(0, len(asked), _CHUNK):
-        held.update(session.execute(sa.select(Case.household_id).where(
-            Case.household_id.in_(asked[start:start + _CHUNK]), Case.relationship_to_head.in_(HEADS))).scalars())
-
-    def named(ids: list[int]) -> str:
-        return ", ".join(session.execute(sa.select(Household.reference).where(Household.id.in_(ids))
-                                         .order_by(Household.reference)).scalars())
-
-    two = sorted(h for h in heads if heads[h] + held[h] > 1)
-    if two:
-        raise InvalidInput("households %(households)s would have more than one head: a household has one",
-                           code="household_two_heads", households=named(two))
-    none = sorted(h for h in touched if heads[h] + held[h] == 0)
-    if none:
-        raise InvalidInput("households %(households)s would have no head: a household has one, registered "
-                           "before its other members or in the same file", code="household_without_head",
-                           households=named(none[:20]) + (f" (+{len(none) - 20})" if len(none) > 20 else ""))
-
-
 def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[str, int], checked: CheckedCases
                 ) -> tuple[list[str], list[int]]:
     """Insert new cases in bulk, column by column, each with its audit record.
@@ -701,8 +518,9 @@ def _insert_new(session: Session, actor: User, rows: CaseRows, held_own: dict[st
     if not rows:
         return [], []
     count = len(rows)
-    household_ids, joined = _households(session, actor, rows, held_own)
-    _one_head_each(session, household_ids, rows.column("relationship"), joined)
+    household_ids, joined = households.write(session, actor, households.plan(
+        session, actor, rows.column("household_reference"), rows.column("case_reference"), held_own))
+    households.one_head_each(session, household_ids, rows.column("relationship"), joined)
     references = next_references(session, actor, count)
     now = utcnow()
     declared = {name: rows.column(source) for name, source in _ROW_FIELD.items()}

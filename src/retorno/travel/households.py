@@ -1,0 +1,359 @@
+"""The households a case list's rows make and join: planned once, checked at the rows' cells, then written.
+
+A household cell names a household code, another row's case, or a case the agency holds (`cases.rows` resolves it);
+the new rows these names link are one group, which joins the one household held among what it names, or makes one.
+
+Before anything is written, `problems` finds each row that would break a household rule against what the agency
+holds — a re-import moving a case to another household, a group joining two families, a household given a second head
+or left with none, a head re-imported as another relationship — as an error at the row's cell, in the one report that
+names every bad row (red team round 44a, F2: these were refusals of the whole file at the write, one at a time and
+only once every other bad row was mended, after a check-only report that showed nothing wrong). The rules a file
+breaks by itself (two heads among its rows, a household of its own without a head) are `cases.rows`'s. `write`
+applies the plan, and the refusals at the write (`moved`, `write`, `one_head_each`) stay as a second line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from retorno.agencies.models import User
+from retorno.audit.service import record
+from retorno.cases.models import Case, Household
+from retorno.cases.rows import CaseRow, linked
+from retorno.cases.service import HEADS
+from retorno.db import insert_columns
+from retorno.errors import InvalidInput
+
+_CHUNK = 5000
+
+
+@dataclass
+class Plan:
+    """The groups a file's new rows make. `groups`: each row's group (None: the row names no household and none names
+    it, so it is in none); `nodes`: each group's members, `row:REF` a new row, `case:ID` a held case a cell names,
+    `code:CODE` a household code a cell names; `codes`: the agency's household codes, to their ids;
+    `held_household`: each held case named, to its household (None: in none yet)."""
+
+    groups: list[str | None]
+    nodes: dict[str, list[str]]
+    codes: dict[str, int]
+    held_household: dict[int, int | None]
+
+    def existing(self, group: str) -> set[int]:
+        """The households held that `group` names: one it joins; two or more, a file joining families."""
+        nodes = self.nodes[group]
+        found = {household for node in nodes if node.startswith("case:")
+                 if (household := self.held_household[int(node[5:])]) is not None}
+        found |= {self.codes[node[5:]] for node in nodes if node.startswith("code:") and node[5:] in self.codes}
+        return found
+
+    def held_cases(self, group: str) -> list[int]:
+        """The held cases `group` names."""
+        return [int(node[5:]) for node in self.nodes[group] if node.startswith("case:")]
+
+
+def plan(session: Session, actor: User, named: Sequence[str | None], references: Sequence[str],
+         held_own: dict[str, int]) -> Plan:
+    """The groups of new rows whose household cells are `named` and own references `references`."""
+    codes: dict[str, int] = dict(session.execute(
+        sa.select(Household.reference, Household.id).where(Household.agency_id == actor.agency_id)).all())
+    if not any(named):
+        return Plan([None] * len(references), {}, codes, {})
+    in_file = set(references)
+    if in_file.isdisjoint(named) and held_own.keys().isdisjoint(named):
+        # Every cell a household code (the common shape of a large file): a code is its group.
+        groups = [None if code is None else "code:" + code for code in named]
+        return Plan(groups, {group: [group] for group in set(groups) if group is not None}, codes, {})
+    targets = [None if household is None else "row:" + household if household in in_file
+               else f"case:{held_own[household]}" if household in held_own else "code:" + household
+               for household in named]
+    root = linked(targets, ["row:" + reference for reference in references])
+    members = {target for target in targets if target is not None}
+    members.update("row:" + reference for reference, target in zip(references, targets, strict=True)
+                   if target is not None)
+    nodes: dict[str, list[str]] = {}
+    for node in sorted(members):
+        nodes.setdefault(root(node), []).append(node)
+    held_ids = sorted({int(node[5:]) for node in members if node.startswith("case:")})
+    held_household: dict[int, int | None] = {}
+    for start in range(0, len(held_ids), _CHUNK):
+        held_household.update(session.execute(sa.select(Case.id, Case.household_id).where(
+            Case.id.in_(held_ids[start:start + _CHUNK]))).all())
+    return Plan([root("row:" + reference) if "row:" + reference in members else None for reference in references],
+                nodes, codes, held_household)
+
+
+def _conflict(session: Session, households: Iterable[int]) -> str:
+    return ", ".join(_names(session, households).values())
+
+
+def _names(session: Session, households: Iterable[int]) -> dict[int, str]:
+    """Households' codes, by id, in the order of the codes."""
+    ids = sorted(set(households))
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        found.update(session.execute(sa.select(Household.id, Household.reference).where(
+            Household.id.in_(ids[start:start + _CHUNK]))).all())
+    return dict(sorted(found.items(), key=lambda item: item[1]))
+
+
+def write(session: Session, actor: User, plan_: Plan) -> tuple[list[int | None], list[int]]:
+    """Each new row's household id, the households a group makes written in one batch; and the ids of the households
+    held before that rows joined (a held case in none joins the one its new members make, audited)."""
+    chosen: dict[str, int] = {}
+    joined: set[int] = set()
+    to_create: dict[str, str] = {}
+    for group, nodes in plan_.nodes.items():
+        existing = plan_.existing(group)
+        if len(existing) > 1:
+            raise InvalidInput("the household column joins households %(households)s, which are not one family",
+                               code="import_households_conflict", households=_conflict(session, existing))
+        if existing:
+            chosen[group] = existing.pop()
+            joined.add(chosen[group])
+            continue
+        code = next((node[5:] for node in sorted(nodes) if node.startswith("code:")), None)
+        if code is None:
+            held = next((int(node[5:]) for node in sorted(nodes) if node.startswith("case:")), None)
+            under = (session.get(Case, held).agency_reference if held is not None  # type: ignore[union-attr]
+                     else next(node[4:] for node in sorted(nodes) if node.startswith("row:")))
+            code = _free_code(under, plan_.codes.keys() | set(to_create.values()))
+        to_create[group] = code
+    codes = plan_.codes
+    missing = sorted(set(to_create.values()) - codes.keys())
+    if missing:
+        table = Household.__table__
+        insert_columns(session, table, {"agency_id": [actor.agency_id] * len(missing), "reference": missing,
+                                        **({"version": [1] * len(missing)} if "version" in table.c else {})})
+        codes = dict(session.execute(sa.select(Household.reference, Household.id)
+                                     .where(Household.agency_id == actor.agency_id)).all())
+    for group, code in to_create.items():
+        chosen[group] = codes[code]
+    # Held cases without a household join the one their new members make.
+    for group in plan_.nodes:
+        for case_id in plan_.held_cases(group):
+            if plan_.held_household.get(case_id) is None:
+                case = session.get(Case, case_id)
+                assert case is not None
+                case.household_id = chosen[group]
+                joined.add(case.household_id)
+                record(session, actor, "case.household", "case", case.reference, before={"household": None},
+                       after={"household": session.get(Household, case.household_id).reference})  # type: ignore
+    return [None if group is None else chosen[group] for group in plan_.groups], sorted(joined)
+
+
+def _free_code(reference: str, taken: Collection[str]) -> str:
+    """The code of a household made under a case's reference (the rows name no code): the reference, with '/' written
+    '_' (other agencies read a household as AGENCY/CODE: `cases.rows._check_household_codes`), and a number after it
+    when another household of the agency has that code. Before, the new household was looked up by that code and,
+    when a stranger family had it, the rows joined that family (red team round 20: a case referenced H00471 and a
+    row naming it joined the family coded H00471 as its second head)."""
+    base = reference.replace("/", "_")
+    code, number = base, 1
+    while code in taken:
+        number += 1
+        code = f"{base}-{number}"
+    return code
+
+
+def one_head_each(session: Session, household_ids: list[int | None], relationships: list[str | None],
+                  held_before: list[int]) -> None:
+    """A household has one head: the new rows' heads and those held, together (`cases.service.one_head`);
+    and never none: every household a row (or a held case it names) joins has its head held or in the file
+    (`cases.service.headed`). The second line behind `problems`.
+
+    Only the households in `held_before` (those the rows joined) can hold cases already; the others
+    were made by this import.
+    """
+    heads = Counter(h for h, relationship in zip(household_ids, relationships, strict=True)
+                    if h is not None and relationship in HEADS)
+    touched = {h for h in household_ids if h is not None} | set(held_before)
+    if not touched:
+        return
+    held = _heads_held(session, sorted(set(held_before)))
+    two = sorted(h for h in heads if heads[h] + len(held.get(h, ())) > 1)
+    if two:
+        raise InvalidInput("households %(households)s would have more than one head: a household has one",
+                           code="household_two_heads", households=_conflict(session, two))
+    none = sorted(h for h in touched if heads[h] + len(held.get(h, ())) == 0)
+    if none:
+        shown = _conflict(session, none[:20])
+        raise InvalidInput("households %(households)s would have no head: a household has one, registered "
+                           "before its other members or in the same file", code="household_without_head",
+                           households=shown + (f" (+{len(none) - 20})" if len(none) > 20 else ""))
+
+
+def _heads_held(session: Session, households: Sequence[int]) -> dict[int, list[str]]:
+    """The references of the heads held of each of `households`."""
+    heads: dict[int, list[str]] = {}
+    for start in range(0, len(households), _CHUNK):
+        for household, reference in session.execute(sa.select(Case.household_id, Case.agency_reference).where(
+                Case.household_id.in_(households[start:start + _CHUNK]), Case.relationship_to_head.in_(HEADS))):
+            if household is not None:
+                heads.setdefault(household, []).append(reference)
+    return heads
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A held case a row re-imports, as stored."""
+
+    reference: str
+    household_id: int | None
+    code: str | None
+    relationship: str | None
+
+
+def _stored(session: Session, ids: Sequence[int]) -> dict[int, _Stored]:
+    found: dict[int, _Stored] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for case_id, reference, household_id, code, relationship in session.execute(
+                sa.select(Case.id, Case.agency_reference, Case.household_id, Household.reference,
+                          Case.relationship_to_head).outerjoin(Household, Household.id == Case.household_id)
+                .where(Case.id.in_(ids[start:start + _CHUNK]))):
+            found[case_id] = _Stored(reference, household_id, code, relationship)
+    return found
+
+
+def moved(session: Session, rows: Sequence[CaseRow], own: dict[str, int], named: set[str | None]
+          ) -> list[tuple[CaseRow, str | None]]:
+    """The rows of cases held already whose household cell names another household than the case's (a re-import
+    never moves a case between households, nor silently ignores its household column), each with the code of the
+    case's household.
+
+    The cell names the household by its code or by a held member's reference; an empty cell is the case's household
+    when it was made around the case (under its reference) or another row names the case.
+    """
+    stored = _stored(session, [own[row.case_reference] for row in rows])
+    members = [own[row.household_reference] for row in rows if row.household_reference in own]
+    household_of = {case_id: held.household_id for case_id, held in _stored(session, members).items()}
+    found = []
+    for row in rows:
+        held = stored[own[row.case_reference]]
+        cell = row.household_reference
+        if cell is None:
+            same = held.household_id is None or held.code == held.reference or held.reference in named
+        elif cell in own:
+            same = held.household_id is not None and household_of.get(own[cell]) == held.household_id
+        else:
+            same = cell == held.code
+        if not same:
+            found.append((row, held.code))
+    return found
+
+
+def refuse_moved(session: Session, rows: Sequence[CaseRow], own: dict[str, int], named: set[str | None]) -> None:
+    """`moved`, refused whole at the write: the second line behind `problems`."""
+    found = [f"{row.case_reference} ({code or '-'} → {row.household_reference or '-'})"
+             for row, code in moved(session, rows, own, named)]
+    if found:
+        raise InvalidInput("a re-import does not move a case between households, and the household column "
+                           "of these rows names another than the case's: %(rows)s", code="import_household_moved",
+                           rows=", ".join(found[:20]) + (f" (+{len(found) - 20})" if len(found) > 20 else ""))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A row that would break a household rule: its number, the field of the cell at fault, the message's code in
+    `cases.rows.MESSAGES` and its parameters."""
+
+    row_number: int
+    field: str
+    code: str
+    params: dict[str, Any]
+
+
+def problems(session: Session, actor: User, rows: Sequence[CaseRow], own: dict[str, int], *, household_column: bool,
+             relationship_column: bool, refused: Collection[str]) -> list[Problem]:
+    """Every row of `rows` (a checked file's good rows) that would break a household rule against what the agency
+    holds (`own`: its cases by their own reference). `household_column`, `relationship_column`: whether the file has
+    these columns (a re-import without one keeps what is stored). `refused`: the household cells and case references
+    of the rows refused for another cell, one of which may be the head a household would lack: a household one of them
+    names is not called headless until they are mended (as `cases.rows` does for a household the file alone makes).
+
+    A group of new rows names at most one household held (each row names one thing, so a group of k rows links k+1
+    at most: itself and one code or held case); `write` refuses more, as a second line."""
+    found: list[Problem] = []
+    again = [row for row in rows if row.case_reference in own]
+    new = [row for row in rows if row.case_reference not in own]
+    if again and household_column:
+        named = {row.household_reference for row in rows}
+        found += [Problem(row.row_number, "household_reference", "household_moved", {"household": code or "—"})
+                  for row, code in moved(session, again, own, named)]
+    plan_ = plan(session, actor, [row.household_reference for row in new], [row.case_reference for row in new], own)
+    stored = _stored(session, sorted({own[row.case_reference] for row in again} | plan_.held_household.keys()))
+    # A held case's relationship once the file is written: a head stays one (a head re-imported as another is an
+    # error here, and refused at the write by `cases.service.head_leaves`).
+    relationship_after: dict[int, str | None] = {case_id: held.relationship for case_id, held in stored.items()}
+    becoming: dict[int, list[int]] = {}  # held household -> rows making a held case of it its head
+    for row in again if relationship_column else ():
+        case_id = own[row.case_reference]
+        held = stored[case_id]
+        if held.household_id is None:
+            relationship_after[case_id] = row.relationship
+        elif held.relationship in HEADS and row.relationship not in HEADS:
+            found.append(Problem(row.row_number, "relationship", "household_head_leaves",
+                                 {"household": held.code or "—"}))
+        elif row.relationship in HEADS and held.relationship not in HEADS:
+            becoming.setdefault(held.household_id, []).append(row.row_number)
+            relationship_after[case_id] = row.relationship
+    members: dict[str, list[CaseRow]] = {}
+    for row, group in zip(new, plan_.groups, strict=True):
+        if group is not None:
+            members.setdefault(group, []).append(row)
+    target: dict[str, int] = {}
+    for group in members:
+        existing = plan_.existing(group)
+        if len(existing) == 1:
+            target[group] = existing.pop()
+    touched = sorted(set(target.values()) | becoming.keys())
+    heads_held = _heads_held(session, touched)
+    names = _names(session, touched)
+    # What names each household held the rows join: its code and its members' references.
+    called: dict[int, set[str]] = {household: {name} for household, name in names.items()}
+    for start in range(0, len(touched), _CHUNK) if refused else ():
+        for household, reference in session.execute(sa.select(Case.household_id, Case.agency_reference).where(
+                Case.household_id.in_(touched[start:start + _CHUNK]))):
+            called.setdefault(household or 0, set()).add(reference)
+    # The heads each group would have: the new rows', the held household's (with the re-imported cases made its
+    # head, and the held cases in no household that join it), over every group joining it.
+    joining_heads: dict[str, list[str]] = {}
+    for group, group_rows in members.items():
+        joining_heads[group] = [stored[case_id].reference for case_id in plan_.held_cases(group)
+                                if plan_.held_household.get(case_id) is None
+                                and relationship_after.get(case_id) in HEADS]
+        if group in target:
+            becoming.setdefault(target[group], []).extend(row.row_number for row in group_rows
+                                                          if row.relationship in HEADS)
+            heads_held.setdefault(target[group], []).extend(joining_heads[group])
+    for household, numbers in becoming.items():
+        heads = heads_held.get(household, [])
+        if len(heads) + len(numbers) > 1:
+            head = ", ".join(heads) or ", ".join(map(str, sorted(numbers)))
+            found += [Problem(number, "relationship", "household_has_head",
+                              {"household": names.get(household, "—"), "head": head}) for number in numbers]
+    for group, group_rows in members.items():
+        known = {node.split(":", 1)[1] for node in plan_.nodes[group] if not node.startswith("case:")}
+        known |= {stored[case_id].reference for case_id in plan_.held_cases(group)}
+        known |= {row.case_reference for row in group_rows}
+        if group in target:
+            headless = not heads_held.get(target[group]) and not becoming.get(target[group])
+            known |= called.get(target[group], set())
+        elif plan_.held_cases(group) and not plan_.existing(group):
+            # Held cases in no household, which join the one the group makes.
+            heads, adding = joining_heads[group], [row.row_number for row in group_rows if row.relationship in HEADS]
+            if heads and len(heads) + len(adding) > 1:
+                found += [Problem(number, "relationship", "household_has_head",
+                                  {"household": ", ".join(heads), "head": ", ".join(heads)}) for number in adding]
+            headless = not heads and not adding
+        else:
+            continue  # a household the file alone makes: `cases.rows`'s
+        if headless and known.isdisjoint(refused):
+            found += [Problem(row.row_number, "relationship", "household_without_head", {}) for row in group_rows]
+    return found
