@@ -208,10 +208,13 @@ class Api:
         return ok(self.post(user, f"/api/v1/cases/{ref}/screenings",
                             {"concerns": concerns or [], "medical_escorts": medical_escorts}), 201)
 
-    def verify(self, ref: str, sender: str = "inm.officer") -> None:
+    def verify(self, ref: str, sender: str = "inm.officer", *, record: str | None = None) -> None:
+        """Verify `ref` against its own registry record, or against `record` (another record of the same person's:
+        a person has one, `verification.service.PERSON_VERIFIED_ELSEWHERE`)."""
         request = ok(self.post(sender, f"/api/v1/cases/{ref}/verification-request"), 201)["request"]
         ok(self.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
-                     {"outcome": "verified", "registry_record": registry_record(ref), "request": request}), 201)
+                     {"outcome": "verified", "registry_record": record or registry_record(ref), "request": request}),
+           201)
 
     def open_request(self, ref: str, user: str = "saime.officer") -> str:
         """The reference of the request about `ref` waiting in `user`'s verification queue."""

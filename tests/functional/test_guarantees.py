@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.agencies.visibility import audit_pseudonym
 from retorno.audit.models import AuditRecord
-from tests.factories import Api, World, case_payload, ok
+from tests.factories import Api, World, case_payload, ok, registry_record
 from tests.web.pages_helpers import alert, login, post_form
 
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
@@ -375,7 +375,9 @@ def test_another_agencys_record_of_the_same_person_blocks_without_being_named(cl
     # 35, F2: which concern is the screening's to tell, an audited read).
     again = api.register(national_id="V7780401", agency_reference="INM-RT-DUP2")
     api.screen(again["reference"])
-    api.verify(again["reference"])
+    # Linked by the cédula to ICE's record, verified against another registry record, with another birth date: a
+    # supervisor's override (round 45a).
+    _verified_as(api, again["reference"], registry_record(again["reference"]), sender="inm.officer", override=True)
     api.passport(again)
     error = refused(api.post("inm.officer", f"/api/v1/flights/{api.flight()['reference']}/passengers",
                              {"cases": [again["reference"]]}), 409, "invalid_transition")
@@ -480,11 +482,16 @@ def test_a_child_is_not_enrolled_on_their_own(client: TestClient, world: World) 
     ok(api.post("saime.officer", f"/api/v1/cases/{child['reference']}/consent", {}), 201)
 
 
-def _verified_as(api: Api, ref: str, record: str, sender: str = "ice.officer") -> None:
+def _verified_as(api: Api, ref: str, record: str, sender: str = "ice.officer", *, override: bool = False) -> None:
+    """`ref` verified against `record`; by a supervisor with a written reason where it is an override (round 45a:
+    a record other than the one another record of the person is verified against)."""
     if ok(api.get(sender, f"/api/v1/cases/{ref}"))["state"] != "verification_requested":
         ok(api.post(sender, f"/api/v1/cases/{ref}/verification-request"), 201)
-    ok(api.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
-                {"outcome": "verified", "registry_record": record, "request": api.open_request(ref)}), 201)
+    body = {"outcome": "verified", "registry_record": record, "request": api.open_request(ref)}
+    if override:
+        body["reason"] = "Comprobado con el acta de nacimiento original en la oficina."
+    ok(api.post("saime.supervisor" if override else "saime.officer", f"/api/v1/cases/{ref}/verification-decision",
+                body), 201)
 
 
 def test_two_records_verified_as_one_registry_record_are_one_person(client: TestClient, world: World) -> None:
@@ -539,7 +546,8 @@ def test_removing_the_cedula_does_not_unmake_the_same_person(client: TestClient,
     current = client.get(f"/api/v1/cases/{again['reference']}", headers=world.headers("ice.officer"))
     ok(client.patch(f"/api/v1/cases/{again['reference']}", json={"national_id": None},
                     headers={**world.headers("ice.officer"), "If-Match": current.headers["ETag"]}))
-    _verified_as(api, again["reference"], "999004")  # verified anew, even as another record: the old match stands
+    # Verified anew, even as another record (an override: the person is verified as 999003), the old match stands.
+    _verified_as(api, again["reference"], "999004", override=True)
     api.passport(ok(api.get("ice.officer", f"/api/v1/cases/{again['reference']}")), user="ice.officer")
     flight = api.flight(user="ice.officer")["reference"]
     refused(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [again["reference"]]}),

@@ -17,7 +17,7 @@ from retorno.agencies.permissions import action, reader
 from retorno.agencies.service import receiving_authority_for
 from retorno.audit.service import record
 from retorno.cases import lifecycle
-from retorno.cases.facts import case_fingerprint, records_alike, verified_fingerprints
+from retorno.cases.facts import case_fingerprint, records_alike, same_person, verified_fingerprints
 from retorno.cases.models import Case, national_id_digits, registry_record_digits, registry_record_key
 from retorno.cases.rows import EARLIEST_DATE
 from retorno.cases.service import (
@@ -282,6 +282,54 @@ def earlier_not_national(session: Session, receiving_agency_id: int, case_ids: S
 NOT_A_CANDIDATE = "record_not_a_candidate"
 ANCHORS_DISAGREE = "record_anchors_disagree"
 RECORD_DECEASED = "record_deceased"
+# Red team round 45a: a candidate of a "not found" (F1), one whose sex or whole name differs (F1), and a record other
+# than the one another record of the person was verified against (F2).
+RECORD_NOT_FOUND = "record_not_found"
+IDENTITY_DIFFERS = "record_identity_differs"
+PERSON_VERIFIED_ELSEWHERE = "person_verified_other_record"
+
+
+def _identity_differs(candidate: Mapping[str, Any]) -> bool:
+    """Whether the candidate is another person by what a reader sees first: its sex differs from the request's, or
+    its given names and first surname both do (a namesake shares one of them; a married name changes the surname
+    only). Linkage's probability for such a record is near 0; verifying it is the identity of someone else."""
+    agreement = candidate.get("agreement")
+    return isinstance(agreement, dict) and (agreement.get("sex") == "disagree" or (
+        agreement.get("given_names") == "disagree" and agreement.get("first_surname") == "disagree"))
+
+
+def _person_proposals(session: Session, others: Sequence[int]) -> list[tuple[VerificationDecision, str]]:
+    """The latest linkage proposal on each of `others` (the person's other records), newest first, each with the
+    reference of the request it was made on."""
+    latest: dict[int, tuple[VerificationDecision, str]] = {}
+    for decision, reference, case_id in session.execute(
+            sa.select(VerificationDecision, VerificationRequest.reference, VerificationRequest.case_id)
+            .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+            .where(among(VerificationRequest.case_id, list(others)), VerificationDecision.method == LINKAGE_METHOD)
+            .order_by(VerificationDecision.id.desc())):
+        latest.setdefault(case_id, (decision, reference))
+    return sorted(latest.values(), key=lambda item: -item[0].id)
+
+
+def _verified_elsewhere(session: Session, others: Sequence[int], registry_record: str) -> list[str]:
+    """Of the person's other records, those whose identity as it stands is verified against another registry record
+    than `registry_record` (their references, each with that record)."""
+    found = []
+    latest: dict[int, VerificationDecision] = {}
+    for decision, case_id in session.execute(
+            sa.select(VerificationDecision, VerificationRequest.case_id)
+            .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+            .where(among(VerificationRequest.case_id, list(others)),
+                   VerificationDecision.outcome.in_(("verified", "rejected")))
+            .order_by(VerificationDecision.id.desc())):
+        latest.setdefault(case_id, decision)
+    for case_id, decision in sorted(latest.items()):
+        other = session.get(Case, case_id)
+        if (other is not None and decision.outcome == "verified" and decision.registry_record
+                and decision.identity_fingerprint == case_fingerprint(other)
+                and not same_record(decision.registry_record, registry_record)):
+            found.append(f"{other.reference} ({decision.registry_record})")
+    return found
 
 
 def _anchors_disagree(candidate: Mapping[str, Any]) -> bool:
@@ -303,20 +351,37 @@ def _overrides(session: Session, case: Case, request: VerificationRequest, regis
     kinds: list[str] = []
     values: dict[str, Any] = {"proposed_for": request.reference}
     standing = proposals_standing(session, request)
-    proposal = standing[0][0] if standing else None
-    stored = [c for c in (proposal.candidates or []) if isinstance(c, dict)] if proposal is not None else []
+    # The person's other records (a cédula, a document, a registry record, a same-person decision; not an undecided
+    # possible duplicate, which may be a namesake): what linkage said of them stands for this one too, when linkage
+    # never ran on this one (red team round 45a, F2: a person whose proposal named other candidates, registered again
+    # by another agency, was verified on the new record, which had none, against a record linkage never proposed, by
+    # an officer alone).
+    others = sorted(same_person(session, [case.id]).get(case.id, {}))
+    linked = _person_proposals(session, others) if others else []
+    governing = standing[:1] or linked
+    stored = [(c, decision.outcome) for decision, _ in governing for c in decision.candidates or []
+              if isinstance(c, dict)]
     brought = [c for c in candidates or [] if isinstance(c, dict)]
-    matching = [c for c in stored if same_record(c.get("registry_record"), registry_record)]
-    if proposal is not None and not matching:
+    matching = [(c, outcome) for c, outcome in stored if same_record(c.get("registry_record"), registry_record)]
+    if governing and not matching:
         kinds.append(NOT_A_CANDIDATE)
-        values["candidates"] = ", ".join(str(c.get("registry_record")) for c in stored) or "—"
-        values["proposed_for"] = standing[0][1]
-    if any(_anchors_disagree(c) for c in matching):
+        values["candidates"] = ", ".join(dict.fromkeys(str(c.get("registry_record")) for c, _ in stored)) or "—"
+        values["proposed_for"] = ", ".join(reference for _, reference in governing)
+    if any(_anchors_disagree(c) for c, _ in matching):
         kinds.append(ANCHORS_DISAGREE)
-    # A death linkage saw in the record on any of the case's requests stays a death.
-    seen = [c for decision, _ in standing for c in decision.candidates or [] if isinstance(c, dict)]
+    if any(_identity_differs(c) for c, _ in matching):
+        kinds.append(IDENTITY_DIFFERS)
+    if others and (elsewhere := _verified_elsewhere(session, others, registry_record)):
+        kinds.append(PERSON_VERIFIED_ELSEWHERE)
+        values["elsewhere"] = ", ".join(elsewhere)
+    # A death linkage saw in the record on any of the case's requests, or of the person's other records, stays a death.
+    seen = [c for decision, _ in [*standing, *linked] for c in decision.candidates or [] if isinstance(c, dict)]
     if any(is_deceased(c) for c in seen + brought if same_record(c.get("registry_record"), registry_record)):
         kinds.append(RECORD_DECEASED)
+    if matching and all(outcome == "not_found" for _, outcome in matching):
+        # Linkage showed the record and found it is not the person (red team round 45a, F1).
+        kinds.append(RECORD_NOT_FOUND)
+        values["proposed_for"] = ", ".join(reference for _, reference in governing)
     earlier = earlier_not_national(session, request.receiving_agency_id, [case.id]).get(case.id)
     if earlier:
         kinds.append(EARLIER_NOT_NATIONAL)
@@ -355,6 +420,22 @@ def _check_override(session: Session, actor: User, case: Case, request: Verifica
             "case %(case)s: registry record %(record)s differs from the request in every hard identifier it compares "
             "(birth date and cédula): verifying against it is an override a supervisor decides, with a written "
             "reason (at least 10 characters)", code=kind, case=case.reference, record=record)
+    if kind == RECORD_NOT_FOUND:
+        raise InvalidTransition(
+            "case %(case)s: linkage found registry record %(record)s is not the person of request %(request)s (not "
+            "found): verifying against it is an override a supervisor decides, with a written reason (at least 10 "
+            "characters)", code=kind, case=case.reference, record=record, request=values["proposed_for"])
+    if kind == IDENTITY_DIFFERS:
+        raise InvalidTransition(
+            "case %(case)s: registry record %(record)s differs from the request in its sex, or in both its given "
+            "names and first surname: verifying against it is an override a supervisor decides, with a written "
+            "reason (at least 10 characters)", code=kind, case=case.reference, record=record)
+    if kind == PERSON_VERIFIED_ELSEWHERE:
+        raise InvalidTransition(
+            "case %(case)s: another record of the same person, %(elsewhere)s, is verified against another registry "
+            "record than %(record)s: one person has one record, so verifying this one is an override a supervisor "
+            "decides, with a written reason (at least 10 characters)", code=kind, case=case.reference,
+            record=record, elsewhere=values["elsewhere"])
     if kind == RECORD_DECEASED:
         raise InvalidTransition(
             "case %(case)s: the registry records %(record)s as deceased, so someone may be travelling on a dead "
@@ -443,6 +524,10 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         if EARLIER_NOT_NATIONAL in kinds:
             # The person was found not a national on another record: a person decides, seeing that finding.
             outcome, reason = "review", EARLIER_NOT_NATIONAL
+        elif PERSON_VERIFIED_ELSEWHERE in kinds:
+            # Another record of the person is verified against another registry record: a person decides which is
+            # the person's, a supervisor with a written reason (red team round 45a, F2).
+            outcome, reason = "review", PERSON_VERIFIED_ELSEWHERE
         elif _held_by_another_person(session, case, request, registry_record or ""):
             # Another identity's verified record: linkage never makes the two one person (red team T-F4); a person
             # decides, a supervisor with a written reason (`_same_record_same_person`).

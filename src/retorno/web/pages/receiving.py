@@ -65,9 +65,11 @@ def _queue_context(session: Session, user: User, page: int = 1) -> dict[str, Any
                 "unanchored": bool(decision is not None and decision.outcome == "review" and best
                                    and not is_anchored(best.get("agreement") or {}, best.get("record"),
                                                       best.get("probability"))),
+                # After "not found" the box starts empty: linkage matched none of the candidates it shows, and
+                # verifying one is an override (red team round 45a, F1: the 0 % candidate was filled in, one click).
                 "suggested_record": (
-                    decision.registry_record
-                    if decision and decision.registry_record
+                    "" if decision is not None and decision.outcome == "not_found"
+                    else decision.registry_record if decision and decision.registry_record
                     else str(best.get("registry_record") or best.get("id") or "")
                 ),
             }

@@ -23,7 +23,7 @@ from retorno.verification.anchors import (
     name_threshold,
 )
 from retorno.verification.models import VerificationDecision
-from retorno.verification.service import RECORD_OF_ANOTHER_PERSON
+from retorno.verification.service import PERSON_VERIFIED_ELSEWHERE, RECORD_OF_ANOTHER_PERSON
 
 # A second candidate at least this likely is worth comparing with the first.
 RIVAL_SHARE = 0.05
@@ -76,6 +76,10 @@ def review_reasons(decision: VerificationDecision | None, candidates: Sequence[M
                           "nombres, cédula, fecha de nacimiento o sexo): verificar este caso con él haría de los dos "
                           "una persona, y eso lo decide un supervisor con un motivo escrito.",
                           {"record": _record(best)}))
+    elif decision.reason == PERSON_VERIFIED_ELSEWHERE:
+        sentences.append(("Otro caso de la misma persona está verificado con otro registro civil: una persona tiene "
+                          "un registro, y verificar este caso con el registro %(record)s lo decide un supervisor con "
+                          "un motivo escrito.", {"record": _record(best)}))
     elif decision.reason in (AGE_OF_MAJORITY, BIRTH_DATE_DISAGREES):
         sentences.append(_birth_dates(decision.reason, best, declared_birth, fmt))
     elif decision.reason == INEXACT_NAME:

@@ -1,0 +1,96 @@
+"""Red team round 45a. F1: an officer verified a case against a registry record whose sex, names and cédula all
+disagree (the birth date agreeing), and against a candidate of a "not found" proposal, which the review page filled
+in; one click, no reason, no supervisor. F2: a person whose proposal named other candidates, registered again by
+another agency, was verified on the new record (which had no proposal) against a record linkage never proposed, by an
+officer alone; the person then stood verified against two registry records. Each is now an override a supervisor
+decides with a written reason, at every door."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.factories import Api, World, ok
+from tests.functional.test_guarantees import refused
+from tests.functional.test_verification_overrides import (
+    AGREE,
+    GOOD,
+    _candidate,
+    _import,
+    _proposed,
+    _requested,
+    _state,
+    _verify,
+)
+from tests.web.pages_helpers import login
+
+OTHER_PERSON = {**AGREE, "given_names": "disagree", "first_surname": "disagree", "second_surname": "disagree",
+                "sex": "disagree", "birth_place": "disagree", "cedula": "disagree"}
+
+
+def test_a_record_of_another_sex_or_whole_name_is_a_supervisors_override(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    ref, request = _proposed(api, session_factory, [_candidate("24820", OTHER_PERSON, probability=0.0)])
+    error = refused(_verify(api, "saime.officer", ref, request, "24820"), 409, "record_identity_differs")
+    assert "24820" in error["message"], error
+    refused(_verify(api, "saime.officer", ref, request, "24820", reason=GOOD), 409, "record_identity_differs")
+    assert _state(api, ref) == "verification_requested"
+    ok(_verify(api, "saime.supervisor", ref, request, "24820", reason=GOOD), 201)
+    # Sex alone, too; a namesake (one of given names and surname differing) stays the officer's.
+    ref, request = _proposed(api, session_factory, [_candidate("24821", {**AGREE, "sex": "disagree"})])
+    refused(_verify(api, "saime.officer", ref, request, "24821"), 409, "record_identity_differs")
+    ref, request = _proposed(api, session_factory, [_candidate("24822", {**AGREE, "first_surname": "disagree"})])
+    ok(_verify(api, "saime.officer", ref, request, "24822"), 201)
+
+
+def test_a_candidate_of_a_not_found_proposal_is_a_supervisors_override_and_not_filled_in(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    ref, request = _proposed(api, session_factory, [_candidate("5209", {**AGREE, "given_names": "disagree"},
+                                                               probability=0.0)], outcome="not_found")
+    error = refused(_verify(api, "saime.officer", ref, request, "5209"), 409, "record_not_found")
+    assert request in error["message"], error
+    # The review page shows the candidate but leaves the record box empty.
+    login(client, "saime.officer")
+    page = client.get("/verification")
+    assert page.status_code == 200 and f'id="record-{ref}" name="registry_record" value=""' in page.text
+    ok(_verify(api, "saime.supervisor", ref, request, "5209", reason=GOOD), 201)
+
+
+def test_what_linkage_said_of_the_person_stands_on_a_record_registered_again(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    identity = {"given_names": "María", "first_surname": "Rojas", "second_surname": "Olmo", "sex": "F",
+                "birth_date": "1985-07-12", "national_id": "V17993146"}
+    first, first_request = _requested(api, agency_reference="RT45-F2-A", **identity)
+    _import(session_factory, "saime.officer", {
+        "request": first_request, "case": first, "outcome": "review", "method": "linkage", "registry_record": "23881",
+        "probability": 0.6, "candidates": [_candidate("23881", AGREE)], "reason": None})
+    refused(_verify(api, "saime.officer", first, first_request, "13416"), 409, "record_not_a_candidate")
+    # The same person registered again by another agency (linked by the cédula): no proposal of its own.
+    again, again_request = _requested(api, "ice.officer", agency_reference="RT45-F2-B", **identity)
+    error = refused(_verify(api, "saime.officer", again, again_request, "13416"), 409, "record_not_a_candidate")
+    assert first_request in error["message"] and "23881" in error["message"], error
+    assert _state(api, again) == "verification_requested"
+    # The candidate linkage proposed for the person is the officer's to verify, on either record.
+    ok(_verify(api, "saime.officer", again, again_request, "23881"), 201)
+    # Then the person has one record: verifying the other against another is a supervisor's override.
+    error = refused(_verify(api, "saime.officer", first, first_request, "23881X9"), 409, "record_not_a_candidate")
+    ok(_verify(api, "saime.officer", first, first_request, "23881"), 201)
+
+
+def test_a_person_verified_against_one_record_is_not_verified_against_another_by_an_officer(
+        client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    identity = {"given_names": "Luis", "first_surname": "Rojas", "second_surname": "Medina", "sex": "M",
+                "birth_date": "1979-03-02", "national_id": "V30206671"}
+    first, first_request = _requested(api, agency_reference="RT45-F2-C", **identity)
+    ok(_verify(api, "saime.officer", first, first_request, "52090"), 201)  # the manual path: no proposal anywhere
+    again, again_request = _requested(api, "ice.officer", agency_reference="RT45-F2-D", **identity)
+    error = refused(_verify(api, "saime.officer", again, again_request, "52091"), 409,
+                    "person_verified_other_record")
+    assert first in error["message"] and "52090" in error["message"], error
+    refused(_verify(api, "saime.officer", again, again_request, "52091", reason=GOOD), 409,
+            "person_verified_other_record")
+    ok(_verify(api, "saime.officer", again, again_request, "52090"), 201)
