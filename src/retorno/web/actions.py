@@ -80,6 +80,7 @@ ACTIONS = {
     "placement.dropped": "Colocación abandonada",
     "placement.started": "Colocación iniciada",
     "screening.escorts_read": "Escoltas médicos necesarios consultados",
+    "screening.guardian_read": "Tutor receptor de un menor consultado",
     "safeguard.refused_held_elsewhere": "Intento rechazado sobre una persona retenida por otra agencia",
     "screening.read": "Evaluación de protección consultada",
     "screening.record": "Evaluación de protección registrada",

@@ -17,6 +17,7 @@ from retorno.cases.service import get_case
 from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
 from retorno.flights import service as flights
+from retorno.screening.service import receiving_guardians
 from retorno.verification.anchors import is_anchored
 from retorno.verification.service import earlier_not_national, record_decision, review_queue, review_queue_size
 from retorno.web.deps import SessionDep, SettingsDep
@@ -196,6 +197,7 @@ def _arrival_context(
         "notice": notice,
         "count": flights.arrival_count(session, flight),
         "documents": documents,
+        "guardians": receiving_guardians(session, user, flight, [c.id for _, c in rows]),
     }
 
 
