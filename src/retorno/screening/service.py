@@ -348,16 +348,17 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
     return determination
 
 
-def receiving_guardians(session: Session, actor: User, flight: Flight, case_ids: Sequence[int]) -> dict[int, str]:
+def receiving_guardians(session: Session, by: User, flight: Flight, case_ids: Sequence[int]) -> dict[int, str]:
     """The named receiving guardian or child-protection authority of each of `case_ids` (the approved passengers of
     `flight`) who travels under a best-interests determination, for the arrival desk that hands the child over
     (SPEC.md 4.2; red team round 45a, F4: the name was shown to nobody on the receiving side). Reading it is a read of
-    a protection field: audited once per reading, on the flight, naming the cases."""
+    a protection field: audited once per reading, on the flight, naming the cases. A step of the arrival desk, which
+    is open only to those who confirm arrivals (`arrival.confirm`)."""
     found: dict[int, str] = dict(session.execute(
         sa.select(BestInterestsDetermination.case_id, BestInterestsDetermination.receiving_guardian)
         .where(among(BestInterestsDetermination.case_id, list(case_ids)))).all()) if case_ids else {}
     if found:
         references = sorted(session.execute(sa.select(Case.reference).where(among(Case.id, list(found)))).scalars())
-        record(session, actor, "screening.guardian_read", "flight", flight.reference, after={"cases": references})
+        record(session, by, "screening.guardian_read", "flight", flight.reference, after={"cases": references})
     return found
 

@@ -58,11 +58,11 @@ class Plan:
         return [int(node[5:]) for node in self.nodes[group] if node.startswith("case:")]
 
 
-def plan(session: Session, actor: User, named: Sequence[str | None], references: Sequence[str],
+def plan(session: Session, by: User, named: Sequence[str | None], references: Sequence[str],
          held_own: dict[str, int]) -> Plan:
     """The groups of new rows whose household cells are `named` and own references `references`."""
     codes: dict[str, int] = dict(session.execute(
-        sa.select(Household.reference, Household.id).where(Household.agency_id == actor.agency_id)).all())
+        sa.select(Household.reference, Household.id).where(Household.agency_id == by.agency_id)).all())
     if not any(named):
         return Plan([None] * len(references), {}, codes, {})
     in_file = set(references)
@@ -103,7 +103,7 @@ def _names(session: Session, households: Iterable[int]) -> dict[int, str]:
     return dict(sorted(found.items(), key=lambda item: item[1]))
 
 
-def write(session: Session, actor: User, plan_: Plan) -> tuple[list[int | None], list[int]]:
+def write(session: Session, by: User, plan_: Plan) -> tuple[list[int | None], list[int]]:
     """Each new row's household id, the households a group makes written in one batch; and the ids of the households
     held before that rows joined (a held case in none joins the one its new members make, audited)."""
     chosen: dict[str, int] = {}
@@ -129,10 +129,10 @@ def write(session: Session, actor: User, plan_: Plan) -> tuple[list[int | None],
     missing = sorted(set(to_create.values()) - codes.keys())
     if missing:
         table = Household.__table__
-        insert_columns(session, table, {"agency_id": [actor.agency_id] * len(missing), "reference": missing,
+        insert_columns(session, table, {"agency_id": [by.agency_id] * len(missing), "reference": missing,
                                         **({"version": [1] * len(missing)} if "version" in table.c else {})})
         codes = dict(session.execute(sa.select(Household.reference, Household.id)
-                                     .where(Household.agency_id == actor.agency_id)).all())
+                                     .where(Household.agency_id == by.agency_id)).all())
     for group, code in to_create.items():
         chosen[group] = codes[code]
     # Held cases without a household join the one their new members make.
@@ -143,7 +143,7 @@ def write(session: Session, actor: User, plan_: Plan) -> tuple[list[int | None],
                 assert case is not None
                 case.household_id = chosen[group]
                 joined.add(case.household_id)
-                record(session, actor, "case.household", "case", case.reference, before={"household": None},
+                record(session, by, "case.household", "case", case.reference, before={"household": None},
                        after={"household": session.get(Household, case.household_id).reference})  # type: ignore
     return [None if group is None else chosen[group] for group in plan_.groups], sorted(joined)
 
@@ -269,7 +269,7 @@ class Problem:
     params: dict[str, Any]
 
 
-def problems(session: Session, actor: User, rows: Sequence[CaseRow], own: dict[str, int], *, household_column: bool,
+def problems(session: Session, by: User, rows: Sequence[CaseRow], own: dict[str, int], *, household_column: bool,
              relationship_column: bool, refused: Collection[str]) -> list[Problem]:
     """Every row of `rows` (a checked file's good rows) that would break a household rule against what the agency
     holds (`own`: its cases by their own reference). `household_column`, `relationship_column`: whether the file has
@@ -286,7 +286,7 @@ def problems(session: Session, actor: User, rows: Sequence[CaseRow], own: dict[s
         named = {row.household_reference for row in rows}
         found += [Problem(row.row_number, "household_reference", "household_moved", {"household": code or "—"})
                   for row, code in moved(session, again, own, named)]
-    plan_ = plan(session, actor, [row.household_reference for row in new], [row.case_reference for row in new], own)
+    plan_ = plan(session, by, [row.household_reference for row in new], [row.case_reference for row in new], own)
     stored = _stored(session, sorted({own[row.case_reference] for row in again} | plan_.held_household.keys()))
     # A held case's relationship once the file is written: a head stays one (a head re-imported as another is an
     # error here, and refused at the write by `cases.service.head_leaves`).
