@@ -76,6 +76,8 @@ CAPABILITIES: dict[str, Capability] = {
     "duplicate.decide": _change(SENDING, role="supervisor"),
     "verification.request": _change(SENDING),
     "verification.decide": _change(RECEIVING),
+    # Withdrawing a verification made in error: a supervisor of the authority that verified, with a written reason.
+    "verification.revoke": _change(RECEIVING, role="supervisor"),
     "verification.queue": _read(RECEIVING, role="officer"),
     "verification.export": _read(RECEIVING, role="officer"),
     "document.read": _read(SENDING, RECEIVING),

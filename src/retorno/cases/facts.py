@@ -844,7 +844,8 @@ def _latest_verified(session: Session, case_ids: Sequence[int]) -> dict[int, _Ve
         .join(VerificationDecision, VerificationDecision.request_id == VerificationRequest.id)
         .join(Agency, Agency.id == VerificationRequest.receiving_agency_id)
         .where(among(VerificationRequest.case_id, case_ids),
-               VerificationDecision.outcome.in_(("verified", "rejected")))
+               # A revoked verification is final too: an earlier one of the same identity does not count again.
+               VerificationDecision.outcome.in_(("verified", "rejected", "revoked")))
         .order_by(VerificationDecision.id)
     ).all()
     latest: dict[int, tuple[str, _Verified]] = {}

@@ -754,7 +754,8 @@ _LOCKED_REMOVALS = {
 # F4): the person no longer counts as verified, and no approval stands on that.
 # A link that makes a passenger the same person as a record in a household not on the flight ("family_link",
 # `travel.seats`) does not wait either (red team round 30, F3): the link is kept, and family unity holds meanwhile.
-_NEVER_WAIT = frozenset({"protection_pull", "medical_needs", "one_seat", "nationality_doubt", "family_link"})
+_NEVER_WAIT = frozenset({"protection_pull", "medical_needs", "one_seat", "nationality_doubt", "family_link",
+                         "verification_revoked"})
 
 
 def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: str, reason: str,

@@ -74,7 +74,7 @@ from retorno.travel import (
     seats,
 )
 from retorno.verification.models import VerificationDecision, VerificationRequest
-from retorno.verification.service import reopen
+from retorno.verification.service import reopen, verified_decision
 
 
 @action("case.register")
@@ -790,3 +790,40 @@ def withdraw(session: Session, actor: User, case: Case, *, reason: str, target: 
     lifecycle.check_transition(case.reference, case.state, target)
     take_off_manifests(session, actor, case, kind="withdrawn", back_to=None, reason=f"withdrawn: {reason}")
     transition(session, actor, case, target, action="case." + target, reason=reason)
+
+
+# Where a verification may be revoked: verified, and not yet at the aircraft's door.
+_REVOCABLE = ("verified", "documented", "ready", "manifested")
+
+
+@action("verification.revoke")
+def revoke_verification(session: Session, actor: User, case: Case, *, reason: str | None) -> VerificationRequest:
+    """The receiving authority withdraws a `verified` decision it made in error (red team round 44b, F5 and round
+    45a, F5: nothing undid one; the person stayed verified and could be put on manifests again). A supervisor of the
+    authority that verified, with a written reason; before the person boards (at the door, the boarding's own steps).
+
+    The decision stops counting (its outcome becomes `revoked`, on the audit trail before and after): the registry
+    record it named no longer links the person's records, and the person is no longer verified. Off every manifest at
+    once, locked or not, with the household, both sides alerted (`verification_revoked`: safeguard 4 does not wait);
+    then a new request goes to the authority, which decides again."""
+    reason = written_reason(reason)
+    decision = verified_decision(session, case)
+    if decision is None or case.state not in _REVOCABLE:
+        raise InvalidTransition("case %(case)s: there is no verification to revoke (the case is '%(state)s'): a "
+                                "verification is revoked while the person is verified and has not boarded",
+                                code="nothing_to_revoke", case=case.reference, state=Term("case_state", case.state))
+    request = session.get(VerificationRequest, decision.request_id)
+    assert request is not None
+    if request.receiving_agency_id != actor.agency_id:
+        raise Forbidden("only the authority that verified case %(case)s revokes its verification",
+                        code="forbidden.verification.other_authority", case=case.reference)
+    decision.outcome = "revoked"
+    session.flush()
+    record(session, actor, "verification.revoked", "case", case.reference,
+           before={"outcome": "verified", "request": request.reference, "registry_record": decision.registry_record},
+           after={"outcome": "revoked"}, reason=reason)
+    if case.state == "manifested":
+        take_off_manifests(session, actor, case, kind="verification_revoked", back_to=None,
+                           reason="the receiving authority revoked the verification")
+    return reopen(session, actor, case, reason=reason, audited_as="verification.revoke")
+

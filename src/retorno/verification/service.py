@@ -40,6 +40,9 @@ from retorno.verification.models import VerificationDecision, VerificationReques
 from retorno.verification.records import canonical_or_none, canonical_record, record_digits, same_record
 
 OUTCOMES = ("verified", "rejected", "review", "not_found")
+# The outcomes that end a request: a decision, or a verification its authority revoked (`travel.service.
+# revoke_verification`), after which an earlier verification of the same identity does not count again.
+FINAL = ("verified", "rejected", "revoked")
 # The statuses of a request waiting for the receiving authority (`VerificationRequest.status`).
 OPEN = ("pending", "review")
 # The method of decisions proposed by record linkage (`retorno verify`), as against "manual".
@@ -86,25 +89,40 @@ def identity_changed_since_verified(session: Session, case: Case) -> bool:
     return case.id in verified and verified[case.id] != case_fingerprint(case)
 
 
-def reopen(session: Session, by: User, case: Case) -> VerificationRequest:
+_IDENTITY_CHANGED = "identity fields changed after the verification request"
+
+
+def reopen(session: Session, by: User, case: Case, *, reason: str = _IDENTITY_CHANGED,
+           audited_as: str = "verification.reopen") -> VerificationRequest:
     """The identity changed after a verification request: supersede what is open and ask again.
 
     A step of `travel.service.update_case`; the case goes back to 'verification_requested' (the
     caller has already taken it off any manifest). And of `cases.service.advance`, for a case back in line whose
-    identity changed since it was verified (`cases.service.IDENTITY_REVERIFICATION`).
+    identity changed since it was verified (`cases.service.IDENTITY_REVERIFICATION`). And of
+    `travel.service.revoke_verification` (`reason`, `audited_as`: the authority's own, `verification.revoke`).
     """
     for request in session.execute(sa.select(VerificationRequest).where(
             VerificationRequest.case_id == case.id, VerificationRequest.status != "decided")).scalars():
         request.status = "superseded"
     request = _new_request(session, by, case, receiving_authority_for(session, case.nationality).id)
     if case.state != "verification_requested":
-        transition(session, by, case, "verification_requested", action="verification.reopen",
-                   reason="identity fields changed after the verification request",
+        transition(session, by, case, "verification_requested", action=audited_as, reason=reason,
                    extra={"request": request.reference})
     else:
-        record(session, by, "verification.reopen", "case", case.reference, after={"request": request.reference},
-               reason="identity fields changed after the verification request")
+        record(session, by, audited_as, "case", case.reference, after={"request": request.reference}, reason=reason)
     return request
+
+
+def verified_decision(session: Session, case: Case) -> VerificationDecision | None:
+    """The decision that verified the identity `case` has now, when its latest final decision is that one."""
+    latest = session.execute(
+        sa.select(VerificationDecision)
+        .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+        .where(VerificationRequest.case_id == case.id, VerificationDecision.outcome.in_(FINAL))
+        .order_by(VerificationDecision.id.desc()).limit(1)).scalar_one_or_none()
+    if latest is None or latest.outcome != "verified" or latest.identity_fingerprint != case_fingerprint(case):
+        return None
+    return latest
 
 
 IDENTITY_REVERIFICATION.append(reopen)
@@ -320,7 +338,7 @@ def _verified_elsewhere(session: Session, others: Sequence[int], registry_record
             sa.select(VerificationDecision, VerificationRequest.case_id)
             .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
             .where(among(VerificationRequest.case_id, list(others)),
-                   VerificationDecision.outcome.in_(("verified", "rejected")))
+                   VerificationDecision.outcome.in_(FINAL))
             .order_by(VerificationDecision.id.desc())):
         latest.setdefault(case_id, decision)
     for case_id, decision in sorted(latest.items()):

@@ -13,6 +13,7 @@ from retorno.cases.schemas import CaseState, case_out
 from retorno.cases.service import get_case
 from retorno.plaintext import Input
 from retorno.travel.invariants import settle
+from retorno.travel.service import revoke_verification
 from retorno.verification import service
 from retorno.verification.schemas import QueueEntry, SampledDecision, VerificationRequested
 from retorno.web.deps import CurrentUser, SessionDep
@@ -52,6 +53,23 @@ def decide(reference: str, body: DecisionIn, session: SessionDep, user: CurrentU
                             registry_birth_date=body.registry_birth_date)
     settle(session)  # the answer tells the state committed (red team round 18, R-F3)
     return {"case": case.reference, "state": state_of(user, case)}
+
+
+class RevocationIn(Input):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=2000, description="why the verification was made in error (a written reason)")
+
+
+@router.post("/cases/{reference}/verification-revocation", status_code=201, response_model=VerificationRequested,
+             responses=errors(409))
+def revoke(reference: str, body: RevocationIn, session: SessionDep, user: CurrentUser) -> Any:
+    """Revoke a verification this authority made in error (a supervisor, with a written reason): the person leaves
+    every manifest, and a new request waits for a decision."""
+    case = get_case(session, user, reference)
+    req = revoke_verification(session, user, case, reason=body.reason)
+    settle(session)
+    return {"request": req.reference, "case": case.reference, "state": state_of(user, case)}
 
 
 @router.get("/verification/queue", response_model=list[QueueEntry])

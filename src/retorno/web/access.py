@@ -72,6 +72,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/cases/{reference}/possible-duplicates/{other_ref}/decision"): ("duplicate.decide",),
     ("POST", "/api/v1/cases/{reference}/verification-request"): ("verification.request",),
     ("POST", "/api/v1/cases/{reference}/verification-decision"): ("verification.decide",),
+    ("POST", "/api/v1/cases/{reference}/verification-revocation"): ("verification.revoke",),
     ("GET", "/api/v1/verification/queue"): ("verification.queue",),
     ("POST", "/api/v1/verification/audit-sample"): ("verification.decide",),
     # ---- API: flights and manifests
@@ -213,6 +214,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/verification.{fmt}"): ("verification.queue",),
     ("POST", "/verification/{reference}"): ("verification.decide",),
     ("POST", "/cases/{reference}/verification-decision"): ("verification.decide",),
+    ("POST", "/cases/{reference}/verification-revocation"): ("verification.revoke",),
     ("POST", "/cases/{reference}/emergency-document"): ("document.issue_emergency",),
     ("POST", "/cases/{reference}/documents/{document_id}/withdraw"): ("document.withdraw",),
     ("GET", "/flights/{reference}/arrivals"): ("flight.read",),

@@ -102,6 +102,8 @@ ACTIONS = {
     "verification.not_found": "Verificación: no encontrado en el registro",
     "verification.rejected": "Verificación rechazada",
     "verification.reopen": "Verificación reabierta",
+    "verification.revoke": "Verificación revocada: se solicita de nuevo",
+    "verification.revoked": "Verificación revocada por la autoridad receptora",
     "verification.request": "Verificación solicitada",
     "verification.review": "Verificación enviada a revisión",
     "verification.verified": "Nacionalidad verificada",
@@ -128,6 +130,8 @@ ALERT_KINDS = {
                     "taken off: another record of the same person is in a household not on this flight"),
     "nationality_doubt": ("retirado: otro registro de la misma persona resultó no nacional",
                           "taken off: another record of the same person was found not a national"),
+    "verification_revoked": ("retirado: la autoridad receptora revocó su verificación",
+                             "taken off: the receiving authority revoked their verification"),
     "document_changed": ("retirado: cambió su documento de viaje", "taken off: their travel document changed"),
     "withdrawn": ("retirado: el caso se retiró", "taken off: the case was withdrawn"),
     "removed": ("retirado por el lado que envía", "taken off by the sending side"),
@@ -206,6 +210,7 @@ SYSTEM_REASONS = {
     "another record of the same person was found not a national":
         "otro registro de la misma persona resultó no nacional",
     "identity changed after verification": "la identidad cambió después de la verificación",
+    "the receiving authority revoked the verification": "la autoridad receptora revocó la verificación",
     "the travel document on file was withdrawn as filed in error":
         "el documento de viaje registrado se retiró por haberse registrado por error",
     "protection concern raised on another record of the same person":

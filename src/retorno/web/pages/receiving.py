@@ -18,6 +18,7 @@ from retorno.documents import mrz
 from retorno.documents.service import issue_emergency_document
 from retorno.flights import service as flights
 from retorno.screening.service import receiving_guardians
+from retorno.travel.service import revoke_verification
 from retorno.verification.anchors import is_anchored
 from retorno.verification.service import earlier_not_national, record_decision, review_queue, review_queue_size
 from retorno.web.deps import SessionDep, SettingsDep
@@ -149,6 +150,14 @@ def decide(request: Request, session: SessionDep, user: PageUser, form: FormDep,
 def decide_from_case(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
     decide_on(session, user, form, reference)
     return case_done(reference, "Decisión de verificación registrada.")
+
+
+@pages.post("/cases/{reference}/verification-revocation", response_model=None)
+@form_post(case_again)
+def revoke_from_case(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    require_page(user, "verification.revoke")
+    revoke_verification(session, user, get_case(session, user, reference), reason=form_text(form, "reason") or None)
+    return case_done(reference, "Verificación revocada: la persona sale de todo manifiesto y se verifica de nuevo.")
 
 
 @pages.post("/cases/{reference}/emergency-document", response_model=None)
