@@ -94,3 +94,14 @@ def test_a_person_verified_against_one_record_is_not_verified_against_another_by
     refused(_verify(api, "saime.officer", again, again_request, "52091", reason=GOOD), 409,
             "person_verified_other_record")
     ok(_verify(api, "saime.officer", again, again_request, "52090"), 201)
+
+
+def test_the_verifier_reads_the_declared_country_of_birth(client: TestClient, world: World) -> None:
+    """Red team round 45a, F6: the receiving side saw 'Medellín' as the place of birth, never the country declared
+    with it (Colombia), the declared field that bears most on nationality."""
+    api = Api(client, world)
+    ref, _ = _requested(api, place_of_birth="Medellín", country_of_birth="COL")
+    assert ok(api.get("saime.officer", f"/api/v1/cases/{ref}"))["country_of_birth"] == "COL"
+    login(client, "saime.officer")
+    page = client.get("/verification").text
+    assert "País de nacimiento" in page and "COL" in page[page.index(ref):]

@@ -22,10 +22,12 @@ from retorno.cases.models import Case
 from retorno.errors import InvalidInput
 from retorno.reintegration.models import IntakeProfile, Opportunity, Placement
 
-# The receiving side verifies and approves identity: no detention details, contact or notes.
+# The receiving side verifies and approves identity and nationality: no detention details, contact or notes; the
+# declared country of birth bears on nationality (red team round 45a, F6: Medellín was shown, Colombia was not).
 _CASE_IDENTITY = frozenset({"reference", "state", "given_names", "first_surname", "second_surname", "sex",
-                            "birth_date", "place_of_birth", "nationality", "national_id", "household"})
-_CASE_SENDING = _CASE_IDENTITY | {"agency", "agency_reference", "country_of_birth", "held_at", "nearest_airport",
+                            "birth_date", "place_of_birth", "country_of_birth", "nationality", "national_id",
+                            "household"})
+_CASE_SENDING = _CASE_IDENTITY | {"agency", "agency_reference", "held_at", "nearest_airport",
                                   "detained_since", "language", "contact", "notes", "relationship_to_head",
                                   "registered_at", "state_changed_at", "declared_document_type",
                                   "declared_document_number"}

@@ -78,6 +78,7 @@ class CaseIdentity(BaseModel):
     sex: str
     birth_date: date
     place_of_birth: str | None
+    country_of_birth: str | None = None
     nationality: str
     national_id: str | None
     household: str | None = None
@@ -88,7 +89,6 @@ class CaseFull(CaseIdentity):
 
     agency: str
     agency_reference: str
-    country_of_birth: str | None
     held_at: str
     nearest_airport: str | None
     detained_since: date
