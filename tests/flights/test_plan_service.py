@@ -245,3 +245,21 @@ def test_staff_stated_for_a_flight_the_plan_does_not_fill_is_refused_not_ignored
     assert flight.escorts == 2
     # The same staff as the flight has is no change (the planning page states every chosen flight's staff).
     ok(api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {}, "escorts": {flight.reference: 2}}))
+
+
+def test_a_plan_says_medical_staff_is_short_and_audits_reading_the_need(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 45b, L2: a case needing medical escorts was left off a plan as if the flights were full; the
+    reason that names the need is a read of it, audited as a refusal's is."""
+    api = Api(client, world)
+    sick = ready(api, medical=2, given_names="Enfermo")["reference"]
+    flight = accepted_flight(session, world, seats=20, escorts=2, medical_staff=0)
+    session.commit()
+    answer = ok(api.post("inm.officer", "/api/v1/plans", {"flights": [flight.reference]}))
+    left = {entry["case"]: entry for entry in answer["left_off"]} if isinstance(answer["left_off"], list) \
+        else answer["left_off"]
+    assert sick in left and "medical_staff" in str(left[sick]), answer
+    session.expire_all()
+    reads = session.execute(sa.select(AuditRecord.object_id).where(
+        AuditRecord.action == "screening.escorts_read")).scalars().all()
+    assert reads == [sick]

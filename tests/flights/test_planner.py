@@ -178,6 +178,18 @@ def test_no_seat_when_every_reachable_flight_is_full() -> None:
     assert result.left_off["second"].code == "no_seat"
 
 
+def test_a_household_short_of_medical_staff_is_told_so_not_full() -> None:
+    """Red team round 45b, L2: a case needing medical escorts, on accepted flights with seats to spare and no medical
+    staff, was left off as "all flights full"."""
+    cases = [case("sick", "H1", 30, medical=2), case("well", "H2", 10)]
+    flights = [flight("F1", 1, seats=20, escorts=1, fixed=True), flight("F2", 2, seats=20, staff=1, escorts=1,
+                                                                        fixed=True)]
+    result = plan(cases, flights, EXACT)
+    assert result.assignments == {"well": "F1"}
+    reason = result.left_off["sick"]
+    assert reason.code == "medical_staff" and "2 medical escorts" in reason.message, reason
+
+
 def test_check_plan_reports_each_broken_rule() -> None:
     cases = [case("adult", "H1", 5), case("child", "H1", 5, adult=False), case("lone", "H2", 5, adult=False),
              case("sick", "H3", 5, medical=1, airports="VSA")]

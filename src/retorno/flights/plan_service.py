@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action
+from retorno.audit.refusals import note_concern_told
 from retorno.cases.facts import births_elsewhere, other_records, protection_status, traveller_facts, verifying_states
 from retorno.cases.models import Case, Household
 from retorno.cases.service import visible_cases
@@ -241,6 +242,10 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
         view.escorts[f.reference] = result.escorts.get(f.reference, f.escorts)
         view.medical_staff[f.reference] = result.medical_staff.get(f.reference, f.medical_staff)
     view.left_off = {**left, **{ref: (why.code, why.sentence) for ref, why in result.left_off.items()}}
+    # A reason naming a household's medical needs tells the officer of them: an audited read of each case, as a
+    # refusal for the medical staff a flight lacks is (`audit.refusals.end_action`).
+    told = {ref for ref, why in result.left_off.items() if why.code == "medical_staff"}
+    note_concern_told(session, actor.id, "plan", told, action="screening.escorts_read")
     return view
 
 

@@ -96,9 +96,23 @@ def _reasons(inst: Instance, assign: Assignment) -> dict[str, LeftOff]:
         roomiest = max(h.reachable, key=lambda f: (free[f], -f))
         flight = inst.flights[roomiest]
         where = ", ".join(sorted(h.airports))
+        # A household needing medical escorts that would fit without its need, and fits nowhere with it: the staff
+        # the receiving side accepted (or the seat an extra medical escort takes) is what is short, not seats (red
+        # team round 45b, L2: it was told "full").
+        short_of_staff = h.medical > 0 and not any(
+            fits(inst.flights[f], pax[f] + h.size, medical[f] + h.medical, inst.per_escort) for f in h.reachable
+        ) and any(fits(inst.flights[f], pax[f] + h.size, medical[f], inst.per_escort) for f in h.reachable)
         for case_id in h.case_ids:
             who = {"case": case_id, "household": h.household_id, "size": h.size}
-            if takes_one:
+            if short_of_staff:
+                reasons[case_id] = LeftOff(
+                    "medical_staff",
+                    "Case %(case)s (household %(household)s, %(size)s people): the flights it can reach have seats "
+                    "for the household but not the medical staff its needs require (%(medical)s medical escorts): the "
+                    "staff the receiving side accepted, or the seats left for more, are short.",
+                    {**who, "medical": h.medical, "count": len(h.reachable)},
+                )
+            elif takes_one:
                 reasons[case_id] = LeftOff(
                     "household_too_large",
                     "Case %(case)s (household %(household)s, %(size)s people): no flight it can reach has room for "

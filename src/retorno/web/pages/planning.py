@@ -52,6 +52,7 @@ LEFT_OFF = {
     "no_reachable_flight": "ningún vuelo elegido sale de un aeropuerto al que pueda llegar",
     "household_too_large": "ningún vuelo tiene sitio para el hogar entero con sus escoltas",
     "no_seat": "los vuelos a los que puede llegar están llenos",
+    "medical_staff": "los vuelos a los que puede llegar no llevan el personal médico que su necesidad requiere",
     "minor_stays_behind": "un menor del hogar se queda: un supervisor separa el hogar primero",
     "document_expires": "un documento de viaje del hogar vence antes de todo vuelo al que puede llegar",
     "one_seat": "otro registro de la misma persona (o un posible duplicado sin decidir) ocupa o tomaría un asiento",
