@@ -34,6 +34,8 @@ err_console = Console(stderr=True)
 _READS_PROTECTION: ContextVar[bool] = ContextVar("reads_protection", default=False)
 # And whether that official follows a case only until arrival (the sending side: `visibility.ends_at_arrival`).
 _ENDS_AT_ARRIVAL: ContextVar[bool] = ContextVar("ends_at_arrival", default=False)
+# And that official's agency, whose households a refusal names by their bare codes.
+_AGENCY: ContextVar[str | None] = ContextVar("reader_agency", default=None)
 
 
 def settings(database_url: str | None = None) -> Settings:
@@ -49,6 +51,7 @@ def acting_user(session: Session, username: str | None) -> User:
         raise NotAuthenticated("no active user '%(username)s'", username=username)
     _READS_PROTECTION.set(can(user, "screening.read_details"))
     _ENDS_AT_ARRIVAL.set(ends_at_arrival(user))
+    _AGENCY.set(user.agency.code)
     return user
 
 
@@ -99,15 +102,18 @@ def refusals() -> Iterator[None]:
     """
     token = _READS_PROTECTION.set(False)
     arrival_token = _ENDS_AT_ARRIVAL.set(False)
+    agency_token = _AGENCY.set(None)
     try:
         yield
     except RetornoError as exc:
-        told = told_to(exc, reads_protection=_READS_PROTECTION.get(), ends_at_arrival=_ENDS_AT_ARRIVAL.get())
+        told = told_to(exc, reads_protection=_READS_PROTECTION.get(), ends_at_arrival=_ENDS_AT_ARRIVAL.get(),
+                       agency=_AGENCY.get())
         err_console.print(f"[red]error[/red] ({told.code}): {escape(told.message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
     finally:
         _READS_PROTECTION.reset(token)
         _ENDS_AT_ARRIVAL.reset(arrival_token)
+        _AGENCY.reset(agency_token)
 
 
 def key_value_table(title: str, values: dict[str, object]) -> Table:

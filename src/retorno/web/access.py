@@ -22,7 +22,7 @@ from retorno.errors import Forbidden, NotAuthenticated, Term
 from retorno.web.deps import SessionDep, bearer_user, came_from_another_site, session_user
 from retorno.web.pages.accounts import PASSWORD_PAGE, PasswordChangeRequired
 from retorno.web.pages.common import CrossSiteLink, LoginRequired
-from retorno.web.refusals import ENDS_AT_ARRIVAL, READS_PROTECTION
+from retorno.web.refusals import ENDS_AT_ARRIVAL, READER_AGENCY, READS_PROTECTION
 
 PUBLIC: Final = "public"
 SIGNED_IN: Final = "signed_in"
@@ -315,6 +315,7 @@ def enforce_declared_access(request: Request, session: SessionDep) -> None:
     # What the refusals of this request may tell its caller (`refusals.told_in`).
     setattr(request.state, READS_PROTECTION, can(user, "screening.read_details"))
     setattr(request.state, ENDS_AT_ARRIVAL, ends_at_arrival(user))
+    setattr(request.state, READER_AGENCY, user.agency.code)
     if declared == SIGNED_IN or can_any(user, tuple(declared)):
         return
     raise Forbidden("%(username)s (%(agency)s, %(kind)s %(role)s) may not %(method)s %(path)s; it needs one of:"

@@ -12,6 +12,7 @@ Validation messages of the API's request bodies are pydantic's: its message temp
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -128,25 +129,47 @@ READS_PROTECTION = "reads_protection"
 ENDS_AT_ARRIVAL = "ends_at_arrival"
 
 
-def told_to(refusal: RetornoError, *, reads_protection: bool, ends_at_arrival: bool = False) -> RetornoError:
+# And the reader's agency code: its own households are named bare (`own_households`).
+READER_AGENCY = "reader_agency"
+
+
+def own_households(violation: safeguards.Violation, agency: str | None) -> safeguards.Violation:
+    """A broken rule naming a household of the reader's own agency by its bare code, as every other place shows an
+    agency's own households to it (`cases.schemas.household_shown`); the safeguards name each AGENCY/CODE (red team
+    round 45b, L3: INM's officer was told of 'household MX-INM/H00206')."""
+    household = violation.params.get("household")
+    if agency and isinstance(household, str) and household.startswith(agency + "/"):
+        return dataclasses.replace(violation, params={**violation.params, "household": household[len(agency) + 1:]})
+    return violation
+
+
+def told_to(refusal: RetornoError, *, reads_protection: bool, ends_at_arrival: bool = False,
+            agency: str | None = None) -> RetornoError:
     """The refusal as its reader may be told it, whatever door it came through (SPEC.md 4.6): a broken
     non-refoulement rule names its concern only to those who read screenings (`safeguards.as_told`); the case
-    states it names as `lifecycle.states_told_to` tells them (after arrival, 'arrived' to the sending side)."""
+    states it names as `lifecycle.states_told_to` tells them (after arrival, 'arrived' to the sending side); the
+    households of the reader's `agency` by their bare codes (`own_households`)."""
     if not reads_protection and isinstance(refusal, BulkRefused):
         told: RetornoError = BulkRefused(refusal.result, reads_protection=False)
         if isinstance(refusal.details, dict) and "items" in refusal.details:
             # The API's items, each already said as this reader may read it (`travel.schemas.bulk_items`).
             told.details = refusal.details
         refusal = told
-    elif not reads_protection and isinstance(refusal, SafeguardViolation) and refusal.violations:
-        return SafeguardViolation([safeguards.as_told(v, reads_protection=False) for v in refusal.violations])
+    elif isinstance(refusal, SafeguardViolation) and refusal.violations and (agency or not reads_protection):
+        violations = [v if reads_protection else safeguards.as_told(v, reads_protection=False)
+                      for v in refusal.violations]
+        said = SafeguardViolation([own_households(v, agency) for v in violations])
+        if not reads_protection:
+            return said
+        refusal = said
     return lifecycle.states_told_to(refusal, reads_protection=reads_protection, ends_at_arrival=ends_at_arrival)
 
 
 def told_in(request: Request, refusal: RetornoError) -> RetornoError:
     """The refusal as the caller of `request` may be told it (nobody known: as those who read no screenings)."""
     return told_to(refusal, reads_protection=bool(getattr(request.state, READS_PROTECTION, False)),
-                   ends_at_arrival=bool(getattr(request.state, ENDS_AT_ARRIVAL, False)))
+                   ends_at_arrival=bool(getattr(request.state, ENDS_AT_ARRIVAL, False)),
+                   agency=getattr(request.state, READER_AGENCY, None))
 
 
 def describe(request: Request, refusal: RetornoError, locale: str) -> str:
