@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -209,12 +210,19 @@ class Api:
                             {"concerns": concerns or [], "medical_escorts": medical_escorts}), 201)
 
     def verify(self, ref: str, sender: str = "inm.officer", *, record: str | None = None) -> None:
-        """Verify `ref` against its own registry record, or against `record` (another record of the same person's:
-        a person has one, `verification.service.PERSON_VERIFIED_ELSEWHERE`)."""
+        """Verify `ref` against its own registry record, or against `record`. A person has one registry record
+        (`verification.service.PERSON_VERIFIED_ELSEWHERE`): where another record of the person is verified already,
+        the one it is verified against, as the refusal names it."""
         request = ok(self.post(sender, f"/api/v1/cases/{ref}/verification-request"), 201)["request"]
-        ok(self.post("saime.officer", f"/api/v1/cases/{ref}/verification-decision",
-                     {"outcome": "verified", "registry_record": record or registry_record(ref), "request": request}),
-           201)
+        path = f"/api/v1/cases/{ref}/verification-decision"
+        answer = self.post("saime.officer", path, {"outcome": "verified", "request": request,
+                                                   "registry_record": record or registry_record(ref)})
+        if record is None and answer.status_code == 409 and \
+                answer.json()["error"]["code"] == "person_verified_other_record":
+            theirs = re.findall(r"\(([^()]+)\)", answer.json()["error"]["params"]["elsewhere"])[0]
+            answer = self.post("saime.officer", path, {"outcome": "verified", "registry_record": theirs,
+                                                       "request": request})
+        ok(answer, 201)
 
     def open_request(self, ref: str, user: str = "saime.officer") -> str:
         """The reference of the request about `ref` waiting in `user`'s verification queue."""

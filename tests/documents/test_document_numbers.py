@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from retorno.documents import mrz
 from retorno.documents.models import EmergencyDocumentCounter
 from retorno.web.refusals import say_stored
-from tests.factories import Api, World, another_agency_officer, ok
+from tests.factories import Api, World, another_agency_officer, ok, registry_record
 
 _HELD = ("the document %(issuing_state)s %(number)s is already filed on the record of another person (another "
          "identity): a travel document is one person's, and it is not valid for this one; correct the number on the "
@@ -28,6 +28,18 @@ def _verified(api: Api, **overrides: Any) -> dict[str, Any]:
     case = api.register(**overrides)
     api.screen(case["reference"])
     api.verify(case["reference"])
+    return case
+
+
+def _verified_as_holder(api: Api, holder: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A record of `holder`'s person, verified against the person's one registry record (round 45a), which a
+    supervisor decides for names written otherwise."""
+    case = api.register(**overrides)
+    api.screen(case["reference"])
+    asked = ok(api.post("inm.officer", f"/api/v1/cases/{case['reference']}/verification-request"), 201)["request"]
+    ok(api.post("saime.supervisor", f"/api/v1/cases/{case['reference']}/verification-decision",
+                {"outcome": "verified", "request": asked, "registry_record": registry_record(holder["reference"]),
+                 "reason": "La misma persona: el acta escribe los nombres de otra forma."}), 201)
     return case
 
 
@@ -111,14 +123,16 @@ def test_the_same_person_registered_again_may_file_their_document(client: TestCl
     holder = api.ready_case()
     number = ok(api.get("inm.officer", f"/api/v1/cases/{holder['reference']}/documents"))[0]["number"]
     # Registered again, with the same names (accents lost) and birth date.
-    again = _verified(api, given_names="Maria Jose", first_surname="Pena", second_surname="Rodriguez",
-                      birth_date=holder["birth_date"], national_id=None)
+    # Against the person's one registry record (round 45a: records of one person are verified against one), which a
+    # supervisor decides for names written otherwise.
+    again = _verified_as_holder(api, holder, given_names="Maria Jose", first_surname="Pena",
+                                second_surname="Rodriguez", birth_date=holder["birth_date"], national_id=None)
     filed = ok(api.post("inm.officer", f"/api/v1/cases/{again['reference']}/documents",
                         {"mrz": _passport(again, number)}), 201)
     assert filed["valid"] is True and filed["problems"] == [], filed
     # A record of another spelling linked by the cédula is the same person too.
-    linked = _verified(api, given_names="Mariajose", first_surname="Peña", second_surname="Rodríguez",
-                       national_id=holder["national_id"])
+    linked = _verified_as_holder(api, holder, given_names="Mariajose", first_surname="Peña",
+                                 second_surname="Rodríguez", national_id=holder["national_id"])
     filed = ok(api.post("inm.officer", f"/api/v1/cases/{linked['reference']}/documents",
                         {"mrz": _passport(linked, number)}), 201)
     assert filed["valid"] is True and filed["problems"] == [], filed
