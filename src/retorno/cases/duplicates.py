@@ -115,6 +115,13 @@ REASONS: dict[str, tuple[str, str]] = {
         "contados como una persona, con un posible duplicado, por una cédula o un número de documento corregido "
         "después", "counted as one person, through a possible duplicate, by a cédula or document number corrected "
         "since"),
+    # Nor these: linked, or counted together, by a registry record one of them was verified against until that
+    # verification was revoked (`travel.service.revoke_verification`; red team round 46b, F1).
+    "linked_by_revoked_verification": ("unidos por un registro civil contra el que se revocó una verificación después",
+                                       "linked by a registry record a verification was revoked against since"),
+    "counted_through_revoked_verification": (
+        "contados como una persona, con un posible duplicado, por una verificación revocada después",
+        "counted as one person, through a possible duplicate, by a verification revoked since"),
 }
 
 

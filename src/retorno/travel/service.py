@@ -817,11 +817,18 @@ def revoke_verification(session: Session, actor: User, case: Case, *, reason: st
     if request.receiving_agency_id != actor.agency_id:
         raise Forbidden("only the authority that verified case %(case)s revokes its verification",
                         code="forbidden.verification.other_authority", case=case.reference)
+    # The registry record linked the person's records: each record counted with another before stays counted with
+    # it, a possible duplicate supervisors decide (red team round 46b, F1: revoking either of two records verified
+    # against one registry record freed the other from the first's open asylum claim, at once and unseen).
+    counted = counted_together(session, [case.id])
     decision.outcome = "revoked"
     session.flush()
     record(session, actor, "verification.revoked", "case", case.reference,
            before={"outcome": "verified", "request": request.reference, "registry_record": decision.registry_record},
            after={"outcome": "revoked"}, reason=reason)
+    duplicates.keep_counted(session, actor, counted, holders=[case.id], since=None,
+                            linked_reason="linked_by_revoked_verification",
+                            alike_reason="counted_through_revoked_verification")
     if case.state == "manifested":
         take_off_manifests(session, actor, case, kind="verification_revoked", back_to=None,
                            reason="the receiving authority revoked the verification")
