@@ -115,3 +115,25 @@ def test_the_case_page_offers_the_correction_to_its_agency_s_supervisor(client: 
                      page=f"/cases/{child}")
     assert done.status_code == 303, done.text
     assert ok(api.get("inm.officer", f"/api/v1/cases/{child}"))["household"] == "HP44"
+
+
+def test_a_household_is_split_by_its_own_agency_only_whatever_calls_the_service(
+        client: TestClient, world: World, session: Session) -> None:
+    """Every door finds the household among the supervisor's agency's own; the service itself refuses another
+    agency's, before its version is looked at (a stale version named no change of another agency's household)."""
+    from retorno.cases.models import Household
+    from retorno.errors import Forbidden
+    from retorno.flights.service import split_household
+
+    api = Api(client, world)
+    api.register(household_reference="HS46", relationship_to_head="head", given_names="Hilda")
+    household = session.execute(sa.select(Household).where(Household.reference == "HS46")).scalar_one()
+    bound = world.bind(session)
+    for stale in (None, household.version + 7):
+        try:
+            split_household(session, bound.users["ice.supervisor"], household, reason=REASON, expected_version=stale)
+        except Forbidden as refused:
+            assert refused.code == "forbidden.household.split", refused.code
+        else:
+            raise AssertionError("another agency's supervisor split the household")
+    session.rollback()

@@ -23,10 +23,11 @@ from retorno.errors import RetornoError
 from retorno.travel.bulk import Outcome, reasons_told
 from tests.edit_helpers import INTAKE, OPPORTUNITY
 from tests.factories import Api, World, ok
-from tests.web.pages_helpers import login
+from tests.web.pages_helpers import alert, login, post_form
 
 SENDING = ("inm.officer", "inm.supervisor", "inm.viewer", "sre.officer")
 AFTER_ARRIVAL = ("reintegration_intake", "matched", "placed", "closed")
+FIXING = "Corrección del hogar tras la llegada del vuelo"
 _TOKENS = re.compile(r'(name="csrf_token" value=")[^"]*|(<meta name="csrf-token" content=")[^"]*')
 
 
@@ -52,6 +53,13 @@ def doors(api: Api, client: TestClient, user: str, ref: str) -> dict[str, Any]:
     # A step refused on the case names its state as the reader is told it (`web.refusals.told_to`).
     withdraw = api.post(user, f"/api/v1/cases/{ref}/withdraw", {"reason": "ya no viaja"})
     read["api withdraw refused"] = (withdraw.status_code, withdraw.json()["error"]["message"])
+    # An edit naming a stale version (or none moved) tells nothing of what changed since (red team round 46b, F2: a
+    # household correction sent with If-Match "1" was answered 412, naming the operator's placement and the version).
+    for method, path, body in (("POST", f"/api/v1/cases/{ref}/household", {"household": None, "reason": FIXING}),
+                               ("PATCH", f"/api/v1/cases/{ref}", {})):
+        stale = api.client.request(method, path, json=body, headers={**api.world.headers(user), "If-Match": '"1"'})
+        error = stale.json()["error"]
+        read[f"api stale {method} {path}"] = (stale.status_code, error["code"], error["message"], error.get("details"))
     for state in AFTER_ARRIVAL:
         refused = api.get(user, f"/api/v1/cases?state={state}")
         assert refused.status_code == 422, (user, state, refused.text)
@@ -66,6 +74,9 @@ def doors(api: Api, client: TestClient, user: str, ref: str) -> dict[str, Any]:
                            for row in openpyxl.load_workbook(io.BytesIO(workbook.content)).active.iter_rows()]
     edit = client.get(f"/cases/{ref}/edit")
     read["edit page status"] = edit.status_code
+    stale = post_form(client, f"/cases/{ref}/household", {"household": "", "reason": FIXING, "version": "1"},
+                      page=f"/cases/{ref}")
+    read["page stale household"] = (stale.status_code, alert(stale.text))
     client.cookies.clear()
     return read
 

@@ -1332,8 +1332,12 @@ def split_household(session: Session, actor: User, household: Household, *, reas
     """A supervisor lets a household travel on more than one flight, with a written reason.
 
     The split is a change of the household: its version moves, and a split decided on a version of
-    the household that has changed since (`expected_version`, another split) is refused.
+    the household that has changed since (`expected_version`, another split) is refused. A household of the
+    supervisor's own agency (as every door finds it), before its version is looked at.
     """
+    if household.agency_id != actor.agency_id:
+        raise Forbidden("household %(household)s is another agency's: its splits are that agency's to decide",
+                        code="forbidden.household.split", household=household.reference)
     check_version(session, household, expected_version, label=Message("household %(household)s",
                                                                       {"household": household.reference}),
                   audited=AuditObject("household", household.reference), reader=actor)

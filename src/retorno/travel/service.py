@@ -159,8 +159,7 @@ def correct_household(session: Session, actor: User, case: Case, *, household_re
     if case.agency_id != actor.agency_id:
         raise Forbidden("case %(case)s is another agency's: its households are that agency's to correct",
                         code="forbidden.household.correct", case=case.reference)
-    check_version(session, case, expected_version, label=Message("case %(case)s", {"case": case.reference}),
-                  audited=AuditObject("case", case.reference), reader=actor)
+    _check_case_version(session, actor, case, expected_version)
     reason = written_reason(reason)
     if case.state not in HOUSEHOLD_CORRECTABLE:
         raise InvalidTransition("case %(case)s is '%(state)s': its household is corrected only while it waits off "
@@ -640,6 +639,18 @@ def ensure_editable(actor: User, case: Case) -> None:
                                 code="case_arrived", case=case.reference)
 
 
+def _check_case_version(session: Session, actor: User, case: Case, expected_version: int | None) -> None:
+    """Refuse an official's edit of `case` made from a version changed since (`audit.versions.check_version`); first,
+    an edit naming a version of a case whose version the official is not told (the sending side's, from arrival on:
+    `ensure_editable`), whatever it changes. Else the refusal named the steps taken since and the version they moved
+    it to (red team round 46b, F2: a household correction, or an edit changing nothing, sent with a stale If-Match
+    was answered 412 naming the operator's placement, the intake, a consent withdrawn, unaudited)."""
+    if expected_version is not None:
+        ensure_editable(actor, case)
+    check_version(session, case, expected_version, label=Message("case %(case)s", {"case": case.reference}),
+                  audited=AuditObject("case", case.reference), reader=actor)
+
+
 # Why the identity of a case found not a national stays as decided (`update_case`; an import's rows: `cases.rows`).
 NOT_NATIONAL_IDENTITY = ("case %(case)s: the receiving authority found this person not a national on the identity as "
                          "recorded; it stays as decided, so that the finding follows the person to their other "
@@ -664,8 +675,7 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
     if any(getattr(case, k, v) != v for k, v in changes.items()):
         # A row re-imported as it stands changes nothing, and is no edit of a case that has arrived.
         ensure_editable(actor, case)
-    check_version(session, case, expected_version, label=Message("case %(case)s", {"case": case.reference}),
-                  audited=AuditObject("case", case.reference), reader=actor)
+    _check_case_version(session, actor, case, expected_version)
     reopens = case.state in lifecycle.IDENTITY_BOUND
     if lifecycle.identity_locked(case.state):
         proposed = {k: v for k, v in changes.items() if getattr(case, k, v) != v}
