@@ -132,6 +132,13 @@ def test_two_officials_correct_one_case_the_second_is_shown_both_versions(
     # A form without the version it was opened at could overwrite unseen: refused.
     unversioned = {**{k: v for k, v in again.items() if k != "version"}, "csrf_token": mine["csrf_token"]}
     assert first.post(action, data=unversioned, follow_redirects=False).status_code == 428
+    # Nor one naming two versions (the last decided: red team round 46a, F6), nor one written otherwise ("01").
+    session.refresh(case)
+    for named in (["0", str(case.version)], [str(case.version), str(case.version)], f"0{case.version}"):
+        forged = {**unversioned, "held_at": "Otro sitio", "version": named}
+        assert first.post(action, data=forged, follow_redirects=False).status_code == 428, named
+    session.refresh(case)
+    assert case.held_at == "Villahermosa"
 
 
 def save_twice(client: TestClient, session: Session, users: tuple[str, str], page: str, action: str,

@@ -58,9 +58,10 @@ class IfMatch:
         (no record has it) when no tag names a version: weak tags (`W/"7"`) and garbled ones never
         match, since If-Match compares strongly (RFC 9110 section 13.1.1).
         """
+        # Written as the ETag is: "01" names no version (red team round 46a, F5: it was taken for "1").
         versions = [int(tag[1:-1]) for tag in self.tags
                     if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit()
-                    and len(tag) <= 22]
+                    and len(tag) <= 22 and str(int(tag[1:-1])) == tag[1:-1]]
         if current in versions:
             return current
         return versions[0] if versions else 0

@@ -28,8 +28,15 @@ def form_version(form: FormData, *, required: bool) -> int | None:
     version it could overwrite a change unseen, so it is refused. A step (a placement, a follow-up)
     is refused by its state machine when stale, and checks the version only when the form has one.
     """
-    version = whole_number(form_text(form, VERSION_FIELD))
-    if version is not None:
+    values = form.getlist(VERSION_FIELD)
+    if len(values) > 1:
+        # The last of two copies decided (red team round 46a, F6): a form names the one version it was opened at,
+        # as an If-Match names one ETag.
+        raise PreconditionRequired("this form names %(count)s versions of the record, not the one it was opened at: "
+                                   "open the page again and make your change there", count=len(values))
+    text = form_text(form, VERSION_FIELD)
+    version = whole_number(text)
+    if version is not None and str(version) == text:  # written as the page writes it: "01" is no version
         return version
     if required:
         raise PreconditionRequired("this form does not say which version of the record it was opened at: "
