@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import import_module
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -22,6 +23,15 @@ from retorno.db import make_engine, make_sessionmaker, transaction, use_data_key
 from retorno.flights.outputs import use_carrier_list_days
 from retorno.flights.service import use_lock_hours
 from retorno.travel.invariants import guard_manifests
+
+# The modules that add a higher domain's reaction to a lower domain's change (a document withdrawn keeps its person
+# counted, a verification of a minor holds them, an operator disabled declines its offers: `REACTIONS` lists): loaded
+# with the engine every entry point opens, so that no door (a command line command importing only what it calls, red
+# team round 46a) runs a change without them.
+REACTING = ("retorno.audit.refusals", "retorno.flights.service", "retorno.verification.service",
+            "retorno.reintegration.service", "retorno.travel.duplicates", "retorno.travel.service")
+for _module in REACTING:
+    import_module(_module)
 
 
 def installation_engine(url: str, *, data_keys: DataKeyring, audit_signer: KeyFile, passengers_per_escort: int,

@@ -124,3 +124,30 @@ def test_the_returnee_page_hands_the_intake_over_to_whom_may_and_offers_it_to_no
     login(client, "op2.officer")
     shown = client.get(page).text
     assert action in shown and 'value="VE-VUELTA"' in shown and 'value="VE-FUNDAPRO"' not in shown
+
+
+def test_a_disabled_operator_takes_in_no_returnee_and_its_offers_not_answered_are_declined(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 46a, F2: an intake was handed to a disabled operator (API and command line), which read it in
+    full once enabled; and a returnee offered a seat of an operator then disabled stayed `matched` on it, where no other
+    operator's matching run could reach them. A disabled operator takes in nobody; disabling one declines its offers
+    not answered, and the returnee waits for the next run of another."""
+    api = Api(client, world)
+    ref, offer = _offered_by_fundapro(api)
+    assert ok(api.get("saime.officer", f"/api/v1/cases/{ref}"))["state"] == "matched"
+    ok(api.post("admin", "/api/v1/agencies/VE-FUNDAPRO/disable", {"reason": "operador suspendido por la autoridad"}))
+    session.expire_all()
+    placement = session.get(Placement, offer)
+    assert placement is not None and (placement.status, placement.reason) == ("declined", "the operator was disabled")
+    assert ok(api.get("saime.officer", f"/api/v1/cases/{ref}"))["state"] == "reintegration_intake"
+    declined = session.execute(sa.select(AuditRecord).where(AuditRecord.object_id == ref, AuditRecord.action
+                                                            == "placement.declined")).scalar_one()
+    assert declined.reason == "the operator was disabled"
+    for user in ("op.officer", "saime.officer"):
+        refused = api.post(user, f"/api/v1/cases/{ref}/intake/transfer", {"operator": "VE-FUNDAPRO",
+                                                                         "reason": REASON})
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "agency.disabled", refused.text
+    assert _intake(api, "op.officer", ref) == 200
+    # Enabled again, it takes in returnees as before; the offer declined stays declined.
+    ok(api.post("admin", "/api/v1/agencies/VE-FUNDAPRO/enable", {"reason": "suspensión levantada por la autoridad"}))
+    ok(api.post("op.officer", f"/api/v1/cases/{ref}/intake/transfer", {"operator": "VE-FUNDAPRO", "reason": REASON}))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -335,7 +336,14 @@ def disable_agency(session: Session, actor: User | None, code: str, *, reason: s
     agency.active = False
     record(session, actor, "agency.disable", "agency", code, reason=reason,
            after={"users_disabled": [u.username for u in users], "active": False})
+    for react in AGENCY_DISABLED_REACTIONS:
+        react(session, actor, agency)
     return users
+
+
+# What else ends when an agency is disabled: the work held for nobody of it to do (a reintegration operator's offers
+# not answered, `reintegration.service`). Called after the agency and its users are disabled.
+AGENCY_DISABLED_REACTIONS: list[Callable[[Session, User | None, Agency], None]] = []
 
 
 @action("admin.users", system=True)

@@ -364,8 +364,43 @@ def transfer_intake(session: Session, actor: User, case: Case, *, operator: str,
     if profile.operator_agency_id == target.id:
         raise InvalidTransition("case %(case)s: %(operator)s holds the intake already", code="intake.held_already",
                                 case=case.reference, operator=target.code)
+    if not target.active:
+        # Nobody of it could act on the returnee, who would wait on it unseen (red team round 46a, F2: an intake was
+        # handed to a disabled operator, which read it in full when enabled again).
+        raise InvalidTransition("%(operator)s is disabled: it takes in no returnee; hand the intake to another "
+                                "operator", code="agency.disabled", operator=target.code)
     _hand_intake(session, actor, case, profile, target, reason=REASON_AS_DIGEST, extra=reason_kept(reason))
     return profile
+
+
+# Why an offer not answered was declined when its operator was disabled (`_decline_offers_of_disabled`).
+OPERATOR_DISABLED = "the operator was disabled"
+
+
+def _decline_offers_of_disabled(session: Session, by: User | None, agency: Agency) -> None:
+    """A reintegration operator disabled: each offer of its opportunities not answered yet is declined, and its
+    returnee waits for another operator's matching run (red team round 46a, F2: held `matched` on an offer nobody
+    could answer, no other operator could offer them a seat). Seats accepted or under way stay: the receiving
+    authority hands the intake to another operator if the returnee moves on."""
+    if agency.kind != "reintegration_operator":
+        return
+    offers = session.execute(sa.select(Placement).join(Opportunity, Opportunity.id == Placement.opportunity_id)
+                             .where(Opportunity.operator_agency_id == agency.id, Placement.status == "offered")
+                             .order_by(Placement.id)).scalars().all()
+    for placement in offers:
+        placement.status, placement.responded_at, placement.reason = "declined", utcnow(), OPERATOR_DISABLED
+        session.flush()
+        case = session.get(Case, placement.case_id)
+        assert case is not None
+        step = {"placement": placement.id, "status": "declined", "on": utcnow().date()}
+        if not _follow_placements(session, by, case, action="placement.declined", reason=OPERATOR_DISABLED,
+                                  extra=step):
+            record(session, by, "placement.declined", "case", case.reference,
+                   before={"placement": placement.id, "status": "offered"}, after={"status": "declined"},
+                   reason=OPERATOR_DISABLED)
+
+
+logins.AGENCY_DISABLED_REACTIONS.append(_decline_offers_of_disabled)
 
 
 def _hand_intake(session: Session, actor: User, case: Case, profile: IntakeProfile, target: Agency, *, reason: str,
@@ -948,7 +983,7 @@ def state_from_placements(session: Session, case: Case) -> str:
     return "matched" if "offered" in statuses else "reintegration_intake"
 
 
-def _follow_placements(session: Session, actor: User, case: Case, *, action: str, reason: str | None = None,
+def _follow_placements(session: Session, actor: User | None, case: Case, *, action: str, reason: str | None = None,
                       extra: dict[str, Any] | None = None) -> bool:
     """Move a returnee in reintegration to the state its placements give (`state_from_placements`), after any step
     that starts or ends one, with `action`'s audit record; whether it moved. A case not in reintegration (`closed` by

@@ -185,6 +185,7 @@ def action_label(code: str) -> str | None:
 # `tests/web/test_system_reasons.py` finds every constant reason in the source and asks for it here.
 SYSTEM_REASONS = {
     "consent withdrawn": "consentimiento retirado",
+    "the operator was disabled": "el operador fue desactivado",
     "protection resolution (reason kept encrypted with the resolution)":
         "resolución de protección (el motivo se guarda cifrado con la resolución)",
     "a possible duplicate of this person has a protection concern open":
