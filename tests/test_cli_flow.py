@@ -291,6 +291,22 @@ def test_reintegration_through_the_cli(flown: Flow) -> None:
              "--education", "3", "--occupation", "7212", "--skill", "soldadura", "--skill", "lectura de planos",
              "--preference", welding,
              user="op.officer")
+    # Again with one option: the rest stays as recorded (red team round 46a, F1: the command replaced the whole intake
+    # and erased a colleague's skills, preferences and needs); a version named that has moved since is refused.
+    out = said(flow.run("returnees", "intake", refs["A-1"], "--municipality", "San Francisco", user="op.officer"))
+    version = int(out.split("(version ")[1].split(")")[0])
+    kept = flow.query("select municipality, skills, preferences, version from intake_profiles")
+    assert [(m, json.loads(sk), json.loads(p), v) for m, sk, p, v in kept] == [
+        ("San Francisco", ["soldadura", "lectura de planos"], [welding], version)], kept
+    refused = said(flow.run("returnees", "intake", refs["A-1"], "--municipality", "Maracaibo", "--version",
+                            str(version - 1), user="op.officer", code=2))
+    assert "error (edit_conflict)" in refused and "op.officer" in refused
+    flow.run("returnees", "intake", refs["A-1"], "--municipality", "Maracaibo", "--version", str(version),
+             user="op.officer")
+    opportunity_version = flow.query("select version from opportunities where reference = ?", welding)[0][0]
+    refused = said(flow.run("opportunities", "edit", welding, "--tutors", "2", "--version",
+                            str(opportunity_version + 1), user="op.officer", code=2))
+    assert "error (edit_conflict)" in refused
     # The intake is handed to another operator with a written reason, and back by the receiving authority.
     refused = said(flow.run("returnees", "transfer-intake", refs["A-1"], "--operator", "VE-FUNDAPRO", "--reason", " ",
                             user="op.officer", code=2))

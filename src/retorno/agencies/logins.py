@@ -326,6 +326,12 @@ def disable_agency(session: Session, actor: User | None, code: str, *, reason: s
     agency = agency_by_code(session, code)
     if actor is not None and actor.agency_id == agency.id:
         raise InvalidInput("an administrator cannot disable their own agency", code="agency.own")
+    if actor is not None and agency.kind == "administrator":
+        # Else one administrator adds an administrator agency, and its user disables every other administrator's
+        # (red team round 46a, F3): the operator at the server's console (`actor` None) disables one.
+        raise InvalidInput("agency %(agency)s is an administrator agency: it is disabled only at the server's command "
+                           "line (retorno agencies disable), so that no administrator can lock the others out",
+                           code="agency.administrator", agency=agency.code)
     reason = written_reason(reason)
     users = list(session.execute(sa.select(User).where(User.agency_id == agency.id, User.active.is_(True))
                                  .order_by(User.username)).scalars())

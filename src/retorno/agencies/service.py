@@ -370,6 +370,11 @@ def issue_token(session: Session, user: User, *, name: str, longest_days: int,
     It expires `days` after now, `longest_days` (the installation's RETORNO_TOKEN_DAYS, which each door passes) if
     not asked: a caller may ask for fewer days, never more. Audited as `token.create` with its id, name and expiry.
     """
+    if user.must_change_password:
+        # At every door that issues one (the API, the command line: red team round 46a, F4): a password someone else
+        # set lets its user do nothing but choose their own.
+        raise Forbidden("%(username)s must first choose a new password on the page /account/password: the "
+                        "current one was set by someone else", code="password_change_required", username=user.username)
     if days is None:
         days = longest_days
     if not 1 <= days <= longest_days:

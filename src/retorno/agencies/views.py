@@ -20,7 +20,6 @@ from retorno.agencies.schemas import (
     UserCreated,
     UserDisabled,
 )
-from retorno.errors import Forbidden
 from retorno.plaintext import Input
 from retorno.web.deps import MAX_ID, CurrentUser, IdPath, SessionDep, SettingsDep, client_address, login_policy
 from retorno.web.openapi import errors
@@ -58,9 +57,6 @@ def token(body: Credentials, request: Request, session: SessionDep, settings: Se
     """
     user = logins.authenticate(session, body.username, body.password, address=client_address(request),
                                policy=login_policy(request))
-    if user.must_change_password:
-        raise Forbidden("%(username)s must first choose a new password on the page /account/password: the "
-                        "current one was set by someone else", code="password_change_required", username=user.username)
     secret, row = service.issue_token(session, user, name=body.token_name, longest_days=settings.token_days,
                                       days=body.days)
     return {"token": secret, "token_type": "bearer", "id": row.id, "expires_at": row.expires_at}

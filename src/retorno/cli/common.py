@@ -22,7 +22,7 @@ from retorno.agencies.models import User
 from retorno.agencies.permissions import can
 from retorno.agencies.visibility import ends_at_arrival
 from retorno.config import Settings
-from retorno.errors import NotAuthenticated, RetornoError
+from retorno.errors import Forbidden, NotAuthenticated, RetornoError
 from retorno.imports.rows import ImportOutcome
 from retorno.installation import unit_of_work as unit_of_work  # each command's one transaction, for every CLI module
 from retorno.web.refusals import told_to
@@ -49,6 +49,11 @@ def acting_user(session: Session, username: str | None) -> User:
     user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not user.active:
         raise NotAuthenticated("no active user '%(username)s'", username=username)
+    if user.must_change_password:
+        # As at the API and the pages: a password someone else set lets its user do nothing else until they choose
+        # their own (red team round 46a, F4: `--as` such a user edited an opportunity the API refused them).
+        raise Forbidden("%(username)s must choose a new password on the page %(page)s first",
+                        code="password_change_required", username=user.username, page="/account/password")
     _READS_PROTECTION.set(can(user, "screening.read_details"))
     _ENDS_AT_ARRIVAL.set(ends_at_arrival(user))
     _AGENCY.set(user.agency.code)
@@ -59,6 +64,11 @@ DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="RETOR
                                                  help="SQLAlchemy URL; default: SQLite under the data directory")]
 ActAs = Annotated[str | None, typer.Option("--as", envvar="RETORNO_USER",
                                            help="the official acting (audited as them)")]
+# The version of a record an edit was made from, as the API's If-Match and the pages' forms name it: a change made
+# since is refused, naming who made it and when (`audit.versions.check_version`).
+VersionOption = Annotated[int | None, typer.Option(
+    "--version", min=1, help="the version you read (the API's ETag, the number the command printed): refused, "
+                             "naming who changed it since and when, if it has moved")]
 
 
 class PlainArguments(TyperGroup):

@@ -13,6 +13,7 @@ from rich.table import Table
 from retorno.cli.common import (
     ActAs,
     DatabaseUrl,
+    VersionOption,
     acting_user,
     console,
     refusals,
@@ -117,7 +118,7 @@ def edit_opportunity(
     skill: Annotated[list[str] | None, typer.Option(help="replaces the required skills (repeatable)")] = None,
     active: Annotated[bool | None, typer.Option("--active/--inactive", help="open or close it to matching")]
     = None,
-    act_as: ActAs = None, database_url: DatabaseUrl = None,
+    version: VersionOption = None, act_as: ActAs = None, database_url: DatabaseUrl = None,
 ) -> None:
     """Change fields of one of your opportunities (only the options given)."""
     from retorno.reintegration.service import get_opportunity, update_opportunity
@@ -134,7 +135,7 @@ def edit_opportunity(
         raise typer.BadParameter("say what to change, e.g. --seats 12")
     with refusals(), unit_of_work(settings(database_url)) as session:
         opportunity = get_opportunity(session, reference)
-        update_opportunity(session, acting_user(session, act_as), opportunity, changes)
+        update_opportunity(session, acting_user(session, act_as), opportunity, changes, expected_version=version)
         console.print(f"opportunity [bold]{opportunity.reference}[/bold] updated: {', '.join(sorted(changes))}")
 
 
@@ -223,9 +224,9 @@ def consent(reference: str,
 
 @returnees_app.command("intake")
 def intake(reference: str,
-           home_state: Annotated[str, typer.Option(help="ISO 3166-2 code of the home state, e.g. VE-V")],
-           municipality: Annotated[str, typer.Option()],
-           education: Annotated[str, typer.Option(help="ISCED 2011 level 0-8")],
+           home_state: Annotated[str | None, typer.Option(help="ISO 3166-2 code of the home state, e.g. VE-V")] = None,
+           municipality: Annotated[str | None, typer.Option()] = None,
+           education: Annotated[str | None, typer.Option(help="ISCED 2011 level 0-8")] = None,
            occupation: Annotated[list[str] | None, typer.Option(help="ISCO-08 code (repeatable)")] = None,
            skill: Annotated[list[str] | None, typer.Option(help="a skill (repeatable)")] = None,
            language: Annotated[list[str] | None, typer.Option(help="ISO 639 code (repeatable); default es")] = None,
@@ -233,20 +234,35 @@ def intake(reference: str,
            preference: Annotated[list[str] | None, typer.Option(
                help="an opportunity reference or a sector, best first (repeatable)")] = None,
            need: Annotated[list[str] | None, typer.Option(help="e.g. childcare, transport (repeatable)")] = None,
-           act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
-    """The intake interview after arrival (only with the returnee's recorded consent)."""
+           version: VersionOption = None, act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
+    """The intake interview after arrival (only with the returnee's recorded consent). A first intake names the home
+    state, municipality and education; an intake recorded already changes in the options given only (a repeatable
+    option replaces its whole list), the rest kept as recorded."""
     from retorno.cases.service import get_case
-    from retorno.reintegration.service import IntakeInput, record_intake
+    from retorno.reintegration.service import INTAKE_FIELDS, IntakeInput, intake_profile, record_intake
 
-    data = IntakeInput(home_state=home_state.upper(), municipality=municipality, education=education,
-                       occupations=list(occupation or []), skills=list(skill or []),
-                       languages=list(language or ["es"]), work_history=work_history,
-                       preferences=list(preference or []), needs=list(need or []))
+    given: dict[str, Any] = {
+        "home_state": home_state.upper() if home_state else None, "municipality": municipality,
+        "education": education, "occupations": list(occupation) if occupation else None,
+        "skills": list(skill) if skill else None, "languages": list(language) if language else None,
+        "work_history": work_history, "preferences": list(preference) if preference else None,
+        "needs": list(need) if need else None}
     with refusals(), unit_of_work(settings(database_url)) as session:
         actor = acting_user(session, act_as)
         case = get_case(session, actor, reference)
-        record_intake(session, actor, case, data)
-        console.print(f"intake recorded for {case.reference}")
+        # What is recorded stays unless an option changes it (red team round 46a, F1: the command replaced the whole
+        # intake, and a colleague's work history, skills, preferences and needs were erased unseen).
+        current = intake_profile(session, actor, case)
+        values = {name: getattr(current, name) for name in INTAKE_FIELDS}
+        values.update({name: value for name, value in given.items() if value is not None})
+        missing = [f"--{name.replace('_', '-')}" for name in ("home_state", "municipality", "education")
+                   if not values[name]]
+        if missing:
+            raise typer.BadParameter(f"a first intake names {', '.join(missing)}")
+        values["languages"] = values["languages"] or ["es"]
+        record_intake(session, actor, case, IntakeInput(**values), expected_version=version)
+        session.flush()
+        console.print(f"intake recorded for {case.reference} (version {current.version})")
 
 
 @returnees_app.command("withdraw-consent")
