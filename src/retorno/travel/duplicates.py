@@ -445,17 +445,31 @@ def keep_counted(session: Session, by: User | None, before: CountedTogether, *, 
         among(PossibleDuplicate.case_id, involved), among(PossibleDuplicate.other_case_id, involved),
         PossibleDuplicate.decision == DIFFERENT_PEOPLE)).scalars()
         if since is not None and pair.decided_at is not None and pair.decided_at >= since]
+    countries = dict(session.execute(sa.select(Case.id, Agency.country).join(Agency, Agency.id == Case.agency_id)
+                                     .where(among(Case.id, involved))).all())
+
+    def standing_for(records: set[int]) -> list[int]:
+        """One record of each country among `records` (`held` of that country's): a flag between two countries'
+        records is decided "different people" by both agencies, so a part holding another country's record is flagged
+        with that record itself (red team round 47a, F1: C unlinked from B, INM's, was flagged with B alone, though B
+        stood for ICE's record with an open claim; one INM supervisor's word freed C, ICE never asked)."""
+        by_country: dict[str | None, set[int]] = {}
+        for record_ in records:
+            by_country.setdefault(countries.get(record_), set()).add(record_)
+        return sorted(held(group) for group in by_country.values())
+
     now, flags, kept = utcnow(), [], set()
     for case_id, other in lost:
         first, second = part(case_id), part(other)
-        pair = (held(first), held(second))
-        if frozenset(pair) in kept or any((a in first and b in second) or (a in second and b in first)
-                                          for a, b in decided):
+        if any((a in first and b in second) or (a in second and b in first) for a, b in decided):
             continue
-        kept.add(frozenset(pair))
-        linked = pair[1] in before.linked.get(pair[0], set()) or pair[0] in before.linked.get(pair[1], set())
-        flags.append({"case_id": pair[0], "other_case_id": pair[1], "score": 1.0,
-                      "reason": linked_reason if linked else alike_reason, "created_at": now})
+        for pair in ((a, b) for a in standing_for(first) for b in standing_for(second)):
+            if frozenset(pair) in kept:
+                continue
+            kept.add(frozenset(pair))
+            linked = pair[1] in before.linked.get(pair[0], set()) or pair[0] in before.linked.get(pair[1], set())
+            flags.append({"case_id": pair[0], "other_case_id": pair[1], "score": 1.0,
+                          "reason": linked_reason if linked else alike_reason, "created_at": now})
     return keep_flags(session, by, flags)
 
 
