@@ -57,6 +57,11 @@ def test_a_revoked_verification_leaves_the_records_it_linked_counted_as_one_pers
     target = first if revoked == "first" else second
     ok(api.post("saime.supervisor", f"/api/v1/cases/{target['reference']}/verification-revocation",
                 {"reason": REASON}), 201)
+    # ICE's record tells ICE a flag was written, not that the receiving authority's supervisor wrote it (red team
+    # round 47a, F2): the state a claim may be against, acting on another record of its claimant.
+    history = ok(api.get("ice.officer", f"/api/v1/cases/{second['reference']}/timeline"))
+    flagged = [entry for entry in history if entry["action"] == "duplicate.flag"]
+    assert flagged and {(entry["actor"], entry["agency"]) for entry in flagged} == {("another agency",) * 2}, flagged
     if revoked == "second":
         # Decided again against another record (a supervisor's, the person's other record being verified elsewhere).
         request = api.open_request(str(second["reference"]))

@@ -816,7 +816,14 @@ def case_timeline(session: Session, actor: User, case: Case) -> list[TimelineEnt
     # reintegration is left out, a verification decision shown as its step (red team round 11, RE8812 H1).
     records = [_shown_entry(entry, snapshot, reason)
                for entry, snapshot, reason in timeline.shown(actor, history(session, "case", case.reference))]
-    records = [replace(r, actor=ANOTHER_AGENCY, agency=ANOTHER_AGENCY) if r.agency in elsewhere else r
+    # Nor who flagged this record a possible duplicate of another record of the person when the flag came of work on
+    # that record by an agency of another state (red team round 47a, F2: a revocation by the receiving authority's
+    # supervisor on another record named them on ICE's record of the person, telling ICE that the state its asylum
+    # claimant's claim is against had verified and revoked another record of them).
+    abroad = set(session.execute(sa.select(Agency.code).where(
+        Agency.country != sa.select(Agency.country).where(Agency.id == case.agency_id).scalar_subquery())).scalars())
+    records = [replace(r, actor=ANOTHER_AGENCY, agency=ANOTHER_AGENCY)
+               if r.agency in elsewhere or (r.action.startswith("duplicate.") and r.agency in abroad) else r
                for r in records]
     record(session, actor, "case.timeline_read", "case", case.reference)
     return records
