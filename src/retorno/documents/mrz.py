@@ -531,6 +531,17 @@ def in_emergency_series(number: str) -> bool:
     return re.fullmatch(r"E[0-9]{8}", number) is not None
 
 
+# Letters a reader or a typist takes for digits, in the typeface of the machine readable zone (OCR-B).
+_LOOK_ALIKE_DIGITS = str.maketrans("OQDILZSGB", "000112568")
+
+
+def like_emergency_series(number: str) -> bool:
+    """Whether `number` reads as a number of the emergency series (`in_emergency_series`) once letters that look like
+    digits are read as those digits (`E2635345O` as `E26353450`)."""
+    folded = "E" + number[1:].translate(_LOOK_ALIKE_DIGITS)
+    return len(number) == 9 and number[:1] == "E" and in_emergency_series(folded)
+
+
 def parse_emergency_document_number(number: str) -> tuple[int, int]:
     """Read the year and sequence back from an emergency travel document number."""
     match = re.fullmatch(r"E([0-9]{2})([0-9]{6})", number.strip().upper())

@@ -172,7 +172,7 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
                            "it is not filed on case %(case)s", code="document_issued_to_another",
                            issuing_state=parsed.issuing_state, number=parsed.document_number, case=case.reference)
     _emergency_series_issued(session, actor, case, parsed.issuing_state, parsed.document_number,
-                             "\n".join(parsed.lines))
+                             "\n".join(parsed.lines), document_code=parsed.document_code.replace("<", ""))
     if held:
         # Not which record nor whose: another agency's record is named to nobody (SPEC.md section 4.6).
         problems.append(mrz_checker.MrzProblem(
@@ -208,6 +208,15 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
             "the issuing state %(code)s is not a state (the ICAO specimen Utopia, a nationality or refugee category, "
             "or an international organisation): a travel document a person is returned on is issued by a state; file "
             "the person's passport, identity card or emergency travel document", {"code": parsed.issuing_state}))
+    elif mrz_checker.issued_by_a_state(parsed.issuing_state) and parsed.issuing_state != case.nationality:
+        # A person is returned to the state they are a national of, on its document: another state's passport, or its
+        # refugee travel document (a sign of the protection the person holds there), admits nobody to that state, and
+        # was valid, the case ready on it (red team round 47b, F2). Filed, it is kept with this problem, never valid.
+        problems.append(mrz_checker.MrzProblem(
+            "issuing_state_not_nationality", "issuing_state",
+            "the document is issued by %(code)s, not by %(nationality)s, the state the person is a national of and "
+            "is returned to: file the person's passport, identity card or emergency travel document of that state",
+            {"code": parsed.issuing_state, "nationality": case.nationality}))
     if parsed.nationality and parsed.nationality != case.nationality:
         problems.append(mrz_checker.MrzProblem("nationality_mismatch", "nationality",
                                                "the MRZ nationality %(mrz)s differs from the declared %(declared)s",
@@ -249,7 +258,7 @@ def _not_issued(case: Case, issuing_state: str, number: str) -> InvalidInput:
 
 
 def _emergency_series_issued(session: Session, actor: User, case: Case, issuing_state: str, number: str,
-                             filed_mrz: str) -> None:
+                             filed_mrz: str, *, document_code: str) -> None:
     """Refuse a document of a receiving state's own emergency travel document series this system did not issue to
     `case`'s person (red team round 13, F11).
 
@@ -269,7 +278,11 @@ def _emergency_series_issued(session: Session, actor: User, case: Case, issuing_
     valid): filed from a machine readable zone that differs from the one issued, it is not that document, and is
     refused (`emergency_document_altered`); the receiving authority issues the person a new one for the new identity.
     """
-    if not mrz_checker.in_emergency_series(number):
+    # Nor a document of the series' kind ("PE") whatever its number, nor a number of the series with a letter read as
+    # a digit ("E2635345O", "E263534" and "50" in the optional data: red team round 47b, F3: each was valid, a
+    # Venezuelan emergency passport that state never issued, on the carrier's list as one it had).
+    if not (mrz_checker.in_emergency_series(number) or mrz_checker.like_emergency_series(number)
+            or document_code == mrz_checker.EMERGENCY_DOCUMENT_CODE):
         return
     installed = session.execute(sa.select(Agency.id).where(
         Agency.kind == "receiving_authority", Agency.country == issuing_state).limit(1)).first()
