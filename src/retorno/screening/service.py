@@ -348,12 +348,19 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
     return determination
 
 
+# The flight states in which the arrival desk names the guardians of the children it receives.
+GUARDIAN_SHOWN = frozenset({"departed", "arrived"})
+
+
 def receiving_guardians(session: Session, by: User, flight: Flight, case_ids: Sequence[int]) -> dict[int, str]:
     """The named receiving guardian or child-protection authority of each of `case_ids` (the approved passengers of
     `flight`) who travels under a best-interests determination, for the arrival desk that hands the child over
     (SPEC.md 4.2; red team round 45a, F4: the name was shown to nobody on the receiving side). Reading it is a read of
     a protection field: audited once per reading, on the flight, naming the cases. A step of the arrival desk, which
-    is open only to those who confirm arrivals (`arrival.confirm`)."""
+    is open only to those who confirm arrivals (`arrival.confirm`). From the flight's departure on, when the child is
+    on the way to be handed over: not from the manifest's lock, weeks before (red team round 47b, F1)."""
+    if flight.state not in GUARDIAN_SHOWN:
+        return {}
     found: dict[int, str] = dict(session.execute(
         sa.select(BestInterestsDetermination.case_id, BestInterestsDetermination.receiving_guardian)
         .where(among(BestInterestsDetermination.case_id, list(case_ids)))).all()) if case_ids else {}
