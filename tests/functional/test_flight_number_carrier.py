@@ -145,3 +145,25 @@ def test_a_disabled_carrier_or_receiving_authority_takes_no_new_flight(client: T
     ok(api.post("admin", "/api/v1/agencies/CONVIASA/disable", {"reason": "aerolínea suspendida por la autoridad"}))
     accepted = api.post("saime.officer", f"/api/v1/flights/{flight['reference']}/accept")
     assert accepted.status_code == 409 and accepted.json()["error"]["code"] == "agency.disabled", accepted.text
+
+
+def test_a_flight_accepted_before_its_carrier_was_disabled_goes_no_further(client: TestClient, world: World) -> None:
+    """Red team round 48, F2: a flight accepted before its carrier (or its receiving authority) was disabled was still
+    manifested, approved and locked, its passenger list waiting for an agency the administrator had suspended. Each
+    step towards the departure is refused now; cancelling it, and taking people off it, stay open."""
+    api = Api(client, world)
+    flight = api.flight()["reference"]
+    on, waiting = api.ready_case()["reference"], api.ready_case()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [on]}), 201)
+    ok(api.post("admin", "/api/v1/agencies/CONVIASA/disable", {"reason": "aerolínea suspendida por la autoridad"}))
+    for user, path, body in (("inm.officer", "passengers", {"cases": [waiting]}),
+                             ("inm.officer", "manifest/propose", None)):
+        answer = api.post(user, f"/api/v1/flights/{flight}/{path}", body)
+        assert answer.status_code == 409 and answer.json()["error"]["code"] == "agency.disabled", (path, answer.text)
+    ok(api.post("admin", "/api/v1/agencies/CONVIASA/enable", {"reason": "suspensión levantada por la autoridad"}))
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/manifest/propose"))
+    ok(api.post("admin", "/api/v1/agencies/VE-SAIME/disable", {"reason": "autoridad suspendida en la prueba"}))
+    lock = api.post("inm.supervisor", f"/api/v1/flights/{flight}/manifest/lock")
+    assert lock.status_code == 409 and lock.json()["error"]["code"] == "agency.disabled", lock.text
+    ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/cancel", {"reason": "la autoridad receptora está "
+                                                                                 "suspendida"}))

@@ -306,12 +306,21 @@ def accept_flight(session: Session, actor: User, flight: Flight) -> None:
     """The receiving side grants landing permission; not to a flight of a disabled carrier or receiving authority
     (red team round 23, Y-F3)."""
     _require_side(actor, flight, "flight.accept", "receiving")
+    parties_active(flight)
+    _flight_transition(session, actor, flight, "accepted", "flight.accept")
+
+
+def parties_active(flight: Flight) -> None:
+    """Refuse a step that moves a flight on towards its departure while its carrier or receiving authority is
+    disabled: nobody of it could act on the flight (red team round 23, Y-F3: accepting it; round 48, F2: a flight
+    accepted before its carrier, or its receiving authority, was disabled was still manifested, approved and locked,
+    the passenger list waiting for an agency the administrator had suspended). Cancelling it, taking people off it and
+    a rejection stay open; so do the landing and arrival of a flight already in the air."""
     for agency in (flight.receiving_agency, flight.carrier):
         if not agency.active:
             raise InvalidTransition("flight %(flight)s: %(agency)s is disabled, and nobody of it could act on the "
                                     "flight; cancel it, or propose it again with another", code="agency.disabled",
                                     flight=flight.reference, agency=agency.code)
-    _flight_transition(session, actor, flight, "accepted", "flight.accept")
 
 
 @action("flight.cancel")
@@ -562,6 +571,7 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
     best-interests determination, documents valid on the departure date, seats and escorts.
     """
     manifest_open(actor, flight, lock_hours)
+    parties_active(flight)
     not_ready = [c for c in cases if c.state != "ready"]
     if not_ready:
         raise InvalidTransition("cases not ready to be manifested: %(reasons)s", code="invalid_transition.case",
@@ -1187,6 +1197,7 @@ def remove_passenger(session: Session, actor: User, flight: Flight, case: Case, 
 def propose_manifest(session: Session, actor: User, flight: Flight, *, passengers_per_escort: int) -> None:
     """The sending side sends the manifest to the receiving side for approval, passenger by passenger."""
     _require_side(actor, flight, "manifest.propose", "sending")
+    parties_active(flight)
     if flight.state != "accepted":
         raise InvalidTransition("flight %(flight)s must be accepted by the receiving side before its manifest "
                                 "is proposed (it is '%(state)s')", code="invalid_transition.flight",
@@ -1221,6 +1232,7 @@ def decide_passenger(session: Session, actor: User, flight: Flight, case: Case, 
                                 state=Term("flight_state", flight.state))
     passenger = _passenger_of(session, flight, case)
     if approve:
+        parties_active(flight)
         facts = traveller_facts(session, [case])[case.id]
         violations = safeguards.may_be_approved(facts, flight.departure_utc.date(), flight.receiving_agency.country,
                                                 flight=flight.reference)
@@ -1259,6 +1271,7 @@ def lock_manifest(session: Session, actor: User | None, flight: Flight, *, passe
     """
     if actor is not None:
         _require_side(actor, flight, "manifest.lock", "sending", "receiving")
+    parties_active(flight)
     if flight.state == "manifest_locked":
         # Either side locks it, once: a second lock (the other side's, a retry) is told who locked it and when.
         who = session.execute(
@@ -1377,6 +1390,8 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
     _require_side(actor, flight, "boarding.record", "sending", "carrier")
     if status not in ("boarded", "no_show", "refused"):
         raise InvalidInput("boarding status must be boarded, no_show or refused")
+    if status == "boarded":
+        parties_active(flight)
     if flight.state == "accepted" and manifest_locked(flight, lock_hours_of(session)):
         # Its lock time holds every change, but the door opens on a manifest a side has locked: the lock checks
         # every passenger decided and every safeguard again.
@@ -1488,6 +1503,7 @@ def depart(session: Session, actor: User, flight: Flight, *, window: lifecycle.D
     window around the scheduled time, or a supervisor gives a written `reason`, kept on the audit trail.
     """
     _require_side(actor, flight, "flight.depart", "sending", "carrier")
+    parties_active(flight)
     lifecycle.check_transition(flight.reference, flight.state, "departed")
     departed_at = lifecycle.actual_time(at, utcnow(), "departure")
     why = _check_window(actor, flight, departed_at, window, reason, step="departs",
