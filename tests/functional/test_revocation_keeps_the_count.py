@@ -62,6 +62,14 @@ def test_a_revoked_verification_leaves_the_records_it_linked_counted_as_one_pers
     history = ok(api.get("ice.officer", f"/api/v1/cases/{second['reference']}/timeline"))
     flagged = [entry for entry in history if entry["action"] == "duplicate.flag"]
     assert flagged and {(entry["actor"], entry["agency"]) for entry in flagged} == {("another agency",) * 2}, flagged
+    # Nor does a stale edit's refusal on it (red team round 48, F1: the 412 named saime.supervisor and the flag), when
+    # the revocation was of the other record (the receiving authority's own step on ICE's record is ICE's to read).
+    stale = client.patch(f"/api/v1/cases/{second['reference']}", json={"notes": "nota"},
+                         headers={**world.headers("ice.officer"), "If-Match": '"1"'})
+    assert stale.status_code == 412, stale.text
+    told = stale.json()["error"]
+    if revoked == "first":
+        assert "saime" not in stale.text.lower() and told["details"]["changed_by"] == "another agency", told
     if revoked == "second":
         # Decided again against another record (a supervisor's, the person's other record being verified elsewhere).
         request = api.open_request(str(second["reference"]))

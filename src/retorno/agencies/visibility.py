@@ -342,3 +342,17 @@ def states_of(user: User, cases: list[Case]) -> dict[int, str]:
         told.update((case_id, str(state)) for case_id, state in session.execute(
             sa.select(Case.id, state_column(user)).where(Case.id.in_(ids[start:start + 5000]))).all())
     return told
+
+
+def told_as_another_agency(reader_country: str, agency_kind: str | None, agency_country: str | None,
+                           action: str) -> bool:
+    """Whether a change made by an agency (its kind and country) is told to an agency of `reader_country` as "another
+    agency", neither its official nor its action named: THE rule of the case's timeline (`cases.service.case_timeline`)
+    and of a stale edit's refusal (`audit.versions.told_change`). Another sending state's agency acts on a record only
+    through its own record of the same person (red team round 37, F2); and a possible duplicate flagged by another
+    state's agency's work on another record of the person (a receiving authority's revocation) tells that state's work
+    on the person (red team round 47a, F2; round 48, F1: the refusal named who the timeline hid)."""
+    if agency_country is None or agency_country == reader_country:
+        return False
+    return agency_kind == "sending_authority" or action.startswith("duplicate.")
+

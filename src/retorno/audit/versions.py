@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency, User
+from retorno.agencies.visibility import told_as_another_agency
 from retorno.audit.models import AuditRecord
 from retorno.db import Versioned, among
 from retorno.errors import EditConflict, Message
@@ -109,7 +110,7 @@ def told_change(session: Session, reader: User | None, change: Change | None) ->
         return change
     kind, country = session.execute(sa.select(Agency.kind, Agency.country).where(Agency.code == change.agency)
                                     ).one_or_none() or (None, None)
-    if kind == "sending_authority" and country != reader.agency.country:
+    if told_as_another_agency(reader.agency.country, kind, country, change.action):
         return Change(ANOTHER_AGENCY, ANOTHER_AGENCY, change.at, "")
     return change
 

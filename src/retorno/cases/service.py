@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from retorno import identifiers, names
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, reader
-from retorno.agencies.visibility import state_condition, visible_fields
+from retorno.agencies.visibility import state_condition, told_as_another_agency, visible_fields
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import Entry, history, record, record_many
 from retorno.cases import lifecycle, timeline
@@ -806,25 +806,21 @@ def case_timeline(session: Session, actor: User, case: Case) -> list[TimelineEnt
     concerns, and the reasons naming them: those are read, audited, in the protection record); the read
     itself is audited."""
     ensure_owner(actor, case)
-    # Another sending state's agency acts on this case only through its own record of the same person (a
-    # protection concern it holds pulls this one off a manifest): its record is named to nobody, nor who
-    # acted for it (README "The safeguards are guarantees").
-    elsewhere = set(session.execute(sa.select(Agency.code).where(
-        Agency.kind == "sending_authority",
-        Agency.country != sa.select(Agency.country).where(Agency.id == case.agency_id).scalar_subquery())).scalars())
     # Each entry's snapshot and reason only to whom may read its record (`cases.timeline`): the returnee's
     # reintegration is left out, a verification decision shown as its step (red team round 11, RE8812 H1).
     records = [_shown_entry(entry, snapshot, reason)
                for entry, snapshot, reason in timeline.shown(actor, history(session, "case", case.reference))]
-    # Nor who flagged this record a possible duplicate of another record of the person when the flag came of work on
-    # that record by an agency of another state (red team round 47a, F2: a revocation by the receiving authority's
-    # supervisor on another record named them on ICE's record of the person, telling ICE that the state its asylum
-    # claimant's claim is against had verified and revoked another record of them).
-    abroad = set(session.execute(sa.select(Agency.code).where(
-        Agency.country != sa.select(Agency.country).where(Agency.id == case.agency_id).scalar_subquery())).scalars())
-    records = [replace(r, actor=ANOTHER_AGENCY, agency=ANOTHER_AGENCY)
-               if r.agency in elsewhere or (r.action.startswith("duplicate.") and r.agency in abroad) else r
-               for r in records]
+    # Who acted, unless another sending state's agency (through its own record of the same person), or another
+    # state's agency flagging this record through its work on another (`told_as_another_agency`): named to nobody.
+    country = session.execute(sa.select(Agency.country).where(Agency.id == case.agency_id)).scalar_one()
+    agencies: dict[str, tuple[str, str]] = {code: (kind, of) for code, kind, of in session.execute(
+        sa.select(Agency.code, Agency.kind, Agency.country))}
+
+    def hidden(entry: TimelineEntry) -> bool:
+        kind, of = agencies.get(entry.agency or "", (None, None))
+        return told_as_another_agency(country, kind, of, entry.action)
+
+    records = [replace(r, actor=ANOTHER_AGENCY, agency=ANOTHER_AGENCY) if hidden(r) else r for r in records]
     record(session, actor, "case.timeline_read", "case", case.reference)
     return records
 
