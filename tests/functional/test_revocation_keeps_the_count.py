@@ -41,7 +41,8 @@ def _held(api: Api, case: dict[str, object]) -> None:
     ref = str(case["reference"])
     api.passport_response(case, user="ice.officer")
     flight = api.flight(user="ice.officer")["reference"]
-    refused(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 409, "")
+    error = refused(api.post("ice.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 409, "")
+    assert "protection concern" in str(error["message"]), error
     assert ok(api.get("ice.officer", f"/api/v1/flights/{flight}/passengers")) == []
     flagged = ok(api.get("ice.supervisor", f"/api/v1/cases/{ref}/possible-duplicates"))
     assert flagged, "the records counted as one person before the revocation are possible duplicates after it"
