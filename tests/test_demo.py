@@ -34,6 +34,12 @@ from retorno.demo.check import CHECKS, CheckReport, adult_on, check_demo
 from retorno.documents.models import TravelDocument
 from retorno.flights.models import Flight, Passenger
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
+from retorno.reporting.service import (
+    follow_up_outcomes,
+    placements_by_status,
+    released_follow_ups,
+    released_placements,
+)
 from retorno.screening.models import Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from tests.scratch import empty_database
@@ -639,3 +645,24 @@ def test_a_minor_by_the_verified_registry_record_aboard_alone_is_found(demo: Dem
 
     report, adult = _checked(demo, change)
     assert any(f.subject.startswith(f"case {adult} on RF-") for f in report.problems("minors_with_an_adult"))
+
+
+def test_the_public_reintegration_figures_of_the_demo_lag_by_no_more_than_each_operator_s_few(demo: Demo) -> None:
+    """Red team round 49, F1: the demo's public table said 40 placements offered and none started while 33 had
+    started, and published no follow-up after an operator's single one: a batch with it could never close. Now an
+    operator holds back only its own fewer than five changed placements or follow-ups (`public.release_groups`)."""
+    engine = make_engine(demo.url)
+    use_data_keys(engine, keyring_for(Settings(database_url=demo.url, data_dir=demo.folder)))
+    try:
+        with Session(engine) as s:
+            operators = len(s.execute(sa.select(Agency.id).where(Agency.kind == "reintegration_operator")).all())
+            live, published = placements_by_status(s, None), released_placements(s)
+            followed, released_ = follow_up_outcomes(s, None), released_follow_ups(s, None)
+    finally:
+        engine.dispose()
+    assert live.get("started") and published.get("started"), (live, published)
+    # Each waiting placement moves one count from one status to another, or is not counted yet.
+    moved = sum(abs(live.get(status, 0) - published.get(status, 0)) for status in {*live, *published})
+    assert moved <= 2 * 4 * operators, (live, published)
+    for now, shown in zip(followed, released_, strict=True):
+        assert now.done - 4 * operators <= shown.done <= now.done, (now, shown)

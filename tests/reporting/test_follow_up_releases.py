@@ -172,7 +172,15 @@ def test_an_operator_cannot_take_its_own_follow_ups_out_of_a_batch_to_read_anoth
     # Operator 1 knows the four it recorded: a batch of those and operator 2's one would give that one's score.
     own, other = (1, True, 0.9), (2, False, 0.1)
     assert public.follow_up_rows([public.released(3, [own] * 4 + [other])])[0] == [3, M, M, M, M]
-    assert public.released(3, [own] * 4 + [other] + [own] * 20).withheld
+    # Red team round 49, F1: the other's one no longer holds back the operator's: five of its own go alone, and the
+    # other's one waits for a batch where the operator's own taken out leave five or more (it used to freeze them all).
+    waiting = public.released(3, [own] * 4 + [other] + [own] * 20)
+    assert (waiting.done, waiting.still_placed, waiting.withheld) == (20, 20, False)
+    # Four of a third operator's join the operator's four waiting and the other's one: each one's others number 5+.
+    three = public.released(3, [own] * 4 + [other] + [own] * 20 + [(3, True, 0.5)] * 4)
+    assert (three.done, three.still_placed) == (29, 28)
+    # Still placed moved by 4 and not placed by 1 for the operator's others: hidden, and after, until it is not.
+    assert three.still_hidden and public.follow_up_rows([three])[0][1:4] == [29, M, M]
     # A batch closes once each operator's others number five or more: five of each here (or all of one operator).
     figures = public.released(3, [own] * 4 + [other] * 5 + [own])
     assert (figures.done, figures.still_placed, figures.still_hidden) == (10, 5, False)

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date
 
 from retorno.reintegration.models import WITHDRAWN, counted_status
-from retorno.reporting.public import batch_ends, released_statuses
+from retorno.reporting.public import release_groups, released_statuses
 
 OPERATOR, OTHER = 31, 47
 
@@ -53,11 +53,34 @@ def test_a_step_that_leaves_the_status_as_it_was_counts_for_nothing() -> None:
 def test_an_operator_s_own_steps_taken_out_leave_none_or_five_of_the_others() -> None:
     # Four of one operator's and one of another's: the first would learn the other's one by subtraction.
     steps = [*started(range(4)), (10, OTHER, "started")]
-    assert batch_ends([(operator, placement) for placement, operator, _status in steps]) == []
-    steps += started(range(4, 9))
-    assert released_statuses(steps) == Counter()
+    assert release_groups([(operator, placement) for placement, operator, _status in steps]) == []
+    steps += started(range(4, 6))
+    # Five of the first operator's and the other's one: the five go, the other's waits.
+    assert release_groups([(operator, placement) for placement, operator, _status in steps]) == [[0, 1, 2, 3, 5]]
+    assert released_statuses(steps) == Counter(started=5)
     steps += started(range(11, 15), OTHER)
-    assert released_statuses(steps) == Counter(started=14)
+    assert released_statuses(steps) == Counter(started=10)
+    # Four of a third operator's and one of a fourth's wait with the first operator's one: no batch yet.
+    steps += [*started(range(20, 24), 52), (24, 60, "started"), *started(range(6, 8))]
+    assert released_statuses(steps) == Counter(started=10)
+    # Its fourth and fifth: four, four and one go together, each operator's others numbering five or more.
+    steps.append((8, OPERATOR, "started"))
+    assert released_statuses(steps) == Counter(started=19)
+
+
+def test_an_operator_with_a_few_steps_holds_back_none_of_the_others() -> None:
+    """Red team round 49, F1: an operator with two placements and one step among many of another's froze the public
+    table (40 offered, none started, while 33 had started): no batch could hold its step."""
+    steps = [*[(n, OPERATOR, "offered") for n in range(40)], (100, OTHER, "offered"), (101, OTHER, "offered")]
+    steps += [(n, OPERATOR, "accepted") for n in range(33)] + [(100, OTHER, "accepted")]
+    steps += [(n, OPERATOR, "started") for n in range(33)]
+    # All but the last placement's start (one waiting) of the first operator's, none of the other's (two waiting).
+    assert released_statuses(steps) == Counter(offered=7, accepted=1, started=32)
+    steps += [(n, OPERATOR, "started") for n in range(33, 38)]
+    assert released_statuses(steps) == Counter(offered=3, started=37)
+    # The other's go once it has five waiting, alone: the first operator's waiting one stays out.
+    steps += [(n, OTHER, "offered") for n in range(102, 105)]
+    assert released_statuses(steps) == Counter(offered=3 + 4, accepted=1, started=37)
 
 
 def test_the_placements_held_before_the_steps_count_whole_as_they_stood() -> None:

@@ -5,8 +5,8 @@ fewest, smallest other cells that stop anyone working those out from the publish
 totals. Every hidden cell is published as the one mark `MARKER`, whatever its value, never as "<5";
 a figure derived from counts (a share, a mean) is published only when every count it comes from is.
 Tables that repeat the same grand totals (returns by route, by age and sex) are suppressed as one.
-The follow-up figures count whole batches of follow-ups in the order they were recorded (`released`), and the
-placements by status whole batches of their status steps (`released_statuses`), so that no two readings differ by
+The follow-up figures count the batches of follow-ups released in the order they were recorded (`released`), and the
+placements by status the batches of their status steps (`released_statuses`), so that no two readings differ by
 one returnee's answers or one placement's step.
 """
 
@@ -177,8 +177,8 @@ def age_sex_table(by_age_group: Mapping[str, tuple[int, int, int]]) -> Table:
 
 def released_statuses(steps: Sequence[tuple[int, int, str]], baseline: int = 0) -> Counter[str]:
     """Placements by status as published, from the steps of their counted status (placement, operator, status) in
-    the order they were recorded (`reintegration.models.PlacementStep`): each placement as it stood at the end of the
-    last whole batch (`batch_ends`, counting the placements that changed), none whose first step came after; the first
+    the order they were recorded (`reintegration.models.PlacementStep`): each placement as it stood after its last step
+    in a released batch (`release_groups`, counting the placements that changed), none with no step in one; the first
     `baseline` steps (the placements held before the steps were) count whole. Two readings then differ by nothing or
     by the steps of at least `RELEASE` placements, of which for each operator those of the others number 0 or at least
     `RELEASE`, never by one person's change (red team round 17, P-F1). A step that leaves its placement's status as it
@@ -192,9 +192,10 @@ def released_statuses(steps: Sequence[tuple[int, int, str]], baseline: int = 0) 
         if last.get(placement) != now:
             later.append((placement, operator, now))
             last[placement] = now
-    ends = batch_ends([(operator, placement) for placement, operator, _now in later])
-    for placement, _operator, now in later[: ends[-1] if ends else 0]:
-        status[placement] = now
+    for group in release_groups([(operator, placement) for placement, operator, _now in later]):
+        for position in group:
+            placement, _operator, now = later[position]
+            status[placement] = now
     return Counter(status.values())
 
 
@@ -224,56 +225,67 @@ RELEASE = suppression.THRESHOLD
 
 def released(months: int, counted: Sequence[tuple[int, bool, float | None]]) -> FollowUpFigures:
     """The figures of one point from its follow-ups (operator, still placed, score) in the order they were recorded
-    (`reintegration.followup.done_order`): those of the longest run from the first that ends a batch, so two readings
+    (`reintegration.followup.done_order`): those of every batch released so far (`release_groups`), so two readings
     differ by nothing or by a batch, never by one person's score (red team round 17, P-F1/Q-F5).
 
-    A batch is the shortest run after the last of at least `RELEASE` follow-ups in which, for each operator, those
-    of the others number 0 or `RELEASE` or more: an operator knows the follow-ups it recorded, and subtracting its
-    four from a batch of five would give it another operator's one. Every earlier release is the same order cut
-    shorter, so it is worked out again here, with no state: still placed is hidden where it, those no longer placed, or
-    the change of either since any earlier release that published it counts 1 to 4, in all or once an operator's own
-    are taken out (a batch of five with one still placed is a cell of one). Still placed only grows, so a hidden one is
-    never bounded below 5 between two published ones.
+    Every earlier release is the same batches fewer, so it is worked out again here, with no state: still placed is
+    hidden where it, those no longer placed, or the change of either since any earlier release that published it
+    counts 1 to 4, in all or once an operator's own are taken out (a batch of five with one still placed is a cell of
+    one). Still placed only grows, so a hidden one is never bounded below 5 between two published ones.
     """
-    ends = _batch_ends(counted)
-    if not ends:
+    groups = release_groups([(operator, number) for number, (operator, _placed, _score) in enumerate(counted)])
+    if not groups:
         # Not one batch: nothing, hidden whole by `follow_up_rows` when some are done (1 to 4, or more waiting for
-        # enough of another operator's).
+        # enough of their operator's or another operator's).
         return FollowUpFigures(months, 0, 0, None, withheld=bool(counted))
-    operators = sorted({operator for operator, _placed, _score in counted[: ends[-1]]})
-    published: list[int] = [0]  # the ends of the releases that published still placed
+    shown: set[int] = set()
+    published: list[set[int]] = [set()]  # the follow-ups of each release that published still placed
     hidden = False
-    for end in ends:
-        hidden = any(0 < n < SMALLEST_PUBLISHED for start in published
-                     for n in _still_and_not(counted[start:end], operators))
+    operators = sorted({counted[position][0] for group in groups for position in group})
+    for group in groups:
+        shown |= set(group)
+        hidden = any(0 < n < SMALLEST_PUBLISHED for earlier in published
+                     for n in _still_and_not([counted[p] for p in sorted(shown - earlier)], operators))
         if not hidden:
-            published.append(end)
-    shown = counted[: ends[-1]]
-    scores = [score for _operator, _placed, score in shown if score is not None]
-    return FollowUpFigures(months, len(shown), sum(placed for _operator, placed, _score in shown),
+            published.append(set(shown))
+    scores = [score for p in shown if (score := counted[p][2]) is not None]
+    return FollowUpFigures(months, len(shown), sum(counted[p][1] for p in shown),
                            round(sum(scores) / len(scores), 3) if scores else None, still_hidden=hidden)
 
 
-def _batch_ends(counted: Sequence[tuple[int, bool, float | None]]) -> list[int]:
-    """Where each batch of `released` ends (exclusive), in order; the follow-ups after the last are in none yet."""
-    return batch_ends([(operator, number) for number, (operator, _placed, _score) in enumerate(counted)])
+def release_groups(units: Sequence[tuple[int, Hashable]]) -> list[list[int]]:
+    """The batches `units` (operator, what changed), in the order they were recorded, are released in, in order: the
+    positions each holds. After each unit, the operators with units waiting are taken from the most things changed to
+    the fewest (then by operator), and the most of them whose waiting units make a batch are released: at least
+    `RELEASE` different things changed and, for each operator in it, those of the others number 0 or `RELEASE` or more
+    (an operator knows its own: its four and another's one would give that one by subtraction). An operator with too
+    few waiting is left out of the batch and waits for a later one, with its own or others': it holds back none of the
+    others' (red team round 49, F1: one operator's single follow-up froze every figure after it). Units in no batch
+    yet are waiting."""
+    groups: list[list[int]] = []
+    waiting: dict[int, list[int]] = defaultdict(list)
+    changed: dict[int, set[Hashable]] = defaultdict(set)
+    for position, (operator, key) in enumerate(units):
+        waiting[operator].append(position)
+        changed[operator].add(key)
+        batch = _batch({other: len(keys) for other, keys in changed.items()})
+        if batch:
+            groups.append(sorted(p for other in batch for p in waiting.pop(other)))
+            for other in batch:
+                del changed[other]
+    return groups
 
 
-def batch_ends(units: Sequence[tuple[int, Hashable]]) -> list[int]:
-    """Where each batch of `units` (operator, what changed) ends (exclusive), in order: the shortest run after the last
-    in which at least `RELEASE` different things changed and, for each operator, those of the others number 0 or
-    `RELEASE` or more (an operator knows its own). The units after the last end are in none yet."""
-    ends: list[int] = []
-    changed: set[Hashable] = set()
-    by_operator: dict[int, set[Hashable]] = defaultdict(set)
-    for end, (operator, key) in enumerate(units, start=1):
-        changed.add(key)
-        by_operator[operator].add(key)
-        total = len(changed)
-        if total >= RELEASE and all(total == len(own) or total - len(own) >= RELEASE for own in by_operator.values()):
-            ends.append(end)
-            changed, by_operator = set(), defaultdict(set)
-    return ends
+def _batch(changed: Mapping[int, int]) -> list[int]:
+    """The operators whose waiting units are released now, from the number of things each changed: the most of them,
+    taken from the most changed, that make a batch (`release_groups`); none if no batch can be made."""
+    ranked = sorted(changed, key=lambda operator: (-changed[operator], operator))
+    for size in range(len(ranked), 0, -1):
+        total = sum(changed[operator] for operator in ranked[:size])
+        # The largest is the one the others number fewest for: 0 if it is alone, else at least `RELEASE`.
+        if total >= RELEASE and (size == 1 or total - changed[ranked[0]] >= RELEASE):
+            return ranked[:size]
+    return []
 
 
 def _still_and_not(span: Sequence[tuple[int, bool, float | None]], operators: Sequence[int]) -> list[int]:
