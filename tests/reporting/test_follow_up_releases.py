@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from retorno.cases.models import Case
@@ -188,3 +190,42 @@ def test_an_operator_cannot_take_its_own_follow_ups_out_of_a_batch_to_read_anoth
     # Still placed is hidden where an operator's own taken out leaves 1 to 4 of the others' placed or not.
     mixed = public.released(3, [own] * 5 + [(2, True, 0.9)] * 4 + [other] * 1 + [own] * 5)
     assert (mixed.done, mixed.still_placed) == (10 + 5, 14) and mixed.still_hidden
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3), st.booleans()), max_size=60))
+def test_the_released_figures_are_every_batch_s_and_hide_what_moved_by_a_few_since_any_published(
+        recorded: list[tuple[int, bool]]) -> None:
+    """`released` against the rule worked out the slow way: the batches' follow-ups summed, and still placed hidden
+    where any of its counts (all, and for each operator the others') moved by 1 to 4 since any release published."""
+    counted = [(operator, placed, 0.5) for operator, placed in recorded]
+    groups = public.release_groups([(operator, n) for n, (operator, _placed, _score) in enumerate(counted)])
+    shown = [p for group in groups for p in group]
+    assert len(set(shown)) == len(shown)
+    operators = sorted({counted[p][0] for p in shown})
+
+    def counts(positions: list[int]) -> list[int]:
+        found = [sum(counted[p][1] for p in positions), sum(not counted[p][1] for p in positions)]
+        for operator in operators:
+            found += [sum(counted[p][1] for p in positions if counted[p][0] != operator),
+                      sum(not counted[p][1] for p in positions if counted[p][0] != operator)]
+        return found
+
+    published: list[list[int]] = [[]]
+    hidden = False
+    for end in range(1, len(groups) + 1):
+        now = [p for group in groups[:end] for p in group]
+        hidden = any(0 < a - b < 5 for earlier in published for a, b in zip(counts(now), counts(earlier), strict=True))
+        if not hidden:
+            published.append(now)
+    figures = public.released(3, counted)
+    assert (figures.done, figures.still_placed) == (len(shown), sum(counted[p][1] for p in shown))
+    assert figures.still_hidden == hidden and figures.withheld == (not groups and bool(counted))
+    # Every batch: five or more, and for each operator in it the others' 0 or five or more.
+    for group in groups:
+        assert len(group) >= 5
+        for operator in {counted[p][0] for p in group}:
+            assert sum(counted[p][0] != operator for p in group) in (0, *range(5, len(group)))
+    # Each operator has at most four waiting.
+    waiting = set(range(len(counted))) - set(shown)
+    assert all(sum(counted[p][0] == operator for p in waiting) <= 4 for operator in (1, 2, 3))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -238,19 +239,30 @@ def released(months: int, counted: Sequence[tuple[int, bool, float | None]]) -> 
         # Not one batch: nothing, hidden whole by `follow_up_rows` when some are done (1 to 4, or more waiting for
         # enough of their operator's or another operator's).
         return FollowUpFigures(months, 0, 0, None, withheld=bool(counted))
-    shown: set[int] = set()
-    published: list[set[int]] = [set()]  # the follow-ups of each release that published still placed
-    hidden = False
     operators = sorted({counted[position][0] for group in groups for position in group})
+    shown: list[int] = []
+    tally: list[int] = [0] * (2 + 2 * len(operators))
+    # Each figure of `_still_and_not` at every release that published still placed, in order: each release holds
+    # every earlier one, so what changed since is the difference, and the figures only grow (sorted lists).
+    published: list[list[int]] = [[0] for _figure in tally]
+    hidden = False
     for group in groups:
-        shown |= set(group)
-        hidden = any(0 < n < SMALLEST_PUBLISHED for earlier in published
-                     for n in _still_and_not([counted[p] for p in sorted(shown - earlier)], operators))
+        shown += group
+        tally = [n + more for n, more in zip(tally, _still_and_not([counted[p] for p in group], operators),
+                                             strict=True)]
+        hidden = any(_grew_by_a_few(n, before) for n, before in zip(tally, published, strict=True))
         if not hidden:
-            published.append(set(shown))
+            for n, before in zip(tally, published, strict=True):
+                before.append(n)
     scores = [score for p in shown if (score := counted[p][2]) is not None]
     return FollowUpFigures(months, len(shown), sum(counted[p][1] for p in shown),
                            round(sum(scores) / len(scores), 3) if scores else None, still_hidden=hidden)
+
+
+def _grew_by_a_few(now: int, before: Sequence[int]) -> bool:
+    """Whether `now` is 1 to 4 more than any of `before` (sorted)."""
+    at = bisect_left(before, now - SMALLEST_PUBLISHED + 1)
+    return at < len(before) and before[at] < now
 
 
 def release_groups(units: Sequence[tuple[int, Hashable]]) -> list[list[int]]:
