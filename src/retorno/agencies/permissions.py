@@ -117,6 +117,9 @@ CAPABILITIES: dict[str, Capability] = {
     "opportunity.manage": _change(OPERATOR),
     "matching.run": _change(OPERATOR),
     "placement.manage": _change(OPERATOR),
+    # Taking back the end of a placement recorded by mistake, with a written reason (`reintegration.service.
+    # reopen_placement`).
+    "placement.reopen": _change(OPERATOR, role="supervisor"),
     "followup.record": _change(OPERATOR),
     "reports.aggregate": _read(SENDING, RECEIVING, OPERATOR, MONITOR, ADMINISTRATOR),
     "audit.read": _read(MONITOR, ADMINISTRATOR),

@@ -59,7 +59,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # boarded → manifested: a boarding recorded by mistake, corrected before departure (`flights.no_show`).
     "boarded": frozenset({"arrived", "ready", "documented", "manifested"}),
     "arrived": frozenset({"reintegration_intake", "closed"}),
-    "reintegration_intake": frozenset({"matched", "closed"}),
+    # reintegration_intake → placed: a placement's end recorded by mistake, taken back
+    # (`reintegration.service.reopen_placement`).
+    "reintegration_intake": frozenset({"matched", "placed", "closed"}),
     # matched → reintegration_intake: the offer was declined, the person waits for the next round.
     "matched": frozenset({"placed", "reintegration_intake", "closed"}),
     # placed → matched | reintegration_intake: the placement was dropped, with or without an offer still open

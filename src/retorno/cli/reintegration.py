@@ -394,6 +394,20 @@ def step(placement_id: int,
         console.print(f"placement {placement.id}: {placement.status}")
 
 
+@placements_app.command("reopen")
+def reopen(placement_id: int,
+           reason: Annotated[str, typer.Option(help="why the end was recorded by mistake (at least 10 characters)")],
+           version: VersionOption = None, act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
+    """Take back a completion or a drop recorded by mistake (the operator's supervisor): started again, or accepted
+    if it had not started."""
+    from retorno.reintegration.service import reopen_placement
+
+    with refusals(), unit_of_work(settings(database_url)) as session:
+        placement = reopen_placement(session, acting_user(session, act_as), placement_id, reason=reason,
+                                     expected_version=version)
+        console.print(f"placement {placement.id}: {placement.status}")
+
+
 @follow_ups_app.command("list")
 def list_follow_ups(overdue: Annotated[bool, typer.Option("--overdue", help="only those past due")] = False,
                     act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:

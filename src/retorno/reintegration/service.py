@@ -891,6 +891,18 @@ def placements_of(session: Session, actor: User, case: Case) -> list[Placement]:
         .order_by(Placement.id)).scalars())
 
 
+def _placement_at(session: Session, actor: User, placement_id: int, expected_version: int | None
+                  ) -> tuple[Placement, Case]:
+    """A placement `actor` may step (`_placement`) and its case, as of `expected_version` if one is named."""
+    placement = _placement(session, actor, placement_id)
+    case = session.get(Case, placement.case_id)
+    assert case is not None
+    check_version(session, placement, expected_version, label=Message("the placement of case %(case)s",
+                                                                      {"case": case.reference}),
+                  audited=placement_audit(case, placement_id), reader=actor)
+    return placement, case
+
+
 PLACEMENT_STEPS = {"offered": {"accepted", "declined"}, "accepted": {"started", "dropped"},
                    "started": {"completed", "dropped"}}
 
@@ -912,12 +924,7 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     offer, dropping the seat) says both in that one record.
     A step taken from a version of the placement that has changed since (`expected_version`) is refused.
     """
-    placement = _placement(session, actor, placement_id)
-    case = session.get(Case, placement.case_id)
-    assert case is not None
-    check_version(session, placement, expected_version, label=Message("the placement of case %(case)s",
-                                                                      {"case": case.reference}),
-                  audited=placement_audit(case, placement_id), reader=actor)
+    placement, case = _placement_at(session, actor, placement_id, expected_version)
     if status not in PLACEMENT_STEPS.get(placement.status, set()):
         raise InvalidTransition("placement %(placement_id)s cannot go from '%(current)s' to '%(target)s'",
                                 code="invalid_transition.placement", placement_id=placement_id,
@@ -929,10 +936,8 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     day = on or utcnow().date()
     _check_step_day(session, placement, status, day)
     _check_internship_age(session, case, placement, opportunity, status, day)
-    if status in HOLDING_A_SEAT and seats_held(session, opportunity, besides=placement.id) >= opportunity.seats:
-        raise InvalidTransition("opportunity %(opportunity)s has no free seat: its %(seats)s seats are held by "
-                                "placements accepted or started", code="placement.no_free_seat",
-                                opportunity=opportunity.reference, seats=opportunity.seats)
+    if status in HOLDING_A_SEAT:
+        _check_free_seat(session, opportunity, placement)
     placement.status = status
     step = {"placement": placement.id, "status": status, "on": day}
     if status in ("accepted", "declined"):
@@ -962,6 +967,56 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
                before={"placement": placement.id, "status": before}, after={"status": status, "on": day,
                                                                              **reason_kept(reason)},
                reason=REASON_AS_DIGEST if reason else None)
+    return placement
+
+
+def _check_free_seat(session: Session, opportunity: Opportunity, placement: Placement) -> None:
+    """A seat is taken (accepted, started, or taken back: `reopen_placement`) only while one is free."""
+    if seats_held(session, opportunity, besides=placement.id) >= opportunity.seats:
+        raise InvalidTransition("opportunity %(opportunity)s has no free seat: its %(seats)s seats are held by "
+                                "placements accepted or started", code="placement.no_free_seat",
+                                opportunity=opportunity.reference, seats=opportunity.seats)
+
+
+# The ends a supervisor may take back (`reopen_placement`), and what the placement is then.
+ENDED = ("completed", "dropped")
+
+
+@action("placement.reopen")
+def reopen_placement(session: Session, actor: User, placement_id: int, *, reason: str | None,
+                     expected_version: int | None = None) -> Placement:
+    """Take back the end of a placement recorded by mistake (red team round 44b, F8: a completion recorded on the
+    wrong returnee had no undo): the operator's supervisor, with a written reason (kept as its digest, as every
+    placement step's). The placement is as it was before its end: started again if it had started, else accepted,
+    with its day of start and its follow-ups as they were. Refused where taking the seat again would break a rule
+    taking it the first time would: no free seat, a paid internship for a minor; and for a placement a withdrawal of
+    consent ended, or of a returnee no longer in reintegration under the consent it was offered under: a consent
+    withdrawn is given again, and a new offer made, never undone by a placement's step."""
+    placement, case = _placement_at(session, actor, placement_id, expected_version)
+    reason = written_reason(reason)
+    if placement.status not in ENDED:
+        raise InvalidTransition("placement %(placement_id)s is '%(current)s': only a placement completed or dropped "
+                                "is reopened", code="placement_reopen.not_ended", placement_id=placement_id,
+                                current=Term("placement_status", placement.status))
+    profile = _profile(session, case)
+    if (placement.reason == WITHDRAWN or case.state not in REINTEGRATION_STATES
+            or placement.offered_at < profile.consent_recorded_at):
+        raise InvalidTransition("placement %(placement_id)s was ended by a withdrawal of the returnee's consent, or "
+                                "offered before one: it is not reopened (consent given again is followed by a new "
+                                "offer)",
+                                code="placement_reopen.consent", placement_id=placement_id)
+    target = "started" if placement.started_on is not None else "accepted"
+    opportunity = session.get(Opportunity, placement.opportunity_id)
+    assert opportunity is not None
+    _check_internship_age(session, case, placement, opportunity, target, placement.started_on or utcnow().date())
+    _check_free_seat(session, opportunity, placement)
+    before = {"placement": placement.id, "status": placement.status, "ended_on": placement.ended_on}
+    placement.status, placement.ended_on, placement.reason = target, None, None
+    session.flush()
+    step = {"placement": placement.id, "status": target, **reason_kept(reason)}
+    if not _follow_placements(session, actor, case, action="placement.reopen", reason=REASON_AS_DIGEST, extra=step):
+        record(session, actor, "placement.reopen", "case", case.reference, before=before,
+               after={"status": target, **reason_kept(reason)}, reason=REASON_AS_DIGEST)
     return placement
 
 

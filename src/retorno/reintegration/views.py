@@ -329,6 +329,19 @@ def step(placement_id: IdPath, body: PlacementStepIn, session: SessionDep, user:
     return placement_out(placement)
 
 
+@router.post("/placements/{placement_id}/reopen", response_model=PlacementOut,
+             responses=with_etag(200, 409, 412, 422, 428), openapi_extra=IF_MATCH_OPTIONAL)
+def reopen(placement_id: IdPath, body: ReasonIn, session: SessionDep, user: CurrentUser,
+           if_match: IfMatchOptional, response: Response) -> Any:
+    """The operator's supervisor takes back a completion or a drop recorded by mistake, with a written reason: the
+    placement is started again (accepted, if it had not started). An If-Match is honoured, not required."""
+    current = session.get(Placement, placement_id)
+    expected = if_match.expected_version(current.version) if if_match and current else None
+    placement = service.reopen_placement(session, user, placement_id, reason=body.reason, expected_version=expected)
+    set_etag(response, session, placement)
+    return placement_out(placement)
+
+
 @router.get("/follow-ups", response_model=list[FollowUpDue])
 def follow_ups(session: SessionDep, user: CurrentUser, overdue: bool = False) -> Any:
     return [{"id": f.id, "case": c.reference, "months": f.months_after_start, "due_on": f.due_on,

@@ -128,6 +128,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/matching/runs"): ("matching.run",),
     ("GET", "/api/v1/cases/{reference}/placements"): ("returnee.read",),
     ("POST", "/api/v1/placements/{placement_id}"): ("placement.manage",),
+    ("POST", "/api/v1/placements/{placement_id}/reopen"): ("placement.reopen",),
     ("GET", "/api/v1/follow-ups"): ("followup.record",),
     ("POST", "/api/v1/follow-ups/{follow_up_id}"): ("followup.record",),
     # ---- API: reports
@@ -244,6 +245,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/reintegration/matching/run"): ("matching.run",),
     ("GET", "/reintegration/placements"): ("returnee.read",),
     ("POST", "/reintegration/placements/{placement_id}"): ("placement.manage",),
+    ("POST", "/reintegration/placements/{placement_id}/reopen"): ("placement.reopen",),
     ("GET", "/reintegration/follow-ups"): ("followup.record",),
     ("GET", "/reintegration/follow-ups/{follow_up_id}"): ("followup.record",),
     ("POST", "/reintegration/follow-ups/{follow_up_id}"): ("followup.record",),

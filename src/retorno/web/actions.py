@@ -78,6 +78,7 @@ ACTIONS = {
     "placement.completed": "Colocación completada",
     "placement.declined": "Colocación rechazada",
     "placement.dropped": "Colocación abandonada",
+    "placement.reopen": "Fin de colocación anulado",
     "placement.started": "Colocación iniciada",
     "screening.escorts_read": "Escoltas médicos necesarios consultados",
     "screening.guardian_read": "Tutor receptor de un menor consultado",

@@ -179,6 +179,7 @@ def common_context(request: Request) -> dict[str, Any]:
         "opportunity_kinds": OPPORTUNITY_KINDS,
         "placement_statuses": PLACEMENT_STATUSES,
         "placement_actions": PLACEMENT_ACTIONS,
+        "withdrawn": service.WITHDRAWN,
         "modes": MODES,
         "base": BASE,
     }

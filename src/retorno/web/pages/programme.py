@@ -361,12 +361,29 @@ def placement_step(request: Request, session: SessionDep, user: PageUser, form: 
         session, user, placement_id, status=form_text(form, "status"),
         on=parse_date(on_text, "on") if on_text else None, reason=form_text(form, "reason") or None,
         expected_version=form_version(form, required=False))
+    return _placement_done(request, session, form, placement,
+                           "Colocación de %(case)s en %(opportunity)s: %(status)s.")
+
+
+def _placement_done(request: Request, session: Session, form: FormData, placement: Placement, told: str) -> Done:
+    """Back to the page the form came from, saying the placement's status, named by what the reader knows: the
+    returnee's case and the opportunity, never the internal id."""
     _ = gettext_for(locale_of(request))
-    # Named by what the reader knows: the returnee's case and the opportunity, never the internal id.
     case, opportunity = session.get(Case, placement.case_id), session.get(Opportunity, placement.opportunity_id)
-    return done(placement_back(form), "Colocación de %(case)s en %(opportunity)s: %(status)s.",
-                case=case.reference if case else "", opportunity=opportunity.reference if opportunity else "",
+    return done(placement_back(form), told, case=case.reference if case else "",
+                opportunity=opportunity.reference if opportunity else "",
                 status=_(PLACEMENT_STATUSES[placement.status]))
+
+
+@pages.post(BASE + "/placements/{placement_id}/reopen", response_model=None)
+@form_post(placement_again)
+def placement_reopen(request: Request, session: SessionDep, user: PageUser, form: FormDep, placement_id: IdPath
+                     ) -> Done:
+    require_page(user, "placement.reopen")
+    placement = service.reopen_placement(session, user, placement_id, reason=form_text(form, "reason") or None,
+                                         expected_version=form_version(form, required=False))
+    return _placement_done(request, session, form, placement,
+                           "Colocación de %(case)s en %(opportunity)s: %(status)s de nuevo.")
 
 
 # --- Follow-ups --------------------------------------------------------------------------------------

@@ -1,0 +1,122 @@
+"""Red team round 44b, F8 (low): a placement's end recorded by mistake (completed on the wrong returnee, a drop typed
+for another) had no undo. The operator's supervisor takes it back with a written reason, at every door; the seat, the
+internship's age rule and the returnee's consent hold as when the seat was first taken."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.audit.models import AuditRecord
+from retorno.audit.service import text_digest
+from retorno.cases.models import Case
+from retorno.errors import InvalidTransition
+from retorno.reintegration.models import Placement
+from retorno.reintegration.service import reopen_placement
+from tests.edit_helpers import INTAKE
+from tests.factories import Api, World, ok
+from tests.reintegration.helpers import offers, patch, placement_of, post, refused, step, today
+from tests.web.pages_helpers import login
+from tests.web.test_operator_pages import alert, send
+
+REASON = "completada por error: era otra persona retornada"
+
+
+def reopen(api: Api, placement: dict[str, Any], user: str = "op.supervisor", reason: str | None = REASON) -> Any:
+    return post(api, f"/api/v1/placements/{placement['id']}/reopen", {} if reason is None else {"reason": reason},
+                user)
+
+
+def test_a_completion_recorded_by_mistake_is_taken_back_by_the_operators_supervisor(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    (case,), _references = offers(api, 1, seats=1)
+    placement = placement_of(api, case)
+    ok(step(api, placement, "accepted"))
+    ok(step(api, placement, "started", today().isoformat()))
+    ok(post(api, f"/api/v1/placements/{placement['id']}", {"status": "completed", "reason": "terminó el programa"}))
+    # Not an officer, a viewer, the receiving authority or a monitor; not without a written reason.
+    for user in ("op.officer", "op.viewer", "saime.supervisor", "monitor.officer"):
+        assert reopen(api, placement, user).status_code in (403, 404), user
+    refused(reopen(api, placement, reason="error"), 422)
+    assert session.get(Placement, placement["id"]).status == "completed"
+    again = ok(reopen(api, placement))
+    assert again["status"] == "started"
+    stored = session.get(Placement, placement["id"])
+    session.refresh(stored)
+    assert (stored.status, stored.ended_on, stored.reason, stored.started_on) == ("started", None, None, today())
+    assert session.execute(sa.select(Case.state).where(Case.reference == case["reference"])).scalar_one() == "placed"
+    entry = session.execute(sa.select(AuditRecord).where(AuditRecord.action == "placement.reopen")).scalar_one()
+    assert entry.object_id == case["reference"] and entry.after["status"] == "started"
+    assert entry.after["reason_sha256"] == text_digest(REASON) and REASON not in str(entry.after)
+    # Only an end is taken back; the placement goes on as before.
+    refused(reopen(api, placement), 409, "placement_reopen.not_ended")
+    ok(post(api, f"/api/v1/placements/{placement['id']}", {"status": "completed"}))
+
+
+def test_a_drop_before_the_start_is_taken_back_to_accepted_only_while_its_seat_is_free(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    cases, (reference,) = offers(api, 2, seats=2)
+    first, second = (placement_of(api, case) for case in cases)
+    ok(step(api, first, "accepted"))
+    ok(step(api, first, "dropped"))
+    ok(patch(api, reference, {"seats": 1}))
+    ok(step(api, second, "accepted"))
+    # The one seat is held by another returnee now: refused as taking the seat would be.
+    refused(reopen(api, first), 409, "placement.no_free_seat")
+    ok(step(api, second, "dropped"))
+    assert ok(reopen(api, first))["status"] == "accepted"
+    assert session.execute(sa.select(Case.state).where(Case.reference == cases[0]["reference"])).scalar_one() \
+        == "placed"
+
+
+def test_a_placement_a_withdrawal_of_consent_ended_is_never_reopened(client: TestClient, world: World,
+                                                                     session: Session) -> None:
+    api = Api(client, world)
+    (case,), _references = offers(api, 1, seats=1)
+    placement = placement_of(api, case)
+    ok(step(api, placement, "accepted"))
+    ok(step(api, placement, "started", today().isoformat()))
+    ok(api.post("saime.officer", f"/api/v1/cases/{case['reference']}/consent/withdraw",
+                {"reason": "la persona retira su consentimiento"}))
+    # Out of the operator's view with the returnee: nothing to reopen.
+    refused(reopen(api, placement), 404)
+    # Consent given again: the placement ended under the earlier consent stays ended (a new offer follows).
+    ok(api.post("saime.officer", f"/api/v1/cases/{case['reference']}/consent", {}), 201)
+    ok(api.put("op.officer", f"/api/v1/cases/{case['reference']}/intake", INTAKE))
+    refused(reopen(api, placement), 409, "placement_reopen.consent")
+    operator = world.bind(session).users["op.supervisor"]
+    with pytest.raises(InvalidTransition) as taken:
+        reopen_placement(session, operator, placement["id"], reason=REASON)
+    assert taken.value.code == "placement_reopen.consent"
+    assert session.get(Placement, placement["id"]).status == "dropped"
+
+
+def test_the_page_offers_the_supervisor_alone_the_taking_back_and_it_is_refused_as_the_api_refuses(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    cases, (reference,) = offers(api, 2, seats=2)
+    first, second = (placement_of(api, case) for case in cases)
+    ok(step(api, first, "accepted"))
+    ok(step(api, first, "started", today().isoformat()))
+    ok(step(api, first, "dropped"))
+    ok(patch(api, reference, {"seats": 1}))
+    page_of = f"/reintegration/returnees/{cases[0]['reference']}"
+    action = f"/reintegration/placements/{first['id']}/reopen"
+    login(client, "op.officer")
+    assert action not in client.get(page_of).text
+    assert send(client, action, {"reason": REASON}).status_code == 403
+    login(client, "op.supervisor")
+    assert action in client.get(page_of).text
+    ok(step(api, second, "accepted"))
+    page = send(client, action, {"reason": REASON, "next": page_of})
+    assert page.status_code == 409 and "plaza libre" in alert(page.text), alert(page.text)
+    ok(step(api, second, "dropped"))
+    page = send(client, action, {"reason": REASON, "next": page_of})
+    assert page.status_code == 303, page.text
+    assert session.get(Placement, first["id"]).status == "started"
