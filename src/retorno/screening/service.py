@@ -168,8 +168,10 @@ def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Cas
             return False
         if adults[minor.household_id][adult] == "boarded":
             return bool(boarded_on.get(adult, set()) & manifested_on.get(minor.id, set()))
-        if adults[minor.household_id][adult] == "manifested":
-            return bool(seated_on.get(adult, set()) & manifested_on.get(minor.id, set()))
+        if adults[minor.household_id][adult] == "manifested" and adult in seated_on:
+            # One still 'manifested' holding no seat is being taken off every manifest (red team round 50b, F1): as
+            # any adult waiting, below.
+            return bool(seated_on[adult] & manifested_on.get(minor.id, set()))
         return adult not in away or bool(away[adult] & manifested_on.get(minor.id, set()))
 
     return [c for c in minors if c.id not in determined

@@ -10,6 +10,7 @@ of a flight not yet flown, with an alert to both sides. Imports run the same act
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -352,8 +353,12 @@ def _minors_left_alone(session: Session, by: User | None, case: Case,
 
 
 # Whom a minor who stays behind (`safeguards.STAYING_BEHIND`) stays with: an adult of the household waiting off every
-# manifest, or staying behind too. An adult on a manifest, aboard or arrived has left them.
-_STAYING_WITH = frozenset(lifecycle.BEFORE_BOARDING) - {"manifested"} | set(STAYING_BEHIND)
+# manifest (holding no seat), or staying behind too. An adult holding a seat, aboard or arrived has left them. One
+# still 'manifested' with no seat is being taken off with the household, and moved by the change after its seats are
+# gone (`flights.service.take_off_manifests`, `back_to=None`): off every manifest, she stays with them (red team round
+# 50b, F1: a mother's verification revoked, or her identity corrected, named her child, taken off with her, an
+# unaccompanied child).
+_STAYING_WITH = frozenset(lifecycle.BEFORE_BOARDING) | set(STAYING_BEHIND)
 # A minor waiting off every manifest, screened (a minor not yet screened is named unaccompanied at the screening:
 # `screening.service`).
 _WAITING_OFF = lifecycle.WAITING_SCREENED - {"manifested"}
@@ -405,8 +410,13 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case, moved: C
     determined = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
         BestInterestsDetermination.case_id.in_([m.id for m in behind]))).scalars())
     # Recorded once: a supervisor's resolution of it (the child's protection arranged where they stay) is not undone
-    # by the next step of the household's adults (their arrival).
-    determined |= _named_unaccompanied(session, [m.id for m in behind])
+    # by the next step of the household's adults (their arrival). Once since the household's last split: a separation
+    # the split allowed is a new one, which a concern named and resolved before it does not answer (red team round
+    # 50b, F2: a false concern resolved, the household split and the mother put on a flight alone, the child was left
+    # behind with nothing recorded).
+    split = session.execute(sa.select(sa.func.max(HouseholdSplit.created_at)).where(
+        HouseholdSplit.household_id == household_id)).scalar_one_or_none()
+    determined |= _named_unaccompanied(session, [m.id for m in behind], since=split)
     for minor in behind:
         if minor.id in determined:
             continue
@@ -510,10 +520,12 @@ def _others_now_minors(session: Session, by: User | None, others: list[int], *, 
             _minors_left_alone(session, by, other, became=became)
 
 
-def _named_unaccompanied(session: Session, case_ids: list[int]) -> set[int]:
-    """Those of `case_ids` a screening (an official's, or one recorded by a change) ever named unaccompanied."""
+def _named_unaccompanied(session: Session, case_ids: list[int], since: datetime | None = None) -> set[int]:
+    """Those of `case_ids` a screening (an official's, or one recorded by a change) ever named unaccompanied, or
+    since `since`."""
     return {case_id for case_id, concerns in session.execute(
-        sa.select(Screening.case_id, Screening.concerns).where(among(Screening.case_id, case_ids)))
+        sa.select(Screening.case_id, Screening.concerns).where(
+            among(Screening.case_id, case_ids), *([Screening.screened_at >= since] if since is not None else [])))
         if "unaccompanied_child" in (concerns or [])}
 
 
