@@ -2,8 +2,8 @@
 state (`placed`, then back in `reintegration_intake` when VUELTA dropped the seat) in its returnee list, the case's API
 and list filters, the returnees' CSV and its dashboard's counts, while the placements themselves are VUELTA's (404 to
 anyone else). An operator is told the state its own placements give (`agencies.visibility.state_of`): another
-operator's offer or seat leaves the returnee `reintegration_intake` to it, at every door; matching still offers no
-second seat to a returnee placed elsewhere, reading the state as stored."""
+operator's offer or seat leaves the returnee `reintegration_intake` to it, at every door, its matching's pool too (red
+team round 50a, F1)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.edit_helpers import OPPORTUNITY, offered
+from tests.edit_helpers import INTAKE, OPPORTUNITY, offered
 from tests.factories import Api, World, ok
 from tests.web.pages_helpers import login
 
@@ -64,12 +64,45 @@ def test_another_operators_offer_and_placement_are_not_told_through_the_state(
     assert _told(api, "op.officer", ref)["case"] == "reintegration_intake"
 
 
-def test_a_returnee_placed_elsewhere_is_offered_no_second_seat(client: TestClient, world: World) -> None:
+def _matching_seen(client: TestClient, api: Api, user: str) -> tuple[Any, str]:
+    """What `user`'s matching shows: the preview's figures, and its page's count and list of who waits."""
+    login(client, user)
+    page = client.get("/reintegration/matching").text
+    client.post("/logout")
+    waiting = page.split('role="status">')[1].split("</p>")[0]
+    listed = page.split("<tbody>")[1].split("</tbody>")[0] if "<tbody>" in page else ""
+    figures = {mode: {name: value for name, value in shown.items() if name != "seconds"}
+               for mode, shown in ok(api.get(user, "/api/v1/matching/preview")).items()}
+    return figures, waiting + listed
+
+
+def test_another_operators_offer_seat_and_drop_move_nothing_in_an_operators_matching(
+        client: TestClient, world: World) -> None:
+    """Red team round 50a, F1 (high): the matching page listed by name who waited for an offer, read from the stored
+    state: FUNDAPRO's drop of a seat put the returnee in VUELTA's list at once, its offer took them out, and the
+    preview's matched share counted them. An operator's pool is who waits as it is told (`state_column`)."""
     api = Api(client, world)
+    elsewhere = ok(api.post("op2.officer", "/api/v1/opportunities", OPPORTUNITY), 201)["reference"]
     case, placement = offered(api)
     ref = case["reference"]
+    wanted = ok(api.get("op.officer", f"/api/v1/cases/{ref}/intake"))["preferences"]
+    ok(api.put("op.officer", f"/api/v1/cases/{ref}/intake", {**INTAKE, "preferences": [*wanted, elsewhere]}))
+    before = _matching_seen(client, api, "op2.officer")
+    assert ref in before[1]
     ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "accepted"}))
-    ok(api.post("op2.officer", "/api/v1/opportunities", OPPORTUNITY), 201)
+    assert _matching_seen(client, api, "op2.officer") == before
+    ok(api.post("op.officer", f"/api/v1/placements/{placement['id']}", {"status": "dropped", "reason": REASON}))
+    assert _matching_seen(client, api, "op2.officer") == before
+    # Offered a seat by FUNDAPRO too, the returnee stays as VUELTA's placements give: VUELTA's offer taken up again
+    # keeps them placed, and FUNDAPRO's run offers a seat all the same, which they may decline.
+    ok(api.post("op.officer", "/api/v1/matching/runs?mode=stable"), 201)
+    again = max(ok(api.get("op.officer", f"/api/v1/cases/{ref}/placements")), key=lambda p: p["id"])
+    ok(api.post("op.officer", f"/api/v1/placements/{again['id']}", {"status": "accepted"}))
+    assert _matching_seen(client, api, "op2.officer") == before
     ok(api.post("op2.officer", "/api/v1/matching/runs?mode=stable"), 201)
-    assert ok(api.get("op2.officer", f"/api/v1/cases/{ref}/placements")) == []
-    assert _told(api, "op2.officer", ref)["case"] == "reintegration_intake"
+    (theirs,) = ok(api.get("op2.officer", f"/api/v1/cases/{ref}/placements"))
+    assert theirs["status"] == "offered"
+    assert _told(api, "op.officer", ref)["case"] == "placed"
+    assert _told(api, "op2.officer", ref)["case"] == "matched"
+    ok(api.post("op2.officer", f"/api/v1/placements/{theirs['id']}", {"status": "declined", "reason": REASON}))
+    assert _told(api, "op.officer", ref)["case"] == "placed"

@@ -16,7 +16,7 @@ from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, can, reader, require
 from retorno.agencies.visibility import state_column, state_of
 from retorno.audit.models import AuditRecord
-from retorno.audit.service import canonical_json, record, text_digest
+from retorno.audit.service import Entry, canonical_json, record, record_many, text_digest
 from retorno.audit.versions import IMPORTED, AuditObject, check_version
 from retorno.cases.facts import births_elsewhere
 from retorno.cases.lifecycle import REINTEGRATION_STATES
@@ -749,7 +749,12 @@ class MatchingPreview:
 @action("matching.run")
 def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, workplace_cap: int = 20
                      ) -> MatchingPreview:
-    """Load waiting returnees and this operator's open seats into the matching algorithms; store nothing."""
+    """Load waiting returnees and this operator's open seats into the matching algorithms; store nothing.
+
+    Waiting as this operator is told it (`agencies.visibility.state_column`): with no offer or seat of its own,
+    whatever other operators offered or placed (red team round 50a, F1: the pool read the stored state, and the
+    matching page listed by name who waited, so an operator saw, live, whom another had offered a seat, placed, or
+    dropped). A returnee may so be offered seats by two operators, and chooses."""
     today = utcnow().date()
     opportunities = list(session.execute(sa.select(Opportunity).where(
         Opportunity.operator_agency_id == actor.agency_id, Opportunity.active).order_by(Opportunity.id)).scalars())
@@ -761,7 +766,7 @@ def preview_matching(session: Session, actor: User, *, per_tutor_cap: int = 5, w
                   IntakeProfile.occupations, IntakeProfile.skills, IntakeProfile.home_state,
                   IntakeProfile.preferences)
         .join(IntakeProfile, IntakeProfile.case_id == Case.id)
-        .where(*returnees_of(actor), Case.state == "reintegration_intake").order_by(Case.id)).all()
+        .where(*returnees_of(actor), state_column(actor) == "reintegration_intake").order_by(Case.id)).all()
     # A returnee who declined an offer is not offered that opportunity again (voluntary means what they said).
     declined: dict[int, set[int]] = {}
     for case_id, opportunity_id in session.execute(
@@ -842,7 +847,13 @@ def run_matching(session: Session, actor: User, *, mode: str = "stable") -> Matc
         extras.append({"run": run.id, "opportunity": opportunity_id})
     bulk_insert(session, Placement.__table__, rows)
     note_offers(session, run.id)
-    transition_many(session, actor, [cases[i] for i in ids], "matched", action="matching.offer", extras=extras)
+    # A returnee another operator offered or placed is waiting to this one (`preview_matching`): offered a seat too,
+    # they stay as their placements give (`state_from_placements`), the offer on the trail all the same.
+    moving = {n for n, case_id in enumerate(ids) if cases[case_id].state == "reintegration_intake"}
+    transition_many(session, actor, [cases[ids[n]] for n in sorted(moving)], "matched", action="matching.offer",
+                    extras=[extras[n] for n in sorted(moving)])
+    record_many(session, actor, [Entry("matching.offer", "case", cases[case_id].reference, after=extras[n])
+                                 for n, case_id in enumerate(ids) if n not in moving])
     offers = len(rows)
     run.summary = {**run.summary, "offers": offers}
     session.flush()
