@@ -177,27 +177,48 @@ def age_sex_table(by_age_group: Mapping[str, tuple[int, int, int]]) -> Table:
 
 
 def released_statuses(steps: Sequence[tuple[int, int, str]], baseline: int = 0) -> Counter[str]:
-    """Placements by status as published, from the steps of their counted status (placement, operator, status) in
-    the order they were recorded (`reintegration.models.PlacementStep`): each placement as it stood after its last step
-    in a released batch (`release_groups`, counting the placements that changed), none with no step in one; the first
-    `baseline` steps (the placements held before the steps were) count whole. Two readings then differ by nothing or
-    by the steps of at least `RELEASE` placements, of which for each operator those of the others number 0 or at least
-    `RELEASE`, never by one person's change (red team round 17, P-F1). A step that leaves its placement's status as it
-    was changes nothing, and is not counted among a batch's."""
+    """Placements by status as published (`released_status_of`), counted."""
+    return Counter(released_status_of(steps, baseline).values())
+
+
+def released_status_of(steps: Sequence[tuple[int, int, str]], baseline: int = 0) -> dict[int, str]:
+    """Each placement's status as published, from the steps of their counted status (placement, operator, status) in
+    the order they were recorded (`reintegration.models.PlacementStep`); the first `baseline` steps (the placements
+    held before the steps were) count whole. A placement none of whose steps is released yet is not in it.
+
+    A placement whose status moved since the one published waits with the others making the same move, from the status
+    published to the one it is in now (a new one: from none); a move is released for the placements of a batch
+    (`_batch`: five or more, each operator's others none or five or more, an operator with too few left out), so two
+    readings differ only by whole moves of five or more placements from one status to another: every cell of the table
+    moves by 0 or 5 or more, in all and once an operator's own are taken out (red team round 50a, F2: a batch of four
+    acceptances and one drop moved `started` by one, and told that one returnee dropped out then; round 17, P-F1). A
+    placement that moves again while it waits waits with its new move; one back in the status published waits for
+    nothing. At any reading each operator has at most four placements waiting in each move."""
     status: dict[int, str] = {}
     for placement, _operator, now in steps[:baseline]:
         status[placement] = now
-    later: list[tuple[int, int, str]] = []
-    last = dict(status)
+    current = dict(status)
+    waiting: dict[tuple[str | None, str], dict[int, dict[int, None]]] = defaultdict(lambda: defaultdict(dict))
+    waits_in: dict[int, tuple[tuple[str | None, str], int]] = {}
     for placement, operator, now in steps[baseline:]:
-        if last.get(placement) != now:
-            later.append((placement, operator, now))
-            last[placement] = now
-    for group in release_groups([(operator, placement) for placement, operator, _now in later]):
-        for position in group:
-            placement, _operator, now = later[position]
-            status[placement] = now
-    return Counter(status.values())
+        if current.get(placement) == now:
+            continue
+        current[placement] = now
+        if placement in waits_in:
+            before, owner = waits_in.pop(placement)
+            del waiting[before][owner][placement]
+            if not waiting[before][owner]:
+                del waiting[before][owner]
+        move = (status.get(placement), now)
+        if move[0] == now:
+            continue
+        waiting[move][operator][placement] = None
+        waits_in[placement] = (move, operator)
+        for chosen in _batch({owner: len(moving) for owner, moving in waiting[move].items()}):
+            for released in waiting[move].pop(chosen):
+                status[released] = now
+                del waits_in[released]
+    return status
 
 
 def placements_table(by_status: Mapping[str, int]) -> Table:

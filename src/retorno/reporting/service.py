@@ -388,10 +388,10 @@ def placements_by_status(session: Session, user: User | None) -> dict[str, int]:
 
 
 def released_placements(session: Session) -> dict[str, int]:
-    """The public's placements by status as published (`reporting.public.released_statuses`): each placement as it
-    stood at the end of the last whole batch of status steps, in the order they were recorded, so that no two readings
-    differ by one returnee's step (red team round 17, P-F1). Every other reader's figures count them as they stand
-    (`placements_by_status`)."""
+    """The public's placements by status as published (`reporting.public.released_statuses`): each placement as its
+    last released move of its status left it, moves released for five or more placements at once, so that no two
+    readings differ by one returnee's step (red team round 17, P-F1; round 50a, F2). Every other reader's figures
+    count them as they stand (`placements_by_status`)."""
     steps = session.execute(
         sa.select(PlacementStep.placement_id, Opportunity.operator_agency_id, PlacementStep.status,
                   PlacementStep.baseline)
