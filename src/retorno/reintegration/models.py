@@ -123,8 +123,9 @@ def counted_status(status: str, reason: str | None, started_on: date | None) -> 
 class PlacementStep(Base):
     """One change of the status a placement is counted in (`counted_status`), in the order they were recorded (id).
 
-    The public statistics publish the placements by status only in whole batches of these steps (`reporting.public.
-    released_statuses`, red team round 17, P-F1): each status change moved one count by one between two readings,
+    The public statistics publish the placements by status only by whole moves of five placements or more
+    (`reporting.public.released_status_of`, red team round 17, P-F1; round 50a, F2): each status change moved one
+    count by one between two readings,
     telling whoever knew who changed then that person's outcome. A step is written at every flush that changes a
     placement's counted status (`_note_steps`) and by the writes that bypass the ORM (`note_offers`); the chain head
     of the audit trail is locked first, so the steps' ids follow the order their transactions commit in. `baseline`:
