@@ -196,11 +196,16 @@ def _declare(capability: str, *, reads: bool, system: bool) -> Callable[[Callabl
             if reads or session is None:
                 return function(*args, **kwargs)
             note_acting(session, actor)
+            if not session.info.get(_DEPTH):
+                session.info.pop(STEP_WORK, None)
             session.info[_DEPTH] = session.info.get(_DEPTH, 0) + 1
             # A refused action on a case another agency's record holds a concern for is audited (`audit.refusals`).
             outer, refused_by, refused = linked.begin_action(session), None, None
             try:
-                return function(*args, **kwargs)
+                result = function(*args, **kwargs)
+                if session.info[_DEPTH] == 1:
+                    _end_of_step(session)
+                return result
             except RetornoError as refusal:
                 refused_by, refused = (actor.id if actor is not None else None), refusal
                 raise
@@ -212,6 +217,29 @@ def _declare(capability: str, *, reads: bool, system: bool) -> Callable[[Callabl
         return checked
 
     return decorate
+
+
+# Work a higher layer leaves to the end of the outermost action, once every change of the step is made, kept in
+# `session.info[STEP_WORK]` (dropped when the next step begins): `travel.service`'s children's checks, which read
+# who waits with whom (red team round 50b, F1; round 51b, F3: an adult's seat given up, or a record of her person
+# pulled, later in the same step than the check, named a child unaccompanied while her mother waited with her).
+END_OF_STEP: list[Callable[[Session], None]] = []
+STEP_WORK = "retorno.step_work"
+_SETTLING = "retorno.settling"
+
+
+def in_step(session: Session) -> bool:
+    """Whether an action is under way in `session` whose end will do the work left to it (`END_OF_STEP`)."""
+    return bool(session.info.get(_DEPTH)) and not session.info.get(_SETTLING)
+
+
+def _end_of_step(session: Session) -> None:
+    session.info[_SETTLING] = True
+    try:
+        for settle in END_OF_STEP:
+            settle(session)
+    finally:
+        session.info[_SETTLING] = False
 
 
 def action(capability: str, *, system: bool = False) -> Callable[[Callable[P, R]], Callable[P, R]]:

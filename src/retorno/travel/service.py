@@ -9,7 +9,8 @@ of a flight not yet flown, with an alert to both sides. Imports run the same act
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from retorno import identifiers
 from retorno.agencies.models import User
-from retorno.agencies.permissions import action, reader
+from retorno.agencies.permissions import END_OF_STEP, STEP_WORK, action, in_step, reader
 from retorno.agencies.visibility import followed_after
 from retorno.audit.service import record
 from retorno.audit.versions import IMPORTED, AuditObject, check_version
@@ -314,6 +315,38 @@ def _screened(session: Session, actor: User, case: Case, recorded: Screening) ->
     advance(session, actor, case)
 
 
+_CHILDREN_CHECKS = "children_checks"
+
+
+def _at_end_of_step(check: Callable[..., None]) -> Callable[..., None]:
+    """A children's check asked during an action runs once the step's changes are all made (`permissions.
+    END_OF_STEP`), each asked check once: whom an adult waits with is read from where everyone ends up, not from a
+    moment between two of the step's changes (red team round 50b, F1; round 51b, F3: her own record elsewhere, pulled
+    off its flight later in the same correction, made a mother look seated, and her child was named unaccompanied)."""
+    @functools.wraps(check)
+    def asked(session: Session, by: User | None, case: Case, *args: Any, **kwargs: Any) -> None:
+        if not in_step(session):
+            check(session, by, case, *args, **kwargs)
+            return
+        key = (check.__name__, by.id if by is not None else None, case.id,
+               *(value.id if isinstance(value, Case) else value for value in args),
+               *((name, value.id if isinstance(value, Case) else value) for name, value in sorted(kwargs.items())))
+        session.info.setdefault(STEP_WORK, {}).setdefault(_CHILDREN_CHECKS, {}).setdefault(
+            key, (check, by, case, args, kwargs))
+    return asked
+
+
+def _settle_children(session: Session) -> None:
+    """The children's checks the step asked for (`_at_end_of_step`), now; those they lead to run at once."""
+    asked = session.info.get(STEP_WORK, {}).pop(_CHILDREN_CHECKS, {})
+    for check, by, case, args, kwargs in asked.values():
+        check(session, by, case, *args, **kwargs)
+
+
+END_OF_STEP.append(_settle_children)
+
+
+@_at_end_of_step
 def _minors_left_alone(session: Session, by: User | None, case: Case,
                        became: str = "the birth date now makes this case a minor", left: str | None = None,
                        once: bool = False, household_id: int | None = None) -> None:
@@ -373,6 +406,7 @@ def _seated(session: Session, case_ids: list[int]) -> set[int]:
                Flight.state.in_(NOT_YET_FLOWN_STATES))).scalars())
 
 
+@_at_end_of_step
 def _minors_behind_alone(session: Session, by: User | None, case: Case, moved: Case | None = None,
                          household_id: int | None = None) -> None:
     """Safeguard 2 for the minors of `case`'s household who stay behind: in a state that does not travel (not a
@@ -414,9 +448,15 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case, moved: C
     # the split allowed is a new one, which a concern named and resolved before it does not answer (red team round
     # 50b, F2: a false concern resolved, the household split and the mother put on a flight alone, the child was left
     # behind with nothing recorded).
+    # And a separation is the seat the adults took after it (round 51b, F4: a concern named and resolved after the
+    # split, while the mother still waited with the child, answered the separation that came when she took a seat).
     split = session.execute(sa.select(sa.func.max(HouseholdSplit.created_at)).where(
         HouseholdSplit.household_id == household_id)).scalar_one_or_none()
-    determined |= _named_unaccompanied(session, [m.id for m in behind], since=split)
+    holders = sorted({m.id for m in adults} | {other for others in alike.values() for other in others})
+    took_seat = session.execute(sa.select(sa.func.max(Passenger.added_at)).where(
+        among(Passenger.case_id, holders), Passenger.approval.in_(ACTIVE_APPROVALS))).scalar_one_or_none()
+    since = max((moment for moment in (split, took_seat) if moment is not None), default=None)
+    determined |= _named_unaccompanied(session, [m.id for m in behind], since=since)
     for minor in behind:
         if minor.id in determined:
             continue
@@ -581,7 +621,18 @@ def passengers_now_minors(session: Session, by: User) -> None:
 
 
 VERIFIED_REACTIONS.append(_verified_a_minor)
-LINKED_RECORD_REACTIONS.append(_declared_a_minor)
+def _linked_now(session: Session, by: User | None, case: Case) -> None:
+    """`_link_made` after any change of a case's facts (`cases.service.advance`): a supervisor's decision that two
+    records are one person, a verification against another person's registry record, may make a household's adult one
+    person with someone holding a seat (red team round 51b, F1 and F2: the split household's child stayed 'ready',
+    alone, with nothing recorded)."""
+    if by is None:
+        _declared_a_minor(session, by, case)
+        return
+    _link_made(session, by, case)
+
+
+LINKED_RECORD_REACTIONS.append(_linked_now)
 REGISTRY_DATE_REACTIONS.append(_registry_date_recorded)
 
 
