@@ -59,11 +59,12 @@ def telling(word: str, nothing: frozenset[str] = SAYS_NOTHING) -> bool:
 
 
 def is_written_reason(text: str | None) -> bool:
-    """Whether `text` is a written reason: at least REASON_LENGTH characters once stripped, at least two words holding
-    a letter (any alphabet's: Spanish's accents count), not one character repeated, and a word that tells something
-    (`telling`: 'n/a n/a n/a', 'test test test' or 'sin motivo alguno' tell nothing)."""
+    """Whether `text` is a written reason: at least REASON_LENGTH characters once stripped, at least two different
+    words holding a letter (any alphabet's: Spanish's accents count), not one character repeated, and a word that
+    tells something (`telling`: 'n/a n/a n/a', 'test test test' or 'sin motivo alguno' tell nothing)."""
     typed = (text or "").strip()
-    words = [word for word in typed.split() if any(character.isalpha() for character in word)]
+    # Two different words: one typed twice ('error error') says one word (red team round 51a, F4).
+    words = {fold(word) for word in typed.split() if any(character.isalpha() for character in word)}
     return (len(typed) >= REASON_LENGTH and len(words) >= 2
             and len({character for character in typed if not character.isspace()}) > 1
             and any(telling(word) for word in said_words(typed)))

@@ -4,6 +4,7 @@ internship's age rule and the returnee's consent hold as when the seat was first
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -120,3 +121,29 @@ def test_the_page_offers_the_supervisor_alone_the_taking_back_and_it_is_refused_
     page = send(client, action, {"reason": REASON, "next": page_of})
     assert page.status_code == 303, page.text
     assert session.get(Placement, first["id"]).status == "started"
+
+
+def test_a_reopened_placement_is_held_to_the_opportunity_s_rules_as_they_are_now(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 51a, F1 to F3: reopen started a placement before its opportunity's start (moved after it while
+    the placement was ended), put a returnee under the opportunity's raised minimum age into a seat, and gave one
+    returnee a second seat beside the one matching gave them again; and 'error error' passed as a written reason."""
+    api = Api(client, world)
+    (case,), (reference,) = offers(api, 1, seats=2, start=today() - timedelta(days=30))
+    placement = placement_of(api, case)
+    ok(step(api, placement, "accepted"))
+    ok(step(api, placement, "started", today().isoformat()))
+    ok(step(api, placement, "dropped"))
+    refused(reopen(api, placement, reason="error error"), 422, "reason_required")
+    ok(patch(api, reference, {"start_date": (today() + timedelta(days=1)).isoformat()}))
+    refused(reopen(api, placement), 409, "placement_reopen.before_start")
+    ok(patch(api, reference, {"start_date": (today() - timedelta(days=30)).isoformat(), "min_age": 99}))
+    refused(reopen(api, placement), 409, "placement_reopen.under_age")
+    ok(patch(api, reference, {"min_age": 18}))
+    # Matching offers the returnee the opportunity again, and they take it up: the old seat stays ended.
+    ok(post(api, "/api/v1/matching/runs?mode=stable", {}), 201)
+    again = placement_of(api, case)
+    assert again["id"] != placement["id"]
+    ok(step(api, again, "accepted"))
+    refused(reopen(api, placement), 409, "placement_reopen.seat_held")
+    assert session.get(Placement, placement["id"]).status == "dropped"

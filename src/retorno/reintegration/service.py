@@ -1020,6 +1020,7 @@ def reopen_placement(session: Session, actor: User, placement_id: int, *, reason
     opportunity = session.get(Opportunity, placement.opportunity_id)
     assert opportunity is not None
     _check_internship_age(session, case, placement, opportunity, target, placement.started_on or utcnow().date())
+    _check_reopened_holds(session, case, placement, opportunity)
     _check_free_seat(session, opportunity, placement)
     before = {"placement": placement.id, "status": placement.status, "ended_on": placement.ended_on}
     placement.status, placement.ended_on, placement.reason = target, None, None
@@ -1029,6 +1030,35 @@ def reopen_placement(session: Session, actor: User, placement_id: int, *, reason
         record(session, actor, "placement.reopen", "case", case.reference, before=before,
                after={"status": target, **reason_kept(reason)}, reason=REASON_AS_DIGEST)
     return placement
+
+
+def _check_reopened_holds(session: Session, case: Case, placement: Placement, opportunity: Opportunity) -> None:
+    """A placement taken back is held to the opportunity's rules as they are now, as an edit of the opportunity holds
+    every placement under them (`_check_placements_hold`), and to matching's: no returnee holds two seats or offers of
+    one operator at once (red team round 51a, F1 to F3: a placement reopened in an opportunity whose start had moved
+    after it, or whose minimum age had risen above the returnee's, or beside the returnee's new seat in it)."""
+    start = placement.started_on or opportunity.start_date
+    if placement.started_on is not None and placement.started_on < opportunity.start_date:
+        raise InvalidTransition("placement %(placement_id)s started on %(started)s, before opportunity "
+                                "%(opportunity)s starts (%(start)s): it is not reopened",
+                                code="placement_reopen.before_start", placement_id=placement.id,
+                                started=placement.started_on, start=opportunity.start_date,
+                                opportunity=opportunity.reference)
+    youngest = minimum_age(opportunity)
+    if counted_age(case.birth_date, births_elsewhere(session, [case.id]).get(case.id), start) < youngest:
+        raise InvalidTransition("placement %(placement_id)s: %(case)s is under %(age)s on the start, the minimum age "
+                                "of opportunity %(opportunity)s: it is not reopened",
+                                code="placement_reopen.under_age", placement_id=placement.id, case=case.reference,
+                                age=youngest, opportunity=opportunity.reference)
+    other = session.execute(
+        sa.select(Placement.id).join(Opportunity, Opportunity.id == Placement.opportunity_id)
+        .where(Placement.case_id == case.id, Placement.id != placement.id, Placement.status.in_(OPEN_PLACEMENTS),
+               Opportunity.operator_agency_id == opportunity.operator_agency_id).limit(1)).scalar_one_or_none()
+    if other is not None:
+        raise InvalidTransition("placement %(placement_id)s: %(case)s holds placement %(other)s of yours, offered or "
+                                "under way: end or decline it first, a returnee holds one of an operator's seats at "
+                                "a time", code="placement_reopen.seat_held", placement_id=placement.id,
+                                case=case.reference, other=other)
 
 
 # Placements that make a returnee `placed`: a seat accepted, under way, or done. A completed placement keeps its case
