@@ -122,6 +122,13 @@ REASONS: dict[str, tuple[str, str]] = {
     "counted_through_revoked_verification": (
         "contados como una persona, con un posible duplicado, por una verificación revocada después",
         "counted as one person, through a possible duplicate, by a verification revoked since"),
+    # Nor this: counted as one person through a record of another country's person, of which one agency decided its
+    # own record and a record of its country different people (`travel.duplicates.decide_duplicate`; red team round
+    # 52, F1).
+    "counted_through_decided_record": (
+        "contados como una persona por medio de un registro que una agencia de otro país decidió después que es de "
+        "otra persona", "counted as one person through a record that an agency of another country decided since is "
+        "another person's"),
 }
 
 

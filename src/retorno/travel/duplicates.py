@@ -244,9 +244,42 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
             if lost := stood_for[record_.id] - now[record_.id]:
                 take_off_households(session, actor, record_, lost,
                                     reason="another record of a household member was decided another person's")
+    if decision == DIFFERENT_PEOPLE:
+        _kept_apart_across_countries(session, actor, case, other)
     for record_ in (case, other):
         advance(session, actor, record_)
     return pair
+
+
+def _kept_apart_across_countries(session: Session, actor: User, case: Case, other: Case) -> int:
+    """One country's "different people" on two of its records speaks for that country only: a record another
+    country's agency holds that is linked as the same person to one of the two stays counted with the other, flagged
+    with it (`keep_flags`) for both agencies to decide, each its word, as any flag across countries (red team round 52,
+    F1: SRE registered a record with INM's person's name and birth date and ICE's person's cédula; INM's supervisor
+    decided its two records different people, and INM's person, held by ICE's open asylum claim, was approved on a
+    manifest, ICE never asked). No flag where one is there undecided, or different people decided already."""
+    country = actor.agency.country
+    links = same_person(session, [case.id, other.id])
+    foreign = sorted({linked for record_ in (case, other) for linked in links.get(record_.id, {})}
+                     - {case.id, other.id})
+    if not foreign:
+        return 0
+    countries = dict(session.execute(sa.select(Case.id, Agency.country).join(Agency, Agency.id == Case.agency_id)
+                                     .where(among(Case.id, foreign))).all())
+    flagged = {frozenset((pair.case_id, pair.other_case_id)) for pair in session.execute(
+        sa.select(PossibleDuplicate).where(
+            among(PossibleDuplicate.case_id, [case.id, other.id, *foreign]),
+            among(PossibleDuplicate.other_case_id, [case.id, other.id, *foreign]),
+            sa.or_(PossibleDuplicate.decision.is_(None), PossibleDuplicate.decision == DIFFERENT_PEOPLE))).scalars()}
+    now, flags = utcnow(), []
+    for mine, theirs in ((case, other), (other, case)):
+        for linked in sorted(set(links.get(theirs.id, {})) - {case.id, other.id}):
+            if countries.get(linked) == country or frozenset((mine.id, linked)) in flagged:
+                continue
+            flagged.add(frozenset((mine.id, linked)))
+            flags.append({"case_id": mine.id, "other_case_id": linked, "score": 1.0,
+                          "reason": "counted_through_decided_record", "created_at": now})
+    return keep_flags(session, actor, flags)
 
 
 def _first_word(session: Session, actor: User, case: Case, other: Case, pair: PossibleDuplicate, number: int,
