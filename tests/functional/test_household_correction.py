@@ -137,3 +137,18 @@ def test_a_household_is_split_by_its_own_agency_only_whatever_calls_the_service(
         else:
             raise AssertionError("another agency's supervisor split the household")
     session.rollback()
+
+
+def test_a_case_waiting_does_not_join_a_household_that_boarded(client: TestClient, world: World) -> None:
+    """Red team round 52, F2: a child corrected into a household whose members had arrived made it a household split
+    across a flown flight with no supervisor's split (`retorno demo check`: families_on_flown_flights)."""
+    api = Api(client, world)
+    flown = [api.ready_case(household_reference="HF52", relationship_to_head="head", given_names="Ana"),
+             api.ready_case(household_reference="HF52", relationship_to_head="spouse", given_names="Luis")]
+    api.fly_to_arrival(flown)
+    child = api.ready_case(given_names="Lía", birth_date=CHILD, household_reference="HW52",
+                           relationship_to_head="head")["reference"]
+    answer = _correct(api, "inm.supervisor", child, {"household": "HF52", "relationship_to_head": "child"})
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["code"] == "household_correction_boarded"
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{child}"))["household"] == "HW52"
