@@ -186,6 +186,7 @@ def action_label(code: str) -> str | None:
 # `tests/web/test_system_reasons.py` finds every constant reason in the source and asks for it here.
 SYSTEM_REASONS = {
     "consent withdrawn": "consentimiento retirado",
+    "written reason kept as its digest (reason_sha256)": "motivo escrito guardado como su resumen (reason_sha256)",
     "the operator was disabled": "el operador fue desactivado",
     "protection resolution (reason kept encrypted with the resolution)":
         "resolución de protección (el motivo se guarda cifrado con la resolución)",
