@@ -195,6 +195,14 @@ class EditConflict(RetornoError):
     code = "edit_conflict"
 
 
+class UnreadableTag(RetornoError):
+    """An If-Match whose one tag names no version as the ETag is written (weak, unquoted, garbled): 412, since it can
+    match nothing, but told as what it is rather than as a change made since (red team round 51a, F5)."""
+
+    status = 412
+    code = "edit_conflict.unreadable_tag"
+
+
 class PreconditionRequired(RetornoError):
     """An overwriting edit sent without the version it was made from (the API's If-Match)."""
 

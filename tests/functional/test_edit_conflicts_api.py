@@ -80,6 +80,14 @@ def test_a_patch_without_if_match_is_428_and_a_weak_or_unknown_tag_is_412(
     for tag in (f"W/{etag}", "1", '"abc"', '"0"'):
         refused = send(api, "PATCH", "inm.officer", f"/api/v1/cases/{ref}", {"held_at": "Otro lugar"}, tag)
         assert refused.status_code == 412, tag
+        error = refused.json()["error"]
+        if tag == '"0"':  # a version, not the current one: a change made since
+            assert error["code"] == "edit_conflict" and error["details"]["your_version"] == 0
+        else:
+            # Red team round 51a, F5: W/"1" (the current version, weakly) was told as "you opened version 0".
+            assert error["code"] == "edit_conflict.unreadable_tag", tag
+            assert tag in error["message"] and "version 0" not in error["message"]
+            assert error["details"] == {"if_match": tag, "current_version": 1}
     assert audit_count(session) == before
     assert session.execute(sa.select(Case.held_at).where(Case.reference == ref)).scalar_one() != "Otro lugar"
 

@@ -34,7 +34,7 @@ DESCRIPTIONS = {
          "changed the record at the same moment: edit_conflict.concurrent).",
     412: "The If-Match names a version of the record that is no longer current: someone changed it since it "
          "was read. `details` names who and when (changed_by, agency, changed_at) and the versions; nothing "
-         "was written.",
+         "was written. A weak, unquoted or garbled tag matches no version: edit_conflict.unreadable_tag.",
     413: "The request body or upload is over the size limit.",
     422: "A parameter or a field of the body is invalid; `details` names each one.",
     428: "An If-Match header is required (the ETag a GET of the record answered with): an edit without one "

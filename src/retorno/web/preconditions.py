@@ -18,7 +18,7 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from retorno.db import Versioned
-from retorno.errors import PreconditionRequired
+from retorno.errors import PreconditionRequired, UnreadableTag
 from retorno.web.openapi import errors
 
 
@@ -54,17 +54,20 @@ class IfMatch:
     def expected_version(self, current: int) -> int:
         """The version the client edits from, for the action to check against `current`.
 
-        A listed strong tag naming `current` gives `current`; otherwise the first version listed, or 0
-        (no record has it) when no tag names a version: weak tags (`W/"7"`) and garbled ones never
-        match, since If-Match compares strongly (RFC 9110 section 13.1.1).
+        The one tag must be written as the ETag is, a strong tag naming a version: a weak tag (`W/"7"`), an
+        unquoted or garbled one, or one written otherwise (`"01"`: red team round 46a, F5, it was taken for "1")
+        matches nothing (If-Match compares strongly, RFC 9110 section 13.1.1) and is refused as unreadable (412), not
+        as version 0 changed since (red team round 51a, F5: `W/"3"` was told as "you opened version 0").
         """
-        # Written as the ETag is: "01" names no version (red team round 46a, F5: it was taken for "1").
-        versions = [int(tag[1:-1]) for tag in self.tags
-                    if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit()
-                    and len(tag) <= 22 and str(int(tag[1:-1])) == tag[1:-1]]
-        if current in versions:
-            return current
-        return versions[0] if versions else 0
+        (tag,) = self.tags
+        number = tag[1:-1]
+        if not (3 <= len(tag) <= 22 and tag[0] == tag[-1] == '"' and number.isascii() and number.isdigit()
+                and str(int(number)) == number):
+            raise UnreadableTag(
+                "If-Match %(tag)s names no version of this record: send the ETag exactly as reading the record gave "
+                "it (a strong tag such as \"7\", not W/\"7\"); nothing was saved", tag=tag[:40],
+                details={"if_match": tag[:40], "current_version": current})
+        return int(number)
 
 
 def etag(version: int) -> str:
