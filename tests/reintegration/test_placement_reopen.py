@@ -147,3 +147,21 @@ def test_a_reopened_placement_is_held_to_the_opportunity_s_rules_as_they_are_now
     ok(step(api, again, "accepted"))
     refused(reopen(api, placement), 409, "placement_reopen.seat_held")
     assert session.get(Placement, placement["id"]).status == "dropped"
+
+
+def test_a_dropped_internship_of_someone_a_minor_is_refused_without_an_offer_to_decline(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 51a, F5 (low): the internship's age rule refused the reopening of an ended seat with 'decline
+    the offer', where there was no offer left to decline."""
+    api = Api(client, world)
+    (case,), (reference,) = offers(api, 1, seats=1, start=today() - timedelta(days=30))
+    placement = placement_of(api, case)
+    ok(step(api, placement, "accepted"))
+    ok(step(api, placement, "dropped"))
+    # The birth date corrected since (as a registry's can be): the returnee was a minor on the day of the offer.
+    session.execute(sa.update(Case).where(Case.reference == case["reference"])
+                    .values(birth_date=today() - timedelta(days=365 * 17)))
+    session.commit()
+    error = refused(reopen(api, placement), 409, "placement_reopen.minor_internship")
+    assert "decline" not in error["message"] and "not reopened" in error["message"], error["message"]
+    assert session.get(Placement, placement["id"]).status == "dropped"

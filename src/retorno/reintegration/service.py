@@ -1019,7 +1019,8 @@ def reopen_placement(session: Session, actor: User, placement_id: int, *, reason
     target = "started" if placement.started_on is not None else "accepted"
     opportunity = session.get(Opportunity, placement.opportunity_id)
     assert opportunity is not None
-    _check_internship_age(session, case, placement, opportunity, target, placement.started_on or utcnow().date())
+    _check_internship_age(session, case, placement, opportunity, target, placement.started_on or utcnow().date(),
+                          reopening=True)
     _check_reopened_holds(session, case, placement, opportunity)
     _check_free_seat(session, opportunity, placement)
     before = {"placement": placement.id, "status": placement.status, "ended_on": placement.ended_on}
@@ -1094,7 +1095,7 @@ def _follow_placements(session: Session, actor: User | None, case: Case, *, acti
 
 
 def _check_internship_age(session: Session, case: Case, placement: Placement, opportunity: Opportunity, status: str,
-                          day: date) -> None:
+                          day: date, *, reopening: bool = False) -> None:
     """A seat of a paid internship is never accepted nor started by a minor (`safeguards.minor_for_internship`): a
     minor on the day of the offer, of the step, or on the placement's start (the opportunity's planned start date
     when accepting, the day recorded when starting). Asked at each step, whatever matching did: an offer made to a
@@ -1102,11 +1103,18 @@ def _check_internship_age(session: Session, case: Case, placement: Placement, op
     if status not in HOLDING_A_SEAT or opportunity.kind != "internship":
         return
     days = (placement.offered_at.date(), day, day if status == "started" else opportunity.start_date)
-    if minor_for_internship(case.birth_date, births_elsewhere(session, [case.id]).get(case.id), *days):
-        raise InvalidTransition("placement %(placement_id)s: %(case)s is a minor on the day of the offer, of this step "
-                                "or of the start, and a paid internship is for adults only (%(adult)s or older): "
-                                "decline the offer", code="placement.minor_internship", placement_id=placement.id,
+    if not minor_for_internship(case.birth_date, births_elsewhere(session, [case.id]).get(case.id), *days):
+        return
+    if reopening:
+        # An ended placement has no offer left to decline (red team round 51a, F5: the refusal said to decline it).
+        raise InvalidTransition("placement %(placement_id)s: %(case)s is a minor on the day of the offer or of the "
+                                "start, and a paid internship is for adults only (%(adult)s or older): it is not "
+                                "reopened", code="placement_reopen.minor_internship", placement_id=placement.id,
                                 case=case.reference, adult=INTERNSHIP_MIN_AGE)
+    raise InvalidTransition("placement %(placement_id)s: %(case)s is a minor on the day of the offer, of this step "
+                            "or of the start, and a paid internship is for adults only (%(adult)s or older): "
+                            "decline the offer", code="placement.minor_internship", placement_id=placement.id,
+                            case=case.reference, adult=INTERNSHIP_MIN_AGE)
 
 
 def _check_step_day(session: Session, placement: Placement, status: str, day: date) -> None:
