@@ -154,7 +154,7 @@ def test_a_dropped_internship_of_someone_a_minor_is_refused_without_an_offer_to_
     """Red team round 51a, F5 (low): the internship's age rule refused the reopening of an ended seat with 'decline
     the offer', where there was no offer left to decline."""
     api = Api(client, world)
-    (case,), (reference,) = offers(api, 1, seats=1, start=today() - timedelta(days=30))
+    (case,), _references = offers(api, 1, seats=1, start=today() - timedelta(days=30))
     placement = placement_of(api, case)
     ok(step(api, placement, "accepted"))
     ok(step(api, placement, "dropped"))
