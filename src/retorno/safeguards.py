@@ -77,6 +77,9 @@ class OtherRecord:
     # Received at its destination from `flight` after the traveller's record was registered: the traveller's record
     # was made for a journey the person has made (`cases.facts.other_records`).
     returned: bool = False
+    # Received at its destination before the traveller's record was registered: a journey made before, whose household
+    # is not the traveller's now (the traveller's record is a new journey's; `flights.service.manifest_facts`).
+    earlier_journey: bool = False
 
 
 @dataclass(frozen=True)

@@ -150,5 +150,5 @@ def test_a_case_waiting_does_not_join_a_household_that_boarded(client: TestClien
                            relationship_to_head="head")["reference"]
     answer = _correct(api, "inm.supervisor", child, {"household": "HF52", "relationship_to_head": "child"})
     assert answer.status_code == 409, answer.text
-    assert answer.json()["error"]["code"] == "household_correction_boarded"
+    assert answer.json()["error"]["code"] == "household_boarded"
     assert ok(api.get("inm.officer", f"/api/v1/cases/{child}"))["household"] == "HW52"

@@ -674,7 +674,8 @@ def other_records(session: Session, cases: Sequence[Case], alike: _Alike | None 
         came = received.get(other)
         if other not in seats and came is not None and registered[case_id] < came[1]:
             return OtherRecordFact(reference, came[0], same_agency, undecided, returned=True)
-        return OtherRecordFact(reference, seats.get(other), same_agency, undecided)
+        return OtherRecordFact(reference, seats.get(other), same_agency, undecided,
+                               earlier_journey=other not in seats and came is not None)
 
     return {case_id: tuple(fact(case_id, other, reference, same_agency, undecided)
                            for other, (reference, same_agency, undecided) in sorted(found.items()))

@@ -175,6 +175,11 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
         "a new member of household {name}, whose members are on the manifest of flight {flight}: importing this row "
         "takes them off it (back to ready) so that the household travels together; plan it again with the whole "
         "household"),
+    "household_boarded": (
+        "un hogar que pueda crecer: {household} tiene miembros que embarcaron en el vuelo {flight} (van de camino o ya "
+        "llegaron) y nadie se le une; registre el caso en un hogar propio",
+        "a household that may grow: {household} has members who boarded flight {flight} (on their way or home) and "
+        "nobody joins it; register the case in a household of its own"),
     "household_two_heads": ("un solo titular por hogar: las filas {rows} son titulares del mismo hogar",
                             "one head per household: rows {rows} are heads of the same household"),
     "household_without_head": ("un titular del hogar en una de sus filas: ningún caso del hogar que esta fila forma "

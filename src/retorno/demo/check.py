@@ -244,6 +244,12 @@ class _Demo:
                 .where(TravelDocument.mrz_valid, TravelDocument.withdrawn_at.is_(None))):
             self.documents[case_id].append((fingerprint, expiry))
 
+    def other_journeys(self, one: int, other: int) -> bool:
+        """Whether two records of a person are of two journeys: one was received at its destination before the other
+        was registered (`cases.facts.other_records`)."""
+        return any(came is not None and came < self.registered_at[later]
+                   for came, later in ((self.received_at.get(one), other), (self.received_at.get(other), one)))
+
     @staticmethod
     def _people(session: Session) -> Iterable[_Person]:
         """Each case, with the digest of its identity as it is now.
@@ -464,11 +470,16 @@ def _families(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases
     # A person travels with their household by any of their records: a record of the household whose cédula is a
     # passenger's is on the flight with its person, and brings its household in (red team round 26c, F2), whichever
     # agency holds it (round 27, F1: another agency's second record of a mother flew alone, her child left behind).
-    aboard_cedulas = {national_id_digits(demo.people[c].national_id) for c in cases
-                      if national_id_digits(demo.people[c].national_id)}
+    # A record of another journey of the person (registered after one was received at its destination, or received
+    # before the other was registered) is not with them: a person returned may be returned again (README, one seat).
+    aboard: dict[str, list[int]] = defaultdict(list)
+    for c in cases:
+        if cedula := national_id_digits(demo.people[c].national_id):
+            aboard[cedula].append(c)
     with_person = {p.id for p in demo.people.values()
                    if p.id not in cases and p.household is not None
-                   and national_id_digits(p.national_id) in aboard_cedulas}
+                   and any(not demo.other_journeys(p.id, c)
+                           for c in aboard.get(national_id_digits(p.national_id) or "", ()))}
     households = {demo.people[c].household for c in cases | with_person} - {None}
     for hid in sorted(h for h in households if h is not None):
         report.examined[rule] += 1

@@ -427,7 +427,11 @@ def manifest_facts(session: Session, flight: Flight, cases: Sequence[Case],
     # rule, and is on this flight with its person. Whichever agency holds it (round 27, F1: SRE's or ICE's second
     # record of an INM household's mother flew alone, her child left behind with no concern raised); a household
     # only another agency's record brought in is told as such (`HouseholdMember.through`).
-    others = {o.reference: (c.reference, o.same_agency) for c in cases for o in facts[c.id].other_records}
+    # A record of a journey the person made before this passenger's record was registered brings in nothing: its
+    # household is of that journey (red team round 52, F3: a person returned and registered again with a new household
+    # was tied to the one she had arrived with).
+    others = {o.reference: (c.reference, o.same_agency) for c in cases for o in facts[c.id].other_records
+              if not o.earlier_journey}
     present = {case_id: (household_id, reference) for case_id, reference, household_id in session.execute(
         sa.select(Case.id, Case.reference, Case.household_id).where(
             among(Case.reference, sorted(others)), Case.household_id.is_not(None)))} if others else {}

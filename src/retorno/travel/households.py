@@ -28,7 +28,8 @@ from retorno.cases.models import Case, Household
 from retorno.cases.rows import CaseRow, linked
 from retorno.cases.service import HEADS
 from retorno.db import insert_columns
-from retorno.errors import InvalidInput
+from retorno.errors import InvalidInput, InvalidTransition
+from retorno.flights.models import Flight, Passenger
 
 _CHUNK = 5000
 
@@ -101,6 +102,43 @@ def _names(session: Session, households: Iterable[int]) -> dict[int, str]:
         found.update(session.execute(sa.select(Household.id, Household.reference).where(
             Household.id.in_(ids[start:start + _CHUNK]))).all())
     return dict(sorted(found.items(), key=lambda item: item[1]))
+
+
+def boarded_members(session: Session, household_ids: Collection[int], case_ids: Collection[int] = ()
+                    ) -> tuple[dict[int, str], dict[int, str]]:
+    """Of `household_ids`, those with a member who boarded a flight, and of `case_ids`, those who boarded one, each to
+    that flight's reference (the latest boarded): a household whose members are on their way or home, which nobody
+    joins (`refuse_joining_boarded`)."""
+    by_household: dict[int, str] = {}
+    by_case: dict[int, str] = {}
+    households, cases = sorted(set(household_ids)), sorted(set(case_ids))
+    for start in range(0, max(len(households), len(cases)), _CHUNK):
+        chosen = sa.or_(Case.household_id.in_(households[start:start + _CHUNK]),
+                        Case.id.in_(cases[start:start + _CHUNK]))
+        for household_id, case_id, flight in session.execute(
+                sa.select(Case.household_id, Case.id, Flight.reference)
+                .join(Passenger, Passenger.case_id == Case.id).join(Flight, Flight.id == Passenger.flight_id)
+                .where(chosen, Passenger.boarding == "boarded").order_by(Passenger.id)):
+            if household_id is not None:
+                by_household[household_id] = flight
+            by_case[case_id] = flight
+    return ({h: f for h, f in by_household.items() if h in set(households)},
+            {c: f for c, f in by_case.items() if c in set(cases)})
+
+
+def refuse_joining_boarded(session: Session, household_ids: Collection[int]) -> None:
+    """Nobody joins a household a member of which boarded a flight, by any door (registration, import, correction):
+    its members are on their way or home, and the household would be split across a flight that left with no
+    supervisor's split, which family unity never allows (red team round 52, F2 and F3: a child corrected, or
+    registered, into a household that had arrived). A newcomer is registered in a household of their own (named
+    unaccompanied if a minor alone), as a person returned and registered again is a new journey's."""
+    found, _ = boarded_members(session, household_ids)
+    if found:
+        household, flight = min(found.items())
+        raise InvalidTransition("household %(household)s has members who boarded flight %(flight)s: nobody joins it "
+                                "now (a household travels together, and they are on their way or home); register the "
+                                "newcomer in a household of its own", code="household_boarded",
+                                household=_names(session, [household])[household], flight=flight)
 
 
 def write(session: Session, by: User, plan_: Plan) -> tuple[list[int | None], list[int]]:
@@ -312,6 +350,21 @@ def problems(session: Session, by: User, rows: Sequence[CaseRow], own: dict[str,
         existing = plan_.existing(group)
         if len(existing) == 1:
             target[group] = existing.pop()
+    # Nobody joins a household a member of which boarded (`refuse_joining_boarded`), told at each row's cell.
+    held_alone = {case_id for group in members for case_id in plan_.held_cases(group)
+                  if plan_.held_household.get(case_id) is None}
+    boarded_households, boarded_cases = boarded_members(session, set(target.values()), held_alone)
+    joined_names = _names(session, sorted(boarded_households))
+    for group, group_rows in members.items():
+        flight = boarded_households.get(target.get(group, 0))
+        name = joined_names.get(target.get(group, 0))
+        if flight is None:
+            flown = next((case_id for case_id in plan_.held_cases(group) if case_id in boarded_cases), None)
+            if flown is None:
+                continue
+            flight, name = boarded_cases[flown], stored[flown].reference
+        found += [Problem(row.row_number, "household_reference", "household_boarded",
+                          {"household": name, "flight": flight}) for row in group_rows]
     touched = sorted(set(target.values()) | becoming.keys())
     heads_held = _heads_held(session, touched)
     names = _names(session, touched)

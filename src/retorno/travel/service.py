@@ -73,6 +73,7 @@ from retorno.screening import service as screening
 from retorno.screening.models import BestInterestsDetermination, Screening
 from retorno.travel import (
     duplicates,  # its reaction (a possible duplicate's concern holds a passenger), its flagging
+    households,
     seats,
 )
 from retorno.verification.models import VerificationDecision, VerificationRequest
@@ -105,6 +106,7 @@ def household_grew(session: Session, by: User, household_ids: list[int]) -> list
     Family unity (SPEC.md 4.3) holds for the household as it is now: the newcomer must travel with
     the others, so the manifest is planned again (or a supervisor splits the household).
     """
+    households.refuse_joining_boarded(session, household_ids)
     # A supervisor's split was written for the household as it was: a newcomer is not in it (red team, medium: a
     # seven-year-old registered into a split household stayed behind, the split's reason covering him). The split
     # ends, on the audit trail, and the household is planned again as one (or split again, newcomer included).
@@ -186,7 +188,7 @@ def correct_household(session: Session, actor: User, case: Case, *, household_re
         raise InvalidInput("case %(case)s is already so in its household: nothing to correct",
                            code="household_unchanged", case=case.reference)
     if new_id is not None and new_id != old_id:
-        _not_into_a_household_that_boarded(session, case, new_id)
+        households.refuse_joining_boarded(session, [new_id])
     before = {"household": _household_code(session, old_id), "relationship_to_head": case.relationship_to_head}
     case.household_id, case.relationship_to_head = new_id, code
     session.flush()
@@ -218,23 +220,6 @@ def correct_household(session: Session, actor: User, case: Case, *, household_re
     _minors_left_alone(session, actor, case, became=f"this minor was moved to household {joined}",
                        left=f"case {case.reference} joined the household")
     return taken
-
-
-def _not_into_a_household_that_boarded(session: Session, case: Case, household_id: int) -> None:
-    """A case waiting is not moved into a household a member of which boarded a flight (red team round 52, F2: a
-    child corrected into a household that had arrived made it a household split across a flown flight with no
-    supervisor's split, which family unity never allows; it was named an unaccompanied child, rightly, and left so).
-    Her family is on its way or home: she is kept in a household of her own, named unaccompanied if alone, and travels
-    with a best-interests determination."""
-    flight = session.execute(
-        sa.select(Flight.reference).join(Passenger, Passenger.flight_id == Flight.id).join(
-            Case, Case.id == Passenger.case_id)
-        .where(Case.household_id == household_id, Passenger.boarding == "boarded").limit(1)).scalar_one_or_none()
-    if flight is not None:
-        raise InvalidTransition("household %(household)s has members who boarded flight %(flight)s: case %(case)s, "
-                                "waiting, does not join it (a household travels together); keep it in a household "
-                                "of its own", code="household_correction_boarded",
-                                household=_household_code(session, household_id), flight=flight, case=case.reference)
 
 
 def _household_code(session: Session, household_id: int | None) -> str | None:
