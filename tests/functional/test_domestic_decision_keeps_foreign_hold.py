@@ -55,3 +55,49 @@ def test_a_domestic_different_people_leaves_the_other_countrys_hold_to_both_agen
     (other,) = [f["flag"] for f in flags if f["decision"] is None]
     ok(api.post("inm.supervisor", f"/api/v1/cases/{inm}/possible-duplicates/{other}/decision", SAID), 201)
     assert _state(session, inm) == "documented"
+
+
+IMPORT_HEADER = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
+                 "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
+
+
+def test_the_hold_is_kept_whatever_the_order_of_the_decision_and_the_link(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 53, F1 (high): the rule held in round 52's order only. With INM's "different people" decided
+    first, and ICE's record, whose asylum claim is open, linked to SRE's record only later (ICE's registration, its
+    correction of a cédula, an import), INM's person stayed 'ready' and was approved on a manifest."""
+    api = Api(client, world)
+    held: dict[str, str] = {}
+    for door, cedula, given, year in (("registration", "V18868911", "Yoselin", 1991),
+                                      ("correction", "V18868912", "Maribel", 1985),
+                                      ("import", "V18868913", "Francis", 1972)):
+        person = {"given_names": given, "first_surname": f"Marcano {door.title()}", "second_surname": "Ochoa",
+                  "birth_date": f"{year}-07-02", "national_id": f"V2011{len(held)}222"}
+        inm = api.ready_case(**person)["reference"]
+        bridge = api.register("sre.officer", **{**person, "national_id": cedula})["reference"]
+        flags = ok(api.get("inm.supervisor", f"/api/v1/cases/{inm}/possible-duplicates"))
+        (flag,) = [f["flag"] for f in flags if f["other"] == bridge]
+        ok(api.post("inm.supervisor", f"/api/v1/cases/{inm}/possible-duplicates/{flag}/decision", SAID), 201)
+        assert _state(session, inm) == "ready"
+        theirs = {"given_names": f"Dayana {given}", "first_surname": f"Colmenares {door.title()}",
+                  "second_surname": "Rivas", "birth_date": f"{year - 10}-03-14"}
+        if door == "registration":
+            x = api.register("ice.officer", **theirs, national_id=cedula)["reference"]
+            api.screen(x, ["pending_asylum_claim"], user="ice.officer")
+        elif door == "correction":
+            x = api.register("ice.officer", **theirs, national_id="V7000001")["reference"]
+            api.screen(x, ["pending_asylum_claim"], user="ice.officer")
+            ok(api.patch("ice.officer", f"/api/v1/cases/{x}", {"national_id": cedula}))
+        else:
+            line = (f"ICE-53,{theirs['given_names']},{theirs['first_surname']},Rivas,F,{theirs['birth_date']},VEN,"
+                    f"{cedula},Harlingen,HRL,2026-10-01\n")
+            answer = client.post("/api/v1/cases/import", headers=world.headers("ice.officer"),
+                                 files={"file": ("casos.csv", (IMPORT_HEADER + line).encode(), "text/csv")})
+            assert answer.status_code in (200, 201), answer.text
+            x = str(session.execute(sa.select(Case.reference).where(Case.agency_reference == "ICE-53")).scalar_one())
+            api.screen(x, ["pending_asylum_claim"], user="ice.officer")
+        held[door] = inm
+        assert _state(session, inm) == "documented", door
+        flight = api.flight(departure=datetime.now(UTC).replace(microsecond=0) + timedelta(days=5))["reference"]
+        added = api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [inm]})
+        assert added.status_code == 409, (door, added.text)

@@ -245,40 +245,67 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
                 take_off_households(session, actor, record_, lost,
                                     reason="another record of a household member was decided another person's")
     if decision == DIFFERENT_PEOPLE:
-        _kept_apart_across_countries(session, actor, case, other)
+        _kept_apart_across_countries(session, actor, [(case.id, other.id, actor.agency.country)])
     for record_ in (case, other):
         advance(session, actor, record_)
     return pair
 
 
-def _kept_apart_across_countries(session: Session, actor: User, case: Case, other: Case) -> int:
+def keep_decided_apart(session: Session, actor: User | None, case_ids: Sequence[int] | None = None) -> int:
+    """The rule of `_kept_apart_across_countries` after any link made, whatever its order with the decision (red team
+    round 53, F1: with INM's "different people" decided first and ICE's record linked to SRE's only later, by ICE's
+    registration or correction or the receiving authority's verification, INM's person held by ICE's asylum claim was
+    approved on a manifest, or stayed aboard, ICE never asked). Over the "different people" decided on two records of
+    one country touching the person of `case_ids` (None: every one, after an import's rows); returns the flags made."""
+    query = sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id).where(
+        PossibleDuplicate.decision == DIFFERENT_PEOPLE)
+    if case_ids is not None:
+        links = same_person(session, list(case_ids))
+        group = sorted({*case_ids, *(linked for found in links.values() for linked in found)})
+        query = query.where(sa.or_(among(PossibleDuplicate.case_id, group), among(PossibleDuplicate.other_case_id,
+                                                                                  group)))
+    pairs = session.execute(query).all()
+    if not pairs:
+        return 0
+    ids = sorted({case_id for pair in pairs for case_id in pair})
+    countries = dict(session.execute(sa.select(Case.id, Agency.country).join(Agency, Agency.id == Case.agency_id)
+                                     .where(among(Case.id, ids))).all())
+    return _kept_apart_across_countries(session, actor, [(case_id, other_id, countries[case_id])
+                                                         for case_id, other_id in pairs
+                                                         if countries.get(case_id) == countries.get(other_id)])
+
+
+def _kept_apart_across_countries(session: Session, actor: User | None, pairs: Sequence[tuple[int, int, str]]) -> int:
     """One country's "different people" on two of its records speaks for that country only: a record another
     country's agency holds that is linked as the same person to one of the two stays counted with the other, flagged
     with it (`keep_flags`) for both agencies to decide, each its word, as any flag across countries (red team round 52,
     F1: SRE registered a record with INM's person's name and birth date and ICE's person's cédula; INM's supervisor
     decided its two records different people, and INM's person, held by ICE's open asylum claim, was approved on a
-    manifest, ICE never asked). No flag where one is there undecided, or different people decided already."""
-    country = actor.agency.country
-    links = same_person(session, [case.id, other.id])
-    foreign = sorted({linked for record_ in (case, other) for linked in links.get(record_.id, {})}
-                     - {case.id, other.id})
+    manifest, ICE never asked). No flag where one is there undecided, or different people decided already. `pairs`:
+    the two records decided different people (by ids) and the country whose word that was."""
+    ids = sorted({case_id for case_id, other_id, _ in pairs for case_id in (case_id, other_id)})
+    if not ids:
+        return 0
+    links = same_person(session, ids)
+    foreign = sorted({linked for record_id in ids for linked in links.get(record_id, {})} - set(ids))
     if not foreign:
         return 0
     countries = dict(session.execute(sa.select(Case.id, Agency.country).join(Agency, Agency.id == Case.agency_id)
                                      .where(among(Case.id, foreign))).all())
+    everyone = [*ids, *foreign]
     flagged = {frozenset((pair.case_id, pair.other_case_id)) for pair in session.execute(
         sa.select(PossibleDuplicate).where(
-            among(PossibleDuplicate.case_id, [case.id, other.id, *foreign]),
-            among(PossibleDuplicate.other_case_id, [case.id, other.id, *foreign]),
+            among(PossibleDuplicate.case_id, everyone), among(PossibleDuplicate.other_case_id, everyone),
             sa.or_(PossibleDuplicate.decision.is_(None), PossibleDuplicate.decision == DIFFERENT_PEOPLE))).scalars()}
     now, flags = utcnow(), []
-    for mine, theirs in ((case, other), (other, case)):
-        for linked in sorted(set(links.get(theirs.id, {})) - {case.id, other.id}):
-            if countries.get(linked) == country or frozenset((mine.id, linked)) in flagged:
-                continue
-            flagged.add(frozenset((mine.id, linked)))
-            flags.append({"case_id": mine.id, "other_case_id": linked, "score": 1.0,
-                          "reason": "counted_through_decided_record", "created_at": now})
+    for case_id, other_id, country in pairs:
+        for mine, theirs in ((case_id, other_id), (other_id, case_id)):
+            for linked in sorted(set(links.get(theirs, {})) - {case_id, other_id}):
+                if linked not in countries or countries[linked] == country or frozenset((mine, linked)) in flagged:
+                    continue
+                flagged.add(frozenset((mine, linked)))
+                flags.append({"case_id": mine, "other_case_id": linked, "score": 1.0,
+                              "reason": "counted_through_decided_record", "created_at": now})
     return keep_flags(session, actor, flags)
 
 

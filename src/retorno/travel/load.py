@@ -46,7 +46,7 @@ from retorno.flights.service import LEAVING, locked_removal_missing, taken_off_i
 from retorno.imports.rows import ImportOutcome, undone_by_file
 from retorno.safeguards import IDENTITY_FIELDS
 from retorno.travel import households, seats
-from retorno.travel.duplicates import keep_flags, records_alike
+from retorno.travel.duplicates import keep_decided_apart, keep_flags, records_alike
 from retorno.travel.service import household_grew, passengers_now_minors, update_case
 
 # Where each audited field of a case comes from in a row (the same name unless said here).
@@ -497,6 +497,10 @@ def _write(session: Session, actor: User, filename: str, checked: CheckedCases, 
         seats.keep_one_seat_of_passengers(session, actor)
         # ... and a new row declaring a minor makes the person's records minors, a passenger's included (round 29b, F3).
         passengers_now_minors(session, actor)
+        # ... and a new row linked to a record one country decided "different people" from another of its records is
+        # flagged with that other when it is another country's (red team round 53, F1; the rows changed went through
+        # `update_case`).
+        outcome.duplicates_flagged += keep_decided_apart(session, actor)
     if outcome.created or outcome.updated:
         record(session, actor, "import.cases", "import", filename,
                after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,

@@ -597,7 +597,10 @@ def _link_made(session: Session, by: User, case: Case) -> None:
     (`_declared_a_minor`), and the minors of the households of the person's records whom an adult no longer waits
     with, that adult travelling, or having travelled, by another record of theirs (`screening.left_alone`: red team
     round 29b, F1, by a cédula; round 30, F2: by a likeness flagged as a possible duplicate of a passenger in the air,
-    the child, whom the screening counted alone, got no concern and went on to 'ready')."""
+    the child, whom the screening counted alone, got no concern and went on to 'ready'); and a "different people" of
+    one country on two records, one of which is linked now to another country's record, flags that record with the
+    other (`duplicates.keep_decided_apart`: red team round 53, F1)."""
+    duplicates.keep_decided_apart(session, by, [case.id])
     _declared_a_minor(session, by, case)
     households: set[int] = set()
     for record_id in sorted({case.id, *records_alike(session, [case.id]).get(case.id, set())}):
