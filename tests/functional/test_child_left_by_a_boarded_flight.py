@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, case_payload, ok
 
 MINOR = date(date.today().year - 5, 3, 3).isoformat()
 
@@ -39,9 +39,15 @@ def _screening_refused(api: Api, ref: str) -> None:
 
 
 def test_a_child_registered_after_the_adults_flew_is_unaccompanied(client: TestClient, world: World) -> None:
+    """Since red team round 53, F3, nobody joins a household a member of which boarded: the child is registered in a
+    household of her own, and screened as an unaccompanied child."""
     api = Api(client, world)
     _adult_aboard(api, "RT28-F5", departed=True)
-    child = api.register(household_reference="RT28-F5", relationship_to_head="child", birth_date=MINOR,
+    joining = api.post("inm.officer", "/api/v1/cases", case_payload(
+        household_reference="RT28-F5", relationship_to_head="child", birth_date=MINOR, given_names="Maite",
+        national_id=None))
+    assert joining.status_code == 409 and joining.json()["error"]["code"] == "household_boarded", joining.text
+    child = api.register(household_reference="RT28-F5-MAITE", relationship_to_head="head", birth_date=MINOR,
                          given_names="Maite", national_id=None)["reference"]
     _screening_refused(api, child)
     ok(api.post("inm.officer", f"/api/v1/cases/{child}/screenings", {"concerns": ["unaccompanied_child"]}), 201)
