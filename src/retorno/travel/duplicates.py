@@ -251,7 +251,7 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
     return pair
 
 
-def keep_decided_apart(session: Session, actor: User | None, case_ids: Sequence[int] | None = None) -> int:
+def keep_decided_apart(session: Session, by: User | None, case_ids: Sequence[int] | None = None) -> int:
     """The rule of `_kept_apart_across_countries` after any link made, whatever its order with the decision (red team
     round 53, F1: with INM's "different people" decided first and ICE's record linked to SRE's only later, by ICE's
     registration or correction or the receiving authority's verification, INM's person held by ICE's asylum claim was
@@ -260,8 +260,8 @@ def keep_decided_apart(session: Session, actor: User | None, case_ids: Sequence[
     query = sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id).where(
         PossibleDuplicate.decision == DIFFERENT_PEOPLE)
     if case_ids is not None:
-        links = same_person(session, list(case_ids))
-        group = sorted({*case_ids, *(linked for found in links.values() for linked in found)})
+        alike = counted_alike(session, list(case_ids))
+        group = sorted({*case_ids, *(other for found in alike.values() for other in found)})
         query = query.where(sa.or_(among(PossibleDuplicate.case_id, group), among(PossibleDuplicate.other_case_id,
                                                                                   group)))
     pairs = session.execute(query).all()
@@ -270,7 +270,7 @@ def keep_decided_apart(session: Session, actor: User | None, case_ids: Sequence[
     ids = sorted({case_id for pair in pairs for case_id in pair})
     countries = dict(session.execute(sa.select(Case.id, Agency.country).join(Agency, Agency.id == Case.agency_id)
                                      .where(among(Case.id, ids))).all())
-    return _kept_apart_across_countries(session, actor, [(case_id, other_id, countries[case_id])
+    return _kept_apart_across_countries(session, by, [(case_id, other_id, countries[case_id])
                                                          for case_id, other_id in pairs
                                                          if countries.get(case_id) == countries.get(other_id)])
 
@@ -281,12 +281,14 @@ def _kept_apart_across_countries(session: Session, actor: User | None, pairs: Se
     with it (`keep_flags`) for both agencies to decide, each its word, as any flag across countries (red team round 52,
     F1: SRE registered a record with INM's person's name and birth date and ICE's person's cédula; INM's supervisor
     decided its two records different people, and INM's person, held by ICE's open asylum claim, was approved on a
-    manifest, ICE never asked). No flag where one is there undecided, or different people decided already. `pairs`:
+    manifest, ICE never asked); or counted with it through possible duplicates (round 53, F2: INM's record alike to
+    SRE's, SRE's to ICE's). No flag where one is there undecided, or different people decided already. `pairs`:
     the two records decided different people (by ids) and the country whose word that was."""
     ids = sorted({case_id for case_id, other_id, _ in pairs for case_id in (case_id, other_id)})
     if not ids:
         return 0
-    links = same_person(session, ids)
+    # Linked as the same person, or through possible duplicates no supervisor has decided (red team round 53, F2).
+    links = counted_alike(session, ids)
     foreign = sorted({linked for record_id in ids for linked in links.get(record_id, {})} - set(ids))
     if not foreign:
         return 0
@@ -414,6 +416,9 @@ def keep_flags(session: Session, by: User | None, flags: Sequence[dict[str, Any]
     bulk_insert(session, PossibleDuplicate.__table__, list(flags))
     _audit_flags(session, by, flags)
     flagged = {case_id for flag in flags for case_id in (flag["case_id"], flag["other_case_id"])}
+    # A record counted now with one of a pair one country decided different people: another country's is flagged with
+    # the other record of the pair (round 53, F1 and F2, whatever the order).
+    keep_decided_apart(session, by, sorted(flagged))
     pull_held(session, by, flagged)
     # A flag makes the two records one person for the one-seat rule until a supervisor decides: kept, with one seat
     # (`seats.keep_one_seat`; red team round 14, L1: it was refused).
