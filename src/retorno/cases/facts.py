@@ -43,8 +43,9 @@ from retorno.screening.models import (
 from retorno.verification.models import VerificationDecision, VerificationRequest
 
 
-def _open_codes(rows: Sequence[Any]) -> tuple[dict[int, list[str]], dict[int, int]]:
-    """Per case, the concern codes no resolution closed, and the medical escorts of the latest screening.
+def _open_by_screening(rows: Sequence[Any]) -> tuple[dict[int, tuple[int, list[str]]], dict[int, int]]:
+    """Per screening, its case and the concern codes it raised that no resolution closed; per case, the medical
+    escorts of the latest screening.
 
     `rows`: (screening id, case id, concerns, medical escorts, resolution decision, concerns it closed, whether
     those are SQL NULL), one per screening and resolution, in screening order. A resolution closes the concerns
@@ -60,11 +61,26 @@ def _open_codes(rows: Sequence[Any]) -> tuple[dict[int, list[str]], dict[int, in
         if decision == "travel_permitted":
             named = (concerns or []) if closes_all else resolved if isinstance(resolved, list) else []
             closed.setdefault(sid, set()).update(named)
+    return {sid: (case_id, [c for c in concerns if c not in closed.get(sid, set())])
+            for sid, (case_id, concerns) in raised.items()}, medical
+
+
+def _open_codes(rows: Sequence[Any]) -> tuple[dict[int, list[str]], dict[int, int]]:
+    """Per case, the concern codes no resolution closed (`_open_by_screening`), and the medical escorts of the latest
+    screening."""
+    by_screening, medical = _open_by_screening(rows)
     open_codes: dict[int, list[str]] = {}
-    for sid, (case_id, concerns) in raised.items():
+    for case_id, still in by_screening.values():
         codes = open_codes.setdefault(case_id, [])
-        codes.extend(c for c in concerns if c not in closed.get(sid, set()) and c not in codes)
+        codes.extend(c for c in still if c not in codes)
     return open_codes, medical
+
+
+def open_by_screening(session: Session, case_id: int) -> dict[int, list[str]]:
+    """Per screening of one case, the concerns it raised that no resolution closed (what a new resolution closes on
+    it: never one closed already, `screening.service.resolve_screening`)."""
+    return {sid: still for sid, (_, still) in _open_by_screening(
+        _screening_rows(session, Screening.case_id == case_id))[0].items() if still}
 
 
 def _screening_rows(session: Session, condition: sa.ColumnElement[bool]) -> Sequence[Any]:

@@ -14,7 +14,7 @@ from retorno.agencies.permissions import action, can, reader
 from retorno.audit.refusals import note_concern_told
 from retorno.audit.service import record, text_digest
 from retorno.cases import lifecycle
-from retorno.cases.facts import births_elsewhere, concern_term, open_concern_codes, other_records
+from retorno.cases.facts import births_elsewhere, concern_term, open_by_screening, open_concern_codes, other_records
 from retorno.cases.facts import own_medical_escorts as escorts_needed
 from retorno.cases.models import Case
 from retorno.cases.service import advance, ensure_owner, transition
@@ -238,14 +238,18 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
         raise InvalidInput("case %(case)s: %(unknown)s is not an open concern (the case's screening names those "
                            "open)", code="invalid_concern", case=case.reference,
                            unknown=[concern_term(c) for c in unknown] or Term("concern", "", "no concern"))
+    # Each screening on which a named concern is still open, for those open on it: a concern a resolution closed
+    # already is not closed again (red team round 52, F5: a second 'travel permitted' on a closed concern; and the
+    # supervisors' queue counts a screening's resolved concerns, `cases.facts._still_open`).
+    still = open_by_screening(session, case.id)
     screenings = [sc for sc in session.execute(sa.select(Screening).where(Screening.case_id == case.id)
                                                .order_by(Screening.id)).scalars()
-                  if set(sc.concerns or []) & set(named)]
+                  if set(still.get(sc.id, ())) & set(named)]
     resolution = None
     for screening in screenings:
         resolution = ScreeningResolution(screening_id=screening.id, resolved_by=actor.id, decision=decision,
                                          reason=reason,
-                                         concerns=sorted(set(screening.concerns) & set(named)))
+                                         concerns=sorted(set(still[screening.id]) & set(named)))
         session.add(resolution)
     session.flush()
     record(session, actor, "screening.resolve", "case", case.reference,
