@@ -614,7 +614,7 @@ def pull_held(session: Session, by: User | None, case_ids: Iterable[int]) -> lis
 _HELD_STATES = ("ready", "manifested", "boarded")
 
 
-def _pull_possible_duplicates(session: Session, by: User | None, case: Case) -> None:
+def pull_possible_duplicates(session: Session, by: User | None, case: Case) -> None:
     """A change to `case` (a concern raised, a link made) may hold back the possible duplicates of its person."""
     if session.info.get(_PULLING):
         return
@@ -630,4 +630,4 @@ def _pull_possible_duplicates(session: Session, by: User | None, case: Case) -> 
 
 
 _PULLING = "retorno.pulling_possible_duplicates"
-LINKED_RECORD_REACTIONS.append(_pull_possible_duplicates)
+LINKED_RECORD_REACTIONS.append(pull_possible_duplicates)

@@ -784,8 +784,12 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # whichever agency holds it: a concern open on either takes the other off its manifest at once, as a
         # verification or a document that links them does (red team: the official who learned the person's cédula
         # could not record it while the other agency's record of the person stood on a manifest, so the records
-        # stayed apart; the guard's refusal also named that agency's case).
+        # stayed apart; the guard's refusal also named that agency's case). So does a concern on a record the person
+        # is now linked to for the undecided possible duplicates of theirs (red team round 54, F1: the passenger of
+        # whom the corrected record was a possible duplicate kept the seat, and the whole correction was refused at
+        # the commit, its message telling another country's officer that the person was on a manifest).
         _pull_linked_records(session, actor, case)
+        duplicates.pull_possible_duplicates(session, actor, case)
     if changed and reopens and identity_changed(changed):
         if case.state == "manifested":
             take_off_manifests(session, actor, case, kind="identity_changed", back_to=None,
