@@ -64,9 +64,11 @@ hide itself here. What it checks, each rule named in the report:
   that departed without the sending side or the carrier recording them off it (`boarding.deboarded` on the audit
   trail; a row still 'leaving', or 'deboarded' as data written before round 17 set it at the pull; red team round 17,
   O-F5 and P-F2);
-- `one_emergency_document`: no person (records as one as for `one_seat`) holds two valid emergency travel documents
-  of one state: issued here, valid, on file, for the identity the record has now, not expired, of a record not
-  withdrawn or unfit to fly (red team round 17, O-F2);
+- `one_emergency_document`: no person (records linked as one as for `one_seat`, an undecided possible duplicate
+  apart: two records only alike may be two people, each issued one before they were flagged, and the one-seat rule
+  keeps one of them off every flight until a supervisor decides; red team round 54, F2) holds two valid emergency
+  travel documents of one state: issued here, valid, on file, for the identity the record has now, not expired, of a
+  record not withdrawn or unfit to fly (red team round 17, O-F2);
 - `audit_chain`: the hash chain and its signed checkpoints verify. This rule calls the trail's
   own verifier (`audit.verify.verify_chain`, as `retorno audit verify` does): it is not the code
   that wrote the records but the one that re-derives every hash and signature from them, and a
@@ -374,7 +376,7 @@ def check_demo(session: Session) -> CheckReport:
     _minors_waiting(demo, report, person_of)
     _minors_behind(demo, report)
     _one_seat(demo, report, travelling, person_of)
-    _one_emergency_document(session, demo, report, person_of)
+    _one_emergency_document(session, demo, report, _people_as_one(session, demo, undecided=False))
     _states(demo, report, travelling)
     _concerns_listed(demo, report)
     _identifiers_ascii(session, report)
@@ -603,10 +605,10 @@ def _registry_born_of_people(session: Session, demo: _Demo, person_of: dict[int,
     demo.registry_born = {pid: youngest[root] for pid, root in person_of.items() if root in youngest}
 
 
-def _people_as_one(session: Session, demo: _Demo) -> dict[int, int]:
+def _people_as_one(session: Session, demo: _Demo, *, undecided: bool = True) -> dict[int, int]:
     """Per case, one case standing for its person: records sharing a cédula's digits, a registry record one receiving
     authority verified, a travel document, a declared document number, or a pair of possible duplicates decided the
-    same person or not decided at all (`same_person` or NULL) are one, transitively."""
+    same person or (`undecided`) not decided at all (`same_person` or NULL) are one, transitively."""
     parent = {pid: pid for pid in demo.people}
 
     def root(pid: int) -> int:
@@ -652,7 +654,8 @@ def _people_as_one(session: Session, demo: _Demo) -> dict[int, int]:
         join(ids)
     for case_id, other_id in session.execute(
             sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id)
-            .where(sa.or_(PossibleDuplicate.decision.is_(None), PossibleDuplicate.decision == "same_person"))):
+            .where(sa.or_(PossibleDuplicate.decision.is_(None) if undecided else sa.false(),
+                          PossibleDuplicate.decision == "same_person"))):
         join((case_id, other_id))
     return {pid: root(pid) for pid in demo.people}
 
