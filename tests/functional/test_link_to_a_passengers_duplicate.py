@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.cases.models import Case
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, case_payload, ok
 
 PASSENGER = {"given_names": "Paola", "first_surname": "Alegre", "second_surname": "Gil", "sex": "F",
              "birth_date": "1983-08-17", "national_id": "V15500001"}
@@ -71,3 +71,21 @@ def test_by_a_re_import_and_for_a_boarded_passenger_and_through_a_claimants_look
     assert _state(session, passenger) == "documented"
     leaving = ok(api.get("inm.officer", f"/api/v1/flights/{flight}/deboardings"))
     assert passenger in str(leaving), leaving
+
+
+def test_a_registration_linking_a_passengers_duplicate_to_a_claimant_takes_the_passenger_off(
+        client: TestClient, world: World, session: Session) -> None:
+    """The same path by a new record: the cédula of the passenger's possible duplicate, and the names and birth date of
+    a claimant (a possible duplicate of the claimant): passenger ~ duplicate = new record ~ claimant."""
+    api = Api(client, world)
+    person = {**PASSENGER, "given_names": "Maribel", "national_id": "V15500021"}
+    passenger = api.ready_case(**person)["reference"]
+    flight = api.flight(departure=datetime.now(UTC).replace(microsecond=0) + timedelta(days=5))["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [passenger]}), 201)
+    claimant = api.register("sre.officer", **{**CLAIMANT, "national_id": "V15500022"})["reference"]
+    api.screen(claimant, ["pending_asylum_claim"], user="sre.officer")
+    api.register("ice.officer", **{**person, "birth_date": "1983-08-18", "national_id": "V15500023"})
+    assert _state(session, passenger) == "manifested"
+    answer = api.post("sre.officer", "/api/v1/cases", case_payload(**{**CLAIMANT, "national_id": "V15500023"}))
+    assert answer.status_code == 201, answer.text
+    assert _state(session, passenger) == "documented"

@@ -586,7 +586,9 @@ def pull_held(session: Session, by: User | None, case_ids: Iterable[int]) -> lis
     ids = sorted(set(case_ids))
     if not ids:
         return []
-    people = sorted(set(ids).union(*same_person(session, ids).values()))
+    # Every record the person may be (links, and chains of undecided possible duplicates: red team round 54, F1, a
+    # new record linked to a passenger's possible duplicate and alike to a claimant left the passenger seated).
+    people = sorted(set(ids).union(*counted_alike(session, ids).values()))
     waiting: list[int] = []
     for chunk in (people[i:i + 5000] for i in range(0, len(people), 5000)):
         waiting += session.execute(sa.select(Case.id).where(among(Case.id, chunk), Case.state.in_(_HELD_STATES))
