@@ -360,10 +360,15 @@ def may_board(person: TravellerFacts, receiving_state: str, *, flight: str | Non
 SAME_PERSON_HERE = "case %(other)s, the same person, is on this manifest too: one person holds one seat"
 SAME_PERSON_ELSEWHERE = ("the same person holds a seat on flight %(flight)s (case %(other)s): one person holds one "
                          "seat")
+# The possible duplicates that tie two records may be a chain, through another agency's record (red team round 54, F3:
+# the refusal sent the officer to decide a pair that had no flag of its own).
 DUPLICATE_HERE = ("case %(other)s, a possible duplicate no supervisor has decided, is on this manifest too: one "
-                  "person holds one seat until a supervisor decides they are two people")
+                  "person holds one seat until supervisors decide the possible duplicates that tie them (listed on "
+                  "each case's page; one with another agency's record is decided by both agencies)")
 DUPLICATE_ELSEWHERE = ("case %(other)s, a possible duplicate no supervisor has decided, holds a seat on flight "
-                       "%(flight)s: one person holds one seat until a supervisor decides they are two people")
+                       "%(flight)s: one person holds one seat until supervisors decide the possible duplicates that "
+                       "tie them (listed on each case's page; one with another agency's record is decided by both "
+                       "agencies)")
 SAME_PERSON_ANOTHER_AGENCY = ("the same person holds a seat on a manifest another agency holds: one person holds one "
                               "seat")
 DUPLICATE_ANOTHER_AGENCY = ("a possible duplicate another agency holds has a seat on a manifest: one person holds "
