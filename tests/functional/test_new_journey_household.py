@@ -8,6 +8,8 @@ a member of which boarded, at every door; a record of an earlier journey brings 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -72,3 +74,26 @@ def test_nobody_joins_a_household_that_boarded_by_any_door(client: TestClient, w
     assert _cases(session) == before
     ok(upload(client, world, row("RT-N3", "", "otro", "Leo")))
     assert check_demo(session).problems("families_on_flown_flights") == []
+
+
+def test_an_import_row_joining_a_household_at_the_aircraft_door_is_told_only_that(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 54, F4 (low): a row joining a household whose member had boarded (the flight not yet departed)
+    was also told that the two sides' consent to a removal would let it in, or warned that the boarded members would
+    go back to 'ready'. Nobody joins it, consent or not: the row is told that alone."""
+    api = Api(client, world)
+    head = api.ready_case(household_reference="H-DOOR", relationship_to_head="head", given_names="Tibisay")
+    alone = api.ready_case(given_names="Yolimar", agency_reference="RT-DOOR")
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    flight = api.build_manifest([head["reference"], alone["reference"]], departure=departure)
+    with api.clock(departure - timedelta(minutes=30)):
+        for case in (head, alone):
+            ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{case['reference']}/boarding",
+                        {"status": "boarded"}))
+        rows = row("RT-D1", "H-DOOR", "hija", "Eva", "2012-07-17") + row("RT-D2", "RT-DOOR", "hijo", "Raúl",
+                                                                          "2013-03-03")
+        for found in (errors(upload(client, world, rows)), checked_only(client, rows)):
+            household_cells = [(number, expected) for number, column, expected in found if column == "hogar"]
+            assert [number for number, _ in household_cells] == [2, 3], found
+            assert all("embarcaron en el vuelo" in expected for _, expected in household_cells), found
+            assert not any("cerrado" in expected or "supervisor" in expected for _, _, expected in found), found

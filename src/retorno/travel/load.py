@@ -151,13 +151,20 @@ def _households_aboard(session: Session, actor: User) -> tuple[dict[str, str], d
     20, V-F2: the whole file was refused, 409, once every other bad row was mended); one adding someone to one of the
     others is warned of at its cell, so that a check-only report tells it before the import does (red team round 32b,
     F2: the report was silent, and the members left the manifest)."""
-    aboard = session.execute(
-        sa.select(Case, Flight).join(Passenger, Passenger.case_id == Case.id)
+    rows = session.execute(
+        sa.select(Case, Flight, Passenger.boarding).join(Passenger, Passenger.case_id == Case.id)
         .join(Flight, Flight.id == Passenger.flight_id)
         .where(Case.agency_id == actor.agency_id,
                Passenger.approval.in_(ACTIVE_APPROVALS), Flight.state.in_(NOT_YET_FLOWN_STATES))).all()
-    if not aboard:
+    if not rows:
         return {}, {}
+    # A household a member of which boarded is joined by nobody, consent or not (`households.problems`,
+    # `household_boarded`): told so alone (red team round 54, F4: it was also told that consents would let the row in,
+    # or that its boarded members would go back to 'ready').
+    boarded = {case.household_id if case.household_id is not None else case.agency_reference
+               for case, _, boarding in rows if boarding == "boarded"}
+    aboard = [(case, flight) for case, flight, _ in rows
+              if (case.household_id if case.household_id is not None else case.agency_reference) not in boarded]
     # A split household may be on two flights: each is named (red team round 41, L1: the warning named one, and the
     # import took the members off both). A case on a flight with no household is one by its own reference: a row
     # naming it makes it the head of a household the newcomer joins (red team round 42, M1: refused whole at the
