@@ -371,8 +371,12 @@ DUPLICATE_ELSEWHERE = ("case %(other)s, a possible duplicate no supervisor has d
                        "agencies)")
 SAME_PERSON_ANOTHER_AGENCY = ("the same person holds a seat on a manifest another agency holds: one person holds one "
                               "seat")
-DUPLICATE_ANOTHER_AGENCY = ("a possible duplicate another agency holds has a seat on a manifest: one person holds "
-                            "one seat until a supervisor of each agency decides they are two people")
+# The record holding the seat may be a possible duplicate or a record linked to one (red team round 55, F3: the
+# duplicate was the officer's own record, which held no seat).
+DUPLICATE_ANOTHER_AGENCY = ("a record another agency holds, of a possible duplicate no supervisor has decided, has a "
+                            "seat on a manifest: one person holds one seat until supervisors decide the possible "
+                            "duplicates that tie them (listed on the case's page; one with another agency's record is "
+                            "decided by both agencies)")
 # A record registered before another record of the person (or of an undecided possible duplicate) was received at
 # the destination: the journey it was registered for is made (red team round 29).
 RETURNED_SAME_AGENCY = ("case %(other)s, of the same person or a possible duplicate no supervisor has decided, came by "

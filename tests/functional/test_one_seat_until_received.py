@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, case_payload, ok
 from tests.functional.test_child_of_a_person_travelling import in_the_air
 
 CEDULA = "V21446688"
@@ -33,12 +33,12 @@ def test_a_passenger_in_the_air_holds_the_seat_until_received(client: TestClient
     # SRE's record of her, and a child of SRE's household with her as its adult.
     again = api.ready_case("sre.officer", household_reference="RT29-F1", relationship_to_head="head",
                            **PERSON)["reference"]
-    # The child's adult is in the air: she is an unaccompanied child (round 29b, F1), and travels with no one.
-    child = api.register("sre.officer", household_reference="RT29-F1", relationship_to_head="child",
-                         given_names="Camila", first_surname="Olvera", birth_date="2016-06-06",
-                         national_id=None)["reference"]
-    screened = api.post("sre.officer", f"/api/v1/cases/{child}/screenings", {"concerns": []})
-    assert screened.status_code == 409 and screened.json()["error"]["code"] == "safeguard.children", screened.text
+    # The child's adult is in the air: nobody joins her household (round 55, F1); the child is registered in one of
+    # her own, an unaccompanied child (round 29b, F1), and travels with no one.
+    joining = api.post("sre.officer", "/api/v1/cases", case_payload(
+        household_reference="RT29-F1", relationship_to_head="child", given_names="Camila", first_surname="Olvera",
+        birth_date="2016-06-06", national_id=None))
+    assert joining.status_code == 409 and joining.json()["error"]["code"] == "household_boarded", joining.text
     later = api.flight()["reference"]
     _refused_one_seat(api, "sre.officer", later, [again])
 

@@ -135,8 +135,8 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                              "agency (your own or the system's, e.g. MX-2026-000123); this value names none"),
     "minor_alone": ("un adulto del mismo hogar (un menor solo requiere determinación del interés superior)",
                     "an adult of the same household (a minor alone needs a best-interests determination)"),
-    "duplicate": ("otra persona (posible duplicado de {other}: {reason}); lo decide una persona",
-                  "a different person (possible duplicate of {other}: {reason}); a person decides"),
+    "duplicate": ("otra persona (posible duplicado {other}: {reason}); lo decide una persona",
+                  "a different person (possible duplicate {other}: {reason}); a person decides"),
     "system_shaped": ("la referencia propia de su agencia: {reference} tiene la forma de una referencia del sistema "
                       "(PP-AAAA-NNNNNN), la que Retorno da a cada caso, y no es la de ningún caso de su agencia",
                       "your agency's own reference: {reference} is in the form of a system reference (CC-YYYY-NNNNNN), "
@@ -180,6 +180,11 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
         "llegaron) y nadie se le une; registre el caso en un hogar propio",
         "a household that may grow: {household} has members who boarded flight {flight} (on their way or home) and "
         "nobody joins it; register the case in a household of its own"),
+    "household_person_boarded": (
+        "un hogar que pueda crecer: un miembro de {household} embarcó en un vuelo por otro registro de su persona (va "
+        "de camino o ya llegó) y nadie se le une; registre el caso en un hogar propio",
+        "a household that may grow: a member of {household} boarded a flight by another record of their person (on "
+        "their way or home) and nobody joins it; register the case in a household of its own"),
     "household_two_heads": ("un solo titular por hogar: las filas {rows} son titulares del mismo hogar",
                             "one head per household: rows {rows} are heads of the same household"),
     "household_without_head": ("un titular del hogar en una de sus filas: ningún caso del hogar que esta fila forma "
@@ -196,9 +201,10 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                            "and a household has one"),
     "household_head_leaves": ("«titular»: el caso es el titular del hogar {household}, que se quedaría sin él",
                               "'head': the case is the head of household {household}, which would have none"),
-    "row": ("la fila {row}", "row {row}"),
-    "held_case": ("el caso registrado {reference}", "held case {reference}"),
-    "elsewhere_case": ("un caso que otra agencia tiene registrado", "a case another agency holds"),
+    # What a row is a possible duplicate of ("de el" is "del" in Spanish: red team round 55, F4).
+    "row": ("de la fila {row}", "of row {row}"),
+    "held_case": ("del caso registrado {reference}", "of held case {reference}"),
+    "elsewhere_case": ("de un caso que otra agencia tiene registrado", "of a case another agency holds"),
     "elsewhere_alike": ("se parecen", "they are alike"),
     "no_rows": ("al menos una fila de casos", "at least one case row"),
 }

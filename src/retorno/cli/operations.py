@@ -42,8 +42,11 @@ def import_cases_command(file: Path, agency: Annotated[str, typer.Option(help="t
                   f"{outcome.unchanged} unchanged, {outcome.duplicates_flagged} possible duplicates flagged"
                   + (f"; columns not in the file, kept as stored for cases already held: "
                      f"{', '.join(outcome.report.absent.values())}" if outcome.report.absent else "")
-                  + (f"; taken off a manifest so that their household travels together (back to ready): "
-                     f"{', '.join(outcome.taken_off)}" if outcome.taken_off else ""))
+                  # Whichever rule took them (a household joined, a hold on the person: red team round 55, F4, it
+                  # said "so that their household travels together" of one a protection concern held): as the API's
+                  # `taken_off_with` names them; each one's timeline says why.
+                  + (f"; taken off a manifest (each case's timeline says why): {', '.join(outcome.taken_off)}"
+                     if outcome.taken_off else ""))
 
 
 @template_app.command("cases")

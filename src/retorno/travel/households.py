@@ -24,12 +24,15 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.audit.service import record
+from retorno.cases.facts import records_alike, same_person
 from retorno.cases.models import Case, Household
 from retorno.cases.rows import CaseRow, linked
 from retorno.cases.service import HEADS
-from retorno.db import insert_columns
+from retorno.db import insert_columns, utcnow
 from retorno.errors import InvalidInput, InvalidTransition
-from retorno.flights.models import Flight, Passenger
+from retorno.flights.models import Flight, HouseholdSplit, Passenger
+from retorno.flights.service import leaving_unconfirmed
+from retorno.safeguards import is_minor
 
 _CHUNK = 5000
 
@@ -104,41 +107,84 @@ def _names(session: Session, households: Iterable[int]) -> dict[int, str]:
     return dict(sorted(found.items(), key=lambda item: item[1]))
 
 
-def boarded_members(session: Session, household_ids: Collection[int], case_ids: Collection[int] = ()
-                    ) -> tuple[dict[int, str], dict[int, str]]:
-    """Of `household_ids`, those with a member who boarded a flight, and of `case_ids`, those who boarded one, each to
-    that flight's reference (the latest boarded): a household whose members are on their way or home, which nobody
-    joins (`refuse_joining_boarded`)."""
-    by_household: dict[int, str] = {}
-    by_case: dict[int, str] = {}
+def boarded_members(session: Session, household_ids: Collection[int], case_ids: Collection[int] = (),
+                    newcomers: Collection[int] = ()) -> tuple[dict[int, str | None], dict[int, str | None]]:
+    """Of `household_ids`, those with a member whose person boarded a flight, and of `case_ids`, those whose person
+    boarded one, each to that flight's reference (the latest boarded), or None where another record of the person
+    boarded it (the flight, maybe another agency's, is not named): a household whose members are on their way or home,
+    which nobody joins (`refuse_joining_boarded`).
+
+    A person boarded by this record or by another that may be theirs (`cases.facts.records_alike`: linked, or an
+    undecided possible duplicate, as family unity reads them: red team round 55, F1: a child joined the household of
+    ICE's record of a mother in the air on INM's), except a record received at its destination before this one was
+    registered (a journey made: this record is a new journey's). Boarded is in their seat (at the door, in the air or
+    arrived) or still to be recorded off the aircraft (`flights.service.leaving_unconfirmed`: round 55, F2: the
+    members on the list of who must leave the aircraft were joined)."""
     households, cases = sorted(set(household_ids)), sorted(set(case_ids))
-    for start in range(0, max(len(households), len(cases)), _CHUNK):
-        chosen = sa.or_(Case.household_id.in_(households[start:start + _CHUNK]),
-                        Case.id.in_(cases[start:start + _CHUNK]))
-        for household_id, case_id, flight in session.execute(
-                sa.select(Case.household_id, Case.id, Flight.reference)
-                .join(Passenger, Passenger.case_id == Case.id).join(Flight, Flight.id == Passenger.flight_id)
-                .where(chosen, Passenger.boarding == "boarded").order_by(Passenger.id)):
-            if household_id is not None:
-                by_household[household_id] = flight
-            by_case[case_id] = flight
-    return ({h: f for h, f in by_household.items() if h in set(households)},
-            {c: f for c, f in by_case.items() if c in set(cases)})
+    household_of: dict[int, int | None] = {case_id: None for case_id in cases}
+    for start in range(0, len(households), _CHUNK):
+        household_of.update(session.execute(sa.select(Case.id, Case.household_id).where(
+            Case.household_id.in_(households[start:start + _CHUNK]))).all())
+    # The newcomers joining are not what they join (a newcomer aboard elsewhere is `refuse_flown_apart`'s).
+    for newcomer in newcomers:
+        household_of.pop(newcomer, None)
+    if not household_of:
+        return {}, {}
+    members = sorted(household_of)
+    alike = records_alike(session, members)
+    everyone = sorted({*members, *(other for others in alike.values() for other in others)})
+    registered: dict[int, Any] = {}
+    flown: dict[int, tuple[str, Any]] = {}
+    for start in range(0, len(everyone), _CHUNK):
+        chunk = everyone[start:start + _CHUNK]
+        registered.update(session.execute(sa.select(Case.id, Case.registered_at).where(Case.id.in_(chunk))).all())
+        for case_id, flight, received in session.execute(
+                sa.select(Passenger.case_id, Flight.reference, Passenger.received_at)
+                .join(Flight, Flight.id == Passenger.flight_id)
+                .where(Passenger.case_id.in_(chunk), sa.or_(Passenger.boarding == "boarded", leaving_unconfirmed()))
+                .order_by(Passenger.id)):
+            flown[case_id] = (flight, received)
+    def boarded(member: int) -> tuple[bool, str | None]:
+        if member in flown:
+            return True, flown[member][0]
+        return any(flown[other][1] is None or flown[other][1] >= registered[member]
+                   for other in alike.get(member, set()) & flown.keys()), None
+
+    by_household: dict[int, str | None] = {}
+    by_case: dict[int, str | None] = {}
+    for member in members:
+        aboard, named = boarded(member)
+        if not aboard:
+            continue
+        household = household_of[member]
+        if household is not None and household in households and by_household.get(household) is None:
+            by_household[household] = named
+        if member in cases:
+            by_case[member] = named
+    return by_household, by_case
 
 
-def refuse_joining_boarded(session: Session, household_ids: Collection[int]) -> None:
+def refuse_joining_boarded(session: Session, household_ids: Collection[int], newcomers: Collection[int] = ()) -> None:
     """Nobody joins a household a member of which boarded a flight, by any door (registration, import, correction):
     its members are on their way or home, and the household would be split across a flight that left with no
     supervisor's split, which family unity never allows (red team round 52, F2 and F3: a child corrected, or
     registered, into a household that had arrived). A newcomer is registered in a household of their own (named
-    unaccompanied if a minor alone), as a person returned and registered again is a new journey's."""
-    found, _ = boarded_members(session, household_ids)
-    if found:
-        household, flight = min(found.items())
-        raise InvalidTransition("household %(household)s has members who boarded flight %(flight)s: nobody joins it "
-                                "now (a household travels together, and they are on their way or home); register the "
-                                "newcomer in a household of its own", code="household_boarded",
-                                household=_names(session, [household])[household], flight=flight)
+    unaccompanied if a minor alone), as a person returned and registered again is a new journey's. A member boarded by
+    another record of their person (`boarded_members`) counts as boarded, its flight not named."""
+    found, _ = boarded_members(session, household_ids, newcomers=newcomers)
+    if not found:
+        return
+    household, flight = min(found.items())
+    name = _names(session, [household])[household]
+    if flight is None:
+        raise InvalidTransition("household %(household)s has a member who boarded a flight by another record of their "
+                                "person: nobody joins it now (a household travels together, and they are on their way "
+                                "or home); register the newcomer in a household of its own",
+                                code="household_boarded", household=name)
+    raise InvalidTransition("household %(household)s has members who boarded flight %(flight)s: nobody joins it "
+                            "now (a household travels together, and they are on their way or home); register the "
+                            "newcomer in a household of its own", code="household_boarded",
+                            household=name, flight=flight)
 
 
 def write(session: Session, by: User, plan_: Plan) -> tuple[list[int | None], list[int]]:
@@ -356,15 +402,17 @@ def problems(session: Session, by: User, rows: Sequence[CaseRow], own: dict[str,
     boarded_households, boarded_cases = boarded_members(session, set(target.values()), held_alone)
     joined_names = _names(session, sorted(boarded_households))
     for group, group_rows in members.items():
-        flight = boarded_households.get(target.get(group, 0))
-        name = joined_names.get(target.get(group, 0))
-        if flight is None:
+        if target.get(group, 0) in boarded_households:
+            flight, name = boarded_households[target[group]], joined_names[target[group]]
+        else:
             flown = next((case_id for case_id in plan_.held_cases(group) if case_id in boarded_cases), None)
             if flown is None:
                 continue
             flight, name = boarded_cases[flown], stored[flown].reference
-        found += [Problem(row.row_number, "household_reference", "household_boarded",
-                          {"household": name, "flight": flight}) for row in group_rows]
+        # Boarded by another record of a member's person: that flight (maybe another agency's) is not named.
+        code, values = (("household_boarded", {"household": name, "flight": flight}) if flight is not None
+                        else ("household_person_boarded", {"household": name}))
+        found += [Problem(row.row_number, "household_reference", code, values) for row in group_rows]
     touched = sorted(set(target.values()) | becoming.keys())
     heads_held = _heads_held(session, touched)
     names = _names(session, touched)
@@ -410,3 +458,95 @@ def problems(session: Session, by: User, rows: Sequence[CaseRow], own: dict[str,
         if headless and known.isdisjoint(refused):
             found += [Problem(row.row_number, "relationship", "household_without_head", {}) for row in group_rows]
     return found
+
+
+# The flight states after which nobody leaves the aircraft: a household split across them stays split.
+_LEFT = ("departed", "arrived")
+# An adult who left the process lets the others go (a no-show is put back in line): as family unity reads it.
+_LEFT_THE_PROCESS = ("withdrawn", "not_national", "unfit_to_fly")
+
+
+def refuse_flown_apart(session: Session, case: Case) -> None:
+    """A link made now (a registration, a correction of a cédula or document number, a document filed, a
+    verification, a supervisor's "same person") must not make `case`'s person, one of whose records (linked:
+    `cases.facts.same_person`) is aboard a flight that has left (in the air or arrived), a member of a household other
+    members of which are not on that flight: the household would be split across a flight that left with no
+    supervisor's split (red team round 55, F1: ICE corrected the cédula of the head of its household of two to that of
+    INM's passenger in the air; her child stayed behind, and `retorno demo check` named the household split). Before
+    departure, the pull of linked records takes the household off the manifest, or off the aircraft, with them; after
+    it, the link is refused (409 `household_flown_apart`) until that household is corrected (its other members taken
+    out of it by a supervisor of its agency, a minor then an unaccompanied child's concern) or its split recorded.
+
+    A likeness (an undecided possible duplicate, who may be someone else) is not refused: supervisors could never
+    decide a pair the refusal kept from being flagged. It leaves the household's minors an unaccompanied child's
+    concern (`travel.service._link_made`), and nobody joins the household until the pair is decided
+    (`refuse_joining_boarded`). A record received at its destination before the other was registered is of a journey
+    made (the other a new journey's) and ties nothing; an adult member who left the process (withdrawn, unfit to fly,
+    not a national) lets the others go, and a record aboard itself changes nothing here (its arrival is recorded as it
+    travelled). Neither the flight nor another agency's household is named."""
+    person = same_person(session, [case.id]).get(case.id, {})
+    records = sorted({case.id, *person})
+    flown = {case_id: (flight_id, received) for case_id, flight_id, received in session.execute(
+        sa.select(Passenger.case_id, Passenger.flight_id, Passenger.received_at)
+        .join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.case_id.in_(records), Passenger.boarding == "boarded", Flight.state.in_(_LEFT)))}
+    if not flown or case.id in flown:
+        return
+    rows = {row.id: row for row in session.execute(
+        sa.select(Case.id, Case.household_id, Case.registered_at).where(Case.id.in_(records)))}
+    # Per flight left, the households of the person's records not aboard it that travel with the person on it.
+    tied: dict[int, set[int]] = {}
+    for record_id, row in rows.items():
+        if record_id in flown or row.household_id is None:
+            continue
+        for flight_id, received in flown.values():
+            if received is None or received >= row.registered_at:
+                tied.setdefault(flight_id, set()).add(row.household_id)
+    if not tied:
+        return
+    households = sorted(set().union(*tied.values()))
+    split = set(session.execute(sa.select(HouseholdSplit.household_id)
+                                .where(HouseholdSplit.household_id.in_(households))).scalars())
+    members = session.execute(sa.select(Case.id, Case.household_id, Case.state, Case.birth_date)
+                              .where(Case.household_id.in_(households))).all()
+    others = [member for member in members if member.id not in rows]
+    alike = {member: set(linked) for member, linked in same_person(
+        session, [member.id for member in others]).items()} if others else {}
+    aboard = dict(session.execute(
+        sa.select(Passenger.case_id, Passenger.flight_id).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.case_id.in_(sorted({m.id for m in others} | set().union(*alike.values()))),
+               Passenger.boarding == "boarded", Flight.state.in_(_LEFT))).all()) if others else {}
+    today = utcnow().date()
+    for flight_id, tied_households in tied.items():
+        for member in others:
+            if member.household_id not in tied_households or member.household_id in split:
+                continue
+            with_them = {member.id, *alike.get(member.id, set())}
+            if any(aboard.get(record_id) == flight_id for record_id in with_them):
+                continue
+            if member.state in _LEFT_THE_PROCESS and not is_minor(member.birth_date, today):
+                continue
+            raise InvalidTransition(
+                "case %(case)s: a record of this person boarded a flight that has left, and members of the household "
+                "of another of their records wait here: a household travels together, so this is refused; that "
+                "household is corrected first (its members taken out of it by a supervisor of its agency) or its "
+                "split recorded", code="household_flown_apart", case=case.reference)
+
+
+def refuse_flown_apart_of_new(session: Session, references: Collection[str]) -> None:
+    """`refuse_flown_apart` for records registered now in bulk (an import's new rows, by reference), found from the
+    side of the passengers aboard flights that have left and not yet received at their destination (one received
+    before is of a journey made, which a record registered now does not join): they are few, the rows may be many."""
+    flown = sorted(session.execute(
+        sa.select(Passenger.case_id).join(Flight, Flight.id == Passenger.flight_id)
+        .where(Passenger.boarding == "boarded", Flight.state.in_(_LEFT), Passenger.received_at.is_(None))).scalars())
+    if not flown or not references:
+        return
+    near = sorted({other for others in same_person(session, flown).values() for other in others})
+    wanted = set(references)
+    reached = [case_id for start in range(0, len(near), _CHUNK) for case_id, reference in session.execute(
+        sa.select(Case.id, Case.reference).where(Case.id.in_(near[start:start + _CHUNK]))) if reference in wanted]
+    for case_id in sorted(reached):
+        case = session.get(Case, case_id)
+        assert case is not None
+        refuse_flown_apart(session, case)

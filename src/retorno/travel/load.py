@@ -508,6 +508,9 @@ def _write(session: Session, actor: User, filename: str, checked: CheckedCases, 
         # flagged with that other when it is another country's (red team round 53, F1; the rows changed went through
         # `update_case`).
         outcome.duplicates_flagged += keep_decided_apart(session, actor)
+        # ... and no new row ties a household of the file to someone aboard a flight that has left (red team round
+        # 55, F1: a head with the cédula of a passenger in the air, and her child, were imported into one household).
+        households.refuse_flown_apart_of_new(session, references)
     if outcome.created or outcome.updated:
         record(session, actor, "import.cases", "import", filename,
                after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,

@@ -10,7 +10,7 @@ of a flight not yet flown, with an alert to both sides. Imports run the same act
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -89,7 +89,7 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     """
     case = register_in_cases(session, actor, data)
     if case.household_id is not None:
-        household_grew(session, actor, [case.household_id])
+        household_grew(session, actor, [case.household_id], newcomers=[case.id])
     duplicates.flag_possible_duplicates(session, actor, [case])
     # Its cédula or declared document may make two passengers' records one person: the link is kept, with one seat
     # (red team round 14, L1: the registration was refused, and the person registered under another cédula).
@@ -100,13 +100,14 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     return case
 
 
-def household_grew(session: Session, by: User, household_ids: list[int]) -> list[str]:
+def household_grew(session: Session, by: User, household_ids: list[int], newcomers: Collection[int] = ()
+                   ) -> list[str]:
     """New members joined these households: members on a manifest not yet flown leave it, with an alert.
 
     Family unity (SPEC.md 4.3) holds for the household as it is now: the newcomer must travel with
     the others, so the manifest is planned again (or a supervisor splits the household).
     """
-    households.refuse_joining_boarded(session, household_ids)
+    households.refuse_joining_boarded(session, household_ids, newcomers)
     # A supervisor's split was written for the household as it was: a newcomer is not in it (red team, medium: a
     # seven-year-old registered into a split household stayed behind, the split's reason covering him). The split
     # ends, on the audit trail, and the household is planned again as one (or split again, newcomer included).
@@ -215,7 +216,9 @@ def correct_household(session: Session, actor: User, case: Case, *, household_re
         _minors_left_alone(session, actor, case, left=why, household_id=old_id)
         _minors_behind_alone(session, actor, case, household_id=old_id)
     if new_id is not None and new_id != old_id:
-        taken = household_grew(session, actor, [new_id])
+        taken = household_grew(session, actor, [new_id], newcomers=[case.id])
+        # ... nor does a record of someone aboard a flight that has left join a household that waits (round 55, F1).
+        households.refuse_flown_apart(session, case)
     joined = _household_code(session, new_id)
     _minors_left_alone(session, actor, case, became=f"this minor was moved to household {joined}",
                        left=f"case {case.reference} joined the household")
@@ -601,13 +604,18 @@ def _link_made(session: Session, by: User, case: Case) -> None:
     one country on two records, one of which is linked now to another country's record, flags that record with the
     other (`duplicates.keep_decided_apart`: red team round 53, F1)."""
     duplicates.keep_decided_apart(session, by, [case.id])
+    if case.state not in STAYING_BEHIND:
+        # ... nor may a link tie a household that waits to someone on a flight that has left (red team round 55, F1).
+        # A record leaving the process (withdrawn, say) makes no link, and is not held by one.
+        households.refuse_flown_apart(session, case)
+    person = records_alike(session, [case.id]).get(case.id, set())
     _declared_a_minor(session, by, case)
-    households: set[int] = set()
-    for record_id in sorted({case.id, *records_alike(session, [case.id]).get(case.id, set())}):
+    households_: set[int] = set()
+    for record_id in sorted({case.id, *person}):
         record_ = case if record_id == case.id else session.get(Case, record_id)
-        if record_ is None or record_.household_id is None or record_.household_id in households:
+        if record_ is None or record_.household_id is None or record_.household_id in households_:
             continue
-        households.add(record_.household_id)
+        households_.add(record_.household_id)
         _minors_left_alone(session, by, record_, became=_LINKED_AWAY, once=True,
                            left=f"case {record_.reference} is the record of a person travelling by another record, "
                                 "or who has travelled")
