@@ -27,7 +27,7 @@ from retorno.errors import ConcurrentEdit, InvalidInput, RetornoError, plain
 from retorno.installation import installation_engine
 from retorno.web import observability, openapi
 from retorno.web.refusals import accepted_language, say, told_in, validation_summary
-from retorno.web.security import REFUSAL, BodyLimit, SecurityHeaders
+from retorno.web.security import REFUSAL, BodyLimit, OneValuePerKey, SecurityHeaders
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +220,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="retorno_session",
                        max_age=settings.session_max_age_seconds, same_site="lax",
                        https_only=settings.secure_cookies)
+    # Inside the size limit: only a body within it is read whole to be checked.
+    app.add_middleware(OneValuePerKey)
     app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_bytes, body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     # Outermost: the request id is set before anything else runs, and every answer is counted.

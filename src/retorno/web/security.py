@@ -1,10 +1,14 @@
-"""What every response carries and every request is held to: security headers and body size limits."""
+"""What every response carries and every request is held to: security headers, body size limits, and one value per
+key in a JSON body."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from retorno.errors import TooLarge
+from retorno.errors import InvalidInput, TooLarge
 
 # Scripts and styles only from our own files: an injected <script> or style="" does nothing.
 CONTENT_SECURITY_POLICY = (
@@ -108,3 +112,64 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted_receive, send)
+
+
+class OneValuePerKey:
+    """Refuse a JSON body that gives one key twice in an object (`{"concerns": [], "concerns": ["..."]}`) with 422
+    `duplicate_key`, naming it: the service would keep the last, and a proxy, a log reader or a client library that
+    keeps the first would read another request than the one recorded (red team round 56, L1: a screening's concerns
+    were sent twice, the first list silently dropped). A body that is not JSON is left to the parser, which refuses
+    it; the refusal is raised where the handler reads the body, as `BodyLimit`'s is."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _json_body(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def checked_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False) and (key := duplicate_key(b"".join(chunks))) is not None:
+                    scope[REFUSAL] = InvalidInput("the request body gives the key '%(key)s' more than once in one "
+                                                  "object: send each key once", code="duplicate_key", key=key)
+                    raise scope[REFUSAL]
+            return message
+
+        await self.app(scope, checked_receive, send)
+
+
+def _json_body(scope: Scope) -> bool:
+    """Whether a request's body is read as JSON: a JSON content type (`application/json`, `…+json`), or none."""
+    content_type = dict(scope.get("headers", [])).get(b"content-type", b"").split(b";")[0].strip().lower()
+    return not content_type or content_type == b"application/json" or (
+        content_type.startswith(b"application/") and content_type.endswith(b"+json"))
+
+
+class _Duplicate(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def duplicate_key(body: bytes) -> str | None:
+    """The first key given twice in one object of a JSON body, or None (also for a body that is not JSON, which the
+    parser refuses)."""
+    def pairs(found: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in found:
+            if key in seen:
+                raise _Duplicate(key)
+            seen.add(key)
+        return dict(found)
+
+    try:
+        json.loads(body, object_pairs_hook=pairs)
+    except _Duplicate as duplicate:
+        return duplicate.key
+    except (ValueError, RecursionError):
+        return None
+    return None
