@@ -192,3 +192,19 @@ def test_new_key_creates_the_first_key_once(tmp_path: Path) -> None:
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     again = runner.invoke(app, ["audit", "new-key", str(path)])
     assert again.exit_code == 2 and "rotate-key" in said(again)
+
+
+def test_a_head_moved_back_is_named_at_the_first_record_past_it(site: Installation) -> None:
+    """Red team round 56, L3 (low): the head row moved back to an earlier record was caught, but named at a record
+    after the last one, which does not exist. It is named at the first record past the head."""
+    site.write(3, "after")
+    moved = site.copy("moved.sqlite3")
+    with Session(engine := make_engine(f"sqlite:///{moved}")) as session:
+        last = int(session.execute(sa.select(sa.func.max(AuditRecord.seq))).scalar_one())
+    engine.dispose()
+    keep = last - 2
+    rewrite(moved, [f"update audit_head set seq = {keep}, hash = (select hash from audit_records where seq = {keep})"])
+    refused = said(site.run("audit", "verify", url=f"sqlite:///{moved}", code=1))
+    assert f"broken at record {keep + 1}" in refused, refused
+    assert f"records {keep + 1}–{last} are past the head" in refused, refused
+    assert f"record {last + 1}" not in refused, refused

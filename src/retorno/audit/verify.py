@@ -84,8 +84,22 @@ def _read_chain(session: Session) -> tuple[_Chain, Problem | None]:
         chain.length, prev = count, rec.hash
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != count or head.hash != prev):
-        return chain, Problem(count + 1, f"the chain ends at record {count} but its head says {head.seq}")
+        return chain, _head_problem(head.seq, count)
     return chain, None
+
+
+def _head_problem(head: int, count: int) -> Problem:
+    """The head row disagreeing with the chain, named at the first record it does not account for: one past the head
+    where records were written after it (the head moved back: red team round 56, L3 named a record after the last
+    one), one past the chain's end where the head counts records that are gone, or the last where the seq agrees and
+    the hash does not."""
+    if head < count:
+        return Problem(head + 1, f"the chain holds records up to {count} but its head says {head}: "
+                                 f"{_span(head + 1, count)} are past the head")
+    if head > count:
+        return Problem(count + 1, f"the chain ends at record {count} but its head says {head}: "
+                                  f"{_span(count + 1, head)} are missing")
+    return Problem(count, f"the head's hash is not that of record {count}, where the chain ends")
 
 
 def _checkpoints(session: Session, after_id: int = 0) -> list[AuditCheckpoint]:
