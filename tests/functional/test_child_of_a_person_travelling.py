@@ -4,8 +4,7 @@ household, and a child registered into it was screened with no concern and made 
 mother's ICE record as waiting. The same when the link was made later (the head's cédula corrected to hers). An adult
 whose person holds a seat by another record, or was received by one, waits only with a minor at that flight's door.
 Since round 55, F1, nobody joins the household of such a record, and a link made later to a person in the air is
-refused until the household is corrected; a likeness made later (who may be someone else) still leaves the child
-unaccompanied."""
+refused until the household is corrected; since round 57, F1, a likeness made later (a possible duplicate) too."""
 
 from __future__ import annotations
 
@@ -82,17 +81,20 @@ def test_a_link_made_later_to_a_person_in_the_air_leaves_the_child_unaccompanied
     assert not _unaccompanied(api, child)
 
 
-def test_a_likeness_made_later_to_a_person_in_the_air_leaves_the_child_unaccompanied(client: TestClient,
-                                                                                    world: World) -> None:
+def test_a_likeness_made_later_to_a_person_in_the_air_is_refused_until_the_household_is_corrected(
+        client: TestClient, world: World) -> None:
     """Red team round 30, F2: the same as the cédula, by a correction of the names and birth date that makes the head
     a possible duplicate of a passenger in the air: the child, whom the screening then counted alone, got no concern
-    and went on to 'ready'."""
+    and went on to 'ready'. Round 30 had the correction taken and the child made unaccompanied; since round 57, F1, a
+    likeness ties the household as a link does: refused, nothing written, the child as she was."""
     api = Api(client, world)
     mother = {"given_names": "Rebeca", "first_surname": "Villalobos", "second_surname": "Arráiz", "sex": "F",
               "birth_date": "1977-03-12", "national_id": "V12093847"}
     head, child = _household_told_apart(api, mother, "RT30-F2")
-    ok(api.patch("sre.officer", f"/api/v1/cases/{head}", {"given_names": mother["given_names"],
-                                                          "first_surname": mother["first_surname"],
-                                                          "birth_date": mother["birth_date"]}))
-    assert ok(api.get("sre.officer", f"/api/v1/cases/{head}/possible-duplicates"))
-    assert _unaccompanied(api, child)
+    refused = api.patch("sre.officer", f"/api/v1/cases/{head}", {"given_names": mother["given_names"],
+                                                                 "first_surname": mother["first_surname"],
+                                                                 "birth_date": mother["birth_date"]})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "household_flown_apart", refused.text
+    assert ok(api.get("sre.officer", f"/api/v1/cases/{head}"))["given_names"] == "Paula"
+    assert ok(api.get("sre.officer", f"/api/v1/cases/{head}/possible-duplicates")) == []
+    assert not _unaccompanied(api, child)

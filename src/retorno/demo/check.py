@@ -18,7 +18,8 @@ hide itself here. What it checks, each rule named in the report:
   adult who left the process (withdrawn, unfit to fly, not a national; not a no-show, who is put back in
   line) lets the others go, as the manifest safeguard does (red team round 26c, F3: the check named
   splits the product had rightly accepted); a person is on a flight by any record of theirs, of any
-  agency (the same cédula), which brings that record's household in (F2; round 27, F1);
+  agency (`_people_as_one`: the same cédula, registry record or document, or a possible duplicate decided the
+  same person or undecided), which brings that record's household in (F2; round 27, F1; round 57, F6);
 - `minors_with_an_adult`: every minor on a manifest or aboard a flight has an adult of their
   household on the same flight, or a best-interests determination; every minor still waiting,
   from the screening on, belongs to a household with an adult waiting (or at the aircraft's door),
@@ -370,7 +371,7 @@ def check_demo(session: Session) -> CheckReport:
     travelling = demo.travelling()
     for flight_id, (how, cases) in sorted(travelling.items()):
         flight = demo.flights[flight_id]
-        _families(demo, report, flight, how, cases)
+        _families(demo, report, flight, how, cases, person_of)
         _minors_aboard(demo, report, flight, how, cases)
         _cleared_and_verified(demo, report, flight, how, cases)
     _minors_waiting(demo, report, person_of)
@@ -467,21 +468,22 @@ def _households(demo: _Demo, report: CheckReport) -> None:
 _LEFT_THE_PROCESS = ("withdrawn", "unfit_to_fly", "not_national")
 
 
-def _families(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases: set[int]) -> None:
+def _families(demo: _Demo, report: CheckReport, flight: _Flight, how: str, cases: set[int],
+              person_of: dict[int, int]) -> None:
     rule = "families_on_flown_flights" if flight.state in FLOWN else "families_on_manifests"
-    # A person travels with their household by any of their records: a record of the household whose cédula is a
-    # passenger's is on the flight with its person, and brings its household in (red team round 26c, F2), whichever
-    # agency holds it (round 27, F1: another agency's second record of a mother flew alone, her child left behind).
+    # A person travels with their household by any of their records (`_people_as_one`: a cédula, a registry record, a
+    # document, a possible duplicate decided the same person or undecided): a record of the household that is a
+    # passenger's person is on the flight with them, and brings its household in (red team round 26c, F2), whichever
+    # agency holds it (round 27, F1: another agency's second record of a mother flew alone, her child left behind;
+    # round 57, F6: a household tied by a likeness to a passenger in the air was not read).
     # A record of another journey of the person (registered after one was received at its destination, or received
     # before the other was registered) is not with them: a person returned may be returned again (README, one seat).
-    aboard: dict[str, list[int]] = defaultdict(list)
+    aboard: dict[int, list[int]] = defaultdict(list)
     for c in cases:
-        if cedula := national_id_digits(demo.people[c].national_id):
-            aboard[cedula].append(c)
+        aboard[person_of.get(c, c)].append(c)
     with_person = {p.id for p in demo.people.values()
                    if p.id not in cases and p.household is not None
-                   and any(not demo.other_journeys(p.id, c)
-                           for c in aboard.get(national_id_digits(p.national_id) or "", ()))}
+                   and any(not demo.other_journeys(p.id, c) for c in aboard.get(person_of.get(p.id, p.id), ()))}
     households = {demo.people[c].household for c in cases | with_person} - {None}
     for hid in sorted(h for h in households if h is not None):
         report.examined[rule] += 1

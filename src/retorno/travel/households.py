@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.audit.service import record
-from retorno.cases.facts import records_alike, same_person
+from retorno.cases.facts import records_alike
 from retorno.cases.models import Case, Household
 from retorno.cases.rows import CaseRow, linked
 from retorno.cases.service import HEADS
 from retorno.db import insert_columns, utcnow
 from retorno.errors import InvalidInput, InvalidTransition
+from retorno.flights.airports import earliest_day
 from retorno.flights.models import Flight, HouseholdSplit, Passenger
 from retorno.flights.service import leaving_unconfirmed
 from retorno.safeguards import is_minor
@@ -171,6 +172,7 @@ def refuse_joining_boarded(session: Session, household_ids: Collection[int], new
     registered, into a household that had arrived). A newcomer is registered in a household of their own (named
     unaccompanied if a minor alone), as a person returned and registered again is a new journey's. A member boarded by
     another record of their person (`boarded_members`) counts as boarded, its flight not named."""
+    _refuse_newcomers_boarded(session, newcomers)
     found, _ = boarded_members(session, household_ids, newcomers=newcomers)
     if not found:
         return
@@ -185,6 +187,29 @@ def refuse_joining_boarded(session: Session, household_ids: Collection[int], new
                             "now (a household travels together, and they are on their way or home); register the "
                             "newcomer in a household of its own", code="household_boarded",
                             household=name, flight=flight)
+
+
+def _refuse_newcomers_boarded(session: Session, newcomers: Collection[int]) -> None:
+    """Nor does a newcomer join a household others wait in while their own person, by another record or a possible
+    duplicate, boarded a flight (at the door, still to be recorded off it, in the air or arrived; not a journey made
+    before the newcomer was registered): the household would be split from them (red team round 57, F5: at the
+    aircraft door the first such registration was taken, and took another country's family off the aircraft, the same
+    request refused right after; F8: an import row refused as if a member had boarded)."""
+    if not newcomers:
+        return
+    _, boarded = boarded_members(session, (), case_ids=newcomers)
+    for newcomer in sorted(boarded):
+        household_id = session.execute(sa.select(Case.household_id).where(Case.id == newcomer)).scalar_one_or_none()
+        if household_id is None:
+            continue
+        waiting = session.execute(sa.select(sa.func.count()).select_from(Case).where(
+            Case.household_id == household_id, Case.id.not_in(sorted(newcomers)))).scalar_one()
+        if waiting:
+            raise InvalidTransition(
+                "a newcomer to household %(household)s is a record of a person who boarded a flight (by another "
+                "record, or a possible duplicate): they do not join a household that waits; register the record in a "
+                "household of its own", code="household_boarded",
+                household=_names(session, [household_id])[household_id])
 
 
 def write(session: Session, by: User, plan_: Plan) -> tuple[list[int | None], list[int]]:
@@ -467,70 +492,85 @@ _LEFT_THE_PROCESS = ("withdrawn", "not_national", "unfit_to_fly")
 
 
 def refuse_flown_apart(session: Session, case: Case) -> None:
-    """A link made now (a registration, a correction of a cédula or document number, a document filed, a
-    verification, a supervisor's "same person") must not make `case`'s person, one of whose records (linked:
-    `cases.facts.same_person`) is aboard a flight that has left (in the air or arrived), a member of a household other
-    members of which are not on that flight: the household would be split across a flight that left with no
-    supervisor's split (red team round 55, F1: ICE corrected the cédula of the head of its household of two to that of
-    INM's passenger in the air; her child stayed behind, and `retorno demo check` named the household split). Before
-    departure, the pull of linked records takes the household off the manifest, or off the aircraft, with them; after
-    it, the link is refused (409 `household_flown_apart`) until that household is corrected (its other members taken
-    out of it by a supervisor of its agency, a minor then an unaccompanied child's concern) or its split recorded.
+    """A link or a likeness made now (a registration, a correction of names, birth date, cédula or document number, a
+    document filed, a verification, a supervisor's "same person") must not change who flew on a flight that has left
+    (in the air or arrived). `case`'s person is its records and those that may be theirs (`cases.facts.records_alike`:
+    linked, or an undecided possible duplicate, chains included, as every hold reads them); if one of them is aboard
+    such a flight, refused (409, nothing written):
 
-    A likeness (an undecided possible duplicate, who may be someone else) is not refused: supervisors could never
-    decide a pair the refusal kept from being flagged. It leaves the household's minors an unaccompanied child's
-    concern (`travel.service._link_made`), and nobody joins the household until the pair is decided
-    (`refuse_joining_boarded`). A record received at its destination before the other was registered is of a journey
-    made (the other a new journey's) and ties nothing; an adult member who left the process (withdrawn, unfit to fly,
-    not a national) lets the others go, and a record aboard itself changes nothing here (its arrival is recorded as it
-    travelled). Neither the flight nor another agency's household is named."""
-    person = same_person(session, [case.id]).get(case.id, {})
+    - `household_flown_apart`, where another of the person's records is a member of a household other members of which
+      are not on that flight: the household would be split across a flight that left with no supervisor's split (red
+      team round 55, F1: ICE corrected the cédula of the head of its household of two to that of INM's passenger in
+      the air, and her child stayed behind; round 57, F1-F4: the same by names and birth date, by a registration or an
+      import row alike to the passenger, by her passport filed). Until a supervisor corrects that household (takes the
+      record out of it, or its other members) or records its split; a likeness the supervisors then decide "different
+      people" ties nothing, and the record may join the household again.
+    - `flown_as_an_adult`, where another of the person's records declares a birth date that makes a minor, on that
+      flight's children's day, of someone who flew as an adult by their own record (round 57, F4: a passport of an
+      adult in the air filed on a child's record made her a minor aboard alone).
+
+    Before departure, the pull of linked records takes the household off the manifest, or off the aircraft, with them
+    instead. A record received at its destination before the other was registered is of a journey made (the other a
+    new journey's) and ties nothing; an adult member who left the process (withdrawn, unfit to fly, not a national)
+    lets the others go, and a record aboard itself changes nothing here (its arrival is recorded as it travelled).
+    Neither the case (a registration refused has none), the flight nor another agency's household is named."""
+    person = records_alike(session, [case.id]).get(case.id, set())
     records = sorted({case.id, *person})
-    flown = {case_id: (flight_id, received) for case_id, flight_id, received in session.execute(
-        sa.select(Passenger.case_id, Passenger.flight_id, Passenger.received_at)
-        .join(Flight, Flight.id == Passenger.flight_id)
+    flown = {row.case_id: row for row in session.execute(
+        sa.select(Passenger.case_id, Passenger.flight_id, Passenger.received_at, Case.birth_date,
+                  Flight.departure_utc, Flight.origin, Flight.destination)
+        .join(Flight, Flight.id == Passenger.flight_id).join(Case, Case.id == Passenger.case_id)
         .where(Passenger.case_id.in_(records), Passenger.boarding == "boarded", Flight.state.in_(_LEFT)))}
     if not flown or case.id in flown:
         return
     rows = {row.id: row for row in session.execute(
-        sa.select(Case.id, Case.household_id, Case.registered_at).where(Case.id.in_(records)))}
-    # Per flight left, the households of the person's records not aboard it that travel with the person on it.
+        sa.select(Case.id, Case.household_id, Case.registered_at, Case.birth_date).where(Case.id.in_(records)))}
+    # Per flight left, the person's records not aboard it that are of its journey (not registered after a reception).
     tied: dict[int, set[int]] = {}
     for record_id, row in rows.items():
-        if record_id in flown or row.household_id is None:
+        if record_id in flown:
             continue
-        for flight_id, received in flown.values():
-            if received is None or received >= row.registered_at:
-                tied.setdefault(flight_id, set()).add(row.household_id)
-    if not tied:
+        for aboard in flown.values():
+            if aboard.received_at is None or aboard.received_at >= row.registered_at:
+                tied.setdefault(aboard.flight_id, set()).add(record_id)
+    for aboard in flown.values():
+        day = earliest_day(aboard.departure_utc, aboard.origin, aboard.destination)  # `airports.children_day`
+        if not is_minor(aboard.birth_date, day) and any(
+                is_minor(rows[record_id].birth_date, day) for record_id in tied.get(aboard.flight_id, ())):
+            raise InvalidTransition(
+                "this record would make a person aboard a flight that has left, by another record of theirs or a "
+                "possible duplicate, a minor who travelled as an adult: refused; check its birth date, cédula and "
+                "documents (a possible duplicate is decided by supervisors)", code="flown_as_an_adult")
+    households = sorted({rows[record_id].household_id for records_ in tied.values() for record_id in records_
+                         if rows[record_id].household_id is not None})
+    if not households:
         return
-    households = sorted(set().union(*tied.values()))
     split = set(session.execute(sa.select(HouseholdSplit.household_id)
                                 .where(HouseholdSplit.household_id.in_(households))).scalars())
     members = session.execute(sa.select(Case.id, Case.household_id, Case.state, Case.birth_date)
                               .where(Case.household_id.in_(households))).all()
     others = [member for member in members if member.id not in rows]
-    alike = {member: set(linked) for member, linked in same_person(
-        session, [member.id for member in others]).items()} if others else {}
-    aboard = dict(session.execute(
+    alike = records_alike(session, [member.id for member in others]) if others else {}
+    aboard_on = dict(session.execute(
         sa.select(Passenger.case_id, Passenger.flight_id).join(Flight, Flight.id == Passenger.flight_id)
-        .where(Passenger.case_id.in_(sorted({m.id for m in others} | set().union(*alike.values()))),
+        .where(Passenger.case_id.in_(sorted({m.id for m in others} | set().union(set(), *alike.values()))),
                Passenger.boarding == "boarded", Flight.state.in_(_LEFT))).all()) if others else {}
     today = utcnow().date()
-    for flight_id, tied_households in tied.items():
+    for flight_id, records_ in tied.items():
+        tied_households = {rows[record_id].household_id for record_id in records_} - {None}
         for member in others:
             if member.household_id not in tied_households or member.household_id in split:
                 continue
-            with_them = {member.id, *alike.get(member.id, set())}
-            if any(aboard.get(record_id) == flight_id for record_id in with_them):
+            if any(aboard_on.get(record_id) == flight_id for record_id in {member.id, *alike.get(member.id, set())}):
                 continue
             if member.state in _LEFT_THE_PROCESS and not is_minor(member.birth_date, today):
                 continue
             raise InvalidTransition(
-                "case %(case)s: a record of this person boarded a flight that has left, and members of the household "
-                "of another of their records wait here: a household travels together, so this is refused; that "
-                "household is corrected first (its members taken out of it by a supervisor of its agency) or its "
-                "split recorded", code="household_flown_apart", case=case.reference)
+                "a record of this person, or of a possible duplicate, boarded a flight that has left, and members of "
+                "the household of this or another of their records wait here: a household travels together, so this "
+                "is refused; that household is corrected first (the record, or its members, taken out of it by a "
+                "supervisor of its agency) or its split recorded; a possible duplicate supervisors decide are "
+                "different people ties nothing", code="household_flown_apart")
 
 
 def refuse_flown_apart_of_new(session: Session, references: Collection[str]) -> None:
@@ -542,7 +582,7 @@ def refuse_flown_apart_of_new(session: Session, references: Collection[str]) -> 
         .where(Passenger.boarding == "boarded", Flight.state.in_(_LEFT), Passenger.received_at.is_(None))).scalars())
     if not flown or not references:
         return
-    near = sorted({other for others in same_person(session, flown).values() for other in others})
+    near = sorted({other for others in records_alike(session, flown).values() for other in others})
     wanted = set(references)
     reached = [case_id for start in range(0, len(near), _CHUNK) for case_id, reference in session.execute(
         sa.select(Case.id, Case.reference).where(Case.id.in_(near[start:start + _CHUNK]))) if reference in wanted]

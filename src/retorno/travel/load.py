@@ -484,8 +484,13 @@ def _write(session: Session, actor: User, filename: str, checked: CheckedCases, 
     references, joined = _insert_new(session, actor, new_rows, held.own, checked)
     checked.find_duplicates()  # done already, unless no case was new
     # New members of households held before, which may be on a manifest (family unity holds for them too).
+    created_here = set(references)
     for start in range(0, len(joined), _CHUNK):
-        household_grew(session, actor, joined[start:start + _CHUNK])
+        chunk = joined[start:start + _CHUNK]
+        # The rows joining them are newcomers, each read by their own person too (red team round 57, F8).
+        newcomers = [case_id for case_id, reference in session.execute(
+            sa.select(Case.id, Case.reference).where(Case.household_id.in_(chunk))) if reference in created_here]
+        household_grew(session, actor, chunk, newcomers=newcomers)
     outcome.created = len(references)
     outcome.created_references = references
     created = dict(zip(new_rows.column("row_number"), references, strict=True))
