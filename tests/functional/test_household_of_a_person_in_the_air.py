@@ -223,3 +223,41 @@ def test_a_newcomer_whose_person_is_at_the_aircraft_door_joins_no_waiting_househ
         assert flight not in refused.text and mother["reference"] not in refused.text
         assert _cases(session) == before
         assert ok(api.get("inm.officer", f"/api/v1/flights/{flight}/deboardings")) == []
+
+
+def test_the_refusal_says_whose_household_and_an_import_names_the_row(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 58, F1 and F4: the refusal sent another agency's officer to correct a household they could not
+    see, and told them which record's household it was; it says whether the household is the record's agency's or
+    another agency's, naming neither. F2: an import's refusal named no row; it names the file's row."""
+    api = Api(client, world)
+    flight = _in_the_air(api)
+    head, _child = _waiting_household(api, "ICE-W")
+    own = api.patch("ice.officer", f"/api/v1/cases/{head}", {"national_id": CEDULA})
+    _refused(own, "household_flown_apart", flight)
+    assert "a household of this record's agency waits" in own.json()["error"]["message"], own.text
+    header = ("referencia,hogar,parentesco,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,"
+              "nacionalidad,cedula,lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
+    rows = ("RT-1,,otro,Lucía,Rangel,Mora,F,1985-02-02,VEN,,Port Isabel,HRL,2026-10-01\n"
+            "RT-M,ICE-X,titular,Carmen Luisa,Suárez,Núñez,F,1990-12-19,VEN,V17345678,Port Isabel,HRL,2026-10-01\n"
+            "RT-K,ICE-X,hija,Kiara,Suárez,Lugo,F,2017-02-02,VEN,,Port Isabel,HRL,2026-10-01\n")
+    before = _cases(session)
+    answer = client.post("/api/v1/cases/import", files={"file": ("h.csv", (header + rows).encode(), "text/csv")},
+                         headers=world.headers("ice.officer"))
+    _refused(answer, "household_flown_apart", flight)
+    assert answer.json()["error"]["message"].startswith("row 3 of the file: "), answer.text
+    assert _cases(session) == before
+
+
+def test_a_household_whose_members_all_flew_is_not_split(client: TestClient, world: World) -> None:
+    """Red team round 58, F3: a supervisor recorded a 'split' of a household all of whose members flew together, a
+    separation that never happened. Refused, 409 `household_travelled`, nothing recorded."""
+    api = Api(client, world)
+    mother = api.ready_case(household_reference="H-ALL", relationship_to_head="head", **MOTHER)
+    api.fly_to_arrival([mother])
+    path = "/api/v1/households/H-ALL/split"
+    headers = {**world.headers("inm.supervisor"), "If-Match": api.get("inm.supervisor", "/api/v1/households/H-ALL")
+               .headers.get("etag", "")}
+    refused = client.post(path, json={"reason": "Separación de prueba tras el vuelo"}, headers=headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "household_travelled", refused.text

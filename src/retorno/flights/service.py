@@ -1359,6 +1359,14 @@ def split_household(session: Session, actor: User, household: Household, *, reas
                                                                       {"household": household.reference}),
                   audited=AuditObject("household", household.reference), reader=actor)
     reason = written_reason(reason)
+    # A split lets members go apart: with nobody of it waiting (every member boarded, arrived or left the process)
+    # there is no one to go apart from, and it would record a separation that never happened (red team round 58, F3).
+    waiting = session.execute(sa.select(sa.func.count()).select_from(Case).where(
+        Case.household_id == household.id, Case.state.in_(BEFORE_BOARDING))).scalar_one()
+    if not waiting:
+        raise InvalidTransition("household %(household)s has nobody waiting (its members boarded, arrived or left the "
+                                "process): there is no one to split from, and nothing is recorded",
+                                code="household_travelled", household=household.reference)
     split = HouseholdSplit(household_id=household.id, authorised_by=actor.id, reason=reason)
     session.add(split)
     flag_modified(household, "reference")

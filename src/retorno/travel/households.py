@@ -15,7 +15,7 @@ applies the plan, and the refusals at the write (`moved`, `write`, `one_head_eac
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -547,6 +547,8 @@ def refuse_flown_apart(session: Session, case: Case) -> None:
         return
     split = set(session.execute(sa.select(HouseholdSplit.household_id)
                                 .where(HouseholdSplit.household_id.in_(households))).scalars())
+    households_of = dict(session.execute(sa.select(Household.id, Household.agency_id)
+                                         .where(Household.id.in_(households))).all())
     members = session.execute(sa.select(Case.id, Case.household_id, Case.state, Case.birth_date)
                               .where(Case.household_id.in_(households))).all()
     others = [member for member in members if member.id not in rows]
@@ -565,28 +567,42 @@ def refuse_flown_apart(session: Session, case: Case) -> None:
                 continue
             if member.state in _LEFT_THE_PROCESS and not is_minor(member.birth_date, today):
                 continue
+            # Whose household it is, and who may undo the tie, told without naming it (red team round 58, F1 and F4:
+            # the advice sent another country's officer to correct a household they could not see).
+            if households_of.get(member.household_id) == case.agency_id:
+                raise InvalidTransition(
+                    "a record of this person, or of a possible duplicate, boarded a flight that has left, and a "
+                    "household of this record's agency waits with a member who may be them: a household travels "
+                    "together, so this is refused, nothing written; a supervisor of the agency corrects that household "
+                    "(takes the record, or its members, out of it) or records its split, and the step is tried again",
+                    code="household_flown_apart")
             raise InvalidTransition(
-                "a record of this person, or of a possible duplicate, boarded a flight that has left, and members of "
-                "the household of this or another of their records wait here: a household travels together, so this "
-                "is refused; that household is corrected first (the record, or its members, taken out of it by a "
-                "supervisor of its agency) or its split recorded; a possible duplicate supervisors decide are "
-                "different people ties nothing", code="household_flown_apart")
+                "a record of this person, or of a possible duplicate, boarded a flight that has left, and a household "
+                "another agency holds waits with a member who may be them: a household travels together, so this is "
+                "refused, nothing written; that agency's supervisor corrects its household or records its split (ask "
+                "that agency), and the step is tried again", code="household_flown_apart")
 
 
-def refuse_flown_apart_of_new(session: Session, references: Collection[str]) -> None:
-    """`refuse_flown_apart` for records registered now in bulk (an import's new rows, by reference), found from the
-    side of the passengers aboard flights that have left and not yet received at their destination (one received
-    before is of a journey made, which a record registered now does not join): they are few, the rows may be many."""
+def refuse_flown_apart_of_new(session: Session, rows: Mapping[str, int]) -> None:
+    """`refuse_flown_apart` for records registered now in bulk (an import's new rows: reference to row number), found
+    from the side of the passengers aboard flights that have left and not yet received at their destination (one
+    received before is of a journey made, which a record registered now does not join): they are few, the rows may be
+    many. A refusal names the file's row."""
     flown = sorted(session.execute(
         sa.select(Passenger.case_id).join(Flight, Flight.id == Passenger.flight_id)
         .where(Passenger.boarding == "boarded", Flight.state.in_(_LEFT), Passenger.received_at.is_(None))).scalars())
-    if not flown or not references:
+    if not flown or not rows:
         return
     near = sorted({other for others in records_alike(session, flown).values() for other in others})
-    wanted = set(references)
+    wanted = set(rows)
     reached = [case_id for start in range(0, len(near), _CHUNK) for case_id, reference in session.execute(
         sa.select(Case.id, Case.reference).where(Case.id.in_(near[start:start + _CHUNK]))) if reference in wanted]
     for case_id in sorted(reached):
         case = session.get(Case, case_id)
         assert case is not None
-        refuse_flown_apart(session, case)
+        try:
+            refuse_flown_apart(session, case)
+        except InvalidTransition as refused:
+            # The file's row, not the reference its case would have had (red team round 58, F2).
+            raise InvalidTransition("row %(row)s of the file: %(refusal)s", code=refused.code, row=rows[case.reference],
+                                    refusal=list(refused.parts)) from refused

@@ -515,7 +515,7 @@ def _write(session: Session, actor: User, filename: str, checked: CheckedCases, 
         outcome.duplicates_flagged += keep_decided_apart(session, actor)
         # ... and no new row ties a household of the file to someone aboard a flight that has left (red team round
         # 55, F1: a head with the cédula of a passenger in the air, and her child, were imported into one household).
-        households.refuse_flown_apart_of_new(session, references)
+        households.refuse_flown_apart_of_new(session, {reference: row for row, reference in created.items()})
     if outcome.created or outcome.updated:
         record(session, actor, "import.cases", "import", filename,
                after={"created": outcome.created, "updated": outcome.updated, "unchanged": outcome.unchanged,
