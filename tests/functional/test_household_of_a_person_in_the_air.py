@@ -175,6 +175,8 @@ def test_a_likeness_to_a_person_in_the_air_ties_no_waiting_household_by_any_door
                            **{**ALIKE, "national_id": None})
     _refused(registered, "household_flown_apart", flight)
     assert "US-" not in registered.json()["error"]["message"], registered.text
+    # Round 59, F1: the advice a newcomer can follow (a split ends when a newcomer joins, so it never let them in).
+    assert "a newcomer is registered in a household of its own" in registered.json()["error"]["message"]
     header = ("referencia,hogar,parentesco,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,"
               "nacionalidad,cedula,lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
     rows = "RT-A,ICE-L,otro,Carmen Luisa,Suárez,Núñez,F,1990-12-19,VEN,,Port Isabel,HRL,2026-10-01\n"
