@@ -168,6 +168,11 @@ def held_elsewhere(case_id: int) -> str:
     return f"{ELSEWHERE}{case_id}"
 
 
+# The reasons a pair shares a national ID, and all the names with the birth date (their words, `describe_reason`).
+SHARED_ID = "same_national_id"
+SAME_PERSON_WRITTEN = "same_name_and_birth_date"
+
+
 class HeldCase(NamedTuple):
     """A case already in the system, as duplicate detection needs it (a tuple: cheap by the 100,000).
 
@@ -614,9 +619,9 @@ def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
         if not _second_surname_alone_differs(a, b):
             return _score_words(a, b, dates, date_reasons)
         score, surname_reasons = max(score, THRESHOLD), ["second_surname_differs"]
-    reasons = ["same_national_id"] if same_id else []
+    reasons = [SHARED_ID] if same_id else []
     if (a.given, a.first, a.second, a.birth_date) == (b.given, b.first, b.second, b.birth_date):
-        reasons.append("same_name_and_birth_date")
+        reasons.append(SAME_PERSON_WRITTEN)
     else:
         if said:
             reasons.append("sounds_alike")

@@ -28,7 +28,15 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import Entry, record, record_many, text_digest
-from retorno.cases.duplicates import HeldCase, describe_reason, find_duplicates, keys_to_compare
+from retorno.cases.duplicates import (
+    SAME_PERSON_WRITTEN,
+    SHARED_ID,
+    HeldCase,
+    describe_reason,
+    find_duplicates,
+    keys_to_compare,
+)
+from retorno.cases.duplicates import PossibleDuplicate as FoundDuplicate
 from retorno.cases.facts import (
     CountedTogether,
     own_open_concerns,
@@ -367,22 +375,29 @@ def records_alike(session: Session, births: Iterable[date], national_ids: Iterab
     return found
 
 
-def flag_possible_duplicates(session: Session, by: User, cases: Sequence[Case]) -> int:
+def as_compared(case: Case, index: int = 0) -> HeldCase:
+    """`case` as duplicate detection compares it (its fields as they are now)."""
+    return HeldCase(case.reference, case.given_names, case.first_surname, case.second_surname, case.birth_date,
+                    case.national_id, index, case.sex)
+
+
+def flag_possible_duplicates(session: Session, by: User, cases: Sequence[Case],
+                             before: Sequence[HeldCase] | None = None) -> int:
     """Flag the records alike to `cases`, just registered or whose names, birth date or cédula were corrected,
     among every sending agency's records (SPEC.md 4.1: no door gets around the hold, and the same person is often held
     by two states, detained in one and moved to the other); returns how many flags were written.
 
     The import's detection (`cases.duplicates.find_duplicates`), on the few records that can share a blocking key with
     them (`records_alike`: for one person, one statement off the birth-date and cédula indexes). A pair flagged already
-    and undecided, or decided one person, is not flagged again; one a supervisor decided are two people is, since what
-    they decided on has changed. Written as the import writes its flags (`keep_flags`).
+    and undecided, or decided one person, is not flagged again; one a supervisor decided are two people is, when the
+    correction made them more alike than they were (`_alike_again`; `before`: the corrected `cases` as they were).
+    Written as the import writes its flags (`keep_flags`).
     """
     if not cases:
         return 0
     session.flush()
     ids = [case.id for case in cases]
-    records = [HeldCase(case.reference, case.given_names, case.first_surname, case.second_surname, case.birth_date,
-                        case.national_id, index, case.sex) for index, case in enumerate(cases)]
+    records = [as_compared(case, index) for index, case in enumerate(cases)]
     alike = records_alike(session, [case.birth_date for case in cases], [case.national_id for case in cases])
     held = {case_id: person for case_id, person in alike.items() if case_id not in ids}
     id_of = {case.reference: case.id for case in cases} | {person.case_reference: case_id
@@ -394,14 +409,62 @@ def flag_possible_duplicates(session: Session, by: User, cases: Sequence[Case]) 
         sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id).where(
             sa.or_(among(PossibleDuplicate.case_id, ids), among(PossibleDuplicate.other_case_id, ids)),
             sa.or_(PossibleDuplicate.decision.is_(None), PossibleDuplicate.decision == ONE_PERSON)))}
+    apart = _alike_again(session, found, ids, held, before)
     now, flags = utcnow(), []
     for duplicate in found:
         pair = (ids[duplicate.row_number], id_of[duplicate.other_case_reference or ""])
-        if frozenset(pair) not in kept:
+        if frozenset(pair) not in kept and frozenset(pair) not in apart:
             kept.add(frozenset(pair))
             flags.append({"case_id": pair[0], "other_case_id": pair[1], "score": duplicate.score,
                           "reason": duplicate.reason[:200], "created_at": now})
     return keep_flags(session, by, flags)
+
+
+def _alike_again(session: Session, found: Sequence[FoundDuplicate], ids: Sequence[int], held: dict[int, HeldCase],
+                 before: Sequence[HeldCase] | None) -> set[frozenset[int]]:
+    """The pairs among `found` (`ids`: the compared records' ids, by row) that a supervisor decided are two people and
+    that a correction did not make more alike: not flagged again (red team round 59, F2: a cédula recorded alone
+    flagged the pair anew, and with the other person on a flight that had left, the household they now counted in
+    refused the correction). More alike is a higher score than both the decided flag's and the pair's before the
+    correction (`before`), or a national ID, or the same names and birth date, that they share now and did not then.
+    """
+    decided: dict[frozenset[int], tuple[float, set[str]]] = {}
+    for first, second, score, reason in session.execute(
+            sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id, PossibleDuplicate.score,
+                      PossibleDuplicate.reason).where(
+                sa.or_(among(PossibleDuplicate.case_id, list(ids)), among(PossibleDuplicate.other_case_id, list(ids))),
+                PossibleDuplicate.decision == DIFFERENT_PEOPLE)):
+        best, shared = decided.get(frozenset((first, second)), (0.0, set()))
+        decided[frozenset((first, second))] = (max(best, score), shared | _shared(reason))
+    if not decided:
+        return set()
+    by_reference = {person.case_reference: case_id for case_id, person in held.items()}
+
+    def pair(duplicate: FoundDuplicate) -> frozenset[int]:
+        return frozenset((ids[duplicate.row_number], by_reference[duplicate.other_case_reference or ""]))
+
+    earlier: dict[frozenset[int], tuple[float, set[str]]] = {}
+    if before is not None:
+        others = {case_id for duplicate in found if pair(duplicate) in decided for case_id in pair(duplicate)
+                  if case_id in held}
+        earlier = {pair(duplicate): (duplicate.score, _shared(duplicate.reason))
+                   for duplicate in find_duplicates(before, [held[case_id] for case_id in sorted(others)])}
+    apart = set()
+    for duplicate in found:
+        if (key := pair(duplicate)) not in decided:
+            continue
+        (best, shared), (was, had) = decided[key], earlier.get(key, (0.0, set()))
+        if duplicate.score <= max(best, was) and _shared(duplicate.reason) <= shared | had:
+            apart.add(key)
+    return apart
+
+
+# What two records may share that no score says more of: a national ID, and all the names with the birth date.
+_SHARED = frozenset({SHARED_ID, SAME_PERSON_WRITTEN})
+
+
+def _shared(reason: str) -> set[str]:
+    return set(reason.split("; ")) & _SHARED
 
 
 def keep_flags(session: Session, by: User | None, flags: Sequence[dict[str, Any]]) -> int:

@@ -782,6 +782,7 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
     # until supervisors decide (`duplicates.keep_counted`), as for a document withdrawn (red team round 16, F3).
     counted = (counted_together(session, [case.id])
                if any(getattr(case, k) != v for k, v in changes.items() if k in LINKING_FIELDS) else None)
+    compared = duplicates.as_compared(case)  # the person as before: is a pair decided two people more alike now?
     changed = change_fields(session, actor, case, changes, reason=IMPORTED if imported else None)
     if counted is not None and changed.keys() & LINKING_FIELDS:
         duplicates.keep_counted(session, actor, counted, holders=[case.id], since=None,
@@ -817,7 +818,7 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # Corrected names, birth date or cédula may make the record alike to another, whichever agency holds it: it is
         # flagged as a new record would be (red team: a correction made a case look like a person with an open
         # trafficking concern, and nothing compared them).
-        duplicates.flag_possible_duplicates(session, actor, [case])
+        duplicates.flag_possible_duplicates(session, actor, [case], before=[compared])
     if changed.keys() & {"birth_date", *LINKING_FIELDS, *duplicates.COMPARED_FIELDS}:
         # A minor by its declaration now, or one person with another record now (a link, a possible duplicate): the
         # person's other records may be minors by it (round 29b, F3), and a household's adult one person with someone

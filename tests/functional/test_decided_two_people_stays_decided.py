@@ -1,0 +1,83 @@
+"""A possible duplicate a supervisor decided are two people is flagged again only when a correction makes the two
+records more alike than they were (red team round 59, F2).
+
+Any correction of a compared field flagged the pair anew, a cédula recorded alone included: the supervisors' decision
+was undone by an official's ordinary work, the records held back again, and with the other person on a flight that
+had left, the household the two now counted in refused the correction, for good. A correction that makes them more
+alike (a higher score than the decision saw, or a national ID they now share) still flags them, for a supervisor to
+decide again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.factories import Api, World, ok
+
+# Rosa Elena Peña Rodríguez, born 17 May 1990; and the same name written with the surnames swapped.
+ROSA = {"national_id": None, "given_names": "Rosa Elena", "first_surname": "Peña", "second_surname": "Rodríguez",
+        "birth_date": "1990-05-17"}
+SWAPPED = {**ROSA, "first_surname": "Rodríguez", "second_surname": "Peña"}
+# The first given name alone: alike, less than the surnames swapped (which score as the same names).
+ROSA_ALONE = {**ROSA, "given_names": "Rosa"}
+DIFFERENT = {"decision": "different_people", "reason": "Huellas y fotografía distintas: son dos personas."}
+
+
+def _flags(api: Api, reference: str) -> list[dict[str, Any]]:
+    return list(ok(api.get("inm.officer", f"/api/v1/cases/{reference}/possible-duplicates")))
+
+
+def _undecided(api: Api, reference: str) -> list[dict[str, Any]]:
+    return [flag for flag in _flags(api, reference) if flag["decision"] is None]
+
+
+def _decided_two_people(api: Api, twin_is: dict[str, Any] = SWAPPED) -> tuple[str, str]:
+    rosa = str(api.register(**ROSA)["reference"])
+    twin = str(api.register(**twin_is)["reference"])
+    [flag] = _undecided(api, twin)
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{twin}/possible-duplicates/{flag['flag']}/decision", DIFFERENT),
+       201)
+    assert _undecided(api, twin) == []
+    return rosa, twin
+
+
+def test_a_cedula_recorded_alone_leaves_the_decision_as_it_is(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    rosa, twin = _decided_two_people(api)
+    ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"national_id": "V-18.234.567"}))
+    assert _undecided(api, twin) == [] and len(_flags(api, twin)) == 1
+    # Nor does a cédula recorded on the other record, another of its own.
+    ok(api.patch("inm.officer", f"/api/v1/cases/{rosa}", {"national_id": "V-20.111.222"}))
+    assert _undecided(api, twin) == []
+
+
+def test_a_correction_no_more_alike_than_decided_leaves_it_and_one_more_alike_flags_again(
+        client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    rosa, twin = _decided_two_people(api, ROSA_ALONE)
+    # Made less alike, then as alike as the supervisor saw them: decided already.
+    ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"birth_date": "1990-05-18"}))
+    ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"birth_date": ROSA["birth_date"]}))
+    assert _undecided(api, twin) == []
+    # Both given names: more alike than decided, a supervisor decides again.
+    ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"given_names": "Rosa Elena"}))
+    assert [flag["other"] for flag in _undecided(api, twin)] == [rosa]
+
+
+def test_the_same_names_written_the_same_way_flag_them_again(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    rosa, twin = _decided_two_people(api)
+    # The surnames swapped score as the same names do; written the same way now, they are more alike than decided.
+    ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"first_surname": "Peña", "second_surname": "Rodríguez"}))
+    assert [flag["other"] for flag in _undecided(api, twin)] == [rosa]
+
+
+def test_a_cedula_the_two_records_now_share_flags_them_again(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    rosa, twin = _decided_two_people(api)
+    ok(api.patch("inm.officer", f"/api/v1/cases/{rosa}", {"national_id": "V-18.234.567"}))
+    assert _undecided(api, twin) == []
+    ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"national_id": "V-18234567"}))
+    assert [flag["other"] for flag in _undecided(api, twin)] == [rosa]
