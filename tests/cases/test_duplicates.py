@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from retorno.cases.duplicates import (
     HeldCase,
     describe_reason,
+    fields_agreeing,
     find_duplicates,
     held_cases_to_compare,
     jaro_winkler,
@@ -531,3 +532,18 @@ def test_another_second_surname_alone_is_flagged() -> None:
                   replace(rows[1], sex="F"), replace(rows[1], sex=None), replace(rows[0], sex=None),
                   replace(rows[1], first_surname="Villalobos")):
         assert find_duplicates([rows[0] if other.row_number == 3 else rows[1], other]) == [], other
+
+
+def test_fields_agreeing_reads_names_folded_ids_by_their_key_and_the_sex() -> None:
+    """What a correction may make two records share that the score does not tell (red team round 60, F1: the sex)."""
+    rosa = HeldCase("A", "Rosa Elena", "Peña", "Rodríguez", date(1990, 5, 17), "V-18.234.567", sex="F")
+    assert fields_agreeing(rosa, rosa._replace(case_reference="B")) == {
+        "given_names", "first_surname", "second_surname", "birth_date", "national_id", "sex"}
+    written = HeldCase("B", "ROSA ELENA", "Pena", "Rodriguez", date(1990, 5, 17), "18234567", sex="M")
+    assert fields_agreeing(rosa, written) == {"given_names", "first_surname", "second_surname", "birth_date",
+                                              "national_id"}
+    swapped = HeldCase("C", "Rosa Elena", "Rodríguez", "Peña", date(1990, 5, 18), None)
+    assert fields_agreeing(rosa, swapped) == {"given_names"}
+    # Nobody's national ID, or sex, agrees with nobody's.
+    assert fields_agreeing(swapped, swapped._replace(case_reference="D")) == {
+        "given_names", "first_surname", "second_surname", "birth_date"}

@@ -4,8 +4,10 @@ records more alike than they were (red team round 59, F2).
 Any correction of a compared field flagged the pair anew, a cédula recorded alone included: the supervisors' decision
 was undone by an official's ordinary work, the records held back again, and with the other person on a flight that
 had left, the household the two now counted in refused the correction, for good. A correction that makes them more
-alike (a higher score than the decision saw, or a national ID they now share) still flags them, for a supervisor to
-decide again.
+alike (a field they now say the same thing in, the sex included, or a higher score) still flags them, for a
+supervisor to decide again (round 60, F1 and F2: a record decided another person for its sex alone, corrected to
+hers, flew while her asylum claim was open; and a household head so corrected was approved on a flight while she was
+in the air on another).
 """
 
 from __future__ import annotations
@@ -57,10 +59,14 @@ def test_a_correction_no_more_alike_than_decided_leaves_it_and_one_more_alike_fl
         client: TestClient, world: World) -> None:
     api = Api(client, world)
     rosa, twin = _decided_two_people(api, ROSA_ALONE)
-    # Made less alike, then as alike as the supervisor saw them: decided already.
+    # Made less alike: decided already.
     ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"birth_date": "1990-05-18"}))
-    ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"birth_date": ROSA["birth_date"]}))
     assert _undecided(api, twin) == []
+    # As alike again as the supervisor saw them: the birth date they share again is looked at once more.
+    ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"birth_date": ROSA["birth_date"]}))
+    [again] = _undecided(api, twin)
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{twin}/possible-duplicates/{again['flag']}/decision", DIFFERENT),
+       201)
     # Both given names: more alike than decided, a supervisor decides again.
     ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"given_names": "Rosa Elena"}))
     assert [flag["other"] for flag in _undecided(api, twin)] == [rosa]
@@ -81,3 +87,40 @@ def test_a_cedula_the_two_records_now_share_flags_them_again(client: TestClient,
     assert _undecided(api, twin) == []
     ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"national_id": "V-18234567"}))
     assert [flag["other"] for flag in _undecided(api, twin)] == [rosa]
+
+
+def test_the_sex_corrected_to_the_other_records_flags_them_again_by_every_door(
+        client: TestClient, world: World) -> None:
+    """Round 60, F1: the score reads no sex, so a pair decided two people for the sex alone scored the same once the
+    sex was corrected: by the API, by a re-import, and across countries."""
+    api = Api(client, world)
+    rosa, twin = _decided_two_people(api, {**ROSA, "sex": "M"})
+    ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"sex": "F"}))
+    assert [flag["other"] for flag in _undecided(api, twin)] == [rosa]
+    # By a re-import of the sexo column.
+    imported = api.register(**{**ROSA, "given_names": "Rosa Elena", "sex": "M", "agency_reference": "RE-1"})
+    [flag] = [flag for flag in _undecided(api, imported["reference"]) if flag["other"] == rosa]
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{imported['reference']}/possible-duplicates/{flag['flag']}/decision",
+                DIFFERENT), 201)
+    header = "referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
+    held_at, since = imported["held_at"], imported["detained_since"]
+    row = f"RE-1,Rosa Elena,Peña,Rodríguez,F,1990-05-17,VEN,,\"{held_at}\",TAP,{since}\n"
+    upload = {"file": ("lista.csv", (header + "lugar_custodia,aeropuerto_cercano,fecha_ingreso\n" + row).encode(),
+                       "text/csv")}
+    ok(client.post("/api/v1/cases/import", files=upload, headers=world.headers("inm.officer")), 201)
+    assert rosa in [flag["other"] for flag in _undecided(api, imported["reference"])]
+
+
+def test_the_sex_corrected_flags_again_across_countries(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    rosa = str(api.register(**ROSA)["reference"])
+    twin = str(api.register("ice.officer", **{**ROSA, "sex": "M", "held_at": "Port Isabel Detention Center",
+                                              "nearest_airport": "HRL"})["reference"])
+    for user, reference in (("ice.supervisor", twin), ("inm.supervisor", rosa)):
+        [flag] = ok(api.get(user, f"/api/v1/cases/{reference}/possible-duplicates"))
+        ok(api.post(user, f"/api/v1/cases/{reference}/possible-duplicates/{flag['flag']}/decision", DIFFERENT), 201)
+    assert [flag for flag in ok(api.get("ice.officer", f"/api/v1/cases/{twin}/possible-duplicates"))
+            if flag["decision"] is None] == []
+    ok(api.patch("ice.officer", f"/api/v1/cases/{twin}", {"sex": "F"}))
+    assert [flag for flag in ok(api.get("ice.officer", f"/api/v1/cases/{twin}/possible-duplicates"))
+            if flag["decision"] is None] != []

@@ -168,11 +168,6 @@ def held_elsewhere(case_id: int) -> str:
     return f"{ELSEWHERE}{case_id}"
 
 
-# The reasons a pair shares a national ID, and all the names with the birth date (their words, `describe_reason`).
-SHARED_ID = "same_national_id"
-SAME_PERSON_WRITTEN = "same_name_and_birth_date"
-
-
 class HeldCase(NamedTuple):
     """A case already in the system, as duplicate detection needs it (a tuple: cheap by the 100,000).
 
@@ -258,6 +253,22 @@ def national_id_key(value: str | None) -> str:
         return ""
     upper = value.upper()
     return (upper if upper.isascii() and upper.isalnum() else _NOT_ALPHANUMERIC.sub("", upper)).lstrip("VE")
+
+
+def fields_agreeing(a: Person, b: Person) -> frozenset[str]:
+    """The fields two people's records say the same thing in, as compared (names folded, national IDs by
+    `national_id_key`, sex where both know it): what a correction may make them share that the score alone does not
+    tell (the score reads no sex, and the surnames swapped score as the same surnames)."""
+    same = {name for name in ("given_names", "first_surname", "second_surname")
+            if key(getattr(a, name)) == key(getattr(b, name))}
+    if a.birth_date == b.birth_date:
+        same.add("birth_date")
+    if (national_id := national_id_key(a.national_id)) and national_id == national_id_key(b.national_id):
+        same.add("national_id")
+    sex = getattr(a, "sex", None)
+    if sex is not None and sex == getattr(b, "sex", None):
+        same.add("sex")
+    return frozenset(same)
 
 
 def _national_id_keys(values: list[str | None]) -> list[str]:
@@ -619,9 +630,9 @@ def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
         if not _second_surname_alone_differs(a, b):
             return _score_words(a, b, dates, date_reasons)
         score, surname_reasons = max(score, THRESHOLD), ["second_surname_differs"]
-    reasons = [SHARED_ID] if same_id else []
+    reasons = ["same_national_id"] if same_id else []
     if (a.given, a.first, a.second, a.birth_date) == (b.given, b.first, b.second, b.birth_date):
-        reasons.append(SAME_PERSON_WRITTEN)
+        reasons.append("same_name_and_birth_date")
     else:
         if said:
             reasons.append("sounds_alike")

@@ -28,14 +28,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import Entry, record, record_many, text_digest
-from retorno.cases.duplicates import (
-    SAME_PERSON_WRITTEN,
-    SHARED_ID,
-    HeldCase,
-    describe_reason,
-    find_duplicates,
-    keys_to_compare,
-)
+from retorno.cases.duplicates import HeldCase, describe_reason, fields_agreeing, find_duplicates, keys_to_compare
 from retorno.cases.duplicates import PossibleDuplicate as FoundDuplicate
 from retorno.cases.facts import (
     CountedTogether,
@@ -409,7 +402,7 @@ def flag_possible_duplicates(session: Session, by: User, cases: Sequence[Case],
         sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id).where(
             sa.or_(among(PossibleDuplicate.case_id, ids), among(PossibleDuplicate.other_case_id, ids)),
             sa.or_(PossibleDuplicate.decision.is_(None), PossibleDuplicate.decision == ONE_PERSON)))}
-    apart = _alike_again(session, found, ids, held, before)
+    apart = _alike_again(session, found, records, ids, held, before)
     now, flags = utcnow(), []
     for duplicate in found:
         pair = (ids[duplicate.row_number], id_of[duplicate.other_case_reference or ""])
@@ -420,51 +413,39 @@ def flag_possible_duplicates(session: Session, by: User, cases: Sequence[Case],
     return keep_flags(session, by, flags)
 
 
-def _alike_again(session: Session, found: Sequence[FoundDuplicate], ids: Sequence[int], held: dict[int, HeldCase],
-                 before: Sequence[HeldCase] | None) -> set[frozenset[int]]:
-    """The pairs among `found` (`ids`: the compared records' ids, by row) that a supervisor decided are two people and
-    that a correction did not make more alike: not flagged again (red team round 59, F2: a cédula recorded alone
-    flagged the pair anew, and with the other person on a flight that had left, the household they now counted in
-    refused the correction). More alike is a higher score than both the decided flag's and the pair's before the
-    correction (`before`), or a national ID, or the same names and birth date, that they share now and did not then.
+def _alike_again(session: Session, found: Sequence[FoundDuplicate], records: Sequence[HeldCase], ids: Sequence[int],
+                 held: dict[int, HeldCase], before: Sequence[HeldCase] | None) -> set[frozenset[int]]:
+    """The pairs among `found` (`records`, `ids`: the compared records and their ids, by row) that a supervisor decided
+    are two people and that a correction did not make more alike: not flagged again (red team round 59, F2: a cédula
+    recorded alone flagged the pair anew, and with the other person on a flight that had left, the household they now
+    counted in refused the correction).
+
+    More alike is a field the two records now say the same thing in and did not before the correction (`before`: the
+    corrected records as they were; `cases.duplicates.fields_agreeing`, the sex included, which the score does not
+    read: red team round 60, F1, a record decided another person for its sex alone, corrected to hers, was approved on
+    a flight while her asylum claim was open), or a higher score than both the decided flag's and the pair's before.
+    Made less alike and then as alike again is flagged again: a supervisor looks once more rather than a step lost.
     """
-    decided: dict[frozenset[int], tuple[float, set[str]]] = {}
-    for first, second, score, reason in session.execute(
-            sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id, PossibleDuplicate.score,
-                      PossibleDuplicate.reason).where(
+    decided: dict[frozenset[int], float] = {}
+    for first, second, score in session.execute(
+            sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id, PossibleDuplicate.score).where(
                 sa.or_(among(PossibleDuplicate.case_id, list(ids)), among(PossibleDuplicate.other_case_id, list(ids))),
                 PossibleDuplicate.decision == DIFFERENT_PEOPLE)):
-        best, shared = decided.get(frozenset((first, second)), (0.0, set()))
-        decided[frozenset((first, second))] = (max(best, score), shared | _shared(reason))
-    if not decided:
+        decided[frozenset((first, second))] = max(decided.get(frozenset((first, second)), 0.0), score)
+    if not decided or before is None:
         return set()
     by_reference = {person.case_reference: case_id for case_id, person in held.items()}
-
-    def pair(duplicate: FoundDuplicate) -> frozenset[int]:
-        return frozenset((ids[duplicate.row_number], by_reference[duplicate.other_case_reference or ""]))
-
-    earlier: dict[frozenset[int], tuple[float, set[str]]] = {}
-    if before is not None:
-        others = {case_id for duplicate in found if pair(duplicate) in decided for case_id in pair(duplicate)
-                  if case_id in held}
-        earlier = {pair(duplicate): (duplicate.score, _shared(duplicate.reason))
-                   for duplicate in find_duplicates(before, [held[case_id] for case_id in sorted(others)])}
     apart = set()
     for duplicate in found:
-        if (key := pair(duplicate)) not in decided:
+        other = by_reference[duplicate.other_case_reference or ""]
+        if (pair := frozenset((ids[duplicate.row_number], other))) not in decided:
             continue
-        (best, shared), (was, had) = decided[key], earlier.get(key, (0.0, set()))
-        if duplicate.score <= max(best, was) and _shared(duplicate.reason) <= shared | had:
-            apart.add(key)
+        was = {row.other_case_reference: row.score for row in find_duplicates([before[duplicate.row_number]],
+                                                                              [held[other]])}
+        now, then = (fields_agreeing(person[duplicate.row_number], held[other]) for person in (records, before))
+        if now <= then and duplicate.score <= max(decided[pair], was.get(held[other].case_reference, 0.0)):
+            apart.add(pair)
     return apart
-
-
-# What two records may share that no score says more of: a national ID, and all the names with the birth date.
-_SHARED = frozenset({SHARED_ID, SAME_PERSON_WRITTEN})
-
-
-def _shared(reason: str) -> set[str]:
-    return set(reason.split("; ")) & _SHARED
 
 
 def keep_flags(session: Session, by: User | None, flags: Sequence[dict[str, Any]]) -> int:
