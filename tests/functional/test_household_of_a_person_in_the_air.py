@@ -263,3 +263,32 @@ def test_a_household_whose_members_all_flew_is_not_split(client: TestClient, wor
     refused = client.post(path, json={"reason": "Separación de prueba tras el vuelo"}, headers=headers)
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["code"] == "household_travelled", refused.text
+
+
+def test_a_household_correction_refused_so_says_the_record_is_not_moved(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 59, F3: a supervisor moving ICE's record of the mother in the air into a household that waits,
+    or a waiting record into the household of her ICE record, was told to "register the newcomer in a household of its
+    own"; it is told the record is not moved, and it stays where it was."""
+    api = Api(client, world)
+    flight = _in_the_air(api)
+    _waiting_household(api, "ICE-V")
+    mother = ok(_register(api, "ice.officer", **MOTHER), 201)["reference"]
+    moved = _correct(api, mother, {"household": "ICE-V", "relationship_to_head": "other"})
+    _refused(moved, "household_boarded", flight)
+    told = moved.json()["error"]["message"]
+    assert "the record is not moved, and stays where it was" in told and "newcomer in" not in told, moved.text
+    assert ok(api.get("ice.officer", f"/api/v1/cases/{mother}"))["household"] is None
+    ok(_correct(api, mother, {"household": "ICE-MADRE", "relationship_to_head": "head"}))
+    other = ok(_register(api, "ice.officer", given_names="Yuleisy", birth_date="2016-03-03", national_id=None), 201)
+    moved = _correct(api, other["reference"], {"household": "ICE-MADRE", "relationship_to_head": "child"})
+    _refused(moved, "household_boarded", flight)
+    assert "the record is not moved, and stays where it was" in moved.json()["error"]["message"], moved.text
+    # In Spanish too.
+    spanish = api.client.post(f"/api/v1/cases/{other['reference']}/household",
+                              headers={**api.world.headers("ice.supervisor"), "Accept-Language": "es",
+                                       "If-Match": api.get("ice.supervisor",
+                                                           f"/api/v1/cases/{other['reference']}").headers["etag"]},
+                              json={"reason": "corregido: la madre ya viajó", "household": "ICE-MADRE",
+                                    "relationship_to_head": "child"})
+    assert "el registro no se traslada, y queda donde estaba" in spanish.json()["error"]["localized"]["message"]

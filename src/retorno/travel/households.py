@@ -29,7 +29,7 @@ from retorno.cases.models import Case, Household
 from retorno.cases.rows import CaseRow, linked
 from retorno.cases.service import HEADS
 from retorno.db import insert_columns, utcnow
-from retorno.errors import InvalidInput, InvalidTransition
+from retorno.errors import InvalidInput, InvalidTransition, Message
 from retorno.flights.airports import earliest_day
 from retorno.flights.models import Flight, HouseholdSplit, Passenger
 from retorno.flights.service import leaving_unconfirmed
@@ -165,14 +165,18 @@ def boarded_members(session: Session, household_ids: Collection[int], case_ids: 
     return by_household, by_case
 
 
-def refuse_joining_boarded(session: Session, household_ids: Collection[int], newcomers: Collection[int] = ()) -> None:
+def refuse_joining_boarded(session: Session, household_ids: Collection[int], newcomers: Collection[int] = (), *,
+                           moved: bool = False) -> None:
     """Nobody joins a household a member of which boarded a flight, by any door (registration, import, correction):
     its members are on their way or home, and the household would be split across a flight that left with no
     supervisor's split, which family unity never allows (red team round 52, F2 and F3: a child corrected, or
     registered, into a household that had arrived). A newcomer is registered in a household of their own (named
     unaccompanied if a minor alone), as a person returned and registered again is a new journey's. A member boarded by
-    another record of their person (`boarded_members`) counts as boarded, its flight not named."""
-    _refuse_newcomers_boarded(session, newcomers)
+    another record of their person (`boarded_members`) counts as boarded, its flight not named. `moved`: a supervisor's
+    household correction moves a record in, which is then told it is not moved (red team round 59, F3: it was told to
+    register a newcomer)."""
+    advice = _STAYS if moved else _REGISTER_APART
+    _refuse_newcomers_boarded(session, newcomers, advice)
     found, _ = boarded_members(session, household_ids, newcomers=newcomers)
     if not found:
         return
@@ -181,15 +185,20 @@ def refuse_joining_boarded(session: Session, household_ids: Collection[int], new
     if flight is None:
         raise InvalidTransition("household %(household)s has a member who boarded a flight by another record of their "
                                 "person: nobody joins it now (a household travels together, and they are on their way "
-                                "or home); register the newcomer in a household of its own",
-                                code="household_boarded", household=name)
+                                "or home); %(advice)s", code="household_boarded", household=name, advice=advice)
     raise InvalidTransition("household %(household)s has members who boarded flight %(flight)s: nobody joins it "
-                            "now (a household travels together, and they are on their way or home); register the "
-                            "newcomer in a household of its own", code="household_boarded",
-                            household=name, flight=flight)
+                            "now (a household travels together, and they are on their way or home); %(advice)s",
+                            code="household_boarded", household=name, flight=flight, advice=advice)
 
 
-def _refuse_newcomers_boarded(session: Session, newcomers: Collection[int]) -> None:
+# What a person refused a household a member of which boarded does instead: a newcomer, and a record a household
+# correction would have moved.
+_REGISTER_APART = Message("register the newcomer in a household of its own")
+_STAYS = Message("the record is not moved, and stays where it was")
+
+
+def _refuse_newcomers_boarded(session: Session, newcomers: Collection[int], advice: Message = _REGISTER_APART
+                              ) -> None:
     """Nor does a newcomer join a household others wait in while their own person, by another record or a possible
     duplicate, boarded a flight (at the door, still to be recorded off it, in the air or arrived; not a journey made
     before the newcomer was registered): the household would be split from them (red team round 57, F5: at the
@@ -207,9 +216,8 @@ def _refuse_newcomers_boarded(session: Session, newcomers: Collection[int]) -> N
         if waiting:
             raise InvalidTransition(
                 "a newcomer to household %(household)s is a record of a person who boarded a flight (by another "
-                "record, or a possible duplicate): they do not join a household that waits; register the record in a "
-                "household of its own", code="household_boarded",
-                household=_names(session, [household_id])[household_id])
+                "record, or a possible duplicate): they do not join a household that waits; %(advice)s",
+                code="household_boarded", household=_names(session, [household_id])[household_id], advice=advice)
 
 
 def write(session: Session, by: User, plan_: Plan) -> tuple[list[int | None], list[int]]:

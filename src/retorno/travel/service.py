@@ -100,14 +100,15 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     return case
 
 
-def household_grew(session: Session, by: User, household_ids: list[int], newcomers: Collection[int] = ()
-                   ) -> list[str]:
+def household_grew(session: Session, by: User, household_ids: list[int], newcomers: Collection[int] = (), *,
+                   moved: bool = False) -> list[str]:
     """New members joined these households: members on a manifest not yet flown leave it, with an alert.
 
     Family unity (SPEC.md 4.3) holds for the household as it is now: the newcomer must travel with
-    the others, so the manifest is planned again (or a supervisor splits the household).
+    the others, so the manifest is planned again (or a supervisor splits the household). `moved`: a supervisor's
+    household correction moved the newcomer in (`households.refuse_joining_boarded`).
     """
-    households.refuse_joining_boarded(session, household_ids, newcomers)
+    households.refuse_joining_boarded(session, household_ids, newcomers, moved=moved)
     # A supervisor's split was written for the household as it was: a newcomer is not in it (red team, medium: a
     # seven-year-old registered into a split household stayed behind, the split's reason covering him). The split
     # ends, on the audit trail, and the household is planned again as one (or split again, newcomer included).
@@ -189,7 +190,7 @@ def correct_household(session: Session, actor: User, case: Case, *, household_re
         raise InvalidInput("case %(case)s is already so in its household: nothing to correct",
                            code="household_unchanged", case=case.reference)
     if new_id is not None and new_id != old_id:
-        households.refuse_joining_boarded(session, [new_id])
+        households.refuse_joining_boarded(session, [new_id], moved=True)
     before = {"household": _household_code(session, old_id), "relationship_to_head": case.relationship_to_head}
     case.household_id, case.relationship_to_head = new_id, code
     session.flush()
@@ -216,7 +217,7 @@ def correct_household(session: Session, actor: User, case: Case, *, household_re
         _minors_left_alone(session, actor, case, left=why, household_id=old_id)
         _minors_behind_alone(session, actor, case, household_id=old_id)
     if new_id is not None and new_id != old_id:
-        taken = household_grew(session, actor, [new_id], newcomers=[case.id])
+        taken = household_grew(session, actor, [new_id], newcomers=[case.id], moved=True)
         # ... nor does a record of someone aboard a flight that has left join a household that waits (round 55, F1).
         households.refuse_flown_apart(session, case)
     joined = _household_code(session, new_id)
