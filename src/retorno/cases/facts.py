@@ -318,6 +318,12 @@ def _document_kind(document_type: sa.SQLColumnExpression[str | None]) -> sa.Colu
     return sa.case((document_type.like("P%"), "P"), else_="I")
 
 
+def _identity_card(document_type: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[bool]:
+    """A declared document that may be an identity card (its number a national ID): of a type not a passport's, or of
+    none recorded (`_same_kind`, as a number of no type links either kind)."""
+    return sa.or_(document_type.is_(None), _document_kind(document_type) == "I")
+
+
 def _same_kind(first: sa.SQLColumnExpression[str | None], second: sa.SQLColumnExpression[str | None]
                ) -> sa.ColumnElement[bool]:
     """Two documents of one number are one unless both types are known and one is a passport, the other not."""
@@ -390,6 +396,18 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
                                  declaring.id != my_filed.case_id,
                                  _same_kind(my_filed.document_type, declaring.declared_document_type)))
         .where(among(my_filed.id, "documents")),
+        # An identity card's number declared on the record is a national ID (a Venezuelan's is the cédula): it links a
+        # record of that cédula, and the other way round, by its digits (red team round 60, F3: the cédula of a person
+        # with an open asylum claim declared as an 'ID' document linked nobody, and the record was approved on a
+        # flight). Each side off its index (`ix_cases_national_id_digits`, `ix_cases_declared_digits`).
+        sa.select(declared.id, other.id)
+        .join(other, sa.and_(cedula_digits(other.national_id) == cedula_digits(declared.declared_document_number),
+                             other.id != declared.id))
+        .where(among(declared.id, "declared_cards")),
+        sa.select(mine.id, declaring.id)
+        .join(declaring, sa.and_(cedula_digits(declaring.declared_document_number) == cedula_digits(mine.national_id),
+                                 declaring.id != mine.id, _identity_card(declaring.declared_document_type)))
+        .where(among(mine.id, "cedulas")),
         sa.select(my_record.c.case_id, other_record.c.case_id)
         .join(other_record, sa.and_(other_record.c.receiving_agency_id == my_record.c.receiving_agency_id,
                                     # Prefix or not, one record (`verification.records.record_digits`).
@@ -408,12 +426,14 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
 _LINKED_PAIRS = _linked_pairs()
 # What of the records asked about may link them: their cédulas and declared numbers, their documents on file that
 # link records (`links_records`), the registry records they were verified against. Tagged by kind, in one statement.
-_KEYS: sa.CompoundSelect[str, int, str | None, str | None] = sa.union_all(
-    sa.select(sa.literal("case"), Case.id, Case.national_id, Case.declared_document_number)
+_KEYS: sa.CompoundSelect[str, int, str | None, str | None, str | None] = sa.union_all(
+    sa.select(sa.literal("case"), Case.id, Case.national_id, Case.declared_document_number,
+              Case.declared_document_type)
     .where(among(Case.id, "ids")),
-    sa.select(sa.literal("document"), TravelDocument.id, TravelDocument.number, sa.null())
+    sa.select(sa.literal("document"), TravelDocument.id, TravelDocument.number, sa.null(), sa.null())
     .where(among(TravelDocument.case_id, "ids"), links_records(TravelDocument)),
-    sa.select(sa.literal("record"), VerificationDecision.id, VerificationDecision.registry_record, sa.null())
+    sa.select(sa.literal("record"), VerificationDecision.id, VerificationDecision.registry_record, sa.null(),
+              sa.null())
     .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
     .where(among(VerificationRequest.case_id, "ids"), VerificationDecision.outcome == "verified",
            VerificationDecision.registry_record.is_not(None)))
@@ -421,16 +441,20 @@ _KEYS: sa.CompoundSelect[str, int, str | None, str | None] = sa.union_all(
 
 def _linkable_keys(session: Session, case_ids: Sequence[int]) -> dict[str, list[int]]:
     """The parameters of `_LINKED_PAIRS` for `case_ids`: the cases whose cédula may link (`cedulas`) and whose declared
-    number may (`declared`), the documents (`documents`) and the verified decisions (`records`) whose number or
-    registry record may, by the rules every door refuses placeholders with (`identifiers`)."""
-    keys: dict[str, list[int]] = {"ids": list(case_ids), "cedulas": [], "declared": [], "documents": [],
-                                  "records": []}
-    for kind, key, value, declared in session.execute(_KEYS, {"ids": list(case_ids)}):
+    number may (`declared`; as a cédula too, `declared_cards`, that of an identity card), the documents (`documents`)
+    and the verified decisions (`records`) whose number or registry record may, by the rules every door refuses
+    placeholders with (`identifiers`)."""
+    keys: dict[str, list[int]] = {"ids": list(case_ids), "cedulas": [], "declared": [], "declared_cards": [],
+                                  "documents": [], "records": []}
+    for kind, key, value, declared, declared_type in session.execute(_KEYS, {"ids": list(case_ids)}):
         if kind == "case":
             if value is not None and identifiers.cedula_digits_of(value) and not identifiers.placeholder_cedula(value):
                 keys["cedulas"].append(key)
             if declared is not None and not identifiers.placeholder_document_number(declared):
                 keys["declared"].append(key)
+                if ((declared_type is None or not declared_type.startswith("P"))
+                        and identifiers.cedula_digits_of(declared) and not identifiers.placeholder_cedula(declared)):
+                    keys["declared_cards"].append(key)
         elif value is not None and not (identifiers.placeholder_document_number(value) if kind == "document"
                                         else identifiers.placeholder_registry_record(value)):
             keys["documents" if kind == "document" else "records"].append(key)

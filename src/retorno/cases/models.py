@@ -183,6 +183,8 @@ def national_id_digits(national_id: str | None) -> str:
 
 # The records of one person by their cédula's digits (`cases.facts._linked_pairs`, the manifest guard; migration 0019).
 sa.Index("ix_cases_national_id_digits", cedula_digits(Case.national_id))
+# ... and by the digits of an identity card's number declared (`cases.facts._linked_pairs`; migration 0042).
+sa.Index("ix_cases_declared_digits", cedula_digits(Case.declared_document_number))
 
 
 # A supervisor's decision on a possible duplicate: one person (their records linked for good, `facts._linked_pairs`)
