@@ -238,6 +238,8 @@ def test_the_refusal_says_whose_household_and_an_import_names_the_row(
     own = api.patch("ice.officer", f"/api/v1/cases/{head}", {"national_id": CEDULA})
     _refused(own, "household_flown_apart", flight)
     assert "a household of this record's agency waits" in own.json()["error"]["message"], own.text
+    # Round 60, F4: the way forward in full (a household is corrected off every manifest).
+    assert "any on a manifest taken off it first" in own.json()["error"]["message"], own.text
     header = ("referencia,hogar,parentesco,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,"
               "nacionalidad,cedula,lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
     rows = ("RT-1,,otro,Lucía,Rangel,Mora,F,1985-02-02,VEN,,Port Isabel,HRL,2026-10-01\n"

@@ -583,7 +583,8 @@ def refuse_flown_apart(session: Session, case: Case) -> None:
                     "household of this record's agency waits with a member who may be them: a household travels "
                     "together, so this is refused, nothing written; a newcomer is registered in a household of its "
                     "own; otherwise a supervisor of the agency corrects that household (takes the record, or its "
-                    "members, out of it) or records its split, and the step is tried again",
+                    "members, out of it, any on a manifest taken off it first) or records its split, and the step is "
+                    "tried again",
                     code="household_flown_apart")
             raise InvalidTransition(
                 "a record of this person, or of a possible duplicate, boarded a flight that has left, and a household "
