@@ -97,6 +97,9 @@ def test_the_sex_corrected_to_the_other_records_flags_them_again_by_every_door(
     rosa, twin = _decided_two_people(api, {**ROSA, "sex": "M"})
     ok(api.patch("inm.officer", f"/api/v1/cases/{twin}", {"sex": "F"}))
     assert [flag["other"] for flag in _undecided(api, twin)] == [rosa]
+    # The flag says why it is back, first: the supervisors decided on the rest.
+    assert _undecided(api, twin)[0]["reason"].startswith("flagged again: a correction made them more alike after "
+                                                         "they were decided two people; now the same sex; ")
     # By a re-import of the sexo column.
     imported = api.register(**{**ROSA, "given_names": "Rosa Elena", "sex": "M", "agency_reference": "RE-1"})
     [flag] = [flag for flag in _undecided(api, imported["reference"]) if flag["other"] == rosa]

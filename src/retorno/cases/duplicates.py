@@ -94,6 +94,17 @@ REASONS: dict[str, tuple[str, str]] = {
                                   "day of birth unknown (the 1st) in the same month"),
     "sounds_alike": ("nombre que se pronuncia igual, escrito de otra forma", "name that sounds the same, spelled "
                      "differently"),
+    # A pair decided two people, flagged again since a correction made them more alike (`travel.duplicates.
+    # _alike_again`), and the fields they now say the same thing in that they did not (`fields_agreeing`).
+    "flagged_again": ("marcados de nuevo: una corrección los hizo más parecidos después de decidirse que son dos "
+                      "personas", "flagged again: a correction made them more alike after they were decided two "
+                      "people"),
+    "now_same_given_names": ("ahora con los mismos nombres", "now the same given names"),
+    "now_same_first_surname": ("ahora con el mismo primer apellido", "now the same first surname"),
+    "now_same_second_surname": ("ahora con el mismo segundo apellido", "now the same second surname"),
+    "now_same_birth_date": ("ahora con la misma fecha de nacimiento", "now the same birth date"),
+    "now_same_national_id": ("ahora con la misma cédula", "now the same national ID"),
+    "now_same_sex": ("ahora con el mismo sexo", "now the same sex"),
     # Not a likeness: two records a travel document linked as one person until it was withdrawn as filed in error
     # (`travel.duplicates.flag_unlinked`).
     "linked_by_withdrawn_document": ("unidos por un documento de viaje retirado como archivado por error",

@@ -402,19 +402,22 @@ def flag_possible_duplicates(session: Session, by: User, cases: Sequence[Case],
         sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id).where(
             sa.or_(among(PossibleDuplicate.case_id, ids), among(PossibleDuplicate.other_case_id, ids)),
             sa.or_(PossibleDuplicate.decision.is_(None), PossibleDuplicate.decision == ONE_PERSON)))}
-    apart = _alike_again(session, found, records, ids, held, before)
+    apart, again = _alike_again(session, found, records, ids, held, before)
     now, flags = utcnow(), []
     for duplicate in found:
         pair = (ids[duplicate.row_number], id_of[duplicate.other_case_reference or ""])
         if frozenset(pair) not in kept and frozenset(pair) not in apart:
             kept.add(frozenset(pair))
+            # Flagged again after "different people": why, first (the supervisor decided on the rest).
+            reason = "; ".join([*again.get(frozenset(pair), []), duplicate.reason])
             flags.append({"case_id": pair[0], "other_case_id": pair[1], "score": duplicate.score,
-                          "reason": duplicate.reason[:200], "created_at": now})
+                          "reason": reason[:200], "created_at": now})
     return keep_flags(session, by, flags)
 
 
 def _alike_again(session: Session, found: Sequence[FoundDuplicate], records: Sequence[HeldCase], ids: Sequence[int],
-                 held: dict[int, HeldCase], before: Sequence[HeldCase] | None) -> set[frozenset[int]]:
+                 held: dict[int, HeldCase], before: Sequence[HeldCase] | None
+                 ) -> tuple[set[frozenset[int]], dict[frozenset[int], list[str]]]:
     """The pairs among `found` (`records`, `ids`: the compared records and their ids, by row) that a supervisor decided
     are two people and that a correction did not make more alike: not flagged again (red team round 59, F2: a cédula
     recorded alone flagged the pair anew, and with the other person on a flight that had left, the household they now
@@ -425,6 +428,7 @@ def _alike_again(session: Session, found: Sequence[FoundDuplicate], records: Seq
     read: red team round 60, F1, a record decided another person for its sex alone, corrected to hers, was approved on
     a flight while her asylum claim was open), or a higher score than both the decided flag's and the pair's before.
     Made less alike and then as alike again is flagged again: a supervisor looks once more rather than a step lost.
+    Also, for each pair flagged again, why (`cases.duplicates.REASONS`: `flagged_again`, `now_same_<field>`).
     """
     decided: dict[frozenset[int], float] = {}
     for first, second, score in session.execute(
@@ -433,9 +437,9 @@ def _alike_again(session: Session, found: Sequence[FoundDuplicate], records: Seq
                 PossibleDuplicate.decision == DIFFERENT_PEOPLE)):
         decided[frozenset((first, second))] = max(decided.get(frozenset((first, second)), 0.0), score)
     if not decided or before is None:
-        return set()
+        return set(), {}
     by_reference = {person.case_reference: case_id for case_id, person in held.items()}
-    apart = set()
+    apart, again = set(), {}
     for duplicate in found:
         other = by_reference[duplicate.other_case_reference or ""]
         if (pair := frozenset((ids[duplicate.row_number], other))) not in decided:
@@ -445,7 +449,9 @@ def _alike_again(session: Session, found: Sequence[FoundDuplicate], records: Seq
         now, then = (fields_agreeing(person[duplicate.row_number], held[other]) for person in (records, before))
         if now <= then and duplicate.score <= max(decided[pair], was.get(held[other].case_reference, 0.0)):
             apart.add(pair)
-    return apart
+        else:
+            again[pair] = ["flagged_again", *(f"now_same_{field}" for field in sorted(now - then))]
+    return apart, again
 
 
 def keep_flags(session: Session, by: User | None, flags: Sequence[dict[str, Any]]) -> int:
