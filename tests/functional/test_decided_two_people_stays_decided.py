@@ -127,3 +127,31 @@ def test_the_sex_corrected_flags_again_across_countries(client: TestClient, worl
     ok(api.patch("ice.officer", f"/api/v1/cases/{twin}", {"sex": "F"}))
     assert [flag for flag in ok(api.get("ice.officer", f"/api/v1/cases/{twin}/possible-duplicates"))
             if flag["decision"] is None] != []
+
+
+def test_one_agencys_word_is_withdrawn_when_a_correction_makes_the_pair_more_alike(
+        client: TestClient, world: World) -> None:
+    """Round 61, F1: INM said "different people" of its record and ICE's (an asylum claim open), then corrected its
+    record's birth date to hers; ICE's word, given without seeing INM's record, completed a decision made on another
+    birth date, and INM's record was approved on a flight. INM's word is withdrawn by the correction: both decide
+    again, on the records as they are."""
+    api = Api(client, world)
+    theirs = str(api.register("ice.officer", **{**ROSA, "held_at": "Port Isabel Detention Center",
+                                                "nearest_airport": "HRL"})["reference"])
+    api.screen(theirs, ["pending_asylum_claim"], user="ice.officer")
+    ours = str(api.register(**{**ROSA, "birth_date": "1990-05-18"})["reference"])
+    [flag] = _undecided(api, ours)
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{ours}/possible-duplicates/{flag['flag']}/decision", DIFFERENT),
+       201)
+    assert _undecided(api, ours)[0]["awaiting"] is not None
+    ok(api.patch("inm.officer", f"/api/v1/cases/{ours}", {"birth_date": ROSA["birth_date"]}))
+    [flag] = _undecided(api, ours)
+    assert flag["awaiting"] is None, flag
+    # ICE's word alone is now the first word, awaiting INM's: the pair still holds INM's record back.
+    [theirs_flag] = ok(api.get("ice.supervisor", f"/api/v1/cases/{theirs}/possible-duplicates"))
+    ok(api.post("ice.supervisor", f"/api/v1/cases/{theirs}/possible-duplicates/{theirs_flag['flag']}/decision",
+                DIFFERENT), 201)
+    [flag] = _undecided(api, ours)
+    assert flag["decision"] is None and flag["awaiting"] is not None, flag
+    trail = ok(api.get("inm.supervisor", f"/api/v1/cases/{ours}/timeline"))
+    assert "duplicate.first_word_withdrawn" in str(trail), trail

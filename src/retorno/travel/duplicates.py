@@ -402,7 +402,7 @@ def flag_possible_duplicates(session: Session, by: User, cases: Sequence[Case],
         sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id).where(
             sa.or_(among(PossibleDuplicate.case_id, ids), among(PossibleDuplicate.other_case_id, ids)),
             sa.or_(PossibleDuplicate.decision.is_(None), PossibleDuplicate.decision == ONE_PERSON)))}
-    apart, again = _alike_again(session, found, records, ids, held, before)
+    apart, again = _alike_again(session, by, found, records, ids, held, before)
     now, flags = utcnow(), []
     for duplicate in found:
         pair = (ids[duplicate.row_number], id_of[duplicate.other_case_reference or ""])
@@ -415,27 +415,38 @@ def flag_possible_duplicates(session: Session, by: User, cases: Sequence[Case],
     return keep_flags(session, by, flags)
 
 
-def _alike_again(session: Session, found: Sequence[FoundDuplicate], records: Sequence[HeldCase], ids: Sequence[int],
-                 held: dict[int, HeldCase], before: Sequence[HeldCase] | None
+def _alike_again(session: Session, by: User, found: Sequence[FoundDuplicate], records: Sequence[HeldCase],
+                 ids: Sequence[int], held: dict[int, HeldCase], before: Sequence[HeldCase] | None
                  ) -> tuple[set[frozenset[int]], dict[frozenset[int], list[str]]]:
     """The pairs among `found` (`records`, `ids`: the compared records and their ids, by row) that a supervisor decided
     are two people and that a correction did not make more alike: not flagged again (red team round 59, F2: a cédula
     recorded alone flagged the pair anew, and with the other person on a flight that had left, the household they now
-    counted in refused the correction).
+    counted in refused the correction); and for each pair decided so that a correction made more alike, why, to flag
+    it again with (`cases.duplicates.REASONS`: `flagged_again`, `now_same_<field>`).
 
     More alike is a field the two records now say the same thing in and did not before the correction (`before`: the
     corrected records as they were; `cases.duplicates.fields_agreeing`, the sex included, which the score does not
     read: red team round 60, F1, a record decided another person for its sex alone, corrected to hers, was approved on
     a flight while her asylum claim was open), or a higher score than both the decided flag's and the pair's before.
     Made less alike and then as alike again is flagged again: a supervisor looks once more rather than a step lost.
-    Also, for each pair flagged again, why (`cases.duplicates.REASONS`: `flagged_again`, `now_same_<field>`).
+
+    A pair one agency said "different people" of, awaiting the other agency's word (`_first_word`), that a correction
+    made more alike loses that first word, on the audit trail: both agencies decide again on the records as they are
+    (red team round 61, F1: INM said it, then corrected its record's birth date to hers, and ICE's word, given without
+    seeing INM's record, completed a decision made on another birth date; the record was approved on a flight while
+    her asylum claim was open).
     """
     decided: dict[frozenset[int], float] = {}
-    for first, second, score in session.execute(
-            sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id, PossibleDuplicate.score).where(
-                sa.or_(among(PossibleDuplicate.case_id, list(ids)), among(PossibleDuplicate.other_case_id, list(ids))),
-                PossibleDuplicate.decision == DIFFERENT_PEOPLE)):
-        decided[frozenset((first, second))] = max(decided.get(frozenset((first, second)), 0.0), score)
+    awaiting: dict[frozenset[int], list[PossibleDuplicate]] = {}
+    for pair_ in session.execute(sa.select(PossibleDuplicate).where(
+            sa.or_(among(PossibleDuplicate.case_id, list(ids)), among(PossibleDuplicate.other_case_id, list(ids))),
+            sa.or_(PossibleDuplicate.decision == DIFFERENT_PEOPLE,
+                   sa.and_(PossibleDuplicate.decision.is_(None), PossibleDuplicate.first_decided_by.is_not(None))))
+                                ).scalars():
+        key = frozenset((pair_.case_id, pair_.other_case_id))
+        decided[key] = max(decided.get(key, 0.0), pair_.score)
+        if pair_.decision is None:
+            awaiting.setdefault(key, []).append(pair_)
     if not decided or before is None:
         return set(), {}
     by_reference = {person.case_reference: case_id for case_id, person in held.items()}
@@ -449,8 +460,15 @@ def _alike_again(session: Session, found: Sequence[FoundDuplicate], records: Seq
         now, then = (fields_agreeing(person[duplicate.row_number], held[other]) for person in (records, before))
         if now <= then and duplicate.score <= max(decided[pair], was.get(held[other].case_reference, 0.0)):
             apart.add(pair)
-        else:
-            again[pair] = ["flagged_again", *(f"now_same_{field}" for field in sorted(now - then))]
+            continue
+        why = ["flagged_again", *(f"now_same_{field}" for field in sorted(now - then))]
+        if pair not in awaiting:
+            again[pair] = why
+        for waiting in awaiting.get(pair, []):
+            waiting.first_decided_by = waiting.first_decided_at = waiting.first_decision_reason = None
+            session.flush()
+            record(session, by, "duplicate.first_word_withdrawn", "case", records[duplicate.row_number].case_reference,
+                   after={"decision": DIFFERENT_PEOPLE, "withdrawn_for": "; ".join(why)})
     return apart, again
 
 

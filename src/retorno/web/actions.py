@@ -36,6 +36,7 @@ ACTIONS = {
     "document.add": "Documento de viaje archivado",
     "duplicate.decide": "Posible duplicado decidido",
     "duplicate.flag": "Posible duplicado señalado",
+    "duplicate.first_word_withdrawn": "Decisión de una agencia sobre un posible duplicado anulada por una corrección",
     "duplicate.read": "Posibles duplicados consultados",
     "document.issue_emergency": "Documento de viaje de emergencia emitido",
     "document.export": "Documento de viaje de emergencia descargado",
