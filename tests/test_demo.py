@@ -472,6 +472,22 @@ def test_two_records_of_one_person_on_manifests_are_found(demo: Demo) -> None:
     assert [f.subject for f in report.problems("one_seat")] == ["cases " + ", ".join(sorted(changed.split()))]
 
 
+def test_an_identity_card_declaring_a_passengers_cedula_on_another_passenger_is_found(demo: Demo) -> None:
+    """Red team round 60, F3: an identity card's number declared is a national ID, for the check as for the system."""
+    def change(session: Session) -> str:
+        first, second = session.execute(sa.select(Case).join(Passenger, Passenger.case_id == Case.id)
+                                        .join(Flight, Flight.id == Passenger.flight_id)
+                                        .where(Flight.state.in_(("proposed", "accepted", "manifest_locked")),
+                                               Passenger.approval.in_(("proposed", "approved")),
+                                               Case.national_id.is_not(None))
+                                        .order_by(Case.id).limit(2)).scalars().all()
+        second.declared_document_type, second.declared_document_number = "ID", first.national_id
+        return f"{first.reference} {second.reference}"
+
+    report, changed = _checked(demo, change)
+    assert [f.subject for f in report.problems("one_seat")] == ["cases " + ", ".join(sorted(changed.split()))]
+
+
 def test_a_flight_boarding_now_agrees_and_a_boarded_state_elsewhere_is_found(demo: Demo) -> None:
     """Someone the door recorded aboard a flight not yet departed is 'boarded' (as `retorno bench load` leaves
     flights); the same record still 'manifested', or 'boarded' on no flight at all, is found."""

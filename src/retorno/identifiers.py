@@ -291,6 +291,13 @@ def registry_record_digits(record: str) -> str:
     return lettered[1] if lettered else cedula_digits_of(record)
 
 
+def identity_card_digits(number: str) -> str:
+    """An identity card's declared number as a cédula is linked by it (`cases.models.identity_card_digits`): without
+    the letters (A to Z) at either end and its leading zeros, so that `V020417395`, `VEN20417395`, `CIV20417395` and
+    `20417395V` are the cédula V20417395 (red team round 61, F2: they linked nobody)."""
+    return number.strip(_LETTERS).lstrip("0")
+
+
 def registry_record_key(record: str) -> str:
     """A registry record without its letters (A to Z) at either end, `cases.models.registry_record_key` in Python: of
     `registry_record_digits(record)` the same as of `record`, which the database's index of records holds."""

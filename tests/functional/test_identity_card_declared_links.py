@@ -59,6 +59,10 @@ def _held(api: Api, reference: str) -> None:
     ("ID", "V19384756", "V19384756", False, True),  # the card declared after her record
     ("ID", "19384756", "E-19.384.756", True, True),  # her cédula recorded after the card, its letter left out
     ("P", "19384756", "V19384756", False, False),  # a passport's number of the same digits: another document
+    # Round 61, F2: letters around the digits, leading zeros, whichever was written first.
+    *(("ID", number, "V19384756", card_first, True) for number in (
+        "V019384756", "0019384756", "VEN19384756", "CIV19384756", "19384756V", "V19384756A") for card_first in (
+        False, True)),
 ])
 def test_an_identity_cards_number_is_the_cedula_of_that_number(
         client: TestClient, world: World, session: Session, kind: str, number: str, cedula: str, card_first: bool,

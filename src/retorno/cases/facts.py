@@ -23,6 +23,7 @@ from retorno.cases.models import (
     Household,
     PossibleDuplicate,
     cedula_digits,
+    identity_card_digits,
     registry_record_digits,
     registry_record_key,
     same_registry_record,
@@ -400,14 +401,16 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         # record of that cédula, and the other way round, by its digits (red team round 60, F3: the cédula of a person
         # with an open asylum claim declared as an 'ID' document linked nobody, and the record was approved on a
         # flight). Each side off its index (`ix_cases_national_id_digits`, `ix_cases_declared_digits`).
-        sa.select(declared.id, other.id)
-        .join(other, sa.and_(cedula_digits(other.national_id) == cedula_digits(declared.declared_document_number),
-                             other.id != declared.id))
-        .where(among(declared.id, "declared_cards")),
-        sa.select(mine.id, declaring.id)
-        .join(declaring, sa.and_(cedula_digits(declaring.declared_document_number) == cedula_digits(mine.national_id),
-                                 declaring.id != mine.id, _identity_card(declaring.declared_document_type)))
-        .where(among(mine.id, "cedulas")),
+        # Written as a cédula is, or with letters around its digits and leading zeros (round 61, F2: `V020417395`,
+        # `VEN20417395`, `20417395V` linked nobody; `identity_card_digits`).
+        *(sa.select(declared.id, other.id)
+          .join(other, sa.and_(cedula_digits(other.national_id) == key(declared.declared_document_number),
+                               other.id != declared.id))
+          .where(among(declared.id, "declared_cards")) for key in (cedula_digits, identity_card_digits)),
+        *(sa.select(mine.id, declaring.id)
+          .join(declaring, sa.and_(key(declaring.declared_document_number) == cedula_digits(mine.national_id),
+                                   declaring.id != mine.id, _identity_card(declaring.declared_document_type)))
+          .where(among(mine.id, "cedulas")) for key in (cedula_digits, identity_card_digits)),
         sa.select(my_record.c.case_id, other_record.c.case_id)
         .join(other_record, sa.and_(other_record.c.receiving_agency_id == my_record.c.receiving_agency_id,
                                     # Prefix or not, one record (`verification.records.record_digits`).
@@ -452,8 +455,10 @@ def _linkable_keys(session: Session, case_ids: Sequence[int]) -> dict[str, list[
                 keys["cedulas"].append(key)
             if declared is not None and not identifiers.placeholder_document_number(declared):
                 keys["declared"].append(key)
+                card = identifiers.identity_card_digits(declared)
                 if ((declared_type is None or not declared_type.startswith("P"))
-                        and identifiers.cedula_digits_of(declared) and not identifiers.placeholder_cedula(declared)):
+                        and identifiers.cedula_digits_of(declared) and not identifiers.placeholder_cedula(declared)
+                        and not (card and identifiers.placeholder_cedula(card))):
                     keys["declared_cards"].append(key)
         elif value is not None and not (identifiers.placeholder_document_number(value) if kind == "document"
                                         else identifiers.placeholder_registry_record(value)):

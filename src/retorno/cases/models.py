@@ -136,16 +136,37 @@ class _TrimLetters(FunctionElement[str]):
     type = sa.String()
     inherit_cache = True
     name = "trim_letters"
+    zeros = False  # and its leading zeros too (`_CardDigits`)
+
+
+class _CardDigits(_TrimLetters):
+    """An identity card's number without the letters A to Z at either end and its leading zeros:
+    `ltrim(trim(x, letters), '0')`, one element whose first argument is the column, for its index."""
+
+    inherit_cache = True
+    name = "card_digits"
+    zeros = True
+
+
+def _trimmed(element: _TrimLetters, function: str, compiler: Any, **kw: Any) -> str:
+    text = f"{function}({compiler.process(element.clauses, **kw)})"
+    return f"ltrim({text}, '0')" if element.zeros else text
 
 
 @compiles(_TrimLetters, "postgresql")
 def _btrim(element: _TrimLetters, compiler: Any, **kw: Any) -> str:
-    return f"btrim({compiler.process(element.clauses, **kw)})"
+    return _trimmed(element, "btrim", compiler, **kw)
 
 
 @compiles(_TrimLetters)
 def _trim(element: _TrimLetters, compiler: Any, **kw: Any) -> str:
-    return f"trim({compiler.process(element.clauses, **kw)})"
+    return _trimmed(element, "trim", compiler, **kw)
+
+
+def identity_card_digits(number: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[str]:
+    """An identity card's declared number as a cédula is linked by it (`identifiers.identity_card_digits` in SQL, the
+    text of its index, migration 0042)."""
+    return _CardDigits(number, _LETTERS)
 
 
 def registry_record_key(record: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[str]:
@@ -183,8 +204,10 @@ def national_id_digits(national_id: str | None) -> str:
 
 # The records of one person by their cédula's digits (`cases.facts._linked_pairs`, the manifest guard; migration 0019).
 sa.Index("ix_cases_national_id_digits", cedula_digits(Case.national_id))
-# ... and by the digits of an identity card's number declared (`cases.facts._linked_pairs`; migration 0042).
+# ... and by the digits of an identity card's number declared, as a cédula's and with letters around or leading zeros
+# (`cases.facts._linked_pairs`; migration 0042).
 sa.Index("ix_cases_declared_digits", cedula_digits(Case.declared_document_number))
+sa.Index("ix_cases_declared_card_digits", identity_card_digits(Case.declared_document_number))
 
 
 # A supervisor's decision on a possible duplicate: one person (their records linked for good, `facts._linked_pairs`)

@@ -95,7 +95,7 @@ from retorno.db import utcnow
 from retorno.documents.models import TravelDocument, refused_as_anothers
 from retorno.flights.airports import earliest_day
 from retorno.flights.models import Flight, HouseholdSplit, Passenger
-from retorno.identifiers import placeholder_document_number
+from retorno.identifiers import identity_card_digits, placeholder_document_number
 from retorno.reintegration.models import Opportunity, Placement
 from retorno.safeguards import IDENTITY_FIELDS, identity_fingerprint
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
@@ -609,8 +609,9 @@ def _registry_born_of_people(session: Session, demo: _Demo, person_of: dict[int,
 
 def _people_as_one(session: Session, demo: _Demo, *, undecided: bool = True) -> dict[int, int]:
     """Per case, one case standing for its person: records sharing a cédula's digits, a registry record one receiving
-    authority verified, a travel document, a declared document number, or a pair of possible duplicates decided the
-    same person or (`undecided`) not decided at all (`same_person` or NULL) are one, transitively."""
+    authority verified, a travel document, a declared document number (an identity card's as a cédula too), or a pair
+    of possible duplicates decided the same person or (`undecided`) not decided at all (`same_person` or NULL) are
+    one, transitively."""
     parent = {pid: pid for pid in demo.people}
 
     def root(pid: int) -> int:
@@ -648,10 +649,15 @@ def _people_as_one(session: Session, demo: _Demo, *, undecided: bool = True) -> 
         if not placeholder_document_number(str(number)) and not refused_as_anothers(problems):
             keys[("document", str(state), str(number))].append(case_id)
             keys[("number", str(number))].append(case_id)
-    for case_id, declared in session.execute(sa.select(Case.id, Case.declared_document_number)
-                                             .where(Case.declared_document_number.is_not(None))):
+    for case_id, declared, kind in session.execute(
+            sa.select(Case.id, Case.declared_document_number, Case.declared_document_type)
+            .where(Case.declared_document_number.is_not(None))):
         if not placeholder_document_number(str(declared)):
             keys[("number", str(declared))].append(case_id)
+            # An identity card's number is a national ID (red team round 60, F3).
+            if not str(kind or "").startswith("P"):
+                for digits in {national_id_digits(str(declared)), identity_card_digits(str(declared))} - {""}:
+                    keys[("cedula", digits)].append(case_id)
     for ids in keys.values():
         join(ids)
     for case_id, other_id in session.execute(

@@ -21,9 +21,19 @@ depends_on = None
 # made one on the national ID's.
 
 
+# And the number written with letters around its digits or leading zeros (`V020417395`, `VEN20417395`, `20417395V`:
+# round 61, F2), off an index on ltrim(trim(number, letters), '0') (`cases.models.identity_card_digits`).
+
+_LETTERS = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'"
+
+
 def upgrade() -> None:
+    trim = "btrim" if op.get_bind().dialect.name == "postgresql" else "trim"
     op.create_index('ix_cases_declared_digits', 'cases', [sa.text("ltrim(declared_document_number, 'VE')")])
+    op.create_index('ix_cases_declared_card_digits', 'cases',
+                    [sa.text(f"ltrim({trim}(declared_document_number, {_LETTERS}), '0')")])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_cases_declared_card_digits', table_name='cases')
     op.drop_index('ix_cases_declared_digits', table_name='cases')
