@@ -418,6 +418,18 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
                                                          my_record.c.registry_record),
                                     other_record.c.case_id != my_record.c.case_id))
         .where(among(my_record.c.id, "records")),
+        # A civil-registry record a verification matched is the cédula of its digits, and the other way round (red
+        # team round 61, F3: ICE's record with an asylum claim, verified against V29518436, and INM's record of the
+        # cédula V29518436 were not linked; INM's, verified against another record, was approved on a flight). Off the
+        # national ID's index, and the registry record's (`same_registry_record`).
+        sa.select(my_record.c.case_id, other.id)
+        .join(other, sa.and_(cedula_digits(other.national_id) == registry_record_digits(my_record.c.registry_record),
+                             other.id != my_record.c.case_id))
+        .where(among(my_record.c.id, "records")),
+        sa.select(mine.id, other_record.c.case_id)
+        .join(other_record, sa.and_(same_registry_record(other_record.c.registry_record, mine.national_id),
+                                    other_record.c.case_id != mine.id))
+        .where(among(mine.id, "cedulas")),
         # Two records a supervisor decided are one person (`travel.duplicates.decide_duplicate`), for good: each
         # side off its index.
         sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id)

@@ -640,6 +640,7 @@ def _people_as_one(session: Session, demo: _Demo, *, undecided: bool = True) -> 
             .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
             .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record.is_not(None))):
         keys[("record", str(agency_id), record_digits(str(record)))].append(case_id)
+        keys[("cedula", record_digits(str(record)))].append(case_id)  # the cédula of its digits (round 61, F3)
     for case_id, state, number, problems in session.execute(
             sa.select(TravelDocument.case_id, TravelDocument.issuing_state, TravelDocument.number,
                       TravelDocument.problems)
