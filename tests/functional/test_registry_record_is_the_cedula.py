@@ -42,3 +42,29 @@ def test_a_registry_record_verified_is_the_cedula_of_its_digits(
     mine, theirs = _id(session, ours), _id(session, hers)
     assert theirs in records_alike(session, [mine]).get(mine, set())
     assert mine in records_alike(session, [theirs]).get(theirs, set())
+
+
+@pytest.mark.parametrize(("number", "record"), [("33963382", "33963382"), ("V033963382", "V-33963382"),
+                                                ("CIV33963382", "CI33963382")])
+@pytest.mark.parametrize("verified_first", [True, False])
+def test_a_registry_record_verified_is_the_identity_card_of_its_digits(
+        client: TestClient, world: World, session: Session, number: str, record: str, verified_first: bool) -> None:
+    """Round 62, F1: a card declared with an asylum claim open, and a record verified against the registry record of
+    its number, were not linked (each was linked to a cédula of those digits only), and the verified one flew."""
+    api = Api(client, world)
+    ours = str(api.register(national_id=None, **HIM)["reference"])
+    api.screen(ours)
+    if verified_first:
+        api.verify(ours, record=record)
+    header = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
+              "tipo_documento,numero_documento,lugar_custodia,aeropuerto_cercano,fecha_ingreso\n")
+    row = f"RT-CARD,Carmen Luisa,Suárez,Núñez,F,1990-12-19,VEN,,ID,{number},Tapachula,TAP,2026-10-01\n"
+    answer = client.post("/api/v1/cases/import", files={"file": ("l.csv", (header + row).encode(), "text/csv")},
+                         headers=world.headers("sre.officer"))
+    assert answer.status_code == 201, answer.text
+    card = int(session.execute(sa.select(Case.id).where(Case.agency_reference == "RT-CARD")).scalar_one())
+    if not verified_first:
+        api.verify(ours, record=record)
+    mine = _id(session, ours)
+    assert card in records_alike(session, [mine]).get(mine, set())
+    assert mine in records_alike(session, [card]).get(card, set())

@@ -430,6 +430,20 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         .join(other_record, sa.and_(same_registry_record(other_record.c.registry_record, mine.national_id),
                                     other_record.c.case_id != mine.id))
         .where(among(mine.id, "cedulas")),
+        # ... and a declared identity card's number the record of its digits (red team round 62, F1: a card declared
+        # with an asylum claim open, and a record verified against the registry record of its number, were not
+        # linked, the verified one approved on a flight). Off the registry record's index and the card's.
+        sa.select(declared.id, other_record.c.case_id)
+        .join(other_record, sa.and_(registry_record_key(other_record.c.registry_record)
+                                    == identity_card_digits(declared.declared_document_number),
+                                    other_record.c.case_id != declared.id))
+        .where(among(declared.id, "declared_cards")),
+        sa.select(my_record.c.case_id, declaring.id)
+        .join(declaring, sa.and_(identity_card_digits(declaring.declared_document_number)
+                                 == registry_record_key(my_record.c.registry_record),
+                                 declaring.id != my_record.c.case_id,
+                                 _identity_card(declaring.declared_document_type)))
+        .where(among(my_record.c.id, "records")),
         # Two records a supervisor decided are one person (`travel.duplicates.decide_duplicate`), for good: each
         # side off its index.
         sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id)
