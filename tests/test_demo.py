@@ -488,6 +488,23 @@ def test_an_identity_card_declaring_a_passengers_cedula_on_another_passenger_is_
     assert [f.subject for f in report.problems("one_seat")] == ["cases " + ", ".join(sorted(changed.split()))]
 
 
+def test_an_emergency_number_declared_as_an_identity_card_is_that_document_for_the_check(demo: Demo) -> None:
+    """Red team round 63, F1: a number of the emergency series declared under an identity card's type is the document
+    of that number, not the cédula of its digits, for the check as for the system."""
+    def change(session: Session) -> str:
+        first, second = session.execute(sa.select(Case).join(Passenger, Passenger.case_id == Case.id)
+                                        .join(Flight, Flight.id == Passenger.flight_id)
+                                        .where(Flight.state.in_(("proposed", "accepted", "manifest_locked")),
+                                               Passenger.approval.in_(("proposed", "approved")),
+                                               sa.func.length(Case.national_id) == 9)
+                                        .order_by(Case.id).limit(2)).scalars().all()
+        second.declared_document_type, second.declared_document_number = "ID", "E" + first.national_id[1:]
+        return f"{first.reference} {second.reference}"
+
+    report, _ = _checked(demo, change)
+    assert report.problems("one_seat") == []
+
+
 def test_a_flight_boarding_now_agrees_and_a_boarded_state_elsewhere_is_found(demo: Demo) -> None:
     """Someone the door recorded aboard a flight not yet departed is 'boarded' (as `retorno bench load` leaves
     flights); the same record still 'manifested', or 'boarded' on no flight at all, is found."""

@@ -191,6 +191,13 @@ def digit_core(text: str) -> str:
     return ""
 
 
+def emergency_series_number(number: str) -> bool:
+    """Whether a (normalised) document number is one of a receiving state's emergency travel document series, `E` and
+    eight digits (`documents.mrz.in_emergency_series`): declared on a record under any type, it is that document and
+    no cédula (`cases.facts._same_kind`, `_identity_card`; red team round 63, F1)."""
+    return len(number) == 9 and number[0] == "E" and all(char in _DIGITS for char in number[1:])
+
+
 def _emergency_shaped(core: str) -> bool:
     """Whether `core` has the shape of an emergency document's number (`documents.mrz.emergency_document_number`):
     `E`, a two-digit year other than 00, a sequence of six digits (`E26000000`, never issued, is refused where it is

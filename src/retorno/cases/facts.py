@@ -319,16 +319,29 @@ def _document_kind(document_type: sa.SQLColumnExpression[str | None]) -> sa.Colu
     return sa.case((document_type.like("P%"), "P"), else_="I")
 
 
-def _identity_card(document_type: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[bool]:
+def _emergency_series(number: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[bool]:
+    """A number of a receiving state's emergency travel document series, `identifiers.emergency_series_number` in
+    SQL (`E` and eight digits)."""
+    return sa.and_(sa.func.length(number) == 9, sa.func.substr(number, 1, 1) == "E",
+                   sa.func.ltrim(sa.func.substr(number, 2), "0123456789") == "")
+
+
+def _identity_card(document_type: sa.SQLColumnExpression[str | None], number: sa.SQLColumnExpression[str | None]
+                   ) -> sa.ColumnElement[bool]:
     """A declared document that may be an identity card (its number a national ID): of a type not a passport's, or of
-    none recorded (`_same_kind`, as a number of no type links either kind)."""
-    return sa.or_(document_type.is_(None), _document_kind(document_type) == "I")
+    none recorded (`_same_kind`, as a number of no type links either kind), and not a number of the emergency series,
+    which is that document whatever its declared type (red team round 63, F1)."""
+    return sa.and_(sa.or_(document_type.is_(None), _document_kind(document_type) == "I"),
+                   sa.not_(_emergency_series(number)))
 
 
-def _same_kind(first: sa.SQLColumnExpression[str | None], second: sa.SQLColumnExpression[str | None]
-               ) -> sa.ColumnElement[bool]:
-    """Two documents of one number are one unless both types are known and one is a passport, the other not."""
-    return sa.or_(first.is_(None), second.is_(None), _document_kind(first) == _document_kind(second))
+def _same_kind(first: sa.SQLColumnExpression[str | None], second: sa.SQLColumnExpression[str | None],
+               number: sa.SQLColumnExpression[str | None]) -> sa.ColumnElement[bool]:
+    """Two documents of one number are one unless both types are known and one is a passport, the other not; one of
+    the emergency series is one document whatever types it is given (a number this system issues to one person:
+    red team round 63, F1, an emergency document's number declared as an 'ID' linked its holder to nobody)."""
+    return sa.or_(first.is_(None), second.is_(None), _document_kind(first) == _document_kind(second),
+                  _emergency_series(number))
 
 
 # The pairs of records sharing directly a cédula (its digits: E20282780 is V20282780), a travel document (issuing
@@ -384,18 +397,19 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         sa.select(declared.id, declaring.id)
         .join(declaring, sa.and_(declaring.declared_document_number == declared.declared_document_number,
                                  declaring.id != declared.id,
-                                 _same_kind(declaring.declared_document_type, declared.declared_document_type)))
+                                 _same_kind(declaring.declared_document_type, declared.declared_document_type,
+                                            declared.declared_document_number)))
         .where(among(declared.id, "declared")),
         # ... or filed on another; and a number filed on the record, declared on another.
         sa.select(declared.id, filed.case_id)
         .join(filed, sa.and_(filed.number == declared.declared_document_number, filed.case_id != declared.id,
-                             _same_kind(filed.document_type, declared.declared_document_type),
+                             _same_kind(filed.document_type, declared.declared_document_type, filed.number),
                              links_records(filed)))
         .where(among(declared.id, "declared")),
         sa.select(my_filed.case_id, declaring.id)
         .join(declaring, sa.and_(declaring.declared_document_number == my_filed.number,
                                  declaring.id != my_filed.case_id,
-                                 _same_kind(my_filed.document_type, declaring.declared_document_type)))
+                                 _same_kind(my_filed.document_type, declaring.declared_document_type, my_filed.number)))
         .where(among(my_filed.id, "documents")),
         # An identity card's number declared on the record is a national ID (a Venezuelan's is the cédula): it links a
         # record of that cédula, and the other way round, by its digits (red team round 60, F3: the cédula of a person
@@ -409,7 +423,9 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
           .where(among(declared.id, "declared_cards")) for key in (cedula_digits, identity_card_digits)),
         *(sa.select(mine.id, declaring.id)
           .join(declaring, sa.and_(key(declaring.declared_document_number) == cedula_digits(mine.national_id),
-                                   declaring.id != mine.id, _identity_card(declaring.declared_document_type)))
+                                   declaring.id != mine.id,
+                                   _identity_card(declaring.declared_document_type,
+                                                  declaring.declared_document_number)))
           .where(among(mine.id, "cedulas")) for key in (cedula_digits, identity_card_digits)),
         sa.select(my_record.c.case_id, other_record.c.case_id)
         .join(other_record, sa.and_(other_record.c.receiving_agency_id == my_record.c.receiving_agency_id,
@@ -442,7 +458,7 @@ def _linked_pairs() -> sa.CompoundSelect[int, int]:
         .join(declaring, sa.and_(identity_card_digits(declaring.declared_document_number)
                                  == registry_record_key(my_record.c.registry_record),
                                  declaring.id != my_record.c.case_id,
-                                 _identity_card(declaring.declared_document_type)))
+                                 _identity_card(declaring.declared_document_type, declaring.declared_document_number)))
         .where(among(my_record.c.id, "records")),
         # Two records a supervisor decided are one person (`travel.duplicates.decide_duplicate`), for good: each
         # side off its index.
@@ -483,6 +499,7 @@ def _linkable_keys(session: Session, case_ids: Sequence[int]) -> dict[str, list[
                 keys["declared"].append(key)
                 card = identifiers.identity_card_digits(declared)
                 if ((declared_type is None or not declared_type.startswith("P"))
+                        and not identifiers.emergency_series_number(declared)
                         and identifiers.cedula_digits_of(declared) and not identifiers.placeholder_cedula(declared)
                         and not (card and identifiers.placeholder_cedula(card))):
                     keys["declared_cards"].append(key)

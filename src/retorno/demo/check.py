@@ -95,7 +95,7 @@ from retorno.db import utcnow
 from retorno.documents.models import TravelDocument, refused_as_anothers
 from retorno.flights.airports import earliest_day
 from retorno.flights.models import Flight, HouseholdSplit, Passenger
-from retorno.identifiers import identity_card_digits, placeholder_document_number
+from retorno.identifiers import emergency_series_number, identity_card_digits, placeholder_document_number
 from retorno.reintegration.models import Opportunity, Placement
 from retorno.safeguards import IDENTITY_FIELDS, identity_fingerprint
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
@@ -655,8 +655,9 @@ def _people_as_one(session: Session, demo: _Demo, *, undecided: bool = True) -> 
             .where(Case.declared_document_number.is_not(None))):
         if not placeholder_document_number(str(declared)):
             keys[("number", str(declared))].append(case_id)
-            # An identity card's number is a national ID (red team round 60, F3).
-            if not str(kind or "").startswith("P"):
+            # An identity card's number is a national ID (red team round 60, F3); one of the emergency series is
+            # that document, whatever its type (round 63, F1).
+            if not str(kind or "").startswith("P") and not emergency_series_number(str(declared)):
                 for digits in {national_id_digits(str(declared)), identity_card_digits(str(declared))} - {""}:
                     keys[("cedula", digits)].append(case_id)
     for ids in keys.values():

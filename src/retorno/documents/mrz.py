@@ -528,7 +528,7 @@ def emergency_document_number(year: int, sequence: int) -> str:
 def in_emergency_series(number: str) -> bool:
     """Whether `number` has the shape of an emergency travel document number (`emergency_document_number`): `E` and
     eight digits, a sequence of none included (no state issues it; filed, it is still a number of the series)."""
-    return re.fullmatch(r"E[0-9]{8}", number) is not None
+    return identifiers.emergency_series_number(number)
 
 
 # Letters a reader or a typist takes for digits, in the typeface of the machine readable zone (OCR-B).
