@@ -120,6 +120,12 @@ REASONS: dict[str, tuple[str, str]] = {
     # (`travel.duplicates.flag_held_document`; red team round 19, T-F1).
     "document_held_by_another": ("un documento de viaje archivado con el número que tiene el registro de otra persona",
                                  "a travel document filed with the number another person's record holds"),
+    # Nor this: one number held under two kinds of document, a passport's on one record and an identity card's on the
+    # other (`travel.duplicates.flag_other_kind_number`; red team round 63, F1).
+    "same_number_other_document": ("el mismo número de documento, como pasaporte en un registro y como documento de "
+                                   "identidad en el otro",
+                                   "the same document number, as a passport on one record and as an identity "
+                                   "document on the other"),
     "linked_by_corrected_identifier": ("unidos por una cédula o un número de documento corregido después",
                                        "linked by a cédula or document number corrected since"),
     "counted_through_corrected_identifier": (

@@ -607,6 +607,11 @@ def _registry_born_of_people(session: Session, demo: _Demo, person_of: dict[int,
     demo.registry_born = {pid: youngest[root] for pid, root in person_of.items() if root in youngest}
 
 
+def _kind(document_type: str | None) -> str | None:
+    """A document type as passport's (`P`) or other (`I`), None when not recorded (`cases.facts._document_kind`)."""
+    return None if document_type is None else "P" if str(document_type).startswith("P") else "I"
+
+
 def _people_as_one(session: Session, demo: _Demo, *, undecided: bool = True) -> dict[int, int]:
     """Per case, one case standing for its person: records sharing a cédula's digits, a registry record one receiving
     authority verified, a travel document, a declared document number (an identity card's as a cédula too), or a pair
@@ -641,25 +646,34 @@ def _people_as_one(session: Session, demo: _Demo, *, undecided: bool = True) -> 
             .where(VerificationDecision.outcome == "verified", VerificationDecision.registry_record.is_not(None))):
         keys[("record", str(agency_id), record_digits(str(record)))].append(case_id)
         keys[("cedula", record_digits(str(record)))].append(case_id)  # the cédula of its digits (round 61, F3)
-    for case_id, state, number, problems in session.execute(
+    # Document numbers by kind, passport's or other (`cases.facts._same_kind`): two kinds of one number are two
+    # documents, flagged possible duplicates (round 63, F1), but for a number of no type or of the emergency series.
+    numbers: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
+    for case_id, state, number, problems, document_type in session.execute(
             sa.select(TravelDocument.case_id, TravelDocument.issuing_state, TravelDocument.number,
-                      TravelDocument.problems)
+                      TravelDocument.problems, TravelDocument.document_type)
             .where(TravelDocument.withdrawn_at.is_(None))):
         # A placeholder number links nobody (`identifiers.placeholder_document_number`), nor a document refused as
         # another identity's (`documents.models.links_records`).
         if not placeholder_document_number(str(number)) and not refused_as_anothers(problems):
             keys[("document", str(state), str(number))].append(case_id)
-            keys[("number", str(number))].append(case_id)
+            numbers[str(number)].append((case_id, _kind(document_type)))
     for case_id, declared, kind in session.execute(
             sa.select(Case.id, Case.declared_document_number, Case.declared_document_type)
             .where(Case.declared_document_number.is_not(None))):
         if not placeholder_document_number(str(declared)):
-            keys[("number", str(declared))].append(case_id)
+            numbers[str(declared)].append((case_id, _kind(kind)))
             # An identity card's number is a national ID (red team round 60, F3); one of the emergency series is
             # that document, whatever its type (round 63, F1).
             if not str(kind or "").startswith("P") and not emergency_series_number(str(declared)):
                 for digits in {national_id_digits(str(declared)), identity_card_digits(str(declared))} - {""}:
                     keys[("cedula", digits)].append(case_id)
+    for number, held in numbers.items():
+        if emergency_series_number(number):
+            keys[("number", number)].extend(case_id for case_id, _ in held)
+            continue
+        for kind in ("P", "I"):
+            keys[("number", number, kind)].extend(case_id for case_id, held_kind in held if held_kind in (kind, None))
     for ids in keys.values():
         join(ids)
     for case_id, other_id in session.execute(

@@ -239,12 +239,17 @@ def add_document(session: Session, actor: User, case: Case, *, mrz_text: str) ->
         # open on either holds the other until supervisors decide (`HELD_REACTIONS`; red team round 19, T-F1).
         for react in HELD_REACTIONS:
             react(session, actor, case, held)
+    for filed in FILED_REACTIONS:
+        filed(session, actor, case, document)
     return document
 
 
 # What filing a document with a number other people's records hold (`held_by_another_person`) does besides: the
 # records become possible duplicates (`travel.duplicates.flag_held_document`).
 HELD_REACTIONS: list[Callable[[Session, User, Case, list[TravelDocument]], object]] = []
+# ... and what filing any document does besides: a number another record holds under another kind of document makes
+# the two possible duplicates (`travel.duplicates.flag_other_kind_number`; red team round 63, F1).
+FILED_REACTIONS: list[Callable[[Session, User, Case, TravelDocument], object]] = []
 
 
 def _not_issued(case: Case, issuing_state: str, number: str) -> InvalidInput:

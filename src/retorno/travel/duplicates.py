@@ -17,7 +17,7 @@ duplicate, or when a decision makes them one person with a record holding one; t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from retorno import identifiers
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import Entry, record, record_many, text_digest
@@ -50,7 +51,7 @@ from retorno.cases.models import (
 from retorno.cases.service import ANOTHER_AGENCY, LINKED_RECORD_REACTIONS, advance, can_see, ensure_owner
 from retorno.db import among, bulk_insert, utcnow
 from retorno.documents import service as documents
-from retorno.documents.models import HELD_BY_ANOTHER, TravelDocument
+from retorno.documents.models import HELD_BY_ANOTHER, TravelDocument, links_records
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, Message, NotFound
 from retorno.flights.service import households_read, take_off_for_higher_needs, take_off_households, take_off_manifests
 from retorno.reasons import written_reason
@@ -640,6 +641,133 @@ def flag_held_document(session: Session, by: User, case: Case, held: list[Travel
 
 
 documents.HELD_REACTIONS.append(flag_held_document)
+
+# Why two records are flagged when one's document number is the other's under another kind (`flag_other_kind_number`).
+OTHER_KIND_NUMBER = "same_number_other_document"
+
+
+def _kind(document_type: str | None) -> str | None:
+    """A document type as `cases.facts._document_kind` compares them (None: not recorded)."""
+    return None if document_type is None else "P" if document_type.startswith("P") else "I"
+
+
+def _numbers_of(session: Session, case_ids: Sequence[int]) -> list[tuple[int, str, str | None]]:
+    """The (case, number, kind) of each document number the records `case_ids` hold that may link records: declared
+    on the record, or filed and linking (`links_records`); never a placeholder (`identifiers`)."""
+    found: list[tuple[int, str | None, str | None]] = []
+    for start in range(0, len(case_ids), _ASKED):
+        chunk = list(case_ids[start:start + _ASKED])
+        found.extend(session.execute(
+            sa.select(Case.id, Case.declared_document_number, Case.declared_document_type)
+            .where(among(Case.id, chunk), Case.declared_document_number.is_not(None))).all())
+        found.extend(session.execute(
+            sa.select(TravelDocument.case_id, TravelDocument.number, TravelDocument.document_type)
+            .where(among(TravelDocument.case_id, chunk), links_records(TravelDocument))).all())
+    return [(case_id, number, _kind(kind)) for case_id, number, kind in found
+            if number and not identifiers.placeholder_document_number(number)
+            and not identifiers.emergency_series_number(number)]
+
+
+def flag_other_kind_number(session: Session, by: User | None, case_ids: Sequence[int],
+                           numbers: Collection[str] | None = None) -> int:
+    """Records holding one document number under two kinds of document (a passport's on one, an identity card's on the
+    other, declared or filed) are possible duplicates; returns how many flags were written.
+
+    Such records are not linked (`cases.facts._same_kind`: a passport's number and an identity card's are two people's
+    often enough, and a link is never undone by a decision); but the declared type is the official's choice, and a
+    passport's number declared as an 'ID' is the commonest slip: red team round 63, F1, the passport number of a
+    person on a manifest declared as an 'ID' on another agency's record with an asylum claim open left the passenger
+    on it. So a concern open on either holds the other, and one seat counts for both, until supervisors decide, as for
+    any flag (`keep_flags`). Called where a number appears on `case_ids` (a registration, an import's new rows, a
+    correction of the declared number or type, a document filed), with `numbers` the numbers that appeared (None:
+    all the records hold, new records): a pair decided different people before is flagged again, the number being new
+    since (and says so first); one flagged and undecided, or decided one person, or linked, is not.
+    """
+    if not case_ids:
+        return 0
+    session.flush()
+    mine = [(case_id, number, kind) for case_id, number, kind in _numbers_of(session, case_ids)
+            if numbers is None or number in numbers]
+    return _flag_holders(session, by, mine, _holders(session, {number for _, number, _ in mine}))
+
+
+def flag_other_kind_number_of_new(session: Session, by: User | None,
+                                  declared: Iterable[tuple[str, str | None, str | None]], held_before: int) -> int:
+    """`flag_other_kind_number` for records registered now in bulk (an import's new rows: each one's reference,
+    declared number and type), the records held before being those of ids up to `held_before`: the numbers' other
+    holders asked once for each thousand numbers, the new records' ids only of those to flag."""
+    new: dict[str, list[tuple[str, str | None]]] = {}
+    for reference, number, document_type in declared:
+        if number and not identifiers.placeholder_document_number(number) \
+                and not identifiers.emergency_series_number(number):
+            new.setdefault(number, []).append((reference, _kind(document_type)))
+    if not new:
+        return 0
+    session.flush()
+    old = _holders(session, new, held_before=held_before)
+    two_kinds = [number for number, rows in new.items()
+                 if len({kind for _, kind in rows} | {kind for *_, kind in old.get(number, ())} - {None}) > 1]
+    wanted = sorted({reference for number in two_kinds for reference, _ in new[number]})
+    ids: dict[str, int] = {}
+    for start in range(0, len(wanted), _ASKED):
+        ids.update((reference, case_id) for reference, case_id in session.execute(
+            sa.select(Case.reference, Case.id).where(Case.reference.in_(wanted[start:start + _ASKED]))))
+    holders = {number: [*old.get(number, ()), *((ids[reference], reference, kind) for reference, kind in new[number])]
+               for number in two_kinds}
+    mine = [(ids[reference], number, kind) for number in two_kinds for reference, kind in new[number]]
+    return _flag_holders(session, by, mine, holders)
+
+
+def _holders(session: Session, numbers: Collection[str], held_before: int | None = None
+             ) -> dict[str, list[tuple[int, str, str | None]]]:
+    """Per number, the records holding it (of ids up to `held_before`, when given), declared or filed and linking,
+    with their references and its kind."""
+    asked = sorted(numbers)
+    holders: dict[str, list[tuple[int, str, str | None]]] = {}
+    for start in range(0, len(asked), _ASKED):
+        chunk = asked[start:start + _ASKED]
+        for case_id, reference, number, kind in [
+                *session.execute(sa.select(Case.id, Case.reference, Case.declared_document_number,
+                                           Case.declared_document_type)
+                                 .where(among(Case.declared_document_number, chunk),
+                                        sa.true() if held_before is None else Case.id <= held_before)).all(),
+                *session.execute(sa.select(TravelDocument.case_id, Case.reference, TravelDocument.number,
+                                           TravelDocument.document_type)
+                                 .join(Case, Case.id == TravelDocument.case_id)
+                                 .where(among(TravelDocument.number, chunk), links_records(TravelDocument))).all()]:
+            holders.setdefault(str(number), []).append((case_id, reference, _kind(kind)))
+    return holders
+
+
+def _flag_holders(session: Session, by: User | None, mine: Sequence[tuple[int, str, str | None]],
+                  holders: dict[str, list[tuple[int, str, str | None]]]) -> int:
+    """Flag each of `mine` (case, number, kind) with each holder of its number under the other kind of document
+    (`flag_other_kind_number`)."""
+    pairs = {frozenset((case_id, other)) for case_id, number, kind in mine
+             for other, _, other_kind in holders.get(number, ())
+             if other != case_id and kind is not None and other_kind is not None and kind != other_kind}
+    if not pairs:
+        return 0
+    involved = sorted({case_id for pair in pairs for case_id in pair})
+    linked = same_person(session, involved)
+    pairs = {pair for pair in pairs if not (set(pair) - {min(pair)}) <= set(linked.get(min(pair), {}))}
+    standing: set[frozenset[int]] = set()
+    apart: set[frozenset[int]] = set()
+    for pair in session.execute(sa.select(PossibleDuplicate).where(
+            among(PossibleDuplicate.case_id, involved), among(PossibleDuplicate.other_case_id, involved))).scalars():
+        (apart if pair.decision == DIFFERENT_PEOPLE else standing).add(frozenset((pair.case_id, pair.other_case_id)))
+    now = utcnow()
+    return keep_flags(session, by, [{"case_id": first, "other_case_id": second, "score": 1.0, "created_at": now,
+                                     "reason": ("flagged_again; " if frozenset((first, second)) in apart else "")
+                                     + OTHER_KIND_NUMBER}
+                                    for first, second in sorted(tuple(sorted(pair)) for pair in pairs - standing)])
+
+
+def _filed_number_of_another_kind(session: Session, by: User, case: Case, document: TravelDocument) -> None:
+    flag_other_kind_number(session, by, [case.id], numbers={document.number})
+
+
+documents.FILED_REACTIONS.append(_filed_number_of_another_kind)
 
 
 # The audit action of a possible duplicate written (`_audit_flags`).

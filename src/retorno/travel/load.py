@@ -46,7 +46,7 @@ from retorno.flights.service import LEAVING, locked_removal_missing, taken_off_i
 from retorno.imports.rows import ImportOutcome, undone_by_file
 from retorno.safeguards import IDENTITY_FIELDS
 from retorno.travel import households, seats
-from retorno.travel.duplicates import keep_decided_apart, keep_flags, records_alike
+from retorno.travel.duplicates import flag_other_kind_number_of_new, keep_decided_apart, keep_flags, records_alike
 from retorno.travel.service import household_grew, passengers_now_minors, update_case
 
 # Where each audited field of a case comes from in a row (the same name unless said here).
@@ -481,6 +481,7 @@ def _write(session: Session, actor: User, filename: str, checked: CheckedCases, 
         else:
             outcome.unchanged += 1
     # The possible duplicates (warnings) are looked for while the database takes the new cases.
+    held_before = session.execute(sa.select(sa.func.coalesce(sa.func.max(Case.id), 0))).scalar_one()
     references, joined = _insert_new(session, actor, new_rows, held.own, checked)
     checked.find_duplicates()  # done already, unless no case was new
     # New members of households held before, which may be on a manifest (family unity holds for them too).
@@ -502,6 +503,11 @@ def _write(session: Session, actor: User, filename: str, checked: CheckedCases, 
                    sa.or_(among(PossibleDuplicate.case_id, ids := [case_id for case_id, _ in changed]),
                           among(PossibleDuplicate.other_case_id, ids)))).scalar_one()
     outcome.duplicates_flagged += _flag_duplicates(session, actor, report, created, held.ids | held.elsewhere)
+    if references:
+        # A new row declaring a number another record holds under another kind of document (red team round 63, F1).
+        outcome.duplicates_flagged += flag_other_kind_number_of_new(
+            session, actor, zip(references, new_rows.column("document_number"), new_rows.column("document_type"),
+                                strict=True), held_before)
     if references:
         # A new row's cédula or declared document may make two passengers' records one person: the link is kept, one
         # of them keeps the seat (red team round 14, L1: the whole file was refused); the rows changed went through

@@ -91,6 +91,8 @@ def register_case(session: Session, actor: User, data: CaseInput) -> Case:
     if case.household_id is not None:
         household_grew(session, actor, [case.household_id], newcomers=[case.id])
     duplicates.flag_possible_duplicates(session, actor, [case])
+    # ... and so is a record holding its declared number under another kind of document (red team round 63, F1).
+    duplicates.flag_other_kind_number(session, actor, [case.id])
     # Its cédula or declared document may make two passengers' records one person: the link is kept, with one seat
     # (red team round 14, L1: the registration was refused, and the person registered under another cédula).
     seats.keep_one_seat(session, actor, [case.id])
@@ -820,6 +822,9 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # flagged as a new record would be (red team: a correction made a case look like a person with an open
         # trafficking concern, and nothing compared them).
         duplicates.flag_possible_duplicates(session, actor, [case], before=[compared])
+    if changed.keys() & {"declared_document_number", "declared_document_type"}:
+        # A number now declared, or now of another kind, that another record holds under the other kind (round 63, F1).
+        duplicates.flag_other_kind_number(session, actor, [case.id], numbers={case.declared_document_number or ""})
     if changed.keys() & {"birth_date", *LINKING_FIELDS, *duplicates.COMPARED_FIELDS}:
         # A minor by its declaration now, or one person with another record now (a link, a possible duplicate): the
         # person's other records may be minors by it (round 29b, F3), and a household's adult one person with someone
