@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -130,4 +131,32 @@ def test_two_rows_of_one_file_holding_a_number_under_two_kinds_are_flagged(clien
     first, second = (str(session.execute(sa.select(Case.reference).where(Case.agency_reference == reference))
                          .scalar_one()) for reference in ("RT-A", "RT-B"))
     flag = _flag(session, first, second)
+    assert flag is not None and flag.reason == "same_number_other_document"
+
+
+@pytest.mark.parametrize("declared", ["V131991569", "0131991569", "131991569V", "P131991569", "CI131991569"])
+def test_an_identity_cards_number_is_read_by_its_digits_against_a_passport(
+        client: TestClient, world: World, session: Session, declared: str) -> None:
+    """Red team round 64, F1: letters around the digits and leading zeros, read as an identity card's number is read
+    as a cédula, hid the passport of its digits."""
+    api = Api(client, world)
+    paloma = _hers(api)
+    _passport(api, paloma, NUMBER)
+    flag = _flag(session, paloma["reference"], _import(client, world, session, "RT-ID", "ID", declared))
+    assert flag is not None and flag.reason == "same_number_other_document"
+
+
+@pytest.mark.parametrize("passport_first", [True, False])
+def test_a_cedula_of_a_passports_digits_is_flagged_with_it(client: TestClient, world: World, session: Session,
+                                                           passport_first: bool) -> None:
+    """Red team round 64, F1: the cédula field is an identity card's number too, whichever was written first."""
+    api = Api(client, world)
+    paloma = _hers(api)
+    if passport_first:
+        _passport(api, paloma, "13199156")
+    his = api.register(national_id="V13199156", given_names="Rosendo", first_surname="Guaramato",
+                       second_surname="Lucena", birth_date="1975-02-11")
+    if not passport_first:
+        _passport(api, paloma, "13199156")
+    flag = _flag(session, paloma["reference"], his["reference"])
     assert flag is not None and flag.reason == "same_number_other_document"

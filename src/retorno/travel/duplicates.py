@@ -46,6 +46,7 @@ from retorno.cases.models import (
     Case,
     PossibleDuplicate,
     cedula_digits,
+    identity_card_digits,
     national_id_digits,
 )
 from retorno.cases.service import ANOTHER_AGENCY, LINKED_RECORD_REACTIONS, advance, can_see, ensure_owner
@@ -646,32 +647,49 @@ documents.HELD_REACTIONS.append(flag_held_document)
 OTHER_KIND_NUMBER = "same_number_other_document"
 
 
-def _kind(document_type: str | None) -> str | None:
-    """A document type as `cases.facts._document_kind` compares them (None: not recorded)."""
-    return None if document_type is None else "P" if document_type.startswith("P") else "I"
+def _kind(document_type: str | None) -> str:
+    """A declared or filed document's type as `cases.facts._document_kind` compares them: a passport's (`P`), or an
+    identity card's (`I`, a number of no type read as one, as it links a cédula: `cases.facts._identity_card`)."""
+    return "P" if document_type is not None and document_type.startswith("P") else "I"
 
 
-def _numbers_of(session: Session, case_ids: Sequence[int]) -> list[tuple[int, str, str | None]]:
-    """The (case, number, kind) of each document number the records `case_ids` hold that may link records: declared
-    on the record, or filed and linking (`links_records`); never a placeholder (`identifiers`)."""
-    found: list[tuple[int, str | None, str | None]] = []
+def _key(number: str | None) -> str | None:
+    """A document number or a cédula as numbers of two kinds are compared (`flag_other_kind_number`): its digits,
+    letters at either end and leading zeros taken off, as an identity card's number is read as a cédula
+    (`identifiers.identity_card_digits`; red team round 64, F1: `V150443259`, `0163452230`, `160458305V` and the
+    cédula `V129814199` were not compared with the passports of those digits). None for a number that names nothing
+    (`identifiers`), one with letters among its digits, or one of the emergency series (that document, linked by its
+    number: `cases.facts._same_kind`)."""
+    if not number or identifiers.placeholder_document_number(number) or identifiers.emergency_series_number(number):
+        return None
+    digits = identifiers.identity_card_digits(number)
+    if not digits or not all(char in "0123456789" for char in digits) or identifiers.placeholder_cedula(digits):
+        return None
+    return digits
+
+
+def _keys_of(session: Session, case_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """The (case, key, kind) of each number the records `case_ids` hold that may link records (`_key`): the document
+    number declared on the record, its cédula (an identity card's), and the documents filed and linking
+    (`links_records`)."""
+    found: list[tuple[int, str | None, str]] = []
     for start in range(0, len(case_ids), _ASKED):
         chunk = list(case_ids[start:start + _ASKED])
-        found.extend(session.execute(
-            sa.select(Case.id, Case.declared_document_number, Case.declared_document_type)
-            .where(among(Case.id, chunk), Case.declared_document_number.is_not(None))).all())
-        found.extend(session.execute(
+        for case_id, number, document_type, national_id in session.execute(
+                sa.select(Case.id, Case.declared_document_number, Case.declared_document_type, Case.national_id)
+                .where(among(Case.id, chunk))):
+            found += [(case_id, _key(number), _kind(document_type)), (case_id, _key(national_id), "I")]
+        found.extend((case_id, _key(number), _kind(filed_type)) for case_id, number, filed_type in session.execute(
             sa.select(TravelDocument.case_id, TravelDocument.number, TravelDocument.document_type)
-            .where(among(TravelDocument.case_id, chunk), links_records(TravelDocument))).all())
-    return [(case_id, number, _kind(kind)) for case_id, number, kind in found
-            if number and not identifiers.placeholder_document_number(number)
-            and not identifiers.emergency_series_number(number)]
+            .where(among(TravelDocument.case_id, chunk), links_records(TravelDocument))))
+    return [(case_id, key, kind) for case_id, key, kind in found if key is not None]
 
 
 def flag_other_kind_number(session: Session, by: User | None, case_ids: Sequence[int],
-                           numbers: Collection[str] | None = None) -> int:
-    """Records holding one document number under two kinds of document (a passport's on one, an identity card's on the
-    other, declared or filed) are possible duplicates; returns how many flags were written.
+                           numbers: Collection[str | None] | None = None) -> int:
+    """Records holding one number under two kinds of document (a passport's on one, declared or filed; an identity
+    card's on the other, declared or filed, or its cédula), read by its digits (`_key`), are possible duplicates;
+    returns how many flags were written.
 
     Such records are not linked (`cases.facts._same_kind`: a passport's number and an identity card's are two people's
     often enough, and a link is never undone by a decision); but the declared type is the official's choice, and a
@@ -679,73 +697,79 @@ def flag_other_kind_number(session: Session, by: User | None, case_ids: Sequence
     person on a manifest declared as an 'ID' on another agency's record with an asylum claim open left the passenger
     on it. So a concern open on either holds the other, and one seat counts for both, until supervisors decide, as for
     any flag (`keep_flags`). Called where a number appears on `case_ids` (a registration, an import's new rows, a
-    correction of the declared number or type, a document filed), with `numbers` the numbers that appeared (None:
-    all the records hold, new records): a pair decided different people before is flagged again, the number being new
-    since (and says so first); one flagged and undecided, or decided one person, or linked, is not.
+    correction of the declared number or type or of the cédula, a document filed), with `numbers` the numbers that
+    appeared (None: all the records hold, new records): a pair decided different people before is flagged again, the
+    number being new since (and says so first); one flagged and undecided, or decided one person, or linked, is not.
+    Another record's document is found by its number as filed (digits, or an emergency document's): a filed passport
+    with letters around its digits is compared from its own side only.
     """
     if not case_ids:
         return 0
     session.flush()
-    mine = [(case_id, number, kind) for case_id, number, kind in _numbers_of(session, case_ids)
-            if numbers is None or number in numbers]
-    return _flag_holders(session, by, mine, _holders(session, {number for _, number, _ in mine}))
+    appeared = None if numbers is None else {_key(number) for number in numbers} - {None}
+    mine = [(case_id, key, kind) for case_id, key, kind in _keys_of(session, case_ids)
+            if appeared is None or key in appeared]
+    return _flag_holders(session, by, mine, _holders(session, {key for _, key, _ in mine}))
 
 
 def flag_other_kind_number_of_new(session: Session, by: User | None,
-                                  declared: Iterable[tuple[str, str | None, str | None]], held_before: int) -> int:
+                                  rows: Iterable[tuple[str, str | None, str | None, str | None]],
+                                  held_before: int) -> int:
     """`flag_other_kind_number` for records registered now in bulk (an import's new rows: each one's reference,
-    declared number and type), the records held before being those of ids up to `held_before`: the numbers' other
-    holders asked once for each thousand numbers, the new records' ids only of those to flag."""
-    new: dict[str, list[tuple[str, str | None]]] = {}
-    for reference, number, document_type in declared:
-        if number and not identifiers.placeholder_document_number(number) \
-                and not identifiers.emergency_series_number(number):
-            new.setdefault(number, []).append((reference, _kind(document_type)))
+    declared number and type, and cédula), the records held before being those of ids up to `held_before`: the
+    numbers' other holders asked once for each thousand numbers, the new records' ids only of those to flag."""
+    new: dict[str, list[tuple[str, str]]] = {}
+    for reference, number, document_type, national_id in rows:
+        for key, kind in ((_key(number), _kind(document_type)), (_key(national_id), "I")):
+            if key is not None:
+                new.setdefault(key, []).append((reference, kind))
     if not new:
         return 0
     session.flush()
     old = _holders(session, new, held_before=held_before)
-    two_kinds = [number for number, rows in new.items()
-                 if len({kind for _, kind in rows} | {kind for *_, kind in old.get(number, ())} - {None}) > 1]
-    wanted = sorted({reference for number in two_kinds for reference, _ in new[number]})
+    two_kinds = [key for key, held in new.items()
+                 if len({kind for _, kind in held} | {kind for *_, kind in old.get(key, ())}) > 1]
+    wanted = sorted({reference for key in two_kinds for reference, _ in new[key]})
     ids: dict[str, int] = {}
     for start in range(0, len(wanted), _ASKED):
         ids.update((reference, case_id) for reference, case_id in session.execute(
             sa.select(Case.reference, Case.id).where(Case.reference.in_(wanted[start:start + _ASKED]))))
-    holders = {number: [*old.get(number, ()), *((ids[reference], reference, kind) for reference, kind in new[number])]
-               for number in two_kinds}
-    mine = [(ids[reference], number, kind) for number in two_kinds for reference, kind in new[number]]
+    holders = {key: [*old.get(key, ()), *((ids[reference], kind) for reference, kind in new[key])]
+               for key in two_kinds}
+    mine = [(ids[reference], key, kind) for key in two_kinds for reference, kind in new[key]]
     return _flag_holders(session, by, mine, holders)
 
 
-def _holders(session: Session, numbers: Collection[str], held_before: int | None = None
-             ) -> dict[str, list[tuple[int, str, str | None]]]:
-    """Per number, the records holding it (of ids up to `held_before`, when given), declared or filed and linking,
-    with their references and its kind."""
-    asked = sorted(numbers)
-    holders: dict[str, list[tuple[int, str, str | None]]] = {}
+def _holders(session: Session, keys: Collection[str], held_before: int | None = None
+             ) -> dict[str, list[tuple[int, str]]]:
+    """Per key (`_key`), the records holding it (of ids up to `held_before`, when given) and under which kind: declared
+    (off the index of an identity card's digits), as a cédula (off the cédula's), or filed and linking (by the number
+    as filed)."""
+    asked = sorted(keys)
+    holders: dict[str, list[tuple[int, str]]] = {}
+    before = sa.true() if held_before is None else Case.id <= held_before
     for start in range(0, len(asked), _ASKED):
         chunk = asked[start:start + _ASKED]
-        for case_id, reference, number, kind in [
-                *session.execute(sa.select(Case.id, Case.reference, Case.declared_document_number,
-                                           Case.declared_document_type)
-                                 .where(among(Case.declared_document_number, chunk),
-                                        sa.true() if held_before is None else Case.id <= held_before)).all(),
-                *session.execute(sa.select(TravelDocument.case_id, Case.reference, TravelDocument.number,
-                                           TravelDocument.document_type)
-                                 .join(Case, Case.id == TravelDocument.case_id)
-                                 .where(among(TravelDocument.number, chunk), links_records(TravelDocument))).all()]:
-            holders.setdefault(str(number), []).append((case_id, reference, _kind(kind)))
+        found = [(case_id, _key(number), _kind(kind)) for case_id, number, kind in session.execute(
+            sa.select(Case.id, Case.declared_document_number, Case.declared_document_type)
+            .where(among(identity_card_digits(Case.declared_document_number), chunk), before))]
+        found += [(case_id, _key(national_id), "I") for case_id, national_id in session.execute(
+            sa.select(Case.id, Case.national_id).where(among(cedula_digits(Case.national_id), chunk), before))]
+        found += [(case_id, _key(number), _kind(kind)) for case_id, number, kind in session.execute(
+            sa.select(TravelDocument.case_id, TravelDocument.number, TravelDocument.document_type)
+            .where(among(TravelDocument.number, chunk), links_records(TravelDocument)))]
+        for case_id, key, kind in found:
+            if key is not None:
+                holders.setdefault(key, []).append((case_id, kind))
     return holders
 
 
-def _flag_holders(session: Session, by: User | None, mine: Sequence[tuple[int, str, str | None]],
-                  holders: dict[str, list[tuple[int, str, str | None]]]) -> int:
-    """Flag each of `mine` (case, number, kind) with each holder of its number under the other kind of document
+def _flag_holders(session: Session, by: User | None, mine: Sequence[tuple[int, str, str]],
+                  holders: dict[str, list[tuple[int, str]]]) -> int:
+    """Flag each of `mine` (case, key, kind) with each holder of its key under the other kind of document
     (`flag_other_kind_number`)."""
-    pairs = {frozenset((case_id, other)) for case_id, number, kind in mine
-             for other, _, other_kind in holders.get(number, ())
-             if other != case_id and kind is not None and other_kind is not None and kind != other_kind}
+    pairs = {frozenset((case_id, other)) for case_id, key, kind in mine for other, other_kind in holders.get(key, ())
+             if other != case_id and kind != other_kind}
     if not pairs:
         return 0
     involved = sorted({case_id for pair in pairs for case_id in pair})

@@ -507,7 +507,7 @@ def _write(session: Session, actor: User, filename: str, checked: CheckedCases, 
         # A new row declaring a number another record holds under another kind of document (red team round 63, F1).
         outcome.duplicates_flagged += flag_other_kind_number_of_new(
             session, actor, zip(references, new_rows.column("document_number"), new_rows.column("document_type"),
-                                strict=True), held_before)
+                                new_rows.column("national_id"), strict=True), held_before)
     if references:
         # A new row's cédula or declared document may make two passengers' records one person: the link is kept, one
         # of them keeps the seat (red team round 14, L1: the whole file was refused); the rows changed went through

@@ -822,9 +822,13 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # flagged as a new record would be (red team: a correction made a case look like a person with an open
         # trafficking concern, and nothing compared them).
         duplicates.flag_possible_duplicates(session, actor, [case], before=[compared])
-    if changed.keys() & {"declared_document_number", "declared_document_type"}:
-        # A number now declared, or now of another kind, that another record holds under the other kind (round 63, F1).
-        duplicates.flag_other_kind_number(session, actor, [case.id], numbers={case.declared_document_number or ""})
+    if changed.keys() & LINKING_FIELDS:
+        # A number now declared, or now of another kind, or a cédula now recorded, that another record holds under the
+        # other kind (red team rounds 63 and 64, F1).
+        appeared = {"declared_document_type": case.declared_document_number,
+                    "declared_document_number": case.declared_document_number, "national_id": case.national_id}
+        duplicates.flag_other_kind_number(session, actor, [case.id],
+                                          numbers={appeared[name] for name in changed.keys() & LINKING_FIELDS})
     if changed.keys() & {"birth_date", *LINKING_FIELDS, *duplicates.COMPARED_FIELDS}:
         # A minor by its declaration now, or one person with another record now (a link, a possible duplicate): the
         # person's other records may be minors by it (round 29b, F3), and a household's adult one person with someone
