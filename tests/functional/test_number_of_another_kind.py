@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from retorno.cases.models import Case, PossibleDuplicate
 from retorno.documents import mrz
+from retorno.documents import service as documents_service
 from tests.factories import Api, World, ok
 
 HEADER = ("referencia,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
@@ -159,4 +160,48 @@ def test_a_cedula_of_a_passports_digits_is_flagged_with_it(client: TestClient, w
     if not passport_first:
         _passport(api, paloma, "13199156")
     flag = _flag(session, paloma["reference"], his["reference"])
+    assert flag is not None and flag.reason == "same_number_other_document"
+
+
+@pytest.mark.parametrize(("kind", "declared"), [("cedula", "E13199156"), ("ID", "E13199156")])
+def test_an_e_and_eight_digits_is_read_by_its_digits_against_a_passport(
+        client: TestClient, world: World, session: Session, kind: str, declared: str) -> None:
+    """Red team round 65, F1 and F2: a foreigner's cédula `E` and eight digits, or an identity card's number so written,
+    was read as an emergency document's number and compared with no passport of its digits."""
+    api = Api(client, world)
+    paloma = _hers(api)
+    _passport(api, paloma, "13199156")
+    if kind == "cedula":
+        his = str(api.register(national_id=declared, given_names="Rosendo", first_surname="Guaramato",
+                               second_surname="Lucena", birth_date="1975-02-11")["reference"])
+    else:
+        his = _import(client, world, session, "RT-ID", kind, declared)
+    flag = _flag(session, paloma["reference"], his)
+    assert flag is not None and flag.reason == "same_number_other_document"
+
+
+@pytest.mark.parametrize("issued_first", [True, False])
+@pytest.mark.parametrize("written", ["cedula", "ID digits", "ID VE"])
+def test_an_emergency_documents_digits_as_a_cedula_or_card_are_flagged_with_it(
+        client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch, issued_first: bool,
+        written: str) -> None:
+    """Red team round 65, F3: the cédula or an identity card's number of an issued emergency document's digits was
+    compared with nothing, in either order."""
+    api = Api(client, world)
+    paloma = _hers(api)
+    path = f"/api/v1/cases/{paloma['reference']}/emergency-document"
+    # The number the receiving authority issues, drawn at random: known before it is issued.
+    number = f"E{date.today().year % 100:02d}482913"
+    monkeypatch.setattr(documents_service, "_next_emergency_number", lambda *_: number)
+    if issued_first:
+        assert ok(api.post("saime.officer", path), 201)["number"] == number
+    digits = number[1:]
+    if written == "cedula":
+        his = str(api.register(national_id="V" + digits, given_names="Rosendo", first_surname="Guaramato",
+                               second_surname="Lucena", birth_date="1975-02-11")["reference"])
+    else:
+        his = _import(client, world, session, "RT-ID", "ID", digits if written == "ID digits" else "VE" + digits)
+    if not issued_first:
+        assert ok(api.post("saime.officer", path), 201)["number"] == number
+    flag = _flag(session, paloma["reference"], his)
     assert flag is not None and flag.reason == "same_number_other_document"

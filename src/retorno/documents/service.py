@@ -500,6 +500,8 @@ def issue_emergency_document(session: Session, actor: User, case: Case, *, issue
     record(session, actor, "document.issue_emergency", "case", case.reference,
            after={"document": number, "expires": document.expiry_date})
     advance(session, actor, case)
+    for filed in FILED_REACTIONS:
+        filed(session, actor, case, document)
     return document
 
 

@@ -657,10 +657,12 @@ def _key(number: str | None) -> str | None:
     """A document number or a cédula as numbers of two kinds are compared (`flag_other_kind_number`): its digits,
     letters at either end and leading zeros taken off, as an identity card's number is read as a cédula
     (`identifiers.identity_card_digits`; red team round 64, F1: `V150443259`, `0163452230`, `160458305V` and the
-    cédula `V129814199` were not compared with the passports of those digits). None for a number that names nothing
-    (`identifiers`), one with letters among its digits, or one of the emergency series (that document, linked by its
-    number: `cases.facts._same_kind`)."""
-    if not number or identifiers.placeholder_document_number(number) or identifiers.emergency_series_number(number):
+    cédula `V129814199` were not compared with the passports of those digits). An emergency document's number too
+    (`E26448220` is read `26448220`; it links by its number whatever its declared type, `cases.facts._same_kind`, and
+    as a flag the cédula or identity card of its digits: round 65, F1 to F3, the cédula `E18988505`, an 'ID'
+    `E26958658` and the cédula `V26448220` of an emergency document's digits were compared with nothing). None for a
+    number that names nothing (`identifiers`) or one with letters among its digits."""
+    if not number or identifiers.placeholder_document_number(number):
         return None
     digits = identifiers.identity_card_digits(number)
     if not digits or not all(char in "0123456789" for char in digits) or identifiers.placeholder_cedula(digits):
@@ -700,8 +702,8 @@ def flag_other_kind_number(session: Session, by: User | None, case_ids: Sequence
     correction of the declared number or type or of the cédula, a document filed), with `numbers` the numbers that
     appeared (None: all the records hold, new records): a pair decided different people before is flagged again, the
     number being new since (and says so first); one flagged and undecided, or decided one person, or linked, is not.
-    Another record's document is found by its number as filed (digits, or an emergency document's): a filed passport
-    with letters around its digits is compared from its own side only.
+    Another record's document is found by its number as filed (its digits, or an emergency document's): one filed with
+    other letters around its digits is compared from its own side only.
     """
     if not case_ids:
         return 0
@@ -755,9 +757,11 @@ def _holders(session: Session, keys: Collection[str], held_before: int | None = 
             .where(among(identity_card_digits(Case.declared_document_number), chunk), before))]
         found += [(case_id, _key(national_id), "I") for case_id, national_id in session.execute(
             sa.select(Case.id, Case.national_id).where(among(cedula_digits(Case.national_id), chunk), before))]
+        # A document by its number as filed: its digits, or an emergency document's (`E` and eight digits).
+        filed = [*chunk, *(f"E{key}" for key in chunk if len(key) == 8)]
         found += [(case_id, _key(number), _kind(kind)) for case_id, number, kind in session.execute(
             sa.select(TravelDocument.case_id, TravelDocument.number, TravelDocument.document_type)
-            .where(among(TravelDocument.number, chunk), links_records(TravelDocument)))]
+            .where(among(TravelDocument.number, filed), links_records(TravelDocument)))]
         for case_id, key, kind in found:
             if key is not None:
                 holders.setdefault(key, []).append((case_id, kind))
