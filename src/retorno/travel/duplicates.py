@@ -662,12 +662,22 @@ def _key(number: str | None) -> str | None:
     as a flag the cédula or identity card of its digits: round 65, F1 to F3, the cédula `E18988505`, an 'ID'
     `E26958658` and the cédula `V26448220` of an emergency document's digits were compared with nothing). None for a
     number that names nothing (`identifiers`) or one with letters among its digits."""
-    if not number or identifiers.placeholder_document_number(number):
+    digits = _digits(number)
+    return digits if digits is not None and not _placeholder(number or "", digits) else None
+
+
+def _digits(number: str | None) -> str | None:
+    """`_key` without its placeholder checks (asked of the few numbers found under two kinds, `_placeholder`)."""
+    if not number:
         return None
     digits = identifiers.identity_card_digits(number)
-    if not digits or not all(char in "0123456789" for char in digits) or identifiers.placeholder_cedula(digits):
-        return None
-    return digits
+    return digits if digits and digits.isdigit() and digits.isascii() else None
+
+
+def _placeholder(number: str, digits: str) -> bool:
+    """Whether a number, or its digits, names nothing (`identifiers`: `placeholder_document_number`,
+    `placeholder_cedula`)."""
+    return identifiers.placeholder_document_number(number) or identifiers.placeholder_cedula(digits)
 
 
 def _keys_of(session: Session, case_ids: Sequence[int]) -> list[tuple[int, str, str]]:
@@ -721,16 +731,20 @@ def flag_other_kind_number_of_new(session: Session, by: User | None,
     declared number and type, and cédula), the records held before being those of ids up to `held_before`: the
     numbers' other holders asked once for each thousand numbers, the new records' ids only of those to flag."""
     new: dict[str, list[tuple[str, str]]] = {}
+    written: dict[str, set[str]] = {}
     for reference, number, document_type, national_id in rows:
-        for key, kind in ((_key(number), _kind(document_type)), (_key(national_id), "I")):
-            if key is not None:
-                new.setdefault(key, []).append((reference, kind))
+        for raw, kind in ((number, _kind(document_type)), (national_id, "I")):
+            if (digits := _digits(raw)) is not None:
+                new.setdefault(digits, []).append((reference, kind))
+                written.setdefault(digits, set()).add(str(raw))
     if not new:
         return 0
     session.flush()
     old = _holders(session, new, held_before=held_before)
+    # The placeholder checks, of the few numbers found under two kinds only (a hundred thousand rows' took seconds).
     two_kinds = [key for key, held in new.items()
-                 if len({kind for _, kind in held} | {kind for *_, kind in old.get(key, ())}) > 1]
+                 if len({kind for _, kind in held} | {kind for *_, kind in old.get(key, ())}) > 1
+                 and not any(_placeholder(raw, key) for raw in written[key])]
     wanted = sorted({reference for key in two_kinds for reference, _ in new[key]})
     ids: dict[str, int] = {}
     for start in range(0, len(wanted), _ASKED):
@@ -742,6 +756,10 @@ def flag_other_kind_number_of_new(session: Session, by: User | None,
     return _flag_holders(session, by, mine, holders)
 
 
+# Keys asked in one statement (`among`: one parameter however many): an import's hundred thousand in ten.
+_ASKED_BY_KEY = 10_000
+
+
 def _holders(session: Session, keys: Collection[str], held_before: int | None = None
              ) -> dict[str, list[tuple[int, str]]]:
     """Per key (`_key`), the records holding it (of ids up to `held_before`, when given) and under which kind: declared
@@ -750,8 +768,8 @@ def _holders(session: Session, keys: Collection[str], held_before: int | None = 
     asked = sorted(keys)
     holders: dict[str, list[tuple[int, str]]] = {}
     before = sa.true() if held_before is None else Case.id <= held_before
-    for start in range(0, len(asked), _ASKED):
-        chunk = asked[start:start + _ASKED]
+    for start in range(0, len(asked), _ASKED_BY_KEY):
+        chunk = asked[start:start + _ASKED_BY_KEY]
         found = [(case_id, _key(number), _kind(kind)) for case_id, number, kind in session.execute(
             sa.select(Case.id, Case.declared_document_number, Case.declared_document_type)
             .where(among(identity_card_digits(Case.declared_document_number), chunk), before))]
