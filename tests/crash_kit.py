@@ -6,7 +6,7 @@ How a kill is made to land mid-transaction, on each engine:
 - PostgreSQL: the process connects with its own `application_name`; the test polls `pg_locks` until that
   backend holds a RowExclusiveLock on the table the work writes (taken by its first INSERT or UPDATE,
   held until its transaction ends) and the table has grown by a share of what the uninterrupted run
-  wrote (`pg_relation_size` counts rows not committed yet).
+  wrote (the size of its file, which counts rows not committed yet, read without a lock on the table).
 - SQLite: the database file is given a small page cache (`PRAGMA default_cache_size`, kept in the file
   itself, so the process under test uses it unchanged), so a writing transaction spills its pages into
   the write-ahead log long before it commits; the test polls the WAL file's size until it reaches a
@@ -215,8 +215,11 @@ class Watch:
         if self.engine is None:
             return sqlite_bytes(self.installation)
         with self.engine.connect() as conn:
+            # The size of each table's file, as `pg_relation_size` reads it, but without its lock: a large batch into
+            # an empty table locks it whole until the commit (`db._pg_indexes_dropped`).
             return int(conn.execute(sa.text("SELECT " + " + ".join(
-                f"pg_relation_size('{table}')" for table in self.tables))).scalar_one())
+                f"coalesce((pg_stat_file(pg_relation_filepath('{table}'), true)).size, 0)" for table in self.tables))
+            ).scalar_one())
 
     def grown(self) -> int:
         return self.size() - self.baseline

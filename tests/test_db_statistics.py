@@ -219,3 +219,79 @@ def test_a_large_batch_leaves_sqlites_checkpoint_to_a_thread_after_its_transacti
     with closing(sqlite3.connect(path)) as other:
         assert other.execute("SELECT count(*) FROM things").fetchone()[0] == 20_000
         assert other.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_large_batch_into_an_empty_postgresql_table_makes_its_indexes_again_and_never_waits_for_a_reader(
+        tmp_path: Path) -> None:
+    """PostgreSQL: `insert_columns` drops an empty table's indexes (not its constraints') before a large batch and
+    makes them again after, in the batch's transaction: the same definitions, every row in every index; a batch
+    rolled back leaves the indexes as they were; a table holding rows keeps them; and while another transaction reads
+    the table, the batch does not wait for it (more than `_DROP_LOCK_TIMEOUT`), nor drop anything: it keeps the
+    indexes, and the session's lock timeout is its own again."""
+    import retorno.db
+    from retorno.db import _pg_indexes_dropped, insert_columns
+
+    metadata = sa.MetaData()
+    table = sa.Table("things", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("code", sa.String(20), nullable=False, unique=True),
+                     sa.Column("name", sa.String(40), nullable=False), sa.Column("flag", sa.String(5)),
+                     sa.Index("ix_things_name_id", "name", "id"),
+                     sa.Index("ix_things_flagged", "flag", "id", postgresql_where=sa.text("flag IS NOT NULL")),
+                     sa.Index("ix_things_digits", sa.func.ltrim(sa.column("code"), "C")))
+
+    def batch(start: int, count: int) -> dict[str, list[object]]:
+        numbers = range(start, start + count)
+        return {"code": [f"C{n}" for n in numbers], "name": [f"N{n * 7919 % 1000}" for n in numbers],
+                "flag": ["y" if n % 3 == 0 else None for n in numbers]}
+
+    dropped: list[list[str]] = []
+
+    def spy(*args: object) -> list[str]:
+        dropped.append(_pg_indexes_dropped(*args))  # type: ignore[arg-type]
+        return dropped[-1]
+
+    with empty_database("postgresql", tmp_path, "indexes") as url, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(retorno.db, "_pg_indexes_dropped", spy)
+        engine = make_engine(url)
+        metadata.create_all(engine)
+
+        def state() -> tuple[object, ...]:
+            with engine.connect() as connection:
+                listed = connection.exec_driver_sql(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'things' ORDER BY 1").all()
+                count = connection.exec_driver_sql("SELECT count(*) FROM things").scalar_one()
+                return [tuple(row) for row in listed], count
+
+        listed, _ = state()
+        assert {name for name, _ in listed} == {"things_pkey", "things_code_key", "ix_things_name_id",
+                                               "ix_things_flagged", "ix_things_digits"}
+        with Session(engine) as session:  # rolled back: nothing changes
+            insert_columns(session, table, batch(0, 20_000))
+            session.rollback()
+        assert len(dropped[-1]) == 3
+        assert state() == (listed, 0)
+        with Session(engine) as session:
+            insert_columns(session, table, batch(0, 20_000))
+            session.commit()
+        assert len(dropped[-1]) == 3
+        assert state() == (listed, 20_000)
+        with Session(engine) as session:  # a table holding rows keeps them
+            insert_columns(session, table, batch(20_000, 30_000))
+            session.commit()
+        assert dropped[-1] == []
+        with engine.connect() as reader, Session(engine) as session:
+            # A reader's transaction holds the table's lock: the batch goes on without dropping anything.
+            reader.exec_driver_sql("SELECT count(*) FROM things").scalar_one()
+            session.execute(sa.text("DELETE FROM things"))
+            session.execute(sa.text("SET lock_timeout = '7s'"))
+            insert_columns(session, table, batch(50_000, 20_000))
+            assert dropped[-1] == []
+            assert session.execute(sa.text("SHOW lock_timeout")).scalar_one() == "7s"
+            session.commit()
+            reader.rollback()
+        assert state() == (listed, 20_000)
+        with engine.connect() as connection:  # each index holds every row
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            for where, count in (("name > ''", 20_000), ("flag = 'y'", 6_667), ("ltrim(code, 'C') > ''", 20_000)):
+                assert connection.exec_driver_sql(f"SELECT count(*) FROM things WHERE {where}").scalar_one() == count
+        engine.dispose()

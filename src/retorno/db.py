@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -531,6 +532,7 @@ def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str,
     table_name = table.name  # type: ignore[attr-defined]  # a Table: every mapped class's __table__ is one
     quoted = ", ".join(f'"{name}"' for name in names)
     if dialect.name == "postgresql":
+        rebuilt_pg = _pg_indexes_dropped(raw, table_name) if count >= _LARGE_BATCH else []
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table_name}" ({quoted}) FROM STDIN') as copy:
             # Each piece's text is built as the server takes the one before (not all before the first is sent).
             for start in range(0, count, _COPY_ROWS):
@@ -542,6 +544,7 @@ def insert_columns(session: Session, table: sa.FromClause, columns: Mapping[str,
                     continue
                 piece = zip(*cast(list[Sequence[str]], texts), strict=True)
                 copy.write("\n".join(map("\t".join, piece)) + "\n")
+        _make_indexes(raw, rebuilt_pg)
         return
     placeholders = ", ".join("?" for _ in names)
     cursor = raw.cursor()
@@ -585,6 +588,43 @@ def _make_indexes(raw: Any, definitions: list[str]) -> None:
             cursor.execute(definition)
     finally:
         cursor.close()
+
+
+# How long a large batch waits for the lock that dropping its table's indexes takes (`_pg_indexes_dropped`) before it
+# keeps them instead: a reader of the table holding its lock is never waited for longer, nor deadlocked with.
+_DROP_LOCK_TIMEOUT = "200ms"
+
+
+def _pg_indexes_dropped(raw: Any, table_name: str) -> list[str]:
+    """On PostgreSQL, drop the indexes of an empty table that a batch of `count` rows is cheaper to write without, as
+    SQLite's (`_indexes_to_rebuild`: those its declaration does not make), and return their definitions, to be made
+    again once the rows are in. Measured, 100,000 cases into an empty table: the COPY took 3.1 s of the server's time
+    with its 16 such indexes, 1.1 s without them, and making them again 0.65 s. The drop is in the batch's transaction
+    (a refused or interrupted batch leaves the indexes as they were), and its lock keeps the table's readers waiting
+    until the commit: so only for a table with nothing to read yet (an installation's first case list), and only if
+    the lock comes within `_DROP_LOCK_TIMEOUT`, else the indexes stay and take the rows one by one."""
+    with raw.cursor() as cursor:
+        if cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{table_name}")').fetchone()[0]:
+            return []
+        indexes = cursor.execute(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index AS i"
+            " WHERE i.indrelid = %s::regclass"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid)"
+            " ORDER BY 1", (f'"{table_name}"',)).fetchall()
+        if not indexes:
+            return []
+        (previous,) = cursor.execute("SELECT current_setting('lock_timeout')").fetchone()
+        cursor.execute("SAVEPOINT retorno_indexes_dropped")
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", (_DROP_LOCK_TIMEOUT,))
+        try:
+            cursor.execute("DROP INDEX " + ", ".join(name for name, _ in indexes))
+        except psycopg.errors.LockNotAvailable:
+            cursor.execute("ROLLBACK TO SAVEPOINT retorno_indexes_dropped")
+            return []
+        finally:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", (previous,))
+        cursor.execute("RELEASE SAVEPOINT retorno_indexes_dropped")
+    return [definition for _, definition in indexes]
 
 
 # A batch from which SQLite gets a page cache of `_LARGE_BATCH_CACHE_KIB` for its connection: its default of

@@ -731,20 +731,25 @@ def flag_other_kind_number_of_new(session: Session, by: User | None,
     declared number and type, and cédula), the records held before being those of ids up to `held_before`: the
     numbers' other holders asked once for each thousand numbers, the new records' ids only of those to flag."""
     new: dict[str, list[tuple[str, str]]] = {}
+    kinds: dict[str, set[str]] = {}
     written: dict[str, set[str]] = {}
     for reference, number, document_type, national_id in rows:
         for raw, kind in ((number, _kind(document_type)), (national_id, "I")):
             if (digits := _digits(raw)) is not None:
                 new.setdefault(digits, []).append((reference, kind))
+                kinds.setdefault(digits, set()).add(kind)
                 written.setdefault(digits, set()).add(str(raw))
     if not new:
         return 0
     session.flush()
-    old = _holders(session, new, held_before=held_before)
+    # The records held before (none: an installation's first import) holding the numbers.
+    old = _holders(session, new, held_before=held_before) if held_before else {}
+    for key, held in old.items():
+        if key in kinds:
+            kinds[key].update(kind for _, kind in held)
     # The placeholder checks, of the few numbers found under two kinds only (a hundred thousand rows' took seconds).
-    two_kinds = [key for key, held in new.items()
-                 if len({kind for _, kind in held} | {kind for *_, kind in old.get(key, ())}) > 1
-                 and not any(_placeholder(raw, key) for raw in written[key])]
+    two_kinds = [key for key, found in kinds.items()
+                 if len(found) > 1 and not any(_placeholder(raw, key) for raw in written[key])]
     wanted = sorted({reference for key in two_kinds for reference, _ in new[key]})
     ids: dict[str, int] = {}
     for start in range(0, len(wanted), _ASKED):
