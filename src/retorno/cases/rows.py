@@ -199,6 +199,11 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                            "hogar tiene uno",
                            "a relationship other than 'head': household {household} has its head already ({head}), "
                            "and a household has one"),
+    "household_correction_state": (
+        "el parentesco que consta: {case} está en un manifiesto, o ya embarcó, y su hogar solo se corrige mientras "
+        "espera fuera de todo manifiesto, antes de embarcar (un supervisor, en la página del caso)",
+        "the relationship as recorded: {case} is on a manifest, or has boarded, and their household is corrected only "
+        "while they wait off every manifest, before boarding (by a supervisor, on the case's page)"),
     "household_head_leaves": ("«titular»: el caso es el titular del hogar {household}, que se quedaría sin él",
                               "'head': the case is the head of household {household}, which would have none"),
     # What a row is a possible duplicate of ("de el" is "del" in Spanish: red team round 55, F4).

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import User
 from retorno.audit.service import record
+from retorno.cases import lifecycle
 from retorno.cases.facts import records_alike
 from retorno.cases.models import Case, Household
 from retorno.cases.rows import CaseRow, linked
@@ -317,6 +318,23 @@ def _heads_held(session: Session, households: Sequence[int]) -> dict[int, list[s
     return heads
 
 
+# Where a case's household and its relationship to the head may be changed, at any door (a supervisor's correction, an
+# import row): waiting off every manifest, before boarding. On a manifest its seat was taken for the household as it
+# is, approved by both sides (red team round 66, F1: an officer's re-import made a passenger of a locked manifest the
+# head's child, and cleared a one-year-old's relationship on it, with no supervisor, reason or consent): it is taken
+# off first.
+CORRECTABLE = frozenset(lifecycle.BEFORE_BOARDING) - {"manifested"}
+
+
+def fixed(session: Session, cases: Sequence[Case]) -> set[int]:
+    """The ids of those of `cases` whose household and relationship no door changes now (`CORRECTABLE`): on a manifest,
+    boarded or further, or taken off after boarding and not yet recorded off the aircraft."""
+    waiting = [case.id for case in cases if case.state in CORRECTABLE]
+    aboard = set(session.execute(sa.select(Passenger.case_id).where(
+        Passenger.case_id.in_(waiting), leaving_unconfirmed())).scalars()) if waiting else set()
+    return {case.id for case in cases if case.state not in CORRECTABLE} | aboard
+
+
 @dataclass(frozen=True)
 class _Stored:
     """A held case a row re-imports, as stored."""
@@ -325,6 +343,14 @@ class _Stored:
     household_id: int | None
     code: str | None
     relationship: str | None
+
+
+def _cases(session: Session, ids: Sequence[int]) -> dict[int, Case]:
+    found: dict[int, Case] = {}
+    for start in range(0, len(ids), _CHUNK):
+        found.update((case.id, case) for case in session.execute(
+            sa.select(Case).where(Case.id.in_(ids[start:start + _CHUNK]))).scalars())
+    return found
 
 
 def _stored(session: Session, ids: Sequence[int]) -> dict[int, _Stored]:
@@ -409,10 +435,17 @@ def problems(session: Session, by: User, rows: Sequence[CaseRow], own: dict[str,
     # error here, and refused at the write by `cases.service.head_leaves`).
     relationship_after: dict[int, str | None] = {case_id: held.relationship for case_id, held in stored.items()}
     becoming: dict[int, list[int]] = {}  # held household -> rows making a held case of it its head
-    for row in again if relationship_column else ():
+    changing = [row for row in again if relationship_column and row.relationship != stored[
+        own[row.case_reference]].relationship]
+    cases = _cases(session, [own[row.case_reference] for row in changing])
+    kept = fixed(session, list(cases.values()))
+    for row in changing:
         case_id = own[row.case_reference]
         held = stored[case_id]
-        if held.household_id is None:
+        if case_id in kept:
+            found.append(Problem(row.row_number, "relationship", "household_correction_state",
+                                 {"case": cases[case_id].reference}))
+        elif held.household_id is None:
             relationship_after[case_id] = row.relationship
         elif held.relationship in HEADS and row.relationship not in HEADS:
             found.append(Problem(row.row_number, "relationship", "household_head_leaves",

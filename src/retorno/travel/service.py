@@ -146,9 +146,18 @@ def household_grew(session: Session, by: User, household_ids: list[int], newcome
     return taken
 
 
-# Where a case's household may be corrected: waiting off every manifest, before boarding (on a manifest, its seat was
-# taken for the household as it is; it is taken off first).
-HOUSEHOLD_CORRECTABLE = frozenset(lifecycle.BEFORE_BOARDING) - {"manifested"}
+# Where a case's household may be corrected (`households.CORRECTABLE`).
+HOUSEHOLD_CORRECTABLE = households.CORRECTABLE
+
+
+def _household_correctable(session: Session, case: Case) -> None:
+    """Refused (409 `household_correction_state`) unless the household and relationship of `case` may be changed now
+    (`households.fixed`), at whichever door."""
+    if case.id in households.fixed(session, [case]):
+        raise InvalidTransition("case %(case)s is '%(state)s': its household is corrected only while it waits off "
+                                "every manifest, before boarding (take it off its manifest first)",
+                                code="household_correction_state", case=case.reference,
+                                state=Term("case_state", case.state))
 
 
 @action("household.split")
@@ -169,11 +178,7 @@ def correct_household(session: Session, actor: User, case: Case, *, household_re
                         code="forbidden.household.correct", case=case.reference)
     _check_case_version(session, actor, case, expected_version)
     reason = written_reason(reason)
-    if case.state not in HOUSEHOLD_CORRECTABLE:
-        raise InvalidTransition("case %(case)s is '%(state)s': its household is corrected only while it waits off "
-                                "every manifest, before boarding (take it off its manifest first)",
-                                code="household_correction_state", case=case.reference,
-                                state=Term("case_state", case.state))
+    _household_correctable(session, case)
     code = relationship_code(relationship)
     named = identifiers.reference(household_reference or "") or None
     if named is not None and (unclear := identifiers.reference_problem(named)):
@@ -780,6 +785,9 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # would let go of, as for a finding of 'not a national'.
         raise InvalidTransition(CLOSED_IDENTITY, code="identity_closed", case=case.reference,
                                 state=Term("case_state", case.state))
+    if changes.get("relationship_to_head", case.relationship_to_head) != case.relationship_to_head:
+        # A relationship changed by an import row (its check refuses it at the cell; this is the second line).
+        _household_correctable(session, case)
     was_minor = _minor_now(session, case)
     # A cédula or declared document corrected may undo a link: who counted as one person with whom before is kept
     # until supervisors decide (`duplicates.keep_counted`), as for a document withdrawn (red team round 16, F3).
