@@ -340,6 +340,13 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
         # names nobody (red team round 38, F1: a baby was approved alone on a manifest with the guardian '-').
         raise InvalidInput("the receiving guardian names a person or a child-protection authority (a name, not "
                            "'%(value)s')", code="guardian_required", value=receiving_guardian.strip())
+    if not safeguards.counts_as_minor(case.birth_date, births_elsewhere(session, [case.id]).get(case.id),
+                                      utcnow().date()):
+        # A determination is about a child: one recorded of an adult stood in for the child's own later, when a
+        # corrected birth date made her a minor alone (red team round 66, F2: no unaccompanied-child concern was
+        # raised, and no supervisor ever looked at her as a child).
+        raise InvalidTransition("case %(case)s is not a minor: a best-interests determination is recorded for a "
+                                "child", code="best_interests_not_minor", case=case.reference)
     existing = session.execute(sa.select(BestInterestsDetermination)
                                .where(BestInterestsDetermination.case_id == case.id)).scalar_one_or_none()
     if existing is not None:

@@ -391,13 +391,20 @@ def _minors_left_alone(session: Session, by: User | None, case: Case,
         named = _named_unaccompanied(session, [m.id for m in alone])
         seated = _seated(session, [m.id for m in alone])
         alone = [m for m in alone if m.id not in named or m.id in seated or m.state == "boarded"]
+    # Every minor the change left alone is named for it first; then each concern takes its effect, which may ask these
+    # checks again (red team round 66, F4: the mother's concern, taking effect, named her son unaccompanied before
+    # this loop reached him, for her being "a person travelling by another record", which she was not).
+    raised_now: list[tuple[Case, Screening]] = []
     for minor in alone:
         assert by is not None, "every change that ends a case's waiting is made by an official"
         why = ((left or f"case {case.reference} is now '{case.state}'") + ": no adult of the household waits with "
                "this minor" if case.id != minor.id else f"{became}, with no adult of the household waiting with them")
         raised = screening.raise_unaccompanied(session, by, minor, reason=f"unaccompanied child: {why}")
         if raised is not None:
-            _screened(session, by, minor, raised)
+            raised_now.append((minor, raised))
+    for minor, raised in raised_now:
+        assert by is not None
+        _screened(session, by, minor, raised)
 
 
 # Whom a minor who stays behind (`safeguards.STAYING_BEHIND`) stays with: an adult of the household waiting off every
@@ -824,7 +831,9 @@ def update_case(session: Session, actor: User, case: Case, changes: dict[str, An
         # birth date corrected, or by another record of the person the correction links it to: round 29b, F3).
         _minors_left_alone(session, actor, case,
                            became="the birth date now makes this case a minor" if "birth_date" in changed
-                           else _DECLARED_ELSEWHERE)
+                           else _DECLARED_ELSEWHERE,
+                           left=f"the birth date of case {case.reference} now makes them a minor"
+                           if "birth_date" in changed else None)
     if changed.keys() & duplicates.COMPARED_FIELDS:
         # Corrected names, birth date or cédula may make the record alike to another, whichever agency holds it: it is
         # flagged as a new record would be (red team: a correction made a case look like a person with an open

@@ -1,0 +1,51 @@
+"""Red team round 66, F2: a supervisor recorded a best-interests determination for an adult (201), and when an
+officer then corrected her birth date to a minor's, the household's last adult now a child, her son got the
+unaccompanied-child concern and she did not: the determination about an adult stood in for a review of her as a
+child. A determination is a child's: refused for a case that is not a minor (409 `best_interests_not_minor`), as the
+case page offers it only to minors. F4: her son's concern said she was "a person travelling by another record": every
+minor a change leaves alone is named for that change before any concern takes its effect."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.audit.models import AuditRecord
+from retorno.screening.models import BestInterestsDetermination
+from tests.factories import Api, World, ok
+
+BID = {"summary": "adulta, prueba de determinación", "receiving_guardian": "Abuela materna, Rosa Núñez"}
+
+
+def _concerns(api: Api, ref: str) -> list[str]:
+    return [c for s in ok(api.get("inm.supervisor", f"/api/v1/cases/{ref}/screenings")) for c in s["concerns"]]
+
+
+def test_a_determination_is_refused_for_an_adult_who_is_then_a_minor_alone_like_her_son(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    mother = api.ready_case(household_reference="H-RT66-F2", relationship_to_head="head", given_names="Carmen",
+                            birth_date="1990-12-19")["reference"]
+    son = api.ready_case(household_reference="H-RT66-F2", relationship_to_head="child", given_names="Luis",
+                         birth_date=(date.today() - timedelta(days=8 * 365)).isoformat())["reference"]
+    refused = api.post("inm.supervisor", f"/api/v1/cases/{mother}/best-interests", BID)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "best_interests_not_minor"
+    spanish = client.post(f"/api/v1/cases/{mother}/best-interests", json=BID,
+                          headers={**world.headers("inm.supervisor"), "Accept-Language": "es"})
+    assert "no es de un menor" in json.dumps(spanish.json(), ensure_ascii=False), spanish.text
+    assert session.execute(sa.select(sa.func.count()).select_from(BestInterestsDetermination)).scalar_one() == 0
+    assert not session.execute(sa.select(AuditRecord.seq).where(AuditRecord.action == "child.best_interests")).first()
+    # Her birth date corrected to a minor's: both are children alone, each named so.
+    ok(api.patch("inm.officer", f"/api/v1/cases/{mother}", {"birth_date": "2010-12-19"}))
+    assert "unaccompanied_child" in _concerns(api, mother) and "unaccompanied_child" in _concerns(api, son)
+    # ... and her son's concern says why: her birth date, not "a person travelling by another record" (round 66, F4).
+    (note,) = [s["notes"] for s in ok(api.get("inm.supervisor", f"/api/v1/cases/{son}/screenings"))
+               if "unaccompanied_child" in s["concerns"]]
+    assert f"the birth date of case {mother} now makes them a minor" in note and "another record" not in note, note
+    # A minor's determination is recorded as before.
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{son}/best-interests", BID), 201)
