@@ -288,6 +288,14 @@ class Api:
             ok(self.post("saime.officer", f"/api/v1/flights/{ref}/manifest/lock"))
         return ref
 
+    def arrived_family(self, household: str, child_years: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A parent and a child of `child_years` of `household`, made ready and flown together to 'arrived'."""
+        adult = self.ready_case(given_names="Madre", household_reference=household, relationship_to_head="head")
+        child = self.ready_case(given_names="Niño", household_reference=household, relationship_to_head="child",
+                                birth_date=(date.today() - timedelta(days=child_years * 366)).isoformat())
+        self.fly_to_arrival([adult, child])
+        return adult, child
+
     def fly_to_arrival(self, cases: list[dict[str, Any]], origin: str = "TAP") -> list[dict[str, Any]]:
         """Ready cases taken through one whole flight from `origin` to 'arrived', each step at its time.
 

@@ -2,8 +2,12 @@
 officer then corrected her birth date to a minor's, the household's last adult now a child, her son got the
 unaccompanied-child concern and she did not: the determination about an adult stood in for a review of her as a
 child. A determination is a child's: refused for a case that is not a minor (409 `best_interests_not_minor`), as the
-case page offers it only to minors. F4: her son's concern said she was "a person travelling by another record": every
-minor a change leaves alone is named for that change before any concern takes its effect."""
+case page offers it only to minors. Round 67, F1 and F2: nor for a child travelling with her parents (on a locked
+manifest, at the door, in the air, arrived: the arrival desk then named her an unaccompanied minor to hand to its
+guardian), nor recorded while an adult waited with the child, to cover a separation made later: it is recorded for a
+child who waits, before boarding, with no adult of the household (`best_interests_problem`). F4: her son's concern
+said she was "a person travelling by another record": every minor a change leaves alone is named for that change
+before any concern takes its effect."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from sqlalchemy.orm import Session
 from retorno.audit.models import AuditRecord
 from retorno.screening.models import BestInterestsDetermination
 from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login
 
 BID = {"summary": "adulta, prueba de determinación", "receiving_guardian": "Abuela materna, Rosa Núñez"}
 
@@ -49,3 +54,44 @@ def test_a_determination_is_refused_for_an_adult_who_is_then_a_minor_alone_like_
     assert f"the birth date of case {mother} now makes them a minor" in note and "another record" not in note, note
     # A minor's determination is recorded as before.
     ok(api.post("inm.supervisor", f"/api/v1/cases/{son}/best-interests", BID), 201)
+
+
+FORM = 'action="/cases/{ref}/best-interests"'
+
+
+def _refused(api: Api, ref: str, code: str, status: int = 409) -> None:
+    answer = api.post("inm.supervisor", f"/api/v1/cases/{ref}/best-interests", BID)
+    assert answer.status_code == status and answer.json()["error"]["code"] == code, answer.text
+
+
+def test_a_determination_is_for_a_child_waiting_with_no_adult_of_the_household(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    eight = (date.today() - timedelta(days=8 * 365)).isoformat()
+    father = api.ready_case(household_reference="H-RT67-A", relationship_to_head="head", given_names="Pedro")
+    girl = api.ready_case(household_reference="H-RT67-A", relationship_to_head="child", given_names="Ana",
+                          birth_date=eight)["reference"]
+    mother = api.ready_case(household_reference="H-RT67-B", relationship_to_head="head", given_names="Rosa")
+    boy = api.ready_case(household_reference="H-RT67-B", relationship_to_head="child", given_names="Leo",
+                         birth_date=eight)["reference"]
+    # Waiting with his mother: refused, on the page too; on a manifest with her father, the same.
+    _refused(api, boy, "best_interests_accompanied")
+    login(client, "inm.supervisor")
+    assert FORM.format(ref=boy) not in client.get(f"/cases/{boy}").text
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [father["reference"], girl]}), 201)
+    _refused(api, girl, "best_interests_accompanied")
+    assert FORM.format(ref=girl) not in client.get(f"/cases/{girl}").text
+    # His mother withdrawn, he is a child alone: named so, and the determination is his supervisor's to record.
+    ok(api.post("inm.officer", f"/api/v1/cases/{mother['reference']}/withdraw", {"reason": "Desistió del retorno."}))
+    assert "unaccompanied_child" in _concerns(api, boy)
+    assert FORM.format(ref=boy) in client.get(f"/cases/{boy}").text
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{boy}/best-interests", BID), 201)
+    assert FORM.format(ref=boy) not in client.get(f"/cases/{boy}").text
+    _refused(api, boy, "invalid_input", 422)
+
+
+def test_no_determination_once_the_child_has_boarded(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    _, girl = api.arrived_family("H-RT67-C", child_years=3)
+    _refused(api, girl["reference"], "best_interests_state")

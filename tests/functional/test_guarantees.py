@@ -470,10 +470,7 @@ def test_an_operator_guessing_a_returnees_birth_date_is_slowed_down_and_audited(
 def test_a_child_is_not_enrolled_on_their_own(client: TestClient, world: World) -> None:
     """Red team: an operator recorded the consent of a two-year-old, with no adult of the family."""
     api = Api(client, world)
-    adult = api.ready_case(given_names="Madre", household_reference="H-CONS", relationship_to_head="head")
-    child = api.ready_case(given_names="Niño", household_reference="H-CONS", relationship_to_head="child",
-                           birth_date=(date.today() - timedelta(days=2 * 366)).isoformat())
-    api.fly_to_arrival([adult, child])
+    adult, child = api.arrived_family("H-CONS", child_years=2)
     refused(api.post("saime.officer", f"/api/v1/cases/{child['reference']}/consent", {}), 409,
             "consent.minor_alone")
     refused(api.post("op.officer", f"/api/v1/cases/{child['reference']}/consent",

@@ -326,6 +326,35 @@ def names_someone(text: str) -> bool:
             and any(telling(word, _NOBODY_WORDS) for word in said_words(text)))
 
 
+def best_interests_problem(session: Session, case: Case) -> InvalidInput | InvalidTransition | None:
+    """Why a best-interests determination may not be recorded for `case` now, or None: it is a decision about a child
+    who waits, before boarding, with no adult of their household waiting with them (`left_alone`), once. The case page
+    offers the form only where this is None.
+
+    Red team round 66, F2: one recorded of an adult stood in for her when a corrected birth date later made her a minor
+    alone (no unaccompanied-child concern was raised, and no supervisor ever looked at her as a child). Round 67, F1 and
+    F2: one recorded of a child travelling with her parents, on a locked manifest, at the aircraft's door, in the air
+    or arrived, made the arrival desk name her an unaccompanied minor to be handed to its guardian; and one recorded
+    while the child's mother waited with him covered the separation an officer made later, withdrawing her: the child
+    went alone on a manifest with no concern."""
+    if case.state not in lifecycle.BEFORE_BOARDING:
+        return InvalidTransition("case %(case)s is '%(state)s': a best-interests determination is recorded while the "
+                                 "child waits, before boarding", code="best_interests_state", case=case.reference,
+                                 state=Term("case_state", case.state))
+    today = utcnow().date()
+    if not safeguards.counts_as_minor(case.birth_date, births_elsewhere(session, [case.id]).get(case.id), today):
+        return InvalidTransition("case %(case)s is not a minor: a best-interests determination is recorded for a "
+                                 "child", code="best_interests_not_minor", case=case.reference)
+    if session.execute(sa.select(BestInterestsDetermination.id)
+                       .where(BestInterestsDetermination.case_id == case.id)).first() is not None:
+        return InvalidInput("case %(case)s already has a best-interests determination", case=case.reference)
+    if not left_alone(session, [case], today):
+        return InvalidTransition("case %(case)s waits with an adult of their household: a best-interests "
+                                 "determination is recorded for a child with none", code="best_interests_accompanied",
+                                 case=case.reference)
+    return None
+
+
 @action("child.decide")
 def record_best_interests(session: Session, actor: User, case: Case, *, summary: str,
                           receiving_guardian: str) -> BestInterestsDetermination:
@@ -340,17 +369,9 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
         # names nobody (red team round 38, F1: a baby was approved alone on a manifest with the guardian '-').
         raise InvalidInput("the receiving guardian names a person or a child-protection authority (a name, not "
                            "'%(value)s')", code="guardian_required", value=receiving_guardian.strip())
-    if not safeguards.counts_as_minor(case.birth_date, births_elsewhere(session, [case.id]).get(case.id),
-                                      utcnow().date()):
-        # A determination is about a child: one recorded of an adult stood in for the child's own later, when a
-        # corrected birth date made her a minor alone (red team round 66, F2: no unaccompanied-child concern was
-        # raised, and no supervisor ever looked at her as a child).
-        raise InvalidTransition("case %(case)s is not a minor: a best-interests determination is recorded for a "
-                                "child", code="best_interests_not_minor", case=case.reference)
-    existing = session.execute(sa.select(BestInterestsDetermination)
-                               .where(BestInterestsDetermination.case_id == case.id)).scalar_one_or_none()
-    if existing is not None:
-        raise InvalidInput("case %(case)s already has a best-interests determination", case=case.reference)
+    problem = best_interests_problem(session, case)
+    if problem is not None:
+        raise problem
     determination = BestInterestsDetermination(case_id=case.id, decided_by=actor.id, summary=summary,
                                                receiving_guardian=receiving_guardian.strip())
     session.add(determination)

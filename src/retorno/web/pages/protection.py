@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno import safeguards
 from retorno.agencies.models import User
 from retorno.agencies.permissions import can
 from retorno.audit.refusals import note_concern_told
-from retorno.cases.facts import births_elsewhere, open_concern_codes, same_person, traveller_facts
+from retorno.cases.facts import open_concern_codes, same_person, traveller_facts
 from retorno.cases.models import Case
-from retorno.db import utcnow
-from retorno.screening.models import BestInterestsDetermination
+from retorno.screening.service import best_interests_problem
 
 
 def protection_context(session: Session, user: User, case: Case) -> dict[str, Any]:
@@ -31,8 +29,6 @@ def protection_context(session: Session, user: User, case: Case) -> dict[str, An
     if not can(user, "screening.read_details"):
         return {"open_concerns": [], "open_elsewhere": [], "open_other_agency": False, "needs_best_interests": False}
     others = same_person(session, [case.id]).get(case.id, {})
-    decided = session.execute(sa.select(BestInterestsDetermination.id)
-                              .where(BestInterestsDetermination.case_id == case.id)).first() is not None
     told = {
         "open_concerns": open_concern_codes(session, case.id),
         "open_elsewhere": sorted(record.reference for other, record in others.items()
@@ -42,9 +38,8 @@ def protection_context(session: Session, user: User, case: Case) -> dict[str, An
         "open_other_agency": any(not record.same_agency and open_concern_codes(session, other)
                                  for other, record in others.items())
         and not safeguards.own_steps(traveller_facts(session, [case])[case.id]),
-        # A minor by the declared birth date or the verified registry record's (`safeguards.counts_as_minor`).
-        "needs_best_interests": safeguards.counts_as_minor(
-            case.birth_date, births_elsewhere(session, [case.id]).get(case.id), utcnow().date()) and not decided,
+        # A minor waiting with no adult of the household and no determination yet (`best_interests_problem`).
+        "needs_best_interests": best_interests_problem(session, case) is None,
     }
     if told["open_concerns"] or told["open_elsewhere"] or told["open_other_agency"]:
         # The page's banner says a concern is open on the person: an audited read, as the concern list's (red team
