@@ -829,9 +829,13 @@ def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int]
             if group in headless:
                 sheet.error(index_of[row_number], "relationship", "household_without_head")
     minors = rows.column("is_minor")
-    # Households with an adult, in the file or among the cases held.
+    # Households with an adult, in the file or among the cases held: whose adults the file does not show, and the
+    # write's checks read (`travel.service`), as a held case re-imported keeps its household (red team round 67, F3: a
+    # re-import without the household column warned every child held of being alone, and officials learn to ignore a
+    # warning that is always there).
     cared_for = set(compress(groups, [not minor for minor in minors]))
     cared_for.update(map(root, reaches_held))
+    cared_for.update(touches_held)
     alone = [index for index in compress(range(len(rows)), minors) if groups[index] not in cared_for]
     if alone:
         index_of = {row_number: index for index, row_number in enumerate(sheet.row_numbers)}
