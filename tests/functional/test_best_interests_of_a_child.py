@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
+from retorno.audit.service import text_digest
 from retorno.screening.models import BestInterestsDetermination
 from tests.factories import Api, World, ok
 from tests.web.pages_helpers import login
@@ -95,3 +96,44 @@ def test_no_determination_once_the_child_has_boarded(client: TestClient, world: 
     api = Api(client, world)
     _, girl = api.arrived_family("H-RT67-C", child_years=3)
     _refused(api, girl["reference"], "best_interests_state")
+
+
+def _move(api: Api, ref: str, household: str, relationship: str) -> None:
+    headers = {**api.world.headers("inm.supervisor"),
+               "If-Match": api.get("inm.supervisor", f"/api/v1/cases/{ref}").headers["etag"]}
+    ok(api.client.post(f"/api/v1/cases/{ref}/household", headers=headers, json={
+        "household": household, "relationship_to_head": relationship, "reason": "registrado en otro hogar"}))
+
+
+def test_a_determination_is_spent_once_an_adult_waits_with_the_child_again(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 68, F1: moved out of his household, a boy was named unaccompanied and given a determination;
+    moved back in with his mother, the determination stayed, and when an officer withdrew her he went alone on a
+    manifest with no concern. The determination is spent when he is with an adult again: her withdrawal names him
+    unaccompanied, for a supervisor to decide again."""
+    api = Api(client, world)
+    mother = api.ready_case(household_reference="H-RT68", relationship_to_head="head", given_names="Rosa")
+    boy = api.ready_case(household_reference="H-RT68", relationship_to_head="child", given_names="Leo",
+                         birth_date=(date.today() - timedelta(days=10 * 365)).isoformat())["reference"]
+    _move(api, boy, "H-RT68-SOLO", "head")
+    assert _concerns(api, boy) == ["unaccompanied_child"]
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{boy}/best-interests", BID), 201)
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{boy}/screenings/resolution",
+                {"decision": "travel_permitted", "reason": "Evaluado: viaja con su determinación."}), 201)
+    _move(api, boy, "H-RT68", "child")
+    session.expire_all()
+    (spent,) = session.execute(sa.select(AuditRecord).where(
+        AuditRecord.action == "child.best_interests_spent", AuditRecord.object_id == boy)).scalars()
+    assert spent.actor == "inm.supervisor"
+    ok(api.post("inm.officer", f"/api/v1/cases/{mother['reference']}/withdraw", {"reason": "Desistió del retorno."}))
+    screenings = ok(api.get("inm.supervisor", f"/api/v1/cases/{boy}/screenings"))
+    assert [s["concerns"] for s in screenings if not s["resolutions"]][-1] == ["unaccompanied_child"], screenings
+    flight = api.flight()["reference"]
+    refused = api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [boy]})
+    assert refused.status_code == 409, refused.text
+    # A supervisor looks at him again: a new determination answers this separation.
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{boy}/best-interests", BID), 201)
+    # The timeline shows no digest of the guardian or the summary, which would confirm a guess (round 68, F4).
+    timeline = api.get("inm.officer", f"/api/v1/cases/{boy}/timeline").text
+    assert '"child.best_interests"' in timeline
+    assert text_digest(BID["receiving_guardian"]) not in timeline and text_digest(BID["summary"]) not in timeline

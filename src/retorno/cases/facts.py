@@ -1116,7 +1116,8 @@ def _found_not_national_since(session: Session, verified: Mapping[int, _Verified
 
 def _cleared_children(session: Session, ids: Sequence[int]) -> set[int]:
     return set(session.execute(sa.select(BestInterestsDetermination.case_id)
-                               .where(among(BestInterestsDetermination.case_id, ids))).scalars())
+                               .where(among(BestInterestsDetermination.case_id, ids),
+                                      BestInterestsDetermination.spent_at.is_(None))).scalars())
 
 
 def _household_keys(session: Session, cases: Sequence[Case]) -> dict[int, str]:

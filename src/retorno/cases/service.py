@@ -784,8 +784,10 @@ def _without_protection_details(entry: AuditRecord) -> TimelineEntry:
     def clean(values: dict[str, Any] | None) -> dict[str, Any] | None:
         if values is None:
             return None
-        return {k: (PROTECTION_DETAIL if k in _PROTECTION_KEYS and (protection or k == "concerns") else v)
-                for k, v in values.items()}
+        # A digest of a protection text too (`audit.service.text_digest`): a plain SHA-256 of a short text, a
+        # guardian's name, confirms a guess (red team round 68, F4: an officer matched the guardian typed).
+        return {k: (PROTECTION_DETAIL if (k in _PROTECTION_KEYS or k.endswith("_sha256")) and (
+                    protection or k == "concerns") else v) for k, v in values.items()}
 
     reason = entry.reason
     if reason is not None and (protection or "protection concern" in reason or "preocupación" in reason):

@@ -226,7 +226,8 @@ class _Demo:
             if boarding == "boarded":
                 self.boarded_on[case_id].add(flight_id)
         self.splits = set(session.execute(sa.select(HouseholdSplit.household_id)).scalars())
-        self.determinations = set(session.execute(sa.select(BestInterestsDetermination.case_id)).scalars())
+        self.determinations = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
+            BestInterestsDetermination.spent_at.is_(None))).scalars())
         # Per case, its own open concerns and when the oldest screening still holding one was raised.
         self.own_concerns: dict[int, set[str]] = defaultdict(set)
         # Per case, every concern its own screenings raised, closed since or not.

@@ -214,7 +214,8 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     status = protection_status(session, [c.id for c in cases] + [c.id for on in booked.values() for c in on])
     medical = {cid: facts[2] for cid, facts in status.items()}
     cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
-        BestInterestsDetermination.case_id.in_([c.id for c in cases]))).scalars())
+        BestInterestsDetermination.case_id.in_([c.id for c in cases]),
+        BestInterestsDetermination.spent_at.is_(None))).scalars())
     # Safeguard 4 is a constraint of the plan: each case goes only to the state that verified it.
     verifiers = verifying_states(session, [c.id for c in cases])
     travellers = traveller_facts(session, cases)

@@ -737,7 +737,8 @@ def _with_household(session: Session, flight: Flight, named: Sequence[Case], *, 
         leaving |= going
         households |= set().union(*(households_of[case_id] for case_id in going))
     cleared = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
-        BestInterestsDetermination.case_id.in_([c.id for _, c in rows]))).scalars()) if rows else set()
+        BestInterestsDetermination.case_id.in_([c.id for _, c in rows]),
+        BestInterestsDetermination.spent_at.is_(None))).scalars()) if rows else set()
     registry = births_elsewhere(session, [c.id for _, c in rows]) if households & split else {}
     for household in households & split:
         staying = [c for _, c in rows if household in households_of[c.id] and c.id not in leaving]

@@ -129,8 +129,15 @@ class BestInterestsDetermination(Base):
     __tablename__ = "best_interests_determinations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     decided_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
     summary: Mapped[str] = mapped_column(EncryptedText)
     receiving_guardian: Mapped[str] = mapped_column(EncryptedText)
+    # When an adult of the household waited with the child again (`screening.service.spend_determinations`): the
+    # determination answered the separation it was recorded for, and counts no longer (red team round 68, F1).
+    spent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# The determinations that count: not spent.
+COUNTING = BestInterestsDetermination.spent_at.is_(None)

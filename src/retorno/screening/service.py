@@ -22,7 +22,7 @@ from retorno.db import among, utcnow
 from retorno.errors import InvalidInput, InvalidTransition, SafeguardViolation, Term
 from retorno.flights.models import ACTIVE_APPROVALS, Flight, Passenger
 from retorno.reasons import SAYS_NOTHING, said_words, telling, written_reason
-from retorno.screening.models import CONCERNS, BestInterestsDetermination, Screening, ScreeningResolution
+from retorno.screening.models import CONCERNS, COUNTING, BestInterestsDetermination, Screening, ScreeningResolution
 
 # A claim raised at the aircraft door is recorded too (travel.record_screening then takes the person
 # off the aircraft, as long as it has not departed), and of a no-show, before or after the flight departs.
@@ -121,9 +121,11 @@ def _unaccompanied_child_named(session: Session, case: Case, concerns: list[str]
     raise SafeguardViolation([safeguards.Violation(safeguards.CHILDREN, case.reference, why, {"case": case.reference})])
 
 
-def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Case]:
+def left_alone(session: Session, cases: Sequence[Case], today: date, *, counting_determinations: bool = True
+               ) -> list[Case]:
     """Those of `cases` who are minors with no adult of their household waiting with them and no best-interests
-    determination recorded. A minor by the declared birth date or the verified registry record's
+    determination recorded that counts (not spent: `spend_determinations`; none asked, with
+    `counting_determinations` False). A minor by the declared birth date or the verified registry record's
     (`safeguards.counts_as_minor`), an adult by both. An adult waits with them before boarding; an adult aboard
     (`boarded`, until arrival) only with a minor on the manifest of the flight they boarded, at the aircraft's door
     (a household boards one by one): a minor off it, registered after the adults flew or left off their flight, is
@@ -133,7 +135,8 @@ def left_alone(session: Session, cases: Sequence[Case], today: date) -> list[Cas
     if not minors:
         return []
     determined = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
-        BestInterestsDetermination.case_id.in_([c.id for c in minors]))).scalars())
+        BestInterestsDetermination.case_id.in_([c.id for c in minors]), COUNTING)).scalars()) \
+        if counting_determinations else set()
     households = {c.household_id for c in minors if c.household_id is not None}
     adults: dict[int | None, dict[int, str]] = {}
     if households:
@@ -346,7 +349,7 @@ def best_interests_problem(session: Session, case: Case) -> InvalidInput | Inval
         return InvalidTransition("case %(case)s is not a minor: a best-interests determination is recorded for a "
                                  "child", code="best_interests_not_minor", case=case.reference)
     if session.execute(sa.select(BestInterestsDetermination.id)
-                       .where(BestInterestsDetermination.case_id == case.id)).first() is not None:
+                       .where(BestInterestsDetermination.case_id == case.id, COUNTING)).first() is not None:
         return InvalidInput("case %(case)s already has a best-interests determination", case=case.reference)
     if not left_alone(session, [case], today):
         return InvalidTransition("case %(case)s waits with an adult of their household: a best-interests "
@@ -382,6 +385,27 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
     return determination
 
 
+def spend_determinations(session: Session, by: User, household_ids: Sequence[int]) -> None:
+    """The best-interests determinations of the minors of these households, each answering a separation, are spent
+    once an adult of the household waits with them again (a newcomer joined, `travel.service.household_grew`): a
+    separation after it is a new one, which names the child unaccompanied again, for a supervisor to look at (and a
+    new determination). Red team round 68, F1: a child moved out of his household, given a determination, and moved
+    back in with his mother was left alone on a manifest with no concern when an officer later withdrew her."""
+    today = utcnow().date()
+    for household_id in sorted(set(household_ids)):
+        members = {case.id: case for case in session.execute(sa.select(Case).where(
+            Case.household_id == household_id, Case.state.in_(sorted(lifecycle.ACCOMPANYING)))).scalars()}
+        for determination in session.execute(sa.select(BestInterestsDetermination).where(
+                among(BestInterestsDetermination.case_id, list(members)), COUNTING)).scalars().all():
+            child = members[determination.case_id]
+            if not left_alone(session, [child], today, counting_determinations=False):
+                determination.spent_at = utcnow()
+                record(session, by, "child.best_interests_spent", "case", child.reference,
+                       after={"determination": determination.id},
+                       reason="an adult of the household waits with the child again")
+    session.flush()
+
+
 # The flight states in which the arrival desk names the guardians of the children it receives.
 GUARDIAN_SHOWN = frozenset({"departed", "arrived"})
 
@@ -397,7 +421,7 @@ def receiving_guardians(session: Session, by: User, flight: Flight, case_ids: Se
         return {}
     found: dict[int, str] = dict(session.execute(
         sa.select(BestInterestsDetermination.case_id, BestInterestsDetermination.receiving_guardian)
-        .where(among(BestInterestsDetermination.case_id, list(case_ids)))).all()) if case_ids else {}
+        .where(among(BestInterestsDetermination.case_id, list(case_ids)), COUNTING)).all()) if case_ids else {}
     if found:
         references = sorted(session.execute(sa.select(Case.reference).where(among(Case.id, list(found)))).scalars())
         record(session, by, "screening.guardian_read", "flight", flight.reference, after={"cases": references})

@@ -130,6 +130,9 @@ def household_grew(session: Session, by: User, household_ids: list[int], newcome
         assert household is not None
         flag_modified(household, "reference")
         record(session, by, "household.member_joined", "household", household.reference)
+    # ... and a child's best-interests determination answered a separation that an adult waiting with them now ends
+    # (red team round 68, F1).
+    screening.spend_determinations(session, by, household_ids)
     session.flush()
     waiting = household_ids
     if not waiting:
@@ -464,7 +467,8 @@ def _minors_behind_alone(session: Session, by: User | None, case: Case, moved: C
     if not behind:
         return
     determined = set(session.execute(sa.select(BestInterestsDetermination.case_id).where(
-        BestInterestsDetermination.case_id.in_([m.id for m in behind]))).scalars())
+        BestInterestsDetermination.case_id.in_([m.id for m in behind]),
+        BestInterestsDetermination.spent_at.is_(None))).scalars())
     # Recorded once: a supervisor's resolution of it (the child's protection arranged where they stay) is not undone
     # by the next step of the household's adults (their arrival). Once since the household's last split: a separation
     # the split allowed is a new one, which a concern named and resolved before it does not answer (red team round
@@ -631,9 +635,11 @@ def _link_made(session: Session, by: User, case: Case) -> None:
         if record_ is None or record_.household_id is None or record_.household_id in households_:
             continue
         households_.add(record_.household_id)
+        # The check finds the minor alone, not why: the note says what was read, and claims no cause (red team round
+        # 68, F3: it said a 12-year-old's brother was "a person travelling by another record", who had no other).
         _minors_left_alone(session, by, record_, became=_LINKED_AWAY, once=True,
-                           left=f"case {record_.reference} is the record of a person travelling by another record, "
-                                "or who has travelled")
+                           left=f"found when the records of case {record_.reference} were read again (a record "
+                                "linked to it, or its person travelling by another record, may take the adult away)")
 
 
 _LINKED_AWAY = "a record linked now makes this case a minor, or takes away the adult who waited with them"

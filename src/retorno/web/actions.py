@@ -30,6 +30,7 @@ ACTIONS = {
     "cases.export": "Lista de casos exportada",
     "cases.concern_list": "Lista de casos con preocupación de protección consultada",
     "child.best_interests": "Determinación del interés superior registrada",
+    "child.best_interests_spent": "Determinación del interés superior cumplida: un adulto del hogar espera con el niño",
     "consent.give": "Consentimiento registrado",
     "consent.withdraw": "Consentimiento retirado",
     "data_keys.rotate": "Claves de datos renovadas",
@@ -206,6 +207,7 @@ SYSTEM_REASONS = {
     "another record of the same person holds a seat on a manifest another agency holds":
         "otro registro de la misma persona ocupa un asiento en un manifiesto de otra agencia",
     "a new member joined the household after it was split": "un nuevo miembro se unió al hogar después de separarse",
+    "an adult of the household waits with the child again": "un adulto del hogar vuelve a esperar con el niño",
     "a new travel document was filed after manifesting":
         "se registró un nuevo documento de viaje después de incluirse en el manifiesto",
     "a new member joined the household": "un nuevo miembro se unió al hogar",
