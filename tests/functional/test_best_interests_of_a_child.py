@@ -137,3 +137,31 @@ def test_a_determination_is_spent_once_an_adult_waits_with_the_child_again(
     timeline = api.get("inm.officer", f"/api/v1/cases/{boy}/timeline").text
     assert '"child.best_interests"' in timeline
     assert text_digest(BID["receiving_guardian"]) not in timeline and text_digest(BID["summary"]) not in timeline
+
+
+def test_a_determination_is_spent_when_the_mother_comes_back_by_any_door(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 69, F1 and F2: the household split, the mother on a flight, the boy given a determination to
+    stay behind; the mother taken off the flight (and, another way, her birth date corrected back to an adult's) waits
+    with him again, and the determination still counted: he went alone on a manifest. It is spent at the end of the
+    step that brings an adult back, whichever door it is."""
+    api = Api(client, world)
+    mother = api.ready_case(household_reference="H-RT69", relationship_to_head="head", given_names="Rosa")["reference"]
+    boy = api.ready_case(household_reference="H-RT69", relationship_to_head="child", given_names="Leo",
+                         birth_date=(date.today() - timedelta(days=9 * 365)).isoformat())["reference"]
+    ok(api.post("inm.supervisor", "/api/v1/households/H-RT69/split", {"reason": "La madre viaja primero."}), 201)
+    flight = api.flight()["reference"]
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [mother]}), 201)
+    assert _concerns(api, boy) == ["unaccompanied_child"]
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{boy}/best-interests", BID), 201)
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{boy}/screenings/resolution",
+                {"decision": "travel_permitted", "reason": "Se queda con el DIF hasta viajar con su tía."}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{mother}/remove",
+                {"reason": "la madre espera a su hijo"}))
+    session.expire_all()
+    assert session.execute(sa.select(AuditRecord.actor).where(
+        AuditRecord.action == "child.best_interests_spent", AuditRecord.object_id == boy)).scalars().all() == [
+        "inm.officer"]
+    # Alone on a manifest now: refused, the determination no longer counting.
+    refused = api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [boy]})
+    assert refused.status_code == 409, refused.text

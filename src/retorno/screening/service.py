@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 
 import sqlalchemy as sa
@@ -385,24 +385,35 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
     return determination
 
 
-def spend_determinations(session: Session, by: User, household_ids: Sequence[int]) -> None:
+def spend_determinations(session: Session, by: User | None, household_ids: Collection[int]) -> None:
     """The best-interests determinations of the minors of these households, each answering a separation, are spent
-    once an adult of the household waits with them again (a newcomer joined, `travel.service.household_grew`): a
-    separation after it is a new one, which names the child unaccompanied again, for a supervisor to look at (and a
-    new determination). Red team round 68, F1: a child moved out of his household, given a determination, and moved
-    back in with his mother was left alone on a manifest with no concern when an officer later withdrew her."""
+    once an adult of the household waits with the child again: a separation after it is a new one, which names the
+    child unaccompanied again, for a supervisor to look at (and a new determination). Asked where someone joins a
+    household (`travel.service.household_grew`) and at the end of every step for the households it touched
+    (`travel.service._spent_where_accompanied`): an adult taken off a flight, whose concern is resolved, whose birth
+    date is corrected to an adult's, or who joins. Red team round 68, F1: a boy moved out of his household, given a
+    determination, and moved back in with his mother was left alone on a manifest with no concern when an officer later
+    withdrew her; round 69, F1 and F2: the same after his mother was taken off her flight, after her concern was
+    resolved, after her birth date was corrected back. A child holding a seat keeps the determination the manifest
+    was approved with: whoever waits off it does not travel with them."""
+    if not household_ids:
+        return
     today = utcnow().date()
-    for household_id in sorted(set(household_ids)):
-        members = {case.id: case for case in session.execute(sa.select(Case).where(
-            Case.household_id == household_id, Case.state.in_(sorted(lifecycle.ACCOMPANYING)))).scalars()}
-        for determination in session.execute(sa.select(BestInterestsDetermination).where(
-                among(BestInterestsDetermination.case_id, list(members)), COUNTING)).scalars().all():
-            child = members[determination.case_id]
-            if not left_alone(session, [child], today, counting_determinations=False):
-                determination.spent_at = utcnow()
-                record(session, by, "child.best_interests_spent", "case", child.reference,
-                       after={"determination": determination.id},
-                       reason="an adult of the household waits with the child again")
+    found = session.execute(
+        sa.select(BestInterestsDetermination, Case).join(Case, Case.id == BestInterestsDetermination.case_id)
+        .where(among(Case.household_id, sorted(household_ids)), COUNTING,
+               Case.state.in_(sorted(lifecycle.ACCOMPANYING)))).all()
+    if not found:
+        return
+    seated = set(session.execute(sa.select(Passenger.case_id).where(
+        among(Passenger.case_id, [child.id for _, child in found]),
+        Passenger.approval.in_(ACTIVE_APPROVALS))).scalars())
+    for determination, child in found:
+        if child.id not in seated and not left_alone(session, [child], today, counting_determinations=False):
+            determination.spent_at = utcnow()
+            record(session, by, "child.best_interests_spent", "case", child.reference,
+                   after={"determination": determination.id},
+                   reason="an adult of the household waits with the child again")
     session.flush()
 
 

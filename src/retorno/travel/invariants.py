@@ -46,12 +46,12 @@ from retorno.verification.models import VerificationDecision, VerificationReques
 
 _T = TypeVar("_T")
 _guarded: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
-_TOUCHED_CASES = "retorno.touched_cases"
+_TOUCHED_CASES = TOUCHED_CASES = "retorno.touched_cases"
 _TOUCHED_FLIGHTS = "retorno.touched_flights"
 _TOUCHED_REQUESTS = "retorno.touched_verification_requests"
 # What cases written through the driver bring under the check: their cédulas and their households.
 _TOUCHED_CEDULAS = "retorno.touched_cedulas"
-_TOUCHED_HOUSEHOLDS = "retorno.touched_households"
+_TOUCHED_HOUSEHOLDS = TOUCHED_HOUSEHOLDS = "retorno.touched_households"
 # ... and the document numbers they declare (`Case.declared_document_number`), which link them as a cédula does.
 _TOUCHED_DECLARED = "retorno.touched_declared_documents"
 _NOTES = (_TOUCHED_CASES, _TOUCHED_FLIGHTS, _TOUCHED_REQUESTS, _TOUCHED_CEDULAS, _TOUCHED_HOUSEHOLDS,

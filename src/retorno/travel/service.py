@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from retorno import identifiers
 from retorno.agencies.models import User
-from retorno.agencies.permissions import END_OF_STEP, STEP_WORK, action, in_step, reader
+from retorno.agencies.permissions import END_OF_STEP, STEP_WORK, acting, action, in_step, reader
 from retorno.agencies.visibility import followed_after
 from retorno.audit.service import record
 from retorno.audit.versions import IMPORTED, AuditObject, check_version
@@ -76,6 +76,7 @@ from retorno.travel import (
     households,
     seats,
 )
+from retorno.travel.invariants import TOUCHED_CASES, TOUCHED_HOUSEHOLDS
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.service import reopen, verified_decision
 
@@ -362,6 +363,23 @@ def _settle_children(session: Session) -> None:
 
 
 END_OF_STEP.append(_settle_children)
+
+
+def _spent_where_accompanied(session: Session) -> None:
+    """At the end of a step, the determinations of the children of the households it touched with whom an adult waits
+    again are spent (`screening.spend_determinations`), by whoever acted."""
+    session.flush()
+    cases = sorted(session.info.get(TOUCHED_CASES, set()))
+    households = set(session.info.get(TOUCHED_HOUSEHOLDS, set())) - {None}
+    for start in range(0, len(cases), 5000):
+        households.update(session.execute(sa.select(Case.household_id).where(
+            among(Case.id, cases[start:start + 5000]), Case.household_id.is_not(None))).scalars())
+    if households:
+        ids = acting(session)
+        screening.spend_determinations(session, session.get(User, min(ids)) if ids else None, households)
+
+
+END_OF_STEP.append(_spent_where_accompanied)
 
 
 @_at_end_of_step
