@@ -60,9 +60,10 @@ def test_a_determination_is_refused_for_an_adult_who_is_then_a_minor_alone_like_
 FORM = 'action="/cases/{ref}/best-interests"'
 
 
-def _refused(api: Api, ref: str, code: str, status: int = 409) -> None:
+def _refused(api: Api, ref: str, code: str, status: int = 409) -> str:
     answer = api.post("inm.supervisor", f"/api/v1/cases/{ref}/best-interests", BID)
     assert answer.status_code == status and answer.json()["error"]["code"] == code, answer.text
+    return str(answer.json()["error"]["code"])
 
 
 def test_a_determination_is_for_a_child_waiting_with_no_adult_of_the_household(
@@ -95,7 +96,7 @@ def test_a_determination_is_for_a_child_waiting_with_no_adult_of_the_household(
 def test_no_determination_once_the_child_has_boarded(client: TestClient, world: World) -> None:
     api = Api(client, world)
     _, girl = api.arrived_family("H-RT67-C", child_years=3)
-    _refused(api, girl["reference"], "best_interests_state")
+    assert _refused(api, girl["reference"], "best_interests_state") == "best_interests_state"
 
 
 def _move(api: Api, ref: str, household: str, relationship: str) -> None:

@@ -375,8 +375,12 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
     problem = best_interests_problem(session, case)
     if problem is not None:
         raise problem
-    determination = BestInterestsDetermination(case_id=case.id, decided_by=actor.id, summary=summary,
-                                               receiving_guardian=receiving_guardian.strip())
+    # A spent one's row takes the new determination (one row a case; the audit trail keeps each).
+    determination = session.execute(sa.select(BestInterestsDetermination).where(
+        BestInterestsDetermination.case_id == case.id)).scalar_one_or_none() or BestInterestsDetermination(
+        case_id=case.id)
+    determination.decided_by, determination.decided_at, determination.spent_at = actor.id, utcnow(), None
+    determination.summary, determination.receiving_guardian = summary, receiving_guardian.strip()
     session.add(determination)
     session.flush()
     record(session, actor, "child.best_interests", "case", case.reference,
