@@ -82,7 +82,8 @@ def dashboard(session: Session, user: User, now: datetime) -> Dashboard:
     if can(user, "flight.read"):
         view.upcoming = reports.upcoming_flights(session, user)
         view.charts.append(BarChart("Ocupación de los próximos vuelos",
-                                    [(f.flight.reference, f.passengers, f.flight.seats) for f in view.upcoming],
+                                    [(f.flight.reference, f.passengers, f.flight.seats) for f in view.upcoming
+                                     if f.passengers is not None],
                                     category="Vuelo", counted="Pasajeros / asientos"))
         weeks, series = reports.returns_by_week(session, user)
         view.charts.append(WeekChart("Retornos por semana y ruta", weeks, series))

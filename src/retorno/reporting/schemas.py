@@ -13,7 +13,7 @@ class UpcomingFlight(BaseModel):
     origin: str
     destination: str
     seats: int
-    passengers: int
+    passengers: int | None  # None to a carrier before the manifest is locked
 
 
 class ReturnsByWeek(BaseModel):

@@ -30,6 +30,7 @@ from retorno.cases.service import visible_case_conditions
 from retorno.db import utcnow
 from retorno.errors import InvalidInput
 from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeApproval, Passenger
+from retorno.flights.outputs import passenger_list_refusal
 from retorno.flights.service import visible_flights
 from retorno.reintegration.followup import Counted, done_order
 from retorno.reintegration.models import (
@@ -194,7 +195,8 @@ def queue_ages(requested: list[datetime], now: datetime) -> list[tuple[str, int]
 @dataclass(frozen=True)
 class FlightFill:
     flight: Flight
-    passengers: int
+    # None where the reader is not told how many are on the manifest: a carrier before its passenger list opens.
+    passengers: int | None
 
 
 def _flights(session: Session, user: User) -> sa.Select[Flight]:
@@ -207,15 +209,18 @@ def _flights(session: Session, user: User) -> sa.Select[Flight]:
 def upcoming_flights(session: Session, user: User, limit: int = 10) -> list[FlightFill]:
     """Flights not yet flown, soonest first, with how many passengers are on each manifest."""
     query = _flights(session, user).where(Flight.state.in_(UPCOMING_STATES)).order_by(Flight.departure_utc)
-    return _with_passengers(session, list(session.execute(query.limit(limit)).scalars().all()))
+    return _with_passengers(session, user, list(session.execute(query.limit(limit)).scalars().all()))
 
 
 def all_flights(session: Session, user: User) -> list[FlightFill]:
     query = _flights(session, user).order_by(Flight.departure_utc.desc())
-    return _with_passengers(session, list(session.execute(query).scalars()))
+    return _with_passengers(session, user, list(session.execute(query).scalars()))
 
 
-def _with_passengers(session: Session, flights: list[Flight]) -> list[FlightFill]:
+def _with_passengers(session: Session, user: User, flights: list[Flight]) -> list[FlightFill]:
+    """`flights`, each with how many are on its manifest. A carrier is told it once the manifest is locked, as it is
+    told who (`flights.outputs.passenger_list_refusal`), and after its list closed (the counts remain): a draft's
+    count, rising and falling as the sending side plans, was no business of the carrier's (red team round 68, F5)."""
     if not flights:
         return []
     counts = dict(
@@ -225,7 +230,14 @@ def _with_passengers(session: Session, flights: list[Flight]) -> list[FlightFill
             .group_by(Passenger.flight_id)
         ).all()
     )
-    return [FlightFill(f, counts.get(f.id, 0)) for f in flights]
+    return [FlightFill(f, counts.get(f.id, 0) if _told_fill(session, user, f) else None) for f in flights]
+
+
+def _told_fill(session: Session, user: User, flight: Flight) -> bool:
+    if user.agency.kind != "carrier":
+        return True
+    refusal = passenger_list_refusal(session, user, flight)
+    return refusal is None or refusal.code == "passenger_list_closed"
 
 
 def flights_by_state(session: Session, user: User) -> dict[str, int]:
