@@ -63,7 +63,12 @@ def test_an_officer_cannot_erase_an_open_concern_with_a_new_screening(client: Te
     wrong = refused(api.post("inm.supervisor", resolution, {"decision": "travel_permitted", "concerns": ["disability"],
                                                             "reason": "Nombrada por error, sin más."}), 422,
                     "invalid_concern")
-    for error in (several, wrong):
+    # An empty list closes nothing, and says so (red team round 70, F1: "no concern is not an open concern").
+    empty = refused(api.post("inm.supervisor", resolution, {"decision": "travel_permitted", "concerns": [],
+                                                            "reason": "Revisado con el solicitante."}), 422,
+                    "concerns_required")
+    assert "names none" in str(empty["message"]) and "no concern is not" not in str(empty["message"])
+    for error in (several, wrong, empty):
         assert "asylum" not in str(error) and "pregnan" not in str(error), error
     ok(api.post("inm.supervisor", resolution, {"decision": "travel_permitted", "concerns": ["pregnancy"],
                                                "reason": "Embarazo apto para volar, certificado."}), 201)

@@ -236,11 +236,17 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
                                "case's screening names them)", code="concerns_required", case=case.reference)
         concerns = still_open
     named = sorted(set(concerns))
+    if not named:
+        # An empty list closes nothing: said as such, not as "no concern is not an open concern" (red team round 70,
+        # F1: a supervisor could read that there was no open concern).
+        raise InvalidInput("case %(case)s: a resolution names the open concerns it closes, and this one names none "
+                           "(leave the list out where one kind of concern is open; the case's screening names those "
+                           "open)", code="concerns_required", case=case.reference)
     unknown = [c for c in named if c not in still_open]
-    if unknown or not named:
+    if unknown:
         raise InvalidInput("case %(case)s: %(unknown)s is not an open concern (the case's screening names those "
                            "open)", code="invalid_concern", case=case.reference,
-                           unknown=[concern_term(c) for c in unknown] or Term("concern", "", "no concern"))
+                           unknown=[concern_term(c) for c in unknown])
     # Each screening on which a named concern is still open, for those open on it: a concern a resolution closed
     # already is not closed again (red team round 52, F5: a second 'travel permitted' on a closed concern; and the
     # supervisors' queue counts a screening's resolved concerns, `cases.facts._still_open`).
