@@ -139,6 +139,11 @@ def _keyring(dialect: Dialect) -> DataKeyring:
     return keyring
 
 
+def text_digest(session: Session, text: str) -> str:
+    """The keyed digest of a sensitive free text under `session`'s data keys (`DataKeyring.digest`)."""
+    return _keyring(session.get_bind().dialect).digest(text)
+
+
 class EncryptedText(sa.types.TypeDecorator[str]):
     """Free text encrypted at rest with AES-GCM (SPEC.md section 4.6): a database dump alone shows none of it.
 

@@ -120,12 +120,12 @@ def test_no_timeline_door_tells_the_reintegration_to_whom_may_not_read_it(
         assert [secret for secret in SECRETS if secret in stored] == []
         intake_rows = [r for r in rows if r.action == "intake.record"]
         words = [MUNICIPALITY, ["soldadura", SKILL], WORK_HISTORY, [NEED, "transporte"]]
-        assert intake_rows[-1].after["words_sha256"] == text_digest(canonical_json(words))
+        assert intake_rows[-1].after["words_sha256"] == text_digest(session, canonical_json(words))
         assert {"work_history", "needs", "municipality", "skills"} <= set(intake_rows[-1].after["changed"])
         digests = {r.action: (r.after or {}).get("reason_sha256") for r in rows}
-        assert digests["placement.declined"] == text_digest(DECLINED)
-        assert digests["placement.dropped"] == text_digest(DROPPED)
-        assert digests["consent.withdraw"] == text_digest(WITHDRAWN)
+        assert digests["placement.declined"] == text_digest(session, DECLINED)
+        assert digests["placement.dropped"] == text_digest(session, DROPPED)
+        assert digests["consent.withdraw"] == text_digest(session, WITHDRAWN)
     verified = ok(api.get("monitor.viewer", "/api/v1/audit/verify"))
     assert verified["ok"], verified
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from retorno.audit.models import AuditHead, AuditRecord
 from retorno.db import insert_columns, utcnow
+from retorno.db import text_digest as keyed_text_digest
 
 if TYPE_CHECKING:
     from retorno.agencies.models import User
@@ -78,10 +79,11 @@ def _salts(count: int) -> list[str]:
 _SALT_BYTES = 16
 
 
-def text_digest(text: str) -> str:
-    """What the audit trail keeps of a sensitive free text: its SHA-256, so the text (kept encrypted
-    with its record) cannot be changed unnoticed, while a copy of the audit trail does not reveal it."""
-    return hashlib.sha256(text.encode()).hexdigest()
+def text_digest(session: Session, text: str) -> str:
+    """What the audit trail keeps of a sensitive free text: its digest keyed with the data keys (`db.text_digest`),
+    so the text (kept encrypted with its record) cannot be changed unnoticed, while a copy of the audit trail, or of
+    the whole database, neither reveals it nor confirms a guess of it. Records written before keep a plain SHA-256."""
+    return keyed_text_digest(session, text)
 
 
 @dataclass(frozen=True)

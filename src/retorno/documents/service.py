@@ -416,7 +416,7 @@ def withdraw_document(session: Session, actor: User, case: Case, document_id: in
         assert holder is not None
         record(session, actor, "document.withdraw", "case", holder.reference,
                before={"document": each.number, "type": each.document_type, "valid": each.mrz_valid},
-               after={"document": each.number, "withdrawn": True, "reason_sha256": text_digest(reason),
+               after={"document": each.number, "withdrawn": True, "reason_sha256": text_digest(session, reason),
                       **({"copy_of": "the emergency travel document issued"} if each is not document else {})})
     now_linked = same_person(session, holders)
     # Records it made one person that are two again: possible duplicates now, before any of them moves on, so the

@@ -201,20 +201,20 @@ INTAKE_FIELDS = ("home_state", "municipality", "education", "occupations", "skil
 INTAKE_WORDS = ("municipality", "skills", "work_history", "needs")
 
 
-def intake_snapshot(values: dict[str, Any]) -> dict[str, Any]:
+def intake_snapshot(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     """An intake as its audit record keeps it: the codes, and a digest of the returnee's words (`INTAKE_WORDS`), so a
     change of them can be checked against the record while the audit trail, kept after a withdrawal erased the intake,
     does not tell them (red team round 11, RE8812 H1: it kept the needs and the work history in clear). A short list
     of common words can be guessed from its digest; the trail is read by nobody but the audit view, which shows no
     snapshot (`agencies.visibility`), and the case's timeline, which leaves the reintegration out."""
     return {**{name: values[name] for name in INTAKE_FIELDS if name not in INTAKE_WORDS},
-            "words_sha256": text_digest(canonical_json([values[name] for name in INTAKE_WORDS]))}
+            "words_sha256": text_digest(session, canonical_json([values[name] for name in INTAKE_WORDS]))}
 
 
-def reason_kept(reason: str | None) -> dict[str, Any]:
+def reason_kept(session: Session, reason: str | None) -> dict[str, Any]:
     """What the audit trail keeps of a reason that carries the returnee's words (why they declined an offer, left a
     placement, withdrew): its digest (red team round 11, RE8812 H1)."""
-    return {"reason_sha256": text_digest(reason)} if reason else {}
+    return {"reason_sha256": text_digest(session, reason)} if reason else {}
 
 
 # The audit record's reason when the written one is kept as its digest (`reason_kept`).
@@ -277,8 +277,8 @@ def record_intake(session: Session, actor: User, case: Case, data: IntakeInput, 
         profile.operator_agency_id = actor.agency_id
     session.flush()
     after = {f: getattr(profile, f) for f in INTAKE_FIELDS}
-    record(session, actor, "intake.record", "case", case.reference, before=intake_snapshot(before),
-           after={**intake_snapshot(after), "changed": [f for f in INTAKE_FIELDS if before[f] != after[f]]})
+    record(session, actor, "intake.record", "case", case.reference, before=intake_snapshot(session, before),
+           after={**intake_snapshot(session, after), "changed": [f for f in INTAKE_FIELDS if before[f] != after[f]]})
     return profile
 
 
@@ -369,7 +369,7 @@ def transfer_intake(session: Session, actor: User, case: Case, *, operator: str,
         # handed to a disabled operator, which read it in full when enabled again).
         raise InvalidTransition("%(operator)s is disabled: it takes in no returnee; hand the intake to another "
                                 "operator", code="agency.disabled", operator=target.code)
-    _hand_intake(session, actor, case, profile, target, reason=REASON_AS_DIGEST, extra=reason_kept(reason))
+    _hand_intake(session, actor, case, profile, target, reason=REASON_AS_DIGEST, extra=reason_kept(session, reason))
     return profile
 
 
@@ -470,7 +470,7 @@ def _end_participation(session: Session, actor: User, case: Case, profile: Intak
     session.flush()
     record(session, actor, "consent.withdraw", "case", case.reference,
            after={"consent": False, "follow_ups_erased": erased, "placements_ended": ended, **(extra or {}),
-                  **(reason_kept(reason) if words else {})},
+                  **(reason_kept(session, reason) if words else {})},
            reason=REASON_AS_DIGEST if words else reason)
     if case.state in ("reintegration_intake", "matched", "placed"):
         transition(session, actor, case, "closed", action="case.closed", reason="consent withdrawn")
@@ -973,10 +973,10 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     # The case follows its placements (`_follow_placements`); a step that moves it is told by that one record.
     if not _follow_placements(session, actor, case, action="placement." + status,
                              reason=REASON_AS_DIGEST if reason else None,
-                             extra={**step, **reason_kept(reason)}):
+                             extra={**step, **reason_kept(session, reason)}):
         record(session, actor, "placement." + status, "case", case.reference,
                before={"placement": placement.id, "status": before}, after={"status": status, "on": day,
-                                                                             **reason_kept(reason)},
+                                                                             **reason_kept(session, reason)},
                reason=REASON_AS_DIGEST if reason else None)
     return placement
 
@@ -1026,10 +1026,10 @@ def reopen_placement(session: Session, actor: User, placement_id: int, *, reason
     before = {"placement": placement.id, "status": placement.status, "ended_on": placement.ended_on}
     placement.status, placement.ended_on, placement.reason = target, None, None
     session.flush()
-    step = {"placement": placement.id, "status": target, **reason_kept(reason)}
+    step = {"placement": placement.id, "status": target, **reason_kept(session, reason)}
     if not _follow_placements(session, actor, case, action="placement.reopen", reason=REASON_AS_DIGEST, extra=step):
         record(session, actor, "placement.reopen", "case", case.reference, before=before,
-               after={"status": target, **reason_kept(reason)}, reason=REASON_AS_DIGEST)
+               after={"status": target, **reason_kept(session, reason)}, reason=REASON_AS_DIGEST)
     return placement
 
 

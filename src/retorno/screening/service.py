@@ -96,7 +96,7 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
         record(session, actor, "screening.resolve", "case", case.reference,
                after={"screenings": [screening.id], "concerns": [], "decision": "travel_permitted",
                       "medical_escorts": {"from": escorts_before, "to": medical_escorts},
-                      "reason_sha256": text_digest(reason)})
+                      "reason_sha256": text_digest(session, reason)})
     if case.state == "registered":
         transition(session, actor, case, "screened", action="case.screened")
     return screening
@@ -263,7 +263,7 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
     session.flush()
     record(session, actor, "screening.resolve", "case", case.reference,
            after={"screenings": [sc.id for sc in screenings], "concerns": named, "decision": decision,
-                  "reason_sha256": text_digest(reason)})
+                  "reason_sha256": text_digest(session, reason)})
     if decision == "withdrawn":
         transition(session, actor, case, "withdrawn", action="case.withdrawn",
                    reason="protection resolution (reason kept encrypted with the resolution)")
@@ -390,8 +390,8 @@ def record_best_interests(session: Session, actor: User, case: Case, *, summary:
     session.add(determination)
     session.flush()
     record(session, actor, "child.best_interests", "case", case.reference,
-           after={"determination": determination.id, "summary_sha256": text_digest(summary),
-                  "receiving_guardian_sha256": text_digest(receiving_guardian.strip())})
+           after={"determination": determination.id, "summary_sha256": text_digest(session, summary),
+                  "receiving_guardian_sha256": text_digest(session, receiving_guardian.strip())})
     return determination
 
 

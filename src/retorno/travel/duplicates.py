@@ -239,7 +239,7 @@ def decide_duplicate(session: Session, actor: User, case: Case, other_reference:
     session.flush()
     record(session, actor, "duplicate.decide", "case", case.reference,
            after={"other": str(_named(session, actor, other)), "flag": number, "decision": decision,
-                  "reason_sha256": text_digest(reason), **({"corrects": corrected} if corrected else {})})
+                  "reason_sha256": text_digest(session, reason), **({"corrects": corrected} if corrected else {})})
     if stood_for:
         # A record on a flight stood for its person in the other record's household: no longer (`take_off_households`).
         now = households_read(session, [case, other])
@@ -330,7 +330,7 @@ def _first_word(session: Session, actor: User, case: Case, other: Case, pair: Po
     session.flush()
     record(session, actor, "duplicate.decide", "case", case.reference,
            after={"other": str(_named(session, actor, other)), "flag": number, "decision": DIFFERENT_PEOPLE,
-                  "awaits": "the other agency", "reason_sha256": text_digest(reason)})
+                  "awaits": "the other agency", "reason_sha256": text_digest(session, reason)})
 
 
 # What duplicate detection compares of a case (`cases.duplicates.Person`): a correction of one is compared again.
