@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,7 +47,7 @@ def _instant(value: str, airport: str, option: str) -> datetime:
         moment = iso_moment(value)
     except ValueError as exc:
         raise typer.BadParameter(f"{option} takes an ISO time such as 2023-12-30T09:00, not {value!r}") from exc
-    return moment.astimezone(UTC) if moment.tzinfo else airports.to_utc(moment, airport)
+    return airports.typed_at(moment, airport)
 
 
 def _case(session: Session, actor: User, flight: Flight, reference: str) -> Case:

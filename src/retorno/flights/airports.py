@@ -108,6 +108,14 @@ def to_local(utc: datetime, iata: str) -> datetime:
     return instant.astimezone(_zone(iata))
 
 
+def typed_at(moment: datetime, iata: str) -> datetime:
+    """A time as an official typed it for an airport, as an aware UTC moment: with an offset ('Z', '+00:00',
+    '-05:00') the instant it names; without one the wall-clock time at `iata` (`to_utc`). Every door that reads a
+    typed time (the pages' fields, the command line) reads it so: the pages once dropped the offset and read the
+    digits as local time, 4 hours off at Caracas for a time typed in UTC (red team round 71, F1)."""
+    return moment.astimezone(UTC) if moment.tzinfo is not None else to_utc(moment, iata)
+
+
 def to_utc(local_naive: datetime, iata: str) -> datetime:
     """Convert a wall-clock time at the airport to an aware UTC datetime.
 

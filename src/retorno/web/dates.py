@@ -61,11 +61,18 @@ def shown_day(value: Any, locale: str) -> str:
     return day.isoformat()
 
 
+def _written(moment: datetime, separator: str) -> str:
+    """A moment as the form writes it back: to the minute, with the offset it was typed with, if any (red team round
+    71, F1: an offset dropped here left the digits to be read as the airport's local time)."""
+    return moment.isoformat(sep=separator, timespec="minutes") if moment.tzinfo is not None \
+        else moment.strftime(f"%Y-%m-%d{separator}%H:%M")
+
+
 def shown_moment(value: Any, locale: str) -> str:
     moment = value if isinstance(value, datetime) else parse_moment(str(value or "")) if value else None
     if moment is None:
         return str(value or "")
-    return f"{moment:%Y-%m-%d %H:%M}"
+    return _written(moment, " ")
 
 
 def as_iso(form: FormData, locale: str) -> FormData:
@@ -81,6 +88,6 @@ def as_iso(form: FormData, locale: str) -> FormData:
             value = day.isoformat() if day else value
         elif isinstance(value, str) and value.strip() and name in moments:
             moment = parse_moment(value, locale)
-            value = moment.strftime("%Y-%m-%dT%H:%M") if moment else value
+            value = _written(moment, "T") if moment else value
         items.append((name, value))
     return FormData(items)

@@ -97,7 +97,7 @@ def when_form_says(form: Any, iata: str) -> datetime | None:
     if not typed:
         return None
     try:
-        return airports.to_utc(plaintext.iso_moment(typed), iata)
+        return airports.typed_at(plaintext.iso_moment(typed), iata)
     except ValueError:
         raise InvalidInput("time: '%(value)s' is not a local date and time at %(airport)s (day, month, year, hour and "
                            "minute, at a time the clocks there show)", code="invalid_time", value=typed,

@@ -484,7 +484,7 @@ def new_flight_form(request: Request, session: SessionDep, user: PageUser) -> HT
 def _local_time(value: str, iata: str, label: str) -> datetime:
     """A wall-clock time typed for an airport, as an aware UTC moment."""
     try:
-        return airports.to_utc(plaintext.iso_moment(value.strip()), iata)
+        return airports.typed_at(plaintext.iso_moment(value.strip()), iata)
     except ValueError:
         raise InvalidInput("%(label)s: '%(value)s' is not a local date and time at %(airport)s (day, month, year, hour "
                            "and minute, at a time the clocks there show)", code="invalid_time",
