@@ -50,6 +50,15 @@ def board(api: Api, flight: str, refs: list[str], user: str = "carrier.officer",
         ok(api.post(user, f"/api/v1/flights/{flight}/passengers/{ref}/boarding", {"status": "boarded", **body}))
 
 
+def boarded(api: Api, departure: datetime, count: int = 1) -> tuple[str, list[str]]:
+    """A flight departing at `departure`, locked two days before, its `count` passengers boarded an hour before."""
+    with clock_at(departure - timedelta(days=2)):
+        flight, refs = locked(api, departure, count)
+    with clock_at(departure - timedelta(hours=1)):
+        board(api, flight, refs)
+    return flight, refs
+
+
 def test_a_flight_scheduled_a_day_ahead_neither_boards_nor_departs_now(client: TestClient, world: World) -> None:
     """Red team: a flight 24 h ahead was locked, boarded and recorded as departed at once."""
     api = Api(client, world)
@@ -85,10 +94,7 @@ def test_late_departure_needs_a_supervisor_and_a_written_reason(client: TestClie
                                                                 session: Session) -> None:
     api = Api(client, world)
     departure = _now() - timedelta(hours=49)
-    with clock_at(departure - timedelta(days=2)):
-        flight, refs = locked(api, departure)
-    with clock_at(departure - timedelta(hours=1)):
-        board(api, flight, refs)
+    flight, _ = boarded(api, departure)
     path = f"/api/v1/flights/{flight}/depart"
     refused(api.post("carrier.officer", path), 409, "flow.departure_window")
     # A reason that says nothing is refused as the window's refusal (422: the reason is what is wrong).

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from retorno.db import clock_at
 from tests.factories import Api, World, ok
-from tests.functional.test_flight_times import FLIGHT_TIME, board, locked
+from tests.functional.test_flight_times import FLIGHT_TIME, boarded
 from tests.web.pages_helpers import login, post_form
 
 
@@ -29,10 +29,7 @@ def test_a_time_typed_with_an_offset_on_the_flight_page_is_the_instant_it_names(
                                                                                 world: World) -> None:
     api = Api(client, world)
     departure = _now() - timedelta(hours=4)
-    with clock_at(departure - timedelta(days=2)):
-        flight, refs = locked(api, departure)
-    with clock_at(departure - timedelta(hours=1)):
-        board(api, flight, refs)
+    flight, _ = boarded(api, departure)
     took_off = departure + timedelta(minutes=7)
     login(client, "inm.officer")
     with clock_at(departure + timedelta(minutes=20)):
@@ -52,10 +49,7 @@ def test_a_time_typed_with_an_offset_on_the_flight_page_is_the_instant_it_names(
 def test_a_time_typed_without_an_offset_is_the_airports_clock(client: TestClient, world: World) -> None:
     api = Api(client, world)
     departure = _now() - timedelta(hours=4)
-    with clock_at(departure - timedelta(days=2)):
-        flight, refs = locked(api, departure)
-    with clock_at(departure - timedelta(hours=1)):
-        board(api, flight, refs)
+    flight, _ = boarded(api, departure)
     login(client, "inm.officer")
     with clock_at(departure + timedelta(minutes=20)):
         _typed(client, flight, "depart", f"{departure - timedelta(hours=6):%Y-%m-%d %H:%M}")  # Tapachula, UTC-6
