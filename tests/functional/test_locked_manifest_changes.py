@@ -200,4 +200,7 @@ def test_a_check_only_report_warns_that_an_identity_change_takes_a_passenger_off
                               files={"file": ("lista.csv", body.encode(), "text/csv")}), 201)
     told = [w for w in imported["warnings"] if w["column"] == "segundo_apellido"]
     assert len(told) == 1 and flight in told[0]["expected"] and "takes them off" in told[0]["expected"], imported
+    # The case goes back to verification, not to ready as the warning once said (red team round 71, F3).
+    assert "the case back to verification" in told[0]["expected"], told
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{case['reference']}"))["state"] == "verification_requested"
     assert imported["taken_off_with"] == [case["reference"]] and _aboard(api, flight) == []

@@ -112,9 +112,9 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
         "it, which needs a supervisor of each side to approve the removal first"),
     "identity_leaves_manifest": (
         "{case} está en el manifiesto del vuelo {flight}: cambiar su identidad abre de nuevo la verificación y lo saca "
-        "de él, con su hogar (vuelven a «listo»)",
+        "de él, con su hogar (el caso vuelve a verificación; los demás miembros, a «listo»)",
         "{case} is on the manifest of flight {flight}: changing their identity opens verification again and takes them "
-        "off it, with their household (back to ready)"),
+        "off it, with their household (the case back to verification, the other members back to ready)"),
     "case_arrived": ("el valor tal como consta: {case} ya llegó y el lado de envío ya no cambia el caso",
                      "the value as recorded: {case} has arrived, and the sending side no longer changes the case"),
     "nationality_registered": ("la nacionalidad registrada, {registered}: {case} se registró con ella y una "
