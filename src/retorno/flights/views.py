@@ -357,7 +357,11 @@ def own_household(session: Session, user: User, agency_reference: str) -> Househ
         Household.agency_id == user.agency_id,
         Household.reference == identifiers.reference(agency_reference))).scalar_one_or_none()
     if household is None:
-        raise NotFound("your agency has no household '%(agency_reference)s'", agency_reference=agency_reference)
+        # This address names the caller's own agency's households; another agency's, shown qualified in the case list
+        # ('MX-INM/H00447'), is read there (red team round 70, F2: the list filtered by it, this door said nothing).
+        raise NotFound("your agency has no household '%(agency_reference)s' (this address reads your agency's own "
+                       "households; another agency's household is listed by the case list's filter "
+                       "household=AGENCY/CODE)", agency_reference=agency_reference)
     return household
 
 
