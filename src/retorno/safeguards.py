@@ -502,8 +502,8 @@ def capacity_counts(flight: FlightFacts, count: int, medical_needed: int, *, nee
     escorts = escorts_needed(count, flight.passengers_per_escort)
     if flight.escorts < escorts:
         found.append(Violation(CAPACITY, None,
-                               "flight %(flight)s: %(count)s passengers need %(needed)s escorts (one per %(ratio)s), "
-                               "only %(escorts)s are assigned",
+                               "flight %(flight)s: escorts needed for %(count)s passenger(s), one per %(ratio)s: "
+                               "%(needed)s; assigned: %(escorts)s",
                                {"flight": flight.reference, "count": count, "needed": escorts,
                                 "ratio": flight.passengers_per_escort, "escorts": flight.escorts}))
     total = count + flight.escorts + flight.medical_staff
@@ -517,8 +517,8 @@ def capacity_counts(flight: FlightFacts, count: int, medical_needed: int, *, nee
         found.append(Violation(MEDICAL_ESCORT, None, MEDICAL_NEED_ELSEWHERE, {"flight": flight.reference}))
     elif medical_needed > flight.medical_staff:
         found.append(Violation(MEDICAL_ESCORT, None,
-                               "flight %(flight)s: medical cases need %(needed)s medical escorts, only %(medical)s "
-                               "medical staff are assigned",
+                               "flight %(flight)s: medical escorts the medical cases need: %(needed)s; medical "
+                               "staff assigned: %(medical)s",
                                {"flight": flight.reference, "needed": medical_needed, "medical": flight.medical_staff}))
     return found
 

@@ -198,8 +198,8 @@ def test_check_plan_reports_each_broken_rule() -> None:
                         {}, 0.0, 0.0, 0.0, 0.0, "", 0.0, {}, "")
     problems = "\n".join(check_plan(cases, flights, EXACT, broken))
     for expected in ("Household H1 is split", "Minor child", "Minor lone", "cannot reach MEX",
-                     "flight F1: 2 passengers need 1 escorts (one per 3), only 0 are assigned",
-                     "medical cases need 1 medical escorts, only 0 medical staff",
+                     "flight F1: escorts needed for 2 passenger(s), one per 3: 1; assigned: 0",
+                     "medical escorts the medical cases need: 1; medical staff assigned: 0",
                      "flight F1: 2 passengers + 0 escorts + 0 medical staff = 2 exceeds 1 seats"):
         assert expected in problems
 

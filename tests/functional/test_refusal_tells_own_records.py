@@ -107,28 +107,28 @@ def test_another_agencys_medical_need_is_refused_without_its_figure(client: Test
     flight = api.flight(medical_staff=0)["reference"]
     refused = _add(api, flight, inm)
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "safeguard.medical_escort", refused.text
-    assert MEDICAL_ELSEWHERE in refused.text and "need 3" not in refused.text, refused.text
+    assert MEDICAL_ELSEWHERE in refused.text and "need: 3" not in refused.text, refused.text
     assert ice not in refused.text
     # The bulk selection, dry run and real.
     path = f"/api/v1/flights/{flight}/selection"
     for dry_run in (True, False):
         answer = api.post("inm.officer", path, {"filter": {"held": held_at}, "dry_run": dry_run})
         assert inm in answer.text, answer.text
-        assert MEDICAL_ELSEWHERE in answer.text and "need 3" not in answer.text, answer.text
+        assert MEDICAL_ELSEWHERE in answer.text and "need: 3" not in answer.text, answer.text
     # The page.
     login(client, "inm.officer")
     page = post_form(client, f"/flights/{flight}/passengers", {"cases": inm}, page=f"/flights/{flight}")
     assert page.status_code == 409 and "otra agencia" in page.text and "necesitan 3" not in page.text, page.text
     # A plan applied: onto the flight without medical staff, and lowering the staff of a flight the person is on.
     applied = api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {flight: [inm]}})
-    assert applied.status_code == 409 and MEDICAL_ELSEWHERE in applied.text and "need 3" not in applied.text, \
+    assert applied.status_code == 409 and MEDICAL_ELSEWHERE in applied.text and "need: 3" not in applied.text, \
         applied.text
     staffed = api.flight(medical_staff=3)["reference"]
     ok(_add(api, staffed, inm), 201)
     other = api.ready_case(held_at="Estación Migratoria M2-C")["reference"]
     lowered = api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {staffed: [other]},
                                                               "medical_staff": {staffed: 0}})
-    assert lowered.status_code == 409 and MEDICAL_ELSEWHERE in lowered.text and "need 3" not in lowered.text, \
+    assert lowered.status_code == 409 and MEDICAL_ELSEWHERE in lowered.text and "need: 3" not in lowered.text, \
         lowered.text
 
 
@@ -139,10 +139,10 @@ def test_an_own_medical_need_is_refused_with_its_figure(client: TestClient, worl
     inm, _ = _look_alikes(api, 3, 1, held_at)
     flight = api.flight(medical_staff=0)["reference"]
     refused = _add(api, flight, inm)
-    assert refused.status_code == 409 and "medical cases need 3 medical escorts" in refused.text, refused.text
+    assert refused.status_code == 409 and "the medical cases need: 3;" in refused.text, refused.text
     preview = api.post("inm.officer", f"/api/v1/flights/{flight}/selection",
                        {"filter": {"held": held_at}, "dry_run": True})
-    assert "need 3" in preview.text and MEDICAL_ELSEWHERE not in preview.text, preview.text
+    assert "need: 3" in preview.text and MEDICAL_ELSEWHERE not in preview.text, preview.text
 
 
 def _person(reference: str, escorts: int, elsewhere: bool) -> safeguards.TravellerFacts:
@@ -157,7 +157,7 @@ def test_the_rules_tell_no_figure_of_a_need_drawn_from_elsewhere() -> None:
     assert told == ["flight RF-1: the passengers' medical needs (one recorded by another agency) need more medical "
                     "staff than are assigned"]
     assert [v.message for v in safeguards.capacity(flight, [_person("A", 3, False)])] == [
-        "flight RF-1: medical cases need 3 medical escorts, only 1 medical staff are assigned"]
+        "flight RF-1: medical escorts the medical cases need: 3; medical staff assigned: 1"]
     rose = safeguards.needs_counted([_person("A", 3, True), _person("B", 2, False)], {"A": 0, "B": 0})
     assert "3" not in rose[0].message and MEDICAL_ELSEWHERE in rose[0].message
     assert "rose to 2" in rose[1].message
