@@ -118,7 +118,7 @@ def test_another_agencys_medical_need_is_refused_without_its_figure(client: Test
     # The page.
     login(client, "inm.officer")
     page = post_form(client, f"/flights/{flight}/passengers", {"cases": inm}, page=f"/flights/{flight}")
-    assert page.status_code == 409 and "otra agencia" in page.text and "necesitan 3" not in page.text, page.text
+    assert page.status_code == 409 and "otra agencia" in page.text and "casos médicos: 3" not in page.text, page.text
     # A plan applied: onto the flight without medical staff, and lowering the staff of a flight the person is on.
     applied = api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {flight: [inm]}})
     assert applied.status_code == 409 and MEDICAL_ELSEWHERE in applied.text and "need: 3" not in applied.text, \
