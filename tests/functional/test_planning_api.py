@@ -27,6 +27,17 @@ def test_plan_and_apply(client: TestClient, world: World) -> None:
     assert plan["left_off"][elsewhere["reference"]]["code"] == "no_reachable_flight"
     assert plan["left_off"][blocked_family["reference"]]["code"] == "household_not_ready"
     assert waiting_member["reference"] not in plan["left_off"]
+    # The messages name a household by the code its agency knows it by, and a person with none as having none
+    # (red team round 72, F1: "household H434", an internal number, read as another real family's H00434).
+    told = plan["left_off"][elsewhere["reference"]]["message"]
+    assert "(household —)" in told and "(household C" not in told, told
+    second = api.ready_case(household_reference="P-3", given_names="Otra", nearest_airport="HRL")
+    plan = ok(api.post("inm.officer", "/api/v1/plans", {"flights": [flight], "time_limit": 10}))
+    told = plan["left_off"][second["reference"]]["message"]
+    assert "(household P-3)" in told, told
+    assert ok(api.get("sre.officer", f"/api/v1/cases/{second['reference']}"))["household"] == "MX-INM/P-3"
+    told = ok(api.post("sre.officer", "/api/v1/plans", {"flights": [flight], "time_limit": 10}))["left_off"]
+    assert "(household MX-INM/P-3)" in told[second["reference"]]["message"], told
     applied = ok(api.post("inm.officer", "/api/v1/plans/apply", {"manifests": plan["manifests"],
                                                                 "escorts": plan["escorts"],
                                                                 "medical_staff": plan["medical_staff"]}))

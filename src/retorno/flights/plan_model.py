@@ -32,6 +32,10 @@ class PlanCase:
     # The last day its travel document is valid (safeguard 4, `safeguards.nationality_and_document`): the case goes
     # only on a flight departing by then; None: no such constraint known.
     document_expiry: date | None = None
+    # The household as an official knows it, which messages name: its code ('H00375', another agency's qualified,
+    # 'MX-SRE/H00375'), or '—' for a person with none. `household_id` groups the plan and means nothing to a reader (red
+    # team round 72, F1: "household H434" read as H00434, another family of the same agency); None: `household_id`.
+    household_shown: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class Household:
     airports: frozenset[str]
     reachable: tuple[int, ...]
     flights: tuple[int, ...]
+    shown: str = ""  # as messages name it (`PlanCase.household_shown`)
 
 
 @dataclass
@@ -151,6 +156,11 @@ def fits(flight: PlanFlight, pax: int, medical: int, per_escort: int) -> bool:
     return flight.booked + pax + escorts + medical_staff <= flight.seats
 
 
+def shown_household(group: Sequence[PlanCase]) -> str:
+    """How messages name the household of `group` (its members)."""
+    return group[0].household_shown or group[0].household_id
+
+
 def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: PlanSettings) -> Instance:
     """Group cases into households, apply the minor rule and find each household's flights."""
     today = settings.today or date.today()
@@ -165,6 +175,7 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
     left_off: dict[str, LeftOff] = {}
     for household_id, group in sorted(members.items()):
         group.sort(key=lambda c: c.case_id)
+        shown = shown_household(group)
         alone = [c for c in group if not c.adult and not c.unaccompanied_cleared]
         if alone and not any(c.adult for c in group):
             for case in group:
@@ -172,12 +183,12 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
                     left_off[case.case_id] = LeftOff(
                         "no_adult", "Case %(case)s is a minor with no adult in household %(household)s and no "
                         "recorded best-interests determination and guardian, so cannot travel.",
-                        {"case": case.case_id, "household": household_id})
+                        {"case": case.case_id, "household": shown})
                 else:
                     left_off[case.case_id] = LeftOff(
                         "no_adult", "Case %(case)s stays with household %(household)s, whose minor %(minor)s "
                         "cannot travel without an adult.",
-                        {"case": case.case_id, "household": household_id, "minor": alone[0].case_id})
+                        {"case": case.case_id, "household": shown, "minor": alone[0].case_id})
             continue
         airports = frozenset.intersection(*(c.airports for c in group))
         reachable = tuple(i for i in order if flights[i].origin in airports)
@@ -188,7 +199,7 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
                 left_off[case.case_id] = LeftOff(
                     "verified_by_different_states", "Case %(case)s (household %(household)s): its members were "
                     "verified by the receiving authorities of different states (%(states)s), so no one flight may "
-                    "return them all.", {"case": case.case_id, "household": household_id,
+                    "return them all.", {"case": case.case_id, "household": shown,
                                          "states": ", ".join(verifiers)})
             continue
         by_airport = len(reachable)
@@ -200,7 +211,7 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
                     "not_to_verifying_state", "Case %(case)s (household %(household)s) was verified by the receiving "
                     "authority of %(verifier)s, and none of the %(count)s flights it can reach returns people to "
                     "%(verifier)s: a person is returned only to the state that verified them.",
-                    {"case": case.case_id, "household": household_id, "verifier": verifiers[0], "count": by_airport})
+                    {"case": case.case_id, "household": shown, "verifier": verifiers[0], "count": by_airport})
             continue
         by_verifier = len(reachable)
         expiries = [c.document_expiry for c in group if c.document_expiry is not None]
@@ -212,11 +223,11 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
                 left_off[case.case_id] = LeftOff(
                     "document_expires", "Case %(case)s (household %(household)s): a travel document of the household "
                     "expires on %(expiry)s, before every flight it can reach.",
-                    {"case": case.case_id, "household": household_id, "expiry": min(expiries)})
+                    {"case": case.case_id, "household": shown, "expiry": min(expiries)})
             continue
         if not reachable:
             for case in group:
-                values = {"case": case.case_id, "household": household_id, "today": today,
+                values = {"case": case.case_id, "household": shown, "today": today,
                           "airports": ", ".join(sorted(airports))}
                 if airports:
                     left_off[case.case_id] = LeftOff(
@@ -231,7 +242,7 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
         fitting = tuple(i for i in reachable if fits(flights[i], size, medical, per_escort))
         weight = sum(1 + max(0, (today - c.detention_start).days) for c in group)
         households.append(Household(household_id, tuple(c.case_id for c in group), size, medical, weight,
-                                     airports, reachable, fitting))
+                                     airports, reachable, fitting, shown))
     # People who cannot be planned still wait: they count as leaving after the horizon.
     fixed = sum((1 + max(0, (today - c.detention_start).days)) * (horizon + 1)
                 for c in cases if c.case_id in left_off)

@@ -22,6 +22,7 @@ from retorno.agencies.permissions import action
 from retorno.audit.refusals import note_concern_told
 from retorno.cases.facts import births_elsewhere, other_records, protection_status, traveller_facts, verifying_states
 from retorno.cases.models import Case, Household
+from retorno.cases.schemas import household_shown
 from retorno.cases.service import visible_cases
 from retorno.config import Settings
 from retorno.db import among, utcnow
@@ -171,6 +172,24 @@ def _ready_households(session: Session, actor: User
     return chosen, {case.id: f"{unit[case.id][0]}{unit[case.id][1]}" for case in chosen}, left
 
 
+def _households_shown(session: Session, actor: User, cases: Sequence[Case], units: Mapping[int, str]
+                      ) -> dict[int, str]:
+    """How the plan's messages name each case's household (`PlanCase.household_shown`): the households of its unit
+    (a household, joined with any holding another record of one of its people), each by its code as the case list
+    shows it (`household_shown`: another agency's qualified), or '—' for a person planned with no household."""
+    ids = sorted({c.household_id for c in cases if c.household_id is not None})
+    codes: dict[int, str] = {}
+    for household_id, reference, agency in session.execute(
+            sa.select(Household.id, Household.reference, Agency.code).join(Agency, Agency.id == Household.agency_id)
+            .where(among(Household.id, ids))) if ids else ():
+        codes[household_id] = household_shown(actor.agency.code, agency, reference) or "—"
+    per_unit: dict[str, set[str]] = {}
+    for c in cases:
+        per_unit.setdefault(units[c.id], set()).update(
+            [codes[c.household_id]] if c.household_id is not None and c.household_id in codes else [])
+    return {c.id: " + ".join(sorted(per_unit[units[c.id]])) or "—" for c in cases}
+
+
 def _flights(session: Session, actor: User, references: Sequence[str]) -> list[Flight]:
     """The flights named, in the order named, in one query."""
     found = {f.reference: f for f in session.execute(
@@ -220,6 +239,7 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     verifiers = verifying_states(session, [c.id for c in cases])
     travellers = traveller_facts(session, cases)
     expiry = {cid: facts.document_expiry for cid, facts in travellers.items()}
+    shown = _households_shown(session, actor, cases, units)
     # A minor by the declared birth date or the verified registry record's (`TravellerFacts.is_minor`).
     plan_cases = [planner.PlanCase(
         case_id=c.reference, household_id=units[c.id],
@@ -227,7 +247,7 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
         detention_start=c.detained_since,
         medical_escorts=medical.get(c.id, 0), airports=frozenset({c.nearest_airport} if c.nearest_airport else ()),
         unaccompanied_cleared=c.id in cleared, verified_by_state=verifiers.get(c.id),
-        document_expiry=expiry.get(c.id)) for c in cases]
+        document_expiry=expiry.get(c.id), household_shown=shown[c.id]) for c in cases]
     # The receiving side accepted each flight with its staff: the plan fits within it.
     plan_flights = [planner.PlanFlight(
         flight_id=f.reference, origin=f.origin, departure=f.departure_utc.date(), seats=f.seats,

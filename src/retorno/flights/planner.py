@@ -69,6 +69,7 @@ from retorno.flights.plan_model import (
     objective_value,
     prepare,
     seats_used,
+    shown_household,
     staff,
 )
 from retorno.flights.plan_solvers import (
@@ -103,7 +104,7 @@ def _reasons(inst: Instance, assign: Assignment) -> dict[str, LeftOff]:
             fits(inst.flights[f], pax[f] + h.size, medical[f] + h.medical, inst.per_escort) for f in h.reachable
         ) and any(fits(inst.flights[f], pax[f] + h.size, medical[f], inst.per_escort) for f in h.reachable)
         for case_id in h.case_ids:
-            who = {"case": case_id, "household": h.household_id, "size": h.size}
+            who = {"case": case_id, "household": h.shown or h.household_id, "size": h.size}
             if short_of_staff:
                 reasons[case_id] = LeftOff(
                     "medical_staff",
@@ -236,17 +237,17 @@ def check_plan(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], setting
     households: dict[str, list[PlanCase]] = defaultdict(list)
     for case in cases:
         households[case.household_id].append(case)
-    for household_id, members in households.items():
+    for members in households.values():
         placed = {result.assignments.get(c.case_id, "left off") for c in members}
         if len(placed) > 1:
-            problems.append(f"Household {household_id} is split: {', '.join(sorted(placed))}.")
+            problems.append(f"Household {shown_household(members)} is split: {', '.join(sorted(placed))}.")
         for minor in members:
             on_flight = result.assignments.get(minor.case_id)
             if minor.adult or minor.unaccompanied_cleared or on_flight is None:
                 continue
             if not any(c.adult and result.assignments.get(c.case_id) == on_flight for c in members):
                 problems.append(f"Minor {minor.case_id} is on {on_flight} without an adult of household "
-                                f"{household_id} and is not cleared to travel unaccompanied.")
+                                f"{shown_household(members)} and is not cleared to travel unaccompanied.")
     for flight_id in sorted(set(result.assignments.values()) & by_flight.keys()):
         flight = by_flight[flight_id]
         aboard = [by_case[c] for c, f in result.assignments.items() if f == flight_id and c in by_case]
