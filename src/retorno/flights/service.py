@@ -673,7 +673,9 @@ def _take_off(session: Session, by: User | None, flight: Flight, passenger: Pass
         transition(session, by, case, back_to, action="manifest." + approval, reason=reason,
                    extra={"flight": flight.reference, "deboarded": was_boarded})
     else:
-        record(session, by, "manifest." + approval, "case", case.reference,
+        # The state the case is in as it leaves (its next step, a withdrawal say, records where it goes): every
+        # record has its before (red team round 72, F2: a withdrawal's removal had none).
+        record(session, by, "manifest." + approval, "case", case.reference, before={"state": case.state},
                after={"flight": flight.reference, "deboarded": was_boarded}, reason=reason)
     session.flush()
 
