@@ -119,6 +119,15 @@ def test_family_unity_rule(members: list[tuple[str, str | None]], splits: frozen
     assert flagged == expected
 
 
+def test_a_member_left_off_is_told_which_flight_the_household_is_on() -> None:
+    """Red team round 72, F4: in a plan over two flights, "this member is not on this flight" named the one member the
+    plan put on the other flight and not the flight where the rest of the household was."""
+    facts = [HouseholdMember("C1", "A/H1", "RF-1", date(1990, 1, 1)), HouseholdMember("C2", "A/H1", None,
+                                                                                      date(1990, 1, 1))]
+    (violation,) = safeguards.family_unity("RF-1", facts, frozenset())
+    assert violation.case_reference == "C2" and "is not on flight RF-1, where the household's" in str(violation)
+
+
 def test_refusal_names_rule_and_case_never_the_concern() -> None:
     """Which concern is open is the screening's to tell, an audited read; the refusal says one is (red team round 35,
     F2: an officer adding a person to a manifest was told 'disability' and no record was written)."""

@@ -586,8 +586,9 @@ def family_unity(flight_reference: str, members: Iterable[HouseholdMember],
         else:
             found.append(Violation(
                 FAMILY_UNITY, m.reference,
-                "household %(household)s would be split: this member is not on this flight; a supervisor must "
-                "record a reason to split it", {"household": m.household}))
+                "household %(household)s would be split: this member is not on flight %(flight)s, where the "
+                "household's passengers are; a supervisor must record a reason to split it",
+                {"household": m.household, "flight": flight_reference}))
     return found
 
 
