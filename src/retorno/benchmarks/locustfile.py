@@ -241,7 +241,7 @@ def _decision(ref: str, proposal: dict[str, Any] | None) -> dict[str, Any]:
     Without a linkage proposal the officer verifies against the record they read (`RC-` and the case's reference, its
     letters written as numbers, in this world: records are compared by their digits, so `RC-MX-2026-000001` and
     `RC-US-2026-000001` would be one record, `identifiers.registry_record_digits`). With
-    one, only against a candidate it proposed that is neither dead nor different in both birth date and cédula:
+    one, only against a candidate it proposed that is not dead and not plainly another person (`_another_person`):
     anything else is a supervisor's override with a written reason (red team round 13, F1), not an officer's daily
     work; the officer then finds the person not in the registry (`not_found`), which leaves the case to be decided.
     """
@@ -249,12 +249,21 @@ def _decision(ref: str, proposal: dict[str, Any] | None) -> dict[str, Any]:
         return {"outcome": "verified",
                 "registry_record": "RC-" + "".join(str(ord(char) - 55) if char.isalpha() else char for char in ref)}
     fit = [candidate for candidate in proposal.get("candidates") or [] if isinstance(candidate, dict)
-           and candidate.get("registry_record") and not candidate.get("deceased")
-           and not all((candidate.get("agreement") or {}).get(name) == "disagree" for name in ("birth_date", "cedula"))]
+           and candidate.get("registry_record") and not candidate.get("deceased") and not _another_person(candidate)]
     if not fit:
         return {"outcome": "not_found"}
     best = max(fit, key=lambda candidate: candidate.get("probability") or 0.0)
     return {"outcome": "verified", "registry_record": best["registry_record"]}
+
+
+def _another_person(candidate: dict[str, Any]) -> bool:
+    """A candidate the service lets only a supervisor verify against (`verification.service._overrides`): both its
+    birth date and cédula differ from the request's, or its sex does, or both its given names and first surname do.
+    (A load run once failed on the sex: an officer of the simulation verified such a candidate and was refused.)"""
+    agreement = candidate.get("agreement") or {}
+    return (all(agreement.get(name) == "disagree" for name in ("birth_date", "cedula"))
+            or agreement.get("sex") == "disagree"
+            or all(agreement.get(name) == "disagree" for name in ("given_names", "first_surname")))
 
 
 class ReceivingOfficer(Official):
