@@ -187,7 +187,7 @@ def test_a_household_short_of_medical_staff_is_told_so_not_full() -> None:
     result = plan(cases, flights, EXACT)
     assert result.assignments == {"well": "F1"}
     reason = result.left_off["sick"]
-    assert reason.code == "medical_staff" and "2 medical escorts" in reason.message, reason
+    assert reason.code == "medical_staff" and "(medical escorts: 2)" in reason.message, reason
 
 
 def test_check_plan_reports_each_broken_rule() -> None:

@@ -27,6 +27,10 @@ def test_plan_and_apply(client: TestClient, world: World) -> None:
     assert plan["left_off"][elsewhere["reference"]]["code"] == "no_reachable_flight"
     assert plan["left_off"][blocked_family["reference"]]["code"] == "household_not_ready"
     assert waiting_member["reference"] not in plan["left_off"]
+    # Counts are told as "label: number", never "1 people" or "all 1 flights" (red team round 72, F5).
+    told = plan["left_off"][single["reference"]]["message"]
+    assert "people in it: 1)" in told and "is full (flights: 1)" in told, told
+    assert "1 people" not in told and "all 1 flights" not in told, told
     # The messages name a household by the code its agency knows it by, and a person with none as having none
     # (red team round 72, F1: "household H434", an internal number, read as another real family's H00434).
     told = plan["left_off"][elsewhere["reference"]]["message"]

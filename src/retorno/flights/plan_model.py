@@ -209,7 +209,7 @@ def prepare(cases: Sequence[PlanCase], flights: Sequence[PlanFlight], settings: 
             for case in group:
                 left_off[case.case_id] = LeftOff(
                     "not_to_verifying_state", "Case %(case)s (household %(household)s) was verified by the receiving "
-                    "authority of %(verifier)s, and none of the %(count)s flights it can reach returns people to "
+                    "authority of %(verifier)s, and none of the flights it can reach (%(count)s) returns people to "
                     "%(verifier)s: a person is returned only to the state that verified them.",
                     {"case": case.case_id, "household": shown, "verifier": verifiers[0], "count": by_airport})
             continue

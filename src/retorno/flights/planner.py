@@ -108,24 +108,25 @@ def _reasons(inst: Instance, assign: Assignment) -> dict[str, LeftOff]:
             if short_of_staff:
                 reasons[case_id] = LeftOff(
                     "medical_staff",
-                    "Case %(case)s (household %(household)s, %(size)s people): the flights it can reach have seats "
-                    "for the household but not the medical staff its needs require (%(medical)s medical escorts): the "
-                    "staff the receiving side accepted, or the seats left for more, are short.",
+                    "Case %(case)s (household %(household)s, people in it: %(size)s): the flights it can reach have "
+                    "seats for the household but not the medical staff its needs require (medical escorts: "
+                    "%(medical)s): the staff the receiving side accepted, or the seats left for more, are short.",
                     {**who, "medical": h.medical, "count": len(h.reachable)},
                 )
             elif takes_one:
                 reasons[case_id] = LeftOff(
                     "household_too_large",
-                    "Case %(case)s (household %(household)s, %(size)s people): no flight it can reach has room for "
-                    "the whole household with its escorts (the roomiest, %(flight)s on %(departure)s, has "
-                    "%(free)s seats left).",
+                    "Case %(case)s (household %(household)s, people in it: %(size)s): no flight it can reach has room "
+                    "for the whole household with its escorts (the roomiest, %(flight)s on %(departure)s, has "
+                    "seats left: %(free)s).",
                     {**who, "flight": flight.flight_id, "departure": flight.departure, "free": max(free[roomiest], 0)},
                 )
             else:
                 reasons[case_id] = LeftOff(
                     "no_seat",
-                    "Case %(case)s (household %(household)s, %(size)s people): all %(count)s flights from %(where)s "
-                    "that it can reach are full.", {**who, "count": len(h.reachable), "where": where},
+                    "Case %(case)s (household %(household)s, people in it: %(size)s): every flight from "
+                    "%(where)s that it can reach is full (flights: %(count)s).",
+                    {**who, "count": len(h.reachable), "where": where},
                 )
     return reasons
 

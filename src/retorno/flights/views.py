@@ -101,7 +101,8 @@ class BoardingIn(Input):
     status: Literal["boarded", "no_show", "refused"]
     reason: str | None = Field(default=None, max_length=2000, description=(
         "a written reason, asked when a no-show or a refusal takes off people already aboard (they must leave the "
-        "aircraft), kept on the audit trail; no reason opens the door before the boarding window opens"))
+        "aircraft), kept on the audit trail; a reason does not let anything be recorded at the door before the "
+        "boarding window opens"))
 
 
 class LockedChangeIn(Input):

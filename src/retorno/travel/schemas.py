@@ -50,8 +50,8 @@ class RejectionsIn(DryRun):
 class BoardingsIn(DryRun):
     cases: list[str] = Field(min_length=1, max_length=900, description="a household, boarded together, adults first")
     reason: str | None = Field(default=None, max_length=2000, description=(
-        "kept on the audit trail with each boarding; no reason opens the door before the boarding window opens "
-        "(boarded, no-show and refused boarding are recorded at the door)"))
+        "kept on the audit trail with each boarding; a reason does not let anything be recorded at the door (boarded, "
+        "no-show, refused boarding) before the boarding window opens"))
 
 
 class AssignmentIn(DryRun):
