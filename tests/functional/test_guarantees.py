@@ -52,8 +52,10 @@ def test_an_officer_cannot_erase_an_open_concern_with_a_new_screening(client: Te
     # Another concern can be added; the first one stays open all the same.
     api.screen(ref, ["pregnancy"])
     flight = api.flight()["reference"]
-    refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 409,
-            "invalid_transition")
+    error = refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers", {"cases": [ref]}), 409,
+                    "invalid_transition")
+    # The refusal names the rule a client reads, per case (red team round 72, F3: in words only).
+    assert [(d["case"], d.get("rule")) for d in error["details"]] == [(ref, "non_refoulement")], error
     resolution = f"/api/v1/cases/{ref}/screenings/resolution"
     # A reason written for one concern never closes another unseen: with two open, name them.
     several = refused(api.post("inm.supervisor", resolution,

@@ -533,18 +533,27 @@ def manifest_state_of(session: Session, flight: Flight) -> str:
 
 
 def not_ready_reasons(session: Session, cases: Sequence[Case], travel_date: date,
-                      receiving_state: str | None = None) -> list[Message]:
+                      receiving_state: str | None = None) -> tuple[list[Message], list[dict[str, object]]]:
     """Why each case is not ready to fly: the safeguards that block it (an open protection concern names the
-    concern), or else the step of its lifecycle it is at."""
+    concern), or else the step of its lifecycle it is at; with each reason as the refusal's `details` name it: the
+    case, the rule of SPEC.md section 4 it breaks (a `safeguards` rule, e.g. `non_refoulement`) or else the case's
+    state, and the sentence (red team round 72, F3: a case with an open concern was refused in words only, with no
+    rule a client could read)."""
     facts = traveller_facts(session, cases)
-    reasons = []
+    reasons: list[Message] = []
+    details: list[dict[str, object]] = []
     for case in cases:
         waiting = case.state in BEFORE_BOARDING
         blocking = safeguards.may_be_approved(facts[case.id], travel_date, receiving_state) if waiting else []
-        reasons += [v.sentence for v in blocking] or [
-            Message("case %(case)s is '%(state)s', not ready to fly",
-                    {"case": case.reference, "state": Term("case_state", case.state)})]
-    return reasons
+        for violation in blocking:
+            reasons.append(violation.sentence)
+            details.append({"case": case.reference, "rule": violation.rule, "message": str(violation)})
+        if not blocking:
+            said = Message("case %(case)s is '%(state)s', not ready to fly",
+                           {"case": case.reference, "state": Term("case_state", case.state)})
+            reasons.append(said)
+            details.append({"case": case.reference, "state": case.state, "message": str(said)})
+    return reasons, details
 
 
 @action("manifest.propose")
@@ -578,9 +587,10 @@ def add_passengers(session: Session, actor: User, flight: Flight, cases: Sequenc
     parties_active(flight)
     not_ready = [c for c in cases if c.state != "ready"]
     if not_ready:
+        reasons, details = not_ready_reasons(session, not_ready, flight.departure_utc.date(),
+                                             flight.receiving_agency.country)
         raise InvalidTransition("cases not ready to be manifested: %(reasons)s", code="invalid_transition.case",
-                                reasons=not_ready_reasons(session, not_ready, flight.departure_utc.date(),
-                                                          flight.receiving_agency.country))
+                                reasons=reasons, details=details)
     current = [c for _, c in active_passengers(session, flight)]
     adding = {c.id for c in cases}
     if len(adding) != len(cases) or adding & {c.id for c in current}:
