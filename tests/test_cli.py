@@ -10,27 +10,30 @@ from typer.testing import CliRunner
 
 from retorno.cli.main import app
 from retorno.synthetic.case_files import synthetic_case_file
+from tests.demo_copy import DemoCopy, sqlite_demo
 from tests.test_import_unpacked import _bomb as unpacking_bomb
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("demo")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoCopy:
+    built = sqlite_demo(tmp_path_factory, "demo")
+    assert "inm.oficial" in built.output and "saime.supervisor" in built.output
+    # The receiving side's registry and trained model are left for `retorno verify`.
+    assert (built.folder / "registro-civil-demo.parquet").is_file()
+    assert (built.folder / "verification-model.json").is_file()
+    return built
 
 
 @pytest.fixture(scope="module")
-def demo_db(demo_folder: Path) -> str:
-    folder = demo_folder
-    url = f"sqlite:///{folder / 'demo.sqlite3'}"
-    result = runner.invoke(app, ["demo", "--cases", "120", "--database-url", url],
-                           env={"RETORNO_DATA_DIR": str(folder)})
-    assert result.exit_code == 0, result.output
-    assert "inm.oficial" in result.output and "saime.supervisor" in result.output
-    # The receiving side's registry and trained model are left for `retorno verify`.
-    assert (folder / "registro-civil-demo.parquet").is_file() and (folder / "verification-model.json").is_file()
-    return url
+def demo_folder(demo: DemoCopy) -> Path:
+    return demo.folder
+
+
+@pytest.fixture(scope="module")
+def demo_db(demo: DemoCopy) -> str:
+    return demo.url
 
 
 def test_demo_builds_the_scenario_and_the_audit_chain_verifies(demo_db: str, demo_folder: Path) -> None:

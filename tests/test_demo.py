@@ -42,11 +42,10 @@ from retorno.reporting.service import (
 )
 from retorno.screening.models import Screening, ScreeningResolution
 from retorno.verification.models import VerificationDecision, VerificationRequest
+from tests.demo_copy import CASES, sqlite_demo
 from tests.scratch import empty_database
 
 runner = CliRunner()
-# The size of the current batch (the two past flights' batches are fixed): small enough for the suite.
-CASES = "120"
 HEADER = "What the demo holds"
 
 
@@ -63,6 +62,11 @@ class Demo:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """`retorno demo` as an operator runs it, on a database of its own."""
+    if request.param == "sqlite":
+        # The run's one SQLite demo, copied: the other modules that need one copy it too (tests.demo_copy).
+        copy = sqlite_demo(tmp_path_factory, "demo-sqlite")
+        yield Demo(copy.url, copy.folder, copy.output)
+        return
     folder = tmp_path_factory.mktemp(f"demo-{request.param}")
     with empty_database(request.param, folder, "demo") as url:
         built = runner.invoke(app, ["demo", "--cases", CASES, "--database-url", url],

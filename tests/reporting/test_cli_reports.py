@@ -13,18 +13,14 @@ from typer.testing import CliRunner
 
 from retorno.cli.main import app
 from retorno.reporting import public
+from tests.demo_copy import sqlite_demo
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    folder = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{folder / 'demo.sqlite3'}"
-    result = runner.invoke(app, ["demo", "--cases", "120", "--database-url", url],
-                           env={"RETORNO_DATA_DIR": str(folder)})
-    assert result.exit_code == 0, result.output
-    return url
+    return sqlite_demo(tmp_path_factory, "demo").url
 
 
 @pytest.fixture
