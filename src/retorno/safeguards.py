@@ -509,8 +509,8 @@ def capacity_counts(flight: FlightFacts, count: int, medical_needed: int, *, nee
     total = count + flight.escorts + flight.medical_staff
     if total > flight.seats:
         found.append(Violation(CAPACITY, None,
-                               "flight %(flight)s: %(count)s passengers + %(escorts)s escorts + %(medical)s medical "
-                               "staff = %(total)s exceeds %(seats)s seats",
+                               "flight %(flight)s: seats needed: %(total)s (passengers: %(count)s, escorts: "
+                               "%(escorts)s, medical staff: %(medical)s); seats on the aircraft: %(seats)s",
                                {"flight": flight.reference, "count": count, "escorts": flight.escorts,
                                 "medical": flight.medical_staff, "total": total, "seats": flight.seats}))
     if medical_needed > flight.medical_staff and need_elsewhere:

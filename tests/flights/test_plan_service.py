@@ -87,6 +87,8 @@ def test_an_accepted_flights_staff_is_not_raised_by_the_sending_side_alone(
     # It says which way the rule goes: lowering is allowed, raising either is not (red team round 71, F2: "cannot
     # raise them to 5 and 0" read as if 0 medical staff were a raise).
     assert "may lower them but raise neither" in str(raised.value) and "cannot raise them" not in str(raised.value)
+    assert "with escorts: 2, medical staff: 0" in str(raised.value) and "escorts: 3, medical staff: 0 raise" in str(
+        raised.value), raised.value
     assert flight.escorts == 2
     assert session.execute(sa.select(sa.func.count()).select_from(AuditRecord)).scalar_one() == audits
     # Lowering is the sending side's to decide, as long as the manifest still fits: checked, changed, audited.

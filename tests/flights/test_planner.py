@@ -200,8 +200,11 @@ def test_check_plan_reports_each_broken_rule() -> None:
     for expected in ("Household H1 is split", "Minor child", "Minor lone", "cannot reach MEX",
                      "flight F1: escorts needed for 2 passenger(s), one per 3: 1; assigned: 0",
                      "medical escorts the medical cases need: 1; medical staff assigned: 0",
-                     "flight F1: 2 passengers + 0 escorts + 0 medical staff = 2 exceeds 1 seats"):
+                     "flight F1: seats needed: 2 (passengers: 2, escorts: 0, medical staff: 0); seats on the "
+                     "aircraft: 1"):
         assert expected in problems
+    # Counts as "label: number", never "1 seats" or "0 escorts" (the class of red team round 72, F5).
+    assert "1 seats" not in problems and "0 escorts" not in problems, problems
 
 
 def test_cpsat_solver_gives_a_valid_plan() -> None:

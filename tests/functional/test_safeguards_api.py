@@ -148,7 +148,8 @@ def test_capacity_escorts_and_medical_escorts(client: TestClient, world: World) 
     small = api.flight(seats=4, escorts=1, medical_staff=1)["reference"]
     error = refused(api.post("inm.officer", f"/api/v1/flights/{small}/passengers", {"cases": refs}), 409,
                     "safeguard.capacity")
-    assert "exceeds 4 seats" in str(error["message"])
+    assert "seats needed: 5 (passengers: 3, escorts: 1, medical staff: 1); seats on the aircraft: 4" in str(
+        error["message"]), error
     few_escorts = api.flight(seats=50, escorts=0, medical_staff=0)["reference"]
     refused(api.post("inm.officer", f"/api/v1/flights/{few_escorts}/passengers", {"cases": refs}), 409,
             "safeguard.capacity")

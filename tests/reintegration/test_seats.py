@@ -38,7 +38,7 @@ def test_seats_never_go_below_the_placements_holding_one_at_any_door(client: Tes
     error = refused(patch(api, reference, {"seats": 1}), 409,
                      "opportunity.seats_held")
     assert error["params"] == {"opportunity": reference, "seats": 1, "held": 2}, error
-    assert "2" in error["localized"]["message"]
+    assert "ocupan plazas: 2" in error["localized"]["message"] and "1 plazas" not in error["localized"]["message"]
     # The pages, the import and the command line's action, each refused the same way.
     version = api.get("op.officer", f"/api/v1/opportunities/{reference}").headers["etag"].strip('"')
     login(client, "op.officer")

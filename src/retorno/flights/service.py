@@ -1695,10 +1695,10 @@ def set_flight_staff(session: Session, actor: User, flight: Flight, *, escorts: 
         raise InvalidInput("escorts and medical staff cannot be negative", code="invalid_flight")
     if flight.state == "accepted" and (escorts > flight.escorts or medical_staff > flight.medical_staff):
         raise InvalidTransition(
-            "flight %(flight)s was accepted by the receiving side with %(escorts)s escorts and "
-            "%(medical_staff)s medical staff; the sending side may lower them but raise neither on its own, and "
-            "%(wanted_escorts)s escorts and %(wanted_medical)s medical staff raise one: plan within that staff, or "
-            "propose another flight",
+            "flight %(flight)s was accepted by the receiving side with escorts: %(escorts)s, medical staff: "
+            "%(medical_staff)s; the sending side may lower them but raise neither on its own, and escorts: "
+            "%(wanted_escorts)s, medical staff: %(wanted_medical)s raise one: plan within that staff, or propose "
+            "another flight",
             code="flight.staff_accepted", flight=flight.reference, escorts=flight.escorts,
             medical_staff=flight.medical_staff, wanted_escorts=escorts, wanted_medical=medical_staff)
     cases = [c for _, c in active_passengers(session, flight)]

@@ -710,8 +710,8 @@ def _check_seats_held(session: Session, opportunity: Opportunity, seats: int) ->
     programmes): a returnee who accepted or started keeps their seat, and the opportunity never runs over."""
     held = seats_held(session, opportunity)
     if seats < held:
-        raise InvalidTransition("opportunity %(opportunity)s: %(held)s placements accepted or started hold a seat, "
-                                "so it cannot have %(seats)s seats", code="opportunity.seats_held",
+        raise InvalidTransition("opportunity %(opportunity)s: placements accepted or started hold seats: %(held)s, "
+                                "so it cannot have fewer (seats asked: %(seats)s)", code="opportunity.seats_held",
                                 opportunity=opportunity.reference, seats=seats, held=held)
 
 
@@ -984,8 +984,8 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
 def _check_free_seat(session: Session, opportunity: Opportunity, placement: Placement) -> None:
     """A seat is taken (accepted, started, or taken back: `reopen_placement`) only while one is free."""
     if seats_held(session, opportunity, besides=placement.id) >= opportunity.seats:
-        raise InvalidTransition("opportunity %(opportunity)s has no free seat: its %(seats)s seats are held by "
-                                "placements accepted or started", code="placement.no_free_seat",
+        raise InvalidTransition("opportunity %(opportunity)s has no free seat: all its seats (%(seats)s) are held "
+                                "by placements accepted or started", code="placement.no_free_seat",
                                 opportunity=opportunity.reference, seats=opportunity.seats)
 
 
