@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +42,20 @@ def test_bench_import_tiny(fmt: str) -> None:
     refused = last_json(["import", "--rows", "300", "--bad-row", "--format", fmt, "--database-url", "sqlite://"])
     assert (refused["imported"], refused["created"], refused["cases_stored"]) == (False, 0, 0)
     assert refused["error_rows"] == [150] and refused["audit_records"] == 2 and refused["audit_chain_ok"] is True
+
+
+@pytest.mark.bench
+def test_a_bench_run_leaves_nothing_in_the_temporary_directory(tmp_path: Path) -> None:
+    """Each run left its SQLite database and its keys behind, one set per run, until the disk filled."""
+    command = [sys.executable, "-c", "import sys; sys.argv[0] = 'retorno'; from retorno.cli.main import app; app()",
+               "bench", "import", "--rows", "50"]
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "TMPDIR": str(temporary), "RETORNO_DATA_DIR": str(tmp_path / "data")}
+    ran = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout.strip().splitlines()[-1])["cases_stored"] == 50
+    assert list(temporary.iterdir()) == []
 
 
 @pytest.mark.bench

@@ -8,9 +8,7 @@ was stored; then the whole audit chain is verified, as `retorno audit verify` wo
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +19,7 @@ from retorno.agencies.service import create_agency, create_user
 from retorno.audit.models import AuditRecord
 from retorno.audit.signing import KeyFile
 from retorno.audit.verify import verify_chain
-from retorno.benchmarks.database import fresh_database, peak_rss_mb
+from retorno.benchmarks.database import fresh_database, peak_rss_mb, scratch_folder
 from retorno.benchmarks.process_tree import process_cpu_seconds
 from retorno.cases.models import Case
 from retorno.cases.template import FileFormat
@@ -49,7 +47,7 @@ def run(settings: Settings, *, rows: int = 100_000, seed: int = 1, bad_row: bool
     url, backend = fresh_database(settings)
     data = synthetic_case_file(rows, seed=seed, fmt=fmt, bad_row=rows // 2 if bad_row else None)
     # A key of the benchmark's own: a benchmark never creates or uses the installation's.
-    keys = Path(tempfile.mkdtemp(prefix="retorno-bench-keys-"))
+    keys = scratch_folder("retorno-bench-keys-")
     signer = KeyFile(keys / "audit_signing_key")
     engine = installation_engine(url, data_keys=keyring_for(Settings(data_dir=keys)), audit_signer=signer,
                                  passengers_per_escort=settings.passengers_per_escort)
