@@ -1047,14 +1047,27 @@ def confirm_deboarding(session: Session, actor: User, flight: Flight, cases: Seq
     """At the aircraft door: the sending side or the carrier (those who record boarding) records that each of `cases`,
     taken off the manifest after boarding ('leaving'), has left the aircraft: 'deboarded', audited per person with
     who confirmed it and when. Only for people in that state (409 `not_leaving_aircraft` otherwise, nothing
-    written). Returns the references confirmed."""
+    written), and never leaving a minor aboard with no adult of the household (409 `safeguard.children`: the minor
+    is recorded off first, or in the same confirmation), as the boarding correction refuses it (red team round 73,
+    F1: the adult of a household taken off together was recorded off alone, an 8-year-old left aboard). Returns the
+    references confirmed."""
     _require_side(actor, flight, "boarding.record", "sending", "carrier")
-    leaving = {case.id: passenger for passenger, case in unconfirmed_deboardings(session, flight)}
+    unconfirmed = unconfirmed_deboardings(session, flight)
+    leaving = {case.id: passenger for passenger, case in unconfirmed}
     others = [case.reference for case in cases if case.id not in leaving]
     if others:
         raise InvalidTransition("flight %(flight)s: %(cases)s must not leave its aircraft (a person leaves it when "
                                 "taken off the manifest after boarding, and is recorded off it once)",
                                 code="not_leaving_aircraft", flight=flight.reference, cases=", ".join(others))
+    # Only a minor this confirmation leaves alone: one already alone (a state no door makes) stops nobody else's.
+    aboard = [member for row, member in active_passengers(session, flight) if row.boarding == "boarded"]
+    aboard += [member for _, member in unconfirmed]
+    facts, day, going = traveller_facts(session, aboard), airports.children_day(flight), {case.id for case in cases}
+    alone_before = {v.case_reference for v in safeguards.children(list(facts.values()), day)}
+    violations = [v for v in safeguards.children([f for i, f in facts.items() if i not in going], day)
+                  if v.case_reference not in alone_before]
+    if violations:
+        raise SafeguardViolation(violations)
     for case in cases:
         leaving[case.id].boarding = DEBOARDED
         record(session, actor, "boarding.deboarded", "case", case.reference,
