@@ -269,7 +269,7 @@ def test_reintegration_through_the_cli(flown: Flow) -> None:
     bad = flow.tmp / "oportunidades.csv"
     bad.write_bytes(bad_file())
     refused = flow.run("opportunities", "import", str(bad), user="op.officer", code=1)
-    assert "nothing imported: 8 bad rows" in said(refused)
+    assert "nothing imported: rows with errors: 8" in said(refused)
     report = (flow.tmp / "oportunidades.informe.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
     assert [(int(line.split(",")[0]), line.split(",")[1]) for line in report if line.endswith(",error")] == BAD_CELLS
     assert flow.query("select count(*) from opportunities") == [(0,)]

@@ -282,9 +282,9 @@ def refuse_bad_import(report: object) -> list[dict[str, object]]:
     total = len(report.problems)  # type: ignore[attr-defined]
     if summary["bad_rows"]:
         if total > PROBLEMS_LISTED:
-            raise ImportRefused("nothing imported: %(bad_rows)s bad rows; the first %(listed)s of %(total)s problems "
-                                "are listed", details=problems_of(report), summary=summary,
+            raise ImportRefused("nothing imported: rows with errors: %(bad_rows)s; the first %(listed)s of %(total)s "
+                                "problems are listed", details=problems_of(report), summary=summary,
                                 bad_rows=f"{summary['bad_rows']:,}", listed=f"{PROBLEMS_LISTED:,}", total=f"{total:,}")
-        raise ImportRefused("nothing imported: %(bad_rows)s bad rows", details=problems_of(report), summary=summary,
-                            bad_rows=f"{summary['bad_rows']:,}")
+        raise ImportRefused("nothing imported: rows with errors: %(bad_rows)s", details=problems_of(report),
+                            summary=summary, bad_rows=f"{summary['bad_rows']:,}")
     return problems_of(report)

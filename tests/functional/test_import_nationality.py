@@ -42,6 +42,8 @@ def test_a_re_import_does_not_change_a_cases_nationality(client: TestClient, wor
             assert refused.status_code == 422, refused.text
             error = refused.json()["error"]
             assert error["code"] == "import_refused", error
+            # One bad row is counted as "rows with errors: 1", never "1 bad rows" (red team round 73, F2).
+            assert error["message"] == "nothing imported: rows with errors: 1", error
             (problem,) = [p for p in error["details"] if p["severity"] == "error"]
             case = ana if row.startswith("A-1") else luis
             assert (problem["row"], problem["column"], problem["value"]) == (2, "nacionalidad", nationality)

@@ -151,7 +151,7 @@ def report_import(file: Path, outcome: ImportOutcome[Any], lang: str, summary: s
         for p in errors[:30]:
             table.add_row(escape(str(p.row_number)), escape(p.column), escape(p.value), escape(p.expected))
         err_console.print(table)
-        err_console.print(f"[red]nothing imported[/red]: {len({p.row_number for p in errors})} bad rows; "
+        err_console.print(f"[red]nothing imported[/red]: rows with errors: {len({p.row_number for p in errors})}; "
                           f"full report: {escape(str(report_path))}", highlight=False)
         raise typer.Exit(1)
     read_as = f" (read as {outcome.report.encoding})" if outcome.report.encoding else ""

@@ -1550,9 +1550,9 @@ def depart(session: Session, actor: User, flight: Flight, *, window: lifecycle.D
     if leaving:
         # Taken off after boarding, they were in their seats: the door closes once each is recorded off the aircraft
         # (red team round 17, O-F5: the flight departed 0.1 s after the alert that one must leave it).
-        raise InvalidTransition("flight %(flight)s: %(cases)s boarded, were taken off its manifest and must leave the "
-                                "aircraft; it departs once the sending side or the carrier records each of them off "
-                                "it (deboarded)", code="deboarding_unconfirmed", flight=flight.reference,
+        raise InvalidTransition("flight %(flight)s: these people boarded, were taken off its manifest and must leave "
+                                "the aircraft: %(cases)s; it departs once the sending side or the carrier records each "
+                                "of them off it (deboarded)", code="deboarding_unconfirmed", flight=flight.reference,
                                 cases=", ".join(leaving), details={"cases": leaving})
     rows = [(p, c) for p, c in active_passengers(session, flight) if p.approval == "approved"]
     pending = [c.reference for p, c in rows if p.boarding == "pending"]
