@@ -86,7 +86,11 @@ def test_the_flight_departs_only_once_the_person_pulled_after_boarding_is_record
         leaving = ok(api.get(user, f"/api/v1/flights/{aboard.flight}/deboardings"))
         assert leaving == [{"case": aboard.pulled, "surnames": leaving[0]["surnames"], "given_names": "María Isabel",
                             "seat": aboard.seat}], leaving
-    assert api.get("saime.officer", f"/api/v1/flights/{aboard.flight}/deboardings").status_code == 403
+    refused = api.get("saime.officer", f"/api/v1/flights/{aboard.flight}/deboardings")
+    assert refused.status_code == 403, refused.text
+    # Said as who may, never as if the receiving authority were no party of its own flight (red team round 73, F5).
+    told = refused.json()["error"]["message"]
+    assert "only these parties of the flight may do this: sending, carrier" in told and "takes part" not in told, told
     carrier_list = ok(api.get("carrier.officer", f"/api/v1/flights/{aboard.flight}/passengers"))
     assert aboard.pulled not in {p["case_reference"] for p in carrier_list}
     assert aboard.pulled not in api.get("carrier.officer", f"/api/v1/flights/{aboard.flight}/paxlst").text

@@ -92,7 +92,10 @@ def _require_side(actor: User, flight: Flight, capability: str, *sides: str) -> 
     require(actor, capability)
     side = _side(actor, flight)
     if side not in sides:
-        raise Forbidden("flight %(flight)s is not one your agency takes part in as %(sides)s",
+        # Said as who may, not as "not one your agency takes part in": the receiving authority asking for the
+        # carrier's list read that it was no party of its own flight (red team round 73, F5).
+        raise Forbidden("flight %(flight)s: only these parties of the flight may do this: %(sides)s; your agency is "
+                        "none of them on it",
                         code="forbidden." + capability, flight=flight.reference,
                         sides=[Term("side", s) for s in sides])
     return side
