@@ -228,7 +228,7 @@ class SafeguardViolation(RetornoError):
         rules = sorted({v.rule for v in violations})
         super().__init__([v.sentence for v in violations],
                          code="safeguard." + rules[0] if len(rules) == 1 else "safeguard.multiple",
-                         details=[{"rule": v.rule, "case": v.case_reference, "message": str(v)}
+                         details=[{"rule": v.rule, "case": v.case_reference, "message": v.sentence}
                                   for v in violations])
 
 

@@ -106,7 +106,7 @@ def test_planner_proposes_a_flight_and_builds_the_manifest_with_the_receiving_si
     for name in NAMES:
         page.get_by_label(re.compile(name)).check()
     page.get_by_role("button", name="Añadir al manifiesto").click()
-    expect(page.get_by_role("status").first).to_contain_text("2 pasajeros añadidos")
+    expect(page.get_by_role("status").first).to_contain_text("Pasajeros añadidos al manifiesto: 2")
 
     log_in(page, "saime.officer")
     page.goto(flight_url)

@@ -201,7 +201,7 @@ def test_the_carrier_boards_and_the_desk_receives_on_a_390_px_phone(
             page.wait_for_load_state()
             assert _on_screen(page, "main button") == []
             page.get_by_role("button", name="Confirmar").click()
-            expect(page.locator("p.flash")).to_contain_text("2 pasajeros embarcados juntos")
+            expect(page.locator("p.flash")).to_contain_text("Pasajeros embarcados juntos: 2")
             assert _on_screen(page, "details.confirm > summary") == []
         with server.clock.at(departure):
             ok(api.post("carrier.officer", f"/api/v1/flights/{flight}/depart"))

@@ -93,7 +93,7 @@ def test_the_case_list_pages_fifty_at_a_time(client: TestClient, world: World) -
     second = client.get("/cases", params={"held": "páginas", "page": 2}).text
     assert len(listed(first)) == 50 and len(listed(second)) == 3
     assert set(listed(first)) | set(listed(second)) == set(refs)
-    assert "53 casos" in first and 'rel="next"' in first and 'rel="prev"' in second
+    assert "Casos: 53" in first and 'rel="next"' in first and 'rel="prev"' in second
 
 
 def test_a_filter_over_what_the_reader_may_not_see_is_refused(client: TestClient, world: World) -> None:
@@ -214,7 +214,7 @@ def test_the_receiving_officer_approves_a_manifest_in_one_step_from_the_page(
     assert "trata" not in page and "trafficking" not in page
     preview = post_form(client, f"/flights/{flight}/approvals", {}, page=f"/flights/{flight}")
     assert preview.status_code == 200
-    assert "2 serán aprobados" in preview.text and "1 no pueden aprobarse" in preview.text
+    assert "Serán aprobados: 2" in preview.text and "No pueden aprobarse: 1" in preview.text
     assert "No devolución" in preview.text and "Viajera A" in preview.text
     # In the reader's language, and without saying which concern.
     assert "la evaluación de protección de la autoridad de envío no está resuelta" in preview.text
@@ -229,7 +229,7 @@ def test_the_receiving_officer_approves_a_manifest_in_one_step_from_the_page(
                                          .join(Passenger, Passenger.case_id == Case.id)).all())
     assert approvals == {refs[0]: "rejected", refs[1]: "approved", refs[2]: "approved"}
     flash = client.get(f"/flights/{flight}").text
-    assert "2 pasajeros aprobados" in flash and refs[0] in flash
+    assert "Pasajeros aprobados: 2" in flash and refs[0] in flash
 
 
 def test_the_ready_case_picker_is_filtered_by_the_departure_airport_and_paged(
@@ -246,7 +246,7 @@ def test_the_ready_case_picker_is_filtered_by_the_departure_airport_and_paged(
     assert {near, far} <= set(listed(everywhere))
     preview = post_form(client, f"/flights/{flight}/selection", {"airport": "TAP", "limit": "5"},
                         page=f"/flights/{flight}/add")
-    assert preview.status_code == 200 and "hogares entrarán en el manifiesto" in preview.text
+    assert preview.status_code == 200 and "Hogares que entrarán en el manifiesto" in preview.text
     hidden = re.findall(r'name="cases" value="([^"]+)"', preview.text)
     assert near in hidden and far not in hidden
     assert post_form(client, f"/flights/{flight}/selection", {"step": "confirm", "cases": hidden},
@@ -337,13 +337,13 @@ def test_placements_and_follow_ups_list_with_filters_and_a_form_opening_per_row(
     people = consented(api, client, world, 3, refs)
     assert send(client, "/reintegration/matching/run", {"mode": "stable"}).status_code == 303
     everyone = client.get("/reintegration/placements").text
-    assert "3 colocaciones coinciden" in everyone and everyone.count('<details class="row-form">') == 3
+    assert "Colocaciones que coinciden: 3" in everyone and everyone.count('<details class="row-form">') == 3
     one = client.get("/reintegration/placements", params={"q": people[1]["reference"]}).text
-    assert "1 colocaciones coinciden" in one and people[1]["reference"] in one
+    assert "Colocaciones que coinciden: 1" in one and people[1]["reference"] in one
     by_opportunity = client.get("/reintegration/placements", params={"opportunity": refs[1]}).text
     placed = session.execute(sa.select(sa.func.count()).select_from(Placement).join(
         Opportunity, Opportunity.id == Placement.opportunity_id).where(Opportunity.reference == refs[1])).scalar_one()
-    assert f"{placed} colocaciones coinciden" in by_opportunity
+    assert f"Colocaciones que coinciden: {placed}" in by_opportunity
     placement = session.execute(sa.select(Placement).order_by(Placement.id)).scalars().first()
     assert placement is not None
     for step, on in (("accepted", datetime.now(UTC).date().isoformat()), ("started", "2027-02-01")):
@@ -364,7 +364,7 @@ def test_placements_and_follow_ups_list_with_filters_and_a_form_opening_per_row(
     assert due.count('<details class="row-form">') == 1 and 'name="wellbeing"' in due
     assert due.count("se registra a partir del") == 2
     six = client.get("/reintegration/follow-ups", params={"months": "6"}).text
-    assert "1 coinciden" in six and "6 meses" in six
+    assert "Coinciden: 1" in six and "6 meses" in six
     assert "Ningún seguimiento pendiente." in client.get("/reintegration/follow-ups", params={"due": "overdue"}).text
 
 
@@ -380,7 +380,7 @@ def test_rejecting_the_ticked_and_assigning_cases_from_the_pages_preview_then_co
     assert 'form="reject-form" name="cases"' in page
     preview = post_form(client, f"/flights/{flight}/rejections", {"cases": refs[:2], "reason": "documento dudoso"},
                         page=f"/flights/{flight}")
-    assert preview.status_code == 200 and "2 serán rechazados" in preview.text
+    assert preview.status_code == 200 and "Serán rechazados: 2" in preview.text
     assert post_form(client, f"/flights/{flight}/rejections", {"cases": refs[:2], "reason": ""},
                      page=f"/flights/{flight}").status_code == 422
     done = post_form(client, f"/flights/{flight}/rejections",
@@ -396,7 +396,7 @@ def test_rejecting_the_ticked_and_assigning_cases_from_the_pages_preview_then_co
     assert 'id="assign-form"' in listing and 'value="inm.officer"' in listing
     preview = post_form(client, "/cases/assignments", {"cases": refs, "officer": "inm.officer", "query": "q=marcada"},
                         page="/cases")
-    assert preview.status_code == 200 and "3 casos serán asignados" in preview.text
+    assert preview.status_code == 200 and "Casos que serán asignados: 3" in preview.text
     confirmed = post_form(client, "/cases/assignments",
                           {"step": "confirm", "cases": refs, "officer": "inm.officer", "query": "q=marcada"},
                           page="/cases")

@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from retorno.web.openapi import LocalizedMessage
+
 
 class FlightOut(BaseModel):
     reference: str
@@ -138,7 +140,9 @@ class HouseholdOut(BaseModel):
 
 class LeftOffReason(BaseModel):
     code: str
-    message: str
+    message: str = Field(description="in English")
+    localized: LocalizedMessage | None = Field(default=None, description=(
+        "the message in the language asked for with Accept-Language, when that is one other than English (es)"))
 
 
 class PlanOut(BaseModel):

@@ -550,12 +550,12 @@ def not_ready_reasons(session: Session, cases: Sequence[Case], travel_date: date
         blocking = safeguards.may_be_approved(facts[case.id], travel_date, receiving_state) if waiting else []
         for violation in blocking:
             reasons.append(violation.sentence)
-            details.append({"case": case.reference, "rule": violation.rule, "message": str(violation)})
+            details.append({"case": case.reference, "rule": violation.rule, "message": violation.sentence})
         if not blocking:
             said = Message("case %(case)s is '%(state)s', not ready to fly",
                            {"case": case.reference, "state": Term("case_state", case.state)})
             reasons.append(said)
-            details.append({"case": case.reference, "state": case.state, "message": str(said)})
+            details.append({"case": case.reference, "state": case.state, "message": said})
     return reasons, details
 
 

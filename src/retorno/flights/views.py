@@ -40,9 +40,10 @@ from retorno.flights.schemas import (
     PlanOut,
 )
 from retorno.plaintext import Input
-from retorno.web.deps import CurrentUser, LangQuery, SessionDep, SettingsDep
+from retorno.web.deps import AnswerLanguage, CurrentUser, LangQuery, SessionDep, SettingsDep
 from retorno.web.openapi import errors, media
 from retorno.web.preconditions import IF_MATCH_OPTIONAL, IfMatchOptional, set_etag, with_etag
+from retorno.web.refusals import in_language
 
 router = APIRouter(prefix="/api/v1", tags=["flights"])
 
@@ -405,20 +406,23 @@ class ApplyPlanIn(Input):
     medical_staff: dict[str, int] = Field(default_factory=dict)
 
 
-def plan_out(view: plan_service.PlanView) -> dict[str, Any]:
+def plan_out(view: plan_service.PlanView, language: str | None = None) -> dict[str, Any]:
+    """A plan for the API: why each case was left off in English and in the `language` asked for beside it."""
     result = view.result
     return {"objective": result.objective, "bound": result.bound, "gap": result.gap, "status": result.status,
             "greedy_objective": result.greedy_objective, "seconds": round(result.seconds, 3),
             "objective_description": result.objective_description, "manifests": view.manifests,
             "escorts": view.escorts, "medical_staff": view.medical_staff,
-            "left_off": {ref: {"code": code, "message": str(message)}
-                         for ref, (code, message) in view.left_off.items()}}
+            "left_off": in_language({ref: {"code": code, "message": message}
+                                     for ref, (code, message) in view.left_off.items()}, language)}
 
 
 @router.post("/plans", response_model=PlanOut, responses=errors(404, 409))
-def propose_plan(body: PlanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Any:
+def propose_plan(body: PlanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep,
+                 language: AnswerLanguage) -> Any:
     """Run the manifest planner (HiGHS) over the ready cases and the given accepted flights; nothing is stored."""
-    return plan_out(plan_service.propose_plan(session, user, body.flights, settings, time_limit=body.time_limit))
+    return plan_out(plan_service.propose_plan(session, user, body.flights, settings, time_limit=body.time_limit),
+                    language)
 
 
 @router.post("/plans/apply", response_model=list[FlightOut], responses=errors(404, 409))

@@ -78,6 +78,8 @@ class BulkResult:
     all_or_nothing: bool
     # What the flight's manifest would still break after the run (then nothing is written).
     blocking: list[safeguards.Violation] = field(default_factory=list)
+    # The households the selection found but left out, for want of room within its limit (why, in words).
+    left_off: list[tuple[str, Message]] = field(default_factory=list)
 
     @property
     def done(self) -> list[Outcome]:
@@ -271,14 +273,25 @@ class HouseholdGroup:
     cases: tuple[Case, ...]
 
 
+@dataclass(frozen=True)
+class Households:
+    """A selection as whole households: those taken, and those left out for want of room within its limit."""
+
+    groups: list[HouseholdGroup]
+    left_off: list[tuple[str, Message]]
+
+
 def households_of(session: Session, cases: Sequence[Case], *, limit: int | None = None, reader_agency: str = ""
-                  ) -> list[HouseholdGroup]:
+                  ) -> Households:
     """The selection as whole households, in the selection's order, up to about `limit` people.
 
     A household is taken whole (every member still to travel, chosen or not), or not at all once the
-    limit is reached; a member who is not ready stays in the group, for the safeguards to name.
+    limit is reached; a member who is not ready stays in the group, for the safeguards to name. Each household
+    left out is named with why (red team round 73, F4: a limit smaller than the first household answered 'none'
+    and nothing else).
     """
     groups: list[HouseholdGroup] = []
+    left_off: list[tuple[str, Message]] = []
     seen: set[int] = set()
     people = 0
     for case in cases:
@@ -293,19 +306,26 @@ def households_of(session: Session, cases: Sequence[Case], *, limit: int | None 
             # code (red team round 16, N1).
             key = (household_shown(reader_agency, case.agency.code, case.household.reference) or case.reference
                    if case.household is not None else case.reference)
-        if limit is not None and people + len(members) > limit:
-            continue
         seen.update(m.id for m in members)
+        if limit is not None and people + len(members) > limit:
+            room = {"subject": key, "people": len(members), "room": limit - people, "limit": limit}
+            left_off.append((key, Message(
+                "household %(subject)s left out: people still to travel: %(people)s; room left within the "
+                "selection's limit: %(room)s (limit: %(limit)s)", room) if key != case.reference else Message(
+                "case %(subject)s left out: room left within the selection's limit: %(room)s (limit: %(limit)s)",
+                room)))
+            continue
         people += len(members)
         groups.append(HouseholdGroup(key, tuple(members)))
-    return groups
+    return Households(groups, left_off)
 
 
 @action("manifest.propose")
-def add_households(session: Session, actor: User, flight: Flight, groups: Sequence[HouseholdGroup], *,
+def add_households(session: Session, actor: User, flight: Flight, households: Households, *,
                    passengers_per_escort: int, lock_hours: int, all_or_nothing: bool = False,
                    dry_run: bool = False) -> BulkResult:
-    """Put whole households on a flight's manifest, one `add_passengers` (and one audit record a person) each.
+    """Put whole households on a flight's manifest, one `add_passengers` (and one audit record a person) each;
+    the result names those the selection left out (`households_of`).
     On a manifest no longer open to the sending side it can do nothing: refused whole (409 `manifest_locked`)."""
     manifest_open(actor, flight, lock_hours)
     on_board = {c.id for _, c in active_passengers(session, flight)}
@@ -318,8 +338,10 @@ def add_households(session: Session, actor: User, flight: Flight, groups: Sequen
                            lock_hours=lock_hours)
         return Outcome(group.key, True, also=tuple(c.reference for c in adding))
 
-    return _run(session, "add", list(groups), add, dry_run=dry_run, all_or_nothing=all_or_nothing,
-                flight=flight, passengers_per_escort=passengers_per_escort)
+    result = _run(session, "add", list(households.groups), add, dry_run=dry_run, all_or_nothing=all_or_nothing,
+                  flight=flight, passengers_per_escort=passengers_per_escort)
+    result.left_off = list(households.left_off)
+    return result
 
 
 def told(reader: User, violation: safeguards.Violation) -> Message:

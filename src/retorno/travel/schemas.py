@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from retorno.agencies.models import User
 from retorno.plaintext import Input
 from retorno.travel.bulk import BulkResult, reasons_told, told
+from retorno.web.openapi import LocalizedMessage
 
 
 class CaseFilterIn(Input):
@@ -71,7 +72,9 @@ class SelectionIn(DryRun):
 
 class Reason(BaseModel):
     rule: str = Field(description="the safeguard (non_refoulement, children, ...) or the refusal's code")
-    message: str
+    message: str = Field(description="in English")
+    localized: LocalizedMessage | None = Field(default=None, description=(
+        "the message in the language asked for with Accept-Language, when that is one other than English (es)"))
 
 
 class BulkItem(BaseModel):
@@ -84,6 +87,13 @@ class BulkItem(BaseModel):
     reasons: list[Reason]
 
 
+class LeftOut(BaseModel):
+    subject: str = Field(description="the household (or the case of nobody's household) the selection found")
+    message: str = Field(description="why it was left out, in English")
+    localized: LocalizedMessage | None = Field(default=None, description=(
+        "the message in the language asked for with Accept-Language, when that is one other than English (es)"))
+
+
 class BulkOut(BaseModel):
     action: str
     dry_run: bool
@@ -93,19 +103,25 @@ class BulkOut(BaseModel):
     done: int
     refused: int
     blocking: list[str] = Field(description="what the manifest would still break: then nothing is written")
+    localized_blocking: list[str] | None = Field(default=None, description=(
+        "`blocking` in the language asked for with Accept-Language, when that is one other than English (es)"))
     items: list[BulkItem]
+    left_off: list[LeftOut] = Field(default_factory=list, description=(
+        "households the selection found but left out, for want of room within its limit (a selection only)"))
 
 
 def bulk_items(reader: User, result: BulkResult) -> list[dict[str, Any]]:
     return [{"subject": o.reference, "done": o.done, "instead": o.instead, "also": list(o.also),
              "along_with": o.along_with, "refusal": o.refusal.code if o.refusal else None,
-             "reasons": [{"rule": rule, "message": str(message)} for rule, message in reasons_told(reader, o.refusal)]
+             "reasons": [{"rule": rule, "message": message} for rule, message in reasons_told(reader, o.refusal)]
              if o.refusal else []}
             for o in result.outcomes]
 
 
 def bulk_out(reader: User, result: BulkResult) -> dict[str, Any]:
+    """A bulk action's result for the API, its messages still Messages (`web.refusals.in_language` says them)."""
     return {"action": result.action, "dry_run": result.dry_run, "all_or_nothing": result.all_or_nothing,
             "applied": result.applied, "would_apply": result.would_apply, "done": len(result.done),
-            "refused": len(result.refused), "blocking": [str(told(reader, v)) for v in result.blocking],
-            "items": bulk_items(reader, result)}
+            "refused": len(result.refused), "blocking": [told(reader, v) for v in result.blocking],
+            "items": bulk_items(reader, result),
+            "left_off": [{"subject": subject, "message": message} for subject, message in result.left_off]}

@@ -26,7 +26,7 @@ from retorno.db import make_sessionmaker
 from retorno.errors import ConcurrentEdit, InvalidInput, RetornoError, plain
 from retorno.installation import installation_engine
 from retorno.web import observability, openapi
-from retorno.web.refusals import accepted_language, say, told_in, validation_summary
+from retorno.web.refusals import accepted_language, in_language, say, told_in, validation_summary
 from retorno.web.security import REFUSAL, BodyLimit, OneValuePerKey, SecurityHeaders
 
 logger = logging.getLogger(__name__)
@@ -34,10 +34,10 @@ logger = logging.getLogger(__name__)
 
 def _refusal(request: Request, exc: RetornoError) -> JSONResponse:
     """The API's body of a refusal: its code, parameters and English message, and the message in the language
-    the client asked for when that is another one (Accept-Language)."""
+    the client asked for when that is another one (Accept-Language), its details' messages too."""
     language = accepted_language(request.headers.get("accept-language"))
     return observability.error_response(
-        exc.status, exc.code, exc.message, exc.details, getattr(exc, "summary", None),
+        exc.status, exc.code, exc.message, in_language(exc.details, language), getattr(exc, "summary", None),
         params={name: plain(value) for name, value in exc.params.items()} or None,
         localized={"language": language, "message": say(exc, language)} if language not in (None, "en") else None)
 

@@ -17,6 +17,7 @@ from retorno.audit.refusals import write_after_rollback
 from retorno.config import Settings
 from retorno.errors import Forbidden, NotAuthenticated
 from retorno.web.i18n import negotiate
+from retorno.web.refusals import accepted_language
 from retorno.web.testpause import pause_before_commit
 
 # The login session's random id; the server keeps its digest (agencies.logins). Starlette's signed
@@ -39,6 +40,15 @@ def document_language(lang: str = Query("es", max_length=35, description="es or 
 
 
 LangQuery = Annotated[str, Depends(document_language)]
+
+
+def answer_language(request: Request) -> str | None:
+    """The language the caller asked the API's messages in (Accept-Language), or None when it named none we have:
+    each message is in English, and in that language too where it is not English (`refusals.in_language`)."""
+    return accepted_language(request.headers.get("accept-language"))
+
+
+AnswerLanguage = Annotated[str | None, Depends(answer_language)]
 
 
 class CsrfFailed(Forbidden):

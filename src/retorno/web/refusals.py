@@ -190,6 +190,30 @@ def say_stored(problem: Mapping[str, Any], locale: str) -> str:
     return str(problem.get("message", ""))
 
 
+def in_language(value: Any, language: str | None) -> Any:
+    """A body of the API with every Message in it said in English and, where a dict holds one as its `message` (or
+    keeps a problem's `template` and `params`), the same in `language` beside it as `localized`
+    (`{"language", "message"}`, the shape of a refusal's own) when that is a supported language other than English.
+
+    One walk for every door: a refusal's `details`, a bulk action's reasons, a plan's people left off (red team round
+    73, F3: those stayed English under `Accept-Language: es`)."""
+    if isinstance(value, Message):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [in_language(item, language) for item in value]
+    if not isinstance(value, dict):
+        return value
+    said = {name: in_language(item, language) for name, item in value.items()}
+    message = value.get("message")
+    if language not in (None, "en") and "localized" not in value and message is not None:
+        assert language is not None
+        if isinstance(message, Message):
+            said["localized"] = {"language": language, "message": say(message, language)}
+        elif isinstance(value.get("template"), str) and isinstance(value.get("params"), dict):
+            said["localized"] = {"language": language, "message": say_stored(value, language)}
+    return said
+
+
 def accepted_language(header: str | None) -> str | None:
     """The supported language an Accept-Language header prefers most (by q), or None when it names none."""
     best: tuple[float, int, str] | None = None

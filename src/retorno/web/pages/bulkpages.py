@@ -56,18 +56,18 @@ pages = router()
 
 # Per action: its title, what happens to those it will act on, and to those it cannot.
 ACTIONS = {
-    "approve": ("Aprobar el manifiesto", "%(n)s serán aprobados", "%(n)s no pueden aprobarse"),
-    "reject": ("Rechazar pasajeros", "%(n)s serán rechazados", "%(n)s no pueden rechazarse"),
-    "board": ("Embarcar un hogar", "%(n)s embarcarán juntos", "%(n)s no pueden embarcar"),
-    "assign": ("Asignar casos", "%(n)s casos serán asignados", "%(n)s no pueden asignarse"),
-    "add": ("Añadir hogares al manifiesto", "%(n)s hogares entrarán en el manifiesto",
-            "%(n)s hogares no pueden entrar"),
+    "approve": ("Aprobar el manifiesto", "Serán aprobados: %(n)s", "No pueden aprobarse: %(n)s"),
+    "reject": ("Rechazar pasajeros", "Serán rechazados: %(n)s", "No pueden rechazarse: %(n)s"),
+    "board": ("Embarcar un hogar", "Embarcarán juntos: %(n)s", "No pueden embarcar: %(n)s"),
+    "assign": ("Asignar casos", "Casos que serán asignados: %(n)s", "No pueden asignarse: %(n)s"),
+    "add": ("Añadir hogares al manifiesto", "Hogares que entrarán en el manifiesto: %(n)s",
+            "Hogares que no pueden entrar: %(n)s"),
 }
 DONE = {
-    "approve": "%(n)s pasajeros aprobados.",
-    "reject": "%(n)s pasajeros rechazados.",
-    "board": "%(n)s pasajeros embarcados juntos.",
-    "add": "%(n)s hogares añadidos al manifiesto.",
+    "approve": "Pasajeros aprobados: %(n)s.",
+    "reject": "Pasajeros rechazados: %(n)s.",
+    "board": "Pasajeros embarcados juntos: %(n)s.",
+    "add": "Hogares añadidos al manifiesto: %(n)s.",
 }
 
 
@@ -110,6 +110,7 @@ def bulk_context(request: Request, user: User, result: bulk.BulkResult, *, actio
         "refused_rows": [r for r in rows if not r["outcome"].done],
         "blocking": [(gettext_for(locale)(RULES.get(v.rule, v.rule)), say(bulk.told(user, v), locale))
                      for v in result.blocking],
+        "left_off": [say(message, locale) for _subject, message in result.left_off],
         "action": action,
         "back": back,
         "keep": dict(keep),
@@ -202,7 +203,7 @@ def board_household(request: Request, session: SessionDep, user: PageUser, setti
     departure = children_day(flight)
     _ = gettext_for(locale_of(request))
     registry = births_elsewhere(session, [c.id for c in cases])
-    names = {c.reference: _("%(name)s, %(age)s años", name=c.full_name,
+    names = {c.reference: _("%(name)s (edad: %(age)s)", name=c.full_name,
                             age=safeguards.counted_age(c.birth_date, registry.get(c.id), departure))
              for c in cases}
     return answer(request, user, form, result, reference, names=names, keep={"reason": reason or ""})
@@ -265,19 +266,20 @@ def add_selection(request: Request, session: SessionDep, user: PageUser, setting
         reachable = {c.reference: c.id for c in session.execute(sa.select(Case).where(Case.reference.in_(refs)))
                      .scalars() if can_see(session, user, c)}
         cases = caselist.load_cases(session, [reachable[r] for r in refs if r in reachable])
-        groups = bulk.households_of(session, cases, reader_agency=user.agency.code)
+        households = bulk.households_of(session, cases, reader_agency=user.agency.code)
     else:
         typed_limit = form_text(form, "limit")
         limit = whole_number(typed_limit, digits=5) or bulk.seats_left(session, flight)
         wanted = replace(caselist.filter_from({**query, "text": query.get("q", "")}), state="ready")
         cases = caselist.load_cases(session, caselist.matching_ids(session, user, wanted, sort="-detained",
                                                                    limit=limit))
-        groups = bulk.households_of(session, cases, limit=limit, reader_agency=user.agency.code)
+        households = bulk.households_of(session, cases, limit=limit, reader_agency=user.agency.code)
     result = bulk.add_households(
-        session, user, flight, groups, passengers_per_escort=settings.passengers_per_escort,
+        session, user, flight, households, passengers_per_escort=settings.passengers_per_escort,
         lock_hours=settings.lock_hours_before_departure, all_or_nothing=form_text(form, "all_or_nothing") == "on",
         dry_run=not confirmed(form))
     if not confirmed(form):
+        groups = households.groups
         names = {c.reference: c.full_name for g in groups for c in g.cases}
         names.update({g.key: ", ".join(c.full_name for c in g.cases) for g in groups})
         return preview(request, user, result, back=f"/flights/{reference}/add?{urlencode(query)}", keep={},

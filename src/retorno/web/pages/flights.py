@@ -177,7 +177,7 @@ def add_passengers(
         passengers_per_escort=settings.passengers_per_escort,
         lock_hours=settings.lock_hours_before_departure,
     )
-    return flight_done(reference, "%(n)s pasajeros añadidos al manifiesto.", n=len(cases))
+    return flight_done(reference, "Pasajeros añadidos al manifiesto: %(n)s.", n=len(cases))
 
 
 @pages.post("/flights/{reference}/passengers/{case_reference}/remove", response_model=None)

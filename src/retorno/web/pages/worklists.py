@@ -228,4 +228,4 @@ def assign_cases(request: Request, session: SessionDep, user: PageUser, form: Fo
             request, user, result, action=request.url.path, back=back,
             keep={"officer": username, "query": form_text(form, "query")},
             names={c.reference: c.full_name for c in cases}, subject=officer.username if officer else None))
-    return done(back, "%(n)s casos asignados.", n=len(result.done))
+    return done(back, "Casos asignados: %(n)s.", n=len(result.done))

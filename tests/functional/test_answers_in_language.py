@@ -1,0 +1,143 @@
+"""Red team round 73, F3 and F4: every message of an answer in the language asked for, and a selection that says
+whom its limit left out.
+
+F3: under `Accept-Language: es` a refusal's `message` had its Spanish beside it (`localized`), but the messages
+inside its `details`, a bulk action's reasons and a plan's people left off stayed English only. Now each message of
+an answer carries its Spanish as `localized` (`{"language", "message"}`, the refusal's own shape), wherever it is.
+
+F4: adding a filtered selection with a limit smaller than its first household answered 'done: 0' and nothing else:
+the household was skipped in silence. Now the answer names each household (or case) the limit left out, and why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from retorno.cases.models import Case
+from retorno.flights.models import Passenger
+from tests.factories import Api, World, ok
+from tests.functional.test_bulk_actions import _proposed_manifest, _raise_concern_behind_the_guard
+from tests.web.pages_helpers import login, post_form
+
+SPANISH = {"Accept-Language": "es"}
+
+
+def _post(api: Api, user: str, path: str, body: Any, language: dict[str, str] | None = None) -> Any:
+    return api.client.post(path, json=body, headers={**api.world.headers(user), **(language or {})})
+
+
+def _spanish(said: dict[str, Any]) -> str:
+    """The Spanish beside an English message: there, and not the English again."""
+    localized = said.get("localized")
+    assert localized is not None and localized["language"] == "es", said
+    assert localized["message"] and localized["message"] != said["message"], said
+    return str(localized["message"])
+
+
+def test_a_selection_names_the_households_its_limit_left_out(client: TestClient, world: World,
+                                                             session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    place = "Estación Migratoria Límite"
+    family = [api.ready_case(held_at=place, household_reference="FAM-LIM-1")["reference"] for _ in range(3)]
+    flight = api.flight()["reference"]
+    path = f"/api/v1/flights/{flight}/selection"
+    body = {"filter": {"held": "migratoria límite"}, "limit": 2}
+
+    preview = ok(_post(api, "inm.officer", path, {**body, "dry_run": True}))
+    assert (preview["done"], preview["refused"], preview["would_apply"]) == (0, 0, False), preview
+    (left,) = preview["left_off"]
+    assert left["subject"] == "FAM-LIM-1", preview
+    assert "people still to travel: 3" in left["message"] and "(limit: 2)" in left["message"], left
+    assert left.get("localized") is None
+
+    spanish = ok(_post(api, "inm.officer", path, {**body, "dry_run": True}, SPANISH))
+    (left,) = spanish["left_off"]
+    assert "personas que aún deben viajar: 3" in _spanish(left) and "(límite: 2)" in _spanish(left), left
+
+    # Confirmed, it writes nothing and still says why.
+    confirmed = ok(_post(api, "inm.officer", path, body))
+    assert confirmed["done"] == 0 and [item["subject"] for item in confirmed["left_off"]] == ["FAM-LIM-1"]
+    with session_factory() as session:
+        case_ids = sa.select(Case.id).where(Case.reference.in_(family))
+        assert session.execute(sa.select(sa.func.count()).select_from(Passenger)
+                               .where(Passenger.case_id.in_(case_ids))).scalar_one() == 0
+
+    # With room for the whole household, it goes and nothing is left out.
+    whole = ok(_post(api, "inm.officer", path, {**body, "limit": 3}))
+    assert whole["done"] == 1 and whole["left_off"] == [], whole
+
+
+def test_the_page_preview_names_the_households_its_limit_left_out(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    place = "Estación Migratoria Página"
+    for _ in range(3):
+        api.ready_case(held_at=place, household_reference="FAM-LIM-2")
+    flight = api.flight()["reference"]
+    login(client, "inm.officer")
+    preview = post_form(client, f"/flights/{flight}/selection", {"q": "", "held": "migratoria página", "limit": "2"},
+                        page=f"/flights/{flight}/add")
+    assert preview.status_code == 200, preview.text
+    assert "Fuera de la selección por el límite de personas" in preview.text, preview.text
+    assert "hogar FAM-LIM-2 fuera de la selección: personas que aún deben viajar: 3" in preview.text, preview.text
+
+
+def test_a_refusals_details_are_in_the_language_asked_for(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    held = api.ready_case()["reference"]
+    api.screen(held, ["pending_asylum_claim"])
+    flight = api.flight()["reference"]
+    body = {"cases": [held]}
+
+    english = _post(api, "inm.officer", f"/api/v1/flights/{flight}/passengers", body)
+    assert english.status_code == 409, english.text
+    (detail,) = english.json()["error"]["details"]
+    assert detail["rule"] == "non_refoulement" and "localized" not in detail, detail
+
+    spanish = _post(api, "inm.officer", f"/api/v1/flights/{flight}/passengers", body, SPANISH)
+    assert spanish.status_code == 409, spanish.text
+    error = spanish.json()["error"]
+    (detail,) = error["details"]
+    assert detail["rule"] == "non_refoulement" and detail["message"] == english.json()["error"]["details"][0]["message"]
+    # The detail's Spanish is the sentence the refusal's own Spanish says.
+    assert _spanish(detail) in error["localized"]["message"], error
+
+
+def test_a_bulk_actions_reasons_are_in_the_language_asked_for(client: TestClient, world: World,
+                                                               session_factory: sessionmaker[Session]) -> None:
+    api = Api(client, world)
+    flight, refs = _proposed_manifest(api, 2)
+    # A concern written straight to the table, behind the travel reaction: approval must still refuse it.
+    _raise_concern_behind_the_guard(session_factory, world, refs[0])
+    path = f"/api/v1/flights/{flight}/approvals"
+
+    preview = ok(_post(api, "saime.officer", path, {"dry_run": True}, SPANISH))
+    (refused,) = [item for item in preview["items"] if not item["done"]]
+    (reason,) = refused["reasons"]
+    assert reason["rule"] == "non_refoulement" and "evaluación de protección" in _spanish(reason), reason
+    assert preview["blocking"] and len(preview["localized_blocking"]) == len(preview["blocking"]), preview
+    assert all(es != en for es, en in zip(preview["localized_blocking"], preview["blocking"], strict=True))
+    # The receiving state is told that screening is not cleared, in either language, never which concern.
+    assert "asilo" not in str(preview) and "asylum" not in str(preview)
+
+    english = ok(_post(api, "saime.officer", path, {"dry_run": True}))
+    assert english.get("localized_blocking") is None
+    assert all(reason["localized"] is None for item in english["items"] for reason in item["reasons"])
+
+
+def test_a_plans_people_left_off_are_in_the_language_asked_for(client: TestClient, world: World) -> None:
+    api = Api(client, world)
+    refs = [api.ready_case(given_names=f"Viajero {i}")["reference"] for i in range(3)]
+    # Room for one passenger: the planner leaves the others off, and says why.
+    flight = api.flight(seats=12, escorts=10, medical_staff=1)["reference"]
+
+    plan = ok(_post(api, "inm.officer", "/api/v1/plans", {"flights": [flight]}, SPANISH))
+    left = [plan["left_off"][ref] for ref in refs if ref in plan["left_off"]]
+    assert len(left) >= 2, plan
+    for said in left:
+        assert _spanish(said), said
+    english = ok(_post(api, "inm.officer", "/api/v1/plans", {"flights": [flight]}))
+    assert all(said["localized"] is None for said in english["left_off"].values()), english
