@@ -83,6 +83,13 @@ def test_the_page_preview_names_the_households_its_limit_left_out(client: TestCl
     assert preview.status_code == 200, preview.text
     assert "Fuera de la selección por el límite de personas" in preview.text, preview.text
     assert "hogar FAM-LIM-2 fuera de la selección: personas que aún deben viajar: 3" in preview.text, preview.text
+    # A household refused is named in a column that says it holds households (round 73, F5: 'Caso').
+    api.ready_case(held_at="Estación Migratoria Mitad", household_reference="FAM-LIM-3")
+    api.register(household_reference="FAM-LIM-3", held_at="Otro lugar")
+    refused = post_form(client, f"/flights/{flight}/selection", {"q": "", "held": "migratoria mitad"},
+                        page=f"/flights/{flight}/add")
+    assert refused.status_code == 200 and "FAM-LIM-3" in refused.text, refused.text
+    assert '<th scope="col">Hogar o caso</th>' in refused.text, refused.text
 
 
 def test_a_refusals_details_are_in_the_language_asked_for(client: TestClient, world: World) -> None:
