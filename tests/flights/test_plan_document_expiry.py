@@ -61,3 +61,29 @@ def test_a_plan_leaves_off_a_person_whose_document_expires_before_the_flight_and
     ok(api.post("inm.officer", "/api/v1/plans/apply", {"manifests": planned["manifests"],
                                                       "escorts": planned["escorts"],
                                                       "medical_staff": planned["medical_staff"]}))
+
+
+def test_a_person_whose_household_waits_is_told_first_that_their_own_document_expires(
+        client: TestClient, world: World) -> None:
+    """Red team round 73, F5: a ready person whose household was not ready was left off with 'other members of the
+    household are not ready yet', though their own passport expired before every flight: waiting for the household
+    would not have let them fly. The plan tells the more urgent reason."""
+    api = Api(client, world)
+    soon = api.register("inm.officer", given_names="Vence Pronto", household_reference="FAM-VENCE",
+                        relationship_to_head="head")
+    ok(api.post("inm.officer", f"/api/v1/cases/{soon['reference']}/screenings", {"concerns": []}), 201)
+    api.verify(soon["reference"])
+    assert api.passport(soon, expiry=date.today() + timedelta(days=4))["case_state"] == "ready"
+    waits = api.register("inm.officer", given_names="Espera", household_reference="FAM-VENCE",
+                         relationship_to_head="spouse")["reference"]
+    # A member of the same household whose document is valid: only the household holds them back.
+    valid = api.ready_case(given_names="Vigente", household_reference="FAM-VENCE",
+                           relationship_to_head="child", birth_date="1999-03-04")["reference"]
+    departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+    flight = api.flight(departure=departure)["reference"]
+    planned = ok(api.post("inm.officer", "/api/v1/plans", {"flights": [flight], "time_limit": 5}))
+    left = planned["left_off"]
+    assert left[soon["reference"]]["code"] == "document_expires", left
+    assert "expires on" in left[soon["reference"]]["message"], left
+    assert left[valid]["code"] == "household_not_ready", left
+    assert waits not in left and not planned["manifests"].get(flight), planned

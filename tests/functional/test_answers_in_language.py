@@ -11,6 +11,7 @@ the household was skipped in silence. Now the answer names each household (or ca
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from retorno.cases.models import Case
 from retorno.flights.models import Passenger
 from tests.factories import Api, World, ok
-from tests.functional.test_bulk_actions import _proposed_manifest, _raise_concern_behind_the_guard
+from tests.functional.test_bulk_actions import _approvals, _proposed_manifest, _raise_concern_behind_the_guard
 from tests.web.pages_helpers import login, post_form
 
 SPANISH = {"Accept-Language": "es"}
@@ -51,12 +52,12 @@ def test_a_selection_names_the_households_its_limit_left_out(client: TestClient,
     assert (preview["done"], preview["refused"], preview["would_apply"]) == (0, 0, False), preview
     (left,) = preview["left_off"]
     assert left["subject"] == "FAM-LIM-1", preview
-    assert "people still to travel: 3" in left["message"] and "(limit: 2)" in left["message"], left
+    assert "people it would add: 3" in left["message"] and "(limit: 2)" in left["message"], left
     assert left.get("localized") is None
 
     spanish = ok(_post(api, "inm.officer", path, {**body, "dry_run": True}, SPANISH))
     (left,) = spanish["left_off"]
-    assert "personas que aún deben viajar: 3" in _spanish(left) and "(límite: 2)" in _spanish(left), left
+    assert "personas que añadiría: 3" in _spanish(left) and "(límite: 2)" in _spanish(left), left
 
     # Confirmed, it writes nothing and still says why.
     confirmed = ok(_post(api, "inm.officer", path, body))
@@ -71,6 +72,32 @@ def test_a_selection_names_the_households_its_limit_left_out(client: TestClient,
     assert whole["done"] == 1 and whole["left_off"] == [], whole
 
 
+def test_households_the_selection_refuses_leave_their_room_to_the_next(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 74, F1: the people of households the safeguards refused were counted against the limit, so a
+    household further down was 'left out for want of room' while the flight had room and nobody was added."""
+    api = Api(client, world)
+    place = "Estación Migratoria Sitio"
+    longest = (date.today() - timedelta(days=90)).isoformat()
+    # Detained longest, so tried first: two ready members and one not ready, which family unity refuses.
+    blocked = [api.ready_case(held_at=place, household_reference="FAM-SITIO-1", detained_since=longest)["reference"]
+               for _ in range(2)]
+    api.register(household_reference="FAM-SITIO-1", held_at="Otro lugar", detained_since=longest)
+    fits = [api.ready_case(held_at=place, household_reference="FAM-SITIO-2")["reference"] for _ in range(2)]
+    flight = api.flight()["reference"]
+    path = f"/api/v1/flights/{flight}/selection"
+    body = {"filter": {"held": "migratoria sitio"}, "limit": 2}
+
+    preview = ok(api.post("inm.officer", path, {**body, "dry_run": True}))
+    outcomes = {item["subject"]: item for item in preview["items"]}
+    assert not outcomes["FAM-SITIO-1"]["done"], preview
+    assert outcomes["FAM-SITIO-2"]["done"] and sorted(outcomes["FAM-SITIO-2"]["also"]) == sorted(fits), preview
+    assert preview["left_off"] == [], preview
+    done = ok(api.post("inm.officer", path, body))
+    assert done["done"] == 1 and done["left_off"] == [], done
+    assert _approvals(session_factory, flight) == dict.fromkeys(fits, "proposed"), blocked
+
+
 def test_the_page_preview_names_the_households_its_limit_left_out(client: TestClient, world: World) -> None:
     api = Api(client, world)
     place = "Estación Migratoria Página"
@@ -82,7 +109,7 @@ def test_the_page_preview_names_the_households_its_limit_left_out(client: TestCl
                         page=f"/flights/{flight}/add")
     assert preview.status_code == 200, preview.text
     assert "Fuera de la selección por el límite de personas" in preview.text, preview.text
-    assert "hogar FAM-LIM-2 fuera de la selección: personas que aún deben viajar: 3" in preview.text, preview.text
+    assert "hogar FAM-LIM-2 fuera de la selección: personas que añadiría: 3" in preview.text, preview.text
     # A household refused is named in a column that says it holds households (round 73, F5: 'Caso').
     api.ready_case(held_at="Estación Migratoria Mitad", household_reference="FAM-LIM-3")
     api.register(household_reference="FAM-LIM-3", held_at="Otro lugar")

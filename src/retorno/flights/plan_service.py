@@ -227,6 +227,7 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
         raise InvalidInput("plans are made for flights whose manifest lock time has not come; past it: "
                            "%(locked)s", code="flights_past_lock_time", locked=', '.join(locked))
     cases, units, left = _ready_households(session, actor)
+    left = _own_expiry_first(session, actor, left, flights)
     booked = _booked(session, flights)
     today = utcnow().date()
     # Protection status (and with it medical needs) of everyone ready or booked, in one call.
@@ -268,6 +269,27 @@ def propose_plan(session: Session, actor: User, flight_references: Sequence[str]
     told = {ref for ref, why in result.left_off.items() if why.code == "medical_staff"}
     note_concern_told(session, actor.id, "plan", told, action="screening.escorts_read")
     return view
+
+
+def _own_expiry_first(session: Session, actor: User, left: Mapping[str, tuple[str, Message]],
+                      flights: Sequence[Flight]) -> dict[str, tuple[str, Message]]:
+    """A case left off for its household whose own travel document expires before every flight of the plan is told
+    that, the more urgent: waiting for the household alone would not let it fly (red team
+    round 73, F5: the planner said 'other members of the household are not ready yet', and not that the person's
+    own passport expires before the flight)."""
+    if not left or not flights:
+        return dict(left)
+    first = min(f.departure_utc.date() for f in flights)
+    waiting = list(session.execute(visible_cases(actor).where(among(Case.reference, list(left)))).scalars())
+    facts = traveller_facts(session, waiting) if waiting else {}
+    told = dict(left)
+    for case in waiting:
+        expiry = facts[case.id].document_expiry
+        if expiry is not None and expiry < first:
+            told[case.reference] = ("document_expires", Message(
+                "case %(case)s: its travel document expires on %(expiry)s, before every flight of the plan; its "
+                "household could not travel with it yet either", {"case": case.reference, "expiry": expiry}))
+    return told
 
 
 @action("manifest.propose")

@@ -14,11 +14,13 @@ preview says why.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from itertools import takewhile
 from typing import TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from retorno import safeguards
@@ -29,7 +31,7 @@ from retorno.cases import lifecycle as case_lifecycle
 from retorno.cases.facts import births_elsewhere, traveller_facts
 from retorno.cases.models import Case
 from retorno.cases.schemas import household_shown
-from retorno.cases.service import assign_case, household_members
+from retorno.cases.service import assign_case
 from retorno.errors import InvalidTransition, Message, RetornoError, SafeguardViolation
 from retorno.flights import lifecycle as flight_lifecycle
 from retorno.flights.airports import children_day
@@ -131,9 +133,11 @@ def _refusal_reasons(outcome: Outcome, reads_protection: bool) -> list[Message]:
     return [Message("case %(case)s: %(refusal)s", {"case": outcome.reference, "refusal": list(refusal.parts)})]
 
 
-def _run(session: Session, name: str, items: Sequence[Item], act: Callable[[Item], Outcome], *, dry_run: bool,
-         all_or_nothing: bool, flight: Flight | None = None, passengers_per_escort: int = 0) -> BulkResult:
-    """Run `act` on each item in its own savepoint; roll everything back for a dry run or a refused whole."""
+def _run(session: Session, name: str, items: Iterable[Item], act: Callable[[Item], Outcome | None], *,
+         dry_run: bool, all_or_nothing: bool, flight: Flight | None = None, passengers_per_escort: int = 0
+         ) -> BulkResult:
+    """Run `act` on each item in its own savepoint (an item it answers None for is left out, neither done nor
+    refused); roll everything back for a dry run or a refused whole."""
     outcomes: list[Outcome] = []
     with ExitStack() as stack:
         if dry_run:
@@ -142,7 +146,9 @@ def _run(session: Session, name: str, items: Sequence[Item], act: Callable[[Item
         for item in items:
             try:
                 with session.begin_nested():
-                    outcomes.append(act(item))
+                    outcome = act(item)
+                if outcome is not None:
+                    outcomes.append(outcome)
             except RetornoError as exc:
                 outcomes.append(_refused(item, exc))
         result = BulkResult(name, outcomes, dry_run, all_or_nothing)
@@ -273,27 +279,24 @@ class HouseholdGroup:
     cases: tuple[Case, ...]
 
 
-@dataclass(frozen=True)
-class Households:
-    """A selection as whole households: those taken, and those left out for want of room within its limit."""
+# A selection with a limit of people looks at this many ready cases per person of the limit, at most: households it
+# refuses leave their room to the next ones (red team round 74, F1), and the looking stays bounded.
+SELECTION_SCAN = 3
+# A selection adds at most this many people at once (an aircraft's seats, with room to spare).
+SELECTION_LIMIT = 900
 
-    groups: list[HouseholdGroup]
-    left_off: list[tuple[str, Message]]
 
-
-def households_of(session: Session, cases: Sequence[Case], *, limit: int | None = None, reader_agency: str = ""
-                  ) -> Households:
-    """The selection as whole households, in the selection's order, up to about `limit` people.
-
-    A household is taken whole (every member still to travel, chosen or not), or not at all once the
-    limit is reached; a member who is not ready stays in the group, for the safeguards to name. Each household
-    left out is named with why (red team round 73, F4: a limit smaller than the first household answered 'none'
-    and nothing else).
-    """
+def households_of(session: Session, cases: Sequence[Case], *, reader_agency: str = "") -> list[HouseholdGroup]:
+    """The selection as whole households, in the selection's order: each household once, with every member still
+    to travel, chosen or not; a member who is not ready stays in the group, for the safeguards to name."""
     groups: list[HouseholdGroup] = []
-    left_off: list[tuple[str, Message]] = []
     seen: set[int] = set()
-    people = 0
+    members_of: dict[int, list[Case]] = {}
+    household_ids = sorted({c.household_id for c in cases if c.household_id is not None})
+    for start in range(0, len(household_ids), 500):
+        chunk = household_ids[start:start + 500]
+        for member in session.execute(sa.select(Case).where(Case.household_id.in_(chunk)).order_by(Case.id)).scalars():
+            members_of.setdefault(member.household_id or 0, []).append(member)
     for case in cases:
         if case.id in seen:
             continue
@@ -301,46 +304,57 @@ def households_of(session: Session, cases: Sequence[Case], *, limit: int | None 
             members = [case]
             key = case.reference
         else:
-            members = [m for m in household_members(session, case.household_id) if m.state in STILL_TO_TRAVEL]
+            members = [m for m in members_of.get(case.household_id, [case]) if m.state in STILL_TO_TRAVEL]
             # Named as the reader (of agency code `reader_agency`) is told it: two agencies' households may share a
             # code (red team round 16, N1).
             key = (household_shown(reader_agency, case.agency.code, case.household.reference) or case.reference
                    if case.household is not None else case.reference)
         seen.update(m.id for m in members)
-        if limit is not None and people + len(members) > limit:
-            room = {"subject": key, "people": len(members), "room": limit - people, "limit": limit}
-            left_off.append((key, Message(
-                "household %(subject)s left out: people still to travel: %(people)s; room left within the "
-                "selection's limit: %(room)s (limit: %(limit)s)", room) if key != case.reference else Message(
-                "case %(subject)s left out: room left within the selection's limit: %(room)s (limit: %(limit)s)",
-                room)))
-            continue
-        people += len(members)
+        seen.add(case.id)
         groups.append(HouseholdGroup(key, tuple(members)))
-    return Households(groups, left_off)
+    return groups
 
 
 @action("manifest.propose")
-def add_households(session: Session, actor: User, flight: Flight, households: Households, *,
-                   passengers_per_escort: int, lock_hours: int, all_or_nothing: bool = False,
-                   dry_run: bool = False) -> BulkResult:
-    """Put whole households on a flight's manifest, one `add_passengers` (and one audit record a person) each;
-    the result names those the selection left out (`households_of`).
-    On a manifest no longer open to the sending side it can do nothing: refused whole (409 `manifest_locked`)."""
+def add_households(session: Session, actor: User, flight: Flight, groups: Sequence[HouseholdGroup], *,
+                   passengers_per_escort: int, lock_hours: int, limit: int | None = None,
+                   all_or_nothing: bool = False, dry_run: bool = False) -> BulkResult:
+    """Put whole households on a flight's manifest, one `add_passengers` (and one audit record a person) each, in
+    the selection's order, up to `limit` people added.
+
+    Only the people added count against the limit: a household the safeguards refuse leaves its room to the next
+    (red team round 74, F1: refused households used it up, and the answer said others were left out for want of
+    room). One that would add more people than the room left is left out whole, and named with why (round 73, F4);
+    once no room is left, the rest are not tried. On a manifest no longer open to the sending side it can do
+    nothing: refused whole (409 `manifest_locked`)."""
     manifest_open(actor, flight, lock_hours)
     on_board = {c.id for _, c in active_passengers(session, flight)}
+    room = limit
+    left_off: list[tuple[str, Message]] = []
 
-    def add(group: HouseholdGroup) -> Outcome:
+    def add(group: HouseholdGroup) -> Outcome | None:
+        nonlocal room
         # Members not ready stay off: the safeguards then name the household they would split.
         adding = [c for c in group.cases if c.id not in on_board and c.state == "ready"]
-        if adding:
-            add_passengers(session, actor, flight, adding, passengers_per_escort=passengers_per_escort,
-                           lock_hours=lock_hours)
+        with session.begin_nested() as trial:
+            if adding:
+                add_passengers(session, actor, flight, adding, passengers_per_escort=passengers_per_escort,
+                               lock_hours=lock_hours)
+            if room is not None and len(adding) > room:
+                trial.rollback()
+                left_off.append((group.key, Message(
+                    "household %(subject)s left out: people it would add: %(people)s; room left within the "
+                    "selection's limit: %(room)s (limit: %(limit)s)",
+                    {"subject": group.key, "people": len(adding), "room": room, "limit": limit})))
+                return None
+        if room is not None:
+            room -= len(adding)
         return Outcome(group.key, True, also=tuple(c.reference for c in adding))
 
-    result = _run(session, "add", list(households.groups), add, dry_run=dry_run, all_or_nothing=all_or_nothing,
-                  flight=flight, passengers_per_escort=passengers_per_escort)
-    result.left_off = list(households.left_off)
+    result = _run(session, "add", takewhile(lambda _group: room is None or room > 0, groups), add,
+                  dry_run=dry_run, all_or_nothing=all_or_nothing, flight=flight,
+                  passengers_per_escort=passengers_per_escort)
+    result.left_off = left_off
     return result
 
 

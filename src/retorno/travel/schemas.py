@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.models import User
 from retorno.plaintext import Input
-from retorno.travel.bulk import BulkResult, reasons_told, told
+from retorno.travel.bulk import SELECTION_LIMIT, BulkResult, reasons_told, told
 from retorno.web.openapi import LocalizedMessage
 
 
@@ -63,7 +63,7 @@ class AssignmentIn(DryRun):
 
 class SelectionIn(DryRun):
     filter: CaseFilterIn = Field(default_factory=CaseFilterIn, description="which ready cases (whole households)")
-    limit: int | None = Field(default=None, ge=1, le=900, description=(
+    limit: int | None = Field(default=None, ge=1, le=SELECTION_LIMIT, description=(
         "at most this many people; default the seats the flight has left for passengers"))
     sort: str = Field(default="-detained", max_length=20, description="which households first (default: "
                       "those detained longest)")

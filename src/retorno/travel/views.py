@@ -92,10 +92,10 @@ def add_selection(reference: str, body: SelectionIn, session: SessionDep, user: 
     flight = flights.get_flight(session, user, reference)
     wanted = replace(CaseFilter(**body.filter.model_dump()), state="ready")
     limit = body.limit if body.limit is not None else bulk.seats_left(session, flight)
-    cases = load_cases(session, matching_ids(session, user, wanted, sort=body.sort, limit=limit))
-    households = bulk.households_of(session, cases, limit=limit, reader_agency=user.agency.code)
+    cases = load_cases(session, matching_ids(session, user, wanted, sort=body.sort, limit=limit * bulk.SELECTION_SCAN))
+    groups = bulk.households_of(session, cases, reader_agency=user.agency.code)
     return answered(user, language, lambda: bulk.add_households(
-        session, user, flight, households, passengers_per_escort=settings.passengers_per_escort,
+        session, user, flight, groups, limit=limit, passengers_per_escort=settings.passengers_per_escort,
         lock_hours=settings.lock_hours_before_departure, all_or_nothing=body.all_or_nothing,
         dry_run=body.dry_run))
 

@@ -266,20 +266,22 @@ def add_selection(request: Request, session: SessionDep, user: PageUser, setting
         reachable = {c.reference: c.id for c in session.execute(sa.select(Case).where(Case.reference.in_(refs)))
                      .scalars() if can_see(session, user, c)}
         cases = caselist.load_cases(session, [reachable[r] for r in refs if r in reachable])
-        households = bulk.households_of(session, cases, reader_agency=user.agency.code)
+        limit = None
     else:
         typed_limit = form_text(form, "limit")
-        limit = whole_number(typed_limit, digits=5) or bulk.seats_left(session, flight)
+        limit = min(whole_number(typed_limit, digits=5) or bulk.seats_left(session, flight), bulk.SELECTION_LIMIT)
         wanted = replace(caselist.filter_from({**query, "text": query.get("q", "")}), state="ready")
         cases = caselist.load_cases(session, caselist.matching_ids(session, user, wanted, sort="-detained",
-                                                                   limit=limit))
-        households = bulk.households_of(session, cases, limit=limit, reader_agency=user.agency.code)
+                                                                   limit=limit * bulk.SELECTION_SCAN))
+    groups = bulk.households_of(session, cases, reader_agency=user.agency.code)
     result = bulk.add_households(
-        session, user, flight, households, passengers_per_escort=settings.passengers_per_escort,
+        session, user, flight, groups, limit=limit, passengers_per_escort=settings.passengers_per_escort,
         lock_hours=settings.lock_hours_before_departure, all_or_nothing=form_text(form, "all_or_nothing") == "on",
         dry_run=not confirmed(form))
     if not confirmed(form):
-        groups = households.groups
+        # The households it tried (done or refused), not those left out or never reached.
+        tried = {o.reference for o in result.outcomes}
+        groups = [g for g in groups if g.key in tried]
         names = {c.reference: c.full_name for g in groups for c in g.cases}
         names.update({g.key: ", ".join(c.full_name for c in g.cases) for g in groups})
         return preview(request, user, result, back=f"/flights/{reference}/add?{urlencode(query)}", keep={},
