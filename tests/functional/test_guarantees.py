@@ -289,7 +289,7 @@ def test_a_boarded_passenger_removed_by_both_sides_is_audited_and_back_in_line(c
     assert state(api, ref) == "ready"
     timeline = ok(api.get("inm.officer", f"/api/v1/cases/{ref}/timeline"))
     removed = [r for r in timeline if r["action"] == "manifest.removed"]
-    assert len(removed) == 1 and removed[0]["after"]["deboarded"] is True and removed[0]["after"]["state"] == "ready"
+    assert len(removed) == 1 and removed[0]["after"]["must_deboard"] is True and removed[0]["after"]["state"] == "ready"
 
 
 def test_a_re_import_never_changes_the_nationality_of_a_person_approved_to_fly(client: TestClient,

@@ -66,7 +66,7 @@ def _deboarded_on_audit(session: Session, refs: list[str]) -> None:
     for ref in refs:
         records = session.execute(sa.select(AuditRecord).where(
             AuditRecord.object_id == ref, AuditRecord.action == "manifest.removed")).scalars().all()
-        assert [r.after and r.after.get("deboarded") for r in records] == [True], (ref, records)
+        assert [r.after and r.after.get("must_deboard") for r in records] == [True], (ref, records)
         assert "must leave the aircraft" in (records[0].reason or ""), records[0].reason
 
 

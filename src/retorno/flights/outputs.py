@@ -98,8 +98,8 @@ def passenger_list_refusal(session: Session, actor: User, flight: Flight) -> Inv
                                  "manifest; boarding starts once a side locks it (every passenger decided, every "
                                  "safeguard checked)", code="manifest_not_locked", flight=flight.reference)
     if flight.state not in LISTED_STATES and not _cancelled_at_the_door(flight):
-        return InvalidTransition("flight %(flight)s: passenger lists exist once the manifest is locked (it is "
-                                 "'%(state)s')", code="manifest_not_locked", flight=flight.reference,
+        return InvalidTransition("flight %(flight)s: passenger lists exist once the manifest is locked (the flight "
+                                 "is '%(state)s')", code="manifest_not_locked", flight=flight.reference,
                                  state=Term("flight_state", flight.state))
     closed_at = carrier_list_closed(session, actor, flight)
     if closed_at is not None and flight.state == "cancelled":

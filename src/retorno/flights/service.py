@@ -684,12 +684,12 @@ def _take_off(session: Session, by: User | None, flight: Flight, passenger: Pass
         _must_deboard(session, by, flight, case)
     if case.state in ("manifested", "boarded") and back_to is not None:
         transition(session, by, case, back_to, action="manifest." + approval, reason=reason,
-                   extra={"flight": flight.reference, "deboarded": was_boarded})
+                   extra={"flight": flight.reference, "must_deboard": was_boarded})
     else:
         # The state the case is in as it leaves (its next step, a withdrawal say, records where it goes): every
         # record has its before (red team round 72, F2: a withdrawal's removal had none).
         record(session, by, "manifest." + approval, "case", case.reference, before={"state": case.state},
-               after={"flight": flight.reference, "deboarded": was_boarded}, reason=reason)
+               after={"flight": flight.reference, "must_deboard": was_boarded}, reason=reason)
     session.flush()
 
 
@@ -788,6 +788,10 @@ _NEVER_WAIT = frozenset({"protection_pull", "medical_needs", "one_seat", "nation
                          "verification_revoked"})
 
 
+# The alert of a household member taken off a manifest with the person something changed about.
+WITH_HOUSEHOLD = "with_household"
+
+
 def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: str, reason: str,
                        back_to: str | None, said_as: str | None = None) -> list[str]:
     """Take a person off every manifest of a flight not yet flown, with their household, and alert both sides.
@@ -817,7 +821,9 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
             is_named = member.id == case.id
             why = reason if is_named else f"{reason} (household member {case.reference})"
             _take_off(session, by, flight, passenger, member, "removed", why, back_to=back_to if is_named else "ready")
-            _alert(session, by, flight, member, kind, why)
+            # A member taken along is told as such, not as if the change were theirs (red team round 74, F2: a child
+            # taken off with her father was alerted as a protection pull of her own, and counted as one).
+            _alert(session, by, flight, member, kind if is_named else WITH_HOUSEHOLD, why)
             taken.append(member.reference)
         left_seats(session, by)
     return taken

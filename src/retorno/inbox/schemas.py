@@ -16,6 +16,7 @@ class InboxItem(BaseModel):
                                                         "receive), where that applies")
     note: str | None = Field(default=None, description="for an alert, what happened: protection_pull, "
                                                        "identity_changed, document_changed, household_changed, "
+                                                       "with_household (taken off with another member), "
                                                        "medical_needs, one_seat, family_link, withdrawn, removed "
                                                        "(by the sending side), "
                                                        "no_show, refused (at the door); every one of them is "

@@ -125,6 +125,8 @@ ALERT_KINDS = {
     "protection_pull": ("retirado por una preocupación de protección", "taken off for a protection concern"),
     "medical_needs": ("retirado: cambió la escolta médica que necesita", "taken off: their medical escort changed"),
     "household_changed": ("retirado: cambió su hogar", "taken off: their household changed"),
+    "with_household": ("retirado con su hogar: otro miembro salió del manifiesto",
+                       "taken off with their household: another member left the manifest"),
     "one_seat": ("retirado: otro registro de la misma persona ocupa un asiento",
                  "taken off: another record of the same person holds a seat"),
     "identity_changed": ("retirado: cambió su identidad, se verifica de nuevo",
