@@ -27,7 +27,7 @@ from datetime import date, datetime
 from itertools import compress
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, NaiveDatetime, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 # Control characters that are text: a tab and line breaks, in notes and reasons.
@@ -271,3 +271,12 @@ class Input(BaseModel):
         if found:
             raise PydanticCustomError(ERROR_TYPE, ERROR_TEMPLATE, {"characters": named(dict.fromkeys(found))})
         return value
+
+
+class LocalizedMessage(BaseModel):
+    """A message of an answer in the language asked for with Accept-Language (`web.refusals.in_language`)."""
+
+    model_config = ConfigDict(title="LocalizedMessage")
+
+    language: str = Field(description="the language of `message`: es")
+    message: str

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from retorno.web.openapi import LocalizedMessage
+from retorno.plaintext import LocalizedMessage
 
 
 class FlightOut(BaseModel):

@@ -7,9 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from retorno.agencies.models import User
-from retorno.plaintext import Input
+from retorno.plaintext import Input, LocalizedMessage
 from retorno.travel.bulk import SELECTION_LIMIT, BulkResult, reasons_told, told
-from retorno.web.openapi import LocalizedMessage
 
 
 class CaseFilterIn(Input):

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
 
+from retorno.plaintext import LocalizedMessage
 from retorno.web.access import PUBLIC, declared_access
 
 ERROR_REF = "#/components/schemas/ErrorBody"
@@ -44,13 +45,6 @@ DESCRIPTIONS = {
 # The headers a refusal's answer carries, by status: every 429 says when to try again.
 HEADERS = {429: {"Retry-After": {"description": "seconds to wait before trying again",
                                  "schema": {"type": "integer", "minimum": 0}}}}
-
-
-class LocalizedMessage(BaseModel):
-    model_config = ConfigDict(title="LocalizedMessage")
-
-    language: str = Field(description="the language of `message`: es")
-    message: str
 
 
 class ErrorDetail(BaseModel):
