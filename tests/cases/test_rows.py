@@ -319,7 +319,7 @@ def test_a_minor_without_an_adult_in_the_household_is_a_warning() -> None:
         person(hogar="F1", **child),
         # A household the file alone makes has its head among its rows (red team round 42, M1): a minor here.
         person(hogar="F2", **{**child, "parentesco": "titular"}),
-        person(hogar="F2", **child),
+        person(hogar="F2", **{**child, "parentesco": "hermano"}),
         person(**child),
         person(hogar="HELD-1", **child),
     ]
@@ -451,3 +451,25 @@ def test_two_heads_of_one_household_in_the_file_are_named_at_their_rows() -> Non
     rows = [GOOD, person(hogar="R1"), person(hogar="FAM-7"), person(hogar="FAM-7", parentesco="hermano")]
     assert errors_of(validate(make_csv(rows).encode(), "casos.csv", today=TODAY)) == {(2, "parentesco"),
                                                                                     (3, "parentesco")}
+
+
+def test_a_relationship_the_ages_contradict_is_a_warning() -> None:
+    """Red team round 67, F4: a 'child' older than the head, a 'parent' younger than the head and a minor recorded as
+    a spouse were taken as typed. Each is now a warning at its relationship (the file may still be imported)."""
+    rows = [
+        person(hogar="F1", parentesco="titular", fecha_nacimiento="1990-01-01"),
+        person(hogar="F1", parentesco="hijo", fecha_nacimiento="1985-06-01"),
+        person(hogar="F1", parentesco="padre", fecha_nacimiento="1995-06-01"),
+        person(hogar="F1", parentesco="conyuge", fecha_nacimiento="2010-06-01"),
+        # As they should be: none of these is named.
+        person(hogar="F1", parentesco="hijo", fecha_nacimiento="2012-06-01"),
+        person(hogar="F1", parentesco="padre", fecha_nacimiento="1960-06-01"),
+        person(hogar="F1", parentesco="conyuge", fecha_nacimiento="1991-06-01"),
+    ]
+    report = validate(make_csv(rows).encode(), "casos.csv", today=TODAY, locale="en")
+    assert report.ok, report.problems
+    named = {(p.row_number, p.severity): p.expected for p in report.problems if p.column == "parentesco"}
+    assert set(named) == {(3, "warning"), (4, "warning"), (5, "warning")}, report.problems
+    assert "a child younger than the household's head (born on 1990-01-01, row 2)" in named[(3, "warning")]
+    assert "a parent older than the household's head" in named[(4, "warning")]
+    assert "a minor recorded as a spouse" in named[(5, "warning")]

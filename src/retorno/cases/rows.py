@@ -135,6 +135,18 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
                              "agency (your own or the system's, e.g. MX-2026-000123); this value names none"),
     "minor_alone": ("un adulto del mismo hogar (un menor solo requiere determinación del interés superior)",
                     "an adult of the same household (a minor alone needs a best-interests determination)"),
+    "child_not_younger": ("un hijo o hija más joven que el titular del hogar (nacido el {head_birth}, fila {row}); "
+                          "revise el parentesco o la fecha de nacimiento",
+                          "a child younger than the household's head (born on {head_birth}, row {row}); check the "
+                          "relationship or the birth date"),
+    "parent_not_older": ("un padre o una madre mayor que el titular del hogar (nacido el {head_birth}, fila {row}); "
+                         "revise el parentesco o la fecha de nacimiento",
+                         "a parent older than the household's head (born on {head_birth}, row {row}); check the "
+                         "relationship or the birth date"),
+    "minor_spouse": ("un cónyuge mayor de edad: un menor registrado como cónyuge o pareja es un caso que revisar "
+                     "en la evaluación de protección",
+                     "a spouse of age: a minor recorded as a spouse or partner is a case for the protection "
+                     "screening to look at"),
     "duplicate": ("otra persona (posible duplicado {other}: {reason}); lo decide una persona",
                   "a different person (possible duplicate {other}: {reason}); a person decides"),
     "system_shaped": ("la referencia propia de su agencia: {reference} tiene la forma de una referencia del sistema "
@@ -828,6 +840,7 @@ def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int]
         for group, row_number in zip(groups, rows.column("row_number"), strict=True):
             if group in headless:
                 sheet.error(index_of[row_number], "relationship", "household_without_head")
+    _check_relationships(sheet, rows, groups, heads_of)
     minors = rows.column("is_minor")
     # Households with an adult, in the file or among the cases held: whose adults the file does not show, and the
     # write's checks read (`travel.service`), as a held case re-imported keeps its household (red team round 67, F3: a
@@ -842,6 +855,31 @@ def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int]
         for index in alone:
             sheet.warning(index_of[rows.column("row_number")[index]], "household_reference", "minor_alone",
                           households[index] or "")
+
+
+def _check_relationships(sheet: Sheet, rows: CaseRows, groups: Sequence[str], heads_of: Mapping[str, list[int]]
+                         ) -> None:
+    """A relationship that the ages contradict is worth a look (a warning; red team round 67, F4): a child not
+    younger than the household's head, a parent not older than the head (the head's row in the file), a minor
+    recorded as a spouse."""
+    births = rows.column("birth_date")
+    numbers = rows.column("row_number")
+    position = {number: index for index, number in enumerate(numbers)}
+    head_birth = {group: births[position[found[0]]] for group, found in heads_of.items() if len(found) == 1}
+    index_of = {row_number: index for index, row_number in enumerate(sheet.row_numbers)}
+    for group, relationship, born, minor, number in zip(groups, rows.column("relationship"), births,
+                                                        rows.column("is_minor"), numbers, strict=True):
+        head = head_birth.get(group)
+        if relationship == "spouse" and minor:
+            sheet.warning(index_of[number], "relationship", "minor_spouse")
+        elif head is None:
+            continue
+        elif relationship == "child" and born <= head:
+            sheet.warning(index_of[number], "relationship", "child_not_younger", head_birth=head.isoformat(),
+                          row=heads_of[group][0])
+        elif relationship == "parent" and born >= head:
+            sheet.warning(index_of[number], "relationship", "parent_not_older", head_birth=head.isoformat(),
+                          row=heads_of[group][0])
 
 
 def _flag_duplicates(sheet: Sheet, rows: Sequence[CaseRow], held: Sequence[Person], locale: str

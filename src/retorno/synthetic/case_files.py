@@ -66,7 +66,7 @@ def _household(rng: random.Random, pools: dict[str, list[str]], size: int) -> li
     if size > 1 and rng.random() < 0.6:
         spouse_sex = "F" if head_sex == "M" else "M"
         members.append(_Person(spouse_sex, given(spouse_sex), other_surname, rng.choice(surnames),
-                               max(18 * year, head_age + rng.randint(-5 * year, 5 * year)), "conyuge"))
+                               max(19 * year, head_age + rng.randint(-5 * year, 5 * year)), "conyuge"))
     father, mother = (head.first, other_surname) if head_sex == "M" else (other_surname, head.first)
     while len(members) < size:
         sex = rng.choice("MF")
