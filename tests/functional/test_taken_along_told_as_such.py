@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
+from retorno.cases.service import PROTECTION_DETAIL_OF_MEMBER
 from retorno.flights.models import Alert
 from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login
 
 
 def _alerts(session_factory: sessionmaker[Session], references: list[str]) -> dict[str, list[str]]:
@@ -50,3 +52,12 @@ def test_a_child_taken_off_with_her_father_is_not_told_as_a_protection_pull_of_h
     notes = {item["reference"]: item["note"] for kind in inbox["kinds"] if kind["kind"] == "alerts"
              for item in kind["items"] if item["reference"] in (father, child)}
     assert notes == {father: "protection_pull", child: "with_household"}, inbox
+    # Her timeline sends the officer to her father's protection record, not to hers, which holds nothing.
+    removed = [r for r in ok(api.get("inm.officer", f"/api/v1/cases/{child}/timeline"))
+               if r["action"] == "manifest.removed"]
+    assert [r["reason"] for r in removed] == [f"{PROTECTION_DETAIL_OF_MEMBER} (household member {father})"], removed
+    assert "asylum" not in str(removed)
+    login(client, "inm.officer")
+    page = client.get(f"/cases/{child}").text
+    assert f"léalo en el registro de protección de ese miembro (una lectura auditada) (miembro del hogar {father})" \
+        in page, page

@@ -770,6 +770,10 @@ class TimelineEntry:
 
 # What a timeline says instead of a protection detail: which concerns, why a person was held back for one.
 PROTECTION_DETAIL = "protection details: read them in the case's protection record (an audited read)"
+# What it says instead for a household member taken off with the person the protection detail is about.
+PROTECTION_DETAIL_OF_MEMBER = ("taken off with a household member, for a protection detail of theirs: read it in "
+                               "that member's protection record (an audited read)")
+_TAKEN_WITH = re.compile(r" \(household member (?P<case>[^()]+)\)$")
 # Who a timeline says acted when it was another sending state's agency, through its record of the same person.
 ANOTHER_AGENCY = "another agency"
 _PROTECTION_KEYS = frozenset({"concerns", "medical_escorts", "notes", "summary", "receiving_guardian"})
@@ -791,7 +795,11 @@ def _without_protection_details(entry: AuditRecord) -> TimelineEntry:
 
     reason = entry.reason
     if reason is not None and (protection or "protection concern" in reason or "preocupación" in reason):
-        reason = PROTECTION_DETAIL
+        # A member taken along is sent to the record of the member it is about, not to their own, which holds
+        # nothing (red team round 74, F2).
+        member = None if protection else _TAKEN_WITH.search(reason)
+        reason = (f"{PROTECTION_DETAIL_OF_MEMBER} (household member {member['case']})" if member
+                  else PROTECTION_DETAIL)
     return TimelineEntry(entry.seq, entry.at, entry.actor, entry.agency, entry.action, clean(entry.before),
                          clean(entry.after), reason)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from retorno.cases.service import PROTECTION_DETAIL_OF_MEMBER
+
 ACTIONS = {
     "agency.create": "Agencia creada",
     "agency.disable": "Agencia desactivada",
@@ -189,6 +191,8 @@ def action_label(code: str) -> str | None:
 # A reason built with references or flights in it is shown as written; an official's own written reason as written.
 # `tests/web/test_system_reasons.py` finds every constant reason in the source and asks for it here.
 SYSTEM_REASONS = {
+    PROTECTION_DETAIL_OF_MEMBER: "retirado con un miembro del hogar, por un detalle de protección de ese miembro: "
+                                 "léalo en el registro de protección de ese miembro (una lectura auditada)",
     "consent withdrawn": "consentimiento retirado",
     "written reason kept as its digest (reason_sha256)": "motivo escrito guardado como su resumen (reason_sha256)",
     "the operator was disabled": "el operador fue desactivado",
