@@ -175,3 +175,55 @@ def test_a_plans_people_left_off_are_in_the_language_asked_for(client: TestClien
         assert _spanish(said), said
     english = ok(_post(api, "inm.officer", "/api/v1/plans", {"flights": [flight]}))
     assert all(said["localized"] is None for said in english["left_off"].values()), english
+
+
+def test_the_pages_selection_takes_a_limit_as_the_api_does_and_says_it(client: TestClient, world: World) -> None:
+    """Red team round 75, F1: the page read a limit of '0', '-5', 'abc' or '99999' as none typed and previewed the
+    flight's seats left, never saying which limit it used: one click filled the flight. Such a limit is refused, as
+    the API refuses it, and the preview names the limit it used."""
+    api = Api(client, world)
+    api.ready_case(held_at="Estación Migratoria Tope")
+    flight = api.flight()["reference"]
+    login(client, "inm.officer")
+    for typed in ("0", "-5", "abc", "1e3", "99999", "901"):
+        refused = post_form(client, f"/flights/{flight}/selection", {"held": "migratoria tope", "limit": typed},
+                            page=f"/flights/{flight}/add")
+        assert refused.status_code == 422, (typed, refused.status_code)
+        assert "el límite de personas es un número entero de 1 a 900" in refused.text, typed
+        assert "Confirmar" not in refused.text, typed
+    preview = post_form(client, f"/flights/{flight}/selection", {"held": "migratoria tope", "limit": "7"},
+                        page=f"/flights/{flight}/add")
+    assert preview.status_code == 200 and "Límite de personas de la selección: 7" in preview.text, preview.text
+    default = post_form(client, f"/flights/{flight}/selection", {"held": "migratoria tope", "limit": ""},
+                        page=f"/flights/{flight}/add")
+    assert default.status_code == 200 and "Límite de personas de la selección: 169" in default.text, default.text
+
+
+def test_the_pages_confirmation_names_the_rule_and_the_cases_it_cannot_take(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 75, F2 and F3: the confirmation of a selection, its hidden case list altered, refused a person
+    held by an open concern as 'family unity, capacity' (the rest of the household was put forward without her), and
+    dropped references it could not reach, answering '0 added'. It names the rule that stops the person chosen, and
+    the references it cannot reach, as the ticked passengers' form and the API do."""
+    api = Api(client, world)
+    held = api.ready_case(household_reference="FAM-CONF-1", relationship_to_head="head")["reference"]
+    child = api.ready_case(household_reference="FAM-CONF-1", relationship_to_head="child",
+                           birth_date="2016-04-05")["reference"]
+    api.screen(held, ["pending_asylum_claim"])
+    flight = api.flight()["reference"]
+    login(client, "inm.officer")
+    path, page = f"/flights/{flight}/selection", f"/flights/{flight}/add"
+
+    chosen = post_form(client, path, {"step": "confirm", "cases": [held]}, page=page)
+    assert chosen.status_code == 303, chosen.text
+    flash = client.get(chosen.headers["location"]).text
+    assert "preocupación de protección" in flash, flash
+    assert "Unidad familiar" not in flash and "Capacidad" not in flash, flash
+    assert _approvals(session_factory, flight) == {}, child
+
+    unknown = post_form(client, path, {"step": "confirm", "cases": ["MX-2026-00000000"]}, page=page)
+    assert unknown.status_code == 404 and "MX-2026-00000000" in unknown.text, unknown.text
+    theirs = api.ready_case(sender="ice.officer")["reference"]
+    other = post_form(client, path, {"step": "confirm", "cases": [theirs]}, page=page)
+    assert other.status_code == 404 and theirs in other.text, other.text
+    assert _approvals(session_factory, flight) == {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import takewhile
 from typing import TypeVar
 
@@ -277,6 +277,8 @@ class HouseholdGroup:
 
     key: str
     cases: tuple[Case, ...]
+    # The ids of those of `cases` the selection chose (the others are the household's, taken along).
+    chosen: frozenset[int] = frozenset()
 
 
 # A selection with a limit of people looks at this many ready cases per person of the limit, at most: households it
@@ -304,7 +306,7 @@ def households_of(session: Session, cases: Sequence[Case], *, reader_agency: str
             members = [case]
             key = case.reference
         else:
-            members = [m for m in members_of.get(case.household_id, [case]) if m.state in STILL_TO_TRAVEL]
+            members = [m for m in members_of.get(case.household_id, [case]) if m.state in STILL_TO_TRAVEL or m is case]
             # Named as the reader (of agency code `reader_agency`) is told it: two agencies' households may share a
             # code (red team round 16, N1).
             key = (household_shown(reader_agency, case.agency.code, case.household.reference) or case.reference
@@ -312,7 +314,8 @@ def households_of(session: Session, cases: Sequence[Case], *, reader_agency: str
         seen.update(m.id for m in members)
         seen.add(case.id)
         groups.append(HouseholdGroup(key, tuple(members)))
-    return groups
+    chosen = {c.id for c in cases}
+    return [replace(g, chosen=frozenset(m.id for m in g.cases if m.id in chosen)) for g in groups]
 
 
 @action("manifest.propose")
@@ -334,8 +337,10 @@ def add_households(session: Session, actor: User, flight: Flight, groups: Sequen
 
     def add(group: HouseholdGroup) -> Outcome | None:
         nonlocal room
-        # Members not ready stay off: the safeguards then name the household they would split.
-        adding = [c for c in group.cases if c.id not in on_board and c.state == "ready"]
+        # Members not ready stay off: the safeguards then name the household they would split. One the selection
+        # chose that is not ready is put forward all the same, for the rule that stops it to be named (red team round
+        # 75, F2: a person held by an open concern, chosen, was refused as 'family unity, capacity').
+        adding = [c for c in group.cases if c.id not in on_board and (c.state == "ready" or c.id in group.chosen)]
         with session.begin_nested() as trial:
             if adding:
                 add_passengers(session, actor, flight, adding, passengers_per_escort=passengers_per_escort,

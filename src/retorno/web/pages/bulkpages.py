@@ -25,7 +25,7 @@ from retorno.cases.facts import births_elsewhere
 from retorno.cases.models import Case
 from retorno.cases.service import can_see
 from retorno.db import utcnow
-from retorno.errors import InvalidInput
+from retorno.errors import InvalidInput, NotFound
 from retorno.flights import service as flights
 from retorno.flights.airports import children_day
 from retorno.flights.lifecycle import DepartureWindow
@@ -140,9 +140,11 @@ def finished(path: str, user: User, result: bulk.BulkResult, locale: str) -> Don
 
 
 def preview(request: Request, user: User, result: bulk.BulkResult, *, back: str, keep: Mapping[str, str],
-            names: Mapping[str, str], subject: str, confirm_cases: list[str] | None = None) -> Response:
-    """The page that says what a bulk action will do, with its confirmation form (nothing written yet)."""
-    return render(request, "bulk.html", **bulk_context(
+            names: Mapping[str, str], subject: str, confirm_cases: list[str] | None = None,
+            limit: int | None = None) -> Response:
+    """The page that says what a bulk action will do, with its confirmation form (nothing written yet); a
+    selection's limit of people, the one it used."""
+    return render(request, "bulk.html", limit=limit, **bulk_context(
         request, user, result, action=request.url.path, back=back, keep=keep, names=names, subject=subject,
         confirm_cases=confirm_cases))
 
@@ -254,6 +256,19 @@ def ready_picker(request: Request, session: SessionDep, user: PageUser, referenc
     return render(request, "flight_add.html", **context)
 
 
+def _selection_limit(typed: str, session: Session, flight: Flight) -> int:
+    """The people a selection may add: as typed, a whole number from 1 to `bulk.SELECTION_LIMIT` as the API takes
+    it, or, typed as nothing, the seats the flight has left. Anything else is refused, never read as nothing (red
+    team round 75, F1: '0', '-5', 'abc' and '99999' previewed as the default, and one click filled the flight)."""
+    if not typed:
+        return min(bulk.seats_left(session, flight), bulk.SELECTION_LIMIT)
+    limit = whole_number(typed, digits=5)
+    if limit is None or not 1 <= limit <= bulk.SELECTION_LIMIT:
+        raise InvalidInput("the limit of people is a whole number from 1 to %(most)s; typed: %(typed)s",
+                           code="invalid_limit", most=bulk.SELECTION_LIMIT, typed=typed[:20])
+    return limit
+
+
 @pages.post("/flights/{reference}/selection", response_model=None)
 @form_post(flight_again)
 def add_selection(request: Request, session: SessionDep, user: PageUser, settings: SettingsDep, form: FormDep,
@@ -265,11 +280,15 @@ def add_selection(request: Request, session: SessionDep, user: PageUser, setting
         refs = chosen_references(form)
         reachable = {c.reference: c.id for c in session.execute(sa.select(Case).where(Case.reference.in_(refs)))
                      .scalars() if can_see(session, user, c)}
-        cases = caselist.load_cases(session, [reachable[r] for r in refs if r in reachable])
+        # A reference the reader may not reach is named, as the ticked passengers' form and the API name it (red
+        # team round 75, F3: the confirmation dropped it and answered '0 added').
+        missing = [r for r in refs if r not in reachable]
+        if missing:
+            raise NotFound("no case %(reference)s that you may see", reference=", ".join(missing))
+        cases = caselist.load_cases(session, [reachable[r] for r in refs])
         limit = None
     else:
-        typed_limit = form_text(form, "limit")
-        limit = min(whole_number(typed_limit, digits=5) or bulk.seats_left(session, flight), bulk.SELECTION_LIMIT)
+        limit = _selection_limit(form_text(form, "limit"), session, flight)
         wanted = replace(caselist.filter_from({**query, "text": query.get("q", "")}), state="ready")
         cases = caselist.load_cases(session, caselist.matching_ids(session, user, wanted, sort="-detained",
                                                                    limit=limit * bulk.SELECTION_SCAN))
@@ -285,6 +304,6 @@ def add_selection(request: Request, session: SessionDep, user: PageUser, setting
         names = {c.reference: c.full_name for g in groups for c in g.cases}
         names.update({g.key: ", ".join(c.full_name for c in g.cases) for g in groups})
         return preview(request, user, result, back=f"/flights/{reference}/add?{urlencode(query)}", keep={},
-                       names=names, subject=reference,
-                       confirm_cases=[c.reference for g in groups for c in g.cases])
+                       names=names, subject=reference, limit=limit,
+                       confirm_cases=[c.reference for g in groups for c in g.cases if c.id in g.chosen])
     return finished(f"/flights/{reference}#manifest", user, result, locale_of(request))
