@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
 from retorno.verification.models import VerificationDecision
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, ok, registry_record
 from tests.functional.test_guarantees import refused
 from tests.web.pages_helpers import login, post_form
 
@@ -70,3 +70,22 @@ def test_a_case_not_verified_has_nothing_to_revoke_and_the_page_revokes_too(clie
     page = post_form(client, f"/cases/{ready}/verification-revocation", {"reason": REASON}, page=f"/cases/{ready}")
     assert page.status_code == 303, page.text
     assert ok(api.get("inm.officer", f"/api/v1/cases/{ready}"))["state"] == "verification_requested"
+
+
+def test_verifying_again_against_the_revoked_record_is_a_supervisors_decision(client: TestClient, world: World
+                                                                             ) -> None:
+    """Red team round 76, F2: right after a supervisor revoked a verification made in error, an officer verified the
+    case again against the same registry record, with no reason, and it went back to 'ready'. Undoing the revocation
+    is a supervisor's decision with a written reason; another record (the error corrected) is decided as any other."""
+    api = Api(client, world)
+    ref = api.ready_case(given_names="Nydia")["reference"]
+    answer = ok(_revoke(api, "saime.supervisor", ref), 201)
+    path = f"/api/v1/cases/{ref}/verification-decision"
+    same = {"outcome": "verified", "request": answer["request"], "registry_record": registry_record(ref)}
+    refused(api.post("saime.officer", path, same), 409, "verification_revoked_before")
+    refused(api.post("saime.officer", path, {**same, "reason": "Lo revisé y es la misma persona."}), 409,
+            "verification_revoked_before")
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))["state"] == "verification_requested"
+    undone = {**same, "reason": "Revisado con el expediente: la revocación fue un error."}
+    ok(api.post("saime.supervisor", path, undone), 201)
+    assert ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))["state"] in ("verified", "documented", "ready")

@@ -305,6 +305,9 @@ RECORD_DECEASED = "record_deceased"
 RECORD_NOT_FOUND = "record_not_found"
 IDENTITY_DIFFERS = "record_identity_differs"
 PERSON_VERIFIED_ELSEWHERE = "person_verified_other_record"
+# Red team round 76, F2: a verification this authority revoked was verified again at once, against the same record,
+# by an officer with no reason: undoing a supervisor's revocation is a supervisor's decision.
+EARLIER_REVOKED = "verification_revoked_before"
 
 
 def _identity_differs(candidate: Mapping[str, Any]) -> bool:
@@ -400,6 +403,18 @@ def _overrides(session: Session, case: Case, request: VerificationRequest, regis
         # Linkage showed the record and found it is not the person (red team round 45a, F1).
         kinds.append(RECORD_NOT_FOUND)
         values["proposed_for"] = ", ".join(reference for _, reference in governing)
+    # The authority's last final word on the case: a revocation no verification has followed since.
+    # The authority's last final word on the case: a revocation no verification has followed since, of a verification
+    # against this very record (another record is the error corrected, decided as any other).
+    last = session.execute(
+        sa.select(VerificationDecision.outcome, VerificationDecision.registry_record)
+        .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+        .where(VerificationRequest.case_id == case.id,
+               VerificationRequest.receiving_agency_id == request.receiving_agency_id,
+               VerificationDecision.outcome.in_(FINAL))
+        .order_by(VerificationRequest.id.desc(), VerificationDecision.id.desc()).limit(1)).first()
+    if last is not None and last[0] == "revoked" and same_record(last[1], registry_record):
+        kinds.append(EARLIER_REVOKED)
     earlier = earlier_not_national(session, request.receiving_agency_id, [case.id]).get(case.id)
     if earlier:
         kinds.append(EARLIER_NOT_NATIONAL)
@@ -454,6 +469,11 @@ def _check_override(session: Session, actor: User, case: Case, request: Verifica
             "record than %(record)s: one person has one record, so verifying this one is an override a supervisor "
             "decides, with a written reason (at least 10 characters)", code=kind, case=case.reference,
             record=record, elsewhere=values["elsewhere"])
+    if kind == EARLIER_REVOKED:
+        raise InvalidTransition(
+            "case %(case)s: this authority revoked its verification against registry record %(record)s; verifying "
+            "it against that record again undoes the revocation, so a supervisor decides it, with a written reason "
+            "(at least 10 characters)", code=kind, case=case.reference, record=record)
     if kind == RECORD_DECEASED:
         raise InvalidTransition(
             "case %(case)s: the registry records %(record)s as deceased, so someone may be travelling on a dead "
