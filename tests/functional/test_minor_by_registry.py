@@ -214,4 +214,4 @@ def test_the_pages_show_the_age_the_rules_read(client: TestClient, world: World,
         preview = post_form(client, f"/flights/{flight}/boardings", {"cases": [mother, daughter]},
                             page=f"/flights/{flight}")
     text = client.get(preview.headers["location"]).text if preview.status_code in (302, 303) else preview.text
-    assert "Valentina Rojas Mena, 17 años" in text, text
+    assert "Valentina Rojas Mena (edad: 17)" in text, text
