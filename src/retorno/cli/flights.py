@@ -244,8 +244,7 @@ def board(flight: str, case: str,
           status: Annotated[str, typer.Option(help="boarded, no_show or refused")] = "boarded",
           reason: Annotated[str | None, typer.Option(
               help="required when boarding is refused or when a no-show takes off household members already "
-                   "boarded, and a supervisor's reason to board before the window "
-                   "opens")] = None,
+                   "boarded; no reason lets anything be recorded before the boarding window opens")] = None,
           act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """At the aircraft door: boarded, no-show or refused boarding (protection is checked again)."""
     from retorno.flights import lifecycle, service
