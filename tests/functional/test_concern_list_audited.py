@@ -210,3 +210,20 @@ def test_a_case_held_back_by_another_agencys_record_told_documented_is_an_audite
         actor, after = _concern_lists(session_factory)[-1]
         assert len(_concern_lists(session_factory)) == count + 1 and actor == "sre.officer", path
         assert after is not None and after["from"] == "case_state" and after["cases"] == [mexican], path
+
+
+def test_a_screening_refused_because_concerns_are_open_is_an_audited_read(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 76, F3: a screening with no concerns, refused because concerns are open on the case, told the
+    officer so and left no record, where every other refusal saying so is recorded as the concern list is."""
+    api = Api(client, world)
+    held = api.register()["reference"]
+    api.screen(held, ["trafficking_victim"])
+    before = _concern_lists(session_factory)
+    refused = api.post("inm.officer", f"/api/v1/cases/{held}/screenings", {"concerns": []})
+    assert refused.status_code == 409, refused.text
+    after = _concern_lists(session_factory)
+    assert len(after) == len(before) + 1
+    actor, told = after[-1]
+    assert actor == "inm.officer" and told is not None
+    assert told["from"] == "refusal:screening.record" and told["cases"] == [held]

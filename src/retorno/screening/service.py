@@ -54,6 +54,9 @@ def record_screening(session: Session, actor: User, case: Case, *, concerns: lis
         raise InvalidInput("medical_escorts must be between 0 and 3")
     still_open = open_concern_codes(session, case.id)
     if still_open and not concerns:
+        # The refusal says that concerns are open on the case: an audited read, as every refusal saying so is (red team
+        # round 76, F3).
+        note_concern_told(session, actor.id, "refusal:screening.record", [case.reference])
         raise SafeguardViolation([safeguards.Violation(
             safeguards.NON_REFOULEMENT, case.reference,
             # Which concerns are open is not named: the case's screening, an audited read, says (round 35, F2).
