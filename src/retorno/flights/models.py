@@ -76,6 +76,9 @@ class Passenger(Base):
     arrival: Mapped[str] = mapped_column(sa.String(20), default="pending")
     received_at: Mapped[datetime | None]
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Taken off after the manifest locked (`flights.service.manifest_locked`), by a change of the manifest: what the
+    # monitors' `locked_manifest_changes` counts. Not a protection pull (rule 1, counted as such) nor the door.
+    removed_from_locked: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class HouseholdSplit(Base):

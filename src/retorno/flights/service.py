@@ -665,13 +665,18 @@ def left_seats(session: Session, by: User | None) -> None:
 
 
 def _take_off(session: Session, by: User | None, flight: Flight, passenger: Passenger, case: Case,
-              approval: str, reason: str, *, back_to: str | None) -> None:
+              approval: str, reason: str, *, back_to: str | None, a_change: bool = True) -> None:
     """Take one passenger off a manifest (off the aircraft too, before departure); always audited. The caller tells
-    `left_seats` once the group it takes off is off."""
+    `left_seats` once the group it takes off is off. Off a locked manifest, the removal is counted as a change of it
+    (`Passenger.removed_from_locked`) unless it is not one (`a_change`: a protection pull, counted as such; the
+    door)."""
     if flight.state not in NOT_YET_FLOWN:
         raise InvalidTransition("flight %(flight)s has %(state)s: its manifest no longer changes",
                                 code="invalid_transition.flight", flight=flight.reference,
                                 state=Term("flight_state", flight.state))
+    # Counted whichever way it came: both sides' consents, a revocation, another agency's record (red team round 76,
+    # F1: the monitors counted the consents, two for a removal then refused, and none for the changes needing none).
+    passenger.removed_from_locked = a_change and manifest_locked(flight, lock_hours_of(session))
     session.info.setdefault(_TAKEN_OFF, {})[case.id] = (case.reference, case.agency_id)
     session.info.setdefault(LEFT_SEATS, {})[case.id] = case
     passenger.approval = approval
@@ -820,7 +825,8 @@ def take_off_manifests(session: Session, by: User | None, case: Case, *, kind: s
         for passenger, member in leaving:
             is_named = member.id == case.id
             why = reason if is_named else f"{reason} (household member {case.reference})"
-            _take_off(session, by, flight, passenger, member, "removed", why, back_to=back_to if is_named else "ready")
+            _take_off(session, by, flight, passenger, member, "removed", why, back_to=back_to if is_named else "ready",
+                      a_change=kind != "protection_pull")
             # A member taken along is told as such, not as if the change were theirs (red team round 74, F2: a child
             # taken off with her father was alerted as a protection pull of her own, and counted as one).
             _alert(session, by, flight, member, kind if is_named else WITH_HOUSEHOLD, why)
@@ -1503,7 +1509,7 @@ def record_boarding(session: Session, actor: User, flight: Flight, case: Case, *
         if member.reference in aboard:
             why_member += "; boarded, must leave the aircraft"
         _take_off(session, actor, flight, member_passenger, member, "removed", why_member,
-                  back_to=("no_show" if status == "no_show" else "ready") if named else "ready")
+                  back_to=("no_show" if status == "no_show" else "ready") if named else "ready", a_change=False)
         _alert(session, actor, flight, member, status, why_member)
     left_seats(session, actor)
     return DoorOutcome(tuple(others), tuple(aboard))

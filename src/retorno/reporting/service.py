@@ -29,7 +29,7 @@ from retorno.cases.models import Case
 from retorno.cases.service import visible_case_conditions
 from retorno.db import utcnow
 from retorno.errors import InvalidInput
-from retorno.flights.models import Alert, Flight, HouseholdSplit, LockedChangeApproval, Passenger
+from retorno.flights.models import Alert, Flight, HouseholdSplit, Passenger
 from retorno.flights.outputs import passenger_list_refusal
 from retorno.flights.service import visible_flights
 from retorno.reintegration.followup import Counted, done_order
@@ -530,10 +530,12 @@ def exception_counts(session: Session, user: User) -> dict[str, int]:
         "household_splits": count(
             sa.select(sa.func.count(sa.distinct(HouseholdSplit.id))).select_from(HouseholdSplit)
             .join(Case, Case.household_id == HouseholdSplit.household_id), scope.cases),
+        # People taken off a locked manifest by a change of it, whatever the change (`Passenger.removed_from_locked`):
+        # not the supervisors' consents, two for one removal and some for removals then refused (red team round 76, F1).
         "locked_manifest_changes": count(
-            sa.select(sa.func.count()).select_from(LockedChangeApproval)
-            .join(Flight, Flight.id == LockedChangeApproval.flight_id)
-            .join(Case, Case.id == LockedChangeApproval.case_id), scope.cases, flights),
+            sa.select(sa.func.count()).select_from(Passenger)
+            .join(Flight, Flight.id == Passenger.flight_id)
+            .join(Case, Case.id == Passenger.case_id).where(Passenger.removed_from_locked), scope.cases, flights),
         "protection_pulls": count(
             sa.select(sa.func.count()).select_from(Alert).join(Case, Case.id == Alert.case_id)
             .where(Alert.kind == "protection_pull"), scope.cases),
