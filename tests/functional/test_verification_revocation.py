@@ -82,6 +82,12 @@ def test_verifying_again_against_the_revoked_record_is_a_supervisors_decision(cl
     answer = ok(_revoke(api, "saime.supervisor", ref), 201)
     path = f"/api/v1/cases/{ref}/verification-decision"
     same = {"outcome": "verified", "request": answer["request"], "registry_record": registry_record(ref)}
+    # The queue says so before anyone tries, at the API and on the page.
+    (entry,) = [e for e in ok(api.get("saime.officer", "/api/v1/verification/queue?limit=500"))
+                if e["case"]["reference"] == ref]
+    assert entry["revoked_before"]["registry_record"] == registry_record(ref).replace("-", ""), entry
+    login(client, "saime.officer")
+    assert "revocó el" in client.get("/verification").text
     refused(api.post("saime.officer", path, same), 409, "verification_revoked_before")
     refused(api.post("saime.officer", path, {**same, "reason": "Lo revisé y es la misma persona."}), 409,
             "verification_revoked_before")
@@ -89,3 +95,10 @@ def test_verifying_again_against_the_revoked_record_is_a_supervisors_decision(cl
     undone = {**same, "reason": "Revisado con el expediente: la revocación fue un error."}
     ok(api.post("saime.supervisor", path, undone), 201)
     assert ok(api.get("inm.officer", f"/api/v1/cases/{ref}"))["state"] in ("verified", "documented", "ready")
+    # A queue entry with nothing revoked says nothing of it.
+    waiting = api.register(given_names="Otra")["reference"]
+    api.screen(waiting)
+    ok(api.post("inm.officer", f"/api/v1/cases/{waiting}/verification-request"), 201)
+    (other,) = [e for e in ok(api.get("saime.officer", "/api/v1/verification/queue?limit=500"))
+                if e["case"]["reference"] == waiting]
+    assert other["revoked_before"] is None

@@ -34,6 +34,14 @@ class EarlierNotNational(BaseModel):
     reason: str | None
 
 
+class RevokedBefore(BaseModel):
+    """This authority revoked its verification of the case, against this registry record, and has not decided since:
+    verifying it against that record again is a supervisor's decision with a written reason."""
+
+    registry_record: str | None
+    decided_at: datetime
+
+
 class QueueEntry(BaseModel):
     request: str
     requested_at: datetime
@@ -42,6 +50,7 @@ class QueueEntry(BaseModel):
     proposal: Proposal | None
     # Records of the same person this authority found not a national: verifying this one needs a written reason.
     earlier_not_national: list[EarlierNotNational] = []
+    revoked_before: RevokedBefore | None = None
 
 
 class SampledDecision(BaseModel):

@@ -296,6 +296,32 @@ def earlier_not_national(session: Session, receiving_agency_id: int, case_ids: S
             for case_id in case_ids if any(other in found for other in links.get(case_id, set()))}
 
 
+class Revoked(NamedTuple):
+    """This authority's revocation of a verification of the case, its last final word on it."""
+
+    registry_record: str | None
+    decided_at: datetime
+
+
+def revoked_before(session: Session, receiving_agency_id: int, case_ids: Sequence[int]) -> dict[int, Revoked]:
+    """Per case, the revocation that is `receiving_agency_id`'s last final decision on it (no verification or finding
+    has followed since): verifying the case against that record again is a supervisor's decision (`EARLIER_REVOKED`),
+    and the review queue says so before anyone tries (red team round 76, F2)."""
+    last: dict[int, tuple[str, str | None, datetime]] = {}
+    for chunk in (list(case_ids)[i:i + 2000] for i in range(0, len(case_ids), 2000)):
+        for case_id, outcome, registry_record, decided_at in session.execute(
+                sa.select(VerificationRequest.case_id, VerificationDecision.outcome,
+                          VerificationDecision.registry_record, VerificationDecision.decided_at)
+                .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+                .where(among(VerificationRequest.case_id, chunk),
+                       VerificationRequest.receiving_agency_id == receiving_agency_id,
+                       VerificationDecision.outcome.in_(FINAL))
+                .order_by(VerificationRequest.id.desc(), VerificationDecision.id.desc())):
+            last.setdefault(case_id, (outcome, registry_record, decided_at))
+    return {case_id: Revoked(revoked, decided_at) for case_id, (outcome, revoked, decided_at) in last.items()
+            if outcome == "revoked"}
+
+
 # What makes a person's `verified` decision an override of the linkage (the refusals' codes).
 NOT_A_CANDIDATE = "record_not_a_candidate"
 ANCHORS_DISAGREE = "record_anchors_disagree"
@@ -403,17 +429,10 @@ def _overrides(session: Session, case: Case, request: VerificationRequest, regis
         # Linkage showed the record and found it is not the person (red team round 45a, F1).
         kinds.append(RECORD_NOT_FOUND)
         values["proposed_for"] = ", ".join(reference for _, reference in governing)
-    # The authority's last final word on the case: a revocation no verification has followed since.
     # The authority's last final word on the case: a revocation no verification has followed since, of a verification
     # against this very record (another record is the error corrected, decided as any other).
-    last = session.execute(
-        sa.select(VerificationDecision.outcome, VerificationDecision.registry_record)
-        .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
-        .where(VerificationRequest.case_id == case.id,
-               VerificationRequest.receiving_agency_id == request.receiving_agency_id,
-               VerificationDecision.outcome.in_(FINAL))
-        .order_by(VerificationRequest.id.desc(), VerificationDecision.id.desc()).limit(1)).first()
-    if last is not None and last[0] == "revoked" and same_record(last[1], registry_record):
+    revoked = revoked_before(session, request.receiving_agency_id, [case.id]).get(case.id)
+    if revoked is not None and same_record(revoked.registry_record, registry_record):
         kinds.append(EARLIER_REVOKED)
     earlier = earlier_not_national(session, request.receiving_agency_id, [case.id]).get(case.id)
     if earlier:

@@ -76,11 +76,13 @@ def revoke(reference: str, body: RevocationIn, session: SessionDep, user: Curren
 def queue(session: SessionDep, user: CurrentUser, limit: int = Query(100, ge=1, le=500)) -> Any:
     rows = service.review_queue(session, user, limit=limit)
     earlier = service.earlier_not_national(session, user.agency_id, [c.id for _, c, _ in rows])
+    revoked = service.revoked_before(session, user.agency_id, [c.id for _, c, _ in rows])
     return [{"request": r.reference, "requested_at": r.requested_at, "status": r.status,
              "case": case_out(user, c),
              "proposal": None if d is None else {"outcome": d.outcome, "probability": d.match_probability,
                                                   "candidates": d.candidates, "reason": d.reason},
-             "earlier_not_national": [finding._asdict() for finding in earlier.get(c.id, [])]}
+             "earlier_not_national": [finding._asdict() for finding in earlier.get(c.id, [])],
+             "revoked_before": revoked[c.id]._asdict() if c.id in revoked else None}
             for r, c, d in rows]
 
 

@@ -20,7 +20,13 @@ from retorno.flights import service as flights
 from retorno.screening.service import receiving_guardians
 from retorno.travel.service import revoke_verification
 from retorno.verification.anchors import is_anchored
-from retorno.verification.service import earlier_not_national, record_decision, review_queue, review_queue_size
+from retorno.verification.service import (
+    earlier_not_national,
+    record_decision,
+    review_queue,
+    review_queue_size,
+    revoked_before,
+)
 from retorno.web.deps import SessionDep, SettingsDep
 from retorno.web.pages.common import (
     FormDep,
@@ -45,6 +51,9 @@ def _queue_context(session: Session, user: User, page: int = 1) -> dict[str, Any
     rows = review_queue(session, user, limit=QUEUE_SHOWN, offset=(page - 1) * QUEUE_SHOWN)
     # Records of the same person this authority found not a national (red team round 13, F2): shown on the request.
     earlier = earlier_not_national(session, user.agency_id, [case.id for _, case, _ in rows])
+    # A revocation of this authority's that no decision has followed: verifying against that record again is a
+    # supervisor's (red team round 76, F2), said before anyone tries.
+    revoked = revoked_before(session, user.agency_id, [case.id for _, case, _ in rows])
     items = []
     for request_row, case, decision in rows:
         declared = [
@@ -63,6 +72,7 @@ def _queue_context(session: Session, user: User, page: int = 1) -> dict[str, Any
                 "candidates": candidates,
                 "comparison": _comparison(request_row, case, candidates),
                 "earlier_not_national": earlier.get(case.id, []),
+                "revoked_before": revoked.get(case.id),
                 # A likely match that linkage could not verify: no birth date or cédula agrees.
                 "unanchored": bool(decision is not None and decision.outcome == "review" and best
                                    and not is_anchored(best.get("agreement") or {}, best.get("record"),
