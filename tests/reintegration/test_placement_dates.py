@@ -24,7 +24,7 @@ from retorno.cli.main import app as cli
 from retorno.db import clock_at
 from retorno.errors import InvalidInput, InvalidTransition
 from retorno.reintegration import bounds
-from retorno.reintegration.models import FollowUp
+from retorno.reintegration.models import FollowUp, Placement
 from retorno.reintegration.service import (
     record_follow_up,
     update_placement,
@@ -82,7 +82,10 @@ def test_an_ended_placement_is_dated_from_its_start_to_today(accepted: tuple[Api
     with clock_at(datetime.combine(date(2027, 3, 1), time(12), tzinfo=UTC)):
         refused(step(api, placement, "completed", "2027-01-14"), 422, "invalid_date.placement")
         refused(step(api, placement, "completed", "2027-03-02"), 422, "invalid_date.placement")
-        done = ok(step(api, placement, "completed", "2027-03-01"))
+        # Six weeks into the placement: early, so the operator's supervisor's, with a reason.
+        done = ok(post(api, f"/api/v1/placements/{placement['id']}",
+                       {"status": "completed", "on": "2027-03-01", "reason": "La empresa cerró el programa."},
+                       "op.supervisor"))
     assert (done["started_on"], done["ended_on"]) == ("2027-01-15", "2027-03-01")
 
 
@@ -175,3 +178,28 @@ def cli_list(session: Session, monkeypatch: pytest.MonkeyPatch) -> str:
     result = CliRunner().invoke(cli, ["follow-ups", "list", "--as", "op.officer"])
     assert result.exit_code == 0, result.output
     return " ".join(result.output.replace("│", " ").replace("┃", " ").split())
+
+
+def test_a_placement_completed_before_its_duration_has_run_is_a_supervisors_decision(
+        accepted: tuple[Api, dict[str, Any]], session: Session) -> None:
+    """Red team round 77, F3: an officer recorded a six-month internship completed five days after it started, with no
+    reason, and it counted as a completion on every dashboard and in the public statistics. A completion before the
+    opportunity's duration has run from the start is the operator's supervisor's, with a written reason; a returnee
+    who left is 'dropped'. Once the duration has run, an officer records it as before."""
+    api, placement = accepted  # a six-month internship
+    ok(step(api, placement, "accepted"))
+    with clock_at(datetime.combine(date(2027, 1, 15), time(12), tzinfo=UTC)):
+        ok(step(api, placement, "started", "2027-01-15"))
+    with clock_at(datetime.combine(date(2027, 1, 20), time(12), tzinfo=UTC)):
+        error = refused(step(api, placement, "completed", "2027-01-20"), 409, "placement.completed_early")
+        assert "2027-01-15" in error["message"], error
+        refused(post(api, f"/api/v1/placements/{placement['id']}", {"status": "completed", "reason": "terminó"}),
+                422, "placement.completed_early")
+        refused(post(api, f"/api/v1/placements/{placement['id']}",
+                     {"status": "completed", "reason": "Lo dice la empresa, terminó."}), 403)
+        # Nothing written by the refusals.
+        assert session.get(Placement, placement["id"]).status == "started"
+    with clock_at(datetime.combine(date(2027, 7, 15), time(12), tzinfo=UTC)):
+        refused(step(api, placement, "completed", "2027-07-14"), 409, "placement.completed_early")
+        done = ok(step(api, placement, "completed", "2027-07-15"))
+    assert done["status"] == "completed" and done["ended_on"] == "2027-07-15"

@@ -39,7 +39,9 @@ def test_a_completion_recorded_by_mistake_is_taken_back_by_the_operators_supervi
     placement = placement_of(api, case)
     ok(step(api, placement, "accepted"))
     ok(step(api, placement, "started", today().isoformat()))
-    ok(post(api, f"/api/v1/placements/{placement['id']}", {"status": "completed", "reason": "terminó el programa"}))
+    # Completed the day it started: early, the operator's supervisor's with a reason (`placement.completed_early`).
+    ok(post(api, f"/api/v1/placements/{placement['id']}", {"status": "completed", "reason": "terminó el programa"},
+            "op.supervisor"))
     # Not an officer, a viewer, the receiving authority or a monitor; not without a written reason.
     for user in ("op.officer", "op.viewer", "saime.supervisor", "monitor.officer"):
         assert reopen(api, placement, user).status_code in (403, 404), user
@@ -56,7 +58,8 @@ def test_a_completion_recorded_by_mistake_is_taken_back_by_the_operators_supervi
     assert entry.after["reason_sha256"] == text_digest(session, REASON) and REASON not in str(entry.after)
     # Only an end is taken back; the placement goes on as before.
     refused(reopen(api, placement), 409, "placement_reopen.not_ended")
-    ok(post(api, f"/api/v1/placements/{placement['id']}", {"status": "completed"}))
+    ok(post(api, f"/api/v1/placements/{placement['id']}", {"status": "completed", "reason": "terminó el programa"},
+            "op.supervisor"))
 
 
 def test_a_drop_before_the_start_is_taken_back_to_accepted_only_while_its_seat_is_free(

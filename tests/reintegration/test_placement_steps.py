@@ -26,14 +26,16 @@ def test_one_audit_record_per_placement_step_and_the_message_names_case_and_oppo
     consented(api, client, world, 3, [opportunity.reference])
     assert send(client, "/reintegration/matching/run", {"mode": "stable"}).status_code == 303
     first, second, third = session.execute(sa.select(Placement).order_by(Placement.id)).scalars().all()
+    # The completion, the day the placement started, is early: the operator's supervisor's, with a reason.
     steps = [(first, "accepted"), (first, "started"), (first, "completed"), (second, "declined"),
              (third, "accepted"), (third, "dropped")]
     # Each step on the day it happened: today, a day that has come (a start may be planned ahead, an end is not).
     today = datetime.now(UTC).date().isoformat()
     for placement, status in steps:
+        login(client, "op.supervisor" if status == "completed" else "op.officer")
         before = audit_count(session)
         done = send(client, f"/reintegration/placements/{placement.id}",
-                    {"status": status, "reason": "No puede seguir", "on": today})
+                    {"status": status, "reason": "No puede seguir con ella", "on": today})
         assert done.status_code == 303, done.text
         written = session.execute(sa.select(AuditRecord).where(AuditRecord.seq > before)
                                   .order_by(AuditRecord.seq)).scalars().all()

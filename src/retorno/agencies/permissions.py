@@ -120,6 +120,9 @@ CAPABILITIES: dict[str, Capability] = {
     # Taking back the end of a placement recorded by mistake, with a written reason (`reintegration.service.
     # reopen_placement`).
     "placement.reopen": _change(OPERATOR, role="supervisor"),
+    # Recording a placement completed before its opportunity's duration has run, with a written reason
+    # (`reintegration.service.update_placement`; red team round 77, F3).
+    "placement.complete_early": _change(OPERATOR, role="supervisor"),
     "followup.record": _change(OPERATOR),
     "reports.aggregate": _read(SENDING, RECEIVING, OPERATOR, MONITOR, ADMINISTRATOR),
     "audit.read": _read(MONITOR, ADMINISTRATOR),

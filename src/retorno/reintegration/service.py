@@ -947,6 +947,8 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     day = on or utcnow().date()
     _check_step_day(session, placement, status, day)
     _check_internship_age(session, case, placement, opportunity, status, day)
+    if status == "completed":
+        reason = _completion_reason(actor, placement, opportunity, day, reason)
     if status in HOLDING_A_SEAT:
         _check_free_seat(session, opportunity, placement)
     placement.status = status
@@ -979,6 +981,31 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
                                                                              **reason_kept(session, reason)},
                reason=REASON_AS_DIGEST if reason else None)
     return placement
+
+
+def _completion_reason(actor: User, placement: Placement, opportunity: Opportunity, day: date, reason: str | None
+                       ) -> str | None:
+    """A placement is completed once its opportunity's duration has run from its start; before then (a project
+    finished ahead, an internship cut short by the employer) only by the operator's supervisor, with a written reason
+    (red team round 77, F3: an officer recorded a six-month internship completed five days in, no reason asked, and
+    it counted as a completion on every dashboard and in the public statistics). A returnee who left is 'dropped'.
+    Returns the reason, stripped."""
+    if placement.started_on is None:
+        return reason
+    runs_until = _add_months(placement.started_on, opportunity.duration_months)
+    if day >= runs_until:
+        return reason
+    code = "placement.completed_early"
+    if not reason or not reason.strip():
+        raise InvalidTransition(
+            "placement %(placement_id)s started on %(started)s in opportunity %(opportunity)s, of %(months)s months: "
+            "it is completed from %(until)s; completing it on %(day)s, before then, is the operator's supervisor's "
+            "decision with a written reason (at least 10 characters); a returnee who left it is 'dropped'",
+            code=code, placement_id=placement.id, started=placement.started_on, opportunity=opportunity.reference,
+            months=opportunity.duration_months, until=runs_until, day=day)
+    written = written_reason(reason, code=code)
+    require(actor, "placement.complete_early")
+    return written
 
 
 def _check_free_seat(session: Session, opportunity: Opportunity, placement: Placement) -> None:
