@@ -203,3 +203,22 @@ def test_a_placement_completed_before_its_duration_has_run_is_a_supervisors_deci
         refused(step(api, placement, "completed", "2027-07-14"), 409, "placement.completed_early")
         done = ok(step(api, placement, "completed", "2027-07-15"))
     assert done["status"] == "completed" and done["ended_on"] == "2027-07-15"
+
+
+def test_a_follow_up_does_not_count_in_the_placement_a_returnee_recorded_as_having_left(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 77, F4: a placement recorded dropped five days after its start had its 3-month follow-up
+    recorded 'in placement' and counted in every 'still placed' figure. A drop recorded on or before the follow-up's
+    day makes that answer a contradiction (409 naming it); the returnee's work as it is now is recorded."""
+    api, case, due = started_on_15_january_2027(client, world)
+    placement = placement_of(api, case)
+    with clock_at(datetime.combine(date(2027, 1, 20), time(12), tzinfo=UTC)):
+        ok(post(api, f"/api/v1/placements/{placement['id']}",
+                {"status": "dropped", "on": "2027-01-20", "reason": "Dejó la pasantía."}))
+    with clock_at(datetime.combine(date(2027, 4, 15), time(12), tzinfo=UTC)):
+        error = refused(post(api, f"/api/v1/follow-ups/{due[3]['id']}", ANSWERS), 409, "followup.placement_dropped")
+        assert "2027-01-20" in error["message"], error
+        assert session.get(FollowUp, due[3]["id"]).done_at is None
+        ok(post(api, f"/api/v1/follow-ups/{due[3]['id']}", {**ANSWERS, "work": "other_work"}), 201)
+    session.expire_all()
+    assert session.get(FollowUp, due[3]["id"]).answers["work"] == "other_work"

@@ -1198,6 +1198,16 @@ def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: 
         raise InvalidTransition("follow-up %(follow_up_id)s (%(months)s months) is due on %(due_on)s: it is "
                                 "recorded from %(opens)s on", code="followup.not_due", follow_up_id=follow_up_id,
                                 months=follow_up.months_after_start, due_on=follow_up.due_on, opens=opens)
+    if (answers.get("work") == "in_placement" and placement.status == "dropped" and placement.ended_on is not None
+            and placement.ended_on <= follow_up.due_on):
+        # Red team round 77, F4: a returnee the operator recorded as having left the placement was counted still in it
+        # three months later, in every 'still placed' figure.
+        raise InvalidTransition(
+            "follow-up %(follow_up_id)s (%(months)s months, due on %(due_on)s): placement %(placement_id)s was "
+            "recorded dropped on %(ended_on)s, so the returnee is not in it; record the work they do now (other work, "
+            "training, none), or, if the drop was recorded by mistake, the operator's supervisor takes it back first",
+            code="followup.placement_dropped", follow_up_id=follow_up_id, months=follow_up.months_after_start,
+            due_on=follow_up.due_on, placement_id=placement.id, ended_on=placement.ended_on)
     follow_up.answers = answers
     follow_up.score = score_answers(answers)
     follow_up.done_at, follow_up.recorded_by = utcnow(), actor.id
