@@ -54,8 +54,10 @@ def test_seats_never_go_below_the_placements_holding_one_at_any_door(client: Tes
            f"{(today() + timedelta(days=30)).strftime('%Y-%m-%d')},6,18,,")
     header = ("referencia,tipo,titulo,lugar_de_trabajo,sector,ocupacion_ciuo,estado,municipio,cupos,tutores,"
               "monto_mensual,moneda,fecha_inicio,duracion_meses,edad_minima,educacion_minima,habilidades")
-    with pytest.raises(InvalidTransition):
-        import_opportunities(session, operator, f"{header}\n{reference}{row}".encode(), "oportunidades.csv")
+    # The import's report names the row and its column (red team round 77, F1), and writes nothing.
+    outcome = import_opportunities(session, operator, f"{header}\n{reference}{row}".encode(), "oportunidades.csv")
+    assert not outcome.report.ok
+    assert [(p.row_number, p.column) for p in outcome.report.problems] == [(2, "cupos")], outcome.report.problems
     assert session.execute(sa.select(Opportunity.seats).where(Opportunity.reference == reference)).scalar_one() == 3
     ok(api.edit("PATCH", "op.officer", f"/api/v1/opportunities/{reference}", {"seats": 2}))
 
@@ -104,3 +106,41 @@ def test_an_offer_says_the_seats_the_opportunity_had_left_not_its_seats(client: 
     assigned = placement_of(api, late)["explanation"]["assigned"]
     assert assigned["es"].endswith("quedaste en el puesto 1, dentro de la única plaza que le quedaba."), assigned
     assert assigned["en"].endswith("you came 1, within the one seat it had left."), assigned
+
+
+def test_an_opportunity_list_names_every_row_its_placements_refuse_beside_its_other_bad_rows(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 77, F1: a file with rows of bad format and two rows whose changes the opportunities' placements
+    refuse (seats below those held; a start after a placement started) was refused naming the format errors only;
+    without them, a 409 named the first such row, with no row number. One report names every bad row."""
+    api = Api(client, world)
+    cases, (cut,) = offers(api, 2, seats=3)
+    for case in cases:
+        placement = placement_of(api, case)
+        ok(step(api, placement, "accepted"))
+        ok(step(api, placement, "started", today().isoformat()))
+    (late_case,), (moved,) = offers(api, 1, seats=1)
+    late = placement_of(api, late_case)
+    ok(step(api, late, "accepted"))
+    ok(step(api, late, "started", today().isoformat()))
+    header = ("referencia,tipo,titulo,lugar_de_trabajo,sector,ocupacion_ciuo,estado,municipio,cupos,tutores,"
+              "monto_mensual,moneda,fecha_inicio,duracion_meses,edad_minima,educacion_minima,habilidades")
+    start, ahead = today().isoformat(), (today() + timedelta(days=30)).isoformat()
+    row = "{ref},pasantia,Pasantía 0,Taller,manufactura,7212,VE-V,Maracaibo,{seats},1,1500,{currency},{start},6,18,,"
+    lines = [header, row.format(ref=cut, seats=1, currency="VES", start=start),
+             row.format(ref=moved, seats=1, currency="VES", start=ahead),
+             row.format(ref="", seats=2, currency="XXX", start=start)]
+    before = session.execute(sa.select(Opportunity.reference, Opportunity.seats, Opportunity.start_date)
+                             .order_by(Opportunity.id)).all()
+    for rows, expected in ((lines, {(2, "cupos"), (3, "fecha_inicio"), (4, "moneda")}),
+                           (lines[:3], {(2, "cupos"), (3, "fecha_inicio")})):
+        answer = client.post("/api/v1/opportunities/import", headers=world.headers("op.officer"),
+                             files={"file": ("ofertas.csv", "\n".join(rows).encode(), "text/csv")})
+        assert answer.status_code == 422, answer.text
+        details = answer.json()["error"]["details"]
+        assert {(d["row"], d["column"]) for d in details if d["severity"] == "error"} == expected, details
+        said = {d["row"]: d["expected"] for d in details}
+        assert "2" in said[2] and start in said[3], said
+        session.expire_all()
+        assert session.execute(sa.select(Opportunity.reference, Opportunity.seats, Opportunity.start_date)
+                               .order_by(Opportunity.id)).all() == before

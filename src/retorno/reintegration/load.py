@@ -21,10 +21,16 @@ from retorno.audit.service import record
 from retorno.audit.versions import changed_by_hand
 from retorno.config import Settings
 from retorno.db import utcnow
+from retorno.errors import InvalidInput, InvalidTransition
 from retorno.imports.rows import ImportOutcome, ImportReport, RowProblem, undone_by_file
 from retorno.reintegration.models import Opportunity
 from retorno.reintegration.rows import COLUMNS, MESSAGES, OpportunityRow, validate_opportunities
-from retorno.reintegration.service import create_opportunity, internship_age_problem, update_opportunity
+from retorno.reintegration.service import (
+    check_change_holds,
+    create_opportunity,
+    internship_age_problem,
+    update_opportunity,
+)
 from retorno.safeguards import INTERNSHIP_MIN_AGE
 
 OpportunityImportOutcome = ImportOutcome[OpportunityRow]
@@ -42,15 +48,16 @@ def import_opportunities(session: Session, actor: User, data: bytes, filename: s
     report = validate_opportunities(data, filename, today=today, known_reference=own.__contains__, locale=locale,
                                     max_unpacked=max_unpacked)
     outcome = OpportunityImportOutcome(report)
-    if not report.ok:
-        return outcome
     # A row naming one of the operator's opportunities changes the fields of the file's columns that differ; a column
-    # absent from the file leaves what is stored (as a case list's does, `ImportReport.absent`).
+    # absent from the file leaves what is stored (as a case list's does, `ImportReport.absent`). The rows read well are
+    # held to the rules of what they change even beside rows that are not: the report names every bad row at once
+    # (red team round 77, F1).
     changes = {row.row_number: {name: value for name, value in row.opportunity().__dict__.items()
                                 if name not in report.absent and getattr(own[row.reference], name) != value}
                for row in report.rows if row.reference and row.reference in own}
     _check_as_changed(report, own, changes, locale)
     _refuse_changed_by_hand(session, report, own, changes, locale)
+    _check_placements_hold(session, report, own, changes, locale)
     if not report.ok:
         return outcome
     for row in report.rows:
@@ -87,6 +94,42 @@ def _check_as_changed(report: ImportReport[OpportunityRow], own: dict[str, Oppor
             expected = MESSAGES["internship_age"][english].format(adult=INTERNSHIP_MIN_AGE)
             report.problems.append(RowProblem(row.row_number, kind.en if english else kind.es, str(after_kind),
                                               f"{expected} ({'min_age' if english else 'edad_minima'}: {min_age})"))
+
+
+# The rules an opportunity's placements hold its changes to, by the refusal's code: the columns a row's change of which
+# is refused so (the first the row changes is named).
+_HELD_BY_PLACEMENTS = {
+    "opportunity.seats_held": ("seats",),
+    "opportunity.placement_started_before": ("start_date",),
+    "opportunity.placement_under_age": ("min_age", "start_date", "kind"),
+    "placement.minor_internship": ("kind", "start_date", "min_age"),
+}
+
+
+def _check_placements_hold(session: Session, report: ImportReport[OpportunityRow], own: dict[str, Opportunity],
+                           changes: dict[int, dict[str, object]], locale: str) -> None:
+    """Each row changing one of the operator's opportunities is held, before anything is written, to what its offers
+    and placements hold it to (`service.check_change_holds`): every row so refused is in the report, at the column it
+    changes (red team round 77, F1: a file with two such rows was refused naming the first only, with no row)."""
+    english = locale != "es"
+    columns = {column.field: column for column in COLUMNS}
+    refused = {problem.row_number for problem in report.problems if problem.severity == "error"}
+    for row in report.rows:
+        changed = changes.get(row.row_number)
+        if not changed or row.reference not in own or row.row_number in refused:
+            continue
+        try:
+            check_change_holds(session, own[row.reference or ""], changed)
+        except (InvalidInput, InvalidTransition) as refusal:
+            # A rule the file's own checks have no words for is said as the service says it, at the first column the
+            # row changes.
+            fields = _HELD_BY_PLACEMENTS.get(refusal.code, tuple(changed))
+            field = next((name for name in fields if name in changed), fields[0])
+            column = columns[field]
+            expected = (MESSAGES[refusal.code][english].format(**{k: str(v) for k, v in refusal.params.items()})
+                        if refusal.code in MESSAGES else refusal.message)
+            report.problems.append(RowProblem(row.row_number, column.en if english else column.es,
+                                              str(getattr(row, field)), expected))
 
 
 def _refuse_changed_by_hand(session: Session, report: ImportReport[OpportunityRow], own: dict[str, Opportunity],

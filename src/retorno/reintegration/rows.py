@@ -46,6 +46,22 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
     "reference_unknown": ("la referencia de una de sus oportunidades (vacía para crear una nueva)",
                           "the reference of one of your opportunities (empty to create a new one)"),
     "no_rows": ("al menos una fila de oportunidades", "at least one opportunity row"),
+    # A row's change the opportunity's placements refuse (`load.import_opportunities`), by the refusal's code.
+    "opportunity.seats_held": ("al menos {held} cupos: tantas colocaciones aceptadas o iniciadas ocupan uno",
+                               "at least {held} seats: as many placements accepted or started hold one"),
+    "opportunity.placement_started_before": (
+        "una fecha de inicio no posterior al {started}, cuando empezó la colocación {placement_id}",
+        "a start date not after {started}, when placement {placement_id} started"),
+    "opportunity.placement_under_age": (
+        "un cambio que no deje por debajo de la edad mínima ({age}) a {case}, colocación {placement_id}: rechace o "
+        "termine la colocación antes",
+        "a change that does not leave {case}, placement {placement_id}, under the minimum age ({age}): decline or "
+        "end the placement first"),
+    "placement.minor_internship": (
+        "un tipo que no sea pasantía mientras {case}, colocación {placement_id}, es menor de {adult}: rechace o "
+        "termine la colocación antes",
+        "a kind other than internship while {case}, placement {placement_id}, is under {adult}: decline or end the "
+        "placement first"),
 }
 
 
