@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from retorno.agencies.logins import enable_user
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.db import utcnow
@@ -148,6 +149,27 @@ def test_a_disabled_operator_takes_in_no_returnee_and_its_offers_not_answered_ar
                                                                          "reason": REASON})
         assert refused.status_code == 409 and refused.json()["error"]["code"] == "agency.disabled", refused.text
     assert _intake(api, "op.officer", ref) == 200
-    # Enabled again, it takes in returnees as before; the offer declined stays declined.
+    # Enabled again, it takes in returnees once one of its officials is enabled too (its users stay disabled until
+    # each is: red team round 77, F2); the offer declined stays declined.
     ok(api.post("admin", "/api/v1/agencies/VE-FUNDAPRO/enable", {"reason": "suspensión levantada por la autoridad"}))
+    refused = api.post("op.officer", f"/api/v1/cases/{ref}/intake/transfer", {"operator": "VE-FUNDAPRO",
+                                                                             "reason": REASON})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "agency.no_officials", refused.text
+    enable_user(session, None, "op2.officer", reason="suspensión levantada por la autoridad")
+    session.commit()
     ok(api.post("op.officer", f"/api/v1/cases/{ref}/intake/transfer", {"operator": "VE-FUNDAPRO", "reason": REASON}))
+
+
+def test_an_operator_nobody_of_which_can_act_takes_in_no_returnee(client: TestClient, world: World) -> None:
+    """Red team round 77, F2: an administrator created an operator with no user, and an operator's officer handed a
+    returnee's intake to it: nobody could act on the returnee, and only the receiving authority could take them back.
+    An operator with no active officer or supervisor takes in nobody (409 naming it), by either party's transfer."""
+    api = Api(client, world)
+    ok(api.post("admin", "/api/v1/agencies", {"code": "VE-NUEVO", "name": "Operador nuevo",
+                                              "kind": "reintegration_operator", "country": "VEN"}), 201)
+    ref, _ = _offered_by_fundapro(api)
+    for user in ("op.officer", "saime.officer"):
+        refused = api.post(user, f"/api/v1/cases/{ref}/intake/transfer", {"operator": "VE-NUEVO", "reason": REASON})
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "agency.no_officials", refused.text
+        assert "VE-NUEVO" in refused.json()["error"]["message"]
+    assert _intake(api, "op.officer", ref) == 200

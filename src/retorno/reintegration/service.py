@@ -369,8 +369,26 @@ def transfer_intake(session: Session, actor: User, case: Case, *, operator: str,
         # handed to a disabled operator, which read it in full when enabled again).
         raise InvalidTransition("%(operator)s is disabled: it takes in no returnee; hand the intake to another "
                                 "operator", code="agency.disabled", operator=target.code)
+    if not operators_taking_in(session, target.country, among=[target.id]):
+        # An operator nobody of which may act yet (just created, its officials not set up): the returnee would wait
+        # on it, out of every other operator's reach (red team round 77, F2).
+        raise InvalidTransition("%(operator)s has no active officer or supervisor yet: nobody of it could act on the "
+                                "returnee; hand the intake to an operator whose officials can",
+                                code="agency.no_officials", operator=target.code)
     _hand_intake(session, actor, case, profile, target, reason=REASON_AS_DIGEST, extra=reason_kept(session, reason))
     return profile
+
+
+def operators_taking_in(session: Session, country: str, *, among: Sequence[int] | None = None) -> list[Agency]:
+    """The reintegration operators of `country` (of the ids `among`, when given) a returnee's intake may be handed to:
+    enabled, with an active officer or supervisor to act on it (`transfer_intake`; the page lists these)."""
+    officials = sa.select(User.id).where(User.agency_id == Agency.id, User.active,
+                                         User.role.in_(("officer", "supervisor"))).exists()
+    query = sa.select(Agency).where(Agency.kind == "reintegration_operator", Agency.country == country, Agency.active,
+                                    officials).order_by(Agency.code)
+    if among is not None:
+        query = query.where(Agency.id.in_(among))
+    return list(session.execute(query).scalars())
 
 
 # Why an offer not answered was declined when its operator was disabled (`_decline_offers_of_disabled`).

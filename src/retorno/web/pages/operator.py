@@ -379,10 +379,9 @@ def _transfer_targets(session: Session, user: User, case: Case, profile: IntakeP
     if not can(user, "intake.transfer") or (user.agency.kind == "reintegration_operator"
                                              and profile.operator_agency_id != user.agency_id):
         return []
-    return list(session.execute(
-        sa.select(Agency).where(Agency.kind == "reintegration_operator", Agency.country == case.nationality,
-                                Agency.id != sa.func.coalesce(profile.operator_agency_id, -1))
-        .order_by(Agency.code)).scalars())
+    # Those that take returnees in (enabled, with officials: red team round 77, F2), as the transfer asks.
+    return [agency for agency in service.operators_taking_in(session, case.nationality)
+            if agency.id != profile.operator_agency_id]
 
 
 @pages.get(BASE + "/returnees/{reference}", response_class=HTMLResponse)
