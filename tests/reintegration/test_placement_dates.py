@@ -222,3 +222,23 @@ def test_a_follow_up_does_not_count_in_the_placement_a_returnee_recorded_as_havi
         ok(post(api, f"/api/v1/follow-ups/{due[3]['id']}", {**ANSWERS, "work": "other_work"}), 201)
     session.expire_all()
     assert session.get(FollowUp, due[3]["id"]).answers["work"] == "other_work"
+
+
+def test_a_drop_is_not_dated_back_before_a_follow_up_that_found_the_returnee_in_the_placement(
+        client: TestClient, world: World, session: Session) -> None:
+    """The other door of red team round 77, F4: a follow-up recorded 'in the placement' at three months, then the
+    placement dropped dated back to the first week, would leave the two contradicting each other."""
+    api, case, due = started_on_15_january_2027(client, world)
+    placement = placement_of(api, case)
+    with clock_at(datetime.combine(date(2027, 4, 15), time(12), tzinfo=UTC)):
+        ok(post(api, f"/api/v1/follow-ups/{due[3]['id']}", ANSWERS), 201)
+    with clock_at(datetime.combine(date(2027, 5, 1), time(12), tzinfo=UTC)):
+        for day in ("2027-01-20", "2027-04-14"):
+            refused(post(api, f"/api/v1/placements/{placement['id']}",
+                         {"status": "dropped", "on": day, "reason": "Dejó la pasantía."}), 409,
+                    "placement.drop_before_follow_up")
+        assert session.get(Placement, placement["id"]).status == "started"
+        ok(post(api, f"/api/v1/placements/{placement['id']}",
+                {"status": "dropped", "on": "2027-04-15", "reason": "Dejó la pasantía."}))
+    session.expire_all()
+    assert session.get(Placement, placement["id"]).status == "dropped"

@@ -975,6 +975,8 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
     _check_internship_age(session, case, placement, opportunity, status, day)
     if status == "completed":
         reason = _completion_reason(actor, placement, opportunity, day, reason)
+    if status == "dropped":
+        _check_drop_after_follow_ups(session, placement, day)
     if status in HOLDING_A_SEAT:
         _check_free_seat(session, opportunity, placement)
     placement.status = status
@@ -1007,6 +1009,23 @@ def update_placement(session: Session, actor: User, placement_id: int, *, status
                                                                              **reason_kept(session, reason)},
                reason=REASON_AS_DIGEST if reason else None)
     return placement
+
+
+def _check_drop_after_follow_ups(session: Session, placement: Placement, day: date) -> None:
+    """A drop is not dated before the day a follow-up recorded finding the returnee in the placement: the two would
+    contradict each other, and the follow-up is fixed once recorded (red team round 77, F4's other door: the follow-up
+    refuses 'in the placement' after a drop; a drop dated back must not undo it either)."""
+    found_in = [(follow_up.done_at.date(), follow_up) for follow_up in session.execute(sa.select(FollowUp).where(
+        FollowUp.placement_id == placement.id, FollowUp.done_at.is_not(None))).scalars()
+        if follow_up.done_at is not None and (follow_up.answers or {}).get("work") == "in_placement"
+        and follow_up.done_at.date() > day]
+    if found_in:
+        recorded, latest = max(found_in, key=lambda item: item[0])
+        raise InvalidTransition(
+            "placement %(placement_id)s: its %(months)s-month follow-up, recorded on %(recorded)s, found the returnee "
+            "in it, so it is not dropped on %(day)s, before then; date the drop from %(recorded)s on",
+            code="placement.drop_before_follow_up", placement_id=placement.id, months=latest.months_after_start,
+            recorded=recorded, day=day)
 
 
 def _completion_reason(actor: User, placement: Placement, opportunity: Opportunity, day: date, reason: str | None
