@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from retorno.cases.models import Case
 from retorno.cli import reintegration as reintegration_cli
 from retorno.cli.main import app as cli
 from retorno.db import clock_at
@@ -181,7 +182,7 @@ def cli_list(session: Session, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_a_placement_completed_before_its_duration_has_run_is_a_supervisors_decision(
-        accepted: tuple[Api, dict[str, Any]], session: Session) -> None:
+        accepted: tuple[Api, dict[str, Any]], client: TestClient, session: Session) -> None:
     """Red team round 77, F3: an officer recorded a six-month internship completed five days after it started, with no
     reason, and it counted as a completion on every dashboard and in the public statistics. A completion before the
     opportunity's duration has run from the start is the operator's supervisor's, with a written reason; a returnee
@@ -199,6 +200,11 @@ def test_a_placement_completed_before_its_duration_has_run_is_a_supervisors_deci
                      {"status": "completed", "reason": "Lo dice la empresa, terminó."}), 403)
         # Nothing written by the refusals.
         assert session.get(Placement, placement["id"]).status == "started"
+        # The returnee's page says from when it is completed, before anyone tries.
+        login(client, "op.officer")
+        case = session.get(Case, session.get(Placement, placement["id"]).case_id)
+        shown = client.get(f"/reintegration/returnees/{case.reference}").text
+        assert "Se completa a partir del 15 jul 2027" in shown, shown
     with clock_at(datetime.combine(date(2027, 7, 15), time(12), tzinfo=UTC)):
         refused(step(api, placement, "completed", "2027-07-14"), 409, "placement.completed_early")
         done = ok(step(api, placement, "completed", "2027-07-15"))

@@ -1028,6 +1028,14 @@ def _check_drop_after_follow_ups(session: Session, placement: Placement, day: da
             recorded=recorded, day=day)
 
 
+def completes_from(placement: Placement, opportunity: Opportunity) -> date | None:
+    """The day from which a placement started is completed without a supervisor's reason (`_completion_reason`): its
+    opportunity's duration run from its start. None before it starts."""
+    if placement.started_on is None:
+        return None
+    return _add_months(placement.started_on, opportunity.duration_months)
+
+
 def _completion_reason(actor: User, placement: Placement, opportunity: Opportunity, day: date, reason: str | None
                        ) -> str | None:
     """A placement is completed once its opportunity's duration has run from its start; before then (a project
@@ -1035,10 +1043,8 @@ def _completion_reason(actor: User, placement: Placement, opportunity: Opportuni
     (red team round 77, F3: an officer recorded a six-month internship completed five days in, no reason asked, and
     it counted as a completion on every dashboard and in the public statistics). A returnee who left is 'dropped'.
     Returns the reason, stripped."""
-    if placement.started_on is None:
-        return reason
-    runs_until = _add_months(placement.started_on, opportunity.duration_months)
-    if day >= runs_until:
+    runs_until = completes_from(placement, opportunity)
+    if runs_until is None or day >= runs_until:
         return reason
     code = "placement.completed_early"
     if not reason or not reason.strip():

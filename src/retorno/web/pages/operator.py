@@ -356,6 +356,8 @@ def returnee_context(
         "case_state": state_of(user, case),
         "profile": profile,
         "placements": [(p, o, explanation_view(p.explanation, named, locale)) for p, o in placed],
+        # From when each placement under way is completed without a supervisor's reason (red team round 77, F3).
+        "completes_from": {p.id: service.completes_from(p, o) for p, o in placed if p.status == "started"},
         "opportunities": active,
         "sectors": sectors,
         "needs": NEEDS,
