@@ -11,7 +11,7 @@ from retorno.agencies.models import User
 from retorno.agencies.visibility import cut, dates_state_change, state_of
 from retorno.cases.models import Case
 from retorno.errors import Forbidden, Term
-from retorno.plaintext import Input
+from retorno.plaintext import Input, LocalizedMessage
 
 
 class CaseCreate(Input):
@@ -84,6 +84,14 @@ class CaseIdentity(BaseModel):
     household: str | None = None
 
 
+class CaseWarning(BaseModel):
+    """Something worth a look that refuses nothing (a relationship the ages contradict), in the answer of a
+    registration."""
+
+    message: str
+    localized: LocalizedMessage | None = None
+
+
 class CaseFull(CaseIdentity):
     """The sending authority's view of its own case (protection details are a separate, audited read)."""
 
@@ -103,6 +111,9 @@ class CaseFull(CaseIdentity):
         "in the answer of a registration, a correction or a withdrawal only, when it took cases of your agency off a "
         "manifest (a newcomer joining their household, a record linked to theirs, the case itself): their references; "
         "each is back to ready (or held) and alerted"))
+    warnings: list[CaseWarning] | None = Field(default=None, description=(
+        "in the answer of a registration only, when there is any: relationships to the household's head that the "
+        "ages contradict (check the relationship or the birth date)"))
 
 
 class Returnee(BaseModel):

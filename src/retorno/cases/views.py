@@ -20,6 +20,7 @@ from retorno.cases.schemas import (
     CasePage,
     CaseUpdate,
     CaseView,
+    CaseWarning,
     HouseholdCorrection,
     Reason,
     TimelineEntry,
@@ -32,17 +33,24 @@ from retorno.reporting.caselist import CaseFilter, list_cases
 from retorno.travel import service as travel
 from retorno.travel.invariants import settle
 from retorno.travel.load import import_cases
-from retorno.web.deps import CurrentUser, LangQuery, SessionDep, SettingsDep
+from retorno.web.deps import AnswerLanguage, CurrentUser, LangQuery, SessionDep, SettingsDep
 from retorno.web.openapi import errors
 from retorno.web.preconditions import IF_MATCH_REQUIRED, IfMatchRequired, set_etag, with_etag
+from retorno.web.refusals import in_language
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
 @router.post("", status_code=201, response_model=CaseView, response_model_exclude_unset=True, responses=errors(409))
-def register(body: CaseCreate, session: SessionDep, user: CurrentUser) -> Any:
+def register(body: CaseCreate, session: SessionDep, user: CurrentUser, language: AnswerLanguage) -> Any:
     case = travel.register_case(session, user, service.CaseInput(**body.model_dump()))
-    return _case_shown_after(session, user, case)
+    shown = _case_shown_after(session, user, case)
+    if (warnings := service.relationship_warnings(session, case)) and isinstance(shown, CaseFull):
+        # Models, not dicts: the answer's union (`CaseView`) is chosen by a strict pass first, which takes a dict for
+        # a nested model as a failure of CaseFull and would answer the narrower CaseIdentity.
+        shown.warnings = [CaseWarning.model_validate(said) for said in in_language(
+            [{"message": warning} for warning in warnings], language)]
+    return shown
 
 
 def _case_shown_after(session: Session, user: User, case: Case) -> Any:

@@ -54,6 +54,7 @@ from retorno.web.pages.common import (
 from retorno.web.pages.conflicts import form_version
 from retorno.web.pages.posts import Done, Page, done, form_post
 from retorno.web.pages.protection import protection_context
+from retorno.web.refusals import say
 
 pages = router()
 
@@ -175,6 +176,10 @@ def new_case(request: Request, session: SessionDep, user: PageUser, form: FormDe
         # Red team round 32b, F2: the newcomer's household left its flight, and the page said only "registered".
         return done(f"/cases/{case.reference}", "Caso %(ref)s registrado. Salieron del manifiesto para que su hogar "
                     "viaje junto: %(others)s.", ref=case.reference, others=", ".join(taken))
+    if warnings := service.relationship_warnings(session, case):
+        # As an import warns of them, at the relationship's cell (red team round 67, F4).
+        return done(f"/cases/{case.reference}", "Caso %(ref)s registrado. Revise: %(warnings)s.", ref=case.reference,
+                    warnings="; ".join(say(warning, locale_of(request)) for warning in warnings))
     return done(f"/cases/{case.reference}", "Caso %(ref)s registrado.", ref=case.reference)
 
 
