@@ -369,3 +369,29 @@ def test_overlays_on_a_letter_are_refused_at_every_door(client: TestClient, worl
                          follow_redirects=False)
     assert edited.status_code != 303 and "U+0335" in edited.text, edited.text[:2000]
     assert _stored_names(session_factory, one["reference"])[1] == "Sifontes"
+
+
+def test_every_door_refuses_a_name_with_no_letter(client: TestClient, world: World,
+                                                  session_factory: sessionmaker[Session]) -> None:
+    """Red team round 78, F1: the API registered given names "'''" and a surname "-", which print as nothing on a
+    manifest and a machine readable zone and give the comparison of one person's records nothing to compare; the
+    import refused them already. Every door refuses a name of apostrophes, hyphens, full stops or spaces alone."""
+    api = Api(client, world)
+    for field, value in (("given_names", "'''"), ("first_surname", "-"), ("second_surname", ". -")):
+        refused = api.post("ice.officer", "/api/v1/cases", {**_payload(LATIN), "agency_reference": "ICE-NL-1",
+                                                            field: value})
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "name_not_latin", refused.text
+        assert "no letter" in refused.json()["error"]["message"], refused.text
+    assert _stored(session_factory, agency_reference="ICE-NL-1") == []
+    case = api.register("ice.officer", **LATIN)
+    patched = api.patch("ice.officer", f"/api/v1/cases/{case['reference']}", {"given_names": "' '"})
+    assert patched.status_code == 422 and patched.json()["error"]["code"] == "name_not_latin", patched.text
+    # An empty second surname is none, as before.
+    assert api.register("ice.officer", **{**LATIN, "second_surname": " "})["second_surname"] is None
+    login(client, "ice.officer")
+    form = {"agency_reference": "ICE-NL-3", "given_names": "'''", "first_surname": "Rodríguez",
+            "sex": "M", "birth_date": "1991-05-13", "nationality": "VEN", "held_at": "Port Isabel",
+            "detained_since": (date.today() - timedelta(days=9)).isoformat(), "language": "es"}
+    page = post_form(client, "/cases/new", form, page="/cases/new")
+    assert page.status_code != 303 and "ninguna letra" in page.text, page.text[:2000]
+    assert _stored(session_factory, agency_reference="ICE-NL-3") == []

@@ -34,7 +34,7 @@ from retorno.config import Settings
 from retorno.imports.rows import MESSAGES as SHARED_MESSAGES
 from retorno.imports.rows import Column, ImportReport, InvalidValue, Sheet, parse_date, read_sheet, text
 from retorno.imports.rows import reference as own_reference
-from retorno.names import fold, foreign_letters, mojibake, normal
+from retorno.names import fold, foreign_letters, has_letter, mojibake, normal
 from retorno.safeguards import IDENTITY_FIELDS, is_minor
 
 MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
@@ -334,7 +334,6 @@ _CEDULA = re.compile(r"(?:([VE])\s*-?\s*)?([1-9][0-9]{0,8}|[1-9][0-9]{0,2}(?:\.[
 _DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{1,20}")
 _SPACES_AND_HYPHENS = re.compile(r"[\s-]")
 _PASSPORT_NUMBER = re.compile(r"[A-Z0-9]{1,9}")
-_LETTER = re.compile(r"[^\W\d_]")
 
 _SEX = {"M": "M", "H": "M", "HOMBRE": "M", "MASCULINO": "M", "MALE": "M", "F": "F", "MUJER": "F",
         "FEMENINO": "F", "FEMALE": "F", "X": "X"}
@@ -400,7 +399,7 @@ def _name(value: str) -> str:
     if found := mojibake(value):  # as typed: `normal` reads the º of Ãº as o (red team round 11, RE8811 F2)
         raise InvalidValue("mojibake", found=found)
     value = normal(value)  # as every door stores a name (red team round 5, C-F1)
-    if not _LETTER.search(value):
+    if not has_letter(value):
         raise InvalidValue("letters")
     if found := foreign_letters(value):
         raise InvalidValue("latin_letters", letters=found)

@@ -134,12 +134,19 @@ def foreign_letters(values: dict[str, Any]) -> list[Message]:
     (red team round 5, A-F2: a name in Cyrillic letters that look like Latin ones was never compared with the same
     person's record in Latin letters, whose open asylum claim then held nobody back). The import's column rule says
     the same (`cases.rows`)."""
-    return [Message("%(field)s must be written in Latin letters A-Z (accents, Ñ, apostrophes, hyphens and full stops "
+    latin = Message("%(field)s must be written in Latin letters A-Z (accents, Ñ, apostrophes, hyphens and full stops "
                     "allowed; no digits, signs or letters of another alphabet), as a manifest and a passport's "
-                    "machine readable zone write a name (ICAO Doc 9303): found %(letters)s",
-                    {"field": Term("field", field), "letters": found})
-            for field in NAME_FIELDS
-            if isinstance(values.get(field), str) and (found := names.foreign_letters(values[field]))]
+                    "machine readable zone write a name (ICAO Doc 9303): found %(letters)s")
+    refused = [Message(latin.template, {"field": Term("field", field), "letters": found})
+               for field in NAME_FIELDS
+               if isinstance(values.get(field), str) and (found := names.foreign_letters(values[field]))]
+    # A name of apostrophes, hyphens or full stops alone, which the import refuses too (`rows._name`; red team round
+    # 78, F1). An empty second surname is none (`normal_names`).
+    return refused + [
+        Message("%(field)s holds no letter: a name is written with letters", {"field": Term("field", field)})
+        for field in NAME_FIELDS
+        if isinstance(values.get(field), str) and values[field].strip()
+        and not names.has_letter(names.normal(values[field]))]
 
 
 # The names of people and places typed for a case (red team round 12, F8: MÃ©rida was accepted as a place of birth,
