@@ -10,6 +10,8 @@ every number written without its leading zeros ('V020282780' -> 'V20282780', '02
 that is not a letter or a digit ('25440.0', '+25440', '-25440', '2020/12') is refused, naming the rule:
 a dot or a sign may change which number was meant, and only the officer can say.
 
+A person's RIF ('V-19283746-0': the cédula on 8 digits and a check digit) is read as the cédula ('V19283746').
+
 The ids the system itself produces stay valid: the registry's integer ids ('12345'), the demo's
 cédulas ('V12345678') and 'REG-<n>' ('REG<n>'), the load benchmark's 'RC-<case reference>'.
 `canonical(canonical(x)) == canonical(x)`.
@@ -25,6 +27,10 @@ from retorno.errors import InvalidInput
 # What is dropped (any whitespace, hyphens and the dashes keyboards put for them) and what a record id is made of.
 _DROPPED = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
 _RECORD = re.compile(r"[A-Z0-9]+")
+# A person's RIF (Venezuela's tax number): the letter of the cédula, the cédula written on 8 digits, and a check digit,
+# hyphen apart ('V-19283746-0', 'V-08123456-7'). It is read as that cédula (red team round 78, F2: read as 192837460,
+# it named no one, and an officer verified one person against another's record so written).
+_RIF = re.compile(r"([VE])[\s\-\u2010-\u2015\u2212]*([0-9]{8})[\s]*[\-\u2010-\u2015\u2212][\s]*[0-9]", re.IGNORECASE)
 # A run of leading zeros of a number: at the start, or after a letter, and followed by a digit (a lone 0 stays).
 _LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
 
@@ -35,6 +41,8 @@ def canonical_or_none(value: str) -> str | None:
     Folded to ASCII first (`identifiers.fold`): a record typed in full-width or Arabic-Indic digits is the record of
     those digits (red team round 5, A-F1); a letter of another alphabet is refused with the rest."""
     stripped = identifiers.fold(value).strip()
+    if rif := _RIF.fullmatch(stripped):
+        return f"{rif[1].upper()}{rif[2].lstrip('0')}"
     if _DROPPED.fullmatch(stripped[:1] or " ") or _DROPPED.fullmatch(stripped[-1:] or " "):
         return None  # a leading hyphen is a minus sign (a sign, as '+25440'), a trailing one half of something
     compact = _DROPPED.sub("", stripped).upper()
