@@ -11,7 +11,7 @@ MAIKEL and MICHAEL SALAS OCHOA, one sex and birth date, were not flagged either.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -395,3 +395,19 @@ def test_every_door_refuses_a_name_with_no_letter(client: TestClient, world: Wor
     page = post_form(client, "/cases/new", form, page="/cases/new")
     assert page.status_code != 303 and "ninguna letra" in page.text, page.text[:2000]
     assert _stored(session_factory, agency_reference="ICE-NL-3") == []
+
+
+def test_a_paxlst_of_a_record_stored_with_no_letter_is_refused_naming_it_not_a_500(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 78, F1: the PAXLST of a flight holding a surname of a hyphen alone answered 500. The doors refuse
+    such a name now; one stored before is refused at the PAXLST (409 naming why), for the record to be corrected."""
+    api = Api(client, world)
+    case = api.ready_case(given_names="Ana", first_surname="Lopez")
+    flight = api.build_manifest([case["reference"]],
+                                departure=datetime.now(UTC).replace(microsecond=0) + timedelta(hours=47))
+    assert api.get("carrier.officer", f"/api/v1/flights/{flight}/paxlst").status_code == 200
+    with session_factory() as session:
+        session.execute(sa.update(Case).where(Case.reference == case["reference"]).values(first_surname="-", second_surname=None))
+        session.commit()
+    refused = api.get("carrier.officer", f"/api/v1/flights/{flight}/paxlst")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "paxlst_unwritable", refused.text
