@@ -407,7 +407,8 @@ def test_a_paxlst_of_a_record_stored_with_no_letter_is_refused_naming_it_not_a_5
                                 departure=datetime.now(UTC).replace(microsecond=0) + timedelta(hours=47))
     assert api.get("carrier.officer", f"/api/v1/flights/{flight}/paxlst").status_code == 200
     with session_factory() as session:
-        session.execute(sa.update(Case).where(Case.reference == case["reference"]).values(first_surname="-", second_surname=None))
+        session.execute(sa.update(Case).where(Case.reference == case["reference"])
+                        .values(first_surname="-", second_surname=None))
         session.commit()
     refused = api.get("carrier.officer", f"/api/v1/flights/{flight}/paxlst")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "paxlst_unwritable", refused.text
