@@ -332,3 +332,19 @@ def test_a_surname_with_its_particles_joined_is_flagged_and_held(client: TestCli
         assert [(d["other"], d["holding"]) for d in shown] == [("another agency", None)], (written, shown)
         assert _screened_verified_documented(api, twin) == "documented"
         _refused_onto_a_manifest(api, twin["reference"], ELSEWHERE)
+
+
+def test_a_registration_with_a_name_recorded_as_unknown_is_flagged_and_held(client: TestClient, world: World) -> None:
+    """Red team round 78, F1's class: a surname that compared as nothing (a hyphen) flagged nobody, and the person was
+    approved on a locked manifest while another agency held an asylum claim open for her. A name officials record as
+    unknown (LNU, FNU, N.N., Desconocido) agrees with any: the record is flagged and held as any look-alike is."""
+    api = Api(client, world)
+    rosa = _concern(api)
+    for user, person in (("inm.officer", {**ROSA, "first_surname": "LNU", "second_surname": None}),
+                         ("ice.officer", {**ROSA, "given_names": "N.N."})):
+        unknown = api.register(user, **person)
+        shown = _flags(api, user, unknown["reference"])
+        assert len(shown) == 1, shown
+        if user == "inm.officer":  # another agency's record is named to nobody, nor why
+            assert (shown[0]["other"], shown[0]["holding"]) == (rosa, True) and "unknown" in shown[0]["reason"]
+        assert _screened_verified_documented(api, unknown, user=user) == "documented"

@@ -82,6 +82,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "names_in_other_fields": ("los mismos nombres en otros campos u otro orden",
                               "the same names in other fields or another order"),
     "names_left_out": ("un nombre omitido", "a name left out"),
+    "name_unknown": ("un nombre registrado como desconocido (FNU, LNU, NN...)",
+                     "a name recorded as unknown (FNU, LNU, NN...)"),
     "birth_date_one_digit": ("fecha de nacimiento con un dígito distinto", "birth date one digit apart"),
     "birth_date_digits_swapped": ("dos dígitos vecinos de la fecha de nacimiento invertidos",
                                   "two neighbouring digits of the birth date swapped"),
@@ -627,10 +629,28 @@ def _family_given_similarity(a: str, b: str) -> float:
     return sum(similarities) / len(similarities)
 
 
+# What officials write for a name they do not know (folded): ICE's "first/last name unknown", the Spanish N.N., "no
+# name", a run of X. Such a name says nothing of the person, so it agrees with any (at the floor of its field): a
+# person registered as "Ana LNU" is flagged with the "Ana López" of the same birth date another agency holds, whose
+# concern then holds both (red team round 78, F1's class: a name of no letter compared as nothing, and was let go).
+UNKNOWN_NAMES = frozenset({"FNU", "LNU", "MNU", "NFN", "NLN", "NN", "N N", "XXX", "XX", "X", "X X", "UNKNOWN",
+                           "DESCONOCIDO", "DESCONOCIDA", "SIN NOMBRE", "SIN APELLIDO", "NO NAME", "NO REGISTRA",
+                           "NOMBRE DESCONOCIDO", "APELLIDO DESCONOCIDO", "NO CONSTA"})
+
+
+def _unknown(name: str) -> bool:
+    return name in UNKNOWN_NAMES
+
+
 def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
-    """Score a candidate pair; None when it is not worth flagging."""
+    """Score a candidate pair; None when it is not worth flagging. A name recorded as unknown (`UNKNOWN_NAMES`)
+    agrees with any at its field's floor; with both the given names and the surname unknown, nothing is."""
     same_id = bool(a.national_id) and a.national_id == b.national_id
     dates, date_reasons = _date_factor(a.birth_date, b.birth_date)
+    unknown_given = _unknown(a.given) or _unknown(b.given)
+    unknown_surname = _unknown(a.first) or _unknown(b.first)
+    if unknown_given or unknown_surname:
+        return _score_unknown(a, b, dates, date_reasons, same_id, unknown_given, unknown_surname)
     given = _given_similarity(a.given, b.given)
     # Most candidate pairs stop at the given names, before the surnames are compared.
     if not same_id and (not dates or given < _GIVEN_FLOOR):
@@ -660,6 +680,21 @@ def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
         # A shared ID counts as half the evidence; the names and dates give the rest.
         score = 0.5 + 0.5 * score
     return round(score, 3), "; ".join(reasons)
+
+
+def _score_unknown(a: _Folded, b: _Folded, dates: float, date_reasons: list[str], same_id: bool,
+                   unknown_given: bool, unknown_surname: bool) -> tuple[float, str] | None:
+    """`_score` of a pair one of whose given names or first surnames is recorded as unknown: that field agrees at its
+    floor, the other is compared as usual; both unknown, only a shared national ID flags the pair."""
+    if unknown_given and unknown_surname:
+        return (0.5 + 0.5 * THRESHOLD * dates, "same_national_id; name_unknown") if same_id and dates else None
+    given = _GIVEN_FLOOR if unknown_given else _given_similarity(a.given, b.given)
+    surnames, surname_reasons = (_SURNAME_FLOOR, []) if unknown_surname else _surname_similarity(a, b)
+    score = (_GIVEN_WEIGHT * given + _SURNAME_WEIGHT * surnames) * dates
+    if score < THRESHOLD - 1e-9 or ((given < _GIVEN_FLOOR or surnames < _SURNAME_FLOOR) and not same_id):
+        return None
+    reasons = (["same_national_id"] if same_id else []) + ["name_unknown"] + surname_reasons + date_reasons
+    return round(0.5 + 0.5 * score if same_id else score, 3), "; ".join(reasons)
 
 
 def _score_words(a: _Folded, b: _Folded, dates: float, date_reasons: list[str]) -> tuple[float, str] | None:
