@@ -311,6 +311,11 @@ def test_reintegration_through_the_cli(flown: Flow) -> None:
     refused = said(flow.run("returnees", "transfer-intake", refs["A-1"], "--operator", "VE-FUNDAPRO", "--reason", " ",
                             user="op.officer", code=2))
     assert "error (" in refused
+    # Not to an operator nobody of which can act yet (red team round 77, F2): once one of its officials is added.
+    refused = said(flow.run("returnees", "transfer-intake", refs["A-1"], "--operator", "VE-FUNDAPRO", "--reason",
+                            "se mudó a Mérida", user="op.officer", code=2))
+    assert "error (agency.no_officials)" in refused
+    flow.run("users", "add", "op2.officer", "--agency", "VE-FUNDAPRO", "--role", "officer", "--password", PASSWORD)
     assert "handed to VE-FUNDAPRO" in said(flow.run("returnees", "transfer-intake", refs["A-1"], "--operator",
                                                     "ve-fundapro", "--reason", "se mudó a Mérida", user="op.officer"))
     refused = said(flow.run("returnees", "transfer-intake", refs["A-1"], "--operator", "VE-VUELTA", "--reason",
