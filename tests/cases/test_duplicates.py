@@ -114,6 +114,11 @@ def pair(variant: Row) -> list[tuple[int, int | None, str]]:
         (replace(ORIGINAL, given_names="N.N.", national_id=None), "name_unknown"),
         (replace(ORIGINAL, first_surname="Desconocido", second_surname=None, national_id=None), "name_unknown"),
         (replace(ORIGINAL, given_names="FNU", first_surname="LNU", second_surname=None), "same_national_id"),
+        # However spaced, dotted or repeated (red team round 79, F3).
+        *((replace(ORIGINAL, first_surname=unknown, second_surname=None, national_id=None), "name_unknown")
+          for unknown in ("F.N.U.", "L.N.U", "F N U", "F-N-U", "FNU-LNU", "Sin apellidos", "NN NN",
+                          "Desconocido Desconocido", "Ignorado", "No sabe", "No identificado", "Sin datos", "Anónimo",
+                          "Unk.", "Desc.", "XXXX")),
     ],
 )
 def test_the_same_person_spelled_differently_is_flagged(variant: Row, reason: str) -> None:

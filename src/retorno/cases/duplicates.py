@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from itertools import chain, compress, count, repeat
 from operator import add, attrgetter
 from typing import Any, NamedTuple, Protocol
@@ -633,13 +634,25 @@ def _family_given_similarity(a: str, b: str) -> float:
 # name", a run of X. Such a name says nothing of the person, so it agrees with any (at the floor of its field): a
 # person registered as "Ana LNU" is flagged with the "Ana López" of the same birth date another agency holds, whose
 # concern then holds both (red team round 78, F1's class: a name of no letter compared as nothing, and was let go).
-UNKNOWN_NAMES = frozenset({"FNU", "LNU", "MNU", "NFN", "NLN", "NN", "N N", "XXX", "XX", "X", "X X", "UNKNOWN",
-                           "DESCONOCIDO", "DESCONOCIDA", "SIN NOMBRE", "SIN APELLIDO", "NO NAME", "NO REGISTRA",
-                           "NOMBRE DESCONOCIDO", "APELLIDO DESCONOCIDO", "NO CONSTA"})
+UNKNOWN_NAMES = frozenset({
+    "FNU", "LNU", "MNU", "NFN", "NLN", "FNULNU", "UNK", "UNKNOWN", "NONAME", "NN", "NNN", "SN",
+    "DESC", "DESCONOCIDO", "DESCONOCIDA", "DESCONOCIDOS", "DESCONOCIDAS", "IGNORADO", "IGNORADA", "ANONIMO",
+    "ANONIMA", "NOSABE", "NOCONSTA", "NOREGISTRA", "SINDATOS", "SINDATO", "SINNOMBRE", "SINNOMBRES", "SINAPELLIDO",
+    "SINAPELLIDOS", "NOIDENTIFICADO", "NOIDENTIFICADA", "NOMBREDESCONOCIDO", "APELLIDODESCONOCIDO", "NOTIENE",
+    "NOAPLICA"})
+_RUN_OF_X = re.compile(r"X+")
 
 
+@lru_cache(maxsize=4096)
 def _unknown(name: str) -> bool:
-    return name in UNKNOWN_NAMES
+    """Whether a folded name is one officials write for a name they do not know, however spaced, dotted or repeated
+    (F.N.U., F N U, FNU-LNU, NN NN, Desconocido Desconocido, Sin apellidos, XXX: red team round 79, F3)."""
+    words = name.split()
+    if not words:
+        return False
+    compact = "".join(words)
+    return (compact in UNKNOWN_NAMES or bool(_RUN_OF_X.fullmatch(compact))
+            or all(word in UNKNOWN_NAMES or _RUN_OF_X.fullmatch(word) for word in words))
 
 
 def _score(a: _Folded, b: _Folded) -> tuple[float, str] | None:
