@@ -108,10 +108,11 @@ def test_strangers_verified_against_a_run_on_file_are_not_one_person_nor_minors_
     assert api.passport(man, user="ice.officer")["case_state"] == "ready"
 
 
-# Round 19, T-F3: a prefix of 4 letters (CIVE, RCVE) is folded too. Round 78, F2: the person's RIF (the cédula on 8
-# digits and a check digit) is the record of the cédula (before: 259560973, another record).
+# Round 19, T-F3: a prefix of 4 letters (CIVE, RCVE) is folded too. Rounds 78, F2, and 79, F4: the person's RIF (the
+# cédula on 8 digits and a check digit, apart or not) is the record of the cédula (before: 259560973, another record).
 @pytest.mark.parametrize("record", ["CI25956097", "VEN25956097", "RC25956097", "ci 025956097", "CIVE25956097",
-                                    "RCVE25956097", "V-25956097-3", "e 25956097 - 1"])
+                                    "RCVE25956097", "V-25956097-3", "e 25956097 - 1", "V 25956097 3",
+                                    "V-25956097-03", "V259560973"])
 def test_a_prefixed_record_is_the_record_of_its_digits(
         client: TestClient, world: World, session_factory: sessionmaker[Session], record: str) -> None:
     """R-F4: with INM's case verified against `25956097`, ICE's case of another birth date verified against the

@@ -28,9 +28,12 @@ from retorno.errors import InvalidInput
 _DROPPED = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
 _RECORD = re.compile(r"[A-Z0-9]+")
 # A person's RIF (Venezuela's tax number): the letter of the cédula, the cédula written on 8 digits, and a check digit,
-# hyphen apart ('V-19283746-0', 'V-08123456-7'). It is read as that cédula (red team round 78, F2: read as 192837460,
-# it named no one, and an officer verified one person against another's record so written).
-_RIF = re.compile(r"([VE])[\s\-\u2010-\u2015\u2212]*([0-9]{8})[\s]*[\-\u2010-\u2015\u2212][\s]*[0-9]", re.IGNORECASE)
+# apart ('V-19283746-0', 'V 19283746 0', 'V-19283746-00') or not ('V192837460': a cédula has 8 digits at most). It is
+# read as that cédula (red team round 78, F2, and round 79, F4: read as 192837460, it named no one, and an officer
+# verified one person against another's record so written).
+# Written together, a RIF's cédula does not start with 0: 'V020282780' is the cédula 20282780 with a leading zero.
+_APART = r"[\s\-\u2010-\u2015\u2212]"
+_RIF = re.compile(rf"([VE]){_APART}*(?:([0-9]{{8}}){_APART}+0?[0-9]|([1-9][0-9]{{7}})[0-9])", re.IGNORECASE)
 # A run of leading zeros of a number: at the start, or after a letter, and followed by a digit (a lone 0 stays).
 _LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
 
@@ -42,7 +45,7 @@ def canonical_or_none(value: str) -> str | None:
     those digits (red team round 5, A-F1); a letter of another alphabet is refused with the rest."""
     stripped = identifiers.fold(value).strip()
     if rif := _RIF.fullmatch(stripped):
-        return f"{rif[1].upper()}{rif[2].lstrip('0')}"
+        return f"{rif[1].upper()}{(rif[2] or rif[3]).lstrip('0')}"
     if _DROPPED.fullmatch(stripped[:1] or " ") or _DROPPED.fullmatch(stripped[-1:] or " "):
         return None  # a leading hyphen is a minus sign (a sign, as '+25440'), a trailing one half of something
     compact = _DROPPED.sub("", stripped).upper()
