@@ -25,14 +25,14 @@ from retorno.cli.main import app as cli
 from retorno.db import clock_at
 from retorno.errors import InvalidInput, InvalidTransition
 from retorno.reintegration import bounds
-from retorno.reintegration.models import FollowUp, Placement
+from retorno.reintegration.models import FollowUp, Opportunity, Placement
 from retorno.reintegration.service import (
     record_follow_up,
     update_placement,
 )
 from tests.edit_helpers import ANSWERS
 from tests.factories import Api, World, ok
-from tests.reintegration.helpers import offers, placement_of, post, refused, step, today
+from tests.reintegration.helpers import offers, patch, placement_of, post, refused, step, today
 from tests.web.pages_helpers import login
 from tests.web.test_operator_pages import alert, send
 
@@ -248,3 +248,31 @@ def test_a_drop_is_not_dated_back_before_a_follow_up_that_found_the_returnee_in_
                 {"status": "dropped", "on": "2027-04-15", "reason": "Dejó la pasantía."}))
     session.expire_all()
     assert session.get(Placement, placement["id"]).status == "dropped"
+
+
+def test_the_duration_is_not_cut_under_placements_under_way(client: TestClient, world: World,
+                                                            session: Session) -> None:
+    """Red team round 79, F1: an officer cut an opportunity's duration from six months to one, completed its placements
+    with no reason, and put the duration back. The duration is not cut while a placement started under it is under
+    way (409 naming them), at the API and the import; lengthening it is not held back."""
+    api, case, _due = started_on_15_january_2027(client, world)
+    placement = placement_of(api, case)
+    stored = session.get(Placement, placement["id"])
+    reference = session.get(Opportunity, stored.opportunity_id).reference
+    with clock_at(datetime.combine(date(2027, 2, 15), time(12), tzinfo=UTC)):
+        refused(patch(api, reference, {"duration_months": 1}), 409, "opportunity.duration_under_way")
+        ok(patch(api, reference, {"duration_months": 12}))
+        refused(step(api, placement, "completed", "2027-02-15"), 409, "placement.completed_early")
+
+
+def test_a_follow_up_recorded_after_a_drop_does_not_say_in_the_placement(client: TestClient, world: World,
+                                                                         session: Session) -> None:
+    """Red team round 79, F2: a seat dropped after its follow-up's day took that follow-up, recorded later, as "in the
+    placement". The answer is the returnee's as the follow-up is recorded: after any drop, not in it."""
+    api, case, due = started_on_15_january_2027(client, world)
+    placement = placement_of(api, case)
+    with clock_at(datetime.combine(date(2027, 5, 1), time(12), tzinfo=UTC)):
+        ok(post(api, f"/api/v1/placements/{placement['id']}",
+                {"status": "dropped", "on": "2027-05-01", "reason": "Dejó la pasantía."}))
+        refused(post(api, f"/api/v1/follow-ups/{due[3]['id']}", ANSWERS), 409, "followup.placement_dropped")
+        ok(post(api, f"/api/v1/follow-ups/{due[3]['id']}", {**ANSWERS, "work": "no_work"}), 201)

@@ -103,6 +103,7 @@ _HELD_BY_PLACEMENTS = {
     "opportunity.placement_started_before": ("start_date",),
     "opportunity.placement_under_age": ("min_age", "start_date", "kind"),
     "placement.minor_internship": ("kind", "start_date", "min_age"),
+    "opportunity.duration_under_way": ("duration_months",),
 }
 
 

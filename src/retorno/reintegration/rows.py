@@ -57,6 +57,9 @@ MESSAGES: dict[str, tuple[str, str]] = SHARED_MESSAGES | {
         "termine la colocación antes",
         "a change that does not leave {case}, placement {placement_id}, under the minimum age ({age}): decline or "
         "end the placement first"),
+    "opportunity.duration_under_way": (
+        "al menos {months} meses: las colocaciones {placements} se iniciaron por esa duración y siguen en curso",
+        "at least {months} months: placements {placements} were started for that duration and are under way"),
     "placement.minor_internship": (
         "un tipo que no sea pasantía mientras {case}, colocación {placement_id}, es menor de {adult}: rechace o "
         "termine la colocación antes",

@@ -675,6 +675,24 @@ def check_change_holds(session: Session, opportunity: Opportunity, changes: dict
     if (updated.kind, updated.min_age, updated.start_date) != (opportunity.kind, opportunity.min_age,
                                                                opportunity.start_date):
         _check_placements_hold(session, opportunity, updated)
+    if updated.duration_months < opportunity.duration_months:
+        _check_duration_holds(session, opportunity, updated.duration_months)
+
+
+def _check_duration_holds(session: Session, opportunity: Opportunity, months: int) -> None:
+    """An opportunity's duration is not cut under its placements under way: each was started for the duration it had,
+    from which it is completed without a supervisor's reason (red team round 79, F1: an officer cut it from six months
+    to one, completed two placements early with no reason, and put it back)."""
+    under_way = session.execute(sa.select(Placement.id).where(
+        Placement.opportunity_id == opportunity.id, Placement.status == "started")
+        .order_by(Placement.id)).scalars().all()
+    if under_way:
+        raise InvalidTransition("opportunity %(opportunity)s: placements %(placements)s are under way, started for "
+                                "%(months)s months; its duration is not cut under them (asked: %(asked)s); end them "
+                                "first, or a supervisor completes one early with a written reason",
+                                code="opportunity.duration_under_way", opportunity=opportunity.reference,
+                                placements=", ".join(map(str, under_way)), months=opportunity.duration_months,
+                                asked=months)
 
 
 # The placements an opportunity's rules still apply to: its offers, and who accepted, started or completed it.
@@ -1249,8 +1267,10 @@ def record_follow_up(session: Session, actor: User, follow_up_id: int, answers: 
         raise InvalidTransition("follow-up %(follow_up_id)s (%(months)s months) is due on %(due_on)s: it is "
                                 "recorded from %(opens)s on", code="followup.not_due", follow_up_id=follow_up_id,
                                 months=follow_up.months_after_start, due_on=follow_up.due_on, opens=opens)
-    if (answers.get("work") == "in_placement" and placement.status == "dropped" and placement.ended_on is not None
-            and placement.ended_on <= follow_up.due_on):
+    if answers.get("work") == "in_placement" and placement.status == "dropped" and placement.ended_on is not None:
+        # Whenever the drop was, before the follow-up's day or after it and before it is recorded (red team round 79,
+        # F2): the answer is taken on the day it is recorded, as a drop dated back is held to it
+        # (`_check_drop_after_follow_ups`).
         # Red team round 77, F4: a returnee the operator recorded as having left the placement was counted still in it
         # three months later, in every 'still placed' figure.
         raise InvalidTransition(
