@@ -412,3 +412,13 @@ def test_a_paxlst_of_a_record_stored_with_no_letter_is_refused_naming_it_not_a_5
         session.commit()
     refused = api.get("carrier.officer", f"/api/v1/flights/{flight}/paxlst")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "paxlst_unwritable", refused.text
+
+
+def test_a_country_code_in_lower_case_is_stored_as_iso_writes_it(client: TestClient, world: World) -> None:
+    """Red team round 79, F6: `nationality: "ven"` was stored as typed, and no receiving authority was ever found for
+    the case (404 at its verification request). The API stores it as the page does: VEN."""
+    api = Api(client, world)
+    case = api.register(nationality="ven", country_of_birth="col")
+    assert (case["nationality"], case["country_of_birth"]) == ("VEN", "COL"), case
+    api.screen(case["reference"])
+    ok(api.post("inm.officer", f"/api/v1/cases/{case['reference']}/verification-request"), 201)

@@ -183,6 +183,11 @@ def validate_input(data: CaseInput, today: date) -> None:
     for field, value in normal_names({field: getattr(data, field) for field in NAME_FIELDS}).items():
         setattr(data, field, value)
     problems: list[Message] = []
+    # Country codes as ISO writes them (red team round 79, F6: 'ven' was stored, and no receiving authority was ever
+    # found for it): the page upper-cased them, the API did not.
+    data.nationality = data.nationality.strip().upper()
+    if data.country_of_birth is not None:
+        data.country_of_birth = data.country_of_birth.strip().upper() or None
     data.agency_reference = identifiers.reference(data.agency_reference)
     if data.household_reference is not None:
         data.household_reference = identifiers.reference(data.household_reference) or None
@@ -346,6 +351,10 @@ def change_fields(session: Session, by: User, case: Case, changes: dict[str, Any
         if (case.household_id is not None and case.relationship_to_head in HEADS
                 and changes["relationship_to_head"] not in HEADS):
             head_leaves(session, case)
+    if isinstance(changes.get("nationality"), str):
+        changes = {**changes, "nationality": changes["nationality"].strip().upper()}
+    if isinstance(changes.get("country_of_birth"), str):
+        changes = {**changes, "country_of_birth": changes["country_of_birth"].strip().upper() or None}
     if changes.get("national_id") is not None:
         changes = {**changes, "national_id": normal_national_id(changes["national_id"],
                                                                  str(changes.get("nationality") or case.nationality))}
