@@ -44,3 +44,32 @@ def test_a_registration_warns_of_a_relationship_the_ages_contradict(client: Test
     assert page.status_code == 303, page.text
     shown = client.get(page.headers["location"]).text
     assert "Revise:" in shown and "padre o madre del titular" in shown, shown
+
+
+def test_a_correction_reaching_a_contradiction_warns_too(client: TestClient, world: World) -> None:
+    """Red team round 79, F5: a supervisor's household correction made a 13-year-old the head's spouse, and a birth
+    date corrected made the head younger than her child, each saying nothing. Both answers warn, as a registration's."""
+    api = Api(client, world)
+    head = api.register(given_names="Titular", household_reference="H-COR", relationship_to_head="head",
+                        birth_date="1990-05-01")
+    child = api.register(given_names="Nina", household_reference="H-COR", relationship_to_head="child",
+                         birth_date=(date.today() - timedelta(days=13 * 366)).isoformat())
+    assert not child.get("warnings"), child
+    path = f"/api/v1/cases/{child['reference']}/household"
+    etag = api.get("inm.supervisor", f"/api/v1/cases/{child['reference']}").headers["etag"]
+    corrected = api.client.post(path, json={"household": "H-COR", "relationship_to_head": "spouse",
+                                            "reason": "Corrección del parentesco declarado."},
+                                headers={**world.headers("inm.supervisor"), "If-Match": etag})
+    assert corrected.status_code == 200, corrected.text
+    assert "minor recorded as a spouse" in corrected.json()["warnings"][0]["message"], corrected.json()
+    api.register(given_names="Pablo", household_reference="H-COR", relationship_to_head="child",
+                 birth_date="2012-01-01")
+    etag = api.get("inm.officer", f"/api/v1/cases/{head['reference']}").headers["etag"]
+    younger = api.client.patch(f"/api/v1/cases/{head['reference']}", json={"birth_date": "2000-01-01"},
+                               headers={**world.headers("inm.officer"), "If-Match": etag})
+    assert younger.status_code == 200, younger.text
+    etag = younger.headers["etag"]
+    younger = api.client.patch(f"/api/v1/cases/{head['reference']}", json={"birth_date": "2012-06-01"},
+                               headers={**world.headers("inm.officer"), "If-Match": etag})
+    assert younger.status_code == 200, younger.text
+    assert any("not younger" in w["message"] for w in younger.json().get("warnings") or []), younger.json()

@@ -44,21 +44,24 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 @router.post("", status_code=201, response_model=CaseView, response_model_exclude_unset=True, responses=errors(409))
 def register(body: CaseCreate, session: SessionDep, user: CurrentUser, language: AnswerLanguage) -> Any:
     case = travel.register_case(session, user, service.CaseInput(**body.model_dump()))
-    shown = _case_shown_after(session, user, case)
-    if (warnings := service.relationship_warnings(session, case)) and isinstance(shown, CaseFull):
+    return _case_shown_after(session, user, case, warn=True, language=language)
+
+
+def _case_shown_after(session: Session, user: User, case: Case, *, warn: bool = False, language: str | None = None
+                      ) -> Any:
+    """The case as `user` may read it, with the references of their agency's cases the write took off a manifest
+    (`flights.service.taken_off_in`; red team round 32b, F2), when it took any; and, after a registration or a
+    correction (`warn`), the relationships to the household's head the ages now contradict, in English and in
+    `language` (red team round 79, F5: a correction reaching one said nothing)."""
+    shown = case_out(user, case)
+    if (taken := taken_off_in(session, user)) and isinstance(shown, CaseFull):
+        shown.taken_off_with = taken
+    if warn and isinstance(shown, CaseFull) and (
+            warnings := service.relationship_warnings(session, case)):
         # Models, not dicts: the answer's union (`CaseView`) is chosen by a strict pass first, which takes a dict for
         # a nested model as a failure of CaseFull and would answer the narrower CaseIdentity.
         shown.warnings = [CaseWarning.model_validate(said) for said in in_language(
             [{"message": warning} for warning in warnings], language)]
-    return shown
-
-
-def _case_shown_after(session: Session, user: User, case: Case) -> Any:
-    """The case as `user` may read it, with the references of their agency's cases the write took off a manifest
-    (`flights.service.taken_off_in`; red team round 32b, F2), when it took any."""
-    shown = case_out(user, case)
-    if (taken := taken_off_in(session, user)) and isinstance(shown, CaseFull):
-        shown.taken_off_with = taken
     return shown
 
 
@@ -93,7 +96,7 @@ def read(reference: str, session: SessionDep, user: CurrentUser, response: Respo
 @router.patch("/{reference}", response_model=CaseView, response_model_exclude_unset=True,
               responses=with_etag(200, 409, 412, 428), openapi_extra=IF_MATCH_REQUIRED)
 def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentUser, if_match: IfMatchRequired,
-           response: Response) -> Any:
+           response: Response, language: AnswerLanguage) -> Any:
     """Correct declared fields; an identity change after the verification request re-opens verification.
 
     If-Match is required: the ETag of the case as read. If the case changed since, 412 names who changed
@@ -108,13 +111,13 @@ def update(reference: str, body: CaseUpdate, session: SessionDep, user: CurrentU
     # team round 18, R-F3).
     settle(session)
     set_etag(response, session, case)
-    return _case_shown_after(session, user, case)
+    return _case_shown_after(session, user, case, warn=True, language=language)
 
 
 @router.post("/{reference}/household", response_model=CaseView, response_model_exclude_unset=True,
              responses=with_etag(200, 403, 404, 409, 412, 422, 428), openapi_extra=IF_MATCH_REQUIRED)
 def correct_household(reference: str, body: HouseholdCorrection, session: SessionDep, user: CurrentUser,
-                      if_match: IfMatchRequired, response: Response) -> Any:
+                      if_match: IfMatchRequired, response: Response, language: AnswerLanguage) -> Any:
     """A supervisor moves a case waiting off every manifest to another household of their agency (or to none), or
     corrects its relationship to the head, with a written reason: each household keeps one head; a household joined
     leaves its manifests as when a newcomer joins it (`taken_off_with`), and a minor left with no adult waiting gets
@@ -125,7 +128,7 @@ def correct_household(reference: str, body: HouseholdCorrection, session: Sessio
                              expected_version=if_match.expected_version(case.version))
     settle(session)
     set_etag(response, session, case)
-    return _case_shown_after(session, user, case)
+    return _case_shown_after(session, user, case, warn=True, language=language)
 
 
 @router.get("/{reference}/timeline", response_model=list[TimelineEntry])

@@ -28,7 +28,7 @@ from retorno.web.deps import SessionDep
 from retorno.web.pages.common import FormDep, PageUser, form_text, form_values, render, require_page, router
 from retorno.web.pages.conflicts import conflict_of, form_version, reopened
 from retorno.web.pages.posts import Done, Page, done, form_post
-from retorno.web.pages.sending import FIELD_LABELS
+from retorno.web.pages.sending import FIELD_LABELS, warnings_said
 
 pages = router()
 
@@ -90,5 +90,8 @@ def save(request: Request, session: SessionDep, user: PageUser, form: FormDep, r
     if changed and (taken := taken_off_in(session, user)):
         return done(f"/cases/{reference}", "Caso %(ref)s actualizado. Salieron del manifiesto: %(others)s.",
                     ref=reference, others=", ".join(taken))
+    if changed and (warnings := warnings_said(request, session, case)):
+        return done(f"/cases/{reference}", "Caso %(ref)s actualizado. Revise: %(warnings)s.", ref=reference,
+                    warnings=warnings)
     return done(f"/cases/{reference}", "Caso %(ref)s actualizado." if changed else "Nada que cambiar en %(ref)s.",
                 ref=reference)

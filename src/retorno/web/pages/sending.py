@@ -176,11 +176,17 @@ def new_case(request: Request, session: SessionDep, user: PageUser, form: FormDe
         # Red team round 32b, F2: the newcomer's household left its flight, and the page said only "registered".
         return done(f"/cases/{case.reference}", "Caso %(ref)s registrado. Salieron del manifiesto para que su hogar "
                     "viaje junto: %(others)s.", ref=case.reference, others=", ".join(taken))
-    if warnings := service.relationship_warnings(session, case):
+    if warnings := warnings_said(request, session, case):
         # As an import warns of them, at the relationship's cell (red team round 67, F4).
         return done(f"/cases/{case.reference}", "Caso %(ref)s registrado. Revise: %(warnings)s.", ref=case.reference,
-                    warnings="; ".join(say(warning, locale_of(request)) for warning in warnings))
+                    warnings=warnings)
     return done(f"/cases/{case.reference}", "Caso %(ref)s registrado.", ref=case.reference)
+
+
+def warnings_said(request: Request, session: Session, case: Case) -> str:
+    """The relationships to the household's head the ages contradict after a registration or a correction
+    (`cases.service.relationship_warnings`), said in the page's language; '' when there is none."""
+    return "; ".join(say(warning, locale_of(request)) for warning in service.relationship_warnings(session, case))
 
 
 @pages.get("/cases/import", response_class=HTMLResponse)
@@ -349,6 +355,9 @@ def correct_household(request: Request, session: SessionDep, user: PageUser, for
     if taken:
         return case_done(reference, "Hogar corregido. Salieron del manifiesto para que su hogar viaje junto: "
                          "%(others)s.", others=", ".join(taken))
+    if warnings := warnings_said(request, session, case):
+        # Red team round 79, F5: a correction making a 13-year-old the head's spouse said nothing.
+        return case_done(reference, "Hogar corregido. Revise: %(warnings)s.", warnings=warnings)
     return case_done(reference, "Hogar corregido.")
 
 
