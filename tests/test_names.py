@@ -94,6 +94,9 @@ PLAIN_FORMS = [
 # Letters a machine readable zone cannot write (IPA, dotless, small capitals), digits and signs.
 NOT_LATIN = [
     ("Cᴀrlos", "U+1D00"), ("Cɑrlos", "U+0251"), ("ɡregorio", "U+0261"), ("Carlıos", "U+0131"), ("Caʀlos", "U+0280"),
+    # Red team round 79 (F7): signs written above the line that `normal` read as letters, Mª José stored as Ma José.
+    ("Mª José", "U+00AA FEMININE ORDINAL INDICATOR"), ("Juan Nº", "U+00BA MASCULINE ORDINAL INDICATOR"),
+    ("ᴬna", "U+1D2C MODIFIER LETTER CAPITAL A"), ("Anaₐ", "U+2090 LATIN SUBSCRIPT SMALL LETTER A"),
     ("Cꭤrlos", "U+AB64"), ("ȷose", "U+0237"), ("Carl0s", "U+0030 DIGIT ZERO"), ("Carlos\u2800", "U+2800"),
     ("Carlos_Jose", "U+005F"), ("Carlos (Jose)", "U+0028"),
     # Red team round 6 (F3): accents stacked on a letter beyond the one it carries, or a mark on no letter.

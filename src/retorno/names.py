@@ -183,6 +183,19 @@ def has_letter(text: str) -> bool:
     return bool(_A_LETTER.search(text))
 
 
+# Compatibility forms that NFKC (`normal`) reads as a letter but that are written above or below a line: the ordinal
+# indicators ª and º (Mª for María, Nº), superscript and subscript letters (ᴬ, ₐ). Stored as read, Mª José became
+# "Ma José" (red team round 79, F7): another name, which a manifest and a machine readable zone print as if it were
+# hers. A letter in another style (𝐒, Ⓒ, a Roman numeral Ⅽ, red team round 5, C-F1), written wide (Ｊ) or joined
+# (ﬁ) is that letter, and is read as it.
+_SIGN_FORMS = ("<super>", "<sub>")
+
+
+def _letter_sign(character: str) -> bool:
+    """Whether `character` (as typed) is a sign `normal` would read as a letter (`_SIGN_FORMS`)."""
+    return not character.isascii() and unicodedata.decomposition(character).startswith(_SIGN_FORMS)
+
+
 def foreign_letters(text: str | None) -> str:
     """The characters of a person's name (read as `normal` stores it) that are not Latin letters, named by code point
     and Unicode name (the first few), or '' when there is none. A Latin letter is one a passport's machine readable
@@ -201,8 +214,9 @@ def foreign_letters(text: str | None) -> str:
     long solidus that looks like ø: red team round 24, Z-F9) or one that encloses."""
     if not text or (text.isascii() and not re.search(r"[^A-Za-z '\-.]", text)):
         return ""
+    signs = [character for character in text if _letter_sign(character)]
     stored = normal(text)
-    found = dict.fromkeys(character for character in stored if not _latin(character))
+    found = dict.fromkeys([*signs, *(character for character in stored if not _latin(character))])
     named = [f"U+{ord(character):04X} {unicodedata.name(character, '')}".rstrip() for character in found]
     shown = ", ".join(named[:_MOST_NAMED])
     return shown if len(named) <= _MOST_NAMED else f"{shown} (+{len(named) - _MOST_NAMED})"

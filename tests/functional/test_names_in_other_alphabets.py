@@ -422,3 +422,32 @@ def test_a_country_code_in_lower_case_is_stored_as_iso_writes_it(client: TestCli
     assert (case["nationality"], case["country_of_birth"]) == ("VEN", "COL"), case
     api.screen(case["reference"])
     ok(api.post("inm.officer", f"/api/v1/cases/{case['reference']}/verification-request"), 201)
+
+
+def test_an_abbreviation_written_above_the_line_is_refused_at_every_door(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 79, F7: "Mª José" was stored as "Ma José" (NFKC reads the ordinal indicator ª as a), another
+    name that a manifest and a machine readable zone printed as hers. Every door refuses it, naming the sign."""
+    api = Api(client, world)
+    refused = api.post("ice.officer", "/api/v1/cases", {**_payload(LATIN), "agency_reference": "ICE-ORD-1",
+                                                        "given_names": "Mª José"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "name_not_latin", refused.text
+    assert "U+00AA FEMININE ORDINAL INDICATOR" in refused.json()["error"]["message"], refused.text
+    assert _stored(session_factory, agency_reference="ICE-ORD-1") == []
+    case = api.register("ice.officer", **LATIN)["reference"]
+    patched = api.patch("ice.officer", f"/api/v1/cases/{case}", {"given_names": "Alejandro Jesús ᴬ"})
+    assert patched.status_code == 422 and patched.json()["error"]["code"] == "name_not_latin", patched.text
+    assert _stored_names(session_factory, case)[0] == "Alejandro Jesús"
+    row = (f"ICE-ORD-2,Mª José,Lugo,,F,1984-08-14,VEN,,Port Isabel,HRL,"
+           f"{(date.today() - timedelta(days=30)).strftime('%Y-%m-%d')}\n")
+    imported = client.post("/api/v1/cases/import", headers=world.headers("ice.officer"),
+                           files={"file": ("lista.csv", (HEADER + row).encode(), "text/csv")})
+    assert imported.status_code == 422, imported.text
+    assert [(d["row"], d["column"]) for d in imported.json()["error"]["details"]] == [(2, "nombres")]
+    assert _stored(session_factory, agency_reference="ICE-ORD-2") == []
+    login(client, "ice.officer")
+    action = f"/cases/{case}/edit"
+    page = client.post(action, data={**form_on(client, action, action), "given_names": "Mª José"},
+                       follow_redirects=False)
+    assert page.status_code != 303 and "U+00AA" in page.text, page.text[:2000]
+    assert _stored_names(session_factory, case)[0] == "Alejandro Jesús"

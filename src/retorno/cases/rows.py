@@ -398,12 +398,12 @@ def known_airport(code: str) -> bool:
 def _name(value: str) -> str:
     if found := mojibake(value):  # as typed: `normal` reads the º of Ãº as o (red team round 11, RE8811 F2)
         raise InvalidValue("mojibake", found=found)
-    value = normal(value)  # as every door stores a name (red team round 5, C-F1)
-    if not has_letter(value):
+    stored = normal(value)  # as every door stores a name (red team round 5, C-F1)
+    if not has_letter(stored):
         raise InvalidValue("letters")
-    if found := foreign_letters(value):
+    if found := foreign_letters(value):  # as typed: `normal` reads Mª as Ma (red team round 79, F7)
         raise InvalidValue("latin_letters", letters=found)
-    return value
+    return stored
 
 
 def _code(table: dict[str, str], message: str) -> Callable[[str], str]:

@@ -180,6 +180,8 @@ def validate_input(data: CaseInput, today: date) -> None:
     """The checks every entry point shares; imports run the same rules row by row first. The names are normalised
     in `data` first (`normal_names`), as they are then stored."""
     garbled = mojibake({field: getattr(data, field) for field in TYPED_NAME_FIELDS})
+    # As typed: `normal_names` reads Mª as Ma (red team round 79, F7).
+    named = garbled or foreign_letters({field: getattr(data, field) for field in NAME_FIELDS})
     for field, value in normal_names({field: getattr(data, field) for field in NAME_FIELDS}).items():
         setattr(data, field, value)
     problems: list[Message] = []
@@ -211,7 +213,6 @@ def validate_input(data: CaseInput, today: date) -> None:
                                 "own", {"value": data.household_reference}))
     if not data.given_names.strip() or not data.first_surname.strip():
         problems.append(Message("given_names and first_surname are required"))
-    named = garbled or foreign_letters({field: getattr(data, field) for field in NAME_FIELDS})
     if data.sex not in ("M", "F", "X"):
         problems.append(Message("sex must be M, F or X, not '%(sex)s'", {"sex": data.sex}))
     if data.birth_date > today:
@@ -441,12 +442,13 @@ def check_changes(changes: dict[str, Any], today: date) -> None:
     """The checks every door applies to a correction of declared fields (the API's PATCH, the edit page); the
     names among `changes` are normalised in it first (`normal_names`), as they are then stored."""
     garbled = mojibake(changes)
+    refused = garbled or foreign_letters(changes)  # as typed, as `validate_input` reads them
     changes.update(normal_names(changes))
     cleared = sorted(k for k in REQUIRED_FIELDS if k in changes and changes[k] is None)
     if cleared:
         raise InvalidInput("%(cleared)s cannot be emptied", code="invalid_case",
                            cleared=[Term("field", name) for name in cleared])
-    if refused := garbled or foreign_letters(changes):
+    if refused:
         raise InvalidInput(refused, code=NAME_NOT_LATIN)
     if changes.get("birth_date") is not None and changes["birth_date"] > today:
         raise InvalidInput("birth_date %(birth_date)s is in the future", code="invalid_case",
