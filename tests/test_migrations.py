@@ -28,6 +28,8 @@ from retorno.cases.models import Case, PossibleDuplicate
 from retorno.datakeys import DataKeyring
 from retorno.db import make_engine, use_data_keys
 from retorno.documents.models import TravelDocument
+from retorno.flights import service as flight_service
+from retorno.flights.models import Flight
 from retorno.migrations import alembic_config, check, current_revisions, upgrade
 from retorno.reintegration.models import WITHDRAWN, FollowUp, Placement, PlacementStep
 from retorno.reporting.service import placements_by_status, released_placements
@@ -77,21 +79,28 @@ def test_every_revision_after_the_first_downgrades_and_the_chain_comes_back_up(k
 
 
 @contextmanager
-def _filled_then_back_at(kind: str, tmp_path: Path, data_keys: DataKeyring, *, count: int, seed: int,
-                         revision: str) -> Iterator[tuple[str, sa.Engine]]:
-    """A database at the head filled with `count` synthetic cases, then downgraded to `revision`."""
-    with empty_database(kind, tmp_path, f"at{revision}") as url:
+def _at_head(kind: str, tmp_path: Path, data_keys: DataKeyring, label: str) -> Iterator[tuple[str, sa.Engine]]:
+    """A new database migrated to the head, and an engine on it with the data keys."""
+    with empty_database(kind, tmp_path, label) as url:
         upgrade(url)
         engine = make_engine(url)
         use_data_keys(engine, data_keys)
         try:
-            with Session(engine) as session:
-                fill(session, count, seed=seed)
-                session.commit()
-            command.downgrade(alembic_config(url), revision)
             yield url, engine
         finally:
             engine.dispose()
+
+
+@contextmanager
+def _filled_then_back_at(kind: str, tmp_path: Path, data_keys: DataKeyring, *, count: int, seed: int,
+                         revision: str) -> Iterator[tuple[str, sa.Engine]]:
+    """A database at the head filled with `count` synthetic cases, then downgraded to `revision`."""
+    with _at_head(kind, tmp_path, data_keys, f"at{revision}") as (url, engine):
+        with Session(engine) as session:
+            fill(session, count, seed=seed)
+            session.commit()
+        command.downgrade(alembic_config(url), revision)
+        yield url, engine
 
 
 @pytest.mark.parametrize("kind", DATABASES)
@@ -177,26 +186,20 @@ def test_0026_gives_each_existing_token_an_expiry_from_its_creation(kind: str, t
                                                                      data_keys: DataKeyring) -> None:
     """Tokens made before expiry existed expire 90 days after they were made: an old one stops working."""
     made = [datetime(2025, 1, 10, 8, 30, tzinfo=UTC), datetime.now(UTC).replace(microsecond=0)]
-    with empty_database(kind, tmp_path, "tokens0026") as url:
+    with _at_head(kind, tmp_path, data_keys, "tokens0026") as (url, engine):
+        with Session(engine) as session:
+            agency = Agency(code="MX-INM", name="INM", kind="sending_authority", country="MEX")
+            user = User(username="inm.officer", full_name="x", agency=agency, role="officer", password_hash="x")
+            session.add_all([agency, user])
+            session.flush()
+            session.add_all([ApiToken(user_id=user.id, name=f"t{n}", token_hash=f"{n:064d}", created_at=when,
+                                      expires_at=when, last_used_at=when) for n, when in enumerate(made)])
+            session.commit()
+        command.downgrade(alembic_config(url), "0025")
         upgrade(url)
-        engine = make_engine(url)
-        use_data_keys(engine, data_keys)
-        try:
-            with Session(engine) as session:
-                agency = Agency(code="MX-INM", name="INM", kind="sending_authority", country="MEX")
-                user = User(username="inm.officer", full_name="x", agency=agency, role="officer", password_hash="x")
-                session.add_all([agency, user])
-                session.flush()
-                session.add_all([ApiToken(user_id=user.id, name=f"t{n}", token_hash=f"{n:064d}", created_at=when,
-                                          expires_at=when, last_used_at=when) for n, when in enumerate(made)])
-                session.commit()
-            command.downgrade(alembic_config(url), "0025")
-            upgrade(url)
-            with Session(engine) as session:
-                rows = session.execute(sa.select(ApiToken.created_at, ApiToken.expires_at, ApiToken.last_used_at)
-                                       .order_by(ApiToken.id)).all()
-        finally:
-            engine.dispose()
+        with Session(engine) as session:
+            rows = session.execute(sa.select(ApiToken.created_at, ApiToken.expires_at, ApiToken.last_used_at)
+                                   .order_by(ApiToken.id)).all()
     assert rows == [(when, when + timedelta(days=90), None) for when in made]
 
 
@@ -298,3 +301,40 @@ def test_0038_flags_the_records_of_documents_filed_before_as_another_persons(
             flags = connection.execute(sa.select(PossibleDuplicate.case_id, PossibleDuplicate.other_case_id).where(
                 PossibleDuplicate.reason == "document_held_by_another")).all()
     assert [tuple(flag) for flag in flags] == [(second, first)]
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0045_gives_each_accepted_flight_the_staff_its_acceptance_recorded(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    """Red team round 80, F1: a flight accepted before the column gets the staff the receiving side accepted, as the
+    acceptance's audit record holds it, not a figure the sending side lowered it to afterwards."""
+    flights = sa.table("flights", sa.column("reference", sa.String), sa.column("escorts", sa.Integer))
+    with _at_head(kind, tmp_path, data_keys, "staff0045") as (url, engine):
+        with Session(engine) as session:
+            fill(session, 20, seed=5)
+            sending, receiving = (session.execute(sa.select(User).where(User.username == name)).scalar_one()
+                                  for name in ("inm.officer", "saime.officer"))
+            departure = datetime.now(UTC).replace(microsecond=0) + timedelta(days=9)
+            made = [flight_service.propose_flight(session, sending, flight_service.FlightInput(
+                flight_number=f"V0 45{n}", receiving_agency=receiving.agency.code, carrier="CONVIASA",
+                seats=60, origin="TAP", destination="CCS", departure_utc=departure,
+                arrival_utc=departure + timedelta(hours=5), escorts=6, medical_staff=n)) for n in range(3)]
+            for flight in made[:2]:
+                flight_service.accept_flight(session, receiving, flight)
+            session.commit()
+            references = [flight.reference for flight in made]
+        command.downgrade(alembic_config(url), "0044")
+        with engine.begin() as connection:
+            connection.execute(flights.update().where(flights.c.reference == references[0]).values(escorts=3))
+        upgrade(url)
+        with engine.connect() as connection:
+            rows = connection.execute(sa.select(Flight.reference, Flight.state, Flight.escorts,
+                                                Flight.medical_staff, Flight.accepted_escorts,
+                                                Flight.accepted_medical_staff)).all()
+    stored = {row.reference: (row.escorts, row.accepted_escorts, row.accepted_medical_staff) for row in rows}
+    assert [stored[reference] for reference in references] == [(3, 6, 0), (6, 6, 1), (6, None, None)]
+    # A flight past its acceptance with no record of it (the benchmark's, written directly) gets its staff now.
+    others = {row.reference: (row.accepted_escorts, row.accepted_medical_staff) for row in rows
+              if row.reference not in references}
+    assert others == {row.reference: (None, None) if row.state in ("proposed", "cancelled")
+                      else (row.escorts, row.medical_staff) for row in rows if row.reference not in references}

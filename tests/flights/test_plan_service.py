@@ -86,8 +86,9 @@ def test_an_accepted_flights_staff_is_not_raised_by_the_sending_side_alone(
     assert raised.value.code == "flight.staff_accepted"
     # It says which way the rule goes: lowering is allowed, raising either is not (red team round 71, F2: "cannot
     # raise them to 5 and 0" read as if 0 medical staff were a raise).
-    assert "may lower them but raise neither" in str(raised.value) and "cannot raise them" not in str(raised.value)
-    assert "with escorts: 2, medical staff: 0" in str(raised.value) and "escorts: 3, medical staff: 0 raise" in str(
+    assert "may lower them, and raise them again up to those, but not beyond" in str(raised.value)
+    assert "cannot raise them" not in str(raised.value)
+    assert "with escorts: 2, medical staff: 0" in str(raised.value) and "escorts: 3, medical staff: 0 go beyond" in str(
         raised.value), raised.value
     assert flight.escorts == 2
     assert session.execute(sa.select(sa.func.count()).select_from(AuditRecord)).scalar_one() == audits
@@ -250,6 +251,16 @@ def test_staff_stated_for_a_flight_the_plan_does_not_fill_is_refused_not_ignored
     assert flight.escorts == 2
     # The same staff as the flight has is no change (the planning page states every chosen flight's staff).
     ok(api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {}, "escorts": {flight.reference: 2}}))
+    # Red team round 80, F2: a flight named with nobody to add changes its staff alone, as the refusal says, within
+    # what the receiving side accepted.
+    assert "one named with an empty list changes its staff alone" in refused.json()["error"]["message"]
+    ok(api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {flight.reference: []},
+                                                       "escorts": {flight.reference: 1}}))
+    session.refresh(flight)
+    assert (flight.escorts, flight.accepted_escorts) == (1, 2)
+    beyond = api.post("inm.officer", "/api/v1/plans/apply", {"manifests": {flight.reference: []},
+                                                             "escorts": {flight.reference: 3}})
+    assert beyond.status_code == 409 and beyond.json()["error"]["code"] == "flight.staff_accepted", beyond.text
 
 
 def test_a_plan_says_medical_staff_is_short_and_audits_reading_the_need(
@@ -268,3 +279,36 @@ def test_a_plan_says_medical_staff_is_short_and_audits_reading_the_need(
     reads = session.execute(sa.select(AuditRecord.object_id).where(
         AuditRecord.action == "screening.escorts_read")).scalars().all()
     assert reads == [sick]
+
+
+def test_a_lowered_staff_keeps_what_the_receiving_side_accepted(
+    client: TestClient, world: World, session: Session, settings: Settings
+) -> None:
+    """Red team round 80, F1: the sending side lowered an accepted flight's escorts from 20 to 12; the 12 took the
+    place of the accepted 20, raising them back to 20 was refused saying the receiving side had accepted 12, and the
+    receiving side's view showed 12 as if nothing had changed. The accepted staff is kept: the sending side may go
+    back up to it, never beyond, the refusal names it, and both sides read it."""
+    api = Api(client, world)
+    officer = world.users["inm.officer"]
+    flight = accepted_flight(session, world, seats=40, escorts=4, medical_staff=2)
+    session.commit()
+    assert (flight.accepted_escorts, flight.accepted_medical_staff) == (4, 2)
+    service.set_flight_staff(session, officer, flight, escorts=1, medical_staff=0, passengers_per_escort=10)
+    session.commit()
+    for user in ("inm.officer", "saime.officer"):
+        shown = ok(api.get(user, f"/api/v1/flights/{flight.reference}"))
+        assert (shown["escorts"], shown["medical_staff"]) == (1, 0), shown
+        assert (shown["accepted_escorts"], shown["accepted_medical_staff"]) == (4, 2), shown
+    login(client, "saime.officer")
+    page = client.get(f"/flights/{flight.reference}")
+    assert 'id="staff-accepted"' in page.text and "aceptado por el lado receptor con 4 + 2" in page.text, page.text
+    # Back up to what was accepted: the sending side's to decide.
+    service.set_flight_staff(session, officer, flight, escorts=4, medical_staff=2, passengers_per_escort=10)
+    assert (flight.escorts, flight.medical_staff) == (4, 2)
+    with pytest.raises(InvalidTransition) as raised:
+        service.set_flight_staff(session, officer, flight, escorts=5, medical_staff=2, passengers_per_escort=10)
+    assert raised.value.code == "flight.staff_accepted"
+    assert "with escorts: 4, medical staff: 2" in str(raised.value), raised.value
+    session.commit()
+    page = client.get(f"/flights/{flight.reference}")
+    assert 'id="staff-accepted"' not in page.text

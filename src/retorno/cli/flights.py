@@ -354,6 +354,8 @@ def show(flight: str, act_as: ActAs = None, database_url: DatabaseUrl = None) ->
             "sending / receiving / carrier": f"{target.sending_agency.code} / {target.receiving_agency.code} / "
                                              f"{target.carrier.code}",
             "seats / escorts / medical staff": f"{target.seats} / {target.escorts} / {target.medical_staff}",
+            "accepted with escorts / medical staff": "—" if target.accepted_escorts is None
+            else f"{target.accepted_escorts} / {target.accepted_medical_staff}",
         }))
         table = Table("caso / case", "nombre / name", "asiento / seat", "aprobación / approval",
                       "embarque / boarding", "llegada / arrival")

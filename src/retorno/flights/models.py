@@ -37,6 +37,11 @@ class Flight(Base):
     actual_arrival_utc: Mapped[datetime | None]
     escorts: Mapped[int]
     medical_staff: Mapped[int]
+    # The staff the receiving side accepted the flight with (`accept_flight`; None before): the sending side may lower
+    # its staff after, and raise it again up to these, never beyond (red team round 80, F1: the lowered figure took the
+    # place of the accepted one, and the refusal to go back said the receiving side had accepted it).
+    accepted_escorts: Mapped[int | None]
+    accepted_medical_staff: Mapped[int | None]
     state: Mapped[str] = mapped_column(sa.String(20), index=True)
     # Manifest: draft (being built) → proposed (to the receiving side) → locked.
     manifest_state: Mapped[str] = mapped_column(sa.String(20), default="draft")

@@ -300,14 +300,17 @@ def apply_plan(session: Session, actor: User, manifests: dict[str, list[str]], s
     A flight whose staff the plan does not state keeps its own; a stated change goes through
     `set_flight_staff` (which refuses raising an accepted flight's staff) before anyone is added.
     """
-    # A staff change is applied with the manifest it is for; one stated for a flight the plan does not fill would
-    # be silently ignored, so it is refused (the same staff as the flight has is no change).
+    # A staff change is applied with the manifest it is for; one stated for a flight the plan does not name would
+    # be silently ignored, so it is refused (the same staff as the flight has is no change). A flight named with
+    # nobody to add changes its staff alone, through the same checks (red team round 80, F2: the message said "the
+    # flights it fills", which read as if such a change were refused).
     unplanned = sorted((set(escorts or {}) | set(medical_staff or {})) - set(manifests))
     changed = [f.reference for f in (_flights(session, actor, unplanned) if unplanned else [])
                if ((escorts or {}).get(f.reference, f.escorts), (medical_staff or {}).get(f.reference, f.medical_staff))
                != (f.escorts, f.medical_staff)]
     if changed:
-        raise InvalidInput("a plan states staff only for the flights it fills; no manifest given for %(flights)s",
+        raise InvalidInput("a plan states staff only for the flights it names in its manifests (one named with an "
+                           "empty list changes its staff alone); not named: %(flights)s",
                            code="plan_staff_without_manifest", flights=", ".join(changed))
     # A case is planned once: named twice (on one manifest or two) the plan means nothing for it, and the second
     # naming was refused as 'manifested, not ready to fly' by the first (red team round 42, L2).

@@ -30,6 +30,10 @@ class FlightOut(BaseModel):
     actual_arrival_local: str | None = Field(description="the actual landing in the destination's local time")
     escorts: int
     medical_staff: int
+    accepted_escorts: int | None = Field(
+        description="the escorts the receiving side accepted the flight with; null before it accepted. The sending "
+                    "side may lower the staff after, and raise it again up to these, never beyond")
+    accepted_medical_staff: int | None = Field(description="the medical staff the receiving side accepted")
     boarded: int
     received: int
     arrival_difference: int | None = Field(description="boarded minus received; null until the flight has landed")

@@ -310,6 +310,7 @@ def accept_flight(session: Session, actor: User, flight: Flight) -> None:
     (red team round 23, Y-F3)."""
     _require_side(actor, flight, "flight.accept", "receiving")
     parties_active(flight)
+    flight.accepted_escorts, flight.accepted_medical_staff = flight.escorts, flight.medical_staff
     _flight_transition(session, actor, flight, "accepted", "flight.accept")
 
 
@@ -1704,15 +1705,22 @@ def explain_discrepancy(session: Session, actor: User, flight: Flight, *, explan
     record(session, actor, "arrival.explain", "flight", flight.reference, reason=explanation)
 
 
+def accepted_staff(flight: Flight) -> tuple[int, int]:
+    """The escorts and medical staff the receiving side accepted `flight` with (its staff now, before acceptance)."""
+    return (flight.escorts if flight.accepted_escorts is None else flight.accepted_escorts,
+            flight.medical_staff if flight.accepted_medical_staff is None else flight.accepted_medical_staff)
+
+
 @action("manifest.propose")
 def set_flight_staff(session: Session, actor: User, flight: Flight, *, escorts: int, medical_staff: int,
                      passengers_per_escort: int, reason: str | None = None) -> None:
     """The sending side changes a flight's escorts and medical staff: checked, then changed, then audited.
 
     While the flight is proposed, the staff is part of what the receiving side accepts (or not).
-    Once it has accepted, the staff may be lowered as far as the manifest allows, never raised: the
-    receiving side gave landing permission for that many people on board, and a plan for an accepted
-    flight fits within its staff (`retorno.flights.planner`, `fixed_staff`).
+    Once it has accepted, the staff may be lowered as far as the manifest allows, and raised again up to the staff
+    it accepted (`Flight.accepted_escorts`), never beyond: the receiving side gave landing permission for that many
+    people on board, and a plan for an accepted flight fits within its staff (`retorno.flights.planner`,
+    `fixed_staff`).
     """
     _require_side(actor, flight, "manifest.propose", "sending")
     if flight.state not in ("proposed", "accepted"):
@@ -1721,14 +1729,15 @@ def set_flight_staff(session: Session, actor: User, flight: Flight, *, escorts: 
                                 state=Term("flight_state", flight.state))
     if escorts < 0 or medical_staff < 0:
         raise InvalidInput("escorts and medical staff cannot be negative", code="invalid_flight")
-    if flight.state == "accepted" and (escorts > flight.escorts or medical_staff > flight.medical_staff):
+    accepted = accepted_staff(flight)
+    if flight.state == "accepted" and (escorts > accepted[0] or medical_staff > accepted[1]):
         raise InvalidTransition(
             "flight %(flight)s was accepted by the receiving side with escorts: %(escorts)s, medical staff: "
-            "%(medical_staff)s; the sending side may lower them but raise neither on its own, and escorts: "
-            "%(wanted_escorts)s, medical staff: %(wanted_medical)s raise one: plan within that staff, or propose "
-            "another flight",
-            code="flight.staff_accepted", flight=flight.reference, escorts=flight.escorts,
-            medical_staff=flight.medical_staff, wanted_escorts=escorts, wanted_medical=medical_staff)
+            "%(medical_staff)s; the sending side may lower them, and raise them again up to those, but not beyond on "
+            "its own, and escorts: %(wanted_escorts)s, medical staff: %(wanted_medical)s go beyond: plan within that "
+            "staff, or propose another flight",
+            code="flight.staff_accepted", flight=flight.reference, escorts=accepted[0],
+            medical_staff=accepted[1], wanted_escorts=escorts, wanted_medical=medical_staff)
     cases = [c for _, c in active_passengers(session, flight)]
     facts = safeguards.FlightFacts(flight.reference, flight.seats, escorts, medical_staff,
                                    flight.departure_utc.date(), passengers_per_escort, flight.receiving_agency.country)

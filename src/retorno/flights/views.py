@@ -135,7 +135,9 @@ def flight_out(session: SessionDep, flight: Flight, count: service.ArrivalCount 
         "actual_departure_local": _local_or_none(flight.actual_departure_utc, flight.origin),
         "actual_arrival_utc": flight.actual_arrival_utc,
         "actual_arrival_local": _local_or_none(flight.actual_arrival_utc, flight.destination),
-        "escorts": flight.escorts, "medical_staff": flight.medical_staff, "boarded": count.boarded,
+        "escorts": flight.escorts, "medical_staff": flight.medical_staff,
+        "accepted_escorts": flight.accepted_escorts, "accepted_medical_staff": flight.accepted_medical_staff,
+        "boarded": count.boarded,
         "received": count.received, "arrival_difference": count.difference if count.under_way else None,
         "arrival_flagged": count.flagged,
     }
@@ -400,10 +402,14 @@ class PlanIn(Input):
 class ApplyPlanIn(Input):
     model_config = ConfigDict(extra="forbid")
 
-    manifests: dict[str, list[str]]
+    manifests: dict[str, list[str]] = Field(description="the cases to put on each flight, by its reference")
     # The staff the plan states per flight (as `POST /plans` returns it); a flight left out keeps its own.
-    escorts: dict[str, int] = Field(default_factory=dict)
-    medical_staff: dict[str, int] = Field(default_factory=dict)
+    escorts: dict[str, int] = Field(
+        default_factory=dict,
+        description="the escorts of each flight named in manifests (one named with an empty list changes its staff "
+                    "alone, checked as any staff change); a flight left out keeps its own. Once the receiving side "
+                    "accepted a flight, up to the staff it accepted (accepted_escorts), never beyond")
+    medical_staff: dict[str, int] = Field(default_factory=dict, description="the medical staff, as escorts")
 
 
 def plan_out(view: plan_service.PlanView, language: str | None = None) -> dict[str, Any]:
