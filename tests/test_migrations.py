@@ -33,7 +33,8 @@ from retorno.flights.models import Flight
 from retorno.migrations import alembic_config, check, current_revisions, upgrade
 from retorno.reintegration.models import WITHDRAWN, FollowUp, Placement, PlacementStep
 from retorno.reporting.service import placements_by_status, released_placements
-from retorno.verification.models import VerificationDecision, VerificationRequest
+from retorno.verification.models import RegistryCandidate, VerificationDecision, VerificationRequest
+from retorno.verification.records import record_digits
 from tests.conftest import DATABASES
 from tests.scratch import empty_database
 
@@ -338,3 +339,27 @@ def test_0045_gives_each_accepted_flight_the_staff_its_acceptance_recorded(
               if row.reference not in references}
     assert others == {row.reference: (None, None) if row.state in ("proposed", "cancelled")
                       else (row.escorts, row.medical_staff) for row in rows if row.reference not in references}
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0046_indexes_the_records_every_stored_decision_shows_as_the_service_keys_them(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    """Red team round 81, F1 and F2: what linkage showed of a registry record is found whichever request it was shown
+    for; decisions stored before get their records indexed, keyed as `record_digits` keys them."""
+    spellings = ["V-030111222", "E20111222", "900001", "ci 7.135.786", "V-12345678-9", "A1B2"]
+    with _filled_then_back_at(kind, tmp_path, data_keys, count=60, seed=8, revision="0045") as (url, engine):
+        with engine.begin() as connection:
+            request = connection.execute(sa.select(sa.func.min(VerificationRequest.id))).scalar_one()
+            user = connection.execute(sa.select(sa.func.min(User.id))).scalar_one()
+            connection.execute(sa.insert(VerificationDecision), [
+                {"request_id": request, "outcome": "review", "method": "linkage", "registry_record": None,
+                 "decided_by": user, "identity_fingerprint": None, "match_probability": None,
+                 "candidates": [{"registry_record": spelling, "record": {}} for spelling in spellings[n::2]]}
+                for n in range(2)])
+        upgrade(url)
+        with engine.connect() as connection:
+            stored = connection.execute(sa.select(VerificationDecision.id, VerificationDecision.candidates)).all()
+            indexed = set(connection.execute(sa.select(RegistryCandidate.decision_id, RegistryCandidate.record_key)))
+    expected = {(decision_id, record_digits(c["registry_record"])) for decision_id, candidates in stored
+                for c in candidates or [] if isinstance(c, dict) and isinstance(c.get("registry_record"), str)}
+    assert expected and indexed == expected

@@ -7,6 +7,8 @@ decides with a written reason, at every door."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -105,3 +107,84 @@ def test_the_verifier_reads_the_declared_country_of_birth(client: TestClient, wo
     login(client, "saime.officer")
     page = client.get("/verification").text
     assert "País de nacimiento" in page and "COL" in page[page.index(ref):]
+
+
+def _shown(record: str, fields: dict[str, str | None], *, deceased: bool = False) -> dict[str, Any]:
+    """A candidate as linkage stores it, with the registry record's fields."""
+    return {**_candidate(record, AGREE, deceased=deceased), "record": fields}
+
+
+def test_what_linkage_showed_of_a_record_for_anyone_holds_whoever_verifies_against_it(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 81. F1: linkage showed registry record 900001 as deceased on one record of Pedro Antonio
+    Ramírez Soto; SRE registered him again with no cédula and another spelling (only an undecided possible duplicate
+    of the first), and an officer verified the new record against 900001, no reason, no supervisor. F2: an officer
+    verified Carlos Eduardo Pérez Linares (M, 1970) against record 23779, which the service held, on another case's
+    proposal, as María Olga Silva Fuentes (F, 1992). What linkage showed of a record, for whichever request of the
+    authority, holds: a dead person's, another person's record is a supervisor's override with a written reason."""
+    api = Api(client, world)
+    pedro = {"given_names": "Pedro Antonio", "first_surname": "Ramírez", "second_surname": "Soto", "sex": "M",
+             "birth_date": "1980-02-03", "national_id": "V11222333"}
+    first, first_request = _requested(api, agency_reference="RT81-F1-A", **pedro)
+    dead = _shown("900001", {"given_names": "PEDRO ANTONIO", "first_surname": "RAMÍREZ", "second_surname": "SOTO",
+                             "sex": "M", "birth_date": "1980-02-03", "cedula": "V-11222333"}, deceased=True)
+    _import(session_factory, "saime.officer", {
+        "request": first_request, "case": first, "outcome": "review", "method": "linkage",
+        "registry_record": "900001", "probability": 0.99, "candidates": [dead], "reason": "deceased"})
+    again, again_request = _requested(api, "sre.officer", agency_reference="RT81-F1-B", **{
+        **pedro, "given_names": "Pedro", "first_surname": "Ramires", "national_id": None})
+    refused(_verify(api, "saime.officer", again, again_request, "900001"), 409, "record_deceased")
+    refused(_verify(api, "saime.officer", again, again_request, "V-900001"), 409, "record_deceased")
+    assert _state(api, again) == "verification_requested"
+    ok(_verify(api, "saime.supervisor", again, again_request, "900001", reason=GOOD), 201)
+    # F2: a record shown for another person's request, compared with this case's identity.
+    maria = _shown("23779", {"given_names": "MARÍA OLGA", "first_surname": "SILVA", "second_surname": "FUENTES",
+                             "sex": "F", "birth_date": "1992-12-22", "cedula": None})
+    _proposed(api, session_factory, [_candidate("23001", AGREE), maria])
+    carlos, carlos_request = _requested(api, agency_reference="RT81-F2", given_names="Carlos Eduardo",
+                                        first_surname="Pérez", second_surname="Linares", sex="M",
+                                        birth_date="1970-04-04", national_id=None)
+    error = refused(_verify(api, "saime.officer", carlos, carlos_request, "23779"), 409, "record_identity_differs")
+    assert "23779" in error["message"], error
+    refused(_verify(api, "saime.officer", carlos, carlos_request, "23779", reason=GOOD), 409,
+            "record_identity_differs")
+    assert _state(api, carlos) == "verification_requested"
+    # A record shown for another request that is this person's (the same name said otherwise, the birth date a
+    # slip off) stays the officer's manual path.
+    close = _shown("23780", {"given_names": "CARLOS EDUARDO", "first_surname": "PERES", "second_surname": "LINARES",
+                             "sex": "M", "birth_date": "1970-04-05", "cedula": None})
+    _proposed(api, session_factory, [_candidate("23002", AGREE), close])
+    ok(_verify(api, "saime.officer", carlos, carlos_request, "23780"), 201)
+
+
+def test_a_foreign_residents_cedula_is_a_supervisors_override_at_every_door(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 81, F3: the letter of a cédula is the nationality verified (E, a foreign resident): an officer's
+    verification against such a record, or one of another letter than declared, is a supervisor's override, and a
+    decisions file's `verified` line against one is recorded as a review."""
+    api = Api(client, world)
+    jhon = {"given_names": "Jhon Jairo", "first_surname": "Restrepo", "second_surname": "Gaviria", "sex": "M",
+            "birth_date": "1985-09-21", "national_id": "V20111222"}
+    resident = _shown("900005", {"given_names": "JHON JAIRO", "first_surname": "RESTREPO", "second_surname": "GAVIRIA",
+                                 "sex": "M", "birth_date": "1985-09-21", "cedula": "E-20111222"})
+    ref, request = _requested(api, agency_reference="RT81-F3-A", **jhon)
+    _import(session_factory, "saime.officer", {
+        "request": request, "case": ref, "outcome": "review", "method": "linkage", "registry_record": "900005",
+        "probability": 0.99, "candidates": [resident], "reason": "registry_foreign_resident"})
+    error = refused(_verify(api, "saime.officer", ref, request, "900005"), 409, "registry_foreign_resident")
+    assert "V20111222" in error["message"], error
+    # The record's id itself a foreign resident's cédula, on a case linkage never ran on.
+    plain, plain_request = _requested(api, agency_reference="RT81-F3-B", **{
+        **jhon, "given_names": "Wilmer", "birth_date": "1979-01-30", "national_id": None})
+    refused(_verify(api, "saime.officer", plain, plain_request, "E-20111222"), 409, "registry_foreign_resident")
+    # Declared E, the record a national's V.
+    foreign, foreign_request = _requested(api, agency_reference="RT81-F3-C", **{
+        **jhon, "given_names": "Ana", "sex": "F", "national_id": "E7135786"})
+    refused(_verify(api, "saime.officer", foreign, foreign_request, "V-7135786"), 409, "cedula_letter_differs")
+    assert {_state(api, r) for r in (ref, plain, foreign)} == {"verification_requested"}
+    # A decisions file's verified line against it is a review, for a person to decide.
+    _import(session_factory, "saime.officer", {
+        "request": request, "case": ref, "outcome": "verified", "method": "linkage", "registry_record": "900005",
+        "probability": 0.99, "candidates": [resident], "reason": None})
+    assert _state(api, ref) == "verification_requested"
+    ok(_verify(api, "saime.supervisor", ref, request, "900005", reason=GOOD), 201)

@@ -775,3 +775,28 @@ def test_tiny_benchmark_by_shape_with_em_through_the_cli(tmp_path: Path) -> None
     assert set(figures["match_weights"]["sex"].values()) == {0.0}  # a registry without sex
     refused = CliRunner().invoke(app, ["bench", "linkage", "--shape", "round", "--work-dir", str(tmp_path)])
     assert refused.exit_code != 0 and "unknown shape" in refused.output
+
+
+def test_a_foreign_residents_cedula_or_another_letter_never_verifies_a_nationality() -> None:
+    # Red team round 81, F3: a registry's foreign resident E-20111222 verified a request declaring V20111222 as a
+    # national, and a request declaring E7135786 was verified against the national V-7135786: linkage compared the
+    # cédula's digits alone. The letter is the nationality verified.
+    from retorno.verification.anchors import CEDULA_LETTER_DIFFERS, REGISTRY_FOREIGN_RESIDENT
+    from retorno.verification.linkage import Candidate, _decide
+
+    everything = dict.fromkeys(FIELDS, "agree")
+    record = {"given_names": "JHON JAIRO", "first_surname": "RESTREPO", "second_surname": "GAVIRIA"}
+
+    def decided(registry_cedula: str | None, declared: str | None) -> Any:
+        candidate = Candidate("VE-1", 0.99999, {**record, "cedula": registry_cedula}, everything)  # type: ignore[arg-type]
+        return _decide("R1", [candidate], Thresholds(), declared_cedula=declared)
+
+    assert (decided("E-20111222", "V20111222").outcome, decided("E-20111222", "V20111222").reason) == (
+        "review", REGISTRY_FOREIGN_RESIDENT)
+    assert decided("E 20.111.222", None).reason == REGISTRY_FOREIGN_RESIDENT
+    assert (decided("V-7135786", "E7135786").outcome, decided("V-7135786", "E7135786").reason) == (
+        "review", CEDULA_LETTER_DIFFERS)
+    # A letter on one side only says nothing; the same letter on both verifies as before.
+    for registry_cedula, declared in (("V-7135786", "V7135786"), ("7135786", "E7135786"), ("V-7135786", None),
+                                      ("V-7135786", "7135786")):
+        assert decided(registry_cedula, declared).outcome == "verified", (registry_cedula, declared)

@@ -44,6 +44,7 @@ from retorno.verification.anchors import (
     crosses_majority,
     is_anchored,
     is_deceased,
+    nationality_held_back,
     needs_a_person_for_the_name,
 )
 from retorno.verification.normalise import install_macros, prepare_table, registry_source_sql
@@ -141,7 +142,8 @@ class LinkDecision:
     registry_id: Any | None
     candidates: list[Candidate] = field(default_factory=list)
     # Why a likely match waits for a person, where a rule (not the probability) sent it: `anchors.DECEASED`,
-    # `anchors.AGE_OF_MAJORITY`, `anchors.BIRTH_DATE_DISAGREES`, `anchors.INEXACT_NAME`.
+    # `anchors.AGE_OF_MAJORITY`, `anchors.BIRTH_DATE_DISAGREES`, `anchors.INEXACT_NAME`,
+    # `anchors.REGISTRY_FOREIGN_RESIDENT`, `anchors.CEDULA_LETTER_DIFFERS`.
     reason: str | None = None
 
 
@@ -963,7 +965,8 @@ def link_with_stats(
         candidates = _top_candidates(con, predictions, thresholds.national_share)
     finally:
         _close(con, database)
-    decisions = [_decide(row["request_id"], candidates.get(i, []), thresholds) for i, row in enumerate(rows)]
+    decisions = [_decide(row["request_id"], candidates.get(i, []), thresholds, declared_cedula=row.get("cedula"))
+                 for i, row in enumerate(rows)]
     timings["seconds"] = time.perf_counter() - clock
     stats = {"registry": registry_rows, "requests": len(rows), "pairs_scored": int(pairs)}
     return decisions, stats | {name: round(value, 3) for name, value in timings.items()}
@@ -1042,8 +1045,8 @@ def _top_candidates(
     return found
 
 
-def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds, today: date | None = None
-            ) -> LinkDecision:
+def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds, today: date | None = None,
+            declared_cedula: object = None) -> LinkDecision:
     """Turn a request's ranked candidates into verified / review / not found.
 
     Verified needs both a posterior at or above the upper threshold and an anchor (the birth
@@ -1054,7 +1057,9 @@ def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds
     (`anchors.BIRTH_DATE_DISAGREES`): both go to review. A request whose best candidate the
     registry records as deceased is never verified without a person, however strong the match:
     it goes to review, with that reason (`anchors.DECEASED`) — someone may be travelling on a
-    dead person's identity. A name that is not exactly the registry's, with no cédula agreeing, is verified only from
+    dead person's identity. Nor one whose registry cédula is a foreign resident's (E), or whose declared cédula's letter
+    is another than the registry's (`anchors.nationality_held_back`): the letter is the nationality verified. A name
+    that is not exactly the registry's, with no cédula agreeing, is verified only from
     `thresholds.inexact_name` on, and below it goes to review (`anchors.INEXACT_NAME`). Below the
     lower threshold, or with no candidate at all, the case is not found.
     """
@@ -1064,6 +1069,8 @@ def _decide(request_id: Any, candidates: list[Candidate], thresholds: Thresholds
         outcome: Outcome = "not_found"
     elif best.deceased:
         outcome, reason = "review", DECEASED
+    elif held := nationality_held_back(best.record.get("cedula"), declared_cedula):
+        outcome, reason = "review", held
     elif best.probability >= thresholds.upper and is_anchored(best.agreement, best.record, best.probability):
         if crosses_majority(best.declared_born, best.registry_born, today or date.today()):
             outcome, reason = "review", AGE_OF_MAJORITY

@@ -56,6 +56,21 @@ class VerificationDecision(Base):
     registry_birth_date: Mapped[date | None] = mapped_column(sa.Date)
 
 
+class RegistryCandidate(Base):
+    """A civil-registry record a decision's candidates show (`VerificationDecision.candidates`), by its key: what the
+    service knows of a record (dead, another person's sex, name and birth date) is found whichever request it was shown
+    for, and holds whoever verifies against it (red team round 81, F1 and F2: an officer verified a second record of a
+    person against the registry record linkage had shown as deceased on the first, and a man against a record shown as
+    a woman on another case's proposal, by the manual path, which read only the case's own candidates)."""
+
+    __tablename__ = "registry_candidates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(sa.ForeignKey("verification_decisions.id"), index=True)
+    # `verification.records.record_digits` of the candidate's record: one record however it is written.
+    record_key: Mapped[str] = mapped_column(sa.String(60), index=True)
+
+
 # Two records a verification matched to one civil-registry record are one person (`cases.facts._linked_pairs`), which
 # every write, screening, boarding and manifest check asks of the records it touches: the matched record's digits
 # are looked up off this index (migration 0021), not by reading every verified decision there is. Since migration 0037

@@ -34,9 +34,16 @@ from retorno.db import among, utcnow
 from retorno.documents.service import _name_words
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, Term
 from retorno.reasons import is_written_reason, written_reason
-from retorno.verification.anchors import ANCHOR_FIELDS, is_deceased
+from retorno.verification.anchors import (
+    ANCHOR_FIELDS,
+    CEDULA_LETTER_DIFFERS,
+    REGISTRY_FOREIGN_RESIDENT,
+    is_deceased,
+    nationality_held_back,
+    record_agreement,
+)
 from retorno.verification.anchors import registry_birth_date as registry_birth_of
-from retorno.verification.models import VerificationDecision, VerificationRequest
+from retorno.verification.models import RegistryCandidate, VerificationDecision, VerificationRequest
 from retorno.verification.records import canonical_or_none, canonical_record, record_digits, same_record
 
 OUTCOMES = ("verified", "rejected", "review", "not_found")
@@ -388,6 +395,31 @@ def _anchors_disagree(candidate: Mapping[str, Any]) -> bool:
     return isinstance(agreement, dict) and all(agreement.get(name) == "disagree" for name in ANCHOR_FIELDS)
 
 
+def _shown_elsewhere(session: Session, request: VerificationRequest, registry_record: str,
+                     own: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The candidates showing `registry_record` that this authority's decisions on any request stored
+    (`RegistryCandidate`), other than `own` (those the checks read already): what linkage showed of the record for
+    another request, or for another record of no known link to this one."""
+    if not registry_record:
+        return []
+    stored = session.execute(
+        sa.select(VerificationDecision.candidates)
+        .join(RegistryCandidate, RegistryCandidate.decision_id == VerificationDecision.id)
+        .join(VerificationRequest, VerificationRequest.id == VerificationDecision.request_id)
+        .where(RegistryCandidate.record_key == record_digits(registry_record),
+               VerificationRequest.receiving_agency_id == request.receiving_agency_id)
+        .order_by(VerificationDecision.id.desc())).scalars()
+    return [c for candidates in stored for c in candidates or []
+            if isinstance(c, dict) and same_record(c.get("registry_record"), registry_record)
+            and not any(c is mine or c == mine for mine in own)]
+
+
+def _declared(case: Case) -> dict[str, Any]:
+    """A case's declared identity as a registry record is compared with it (`anchors.record_agreement`)."""
+    return {"given_names": case.given_names, "first_surname": case.first_surname, "sex": case.sex,
+            "birth_date": case.birth_date, "cedula": case.national_id}
+
+
 def _overrides(session: Session, case: Case, request: VerificationRequest, registry_record: str,
                candidates: list[dict[str, Any]] | None) -> tuple[list[str], dict[str, Any]]:
     """What a `verified` decision against `registry_record` overrides, in order, and the values its refusal names.
@@ -414,17 +446,30 @@ def _overrides(session: Session, case: Case, request: VerificationRequest, regis
         kinds.append(NOT_A_CANDIDATE)
         values["candidates"] = ", ".join(dict.fromkeys(str(c.get("registry_record")) for c, _ in stored)) or "—"
         values["proposed_for"] = ", ".join(reference for _, reference in governing)
-    if any(_anchors_disagree(c) for c, _ in matching):
+    # What linkage showed of the record for other requests (another case's proposal, a record of the person never
+    # linked to this one), compared here with this case's declared identity (red team round 81, F2).
+    seen = [c for decision, _ in [*standing, *linked] for c in decision.candidates or [] if isinstance(c, dict)]
+    shown = _shown_elsewhere(session, request, registry_record, seen)
+    compared = [{"agreement": record_agreement(c["record"], _declared(case))} for c in shown
+                if isinstance(c.get("record"), dict)]
+    if any(_anchors_disagree(c) for c in [*(c for c, _ in matching), *compared]):
         kinds.append(ANCHORS_DISAGREE)
-    if any(_identity_differs(c) for c, _ in matching):
+    if any(_identity_differs(c) for c in [*(c for c, _ in matching), *compared]):
         kinds.append(IDENTITY_DIFFERS)
     if others and (elsewhere := _verified_elsewhere(session, others, registry_record)):
         kinds.append(PERSON_VERIFIED_ELSEWHERE)
         values["elsewhere"] = ", ".join(elsewhere)
-    # A death linkage saw in the record on any of the case's requests, or of the person's other records, stays a death.
-    seen = [c for decision, _ in [*standing, *linked] for c in decision.candidates or [] if isinstance(c, dict)]
-    if any(is_deceased(c) for c in seen + brought if same_record(c.get("registry_record"), registry_record)):
+    # A death linkage saw in the record, for whichever request of this authority (red team round 81, F1: shown on one
+    # record of a person, verified on another not linked to it), stays a death.
+    if any(is_deceased(c) for c in seen + brought + shown if same_record(c.get("registry_record"), registry_record)):
         kinds.append(RECORD_DECEASED)
+    # The letter of the record's cédula (the record's id, or its cédula as linkage showed it) is the nationality
+    # verified: a foreign resident's E, or another letter than the declared one (red team round 81, F3).
+    cedulas = [registry_record, *((c.get("record") or {}).get("cedula") for c in seen + brought + shown
+                                  if same_record(c.get("registry_record"), registry_record)
+                                  and isinstance(c.get("record"), dict))]
+    held = {nationality_held_back(cedula, case.national_id) for cedula in cedulas} - {None}
+    kinds += [kind for kind in (REGISTRY_FOREIGN_RESIDENT, CEDULA_LETTER_DIFFERS) if kind in held][:1]
     if matching and all(outcome == "not_found" for _, outcome in matching):
         # Linkage showed the record and found it is not the person (red team round 45a, F1).
         kinds.append(RECORD_NOT_FOUND)
@@ -463,8 +508,8 @@ def _check_override(session: Session, actor: User, case: Case, request: Verifica
     if kind == NOT_A_CANDIDATE:
         raise InvalidTransition(
             "case %(case)s: registry record %(record)s is not one of the candidates linkage proposed for request "
-            "%(request)s (%(candidates)s): the service never saw that record, so verifying against it is an override "
-            "a supervisor decides, with a written reason (at least 10 characters)",
+            "%(request)s (%(candidates)s): linkage never proposed it for this person, so verifying against it is an "
+            "override a supervisor decides, with a written reason (at least 10 characters)",
             code=kind, case=case.reference, record=record, request=values["proposed_for"],
             candidates=values["candidates"])
     if kind == ANCHORS_DISAGREE:
@@ -493,6 +538,12 @@ def _check_override(session: Session, actor: User, case: Case, request: Verifica
             "case %(case)s: this authority revoked its verification against registry record %(record)s; verifying "
             "it against that record again undoes the revocation, so a supervisor decides it, with a written reason "
             "(at least 10 characters)", code=kind, case=case.reference, record=record)
+    if kind in (REGISTRY_FOREIGN_RESIDENT, CEDULA_LETTER_DIFFERS):
+        raise InvalidTransition(
+            "case %(case)s: the cédula of registry record %(record)s is a foreign resident's (E), or of another "
+            "letter than the declared one (%(declared)s): the letter is the nationality verified, so verifying against "
+            "it is an override a supervisor decides, with a written reason (at least 10 characters)",
+            code=kind, case=case.reference, record=record, declared=case.national_id or "—")
     if kind == RECORD_DECEASED:
         raise InvalidTransition(
             "case %(case)s: the registry records %(record)s as deceased, so someone may be travelling on a dead "
@@ -581,6 +632,10 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
         if EARLIER_NOT_NATIONAL in kinds:
             # The person was found not a national on another record: a person decides, seeing that finding.
             outcome, reason = "review", EARLIER_NOT_NATIONAL
+        elif held := [kind for kind in kinds if kind in (REGISTRY_FOREIGN_RESIDENT, CEDULA_LETTER_DIFFERS)]:
+            # A decisions file's verified line against a foreign resident's cédula, or another letter (red team round
+            # 81, F3): a person decides, as linkage itself proposes (`linkage._decide`).
+            outcome, reason = "review", held[0]
         elif PERSON_VERIFIED_ELSEWHERE in kinds:
             # Another record of the person is verified against another registry record: a person decides which is
             # the person's, a supervisor with a written reason (red team round 45a, F2).
@@ -601,6 +656,9 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     session.add(decision)
     request.status = "decided" if outcome in ("verified", "rejected") else "review"
     session.flush()
+    shown = {record_digits(c["registry_record"]) for c in candidates or []
+             if isinstance(c, dict) and isinstance(c.get("registry_record"), str)}
+    session.add_all([RegistryCandidate(decision_id=decision.id, record_key=key) for key in sorted(shown) if key])
     after: dict[str, Any] = {"request": request.reference, "method": method, "registry_record": registry_record,
                              "probability": probability}
     if born is not None:

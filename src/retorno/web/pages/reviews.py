@@ -14,9 +14,11 @@ from retorno.config import Settings
 from retorno.verification.anchors import (
     AGE_OF_MAJORITY,
     BIRTH_DATE_DISAGREES,
+    CEDULA_LETTER_DIFFERS,
     DECEASED,
     INCOMPLETE_DATE_PROBABILITY,
     INEXACT_NAME,
+    REGISTRY_FOREIGN_RESIDENT,
     birth_parts,
     crosses_majority,
     is_deceased,
@@ -80,6 +82,13 @@ def review_reasons(decision: VerificationDecision | None, candidates: Sequence[M
         sentences.append(("Otro caso de la misma persona está verificado con otro registro civil: una persona tiene "
                           "un registro, y verificar este caso con el registro %(record)s lo decide un supervisor con "
                           "un motivo escrito.", {"record": _record(best)}))
+    elif decision.reason == REGISTRY_FOREIGN_RESIDENT:
+        sentences.append(("La cédula del registro %(record)s es de extranjero (E): esa persona es residente "
+                          "extranjera, y su nacionalidad venezolana nunca se verifica sin una persona.",
+                          {"record": _record(best)}))
+    elif decision.reason == CEDULA_LETTER_DIFFERS:
+        sentences.append(("La letra de la cédula declarada (V o E) no es la del registro %(record)s: la letra dice "
+                          "la nacionalidad, y eso lo decide una persona.", {"record": _record(best)}))
     elif decision.reason in (AGE_OF_MAJORITY, BIRTH_DATE_DISAGREES):
         sentences.append(_birth_dates(decision.reason, best, declared_birth, fmt))
     elif decision.reason == INEXACT_NAME:
