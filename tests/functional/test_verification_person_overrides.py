@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from retorno.agencies.models import User
 from tests.factories import Api, World, ok
 from tests.functional.test_guarantees import refused
 from tests.functional.test_verification_overrides import (
@@ -188,3 +191,24 @@ def test_a_foreign_residents_cedula_is_a_supervisors_override_at_every_door(
         "probability": 0.99, "candidates": [resident], "reason": None})
     assert _state(api, ref) == "verification_requested"
     ok(_verify(api, "saime.supervisor", ref, request, "900005", reason=GOOD), 201)
+
+
+def test_another_authoritys_request_is_answered_as_none(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 81 (low): another authority deciding a case was told 403 "the verification request ... is
+    addressed to another agency", which says that one waits; it is answered as no request addressed to it."""
+    from retorno.cases.models import Case
+    from retorno.errors import NotFound
+    from retorno.verification.service import open_request, request_to_decide
+
+    api = Api(client, world)
+    ref, _ = _requested(api, agency_reference="RT81-LOW")
+    with session_factory() as session:
+        case = session.execute(sa.select(Case).where(Case.reference == ref)).scalar_one()
+        other = session.execute(sa.select(User).where(User.username == "col.officer")).scalar_one()
+        with pytest.raises(NotFound) as raised:
+            open_request(session, other, case)
+        assert "addressed to your agency" in str(raised.value)
+        assert request_to_decide(session, other, case) is None
+        saime = session.execute(sa.select(User).where(User.username == "saime.officer")).scalar_one()
+        assert request_to_decide(session, saime, case) is not None
