@@ -173,3 +173,37 @@ def test_an_operator_nobody_of_which_can_act_takes_in_no_returnee(client: TestCl
         assert refused.status_code == 409 and refused.json()["error"]["code"] == "agency.no_officials", refused.text
         assert "VE-NUEVO" in refused.json()["error"]["message"]
     assert _intake(api, "op.officer", ref) == 200
+
+
+def test_the_receiving_authority_is_told_of_returnees_whose_operator_cannot_act(
+        client: TestClient, world: World, session: Session) -> None:
+    """Round 77's leftover: the last officer and supervisor of VE-VUELTA, which held a returnee's intake, were disabled;
+    nobody could act on the returnee, no other operator might, and nothing told the receiving authority. Its queue now
+    lists such returnees ('intakes_stranded'), and the case page says so and hands the intake on."""
+    from retorno.agencies.logins import disable_user
+
+    api = Api(client, world)
+    ref, _ = _offered_by_fundapro(api)
+
+    def stranded(user: str = "saime.officer") -> list[str]:
+        kinds = {kind["kind"]: kind for kind in ok(api.get(user, "/api/v1/inbox"))["kinds"]}
+        assert user.startswith("saime") or "intakes_stranded" not in kinds, kinds
+        return [item["reference"] for item in kinds.get("intakes_stranded", {"items": []})["items"]]
+
+    assert stranded() == [] and stranded("op2.officer") == []
+    for username in ("op.officer", "op.supervisor"):
+        disable_user(session, None, username, reason="dejó la institución en noviembre")
+    session.commit()
+    assert stranded() == [ref]
+    login(client, "saime.officer")
+    page = client.get(f"/cases/{ref}")
+    assert page.status_code == 200 and 'id="intake-stranded"' in page.text, page.text[:3000]
+    assert 'value="VE-FUNDAPRO"' in page.text and 'value="VE-VUELTA"' not in page.text
+    moved = post_form(client, f"/cases/{ref}/intake/transfer", {"operator": "VE-FUNDAPRO", "reason": REASON},
+                      page=f"/cases/{ref}")
+    assert moved.status_code == 303, moved.text[:2000]
+    assert stranded() == [] and _intake(api, "op2.officer", ref) == 200
+    # One enabled again takes its returnees back into view: nothing is stranded by an operator that can act.
+    enable_user(session, None, "op.officer", reason="volvió a la institución en diciembre")
+    session.commit()
+    assert stranded() == []

@@ -36,7 +36,7 @@ from retorno.flights.models import NOT_YET_FLOWN_STATES, Alert, Flight, Passenge
 from retorno.flights.outputs import carrier_list_open_clause
 from retorno.flights.service import leaving_unconfirmed, lock_hours_of
 from retorno.reintegration.models import FollowUp, IntakeProfile, Opportunity, Placement
-from retorno.reintegration.service import intakes_held_by
+from retorno.reintegration.service import intakes_held_by, taking_in
 from retorno.verification.models import VerificationRequest
 from retorno.verification.service import OPEN, requests_seen
 
@@ -61,6 +61,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "arrivals": ("Llegadas por confirmar", "Arrivals to confirm"),
     "discrepancies": ("Diferencias por explicar", "Differences to explain"),
     "intakes": ("Retornados por admitir", "Returnees to take in"),
+    "intakes_stranded": ("Retornados con un operador que no puede atenderlos",
+                         "Returnees held by an operator that cannot act"),
     "offers": ("Ofertas por responder", "Offers to answer"),
     "follow_ups": ("Seguimientos pendientes", "Follow-ups due"),
     "documents_superseded": ("Documentos de emergencia sustituidos", "Emergency documents superseded"),
@@ -366,6 +368,22 @@ class _Queue:
         return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.consent_recorded_at),
                                                  f"/reintegration/returnees/{row.reference}#intake"))
 
+    def intakes_stranded(self) -> tuple[int, list[Item]]:
+        """The receiving authority's returnees (consenting, in reintegration) whose intake is held by an operator that
+        takes in nobody now: disabled, or with no active officer or supervisor left (its last one disabled). Nobody of
+        it can act on them, and no other operator may: the authority hands each intake on
+        (`reintegration.service.transfer_intake`; before, nothing told it, and the returnee waited unseen)."""
+        able = sa.select(Agency.id).where(taking_in())
+        query = (sa.select(Case.reference, Case.given_names, Case.first_surname, Case.second_surname,
+                           IntakeProfile.consent_recorded_at)
+                 .join(Case, Case.id == IntakeProfile.case_id)
+                 .where(Case.nationality == self.user.agency.country, IntakeProfile.consent,
+                        IntakeProfile.operator_agency_id.is_not(None), IntakeProfile.operator_agency_id.not_in(able),
+                        Case.state.in_(lifecycle.REINTEGRATION_STATES))
+                 .order_by(IntakeProfile.consent_recorded_at, IntakeProfile.id))
+        return self._run(query, lambda row: Item(row.reference, self._who(row), _moment(row.consent_recorded_at),
+                                                 f"/cases/{row.reference}#h-intake-transfer"))
+
     def _own_placements(self, query: sa.Select[*tuple[Any, ...]]) -> sa.Select[*tuple[Any, ...]]:
         # The consent is the returnee's (intake_profiles.case_id): no case is read to find or count them.
         return (query.join(Opportunity, Opportunity.id == Placement.opportunity_id)
@@ -423,6 +441,7 @@ _DECLARED: dict[str, tuple[tuple[str, ...], str]] = {
     "arrivals": (("arrival.confirm",), "/flights"),
     "discrepancies": (("arrival.confirm",), "/flights"),
     "intakes": (("intake.record",), "/reintegration/returnees"),
+    "intakes_stranded": (("intake.transfer",), "/?kind=intakes_stranded#intakes_stranded"),
     "offers": (("placement.manage",), "/reintegration/placements?status=offered"),
     "follow_ups": (("followup.record",), "/reintegration/follow-ups"),
     # The carrier's officers (boarding.record) only for those who must leave the aircraft.
@@ -432,9 +451,15 @@ _DECLARED: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+# Kinds of one agency kind alone, whatever else holds their capability: an operator holding an intake acts on it
+# itself, so only the receiving authority is told of those whose operator cannot.
+_ONLY_FOR = {"intakes_stranded": "receiving_authority"}
+
+
 def kinds_for(user: User) -> list[str]:
     """The kinds of work `user` can act on, in the queue's order."""
-    return [code for code, (capabilities, _) in _DECLARED.items() if any(can(user, c) for c in capabilities)]
+    return [code for code, (capabilities, _) in _DECLARED.items() if any(can(user, c) for c in capabilities)
+            and _ONLY_FOR.get(code, user.agency.kind) == user.agency.kind]
 
 
 def inbox(session: Session, user: User, *, limit: int = SHOWN, kinds: Sequence[str] | None = None,

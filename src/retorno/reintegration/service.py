@@ -379,13 +379,40 @@ def transfer_intake(session: Session, actor: User, case: Case, *, operator: str,
     return profile
 
 
+@dataclass(frozen=True)
+class IntakeHolder:
+    """Who holds a consenting returnee's intake (None: no operator yet), and whether it takes anyone in now."""
+
+    operator: Agency | None
+    able: bool
+
+
+def intake_holder(session: Session, case: Case) -> IntakeHolder | None:
+    """The holder of `case`'s intake, if the returnee consents (`IntakeProfile`); None without consent."""
+    profile = session.execute(sa.select(IntakeProfile).where(IntakeProfile.case_id == case.id,
+                                                             IntakeProfile.consent)).scalar_one_or_none()
+    if profile is None:
+        return None
+    if profile.operator_agency_id is None:
+        return IntakeHolder(None, True)
+    operator = session.get(Agency, profile.operator_agency_id)
+    assert operator is not None
+    return IntakeHolder(operator, bool(operators_taking_in(session, operator.country, among=[operator.id])))
+
+
+def taking_in() -> sa.ColumnElement[bool]:
+    """The condition on `Agency` of an operator that takes a returnee in: enabled, with an active officer or
+    supervisor to act on them."""
+    officials = sa.select(User.id).where(User.agency_id == Agency.id, User.active,
+                                         User.role.in_(("officer", "supervisor"))).exists()
+    return sa.and_(Agency.active, officials)
+
+
 def operators_taking_in(session: Session, country: str, *, among: Sequence[int] | None = None) -> list[Agency]:
     """The reintegration operators of `country` (of the ids `among`, when given) a returnee's intake may be handed to:
     enabled, with an active officer or supervisor to act on it (`transfer_intake`; the page lists these)."""
-    officials = sa.select(User.id).where(User.agency_id == Agency.id, User.active,
-                                         User.role.in_(("officer", "supervisor"))).exists()
-    query = sa.select(Agency).where(Agency.kind == "reintegration_operator", Agency.country == country, Agency.active,
-                                    officials).order_by(Agency.code)
+    query = sa.select(Agency).where(Agency.kind == "reintegration_operator", Agency.country == country,
+                                    taking_in()).order_by(Agency.code)
     if among is not None:
         query = query.where(Agency.id.in_(among))
     return list(session.execute(query).scalars())

@@ -178,6 +178,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/cases/{reference}/verification-request"): ("verification.request",),
     ("POST", "/cases/{reference}/documents"): ("document.add",),
     ("POST", "/cases/{reference}/withdraw"): ("case.withdraw",),
+    ("POST", "/cases/{reference}/intake/transfer"): ("intake.transfer",),
     ("GET", "/flights/new"): ("flight.propose",),
     ("POST", "/flights/new"): ("flight.propose",),
     ("GET", "/planning"): ("manifest.plan",),

@@ -24,6 +24,7 @@ from retorno.documents.service import documents_of, emergency_document_held, sta
 from retorno.errors import PROBLEMS_LISTED, InvalidInput, Term, problem_summary
 from retorno.flights import airports
 from retorno.flights.service import FlightInput, propose_flight, taken_off_in
+from retorno.reintegration import service as reintegration
 from retorno.reporting import dashboard as home
 from retorno.screening.models import CONCERNS
 from retorno.screening.service import (
@@ -314,7 +315,23 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     if can(user, "duplicate.read") and user.agency.kind == "sending_authority":
         context["possible_duplicates"] = travel.read_possible_duplicates(session, user, case)
     context.update(protection_context(session, user, case))
+    context.update(intake_transfer_context(session, user, case))
     return context
+
+
+def intake_transfer_context(session: Session, user: User, case: Case) -> dict[str, Any]:
+    """For the receiving authority, a consenting returnee's intake and the operators it may be handed to
+    (`reintegration.service.transfer_intake`): the inbox's 'Returnees held by an operator that cannot act' leads
+    here, since the authority reads no operator's returnee page."""
+    if (user.agency.kind != "receiving_authority" or not can(user, "intake.transfer")
+            or case.state not in lifecycle.REINTEGRATION_STATES):
+        return {}
+    held = reintegration.intake_holder(session, case)
+    if held is None:
+        return {}
+    targets = [agency for agency in reintegration.operators_taking_in(session, case.nationality)
+               if held.operator is None or agency.id != held.operator.id]
+    return {"intake_holder": held, "intake_targets": targets}
 
 
 @pages.get("/cases/{reference}", response_class=HTMLResponse)
@@ -341,6 +358,17 @@ def resolution_again(session: Session, user: User, reference: str, form: FormDat
 
 def case_done(reference: str, message: str, **values: object) -> Done:
     return done(f"/cases/{reference}", message, **values)
+
+
+@pages.post("/cases/{reference}/intake/transfer", response_model=None)
+@form_post(case_again)
+def transfer_intake(request: Request, session: SessionDep, user: PageUser, form: FormDep, reference: str) -> Done:
+    """The receiving authority hands a returnee's intake to another operator, from the case page."""
+    operator = form_text(form, "operator")
+    reintegration.transfer_intake(session, user, service.get_case(session, user, reference), operator=operator,
+                                  reason=form_text(form, "reason"))
+    return case_done(reference, "Admisión de %(ref)s traspasada a %(operator)s.", ref=reference,
+                     operator=operator.strip().upper())
 
 
 @pages.post("/cases/{reference}/household", response_model=None)
