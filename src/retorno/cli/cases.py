@@ -92,10 +92,14 @@ def screen(reference: str,
 
 @cases_app.command("resolve")
 def resolve(reference: str,
-            decision: Annotated[str, typer.Option(help="travel_permitted or withdrawn")],
+            decision: Annotated[str, typer.Option(
+                help="travel_permitted (the concerns closed, the person may travel) or withdrawn (the case withdrawn "
+                     "from return; its concerns stay open and hold the person's other records)")],
             reason: Annotated[str, typer.Option(help="the supervisor's written reason")],
             concern: Annotated[list[str] | None, typer.Option(
                 help="an open concern this resolution closes (repeat; needed when several are open)")] = None,
+            reverses_withdrawal: Annotated[bool, typer.Option(
+                help="travel_permitted on a case a 'withdrawn' resolution withdrew: reverses that decision")] = False,
             act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
     """A supervisor's written resolution of open protection concerns."""
     from retorno.cases.service import get_case
@@ -104,7 +108,8 @@ def resolve(reference: str,
     with refusals(), unit_of_work(settings(database_url)) as session:
         actor = acting_user(session, act_as)
         case = get_case(session, actor, reference)
-        resolve_screening(session, actor, case, decision=decision, reason=reason, concerns=concern or None)
+        resolve_screening(session, actor, case, decision=decision, reason=reason, concerns=concern or None,
+                          reverses_withdrawal=reverses_withdrawal)
         console.print(f"case [bold]{case.reference}[/bold]: {decision}; state {case.state}")
 
 

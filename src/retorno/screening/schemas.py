@@ -24,7 +24,10 @@ class ResolutionOut(BaseModel):
     decision: str
     reason: str
     resolved_at: datetime
-    concerns: list[str] = Field(description="the concerns this resolution closed")
+    concerns: list[str] = Field(description="the concerns this resolution decided on")
+    closed: bool = Field(description="whether it closed them: 'travel_permitted' does; 'withdrawn' withdraws the "
+                                     "case from return and leaves them open, holding every other record of the "
+                                     "person")
 
 
 class ScreeningDetails(BaseModel):

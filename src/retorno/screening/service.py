@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -217,16 +217,35 @@ def raise_unaccompanied(session: Session, by: User, case: Case, *, reason: str) 
 
 @action("screening.resolve")
 def resolve_screening(session: Session, actor: User, case: Case, *, decision: str, reason: str,
-                      concerns: list[str] | None = None) -> ScreeningResolution:
+                      concerns: list[str] | None = None, reverses_withdrawal: bool = False) -> ScreeningResolution:
     """A supervisor's written resolution of named open concerns, whichever screenings raised them.
 
     With one kind of concern open, `concerns` may be left out; with several, the resolution names
     those it closes, so a reason written for one concern (a medical escort arranged) never closes
     another (a pending asylum claim) unseen.
+
+    'travel_permitted' closes the concerns. 'withdrawn' withdraws the case from return (the person is not to be
+    returned): it closes nothing, and the concerns stay open, holding every other record of the person. Permitting
+    travel on a case so withdrawn reverses that decision and releases the person's other records: it is refused
+    unless the resolution says it reverses it (`reverses_withdrawal`), audited so (red team round 82, F1: a 'travel
+    permitted' on a case withdrawn the minute before, for an asylum claim admitted, was taken as any other).
     """
     ensure_owner(actor, case)
     if decision not in ("travel_permitted", "withdrawn"):
         raise InvalidInput("decision must be 'travel_permitted' or 'withdrawn'")
+    withdrawn_by = _withdrawn_by_resolution(session, case)
+    if decision == "withdrawn" and case.state == "withdrawn":
+        raise InvalidTransition("case %(case)s is withdrawn already: its open concerns hold the person's other "
+                                "records as they are", code="invalid_transition.case", case=case.reference)
+    if withdrawn_by is not None and not reverses_withdrawal:
+        raise InvalidTransition(
+            "case %(case)s was withdrawn from return by a protection resolution on %(on)s (the person not to be "
+            "returned); permitting travel now reverses that decision and releases the person's other records: say "
+            "so (reverses_withdrawal), with the reason", code="resolution_reverses_withdrawal", case=case.reference,
+            on=withdrawn_by.date())
+    if reverses_withdrawal and withdrawn_by is None:
+        raise InvalidInput("case %(case)s was not withdrawn by a protection resolution: there is no such decision to "
+                           "reverse", code="nothing_to_reverse", case=case.reference)
     reason = written_reason(reason)
     still_open = open_concern_codes(session, case.id)
     if not still_open:
@@ -264,9 +283,11 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
                                          concerns=sorted(set(still[screening.id]) & set(named)))
         session.add(resolution)
     session.flush()
-    record(session, actor, "screening.resolve", "case", case.reference,
-           after={"screenings": [sc.id for sc in screenings], "concerns": named, "decision": decision,
-                  "reason_sha256": text_digest(session, reason)})
+    after: dict[str, object] = {"screenings": [sc.id for sc in screenings], "concerns": named, "decision": decision,
+                                "reason_sha256": text_digest(session, reason)}
+    if reverses_withdrawal:
+        after["reverses_withdrawal"] = True
+    record(session, actor, "screening.resolve", "case", case.reference, after=after)
     if decision == "withdrawn":
         transition(session, actor, case, "withdrawn", action="case.withdrawn",
                    reason="protection resolution (reason kept encrypted with the resolution)")
@@ -274,6 +295,18 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
         advance(session, actor, case)
     assert resolution is not None
     return resolution
+
+
+def _withdrawn_by_resolution(session: Session, case: Case) -> datetime | None:
+    """When `case`, withdrawn, was withdrawn by a protection resolution ('withdrawn') no later resolution reversed;
+    None otherwise."""
+    if case.state != "withdrawn":
+        return None
+    last = session.execute(
+        sa.select(ScreeningResolution.decision, ScreeningResolution.resolved_at)
+        .join(Screening, Screening.id == ScreeningResolution.screening_id)
+        .where(Screening.case_id == case.id).order_by(ScreeningResolution.id.desc()).limit(1)).first()
+    return last.resolved_at if last is not None and last.decision == "withdrawn" else None
 
 
 @reader("screening.read_details")
@@ -305,7 +338,8 @@ def screening_details(session: Session, actor: User, case: Case) -> list[dict[st
         "id": s.id, "screened_at": s.screened_at, "concerns": s.concerns, "notes": s.notes,
         "medical_escorts": s.medical_escorts,
         "resolutions": [{"decision": r.decision, "reason": r.reason, "resolved_at": r.resolved_at,
-                         "concerns": r.concerns if r.concerns is not None else s.concerns}
+                         "concerns": r.concerns if r.concerns is not None else s.concerns,
+                         "closed": r.decision == "travel_permitted"}
                         for r in resolutions.get(s.id, [])],
     } for s in screenings]
 

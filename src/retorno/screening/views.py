@@ -37,10 +37,16 @@ class ScreeningIn(Input):
 class ResolutionIn(Input):
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["travel_permitted", "withdrawn"]
+    decision: Literal["travel_permitted", "withdrawn"] = Field(
+        description="travel_permitted: the concerns are closed and the person may travel; withdrawn: the case is "
+                    "withdrawn from return (the person not to be returned), its concerns stay open and hold every "
+                    "other record of the person")
     reason: str = Field(min_length=1, max_length=4000)
     # The open concerns this resolution closes; required when more than one kind is open.
     concerns: list[str] | None = Field(default=None, max_length=10)
+    reverses_withdrawal: bool = Field(
+        default=False, description="travel_permitted on a case a 'withdrawn' resolution withdrew: reverses that "
+                                   "decision (required then, refused otherwise)")
 
 
 class BestInterestsIn(Input):
@@ -69,7 +75,7 @@ def read_screenings(reference: str, session: SessionDep, user: CurrentUser) -> A
 def resolve(reference: str, body: ResolutionIn, session: SessionDep, user: CurrentUser) -> Any:
     case = get_case(session, user, reference)
     service.resolve_screening(session, user, case, decision=body.decision, reason=body.reason,
-                              concerns=body.concerns)
+                              concerns=body.concerns, reverses_withdrawal=body.reverses_withdrawal)
     return {"case": case.reference, "state": case.state}
 
 

@@ -880,3 +880,31 @@ def pull_possible_duplicates(session: Session, by: User | None, case: Case) -> N
 
 _PULLING = "retorno.pulling_possible_duplicates"
 LINKED_RECORD_REACTIONS.append(pull_possible_duplicates)
+
+
+def release_held(session: Session, by: User | None, case: Case) -> None:
+    """A change to `case` (a concern resolved, a case withdrawn, a link undone) may release the other records of its
+    person and its possible duplicates that waited in 'documented': each goes as far as its own guards allow now
+    (`cases.service.advance`), as the holds took them back (`pull_possible_duplicates`). Red team round 82, F2: ICE's
+    supervisor resolved the concern that held INM's record of the same person, and INM's record stayed 'documented',
+    refused 'not ready to fly' with no reason, until someone happened to change it."""
+    if session.info.get(_RELEASING):
+        return
+    others = set(same_person(session, [case.id]).get(case.id, {}))
+    flagged = undecided_duplicates(session, [case.id, *others])
+    others |= {other for found in flagged.values() for other in found}
+    others.discard(case.id)
+    waiting = [other for other in (session.get(Case, other_id) for other_id in sorted(others))
+               if other is not None and other.state == "documented"]
+    if not waiting:
+        return
+    session.info[_RELEASING] = True
+    try:
+        for other in waiting:
+            advance(session, None, other)
+    finally:
+        session.info.pop(_RELEASING, None)
+
+
+_RELEASING = "retorno.releasing_held_records"
+LINKED_RECORD_REACTIONS.append(release_held)
