@@ -64,7 +64,8 @@ def upgrade() -> None:
         sa.Column('record_key', sa.String(length=60), nullable=False),
         sa.ForeignKeyConstraint(['decision_id'], ['verification_decisions.id'],
                                 name=op.f('fk_registry_candidates_decision_id_verification_decisions')),
-        sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_candidates')))
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_candidates')),
+        sqlite_autoincrement=True)
     op.create_index(op.f('ix_registry_candidates_decision_id'), 'registry_candidates', ['decision_id'])
     op.create_index(op.f('ix_registry_candidates_record_key'), 'registry_candidates', ['record_key'])
     decisions = sa.table('verification_decisions', sa.column('id', sa.Integer), sa.column('candidates', sa.JSON))
