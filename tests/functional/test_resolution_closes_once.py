@@ -12,6 +12,7 @@ from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.screening.models import ScreeningResolution
 from tests.factories import Api, World, ok
+from tests.web.pages_helpers import login, post_form
 
 REASON = "Evaluado por la supervisora: puede viajar con escolta."
 
@@ -98,4 +99,28 @@ def test_a_concern_resolved_on_one_record_releases_the_persons_other_record(clie
     inm, ice = _held_by_ice(api, "V18436354", "Luz")
     ok(api.post("ice.supervisor", f"/api/v1/cases/{ice}/screenings/resolution",
                 {"decision": "travel_permitted", "reason": "Asilo denegado en firme: puede viajar"}), 201)
+    assert _state(api, inm) == "ready"
+
+
+def test_the_case_page_reverses_a_withdrawal_said_so(client: TestClient, world: World) -> None:
+    """Red team round 83. F1: a withdrawn case's page linked to 'Ver y resolver' and had no form, so only the API and
+    the console could reverse the withdrawal. F2: its history said 'Preocupación de protección resuelta' for a
+    withdrawal, which leaves the concern open."""
+    api = Api(client, world)
+    inm, ice = _held_by_ice(api, "V18436355", "Mar")
+    ok(api.post("ice.supervisor", f"/api/v1/cases/{ice}/screenings/resolution",
+                {"decision": "withdrawn", "reason": "Asilo admitido: no procede el retorno"}), 201)
+    login(client, "ice.supervisor")
+    page = client.get(f"/cases/{ice}?protection=1")
+    assert 'id="reverses-withdrawal"' in page.text and "Resolución de protección registrada" in page.text, \
+        page.text[:3000]
+    assert "Preocupación de protección resuelta" not in page.text
+    action = f"/cases/{ice}/resolution"
+    form = {"decision": "travel_permitted", "concerns": "pending_asylum_claim",
+            "reason": "Revisado de nuevo: el asilo fue denegado"}
+    unsaid = post_form(client, action, form, page=f"/cases/{ice}?protection=1")
+    assert unsaid.status_code != 303 and "reverses_withdrawal" in unsaid.text, unsaid.text[:2000]
+    assert _state(api, inm) == "documented"
+    said = post_form(client, action, {**form, "reverses_withdrawal": "1"}, page=f"/cases/{ice}?protection=1")
+    assert said.status_code == 303, said.text[:2000]
     assert _state(api, inm) == "ready"

@@ -233,7 +233,7 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
     ensure_owner(actor, case)
     if decision not in ("travel_permitted", "withdrawn"):
         raise InvalidInput("decision must be 'travel_permitted' or 'withdrawn'")
-    withdrawn_by = _withdrawn_by_resolution(session, case)
+    withdrawn_by = withdrawn_by_resolution(session, case)
     if decision == "withdrawn" and case.state == "withdrawn":
         raise InvalidTransition("case %(case)s is withdrawn already: its open concerns hold the person's other "
                                 "records as they are", code="invalid_transition.case", case=case.reference)
@@ -297,7 +297,7 @@ def resolve_screening(session: Session, actor: User, case: Case, *, decision: st
     return resolution
 
 
-def _withdrawn_by_resolution(session: Session, case: Case) -> datetime | None:
+def withdrawn_by_resolution(session: Session, case: Case) -> datetime | None:
     """When `case`, withdrawn, was withdrawn by a protection resolution ('withdrawn') no later resolution reversed;
     None otherwise."""
     if case.state != "withdrawn":

@@ -89,7 +89,8 @@ ACTIONS = {
     "safeguard.refused_held_elsewhere": "Intento rechazado sobre una persona retenida por otra agencia",
     "screening.read": "Evaluación de protección consultada",
     "screening.record": "Evaluación de protección registrada",
-    "screening.resolve": "Preocupación de protección resuelta",
+    # A withdrawal leaves the concerns open: the label says a resolution, not which (red team round 83, F2).
+    "screening.resolve": "Resolución de protección registrada",
     "search.delete": "Búsqueda guardada borrada",
     "search.save": "Búsqueda guardada",
     "token.create": "Token de acceso creado",

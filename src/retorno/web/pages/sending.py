@@ -32,6 +32,7 @@ from retorno.screening.service import (
     record_best_interests,
     resolve_screening,
     screening_details,
+    withdrawn_by_resolution,
 )
 from retorno.travel import duplicates
 from retorno.travel import service as travel
@@ -315,6 +316,10 @@ def case_context(session: Session, user: User, reference: str, *, protection: bo
     if can(user, "duplicate.read") and user.agency.kind == "sending_authority":
         context["possible_duplicates"] = travel.read_possible_duplicates(session, user, case)
     context.update(protection_context(session, user, case))
+    # A case a protection resolution withdrew: its resolution form reverses that decision, said so (red team round 83,
+    # F1: only the API and the console could).
+    context["withdrawal_reversible"] = (can(user, "screening.resolve") and case.state == "withdrawn"
+                                        and withdrawn_by_resolution(session, case) is not None)
     context.update(intake_transfer_context(session, user, case))
     return context
 
@@ -419,7 +424,7 @@ def resolve(request: Request, session: SessionDep, user: PageUser, form: FormDep
     named = [str(c) for c in form.getlist("concerns")]
     resolve_screening(
         session, user, case, decision=form_text(form, "decision"), reason=form_text(form, "reason"),
-        concerns=named or None,
+        concerns=named or None, reverses_withdrawal=form_text(form, "reverses_withdrawal") == "1",
     )
     return case_done(reference, "Resolución registrada.")
 
