@@ -354,12 +354,14 @@ def test_0046_indexes_the_records_every_stored_decision_shows_as_the_service_key
             connection.execute(sa.insert(VerificationDecision), [
                 {"request_id": request, "outcome": "review", "method": "linkage", "registry_record": None,
                  "decided_by": user, "identity_fingerprint": None, "match_probability": None,
-                 "candidates": [{"registry_record": spelling, "record": {}} for spelling in spellings[n::2]]}
+                 "candidates": [{"registry_record": spelling, "record": {}} for spelling in spellings[n::2]]
+                 + [{"registry_record": "55" + str(n), "record": {"cedula": "V-3011100" + str(n)}}]}
                 for n in range(2)])
         upgrade(url)
         with engine.connect() as connection:
             stored = connection.execute(sa.select(VerificationDecision.id, VerificationDecision.candidates)).all()
             indexed = set(connection.execute(sa.select(RegistryCandidate.decision_id, RegistryCandidate.record_key)))
-    expected = {(decision_id, record_digits(c["registry_record"])) for decision_id, candidates in stored
-                for c in candidates or [] if isinstance(c, dict) and isinstance(c.get("registry_record"), str)}
+    expected = {(decision_id, record_digits(key)) for decision_id, candidates in stored for c in candidates or []
+                if isinstance(c, dict)
+                for key in (c.get("registry_record"), (c.get("record") or {}).get("cedula")) if isinstance(key, str)}
     assert expected and indexed == expected

@@ -212,3 +212,45 @@ def test_another_authoritys_request_is_answered_as_none(
         assert request_to_decide(session, other, case) is None
         saime = session.execute(sa.select(User).where(User.username == "saime.officer")).scalar_one()
         assert request_to_decide(session, saime, case) is not None
+
+
+def test_a_record_named_by_its_cedula_is_the_record_linkage_showed(
+        client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
+    """Red team round 84, F1: the record linkage showed as dead (900001) was refused by its id and verified by an
+    officer alone when named by its cédula as shown (V-30111001), at the API, the page and a decisions file; the same
+    with a foreign resident's cédula named by its digits. A record named by its cédula is that record."""
+    api = Api(client, world)
+    rosario = {"given_names": "Rosario", "first_surname": "Méndez", "second_surname": "Quintero", "sex": "F",
+               "birth_date": "1985-04-12", "national_id": "V30111001"}
+    first, first_request = _requested(api, agency_reference="RT84-F1-A", **rosario)
+    dead = _shown("900001", {"given_names": "ROSARIO", "first_surname": "MÉNDEZ", "second_surname": "QUINTERO",
+                             "sex": "F", "birth_date": "1985-04-12", "cedula": "V-30111001"}, deceased=True)
+    _import(session_factory, "saime.officer", {
+        "request": first_request, "case": first, "outcome": "review", "method": "linkage",
+        "registry_record": "900001", "probability": 0.99, "candidates": [dead], "reason": "deceased"})
+    again, again_request = _requested(api, "ice.officer", agency_reference="RT84-F1-B", **{
+        **rosario, "first_surname": "Mendes", "national_id": None})
+    for named in ("V-30111001", "30111001", "900001"):
+        refused(_verify(api, "saime.officer", again, again_request, named), 409, "record_deceased")
+    # A decisions file naming it so, the flag cleared, is refused as linkage's word on a dead record.
+    from retorno.verification.exchange import DecisionFileError
+
+    with pytest.raises(DecisionFileError, match="as deceased"):
+        _import(session_factory, "saime.officer", {
+            "request": again_request, "case": again, "outcome": "verified", "method": "linkage",
+            "registry_record": "V-30111001", "probability": 0.99, "reason": None,
+            "candidates": [{**dead, "registry_record": "V-30111001", "deceased": False}]})
+    assert _state(api, again) == "verification_requested"
+    ok(_verify(api, "saime.supervisor", again, again_request, "V-30111001", reason=GOOD), 201)
+
+
+def test_a_deceased_flag_not_read_as_alive_is_read_as_dead() -> None:
+    """Red team round 84, F2: a registry's `deceased` values 'S' and 'X' were read as alive and linkage verified
+    both people. Any value but a recognised 'alive' says dead, the safe reading."""
+    from retorno.verification.anchors import is_deceased
+
+    for flag in ("S", "X", "sí", "yes", "1", "TRUE", "fallecido", True):
+        assert is_deceased({"deceased": flag}), flag
+    for flag in (None, False, "", " ", "no", "N", "0", "false", "vivo", "nan"):
+        assert not is_deceased({"deceased": flag}), flag
+    assert is_deceased({"deceased": "no", "death_date": "2024"})

@@ -139,10 +139,16 @@ def _empty(record: Mapping[str, object] | None, name: str) -> bool:
 DECEASED = "deceased"
 
 
+# The values of a registry's `deceased` flag that say the person is alive; any other value says dead, the safe
+# reading (red team round 84, F2: 'S' and 'X' were read as alive, and linkage verified both people).
+ALIVE_FLAGS = ("", "false", "f", "0", "no", "n", "vivo", "viva", "alive", "none", "null", "nan")
+
+
 def is_deceased(record: Mapping[str, object]) -> bool:
-    """Whether a registry record is of a deceased person: a `deceased` flag, or a death date."""
+    """Whether a registry record is of a deceased person: a `deceased` flag that is not a recognised 'alive'
+    (`ALIVE_FLAGS`), or a death date."""
     flag = record.get("deceased")
-    flagged = flag is True or str(flag).strip().lower() in ("true", "t", "1", "yes", "si", "sí")
+    flagged = flag is not None and flag is not False and str(flag).strip().lower() not in ALIVE_FLAGS
     return flagged or str(record.get("death_date") or "").strip() != ""
 
 

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from retorno.errors import InvalidInput, NotFound
+from retorno.verification.anchors import ALIVE_FLAGS
 from retorno.verification.normalise import install_macros, people_sql, prepare_table, spellings_sql
 
 MANIFEST = "manifest.json"
@@ -132,7 +133,9 @@ def _deceased_sql(columns: dict[str, str], table: str = "") -> str:
     if "death_date" in columns:
         parts.append(f"(nullif(trim(CAST({table}death_date AS VARCHAR)), '') IS NOT NULL)")
     if "deceased" in columns:
-        parts.append(f"coalesce(TRY_CAST(CAST({table}deceased AS VARCHAR) AS BOOLEAN), false)")
+        alive = ", ".join(f"'{flag}'" for flag in ALIVE_FLAGS)
+        # Any value but a recognised 'alive' says dead (`anchors.is_deceased`; red team round 84, F2).
+        parts.append(f"coalesce(lower(trim(CAST({table}deceased AS VARCHAR))) NOT IN ({alive}), false)")
     return f"coalesce({' OR '.join(parts)}, false)" if parts else "false"
 
 

@@ -410,8 +410,18 @@ def _shown_elsewhere(session: Session, request: VerificationRequest, registry_re
                VerificationRequest.receiving_agency_id == request.receiving_agency_id)
         .order_by(VerificationDecision.id.desc())).scalars()
     return [c for candidates in stored for c in candidates or []
-            if isinstance(c, dict) and same_record(c.get("registry_record"), registry_record)
+            if isinstance(c, dict) and names_record(c, registry_record)
             and not any(c is mine or c == mine for mine in own)]
+
+
+def names_record(candidate: Mapping[str, Any], registry_record: str) -> bool:
+    """Whether `registry_record`, as an officer or a file names it, is the candidate's record: its id, or its cédula
+    as linkage showed it (records link by a cédula's digits; red team round 84, F1: the dead record named by its
+    cédula, V-30111001, passed where its id, 900001, was refused)."""
+    shown = candidate.get("record")
+    cedula = shown.get("cedula") if isinstance(shown, dict) else None
+    return same_record(candidate.get("registry_record"), registry_record) or (
+        isinstance(cedula, str) and bool(cedula.strip()) and same_record(cedula, registry_record))
 
 
 def _declared(case: Case) -> dict[str, Any]:
@@ -461,13 +471,13 @@ def _overrides(session: Session, case: Case, request: VerificationRequest, regis
         values["elsewhere"] = ", ".join(elsewhere)
     # A death linkage saw in the record, for whichever request of this authority (red team round 81, F1: shown on one
     # record of a person, verified on another not linked to it), stays a death.
-    if any(is_deceased(c) for c in seen + brought + shown if same_record(c.get("registry_record"), registry_record)):
+    if any(is_deceased(c) for c in seen + brought if same_record(c.get("registry_record"), registry_record)) \
+            or any(is_deceased(c) for c in shown):
         kinds.append(RECORD_DECEASED)
     # The letter of the record's cédula (the record's id, or its cédula as linkage showed it) is the nationality
     # verified: a foreign resident's E, or another letter than the declared one (red team round 81, F3).
     cedulas = [registry_record, *((c.get("record") or {}).get("cedula") for c in seen + brought + shown
-                                  if same_record(c.get("registry_record"), registry_record)
-                                  and isinstance(c.get("record"), dict))]
+                                  if names_record(c, registry_record) and isinstance(c.get("record"), dict))]
     held = {nationality_held_back(cedula, case.national_id) for cedula in cedulas} - {None}
     kinds += [kind for kind in (REGISTRY_FOREIGN_RESIDENT, CEDULA_LETTER_DIFFERS) if kind in held][:1]
     if matching and all(outcome == "not_found" for _, outcome in matching):
@@ -656,8 +666,10 @@ def record_decision(session: Session, actor: User, case: Case, *, outcome: str, 
     session.add(decision)
     request.status = "decided" if outcome in ("verified", "rejected") else "review"
     session.flush()
-    shown = {record_digits(c["registry_record"]) for c in candidates or []
-             if isinstance(c, dict) and isinstance(c.get("registry_record"), str)}
+    shown = {record_digits(key) for c in candidates or [] if isinstance(c, dict)
+             for key in (c.get("registry_record"), (c.get("record") or {}).get("cedula")
+                         if isinstance(c.get("record"), dict) else None)
+             if isinstance(key, str) and key.strip()}
     session.add_all([RegistryCandidate(decision_id=decision.id, record_key=key) for key in sorted(shown) if key])
     after: dict[str, Any] = {"request": request.reference, "method": method, "registry_record": registry_record,
                              "probability": probability}

@@ -77,8 +77,11 @@ def upgrade() -> None:
             sa.select(decisions.c.id, decisions.c.candidates).where(decisions.c.candidates.is_not(None))):
         if isinstance(stored, str):
             stored = json.loads(stored)
-        keys = {_key(c['registry_record']) for c in stored or []
-                if isinstance(c, dict) and isinstance(c.get('registry_record'), str)}
+        # The record's id, and its cédula as linkage showed it: an officer names a record by either.
+        keys = {_key(value) for c in stored or [] if isinstance(c, dict)
+                for value in (c.get('registry_record'),
+                              c['record'].get('cedula') if isinstance(c.get('record'), dict) else None)
+                if isinstance(value, str) and value.strip()}
         rows += [{'decision_id': decision_id, 'record_key': key} for key in sorted(k for k in keys if k)]
         if len(rows) >= 5000:
             connection.execute(candidates.insert(), rows)
