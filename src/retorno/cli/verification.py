@@ -44,11 +44,20 @@ def _refusals() -> Iterator[None]:
     """Turn a refusal into one clear line (and every bad line of a file) with exit code 2; any other refusal is
     told as every command tells it (`common.refusals`: redacted for the acting official)."""
     from retorno.verification.exchange import DecisionFileError
+    from retorno.verification.sources import RegistryFileError
     with refusals():
         try:
             yield
         except DecisionFileError as exc:
             err_console.print(f"[red]nothing imported[/red]: {len(exc.problems)} bad lines")
+            for number, problem in exc.problems:
+                err_console.print(f"  line {number}: {problem}")
+            raise typer.Exit(2) from exc
+        except RegistryFileError as exc:
+            kinds = ", ".join(f"{kind}: {count}" for kind, count in exc.counts.items())
+            err_console.print(f"[red]nothing linked or prepared[/red]: {exc.path} has {exc.total} "
+                              f"problem{'s' if exc.total > 1 else ''} ({kinds})"
+                              + (f"; the first {len(exc.problems)}:" if exc.total > len(exc.problems) else ":"))
             for number, problem in exc.problems:
                 err_console.print(f"  line {number}: {problem}")
             raise typer.Exit(2) from exc

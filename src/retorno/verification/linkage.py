@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from retorno.config import Settings
 from retorno.errors import InvalidInput
 from retorno.synthetic.registry import ERROR_MODELS, make_requests
-from retorno.verification import narrowing, prepared
+from retorno.verification import narrowing, prepared, sources
 from retorno.verification.anchors import (
     AGE_OF_MAJORITY,
     BIRTH_DATE_DISAGREES,
@@ -486,7 +486,9 @@ def _register_requests(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, 
 
 
 def _register_registry(con: duckdb.DuckDBPyConnection, registry_path: str | Path) -> int:
-    """Normalise the registry into `rt_registry`; returns its number of records."""
+    """Check the registry file (`sources.check`: nothing is linked from a file with a bad line), then normalise it
+    into `rt_registry`; returns its number of records."""
+    sources.check(con, Path(registry_path), required=("registry_id", *FIELDS))
     source = registry_source_sql(registry_path)
     con.execute(f"CREATE OR REPLACE VIEW rt_registry_raw AS SELECT * FROM {source}")
     prepare_table(con, "rt_registry_raw", "rt_registry")

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from retorno.names import PARTICLES, key
+from retorno.verification.sources import reader_sql
 
 # Venezuela's administrative regions and their states, as lists write them. A list that
 # writes the region instead of the state agrees with each of its states at the region level.
@@ -253,13 +254,14 @@ def to_spark(sql: str) -> str:
 
 
 def registry_source_sql(registry_path: str | Path) -> str:
-    """SQL reading a registry file (Parquet or CSV) with a stable row number `rt_row`."""
-    path = str(registry_path).replace("'", "''")
-    if path.endswith(".csv"):
-        return f"(SELECT *, row_number() OVER () - 1 AS rt_row FROM read_csv_auto('{path}'))"
+    """SQL reading a registry file (Parquet or CSV, a CSV file's columns as text) with a stable row number `rt_row`."""
+    path = Path(registry_path)
+    if path.suffix.lower() == ".csv":
+        return f"(SELECT *, row_number() OVER () - 1 AS rt_row FROM {reader_sql(path)})"
+    text = str(path).replace("'", "''")
     return (
         "(SELECT * EXCLUDE (file_row_number), file_row_number AS rt_row"
-        f" FROM read_parquet('{path}', file_row_number = true))"
+        f" FROM read_parquet('{text}', file_row_number = true))"
     )
 
 

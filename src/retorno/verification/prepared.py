@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from retorno.errors import InvalidInput, NotFound
+from retorno.verification import sources
 from retorno.verification.anchors import ALIVE_FLAGS
 from retorno.verification.normalise import install_macros, people_sql, prepare_table, spellings_sql
 
@@ -107,15 +108,6 @@ def _connect(memory_limit: str | None, work_dir: Path) -> duckdb.DuckDBPyConnect
     return con
 
 
-def _reader(path: Path) -> str:
-    text = str(path).replace("'", "''")
-    if path.suffix.lower() == ".csv":
-        return f"read_csv_auto('{text}', all_varchar = true)"
-    if path.suffix.lower() == ".parquet":
-        return f"read_parquet('{text}')"
-    raise InvalidInput("%(path)s: a Parquet (.parquet) or CSV (.csv) file", path=path)
-
-
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     return {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
 
@@ -142,11 +134,9 @@ def _deceased_sql(columns: dict[str, str], table: str = "") -> str:
 def _source_view(con: duckdb.DuckDBPyConnection, name: str, path: Path, id_is_integer: bool | None
                  ) -> tuple[bool, bool]:
     """A view of a source or change file as prepare_table reads it; (id is integer, has a death date)."""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_file AS SELECT * FROM {_reader(path)}")
+    sources.check(con, path, required=("registry_id", *SOURCE_FIELDS))
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_file AS SELECT * FROM {sources.reader_sql(path)}")
     columns = _columns(con, f"{name}_file")
-    missing = [column for column in ("registry_id", *SOURCE_FIELDS) if column not in columns]
-    if missing:
-        raise InvalidInput("%(path)s lacks the columns %(missing)s", path=path, missing=", ".join(missing))
     if id_is_integer is None:
         id_is_integer = columns["registry_id"] in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT",
                                                    "UINTEGER", "USMALLINT", "UTINYINT")
@@ -244,10 +234,17 @@ def prepare(source: str | Path, out: str | Path, *, partitions: int | None = Non
     if out_path.exists() and any(out_path.iterdir()) and not is_prepared(out_path):
         raise InvalidInput("%(path)s exists and is not a prepared registry: give an empty or new folder",
                            path=out_path)
+    created = not out_path.exists()
     out_path.mkdir(parents=True, exist_ok=True)
     con = _connect(memory_limit, out_path)
     try:
-        id_is_integer, _ = _source_view(con, "rt_source", source_path, None)
+        try:
+            id_is_integer, _ = _source_view(con, "rt_source", source_path, None)
+        except InvalidInput:
+            if created:  # a refused source leaves nothing behind, not even the folder it was to go to
+                con.close()
+                shutil.rmtree(out_path, ignore_errors=True)
+            raise
         (rows,) = con.execute("SELECT count(*) FROM rt_source").fetchone() or (0,)
         count = partitions or min(MAX_PARTITIONS, max(1, -(-int(rows) // PARTITION_ROWS)))
         # The spellings are materialised (a few hundred thousand), the people streamed from the source to Parquet.
@@ -297,10 +294,9 @@ def update(out: str | Path, changes: str | Path, *, memory_limit: str | None = N
     try:
         con.execute(f"CREATE OR REPLACE TEMP VIEW rt_current AS SELECT * FROM read_parquet('{registry_glob(out_path)}',"
                     " hive_partitioning = false)")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW rt_changes_file AS SELECT * FROM {_reader(changes_path)}")
+        sources.check(con, changes_path, required=("registry_id",))
+        con.execute(f"CREATE OR REPLACE TEMP VIEW rt_changes_file AS SELECT * FROM {sources.reader_sql(changes_path)}")
         columns = _columns(con, "rt_changes_file")
-        if "registry_id" not in columns:
-            raise InvalidInput("%(path)s lacks the column registry_id", path=changes_path)
         kinds = _change_kinds(con, columns, changes_path, manifest.id_is_integer)
         _complete_rows(con, columns, changes_path)
         _changes_view(con, manifest.id_is_integer)
