@@ -23,9 +23,9 @@ from retorno.cases.models import Case
 from retorno.db import clock_at
 from retorno.errors import SafeguardViolation
 from retorno.flights.models import Flight, Passenger
-from retorno.verification.exchange import import_decisions
 from retorno.verification.models import VerificationDecision
 from tests.factories import Api, World, ok
+from tests.linker import import_file
 from tests.web.pages_helpers import login, post_form
 
 SPLIT = "La madre viaja antes; la hija la sigue con su tía la semana próxima."
@@ -65,7 +65,7 @@ def _daughter(api: Api, factory: sessionmaker[Session], household: str | None) -
                  "record": {"given_names": "VALENTINA", "first_surname": "ROJAS", "second_surname": "MENA",
                             "birth_date": REGISTRY.isoformat()}}
     with factory() as session:
-        import_decisions(session, _user(session, "saime.officer"), [json.dumps(
+        import_file(session, _user(session, "saime.officer"), [json.dumps(
             {"request": request, "case": ref, "outcome": "review", "method": "linkage",
              "registry_record": "V30111222", "probability": 0.97, "candidates": [candidate], "reason": None})])
         session.commit()

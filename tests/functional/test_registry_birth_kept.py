@@ -24,10 +24,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.agencies.models import User
-from retorno.verification.exchange import DecisionFileError, import_decisions
+from retorno.verification.exchange import DecisionFileError
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from tests.factories import Api, World, ok
 from tests.functional.test_minor_by_registry import DECLARED, REGISTRY, _years_before, guard_refuses_alone
+from tests.linker import import_file
 from tests.web.pages_helpers import login, post_form
 
 REASON = "Adulta según el pasaporte; se revisa con el registro civil."
@@ -200,7 +201,7 @@ def test_a_decisions_file_with_a_registry_birth_date_in_the_future_is_refused(
     with session_factory() as session:
         saime = session.execute(sa.select(User).where(User.username == "saime.officer")).scalar_one()
         with pytest.raises(DecisionFileError) as refused:
-            import_decisions(session, saime, [json.dumps(
+            import_file(session, saime, [json.dumps(
                 {"request": request, "case": ref, "outcome": "verified", "method": "manual",
                  "registry_record": "V30347347", "candidates": [candidate], "reason": None})])
         assert "registry_birth_date" in str(refused.value)

@@ -21,11 +21,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.agencies.models import User
-from retorno.verification.exchange import import_decisions
 from retorno.verification.models import VerificationDecision
 from tests.factories import Api, World, ok
 from tests.functional.test_minor_by_registry import DECLARED, REGISTRY, guard_refuses_alone
 from tests.functional.test_registry_birth_kept import _refused_as_children, _resolve_if_raised, _screen
+from tests.linker import import_file
 
 DIFFERS = "La fecha del registro difiere de la declarada."
 SAME = "Verificada, la misma persona del registro."
@@ -83,7 +83,7 @@ def test_a_decisions_files_review_line_keeps_its_candidates_date(
                  "record": {"given_names": "YULEISI", "birth_date": REGISTRY.isoformat()}}
     with session_factory() as session:
         saime = session.execute(sa.select(User).where(User.username == "saime.officer")).scalar_one()
-        import_decisions(session, saime, [json.dumps(
+        import_file(session, saime, [json.dumps(
             {"request": api.open_request(ref), "case": ref, "outcome": "review", "method": "manual",
              "registry_record": "V30934002", "candidates": [candidate], "reason": DIFFERS})])
         session.commit()

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from retorno.cases.facts import same_person
 from retorno.cases.models import Case
-from retorno.verification.exchange import DecisionFileError, import_decisions
+from retorno.verification.exchange import DecisionFileError
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.records import canonical_or_none, canonical_record, same_record
 from tests.factories import Api, World, ok
 from tests.functional.test_guarantees import locked_flight, refused, state
+from tests.linker import import_file
 from tests.web.pages_helpers import login, post_form
 
 # The red team's spellings: (the concerned record's registry record, what the duplicate was verified to by hand).
@@ -160,9 +161,9 @@ def test_a_decisions_file_names_the_line_with_a_malformed_record_and_stores_the_
     lines = [json.dumps({"request": requests[0], "outcome": "verified", "registry_record": "V-020282780"}),
              json.dumps({"request": requests[1], "outcome": "verified", "registry_record": "+25440"})]
     with pytest.raises(DecisionFileError) as refusal:
-        import_decisions(session, saime, lines)
+        import_file(session, saime, lines)
     [(line, problem)] = refusal.value.problems
     assert line == 2 and "'+25440' is not letters and digits" in problem, problem
-    import_decisions(session, saime, lines[:1])
+    import_file(session, saime, lines[:1])
     assert session.execute(sa.select(VerificationDecision.registry_record)).scalars().all()[-1] == "V20282780"
     session.commit()

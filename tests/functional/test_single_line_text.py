@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from retorno import plaintext
 from retorno.cli.main import app
-from retorno.verification.exchange import DecisionFileError, import_decisions
+from retorno.verification.exchange import DecisionFileError
 from tests.factories import Api, World, case_payload, ok
+from tests.linker import import_file
 from tests.web.pages_helpers import login, post_form
 
 HEADER = ("referencia,hogar,nombres,primer_apellido,segundo_apellido,sexo,fecha_nacimiento,nacionalidad,cedula,"
@@ -82,11 +83,11 @@ def test_an_import_refuses_a_line_break_in_a_name_and_keeps_notes(client: TestCl
 def test_a_decisions_file_refuses_a_line_break_in_a_registry_record(world: World, session: Session) -> None:
     lines = [json.dumps({"request": "VR-VE-2026-000001", "outcome": "verified", "registry_record": "555\n555"})]
     with pytest.raises(DecisionFileError) as refused:
-        import_decisions(session, world.users["saime.officer"], lines)
+        import_file(session, world.users["saime.officer"], lines)
     assert "U+000A" in str(refused.value) and "registry_record" in str(refused.value)
     multi = [json.dumps({"request": "VR-VE-2026-000001", "outcome": "rejected", "reason": "No figura.\nRevisado."})]
     with pytest.raises(DecisionFileError) as unknown:
-        import_decisions(session, world.users["saime.officer"], multi)
+        import_file(session, world.users["saime.officer"], multi)
     assert "U+000A" not in str(unknown.value) and "no request" in str(unknown.value)
 
 

@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from retorno.agencies.models import User
-from retorno.verification.exchange import DecisionFileError, import_decisions
+from retorno.verification.exchange import DecisionFileError
 from tests.factories import Api, World, ok
 from tests.functional.test_guarantees import refused
+from tests.linker import import_file
 from tests.web.pages_helpers import login, post_form
 
 GOOD = "Comprobado con el acta de nacimiento original en la oficina."
@@ -42,7 +43,7 @@ def _user(session: Session, username: str) -> User:
 def _import(factory: sessionmaker[Session], username: str, *documents: dict[str, Any]) -> Any:
     """A decisions file of `documents`, imported as `retorno verify import-decisions --as USERNAME` does."""
     with factory() as session:
-        summary = import_decisions(session, _user(session, username), [json.dumps(d) for d in documents])
+        summary = import_file(session, _user(session, username), [json.dumps(d) for d in documents])
         session.commit()
     return summary
 

@@ -25,10 +25,11 @@ from retorno.agencies.models import User
 from retorno.audit.models import AuditRecord
 from retorno.cases.models import Case
 from retorno.verification import jobs
-from retorno.verification.exchange import DecisionFileError, import_decisions
+from retorno.verification.exchange import DecisionFileError
 from retorno.verification.models import VerificationRequest
 from tests.factories import Api, World, ok
 from tests.functional.test_guarantees import refused
+from tests.linker import import_file
 from tests.web.pages_helpers import login, post_form
 
 WHY = "La persona obtuvo asilo en México, resolución de la COMAR."
@@ -197,7 +198,7 @@ def test_a_request_left_open_on_a_withdrawn_case_is_in_no_door(client: TestClien
     assert summary.skipped == [(asked, "no longer open")] and summary.verified == 0
     with session_factory() as other:
         try:
-            import_decisions(other, _user(other, "saime.officer"), [json.dumps(document)])
+            import_file(other, _user(other, "saime.officer"), [json.dumps(document)])
         except DecisionFileError as exc:
             assert "no longer open" in str(exc) and "withdrawn" not in str(exc), str(exc)
         else:
@@ -214,7 +215,7 @@ def test_the_audit_sample_draws_only_cases_the_authority_sees(client: TestClient
         with session_factory() as session:
             candidate = {"registry_record": f"44{len(refs)}", "probability": 0.9999, "record": {},
                          "agreement": AGREE, "deceased": False}
-            summary = import_decisions(session, _user(session, "saime.officer"), [json.dumps({
+            summary = import_file(session, _user(session, "saime.officer"), [json.dumps({
                 "request": asked, "case": ref, "outcome": "verified", "method": "linkage",
                 "registry_record": f"44{len(refs)}", "probability": 0.9999, "candidates": [candidate]})])
             session.commit()

@@ -21,8 +21,9 @@ from retorno.db import clock_at
 from retorno.errors import InvalidInput
 from retorno.reasons import is_written_reason, written_reason
 from retorno.screening.service import resolve_screening
-from retorno.verification.exchange import DecisionFileError, import_decisions
+from retorno.verification.exchange import DecisionFileError
 from tests.factories import Api, World, ok, registry_record
+from tests.linker import import_file
 from tests.web.pages_helpers import login, post_form
 
 # Each poor in its own way: too short, no word, one character repeated, one word, no letter.
@@ -109,7 +110,7 @@ def test_case_and_verification_doors(client: TestClient, world: World, session_f
     # The decisions file: a line with a poor reason is a problem of the file, nothing decided.
     with session_factory() as session, pytest.raises(DecisionFileError) as bad_file:
         saime = session.execute(sa.select(User).where(User.username == "saime.officer")).scalar_one()
-        import_decisions(session, saime, [json.dumps({"request": request, "outcome": "rejected",
+        import_file(session, saime, [json.dumps({"request": request, "outcome": "rejected",
                                                       "reason": ".........."})])
     assert bad_file.value.problems == [(1, RULE)]
     ok(api.post("saime.officer", path, {"outcome": "rejected", "request": request, "reason": GOOD}), 201)

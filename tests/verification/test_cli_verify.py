@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
 from retorno.audit.models import AuditRecord
+from retorno.audit.signing import KeyFile
 from retorno.cases.models import Case
 from retorno.cli.main import app
 from retorno.db import make_engine
 from retorno.migrations import upgrade
+from retorno.verification import linkers
 from retorno.verification.anchors import AGE_OF_MAJORITY
 from retorno.verification.linkage import FIELDS
 from retorno.verification.models import VerificationDecision, VerificationRequest
@@ -34,6 +36,7 @@ from retorno.verification.service import open_request, record_decision
 from tests.conftest import PG_ADMIN_URL
 from tests.databases import private_name
 from tests.factories import World, build_world
+from tests.linker import signed
 from tests.verification.test_jobs import _person, misdated, namesake, open_case
 
 runner = CliRunner()
@@ -125,6 +128,14 @@ def state_of(service: tuple[str, Engine, World], reference: str) -> tuple[str, s
 def decision_count(service: tuple[str, Engine, World]) -> int:
     with Session(service[1]) as session:
         return session.execute(sa.select(sa.func.count()).select_from(VerificationDecision)).scalar_one()
+
+
+def write_signed(file: Path, folder: Path, *documents: dict[str, Any]) -> Path:
+    """A decisions file whose linkage lines are signed by the linking key of `folder`'s installation (`cli`'s data
+    directory), as `retorno verify --decisions-out` run there signs them."""
+    key = KeyFile(folder / "var" / linkers.KEY_FILE_NAME)
+    file.write_text("".join(line + "\n" for line in signed(documents, key)), encoding="utf-8")
+    return file
 
 
 def records(files: Files) -> list[dict[str, Any]]:
@@ -220,6 +231,22 @@ def test_export_link_offline_and_import_round_trip(files: Files, service: tuple[
                  "--requests", str(requests), "--decisions-out", str(decisions))
     assert linked.exit_code == 0, linked.output
     assert state_of(service, clean)[0] == "verification_requested"
+    assert "signed by linker" in linked.output
+
+    # Signed by a linker the service does not know yet: nothing imported until a supervisor trusts it.
+    untrusted = cli(files.folder, "verify", "import-decisions", str(decisions), "--as", "saime.officer",
+                    "--database-url", url)
+    assert untrusted.exit_code == 2 and "does not trust" in untrusted.output
+    assert state_of(service, clean)[0] == "verification_requested"
+    key = cli(tmp_path, "verify", "linker-key")
+    assert key.exit_code == 0, key.output
+    public_key = key.output.split()[-1]
+    officer = cli(files.folder, "verify", "linkers", "add", public_key, "--name", "SAIME offline", "--as",
+                  "saime.officer", "--database-url", url)
+    assert officer.exit_code == 2 and "forbidden" in officer.output
+    trusted = cli(files.folder, "verify", "linkers", "add", public_key, "--name", "SAIME, sala del registro",
+                  "--as", "saime.supervisor", "--database-url", url)
+    assert trusted.exit_code == 0, trusted.output
 
     imported = cli(files.folder, "verify", "import-decisions", str(decisions), "--as", "saime.officer",
                    "--database-url", url)
@@ -244,8 +271,7 @@ def test_a_bad_decisions_file_writes_nothing(files: Files, service: tuple[str, E
     good = {"request": f"VR-{first}", "case": first, "outcome": "verified", "method": "linkage",
             "registry_record": str(people[2500]["registry_id"]), "probability": 0.999}
     bad = {**good, "request": f"VR-{second}", "case": first}
-    file = tmp_path / "decisions.jsonl"
-    file.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
+    file = write_signed(tmp_path / "decisions.jsonl", files.folder, good, bad)
     before = decision_count(service)
     result = cli(files.folder, "verify", "import-decisions", str(file), "--as", "saime.officer",
                  "--database-url", service[0])
@@ -348,8 +374,7 @@ def test_a_registry_minor_declared_an_adult_is_never_verified_on_the_cedula(
     document = {"request": f"VR-{again}", "case": again, "outcome": "verified", "method": "linkage",
                 "registry_record": "990002", "probability": 0.9999, "reason": None,
                 "candidates": [{**candidates[0], "probability": 0.9999}]}
-    file = tmp_path / "decisions.jsonl"
-    file.write_text(json.dumps(document) + "\n", encoding="utf-8")
+    file = write_signed(tmp_path / "decisions.jsonl", files.folder, document)
     imported = cli(files.folder, "verify", "import-decisions", str(file), "--as", "saime.officer",
                    "--database-url", service[0])
     assert imported.exit_code == 0, imported.output

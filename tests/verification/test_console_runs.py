@@ -8,7 +8,6 @@ run."""
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import AuditRecord
+from retorno.audit.signing import KeyFile
+from retorno.verification import linkers
 from retorno.verification.jobs import CONSOLE_RUN, registry_identity
 from tests.factories import World
-from tests.verification.test_cli_verify import Files, cli, files, records, register, service  # noqa: F401
+from tests.verification.test_cli_verify import Files, cli, files, records, register, service, write_signed  # noqa: F401
 from tests.verification.test_jobs import _person, misdated
 
 
@@ -70,17 +71,17 @@ def test_an_imported_decisions_file_is_on_the_audit_trail_with_its_digest(
         files: Files, service: tuple[str, Engine, World], tmp_path: Path) -> None:  # noqa: F811
     people = records(files)
     (reference,) = register(service, [_person(people[2801])])
-    file = tmp_path / "decisions.jsonl"
-    file.write_text(json.dumps({"request": f"VR-{reference}", "case": reference, "outcome": "verified",
-                                "method": "linkage", "registry_record": str(people[2801]["registry_id"]),
-                                "probability": 0.999}) + "\n", encoding="utf-8")
+    file = write_signed(tmp_path / "decisions.jsonl", files.folder, {
+        "request": f"VR-{reference}", "case": reference, "outcome": "verified", "method": "linkage",
+        "registry_record": str(people[2801]["registry_id"]), "probability": 0.999})
     result = cli(files.folder, "verify", "import-decisions", str(file), "--as", "saime.officer",
                  "--database-url", service[0])
     assert result.exit_code == 0, result.output
     run = _runs(service[1])[-1]
     after: dict[str, Any] = run.after or {}
     assert after["command"] == "verify import-decisions" and after["door"] == "console", after
-    assert after["decisions_file"] == {"path": str(file.resolve()), "sha256": _sha256(file)}, after
+    own = KeyFile(files.folder / "var" / linkers.KEY_FILE_NAME).public().key_id
+    assert after["decisions_file"] == {"path": str(file.resolve()), "sha256": _sha256(file), "linkers": [own]}, after
     assert after["counts"]["verified"] == 1 and after["registry"] is None, after
     (decided,) = _decided(service[1], [reference])
     assert (decided.after or {}).get("run") == run.object_id

@@ -30,6 +30,7 @@ from retorno.verification.linkage import FIELDS, Thresholds, link, train
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.service import request_verification, review_queue
 from tests.factories import World
+from tests.linker import import_file
 from tests.web.pages_helpers import login
 
 _numbers = itertools.count(1)
@@ -339,7 +340,7 @@ def test_offline_export_and_import_round_trip(session: Session, world: World, re
     exchange.write_decisions((jobs.decision_document(d, row["case"]) for d, row in zip(
         decisions, identities, strict=True)), documents)
 
-    summary = exchange.import_decisions(session, saime, documents.getvalue().splitlines())
+    summary = import_file(session, saime, documents.getvalue().splitlines())
     assert (summary.verified, summary.review) == (1, 1)
     assert cases.clean.state == "verified"
     assert decision_of(session, cases.clean).registry_record == str(cases.clean_record["registry_id"])
@@ -347,7 +348,7 @@ def test_offline_export_and_import_round_trip(session: Session, world: World, re
     # Importing the same file again refuses the line whose request is now decided, and writes nothing.
     before = _counts(session)
     with pytest.raises(exchange.DecisionFileError, match="already decided"):
-        exchange.import_decisions(session, saime, documents.getvalue().splitlines())
+        import_file(session, saime, documents.getvalue().splitlines())
     assert _counts(session) == before
 
 
@@ -371,7 +372,7 @@ def test_a_decisions_file_with_a_bad_line_writes_nothing(session: Session, world
     ]
     before = _counts(session)
     with pytest.raises(exchange.DecisionFileError) as refused:
-        exchange.import_decisions(session, saime, bad_lines)
+        import_file(session, saime, bad_lines)
     assert [number for number, _ in refused.value.problems] == [2, 3, 4, 5, 6, 7]
     assert "registry record" in dict(refused.value.problems)[3]
     assert _counts(session) == before and cases.clean.state == "verification_requested"
@@ -380,11 +381,11 @@ def test_a_decisions_file_with_a_bad_line_writes_nothing(session: Session, world
     withdraw(session, world.users["inm.officer"], cases.corrupted, reason="Released by the authority.")
     late = json.dumps({**good, "request": f"VR-{cases.corrupted.reference}", "case": cases.corrupted.reference})
     with pytest.raises(exchange.DecisionFileError) as refused:
-        exchange.import_decisions(session, saime, [json.dumps(good), late])
+        import_file(session, saime, [json.dumps(good), late])
     assert [number for number, _ in refused.value.problems] == [2]
     assert _counts(session)[0] == before[0] and cases.clean.state == "verification_requested"
     session.refresh(cases.clean)
     assert cases.clean.state == "verification_requested"
 
-    summary = exchange.import_decisions(session, saime, [json.dumps(good)])
+    summary = import_file(session, saime, [json.dumps(good)])
     assert summary.verified == 1 and cases.clean.state == "verified"

@@ -80,6 +80,8 @@ CAPABILITIES: dict[str, Capability] = {
     "verification.revoke": _change(RECEIVING, role="supervisor"),
     "verification.queue": _read(RECEIVING, role="officer"),
     "verification.export": _read(RECEIVING, role="officer"),
+    # Trusting a linking machine's key: its signed decisions files are imported as linkage's (`verification.linkers`).
+    "verification.trust_linker": _change(RECEIVING, role="supervisor"),
     "document.read": _read(SENDING, RECEIVING),
     "document.add": _change(SENDING, RECEIVING),
     "document.issue_emergency": _change(RECEIVING),

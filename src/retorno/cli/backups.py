@@ -18,6 +18,7 @@ from retorno.config import Settings
 from retorno.datakeys import DataKeyError, key_file_of, keyring_for
 from retorno.migrations import current_revisions, head_revisions
 from retorno.models import Base
+from retorno.verification import linkers
 
 # The file `retorno verify --train` writes in the data directory (README "Verifying identity and nationality").
 VERIFICATION_MODEL = "verification-model.json"
@@ -40,6 +41,9 @@ def outside_the_database(config: Settings) -> list[str]:
         lines.append("secret key: the RETORNO_SECRET_KEY variable (browser sessions)")
     else:
         lines.append(f"secret key: {Path(config.data_dir) / 'secret_key'} (browser sessions)")
+    linker = Path(config.data_dir) / linkers.KEY_FILE_NAME
+    if linker.exists():
+        lines.append(f"linking key: {linker} (or make a new one, and have a supervisor trust it again)")
     model = Path(config.data_dir) / VERIFICATION_MODEL
     if model.exists():
         lines.append(f"verification model: {model} (or train it again)")

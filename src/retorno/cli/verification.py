@@ -27,6 +27,7 @@ from retorno.cli.common import (
 from retorno.errors import InvalidInput
 
 verify_app = typer.Typer(help="Identity and nationality verification against the receiving side's registry.")
+linkers_app = typer.Typer(help="The linking machines whose signed decisions files import as linkage's.")
 synth_app = typer.Typer(help="Synthetic registries and verification requests with a stated error model.",
                         no_args_is_help=True)
 # Expectation maximisation needs enough requests to tell matches from non-matches.
@@ -35,6 +36,7 @@ EM_MINIMUM = 200
 
 
 def register(app: typer.Typer) -> None:
+    verify_app.add_typer(linkers_app, name="linkers")
     app.add_typer(verify_app, name="verify")
     app.add_typer(synth_app, name="synth")
 
@@ -270,18 +272,23 @@ def _linked_from(identities: list[dict[str, Any]], registry: str, model_path: Pa
 def _verify_offline(registry: str, model_path: Path, training: Training, thresholds: Any, requests: Path,
                     decisions_out: Path, work_dir: Path | None, memory_limit: str | None, engine: Any
                     ) -> dict[str, Any]:
+    from retorno.verification import linkers
     from retorno.verification.exchange import read_requests, write_decisions
 
     identities = read_requests(requests)
     with _progress() as progress:
         documents = _linked(identities, registry, model_path, training, thresholds, work_dir, memory_limit,
                             progress, engine)
+    # Each line signed with this machine's linking key: the service imports it as linkage's only so (`linkers`).
+    key = linkers.key_file(settings(None))
+    documents = [linkers.sign(document, key) for document in documents]
     partial = decisions_out.with_name(decisions_out.name + ".partial")
     with partial.open("w", encoding="utf-8") as out:
         write_decisions(documents, out)
     partial.replace(decisions_out)
-    console.print(f"{len(documents)} decisions written to {decisions_out}; "
-                  f"import them on the service with `retorno verify import-decisions {decisions_out.name}`")
+    console.print(f"{len(documents)} decisions written to {decisions_out}, signed by linker {key.public().key_id}; "
+                  f"import them on the service with `retorno verify import-decisions {decisions_out.name}` (a "
+                  "supervisor there trusts this linker once: `retorno verify linker-key` prints its key)")
     counts = {outcome: sum(d["outcome"] == outcome for d in documents) for outcome in ("verified", "review",
                                                                                        "not_found")}
     return {**counts, "skipped": 0}
@@ -385,19 +392,78 @@ def import_decisions_command(
     act_as: ActAs = None, database_url: DatabaseUrl = None,
 ) -> None:
     """Record the decisions of a file; a file with any bad line records nothing and lists every bad line."""
-    from retorno.verification import jobs
+    from retorno.verification import jobs, linkers
     from retorno.verification.exchange import import_decisions
 
     run = jobs.new_run()
-    with _refusals(), unit_of_work(settings(database_url)) as session, file.open(encoding="utf-8") as lines:
+    config = settings(database_url)
+    with _refusals(), unit_of_work(config) as session, file.open(encoding="utf-8") as lines:
         actor = acting_user(session, act_as)
-        summary = import_decisions(session, actor, lines, run=run)
+        read = list(lines)
+        summary = import_decisions(session, actor, read, run=run, own_linker=linkers.own_key(config))
         # The run's own audit record, in the transaction of the decisions it recorded (each names it): the file, by
-        # its digest; the registry and model it was linked with stayed with the offline installation.
+        # its digest, and the linkers that signed it; the registry and model stayed with the offline installation.
         jobs.record_console_run(session, actor, run, command="verify import-decisions", summary=summary,
-                                decisions_file=jobs.file_identity(file))
+                                decisions_file=jobs.file_identity(file) | {"linkers": linkers.signers(read)})
     console.print(f"run {run}")
     _print_summary(summary.as_dict())
+
+
+@verify_app.command("linker-key")
+def linker_key_command() -> None:
+    """Print this machine's linking key (created on first use): a supervisor of the service trusts it with
+    `retorno verify linkers add`, and the decisions files linked here then import as linkage's."""
+    from retorno.verification import linkers
+
+    key = linkers.key_file(settings(None)).public()
+    console.print(f"linker {key.key_id}")
+    console.print(key.text, soft_wrap=True)
+
+
+@linkers_app.command("add")
+def linkers_add(
+    public_key: Annotated[str, typer.Argument(help="the key `retorno verify linker-key` prints on the linking "
+                                                   "machine")],
+    name: Annotated[str, typer.Option(help="which machine it is, where it runs, who keeps it")],
+    act_as: ActAs = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Trust a linking machine: its signed decisions files import as linkage's (a supervisor; audited)."""
+    from retorno.verification import linkers
+
+    with _refusals(), unit_of_work(settings(database_url)) as session:
+        linker = linkers.trust_linker(session, acting_user(session, act_as), public_key, name)
+        console.print(f"linker {linker.key_id} ({linker.name}) trusted")
+
+
+@linkers_app.command("list")
+def linkers_list(act_as: ActAs = None, database_url: DatabaseUrl = None) -> None:
+    """The linking machines your authority trusts, and those it revoked."""
+    from retorno.verification import linkers
+
+    config = settings(database_url)
+    with _refusals(), unit_of_work(config) as session:
+        table = Table("clave / key", "nombre / name", "confiada / trusted", "revocada / revoked")
+        for linker in linkers.trusted_linkers(session, acting_user(session, act_as)):
+            table.add_row(linker.key_id, linker.name, linker.trusted_at.isoformat(timespec="minutes"),
+                          linker.revoked_at.isoformat(timespec="minutes") if linker.revoked_at else "")
+    console.print(table)
+    own = linkers.own_key(config)
+    if own is not None:
+        console.print(f"and this installation's own linking key, {own.key_id}")
+
+
+@linkers_app.command("revoke")
+def linkers_revoke(
+    key_id: Annotated[str, typer.Argument(help="the linker's key id, as `retorno verify linkers list` shows it")],
+    reason: Annotated[str, typer.Option(help="why it is no longer trusted (lost, replaced, compromised)")],
+    act_as: ActAs = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Stop trusting a linking machine: its files no longer import (a supervisor; audited)."""
+    from retorno.verification import linkers
+
+    with _refusals(), unit_of_work(settings(database_url)) as session:
+        linker = linkers.revoke_linker(session, acting_user(session, act_as), key_id, reason)
+        console.print(f"linker {linker.key_id} ({linker.name}) revoked")
 
 
 @verify_app.command("sample")

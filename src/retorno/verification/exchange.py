@@ -21,9 +21,11 @@ from retorno import plaintext
 from retorno.agencies.models import User
 from retorno.agencies.permissions import action, reader
 from retorno.audit.service import record
+from retorno.audit.signing import PublicKey
 from retorno.cases.service import can_see
 from retorno.errors import InvalidInput, RetornoError
 from retorno.reasons import WRITTEN_REASON, is_written_reason
+from retorno.verification import linkers
 from retorno.verification.jobs import (
     RunSummary,
     apply_decision,
@@ -144,8 +146,12 @@ def _problem(document: Any) -> str | None:
 
 
 @action("verification.decide")
-def import_decisions(session: Session, actor: User, lines: Iterable[str], *, run: str | None = None) -> RunSummary:
+def import_decisions(session: Session, actor: User, lines: Iterable[str], *, run: str | None = None,
+                     own_linker: PublicKey | None = None) -> RunSummary:
     """Record every decision of a decisions file, or none: any bad line refuses the whole file.
+
+    A `"method": "linkage"` line is linkage's only when signed by a linker the actor's authority trusts, or by this
+    installation's own linking key `own_linker` (`linkers.signature_problem`; red team round 81, F4).
 
     Each line is checked on its own and against the service (known request, addressed to the
     actor's authority, still open, the same case) before anything is written; the writes then
@@ -154,6 +160,7 @@ def import_decisions(session: Session, actor: User, lines: Iterable[str], *, run
     """
     problems: list[tuple[int, str]] = []
     parsed: list[tuple[int, dict[str, Any]]] = []
+    trusted = linkers.keyring(session, actor.agency_id, own_linker)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -163,6 +170,8 @@ def import_decisions(session: Session, actor: User, lines: Iterable[str], *, run
             problems.append((number, f"not JSON ({exc.msg})"))
             continue
         problem = _problem(document)
+        if problem is None and document.get("method") == "linkage":
+            problem = linkers.signature_problem(document, trusted)
         if problem:
             problems.append((number, problem))
         else:

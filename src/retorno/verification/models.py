@@ -78,3 +78,25 @@ class RegistryCandidate(Base):
 # prefix of up to 4 letters folded (`CI25956097`, `CIVE25956097` are `25956097`: `cases.models.same_registry_record`)
 # share: any prefix of letters is off the key, so no index follows the prefix's length.
 sa.Index("ix_verification_decisions_registry_digits", registry_record_key(VerificationDecision.registry_record))
+
+
+class TrustedLinker(Base):
+    """A linking machine whose decisions files a receiving authority imports as linkage's (`verification.linkers`):
+    its Ed25519 public key, trusted by a supervisor of the authority, until revoked (red team round 81, F4: a line of
+    an offline decisions file edited from "review, deceased" to "verified" was recorded as linkage's)."""
+
+    __tablename__ = "trusted_linkers"
+    __table_args__ = (sa.UniqueConstraint("agency_id", "key_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    # The first 16 hex digits of the SHA-256 of the raw key (`audit.signing.PublicKey.key_id`), and the key itself
+    # (base64 of its 32 raw bytes).
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    public_key: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    trusted_by: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    trusted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None]
+    revoke_reason: Mapped[str | None] = mapped_column(sa.Text)
