@@ -486,6 +486,25 @@ def test_a_child_is_not_enrolled_on_their_own(client: TestClient, world: World) 
     ok(api.post("saime.officer", f"/api/v1/cases/{child['reference']}/consent", {}), 201)
 
 
+def test_a_child_takes_part_with_the_adults_operator_and_another_learns_nothing(client: TestClient,
+                                                                                world: World) -> None:
+    """Red team round 85, L1: another operator trying a child's consent was told whether an adult of the household had
+    consented with someone else; and, had one, it would have enrolled the child apart from that adult's operator."""
+    api = Api(client, world)
+    adult, child = api.arrived_family("H-CONS-OP", child_years=9)
+    ok(api.post("op.officer", f"/api/v1/cases/{adult['reference']}/consent", {"birth_date": adult["birth_date"]}),
+       201)
+    # FUNDAPRO holds no adult of the household: told what it is told when no adult has consented at all.
+    answer = refused(api.post("op2.officer", f"/api/v1/cases/{child['reference']}/consent",
+                              {"birth_date": child["birth_date"]}), 409, "consent.minor_alone")
+    assert "that adult's operator" in str(answer["message"])
+    ok(api.post("op.officer", f"/api/v1/cases/{child['reference']}/consent", {"birth_date": child["birth_date"]}),
+       201)
+    # The child is VUELTA's, with the adult: FUNDAPRO does not hold them.
+    assert api.get("op2.officer", f"/api/v1/cases/{child['reference']}/intake").status_code in (403, 404)
+    ok(api.get("op.officer", f"/api/v1/cases/{child['reference']}/intake"))
+
+
 def _verified_as(api: Api, ref: str, record: str, sender: str = "ice.officer", *, override: bool = False) -> None:
     """`ref` verified against `record`; by a supervisor with a written reason where it is an override (round 45a:
     a record other than the one another record of the person is verified against)."""

@@ -133,9 +133,11 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
         raise InvalidTransition("case %(case)s: consent is recorded after arrival (it is '%(state)s')",
                                 code="invalid_transition.case", case=case.reference, state=Term("case_state",
                                                                                                 case.state))
-    if _minor_today(session, case) and not _household_adult_consented(session, case):
+    operator = actor.agency_id if actor.agency.kind == "reintegration_operator" else None
+    if _minor_today(session, case) and not _household_adult_consented(session, case, operator):
         raise InvalidTransition("case %(case)s is a minor: a child takes part with an adult of their household "
-                                "who has consented, never on their own", code="consent.minor_alone",
+                                "who has consented, never on their own, and with that adult's operator",
+                                code="consent.minor_alone",
                                 case=case.reference)
     # Taken in by the operator that records the consent (none when the receiving authority does, until an operator
     # first records the intake); given again, by the operator that held them (`_may_consent_again`), which holds them
@@ -155,14 +157,22 @@ def record_consent(session: Session, actor: User, case: Case) -> IntakeProfile:
     return profile
 
 
-def _household_adult_consented(session: Session, case: Case) -> bool:
-    """Whether an adult of the case's household has consented to reintegration (and not withdrawn)."""
+def _household_adult_consented(session: Session, case: Case, operator: int | None = None) -> bool:
+    """Whether an adult of the case's household has consented to reintegration (and not withdrawn); for an `operator`
+    (its agency id), one it holds or no operator holds yet.
+
+    A child takes part with the adult, so with the adult's operator: another operator enrolling the child would take
+    them apart, and its refusal told it whether another operator's returnee of the household had consented (red team
+    round 85, L1). To an operator the refusal now says only what it knows: none of its own returnees, nor any not yet
+    taken in, is an adult of the child's household who consented."""
     if case.household_id is None:
         return False
-    adults = session.execute(
-        sa.select(Case.id, Case.birth_date).join(IntakeProfile, IntakeProfile.case_id == Case.id)
-        .where(Case.household_id == case.household_id, Case.id != case.id, IntakeProfile.consent.is_(True))
-    ).all()
+    query = (sa.select(Case.id, Case.birth_date).join(IntakeProfile, IntakeProfile.case_id == Case.id)
+             .where(Case.household_id == case.household_id, Case.id != case.id, IntakeProfile.consent.is_(True)))
+    if operator is not None:
+        query = query.where(sa.or_(IntakeProfile.operator_agency_id == operator,
+                                   IntakeProfile.operator_agency_id.is_(None)))
+    adults = session.execute(query).all()
     registry = births_elsewhere(session, [case_id for case_id, _ in adults])
     return any(not counts_as_minor(born, registry.get(case_id), utcnow().date()) for case_id, born in adults)
 
