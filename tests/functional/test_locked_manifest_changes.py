@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import Api, World, ok
@@ -181,6 +182,21 @@ def test_an_import_whose_household_has_no_head_reports_its_rows(client: TestClie
     problems = refused(imported, 422, "import_refused")["details"]
     assert [(p["row"], p["column"]) for p in problems if p["severity"] == "error"] == [
         (2, "parentesco"), (3, "parentesco"), (4, "fecha_nacimiento")], problems
+
+
+@pytest.mark.parametrize(("relationship", "named"), [("hijo", True), ("titular", False), ("", False)])
+def test_a_bad_row_that_says_it_is_no_head_does_not_hide_a_headless_household(
+        client: TestClient, world: World, relationship: str, named: bool) -> None:
+    """Red team round 86, F2: a household of two children's rows, one with a bad date, was not named headless until
+    the date was mended. A bad row that may be the head (its relationship says head, or says nothing) still waits."""
+    rows = ("R-1,RT86F,Ana,Peña,,F,2019-02-03,VEN,,Tapachula,TAP,2026-10-01,hija\n"
+            f"R-2,RT86F,Luis,Peña,,M,03/04/2015,VEN,,Tapachula,TAP,2026-10-01,{relationship}\n"
+            "R-3,,Eva,Gil,,F,1980-02-02,VEN,,Tapachula,TAP,2026-10-01,\n")
+    imported = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                           files={"file": ("lista.csv", (HEADER + rows).encode(), "text/csv")})
+    problems = refused(imported, 422, "import_refused")["details"]
+    errors = [(p["row"], p["column"]) for p in problems if p["severity"] == "error"]
+    assert errors == ([(2, "parentesco"), (3, "fecha_nacimiento")] if named else [(3, "fecha_nacimiento")]), problems
 
 
 def test_a_check_only_report_warns_that_an_identity_change_takes_a_passenger_off(client: TestClient,

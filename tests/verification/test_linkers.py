@@ -115,3 +115,23 @@ def test_only_a_linker_the_authority_trusts_signs_for_it(session: Session, world
 def test_the_test_helper_signs_what_the_linker_signs(session: Session, world: World) -> None:
     case = open_case(session, world.users["inm.officer"], PERSON)
     assert import_file(session, world.users["saime.officer"], [_review_deceased(case.reference)]).review == 1
+
+
+def test_a_dead_record_rekeyed_with_its_cedula_is_still_dead(session: Session, world: World) -> None:
+    """Red team round 86, F1: linkage showed record 990003 (cédula V-22268064) dead; a later signed run named record
+    9900030 with the same cédula, alive, verified, and an officer's import recorded it."""
+    person = {**PERSON, "cedula": "V22268064"}
+    case = open_case(session, world.users["inm.officer"], person)
+    dead = _review_deceased(case.reference)
+    dead["candidates"][0]["record"]["cedula"] = "V-22268064"
+    assert import_file(session, world.users["saime.officer"], [dead]).review == 1
+    alive = {**dead["candidates"][0], "registry_record": "9900030", "deceased": False, "probability": 0.9999}
+    rekeyed = {**dead, "outcome": "verified", "registry_record": "9900030", "probability": 0.9999, "reason": None,
+               "candidates": [alive]}
+    with pytest.raises(DecisionFileError, match="as deceased"):
+        import_file(session, world.users["saime.officer"], [rekeyed])
+    # By hand, an officer does not verify against it either: the supervisor's override, with a written reason.
+    manual = {**rekeyed, "method": "manual", "candidates": []}
+    with pytest.raises(DecisionFileError, match="supervisor"):
+        import_file(session, world.users["saime.officer"], [manual])
+    assert case.state == "verification_requested"

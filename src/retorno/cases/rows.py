@@ -829,10 +829,13 @@ def _check_households(sheet: Sheet, rows: CaseRows, first_row_of: dict[str, int]
     headless = {group for group, household in zip(groups, households, strict=True) if household is not None}
     # A group with a household cell that names nothing is refused at that cell already.
     unresolved_groups = {group for group, household in zip(groups, households, strict=True) if household in unresolved}
-    # A bad row (refused for another cell, so not among `rows`) may be the group's head: its group waits for it mended.
-    with_bad = {root(str(household or reference)) for household, reference in (
-        (sheet.values["household_reference"][index], sheet.values["case_reference"][index]) for index in sheet.bad)
-        if household or reference}
+    # A bad row (refused for another cell, so not among `rows`) may be the group's head, when its relationship says
+    # head or cannot be read: its group waits for it mended. One that says it is another member is no head (red team
+    # round 86, F2: a child's row with a bad date kept another child's headless household from being named).
+    with_bad = {root(str(household or reference)) for household, reference, relationship in (
+        (sheet.values["household_reference"][index], sheet.values["case_reference"][index],
+         sheet.values["relationship"][index]) for index in sheet.bad)
+        if (household or reference) and relationship in (None, "head")}
     headless -= touches_held | heads_of.keys() | unresolved_groups | with_bad
     if headless:
         index_of = {row_number: index for index, row_number in enumerate(sheet.row_numbers)}

@@ -424,6 +424,18 @@ def names_record(candidate: Mapping[str, Any], registry_record: str) -> bool:
         isinstance(cedula, str) and bool(cedula.strip()) and same_record(cedula, registry_record))
 
 
+def _record_names(registry_record: str, candidates: Sequence[Mapping[str, Any]]) -> list[str]:
+    """`registry_record` and the cédula each candidate that is that record (by its id) shows for it, once each."""
+    names = {record_digits(registry_record): registry_record}
+    for candidate in candidates:
+        shown = candidate.get("record")
+        cedula = shown.get("cedula") if isinstance(shown, dict) else None
+        if isinstance(cedula, str) and cedula.strip() and same_record(candidate.get("registry_record"),
+                                                                      registry_record):
+            names.setdefault(record_digits(cedula), cedula)
+    return list(names.values())
+
+
 def _declared(case: Case) -> dict[str, Any]:
     """A case's declared identity as a registry record is compared with it (`anchors.record_agreement`)."""
     return {"given_names": case.given_names, "first_surname": case.first_surname, "sex": case.sex,
@@ -459,7 +471,11 @@ def _overrides(session: Session, case: Case, request: VerificationRequest, regis
     # What linkage showed of the record for other requests (another case's proposal, a record of the person never
     # linked to this one), compared here with this case's declared identity (red team round 81, F2).
     seen = [c for decision, _ in [*standing, *linked] for c in decision.candidates or [] if isinstance(c, dict)]
-    shown = _shown_elsewhere(session, request, registry_record, seen)
+    # The record by each of its names: its id, and its cédula as any candidate naming it shows it. Two registry ids
+    # with one cédula are one person by the registry's own key (red team round 86, F1: the record 990003, shown dead,
+    # passed re-keyed as 9900030 with the same cédula).
+    names = _record_names(registry_record, [*seen, *brought])
+    shown = [c for name in names for c in _shown_elsewhere(session, request, name, seen)]
     compared = [{"agreement": record_agreement(c["record"], _declared(case))} for c in shown
                 if isinstance(c.get("record"), dict)]
     if any(_anchors_disagree(c) for c in [*(c for c, _ in matching), *compared]):
@@ -471,7 +487,7 @@ def _overrides(session: Session, case: Case, request: VerificationRequest, regis
         values["elsewhere"] = ", ".join(elsewhere)
     # A death linkage saw in the record, for whichever request of this authority (red team round 81, F1: shown on one
     # record of a person, verified on another not linked to it), stays a death.
-    if any(is_deceased(c) for c in seen + brought if same_record(c.get("registry_record"), registry_record)) \
+    if any(is_deceased(c) for c in seen + brought if any(names_record(c, name) for name in names)) \
             or any(is_deceased(c) for c in shown):
         kinds.append(RECORD_DECEASED)
     # The letter of the record's cédula (the record's id, or its cédula as linkage showed it) is the nationality
