@@ -193,6 +193,21 @@ def test_a_foreign_residents_cedula_is_a_supervisors_override_at_every_door(
     ok(_verify(api, "saime.supervisor", ref, request, "900005", reason=GOOD), 201)
 
 
+@pytest.mark.parametrize("written", ["21987365E", "21987365-E", "21987365 E", "RCE21987365", "CI21987365E",
+                                     "V21987365E", "cie21987365"])
+def test_a_foreign_residents_letter_counts_wherever_it_is_written(client: TestClient, world: World,
+                                                                   written: str) -> None:
+    """Red team round 87, F1: the E read only right before the digits, so `21987365E`, `RCE21987365` and
+    `CI21987365E` (one record with `E21987365` for every comparison) verified a foreign resident's record as a
+    national's, by an officer alone."""
+    api = Api(client, world)
+    ref, request = _requested(api, agency_reference="RT87-F1", **{
+        "given_names": "Luisa Elena", "first_surname": "Marcano", "second_surname": "Bello", "sex": "F",
+        "birth_date": "1988-04-11", "national_id": "V21987365"})
+    refused(_verify(api, "saime.officer", ref, request, written), 409, "registry_foreign_resident")
+    assert _state(api, ref) == "verification_requested"
+
+
 def test_another_authoritys_request_is_answered_as_none(
         client: TestClient, world: World, session_factory: sessionmaker[Session]) -> None:
     """Red team round 81 (low): another authority deciding a case was told 403 "the verification request ... is

@@ -66,6 +66,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date
 
+from retorno import identifiers
 from retorno.names import key, phonetic_key
 from retorno.safeguards import is_minor
 
@@ -332,13 +333,32 @@ def record_agreement(record: Mapping[str, object], declared: Mapping[str, object
 # The letter is read where a cédula is written with one (`V-7135786`, `E 20.111.222`, `CI V7135786`, `VEN7135786`).
 REGISTRY_FOREIGN_RESIDENT = "registry_foreign_resident"
 CEDULA_LETTER_DIFFERS = "cedula_letter_differs"
-_CEDULA_LETTER = re.compile(r"(?:C\.?I\.?)?[\s:.\-]*([VE])(?:EN)?[\s:.\-]*[0-9][0-9.\s\-]*[0-9]?")
+# Round 87, F1: the letter was read only where it came right before the digits, so `21987365E`, `21987365-E`,
+# `RCE21987365` and `CI21987365E` (one record with `E21987365` for every comparison, `identifiers.
+# registry_record_digits`) verified a foreign resident's record as a national's, by an officer alone. Now the letter is
+# read wherever records are compared letting it be: the letters before the digits (their last one, `VEN` and `VE`
+# read as V, a prefix such as CI, RC or ID before it) and those after (their first one). Written both ways and
+# differently, E wins: a person decides.
+_SPACING = re.compile(r"[\s:.\-\u2010-\u2015\u2212/]+")
+_LETTERED = re.compile(r"([A-Z]*)([0-9]+)([A-Z]*)")
 
 
 def cedula_letter(value: object) -> str | None:
-    """The nationality letter of a cédula as written ('V' or 'E'), or None where it is written without one."""
-    found = _CEDULA_LETTER.fullmatch(str(value or "").strip().upper())
-    return found.group(1) if found else None
+    """The nationality letter of a cédula or registry record as written ('V' or 'E'), or None where it is written
+    without one."""
+    compact = _SPACING.sub("", identifiers.fold(str(value or "")).strip().upper())
+    found = _LETTERED.fullmatch(compact)
+    if not found:
+        return None
+    before, after = found.group(1), found.group(3)
+    letters = set()
+    if before.endswith(("VEN", "VE")):
+        letters.add("V")
+    elif before[-1:] in ("V", "E"):
+        letters.add(before[-1])
+    if after[:1] in ("V", "E"):
+        letters.add(after[0])
+    return "E" if "E" in letters else "V" if letters else None
 
 
 def nationality_held_back(registry_cedula: object, declared_cedula: object) -> str | None:
