@@ -69,4 +69,7 @@ def test_the_record_of_another_person_spelt_with_letters_around_its_digits_is_th
                              birth_date=f"1985-02-0{n + 1}", national_id=None, agency_reference=f"RT21-W{n}")
         api.screen(other["reference"])
         ok(api.post("inm.officer", f"/api/v1/cases/{other['reference']}/verification-request"), 201)
-        refused(_decide(api, "saime.officer", other["reference"], spelling), 409, "registry_record_of_another_person")
+        # CIVENE19283746: the E right before the digits is read as a foreign resident's letter, a supervisor's
+        # override too (red team round 87, F1), refused to the officer first.
+        first = "registry_foreign_resident" if spelling == "CIVENE19283746" else "registry_record_of_another_person"
+        refused(_decide(api, "saime.officer", other["reference"], spelling), 409, first)
