@@ -29,13 +29,13 @@ def test_an_error_or_a_true_false_cell_is_refused_by_its_position(value: Any, ho
     assert _read(_book()) == ["Uno", "Dos", "Tres"]
 
 
-def _workbook(rows: list[dict[str, Any]]) -> bytes:
+def _workbook(rows: list[dict[str, Any]], header: list[str] = HEADER) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "casos"
-    sheet.append(HEADER)
+    sheet.append(header)
     for values in rows:
-        sheet.append([values.get(label, "") for label in HEADER])
+        sheet.append([values.get(label, "") for label in header])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

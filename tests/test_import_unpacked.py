@@ -15,6 +15,7 @@ import tracemalloc
 import zipfile
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import openpyxl
 import pytest
@@ -186,7 +187,9 @@ def _formulas_in(xml: bytes, chunk: int) -> bool:
     original, reading._CHUNK = reading._CHUNK, chunk
     try:
         with zipfile.ZipFile(io.BytesIO(out.getvalue())) as archive:
-            return reading._unpacked_formulas(archive, BOUND)
+            hidden: dict[str, Any] = {}
+            reading._unpacked(archive, BOUND, hidden)
+            return bool(hidden[SHEET].formulas)
     finally:
         reading._CHUNK = original
 
@@ -203,10 +206,11 @@ def test_a_long_namespace_prefix_across_a_chunk_border_is_still_a_formula() -> N
             assert _formulas_in(b" " * 5 + b"<" + b"x" * 3000 + tail, chunk) is formula
 
 
-def test_a_workbook_with_formulas_under_the_bound_is_still_read_as_typed() -> None:
+def test_a_workbook_with_a_formula_under_the_bound_is_refused_at_its_cell_not_for_its_size() -> None:
     data = _workbook(["A1", "=1+1"], ["A2", "4"])
-    header, rows, _ = reading.read_table(data, "lista.xlsx", max_unpacked=BOUND)
-    assert header == ["codigo", "cantidad"] and list(rows) == [["A1", "=1+1"], ["A2", "4"]]
+    with pytest.raises(reading.HiddenCellsError) as refused:
+        reading.read_table(data, "lista.xlsx", max_unpacked=BOUND)
+    assert refused.value.cells == [(2, "B", reading.FORMULA)]
 
 
 def test_the_bound_is_a_setting_of_400_mb_by_default(monkeypatch: pytest.MonkeyPatch) -> None:

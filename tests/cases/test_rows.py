@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from openpyxl.utils import get_column_letter
 
 from retorno.cases.duplicates import HeldCase
 from retorno.cases.rows import COLUMNS, normalise_cedula, validate
@@ -260,13 +261,13 @@ def xlsx_bytes(rows: Sequence[Sequence[object]]) -> bytes:
     return out.getvalue()
 
 
-def test_xlsx_with_date_cells_numbers_and_a_formula_kept_as_text() -> None:
+def test_xlsx_with_date_cells_and_numbers_is_read_and_a_formula_refused_at_its_cell() -> None:
     cells = GOOD | {
         "fecha_nacimiento": date(1985, 3, 15),
         "fecha_ingreso": datetime(2023, 12, 1, 0, 0),
         "cedula": 12345679,
         "numero_documento": 148213795,
-        "observaciones": '=HYPERLINK("http://x")',
+        "observaciones": "ver ficha",
     }
     data = xlsx_bytes([list(HEADER_ES), [cells[name] for name in HEADER_ES]])
     header, records, _ = read_table(data, "casos.xlsx")
@@ -275,12 +276,18 @@ def test_xlsx_with_date_cells_numbers_and_a_formula_kept_as_text() -> None:
     report = validate(data, "casos.xlsx", today=TODAY)
     assert report.ok, report.problems
     [row] = report.rows
-    assert row.notes == '=HYPERLINK("http://x")'
+    assert row.notes == "ver ficha"
     assert (row.birth_date, row.detained_since, row.national_id) == (
         date(1985, 3, 15),
         date(2023, 12, 1),
         "V12345679",
     )
+    # A note the sheet computes is not what anyone typed (red team round 87, F2): refused at its cell.
+    formula = xlsx_bytes([list(HEADER_ES), [cells[name] for name in HEADER_ES[:-1]] + ['=HYPERLINK("http://x")']])
+    refused = validate(formula, "casos.xlsx", today=TODAY)
+    assert not refused.ok and not refused.rows
+    column = get_column_letter(len(HEADER_ES))
+    assert [(p.row_number, p.column, p.value) for p in refused.problems] == [(2, column, "")], refused.problems
 
 
 def test_unreadable_files_give_one_problem_on_row_1() -> None:

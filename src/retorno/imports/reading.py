@@ -7,14 +7,15 @@ two signs each (ú as Ãº, stored folded as Ão) and identities would be rewrit
 F2). Only a file without a single UTF-8 multi-byte sequence is read as Windows-1252 (or Latin-1, for the bytes
 Windows-1252 leaves undefined), and the import says which (`read_table`'s encoding).
 
-XLSX is read by calamine (a compiled reader, about ten times openpyxl's read-only mode) unless
-a worksheet holds a formula: calamine gives a formula's cached value, the value a program
-computed, and an import must read a formula as the text typed (`=HYPERLINK(...)`), which then
-fails validation or is stored as text and quoted on export. Such a workbook is read by openpyxl
-with `data_only=False`, which gives exactly that text.
+XLSX is read by calamine (a compiled reader, about ten times openpyxl's read-only mode). A cell of the sheet read
+that holds a formula is refused at its cell (FORMULA), as a cell shown otherwise than it is: the program shows what
+the formula computed, a reader gets either that cached value (which the file's author may have set to anything) or
+the formula's text (`=CONCATENAR(B2;" ";C2)`, stored as a name or a note nobody typed: red team round 87, F2); the
+official is asked for the values (Paste special, values). A formula on another sheet is not read and changes nothing.
 
 A workbook is a ZIP archive, and a small one can unpack to gigabytes. Before either reader opens it,
-every part is unpacked once, in chunks (the formula scan is done on the way), and the workbook is
+every part is unpacked once, in chunks (what each worksheet hides and whether it holds a formula is read on the
+way), and the workbook is
 refused when they unpack to more than the installation's `max_unpacked_bytes` or are more than
 `MAX_PARTS`: what each part unpacks to is measured, never taken from what the archive declares.
 """
@@ -27,7 +28,6 @@ import csv
 import io
 import math
 import re
-import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -36,7 +36,6 @@ from decimal import Decimal
 from typing import Any
 from xml.etree import ElementTree
 
-import openpyxl
 import python_calamine
 from openpyxl.utils import column_index_from_string, get_column_letter
 
@@ -98,8 +97,10 @@ class HiddenCellsError(UnreadableFileError):
         self.sheet, self.rows, self.columns, self.cells = sheet, rows, columns, cells or []
 
 
-# How a cell is out of the official's sight (HiddenCellsError.cells).
+# How a cell is out of the official's sight (HiddenCellsError.cells). FORMULA: a cell holding a formula, shown as what
+# it computed (round 87, F2).
 DISGUISED, MERGED, FAR, CONDITIONAL, PARTIAL_DATE = "disguised", "merged", "far", "conditional", "partial_date"
+FORMULA, FORMULAS = "formula", "formulas"  # FORMULAS: a formula in a cell without a reference (the sheet at row 1)
 # ... and a number shown rounded or otherwise than it is read (2.6 under '0' shows 3; a cédula under '0.0E+00' shows
 # 1.9E+07): round 25.
 ROUNDED = "rounded"
@@ -214,7 +215,7 @@ def _read_csv(data: bytes) -> tuple[list[str], Iterator[list[str]], str]:
 
 
 def _cell_text(value: object) -> str:
-    """Text of an XLSX cell: dates as ISO, whole numbers without '.0', formulas as their literal text."""
+    """Text of an XLSX cell: dates as ISO, whole numbers without '.0'."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -225,9 +226,7 @@ def _cell_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    # Array formulas come back as objects whose `text` is the formula as typed.
-    text = getattr(value, "text", None)
-    return text if isinstance(text, str) else str(value)
+    return str(value)
 
 
 # A formula element in a worksheet's XML (`<f>`, `<f t="shared" .../>`, or with a namespace prefix).
@@ -256,6 +255,10 @@ MAX_TAIL = 16 << 20
 _FORMAT = re.compile(rb"<(?:\w+:)?sheetFormatPr\b([^<>]*)>")
 _VIEW = re.compile(rb"<(?:\w+:)?sheetView\b([^<>]*)>")
 _ANY_ATTRIBUTE = re.compile(rb"""\b(\w+)\s*=\s*["']([^"']*)["']""")
+# An entity XML does not define (`&e;`, declared in a DOCTYPE or nowhere): a reader drops the value it stands in, which
+# the program that wrote the file never showed (the file is not well-formed XML; refused as unreadable).
+_UNKNOWN_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});)")
+_LONGEST_ENTITY = 12
 
 
 class _Hidden:
@@ -273,6 +276,9 @@ class _Hidden:
         self.inline_runs = False
         # Whether a cell of the sheet holds an error or a true/false value (`t="e"`, `t="b"`): its cells are read again.
         self.typed_values = False
+        # Whether the sheet's part holds a formula element (`<f>`, in a cell or an extension's rule): its cells are read
+        # again, each one holding a formula refused.
+        self.formulas = False
         # Whether a cell holds a number or a date, which a column narrower than it shows as #### or rounded.
         self.numbers = False
         # The height (points) of the rows that give one, by number, and the width of the columns that give one, by
@@ -402,6 +408,15 @@ def _true_bytes(value: bytes | None) -> bool:
     return value is not None and value.strip().lower() in (b"1", b"true")
 
 
+def _refuse_entities(window: bytes) -> None:
+    """UnreadableFileError for a DOCTYPE or an entity XML does not define in `window` (a chunk of a part after the last
+    bytes of the one before, which may start an entity this one ends; those of its own are looked at with the next)."""
+    if b"<!DOCTYPE" in window:
+        raise UnreadableFileError("DOCTYPE")
+    if any(found.start() < len(window) - _LONGEST_ENTITY for found in _UNKNOWN_ENTITY.finditer(window)):
+        raise UnreadableFileError("entity")
+
+
 def _under(value: bytes | None, least: float) -> bool:
     try:
         return value is not None and float(value) < least
@@ -430,14 +445,15 @@ _END_RECORD = b"PK\x05\x06"
 def _one_end(data: bytes) -> bool:
     """Whether every ZIP reader finds the same end record: the file's last 22 bytes (no comment), or the only
     one in the last 64 KiB. Otherwise a reader that skips a record hidden in the comment may read parts that
-    were never measured here (openpyxl reads the archive as Python does, calamine by a reader of its own)."""
+    were never measured here (Python's reader measures the archive, calamine reads it by a reader of its own)."""
     return (data[-22:-18] == _END_RECORD and data[-2:] == b"\0\0") or (
         data.count(_END_RECORD, max(0, len(data) - 65_557)) == 1)
 
 
-def _unpacked_formulas(archive: zipfile.ZipFile, limit: int, hidden: dict[str, _Hidden] | None = None) -> bool:
-    """Unpack every part of the workbook in chunks, never whole, and say whether a worksheet holds a formula; the rows
-    and columns each worksheet hides go into `hidden` (by part name).
+def _unpacked(archive: zipfile.ZipFile, limit: int, hidden: dict[str, _Hidden] | None = None) -> None:
+    """Unpack every part of the workbook in chunks, never whole; what each worksheet hides and whether it holds a
+    formula go into `hidden` (by part name). A part declaring a DOCTYPE or using an entity XML does not define is
+    refused (a reader drops the value it stands in).
 
     TooLargeFileError: more than MAX_PARTS parts, or more than `limit` bytes unpacked. UnreadableFileError:
     a part compressed otherwise than an XLSX's are (stored or deflated), encrypted, or of another size than
@@ -446,7 +462,7 @@ def _unpacked_formulas(archive: zipfile.ZipFile, limit: int, hidden: dict[str, _
     parts = archive.infolist()
     if len(parts) > MAX_PARTS or sum(part.file_size for part in parts) > limit:
         raise TooLargeFileError(limit)
-    unpacked, formulas = 0, False
+    unpacked = 0
     for part in parts:
         if part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or part.flag_bits & 1:
             raise UnreadableFileError(part.filename)
@@ -455,27 +471,28 @@ def _unpacked_formulas(archive: zipfile.ZipFile, limit: int, hidden: dict[str, _
         measured = copy.copy(part)
         measured.file_size = limit - unpacked + _CHUNK + 1
         worksheet = part.filename.startswith("xl/worksheets/") and part.filename.endswith(".xml")
-        scan = not formulas and worksheet
+        xml = part.filename.endswith((".xml", ".rels"))
         hides = _Hidden() if worksheet and hidden is not None else None
-        size, carried = 0, b""
+        size, carried, tail = 0, b"", b""
         with archive.open(measured) as stream:
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if unpacked + size > limit:
                     raise TooLargeFileError(limit)
+                if xml and (b"&" in chunk or b"&" in tail or b"<!DOCTYPE" in chunk):
+                    _refuse_entities(tail + chunk)
+                tail = chunk[-_LONGEST_ENTITY:]
                 if hides is not None:
                     hides.feed(chunk)
-                if scan:
+                if hides is not None and not hides.formulas:
                     window = carried + chunk
-                    if _FORMULA.search(window):
-                        scan, formulas = False, True
+                    hides.formulas = _FORMULA.search(window) is not None
                     carried = _formula_start(window)
         if size != part.file_size:
             raise UnreadableFileError(part.filename)
         unpacked += size
         if hides is not None and hidden is not None:
             hidden[part.filename] = hides
-    return formulas
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -485,7 +502,7 @@ _PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relati
 
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     """The part (`xl/worksheets/sheet1.xml`) of each sheet, by its name, as the workbook and its relations say (both
-    small, and measured by `_unpacked_formulas` before they are read)."""
+    small, and measured by `_unpacked` before they are read)."""
     try:
         book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
         relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
@@ -680,6 +697,11 @@ def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[in
                 end = cell.end()
                 reference = _REFERENCE.search(cell[1])
                 content = cell[2]
+                if content and reference is None and _FORMULA.search(content):
+                    # A cell need not say where it is (its place in the row does): a formula is refused all the same.
+                    if (1, "", FORMULAS) not in found:
+                        found.append((1, "", FORMULAS))
+                    continue
                 if not content or reference is None:
                     continue
                 row, letters = int(reference[2]), reference[1].decode()
@@ -687,7 +709,9 @@ def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[in
                 number = int(style[1]) if style is not None else 0
                 kind = _TYPE_OF.search(cell[1])
                 kind_name = kind[1] if kind is not None else b"n"
-                if kind_name in (b"e", b"b"):
+                if _FORMULA.search(content):
+                    found.append((row, letters, FORMULA))
+                elif kind_name in (b"e", b"b"):
                     found.append((row, letters, ERROR_VALUE if kind_name == b"e" else TRUE_FALSE))
                 elif number in looks.hiding or _runs_hide(kind_name, content, looks, strings):
                     found.append((row, letters, DISGUISED))
@@ -744,7 +768,7 @@ def _in_sight(rows: Iterator[list[str]], sheet: str, merges: list[tuple[int, int
     finally:
         close = getattr(rows, "close", None)
         if close is not None:
-            close()  # the workbook with it (openpyxl's reader)
+            close()  # the workbook with it
     if out_of_sight:
         raise HiddenCellsError(sheet, [], [], out_of_sight)
 
@@ -757,7 +781,7 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
             if "xl/workbook.xml" not in archive.namelist():
                 raise UnreadableFileError("not a workbook")
             hidden: dict[str, _Hidden] = {}
-            formulas = _unpacked_formulas(archive, max_unpacked, hidden)
+            _unpacked(archive, max_unpacked, hidden)
             parts = _sheet_parts(archive)
             tabs_hidden = _tabs_hidden(archive) and len(parts) > 1
             window_hidden = _window_hidden(archive)
@@ -791,15 +815,14 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
             raise HiddenCellsError(name, [], [], [(1, "", how) for how in whole])
         layout = _Layout.of(sheet, looks, tall, lambda: _shared_texts(data))
         if (looks.hiding or looks.hiding_numbers or looks.number_decimals or strings or sheet.inline_runs or ranges
-                or sheet.typed_values or layout is not None):
+                or sheet.typed_values or sheet.formulas or layout is not None):
             disguised = _disguised_cells(data, part, looks, strings, ranges, layout)
             if disguised:
                 raise HiddenCellsError(name, [], [], disguised)
         merges.extend(sheet.merges)
         shown_name[0] = name
 
-    read = _openpyxl_rows(data, sheets, chosen) if formulas else _calamine_rows(data, sheets, chosen)
-    rows = _in_sight(read, shown_name[0], merges)
+    rows = _in_sight(_calamine_rows(data, sheets, chosen), shown_name[0], merges)
     header_cells = next(rows, None)
     if not header_cells or not any(cell.strip() for cell in header_cells):
         rows.close()  # the workbook with it
@@ -850,45 +873,8 @@ def _calamine_rows(data: bytes, sheets: tuple[str, ...], chosen: Callable[[str],
 
 
 def _trimmed(row: list[Any]) -> list[str]:
-    """A row without the empty cells calamine pads it with up to the sheet's width (openpyxl gives none)."""
+    """A row without the empty cells calamine pads it with up to the sheet's width ."""
     end = len(row)
     while end and row[end - 1] == "":
         end -= 1
     return row if end == len(row) else row[:end]
-
-
-def _openpyxl_rows(data: bytes, sheets: tuple[str, ...], chosen: Callable[[str], None] = _no_check
-                   ) -> Generator[list[str], None, None]:
-    try:
-        with warnings.catch_warnings():
-            # openpyxl warns about styles and extensions that other programs write; they
-            # do not change the values we read.
-            warnings.simplefilter("ignore")
-            # data_only=False: a formula cell is read as its text and never as a value an
-            # attacker computed, which is what keeps formula injection inert.
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:
-        raise UnreadableFileError("xlsx") from exc
-    try:
-        name = _sheet_name(book.sheetnames, [book[name].sheet_state == "visible" for name in book.sheetnames], sheets)
-        chosen(name)
-    except (SheetChoiceError, HiddenCellsError):
-        book.close()
-        raise
-    sheet = book[name]
-    # Read-only mode trusts the size the writing program recorded, and some record it wrong;
-    # forgetting it makes openpyxl read every row and cell that is really there.
-    sheet.reset_dimensions()
-
-    def records() -> Generator[list[str], None, None]:
-        try:
-            for cells in sheet.iter_rows(values_only=True):
-                yield [_cell_text(cell) for cell in cells]
-        except Exception as exc:
-            # The worksheet's XML is read as the rows are: a truncated sheet or one declaring entities fails here
-            # (red team: a 500 at every import door), and is refused as any unreadable file is.
-            raise UnreadableFileError("xlsx") from exc
-        finally:
-            book.close()
-
-    return records()

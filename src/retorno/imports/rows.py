@@ -145,6 +145,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "a value in the cell: cell {cell} of the sheet '{sheet}' shows a spreadsheet error (#REF!, "
                          "#N/A, #VALUE!...), which would be imported as an empty cell and erase the value; type the "
                          "value, or leave the cell empty if it is not known"),
+    "cell_formula": ("un valor escrito: la celda {cell} de la hoja «{sheet}» tiene una fórmula; la hoja muestra lo que "
+                     "calcula, pero se importaría la fórmula o un valor guardado que nadie ve escribir; copie la "
+                     "columna y péguela como valores (Pegado especial, Valores)",
+                     "a typed value: cell {cell} of the sheet '{sheet}' holds a formula; the sheet shows what it "
+                     "computes, but the formula, or a stored value no one sees typed, would be imported; copy the "
+                     "column and paste it as values (Paste special, Values)"),
+    "cell_formulas": ("valores escritos: la hoja «{sheet}» tiene fórmulas; la hoja muestra lo que calculan, pero se "
+                      "importarían las fórmulas o valores guardados que nadie ve escribir; copie la hoja y péguela "
+                      "como valores (Pegado especial, Valores)",
+                      "typed values: the sheet '{sheet}' holds formulas; the sheet shows what they compute, but the "
+                      "formulas, or stored values no one sees typed, would be imported; copy the sheet and paste it "
+                      "as values (Paste special, Values)"),
     "cell_true_false": ("un texto, un número o una fecha: la celda {cell} de la hoja «{sheet}» tiene un valor "
                         "verdadero/falso, que la hoja muestra como VERDADERO o FALSO y se importaría como otro texto; "
                         "escriba el valor como texto",
