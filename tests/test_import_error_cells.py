@@ -13,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from retorno.cases.rows import COLUMNS as CASE_COLUMNS
+from retorno.imports.reading import HiddenCellsError, read_table
 from tests.factories import Api, World, ok
-from tests.test_import_looks import _book, _read, _refused
+from tests.test_import_looks import SHEETS, _book, _read, _refused
 
 HEADER = [column.es for column in CASE_COLUMNS]
 
@@ -27,6 +28,18 @@ def test_an_error_or_a_true_false_cell_is_refused_by_its_position(value: Any, ho
     assert _refused(_book(edit)) == [(3, "A", how)]
     # ... and the same cell holding text is read.
     assert _read(_book()) == ["Uno", "Dos", "Tres"]
+
+
+def test_a_hidden_row_a_hidden_column_an_error_and_a_formula_are_told_in_one_answer() -> None:
+    """Red team round 87, F3: a sheet hiding a row was refused for it alone, its error cell told on the next try."""
+    def everything(book: Any, sheet: Any) -> None:
+        sheet.row_dimensions[3].hidden = True
+        sheet.column_dimensions["C"].hidden = True
+        sheet["B2"], sheet["B4"] = "#N/A", "=A4"
+    with pytest.raises(HiddenCellsError) as refused:
+        list(read_table(_book(everything), "x.xlsx", sheets=SHEETS)[1])
+    assert (refused.value.rows, refused.value.columns, refused.value.cells) == (
+        [3], ["C"], [(2, "B", "error_value"), (4, "B", "formula")])
 
 
 def _workbook(rows: list[dict[str, Any]], header: list[str] = HEADER) -> bytes:

@@ -541,18 +541,18 @@ def _window_hidden(archive: zipfile.ZipFile) -> bool:
                for view in book.iter(f"{_MAIN}workbookView"))
 
 
-def _refuse_hidden(name: str, parts: dict[str, str], hidden: dict[str, _Hidden]) -> None:
-    """HiddenCellsError if the sheet `name` hides rows or columns (any worksheet that does, if which part is `name`'s
-    is not clear)."""
+def _hidden_rows_columns(name: str, parts: dict[str, str], hidden: dict[str, _Hidden]) -> tuple[list[int], list[str]]:
+    """The rows and the columns (letters) the sheet `name` hides (any worksheet's that does, if which part is `name`'s
+    is not clear; a column '?' when one is hidden without saying which)."""
     part = parts.get(name)
     hides = [hidden[part]] if part in hidden else [] if part else list(hidden.values())
     if not any(hides):
-        return
+        return [], []
     rows = sorted({row for one in hides for row in one.rows})
     columns = sorted({get_column_letter(number) for one in hides for low, high in one.columns
                       for number in range(max(low, 1), min(high, 16_384) + 1)},
                      key=lambda letters: (len(letters), letters))
-    raise HiddenCellsError(name, rows, columns or (["?"] if any(one.unnumbered for one in hides) else []))
+    return rows, columns or (["?"] if any(one.unnumbered for one in hides) else [])
 
 
 # A cell whole, its attributes and content (`<c r="B2" s="3" t="s"><v>7</v></c>`), its shared string's index, and an
@@ -799,10 +799,16 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
     shown_name = [""]
 
     def chosen(name: str) -> None:
-        _refuse_hidden(name, parts, hidden)
+        """HiddenCellsError naming, together, the rows and columns the sheet `name` hides, and its cells shown
+        otherwise than they are or, when the whole sheet is out of sight, how (which its cells would only repeat): one
+        answer for the sheet's problems (red team round 87, F3: a hidden row was told, an error cell on the next try).
+        A value under a merged cell or far below the list is found as the rows are read, and told after them."""
+        rows, columns = _hidden_rows_columns(name, parts, hidden)
         part = parts.get(name, "")
         sheet = hidden.get(part)
         if sheet is None:
+            if rows or columns:
+                raise HiddenCellsError(name, rows, columns)
             return
         whole = sheet.whole_sheet() + ([TABS_HIDDEN] if tabs_hidden else []) + (
             [WINDOW_HIDDEN] if window_hidden else [])
@@ -811,14 +817,13 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
                 whole.append(DRAWN)
             ranges = [(where, CONDITIONAL) for where in shown.conditional_ranges(sheet.tail, looks)] + [
                 (where, TABLE) for where in shown.table_ranges(archive, part, sheet.tail, looks)]
-        if whole:
-            raise HiddenCellsError(name, [], [], [(1, "", how) for how in whole])
-        layout = _Layout.of(sheet, looks, tall, lambda: _shared_texts(data))
-        if (looks.hiding or looks.hiding_numbers or looks.number_decimals or strings or sheet.inline_runs or ranges
-                or sheet.typed_values or sheet.formulas or layout is not None):
-            disguised = _disguised_cells(data, part, looks, strings, ranges, layout)
-            if disguised:
-                raise HiddenCellsError(name, [], [], disguised)
+        cells = [(1, "", how) for how in whole]
+        layout = None if whole else _Layout.of(sheet, looks, tall, lambda: _shared_texts(data))
+        if not whole and (looks.hiding or looks.hiding_numbers or looks.number_decimals or strings or sheet.inline_runs
+                          or ranges or sheet.typed_values or sheet.formulas or layout is not None):
+            cells = _disguised_cells(data, part, looks, strings, ranges, layout)
+        if rows or columns or cells:
+            raise HiddenCellsError(name, rows, columns, cells)
         merges.extend(sheet.merges)
         shown_name[0] = name
 
