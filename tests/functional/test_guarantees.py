@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -188,10 +189,30 @@ def test_roles_cannot_do_what_their_role_may_not(client: TestClient, world: Worl
     cancel = f"/api/v1/flights/{flight}/cancel"
     refused(api.post("saime.officer", cancel, {"reason": "mal tiempo"}), 403, "forbidden")
     first = ok(api.post("saime.supervisor", cancel, {"reason": "Cierre del aeropuerto de destino."}))
-    assert first["cancelled"] is False and first["state"] == "manifest_locked"
+    # The first half says whose consent is awaited (red team round 87, F4: it said only "cancelled": false).
+    assert (first["cancelled"], first["state"], first["awaiting"]) == (False, "manifest_locked", ["sending"])
     second = ok(api.post("inm.supervisor", cancel, {"reason": "Cierre del aeropuerto de destino."}))
-    assert second["cancelled"] is True and second["state"] == "cancelled"
+    assert (second["cancelled"], second["state"], second["awaiting"]) == (True, "cancelled", [])
     assert state(api, other["reference"]) == "ready"
+
+
+def test_the_flight_page_tells_the_first_supervisor_the_flight_stands_until_the_other_side_cancels(
+        client: TestClient, world: World) -> None:
+    """Red team round 87, F4: the first side's supervisor cancelling a locked flight from its page was told 'Vuelo
+    cancelado.', while the flight stood waiting for the other side's supervisor."""
+    api = Api(client, world)
+    flight = locked_flight(api, [api.ready_case()["reference"]])
+    for username, told, side in (("inm.supervisor", "Consentimiento registrado", "autoridad receptora"),
+                                 ("saime.supervisor", "Vuelo cancelado.", "")):
+        login(client, username)
+        answer = post_form(client, f"/flights/{flight}/cancel", {"reason": "Cierre del aeropuerto de destino."},
+                           page=f"/flights/{flight}")
+        assert answer.status_code == 303, answer.text
+        page = client.get(answer.headers["location"])
+        flash = re.search(r'class="flash" role="status">(.*?)</p>', page.text, re.S)
+        assert flash is not None and told in flash[1] and side in flash[1], (username, page.text[:3000])
+        client.cookies.clear()
+    assert ok(api.get("inm.officer", f"/api/v1/flights/{flight}"))["state"] == "cancelled"
 
 
 def state_of_returnee(api: Api, ref: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,6 +66,8 @@ class LeavingPassenger(BaseModel):
 
 class FlightCancelled(FlightOut):
     cancelled: bool = Field(description="false while the other side's supervisor has still to consent")
+    awaiting: list[Literal["sending", "receiving"]] = Field(
+        default_factory=list, description="the sides whose supervisor has still to consent (none once cancelled)")
 
 
 class PassengerRemoved(FlightOut):

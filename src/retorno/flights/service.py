@@ -364,6 +364,17 @@ def cancel_flight(session: Session, actor: User, flight: Flight, *, reason: str)
     return True
 
 
+def cancel_missing(session: Session, flight: Flight) -> set[str]:
+    """The sides ('sending', 'receiving') whose supervisor has still to consent to cancelling `flight`, whose manifest
+    is locked, for it to be cancelled (`cancel_flight`); none once it is cancelled."""
+    if flight.state == "cancelled":
+        return set()
+    consented = session.execute(sa.select(LockedChangeApproval.side).where(
+        LockedChangeApproval.flight_id == flight.id, LockedChangeApproval.change == "cancel",
+        sa.not_(LockedChangeApproval.used))).scalars().all()
+    return {"sending", "receiving"} - set(consented)
+
+
 def active_passengers(session: Session, flight: Flight) -> list[tuple[Passenger, Case]]:
     return list(session.execute(
         sa.select(Passenger, Case).join(Case, Case.id == Passenger.case_id)

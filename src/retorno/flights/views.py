@@ -185,7 +185,8 @@ def cancel(reference: str, body: ReasonIn, session: SessionDep, user: CurrentUse
     flight = service.get_flight(session, user, reference)
     # Once locked, the first side's supervisor consents and the other side's cancels.
     cancelled = service.cancel_flight(session, user, flight, reason=body.reason)
-    return {**flight_out(session, flight), "cancelled": cancelled}
+    return {**flight_out(session, flight), "cancelled": cancelled,
+            "awaiting": [] if cancelled else sorted(service.cancel_missing(session, flight))}
 
 
 @router.post("/flights/{reference}/passengers", status_code=201, response_model=FlightOut, responses=errors(409))

@@ -147,10 +147,15 @@ def cancel(
     form: FormDep,
     reference: str,
 ) -> Done:
-    flights.cancel_flight(
-        session, user, flights.get_flight(session, user, reference), reason=form_text(form, "reason")
-    )
-    return flight_done(reference, "Vuelo cancelado.")
+    flight = flights.get_flight(session, user, reference)
+    if flights.cancel_flight(session, user, flight, reason=form_text(form, "reason")):
+        return flight_done(reference, "Vuelo cancelado.")
+    # The first side's supervisor consented: the flight stands until the other side's does (red team round 87, F4).
+    if "receiving" in flights.cancel_missing(session, flight):
+        return flight_done(reference, "Consentimiento registrado: el vuelo sigue en pie y se cancela cuando un "
+                           "supervisor de la autoridad receptora también lo cancele.")
+    return flight_done(reference, "Consentimiento registrado: el vuelo sigue en pie y se cancela cuando un supervisor "
+                       "de la autoridad de envío también lo cancele.")
 
 
 @pages.post("/flights/{reference}/passengers", response_model=None)
