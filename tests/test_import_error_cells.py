@@ -35,11 +35,14 @@ def test_a_hidden_row_a_hidden_column_an_error_and_a_formula_are_told_in_one_ans
     def everything(book: Any, sheet: Any) -> None:
         sheet.row_dimensions[3].hidden = True
         sheet.column_dimensions["C"].hidden = True
-        sheet["B2"], sheet["B4"] = "#N/A", "=A4"
+        sheet["B2"], sheet["B4"], sheet["A200"] = "#N/A", "=A4", "Lejos"
+    # ... and a value under a merged cell (B3, under A3:B3), and a row far below the list: found as the rows are read.
+    merged = {"xl/worksheets/sheet1.xml": (b"</sheetData>", b'</sheetData><mergeCells count="1">'
+                                                            b'<mergeCell ref="A3:B3"/></mergeCells>')}
     with pytest.raises(HiddenCellsError) as refused:
-        list(read_table(_book(everything), "x.xlsx", sheets=SHEETS)[1])
-    assert (refused.value.rows, refused.value.columns, refused.value.cells) == (
-        [3], ["C"], [(2, "B", "error_value"), (4, "B", "formula")])
+        read_table(_book(everything, rewrite=merged), "x.xlsx", sheets=SHEETS)
+    assert (refused.value.sheet, refused.value.rows, refused.value.columns, refused.value.cells) == (
+        "casos", [3], ["C"], [(2, "B", "error_value"), (4, "B", "formula"), (3, "B", "merged"), (200, "", "far")])
 
 
 def _workbook(rows: list[dict[str, Any]], header: list[str] = HEADER) -> bytes:

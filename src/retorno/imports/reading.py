@@ -741,10 +741,12 @@ def _shared_texts(data: bytes) -> list[str]:
         return shown.shared_texts(archive)
 
 
-def _in_sight(rows: Iterator[list[str]], sheet: str, merges: list[tuple[int, int, int, int]]
-              ) -> Generator[list[str], None, None]:
+def _in_sight(rows: Iterator[list[str]], sheet: list[str], merges: list[tuple[int, int, int, int]],
+              told: list[HiddenCellsError]) -> Generator[list[str], None, None]:
     """The rows, then HiddenCellsError if a value lies under a merged cell (only the first cell of a merged range is
-    shown) or a data row lies more than FAR_GAP empty rows below the one before it."""
+    shown) or a data row lies more than FAR_GAP empty rows below the one before it. When the sheet's other problems
+    are `told` (found when it was chosen: `sheet[0]` its name), no row: every row is read for these, and the refusal
+    names them all together (red team round 87, F3: a sheet's problems told over several tries)."""
     covered: dict[int, list[tuple[int, int, int | None]]] = {}
     if sum(last - first + 1 for first, _, last, _ in merges) > 1_000_000:
         raise UnreadableFileError("merged cells")
@@ -764,13 +766,15 @@ def _in_sight(rows: Iterator[list[str]], sheet: str, merges: list[tuple[int, int
                 if number - empty_since - 1 > FAR_GAP and empty_since:
                     out_of_sight.append((number, "", FAR))
                 empty_since = number
-            yield row
+            if not told:
+                yield row
     finally:
         close = getattr(rows, "close", None)
         if close is not None:
             close()  # the workbook with it
-    if out_of_sight:
-        raise HiddenCellsError(sheet, [], [], out_of_sight)
+    if told or out_of_sight:
+        found = told[0] if told else HiddenCellsError(sheet[0], [], [])
+        raise HiddenCellsError(found.sheet, found.rows, found.columns, found.cells + out_of_sight)
 
 
 def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple[list[str], Iterator[list[str]]]:
@@ -799,16 +803,17 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
     shown_name = [""]
 
     def chosen(name: str) -> None:
-        """HiddenCellsError naming, together, the rows and columns the sheet `name` hides, and its cells shown
-        otherwise than they are or, when the whole sheet is out of sight, how (which its cells would only repeat): one
-        answer for the sheet's problems (red team round 87, F3: a hidden row was told, an error cell on the next try).
-        A value under a merged cell or far below the list is found as the rows are read, and told after them."""
+        """What is wrong with the sheet `name`, `told` to `_in_sight` as one HiddenCellsError: the rows and columns it
+        hides, and its cells shown otherwise than they are or, when the whole sheet is out of sight, how (which its
+        cells would only repeat). `_in_sight` adds the values under a merged cell or far below the list, and refuses the
+        sheet naming them all (red team round 87, F3: a hidden row was told, an error cell on the next try)."""
+        shown_name[0] = name
         rows, columns = _hidden_rows_columns(name, parts, hidden)
         part = parts.get(name, "")
         sheet = hidden.get(part)
         if sheet is None:
             if rows or columns:
-                raise HiddenCellsError(name, rows, columns)
+                told.append(HiddenCellsError(name, rows, columns))
             return
         whole = sheet.whole_sheet() + ([TABS_HIDDEN] if tabs_hidden else []) + (
             [WINDOW_HIDDEN] if window_hidden else [])
@@ -823,11 +828,11 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
                           or ranges or sheet.typed_values or sheet.formulas or layout is not None):
             cells = _disguised_cells(data, part, looks, strings, ranges, layout)
         if rows or columns or cells:
-            raise HiddenCellsError(name, rows, columns, cells)
+            told.append(HiddenCellsError(name, rows, columns, cells))
         merges.extend(sheet.merges)
-        shown_name[0] = name
 
-    rows = _in_sight(_calamine_rows(data, sheets, chosen), shown_name[0], merges)
+    told: list[HiddenCellsError] = []
+    rows = _in_sight(_calamine_rows(data, sheets, chosen), shown_name, merges, told)
     header_cells = next(rows, None)
     if not header_cells or not any(cell.strip() for cell in header_cells):
         rows.close()  # the workbook with it
