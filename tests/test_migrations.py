@@ -24,7 +24,7 @@ from retorno import migrations
 from retorno.agencies.models import Agency, ApiToken, User
 from retorno.benchmarks.work_pages import fill
 from retorno.cases.facts import OPEN_CONCERN, _still_open
-from retorno.cases.models import Case, PossibleDuplicate
+from retorno.cases.models import Case, Household, PossibleDuplicate
 from retorno.datakeys import DataKeyring
 from retorno.db import make_engine, use_data_keys
 from retorno.documents.models import TravelDocument
@@ -365,3 +365,31 @@ def test_0046_indexes_the_records_every_stored_decision_shows_as_the_service_key
                 if isinstance(c, dict)
                 for key in (c.get("registry_record"), (c.get("record") or {}).get("cedula")) if isinstance(key, str)}
     assert expected and indexed == expected
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0048_puts_stored_references_in_capitals_where_none_of_the_agency_is_alike(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    """Red team round 89, L1: references are stored in capitals; those stored before are put in capitals, except where
+    another of the agency differs from them only in case (the one already in capitals, else the oldest, takes it)."""
+    typed = ["abc-1", "ABC-1", "def-2", "Def-2", "ghi-3", "J 4 b"]
+    with _filled_then_back_at(kind, tmp_path, data_keys, count=60, seed=9, revision="0047") as (url, engine):
+        with engine.begin() as connection:
+            agency = connection.execute(sa.select(Case.agency_id).group_by(Case.agency_id)
+                                        .order_by(sa.func.count().desc()).limit(1)).scalar_one()
+            ids = connection.execute(sa.select(Case.id).where(Case.agency_id == agency).order_by(Case.id)
+                                     .limit(len(typed))).scalars().all()
+            for case_id, reference in zip(ids, typed, strict=True):
+                connection.execute(sa.update(Case).where(Case.id == case_id).values(agency_reference=reference))
+            household = connection.execute(sa.insert(Household).values(agency_id=agency, reference="hog-7", version=1)
+                                           .returning(Household.id)).scalar_one()
+            others = dict(connection.execute(sa.select(Case.id, Case.agency_reference)
+                                             .where(Case.id.not_in(ids))).all())
+        upgrade(url)
+        with engine.connect() as connection:
+            stored = dict(connection.execute(sa.select(Case.id, Case.agency_reference)).all())
+            code = connection.execute(sa.select(Household.reference).where(Household.id == household)).scalar_one()
+    assert [stored[case_id] for case_id in ids] == ["abc-1", "ABC-1", "DEF-2", "Def-2", "GHI-3", "J 4 B"]
+    assert code == "HOG-7"
+    assert {case_id: stored[case_id] for case_id in others} == {
+        case_id: reference.upper() for case_id, reference in others.items()}

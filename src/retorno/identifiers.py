@@ -62,15 +62,21 @@ def fold(value: str) -> str:
                    for char in folded)
 
 
+# ASCII's small letters as capitals (and nothing else: 'ß'.upper() is 'SS', which would make a refused reference one).
+_ASCII_CAPITALS = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def reference(value: str) -> str:
     """An agency's own reference (a case's, a household's, an opportunity's) as stored: folded (`fold`: full-width
-    letters and other scripts' digits in ASCII), without blanks at either end or runs of blanks inside.
+    letters and other scripts' digits in ASCII), its letters in capitals, without blanks at either end or runs of
+    blanks inside.
 
     Two references that look the same must be the same: 'INM‐0001' (a U+2010 hyphen) and 'INM-0001' were two cases,
-    and a household cell named the one the official did not mean (red team round 32b, F6). What is still not
-    printable ASCII after folding (a look-alike dash, a Cyrillic А, a no-break space) is refused by every door,
-    naming its code points (`reference_problem`)."""
-    folded = fold(value)
+    and a household cell named the one the official did not mean (red team round 32b, F6); 'inm-002370', typed by
+    hand or made small by a spreadsheet, registered a second case beside 'INM-002370' instead of updating it (round
+    89, L1). What is still not printable ASCII after folding (a look-alike dash, a Cyrillic А, a no-break space) is
+    refused by every door, naming its code points (`reference_problem`)."""
+    folded = fold(value).translate(_ASCII_CAPITALS)
     if folded.isascii() and folded.isprintable() and "  " not in folded:
         return folded.strip()
     return " ".join(folded.split())

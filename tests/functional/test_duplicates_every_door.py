@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from retorno import identifiers
 from retorno.cases.models import Case, PossibleDuplicate
 from retorno.flights.models import ACTIVE_APPROVALS
 from tests.factories import Api, World, ok
@@ -89,9 +90,10 @@ def _import(client: TestClient, world: World, user: str, reference: str, person:
 
 
 def _by_agency_reference(session_factory: sessionmaker[Session], agency_reference: str) -> str:
+    """The case whose own reference is `agency_reference` as typed (stored folded, letters in capitals)."""
     with session_factory() as session:
-        return str(session.execute(sa.select(Case.reference).where(Case.agency_reference == agency_reference))
-                   .scalar_one())
+        return str(session.execute(sa.select(Case.reference).where(
+            Case.agency_reference == identifiers.reference(agency_reference))).scalar_one())
 
 
 def test_an_api_registration_with_the_surnames_swapped_is_flagged_and_held(client: TestClient,

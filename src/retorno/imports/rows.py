@@ -586,7 +586,9 @@ class Sheet:
         as_text = column.parse is text or (column.parse is reference and joined.isascii())
         if as_text and max(map(len, cells), default=0) <= limit and not suspect and not guarded and not blanks:
             # Free text: one pass in C for the whole column (an empty cell becomes "").
-            values: list[object] = list(map(" ".join, map(str.split, cells)))
+            words = map(" ".join, map(str.split, cells))
+            # A reference in ASCII: its letters in capitals, as `reference` stores it.
+            values: list[object] = list(map(str.upper, words) if column.parse is reference else words)
             if not one_line and ("\n" in joined or "\r" in joined):
                 # A note keeps its lines: only its cells that hold a line break are read again.
                 for index in [i for i, cell in enumerate(cells) if "\n" in cell or "\r" in cell]:
