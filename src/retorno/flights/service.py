@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from retorno import safeguards
 from retorno.agencies.models import Agency, User
-from retorno.agencies.permissions import action, reader, require
+from retorno.agencies.permissions import action, can, reader, require
 from retorno.agencies.service import agency_by_code
 from retorno.audit.models import AuditRecord
 from retorno.audit.service import record
@@ -85,6 +85,19 @@ def _side(actor: User, flight: Flight) -> str | None:
     if actor.agency.kind == "carrier" and actor.agency_id == flight.carrier_agency_id:
         return "carrier"
     return None
+
+
+def _standing(session: Session, flight: Flight, consents: Sequence[LockedChangeApproval], capability: str
+              ) -> list[LockedChangeApproval]:
+    """The consents of `consents` whose givers still stand behind them: active, of an active agency, holding
+    `capability` (the one the consent was given under) and on the side of `flight` they consented for. A consent is a
+    supervisor's standing agreement until it is used: a supervisor disabled as compromised, or no longer a supervisor,
+    agrees to nothing more (red team round 90, F2: a disabled supervisor's consent completed a removal and a
+    cancellation of a locked manifest that no active supervisor of that side had agreed to)."""
+    givers = {user.id: user for user in session.execute(
+        sa.select(User).where(User.id.in_(sorted({consent.approved_by for consent in consents})))).scalars()}
+    return [consent for consent in consents if (giver := givers.get(consent.approved_by)) is not None
+            and can(giver, capability) and _side(giver, flight) == consent.side]
 
 
 def _require_side(actor: User, flight: Flight, capability: str, *sides: str) -> str:
@@ -348,9 +361,7 @@ def cancel_flight(session: Session, actor: User, flight: Flight, *, reason: str)
         session.add(LockedChangeApproval(flight_id=flight.id, case_id=None, change="cancel", side=side,
                                          approved_by=actor.id, reason=reason))
         session.flush()
-        consents = session.execute(sa.select(LockedChangeApproval).where(
-            LockedChangeApproval.flight_id == flight.id, LockedChangeApproval.change == "cancel",
-            sa.not_(LockedChangeApproval.used))).scalars().all()
+        consents = _cancel_consents(session, flight)
         if not {"sending", "receiving"} <= {c.side for c in consents}:
             record(session, actor, "flight.cancel_consent", "flight", flight.reference, after={"side": side},
                    reason=reason)
@@ -369,10 +380,15 @@ def cancel_missing(session: Session, flight: Flight) -> set[str]:
     is locked, for it to be cancelled (`cancel_flight`); none once it is cancelled."""
     if flight.state == "cancelled":
         return set()
-    consented = session.execute(sa.select(LockedChangeApproval.side).where(
+    return {"sending", "receiving"} - {consent.side for consent in _cancel_consents(session, flight)}
+
+
+def _cancel_consents(session: Session, flight: Flight) -> list[LockedChangeApproval]:
+    """The unused consents to cancelling `flight` whose givers still stand behind them (`_standing`)."""
+    return _standing(session, flight, session.execute(sa.select(LockedChangeApproval).where(
         LockedChangeApproval.flight_id == flight.id, LockedChangeApproval.change == "cancel",
-        sa.not_(LockedChangeApproval.used))).scalars().all()
-    return {"sending", "receiving"} - set(consented)
+        sa.not_(LockedChangeApproval.used)).order_by(LockedChangeApproval.id)).scalars().all(),
+        "flight.cancel_accepted")
 
 
 def active_passengers(session: Session, flight: Flight) -> list[tuple[Passenger, Case]]:
@@ -1118,15 +1134,17 @@ def _locked_change_approvals(session: Session, flight: Flight, case: Case, chang
                              ) -> tuple[Sequence[LockedChangeApproval], set[str]]:
     """The unused consents to `change` `case` on the locked manifest of `flight`, and the sides still missing.
 
-    Only consents given while the person is on that manifest count (red team round 13, F-F1: two supervisors
+    Only consents given while the person is on that manifest, by a supervisor who still stands behind them
+    (`_standing`), count (red team round 13, F-F1: two supervisors
     consented to removing a person from a draft flight they were not on yet; added, approved and locked, one officer
     then took them off alone): a consent is to the change of a passenger of a locked manifest, never in advance."""
     since = session.execute(sa.select(sa.func.max(Passenger.added_at)).where(
         Passenger.flight_id == flight.id, Passenger.case_id == case.id, Passenger.approval.in_(ACTIVE))).scalar()
-    approvals = session.execute(sa.select(LockedChangeApproval).where(
+    approvals = _standing(session, flight, session.execute(sa.select(LockedChangeApproval).where(
         LockedChangeApproval.flight_id == flight.id, LockedChangeApproval.case_id == case.id,
         LockedChangeApproval.change == change, sa.not_(LockedChangeApproval.used),
-        *((LockedChangeApproval.created_at >= since,) if since is not None else ()))).scalars().all()
+        *((LockedChangeApproval.created_at >= since,) if since is not None else ()))
+        .order_by(LockedChangeApproval.id)).scalars().all(), "manifest.change_locked")
     return approvals, {"sending", "receiving"} - {a.side for a in approvals}
 
 

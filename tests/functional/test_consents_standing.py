@@ -1,0 +1,63 @@
+"""Red team round 90, F2 (medium): a consent to change a locked manifest outlived its giver's authority. SAIME's only
+consents to cancelling a locked flight and to taking a passenger off it came from a supervisor then disabled "as
+compromised"; the Mexican side consented after, and both went through: no active supervisor of the receiving side had
+agreed. A consent counts only while its giver stands behind it (active, of an active agency, still a supervisor, on the
+same side); the others wait for one who does."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.agencies.accounts import change_role
+from retorno.agencies.logins import disable_user
+from retorno.agencies.models import User
+from retorno.agencies.service import create_token, create_user
+from tests.factories import PASSWORD, Api, World, ok
+from tests.functional.test_guarantees import locked_flight, refused
+from tests.functional.test_locked_manifest_changes import _aboard
+
+REASON = {"reason": "Cambio acordado por ambas partes."}
+
+
+def _second_supervisor(session: Session, world: World) -> None:
+    """SAIME's other supervisor, `saime.jefa`, with a token in the world."""
+    user = create_user(session, None, username="saime.jefa", full_name="saime.jefa", agency_code="VE-SAIME",
+                       role="supervisor", password=PASSWORD)
+    world.tokens["saime.jefa"] = create_token(session, user, name="tests", longest_days=30)
+    session.commit()
+
+
+@pytest.mark.parametrize("loses", ["disabled", "viewer"])
+def test_a_consent_whose_giver_no_longer_stands_behind_it_counts_for_nothing(
+        client: TestClient, world: World, session: Session, loses: str) -> None:
+    api = Api(client, world)
+    _second_supervisor(session, world)
+    refs = [api.ready_case()["reference"], api.ready_case()["reference"]]
+    flight = locked_flight(api, refs)
+    # saime.jefa consents to taking refs[0] off and to cancelling the flight; then she is disabled, or made a viewer.
+    ok(api.post("saime.jefa", f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}), 201)
+    first = ok(api.post("saime.jefa", f"/api/v1/flights/{flight}/cancel", REASON))
+    assert first["awaiting"] == ["sending"], first
+    if loses == "disabled":
+        disable_user(session, None, "saime.jefa", reason="cuenta comprometida")
+    else:
+        supervisor = session.execute(sa.select(User).where(User.username == "saime.supervisor")).scalar_one()
+        change_role(session, supervisor, "saime.jefa", "viewer")
+    session.commit()
+    # The sending side consents: neither the removal nor the cancellation goes through.
+    ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}), 201)
+    refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{refs[0]}/remove",
+                     {"reason": "cambio de planes"}), 409, "locked_change_needs_both_sides")
+    second = ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/cancel", REASON))
+    assert (second["cancelled"], second["state"], second["awaiting"]) == (False, "manifest_locked", ["receiving"])
+    assert _aboard(api, flight) == sorted(refs)
+    # A supervisor of the receiving side who stands behind it completes each.
+    ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{refs[0]}/remove",
+                {"reason": "cambio de planes"}))
+    assert _aboard(api, flight) == [refs[1]]
+    third = ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/cancel", REASON))
+    assert (third["cancelled"], third["state"]) == (True, "cancelled"), third
