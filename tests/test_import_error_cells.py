@@ -11,9 +11,12 @@ from typing import Any
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import Session
 
 from retorno.cases.rows import COLUMNS as CASE_COLUMNS
 from retorno.imports.reading import HiddenCellsError, read_table
+from retorno.travel.load import import_cases
 from tests.factories import Api, World, ok
 from tests.test_import_looks import SHEETS, _book, _read, _refused
 
@@ -42,7 +45,8 @@ def test_a_hidden_row_a_hidden_column_an_error_and_a_formula_are_told_in_one_ans
     with pytest.raises(HiddenCellsError) as refused:
         read_table(_book(everything, rewrite=merged), "x.xlsx", sheets=SHEETS)
     assert (refused.value.sheet, refused.value.rows, refused.value.columns, refused.value.cells) == (
-        "casos", [3], ["C"], [(2, "B", "error_value"), (4, "B", "formula"), (3, "B", "merged"), (200, "", "far")])
+        "casos", [3], ["C"], [(2, "B", "error_value"), (4, "B", "formula"), (3, "A", "merged_range"),
+                              (3, "B", "merged"), (200, "", "far")])
 
 
 def _workbook(rows: list[dict[str, Any]], header: list[str] = HEADER) -> bytes:
@@ -70,3 +74,32 @@ def test_a_reimport_with_an_error_cell_erases_nothing(client: TestClient, world:
     assert "muestra un error de la hoja de cálculo" in answer.text, answer.text
     after = ok(api.get("inm.officer", f"/api/v1/cases/{case['reference']}"))
     assert after["national_id"] == "V16570479" and after["state"] == "ready", after
+
+
+def test_cells_merged_over_two_rows_are_refused_even_when_the_covered_cell_is_empty(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 90, F1 (medium): a second surname merged over two people's rows showed for both and was imported
+    for the first alone; "check only" said nothing. Merged cells are refused at their first cell, at every door."""
+    def merged(book: Any, sheet: Any) -> None:
+        sheet["B3"] = "Dos bis"
+        sheet.merge_cells("B3:B4")
+    assert _refused(_book(merged)) == [(3, "B", "merged_range")]
+    rows = [{"referencia": f"RT90-F1-{n}", "nombres": name, "primer_apellido": "Rojas", "segundo_apellido": "Salas",
+             "sexo": "F", "fecha_nacimiento": "1990-01-0" + str(n + 1), "nacionalidad": "VEN",
+             "lugar_custodia": "Tapachula", "fecha_ingreso": "2026-11-01"} for n, name in enumerate(("Ana", "Eva"))]
+    book = openpyxl.load_workbook(io.BytesIO(_workbook(rows)))
+    sheet = book.active
+    assert sheet is not None
+    column = HEADER.index("segundo_apellido") + 1
+    sheet.merge_cells(start_row=2, end_row=3, start_column=column, end_column=column)
+    out = io.BytesIO()
+    book.save(out)
+    answer = client.post("/api/v1/cases/import", headers=world.headers("inm.officer"),
+                         files={"file": ("casos.xlsx", out.getvalue(), "application/octet-stream")})
+    assert answer.status_code == 422 and "está combinada" in answer.text, answer.text
+    # The page's "check only" says it too.
+    checked = import_cases(session, world.bind(session).users["inm.officer"], out.getvalue(), "casos.xlsx",
+                           check_only=True)
+    column_letter = get_column_letter(column)
+    assert [(p.row_number, p.column) for p in checked.report.problems] == [(2, column_letter)], checked.report.problems
+    assert ok(Api(client, world).get("inm.officer", "/api/v1/cases?q=RT90-F1"))["total"] == 0

@@ -100,7 +100,11 @@ class HiddenCellsError(UnreadableFileError):
 # How a cell is out of the official's sight (HiddenCellsError.cells). FORMULA: a cell holding a formula, shown as what
 # it computed (round 87, F2).
 DISGUISED, MERGED, FAR, CONDITIONAL, PARTIAL_DATE = "disguised", "merged", "far", "conditional", "partial_date"
-FORMULA, FORMULAS = "formula", "formulas"  # FORMULAS: a formula in a cell without a reference (the sheet at row 1)
+FORMULA, FORMULAS = "formula", "formulas"
+# ... and cells merged into one (named at the first): the sheet shows the first cell's value over all of them, and only
+# the first holds it (red team round 90, F1: a second surname merged over two people's rows was imported for the first
+# alone, the check saying nothing).
+MERGED_RANGE = "merged_range"  # FORMULAS: a formula in a cell without a reference (the sheet at row 1)
 # ... and a number shown rounded or otherwise than it is read (2.6 under '0' shows 3; a cédula under '0.0E+00' shows
 # 1.9E+07): round 25.
 ROUNDED = "rounded"
@@ -827,6 +831,8 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
         if not whole and (looks.hiding or looks.hiding_numbers or looks.number_decimals or strings or sheet.inline_runs
                           or ranges or sheet.typed_values or sheet.formulas or layout is not None):
             cells = _disguised_cells(data, part, looks, strings, ranges, layout)
+        cells += [(top, get_column_letter(left), MERGED_RANGE) for top, left, bottom, right in sorted(sheet.merges)
+                  if (top, left) != (bottom, right)]
         if rows or columns or cells:
             told.append(HiddenCellsError(name, rows, columns, cells))
         merges.extend(sheet.merges)

@@ -145,6 +145,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "a value in the cell: cell {cell} of the sheet '{sheet}' shows a spreadsheet error (#REF!, "
                          "#N/A, #VALUE!...), which would be imported as an empty cell and erase the value; type the "
                          "value, or leave the cell empty if it is not known"),
+    "cell_merged_range": ("celdas sin combinar: la celda {cell} de la hoja «{sheet}» está combinada con las de al lado "
+                          "o debajo; la hoja muestra su valor en todas, pero solo {cell} lo tiene y las demás se "
+                          "importarían vacías; separe las celdas y escriba el valor en cada una que lo lleve",
+                          "cells not merged: cell {cell} of the sheet '{sheet}' is merged with the cells beside or "
+                          "below it; the sheet shows its value over all of them, but only {cell} holds it and the "
+                          "others would be imported empty; unmerge the cells and type the value in each that has it"),
     "cell_formula": ("un valor escrito: la celda {cell} de la hoja «{sheet}» tiene una fórmula; la hoja muestra lo que "
                      "calcula, pero se importaría la fórmula o un valor guardado que nadie ve escribir; copie la "
                      "columna y péguela como valores (Pegado especial, Valores)",
