@@ -212,13 +212,27 @@ def load_manifest(session: Session, actor: User, flight: Flight) -> FlightManife
         passengers=passengers, escorts=flight.escorts, medical_staff=flight.medical_staff)
 
 
+def _not_cancelled(flight: Flight) -> None:
+    """409 for a cancelled flight's departure documents (the PAXLST a border system is sent, the manifest its crew and
+    authorities sign): a flight that will not fly has none (red team round 90, F4: a cancelled flight printed a signable
+    manifest of no passenger and its escorts, and a PAXLST, neither saying it was cancelled). Who must leave its
+    aircraft stays on its passenger list. Asked after the reader's window (`passenger_list_open`), whose refusal comes
+    first, as at every door of the list."""
+    if flight.state == "cancelled":
+        raise InvalidTransition("flight %(flight)s was cancelled: it has no manifest to sign nor passenger list to "
+                                "send; who must leave its aircraft is on its list of passengers",
+                                code="flight_cancelled", flight=flight.reference)
+
+
 @reader("paxlst.read")
 def paxlst_message(session: Session, actor: User, flight: Flight) -> str:
-    """The UN/EDIFACT PAXLST passenger list of a locked flight.
+    """The UN/EDIFACT PAXLST passenger list of a locked flight (none for a cancelled one: `_not_cancelled`).
 
     Every message written is a new interchange: a border system tells messages apart by their
     references, so a re-issued list gets fresh ones (random, never the flight's database id).
     """
+    passenger_list_open(session, actor, flight)
+    _not_cancelled(flight)
     manifest = load_manifest(session, actor, flight)
     try:
         return paxlst.build_paxlst(manifest, sender=flight.carrier.carrier_code or flight.carrier.code,
@@ -239,6 +253,8 @@ def fresh_reference() -> str:
 
 @reader("paxlst.read")
 def manifest_pdf(session: Session, actor: User, flight: Flight, locale: str) -> bytes:
+    passenger_list_open(session, actor, flight)
+    _not_cancelled(flight)
     return printing.render_manifest_pdf(load_manifest(session, actor, flight), locale=locale)
 
 

@@ -2,7 +2,7 @@
 consents to cancelling a locked flight and to taking a passenger off it came from a supervisor then disabled "as
 compromised"; the Mexican side consented after, and both went through: no active supervisor of the receiving side had
 agreed. A consent counts only while its giver stands behind it (active, of an active agency, still a supervisor, on the
-same side); the others wait for one who does."""
+same side); the others wait for one who does. And F4 (low): a cancelled flight's departure documents."""
 
 from __future__ import annotations
 
@@ -61,3 +61,19 @@ def test_a_consent_whose_giver_no_longer_stands_behind_it_counts_for_nothing(
     assert _aboard(api, flight) == [refs[1]]
     third = ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/cancel", REASON))
     assert (third["cancelled"], third["state"]) == (True, "cancelled"), third
+
+
+def test_a_cancelled_flight_has_no_manifest_to_sign_nor_passenger_list_to_send(
+        client: TestClient, world: World) -> None:
+    """Red team round 90, F4 (low): a flight cancelled after its lock printed a signable manifest (no passenger, its
+    escorts counted aboard) and wrote a PAXLST, neither saying it was cancelled. Both answer 409 now, at every door."""
+    api = Api(client, world)
+    flight = locked_flight(api, [api.ready_case()["reference"]])
+    assert api.get("carrier.officer", f"/api/v1/flights/{flight}/manifest.pdf").status_code == 200
+    for supervisor in ("inm.supervisor", "saime.supervisor"):
+        ok(api.post(supervisor, f"/api/v1/flights/{flight}/cancel", REASON))
+    for user in ("carrier.officer", "inm.officer", "saime.officer"):
+        for document in ("paxlst", "manifest.pdf"):
+            refused(api.get(user, f"/api/v1/flights/{flight}/{document}"), 409, "flight_cancelled")
+    # Who must leave its aircraft is still read (none here: nobody had boarded).
+    assert ok(api.get("carrier.officer", f"/api/v1/flights/{flight}/deboardings")) == []
