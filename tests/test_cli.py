@@ -72,6 +72,38 @@ def test_audit_verify_fails_on_a_tampered_row(demo_db: str, demo_folder: Path, t
     assert "record 40" in result.output
 
 
+def test_audit_verify_and_demo_check_name_screenings_changed_outside_the_service(
+        demo_db: str, demo_folder: Path, tmp_path: Path) -> None:
+    """Red team round 90, F3 (medium): an open asylum claim emptied in the database (and the case made ready) was
+    vouched for by `audit verify`, `db restore` and `demo check`, the chain being intact; the person went onto a
+    manifest. The screenings stored are compared with those the trail describes (`screening.trail.off_trail`)."""
+    copy = tmp_path / "edited.sqlite3"
+    with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with sqlite3.connect(copy) as conn:
+        raised, case = conn.execute(
+            "select s.id, c.reference from screenings s join cases c on c.id = s.case_id where s.concerns like "
+            "'%pending_asylum_claim%' and not exists (select 1 from screening_resolutions r where r.screening_id = "
+            "s.id) order by s.id limit 1").fetchone()
+        conn.execute("update screenings set concerns = '[]' where id = ?", (raised,))
+        conn.execute("update cases set concern_open_since = null, state = 'ready' where reference = ?", (case,))
+        resolved = conn.execute("select screening_id from screening_resolutions order by id limit 1").fetchone()[0]
+        conn.execute("delete from screening_resolutions where screening_id = ?", (resolved,))
+        lowered = conn.execute("select id from screenings where medical_escorts > 0 order by id limit 1").fetchone()[0]
+        conn.execute("update screenings set medical_escorts = 0 where id = ?", (lowered,))
+    url = f"sqlite:///{copy}"
+    env = {"RETORNO_DATA_DIR": str(demo_folder)}
+    verified = runner.invoke(app, ["audit", "verify", "--database-url", url], env=env)
+    assert verified.exit_code == 1, verified.output
+    assert "audit chain intact" in verified.output and "stored otherwise than the audit trail says" in verified.output
+    said = " ".join(verified.output.split())
+    for screening in (raised, resolved, lowered):
+        assert f"screening {screening}:" in said, (screening, said)
+    assert f"case {case}, screening {raised}: concerns: ('pending_asylum_claim',) on the trail, () stored" in said
+    checked = runner.invoke(app, ["demo", "check", "--database-url", url], env=env)
+    assert checked.exit_code == 1 and "screenings_on_trail" in checked.output, checked.output
+
+
 def test_import_command_refuses_a_bad_file_and_writes_the_report(demo_db: str, tmp_path: Path) -> None:
     bad = tmp_path / "lista.csv"
     bad.write_bytes(synthetic_case_file(50, seed=3, bad_row=20))

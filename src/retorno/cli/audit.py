@@ -12,6 +12,7 @@ from retorno.audit.checkpoints import ExportedCheckpoint, latest_checkpoint, rot
 from retorno.audit.signing import KeyFile, signing_key
 from retorno.audit.verify import verify_chain
 from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, refusals, settings, unit_of_work
+from retorno.screening.trail import TrailCheck, off_trail
 
 
 def register(audit_app: typer.Typer) -> None:
@@ -41,16 +42,35 @@ def audit_verify(
         exported = {str(path): ExportedCheckpoint.load(path) for path in against or []}
         with unit_of_work(settings(database_url)) as session:
             report = verify_chain(session, against=exported)
+            screenings = off_trail(session)
     if report.ok:
         console.print(f"[green]audit chain intact[/green]: {report.records} records, {report.checkpoints} signed"
                       f" checkpoints, signed up to record {report.last_signed_seq}"
                       + (f"; it extends {len(exported)} exported checkpoint(s)" if exported else ""))
-        return
-    err_console.print(f"[red]audit chain broken[/red] at record {report.first_broken_seq}:"
-                      f" {escape(report.problem or '')}", highlight=False)
-    for problem in report.problems[1:]:
-        err_console.print(f"  record {problem.seq}: {escape(problem.message)}", highlight=False)
-    raise typer.Exit(1)
+    else:
+        err_console.print(f"[red]audit chain broken[/red] at record {report.first_broken_seq}:"
+                          f" {escape(report.problem or '')}", highlight=False)
+        for problem in report.problems[1:]:
+            err_console.print(f"  record {problem.seq}: {escape(problem.message)}", highlight=False)
+    if not said_off_trail(screenings):
+        raise typer.Exit(1)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def said_off_trail(check: TrailCheck) -> bool:
+    """Print whether the protection screenings stored agree with the trail (`screening.trail.off_trail`); whether they
+    do."""
+    if not check.problems:
+        console.print(f"[green]protection screenings as audited[/green]: {check.screenings} screenings and "
+                      f"{check.resolutions} resolutions on the trail, stored as it says")
+        return True
+    err_console.print(f"[red]protection screenings stored otherwise than the audit trail says[/red]: "
+                      f"{len(check.problems)} (changed outside the service)", highlight=False)
+    for problem in check.problems[:50]:
+        err_console.print(f"  case {problem.case}, screening {problem.screening}: {escape(problem.problem)}",
+                          highlight=False)
+    return False
 
 
 def audit_checkpoint(

@@ -74,6 +74,10 @@ hide itself here. What it checks, each rule named in the report:
   own verifier (`audit.verify.verify_chain`, as `retorno audit verify` does): it is not the code
   that wrote the records but the one that re-derives every hash and signature from them, and a
   second copy of the hashing format here would check nothing more.
+- `screenings_on_trail`: the protection screenings and resolutions stored are those the audit trail describes,
+  replayed in order (`screening.trail.off_trail`, as `retorno audit verify` and `db restore` run it): a concern
+  emptied, escorts lowered, a screening deleted or a resolution inserted outside the service is named (red team
+  round 90, F3).
 """
 
 from __future__ import annotations
@@ -99,12 +103,14 @@ from retorno.identifiers import emergency_series_number, identity_card_digits, p
 from retorno.reintegration.models import Opportunity, Placement
 from retorno.safeguards import IDENTITY_FIELDS, identity_fingerprint
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
+from retorno.screening.trail import off_trail
 from retorno.verification.models import VerificationDecision, VerificationRequest
 from retorno.verification.records import record_digits
 
 CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
           "one_seat", "cleared_and_verified", "states_agree", "concerns_listed", "identifiers_ascii",
-          "internships_adults_only", "deboardings_confirmed", "one_emergency_document", "audit_chain")
+          "internships_adults_only", "deboardings_confirmed", "one_emergency_document", "audit_chain",
+          "screenings_on_trail")
 # Written out here rather than imported, so that the check states its own reading of the lifecycle.
 WAITING = ("registered", "screened", "verification_requested", "verified", "documented", "ready", "manifested")
 ARRIVED = ("arrived", "reintegration_intake", "matched", "placed", "closed")
@@ -388,6 +394,10 @@ def check_demo(session: Session) -> CheckReport:
     report.examined["audit_chain"] = chain.records
     for problem in chain.problems:
         report.add("audit_chain", f"audit record {problem.seq}", problem.message)
+    screenings = off_trail(session)
+    report.examined["screenings_on_trail"] = screenings.screenings
+    for off in screenings.problems:
+        report.add("screenings_on_trail", f"case {off.case}, screening {off.screening}", off.problem)
     return report
 
 
