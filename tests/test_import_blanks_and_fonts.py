@@ -190,3 +190,15 @@ def test_a_number_shown_rounded_or_otherwise_names_its_cell() -> None:
         assert _read(_book(plain)) == ["Uno", read, "Tres"], (value, code)
     assert looks.number_shown("0.00;[Red]-0.00") == 2 and looks.number_shown("@") is None
     assert looks.number_shown("yyyy-mm-dd") is None and looks.number_shown("0.0E+00") == looks.ALTERED
+
+
+def test_a_number_shown_with_leading_zeros_it_lacks_names_its_cell() -> None:
+    """Red team round 91, F10 (high): 91235 under '0000000' showed the reference 0091235 and was read as 91235, and the
+    row rewrote the identity of case 91235, another person's; a telephone under '00000000000' lost its leading 0."""
+    for value, code in ((91235, "0000000"), (4145550101, "00000000000"), (5, "00")):
+        def edit(book: Any, sheet: Any, value: Any = value, code: Any = code) -> None:
+            sheet["A3"] = value
+            sheet["A3"].number_format = code
+        assert _refused(_book(edit)) == [(3, "A", "rounded")], (value, code)
+    # Typed as text, the zeros are the value's own and read.
+    assert _read(_book(lambda book, sheet: sheet.__setitem__("A3", "0091235"))) == ["Uno", "0091235", "Tres"]

@@ -101,7 +101,8 @@ PARTIAL_BUILT_IN = frozenset({"15", "16", "17", "18", "19", "20", "21", "45", "4
                               *(str(n) for n in range(27, 37)), *(str(n) for n in range(50, 59))})
 
 # How a number format shows a number: the decimals it shows (a number with more is shown rounded), or ALTERED where
-# it shows it otherwise (a percentage, scientific notation, a fraction, thousands scaled off by a trailing comma);
+# it shows it otherwise (a percentage, scientific notation, a fraction, thousands scaled off by a trailing comma,
+# leading zeros: '0000000');
 # the built-in formats (no numFmt element names them) by their number.
 ALTERED = -1
 BUILT_IN_NUMBERS = {"1": 0, "2": 2, "3": 0, "4": 2, "5": 0, "6": 0, "7": 2, "8": 2, "9": ALTERED, "10": ALTERED,
@@ -247,8 +248,8 @@ def format_disguises(code: str) -> bool:
 
 def number_shown(code: str) -> int | None:
     """The decimals of a number that a number format shows (`BUILT_IN_NUMBERS`): ALTERED where it shows the number
-    otherwise (a percentage, scientific notation, a fraction, thousands scaled off), None where it shows a number
-    whole or is no number's format (General, text's '@', a date's or a time's: `date_partial`)."""
+    otherwise (a percentage, scientific notation, a fraction, thousands scaled off, leading zeros), None where it shows
+    a number whole or is no number's format (General, text's '@', a date's or a time's: `date_partial`)."""
     plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]|[_*].', "", code)
     if re.search(r"[ydhms]", re.sub(r"general|am/pm|a/p|e[+-]", "", plain.lower())):
         return None
@@ -257,7 +258,9 @@ def number_shown(code: str) -> int | None:
         if not re.search(r"[0#?]", section):
             continue
         if "%" in section or "/" in section or re.search(r"[eE][+-]", section) \
-                or re.search(r"[0#?],+(?![0#?,])", section):
+                or re.search(r"[0#?],+(?![0#?,])", section) or section.split(".")[0].count("0") > 1:
+            # ... or zeros before the point that a number lacks shown as its own ('0000000' shows 91235 as 0091235,
+            # a reference or a telephone read without them: red team round 91, F10, a row rewrote another case).
             return ALTERED
         decimals = re.search(r"\.([0#?]*)", section)
         shown.append(len(decimals[1]) if decimals else 0)

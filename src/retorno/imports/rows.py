@@ -133,12 +133,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "unseen); give it a whole date's format, such as yyyy-mm-dd"),
     "cell_rounded": ("un número que se vea como es: la celda {cell} de la hoja «{sheet}» tiene un formato de número "
                      "que no lo muestra como se importa (redondeado a menos decimales, en porcentaje, en notación "
-                     "científica, como fracción o en miles); dele el formato General o uno que muestre todos sus "
-                     "decimales",
+                     "científica, como fracción, en miles o con ceros a la izquierda que el número no tiene); dele "
+                     "el formato General o uno que muestre todos sus decimales (una referencia o un teléfono con "
+                     "ceros a la izquierda, escríbalos como texto)",
                      "a number shown as it is: cell {cell} of the sheet '{sheet}' has a number format that does not "
                      "show it as it is imported (rounded to fewer decimals, as a percentage, in scientific notation, "
-                     "as a fraction or in thousands); give it the General format or one that shows all its "
-                     "decimals"),
+                     "as a fraction, in thousands or with leading zeros the number lacks); give it the General "
+                     "format or one that shows all its decimals (a reference or a telephone with leading zeros: "
+                     "type it as text)"),
     "cell_error_value": ("un valor en la celda: la celda {cell} de la hoja «{sheet}» muestra un error de la hoja de "
                          "cálculo (#REF!, #N/A, #¡VALOR!...), que se importaría como una celda vacía y borraría el "
                          "dato; escriba el valor, o deje la celda vacía si el dato no se conoce",
