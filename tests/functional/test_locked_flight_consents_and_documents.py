@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.agencies.accounts import change_role
-from retorno.agencies.logins import disable_user
+from retorno.agencies.logins import disable_agency, disable_user, enable_agency, enable_user
 from retorno.agencies.models import User
 from retorno.agencies.service import create_token, create_user
 from tests.factories import PASSWORD, Api, World, ok
@@ -61,6 +61,42 @@ def test_a_consent_whose_giver_no_longer_stands_behind_it_counts_for_nothing(
     assert _aboard(api, flight) == [refs[1]]
     third = ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/cancel", REASON))
     assert (third["cancelled"], third["state"]) == (True, "cancelled"), third
+
+
+@pytest.mark.parametrize("lapse", ["user", "role", "agency"])
+def test_a_consent_given_before_its_giver_was_disabled_does_not_come_back_with_them(
+        client: TestClient, world: World, session: Session, lapse: str) -> None:
+    """Red team round 91, F2 (medium): a consent given before its supervisor (or their agency) was disabled counted
+    again once they were enabled, completing a removal nobody of that side had agreed to since."""
+    api = Api(client, world)
+    _second_supervisor(session, world)
+    refs = [api.ready_case()["reference"], api.ready_case()["reference"]]
+    flight = locked_flight(api, refs)
+    ok(api.post("saime.jefa", f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}), 201)
+    if lapse == "user":
+        disable_user(session, None, "saime.jefa", reason="cuenta comprometida")
+        enable_user(session, None, "saime.jefa", reason="investigación cerrada")
+    elif lapse == "role":
+        supervisor = session.execute(sa.select(User).where(User.username == "saime.supervisor")).scalar_one()
+        change_role(session, supervisor, "saime.jefa", "viewer")
+        change_role(session, supervisor, "saime.jefa", "supervisor")
+    else:
+        disable_agency(session, None, "VE-SAIME", reason="revisión de la agencia")
+        enable_agency(session, None, "VE-SAIME", reason="revisión cerrada")
+        for username in ("saime.jefa", "saime.supervisor", "saime.officer", "saime.viewer"):
+            enable_user(session, None, username, reason="revisión cerrada")
+    session.commit()
+    world.tokens["saime.jefa"] = create_token(session, session.execute(
+        sa.select(User).where(User.username == "saime.jefa")).scalar_one(), name="tests", longest_days=30)
+    session.commit()
+    ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}), 201)
+    refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{refs[0]}/remove",
+                     {"reason": "cambio de planes"}), 409, "locked_change_needs_both_sides")
+    # Her consent given again, after: it counts.
+    ok(api.post("saime.jefa", f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}), 201)
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{refs[0]}/remove",
+                {"reason": "cambio de planes"}))
+    assert _aboard(api, flight) == [refs[1]]
 
 
 def test_a_cancelled_flight_has_no_manifest_to_sign_nor_passenger_list_to_send(

@@ -93,11 +93,41 @@ def _standing(session: Session, flight: Flight, consents: Sequence[LockedChangeA
     `capability` (the one the consent was given under) and on the side of `flight` they consented for. A consent is a
     supervisor's standing agreement until it is used: a supervisor disabled as compromised, or no longer a supervisor,
     agrees to nothing more (red team round 90, F2: a disabled supervisor's consent completed a removal and a
-    cancellation of a locked manifest that no active supervisor of that side had agreed to)."""
+    cancellation of a locked manifest that no active supervisor of that side had agreed to), nor once enabled again or
+    given back the role: a consent given before the giver was disabled or given another role, or their agency
+    disabled, has lapsed (`_lapsed`; round 91, F2)."""
+    if not consents:
+        return []
     givers = {user.id: user for user in session.execute(
         sa.select(User).where(User.id.in_(sorted({consent.approved_by for consent in consents})))).scalars()}
+    lapsed = _lapsed(session, list(givers.values()), min(_utc(consent.created_at) for consent in consents))
     return [consent for consent in consents if (giver := givers.get(consent.approved_by)) is not None
-            and can(giver, capability) and _side(giver, flight) == consent.side]
+            and can(giver, capability) and _side(giver, flight) == consent.side
+            and max(lapsed.get(("user", giver.username), _NEVER), lapsed.get(("agency", giver.agency.code), _NEVER))
+            < _utc(consent.created_at)]
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _lapsed(session: Session, givers: Sequence[User], since: datetime) -> dict[tuple[str, str], datetime]:
+    """When, since `since`, each of `givers` was last disabled or given another role, and each of their agencies last
+    disabled (audit records, by object): a consent given before that lapsed with it, even once the giver is enabled
+    again (red team round 91, F2: a consent given before the supervisor was disabled as compromised completed a
+    removal the day the account was enabled again, nobody of that side agreeing since)."""
+    moments = session.execute(
+        sa.select(AuditRecord.object_type, AuditRecord.object_id, sa.func.max(AuditRecord.at))
+        .where(sa.or_(sa.and_(AuditRecord.object_type == "user", AuditRecord.action.in_(("user.disable", "user.role")),
+                              AuditRecord.object_id.in_(sorted({giver.username for giver in givers}))),
+                      sa.and_(AuditRecord.object_type == "agency", AuditRecord.action == "agency.disable",
+                              AuditRecord.object_id.in_(sorted({giver.agency.code for giver in givers})))),
+               AuditRecord.at >= since)
+        .group_by(AuditRecord.object_type, AuditRecord.object_id)).all()
+    return {(kind, name): _utc(moment) for kind, name, moment in moments}
 
 
 def _require_side(actor: User, flight: Flight, capability: str, *sides: str) -> str:
