@@ -26,7 +26,8 @@ def _second_supervisor(session: Session, world: World) -> None:
     """SAIME's other supervisor, `saime.jefa`, with a token in the world."""
     user = create_user(session, None, username="saime.jefa", full_name="saime.jefa", agency_code="VE-SAIME",
                        role="supervisor", password=PASSWORD)
-    world.tokens["saime.jefa"] = create_token(session, user, name="tests", longest_days=30)
+    # The world's tokens are shared by the tests of a database: this test's own copy holds hers.
+    world.tokens = {**world.tokens, "saime.jefa": create_token(session, user, name="tests", longest_days=30)}
     session.commit()
 
 
@@ -86,8 +87,8 @@ def test_a_consent_given_before_its_giver_was_disabled_does_not_come_back_with_t
         for username in ("saime.jefa", "saime.supervisor", "saime.officer", "saime.viewer"):
             enable_user(session, None, username, reason="revisión cerrada")
     session.commit()
-    world.tokens["saime.jefa"] = create_token(session, session.execute(
-        sa.select(User).where(User.username == "saime.jefa")).scalar_one(), name="tests", longest_days=30)
+    world.tokens = {**world.tokens, "saime.jefa": create_token(session, session.execute(
+        sa.select(User).where(User.username == "saime.jefa")).scalar_one(), name="tests", longest_days=30)}
     session.commit()
     ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}), 201)
     refused(api.post("inm.officer", f"/api/v1/flights/{flight}/passengers/{refs[0]}/remove",
