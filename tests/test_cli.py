@@ -81,6 +81,8 @@ def test_audit_verify_and_demo_check_name_screenings_changed_outside_the_service
     with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     with sqlite3.connect(copy) as conn:
+        # The sealed tables' triggers call the function the service registers (migration 0049): a forger gives one.
+        conn.create_function("retorno_seal_token", 0, lambda: None)
         raised, case = conn.execute(
             "select s.id, c.reference from screenings s join cases c on c.id = s.case_id where s.concerns like "
             "'%pending_asylum_claim%' and not exists (select 1 from screening_resolutions r where r.screening_id = "
@@ -102,6 +104,54 @@ def test_audit_verify_and_demo_check_name_screenings_changed_outside_the_service
     assert f"case {case}, screening {raised}: concerns: ('pending_asylum_claim',) on the trail, () stored" in said
     checked = runner.invoke(app, ["demo", "check", "--database-url", url], env=env)
     assert checked.exit_code == 1 and "screenings_on_trail" in checked.output, checked.output
+
+
+def test_audit_verify_and_demo_check_name_safeguard_records_changed_outside_the_service(
+        demo_db: str, demo_folder: Path, tmp_path: Path) -> None:
+    """Red team round 91, F3 to F6: in a copy of the demo a not-national decision was made `verified`, a household
+    split and a best-interests determination inserted, a resolution's author changed and a consent to change a locked
+    manifest added (the sealed tables' triggers dropped first, as the database's administrator could); `audit verify`
+    said the copy intact. Each row is now compared with its seal on the trail (`audit.seals.unsealed`)."""
+    copy = tmp_path / "forged.sqlite3"
+    with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with sqlite3.connect(copy) as conn:
+        for (trigger,) in conn.execute("select name from sqlite_master where type = 'trigger' and name like 'sealed_%'"
+                                       ).fetchall():
+            conn.execute(f"drop trigger {trigger}")
+        decision = conn.execute("select id from verification_decisions where outcome = 'not_national' order by id "
+                                "limit 1").fetchone()[0]
+        conn.execute("update verification_decisions set outcome = 'verified' where id = ?", (decision,))
+        resolution, supervisor = conn.execute("select r.id, u.id from screening_resolutions r join users u on "
+                                              "u.id <> r.resolved_by order by r.id limit 1").fetchone()
+        conn.execute("update screening_resolutions set resolved_by = ? where id = ?", (supervisor, resolution))
+        household, child = conn.execute("select c.household_id, c.id from cases c where c.household_id is not null "
+                                        "and not exists (select 1 from best_interests_determinations b where "
+                                        "b.case_id = c.id) order by c.id limit 1").fetchone()
+        split = conn.execute("insert into household_splits (household_id, authorised_by, reason, created_at) values "
+                             "(?, ?, 'x', '2026-01-01 00:00:00')", (household, supervisor)).lastrowid
+        determination = conn.execute(
+            "insert into best_interests_determinations (case_id, decided_by, decided_at, summary, receiving_guardian)"
+            " values (?, ?, '2026-01-01 00:00:00', 'x', 'x')", (child, supervisor)).lastrowid
+        flight = conn.execute("select id from flights order by id limit 1").fetchone()[0]
+        consent = conn.execute(
+            "insert into locked_change_approvals (flight_id, case_id, change, side, approved_by, reason, used, "
+            "created_at) values (?, ?, 'remove', 'receiving', ?, 'x', 0, '2026-01-01 00:00:00')",
+            (flight, child, supervisor)).lastrowid
+    url = f"sqlite:///{copy}"
+    env = {"RETORNO_DATA_DIR": str(demo_folder)}
+    verified = runner.invoke(app, ["audit", "verify", "--database-url", url], env=env)
+    assert verified.exit_code == 1, verified.output
+    said = " ".join(verified.output.split())
+    assert "audit chain intact" in said and "protection screenings as audited" in said, said
+    assert "safeguard records stored otherwise than the audit trail sealed them" in said, said
+    for named in (f"verification_decisions {decision}: stored otherwise", f"screening_resolutions {resolution}: "
+                  "stored otherwise", f"household_splits {split}: stored, never sealed",
+                  f"best_interests_determinations {determination}: stored, never sealed",
+                  f"locked_change_approvals {consent}: stored, never sealed"):
+        assert named in said, (named, said)
+    checked = runner.invoke(app, ["demo", "check", "--database-url", url], env=env)
+    assert checked.exit_code == 1 and "records_as_sealed" in checked.output, checked.output
 
 
 def test_import_command_refuses_a_bad_file_and_writes_the_report(demo_db: str, tmp_path: Path) -> None:

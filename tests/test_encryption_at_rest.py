@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from retorno.audit.seals import unsealed
 from retorno.cases.models import Case
 from retorno.cli.common import settings as cli_settings
 from retorno.cli.common import unit_of_work
@@ -168,6 +169,35 @@ def test_after_a_rotation_old_rows_read_and_re_encryption_moves_every_row(
     reason = session.execute(sa.select(ScreeningResolution.reason)
                              .where(ScreeningResolution.screening_id == first.id)).scalar_one()
     assert reason == REASON
+    # The rotation is the service's change of the sealed rows: sealed as it commits, nothing named (`audit.seals`).
+    session.commit()
+    assert [problem for problem in unsealed(session).problems if problem.table.startswith("screening")] == []
+
+
+def test_a_row_sealed_under_a_data_key_since_retired_checks_with_that_key(
+        own_keys: DataKeyring, session: Session, world: World) -> None:
+    """The seals on the trail are keyed digests (`audit.seals`): one made before a rotation is checked with its own
+    key, named in it, not with the newest (which would name every row sealed before as changed)."""
+    officer = world.users["inm.officer"]
+    case = Case(reference="MX-SEAL-1", agency_id=officer.agency_id, agency_reference="SEAL-1", given_names="Ana",
+                first_surname="Pérez", search_name="ANA PEREZ", sex="F", birth_date=BORN, nationality="VEN",
+                held_at="Tapachula", detained_since=BORN, state="registered")
+    session.add(case)
+    session.flush()
+    screening = record_screening(session, officer, case, concerns=["trafficking_victim"], notes=NOTES)
+    session.commit()
+    old_key = own_keys.newest_id
+
+    def named() -> list[str]:
+        return [problem.problem for problem in unsealed(session).problems
+                if (problem.table, problem.row) == ("screenings", screening.id)]
+
+    assert named() == []
+    assert add_data_key(own_keys.path) != old_key
+    assert named() == []
+    session.execute(sa.update(Screening).where(Screening.id == screening.id).values(medical_escorts=2))
+    session.commit()
+    assert named() == []
 
 
 def test_a_wrong_or_missing_key_is_a_clear_error_not_garbage(tmp_path: Path) -> None:

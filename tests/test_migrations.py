@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 
 from retorno import migrations
 from retorno.agencies.models import Agency, ApiToken, User
+from retorno.audit.models import SealedChange
+from retorno.audit.seals import BASELINE, unsealed
 from retorno.benchmarks.work_pages import fill
 from retorno.cases.facts import OPEN_CONCERN, _still_open
-from retorno.cases.models import Case, Household, PossibleDuplicate
+from retorno.cases.models import Case, Household, PossibleDuplicate, SavedSearch
 from retorno.datakeys import DataKeyring
 from retorno.db import make_engine, use_data_keys
 from retorno.documents.models import TravelDocument
@@ -33,6 +35,7 @@ from retorno.flights.models import Flight
 from retorno.migrations import alembic_config, check, current_revisions, upgrade
 from retorno.reintegration.models import WITHDRAWN, FollowUp, Placement, PlacementStep
 from retorno.reporting.service import placements_by_status, released_placements
+from retorno.screening.models import Screening
 from retorno.verification.models import RegistryCandidate, VerificationDecision, VerificationRequest
 from retorno.verification.records import record_digits
 from tests.conftest import DATABASES
@@ -393,3 +396,27 @@ def test_0048_puts_stored_references_in_capitals_where_none_of_the_agency_is_ali
     assert code == "HOG-7"
     assert {case_id: stored[case_id] for case_id in others} == {
         case_id: reference.upper() for case_id, reference in others.items()}
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_0049_notes_the_rows_stored_and_a_change_made_below_it_is_named_after_the_upgrade(
+        kind: str, tmp_path: Path, data_keys: DataKeyring) -> None:
+    """Red team round 91, F3 to F6: the rows that carry a safeguard's decision are sealed on the trail (`audit.seals`).
+    Migration 0049 notes the rows already stored (sealed by the first commit that seals, once): below it, with the
+    triggers gone, a screening changed is not sealed by the upgrade and the next commit, and is named."""
+    with _filled_then_back_at(kind, tmp_path, data_keys, count=60, seed=12, revision="0048") as (url, engine):
+        with engine.begin() as connection:
+            screening = connection.execute(sa.select(sa.func.max(Screening.id))).scalar_one()
+            connection.execute(sa.update(Screening).where(Screening.id == screening).values(medical_escorts=7))
+        upgrade(url)
+        with Session(engine) as session:
+            noted = session.execute(sa.select(sa.func.count()).select_from(SealedChange)
+                                    .where(SealedChange.token == BASELINE)).scalar_one()
+            session.add(SavedSearch(user_id=session.execute(sa.select(sa.func.min(User.id))).scalar_one(),
+                                    list_name="cases", name="x", query="x"))
+            session.commit()
+            found = unsealed(session)
+    assert noted > 40
+    assert screening is not None
+    assert [(problem.table, problem.row) for problem in found.problems] == [("screenings", screening)]
+    assert found.rows == noted

@@ -112,15 +112,19 @@ class DataKeyring:
         sealed = AESGCM(keys.by_id[keys.newest]).encrypt(nonce, text.encode(), None)
         return f"v1:{keys.newest}:{base64.b64encode(nonce + sealed).decode()}"
 
-    def digest(self, text: str) -> str:
+    def digest(self, text: str, key_id: str | None = None) -> str:
         """A keyed digest of `text` with the newest key, `h1:<key id>:<hex>`: what the audit trail keeps of a
         sensitive free text, so a change to the text shows, while whoever reads the trail without the key file (a
         database administrator, a copy of the database) cannot confirm a guess of a short text, a guardian's name,
         as a plain SHA-256 let them (red team round 68, F4). The key is one derived from the data key, never the
         data key itself."""
         keys = self._current()
-        derived = hmac.new(keys.by_id[keys.newest], b"retorno audit text digest", hashlib.sha256).digest()
-        return f"h1:{keys.newest}:{hmac.new(derived, text.encode(), hashlib.sha256).hexdigest()}"
+        key_id = key_id or keys.newest
+        if key_id not in keys.by_id:
+            raise DataKeyError("the data key %(key_id)s is not in %(path)s (a retired key must stay in the file)",
+                               key_id=key_id, path=self.path)
+        derived = hmac.new(keys.by_id[key_id], b"retorno audit text digest", hashlib.sha256).digest()
+        return f"h1:{key_id}:{hmac.new(derived, text.encode(), hashlib.sha256).hexdigest()}"
 
     def decrypt(self, stored: str) -> str:
         """The text of a stored value; plain text (written before encryption) is returned as it is."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -139,9 +140,10 @@ def _keyring(dialect: Dialect) -> DataKeyring:
     return keyring
 
 
-def text_digest(session: Session, text: str) -> str:
-    """The keyed digest of a sensitive free text under `session`'s data keys (`DataKeyring.digest`)."""
-    return _keyring(session.get_bind().dialect).digest(text)
+def text_digest(session: Session, text: str, key_id: str | None = None) -> str:
+    """The keyed digest of a sensitive free text under `session`'s data keys (`DataKeyring.digest`): with the newest
+    key, or with `key_id`'s."""
+    return _keyring(session.get_bind().dialect).digest(text, key_id)
 
 
 class EncryptedText(sa.types.TypeDecorator[str]):
@@ -186,6 +188,7 @@ def reencrypt_sensitive_text(session: Session, metadata: sa.MetaData) -> dict[st
     Runs in the caller's transaction, so a rotation moves every row or none. Returns how many
     values moved, per `table.column`.
     """
+    stamp_writes(session)  # the sealed tables' encrypted texts move as the service's change (`audit.seals`)
     connection = session.connection()
     keyring = _keyring(connection.dialect)
     newest = keyring.newest_id
@@ -268,6 +271,37 @@ def clock_at(moment: datetime) -> Iterator[None]:
         _frozen_now.reset(token)
 
 
+# Where the seal token of the transaction writing on a connection is kept: a SQLite connection's (read by the function
+# its triggers call), or the token a PostgreSQL connection's transaction was last given (`retorno.seal`).
+SEAL_HOLDER = "retorno_seal_token"
+_SEAL_SET = "retorno_seal_set"
+SEAL_TOKEN = "retorno_seal_token"
+
+
+def stamp_writes(session: Session) -> str:
+    """Give the session's transaction its seal token, on its connection, before it writes: the sealed tables'
+    triggers note each row they change with it (migration 0049), and the transaction seals those rows on the audit
+    trail as it commits (`audit.seals`). One random token a transaction; a change noted with another token, or none,
+    was made by something else than the service."""
+    token = session.info.get(SEAL_TOKEN)
+    if token is None:
+        token = session.info[SEAL_TOKEN] = secrets.token_hex(16)
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        holder = connection.connection.info.get(SEAL_HOLDER)
+        if holder is not None:
+            holder[0] = token
+    elif connection.info.get(_SEAL_SET) != token:
+        connection.execute(sa.text("SELECT set_config('retorno.seal', :token, true)"), {"token": token})
+        connection.info[_SEAL_SET] = token
+    return token
+
+
+def forget_stamp(connection: sa.Connection) -> None:
+    """A savepoint rolled back on `connection` took the token it set along (PostgreSQL): set it again next write."""
+    connection.info.pop(_SEAL_SET, None)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine for `url`; SQLite gets foreign keys and WAL so it behaves like the real thing."""
     if url.startswith("sqlite"):
@@ -282,6 +316,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # The seal token the sealed tables' triggers note their changes with (`stamp_writes`, migration 0049).
+            token: list[str | None] = [None]
+            _record.info[SEAL_HOLDER] = token
+            dbapi_connection.create_function("retorno_seal_token", 0, lambda: token[0])
 
         @event.listens_for(engine, "checkin")
         def _sqlite_checkpoint_after(dbapi_connection: Any, record: Any) -> None:

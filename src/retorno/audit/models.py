@@ -65,3 +65,21 @@ class AuditCheckpoint(Base):
     signed_at: Mapped[datetime]
     key_id: Mapped[str] = mapped_column(sa.String(16))
     signature: Mapped[str] = mapped_column(sa.String(128))
+
+
+class SealedChange(Base):
+    """A row of a sealed table changed in a transaction and not yet sealed on the trail (`audit.seals`).
+
+    Written by the database's own triggers (migration 0049) on every insert, update and delete of a sealed table,
+    whatever the statement (ORM, bulk, COPY, a hand-typed UPDATE), with the writing transaction's seal token; the
+    transaction seals its own changes as it commits and deletes them here. A row left here was changed by something
+    that is not the service (no token, or another's)."""
+
+    __tablename__ = "sealed_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    row_id: Mapped[int]
+    token: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)

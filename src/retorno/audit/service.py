@@ -193,11 +193,17 @@ def append_deferred(session: Session) -> None:
         _append(session, actor, *fields, at=at)
 
 
+# What a transaction's commit does before its records join the chain (`audit.seals` seals the rows it changed).
+BEFORE_APPEND: list[Callable[[Session], None]] = []
+
+
 @sa.event.listens_for(Session, "before_commit")
 def _append_at_commit(session: Session) -> None:
     """The transaction's records join the chain as it commits; records made later in the commit, at once."""
     if session.in_nested_transaction():
         return
+    for step in BEFORE_APPEND:
+        step(session)
     append_deferred(session)
     session.info[COMMITTING] = session.get_transaction()
 
@@ -455,3 +461,7 @@ def history(session: Session, object_type: str, object_id: object) -> list[Audit
         sa.select(AuditRecord).where(AuditRecord.object_type == object_type,
                                      AuditRecord.object_id == str(object_id)).order_by(AuditRecord.seq)
     ).scalars())
+
+
+# Sealing, which writes through this module, joins every commit wherever the audit trail is written.
+from retorno.audit import seals as _seals  # noqa: E402, F401

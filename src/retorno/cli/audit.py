@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from retorno.audit.checkpoints import ExportedCheckpoint, latest_checkpoint, rotate_signing_key
+from retorno.audit.seals import SealCheck, unsealed
 from retorno.audit.signing import KeyFile, signing_key
 from retorno.audit.verify import verify_chain
 from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, refusals, settings, unit_of_work
@@ -43,6 +44,7 @@ def audit_verify(
         with unit_of_work(settings(database_url)) as session:
             report = verify_chain(session, against=exported)
             screenings = off_trail(session)
+            seals = unsealed(session)
     if report.ok:
         console.print(f"[green]audit chain intact[/green]: {report.records} records, {report.checkpoints} signed"
                       f" checkpoints, signed up to record {report.last_signed_seq}"
@@ -52,24 +54,38 @@ def audit_verify(
                           f" {escape(report.problem or '')}", highlight=False)
         for problem in report.problems[1:]:
             err_console.print(f"  record {problem.seq}: {escape(problem.message)}", highlight=False)
-    if not said_off_trail(screenings):
-        raise typer.Exit(1)
-    if not report.ok:
+    told = [said_off_trail(screenings), said_unsealed(seals)]
+    if not all(told) or not report.ok:
         raise typer.Exit(1)
 
 
 def said_off_trail(check: TrailCheck) -> bool:
     """Print whether the protection screenings stored agree with the trail (`screening.trail.off_trail`); whether they
     do."""
-    if not check.problems:
-        console.print(f"[green]protection screenings as audited[/green]: {check.screenings} screenings and "
-                      f"{check.resolutions} resolutions on the trail, stored as it says")
+    return _said([f"case {problem.case}, screening {problem.screening}: {problem.problem}"
+                  for problem in check.problems],
+                 f"[green]protection screenings as audited[/green]: {check.screenings} screenings and "
+                 f"{check.resolutions} resolutions on the trail, stored as it says",
+                 "protection screenings stored otherwise than the audit trail says")
+
+
+def said_unsealed(check: SealCheck) -> bool:
+    """Print whether the rows that carry a safeguard's decision are as the trail sealed them (`audit.seals`); whether
+    they are."""
+    return _said([f"{problem.table} {problem.row}: {problem.problem}" for problem in check.problems],
+                 f"[green]safeguard records as sealed[/green]: {check.rows} rows stored as the trail's "
+                 f"{check.seals} seals say",
+                 "safeguard records stored otherwise than the audit trail sealed them")
+
+
+def _said(problems: list[str], intact: str, broken: str) -> bool:
+    """Print `intact` where nothing is named, else `broken` and the first 50 things named; whether nothing was."""
+    if not problems:
+        console.print(intact)
         return True
-    err_console.print(f"[red]protection screenings stored otherwise than the audit trail says[/red]: "
-                      f"{len(check.problems)} (changed outside the service)", highlight=False)
-    for problem in check.problems[:50]:
-        err_console.print(f"  case {problem.case}, screening {problem.screening}: {escape(problem.problem)}",
-                          highlight=False)
+    err_console.print(f"[red]{broken}[/red]: {len(problems)} (changed outside the service)", highlight=False)
+    for problem in problems[:50]:
+        err_console.print(f"  {escape(problem)}", highlight=False)
     return False
 
 

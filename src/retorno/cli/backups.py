@@ -10,10 +10,11 @@ import typer
 from rich.markup import escape
 from sqlalchemy.engine import make_url
 
+from retorno.audit.seals import unsealed
 from retorno.audit.signing import key_file
 from retorno.audit.verify import verify_chain
 from retorno.backups import Manifest, backup, count_differences, data_key_samples, restore
-from retorno.cli.audit import said_off_trail
+from retorno.cli.audit import said_off_trail, said_unsealed
 from retorno.cli.common import DatabaseUrl, console, err_console, refusals, settings, unit_of_work
 from retorno.config import Settings
 from retorno.datakeys import DataKeyError, key_file_of, keyring_for
@@ -84,6 +85,7 @@ def db_restore(file: Annotated[Path, typer.Argument(help="a file written by 'ret
     with refusals(), unit_of_work(config) as session:
         report = verify_chain(session)
         screenings = off_trail(session)
+        seals = unsealed(session)
         connection = session.connection()
         differences = count_differences(manifest.row_counts, connection) if manifest else {}
         revisions = current_revisions(connection)
@@ -100,6 +102,8 @@ def db_restore(file: Annotated[Path, typer.Argument(help="a file written by 'ret
         problems.append(f"audit chain broken at record {report.first_broken_seq}: {report.problem}")
     if not said_off_trail(screenings):
         problems.append("protection screenings stored otherwise than the audit trail says")
+    if not said_unsealed(seals):
+        problems.append("safeguard records stored otherwise than the audit trail sealed them")
     if manifest is None:
         err_console.print(f"[yellow]warning[/yellow]: no {Manifest.path_for(file).name} beside the backup: the row"
                           " counts cannot be compared")

@@ -78,6 +78,11 @@ hide itself here. What it checks, each rule named in the report:
   replayed in order (`screening.trail.off_trail`, as `retorno audit verify` and `db restore` run it): a concern
   emptied, escorts lowered, a screening deleted or a resolution inserted outside the service is named (red team
   round 90, F3).
+- `records_as_sealed`: every row that carries a safeguard's decision (screenings, resolutions, best-interests
+  determinations, verification requests and decisions, travel documents, household splits, consents to change a
+  locked manifest, passengers) is stored as the audit trail last sealed it (`audit.seals.unsealed`, as `retorno audit
+  verify` and `db restore` run it): a decision flipped, a split or determination inserted, a resolution's author
+  changed, a consent added outside the service is named (red team round 91, F3 to F6).
 """
 
 from __future__ import annotations
@@ -92,6 +97,7 @@ from sqlalchemy.orm import Session
 
 from retorno.agencies.models import Agency
 from retorno.audit.models import AuditRecord
+from retorno.audit.seals import unsealed
 from retorno.audit.verify import verify_chain
 from retorno.cases.facts import people_births_elsewhere
 from retorno.cases.models import Case, Household, PossibleDuplicate, national_id_digits
@@ -110,7 +116,7 @@ from retorno.verification.records import record_digits
 CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
           "one_seat", "cleared_and_verified", "states_agree", "concerns_listed", "identifiers_ascii",
           "internships_adults_only", "deboardings_confirmed", "one_emergency_document", "audit_chain",
-          "screenings_on_trail")
+          "screenings_on_trail", "records_as_sealed")
 # Written out here rather than imported, so that the check states its own reading of the lifecycle.
 WAITING = ("registered", "screened", "verification_requested", "verified", "documented", "ready", "manifested")
 ARRIVED = ("arrived", "reintegration_intake", "matched", "placed", "closed")
@@ -398,6 +404,10 @@ def check_demo(session: Session) -> CheckReport:
     report.examined["screenings_on_trail"] = screenings.screenings
     for off in screenings.problems:
         report.add("screenings_on_trail", f"case {off.case}, screening {off.screening}", off.problem)
+    seals = unsealed(session)
+    report.examined["records_as_sealed"] = seals.rows
+    for row in seals.problems:
+        report.add("records_as_sealed", f"{row.table} {row.row}", row.problem)
     return report
 
 

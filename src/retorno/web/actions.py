@@ -87,6 +87,7 @@ ACTIONS = {
     "screening.escorts_read": "Escoltas médicos necesarios consultados",
     "screening.guardian_read": "Tutor receptor de un menor consultado",
     "safeguard.refused_held_elsewhere": "Intento rechazado sobre una persona retenida por otra agencia",
+    "rows.sealed": "Registros de salvaguardas sellados en el registro de auditoría",
     "screening.read": "Evaluación de protección consultada",
     "screening.record": "Evaluación de protección registrada",
     # A withdrawal leaves the concerns open: the label says a resolution, not which (red team round 83, F2).

@@ -1,0 +1,136 @@
+"""Red team round 91, F3 to F6 (high, high, medium, low): in a copy of the database a not-national decision was made
+`verified`, a household split and best-interests determinations were inserted, a resolution's author and reason were
+changed and consents to change a locked manifest were added, and `audit verify` and `db restore` said the copy intact:
+the trail's chain covers its records, not the rows they describe. Every row that carries a safeguard's decision is now
+sealed on the trail as the service writes it (`audit.seals`); `unsealed` names each row stored otherwise, on both
+databases, and a later commit of the service does not seal a change it did not make (the CLI over a copy of the demo:
+tests/test_cli.py)."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from retorno.audit.models import SealedChange
+from retorno.audit.seals import BASELINE, SEALED, unsealed
+from retorno.db import SEAL_HOLDER, forget_stamp
+from tests.factories import Api, World, ok
+
+
+def _forge(session: Session, sql: str, **params: Any) -> None:
+    """Write `sql` on the session's connection as something other than the service: without its seal token."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.connection.info[SEAL_HOLDER][0] = None
+    else:
+        connection.exec_driver_sql("SELECT set_config('retorno.seal', '', true)")
+    forget_stamp(connection)
+    connection.execute(sa.text(sql), params)
+
+
+def _named(session: Session) -> dict[tuple[str, int], str]:
+    """Each row named, with what is said of it (all of it, in one text)."""
+    named: dict[tuple[str, int], str] = {}
+    for problem in unsealed(session).problems:
+        named[(problem.table, problem.row)] = f"{named.get((problem.table, problem.row), '')}; {problem.problem}"
+    return named
+
+
+def _last_id(session: Session, table: str) -> int:
+    return int(session.execute(sa.text(f"SELECT max(id) FROM {table}")).scalar_one())
+
+
+def test_what_the_service_wrote_is_as_sealed_and_every_forged_decision_is_named_even_after_its_next_commit(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    travelling = api.ready_case(household_reference="SELLO-1", relationship_to_head="head")
+    flight = api.build_manifest([travelling["reference"]], departure=datetime.now(UTC) + timedelta(days=3))
+    held = api.register()
+    api.screen(held["reference"], ["pending_asylum_claim", "medical_condition"], medical_escorts=1)
+    ok(api.post("inm.supervisor", f"/api/v1/cases/{held['reference']}/screenings/resolution",
+                {"decision": "travel_permitted", "concerns": ["medical_condition"], "reason": "Escolta lista."}))
+    before = unsealed(session)
+    assert before.problems == [], before.problems
+    assert before.rows >= 7 and before.seals >= before.rows, before
+    stored = {table: session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() for table in SEALED}
+    assert all(stored[table] for table in ("screenings", "screening_resolutions", "verification_requests",
+                                           "verification_decisions", "travel_documents", "passengers")), stored
+
+    users = world.bind(session).users
+    decision, resolution = _last_id(session, "verification_decisions"), _last_id(session, "screening_resolutions")
+    passenger = _last_id(session, "passengers")
+    case_id, household_id, flight_id = session.execute(sa.text(
+        "SELECT c.id, c.household_id, p.flight_id FROM cases c JOIN passengers p ON p.case_id = c.id "
+        "WHERE p.id = :p"), {"p": passenger}).one()
+    assert household_id is not None and flight
+    now = datetime.now(UTC).replace(tzinfo=None)
+    _forge(session, "UPDATE verification_decisions SET outcome = 'not_national' WHERE id = :id", id=decision)
+    _forge(session, "UPDATE screening_resolutions SET resolved_by = :by WHERE id = :id",
+           by=users["ice.supervisor"].id, id=resolution)
+    _forge(session, "UPDATE passengers SET approval = 'proposed' WHERE id = :id", id=passenger)
+    _forge(session, "INSERT INTO household_splits (household_id, authorised_by, reason, created_at) "
+                    "VALUES (:h, :by, 'forged', :at)", h=household_id, by=users["inm.supervisor"].id, at=now)
+    _forge(session, "INSERT INTO best_interests_determinations (case_id, decided_by, decided_at, summary, "
+                    "receiving_guardian) VALUES (:c, :by, :at, 'forged', 'forged')",
+           c=case_id, by=users["saime.supervisor"].id, at=now)
+    _forge(session, "INSERT INTO locked_change_approvals (flight_id, case_id, change, side, approved_by, reason, "
+                    "used, created_at) VALUES (:f, :c, 'remove', 'receiving', :by, 'forged', false, :at)",
+           f=flight_id, c=case_id, by=users["saime.supervisor"].id, at=now)
+    forged = {("verification_decisions", decision), ("screening_resolutions", resolution), ("passengers", passenger),
+              ("household_splits", _last_id(session, "household_splits")),
+              ("best_interests_determinations", _last_id(session, "best_interests_determinations")),
+              ("locked_change_approvals", _last_id(session, "locked_change_approvals"))}
+    named = _named(session)
+    assert forged <= named.keys(), (forged, named)
+    assert "otherwise than the trail sealed it" in named[("verification_decisions", decision)]
+    assert "never sealed" in named[("household_splits", _last_id(session, "household_splits"))]
+
+    # The service's next commit seals what it changed, not what was changed beside it.
+    api.register()
+    assert forged <= _named(session).keys()
+    # Nor does a forger who empties the notes of the changes, or notes them as rows stored before sealing began.
+    _forge(session, "DELETE FROM sealed_changes")
+    session.add_all(SealedChange(table_name=table, row_id=row, token=BASELINE) for table, row in sorted(forged))
+    session.flush()
+    api.register()
+    assert forged <= _named(session).keys()
+    assert session.execute(sa.select(sa.func.count()).select_from(SealedChange)
+                           .where(SealedChange.token == BASELINE)).scalar_one() == len(forged)
+
+
+def test_a_row_the_service_deletes_is_sealed_as_deleted_and_a_row_deleted_beside_it_is_named(
+        client: TestClient, world: World, session: Session) -> None:
+    api = Api(client, world)
+    case = api.ready_case()
+    flight = api.flight()
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight['reference']}/passengers", {"cases": [case["reference"]]}),
+       201)
+    passenger = _last_id(session, "passengers")
+    document = _last_id(session, "travel_documents")
+    assert unsealed(session).problems == []
+    _forge(session, "DELETE FROM passengers WHERE id = :id", id=passenger)
+    named = _named(session)
+    assert "sealed on the trail, not stored (deleted)" in named.get(("passengers", passenger), ""), named
+    _forge(session, "UPDATE travel_documents SET expiry_date = :later WHERE id = :id",
+           later=datetime(2099, 1, 1).date(), id=document)
+    assert ("travel_documents", document) in _named(session)
+
+
+def test_every_sealed_table_has_its_triggers_and_the_migration_names_the_same_tables(session: Session) -> None:
+    migration = importlib.import_module("retorno.migrations.versions.0049_sealed_changes")
+    assert migration.SEALED == SEALED
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        found = connection.execute(sa.text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger' "
+                                           "AND name LIKE 'sealed_%'")).all()
+        assert len(found) == 3 * len(SEALED)
+    else:
+        found = connection.execute(sa.text("SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON "
+                                           "c.oid = t.tgrelid WHERE t.tgname LIKE 'sealed_%'")).all()
+        assert len(found) == len(SEALED)
+    assert {table for table, _ in found} == set(SEALED)
