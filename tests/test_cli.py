@@ -108,10 +108,11 @@ def test_audit_verify_and_demo_check_name_screenings_changed_outside_the_service
 
 def test_audit_verify_and_demo_check_name_safeguard_records_changed_outside_the_service(
         demo_db: str, demo_folder: Path, tmp_path: Path) -> None:
-    """Red team round 91, F3 to F6: in a copy of the demo a not-national decision was made `verified`, a household
-    split and a best-interests determination inserted, a resolution's author changed and a consent to change a locked
-    manifest added (the sealed tables' triggers dropped first, as the database's administrator could); `audit verify`
-    said the copy intact. Each row is now compared with its seal on the trail (`audit.seals.unsealed`)."""
+    """Red team round 91, F3 to F6: in a copy of the demo a decision that the person is not a national (`rejected`)
+    was made `verified`, a household split and a best-interests determination inserted, a resolution's author changed
+    and a consent to change a locked manifest added (the sealed tables' triggers dropped first, as the database's
+    administrator could); `audit verify` said the copy intact. Each row is now compared with its seal on the trail
+    (`audit.seals.unsealed`)."""
     copy = tmp_path / "forged.sqlite3"
     with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
         source.backup(target)
@@ -119,7 +120,7 @@ def test_audit_verify_and_demo_check_name_safeguard_records_changed_outside_the_
         for (trigger,) in conn.execute("select name from sqlite_master where type = 'trigger' and name like 'sealed_%'"
                                        ).fetchall():
             conn.execute(f"drop trigger {trigger}")
-        decision = conn.execute("select id from verification_decisions where outcome = 'not_national' order by id "
+        decision = conn.execute("select id from verification_decisions where outcome = 'rejected' order by id "
                                 "limit 1").fetchone()[0]
         conn.execute("update verification_decisions set outcome = 'verified' where id = ?", (decision,))
         resolution, supervisor = conn.execute("select r.id, u.id from screening_resolutions r join users u on "
