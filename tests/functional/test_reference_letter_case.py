@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.cases.models import Case, Household
+from tests.edit_helpers import OPPORTUNITY
 from tests.factories import Api, World, case_payload, ok
 from tests.functional.test_guarantees import refused
 from tests.functional.test_import_api import HEADER
@@ -56,3 +57,22 @@ def test_one_file_holding_a_reference_in_two_cases_of_letters_is_refused_at_the_
     assert "fila 2" in details[0]["expected"], details
     session.expire_all()
     assert session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() == before
+
+
+def test_a_case_flight_or_opportunity_named_in_small_letters_in_a_path_is_found(
+        client: TestClient, world: World) -> None:
+    """Red team round 91, F9 (low): the service's own references (a case's, a flight's, an opportunity's) were found
+    in an API path only in capitals: `mx-2026-…` answered 404, where the agency's own reference is found in any
+    letters."""
+    api = Api(client, world)
+    case = api.ready_case()
+    flight = api.flight()
+    opportunity = ok(api.post("op.officer", "/api/v1/opportunities", OPPORTUNITY), 201)
+    for user, path, reference in (("inm.officer", "/api/v1/cases/", case["reference"]),
+                                  ("inm.officer", "/api/v1/flights/", flight["reference"]),
+                                  ("op.officer", "/api/v1/opportunities/", opportunity["reference"])):
+        assert reference != reference.lower()
+        found = ok(api.get(user, path + reference.lower()))
+        assert found["reference"] == reference, found
+    ok(api.post("inm.officer", f"/api/v1/flights/{flight['reference'].lower()}/passengers",
+                {"cases": [case["reference"].lower()]}), 201)

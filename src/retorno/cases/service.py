@@ -621,7 +621,8 @@ def visible_cases(user: User) -> sa.Select[Case]:
 
 def get_case(session: Session, user: User, reference: str) -> Case:
     """One case by its public reference, if `user` may see it (otherwise it does not exist for them)."""
-    case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
+    case = session.execute(sa.select(Case).where(Case.reference == identifiers.reference(reference))
+                           ).scalar_one_or_none()
     if case is None or not can_see(session, user, case):
         raise NotFound("no case %(reference)s that you may see", reference=reference)
     return case

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import flag_modified
 
-from retorno import safeguards
+from retorno import identifiers, safeguards
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, can, reader, require
 from retorno.agencies.service import agency_by_code
@@ -157,7 +157,8 @@ def visible_flights(actor: User) -> sa.Select[Flight]:
 
 @reader("flight.read")
 def get_flight(session: Session, actor: User, reference: str) -> Flight:
-    flight = session.execute(visible_flights(actor).where(Flight.reference == reference)).scalar_one_or_none()
+    flight = session.execute(visible_flights(actor).where(Flight.reference == identifiers.reference(reference))
+                             ).scalar_one_or_none()
     if flight is None:
         raise NotFound("no flight %(reference)s that you may see", reference=reference)
     return flight
@@ -432,7 +433,8 @@ def active_passenger_case(session: Session, flight: Flight, reference: str) -> C
     """The case `reference` if it is among `active_passengers` of `flight` (one row, not the whole manifest)."""
     return session.execute(
         sa.select(Case).join(Passenger, Passenger.case_id == Case.id)
-        .where(Passenger.flight_id == flight.id, Passenger.approval.in_(ACTIVE), Case.reference == reference)
+        .where(Passenger.flight_id == flight.id, Passenger.approval.in_(ACTIVE),
+               Case.reference == identifiers.reference(reference))
     ).scalars().first()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from retorno import identifiers
 from retorno.agencies import logins
 from retorno.agencies.models import Agency, User
 from retorno.agencies.permissions import action, can, reader, require
@@ -64,7 +65,8 @@ def find_arrived(session: Session, actor: User, reference: str, birth_date: date
     """
     key = f"arrival:{reference}"
     attempt = logins.guarded_secret(session, actor, key)
-    case = session.execute(sa.select(Case).where(Case.reference == reference)).scalar_one_or_none()
+    case = session.execute(sa.select(Case).where(Case.reference == identifiers.reference(reference))
+                           ).scalar_one_or_none()
     # Only a returnee received by the operator's own state: another state's returnees are not its to enrol.
     # A returnee who withdrew consent (closed) is found to give it again only by whom may record it
     # (`_may_consent_again`): to any other operator it is as missing as a wrong birth date makes it, counted and audited
@@ -797,8 +799,8 @@ def _check_seats_held(session: Session, opportunity: Opportunity, seats: int) ->
 
 
 def get_opportunity(session: Session, reference: str) -> Opportunity:
-    opportunity = session.execute(sa.select(Opportunity).where(Opportunity.reference == reference)
-                                  ).scalar_one_or_none()
+    opportunity = session.execute(sa.select(Opportunity).where(
+        Opportunity.reference == identifiers.reference(reference))).scalar_one_or_none()
     if opportunity is None:
         raise NotFound("no opportunity %(reference)s", reference=reference)
     return opportunity
