@@ -114,3 +114,34 @@ def test_a_cancelled_flight_has_no_manifest_to_sign_nor_passenger_list_to_send(
             refused(api.get(user, f"/api/v1/flights/{flight}/{document}"), 409, "flight_cancelled")
     # Who must leave its aircraft is still read (none here: nobody had boarded).
     assert ok(api.get("carrier.officer", f"/api/v1/flights/{flight}/deboardings")) == []
+
+
+def test_a_side_consents_once_a_second_consent_of_it_is_refused_and_not_stored(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 91, F7 (low): the same supervisor's consent to take a passenger off a locked manifest, sent
+    twice, was stored twice (and a side's consent to cancelling, likewise): one consent a side, the second is told
+    which side it waits for."""
+    api = Api(client, world)
+    _second_supervisor(session, world)
+    refs = [api.ready_case()["reference"], api.ready_case()["reference"]]
+    flight = locked_flight(api, refs)
+
+    def consents() -> int:
+        return int(session.execute(sa.text("SELECT count(*) FROM locked_change_approvals la JOIN flights f ON "
+                                           "f.id = la.flight_id WHERE f.reference = :f"), {"f": flight}).scalar_one())
+
+    ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}), 201)
+    for again in ("saime.supervisor", "saime.jefa"):
+        answer = refused(api.post(again, f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}),
+                         409, "locked_change_already_consented")
+        assert "sending" in str(answer["message"]), answer
+    assert consents() == 1
+    ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}), 201)
+    refused(api.post("inm.supervisor", f"/api/v1/flights/{flight}/locked-changes", {"case": refs[0], **REASON}),
+            409, "locked_change_already_consented")
+    first = ok(api.post("saime.supervisor", f"/api/v1/flights/{flight}/cancel", REASON))
+    assert first["awaiting"] == ["sending"], first
+    refused(api.post("saime.jefa", f"/api/v1/flights/{flight}/cancel", REASON), 409, "cancel_already_consented")
+    assert consents() == 3
+    second = ok(api.post("inm.supervisor", f"/api/v1/flights/{flight}/cancel", REASON))
+    assert second["cancelled"] is True, second

@@ -389,6 +389,11 @@ def cancel_flight(session: Session, actor: User, flight: Flight, *, reason: str)
     if flight.state != "proposed" or locked:
         require(actor, "flight.cancel_accepted")
     if locked:
+        if side in {consent.side for consent in _cancel_consents(session, flight)}:
+            raise InvalidTransition("flight %(flight)s: a supervisor of the %(side)s side consented already to "
+                                    "cancelling it; it is cancelled when a supervisor of the other side cancels it "
+                                    "too", code="cancel_already_consented", flight=flight.reference,
+                                    side=Term("side", side))
         session.add(LockedChangeApproval(flight_id=flight.id, case_id=None, change="cancel", side=side,
                                          approved_by=actor.id, reason=reason))
         session.flush()
@@ -1269,6 +1274,18 @@ def authorise_locked_change(session: Session, actor: User, flight: Flight, case:
                                 manifest_state=Term("manifest_state", manifest_state_of(session, flight)),
                                 state=Term("flight_state", flight.state))
     _passenger_of(session, flight, case)
+    _, missing = _locked_change_approvals(session, flight, case, change)
+    if side not in missing:
+        # One consent a side (red team round 91, F7: the same supervisor's consent, sent twice, was stored twice).
+        if missing:
+            raise InvalidTransition("flight %(flight)s: a supervisor of the %(side)s side consented already to "
+                                    "%(change)s case %(case)s; it waits for a supervisor of the %(missing)s side",
+                                    code="locked_change_already_consented", flight=flight.reference,
+                                    side=Term("side", side), change=Term("locked_change", change),
+                                    case=case.reference, missing=Term("side", min(missing)))
+        raise InvalidTransition("flight %(flight)s: both sides consented already to %(change)s case %(case)s; an "
+                                "officer of the sending side makes the change", code="locked_change_already_consented",
+                                flight=flight.reference, change=Term("locked_change", change), case=case.reference)
     session.add(LockedChangeApproval(flight_id=flight.id, case_id=case.id, change=change, side=side,
                                      approved_by=actor.id, reason=reason))
     record(session, actor, "manifest.authorise_change", "flight", flight.reference,
