@@ -275,3 +275,19 @@ def test_a_shared_string_whose_runs_hide_part_of_it_is_named_at_each_cell_using_
     assert _refused(_shared(hidden)) == [(3, "A", "disguised")]
     bold = (b'<si><r><rPr><b/><sz val="11"/><rFont val="Calibri"/></rPr><t>D</t></r><r><t>os</t></r></si>')
     assert _read(_shared(bold)) == ["Uno", "Dos", "Tres"]
+
+
+def test_a_zero_on_a_sheet_that_shows_no_zeros_is_named_at_its_cell() -> None:
+    """Red team round 91, F8 (low): a sheet set not to show zeros (`showZeros="0"`) showed a cell holding 0 as empty,
+    and 0 was imported. Each such cell is named; a sheet showing zeros, or one without a 0, reads as before."""
+    def zeros(shown: bool, value: object) -> bytes:
+        def edit(book: Any, sheet: Any) -> None:
+            sheet["B3"] = value
+            sheet.sheet_view.showZeros = shown
+        return _book(edit)
+
+    assert _refused(zeros(False, 0)) == [(3, "B", "zero_hidden")]
+    assert _refused(zeros(False, 0.0)) == [(3, "B", "zero_hidden")]
+    assert _read(zeros(True, 0)) == ["Uno", "Dos", "Tres"]
+    assert _read(zeros(False, 7)) == ["Uno", "Dos", "Tres"]
+    assert _read(zeros(False, "0")) == ["Uno", "Dos", "Tres"]  # a text 0 is shown

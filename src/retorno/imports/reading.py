@@ -105,6 +105,9 @@ FORMULA, FORMULAS = "formula", "formulas"
 # the first holds it (red team round 90, F1: a second surname merged over two people's rows was imported for the first
 # alone, the check saying nothing).
 MERGED_RANGE = "merged_range"  # FORMULAS: a formula in a cell without a reference (the sheet at row 1)
+# ... and a number 0 on a sheet whose view shows no zeros (`showZeros="0"`): the cell looks empty, and 0 is imported
+# (red team round 91, F8).
+ZERO_HIDDEN = "zero_hidden"
 # ... and a number shown rounded or otherwise than it is read (2.6 under '0' shows 3; a cédula under '0.0E+00' shows
 # 1.9E+07): round 25.
 ROUNDED = "rounded"
@@ -375,6 +378,12 @@ class _Hidden:
             if (width := _number(attributes.get("defaultColWidth"))) is not None:
                 return width
         return None
+
+    def hides_zeros(self) -> bool:
+        """Whether the sheet opens in a view that shows a cell holding the number 0 as empty (`showZeros="0"`)."""
+        return any(attributes.get(b"showZeros", b"").strip().lower() in (b"0", b"false")
+                   for attributes in ({name: value for name, value in _ANY_ATTRIBUTE.findall(found[1])}
+                                      for found in _VIEW.finditer(self.head)))
 
     def whole_sheet(self) -> list[str]:
         """How the sheet hides all its cells at once (DEFAULT_SIZE, ZOOM), read from what comes before them: rows
@@ -685,7 +694,7 @@ class _Layout:
 
 
 def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[int],
-                     ranges: list[tuple[shown.Range, str]], layout: _Layout | None = None
+                     ranges: list[tuple[shown.Range, str]], layout: _Layout | None = None, *, zeros: bool = False
                      ) -> list[tuple[int, str, str]]:
     """The cells of worksheet `part` holding a value shown otherwise than it is: in one of the hiding styles of
     `looks`, a shared string of `strings` or an inline string whose runs hide part of it, cut out of sight by its row
@@ -717,6 +726,8 @@ def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[in
                     found.append((row, letters, FORMULA))
                 elif kind_name in (b"e", b"b"):
                     found.append((row, letters, ERROR_VALUE if kind_name == b"e" else TRUE_FALSE))
+                elif zeros and kind_name == b"n" and _is_zero(content):
+                    found.append((row, letters, ZERO_HIDDEN))
                 elif number in looks.hiding or _runs_hide(kind_name, content, looks, strings):
                     found.append((row, letters, DISGUISED))
                 elif number in looks.hiding_numbers and kind_name in (b"n", b"d"):
@@ -738,6 +749,14 @@ def _disguised_cells(data: bytes, part: str, looks: shown.Looks, strings: set[in
                 raise UnreadableFileError("cell")
             carried = rest
     return found
+
+
+def _is_zero(content: bytes) -> bool:
+    value = _NUMBER_VALUE.search(content)
+    try:
+        return value is not None and float(value[1]) == 0
+    except ValueError:
+        return False
 
 
 def _shared_texts(data: bytes) -> list[str]:
@@ -828,9 +847,10 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
                 (where, TABLE) for where in shown.table_ranges(archive, part, sheet.tail, looks)]
         cells = [(1, "", how) for how in whole]
         layout = None if whole else _Layout.of(sheet, looks, tall, lambda: _shared_texts(data))
+        zeros = sheet.numbers and sheet.hides_zeros()
         if not whole and (looks.hiding or looks.hiding_numbers or looks.number_decimals or strings or sheet.inline_runs
-                          or ranges or sheet.typed_values or sheet.formulas or layout is not None):
-            cells = _disguised_cells(data, part, looks, strings, ranges, layout)
+                          or ranges or sheet.typed_values or sheet.formulas or layout is not None or zeros):
+            cells = _disguised_cells(data, part, looks, strings, ranges, layout, zeros=zeros)
         cells += [(top, get_column_letter(left), MERGED_RANGE) for top, left, bottom, right in sorted(sheet.merges)
                   if (top, left) != (bottom, right)]
         if rows or columns or cells:

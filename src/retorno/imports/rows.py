@@ -153,6 +153,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "cells not merged: cell {cell} of the sheet '{sheet}' is merged with the cells beside or "
                           "below it; the sheet shows its value over all of them, but only {cell} holds it and the "
                           "others would be imported empty; unmerge the cells and type the value in each that has it"),
+    "cell_zero_hidden": ("un cero que se vea: la celda {cell} de la hoja «{sheet}» tiene el número 0, pero la hoja "
+                         "está configurada para no mostrar los ceros y se ve vacía; active «Mostrar un cero en celdas "
+                         "que tienen un valor cero» (Opciones, Avanzadas) o borre el 0 si la celda debe quedar vacía",
+                         "a zero that shows: cell {cell} of the sheet '{sheet}' holds the number 0, but the sheet is "
+                         "set not to show zeros and it looks empty; turn on 'Show a zero in cells that have zero "
+                         "value' (Options, Advanced) or delete the 0 if the cell should be empty"),
     "cell_formula": ("un valor escrito: la celda {cell} de la hoja «{sheet}» tiene una fórmula; la hoja muestra lo que "
                      "calcula, pero se importaría la fórmula o un valor guardado que nadie ve escribir; copie la "
                      "columna y péguela como valores (Pegado especial, Valores)",
