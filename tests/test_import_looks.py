@@ -291,3 +291,19 @@ def test_a_zero_on_a_sheet_that_shows_no_zeros_is_named_at_its_cell() -> None:
     assert _read(zeros(True, 0)) == ["Uno", "Dos", "Tres"]
     assert _read(zeros(False, 7)) == ["Uno", "Dos", "Tres"]
     assert _read(zeros(False, "0")) == ["Uno", "Dos", "Tres"]  # a text 0 is shown
+
+
+def test_a_workbook_whose_tab_bar_is_scrolled_past_the_sheet_read_is_named_at_row_one() -> None:
+    """Red team round 91, F1 (low): the workbook opened on another visible sheet with its tab bar scrolled past the list
+    read (`firstSheet`), the list's tab out of sight. Named as a whole sheet out of sight; a tab bar that shows it reads
+    as before."""
+    def decoy(first: int) -> Any:
+        def edit(book: Any, sheet: Any) -> None:
+            front = book.create_sheet("Resumen")
+            front["A1"] = "Resumen"
+            book.active = 1
+            book.views[0].firstSheet = first
+        return edit
+
+    assert _refused(_book(decoy(1))) == [(1, "", "tab_scrolled")]
+    assert _read(_book(decoy(0))) == ["Uno", "Dos", "Tres"]

@@ -121,6 +121,8 @@ CLIPPED, WRAPPED, NARROW, TURNED, WINDOW_HIDDEN = "clipped", "wrapped", "narrow"
 # ... and how a whole sheet is (at row 1): rows or columns too small by default, opened zoomed out, something drawn
 # over its cells, a table whose style hides them, or its workbook's sheet tabs hidden (round 24).
 DEFAULT_SIZE, ZOOM, DRAWN, TABLE, TABS_HIDDEN = "default_size", "zoom", "drawn", "table", "tabs_hidden"
+# ... or the tab bar scrolled past its tab (round 91, F1).
+TAB_SCROLLED = "tab_scrolled"
 # A row lower than this (points) or a column narrower than this (characters) shows no text one can read: hidden.
 MIN_ROW_HEIGHT = 8.0
 MIN_COLUMN_WIDTH = 1.5
@@ -537,6 +539,24 @@ def _tabs_hidden(archive: zipfile.ZipFile) -> bool:
                for view in book.iter(f"{_MAIN}workbookView"))
 
 
+def _tab_scrolled_away(archive: zipfile.ZipFile, name: str) -> bool:
+    """Whether the workbook opens with the tab bar scrolled past the sheet `name` (`firstSheet` after it): its tab out
+    of sight, the official shown another sheet, and nothing on screen says that sheet is the one read (red team round
+    91, F1)."""
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    names = [sheet.get("name", "") for sheet in book.iter(f"{_MAIN}sheet")]
+    if name not in names:
+        return False
+    at = names.index(name)
+    for view in book.iter(f"{_MAIN}workbookView"):
+        try:
+            if int(view.get("firstSheet", "0")) > at:
+                return True
+        except ValueError:
+            return True  # a tab bar's start no program reads alike: not shown as the official sees it
+    return False
+
+
 def _tab_area_closed(view: ElementTree.Element) -> bool:
     """Whether a window's sheet tab area is given no width (`tabRatio` 0, of 1000): its tabs hidden as
     `showSheetTabs="0"` hides them (red team round 33b, F4)."""
@@ -843,6 +863,8 @@ def _read_xlsx(data: bytes, sheets: tuple[str, ...], max_unpacked: int) -> tuple
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if shown.drawn_over(archive, part, sheet.tail):
                 whole.append(DRAWN)
+            if not tabs_hidden and _tab_scrolled_away(archive, name):
+                whole.append(TAB_SCROLLED)
             ranges = [(where, CONDITIONAL) for where in shown.conditional_ranges(sheet.tail, looks)] + [
                 (where, TABLE) for where in shown.table_ranges(archive, part, sheet.tail, looks)]
         cells = [(1, "", how) for how in whole]

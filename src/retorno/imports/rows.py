@@ -222,6 +222,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "(«{sheet}»); muestre las pestañas, o deje solo la hoja de la lista",
                          "a workbook in sight: the workbook hides its sheet tabs, and which sheet is imported "
                          "('{sheet}') is not seen; show the tabs, or keep only the list's sheet"),
+    "cell_tab_scrolled": ("un libro a la vista: el libro se abre con la barra de pestañas desplazada más allá de la "
+                          "hoja que se importa («{sheet}»), cuya pestaña no se ve; vuelva las pestañas a la primera y "
+                          "guarde, o deje solo la hoja de la lista",
+                          "a workbook in sight: the workbook opens with its tab bar scrolled past the sheet imported "
+                          "('{sheet}'), whose tab is not seen; scroll the tabs back to the first and save, or keep "
+                          "only the list's sheet"),
     "cell_merged": ("una celda a la vista: la celda {cell} de la hoja «{sheet}» tiene un valor bajo una celda "
                     "combinada, que solo muestra la primera; separe las celdas o borre ese valor",
                     "a cell in sight: cell {cell} of the sheet '{sheet}' holds a value under a merged cell, which "
