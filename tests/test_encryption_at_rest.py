@@ -269,6 +269,18 @@ def test_rotate_data_command_re_encrypts_in_one_go(tmp_path: Path, monkeypatch: 
         assert session.execute(sa.select(BestInterestsDetermination.receiving_guardian)).scalar_one() == GUARDIAN
     assert runner.invoke(app, ["audit", "verify", "--database-url", url]).exit_code == 0
 
+    # A row forged in the database (its seal not matching) stops a rotation before any key is added: the
+    # re-encryption would seal it as found (red team round 92, F6).
+    with sqlite3.connect(database) as conn:
+        conn.create_function("retorno_seal_token", 0, lambda: None)
+        conn.execute("update best_interests_determinations set decided_by = decided_by + 1")
+    refused = runner.invoke(app, ["keys", "rotate-data", "--database-url", url])
+    assert refused.exit_code == 1, refused.output
+    said = " ".join(refused.output.split())
+    assert "no key added, nothing re-encrypted" in said and "best_interests_determinations" in said, said
+    assert len([line for line in key_file.read_text().splitlines() if line and not line.startswith("#")]) == 2
+    assert runner.invoke(app, ["audit", "verify", "--database-url", url]).exit_code == 1
+
     # Without the key file the text cannot be read: a clear refusal naming the file, not garbage.
     key_file.rename(tmp_path / "data_keys.lost")
     monkeypatch.setenv("RETORNO_DATA_KEY_FILE", str(tmp_path / "data_keys"))

@@ -118,13 +118,18 @@ class DataKeyring:
         database administrator, a copy of the database) cannot confirm a guess of a short text, a guardian's name,
         as a plain SHA-256 let them (red team round 68, F4). The key is one derived from the data key, never the
         data key itself."""
+        key_id, derived = self.digest_key(key_id)
+        return f"h1:{key_id}:{hmac.new(derived, text.encode(), hashlib.sha256).hexdigest()}"
+
+    def digest_key(self, key_id: str | None = None) -> tuple[str, bytes]:
+        """The id and the derived key `digest` uses: the newest key's, or `key_id`'s (whoever digests many texts
+        derives it once)."""
         keys = self._current()
         key_id = key_id or keys.newest
         if key_id not in keys.by_id:
             raise DataKeyError("the data key %(key_id)s is not in %(path)s (a retired key must stay in the file)",
                                key_id=key_id, path=self.path)
-        derived = hmac.new(keys.by_id[key_id], b"retorno audit text digest", hashlib.sha256).digest()
-        return f"h1:{key_id}:{hmac.new(derived, text.encode(), hashlib.sha256).hexdigest()}"
+        return key_id, hmac.new(keys.by_id[key_id], b"retorno audit text digest", hashlib.sha256).digest()
 
     def decrypt(self, stored: str) -> str:
         """The text of a stored value; plain text (written before encryption) is returned as it is."""

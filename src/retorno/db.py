@@ -140,6 +140,11 @@ def _keyring(dialect: Dialect) -> DataKeyring:
     return keyring
 
 
+def keyring_of(session: Session) -> DataKeyring:
+    """The data keys of the engine `session` talks to (DataKeyError: none were given)."""
+    return _keyring(session.get_bind().dialect)
+
+
 def text_digest(session: Session, text: str, key_id: str | None = None) -> str:
     """The keyed digest of a sensitive free text under `session`'s data keys (`DataKeyring.digest`): with the newest
     key, or with `key_id`'s."""
@@ -278,7 +283,7 @@ _SEAL_SET = "retorno_seal_set"
 SEAL_TOKEN = "retorno_seal_token"
 
 
-def stamp_writes(session: Session) -> str:
+def stamp_writes(session: Session, connection: sa.Connection | None = None) -> str:
     """Give the session's transaction its seal token, on its connection, before it writes: the sealed tables'
     triggers note each row they change with it (migration 0049), and the transaction seals those rows on the audit
     trail as it commits (`audit.seals`). One random token a transaction; a change noted with another token, or none,
@@ -286,7 +291,7 @@ def stamp_writes(session: Session) -> str:
     token = session.info.get(SEAL_TOKEN)
     if token is None:
         token = session.info[SEAL_TOKEN] = secrets.token_hex(16)
-    connection = session.connection()
+    connection = connection if connection is not None else session.connection()
     if connection.dialect.name == "sqlite":
         holder = connection.connection.info.get(SEAL_HOLDER)
         if holder is not None:
@@ -300,6 +305,17 @@ def stamp_writes(session: Session) -> str:
 def forget_stamp(connection: sa.Connection) -> None:
     """A savepoint rolled back on `connection` took the token it set along (PostgreSQL): set it again next write."""
     connection.info.pop(_SEAL_SET, None)
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _unstamp(connection: sa.Connection) -> None:
+    """A transaction's token ends with it: a write on the connection after, by no session's transaction, is noted
+    with none (PostgreSQL's `set_config(..., true)` ends with the transaction by itself)."""
+    connection.info.pop(_SEAL_SET, None)
+    holder = connection.connection.info.get(SEAL_HOLDER) if connection.dialect.name == "sqlite" else None
+    if holder is not None:
+        holder[0] = None
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import SealedChange
-from retorno.audit.seals import BASELINE, SEALED, unsealed
+from retorno.audit.seals import BASELINE, SEALED, tampered, unsealed
 from retorno.db import SEAL_HOLDER, forget_stamp
 from tests.factories import Api, World, ok
 
@@ -134,3 +134,55 @@ def test_every_sealed_table_has_its_triggers_and_the_migration_names_the_same_ta
                                            "c.oid = t.tgrelid WHERE t.tgname LIKE 'sealed_%'")).all()
         assert len(found) == len(SEALED)
     assert {table for table, _ in found} == set(SEALED)
+
+
+def test_a_trigger_changed_to_note_a_row_the_service_did_not_change_stops_every_commit_that_would_seal(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 92, F5 (high): a trigger given a second note (a decision the person is not a national, forged
+    `verified`) had the service's next screening seal the forged row with its own token. The noting of changes is
+    compared with migration 0049's before a commit seals: changed, nothing is written (503); and every check names
+    it."""
+    api = Api(client, world)
+    held, other = api.register(), api.register()
+    api.screen(held["reference"], [])
+    assert tampered(session.connection()) == []
+    extra = "INSERT INTO sealed_changes (table_name, row_id, token) VALUES ('screenings', 1, {token}); "
+    if session.connection().dialect.name == "sqlite":
+        _forge(session, "DROP TRIGGER sealed_screenings_insert")
+        _forge(session, "CREATE TRIGGER sealed_screenings_insert AFTER INSERT ON screenings BEGIN INSERT INTO "
+                        "sealed_changes (table_name, row_id, token) VALUES ('screenings', NEW.id, "
+                        "retorno_seal_token()); " + extra.format(token="retorno_seal_token()") + "END")
+    else:
+        _forge(session, "CREATE OR REPLACE FUNCTION retorno_note_sealed_change() RETURNS trigger LANGUAGE plpgsql AS "
+                        "$$ BEGIN INSERT INTO sealed_changes (table_name, row_id, token) VALUES (TG_TABLE_NAME, "
+                        "CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, NULLIF(current_setting("
+                        "'retorno.seal', true), '')); " + extra.format(token="NULLIF(current_setting("
+                        "'retorno.seal', true), '')") + "RETURN NULL; END $$")
+    told = tampered(session.connection())
+    assert any("sealed_screenings" in problem for problem in told), told
+    answer = api.post("inm.officer", f"/api/v1/cases/{other['reference']}/screenings", {"concerns": []})
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "sealing_tampered", answer.text
+    assert any(problem.table == "sealed_changes" and "changed" in problem.problem
+               for problem in unsealed(session).problems)
+
+
+def test_a_household_moved_a_role_raised_or_seats_lowered_in_the_database_is_named(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 92, F1, F2, F3 and F7: a spouse moved out of the family's household (the rest flown without
+    them), an officer made supervisor to resolve asylum claims and made officer again, a flight's seats lowered under
+    its manifest, a name hidden from the search: the cases, flights and users are sealed too."""
+    api = Api(client, world)
+    case = api.register(household_reference="SELLO-2", relationship_to_head="head")
+    flight = api.flight()
+    assert unsealed(session).problems == []
+    ids = session.execute(sa.text("SELECT id FROM cases WHERE reference = :r"), {"r": case["reference"]}).scalar_one()
+    flight_id = session.execute(sa.text("SELECT id FROM flights WHERE reference = :r"),
+                                {"r": flight["reference"]}).scalar_one()
+    officer = world.bind(session).users["inm.officer"].id
+    _forge(session, "UPDATE cases SET household_id = NULL, search_name = 'X' WHERE id = :id", id=ids)
+    _forge(session, "UPDATE flights SET seats = 2 WHERE id = :id", id=flight_id)
+    _forge(session, "UPDATE users SET role = 'supervisor' WHERE id = :id", id=officer)
+    _forge(session, "UPDATE users SET role = 'officer' WHERE id = :id", id=officer)
+    named = _named(session)
+    assert {("cases", ids), ("flights", flight_id), ("users", officer)} <= named.keys(), named
+    assert "no seal" in named[("users", officer)] and "otherwise" not in named[("users", officer)]

@@ -11,7 +11,7 @@ trail the keyed digest of every row it changed (`rows.sealed`, a record per tabl
 for a row deleted). `unsealed` replays those records and names every stored row whose digest is not the one the
 trail last sealed, every row sealed and gone, and every change noted by something that is not the service.
 
-The digest is keyed with the data keys (`audit.service.text_digest`): the trail shows that a row changed, never
+The digest is keyed with the data keys (`_Digester`): the trail shows that a row changed, never
 what it holds. The rows stored before migration 0049 are sealed as found by the first commit after it (`BASELINE`),
 once.
 """
@@ -19,6 +19,8 @@ once.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,19 +30,32 @@ from weakref import WeakKeyDictionary
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.types import NullType
 
 from retorno.audit.models import AuditRecord, SealedChange
-from retorno.audit.service import BEFORE_APPEND, Entry, canonical_json, record_many
+from retorno.audit.service import BEFORE_APPEND, Entry, record_many
 from retorno.datakeys import DataKeyError
-from retorno.db import BEFORE_DRIVER_WRITE, SEAL_TOKEN, Base, forget_stamp, stamp_writes
-from retorno.db import text_digest as keyed_digest
+from retorno.db import (
+    BEFORE_DRIVER_WRITE,
+    SEAL_TOKEN,
+    Base,
+    EncryptedJSON,
+    EncryptedText,
+    forget_stamp,
+    keyring_of,
+    stamp_writes,
+)
+from retorno.errors import RetornoError
 
 # The tables whose rows decide a safeguard: screenings and their resolutions (rule 1), the best-interests
 # determinations (rule 2), household splits (rule 3), the verification requests and decisions and the travel
-# documents (who may be approved), the consents to change a locked manifest, and the passengers themselves.
-# Migration 0049 gives each its triggers (a test holds both lists equal).
+# documents (who may be approved), the consents to change a locked manifest, the passengers themselves; the cases
+# (a birth date makes a child, a household a family), their households and possible duplicates (one held off every
+# flight until decided), the flights (seats and escorts), and the users and agencies (who may decide, and whose
+# consent stands). Migration 0049 gives each its triggers (a test holds both lists equal).
 SEALED = ("screenings", "screening_resolutions", "best_interests_determinations", "verification_requests",
-          "verification_decisions", "travel_documents", "household_splits", "locked_change_approvals", "passengers")
+          "verification_decisions", "travel_documents", "household_splits", "locked_change_approvals", "passengers",
+          "cases", "households", "possible_duplicates", "flights", "users", "agencies")
 ACTION = "rows.sealed"
 # The token migration 0049 notes the rows already stored with, and the reason on the records that seal them.
 BASELINE = "baseline"
@@ -56,39 +71,117 @@ def _table(name: str) -> sa.Table:
     return Base.metadata.tables[name]
 
 
+# The triggers migration 0049 made, as the database keeps their text (blanks aside): a trigger changed to note a row
+# the transaction did not change would have the service seal a forged row with its own token (red team round 92, F5),
+# and one disabled or dropped leaves changes unnoted. `tampered` compares them with these before each commit seals and
+# in every check.
+_NOTE = "INSERT INTO sealed_changes (table_name, row_id, token) VALUES "
+_SQLITE_TRIGGERS = {f"sealed_{table}_{event.lower()}": f"CREATE TRIGGER sealed_{table}_{event.lower()} AFTER {event} "
+                    f"ON {table} BEGIN {_NOTE}('{table}', {row}.id, retorno_seal_token()); END"
+                    for table in SEALED for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))}
+_PG_TRIGGERS = {f"sealed_{table}": f"CREATE TRIGGER sealed_{table} AFTER INSERT OR DELETE OR UPDATE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION retorno_note_sealed_change()" for table in SEALED}
+_PG_FUNCTION = (f"BEGIN {_NOTE}(TG_TABLE_NAME, CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, "
+                "NULLIF(current_setting('retorno.seal', true), '')); RETURN NULL; END")
+
+
+def _squeezed(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def tampered(connection: sa.Connection) -> list[str]:
+    """How the database's noting of changes to the sealed tables differs from migration 0049's: a trigger or its
+    function changed, disabled or missing, or another trigger, function or rule writing the notes."""
+    problems: list[str] = []
+    found: dict[str, str]
+    if connection.dialect.name == "sqlite":
+        found = dict(connection.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all())
+        expected = _SQLITE_TRIGGERS
+    else:
+        found, expected = {}, _PG_TRIGGERS
+        for name, enabled, definition, source in connection.execute(sa.text(
+                "SELECT t.tgname, t.tgenabled, pg_get_triggerdef(t.oid), p.prosrc FROM pg_trigger t "
+                "JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal")):
+            if name in expected:
+                found[name] = re.sub(r" ON \S+\.", " ON ", definition)
+                if enabled not in ("O", "A"):
+                    problems.append(f"trigger {name} disabled")
+                if _squeezed(source) != _PG_FUNCTION:
+                    problems.append(f"trigger {name}: its function changed")
+            elif "sealed_changes" in (source or "").lower():
+                problems.append(f"trigger {name}: its function writes the notes of changes")
+        problems += [f"rule {name} writes the notes of changes" for (name,) in connection.execute(sa.text(
+            "SELECT rulename FROM pg_rules WHERE definition ILIKE '%sealed_changes%'"))]
+    problems += [f"trigger {name} missing" for name in sorted(expected.keys() - found.keys())]
+    problems += [f"trigger {name} changed" for name in sorted(expected.keys() & found.keys())
+                 if _squeezed(found[name]) != _squeezed(expected[name])]
+    problems += [f"trigger {name} writes the notes of changes" for name, text in sorted(found.items())
+                 if name not in expected and "sealed_changes" in (text or "").lower()]
+    return problems
+
+
+class SealingTampered(RetornoError):
+    """The database's noting of changes to the sealed tables was changed outside the service: nothing is sealed."""
+
+    status = 503
+    code = "sealing_tampered"
+
+
+def _read(table: sa.Table) -> sa.Select[Any]:
+    """A table's rows as stored, the id first: each value as the driver gives it, an encrypted one decrypted (sealed as
+    the text, not as its ciphertext, which changes with every write). Read raw, not through each column's type: that
+    was most of the time sealing took (an import of 100,000 cases)."""
+    return sa.select(table.c.id, *(
+        column if isinstance(column.type, EncryptedText | EncryptedJSON) else sa.type_coerce(column, NullType())
+        for column in table.c if column.name != "id"))
+
+
+class _Digester:
+    """The keyed digest of a row (`h1:<key id>:<hex>`, HMAC-SHA-256 of its values' repr with a key derived from a
+    data key): with the newest key, or the key of the seal it is compared with. A plain SHA-256 (`sha256:<hex>`) only
+    on a database whose engine was given no data keys (some tests' own)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._keys: dict[str | None, tuple[str, bytes] | None] = {}
+
+    def _key(self, key_id: str | None) -> tuple[str, bytes] | None:
+        if key_id not in self._keys:
+            try:
+                self._keys[key_id] = keyring_of(self._session).digest_key(key_id)
+            except DataKeyError:
+                if key_id is not None:
+                    raise
+                self._keys[key_id] = None
+        return self._keys[key_id]
+
+    def __call__(self, row: Sequence[Any], sealed: str | None = None) -> str:
+        text = repr(tuple(row)).encode()
+        if sealed is not None and sealed.startswith(_PLAIN):
+            return _PLAIN + hashlib.sha256(text).hexdigest()
+        key = self._key(sealed.split(":")[1] if sealed is not None and sealed.startswith("h1:") else None)
+        if key is None:
+            return _PLAIN + hashlib.sha256(text).hexdigest()
+        return f"h1:{key[0]}:{hmac.new(key[1], text, hashlib.sha256).hexdigest()}"
+
+
 def digests(session: Session, table_name: str, ids: Iterable[int]) -> dict[int, str]:
-    """The keyed digest of each row of `table_name` with one of `ids` that is stored (read through the columns' own
-    types: an encrypted text is sealed as the text, not as its ciphertext, which changes with every write)."""
-    table, wanted, found = _table(table_name), sorted(set(ids)), {}
+    """The keyed digest of each row of `table_name` with one of `ids` that is stored."""
+    table, wanted, found, digest = _table(table_name), sorted(set(ids)), {}, _Digester(session)
     for start in range(0, len(wanted), _CHUNK):
-        for row in session.execute(sa.select(table).where(table.c.id.in_(wanted[start:start + _CHUNK]))).mappings():
-            found[row["id"]] = _digest(session, row)
+        for row in session.execute(_read(table).where(table.c.id.in_(wanted[start:start + _CHUNK]))):
+            found[row[0]] = digest(row)
     return found
 
 
-def _digest(session: Session, row: Any, sealed: str | None = None) -> str:
-    """The row's digest: keyed with the data keys (the newest, or the key of the seal `sealed` it is compared with);
-    a plain SHA-256 (`sha256:`) only on a database whose engine was given no data keys (some tests' own)."""
-    text = canonical_json(dict(row))
-    if sealed is not None and sealed.startswith(_PLAIN):
-        return _PLAIN + hashlib.sha256(text.encode()).hexdigest()
-    try:
-        return keyed_digest(session, text, sealed.split(":")[1] if sealed and sealed.startswith("h1:") else None)
-    except DataKeyError:
-        if sealed is not None:
-            raise
-        return _PLAIN + hashlib.sha256(text.encode()).hexdigest()
-
-
-def _all_rows(session: Session, table_name: str) -> Iterable[Any]:
+def _all_rows(session: Session, table_name: str) -> Iterable[Sequence[Any]]:
     table, last = _table(table_name), 0
     while True:
-        rows = session.execute(sa.select(table).where(table.c.id > last).order_by(table.c.id).limit(_CHUNK)
-                               ).mappings().all()
+        rows = session.execute(_read(table).where(table.c.id > last).order_by(table.c.id).limit(_CHUNK)).all()
         if not rows:
             return
         yield from rows
-        last = rows[-1]["id"]
+        last = rows[-1][0]
 
 
 # The engines whose trail holds the baseline's seal, as committed: the rows noted `BASELINE` since are not the
@@ -118,6 +211,10 @@ def seal_changes(session: Session) -> None:
                             .where(SealedChange.token.in_((token, BASELINE)))).all()
     if not noted and _sealed_before(session):
         return
+    if noted and (problems := tampered(session.connection())):
+        raise SealingTampered("the database's sealing of safeguard records was changed outside the service "
+                              "(%(problems)s): nothing is written; tell the installation's operator",
+                              problems="; ".join(problems))
     changed: dict[str, dict[str, set[int]]] = {token: defaultdict(set), BASELINE: defaultdict(set)}
     for noted_by, table_name, row_id in noted:
         changed[noted_by or ""][table_name].add(row_id)
@@ -142,6 +239,13 @@ def _entries(session: Session, table_name: str, ids: set[int], baseline: bool) -
 
 
 BEFORE_APPEND.append(seal_changes)
+
+
+@sa.event.listens_for(Session, "after_begin")
+def _stamp_at_begin(session: Session, _: SessionTransaction, connection: sa.Connection) -> None:
+    """Every write of the transaction carries its token, by whatever statement (the ORM's, a Core statement on the
+    session's connection, a COPY); the stamps below set it again where another session shared the connection."""
+    stamp_writes(session, connection)
 
 
 @sa.event.listens_for(Session, "before_flush")
@@ -212,13 +316,14 @@ def unsealed(session: Session, tables: Sequence[str] = SEALED) -> SealCheck:
                               .where(SealedChange.table_name.in_(tables)).order_by(SealedChange.id)).all()
     # Rows stored before sealing began, awaiting the first commit after the upgrade: not yet sealed, not changed.
     awaiting = set() if _sealed_before(session) else {(t, r) for t, r, token in pending if token == BASELINE}
-    problems: list[Unsealed] = []
-    stored = 0
+    problems = [Unsealed("sealed_changes", 0, f"the noting of changes was changed: {problem}")
+                for problem in tampered(session.connection())]
+    stored, digest = 0, _Digester(session)
     for table_name in tables:
         last = sealed[table_name]
         for row in _all_rows(session, table_name):
             stored += 1
-            row_id = row["id"]
+            row_id = row[0]
             if (table_name, row_id) in awaiting:
                 continue
             seal = last.pop(row_id, None) if row_id in last else _NEVER
@@ -227,7 +332,7 @@ def unsealed(session: Session, tables: Sequence[str] = SEALED) -> SealCheck:
                                          if seal is _NEVER else "stored, sealed on the trail as deleted"))
                 continue
             try:
-                if _digest(session, row, str(seal)) != seal:
+                if digest(row, str(seal)) != seal:
                     problems.append(Unsealed(table_name, row_id, "stored otherwise than the trail sealed it"))
             except DataKeyError as error:
                 problems.append(Unsealed(table_name, row_id, f"its seal cannot be checked: {error.message}"))

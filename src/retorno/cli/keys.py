@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from retorno.audit.seals import unsealed
 from retorno.audit.service import record
-from retorno.cli.common import DatabaseUrl, console, refusals, settings, unit_of_work
+from retorno.cli.audit import said_unsealed
+from retorno.cli.common import DatabaseUrl, console, err_console, refusals, settings, unit_of_work
 from retorno.datakeys import add_data_key, key_file_of
 from retorno.db import reencrypt_sensitive_text
 from retorno.models import Base
@@ -27,6 +29,14 @@ def rotate_data(database_url: DatabaseUrl = None) -> None:
     config = settings(database_url)
     path = key_file_of(config)
     with refusals():
+        # Re-encrypting writes every sealed row that holds a sensitive text, which its commit seals as it is: first,
+        # every one must be as the trail sealed it, or the rotation would seal a forged one (red team round 92, F6).
+        with unit_of_work(config) as session:
+            if (found := unsealed(session)).problems:
+                said_unsealed(found)
+                err_console.print("[red]no key added, nothing re-encrypted[/red]: the rows named above are not as the"
+                                  " audit trail sealed them; find out why (`retorno audit verify`) before rotating")
+                raise typer.Exit(1)
         # The key is saved before any row is encrypted with it, so no committed row needs an unsaved key.
         key_id = add_data_key(path)
         with unit_of_work(config) as session:

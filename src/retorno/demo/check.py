@@ -80,9 +80,11 @@ hide itself here. What it checks, each rule named in the report:
   round 90, F3).
 - `records_as_sealed`: every row that carries a safeguard's decision (screenings, resolutions, best-interests
   determinations, verification requests and decisions, travel documents, household splits, consents to change a
-  locked manifest, passengers) is stored as the audit trail last sealed it (`audit.seals.unsealed`, as `retorno audit
-  verify` and `db restore` run it): a decision flipped, a split or determination inserted, a resolution's author
-  changed, a consent added outside the service is named (red team round 91, F3 to F6).
+  locked manifest, passengers, cases, households, possible duplicates, flights, users, agencies: `audit.seals.SEALED`)
+  is stored as the audit trail last sealed it, and the triggers that note their changes are migration 0049's
+  (`audit.seals.unsealed`, as `retorno audit verify` and `db restore` run it): a decision flipped, a split or
+  determination inserted, a resolution's author changed, a consent added, a household moved, a role raised, seats
+  lowered outside the service is named (red team rounds 91 and 92).
 """
 
 from __future__ import annotations

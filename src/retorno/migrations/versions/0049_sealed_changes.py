@@ -25,7 +25,8 @@ depends_on = None
 
 # The tables `audit.seals.SEALED` names (a test holds the two lists equal).
 SEALED = ('screenings', 'screening_resolutions', 'best_interests_determinations', 'verification_requests',
-          'verification_decisions', 'travel_documents', 'household_splits', 'locked_change_approvals', 'passengers')
+          'verification_decisions', 'travel_documents', 'household_splits', 'locked_change_approvals', 'passengers',
+          'cases', 'households', 'possible_duplicates', 'flights', 'users', 'agencies')
 
 
 def upgrade() -> None:
