@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from retorno.audit.models import SealedChange
 from retorno.audit.seals import BASELINE, SEALED, tampered, unsealed
 from retorno.db import SEAL_HOLDER, forget_stamp
-from tests.factories import Api, World, ok
+from tests.factories import Api, World, case_payload, ok
 
 
 def _forge(session: Session, sql: str, **params: Any) -> None:
@@ -186,3 +186,33 @@ def test_a_household_moved_a_role_raised_or_seats_lowered_in_the_database_is_nam
     named = _named(session)
     assert {("cases", ids), ("flights", flight_id), ("users", officer)} <= named.keys(), named
     assert "no seal" in named[("users", officer)] and "otherwise" not in named[("users", officer)]
+
+
+def test_a_trigger_no_migration_made_stops_sealing_and_forged_tokens_linkers_or_consents_are_named(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 93: F1 (high), a trigger of another name, on the login sessions, made a viewer a supervisor and a
+    decision `verified` in the service's own transaction at the next login, which sealed them; F2 to F4 (high), a
+    returnee's consent, an API token and a trusted linking machine inserted in the database, none sealed; F5 (low), an
+    encrypted text that cannot be decrypted made `audit verify` fail instead of naming its row."""
+    api = Api(client, world)
+    case = api.register()
+    api.screen(case["reference"], ["pending_asylum_claim"])
+    users = world.bind(session).users
+    assert unsealed(session).problems == []
+    viewer, screening = users["inm.viewer"].id, _last_id(session, "screenings")
+    _forge(session, "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) VALUES (:u, 'x', "
+                    "'forged', :at, :at)", u=users["inm.supervisor"].id, at=datetime(2099, 1, 1))
+    _forge(session, "UPDATE screenings SET notes = 'v1:00000000:no es base64!' WHERE id = :id", id=screening)
+    named = _named(session)
+    assert {("api_tokens", _last_id(session, "api_tokens")), ("screenings", screening)} <= named.keys(), named
+    if session.connection().dialect.name == "sqlite":
+        _forge(session, "CREATE TRIGGER login_touch AFTER INSERT ON saved_searches BEGIN UPDATE users SET role = "
+                        f"'supervisor' WHERE id = {viewer}; END")
+    else:
+        _forge(session, "CREATE FUNCTION login_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE users SET "
+                        f"role = 'supervisor' WHERE id = {viewer}; RETURN NULL; END $$")
+        _forge(session, "CREATE TRIGGER login_touch AFTER INSERT ON saved_searches FOR EACH ROW EXECUTE FUNCTION "
+                        "login_touch()")
+    assert any("login_touch, which no migration made" in problem for problem in tampered(session.connection()))
+    answer = api.post("inm.officer", "/api/v1/cases", case_payload())
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "sealing_tampered", answer.text

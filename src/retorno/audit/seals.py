@@ -39,8 +39,6 @@ from retorno.db import (
     BEFORE_DRIVER_WRITE,
     SEAL_TOKEN,
     Base,
-    EncryptedJSON,
-    EncryptedText,
     forget_stamp,
     keyring_of,
     stamp_writes,
@@ -51,11 +49,14 @@ from retorno.errors import RetornoError
 # determinations (rule 2), household splits (rule 3), the verification requests and decisions and the travel
 # documents (who may be approved), the consents to change a locked manifest, the passengers themselves; the cases
 # (a birth date makes a child, a household a family), their households and possible duplicates (one held off every
-# flight until decided), the flights (seats and escorts), and the users and agencies (who may decide, and whose
-# consent stands). Migration 0049 gives each its triggers (a test holds both lists equal).
+# flight until decided), the flights (seats and escorts), the users and agencies (who may decide, and whose consent
+# stands), the linking machines an authority trusts, the API tokens and login sessions (who acts), and the reintegration
+# records: an intake (a returnee's consent), opportunities, placements and follow-ups (red team round 93, F2 to F4).
+# Migration 0049 gives each its triggers (a test holds both lists equal).
 SEALED = ("screenings", "screening_resolutions", "best_interests_determinations", "verification_requests",
           "verification_decisions", "travel_documents", "household_splits", "locked_change_approvals", "passengers",
-          "cases", "households", "possible_duplicates", "flights", "users", "agencies")
+          "cases", "households", "possible_duplicates", "flights", "users", "agencies", "trusted_linkers",
+          "api_tokens", "login_sessions", "intake_profiles", "opportunities", "placements", "follow_ups")
 ACTION = "rows.sealed"
 # The token migration 0049 notes the rows already stored with, and the reason on the records that seal them.
 BASELINE = "baseline"
@@ -83,6 +84,26 @@ _PG_TRIGGERS = {f"sealed_{table}": f"CREATE TRIGGER sealed_{table} AFTER INSERT 
                 "FOR EACH ROW EXECUTE FUNCTION retorno_note_sealed_change()" for table in SEALED}
 _PG_FUNCTION = (f"BEGIN {_NOTE}(TG_TABLE_NAME, CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, "
                 "NULLIF(current_setting('retorno.seal', true), '')); RETURN NULL; END")
+# The database's other triggers, made by earlier migrations (0002's append-only audit tables, 0014's check of a
+# screening's concerns on SQLite), each only refusing a write: any trigger else, on any table, might write a sealed row
+# in the service's transaction, which would note it with the service's token and seal it (red team round 93, F1: a
+# trigger on the login sessions made a viewer a supervisor at the next login). A revision adding a trigger adds it here.
+_APPEND_ONLY = "the audit trail is append-only: {op} on {table} refused"
+_CONCERNS = ("CREATE TRIGGER ck_screenings_concerns_array_{op} BEFORE {OP} ON screenings WHEN "
+             "json_type(NEW.concerns) IS NOT 'array' BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: "
+             "ck_screenings_concerns_array'); END")
+_SQLITE_OTHERS = {
+    **{f"{table}_no_{op}": f"CREATE TRIGGER {table}_no_{op} BEFORE {op.upper()} ON {table} BEGIN SELECT RAISE(ABORT, "
+       f"'{_APPEND_ONLY.format(op=op.upper(), table=table)}'); END"
+       for table in ("audit_records", "audit_checkpoints") for op in ("update", "delete")},
+    **{f"ck_screenings_concerns_array_{op}": _CONCERNS.format(op=op, OP=op.upper()) for op in ("insert", "update")}}
+_PG_OTHERS = {
+    **{f"{table}_append_only": f"CREATE TRIGGER {table}_append_only BEFORE DELETE OR UPDATE ON {table} FOR EACH ROW "
+       "EXECUTE FUNCTION audit_refuse_rewrite()" for table in ("audit_records", "audit_checkpoints")},
+    **{f"{table}_no_truncate": f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+       "EXECUTE FUNCTION audit_refuse_rewrite()" for table in ("audit_records", "audit_checkpoints")}}
+_PG_REFUSE = ("BEGIN RAISE EXCEPTION 'the audit trail is append-only: % on % refused', TG_OP, TG_TABLE_NAME USING "
+              "ERRCODE = 'insufficient_privilege'; END")
 
 
 def _squeezed(text: str | None) -> str:
@@ -90,33 +111,30 @@ def _squeezed(text: str | None) -> str:
 
 
 def tampered(connection: sa.Connection) -> list[str]:
-    """How the database's noting of changes to the sealed tables differs from migration 0049's: a trigger or its
-    function changed, disabled or missing, or another trigger, function or rule writing the notes."""
+    """How the database's triggers differ from the migrations': one noting the changes of a sealed table changed,
+    disabled or missing, its function changed, or any other trigger, function or rule the migrations did not make."""
     problems: list[str] = []
     found: dict[str, str]
     if connection.dialect.name == "sqlite":
         found = dict(connection.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all())
-        expected = _SQLITE_TRIGGERS
+        expected, others = _SQLITE_TRIGGERS, _SQLITE_OTHERS
     else:
-        found, expected = {}, _PG_TRIGGERS
+        found, expected, others = {}, _PG_TRIGGERS, _PG_OTHERS
+        functions = {**dict.fromkeys(_PG_TRIGGERS, _PG_FUNCTION), **dict.fromkeys(_PG_OTHERS, _PG_REFUSE)}
         for name, enabled, definition, source in connection.execute(sa.text(
                 "SELECT t.tgname, t.tgenabled, pg_get_triggerdef(t.oid), p.prosrc FROM pg_trigger t "
                 "JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal")):
-            if name in expected:
-                found[name] = re.sub(r" ON \S+\.", " ON ", definition)
-                if enabled not in ("O", "A"):
-                    problems.append(f"trigger {name} disabled")
-                if _squeezed(source) != _PG_FUNCTION:
-                    problems.append(f"trigger {name}: its function changed")
-            elif "sealed_changes" in (source or "").lower():
-                problems.append(f"trigger {name}: its function writes the notes of changes")
-        problems += [f"rule {name} writes the notes of changes" for (name,) in connection.execute(sa.text(
-            "SELECT rulename FROM pg_rules WHERE definition ILIKE '%sealed_changes%'"))]
+            found[name] = re.sub(r" ON \S+\.", " ON ", definition)
+            if name in expected and enabled not in ("O", "A"):
+                problems.append(f"trigger {name} disabled")
+            if name in functions and _squeezed(source) != functions[name]:
+                problems.append(f"trigger {name}: its function changed")
+        problems += [f"rule {name} on {table}" for name, table in connection.execute(sa.text(
+            "SELECT rulename, tablename FROM pg_rules WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"))]
     problems += [f"trigger {name} missing" for name in sorted(expected.keys() - found.keys())]
-    problems += [f"trigger {name} changed" for name in sorted(expected.keys() & found.keys())
-                 if _squeezed(found[name]) != _squeezed(expected[name])]
-    problems += [f"trigger {name} writes the notes of changes" for name, text in sorted(found.items())
-                 if name not in expected and "sealed_changes" in (text or "").lower()]
+    known = {**expected, **others}
+    problems += [f"trigger {name} changed" if name in known else f"trigger {name}, which no migration made"
+                 for name, text in sorted(found.items()) if _squeezed(text) != _squeezed(known.get(name))]
     return problems
 
 
@@ -128,12 +146,11 @@ class SealingTampered(RetornoError):
 
 
 def _read(table: sa.Table) -> sa.Select[Any]:
-    """A table's rows as stored, the id first: each value as the driver gives it, an encrypted one decrypted (sealed as
-    the text, not as its ciphertext, which changes with every write). Read raw, not through each column's type: that
-    was most of the time sealing took (an import of 100,000 cases)."""
-    return sa.select(table.c.id, *(
-        column if isinstance(column.type, EncryptedText | EncryptedJSON) else sa.type_coerce(column, NullType())
-        for column in table.c if column.name != "id"))
+    """A table's rows as stored, the id first: each value as the driver gives it, not through the column's type (that
+    was most of the time sealing took, an import of 100,000 cases), an encrypted text as its ciphertext (a value that
+    cannot be decrypted is a row stored otherwise, not a check that fails: red team round 93, F5; a rotation
+    re-encrypts as the service, and seals anew)."""
+    return sa.select(table.c.id, *(sa.type_coerce(column, NullType()) for column in table.c if column.name != "id"))
 
 
 class _Digester:

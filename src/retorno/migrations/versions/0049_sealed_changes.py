@@ -26,7 +26,8 @@ depends_on = None
 # The tables `audit.seals.SEALED` names (a test holds the two lists equal).
 SEALED = ('screenings', 'screening_resolutions', 'best_interests_determinations', 'verification_requests',
           'verification_decisions', 'travel_documents', 'household_splits', 'locked_change_approvals', 'passengers',
-          'cases', 'households', 'possible_duplicates', 'flights', 'users', 'agencies')
+          'cases', 'households', 'possible_duplicates', 'flights', 'users', 'agencies', 'trusted_linkers',
+          'api_tokens', 'login_sessions', 'intake_profiles', 'opportunities', 'placements', 'follow_ups')
 
 
 def upgrade() -> None:
