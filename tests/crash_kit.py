@@ -393,6 +393,12 @@ def _canonical(table: sa.Table, kept: list[sa.Column[Any]], found: Any,
         return json.dumps(_without_timings(json.loads(text), ranks), sort_keys=True)
 
     names = [c.name for c in kept]
+    if table.name == "audit_records":
+        # A seal holds the keyed digests of the rows a transaction changed, their times included (`audit.seals`): the
+        # tables themselves are compared here, the seals by `retorno audit verify` (which each test runs).
+        actions, after = columns[names.index("action")], names.index("after")
+        columns[after] = [{"rows": "<digests>"} if action == "rows.sealed" else value
+                          for action, value in zip(actions, columns[after], strict=True)]
     for index, column in enumerate(kept):
         if column.foreign_keys:
             columns[index] = by_rank(next(iter(column.foreign_keys)).column.table.name, columns[index])

@@ -34,14 +34,17 @@ def test_bench_import_tiny(fmt: str) -> None:
     figures = last_json(["import", "--rows", "300", "--format", fmt, "--database-url", "sqlite://"])
     assert (figures["database"], figures["format"], figures["imported"]) == ("sqlite", fmt, True)
     assert figures["created"] == figures["cases_stored"] == 300
-    # One record per case, the import's own, and the two that created the benchmark's agency and user.
-    assert figures["audit_records"] == 300 + 1 + 2 and figures["audit_chain_ok"] is True
+    # One record per case, the import's own, the two that created the benchmark's agency and user, and the seals of
+    # the rows written (`audit.seals`), all as sealed.
+    assert figures["audit_records"] == 300 + 1 + 2 + figures["seal_records"] and figures["audit_chain_ok"] is True
+    assert figures["seal_records"] >= 2 and figures["records_as_sealed"] is True
     assert figures["rows_per_second"] == round(300 / figures["seconds"])  # type: ignore[operator]
     assert figures["cpu_seconds"] > 0 and figures["peak_rss_mb"] >= figures["rss_before_import_mb"] > 0  # type: ignore[operator]
     assert figures["server_cpu_seconds"] is None  # SQLite's work is this process's own
     refused = last_json(["import", "--rows", "300", "--bad-row", "--format", fmt, "--database-url", "sqlite://"])
     assert (refused["imported"], refused["created"], refused["cases_stored"]) == (False, 0, 0)
-    assert refused["error_rows"] == [150] and refused["audit_records"] == 2 and refused["audit_chain_ok"] is True
+    assert refused["error_rows"] == [150] and refused["audit_chain_ok"] is True
+    assert refused["audit_records"] == 2 + refused["seal_records"] and refused["records_as_sealed"] is True
 
 
 @pytest.mark.bench
@@ -63,7 +66,8 @@ def test_bench_import_on_postgresql_counts_the_servers_processor_time(tmp_path: 
     with empty_database("postgresql", tmp_path, "bench_import") as url:
         figures = last_json(["import", "--rows", "300", "--database-url", url])
     assert (figures["database"], figures["imported"], figures["cases_stored"]) == ("postgresql", True, 300)
-    assert figures["audit_records"] == 300 + 1 + 2 and figures["audit_chain_ok"] is True
+    assert figures["audit_records"] == 300 + 1 + 2 + figures["seal_records"] and figures["audit_chain_ok"] is True
+    assert figures["records_as_sealed"] is True
     # The server on this machine took the 300 cases, their audit records and the commit: a few hundredths.
     assert isinstance(figures["server_cpu_seconds"], float) and 0 <= figures["server_cpu_seconds"] < 60
 

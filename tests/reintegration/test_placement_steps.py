@@ -39,7 +39,8 @@ def test_one_audit_record_per_placement_step_and_the_message_names_case_and_oppo
         assert done.status_code == 303, done.text
         written = session.execute(sa.select(AuditRecord).where(AuditRecord.seq > before)
                                   .order_by(AuditRecord.seq)).scalars().all()
-        assert [r.action for r in written] == [f"placement.{status}"], status
+        # The step's record, beside the seals of the rows it changed (`audit.seals`).
+        assert [r.action for r in written if r.action != "rows.sealed"] == [f"placement.{status}"], status
         case = session.get(Case, placement.case_id)
         assert case is not None
         message = client.get(done.headers["location"]).text

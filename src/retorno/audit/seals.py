@@ -30,7 +30,6 @@ from weakref import WeakKeyDictionary
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
-from sqlalchemy.types import NullType
 
 from retorno.audit.models import AuditRecord, SealedChange
 from retorno.audit.service import BEFORE_APPEND, Entry, record_many
@@ -38,7 +37,6 @@ from retorno.datakeys import DataKeyError
 from retorno.db import (
     BEFORE_DRIVER_WRITE,
     SEAL_TOKEN,
-    Base,
     forget_stamp,
     keyring_of,
     stamp_writes,
@@ -51,12 +49,14 @@ from retorno.errors import RetornoError
 # (a birth date makes a child, a household a family), their households and possible duplicates (one held off every
 # flight until decided), the flights (seats and escorts), the users and agencies (who may decide, and whose consent
 # stands), the linking machines an authority trusts, the API tokens and login sessions (who acts), and the reintegration
-# records: an intake (a returnee's consent), opportunities, placements and follow-ups (red team round 93, F2 to F4).
+# records: an intake (a returnee's consent), opportunities, placements and follow-ups (red team round 93, F2 to F4),
+# and the registry records a decision's candidates showed (round 94, F2: deleted, a record's anchors agreed).
 # Migration 0049 gives each its triggers (a test holds both lists equal).
 SEALED = ("screenings", "screening_resolutions", "best_interests_determinations", "verification_requests",
           "verification_decisions", "travel_documents", "household_splits", "locked_change_approvals", "passengers",
           "cases", "households", "possible_duplicates", "flights", "users", "agencies", "trusted_linkers",
-          "api_tokens", "login_sessions", "intake_profiles", "opportunities", "placements", "follow_ups")
+          "api_tokens", "login_sessions", "intake_profiles", "opportunities", "placements", "follow_ups",
+          "registry_candidates")
 ACTION = "rows.sealed"
 # The token migration 0049 notes the rows already stored with, and the reason on the records that seal them.
 BASELINE = "baseline"
@@ -64,12 +64,6 @@ _PLAIN = "sha256:"
 _NEVER = "never sealed"
 PER_RECORD = 1000
 _CHUNK = 5000
-
-
-def _table(name: str) -> sa.Table:
-    import retorno.models  # noqa: F401  (every table in the metadata)
-
-    return Base.metadata.tables[name]
 
 
 # The triggers migration 0049 made, as the database keeps their text (blanks aside): a trigger changed to note a row
@@ -145,12 +139,19 @@ class SealingTampered(RetornoError):
     code = "sealing_tampered"
 
 
-def _read(table: sa.Table) -> sa.Select[Any]:
-    """A table's rows as stored, the id first: each value as the driver gives it, not through the column's type (that
-    was most of the time sealing took, an import of 100,000 cases), an encrypted text as its ciphertext (a value that
-    cannot be decrypted is a row stored otherwise, not a check that fails: red team round 93, F5; a rotation
-    re-encrypts as the service, and seals anew)."""
-    return sa.select(table.c.id, *(sa.type_coerce(column, NullType()) for column in table.c if column.name != "id"))
+def _read(table_name: str) -> tuple[sa.TableClause, sa.Select[Any]]:
+    """A table's rows as stored (`SELECT *`), each value as the driver gives it, not through a column's type (that was
+    most of the time sealing took, an import of 100,000 cases); an encrypted text as its ciphertext (a value that cannot
+    be decrypted is a row stored otherwise, not a check that fails: red team round 93, F5; a rotation re-encrypts as
+    the service, and seals anew)."""
+    table = sa.table(table_name, sa.column("id"))
+    return table, sa.select(sa.text("*")).select_from(table)
+
+
+def _values(row: Any) -> tuple[tuple[str, Any], ...]:
+    """What a row's digest is of: its columns that hold a value, by name (a column a revision adds, empty in the rows
+    stored before it, changes no digest; one it adds with a value for every row must seal them anew)."""
+    return tuple(sorted((name, value) for name, value in row.items() if value is not None))
 
 
 class _Digester:
@@ -172,8 +173,8 @@ class _Digester:
                 self._keys[key_id] = None
         return self._keys[key_id]
 
-    def __call__(self, row: Sequence[Any], sealed: str | None = None) -> str:
-        text = repr(tuple(row)).encode()
+    def __call__(self, row: Any, sealed: str | None = None) -> str:
+        text = repr(_values(row)).encode()
         if sealed is not None and sealed.startswith(_PLAIN):
             return _PLAIN + hashlib.sha256(text).hexdigest()
         key = self._key(sealed.split(":")[1] if sealed is not None and sealed.startswith("h1:") else None)
@@ -184,21 +185,21 @@ class _Digester:
 
 def digests(session: Session, table_name: str, ids: Iterable[int]) -> dict[int, str]:
     """The keyed digest of each row of `table_name` with one of `ids` that is stored."""
-    table, wanted, found, digest = _table(table_name), sorted(set(ids)), {}, _Digester(session)
+    (table, read), wanted, found, digest = _read(table_name), sorted(set(ids)), {}, _Digester(session)
     for start in range(0, len(wanted), _CHUNK):
-        for row in session.execute(_read(table).where(table.c.id.in_(wanted[start:start + _CHUNK]))):
-            found[row[0]] = digest(row)
+        for row in session.execute(read.where(table.c.id.in_(wanted[start:start + _CHUNK]))).mappings():
+            found[row["id"]] = digest(row)
     return found
 
 
-def _all_rows(session: Session, table_name: str) -> Iterable[Sequence[Any]]:
-    table, last = _table(table_name), 0
+def _all_rows(session: Session, table_name: str) -> Iterable[Any]:
+    (table, read), last = _read(table_name), 0
     while True:
-        rows = session.execute(_read(table).where(table.c.id > last).order_by(table.c.id).limit(_CHUNK)).all()
+        rows = session.execute(read.where(table.c.id > last).order_by(table.c.id).limit(_CHUNK)).mappings().all()
         if not rows:
             return
         yield from rows
-        last = rows[-1][0]
+        last = rows[-1]["id"]
 
 
 # The engines whose trail holds the baseline's seal, as committed: the rows noted `BASELINE` since are not the
@@ -208,8 +209,7 @@ _baseline_sealed: WeakKeyDictionary[Engine, bool] = WeakKeyDictionary()
 
 def _sealed_before(session: Session) -> bool:
     """Whether the trail holds the seal of the rows stored before sealing began (the first commit that sealed)."""
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    engine = _engine(session)
     if _baseline_sealed.get(engine):
         return True
     first = sa.select(AuditRecord.seq).where(AuditRecord.action == ACTION, AuditRecord.reason == BASELINE).limit(1)
@@ -218,10 +218,36 @@ def _sealed_before(session: Session) -> bool:
     return found
 
 
+_sealing_present: WeakKeyDictionary[Engine, bool] = WeakKeyDictionary()
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind.engine if isinstance(bind, sa.Connection) else bind
+
+
+def _seals_here(session: Session) -> bool:
+    """Whether the database notes the changes of its sealed tables (migration 0049): every installation's does. A
+    database of none of the migrations (a test's own tables) seals nothing; an installation without the notes' table
+    has lost it, and nothing is written."""
+    engine = _engine(session)
+    if _sealing_present.get(engine):
+        return True
+    inspector = sa.inspect(session.connection())
+    if inspector.has_table(SealedChange.__tablename__):
+        _sealing_present[engine] = True
+        return True
+    if not inspector.has_table("alembic_version"):
+        return False
+    raise SealingTampered("the database's sealing of safeguard records was changed outside the service "
+                          "(%(problems)s): nothing is written; tell the installation's operator",
+                          problems="table sealed_changes missing")
+
+
 def seal_changes(session: Session) -> None:
     """Seal on the trail the rows this transaction changed (and, once, the rows stored before sealing began)."""
     token = session.info.get(SEAL_TOKEN)
-    if token is None:
+    if token is None or not _seals_here(session):
         return
     session.flush()
     noted = session.execute(sa.select(SealedChange.token, SealedChange.table_name, SealedChange.row_id)
@@ -340,7 +366,7 @@ def unsealed(session: Session, tables: Sequence[str] = SEALED) -> SealCheck:
         last = sealed[table_name]
         for row in _all_rows(session, table_name):
             stored += 1
-            row_id = row[0]
+            row_id = row["id"]
             if (table_name, row_id) in awaiting:
                 continue
             seal = last.pop(row_id, None) if row_id in last else _NEVER

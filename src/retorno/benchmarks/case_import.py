@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import User
 from retorno.agencies.service import create_agency, create_user
 from retorno.audit.models import AuditRecord
+from retorno.audit.seals import ACTION as SEAL_ACTION
+from retorno.audit.seals import unsealed
 from retorno.audit.signing import KeyFile
 from retorno.audit.verify import verify_chain
 from retorno.benchmarks.database import fresh_database, peak_rss_mb, scratch_folder
@@ -75,7 +77,10 @@ def run(settings: Settings, *, rows: int = 100_000, seed: int = 1, bad_row: bool
     with factory() as session:
         stored = session.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one()
         audit_records = session.execute(sa.select(sa.func.count()).select_from(AuditRecord)).scalar_one()
+        seal_records = session.execute(sa.select(sa.func.count()).select_from(AuditRecord)
+                                       .where(AuditRecord.action == SEAL_ACTION)).scalar_one()
         chain = verify_chain(session, signer.keyring())
+        sealed = unsealed(session)
     engine.dispose()
     errors = [p for p in outcome.report.problems if p.severity == "error"]
     return {
@@ -91,7 +96,8 @@ def run(settings: Settings, *, rows: int = 100_000, seed: int = 1, bad_row: bool
         "checkpoint_seconds_after": checkpoint_seconds if backend == "sqlite" else None,
         "peak_rss_mb": peak_rss_mb(), "rss_before_import_mb": before_import_mb,
         "imported": outcome.ok, "created": outcome.created, "cases_stored": stored,
-        "audit_records": audit_records, "audit_chain_ok": chain.ok,
+        "audit_records": audit_records, "seal_records": seal_records, "audit_chain_ok": chain.ok,
+        "records_as_sealed": not sealed.problems,
         "error_rows": sorted({p.row_number for p in errors}),
         "possible_duplicates": len(outcome.report.duplicates),
     }

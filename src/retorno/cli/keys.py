@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import typer
 
 from retorno.audit.seals import unsealed
@@ -31,8 +33,9 @@ def rotate_data(database_url: DatabaseUrl = None) -> None:
     with refusals():
         # Re-encrypting writes every sealed row that holds a sensitive text, which its commit seals as it is: first,
         # every one must be as the trail sealed it, or the rotation would seal a forged one (red team round 92, F6).
-        with unit_of_work(config) as session:
-            if (found := unsealed(session)).problems:
+        # (No key file yet: the first key of an installation, no text encrypted before it.)
+        with unit_of_work(config) if path.exists() else contextlib.nullcontext() as session:
+            if session is not None and (found := unsealed(session)).problems:
                 said_unsealed(found)
                 err_console.print("[red]no key added, nothing re-encrypted[/red]: the rows named above are not as the"
                                   " audit trail sealed them; find out why (`retorno audit verify`) before rotating")
