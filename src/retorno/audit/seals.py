@@ -48,14 +48,14 @@ from retorno.errors import RetornoError
 # documents (who may be approved), the consents to change a locked manifest, the passengers themselves; the cases
 # (a birth date makes a child, a household a family), their households and possible duplicates (one held off every
 # flight until decided), the flights (seats and escorts), the users and agencies (who may decide, and whose consent
-# stands), the linking machines an authority trusts, the API tokens and login sessions (who acts), and the reintegration
+# stands), the linking machines an authority trusts, and the reintegration
 # records: an intake (a returnee's consent), opportunities, placements and follow-ups (red team round 93, F2 to F4),
 # and the registry records a decision's candidates showed (round 94, F2: deleted, a record's anchors agreed).
 # Migration 0049 gives each its triggers (a test holds both lists equal).
 SEALED = ("screenings", "screening_resolutions", "best_interests_determinations", "verification_requests",
           "verification_decisions", "travel_documents", "household_splits", "locked_change_approvals", "passengers",
           "cases", "households", "possible_duplicates", "flights", "users", "agencies", "trusted_linkers",
-          "api_tokens", "login_sessions", "intake_profiles", "opportunities", "placements", "follow_ups",
+          "intake_profiles", "opportunities", "placements", "follow_ups",
           "registry_candidates")
 ACTION = "rows.sealed"
 # The token migration 0049 notes the rows already stored with, and the reason on the records that seal them.

@@ -27,7 +27,7 @@ depends_on = None
 SEALED = ('screenings', 'screening_resolutions', 'best_interests_determinations', 'verification_requests',
           'verification_decisions', 'travel_documents', 'household_splits', 'locked_change_approvals', 'passengers',
           'cases', 'households', 'possible_duplicates', 'flights', 'users', 'agencies', 'trusted_linkers',
-          'api_tokens', 'login_sessions', 'intake_profiles', 'opportunities', 'placements', 'follow_ups',
+          'intake_profiles', 'opportunities', 'placements', 'follow_ups',
           'registry_candidates')
 
 
