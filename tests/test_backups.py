@@ -96,6 +96,7 @@ def test_a_restore_reports_what_does_not_match(tmp_path: Path, data_keys: DataKe
     # The copy altered after it was written: an audit record rewritten and a login attempt removed.
     with sqlite3.connect(out) as conn:
         conn.create_function("retorno_seal_token", 0, lambda: None)  # the sealed tables' triggers call it
+        conn.create_function("retorno_seal_before", 2, lambda table, row: None)
         conn.execute("drop trigger audit_records_no_update")
         conn.execute("update audit_records set reason = 'otra cosa' where seq = 3")
         conn.execute("delete from users where username = 'inm.viewer'")

@@ -81,8 +81,9 @@ def test_audit_verify_and_demo_check_name_screenings_changed_outside_the_service
     with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     with sqlite3.connect(copy) as conn:
-        # The sealed tables' triggers call the function the service registers (migration 0049): a forger gives one.
+        # The sealed tables' triggers call functions the service registers (migrations 0049, 0050): a forger gives them.
         conn.create_function("retorno_seal_token", 0, lambda: None)
+        conn.create_function("retorno_seal_before", 2, lambda table, row: None)
         raised, case = conn.execute(
             "select s.id, c.reference from screenings s join cases c on c.id = s.case_id where s.concerns like "
             "'%pending_asylum_claim%' and not exists (select 1 from screening_resolutions r where r.screening_id = "
@@ -117,8 +118,9 @@ def test_audit_verify_and_demo_check_name_safeguard_records_changed_outside_the_
     with sqlite3.connect(demo_db.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     with sqlite3.connect(copy) as conn:
-        # The sealed tables' triggers call the function the service registers (migration 0049): a forger gives one.
+        # The sealed tables' triggers call functions the service registers (migrations 0049, 0050): a forger gives them.
         conn.create_function("retorno_seal_token", 0, lambda: None)
+        conn.create_function("retorno_seal_before", 2, lambda table, row: None)
         decision = conn.execute("select id from verification_decisions where outcome = 'rejected' order by id "
                                 "limit 1").fetchone()[0]
         conn.execute("update verification_decisions set outcome = 'verified' where id = ?", (decision,))

@@ -273,6 +273,7 @@ def test_rotate_data_command_re_encrypts_in_one_go(tmp_path: Path, monkeypatch: 
     # re-encryption would seal it as found (red team round 92, F6).
     with sqlite3.connect(database) as conn:
         conn.create_function("retorno_seal_token", 0, lambda: None)
+        conn.create_function("retorno_seal_before", 2, lambda table, row: None)
         conn.execute("update best_interests_determinations set decided_by = decided_by + 1")
     refused = runner.invoke(app, ["keys", "rotate-data", "--database-url", url])
     assert refused.exit_code == 1, refused.output

@@ -281,6 +281,11 @@ def clock_at(moment: datetime) -> Iterator[None]:
 SEAL_HOLDER = "retorno_seal_token"
 _SEAL_SET = "retorno_seal_set"
 SEAL_TOKEN = "retorno_seal_token"
+# Where a SQLite connection keeps the rows its transaction changed as they were before its first change of each
+# (migration 0050's triggers before each update and delete call `retorno_seal_before`; PostgreSQL's trigger keeps the
+# old row in its note): {"token": the transaction's, "rows": {(table, id): the row's columns, or None if the
+# transaction inserted it}}.
+SEAL_BEFORE = "retorno_seal_before"
 
 
 def stamp_writes(session: Session, connection: sa.Connection | None = None) -> str:
@@ -316,6 +321,35 @@ def _unstamp(connection: sa.Connection) -> None:
     holder = connection.connection.info.get(SEAL_HOLDER) if connection.dialect.name == "sqlite" else None
     if holder is not None:
         holder[0] = None
+        connection.connection.info[SEAL_BEFORE].update(token=None, rows={})
+
+
+def rows_before(connection: sa.Connection, token: str) -> dict[tuple[str, int], dict[str, Any] | None]:
+    """The rows the transaction of `token` changed on this SQLite connection, as they were before its first change of
+    each (None: it inserted the row); empty elsewhere."""
+    kept = connection.connection.info.get(SEAL_BEFORE) if connection.dialect.name == "sqlite" else None
+    return kept["rows"] if kept is not None and kept["token"] == token else {}
+
+
+def _keep_row_before(raw: Any, token: list[str | None], kept: dict[str, Any], table: str, row_id: int) -> None:
+    """Keep the row `row_id` of `table` as it is, before the transaction of the connection's token first changes it
+    (called by migration 0050's triggers, before each update and delete of a sealed table)."""
+    current = token[0]
+    if current is None:
+        return
+    if kept["token"] != current:
+        kept.update(token=current, rows={})
+    if (table, row_id) in kept["rows"]:
+        return
+    inserted = raw.execute("SELECT 1 FROM sealed_changes WHERE token = ? AND table_name = ? AND row_id = ? LIMIT 1",
+                           (current, table, row_id)).fetchone()
+    if inserted is not None:
+        kept["rows"][(table, row_id)] = None
+        return
+    cursor = raw.execute(f'SELECT * FROM "{table}" WHERE id = ?', (row_id,))
+    row = cursor.fetchone()
+    names = [column[0] for column in cursor.description]
+    kept["rows"][(table, row_id)] = None if row is None else dict(zip(names, row, strict=True))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -336,6 +370,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             token: list[str | None] = [None]
             _record.info[SEAL_HOLDER] = token
             dbapi_connection.create_function("retorno_seal_token", 0, lambda: token[0])
+            kept: dict[str, Any] = {"token": None, "rows": {}}
+            _record.info[SEAL_BEFORE] = kept
+            dbapi_connection.create_function(
+                "retorno_seal_before", 2,
+                lambda table, row_id: _keep_row_before(dbapi_connection, token, kept, table, row_id))
 
         @event.listens_for(engine, "checkin")
         def _sqlite_checkpoint_after(dbapi_connection: Any, record: Any) -> None:

@@ -122,13 +122,13 @@ def test_a_row_the_service_deletes_is_sealed_as_deleted_and_a_row_deleted_beside
 
 
 def test_every_sealed_table_has_its_triggers_and_the_migration_names_the_same_tables(session: Session) -> None:
-    migration = importlib.import_module("retorno.migrations.versions.0049_sealed_changes")
-    assert migration.SEALED == SEALED
+    for revision in ("0049_sealed_changes", "0050_sealed_rows_as_they_were"):
+        assert importlib.import_module(f"retorno.migrations.versions.{revision}").SEALED == SEALED
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         found = connection.execute(sa.text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger' "
                                            "AND name LIKE 'sealed_%'")).all()
-        assert len(found) == 3 * len(SEALED)
+        assert len(found) == 5 * len(SEALED)
     else:
         found = connection.execute(sa.text("SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON "
                                            "c.oid = t.tgrelid WHERE t.tgname LIKE 'sealed_%'")).all()
@@ -219,3 +219,40 @@ def test_a_trigger_no_migration_made_stops_sealing_and_forged_tokens_linkers_or_
     assert any("login_touch, which no migration made" in problem for problem in tampered(session.connection()))
     answer = api.post("inm.officer", "/api/v1/cases", case_payload())
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "sealing_tampered", answer.text
+
+
+def test_a_row_forged_and_its_note_removed_is_named_after_the_service_changes_it_and_seals_it(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 94, F1 and F4 (high): a case's birth date and household forged in the database and the note of
+    the change deleted (or the triggers dropped and made again around it), then the service's next change of that row
+    (an officer correcting a name) sealed the forged row as its own, and every check said it intact. The triggers now
+    keep the row as it was before the transaction first changed it, and each seal says the digest of that: a seal
+    whose row before the change is not the trail's last seal of it names the row, for good."""
+    api = Api(client, world)
+    case = api.register(household_reference="SELLO-3", relationship_to_head="head")
+    case_id = session.execute(sa.text("SELECT id FROM cases WHERE reference = :r"),
+                              {"r": case["reference"]}).scalar_one()
+    assert unsealed(session).problems == []
+    _forge(session, "UPDATE cases SET birth_date = :born WHERE id = :id", born=datetime(1990, 1, 1).date(), id=case_id)
+    _forge(session, "DELETE FROM sealed_changes WHERE token IS NULL")
+    assert ("cases", case_id) in _named(session)
+    ok(api.patch("inm.officer", f"/api/v1/cases/{case['reference']}", {"given_names": "Corregida"}))
+    named = _named(session)
+    assert "changed outside the service" in named.get(("cases", case_id), ""), named
+
+
+def test_the_noting_function_is_pinned_to_its_schema_and_a_search_path_around_it_is_named(session: Session) -> None:
+    """Red team round 94, F3 (high, PostgreSQL): the role's search path set to find a `current_setting` of another
+    schema first had the trigger's function call that one (every change noted as the service's). Its calls are
+    qualified and its search path pinned (migration 0050); the pin removed or changed is named as tampering."""
+    connection = session.connection()
+    assert tampered(connection) == []
+    if connection.dialect.name == "sqlite":
+        _forge(session, "DROP TRIGGER sealed_cases_before_update")
+        assert tampered(connection) == ["trigger sealed_cases_before_update missing"]
+        return
+    source = connection.execute(sa.text("SELECT prosrc FROM pg_proc WHERE proname = 'retorno_note_sealed_change'"))
+    assert "pg_catalog.current_setting" in source.scalar_one()
+    _forge(session, "ALTER FUNCTION retorno_note_sealed_change() SET search_path = public, pg_catalog")
+    told = tampered(connection)
+    assert len(told) == len(SEALED) and all("settings changed" in problem for problem in told), told

@@ -70,7 +70,7 @@ class AuditCheckpoint(Base):
 class SealedChange(Base):
     """A row of a sealed table changed in a transaction and not yet sealed on the trail (`audit.seals`).
 
-    Written by the database's own triggers (migration 0049) on every insert, update and delete of a sealed table,
+    Written by the database's own triggers (migration 0049, 0050) on every insert, update and delete of a sealed table,
     whatever the statement (ORM, bulk, COPY, a hand-typed UPDATE), with the writing transaction's seal token; the
     transaction seals its own changes as it commits and deletes them here. A row left here was changed by something
     that is not the service (no token, or another's)."""
@@ -81,5 +81,9 @@ class SealedChange(Base):
     table_name: Mapped[str] = mapped_column(sa.String(40))
     row_id: Mapped[int]
     token: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    # The row as it was before the change, as JSON (PostgreSQL's trigger, migration 0050; on SQLite the service's
+    # connection keeps it, `db.SEAL_BEFORE`): None for an insert.
+    before: Mapped[str | None] = mapped_column(sa.Text)
 
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (sa.Index("ix_sealed_changes_token_row", "token", "table_name", "row_id"),
+                      {"sqlite_autoincrement": True})

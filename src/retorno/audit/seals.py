@@ -39,6 +39,7 @@ from retorno.db import (
     SEAL_TOKEN,
     forget_stamp,
     keyring_of,
+    rows_before,
     stamp_writes,
 )
 from retorno.errors import RetornoError
@@ -74,10 +75,19 @@ _NOTE = "INSERT INTO sealed_changes (table_name, row_id, token) VALUES "
 _SQLITE_TRIGGERS = {f"sealed_{table}_{event.lower()}": f"CREATE TRIGGER sealed_{table}_{event.lower()} AFTER {event} "
                     f"ON {table} BEGIN {_NOTE}('{table}', {row}.id, retorno_seal_token()); END"
                     for table in SEALED for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))}
+# Migration 0050's: before each update and delete, the row as it was is handed to the service's connection.
+_SQLITE_TRIGGERS |= {f"sealed_{table}_before_{event.lower()}": f"CREATE TRIGGER sealed_{table}_before_{event.lower()} "
+                     f"BEFORE {event} ON {table} BEGIN SELECT retorno_seal_before('{table}', OLD.id); END"
+                     for table in SEALED for event in ("UPDATE", "DELETE")}
 _PG_TRIGGERS = {f"sealed_{table}": f"CREATE TRIGGER sealed_{table} AFTER INSERT OR DELETE OR UPDATE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION retorno_note_sealed_change()" for table in SEALED}
-_PG_FUNCTION = (f"BEGIN {_NOTE}(TG_TABLE_NAME, CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, "
-                "NULLIF(current_setting('retorno.seal', true), '')); RETURN NULL; END")
+_PG_FUNCTION = ("BEGIN INSERT INTO sealed_changes (table_name, row_id, token, before) VALUES (TG_TABLE_NAME, CASE "
+                "WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, NULLIF(pg_catalog.current_setting('retorno.seal', "
+                "true), ''), CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE pg_catalog.to_jsonb(OLD)::text END); RETURN "
+                "NULL; END")
+# The settings migration 0050 pinned it with: a role's search path that finds another `current_setting` or
+# `sealed_changes` first is not the function's (red team round 94, F3).
+_PG_FUNCTION_CONFIG = "search_path=pg_catalog, {schema}"
 # The database's other triggers, made by earlier migrations (0002's append-only audit tables, 0014's check of a
 # screening's concerns on SQLite), each only refusing a write: any trigger else, on any table, might write a sealed row
 # in the service's transaction, which would note it with the service's token and seal it (red team round 93, F1: a
@@ -115,14 +125,17 @@ def tampered(connection: sa.Connection) -> list[str]:
     else:
         found, expected, others = {}, _PG_TRIGGERS, _PG_OTHERS
         functions = {**dict.fromkeys(_PG_TRIGGERS, _PG_FUNCTION), **dict.fromkeys(_PG_OTHERS, _PG_REFUSE)}
-        for name, enabled, definition, source in connection.execute(sa.text(
-                "SELECT t.tgname, t.tgenabled, pg_get_triggerdef(t.oid), p.prosrc FROM pg_trigger t "
+        schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
+        for name, enabled, definition, source, config in connection.execute(sa.text(
+                "SELECT t.tgname, t.tgenabled, pg_get_triggerdef(t.oid), p.prosrc, p.proconfig FROM pg_trigger t "
                 "JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal")):
             found[name] = re.sub(r" ON \S+\.", " ON ", definition)
             if name in expected and enabled not in ("O", "A"):
                 problems.append(f"trigger {name} disabled")
             if name in functions and _squeezed(source) != functions[name]:
                 problems.append(f"trigger {name}: its function changed")
+            elif name in expected and list(config or []) != [_PG_FUNCTION_CONFIG.format(schema=schema)]:
+                problems.append(f"trigger {name}: its function's settings changed ({', '.join(config or [])})")
         problems += [f"rule {name} on {table}" for name, table in connection.execute(sa.text(
             "SELECT rulename, tablename FROM pg_rules WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"))]
     problems += [f"trigger {name} missing" for name in sorted(expected.keys() - found.keys())]
@@ -245,13 +258,15 @@ def _seals_here(session: Session) -> bool:
 
 
 def seal_changes(session: Session) -> None:
-    """Seal on the trail the rows this transaction changed (and, once, the rows stored before sealing began)."""
+    """Seal on the trail the rows this transaction changed (and, once, the rows stored before sealing began), each
+    with the digest of the row as it was before the transaction first changed it (none: it inserted the row)."""
     token = session.info.get(SEAL_TOKEN)
     if token is None or not _seals_here(session):
         return
     session.flush()
-    noted = session.execute(sa.select(SealedChange.token, SealedChange.table_name, SealedChange.row_id)
-                            .where(SealedChange.token.in_((token, BASELINE)))).all()
+    noted = session.execute(sa.select(SealedChange.id, SealedChange.token, SealedChange.table_name,
+                                      SealedChange.row_id, SealedChange.before.is_not(None))
+                            .where(SealedChange.token.in_((token, BASELINE))).order_by(SealedChange.id)).all()
     if not noted and _sealed_before(session):
         return
     if noted and (problems := tampered(session.connection())):
@@ -259,13 +274,18 @@ def seal_changes(session: Session) -> None:
                               "(%(problems)s): nothing is written; tell the installation's operator",
                               problems="; ".join(problems))
     changed: dict[str, dict[str, set[int]]] = {token: defaultdict(set), BASELINE: defaultdict(set)}
-    for noted_by, table_name, row_id in noted:
+    first_notes: dict[tuple[str, int], tuple[int, bool]] = {}
+    for note_id, noted_by, table_name, row_id, kept in noted:
         changed[noted_by or ""][table_name].add(row_id)
+        if noted_by == token:
+            first_notes.setdefault((table_name, row_id), (note_id, kept))
+    before = _digests_before(session, token, first_notes)
     first = not _sealed_before(session)
     if not first:
         changed[BASELINE].clear()  # noted as migration 0049 notes, after it: not the service's (`unsealed` says so)
     entries = [entry for kind in (BASELINE, token) for table_name in SEALED if changed[kind].get(table_name)
-               for entry in _entries(session, table_name, changed[kind][table_name], kind == BASELINE)]
+               for entry in _entries(session, table_name, changed[kind][table_name], before.get(table_name, {}),
+                                     kind == BASELINE)]
     if first and not changed[BASELINE]:
         # The first commit that seals: sealing began here, with no row stored before (a new installation).
         entries.insert(0, Entry(ACTION, "rows", "0", after={"rows": {}}, reason=BASELINE))
@@ -274,11 +294,59 @@ def seal_changes(session: Session) -> None:
         (token, BASELINE) if changed[BASELINE] else (token,))))
 
 
-def _entries(session: Session, table_name: str, ids: set[int], baseline: bool) -> list[Entry]:
+def _digests_before(session: Session, token: str, first_notes: dict[tuple[str, int], tuple[int, bool]]
+                    ) -> dict[str, dict[int, str]]:
+    """The digest of each row the transaction changed, as it was before its first change of it: from the old row
+    PostgreSQL's trigger kept in the first note (read back as the table's row type, so that its values are as a row
+    read is), or the row SQLite's trigger handed the connection. A row the transaction inserted has none."""
+    digest, found = _Digester(session), defaultdict[str, dict[int, str]](dict)
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        for (table_name, row_id), row in rows_before(connection, token).items():
+            if row is not None:
+                found[table_name][row_id] = digest(row)
+        return found
+    notes: dict[str, list[int]] = defaultdict(list)
+    for (table_name, _), (note_id, kept) in first_notes.items():
+        if kept:
+            notes[table_name].append(note_id)
+    for table_name, ids in notes.items():
+        read = sa.text(f'SELECT r.* FROM sealed_changes n CROSS JOIN LATERAL jsonb_populate_record(NULL::"{table_name}"'
+                       ", CAST(n.before AS jsonb)) AS r WHERE n.id IN :ids").bindparams(
+                           sa.bindparam("ids", expanding=True))
+        for start in range(0, len(ids), _CHUNK):
+            for old in session.execute(read, {"ids": ids[start:start + _CHUNK]}).mappings():
+                found[table_name][old["id"]] = digest(old)
+    return found
+
+
+def _entries(session: Session, table_name: str, ids: set[int], before: dict[int, str], baseline: bool
+             ) -> list[Entry]:
+    """The records sealing `ids` of `table_name`. A change's says, in `before`, the digest of each row that was stored
+    before the transaction changed it (a row it inserted is not there); the baseline's seals each row as it was
+    before this transaction changed it, if it did."""
     found, ordered = digests(session, table_name, ids), sorted(ids)
+    if baseline:
+        found.update({row_id: digest for row_id, digest in before.items() if row_id in ids})
     return [Entry(ACTION, table_name, str(len(part)), after={"rows": {str(i): found.get(i) for i in part}},
+                  before=None if baseline else {"rows": {str(i): before[i] for i in part if i in before}},
                   reason=BASELINE if baseline else None)
             for part in (ordered[start:start + PER_RECORD] for start in range(0, len(ordered), PER_RECORD))]
+
+
+def reseal(session: Session, reason: str) -> int:
+    """Seal every row of the sealed tables again, as stored, with the newest data key (after a rotation): a later
+    change's digest of the row before it is then comparable with its last seal. Returns the rows sealed."""
+    count = 0
+    for table_name in SEALED:
+        ids = [row_id for row_id, in session.execute(sa.text(f'SELECT id FROM "{table_name}" ORDER BY id'))]
+        count += len(ids)
+        found = digests(session, table_name, ids)
+        record_many(session, None, [
+            Entry(ACTION, table_name, str(len(part)), after={"rows": {str(i): found.get(i) for i in part}},
+                  reason=reason)
+            for part in (ids[start:start + PER_RECORD] for start in range(0, len(ids), PER_RECORD))])
+    return count
 
 
 BEFORE_APPEND.append(seal_changes)
@@ -333,6 +401,28 @@ class Unsealed:
     problem: str
 
 
+def _key_of(digest: str) -> str:
+    return digest.rsplit(":", 1)[0]
+
+
+def _changed_from(table_name: str, row_id: int, seq: int, last: str | None, before: Any) -> list[Unsealed]:
+    """What a seal of the service's change says of the row before it, against the trail's last seal of that row: a
+    change the service made to a row forged beforehand seals the forged row as the service's (red team round 94, F1
+    and F4), so the forgery stays named. (A seal before migration 0050 says nothing of the row before it; a row last
+    sealed with another data key, before a rotation sealed every row again, cannot be compared.)"""
+    if before is None:
+        return [] if last is None or last is _NEVER else [Unsealed(
+            table_name, row_id, f"sealed on the trail, not stored when the service wrote it (audit record {seq}): "
+                                "deleted outside the service")]
+    if last is None or last is _NEVER:
+        return [Unsealed(table_name, row_id, f"the service changed it (audit record {seq}) from a row the trail "
+                                             "never sealed: inserted outside the service")]
+    if _key_of(str(before)) == _key_of(last) and before != last:
+        return [Unsealed(table_name, row_id, f"changed outside the service before the service changed it (audit "
+                                             f"record {seq}), which sealed the change")]
+    return []
+
+
 @dataclass
 class SealCheck:
     """What `unsealed` examined (rows stored, seals on the trail) and what it found."""
@@ -345,14 +435,19 @@ class SealCheck:
 def unsealed(session: Session, tables: Sequence[str] = SEALED) -> SealCheck:
     """Replay the seals on the trail and compare the last one of each row with the row stored."""
     sealed: dict[str, dict[int, str | None]] = {name: {} for name in tables}
-    seals = 0
-    records = session.execute(sa.select(AuditRecord.object_type, AuditRecord.after)
+    seals, laundered = 0, []
+    records = session.execute(sa.select(AuditRecord.seq, AuditRecord.object_type, AuditRecord.before,
+                                        AuditRecord.after)
                               .where(AuditRecord.action == ACTION).order_by(AuditRecord.seq))
-    for table_name, after in records:
+    for seq, table_name, before, after in records:
         rows = after.get("rows") if isinstance(after, dict) else None
         if table_name not in sealed or not isinstance(rows, dict):
             continue
+        prior = before.get("rows") if isinstance(before, dict) else None
         for row_id, digest in rows.items():
+            if isinstance(prior, dict):
+                laundered += _changed_from(table_name, int(row_id), seq, sealed[table_name].get(int(row_id), _NEVER),
+                                           prior.get(row_id))
             sealed[table_name][int(row_id)] = digest
             seals += 1
     pending = session.execute(sa.select(SealedChange.table_name, SealedChange.row_id, SealedChange.token)
@@ -360,7 +455,7 @@ def unsealed(session: Session, tables: Sequence[str] = SEALED) -> SealCheck:
     # Rows stored before sealing began, awaiting the first commit after the upgrade: not yet sealed, not changed.
     awaiting = set() if _sealed_before(session) else {(t, r) for t, r, token in pending if token == BASELINE}
     problems = [Unsealed("sealed_changes", 0, f"the noting of changes was changed: {problem}")
-                for problem in tampered(session.connection())]
+                for problem in tampered(session.connection())] + laundered
     stored, digest = 0, _Digester(session)
     for table_name in tables:
         last = sealed[table_name]

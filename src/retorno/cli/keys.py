@@ -6,7 +6,7 @@ import contextlib
 
 import typer
 
-from retorno.audit.seals import unsealed
+from retorno.audit.seals import reseal, unsealed
 from retorno.audit.service import record
 from retorno.cli.audit import said_unsealed
 from retorno.cli.common import DatabaseUrl, console, err_console, refusals, settings, unit_of_work
@@ -45,6 +45,12 @@ def rotate_data(database_url: DatabaseUrl = None) -> None:
         with unit_of_work(config) as session:
             moved = reencrypt_sensitive_text(session, Base.metadata)
             record(session, None, "data_keys.rotate", "data_keys", key_id, after={"reencrypted": moved})
-    console.print(f"data key [bold]{key_id}[/bold] added to {path}; {sum(moved.values())} values re-encrypted")
+        # Every row sealed again with the new key, once the re-encryption has committed (sealed as the service's
+        # change): a later change's seal says the digest of the row before it with the newest key, which is compared
+        # with the row's last seal only where that is the same key's.
+        with unit_of_work(config) as session:
+            resealed = reseal(session, f"data key {key_id} added")
+    console.print(f"data key [bold]{key_id}[/bold] added to {path}; {sum(moved.values())} values re-encrypted, "
+                  f"{resealed} safeguard records sealed again")
     for column, count in moved.items():
         console.print(f"  {column}: {count}")
