@@ -131,6 +131,14 @@ class DataKeyring:
                                key_id=key_id, path=self.path)
         return key_id, hmac.new(keys.by_id[key_id], b"retorno audit text digest", hashlib.sha256).digest()
 
+    def secret_digests(self, text: str) -> list[str]:
+        """The keyed digest (HMAC-SHA-256, hex) of a secret the service hands out (a bearer token, a login cookie,
+        with what binds it to its row) under each data key, the newest first: whoever can only write the database
+        cannot make the digest of a secret they chose (red team round 93, F3)."""
+        keys = self._current()
+        return [hmac.new(hmac.new(keys.by_id[key_id], b"retorno secret digest", hashlib.sha256).digest(),
+                         text.encode(), hashlib.sha256).hexdigest() for key_id in reversed(list(keys.by_id))]
+
     def decrypt(self, stored: str) -> str:
         """The text of a stored value; plain text (written before encryption) is returned as it is."""
         match = _CIPHERTEXT.match(stored)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -207,3 +208,36 @@ def test_the_cli_has_an_enable_command(tmp_path: Path) -> None:
     again = run("users", "enable", "ana", "--reason", "Volvió al servicio, lo pidió el SAIME.")
     assert again.exit_code == 2 and "user.enabled" in again.output
     assert "enable" in run("users", "--help").output
+
+
+def test_a_token_or_session_written_in_the_database_does_not_let_anyone_in(
+        client: TestClient, session: Session, world: World) -> None:
+    """Red team round 93, F3 (high): with write access to the database (not to the keys), a bearer token and a login
+    cookie were minted for a supervisor (a row holding the plain SHA-256 of a chosen text), and an officer's own token
+    moved to a supervisor. The digest of a token or a cookie is now keyed with the data keys and bound to its row, its
+    user and its expiry (a token): a row written or moved in the database matches no token."""
+    supervisor = world.bind(session).users["inm.supervisor"]
+    chosen = "rt_" + "a" * 43
+    now = utcnow()
+    for table, values in ((ApiToken, {"name": "minted", "expires_at": now + timedelta(days=5)}),
+                          (LoginSession, {"address": "x", "last_seen_at": now})):
+        session.execute(sa.insert(table).values(user_id=supervisor.id, created_at=now,
+                                                token_hash=hashlib.sha256(chosen.encode()).hexdigest(), **values))
+    session.flush()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {chosen}"}).status_code == 401
+    assert not _works(client, chosen)
+    client.cookies.clear()
+    own = client.post("/api/v1/auth/token", json={"username": "inm.officer", "password": PASSWORD})
+    assert own.status_code == 201, own.text
+    token = own.json()["token"]
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()["username"] == "inm.officer"
+    newest = session.execute(sa.select(sa.func.max(ApiToken.id))).scalar_one()
+    session.execute(sa.update(ApiToken).where(ApiToken.id == newest).values(user_id=supervisor.id))
+    session.flush()
+    moved = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert moved.status_code == 401, moved.text
+    cookie = _logged_in(client)
+    assert _works(client, cookie)
+    session.execute(sa.update(LoginSession).where(LoginSession.revoked_at.is_(None)).values(user_id=supervisor.id))
+    session.flush()
+    assert not _works(client, cookie)

@@ -14,9 +14,7 @@ A success forgets the failures before it for that account and address.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,12 +28,14 @@ from retorno.agencies.permissions import action, require
 from retorno.agencies.service import (
     agency_by_code,
     hash_password,
+    issue_secret,
     password_turn,
     refuse_disabled_agency,
     rehash_if_outdated,
     require_stand_in,
     revoke_sessions,
     revoke_tokens,
+    row_of_secret,
     set_password,
     verify_password,
 )
@@ -273,32 +273,24 @@ def _record_failure(session: Session, username: str, address: str, attempt: int 
         separate.commit()
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def start_session(session: Session, user: User, address: str, *, replacing: str | None = None) -> str:
     """Open a login session for `user`; returns the random id for the cookie (only its digest is kept).
 
     Every login gets a new id, and the session the browser held before (`replacing`) ends, so an id
     planted in a browser before login is worth nothing after it.
     """
-    if replacing:
-        session.execute(sa.update(LoginSession).where(LoginSession.token_hash == _digest(replacing),
-                                                      LoginSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
-    token = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(LoginSession(token_hash=_digest(token), user_id=user.id, address=address[:64], created_at=now,
-                             last_seen_at=now))
-    return token
+    held = row_of_secret(session, LoginSession, "session", replacing) if replacing else None
+    if held is not None and held.revoked_at is None:
+        held.revoked_at = now
+    return issue_secret(session, LoginSession(user_id=user.id, address=address[:64], created_at=now,
+                                              last_seen_at=now), "session")
 
 
 def user_for_session(session: Session, token: str, policy: LoginPolicy) -> User | None:
     """The user of a live login session: not revoked, not idle too long, not older than the absolute limit."""
-    row = session.execute(
-        sa.select(LoginSession).where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None))
-    ).scalar_one_or_none()
-    if row is None or not row.user.active or not row.user.agency.active:
+    row = row_of_secret(session, LoginSession, "session", token)
+    if row is None or row.revoked_at is not None or not row.user.active or not row.user.agency.active:
         return None
     now = utcnow()
     if now - row.last_seen_at > policy.idle or now - row.created_at > policy.absolute:
@@ -310,8 +302,9 @@ def user_for_session(session: Session, token: str, policy: LoginPolicy) -> User 
 
 def end_session(session: Session, user: User, token: str) -> None:
     """Log out: the session is revoked on the server, so a copy of the cookie no longer works."""
-    session.execute(sa.update(LoginSession).where(LoginSession.token_hash == _digest(token),
-                                                  LoginSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    row = row_of_secret(session, LoginSession, "session", token)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
     record(session, user, "logout", "user", user.username)
 
 

@@ -50,7 +50,8 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for system-to-system calls; only its SHA-256 is stored.
+    """A bearer token for system-to-system calls; only its keyed digest, bound to the row, is stored
+    (`service.issue_secret`).
 
     It works until `expires_at` (RETORNO_TOKEN_DAYS after it was made, or fewer days if asked) unless revoked
     first; `last_used_at` is written at most once a minute (`service.user_for_token`).
@@ -84,7 +85,7 @@ class LoginAttempt(Base):
 
 
 class LoginSession(Base):
-    """A person's login in a browser; the cookie holds a random id of which only the SHA-256 is stored."""
+    """A person's login in a browser; the cookie holds a random secret of which only a keyed digest is stored."""
 
     __tablename__ = "login_sessions"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import hmac
 import re
 import secrets
 import threading
@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import pycountry
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from retorno.agencies.models import AGENCY_KINDS, ROLES, Agency, ApiToken, LoginSession, User
 from retorno.agencies.permissions import ADMINISTRATOR, MONITOR, action, can
 from retorno.audit.service import SYSTEM, record
-from retorno.db import utcnow
+from retorno.db import keyring_of, utcnow
 from retorno.errors import Forbidden, InvalidInput, InvalidTransition, NotAuthenticated, NotFound
 from retorno.names import latin_lookalike
 
@@ -349,8 +350,39 @@ def add_account(session: Session, by: User | None, *, username: str, full_name: 
     return user
 
 
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+# A secret the service hands out, a bearer token (`rt_<row id>.<random>`) or a login cookie (`<row id>.<random>`),
+# is kept as the keyed digest (`DataKeyring.secret_digests`) of itself with its row's id, its user and (a token) its
+# expiry: a row written in the database, or a row moved to another user or given a later expiry, matches no secret
+# (red team round 93, F3: a plain SHA-256 let whoever could write the database mint a supervisor's token).
+SecretRow = TypeVar("SecretRow", ApiToken, LoginSession)
+
+
+def _bound(kind: str, row: ApiToken | LoginSession, secret: str) -> str:
+    expires = int(row.expires_at.timestamp()) if isinstance(row, ApiToken) else ""
+    return f"{kind}|{row.id}|{row.user_id}|{expires}|{secret}"
+
+
+def issue_secret(session: Session, row: SecretRow, kind: str) -> str:
+    """Store `row` (its id is part of the secret) and give it a new secret, of which only the digest is kept."""
+    row.token_hash = "unset:" + secrets.token_hex(26)
+    session.add(row)
+    session.flush()
+    secret = f"{row.id}.{secrets.token_urlsafe(32)}"
+    row.token_hash = keyring_of(session).secret_digests(_bound(kind, row, secret))[0]
+    session.flush()
+    return secret
+
+
+def row_of_secret(session: Session, model: type[SecretRow], kind: str, secret: str) -> SecretRow | None:
+    """The row whose secret `secret` is (revoked or not), under any of the data keys; None for any other text."""
+    row_id, dot, _ = secret.partition(".")
+    if not dot or not row_id.isdigit() or len(row_id) > 15:
+        return None
+    row = session.get(model, int(row_id))
+    if row is None:
+        return None
+    found = keyring_of(session).secret_digests(_bound(kind, row, secret))
+    return row if any(hmac.compare_digest(row.token_hash, digest) for digest in found) else None
 
 
 # A token's last use is written when it is this much older than the request: not on every request (`retorno bench
@@ -380,12 +412,9 @@ def issue_token(session: Session, user: User, *, name: str, longest_days: int,
     if not 1 <= days <= longest_days:
         raise InvalidInput("a token lasts from 1 to %(longest)s days, not %(days)s", code="token.days",
                            longest=longest_days, days=days)
-    token = "rt_" + secrets.token_urlsafe(32)
     now = utcnow()
-    row = ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), created_at=now,
-                   expires_at=now + timedelta(days=days))
-    session.add(row)
-    session.flush()
+    row = ApiToken(user_id=user.id, name=name, created_at=now, expires_at=now + timedelta(days=days))
+    token = "rt_" + issue_secret(session, row, "token")
     record(session, user, "token.create", "user", user.username,
            after={"token": row.id, "name": name, "expires_at": row.expires_at.isoformat()})
     return token, row
@@ -398,10 +427,8 @@ def user_for_token(session: Session, token: str) -> User:
     another request is noting it (PostgreSQL: a row lock held until that request commits must not make this one
     wait; SQLite writes one at a time anyway).
     """
-    row = session.execute(
-        sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(token), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
-    if row is None or not row.user.active or not row.user.agency.active:
+    row = row_of_secret(session, ApiToken, "token", token.removeprefix("rt_"))
+    if row is None or row.revoked_at is not None or not row.user.active or not row.user.agency.active:
         raise NotAuthenticated("the bearer token is unknown or revoked", code="bad_token")
     now = utcnow()
     if now >= row.expires_at:
