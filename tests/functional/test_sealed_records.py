@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from retorno.audit.models import SealedChange
 from retorno.audit.seals import BASELINE, SEALED, tampered, unsealed
 from retorno.db import SEAL_HOLDER, forget_stamp
+from retorno.migrations import schema_differences
 from tests.factories import Api, World, case_payload, ok
 
 
@@ -256,3 +257,19 @@ def test_the_noting_function_is_pinned_to_its_schema_and_a_search_path_around_it
     _forge(session, "ALTER FUNCTION retorno_note_sealed_change() SET search_path = public, pg_catalog")
     told = tampered(connection)
     assert len(told) == len(SEALED) and all("settings changed" in problem for problem in told), told
+
+
+def test_a_table_changed_in_the_database_is_named(session: Session) -> None:
+    """Red team round 94, F6 (low): a foreign key made to delete a case's passengers with it, or an index dropped, in
+    the database was checked by nothing. The tables are compared with those the migrations make."""
+    connection = session.connection()
+    assert schema_differences(connection) == []
+    _forge(session, "DROP INDEX ix_sealed_changes_token_row")
+    if connection.dialect.name == "postgresql":
+        _forge(session, "ALTER TABLE passengers DROP CONSTRAINT fk_passengers_case_id_cases")
+        _forge(session, "ALTER TABLE passengers ADD CONSTRAINT fk_passengers_case_id_cases FOREIGN KEY (case_id) "
+                        "REFERENCES cases (id) ON DELETE CASCADE")
+    told = schema_differences(connection)
+    assert any("ix_sealed_changes_token_row" in difference for difference in told), told
+    if connection.dialect.name == "postgresql":
+        assert any("fk_passengers_case_id_cases" in difference and "CASCADE" in difference for difference in told)

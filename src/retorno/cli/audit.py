@@ -13,6 +13,7 @@ from retorno.audit.seals import SealCheck, unsealed
 from retorno.audit.signing import KeyFile, signing_key
 from retorno.audit.verify import verify_chain
 from retorno.cli.common import ActAs, DatabaseUrl, acting_user, console, err_console, refusals, settings, unit_of_work
+from retorno.migrations import schema_differences
 from retorno.screening.trail import TrailCheck, off_trail
 
 
@@ -45,6 +46,7 @@ def audit_verify(
             report = verify_chain(session, against=exported)
             screenings = off_trail(session)
             seals = unsealed(session)
+            schema = schema_differences(session.connection())
     if report.ok:
         console.print(f"[green]audit chain intact[/green]: {report.records} records, {report.checkpoints} signed"
                       f" checkpoints, signed up to record {report.last_signed_seq}"
@@ -54,7 +56,7 @@ def audit_verify(
                           f" {escape(report.problem or '')}", highlight=False)
         for problem in report.problems[1:]:
             err_console.print(f"  record {problem.seq}: {escape(problem.message)}", highlight=False)
-    told = [said_off_trail(screenings), said_unsealed(seals)]
+    told = [said_off_trail(screenings), said_unsealed(seals), said_schema(schema)]
     if not all(told) or not report.ok:
         raise typer.Exit(1)
 
@@ -76,6 +78,13 @@ def said_unsealed(check: SealCheck) -> bool:
                  f"[green]safeguard records as sealed[/green]: {check.rows} rows stored as the trail's "
                  f"{check.seals} seals say",
                  "safeguard records stored otherwise than the audit trail sealed them")
+
+
+def said_schema(differences: list[str]) -> bool:
+    """Print whether the database's tables are as the migrations make them (`migrations.schema_differences`);
+    whether they are."""
+    return _said(differences, "[green]tables as the migrations make them[/green]",
+                 "tables changed from what the migrations make")
 
 
 def _said(problems: list[str], intact: str, broken: str) -> bool:

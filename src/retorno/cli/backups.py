@@ -14,11 +14,11 @@ from retorno.audit.seals import unsealed
 from retorno.audit.signing import key_file
 from retorno.audit.verify import verify_chain
 from retorno.backups import Manifest, backup, count_differences, data_key_samples, restore
-from retorno.cli.audit import said_off_trail, said_unsealed
+from retorno.cli.audit import said_off_trail, said_schema, said_unsealed
 from retorno.cli.common import DatabaseUrl, console, err_console, refusals, settings, unit_of_work
 from retorno.config import Settings
 from retorno.datakeys import DataKeyError, key_file_of, keyring_for
-from retorno.migrations import current_revisions, head_revisions
+from retorno.migrations import current_revisions, head_revisions, schema_differences
 from retorno.models import Base
 from retorno.screening.trail import off_trail
 from retorno.verification import linkers
@@ -87,6 +87,7 @@ def db_restore(file: Annotated[Path, typer.Argument(help="a file written by 'ret
         screenings = off_trail(session)
         seals = unsealed(session)
         connection = session.connection()
+        schema = schema_differences(connection)
         differences = count_differences(manifest.row_counts, connection) if manifest else {}
         revisions = current_revisions(connection)
         keyring = keyring_for(config)
@@ -104,6 +105,8 @@ def db_restore(file: Annotated[Path, typer.Argument(help="a file written by 'ret
         problems.append("protection screenings stored otherwise than the audit trail says")
     if not said_unsealed(seals):
         problems.append("safeguard records stored otherwise than the audit trail sealed them")
+    if not said_schema(schema):
+        problems.append("tables changed from what the migrations make")
     if manifest is None:
         err_console.print(f"[yellow]warning[/yellow]: no {Manifest.path_for(file).name} beside the backup: the row"
                           " counts cannot be compared")

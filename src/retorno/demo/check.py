@@ -85,6 +85,10 @@ hide itself here. What it checks, each rule named in the report:
   (`audit.seals.unsealed`, as `retorno audit verify` and `db restore` run it): a decision flipped, a split or
   determination inserted, a resolution's author changed, a consent added, a household moved, a role raised, seats
   lowered outside the service is named (red team rounds 91 and 92).
+- `schema_as_migrated`: the database's tables, columns, indexes, unique constraints, foreign keys (their ON DELETE
+  included) and named checks are those the migrations make (`migrations.schema_differences`, as `retorno audit
+  verify` and `db restore` run it): a foreign key made to delete passengers with their case, a unique index dropped,
+  a check dropped is named (red team round 94, F6).
 """
 
 from __future__ import annotations
@@ -103,11 +107,12 @@ from retorno.audit.seals import unsealed
 from retorno.audit.verify import verify_chain
 from retorno.cases.facts import people_births_elsewhere
 from retorno.cases.models import Case, Household, PossibleDuplicate, national_id_digits
-from retorno.db import utcnow
+from retorno.db import Base, utcnow
 from retorno.documents.models import TravelDocument, refused_as_anothers
 from retorno.flights.airports import earliest_day
 from retorno.flights.models import Flight, HouseholdSplit, Passenger
 from retorno.identifiers import emergency_series_number, identity_card_digits, placeholder_document_number
+from retorno.migrations import schema_differences
 from retorno.reintegration.models import Opportunity, Placement
 from retorno.safeguards import IDENTITY_FIELDS, identity_fingerprint
 from retorno.screening.models import BestInterestsDetermination, Screening, ScreeningResolution
@@ -118,7 +123,7 @@ from retorno.verification.records import record_digits
 CHECKS = ("one_head", "one_family", "families_on_manifests", "families_on_flown_flights", "minors_with_an_adult",
           "one_seat", "cleared_and_verified", "states_agree", "concerns_listed", "identifiers_ascii",
           "internships_adults_only", "deboardings_confirmed", "one_emergency_document", "audit_chain",
-          "screenings_on_trail", "records_as_sealed")
+          "screenings_on_trail", "records_as_sealed", "schema_as_migrated")
 # Written out here rather than imported, so that the check states its own reading of the lifecycle.
 WAITING = ("registered", "screened", "verification_requested", "verified", "documented", "ready", "manifested")
 ARRIVED = ("arrived", "reintegration_intake", "matched", "placed", "closed")
@@ -410,6 +415,10 @@ def check_demo(session: Session) -> CheckReport:
     report.examined["records_as_sealed"] = seals.rows
     for row in seals.problems:
         report.add("records_as_sealed", f"{row.table} {row.row}", row.problem)
+    differences = schema_differences(session.connection())
+    report.examined["schema_as_migrated"] = len(Base.metadata.tables)
+    for difference in differences:
+        report.add("schema_as_migrated", "tables", difference)
     return report
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic import context
 
 from retorno.db import make_engine
+from retorno.migrations import compared_on
 from retorno.models import Base
 
 config = context.config
@@ -15,8 +16,7 @@ config = context.config
 
 def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """Leave out of the comparison an index of the models meant for other databases (`info["dialects"]`)."""
-    dialects = getattr(obj, "info", {}).get("dialects") if type_ == "index" and not reflected else None
-    return dialects is None or context.get_context().dialect.name in dialects
+    return compared_on(context.get_context().dialect.name, obj, type_, reflected)
 
 
 def _run() -> None:
