@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from retorno.audit.models import SealedChange
-from retorno.audit.seals import BASELINE, SEALED, tampered, unsealed
-from retorno.db import SEAL_HOLDER, forget_stamp
+from retorno.audit.seals import BASELINE, SEALED, SEALED_IN_PART, SEALED_WHOLE, tampered, unsealed
+from retorno.audit.service import BEFORE_APPEND
+from retorno.db import SEAL_HOLDER, SEAL_TOKEN, forget_stamp
 from retorno.migrations import schema_differences
 from tests.factories import Api, World, case_payload, ok
 
@@ -124,7 +125,9 @@ def test_a_row_the_service_deletes_is_sealed_as_deleted_and_a_row_deleted_beside
 
 def test_every_sealed_table_has_its_triggers_and_the_migration_names_the_same_tables(session: Session) -> None:
     for revision in ("0049_sealed_changes", "0050_sealed_rows_as_they_were"):
-        assert importlib.import_module(f"retorno.migrations.versions.{revision}").SEALED == SEALED
+        assert importlib.import_module(f"retorno.migrations.versions.{revision}").SEALED == SEALED_WHOLE
+    assert importlib.import_module("retorno.migrations.versions.0051_secrets_keyed").SEALED_IN_PART == SEALED_IN_PART
+    assert SEALED_WHOLE + tuple(SEALED_IN_PART) == SEALED
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         found = connection.execute(sa.text("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger' "
@@ -273,3 +276,37 @@ def test_a_table_changed_in_the_database_is_named(session: Session) -> None:
     assert any("ix_sealed_changes_token_row" in difference for difference in told), told
     if connection.dialect.name == "postgresql":
         assert any("fk_passengers_case_id_cases" in difference and "CASCADE" in difference for difference in told)
+
+
+def test_a_note_written_with_the_service_s_token_by_another_transaction_is_not_sealed(
+        client: TestClient, world: World, session: Session) -> None:
+    """Red team round 95, F3 (high, PostgreSQL): the seal token is sent to the server, which can log it; a second
+    session that set it while the service's transaction was open had its forged role sealed by the service's commit.
+    A note holds the id of the transaction that wrote it, and a commit seals only its own transaction's (on SQLite one
+    transaction writes at a time and the token never leaves the service's process)."""
+    api = Api(client, world)
+    officer = world.bind(session).users["inm.officer"].id
+    case = api.register()
+    assert unsealed(session).problems == []
+    _forge(session, "UPDATE users SET role = 'supervisor' WHERE id = :id", id=officer)
+    _forge(session, "DELETE FROM sealed_changes WHERE token IS NULL")
+    other = "1" if session.connection().dialect.name == "postgresql" else None
+
+    def forged_note_with_the_token(service: Session) -> None:
+        token = service.info.get(SEAL_TOKEN)
+        if token is not None:
+            service.add(SealedChange(table_name="users", row_id=officer, token=token, xid=other))
+
+    BEFORE_APPEND.insert(0, forged_note_with_the_token)
+    try:
+        api.screen(case["reference"], [])
+    finally:
+        BEFORE_APPEND.remove(forged_note_with_the_token)
+    named = _named(session)
+    if other is None:
+        # SQLite: a note of the service's token is sealed as the service's, but with no row before it, where the
+        # service's own update would have kept one.
+        assert "noted, outside the service" in named.get(("users", officer), ""), named
+        return
+    assert "stored otherwise than the trail sealed it" in named.get(("users", officer), ""), named
+    assert "changed by something other than the service" in named[("users", officer)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from typer.testing import CliRunner, Result
 
 from retorno.agencies.logins import change_password, disable_user, enable_user
 from retorno.agencies.models import ApiToken, LoginSession, User
+from retorno.agencies.service import bind_secret
 from retorno.audit.models import AuditRecord
 from retorno.cli.main import app as cli
 from retorno.config import Settings
@@ -135,14 +137,29 @@ def test_a_session_ends_when_idle_30_minutes_or_8_hours_after_login(client: Test
                                                                     field: str, age: timedelta) -> None:
     cookie = _logged_in(client)
     assert _works(client, cookie)
-    session.execute(sa.update(LoginSession).values({field: utcnow() - age}))
+    _aged(session, cookie, **{field: utcnow() - age})
     assert not _works(client, cookie)
+    # Ended for good (red team round 95, F2): its revocation cleared and its last use set in the database do not
+    # revive it.
+    assert session.execute(sa.select(LoginSession.revoked_at)).scalar_one() is not None
+    session.execute(sa.update(LoginSession).values(revoked_at=None, last_seen_at=utcnow()))
+    assert not _works(client, cookie)
+
+
+def _aged(session: Session, cookie: str, **times: Any) -> None:
+    """The session of `cookie` made as if it had been opened or last seen at `times`; bound again to its start (which
+    only the service can do: the data keys)."""
+    row = session.get(LoginSession, int(cookie.split(".")[0]))
+    assert row is not None
+    for name, value in times.items():
+        setattr(row, name, value)
+    bind_secret(session, row, "session", cookie)
+    session.flush()
 
 
 def test_activity_keeps_a_session_alive(client: TestClient, session: Session) -> None:
     cookie = _logged_in(client)
-    session.execute(sa.update(LoginSession).values(last_seen_at=utcnow() - timedelta(minutes=29),
-                                                   created_at=utcnow() - timedelta(hours=7)))
+    _aged(session, cookie, last_seen_at=utcnow() - timedelta(minutes=29), created_at=utcnow() - timedelta(hours=7))
     assert _works(client, cookie)
     seen = session.execute(sa.select(LoginSession.last_seen_at)).scalar_one()
     assert utcnow() - seen < timedelta(minutes=1)
@@ -240,4 +257,23 @@ def test_a_token_or_session_written_in_the_database_does_not_let_anyone_in(
     assert _works(client, cookie)
     session.execute(sa.update(LoginSession).where(LoginSession.revoked_at.is_(None)).values(user_id=supervisor.id))
     session.flush()
+    assert not _works(client, cookie)
+
+
+def test_a_revoked_token_or_ended_session_is_not_revived_in_the_database(
+        client: TestClient, session: Session) -> None:
+    """Red team round 95, F1 (high): `revoked_at` cleared in the database brought back a revoked token, a logged-out
+    session and the sessions a password change ended. A revoked token's or session's digest is replaced: nothing
+    written in the database without the keys brings it back."""
+    made = client.post("/api/v1/auth/token", json={"username": "inm.officer", "password": PASSWORD}).json()
+    bearer = {"Authorization": f"Bearer {made['token']}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    revoked = client.post(f"/api/v1/users/inm.officer/tokens/{made['id']}/revoke", headers=bearer)
+    assert revoked.status_code == 200, revoked.text
+    cookie = _logged_in(client)
+    assert post_form(client, "/logout", {}).status_code == 303
+    session.execute(sa.update(ApiToken).values(revoked_at=None))
+    session.execute(sa.update(LoginSession).values(revoked_at=None))
+    session.flush()
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
     assert not _works(client, cookie)

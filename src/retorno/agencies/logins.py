@@ -33,6 +33,7 @@ from retorno.agencies.service import (
     refuse_disabled_agency,
     rehash_if_outdated,
     require_stand_in,
+    revoke_secret,
     revoke_sessions,
     revoke_tokens,
     row_of_secret,
@@ -41,7 +42,7 @@ from retorno.agencies.service import (
 )
 from retorno.audit.service import record
 from retorno.config import Settings
-from retorno.db import utcnow
+from retorno.db import AFTER_ROLLBACK, utcnow
 from retorno.errors import InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from retorno.reasons import written_reason
 
@@ -282,7 +283,7 @@ def start_session(session: Session, user: User, address: str, *, replacing: str 
     now = utcnow()
     held = row_of_secret(session, LoginSession, "session", replacing) if replacing else None
     if held is not None and held.revoked_at is None:
-        held.revoked_at = now
+        revoke_secret(held)
     return issue_secret(session, LoginSession(user_id=user.id, address=address[:64], created_at=now,
                                               last_seen_at=now), "session")
 
@@ -294,17 +295,42 @@ def user_for_session(session: Session, token: str, policy: LoginPolicy) -> User 
         return None
     now = utcnow()
     if now - row.last_seen_at > policy.idle or now - row.created_at > policy.absolute:
+        # Ended for good, even if the request is then refused: its times set back in the database do not revive it
+        # (red team round 95, F2).
+        revoke_secret(row)
+        session.info.setdefault(_ENDED, set()).add(row.id)
         return None
     if now - row.last_seen_at > SEEN_GRANULARITY:
         row.last_seen_at = now
     return row.user
 
 
+_ENDED = "retorno_login_sessions_ended"
+
+
+def _end_after_rollback(session: Session) -> None:
+    """End, in a transaction of their own, the login sessions a refused request found idle or too old."""
+    ended = session.info.pop(_ENDED, None)
+    if ended:
+        for row in session.execute(sa.select(LoginSession).where(LoginSession.id.in_(sorted(ended)),
+                                                                 LoginSession.revoked_at.is_(None))).scalars():
+            revoke_secret(row)
+        session.commit()
+
+
+AFTER_ROLLBACK.append(_end_after_rollback)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _forget_ended(session: Session) -> None:
+    session.info.pop(_ENDED, None)
+
+
 def end_session(session: Session, user: User, token: str) -> None:
     """Log out: the session is revoked on the server, so a copy of the cookie no longer works."""
     row = row_of_secret(session, LoginSession, "session", token)
     if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
+        revoke_secret(row)
     record(session, user, "logout", "user", user.username)
 
 

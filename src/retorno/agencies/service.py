@@ -246,14 +246,14 @@ def revoke_sessions(session: Session, user: User) -> int:
     """End every open login session of `user` at once; returns how many were open."""
     result = session.execute(sa.update(LoginSession).where(LoginSession.user_id == user.id,
                                                            LoginSession.revoked_at.is_(None))
-                             .values(revoked_at=utcnow()))
+                             .values(revoked_at=utcnow(), token_hash=_REVOKED + sa.cast(LoginSession.id, sa.String)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def revoke_tokens(session: Session, user: User) -> int:
     """Revoke every API token of `user` at once; returns how many were live."""
     tokens = session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                             .values(revoked_at=utcnow()))
+                             .values(revoked_at=utcnow(), token_hash=_REVOKED + sa.cast(ApiToken.id, sa.String)))
     return int(tokens.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -351,15 +351,31 @@ def add_account(session: Session, by: User | None, *, username: str, full_name: 
 
 
 # A secret the service hands out, a bearer token (`rt_<row id>.<random>`) or a login cookie (`<row id>.<random>`),
-# is kept as the keyed digest (`DataKeyring.secret_digests`) of itself with its row's id, its user and (a token) its
-# expiry: a row written in the database, or a row moved to another user or given a later expiry, matches no secret
+# is kept as the keyed digest (`DataKeyring.secret_digests`) of itself with its row's id, its user and its expiry (a
+# token) or start (a session): a row written in the database, moved to another user, or given a later expiry or start
+# (round 95, F2), matches no secret
 # (red team round 93, F3: a plain SHA-256 let whoever could write the database mint a supervisor's token).
 SecretRow = TypeVar("SecretRow", ApiToken, LoginSession)
 
 
 def _bound(kind: str, row: ApiToken | LoginSession, secret: str) -> str:
-    expires = int(row.expires_at.timestamp()) if isinstance(row, ApiToken) else ""
-    return f"{kind}|{row.id}|{row.user_id}|{expires}|{secret}"
+    moment = row.expires_at if isinstance(row, ApiToken) else row.created_at
+    return f"{kind}|{row.id}|{row.user_id}|{int(moment.timestamp())}|{secret}"
+
+
+# A revoked token's or session's digest is replaced by this and its id: clearing the revocation in the database does
+# not bring it back (red team round 95, F1).
+_REVOKED = sa.literal("revoked:")
+
+
+def revoke_secret(row: ApiToken | LoginSession) -> None:
+    row.revoked_at = utcnow()
+    row.token_hash = f"revoked:{row.id}"
+
+
+def bind_secret(session: Session, row: ApiToken | LoginSession, kind: str, secret: str) -> None:
+    """Keep the digest of `secret` for `row`, bound to its id, user and expiry (a token) or start (a session)."""
+    row.token_hash = keyring_of(session).secret_digests(_bound(kind, row, secret))[0]
 
 
 def issue_secret(session: Session, row: SecretRow, kind: str) -> str:
@@ -368,7 +384,7 @@ def issue_secret(session: Session, row: SecretRow, kind: str) -> str:
     session.add(row)
     session.flush()
     secret = f"{row.id}.{secrets.token_urlsafe(32)}"
-    row.token_hash = keyring_of(session).secret_digests(_bound(kind, row, secret))[0]
+    bind_secret(session, row, kind, secret)
     session.flush()
     return secret
 
@@ -486,7 +502,7 @@ def revoke_token(session: Session, by: User | None, username: str, token_id: int
         raise NotFound("no token %(token)s of %(username)s", code="token_not_found", token=token_id,
                        username=username)
     if row.revoked_at is None:
-        row.revoked_at = utcnow()
+        revoke_secret(row)
         session.flush()
         record(session, by, "token.revoke", "user", user.username,
                after={"token": row.id, "name": row.name, "expires_at": row.expires_at.isoformat()})

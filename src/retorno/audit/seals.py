@@ -53,11 +53,20 @@ from retorno.errors import RetornoError
 # records: an intake (a returnee's consent), opportunities, placements and follow-ups (red team round 93, F2 to F4),
 # and the registry records a decision's candidates showed (round 94, F2: deleted, a record's anchors agreed).
 # Migration 0049 gives each its triggers (a test holds both lists equal).
-SEALED = ("screenings", "screening_resolutions", "best_interests_determinations", "verification_requests",
-          "verification_decisions", "travel_documents", "household_splits", "locked_change_approvals", "passengers",
-          "cases", "households", "possible_duplicates", "flights", "users", "agencies", "trusted_linkers",
-          "intake_profiles", "opportunities", "placements", "follow_ups",
-          "registry_candidates")
+SEALED_WHOLE = ("screenings", "screening_resolutions", "best_interests_determinations", "verification_requests",
+                "verification_decisions", "travel_documents", "household_splits", "locked_change_approvals",
+                "passengers", "cases", "households", "possible_duplicates", "flights", "users", "agencies",
+                "trusted_linkers", "intake_profiles", "opportunities", "placements", "follow_ups",
+                "registry_candidates")
+# The API tokens and login sessions, sealed but for the column each request's use writes (migration 0051: a revoked
+# token revived by clearing its revocation, red team round 95, F1): the triggers note the updates of the columns named
+# here, and a row's digest leaves the last use out (`_UNSEALED_COLUMNS`).
+SEALED_IN_PART = {
+    "api_tokens": ("id", "user_id", "name", "token_hash", "created_at", "expires_at", "revoked_at"),
+    "login_sessions": ("id", "token_hash", "user_id", "address", "created_at", "revoked_at"),
+}
+_UNSEALED_COLUMNS = frozenset({"last_used_at", "last_seen_at"})
+SEALED = SEALED_WHOLE + tuple(SEALED_IN_PART)
 ACTION = "rows.sealed"
 # The token migration 0049 notes the rows already stored with, and the reason on the records that seal them.
 BASELINE = "baseline"
@@ -72,19 +81,28 @@ _CHUNK = 5000
 # and one disabled or dropped leaves changes unnoted. `tampered` compares them with these before each commit seals and
 # in every check.
 _NOTE = "INSERT INTO sealed_changes (table_name, row_id, token) VALUES "
-_SQLITE_TRIGGERS = {f"sealed_{table}_{event.lower()}": f"CREATE TRIGGER sealed_{table}_{event.lower()} AFTER {event} "
-                    f"ON {table} BEGIN {_NOTE}('{table}', {row}.id, retorno_seal_token()); END"
+
+
+def _of(table: str, event: str) -> str:
+    """The event a trigger of `table` fires on: an update of the columns noted only, for a table sealed in part."""
+    return f"{event} OF {', '.join(SEALED_IN_PART[table])}" if event == "UPDATE" and table in SEALED_IN_PART else event
+
+
+_SQLITE_TRIGGERS = {f"sealed_{table}_{event.lower()}": f"CREATE TRIGGER sealed_{table}_{event.lower()} AFTER "
+                    f"{_of(table, event)} ON {table} BEGIN {_NOTE}('{table}', {row}.id, retorno_seal_token()); END"
                     for table in SEALED for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))}
 # Migration 0050's: before each update and delete, the row as it was is handed to the service's connection.
 _SQLITE_TRIGGERS |= {f"sealed_{table}_before_{event.lower()}": f"CREATE TRIGGER sealed_{table}_before_{event.lower()} "
-                     f"BEFORE {event} ON {table} BEGIN SELECT retorno_seal_before('{table}', OLD.id); END"
+                     f"BEFORE {_of(table, event)} ON {table} BEGIN SELECT retorno_seal_before('{table}', OLD.id); END"
                      for table in SEALED for event in ("UPDATE", "DELETE")}
-_PG_TRIGGERS = {f"sealed_{table}": f"CREATE TRIGGER sealed_{table} AFTER INSERT OR DELETE OR UPDATE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION retorno_note_sealed_change()" for table in SEALED}
-_PG_FUNCTION = ("BEGIN INSERT INTO sealed_changes (table_name, row_id, token, before) VALUES (TG_TABLE_NAME, CASE "
-                "WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, NULLIF(pg_catalog.current_setting('retorno.seal', "
-                "true), ''), CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE pg_catalog.to_jsonb(OLD)::text END); RETURN "
-                "NULL; END")
+_PG_TRIGGERS = {f"sealed_{table}": f"CREATE TRIGGER sealed_{table} AFTER INSERT OR DELETE OR {_of(table, 'UPDATE')} "
+                f"ON {table} FOR EACH ROW EXECUTE FUNCTION retorno_note_sealed_change()" for table in SEALED}
+# Migration 0051's: each note names the transaction that wrote it, and a commit seals only its own transaction's notes
+# (red team round 95, F3: a session that learnt the service's token, from the server's log, had its forgery sealed).
+_PG_FUNCTION = ("BEGIN INSERT INTO sealed_changes (table_name, row_id, token, before, xid) VALUES (TG_TABLE_NAME, "
+                "CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, NULLIF(pg_catalog.current_setting("
+                "'retorno.seal', true), ''), CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE pg_catalog.to_jsonb(OLD)::text "
+                "END, pg_catalog.pg_current_xact_id()::text); RETURN NULL; END")
 # The settings migration 0050 pinned it with: a role's search path that finds another `current_setting` or
 # `sealed_changes` first is not the function's (red team round 94, F3).
 _PG_FUNCTION_CONFIG = "search_path=pg_catalog, {schema}"
@@ -164,7 +182,8 @@ def _read(table_name: str) -> tuple[sa.TableClause, sa.Select[Any]]:
 def _values(row: Any) -> tuple[tuple[str, Any], ...]:
     """What a row's digest is of: its columns that hold a value, by name (a column a revision adds, empty in the rows
     stored before it, changes no digest; one it adds with a value for every row must seal them anew)."""
-    return tuple(sorted((name, value) for name, value in row.items() if value is not None))
+    return tuple(sorted((name, value) for name, value in row.items()
+                        if value is not None and name not in _UNSEALED_COLUMNS))
 
 
 class _Digester:
@@ -264,17 +283,21 @@ def seal_changes(session: Session) -> None:
     if token is None or not _seals_here(session):
         return
     session.flush()
-    noted = session.execute(sa.select(SealedChange.id, SealedChange.token, SealedChange.table_name,
-                                      SealedChange.row_id, SealedChange.before.is_not(None))
+    xid = _transaction_id(session)
+    found = session.execute(sa.select(SealedChange.id, SealedChange.token, SealedChange.table_name,
+                                      SealedChange.row_id, SealedChange.before.is_not(None), SealedChange.xid)
                             .where(SealedChange.token.in_((token, BASELINE))).order_by(SealedChange.id)).all()
-    if not noted and _sealed_before(session):
+    if not found and _sealed_before(session):
         return
-    if noted and (problems := tampered(session.connection())):
+    if found and (problems := tampered(session.connection())):
         raise SealingTampered("the database's sealing of safeguard records was changed outside the service "
                               "(%(problems)s): nothing is written; tell the installation's operator",
                               problems="; ".join(problems))
     changed: dict[str, dict[str, set[int]]] = {token: defaultdict(set), BASELINE: defaultdict(set)}
     first_notes: dict[tuple[str, int], tuple[int, bool]] = {}
+    # Only this transaction's own notes (on PostgreSQL, another session that learnt the token, from a server log of
+    # the statements, writes notes of another transaction: red team round 95, F3); any other stays, and is named.
+    noted = [note[:5] for note in found if note[1] == BASELINE or xid is None or note[5] == xid]
     for note_id, noted_by, table_name, row_id, kept in noted:
         changed[noted_by or ""][table_name].add(row_id)
         if noted_by == token:
@@ -290,8 +313,17 @@ def seal_changes(session: Session) -> None:
         # The first commit that seals: sealing began here, with no row stored before (a new installation).
         entries.insert(0, Entry(ACTION, "rows", "0", after={"rows": {}}, reason=BASELINE))
     record_many(session, None, entries)
-    session.execute(sa.delete(SealedChange).where(SealedChange.token.in_(
-        (token, BASELINE) if changed[BASELINE] else (token,))))
+    ours = sa.and_(SealedChange.token == token, *([SealedChange.xid == xid] if xid is not None else []))
+    session.execute(sa.delete(SealedChange).where(sa.or_(ours, SealedChange.token == BASELINE) if changed[BASELINE]
+                                                  else ours))
+
+
+def _transaction_id(session: Session) -> str | None:
+    """This transaction's id on PostgreSQL (the notes of its triggers hold it, migration 0051); None on SQLite, where
+    one transaction writes at a time and the token lives in the service's process."""
+    if session.connection().dialect.name != "postgresql":
+        return None
+    return str(session.execute(sa.text("SELECT pg_catalog.pg_current_xact_id()::text")).scalar_one())
 
 
 def _digests_before(session: Session, token: str, first_notes: dict[tuple[str, int], tuple[int, bool]]
@@ -412,8 +444,8 @@ def _changed_from(table_name: str, row_id: int, seq: int, last: str | None, befo
     sealed with another data key, before a rotation sealed every row again, cannot be compared.)"""
     if before is None:
         return [] if last is None or last is _NEVER else [Unsealed(
-            table_name, row_id, f"sealed on the trail, not stored when the service wrote it (audit record {seq}): "
-                                "deleted outside the service")]
+            table_name, row_id, f"sealed by the service (audit record {seq}) as if it had not been stored before, "
+                                "where the trail had sealed it: deleted, or its change noted, outside the service")]
     if last is None or last is _NEVER:
         return [Unsealed(table_name, row_id, f"the service changed it (audit record {seq}) from a row the trail "
                                              "never sealed: inserted outside the service")]

@@ -10,11 +10,12 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
+import retorno.audit.refusals  # noqa: F401  (registers its writes after a rollback)
 from retorno.agencies.logins import LoginPolicy, user_for_session
 from retorno.agencies.models import User
 from retorno.agencies.service import user_for_token
-from retorno.audit.refusals import write_after_rollback
 from retorno.config import Settings
+from retorno.db import AFTER_ROLLBACK
 from retorno.errors import Forbidden, NotAuthenticated
 from retorno.web.i18n import negotiate
 from retorno.web.refusals import accepted_language
@@ -69,7 +70,10 @@ def get_session(request: Request) -> Iterator[Session]:
         session.commit()
     except BaseException:
         session.rollback()
-        write_after_rollback(session)  # refused attempts audited whatever the refusal (`audit.refusals`)
+        # What must be written whatever the refusal: refused attempts audited (`audit.refusals`), login sessions
+        # found ended (`agencies.logins`).
+        for after_rollback in AFTER_ROLLBACK:
+            after_rollback(session)
         raise
     finally:
         session.close()
