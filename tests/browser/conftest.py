@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from retorno.audit.checkpoints import sign_audit_commits
 from retorno.audit.signing import signing_key
 from retorno.config import Settings
-from retorno.db import clock_at, make_engine
+from retorno.datakeys import keyring_for
+from retorno.db import clock_at, make_engine, use_data_keys
 from retorno.migrations import upgrade
 from retorno.web.app import create_app
 from tests.conftest import PG_ADMIN_URL
@@ -105,8 +106,10 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     upgrade(url)
     settings = Settings(database_url=url, data_dir=tmp, secret_key="browser-tests-" + "k" * 32).resolved()
     engine = make_engine(url)
-    # The world's records are signed with the key the served app then uses, as on a real installation.
+    # The world's records are signed with the key the served app then uses, and its tokens digested with its data
+    # keys, as on a real installation.
     sign_audit_commits(engine, signing_key(settings))
+    use_data_keys(engine, keyring_for(settings))
     with Session(engine) as session:
         build_world(session)
         session.commit()

@@ -290,12 +290,21 @@ def test_a_note_written_with_the_service_s_token_by_another_transaction_is_not_s
     assert unsealed(session).problems == []
     _forge(session, "UPDATE users SET role = 'supervisor' WHERE id = :id", id=officer)
     _forge(session, "DELETE FROM sealed_changes WHERE token IS NULL")
-    other = "1" if session.connection().dialect.name == "postgresql" else None
+    postgresql = session.connection().dialect.name == "postgresql"
 
     def forged_note_with_the_token(service: Session) -> None:
+        """As another session would, committed: on PostgreSQL its own transaction (a new connection)."""
         token = service.info.get(SEAL_TOKEN)
-        if token is not None:
-            service.add(SealedChange(table_name="users", row_id=officer, token=token, xid=other))
+        if token is None:
+            return
+        if not postgresql:
+            service.add(SealedChange(table_name="users", row_id=officer, token=token))
+            return
+        with service.get_bind().engine.begin() as other:
+            other.execute(sa.insert(SealedChange).values(table_name="users", row_id=officer, token=token))
+            forged.append(token)
+
+    forged: list[str] = []
 
     BEFORE_APPEND.insert(0, forged_note_with_the_token)
     try:
@@ -303,7 +312,12 @@ def test_a_note_written_with_the_service_s_token_by_another_transaction_is_not_s
     finally:
         BEFORE_APPEND.remove(forged_note_with_the_token)
     named = _named(session)
-    if other is None:
+    if postgresql:
+        # Committed by another transaction: the test's own rollback does not take it away.
+        with session.get_bind().engine.begin() as other:
+            other.exec_driver_sql("SET LOCAL lock_timeout = '5s'")  # a note this test's transaction deleted: fail
+            other.execute(sa.delete(SealedChange).where(SealedChange.token.in_(forged)))
+    if not postgresql:
         # SQLite: a note of the service's token is sealed as the service's, but with no row before it, where the
         # service's own update would have kept one.
         assert "noted, outside the service" in named.get(("users", officer), ""), named

@@ -26,7 +26,8 @@ from retorno.audit.models import AuditRecord
 from retorno.audit.signing import KeyFile
 from retorno.cases.models import Case
 from retorno.cli.main import app
-from retorno.db import make_engine
+from retorno.datakeys import DataKeyring
+from retorno.db import make_engine, use_data_keys
 from retorno.migrations import upgrade
 from retorno.verification import linkers
 from retorno.verification.anchors import AGE_OF_MAJORITY
@@ -75,7 +76,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
 
 
 @pytest.fixture(scope="module")
-def service(database: tuple[str, Engine, World], tmp_path_factory: pytest.TempPathFactory
+def service(database: tuple[str, Engine, World], tmp_path_factory: pytest.TempPathFactory, data_keys: DataKeyring
             ) -> Iterator[tuple[str, Engine, World]]:
     """A fresh migrated database of the same kind as `database`, with the test world, for commands that commit."""
     kind = make_url(database[0]).get_backend_name()
@@ -91,6 +92,7 @@ def service(database: tuple[str, Engine, World], tmp_path_factory: pytest.TempPa
         url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     engine = make_engine(url)
+    use_data_keys(engine, data_keys)  # the world's tokens are digested with them
     with Session(engine) as session:
         world = build_world(session)
         session.commit()

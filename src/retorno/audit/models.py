@@ -84,8 +84,6 @@ class SealedChange(Base):
     # The row as it was before the change, as JSON (PostgreSQL's trigger, migration 0050; on SQLite the service's
     # connection keeps it, `db.SEAL_BEFORE`): None for an insert.
     before: Mapped[str | None] = mapped_column(sa.Text)
-    # The transaction that wrote it (PostgreSQL, migration 0051): a commit seals only its own transaction's notes.
-    xid: Mapped[str | None] = mapped_column(sa.String(20))
 
     __table_args__ = (sa.Index("ix_sealed_changes_token_row", "token", "table_name", "row_id"),
                       {"sqlite_autoincrement": True})

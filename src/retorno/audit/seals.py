@@ -97,12 +97,10 @@ _SQLITE_TRIGGERS |= {f"sealed_{table}_before_{event.lower()}": f"CREATE TRIGGER 
                      for table in SEALED for event in ("UPDATE", "DELETE")}
 _PG_TRIGGERS = {f"sealed_{table}": f"CREATE TRIGGER sealed_{table} AFTER INSERT OR DELETE OR {_of(table, 'UPDATE')} "
                 f"ON {table} FOR EACH ROW EXECUTE FUNCTION retorno_note_sealed_change()" for table in SEALED}
-# Migration 0051's: each note names the transaction that wrote it, and a commit seals only its own transaction's notes
-# (red team round 95, F3: a session that learnt the service's token, from the server's log, had its forgery sealed).
-_PG_FUNCTION = ("BEGIN INSERT INTO sealed_changes (table_name, row_id, token, before, xid) VALUES (TG_TABLE_NAME, "
-                "CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, NULLIF(pg_catalog.current_setting("
-                "'retorno.seal', true), ''), CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE pg_catalog.to_jsonb(OLD)::text "
-                "END, pg_catalog.pg_current_xact_id()::text); RETURN NULL; END")
+_PG_FUNCTION = ("BEGIN INSERT INTO sealed_changes (table_name, row_id, token, before) VALUES (TG_TABLE_NAME, CASE "
+                "WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END, NULLIF(pg_catalog.current_setting('retorno.seal', "
+                "true), ''), CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE pg_catalog.to_jsonb(OLD)::text END); RETURN "
+                "NULL; END")
 # The settings migration 0050 pinned it with: a role's search path that finds another `current_setting` or
 # `sealed_changes` first is not the function's (red team round 94, F3).
 _PG_FUNCTION_CONFIG = "search_path=pg_catalog, {schema}"
@@ -283,9 +281,9 @@ def seal_changes(session: Session) -> None:
     if token is None or not _seals_here(session):
         return
     session.flush()
-    xid = _transaction_id(session)
+    own = _written_here(session)
     found = session.execute(sa.select(SealedChange.id, SealedChange.token, SealedChange.table_name,
-                                      SealedChange.row_id, SealedChange.before.is_not(None), SealedChange.xid)
+                                      SealedChange.row_id, SealedChange.before.is_not(None), own)
                             .where(SealedChange.token.in_((token, BASELINE))).order_by(SealedChange.id)).all()
     if not found and _sealed_before(session):
         return
@@ -296,8 +294,8 @@ def seal_changes(session: Session) -> None:
     changed: dict[str, dict[str, set[int]]] = {token: defaultdict(set), BASELINE: defaultdict(set)}
     first_notes: dict[tuple[str, int], tuple[int, bool]] = {}
     # Only this transaction's own notes (on PostgreSQL, another session that learnt the token, from a server log of
-    # the statements, writes notes of another transaction: red team round 95, F3); any other stays, and is named.
-    noted = [note[:5] for note in found if note[1] == BASELINE or xid is None or note[5] == xid]
+    # the statements, wrote notes of its own transaction, committed: red team round 95, F3); any other stays, named.
+    noted = [note[:5] for note in found if note[1] == BASELINE or note[5]]
     for note_id, noted_by, table_name, row_id, kept in noted:
         changed[noted_by or ""][table_name].add(row_id)
         if noted_by == token:
@@ -313,17 +311,23 @@ def seal_changes(session: Session) -> None:
         # The first commit that seals: sealing began here, with no row stored before (a new installation).
         entries.insert(0, Entry(ACTION, "rows", "0", after={"rows": {}}, reason=BASELINE))
     record_many(session, None, entries)
-    ours = sa.and_(SealedChange.token == token, *([SealedChange.xid == xid] if xid is not None else []))
+    ours = sa.and_(SealedChange.token == token, own)
     session.execute(sa.delete(SealedChange).where(sa.or_(ours, SealedChange.token == BASELINE) if changed[BASELINE]
                                                   else ours))
 
 
-def _transaction_id(session: Session) -> str | None:
-    """This transaction's id on PostgreSQL (the notes of its triggers hold it, migration 0051); None on SQLite, where
-    one transaction writes at a time and the token lives in the service's process."""
-    if session.connection().dialect.name != "postgresql":
-        return None
-    return str(session.execute(sa.text("SELECT pg_catalog.pg_current_xact_id()::text")).scalar_one())
+# On PostgreSQL, whether a note was written by this transaction (or one of its savepoints): the only rows a
+# transaction sees whose writer has not committed are its own. The note's `xmin`, a 32-bit transaction id, is put in
+# the current epoch to ask its status. (Its token alone is not enough: it is sent to the server, which can log it.)
+_IN_PROGRESS = sa.literal_column(
+    "pg_catalog.pg_xact_status(((pg_catalog.pg_current_xact_id()::text::bigint >> 32 << 32) "
+    "| sealed_changes.xmin::text::bigint)::text::xid8) = 'in progress'", sa.Boolean)
+
+
+def _written_here(session: Session) -> sa.ColumnElement[bool]:
+    """Whether a note is this transaction's own: on SQLite, any (one transaction writes at a time, and the token lives
+    in the service's process); on PostgreSQL, one whose writer is still in progress (`_IN_PROGRESS`)."""
+    return sa.true() if session.connection().dialect.name != "postgresql" else _IN_PROGRESS
 
 
 def _digests_before(session: Session, token: str, first_notes: dict[tuple[str, int], tuple[int, bool]]

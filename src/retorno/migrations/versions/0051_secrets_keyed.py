@@ -1,4 +1,4 @@
-"""bearer tokens and login sessions: keyed digests, sealed rows; the notes of sealed changes name their transaction
+"""bearer tokens and login sessions are kept as keyed digests, and sealed but for their last use
 
 Revision ID: 0051
 Revises: 0050
@@ -10,14 +10,11 @@ which no token or cookie made before matches: those rows are deleted here (their
 audit trail; their owners ask for new tokens, log in again). Both tables are sealed from now on, but for the column
 each request's use writes (`last_used_at`, `last_seen_at`): their triggers note only the other columns' updates.
 
-On PostgreSQL the transaction's seal token is sent to the server, which an administrator can have logged: a second
-session that set the same token had its forgery sealed by the service's commit (round 95, F3). Each note now holds the
-id of the transaction that wrote it (`xid`), and a commit seals only notes of its own transaction.
+(On PostgreSQL a commit now seals only the notes its own transaction wrote, whatever their token: `audit.seals`.)
 """
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = '0051'
@@ -32,31 +29,10 @@ SEALED_IN_PART = {
     'login_sessions': ('id', 'token_hash', 'user_id', 'address', 'created_at', 'revoked_at'),
 }
 
-_FUNCTION = """
-    CREATE OR REPLACE FUNCTION retorno_note_sealed_change() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO sealed_changes (table_name, row_id, token, before{xid_column})
-        VALUES (TG_TABLE_NAME, CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END,
-                NULLIF(pg_catalog.current_setting('retorno.seal', true), ''),
-                CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE pg_catalog.to_jsonb(OLD)::text END{xid_value});
-        RETURN NULL;
-    END $$"""
-
-
-def _pin() -> None:
-    """The search path migration 0050 pinned the function to (a replaced function keeps none)."""
-    schema = op.get_bind().execute(sa.text("SELECT current_schema()")).scalar_one()
-    op.execute(f'ALTER FUNCTION retorno_note_sealed_change() SET search_path = pg_catalog, "{schema}"')
-
-
 def upgrade() -> None:
-    op.add_column('sealed_changes', sa.Column('xid', sa.String(length=20), nullable=True))
     for table in SEALED_IN_PART:
         op.execute(f"DELETE FROM {table}")
     postgresql = op.get_bind().dialect.name == 'postgresql'
-    if postgresql:
-        op.execute(_FUNCTION.format(xid_column=", xid", xid_value=", pg_catalog.pg_current_xact_id()::text"))
-        _pin()
     for table, columns in SEALED_IN_PART.items():
         noted = ", ".join(columns)
         if postgresql:
@@ -82,7 +58,3 @@ def downgrade() -> None:
             continue
         for name in ('insert', 'update', 'delete', 'before_update', 'before_delete'):
             op.execute(f"DROP TRIGGER sealed_{table}_{name}")
-    if postgresql:
-        op.execute(_FUNCTION.format(xid_column="", xid_value=""))
-        _pin()
-    op.execute("ALTER TABLE sealed_changes DROP COLUMN xid")
