@@ -9,7 +9,9 @@ tests/test_cli.py)."""
 from __future__ import annotations
 
 import importlib
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +22,7 @@ from retorno.audit.models import SealedChange
 from retorno.audit.seals import BASELINE, SEALED, SEALED_IN_PART, SEALED_WHOLE, tampered, unsealed
 from retorno.audit.service import BEFORE_APPEND
 from retorno.db import SEAL_HOLDER, SEAL_TOKEN, forget_stamp
-from retorno.migrations import schema_differences
+from retorno.migrations import schema_differences, storage_problems
 from tests.factories import Api, World, case_payload, ok
 
 
@@ -324,3 +326,26 @@ def test_a_note_written_with_the_service_s_token_by_another_transaction_is_not_s
         return
     assert "stored otherwise than the trail sealed it" in named.get(("users", officer), ""), named
     assert "changed by something other than the service" in named[("users", officer)]
+
+
+def test_an_index_that_does_not_hold_its_table_s_rows_is_named(tmp_path: Path) -> None:
+    """Red team round 96, F1 (medium): two partial indexes of a SQLite database rebuilt without one case, their
+    definitions written back, hid an open asylum claim from the service's lists; `audit verify` and `db restore`
+    vouched for it. SQLite's integrity check is part of the comparison of the database with the migrations."""
+    path = tmp_path / "indexed.sqlite3"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER)")
+        raw.executemany("INSERT INTO t (a) VALUES (?)", [(1,), (2,), (3,)])
+        raw.execute("CREATE INDEX ix_t_open ON t (a) WHERE a > 1")
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        assert storage_problems(connection) == []
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA writable_schema = ON")
+        raw.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX ix_t_open ON t (a) WHERE a > 0' "
+                    "WHERE name = 'ix_t_open'")
+    engine.dispose()
+    with engine.connect() as connection:
+        told = storage_problems(connection)
+    engine.dispose()
+    assert told and all("integrity check" in line for line in told), told

@@ -79,6 +79,7 @@ def schema_differences(connection: Connection) -> list[str]:
                                 UserWarning)
         warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", sa.exc.SAWarning)
         found = [_said(difference) for difference in compare_metadata(context, Base.metadata)]
+    found += storage_problems(connection)
     inspector = sa.inspect(connection)
     # On SQLite a check added after its table was made is a pair of triggers (`<name>_insert`, `<name>_update`,
     # migration 0014), which `audit.seals.tampered` compares with the migrations'.
@@ -93,6 +94,16 @@ def schema_differences(connection: Connection) -> list[str]:
             str(constraint.name) for constraint in table.constraints
             if isinstance(constraint, sa.CheckConstraint) and constraint.name and constraint.name not in stored)]
     return found
+
+
+def storage_problems(connection: Connection) -> list[str]:
+    """What SQLite's own integrity check finds in the file: an index that does not hold what its table does (red team
+    round 96, F1: two partial indexes rebuilt without one case, their definitions put back, hid an open asylum claim
+    from the service's lists, and the checks vouched for the database). PostgreSQL keeps no such check at hand."""
+    if connection.dialect.name != "sqlite":
+        return []
+    said = [str(line) for line, in connection.exec_driver_sql("PRAGMA integrity_check")]
+    return [] if said == ["ok"] else [f"the database file's integrity check: {line}" for line in said]
 
 
 def compared_on(dialect: str, obj: object, type_: str, reflected: bool) -> bool:
